@@ -1,0 +1,33 @@
+"""Traced pipeline over imbalanced-learn's Pipeline, for sampler steps."""
+
+from imblearn.pipeline import Pipeline as _ImbPipeline
+
+from .pipeline import _TracedPipelineMixin
+
+__all__ = ["TracedImbPipeline"]
+
+
+class TracedImbPipeline(_TracedPipelineMixin, _ImbPipeline):
+    """A traced :class:`imblearn.pipeline.Pipeline`: samplers may drop or repeat rows.
+
+    Row lineage follows each sampler through its ``sample_indices_``, so the run's
+    ``row_ids`` are exactly the rows the final estimator was fitted on (a sampler
+    without ``sample_indices_``, such as SMOTE, gets a
+    :class:`~sktraceprop.exceptions.LineageWarning`). Requires ``imbalanced-learn``.
+
+    Parameters
+    ----------
+    steps : list of (str, estimator) tuples
+    store : BaseStore, default=None
+    transform_input, memory, verbose
+        As for :class:`imblearn.pipeline.Pipeline`.
+
+    Attributes
+    ----------
+    lineage_ : Lineage
+        The run recorded by the last fit.
+    """
+
+    def __init__(self, steps, *, store=None, transform_input=None, memory=None, verbose=False):
+        self.store = store
+        super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)

@@ -1,0 +1,18 @@
+"""Data model: sources, packed row ids, runs (lineage of one fit)."""
+
+from ._io import from_numpy, from_pandas, merge, read_csv, row_ids, row_lineage
+from ._run import Lineage, Op
+from ._source import REGISTRY, Source
+
+__all__ = [
+    "REGISTRY",
+    "Lineage",
+    "Op",
+    "Source",
+    "from_numpy",
+    "from_pandas",
+    "merge",
+    "read_csv",
+    "row_ids",
+    "row_lineage",
+]

@@ -1,0 +1,137 @@
+"""Find and validate the row ids of the data given to a traced fit."""
+
+import numpy as np
+import pandas as pd
+from ..utils._sklearn_compat import num_samples as _num_samples
+
+from ..exceptions import LineageError, LineageLostError
+from ._ids import ROW_INDEX_NAME, TRACED_ATTR, codes_of, lines_of, pack
+from ._source import REGISTRY, Source
+
+
+def ids_from_index(X):
+    """Row ids held by the index of a DataFrame or Series, or None."""
+    if not isinstance(X, pd.DataFrame | pd.Series) or X.index.name != ROW_INDEX_NAME:
+        return None
+    ids = X.index.to_numpy()
+    if ids.dtype != np.int64:
+        raise LineageError(
+            f"the {ROW_INDEX_NAME!r} index has dtype {ids.dtype}, not int64: the row ids "
+            "were modified."
+        )
+    return validate_ids(ids, REGISTRY)
+
+
+def validate_ids(ids, registry):
+    """Check that every id names a registered source and a line inside it."""
+    ids = np.asarray(ids)
+    if ids.ndim != 1:
+        raise LineageError(f"row ids must be 1-D, got shape {ids.shape}")
+    if ids.size and not np.issubdtype(ids.dtype, np.integer):
+        raise LineageError(f"row ids must be integers, got dtype {ids.dtype}")
+    ids = ids.astype(np.int64, copy=False)
+    if ids.size == 0:
+        return ids
+    codes = codes_of(ids)
+    lines = lines_of(ids)
+    max_line = pd.Series(lines).groupby(codes, sort=False).max()
+    for code, top in max_line.items():
+        source = registry.by_code(code)
+        if top > source.max_line:
+            where = (
+                f"line {top} of {source.uri}"
+                if source.kind == "file"
+                else f"row {top} of source {source.source_id!r}"
+            )
+            raise LineageError(
+                f"row id names {where}, past its last row ({source.max_line}): "
+                "the ids were modified."
+            )
+    return ids
+
+
+def _lost(X):
+    if isinstance(X, pd.DataFrame):
+        if ROW_INDEX_NAME in X.columns:
+            return (
+                f"X has a column {ROW_INDEX_NAME!r}: its row ids were moved out of the "
+                f"index (reset_index()); restore them with X.set_index({ROW_INDEX_NAME!r})."
+            )
+        traced = X.attrs.get(TRACED_ATTR, False)
+        registered = REGISTRY.all_columns()
+        known = len(X.columns) > 0 and {str(c) for c in X.columns} <= registered
+        if traced or known:
+            return (
+                "X comes from traced sources but its index no longer carries row ids (it is "
+                f"a {type(X.index).__name__}). pandas drops them in reset_index(drop=True), "
+                "a plain DataFrame.merge/join, or by assigning a new index. Keep the index, "
+                "merge with sktraceprop.merge, or pass the ids as sample_id=."
+            )
+    return None
+
+
+def anonymous_source(X):
+    """Register the content of untraced data as an anonymous source."""
+    from ._io import _array_digest, _frame_digest
+
+    if isinstance(X, pd.DataFrame):
+        digest = _frame_digest(X)
+        columns = tuple(map(str, X.columns))
+        dtypes = tuple(map(str, X.dtypes))
+    else:
+        try:
+            arr = np.asarray(X)
+            digest = _array_digest(arr) if arr.dtype != object else None
+        except (TypeError, ValueError):
+            digest = None
+        if digest is None:
+            import joblib
+
+            digest = joblib.hash(X, hash_name="sha1")
+        columns, dtypes = (), ()
+    n = _num_samples(X)
+    return REGISTRY.register(
+        Source(
+            source_id=f"anonymous:{digest[:16]}",
+            code=None,
+            uri="memory:anonymous",
+            sha256=digest,
+            n_rows=n,
+            columns=columns,
+            dtypes=dtypes,
+            kind="anonymous",
+        )
+    )
+
+
+def resolve_row_ids(X, sample_id=None):
+    """Row ids of the samples in ``X``.
+
+    Order of precedence: ``sample_id`` if given, else the ids in ``X``'s index. Data
+    that never carried ids is recorded as an anonymous source whose lines are row
+    positions; data that lost its ids raises :class:`LineageLostError`.
+
+    Returns
+    -------
+    ids : ndarray of int64 of shape (n_samples,)
+    """
+    n = _num_samples(X)
+    if sample_id is not None:
+        if isinstance(sample_id, pd.Index | pd.Series | pd.DataFrame):
+            sample_id = ids_from_index(sample_id) if sample_id.name == ROW_INDEX_NAME else (
+                sample_id.to_numpy()
+            )
+        ids = validate_ids(np.asarray(sample_id), REGISTRY)
+        if ids.shape[0] != n:
+            raise LineageError(
+                f"sample_id has {ids.shape[0]} entries but X has {n} samples"
+            )
+        return ids
+    ids = ids_from_index(X)
+    if ids is not None:
+        return ids
+    message = _lost(X)
+    if message is not None:
+        raise LineageLostError(message)
+    source = anonymous_source(X)
+    return pack(source.code, np.arange(1, n + 1))

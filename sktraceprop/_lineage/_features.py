@@ -1,0 +1,126 @@
+"""Feature lineage: which input columns each output feature of a fitted transformer uses."""
+
+import copy
+import re
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+_SENTINEL = re.compile(r"__stp(\d+)__")
+
+
+def _sentinels(n):
+    return np.array([f"__stp{j}__" for j in range(n)], dtype=object)
+
+
+def _leaf(est, names):
+    """Dependencies of a leaf transformer, read from its feature names on sentinel inputs.
+
+    Output names that embed the input names (one-hot ``sex_F``, polynomial ``a b``,
+    one-to-one scalers) reveal exactly which inputs they use; names that do not
+    (``pca0``) depend on every input.
+    """
+    if not hasattr(est, "get_feature_names_out"):
+        return None
+    n = len(names)
+    try:
+        real = list(est.get_feature_names_out(np.asarray(names, dtype=object)))
+    except (ValueError, TypeError, AttributeError):
+        try:
+            real = list(est.get_feature_names_out())
+        except (ValueError, TypeError, AttributeError):
+            return None
+    probe = copy.copy(est)
+    try:
+        if hasattr(probe, "feature_names_in_"):
+            probe.feature_names_in_ = _sentinels(n)
+            fake = list(probe.get_feature_names_out())
+        else:
+            fake = list(probe.get_feature_names_out(_sentinels(n)))
+    except (ValueError, TypeError, AttributeError):
+        fake = None
+    if fake is None or len(fake) != len(real):
+        return real, [list(names)] * len(real)
+    deps = []
+    for name in fake:
+        used = sorted({int(j) for j in _SENTINEL.findall(str(name))})
+        deps.append([names[j] for j in used] if used else list(names))
+    return real, deps
+
+
+def feature_lineage(est, names):
+    """Output feature names of ``est`` and, for each, the input names it derives from.
+
+    Parameters
+    ----------
+    est : fitted transformer, ``"passthrough"`` or None
+    names : list of str
+        Input feature names.
+
+    Returns
+    -------
+    out_names : list of str or None
+        None when the output features cannot be named.
+    deps : list of list of str
+    """
+    names = [str(n) for n in names]
+    if est is None or est == "passthrough":
+        return names, [[n] for n in names]
+    if isinstance(est, Pipeline):
+        raw = {n: [n] for n in names}
+        for _, step in est.steps:
+            if hasattr(step, "fit_resample"):  # samplers change rows, not features
+                continue
+            out = feature_lineage(step, names)
+            if out is None:
+                return None
+            names, step_deps = out
+            raw = dict(zip(names, (sorted({r for d in ds for r in raw[d]}) for ds in step_deps)))
+        return names, [raw[n] for n in names]
+    if isinstance(est, ColumnTransformer) and hasattr(est, "transformers_"):
+        return _column_transformer(est, names)
+    if isinstance(est, FeatureUnion):
+        return _feature_union(est, names)
+    return _leaf(est, names)
+
+
+def _column_transformer(ct, names):
+    try:
+        full = list(ct.get_feature_names_out())
+    except (ValueError, TypeError, AttributeError):
+        full = None
+    out_names, deps = [], []
+    for name, trans, _ in ct.transformers_:
+        if trans == "drop" or name not in ct.output_indices_:
+            continue
+        cols = [names[i] for i in ct._transformer_to_input_indices[name]]
+        sub = feature_lineage(trans, cols)
+        piece = ct.output_indices_[name]
+        width = piece.stop - piece.start
+        if sub is None or len(sub[0]) != width:
+            sub_names, sub_deps = [f"{name}__{k}" for k in range(width)], [cols] * width
+        else:
+            sub_names, sub_deps = sub
+        out_names += full[piece] if full is not None else [f"{name}__{n}" for n in sub_names]
+        deps += sub_deps
+    return out_names, deps
+
+
+def _feature_union(fu, names):
+    try:
+        full = list(fu.get_feature_names_out())
+    except (ValueError, TypeError, AttributeError):
+        full = None
+    out_names, deps = [], []
+    for name, trans in fu.transformer_list:
+        if trans == "drop" or trans is None:
+            continue
+        sub = feature_lineage(trans, names)
+        if sub is None:
+            return None
+        out_names += [f"{name}__{n}" for n in sub[0]]
+        deps += sub[1]
+    if full is not None and len(full) == len(out_names):
+        out_names = full
+    return out_names, deps

@@ -1,0 +1,38 @@
+"""Packed row ids: one int64 per row, ``source code << LINE_BITS | line``.
+
+The source code occupies bits 40..62 and is never zero, so a plain integer index
+(``0 .. n-1``, what ``reset_index(drop=True)`` or a plain ``merge`` leaves behind)
+never decodes to a registered source and lost ids are detectable.
+"""
+
+import numpy as np
+
+#: Name of the pandas index that carries row ids.
+ROW_INDEX_NAME = "stp_row_id"
+#: Key in ``DataFrame.attrs`` marking a frame that carried row ids at some point.
+TRACED_ATTR = "sktraceprop_traced"
+
+LINE_BITS = 40
+SOURCE_BITS = 23
+MAX_LINE = (1 << LINE_BITS) - 1
+MAX_CODE = (1 << SOURCE_BITS) - 1
+
+
+def pack(code, lines):
+    """Pack a source code and 1-based line numbers into int64 row ids."""
+    lines = np.asarray(lines, dtype=np.int64)
+    if not 1 <= int(code) <= MAX_CODE:
+        raise ValueError(f"source code must be in [1, {MAX_CODE}], got {code}")
+    if lines.size and (lines.min() < 1 or lines.max() > MAX_LINE):
+        raise ValueError(f"line numbers must be in [1, {MAX_LINE}]")
+    return (np.int64(code) << np.int64(LINE_BITS)) | lines
+
+
+def codes_of(ids):
+    """Source code of each packed row id."""
+    return np.asarray(ids, dtype=np.int64) >> np.int64(LINE_BITS)
+
+
+def lines_of(ids):
+    """1-based line (or row position) of each packed row id."""
+    return np.asarray(ids, dtype=np.int64) & np.int64(MAX_LINE)

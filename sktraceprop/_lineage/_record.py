@@ -1,0 +1,158 @@
+"""Building a :class:`Lineage` from a fitted estimator and the ids of its training rows."""
+
+import contextvars
+import uuid
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from ..exceptions import LineageWarning
+from ._features import feature_lineage
+from ._fingerprint import class_path, fingerprint, json_params
+from ._ids import codes_of
+from ._run import Lineage, Op, library_versions
+from ._source import REGISTRY, utc_now
+
+#: True while a traced estimator fits: nested traced estimators then leave the
+#: recording to the outermost one.
+_RECORDING = contextvars.ContextVar("sktraceprop_recording", default=False)
+
+
+class recording:
+    """Context manager marking the fit of the outermost traced estimator."""
+
+    def __enter__(self):
+        self.outer = not _RECORDING.get()
+        self.token = _RECORDING.set(True)
+        return self.outer
+
+    def __exit__(self, *exc):
+        _RECORDING.reset(self.token)
+        return False
+
+
+def input_names(estimator, X, n_features=None):
+    if isinstance(X, pd.DataFrame):
+        return [str(c) for c in X.columns]
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        return [str(n) for n in names]
+    n = n_features if n_features is not None else getattr(estimator, "n_features_in_", 0)
+    if n == 0 and hasattr(X, "shape") and len(X.shape) == 2:
+        n = X.shape[1]
+    return [f"x{j}" for j in range(n)]
+
+
+def _names(est, attr):
+    try:
+        if attr == "in":
+            names = getattr(est, "feature_names_in_", None)
+            return [] if names is None else [str(n) for n in names]
+        return [str(n) for n in est.get_feature_names_out()]
+    except (AttributeError, ValueError, TypeError):
+        return []
+
+
+def collect_ops(estimator, prefix=""):
+    """One :class:`Op` per fitted leaf and composite step, in fit order."""
+    ops = []
+
+    def add(name, est):
+        ops.append(
+            Op(
+                name=name,
+                cls=class_path(est),
+                params=json_params(est),
+                fingerprint=fingerprint(est),
+                features_in=_names(est, "in"),
+                features_out=_names(est, "out"),
+            )
+        )
+
+    def walk(est, name):
+        if est is None or isinstance(est, str):
+            return
+        if isinstance(est, Pipeline):
+            for step_name, step in est.steps:
+                walk(step, f"{name}/{step_name}" if name else step_name)
+            return
+        if isinstance(est, ColumnTransformer) and hasattr(est, "transformers_"):
+            for sub_name, sub, _ in est.transformers_:
+                walk(sub, f"{name}/{sub_name}" if name else sub_name)
+        elif isinstance(est, FeatureUnion):
+            for sub_name, sub in est.transformer_list:
+                walk(sub, f"{name}/{sub_name}" if name else sub_name)
+        add(name or type(est).__name__.lower(), est)
+
+    walk(estimator, prefix)
+    return ops
+
+
+def resample_ids(ids, steps):
+    """Follow row ids through sampler steps (``fit_resample`` with ``sample_indices_``)."""
+    notes = []
+    for name, step in steps:
+        if not hasattr(step, "fit_resample"):
+            continue
+        indices = getattr(step, "sample_indices_", None)
+        if indices is None:
+            message = (
+                f"sampler step {name!r} ({type(step).__name__}) has no sample_indices_: it "
+                "may create synthetic rows, so the rows the final estimator saw cannot be "
+                "traced past it. Lineage records the rows given to fit."
+            )
+            warnings.warn(message, LineageWarning, stacklevel=4)
+            notes.append(message)
+            return ids, notes, False
+        ids = ids[np.asarray(indices)]
+    return ids, notes, True
+
+
+def upstream_ops(codes):
+    """Ops applied outside the estimator (by :class:`TracedEstimator`) to these sources."""
+    ids = {REGISTRY.by_code(c).source_id for c in codes}
+    return [op for op in REGISTRY.op_log() if set(op.sources) & ids]
+
+
+def source_table(ids):
+    """Every source the ids name, merge parents included, by code."""
+    table, todo = {}, list(pd.unique(codes_of(ids)))
+    while todo:
+        code = int(todo.pop())
+        if code in table:
+            continue
+        source = REGISTRY.by_code(code)
+        table[code] = source
+        if source.parents is not None:
+            parents = source.parents.ravel()
+            todo.extend(int(c) for c in pd.unique(codes_of(parents[parents != 0])))
+    return dict(sorted(table.items()))
+
+
+def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
+    """Assemble the run record of a fit."""
+    names = input_names(transformer if transformer is not None else estimator, X)
+    if transformer is None:
+        lineage = {n: [n] for n in names}
+    else:
+        out = feature_lineage(transformer, names)
+        lineage = {} if out is None else dict(zip(out[0], out[1]))
+    sources = source_table(input_ids)
+    upstream = upstream_ops(sources)
+    return Lineage(
+        run_id=str(uuid.uuid4()),
+        created_at=utc_now(),
+        estimator=class_path(estimator),
+        params=json_params(estimator),
+        versions=library_versions(),
+        sources=sources,
+        ops=upstream + ops,
+        feature_lineage=lineage,
+        row_ids=row_ids,
+        input_row_ids=None if row_ids is input_ids else input_ids,
+        model_fingerprint=fingerprint(estimator),
+        notes=list(notes),
+    )

@@ -1,0 +1,251 @@
+"""The record of one traced fit: sources, ops, feature lineage and training rows."""
+
+import platform
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import UnknownSourceError
+from ._ids import codes_of
+from ._io import lineage_frame
+
+
+@lru_cache(maxsize=1)
+def library_versions():
+    """Versions of Python and the libraries a run depends on."""
+    import joblib
+    import scipy
+    import sklearn
+
+    from .. import __version__
+
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "sktraceprop": __version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+@dataclass
+class Op:
+    """One fitted step.
+
+    Attributes
+    ----------
+    name : str
+        Step path inside the traced estimator (``"columntransformer/onehotencoder"``).
+    cls : str
+        Estimator class, ``module.QualName``.
+    params : dict
+        JSON-safe shallow parameters.
+    fingerprint : str
+        SHA-256 of class, parameters and fitted state.
+    features_in, features_out : list of str
+        Feature names seen and produced (empty when unknown).
+    sources : list of str or None
+        Source ids whose rows went through the op; None means every training row.
+    """
+
+    name: str
+    cls: str
+    params: dict
+    fingerprint: str
+    features_in: list = field(default_factory=list)
+    features_out: list = field(default_factory=list)
+    sources: list = None
+
+    def to_dict(self):
+        return dict(vars(self))
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(**d)
+
+
+@dataclass(eq=False)
+class Lineage:
+    """Lineage of one fit (a *run*); append-only once stored.
+
+    Attributes
+    ----------
+    run_id : str
+        UUID of the run.
+    created_at : str
+        Wall-clock UTC time of the fit (ISO 8601).
+    estimator : str
+        Class of the traced estimator.
+    params : dict
+        Its JSON-safe parameters.
+    versions : dict
+        Python and library versions.
+    sources : dict of int to Source
+        Every source a training row comes from, by code.
+    ops : list of Op
+        Fitted steps, upstream (outside the estimator) first, final estimator last.
+    feature_lineage : dict of str to list of str
+        Each feature the final estimator saw -> the input columns it derives from.
+    row_ids : ndarray of int64
+        The rows the final estimator was fitted on, in order.
+    input_row_ids : ndarray of int64 or None
+        The rows given to ``fit``, when they differ from ``row_ids`` (samplers, a
+        skorch validation split).
+    model_fingerprint : str
+        Fingerprint of the whole fitted estimator.
+    notes : list of str
+        Caveats recorded during the fit.
+    """
+
+    run_id: str
+    created_at: str
+    estimator: str
+    params: dict
+    versions: dict
+    sources: dict
+    ops: list
+    feature_lineage: dict
+    row_ids: np.ndarray
+    input_row_ids: np.ndarray = None
+    model_fingerprint: str = ""
+    notes: list = field(default_factory=list)
+
+    # -- queries ----------------------------------------------------------------------------
+    def source(self, code):
+        try:
+            return self.sources[int(code)]
+        except KeyError:
+            raise UnknownSourceError(
+                f"run {self.run_id} has no source with code {int(code)}"
+            ) from None
+
+    @property
+    def n_samples(self):
+        return int(self.row_ids.shape[0])
+
+    def source_ids(self):
+        """Source ids of the training rows, in code order."""
+        return [self.sources[c].source_id for c in sorted(self.sources)]
+
+    def rows(self):
+        """Source, URI and line of every training row (``train_index`` = position)."""
+        return lineage_frame(self.row_ids, self.source, position_name="train_index")
+
+    def source_counts(self):
+        """Number of training rows per leaf source."""
+        frame = self.rows()
+        return frame.groupby("source_id", sort=True)["train_index"].nunique()
+
+    def trace(self, indices):
+        """Source, URI, line and ops of the given training rows.
+
+        Parameters
+        ----------
+        indices : int or array-like of int
+            Positions in the final estimator's training set.
+
+        Returns
+        -------
+        trace : DataFrame
+            Columns ``train_index``, ``row_id``, ``source_id``, ``uri``, ``line``
+            (``via`` for merged rows) and ``ops``: the step names the row went through.
+        """
+        indices = np.atleast_1d(np.asarray(indices))
+        if indices.dtype.kind not in "iu":
+            raise TypeError(f"trace expects integer positions, got dtype {indices.dtype}")
+        n = self.n_samples
+        bad = indices[(indices < -n) | (indices >= n)]
+        if bad.size:
+            raise IndexError(
+                f"training row {int(bad[0])} out of range: the model was fitted on {n} rows"
+            )
+        indices = np.where(indices < 0, indices + n, indices)
+        frame = lineage_frame(self.row_ids[indices], self.source, position_name="train_index")
+        frame["train_index"] = indices[frame["train_index"].to_numpy()]
+        top = {self.source(c).source_id for c in np.unique(codes_of(self.row_ids[indices]))}
+        frame["ops"] = [self._ops_for(sid, top) for sid in frame["source_id"]]
+        return frame
+
+    def _ops_for(self, leaf_source, top_sources):
+        return [
+            op.name
+            for op in self.ops
+            if op.sources is None or leaf_source in op.sources or top_sources & set(op.sources)
+        ]
+
+    def feature_sources(self):
+        """Each final-estimator feature -> the sources that hold its input columns."""
+        out = {}
+        for feature, columns in self.feature_lineage.items():
+            out[feature] = sorted(
+                {s.source_id for s in self.sources.values() for c in columns if c in s.columns}
+            )
+        return out
+
+    # -- serialisation ----------------------------------------------------------------------
+    def to_dict(self):
+        """JSON-safe description (row id arrays and merge parents excluded)."""
+        return {
+            "run_id": self.run_id,
+            "created_at": self.created_at,
+            "estimator": self.estimator,
+            "params": self.params,
+            "versions": self.versions,
+            "sources": [self.sources[c].to_dict() for c in sorted(self.sources)],
+            "ops": [op.to_dict() for op in self.ops],
+            "feature_lineage": self.feature_lineage,
+            "n_samples": self.n_samples,
+            "model_fingerprint": self.model_fingerprint,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, d, row_ids, input_row_ids=None, sources=None):
+        """Rebuild a run from :meth:`to_dict` output and its arrays."""
+        if sources is None:
+            from ._source import Source
+
+            sources = {s["code"]: Source.from_dict(s) for s in d["sources"]}
+        return cls(
+            run_id=d["run_id"],
+            created_at=d["created_at"],
+            estimator=d["estimator"],
+            params=d["params"],
+            versions=d["versions"],
+            sources=sources,
+            ops=[Op.from_dict(o) for o in d["ops"]],
+            feature_lineage=d["feature_lineage"],
+            row_ids=row_ids,
+            input_row_ids=input_row_ids,
+            model_fingerprint=d["model_fingerprint"],
+            notes=list(d["notes"]),
+        )
+
+    def __eq__(self, other):
+        if not isinstance(other, Lineage):
+            return NotImplemented
+        if self.to_dict() != other.to_dict() or self.sources != other.sources:
+            return False
+        if not np.array_equal(self.row_ids, other.row_ids):
+            return False
+        if (self.input_row_ids is None) != (other.input_row_ids is None):
+            return False
+        return self.input_row_ids is None or np.array_equal(
+            self.input_row_ids, other.input_row_ids
+        )
+
+    __hash__ = None
+
+    def __repr__(self):
+        counts = ", ".join(f"{k}: {v}" for k, v in self.source_counts().items())
+        return (
+            f"<Lineage run {self.run_id} at {self.created_at}: {self.estimator} fitted on "
+            f"{self.n_samples} rows ({counts}); {len(self.ops)} ops, "
+            f"{len(self.feature_lineage)} features>"
+        )

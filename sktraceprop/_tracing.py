@@ -1,0 +1,60 @@
+"""Behaviour shared by every traced estimator: capture ids, fit, record, store."""
+
+from sklearn.utils.validation import check_is_fitted
+
+from ._lineage._capture import resolve_row_ids
+from ._lineage._record import recording
+from ._lineage._source import REGISTRY
+
+
+class TracedMixin:
+    """Mixin recording a :class:`~sktraceprop.Lineage` run for every fit.
+
+    Subclasses implement ``_build_lineage(X, ids, context)`` returning the run, and
+    call :meth:`_traced_fit` from their public fit methods.
+    """
+
+    def _traced_fit(self, fit_method, X, y, sample_id, params, context=None):
+        with recording() as outer:
+            ids = resolve_row_ids(X, sample_id) if outer else None
+            result = fit_method(X, y, **params)
+            if outer:
+                lineage = self._build_lineage(X, ids, context)
+                if self.store is not None:
+                    self.store.save_run(lineage)
+                self.lineage_ = lineage
+        return result
+
+    def trace(self, indices):
+        """Source file, line and ops of training rows, by position in the training set.
+
+        Parameters
+        ----------
+        indices : int or array-like of int
+            Positions of rows in the data the final estimator was fitted on.
+
+        Returns
+        -------
+        trace : DataFrame
+            Columns ``train_index``, ``row_id``, ``source_id``, ``uri``, ``line`` and
+            ``ops``.
+        """
+        check_is_fitted(self, "lineage_")
+        return self.lineage_.trace(indices)
+
+    # Sources registered in this process travel with the estimator, so a joblib worker
+    # (GridSearchCV(n_jobs=2)) can resolve the row ids of the frames it is sent.
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_stp_sources"] = REGISTRY.snapshot()
+        return state
+
+    def __setstate__(self, state):
+        for source in state.pop("_stp_sources", ()):
+            REGISTRY.adopt(source)
+        super().__setstate__(state)
+
+    def _add_sample_id_request(self, router):
+        # ``sample_id`` is consumed by the traced estimator itself, like sample_weight
+        # by a consumer: with metadata routing on, request it with set_fit_request.
+        return router.add_self_request(self)

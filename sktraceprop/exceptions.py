@@ -1,0 +1,51 @@
+"""Exceptions and warnings raised by sktraceprop."""
+
+__all__ = [
+    "CorruptStoreError",
+    "LineageError",
+    "LineageLostError",
+    "LineageWarning",
+    "SourceConflictError",
+    "StoreError",
+    "UnknownRunError",
+    "UnknownSourceError",
+]
+
+
+class LineageError(ValueError):
+    """Row lineage cannot be determined or is inconsistent."""
+
+
+class LineageLostError(LineageError):
+    """Data that carried row ids reached a traced fit without them."""
+
+
+class UnknownSourceError(LineageError, KeyError):
+    """A row id or source id does not name a registered source."""
+
+    def __str__(self):
+        # KeyError quotes its message; keep it readable.
+        return str(self.args[0]) if self.args else ""
+
+
+class SourceConflictError(LineageError):
+    """A source id is already registered with different content."""
+
+
+class LineageWarning(UserWarning):
+    """Lineage is incomplete (for example, synthetic rows from a sampler)."""
+
+
+class StoreError(RuntimeError):
+    """A lineage store cannot be used."""
+
+
+class CorruptStoreError(StoreError):
+    """A store file is corrupt or was not written by sktraceprop; it is left untouched."""
+
+
+class UnknownRunError(StoreError, KeyError):
+    """No run with the given id is stored."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""

@@ -1,0 +1,152 @@
+"""Traced pipelines: sklearn ``Pipeline`` that records row and feature lineage per fit."""
+
+from sklearn.pipeline import Pipeline
+
+from ._lineage._record import build_lineage, collect_ops, resample_ids
+from ._lineage._skorch import skorch_fit_indices
+from ._tracing import TracedMixin
+from .utils._sklearn_compat import name_estimators
+
+__all__ = ["TracedPipeline", "make_traced_pipeline"]
+
+
+class _TracedPipelineMixin(TracedMixin):
+    def fit(self, X, y=None, sample_id=None, **params):
+        """Fit the pipeline and record its lineage in ``lineage_`` (and ``store``).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training data; a DataFrame loaded by sktraceprop carries its row ids.
+        y : array-like of shape (n_samples,), default=None
+            Targets.
+        sample_id : array-like of int64 of shape (n_samples,), default=None
+            Row ids of the samples; overrides the ids carried by ``X``. Sliced per fold
+            by ``GridSearchCV`` like ``sample_weight``.
+        **params : dict
+            Parameters passed to the steps, as for :class:`sklearn.pipeline.Pipeline`.
+
+        Returns
+        -------
+        self : object
+        """
+        self._fit_traced(super().fit, X, y, sample_id, params)
+        return self
+
+    def fit_transform(self, X, y=None, sample_id=None, **params):
+        """Fit, record lineage, and return the transformed training data."""
+        return self._fit_traced(super().fit_transform, X, y, sample_id, params)
+
+    def fit_predict(self, X, y=None, sample_id=None, **params):
+        """Fit, record lineage, and return ``fit_predict`` of the final estimator."""
+        return self._fit_traced(super().fit_predict, X, y, sample_id, params)
+
+    def _fit_traced(self, method, X, y, sample_id, params):
+        with skorch_fit_indices(self._final_estimator) as seen:
+            return self._traced_fit(method, X, y, sample_id, params, context=seen)
+
+    def _build_lineage(self, X, ids, seen):
+        row_ids, notes, traced = resample_ids(ids, self.steps[:-1])
+        if traced and seen is not None and seen.indices is not None:
+            row_ids = row_ids[seen.indices]
+            notes.append(
+                f"the final estimator trained on {seen.indices.size} of the "
+                f"{ids.size} rows; the rest formed its internal validation split"
+            )
+        transformer = self[:-1] if len(self.steps) > 1 else None
+        return build_lineage(
+            self, X, ids, row_ids, transformer, collect_ops(self), notes=notes
+        )
+
+    def get_metadata_routing(self):
+        """Metadata routing of the steps, plus the pipeline's own ``sample_id``."""
+        return self._add_sample_id_request(super().get_metadata_routing())
+
+
+class TracedPipeline(_TracedPipelineMixin, Pipeline):
+    """A :class:`sklearn.pipeline.Pipeline` that records lineage each time it is fitted.
+
+    Each fit records a run (:class:`~sktraceprop.Lineage`) in ``lineage_`` and, when
+    ``store`` is given, appends it to the store: a UUID and UTC time, library versions,
+    the sources of the training rows, every step as an op (class, parameters,
+    fingerprint of fitted state, feature names), feature lineage, and the row ids the
+    final estimator was fitted on.
+
+    Row ids come from the index of a DataFrame loaded with :func:`sktraceprop.read_csv`
+    (or ``from_pandas``/``from_numpy``), or from the ``sample_id`` fit parameter.
+    Data that lost its ids raises :class:`~sktraceprop.exceptions.LineageLostError`;
+    data that never had any is recorded as an anonymous source (lines are positions).
+
+    Parameters
+    ----------
+    steps : list of (str, estimator) tuples
+        As for :class:`sklearn.pipeline.Pipeline`.
+    store : BaseStore, default=None
+        Where runs are appended (e.g. ``SQLiteStore("lineage.db")``). None keeps the
+        run only in ``lineage_``.
+    transform_input : list of str, default=None
+        As for :class:`sklearn.pipeline.Pipeline`.
+    memory : str or object with the joblib.Memory interface, default=None
+        As for :class:`sklearn.pipeline.Pipeline`.
+    verbose : bool, default=False
+        As for :class:`sklearn.pipeline.Pipeline`.
+
+    Attributes
+    ----------
+    lineage_ : Lineage
+        The run recorded by the last fit.
+
+    See Also
+    --------
+    make_traced_pipeline : Build a TracedPipeline from estimators.
+
+    Examples
+    --------
+    >>> import sktraceprop as stp
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> X, y = stp.datasets.load_demo(return_X_y=True)
+    >>> pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    >>> pipe = pipe.fit(X.select_dtypes("number"), y)
+    >>> pipe.trace([0])[["source_id", "line"]].values.tolist()
+    [['hospital_a', 2]]
+    """
+
+    def __init__(self, steps, *, store=None, transform_input=None, memory=None, verbose=False):
+        self.store = store
+        super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
+
+
+def _has_sampler(estimators):
+    return any(hasattr(e, "fit_resample") for e in estimators)
+
+
+def make_traced_pipeline(*steps, store=None, memory=None, transform_input=None, verbose=False):
+    """Build a traced pipeline from estimators, naming steps like ``make_pipeline``.
+
+    If a step is an imbalanced-learn style sampler (has ``fit_resample``), the result
+    is a :class:`~sktraceprop.TracedImbPipeline`, which follows rows through the
+    sampler's ``sample_indices_``.
+
+    Parameters
+    ----------
+    *steps : list of estimators
+    store : BaseStore, default=None
+        Where each fit's run is appended.
+    memory, transform_input, verbose
+        As for :func:`sklearn.pipeline.make_pipeline`.
+
+    Returns
+    -------
+    pipeline : TracedPipeline or TracedImbPipeline
+    """
+    cls = TracedPipeline
+    if _has_sampler(steps):
+        from ._imblearn import TracedImbPipeline as cls
+    return cls(
+        name_estimators(steps),
+        store=store,
+        memory=memory,
+        transform_input=transform_input,
+        verbose=verbose,
+    )

@@ -1,0 +1,177 @@
+"""TracedEstimator: lineage for any single estimator (or plain sklearn Pipeline)."""
+
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from ._lineage._ids import codes_of
+from ._lineage._record import build_lineage, collect_ops
+from ._lineage._skorch import skorch_fit_indices
+from ._lineage._source import REGISTRY
+from ._tracing import TracedMixin
+
+__all__ = ["TracedEstimator"]
+
+
+def _inner_has(attr):
+    def check(self):
+        target = self.estimator_ if hasattr(self, "estimator_") else self.estimator
+        return hasattr(target, attr)
+
+    return check
+
+
+class TracedEstimator(TracedMixin, MetaEstimatorMixin, BaseEstimator):
+    """Wrap one estimator so that each fit records its lineage.
+
+    The wrapper fits ``clone(estimator)`` into ``estimator_`` and delegates
+    ``predict``, ``predict_proba``, ``decision_function``, ``transform``, ``score`` and
+    the rest to it. A wrapped transformer fitted on traced rows outside a pipeline
+    (for example one scaler per hospital before concatenation) is remembered as an
+    *upstream op* of those sources: later runs list it among the ops their rows went
+    through.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Any scikit-learn estimator, a plain ``Pipeline``, or a skorch net (lineage then
+        names the rows outside its internal validation split).
+    store : BaseStore, default=None
+        Where each fit's run is appended.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted clone.
+    lineage_ : Lineage
+        The run recorded by the last fit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` had string column names.
+    classes_ : ndarray
+        Class labels, for classifiers.
+    """
+
+    def __init__(self, estimator, *, store=None):
+        self.estimator = estimator
+        self.store = store
+
+    def fit(self, X, y=None, sample_id=None, **fit_params):
+        """Fit a clone of ``estimator`` and record the run.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+        sample_id : array-like of int64 of shape (n_samples,), default=None
+            Row ids, overriding those carried by ``X``.
+        **fit_params : dict
+            Passed to ``estimator.fit``.
+
+        Returns
+        -------
+        self : object
+        """
+        self.estimator_ = clone(self.estimator)
+
+        def fit(X, y, **params):
+            return self.estimator_.fit(X, y, **params)
+
+        with skorch_fit_indices(self.estimator_) as seen:
+            self._traced_fit(fit, X, y, sample_id, fit_params, context=seen)
+        for attr in ("n_features_in_", "feature_names_in_", "classes_"):
+            if hasattr(self.estimator_, attr):
+                setattr(self, attr, getattr(self.estimator_, attr))
+        return self
+
+    def _build_lineage(self, X, ids, seen):
+        row_ids = ids if seen.indices is None else ids[seen.indices]
+        est = self.estimator_
+        transformer = est[:-1] if isinstance(est, Pipeline) and len(est.steps) > 1 else None
+        lineage = build_lineage(
+            self, X, ids, row_ids, transformer, collect_ops(est, prefix="estimator")
+        )
+        if hasattr(est, "transform") and not hasattr(est, "predict"):
+            sources = {REGISTRY.by_code(c).source_id for c in set(codes_of(ids).tolist())}
+            if not any(s.startswith("anonymous:") for s in sources):
+                REGISTRY.log_op(lineage.ops[-1], sources)
+        return lineage
+
+    @available_if(_inner_has("predict"))
+    def predict(self, X, **params):
+        """Predict with the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict(X, **params)
+
+    @available_if(_inner_has("predict_proba"))
+    def predict_proba(self, X, **params):
+        """Class probabilities from the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X, **params)
+
+    @available_if(_inner_has("predict_log_proba"))
+    def predict_log_proba(self, X, **params):
+        """Log class probabilities from the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(X, **params)
+
+    @available_if(_inner_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    @available_if(_inner_has("transform"))
+    def transform(self, X, **params):
+        """Transform with the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.transform(X, **params)
+
+    @available_if(_inner_has("transform"))
+    def fit_transform(self, X, y=None, sample_id=None, **fit_params):
+        """Fit, record the run, and transform ``X``."""
+        return self.fit(X, y, sample_id=sample_id, **fit_params).transform(X)
+
+    @available_if(_inner_has("inverse_transform"))
+    def inverse_transform(self, X):
+        """Inverse transform with the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.inverse_transform(X)
+
+    @available_if(_inner_has("score"))
+    def score(self, X, y=None, **params):
+        """Score of the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.score(X, y, **params)
+
+    @available_if(_inner_has("get_feature_names_out"))
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names of the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.get_feature_names_out(input_features)
+
+    def get_metadata_routing(self):
+        """Routing: ``sample_id`` for the wrapper, fit metadata for the estimator."""
+        from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
+
+        router = MetadataRouter(owner=self).add_self_request(self)
+        mapping = MethodMapping()
+        for method in ("fit", "predict", "predict_proba", "decision_function", "score"):
+            mapping.add(caller=method, callee=method)
+        mapping.add(caller="transform", callee="transform")
+        return router.add(estimator=self.estimator, method_mapping=mapping)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        tags.transformer_tags = inner.transformer_tags
+        tags.target_tags = inner.target_tags
+        tags.input_tags = inner.input_tags
+        tags.non_deterministic = inner.non_deterministic
+        return tags
