@@ -24,8 +24,27 @@ _LAZY = {
     "TracedColumnTransformer": ".compose",
     "make_traced_column_transformer": ".compose",
     "TracedEstimator": ".wrappers",
+    "InfluenceExplainer": ".influence",
+    "Explanation": ".influence",
+    "JLProjector": ".projection",
+    "GradientCorrectionUnlearner": ".unlearning",
+    "KNNShapleyValuer": ".valuation",
 }
-_SUBMODULES = {"compose", "datasets", "exceptions", "stores", "pipeline", "wrappers"}
+_SUBMODULES = {
+    "adapters",
+    "compose",
+    "datasets",
+    "exceptions",
+    "gradients",
+    "influence",
+    "metrics",
+    "pipeline",
+    "projection",
+    "stores",
+    "unlearning",
+    "valuation",
+    "wrappers",
+}
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 
