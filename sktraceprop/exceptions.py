@@ -9,6 +9,7 @@ __all__ = [
     "StoreError",
     "UnknownRunError",
     "UnknownSourceError",
+    "UnlearningError",
 ]
 
 
@@ -49,3 +50,7 @@ class UnknownRunError(StoreError, KeyError):
 
     def __str__(self):
         return str(self.args[0]) if self.args else ""
+
+
+class UnlearningError(ValueError):
+    """A removal request cannot be honoured; the fitted model is left unchanged."""

@@ -1,6 +1,7 @@
 """Traced pipelines: sklearn ``Pipeline`` that records row and feature lineage per fit."""
 
 from sklearn.pipeline import Pipeline
+from sklearn.utils.metaestimators import available_if
 
 from ._lineage._record import build_lineage, collect_ops, resample_ids
 from ._lineage._skorch import skorch_fit_indices
@@ -8,6 +9,16 @@ from ._tracing import TracedMixin
 from .utils._sklearn_compat import name_estimators
 
 __all__ = ["TracedPipeline", "make_traced_pipeline"]
+
+
+def _final_has(*attrs, passthrough=False):
+    def check(self):
+        final = self._final_estimator
+        if final is None or final == "passthrough":
+            return passthrough
+        return any(hasattr(final, a) for a in attrs)
+
+    return check
 
 
 class _TracedPipelineMixin(TracedMixin):
@@ -33,10 +44,12 @@ class _TracedPipelineMixin(TracedMixin):
         self._fit_traced(super().fit, X, y, sample_id, params)
         return self
 
+    @available_if(_final_has("fit_transform", "transform", passthrough=True))
     def fit_transform(self, X, y=None, sample_id=None, **params):
         """Fit, record lineage, and return the transformed training data."""
         return self._fit_traced(super().fit_transform, X, y, sample_id, params)
 
+    @available_if(_final_has("fit_predict"))
     def fit_predict(self, X, y=None, sample_id=None, **params):
         """Fit, record lineage, and return ``fit_predict`` of the final estimator."""
         return self._fit_traced(super().fit_predict, X, y, sample_id, params)

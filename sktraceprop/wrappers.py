@@ -91,9 +91,7 @@ class TracedEstimator(TracedMixin, MetaEstimatorMixin, BaseEstimator):
         row_ids = ids if seen.indices is None else ids[seen.indices]
         est = self.estimator_
         transformer = est[:-1] if isinstance(est, Pipeline) and len(est.steps) > 1 else None
-        lineage = build_lineage(
-            self, X, ids, row_ids, transformer, collect_ops(est, prefix="estimator")
-        )
+        lineage = build_lineage(self, X, ids, row_ids, transformer, collect_ops(est))
         if hasattr(est, "transform") and not hasattr(est, "predict"):
             sources = {REGISTRY.by_code(c).source_id for c in set(codes_of(ids).tolist())}
             if not any(s.startswith("anonymous:") for s in sources):
@@ -134,6 +132,14 @@ class TracedEstimator(TracedMixin, MetaEstimatorMixin, BaseEstimator):
     def fit_transform(self, X, y=None, sample_id=None, **fit_params):
         """Fit, record the run, and transform ``X``."""
         return self.fit(X, y, sample_id=sample_id, **fit_params).transform(X)
+
+    @available_if(_inner_has("set_output"))
+    def set_output(self, *, transform=None):
+        """Set the output container of ``transform`` (``"pandas"`` keeps row ids)."""
+        self.estimator.set_output(transform=transform)
+        if hasattr(self, "estimator_"):
+            self.estimator_.set_output(transform=transform)
+        return self
 
     @available_if(_inner_has("inverse_transform"))
     def inverse_transform(self, X):

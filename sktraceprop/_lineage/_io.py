@@ -245,14 +245,14 @@ def merge(left, right, source_id=None, **merge_kwargs):
     )
     out = out.drop(columns=[lcol, rcol])
     digest = hashlib.sha256(parents.tobytes()).hexdigest()
+    parent_sources = {
+        REGISTRY.by_code(c).source_id for c in pd.unique(codes_of(np.concatenate([lids, rids])))
+    }
     source = REGISTRY.register(
         Source(
             source_id=source_id or f"merge:{digest[:12]}",
             code=None,
-            uri="merge:" + "+".join(
-                sorted({REGISTRY.by_code(c).source_id for c in pd.unique(codes_of(lids))})
-                | {REGISTRY.by_code(c).source_id for c in pd.unique(codes_of(rids))}
-            ),
+            uri="merge:" + "+".join(sorted(parent_sources)),
             sha256=digest,
             n_rows=len(out),
             columns=tuple(map(str, out.columns)),

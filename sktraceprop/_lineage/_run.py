@@ -168,16 +168,13 @@ class Lineage:
         indices = np.where(indices < 0, indices + n, indices)
         frame = lineage_frame(self.row_ids[indices], self.source, position_name="train_index")
         frame["train_index"] = indices[frame["train_index"].to_numpy()]
-        top = {self.source(c).source_id for c in np.unique(codes_of(self.row_ids[indices]))}
-        frame["ops"] = [self._ops_for(sid, top) for sid in frame["source_id"]]
+        top = [self.source(c).source_id for c in codes_of(frame["train_index"].map(
+            lambda i: self.row_ids[i]).to_numpy(np.int64))]
+        frame["ops"] = [self._ops_for({leaf, t}) for leaf, t in zip(frame["source_id"], top)]
         return frame
 
-    def _ops_for(self, leaf_source, top_sources):
-        return [
-            op.name
-            for op in self.ops
-            if op.sources is None or leaf_source in op.sources or top_sources & set(op.sources)
-        ]
+    def _ops_for(self, row_sources):
+        return [op.name for op in self.ops if op.sources is None or row_sources & set(op.sources)]
 
     def feature_sources(self):
         """Each final-estimator feature -> the sources that hold its input columns."""

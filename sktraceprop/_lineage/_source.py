@@ -196,8 +196,10 @@ class SourceRegistry:
             known = self._ops.get(op.fingerprint)
             if known is not None:
                 source_ids = set(source_ids) | set(known.sources)
-            op.sources = sorted(source_ids)
-            self._ops[op.fingerprint] = op
+            base = op.name.split("@")[0]
+            self._ops[op.fingerprint] = replace(
+                op, name=f"{base}@{'+'.join(sorted(source_ids))}", sources=sorted(source_ids)
+            )
 
     def op_log(self):
         with self._lock:

@@ -1,0 +1,175 @@
+import csv
+import gzip
+import hashlib
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import train_test_split
+
+import sktraceprop as stp
+from sktraceprop.exceptions import LineageError, SourceConflictError, UnknownSourceError
+from tests.conftest import lines_from_key
+
+
+def _physical_line(path, line):
+    with open(path, encoding="utf-8") as f:
+        return f.read().split("\n")[line - 1]
+
+
+def test_read_csv_lines_are_physical_lines(hospitals):
+    b = stp.read_csv(hospitals["hospital_b"], source_id="hospital_b", comment="#")
+    lineage = stp.row_lineage(b)
+    np.testing.assert_array_equal(lineage["line"].to_numpy(), lines_from_key(b))
+    # the independent check a user would do: sed -n '<line>p' file starts with the key
+    for line in lineage["line"].to_numpy()[:15]:
+        text = _physical_line(hospitals["hospital_b"], line)
+        assert next(csv.reader([text]))[0] == str(line)
+    assert lineage["source_id"].unique().tolist() == ["hospital_b"]
+    assert lineage["uri"].iloc[0] == hospitals["hospital_b"].resolve().as_uri()
+
+
+def test_read_csv_records_source_metadata(hospitals):
+    a = stp.read_csv(hospitals["hospital_a"])  # source_id defaults to the file stem
+    source = stp._lineage.REGISTRY.by_id("hospital_a")
+    assert source.sha256 == hashlib.sha256(hospitals["hospital_a"].read_bytes()).hexdigest()
+    assert source.n_rows == len(a) == 40
+    assert source.columns == ("key", "age", "sex", "bp", "note", "label")
+    assert source.dtypes[:3] == ("int64", "int64", str(a["sex"].dtype))
+    assert source.kind == "file"
+    assert source.loaded_at.endswith("+00:00")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"skiprows": [5, 9]},
+        {"skiprows": lambda i: i in (3, 4, 20)},
+        {"nrows": 7},
+        {"skipfooter": 3, "engine": "python"},
+        {"skip_blank_lines": True, "skiprows": 2},
+    ],
+)
+def test_read_csv_options_keep_lines(hospitals, kwargs):
+    path = hospitals["hospital_b"]
+    kwargs = dict(kwargs)
+    if kwargs.get("skiprows") == 2:
+        kwargs["header"] = None
+        kwargs["names"] = ["key", "age", "sex", "bp", "note", "label"]
+    df = stp.read_csv(path, source_id="b", comment="#", **kwargs)
+    df = df[pd.to_numeric(df["key"], errors="coerce").notna()]  # header=None keeps the header
+    np.testing.assert_array_equal(stp.row_lineage(df)["line"], df["key"].astype(np.int64))
+
+
+def test_read_csv_gzip_and_header_none(tmp_path):
+    text = "".join(f"{i + 1},{i * 2}\n" for i in range(25))
+    path = tmp_path / "numbers.csv.gz"
+    path.write_bytes(gzip.compress(text.encode()))
+    df = stp.read_csv(path, header=None, names=["key", "v"])
+    np.testing.assert_array_equal(stp.row_lineage(df)["line"], df["key"])
+    assert stp.row_lineage(df)["source_id"].iloc[0] == "numbers"
+
+
+def test_read_csv_quoted_without_comment(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text('k,t\n2,"a\nb\nc"\n5,x\n\n7,"y"\n')
+    df = stp.read_csv(path)
+    np.testing.assert_array_equal(stp.row_lineage(df)["line"], df["k"])
+
+
+def test_read_csv_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        stp.read_csv(tmp_path / "nope.csv")
+
+
+def test_read_csv_unsupported_option(hospitals):
+    with pytest.raises(ValueError, match="chunksize"):
+        stp.read_csv(hospitals["hospital_a"], chunksize=10)
+    with pytest.raises(ValueError, match="single-character sep"):
+        stp.read_csv(hospitals["hospital_a"], sep=r"\s+")
+
+
+def test_same_source_id_different_content_is_refused(hospitals, tmp_path):
+    a = stp.read_csv(hospitals["hospital_a"], source_id="h")
+    again = stp.read_csv(hospitals["hospital_a"], source_id="h")
+    np.testing.assert_array_equal(stp.row_ids(a), stp.row_ids(again))
+    with pytest.raises(SourceConflictError, match="already registered with different content"):
+        stp.read_csv(hospitals["hospital_b"], source_id="h", comment="#")
+    # nothing stored was replaced: the first registration still resolves
+    assert stp.row_lineage(a)["uri"].iloc[0].endswith("hospital_a.csv")
+
+
+def test_from_pandas_and_from_numpy_lines_are_positions():
+    df = pd.DataFrame({"a": [5.0, 6.0, 7.0]}, index=["x", "y", "z"])
+    t = stp.from_pandas(df, "frame")
+    assert stp.row_lineage(t)["line"].tolist() == [1, 2, 3]
+    assert stp.row_lineage(t)["uri"].iloc[0] == "pandas:frame"
+    arr = stp.from_numpy(np.arange(12.0).reshape(4, 3), "arr")
+    assert list(arr.columns) == ["x0", "x1", "x2"]
+    assert stp.row_lineage(arr.iloc[[3, 0]])["line"].tolist() == [4, 1]
+    with pytest.raises(LineageError, match="already carries"):
+        stp.from_pandas(t, "again")
+    with pytest.raises(TypeError, match="DataFrame"):
+        stp.from_pandas(np.zeros(3), "x")
+
+
+def test_ids_survive_pandas_operations(hospital_frames):
+    a, b = hospital_frames
+    df = pd.concat([a, b])
+    df = df[df["age"] > 18]
+    df = df.dropna()
+    df = df.sort_values("age")
+    df = df.sample(frac=0.9, random_state=0)
+    df = df.loc[df.index[::2]]
+    df = df.iloc[3:]
+    X, y = df.drop(columns="label"), df["label"]
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)
+    for part in (X_tr, X_te, y_tr):
+        lineage = stp.row_lineage(part)
+        key = (X.loc[part.index, "key"] if isinstance(part, pd.Series) else part["key"])
+        np.testing.assert_array_equal(lineage["line"], key.to_numpy())
+    sources = stp.row_lineage(X_tr)["source_id"]
+    assert set(sources) == {"hospital_a", "hospital_b"}
+    assert (stp.row_lineage(X_tr)["source_id"].values == np.where(
+        stp.row_ids(X_tr) >> 40 == stp._lineage.REGISTRY.by_id("hospital_a").code,
+        "hospital_a", "hospital_b")).all()
+
+
+def test_merge_records_both_parents(tmp_path):
+    left = stp.from_pandas(pd.DataFrame({"pid": [1, 2, 3], "age": [30, 40, 50]}), "patients")
+    right = stp.from_pandas(pd.DataFrame({"pid": [3, 1, 1], "lab": [7.0, 8.0, 9.0]}), "labs")
+    merged = stp.merge(left, right, on="pid")
+    lineage = stp.row_lineage(merged)
+    # each merged row appears once per parent
+    assert lineage.groupby("row").size().tolist() == [2] * len(merged)
+    for row, group in lineage.groupby("row"):
+        pid = merged["pid"].iloc[row]
+        lab = merged["lab"].iloc[row]
+        got = dict(zip(group["source_id"], group["line"]))
+        assert got["patients"] == [1, 2, 3].index(pid) + 1
+        assert got["labs"] == [7.0, 8.0, 9.0].index(lab) + 1
+        assert set(group["via"]) == {stp._lineage.REGISTRY.by_code(
+            stp.row_ids(merged)[row] >> 40).source_id}
+
+
+def test_row_ids_errors():
+    with pytest.raises(LineageError, match="carries no sktraceprop row ids"):
+        stp.row_ids(pd.DataFrame({"a": [1]}))
+    bogus = np.array([(12345 << 40) | 1], dtype=np.int64)
+    with pytest.raises(UnknownSourceError, match="source code 12345"):
+        stp.row_lineage(bogus)
+    t = stp.from_numpy(np.zeros((3, 1)), "z")
+    with pytest.raises(LineageError, match="past its last row"):
+        stp.row_lineage(stp.row_ids(t) + 5)
+
+
+def test_fast_and_quoted_paths_agree(tmp_path):
+    from sktraceprop._lineage._csv_lines import _records_fast, _records_quoted
+
+    text = "a,b\n1,2\n\n  \n# c\n3,4\n5,6\n"
+    fast = _records_fast(text.encode(), "#")
+    slow = _records_quoted(text, ",", '"', "#")
+    for f, s in zip(fast, slow):
+        np.testing.assert_array_equal(f, s)
+    assert io  # keep import used for readability of the module header

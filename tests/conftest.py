@@ -1,0 +1,75 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def write_hospitals(tmp_path, n_a=40, n_b=30, seed=0):
+    """Two CSV files whose ``key`` column names the physical line of each row.
+
+    hospital_b has comment lines, blank lines and quoted multi-line fields, so the
+    key (written after the fact from the real line number) is an independent truth.
+    """
+    rng = np.random.default_rng(seed)
+    paths = {}
+    for name, n, fancy in (("hospital_a", n_a, False), ("hospital_b", n_b, True)):
+        lines = []
+        if fancy:
+            lines += ["# exported from hospital B", "# second comment"]
+        lines.append("key,age,sex,bp,note,label")
+        for i in range(n):
+            if fancy and i % 7 == 3:
+                lines.append("")
+            line_no = sum(entry.count("\n") + 1 for entry in lines) + 1
+            age = int(rng.integers(10, 90))
+            sex = "F" if rng.random() < 0.5 else "M"
+            bp = "" if fancy and i % 11 == 5 else f"{rng.normal(130, 15):.1f}"
+            label = int(rng.random() < 0.5)
+            if fancy and i % 5 == 2:
+                # a quoted field spanning two physical lines
+                lines.append(f'{line_no},{age},{sex},{bp},"two\nlines",{label}')
+            else:
+                lines.append(f"{line_no},{age},{sex},{bp},plain,{label}")
+        text = "\n".join(lines) + "\n"
+        path = tmp_path / f"{name}.csv"
+        path.write_text(text)
+        paths[name] = path
+    return paths
+
+
+@pytest.fixture
+def hospitals(tmp_path):
+    return write_hospitals(tmp_path)
+
+
+@pytest.fixture
+def hospital_frames(hospitals):
+    import sktraceprop as stp
+
+    a = stp.read_csv(hospitals["hospital_a"], source_id="hospital_a")
+    b = stp.read_csv(hospitals["hospital_b"], source_id="hospital_b", comment="#")
+    return a, b
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry():
+    """Each test starts with an empty source registry (ids are process-wide)."""
+    from sktraceprop._lineage import REGISTRY
+
+    REGISTRY.clear()
+    yield
+    REGISTRY.clear()
+
+
+def lines_from_key(df):
+    return df["key"].to_numpy(np.int64)
+
+
+@pytest.fixture
+def demo_xy():
+    from sktraceprop.datasets import load_demo
+
+    X, y = load_demo(return_X_y=True)
+    return X.drop(columns="notes"), y
+
+
+__all__ = ["lines_from_key", "write_hospitals", "pd"]
