@@ -6,7 +6,7 @@ imports torch, jax or compiled kernels.
 
 import importlib
 
-from ._version import __version__
+from ._version import __version__  # noqa: F401  (listed in __all__ below)
 
 _LAZY = {
     "read_csv": "._lineage",

@@ -16,7 +16,7 @@ def _line_of(uri, line):
     return ""
 
 
-def demo(db="sktraceprop-demo.db", n_rows=5, out=sys.stdout):
+def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     """Fit a traced pipeline on the bundled two-hospital data and print its lineage.
 
     Parameters
@@ -25,7 +25,8 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=sys.stdout):
         SQLite store the run is appended to.
     n_rows : int, default=5
         How many training rows to trace.
-    out : file-like, default=sys.stdout
+    out : file-like, default=None
+        Where to print; None means ``sys.stdout``.
 
     Returns
     -------
@@ -39,7 +40,7 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=sys.stdout):
     import sktraceprop as stp
 
     def say(*args):
-        print(*args, file=out)
+        print(*args, file=out if out is not None else sys.stdout)
 
     paths = stp.datasets.demo_paths()
     a = stp.read_csv(paths["hospital_a"], source_id="hospital_a")
@@ -58,11 +59,18 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=sys.stdout):
     run = pipe.lineage_
 
     say(f"sktraceprop {stp.__version__} demo")
-    say(f"sources: {', '.join(f'{s.source_id} ({s.n_rows} rows, sha256 {s.sha256[:12]}...)' for s in run.sources.values())}")  # noqa: E501
-    say(f"fitted {run.estimator} on {run.n_samples} rows; test accuracy "
-        f"{pipe.score(X_te, y_te):.3f}")
-    say(f"run {run.run_id} at {run.created_at} appended to {db} "
-        f"({len(store.list_runs())} runs stored)")
+    described = [
+        f"{s.source_id} ({s.n_rows} rows, sha256 {s.sha256[:12]}...)" for s in run.sources.values()
+    ]
+    say(f"sources: {', '.join(described)}")
+    say(
+        f"fitted {run.estimator} on {run.n_samples} rows; test accuracy "
+        f"{pipe.score(X_te, y_te):.3f}"
+    )
+    say(
+        f"run {run.run_id} at {run.created_at} appended to {db} "
+        f"({len(store.list_runs())} runs stored)"
+    )
     say("\nops:")
     for op in run.ops:
         say(f"  {op.name:<28} {op.cls}  fingerprint {op.fingerprint[:12]}")
@@ -73,8 +81,9 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=sys.stdout):
     say(f"\ntraining rows 0..{n_rows - 1}: file, line, and the line itself")
     trace = pipe.trace(list(range(n_rows)))
     for row in trace.itertuples():
-        say(f"  [{row.train_index}] {row.source_id} line {row.line}: "
-            f"{_line_of(row.uri, row.line)}")
+        say(
+            f"  [{row.train_index}] {row.source_id} line {row.line}: {_line_of(row.uri, row.line)}"
+        )
     loaded = store.load_run(run.run_id)
     say(f"\nreloaded run from {db}: equal to the in-memory lineage: {loaded == run}")
     return run.run_id

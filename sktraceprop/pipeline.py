@@ -67,9 +67,7 @@ class _TracedPipelineMixin(TracedMixin):
                 f"{ids.size} rows; the rest formed its internal validation split"
             )
         transformer = self[:-1] if len(self.steps) > 1 else None
-        return build_lineage(
-            self, X, ids, row_ids, transformer, collect_ops(self), notes=notes
-        )
+        return build_lineage(self, X, ids, row_ids, transformer, collect_ops(self), notes=notes)
 
     def get_metadata_routing(self):
         """Metadata routing of the steps, plus the pipeline's own ``sample_id``."""

@@ -49,7 +49,9 @@ _IMB_XFAIL = {
 
 def _instances():
     yield stp.TracedPipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
-    yield stp.TracedColumnTransformer([("scale", StandardScaler(), [0, 1])], remainder="passthrough")
+    yield stp.TracedColumnTransformer(
+        [("scale", StandardScaler(), [0, 1])], remainder="passthrough"
+    )
     yield stp.TracedEstimator(LogisticRegression())
     yield stp.TracedEstimator(Ridge())
     yield stp.TracedEstimator(StandardScaler())

@@ -155,9 +155,7 @@ def test_metadata_routing_sample_id(hospital_frames):
             Xn, y_tr.to_numpy(), sample_id=ids
         )
         runs = [store.load_run(r) for r in store.list_runs()["run_id"]]
-        assert [set(r.row_ids) for r in runs[:2]] == [
-            set(ids[t]) for t, _ in KFold(2).split(Xn)
-        ]
+        assert [set(r.row_ids) for r in runs[:2]] == [set(ids[t]) for t, _ in KFold(2).split(Xn)]
         unrequested = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
         with pytest.raises(Exception, match="sample_id"):
             GridSearchCV(unrequested, {"logisticregression__C": [1.0]}, cv=2).fit(
@@ -181,8 +179,10 @@ def test_imblearn_sampler_rows_are_followed(hospital_frames):
         np.testing.assert_array_equal(pipe.lineage_.input_row_ids, stp.row_ids(X))
         # truth: the final estimator's row count
         assert pipe.lineage_.n_samples == len(kept)
-        np.testing.assert_array_equal(pipe.trace([0])["line"], X["key"].iloc[[kept[0]]]
-                                      if "key" in X else X_tr["key"].iloc[[kept[0]]])
+        np.testing.assert_array_equal(
+            pipe.trace([0])["line"],
+            X["key"].iloc[[kept[0]]] if "key" in X else X_tr["key"].iloc[[kept[0]]],
+        )
     pipe = stp.make_traced_pipeline(SMOTE(k_neighbors=2, random_state=0), LogisticRegression())
     with pytest.warns(LineageWarning, match="sample_indices_"):
         pipe.fit(X, y_tr)
@@ -220,8 +220,9 @@ def test_pickled_estimator_carries_sources_to_a_fresh_process(hospital_frames, t
         "import pickle, sys; pipe, X, y = pickle.load(open(sys.argv[1], 'rb')); "
         "pipe.fit(X, y); print(sorted(pipe.lineage_.source_ids()))"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(payload)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(payload)], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "['hospital_a', 'hospital_b']"
 
 
@@ -236,8 +237,7 @@ def test_traced_estimator_logs_upstream_ops(hospital_frames):
         scaled.append(out)
     X = pd.concat(scaled)
     y = pd.concat([a, b])["label"]
-    np.testing.assert_array_equal(stp.row_ids(X), np.concatenate([stp.row_ids(a),
-                                                                 stp.row_ids(b)]))
+    np.testing.assert_array_equal(stp.row_ids(X), np.concatenate([stp.row_ids(a), stp.row_ids(b)]))
     clf = stp.TracedEstimator(LogisticRegression()).fit(X, y)
     trace = clf.trace([0, len(a)])
     assert trace["ops"].iloc[0] == ["standardscaler@hospital_a", "logisticregression"]
@@ -277,13 +277,18 @@ def test_skorch_internal_split_is_recorded(hospital_frames):
 
     def make_net(split):
         return skorch.NeuralNetClassifier(
-            Net, max_epochs=2, lr=0.01, train_split=split, verbose=0,
+            Net,
+            max_epochs=2,
+            lr=0.01,
+            train_split=split,
+            verbose=0,
             criterion=torch.nn.CrossEntropyLoss,
         )
 
     torch.manual_seed(0)
-    pipe = stp.make_traced_pipeline(StandardScaler(),
-                                    make_net(skorch.dataset.ValidSplit(0.2, random_state=0)))
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), make_net(skorch.dataset.ValidSplit(0.2, random_state=0))
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe.fit(X, y)
@@ -293,7 +298,6 @@ def test_skorch_internal_split_is_recorded(hospital_frames):
     ds_train, _ = net.get_split_datasets(pipe[:-1].transform(X), y)
     np.testing.assert_array_equal(run.row_ids, stp.row_ids(X)[np.asarray(ds_train.indices)])
     assert run.n_samples < len(X) and "validation" in run.notes[0]
-    no_split = stp.TracedEstimator(make_net(None)).fit(X.to_numpy(), y,
-                                                      sample_id=stp.row_ids(X))
+    no_split = stp.TracedEstimator(make_net(None)).fit(X.to_numpy(), y, sample_id=stp.row_ids(X))
     np.testing.assert_array_equal(no_split.lineage_.row_ids, stp.row_ids(X))
     assert lines_from_key is not None

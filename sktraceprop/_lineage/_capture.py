@@ -2,9 +2,9 @@
 
 import numpy as np
 import pandas as pd
-from ..utils._sklearn_compat import num_samples as _num_samples
 
 from ..exceptions import LineageError, LineageLostError
+from ..utils._sklearn_compat import num_samples as _num_samples
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, codes_of, lines_of, pack
 from ._source import REGISTRY, Source
 
@@ -118,14 +118,14 @@ def resolve_row_ids(X, sample_id=None):
     n = _num_samples(X)
     if sample_id is not None:
         if isinstance(sample_id, pd.Index | pd.Series | pd.DataFrame):
-            sample_id = ids_from_index(sample_id) if sample_id.name == ROW_INDEX_NAME else (
-                sample_id.to_numpy()
+            sample_id = (
+                ids_from_index(sample_id)
+                if sample_id.name == ROW_INDEX_NAME
+                else (sample_id.to_numpy())
             )
         ids = validate_ids(np.asarray(sample_id), REGISTRY)
         if ids.shape[0] != n:
-            raise LineageError(
-                f"sample_id has {ids.shape[0]} entries but X has {n} samples"
-            )
+            raise LineageError(f"sample_id has {ids.shape[0]} entries but X has {n} samples")
         return ids
     ids = ids_from_index(X)
     if ids is not None:

@@ -192,7 +192,9 @@ class SQLiteStore(BaseStore):
                         lineage.n_samples,
                         json.dumps(record),
                         encode_ids(lineage.row_ids),
-                        None if lineage.input_row_ids is None else encode_ids(lineage.input_row_ids),
+                        None
+                        if lineage.input_row_ids is None
+                        else encode_ids(lineage.input_row_ids),
                     ),
                 )
         except sqlite3.IntegrityError:

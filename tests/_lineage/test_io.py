@@ -127,13 +127,18 @@ def test_ids_survive_pandas_operations(hospital_frames):
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)
     for part in (X_tr, X_te, y_tr):
         lineage = stp.row_lineage(part)
-        key = (X.loc[part.index, "key"] if isinstance(part, pd.Series) else part["key"])
+        key = X.loc[part.index, "key"] if isinstance(part, pd.Series) else part["key"]
         np.testing.assert_array_equal(lineage["line"], key.to_numpy())
     sources = stp.row_lineage(X_tr)["source_id"]
     assert set(sources) == {"hospital_a", "hospital_b"}
-    assert (stp.row_lineage(X_tr)["source_id"].values == np.where(
-        stp.row_ids(X_tr) >> 40 == stp._lineage.REGISTRY.by_id("hospital_a").code,
-        "hospital_a", "hospital_b")).all()
+    assert (
+        stp.row_lineage(X_tr)["source_id"].values
+        == np.where(
+            stp.row_ids(X_tr) >> 40 == stp._lineage.REGISTRY.by_id("hospital_a").code,
+            "hospital_a",
+            "hospital_b",
+        )
+    ).all()
 
 
 def test_merge_records_both_parents(tmp_path):
@@ -149,8 +154,9 @@ def test_merge_records_both_parents(tmp_path):
         got = dict(zip(group["source_id"], group["line"]))
         assert got["patients"] == [1, 2, 3].index(pid) + 1
         assert got["labs"] == [7.0, 8.0, 9.0].index(lab) + 1
-        assert set(group["via"]) == {stp._lineage.REGISTRY.by_code(
-            stp.row_ids(merged)[row] >> 40).source_id}
+        assert set(group["via"]) == {
+            stp._lineage.REGISTRY.by_code(stp.row_ids(merged)[row] >> 40).source_id
+        }
 
 
 def test_row_ids_errors():
