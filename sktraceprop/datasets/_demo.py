@@ -98,10 +98,16 @@ def load_demo(return_X_y=False, dropna=True):
     from .._lineage import read_csv
 
     paths = demo_paths()
-    a = read_csv(paths["hospital_a"], source_id="hospital_a", keep_default_na=False,
-                 na_values=[""])
-    b = read_csv(paths["hospital_b"], source_id="hospital_b", comment="#",
-                 keep_default_na=False, na_values=[""])
+    a = read_csv(
+        paths["hospital_a"], source_id="hospital_a", keep_default_na=False, na_values=[""]
+    )
+    b = read_csv(
+        paths["hospital_b"],
+        source_id="hospital_b",
+        comment="#",
+        keep_default_na=False,
+        na_values=[""],
+    )
     df = pd.concat([a, b])
     df["notes"] = df["notes"].fillna("")
     if dropna:
