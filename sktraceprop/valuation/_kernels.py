@@ -1,0 +1,113 @@
+"""Numba kernels for exact KNN-Shapley values (imported lazily: compiling is not free).
+
+The kernels take a block of distances (one row per validation point) and return
+arrays; choosing the metric, the block size and the thread count is the caller's job.
+"""
+
+import numba
+import numpy as np
+from numba import prange
+
+_DIGIT_BITS = 11
+_N_BUCKETS = 1 << _DIGIT_BITS
+_N_PASSES = 6  # 6 x 11 bits cover a 64-bit key
+_SIGN = np.uint64(1 << 63)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sortable_keys(row, keys):
+    """Map floats to unsigned integers with the same order (+0.0 and -0.0 alike)."""
+    bits = row.view(np.uint64)
+    for j in range(row.shape[0]):
+        if row[j] == 0.0:
+            keys[j] = _SIGN
+        elif bits[j] & _SIGN:
+            keys[j] = ~bits[j]
+        else:
+            keys[j] = bits[j] | _SIGN
+
+
+@numba.njit(cache=True, nogil=True)
+def _stable_argsort(keys, order, keys_tmp, order_tmp):
+    """Stable LSD radix argsort of ``keys`` into ``order``; equal keys keep index order.
+
+    Passes whose digit is the same for every key (the exponent bits of distances in
+    a narrow range) are skipped. ``keys`` is overwritten.
+    """
+    n = keys.shape[0]
+    mask = np.uint64(_N_BUCKETS - 1)
+    hist = np.zeros((_N_PASSES, _N_BUCKETS), np.int64)
+    for i in range(n):
+        k = keys[i]
+        for p in range(_N_PASSES):
+            hist[p, (k >> np.uint64(p * _DIGIT_BITS)) & mask] += 1
+        order[i] = i
+    src_k, src_o, dst_k, dst_o = keys, order, keys_tmp, order_tmp
+    swapped = False
+    for p in range(_N_PASSES):
+        h = hist[p]
+        shift = np.uint64(p * _DIGIT_BITS)
+        if h[(src_k[0] >> shift) & mask] == n:
+            continue
+        start = 0
+        for b in range(_N_BUCKETS):
+            count = h[b]
+            h[b] = start
+            start += count
+        for i in range(n):
+            k = src_k[i]
+            b = (k >> shift) & mask
+            dst_k[h[b]] = k
+            dst_o[h[b]] = src_o[i]
+            h[b] += 1
+        src_k, dst_k = dst_k, src_k
+        src_o, dst_o = dst_o, src_o
+        swapped = not swapped
+    if swapped:
+        order[:] = src_o
+
+
+def _knn_shapley_rows(dist, y_train, y_val, n_neighbors, values):
+    n_val, n = dist.shape
+    utility = np.empty(n_val)
+    k = n_neighbors
+    for r in prange(n_val):
+        keys = np.empty(n, np.uint64)
+        keys_tmp = np.empty(n, np.uint64)
+        order = np.empty(n, np.int64)
+        order_tmp = np.empty(n, np.int64)
+        _sortable_keys(dist[r], keys)  # row r of dist is not read again: values may be dist
+        _stable_argsort(keys, order, keys_tmp, order_tmp)
+        label = y_val[r]
+        # Jia et al. (2019), Theorem 1, from the farthest point inwards:
+        # s_N = 1[y_N = y] / max(N, K),
+        # s_i = s_{i+1} + (1[y_i = y] - 1[y_{i+1} = y]) / max(K, i).
+        far = order[n - 1]
+        match_next = 1.0 if y_train[far] == label else 0.0
+        v = match_next / max(n, k)
+        values[r, far] = v
+        for i in range(n - 1, 0, -1):
+            j = order[i - 1]
+            match = 1.0 if y_train[j] == label else 0.0
+            v += (match - match_next) / max(k, i)
+            values[r, j] = v
+            match_next = match
+        hits = 0.0
+        for i in range(min(k, n)):
+            if y_train[order[i]] == label:
+                hits += 1.0
+        utility[r] = hits / k
+    return utility
+
+
+#: Exact KNN-Shapley values of the training points for each row of ``dist``.
+#:
+#: Parameters: ``dist`` (n_val, n_train) float64 C-contiguous, any finite values, the
+#: smaller the closer; ``y_train`` (n_train,) and ``y_val`` (n_val,) int64 label codes;
+#: ``n_neighbors`` int; ``values`` (n_val, n_train) float64, filled with the Shapley
+#: value of each training point for each validation row (it may be ``dist`` itself).
+#: Returns ``utility`` (n_val,), the KNN utility of the whole training set for each row.
+#: Ties in distance are broken by the smaller training index.
+knn_shapley_rows = numba.njit(parallel=True, cache=True, nogil=True)(_knn_shapley_rows)
+#: The same kernel on one thread, for callers that parallelise themselves.
+knn_shapley_rows_serial = numba.njit(cache=True, nogil=True)(_knn_shapley_rows)

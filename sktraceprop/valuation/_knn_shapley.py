@@ -1,0 +1,406 @@
+"""Exact KNN-Shapley data values (Jia et al., VLDB 2019), aggregated through lineage."""
+
+import threading
+from dataclasses import replace
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs
+from sklearn import get_config
+from sklearn.base import BaseEstimator
+from sklearn.metrics import pairwise_distances
+from sklearn.preprocessing import normalize
+from sklearn.utils import gen_batches
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from .._lineage._capture import resolve_row_ids
+from .._lineage._io import lineage_frame
+from .._lineage._record import source_table, upstream_ops
+from ..utils._sklearn_compat import Interval
+
+__all__ = ["KNNShapleyValuer"]
+
+# Distance entries per block of validation rows: big enough for BLAS and the parallel
+# kernel to run at full speed, small enough that joblib/Dask get several tasks.
+_BLOCK_ENTRIES = 1 << 21
+# Parallel numba kernels are launched one at a time: not every threading layer
+# supports concurrent launches from several Python threads.
+_PARALLEL_LAUNCH = threading.Lock()
+
+
+def _block_rows(n_train):
+    """Validation rows per block: a function of ``n_train`` and sklearn's working_memory.
+
+    It never depends on ``n_jobs``, so the per-block sums are added in the same order
+    however the blocks are spread, and the values do not change with ``n_jobs``.
+    """
+    # distances, overwritten by the values (float64), plus the kernel's per-row scratch
+    row_bytes = 8 * n_train + 32 * n_train
+    by_memory = get_config()["working_memory"] * 2**20 // row_bytes
+    return int(max(1, min(by_memory, max(16, _BLOCK_ENTRIES // n_train))))
+
+
+def _labels(y, n_rows):
+    y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+    if y.ndim != 1 or y.shape[0] != n_rows:
+        raise ValueError(f"y must be 1-D with one label per row of X ({n_rows}), got {y.shape}")
+    return y
+
+
+def _distances(metric, X_fit, fit_norms, X_block):
+    """Distances of ``X_block`` rows to the training rows, up to a per-row constant.
+
+    Only the order within a row matters, so Euclidean distances are ranked by
+    ``||x_j||^2 - 2 <x, x_j>`` (one BLAS product, no square root) and cosine distances
+    by ``-<x / ||x||, x_j / ||x_j||>``.
+    """
+    if metric in ("euclidean", "sqeuclidean"):
+        dist = (-2.0 * X_block) @ X_fit.T  # scaling by -2 is exact
+        dist += fit_norms
+        return dist
+    if metric == "cosine":
+        dist = normalize(X_block) @ X_fit.T
+        np.negative(dist, out=dist)
+        return dist
+    return np.ascontiguousarray(pairwise_distances(X_block, X_fit, metric=metric), np.float64)
+
+
+def _block_values(metric, X_fit, fit_norms, y_fit, X_block, y_block, n_neighbors, n_threads):
+    """Sum over a block of validation rows of their KNN-Shapley values, and utilities.
+
+    ``n_threads`` None runs the parallel kernel with Numba's current thread count.
+    """
+    from . import _kernels
+
+    dist = _distances(metric, X_fit, fit_norms, X_block)
+    args = (dist, y_fit, y_block, n_neighbors, dist)  # values overwrite the distances
+    if n_threads == 1:
+        utility = _kernels.knn_shapley_rows_serial(*args)
+    else:
+        import numba
+
+        with _PARALLEL_LAUNCH:
+            previous = numba.get_num_threads()
+            if n_threads is not None:
+                numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+            try:
+                utility = _kernels.knn_shapley_rows(*args)
+            finally:
+                numba.set_num_threads(previous)
+    return dist.sum(axis=0), utility
+
+
+class KNNShapleyValuer(BaseEstimator):
+    """Exact Shapley values of training rows for a K-nearest-neighbours classifier.
+
+    The utility of a training subset ``S`` for a validation point ``(x, y)`` is the
+    share of its ``K`` nearest neighbours in ``S`` that carry the label ``y``,
+    ``U(S) = (1 / K) * sum_{k <= min(K, |S|)} 1[y_(k) = y]`` (so ``U(empty) = 0`` and,
+    with fewer than ``K`` points, the missing neighbours count as misses), averaged
+    over the validation set. The Shapley value of each training row under this utility
+    is computed exactly by the recursion of Jia et al. (VLDB 2019) in
+    ``O(N log N)`` per validation row (a radix sort and one pass), in Numba kernels
+    that run in parallel over validation rows. Distances are computed block by block,
+    never as a full validation x training matrix.
+
+    Neighbours are ranked by distance, ties broken by the smaller training index.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Number of neighbours ``K``. It may exceed the number of training rows.
+    metric : str or callable, default="euclidean"
+        ``"euclidean"`` and ``"cosine"`` are computed with matrix products (BLAS);
+        any other metric accepted by :func:`sklearn.metrics.pairwise_distances` is
+        computed block by block by that function.
+    transformer : transformer object, default=None
+        A **fitted** transformer (for example a fitted
+        :class:`~sktraceprop.TracedPipeline` of preprocessing steps). When given,
+        training and validation data are passed through ``transformer.transform`` and
+        neighbours are found in its output space; the transformer is used as it is,
+        never cloned or refitted. Its recorded ops (``lineage_``) are listed by
+        :meth:`by_op`.
+    n_jobs : int, default=None
+        Number of joblib workers over blocks of validation rows. ``None`` means 1
+        unless in a :func:`joblib.parallel_backend` context, so
+        ``parallel_backend("dask")`` spreads the blocks over a Dask cluster. With one
+        worker the kernel uses all of Numba's threads; with more, each worker uses
+        ``cpu_count() // n_jobs`` threads. The values do not depend on ``n_jobs``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Labels seen in ``fit``.
+    n_features_in_ : int
+        Number of features of ``X`` in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X`` in ``fit``, when they are all strings.
+    n_samples_fit_ : int
+        Number of training rows.
+    row_ids_ : ndarray of int64 of shape (n_samples_fit_,)
+        Packed row id of each training row (source file and line).
+    ops_ : list of Op
+        Fitted steps that training rows went through: transformers fitted on whole
+        sources outside any pipeline (:class:`~sktraceprop.TracedEstimator`), and the
+        steps of ``transformer`` when it recorded a lineage.
+    values_ : ndarray of shape (n_samples_fit_,)
+        The values computed by the last call to :meth:`value`.
+
+    See Also
+    --------
+    sklearn.neighbors.KNeighborsClassifier : The model whose utility is valued.
+
+    Notes
+    -----
+    Values are averages over validation rows, and by the efficiency axiom they add up
+    to ``score(X_val, y_val)``, the utility of the whole training set (the utility of
+    the empty set is 0). Labels of the validation set that no training row has simply
+    never match.
+
+    References
+    ----------
+    R. Jia, D. Dao, B. Wang, F. A. Hubis, N. M. Gurel, B. Li, C. Zhang, C. Spanos and
+    D. Song, "Efficient Task-Specific Data Valuation for Nearest Neighbor Algorithms",
+    Proceedings of the VLDB Endowment 12(11), 2019, pp. 1610-1623.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktraceprop import KNNShapleyValuer
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> y = np.array([0, 1, 0, 0])  # row 1 looks mislabelled
+    >>> val = KNNShapleyValuer(n_neighbors=1).fit(X, y)
+    >>> val.value([[0.9], [1.2]], [0, 0]).tolist()
+    [0.25, -0.75, 0.25, 0.25]
+    >>> val.score([[0.9], [1.2]], [0, 0])
+    0.0
+    """
+
+    _parameter_constraints = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "metric": [str, callable],
+        "transformer": "no_validation",  # checked in fit: a fitted transformer
+        "n_jobs": [None, Integral],
+    }
+
+    def __init__(self, n_neighbors=5, *, metric="euclidean", transformer=None, n_jobs=None):
+        self.n_neighbors = n_neighbors
+        self.metric = metric
+        self.transformer = transformer
+        self.n_jobs = n_jobs
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, X, y, sample_id=None):
+        """Store the training rows, their labels and their lineage.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training data. A DataFrame loaded by sktraceprop carries its row ids; with
+            ``transformer``, ``X`` is what the transformer takes.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_id : array-like of int64 of shape (n_samples,), default=None
+            Row ids, overriding those carried by ``X``.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        row_ids = resolve_row_ids(X, sample_id)
+        if self.transformer is None:
+            X, y = validate_data(self, X, y, dtype=np.float64, order="C")
+        else:
+            if not hasattr(self.transformer, "transform"):
+                raise TypeError(
+                    f"transformer must have a transform method, got "
+                    f"{type(self.transformer).__name__}; for a fitted pipeline ending in a "
+                    "model, pass its preprocessing steps."
+                )
+            check_is_fitted(self.transformer)
+            validate_data(self, X, skip_check_array=True)
+            X = self._transform(X)
+            y = _labels(y, X.shape[0])
+        check_classification_targets(y)
+        if self.metric not in ("euclidean", "sqeuclidean", "cosine"):
+            pairwise_distances(X[:1], X[:1], metric=self.metric)  # fail early on a bad one
+        self.classes_, self._fit_y = np.unique(y, return_inverse=True)
+        self._fit_y = self._fit_y.astype(np.int64)
+        if self.metric == "cosine":
+            X = normalize(X)
+        self._fit_X = X
+        self._fit_norms = np.einsum("ij,ij->i", X, X)
+        self.n_samples_fit_ = X.shape[0]
+        self.row_ids_ = row_ids
+        sources = source_table(row_ids)
+        self._sources = sources
+        self.ops_ = self._collect_ops(sources)
+        return self
+
+    def _transform(self, X):
+        Xt = self.transformer.transform(X)
+        return check_array(Xt, dtype=np.float64, order="C", input_name="transformed X")
+
+    def _collect_ops(self, sources):
+        ops = {op.fingerprint: replace(op) for op in upstream_ops(sources)}
+        lineage = getattr(self.transformer, "lineage_", None)
+        for op in [] if lineage is None else lineage.ops:
+            ops.setdefault(op.fingerprint, replace(op))
+        return list(ops.values())
+
+    # -- valuing ---------------------------------------------------------------------------
+    def _validation_data(self, X, y):
+        check_is_fitted(self)
+        if self.transformer is None:
+            X = validate_data(self, X, dtype=np.float64, order="C", reset=False)
+        else:
+            validate_data(self, X, skip_check_array=True, reset=False)
+            X = self._transform(X)
+        y = _labels(y, X.shape[0])
+        # Labels no training row has never match: code -1.
+        pos = np.searchsorted(self.classes_, y).clip(0, self.classes_.size - 1)
+        codes = np.where(self.classes_[pos] == y, pos, -1).astype(np.int64)
+        return X, codes
+
+    def _run(self, X, y):
+        n_train = self.n_samples_fit_
+        blocks = list(gen_batches(X.shape[0], _block_rows(n_train)))
+        n_jobs = effective_n_jobs(self.n_jobs)
+        # One worker: the kernel uses Numba's threads as configured; several: share cores.
+        n_threads = None if n_jobs == 1 else max(1, cpu_count() // n_jobs)
+        task = delayed(_block_values)
+        results = Parallel(n_jobs=self.n_jobs)(
+            task(
+                self.metric,
+                self._fit_X,
+                self._fit_norms,
+                self._fit_y,
+                X[block],
+                y[block],
+                self.n_neighbors,
+                n_threads,
+            )
+            for block in blocks
+        )
+        total = np.zeros(n_train)
+        for block_sum, _ in results:
+            total += block_sum
+        return total / X.shape[0], np.concatenate([u for _, u in results])
+
+    def value(self, X, y):
+        """Exact KNN-Shapley value of every training row on a validation set.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_val, n_features)
+            Validation data.
+        y : array-like of shape (n_val,)
+            Validation labels.
+
+        Returns
+        -------
+        values : ndarray of shape (n_samples_fit_,)
+            The value of each training row, averaged over validation rows; also stored
+            in ``values_``. They sum to ``score(X, y)``.
+        """
+        X, y = self._validation_data(X, y)
+        self.values_ = self._run(X, y)[0]
+        return self.values_
+
+    def score(self, X, y):
+        """KNN utility of the whole training set on a validation set.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_val, n_features)
+            Validation data.
+        y : array-like of shape (n_val,)
+            Validation labels.
+
+        Returns
+        -------
+        score : float
+            Mean over validation rows of the share of the ``K`` nearest training rows
+            that carry the row's label (missing neighbours when ``K`` exceeds the
+            number of training rows count as misses).
+        """
+        X, y = self._validation_data(X, y)
+        return float(self._run(X, y)[1].mean())
+
+    # -- aggregation -----------------------------------------------------------------------
+    def _lineage_rows(self):
+        check_is_fitted(self)
+        check_is_fitted(
+            self, "values_", msg="No values_ yet: call value(X_val, y_val) on this %(name)s."
+        )
+        frame = lineage_frame(self.row_ids_, self._sources.__getitem__)
+        frame = frame.drop_duplicates(["row", "source_id"])
+        frame["value"] = self.values_[frame["row"].to_numpy()]
+        return frame
+
+    def by_source(self):
+        """Values of the training rows summed and averaged per source file.
+
+        A row built by :func:`sktraceprop.merge` counts, with its full value, toward
+        each source of its parents; with merges the per-source sums can therefore add
+        up to more than the total.
+
+        Returns
+        -------
+        table : DataFrame
+            Columns ``source_id``, ``n_rows``, ``sum`` and ``mean`` of the values in
+            ``values_``, one row per source, sorted by ``source_id``.
+        """
+        frame = self._lineage_rows()
+        grouped = frame.groupby("source_id", sort=True)["value"]
+        return grouped.agg(n_rows="size", sum="sum", mean="mean").reset_index()
+
+    def by_op(self):
+        """Values of the training rows summed and averaged per preprocessing op.
+
+        A row counts toward an op when the op was fitted on the row's source (a
+        :class:`~sktraceprop.TracedEstimator` fitted on one source, e.g. a scaler per
+        hospital before concatenation; for a merged row, on a parent's source or on the
+        merge), or when the op is a step of ``transformer`` (applied to every row). A
+        row counts toward every op it went through, so the sums over ops need not add
+        up to the total. A group's sum is the sum of its rows' Shapley values, not the
+        Shapley value of the group as a single player.
+
+        Returns
+        -------
+        table : DataFrame
+            Columns ``op`` (step name), ``cls``, ``fingerprint``, ``sources`` (the
+            sources the op was fitted on, ``None`` for every row), ``n_rows``, ``sum``
+            and ``mean``, one row per op, in the order of ``ops_``.
+        """
+        frame = self._lineage_rows()
+        via = frame["via"] if "via" in frame else pd.Series(None, index=frame.index)
+        records = []
+        for op in self.ops_:
+            if op.sources is None:
+                rows = np.arange(self.n_samples_fit_)
+            else:
+                hit = frame["source_id"].isin(op.sources) | via.isin(op.sources)
+                rows = np.unique(frame.loc[hit, "row"].to_numpy())
+            values = self.values_[rows]
+            records.append(
+                {
+                    "op": op.name,
+                    "cls": op.cls,
+                    "fingerprint": op.fingerprint,
+                    "sources": None if op.sources is None else list(op.sources),
+                    "n_rows": rows.size,
+                    "sum": values.sum(),
+                    "mean": values.mean() if rows.size else np.nan,
+                }
+            )
+        columns = ["op", "cls", "fingerprint", "sources", "n_rows", "sum", "mean"]
+        return pd.DataFrame.from_records(records, columns=columns)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags

@@ -1,0 +1,338 @@
+import itertools
+import math
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import config_context
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import pairwise_distances
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
+
+import sktraceprop as stp
+from sktraceprop import KNNShapleyValuer
+
+
+# -- independent truth: the KNN utility and Shapley's formula over every subset ------------
+def knn_utility(subset, dist_row, y_train, label, k):
+    """Share of the K nearest points of ``subset`` with the label; ties by index."""
+    ranked = sorted(subset, key=lambda j: (dist_row[j], j))
+    return sum(y_train[j] == label for j in ranked[:k]) / k
+
+
+def exhaustive_shapley(dist, y_train, y_val, k):
+    """Shapley values averaged over validation rows, by enumerating all subsets."""
+    n = dist.shape[1]
+    values = np.zeros(n)
+    for dist_row, label in zip(dist, y_val):
+        utility = {}
+        for size in range(n + 1):
+            for subset in itertools.combinations(range(n), size):
+                utility[subset] = knn_utility(subset, dist_row, y_train, label, k)
+        for i in range(n):
+            others = [j for j in range(n) if j != i]
+            for size in range(n):
+                weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+                for subset in itertools.combinations(others, size):
+                    with_i = tuple(sorted((*subset, i)))
+                    values[i] += weight * (utility[with_i] - utility[subset])
+    return values / len(y_val)
+
+
+def integer_data(n_train, n_val, n_classes, seed, high=3, n_features=2):
+    """Small integer coordinates: many exact ties in distance, all distances exact."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, high, (n_train, n_features)).astype(float)
+    Xv = rng.integers(0, high, (n_val, n_features)).astype(float)
+    return X, rng.integers(0, n_classes, n_train), Xv, rng.integers(0, n_classes, n_val)
+
+
+@pytest.mark.parametrize(
+    "n_train, k, n_classes, seed",
+    [
+        (8, 3, 2, 0),  # binary, many ties
+        (10, 5, 4, 1),  # multiclass
+        (7, 1, 3, 2),  # 1-NN
+        (6, 9, 3, 3),  # K > N: missing neighbours count as misses
+        (10, 10, 2, 4),  # K = N
+        (1, 2, 2, 5),  # a single training row
+        (9, 4, 3, 6),
+    ],
+)
+def test_values_equal_exhaustive_shapley(n_train, k, n_classes, seed):
+    X, y, Xv, yv = integer_data(n_train, 6, n_classes, seed)
+    dist = ((Xv[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+    ties = sum(len(r) - len(np.unique(r)) for r in dist)
+    assert n_train == 1 or ties > 0, "the data must contain ties in distance"
+    expected = exhaustive_shapley(dist, y, yv, k)
+
+    val = KNNShapleyValuer(n_neighbors=k).fit(X, y)
+    values = val.value(Xv, yv)
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(val.values_, values)
+
+
+@pytest.mark.parametrize("metric", ["manhattan", "chebyshev"])
+def test_other_metrics_equal_exhaustive_shapley(metric):
+    X, y, Xv, yv = integer_data(9, 5, 3, seed=7, high=4)
+    expected = exhaustive_shapley(pairwise_distances(Xv, X, metric=metric), y, yv, 3)
+    values = KNNShapleyValuer(3, metric=metric).fit(X, y).value(Xv, yv)
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+
+
+def test_cosine_equals_exhaustive_shapley():
+    rng = np.random.default_rng(8)
+    X, Xv = rng.normal(size=(9, 4)), rng.normal(size=(5, 4))
+    y, yv = rng.integers(0, 3, 9), rng.integers(0, 3, 5)
+    expected = exhaustive_shapley(pairwise_distances(Xv, X, metric="cosine"), y, yv, 2)
+    values = KNNShapleyValuer(2, metric="cosine").fit(X, y).value(Xv, yv)
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+
+
+def test_ties_go_to_the_smaller_training_index():
+    # Rows 0 and 1 are equally far from the validation point (label 0); row 0 wins the
+    # 1-NN slot of any subset holding both, so it spoils {1}, {2} and {1, 2}:
+    # phi_0 = -(1/6 + 1/6 + 1/3). Had row 1 won the tie, phi_0 would be -1/6.
+    X = np.array([[-1.0], [1.0], [5.0]])
+    values = KNNShapleyValuer(n_neighbors=1).fit(X, [1, 0, 0]).value([[0.0]], [0])
+    np.testing.assert_allclose(values, [-2 / 3, 1 / 3, 1 / 3], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        values, exhaustive_shapley(np.array([[1, 1, 25]]), [1, 0, 0], [0], 1), atol=1e-15
+    )
+
+
+def test_efficiency_values_sum_to_full_utility():
+    rng = np.random.default_rng(0)
+    X, Xv = rng.normal(size=(500, 6)), rng.normal(size=(120, 6))
+    y = (X[:, 0] + 0.5 * rng.normal(size=500) > 0).astype(int) + (X[:, 1] > 1)
+    yv = (Xv[:, 0] > 0).astype(int) + (Xv[:, 1] > 1)
+    for k in (1, 5, 600):
+        val = KNNShapleyValuer(k).fit(X, y)
+        values = val.value(Xv, yv)
+        score = val.score(Xv, yv)
+        # U(empty) = 0, so the values add up to the utility of the whole training set.
+        assert values.sum() == pytest.approx(score, abs=1e-12)
+        knn = np.argsort(pairwise_distances(Xv, X), axis=1, kind="stable")[:, :k]
+        assert score == pytest.approx((y[knn] == yv[:, None]).sum(1).mean() / k, abs=1e-15)
+
+
+def test_string_labels_and_unseen_validation_labels():
+    X, y, Xv, yv = integer_data(8, 6, 3, seed=9)
+    names = np.array(["ant", "bee", "cat"])
+    val = KNNShapleyValuer(3).fit(X, names[y])
+    np.testing.assert_array_equal(val.classes_, names)
+    yv_named = names[yv].astype(object)
+    yv_named[:2] = "dog"  # a label no training row has never matches
+    yv_codes = np.where(np.isin(np.arange(6), [0, 1]), -1, yv)
+    expected = exhaustive_shapley(((Xv[:, None] - X[None]) ** 2).sum(-1), y, yv_codes, 3)
+    np.testing.assert_allclose(val.value(Xv, yv_named), expected, rtol=0, atol=1e-12)
+
+
+def test_float32_input_gives_float64_values():
+    X, y, Xv, yv = integer_data(8, 4, 2, seed=10)
+    values64 = KNNShapleyValuer(3).fit(X, y).value(Xv, yv)
+    values32 = KNNShapleyValuer(3).fit(X.astype(np.float32), y).value(Xv.astype(np.float32), yv)
+    assert values32.dtype == np.float64
+    np.testing.assert_array_equal(values32, values64)
+
+
+# -- blocks and parallelism: identical values whatever the split ---------------------------
+@pytest.fixture
+def medium():
+    rng = np.random.default_rng(1)
+    X, Xv = rng.normal(size=(3000, 8)), rng.normal(size=(400, 8))
+    return X, rng.integers(0, 5, 3000), Xv, rng.integers(0, 5, 400)
+
+
+def _small_blocks():
+    # 3000 training rows x 40 bytes per entry: about 8 validation rows per block.
+    return config_context(working_memory=1)
+
+
+def test_blocks_do_not_change_values(medium):
+    X, y, Xv, yv = medium
+    one_block = KNNShapleyValuer(5).fit(X, y).value(Xv, yv)
+    with _small_blocks():
+        many_blocks = KNNShapleyValuer(5).fit(X, y).value(Xv, yv)
+    np.testing.assert_allclose(many_blocks, one_block, rtol=0, atol=1e-15)
+    # a direct numpy recursion over the stable order, row by row
+    order = np.argsort(pairwise_distances(Xv, X, metric="sqeuclidean"), axis=1, kind="stable")
+    expected = np.zeros(X.shape[0])
+    steps = 1.0 / np.maximum(5, np.arange(1, X.shape[0]))
+    for row, label in zip(order, yv):
+        match = (y[row] == label).astype(float)
+        per_rank = np.empty(X.shape[0])
+        per_rank[-1] = match[-1] / X.shape[0]
+        per_rank[:-1] = (
+            match[-1] / X.shape[0] + np.cumsum(((match[:-1] - match[1:]) * steps)[::-1])[::-1]
+        )
+        expected[row] += per_rank
+    np.testing.assert_allclose(one_block, expected / len(yv), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("backend, n_jobs", [("loky", 2), ("threading", 2), ("threading", 4)])
+def test_n_jobs_gives_identical_values(medium, backend, n_jobs):
+    X, y, Xv, yv = medium
+    with _small_blocks():
+        reference = KNNShapleyValuer(5, n_jobs=1).fit(X, y).value(Xv, yv)
+        with joblib.parallel_backend(backend):
+            values = KNNShapleyValuer(5, n_jobs=n_jobs).fit(X, y).value(Xv, yv)
+    np.testing.assert_array_equal(values, reference)
+
+
+def test_dask_backend_gives_identical_values(medium):
+    distributed = pytest.importorskip("distributed")
+    X, y, Xv, yv = medium
+    with _small_blocks():
+        reference = KNNShapleyValuer(5, n_jobs=1).fit(X, y).value(Xv, yv)
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        with cluster, distributed.Client(cluster) as client:
+            with joblib.parallel_backend("dask"):
+                values = KNNShapleyValuer(5).fit(X, y).value(Xv, yv)
+            # the blocks really ran on the workers
+            ran = client.run(lambda: "sktraceprop.valuation._kernels" in sys.modules)
+    assert all(ran.values()) and len(ran) == 2
+    np.testing.assert_array_equal(values, reference)
+
+
+# -- lineage: by source file and by op ------------------------------------------------------
+def _hospital(name, n, shift, seed):
+    rng = np.random.default_rng(seed)
+    features = rng.normal(shift, 1 + shift, size=(n, 3))
+    frame = pd.DataFrame(features, columns=["age", "bp", "chol"])
+    frame["label"] = (features[:, 0] - shift + 0.3 * rng.normal(size=n) > 0).astype(int)
+    return stp.from_pandas(frame, name)
+
+
+def test_by_source_sums_values_per_file(hospital_frames):
+    a, b = hospital_frames
+    train = pd.concat([a, b]).dropna()[["age", "bp", "label"]]
+    train = train.sample(frac=1.0, random_state=0)  # ids travel with the rows
+    X, y = train[["age", "bp"]], train["label"]
+    val = KNNShapleyValuer(3).fit(X.iloc[:50], y.iloc[:50])
+    values = val.value(X.iloc[50:], y.iloc[50:])
+    np.testing.assert_array_equal(val.row_ids_, stp.row_ids(X.iloc[:50]))
+
+    table = val.by_source()
+    assert table.columns.tolist() == ["source_id", "n_rows", "sum", "mean"]
+    assert table["source_id"].tolist() == ["hospital_a", "hospital_b"]
+    source = stp.row_lineage(X.iloc[:50])["source_id"].to_numpy()
+    for _, row in table.iterrows():
+        mine = values[source == row["source_id"]]
+        assert row["n_rows"] == mine.size > 0
+        assert row["sum"] == pytest.approx(mine.sum(), abs=1e-15)
+        assert row["mean"] == pytest.approx(mine.mean(), abs=1e-15)
+    assert table["sum"].sum() == pytest.approx(values.sum(), abs=1e-14)
+
+
+def test_by_op_separates_per_hospital_scalers():
+    a, b = _hospital("hospital_a", 60, 0.0, 0), _hospital("hospital_b", 40, 3.0, 1)
+    scaled = []
+    for frame in (a, b):
+        scaler = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
+        scaled.append(scaler.fit_transform(frame[["age", "bp", "chol"]]))
+    X = pd.concat(scaled)
+    y = pd.concat([a, b])["label"]
+    train, valid = np.arange(100) % 4 != 0, np.arange(100) % 4 == 0
+
+    pre = stp.make_traced_pipeline(StandardScaler()).fit(X[train])
+    val = KNNShapleyValuer(5, transformer=pre).fit(X[train], y[train])
+    values = val.value(X[valid], y[valid])
+    # the valuer works in the transformer's output space
+    direct = KNNShapleyValuer(5).fit(pre.transform(X[train]), y[train])
+    np.testing.assert_array_equal(direct.value(pre.transform(X[valid]), y[valid]), values)
+
+    table = val.by_op()
+    assert len(table) == 3
+    from_a = stp.row_lineage(X[train])["source_id"].to_numpy() == "hospital_a"
+    per_hospital = table[table["sources"].notna()]
+    per_hospital = per_hospital.set_index(per_hospital["sources"].str[0])
+    assert per_hospital.loc["hospital_a", "n_rows"] == from_a.sum() == 45
+    assert per_hospital.loc["hospital_b", "n_rows"] == (~from_a).sum() == 30
+    assert per_hospital.loc["hospital_a", "sum"] == pytest.approx(values[from_a].sum(), abs=1e-15)
+    assert per_hospital.loc["hospital_b", "sum"] == pytest.approx(values[~from_a].sum(), abs=1e-15)
+    assert (per_hospital["cls"] == "sklearn.preprocessing._data.StandardScaler").all()
+    assert per_hospital["fingerprint"].nunique() == 2
+    # the pipeline's own step went over every training row
+    shared = table[table["sources"].isna()].iloc[0]
+    assert shared["n_rows"] == 75
+    assert shared["sum"] == pytest.approx(values.sum(), abs=1e-15)
+    assert shared["fingerprint"] == pre.lineage_.ops[-1].fingerprint
+
+
+def test_by_op_ignores_ops_of_other_sources():
+    a, b = _hospital("hospital_a", 20, 0.0, 2), _hospital("hospital_b", 20, 1.0, 3)
+    stp.TracedEstimator(StandardScaler()).fit(b[["age", "bp"]])  # never used for a's rows
+    val = KNNShapleyValuer(3).fit(a[["age", "bp"]], a["label"])
+    val.value(a[["age", "bp"]], a["label"])
+    assert val.ops_ == [] and val.by_op().empty
+
+
+def test_merged_rows_count_toward_each_parent():
+    a, b = _hospital("hospital_a", 12, 0.0, 4), _hospital("hospital_b", 12, 0.0, 5)
+    a["key"] = np.arange(12)
+    b = b.rename(columns={"age": "age_b", "bp": "bp_b", "chol": "chol_b", "label": "label_b"})
+    b["key"] = np.arange(12)[::-1]
+    merged = stp.merge(a, b, on="key", source_id="ab")
+    X, y = merged[["age", "bp_b"]], merged["label"]
+    val = KNNShapleyValuer(3).fit(X[:8], y[:8])
+    values = val.value(X[8:], y[8:])
+    table = val.by_source().set_index("source_id")
+    assert table["n_rows"].to_dict() == {"hospital_a": 8, "hospital_b": 8}
+    for source in ("hospital_a", "hospital_b"):
+        assert table.loc[source, "sum"] == pytest.approx(values.sum(), abs=1e-15)
+
+
+def test_sample_id_overrides_and_plain_arrays_are_anonymous():
+    a = _hospital("hospital_a", 10, 0.0, 6)
+    X, y = a[["age", "bp"]].to_numpy(), a["label"].to_numpy()
+    val = KNNShapleyValuer(2).fit(X, y, sample_id=stp.row_ids(a))
+    val.value(X, y)
+    assert val.by_source()["source_id"].tolist() == ["hospital_a"]
+    val = KNNShapleyValuer(2).fit(X, y)
+    val.value(X, y)
+    assert val.by_source()["source_id"].str.startswith("anonymous:").all()
+
+
+# -- errors, estimator checks, import cost --------------------------------------------------
+def test_errors():
+    X, y, Xv, yv = integer_data(8, 4, 2, seed=11)
+    with pytest.raises(NotFittedError):
+        KNNShapleyValuer().value(Xv, yv)
+    val = KNNShapleyValuer().fit(X, y)
+    with pytest.raises(NotFittedError, match="values_"):
+        val.by_source()
+    with pytest.raises(ValueError, match="Unknown label type"):
+        KNNShapleyValuer().fit(X, np.linspace(0, 1, 8))
+    with pytest.raises(ValueError, match="features"):
+        val.value(Xv[:, :1], yv)
+    with pytest.raises(ValueError, match="one label per row"):
+        val.value(Xv, yv[:2])
+    with pytest.raises(TypeError, match="transform method"):
+        KNNShapleyValuer(transformer=object()).fit(X, y)
+    with pytest.raises(NotFittedError):
+        KNNShapleyValuer(transformer=StandardScaler()).fit(X, y)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        KNNShapleyValuer(0).fit(X, y)
+
+
+def test_sklearn_estimator_checks():
+    results = check_estimator(KNNShapleyValuer(), on_fail=None)
+    failed = [r["check_name"] for r in results if r["status"] == "failed"]
+    assert not failed
+    assert sum(r["status"] == "passed" for r in results) > 30
+
+
+def test_import_compiles_no_kernel():
+    code = (
+        "import sys, sktraceprop as stp; stp.KNNShapleyValuer; import sktraceprop.valuation;"
+        "assert 'numba' not in sys.modules, 'numba imported';"
+        "assert 'sktraceprop.valuation._kernels' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
