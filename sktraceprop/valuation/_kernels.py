@@ -67,10 +67,81 @@ def _stable_argsort(keys, order, keys_tmp, order_tmp):
         order[:] = src_o
 
 
-def _knn_shapley_rows(dist, y_train, y_val, n_neighbors, values):
+@numba.njit(cache=True, nogil=True)
+def _classification_row(order, y_train, label, k, out):
+    """Jia et al. (2019), Theorem 1, from the farthest point inwards.
+
+    s_N = 1[y_N = y] / max(N, K),  s_i = s_{i+1} + (1[y_i = y] - 1[y_{i+1} = y]) / max(K, i).
+    """
+    n = order.shape[0]
+    far = order[n - 1]
+    match_next = 1.0 if y_train[far] == label else 0.0
+    v = match_next / max(n, k)
+    out[far] = v
+    for i in range(n - 1, 0, -1):
+        j = order[i - 1]
+        match = 1.0 if y_train[j] == label else 0.0
+        v += (match - match_next) / max(k, i)
+        out[j] = v
+        match_next = match
+    hits = 0.0
+    for i in range(min(k, n)):
+        if y_train[order[i]] == label:
+            hits += 1.0
+    return hits / k
+
+
+@numba.njit(cache=True, nogil=True)
+def _share(k, m):
+    """Shapley weight that a row with m closer rivals is among the K-1 nearest of S."""
+    top = min(k - 1, m + 1)
+    return top * (top + 1) / (2.0 * (m + 1) * (m + 2))
+
+
+@numba.njit(cache=True, nogil=True)
+def _regression_row(order, y_train, target, k, out, prefix):
+    """The regression utility U(S) = -(sum of the K nearest y in S / K - t)^2.
+
+    For adjacent ranks i, i+1 the marginal gains differ only on subsets S with fewer
+    than K rows closer than i, where both rows enter the neighbours beside the same K-1
+    nearest rows of S (sum B): U(S+i) - U(S+i+1) = (y_{i+1} - y_i)/K * ((2B + y_i +
+    y_{i+1})/K - 2t). That is linear in B, and the Shapley weight of row j being among
+    those K-1 is _share(K, i-2) for every j closer than i and _share(K, j-3) for every
+    j farther than i+1 (ranks 1-based), hence one pass with prefix and suffix sums.
+    """
+    n = order.shape[0]
+    acc = 0.0
+    for i in range(n):
+        prefix[i] = acc  # sum of y over ranks 1..i (0-based: rows before position i)
+        acc += y_train[order[i]]
+    near = min(k, n)
+    far = order[n - 1]
+    y_far = y_train[far]
+    mean_others = prefix[n - 1] / (n - 1) if n > 1 else 0.0
+    v = -(y_far / (n * k)) * (
+        near * (near - 1) * mean_others / k + near * (y_far / k - 2 * target)
+    )
+    out[far] = v
+    beyond = 0.0  # sum over ranks r >= i + 2 of _share(K, r - 3) * y_r
+    for i in range(n - 1, 0, -1):
+        y_i, y_next = y_train[order[i - 1]], y_train[order[i]]
+        if i + 2 <= n:
+            beyond += _share(k, i - 1) * y_train[order[i + 1]]
+        inside = prefix[i - 1] * _share(k, i - 2) if i >= 2 else 0.0
+        p_enter = min(k, i) / i
+        v += ((y_next - y_i) / k) * (
+            ((y_i + y_next) / k - 2 * target) * p_enter + 2.0 / k * (inside + beyond)
+        )
+        out[order[i - 1]] = v
+    prediction = 0.0
+    for i in range(near):
+        prediction += y_train[order[i]]
+    return -((prediction / k - target) ** 2)
+
+
+def _knn_shapley_rows(dist, y_train, y_val, n_neighbors, regression, values):
     n_val, n = dist.shape
     utility = np.empty(n_val)
-    k = n_neighbors
     for r in prange(n_val):
         keys = np.empty(n, np.uint64)
         keys_tmp = np.empty(n, np.uint64)
@@ -78,36 +149,23 @@ def _knn_shapley_rows(dist, y_train, y_val, n_neighbors, values):
         order_tmp = np.empty(n, np.int64)
         _sortable_keys(dist[r], keys)  # row r of dist is not read again: values may be dist
         _stable_argsort(keys, order, keys_tmp, order_tmp)
-        label = y_val[r]
-        # Jia et al. (2019), Theorem 1, from the farthest point inwards:
-        # s_N = 1[y_N = y] / max(N, K),
-        # s_i = s_{i+1} + (1[y_i = y] - 1[y_{i+1} = y]) / max(K, i).
-        far = order[n - 1]
-        match_next = 1.0 if y_train[far] == label else 0.0
-        v = match_next / max(n, k)
-        values[r, far] = v
-        for i in range(n - 1, 0, -1):
-            j = order[i - 1]
-            match = 1.0 if y_train[j] == label else 0.0
-            v += (match - match_next) / max(k, i)
-            values[r, j] = v
-            match_next = match
-        hits = 0.0
-        for i in range(min(k, n)):
-            if y_train[order[i]] == label:
-                hits += 1.0
-        utility[r] = hits / k
+        if regression:
+            prefix = np.empty(n)
+            utility[r] = _regression_row(order, y_train, y_val[r], n_neighbors, values[r], prefix)
+        else:
+            utility[r] = _classification_row(order, y_train, y_val[r], n_neighbors, values[r])
     return utility
 
 
 #: Exact KNN-Shapley values of the training points for each row of ``dist``.
 #:
 #: Parameters: ``dist`` (n_val, n_train) float64 C-contiguous, any finite values, the
-#: smaller the closer; ``y_train`` (n_train,) and ``y_val`` (n_val,) int64 label codes;
-#: ``n_neighbors`` int; ``values`` (n_val, n_train) float64, filled with the Shapley
-#: value of each training point for each validation row (it may be ``dist`` itself).
-#: Returns ``utility`` (n_val,), the KNN utility of the whole training set for each row.
-#: Ties in distance are broken by the smaller training index.
+#: smaller the closer; ``y_train`` (n_train,) and ``y_val`` (n_val,) float64, label codes
+#: (classification) or targets (regression); ``n_neighbors`` int; ``regression`` bool;
+#: ``values`` (n_val, n_train) float64, filled with the Shapley value of each training
+#: point for each validation row (it may be ``dist`` itself). Returns ``utility``
+#: (n_val,), the utility of the whole training set for each validation row. Ties in
+#: distance are broken by the smaller training index.
 knn_shapley_rows = numba.njit(parallel=True, cache=True, nogil=True)(_knn_shapley_rows)
 #: The same kernel on one thread, for callers that parallelise themselves.
 knn_shapley_rows_serial = numba.njit(cache=True, nogil=True)(_knn_shapley_rows)

@@ -12,13 +12,13 @@ from sklearn.base import BaseEstimator
 from sklearn.metrics import pairwise_distances
 from sklearn.preprocessing import normalize
 from sklearn.utils import gen_batches
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._lineage._capture import resolve_row_ids
 from .._lineage._io import lineage_frame
 from .._lineage._record import source_table, upstream_ops
-from ..utils._sklearn_compat import Interval
+from ..utils._sklearn_compat import Interval, StrOptions
 
 __all__ = ["KNNShapleyValuer"]
 
@@ -67,7 +67,9 @@ def _distances(metric, X_fit, fit_norms, X_block):
     return np.ascontiguousarray(pairwise_distances(X_block, X_fit, metric=metric), np.float64)
 
 
-def _block_values(metric, X_fit, fit_norms, y_fit, X_block, y_block, n_neighbors, n_threads):
+def _block_values(
+    metric, X_fit, fit_norms, y_fit, X_block, y_block, n_neighbors, regression, n_threads
+):
     """Sum over a block of validation rows of their KNN-Shapley values, and utilities.
 
     ``n_threads`` None runs the parallel kernel with Numba's current thread count.
@@ -75,7 +77,8 @@ def _block_values(metric, X_fit, fit_norms, y_fit, X_block, y_block, n_neighbors
     from . import _kernels
 
     dist = _distances(metric, X_fit, fit_norms, X_block)
-    args = (dist, y_fit, y_block, n_neighbors, dist)  # values overwrite the distances
+    # the values overwrite the distances
+    args = (dist, y_fit, y_block, n_neighbors, regression, dist)
     if n_threads == 1:
         utility = _kernels.knn_shapley_rows_serial(*args)
     else:
@@ -93,17 +96,20 @@ def _block_values(metric, X_fit, fit_norms, y_fit, X_block, y_block, n_neighbors
 
 
 class KNNShapleyValuer(BaseEstimator):
-    """Exact Shapley values of training rows for a K-nearest-neighbours classifier.
+    """Exact Shapley values of training rows for a K-nearest-neighbours model.
 
-    The utility of a training subset ``S`` for a validation point ``(x, y)`` is the
-    share of its ``K`` nearest neighbours in ``S`` that carry the label ``y``,
-    ``U(S) = (1 / K) * sum_{k <= min(K, |S|)} 1[y_(k) = y]`` (so ``U(empty) = 0`` and,
-    with fewer than ``K`` points, the missing neighbours count as misses), averaged
-    over the validation set. The Shapley value of each training row under this utility
-    is computed exactly by the recursion of Jia et al. (VLDB 2019) in
-    ``O(N log N)`` per validation row (a radix sort and one pass), in Numba kernels
-    that run in parallel over validation rows. Distances are computed block by block,
-    never as a full validation x training matrix.
+    For classification, the utility of a training subset ``S`` for a validation point
+    ``(x, y)`` is the share of its ``K`` nearest neighbours in ``S`` that carry the
+    label ``y``, ``U(S) = (1 / K) * sum_{k <= min(K, |S|)} 1[y_(k) = y]`` (so
+    ``U(empty) = 0`` and, with fewer than ``K`` points, the missing neighbours count as
+    misses). For regression it is minus the squared error of the neighbours' mean,
+    ``U(S) = -((1 / K) * sum_{k <= min(K, |S|)} y_(k) - y)^2`` (so
+    ``U(empty) = -y^2``). Utilities are averaged over the validation set. The Shapley
+    value of each training row under this utility is computed exactly by the
+    recursions of Jia et al. (VLDB 2019) in ``O(N log N)`` per validation row (a radix
+    sort and one pass), in Numba kernels that run in parallel over validation rows.
+    Distances are computed block by block, never as a full validation x training
+    matrix.
 
     Neighbours are ranked by distance, ties broken by the smaller training index.
 
@@ -122,6 +128,9 @@ class KNNShapleyValuer(BaseEstimator):
         neighbours are found in its output space; the transformer is used as it is,
         never cloned or refitted. Its recorded ops (``lineage_``) are listed by
         :meth:`by_op`.
+    task : {"auto", "classification", "regression"}, default="auto"
+        The utility. ``"auto"`` values a regression when ``y`` is continuous (floats
+        that are not all integers) and a classification otherwise.
     n_jobs : int, default=None
         Number of joblib workers over blocks of validation rows. ``None`` means 1
         unless in a :func:`joblib.parallel_backend` context, so
@@ -131,8 +140,10 @@ class KNNShapleyValuer(BaseEstimator):
 
     Attributes
     ----------
+    task_ : {"classification", "regression"}
+        The utility valued.
     classes_ : ndarray of shape (n_classes,)
-        Labels seen in ``fit``.
+        Labels seen in ``fit`` (classification only).
     n_features_in_ : int
         Number of features of ``X`` in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -155,9 +166,10 @@ class KNNShapleyValuer(BaseEstimator):
     Notes
     -----
     Values are averages over validation rows, and by the efficiency axiom they add up
-    to ``score(X_val, y_val)``, the utility of the whole training set (the utility of
-    the empty set is 0). Labels of the validation set that no training row has simply
-    never match.
+    to ``score(X_val, y_val) - U(empty)``: the utility of the whole training set for
+    classification (where ``U(empty) = 0``), and ``score(X_val, y_val) +
+    mean(y_val ** 2)`` for regression. Labels of the validation set that no training
+    row has simply never match.
 
     References
     ----------
@@ -182,13 +194,17 @@ class KNNShapleyValuer(BaseEstimator):
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "metric": [str, callable],
         "transformer": "no_validation",  # checked in fit: a fitted transformer
+        "task": [StrOptions({"auto", "classification", "regression"})],
         "n_jobs": [None, Integral],
     }
 
-    def __init__(self, n_neighbors=5, *, metric="euclidean", transformer=None, n_jobs=None):
+    def __init__(
+        self, n_neighbors=5, *, metric="euclidean", transformer=None, task="auto", n_jobs=None
+    ):
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.transformer = transformer
+        self.task = task
         self.n_jobs = n_jobs
 
     # -- fitting ---------------------------------------------------------------------------
@@ -201,7 +217,7 @@ class KNNShapleyValuer(BaseEstimator):
             Training data. A DataFrame loaded by sktraceprop carries its row ids; with
             ``transformer``, ``X`` is what the transformer takes.
         y : array-like of shape (n_samples,)
-            Class labels.
+            Class labels, or targets for regression.
         sample_id : array-like of int64 of shape (n_samples,), default=None
             Row ids, overriding those carried by ``X``.
 
@@ -224,11 +240,18 @@ class KNNShapleyValuer(BaseEstimator):
             validate_data(self, X, skip_check_array=True)
             X = self._transform(X)
             y = _labels(y, X.shape[0])
-        check_classification_targets(y)
         if self.metric not in ("euclidean", "sqeuclidean", "cosine"):
             pairwise_distances(X[:1], X[:1], metric=self.metric)  # fail early on a bad one
-        self.classes_, self._fit_y = np.unique(y, return_inverse=True)
-        self._fit_y = self._fit_y.astype(np.int64)
+        self.task_ = self.task
+        if self.task == "auto":
+            continuous = type_of_target(y, input_name="y") == "continuous"
+            self.task_ = "regression" if continuous else "classification"
+        if self.task_ == "regression":
+            self._fit_y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        else:
+            check_classification_targets(y)
+            self.classes_, codes = np.unique(y, return_inverse=True)
+            self._fit_y = codes.astype(np.float64)
         if self.metric == "cosine":
             X = normalize(X)
         self._fit_X = X
@@ -260,10 +283,11 @@ class KNNShapleyValuer(BaseEstimator):
             validate_data(self, X, skip_check_array=True, reset=False)
             X = self._transform(X)
         y = _labels(y, X.shape[0])
+        if self.task_ == "regression":
+            return X, check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         # Labels no training row has never match: code -1.
         pos = np.searchsorted(self.classes_, y).clip(0, self.classes_.size - 1)
-        codes = np.where(self.classes_[pos] == y, pos, -1).astype(np.int64)
-        return X, codes
+        return X, np.where(self.classes_[pos] == y, pos, -1).astype(np.float64)
 
     def _run(self, X, y):
         n_train = self.n_samples_fit_
@@ -281,6 +305,7 @@ class KNNShapleyValuer(BaseEstimator):
                 X[block],
                 y[block],
                 self.n_neighbors,
+                self.task_ == "regression",
                 n_threads,
             )
             for block in blocks
@@ -298,13 +323,14 @@ class KNNShapleyValuer(BaseEstimator):
         X : array-like or DataFrame of shape (n_val, n_features)
             Validation data.
         y : array-like of shape (n_val,)
-            Validation labels.
+            Validation labels or targets.
 
         Returns
         -------
         values : ndarray of shape (n_samples_fit_,)
             The value of each training row, averaged over validation rows; also stored
-            in ``values_``. They sum to ``score(X, y)``.
+            in ``values_``. They sum to ``score(X, y)`` for classification and to
+            ``score(X, y) + mean(y ** 2)`` for regression.
         """
         X, y = self._validation_data(X, y)
         self.values_ = self._run(X, y)[0]
@@ -318,14 +344,16 @@ class KNNShapleyValuer(BaseEstimator):
         X : array-like or DataFrame of shape (n_val, n_features)
             Validation data.
         y : array-like of shape (n_val,)
-            Validation labels.
+            Validation labels or targets.
 
         Returns
         -------
         score : float
-            Mean over validation rows of the share of the ``K`` nearest training rows
-            that carry the row's label (missing neighbours when ``K`` exceeds the
-            number of training rows count as misses).
+            Classification: mean over validation rows of the share of the ``K``
+            nearest training rows that carry the row's label (missing neighbours when
+            ``K`` exceeds the number of training rows count as misses). Regression:
+            minus the mean squared error of the mean target of the ``K`` nearest rows
+            (summed over at most ``K`` rows, divided by ``K``).
         """
         X, y = self._validation_data(X, y)
         return float(self._run(X, y)[1].mean())

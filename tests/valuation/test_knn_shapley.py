@@ -24,7 +24,13 @@ def knn_utility(subset, dist_row, y_train, label, k):
     return sum(y_train[j] == label for j in ranked[:k]) / k
 
 
-def exhaustive_shapley(dist, y_train, y_val, k):
+def knn_regression_utility(subset, dist_row, y_train, target, k):
+    """Minus the squared error of (sum of the K nearest targets) / K; ties by index."""
+    ranked = sorted(subset, key=lambda j: (dist_row[j], j))
+    return -((sum(y_train[j] for j in ranked[:k]) / k - target) ** 2)
+
+
+def exhaustive_shapley(dist, y_train, y_val, k, utility_of=knn_utility):
     """Shapley values averaged over validation rows, by enumerating all subsets."""
     n = dist.shape[1]
     values = np.zeros(n)
@@ -32,7 +38,7 @@ def exhaustive_shapley(dist, y_train, y_val, k):
         utility = {}
         for size in range(n + 1):
             for subset in itertools.combinations(range(n), size):
-                utility[subset] = knn_utility(subset, dist_row, y_train, label, k)
+                utility[subset] = utility_of(subset, dist_row, y_train, label, k)
         for i in range(n):
             others = [j for j in range(n) if j != i]
             for size in range(n):
@@ -74,6 +80,48 @@ def test_values_equal_exhaustive_shapley(n_train, k, n_classes, seed):
     values = val.value(Xv, yv)
     np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(val.values_, values)
+
+
+@pytest.mark.parametrize(
+    "n_train, k, seed", [(8, 3, 0), (10, 5, 1), (7, 1, 2), (6, 9, 3), (9, 9, 4), (2, 1, 5)]
+)
+def test_regression_values_equal_exhaustive_shapley(n_train, k, seed):
+    X, _, Xv, _ = integer_data(n_train, 5, 2, seed)
+    rng = np.random.default_rng(seed)
+    y, yv = rng.normal(size=n_train), rng.normal(size=5)
+    dist = ((Xv[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+    expected = exhaustive_shapley(dist, y, yv, k, utility_of=knn_regression_utility)
+
+    val = KNNShapleyValuer(n_neighbors=k).fit(X, y)
+    assert val.task_ == "regression" and not hasattr(val, "classes_")
+    np.testing.assert_allclose(val.value(Xv, yv), expected, rtol=0, atol=1e-12)
+
+
+def test_regression_efficiency_and_score():
+    rng = np.random.default_rng(3)
+    X, Xv = rng.normal(size=(400, 5)), rng.normal(size=(90, 5))
+    y, yv = X[:, 0] + 0.1 * rng.normal(size=400), Xv[:, 0]
+    for k in (1, 7, 450):
+        val = KNNShapleyValuer(k).fit(X, y)
+        values, score = val.value(Xv, yv), val.score(Xv, yv)
+        # U(empty) = -y^2 per validation row
+        assert values.sum() == pytest.approx(score + np.mean(yv**2), abs=1e-12)
+        knn = np.argsort(pairwise_distances(Xv, X), axis=1, kind="stable")[:, :k]
+        assert score == pytest.approx(-np.mean((y[knn].sum(1) / k - yv) ** 2), abs=1e-12)
+
+
+def test_task_is_inferred_or_forced():
+    X, y, Xv, yv = integer_data(8, 4, 3, seed=12)
+    assert KNNShapleyValuer().fit(X, y).task_ == "classification"
+    assert KNNShapleyValuer().fit(X, y + 0.5).task_ == "regression"
+    forced = KNNShapleyValuer(3, task="regression").fit(X, y)
+    assert forced.task_ == "regression"
+    expected = exhaustive_shapley(
+        ((Xv[:, None] - X[None]) ** 2).sum(-1), y, yv, 3, utility_of=knn_regression_utility
+    )
+    np.testing.assert_allclose(forced.value(Xv, yv), expected, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        KNNShapleyValuer(task="classification").fit(X, y + 0.5)
 
 
 @pytest.mark.parametrize("metric", ["manhattan", "chebyshev"])
@@ -308,8 +356,6 @@ def test_errors():
     val = KNNShapleyValuer().fit(X, y)
     with pytest.raises(NotFittedError, match="values_"):
         val.by_source()
-    with pytest.raises(ValueError, match="Unknown label type"):
-        KNNShapleyValuer().fit(X, np.linspace(0, 1, 8))
     with pytest.raises(ValueError, match="features"):
         val.value(Xv[:, :1], yv)
     with pytest.raises(ValueError, match="one label per row"):
