@@ -320,13 +320,15 @@ def lineage_frame(ids, sources, position_name="row"):
     ids = np.asarray(ids, dtype=np.int64)
     pos, leaf_ids, via = _expand(ids, sources)
     codes = codes_of(leaf_ids)
-    table = {c: sources(c) for c in pd.unique(codes)}
+    unique = np.unique(codes)
+    table = [sources(c) for c in unique]
+    which = np.searchsorted(unique, codes)
     frame = pd.DataFrame(
         {
             position_name: pos,
             "row_id": leaf_ids,
-            "source_id": [table[c].source_id for c in codes],
-            "uri": [table[c].uri for c in codes],
+            "source_id": pd.Categorical.from_codes(which, [s.source_id for s in table]),
+            "uri": pd.Categorical.from_codes(which, [s.uri for s in table]),
             "line": lines_of(leaf_ids),
         }
     )

@@ -168,12 +168,8 @@ class Lineage:
         indices = np.where(indices < 0, indices + n, indices)
         frame = lineage_frame(self.row_ids[indices], self.source, position_name="train_index")
         frame["train_index"] = indices[frame["train_index"].to_numpy()]
-        top = [
-            self.source(c).source_id
-            for c in codes_of(
-                frame["train_index"].map(lambda i: self.row_ids[i]).to_numpy(np.int64)
-            )
-        ]
+        top_codes = codes_of(self.row_ids[frame["train_index"].to_numpy()])
+        top = [self.source(c).source_id for c in top_codes]
         frame["ops"] = [self._ops_for({leaf, t}) for leaf, t in zip(frame["source_id"], top)]
         return frame
 

@@ -1,0 +1,425 @@
+"""Closed-form per-sample gradients and exact Hessians of scikit-learn linear models.
+
+Every supported estimator minimises, up to a positive factor that does not move the
+minimiser, an objective of the *sum form*
+
+.. math::
+
+    J(\\theta) = \\sum_i s\\, w_i\\, \\ell(y_i, z_i) + \\frac{\\lambda_n}{2} \\|W\\|^2,
+    \\qquad z_i = W x_i + b,
+
+with the intercept ``b`` unpenalised. ``theta`` is ``coef_`` flattened row-major
+followed by ``intercept_``. The sum form is the one that stays true when rows are
+removed, which is what influence and unlearning need:
+
+================================  ======================  =========  ====================
+estimator                         loss ``l``              ``s``      penalty ``lambda_n``
+================================  ======================  =========  ====================
+LogisticRegression (lbfgs, ...)   binomial / multinomial  ``C``      1
+SGDClassifier(loss="log_loss")    binary log loss, OvR    1          ``n * alpha``
+Ridge, RidgeClassifier            squared error           1          ``2 * alpha``
+LinearRegression                  squared error           1          0
+================================  ======================  =========  ====================
+
+scikit-learn's lbfgs writes the logistic objective as a weighted mean plus
+``1 / (2 C sum(w)) ||W||^2``: that is ``J / (C sum(w))``. ``SGDClassifier`` minimises
+``mean(loss) + alpha / 2 ||W||^2`` = ``J / n``: its penalty grows with ``n``, so each
+row's gradient carries its ``alpha * W`` share of the penalty and the rows' gradients sum
+to the objective gradient exactly. Squared error is ``(y - z)^2`` (sklearn's Ridge
+objective ``||y - Xw||^2 + alpha ||w||^2`` as is). RidgeClassifier regresses on
+``{-1, 1}`` codes of the classes, one column per class (one column when binary).
+"""
+
+import numpy as np
+from scipy import sparse
+from scipy.special import expit, logsumexp, softmax
+from sklearn.base import is_classifier
+from sklearn.linear_model import (
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    RidgeClassifier,
+    SGDClassifier,
+)
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["SUPPORTED_ESTIMATORS", "LinearObjective", "linear_model_objective"]
+
+SUPPORTED_ESTIMATORS = (
+    "LogisticRegression (L2 or no penalty; not liblinear)",
+    "SGDClassifier(loss='log_loss', penalty='l2')",
+    "Ridge",
+    "RidgeClassifier",
+    "LinearRegression",
+)
+
+
+def _unsupported(estimator, why=""):
+    return TypeError(
+        f"{type(estimator).__name__} is not supported by the closed-form linear "
+        f"gradients{why}. Supported: {', '.join(SUPPORTED_ESTIMATORS)}. Neural models "
+        "are handled by the torch/JAX gradient modules."
+    )
+
+
+def _dense(X):
+    return X.toarray() if sparse.issparse(X) else np.asarray(X, dtype=np.float64)
+
+
+def linear_model_objective(estimator):
+    """Objective that a fitted scikit-learn linear model minimises, in closed form.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted ``LogisticRegression`` (L2 or no penalty, any solver but liblinear),
+        ``SGDClassifier(loss="log_loss", penalty="l2")``, ``Ridge``, ``RidgeClassifier``
+        or ``LinearRegression``. The model itself, not a pipeline: pass
+        ``pipe[-1]`` and the transformed features ``pipe[:-1].transform(X)``.
+
+    Returns
+    -------
+    objective : LinearObjective
+        Gradients and Hessians of the objective with respect to the flattened
+        parameters ``[coef_.ravel(), intercept_]``.
+
+    Raises
+    ------
+    TypeError
+        If the estimator or its configuration is not supported.
+    """
+    check_is_fitted(estimator)
+    est = estimator
+    if isinstance(est, LogisticRegression):
+        penalty = getattr(est, "penalty", "deprecated")
+        if est.solver == "liblinear":
+            raise _unsupported(est, " with solver='liblinear' (it penalises the intercept)")
+        if penalty in ("l1", "elasticnet") or (
+            penalty in ("deprecated", "l2") and est.l1_ratio not in (0, 0.0, None)
+        ):
+            raise _unsupported(est, " with an L1 penalty (not twice differentiable)")
+        no_penalty = penalty is None or not np.isfinite(est.C)
+        n_classes = len(est.classes_)
+        loss = "binomial" if n_classes == 2 else "multinomial"
+        return LinearObjective(
+            est,
+            loss,
+            scale=1.0 if no_penalty else float(est.C),
+            penalty=0.0 if no_penalty else 1.0,
+            penalty_per_sample=0.0,
+        )
+    if isinstance(est, SGDClassifier):
+        if est.loss != "log_loss":
+            raise _unsupported(est, f" with loss={est.loss!r}")
+        if est.penalty not in ("l2", None):
+            raise _unsupported(est, f" with penalty={est.penalty!r}")
+        alpha = 0.0 if est.penalty is None else float(est.alpha)
+        return LinearObjective(est, "log_ovr", scale=1.0, penalty=0.0, penalty_per_sample=alpha)
+    if isinstance(est, Ridge | RidgeClassifier):
+        alpha = np.asarray(est.alpha, dtype=np.float64)
+        if alpha.ndim:
+            if np.ptp(alpha) != 0:
+                raise _unsupported(est, " with one alpha per target")
+            alpha = alpha.ravel()[0]
+        loss = "squared_classifier" if isinstance(est, RidgeClassifier) else "squared"
+        return LinearObjective(
+            est, loss, scale=1.0, penalty=2.0 * float(alpha), penalty_per_sample=0.0
+        )
+    if isinstance(est, LinearRegression):
+        return LinearObjective(est, "squared", scale=1.0, penalty=0.0, penalty_per_sample=0.0)
+    raise _unsupported(est)
+
+
+class LinearObjective:
+    """Closed-form sum-form objective of a fitted linear model (see module docstring).
+
+    Build it with :func:`linear_model_objective`. Arrays ``X`` are the features the
+    model was fitted on (dense or sparse); ``y`` are targets as passed to ``fit``.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The fitted model; :meth:`set_params_vector` writes into it.
+    loss : {"binomial", "multinomial", "log_ovr", "squared", "squared_classifier"}
+    scale : float
+        Factor ``s`` on every row's loss.
+    penalty : float
+        L2 strength on ``coef_`` independent of the number of rows.
+    penalty_per_sample : float
+        L2 strength contributed by each row (``alpha`` of SGDClassifier).
+
+    Attributes
+    ----------
+    n_outputs : int
+        Number of linear outputs ``K`` (rows of ``coef_``).
+    n_features : int
+    fit_intercept : bool
+    n_params : int
+        ``K * n_features + K * fit_intercept``.
+    """
+
+    def __init__(self, estimator, loss, *, scale, penalty, penalty_per_sample):
+        self.estimator = estimator
+        self.loss = loss
+        self.scale = scale
+        self.penalty = penalty
+        self.penalty_per_sample = penalty_per_sample
+        coef = np.atleast_2d(np.asarray(estimator.coef_, dtype=np.float64))
+        self._coef_shape = np.shape(estimator.coef_)
+        self._intercept_shape = np.shape(estimator.intercept_)
+        self.n_outputs, self.n_features = coef.shape
+        self.fit_intercept = bool(getattr(estimator, "fit_intercept", True))
+        self.n_params = self.n_outputs * (self.n_features + self.fit_intercept)
+
+    # -- parameters ----------------------------------------------------------------------
+    def params(self):
+        """Flattened parameters ``[coef_.ravel(), intercept_]`` (intercept only if fitted).
+
+        Returns
+        -------
+        theta : ndarray of shape (n_params,)
+        """
+        coef = np.asarray(self.estimator.coef_, dtype=np.float64).ravel()
+        if not self.fit_intercept:
+            return coef.copy()
+        return np.concatenate([coef, np.ravel(self.estimator.intercept_).astype(np.float64)])
+
+    def set_params_vector(self, theta):
+        """Write flattened parameters back into ``coef_`` and ``intercept_``.
+
+        Parameters
+        ----------
+        theta : array-like of shape (n_params,)
+
+        Returns
+        -------
+        estimator : estimator
+            The estimator, modified in place.
+        """
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != (self.n_params,):
+            raise ValueError(f"theta has shape {theta.shape}, expected ({self.n_params},)")
+        k, d = self.n_outputs, self.n_features
+        est = self.estimator
+        est.coef_ = theta[: k * d].reshape(self._coef_shape).copy()
+        if self.fit_intercept:
+            b = theta[k * d :]
+            est.intercept_ = (
+                b.reshape(self._intercept_shape).copy() if self._intercept_shape else (float(b[0]))
+            )
+        return est
+
+    def _split(self, theta):
+        theta = self.params() if theta is None else np.asarray(theta, dtype=np.float64)
+        k, d = self.n_outputs, self.n_features
+        W = theta[: k * d].reshape(k, d)
+        b = theta[k * d :] if self.fit_intercept else np.zeros(k)
+        return W, b
+
+    def decision(self, X, theta=None):
+        """Linear outputs ``Z = X W^T + b`` of shape (n_samples, n_outputs)."""
+        W, b = self._split(theta)
+        Z = X @ W.T
+        return np.asarray(Z) + b
+
+    # -- targets and pointwise derivatives -------------------------------------------------
+    def encode_targets(self, y):
+        """Targets in the loss's coding: class index, ``+-1`` codes or float values."""
+        y = np.asarray(y)
+        if self.loss in ("binomial", "multinomial"):
+            idx = np.searchsorted(self.estimator.classes_, y)
+            return idx
+        if self.loss in ("log_ovr", "squared_classifier"):
+            classes = self.estimator.classes_
+            idx = np.searchsorted(classes, y)
+            if len(classes) == 2:
+                return (2.0 * idx - 1.0)[:, None]
+            Y = -np.ones((y.shape[0], len(classes)))
+            Y[np.arange(y.shape[0]), idx] = 1.0
+            return Y
+        return np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
+
+    def _weights(self, y, sample_weight):
+        n = np.shape(y)[0]
+        w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
+        class_weight = getattr(self.estimator, "class_weight", None)
+        if class_weight is not None and is_classifier(self.estimator):
+            w = w * compute_sample_weight(class_weight, y)
+        return w
+
+    def pointwise(self, Z, t):
+        """Loss, dloss/dz (n, K) and d2loss/dz2 (n, K, K) or its diagonal (n, K)."""
+        if self.loss == "binomial":
+            z = Z[:, 0]
+            p = expit(z)
+            loss = np.logaddexp(0, z) - t * z
+            return loss, (p - t)[:, None], (p * (1 - p))[:, None]
+        if self.loss == "multinomial":
+            P = softmax(Z, axis=1)
+            rows = np.arange(Z.shape[0])
+            loss = logsumexp(Z, axis=1) - Z[rows, t]
+            G = P.copy()
+            G[rows, t] -= 1.0
+            H = -P[:, :, None] * P[:, None, :]
+            H[:, np.arange(Z.shape[1]), np.arange(Z.shape[1])] += P
+            return loss, G, H
+        if self.loss == "log_ovr":
+            m = t * Z
+            loss = np.logaddexp(0, -m).sum(axis=1)
+            s = expit(-m)
+            return loss, -t * s, s * (1 - s)
+        R = Z - t
+        return (R**2).sum(axis=1), 2.0 * R, np.full_like(R, 2.0)
+
+    # -- public derivatives ----------------------------------------------------------------
+    def _parts(self, X, y, sample_weight, theta):
+        t = self.encode_targets(y)
+        w = self._weights(y, sample_weight) * self.scale
+        Z = self.decision(X, theta)
+        return t, w, Z
+
+    def _expand(self, X, G):
+        """Per-row gradients wrt theta from per-row gradients wrt Z, dense (n, p)."""
+        Xd = _dense(X)
+        n, k = G.shape
+        out = (G[:, :, None] * Xd[:, None, :]).reshape(n, k * self.n_features)
+        if self.fit_intercept:
+            out = np.hstack([out, G])
+        return out
+
+    def penalty_strength(self, n_samples):
+        """L2 strength ``lambda_n`` on ``coef_`` for an objective over ``n_samples`` rows."""
+        return self.penalty + self.penalty_per_sample * n_samples
+
+    def _penalty_vector(self, theta):
+        W, _ = self._split(theta)
+        v = np.zeros(self.n_params)
+        v[: W.size] = W.ravel()
+        return v
+
+    def objective(self, X, y, sample_weight=None, theta=None):
+        """Value of the sum-form objective ``J`` on the given rows.
+
+        Returns
+        -------
+        value : float
+        """
+        t, w, Z = self._parts(X, y, sample_weight, theta)
+        loss, _, _ = self.pointwise(Z, t)
+        W, _ = self._split(theta)
+        lam = self.penalty_strength(Z.shape[0])
+        return float(w @ loss + 0.5 * lam * np.sum(W**2))
+
+    def per_sample_gradients(self, X, y, sample_weight=None, theta=None):
+        """Each row's contribution to the objective gradient.
+
+        Row ``i`` is ``s w_i grad loss_i`` plus its share ``alpha * W`` of a per-row
+        penalty (SGDClassifier). Rows sum to :meth:`objective_gradient` minus the
+        row-independent penalty gradient ``penalty * W``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+        theta : ndarray of shape (n_params,), default=None
+            Parameters at which to differentiate; the fitted ones if None.
+
+        Returns
+        -------
+        gradients : ndarray of shape (n_samples, n_params)
+        """
+        t, w, Z = self._parts(X, y, sample_weight, theta)
+        _, G, _ = self.pointwise(Z, t)
+        out = self._expand(X, G * w[:, None])
+        if self.penalty_per_sample:
+            out += self.penalty_per_sample * self._penalty_vector(theta)
+        return out
+
+    def objective_gradient(self, X, y, sample_weight=None, theta=None):
+        """Gradient of the objective ``J`` on the given rows, shape (n_params,)."""
+        t, w, Z = self._parts(X, y, sample_weight, theta)
+        _, G, _ = self.pointwise(Z, t)
+        G = G * w[:, None]
+        grad_w = np.asarray((X.T @ G).T)
+        parts = [grad_w.ravel()]
+        if self.fit_intercept:
+            parts.append(G.sum(axis=0))
+        grad = np.concatenate(parts)
+        return grad + self.penalty_strength(Z.shape[0]) * self._penalty_vector(theta)
+
+    def hessian(self, X, y, sample_weight=None, theta=None):
+        """Exact Hessian of the objective ``J`` on the given rows, penalty included.
+
+        Returns
+        -------
+        hessian : ndarray of shape (n_params, n_params)
+        """
+        t, w, Z = self._parts(X, y, sample_weight, theta)
+        _, _, H = self.pointwise(Z, t)
+        k, d = self.n_outputs, self.n_features
+        Xa = _dense(X)
+        if self.fit_intercept:
+            Xa = np.hstack([Xa, np.ones((Xa.shape[0], 1))])
+        da = Xa.shape[1]
+        full = H.ndim == 3
+        # Blocks (a, c) of sum_i w_i H_i[a, c] xa_i xa_i^T, ordered (output, feature).
+        blocks = np.zeros((k, da, k, da))
+        for a in range(k):
+            for c in range(a, k if full else a + 1):
+                coeff = w * (H[:, a, c] if full else H[:, a])
+                block = (Xa * coeff[:, None]).T @ Xa
+                blocks[a, :, c, :] = block
+                blocks[c, :, a, :] = block.T
+        blocks = blocks.reshape(k * da, k * da)
+        # Reorder from (output, feature+1) to [coef (output, feature), intercept (output)].
+        order = np.arange(k * da).reshape(k, da)
+        perm = np.concatenate([order[:, :d].ravel(), order[:, d:].ravel()])
+        hess = blocks[np.ix_(perm, perm)]
+        lam = self.penalty_strength(Z.shape[0])
+        idx = np.arange(k * d)
+        hess[idx, idx] += lam
+        return hess
+
+    # -- model outputs ---------------------------------------------------------------------
+    def margins(self, X, y=None, theta=None):
+        """Signed true-class margin (classifiers) or prediction (regressors).
+
+        Binary: decision value times ``2y - 1``. Multiclass: true-class logit minus the
+        logsumexp of the other logits. Regressors: the prediction (one output only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+            True classes; ignored for regressors.
+        theta : ndarray of shape (n_params,), default=None
+
+        Returns
+        -------
+        margins : ndarray of shape (n_samples,)
+        gradients : ndarray of shape (n_samples, n_params)
+            Gradients of the margins with respect to ``theta``.
+        """
+        Z = self.decision(X, theta)
+        if not is_classifier(self.estimator):
+            if Z.shape[1] != 1:
+                raise ValueError("margins are defined for single-output regressors only")
+            return Z[:, 0], self._expand(X, np.ones_like(Z))
+        idx = np.searchsorted(self.estimator.classes_, np.asarray(y))
+        if Z.shape[1] == 1:
+            sign = (2.0 * idx - 1.0)[:, None]
+            return (Z * sign)[:, 0], self._expand(X, sign)
+        return _multiclass_margins(Z, idx, self._expand, X)
+
+
+def _multiclass_margins(Z, idx, expand, X):
+    rows = np.arange(Z.shape[0])
+    others = Z.copy()
+    others[rows, idx] = -np.inf
+    lse = logsumexp(others, axis=1)
+    margin = Z[rows, idx] - lse
+    G = -softmax(others, axis=1)
+    G[rows, idx] = 1.0
+    return margin, expand(X, G)

@@ -1,0 +1,457 @@
+"""Exact influence functions for scikit-learn linear models and traced pipelines."""
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._lineage._capture import resolve_row_ids
+from .._lineage._ids import codes_of, lines_of
+from .._lineage._source import REGISTRY
+from ..gradients import linear_model_objective
+from ..utils._sklearn_compat import Interval, StrOptions, num_samples
+from ._explanation import Explanation
+
+__all__ = ["InfluenceExplainer"]
+
+# Eigenvalues below this fraction of the largest are the Hessian's numerical null space
+# (e.g. one-hot columns that sum to the intercept column); gradients have no component
+# there, so they are dropped rather than inverted.
+_NULL_RTOL = 1e-10
+
+
+def _unwrap(fitted):
+    """(model, transformer or None, lineage or None) of a fitted estimator."""
+    lineage = getattr(fitted, "lineage_", None)
+    est = fitted
+    for _ in range(8):
+        if hasattr(est, "frozen_estimator") or type(est).__name__ == "FrozenEstimator":
+            est = est.estimator
+        elif hasattr(est, "estimator_") and hasattr(est, "lineage_"):
+            est = est.estimator_
+        else:
+            break
+        lineage = lineage if lineage is not None else getattr(est, "lineage_", None)
+    if isinstance(est, Pipeline):
+        lineage = lineage if lineage is not None else getattr(est, "lineage_", None)
+        transformer = est[:-1] if len(est.steps) > 1 else None
+        model = est[-1]
+        return model, transformer, lineage
+    return est, None, lineage
+
+
+def _is_frozen(est):
+    return type(est).__name__ == "FrozenEstimator"
+
+
+class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
+    """Exact influence of each training row on each test prediction of a linear model.
+
+    For a test row ``z`` and training row ``x_i``, the score is the first-order change
+    of ``z``'s margin caused by training on ``x_i``:
+    ``-grad f(z)^T H^{-1} grad l_i``, with ``H`` the exact Hessian of the objective
+    the model minimises and ``grad l_i`` row ``i``'s gradient (closed forms from
+    :func:`sktraceprop.gradients.linear_model_objective`). Positive scores mean the
+    row raises the margin, i.e. supports the explained prediction. Every score is
+    mapped to the training row's source file and line.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        A supported linear model (``LogisticRegression``, ``SGDClassifier(log_loss)``,
+        ``Ridge``, ``RidgeClassifier``, ``LinearRegression``) or a (traced) pipeline
+        ending in one; gradients are taken with respect to the final estimator on the
+        transformed features. A ``FrozenEstimator`` is used as is, not refitted.
+    damping : "auto" or float, default="auto"
+        Added to the Hessian's eigenvalues before inversion, as a multiple of their
+        mean (so the scale does not depend on the data). "auto" chooses from the
+        spectrum: eigenvalues below ``1e-10`` of the largest are the numerical null
+        space (no gradient has a component there) and are dropped, the rest are
+        inverted undamped, since the Hessian already holds the model's L2 penalty.
+    block_size : int, default=2048
+        Rows of training and test data processed together: at most
+        ``block_size ** 2`` scores are held at once unless the full matrix is kept.
+    n_subsets : int, default=100
+        Retrained subsets for :meth:`score` (the linear datamodeling score).
+    alpha : float, default=0.5
+        Fraction of the training rows in each subset for :meth:`score`.
+    random_state : int, RandomState instance or None, default=None
+        Draws the subsets of :meth:`score`.
+    n_jobs : int, default=None
+        Parallel retraining in :meth:`score`, through joblib.
+    verbose : int, default=0
+        Progress of the retraining.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The fitted clone (or the frozen estimator itself).
+    model_ : estimator
+        The final linear model whose gradients are used.
+    objective_ : LinearObjective
+        Closed-form objective of ``model_``.
+    train_row_ids_ : ndarray of int64 of shape (n_train,)
+        Row ids of the rows ``model_`` was fitted on, in order.
+    hessian_ : ndarray of shape (n_params, n_params)
+        Exact Hessian of the training objective at the fitted parameters.
+    damping_ : float
+        Absolute damping added to the eigenvalues.
+    n_null_ : int
+        Number of eigenvalues dropped as the null space.
+    n_train_ : int
+        Number of training rows of ``model_``.
+
+    See Also
+    --------
+    sktraceprop.metrics.linear_datamodeling_score : The score :meth:`score` reports.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktraceprop import InfluenceExplainer
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(40, 3); y = (X[:, 0] > 0).astype(int)
+    >>> exp = InfluenceExplainer(LogisticRegression()).fit(X, y).explain(X[:2], top_k=3)
+    >>> exp.top(1)[["test_index", "rank", "line"]].shape
+    (2, 3)
+    """
+
+    _parameter_constraints = {
+        "estimator": [object],
+        "damping": [StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="left")],
+        "block_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_subsets": [Interval(numbers.Integral, 2, None, closed="left")],
+        "alpha": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+        "n_jobs": [numbers.Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        damping="auto",
+        block_size=2048,
+        n_subsets=100,
+        alpha=0.5,
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.damping = damping
+        self.block_size = block_size
+        self.n_subsets = n_subsets
+        self.alpha = alpha
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the estimator, then compute and factor the Hessian of its objective.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training data; traced frames carry the row ids scores are mapped to.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the final estimator's ``fit`` and used in its objective.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        if y is None:
+            raise ValueError(
+                "InfluenceExplainer requires y to be passed, but the target y is None"
+            )
+        if _is_frozen(self.estimator):
+            self.estimator_ = self.estimator
+        else:
+            self.estimator_ = clone(self.estimator)
+            params = {}
+            if sample_weight is not None:
+                params = self._sample_weight_params(sample_weight)
+            self.estimator_.fit(X, y, **params)
+        model, transformer, lineage = _unwrap(self.estimator_)
+        self.model_ = model
+        self.transformer_ = transformer
+        self.objective_ = linear_model_objective(model)
+
+        n = num_samples(X)
+        Xt = X if transformer is None else transformer.transform(X)
+        Xt = Xt if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+        if Xt.ndim != 2:
+            raise ValueError(f"Expected 2D features, got shape {Xt.shape}")
+        y = np.asarray(y)
+        input_ids = (
+            resolve_row_ids(X)
+            if lineage is None
+            else (lineage.input_row_ids if lineage.input_row_ids is not None else lineage.row_ids)
+        )
+        row_ids = input_ids if lineage is None else lineage.row_ids
+        positions = self._input_positions(input_ids, row_ids, n)
+        self._X_fit = X
+        self._input_positions_ = positions
+        self._lineage = lineage
+        self.Xt_ = Xt[positions] if positions is not None else Xt
+        self.y_ = y[positions] if positions is not None else y
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self.sample_weight_ = sw if sw is None or positions is None else sw[positions]
+        self.train_row_ids_ = np.asarray(row_ids, dtype=np.int64)
+        self.n_train_ = self.Xt_.shape[0]
+        if hasattr(self.estimator_, "n_features_in_"):
+            self.n_features_in_ = self.estimator_.n_features_in_
+        if hasattr(self.estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.estimator_.feature_names_in_
+
+        self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
+        eigval, eigvec = np.linalg.eigh(self.hessian_)
+        keep = eigval > _NULL_RTOL * max(eigval.max(), 0.0)
+        if not keep.any():
+            raise ValueError("The Hessian of the objective is zero: nothing to attribute.")
+        self.n_null_ = int((~keep).sum())
+        self.damping_ = (
+            0.0 if self.damping == "auto" else float(self.damping * eigval[keep].mean())
+        )
+        self.hessian_eigenvalues_ = eigval
+        vec = eigvec[:, keep]
+        self._inv_hessian = (vec / (eigval[keep] + self.damping_)) @ vec.T
+        self._train_rows = self._locate(self.train_row_ids_)
+        return self
+
+    def _sample_weight_params(self, sample_weight):
+        est = self.estimator_
+        if isinstance(est, Pipeline):
+            return {f"{est.steps[-1][0]}__sample_weight": sample_weight}
+        return {"sample_weight": sample_weight}
+
+    @staticmethod
+    def _input_positions(input_ids, row_ids, n):
+        if row_ids is input_ids or (
+            row_ids.shape == input_ids.shape and np.array_equal(row_ids, input_ids)
+        ):
+            return None
+        # A sampler or a skorch split changed the rows: find each final row in the input.
+        order = np.argsort(input_ids, kind="stable")
+        found = np.searchsorted(input_ids[order], row_ids)
+        found = np.clip(found, 0, n - 1)
+        ok = input_ids[order][found] == row_ids
+        if not ok.all():
+            raise ValueError(
+                f"{int((~ok).sum())} training rows of the final estimator are not rows of "
+                "X (synthesised by a sampler); influence needs real training rows."
+            )
+        return order[found]
+
+    @staticmethod
+    def _locate(ids):
+        codes = codes_of(ids)
+        table = {int(c): REGISTRY.by_code(int(c)) for c in pd.unique(codes)}
+        return pd.DataFrame(
+            {
+                "row_id": ids,
+                "source_id": [table[int(c)].source_id for c in codes],
+                "uri": [table[int(c)].uri for c in codes],
+                "line": lines_of(ids),
+            }
+        )
+
+    def _raw_values(self, train_index):
+        pos = (
+            train_index if self._input_positions_ is None else self._input_positions_[train_index]
+        )
+        X = self._X_fit
+        if isinstance(X, pd.DataFrame):
+            return X.iloc[int(pos)].to_dict()
+        row = X[int(pos)]
+        row = row.toarray().ravel() if sparse.issparse(row) else np.asarray(row).ravel()
+        return {f"x{j}": v.item() for j, v in enumerate(row)}
+
+    def _ops(self, train_index):
+        if self._lineage is None:
+            if self.transformer_ is None:
+                return [type(self.model_).__name__]
+            return (
+                [name for name, _ in self.estimator_.steps]
+                if isinstance(self.estimator_, Pipeline)
+                else [type(self.model_).__name__]
+            )
+        return list(self._lineage.trace([train_index])["ops"].iloc[0])
+
+    # -- scoring ---------------------------------------------------------------------------
+    def _test_features(self, X):
+        if self.transformer_ is None:
+            Xt = validate_data(self, X, reset=False, accept_sparse=True, dtype=np.float64)
+        else:
+            Xt = self.transformer_.transform(X)
+        return Xt if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+
+    def _test_gradients(self, X, y):
+        """Margins, explained targets and ``-H^-1 grad f`` of test rows (n_test, p)."""
+        Xt = self._test_features(X)
+        if y is None and is_classifier(self.model_):
+            y = self.model_.predict(Xt)
+        y = None if y is None else np.asarray(y)
+        margins, grads = self.objective_.margins(Xt, y)
+        return margins, y, -grads @ self._inv_hessian
+
+    def _blocks(self, A):
+        """Yield ``(train_slice, test_slice, scores)`` blocks of ``A @ G_train^T``."""
+        b = self.block_size
+        n_test = A.shape[0]
+        for start in range(0, self.n_train_, b):
+            tr = slice(start, min(start + b, self.n_train_))
+            sw = None if self.sample_weight_ is None else self.sample_weight_[tr]
+            G = self.objective_.per_sample_gradients(self.Xt_[tr], self.y_[tr], sw)
+            for t0 in range(0, n_test, b):
+                te = slice(t0, min(t0 + b, n_test))
+                yield tr, te, A[te] @ G.T
+
+    def influence_sums(self, X, y, masks):
+        """Predicted margin change of every subset: sum of scores over its rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_test, n_features)
+        y : array-like of shape (n_test,) or None
+        masks : ndarray of bool of shape (n_subsets, n_train)
+
+        Returns
+        -------
+        sums : ndarray of shape (n_test, n_subsets)
+        """
+        check_is_fitted(self)
+        _, _, A = self._test_gradients(X, y)
+        masks = np.asarray(masks, dtype=np.float64)
+        out = np.zeros((A.shape[0], masks.shape[0]))
+        for tr, te, S in self._blocks(A):
+            out[te] += S @ masks[:, tr].T
+        return out
+
+    def explain(self, X, y=None, top_k=10, keep_scores="auto"):
+        """Influence of every training row on each row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_test, n_features)
+            Rows to explain, in the format the estimator takes.
+        y : array-like of shape (n_test,), default=None
+            Classes whose margin is explained; the predicted classes if None. Ignored
+            for regressors (the prediction is explained).
+        top_k : int, default=10
+            Most positive and most negative training rows kept per test row.
+        keep_scores : bool or "auto", default="auto"
+            Keep the full (n_test, n_train) score matrix. "auto" keeps it when it holds
+            at most ``2**24`` entries. Without it, at most ``block_size ** 2`` scores
+            are in memory at once.
+
+        Returns
+        -------
+        explanation : Explanation
+        """
+        check_is_fitted(self)
+        margins, y_exp, A = self._test_gradients(X, y)
+        n_test, n_train = A.shape[0], self.n_train_
+        k = max(1, min(int(top_k), n_train))
+        if keep_scores == "auto":
+            keep_scores = n_test * n_train <= 2**24
+        scores = np.empty((n_test, n_train)) if keep_scores else None
+
+        codes = codes_of(self.train_row_ids_)
+        uniq, src_index = np.unique(codes, return_inverse=True)
+        src_sums = np.zeros((n_test, uniq.size))
+        top_i = np.full((n_test, k), -1, dtype=np.int64)
+        top_v = np.full((n_test, k), -np.inf)
+        bot_i, bot_v = top_i.copy(), np.full((n_test, k), np.inf)
+        for tr, te, S in self._blocks(A):
+            if scores is not None:
+                scores[te, tr] = S
+            n_block = tr.stop - tr.start
+            onehot = sparse.csr_matrix(
+                (np.ones(n_block), (np.arange(n_block), src_index[tr])),
+                shape=(n_block, uniq.size),
+            )
+            src_sums[te] += np.asarray((onehot.T @ S.T).T)
+            # Merge each block into the running top-k of its test rows: memory stays
+            # a few blocks whatever the number of test rows.
+            cols = np.arange(tr.start, tr.stop)
+            top_i[te], top_v[te] = _merge_top(top_i[te], top_v[te], S, cols, k, largest=True)
+            bot_i[te], bot_v[te] = _merge_top(bot_i[te], bot_v[te], S, cols, k, largest=False)
+        names = [REGISTRY.by_code(int(c)).source_id for c in uniq]
+        return Explanation(
+            scores=scores,
+            margins=margins,
+            y=y_exp,
+            top_indices=top_i,
+            top_scores=top_v,
+            bottom_indices=bot_i,
+            bottom_scores=bot_v,
+            source_scores=pd.DataFrame(src_sums, columns=pd.Index(names, name="source_id")),
+            train_rows=self._train_rows,
+            explainer=self,
+        )
+
+    def score(self, X, y):
+        """Linear datamodeling score (LDS) of the attributions on ``(X, y)``.
+
+        Retrains the final estimator on ``n_subsets`` random subsets of ``alpha`` times
+        the training rows and reports the mean over test rows of the Spearman
+        correlation between predicted and actual margins (see
+        :func:`sktraceprop.metrics.linear_datamodeling_score`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_test, n_features)
+        y : array-like of shape (n_test,)
+
+        Returns
+        -------
+        score : float
+        """
+        from ..metrics import linear_datamodeling_score
+
+        check_is_fitted(self)
+        return linear_datamodeling_score(
+            self,
+            self._X_fit,
+            None,
+            X,
+            y,
+            n_subsets=self.n_subsets,
+            alpha=self.alpha,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        try:
+            inner = self.estimator.__sklearn_tags__()
+            tags.input_tags.sparse = inner.input_tags.sparse
+        except (AttributeError, TypeError):
+            pass
+        return tags
+
+
+def _merge_top(idx, val, S, cols, k, largest):
+    """Merge block scores ``S`` (columns ``cols``) into the running top-k per row."""
+    all_v = np.hstack([val, S])
+    all_i = np.hstack([idx, np.broadcast_to(cols, S.shape)])
+    key = -all_v if largest else all_v
+    kk = min(k, all_v.shape[1])
+    part = np.argpartition(key, kk - 1, axis=1)[:, :kk]
+    rows = np.arange(S.shape[0])[:, None]
+    order = np.argsort(key[rows, part], axis=1, kind="stable")
+    sel = part[rows, order]
+    return all_i[rows, sel], all_v[rows, sel]

@@ -1,0 +1,229 @@
+"""How close an unlearned model is to a model retrained without the forgotten rows.
+
+Each function compares fitted estimators on given rows; none refits anything. The
+*retrained* model is the reference (a fit from scratch on the retained rows), the
+*original* model the one fitted on every row.
+"""
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.metrics import check_scoring, roc_auc_score
+
+__all__ = [
+    "forget_loss_gap_closed",
+    "function_space_distance_ratio",
+    "membership_inference_auc",
+    "per_sample_loss",
+    "score_delta",
+    "unlearning_report",
+]
+
+_RESPONSE_ORDER = ("decision_function", "predict_proba", "predict")
+
+
+def _response(estimator, X, response_method):
+    methods = _RESPONSE_ORDER if response_method == "auto" else (response_method,)
+    for name in methods:
+        if hasattr(estimator, name):
+            out = np.asarray(getattr(estimator, name)(X), dtype=np.float64)
+            return out.reshape(out.shape[0], -1)
+    raise AttributeError(f"{type(estimator).__name__} has none of {', '.join(methods)}")
+
+
+def function_space_distance_ratio(unlearned, retrained, original, X, *, response_method="auto"):
+    """Distance of the unlearned model to the retrain, relative to the original's.
+
+    ``||f_unl(X) - f_retrain(X)|| / ||f_orig(X) - f_retrain(X)||`` (Frobenius norms over
+    the rows of ``X`` and the outputs). 0 means the unlearned model behaves exactly like
+    the retrain on ``X``; 1 means it is as far from the retrain as if nothing had been
+    removed.
+
+    Parameters
+    ----------
+    unlearned, retrained, original : fitted estimators
+    X : array-like of shape (n_samples, n_features)
+        Rows on which the functions are compared (e.g. a test set or the forget set).
+    response_method : {"auto", "decision_function", "predict_proba", "predict"}, \
+            default="auto"
+        Output compared; ``"auto"`` takes the first available in that order (logits for
+        linear classifiers).
+
+    Returns
+    -------
+    ratio : float
+        ``0.0`` if all three functions coincide on ``X``, ``inf`` if only the original
+        and the retrain coincide.
+    """
+    f_unl = _response(unlearned, X, response_method)
+    f_ret = _response(retrained, X, response_method)
+    f_orig = _response(original, X, response_method)
+    num = np.linalg.norm(f_unl - f_ret)
+    den = np.linalg.norm(f_orig - f_ret)
+    if den == 0:
+        return 0.0 if num == 0 else float("inf")
+    return float(num / den)
+
+
+def per_sample_loss(estimator, X, y):
+    """Loss of each row: log loss for probabilistic classifiers, else squared error.
+
+    Classifiers without ``predict_proba`` get the squared error of the decision value
+    against ``+-1`` codes of the classes (the loss ``RidgeClassifier`` fits).
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    loss : ndarray of shape (n_samples,)
+    """
+    y = np.asarray(y)
+    if is_classifier(estimator):
+        idx = np.searchsorted(estimator.classes_, y)
+        if hasattr(estimator, "predict_proba"):
+            proba = estimator.predict_proba(X)
+            eps = np.finfo(proba.dtype).eps
+            return -np.log(np.clip(proba[np.arange(y.shape[0]), idx], eps, None))
+        scores = np.asarray(estimator.decision_function(X), dtype=np.float64)
+        if scores.ndim == 1:
+            return (scores - (2.0 * idx - 1.0)) ** 2
+        codes = -np.ones_like(scores)
+        codes[np.arange(y.shape[0]), idx] = 1.0
+        return ((scores - codes) ** 2).sum(axis=1)
+    pred = np.asarray(estimator.predict(X), dtype=np.float64).reshape(y.shape[0], -1)
+    return ((pred - y.reshape(y.shape[0], -1)) ** 2).sum(axis=1)
+
+
+def forget_loss_gap_closed(unlearned, retrained, original, X_forget, y_forget):
+    """Share of the forget-set loss gap between original and retrain that was closed, in %.
+
+    ``100 * (L_unl - L_orig) / (L_retrain - L_orig)`` with ``L`` the mean
+    :func:`per_sample_loss` on the forget rows. The retrain closes 100%. Below 100% is
+    under-unlearning (the model still fits the forgotten rows better than a retrain
+    would); **above 100% is over-unlearning**: the model fits them worse than a model
+    that never saw them, which is itself a signal that they were removed.
+
+    Parameters
+    ----------
+    unlearned, retrained, original : fitted estimators
+    X_forget : array-like of shape (n_forget, n_features)
+    y_forget : array-like of shape (n_forget,)
+
+    Returns
+    -------
+    percent : float
+        ``nan`` if the original and the retrain have the same forget loss.
+    """
+    losses = [
+        per_sample_loss(m, X_forget, y_forget).mean() for m in (unlearned, retrained, original)
+    ]
+    l_unl, l_ret, l_orig = losses
+    if l_ret == l_orig:
+        return float("nan")
+    return float(100.0 * (l_unl - l_orig) / (l_ret - l_orig))
+
+
+def score_delta(unlearned, retrained, X, y, *, scoring=None):
+    """Test score of the unlearned model minus that of the retrain.
+
+    Parameters
+    ----------
+    unlearned, retrained : fitted estimators
+    X : array-like of shape (n_samples, n_features)
+        Held-out rows.
+    y : array-like of shape (n_samples,)
+    scoring : str or callable, default=None
+        As for :func:`sklearn.metrics.check_scoring`; None uses the estimator's ``score``
+        (accuracy for classifiers, R^2 for regressors).
+
+    Returns
+    -------
+    delta : float
+        Positive when the unlearned model scores higher.
+    """
+    score_unl = check_scoring(unlearned, scoring=scoring)(unlearned, X, y)
+    score_ret = check_scoring(retrained, scoring=scoring)(retrained, X, y)
+    return float(score_unl - score_ret)
+
+
+def membership_inference_auc(estimator, X_forget, y_forget, X_unseen, y_unseen):
+    """AUC of a loss-threshold membership attack separating forget rows from unseen rows.
+
+    The attack scores each row by its negative :func:`per_sample_loss` (members tend to
+    have lower loss) and the AUC measures how well that separates the forget rows
+    (label 1) from rows the model never trained on (label 0). About 0.5 means the
+    forgotten rows look unseen; the original model usually scores above 0.5.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    X_forget, y_forget : forget rows and targets
+    X_unseen, y_unseen : rows never trained on (e.g. a test set) and targets
+
+    Returns
+    -------
+    auc : float
+    """
+    loss_f = per_sample_loss(estimator, X_forget, y_forget)
+    loss_u = per_sample_loss(estimator, X_unseen, y_unseen)
+    labels = np.r_[np.ones(loss_f.shape[0]), np.zeros(loss_u.shape[0])]
+    return float(roc_auc_score(labels, -np.r_[loss_f, loss_u]))
+
+
+def unlearning_report(
+    unlearned,
+    retrained,
+    original,
+    X_forget,
+    y_forget,
+    X_test,
+    y_test,
+    *,
+    gap_tolerance=1.0,
+):
+    """All unlearning metrics at once, with a verdict on the forget-loss gap.
+
+    Parameters
+    ----------
+    unlearned, retrained, original : fitted estimators
+    X_forget, y_forget : the removed rows and their targets
+    X_test, y_test : held-out rows (never trained on by any of the models)
+    gap_tolerance : float, default=1.0
+        Percentage points around 100% counted as matching the retrain.
+
+    Returns
+    -------
+    report : dict
+        ``distance_ratio_test``, ``distance_ratio_forget``
+        (:func:`function_space_distance_ratio`), ``forget_gap_closed_percent``,
+        ``verdict`` (``"matches retrain"``, ``"under-unlearning"`` or
+        ``"over-unlearning"``), ``score_delta`` (unlearned minus retrain),
+        ``mia_auc_original``, ``mia_auc_unlearned`` and ``mia_auc_retrained``.
+    """
+    gap = forget_loss_gap_closed(unlearned, retrained, original, X_forget, y_forget)
+    if np.isnan(gap) or abs(gap - 100.0) <= gap_tolerance:
+        verdict = "matches retrain"
+    else:
+        verdict = "over-unlearning" if gap > 100.0 else "under-unlearning"
+    return {
+        "distance_ratio_test": function_space_distance_ratio(
+            unlearned, retrained, original, X_test
+        ),
+        "distance_ratio_forget": function_space_distance_ratio(
+            unlearned, retrained, original, X_forget
+        ),
+        "forget_gap_closed_percent": gap,
+        "verdict": verdict,
+        "score_delta": score_delta(unlearned, retrained, X_test, y_test),
+        **{
+            f"mia_auc_{name}": membership_inference_auc(model, X_forget, y_forget, X_test, y_test)
+            for name, model in (
+                ("original", original),
+                ("unlearned", unlearned),
+                ("retrained", retrained),
+            )
+        },
+    }

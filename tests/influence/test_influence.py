@@ -1,0 +1,227 @@
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import make_classification, make_regression
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import (
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    RidgeClassifier,
+    SGDClassifier,
+)
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.svm import LinearSVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sktraceprop as stp
+from sktraceprop import InfluenceExplainer
+from sktraceprop.gradients import linear_model_objective
+
+
+def _loo_correlation(est, X, y, Xte, yte):
+    explainer = InfluenceExplainer(est).fit(X, y)
+    scores = explainer.explain(Xte, yte, keep_scores=True).scores
+    base = linear_model_objective(explainer.model_).margins(Xte, yte)[0]
+    actual = np.empty_like(scores)
+    for i in range(X.shape[0]):
+        keep = np.arange(X.shape[0]) != i
+        refit = clone(est).fit(X[keep], y[keep])
+        actual[:, i] = linear_model_objective(refit).margins(Xte, yte)[0] - base
+    # Removing a row changes the margin by minus its score.
+    return np.corrcoef(-scores.ravel(), actual.ravel())[0, 1]
+
+
+SGD = dict(loss="log_loss", alpha=0.01, max_iter=2000, tol=None, average=True, random_state=0)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize(
+    "est",
+    [LogisticRegression(C=1.0, tol=1e-10), SGDClassifier(**SGD), RidgeClassifier(alpha=1.0)],
+    ids=["logreg", "sgd", "ridge_classifier"],
+)
+def test_leave_one_out_classifiers(est, n_classes):
+    X, y = make_classification(
+        80, 5, n_informative=4, n_redundant=0, n_classes=n_classes, random_state=0
+    )
+    assert _loo_correlation(est, X[:60], y[:60], X[60:], y[60:]) >= 0.99
+
+
+@pytest.mark.parametrize("est", [Ridge(alpha=1.0), LinearRegression()], ids=["ridge", "ols"])
+def test_leave_one_out_regressors(est):
+    X, y = make_regression(80, 5, noise=5, random_state=0)
+    assert _loo_correlation(est, X[:60], y[:60], X[60:], y[60:]) >= 0.99
+
+
+def test_leave_one_out_through_pipeline_with_sample_weight():
+    X, y = make_classification(120, 4, n_informative=3, n_redundant=0, random_state=1)
+    w = np.random.default_rng(0).uniform(0.5, 2.0, 100)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, tol=1e-10))
+    explainer = InfluenceExplainer(pipe).fit(X[:100], y[:100], sample_weight=w)
+    scores = explainer.explain(X[100:], y[100:]).scores
+    Xt = explainer.Xt_
+    Xte = explainer.transformer_.transform(X[100:])
+    base = linear_model_objective(explainer.model_).margins(Xte, y[100:])[0]
+    actual = np.empty_like(scores)
+    for i in range(100):
+        keep = np.arange(100) != i
+        refit = clone(explainer.model_).fit(Xt[keep], y[:100][keep], sample_weight=w[keep])
+        actual[:, i] = linear_model_objective(refit).margins(Xte, y[100:])[0] - base
+    assert np.corrcoef(-scores.ravel(), actual.ravel())[0, 1] >= 0.99
+
+
+def test_sign_convention_duplicate_supports_its_copy():
+    # A training row identical to the test row (same label) raises its margin; the
+    # same row with the opposite label lowers it.
+    X, y = make_classification(60, 3, n_informative=3, n_redundant=0, random_state=2)
+    Xtr = np.vstack([X, X[:1]])
+    ytr = np.append(y, 1 - y[0])
+    explainer = InfluenceExplainer(LogisticRegression()).fit(Xtr, ytr)
+    exp = explainer.explain(X[:1], y[:1], keep_scores=True)
+    assert exp.scores[0, 0] > 0
+    assert exp.scores[0, 60] < 0
+    assert exp.top_indices[0, 0] == 0 or exp.scores[0, 0] > np.median(exp.scores[0])
+
+
+def test_blockwise_top_k_matches_full_matrix():
+    X, y = make_classification(300, 6, n_informative=4, n_classes=3, random_state=0)
+    big = InfluenceExplainer(LogisticRegression(), block_size=10_000).fit(X[:250], y[:250])
+    small = clone(big).set_params(block_size=17).fit(X[:250], y[:250])
+    full = big.explain(X[250:], top_k=7, keep_scores=True)
+    part = small.explain(X[250:], top_k=7, keep_scores=False)
+    assert part.scores is None
+    order = np.argsort(-full.scores, axis=1, kind="stable")[:, :7]
+    np.testing.assert_array_equal(part.top_indices, order)
+    np.testing.assert_allclose(part.top_scores, np.take_along_axis(full.scores, order, 1))
+    np.testing.assert_allclose(part.bottom_scores, np.sort(full.scores, axis=1)[:, :7])
+    np.testing.assert_allclose(part.source_scores.to_numpy()[:, 0], full.scores.sum(axis=1))
+    # y=None explains the predicted class.
+    np.testing.assert_array_equal(full.y, big.estimator_.predict(X[250:]))
+
+
+def _traced_frames(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 80
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(20, 70, n),
+            "hours": rng.normal(40, 8, n).round(1),
+            "city": rng.choice(["a", "b", "c"], n),
+        }
+    )
+    frame["label"] = ((frame["age"] > 45) ^ (rng.random(n) < 0.1)).astype(int)
+    paths = []
+    for part in range(2):
+        path = tmp_path / f"part{part}.csv"
+        frame.iloc[part * 40 : (part + 1) * 40].to_csv(path, index=False)
+        paths.append(path)
+    parts = [stp.read_csv(p, source_id=f"part{i}") for i, p in enumerate(paths)]
+    return pd.concat(parts), paths
+
+
+def test_traced_pipeline_scores_name_file_and_line(tmp_path):
+    df, paths = _traced_frames(tmp_path)
+    X, y = df.drop(columns="label"), df["label"].to_numpy()
+    pre = ColumnTransformer(
+        [("num", StandardScaler(), ["age", "hours"]), ("cat", OneHotEncoder(), ["city"])]
+    )
+    pipe = stp.make_traced_pipeline(pre, LogisticRegression())
+    explainer = InfluenceExplainer(pipe).fit(X.iloc[:70], y[:70])
+    exp = explainer.explain(X.iloc[70:], y[70:], top_k=3)
+    top = exp.top(2)
+    assert list(top.columns) == [
+        "test_index",
+        "rank",
+        "train_index",
+        "score",
+        "row_id",
+        "source_id",
+        "uri",
+        "line",
+    ]
+    assert len(top) == 10 * 2
+    assert np.all(top.groupby("test_index")["score"].diff().dropna() <= 0)
+    for _, r in top.iterrows():
+        # The line named is the physical line of the file holding that training row.
+        text = open(r["uri"].removeprefix("file://")).read().splitlines()[r["line"] - 1]
+        raw = X.iloc[r["train_index"]]
+        assert text.split(",")[:3] == [str(raw["age"]), str(raw["hours"]), raw["city"]]
+    tr = exp.trace(test_index=3, rank=0)
+    assert tr["values"]["city"] == X.iloc[tr["train_index"]]["city"]
+    assert tr["source_id"] in {"part0", "part1"}
+    assert any("logisticregression" in op for op in tr["ops"])
+    by_source = exp.by_source()
+    assert set(by_source["source_id"]) == {"part0", "part1"}
+    assert by_source["n_rows"].sum() == 70
+    np.testing.assert_allclose(by_source["score"].sum(), exp.scores.sum())
+
+
+def test_frozen_estimator_is_used_as_is():
+    X, y = make_classification(100, 4, random_state=0)
+    model = LogisticRegression(C=0.3).fit(X[:60], y[:60])
+    explainer = InfluenceExplainer(FrozenEstimator(model)).fit(X[:60], y[:60])
+    assert explainer.model_ is model
+    fresh = InfluenceExplainer(LogisticRegression(C=0.3)).fit(X[:60], y[:60])
+    np.testing.assert_allclose(
+        explainer.explain(X[60:]).scores, fresh.explain(X[60:]).scores, rtol=1e-6, atol=1e-9
+    )
+
+
+def test_unsupported_estimator_error_names_supported():
+    X, y = make_classification(40, 3, n_informative=2, n_redundant=0, random_state=0)
+    with pytest.raises(TypeError, match="LinearSVC is not supported.*Ridge"):
+        InfluenceExplainer(LinearSVC()).fit(X, y)
+
+
+def test_damping_shrinks_scores_and_gridsearch_tunes_by_lds():
+    X, y = make_classification(160, 5, n_informative=4, n_redundant=0, random_state=0)
+    a = InfluenceExplainer(LogisticRegression(), damping=0.0).fit(X[:120], y[:120])
+    b = clone(a).set_params(damping=1.0).fit(X[:120], y[:120])
+    sa = np.abs(a.explain(X[120:]).scores).sum()
+    sb = np.abs(b.explain(X[120:]).scores).sum()
+    assert sb < sa
+    search = GridSearchCV(
+        InfluenceExplainer(LogisticRegression(), n_subsets=20, random_state=0),
+        {"damping": [0.0, 10.0]},
+        cv=2,
+    ).fit(X, y)
+    assert search.best_params_ == {"damping": 0.0}
+    assert 0.5 < search.best_score_ <= 1.0
+
+
+def test_rank_deficient_one_hot_uses_null_space():
+    # One-hot with an intercept: the unpenalised LinearRegression Hessian is singular.
+    rng = np.random.default_rng(0)
+    cat = rng.integers(0, 3, 60)
+    X = np.column_stack([np.eye(3)[cat], rng.normal(size=60)])
+    y = cat * 1.5 + X[:, 3] + rng.normal(scale=0.3, size=60)
+    explainer = InfluenceExplainer(LinearRegression()).fit(X[:50], y[:50])
+    assert explainer.n_null_ == 1
+    assert np.isfinite(explainer.explain(X[50:]).scores).all()
+    assert _loo_correlation(LinearRegression(), X[:50], y[:50], X[50:], y[50:]) >= 0.99
+
+
+def test_clone_and_pickle_preserve_scores():
+    X, y = make_classification(80, 4, random_state=0)
+    explainer = InfluenceExplainer(LogisticRegression(), damping=0.1).fit(X, y)
+    restored = pickle.loads(pickle.dumps(explainer))
+    np.testing.assert_allclose(restored.explain(X[:5]).scores, explainer.explain(X[:5]).scores)
+    assert clone(explainer).get_params()["damping"] == 0.1
+
+
+@parametrize_with_checks(
+    [InfluenceExplainer(LogisticRegression(), n_subsets=4, random_state=0)],
+    expected_failed_checks=lambda est: {},
+)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)

@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+from sklearn.base import clone
+from sklearn.datasets import make_classification, make_regression
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from sktraceprop import InfluenceExplainer
+from sktraceprop.gradients import linear_model_objective
+from sktraceprop.metrics import linear_datamodeling_score
+from sktraceprop.metrics._lds import _rowwise_spearman
+
+
+def test_rowwise_spearman_matches_scipy_and_constant_rows_count_zero():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(5, 30))
+    b = a + rng.normal(size=(5, 30))
+    b[:, :3] = b[:, 3:6]  # ties
+    a[4] = 1.0  # constant row
+    got = _rowwise_spearman(a, b)
+    for j in range(4):
+        assert got[j] == pytest.approx(spearmanr(a[j], b[j]).statistic, abs=1e-12)
+    assert got[4] == 0.0
+
+
+def _data():
+    X, y = make_classification(200, 5, n_informative=4, n_redundant=0, random_state=0)
+    return X[:150], y[:150], X[150:], y[150:]
+
+
+def test_lds_matches_brute_force_definition():
+    Xtr, ytr, Xte, yte = _data()
+    explainer = InfluenceExplainer(LogisticRegression()).fit(Xtr, ytr)
+    lds, per_row = linear_datamodeling_score(
+        explainer, Xtr, ytr, Xte, yte, n_subsets=12, random_state=3, return_per_row=True
+    )
+    # Independent recomputation: same subsets, full score matrix, scipy's Spearman.
+    rng = np.random.RandomState(3)
+    scores = explainer.explain(Xte, yte, keep_scores=True).scores
+    pred, actual = [], []
+    for _ in range(12):
+        idx = rng.choice(150, size=75, replace=False)
+        pred.append(scores[:, idx].sum(axis=1))
+        model = LogisticRegression().fit(Xtr[idx], ytr[idx])
+        actual.append(linear_model_objective(model).margins(Xte, yte)[0])
+    pred, actual = np.array(pred), np.array(actual)
+    expect = [spearmanr(pred[:, j], actual[:, j]).statistic for j in range(50)]
+    np.testing.assert_allclose(per_row, expect, atol=1e-12)
+    assert lds == pytest.approx(np.mean(expect))
+    assert lds > 0.9
+
+
+def test_lds_is_near_zero_for_shuffled_attributions():
+    Xtr, ytr, Xte, yte = _data()
+    explainer = InfluenceExplainer(LogisticRegression()).fit(Xtr, ytr)
+    good = linear_datamodeling_score(explainer, Xtr, ytr, Xte, yte, n_subsets=30, random_state=0)
+    # Attributions assigned to the wrong training rows: predictions unrelated to subsets.
+    perm = np.random.default_rng(0).permutation(150)
+    right = explainer.influence_sums
+    explainer.influence_sums = lambda X, y, masks: right(X, y, masks[:, perm])
+    bad = linear_datamodeling_score(explainer, Xtr, ytr, Xte, yte, n_subsets=30, random_state=0)
+    assert good > 0.9
+    assert abs(bad) < 0.3
+
+
+def test_lds_parallel_matches_serial_and_unfitted_explainer_is_fitted():
+    X, y = make_regression(120, 4, noise=10.0, random_state=0)
+    explainer = InfluenceExplainer(Ridge(alpha=1.0))
+    one = linear_datamodeling_score(
+        explainer, X[:90], y[:90], X[90:], y[90:], n_subsets=10, random_state=1
+    )
+    two = linear_datamodeling_score(
+        clone(explainer).fit(X[:90], y[:90]),
+        X[:90],
+        y[:90],
+        X[90:],
+        y[90:],
+        n_subsets=10,
+        random_state=1,
+        n_jobs=2,
+    )
+    assert one == pytest.approx(two, abs=1e-12)
+    assert one > 0.9
+
+
+def test_lds_validates_arguments():
+    Xtr, ytr, Xte, yte = _data()
+    explainer = InfluenceExplainer(LogisticRegression()).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="alpha"):
+        linear_datamodeling_score(explainer, Xtr, ytr, Xte, yte, alpha=1.0)
+    with pytest.raises(ValueError, match="n_subsets"):
+        linear_datamodeling_score(explainer, Xtr, ytr, Xte, yte, n_subsets=1)
+    with pytest.raises(ValueError, match="rows"):
+        linear_datamodeling_score(explainer, Xtr[:10], ytr[:10], Xte, yte)
