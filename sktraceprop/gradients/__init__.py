@@ -1,5 +1,33 @@
-"""Per-sample gradients and Hessians of fitted models (closed forms for linear models)."""
+"""Per-sample gradients and Hessians of fitted models.
 
+Closed forms for linear models (``_linear.py``); ``torch.func`` and ``jax.vmap(jax.grad)``
+for neural models (``_torch.py``, ``_jax.py``, imported only when used, so this package
+does not import torch or jax).
+"""
+
+import importlib
+
+from ._blockwise import write_blockwise
 from ._linear import SUPPORTED_ESTIMATORS, LinearObjective, linear_model_objective
 
-__all__ = ["SUPPORTED_ESTIMATORS", "LinearObjective", "linear_model_objective"]
+_LAZY = {
+    "torch_per_sample_gradients": "._torch",
+    "torch_margins": "._torch",
+    "torch_parameter_names": "._torch",
+    "jax_per_sample_gradients": "._jax",
+    "jax_margins": "._jax",
+    "jax_parameter_names": "._jax",
+}
+
+__all__ = sorted(
+    ["SUPPORTED_ESTIMATORS", "LinearObjective", "linear_model_objective", "write_blockwise"]
+    + list(_LAZY)
+)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,600 @@
+"""scikit-learn estimators around a pure JAX model: an apply function and an init function.
+
+jax is imported inside the functions that need it, so importing this module (and
+``sktraceprop.adapters``) does not import jax.
+"""
+
+import functools
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils._sklearn_compat import Interval, StrOptions
+
+__all__ = ["JaxClassifier", "JaxRegressor", "MLPApply", "MLPInit", "mlp"]
+
+_ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
+
+
+class MLPInit:
+    """Initialise the parameters of a fully connected network (Glorot uniform, zero biases).
+
+    A plain class rather than a closure so that it pickles and compares by value.
+
+    Parameters
+    ----------
+    hidden : tuple of int, default=(256,)
+        Widths of the hidden layers.
+
+    Notes
+    -----
+    ``init(key, n_features, n_outputs)`` returns a list with one dict
+    ``{"weight": (n_in, n_out), "bias": (n_out,)}`` per layer, float32; the
+    parameter names used by the gradient functions are then ``"0.weight"``,
+    ``"0.bias"``, ..., the last layer being ``f"{len(hidden)}.weight"``.
+    """
+
+    def __init__(self, hidden=(256,)):
+        self.hidden = tuple(int(h) for h in hidden)
+
+    def __call__(self, key, n_features, n_outputs):
+        import jax
+        import jax.numpy as jnp
+
+        sizes = (int(n_features), *self.hidden, int(n_outputs))
+        keys = jax.random.split(key, len(sizes) - 1)
+        params = []
+        for k, n_in, n_out in zip(keys, sizes[:-1], sizes[1:]):
+            bound = np.sqrt(6.0 / (n_in + n_out))
+            weight = jax.random.uniform(k, (n_in, n_out), jnp.float32, -bound, bound)
+            params.append({"weight": weight, "bias": jnp.zeros(n_out, jnp.float32)})
+        return params
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.hidden == self.hidden
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.hidden))
+
+    def __repr__(self):
+        return f"MLPInit(hidden={self.hidden})"
+
+
+class MLPApply:
+    """Forward pass of the network built by :class:`MLPInit`: logits of shape (n, n_outputs).
+
+    Parameters
+    ----------
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the hidden layers (the output layer is linear).
+    """
+
+    def __init__(self, activation="relu"):
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {_ACTIVATIONS}; got {activation!r}.")
+        self.activation = activation
+
+    def __call__(self, params, X):
+        import jax
+
+        act = {
+            "relu": jax.nn.relu,
+            "tanh": jax.numpy.tanh,
+            "logistic": jax.nn.sigmoid,
+            "identity": lambda a: a,
+        }[self.activation]
+        for layer in params[:-1]:
+            X = act(X @ layer["weight"] + layer["bias"])
+        return X @ params[-1]["weight"] + params[-1]["bias"]
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.activation == self.activation
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.activation))
+
+    def __repr__(self):
+        return f"MLPApply(activation={self.activation!r})"
+
+
+def mlp(hidden=(256,), activation="relu"):
+    """A fully connected network as a picklable ``(init_fn, apply_fn)`` pair.
+
+    Parameters
+    ----------
+    hidden : tuple of int, default=(256,)
+        Widths of the hidden layers; ``()`` gives a linear model.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the hidden layers.
+
+    Returns
+    -------
+    init_fn : MLPInit
+    apply_fn : MLPApply
+
+    Examples
+    --------
+    >>> from sktraceprop.adapters import JaxClassifier, mlp
+    >>> init_fn, apply_fn = mlp(hidden=(32,))
+    >>> clf = JaxClassifier(apply_fn, init_fn, n_epochs=50, random_state=0)
+    """
+    return MLPInit(hidden), MLPApply(activation)
+
+
+# -- training ---------------------------------------------------------------------------
+
+
+def _tree_map(fn, *trees):
+    import jax
+
+    return jax.tree_util.tree_map(fn, *trees)
+
+
+def _per_sample_loss(kind, z, Y):
+    import jax
+    import jax.numpy as jnp
+
+    if kind == "binary":
+        return jax.nn.softplus(-(2.0 * Y - 1.0) * z[:, 0])
+    if kind == "multiclass":
+        true = jnp.take_along_axis(z, Y[:, None], axis=1)[:, 0]
+        return jax.nn.logsumexp(z, axis=1) - true
+    return 0.5 * jnp.sum((z - Y) ** 2, axis=1)
+
+
+def _logits(apply_fn, params, X):
+    z = apply_fn(params, X)
+    return z[:, None] if z.ndim == 1 else z
+
+
+@functools.cache
+def _trainer():
+    import jax
+    import jax.numpy as jnp
+
+    def train(params, X, Y, W, key, lr, alpha, *, apply_fn, kind, n_epochs, batch_size, optimizer):
+        n = X.shape[0]
+        bs = n if batch_size is None else min(batch_size, n)
+        n_batches = -(-n // bs)
+
+        def objective(p, xb, yb, wb):
+            losses = _per_sample_loss(kind, _logits(apply_fn, p, xb), yb)
+            data = jnp.sum(wb * losses) / jnp.sum(wb)
+            l2 = sum(jnp.sum(leaf**2) for leaf in jax.tree_util.tree_leaves(p))
+            return data + 0.5 * alpha * l2
+
+        if optimizer == "adam":
+            b1, b2, eps = 0.9, 0.999, 1e-8
+            opt_state = (_tree_map(jnp.zeros_like, params), _tree_map(jnp.zeros_like, params))
+
+            def update(g, state, t, p):
+                m = _tree_map(lambda m, g: b1 * m + (1 - b1) * g, state[0], g)
+                v = _tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, state[1], g)
+                c1, c2 = 1 - b1**t, 1 - b2**t
+                step = _tree_map(lambda m, v: -lr * (m / c1) / (jnp.sqrt(v / c2) + eps), m, v)
+                return step, (m, v)
+        elif optimizer == "sgd":
+            opt_state = ()
+
+            def update(g, state, t, p):
+                return _tree_map(lambda g: -lr * g, g), state
+        else:  # an optax-style GradientTransformation
+            opt_state = optimizer.init(params)
+
+            def update(g, state, t, p):
+                return optimizer.update(g, state, p)
+
+        def batch_step(carry, idx_w):
+            p, state, t = carry
+            idx, w = idx_w
+            value, g = jax.value_and_grad(objective)(p, X[idx], Y[idx], w)
+            step, state = update(g, state, t + 1, p)
+            p = _tree_map(lambda a, b: a + b, p, step)
+            return (p, state, t + 1), value
+
+        def epoch(carry, key_e):
+            order = jnp.arange(n) if n_batches == 1 else jax.random.permutation(key_e, n)
+            pad = n_batches * bs - n
+            idx = jnp.concatenate([order, jnp.zeros(pad, order.dtype)]).reshape(n_batches, bs)
+            w = jnp.concatenate([W[order], jnp.zeros(pad, X.dtype)])
+            carry, values = jax.lax.scan(batch_step, carry, (idx, w.reshape(n_batches, bs)))
+            return carry, jnp.mean(values)
+
+        keys = jax.random.split(key, n_epochs)
+        (params, _, _), curve = jax.lax.scan(epoch, (params, opt_state, 0), keys)
+        return params, curve
+
+    return jax.jit(
+        train, static_argnames=("apply_fn", "kind", "n_epochs", "batch_size", "optimizer")
+    )
+
+
+@functools.cache
+def _predictor():
+    import jax
+
+    return jax.jit(_logits, static_argnums=0)
+
+
+_PREDICT_BLOCK = 256
+
+
+def _predict_blocks(apply_fn, params, X):
+    """Logits in float64, computed in padded blocks of a fixed size.
+
+    One block shape means one compiled function, and every row goes through the same
+    kernel whatever the number of rows: predictions do not move in the last float32
+    bit when rows are added, removed or reordered.
+    """
+    predict = _predictor()
+    out = []
+    for start in range(0, X.shape[0], _PREDICT_BLOCK):
+        block = X[start : start + _PREDICT_BLOCK]
+        n = block.shape[0]
+        if n < _PREDICT_BLOCK:
+            block = np.concatenate([block, np.zeros((_PREDICT_BLOCK - n, X.shape[1]), X.dtype)])
+        out.append(np.asarray(predict(apply_fn, params, block), dtype=np.float64)[:n])
+    return np.concatenate(out)
+
+
+class _BaseJax(BaseEstimator):
+    _parameter_constraints = {
+        "apply_fn": [callable, None],
+        "init_fn": [callable, None],
+        "n_epochs": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "optimizer": [StrOptions({"adam", "sgd"}), callable],
+    }
+
+    def __init__(
+        self,
+        apply_fn=None,
+        init_fn=None,
+        *,
+        n_epochs=100,
+        learning_rate=1e-2,
+        batch_size=None,
+        alpha=0.0,
+        random_state=None,
+        optimizer="adam",
+    ):
+        self.apply_fn = apply_fn
+        self.init_fn = init_fn
+        self.n_epochs = n_epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.alpha = alpha
+        self.random_state = random_state
+        self.optimizer = optimizer
+
+    def _model(self):
+        if (self.apply_fn is None) != (self.init_fn is None):
+            raise ValueError("Pass both apply_fn and init_fn, or neither (a default MLP).")
+        if self.apply_fn is None:
+            return mlp(hidden=(100,))
+        return self.init_fn, self.apply_fn
+
+    def _fit(self, X, Y, kind, n_outputs):
+        import jax
+        import jax.numpy as jnp
+
+        init_fn, apply_fn = self._model()
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
+        params = init_fn(init_key, X.shape[1], n_outputs)
+        n = X.shape[0]
+        W = np.ones(n, dtype=np.float32)
+        batch_size = self.batch_size
+        if batch_size is None or batch_size >= n:
+            batch_size = None
+            # Full batch: pad to a power of two with zero-weight rows, so that data sets
+            # of similar size share one compiled training loop.
+            pad = max(8, 1 << (n - 1).bit_length()) - n
+            X = np.concatenate([X, np.zeros((pad, X.shape[1]), X.dtype)])
+            Y = np.concatenate([Y, np.zeros((pad, *Y.shape[1:]), Y.dtype)])
+            W = np.concatenate([W, np.zeros(pad, np.float32)])
+        optimizer = self.optimizer
+        if callable(optimizer):
+            # optax style: optimizer(learning_rate) -> GradientTransformation
+            optimizer = optimizer(self.learning_rate)
+        params, curve = _trainer()(
+            params,
+            jnp.asarray(X),
+            jnp.asarray(Y),
+            jnp.asarray(W),
+            train_key,
+            jnp.float32(self.learning_rate),
+            jnp.float32(self.alpha),
+            apply_fn=apply_fn,
+            kind=kind,
+            n_epochs=int(self.n_epochs),
+            batch_size=None if batch_size is None else int(batch_size),
+            optimizer=optimizer,
+        )
+        self.init_fn_ = init_fn
+        self.apply_fn_ = apply_fn
+        self.params_ = jax.tree_util.tree_map(np.asarray, params)
+        self.loss_curve_ = np.asarray(curve, dtype=np.float64)
+        self.n_iter_ = int(self.n_epochs)
+        self.n_outputs_ = n_outputs
+        if not np.all(np.isfinite(self.loss_curve_)):
+            raise ValueError(
+                "Training diverged (non-finite loss); lower learning_rate or scale X."
+            )
+        return self
+
+    def _decision(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        z = _predict_blocks(self.apply_fn_, self.params_, X)
+        if z.shape != (X.shape[0], self.n_outputs_):
+            raise ValueError(
+                f"apply_fn returned shape {z.shape}; expected {(X.shape[0], self.n_outputs_)}."
+            )
+        return z
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+class JaxClassifier(ClassifierMixin, _BaseJax):
+    """A scikit-learn classifier around a pure JAX model trained by cross-entropy.
+
+    The model is a pair of functions: ``init_fn(key, n_features, n_outputs) -> params``
+    (any pytree of arrays) and ``apply_fn(params, X) -> logits`` of shape
+    ``(n_samples, n_outputs)``. Binary problems use **one** output, the decision value
+    (logit of the second class in ``classes_``), trained with the logistic loss;
+    ``K > 2`` classes use ``K`` logits and the softmax cross-entropy. The objective is
+    ``mean_i loss_i + alpha / 2 * ||params||^2`` (every leaf is penalised, biases
+    included), minimised by a built-in Adam (or SGD) for ``n_epochs`` epochs, full
+    batch or in shuffled mini-batches. Computation is float32.
+
+    Both functions must be picklable for ``pickle``, ``joblib`` and ``GridSearchCV`` with
+    ``n_jobs > 1``: module-level functions, or instances of module-level classes with
+    ``__call__`` (as :func:`mlp` returns). Lambdas and closures work in one process
+    (``clone`` copies them) but do not pickle. jax is imported only when fitting or
+    predicting.
+
+    Parameters
+    ----------
+    apply_fn : callable, default=None
+        ``apply_fn(params, X) -> logits``. None (with ``init_fn=None``) uses
+        ``mlp(hidden=(100,))``.
+    init_fn : callable, default=None
+        ``init_fn(key, n_features, n_outputs) -> params``.
+    n_epochs : int, default=100
+        Passes over the training data.
+    learning_rate : float, default=1e-2
+        Step size.
+    batch_size : int, default=None
+        Rows per mini-batch; None trains full batch (one step per epoch).
+    alpha : float, default=0.0
+        L2 penalty strength.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and the mini-batch order.
+    optimizer : {"adam", "sgd"} or callable, default="adam"
+        Built-in Adam (beta 0.9, 0.999) or plain SGD, or an optax-style factory
+        ``optimizer(learning_rate)`` returning an object with ``init(params)`` and
+        ``update(grads, state, params) -> (updates, state)`` (e.g. ``optax.adamw``).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    params_ : pytree of ndarray
+        Fitted parameters (numpy float32 arrays).
+    apply_fn_ : callable
+        The apply function used (the default MLP's when ``apply_fn`` is None).
+    init_fn_ : callable
+        The init function used.
+    n_outputs_ : int
+        1 for binary problems, else ``n_classes``.
+    loss_curve_ : ndarray of shape (n_epochs,)
+        Mean objective per epoch.
+    n_iter_ : int
+        Number of epochs run.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names seen in ``fit`` (only when ``X`` had string column names).
+
+    See Also
+    --------
+    sktraceprop.gradients._jax.jax_per_sample_gradients : per-sample margin gradients.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sktraceprop.adapters import JaxClassifier, mlp
+    >>> X, y = load_iris(return_X_y=True)
+    >>> init_fn, apply_fn = mlp(hidden=(16,))
+    >>> clf = JaxClassifier(apply_fn, init_fn, n_epochs=200, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    def fit(self, X, y):
+        """Train the model on ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : JaxClassifier
+            The fitted classifier.
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=np.float32)
+        check_classification_targets(y)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                f"JaxClassifier needs samples of at least 2 classes; got 1 class ({classes[0]!r})."
+            )
+        self.classes_ = classes
+        if classes.shape[0] == 2:
+            return self._fit(X, y_enc.astype(np.float32), "binary", 1)
+        return self._fit(X, y_enc.astype(np.int32), "multiclass", classes.shape[0])
+
+    def decision_function(self, X):
+        """Logits: the decision value (binary, shape (n,)) or the class logits (n, K).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        z = self._decision(X)
+        return z[:, 0] if self.n_outputs_ == 1 else z
+
+    def predict_proba(self, X):
+        """Class probabilities (sigmoid or softmax of the logits).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        z = self._decision(X)
+        if self.n_outputs_ == 1:
+            p = expit(z[:, 0])
+            return np.column_stack([1.0 - p, p])
+        return softmax(z, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        z = self._decision(X)
+        if self.n_outputs_ == 1:
+            return self.classes_[(z[:, 0] > 0).astype(int)]
+        return self.classes_[np.argmax(z, axis=1)]
+
+
+class JaxRegressor(RegressorMixin, _BaseJax):
+    """A scikit-learn regressor around a pure JAX model trained by squared error.
+
+    Same model contract and training as :class:`JaxClassifier`; the per-sample loss is
+    ``0.5 * ||apply_fn(params, x) - y||^2`` with one output per target column.
+
+    Parameters
+    ----------
+    apply_fn : callable, default=None
+        ``apply_fn(params, X) -> predictions`` of shape ``(n_samples, n_targets)``.
+        None (with ``init_fn=None``) uses ``mlp(hidden=(100,))``.
+    init_fn : callable, default=None
+        ``init_fn(key, n_features, n_targets) -> params``.
+    n_epochs : int, default=100
+        Passes over the training data.
+    learning_rate : float, default=1e-2
+        Step size.
+    batch_size : int, default=None
+        Rows per mini-batch; None trains full batch.
+    alpha : float, default=0.0
+        L2 penalty strength.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and the mini-batch order.
+    optimizer : {"adam", "sgd"} or callable, default="adam"
+        As in :class:`JaxClassifier`.
+
+    Attributes
+    ----------
+    params_ : pytree of ndarray
+        Fitted parameters.
+    apply_fn_ : callable
+        The apply function used.
+    init_fn_ : callable
+        The init function used.
+    n_outputs_ : int
+        Number of target columns.
+    loss_curve_ : ndarray of shape (n_epochs,)
+        Mean objective per epoch.
+    n_iter_ : int
+        Number of epochs run.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names seen in ``fit`` (only when ``X`` had string column names).
+    """
+
+    def fit(self, X, y):
+        """Train the model on ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+
+        Returns
+        -------
+        self : JaxRegressor
+            The fitted regressor.
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=np.float32, multi_output=True, y_numeric=True)
+        y = np.asarray(y, dtype=np.float32)
+        self._y_1d = y.ndim == 1
+        Y = y[:, None] if y.ndim == 1 else y
+        return self._fit(X, Y, "squared", Y.shape[1])
+
+    def predict(self, X):
+        """Model outputs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        z = self._decision(X)
+        return z[:, 0] if self._y_1d else z
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,257 @@
+"""Per-sample gradients of the margin (or the loss) of a JAX classifier, by ``vmap(grad)``.
+
+Works with a fitted :class:`sktraceprop.adapters.JaxClassifier` or with any
+``apply_fn(params, X) -> logits`` and its ``params`` pytree. The margin is the one of
+DESIGN.md (one output: ``z * (2y - 1)``; ``K >= 2`` outputs:
+``z_y - logsumexp_{j != y} z_j``), so the cross-entropy of a row is
+``log(1 + exp(-m))`` and its gradient ``-(1 - p_y) * grad m``.
+"""
+
+import numpy as np
+
+from ._blockwise import write_blockwise
+
+__all__ = ["jax_margins", "jax_parameter_names", "jax_per_sample_gradients"]
+
+
+def _key_name(entry):
+    for attr in ("key", "idx", "name"):
+        if hasattr(entry, attr):
+            return str(getattr(entry, attr))
+    return str(entry)
+
+
+def _leaves(params):
+    import jax
+
+    with_path, treedef = jax.tree_util.tree_flatten_with_path(params)
+    names = [".".join(_key_name(k) for k in path) for path, _ in with_path]
+    return names, [leaf for _, leaf in with_path], treedef
+
+
+def _select(names, parameters):
+    if parameters is None:
+        return list(range(len(names)))
+    if callable(parameters):
+        chosen = [i for i, name in enumerate(names) if parameters(name)]
+    else:
+        if isinstance(parameters, str):
+            parameters = [parameters]
+        unknown = [p for p in parameters if p not in names]
+        if unknown:
+            raise ValueError(f"Unknown parameter names {unknown}; the params have {names}.")
+        chosen = [i for i, name in enumerate(names) if name in set(parameters)]
+    if not chosen:
+        raise ValueError("No parameter selected.")
+    return chosen
+
+
+def _resolve(model, X, y, params):
+    """apply_fn, params, float32 X and integer class indices y."""
+    if hasattr(model, "params_") and hasattr(model, "apply_fn_"):
+        if params is not None:
+            raise ValueError("params is taken from the fitted model; do not pass it.")
+        from sklearn.utils.validation import validate_data
+
+        X = validate_data(model, X, reset=False, dtype=np.float32)
+        y = np.asarray(y)
+        classes = model.classes_
+        index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+        if not np.all(classes[index] == y):
+            raise ValueError(f"y has labels not in the model's classes_ {classes.tolist()}.")
+        return model.apply_fn_, model.params_, X, index
+    if not callable(model):
+        raise TypeError(
+            "model must be a fitted JaxClassifier or an apply_fn(params, X) callable; "
+            f"got {type(model).__name__}."
+        )
+    if params is None:
+        raise ValueError("Pass params with an apply_fn.")
+    return model, params, np.asarray(X, dtype=np.float32), np.asarray(y).astype(np.int32)
+
+
+def _margin(z, t):
+    import jax
+    import jax.numpy as jnp
+
+    if z.shape[-1] == 1:
+        return z[0] * (2 * t - 1).astype(z.dtype)
+    mask = jnp.arange(z.shape[-1]) == t
+    true = jnp.sum(jnp.where(mask, z, 0.0))
+    return true - jax.nn.logsumexp(jnp.where(mask, -jnp.inf, z))
+
+
+def _check_labels(apply_fn, params, X, y):
+    z = np.asarray(apply_fn(params, X[:1]))
+    n_out = 1 if z.ndim == 1 else z.shape[-1]
+    high = 2 if n_out == 1 else n_out
+    if y.size and (y.min() < 0 or y.max() >= high):
+        raise ValueError(
+            f"y must hold class indices in [0, {high - 1}] for a model with {n_out} "
+            f"output(s); got values in [{y.min()}, {y.max()}]."
+        )
+
+
+def _row_logits(apply_fn, params, x):
+    return apply_fn(params, x[None]).reshape(-1)
+
+
+def _padded_blocks(fn, X, y, block_size):
+    """Run ``fn`` on blocks of exactly ``block_size`` rows (one compilation)."""
+    n = X.shape[0]
+    size = max(1, min(block_size, n))
+
+    def block(start, stop):
+        xb, yb = X[start:stop], y[start:stop]
+        pad = size - (stop - start)
+        if pad:
+            xb = np.concatenate([xb, np.zeros((pad, *X.shape[1:]), X.dtype)])
+            yb = np.concatenate([yb, np.zeros(pad, yb.dtype)])
+        return np.asarray(fn(xb, yb))[: stop - start]
+
+    return block
+
+
+def jax_parameter_names(params, parameters=None):
+    """Names of the pytree leaves whose gradients form the columns, in column order.
+
+    Parameters
+    ----------
+    params : pytree or fitted JaxClassifier
+        Parameters (``model.params_`` is used for a fitted model).
+    parameters : None, list of str or callable, default=None
+        None selects every leaf; a list of names; or a predicate ``parameters(name) ->
+        bool``. A leaf's name joins its path keys with dots: ``"1.weight"`` for
+        ``params[1]["weight"]`` (the output layer of ``mlp(hidden=(h,))``).
+
+    Returns
+    -------
+    names : list of str
+        In ``jax.tree_util`` flattening order (dict keys sorted). Each leaf contributes
+        ``size`` columns, flattened row-major.
+    """
+    params = getattr(params, "params_", params)
+    names, _, _ = _leaves(params)
+    return [names[i] for i in _select(names, parameters)]
+
+
+def jax_margins(model, X, y, *, params=None, block_size=1024):
+    """Signed margins and true-class probabilities of each row.
+
+    Parameters
+    ----------
+    model : JaxClassifier or callable
+        A fitted :class:`~sktraceprop.adapters.JaxClassifier` (then ``y`` holds class
+        labels) or ``apply_fn(params, X) -> logits`` (then ``y`` holds class indices:
+        0/1 for one output, ``0..K-1`` for ``K`` outputs).
+    X : array-like of shape (n_samples, n_features)
+        Inputs.
+    y : array-like of shape (n_samples,)
+        Labels (see ``model``).
+    params : pytree, default=None
+        Parameters, required with an ``apply_fn``.
+    block_size : int, default=1024
+        Rows per forward pass.
+
+    Returns
+    -------
+    margins : ndarray of shape (n_samples,), dtype float32
+    p_true : ndarray of shape (n_samples,), dtype float32
+        ``sigmoid(margin)``, the probability of the true class; TRAK's train-side weight
+        is ``1 - p_true``.
+    """
+    import jax
+
+    apply_fn, params, X, y = _resolve(model, X, y, params)
+    _check_labels(apply_fn, params, X, y)
+    row = jax.jit(
+        jax.vmap(lambda p, x, t: _margin(_row_logits(apply_fn, p, x), t), in_axes=(None, 0, 0))
+    )
+    block = _padded_blocks(lambda xb, yb: row(params, xb, yb), X, y, block_size)
+    margins = np.empty(X.shape[0], dtype=np.float32)
+    for start in range(0, X.shape[0], block_size):
+        stop = min(start + block_size, X.shape[0])
+        margins[start:stop] = block(start, stop)
+    p_true = (1.0 / (1.0 + np.exp(-margins.astype(np.float64)))).astype(np.float32)
+    return margins, p_true
+
+
+def jax_per_sample_gradients(
+    model,
+    X,
+    y,
+    *,
+    params=None,
+    output="margin",
+    parameters=None,
+    block_size=256,
+    out=None,
+    projector=None,
+):
+    """Per-sample gradients of the signed margin (or the loss) by ``jax.vmap(jax.grad)``.
+
+    Parameters
+    ----------
+    model : JaxClassifier or callable
+        A fitted :class:`~sktraceprop.adapters.JaxClassifier` (then ``y`` holds class
+        labels) or ``apply_fn(params, X) -> logits`` (then ``y`` holds class indices).
+    X : array-like of shape (n_samples, n_features)
+        Inputs.
+    y : array-like of shape (n_samples,)
+        Labels (see ``model``).
+    params : pytree, default=None
+        Parameters, required with an ``apply_fn``.
+    output : {"margin", "loss"}, default="margin"
+        "margin": gradient of the signed margin ``m``. "loss": gradient of the
+        per-sample cross-entropy ``log(1 + exp(-m))`` (no L2 term).
+    parameters : None, list of str or callable, default=None
+        Leaves to differentiate (see :func:`jax_parameter_names`); the others are
+        held fixed.
+    block_size : int, default=256
+        Rows per vectorised pass; the last block is padded so one compiled function
+        serves every block.
+    out : None, ndarray, numpy.memmap, str or path-like, default=None
+        Where to write (see :func:`sktraceprop.gradients._blockwise.write_blockwise`);
+        a path gives a ``.npy`` memmap on disk.
+    projector : callable, default=None
+        Applied to each float32 block ``(n_block, p) -> (n_block, k)`` before writing.
+
+    Returns
+    -------
+    gradients : ndarray or numpy.memmap of shape (n_samples, p) or (n_samples, k)
+        float32; columns follow :func:`jax_parameter_names`.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if output not in ("margin", "loss"):
+        raise ValueError(f"output must be 'margin' or 'loss'; got {output!r}.")
+    apply_fn, params, X, y = _resolve(model, X, y, params)
+    _check_labels(apply_fn, params, X, y)
+    names, leaves, treedef = _leaves(params)
+    chosen = _select(names, parameters)
+    leaves = [jnp.asarray(leaf) for leaf in leaves]
+    chosen = set(chosen)
+    selected = [leaves[i] for i in sorted(chosen)]
+    fixed = [leaf for i, leaf in enumerate(leaves) if i not in chosen]
+    n_params = sum(int(np.prod(leaf.shape)) for leaf in selected)
+
+    def scalar(sel, rest, x, t):
+        merged, sel_it, rest_it = [], iter(sel), iter(rest)
+        for i in range(len(leaves)):
+            merged.append(next(sel_it) if i in chosen else next(rest_it))
+        p = jax.tree_util.tree_unflatten(treedef, merged)
+        m = _margin(_row_logits(apply_fn, p, x), t)
+        return jax.nn.softplus(-m) if output == "loss" else m
+
+    per_sample = jax.vmap(jax.grad(scalar), in_axes=(None, None, 0, 0))
+
+    @jax.jit
+    def flat(sel, rest, xb, yb):
+        g = per_sample(sel, rest, xb, yb)
+        return jnp.concatenate([leaf.reshape(xb.shape[0], -1) for leaf in g], axis=1)
+
+    block = _padded_blocks(lambda xb, yb: flat(selected, fixed, xb, yb), X, y, block_size)
+    return write_blockwise(
+        block, X.shape[0], n_params, block_size=block_size, out=out, projector=projector
+    )
