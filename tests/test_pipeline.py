@@ -301,3 +301,13 @@ def test_skorch_internal_split_is_recorded(hospital_frames):
     no_split = stp.TracedEstimator(make_net(None)).fit(X.to_numpy(), y, sample_id=stp.row_ids(X))
     np.testing.assert_array_equal(no_split.lineage_.row_ids, stp.row_ids(X))
     assert lines_from_key is not None
+
+
+def test_untraced_frames_with_the_same_columns_are_not_lost_ids():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(20, 2)), columns=["a", "b"])
+    y = (X["a"] > 0).astype(int)
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    pipe.fit(X, y)
+    pipe.fit(X.iloc[::-1].reset_index(drop=True), y.iloc[::-1].to_numpy())  # a new anonymous frame
+    assert pipe.lineage_.rows()["source_id"].iloc[0].startswith("anonymous:")

@@ -188,7 +188,8 @@ class SourceRegistry:
         return int(code) in self._by_code
 
     def all_columns(self):
-        return {c for s in self._by_id.values() for c in s.columns}
+        """Column names of the registered sources that users loaded (not anonymous data)."""
+        return {c for s in self._by_id.values() if s.kind != "anonymous" for c in s.columns}
 
     def log_op(self, op, source_ids):
         """Remember that a traced step outside any pipeline was applied to these sources."""

@@ -19,10 +19,18 @@ _LAZY = {
     "jax_parameter_names": "._jax",
 }
 
-__all__ = sorted(
-    ["SUPPORTED_ESTIMATORS", "LinearObjective", "linear_model_objective", "write_blockwise"]
-    + list(_LAZY)
-)
+__all__ = [
+    "SUPPORTED_ESTIMATORS",
+    "LinearObjective",
+    "jax_margins",
+    "jax_parameter_names",
+    "jax_per_sample_gradients",
+    "linear_model_objective",
+    "torch_margins",
+    "torch_parameter_names",
+    "torch_per_sample_gradients",
+    "write_blockwise",
+]
 
 
 def __getattr__(name):

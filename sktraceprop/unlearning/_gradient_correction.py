@@ -1,0 +1,667 @@
+"""GradientCorrectionUnlearner: certified removal of rows or sources from a convex model.
+
+The model's parameters minimise the sum-form objective of
+:mod:`sktraceprop.gradients` over the training rows ``T``. Removing rows ``K`` changes
+the objective to ``J_R`` over ``R = T \\ K`` (for SGDClassifier the penalty changes too,
+since it grows with the number of rows). The correction runs Newton-type steps on
+``J_R`` itself, so it converges to the exact minimiser of the retained objective, the
+model a retrain would reach with an exact solver:
+
+* the Hessian of ``J_R`` at the cached point is the cached Hessian of ``J_T`` minus the
+  removed rows' Hessians (a *downdate*, O(|K| p^2), no pass over the retained rows);
+* steps ``theta <- theta - (H + damping I)^-1 grad J_R(theta)`` are repeated with that
+  factorised matrix (each costs one gradient over ``R``, O(|R| p)); when the gradient
+  falls by less than a factor 4 per step, the Hessian is recomputed at the current point
+  (an exact Newton step);
+* the loop stops when the certificate ``||grad J_R(theta)|| / |R|`` is below ``tol``;
+  failing that within ``max_iter`` steps, the model is refitted on ``R`` and the event
+  says so.
+"""
+
+import copy
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import linalg
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from .._lineage._capture import resolve_row_ids
+from .._lineage._fingerprint import class_path
+from .._lineage._io import lineage_frame
+from .._lineage._source import REGISTRY, utc_now
+from ..exceptions import UnlearningError
+from ..utils._sklearn_compat import Interval
+
+__all__ = ["GradientCorrectionUnlearner"]
+
+#: Models whose removal is certified; neural models (skorch, JAX) are planned.
+SUPPORTED_MODELS = (
+    "LogisticRegression (L2 or no penalty; binary or multinomial; not liblinear)",
+    "SGDClassifier(loss='log_loss', penalty='l2')",
+    "Ridge",
+    "RidgeClassifier",
+    "LinearRegression",
+)
+
+
+def _unsupported(estimator, why=""):
+    return NotImplementedError(
+        f"GradientCorrectionUnlearner cannot unlearn from {type(estimator).__name__}{why}. "
+        f"Supported (convex, exact Newton correction): {'; '.join(SUPPORTED_MODELS)}, alone "
+        "or as the final step of a Pipeline/TracedPipeline. Neural models (skorch, JAX) "
+        "are not supported yet."
+    )
+
+
+def _final_step(estimator):
+    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
+
+
+def _check_supported(estimator):
+    """Raise before fitting if the (final) estimator cannot be unlearned from."""
+    from sklearn.linear_model import (
+        LinearRegression,
+        LogisticRegression,
+        Ridge,
+        RidgeClassifier,
+        SGDClassifier,
+    )
+
+    if isinstance(estimator, Pipeline):
+        if any(hasattr(step, "fit_resample") for _, step in estimator.steps[:-1]):
+            raise _unsupported(
+                estimator,
+                " with a resampling step (its training rows are not the rows given to fit)",
+            )
+    final = _final_step(estimator)
+    supported = (LinearRegression, LogisticRegression, Ridge, RidgeClassifier, SGDClassifier)
+    if not isinstance(final, supported):
+        raise _unsupported(final)
+    if isinstance(final, SGDClassifier) and final.loss != "log_loss":
+        raise _unsupported(final, f" with loss={final.loss!r}")
+
+
+def _objective(final):
+    from ..gradients import linear_model_objective
+
+    try:
+        return linear_model_objective(final)
+    except TypeError as exc:
+        raise _unsupported(final, f" as configured ({exc})") from None
+
+
+def _take(a, idx):
+    return a[idx] if a is not None else None
+
+
+def _inner_has(attr):
+    def check(self):
+        target = self.estimator_ if hasattr(self, "estimator_") else self.estimator
+        return hasattr(target, attr)
+
+    return check
+
+
+class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
+    """Fit a convex model and remove the influence of rows or whole sources from it.
+
+    ``fit`` fits ``clone(estimator)`` on all rows, caches the Hessian of its objective,
+    then removes the rows named by ``forget``. :meth:`unlearn` removes more rows later.
+    Each removal corrects the parameters by Newton-type steps on the exact objective of
+    the retained rows until the retained gradient norm (the *certificate*) is below
+    ``tol``, so the result equals a retrain with an exact solver; if that is not reached
+    within ``max_iter`` steps, the model is refitted on the retained rows and the event
+    says so. Every removal is logged in ``unlearning_log_`` and, when a store is known,
+    appended to its hash-chained audit log.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A ``LogisticRegression`` (L2 or no penalty, binary or multinomial),
+        ``SGDClassifier(loss="log_loss")``, ``Ridge``, ``RidgeClassifier`` or
+        ``LinearRegression``, alone or as the final step of a ``Pipeline`` or
+        :class:`~sktraceprop.TracedPipeline` (only the final step is corrected; the
+        preprocessing steps keep what they learnt from the removed rows).
+    forget : str, int or list of str and int, default=None
+        Rows removed at the end of ``fit``: source ids (every training row derived from
+        the source, merges included) and/or packed int64 row ids. Only the rows present
+        in the training data of this fit are removed, so a cross-validation fold removes
+        its own rows of a source; an unregistered source id raises.
+    tol : float, default=1e-8
+        Target for the certificate ``||grad J_R(theta)||_2 / |R|``, the gradient norm of
+        the retained sum-form objective (:mod:`sktraceprop.gradients`) per retained row.
+    max_iter : int, default=25
+        Most correction steps per removal before falling back to a refit.
+    damping : float, default=0.0
+        Added to the Hessian's diagonal before solving. It slows convergence but not its
+        limit (the gradient is exact); useful when the retained Hessian is singular
+        (``LinearRegression`` on collinear features).
+    store : BaseStore, default=None
+        Where removal events are appended. Defaults to the ``store`` of a
+        ``TracedPipeline`` estimator; None with no such store keeps only
+        ``unlearning_log_``.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted and corrected clone of ``estimator``; ``predict`` and friends use it.
+    train_row_ids_ : ndarray of int64
+        Row ids of the rows given to ``fit``, in order.
+    retained_mask_ : ndarray of bool of shape (n_train,)
+        Which of those rows the model currently holds.
+    unlearning_log_ : list of dict
+        One event per removal: ``time_utc``, ``row_ids`` removed, ``sources`` (rows per
+        source), ``method`` (``"newton"`` or ``"refit"``), ``certificate``, ``tol``,
+        ``n_iter``, ``seconds``, ``n_retained``, and ``event_hash`` when stored.
+    certificate_ : float
+        Certificate of the current model (``nan`` before any removal).
+    n_iter_ : int
+        Correction steps taken by the last removal (0 before any).
+    run_id_ : str or None
+        Run the events are attached to (the ``TracedPipeline``'s run), if any.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when they are all strings.
+    classes_ : ndarray
+        Class labels, for classifiers.
+
+    See Also
+    --------
+    sktraceprop.metrics.unlearning_report : Compare an unlearned model with a retrain.
+
+    Notes
+    -----
+    The unlearner keeps the final step's training features, targets and weights (to
+    evaluate the retained gradient) and a ``p x p`` Hessian, ``p`` the number of model
+    parameters. For models that do not fit to the exact optimum (``SGDClassifier``, or
+    a loose ``tol`` of the solver), the corrected model is the exact optimum of the
+    retained objective, not what a new stochastic fit would return.
+
+    Examples
+    --------
+    >>> import sktraceprop as stp
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = stp.datasets.load_demo(return_X_y=True)
+    >>> X = X[["age", "bp", "cholesterol"]].fillna(0)
+    >>> unl = stp.GradientCorrectionUnlearner(LogisticRegression(), forget="hospital_b")
+    >>> unl = unl.fit(X, y)
+    >>> event = unl.unlearning_log_[0]
+    >>> event["sources"], event["method"], event["certificate"] < 1e-8
+    ({'hospital_b': 191}, 'newton', True)
+    """
+
+    _parameter_constraints = {
+        "estimator": [object],
+        "forget": [None, str, int, np.integer, "array-like"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "damping": [Interval(Real, 0, None, closed="left")],
+        "store": [None, object],
+    }
+
+    def __init__(self, estimator, *, forget=None, tol=1e-8, max_iter=25, damping=0.0, store=None):
+        self.estimator = estimator
+        self.forget = forget
+        self.tol = tol
+        self.max_iter = max_iter
+        self.damping = damping
+        self.store = store
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None, sample_id=None):
+        """Fit a clone of ``estimator`` on all rows, then remove the ``forget`` rows.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+            Training data; a DataFrame loaded by sktraceprop carries its row ids.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the final estimator's ``fit``.
+        sample_id : array-like of int64 of shape (n_samples,), default=None
+            Row ids of the samples, overriding those carried by ``X``; sliced per fold
+            by ``GridSearchCV`` like ``sample_weight``.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        _check_supported(self.estimator)
+        ids = resolve_row_ids(X, sample_id)
+        est = clone(self.estimator)
+        fit_params = {}
+        if sample_weight is not None:
+            prefix = f"{est.steps[-1][0]}__" if isinstance(est, Pipeline) else ""
+            fit_params[f"{prefix}sample_weight"] = sample_weight
+        if hasattr(est, "_traced_fit"):
+            est.fit(X, y, sample_id=sample_id, **fit_params)
+        else:
+            est.fit(X, y, **fit_params)
+        final = _final_step(est)
+        objective = _objective(final)
+        lineage = getattr(est, "lineage_", None)
+        if lineage is not None and lineage.input_row_ids is not None:
+            raise _unsupported(final, " trained on other rows than those given to fit")
+
+        Z = est[:-1].transform(X) if isinstance(est, Pipeline) and len(est) > 1 else X
+        Z = check_array(Z, accept_sparse="csr", dtype=np.float64)
+        y_arr = np.asarray(y)
+        if is_classifier(final) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y_arr = y_arr.ravel()
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+
+        self.estimator_ = est
+        self.train_row_ids_ = ids
+        self.retained_mask_ = np.ones(ids.shape[0], dtype=bool)
+        self.unlearning_log_ = []
+        self.certificate_ = float("nan")
+        self.n_iter_ = 0
+        self.run_id_ = None if lineage is None else lineage.run_id
+        for attr in ("n_features_in_", "feature_names_in_", "classes_"):
+            if hasattr(est, attr):
+                setattr(self, attr, getattr(est, attr))
+            elif attr in self.__dict__:
+                delattr(self, attr)
+        self._Z, self._y, self._sw = Z, y_arr, sw
+        theta = objective.params()
+        self._hessian = objective.hessian(Z, y_arr, sw, theta=theta)
+        self._hessian_theta = theta
+
+        if self.forget is not None:
+            positions = self._resolve(self._split_forget(self.forget), strict=False)
+            if positions.size:
+                self._remove(positions, request={"forget": _jsonable(self.forget)})
+        return self
+
+    # -- removal requests ------------------------------------------------------------------
+    def unlearn(self, *, source_id=None, sample_id=None, mask=None):
+        """Remove the influence of training rows from the fitted model, in place.
+
+        Give exactly one of ``source_id``, ``sample_id`` or ``mask``. A request that
+        cannot be honoured raises and leaves the model unchanged.
+
+        Parameters
+        ----------
+        source_id : str or list of str, default=None
+            Remove every retained training row derived from these sources.
+        sample_id : array-like of int64, default=None
+            Remove these rows (packed row ids); each must be a retained training row.
+        mask : array-like of bool of shape (n_train,), default=None
+            Remove the rows selected by the mask, aligned with the ``X`` given to ``fit``.
+
+        Returns
+        -------
+        self : object
+            The unlearner, with ``estimator_`` corrected and one more event in
+            ``unlearning_log_``.
+
+        Raises
+        ------
+        UnknownSourceError
+            If a source id is not registered.
+        UnlearningError
+            If the request names no retained training row, names rows that were never
+            trained on or are already removed, or would remove every retained row.
+        """
+        check_is_fitted(self, "estimator_")
+        given = [a is not None for a in (source_id, sample_id, mask)]
+        if sum(given) != 1:
+            raise TypeError("unlearn() takes exactly one of source_id=, sample_id= or mask=")
+        if source_id is not None:
+            sources = [source_id] if isinstance(source_id, str) else list(source_id)
+            request = {"source_id": sources}
+            positions = self._resolve((sources, np.empty(0, np.int64)), strict=True)
+        elif sample_id is not None:
+            ids = np.atleast_1d(np.asarray(sample_id))
+            if ids.size and not np.issubdtype(ids.dtype, np.integer):
+                raise TypeError(f"sample_id must hold int64 row ids, got dtype {ids.dtype}")
+            request = {"sample_id": int(ids.size)}
+            positions = self._resolve(([], ids.astype(np.int64)), strict=True)
+        else:
+            positions = self._positions_from_mask(mask)
+            request = {"mask": int(positions.size)}
+        self._remove(positions, request=request)
+        return self
+
+    def _split_forget(self, forget):
+        items = [forget] if isinstance(forget, str | int | np.integer) else list(forget)
+        sources = [f for f in items if isinstance(f, str)]
+        ids = [f for f in items if not isinstance(f, str)]
+        bad = [f for f in ids if not isinstance(f, int | np.integer) or isinstance(f, bool)]
+        if bad:
+            raise TypeError(f"forget must hold source ids (str) and row ids (int), got {bad[0]!r}")
+        return sources, np.asarray(ids, dtype=np.int64)
+
+    def _resolve(self, request, strict):
+        """Positions (into the fit rows) of the retained rows named by the request."""
+        sources, ids = request
+        train_ids = self.train_row_ids_
+        retained = self.retained_mask_
+        hit = np.zeros(train_ids.shape[0], dtype=bool)
+        if sources:
+            for s in sources:
+                REGISTRY.by_id(s)  # an unregistered source id raises UnknownSourceError
+            frame = lineage_frame(train_ids, REGISTRY.by_code)
+            rows = frame.loc[frame["source_id"].isin(sources), "row"].to_numpy()
+            in_source = np.zeros_like(hit)
+            in_source[rows] = True
+            if strict:
+                for s in sources:
+                    of_s = frame.loc[frame["source_id"] == s, "row"].to_numpy()
+                    if not retained[of_s].any():
+                        raise UnlearningError(
+                            f"source {s!r} has no retained training rows in this model "
+                            f"({of_s.size} trained on, all removed before); nothing was "
+                            "changed."
+                        )
+            hit |= in_source
+        if ids.size:
+            present = np.isin(ids, train_ids)
+            if strict and not present.all():
+                bad = ids[~present]
+                raise UnlearningError(
+                    f"{bad.size} of the {ids.size} row ids were never trained on by this "
+                    f"model (first: {int(bad[0])}); nothing was changed."
+                )
+            in_ids = np.isin(train_ids, ids)
+            if strict:
+                removed = ids[np.isin(ids, train_ids[~retained])]
+                if removed.size:
+                    raise UnlearningError(
+                        f"{removed.size} of the row ids were already removed (first: "
+                        f"{int(removed[0])}); nothing was changed."
+                    )
+            hit |= in_ids
+        return np.flatnonzero(hit & retained)
+
+    def _positions_from_mask(self, mask):
+        mask = np.asarray(mask)
+        n = self.train_row_ids_.shape[0]
+        if mask.dtype != bool or mask.shape != (n,):
+            raise ValueError(
+                f"mask must be a boolean array of shape ({n},) aligned with the rows given "
+                f"to fit; got dtype {mask.dtype} and shape {mask.shape}"
+            )
+        gone = mask & ~self.retained_mask_
+        if gone.any():
+            raise UnlearningError(
+                f"the mask selects {int(gone.sum())} rows that were already removed; "
+                "nothing was changed."
+            )
+        return np.flatnonzero(mask)
+
+    # -- the correction --------------------------------------------------------------------
+    def _remove(self, positions, request):
+        if positions.size == 0:
+            raise UnlearningError("the request names no retained training row; nothing to do.")
+        retained = self.retained_mask_.copy()
+        retained[positions] = False
+        n_ret = int(retained.sum())
+        if n_ret == 0:
+            raise UnlearningError(
+                "the request would remove every training row the model holds; refit on "
+                "other data instead. Nothing was changed."
+            )
+        start = time.perf_counter()
+        # Work on a copy so that a failure leaves the fitted model as it was.
+        final = copy.deepcopy(_final_step(self.estimator_))
+        objective = _objective(final)
+        Z, y, sw = self._Z, self._y, self._sw
+        Z_r, y_r, sw_r = Z[retained], y[retained], _take(sw, retained)
+        Z_k, y_k, sw_k = Z[positions], y[positions], _take(sw, positions)
+        # Downdate: J_T's Hessian minus the removed rows' data terms, penalty for |R|.
+        theta_c = self._hessian_theta
+        n_hold = int(self.retained_mask_.sum())
+        lam = objective.penalty_strength
+        H = self._hessian - objective.hessian(Z_k, y_k, sw_k, theta=theta_c)
+        coef = np.arange(objective.n_outputs * objective.n_features)
+        H[coef, coef] += lam(positions.size) + lam(n_ret) - lam(n_hold)
+        result = _newton(
+            objective,
+            Z_r,
+            y_r,
+            sw_r,
+            objective.params(),
+            H,
+            theta_c,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            damping=self.damping,
+        )
+        method = "newton" if result["converged"] else "refit"
+        note = result["note"]
+        if method == "refit":
+            final = self._refit(Z_r, y_r, sw_r)
+            objective = _objective(final)
+            theta = objective.params()
+            certificate = float(
+                np.linalg.norm(objective.objective_gradient(Z_r, y_r, sw_r, theta=theta)) / n_ret
+            )
+            hessian, hessian_theta = objective.hessian(Z_r, y_r, sw_r, theta=theta), theta
+        else:
+            objective.set_params_vector(result["theta"])
+            certificate = result["certificate"]
+            hessian, hessian_theta = result["hessian"], result["hessian_theta"]
+        seconds = time.perf_counter() - start
+
+        removed_ids = self.train_row_ids_[positions]
+        frame = lineage_frame(removed_ids, REGISTRY.by_code)
+        sources = frame.groupby("source_id", sort=True)["row"].nunique()
+        event = {
+            "time_utc": utc_now(),
+            "estimator": class_path(final),
+            "method": method,
+            "certificate": certificate,
+            "tol": float(self.tol),
+            "n_iter": result["n_iter"],
+            "n_hessian_updates": result["n_hessian_updates"],
+            "seconds": seconds,
+            "n_removed": int(positions.size),
+            "n_retained": n_ret,
+            "sources": {str(k): int(v) for k, v in sources.items()},
+            "row_ids": [int(i) for i in removed_ids],
+            "request": request,
+        }
+        if note:
+            event["note"] = note
+        if isinstance(self.estimator_, Pipeline) and len(self.estimator_) > 1:
+            event["caveat"] = (
+                "only the final step was corrected; preprocessing steps keep statistics "
+                "learnt from the removed rows"
+            )
+        store = self._event_store()
+        if store is not None:
+            stored = store.append_event("unlearning", event, run_id=self.run_id_)
+            event = {**event, "seq": stored["seq"], "event_hash": stored["hash"]}
+
+        # Commit: nothing above touched the fitted state.
+        if isinstance(self.estimator_, Pipeline):
+            self.estimator_.steps[-1] = (self.estimator_.steps[-1][0], final)
+        else:
+            self.estimator_ = final
+        self.retained_mask_ = retained
+        self._hessian, self._hessian_theta = hessian, hessian_theta
+        self.certificate_ = certificate
+        self.n_iter_ = result["n_iter"]
+        self.unlearning_log_.append(event)
+
+    def _refit(self, Z, y, sw):
+        final = clone(_final_step(self.estimator))
+        return final.fit(Z, y) if sw is None else final.fit(Z, y, sample_weight=sw)
+
+    def _event_store(self):
+        if self.store is not None:
+            return self.store
+        return getattr(self.estimator_, "store", None)
+
+    # -- delegation ------------------------------------------------------------------------
+    @available_if(_inner_has("predict"))
+    def predict(self, X, **params):
+        """Predict with the corrected estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict(X, **params)
+
+    @available_if(_inner_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from the corrected estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_inner_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities from the corrected estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(X)
+
+    @available_if(_inner_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the corrected estimator."""
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    @available_if(_inner_has("score"))
+    def score(self, X, y, sample_weight=None):
+        """Score of the corrected estimator (accuracy or R^2)."""
+        check_is_fitted(self)
+        if sample_weight is None:
+            return self.estimator_.score(X, y)
+        return self.estimator_.score(X, y, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        tags.target_tags = inner.target_tags
+        tags.input_tags = inner.input_tags
+        return tags
+
+    # Sources registered in this process travel with the estimator, so a joblib worker
+    # (GridSearchCV(n_jobs=2)) can resolve the source ids in ``forget``.
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_stp_sources"] = REGISTRY.snapshot()
+        return state
+
+    def __setstate__(self, state):
+        for source in state.pop("_stp_sources", ()):
+            REGISTRY.adopt(source)
+        super().__setstate__(state)
+
+
+def _jsonable(forget):
+    items = [forget] if isinstance(forget, str | int | np.integer) else list(forget)
+    return [f if isinstance(f, str) else int(f) for f in items]
+
+
+def _null_space(objective):
+    """Orthonormal directions the multinomial objective is flat in, or None.
+
+    Softmax is unchanged by adding one constant to every class's intercept (and, with
+    no penalty, one vector to every class's coefficients). The gradient is orthogonal to
+    these directions; keeping the steps orthogonal too keeps scikit-learn's choice
+    (zero-sum intercepts) instead of a drift that changes ``decision_function``.
+    """
+    if objective.loss != "multinomial":
+        return None
+    k, d = objective.n_outputs, objective.n_features
+    columns = []
+    if objective.penalty_strength(0) == 0:
+        for j in range(d):
+            v = np.zeros(objective.n_params)
+            v[j : k * d : d] = 1.0
+            columns.append(v)
+    if objective.fit_intercept:
+        v = np.zeros(objective.n_params)
+        v[k * d :] = 1.0
+        columns.append(v)
+    return np.column_stack(columns) / np.sqrt(k) if columns else None
+
+
+def _factor(H, damping, null=None):
+    A = H if not damping else H + damping * np.eye(H.shape[0])
+    if null is not None:
+        A = A + np.mean(np.abs(np.diag(H))) * (null @ null.T)
+    try:
+        factor = linalg.cho_factor(A, check_finite=False)
+        return lambda g: linalg.cho_solve(factor, g, check_finite=False)
+    except linalg.LinAlgError:
+        # Singular (collinear features, no penalty): least-squares steps still reach a
+        # minimiser, and the gradient check below certifies it.
+        return lambda g: linalg.lstsq(A, g, check_finite=False)[0]
+
+
+def _newton(objective, Z, y, sw, theta, H, H_theta, *, tol, max_iter, damping):
+    """Newton-type steps on the retained objective from ``theta``.
+
+    ``H`` is the retained Hessian evaluated at ``H_theta``. Returns a dict with the new
+    ``theta``, ``certificate``, ``converged``, ``n_iter``, ``n_hessian_updates``, the
+    Hessian to cache (and its point) and a ``note`` on failure.
+    """
+    n = Z.shape[0]
+
+    def grad(t):
+        return objective.objective_gradient(Z, y, sw, theta=t)
+
+    null = _null_space(objective)
+    solve = _factor(H, damping, null)
+    fresh = False
+    g = grad(theta)
+    gnorm = np.linalg.norm(g)
+    n_iter = n_updates = 0
+    note = ""
+    while gnorm / n > tol:
+        if n_iter >= max_iter:
+            note = (
+                f"certificate {gnorm / n:.3g} above tol={tol:g} after max_iter={max_iter} "
+                "steps; refitted on the retained rows"
+            )
+            break
+        step = solve(g)
+        n_iter += 1
+        t = 1.0
+        for _ in range(30):
+            theta_new = theta - t * step
+            g_new = grad(theta_new)
+            g_new_norm = np.linalg.norm(g_new)
+            if g_new_norm < gnorm:
+                break
+            t *= 0.5
+        else:
+            if fresh:
+                note = (
+                    f"the gradient stopped decreasing at certificate {gnorm / n:.3g} (above "
+                    f"tol={tol:g}: floating-point floor or ill-conditioning); refitted"
+                )
+                break
+            H, H_theta, fresh = objective.hessian(Z, y, sw, theta=theta), theta, True
+            solve, n_updates = _factor(H, damping, null), n_updates + 1
+            continue
+        slow = g_new_norm > 0.25 * gnorm
+        theta, g, gnorm = theta_new, g_new, g_new_norm
+        fresh = False
+        if slow and gnorm / n > tol:
+            H, H_theta, fresh = objective.hessian(Z, y, sw, theta=theta), theta, True
+            solve, n_updates = _factor(H, damping, null), n_updates + 1
+    converged = gnorm / n <= tol
+    if not np.all(np.isfinite(theta)):
+        converged, note = False, "the correction diverged; refitted"
+    return {
+        "theta": theta,
+        "certificate": float(gnorm / n),
+        "converged": bool(converged),
+        "n_iter": n_iter,
+        "n_hessian_updates": n_updates,
+        "hessian": H,
+        "hessian_theta": H_theta,
+        "note": note,
+    }

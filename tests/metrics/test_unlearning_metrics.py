@@ -1,0 +1,145 @@
+"""Unlearning metrics against values computed by hand."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeClassifier
+
+import sktraceprop as stp
+from sktraceprop.metrics import (
+    forget_loss_gap_closed,
+    function_space_distance_ratio,
+    membership_inference_auc,
+    per_sample_loss,
+    score_delta,
+    unlearning_report,
+)
+
+
+def _line(slope, intercept=0.0):
+    """A fitted LinearRegression computing ``slope * x + intercept`` on one feature."""
+    est = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
+    est.coef_ = np.array([float(slope)])
+    est.intercept_ = float(intercept)
+    return est
+
+
+def _logit(slope, intercept=0.0, classes=(0, 1)):
+    est = LogisticRegression().fit([[0.0], [1.0]], list(classes))
+    est.coef_ = np.array([[float(slope)]])
+    est.intercept_ = np.array([float(intercept)])
+    return est
+
+
+X = np.array([[1.0], [2.0], [-2.0]])
+
+
+def test_distance_ratio_by_hand():
+    # f_ret = 0, f_orig = x, f_unl = 0.1 x  ->  ||0.1 x|| / ||x|| = 0.1
+    assert function_space_distance_ratio(_line(0.1), _line(0), _line(1), X) == pytest.approx(0.1)
+    # Logits of classifiers: retrain 1 + x, original 1 + 3x, unlearned 1 + 1.5x -> 0.25
+    ratio = function_space_distance_ratio(_logit(1.5, 1), _logit(1, 1), _logit(3, 1), X)
+    assert ratio == pytest.approx(0.25)
+    # Probabilities instead of logits
+    p = [1 / (1 + np.exp(-(s * X[:, 0]))) for s in (1.5, 1.0, 3.0)]
+    expected = np.linalg.norm(p[0] - p[1]) / np.linalg.norm(p[2] - p[1])
+    got = function_space_distance_ratio(
+        _logit(1.5), _logit(1), _logit(3), X, response_method="predict_proba"
+    )
+    # predict_proba has two columns, each differing by the same amounts: the ratio holds.
+    assert got == pytest.approx(expected)
+
+
+def test_distance_ratio_degenerate_cases():
+    assert function_space_distance_ratio(_line(1), _line(1), _line(1), X) == 0.0
+    assert function_space_distance_ratio(_line(2), _line(1), _line(1), X) == np.inf
+    assert function_space_distance_ratio(_line(3), _line(1), _line(2), X) == pytest.approx(2.0)
+
+
+def test_per_sample_loss_by_hand():
+    # Regressor: squared error
+    assert np.allclose(per_sample_loss(_line(2), X, [1.0, 1.0, 0.0]), [1.0, 9.0, 16.0])
+    # Probabilistic classifier: -log p(true class); logit 0 -> log 2
+    assert np.allclose(per_sample_loss(_logit(0), X, [0, 1, 1]), np.log(2))
+    z = 2.0 * X[:, 0]
+    expected = np.log1p(np.exp(-z * np.array([1, -1, 1])))
+    assert np.allclose(per_sample_loss(_logit(2), X, [1, 0, 1]), expected)
+    # String labels use the class order of classes_
+    assert np.allclose(
+        per_sample_loss(_logit(2, classes=("no", "yes")), X, ["yes", "no", "yes"]), expected
+    )
+    # Classifier without probabilities: squared error against +-1 codes
+    ridge = RidgeClassifier().fit([[0.0], [1.0]], [0, 1])
+    ridge.coef_, ridge.intercept_ = np.array([[0.5]]), np.array([0.0])
+    assert np.allclose(per_sample_loss(ridge, X, [1, 0, 0]), [0.25, 4.0, 0.0])
+
+
+def test_forget_gap_closed_by_hand():
+    Xf, yf = np.array([[1.0], [1.0]]), np.array([0.0, 0.0])
+    original, retrained = _line(0), _line(2)  # forget losses 0 and 4
+    assert forget_loss_gap_closed(_line(1), retrained, original, Xf, yf) == pytest.approx(25.0)
+    assert forget_loss_gap_closed(retrained, retrained, original, Xf, yf) == pytest.approx(100.0)
+    # loss 9 > retrain's 4: over-unlearning, reported above 100%
+    assert forget_loss_gap_closed(_line(3), retrained, original, Xf, yf) == pytest.approx(225.0)
+    assert np.isnan(forget_loss_gap_closed(_line(3), original, original, Xf, yf))
+
+
+def test_score_delta_by_hand():
+    y = np.array([1, 1, 0])
+    # _logit(1) predicts [1, 1, 0] (accuracy 1); _logit(-1) predicts [0, 0, 1] (accuracy 0)
+    assert score_delta(_logit(1), _logit(-1), X, y) == pytest.approx(1.0)
+    assert score_delta(_line(1), _line(1), X, X[:, 0], scoring="r2") == 0.0
+
+
+def test_membership_inference_auc_by_hand():
+    # Constant-zero predictor: loss = y^2. Forget losses [0, 1], unseen [2, 0.5]:
+    # forget beats unseen in 3 of 4 pairs -> AUC 0.75.
+    zero = _line(0)
+    Xf, yf = np.zeros((2, 1)), np.array([0.0, 1.0])
+    Xu, yu = np.zeros((2, 1)), np.sqrt([2.0, 0.5])
+    assert membership_inference_auc(zero, Xf, yf, Xu, yu) == pytest.approx(0.75)
+    assert membership_inference_auc(zero, Xu, yu, Xf, yf) == pytest.approx(0.25)
+
+
+def test_report_on_a_real_removal():
+    rng = np.random.default_rng(0)
+    Xa = rng.normal(size=(300, 4))
+    y = (Xa @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(size=300) > 0).astype(int)
+    X = stp.from_numpy(Xa, source_id="rows")
+    forget = np.zeros(300, bool)
+    forget[rng.choice(200, 20, replace=False)] = True
+    train = np.arange(300) < 200
+    model = LogisticRegression(C=0.05)
+    unl = stp.GradientCorrectionUnlearner(model, tol=1e-10)
+    unl.fit(Xa[train], y[train], sample_id=stp.row_ids(X)[train])
+    original = LogisticRegression(C=0.05).fit(Xa[train], y[train])
+    unl.unlearn(mask=forget[train])
+    keep = train & ~forget
+    retrained = LogisticRegression(C=0.05, tol=1e-12, max_iter=1000).fit(Xa[keep], y[keep])
+    report = unlearning_report(
+        unl.estimator_, retrained, original, Xa[forget], y[forget], Xa[~train], y[~train]
+    )
+    assert report["distance_ratio_test"] < 1e-4
+    assert report["distance_ratio_forget"] < 1e-4
+    assert report["forget_gap_closed_percent"] == pytest.approx(100.0, abs=0.01)
+    assert report["verdict"] == "matches retrain"
+    assert report["score_delta"] == 0.0
+    assert report["mia_auc_unlearned"] == pytest.approx(report["mia_auc_retrained"], abs=1e-6)
+    over = unlearning_report(
+        _shift(retrained, 3.0),
+        retrained,
+        original,
+        Xa[forget],
+        y[forget],
+        Xa[~train],
+        y[~train],
+    )
+    assert over["verdict"] == "over-unlearning"
+
+
+def _shift(model, factor):
+    """A model pushed past the retrain, away from the original (over-unlearning)."""
+    import copy
+
+    out = copy.deepcopy(model)
+    out.coef_ = model.coef_ * factor
+    return out

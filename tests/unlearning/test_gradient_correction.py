@@ -1,0 +1,355 @@
+"""GradientCorrectionUnlearner against retraining from scratch with exact solvers."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.base import clone
+from sklearn.linear_model import (
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    RidgeClassifier,
+    SGDClassifier,
+)
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sktraceprop as stp
+from sktraceprop.exceptions import UnknownSourceError, UnlearningError
+from sktraceprop.stores import MemoryStore
+from sktraceprop.unlearning import GradientCorrectionUnlearner
+
+
+def _data(task, n=(70, 50, 40), d=5, seed=0, prefix="site"):
+    """Three traced sources with a shifted distribution each, and targets."""
+    rng = np.random.default_rng(seed)
+    frames, ys = [], []
+    w = rng.normal(size=(d, 3))
+    for k, m in enumerate(n):
+        Xk = rng.normal(size=(m, d)) + 0.3 * k
+        frames.append(stp.from_numpy(Xk, source_id=f"{prefix}_{k}"))
+        logits = Xk @ w + rng.normal(scale=1.0, size=(m, 3))
+        if task == "binary":
+            ys.append((logits[:, 0] > 0.3 * k).astype(int))
+        elif task == "multiclass":
+            ys.append(np.argmax(logits, axis=1))
+        else:
+            ys.append(logits[:, 0] * 3.0 + 5.0)
+    return pd.concat(frames), np.concatenate(ys)
+
+
+def _output(est, X):
+    return est.decision_function(X) if hasattr(est, "decision_function") else est.predict(X)
+
+
+def _truth(estimator, X, y, sample_weight=None):
+    """An exact retrain with an independent solver for the retained rows."""
+    if isinstance(estimator, LogisticRegression):
+        est = clone(estimator).set_params(solver="newton-cholesky", tol=1e-13, max_iter=1000)
+        return est.fit(X, y, sample_weight=sample_weight)
+    if isinstance(estimator, SGDClassifier):
+        # SGD minimises mean(log loss) + alpha/2 ||w||^2, i.e. L2 logistic regression with
+        # C = 1 / (alpha n), one binary problem per class (OvR).
+        C = 1.0 / (estimator.alpha * len(y))
+        classes = np.unique(y)
+        fits = [
+            LogisticRegression(C=C, solver="newton-cholesky", tol=1e-13, max_iter=1000).fit(
+                X, (y == c).astype(int) if len(classes) > 2 else y
+            )
+            for c in (classes if len(classes) > 2 else classes[:1])
+        ]
+        return _OvR(fits)
+    est = clone(estimator)
+    if isinstance(estimator, Ridge | RidgeClassifier):
+        est.set_params(solver="cholesky")
+    return est.fit(X, y, sample_weight=sample_weight)
+
+
+class _OvR:
+    def __init__(self, fits):
+        self.fits = fits
+
+    def decision_function(self, X):
+        out = np.column_stack([f.decision_function(X) for f in self.fits])
+        return out[:, 0] if out.shape[1] == 1 else out
+
+
+MODELS = [
+    (LogisticRegression(C=0.5), "binary"),
+    (LogisticRegression(C=2.0), "multiclass"),
+    (SGDClassifier(loss="log_loss", alpha=0.01, random_state=0), "binary"),
+    (SGDClassifier(loss="log_loss", alpha=0.01, random_state=0), "multiclass"),
+    (Ridge(alpha=3.0), "regression"),
+    (LinearRegression(), "regression"),
+    (RidgeClassifier(alpha=2.0), "binary"),
+    (RidgeClassifier(alpha=2.0), "multiclass"),
+]
+IDS = [f"{type(m).__name__}-{t}" for m, t in MODELS]
+
+
+def _removal(kind, X, rng):
+    ids = stp.row_ids(X)
+    if kind == "one_row":
+        return {"sample_id": ids[[17]]}, np.isin(ids, ids[[17]])
+    if kind == "five_percent":
+        mask = np.zeros(len(ids), bool)
+        mask[rng.choice(len(ids), size=8, replace=False)] = True
+        return {"mask": mask}, mask
+    mask = (stp.row_lineage(X)["source_id"] == "site_1").to_numpy()
+    return {"source_id": "site_1"}, mask
+
+
+@pytest.mark.parametrize("model, task", MODELS, ids=IDS)
+@pytest.mark.parametrize("kind", ["one_row", "five_percent", "whole_source"])
+def test_unlearn_equals_exact_retrain(model, task, kind):
+    X, y = _data(task)
+    X_test, _ = _data(task, n=(20, 20, 20), seed=1, prefix="test")
+    request, removed = _removal(kind, X, np.random.default_rng(3))
+    unl = GradientCorrectionUnlearner(model, tol=1e-10).fit(X, y)
+    before = _output(unl, X_test)
+    unl.unlearn(**request)
+    truth = _truth(model, X[~removed], y[~removed])
+    expected = _output(truth, X_test)
+    scale = np.abs(expected).max()
+    assert_allclose(_output(unl, X_test), expected, rtol=1e-6, atol=1e-6 * scale)
+    # The removal moved the model: the comparison above is not vacuous.
+    assert np.abs(before - expected).max() > 100 * 1e-6 * scale
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "newton"
+    assert event["certificate"] <= 1e-10
+    assert event["n_removed"] == removed.sum()
+    assert sorted(event["row_ids"]) == sorted(stp.row_ids(X)[removed].tolist())
+    assert unl.retained_mask_.sum() == len(y) - removed.sum()
+
+
+def test_forget_at_fit_then_later_request_matches_retrain():
+    X, y = _data("binary")
+    model = LogisticRegression(C=1.0)
+    unl = GradientCorrectionUnlearner(model, forget=["site_0"], tol=1e-10).fit(X, y)
+    sources = stp.row_lineage(X)["source_id"].to_numpy()
+    truth = _truth(model, X[sources != "site_0"], y[sources != "site_0"])
+    assert_allclose(unl.decision_function(X), truth.decision_function(X), rtol=1e-6, atol=1e-7)
+    assert unl.unlearning_log_[0]["sources"] == {"site_0": 70}
+    assert unl.unlearning_log_[0]["request"] == {"forget": ["site_0"]}
+    unl.unlearn(source_id="site_2")
+    truth = _truth(model, X[sources == "site_1"], y[sources == "site_1"])
+    assert_allclose(unl.decision_function(X), truth.decision_function(X), rtol=1e-6, atol=1e-7)
+    assert [e["sources"] for e in unl.unlearning_log_] == [{"site_0": 70}, {"site_2": 40}]
+
+
+def test_sample_weight_and_sequential_rows():
+    X, y = _data("multiclass")
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    model = LogisticRegression(C=0.3)
+    unl = GradientCorrectionUnlearner(model, tol=1e-10).fit(X, y, sample_weight=sw)
+    ids = stp.row_ids(X)
+    keep = np.ones(len(y), bool)
+    for chunk in (ids[:3], ids[50:60], ids[[100]]):
+        unl.unlearn(sample_id=chunk)
+        keep &= ~np.isin(ids, chunk)
+    truth = _truth(model, X[keep], y[keep], sample_weight=sw[keep])
+    assert_allclose(unl.decision_function(X), truth.decision_function(X), rtol=1e-6, atol=1e-7)
+    assert len(unl.unlearning_log_) == 3
+
+
+def test_traced_pipeline_corrects_final_step_and_logs_to_its_store():
+    X, y = _data("binary")
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe, forget="site_2", tol=1e-10).fit(X, y)
+    fitted = unl.estimator_
+    Z = fitted[:-1].transform(X)
+    keep = (stp.row_lineage(X)["source_id"] != "site_2").to_numpy()
+    truth = _truth(LogisticRegression(), Z[keep], y[keep])
+    assert_allclose(unl.decision_function(X), truth.decision_function(Z), rtol=1e-6, atol=1e-7)
+    events = store.events()
+    assert len(events) == 1
+    assert events[0]["kind"] == "unlearning"
+    assert events[0]["run_id"] == fitted.lineage_.run_id == unl.run_id_
+    assert events[0]["payload"]["sources"] == {"site_2": 40}
+    assert "caveat" in events[0]["payload"]
+    assert store.verify()
+    assert unl.unlearning_log_[0]["event_hash"] == events[0]["hash"]
+
+
+def test_explicit_store_receives_chained_events():
+    X, y = _data("regression")
+    store = MemoryStore()
+    unl = GradientCorrectionUnlearner(Ridge(), store=store).fit(X, y)
+    unl.unlearn(source_id=["site_0", "site_1"])
+    unl.unlearn(sample_id=stp.row_ids(X)[-3:])
+    payloads = [e["payload"] for e in store.events()]
+    assert [p["n_removed"] for p in payloads] == [120, 3]
+    assert payloads[0]["sources"] == {"site_0": 70, "site_1": 50}
+    assert store.events()[1]["prev_hash"] == store.events()[0]["hash"]
+    assert store.verify()
+
+
+def test_merged_rows_follow_their_parent_source():
+    rng = np.random.default_rng(0)
+    left = stp.from_pandas(pd.DataFrame({"k": np.arange(40), "a": rng.normal(size=40)}), "left")
+    right = stp.from_pandas(
+        pd.DataFrame({"k": np.arange(40), "b": rng.normal(size=40)}), "right_part"
+    )
+    extra = stp.from_pandas(
+        pd.DataFrame({"a": rng.normal(size=20), "b": rng.normal(size=20)}), "extra"
+    )
+    merged = stp.merge(left.iloc[:25], right, on="k").drop(columns="k")
+    X = pd.concat([merged, extra])
+    y = X["a"].to_numpy() * 2 + X["b"].to_numpy() + rng.normal(size=len(X))
+    unl = GradientCorrectionUnlearner(Ridge(alpha=1.0)).fit(X, y)
+    unl.unlearn(source_id="left")
+    assert unl.unlearning_log_[0]["n_removed"] == 25
+    truth = _truth(Ridge(alpha=1.0), X.iloc[25:], y[25:])
+    assert_allclose(unl.predict(X), truth.predict(X), rtol=1e-8)
+
+
+def test_failed_requests_raise_and_change_nothing():
+    X, y = _data("binary")
+    stp.from_numpy(np.zeros((3, 2)), source_id="never_used")
+    unl = GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
+    unl.unlearn(sample_id=stp.row_ids(X)[:2])
+    coef, log = unl.estimator_.coef_.copy(), list(unl.unlearning_log_)
+    mask = unl.retained_mask_.copy()
+    ids = stp.row_ids(X)
+    bad_requests = [
+        ({"source_id": "no_such_source"}, UnknownSourceError, "unknown source_id"),
+        ({"source_id": "never_used"}, UnlearningError, "no retained training rows"),
+        ({"sample_id": ids[:1]}, UnlearningError, "already removed"),
+        ({"sample_id": [ids[5], ids[5] + 10_000]}, UnlearningError, "never trained on"),
+        ({"mask": np.ones(len(y), bool) & unl.retained_mask_}, UnlearningError, "every"),
+        ({"mask": np.zeros(len(y), bool)}, UnlearningError, "names no retained"),
+        ({"mask": np.ones(3, bool)}, ValueError, "boolean array of shape"),
+        ({"source_id": "site_0", "mask": mask}, TypeError, "exactly one"),
+        ({}, TypeError, "exactly one"),
+    ]
+    for request, error, message in bad_requests:
+        with pytest.raises(error, match=message):
+            unl.unlearn(**request)
+        assert_allclose(unl.estimator_.coef_, coef, rtol=0, atol=0)
+        assert unl.unlearning_log_ == log
+        assert np.array_equal(unl.retained_mask_, mask)
+
+
+def test_forget_every_row_at_fit_raises():
+    X, y = _data("regression")
+    with pytest.raises(UnlearningError, match="every training row"):
+        GradientCorrectionUnlearner(Ridge(), forget=["site_0", "site_1", "site_2"]).fit(X, y)
+    with pytest.raises(UnknownSourceError, match="typo_site"):
+        GradientCorrectionUnlearner(Ridge(), forget="typo_site").fit(X, y)
+    with pytest.raises(TypeError, match="source ids"):
+        GradientCorrectionUnlearner(Ridge(), forget=[1.5]).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "estimator, message",
+    [
+        (SVC(), "SVC"),
+        (DecisionTreeClassifier(), "DecisionTreeClassifier"),
+        (SGDClassifier(loss="hinge"), "loss='hinge'"),
+        (LogisticRegression(solver="liblinear"), "liblinear"),
+        (LogisticRegression(l1_ratio=1.0, solver="saga"), "L1"),
+    ],
+)
+def test_unsupported_estimators_name_the_supported_ones(estimator, message):
+    X, y = _data("binary")
+    with pytest.raises(NotImplementedError, match=message) as info:
+        GradientCorrectionUnlearner(estimator).fit(X, y)
+    assert "Supported" in str(info.value) and "Neural models" in str(info.value)
+
+
+def test_forget_resolved_per_fold_in_cross_validate_and_grid_search():
+    X, y = _data("binary")
+    sources = stp.row_lineage(X)["source_id"].to_numpy()
+    cv = KFold(3, shuffle=True, random_state=0)
+    unl = GradientCorrectionUnlearner(LogisticRegression(), forget="site_1", tol=1e-10)
+    res = cross_validate(unl, X, y, cv=cv, return_estimator=True, return_indices=True)
+    for est, train in zip(res["estimator"], res["indices"]["train"]):
+        keep = train[sources[train] != "site_1"]
+        truth = _truth(LogisticRegression(), X.iloc[keep], y[keep])
+        assert est.unlearning_log_[0]["n_removed"] == (sources[train] == "site_1").sum()
+        assert_allclose(est.decision_function(X), truth.decision_function(X), atol=1e-6)
+    search = GridSearchCV(
+        unl, {"estimator__C": [0.1, 1.0], "tol": [1e-6, 1e-10], "max_iter": [0, 25]}, cv=cv
+    ).fit(X, y)
+    assert search.best_estimator_.unlearning_log_[0]["sources"] == {"site_1": 50}
+    # max_iter=0 forces the refit fallback, which is recorded as such.
+    fallback = clone(unl).set_params(max_iter=0).fit(X, y)
+    assert fallback.unlearning_log_[0]["method"] == "refit"
+    assert "max_iter=0" in fallback.unlearning_log_[0]["note"]
+
+
+def test_sample_id_fit_param_is_sliced_per_fold():
+    X, y = _data("regression")
+    ids = stp.row_ids(X)
+    Xa = X.to_numpy()
+    unl = GradientCorrectionUnlearner(Ridge(), forget=ids[:10].tolist())
+    res = cross_validate(
+        unl,
+        Xa,
+        y,
+        cv=KFold(2),
+        params={"sample_id": ids},
+        return_estimator=True,
+        return_indices=True,
+    )
+    removed = [[e["n_removed"] for e in est.unlearning_log_] for est in res["estimator"]]
+    expected = [[np.isin(ids[t], ids[:10]).sum()] for t in res["indices"]["train"]]
+    # Unshuffled KFold(2): the first fold's training half holds none of the first 10 rows.
+    assert removed == [[], [10]] == [[n for n in e if n] for e in expected]
+    for est, train in zip(res["estimator"], res["indices"]["train"]):
+        assert np.array_equal(est.train_row_ids_, ids[train])
+
+
+def test_pickle_roundtrip_keeps_model_and_can_unlearn_in_fresh_registry():
+    from sktraceprop._lineage import REGISTRY
+
+    X, y = _data("multiclass")
+    unl = GradientCorrectionUnlearner(LogisticRegression(), forget="site_0").fit(X, y)
+    blob = pickle.dumps(unl)
+    REGISTRY.clear()
+    back = pickle.loads(blob)
+    assert_allclose(back.predict_proba(X.to_numpy()), unl.predict_proba(X.to_numpy()))
+    back.unlearn(source_id="site_2")
+    assert back.unlearning_log_[-1]["sources"] == {"site_2": 40}
+    assert len(unl.unlearning_log_) == 1
+
+
+def test_clone_keeps_parameters_only():
+    unl = GradientCorrectionUnlearner(Ridge(alpha=2.0), forget=["a", 3], tol=1e-9, damping=0.1)
+    twin = clone(unl)
+    assert twin.get_params()["forget"] == ["a", 3]
+    assert twin.get_params()["estimator__alpha"] == 2.0
+    assert not hasattr(twin, "estimator_")
+
+
+def test_damping_and_singular_hessian_still_reach_the_optimum():
+    X, y = _data("regression")
+    Xc = X.assign(dup=X["x0"] * 2.0)  # collinear: the unpenalised Hessian is singular
+    unl = GradientCorrectionUnlearner(LinearRegression(), damping=1e-3, tol=1e-9).fit(Xc, y)
+    unl.unlearn(source_id="site_0")
+    keep = (stp.row_lineage(X)["source_id"] != "site_0").to_numpy()
+    truth = LinearRegression().fit(Xc[keep], y[keep])
+    assert_allclose(unl.predict(Xc), truth.predict(Xc), rtol=1e-7)
+
+
+_EXPECTED = {
+    "check_non_transformer_estimators_n_iter": (
+        "max_iter bounds the correction steps of a removal; a fit with nothing to forget "
+        "takes none, so n_iter_ is 0"
+    ),
+}
+
+
+@parametrize_with_checks(
+    [GradientCorrectionUnlearner(LogisticRegression()), GradientCorrectionUnlearner(Ridge())],
+    expected_failed_checks=lambda est: _EXPECTED,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
