@@ -36,8 +36,9 @@ def _block_rows(n_train):
     It never depends on ``n_jobs``, so the per-block sums are added in the same order
     however the blocks are spread, and the values do not change with ``n_jobs``.
     """
-    # distances, overwritten by the values (float64), plus the kernel's per-row scratch
-    row_bytes = 8 * n_train + 32 * n_train
+    # distances overwritten by the values (8 bytes each), the kernel's sort and prefix
+    # scratch (40 bytes a training row, per thread: an upper bound)
+    row_bytes = 48 * n_train
     by_memory = get_config()["working_memory"] * 2**20 // row_bytes
     return int(max(1, min(by_memory, max(16, _BLOCK_ENTRIES // n_train))))
 

@@ -197,7 +197,7 @@ def medium():
 
 
 def _small_blocks():
-    # 3000 training rows x 40 bytes per entry: about 8 validation rows per block.
+    # 3000 training rows x 48 bytes per entry: about 7 validation rows per block.
     return config_context(working_memory=1)
 
 
