@@ -1,7 +1,7 @@
 """Numba kernels for exact KNN-Shapley values (imported lazily: compiling is not free).
 
-The kernels take a block of distances (one row per validation point) and return
-arrays; choosing the metric, the block size and the thread count is the caller's job.
+The kernels take a block of distances (one row per validation point) and arrays to
+fill; choosing the metric, the block size and the thread count is the caller's job.
 """
 
 import numba
