@@ -16,6 +16,10 @@ model a retrain would reach with an exact solver:
 * the loop stops when the certificate ``||grad J_R(theta)|| / |R|`` is below ``tol``;
   failing that within ``max_iter`` steps, the model is refitted on ``R`` and the event
   says so.
+
+Neural classifiers (skorch nets, :class:`~sktraceprop.adapters.JaxClassifier`) get an
+influence step on the last layer plus ``n_steps`` of retained-set fine-tuning instead
+(:mod:`sktraceprop.unlearning._neural`); that is not certified.
 """
 
 import copy
@@ -33,13 +37,15 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from .._lineage._capture import resolve_row_ids
 from .._lineage._fingerprint import class_path
 from .._lineage._io import lineage_frame
+from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
 from ..exceptions import UnlearningError
 from ..utils._sklearn_compat import Interval
+from ._neural import NEURAL_MODELS, neural_backend, neural_remove
 
 __all__ = ["GradientCorrectionUnlearner"]
 
-#: Models whose removal is certified; neural models (skorch, JAX) are planned.
+#: Models whose removal is certified; neural models are in ``NEURAL_MODELS``.
 SUPPORTED_MODELS = (
     "LogisticRegression (L2 or no penalty; binary or multinomial; not liblinear)",
     "SGDClassifier(loss='log_loss', penalty='l2')",
@@ -53,8 +59,8 @@ def _unsupported(estimator, why=""):
     return NotImplementedError(
         f"GradientCorrectionUnlearner cannot unlearn from {type(estimator).__name__}{why}. "
         f"Supported (convex, exact Newton correction): {'; '.join(SUPPORTED_MODELS)}, alone "
-        "or as the final step of a Pipeline/TracedPipeline. Neural models (skorch, JAX) "
-        "are not supported yet."
+        "or as the final step of a Pipeline/TracedPipeline. Neural models (influence step "
+        f"plus fine-tuning, not certified): {'; '.join(NEURAL_MODELS)}."
     )
 
 
@@ -79,6 +85,8 @@ def _check_supported(estimator):
                 " with a resampling step (its training rows are not the rows given to fit)",
             )
     final = _final_step(estimator)
+    if neural_backend(final) is not None:
+        return
     supported = (LinearRegression, LogisticRegression, Ridge, RidgeClassifier, SGDClassifier)
     if not isinstance(final, supported):
         raise _unsupported(final)
@@ -119,14 +127,25 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
     says so. Every removal is logged in ``unlearning_log_`` and, when a store is known,
     appended to its hash-chained audit log.
 
+    Neural classifiers (a skorch ``NeuralNetClassifier`` or ``NeuralNetBinaryClassifier``,
+    or a :class:`~sktraceprop.adapters.JaxClassifier` built with
+    :func:`~sktraceprop.adapters.mlp`) are corrected differently and **without a
+    certificate**: a Gauss-Newton influence step on the last layer, then ``n_steps``
+    SGD steps of size ``lr`` on the retained rows (method ``"influence+finetune"``). The
+    logged certificate is then the retained-objective gradient norm after the correction,
+    a stationarity measure, not a bound on the distance to a retrain; compare with a
+    retrain using :func:`sktraceprop.metrics.unlearning_report`.
+
     Parameters
     ----------
     estimator : estimator object
         A ``LogisticRegression`` (L2 or no penalty, binary or multinomial),
         ``SGDClassifier(loss="log_loss")``, ``Ridge``, ``RidgeClassifier`` or
-        ``LinearRegression``, alone or as the final step of a ``Pipeline`` or
-        :class:`~sktraceprop.TracedPipeline` (only the final step is corrected; the
-        preprocessing steps keep what they learnt from the removed rows).
+        ``LinearRegression``, or a neural classifier (see above), alone or as the final
+        step of a ``Pipeline`` or :class:`~sktraceprop.TracedPipeline` (only the final
+        step is corrected; the preprocessing steps keep what they learnt from the removed
+        rows). A skorch net with an internal validation split can only forget the rows
+        it trained on; inside a ``TracedPipeline`` those are ``lineage_.row_ids``.
     forget : str, int or list of str and int, default=None
         Rows removed at the end of ``fit``: source ids (every training row derived from
         the source, merges included) and/or packed int64 row ids. Only the rows present
@@ -135,12 +154,24 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
     tol : float, default=1e-8
         Target for the certificate ``||grad J_R(theta)||_2 / |R|``, the gradient norm of
         the retained sum-form objective (:mod:`sktraceprop.gradients`) per retained row.
+        Convex models only.
     max_iter : int, default=25
-        Most correction steps per removal before falling back to a refit.
+        Most correction steps per removal before falling back to a refit. Convex models
+        only.
     damping : float, default=0.0
         Added to the Hessian's diagonal before solving. It slows convergence but not its
         limit (the gradient is exact); useful when the retained Hessian is singular
-        (``LinearRegression`` on collinear features).
+        (``LinearRegression`` on collinear features). For neural models it is added to
+        the last layer's Gauss-Newton matrix and sets the size of the influence step
+        (larger is smaller); 0 there means ``1e-3`` times its mean eigenvalue.
+    n_steps : int, default=10
+        Neural models only: SGD steps on the retained rows after the influence step,
+        in mini-batches of the model's batch size, all parameters, same loss and weight
+        decay as in training. Convex models ignore it.
+    lr : float, default=None
+        Neural models only: step size of those SGD steps; None uses the model's own
+        learning rate (skorch ``lr``, ``JaxClassifier.learning_rate``). Convex models
+        ignore it.
     store : BaseStore, default=None
         Where removal events are appended. Defaults to the ``store`` of a
         ``TracedPipeline`` estimator; None with no such store keeps only
@@ -157,7 +188,10 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
     unlearning_log_ : list of dict
         One event per removal: ``time_utc``, ``row_ids`` removed, ``sources`` (rows per
         source), ``method`` (``"newton"`` or ``"refit"``), ``certificate``, ``tol``,
-        ``n_iter``, ``seconds``, ``n_retained``, and ``event_hash`` when stored.
+        ``n_iter``, ``seconds``, ``n_retained``, and ``event_hash`` when stored. Neural
+        removals (method ``"influence+finetune"``) also log ``damping``, ``cg_iter``,
+        ``influence_step_norm``, ``n_steps``, ``lr``, ``weight_decay`` and a ``note``
+        that the certificate is not a guarantee.
     certificate_ : float
         Certificate of the current model (``nan`` before any removal).
     n_iter_ : int
@@ -202,15 +236,30 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "damping": [Interval(Real, 0, None, closed="left")],
+        "n_steps": [Interval(Integral, 0, None, closed="left")],
+        "lr": [None, Interval(Real, 0, None, closed="neither")],
         "store": [None, object],
     }
 
-    def __init__(self, estimator, *, forget=None, tol=1e-8, max_iter=25, damping=0.0, store=None):
+    def __init__(
+        self,
+        estimator,
+        *,
+        forget=None,
+        tol=1e-8,
+        max_iter=25,
+        damping=0.0,
+        n_steps=10,
+        lr=None,
+        store=None,
+    ):
         self.estimator = estimator
         self.forget = forget
         self.tol = tol
         self.max_iter = max_iter
         self.damping = damping
+        self.n_steps = n_steps
+        self.lr = lr
         self.store = store
 
     # -- fitting ---------------------------------------------------------------------------
@@ -241,21 +290,36 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
         if sample_weight is not None:
             prefix = f"{est.steps[-1][0]}__" if isinstance(est, Pipeline) else ""
             fit_params[f"{prefix}sample_weight"] = sample_weight
-        if hasattr(est, "_traced_fit"):
-            est.fit(X, y, sample_id=sample_id, **fit_params)
-        else:
-            est.fit(X, y, **fit_params)
+        backend = neural_backend(_final_step(est))
+        if backend is not None and sample_weight is not None:
+            raise _unsupported(_final_step(est), " with sample_weight")
+        with skorch_fit_indices(_final_step(est)) as seen:
+            if hasattr(est, "_traced_fit"):
+                est.fit(X, y, sample_id=sample_id, **fit_params)
+            else:
+                est.fit(X, y, **fit_params)
         final = _final_step(est)
-        objective = _objective(final)
+        objective = None if backend is not None else _objective(final)
         lineage = getattr(est, "lineage_", None)
+        trained = None  # positions of the rows the final step trained on, None = all
         if lineage is not None and lineage.input_row_ids is not None:
-            raise _unsupported(final, " trained on other rows than those given to fit")
+            if backend is None:
+                raise _unsupported(final, " trained on other rows than those given to fit")
+            trained = _positions_of(ids, lineage.row_ids)
+        elif seen.indices is not None:
+            trained = seen.indices
 
         Z = est[:-1].transform(X) if isinstance(est, Pipeline) and len(est) > 1 else X
-        Z = check_array(Z, accept_sparse="csr", dtype=np.float64)
         y_arr = np.asarray(y)
         if is_classifier(final) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
             y_arr = y_arr.ravel()
+        if backend is not None:
+            Z = check_array(Z, dtype=np.float32, allow_nd=True)
+            if trained is not None:
+                Z, y_arr, ids = Z[trained], y_arr[trained], ids[trained]
+            Z, y_arr = backend.prepare(final, Z, y_arr)
+        else:
+            Z = check_array(Z, accept_sparse="csr", dtype=np.float64)
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
 
         self.estimator_ = est
@@ -271,9 +335,12 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
             elif attr in self.__dict__:
                 delattr(self, attr)
         self._Z, self._y, self._sw = Z, y_arr, sw
-        theta = objective.params()
-        self._hessian = objective.hessian(Z, y_arr, sw, theta=theta)
-        self._hessian_theta = theta
+        if objective is None:
+            self._hessian = self._hessian_theta = None
+        else:
+            theta = objective.params()
+            self._hessian = objective.hessian(Z, y_arr, sw, theta=theta)
+            self._hessian_theta = theta
 
         if self.forget is not None:
             positions = self._resolve(self._split_forget(self.forget), strict=False)
@@ -413,6 +480,10 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
         start = time.perf_counter()
         # Work on a copy so that a failure leaves the fitted model as it was.
         final = copy.deepcopy(_final_step(self.estimator_))
+        backend = neural_backend(final)
+        if backend is not None:
+            self._remove_neural(backend, final, positions, retained, request, start)
+            return
         objective = _objective(final)
         Z, y, sw = self._Z, self._y, self._sw
         Z_r, y_r, sw_r = Z[retained], y[retained], _take(sw, retained)
@@ -452,9 +523,6 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
             hessian, hessian_theta = result["hessian"], result["hessian_theta"]
         seconds = time.perf_counter() - start
 
-        removed_ids = self.train_row_ids_[positions]
-        frame = lineage_frame(removed_ids, REGISTRY.by_code)
-        sources = frame.groupby("source_id", sort=True)["row"].nunique()
         event = {
             "time_utc": utc_now(),
             "estimator": class_path(final),
@@ -466,12 +534,66 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
             "seconds": seconds,
             "n_removed": int(positions.size),
             "n_retained": n_ret,
-            "sources": {str(k): int(v) for k, v in sources.items()},
-            "row_ids": [int(i) for i in removed_ids],
+            **self._removed_rows(positions),
             "request": request,
         }
         if note:
             event["note"] = note
+        self._commit(event, final, retained)
+        self._hessian, self._hessian_theta = hessian, hessian_theta
+        self.n_iter_ = result["n_iter"]
+
+    def _remove_neural(self, backend, final, positions, retained, request, start):
+        n_ret = int(retained.sum())
+        info = neural_remove(
+            backend,
+            final,
+            self._Z,
+            self._y,
+            positions,
+            np.flatnonzero(retained),
+            n_steps=self.n_steps,
+            lr=self.lr,
+            damping=self.damping,
+        )
+        if not np.isfinite(info["certificate"]):
+            raise UnlearningError(
+                "the neural correction diverged (non-finite gradient); lower lr or raise "
+                "damping. Nothing was changed."
+            )
+        event = {
+            "time_utc": utc_now(),
+            "estimator": class_path(final),
+            "method": "influence+finetune",
+            "certificate": info.pop("certificate"),
+            "tol": None,
+            "n_iter": info["n_steps"],
+            **info,
+            "seconds": time.perf_counter() - start,
+            "n_removed": int(positions.size),
+            "n_retained": n_ret,
+            **self._removed_rows(positions),
+            "request": request,
+            "note": (
+                "non-convex model: last-layer Gauss-Newton influence step plus retained-set "
+                "fine-tuning; the certificate is the retained-objective gradient norm, not a "
+                "bound on the distance to a retrain"
+            ),
+        }
+        self._commit(event, final, retained)
+        self.n_iter_ = info["n_steps"]
+
+    def _removed_rows(self, positions):
+        removed_ids = self.train_row_ids_[positions]
+        frame = lineage_frame(removed_ids, REGISTRY.by_code)
+        sources = frame.groupby("source_id", sort=True)["row"].nunique()
+        return {
+            "sources": {str(k): int(v) for k, v in sources.items()},
+            "row_ids": [int(i) for i in removed_ids],
+        }
+
+    def _commit(self, event, final, retained):
+        """Store the event, then swap in the corrected model (nothing before touched it)."""
         if isinstance(self.estimator_, Pipeline) and len(self.estimator_) > 1:
             event["caveat"] = (
                 "only the final step was corrected; preprocessing steps keep statistics "
@@ -482,15 +604,12 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
             stored = store.append_event("unlearning", event, run_id=self.run_id_)
             event = {**event, "seq": stored["seq"], "event_hash": stored["hash"]}
 
-        # Commit: nothing above touched the fitted state.
         if isinstance(self.estimator_, Pipeline):
             self.estimator_.steps[-1] = (self.estimator_.steps[-1][0], final)
         else:
             self.estimator_ = final
         self.retained_mask_ = retained
-        self._hessian, self._hessian_theta = hessian, hessian_theta
-        self.certificate_ = certificate
-        self.n_iter_ = result["n_iter"]
+        self.certificate_ = event["certificate"]
         self.unlearning_log_.append(event)
 
     def _refit(self, Z, y, sw):
@@ -556,6 +675,18 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
         for source in state.pop("_stp_sources", ()):
             REGISTRY.adopt(source)
         super().__setstate__(state)
+
+
+def _positions_of(ids, subset):
+    """Positions in ``ids`` (unique) of each row id of ``subset``."""
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    if np.any(sorted_ids[1:] == sorted_ids[:-1]):
+        raise UnlearningError(
+            "the rows given to fit repeat row ids, so the rows a skorch net trained on "
+            "cannot be told apart; pass distinct sample_id values."
+        )
+    return order[np.searchsorted(sorted_ids, subset)]
 
 
 def _jsonable(forget):

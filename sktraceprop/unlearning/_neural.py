@@ -1,0 +1,187 @@
+"""Influence step plus retained-set fine-tuning for neural classifiers.
+
+Used by :class:`~sktraceprop.unlearning.GradientCorrectionUnlearner` for skorch nets
+(``_neural_torch.py``) and :class:`~sktraceprop.adapters.JaxClassifier` MLPs
+(``_neural_jax.py``). Neither framework is imported here.
+
+The model minimises ``J(theta) = mean_i loss_i + wd / 2 ||theta||^2``. Removing the rows
+``K`` (``R`` retained) is done in two steps:
+
+1. an influence (one Newton) step on the **last layer** ``W`` (its inputs ``a_i``, the
+   penultimate activations with a 1 for the bias, held fixed)::
+
+       W <- W + (G_R + (wd + damping) I)^-1 (sum_{i in K} grad_W loss_i + |K| wd W) / |R|
+
+   ``G_R`` is the Gauss-Newton matrix of the retained mean loss in ``W``, exact for the
+   last layer (``mean_i Lambda_i (x) a_i a_i^T``, ``Lambda_i`` the softmax or sigmoid
+   Hessian), applied matrix-free and solved by conjugate gradients. The right-hand side
+   is minus the retained gradient at an optimum of ``J`` over every row;
+2. ``n_steps`` mini-batch SGD steps of step size ``lr`` on the retained objective over
+   **all** parameters (same loss and weight decay as the training).
+
+Neither step is certified for a non-convex model: the reported *certificate* is the
+retained-objective gradient norm after the correction, a measure of stationarity, not a
+bound on the distance to a retrain.
+"""
+
+import numpy as np
+
+__all__ = ["NEURAL_MODELS", "gauss_newton_step", "neural_backend", "neural_remove"]
+
+NEURAL_MODELS = (
+    "skorch NeuralNetClassifier (NLLLoss on a softmax, or CrossEntropyLoss) and "
+    "NeuralNetBinaryClassifier, whose module ends in a torch.nn.Linear",
+    "sktraceprop.adapters.JaxClassifier with an mlp() network",
+)
+
+#: Relative damping used when ``damping=0``: the last-layer Gauss-Newton matrix of a
+#: network that fits its data is nearly singular, so some damping is always needed.
+AUTO_DAMPING = 1e-3
+CG_MAX_ITER = 200
+CG_RTOL = 1e-6
+
+
+def neural_backend(estimator):
+    """The removal backend (a module) for a neural classifier, or None for other models."""
+    from .._lineage._skorch import is_skorch_net
+    from ..adapters import JaxClassifier
+
+    if is_skorch_net(estimator):
+        from . import _neural_torch
+
+        return _neural_torch
+    if isinstance(estimator, JaxClassifier):
+        from . import _neural_jax
+
+        return _neural_jax
+    return None
+
+
+def _probabilities(logits):
+    if logits.shape[1] == 1:
+        return 1.0 / (1.0 + np.exp(-logits))
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def gauss_newton_step(A, logits, Y, forget, retained, W, *, weight_decay, damping):
+    """Influence step on the last layer; see the module docstring.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, d)
+        Inputs of the last layer for the training rows (with a column of ones when the
+        layer has a bias).
+    logits : ndarray of shape (n, k)
+        Outputs of the last layer (``k = 1``: binary, sigmoid).
+    Y : ndarray of int of shape (n,)
+        Class indices (0/1 when ``k = 1``).
+    forget, retained : ndarray of int
+        Positions of the removed and the retained rows.
+    W : ndarray of shape (k, d)
+        Current last-layer parameters (bias as the last column when present).
+    weight_decay : float
+        The L2 strength ``wd`` of the training objective.
+    damping : float
+        Added to the Gauss-Newton matrix; 0 picks ``1e-3`` times its mean eigenvalue.
+
+    Returns
+    -------
+    delta : ndarray of shape (k, d)
+        The step to add to ``W``.
+    info : dict
+        ``damping`` used, ``cg_iter``, ``cg_residual`` (relative).
+    """
+    A = np.asarray(A, dtype=np.float64)
+    W = np.asarray(W, dtype=np.float64)
+    P = _probabilities(np.asarray(logits, dtype=np.float64))
+    k = P.shape[1]
+    residual = P.copy()
+    if k == 1:
+        residual[:, 0] -= Y
+    else:
+        residual[np.arange(Y.shape[0]), Y] -= 1.0
+    n_r = retained.shape[0]
+    b = (residual[forget].T @ A[forget] + forget.shape[0] * weight_decay * W) / n_r
+    A_r, P_r = A[retained], P[retained]
+    if damping == 0:
+        curvature = P_r * (1.0 - P_r)  # diagonal of Lambda_i, sigmoid or softmax
+        mean_eig = float((curvature.sum(axis=1) * (A_r**2).sum(axis=1)).mean()) / W.size
+        damping = AUTO_DAMPING * mean_eig
+    shift = weight_decay + damping
+
+    def gnvp(V):
+        S = A_r @ V.T
+        if k == 1:
+            LS = P_r * (1.0 - P_r) * S
+        else:
+            PS = P_r * S
+            LS = PS - P_r * PS.sum(axis=1, keepdims=True)
+        return LS.T @ A_r / n_r + shift * V
+
+    delta, it, rel = _cg(gnvp, b)
+    return delta, {"damping": float(damping), "cg_iter": it, "cg_residual": rel}
+
+
+def _cg(matvec, b):
+    x = np.zeros_like(b)
+    r = b.copy()
+    p = r.copy()
+    rs = float(np.vdot(r, r))
+    b_norm = np.sqrt(rs)
+    if b_norm == 0:
+        return x, 0, 0.0
+    it = 0
+    while it < CG_MAX_ITER and np.sqrt(rs) > CG_RTOL * b_norm:
+        Ap = matvec(p)
+        alpha = rs / float(np.vdot(p, Ap))
+        x += alpha * p
+        r -= alpha * Ap
+        rs_new = float(np.vdot(r, r))
+        p = r + (rs_new / rs) * p
+        rs = rs_new
+        it += 1
+    return x, it, float(np.sqrt(rs) / b_norm)
+
+
+def minibatches(n, batch_size, n_steps, seed=0):
+    """Positions of ``n_steps`` mini-batches, from reshuffled passes over ``n`` rows."""
+    rng = np.random.default_rng(seed)
+    size = n if batch_size is None or batch_size <= 0 or batch_size >= n else batch_size
+    order = np.empty(0, dtype=np.int64)
+    for _ in range(n_steps):
+        if order.shape[0] < size:
+            order = np.concatenate([order, rng.permutation(n)])
+        yield order[:size]
+        order = order[size:]
+
+
+def neural_remove(backend, model, Z, Y, forget, retained, *, n_steps, lr, damping):
+    """Remove the rows ``forget`` from ``model`` in place; return what the event reports.
+
+    ``backend`` is the framework module from :func:`neural_backend`; ``Z`` and ``Y``
+    are the rows the model trained on (module inputs, encoded targets).
+    """
+    A, logits = backend.last_layer_inputs(model, Z)
+    W = backend.get_last_layer(model)
+    weight_decay = backend.weight_decay(model)
+    delta, info = gauss_newton_step(
+        A, logits, Y, forget, retained, W, weight_decay=weight_decay, damping=damping
+    )
+    backend.set_last_layer(model, W + delta)
+    lr = backend.default_lr(model) if lr is None else float(lr)
+    backend.finetune(
+        model, Z[retained], Y[retained], n_steps=n_steps, lr=lr, weight_decay=weight_decay
+    )
+    certificate = backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
+    return {
+        "certificate": float(certificate),
+        "influence_step_norm": float(np.linalg.norm(delta)),
+        "damping": info["damping"],
+        "cg_iter": info["cg_iter"],
+        "cg_residual": info["cg_residual"],
+        "n_steps": int(n_steps),
+        "lr": lr,
+        "weight_decay": float(weight_decay),
+    }

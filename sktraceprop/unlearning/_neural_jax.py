@@ -1,0 +1,99 @@
+"""Removal from JaxClassifier MLPs: last-layer access, fine-tuning, gradient norm."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..adapters._jax import MLPApply, _logits, _per_sample_loss
+from ._neural import minibatches
+
+_ACT = {
+    "relu": lambda a: np.maximum(a, 0.0),
+    "tanh": np.tanh,
+    "logistic": lambda a: 1.0 / (1.0 + np.exp(-a)),
+    "identity": lambda a: a,
+}
+
+
+def _kind(model):
+    return "binary" if model.n_outputs_ == 1 else "multiclass"
+
+
+def prepare(model, Z, y):
+    """Float32 inputs and class indices; raise unless the model is an ``mlp()`` network."""
+    if not isinstance(model.apply_fn_, MLPApply):
+        raise NotImplementedError(
+            "the neural correction of a JaxClassifier needs the network of "
+            f"sktraceprop.adapters.mlp(); got apply_fn={model.apply_fn_!r}."
+        )
+    Z = np.ascontiguousarray(Z, dtype=np.float32)
+    Y = np.searchsorted(model.classes_, np.asarray(y).ravel()).astype(np.int64)
+    return Z, Y
+
+
+def last_layer_inputs(model, Z):
+    act = _ACT[model.apply_fn_.activation]
+    h = Z
+    for layer in model.params_[:-1]:
+        h = act(h @ layer["weight"] + layer["bias"])
+    last = model.params_[-1]
+    z = h @ last["weight"] + last["bias"]
+    return np.hstack([h, np.ones((h.shape[0], 1), h.dtype)]), z
+
+
+def get_last_layer(model):
+    last = model.params_[-1]
+    return np.hstack([last["weight"].T, last["bias"][:, None]]).astype(np.float64)
+
+
+def set_last_layer(model, W):
+    params = list(model.params_)
+    params[-1] = {
+        "weight": np.ascontiguousarray(W[:, :-1].T, dtype=np.float32),
+        "bias": np.asarray(W[:, -1], dtype=np.float32),
+    }
+    model.params_ = params
+
+
+def weight_decay(model):
+    return float(model.alpha)
+
+
+def default_lr(model):
+    return float(model.learning_rate)
+
+
+@functools.cache
+def _grad_fn(apply_fn, kind):
+    def objective(params, X, Y, alpha):
+        data = jnp.mean(_per_sample_loss(kind, _logits(apply_fn, params, X), Y))
+        l2 = sum(jnp.sum(leaf**2) for leaf in jax.tree_util.tree_leaves(params))
+        return data + 0.5 * alpha * l2
+
+    return jax.jit(jax.grad(objective))
+
+
+def _targets(model, Y):
+    return Y.astype(np.float32) if _kind(model) == "binary" else Y
+
+
+def finetune(model, X, Y, *, n_steps, lr, weight_decay):
+    """``n_steps`` plain SGD steps on the retained rows with the model's batch size."""
+    if n_steps == 0:
+        return
+    grad = _grad_fn(model.apply_fn_, _kind(model))
+    params = jax.tree_util.tree_map(jnp.asarray, model.params_)
+    Yt = _targets(model, Y)
+    for idx in minibatches(X.shape[0], model.batch_size, n_steps):
+        g = grad(params, X[idx], Yt[idx], jnp.float32(weight_decay))
+        params = jax.tree_util.tree_map(lambda p, gp: p - lr * gp, params, g)
+    model.params_ = jax.tree_util.tree_map(np.asarray, params)
+
+
+def gradient_norm(model, X, Y, weight_decay):
+    """Norm of the gradient of the mean retained loss plus ``alpha / 2 ||theta||^2``."""
+    grad = _grad_fn(model.apply_fn_, _kind(model))
+    g = grad(model.params_, X, _targets(model, Y), jnp.float32(weight_decay))
+    return float(np.sqrt(sum(float(jnp.sum(leaf**2)) for leaf in jax.tree_util.tree_leaves(g))))

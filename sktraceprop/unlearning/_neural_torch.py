@@ -1,0 +1,161 @@
+"""Removal from skorch classifiers: last-layer access, fine-tuning, gradient norm."""
+
+import numpy as np
+import torch
+
+from ._neural import minibatches
+
+BLOCK = 1024
+
+
+def _head(net):
+    linear = [m for m in net.module_.modules() if isinstance(m, torch.nn.Linear)]
+    if not linear:
+        raise NotImplementedError(
+            f"{type(net.module_).__name__} has no torch.nn.Linear layer; the neural "
+            "correction needs the module to end in one."
+        )
+    return linear[-1]
+
+
+def _binary(net):
+    return isinstance(net.criterion_, torch.nn.BCEWithLogitsLoss)
+
+
+def _forward_with_head(net, X):
+    """Module outputs, last-layer inputs and last-layer outputs, in eval mode."""
+    head = _head(net)
+    seen = {}
+
+    def hook(module, inputs, output):
+        seen["a"], seen["z"] = inputs[0], output
+
+    module = net.module_
+    training = module.training
+    handle = head.register_forward_hook(hook)
+    module.eval()
+    outs, feats, logits = [], [], []
+    try:
+        with torch.no_grad():
+            for start in range(0, X.shape[0], BLOCK):
+                xb = torch.as_tensor(X[start : start + BLOCK], device=net.device)
+                outs.append(module(xb).detach().cpu().numpy())
+                feats.append(seen["a"].detach().cpu().numpy())
+                logits.append(seen["z"].detach().cpu().numpy())
+    finally:
+        handle.remove()
+        module.train(training)
+    return np.concatenate(outs), np.concatenate(feats), np.concatenate(logits)
+
+
+def prepare(net, Z, y):
+    """Float32 module inputs and integer targets; raise if the head is not supported."""
+    criterion = getattr(net, "criterion_", None)
+    if not isinstance(
+        criterion, torch.nn.NLLLoss | torch.nn.CrossEntropyLoss | torch.nn.BCEWithLogitsLoss
+    ):
+        raise NotImplementedError(
+            f"the neural correction needs NLLLoss, CrossEntropyLoss or BCEWithLogitsLoss; "
+            f"{type(net).__name__} uses {type(criterion).__name__}."
+        )
+    Z = np.ascontiguousarray(Z, dtype=np.float32)
+    Y = np.asarray(y).astype(np.int64).ravel()
+    # The last Linear layer must produce the logits: check on a few rows.
+    out, _, z = _forward_with_head(net, Z[:64])
+    z = z.reshape(z.shape[0], -1).astype(np.float64)
+    out = out.reshape(out.shape[0], -1).astype(np.float64)
+    if isinstance(criterion, torch.nn.NLLLoss):
+        top = z.max(1, keepdims=True)
+        expected = z - top - np.log(np.exp(z - top).sum(1, keepdims=True))
+        out = np.log(np.clip(out, 1e-30, None))
+        ok = np.allclose(out, expected, atol=1e-3)
+    else:
+        ok = out.shape == z.shape and np.allclose(out, z, atol=1e-5)
+    if not ok:
+        raise NotImplementedError(
+            f"the last torch.nn.Linear of {type(net.module_).__name__} does not produce the "
+            "logits the loss is taken on (only a softmax may follow it); the neural "
+            "correction works on that layer."
+        )
+    return Z, Y
+
+
+def last_layer_inputs(net, Z):
+    _, a, z = _forward_with_head(net, Z)
+    a = a.reshape(a.shape[0], -1)
+    if _head(net).bias is not None:
+        a = np.hstack([a, np.ones((a.shape[0], 1), a.dtype)])
+    return a, z.reshape(z.shape[0], -1)
+
+
+def get_last_layer(net):
+    head = _head(net)
+    W = head.weight.detach().cpu().numpy().astype(np.float64)
+    if head.bias is not None:
+        W = np.hstack([W, head.bias.detach().cpu().numpy()[:, None]])
+    return W
+
+
+def set_last_layer(net, W):
+    head = _head(net)
+    with torch.no_grad():
+        n_in = head.weight.shape[1]
+        head.weight.copy_(torch.as_tensor(W[:, :n_in], dtype=head.weight.dtype))
+        if head.bias is not None:
+            head.bias.copy_(torch.as_tensor(W[:, n_in], dtype=head.bias.dtype))
+
+
+def weight_decay(net):
+    return float(getattr(net, "optimizer__weight_decay", 0.0) or 0.0)
+
+
+def default_lr(net):
+    return float(net.lr)
+
+
+def _loss(net, X, Y):
+    xb = torch.as_tensor(X, device=net.device)
+    y_pred = net.module_(xb)
+    if _binary(net):
+        yb = torch.as_tensor(Y, dtype=y_pred.dtype, device=net.device).reshape(y_pred.shape)
+    else:
+        yb = torch.as_tensor(Y, device=net.device)
+    return net.get_loss(y_pred, yb, X=xb, training=True)
+
+
+def finetune(net, X, Y, *, n_steps, lr, weight_decay):
+    """``n_steps`` plain SGD steps on the retained rows, the net's batch size and loss."""
+    if n_steps == 0:
+        return
+    module = net.module_
+    training = module.training
+    module.train()
+    optimizer = torch.optim.SGD(module.parameters(), lr=lr, weight_decay=weight_decay)
+    try:
+        for idx in minibatches(X.shape[0], net.batch_size, n_steps):
+            optimizer.zero_grad()
+            _loss(net, X[idx], Y[idx]).backward()
+            optimizer.step()
+    finally:
+        module.train(training)
+        optimizer.zero_grad()
+
+
+def gradient_norm(net, X, Y, weight_decay):
+    """Norm of the gradient of the mean retained loss plus ``wd / 2 ||theta||^2``."""
+    module = net.module_
+    training = module.training
+    module.eval()
+    params = [p for p in module.parameters() if p.requires_grad]
+    grads = [torch.zeros_like(p) for p in params]
+    n = X.shape[0]
+    try:
+        for start in range(0, n, BLOCK):
+            stop = min(start + BLOCK, n)
+            loss = _loss(net, X[start:stop], Y[start:stop]) * ((stop - start) / n)
+            for g, gb in zip(grads, torch.autograd.grad(loss, params)):
+                g += gb
+    finally:
+        module.train(training)
+    total = sum(float(((g + weight_decay * p.detach()) ** 2).sum()) for g, p in zip(grads, params))
+    return float(np.sqrt(total))
