@@ -32,7 +32,7 @@ def _hospital(rng, n, *, age_shift, bp_shift):
         - 0.4
     )
     label = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    notes = np.array([""] * n, dtype=object)
+    notes = np.array(["none"] * n, dtype=object)
     return pd.DataFrame(
         {
             "age": age,
