@@ -1,0 +1,240 @@
+"""JLProjector: sparse random projection whose matrix is hashed on the fly, never stored."""
+
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils._sklearn_compat import Interval, StrOptions
+
+__all__ = ["JLProjector"]
+
+# Accumulator budget per thread: a block of rows times n_components output values.
+# Larger blocks amortise generating R over more rows; smaller ones stay in cache.
+_ACC_BYTES = 8 << 20
+_MAX_BLOCK_ROWS = 512
+# Below about this many multiply-adds, one thread beats waking the others.
+_SMALL_WORK = 1_000_000
+
+
+class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Sparse Johnson-Lindenstrauss random projection without a stored matrix.
+
+    Projects ``X`` onto ``n_components`` dimensions with a random matrix ``R`` of shape
+    ``(n_components, n_features)`` distributed as in scikit-learn's
+    :class:`~sklearn.random_projection.SparseRandomProjection`: each entry is ``0``
+    with probability ``1 - density`` and ``+-sqrt(1 / (density * n_components))``
+    with probability ``density / 2`` each, independently. ``transform`` returns
+    ``X @ R.T``.
+
+    ``R`` is generated on the fly from a counter-based hash of ``(seed_, feature)``,
+    so memory is ``O(n_components + n_features)`` whatever the size of ``R``, the
+    same ``seed_`` gives bitwise the same projection on any machine, and the
+    transform of a block of rows is bitwise equal to those rows of the full
+    transform (for any thread count). Numba kernels, parallel over blocks of rows.
+
+    Parameters
+    ----------
+    n_components : int, default=4096
+        Dimension of the projected space.
+    density : "auto" or float in (0, 1], default="auto"
+        Expected fraction of nonzero entries of ``R``. ``"auto"`` is
+        ``1 / sqrt(n_features)`` (Li, Hastie and Church, 2006), as in scikit-learn.
+    random_state : int, RandomState instance or None, default=None
+        Draws the 63-bit ``seed_`` of the hash at ``fit``. Pass an int for the same
+        projection across calls and machines.
+    n_jobs : int, default=None
+        Number of numba threads used by ``transform``. ``None`` keeps numba's current
+        setting; ``-1`` means all of numba's threads. The result does not depend on it.
+
+    Attributes
+    ----------
+    n_components_ : int
+        Dimension of the projected space.
+    density_ : float
+        Density of ``R`` actually used.
+    seed_ : int
+        Seed of the hash that defines ``R``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` had string column names.
+
+    See Also
+    --------
+    sklearn.random_projection.SparseRandomProjection : the same distribution, with the
+        matrix drawn at fit and stored.
+
+    Notes
+    -----
+    Sums are accumulated in the dtype of ``X`` (float32 in, float32 out; float64 in,
+    float64 out), in increasing feature order. Dense and CSR input give the same
+    values. The gap between consecutive nonzeros of a column of ``R`` is drawn by
+    inverting a table of ``(1 - density) ** g`` built by repeated multiplication, so
+    the distribution matches scikit-learn's up to float64 rounding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktraceprop.projection import JLProjector
+    >>> X = np.random.default_rng(0).normal(size=(5, 1000)).astype(np.float32)
+    >>> Z = JLProjector(n_components=256, random_state=0).fit_transform(X)
+    >>> Z.shape, Z.dtype
+    ((5, 256), dtype('float32'))
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "density": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
+        "random_state": ["random_state"],
+        "n_jobs": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Integral, None, -1, closed="right"),
+            None,
+        ],
+    }
+
+    def __init__(self, n_components=4096, *, density="auto", random_state=None, n_jobs=None):
+        self.n_components = n_components
+        self.density = density
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y=None):
+        """Learn the number of features and draw the seed of the projection.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Only its shape is used.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32])
+        n_features = X.shape[1]
+        self.density_ = 1 / np.sqrt(n_features) if self.density == "auto" else float(self.density)
+        self.n_components_ = int(self.n_components)
+        rng = check_random_state(self.random_state)
+        self.seed_ = int(rng.randint(np.iinfo(np.int64).max, dtype=np.int64))
+        return self
+
+    def transform(self, X):
+        """Project ``X``: ``X @ R.T``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Dense or sparse input; float32 is kept, other dtypes become float64.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The projection, in the dtype of ``X``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], order="C", reset=False
+        )
+        from . import _kernels
+
+        dtype = X.dtype.type
+        k = self.n_components_
+        density = self.density_
+        q = _gap_table(density, k)
+        guide, shift = _guide_table(q)
+        scale = dtype(np.sqrt(1 / density) / np.sqrt(k))
+        seed = np.uint64(self.seed_)
+        out = np.empty((X.shape[0], k), dtype=dtype)
+        n_threads, block_rows = _schedule(X, k, density, self.n_jobs)
+        with _numba_threads(n_threads):
+            if sp.issparse(X):
+                if not X.has_canonical_format:
+                    X = X.copy()
+                    X.sum_duplicates()
+                _kernels.project_csr(
+                    X.data, X.indices, X.indptr, seed, k, q, guide, shift, scale, block_rows, out
+                )
+            else:
+                _kernels.project_dense(X, seed, k, q, guide, shift, scale, block_rows, out)
+        return out
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _gap_table(density, n_components):
+    """``q[g] = (1 - density) ** g`` for ``g = 0..n_components``, by repeated products.
+
+    Repeated IEEE multiplication is exactly reproducible on every platform (unlike
+    ``pow``), which keeps the generated matrix machine independent.
+    """
+    q = np.empty(n_components + 1)
+    q[0] = 1.0
+    np.multiply.accumulate(np.full(n_components, 1.0 - density), out=q[1:])
+    return q
+
+
+def _guide_table(q):
+    """Lower bounds of the gap over ``2**p >= 2 * len(q)`` equal bins of ``u``.
+
+    Bin ``b`` holds ``u`` in ``(b / 2**p, (b + 1) / 2**p]`` (``b`` is the top ``p`` bits
+    of the hash); the gap ``max{g : u <= q[g]}`` is smallest at the top of the bin.
+    About ``len(q) / 2**p <= 1/2`` table steps remain to scan on average.
+    """
+    p = (2 * q.size - 1).bit_length()
+    top = np.arange(1, (1 << p) + 1, dtype=np.float64) / float(1 << p)  # exact
+    guide = np.searchsorted(-q, -top, side="right") - 1
+    return guide.astype(np.int32), np.uint64(64 - p)
+
+
+def _schedule(X, n_components, density, n_jobs):
+    """Threads and rows per block for ``transform``.
+
+    Blocks need enough rows to amortise generating ``R`` and an accumulator that stays
+    in cache; waking threads costs more than tiny inputs take.
+    """
+    import numba
+
+    if n_jobs is None:
+        n_threads = numba.get_num_threads()
+    else:
+        available = numba.config.NUMBA_NUM_THREADS
+        n_threads = n_jobs if n_jobs > 0 else available + 1 + n_jobs
+        n_threads = min(max(n_threads, 1), available)
+    n_samples = X.shape[0]
+    entries = X.nnz if sp.issparse(X) else X.size
+    if entries * (1 + density * n_components) < _SMALL_WORK:
+        n_threads = 1
+    cap = max(8, min(_MAX_BLOCK_ROWS, _ACC_BYTES // (n_components * X.dtype.itemsize)))
+    block_rows = max(1, min(cap, -(-n_samples // n_threads)))
+    n_threads = min(n_threads, -(-n_samples // block_rows))
+    return int(n_threads), int(block_rows)
+
+
+@contextmanager
+def _numba_threads(n_threads):
+    """Run with ``n_threads`` numba threads, then restore the previous setting."""
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)

@@ -1,0 +1,326 @@
+import bisect
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy import stats
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.random_projection import SparseRandomProjection, johnson_lindenstrauss_min_dim
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sktraceprop as stp
+from sktraceprop.projection import JLProjector
+
+# An independent, slow, pure-Python statement of the generator (see _kernels.py): the
+# kernels must reproduce it exactly. Gaps are found by bisection in the table, no log.
+_MASK = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def _mix64(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def reference_matrix(seed, n_components, n_features, density):
+    """Dense ``R`` (n_components, n_features) from the hash, entry by entry."""
+    q = [1.0]
+    for _ in range(n_components):
+        q.append(q[-1] * (1.0 - density))
+    neg_q = [-v for v in q]  # increasing, for bisect
+    scale = np.sqrt(1 / density) / np.sqrt(n_components)
+    R = np.zeros((n_components, n_features))
+    for j in range(n_features):
+        key = _mix64((seed + (j + 1) * _GOLDEN) & _MASK)
+        t = pos = 0
+        while True:
+            t += 1
+            h = _mix64((key + t * _GOLDEN) & _MASK)
+            u = ((h >> 11) + 1) / 2.0**53
+            limit = n_components - pos
+            # largest g <= limit with u <= q[g]
+            gap = bisect.bisect_right(neg_q, -u, 1, limit + 1) - 1
+            if gap >= limit:
+                break
+            pos += gap
+            R[pos, j] = -scale if h & 1 else scale
+            pos += 1
+    return R
+
+
+@parametrize_with_checks([JLProjector(n_components=8, random_state=0)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("density", ["auto", 0.1, 0.5, 1.0])
+def test_matches_dense_reference(density):
+    rng = np.random.default_rng(0)
+    n_features, n_components = 37, 53
+    X = rng.normal(size=(11, n_features))
+    proj = JLProjector(n_components, density=density, random_state=3).fit(X)
+    d = 1 / np.sqrt(n_features) if density == "auto" else density
+    R = reference_matrix(proj.seed_, n_components, n_features, d)
+    assert np.array_equal(proj.transform(np.eye(n_features)).T, R)
+    np.testing.assert_allclose(proj.transform(X), X @ R.T, rtol=1e-12, atol=1e-12)
+    X32 = X.astype(np.float32)
+    np.testing.assert_allclose(
+        proj.transform(X32), X32 @ R.T.astype(np.float32), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_golden_values_pin_the_generator():
+    # Same seed, same matrix on every machine: pin a few positions of the spec.
+    R = reference_matrix(12345, 8, 3, 0.5)
+    proj = JLProjector(8, density=0.5).fit(np.zeros((1, 3)))
+    proj.seed_ = 12345
+    assert np.array_equal(proj.transform(np.eye(3)).T, R)
+    signs = np.sign(R).astype(int).T.tolist()
+    assert signs == GOLDEN_SIGNS
+    # a seed near 2**63: the 64-bit counter arithmetic wraps around
+    proj = JLProjector(64, density=0.1).fit(np.zeros((1, 40)))
+    proj.seed_ = 2**63 - 25
+    R = reference_matrix(proj.seed_, 64, 40, 0.1)
+    assert np.array_equal(proj.transform(np.eye(40)).T, R)
+    assert (int(np.flatnonzero(R).sum()), int((R != 0).sum())) == (328461, 256)
+    # random_state -> seed_ goes through numpy's stable legacy RandomState stream
+    assert JLProjector(random_state=0).fit(np.zeros((1, 2))).seed_ == GOLDEN_SEED_0
+
+
+GOLDEN_SIGNS = [
+    [0, 0, 0, 0, 0, -1, 1, 0],
+    [0, -1, -1, 0, 0, -1, 0, -1],
+    [1, -1, 1, -1, 0, 0, 0, 0],
+]
+GOLDEN_SEED_0 = 900450186894289455
+
+
+def test_entry_distribution_matches_sparse_random_projection():
+    n_features, n_components, density = 2000, 500, 0.05
+    proj = JLProjector(n_components, density=density, random_state=0)
+    R = proj.fit_transform(np.eye(n_features)).T
+    scale = np.sqrt(1 / (density * n_components))
+    nz = R != 0
+    n = R.size
+    # values are exactly 0 or +-sqrt(1 / (density * n_components)), as in sklearn
+    srp = SparseRandomProjection(n_components, density=density, random_state=0)
+    srp.fit(np.eye(n_features))
+    assert np.allclose(np.unique(np.abs(srp.components_.data)), scale)
+    np.testing.assert_allclose(np.unique(np.abs(R[nz])), scale, rtol=1e-15)
+    # marginal frequencies: 5-sigma bands around the formula
+    assert abs(nz.mean() - density) < 5 * np.sqrt(density * (1 - density) / n)
+    n_nz = nz.sum()
+    assert abs((R[nz] > 0).mean() - 0.5) < 5 * np.sqrt(0.25 / n_nz)
+    # nonzeros per feature and per component are binomial
+    assert _binomial_pvalue(nz.sum(axis=0), n_components, density) > 1e-4
+    assert _binomial_pvalue(nz.sum(axis=1), n_features, density) > 1e-4
+    # neighbouring entries of a column are independent (geometric gaps, no memory)
+    both = (nz[1:] & nz[:-1]).mean()
+    assert abs(both - density**2) < 5 * np.sqrt(density**2 / (n - n_features))
+    sign = np.sign(R)
+    pair = sign[1:] * sign[:-1]
+    assert abs(pair[pair != 0].mean()) < 5 / np.sqrt((pair != 0).sum())
+
+
+def _binomial_pvalue(counts, trials, p):
+    """Chi-square p-value of ``counts`` against Binomial(trials, p), in decile bins."""
+    edges = np.unique(stats.binom.ppf(np.linspace(0, 1, 11)[1:-1], trials, p))
+    cdf = np.concatenate([[0.0], stats.binom.cdf(edges, trials, p), [1.0]])
+    bins = np.searchsorted(edges, counts, side="left")
+    observed = np.bincount(bins, minlength=edges.size + 1)
+    expected = np.diff(cdf) * counts.size
+    return stats.chisquare(observed, expected * observed.sum() / expected.sum()).pvalue
+
+
+def test_density_auto_as_sklearn():
+    X = np.zeros((2, 400))
+    ours = JLProjector(16, random_state=0).fit(X)
+    theirs = SparseRandomProjection(16, random_state=0).fit(X)
+    assert ours.density_ == theirs.density_ == 1 / 20
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_johnson_lindenstrauss_bound(seed):
+    rng = np.random.default_rng(seed)
+    n_samples, n_features, eps = 60, 3000, 0.3
+    n_components = johnson_lindenstrauss_min_dim(n_samples, eps=eps)
+    X = rng.normal(size=(n_samples, n_features))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    Z = JLProjector(n_components, random_state=seed).fit_transform(X)
+    i, j = np.triu_indices(n_samples, k=1)
+    dist = ((X[i] - X[j]) ** 2).sum(axis=1)
+    dist_z = ((Z[i] - Z[j]) ** 2).sum(axis=1)
+    assert np.all(np.abs(dist_z / dist - 1) < eps)
+    norms = (Z**2).sum(axis=1)
+    assert np.all(np.abs(norms - 1) < eps)
+    inner, inner_z = (X[i] * X[j]).sum(axis=1), (Z[i] * Z[j]).sum(axis=1)
+    assert np.all(np.abs(inner_z - inner) < eps)
+
+
+def test_norm_ratio_mean_and_variance():
+    # ||Rx||^2 / ||x||^2 has mean 1 and variance (2 + (1/s - 3) sum x^4 / ||x||^4) / k
+    rng = np.random.default_rng(1)
+    n, n_features, n_components = 800, 2500, 200
+    X = rng.normal(size=(n, n_features))
+    Z = JLProjector(n_components, random_state=0).fit_transform(X)
+    ratio = (Z**2).sum(axis=1) / (X**2).sum(axis=1)
+    s = 1 / np.sqrt(n_features)
+    kurt = ((X**4).sum(axis=1) / (X**2).sum(axis=1) ** 2).mean()
+    var = (2 + (1 / s - 3) * kurt) / n_components
+    assert abs(ratio.mean() - 1) < 5 * np.sqrt(var / n)
+    assert abs(ratio.var() / var - 1) < 0.2
+
+
+def test_row_blocks_and_threads_are_bitwise_identical():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(301, 700)).astype(np.float32)
+    X[:, rng.random(700) < 0.3] = 0
+    proj = JLProjector(300, random_state=7, n_jobs=1).fit(X)
+    full = proj.transform(X)
+    for a, b in ((0, 1), (5, 6), (3, 150), (120, 301), (0, 301)):
+        assert np.array_equal(proj.transform(X[a:b]), full[a:b])
+    assert np.array_equal(proj.set_params(n_jobs=2).transform(X), full)
+    assert np.array_equal(proj.set_params(n_jobs=-1).transform(X), full)
+    chunks = np.vstack([proj.transform(X[i : i + 17]) for i in range(0, 301, 17)])
+    assert np.array_equal(chunks, full)
+
+
+def test_n_jobs_restores_numba_threads():
+    import numba
+
+    before = numba.get_num_threads()
+    X = np.ones((4, 10))
+    JLProjector(8, n_jobs=1, random_state=0).fit(X).transform(X)
+    assert numba.get_num_threads() == before
+
+
+def test_determinism_and_seed():
+    X = np.random.default_rng(0).normal(size=(5, 50))
+    a = JLProjector(32, random_state=42).fit(X)
+    b = clone(a).fit(X[:2])
+    assert a.seed_ == b.seed_
+    assert np.array_equal(a.transform(X), b.transform(X))
+    c = JLProjector(32, random_state=43).fit(X)
+    assert not np.allclose(a.transform(X), c.transform(X))
+    rng = np.random.RandomState(0)
+    d1 = JLProjector(32, random_state=rng).fit(X).seed_
+    d2 = JLProjector(32, random_state=rng).fit(X).seed_
+    assert d1 != d2
+
+
+def test_float32_and_float64():
+    X = np.random.default_rng(0).normal(size=(20, 300))
+    proj = JLProjector(64, random_state=0).fit(X)
+    z64 = proj.transform(X)
+    z32 = proj.transform(X.astype(np.float32))
+    assert z64.dtype == np.float64 and z32.dtype == np.float32
+    np.testing.assert_allclose(z32, z64, rtol=1e-4, atol=1e-5)
+    assert proj.transform(X.astype(np.int64)).dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_input_equals_dense(dtype):
+    X = sp.random(80, 500, density=0.05, random_state=0, format="csr", dtype=dtype)
+    dense = X.toarray()
+    proj = JLProjector(128, random_state=0).fit(X)
+    expected = proj.transform(dense)
+    for fmt in ("csr", "csc", "coo"):
+        out = proj.transform(X.asformat(fmt))
+        assert out.dtype == dtype
+        assert np.array_equal(out, expected)
+    X64 = X.copy()
+    X64.indices = X64.indices.astype(np.int64)
+    X64.indptr = X64.indptr.astype(np.int64)
+    assert np.array_equal(proj.transform(X64), expected)
+    # duplicates and unsorted indices: summed first
+    rows = np.array([0, 0, 0, 1])
+    cols = np.array([7, 3, 7, 2])
+    vals = np.array([1.0, 2.0, 0.5, -1.0], dtype=dtype)
+    X_dup = sp.csr_matrix((vals, cols, np.array([0, 3, 4])), shape=(2, 500))
+    dense_dup = np.zeros((2, 500), dtype=dtype)
+    np.add.at(dense_dup, (rows, cols), vals)
+    np.testing.assert_allclose(proj.transform(X_dup), proj.transform(dense_dup), rtol=1e-6)
+
+
+def test_matrix_is_not_stored():
+    X = np.zeros((2, 100_000), dtype=np.float32)
+    proj = JLProjector(4096, random_state=0).fit(X)
+    assert len(pickle.dumps(proj)) < 2000
+
+
+def test_pickle_clone_gridsearch():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16, y[:400]
+    proj = JLProjector(48, random_state=0).fit(X)
+    restored = pickle.loads(pickle.dumps(proj))
+    assert np.array_equal(restored.transform(X), proj.transform(X))
+    assert clone(proj).get_params() == proj.get_params()
+    pipe = make_pipeline(JLProjector(random_state=0), LogisticRegression(max_iter=300))
+    search = GridSearchCV(pipe, {"jlprojector__n_components": [3, 48]}, cv=3)
+    search.fit(X, y)
+    assert search.best_params_ == {"jlprojector__n_components": 48}
+    assert search.best_score_ > 0.85
+    assert search.cv_results_["mean_test_score"][0] < 0.8
+
+
+def test_feature_names_and_pandas_output():
+    import pandas as pd
+
+    X = pd.DataFrame(np.ones((3, 4)), columns=list("abcd"))
+    proj = JLProjector(3, random_state=0).set_output(transform="pandas").fit(X)
+    out = proj.transform(X)
+    assert list(out.columns) == ["jlprojector0", "jlprojector1", "jlprojector2"]
+    np.testing.assert_array_equal(
+        out.to_numpy(), proj.set_output(transform="default").transform(X)
+    )
+
+
+def test_validation_errors():
+    X = np.ones((3, 4))
+    with pytest.raises(ValueError, match="density"):
+        JLProjector(density=0.0).fit(X)
+    with pytest.raises(ValueError, match="n_jobs"):
+        JLProjector(n_jobs=0).fit(X)
+    proj = JLProjector(5, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        proj.transform(np.ones((3, 5)))
+
+
+def test_import_does_not_compile_kernels():
+    code = (
+        "import sys, sktraceprop as stp; stp.JLProjector(4).fit([[1.0, 2.0]]);"
+        "print('sktraceprop.projection._kernels' in sys.modules, 'numba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+    assert stp.JLProjector is JLProjector
+
+
+@pytest.mark.parametrize("density", [0.02, 0.2, 1.0])
+def test_guide_table_is_only_a_hint(density):
+    # the gap is finished by a scan of the exact table: any lower bound gives the same R
+    from sktraceprop.projection import _jl, _kernels
+
+    rng = np.random.default_rng(0)
+    n_features, k = 60, 40
+    X = rng.normal(size=(9, n_features))
+    q = _jl._gap_table(density, k)
+    guide, shift = _jl._guide_table(q)
+    assert np.all(guide >= 0) and np.all(np.diff(guide) <= 0)
+    scale = np.sqrt(1 / density) / np.sqrt(k)
+    expected = np.empty((9, k))
+    _kernels.project_dense(X, np.uint64(5), k, q, guide, shift, scale, 4, expected)
+    for weaker in (np.zeros_like(guide), guide // 2):
+        out = np.empty((9, k))
+        _kernels.project_dense(X, np.uint64(5), k, q, weaker, shift, scale, 4, out)
+        assert np.array_equal(out, expected)
+    R = reference_matrix(5, k, n_features, density)
+    np.testing.assert_allclose(expected, X @ R.T, rtol=1e-12, atol=1e-12)
