@@ -1,6 +1,7 @@
 """Exact influence functions for scikit-learn linear models and traced pipelines."""
 
 import numbers
+import os
 
 import numpy as np
 import pandas as pd
@@ -11,10 +12,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._lineage._capture import resolve_row_ids
 from .._lineage._ids import codes_of, lines_of
+from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from ..gradients import linear_model_objective
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples
 from ._explanation import Explanation
+from ._trak import as_inputs, fit_trak, is_neural_model
 
 __all__ = ["InfluenceExplainer"]
 
@@ -85,6 +88,21 @@ class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
         Parallel retraining in :meth:`score`, through joblib.
     verbose : int, default=0
         Progress of the retraining.
+    n_models : int, default=1
+        Neural models only: size of the TRAK ensemble. Member 0 is the explained model;
+        the others are clones trained from scratch on random halves of its training
+        rows, each with its own seed (TRAK's recipe).
+    n_components : int, default=2048
+        Neural models only: dimension of the random projection of the gradients
+        (:class:`~sktraceprop.projection.JLProjector`, a different seed per member).
+    parameters : None, list of str or callable, default=None
+        Neural models only: the parameters to differentiate (all if None), by name as
+        in ``module.named_parameters()`` (skorch) or the leaf names of
+        :func:`sktraceprop.gradients.jax_parameter_names` (JAX), or a predicate on the
+        name; e.g. the last layer only.
+    gradient_store : None or path, default=None
+        Neural models only: a directory where the projected training gradients are
+        written block by block as ``.npy`` memmaps instead of held in memory.
 
     Attributes
     ----------
@@ -130,6 +148,10 @@ class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
         "random_state": ["random_state"],
         "n_jobs": [numbers.Integral, None],
         "verbose": ["verbose"],
+        "n_models": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "parameters": [list, tuple, str, callable, None],
+        "gradient_store": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -143,6 +165,10 @@ class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
         random_state=None,
         n_jobs=None,
         verbose=0,
+        n_models=1,
+        n_components=2048,
+        parameters=None,
+        gradient_store=None,
     ):
         self.estimator = estimator
         self.damping = damping
@@ -152,6 +178,10 @@ class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.n_models = n_models
+        self.n_components = n_components
+        self.parameters = parameters
+        self.gradient_store = gradient_store
 
     def fit(self, X, y, sample_weight=None):
         """Fit the estimator, then compute and factor the Hessian of its objective.
@@ -173,6 +203,7 @@ class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(
                 "InfluenceExplainer requires y to be passed, but the target y is None"
             )
+        seen = None
         if _is_frozen(self.estimator):
             self.estimator_ = self.estimator
         else:
@@ -180,17 +211,25 @@ class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
             params = {}
             if sample_weight is not None:
                 params = self._sample_weight_params(sample_weight)
-            self.estimator_.fit(X, y, **params)
+            # A bare skorch net holds out a validation split: record the rows it kept.
+            with skorch_fit_indices(self.estimator_) as seen:
+                self.estimator_.fit(X, y, **params)
         model, transformer, lineage = _unwrap(self.estimator_)
         self.model_ = model
         self.transformer_ = transformer
-        self.objective_ = linear_model_objective(model)
+        neural = is_neural_model(model)
+        self.objective_ = None if neural else linear_model_objective(model)
 
         n = num_samples(X)
         Xt = X if transformer is None else transformer.transform(X)
-        Xt = Xt if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
-        if Xt.ndim != 2:
-            raise ValueError(f"Expected 2D features, got shape {Xt.shape}")
+        if neural:
+            if sample_weight is not None:
+                raise ValueError("sample_weight is not supported for neural models.")
+            Xt = as_inputs(Xt)
+        else:
+            Xt = Xt if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+            if Xt.ndim != 2:
+                raise ValueError(f"Expected 2D features, got shape {Xt.shape}")
         y = np.asarray(y)
         input_ids = (
             resolve_row_ids(X)
@@ -198,6 +237,15 @@ class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
             else (lineage.input_row_ids if lineage.input_row_ids is not None else lineage.row_ids)
         )
         row_ids = input_ids if lineage is None else lineage.row_ids
+        if lineage is None and is_skorch_net(model):
+            if seen is not None and seen.indices is not None:
+                row_ids = input_ids[seen.indices]
+            elif seen is None and getattr(model, "train_split", None) is not None:
+                raise ValueError(
+                    "This frozen skorch net held out a validation split whose rows are "
+                    "unknown; fit it in a TracedPipeline (which records them) or with "
+                    "train_split=None."
+                )
         positions = self._input_positions(input_ids, row_ids, n)
         self._X_fit = X
         self._input_positions_ = positions
@@ -213,6 +261,23 @@ class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
 
+        if neural:
+            self.trak_ = fit_trak(
+                model,
+                self.Xt_,
+                self.y_,
+                n_models=self.n_models,
+                n_components=self.n_components,
+                parameters=self.parameters,
+                damping=self.damping,
+                gradient_store=self.gradient_store,
+                block_size=self.block_size,
+                random_state=self.random_state,
+            )
+            self.damping_ = float(self.trak_.dampings.mean())
+            self._train_rows = self._locate(self.train_row_ids_)
+            return self
+        self.trak_ = None
         self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
         eigval, eigvec = np.linalg.eigh(self.hessian_)
         keep = eigval > _NULL_RTOL * max(eigval.max(), 0.0)
@@ -289,6 +354,8 @@ class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
 
     # -- scoring ---------------------------------------------------------------------------
     def _test_features(self, X):
+        if self.trak_ is not None:
+            return as_inputs(X if self.transformer_ is None else self.transformer_.transform(X))
         if self.transformer_ is None:
             Xt = validate_data(self, X, reset=False, accept_sparse=True, dtype=np.float64)
         else:
@@ -298,9 +365,12 @@ class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
     def _test_gradients(self, X, y):
         """Margins, explained targets and ``-H^-1 grad f`` of test rows (n_test, p)."""
         Xt = self._test_features(X)
-        if y is None and is_classifier(self.model_):
+        if y is None and (self.trak_ is not None or is_classifier(self.model_)):
             y = self.model_.predict(Xt)
         y = None if y is None else np.asarray(y)
+        if self.trak_ is not None:
+            margins = self.trak_.margins(Xt, y)
+            return margins, y, self.trak_.test_features(Xt, y, self.block_size)
         margins, grads = self.objective_.margins(Xt, y)
         return margins, y, -grads @ self._inv_hessian
 
@@ -310,6 +380,11 @@ class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
         n_test = A.shape[0]
         for start in range(0, self.n_train_, b):
             tr = slice(start, min(start + b, self.n_train_))
+            if self.trak_ is not None:
+                S = self.trak_.train_block(A, tr)
+                for t0 in range(0, n_test, b):
+                    yield tr, slice(t0, min(t0 + b, n_test)), S[t0 : t0 + b]
+                continue
             sw = None if self.sample_weight_ is None else self.sample_weight_[tr]
             G = self.objective_.per_sample_gradients(self.Xt_[tr], self.y_[tr], sw)
             for t0 in range(0, n_test, b):

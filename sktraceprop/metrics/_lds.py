@@ -110,6 +110,20 @@ def linear_datamodeling_score(
     y_test = None if y_test is None else np.asarray(y_test)
     predicted = explainer.influence_sums(X_test, y_test, masks)
     Xt_test = explainer._test_features(X_test)
+    if getattr(explainer, "trak_", None) is not None:
+        # Neural models: retrain the net from scratch on each subset, own seed each.
+        from ..influence._trak import refit_subset_margins
+
+        seeds = rng.randint(np.iinfo(np.int32).max, size=n_subsets)
+        actual = Parallel(n_jobs=n_jobs, verbose=verbose)(
+            delayed(refit_subset_margins)(
+                explainer.model_, explainer.Xt_, explainer.y_, m, Xt_test, y_test, seed
+            )
+            for m, seed in zip(masks, seeds)
+        )
+        per_row = _rowwise_spearman(predicted, np.column_stack(actual))
+        lds = float(per_row.mean())
+        return (lds, per_row) if return_per_row else lds
     actual = Parallel(n_jobs=n_jobs, verbose=verbose)(
         delayed(_refit_margins)(
             explainer.model_,
