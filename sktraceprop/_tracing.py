@@ -4,10 +4,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._lineage._capture import resolve_row_ids
 from ._lineage._record import recording
-from ._lineage._source import REGISTRY
+from .utils._delegation import SourcesTravelMixin
 
 
-class TracedMixin:
+class TracedMixin(SourcesTravelMixin):
     """Mixin recording a :class:`~sktraceprop.Lineage` run for every fit.
 
     Subclasses implement ``_build_lineage(X, ids, context)`` returning the run, and
@@ -41,18 +41,6 @@ class TracedMixin:
         """
         check_is_fitted(self, "lineage_")
         return self.lineage_.trace(indices)
-
-    # Sources registered in this process travel with the estimator, so a joblib worker
-    # (GridSearchCV(n_jobs=2)) can resolve the row ids of the frames it is sent.
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_stp_sources"] = REGISTRY.snapshot()
-        return state
-
-    def __setstate__(self, state):
-        for source in state.pop("_stp_sources", ()):
-            REGISTRY.adopt(source)
-        super().__setstate__(state)
 
     def _add_sample_id_request(self, router):
         # ``sample_id`` is consumed by the traced estimator itself, like sample_weight

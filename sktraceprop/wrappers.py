@@ -11,19 +11,12 @@ from ._lineage._record import build_lineage, collect_ops
 from ._lineage._skorch import skorch_fit_indices
 from ._lineage._source import REGISTRY
 from ._tracing import TracedMixin
+from .utils._delegation import PredictDelegationMixin, inner_has
 
 __all__ = ["TracedEstimator"]
 
 
-def _inner_has(attr):
-    def check(self):
-        target = self.estimator_ if hasattr(self, "estimator_") else self.estimator
-        return hasattr(target, attr)
-
-    return check
-
-
-class TracedEstimator(TracedMixin, MetaEstimatorMixin, BaseEstimator):
+class TracedEstimator(PredictDelegationMixin, TracedMixin, MetaEstimatorMixin, BaseEstimator):
     """Wrap one estimator so that each fit records its lineage.
 
     The wrapper fits ``clone(estimator)`` into ``estimator_`` and delegates
@@ -98,42 +91,18 @@ class TracedEstimator(TracedMixin, MetaEstimatorMixin, BaseEstimator):
                 REGISTRY.log_op(lineage.ops[-1], sources)
         return lineage
 
-    @available_if(_inner_has("predict"))
-    def predict(self, X, **params):
-        """Predict with the fitted estimator."""
-        check_is_fitted(self)
-        return self.estimator_.predict(X, **params)
-
-    @available_if(_inner_has("predict_proba"))
-    def predict_proba(self, X, **params):
-        """Class probabilities from the fitted estimator."""
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X, **params)
-
-    @available_if(_inner_has("predict_log_proba"))
-    def predict_log_proba(self, X, **params):
-        """Log class probabilities from the fitted estimator."""
-        check_is_fitted(self)
-        return self.estimator_.predict_log_proba(X, **params)
-
-    @available_if(_inner_has("decision_function"))
-    def decision_function(self, X):
-        """Decision function of the fitted estimator."""
-        check_is_fitted(self)
-        return self.estimator_.decision_function(X)
-
-    @available_if(_inner_has("transform"))
+    @available_if(inner_has("transform"))
     def transform(self, X, **params):
         """Transform with the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.transform(X, **params)
 
-    @available_if(_inner_has("transform"))
+    @available_if(inner_has("transform"))
     def fit_transform(self, X, y=None, sample_id=None, **fit_params):
         """Fit, record the run, and transform ``X``."""
         return self.fit(X, y, sample_id=sample_id, **fit_params).transform(X)
 
-    @available_if(_inner_has("set_output"))
+    @available_if(inner_has("set_output"))
     def set_output(self, *, transform=None):
         """Set the output container of ``transform`` (``"pandas"`` keeps row ids)."""
         self.estimator.set_output(transform=transform)
@@ -141,19 +110,19 @@ class TracedEstimator(TracedMixin, MetaEstimatorMixin, BaseEstimator):
             self.estimator_.set_output(transform=transform)
         return self
 
-    @available_if(_inner_has("inverse_transform"))
+    @available_if(inner_has("inverse_transform"))
     def inverse_transform(self, X):
         """Inverse transform with the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.inverse_transform(X)
 
-    @available_if(_inner_has("score"))
+    @available_if(inner_has("score"))
     def score(self, X, y=None, **params):
         """Score of the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.score(X, y, **params)
 
-    @available_if(_inner_has("get_feature_names_out"))
+    @available_if(inner_has("get_feature_names_out"))
     def get_feature_names_out(self, input_features=None):
         """Output feature names of the fitted estimator."""
         check_is_fitted(self)

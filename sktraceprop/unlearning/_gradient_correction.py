@@ -40,6 +40,7 @@ from .._lineage._io import lineage_frame
 from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
 from ..exceptions import UnlearningError
+from ..utils._delegation import PredictDelegationMixin, SourcesTravelMixin, inner_has
 from ..utils._sklearn_compat import Interval
 from ._neural import NEURAL_MODELS, neural_backend, neural_remove
 
@@ -107,15 +108,9 @@ def _take(a, idx):
     return a[idx] if a is not None else None
 
 
-def _inner_has(attr):
-    def check(self):
-        target = self.estimator_ if hasattr(self, "estimator_") else self.estimator
-        return hasattr(target, attr)
-
-    return check
-
-
-class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
+class GradientCorrectionUnlearner(
+    PredictDelegationMixin, SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Fit a convex model and remove the influence of rows or whole sources from it.
 
     ``fit`` fits ``clone(estimator)`` on all rows, caches the Hessian of its objective,
@@ -622,31 +617,7 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
         return getattr(self.estimator_, "store", None)
 
     # -- delegation ------------------------------------------------------------------------
-    @available_if(_inner_has("predict"))
-    def predict(self, X, **params):
-        """Predict with the corrected estimator."""
-        check_is_fitted(self)
-        return self.estimator_.predict(X, **params)
-
-    @available_if(_inner_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities from the corrected estimator."""
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X)
-
-    @available_if(_inner_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Log class probabilities from the corrected estimator."""
-        check_is_fitted(self)
-        return self.estimator_.predict_log_proba(X)
-
-    @available_if(_inner_has("decision_function"))
-    def decision_function(self, X):
-        """Decision function of the corrected estimator."""
-        check_is_fitted(self)
-        return self.estimator_.decision_function(X)
-
-    @available_if(_inner_has("score"))
+    @available_if(inner_has("score"))
     def score(self, X, y, sample_weight=None):
         """Score of the corrected estimator (accuracy or R^2)."""
         check_is_fitted(self)
@@ -663,18 +634,6 @@ class GradientCorrectionUnlearner(MetaEstimatorMixin, BaseEstimator):
         tags.target_tags = inner.target_tags
         tags.input_tags = inner.input_tags
         return tags
-
-    # Sources registered in this process travel with the estimator, so a joblib worker
-    # (GridSearchCV(n_jobs=2)) can resolve the source ids in ``forget``.
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_stp_sources"] = REGISTRY.snapshot()
-        return state
-
-    def __setstate__(self, state):
-        for source in state.pop("_stp_sources", ()):
-            REGISTRY.adopt(source)
-        super().__setstate__(state)
 
 
 def _positions_of(ids, subset):

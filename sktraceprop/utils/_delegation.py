@@ -1,0 +1,64 @@
+"""Mixins shared by the meta-estimators that wrap one fitted ``estimator_``."""
+
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from .._lineage._source import REGISTRY
+
+
+def inner_has(attr):
+    """``available_if`` check: the fitted (or, before fit, the given) estimator has ``attr``."""
+
+    def check(self):
+        target = self.estimator_ if hasattr(self, "estimator_") else self.estimator
+        return hasattr(target, attr)
+
+    return check
+
+
+class PredictDelegationMixin:
+    """``predict``, ``predict_proba``, ``predict_log_proba`` and ``decision_function``
+    of the fitted ``estimator_``, available when it has them."""
+
+    @available_if(inner_has("predict"))
+    def predict(self, X, **params):
+        """Predict with the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict(X, **params)
+
+    @available_if(inner_has("predict_proba"))
+    def predict_proba(self, X, **params):
+        """Class probabilities from the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X, **params)
+
+    @available_if(inner_has("predict_log_proba"))
+    def predict_log_proba(self, X, **params):
+        """Log class probabilities from the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(X, **params)
+
+    @available_if(inner_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+
+class SourcesTravelMixin:
+    """Pickles carry the sources registered in this process.
+
+    A joblib worker (``GridSearchCV(n_jobs=2)``) unpickling the estimator then knows
+    the sources, so it can resolve the row ids of the frames it is sent and the source
+    ids named in parameters.
+    """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_stp_sources"] = REGISTRY.snapshot()
+        return state
+
+    def __setstate__(self, state):
+        for source in state.pop("_stp_sources", ()):
+            REGISTRY.adopt(source)
+        super().__setstate__(state)
