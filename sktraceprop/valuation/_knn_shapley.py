@@ -259,9 +259,8 @@ class KNNShapleyValuer(BaseEstimator):
         self._fit_norms = np.einsum("ij,ij->i", X, X)
         self.n_samples_fit_ = X.shape[0]
         self.row_ids_ = row_ids
-        sources = source_table(row_ids)
-        self._sources = sources
-        self.ops_ = self._collect_ops(sources)
+        self._sources = source_table(row_ids)
+        self.ops_ = self._collect_ops(self._sources)
         return self
 
     def _transform(self, X):
@@ -296,9 +295,9 @@ class KNNShapleyValuer(BaseEstimator):
         n_jobs = effective_n_jobs(self.n_jobs)
         # One worker: the kernel uses Numba's threads as configured; several: share cores.
         n_threads = None if n_jobs == 1 else max(1, cpu_count() // n_jobs)
-        task = delayed(_block_values)
+        run_block = delayed(_block_values)
         results = Parallel(n_jobs=self.n_jobs)(
-            task(
+            run_block(
                 self.metric,
                 self._fit_X,
                 self._fit_norms,
