@@ -115,3 +115,27 @@ def test_clone_keeps_store(estimator, tmp_path):
     store = stp.stores.SQLiteStore(tmp_path / "c.db")
     estimator = clone(estimator).set_params(store=store)
     assert clone(estimator).get_params()["store"] is store
+
+
+def test_pickled_estimators_carry_the_sources_they_need():
+    """A joblib worker unpickles an estimator, then receives traced frames."""
+    import pickle
+
+    import numpy as np
+
+    from sktraceprop._lineage import REGISTRY
+
+    rng = np.random.default_rng(0)
+    X = stp.from_numpy(rng.normal(size=(40, 3)), "travelling")
+    y = (X["x0"] > 0).astype(int).to_numpy()
+    for est in (
+        stp.KNNShapleyValuer(n_neighbors=3),
+        stp.InfluenceExplainer(LogisticRegression()),
+        stp.GradientCorrectionUnlearner(LogisticRegression()),
+        stp.TracedEstimator(LogisticRegression()),
+    ):
+        payload = pickle.dumps(est)
+        REGISTRY.clear()
+        worker_copy = pickle.loads(payload)
+        worker_copy.fit(X, y)
+        assert REGISTRY.by_id("travelling").n_rows == 40, type(est).__name__

@@ -15,6 +15,7 @@ from .._lineage._ids import codes_of, lines_of
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from ..gradients import linear_model_objective
+from ..utils._delegation import SourcesTravelMixin
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples
 from ._explanation import Explanation
 from ._trak import as_inputs, fit_trak, is_neural_model
@@ -51,7 +52,7 @@ def _is_frozen(est):
     return type(est).__name__ == "FrozenEstimator"
 
 
-class InfluenceExplainer(MetaEstimatorMixin, BaseEstimator):
+class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
     """Exact influence of each training row on each test prediction of a linear model.
 
     For a test row ``z`` and training row ``x_i``, the score is the first-order change

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .._lineage._capture import resolve_row_ids
 from .._lineage._io import lineage_frame
 from .._lineage._record import source_table, upstream_ops
+from ..utils._delegation import SourcesTravelMixin
 from ..utils._sklearn_compat import Interval, StrOptions
 
 __all__ = ["KNNShapleyValuer"]
@@ -96,7 +97,7 @@ def _block_values(
     return dist.sum(axis=0), utility
 
 
-class KNNShapleyValuer(BaseEstimator):
+class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
     """Exact Shapley values of training rows for a K-nearest-neighbours model.
 
     For classification, the utility of a training subset ``S`` for a validation point
