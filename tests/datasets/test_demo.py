@@ -35,5 +35,12 @@ def test_cli_demo_runs_end_to_end(tmp_path, capsys):
     assert main(["demo", "--db", str(db), "--rows", "3"]) == 0
     out = capsys.readouterr().out
     assert "equal to the in-memory lineage: True" in out
-    assert out.count(" line ") >= 3
-    assert len(stp.stores.SQLiteStore(db).list_runs()) == 1
+    assert out.count(" line ") >= 6  # traced rows and the explanation's top rows
+    assert "hash chain intact: True" in out
+    # the correction matches a tight refit of the final step (printed by the demo)
+    step_gap = float(out.split("refitting the final step:")[1].split()[0])
+    assert step_gap < 1e-5
+    lds = float(out.split("(50 retrained subsets):")[1].split()[0])
+    assert lds > 0.9
+    n_runs = len(stp.stores.SQLiteStore(db).list_runs())
+    assert f"now holds {n_runs} runs" in out and n_runs >= 3
