@@ -2,7 +2,6 @@
 
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.pipeline import Pipeline
-from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -11,12 +10,14 @@ from ._lineage._record import build_lineage, collect_ops
 from ._lineage._skorch import skorch_fit_indices
 from ._lineage._source import REGISTRY
 from ._tracing import TracedMixin
-from .utils._delegation import PredictDelegationMixin, inner_has
+from .utils._delegation import InnerTagsMixin, PredictDelegationMixin, inner_has
 
 __all__ = ["TracedEstimator"]
 
 
-class TracedEstimator(PredictDelegationMixin, TracedMixin, MetaEstimatorMixin, BaseEstimator):
+class TracedEstimator(
+    PredictDelegationMixin, InnerTagsMixin, TracedMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Wrap one estimator so that each fit records its lineage.
 
     The wrapper fits ``clone(estimator)`` into ``estimator_`` and delegates
@@ -47,6 +48,8 @@ class TracedEstimator(PredictDelegationMixin, TracedMixin, MetaEstimatorMixin, B
     classes_ : ndarray
         Class labels, for classifiers.
     """
+
+    _inner_tags = (*InnerTagsMixin._inner_tags, "transformer_tags", "non_deterministic")
 
     def __init__(self, estimator, *, store=None):
         self.estimator = estimator
@@ -138,15 +141,3 @@ class TracedEstimator(PredictDelegationMixin, TracedMixin, MetaEstimatorMixin, B
             mapping.add(caller=method, callee=method)
         mapping.add(caller="transform", callee="transform")
         return router.add(estimator=self.estimator, method_mapping=mapping)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.estimator_type = inner.estimator_type
-        tags.classifier_tags = inner.classifier_tags
-        tags.regressor_tags = inner.regressor_tags
-        tags.transformer_tags = inner.transformer_tags
-        tags.target_tags = inner.target_tags
-        tags.input_tags = inner.input_tags
-        tags.non_deterministic = inner.non_deterministic
-        return tags

@@ -30,7 +30,6 @@ import numpy as np
 from scipy import linalg
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.pipeline import Pipeline
-from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -40,7 +39,12 @@ from .._lineage._io import lineage_frame
 from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
 from ..exceptions import UnlearningError
-from ..utils._delegation import PredictDelegationMixin, SourcesTravelMixin, inner_has
+from ..utils._delegation import (
+    InnerTagsMixin,
+    PredictDelegationMixin,
+    SourcesTravelMixin,
+    inner_has,
+)
 from ..utils._sklearn_compat import Interval
 from ._neural import NEURAL_MODELS, neural_backend, neural_remove
 
@@ -109,7 +113,7 @@ def _take(a, idx):
 
 
 class GradientCorrectionUnlearner(
-    PredictDelegationMixin, SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator
+    PredictDelegationMixin, InnerTagsMixin, SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator
 ):
     """Fit a convex model and remove the influence of rows or whole sources from it.
 
@@ -624,16 +628,6 @@ class GradientCorrectionUnlearner(
         if sample_weight is None:
             return self.estimator_.score(X, y)
         return self.estimator_.score(X, y, sample_weight=sample_weight)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.estimator_type = inner.estimator_type
-        tags.classifier_tags = inner.classifier_tags
-        tags.regressor_tags = inner.regressor_tags
-        tags.target_tags = inner.target_tags
-        tags.input_tags = inner.input_tags
-        return tags
 
 
 def _positions_of(ids, subset):

@@ -1,5 +1,6 @@
 """Mixins shared by the meta-estimators that wrap one fitted ``estimator_``."""
 
+from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -62,3 +63,22 @@ class SourcesTravelMixin:
         for source in state.pop("_stp_sources", ()):
             REGISTRY.adopt(source)
         super().__setstate__(state)
+
+
+class InnerTagsMixin:
+    """Tags taken from the wrapped ``estimator``: its type, targets and accepted input."""
+
+    _inner_tags = (
+        "estimator_type",
+        "classifier_tags",
+        "regressor_tags",
+        "target_tags",
+        "input_tags",
+    )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        for field in self._inner_tags:
+            setattr(tags, field, getattr(inner, field))
+        return tags
