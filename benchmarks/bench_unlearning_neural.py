@@ -148,6 +148,26 @@ def main():
         f"Original fit (incl. unlearner setup): {t_fit:.1f} s. Targets from the issue: gap "
         "closed 90-110%, accuracy within 1 point of retrain.\n\n" + markdown_table(headers, rows)
     )
+    gaps = [r["forget_gap_closed_percent"] for r in results]
+    acc = [abs(100 * r["score_delta"]) for r in results]
+    speed = [r["seconds_retrain"] / r["seconds_unlearn"] for r in results]
+    gap_ok = all(90 <= g <= 110 for g in gaps)
+    acc_ok = all(a <= 1 for a in acc)
+    m = machine()
+    md += (
+        f"\n\nForget-loss gap closed: {min(gaps):.0f}-{max(gaps):.0f}% "
+        f"({'meets' if gap_ok else 'misses'} the 90-110% target"
+        f"{'' if gap_ok else ': under-unlearning, the model still fits the removed rows'}). "
+        f"Test accuracy within {max(acc):.2f} points of the retrain "
+        f"({'meets' if acc_ok else 'misses'} the 1-point target). Unlearning took "
+        f"{min(speed):.1f}-{max(speed):.1f}x less time than a retrain of the same epochs. A "
+        "retrain with another seed is as far from the reference retrain as the unlearned "
+        "model (the noise-floor columns), so the distance ratio mostly measures seed noise; "
+        "the gap closed does not. The correction only reaches the last layer exactly; the "
+        "fine-tuning steps lower the retained loss but barely raise the forget loss.\n\n"
+        f"Machine: {m['cpu']}, {m['cpu_count']} cores, Python {m['python']}. Command: "
+        "`python benchmarks/bench_unlearning_neural.py`.\n"
+    )
     write_results(
         "unlearning_neural",
         {"machine": machine(), "epochs": EPOCHS, "n_train": N_TRAIN, "results": results},
