@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._lineage._capture import resolve_row_ids
 from .._lineage._io import lineage_frame
-from .._lineage._record import source_table, upstream_ops
+from .._lineage._record import collect_ops, source_table, upstream_ops
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._sklearn_compat import Interval, StrOptions
 
@@ -128,8 +128,8 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
         :class:`~sktraceprop.TracedPipeline` of preprocessing steps). When given,
         training and validation data are passed through ``transformer.transform`` and
         neighbours are found in its output space; the transformer is used as it is,
-        never cloned or refitted. Its recorded ops (``lineage_``) are listed by
-        :meth:`by_op`.
+        never cloned or refitted. Its recorded ops (``lineage_``), or else its fitted
+        steps (``pipe[:-1]`` of a fitted pipeline), are listed by :meth:`by_op`.
     task : {"auto", "classification", "regression"}, default="auto"
         The utility. ``"auto"`` values a regression when ``y`` is continuous (floats
         that are not all integers) and a classification otherwise.
@@ -271,7 +271,15 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
     def _collect_ops(self, sources):
         ops = {op.fingerprint: replace(op) for op in upstream_ops(sources)}
         lineage = getattr(self.transformer, "lineage_", None)
-        for op in [] if lineage is None else lineage.ops:
+        if lineage is not None:
+            steps = lineage.ops
+        elif self.transformer is not None:
+            # A fitted transformer without its own run (e.g. ``pipe[:-1]``): its fitted
+            # steps, applied to every row.
+            steps = collect_ops(self.transformer)
+        else:
+            steps = []
+        for op in steps:
             ops.setdefault(op.fingerprint, replace(op))
         return list(ops.values())
 

@@ -382,3 +382,21 @@ def test_import_compiles_no_kernel():
         "assert 'sktraceprop.valuation._kernels' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_by_op_lists_the_steps_of_a_sliced_pipeline():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    import sktraceprop as stp
+
+    rng = np.random.default_rng(0)
+    X = stp.from_numpy(rng.normal(size=(30, 2)), "sliced")
+    y = (X["x0"] > 0).astype(int).to_numpy()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    val = stp.KNNShapleyValuer(n_neighbors=3, transformer=pipe[:-1]).fit(X, y)
+    values = val.value(X, y)
+    ops = val.by_op()
+    assert ops["op"].tolist() == ["standardscaler"]
+    assert ops["n_rows"].tolist() == [30]
+    np.testing.assert_allclose(ops["sum"].iloc[0], values.sum(), atol=1e-12)
