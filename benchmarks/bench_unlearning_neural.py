@@ -64,8 +64,11 @@ def main():
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y, dtype=np.int64)
     perm = np.random.default_rng(0).permutation(X.shape[0])
-    tr, te = perm[:N_TRAIN], perm[N_TRAIN:]
+    # The rows after the training set are split in two: a calibration holdout (only the
+    # calibrated method reads it) and the evaluation rows every figure is measured on.
+    tr, hold, te = perm[:N_TRAIN], perm[N_TRAIN : N_TRAIN + 500], perm[N_TRAIN + 500 :]
     X_tr, y_tr, X_te, y_te = X[tr], y[tr], X[te], y[te]
+    X_hold, y_hold = X[hold], y[hold]
 
     start = time.perf_counter()
     base = GradientCorrectionUnlearner(net(), n_steps=50, lr=0.05).fit(X_tr, y_tr)
@@ -86,10 +89,19 @@ def main():
         retrained = net().fit(X_tr[~forget], y_tr[~forget])
         t_retrain = time.perf_counter() - t0
         other = net(seed=1).fit(X_tr[~forget], y_tr[~forget])
-        for n_steps, lr in [(0, 0.05), (50, 0.05)]:
-            unl = pickle.loads(blob).set_params(n_steps=n_steps, lr=lr)
+        configs = [
+            ("last_layer", "none", 0),
+            ("last_layer", "none", 50),
+            ("full", "none", 50),
+            ("full", "holdout", 50),
+        ]
+        for influence, calibration, n_steps in configs:
+            unl = pickle.loads(blob).set_params(
+                n_steps=n_steps, lr=0.05, influence=influence, calibration=calibration
+            )
+            holdout = {"X_holdout": X_hold, "y_holdout": y_hold} if calibration != "none" else {}
             t0 = time.perf_counter()
-            unl.unlearn(mask=forget)
+            unl.unlearn(mask=forget, **holdout)
             t_unl = time.perf_counter() - t0
             rep = unlearning_report(
                 unl.estimator_, retrained, original, X_tr[forget], y_tr[forget], X_te, y_te
@@ -101,8 +113,10 @@ def main():
             res = {
                 "scenario": name,
                 "n_removed": int(forget.sum()),
+                "influence": influence,
+                "calibration": calibration,
                 "n_steps": n_steps,
-                "lr": lr,
+                "lr": 0.05,
                 "damping_used": event["damping"],
                 "certificate": event["certificate"],
                 "seconds_unlearn": t_unl,
@@ -119,6 +133,7 @@ def main():
                 [
                     name,
                     res["n_removed"],
+                    f"{influence}, {calibration}",
                     n_steps,
                     f"{rep['forget_gap_closed_percent']:.0f}% ({rep['verdict']})",
                     f"{100 * rep['score_delta']:+.2f}",
@@ -132,6 +147,7 @@ def main():
     headers = [
         "removal",
         "rows",
+        "influence step, calibration",
         "n_steps",
         "forget gap closed",
         "test acc - retrain (pts)",
@@ -142,29 +158,47 @@ def main():
     ]
     md = (
         "# Neural unlearning: MLP 784-256-10 (skorch) on MNIST 5K\n\n"
-        f"{N_TRAIN} training rows, {X_te.shape[0]} test rows, {EPOCHS} epochs SGD "
+        f"{N_TRAIN} training rows, {X_te.shape[0]} evaluation rows, {EPOCHS} epochs SGD "
         "(lr 0.1, momentum 0.9, weight decay 5e-4); GradientCorrectionUnlearner with the "
-        "last-layer influence step (auto damping) and n_steps SGD steps (lr 0.05, batch 128). "
+        "influence step (auto damping) over the last layer or over all parameters (damped "
+        "Gauss-Newton, conjugate gradients), optionally shortened so the removed rows' mean "
+        "loss does not exceed the original model's loss on 500 calibration holdout rows "
+        "(never the evaluation rows), then n_steps SGD steps (lr 0.05, batch 128). "
         f"Original fit (incl. unlearner setup): {t_fit:.1f} s. Targets from the issue: gap "
         "closed 90-110%, accuracy within 1 point of retrain.\n\n" + markdown_table(headers, rows)
     )
-    gaps = [r["forget_gap_closed_percent"] for r in results]
-    acc = [abs(100 * r["score_delta"]) for r in results]
-    speed = [r["seconds_retrain"] / r["seconds_unlearn"] for r in results]
-    gap_ok = all(90 <= g <= 110 for g in gaps)
-    acc_ok = all(a <= 1 for a in acc)
     m = machine()
+    verdicts = []
+    for influence, calibration, n_steps in configs:
+        config = (influence, calibration, n_steps)
+        group = [r for r in results if (r["influence"], r["calibration"], r["n_steps"]) == config]
+        gaps = [r["forget_gap_closed_percent"] for r in group]
+        acc = max(abs(100 * r["score_delta"]) for r in group)
+        speed = [r["seconds_retrain"] / r["seconds_unlearn"] for r in group]
+        gap_ok = all(90 <= g <= 110 for g in gaps)
+        kind = (
+            "over-unlearning"
+            if min(gaps) > 110
+            else "under-unlearning"
+            if max(gaps) < 90
+            else "under- and over-unlearning across removals"
+        )
+        verdicts.append(
+            f"- {influence} influence, calibration {calibration}, {n_steps} steps: gap closed "
+            f"{min(gaps):.0f}-{max(gaps):.0f}% "
+            f"({'meets' if gap_ok else f'misses, {kind}'}; target 90-110%), "
+            f"accuracy within {acc:.2f} points of the retrain "
+            f"({'meets' if acc <= 1 else 'misses'} the 1-point target), "
+            f"{min(speed):.1f}-{max(speed):.1f}x the retrain's speed"
+        )
     md += (
-        f"\n\nForget-loss gap closed: {min(gaps):.0f}-{max(gaps):.0f}% "
-        f"({'meets' if gap_ok else 'misses'} the 90-110% target"
-        f"{'' if gap_ok else ': under-unlearning, the model still fits the removed rows'}). "
-        f"Test accuracy within {max(acc):.2f} points of the retrain "
-        f"({'meets' if acc_ok else 'misses'} the 1-point target). Unlearning took "
-        f"{min(speed):.1f}-{max(speed):.1f}x less time than a retrain of the same epochs. A "
-        "retrain with another seed is as far from the reference retrain as the unlearned "
-        "model (the noise-floor columns), so the distance ratio mostly measures seed noise; "
-        "the gap closed does not. The correction only reaches the last layer exactly; the "
-        "fine-tuning steps lower the retained loss but barely raise the forget loss.\n\n"
+        "\n\n" + "\n".join(verdicts) + "\n\n"
+        "Speed is retrain seconds over unlearning seconds (below 1: slower than retraining "
+        "at this small scale). A retrain with another seed is about as far from the "
+        "reference retrain as the unlearned models (the noise-floor columns), so the distance "
+        "ratio mostly measures seed noise; the gap closed does not. The full-parameter step "
+        "is the first-order removal estimate and overshoots on memorised rows; shortening it "
+        "to a holdout loss is a heuristic that needs rows the model never saw.\n\n"
         f"Machine: {m['cpu']}, {m['cpu_count']} cores, Python {m['python']}. Command: "
         "`python benchmarks/bench_unlearning_neural.py`.\n"
     )

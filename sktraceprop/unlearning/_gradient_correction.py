@@ -45,7 +45,7 @@ from ..utils._delegation import (
     SourcesTravelMixin,
     inner_has,
 )
-from ..utils._sklearn_compat import Interval
+from ..utils._sklearn_compat import Interval, StrOptions
 from ._neural import NEURAL_MODELS, neural_backend, neural_remove
 
 __all__ = ["GradientCorrectionUnlearner"]
@@ -171,6 +171,18 @@ class GradientCorrectionUnlearner(
         Neural models only: step size of those SGD steps; None uses the model's own
         learning rate (skorch ``lr``, ``JaxClassifier.learning_rate``). Convex models
         ignore it.
+    influence : {"last_layer", "full"}, default="last_layer"
+        Neural models only: the influence step on the last layer's parameters, or a
+        damped Gauss-Newton step on all parameters (conjugate gradients on a subsample
+        of at most 1024 retained rows; it tends to overshoot a retrain, see
+        ``calibration``).
+    calibration : {"holdout", "none"}, default="holdout"
+        Neural models only, a heuristic: ``"holdout"`` shortens the influence step so
+        that the removed rows' mean loss does not exceed the model's mean loss on rows
+        it never trained on (``X_holdout`` given to ``unlearn``/``fit``, else a skorch
+        validation split; without either the step is not shortened). ``"none"`` never
+        shortens it. The event logs ``calibration``, ``calibration_source``,
+        ``calibration_target`` and ``step_scale``.
     store : BaseStore, default=None
         Where removal events are appended. Defaults to the ``store`` of a
         ``TracedPipeline`` estimator; None with no such store keeps only
@@ -237,6 +249,8 @@ class GradientCorrectionUnlearner(
         "damping": [Interval(Real, 0, None, closed="left")],
         "n_steps": [Interval(Integral, 0, None, closed="left")],
         "lr": [None, Interval(Real, 0, None, closed="neither")],
+        "influence": [StrOptions({"full", "last_layer"})],
+        "calibration": [StrOptions({"holdout", "none"})],
         "store": [None, object],
     }
 
@@ -250,6 +264,8 @@ class GradientCorrectionUnlearner(
         damping=0.0,
         n_steps=10,
         lr=None,
+        influence="last_layer",
+        calibration="holdout",
         store=None,
     ):
         self.estimator = estimator
@@ -259,10 +275,12 @@ class GradientCorrectionUnlearner(
         self.damping = damping
         self.n_steps = n_steps
         self.lr = lr
+        self.influence = influence
+        self.calibration = calibration
         self.store = store
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None, sample_id=None):
+    def fit(self, X, y, sample_weight=None, sample_id=None, X_holdout=None, y_holdout=None):
         """Fit a clone of ``estimator`` on all rows, then remove the ``forget`` rows.
 
         Parameters
@@ -276,6 +294,10 @@ class GradientCorrectionUnlearner(
         sample_id : array-like of int64 of shape (n_samples,), default=None
             Row ids of the samples, overriding those carried by ``X``; sliced per fold
             by ``GridSearchCV`` like ``sample_weight``.
+        X_holdout, y_holdout : array-like, default=None
+            Neural models only: rows the model does not train on, whose mean loss is the
+            calibration target of the removals made by this ``fit`` (see
+            ``calibration``); a skorch validation split is used when this is None.
 
         Returns
         -------
@@ -312,8 +334,9 @@ class GradientCorrectionUnlearner(
         y_arr = np.asarray(y)
         if is_classifier(final) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
             y_arr = y_arr.ravel()
+        Z_full, y_arr_full = Z, y_arr
         if backend is not None:
-            Z = check_array(Z, dtype=np.float32, allow_nd=True)
+            Z = Z_full = check_array(Z, dtype=np.float32, allow_nd=True)
             if trained is not None:
                 Z, y_arr, ids = Z[trained], y_arr[trained], ids[trained]
             Z, y_arr = backend.prepare(final, Z, y_arr)
@@ -334,6 +357,14 @@ class GradientCorrectionUnlearner(
             elif attr in self.__dict__:
                 delattr(self, attr)
         self._Z, self._y, self._sw = Z, y_arr, sw
+        self._validation = None
+        if backend is not None and trained is not None:
+            # The rows of a validation split were never trained on: a calibration holdout.
+            held = np.setdiff1d(np.arange(y_arr_full.shape[0]), trained)
+            if held.size:
+                self._validation = backend.prepare(final, Z_full[held], y_arr_full[held]) + (
+                    "validation split",
+                )
         if objective is None:
             self._hessian = self._hessian_theta = None
         else:
@@ -344,11 +375,17 @@ class GradientCorrectionUnlearner(
         if self.forget is not None:
             positions = self._resolve(self._split_forget(self.forget), strict=False)
             if positions.size:
-                self._remove(positions, request={"forget": _jsonable(self.forget)})
+                self._remove(
+                    positions,
+                    request={"forget": _jsonable(self.forget)},
+                    holdout=(X_holdout, y_holdout),
+                )
         return self
 
     # -- removal requests ------------------------------------------------------------------
-    def unlearn(self, *, source_id=None, sample_id=None, mask=None):
+    def unlearn(
+        self, *, source_id=None, sample_id=None, mask=None, X_holdout=None, y_holdout=None
+    ):
         """Remove the influence of training rows from the fitted model, in place.
 
         Give exactly one of ``source_id``, ``sample_id`` or ``mask``. A request that
@@ -362,6 +399,11 @@ class GradientCorrectionUnlearner(
             Remove these rows (packed row ids); each must be a retained training row.
         mask : array-like of bool of shape (n_train,), default=None
             Remove the rows selected by the mask, aligned with the ``X`` given to ``fit``.
+        X_holdout, y_holdout : array-like, default=None
+            Neural models only: rows the model never trained on (raw features, as for
+            ``predict``), whose mean loss is the calibration target of the influence
+            step (see ``calibration``). None uses a skorch validation split if the net
+            had one.
 
         Returns
         -------
@@ -394,7 +436,7 @@ class GradientCorrectionUnlearner(
         else:
             positions = self._positions_from_mask(mask)
             request = {"mask": int(positions.size)}
-        self._remove(positions, request=request)
+        self._remove(positions, request=request, holdout=(X_holdout, y_holdout))
         return self
 
     def _split_forget(self, forget):
@@ -465,7 +507,7 @@ class GradientCorrectionUnlearner(
         return np.flatnonzero(mask)
 
     # -- the correction --------------------------------------------------------------------
-    def _remove(self, positions, request):
+    def _remove(self, positions, request, holdout=(None, None)):
         if positions.size == 0:
             raise UnlearningError("the request names no retained training row; nothing to do.")
         retained = self.retained_mask_.copy()
@@ -481,7 +523,8 @@ class GradientCorrectionUnlearner(
         final = copy.deepcopy(_final_step(self.estimator_))
         backend = neural_backend(final)
         if backend is not None:
-            self._remove_neural(backend, final, positions, retained, request, start)
+            holdout = self._neural_holdout(backend, final, *holdout)
+            self._remove_neural(backend, final, positions, retained, request, start, holdout)
             return
         objective = _objective(final)
         Z, y, sw = self._Z, self._y, self._sw
@@ -542,7 +585,18 @@ class GradientCorrectionUnlearner(
         self._hessian, self._hessian_theta = hessian, hessian_theta
         self.n_iter_ = result["n_iter"]
 
-    def _remove_neural(self, backend, final, positions, retained, request, start):
+    def _neural_holdout(self, backend, final, X_holdout, y_holdout):
+        """The calibration rows ``(Z, Y, source)`` of a neural removal, or None."""
+        if self.calibration == "none":
+            return None
+        if X_holdout is None:
+            return self._validation
+        if isinstance(self.estimator_, Pipeline) and len(self.estimator_) > 1:
+            X_holdout = self.estimator_[:-1].transform(X_holdout)
+        Z = check_array(X_holdout, dtype=np.float32, allow_nd=True)
+        return backend.prepare(final, Z, np.asarray(y_holdout)) + ("X_holdout",)
+
+    def _remove_neural(self, backend, final, positions, retained, request, start, holdout):
         n_ret = int(retained.sum())
         info = neural_remove(
             backend,
@@ -554,6 +608,8 @@ class GradientCorrectionUnlearner(
             n_steps=self.n_steps,
             lr=self.lr,
             damping=self.damping,
+            influence=self.influence,
+            holdout=holdout,
         )
         if not np.isfinite(info["certificate"]):
             raise UnlearningError(
@@ -563,7 +619,11 @@ class GradientCorrectionUnlearner(
         event = {
             "time_utc": utc_now(),
             "estimator": class_path(final),
-            "method": "influence+finetune",
+            "method": (
+                "influence+finetune"
+                if self.influence == "last_layer"
+                else "full-influence+finetune"
+            ),
             "certificate": info.pop("certificate"),
             "tol": None,
             "n_iter": info["n_steps"],
@@ -574,9 +634,16 @@ class GradientCorrectionUnlearner(
             **self._removed_rows(positions),
             "request": request,
             "note": (
-                "non-convex model: last-layer Gauss-Newton influence step plus retained-set "
-                "fine-tuning; the certificate is the retained-objective gradient norm, not a "
-                "bound on the distance to a retrain"
+                f"non-convex model: {info['influence'].replace('_', '-')} Gauss-Newton "
+                "influence step"
+                + (
+                    ""
+                    if holdout is None
+                    else f" shortened (heuristic) so the forgotten rows' mean loss does not "
+                    f"exceed that of the {holdout[2]} rows"
+                )
+                + " plus retained-set fine-tuning; the certificate is the retained-objective "
+                "gradient norm, not a bound on the distance to a retrain"
             ),
         }
         self._commit(event, final, retained)

@@ -39,6 +39,11 @@ NEURAL_MODELS = (
 AUTO_DAMPING = 1e-3
 CG_MAX_ITER = 200
 CG_RTOL = 1e-6
+#: Each full Gauss-Newton product costs about three passes over the retained rows.
+FULL_CG_MAX_ITER = 50
+HUTCHINSON_PROBES = 4
+GN_MAX_ROWS = 1024
+CALIBRATION_BISECTIONS = 20
 
 
 def neural_backend(estimator):
@@ -124,7 +129,7 @@ def gauss_newton_step(A, logits, Y, forget, retained, W, *, weight_decay, dampin
     return delta, {"damping": float(damping), "cg_iter": it, "cg_residual": rel}
 
 
-def _cg(matvec, b):
+def _cg(matvec, b, max_iter=CG_MAX_ITER):
     x = np.zeros_like(b)
     r = b.copy()
     p = r.copy()
@@ -133,7 +138,7 @@ def _cg(matvec, b):
     if b_norm == 0:
         return x, 0, 0.0
     it = 0
-    while it < CG_MAX_ITER and np.sqrt(rs) > CG_RTOL * b_norm:
+    while it < max_iter and np.sqrt(rs) > CG_RTOL * b_norm:
         Ap = matvec(p)
         alpha = rs / float(np.vdot(p, Ap))
         x += alpha * p
@@ -157,19 +162,115 @@ def minibatches(n, batch_size, n_steps, seed=0):
         order = order[size:]
 
 
-def neural_remove(backend, model, Z, Y, forget, retained, *, n_steps, lr, damping):
+def _row_losses(logits, Y):
+    """Per-row cross-entropy (or logistic loss when ``k = 1``) from the logits."""
+    z = np.asarray(logits, dtype=np.float64)
+    if z.shape[1] == 1:
+        s = (2.0 * Y - 1.0) * z[:, 0]
+        return np.logaddexp(0.0, -s)
+    top = z.max(axis=1, keepdims=True)
+    lse = top[:, 0] + np.log(np.exp(z - top).sum(axis=1))
+    return lse - z[np.arange(Y.shape[0]), Y]
+
+
+def _mean_loss(backend, model, Z, Y):
+    return float(_row_losses(backend.last_layer_inputs(model, Z)[1], Y).mean())
+
+
+def full_gauss_newton_step(backend, model, Z, Y, forget, retained, *, weight_decay, damping):
+    """Influence step on **all** parameters; see the module docstring.
+
+    Returns the step (flat, in the backend's parameter order) and a dict with
+    ``damping``, ``cg_iter`` and ``cg_residual``.
+    """
+    n_r = retained.shape[0]
+    theta = backend.params_vector(model)
+    b = backend.loss_gradient(model, Z[forget], Y[forget]) + forget.shape[0] * weight_decay * theta
+    b /= n_r
+    # The curvature is an average: a fixed subsample of the retained rows estimates it.
+    rows = retained
+    if rows.shape[0] > GN_MAX_ROWS:
+        rows = np.sort(np.random.default_rng(0).choice(rows, GN_MAX_ROWS, replace=False))
+    gnvp = backend.gauss_newton_operator(model, Z[rows])
+    if damping == 0:
+        # Hutchinson estimate of the mean eigenvalue (trace / size) of G_R.
+        rng = np.random.default_rng(0)
+        probes = rng.choice([-1.0, 1.0], size=(HUTCHINSON_PROBES, theta.shape[0]))
+        trace = np.mean([float(v @ gnvp(v)) for v in probes])
+        damping = AUTO_DAMPING * trace / theta.shape[0]
+    shift = weight_decay + damping
+    delta, it, rel = _cg(lambda v: gnvp(v) + shift * v, b, max_iter=FULL_CG_MAX_ITER)
+    return delta, {"damping": float(damping), "cg_iter": it, "cg_residual": rel}
+
+
+def _calibrate(forget_loss_at, target, n_bisect=CALIBRATION_BISECTIONS):
+    """Largest ``t`` in [0, 1] whose forget mean loss at ``theta + t delta`` is at most
+    ``target`` (bisection; the loss rises along the step)."""
+    if forget_loss_at(1.0) <= target:
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(n_bisect):
+        mid = 0.5 * (lo + hi)
+        if forget_loss_at(mid) <= target:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def neural_remove(
+    backend,
+    model,
+    Z,
+    Y,
+    forget,
+    retained,
+    *,
+    n_steps,
+    lr,
+    damping,
+    influence="last_layer",
+    holdout=None,
+):
     """Remove the rows ``forget`` from ``model`` in place; return what the event reports.
 
     ``backend`` is the framework module from :func:`neural_backend`; ``Z`` and ``Y``
-    are the rows the model trained on (module inputs, encoded targets).
+    are the rows the model trained on (module inputs, encoded targets). ``influence``
+    is ``"full"`` (all parameters) or ``"last_layer"``. ``holdout`` is None or
+    ``(Z_h, Y_h, source)``: rows the model never trained on, whose mean loss is the
+    calibration target of the influence step (see the module docstring).
     """
-    A, logits = backend.last_layer_inputs(model, Z)
-    W = backend.get_last_layer(model)
     weight_decay = backend.weight_decay(model)
-    delta, info = gauss_newton_step(
-        A, logits, Y, forget, retained, W, weight_decay=weight_decay, damping=damping
-    )
-    backend.set_last_layer(model, W + delta)
+    if influence == "full":
+        theta = backend.params_vector(model)
+        delta, info = full_gauss_newton_step(
+            backend, model, Z, Y, forget, retained, weight_decay=weight_decay, damping=damping
+        )
+
+        def apply(t):
+            backend.set_params_vector(model, theta + t * delta)
+
+    else:
+        A, logits = backend.last_layer_inputs(model, Z)
+        W = backend.get_last_layer(model)
+        delta, info = gauss_newton_step(
+            A, logits, Y, forget, retained, W, weight_decay=weight_decay, damping=damping
+        )
+
+        def apply(t):
+            backend.set_last_layer(model, W + t * delta)
+
+    scale, target = 1.0, None
+    if holdout is not None:
+        # What a model that never saw the rows scores on them: the loss on unseen rows.
+        target = _mean_loss(backend, model, holdout[0], holdout[1])
+
+        def forget_loss_at(t):
+            apply(t)
+            return _mean_loss(backend, model, Z[forget], Y[forget])
+
+        scale = _calibrate(forget_loss_at, target)
+    apply(scale)
     lr = backend.default_lr(model) if lr is None else float(lr)
     backend.finetune(
         model, Z[retained], Y[retained], n_steps=n_steps, lr=lr, weight_decay=weight_decay
@@ -177,10 +278,15 @@ def neural_remove(backend, model, Z, Y, forget, retained, *, n_steps, lr, dampin
     certificate = backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
     return {
         "certificate": float(certificate),
-        "influence_step_norm": float(np.linalg.norm(delta)),
+        "influence": influence,
+        "influence_step_norm": float(scale * np.linalg.norm(delta)),
         "damping": info["damping"],
         "cg_iter": info["cg_iter"],
         "cg_residual": info["cg_residual"],
+        "calibration": "none" if holdout is None else "holdout",
+        "calibration_source": None if holdout is None else holdout[2],
+        "calibration_target": target,
+        "step_scale": float(scale),
         "n_steps": int(n_steps),
         "lr": lr,
         "weight_decay": float(weight_decay),

@@ -3,6 +3,7 @@
 import functools
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 
@@ -97,3 +98,58 @@ def gradient_norm(model, X, Y, weight_decay):
     grad = _grad_fn(model.apply_fn_, _kind(model))
     g = grad(model.params_, X, _targets(model, Y), jnp.float32(weight_decay))
     return float(np.sqrt(sum(float(jnp.sum(leaf**2)) for leaf in jax.tree_util.tree_leaves(g))))
+
+
+def params_vector(model):
+    """All parameters, flattened in float64."""
+    flat, _ = jax.flatten_util.ravel_pytree(model.params_)
+    return np.asarray(flat, dtype=np.float64)
+
+
+def set_params_vector(model, v):
+    _, unravel = jax.flatten_util.ravel_pytree(model.params_)
+    params = unravel(jnp.asarray(v, dtype=jnp.float32))
+    model.params_ = jax.tree_util.tree_map(np.asarray, params)
+
+
+@functools.cache
+def _sum_loss_grad(apply_fn, kind):
+    def total(params, X, Y):
+        return jnp.sum(_per_sample_loss(kind, _logits(apply_fn, params, X), Y))
+
+    return jax.jit(jax.grad(total))
+
+
+def loss_gradient(model, X, Y):
+    """Sum over the rows of the per-row loss gradients, flattened in float64."""
+    g = _sum_loss_grad(model.apply_fn_, _kind(model))(model.params_, X, _targets(model, Y))
+    return np.asarray(jax.flatten_util.ravel_pytree(g)[0], dtype=np.float64)
+
+
+def gauss_newton_operator(model, X):
+    """``v -> G v``, the Gauss-Newton matrix of the mean loss over ``X`` in all
+    parameters (softmax or sigmoid Hessian of the logits)."""
+    apply_fn, binary = model.apply_fn_, _kind(model) == "binary"
+    flat, unravel = jax.flatten_util.ravel_pytree(
+        jax.tree_util.tree_map(jnp.asarray, model.params_)
+    )
+    X = jnp.asarray(X)
+    n = X.shape[0]
+
+    def f(w):
+        return _logits(apply_fn, unravel(w), X)
+
+    z = f(flat)
+    P = jax.nn.sigmoid(z) if binary else jax.nn.softmax(z, axis=1)
+    _, pullback = jax.vjp(f, flat)
+
+    @jax.jit
+    def gv(v):
+        _, Jv = jax.jvp(f, (flat,), (v,))
+        if binary:
+            LJv = P * (1.0 - P) * Jv
+        else:
+            LJv = P * Jv - P * jnp.sum(P * Jv, axis=1, keepdims=True)
+        return pullback(LJv / n)[0]
+
+    return lambda v: np.asarray(gv(jnp.asarray(v, dtype=flat.dtype)), dtype=np.float64)

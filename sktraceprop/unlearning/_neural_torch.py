@@ -159,3 +159,100 @@ def gradient_norm(net, X, Y, weight_decay):
         module.train(training)
     total = sum(float(((g + weight_decay * p.detach()) ** 2).sum()) for g, p in zip(grads, params))
     return float(np.sqrt(total))
+
+
+def _named_params(net):
+    return [(n, p) for n, p in net.module_.named_parameters() if p.requires_grad]
+
+
+def params_vector(net):
+    """All trainable parameters, flattened in float64."""
+    return np.concatenate(
+        [p.detach().cpu().numpy().astype(np.float64).ravel() for _, p in _named_params(net)]
+    )
+
+
+def set_params_vector(net, v):
+    with torch.no_grad():
+        start = 0
+        for _, p in _named_params(net):
+            stop = start + p.numel()
+            p.copy_(torch.as_tensor(v[start:stop], dtype=p.dtype).reshape(p.shape))
+            start = stop
+
+
+def loss_gradient(net, X, Y):
+    """Sum over the rows of the per-row loss gradients, flattened in float64."""
+    module = net.module_
+    training = module.training
+    module.eval()
+    params = [p for _, p in _named_params(net)]
+    grads = [torch.zeros_like(p) for p in params]
+    try:
+        for start in range(0, X.shape[0], BLOCK):
+            stop = min(start + BLOCK, X.shape[0])
+            loss = _loss(net, X[start:stop], Y[start:stop]) * (stop - start)
+            for g, gb in zip(grads, torch.autograd.grad(loss, params)):
+                g += gb
+    finally:
+        module.train(training)
+    return np.concatenate([g.cpu().numpy().astype(np.float64).ravel() for g in grads])
+
+
+def gauss_newton_operator(net, X):
+    """``v -> G v``, ``G`` the Gauss-Newton matrix of the mean loss over ``X`` in all
+    parameters: ``mean_i J_i^T Lambda_i J_i`` with ``J_i`` the Jacobian of the last
+    layer's outputs and ``Lambda_i`` the softmax or sigmoid Hessian."""
+    from torch.func import functional_call, jvp, vjp
+
+    module, head = net.module_, _head(net)
+    names = [n for n, _ in _named_params(net)]
+    shapes = [p.shape for _, p in _named_params(net)]
+    sizes = [p.numel() for _, p in _named_params(net)]
+    params = {n: p.detach() for n, p in _named_params(net)}
+    binary = _binary(net)
+    n = X.shape[0]
+    blocks = [torch.as_tensor(X[s : s + BLOCK], device=net.device) for s in range(0, n, BLOCK)]
+
+    def logits(p, xb):
+        seen = {}
+        handle = head.register_forward_hook(lambda m, i, o: seen.__setitem__("z", o))
+        try:
+            functional_call(module, p, (xb,))
+        finally:
+            handle.remove()
+        return seen["z"].reshape(xb.shape[0], -1)
+
+    training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            probs = []
+            for xb in blocks:
+                z = logits(params, xb)
+                probs.append(torch.sigmoid(z) if binary else torch.softmax(z, dim=1))
+    finally:
+        module.train(training)
+
+    def matvec(v):
+        dtype = next(iter(params.values())).dtype
+        parts = torch.split(torch.as_tensor(v, dtype=dtype, device=net.device), sizes)
+        tangent = {k: t.reshape(s) for k, t, s in zip(names, parts, shapes)}
+        out = {k: torch.zeros_like(p) for k, p in params.items()}
+        module.eval()
+        try:
+            for xb, P in zip(blocks, probs):
+                _, Jv = jvp(lambda p, xb=xb: logits(p, xb), (params,), (tangent,))
+                if binary:
+                    LJv = P * (1.0 - P) * Jv
+                else:
+                    LJv = P * Jv - P * (P * Jv).sum(dim=1, keepdim=True)
+                _, pullback = vjp(lambda p, xb=xb: logits(p, xb), params)
+                (g,) = pullback(LJv / n)
+                for k in names:
+                    out[k] += g[k]
+        finally:
+            module.train(training)
+        return np.concatenate([out[k].cpu().numpy().astype(np.float64).ravel() for k in names])
+
+    return matvec
