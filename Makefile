@@ -28,7 +28,7 @@ lint: $(VENV)/.test
 	$(BIN)/ruff format --check sktraceprop tests benchmarks examples
 
 test: lint
-	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider --doctest-modules sktraceprop tests
 
 bench: $(VENV)/.test
 	cd benchmarks && for b in bench_*.py; do ../$(BIN)/python $$b || exit 1; done
