@@ -12,7 +12,8 @@ Cases (MNIST 5K sample vendored in ``benchmarks/data``):
 
 1. 4 vs 9 (1,000 images; 800 train / 200 test, seed 0), MLP 784-256-1 as a skorch
    ``NeuralNetBinaryClassifier`` (Adam, 30 epochs, batch 64, no validation split).
-2. The same MLP written in JAX (``JaxClassifier(mlp((256,)))``, same recipe).
+2. The same MLP written in JAX (``JaxClassifier(mlp((256,), init="torch"))``, same recipe
+   and initial distribution).
 3. 10 classes (``--n-train-10`` train / a quarter of that test; default 4,000 / 1,000),
    MLP 784-256-10 (skorch ``NeuralNetClassifier``,
    CrossEntropyLoss).
@@ -86,7 +87,8 @@ def make_model(kind, n_classes, seed=SEED):
     if kind == "jax":
         from sktraceprop.adapters import JaxClassifier, mlp
 
-        init_fn, apply_fn = mlp(hidden=(256,))
+        # torch.nn.Linear's initialisation, so the JAX twin is the same model as the torch one
+        init_fn, apply_fn = mlp(hidden=(256,), init="torch")
         return JaxClassifier(
             apply_fn,
             init_fn,
@@ -146,7 +148,8 @@ def retrained_margins(name, model, Xtr, ytr, Xte, yte, masks):
     """Test margins of the model retrained on every subset (cached on disk)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     recipe = (EPOCHS, BATCH) if name.startswith("mnist49") else (EPOCHS_10, BATCH_10)
-    key = hashlib.sha1(masks.tobytes() + repr((name, *recipe, LR)).encode()).hexdigest()
+    spec = repr((name, *recipe, LR, repr(model)))
+    key = hashlib.sha1(masks.tobytes() + spec.encode()).hexdigest()
     path = CACHE / f"{name}_{key[:12]}.npy"
     if path.exists():
         return np.load(path), None

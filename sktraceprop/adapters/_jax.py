@@ -22,7 +22,7 @@ _ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
 
 
 class MLPInit:
-    """Initialise the parameters of a fully connected network (Glorot uniform, zero biases).
+    """Initialise the parameters of a fully connected network.
 
     A plain class rather than a closure so that it pickles and compares by value.
 
@@ -30,6 +30,10 @@ class MLPInit:
     ----------
     hidden : tuple of int, default=(256,)
         Widths of the hidden layers.
+    init : {"glorot", "torch"}, default="glorot"
+        ``"glorot"``: Glorot-uniform weights, zero biases. ``"torch"``: the default of
+        ``torch.nn.Linear`` (weights and biases uniform in ``+-1/sqrt(fan_in)``), so a
+        JAX model starts from the same distribution as its PyTorch twin.
 
     Notes
     -----
@@ -39,8 +43,11 @@ class MLPInit:
     ``"0.bias"``, ..., the last layer being ``f"{len(hidden)}.weight"``.
     """
 
-    def __init__(self, hidden=(256,)):
+    def __init__(self, hidden=(256,), init="glorot"):
+        if init not in ("glorot", "torch"):
+            raise ValueError(f"init must be 'glorot' or 'torch', got {init!r}")
         self.hidden = tuple(int(h) for h in hidden)
+        self.init = init
 
     def __call__(self, key, n_features, n_outputs):
         import jax
@@ -50,19 +57,32 @@ class MLPInit:
         keys = jax.random.split(key, len(sizes) - 1)
         params = []
         for k, n_in, n_out in zip(keys, sizes[:-1], sizes[1:]):
-            bound = np.sqrt(6.0 / (n_in + n_out))
-            weight = jax.random.uniform(k, (n_in, n_out), jnp.float32, -bound, bound)
-            params.append({"weight": weight, "bias": jnp.zeros(n_out, jnp.float32)})
+            if self.init == "torch":
+                kw, kb = jax.random.split(k)
+                bound = 1.0 / np.sqrt(n_in)
+                weight = jax.random.uniform(kw, (n_in, n_out), jnp.float32, -bound, bound)
+                bias = jax.random.uniform(kb, (n_out,), jnp.float32, -bound, bound)
+            else:
+                bound = np.sqrt(6.0 / (n_in + n_out))
+                weight = jax.random.uniform(k, (n_in, n_out), jnp.float32, -bound, bound)
+                bias = jnp.zeros(n_out, jnp.float32)
+            params.append({"weight": weight, "bias": bias})
         return params
 
+    def __setstate__(self, state):
+        state.setdefault("init", "glorot")  # pickles written before ``init`` existed
+        self.__dict__.update(state)
+
     def __eq__(self, other):
-        return type(other) is type(self) and other.hidden == self.hidden
+        return (
+            type(other) is type(self) and other.hidden == self.hidden and other.init == self.init
+        )
 
     def __hash__(self):
-        return hash((type(self).__name__, self.hidden))
+        return hash((type(self).__name__, self.hidden, self.init))
 
     def __repr__(self):
-        return f"MLPInit(hidden={self.hidden})"
+        return f"MLPInit(hidden={self.hidden}, init={self.init!r})"
 
 
 class MLPApply:
@@ -102,7 +122,7 @@ class MLPApply:
         return f"MLPApply(activation={self.activation!r})"
 
 
-def mlp(hidden=(256,), activation="relu"):
+def mlp(hidden=(256,), activation="relu", init="glorot"):
     """A fully connected network as a picklable ``(init_fn, apply_fn)`` pair.
 
     Parameters
@@ -111,6 +131,8 @@ def mlp(hidden=(256,), activation="relu"):
         Widths of the hidden layers; ``()`` gives a linear model.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Activation of the hidden layers.
+    init : {"glorot", "torch"}, default="glorot"
+        Initial weights; ``"torch"`` matches ``torch.nn.Linear``'s default.
 
     Returns
     -------
@@ -123,7 +145,7 @@ def mlp(hidden=(256,), activation="relu"):
     >>> init_fn, apply_fn = mlp(hidden=(32,))
     >>> clf = JaxClassifier(apply_fn, init_fn, n_epochs=50, random_state=0)
     """
-    return MLPInit(hidden), MLPApply(activation)
+    return MLPInit(hidden, init), MLPApply(activation)
 
 
 # -- training ---------------------------------------------------------------------------

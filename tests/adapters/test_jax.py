@@ -176,3 +176,30 @@ def test_import_does_not_import_jax():
         "assert 'jax' not in sys.modules, 'jax imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_mlp_torch_init_matches_torch_linear_bounds():
+    jax = pytest.importorskip("jax")
+    torch = pytest.importorskip("torch")
+    from sktraceprop.adapters import mlp
+
+    init_fn, _ = mlp(hidden=(64,), init="torch")
+    params = init_fn(jax.random.PRNGKey(0), 400, 10)
+    torch.manual_seed(0)
+    reference = torch.nn.Linear(400, 64)
+    for ours, theirs in (
+        (params[0]["weight"], reference.weight),
+        (params[0]["bias"], reference.bias),
+    ):
+        ours = np.asarray(ours)
+        theirs = theirs.detach().numpy()
+        bound = 1 / np.sqrt(400)
+        assert np.abs(ours).max() <= bound and np.abs(theirs).max() <= bound
+        # same uniform law: the spreads agree to sampling error
+        np.testing.assert_allclose(ours.std(), theirs.std(), rtol=0.15)
+        np.testing.assert_allclose(ours.std(), bound / np.sqrt(3), rtol=0.15)
+    glorot, _ = mlp(hidden=(64,))
+    assert np.asarray(glorot(jax.random.PRNGKey(0), 400, 10)[0]["bias"]).max() == 0
+    assert init_fn != glorot and init_fn == mlp(hidden=(64,), init="torch")[0]
+    with pytest.raises(ValueError, match="init must be"):
+        mlp(init="he")
