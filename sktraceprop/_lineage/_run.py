@@ -138,9 +138,15 @@ class Lineage:
         return lineage_frame(self.row_ids, self.source, position_name="train_index")
 
     def source_counts(self):
-        """Number of training rows per leaf source."""
-        frame = self.rows()
-        return frame.groupby("source_id", sort=True)["train_index"].nunique()
+        """Number of training rows per leaf source (a merged row counts for each parent)."""
+        if any(s.parents is not None for s in self.sources.values()):
+            frame = self.rows()
+            return frame.groupby("source_id", sort=True, observed=True)["train_index"].nunique()
+        # No merges: count codes directly instead of building a frame of every row.
+        codes, counts = np.unique(codes_of(self.row_ids), return_counts=True)
+        names = [self.source(c).source_id for c in codes]
+        series = pd.Series(counts, index=pd.Index(names, name="source_id"), name="train_index")
+        return series.sort_index()
 
     def trace(self, indices):
         """Source, URI, line and ops of the given training rows.
