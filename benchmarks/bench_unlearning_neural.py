@@ -1,13 +1,18 @@
 """Neural unlearning on MNIST 5K: GradientCorrectionUnlearner vs retraining from scratch.
 
-An MLP 784-256-10 (skorch, SGD, fixed epochs, same initialisation) on 4,000 training
-rows; removals of 1% and 5% random rows and of a contiguous block of 10% (one file's
-worth of rows). For each: forget-loss gap closed (100% = retrain), test accuracy minus
-the retrain's, function-space distance ratio on test rows (0 = retrain, 1 = original),
-and seconds vs a retrain. The noise floor is a retrain with another seed compared with
-the reference retrain.
+An MLP 784-256-10 (skorch, SGD, fixed epochs) on 4,000 training rows; two draws each of
+removing 1% and 5% random rows and a contiguous block of 10% (one file's worth of
+rows). The reference is the mean of ``N_RETRAIN`` retrains without the removed rows
+(other initialisation and batch-order seeds): a neural retrain is itself random, and
+each single retrain's distance from that mean is reported as the noise floor. For each
+removal: forget-loss gap closed (100% = the mean retrain), test accuracy minus the
+retrains' mean, function-space distance ratio on test rows (0 = retrain, 1 = original),
+and seconds vs one retrain. The "scale for 100%" column is an oracle, measured with the
+retrains: the fraction of the full-parameter influence step that would close exactly
+100% of the gap (no fine-tuning); how much it varies between removals is what a fixed or
+calibrated scale would have to predict.
 
-Run: ``python benchmarks/bench_unlearning_neural.py`` (about 5 minutes on 2 cores).
+Run: ``python benchmarks/bench_unlearning_neural.py`` (about 3 minutes on 2 cores).
 """
 
 import pickle
@@ -24,11 +29,16 @@ from _common import machine, markdown_table, write_results  # noqa: E402
 from _data_mnist import load_mnist5k  # noqa: E402
 from skorch import NeuralNetClassifier  # noqa: E402
 
-from sktraceprop.metrics import unlearning_report  # noqa: E402
-from sktraceprop.unlearning import GradientCorrectionUnlearner  # noqa: E402
+from sktraceprop.metrics import per_sample_loss, unlearning_report  # noqa: E402
+from sktraceprop.unlearning import (  # noqa: E402
+    GradientCorrectionUnlearner,  # noqa: E402
+    _neural,
+    _neural_torch,
+)
 
 EPOCHS = 15
 N_TRAIN = 4000
+N_RETRAIN = 3
 
 
 class MLP(torch.nn.Module):
@@ -59,6 +69,31 @@ def net(seed=0):
     )
 
 
+def _oracle_scale(original, X_tr, y_tr, forget, target_loss, weight_decay):
+    """Fraction ``t`` of the full influence step at which the forget rows' mean loss
+    equals ``target_loss`` (bisection; measured with the retrains, so an oracle)."""
+    model = pickle.loads(pickle.dumps(original))
+    f, r = np.flatnonzero(forget), np.flatnonzero(~forget)
+    Z, Y = _neural_torch.prepare(model, X_tr, y_tr)
+    delta, _ = _neural.full_gauss_newton_step(
+        _neural_torch, model, Z, Y, f, r, weight_decay=weight_decay, damping=0.0
+    )
+    theta = _neural_torch.params_vector(model)
+
+    def loss_at(t):
+        _neural_torch.set_params_vector(model, theta + t * delta)
+        return float(per_sample_loss(model, X_tr[f], y_tr[f]).mean())
+
+    hi = 1.0
+    while loss_at(hi) < target_loss and hi < 64:
+        hi *= 2
+    lo = 0.0
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if loss_at(mid) < target_loss else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
 def main():
     X, y = load_mnist5k()
     X = np.asarray(X, dtype=np.float32)
@@ -70,31 +105,68 @@ def main():
     X_tr, y_tr, X_te, y_te = X[tr], y[tr], X[te], y[te]
     X_hold, y_hold = X[hold], y[hold]
 
+    torch.manual_seed(0)
     start = time.perf_counter()
     base = GradientCorrectionUnlearner(net(), n_steps=50, lr=0.05).fit(X_tr, y_tr)
     t_fit = time.perf_counter() - start
     original = base.estimator_
     blob = pickle.dumps(base)
+    # How much the mean loss of k rows a model never saw varies between random draws of
+    # them (relative std): the noise a population-level calibration target carries.
+    unseen = per_sample_loss(original, np.r_[X_hold, X_te], np.r_[y_hold, y_te])
+    draw = np.random.default_rng(2)
+    unseen_spread = {
+        k: float(
+            np.std([draw.choice(unseen, k, replace=False).mean() for _ in range(2000)])
+            / unseen.mean()
+        )
+        for k in (40, 200, 400)
+    }
     rng = np.random.default_rng(1)
     scenarios = {
-        "random 1%": rng.permutation(N_TRAIN)[: N_TRAIN // 100],
-        "random 5%": rng.permutation(N_TRAIN)[: N_TRAIN // 20],
-        "block 10% (one source)": np.arange(N_TRAIN // 10),
+        "random 1% (a)": rng.permutation(N_TRAIN)[: N_TRAIN // 100],
+        "random 5% (a)": rng.permutation(N_TRAIN)[: N_TRAIN // 20],
+        "block 10% (a)": np.arange(N_TRAIN // 10),
+        "random 1% (b)": rng.permutation(N_TRAIN)[: N_TRAIN // 100],
+        "random 5% (b)": rng.permutation(N_TRAIN)[: N_TRAIN // 20],
+        "block 10% (b)": np.arange(N_TRAIN // 2, N_TRAIN // 2 + N_TRAIN // 10),
     }
-    rows, results = [], []
+    configs = [
+        ("last_layer", "none", 0),
+        ("last_layer", "none", 50),
+        ("full", "none", 50),
+        ("full", "holdout", 50),
+    ]
+    rows, results, oracle_rows = [], [], []
     for name, idx in scenarios.items():
         forget = np.zeros(N_TRAIN, dtype=bool)
         forget[idx] = True
-        t0 = time.perf_counter()
-        retrained = net().fit(X_tr[~forget], y_tr[~forget])
-        t_retrain = time.perf_counter() - t0
-        other = net(seed=1).fit(X_tr[~forget], y_tr[~forget])
-        configs = [
-            ("last_layer", "none", 0),
-            ("last_layer", "none", 50),
-            ("full", "none", 50),
-            ("full", "holdout", 50),
-        ]
+        retrains, t_retrain = [], []
+        for seed in range(N_RETRAIN):
+            torch.manual_seed(100 + seed)  # batch order
+            t0 = time.perf_counter()
+            retrains.append(net(seed=seed).fit(X_tr[~forget], y_tr[~forget]))
+            t_retrain.append(time.perf_counter() - t0)
+        t_retrain = float(np.mean(t_retrain))
+        retrain_loss = np.mean(
+            [per_sample_loss(m, X_tr[forget], y_tr[forget]).mean() for m in retrains]
+        )
+        scale = _oracle_scale(original, X_tr, y_tr, forget, retrain_loss, 5e-4)
+        floor = unlearning_report(
+            retrains[0], retrains, original, X_tr[forget], y_tr[forget], X_te, y_te
+        )
+        spread = floor["retrain_gap_closed_percent"]
+        oracle_rows.append(
+            [
+                name,
+                int(forget.sum()),
+                f"{min(spread):.0f}-{max(spread):.0f}%",
+                f"{min(floor['retrain_distance_ratio_test']):.2f}-"
+                f"{max(floor['retrain_distance_ratio_test']):.2f}",
+                f"{scale:.2f}",
+            ]
+        )
+        print(oracle_rows[-1], flush=True)
         for influence, calibration, n_steps in configs:
             unl = pickle.loads(blob).set_params(
                 n_steps=n_steps, lr=0.05, influence=influence, calibration=calibration
@@ -104,10 +176,7 @@ def main():
             unl.unlearn(mask=forget, **holdout)
             t_unl = time.perf_counter() - t0
             rep = unlearning_report(
-                unl.estimator_, retrained, original, X_tr[forget], y_tr[forget], X_te, y_te
-            )
-            noise = unlearning_report(
-                other, retrained, original, X_tr[forget], y_tr[forget], X_te, y_te
+                unl.estimator_, retrains, original, X_tr[forget], y_tr[forget], X_te, y_te
             )
             event = unl.unlearning_log_[-1]
             res = {
@@ -118,14 +187,14 @@ def main():
                 "n_steps": n_steps,
                 "lr": 0.05,
                 "damping_used": event["damping"],
+                "step_scale": event["step_scale"],
                 "certificate": event["certificate"],
                 "seconds_unlearn": t_unl,
                 "seconds_retrain": t_retrain,
                 "accuracy_unlearned": unl.score(X_te, y_te),
-                "accuracy_retrained": retrained.score(X_te, y_te),
+                "accuracy_retrained_mean": float(np.mean([m.score(X_te, y_te) for m in retrains])),
                 "accuracy_original": original.score(X_te, y_te),
-                "noise_floor_distance_ratio_test": noise["distance_ratio_test"],
-                "noise_floor_gap_closed_percent": noise["forget_gap_closed_percent"],
+                "oracle_scale_for_100_percent": scale,
                 **rep,
             }
             results.append(res)
@@ -138,8 +207,6 @@ def main():
                     f"{rep['forget_gap_closed_percent']:.0f}% ({rep['verdict']})",
                     f"{100 * rep['score_delta']:+.2f}",
                     f"{rep['distance_ratio_test']:.2f}",
-                    f"{noise['distance_ratio_test']:.2f}",
-                    f"{noise['forget_gap_closed_percent']:.0f}%",
                     f"{t_unl:.2f} / {t_retrain:.1f}",
                 ]
             )
@@ -152,20 +219,30 @@ def main():
         "forget gap closed",
         "test acc - retrain (pts)",
         "distance ratio (test)",
-        "noise floor: other-seed retrain ratio",
-        "noise floor: other-seed gap closed",
         "seconds unlearn / retrain",
+    ]
+    oracle_headers = [
+        "removal",
+        "rows",
+        "one retrain vs the mean: gap closed",
+        "one retrain vs the mean: distance ratio (test)",
+        "oracle: full-step scale for 100%",
     ]
     md = (
         "# Neural unlearning: MLP 784-256-10 (skorch) on MNIST 5K\n\n"
         f"{N_TRAIN} training rows, {X_te.shape[0]} evaluation rows, {EPOCHS} epochs SGD "
-        "(lr 0.1, momentum 0.9, weight decay 5e-4); GradientCorrectionUnlearner with the "
-        "influence step (auto damping) over the last layer or over all parameters (damped "
-        "Gauss-Newton, conjugate gradients), optionally shortened so the removed rows' mean "
-        "loss does not exceed the original model's loss on 500 calibration holdout rows "
-        "(never the evaluation rows), then n_steps SGD steps (lr 0.05, batch 128). "
-        f"Original fit (incl. unlearner setup): {t_fit:.1f} s. Targets from the issue: gap "
-        "closed 90-110%, accuracy within 1 point of retrain.\n\n" + markdown_table(headers, rows)
+        "(lr 0.1, momentum 0.9, weight decay 5e-4). The reference is the mean of "
+        f"{N_RETRAIN} retrains from scratch without the removed rows (initialisation and "
+        "batch-order seeds differ). GradientCorrectionUnlearner with the influence step "
+        "(auto damping) over the last layer or over all parameters (damped Gauss-Newton, "
+        "conjugate gradients), optionally shortened so the removed rows' mean loss does "
+        "not exceed the original model's loss on 500 calibration holdout rows (never the "
+        "evaluation rows), then n_steps SGD steps (lr 0.05, batch 128). Original fit "
+        f"(incl. unlearner setup): {t_fit:.1f} s. Targets from the issue: gap closed "
+        "90-110%, accuracy within 1 point of retrain.\n\n"
+        + markdown_table(headers, rows)
+        + "\n\nThe noise floor and the oracle, per removal:\n\n"
+        + markdown_table(oracle_headers, oracle_rows)
     )
     m = machine()
     verdicts = []
@@ -175,7 +252,7 @@ def main():
         gaps = [r["forget_gap_closed_percent"] for r in group]
         acc = max(abs(100 * r["score_delta"]) for r in group)
         speed = [r["seconds_retrain"] / r["seconds_unlearn"] for r in group]
-        gap_ok = all(90 <= g <= 110 for g in gaps)
+        inside = sum(90 <= g <= 110 for g in gaps)
         kind = (
             "over-unlearning"
             if min(gaps) > 110
@@ -185,26 +262,44 @@ def main():
         )
         verdicts.append(
             f"- {influence} influence, calibration {calibration}, {n_steps} steps: gap closed "
-            f"{min(gaps):.0f}-{max(gaps):.0f}% "
-            f"({'meets' if gap_ok else f'misses, {kind}'}; target 90-110%), "
-            f"accuracy within {acc:.2f} points of the retrain "
+            f"{min(gaps):.0f}-{max(gaps):.0f}%, {inside} of {len(gaps)} removals in 90-110% "
+            f"({'meets' if inside == len(gaps) else f'misses, {kind}'}), "
+            f"accuracy within {acc:.2f} points of the retrains' mean "
             f"({'meets' if acc <= 1 else 'misses'} the 1-point target), "
-            f"{min(speed):.1f}-{max(speed):.1f}x the retrain's speed"
+            f"{min(speed):.1f}-{max(speed):.1f}x the speed of one retrain"
         )
+    scales = [float(r[-1]) for r in oracle_rows]
     md += (
         "\n\n" + "\n".join(verdicts) + "\n\n"
-        "Speed is retrain seconds over unlearning seconds (below 1: slower than retraining "
-        "at this small scale). A retrain with another seed is about as far from the "
-        "reference retrain as the unlearned models (the noise-floor columns), so the distance "
-        "ratio mostly measures seed noise; the gap closed does not. The full-parameter step "
-        "is the first-order removal estimate and overshoots on memorised rows; shortening it "
-        "to a holdout loss is a heuristic that needs rows the model never saw.\n\n"
+        "Speed is the mean retrain's seconds over unlearning seconds (below 1: slower than "
+        "retraining at this small scale). The noise-floor columns compare each single "
+        "retrain with the mean of all of them: one honest retrain is itself that far from "
+        "the reference, so a distance ratio in that range cannot be told from a retrain. "
+        "The full-parameter step is the first-order removal estimate and overshoots on "
+        "memorised rows. The oracle column shows why no single scale fixes that: the "
+        f"fraction of the step that closes exactly 100% ranges from {min(scales):.2f} to "
+        f"{max(scales):.2f} across these removals (the forget loss rises steeply with it), "
+        "and it cannot be known without retraining; shortening the step to a holdout loss "
+        "matches the removed rows' mean loss to that of unseen rows, which is noisy for "
+        "small removals because the removed rows' own difficulty varies: the mean loss "
+        "of k rows the original never saw varies between random draws by "
+        + ", ".join(f"{100 * v:.0f}% (k = {k})" for k, v in unseen_spread.items())
+        + " of itself (relative std over 2,000 draws from the "
+        f"{unseen.shape[0]} holdout and evaluation rows).\n\n"
         f"Machine: {m['cpu']}, {m['cpu_count']} cores, Python {m['python']}. Command: "
         "`python benchmarks/bench_unlearning_neural.py`.\n"
     )
     write_results(
         "unlearning_neural",
-        {"machine": machine(), "epochs": EPOCHS, "n_train": N_TRAIN, "results": results},
+        {
+            "machine": machine(),
+            "epochs": EPOCHS,
+            "n_train": N_TRAIN,
+            "n_retrain": N_RETRAIN,
+            "unseen_mean_loss_relative_std": unseen_spread,
+            "results": results,
+            "noise_floor_and_oracle": [dict(zip(oracle_headers, r)) for r in oracle_rows],
+        },
         md,
     )
     print(md)

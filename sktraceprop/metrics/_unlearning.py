@@ -3,6 +3,11 @@
 Each function compares fitted estimators on given rows; none refits anything. The
 *retrained* model is the reference (a fit from scratch on the retained rows), the
 *original* model the one fitted on every row.
+
+A retrain of a neural net is itself random (initialisation, batch order): pass a list
+of retrains with different seeds as ``retrained`` and the reference becomes their mean
+(mean loss, mean output, mean score); :func:`unlearning_report` then also reports how
+far each single retrain falls from that mean, the noise floor of every figure.
 """
 
 import numpy as np
@@ -19,6 +24,15 @@ __all__ = [
 ]
 
 _RESPONSE_ORDER = ("decision_function", "predict_proba", "predict")
+
+
+def _as_list(retrained):
+    """The retrain(s) as a non-empty list (a single estimator or a sequence of them)."""
+    if isinstance(retrained, list | tuple):
+        if not retrained:
+            raise ValueError("retrained is an empty list; give at least one retrained model")
+        return list(retrained)
+    return [retrained]
 
 
 def _response(estimator, X, response_method):
@@ -40,7 +54,9 @@ def function_space_distance_ratio(unlearned, retrained, original, X, *, response
 
     Parameters
     ----------
-    unlearned, retrained, original : fitted estimators
+    unlearned, original : fitted estimators
+    retrained : fitted estimator or list of them
+        Several retrains (other seeds): the reference output is their mean.
     X : array-like of shape (n_samples, n_features)
         Rows on which the functions are compared (e.g. a test set or the forget set).
     response_method : {"auto", "decision_function", "predict_proba", "predict"}, \
@@ -55,7 +71,7 @@ def function_space_distance_ratio(unlearned, retrained, original, X, *, response
         and the retrain coincide.
     """
     f_unl = _response(unlearned, X, response_method)
-    f_ret = _response(retrained, X, response_method)
+    f_ret = np.mean([_response(m, X, response_method) for m in _as_list(retrained)], axis=0)
     f_orig = _response(original, X, response_method)
     num = np.linalg.norm(f_unl - f_ret)
     den = np.linalg.norm(f_orig - f_ret)
@@ -108,7 +124,9 @@ def forget_loss_gap_closed(unlearned, retrained, original, X_forget, y_forget):
 
     Parameters
     ----------
-    unlearned, retrained, original : fitted estimators
+    unlearned, original : fitted estimators
+    retrained : fitted estimator or list of them
+        Several retrains (other seeds): ``L_retrain`` is the mean of their losses.
     X_forget : array-like of shape (n_forget, n_features)
     y_forget : array-like of shape (n_forget,)
 
@@ -117,10 +135,8 @@ def forget_loss_gap_closed(unlearned, retrained, original, X_forget, y_forget):
     percent : float
         ``nan`` if the original and the retrain have the same forget loss.
     """
-    losses = [
-        per_sample_loss(m, X_forget, y_forget).mean() for m in (unlearned, retrained, original)
-    ]
-    l_unl, l_ret, l_orig = losses
+    l_unl, l_orig = (per_sample_loss(m, X_forget, y_forget).mean() for m in (unlearned, original))
+    l_ret = np.mean([per_sample_loss(m, X_forget, y_forget).mean() for m in _as_list(retrained)])
     if l_ret == l_orig:
         return float("nan")
     return float(100.0 * (l_unl - l_orig) / (l_ret - l_orig))
@@ -131,7 +147,9 @@ def score_delta(unlearned, retrained, X, y, *, scoring=None):
 
     Parameters
     ----------
-    unlearned, retrained : fitted estimators
+    unlearned : fitted estimator
+    retrained : fitted estimator or list of them
+        Several retrains (other seeds): their mean score is the reference.
     X : array-like of shape (n_samples, n_features)
         Held-out rows.
     y : array-like of shape (n_samples,)
@@ -145,7 +163,7 @@ def score_delta(unlearned, retrained, X, y, *, scoring=None):
         Positive when the unlearned model scores higher.
     """
     score_unl = check_scoring(unlearned, scoring=scoring)(unlearned, X, y)
-    score_ret = check_scoring(retrained, scoring=scoring)(retrained, X, y)
+    score_ret = np.mean([check_scoring(m, scoring=scoring)(m, X, y) for m in _as_list(retrained)])
     return float(score_unl - score_ret)
 
 
@@ -188,7 +206,10 @@ def unlearning_report(
 
     Parameters
     ----------
-    unlearned, retrained, original : fitted estimators
+    unlearned, original : fitted estimators
+    retrained : fitted estimator or list of them
+        Retrains without the removed rows; with several (other seeds), the reference is
+        their mean and the report adds the noise floor (see below).
     X_forget, y_forget : the removed rows and their targets
     X_test, y_test : held-out rows (never trained on by any of the models)
     gap_tolerance : float, default=1.0
@@ -201,29 +222,44 @@ def unlearning_report(
         (:func:`function_space_distance_ratio`), ``forget_gap_closed_percent``,
         ``verdict`` (``"matches retrain"``, ``"under-unlearning"`` or
         ``"over-unlearning"``), ``score_delta`` (unlearned minus retrain),
-        ``mia_auc_original``, ``mia_auc_unlearned`` and ``mia_auc_retrained``.
+        ``mia_auc_original``, ``mia_auc_unlearned`` and ``mia_auc_retrained`` (the
+        mean over the retrains). With several retrains also ``n_retrained``,
+        ``retrain_gap_closed_percent`` and ``retrain_distance_ratio_test``: each
+        retrain's own gap closed and distance ratio against the mean of all of them,
+        how far one honest retrain falls from the reference.
     """
     gap = forget_loss_gap_closed(unlearned, retrained, original, X_forget, y_forget)
     if np.isnan(gap) or abs(gap - 100.0) <= gap_tolerance:
         verdict = "matches retrain"
     else:
         verdict = "over-unlearning" if gap > 100.0 else "under-unlearning"
-    return {
+    retrains = _as_list(retrained)
+    report = {
         "distance_ratio_test": function_space_distance_ratio(
-            unlearned, retrained, original, X_test
+            unlearned, retrains, original, X_test
         ),
         "distance_ratio_forget": function_space_distance_ratio(
-            unlearned, retrained, original, X_forget
+            unlearned, retrains, original, X_forget
         ),
         "forget_gap_closed_percent": gap,
         "verdict": verdict,
-        "score_delta": score_delta(unlearned, retrained, X_test, y_test),
+        "score_delta": score_delta(unlearned, retrains, X_test, y_test),
         **{
             f"mia_auc_{name}": membership_inference_auc(model, X_forget, y_forget, X_test, y_test)
-            for name, model in (
-                ("original", original),
-                ("unlearned", unlearned),
-                ("retrained", retrained),
-            )
+            for name, model in (("original", original), ("unlearned", unlearned))
         },
+        "mia_auc_retrained": float(
+            np.mean(
+                [membership_inference_auc(m, X_forget, y_forget, X_test, y_test) for m in retrains]
+            )
+        ),
     }
+    if len(retrains) > 1:
+        report["n_retrained"] = len(retrains)
+        report["retrain_gap_closed_percent"] = [
+            forget_loss_gap_closed(m, retrains, original, X_forget, y_forget) for m in retrains
+        ]
+        report["retrain_distance_ratio_test"] = [
+            function_space_distance_ratio(m, retrains, original, X_test) for m in retrains
+        ]
+    return report

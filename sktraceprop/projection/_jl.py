@@ -7,7 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import assert_all_finite, check_is_fitted, validate_data
 
 from ..utils._sklearn_compat import Interval, StrOptions
 
@@ -120,12 +120,52 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """
         self._validate_params()
         X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32])
+        self._fit_shape(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit to ``X`` and project it in one pass over ``X``.
+
+        Equal to ``fit(X).transform(X)``, without ``fit``'s separate pass over ``X`` to
+        check it: like ``transform``, it checks finiteness during the projection.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Dense or sparse input; float32 is kept, other dtypes become float64.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The projection, in the dtype of ``X``.
+        """
+        self._validate_params()
+        state = self.__dict__.copy()
+        try:
+            X = validate_data(
+                self,
+                X,
+                accept_sparse="csr",
+                dtype=[np.float64, np.float32],
+                order="C",
+                ensure_all_finite=False,  # checked during the projection pass
+            )
+            self._fit_shape(X)
+            return self._project(X)
+        except Exception:
+            # a failed call leaves a fitted projector as it was
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit_shape(self, X):
         n_features = X.shape[1]
         self.density_ = 1 / np.sqrt(n_features) if self.density == "auto" else float(self.density)
         self.n_components_ = int(self.n_components)
         rng = check_random_state(self.random_state)
         self.seed_ = int(rng.randint(np.iinfo(np.int64).max, dtype=np.int64))
-        return self
 
     def transform(self, X):
         """Project ``X``: ``X @ R.T``.
@@ -142,8 +182,17 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """
         check_is_fitted(self)
         X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], order="C", reset=False
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            reset=False,
+            ensure_all_finite=False,  # checked during the projection pass
         )
+        return self._project(X)
+
+    def _project(self, X):
         from . import _kernels
 
         dtype = X.dtype.type
@@ -157,6 +206,7 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         n_threads, block_rows = _schedule(X, k, density, self.n_jobs)
         with _numba_threads(n_threads):
             if sp.issparse(X):
+                assert_all_finite(X.data, estimator_name=type(self).__name__, input_name="X")
                 if not X.has_canonical_format:
                     X = X.copy()
                     X.sum_duplicates()
@@ -164,7 +214,11 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                     X.data, X.indices, X.indptr, seed, k, q, guide, shift, scale, block_rows, out
                 )
             else:
-                _kernels.project_dense(X, seed, k, q, guide, shift, scale, block_rows, out)
+                check = np.zeros(-(-X.shape[0] // block_rows), dtype=X.dtype)
+                _kernels.project_dense(X, seed, k, q, guide, shift, scale, block_rows, out, check)
+                if not np.isfinite(check).all():
+                    # the kernel saw NaN or infinity: sklearn's check raises its usual error
+                    assert_all_finite(X, estimator_name=type(self).__name__, input_name="X")
         return out
 
     @property

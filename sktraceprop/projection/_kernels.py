@@ -56,27 +56,38 @@ def _gap(h, q, guide, shift, limit):
 
 
 @njit(parallel=True, cache=True)
-def project_dense(X, seed, n_components, q, guide, shift, scale, block_rows, out):
-    """``out = X @ R.T`` for a C-contiguous dense ``X`` (accumulated in ``X.dtype``)."""
+def project_dense(X, seed, n_components, q, guide, shift, scale, block_rows, out, check):
+    """``out = X @ R.T`` for a C-contiguous dense ``X`` (accumulated in ``X.dtype``).
+
+    ``check[b]`` receives the sum of ``0 * x`` over the entries of row block ``b``: 0
+    when they are all finite, NaN otherwise (``0 * inf`` is NaN). The finiteness check
+    thus rides on the one pass over ``X`` the projection makes anyway.
+    """
     n_samples, n_features = X.shape
     n_blocks = (n_samples + block_rows - 1) // block_rows
     one = X.dtype.type(1.0)
     two = X.dtype.type(2.0)
+    zero = X.dtype.type(0.0)
     for b in prange(n_blocks):
         r0 = b * block_rows
         r1 = min(n_samples, r0 + block_rows)
         m = r1 - r0
         acc = np.zeros((n_components, m), dtype=X.dtype)
         xj = np.empty(m, dtype=X.dtype)
+        probe = np.zeros(m, dtype=X.dtype)  # per row, so the loops stay vectorisable
         for j in range(n_features):
             key = _mix64(seed + np.uint64(j + 1) * _GOLDEN)
             t = _ONE
             h = _mix64(key + _GOLDEN)
             g = _gap(h, q, guide, shift, n_components)
             if g >= n_components:
-                continue  # column j of R is empty: X[:, j] is never read
+                # column j of R is empty: X[:, j] only feeds the finiteness check
+                for r in range(m):
+                    probe[r] += zero * X[r0 + r, j]
+                continue
             for r in range(m):
                 xj[r] = X[r0 + r, j]
+                probe[r] += zero * xj[r]
             pos = 0
             while True:
                 pos += g
@@ -94,6 +105,7 @@ def project_dense(X, seed, n_components, q, guide, shift, scale, block_rows, out
         for r in range(m):
             for c in range(n_components):
                 out[r0 + r, c] = acc[c, r] * scale
+        check[b] = probe.sum()
 
 
 @njit(parallel=True, cache=True)

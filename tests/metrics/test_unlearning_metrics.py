@@ -143,3 +143,34 @@ def _shift(model, factor):
     out = copy.deepcopy(model)
     out.coef_ = model.coef_ * factor
     return out
+
+
+def test_several_retrains_are_averaged_by_hand():
+    Xf, yf = np.array([[1.0], [1.0]]), np.array([0.0, 0.0])
+    original = _line(0)  # forget loss 0
+    retrains = [_line(1), _line(3)]  # forget losses 1 and 9: mean 5
+    # unlearned loss 4 closes 80% of the gap to the mean retrain loss
+    assert forget_loss_gap_closed(_line(2), retrains, original, Xf, yf) == pytest.approx(80.0)
+    assert forget_loss_gap_closed(_line(2), [_line(2)], original, Xf, yf) == pytest.approx(100.0)
+    # mean output of the retrains is 2x: ||1.5x - 2x|| / ||0 - 2x|| = 0.25
+    assert function_space_distance_ratio(_line(1.5), retrains, original, X) == pytest.approx(0.25)
+    y = np.array([1, 1, 0])
+    # accuracies 1 and 0: the mean retrain scores 0.5
+    assert score_delta(_logit(1), [_logit(1), _logit(-1)], X, y) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="empty"):
+        forget_loss_gap_closed(_line(2), [], original, Xf, yf)
+
+
+def test_report_with_several_retrains_gives_the_noise_floor():
+    Xf, yf = np.array([[1.0], [1.0]]), np.array([0.0, 0.0])
+    Xt, yt = np.array([[0.5], [-1.0]]), np.array([0.2, -0.1])
+    original, retrains = _line(0), [_line(1), _line(3)]
+    report = unlearning_report(_line(2), retrains, original, Xf, yf, Xt, yt)
+    assert report["n_retrained"] == 2
+    # each retrain against the mean of both: losses 1 and 9 vs mean 5
+    assert report["retrain_gap_closed_percent"] == pytest.approx([20.0, 180.0])
+    # outputs x and 3x vs mean 2x: ||x - 2x|| / ||0 - 2x|| = 0.5 for both
+    assert report["retrain_distance_ratio_test"] == pytest.approx([0.5, 0.5])
+    single = unlearning_report(_line(2), retrains[0], original, Xf, yf, Xt, yt)
+    assert "n_retrained" not in single
+    assert single == unlearning_report(_line(2), [retrains[0]], original, Xf, yf, Xt, yt)

@@ -250,6 +250,51 @@ def test_sparse_input_equals_dense(dtype):
     np.testing.assert_allclose(proj.transform(X_dup), proj.transform(dense_dup), rtol=1e-6)
 
 
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fit_transform_equals_fit_then_transform(fmt, dtype):
+    X = sp.random(40, 300, density=0.2, random_state=1, format="csr", dtype=dtype)
+    X = X.toarray() if fmt == "dense" else X.asformat(fmt)
+    one_pass = JLProjector(96, random_state=3)
+    out = one_pass.fit_transform(X)
+    two_pass = JLProjector(96, random_state=3).fit(X)
+    assert out.dtype == dtype
+    assert np.array_equal(out, two_pass.transform(X))
+    assert one_pass.seed_ == two_pass.seed_ and one_pass.n_features_in_ == 300
+    with pytest.raises(ValueError, match="NaN"):
+        JLProjector(8).fit_transform(np.full((2, 3), np.nan))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("method", ["transform", "fit_transform"])
+def test_non_finite_input_is_refused_even_where_r_is_empty(bad, method):
+    # The dense kernel checks finiteness during its pass; a column whose column of R
+    # is empty (most of them with 2 components at density 0.01) must be checked too.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(70, 10_000))
+    proj = JLProjector(2, density=0.01, random_state=0).fit(X)
+    before = dict(proj.__dict__)
+    Z = proj.transform(X)
+    dense_r = proj.transform(np.eye(10_000))
+    empty = np.flatnonzero(~dense_r.any(axis=1))
+    used = np.flatnonzero(dense_r.any(axis=1))
+    assert empty.size > 9000 and used.size > 0
+    for col in (empty[0], empty[-1], used[0]):
+        for row in (0, 69):
+            X_bad = X.copy()
+            X_bad[row, col] = bad
+            match = "NaN" if np.isnan(bad) else "infinity"
+            with pytest.raises(ValueError, match=match):
+                getattr(proj, method)(X_bad)
+            X_sparse = sp.csr_matrix(X_bad)
+            with pytest.raises(ValueError, match=match):
+                getattr(proj, method)(X_sparse)
+    # a failed call leaves the fitted projector unchanged
+    assert proj.__dict__.keys() == before.keys()
+    assert all(np.array_equal(proj.__dict__[k], v) for k, v in before.items())
+    assert np.array_equal(proj.transform(X), Z)
+
+
 def test_matrix_is_not_stored():
     X = np.zeros((2, 100_000), dtype=np.float32)
     proj = JLProjector(4096, random_state=0).fit(X)
@@ -317,10 +362,12 @@ def test_guide_table_is_only_a_hint(density):
     assert np.all(guide >= 0) and np.all(np.diff(guide) <= 0)
     scale = np.sqrt(1 / density) / np.sqrt(k)
     expected = np.empty((9, k))
-    _kernels.project_dense(X, np.uint64(5), k, q, guide, shift, scale, 4, expected)
+    check = np.zeros(3)
+    _kernels.project_dense(X, np.uint64(5), k, q, guide, shift, scale, 4, expected, check)
+    assert np.array_equal(check, np.zeros(3))
     for weaker in (np.zeros_like(guide), guide // 2):
         out = np.empty((9, k))
-        _kernels.project_dense(X, np.uint64(5), k, q, weaker, shift, scale, 4, out)
+        _kernels.project_dense(X, np.uint64(5), k, q, weaker, shift, scale, 4, out, check)
         assert np.array_equal(out, expected)
     R = reference_matrix(5, k, n_features, density)
     np.testing.assert_allclose(expected, X @ R.T, rtol=1e-12, atol=1e-12)
