@@ -17,6 +17,12 @@ model a retrain would reach with an exact solver:
   failing that within ``max_iter`` steps, the model is refitted on ``R`` and the event
   says so.
 
+In a pipeline, ``preprocessing="refit"`` (the default) also removes the rows from the
+preprocessing: its steps are refitted on the retained rows (transformers are cheap to
+fit), the retained rows are transformed again, and the Newton steps start from the
+current parameters with the Hessian evaluated afresh on those features, so the whole
+pipeline equals a retrain of the whole pipeline.
+
 Neural classifiers (skorch nets, :class:`~sktraceprop.adapters.JaxClassifier`) get an
 influence step on the last layer plus ``n_steps`` of retained-set fine-tuning instead
 (:mod:`sktraceprop.unlearning._neural`); that is not certified.
@@ -45,7 +51,7 @@ from ..utils._delegation import (
     SourcesTravelMixin,
     inner_has,
 )
-from ..utils._sklearn_compat import Interval, StrOptions
+from ..utils._sklearn_compat import Interval, StrOptions, safe_indexing
 from ._neural import NEURAL_MODELS, neural_backend, neural_remove
 
 __all__ = ["GradientCorrectionUnlearner"]
@@ -112,6 +118,35 @@ def _take(a, idx):
     return a[idx] if a is not None else None
 
 
+def _has_preprocessing(estimator):
+    return isinstance(estimator, Pipeline) and len(estimator) > 1
+
+
+def _surviving_columns(old, new, n_new):
+    """Positions, among the features of the fitted preprocessing ``old``, of the features
+    ``new`` outputs, matched by name; None when they cannot be matched (no names, or a
+    name that ``old`` did not output)."""
+    try:
+        old_names = np.asarray(old.get_feature_names_out(), dtype=object)
+        new_names = np.asarray(new.get_feature_names_out(), dtype=object)
+    except (AttributeError, ValueError, TypeError, NotImplementedError):
+        return None
+    if new_names.shape[0] != n_new or len(set(old_names)) != old_names.shape[0]:
+        return None
+    where = {name: i for i, name in enumerate(old_names)}
+    if any(name not in where for name in new_names):
+        return None
+    return np.array([where[name] for name in new_names], dtype=np.intp)
+
+
+def _keep_columns(final, cols):
+    """Restrict a fitted linear model to the input columns ``cols`` (in place)."""
+    final.coef_ = np.ascontiguousarray(np.asarray(final.coef_)[..., cols])
+    final.n_features_in_ = int(cols.size)
+    if hasattr(final, "feature_names_in_"):
+        final.feature_names_in_ = np.asarray(final.feature_names_in_, dtype=object)[cols]
+
+
 class GradientCorrectionUnlearner(
     PredictDelegationMixin, InnerTagsMixin, SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator
 ):
@@ -141,10 +176,10 @@ class GradientCorrectionUnlearner(
         A ``LogisticRegression`` (L2 or no penalty, binary or multinomial),
         ``SGDClassifier(loss="log_loss")``, ``Ridge``, ``RidgeClassifier`` or
         ``LinearRegression``, or a neural classifier (see above), alone or as the final
-        step of a ``Pipeline`` or :class:`~sktraceprop.TracedPipeline` (only the final
-        step is corrected; the preprocessing steps keep what they learnt from the removed
-        rows). A skorch net with an internal validation split can only forget the rows
-        it trained on; inside a ``TracedPipeline`` those are ``lineage_.row_ids``.
+        step of a ``Pipeline`` or :class:`~sktraceprop.TracedPipeline` (see
+        ``preprocessing``). A skorch net with an internal validation split can only
+        forget the rows it trained on; inside a ``TracedPipeline`` those are
+        ``lineage_.row_ids``.
     forget : str, int or list of str and int, default=None
         Rows removed at the end of ``fit``: source ids (every training row derived from
         the source, merges included) and/or packed int64 row ids. Only the rows present
@@ -183,6 +218,17 @@ class GradientCorrectionUnlearner(
         validation split; without either the step is not shortened). ``"none"`` never
         shortens it. The event logs ``calibration``, ``calibration_source``,
         ``calibration_target`` and ``step_scale``.
+    preprocessing : {"refit", "keep"}, default="refit"
+        What happens to the steps before the final one when ``estimator`` is a
+        pipeline. ``"refit"``: each removal refits them on the retained rows and the
+        final step is corrected on the features they now produce, so the pipeline
+        equals a retrain of the whole pipeline (scalers, imputers and encoders forget the
+        rows too); the unlearner then keeps the raw training input. If the refitted
+        preprocessing outputs another number of features (a category only the removed
+        rows had), the final step is refitted and the event says so. ``"keep"``: only
+        the final step is corrected and the preprocessing keeps statistics learnt from
+        the removed rows (the event carries that caveat). Neural models always keep the
+        preprocessing: new inputs would invalidate the trained network.
     store : BaseStore, default=None
         Where removal events are appended. Defaults to the ``store`` of a
         ``TracedPipeline`` estimator; None with no such store keeps only
@@ -223,8 +269,9 @@ class GradientCorrectionUnlearner(
     Notes
     -----
     The unlearner keeps the final step's training features, targets and weights (to
-    evaluate the retained gradient) and a ``p x p`` Hessian, ``p`` the number of model
-    parameters. For models that do not fit to the exact optimum (``SGDClassifier``, or
+    evaluate the retained gradient), a ``p x p`` Hessian, ``p`` the number of model
+    parameters, and with ``preprocessing="refit"`` the raw training input of the
+    pipeline. For models that do not fit to the exact optimum (``SGDClassifier``, or
     a loose ``tol`` of the solver), the corrected model is the exact optimum of the
     retained objective, not what a new stochastic fit would return.
 
@@ -251,6 +298,7 @@ class GradientCorrectionUnlearner(
         "lr": [None, Interval(Real, 0, None, closed="neither")],
         "influence": [StrOptions({"full", "last_layer"})],
         "calibration": [StrOptions({"holdout", "none"})],
+        "preprocessing": [StrOptions({"refit", "keep"})],
         "store": [None, object],
     }
 
@@ -266,6 +314,7 @@ class GradientCorrectionUnlearner(
         lr=None,
         influence="last_layer",
         calibration="holdout",
+        preprocessing="refit",
         store=None,
     ):
         self.estimator = estimator
@@ -277,6 +326,7 @@ class GradientCorrectionUnlearner(
         self.lr = lr
         self.influence = influence
         self.calibration = calibration
+        self.preprocessing = preprocessing
         self.store = store
 
     # -- fitting ---------------------------------------------------------------------------
@@ -357,6 +407,12 @@ class GradientCorrectionUnlearner(
             elif attr in self.__dict__:
                 delattr(self, attr)
         self._Z, self._y, self._sw = Z, y_arr, sw
+        # The raw input, to refit the preprocessing without the removed rows.
+        self._X_fit = (
+            X
+            if backend is None and self.preprocessing == "refit" and _has_preprocessing(est)
+            else None
+        )
         self._validation = None
         if backend is not None and trained is not None:
             # The rows of a validation split were never trained on: a calibration holdout.
@@ -528,27 +584,63 @@ class GradientCorrectionUnlearner(
             return
         objective = _objective(final)
         Z, y, sw = self._Z, self._y, self._sw
-        Z_r, y_r, sw_r = Z[retained], y[retained], _take(sw, retained)
-        Z_k, y_k, sw_k = Z[positions], y[positions], _take(sw, positions)
-        # Downdate: J_T's Hessian minus the removed rows' data terms, penalty for |R|.
-        theta_c = self._hessian_theta
-        n_hold = int(self.retained_mask_.sum())
-        lam = objective.penalty_strength
-        H = self._hessian - objective.hessian(Z_k, y_k, sw_k, theta=theta_c)
-        coef = np.arange(objective.n_outputs * objective.n_features)
-        H[coef, coef] += lam(positions.size) + lam(n_ret) - lam(n_hold)
-        result = _newton(
-            objective,
-            Z_r,
-            y_r,
-            sw_r,
-            objective.params(),
-            H,
-            theta_c,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            damping=self.damping,
-        )
+        y_r, sw_r = y[retained], _take(sw, retained)
+        pre, preprocessing_note = None, ""
+        if self._X_fit is None:
+            Z_r = Z[retained]
+            Z_k, y_k, sw_k = Z[positions], y[positions], _take(sw, positions)
+            # Downdate: J_T's Hessian minus the removed rows' data terms, penalty for |R|.
+            theta_c = self._hessian_theta
+            n_hold = int(self.retained_mask_.sum())
+            lam = objective.penalty_strength
+            H = self._hessian - objective.hessian(Z_k, y_k, sw_k, theta=theta_c)
+            coef = np.arange(objective.n_outputs * objective.n_features)
+            H[coef, coef] += lam(positions.size) + lam(n_ret) - lam(n_hold)
+        else:
+            # Refit the preprocessing on the retained rows; the features change, so the
+            # Hessian is evaluated afresh on them at the current parameters.
+            pre, Z_r = self._refit_preprocessing(np.flatnonzero(retained), y_r)
+            if Z_r.shape[1] != objective.n_features:
+                # A category (or column) only the removed rows had is gone. When the
+                # features can be matched by name, a retrain simply lacks those columns:
+                # drop their coefficients and correct on.
+                cols = _surviving_columns(self.estimator_[:-1], pre, Z_r.shape[1])
+                if cols is not None:
+                    dropped = objective.n_features - cols.size
+                    _keep_columns(final, cols)
+                    objective = _objective(final)
+                    preprocessing_note = (
+                        f"the preprocessing refitted on the retained rows dropped {dropped} "
+                        "feature(s) no retained row has (e.g. a category only the removed "
+                        "rows had); their coefficients were removed, as a retrain lacks them"
+                    )
+            theta_c = objective.params()
+            if Z_r.shape[1] == objective.n_features:
+                H = objective.hessian(Z_r, y_r, sw_r, theta=theta_c)
+        if pre is not None and Z_r.shape[1] != objective.n_features:
+            result = {
+                "converged": False,
+                "n_iter": 0,
+                "n_hessian_updates": 0,
+                "note": (
+                    f"the preprocessing refitted on the retained rows outputs {Z_r.shape[1]} "
+                    f"features instead of {objective.n_features} and they cannot be matched "
+                    "by name; the final step was refitted"
+                ),
+            }
+        else:
+            result = _newton(
+                objective,
+                Z_r,
+                y_r,
+                sw_r,
+                objective.params(),
+                H,
+                theta_c,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                damping=self.damping,
+            )
         method = "newton" if result["converged"] else "refit"
         note = result["note"]
         if method == "refit":
@@ -579,11 +671,22 @@ class GradientCorrectionUnlearner(
             **self._removed_rows(positions),
             "request": request,
         }
+        note = "; ".join(n for n in (preprocessing_note, note) if n)
         if note:
             event["note"] = note
-        self._commit(event, final, retained)
+        # (with the preprocessing refitted, later removals start from the raw input
+        # again: self._Z, the first fit's features, is not used for them)
+        self._commit(event, final, retained, pre)
         self._hessian, self._hessian_theta = hessian, hessian_theta
         self.n_iter_ = result["n_iter"]
+
+    def _refit_preprocessing(self, rows, y_r):
+        """Clones of the preprocessing steps fitted on ``rows`` of the raw input, and the
+        features they give those rows."""
+        steps = self.estimator_.steps[:-1]
+        pre = Pipeline([(name, clone(step)) for name, step in steps])
+        Z_r = pre.fit_transform(safe_indexing(self._X_fit, rows), y_r)
+        return pre, check_array(Z_r, accept_sparse="csr", dtype=np.float64)
 
     def _neural_holdout(self, backend, final, X_holdout, y_holdout):
         """The calibration rows ``(Z, Y, source)`` of a neural removal, or None."""
@@ -658,12 +761,20 @@ class GradientCorrectionUnlearner(
             "row_ids": [int(i) for i in removed_ids],
         }
 
-    def _commit(self, event, final, retained):
+    def _commit(self, event, final, retained, pre=None):
         """Store the event, then swap in the corrected model (nothing before touched it)."""
-        if isinstance(self.estimator_, Pipeline) and len(self.estimator_) > 1:
+        if pre is not None:
+            event["preprocessing"] = "refitted on the retained rows"
+        elif _has_preprocessing(self.estimator_):
+            event["preprocessing"] = "kept"
             event["caveat"] = (
                 "only the final step was corrected; preprocessing steps keep statistics "
                 "learnt from the removed rows"
+                + (
+                    " (neural models always keep the preprocessing)"
+                    if self.preprocessing == "refit"
+                    else ""
+                )
             )
         store = self._event_store()
         if store is not None:
@@ -671,6 +782,9 @@ class GradientCorrectionUnlearner(
             event = {**event, "seq": stored["seq"], "event_hash": stored["hash"]}
 
         if isinstance(self.estimator_, Pipeline):
+            if pre is not None:
+                for i, (name, step) in enumerate(pre.steps):
+                    self.estimator_.steps[i] = (name, step)
             self.estimator_.steps[-1] = (self.estimator_.steps[-1][0], final)
         else:
             self.estimator_ = final

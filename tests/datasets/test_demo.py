@@ -37,9 +37,10 @@ def test_cli_demo_runs_end_to_end(tmp_path, capsys):
     assert "equal to the in-memory lineage: True" in out
     assert out.count(" line ") >= 6  # traced rows and the explanation's top rows
     assert "hash chain intact: True" in out
-    # the correction matches a tight refit of the final step (printed by the demo)
-    step_gap = float(out.split("refitting the final step:")[1].split()[0])
-    assert step_gap < 1e-5
+    # the correction matches a tight refit of the whole pipeline (printed by the demo)
+    tail = out.split("refitting the whole pipeline:")[1]
+    full_gap, before_gap = float(tail.split()[0]), float(tail.split("model's:")[1].split(")")[0])
+    assert full_gap < 1e-5 and before_gap > 1e-2
     lds = float(out.split("(50 retrained subsets):")[1].split()[0])
     assert lds > 0.9
     n_runs = len(stp.stores.SQLiteStore(db).list_runs())

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.linear_model import (
     LinearRegression,
     LogisticRegression,
@@ -15,6 +15,7 @@ from sklearn.linear_model import (
     SGDClassifier,
 )
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
@@ -173,9 +174,23 @@ def test_traced_pipeline_corrects_final_step_and_logs_to_its_store():
     assert events[0]["kind"] == "unlearning"
     assert events[0]["run_id"] == fitted.lineage_.run_id == unl.run_id_
     assert events[0]["payload"]["sources"] == {"site_2": 40}
-    assert "caveat" in events[0]["payload"]
+    # preprocessing="refit" (default): the scaler forgot site_2 too, no caveat
+    assert events[0]["payload"]["preprocessing"] == "refitted on the retained rows"
+    assert "caveat" not in events[0]["payload"]
+    assert_allclose(fitted[0].mean_, X.to_numpy()[keep].mean(axis=0), rtol=1e-12)
     assert store.verify()
     assert unl.unlearning_log_[0]["event_hash"] == events[0]["hash"]
+
+    kept = GradientCorrectionUnlearner(clone(pipe), preprocessing="keep", tol=1e-10)
+    kept.fit(X, y).unlearn(source_id="site_2")
+    Z_all = kept.estimator_[:-1].transform(X)
+    assert_allclose(kept.estimator_[0].mean_, X.to_numpy().mean(axis=0), rtol=1e-12)
+    truth = _truth(LogisticRegression(), Z_all[keep], y[keep])
+    assert_allclose(
+        kept.decision_function(X), truth.decision_function(Z_all), rtol=1e-6, atol=1e-7
+    )
+    assert kept.unlearning_log_[0]["preprocessing"] == "kept"
+    assert "keep statistics" in kept.unlearning_log_[0]["caveat"]
 
 
 def test_explicit_store_receives_chained_events():
@@ -353,3 +368,180 @@ _EXPECTED = {
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def _pipelines():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
+
+    encode = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["x0", "x1", "x2"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+        ]
+    )
+    return {
+        "impute+scale, logistic": make_pipeline(
+            SimpleImputer(), StandardScaler(), LogisticRegression(C=0.5)
+        ),
+        "minmax, multinomial": make_pipeline(MinMaxScaler(), LogisticRegression(C=2.0)),
+        "columns+one-hot, ridge": make_pipeline(encode, Ridge(alpha=0.3)),
+        "traced columns, logistic": stp.make_traced_pipeline(
+            stp.TracedColumnTransformer(encode.transformers), LogisticRegression()
+        ),
+    }
+
+
+def _frame(task, seed=0):
+    """Traced sources with missing values and a categorical column."""
+    X, y = _data(task, seed=seed)
+    frame = X.copy()
+    rng = np.random.default_rng(seed)
+    frame.loc[frame.index[rng.choice(len(frame), 15, replace=False)], "x1"] = np.nan
+    frame["colour"] = rng.choice(["red", "green", "blue"], size=len(frame))
+    return frame, y
+
+
+@pytest.mark.parametrize("name", list(_pipelines()))
+@pytest.mark.parametrize("request_kind", ["one row", "5% random", "source"])
+def test_whole_pipeline_equals_a_retrain_of_the_whole_pipeline(name, request_kind):
+    pipe = _pipelines()[name]
+    task = "multiclass" if "multinomial" in name else "regression" if "ridge" in name else "binary"
+    X, y = _frame(task)
+    if "columns" not in name:
+        X = X.drop(columns="colour")
+    if "minmax" in name:
+        X = X.fillna(0.0)
+    ids = stp.row_ids(X)
+    keep = np.ones(len(y), bool)
+    if request_kind == "one row":
+        request, keep[17] = {"sample_id": ids[[17]]}, False
+    elif request_kind == "5% random":
+        drop = np.random.default_rng(1).choice(len(y), 8, replace=False)
+        request, keep[drop] = {"sample_id": ids[drop]}, False
+    else:
+        request = {"source_id": "site_1"}
+        keep = (stp.row_lineage(X)["source_id"] != "site_1").to_numpy()
+    unl = GradientCorrectionUnlearner(pipe, tol=1e-11).fit(X, y)
+    unl.unlearn(**request)
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "newton" and event["preprocessing"].startswith("refitted")
+    # The truth: the whole pipeline refitted from scratch on the retained rows.
+    final = pipe.steps[-1][1]
+    retrained_pre = clone(pipe)[:-1].fit(X[keep], y[keep])
+    truth = _truth(final, retrained_pre.transform(X[keep]), y[keep])
+    Z_test = retrained_pre.transform(X)
+    assert_allclose(_output(unl, X), _output(truth, Z_test), rtol=1e-6, atol=1e-7)
+    # the original pipeline was fitted on everything: it differs
+    assert not np.allclose(_output(clone(pipe).fit(X, y), X), _output(truth, Z_test), atol=1e-5)
+
+
+def test_whole_pipeline_sequential_removals_and_pickle():
+    pipe = _pipelines()["impute+scale, logistic"]
+    X, y = _frame("binary", seed=3)
+    X = X.drop(columns="colour")
+    ids = stp.row_ids(X)
+    unl = GradientCorrectionUnlearner(pipe, forget="site_0", tol=1e-11).fit(X, y)
+    unl = pickle.loads(pickle.dumps(unl))
+    unl.unlearn(sample_id=ids[-5:])
+    keep = (stp.row_lineage(X)["source_id"] != "site_0").to_numpy().copy()
+    keep[-5:] = False
+    retrained_pre = clone(pipe)[:-1].fit(X[keep], y[keep])
+    truth = _truth(pipe.steps[-1][1], retrained_pre.transform(X[keep]), y[keep])
+    assert_allclose(
+        _output(unl, X), _output(truth, retrained_pre.transform(X)), rtol=1e-6, atol=1e-7
+    )
+    assert [e["preprocessing"] for e in unl.unlearning_log_] == [
+        "refitted on the retained rows"
+    ] * 2
+
+
+def test_whole_pipeline_drops_the_coefficients_of_a_category_that_disappears():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, y = _frame("binary")
+    X = X.drop(columns=["x1"])
+    site = stp.row_lineage(X)["source_id"].to_numpy()
+    X.loc[site == "site_2", "colour"] = "violet"  # only site_2 has it
+    pipe = make_pipeline(
+        stp.TracedColumnTransformer(
+            [("cat", OneHotEncoder(), ["colour"])], remainder="passthrough"
+        ),
+        LogisticRegression(),
+    )
+    unl = GradientCorrectionUnlearner(pipe, tol=1e-11).fit(X, y)
+    n_before = unl.estimator_[-1].coef_.shape[1]
+    unl.unlearn(source_id="site_2")
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "newton" and "dropped 1 feature" in event["note"]
+    assert unl.estimator_[-1].coef_.shape[1] == n_before - 1
+    assert unl.estimator_[-1].n_features_in_ == n_before - 1
+    keep = site != "site_2"
+    retrained = clone(pipe)
+    retrained.set_params(
+        logisticregression__solver="newton-cholesky", logisticregression__tol=1e-13
+    )
+    retrained.fit(X[keep], y[keep])
+    # (the removed rows' category is unknown to both now: compare on the retained rows)
+    assert_allclose(
+        unl.predict_proba(X[keep]), retrained.predict_proba(X[keep]), rtol=1e-6, atol=1e-8
+    )
+
+
+class _DropConstantColumns(TransformerMixin, BaseEstimator):
+    """Keeps the columns that vary in the fitted data; no feature names."""
+
+    def fit(self, X, y=None):
+        self.keep_ = np.asarray(X).std(axis=0) > 0
+        return self
+
+    def transform(self, X):
+        return np.asarray(X)[:, self.keep_]
+
+
+def test_whole_pipeline_refits_when_features_cannot_be_matched():
+    X, y = _data("binary")
+    X = X.copy()
+    site = stp.row_lineage(X)["source_id"].to_numpy()
+    X.loc[site != "site_2", "x4"] = 0.0  # only site_2 makes column x4 vary
+    pipe = Pipeline([("drop", _DropConstantColumns()), ("lr", LogisticRegression())])
+    unl = GradientCorrectionUnlearner(pipe).fit(X, y)
+    unl.unlearn(source_id="site_2")
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "refit" and "cannot be matched" in event["note"]
+    keep = site != "site_2"
+    retrained = clone(pipe).fit(X[keep], y[keep])
+    assert_allclose(unl.predict_proba(X), retrained.predict_proba(X), rtol=1e-6)
+
+
+def test_whole_pipeline_failed_request_changes_nothing():
+    pipe = _pipelines()["impute+scale, logistic"]
+    X, y = _frame("binary")
+    X = X.drop(columns="colour")
+    unl = GradientCorrectionUnlearner(pipe).fit(X, y)
+    before = pickle.dumps(unl.estimator_)
+    scaler = unl.estimator_[1]
+    with pytest.raises(UnknownSourceError):
+        unl.unlearn(source_id="no_such_site")
+    with pytest.raises(UnlearningError):
+        unl.unlearn(source_id=["site_0", "site_1", "site_2"])
+    assert unl.estimator_[1] is scaler
+    assert pickle.dumps(unl.estimator_) == before
+    assert unl.unlearning_log_ == []
+
+
+def test_whole_pipeline_in_grid_search():
+    pipe = _pipelines()["impute+scale, logistic"]
+    X, y = _frame("binary")
+    X = X.drop(columns="colour")
+    grid = GridSearchCV(
+        GradientCorrectionUnlearner(pipe, forget="site_1"),
+        {"preprocessing": ["refit", "keep"], "estimator__logisticregression__C": [0.1, 1.0]},
+        cv=KFold(3, shuffle=True, random_state=0),
+    ).fit(X, y)
+    assert set(grid.cv_results_["param_preprocessing"]) == {"refit", "keep"}
+    best = grid.best_estimator_
+    assert best.unlearning_log_[0]["preprocessing"] in ("refitted on the retained rows", "kept")
