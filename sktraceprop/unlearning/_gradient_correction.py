@@ -36,6 +36,7 @@ import numpy as np
 from scipy import linalg
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -52,7 +53,7 @@ from ..utils._delegation import (
     inner_has,
 )
 from ..utils._sklearn_compat import Interval, StrOptions, safe_indexing
-from ._neural import NEURAL_MODELS, neural_backend, neural_remove
+from ._neural import NEURAL_MODELS, _mean_loss, crossfit_losses, neural_backend, neural_remove
 
 __all__ = ["GradientCorrectionUnlearner"]
 
@@ -211,13 +212,25 @@ class GradientCorrectionUnlearner(
         damped Gauss-Newton step on all parameters (conjugate gradients on a subsample
         of at most 1024 retained rows; it tends to overshoot a retrain, see
         ``calibration``).
-    calibration : {"holdout", "none"}, default="holdout"
-        Neural models only, a heuristic: ``"holdout"`` shortens the influence step so
-        that the removed rows' mean loss does not exceed the model's mean loss on rows
-        it never trained on (``X_holdout`` given to ``unlearn``/``fit``, else a skorch
-        validation split; without either the step is not shortened). ``"none"`` never
-        shortens it. The event logs ``calibration``, ``calibration_source``,
-        ``calibration_target`` and ``step_scale``.
+    calibration : {"holdout", "crossfit", "none"}, default="holdout"
+        Neural models only: how the influence step is scaled (shortened or lengthened,
+        by bisection) so that the removed rows' mean loss after the correction (step
+        and fine-tuning) matches an estimate of their loss under a retrain.
+        ``"holdout"``: the model's mean loss on rows it never trained on (``X_holdout``
+        given to ``unlearn``/``fit``, else a skorch validation split; without either
+        the step is not scaled); blind to how hard the removed rows are.
+        ``"crossfit"``: at ``fit``, ``n_crossfit`` clones are fitted on random halves
+        of the training rows; a removed row's estimate is its loss under the clones
+        that left it out, times the ratio of the model's holdout loss to theirs (the
+        holdout is required at ``fit``: ``X_holdout``/``y_holdout`` or a skorch
+        validation split). It costs about ``n_crossfit / 2`` extra fits, once. The
+        clones are not kept, only each row's loss. ``"none"``: the plain step. The
+        event logs ``calibration``, ``calibration_source``, ``calibration_target`` and
+        ``step_scale``.
+    n_crossfit : int, default=8
+        Neural models with ``calibration="crossfit"`` only: half-data clones fitted.
+    random_state : int, RandomState instance or None, default=None
+        Neural models with ``calibration="crossfit"`` only: draws the halves.
     preprocessing : {"refit", "keep"}, default="refit"
         What happens to the steps before the final one when ``estimator`` is a
         pipeline. ``"refit"``: each removal refits them on the retained rows and the
@@ -297,7 +310,9 @@ class GradientCorrectionUnlearner(
         "n_steps": [Interval(Integral, 0, None, closed="left")],
         "lr": [None, Interval(Real, 0, None, closed="neither")],
         "influence": [StrOptions({"full", "last_layer"})],
-        "calibration": [StrOptions({"holdout", "none"})],
+        "calibration": [StrOptions({"holdout", "crossfit", "none"})],
+        "n_crossfit": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
         "preprocessing": [StrOptions({"refit", "keep"})],
         "store": [None, object],
     }
@@ -314,6 +329,8 @@ class GradientCorrectionUnlearner(
         lr=None,
         influence="last_layer",
         calibration="holdout",
+        n_crossfit=8,
+        random_state=None,
         preprocessing="refit",
         store=None,
     ):
@@ -326,6 +343,8 @@ class GradientCorrectionUnlearner(
         self.lr = lr
         self.influence = influence
         self.calibration = calibration
+        self.n_crossfit = n_crossfit
+        self.random_state = random_state
         self.preprocessing = preprocessing
         self.store = store
 
@@ -421,6 +440,9 @@ class GradientCorrectionUnlearner(
                 self._validation = backend.prepare(final, Z_full[held], y_arr_full[held]) + (
                     "validation split",
                 )
+        self._crossfit = None
+        if backend is not None and self.calibration == "crossfit":
+            self._crossfit = self._fit_crossfit(backend, final, X_holdout, y_holdout)
         if objective is None:
             self._hessian = self._hessian_theta = None
         else:
@@ -688,6 +710,42 @@ class GradientCorrectionUnlearner(
         Z_r = pre.fit_transform(safe_indexing(self._X_fit, rows), y_r)
         return pre, check_array(Z_r, accept_sparse="csr", dtype=np.float64)
 
+    def _fit_crossfit(self, backend, final, X_holdout, y_holdout):
+        """Per-row crossfit losses and the holdout correction (see ``calibration``)."""
+        holdout = self._neural_holdout(backend, final, X_holdout, y_holdout)
+        if holdout is None:
+            raise ValueError(
+                "calibration='crossfit' needs rows the model does not train on, at fit: "
+                "pass X_holdout and y_holdout to fit, or give the skorch net a validation "
+                "split (train_split)."
+            )
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        unseen, clones_loss = crossfit_losses(
+            backend,
+            final,
+            clone(_final_step(self.estimator)),
+            self._Z,
+            self._y,
+            n_models=self.n_crossfit,
+            seed=seed,
+            holdout=holdout,
+        )
+        model_loss = _mean_loss(backend, final, holdout[0], holdout[1])
+        return {
+            "unseen": unseen,
+            "ratio": model_loss / clones_loss,
+            "source": f"{self.n_crossfit} half-data clones, corrected on the {holdout[2]} rows",
+        }
+
+    def _crossfit_target(self, positions):
+        """The crossfit estimate of the removed rows' mean loss under a retrain."""
+        unseen = self._crossfit["unseen"]
+        values = unseen[positions]
+        values = values[np.isfinite(values)]
+        if values.size == 0:  # every clone trained on these rows: use all rows' estimate
+            values = unseen[np.isfinite(unseen)]
+        return float(values.mean() * self._crossfit["ratio"]), self._crossfit["source"]
+
     def _neural_holdout(self, backend, final, X_holdout, y_holdout):
         """The calibration rows ``(Z, Y, source)`` of a neural removal, or None."""
         if self.calibration == "none":
@@ -713,6 +771,7 @@ class GradientCorrectionUnlearner(
             damping=self.damping,
             influence=self.influence,
             holdout=holdout,
+            crossfit=None if self._crossfit is None else self._crossfit_target(positions),
         )
         if not np.isfinite(info["certificate"]):
             raise UnlearningError(
@@ -740,10 +799,10 @@ class GradientCorrectionUnlearner(
                 f"non-convex model: {info['influence'].replace('_', '-')} Gauss-Newton "
                 "influence step"
                 + (
-                    ""
-                    if holdout is None
-                    else f" shortened (heuristic) so the forgotten rows' mean loss does not "
-                    f"exceed that of the {holdout[2]} rows"
+                    f" scaled (heuristic) so the forgotten rows' mean loss matches "
+                    f"{info['calibration_source']}"
+                    if info["calibration"] != "none"
+                    else ""
                 )
                 + " plus retained-set fine-tuning; the certificate is the retained-objective "
                 "gradient norm, not a bound on the distance to a retrain"
@@ -751,6 +810,9 @@ class GradientCorrectionUnlearner(
         }
         self._commit(event, final, retained)
         self.n_iter_ = info["n_steps"]
+        if self._crossfit is not None:
+            # keep nothing derived from the removed rows
+            self._crossfit["unseen"][positions] = np.nan
 
     def _removed_rows(self, positions):
         removed_ids = self.train_row_ids_[positions]

@@ -19,6 +19,18 @@ The model minimises ``J(theta) = mean_i loss_i + wd / 2 ||theta||^2``. Removing 
 2. ``n_steps`` mini-batch SGD steps of step size ``lr`` on the retained objective over
    **all** parameters (same loss and weight decay as the training).
 
+A calibration can rescale step 1 so that the removed rows' mean loss, measured after
+step 2, matches an estimate of what a retrain would give them (bisection on the scale
+``t`` of the step, shortening or lengthening it):
+
+- ``"holdout"``: the model's mean loss on rows it never trained on (a population
+  estimate: blind to how hard the removed rows themselves are);
+- ``"crossfit"``: per row, the loss under models fitted at ``fit`` time on random
+  halves of the training rows that left the row out (each row is left out by about
+  half of them), times the ratio of the full model's holdout loss to theirs (a
+  half-data model fits unseen rows worse). This estimates the retrain's loss on *these*
+  rows, not on average rows.
+
 Neither step is certified for a non-convex model: the reported *certificate* is the
 retained-objective gradient norm after the correction, a measure of stationarity, not a
 bound on the distance to a retrain.
@@ -26,7 +38,13 @@ bound on the distance to a retrain.
 
 import numpy as np
 
-__all__ = ["NEURAL_MODELS", "gauss_newton_step", "neural_backend", "neural_remove"]
+__all__ = [
+    "NEURAL_MODELS",
+    "crossfit_losses",
+    "gauss_newton_step",
+    "neural_backend",
+    "neural_remove",
+]
 
 NEURAL_MODELS = (
     "skorch NeuralNetClassifier (NLLLoss on a softmax, or CrossEntropyLoss) and "
@@ -203,19 +221,68 @@ def full_gauss_newton_step(backend, model, Z, Y, forget, retained, *, weight_dec
     return delta, {"damping": float(damping), "cg_iter": it, "cg_residual": rel}
 
 
+#: The calibrated step is at most this multiple of the influence step.
+CALIBRATION_MAX_SCALE = 4096.0
+
+
 def _calibrate(forget_loss_at, target, n_bisect=CALIBRATION_BISECTIONS):
-    """Largest ``t`` in [0, 1] whose forget mean loss at ``theta + t delta`` is at most
-    ``target`` (bisection; the loss rises along the step)."""
-    if forget_loss_at(1.0) <= target:
-        return 1.0
+    """The scale ``t >= 0`` at which the forget rows' mean loss reaches ``target``.
+
+    Bisection (the loss rises along the step): the bracket grows by doubling from
+    ``[0, 1]`` until the loss at its top reaches ``target`` (at most
+    ``CALIBRATION_MAX_SCALE``). Returns ``(t, reached)``.
+    """
+    if forget_loss_at(0.0) >= target:
+        return 0.0, True
     lo, hi = 0.0, 1.0
+    while forget_loss_at(hi) < target:
+        if hi >= CALIBRATION_MAX_SCALE:
+            return hi, False
+        lo, hi = hi, 2.0 * hi
     for _ in range(n_bisect):
         mid = 0.5 * (lo + hi)
-        if forget_loss_at(mid) <= target:
+        if forget_loss_at(mid) < target:
             lo = mid
         else:
             hi = mid
-    return lo
+    return 0.5 * (lo + hi), True
+
+
+def crossfit_losses(backend, fitted, template, Z, Y, *, n_models, seed, holdout):
+    """Per-row losses of rows left out by half-data models, and the holdout correction.
+
+    Fits ``n_models`` clones of the unfitted ``template`` (of the fitted model
+    ``fitted``) on random halves of the rows ``(Z, Y)``, each half holding every class.
+    Returns ``(unseen, ratio_denominator)``: ``unseen[i]`` is the mean loss of row ``i``
+    under the models that left it out (NaN if every model trained on it),
+    ``ratio_denominator`` the models' mean loss on the ``holdout`` rows ``(Z_h, Y_h)``.
+    The models are not kept: they were trained on rows that may be removed later.
+    """
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(seed)
+    n = Y.shape[0]
+    classes = np.unique(Y)
+    total, count, holdout_losses = np.zeros(n), np.zeros(n), []
+    for _ in range(n_models):
+        for _attempt in range(20):
+            inside = np.zeros(n, dtype=bool)
+            inside[rng.permutation(n)[: n // 2]] = True
+            if np.unique(Y[inside]).shape[0] == classes.shape[0]:
+                break
+        else:
+            raise ValueError(
+                "calibration='crossfit' could not draw a half of the training rows holding "
+                "every class; some class has too few rows."
+            )
+        model = backend.fit_clone(fitted, clone(template), Z[inside], Y[inside])
+        out = ~inside
+        total[out] += _row_losses(backend.last_layer_inputs(model, Z[out])[1], Y[out])
+        count[out] += 1
+        holdout_losses.append(_mean_loss(backend, model, holdout[0], holdout[1]))
+    with np.errstate(invalid="ignore"):
+        unseen = total / count
+    return unseen, float(np.mean(holdout_losses))
 
 
 def neural_remove(
@@ -231,6 +298,7 @@ def neural_remove(
     damping,
     influence="last_layer",
     holdout=None,
+    crossfit=None,
 ):
     """Remove the rows ``forget`` from ``model`` in place; return what the event reports.
 
@@ -238,7 +306,9 @@ def neural_remove(
     are the rows the model trained on (module inputs, encoded targets). ``influence``
     is ``"full"`` (all parameters) or ``"last_layer"``. ``holdout`` is None or
     ``(Z_h, Y_h, source)``: rows the model never trained on, whose mean loss is the
-    calibration target of the influence step (see the module docstring).
+    calibration target of the influence step (see the module docstring). ``crossfit``
+    is None or ``(target, description)``: a calibration target computed by the caller
+    (it takes precedence over ``holdout``).
     """
     weight_decay = backend.weight_decay(model)
     if influence == "full":
@@ -260,21 +330,33 @@ def neural_remove(
         def apply(t):
             backend.set_last_layer(model, W + t * delta)
 
-    scale, target = 1.0, None
-    if holdout is not None:
+    lr = backend.default_lr(model) if lr is None else float(lr)
+    start = backend.params_vector(model)
+
+    def finetune():
+        backend.finetune(
+            model, Z[retained], Y[retained], n_steps=n_steps, lr=lr, weight_decay=weight_decay
+        )
+
+    scale, target, reached, source = 1.0, None, True, None
+    if crossfit is not None:
+        target, source = crossfit
+    elif holdout is not None:
         # What a model that never saw the rows scores on them: the loss on unseen rows.
-        target = _mean_loss(backend, model, holdout[0], holdout[1])
+        target, source = _mean_loss(backend, model, holdout[0], holdout[1]), holdout[2]
+    if target is not None:
 
         def forget_loss_at(t):
+            # the loss the removal ends with: after the step *and* the fine-tuning
+            backend.set_params_vector(model, start)
             apply(t)
+            finetune()
             return _mean_loss(backend, model, Z[forget], Y[forget])
 
-        scale = _calibrate(forget_loss_at, target)
+        scale, reached = _calibrate(forget_loss_at, target)
+        backend.set_params_vector(model, start)
     apply(scale)
-    lr = backend.default_lr(model) if lr is None else float(lr)
-    backend.finetune(
-        model, Z[retained], Y[retained], n_steps=n_steps, lr=lr, weight_decay=weight_decay
-    )
+    finetune()
     certificate = backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
     return {
         "certificate": float(certificate),
@@ -283,9 +365,12 @@ def neural_remove(
         "damping": info["damping"],
         "cg_iter": info["cg_iter"],
         "cg_residual": info["cg_residual"],
-        "calibration": "none" if holdout is None else "holdout",
-        "calibration_source": None if holdout is None else holdout[2],
+        "calibration": (
+            "crossfit" if crossfit is not None else "none" if holdout is None else "holdout"
+        ),
+        "calibration_source": source,
         "calibration_target": target,
+        "calibration_reached": bool(reached),
         "step_scale": float(scale),
         "n_steps": int(n_steps),
         "lr": lr,

@@ -34,6 +34,11 @@ def prepare(model, Z, y):
     return Z, Y
 
 
+def fit_clone(fitted, template, Z, Y):
+    """Fit the unfitted clone ``template`` of ``fitted`` on inputs and class indices."""
+    return template.fit(Z, fitted.classes_[Y])
+
+
 def last_layer_inputs(model, Z):
     act = _ACT[model.apply_fn_.activation]
     h = Z

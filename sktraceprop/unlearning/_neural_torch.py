@@ -22,6 +22,15 @@ def _binary(net):
     return isinstance(net.criterion_, torch.nn.BCEWithLogitsLoss)
 
 
+def fit_clone(fitted, template, Z, Y):
+    """Fit the unfitted clone ``template`` of ``fitted`` on module inputs and targets."""
+    import skorch
+
+    # ``prepare`` keeps skorch's own targets (class indices), as float for a binary net
+    binary = isinstance(template, skorch.NeuralNetBinaryClassifier)
+    return template.fit(Z, Y.astype(np.float32) if binary else Y)
+
+
 def _forward_with_head(net, X):
     """Module outputs, last-layer inputs and last-layer outputs, in eval mode."""
     head = _head(net)

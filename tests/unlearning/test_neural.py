@@ -125,7 +125,7 @@ def test_full_influence_calibrated_on_a_holdout(multiclass_models):
             trial.estimator_, retrained, original, X_te[150:]
         )
     # Measured on this net: uncalibrated 212% (over-unlearning, distance ratio 2.9),
-    # calibrated 118% (ratio 0.85); the retrain closes 100%.
+    # calibrated 103% (ratio 0.79); the retrain closes 100%.
     assert 170 < gaps["none"] < 260 and ratios["none"] > 1
     assert 90 < gaps["holdout"] < 140 and ratios["holdout"] < 1
     assert events["holdout"]["method"] == "full-influence+finetune"
@@ -276,3 +276,83 @@ def test_jax_removal_moves_toward_the_retrain():
     assert unl.unlearning_log_[0]["method"] == "influence+finetune"
     # the original model object was not modified
     np.testing.assert_array_equal(original.params_[-1]["weight"], before)
+
+
+def test_crossfit_needs_rows_the_model_did_not_train_on():
+    X, y, _, _ = _data(n=120)
+    unl = GradientCorrectionUnlearner(_net(max_epochs=2), calibration="crossfit")
+    with pytest.raises(ValueError, match="X_holdout"):
+        unl.fit(X, y)
+    with pytest.raises(ValueError, match="n_crossfit"):
+        GradientCorrectionUnlearner(_net(), calibration="crossfit", n_crossfit=0).fit(X, y)
+
+
+def test_crossfit_losses_equal_independent_half_fits():
+    # Deterministic nets (no shuffling, seeded init): a clone fitted here on the rows a
+    # crossfit model trained on gives the same per-row losses on the rows it left out.
+    from sktraceprop.metrics import per_sample_loss
+    from sktraceprop.unlearning import _neural, _neural_torch
+
+    X, y, X_te, y_te = _data(n=200)
+    template = _net(max_epochs=15, iterator_train__shuffle=False)
+    fitted = clone(template).fit(X, y)
+    Z, Y = _neural_torch.prepare(fitted, X, y)
+    holdout = _neural_torch.prepare(fitted, X_te, y_te)
+    unseen, clones_loss = _neural.crossfit_losses(
+        _neural_torch, fitted, template, Z, Y, n_models=1, seed=7, holdout=holdout
+    )
+    out = np.isfinite(unseen)
+    assert out.sum() == 100  # one model: half the rows left out, the other half NaN
+    half = clone(template).fit(X[~out], y[~out])
+    np.testing.assert_allclose(unseen[out], per_sample_loss(half, X[out], y[out]), rtol=1e-4)
+    assert clones_loss == pytest.approx(per_sample_loss(half, X_te, y_te).mean(), rel=1e-4)
+
+
+def test_crossfit_calibration_hits_its_target_and_keeps_nothing_of_removed_rows(
+    multiclass_models,
+):
+    from sktraceprop.metrics import per_sample_loss
+
+    X, y, X_te, y_te, forget, original, retrained = multiclass_models
+    X_ho, y_ho = X_te[:150], y_te[:150]
+    unl = GradientCorrectionUnlearner(
+        _net(), calibration="crossfit", n_crossfit=8, random_state=0, n_steps=10, lr=0.05
+    ).fit(X, y, X_holdout=X_ho, y_holdout=y_ho)
+    # the model itself is the same as without the calibration's clones
+    np.testing.assert_allclose(unl.predict_proba(X_te), original.predict_proba(X_te), atol=1e-5)
+    again = pickle.loads(pickle.dumps(unl))
+    unl.unlearn(mask=forget)
+    event = unl.unlearning_log_[-1]
+    assert event["calibration"] == "crossfit" and event["calibration_reached"]
+    assert "8 half-data clones" in event["calibration_source"]
+    # the correction ends (after the fine-tuning) at the calibration target
+    final_loss = per_sample_loss(unl.estimator_, X[forget], y[forget]).mean()
+    assert final_loss == pytest.approx(event["calibration_target"], rel=1e-3)
+    gap = forget_loss_gap_closed(unl.estimator_, retrained, original, X[forget], y[forget])
+    # Measured on this net: 109% (one retrain as the reference)
+    assert 80 < gap < 125
+    assert np.all(np.isnan(unl._crossfit["unseen"][forget]))
+    assert np.isfinite(unl._crossfit["unseen"][~forget]).mean() > 0.9
+    # clone, pickle and a second removal
+    assert clone(unl).get_params()["calibration"] == "crossfit"
+    again.unlearn(mask=forget)
+    np.testing.assert_allclose(again.predict_proba(X_te), unl.predict_proba(X_te), atol=1e-6)
+    unl.unlearn(mask=np.arange(X.shape[0]) >= X.shape[0] - 5)
+    assert len(unl.unlearning_log_) == 2
+
+
+def test_jax_crossfit_calibration():
+    pytest.importorskip("jax")
+    from sktraceprop.adapters import JaxClassifier, mlp
+
+    X, y, X_te, y_te = _data(n=200)
+    init_fn, apply_fn = mlp(hidden=(16,))
+    model = JaxClassifier(
+        apply_fn, init_fn, n_epochs=60, learning_rate=0.01, alpha=1e-3, random_state=0
+    )
+    unl = GradientCorrectionUnlearner(
+        model, calibration="crossfit", n_crossfit=4, random_state=0, n_steps=5
+    ).fit(X, y, X_holdout=X_te[:100], y_holdout=y_te[:100])
+    unl.unlearn(mask=np.arange(200) < 20)
+    event = unl.unlearning_log_[-1]
+    assert event["calibration"] == "crossfit" and np.isfinite(event["calibration_target"])
