@@ -91,6 +91,42 @@ def exact_fit(Z, y):
     return LogisticRegression(solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(Z, y)
 
 
+def _record(n_train, name, forget, event):
+    """The fields every row of results starts with."""
+    return {
+        "n_train": n_train,
+        "removal": name,
+        "n_removed": int(forget.sum()),
+        **{k: event[k] for k in ("method", "n_iter", "n_hessian_updates", "certificate")},
+    }
+
+
+def timed_removals(unl, ids, n_train, seed, repeats):
+    """Each removal of the protocol, timed on fresh copies of the fitted ``unl``:
+    ``(name, forget mask, unlearned copy, least seconds)``."""
+    for name, request, forget in removals(ids, n_train, seed):
+        unlearn_s, done = timed(
+            lambda fitted, r=request: fitted.unlearn(**r), repeats, lambda: copy.deepcopy(unl)
+        )
+        yield name, forget, done, unlearn_s
+
+
+def removals(ids, n_train, seed):
+    """``(name, unlearn request, forget mask)`` of the three removals of the protocol."""
+    rng = np.random.default_rng(seed + 1)
+    sources = stp.row_lineage(ids)["source_id"].to_numpy()
+    requests = {
+        "1% random": {"sample_id": ids[rng.choice(n_train, n_train // 100, replace=False)]},
+        "5% random": {"sample_id": ids[rng.choice(n_train, n_train // 20, replace=False)]},
+        f"source {SOURCE}": {"source_id": f"adult{n_train}:{SOURCE}"},
+    }
+    for name, request in requests.items():
+        if "sample_id" in request:
+            yield name, request, np.isin(ids, request["sample_id"])
+        else:
+            yield name, request, sources == request["source_id"]
+
+
 def run_protocol(n_train, repeats, seed=0):
     X, Z, y, Z_te, y_te = prepare(n_train, seed)
     ids = stp.row_ids(X)
@@ -99,23 +135,9 @@ def run_protocol(n_train, repeats, seed=0):
     fit_s, _ = timed(lambda: clone(model).fit(Z, y), repeats)
     unl_fit_s, unl = timed(lambda: clone(unl).fit(Z, y, sample_id=ids), repeats)
     exact_original = exact_fit(Z, y)
-    rng = np.random.default_rng(seed + 1)
-    sources = stp.row_lineage(ids)["source_id"].to_numpy()
-    removals = {
-        "1% random": {"sample_id": ids[rng.choice(n_train, n_train // 100, replace=False)]},
-        "5% random": {"sample_id": ids[rng.choice(n_train, n_train // 20, replace=False)]},
-        f"source {SOURCE}": {"source_id": f"adult{n_train}:{SOURCE}"},
-    }
     rows = []
-    for name, request in removals.items():
-        if "sample_id" in request:
-            forget = np.isin(ids, request["sample_id"])
-        else:
-            forget = sources == request["source_id"]
+    for name, forget, done, unlearn_s in timed_removals(unl, ids, n_train, seed, repeats):
         keep = ~forget
-        unlearn_s, done = timed(
-            lambda fitted, r=request: fitted.unlearn(**r), repeats, lambda: copy.deepcopy(unl)
-        )
         event = done.unlearning_log_[-1]
         scratch_s, scratch = timed(lambda k=keep: clone(model).fit(Z[k], y[k]), repeats)
         truth = exact_fit(Z[keep], y[keep])
@@ -124,13 +146,7 @@ def run_protocol(n_train, repeats, seed=0):
         )
         rows.append(
             {
-                "n_train": n_train,
-                "removal": name,
-                "n_removed": int(forget.sum()),
-                "method": event["method"],
-                "n_iter": event["n_iter"],
-                "n_hessian_updates": event["n_hessian_updates"],
-                "certificate": event["certificate"],
+                **_record(n_train, name, forget, event),
                 "unlearn_s": unlearn_s,
                 "refit_s": scratch_s,
                 "speedup": scratch_s / unlearn_s,
@@ -160,36 +176,16 @@ def run_pipeline_protocol(n_train, repeats, seed=0):
     exact = {"solver": "newton-cholesky", "tol": 1e-12}
     unl = stp.GradientCorrectionUnlearner(make_pipe()).fit(X, y)
     exact_original = make_pipe(exact).fit(X, y)
-    rng = np.random.default_rng(seed + 1)
-    sources = stp.row_lineage(ids)["source_id"].to_numpy()
-    removals = {
-        "1% random": {"sample_id": ids[rng.choice(n_train, n_train // 100, replace=False)]},
-        "5% random": {"sample_id": ids[rng.choice(n_train, n_train // 20, replace=False)]},
-        f"source {SOURCE}": {"source_id": f"adult{n_train}:{SOURCE}"},
-    }
     rows = []
-    for name, request in removals.items():
-        if "sample_id" in request:
-            forget = np.isin(ids, request["sample_id"])
-        else:
-            forget = sources == request["source_id"]
+    for name, forget, done, unlearn_s in timed_removals(unl, ids, n_train, seed, repeats):
         keep = ~forget
-        unlearn_s, done = timed(
-            lambda fitted, r=request: fitted.unlearn(**r), repeats, lambda: copy.deepcopy(unl)
-        )
         event = done.unlearning_log_[-1]
         scratch_s, _ = timed(lambda k=keep: make_pipe().fit(X[k], y[k]), repeats)
         truth = make_pipe(exact).fit(X[keep], y[keep])
         report = unlearning_report(done, truth, exact_original, X[forget], y[forget], X_te, y_te)
         rows.append(
             {
-                "n_train": n_train,
-                "removal": name,
-                "n_removed": int(forget.sum()),
-                "method": event["method"],
-                "n_iter": event["n_iter"],
-                "n_hessian_updates": event["n_hessian_updates"],
-                "certificate": event["certificate"],
+                **_record(n_train, name, forget, event),
                 "preprocessing": event["preprocessing"],
                 "note": event.get("note", ""),
                 "unlearn_s": unlearn_s,
@@ -199,6 +195,18 @@ def run_pipeline_protocol(n_train, repeats, seed=0):
             }
         )
     return rows
+
+
+def _lead_cells(r):
+    """The first six cells of a table row: rows, removal, method, certificate, ratio."""
+    return [
+        f"{r['n_train']:,}",
+        r["removal"],
+        f"{r['n_removed']:,}",
+        f"{r['method']} ({r['n_iter']}, {r['n_hessian_updates']} H)",
+        f"{r['certificate']:.1e}",
+        f"{r['distance_ratio_test']:.1e}",
+    ]
 
 
 def fmt(x, digits=3):
@@ -223,12 +231,7 @@ def main():
         pipe_headers,
         [
             [
-                f"{r['n_train']:,}",
-                r["removal"],
-                f"{r['n_removed']:,}",
-                f"{r['method']} ({r['n_iter']}, {r['n_hessian_updates']} H)",
-                f"{r['certificate']:.1e}",
-                f"{r['distance_ratio_test']:.1e}",
+                *_lead_cells(r),
                 f"{r['forget_gap_closed_percent']:.3f}",
                 f"{r['score_delta']:+.5f}",
                 f"{r['unlearn_s']:.3f}",
@@ -253,12 +256,7 @@ def main():
         for r in res["rows"]:
             table.append(
                 [
-                    f"{r['n_train']:,}",
-                    r["removal"],
-                    f"{r['n_removed']:,}",
-                    f"{r['method']} ({r['n_iter']}, {r['n_hessian_updates']} H)",
-                    f"{r['certificate']:.1e}",
-                    f"{r['distance_ratio_test']:.1e}",
+                    *_lead_cells(r),
                     f"{r['refit_distance_ratio_test']:.1e}",
                     f"{r['distance_ratio_forget']:.1e}",
                     f"{r['forget_gap_closed_percent']:.3f}",
