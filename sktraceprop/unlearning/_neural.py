@@ -26,10 +26,10 @@ step 2, matches an estimate of what a retrain would give them (bisection on the 
 - ``"holdout"``: the model's mean loss on rows it never trained on (a population
   estimate: blind to how hard the removed rows themselves are);
 - ``"crossfit"``: per row, the loss under models fitted at ``fit`` time on random
-  halves of the training rows that left the row out (each row is left out by about
-  half of them), times the ratio of the full model's holdout loss to theirs (a
-  half-data model fits unseen rows worse). This estimates the retrain's loss on *these*
-  rows, not on average rows.
+  halves of the training rows that left the row out (halves come in complementary
+  pairs, so each row is left out by half of them), times the ratio of the full model's
+  holdout loss to theirs (a half-data model fits unseen rows worse). This estimates the
+  retrain's loss on *these* rows, not on average rows.
 
 Neither step is certified for a non-convex model: the reported *certificate* is the
 retained-objective gradient norm after the correction, a measure of stationarity, not a
@@ -252,7 +252,9 @@ def crossfit_losses(backend, fitted, template, Z, Y, *, n_models, seed, holdout)
     """Per-row losses of rows left out by half-data models, and the holdout correction.
 
     Fits ``n_models`` clones of the unfitted ``template`` (of the fitted model
-    ``fitted``) on random halves of the rows ``(Z, Y)``, each half holding every class.
+    ``fitted``) on random halves of the rows ``(Z, Y)``, each half holding every class;
+    every second clone takes the complement of the previous one's half (so with an even
+    ``n_models`` every row is left out by exactly ``n_models / 2`` clones).
     Returns ``(unseen, ratio_denominator)``: ``unseen[i]`` is the mean loss of row ``i``
     under the models that left it out (NaN if every model trained on it),
     ``ratio_denominator`` the models' mean loss on the ``holdout`` rows ``(Z_h, Y_h)``.
@@ -264,17 +266,24 @@ def crossfit_losses(backend, fitted, template, Z, Y, *, n_models, seed, holdout)
     n = Y.shape[0]
     classes = np.unique(Y)
     total, count, holdout_losses = np.zeros(n), np.zeros(n), []
-    for _ in range(n_models):
-        for _attempt in range(20):
-            inside = np.zeros(n, dtype=bool)
-            inside[rng.permutation(n)[: n // 2]] = True
-            if np.unique(Y[inside]).shape[0] == classes.shape[0]:
-                break
+    inside = None
+    for m in range(n_models):
+        if m % 2:
+            # the complement of the previous half: every row is left out equally often
+            inside = ~inside
         else:
-            raise ValueError(
-                "calibration='crossfit' could not draw a half of the training rows holding "
-                "every class; some class has too few rows."
-            )
+            for _attempt in range(20):
+                inside = np.zeros(n, dtype=bool)
+                inside[rng.permutation(n)[: n // 2]] = True
+                if all(
+                    np.unique(Y[part]).shape[0] == classes.shape[0] for part in (inside, ~inside)
+                ):
+                    break
+            else:
+                raise ValueError(
+                    "calibration='crossfit' could not split the training rows in two halves "
+                    "that both hold every class; some class has too few rows."
+                )
         model = backend.fit_clone(fitted, clone(template), Z[inside], Y[inside])
         out = ~inside
         total[out] += _row_losses(backend.last_layer_inputs(model, Z[out])[1], Y[out])

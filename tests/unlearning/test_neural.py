@@ -332,7 +332,7 @@ def test_crossfit_calibration_hits_its_target_and_keeps_nothing_of_removed_rows(
     # Measured on this net: 109% (one retrain as the reference)
     assert 80 < gap < 125
     assert np.all(np.isnan(unl._crossfit["unseen"][forget]))
-    assert np.isfinite(unl._crossfit["unseen"][~forget]).mean() > 0.9
+    assert np.isfinite(unl._crossfit["unseen"][~forget]).all()  # complementary halves
     # clone, pickle and a second removal
     assert clone(unl).get_params()["calibration"] == "crossfit"
     again.unlearn(mask=forget)
