@@ -12,7 +12,7 @@ from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ..utils._sklearn_compat import Interval, StrOptions
 
@@ -184,6 +184,10 @@ def _trainer():
         bs = n if batch_size is None else min(batch_size, n)
         n_batches = -(-n // bs)
 
+        # The weighted mean loss of the batch: sum_b w l / sum_b w. Padding rows have weight
+        # 0, so a full batch gives the weighted mean over the data, and a mini-batch the
+        # weighted mean over its own rows (every batch holds a row of positive weight:
+        # _row_weights leaves out the rows of weight 0).
         def objective(p, xb, yb, wb):
             losses = _per_sample_loss(kind, _logits(apply_fn, p, xb), yb)
             data = jnp.sum(wb * losses) / jnp.sum(wb)
@@ -264,6 +268,63 @@ def _predict_blocks(apply_fn, params, X):
     return np.concatenate(out)
 
 
+def _validate_sample_weight(sample_weight, n_samples):
+    """``sample_weight`` validated as a float64 array of shape (n_samples,), or None.
+
+    A scalar is broadcast to every sample. Raises ``ValueError`` for a wrong shape or
+    length, NaN, infinite or negative weights, and for weights that are all zero.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, Real):
+        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+    w = check_array(
+        sample_weight,
+        ensure_2d=False,
+        dtype=np.float64,
+        ensure_all_finite=False,
+        input_name="sample_weight",
+    )
+    if w.ndim != 1:
+        raise ValueError(
+            f"sample_weight must be a 1D array or a scalar; got an array of shape {w.shape}."
+        )
+    if w.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {w.shape[0]} entries but X has {n_samples} samples; "
+            "pass one weight per sample."
+        )
+    if np.isnan(w).any():
+        raise ValueError("sample_weight contains NaN.")
+    if np.isinf(w).any():
+        raise ValueError("sample_weight contains infinite values.")
+    if (w < 0).any():
+        raise ValueError(
+            f"sample_weight contains negative values (minimum {w.min():g}); weights must be >= 0."
+        )
+    if not (w > 0).any():
+        raise ValueError(
+            "sample_weight is zero for every sample; at least one weight must be positive."
+        )
+    return w
+
+
+def _row_weights(sample_weight, n_samples):
+    """The rows to train on and their float32 weights, or ``(None, None)`` if unweighted.
+
+    The weights are divided by their maximum (the weighted mean loss does not change,
+    float32 cannot overflow, and equal weights become exactly 1, which trains bitwise as
+    unweighted data). Rows whose weight is then zero in float32 are left out, so a zero
+    weight is exactly the same as removing the row, in full-batch and mini-batch training.
+    """
+    w = _validate_sample_weight(sample_weight, n_samples)
+    if w is None:
+        return None, None
+    w = (w / w.max()).astype(np.float32)
+    keep = np.flatnonzero(w > 0)
+    return keep, w[keep]
+
+
 class _BaseJax(BaseEstimator):
     _parameter_constraints = {
         "apply_fn": [callable, None],
@@ -304,7 +365,7 @@ class _BaseJax(BaseEstimator):
             return mlp(hidden=(100,))
         return self.init_fn, self.apply_fn
 
-    def _fit(self, X, Y, kind, n_outputs):
+    def _fit(self, X, Y, kind, n_outputs, W=None):
         import jax
         import jax.numpy as jnp
 
@@ -313,7 +374,8 @@ class _BaseJax(BaseEstimator):
         init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
         params = init_fn(init_key, X.shape[1], n_outputs)
         n = X.shape[0]
-        W = np.ones(n, dtype=np.float32)
+        if W is None:
+            W = np.ones(n, dtype=np.float32)
         batch_size = self.batch_size
         if batch_size is None or batch_size >= n:
             batch_size = None
@@ -377,9 +439,11 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
     ``(n_samples, n_outputs)``. Binary problems use **one** output, the decision value
     (logit of the second class in ``classes_``), trained with the logistic loss;
     ``K > 2`` classes use ``K`` logits and the softmax cross-entropy. The objective is
-    ``mean_i loss_i + alpha / 2 * ||params||^2`` (every leaf is penalised, biases
-    included), minimised by a built-in Adam (or SGD) for ``n_epochs`` epochs, full
-    batch or in shuffled mini-batches. Computation is float32.
+    ``sum_i w_i loss_i / sum_i w_i + alpha / 2 * ||params||^2`` (``w_i`` from
+    ``fit(..., sample_weight=...)``, 1 by default, so the data term is the mean loss;
+    every leaf is penalised, biases included), minimised by a built-in Adam (or SGD) for
+    ``n_epochs`` epochs, full batch or in shuffled mini-batches (each step then takes the
+    weighted mean over its batch). Computation is float32.
 
     Both functions must be picklable for ``pickle``, ``joblib`` and ``GridSearchCV`` with
     ``n_jobs > 1``: module-level functions, or instances of module-level classes with
@@ -422,7 +486,7 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
     n_outputs_ : int
         1 for binary problems, else ``n_classes``.
     loss_curve_ : ndarray of shape (n_epochs,)
-        Mean objective per epoch.
+        Mean objective per epoch (over its steps, each evaluated before its update).
     n_iter_ : int
         Number of epochs run.
     n_features_in_ : int
@@ -445,7 +509,7 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
     True
     """
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the model on ``X``, ``y``.
 
         Parameters
@@ -454,24 +518,42 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
             Training data.
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Non-negative weights of the rows; None weighs every row 1. The data term of
+            the objective becomes the weighted mean ``sum_i w_i loss_i / sum_i w_i``
+            (in mini-batch training, the weighted mean over each batch). Rows of weight
+            zero are left out before training, exactly as if they were removed (also from
+            ``classes_``); with full-batch training an integer weight ``k`` is the same
+            objective as ``k`` copies of the row. Equal weights train exactly as None.
 
         Returns
         -------
         self : JaxClassifier
             The fitted classifier.
+
+        Raises
+        ------
+        ValueError
+            If ``sample_weight`` has the wrong shape, contains NaN, infinite or negative
+            values, is zero everywhere, or leaves rows of fewer than 2 classes.
         """
         self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
+        keep, W = _row_weights(sample_weight, X.shape[0])
+        if keep is not None:
+            X, y = X[keep], y[keep]
         classes, y_enc = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
+            where = "" if keep is None else " among the rows with a non-zero sample_weight"
             raise ValueError(
-                f"JaxClassifier needs samples of at least 2 classes; got 1 class ({classes[0]!r})."
+                "JaxClassifier needs samples of at least 2 classes; "
+                f"got 1 class ({classes[0]!r}){where}."
             )
         self.classes_ = classes
         if classes.shape[0] == 2:
-            return self._fit(X, y_enc.astype(np.float32), "binary", 1)
-        return self._fit(X, y_enc.astype(np.int32), "multiclass", classes.shape[0])
+            return self._fit(X, y_enc.astype(np.float32), "binary", 1, W)
+        return self._fit(X, y_enc.astype(np.int32), "multiclass", classes.shape[0], W)
 
     def decision_function(self, X):
         """Logits: the decision value (binary, shape (n,)) or the class logits (n, K).
@@ -537,8 +619,9 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
 class JaxRegressor(RegressorMixin, _BaseJax):
     """A scikit-learn regressor around a pure JAX model trained by squared error.
 
-    Same model contract and training as :class:`JaxClassifier`; the per-sample loss is
-    ``0.5 * ||apply_fn(params, x) - y||^2`` with one output per target column.
+    Same model contract, training and ``sample_weight`` handling as
+    :class:`JaxClassifier`; the per-sample loss is ``0.5 * ||apply_fn(params, x) - y||^2``
+    with one output per target column.
 
     Parameters
     ----------
@@ -571,7 +654,7 @@ class JaxRegressor(RegressorMixin, _BaseJax):
     n_outputs_ : int
         Number of target columns.
     loss_curve_ : ndarray of shape (n_epochs,)
-        Mean objective per epoch.
+        Mean objective per epoch (over its steps, each evaluated before its update).
     n_iter_ : int
         Number of epochs run.
     n_features_in_ : int
@@ -580,7 +663,7 @@ class JaxRegressor(RegressorMixin, _BaseJax):
         Feature names seen in ``fit`` (only when ``X`` had string column names).
     """
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the model on ``X``, ``y``.
 
         Parameters
@@ -589,18 +672,34 @@ class JaxRegressor(RegressorMixin, _BaseJax):
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Non-negative weights of the rows; None weighs every row 1. The data term of
+            the objective becomes the weighted mean ``sum_i w_i loss_i / sum_i w_i``
+            (in mini-batch training, the weighted mean over each batch). Rows of weight
+            zero are left out before training, exactly as if they were removed; with
+            full-batch training an integer weight ``k`` is the same objective as ``k``
+            copies of the row. Equal weights train exactly as None.
 
         Returns
         -------
         self : JaxRegressor
             The fitted regressor.
+
+        Raises
+        ------
+        ValueError
+            If ``sample_weight`` has the wrong shape, contains NaN, infinite or negative
+            values, or is zero everywhere.
         """
         self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float32, multi_output=True, y_numeric=True)
         y = np.asarray(y, dtype=np.float32)
         self._y_1d = y.ndim == 1
         Y = y[:, None] if y.ndim == 1 else y
-        return self._fit(X, Y, "squared", Y.shape[1])
+        keep, W = _row_weights(sample_weight, X.shape[0])
+        if keep is not None:
+            X, Y = X[keep], Y[keep]
+        return self._fit(X, Y, "squared", Y.shape[1], W)
 
     def predict(self, X):
         """Model outputs.

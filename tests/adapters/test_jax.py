@@ -3,6 +3,7 @@
 import pickle
 import subprocess
 import sys
+from functools import partial
 
 import numpy as np
 import pytest
@@ -203,3 +204,183 @@ def test_mlp_torch_init_matches_torch_linear_bounds():
     assert init_fn != glorot and init_fn == mlp(hidden=(64,), init="torch")[0]
     with pytest.raises(ValueError, match="init must be"):
         mlp(init="he")
+
+
+# -- sample_weight ----------------------------------------------------------------------
+
+
+def _leaves(est):
+    return [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(est.params_)]
+
+
+def _assert_same_params(a, b, **tol):
+    la, lb = _leaves(a), _leaves(b)
+    assert len(la) == len(lb)
+    for x, z in zip(la, lb):
+        if tol:
+            np.testing.assert_allclose(x, z, **tol)
+        else:
+            np.testing.assert_array_equal(x, z)
+
+
+def _weighted_cases():
+    """(estimator factory, X, y) for binary, multiclass and multi-output regression."""
+    X, y = _iris()
+    init_fn, apply_fn = mlp(hidden=(8,))
+    rng = np.random.default_rng(0)
+    Y = np.column_stack([X @ rng.normal(size=4), np.tanh(X[:, 0])]).astype(np.float32)
+    return [
+        (partial(JaxClassifier, linear_apply, linear_init, random_state=0), X, y > 0),
+        (partial(JaxClassifier, apply_fn, init_fn, random_state=0), X, y),
+        (partial(JaxRegressor, apply_fn, init_fn, random_state=0), X, Y),
+    ]
+
+
+@pytest.mark.parametrize("batch_size", [None, 32])
+def test_sample_weight_none_ones_and_constant_are_bitwise_unweighted(batch_size):
+    # None leaves training untouched (the pre-sample_weight code path: all-ones row
+    # weights); weights are divided by their maximum, so any constant weight is exactly 1
+    for make, X, y in _weighted_cases():
+        ref = make(n_epochs=20, batch_size=batch_size).fit(X, y)
+        n = X.shape[0]
+        for sw in (None, np.ones(n), np.full(n, 3.7), [2] * n, 0.5):
+            est = make(n_epochs=20, batch_size=batch_size).fit(X, y, sample_weight=sw)
+            _assert_same_params(est, ref)
+            np.testing.assert_array_equal(est.loss_curve_, ref.loss_curve_)
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_zero_weights_are_removed_rows(batch_size):
+    # full batch: weights [1, ..., 1, 0, ..., 0] give the model fitted on the first rows;
+    # zero-weight rows are left out before batching, so this holds for mini-batches too,
+    # wherever the zeros are
+    rng = np.random.default_rng(1)
+    for make, X, y in _weighted_cases():
+        n, m = X.shape[0], 100
+        head = np.r_[np.ones(m), np.zeros(n - m)]
+        scattered = (rng.random(n) < 0.7) * rng.uniform(0.5, 2.0, n)
+        scattered[0] = 1.0
+        for sw in (head, scattered):
+            kept = sw > 0
+            weighted = make(n_epochs=25, batch_size=batch_size).fit(X, y, sample_weight=sw)
+            dropped = make(n_epochs=25, batch_size=batch_size)
+            dropped.fit(X[kept], y[kept], sample_weight=None if sw is head else sw[kept])
+            _assert_same_params(weighted, dropped)
+            assert weighted.n_features_in_ == X.shape[1]
+
+
+def test_zero_weight_class_is_dropped_from_classes():
+    X, y = _iris()
+    labels = np.array(["a", "b", "c"])[y]
+    sw = (y != 2).astype(float)  # class "c" only has weight 0
+    clf = JaxClassifier(linear_apply, linear_init, n_epochs=20, random_state=0)
+    clf.fit(X, labels, sample_weight=sw)
+    np.testing.assert_array_equal(clf.classes_, ["a", "b"])
+    assert clf.n_outputs_ == 1
+    ref = clone(clf).fit(X[y != 2], labels[y != 2])
+    _assert_same_params(clf, ref)
+    with pytest.raises(ValueError, match="2 classes.*non-zero sample_weight"):
+        clf.fit(X, labels, sample_weight=(y == 1).astype(float))
+
+
+def test_integer_weight_equals_duplicated_rows_full_batch():
+    # full batch: sum_i w_i loss_i / sum_i w_i with w_i = 2 is the mean over the data with
+    # row i duplicated; the two sum their terms in another order, hence float32 tolerances
+    rng = np.random.default_rng(2)
+    for make, X, y in _weighted_cases():
+        n = X.shape[0]
+        dup = rng.choice(n, size=20, replace=False)
+        sw = np.ones(n, dtype=int)
+        sw[dup] = 2
+        weighted = make(n_epochs=100, learning_rate=0.02).fit(X, y, sample_weight=sw)
+        repeated = make(n_epochs=100, learning_rate=0.02)
+        repeated.fit(np.concatenate([X, X[dup]]), np.concatenate([y, y[dup]]))
+        _assert_same_params(weighted, repeated, rtol=2e-4, atol=2e-5)
+        # random integer weights 0..4 against np.repeat, as scikit-learn's
+        # check_sample_weight_equivalence_on_dense_data does (at rtol=1e-7, see
+        # test_jax_sklearn_checks.py)
+        sw = rng.integers(0, 5, size=n)
+        weighted = make(n_epochs=100, learning_rate=0.02).fit(X, y, sample_weight=sw)
+        repeated = make(n_epochs=100, learning_rate=0.02).fit(X.repeat(sw, 0), y.repeat(sw, 0))
+        _assert_same_params(weighted, repeated, rtol=2e-4, atol=2e-5)
+        # and the weights matter: weight 1 everywhere is another model
+        unweighted = make(n_epochs=100, learning_rate=0.02).fit(X, y)
+        diff = max(np.abs(a - b).max() for a, b in zip(_leaves(weighted), _leaves(unweighted)))
+        assert diff > 1e-2
+
+
+def test_loss_curve_is_the_weighted_mean_loss():
+    # the objective reported for epoch 31 (evaluated before its step) is the weighted mean
+    # loss of the model trained for 30 epochs, recomputed here in numpy
+    X, y = _iris()
+    X, y = X[:100], y[:100]
+    sw = np.random.default_rng(3).uniform(0.0, 3.0, size=100)
+    clf = JaxClassifier(linear_apply, linear_init, n_epochs=30, random_state=0)
+    z = clf.fit(X, y, sample_weight=sw).decision_function(X)
+    loss = np.sum(sw * np.logaddexp(0, -(2 * y - 1) * z)) / np.sum(sw)
+    curve_next = clone(clf).set_params(n_epochs=31).fit(X, y, sample_weight=sw).loss_curve_[-1]
+    np.testing.assert_allclose(loss, curve_next, rtol=1e-5)
+
+
+def test_weighted_least_squares_known_answer():
+    # a linear apply_fn without penalty reaches the weighted least-squares solution
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(120, 3)).astype(np.float32)
+    y = X @ np.array([1.5, -2.0, 0.5]) + 0.3 + rng.normal(scale=0.5, size=120)
+    sw = rng.uniform(0.0, 5.0, size=120)
+    reg = JaxRegressor(linear_apply, linear_init, n_epochs=600, learning_rate=0.05,
+                       random_state=0).fit(X, y, sample_weight=sw)  # fmt: skip
+    ref = LinearRegression().fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(reg.params_["W"][:, 0], ref.coef_, atol=1e-3)
+    np.testing.assert_allclose(reg.params_["b"], [ref.intercept_], atol=1e-3)
+    unweighted = LinearRegression().fit(X, y)
+    assert np.abs(unweighted.coef_ - ref.coef_).max() > 1e-2  # the weights matter here
+
+
+def test_minibatch_weights_are_normalised_per_batch():
+    # each mini-batch step minimises sum_{i in B} w_i loss_i / sum_{i in B} w_i: with one
+    # row per batch a positive weight cancels, so the steps are the unweighted ones
+    X, y = _iris()
+    sw = np.random.default_rng(5).uniform(0.1, 10.0, size=X.shape[0])
+    make = partial(JaxClassifier, linear_apply, linear_init, n_epochs=3, optimizer="sgd",
+                   learning_rate=0.01, random_state=0)  # fmt: skip
+    weighted = make(batch_size=1).fit(X, y, sample_weight=sw)
+    _assert_same_params(weighted, make(batch_size=1).fit(X, y), rtol=1e-5, atol=1e-6)
+    # with several rows per batch the weights count
+    weighted = make(batch_size=8).fit(X, y, sample_weight=sw)
+    unweighted = make(batch_size=8).fit(X, y)
+    assert max(np.abs(a - b).max() for a, b in zip(_leaves(weighted), _leaves(unweighted))) > 1e-3
+
+
+@pytest.mark.parametrize(
+    "sample_weight, match",
+    [
+        (np.ones(149), "149 entries but X has 150 samples"),
+        (np.ones((150, 2)), "1D array or a scalar"),
+        (np.r_[-1.0, np.ones(149)], "negative"),
+        (np.r_[np.nan, np.ones(149)], "NaN"),
+        (np.r_[np.inf, np.ones(149)], "infinite"),
+        (np.zeros(150), "zero for every sample"),
+        (-1.0, "negative"),
+    ],
+)
+def test_sample_weight_validation(sample_weight, match):
+    X, y = _iris()
+    for est in (JaxClassifier(n_epochs=1), JaxRegressor(n_epochs=1)):
+        with pytest.raises(ValueError, match=match):
+            est.fit(X, y, sample_weight=sample_weight)
+
+
+def test_sample_weight_containers_and_not_modified():
+    pd = pytest.importorskip("pandas")
+    X, y = _iris()
+    sw = np.r_[10.0, np.ones(149)]
+    original = sw.copy()
+    ref = JaxClassifier(linear_apply, linear_init, n_epochs=10, random_state=0)
+    ref.fit(X, y, sample_weight=sw)
+    np.testing.assert_array_equal(sw, original)
+    for container in (list, pd.Series, lambda a: a.astype(np.float32)):
+        est = clone(ref).fit(X, y, sample_weight=container(sw))
+        _assert_same_params(est, ref)
