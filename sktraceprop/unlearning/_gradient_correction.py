@@ -706,7 +706,12 @@ class GradientCorrectionUnlearner(
         """Clones of the preprocessing steps fitted on ``rows`` of the raw input, and the
         features they give those rows."""
         steps = self.estimator_.steps[:-1]
-        pre = Pipeline([(name, clone(step)) for name, step in steps])
+        pre = Pipeline(
+            [
+                (name, step if step in (None, "passthrough") else clone(step))
+                for name, step in steps
+            ]
+        )
         Z_r = pre.fit_transform(safe_indexing(self._X_fit, rows), y_r)
         return pre, check_array(Z_r, accept_sparse="csr", dtype=np.float64)
 

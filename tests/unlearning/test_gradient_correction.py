@@ -517,6 +517,25 @@ def test_whole_pipeline_refits_when_features_cannot_be_matched():
     assert_allclose(unl.predict_proba(X), retrained.predict_proba(X), rtol=1e-6)
 
 
+def test_whole_pipeline_with_passthrough_steps():
+    X, y = _data("binary")
+    pipe = Pipeline(
+        [("skip", "passthrough"), ("scale", StandardScaler()), ("lr", LogisticRegression())]
+    )
+    unl = GradientCorrectionUnlearner(pipe, tol=1e-11).fit(X, y)
+    unl.unlearn(source_id="site_1")
+    keep = (stp.row_lineage(X)["source_id"] != "site_1").to_numpy()
+    scaler = StandardScaler().fit(X[keep])
+    truth = _truth(LogisticRegression(), scaler.transform(X[keep]), y[keep])
+    assert unl.estimator_.steps[0] == ("skip", "passthrough")
+    assert_allclose(
+        unl.decision_function(X),
+        truth.decision_function(scaler.transform(X)),
+        rtol=1e-6,
+        atol=1e-7,
+    )
+
+
 def test_whole_pipeline_failed_request_changes_nothing():
     pipe = _pipelines()["impute+scale, logistic"]
     X, y = _frame("binary")
