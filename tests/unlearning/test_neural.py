@@ -356,3 +356,19 @@ def test_jax_crossfit_calibration():
     unl.unlearn(mask=np.arange(200) < 20)
     event = unl.unlearning_log_[-1]
     assert event["calibration"] == "crossfit" and np.isfinite(event["calibration_target"])
+
+
+def test_crossfit_uses_a_skorch_validation_split_in_a_traced_pipeline():
+    X, y, _, _ = _data(n=240)
+    Xs = stp.from_numpy(X, source_id="nn_crossfit_split")
+    net = _net(max_epochs=10, train_split=skorch.dataset.ValidSplit(4))
+    unl = GradientCorrectionUnlearner(
+        _traced(net), calibration="crossfit", n_crossfit=2, random_state=0, n_steps=3
+    ).fit(Xs, y)
+    trained = unl.estimator_.lineage_.row_ids
+    assert trained.shape[0] == 180
+    unl.unlearn(sample_id=trained[:6])
+    event = unl.unlearning_log_[-1]
+    assert event["calibration"] == "crossfit"
+    assert "validation split" in event["calibration_source"]
+    assert np.isfinite(event["calibration_target"]) and event["n_removed"] == 6
