@@ -245,8 +245,8 @@ Target: at least 10x scikit-learn's `SparseRandomProjection` (`fit_transform`) a
 `n_components` and density. Both are timed as `fit_transform`, the call that projects
 the data a projector is fitted on: sklearn's validates `X` in `fit` and again in
 `transform`; `JLProjector`'s checks it for NaN and infinity inside its projection pass.
-The last column times `JLProjector` as two calls, `fit(X)` (which validates `X` the
-scikit-learn way, a full pass) then `transform(X)`: {two_calls}.
+The last column times `JLProjector` as two calls, `fit(X)` (a parallel pass over `X`
+for NaN and infinity) then `transform(X)`: {two_calls}.
 In wall time, with the better of default threads and `n_jobs=1`, {verdict}
 (smallest speedups: {worst:.1f}x with default threads, {worst_1t:.1f}x with one thread).
 In CPU seconds, which other jobs on the machine

@@ -119,7 +119,14 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self : object
         """
         self._validate_params()
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32])
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=False,  # checked below, in parallel for large dense X
+        )
+        _check_finite(X, type(self).__name__)
         self._fit_shape(X)
         return self
 
@@ -230,6 +237,26 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+#: Dense inputs with at least this many entries are checked for NaN and infinity by a
+#: parallel kernel (scikit-learn's check is one thread; small inputs keep it, and never
+#: load numba).
+_PARALLEL_CHECK_ENTRIES = 4_000_000
+
+
+def _check_finite(X, name):
+    """Raise scikit-learn's usual error if ``X`` holds NaN or infinity."""
+    if sp.issparse(X) or X.size < _PARALLEL_CHECK_ENTRIES or X.ndim != 2:
+        assert_all_finite(X, estimator_name=name, input_name="X")
+        return
+    from . import _kernels
+
+    flat = X if X.flags.c_contiguous else X.T if X.flags.f_contiguous else None
+    if flat is None:
+        assert_all_finite(X, estimator_name=name, input_name="X")
+    elif not np.isfinite(_kernels.nonfinite_probe(flat)).all():
+        assert_all_finite(X, estimator_name=name, input_name="X")
 
 
 def _gap_table(density, n_components):

@@ -371,3 +371,23 @@ def test_guide_table_is_only_a_hint(density):
         assert np.array_equal(out, expected)
     R = reference_matrix(5, k, n_features, density)
     np.testing.assert_allclose(expected, X @ R.T, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_fit_checks_large_dense_input_in_parallel(order, bad, monkeypatch):
+    from sktraceprop.projection import _jl
+
+    monkeypatch.setattr(_jl, "_PARALLEL_CHECK_ENTRIES", 100)
+    rng = np.random.default_rng(0)
+    X = np.asarray(rng.normal(size=(40, 37)).astype(np.float32), order=order)
+    JLProjector(8).fit(X)  # finite: no error
+    for row, col in [(0, 0), (39, 36), (17, 8), (5, 35)]:  # lanes and the row tails
+        X_bad = X.copy(order=order)
+        X_bad[row, col] = bad
+        with pytest.raises(ValueError, match="NaN" if np.isnan(bad) else "infinity"):
+            JLProjector(8).fit(X_bad)
+    strided = np.asarray(rng.normal(size=(40, 74)))[:, ::2]  # neither C nor F contiguous
+    strided[3, 3] = bad
+    with pytest.raises(ValueError):
+        JLProjector(8).fit(strided)
