@@ -174,6 +174,23 @@ class SQLiteStore(BaseStore):
             self._local.con, self._local.pid = con, os.getpid()
         return con
 
+    def close(self):
+        """Close this thread's connection to the file (a later call opens a new one).
+
+        Also what leaving a ``with SQLiteStore(path) as store:`` block does. Other
+        threads' connections close when their thread's objects are collected.
+        """
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            self._local.con = None
+            con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+
     class _Tx:
         def __init__(self, store):
             self.store = store
@@ -271,10 +288,17 @@ class SQLiteStore(BaseStore):
         rows = self._query(
             "SELECT run_id, created_at, estimator, n_samples, record FROM runs ORDER BY seq"
         )
-        return [
-            (r[0], r[1], r[2], r[3], [s["source_id"] for s in json.loads(r[4])["sources"]])
-            for r in rows
-        ]
+        out = []
+        for r in rows:
+            try:
+                sources = [s["source_id"] for s in json.loads(r[4])["sources"]]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CorruptStoreError(
+                    f"run {r[0]} in {self.path} is corrupt: {exc!r}; SQLiteStore.check() "
+                    "lists every problem"
+                ) from None
+            out.append((r[0], r[1], r[2], r[3], sources))
+        return out
 
     def size_of_run(self, run_id):
         """Bytes the run's row ids take in the file."""

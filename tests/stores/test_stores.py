@@ -1,4 +1,3 @@
-import gc
 import hashlib
 import multiprocessing
 import sqlite3
@@ -187,8 +186,7 @@ def _closed_store(tmp_path, name="audit.db"):
     runs = [_fit(store, seed=k) for k in range(3)]
     for k, run in enumerate(runs):
         store.append_event("unlearn", {"marker": f"EVENT-MARKER-{k}"}, run_id=run.run_id)
-    del store
-    gc.collect()
+    store.close()
     assert not Path(f"{path}-wal").exists()  # everything is in the main file
     return path, runs
 
@@ -391,3 +389,32 @@ def test_sqlite_check_on_open_argument(tmp_path):
     path.unlink()
     with pytest.raises(StoreError, match="does not exist"):
         store.check()
+
+
+def test_sqlite_close_and_context_manager(tmp_path):
+    path = tmp_path / "closing.db"
+    with stp.stores.SQLiteStore(path) as store:
+        run = _fit(store, seed=0)
+        assert Path(f"{path}-wal").exists()
+    # leaving the block closed the connection: the WAL was checkpointed into the file
+    assert not Path(f"{path}-wal").exists()
+    # the store still works afterwards (a new connection is opened)
+    assert store.load_run(run.run_id).run_id == run.run_id
+    store.close()
+    store.close()  # closing twice is harmless
+
+
+def test_list_runs_names_a_corrupt_run_record(tmp_path):
+    path, runs = _closed_store(tmp_path)
+    con = sqlite3.connect(path)
+    try:
+        for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+            con.execute(f"DROP TRIGGER {name}")
+        con.execute("UPDATE runs SET record = '{}' WHERE run_id = ?", (runs[1].run_id,))
+        con.commit()
+    finally:
+        con.close()
+    store = stp.stores.SQLiteStore(path)
+    with pytest.raises(CorruptStoreError, match=runs[1].run_id):
+        store.list_runs()
+    store.close()
