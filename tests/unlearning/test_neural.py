@@ -372,3 +372,26 @@ def test_crossfit_uses_a_skorch_validation_split_in_a_traced_pipeline():
     assert event["calibration"] == "crossfit"
     assert "validation split" in event["calibration_source"]
     assert np.isfinite(event["calibration_target"]) and event["n_removed"] == 6
+
+
+def test_holdout_calibration_lengthens_the_last_layer_step_to_its_target(multiclass_models):
+    from sktraceprop.metrics import per_sample_loss
+
+    X, y, X_te, y_te, forget, original, retrained = multiclass_models
+    X_ho, y_ho = X_te[:150], y_te[:150]
+    unl = GradientCorrectionUnlearner(_net(), n_steps=5, lr=0.05).fit(X, y)
+    plain = pickle.loads(pickle.dumps(unl)).set_params(calibration="none")
+    plain.unlearn(mask=forget)
+    unl.unlearn(mask=forget, X_holdout=X_ho, y_holdout=y_ho)
+    event = unl.unlearning_log_[-1]
+    # the plain last-layer step under-unlearns; the calibration makes it longer
+    assert event["step_scale"] > 1 and event["calibration_reached"]
+    target = per_sample_loss(original, X_ho, y_ho).mean()
+    assert event["calibration_target"] == pytest.approx(target, rel=1e-5)
+    final = per_sample_loss(unl.estimator_, X[forget], y[forget]).mean()
+    assert final == pytest.approx(target, rel=1e-3)
+    gaps = [
+        forget_loss_gap_closed(m.estimator_, retrained, original, X[forget], y[forget])
+        for m in (plain, unl)
+    ]
+    assert gaps[0] < gaps[1]
