@@ -28,24 +28,11 @@ from importlib.metadata import version
 
 import numpy as np
 import torch
+from _mnist_mlp import mlp_class
 from torch.utils.data import DataLoader, TensorDataset
 
 BATCH = 500
 RTOL = 1e-7
-
-
-def _mlp(n_out):
-    class MLP(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.hidden = torch.nn.Linear(784, 256)
-            self.out = torch.nn.Linear(256, n_out)
-
-        def forward(self, x):
-            z = self.out(torch.relu(self.hidden(x)))
-            return z[:, 0] if n_out == 1 else z
-
-    return MLP()
 
 
 def _margin(z, y, n_out):
@@ -72,7 +59,7 @@ def _timed(fn):
 
 def _load(d):
     n_out = int(d["n_out"])
-    model = _mlp(n_out)
+    model = mlp_class(n_out)()
     sd = {k[4:]: torch.tensor(v) for k, v in d.items() if k.startswith("sd__")}
     model.load_state_dict(sd)
     model.eval()

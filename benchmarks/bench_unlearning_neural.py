@@ -91,14 +91,7 @@ def _oracle_scale(original, X_tr, y_tr, forget, target_loss, weight_decay):
         _neural_torch.set_params_vector(model, theta + t * delta)
         return float(per_sample_loss(model, X_tr[f], y_tr[f]).mean())
 
-    hi = 1.0
-    while loss_at(hi) < target_loss and hi < 64:
-        hi *= 2
-    lo = 0.0
-    for _ in range(30):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if loss_at(mid) < target_loss else (lo, mid)
-    return 0.5 * (lo + hi)
+    return _neural._calibrate(loss_at, target_loss, n_bisect=30)[0]
 
 
 def main():

@@ -247,16 +247,15 @@ _PARALLEL_CHECK_ENTRIES = 4_000_000
 
 def _check_finite(X, name):
     """Raise scikit-learn's usual error if ``X`` holds NaN or infinity."""
-    if sp.issparse(X) or X.size < _PARALLEL_CHECK_ENTRIES or X.ndim != 2:
-        assert_all_finite(X, estimator_name=name, input_name="X")
-        return
-    from . import _kernels
+    if not sp.issparse(X) and X.ndim == 2 and X.size >= _PARALLEL_CHECK_ENTRIES:
+        rows = X if X.flags.c_contiguous else X.T if X.flags.f_contiguous else None
+        if rows is not None:
+            from . import _kernels
 
-    flat = X if X.flags.c_contiguous else X.T if X.flags.f_contiguous else None
-    if flat is None:
-        assert_all_finite(X, estimator_name=name, input_name="X")
-    elif not np.isfinite(_kernels.nonfinite_probe(flat)).all():
-        assert_all_finite(X, estimator_name=name, input_name="X")
+            if np.isfinite(_kernels.nonfinite_probe(rows)).all():
+                return
+    # small, sparse or strided input, or some entry is not finite: scikit-learn's check
+    assert_all_finite(X, estimator_name=name, input_name="X")
 
 
 def _gap_table(density, n_components):

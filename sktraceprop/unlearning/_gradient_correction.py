@@ -443,8 +443,12 @@ class GradientCorrectionUnlearner(
         self._crossfit = None
         if backend is not None and self.calibration == "crossfit":
             self._crossfit = self._fit_crossfit(backend, final, X_holdout, y_holdout)
-        if objective is None:
+        if objective is None or self._X_fit is not None:
+            # Neural models have no Hessian; with the preprocessing refitted, each removal
+            # evaluates it afresh on the new features, so neither keeps the fit's.
             self._hessian = self._hessian_theta = None
+            if self._X_fit is not None:
+                self._Z = None
         else:
             theta = objective.params()
             self._hessian = objective.hessian(Z, y_arr, sw, theta=theta)
@@ -672,7 +676,8 @@ class GradientCorrectionUnlearner(
             certificate = float(
                 np.linalg.norm(objective.objective_gradient(Z_r, y_r, sw_r, theta=theta)) / n_ret
             )
-            hessian, hessian_theta = objective.hessian(Z_r, y_r, sw_r, theta=theta), theta
+            if pre is None:
+                hessian, hessian_theta = objective.hessian(Z_r, y_r, sw_r, theta=theta), theta
         else:
             objective.set_params_vector(result["theta"])
             certificate = result["certificate"]
@@ -696,10 +701,9 @@ class GradientCorrectionUnlearner(
         note = "; ".join(n for n in (preprocessing_note, note) if n)
         if note:
             event["note"] = note
-        # (with the preprocessing refitted, later removals start from the raw input
-        # again: self._Z, the first fit's features, is not used for them)
         self._commit(event, final, retained, pre)
-        self._hessian, self._hessian_theta = hessian, hessian_theta
+        if pre is None:  # the downdate of the next removal starts from this Hessian
+            self._hessian, self._hessian_theta = hessian, hessian_theta
         self.n_iter_ = result["n_iter"]
 
     def _refit_preprocessing(self, rows, y_r):
