@@ -81,9 +81,10 @@ def make_net(seed=0):
     )
 
 
-# The crossfit calibration fits 8 clones on random halves of the rows at ``fit`` and
-# needs rows the net never trains on (300 held-out digits) to correct for their half
-# size; it keeps only each row's loss, not the clones.
+# The crossfit calibration fits 9 clones at ``fit``, each on two thirds of the rows
+# (three 3-fold splits), and needs rows the net never trains on (300 held-out digits)
+# to correct for their smaller training sets; it keeps only each row's loss, not the
+# clones.
 torch.manual_seed(0)
 pipe = stp.make_traced_pipeline(FunctionTransformer(to_float32), make_net())
 unl = stp.GradientCorrectionUnlearner(

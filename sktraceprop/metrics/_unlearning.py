@@ -85,6 +85,10 @@ def per_sample_loss(estimator, X, y):
 
     Classifiers without ``predict_proba`` get the squared error of the decision value
     against ``+-1`` codes of the classes (the loss ``RidgeClassifier`` fits).
+    Probabilities are clipped below at float64's machine epsilon (a loss of at most
+    36.04) whatever their dtype: float32 probabilities, from a torch or JAX model,
+    represent much smaller values, and clipping them at float32's epsilon would cap
+    every loss at 15.9.
 
     Parameters
     ----------
@@ -100,8 +104,8 @@ def per_sample_loss(estimator, X, y):
     if is_classifier(estimator):
         idx = np.searchsorted(estimator.classes_, y)
         if hasattr(estimator, "predict_proba"):
-            proba = estimator.predict_proba(X)
-            eps = np.finfo(proba.dtype).eps
+            proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+            eps = np.finfo(np.float64).eps
             return -np.log(np.clip(proba[np.arange(y.shape[0]), idx], eps, None))
         scores = np.asarray(estimator.decision_function(X), dtype=np.float64)
         if scores.ndim == 1:

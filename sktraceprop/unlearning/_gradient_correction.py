@@ -219,18 +219,27 @@ class GradientCorrectionUnlearner(
         ``"holdout"``: the model's mean loss on rows it never trained on (``X_holdout``
         given to ``unlearn``/``fit``, else a skorch validation split; without either
         the step is not scaled); blind to how hard the removed rows are.
-        ``"crossfit"``: at ``fit``, ``n_crossfit`` clones are fitted on random halves
-        of the training rows; a removed row's estimate is its loss under the clones
-        that left it out, times the ratio of the model's holdout loss to theirs (the
-        holdout is required at ``fit``: ``X_holdout``/``y_holdout`` or a skorch
-        validation split). It costs about ``n_crossfit / 2`` extra fits, once. The
-        clones are not kept, only each row's loss. ``"none"``: the plain step. The
-        event logs ``calibration``, ``calibration_source``, ``calibration_target`` and
-        ``step_scale``.
-    n_crossfit : int, default=8
-        Neural models with ``calibration="crossfit"`` only: half-data clones fitted.
+        ``"crossfit"``: at ``fit``, ``n_crossfit`` clones are fitted on repeated
+        stratified ``crossfit_folds``-fold splits of the training rows, each on all
+        folds but one; a removed row's estimate is its mean loss under the clones that
+        left it out, times the ratio of the model's holdout loss to theirs (the holdout
+        is required at ``fit``: ``X_holdout``/``y_holdout`` or a skorch validation
+        split). It costs about ``n_crossfit * (crossfit_folds - 1) / crossfit_folds``
+        extra fits, once. The clones are not kept, only each row's loss.
+        ``"none"``: the plain step. The event logs ``calibration``,
+        ``calibration_source``, ``calibration_target`` and ``step_scale``.
+    n_crossfit : int, default=9
+        Neural models with ``calibration="crossfit"`` only: clones fitted; at least
+        ``crossfit_folds``, so that every row is left out by one. With a multiple of
+        ``crossfit_folds``, every row is left out by ``n_crossfit / crossfit_folds``.
+    crossfit_folds : int, default=3
+        Neural models with ``calibration="crossfit"`` only: the folds of each split.
+        Two (half-data clones) biases the estimate, as a model fitted on half the rows
+        fits unseen rows unlike one fitted on nearly all; more folds leave each row out
+        by fewer clones for the same cost, a noisier estimate (both are measured in
+        ``benchmarks/bench_unlearning_neural.py``).
     random_state : int, RandomState instance or None, default=None
-        Neural models with ``calibration="crossfit"`` only: draws the halves.
+        Neural models with ``calibration="crossfit"`` only: draws the splits.
     preprocessing : {"refit", "keep"}, default="refit"
         What happens to the steps before the final one when ``estimator`` is a
         pipeline. ``"refit"``: each removal refits them on the retained rows and the
@@ -312,6 +321,7 @@ class GradientCorrectionUnlearner(
         "influence": [StrOptions({"full", "last_layer"})],
         "calibration": [StrOptions({"holdout", "crossfit", "none"})],
         "n_crossfit": [Interval(Integral, 1, None, closed="left")],
+        "crossfit_folds": [Interval(Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
         "preprocessing": [StrOptions({"refit", "keep"})],
         "store": [None, object],
@@ -329,7 +339,8 @@ class GradientCorrectionUnlearner(
         lr=None,
         influence="last_layer",
         calibration="holdout",
-        n_crossfit=8,
+        n_crossfit=9,
+        crossfit_folds=3,
         random_state=None,
         preprocessing="refit",
         store=None,
@@ -344,6 +355,7 @@ class GradientCorrectionUnlearner(
         self.influence = influence
         self.calibration = calibration
         self.n_crossfit = n_crossfit
+        self.crossfit_folds = crossfit_folds
         self.random_state = random_state
         self.preprocessing = preprocessing
         self.store = store
@@ -383,6 +395,13 @@ class GradientCorrectionUnlearner(
         backend = neural_backend(_final_step(est))
         if backend is not None and sample_weight is not None:
             raise _unsupported(_final_step(est), " with sample_weight")
+        if backend is not None and self.calibration == "crossfit":
+            if self.n_crossfit < self.crossfit_folds:
+                raise ValueError(
+                    f"n_crossfit={self.n_crossfit} is less than crossfit_folds="
+                    f"{self.crossfit_folds}: some rows would be left out by no clone. Fit "
+                    "at least one clone per fold."
+                )
         with skorch_fit_indices(_final_step(est)) as seen:
             if hasattr(est, "_traced_fit"):
                 est.fit(X, y, sample_id=sample_id, **fit_params)
@@ -413,6 +432,19 @@ class GradientCorrectionUnlearner(
             Z = check_array(Z, accept_sparse="csr", dtype=np.float64)
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
 
+        validation = None
+        if backend is not None and trained is not None:
+            # The rows of a validation split were never trained on: a calibration holdout.
+            held = np.setdiff1d(np.arange(y_arr_full.shape[0]), trained)
+            if held.size:
+                validation = backend.prepare(final, Z_full[held], y_arr_full[held]) + (
+                    "validation split",
+                )
+        crossfit = None
+        if backend is not None and self.calibration == "crossfit":
+            # before anything is set on self: a failure here leaves the unlearner as it was
+            crossfit = self._fit_crossfit(backend, est, Z, y_arr, validation, X_holdout, y_holdout)
+
         self.estimator_ = est
         self.train_row_ids_ = ids
         self.retained_mask_ = np.ones(ids.shape[0], dtype=bool)
@@ -426,23 +458,13 @@ class GradientCorrectionUnlearner(
             elif attr in self.__dict__:
                 delattr(self, attr)
         self._Z, self._y, self._sw = Z, y_arr, sw
+        self._validation, self._crossfit = validation, crossfit
         # The raw input, to refit the preprocessing without the removed rows.
         self._X_fit = (
             X
             if backend is None and self.preprocessing == "refit" and _has_preprocessing(est)
             else None
         )
-        self._validation = None
-        if backend is not None and trained is not None:
-            # The rows of a validation split were never trained on: a calibration holdout.
-            held = np.setdiff1d(np.arange(y_arr_full.shape[0]), trained)
-            if held.size:
-                self._validation = backend.prepare(final, Z_full[held], y_arr_full[held]) + (
-                    "validation split",
-                )
-        self._crossfit = None
-        if backend is not None and self.calibration == "crossfit":
-            self._crossfit = self._fit_crossfit(backend, final, X_holdout, y_holdout)
         if objective is None or self._X_fit is not None:
             # Neural models have no Hessian; with the preprocessing refitted, each removal
             # evaluates it afresh on the new features, so neither keeps the fit's.
@@ -719,9 +741,14 @@ class GradientCorrectionUnlearner(
         Z_r = pre.fit_transform(safe_indexing(self._X_fit, rows), y_r)
         return pre, check_array(Z_r, accept_sparse="csr", dtype=np.float64)
 
-    def _fit_crossfit(self, backend, final, X_holdout, y_holdout):
+    def _fit_crossfit(self, backend, est, Z, Y, validation, X_holdout, y_holdout):
         """Per-row crossfit losses and the holdout correction (see ``calibration``)."""
-        holdout = self._neural_holdout(backend, final, X_holdout, y_holdout)
+        final = _final_step(est)
+        holdout = (
+            validation
+            if X_holdout is None
+            else self._holdout_rows(backend, est, X_holdout, y_holdout)
+        )
         if holdout is None:
             raise ValueError(
                 "calibration='crossfit' needs rows the model does not train on, at fit: "
@@ -733,9 +760,10 @@ class GradientCorrectionUnlearner(
             backend,
             final,
             clone(_final_step(self.estimator)),
-            self._Z,
-            self._y,
+            Z,
+            Y,
             n_models=self.n_crossfit,
+            n_folds=self.crossfit_folds,
             seed=seed,
             holdout=holdout,
         )
@@ -743,7 +771,10 @@ class GradientCorrectionUnlearner(
         return {
             "unseen": unseen,
             "ratio": model_loss / clones_loss,
-            "source": f"{self.n_crossfit} half-data clones, corrected on the {holdout[2]} rows",
+            "source": (
+                f"{self.n_crossfit} clones on {self.crossfit_folds}-fold splits, corrected "
+                f"on the {holdout[2]} rows"
+            ),
         }
 
     def _crossfit_target(self, positions):
@@ -761,10 +792,15 @@ class GradientCorrectionUnlearner(
             return None
         if X_holdout is None:
             return self._validation
-        if isinstance(self.estimator_, Pipeline) and len(self.estimator_) > 1:
-            X_holdout = self.estimator_[:-1].transform(X_holdout)
+        return self._holdout_rows(backend, self.estimator_, X_holdout, y_holdout)
+
+    @staticmethod
+    def _holdout_rows(backend, est, X_holdout, y_holdout):
+        """``(Z, Y, "X_holdout")``: the given holdout rows as the final step sees them."""
+        if isinstance(est, Pipeline) and len(est) > 1:
+            X_holdout = est[:-1].transform(X_holdout)
         Z = check_array(X_holdout, dtype=np.float32, allow_nd=True)
-        return backend.prepare(final, Z, np.asarray(y_holdout)) + ("X_holdout",)
+        return backend.prepare(_final_step(est), Z, np.asarray(y_holdout)) + ("X_holdout",)
 
     def _remove_neural(self, backend, final, positions, retained, request, start, holdout):
         n_ret = int(retained.sum())

@@ -25,11 +25,15 @@ step 2, matches an estimate of what a retrain would give them (bisection on the 
 
 - ``"holdout"``: the model's mean loss on rows it never trained on (a population
   estimate: blind to how hard the removed rows themselves are);
-- ``"crossfit"``: per row, the loss under models fitted at ``fit`` time on random
-  halves of the training rows that left the row out (halves come in complementary
-  pairs, so each row is left out by half of them), times the ratio of the full model's
-  holdout loss to theirs (a half-data model fits unseen rows worse). This estimates the
-  retrain's loss on *these* rows, not on average rows.
+- ``"crossfit"``: per row, the mean loss under models fitted at ``fit`` time on
+  repeated stratified K-fold splits of the training rows that left the row out (each
+  trained on ``(K - 1) / K`` of the rows), times the ratio of the full model's holdout
+  loss to theirs (a model trained on fewer rows fits unseen rows worse). This
+  estimates the retrain's loss on *these* rows, not on average rows. Few folds bias
+  it (half-data clones, ``K = 2``, fit unseen rows unlike a model trained on nearly all
+  of them, and one ratio does not correct that row by row); many folds leave each row
+  out of fewer clones for the same cost, which makes it noisier.
+  ``benchmarks/bench_unlearning_neural.py`` measures both.
 
 Neither step is certified for a non-convex model: the reported *certificate* is the
 retained-objective gradient norm after the correction, a measure of stationarity, not a
@@ -40,6 +44,7 @@ import numpy as np
 
 __all__ = [
     "NEURAL_MODELS",
+    "crossfit_folds",
     "crossfit_losses",
     "gauss_newton_step",
     "neural_backend",
@@ -248,44 +253,53 @@ def _calibrate(forget_loss_at, target, n_bisect=CALIBRATION_BISECTIONS):
     return 0.5 * (lo + hi), True
 
 
-def crossfit_losses(backend, fitted, template, Z, Y, *, n_models, seed, holdout):
-    """Per-row losses of rows left out by half-data models, and the holdout correction.
+def crossfit_folds(Y, n_folds, rng):
+    """A stratified assignment of the rows to ``n_folds`` folds.
+
+    Each class's rows are shuffled and dealt to the folds in turn, from a random fold,
+    so the folds differ in size by at most one row per class and, when every class has
+    at least two rows, every union of ``n_folds - 1`` folds holds every class.
+    """
+    fold = np.empty(Y.shape[0], dtype=np.intp)
+    for c in np.unique(Y):
+        rows = np.flatnonzero(Y == c)
+        fold[rng.permutation(rows)] = (np.arange(rows.shape[0]) + rng.integers(n_folds)) % n_folds
+    return fold
+
+
+def crossfit_losses(backend, fitted, template, Z, Y, *, n_models, n_folds, seed, holdout):
+    """Per-row losses of rows left out by cross-fitted models, and their holdout loss.
 
     Fits ``n_models`` clones of the unfitted ``template`` (of the fitted model
-    ``fitted``) on random halves of the rows ``(Z, Y)``, each half holding every class;
-    every second clone takes the complement of the previous one's half (so with an even
-    ``n_models`` every row is left out by exactly ``n_models / 2`` clones).
-    Returns ``(unseen, ratio_denominator)``: ``unseen[i]`` is the mean loss of row ``i``
-    under the models that left it out (NaN if every model trained on it),
-    ``ratio_denominator`` the models' mean loss on the ``holdout`` rows ``(Z_h, Y_h)``.
-    The models are not kept: they were trained on rows that may be removed later.
+    ``fitted``) on repeated stratified ``n_folds``-fold splits of the rows ``(Z, Y)``:
+    clone ``m`` is fitted on every fold but fold ``m % n_folds`` of split
+    ``m // n_folds`` (a fresh split each repeat), so with ``n_models`` a multiple of
+    ``n_folds`` every row is left out by exactly ``n_models / n_folds`` clones, each of
+    which trained on ``(n_folds - 1) / n_folds`` of the rows. Each clone is fitted with
+    its own seed drawn from ``seed`` (the framework's random state is restored after).
+    Returns ``(unseen, clones_holdout_loss)``: ``unseen[i]`` is the mean loss of row
+    ``i`` under the clones that left it out (NaN if none did), ``clones_holdout_loss``
+    the clones' mean loss on the ``holdout`` rows ``(Z_h, Y_h)``.
+    The clones are not kept: they were trained on rows that may be removed later.
     """
     from sklearn.base import clone
 
+    classes, counts = np.unique(Y, return_counts=True)
+    if counts.min() < 2:
+        raise ValueError(
+            "calibration='crossfit' needs at least 2 training rows of every class (so "
+            f"that every clone trains on every class); class {classes[counts.argmin()]!r} "
+            f"has {counts.min()}."
+        )
     rng = np.random.default_rng(seed)
     n = Y.shape[0]
-    classes = np.unique(Y)
     total, count, holdout_losses = np.zeros(n), np.zeros(n), []
-    inside = None
     for m in range(n_models):
-        if m % 2:
-            # the complement of the previous half: every row is left out equally often
-            inside = ~inside
-        else:
-            for _attempt in range(20):
-                inside = np.zeros(n, dtype=bool)
-                inside[rng.permutation(n)[: n // 2]] = True
-                if all(
-                    np.unique(Y[part]).shape[0] == classes.shape[0] for part in (inside, ~inside)
-                ):
-                    break
-            else:
-                raise ValueError(
-                    "calibration='crossfit' could not split the training rows in two halves "
-                    "that both hold every class; some class has too few rows."
-                )
-        model = backend.fit_clone(fitted, clone(template), Z[inside], Y[inside])
-        out = ~inside
+        if m % n_folds == 0:
+            fold = crossfit_folds(Y, n_folds, rng)
+        out = fold == m % n_folds
+        clone_seed = int(rng.integers(np.iinfo(np.int32).max))
+        model = backend.fit_clone(fitted, clone(template), Z[~out], Y[~out], clone_seed)
         total[out] += _row_losses(backend.last_layer_inputs(model, Z[out])[1], Y[out])
         count[out] += 1
         holdout_losses.append(_mean_loss(backend, model, holdout[0], holdout[1]))

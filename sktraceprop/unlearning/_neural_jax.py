@@ -34,9 +34,10 @@ def prepare(model, Z, y):
     return Z, Y
 
 
-def fit_clone(fitted, template, Z, Y):
-    """Fit the unfitted clone ``template`` of ``fitted`` on inputs and class indices."""
-    return template.fit(Z, fitted.classes_[Y])
+def fit_clone(fitted, template, Z, Y, seed):
+    """Fit the unfitted clone ``template`` of ``fitted`` on inputs and class indices,
+    with ``random_state=seed`` (initialisation and batch order)."""
+    return template.set_params(random_state=seed).fit(Z, fitted.classes_[Y])
 
 
 def last_layer_inputs(model, Z):

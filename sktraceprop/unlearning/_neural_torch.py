@@ -22,13 +22,21 @@ def _binary(net):
     return isinstance(net.criterion_, torch.nn.BCEWithLogitsLoss)
 
 
-def fit_clone(fitted, template, Z, Y):
-    """Fit the unfitted clone ``template`` of ``fitted`` on module inputs and targets."""
+def fit_clone(fitted, template, Z, Y, seed):
+    """Fit the unfitted clone ``template`` of ``fitted`` on module inputs and targets.
+
+    torch's random state is seeded with ``seed`` for the fit (initialisation and batch
+    order, unless the module seeds itself) and restored afterwards.
+    """
     import skorch
 
     # ``prepare`` keeps skorch's own targets (class indices), as float for a binary net
     binary = isinstance(template, skorch.NeuralNetBinaryClassifier)
-    return template.fit(Z, Y.astype(np.float32) if binary else Y)
+    on_gpu = torch.cuda.is_available() and str(template.device).startswith("cuda")
+    devices = list(range(torch.cuda.device_count())) if on_gpu else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        return template.fit(Z, Y.astype(np.float32) if binary else Y)
 
 
 def _forward_with_head(net, X):

@@ -73,6 +73,22 @@ def test_per_sample_loss_by_hand():
     assert np.allclose(per_sample_loss(ridge, X, [1, 0, 0]), [0.25, 4.0, 0.0])
 
 
+class _Float32Proba(LogisticRegression):
+    def predict_proba(self, X):
+        return super().predict_proba(X).astype(np.float32)
+
+
+def test_per_sample_loss_of_float32_probabilities_is_not_capped_at_their_epsilon():
+    # logit 20 against the true class: p = 2.06e-9, representable in float32, whose
+    # epsilon (1.19e-7) would cap the loss at 15.9
+    est = _Float32Proba().fit([[0.0], [1.0]], [0, 1])
+    est.coef_, est.intercept_ = np.array([[20.0]]), np.array([0.0])
+    loss = per_sample_loss(est, [[1.0], [-40.0]], [0, 1])
+    assert loss[0] == pytest.approx(np.log1p(np.exp(20.0)), rel=1e-6)
+    # an underflowed probability is clipped at float64's epsilon
+    assert loss[1] == pytest.approx(-np.log(np.finfo(np.float64).eps))
+
+
 def test_forget_gap_closed_by_hand():
     Xf, yf = np.array([[1.0], [1.0]]), np.array([0.0, 0.0])
     original, retrained = _line(0), _line(2)  # forget losses 0 and 4

@@ -285,27 +285,113 @@ def test_crossfit_needs_rows_the_model_did_not_train_on():
         unl.fit(X, y)
     with pytest.raises(ValueError, match="n_crossfit"):
         GradientCorrectionUnlearner(_net(), calibration="crossfit", n_crossfit=0).fit(X, y)
+    with pytest.raises(ValueError, match="crossfit_folds"):
+        GradientCorrectionUnlearner(_net(), calibration="crossfit", crossfit_folds=1).fit(X, y)
+    # fewer clones than folds would leave some rows out of every clone
+    unl = GradientCorrectionUnlearner(
+        _net(max_epochs=2), calibration="crossfit", n_crossfit=2, crossfit_folds=3
+    )
+    with pytest.raises(ValueError, match="n_crossfit=2 is less than crossfit_folds=3"):
+        unl.fit(X, y, X_holdout=X[:20], y_holdout=y[:20])
+    assert not hasattr(unl, "estimator_")
 
 
-def test_crossfit_losses_equal_independent_half_fits():
+def test_crossfit_needs_two_rows_of_every_class():
+    X, y, _, _ = _data(n=120)
+    y = y.copy()
+    y[0] = 3  # a fourth class with one row: a clone that leaves it out cannot learn it
+    unl = GradientCorrectionUnlearner(_net(max_epochs=2, module__k=4), calibration="crossfit")
+    with pytest.raises(ValueError, match="at least 2 training rows of every class"):
+        unl.fit(X, y, X_holdout=X[:20], y_holdout=y[:20])
+    assert not hasattr(unl, "estimator_")
+
+
+def test_crossfit_folds_are_stratified_and_balanced():
+    from sktraceprop.unlearning import _neural
+
+    rng = np.random.default_rng(0)
+    Y = np.repeat([0, 1, 2], [50, 31, 2])
+    for n_folds in (2, 3, 5):
+        fold = _neural.crossfit_folds(Y, n_folds, rng)
+        for c in (0, 1):
+            sizes = np.bincount(fold[Y == c], minlength=n_folds)
+            assert sizes.max() - sizes.min() <= 1
+        # two rows of class 2 land in two folds: every training part (all folds but
+        # one) holds every class
+        for k in range(n_folds):
+            assert set(np.unique(Y[fold != k])) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("n_folds", [2, 3])
+def test_crossfit_losses_equal_independent_fits_on_the_other_folds(n_folds):
     # Deterministic nets (no shuffling, seeded init): a clone fitted here on the rows a
     # crossfit model trained on gives the same per-row losses on the rows it left out.
     from sktraceprop.metrics import per_sample_loss
     from sktraceprop.unlearning import _neural, _neural_torch
 
-    X, y, X_te, y_te = _data(n=200)
+    X, y, X_te, y_te = _data(n=150)
     template = _net(max_epochs=15, iterator_train__shuffle=False)
     fitted = clone(template).fit(X, y)
     Z, Y = _neural_torch.prepare(fitted, X, y)
     holdout = _neural_torch.prepare(fitted, X_te, y_te)
     unseen, clones_loss = _neural.crossfit_losses(
-        _neural_torch, fitted, template, Z, Y, n_models=1, seed=7, holdout=holdout
+        _neural_torch,
+        fitted,
+        template,
+        Z,
+        Y,
+        n_models=n_folds,
+        n_folds=n_folds,
+        seed=7,
+        holdout=holdout,
     )
-    out = np.isfinite(unseen)
-    assert out.sum() == 100  # one model: half the rows left out, the other half NaN
-    half = clone(template).fit(X[~out], y[~out])
-    np.testing.assert_allclose(unseen[out], per_sample_loss(half, X[out], y[out]), rtol=1e-4)
-    assert clones_loss == pytest.approx(per_sample_loss(half, X_te, y_te).mean(), rel=1e-4)
+    # the same folds, drawn again from the same seed: every row is left out once
+    fold = _neural.crossfit_folds(Y, n_folds, np.random.default_rng(7))
+    assert np.isfinite(unseen).all()
+    expected, held_losses = np.empty(150), []
+    for k in range(n_folds):
+        part = clone(template).fit(X[fold != k], y[fold != k])
+        expected[fold == k] = per_sample_loss(part, X[fold == k], y[fold == k])
+        held_losses.append(per_sample_loss(part, X_te, y_te).mean())
+    np.testing.assert_allclose(unseen, expected, rtol=1e-4, atol=1e-7)
+    assert clones_loss == pytest.approx(np.mean(held_losses), rel=1e-4)
+    # one clone of a 2-fold split: half the rows left out, the others NaN
+    unseen, _ = _neural.crossfit_losses(
+        _neural_torch, fitted, template, Z, Y, n_models=1, n_folds=2, seed=7, holdout=holdout
+    )
+    assert np.isfinite(unseen).sum() == 75
+
+
+def test_crossfit_clones_are_seeded_from_the_seed_alone():
+    # Shuffled batches draw on torch's random state: the clones seed it themselves, so
+    # the same seed gives the same losses whatever the global state, which is restored.
+    from sktraceprop.unlearning import _neural, _neural_torch
+
+    X, y, X_te, y_te = _data(n=120)
+    template = _net(max_epochs=3)
+    fitted = clone(template).fit(X, y)
+    Z, Y = _neural_torch.prepare(fitted, X, y)
+    holdout = _neural_torch.prepare(fitted, X_te, y_te)
+    runs = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        state = torch.get_rng_state()
+        runs.append(
+            _neural.crossfit_losses(
+                _neural_torch,
+                fitted,
+                template,
+                Z,
+                Y,
+                n_models=2,
+                n_folds=2,
+                seed=5,
+                holdout=holdout,
+            )
+        )
+        assert torch.equal(torch.get_rng_state(), state)
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1] == runs[1][1]
 
 
 def test_crossfit_calibration_hits_its_target_and_keeps_nothing_of_removed_rows(
@@ -316,7 +402,7 @@ def test_crossfit_calibration_hits_its_target_and_keeps_nothing_of_removed_rows(
     X, y, X_te, y_te, forget, original, retrained = multiclass_models
     X_ho, y_ho = X_te[:150], y_te[:150]
     unl = GradientCorrectionUnlearner(
-        _net(), calibration="crossfit", n_crossfit=8, random_state=0, n_steps=10, lr=0.05
+        _net(), calibration="crossfit", random_state=0, n_steps=10, lr=0.05
     ).fit(X, y, X_holdout=X_ho, y_holdout=y_ho)
     # the model itself is the same as without the calibration's clones
     np.testing.assert_allclose(unl.predict_proba(X_te), original.predict_proba(X_te), atol=1e-5)
@@ -324,15 +410,16 @@ def test_crossfit_calibration_hits_its_target_and_keeps_nothing_of_removed_rows(
     unl.unlearn(mask=forget)
     event = unl.unlearning_log_[-1]
     assert event["calibration"] == "crossfit" and event["calibration_reached"]
-    assert "8 half-data clones" in event["calibration_source"]
+    assert "9 clones on 3-fold splits" in event["calibration_source"]
     # the correction ends (after the fine-tuning) at the calibration target
     final_loss = per_sample_loss(unl.estimator_, X[forget], y[forget]).mean()
     assert final_loss == pytest.approx(event["calibration_target"], rel=1e-3)
     gap = forget_loss_gap_closed(unl.estimator_, retrained, original, X[forget], y[forget])
-    # Measured on this net: 109% (one retrain as the reference)
+    # Measured on this net: 86% (one retrain as the reference; 98% and 101% with
+    # random_state 1 and 2)
     assert 80 < gap < 125
     assert np.all(np.isnan(unl._crossfit["unseen"][forget]))
-    assert np.isfinite(unl._crossfit["unseen"][~forget]).all()  # complementary halves
+    assert np.isfinite(unl._crossfit["unseen"][~forget]).all()  # each row left out 3 times
     # clone, pickle and a second removal
     assert clone(unl).get_params()["calibration"] == "crossfit"
     again.unlearn(mask=forget)
@@ -351,7 +438,7 @@ def test_jax_crossfit_calibration():
         apply_fn, init_fn, n_epochs=60, learning_rate=0.01, alpha=1e-3, random_state=0
     )
     unl = GradientCorrectionUnlearner(
-        model, calibration="crossfit", n_crossfit=4, random_state=0, n_steps=5
+        model, calibration="crossfit", n_crossfit=3, random_state=0, n_steps=5
     ).fit(X, y, X_holdout=X_te[:100], y_holdout=y_te[:100])
     unl.unlearn(mask=np.arange(200) < 20)
     event = unl.unlearning_log_[-1]
@@ -363,7 +450,12 @@ def test_crossfit_uses_a_skorch_validation_split_in_a_traced_pipeline():
     Xs = stp.from_numpy(X, source_id="nn_crossfit_split")
     net = _net(max_epochs=10, train_split=skorch.dataset.ValidSplit(4))
     unl = GradientCorrectionUnlearner(
-        _traced(net), calibration="crossfit", n_crossfit=2, random_state=0, n_steps=3
+        _traced(net),
+        calibration="crossfit",
+        n_crossfit=2,
+        crossfit_folds=2,
+        random_state=0,
+        n_steps=3,
     ).fit(Xs, y)
     trained = unl.estimator_.lineage_.row_ids
     assert trained.shape[0] == 180
