@@ -3,6 +3,7 @@
 import json
 import os
 import platform
+import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,3 +51,29 @@ def markdown_table(headers, rows):
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(out)
+
+
+def run_competitor_script(python, script, inputs, out, method):
+    """Run ``script inputs out`` with another venv's ``python``; return the rows it wrote.
+
+    The competitors' libraries live in their own virtual environments, so they run in a
+    subprocess: the inputs go through ``inputs`` (an .npz the caller wrote) and the
+    result rows come back as JSON in ``out``. Both files are deleted afterwards. A failed
+    run gives one row for ``method`` whose note holds the end of its stderr.
+    """
+    try:
+        proc = subprocess.run(
+            [str(python), str(script), str(inputs), str(out)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        print(proc.stdout[-3000:], flush=True)
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:], flush=True)
+        if out.exists():
+            return json.loads(out.read_text())
+        return [{"method": method, "note": f"failed: {proc.stderr[-300:]}"}]
+    finally:
+        inputs.unlink(missing_ok=True)
+        out.unlink(missing_ok=True)

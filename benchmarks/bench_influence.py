@@ -24,7 +24,6 @@ Cases:
 
 import json
 import platform
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -39,6 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import run_competitor_script  # noqa: E402
 from _data import ADULT_CATEGORICAL, ADULT_NUMERIC, load_adult  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
@@ -138,24 +138,13 @@ def run_competitors(explainer, Xt_te, yte, masks, actual):
         C=explainer.model_.C,
         n_params=obj.n_params,
     )
-    out = RESULTS / "_influence_competitors.json"
-    try:
-        proc = subprocess.run(
-            [str(ATTR_PYTHON), str(HERE / "_influence_competitors.py"), str(tmp), str(out)],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-        if proc.returncode != 0:
-            print(proc.stdout[-3000:], proc.stderr[-3000:])
-        return (
-            json.loads(out.read_text())
-            if out.exists()
-            else [{"method": "dattri / traker", "note": f"failed: {proc.stderr[-300:]}"}]
-        )
-    finally:
-        tmp.unlink(missing_ok=True)
-        out.unlink(missing_ok=True)
+    return run_competitor_script(
+        ATTR_PYTHON,
+        HERE / "_influence_competitors.py",
+        tmp,
+        RESULTS / "_influence_competitors.json",
+        "dattri / traker",
+    )
 
 
 def large_case():

@@ -35,7 +35,6 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import time
 import warnings
@@ -45,7 +44,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, run_competitor_script, write_results  # noqa: E402
 from _data_mnist import load_mnist5k  # noqa: E402
 
 from sktraceprop import InfluenceExplainer  # noqa: E402
@@ -185,24 +184,9 @@ def run_competitors(model, n_classes, Xtr, ytr, Xte, yte, masks, actual):
         factor=_AUTO_DAMPING,
         **state,
     )
-    try:
-        proc = subprocess.run(
-            [str(ATTR_PYTHON), str(HERE / "_neural_competitors.py"), str(tmp), str(out)],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-        print(proc.stdout[-3000:], flush=True)
-        if proc.returncode != 0:
-            print(proc.stderr[-3000:], flush=True)
-        rows = (
-            json.loads(out.read_text())
-            if out.exists()
-            else [{"method": "traker / dattri", "note": f"failed: {proc.stderr[-300:]}"}]
-        )
-    finally:
-        tmp.unlink(missing_ok=True)
-        out.unlink(missing_ok=True)
+    rows = run_competitor_script(
+        ATTR_PYTHON, HERE / "_neural_competitors.py", tmp, out, "traker / dattri"
+    )
     for r in rows:
         r["n_models"] = 1
         r.setdefault("damping_param", "-")

@@ -778,12 +778,12 @@ class GradientCorrectionUnlearner(
         }
 
     def _crossfit_target(self, positions):
-        """The crossfit estimate of the removed rows' mean loss under a retrain."""
-        unseen = self._crossfit["unseen"]
-        values = unseen[positions]
-        values = values[np.isfinite(values)]
-        if values.size == 0:  # every clone trained on these rows: use all rows' estimate
-            values = unseen[np.isfinite(unseen)]
+        """The crossfit estimate of the removed rows' mean loss under a retrain.
+
+        Every row is left out by at least one clone (``n_crossfit >= crossfit_folds``),
+        and ``positions`` are retained rows, whose entries are never NaN.
+        """
+        values = self._crossfit["unseen"][positions]
         return float(values.mean() * self._crossfit["ratio"]), self._crossfit["source"]
 
     def _neural_holdout(self, backend, final, X_holdout, y_holdout):

@@ -223,10 +223,10 @@ def gauss_newton_operator(net, X):
     from torch.func import functional_call, jvp, vjp
 
     module, head = net.module_, _head(net)
-    names = [n for n, _ in _named_params(net)]
-    shapes = [p.shape for _, p in _named_params(net)]
-    sizes = [p.numel() for _, p in _named_params(net)]
     params = {n: p.detach() for n, p in _named_params(net)}
+    names = list(params)
+    shapes = [p.shape for p in params.values()]
+    sizes = [p.numel() for p in params.values()]
     binary = _binary(net)
     n = X.shape[0]
     blocks = [torch.as_tensor(X[s : s + BLOCK], device=net.device) for s in range(0, n, BLOCK)]
