@@ -42,6 +42,7 @@ _SUBMODULES = {
     "pipeline",
     "preprocessing",
     "projection",
+    "signing",
     "stores",
     "unlearning",
     "valuation",
