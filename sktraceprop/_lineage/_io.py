@@ -77,7 +77,7 @@ def _check_untraced(df, func):
 
 
 def read_csv(path, source_id=None, **pandas_kwargs):
-    """Read a CSV file into a DataFrame whose index carries row ids.
+    r"""Read a CSV file into a DataFrame whose index carries row ids.
 
     Each row's id records the source and the physical 1-based line of the file where
     the row starts, so ``sed -n '<line>p' file`` prints it, also with comments, blank
