@@ -39,6 +39,7 @@ _SUBMODULES = {
     "influence",
     "metrics",
     "pipeline",
+    "plotting",
     "projection",
     "stores",
     "unlearning",

@@ -62,6 +62,11 @@ class Explanation:
         self.model_fingerprint = model_fingerprint
 
     @property
+    def train_rows(self):
+        """Row id, source id, URI and line of every training row (DataFrame, by position)."""
+        return self._train_rows
+
+    @property
     def n_test(self):
         """Number of test rows explained."""
         return self.top_indices.shape[0]
