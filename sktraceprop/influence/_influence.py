@@ -449,7 +449,9 @@ class InfluenceExplainer(
         """Margins, explained targets and ``-H^-1 grad f`` of test rows (n_test, p)."""
         Xt = self._test_features(X)
         if y is None and (self.trak_ is not None or is_classifier(self.model_)):
-            y = self.model_.predict(Xt)
+            # a bare linear model predicts on X as given (its feature names, if any)
+            linear_alone = self.trak_ is None and self.transformer_ is None
+            y = self.model_.predict(X if linear_alone else Xt)
         y = None if y is None else np.asarray(y)
         if self.trak_ is not None:
             margins = self.trak_.margins(Xt, y)

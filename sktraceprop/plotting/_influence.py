@@ -42,10 +42,11 @@ class InfluenceDisplay:
     >>> import sktraceprop as stp
     >>> from sktraceprop.plotting import InfluenceDisplay
     >>> rng = np.random.RandomState(0)
-    >>> X = stp.from_numpy(rng.randn(40, 3), "rows"); y = (X["x0"] > 0).astype(int)
+    >>> X = stp.from_numpy(rng.randn(40, 3), "influence_rows")
+    >>> y = (X["x0"] > 0).astype(int)
     >>> explainer = stp.InfluenceExplainer(LogisticRegression()).fit(X, y)
     >>> display = InfluenceDisplay.from_estimator(explainer, X, n_rows=3)
-    >>> display.labels[0].startswith("rows:")
+    >>> display.labels[0].startswith("influence_rows:")
     True
     """
 

@@ -51,11 +51,11 @@ class LineageDisplay:
     >>> from sklearn.preprocessing import StandardScaler
     >>> import sktraceprop as stp
     >>> from sktraceprop.plotting import LineageDisplay
-    >>> X = stp.from_numpy(np.random.RandomState(0).randn(30, 2), "rows")
+    >>> X = stp.from_numpy(np.random.RandomState(0).randn(30, 2), "lineage_rows")
     >>> pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
     >>> pipe = pipe.fit(X, (X["x0"] > 0).astype(int))
-    >>> LineageDisplay.from_estimator(pipe).edges
-    [('source:rows', 'op:standardscaler'), ('op:standardscaler', 'op:logisticregression')]
+    >>> LineageDisplay.from_estimator(pipe).edges[0]
+    ('source:lineage_rows', 'op:standardscaler')
     """
 
     def __init__(self, *, nodes, edges, title=None):

@@ -43,12 +43,12 @@ class BySourceDisplay:
     >>> import sktraceprop as stp
     >>> from sktraceprop.plotting import BySourceDisplay
     >>> rng = np.random.RandomState(0)
-    >>> X = pd.concat([stp.from_numpy(rng.randn(20, 2), s) for s in ("a", "b")])
+    >>> X = pd.concat([stp.from_numpy(rng.randn(20, 2), s) for s in ("shop_a", "shop_b")])
     >>> y = (X["x0"] > 0).astype(int)
     >>> valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(X, y)
     >>> display = BySourceDisplay.from_estimator(valuer, X, y)
     >>> list(display.values)
-    ['a (20 rows)', 'b (20 rows)']
+    ['shop_a (20 rows)', 'shop_b (20 rows)']
     """
 
     def __init__(self, *, values, xlabel, title=None):
