@@ -19,7 +19,8 @@ def axes(ax, caller, figsize):
     """The given axes, or new ones on a new figure."""
     plt = pyplot(caller)
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
+        # constrained layout keeps long tick labels (file names) inside the figure
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
 
 

@@ -166,7 +166,7 @@ def _by_source(row_ids, numbers):
     frame = row_lineage(np.asarray(row_ids))
     frame = frame.drop_duplicates(["row", "source_id"])
     groups = {}
-    for source_id, part in frame.groupby("source_id", sort=True):
+    for source_id, part in frame.groupby(frame["source_id"].astype(str), sort=True):
         rows = part["row"].to_numpy()
         name = source_name(source_id, part["uri"].iloc[0])
         groups[f"{name} ({rows.size} rows)"] = np.asarray(numbers)[rows]

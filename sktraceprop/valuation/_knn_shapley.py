@@ -450,7 +450,8 @@ class KNNShapleyValuer(KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator)
             ``values_``, one row per source, sorted by ``source_id``.
         """
         frame = self._lineage_rows()
-        grouped = frame.groupby("source_id", sort=True)["value"]
+        # source ids as strings: a categorical column would sort in category order
+        grouped = frame.groupby(frame["source_id"].astype(str), sort=True)["value"]
         return grouped.agg(n_rows="size", sum="sum", mean="mean").reset_index()
 
     def by_op(self):
