@@ -6,7 +6,7 @@ from .._lineage._ids import codes_of
 from ..utils._prefit import unfrozen
 from ._base import axes, source_name
 
-_COLORS = {"source": "#dbe9f6", "merge": "#dbe9f6", "op": "#fdebd0", "model": "#d5f5e3"}
+_COLORS = {"source": "#dbe9f6", "derived": "#dbe9f6", "op": "#fdebd0", "model": "#d5f5e3"}
 
 
 def _short(cls_path):
@@ -17,7 +17,8 @@ class LineageDisplay:
     """The graph of one run: source files, the ops their rows went through, the model.
 
     Columns from left to right: the source files (with the number of training rows
-    each contributed), ops fitted on a single source outside the pipeline (such as a
+    each contributed), sources derived from them (a :func:`~sktraceprop.merge`, an
+    :func:`~sktraceprop.aggregate`), ops fitted on a single source outside the pipeline (such as a
     scaler per hospital, :class:`~sktraceprop.TracedEstimator`), then the pipeline's
     steps in order (the branches of a column transformer side by side, each fed by the
     sources that hold its input columns), and the final model. Build it with
@@ -26,7 +27,7 @@ class LineageDisplay:
     Parameters
     ----------
     nodes : list of dict
-        One per node: ``id``, ``label``, ``kind`` (``"source"``, ``"merge"``,
+        One per node: ``id``, ``label``, ``kind`` (``"source"``, ``"derived"``,
         ``"op"`` or ``"model"``) and ``column`` (its position from the left).
     edges : list of tuple of str
         ``(from_id, to_id)`` pairs.
@@ -172,7 +173,7 @@ def _graph(lineage):
     def add(node_id, label, kind):
         nodes.append({"id": node_id, "label": label, "kind": kind})
 
-    sources = [lineage.sources[c] for c in sorted(lineage.sources)]
+    sources = sorted(lineage.sources.values(), key=lambda source: source.source_id)
     # Where each source's rows enter the next step, with the columns that flow there:
     # the source itself, the merge that combined it, or the ops fitted on it outside
     # the pipeline (for the columns they were fitted on).
@@ -187,9 +188,10 @@ def _graph(lineage):
         if source.parents is None:
             continue
         node = f"source:{source.source_id}"
-        add(node, f"merge\n{source.source_id}", "merge")
-        for code in np.unique(codes_of(source.parents.ravel())):
-            parent = lineage.sources[int(code)].source_id
+        # a derived source (a merge, an aggregate) is fed by the sources of its parents
+        add(node, f"{source.kind}\n{source.source_id}", "derived")
+        codes = np.unique(codes_of(source.parents.ids))
+        for parent in sorted(lineage.sources[int(code)].source_id for code in codes):
             edges.append((f"source:{parent}", node))
             entries.pop(parent, None)
         entries[source.source_id] = [(node, set(source.columns))]

@@ -220,6 +220,7 @@ def test_lineage_display_of_a_merge_and_of_a_stored_run(tmp_path):
         ("op:standardscaler", "op:logisticregression"),
     ]
     assert [n["column"] for n in display.nodes] == [0, 0, 1, 2, 3]
+    assert display.nodes[2]["label"] == "merge\nboth" and display.nodes[2]["kind"] == "derived"
     assert display.ax_.get_title() == f"Run {run.run_id[:8]}: TracedPipeline"
     with pytest.raises(ValueError, match="no lineage_"):
         LineageDisplay.from_estimator(LogisticRegression())
