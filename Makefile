@@ -28,9 +28,13 @@ lint: $(VENV)/.test
 	$(BIN)/ruff check sktraceprop tests benchmarks examples doc
 	$(BIN)/ruff format --check sktraceprop tests benchmarks examples doc
 
-# The documentation first: the test suite's summary stays the last line of the output.
-test: lint docs
-	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider --doctest-modules sktraceprop tests
+# The documentation, then the tests, each run even if the other fails; the test
+# suite's summary stays the last line of the output.
+test: lint
+	@$(MAKE) --no-print-directory docs; docs=$$?; \
+	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider --doctest-modules sktraceprop tests; \
+	tests=$$?; [ $$docs -eq 0 ] || echo "make docs failed (see above)"; \
+	[ $$docs -eq 0 ] && [ $$tests -eq 0 ]
 
 # User guide, API reference and the example gallery (every example runs), offline;
 # any warning fails the build, and so do a public name missing from doc/api.rst and
