@@ -110,11 +110,19 @@ def test_merged_and_aggregated_sources_round_trip_with_their_parents(hospital_fr
     # Independent truth: the key column holds the file line, groups are numbered F=1, M=2.
     assert leaf_lines == lines_from_key(train).tolist()
     assert groups == [1 if s == "F" else 2 for s in train["sex"]]
-    # The same expansion as the library's own (run.rows()), done on the exported tables.
-    exploded = table.assign(
-        parent=[by_key[("with_means", line)] for line in table["line"]]
-    ).explode("parent")
-    mine = sorted(zip(exploded["train_index"], exploded["parent"].astype(np.int64)))
+    # The same expansion as the library's own (run.rows()), done on the exported tables
+    # with the join doc/exporters.rst shows.
+    sources = _table(folder, "sources")
+    made_of = (
+        table.merge(
+            sources[["run_id", "code", "sha256"]],
+            left_on=["run_id", "source_code"],
+            right_on=["run_id", "code"],
+        )
+        .merge(parents, on=["source_id", "sha256", "line"], how="left")
+        .explode("parents")
+    )
+    mine = sorted(zip(made_of["train_index"], made_of["parents"].astype(np.int64)))
     theirs = run.rows()
     assert mine == sorted(zip(theirs["train_index"], theirs["row_id"]))
     # An aggregate row's parents are every row of its group, in both files.
