@@ -522,7 +522,12 @@ def to_parquet(run_or_store, path):
         try:
             written = {}
             for run in runs:
-                tables, parents = _encode(pa, schemas, run)
+                try:
+                    tables, parents = _encode(pa, schemas, run)
+                except pa.ArrowException as exc:  # a value of the wrong type
+                    raise LineageError(
+                        f"run {run.run_id} cannot be written to Parquet: {exc}"
+                    ) from None
                 decoded = {}
                 for table, _ in parents.values():
                     decoded.update(_decode_parents(table, "the encoded run"))

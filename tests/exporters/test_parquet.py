@@ -244,6 +244,9 @@ def test_a_run_that_would_not_read_back_equal_is_refused_whole(tmp_path):
     nan = Lineage(**{**vars(good), "run_id": "n", "params": {"alpha": float("nan")}})
     with pytest.raises(LineageError, match="not JSON"):
         to_parquet(nan, tmp_path / "export")
+    odd = Lineage(**{**vars(good), "feature_lineage": {"x0": [0, 1]}})
+    with pytest.raises(LineageError, match="cannot be written to Parquet"):
+        to_parquet(odd, tmp_path / "export")
     # Nothing is left behind: no export, no partial folder.
     assert list(tmp_path.iterdir()) == []
 
