@@ -36,6 +36,7 @@ _SUBMODULES = {
     "compose",
     "datasets",
     "exceptions",
+    "exporters",
     "gradients",
     "influence",
     "metrics",
