@@ -544,7 +544,11 @@ class BaseStore(ABC):
             if parent_run_id is not None and row["parent_run_id"] != parent_run_id:
                 continue
             rows.append(row)
-        return pd.DataFrame(rows, columns=_RUN_COLUMNS)
+        # object columns keep None as None (pandas would make missing names NaN)
+        frame = pd.DataFrame(
+            {c: pd.Series([r[c] for r in rows], dtype=object) for c in _RUN_COLUMNS}
+        )
+        return frame.astype({"n_samples": np.int64})
 
     # -- audit events ---------------------------------------------------------------------------
     def append_event(self, kind, payload, run_id=None):

@@ -158,10 +158,17 @@ class TemporaryPostgres:
             detail = log.read_text()[-2000:] if log.exists() else out.stderr
             raise RuntimeError(f"PostgreSQL did not start: {detail}")
 
-    def restart(self):
-        """Stop the server (fast shutdown: sessions are cut) and start it again."""
+    def stop_server(self):
+        """Stop the server (fast shutdown: sessions are cut), keeping its data."""
         self._run("pg_ctl", "-D", os.path.join(self.folder, "data"), "-m", "fast", "-w", "stop")
+
+    def start_server(self):
+        """Start a server stopped by :meth:`stop_server`, on the same port."""
         self._ctl_start()
+
+    def restart(self):
+        self.stop_server()
+        self.start_server()
 
     def stop(self):
         if self.folder is None:

@@ -454,8 +454,11 @@ class SQLiteStore(BaseStore):
         try:
             yield
         finally:
-            if con.in_transaction:
-                con.execute("COMMIT")
+            # Ending a read transaction writes nothing; on a damaged file it can fail,
+            # which must not hide the error that is already on its way.
+            with contextlib.suppress(sqlite3.Error):
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
 
     # -- raw rows -----------------------------------------------------------------------------
     def _raw_run(self, run_id):
