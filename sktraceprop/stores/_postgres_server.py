@@ -158,6 +158,10 @@ class TemporaryPostgres:
             detail = log.read_text()[-2000:] if log.exists() else out.stderr
             raise RuntimeError(f"PostgreSQL did not start: {detail}")
 
+    def version(self):
+        """The server's version, as ``postgres --version`` prints it."""
+        return self._run("postgres", "--version").stdout.strip()
+
     def stop_server(self):
         """Stop the server (fast shutdown: sessions are cut), keeping its data."""
         self._run("pg_ctl", "-D", os.path.join(self.folder, "data"), "-m", "fast", "-w", "stop")
