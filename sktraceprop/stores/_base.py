@@ -130,7 +130,8 @@ class BaseStore(ABC):
     with an Ed25519 key, so that truncation and a re-computed chain are found too.
 
     A store is a handle on a shared resource: copying it (``clone`` deep-copies
-    parameters) returns the same handle, so every clone in a grid search writes to it.
+    parameters) returns the same handle, so every clone in a grid search writes to it
+    (a :class:`MemoryStore` only within its own process: see its notes).
     """
 
     def __copy__(self):
@@ -248,6 +249,11 @@ class BaseStore(ABC):
         digest = run_digest(record_text, row_ids, inputs)
         sources = []
         for source in lineage.sources.values():
+            if source.parents is not None and source.parents.n_rows != source.n_rows:
+                raise ValueError(
+                    f"source {source.source_id!r} has parents for {source.parents.n_rows} "
+                    f"rows but {source.n_rows} rows; nothing was stored"
+                )
             text = canonical_json(source.to_dict())
             flat = None if source.parents is None else source.parents.to_flat()
             encoded = None if flat is None else self._encode(flat)
@@ -706,6 +712,26 @@ class BaseStore(ABC):
                 self._refuse_writes(describe(damage[0]))
             _raise_problems(repr(self), problems)
         return report
+
+    def check(self, full=True, *, public_key=None, checkpoint=None, allow_unsigned_tail=False):
+        """Check the whole store and return a report; see :meth:`verify` for what is checked.
+
+        Parameters
+        ----------
+        full : bool, default=True
+            :class:`SQLiteStore` also runs SQLite's ``integrity_check`` (``full=True``)
+            or ``quick_check``; the other stores check the same either way.
+        public_key, checkpoint, allow_unsigned_tail
+            As for :meth:`verify`.
+
+        Returns
+        -------
+        report : dict
+            As :meth:`check_integrity`.
+        """
+        return self.check_integrity(
+            public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
+        )
 
     def checkpoint(self, private_key, *, path=None):
         """Sign the chain head with an Ed25519 key, after verifying the whole store.

@@ -6,6 +6,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 
@@ -188,9 +190,33 @@ def test_an_edited_run_record_is_found_and_named(backend, store):
     with pytest.raises(CorruptStoreError, match=f"run {runs[1].run_id} was altered"):
         store.load_run(runs[1].run_id)
     store = backend.reopen(store)
+    with pytest.raises(CorruptStoreError) as info:
+        store.check(full=True)
+    assert [p.get("run_id") for p in info.value.problems] == [runs[1].run_id]
+    store = backend.reopen(store)
     assert _problems(store) == [("runs", runs[1].run_id)]
     with pytest.raises(CorruptStoreError, match="refuses writes"):
         fit_run(store, seed=9)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_edit_of_a_stored_run_is_found(data):
+    store = stp.stores.MemoryStore()
+    run = fit_run(store)
+    record, n, n_input, ids, inputs, seq = store._runs[run.run_id]
+    if data.draw(st.booleans(), label="edit the record"):
+        at = data.draw(st.integers(0, len(record) - 1), label="position")
+        char = data.draw(st.characters(codec="utf-8").filter(lambda c: c != record[at]))
+        record = record[:at] + char + record[at + 1 :]
+    else:
+        ids = ids.copy()
+        at = data.draw(st.integers(0, ids.size - 1), label="row")
+        ids[at] += data.draw(st.integers(-(2**40), 2**40).filter(bool), label="change")
+    store._runs[run.run_id] = (record, n, n_input, ids, inputs, seq)
+    with pytest.raises(CorruptStoreError) as info:
+        store.verify()
+    assert [p.get("run_id") for p in info.value.problems] == [run.run_id]
 
 
 def test_edited_row_ids_are_found(backend, store):
