@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import signing
+from .._lineage._fingerprint import class_path
 from .._lineage._run import Lineage
 from .._lineage._source import Parents, Source
 from ..exceptions import CorruptStoreError, StoreError, UnknownRunError
@@ -114,10 +115,12 @@ def describe(problem):
 
 
 def _class_name(value):
+    """A class path from a string, a class or an instance (as runs record it)."""
     if isinstance(value, str):
         return value
-    cls = value if isinstance(value, type) else type(value)
-    return f"{cls.__module__}.{cls.__qualname__}"
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    return class_path(value)
 
 
 class BaseStore(ABC):

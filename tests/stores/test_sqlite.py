@@ -731,6 +731,7 @@ def test_schema_1_stores_are_read_with_their_ids_repacked(tmp_path, old_layout):
     with pytest.raises(StoreError, match="schema version 1"):
         fit_run(store)
     assert store.checkpoints() == []
+    assert stp.stores.SQLiteStore(path, check_on_open="full").schema_version == 1
     # the runs can be copied into a current store, which puts them under its chain
     new = stp.stores.SQLiteStore(tmp_path / "v2.db")
     for run_id in store.list_runs()["run_id"]:
