@@ -199,11 +199,17 @@ def test_an_edited_run_record_is_found_and_named(backend, store):
         fit_run(store, seed=9)
 
 
-@settings(max_examples=150, deadline=None)
-@given(data=st.data())
-def test_any_edit_of_a_stored_run_is_found(data):
+@pytest.fixture(scope="module")
+def stored_run():
     store = stp.stores.MemoryStore()
-    run = fit_run(store)
+    return store, fit_run(store)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_any_edit_of_a_stored_run_is_found(stored_run, data):
+    original, run = stored_run
+    store = original.copy()
     record, n, n_input, ids, inputs, seq = store._runs[run.run_id]
     if data.draw(st.booleans(), label="edit the record"):
         at = data.draw(st.integers(0, len(record) - 1), label="position")
