@@ -7,9 +7,9 @@ payload. The writer picks the smallest of three layouts, each a few passes of nu
 - ``runs``: consecutive ids as ``(start, length)`` pairs (a file read in order: 16
   bytes for the whole run);
 - ``deltas``: increasing ids as 1- or 2-byte gaps (filtered rows of one file);
-- ``packed``: each id split into its source code (an index into the run's few codes,
-  0 to 4 bytes) and its line (1, 2, 4 or 8 bytes): shuffled rows of one or several
-  files, 4 to 6 bytes per row instead of 8;
+- ``packed``: each id split into its source code (an index into the run's few codes:
+  none for one source, else 1, 2, 4 or 8 bytes) and its line (1, 2, 4 or 8 bytes):
+  shuffled rows of one or several files, 2 to 5 bytes per row instead of 8;
 - ``raw``: little-endian int64, when nothing else is smaller.
 
 Decoding is told how many ids the run says it holds and refuses a blob that holds any
@@ -33,70 +33,92 @@ _HEADER = struct.Struct("<BQ")  # method, number of ids
 _RUNS, _DELTAS, _PACKED, _RAW = 0, 1, 2, 3
 _INT64_MAX = np.iinfo(np.int64).max
 _SHIFT = np.int64(LINE_BITS)
+_PROBE = 65_536  # ids looked at to decide whether runs or gaps can pay off
 
 
 def _width(max_value):
-    """Bytes of the smallest unsigned integer type holding ``max_value``."""
+    """Bytes of the smallest of uint8/16/32/64 holding ``max_value``.
+
+    Only these widths: numpy reads and writes them as strided views, where 3 or 5
+    bytes a value would cost a byte-by-byte copy (slower to write and read than the
+    bytes it saves).
+    """
     for width in (1, 2, 4):
         if max_value < 1 << (8 * width):
             return width
     return 8
 
 
-def _unsigned(values, width):
-    return np.ascontiguousarray(values, dtype=f"<u{width}").tobytes()
+def _low_bytes(values, width):
+    """The low ``width`` bytes of each little-endian int64 (values below 256**width)."""
+    if width == 8:
+        return values.tobytes()
+    return values.view(f"<u{width}")[:: 8 // width].tobytes()
+
+
+def _from_low_bytes(buffer, width, count, offset):
+    """Inverse of :func:`_low_bytes`: ``count`` unsigned ``width``-byte values."""
+    return np.frombuffer(buffer, dtype=f"<u{width}", count=count, offset=offset)
 
 
 def encode_ids(ids):
     """Encode an int64 array (row ids, or merge parents flattened) as bytes."""
-    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    ids = np.ascontiguousarray(ids, dtype="<i8")
     n = ids.size
     if n == 0:
         return MAGIC + _HEADER.pack(_RAW, 0)
-    gaps = np.diff(ids)
-    n_runs = int(np.count_nonzero(gaps != 1)) + 1
-    candidates = {_RAW: 8 * n, _RUNS: 16 * n_runs}
-    increasing = n > 1 and int(gaps.min()) > 0
-    if increasing:
-        gap_width = _width(int(gaps.max()))
-        if gap_width <= 2:
-            candidates[_DELTAS] = gap_width * (n - 1)
+    candidates = {_RAW: 8 * n}
+    # Runs and gaps pay off for ids in (near) order; a shuffled prefix rules them out
+    # without two more passes over the whole array.
+    probe = np.diff(ids[: _PROBE + 1])
+    if probe.size == 0 or np.count_nonzero(probe != 1) <= probe.size // 8 or probe.min() > 0:
+        gaps = np.diff(ids)
+        n_runs = int(np.count_nonzero(gaps != 1)) + 1
+        candidates[_RUNS] = 16 * n_runs
+        if n > 1 and int(gaps.min()) > 0:
+            gap_width = _width(int(gaps.max()))
+            if gap_width <= 2:
+                candidates[_DELTAS] = gap_width * (n - 1)
     if min(candidates.values()) > n:  # the others cannot beat one byte per id
-        codes = ids >> _SHIFT
-        low, high = int(codes.min()), int(codes.max())
-        n_codes = 1 if low == high else None
-        if n_codes is None:
-            index, uniques = pd.factorize(codes, sort=True)
-            n_codes = uniques.size
-        code_width = 0 if n_codes == 1 else _width(n_codes - 1)
-        line_width = _width(int((ids & np.int64(MAX_LINE)).max()))
+        low, high = int(ids.min()), int(ids.max())  # an id's code grows with the id
+        if low >> LINE_BITS == high >> LINE_BITS:
+            n_codes, code_width, table = 1, 0, np.array([low >> LINE_BITS], dtype="<i8")
+            line_width = _width(high & MAX_LINE)
+        else:
+            index, uniques = pd.factorize(ids >> _SHIFT, sort=True)
+            n_codes, table = uniques.size, uniques.astype("<i8")
+            code_width = _width(n_codes - 1)
+            lines = ids & np.int64(MAX_LINE)
+            line_width = _width(int(lines.max()))
         candidates[_PACKED] = (code_width + line_width) * n + 8 * n_codes
     method = min(candidates, key=candidates.get)
     head = MAGIC + _HEADER.pack(method, n)
     if method == _RUNS:
         starts = np.flatnonzero(gaps != 1) + 1
         bounds = np.concatenate(([0], starts, [n]))
-        lengths = np.diff(bounds)
-        first = ids[bounds[:-1]].astype("<i8").tobytes()
-        return b"".join((head, struct.pack("<Q", n_runs), first, _unsigned(lengths, 8)))
+        lengths = np.diff(bounds).astype("<i8")
+        first = ids[bounds[:-1]].tobytes()
+        return b"".join((head, struct.pack("<Q", n_runs), first, lengths.tobytes()))
     if method == _RAW:
-        return head + ids.astype("<i8").tobytes()
+        return head + ids.tobytes()
     if method == _DELTAS:
         return b"".join(
-            (head, struct.pack("<Bq", gap_width, int(ids[0])), _unsigned(gaps, gap_width))
+            (head, struct.pack("<Bq", gap_width, int(ids[0])), _low_bytes(gaps, gap_width))
         )
-    lines = ids & np.int64(MAX_LINE)
     if n_codes == 1:
-        table, index_bytes = np.array([low], dtype="<i8"), b""
+        # one code: below 2**32 a line is the id's low bytes (bits 32..35 are 0)
+        index_bytes = b""
+        lines = ids if line_width <= 4 else ids & np.int64(MAX_LINE)
     else:
-        table, index_bytes = uniques.astype("<i8"), _unsigned(index, code_width)
+        index_bytes = _low_bytes(index.astype("<i8", copy=False), code_width)
+    line_bytes = _low_bytes(lines, line_width)
     return b"".join(
         (
             head,
             struct.pack("<IBB", n_codes, code_width, line_width),
             table.tobytes(),
             index_bytes,
-            _unsigned(lines, line_width),
+            line_bytes,
         )
     )
 
@@ -196,22 +218,20 @@ def _decode_packed(body, count, what):
     if len(body) < 6:
         raise _corrupt(what, "truncated")
     n_codes, code_width, line_width = struct.unpack_from("<IBB", body)
-    if code_width not in (0, 1, 2, 4) or line_width not in (1, 2, 4, 8) or n_codes < 1:
+    if code_width not in (0, 1, 2, 4, 8) or line_width not in (1, 2, 4, 8) or n_codes < 1:
         raise _corrupt(what, "bad header")
     if (code_width == 0) != (n_codes == 1) or n_codes > max(count, 1):
         raise _corrupt(what, f"{n_codes} codes with {code_width}-byte indexes")
     _exact(body, 6 + 8 * n_codes + (code_width + line_width) * count, what)
     table = np.frombuffer(body, dtype="<i8", count=n_codes, offset=6).astype(np.int64)
     start = 6 + 8 * n_codes
-    lines = np.frombuffer(
-        body, dtype=f"<u{line_width}", count=count, offset=start + code_width * count
-    )
+    lines = _from_low_bytes(body, line_width, count, start + code_width * count)
     if count and int(lines.max()) > MAX_LINE:
         raise _corrupt(what, "a line exceeds the line field")
     if code_width == 0:
         codes = table[0]
     else:
-        index = np.frombuffer(body, dtype=f"<u{code_width}", count=count, offset=start)
+        index = _from_low_bytes(body, code_width, count, start)
         if count and int(index.max()) >= n_codes:
             raise _corrupt(what, "a code index is out of range")
         codes = table[index]
