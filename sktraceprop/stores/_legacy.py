@@ -11,6 +11,7 @@ float64 in pandas, which rounds ids, so pairs with a missing side are refused.
 """
 
 import json
+import zlib
 
 import numpy as np
 
@@ -27,8 +28,6 @@ OLD_LINE_BITS = 40
 
 def _inflate_upto(blob, limit, what):
     """Decode a version-1 blob of unknown length, refusing more than ``limit`` ids."""
-    import zlib
-
     blob = bytes(blob)
     if not blob.startswith(LEGACY_MAGIC):
         raise CorruptStoreError(f"{what} are corrupt: unknown encoding")

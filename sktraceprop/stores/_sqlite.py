@@ -14,6 +14,7 @@ from ..exceptions import (
     StoreError,
     StoreNotFoundError,
     StorePermissionError,
+    UnknownRunError,
 )
 from . import _legacy
 from ._base import BaseStore, _raise_problems, describe
@@ -529,8 +530,6 @@ class SQLiteStore(BaseStore):
             (run_id,),
         )
         if not rows:
-            from ..exceptions import UnknownRunError
-
             raise UnknownRunError(f"no run {run_id!r} in {self.path}")
         return int(rows[0][0])
 
