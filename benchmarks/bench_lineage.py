@@ -408,7 +408,8 @@ for Adult, {max(3, args.repeats // 2)} for the 1M-row frame). "traced" records t
 `lineage_` only; "traced+SQLite" also appends it to a SQLite store. Lineage on the data is
 the int64 row-id index (8 bytes per row); the run's `row_ids` array shares that memory
 (`{results["cases"]["adult"]["run_shares_index_memory"]}`), and the SQLite store keeps the
-ids delta-encoded and zlib-compressed. Target: ratio <= 1.05 and <= 16 bytes per row.
+ids as runs of consecutive lines, gaps, or one line number of 1 to 8 bytes per row
+(`sktraceprop/stores/_codec.py`). Target: ratio <= 1.05 and <= 16 bytes per row.
 mlinspect's published figures for comparison (not measured here): 3-6x on adult pipelines.
 
 Machine: {m["cpu"]}, {m["cpu_count"]} cores, Python {m["python"]}, scikit-learn

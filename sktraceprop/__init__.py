@@ -16,6 +16,7 @@ _LAZY = {
     "aggregate": "._lineage",
     "row_ids": "._lineage",
     "row_lineage": "._lineage",
+    "run_context": "._tracing",
     "Lineage": "._lineage",
     "Op": "._lineage",
     "Source": "._lineage",

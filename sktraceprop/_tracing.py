@@ -1,10 +1,170 @@
-"""Behaviour shared by every traced estimator: capture ids, fit, record, store."""
+"""Behaviour shared by every traced estimator: capture ids, fit, record, store.
 
+The estimator, its ``lineage_`` and the store never disagree:
+
+- the store is checked before anything is fitted (a read-only store, one that failed
+  an integrity check, a MemoryStore copied into a worker process raise first, with
+  the previous fit, ``lineage_`` and store untouched);
+- when fitting, recording or storing fails after fitting began, the estimator is left
+  *unfitted* (its fitted attributes and ``lineage_`` removed, a pipeline's steps
+  replaced by unfitted clones) and nothing is stored for that fit, so it can be
+  neither used nor traced with a run the store does not hold.
+"""
+
+import contextlib
+import contextvars
+import numbers
+
+from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._lineage._capture import resolve_row_ids
 from ._lineage._record import recording
 from .utils._delegation import SourcesTravelMixin
+
+__all__ = ["library_fit", "run_context"]
+
+#: Name, purpose, tags and parent given to the runs recorded in this context.
+_RUN_INFO = contextvars.ContextVar("sktraceprop_run_info", default=None)
+#: While a :func:`library_fit` block runs: the (estimator, store, run) saves it defers.
+_PENDING = contextvars.ContextVar("sktraceprop_pending_runs", default=None)
+
+
+def _check_tags(tags):
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise TypeError(f"tags must be a dict of str to str; got {type(tags).__name__}")
+    out = {}
+    for key, value in tags.items():
+        if not isinstance(key, str) or not isinstance(value, str | numbers.Number | bool):
+            raise TypeError(f"tags must map str to str, number or bool; got {key!r}: {value!r}")
+        out[key] = value
+    return out
+
+
+@contextlib.contextmanager
+def run_context(*, name=None, purpose=None, tags=None, parent_run_id=None):
+    """Name, tag and link the runs that traced fits record inside the block.
+
+    Blocks nest: an inner block's ``name``, ``purpose`` and ``parent_run_id`` win where
+    given, and tags add up. The values are part of the run's record (so under the
+    store's hash chain) and are what :meth:`BaseStore.list_runs
+    <sktraceprop.stores.BaseStore.list_runs>` filters on.
+
+    Parameters
+    ----------
+    name : str, default=None
+        A name for the runs ("baseline", "2025-Q3 retrain").
+    purpose : str, default=None
+        Why the fits run. Runs made outside any block have purpose ``"fit"``; the
+        library's own fits say ``"influence"`` (the clone an ``InfluenceExplainer``
+        fits) or ``"unlearning"``.
+    tags : dict of str to str, number or bool, default=None
+    parent_run_id : str, default=None
+        The run these fits derive from.
+
+    Examples
+    --------
+    >>> import sktraceprop as stp
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = stp.datasets.load_demo(return_X_y=True)
+    >>> store = stp.stores.MemoryStore()
+    >>> pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    >>> with stp.run_context(name="baseline", tags={"ticket": "AUD-7"}):
+    ...     pipe = pipe.fit(X.select_dtypes("number"), y)
+    >>> store.list_runs(tags={"ticket": "AUD-7"})[["name", "purpose"]].values.tolist()
+    [['baseline', 'fit']]
+    """
+    for label, value in (("name", name), ("purpose", purpose), ("parent_run_id", parent_run_id)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{label} must be a string or None; got {type(value).__name__}")
+    outer = _RUN_INFO.get() or {}
+    info = dict(outer)
+    for key, value in (("name", name), ("purpose", purpose), ("parent_run_id", parent_run_id)):
+        if value is not None:
+            info[key] = value
+    info["tags"] = {**outer.get("tags", {}), **_check_tags(tags)}
+    token = _RUN_INFO.set(info)
+    try:
+        yield
+    finally:
+        _RUN_INFO.reset(token)
+
+
+def run_id_of(estimator):
+    """The id of the run that fitted ``estimator`` (None when it recorded none)."""
+    lineage = getattr(estimator, "lineage_", None)
+    return getattr(lineage, "run_id", None)
+
+
+@contextlib.contextmanager
+def library_fit(purpose, parent=None):
+    """Fits the library makes itself (a clone to explain, to unlearn from).
+
+    Inside the block, traced fits record runs with this ``purpose`` and, as parent, the
+    run of ``parent`` (an estimator, or a run id). Their stores receive the runs only
+    when the block ends without an exception: code that fits a clone and then finds it
+    cannot use it (an unsupported model) raises inside the block, and nothing is
+    stored; the clones fitted in the block are left unfitted.
+    """
+    parent_run_id = parent if isinstance(parent, str) or parent is None else run_id_of(parent)
+    outer, pending = _PENDING.get(), []
+    token = _PENDING.set(pending)
+    try:
+        with run_context(purpose=purpose, parent_run_id=parent_run_id):
+            yield
+    except BaseException:
+        for estimator, _, _ in pending:
+            _discard_fit(estimator)
+        raise
+    finally:
+        _PENDING.reset(token)
+    if outer is not None:  # nested: stored when the outermost block succeeds
+        outer.extend(pending)
+        return
+    for k, (_, store, lineage) in enumerate(pending):
+        try:
+            store.save_run(lineage)
+        except BaseException:
+            for later, _, _ in pending[k:]:
+                _discard_fit(later)
+            raise
+
+
+def _check_store(store):
+    """Refuse, before fitting, a store that cannot take the run."""
+    if store is None:
+        return
+    if not callable(getattr(store, "save_run", None)):
+        raise TypeError(
+            f"store must be a sktraceprop store (MemoryStore, SQLiteStore, PostgresStore) "
+            f"or None; got {type(store).__name__}"
+        )
+    check = getattr(store, "_check_writable", None)
+    if check is not None:
+        check()
+
+
+def _discard_fit(estimator):
+    """Leave ``estimator`` unfitted: no fitted attributes, no ``lineage_``."""
+    for attr in [a for a in vars(estimator) if a.endswith("_") and not a.startswith("__")]:
+        delattr(estimator, attr)
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list):
+        # A Pipeline fits its steps in place: put unfitted clones in their place.
+        estimator.steps = [
+            (name, step if step is None or isinstance(step, str) else clone(step))
+            for name, step in steps
+        ]
+
+
+def _label(lineage):
+    info = _RUN_INFO.get() or {}
+    lineage.purpose = info.get("purpose", "fit")
+    lineage.name = info.get("name")
+    lineage.tags = dict(info.get("tags", {}))
+    lineage.parent_run_id = info.get("parent_run_id")
 
 
 class TracedMixin(SourcesTravelMixin):
@@ -16,13 +176,25 @@ class TracedMixin(SourcesTravelMixin):
 
     def _traced_fit(self, fit_method, X, y, sample_id, params, context=None):
         with recording() as outer:
-            ids = resolve_row_ids(X, sample_id) if outer else None
-            result = fit_method(X, y, **params)
-            if outer:
+            if not outer:
+                return fit_method(X, y, **params)
+            store = self.store
+            _check_store(store)
+            ids = resolve_row_ids(X, sample_id)
+            try:
+                result = fit_method(X, y, **params)
                 lineage = self._build_lineage(X, ids, context)
-                if self.store is not None:
-                    self.store.save_run(lineage)
+                _label(lineage)
                 self.lineage_ = lineage
+                if store is not None:
+                    pending = _PENDING.get()
+                    if pending is None:
+                        store.save_run(lineage)
+                    else:
+                        pending.append((self, store, lineage))
+            except BaseException:
+                _discard_fit(self)
+                raise
         return result
 
     def trace(self, indices):

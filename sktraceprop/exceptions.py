@@ -6,7 +6,11 @@ __all__ = [
     "LineageLostError",
     "LineageWarning",
     "SourceConflictError",
+    "StoreBusyError",
+    "StoreConnectionError",
     "StoreError",
+    "StoreNotFoundError",
+    "StorePermissionError",
     "UnknownRunError",
     "UnknownSourceError",
     "UnlearningError",
@@ -42,7 +46,39 @@ class StoreError(RuntimeError):
 
 
 class CorruptStoreError(StoreError):
-    """A store file is corrupt or was not written by sktraceprop; it is left untouched."""
+    """A store is corrupt, was altered, or was not written by sktraceprop; it is left untouched.
+
+    Raised by integrity checks (``verify``, ``check``) and by reads of altered data.
+    ``problems`` (when set) lists each problem found as a dict with keys ``check``,
+    ``message`` and, where they apply, ``seq``, ``run_id`` or ``source_id``. A store
+    handle that found a problem refuses later writes.
+    """
+
+
+class StoreBusyError(StoreError):
+    """Another writer held the store for longer than the timeout; retrying may succeed.
+
+    Nothing was written by the call that raised it.
+    """
+
+    retryable = True
+
+
+class StoreConnectionError(StoreError, ConnectionError):
+    """The store's server could not be reached, or the connection was lost.
+
+    ``retryable`` is True; the message says whether anything was written.
+    """
+
+    retryable = True
+
+
+class StorePermissionError(StoreError, PermissionError):
+    """The store cannot be written: read-only file, folder or mode, or no privilege."""
+
+
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """The store, or the folder it should be created in, does not exist."""
 
 
 class UnknownRunError(StoreError, KeyError):

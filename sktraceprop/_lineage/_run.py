@@ -102,6 +102,16 @@ class Lineage:
         Fingerprint of the whole fitted estimator.
     notes : list of str
         Caveats recorded during the fit.
+    purpose : str or None
+        Why the fit ran: ``"fit"`` (a user's fit), ``"influence"`` (the clone an
+        ``InfluenceExplainer`` fits), ``"unlearning"``, or a user's own word (see
+        :func:`sktraceprop.run_context`); None in runs stored before it was recorded.
+    name : str or None
+        A name given with :func:`sktraceprop.run_context`.
+    tags : dict of str to str
+        Tags given with :func:`sktraceprop.run_context`.
+    parent_run_id : str or None
+        The run this one derives from (the fitted model a clone was made of).
     """
 
     run_id: str
@@ -116,6 +126,10 @@ class Lineage:
     input_row_ids: np.ndarray = None
     model_fingerprint: str = ""
     notes: list = field(default_factory=list)
+    purpose: str = None
+    name: str = None
+    tags: dict = field(default_factory=dict)
+    parent_run_id: str = None
 
     # -- queries ----------------------------------------------------------------------------
     def source(self, code):
@@ -281,6 +295,10 @@ class Lineage:
             "n_samples": self.n_samples,
             "model_fingerprint": self.model_fingerprint,
             "notes": list(self.notes),
+            "purpose": self.purpose,
+            "name": self.name,
+            "tags": dict(self.tags),
+            "parent_run_id": self.parent_run_id,
         }
 
     @classmethod
@@ -303,6 +321,10 @@ class Lineage:
             input_row_ids=input_row_ids,
             model_fingerprint=d["model_fingerprint"],
             notes=list(d["notes"]),
+            purpose=d.get("purpose"),
+            name=d.get("name"),
+            tags=dict(d.get("tags") or {}),
+            parent_run_id=d.get("parent_run_id"),
         )
 
     def __eq__(self, other):

@@ -6,7 +6,8 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
 ``runs``
     One row per run: ``created_at``, ``estimator``, ``params`` and ``versions`` (JSON),
     ``n_samples``, ``n_input_rows`` (null when the final estimator saw the rows given
-    to ``fit``), ``model_fingerprint``, ``notes``.
+    to ``fit``), ``model_fingerprint``, ``notes``, ``purpose``, ``name``, ``tags``
+    (JSON) and ``parent_run_id``.
 ``sources``
     One row per source of a run: ``code``, ``source_id``, ``uri``, ``sha256``,
     ``n_rows``, ``columns``, ``dtypes``, ``loaded_at``, ``kind``, ``max_line``; for
@@ -91,6 +92,10 @@ def _schemas(pa):
             ("n_input_rows", i64),
             ("model_fingerprint", s),
             ("notes", names),
+            ("purpose", s),
+            ("name", s),
+            ("tags", s),
+            ("parent_run_id", s),
         ],
         "sources": [
             ("run_id", s),
@@ -292,6 +297,10 @@ def _encode(pa, schemas, run):
             "n_input_rows": int(len(run.input_row_ids)) if has_input else None,
             "model_fingerprint": run.model_fingerprint,
             "notes": list(run.notes),
+            "purpose": run.purpose,
+            "name": run.name,
+            "tags": _json(run.tags, "the run's tags", rid),
+            "parent_run_id": run.parent_run_id,
         }
     ]
     tables = {
@@ -432,6 +441,10 @@ def _decode(tables, parents, where):
         input_row_ids=input_row_ids,
         model_fingerprint=record["model_fingerprint"],
         notes=list(record["notes"]),
+        purpose=record.get("purpose"),
+        name=record.get("name"),
+        tags=json.loads(record.get("tags") or "{}"),
+        parent_run_id=record.get("parent_run_id"),
     )
     leaf_sources, through = run.feature_sources(), run.feature_aggregates()
     for f in features:

@@ -15,6 +15,7 @@ from .._lineage._fingerprint import fingerprint
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
+from .._tracing import library_fit
 from ..gradients import linear_model_objective
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
@@ -242,8 +243,14 @@ class InfluenceExplainer(
             if sample_weight is not None:
                 params = self._sample_weight_params(sample_weight)
             # A bare skorch net holds out a validation split: record the rows it kept.
-            with skorch_fit_indices(self.estimator_) as seen:
+            # The clone's run reaches the store only once the model is known supported.
+            with (
+                skorch_fit_indices(self.estimator_) as seen,
+                library_fit("influence", self.estimator),
+            ):
                 self.estimator_.fit(X, y, **params)
+                if not is_neural_model(_unwrap(self.estimator_)[0]):
+                    linear_model_objective(_unwrap(self.estimator_)[0])
         model, transformer, lineage = _unwrap(self.estimator_)
         if as_is and lineage is not None:
             self._check_training_rows(X, lineage)

@@ -1,15 +1,37 @@
 """In-process store."""
 
+import contextlib
+import os
 import threading
+import uuid
 
-from ..exceptions import StoreError, UnknownRunError
-from ._base import GENESIS, BaseStore, make_event
+import numpy as np
+
+from ..exceptions import StoreError
+from ._base import BaseStore
+
+
+def _frozen(ids):
+    ids = np.array(ids, dtype=np.int64, copy=True)
+    ids.flags.writeable = False
+    return ids
 
 
 class MemoryStore(BaseStore):
-    """Keeps runs and audit events in this process.
+    """Keeps runs, audit events and checkpoints in this process.
 
-    Pickling a MemoryStore (or an estimator holding one) pickles its runs.
+    Runs are kept as their records and read-only copies of their row ids, so changing a
+    loaded run, or the ``lineage_`` of the estimator that made it, never changes what is
+    stored; and they are under the same hash chain as in the other stores
+    (:meth:`verify`, :meth:`checkpoint`).
+
+    A MemoryStore lives in one process. Pickling it (or an estimator holding one)
+    pickles its runs, and the copy unpickled in another process is read-only: process
+    workers (``n_jobs`` with joblib's default ``loky`` backend, ``multiprocessing``,
+    Dask) would otherwise write to copies that are thrown away, so a traced fit there
+    raises :class:`~sktraceprop.exceptions.StoreError` before fitting. Use
+    :class:`SQLiteStore` or :class:`PostgresStore` with process workers, or threads
+    (``joblib.parallel_backend("threading")``); :meth:`copy` makes a writable copy.
 
     Examples
     --------
@@ -21,44 +43,133 @@ class MemoryStore(BaseStore):
 
     def __init__(self):
         self._runs = {}
+        self._sources = {}
         self._events = []
-        self._lock = threading.Lock()
+        self._checkpoints = []
+        self._id = str(uuid.uuid4())
+        self._pid = os.getpid()
+        self._lock = threading.RLock()
+
+    @property
+    def store_id(self):
+        return self._id
 
     def __getstate__(self):
-        return {"_runs": self._runs, "_events": self._events}
+        with self._lock:
+            state = {k: v for k, v in self.__dict__.items() if k != "_lock"}
+            state["_runs"] = dict(self._runs)
+            state["_sources"] = dict(self._sources)
+            state["_events"] = list(self._events)
+            state["_checkpoints"] = list(self._checkpoints)
+        return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self.__dict__.setdefault("_pid", os.getpid())
 
-    def save_run(self, lineage):
+    def copy(self):
+        """A writable copy of this store (same runs, events, checkpoints and store id)."""
+        new = MemoryStore.__new__(MemoryStore)
+        new.__setstate__(self.__getstate__())
+        new._pid = os.getpid()
+        return new
+
+    def _writable_problem(self):
+        if self._pid != os.getpid():
+            return StoreError(
+                f"this MemoryStore was copied into process {os.getpid()} from process "
+                f"{self._pid} (by process-based parallelism such as joblib's loky "
+                "backend, multiprocessing or Dask, or by unpickling): runs written here "
+                "would never reach the original store. Nothing was fitted or written. Use "
+                "SQLiteStore(path) or PostgresStore(dsn) with process workers, run the "
+                "workers as threads (joblib.parallel_backend('threading')), or write to "
+                "store.copy()."
+            )
+        return None
+
+    # -- reads ----------------------------------------------------------------------------------
+    def _snapshot(self):
+        return self._lock
+
+    def _raw_run(self, run_id):
+        return self._runs.get(run_id)
+
+    def _raw_run_list(self):
+        return [(run_id, row[0]) for run_id, row in self._runs.items()]
+
+    def _raw_source(self, source_id, sha256):
+        return self._sources.get((source_id, sha256))
+
+    def _raw_sources(self):
+        return [(*key, *row) for key, row in self._sources.items()]
+
+    def _raw_event(self, seq):
+        if isinstance(seq, int) and 1 <= seq <= len(self._events):
+            row = self._events[seq - 1]
+            if row[0] == seq:
+                return row
+        return next((row for row in self._events if row[0] == seq), None)
+
+    def _raw_events(self, run_id=None):
+        return [row for row in self._events if run_id is None or row[1] == run_id]
+
+    def _raw_checkpoints(self):
+        return list(self._checkpoints)
+
+    def _encode(self, ids):
+        return _frozen(ids)
+
+    # -- writes -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writer(self):
         with self._lock:
-            if lineage.run_id in self._runs:
-                raise StoreError(f"run {lineage.run_id} is already stored; runs are append-only")
-            self._runs[lineage.run_id] = lineage
-        return lineage.run_id
-
-    def load_run(self, run_id):
-        try:
-            return self._runs[run_id]
-        except KeyError:
-            raise UnknownRunError(f"no run {run_id!r} in this MemoryStore") from None
-
-    def _run_rows(self):
-        return [
-            (r.run_id, r.created_at, r.estimator, r.n_samples, r.source_ids())
-            for r in self._runs.values()
-        ]
-
-    def append_event(self, kind, payload, run_id=None):
-        with self._lock:
-            prev = self._events[-1]["hash"] if self._events else GENESIS
-            event = make_event(prev, kind, payload, run_id, len(self._events) + 1)
-            self._events.append(event)
-        return event
-
-    def events(self, run_id=None):
-        return [dict(e) for e in self._events if run_id is None or e["run_id"] == run_id]
+            writer = _Writer(self)
+            yield writer
+            # Only reached without an exception: apply everything at once.
+            writer.apply()
 
     def __repr__(self):
         return "MemoryStore()"
+
+
+class _Writer:
+    """Stages one transaction's rows; :meth:`apply` adds them all."""
+
+    def __init__(self, store):
+        self.store = store
+        self.events, self.sources, self.runs, self.checkpoints = [], {}, {}, []
+
+    def last_event(self):
+        if self.events:
+            return self.events[-1]
+        return self.store._events[-1] if self.store._events else None
+
+    def insert_event(self, row):
+        self.events.append(tuple(row))
+
+    def run_exists(self, run_id):
+        return run_id in self.store._runs or run_id in self.runs
+
+    def source_exists(self, source_id, sha256):
+        key = (source_id, sha256)
+        return key in self.store._sources or key in self.sources
+
+    def insert_source(self, source_id, sha256, record_text, n_parent_ids, parents, event_seq):
+        self.sources[(source_id, sha256)] = (record_text, n_parent_ids, parents, event_seq)
+
+    def insert_run(self, run_id, created_at, record_text, n_samples, n_input, ids, inputs, seq):
+        self.runs[run_id] = (record_text, n_samples, n_input, ids, inputs, seq)
+
+    def next_checkpoint_seq(self):
+        return len(self.store._checkpoints) + len(self.checkpoints) + 1
+
+    def insert_checkpoint(self, number, text):
+        self.checkpoints.append(text)
+
+    def apply(self):
+        store = self.store
+        store._events.extend(self.events)
+        store._sources.update(self.sources)
+        store._runs.update(self.runs)
+        store._checkpoints.extend(self.checkpoints)

@@ -1,57 +1,75 @@
 """SQLite store: the embedded default for lineage that must persist."""
 
-import json
+import contextlib
 import os
 import sqlite3
 import threading
+import uuid
 from pathlib import Path
 
-from .._lineage._run import Lineage
-from .._lineage._source import Parents, Source, utc_now
-from ..exceptions import CorruptStoreError, StoreError, UnknownRunError
-from ._base import GENESIS, BaseStore, decode_ids, encode_ids, event_hash, make_event
+from .._lineage._source import utc_now
+from ..exceptions import (
+    CorruptStoreError,
+    StoreBusyError,
+    StoreError,
+    StoreNotFoundError,
+    StorePermissionError,
+    UnknownRunError,
+)
+from . import _legacy
+from ._base import BaseStore, _raise_problems, describe
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APP = "sktraceprop"
 _MAGIC = b"SQLite format 3\x00"
+_MODES = ("rw", "ro")
 _CHECK_ON_OPEN = ("header", "quick", "full")
-_TABLES = ("stp_meta", "schema_version", "sources", "runs", "events")
-_MAX_LISTED = 20  # problems named in a CorruptStoreError message (all are in .problems)
+_TABLES = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpoints")
+_APPEND_ONLY = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpoints")
 
 _SCHEMA = [
-    "CREATE TABLE IF NOT EXISTS stp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS schema_version (
-        version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS sources (
+    "CREATE TABLE stp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    """CREATE TABLE sources (
         source_id TEXT NOT NULL, sha256 TEXT NOT NULL, record TEXT NOT NULL,
-        parents BLOB, PRIMARY KEY (source_id, sha256))""",
-    """CREATE TABLE IF NOT EXISTS runs (
+        n_parent_ids INTEGER, parents BLOB, event_seq INTEGER NOT NULL,
+        PRIMARY KEY (source_id, sha256))""",
+    """CREATE TABLE runs (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT UNIQUE NOT NULL,
-        created_at TEXT NOT NULL, estimator TEXT NOT NULL, n_samples INTEGER NOT NULL,
-        record TEXT NOT NULL, row_ids BLOB NOT NULL, input_row_ids BLOB)""",
-    """CREATE TABLE IF NOT EXISTS events (
+        created_at TEXT NOT NULL, record TEXT NOT NULL, n_samples INTEGER NOT NULL,
+        n_input INTEGER, row_ids BLOB NOT NULL, input_row_ids BLOB,
+        event_seq INTEGER NOT NULL)""",
+    """CREATE TABLE events (
         seq INTEGER PRIMARY KEY, run_id TEXT, created_at TEXT NOT NULL, kind TEXT NOT NULL,
         payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""",
-]
-_TRIGGERS = [
-    f"""CREATE TRIGGER IF NOT EXISTS {table}_append_only_{op} BEFORE {op.upper()} ON {table}
+    "CREATE INDEX events_run_id ON events (run_id)",
+    "CREATE TABLE checkpoints (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)",
+] + [
+    f"""CREATE TRIGGER {table}_append_only_{op} BEFORE {op.upper()} ON {table}
         BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"""
-    for table in ("runs", "events")
+    for table in _APPEND_ONLY
     for op in ("update", "delete")
 ]
+_TRIGGERS = {f"{t}_append_only_{op}" for t in _APPEND_ONLY for op in ("update", "delete")}
 
 
 class SQLiteStore(BaseStore):
-    """Runs and audit events in a SQLite file (WAL, transactions, schema version table).
+    """Runs, audit events and checkpoints in a SQLite file, under one hash chain.
 
     Parameters
     ----------
     path : str or path-like
-        Database file; created with the schema if missing or empty. A file that is not
-        a sktraceprop store (corrupt, or another application's database) raises
-        :class:`~sktraceprop.exceptions.CorruptStoreError` and is left untouched.
+        Database file. A missing (or empty, 0-byte) file is created with the schema; an
+        existing file is never altered by opening it: a file that is not a sktraceprop
+        store (corrupt, another application's database, a store missing a table)
+        raises :class:`~sktraceprop.exceptions.CorruptStoreError` and is left untouched.
+    mode : {"rw", "ro"}, default="rw"
+        ``"ro"`` opens an existing store read-only (also on read-only files, folders
+        and media), for audits: reads and checks work, writes raise
+        :class:`~sktraceprop.exceptions.StorePermissionError`.
     timeout : float, default=60.0
-        Seconds to wait for another process's write transaction.
+        Seconds to wait for another process's write transaction before raising
+        :class:`~sktraceprop.exceptions.StoreBusyError`.
     check_on_open : {"header", "quick", "full"}, default="header"
         How much of an existing file is checked before it is used. ``"header"`` reads only
         the SQLite header, the schema and the store's metadata, so opening is fast whatever
@@ -63,7 +81,14 @@ class SQLiteStore(BaseStore):
     Notes
     -----
     Several processes may write to one file at once: each run is one ``BEGIN IMMEDIATE``
-    transaction, and SQLite serialises them.
+    transaction, and SQLite serialises them. Triggers make every table append-only; a
+    store whose triggers were dropped opens for reading but refuses writes.
+
+    A store written by sktraceprop 0.1 (schema version 1: runs outside the hash chain,
+    row ids packed as ``code << 40 | line``) opens read-only: its runs load with their
+    ids re-packed (or are refused where the old layout cannot be told apart), and
+    :meth:`verify` says that its runs are not under a chain. Copy its runs into a new
+    store (``new.save_run(old.load_run(run_id))``) to put them under one.
 
     Examples
     --------
@@ -75,100 +100,243 @@ class SQLiteStore(BaseStore):
     >>> report = store.check(full=True)
     >>> report["events"], report["runs"]
     (1, 0)
+    >>> SQLiteStore(path, mode="ro").verify()
+    True
     """
 
-    def __init__(self, path, *, timeout=60.0, check_on_open="header"):
+    def __init__(self, path, *, mode="rw", timeout=60.0, check_on_open="header"):
+        if not isinstance(mode, str) or mode not in _MODES:
+            raise ValueError(f"mode must be 'rw' or 'ro'; got {mode!r}")
         if not isinstance(check_on_open, str) or check_on_open not in _CHECK_ON_OPEN:
             raise ValueError(
                 f"check_on_open must be one of {', '.join(map(repr, _CHECK_ON_OPEN))}; "
                 f"got {check_on_open!r}"
             )
         self.path = os.fspath(path)
+        self.mode = mode
         self.timeout = timeout
         self.check_on_open = check_on_open
         self._local = threading.local()
-        self._check_and_init()
+        self._open()
 
     def __getstate__(self):
-        return {"path": self.path, "timeout": self.timeout, "check_on_open": self.check_on_open}
+        return {
+            "path": self.path,
+            "mode": self.mode,
+            "timeout": self.timeout,
+            "check_on_open": self.check_on_open,
+            "_meta": self._meta,
+            "_legacy": self._legacy,
+            "_immutable": self._immutable,
+            "_integrity_failure": getattr(self, "_integrity_failure", None),
+        }
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self.__dict__.setdefault("check_on_open", "header")
         self._local = threading.local()
 
     def __repr__(self):
-        return f"SQLiteStore({self.path!r})"
+        extra = ", mode='ro'" if self.mode == "ro" else ""
+        return f"SQLiteStore({self.path!r}{extra})"
 
-    # -- connection and schema ----------------------------------------------------------------
-    def _check_and_init(self):
+    @property
+    def store_id(self):
+        return self._meta.get("store_id", "")
+
+    @property
+    def schema_version(self):
+        """Schema version of the file (1: sktraceprop 0.1, read-only here)."""
+        return int(self._meta.get("schema_version", 0))
+
+    # -- opening ----------------------------------------------------------------------------
+    def _open(self):
         path = Path(self.path)
-        if path.exists() and path.stat().st_size > 0:
-            with open(path, "rb") as f:
-                if f.read(16) != _MAGIC:
-                    raise CorruptStoreError(
-                        f"{self.path} is not a SQLite database (corrupt or another file type); "
-                        "it was not modified."
-                    )
-            self._check_existing()
-            if self.check_on_open != "header":
-                self._check(full=self.check_on_open == "full")
-        self._initialise()
-
-    def _readonly_uri(self):
-        return Path(self.path).resolve().as_uri() + "?mode=ro"
-
-    def _check_existing(self):
-        uri = self._readonly_uri()
-        try:
-            con = sqlite3.connect(uri, uri=True, timeout=self.timeout)
+        self._legacy = False
+        self._immutable = False
+        self._meta = {}
+        if self.mode == "ro":
+            if not path.exists():
+                raise StoreNotFoundError(
+                    f"{self.path} does not exist; mode='ro' opens an existing store and "
+                    "never creates one"
+                )
+        elif not path.parent.is_dir():
+            raise StoreNotFoundError(
+                f"cannot create {self.path}: folder {path.parent} does not exist. Create the "
+                "folder first."
+            )
+        elif not path.exists() or path.stat().st_size == 0:
+            self._create()
+        with open(path, "rb") as f:
+            if f.read(16) != _MAGIC:
+                raise CorruptStoreError(
+                    f"{self.path} is not a SQLite database (corrupt or another file type); "
+                    "it was not modified."
+                )
+        self._read_schema()
+        if self.check_on_open != "header":
             try:
-                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
-                if not tables:
-                    return
-                if "stp_meta" not in tables:
-                    raise CorruptStoreError(
-                        f"{self.path} is a SQLite database of another application (no "
-                        "stp_meta table); it was not modified."
+                self.check(full=self.check_on_open == "full")
+            except StoreError as exc:
+                # A schema-1 store that checks out opens (read-only); its check says
+                # its runs are outside the chain, which verify() keeps saying.
+                if isinstance(exc, CorruptStoreError) or not self._legacy:
+                    raise
+
+    def _create(self):
+        """Create the schema in a new (or 0-byte) file, unless another process just did."""
+        try:
+            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                if con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+                    for statement in _SCHEMA:
+                        con.execute(statement)
+                    now = utc_now()
+                    meta = (
+                        ("app", APP),
+                        ("schema_version", str(SCHEMA_VERSION)),
+                        ("store_id", str(uuid.uuid4())),
+                        ("created_at", now),
                     )
-                meta = dict(con.execute("SELECT key, value FROM stp_meta"))
-            finally:
-                con.close()
-        except sqlite3.DatabaseError as exc:
-            raise CorruptStoreError(
-                f"{self.path} is corrupt ({exc}); it was not modified."
-            ) from None
+                    con.executemany("INSERT INTO stp_meta VALUES (?, ?)", meta)
+                    con.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, now))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+        finally:
+            con.close()
+
+    def _read_schema(self):
+        con = self._open_readonly()
+        try:
+            names = self._schema_names(con)
+            if not names and self.mode == "rw":
+                # A store being created by another process has no tables until its
+                # transaction commits: wait for the write lock once, then look again.
+                self._wait_for_writer()
+                names = self._schema_names(con)
+            tables = {n for n, kind in names if kind == "table"}
+            triggers = {n for n, kind in names if kind == "trigger"}
+            if not tables:
+                raise CorruptStoreError(
+                    f"{self.path} is a SQLite database without tables: not a sktraceprop "
+                    "store (or one whose tables were all dropped); it was not modified. To "
+                    "start a new store there, remove the file."
+                )
+            if "stp_meta" not in tables:
+                raise CorruptStoreError(
+                    f"{self.path} is a SQLite database of another application (no stp_meta "
+                    "table); it was not modified."
+                )
+            meta = dict(con.execute("SELECT key, value FROM stp_meta"))
+        except sqlite3.Error as exc:
+            raise self._translate(exc, opening=True) from None
+        finally:
+            con.close()
         if meta.get("app") != APP:
             raise CorruptStoreError(f"{self.path} was not written by sktraceprop; not modified.")
-        version = int(meta.get("schema_version", 0))
+        try:
+            version = int(meta.get("schema_version", 0))
+        except ValueError:
+            version = 0
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} has schema version {version}; this sktraceprop reads up to "
                 f"{SCHEMA_VERSION}. Upgrade sktraceprop."
             )
+        if version not in (1, SCHEMA_VERSION):
+            raise CorruptStoreError(f"{self.path} has an unknown schema version {version!r}")
+        self._meta = meta
+        self._legacy = version == 1
+        expected = _legacy.TABLES if self._legacy else _TABLES
+        missing = [t for t in expected if t not in tables]
+        if missing:
+            error = CorruptStoreError(
+                f"{self.path} is missing table(s) {', '.join(missing)}: it was altered outside "
+                "sktraceprop (the audit log may have been erased). It was not modified; "
+                "nothing is recreated."
+            )
+            error.problems = [{"check": "schema", "message": f"missing table(s) {missing}"}]
+            raise error
+        if not self._legacy:
+            gone = sorted(_TRIGGERS - triggers)
+            if gone:
+                self._refuse_writes(
+                    f"append-only trigger(s) {', '.join(gone)} were dropped outside sktraceprop"
+                )
 
-    def _initialise(self):
-        with self._transaction() as con:
-            for statement in _SCHEMA + _TRIGGERS:
-                con.execute(statement)
-            con.execute("INSERT OR IGNORE INTO stp_meta VALUES ('app', ?)", (APP,))
-            con.execute(
-                "INSERT OR IGNORE INTO stp_meta VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
+    @staticmethod
+    def _schema_names(con):
+        return con.execute("SELECT name, type FROM sqlite_master").fetchall()
+
+    def _wait_for_writer(self):
+        try:
+            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                con.execute("ROLLBACK")
+            finally:
+                con.close()
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+
+    def _readonly_uri(self, immutable=False):
+        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+        return uri + "&immutable=1" if immutable else uri
+
+    def _open_readonly(self):
+        """A read-only connection; on read-only media, an immutable one if that is safe."""
+        try:
+            con = sqlite3.connect(
+                self._readonly_uri(self._immutable), uri=True, timeout=self.timeout
             )
-            con.execute(
-                "INSERT OR IGNORE INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, utc_now())
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return con
+        except sqlite3.Error as exc:
+            if self._immutable or not self._readonly_media():
+                raise self._translate(exc, opening=True) from None
+        # SQLite cannot create the -shm file next to a WAL database on read-only media;
+        # with no -wal file holding uncheckpointed writes, the file alone is the store.
+        self._immutable = True
+        try:
+            return sqlite3.connect(self._readonly_uri(True), uri=True, timeout=self.timeout)
+        except sqlite3.Error as exc:
+            raise self._translate(exc, opening=True) from None
+
+    def _readonly_media(self):
+        wal = Path(f"{self.path}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StorePermissionError(
+                f"{self.path} cannot be read on this read-only file system: its write-ahead "
+                f"log {wal} holds writes not yet in the file, and SQLite cannot open it "
+                "without creating a -shm file. Open it once where it is writable (or copy "
+                "the folder to writable storage) to fold the log into the file."
             )
+        return not os.access(Path(self.path).parent, os.W_OK) or not os.access(self.path, os.W_OK)
 
     def _connection(self):
+        override = getattr(self._local, "override", None)
+        if override is not None:
+            return override
         con = getattr(self._local, "con", None)
         if con is None or getattr(self._local, "pid", None) != os.getpid():
-            try:
-                con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-                con.execute("PRAGMA journal_mode=WAL")
-                con.execute("PRAGMA synchronous=NORMAL")
-            except sqlite3.DatabaseError as exc:
-                raise CorruptStoreError(f"{self.path}: {exc}") from None
+            if self.mode == "ro":
+                con = self._open_readonly()
+                con.isolation_level = None
+            else:
+                try:
+                    con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+                    con.execute("PRAGMA synchronous=NORMAL")
+                except sqlite3.Error as exc:
+                    raise self._translate(exc) from None
             self._local.con, self._local.pid = con, os.getpid()
         return con
 
@@ -189,114 +357,170 @@ class SQLiteStore(BaseStore):
     def __exit__(self, exc_type, exc, tb):
         self.close()
 
-    class _Tx:
-        def __init__(self, store):
-            self.store = store
+    # -- errors -------------------------------------------------------------------------------
+    def _translate(self, exc, opening=False):
+        """A store exception saying what happened and what to do."""
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        text = str(exc)
+        lower = text.lower()
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in lower:
+            return StoreBusyError(
+                f"{self.path} is locked by another writer; waited {self.timeout} s ({text}). "
+                "Nothing was written. Retry, or open the store with a longer timeout=."
+            )
+        if name.startswith("SQLITE_READONLY") or "readonly" in lower or "read-only" in lower:
+            return StorePermissionError(
+                f"{self.path} cannot be written: the file or its folder is read-only ({text}). "
+                "Nothing was written. Open it with SQLiteStore(path, mode='ro') to read or "
+                "audit it, or make the file and its folder writable."
+            )
+        if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")) or (
+            "unable to open" in lower
+        ):
+            path = Path(self.path)
+            if not path.parent.exists():
+                return StoreNotFoundError(f"folder {path.parent} does not exist ({text})")
+            return StorePermissionError(
+                f"{self.path} cannot be opened ({text}): no permission on the file or its "
+                "folder (SQLite also needs to create -wal and -shm files next to it). Fix "
+                "the permissions, or open it with mode='ro' to read it."
+            )
+        if name.startswith("SQLITE_FULL") or "disk is full" in lower:
+            return StoreError(f"{self.path}: the disk is full ({text}); nothing was written.")
+        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or (
+            isinstance(exc, sqlite3.DatabaseError)
+            and not isinstance(exc, sqlite3.OperationalError)
+        ):
+            message = f"{self.path} is corrupt ({text}); it was not modified."
+            if not opening:
+                self._refuse_writes(message)
+            return CorruptStoreError(message)
+        return StoreError(f"{self.path}: {text}")
 
-        def __enter__(self):
-            self.con = self.store._connection()
-            try:
-                self.con.execute("BEGIN IMMEDIATE")
-            except sqlite3.DatabaseError as exc:
-                raise CorruptStoreError(f"{self.store.path}: {exc}") from None
-            return self.con
-
-        def __exit__(self, exc_type, exc, tb):
-            if exc_type is None:
-                self.con.execute("COMMIT")
-            else:
-                self.con.execute("ROLLBACK")
-            return False
-
-    def _transaction(self):
-        return self._Tx(self)
-
-    def _query(self, sql, args=(), con=None):
+    def _query(self, sql, args=()):
         try:
-            return (self._connection() if con is None else con).execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise CorruptStoreError(f"{self.path}: {exc}") from None
+            return self._connection().execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+
+    def _iterate(self, sql, args=()):
+        try:
+            yield from self._connection().execute(sql, args)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+
+    # -- transactions -------------------------------------------------------------------------
+    def _writable_problem(self):
+        if self.mode == "ro":
+            return StorePermissionError(
+                f"{self!r} was opened read-only (mode='ro'); nothing was written. Open it "
+                "with mode='rw' to write."
+            )
+        if self._legacy:
+            return StoreError(
+                f"{self.path} has schema version 1 (sktraceprop 0.1): its runs are not under "
+                "the hash chain, so it is read-only here; nothing was written. Write to a new "
+                "store, and copy the old runs there with new.save_run(old.load_run(run_id))."
+            )
+        if not os.access(self.path, os.W_OK):
+            return StorePermissionError(
+                f"{self.path} is not writable (file permissions); nothing was fitted or "
+                "written. Open it with mode='ro' to read it, or fix the permissions."
+            )
+        return None
+
+    @contextlib.contextmanager
+    def _writer(self):
+        con = self._connection()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+        try:
+            yield _Writer(con)
+            con.execute("COMMIT")
+        except BaseException as exc:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.IntegrityError) and "run_id" in str(exc):
+                raise StoreError(f"a run with this id is already stored in {self.path}") from None
+            if isinstance(exc, sqlite3.Error):
+                raise self._translate(exc) from None
+            raise
+
+    @contextlib.contextmanager
+    def _snapshot(self):
+        con = self._connection()
+        if con.in_transaction:
+            yield
+            return
+        try:
+            con.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+        try:
+            yield
+        finally:
+            # Ending a read transaction writes nothing; on a damaged file it can fail,
+            # which must not hide the error that is already on its way.
+            with contextlib.suppress(sqlite3.Error):
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+
+    # -- raw rows -----------------------------------------------------------------------------
+    def _raw_run(self, run_id):
+        if self._legacy:
+            return None
+        rows = self._query(
+            "SELECT record, n_samples, n_input, row_ids, input_row_ids, event_seq FROM runs "
+            "WHERE run_id = ?",
+            (run_id,),
+        )
+        return rows[0] if rows else None
+
+    def _raw_run_list(self):
+        return self._query("SELECT run_id, record FROM runs ORDER BY seq")
+
+    def _raw_source(self, source_id, sha256):
+        rows = self._query(
+            "SELECT record, n_parent_ids, parents, event_seq FROM sources "
+            "WHERE source_id = ? AND sha256 = ?",
+            (source_id, sha256),
+        )
+        return rows[0] if rows else None
+
+    def _raw_sources(self):
+        return self._iterate(
+            "SELECT source_id, sha256, record, n_parent_ids, parents, event_seq FROM sources "
+            "ORDER BY event_seq"
+        )
+
+    _EVENT_COLUMNS = "seq, run_id, created_at, kind, payload, prev_hash, hash"
+
+    def _raw_event(self, seq):
+        rows = self._query(f"SELECT {self._EVENT_COLUMNS} FROM events WHERE seq = ?", (seq,))
+        return rows[0] if rows else None
+
+    def _raw_events(self, run_id=None):
+        if run_id is None:
+            return self._iterate(f"SELECT {self._EVENT_COLUMNS} FROM events ORDER BY seq")
+        return self._iterate(
+            f"SELECT {self._EVENT_COLUMNS} FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
+
+    def _raw_checkpoints(self):
+        if self._legacy:
+            return []
+        return [r[0] for r in self._query("SELECT record FROM checkpoints ORDER BY seq")]
 
     # -- runs -----------------------------------------------------------------------------------
-    def save_run(self, lineage):
-        record = lineage.to_dict()
-        try:
-            with self._transaction() as con:
-                for source in lineage.sources.values():
-                    parents = None
-                    if source.parents is not None:
-                        parents = encode_ids(source.parents.to_flat())
-                    con.execute(
-                        "INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?)",
-                        (source.source_id, source.sha256, json.dumps(source.to_dict()), parents),
-                    )
-                con.execute(
-                    "INSERT INTO runs (run_id, created_at, estimator, n_samples, record, "
-                    "row_ids, input_row_ids) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        lineage.run_id,
-                        lineage.created_at,
-                        lineage.estimator,
-                        lineage.n_samples,
-                        json.dumps(record),
-                        encode_ids(lineage.row_ids),
-                        None
-                        if lineage.input_row_ids is None
-                        else encode_ids(lineage.input_row_ids),
-                    ),
-                )
-        except sqlite3.IntegrityError:
-            raise StoreError(
-                f"run {lineage.run_id} is already stored in {self.path}; runs are append-only"
-            ) from None
-        return lineage.run_id
-
     def load_run(self, run_id):
-        return self._load_run(run_id)
+        if self._legacy:
+            with self._snapshot():
+                return _legacy.load_run(self, run_id)
+        return super().load_run(run_id)
 
-    def _load_run(self, run_id, con=None):
-        rows = self._query(
-            "SELECT record, row_ids, input_row_ids FROM runs WHERE run_id = ?", (run_id,), con
-        )
-        if not rows:
-            raise UnknownRunError(f"no run {run_id!r} in {self.path}")
-        record, row_ids, input_row_ids = rows[0]
-        try:
-            d = json.loads(record)
-            sources = {}
-            for s in d["sources"]:
-                parents = None
-                found = self._query(
-                    "SELECT parents FROM sources WHERE source_id = ? AND sha256 = ?",
-                    (s["source_id"], s["sha256"]),
-                    con,
-                )
-                if found and found[0][0] is not None:
-                    parents = Parents.from_flat(decode_ids(found[0][0]), int(s["n_rows"]))
-                sources[s["code"]] = Source.from_dict(s, parents=parents)
-            return Lineage.from_dict(
-                d, decode_ids(row_ids), decode_ids(input_row_ids), sources=sources
-            )
-        except (CorruptStoreError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            # A record that is not JSON, misses fields, or row ids that do not decode.
-            detail = str(exc) if isinstance(exc, CorruptStoreError) else repr(exc)
-            raise CorruptStoreError(f"run {run_id} in {self.path} is corrupt: {detail}") from None
-
-    def _run_rows(self):
-        rows = self._query(
-            "SELECT run_id, created_at, estimator, n_samples, record FROM runs ORDER BY seq"
-        )
-        out = []
-        for r in rows:
-            try:
-                sources = [s["source_id"] for s in json.loads(r[4])["sources"]]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise CorruptStoreError(
-                    f"run {r[0]} in {self.path} is corrupt: {exc!r}; SQLiteStore.check() "
-                    "lists every problem"
-                ) from None
-            out.append((r[0], r[1], r[2], r[3], sources))
-        return out
+    load_run.__doc__ = BaseStore.load_run.__doc__
 
     def size_of_run(self, run_id):
         """Bytes the run's row ids take in the file."""
@@ -309,89 +533,69 @@ class SQLiteStore(BaseStore):
             raise UnknownRunError(f"no run {run_id!r} in {self.path}")
         return int(rows[0][0])
 
-    # -- audit events ---------------------------------------------------------------------------
-    def append_event(self, kind, payload, run_id=None):
-        with self._transaction() as con:
-            last = con.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-            event = make_event(prev, kind, payload, run_id, seq)
-            con.execute(
-                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event["seq"],
-                    event["run_id"],
-                    event["created_at"],
-                    event["kind"],
-                    json.dumps(event["payload"], sort_keys=True),
-                    event["prev_hash"],
-                    event["hash"],
-                ),
+    # -- checks -------------------------------------------------------------------------------
+    def check_integrity(self, public_key=None, *, checkpoint=None, allow_unsigned_tail=False):
+        if self._legacy:
+            with self._snapshot():
+                problems, counts = _legacy.audit(self)
+            if problems:
+                self._refuse_writes(describe(problems[0]))
+                _raise_problems(repr(self), problems)
+            raise StoreError(
+                f"{self.path} has schema version 1 (sktraceprop 0.1): its hash chain of "
+                f"{counts['events']} audit events is intact and its {counts['runs']} runs "
+                "load, but runs and sources are not under the chain, so edits to them could "
+                "not be detected. Copy the runs into a new store to put them under one."
             )
-        return event
+        return super().check_integrity(
+            public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
+        )
 
-    def events(self, run_id=None):
-        sql = "SELECT seq, run_id, created_at, kind, payload, prev_hash, hash FROM events"
-        args = ()
-        if run_id is not None:
-            sql += " WHERE run_id = ?"
-            args = (run_id,)
-        keys = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
-        out = []
-        for row in self._query(sql + " ORDER BY seq", args):
-            event = dict(zip(keys, row))
-            try:
-                event["payload"] = json.loads(event["payload"])
-            except (ValueError, TypeError) as exc:
-                raise CorruptStoreError(
-                    f"audit event {event['seq']} in {self.path} is corrupt: {exc}"
-                ) from None
-            out.append(event)
-        return out
+    check_integrity.__doc__ = BaseStore.check_integrity.__doc__
 
-    # -- full check -----------------------------------------------------------------------------
-    def check(self, full=True):
-        """Check the whole file, read-only: SQLite's pages, the audit chain, every run.
-
-        Three checks run, on a separate read-only connection (the file is never
-        modified, whatever they find):
+    def check(self, full=True, *, public_key=None, checkpoint=None, allow_unsigned_tail=False):
+        """Check the whole file, read-only: SQLite's pages, then everything :meth:`verify` does.
 
         1. SQLite's ``PRAGMA integrity_check`` (``full=True``: every page, b-tree, index
            and constraint) or ``PRAGMA quick_check`` (``full=False``: the same without
            matching indexes to their tables; much faster on large files).
-        2. The hash chain of the audit events, as :meth:`verify` does, naming every event
-           that does not match its hash or is not linked to the event before it.
-        3. Every stored run is loaded as :meth:`load_run` does: its record decodes, its
-           row ids and its sources' merge parents decompress, and its id and row count
-           agree with the run's row.
+        2. What :meth:`verify` checks: the hash chain, every run and source against its
+           digest in the chain (each run decoded, within the size it declares), the
+           checkpoints (their signatures with ``public_key``).
+
+        Both run on a separate read-only connection: the file is never modified,
+        whatever they find.
 
         Parameters
         ----------
         full : bool, default=True
             Run ``integrity_check`` rather than ``quick_check``.
+        public_key, checkpoint, allow_unsigned_tail
+            As for :meth:`verify`.
 
         Returns
         -------
         report : dict
-            ``path``; ``sqlite_check`` (the pragma that ran); ``runs`` and ``events``
-            (how many were checked); ``chain_head``, the hash of the last audit event (64
-            zeros when there is none). Keep ``chain_head`` elsewhere: a hash chain cannot
-            show that events were removed from its end, a later check against a kept head
-            can.
+            ``path``, ``sqlite_check`` (the pragma that ran), and what
+            :meth:`check_integrity` reports: ``runs``, ``sources``, ``events``,
+            ``checkpoints``, ``chain_head`` (the hash of the last audit event, 64 zeros
+            when there is none), ``last_seq``, ``signed_through``, ``key_fingerprint``.
 
         Raises
         ------
         CorruptStoreError
-            If any check fails. The message lists what is wrong (the check, and the run
-            id or event seq where there is one); its ``problems`` attribute holds the same
-            as a list of dicts with keys ``check`` (``"integrity_check"``,
-            ``"quick_check"``, ``"schema"``, ``"hash_chain"`` or ``"runs"``), ``message``,
-            and ``seq`` or ``run_id`` where they apply.
+            If any check fails. The message lists what is wrong; its ``problems``
+            attribute holds the same as a list of dicts with keys ``check``
+            (``"integrity_check"``, ``"quick_check"``, ``"schema"``, ``"hash_chain"``,
+            ``"runs"``, ``"sources"`` or ``"checkpoints"``), ``message``, and ``seq``,
+            ``run_id``, ``source_id`` or ``checkpoint`` where they apply. This handle
+            then refuses writes.
         StoreError
-            If the file no longer exists.
+            If the file no longer exists, or has schema version 1 (see the class notes).
 
         See Also
         --------
-        verify : The hash-chain check alone, on any store.
+        verify : The same without SQLite's own check, on any store.
 
         Examples
         --------
@@ -401,125 +605,90 @@ class SQLiteStore(BaseStore):
         >>> store.check(full=False)["sqlite_check"]
         'quick_check'
         """
-        return self._check(full=bool(full))
-
-    def _check(self, full):
         if not Path(self.path).exists():
-            raise StoreError(f"{self.path} does not exist")
+            raise StoreNotFoundError(f"{self.path} does not exist")
         pragma = "integrity_check" if full else "quick_check"
-        report = {"path": self.path, "sqlite_check": pragma, "runs": 0, "events": 0}
-        report["chain_head"] = GENESIS
+        con = self._open_readonly()
         problems = []
         try:
-            con = sqlite3.connect(self._readonly_uri(), uri=True, timeout=self.timeout)
-        except sqlite3.DatabaseError as exc:
-            raise CorruptStoreError(f"{self.path} cannot be opened read-only: {exc}") from None
-        try:
-            self._check_sqlite(con, pragma, problems)
             try:
-                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+                messages = [r[0] for r in con.execute(f"PRAGMA {pragma}")]
+            except sqlite3.DatabaseError as exc:  # too damaged for the pragma to finish
+                messages = [str(exc)]
+            if messages != ["ok"]:
+                problems += [{"check": pragma, "message": m} for m in messages]
+            try:
+                names = self._schema_names(con)
             except sqlite3.DatabaseError as exc:
+                names = []
                 problems.append({"check": "schema", "message": f"unreadable: {exc}"})
-                tables = set()
-            if tables:  # an empty database has nothing more to check
-                missing = [t for t in _TABLES if t not in tables]
-                if missing:
-                    message = f"missing table(s) {', '.join(missing)}"
+            if not self._legacy:
+                gone = sorted(_TRIGGERS - {n for n, kind in names if kind == "trigger"})
+                if gone and names:
+                    message = (
+                        f"append-only trigger(s) {', '.join(gone)} were dropped outside "
+                        "sktraceprop"
+                    )
                     problems.append({"check": "schema", "message": message})
-                if "events" in tables:
-                    self._check_chain(con, problems, report)
-                if "runs" in tables and "sources" in tables:
-                    self._check_runs(con, problems, report)
+            con.isolation_level = None
+            self._local.override = con
+            try:
+                report = self.check_integrity(
+                    public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
+                )
+            except CorruptStoreError as exc:
+                problems += getattr(exc, "problems", [{"check": "read", "message": str(exc)}])
+                report = None
+            finally:
+                self._local.override = None
         finally:
             con.close()
         if problems:
-            lines = [_describe(p) for p in problems[:_MAX_LISTED]]
-            if len(problems) > _MAX_LISTED:
-                lines.append(f"... and {len(problems) - _MAX_LISTED} more")
-            error = CorruptStoreError(
-                f"{self.path} failed its {'full' if full else 'quick'} check ({len(problems)} "
-                "problem(s)); it was not modified:\n  - " + "\n  - ".join(lines)
-            )
-            error.problems = problems
-            raise error
-        return report
-
-    @staticmethod
-    def _check_sqlite(con, pragma, problems):
-        try:
-            messages = [r[0] for r in con.execute(f"PRAGMA {pragma}")]
-        except sqlite3.DatabaseError as exc:  # too damaged for the pragma to finish
-            messages = [str(exc)]
-        if messages != ["ok"]:
-            for message in messages:
-                problems.append({"check": pragma, "message": message})
-
-    @staticmethod
-    def _check_chain(con, problems, report):
-        prev, seq = GENESIS, None
-        try:
-            cursor = con.execute(
-                "SELECT seq, run_id, created_at, kind, payload, prev_hash, hash FROM events "
-                "ORDER BY seq"
-            )
-            for seq, run_id, created_at, kind, payload, prev_hash, stored in cursor:
-                report["events"] += 1
-                try:
-                    payload = json.loads(payload)
-                except (ValueError, TypeError) as exc:
-                    message = f"payload is not JSON ({exc})"
-                    problems.append({"check": "hash_chain", "seq": seq, "message": message})
-                    prev = stored
-                    continue
-                record = {
-                    "seq": seq,
-                    "run_id": run_id,
-                    "created_at": created_at,
-                    "kind": kind,
-                    "payload": payload,
-                }
-                if prev_hash != prev:
-                    message = (
-                        "is not linked to the event before it (an event was removed, "
-                        "inserted or reordered)"
-                    )
-                    problems.append({"check": "hash_chain", "seq": seq, "message": message})
-                if event_hash(prev_hash, record) != stored:
-                    message = "does not match its hash: the event was altered"
-                    problems.append({"check": "hash_chain", "seq": seq, "message": message})
-                prev = stored
-        except sqlite3.DatabaseError as exc:
-            where = "from the start" if seq is None else f"after event {seq}"
-            message = f"events unreadable {where}: {exc}"
-            problems.append({"check": "hash_chain", "message": message})
-        report["chain_head"] = prev
-
-    def _check_runs(self, con, problems, report):
-        try:
-            rows = con.execute("SELECT run_id, n_samples FROM runs ORDER BY seq").fetchall()
-        except sqlite3.DatabaseError as exc:
-            problems.append({"check": "runs", "message": f"runs unreadable: {exc}"})
-            return
-        for run_id, n_samples in rows:
-            report["runs"] += 1
-            try:
-                run = self._load_run(run_id, con)
-            except StoreError as exc:  # CorruptStoreError, or UnknownRunError (bad index)
-                message = f"cannot be loaded: {exc}"
-                problems.append({"check": "runs", "run_id": run_id, "message": message})
-                continue
-            if run.run_id != run_id or run.n_samples != n_samples:
-                message = (
-                    f"record says run {run.run_id} with {run.n_samples} rows; the runs table "
-                    f"says {run_id} with {n_samples}"
-                )
-                problems.append({"check": "runs", "run_id": run_id, "message": message})
+            damage = [p for p in problems if not p.get("signature")]
+            if damage:
+                self._refuse_writes(describe(damage[0]))
+            _raise_problems(self.path, problems)
+        return {"path": self.path, "sqlite_check": pragma, **report}
 
 
-def _describe(problem):
-    where = ""
-    if problem.get("seq") is not None:
-        where = f" audit event {problem['seq']}"
-    elif problem.get("run_id") is not None:
-        where = f" run {problem['run_id']}"
-    return f"{problem['check']}:{where} {problem['message']}"
+class _Writer:
+    """The rows of one SQLite write transaction (see :class:`._base._Chain`)."""
+
+    def __init__(self, con):
+        self.con = con
+
+    def last_event(self):
+        return self.con.execute(
+            "SELECT seq, run_id, created_at, kind, payload, prev_hash, hash FROM events "
+            "ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+
+    def insert_event(self, row):
+        self.con.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+
+    def run_exists(self, run_id):
+        return self.con.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+
+    def source_exists(self, source_id, sha256):
+        return self.con.execute(
+            "SELECT 1 FROM sources WHERE source_id = ? AND sha256 = ?", (source_id, sha256)
+        ).fetchone()
+
+    def insert_source(self, source_id, sha256, record_text, n_parent_ids, parents, event_seq):
+        self.con.execute(
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)",
+            (source_id, sha256, record_text, n_parent_ids, parents, event_seq),
+        )
+
+    def insert_run(self, run_id, created_at, record_text, n_samples, n_input, ids, inputs, seq):
+        self.con.execute(
+            "INSERT INTO runs (run_id, created_at, record, n_samples, n_input, row_ids, "
+            "input_row_ids, event_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, created_at, record_text, n_samples, n_input, ids, inputs, seq),
+        )
+
+    def next_checkpoint_seq(self):
+        return self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM checkpoints").fetchone()[0]
+
+    def insert_checkpoint(self, number, text):
+        self.con.execute("INSERT INTO checkpoints VALUES (?, ?)", (number, text))

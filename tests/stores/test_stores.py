@@ -1,56 +1,47 @@
+"""One suite over MemoryStore, SQLiteStore and PostgresStore (see conftest.py)."""
+
 import hashlib
-import multiprocessing
-import sqlite3
-from pathlib import Path
+import json
 
 import numpy as np
+import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from sktraceprop import signing
 from sktraceprop.exceptions import CorruptStoreError, StoreError, UnknownRunError
-from sktraceprop.stores._base import decode_ids, encode_ids
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request, tmp_path):
-    if request.param == "memory":
-        return stp.stores.MemoryStore()
-    return stp.stores.SQLiteStore(tmp_path / "store.db")
-
-
-def _fit(store, n=60, seed=0, source="s"):
-    rng = np.random.default_rng(seed)
-    X = stp.from_numpy(rng.normal(size=(n, 3)), f"{source}{seed}")
-    y = (X["x0"] > 0).astype(int)
-    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
-    return pipe.fit(X, y).lineage_
+from sktraceprop.stores._chain import GENESIS, event_hash
+from tests.stores._store_helpers import fit_run
 
 
 def test_save_load_list(store):
-    first = _fit(store, seed=0)
-    second = _fit(store, seed=1, n=40)
+    first = fit_run(store, seed=0)
+    second = fit_run(store, seed=1, n=40)
     assert store.load_run(first.run_id) == first
     assert store.load_run(second.run_id) == second
     runs = store.list_runs()
     assert runs["run_id"].tolist() == [first.run_id, second.run_id]
     assert runs["n_samples"].tolist() == [60, 40]
     assert runs["sources"].tolist() == [["s0"], ["s1"]]
+    assert runs["model"].tolist() == ["sklearn.linear_model._logistic.LogisticRegression"] * 2
+    assert runs["purpose"].tolist() == ["fit", "fit"]
     with pytest.raises(UnknownRunError, match="no run 'nope'"):
         store.load_run("nope")
 
 
 def test_runs_are_append_only(store):
-    run = _fit(store)
+    run = fit_run(store)
     with pytest.raises(StoreError, match="append-only"):
         store.save_run(run)
     assert len(store.list_runs()) == 1
+    assert store.verify()
 
 
 def test_merge_parents_survive_the_store(store):
-    import pandas as pd
-
     left = stp.from_pandas(pd.DataFrame({"k": [1, 2, 3], "a": [0.1, 0.5, 0.9]}), "left")
     right = stp.from_pandas(pd.DataFrame({"k": [2, 3, 1], "b": [1.0, 2.0, 3.0]}), "right")
     merged = stp.merge(left, right, on="k")
@@ -61,6 +52,22 @@ def test_merge_parents_survive_the_store(store):
     rows = loaded.rows()
     assert sorted(rows["source_id"].unique()) == ["left", "right"]
     assert len(rows) == 6
+    assert store.verify()
+    assert len(store.list_runs(source="left")) == 1
+
+
+def test_loaded_run_is_a_copy(store):
+    run = fit_run(store)
+    loaded = store.load_run(run.run_id)
+    try:
+        loaded.row_ids[0] = 12345
+    except ValueError:  # MemoryStore hands out read-only arrays
+        pass
+    loaded.notes.append("edited")
+    run.notes.append("edited too")
+    assert store.load_run(run.run_id).notes == []
+    assert store.load_run(run.run_id).row_ids[0] != 12345
+    assert store.verify()
 
 
 def test_event_hash_chain(store):
@@ -69,352 +76,367 @@ def test_event_hash_chain(store):
     assert e2["prev_hash"] == e1["hash"]
     assert [e["seq"] for e in store.events()] == [1, 2]
     assert store.events(run_id="r1")[0]["payload"] == {"rows": [1, 2]}
+    assert [e["kind"] for e in store.events(kind="explain")] == ["explain"]
     assert store.verify()
 
 
-def test_sqlite_tampering_is_detected(tmp_path):
-    path = tmp_path / "audit.db"
-    store = stp.stores.SQLiteStore(path)
-    store.append_event("unlearn", {"rows": [1]})
-    store.append_event("unlearn", {"rows": [2]})
-    con = sqlite3.connect(path)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        con.execute("UPDATE events SET payload = '{}' WHERE seq = 1")
-    con.execute("DROP TRIGGER events_append_only_update")
-    con.execute("""UPDATE events SET payload = '{"rows": [3]}' WHERE seq = 1""")
-    con.commit()
-    con.close()
-    with pytest.raises(CorruptStoreError, match="event 1"):
-        stp.stores.SQLiteStore(path).verify()
+def test_event_payloads_are_copied(store):
+    payload = {"rows": [1, 2], "nested": {"k": "v"}}
+    event = store.append_event("unlearn", payload)
+    payload["rows"].append(3)
+    payload["nested"]["k"] = "rewritten"
+    event["payload"]["rows"].append(4)
+    listed = store.events()
+    assert listed[0]["payload"] == {"rows": [1, 2], "nested": {"k": "v"}}
+    listed[0]["payload"]["rows"].append(5)
+    assert store.events()[0]["payload"] == {"rows": [1, 2], "nested": {"k": "v"}}
+    assert store.verify()
 
 
-def _digest(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def test_bad_events_are_refused_and_nothing_is_appended(store):
+    with pytest.raises(ValueError, match="written by the store itself"):
+        store.append_event("store.run", {"digest": "0" * 64})
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        store.append_event("review", {"when": object()})
+    with pytest.raises(ValueError, match="non-empty string"):
+        store.append_event("", {})
+    assert store.events(include_store_events=True) == []
 
 
-def test_corrupt_and_foreign_files_are_refused_untouched(tmp_path):
-    garbage = tmp_path / "garbage.db"
-    garbage.write_bytes(b"this is not a database at all" * 100)
-    before = _digest(garbage)
-    with pytest.raises(CorruptStoreError, match="not a SQLite database"):
-        stp.stores.SQLiteStore(garbage)
-    assert _digest(garbage) == before
-
-    foreign = tmp_path / "foreign.db"
-    con = sqlite3.connect(foreign)
-    con.execute("CREATE TABLE users (name TEXT)")
-    con.execute("INSERT INTO users VALUES ('ada')")
-    con.commit()
-    con.close()
-    before = _digest(foreign)
-    with pytest.raises(CorruptStoreError, match="another application"):
-        stp.stores.SQLiteStore(foreign)
-    assert _digest(foreign) == before
-
-    good = tmp_path / "good.db"
-    store = stp.stores.SQLiteStore(good)
-    _fit(store)
-    del store
-    broken = tmp_path / "broken.db"
-    data = bytearray(good.read_bytes())
-    data[100:4096] = b"\xff" * (4096 - 100)  # wreck the schema page after the header
-    broken.write_bytes(bytes(data))
-    before = _digest(broken)
-    with pytest.raises(CorruptStoreError):
-        stp.stores.SQLiteStore(broken).list_runs()
-    assert _digest(broken) == before
-
-
-def test_row_id_encoding_roundtrip():
+def test_every_run_and_source_is_under_the_chain(store):
+    run = fit_run(store)
+    events = store.events(include_store_events=True)
+    assert [e["kind"] for e in events] == ["store.source", "store.run"]
+    assert events[1]["run_id"] == run.run_id
+    # the digest, computed here from its definition (independently of the store)
+    record = json.dumps(run.to_dict(), sort_keys=True, separators=(",", ":"))
+    ids = hashlib.sha256(run.row_ids.astype("<i8").tobytes()).hexdigest()
+    body = f"sktraceprop-run-2\n{record}\n{ids}\n-"
+    assert events[1]["payload"]["digest"] == hashlib.sha256(body.encode()).hexdigest()
+    assert events[1]["payload"]["n_samples"] == 60
+    source = run.sources[next(iter(run.sources))]
+    text = json.dumps(source.to_dict(), sort_keys=True, separators=(",", ":"))
+    body = f"sktraceprop-source-2\n{text}\n-"
+    assert events[0]["payload"]["digest"] == hashlib.sha256(body.encode()).hexdigest()
+    # a second run of the same source adds no second source event
     rng = np.random.default_rng(0)
-    ids = rng.integers(1, 2**62, size=1000, dtype=np.int64)
-    np.testing.assert_array_equal(decode_ids(encode_ids(ids)), ids)
-    runs = (np.int64(7) << 36) | np.arange(1, 100_001, dtype=np.int64)
-    assert len(encode_ids(runs)) < 0.01 * runs.nbytes  # consecutive lines compress away
-    with pytest.raises(CorruptStoreError):
-        decode_ids(b"STPI1garbage")
+    X = stp.from_numpy(rng.normal(size=(60, 3)), "s0")
+    stp.make_traced_pipeline(Ridge(), store=store).fit(X, X["x1"])
+    kinds = [e["kind"] for e in store.events(include_store_events=True)]
+    assert kinds == ["store.source", "store.run", "store.run"]
 
 
-def _worker(path, seed, n_runs, queue):
-    try:
-        store = stp.stores.SQLiteStore(path)
-        ids = [_fit(store, seed=seed * 100 + k, n=30).run_id for k in range(n_runs)]
-        queue.put(ids)
-    except Exception as exc:  # report to the parent rather than hang
-        queue.put(repr(exc))
+def test_list_runs_filters(store):
+    base = fit_run(store, seed=0)
+    with stp.run_context(name="retrain", tags={"ticket": "AUD-7", "q": 3}):
+        tagged = fit_run(store, seed=1)
+    with stp.run_context(purpose="backfill", parent_run_id=base.run_id):
+        child = fit_run(store, seed=0)
+    rng = np.random.default_rng(5)
+    X = stp.from_numpy(rng.normal(size=(30, 2)), "ridge_src")
+    ridge = stp.TracedEstimator(Ridge(), store=store).fit(X, X["x0"]).lineage_
+
+    def ids(**kw):
+        return store.list_runs(**kw)["run_id"].tolist()
+
+    assert ids(source="s0") == [base.run_id, child.run_id]
+    s0 = base.sources[next(iter(base.sources))]
+    assert ids(source=s0) == [base.run_id, child.run_id]
+    assert ids(source=("s0", s0.sha256)) == [base.run_id, child.run_id]
+    assert ids(source=("s0", "0" * 64)) == []
+    assert ids(estimator="Ridge") == [ridge.run_id]
+    assert ids(estimator=Ridge) == [ridge.run_id]
+    assert ids(estimator=Ridge(alpha=3.0)) == [ridge.run_id]
+    assert ids(estimator="sktraceprop.wrappers.TracedEstimator") == [ridge.run_id]
+    assert ids(estimator=LogisticRegression) == [base.run_id, tagged.run_id, child.run_id]
+    assert ids(purpose="backfill") == [child.run_id]
+    assert ids(purpose=["fit"]) == [base.run_id, tagged.run_id, ridge.run_id]
+    assert ids(tags={"ticket": "AUD-7"}) == [tagged.run_id]
+    assert ids(tags={"ticket": "AUD-7", "q": 4}) == []
+    assert ids(parent_run_id=base.run_id) == [child.run_id]
+    assert ids(source="s1", tags={"q": 3}) == [tagged.run_id]
+    row = store.list_runs(tags={"q": 3}).iloc[0]
+    assert (row["name"], row["tags"]) == ("retrain", {"ticket": "AUD-7", "q": 3})
+    assert store.load_run(tagged.run_id).name == "retrain"
+    assert store.load_run(child.run_id).parent_run_id == base.run_id
 
 
-def test_two_processes_write_one_sqlite_file(tmp_path):
-    path = str(tmp_path / "shared.db")
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(path, s, 8, queue)) for s in (1, 2)]
-    for p in procs:
-        p.start()
-    results = [queue.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    assert all(isinstance(r, list) for r in results), results
-    stored = set(stp.stores.SQLiteStore(path).list_runs()["run_id"])
-    assert stored == set(results[0]) | set(results[1])
-    assert len(stored) == 16
+# -- tampering: every run, source and event is covered ------------------------------------------
 
 
-def test_store_is_shared_by_clones_and_pickles(tmp_path):
-    import copy
-    import pickle
-
-    mem = stp.stores.MemoryStore()
-    assert copy.deepcopy(mem) is mem
-    _fit(mem)
-    restored = pickle.loads(pickle.dumps(mem))
-    assert restored.list_runs()["run_id"].tolist() == mem.list_runs()["run_id"].tolist()
-    sq = stp.stores.SQLiteStore(tmp_path / "p.db")
-    _fit(sq)
-    again = pickle.loads(pickle.dumps(sq))
-    assert again.list_runs().equals(sq.list_runs())
-    assert repr(sq).startswith("SQLiteStore(")
+def _with_uri(text, uri="file:///forged.csv"):
+    record = json.loads(text)
+    if "sources" in record:
+        record["sources"][0]["uri"] = uri
+    else:
+        record["uri"] = uri
+    return json.dumps(record)
 
 
-# -- SQLiteStore.check: real corruption, judged against the file's own bytes ------------------
+def _problems(store, **kwargs):
+    with pytest.raises(CorruptStoreError) as info:
+        store.verify(**kwargs)
+    return [
+        (p["check"], p.get("run_id") or p.get("source_id") or p.get("seq"))
+        for p in info.value.problems
+    ]
 
 
-def _closed_store(tmp_path, name="audit.db"):
-    """A store file with 3 runs and 3 events, every connection closed (no WAL left)."""
-    path = tmp_path / name
-    store = stp.stores.SQLiteStore(path)
-    runs = [_fit(store, seed=k) for k in range(3)]
-    for k, run in enumerate(runs):
-        store.append_event("unlearn", {"marker": f"EVENT-MARKER-{k}"}, run_id=run.run_id)
-    store.close()
-    assert not Path(f"{path}-wal").exists()  # everything is in the main file
-    return path, runs
+def test_an_edited_run_record_is_found_and_named(backend, store):
+    runs = [fit_run(store, seed=k) for k in range(3)]
+    backend.edit_run_record(store, runs[1].run_id, _with_uri)
+    store = backend.reopen(store)
+    assert store.load_run(runs[0].run_id) == runs[0]
+    with pytest.raises(CorruptStoreError, match=f"run {runs[1].run_id} was altered"):
+        store.load_run(runs[1].run_id)
+    store = backend.reopen(store)
+    with pytest.raises(CorruptStoreError) as info:
+        store.check(full=True)
+    assert [p.get("run_id") for p in info.value.problems] == [runs[1].run_id]
+    store = backend.reopen(store)
+    assert _problems(store) == [("runs", runs[1].run_id)]
+    with pytest.raises(CorruptStoreError, match="refuses writes"):
+        fit_run(store, seed=9)
 
 
-def _schema(path):
-    con = sqlite3.connect(path)
-    try:
-        roots = dict(con.execute("SELECT name, rootpage FROM sqlite_master WHERE rootpage > 0"))
-        page_size = con.execute("PRAGMA page_size").fetchone()[0]
-    finally:
-        con.close()
-    return roots, page_size
+@pytest.fixture(scope="module")
+def stored_run():
+    store = stp.stores.MemoryStore()
+    return store, fit_run(store)
 
 
-def _stamp(path):
-    """The file's bytes and mtime, and its WAL's (a write lands there first; none = empty)."""
-    wal = Path(f"{path}-wal")
-    return _digest(path), path.stat().st_mtime_ns, wal.read_bytes() if wal.exists() else b""
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_any_edit_of_a_stored_run_is_found(stored_run, data):
+    original, run = stored_run
+    store = original.copy()
+    record, n, n_input, ids, inputs, seq = store._runs[run.run_id]
+    if data.draw(st.booleans(), label="edit the record"):
+        at = data.draw(st.integers(0, len(record) - 1), label="position")
+        char = data.draw(st.characters(codec="utf-8").filter(lambda c: c != record[at]))
+        record = record[:at] + char + record[at + 1 :]
+    else:
+        ids = ids.copy()
+        at = data.draw(st.integers(0, ids.size - 1), label="row")
+        ids[at] += data.draw(st.integers(-(2**40), 2**40).filter(bool), label="change")
+    store._runs[run.run_id] = (record, n, n_input, ids, inputs, seq)
+    with pytest.raises(CorruptStoreError) as info:
+        store.verify()
+    assert [p.get("run_id") for p in info.value.problems] == [run.run_id]
 
 
-def _copy_with(path, name, edit):
-    data = bytearray(path.read_bytes())
-    edit(data)
-    out = path.with_name(name)
-    out.write_bytes(bytes(data))
+def test_edited_row_ids_are_found(backend, store):
+    run = fit_run(store)
+    ids = run.row_ids.copy()
+    ids[[3, 7]] = ids[[7, 3]]  # swap two rows: same set, same count
+    backend.edit_row_ids(store, run.run_id, ids)
+    store = backend.reopen(store)
+    with pytest.raises(CorruptStoreError, match="altered"):
+        store.load_run(run.run_id)
+    assert _problems(backend.reopen(store)) == [("runs", run.run_id)]
+
+
+def test_a_deleted_run_is_found(backend, store):
+    runs = [fit_run(store, seed=k) for k in range(2)]
+    backend.delete_run(store, runs[0].run_id)
+    store = backend.reopen(store)
+    with pytest.raises(CorruptStoreError, match="was deleted") as info:
+        store.verify()
+    assert [p.get("run_id") for p in info.value.problems] == [runs[0].run_id]
+
+
+def test_an_edited_or_deleted_source_is_found(backend, store):
+    run = fit_run(store, seed=0)
+    backend.edit_source_record(store, "s0", _with_uri)
+    store = backend.reopen(store)
+    with pytest.raises(CorruptStoreError, match="source 's0'"):
+        store.load_run(run.run_id)
+    store = backend.reopen(store)
+    assert _problems(store) == [("sources", "s0")]
+    backend.delete_source(store, "s0")
+    store = backend.reopen(store)
+    checks = _problems(store)
+    assert ("sources", "s0") in checks and ("runs", run.run_id) in checks
+
+
+def _rewrite(rows):
+    """Re-compute every hash of an edited log (what an attacker who knows the scheme does)."""
+    out, prev = [], GENESIS
+    for seq, (_, run_id, created_at, kind, text, _, _) in enumerate(rows, 1):
+        record = {
+            "seq": seq,
+            "run_id": run_id,
+            "created_at": created_at,
+            "kind": kind,
+            "payload": json.loads(text),
+        }
+        digest = event_hash(prev, record)
+        out.append((seq, run_id, created_at, kind, text, prev, digest))
+        prev = digest
     return out
 
 
-def _wreck_page_holding(path, needle, name):
-    """Overwrite the whole page that holds ``needle`` with a byte pattern."""
-    roots, page_size = _schema(path)
-    data = path.read_bytes()
-    assert data.count(needle) == 1
-    page = data.index(needle) // page_size  # 0-based
-    # Not a page that the header-only open reads: page 1 (header and schema) and the meta
-    # tables that the open checks and the first write touches.
-    opened = {roots[t] - 1 for t in ("stp_meta", "sqlite_autoindex_stp_meta_1", "schema_version")}
-    assert page > 0 and page not in opened
-
-    def edit(buf):
-        buf[page * page_size : (page + 1) * page_size] = bytes(range(256)) * (page_size // 256)
-
-    return _copy_with(path, name, edit)
-
-
-def test_sqlite_check_sound_store_reports_and_leaves_file_alone(tmp_path):
-    path, runs = _closed_store(tmp_path)
-    store = stp.stores.SQLiteStore(path)
-    before = _stamp(path)
-    for full, pragma in ((True, "integrity_check"), (False, "quick_check")):
-        report = store.check(full=full)
-        assert report == {
-            "path": str(path),
-            "sqlite_check": pragma,
-            "runs": 3,
-            "events": 3,
-            "chain_head": store.events()[-1]["hash"],
-        }
-    assert _stamp(path) == before
-    # The store is still usable, and a run still in the WAL is checked too.
-    extra = _fit(store, seed=9)
-    assert store.check()["runs"] == 4
-    assert store.load_run(extra.run_id) == extra
-    empty = stp.stores.SQLiteStore(tmp_path / "empty.db")
-    assert empty.check()["chain_head"] == "0" * 64
-    assert empty.check()["runs"] == empty.check()["events"] == 0
-
-
-def test_sqlite_check_finds_a_wrecked_data_page(tmp_path):
-    path, _ = _closed_store(tmp_path)
-    broken = _wreck_page_holding(path, b"EVENT-MARKER-1", "broken.db")
-    before = _stamp(broken)
-
-    # Opening with a full (or quick) check refuses the file and leaves it untouched.
-    for level in ("full", "quick"):
-        with pytest.raises(CorruptStoreError, match="not modified") as info:
-            stp.stores.SQLiteStore(broken, check_on_open=level)
-        pragma = "integrity_check" if level == "full" else "quick_check"
-        assert pragma in {p["check"] for p in info.value.problems}
-        assert _stamp(broken) == before
-
-    # The default open reads only the header, schema and meta: it succeeds, and the runs
-    # (on other pages) still load. The explicit check finds the damage.
-    store = stp.stores.SQLiteStore(broken)
-    assert len(store.list_runs()) == 3
-    with pytest.raises(CorruptStoreError, match="integrity_check") as info:
-        store.check(full=True)
-    checks = {p["check"] for p in info.value.problems}
-    assert "integrity_check" in checks and "hash_chain" in checks  # events live there
-    with pytest.raises(CorruptStoreError, match="quick_check"):
-        store.check(full=False)
-    assert _digest(broken) == before[0]
-
-
-def test_sqlite_check_full_matches_indexes_quick_does_not(tmp_path):
-    path, runs = _closed_store(tmp_path)
-    roots, page_size = _schema(path)
-    index_page = roots["sqlite_autoindex_runs_1"] - 1
-    needle = runs[1].run_id.encode()
-
-    def edit(buf):  # change the last character of the run id in its index entry only
-        start = buf.index(needle, index_page * page_size, (index_page + 1) * page_size)
-        last = start + len(needle) - 1
-        buf[last] = ord("0") if buf[last] != ord("0") else ord("1")
-
-    broken = _copy_with(path, "index.db", edit)
-    store = stp.stores.SQLiteStore(broken)
-    with pytest.raises(CorruptStoreError) as info:
-        store.check(full=True)
-    integrity = [p for p in info.value.problems if p["check"] == "integrity_check"]
-    assert integrity and "sqlite_autoindex_runs_1" in integrity[0]["message"]
-    # quick_check does not match an index to its table; the run lookup still fails.
-    with pytest.raises(CorruptStoreError) as info:
-        store.check(full=False)
-    assert [(p["check"], p.get("run_id")) for p in info.value.problems] == [
-        ("runs", runs[1].run_id)
-    ]
-
-
-def test_sqlite_check_names_a_run_whose_row_ids_do_not_decode(tmp_path):
-    path, runs = _closed_store(tmp_path)
-    blob = encode_ids(runs[2].row_ids)
-
-    def edit(buf):  # same length, so SQLite's own structures stay intact
-        assert buf.count(blob) == 1
-        start = buf.index(blob) + len(b"STPI1") + 2
-        buf[start : start + 8] = b"\x00" * 8
-
-    broken = _copy_with(path, "blob.db", edit)
-    before = _digest(broken)
-    store = stp.stores.SQLiteStore(broken)
-    assert store.load_run(runs[0].run_id) == runs[0]
-    with pytest.raises(CorruptStoreError, match=f"run {runs[2].run_id}"):
-        store.load_run(runs[2].run_id)
-    with pytest.raises(CorruptStoreError, match=runs[2].run_id) as info:
-        store.check(full=True)
-    assert [(p["check"], p.get("run_id")) for p in info.value.problems] == [
-        ("runs", runs[2].run_id)
-    ]
-    assert store.verify()  # the hash chain alone does not see it
-    assert _digest(broken) == before
-
-
-@pytest.mark.parametrize(
-    "tamper, seq, message",
-    [
-        ("""UPDATE events SET payload = '{"marker": "forged"}' WHERE seq = 2""", 2, "altered"),
-        ("DELETE FROM events WHERE seq = 2", 3, "not linked"),
-        ("UPDATE events SET payload = 'not json' WHERE seq = 2", 2, "not JSON"),
-        ("UPDATE events SET kind = 'explain' WHERE seq = 3", 3, "altered"),
-    ],
-)
-def test_sqlite_check_names_tampered_events(tmp_path, tamper, seq, message):
-    path, _ = _closed_store(tmp_path)
-    con = sqlite3.connect(path)  # an attacker with write access drops the guard
-    con.execute("DROP TRIGGER events_append_only_update")
-    con.execute("DROP TRIGGER events_append_only_delete")
-    con.execute(tamper)
-    con.commit()
-    con.close()
-    before = _stamp(path)
-    with pytest.raises(CorruptStoreError, match=f"audit event {seq}"):
-        stp.stores.SQLiteStore(path, check_on_open="quick")
-    assert _stamp(path) == before
-    store = stp.stores.SQLiteStore(path)
-    with pytest.raises(CorruptStoreError, match=f"hash_chain: audit event {seq} ") as info:
-        store.check(full=True)
-    assert [(p["check"], p["seq"]) for p in info.value.problems] == [("hash_chain", seq)]
-    assert message in info.value.problems[0]["message"]
-    with pytest.raises(CorruptStoreError, match=f"event {seq}"):
+def test_edited_and_deleted_events_are_found(backend, store):
+    for k in range(4):
+        store.append_event("review", {"k": k})
+    rows = backend.events(store)
+    edited = list(rows)
+    edited[1] = (*rows[1][:4], json.dumps({"k": 99}), *rows[1][5:])
+    backend.replace_events(store, edited)
+    store = backend.reopen(store)
+    with pytest.raises(CorruptStoreError, match="audit event 2") as info:
         store.verify()
+    assert [p["seq"] for p in info.value.problems] == [2]
+    backend.replace_events(store, [rows[0], *rows[2:]])
+    store = backend.reopen(store)
+    with pytest.raises(CorruptStoreError, match="missing") as info:
+        store.verify()
+    assert [p["seq"] for p in info.value.problems] == [3, 3]  # a gap, and a broken link
 
 
-def test_sqlite_check_cross_checks_the_runs_table(tmp_path):
-    path, runs = _closed_store(tmp_path)
-    con = sqlite3.connect(path)
-    con.execute("DROP TRIGGER runs_append_only_update")
-    con.execute("UPDATE runs SET n_samples = 1 WHERE seq = 1")
-    con.commit()
-    con.close()
-    with pytest.raises(CorruptStoreError, match="runs table says") as info:
-        stp.stores.SQLiteStore(path).check(full=False)
-    assert [(p["check"], p.get("run_id")) for p in info.value.problems] == [
-        ("runs", runs[0].run_id)
-    ]
+def test_a_recomputed_chain_without_a_run_event_is_found(backend, store):
+    run = fit_run(store)
+    rows = [r for r in backend.events(store) if r[3] != "store.run"]
+    backend.replace_events(store, _rewrite(rows))
+    store = backend.reopen(store)
+    # the chain itself is consistent again; the run has lost its event
+    with pytest.raises(CorruptStoreError, match="not in the hash chain") as info:
+        store.verify()
+    assert [p.get("run_id") for p in info.value.problems] == [run.run_id]
 
 
-def test_sqlite_check_on_open_argument(tmp_path):
-    path = tmp_path / "never.db"
-    for bad in ("deep", "FULL", True, None, 1):
-        with pytest.raises(ValueError, match="check_on_open must be one of 'header', 'quick'"):
-            stp.stores.SQLiteStore(path, check_on_open=bad)
-    assert not path.exists()  # refused before the file was touched
-    store = stp.stores.SQLiteStore(path, check_on_open="full")  # a new file: nothing to check
-    _fit(store)
-    assert len(stp.stores.SQLiteStore(path, check_on_open="full").list_runs()) == 1
-    import pickle
-
-    assert pickle.loads(pickle.dumps(store)).check_on_open == "full"
-    path.unlink()
-    with pytest.raises(StoreError, match="does not exist"):
-        store.check()
+# -- signed checkpoints -------------------------------------------------------------------------
 
 
-def test_sqlite_close_and_context_manager(tmp_path):
-    path = tmp_path / "closing.db"
-    with stp.stores.SQLiteStore(path) as store:
-        run = _fit(store, seed=0)
-        assert Path(f"{path}-wal").exists()
-    # leaving the block closed the connection: the WAL was checkpointed into the file
-    assert not Path(f"{path}-wal").exists()
-    # the store still works afterwards (a new connection is opened)
-    assert store.load_run(run.run_id).run_id == run.run_id
-    store.close()
-    store.close()  # closing twice is harmless
+@pytest.fixture(scope="module")
+def key():
+    return signing.generate_key()
 
 
-def test_list_runs_names_a_corrupt_run_record(tmp_path):
-    path, runs = _closed_store(tmp_path)
-    con = sqlite3.connect(path)
-    try:
-        for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
-            con.execute(f"DROP TRIGGER {name}")
-        con.execute("UPDATE runs SET record = '{}' WHERE run_id = ?", (runs[1].run_id,))
-        con.commit()
-    finally:
-        con.close()
-    store = stp.stores.SQLiteStore(path)
-    with pytest.raises(CorruptStoreError, match=runs[1].run_id):
-        store.list_runs()
-    store.close()
+def test_checkpoint_signs_the_head_and_is_exportable(store, key, tmp_path):
+    fit_run(store)
+    store.append_event("review", {"ok": True})
+    path = tmp_path / "checkpoint.json"
+    cp = store.checkpoint(key, path=path)
+    assert cp["event_seq"] == 3 and cp["chain_head"] == store.events()[-1]["hash"]
+    assert cp["store_id"] == store.store_id
+    assert cp["key_fingerprint"] == signing.fingerprint(key.public_key())
+    assert json.loads(path.read_text()) == cp == store.checkpoints()[0]
+    assert store.verify(key.public_key(), checkpoint=path)
+    with pytest.raises(FileExistsError):
+        store.checkpoint(key, path=path)
+    # the signature is over the fields, checkable by anyone with the public key
+    body = {k: v for k, v in cp.items() if k != "signature"}
+    message = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    assert signing.verify(key.public_key(), message, cp["signature"])
+
+
+def test_unsigned_tail_needs_a_new_checkpoint(store, key):
+    store.append_event("review", {"k": 0})
+    store.checkpoint(key)
+    assert store.verify(key.public_key())
+    store.append_event("review", {"k": 1})
+    assert store.verify()  # the chain is fine...
+    with pytest.raises(CorruptStoreError, match=r"event\(s\) 2 are not covered"):
+        store.verify(key.public_key())  # ...but event 2 is not signed
+    assert store.verify(key.public_key(), allow_unsigned_tail=True)
+    store.checkpoint(key)
+    assert store.verify(key.public_key())
+    other = signing.generate_key()
+    with pytest.raises(CorruptStoreError, match="another key"):
+        store.verify(other.public_key())
+
+
+def test_forged_appends_are_found(backend, store, key):
+    fit_run(store)
+    store.checkpoint(key)
+    rows = backend.events(store)
+    forged = _rewrite([*rows, (0, None, rows[-1][2], "unlearning", '{"n_removed": 0}', "", "")])
+    backend.replace_events(store, forged)
+    store = backend.reopen(store)
+    assert store.verify()  # a valid chain: only the signature can tell
+    with pytest.raises(CorruptStoreError, match=r"event\(s\) 3 are not covered"):
+        store.verify(key.public_key())
+    # a checkpoint forged with another key to cover it
+    forger = signing.generate_key()
+    from sktraceprop.stores._checkpoint import make_checkpoint
+
+    fake = make_checkpoint(forger, store.store_id, 2, 3, forged[-1][6])
+    backend.insert_checkpoint(store, 2, json.dumps(fake))
+    store = backend.reopen(store)
+    with pytest.raises(CorruptStoreError, match="another key"):
+        store.verify(key.public_key())
+
+
+def test_recomputed_chain_is_found_by_the_stored_checkpoint(backend, store, key):
+    for k in range(3):
+        store.append_event("review", {"k": k})
+    store.checkpoint(key)
+    rows = backend.events(store)
+    edited = [rows[0], (*rows[1][:4], json.dumps({"k": 99}), *rows[1][5:]), rows[2]]
+    backend.replace_events(store, _rewrite(edited))
+    store = backend.reopen(store)
+    with pytest.raises(CorruptStoreError, match="re-computed") as info:
+        store.verify()  # even without the key: the signed head no longer matches
+    assert [p["check"] for p in info.value.problems] == ["checkpoints"]
+    # the attacker also rewrites the checkpoint's head: its signature then fails
+    cp = store.checkpoints()[0]
+    backend.delete_checkpoints(store)
+    backend.insert_checkpoint(store, 1, json.dumps({**cp, "chain_head": _rewrite(edited)[-1][6]}))
+    store = backend.reopen(store)
+    assert store.verify()
+    with pytest.raises(CorruptStoreError, match="does not verify"):
+        store.verify(key.public_key())
+
+
+def test_truncation_is_found_by_a_checkpoint_kept_elsewhere(backend, store, key, tmp_path):
+    first = fit_run(store, seed=0)
+    store.checkpoint(key)
+    second = fit_run(store, seed=1)
+    kept = store.checkpoint(key, path=tmp_path / "kept.json")
+    # cut the second run from the end: its run, its events and the checkpoints after it
+    backend.delete_run(store, second.run_id)
+    backend.delete_source(store, "s1")
+    backend.replace_events(store, backend.events(store)[:2])
+    stored = store.checkpoints()
+    backend.delete_checkpoints(store)
+    backend.insert_checkpoint(store, 1, json.dumps(stored[0]))
+    store = backend.reopen(store)
+    assert store.verify(key.public_key())  # a consistent, signed, shorter store...
+    assert store.list_runs()["run_id"].tolist() == [first.run_id]
+    with pytest.raises(CorruptStoreError, match="removed from its end"):
+        store.verify(key.public_key(), checkpoint=kept)  # ...that was longer
+    with pytest.raises(CorruptStoreError, match="removed from its end"):
+        store.verify(key.public_key(), checkpoint=tmp_path / "kept.json")
+    with pytest.raises(ValueError, match="needs public_key"):
+        store.verify(checkpoint=kept)
+
+
+def test_a_checkpoint_of_another_store_is_refused(store, key, tmp_path):
+    other = stp.stores.MemoryStore()
+    cp = other.checkpoint(key)
+    with pytest.raises(CorruptStoreError, match="another store"):
+        store.verify(key.public_key(), checkpoint=cp)
+
+
+def test_writes_are_refused_after_a_failed_check(backend, store):
+    store.append_event("review", {"k": 0})
+    store.append_event("review", {"k": 1})
+    rows = backend.events(store)
+    backend.replace_events(store, [(*rows[0][:4], '{"k": 5}', *rows[0][5:]), rows[1]])
+    store = backend.reopen(store)
+    with pytest.raises(CorruptStoreError):
+        store.verify()
+    with pytest.raises(CorruptStoreError, match="refuses writes"):
+        store.append_event("review", {"k": 2})
+    assert len(backend.events(store)) == 2
+
+
+def test_an_altered_last_event_refuses_the_next_write(backend, store):
+    store.append_event("review", {"k": 0})
+    rows = backend.events(store)
+    backend.replace_events(store, [(*rows[0][:4], '{"k": 5}', *rows[0][5:])])
+    store = backend.reopen(store)
+    with pytest.raises(CorruptStoreError, match="last audit event"):
+        store.append_event("review", {"k": 1})
+    assert len(backend.events(store)) == 1

@@ -1,0 +1,213 @@
+"""Stores: what keeping a run costs, in SQLite and in PostgreSQL, at 1M and 5M rows.
+
+Two measurements per size:
+
+1. The store operations on one run of ``n`` training rows whose ids are shuffled (as
+   ``train_test_split`` leaves them; the hardest case for the row-id encoding):
+   ``save_run`` (encode, digest, one transaction with its chain events), ``load_run``
+   (decode within the declared size, check the digest against the chain) and
+   ``verify`` (the whole chain, and every run and source against its digest), on a
+   store holding that run only. Median of ``--repeats`` runs each.
+2. A traced fit (StandardScaler + LogisticRegression on 10 features) without a store,
+   into SQLite, and into PostgreSQL, interleaved in one process: the ratio of the
+   stored fit to the fit without a store. Target: <= 1.15 at 5M rows.
+
+PostgreSQL runs in a temporary local server (``TemporaryPostgres``, fsync on, as in
+production); SQLite in WAL mode with ``synchronous=NORMAL``, the store's default.
+
+Run: python benchmarks/bench_stores.py [--rows 1000000 5000000] [--repeats 5]
+"""
+
+import argparse
+import gc
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, markdown_table, write_results  # noqa: E402
+
+import sktraceprop as stp  # noqa: E402
+from sktraceprop.stores._postgres_server import TemporaryPostgres  # noqa: E402
+
+
+def shuffled_frame(n, seed=0):
+    rng = np.random.default_rng(seed)
+    data = rng.normal(size=(n, 10))
+    X = stp.from_numpy(data, f"bench_{n}")
+    order = rng.permutation(n)
+    X = X.iloc[order]
+    y = (data[order, 0] + 0.5 * data[order, 1] + rng.normal(size=n) > 0).astype(np.int64)
+    return X, y
+
+
+def pipeline(store):
+    return stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+
+
+def timed(call):
+    gc.collect()
+    start = time.perf_counter()
+    out = call()
+    return time.perf_counter() - start, out
+
+
+def stored_bytes(store, run_id):
+    if isinstance(store, stp.stores.SQLiteStore):
+        return store.size_of_run(run_id)
+    con = store._connection()
+    query = store._sql(
+        "SELECT octet_length(row_ids) + coalesce(octet_length(input_row_ids), 0) FROM {r} "
+        "WHERE run_id = %s",
+        r="runs",
+    )
+    return con.execute(query, (run_id,)).fetchone()[0]
+
+
+def store_operations(make_store, run, repeats):
+    """Median seconds of save, load and verify; stored bytes per row."""
+    times = {"save": [], "load": [], "verify": []}
+    size = None
+    for _ in range(repeats):
+        store = make_store()
+        # the same run under a new id each time: a store refuses a second copy
+        copy = stp.Lineage.from_dict(
+            {**run.to_dict(), "run_id": str(uuid.uuid4())}, run.row_ids, sources=run.sources
+        )
+        seconds, _ = timed(lambda s=store, c=copy: s.save_run(c))
+        times["save"].append(seconds)
+        seconds, loaded = timed(lambda s=store, c=copy: s.load_run(c.run_id))
+        assert np.array_equal(loaded.row_ids, run.row_ids)
+        times["load"].append(seconds)
+        seconds, _ = timed(store.verify)
+        times["verify"].append(seconds)
+        size = stored_bytes(store, copy.run_id)
+        store.close()
+    return {k: statistics.median(v) for k, v in times.items()}, times, size / run.n_samples
+
+
+def fit_overhead(X, y, stores, repeats):
+    """Median seconds of a traced fit into each store (None: no store), interleaved."""
+    names = list(stores)
+    runs = {name: [] for name in names}
+    for store in stores.values():  # warm imports, caches and connections
+        pipeline(store).fit(X[:10_000], y[:10_000])
+    for r in range(repeats):
+        for name in names if r % 2 == 0 else names[::-1]:
+            seconds, _ = timed(lambda name=name: pipeline(stores[name]).fit(X, y))
+            runs[name].append(seconds)
+    return {name: statistics.median(t) for name, t in runs.items()}, runs
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--fit-repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="stp-bench-stores-"))
+    results = {
+        "machine": machine(),
+        "command": "python benchmarks/bench_stores.py --rows "
+        + " ".join(map(str, args.rows))
+        + f" --repeats {args.repeats} --fit-repeats {args.fit_repeats}",
+        "cases": {},
+    }
+    with TemporaryPostgres(fsync=True) as server:
+        results["postgresql"] = server.version()
+
+        def sqlite():
+            return stp.stores.SQLiteStore(folder / f"{uuid.uuid4().hex}.db")
+
+        def postgres():
+            return stp.stores.PostgresStore(server.dsn, schema=f"b_{uuid.uuid4().hex[:12]}")
+
+        backends = {"SQLite": sqlite, "PostgreSQL": postgres}
+        for n in args.rows:
+            X, y = shuffled_frame(n)
+            run = pipeline(None).fit(X, y).lineage_
+            case = {"n_rows": n, "operations": {}}
+            for name, make in backends.items():
+                medians, raw, per_row = store_operations(make, run, args.repeats)
+                case["operations"][name] = {
+                    "median_s": medians,
+                    "runs_s": raw,
+                    "bytes_per_row": per_row,
+                }
+                print(f"{n:>9,} {name:<10} {medians} {per_row:.2f} B/row", flush=True)
+            stores = {"none": None, **{name: make() for name, make in backends.items()}}
+            medians, raw = fit_overhead(X, y, stores, args.fit_repeats)
+            case["fit"] = {"median_s": medians, "runs_s": raw}
+            case["fit"]["ratio"] = {k: medians[k] / medians["none"] for k in backends}
+            print(f"{n:>9,} fit {medians} ratios {case['fit']['ratio']}", flush=True)
+            results["cases"][str(n)] = case
+            del X, y, run
+    ops_rows, fit_rows = [], []
+    for case in results["cases"].values():
+        n = f"{case['n_rows']:,}"
+        for name, op in case["operations"].items():
+            m = op["median_s"]
+            ops_rows.append(
+                [
+                    n,
+                    name,
+                    f"{m['save']:.3f}",
+                    f"{m['load']:.3f}",
+                    f"{m['verify']:.3f}",
+                    f"{op['bytes_per_row']:.2f}",
+                ]
+            )
+        fit = case["fit"]
+        fit_rows.append(
+            [
+                n,
+                f"{fit['median_s']['none']:.2f}",
+                f"{fit['median_s']['SQLite']:.2f}",
+                f"{fit['ratio']['SQLite']:.3f}",
+                f"{fit['median_s']['PostgreSQL']:.2f}",
+                f"{fit['ratio']['PostgreSQL']:.3f}",
+            ]
+        )
+    ops = markdown_table(
+        ["train rows", "store", "save s", "load s", "verify s", "stored B/row"], ops_rows
+    )
+    fits = markdown_table(
+        ["train rows", "traced fit s", "+ SQLite s", "ratio", "+ PostgreSQL s", "ratio"],
+        fit_rows,
+    )
+    print(ops)
+    print(fits)
+    m = results["machine"]
+    md = f"""## Stores (`bench_stores.py`)
+
+{ops}
+
+One run of shuffled row ids (one source, 10 features) per store: `save_run` encodes the
+ids, computes the run's digest and writes the run with its hash-chain events in one
+transaction; `load_run` decodes the ids within the size the run declares and checks the
+digest against the chain; `verify` checks the whole chain and every run and source
+against its digest. Median of {args.repeats} runs each, a new store each time.
+
+{fits}
+
+A traced fit (StandardScaler + LogisticRegression) without a store, and storing its run
+in SQLite or PostgreSQL (one open store each, created before timing); median of
+{args.fit_repeats} interleaved runs. Target: ratio <= 1.15 at 5M rows.
+
+SQLite: WAL, `synchronous=NORMAL` (the store's settings). PostgreSQL
+{results["postgresql"]}: a local temporary server (fsync on) reached over TCP on
+127.0.0.1. Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared with other work),
+Python {m["python"]}, numpy {m["numpy"]}. Command: `{results["command"]}`.
+"""
+    write_results("stores", results, md)
+
+
+if __name__ == "__main__":
+    main()

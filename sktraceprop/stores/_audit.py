@@ -1,0 +1,266 @@
+"""The whole-store integrity check behind ``verify()`` and ``check()``."""
+
+import json
+
+from .. import signing
+from ..exceptions import StoreError
+from . import _checkpoint
+from ._chain import GENESIS, RUN_EVENT, SOURCE_EVENT, event_hash
+
+
+def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
+    """``(report, problems)`` of a store; see :meth:`BaseStore.check_integrity`."""
+    external = _checkpoint.read_checkpoints(checkpoint)
+    if external and public_key is None:
+        raise ValueError(
+            "checkpoint= needs public_key=: a checkpoint kept elsewhere is only evidence "
+            "once its signature is checked"
+        )
+    key = fingerprint = None
+    if public_key is not None:
+        key = signing.load_public_key(public_key)
+        fingerprint = signing.fingerprint(key)
+    problems = []
+    report = {
+        "runs": 0,
+        "sources": 0,
+        "events": 0,
+        "checkpoints": 0,
+        "chain_head": GENESIS,
+        "last_seq": 0,
+        "signed_through": None,
+        "key_fingerprint": fingerprint,
+    }
+    with store._snapshot():
+        stored = _stored_checkpoints(store, problems)
+        wanted = set()
+        for cp in (*stored, *external):
+            try:
+                wanted.add(int(cp["event_seq"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+        heads, run_events, source_events = _check_chain(store, wanted, problems, report)
+        cache = _check_sources(store, source_events, problems, report)
+        _check_runs(store, run_events, cache, problems, report)
+    _check_checkpoints(
+        store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
+    )
+    return report, problems
+
+
+def _stored_checkpoints(store, problems):
+    out = []
+    for n, text in enumerate(store._raw_checkpoints(), 1):
+        try:
+            cp = json.loads(text)
+            _checkpoint.read_checkpoints(cp)
+        except (TypeError, ValueError) as exc:
+            problems.append(
+                {"check": "checkpoints", "checkpoint": n, "message": f"is not readable: {exc}"}
+            )
+            continue
+        out.append(cp)
+    return out
+
+
+def _check_chain(store, wanted, problems, report):
+    """Walk every event: links, hashes, numbering; collect the store's own events."""
+    heads, run_events, source_events = {0: GENESIS}, {}, {}
+    prev_hash, prev_seq = GENESIS, 0
+
+    def problem(seq, message):
+        problems.append({"check": "hash_chain", "seq": seq, "message": message})
+
+    try:
+        for seq, run_id, created_at, kind, text, prev_link, stored in store._raw_events():
+            report["events"] += 1
+            if seq != prev_seq + 1:
+                if seq > prev_seq + 1:
+                    gap = (
+                        f"{prev_seq + 1}" if seq == prev_seq + 2 else f"{prev_seq + 1}..{seq - 1}"
+                    )
+                    problem(seq, f"follows event {prev_seq}: event(s) {gap} are missing")
+                else:
+                    problem(seq, f"is numbered out of order (after event {prev_seq})")
+            try:
+                payload = json.loads(text)
+            except (ValueError, TypeError) as exc:
+                problem(seq, f"payload is not JSON ({exc})")
+                prev_hash, prev_seq = stored, seq
+                continue
+            record = {
+                "seq": seq,
+                "run_id": run_id,
+                "created_at": created_at,
+                "kind": kind,
+                "payload": payload,
+            }
+            if prev_link != prev_hash:
+                problem(
+                    seq,
+                    "is not linked to the event before it (an event was removed, inserted "
+                    "or reordered)",
+                )
+            if event_hash(prev_link, record) != stored:
+                problem(seq, "does not match its hash: the event was altered")
+            if kind == RUN_EVENT:
+                if run_id in run_events:
+                    problem(seq, f"is a second event for run {run_id}")
+                run_events[run_id] = (seq, payload)
+            elif kind == SOURCE_EVENT and isinstance(payload, dict):
+                source_events[(payload.get("source_id"), payload.get("sha256"))] = (seq, payload)
+            if seq in wanted:
+                heads[seq] = stored
+            prev_hash, prev_seq = stored, seq
+    except StoreError as exc:
+        where = "from the start" if not prev_seq else f"after event {prev_seq}"
+        problems.append({"check": "hash_chain", "message": f"events unreadable {where}: {exc}"})
+    report["chain_head"], report["last_seq"] = prev_hash, prev_seq
+    return heads, run_events, source_events
+
+
+def _check_sources(store, source_events, problems, report):
+    cache = {}
+
+    def problem(source_id, message):
+        problems.append({"check": "sources", "source_id": source_id, "message": message})
+
+    try:
+        rows = list(store._raw_sources())
+    except StoreError as exc:
+        problems.append({"check": "sources", "message": f"sources unreadable: {exc}"})
+        rows = []
+    for source_id, sha256, *row in rows:
+        report["sources"] += 1
+        name = f"(sha256 {str(sha256)[:12]}...)"
+        try:
+            decoded = store._decode_source(source_id, sha256, *row)
+        except StoreError as exc:
+            problem(source_id, f"{name} cannot be loaded: {exc}")
+            source_events.pop((source_id, sha256), None)
+            continue
+        cache[(source_id, sha256)] = decoded
+        event = source_events.pop((source_id, sha256), None)
+        if event is None:
+            problem(
+                source_id,
+                f"{name} is not in the hash chain: inserted outside sktraceprop, or its "
+                "event was removed",
+            )
+        elif event[1].get("digest") != decoded[1]:
+            problem(
+                source_id,
+                f"{name} was altered after it was stored: its record or merge parents no "
+                f"longer match the digest in audit event {event[0]}",
+            )
+        elif decoded[2] != event[0]:
+            problem(source_id, f"{name} points at audit event {decoded[2]}; its is {event[0]}")
+    for (source_id, sha256), (seq, _) in source_events.items():
+        problem(
+            source_id,
+            f"(sha256 {str(sha256)[:12]}...) was deleted: audit event {seq} records it, the "
+            "store no longer holds it",
+        )
+    return cache
+
+
+def _check_runs(store, run_events, cache, problems, report):
+    def problem(run_id, message):
+        problems.append({"check": "runs", "run_id": run_id, "message": message})
+
+    try:
+        listed = store._raw_run_list()
+    except StoreError as exc:
+        problems.append({"check": "runs", "message": f"runs unreadable: {exc}"})
+        listed = []
+    for run_id, _ in listed:
+        report["runs"] += 1
+        event = run_events.pop(run_id, None)
+        try:
+            _, digest, event_seq, _ = store._read_run(run_id, cache=cache)
+        except StoreError as exc:  # CorruptStoreError, or UnknownRunError (bad index)
+            problem(run_id, f"cannot be loaded: {exc}")
+            continue
+        if event is None:
+            problem(
+                run_id,
+                "is not in the hash chain: inserted outside sktraceprop, or its event was removed",
+            )
+        elif event[1].get("digest") != digest:
+            problem(
+                run_id,
+                "was altered after it was stored: its record or row ids no longer match the "
+                f"digest in audit event {event[0]}",
+            )
+        elif event_seq != event[0]:
+            problem(run_id, f"points at audit event {event_seq}; its event is {event[0]}")
+    for run_id, (seq, _) in run_events.items():
+        problem(run_id, f"was deleted: audit event {seq} records it, the store no longer holds it")
+
+
+def _check_checkpoints(
+    store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
+):
+    last_seq = report["last_seq"]
+    signed = []
+    labelled = [(f"{cp.get('checkpoint')}", cp) for cp in stored]
+    labelled += [(f"{cp.get('checkpoint')} (kept elsewhere)", cp) for cp in external]
+    for label, cp in labelled:
+        report["checkpoints"] += 1
+
+        def problem(message, label=label, signature=False):
+            problems.append(
+                {"check": "checkpoints", "checkpoint": label, "message": message}
+                | ({"signature": True} if signature else {})
+            )
+
+        if cp.get("store_id") != store.store_id:
+            problem(f"was made for another store ({cp.get('store_id')}, not {store.store_id})")
+            continue
+        seq = int(cp["event_seq"])
+        matched = False
+        if seq > last_seq:
+            problem(
+                f"signs event {seq}, but the log ends at event {last_seq}: events were "
+                "removed from its end"
+            )
+        elif heads.get(seq) != cp["chain_head"]:
+            held = heads.get(seq)
+            problem(
+                f"signs hash {str(cp['chain_head'])[:16]}... for event {seq}; the log holds "
+                f"{str(held)[:16]}... there: the chain was re-computed or altered"
+            )
+        else:
+            matched = True
+        if key is not None:
+            why = _checkpoint.signature_problem(cp, key, fingerprint)
+            if why is not None:
+                problem(why, signature=True)
+            elif matched:
+                signed.append(seq)
+    if key is None:
+        return
+    report["signed_through"] = max(signed) if signed else None
+    if allow_unsigned_tail:
+        return
+    if not signed:
+        problems.append(
+            {
+                "check": "checkpoints",
+                "message": f"no checkpoint signed by key {fingerprint[:16]}... covers this "
+                "store (sign one with checkpoint(private_key))",
+                "signature": True,
+            }
+        )
+    elif max(signed) < last_seq:
+        first = max(signed) + 1
+        span = f"{first}" if first == last_seq else f"{first}..{last_seq}"
+        problems.append(
+            {
+                "check": "checkpoints",
+                "message": f"event(s) {span} are not covered by a checkpoint signed by this "
+                "key: appended after the last one (forged, or not signed yet: "
+                "checkpoint(private_key) signs them)",
+                "signature": True,
+            }
+        )

@@ -1,0 +1,190 @@
+"""A throwaway local PostgreSQL server, for the tests and benchmarks of PostgresStore.
+
+Runs the PostgreSQL binaries found on this machine (``STP_PG_BINDIR``, the Debian
+``/usr/lib/postgresql/<version>/bin``, ``pg_config --bindir`` or ``PATH``): ``initdb``
+on a temporary folder (as the ``postgres`` user when run as root, since ``initdb``
+refuses root), a server listening on 127.0.0.1 only, on a free port, with its socket in
+that folder; everything is removed on :meth:`TemporaryPostgres.stop`.
+"""
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+def find_bindir():
+    """The folder holding ``initdb`` and ``pg_ctl``, or None."""
+    candidates = []
+    if os.environ.get("STP_PG_BINDIR"):
+        candidates.append(os.environ["STP_PG_BINDIR"])
+
+    def version(path):
+        try:
+            return int(Path(path).parent.name)
+        except ValueError:
+            return 0
+
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version, reverse=True)
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        try:
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+            candidates.append(out.stdout.strip())
+        except OSError:
+            pass
+    initdb = shutil.which("initdb")
+    if initdb:
+        candidates.append(str(Path(initdb).parent))
+    for folder in candidates:
+        if folder and all(Path(folder, tool).is_file() for tool in ("initdb", "pg_ctl")):
+            return folder
+    return None
+
+
+def unavailable_reason():
+    """Why a temporary server cannot run here (None when it can)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return "psycopg 3 is not installed (pip install 'sktraceprop[postgres]')"
+    if find_bindir() is None:
+        return (
+            "no PostgreSQL server binaries (initdb, pg_ctl) found: install postgresql "
+            "(Debian: apt-get install postgresql-15) or set STP_PG_BINDIR"
+        )
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root and there is no 'postgres' user to run initdb as"
+    return None
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TemporaryPostgres:
+    """A PostgreSQL server in a temporary folder; a context manager.
+
+    Parameters
+    ----------
+    fsync : bool, default=False
+        Whether the server flushes to disk (off for tests; on to time like production).
+    """
+
+    def __init__(self, fsync=False):
+        self.fsync = fsync
+        self.bindir = None
+        self.folder = None
+        self.port = None
+
+    @property
+    def dsn(self):
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args, check=True):
+        user = {}
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("postgres")
+            user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        return subprocess.run(
+            [str(Path(self.bindir, args[0])), *args[1:]],
+            capture_output=True,
+            text=True,
+            check=check,
+            cwd=self.folder,
+            **user,
+        )
+
+    def start(self):
+        reason = unavailable_reason()
+        if reason is not None:
+            raise RuntimeError(reason)
+        self.bindir = find_bindir()
+        self.folder = tempfile.mkdtemp(prefix="stp-pg-")
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("postgres")
+            os.chown(self.folder, entry.pw_uid, entry.pw_gid)
+        data = os.path.join(self.folder, "data")
+        init = self._run(
+            "initdb",
+            "-D",
+            data,
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            check=False,
+        )
+        if init.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"initdb failed: {init.stderr.strip() or init.stdout.strip()}")
+        self.port = _free_port()
+        self._ctl_start()
+        return self
+
+    def _ctl_start(self):
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} "
+            f"-c fsync={'on' if self.fsync else 'off'} -c max_connections=100"
+        )
+        out = self._run(
+            "pg_ctl",
+            "-D",
+            os.path.join(self.folder, "data"),
+            "-o",
+            options,
+            "-l",
+            os.path.join(self.folder, "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+            check=False,
+        )
+        if out.returncode != 0:
+            log = Path(self.folder, "server.log")
+            detail = log.read_text()[-2000:] if log.exists() else out.stderr
+            raise RuntimeError(f"PostgreSQL did not start: {detail}")
+
+    def version(self):
+        """The server's version, as ``postgres --version`` prints it."""
+        return self._run("postgres", "--version").stdout.strip()
+
+    def stop_server(self):
+        """Stop the server (fast shutdown: sessions are cut), keeping its data."""
+        self._run("pg_ctl", "-D", os.path.join(self.folder, "data"), "-m", "fast", "-w", "stop")
+
+    def start_server(self):
+        """Start a server stopped by :meth:`stop_server`, on the same port."""
+        self._ctl_start()
+
+    def restart(self):
+        self.stop_server()
+        self.start_server()
+
+    def stop(self):
+        if self.folder is None:
+            return
+        data = os.path.join(self.folder, "data")
+        if os.path.exists(os.path.join(data, "postmaster.pid")):
+            self._run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop", check=False)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,158 @@
+"""Helpers of the store tests: making stores, tampering with them, fitting runs."""
+
+import sqlite3
+import uuid
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+
+
+def new_schema():
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+class Backend:
+    """Makes stores of one kind, and tampers with what they hold as an attacker would.
+
+    For SQLite and PostgreSQL the attacker has write access to the database and drops
+    (or disables) the append-only triggers first; for a MemoryStore, the attacker edits
+    the objects in the process.
+    """
+
+    def __init__(self, kind, tmp_path, request):
+        self.kind, self.tmp_path = kind, tmp_path
+        self.dsn = request.getfixturevalue("pg_dsn") if kind == "postgres" else None
+        self.path = tmp_path / "store.db"
+        self.schema = new_schema()
+
+    def make(self, **kwargs):
+        if self.kind == "memory":
+            if not hasattr(self, "_memory"):
+                self._memory = stp.stores.MemoryStore()
+            return self._memory
+        if self.kind == "sqlite":
+            return stp.stores.SQLiteStore(self.path, **kwargs)
+        return stp.stores.PostgresStore(self.dsn, schema=self.schema, **kwargs)
+
+    # -- raw access ---------------------------------------------------------------------------
+    def sql(self, statement, args=(), fetch=False):
+        """Run SQL with the append-only guard off, then back on (``?`` placeholders)."""
+        if self.kind == "sqlite":
+            con = sqlite3.connect(self.path)
+            try:
+                triggers = con.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                ).fetchall()
+                for name, _ in triggers:
+                    con.execute(f"DROP TRIGGER {name}")
+                rows = con.execute(statement, args).fetchall()
+                for _, definition in triggers:  # and covers their tracks
+                    con.execute(definition)
+                con.commit()
+            finally:
+                con.close()
+            return rows if fetch else None
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as con:
+            con.execute(f"SET search_path = {self.schema}")
+            con.execute("SET session_replication_role = replica")  # triggers off
+            cur = con.execute(statement.replace("?", "%s"), args)
+            return cur.fetchall() if fetch else None
+
+    def edit_run_record(self, store, run_id, edit):
+        if self.kind == "memory":
+            row = list(store._runs[run_id])
+            row[0] = edit(row[0])
+            store._runs[run_id] = tuple(row)
+            return
+        (text,) = self.sql("SELECT record FROM runs WHERE run_id = ?", (run_id,), fetch=True)[0]
+        self.sql("UPDATE runs SET record = ? WHERE run_id = ?", (edit(text), run_id))
+
+    def edit_row_ids(self, store, run_id, ids):
+        if self.kind == "memory":
+            row = list(store._runs[run_id])
+            row[3] = np.asarray(ids, dtype=np.int64)
+            store._runs[run_id] = tuple(row)
+            return
+        from sktraceprop.stores._codec import encode_ids
+
+        self.sql("UPDATE runs SET row_ids = ? WHERE run_id = ?", (encode_ids(ids), run_id))
+
+    def delete_run(self, store, run_id):
+        if self.kind == "memory":
+            del store._runs[run_id]
+            return
+        self.sql("DELETE FROM runs WHERE run_id = ?", (run_id,))
+
+    def edit_source_record(self, store, source_id, edit):
+        if self.kind == "memory":
+            key = next(k for k in store._sources if k[0] == source_id)
+            row = list(store._sources[key])
+            row[0] = edit(row[0])
+            store._sources[key] = tuple(row)
+            return
+        (text,) = self.sql(
+            "SELECT record FROM sources WHERE source_id = ?", (source_id,), fetch=True
+        )[0]
+        self.sql("UPDATE sources SET record = ? WHERE source_id = ?", (edit(text), source_id))
+
+    def delete_source(self, store, source_id):
+        if self.kind == "memory":
+            key = next(k for k in store._sources if k[0] == source_id)
+            del store._sources[key]
+            return
+        self.sql("DELETE FROM sources WHERE source_id = ?", (source_id,))
+
+    def events(self, store):
+        """Every stored event row, oldest first."""
+        if self.kind == "memory":
+            return list(store._events)
+        return [
+            tuple(r)
+            for r in self.sql(
+                "SELECT seq, run_id, created_at, kind, payload, prev_hash, hash FROM events "
+                "ORDER BY seq",
+                fetch=True,
+            )
+        ]
+
+    def replace_events(self, store, rows):
+        """Replace the whole event log with ``rows`` (an attacker rewriting it)."""
+        if self.kind == "memory":
+            store._events[:] = [tuple(r) for r in rows]
+            return
+        self.sql("DELETE FROM events")
+        for row in rows:
+            self.sql("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", tuple(row))
+
+    def delete_checkpoints(self, store):
+        if self.kind == "memory":
+            store._checkpoints.clear()
+            return
+        self.sql("DELETE FROM checkpoints")
+
+    def insert_checkpoint(self, store, number, text):
+        if self.kind == "memory":
+            store._checkpoints.append(text)
+            return
+        self.sql("INSERT INTO checkpoints VALUES (?, ?)", (number, text))
+
+    def reopen(self, store):
+        """A fresh handle on the same store (for SQL stores; the same object in memory)."""
+        if self.kind == "memory":
+            store._integrity_failure = None
+            return store
+        return self.make()
+
+
+def fit_run(store, n=60, seed=0, source="s"):
+    """Fit a small traced pipeline into ``store`` and return its run."""
+    rng = np.random.default_rng(seed)
+    X = stp.from_numpy(rng.normal(size=(n, 3)), f"{source}{seed}")
+    y = (X["x0"] > 0).astype(int)
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    return pipe.fit(X, y).lineage_
