@@ -92,7 +92,7 @@ def index_map(rm, key, shape):
         return _by_positions(rm, key, shape)
     if first == "I":
         rows = _axis0_index(items[0], first, n)
-        return rm if rows is None else rmap.collapse(rmap.take(rm, rows), "index")
+        return rm if rows is None else rmap.single(rmap.take(rm, rows))
     if first == "S":
         selected = rmap.take(rm, items[0])
         return selected if adjacent or len(advanced) < 2 else rmap.collapse(selected, "index")

@@ -91,7 +91,7 @@ class TracedJaxArray:
 
     # -- operations ---------------------------------------------------------------------------
     def __getitem__(self, key):
-        return apply(lambda x, k: x[k], self, key)
+        return apply(lambda x, k: x[k], self, _concrete_masks(key))
 
     def astype(self, dtype):
         return apply(lambda x: x.astype(dtype), self)
@@ -168,6 +168,23 @@ for _name, _fn in (
     setattr(TracedJaxArray, f"__{_name}__", lambda self, _fn=_fn: apply(_fn, self))
 TracedJaxArray.__hash__ = None
 del _name, _fn
+
+
+def _concrete_masks(key):
+    """Boolean masks as the integer positions they select: under tracing JAX needs
+    boolean indices concrete, and a mask given to ``x[mask]`` is."""
+    if isinstance(key, tuple):
+        return tuple(part for k in key for part in _mask_parts(k))
+    parts = _mask_parts(key)
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def _mask_parts(k):
+    if isinstance(k, np.ndarray | jax.Array | list) and np.asarray(k).dtype == bool:
+        mask = np.asarray(k)
+        if mask.ndim:
+            return list(np.nonzero(mask))
+    return [k]
 
 
 def _rebuild(value, rows, node, sources):
@@ -390,7 +407,7 @@ def _rule(eqn, inputs, outvals):
         return [_by_positions(eqn, inputs, rm0, s0)]
     if name == "squeeze":
         dims = params.get("dimensions", ())
-        return [rmap.collapse(rm0, name) if s0 and 0 in dims else rm0]
+        return [rmap.single(rm0) if s0 and 0 in dims else rm0]
     if name == "expand_dims":
         dims = params.get("dimensions", ())
         return [rmap.collapse(rm0, name) if 0 in dims else rm0]
@@ -409,6 +426,13 @@ def _rule(eqn, inputs, outvals):
         if dim == 0:
             return [rmap.concat([(i[1], _shape(i[0])[0]) for i in inputs])]
         parts = [(m, s) for _, m, s in traced]
+        return [rmap.elementwise(parts, out_shapes[0], name)]
+    if name == "stack":
+        axis = params.get("axis", 0)
+        if axis == 0:
+            rows = [(None if i[1] is None else rmap.collapse(i[1], name), 1) for i in inputs]
+            return [rmap.concat(rows)]
+        parts = [(m, s + (1,)) for _, m, s in traced]
         return [rmap.elementwise(parts, out_shapes[0], name)]
     if name in ("gather", "dynamic_slice", "pad"):
         return _with_rest(_by_positions(eqn, inputs, rm0, s0), traced, name, 1, skip_index=True)

@@ -629,7 +629,7 @@ class TracedArray(np.ndarray):
         rm = _rows_of(self)
         if plain.ndim and plain.shape[0] == 1 and out.ndim < plain.ndim:
             if axis is None or 0 in [a % plain.ndim for a in np.atleast_1d(axis)]:
-                rm = rmap.collapse(rm, "squeeze")
+                rm = rmap.single(rm)
         return _result(out, rm, "squeeze", (_node_of(self),), {"axis": operand(axis)})
 
     def astype(self, dtype, *args, **kwargs):

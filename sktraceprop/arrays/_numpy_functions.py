@@ -415,7 +415,7 @@ def _squeeze(out, args, kwargs, maps):
         return rmap.EMPTY, set()
     axis = _axes(_arg(args, kwargs, 1, "axis"), len(shape))
     if shape and shape[0] == 1 and (axis is None or 0 in axis):
-        return rmap.collapse(rm, "squeeze"), {0}
+        return rmap.single(rm), {0}
     return rm, {0}
 
 

@@ -94,13 +94,20 @@ def of_ids(ids):
     return RowMap((ids,), (), len(ids))
 
 
-def collapse(rm, via):
-    """The map of an array whose every element depends on every row of ``rm``."""
+def single(rm):
+    """The map of what one row holds once its row axis is gone (``x[3]``): that row's
+    own parents, direct as they were."""
     if rm.n is None or rm.dropped is not None:
         return rm
-    if rm.n == 1:
-        pools = tuple((p, None) for p, m in rm.pools if m is None or m[0])
-        return RowMap(tuple(s[:1] for s in rm.ids), pools, None)
+    pools = tuple((p, None) for p, m in rm.pools if m is None or m[0])
+    return RowMap(tuple(s[:1] for s in rm.ids), pools, None)
+
+
+def collapse(rm, via):
+    """The map of an array whose every element depends on every row of ``rm`` (pooled
+    in through ``via``: a reduction over rows, a matmul along them)."""
+    if rm.n is None or rm.dropped is not None:
+        return rm
     if not rm.ids:
         if not rm.pools:
             return EMPTY
@@ -116,7 +123,7 @@ def spread(rm, n):
     if rm.n is not None:
         if rm.n == n:
             return rm
-        rm = collapse(rm, "broadcast")
+        rm = single(rm) if rm.n == 1 else collapse(rm, "broadcast")
     ids = tuple(np.broadcast_to(s[:1], (n,)) for s in rm.ids)
     return RowMap(ids, rm.pools, n)
 
@@ -304,7 +311,7 @@ def reshape(rm, old_shape, new_shape, via="reshape"):
     if rm.n is None or rm.dropped is not None:
         return rm
     if not new_shape:
-        return collapse(rm, via)
+        return single(rm) if rm.n == 1 else collapse(rm, via)
     if not old_shape:
         return spread(rm, new_shape[0])
     n_old, n_new = old_shape[0], new_shape[0]
@@ -347,7 +354,7 @@ def from_positions(rm, pos):
         return rm
     pos = np.asarray(pos, dtype=np.int64)
     if pos.ndim == 0:
-        return collapse(take(rm, pos.reshape(1)), "index") if pos >= 0 else EMPTY
+        return single(take(rm, pos.reshape(1))) if pos >= 0 else EMPTY
     m = pos.shape[0]
     flat = pos.reshape(m, -1)
     if flat.shape[1] == 0:

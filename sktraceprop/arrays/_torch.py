@@ -431,7 +431,7 @@ def _squeeze(out, args, kwargs, maps, name):
     if shape and shape[0] == 1 and (len(out.shape) < len(shape)):
         dim = _arg(args, kwargs, 1, "dim")
         if dim is None or _hits_rows(dim, len(shape)):
-            return rmap.collapse(rm, name), {0}
+            return rmap.single(rm), {0}
     return rm, {0}
 
 
@@ -515,7 +515,7 @@ def _select(out, args, kwargs, maps, name):
     if dim != 0:
         return rm, {0}
     index = int(_arg(args, kwargs, 2, "index")) % shape[0]
-    return rmap.collapse(rmap.take(rm, slice(index, index + 1)), name), {0}
+    return rmap.single(rmap.take(rm, slice(index, index + 1))), {0}
 
 
 def _pieces(out, args, kwargs, maps, name, default_dim=0):
@@ -527,9 +527,7 @@ def _pieces(out, args, kwargs, maps, name, default_dim=0):
     if name == "unbind":
         dim = operator.index(_arg(args, kwargs, 1, "dim", 0)) % max(len(shape), 1)
         if dim == 0:
-            return [
-                rmap.collapse(rmap.take(rm, slice(k, k + 1)), name) for k in range(len(out))
-            ], {0}
+            return [rmap.single(rmap.take(rm, slice(k, k + 1))) for k in range(len(out))], {0}
         return [rm] * len(out), {0}
     if dim != 0 or rm.n is None:
         return [rm] * len(out), {0}
