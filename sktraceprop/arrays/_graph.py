@@ -105,14 +105,24 @@ def record(op, inputs, params, framework, mode):
     """The node of a result computed at granularity ``mode`` from ``inputs``."""
     if mode == "op":
         return (op, inputs, params, framework)
-    # batch: a chain of operations after a recorded point shares one unrecorded node.
-    distinct = []
+    # batch: the operations after the same recorded points (sources, recorded ops) share
+    # one unrecorded node whose inputs are those points.
+    frontier = []
     for node in inputs:
-        if node is not None and not any(node is d for d in distinct):
-            distinct.append(node)
-    if len(distinct) == 1 and distinct[0][OP] == UNRECORDED:
-        return distinct[0]
-    return (UNRECORDED, tuple(distinct), {"granularity": "batch"}, framework)
+        if node is None:
+            continue
+        for point in node[INPUTS] if node[OP] == UNRECORDED else (node,):
+            if not any(point is f for f in frontier):
+                frontier.append(point)
+    for node in inputs:
+        if (
+            node is not None
+            and node[OP] == UNRECORDED
+            and len(node[INPUTS]) == len(frontier)
+            and all(any(p is f for f in frontier) for p in node[INPUTS])
+        ):
+            return node
+    return (UNRECORDED, tuple(frontier), {"granularity": "batch"}, framework)
 
 
 def ancestors(node):

@@ -36,12 +36,12 @@ _STALE_MAP = rmap.dropped(STALE)
 _ARG = "<input>"  # a traced operand, in a node's "args" parameter
 
 
-def _rows_of(x):
+def _rows_of(x, writer=None):
     try:
         rm = x._stp_rows
     except AttributeError:
         return UNMODELLED
-    if _WRITES and is_stale(x, getattr(x, "_stp_epoch", 0)):
+    if _WRITES and is_stale(x, getattr(x, "_stp_epoch", 0), writer=writer):
         return _STALE_MAP
     return rm
 
@@ -558,7 +558,8 @@ class TracedArray(np.ndarray):
         if mode == "none":
             _set_rows(self, NOT_RECORDED, None, False)
             return
-        old = _rows_of(self)
+        # ``x[k] += v`` wrote through the view it now assigns back: not a stale write
+        old = _rows_of(self, writer=value)
         new = assign_map(old, key, plain.shape, rmap.EMPTY if rv is None else rv, np.shape(pv))
         nodes = [_node_of(self), *key_nodes]
         if rv is not None:

@@ -81,7 +81,8 @@ def implements(*funcs, name=None):
 def _wrap_all(out, rm, node):
     if isinstance(out, tuple | list):
         maps = rm if isinstance(rm, list) else [rm] * len(out)
-        return type(out)(_wrap_all(o, m, node) for o, m in zip(out, maps))
+        items = [_wrap_all(o, m, node) for o, m in zip(out, maps)]
+        return type(out)._make(items) if hasattr(out, "_fields") else type(out)(items)
     if type(out) is np.ndarray:
         return wrap(out, rm, node)
     if isinstance(out, np.generic):

@@ -226,8 +226,9 @@ class Provenance:
         out = pd.concat(frames, ignore_index=True)
         for column in ("source_id", "uri"):
             out[column] = out[column].astype(str)
-        order = np.argsort(out["row"].to_numpy(), kind="stable")
-        out = out.iloc[order].reset_index(drop=True)
+        out["_pooled"] = out["through"].notna()
+        out = out.sort_values(["row", "_pooled", "source_id", "line"], kind="stable")
+        out = out.drop(columns="_pooled").reset_index(drop=True)
         extra = [c for c in out.columns if c not in columns]
         return out[columns + extra]
 

@@ -44,11 +44,18 @@ def note_write(arr, owner=None):
     _EPOCH[0] += 1
     owner = owner_of(arr) if owner is None else owner
     key = id(owner)
-    try:
-        ref = weakref.ref(owner, lambda _, key=key: _WRITES.pop(key, None))
-    except TypeError:
-        ref = _Strong(owner)
-    _WRITES[key] = (ref, _EPOCH[0])
+    found = _WRITES.get(key)
+    if found is not None and found[0]() is owner:
+        ref, writers = found[0], found[2]
+    else:
+        try:
+            ref = weakref.ref(owner, lambda _, key=key: _WRITES.pop(key, None))
+        except TypeError:
+            ref = _Strong(owner)
+        writers = ()
+    # the recent writers: x[k] += v writes through the view x[k], then assigns it back
+    writers = (*writers[-7:], (_EPOCH[0], id(arr)))
+    _WRITES[key] = (ref, _EPOCH[0], writers)
     return _EPOCH[0]
 
 
@@ -62,10 +69,18 @@ class _Strong:
         return self.obj
 
 
-def is_stale(arr, born, owner=None):
-    """True when ``arr`` (made at epoch ``born``) shares memory written after that."""
+def is_stale(arr, born, owner=None, writer=None):
+    """True when ``arr`` (made at epoch ``born``) shares memory written after that, by
+    anything but ``writer`` (the value an assignment is writing back)."""
     if not _WRITES:
         return False
     owner = owner_of(arr) if owner is None else owner
     found = _WRITES.get(id(owner))
-    return found is not None and found[0]() is owner and found[1] > born
+    if found is None or found[0]() is not owner or found[1] <= born:
+        return False
+    if writer is None:
+        return True
+    history = found[2]
+    if len(history) == 8 and history[0][0] > born:
+        return True  # older writes after ``born`` were not kept: their writers are unknown
+    return any(w != id(writer) for epoch, w in history if epoch > born)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from . import _rowmap as rmap
 from ._graph import _MODE, NOT_RECORDED, operand, record
 from ._index import assign_map, index_map
-from ._state import _EPOCH, _WRITES, STALE, note_write
+from ._state import _EPOCH, _WRITES, STALE, is_stale, note_write
 
 __all__ = ["TracedTensor"]
 
@@ -37,20 +37,11 @@ def _owner(t):
     return base
 
 
-def _stale(t):
-    if not _WRITES:
-        return False
-    owner = _owner(t)
-    found = _WRITES.get(id(owner))
-    born = t.__dict__.get("_stp_epoch", 0)
-    return found is not None and found[0]() is owner and found[1] > born
-
-
-def _rows_of(t):
+def _rows_of(t, writer=None):
     rm = t.__dict__.get("_stp_rows")
     if rm is None:
         return NOT_RECORDED
-    if _WRITES and _stale(t):
+    if _WRITES and is_stale(t, t.__dict__.get("_stp_epoch", 0), _owner(t), writer):
         return _STALE_MAP
     return rm
 
@@ -931,7 +922,7 @@ def _dispatch_setitem(args, kwargs):
     if mode == "none":
         _set_rows(target, NOT_RECORDED, None)
         return None
-    old = _rows_of(target)
+    old = _rows_of(target, writer=value)  # x[k] += v writes through x[k], then back
     new = assign_map(old, _torch_key(key), shape, rmap.EMPTY if rv is None else rv, value_shape)
     node = record(
         "__setitem__",
