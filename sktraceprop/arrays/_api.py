@@ -99,8 +99,8 @@ def apply(fn, *args, **kwargs):
     NumPy and torch operations on traced arrays are traced as they run, so for them
     ``fn`` is simply called. A JAX function is traced to a jaxpr that is evaluated
     equation by equation with a row rule per primitive (``jax.jit``-compiled functions
-    are followed inside); without ``apply``, a plain ``jnp`` function given a traced JAX
-    array returns a plain array.
+    are followed inside); without ``apply``, a plain ``jnp`` function refuses a traced
+    JAX array.
 
     Parameters
     ----------

@@ -71,7 +71,7 @@ def granularity(mode):
     >>> with stp.granularity("batch"):
     ...     b = a * 2 + 1
     >>> stp.provenance(b).ops()["op"].tolist()
-    ['source', '(not recorded)']
+    ['(not recorded)']
     """
     _check(mode)
     token = _MODE.set(mode)

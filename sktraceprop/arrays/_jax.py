@@ -8,9 +8,9 @@ elementwise primitives keep rows, reductions and ``dot_general`` over the row ax
 them, and data movement (``gather``, ``slice``, ``pad``, ``dynamic_slice``...) is
 answered exactly by running the same primitive on an array of row positions. A
 primitive without a rule (``while``, ``scan``, ``cond``...) gives every output row every
-input row. ``jax.jit``-compiled functions are followed inside. Passing a traced array
-to a plain ``jnp`` function gives a plain array (``__jax_array__``): lineage stops there
-explicitly; use :func:`apply` to keep it.
+input row. ``jax.jit``-compiled functions are followed inside. A plain ``jnp`` function
+given a traced array raises (JAX no longer converts through ``__jax_array__`` while
+tracing); ``jnp.asarray(x)`` gives the plain array, and :func:`apply` keeps lineage.
 """
 
 import operator
@@ -32,8 +32,9 @@ class TracedJaxArray:
     be subclassed).
 
     Operators, indexing and the common methods return traced arrays; any other JAX
-    function keeps lineage through :func:`sktraceprop.arrays.apply`. ``np.asarray`` and
-    ``jnp.asarray`` give the plain values.
+    function keeps lineage through :func:`sktraceprop.arrays.apply` (given to a plain
+    ``jnp`` function, JAX refuses it). ``np.asarray`` and ``jnp.asarray`` give the plain
+    values.
     """
 
     __slots__ = ("value", "_stp_rows", "_stp_node", "__weakref__")
