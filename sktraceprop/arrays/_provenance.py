@@ -99,6 +99,7 @@ class Provenance:
             Columns ``source_id``, ``kind``, ``uri``, ``sha256``, ``n_rows``, ``code``.
         """
         table = _codes_behind(self._rows, self._node)
+        table = dict(sorted(table.items(), key=lambda item: (item[1].source_id, item[0])))
         return pd.DataFrame(
             [
                 {
