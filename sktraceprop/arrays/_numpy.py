@@ -392,7 +392,7 @@ def _reduction(name, default=None):
 
     def method(self, axis=default, *args, **kwargs):
         plain = _view(self, _nd)
-        target = kwargs.get("out")
+        target = kwargs.get("out") if kwargs else None
         if target is not None:
             kwargs["out"] = _split(target)[0]
         out = base(plain, axis, *args, **kwargs)
@@ -400,18 +400,38 @@ def _reduction(name, default=None):
         if mode == "none":
             rm, node = NOT_RECORDED, None
         else:
-            rm = _rows_of(self)
-            if rm.n is not None and rm.dropped is None and _hits_rows(axis, plain.ndim):
-                rm = rmap.collapse(rm, name)
-            node = _record(name, (_node_of(self),), {"axis": axis}, mode)
-        if type(target) is TracedArray:
+            # inline: this runs once per reduction
+            try:
+                rm, parent = self._stp_rows, self._stp_node
+            except AttributeError:
+                rm, parent = _rows_of(self), _node_of(self)
+            if _WRITES:
+                rm = _rows_of(self)
+            if rm.n is not None and rm.dropped is None:
+                ndim = plain.ndim
+                if (
+                    axis is None
+                    or ndim == 0
+                    or (axis % ndim == 0 if type(axis) is int else _hits_rows(axis, ndim))
+                ):
+                    rm = rmap.collapse(rm, name)
+            if mode == "op":
+                node = (name, (parent,), {"axis": axis}, "numpy")
+            else:
+                node = record(name, (parent,), {"axis": axis}, "numpy", mode)
+        if target is not None and type(target) is TracedArray:
             _set_rows(target, rm, node, False)
             return target
         if type(out) is not _nd:
             if not isinstance(out, np.generic):
                 return out
             out = np.asarray(out)
-        return _wrap(out, rm, node)
+        r = _view(out, TracedArray)
+        r._stp_rows = rm
+        r._stp_node = node
+        if _EPOCH[0]:
+            r._stp_epoch = _EPOCH[0]
+        return r
 
     method.__name__ = name
     method.__doc__ = getattr(_nd, name).__doc__
