@@ -45,22 +45,13 @@ def _by_positions(rm, key, shape):
     return rmap.from_positions(rm, positions(shape)[key])
 
 
-def _axis0_index(item, kind, n):
-    """The rows selected on axis 0 by a single-axis item (None when not simple)."""
-    if kind == "S":
-        return item
-    if kind == "I":
-        k = operator.index(item)
-        if k < -n or k >= n:
-            return None  # the indexing itself raises; nothing to map
-        k = k + n if k < 0 else k
-        return slice(k, k + 1)
-    arr = np.asarray(item)
-    if kind == "B" and arr.ndim == 1:
-        return arr
-    if kind == "A" and arr.ndim == 1:
-        return arr
-    return None
+def _one_row(item, n):
+    """The slice of the row an integer index picks (None when out of range)."""
+    k = operator.index(item)
+    if k < -n or k >= n:
+        return None  # the indexing itself raises; nothing to map
+    k = k + n if k < 0 else k
+    return slice(k, k + 1)
 
 
 def index_map(rm, key, shape):
@@ -91,7 +82,7 @@ def index_map(rm, key, shape):
     if first == "N":
         return _by_positions(rm, key, shape)
     if first == "I":
-        rows = _axis0_index(items[0], first, n)
+        rows = _one_row(items[0], n)
         return rm if rows is None else rmap.single(rmap.take(rm, rows))
     if first == "S":
         selected = rmap.take(rm, items[0])
@@ -138,9 +129,7 @@ def assign_map(rm, key, shape, value, value_shape, via="setitem"):
         whole = rmap.collapse(value, via)
         return whole if written.all() else rmap.merge([rm, whole], None)
     n = shape[0]
-    per_row = written.reshape(n, -1)
-    touched = per_row.any(axis=1)
-    full = per_row.all(axis=1) & touched
+    full, touched = written_rows(written)
     if value is rmap.EMPTY or (not value.ids and not value.pools):
         return rmap.overwrite(rm, full, touched, rmap.EMPTY)
     selection = positions(shape)[key]

@@ -326,13 +326,6 @@ def _elementwise(out, args, kwargs, maps, name):
     return rmap.elementwise(parts, _out_shape(out), name), tuple(maps)
 
 
-def _first_only(out, args, kwargs, maps, name):
-    rm, shape = maps.get(0, (None, None))
-    if rm is None:
-        return rmap.EMPTY, set()
-    return rmap.elementwise([(rm, shape)], _out_shape(out), name), {0}
-
-
 def _hits_rows(dim, ndim):
     if dim is None or ndim == 0:
         return True
@@ -367,10 +360,6 @@ def _reshape_rule(out, args, kwargs, maps, name):
     if rm is None:
         return rmap.EMPTY, set()
     return rmap.reshape(rm, shape, tuple(out.shape), name), {0}
-
-
-def _flatten(out, args, kwargs, maps, name):
-    return _reshape_rule(out, args, kwargs, maps, name)
 
 
 def _moves(first):
@@ -706,10 +695,6 @@ def _batch_norm(out, args, kwargs, maps, name):
         # each row is normalised with statistics of the whole batch
         return rmap.with_parents(rm, rmap.collapse(rm, name)), {0, "input"}
     return rm, {0, "input"}
-
-
-def _softmax(out, args, kwargs, maps, name):
-    return _reduction(default=None)(out, args, kwargs, maps, name)
 
 
 def _normalize(out, args, kwargs, maps, name):
