@@ -57,6 +57,11 @@ class TracedTensor(torch.Tensor):
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
+        fast = _FAST.get(func)
+        if fast is not None and _MODE.get() == "op" and not _WRITES:
+            out = fast(func, args, kwargs)
+            if out is not None:
+                return out
         if kwargs is None:
             kwargs = {}
         if func in _PASSTHROUGH:
@@ -242,6 +247,167 @@ def _dispatch(func, args, kwargs):
                 if out is target:
                     return target
         return _wrap_all(out, rm, node, args)
+
+
+# -- fast paths ---------------------------------------------------------------------------
+# The most common operations at granularity "op", answered without the general dispatch.
+# Each returns None, before running anything, when the general path must answer.
+
+
+def _finish(out, rm, node, shape):
+    """A fresh plain result as a TracedTensor (re-classed in place)."""
+    out.__class__ = TracedTensor
+    d = out.__dict__
+    d["_stp_rows"] = rm
+    d["_stp_node"] = node
+    d["_stp_shape"] = shape
+    if _EPOCH[0]:
+        d["_stp_epoch"] = _EPOCH[0]
+    return out
+
+
+def _state(x):
+    d = x.__dict__
+    return d.get("_stp_rows"), d.get("_stp_shape"), d.get("_stp_node")
+
+
+def _fast_reduction(func, args, kwargs):
+    """``x.mean(dim)``, ``x.sum(dim=0, keepdim=True)`` and the like."""
+    if len(args) > 2 or type(args[0]) is not TracedTensor:
+        return None
+    if kwargs and not kwargs.keys() <= _REDUCTION_KEYWORDS:
+        return None
+    rx, sx, nx = _state(args[0])
+    if rx is None or sx is None:
+        return None
+    dim = args[1] if len(args) == 2 else (kwargs.get("dim") if kwargs else None)
+    if dim is not None and type(dim) is not int:
+        return None
+    with _Disabled():
+        out = func(*args, **(kwargs or {}))
+    name = func.__name__
+    rm = rx
+    if rx.n is not None and rx.dropped is None and (dim is None or not sx or dim % len(sx) == 0):
+        rm = rmap.collapse(rx, name)
+    node = (name, (nx,), {"dim": dim, **(kwargs or {})}, "torch")
+    if type(out) is torch.Tensor:
+        return _finish(out, rm, node, tuple(out.shape))
+    return _wrap_all(out, rm, node, args)
+
+
+def _fast_getitem(func, args, kwargs):
+    """``x[slice]``, ``x[int]``, ``x[index tensor]``."""
+    x, key = args
+    tk = type(key)
+    if type(x) is not TracedTensor or not (tk is slice or tk is int or tk is torch.Tensor):
+        return None
+    rx, sx, nx = _state(x)
+    if rx is None or sx is None or not sx:
+        return None
+    if tk is torch.Tensor and (key.ndim != 1 or key.dtype not in _INDEX_DTYPES):
+        return None
+    if tk is slice and key.step is not None and key.step < 0:
+        return None  # torch refuses it; let the general path raise
+    with _Disabled():
+        out = torch.Tensor.__getitem__(x, key)
+        rows = key if tk is not torch.Tensor else key.cpu().numpy()
+    if rx.n is not None and rx.dropped is None:
+        rm = index_map(rx, rows, sx) if tk is int else rmap.take(rx, rows)
+    else:
+        rm = rx
+    node = ("__getitem__", (nx,), (_ARG, operand(key)), "torch")
+    if type(out) is torch.Tensor:
+        return _finish(out, rm, node, tuple(out.shape))
+    return _wrap(out, rm, node, args)
+
+
+def _fast_cat(func, args, kwargs):
+    """``torch.cat([a, b])`` of traced and plain tensors."""
+    seq = args[0]
+    dim = args[1] if len(args) > 1 else (kwargs.get("dim", 0) if kwargs else 0)
+    if (
+        type(dim) is not int
+        or type(seq) not in (list, tuple)
+        or (kwargs and set(kwargs) - {"dim"})
+    ):
+        return None
+    maps, nodes = [], []
+    for t in seq:
+        if type(t) is TracedTensor:
+            rm, shape, node = _state(t)
+            if rm is None or shape is None:
+                return None
+            maps.append((rm, shape))
+            nodes.append(node)
+        elif type(t) is torch.Tensor:
+            maps.append((None, tuple(t.shape)))
+        else:
+            return None
+    with _Disabled():
+        out = func(seq, dim)
+    shape = tuple(out.shape)
+    if dim % len(shape) == 0:
+        rm = rmap.concat([(m, s[0]) for m, s in maps])
+    else:
+        parts = [(m, s) for m, s in maps if m is not None]
+        rm = rmap.elementwise(parts, shape, func.__name__)
+    node = (func.__name__, tuple(nodes), {"dim": dim}, "torch")
+    return _finish(out, rm, node, shape)
+
+
+def _fast_matmul(func, args, kwargs):
+    """Rows times plain weights: ``x @ w``."""
+    if kwargs or len(args) != 2:
+        return None
+    x, w = args
+    if type(x) is not TracedTensor or type(w) is not torch.Tensor or w.ndim != 2:
+        return None
+    rx, sx, nx = _state(x)
+    if rx is None or sx is None or len(sx) != 2:
+        return None
+    with _Disabled():
+        out = func(x, w)
+    node = (func.__name__, (nx,), (_ARG, operand(w)), "torch")
+    return _finish(out, rx, node, tuple(out.shape))
+
+
+def _fast_elementwise(func, args, kwargs):
+    """``x op y`` for a traced ``x`` and a scalar or traced ``y``."""
+    if kwargs or len(args) > 2:
+        return None
+    x = args[0]
+    y = args[1] if len(args) == 2 else None
+    ty = type(y)
+    if type(x) is not TracedTensor or not (ty in _PLAIN_ARGS or ty is TracedTensor):
+        return None
+    dx = x.__dict__
+    rx, sx = dx.get("_stp_rows"), dx.get("_stp_shape")
+    if rx is None or sx is None:
+        return None
+    if ty is TracedTensor:
+        dy = y.__dict__
+        ry, sy = dy.get("_stp_rows"), dy.get("_stp_shape")
+        if ry is None or sy is None:
+            return None
+    with _Disabled():
+        out = func(*args)
+    if out is x or out is y:
+        return out  # returned unchanged (``x.contiguous()``, ``x.to(x.dtype)``)
+    if not isinstance(out, torch.Tensor):
+        return out  # NotImplemented, or a Python value
+    shape = tuple(out.shape)
+    name = func.__name__
+    if ty is TracedTensor:
+        rm = rmap.pair(rx, sx, ry, sy, shape, name)
+        node = (name, (dx.get("_stp_node"), dy.get("_stp_node")), None, "torch")
+    else:
+        rm = rx
+        if rm.n is not None and (len(sx) != len(shape) or sx[0] != shape[0]):
+            rm = rmap.elementwise([(rx, sx)], shape, name)
+        node = (name, (dx.get("_stp_node"),), (_ARG, y), "torch")
+    if type(out) is not torch.Tensor:
+        return _wrap(out, rm, node, args)
+    return _finish(out, rm, node, shape)
 
 
 def _in_place_name(name):
@@ -856,6 +1022,19 @@ for _names, _nd in (
         _RULES[_f] = _batched(_nd)
 _RULES[torch.Tensor.__getitem__] = _getitem
 _IN_PLACE = {f for f in _RULES if _in_place_name(getattr(f, "__name__", ""))}
+_REDUCTION_KEYWORDS = {"dim", "keepdim", "unbiased", "correction"}
+_INDEX_DTYPES = {torch.int64, torch.int32, torch.bool}
+#: The fast paths of ``__torch_function__`` (granularity "op", no in-place writes yet).
+_FAST = {f: _fast_elementwise for f, r in _RULES.items() if r is _elementwise}
+for _f in _IN_PLACE:
+    _FAST.pop(_f, None)
+for _f in _funcs("sum mean std var amax amin".split()):
+    _FAST[_f] = _fast_reduction
+for _f in _funcs(["cat", "concat", "concatenate"]):
+    _FAST[_f] = _fast_cat
+for _f in _funcs(["matmul", "mm", "__matmul__"]):
+    _FAST[_f] = _fast_matmul
+_FAST[torch.Tensor.__getitem__] = _fast_getitem
 _RULES[F.relu] = _elementwise
 del _f, _names, _nd
 
