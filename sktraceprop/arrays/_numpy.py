@@ -776,7 +776,7 @@ class TracedArray(np.ndarray):
     def __reduce__(self):
         from ._fit import sources_of
 
-        plain = np.array(_view(self, _nd))
+        plain = _view(self, _nd)
         return _rebuild, (plain, _rows_of(self), _node_of(self), sources_of(self))
 
 
