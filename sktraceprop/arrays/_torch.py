@@ -69,6 +69,16 @@ class TracedTensor(torch.Tensor):
                 return func(*args, **kwargs)
         return _dispatch(func, args, kwargs)
 
+    def __reduce_ex__(self, protocol):
+        # The plain tensor goes through torch's own reducers (shared memory between
+        # DataLoader workers), the lineage and its sources beside it.
+        from ._fit import sources_of
+
+        with _Disabled():
+            plain = self.as_subclass(torch.Tensor)
+        state = (_rows_of(self), self.__dict__.get("_stp_node"), sources_of(self))
+        return _rebuild, (plain, *state)
+
     def __stp_value__(self):
         with _Disabled():
             return self.as_subclass(torch.Tensor)
@@ -86,13 +96,32 @@ class TracedTensor(torch.Tensor):
 
         return fit_ops(self)
 
+    # Read by other frameworks' code; the values live in the instance dict (a pickle
+    # restores them through these setters).
     @property
     def _stp_rows(self):
         return _rows_of(self)
 
+    @_stp_rows.setter
+    def _stp_rows(self, value):
+        self.__dict__["_stp_rows"] = value
+
     @property
     def _stp_node(self):
         return self.__dict__.get("_stp_node")
+
+    @_stp_node.setter
+    def _stp_node(self, value):
+        self.__dict__["_stp_node"] = value
+
+
+def _rebuild(plain, rows, node, sources):
+    from .._lineage._source import REGISTRY
+
+    for source in sources:
+        REGISTRY.adopt(source)
+    with _Disabled():
+        return _wrap(plain, rows, node, (plain,))
 
 
 def _wrap(out, rm, node, inputs=()):
@@ -163,6 +192,8 @@ def _collect(args, kwargs):
         else:
             operands.append(operand(a))
     for k, v in kwargs.items():
+        if k == "out":
+            continue  # written, not read: its old rows are not the result's
         if type(v) is TracedTensor:
             maps[k] = (_rows_of(v), tuple(v.shape))
             nodes.append(v.__dict__.get("_stp_node"))
@@ -240,6 +271,11 @@ def _dispatch(func, args, kwargs):
             if mode == "op"
             else record(name, tuple(nodes), params, "torch", mode)
         )
+        target = kwargs.get("out")
+        if type(target) is TracedTensor:
+            _set_rows(target, rm, node)
+            if out is target:
+                return target
         if func in _IN_PLACE or (rule is None and _in_place_name(name)):
             target = args[0]
             if type(target) is TracedTensor:

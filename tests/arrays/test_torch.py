@@ -167,3 +167,29 @@ def test_skorch_net_in_a_traced_estimator_records_rows_and_ops():
     one = stp.provenance(xa).rows(0, pooled=False)["row_id"].to_numpy()
     hit, via = run.depends_on(removed_ids=one)
     assert np.array_equal(hit, from_a) and via.sum() == from_a.sum() - hit[~via].sum()
+
+
+def test_dataloader_workers_send_batches_with_their_rows():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    a, _ = _sources()
+    loader = DataLoader(TensorDataset(a * 2, torch.arange(6)), batch_size=4, num_workers=2)
+    for xb, yb in loader:
+        assert type(xb).__name__ == "TracedTensor"
+        assert [line for _, _, line in _lines(xb, np.arange(len(xb)))] == (yb + 1).tolist()
+
+
+def test_stack_into_out_replaces_the_lineage_of_out():
+    a, b = _sources()
+    out = b[:2].clone()
+    torch.stack([a[3], a[5]], 0, out=out)
+    assert _lines(out, [0, 1]) == [(0, "ta", 4), (1, "ta", 6)]
+
+
+def test_pickle_round_trip():
+    import pickle
+
+    a, _ = _sources()
+    back = pickle.loads(pickle.dumps((a - a.mean(dim=0))[[4, 1]]))
+    assert type(back).__name__ == "TracedTensor"
+    assert _lines(back, 0) == [(0, "ta", 5)]
