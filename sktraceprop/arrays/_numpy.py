@@ -297,12 +297,15 @@ def _ufunc_map(method, ufunc, plain, maps, extra, out, kwargs, name):
             return _matmul_map(maps, [np.shape(p) for p in plain], out_shape, name)
         return rmap.elementwise(traced, out_shape, name)
     rm, shape = traced[0]
-    if method == "reduce":
-        axis = kwargs.get("axis", 0)
-        return reduce_map(rm, shape, axis, name)
-    if method in ("accumulate", "reduceat"):
-        axis = kwargs.get("axis", 0)
-        return reduce_map(rm, shape, axis, name)
+    if method in ("reduce", "accumulate", "reduceat") and maps[0] is not None:
+        reduced = reduce_map(rm, shape, kwargs.get("axis", 0), name)
+        if not extra:
+            return reduced
+        # a traced ``where`` decides which elements count: pooled in, never left out
+        pooled = rmap.merge([rmap.collapse(m, name) for m, _ in extra], None)
+        if reduced.n is None:
+            return rmap.merge([reduced, pooled], None)
+        return rmap.with_parents(reduced, pooled)
     if method == "outer":
         a = maps[0]
         rows = []
