@@ -107,6 +107,10 @@ def record(op, inputs, params, framework, mode):
         return (op, inputs, params, framework)
     # batch: the operations after the same recorded points (sources, recorded ops) share
     # one unrecorded node whose inputs are those points.
+    if len(inputs) == 1:
+        node = inputs[0]
+        if node is not None and node[OP] == UNRECORDED:
+            return node
     frontier = []
     for node in inputs:
         if node is None:

@@ -155,8 +155,8 @@ def _operator(ufunc, name):
             out = np.asarray(out)
         mode = _MODE.get()
         if mode == "none":
-            return _wrap(out, NOT_RECORDED, None)
-        if rr is None:
+            rm, node = NOT_RECORDED, None
+        elif rr is None:
             rm = rl
             if rm.n is not None and (pl.ndim != out.ndim or pl.shape[0] != out.shape[0]):
                 rm = rmap.elementwise([(rl, pl.shape)], out.shape, name)
@@ -174,7 +174,7 @@ def _operator(ufunc, name):
             nodes = (nl, nr)
         if mode == "op":
             node = (name, nodes, args, "numpy")
-        else:
+        elif mode == "batch":
             node = record(name, nodes, args, "numpy", mode)
         if reuse is None:
             r = _view(out, TracedArray)

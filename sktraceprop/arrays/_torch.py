@@ -58,7 +58,7 @@ class TracedTensor(torch.Tensor):
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
         fast = _FAST.get(func)
-        if fast is not None and _MODE.get() == "op" and not _WRITES:
+        if fast is not None and not _WRITES:
             out = fast(func, args, kwargs)
             if out is not None:
                 return out
@@ -290,6 +290,14 @@ def _dispatch(func, args, kwargs):
 # Each returns None, before running anything, when the general path must answer.
 
 
+def _node(name, inputs, params, mode):
+    if mode == "op":
+        return (name, inputs, params, "torch")
+    if mode == "none":
+        return None
+    return record(name, inputs, params, "torch", mode)
+
+
 def _finish(out, rm, node, shape):
     """A fresh plain result as a TracedTensor (re-classed in place)."""
     out.__class__ = TracedTensor
@@ -322,10 +330,11 @@ def _fast_reduction(func, args, kwargs):
     with _Disabled():
         out = func(*args, **(kwargs or {}))
     name = func.__name__
-    rm = rx
-    if rx.n is not None and rx.dropped is None and (dim is None or not sx or dim % len(sx) == 0):
+    mode = _MODE.get()
+    rm = rx if mode != "none" else NOT_RECORDED
+    if rm.n is not None and rm.dropped is None and (dim is None or not sx or dim % len(sx) == 0):
         rm = rmap.collapse(rx, name)
-    node = (name, (nx,), {"dim": dim, **(kwargs or {})}, "torch")
+    node = _node(name, (nx,), {"dim": dim, **(kwargs or {})}, mode)
     if type(out) is torch.Tensor:
         return _finish(out, rm, node, tuple(out.shape))
     return _wrap_all(out, rm, node, args)
@@ -347,11 +356,14 @@ def _fast_getitem(func, args, kwargs):
     with _Disabled():
         out = torch.Tensor.__getitem__(x, key)
         rows = key if tk is not torch.Tensor else key.cpu().numpy()
-    if rx.n is not None and rx.dropped is None:
+    mode = _MODE.get()
+    if mode == "none":
+        rm = NOT_RECORDED
+    elif rx.n is not None and rx.dropped is None:
         rm = index_map(rx, rows, sx) if tk is int else rmap.take(rx, rows)
     else:
         rm = rx
-    node = ("__getitem__", (nx,), (_ARG, operand(key)), "torch")
+    node = _node("__getitem__", (nx,), (_ARG, operand(key)), mode)
     if type(out) is torch.Tensor:
         return _finish(out, rm, node, tuple(out.shape))
     return _wrap(out, rm, node, args)
@@ -382,12 +394,15 @@ def _fast_cat(func, args, kwargs):
     with _Disabled():
         out = func(seq, dim)
     shape = tuple(out.shape)
-    if dim % len(shape) == 0:
+    mode = _MODE.get()
+    if mode == "none":
+        rm = NOT_RECORDED
+    elif dim % len(shape) == 0:
         rm = rmap.concat([(m, s[0]) for m, s in maps])
     else:
         parts = [(m, s) for m, s in maps if m is not None]
         rm = rmap.elementwise(parts, shape, func.__name__)
-    node = (func.__name__, tuple(nodes), {"dim": dim}, "torch")
+    node = _node(func.__name__, tuple(nodes), {"dim": dim}, mode)
     return _finish(out, rm, node, shape)
 
 
@@ -403,8 +418,9 @@ def _fast_matmul(func, args, kwargs):
         return None
     with _Disabled():
         out = func(x, w)
-    node = (func.__name__, (nx,), (_ARG, operand(w)), "torch")
-    return _finish(out, rx, node, tuple(out.shape))
+    mode = _MODE.get()
+    node = _node(func.__name__, (nx,), (_ARG, operand(w)), mode)
+    return _finish(out, rx if mode != "none" else NOT_RECORDED, node, tuple(out.shape))
 
 
 def _fast_elementwise(func, args, kwargs):
@@ -433,14 +449,15 @@ def _fast_elementwise(func, args, kwargs):
         return out  # NotImplemented, or a Python value
     shape = tuple(out.shape)
     name = func.__name__
+    mode = _MODE.get()
     if ty is TracedTensor:
-        rm = rmap.pair(rx, sx, ry, sy, shape, name)
-        node = (name, (dx.get("_stp_node"), dy.get("_stp_node")), None, "torch")
+        rm = rmap.pair(rx, sx, ry, sy, shape, name) if mode != "none" else NOT_RECORDED
+        node = _node(name, (dx.get("_stp_node"), dy.get("_stp_node")), None, mode)
     else:
-        rm = rx
+        rm = rx if mode != "none" else NOT_RECORDED
         if rm.n is not None and (len(sx) != len(shape) or sx[0] != shape[0]):
             rm = rmap.elementwise([(rx, sx)], shape, name)
-        node = (name, (dx.get("_stp_node"),), (_ARG, y), "torch")
+        node = _node(name, (dx.get("_stp_node"),), (_ARG, y), mode)
     if type(out) is not torch.Tensor:
         return _wrap(out, rm, node, args)
     return _finish(out, rm, node, shape)
