@@ -16,7 +16,7 @@ wall time. NumPy and torch run single-threaded. Targets at granularity ``op``: <
 10K, <= 1.05x at 100K, <= 1.01x at 1M elements.
 
 Run (timings, so under the shared lock):
-    flock /tmp/stp-heavy.lock python benchmarks/bench_array_lineage.py [--repeats 21]
+    flock /tmp/stp-heavy.lock python benchmarks/bench_array_lineage.py [--repeats 31]
 """
 
 import os
@@ -153,7 +153,7 @@ def lineage_memory(traced):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=21)
+    parser.add_argument("--repeats", type=int, default=31)
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     parser.add_argument("--frameworks", nargs="*", default=["numpy", "torch"])
     args = parser.parse_args(argv)
