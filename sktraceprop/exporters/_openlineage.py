@@ -1,0 +1,370 @@
+"""A run as an OpenLineage RunEvent: the fit as a job run, sources in, the model out.
+
+The event follows the OpenLineage 2-0-2 spec and these facets: ``schema`` and
+``version`` on every dataset, ``columnLineage`` on the model, ``jobType`` on the job,
+``processing_engine`` on the run, and two custom run facets, ``sktraceprop_fit`` (the
+estimator, its ops, and what the run could not say) and ``sktraceprop_rowLineage`` (where
+the training rows are kept and how to check them). The custom facets' JSON Schemas ship
+in ``sktraceprop/exporters/schemas/``.
+"""
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+
+from .._lineage._ids import LINE_BITS, codes_of
+from .._lineage._run import Lineage
+from ..exceptions import LineageError, UnknownRunError
+from ._feature_columns import feature_inputs
+
+__all__ = ["to_openlineage"]
+
+#: The OpenLineage spec version the events follow.
+SPEC = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
+_CUSTOM = "urn:sktraceprop:openlineage:facets:1-0-0"
+#: ``_schemaURL`` of every facet the events hold.
+FACET_SCHEMAS = {
+    "schema": "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json"
+    "#/$defs/SchemaDatasetFacet",
+    "version": "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json"
+    "#/$defs/DatasetVersionDatasetFacet",
+    "columnLineage": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json"
+    "#/$defs/ColumnLineageDatasetFacet",
+    "jobType": "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json"
+    "#/$defs/JobTypeJobFacet",
+    "processing_engine": "https://openlineage.io/spec/facets/1-1-1/"
+    "ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet",
+    "sktraceprop_fit": f"{_CUSTOM}:FitRunFacet.json#/$defs/FitRunFacet",
+    "sktraceprop_rowLineage": f"{_CUSTOM}:RowLineageRunFacet.json#/$defs/RowLineageRunFacet",
+}
+EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
+
+
+def dataset_name(source, namespace):
+    """OpenLineage ``(namespace, name)`` of a source.
+
+    Files follow OpenLineage's naming for file systems (namespace ``file``, the path as
+    name); a URI with a host (``s3://bucket/key``) gives ``scheme://host`` and the path;
+    frames and arrays without such a URI are named by their ``source_id`` in
+    ``namespace``.
+    """
+    parts = urlsplit(source.uri)
+    if parts.scheme == "file":
+        host = parts.netloc
+        return ("file" if host in ("", "localhost") else f"file://{host}"), unquote(parts.path)
+    if parts.scheme and parts.netloc:
+        name = unquote(parts.path).lstrip("/")
+        return f"{parts.scheme}://{parts.netloc}", name or source.source_id
+    return namespace, source.source_id
+
+
+def _ids_digest(ids):
+    ids = np.ascontiguousarray(np.asarray(ids, dtype="<i8"))
+    return {"count": int(ids.size), "sha256": hashlib.sha256(ids.tobytes()).hexdigest()}
+
+
+def _store_pointer(run, store, store_uri):
+    """``{"kind", "uri"}`` of a store that holds ``run`` (checked), or None."""
+    from ..stores import BaseStore, MemoryStore, SQLiteStore
+
+    if store is None:
+        if store_uri is not None:
+            raise ValueError("store_uri= names where store= lives: pass the store too")
+        return None
+    if not isinstance(store, BaseStore):
+        raise TypeError(f"store must be a sktraceprop store, got {type(store).__name__}")
+    if store_uri is None:
+        if isinstance(store, SQLiteStore):
+            store_uri = Path(store.path).resolve().as_uri()
+        elif isinstance(store, MemoryStore):
+            raise ValueError(
+                "a MemoryStore lives in this process only, so an OpenLineage event cannot "
+                "point at it; save the run to a SQLiteStore, or leave store= out"
+            )
+        else:
+            # Never derived from the store itself: a connection string may hold secrets.
+            raise ValueError(
+                f"pass store_uri= to say where this {type(store).__name__} can be reached"
+            )
+    if not isinstance(store_uri, str) or not urlsplit(store_uri).scheme:
+        raise ValueError(f"store_uri must be a URI with a scheme, got {store_uri!r}")
+    try:
+        stored = store.load_run(run.run_id)
+    except UnknownRunError:
+        raise UnknownRunError(
+            f"run {run.run_id} is not in {store!r}, so the row-lineage facet would point at "
+            "nothing: save the run there first (fit with store=), or leave store= out"
+        ) from None
+    if stored != run:
+        raise LineageError(
+            f"run {run.run_id} in {store!r} differs from the run given: the event would "
+            "point at other rows than it describes"
+        )
+    return {"kind": type(store).__name__, "uri": store_uri}
+
+
+def _transformation(run, via):
+    kinds = [run.sources[c] for c in sorted(via)]
+    through = ", ".join(f"{s.kind} {s.source_id!r}" for s in kinds)
+    aggregated = any(s.kind == "aggregate" for s in kinds)
+    return {
+        "type": "DIRECT",
+        # TRANSFORMATION, not IDENTITY: the run does not record whether a step kept the
+        # values unchanged.
+        "subtype": "AGGREGATION" if aggregated else "TRANSFORMATION",
+        "description": f"through {through} and the fitted steps"
+        if through
+        else "through the fitted steps",
+    }
+
+
+def _column_lineage(run, datasets):
+    fields, unknown, unresolved = {}, [], {}
+    for feature, found in feature_inputs(run).items():
+        if found is None:
+            unknown.append(feature)
+            continue
+        if found.unresolved:
+            unresolved[feature] = list(found.unresolved)
+            if not found.leaves:
+                continue  # nothing it depends on can be named; listed as unresolved
+        merged = {}
+        for (code, column), via in found.leaves.items():
+            namespace, name = datasets[code]
+            merged.setdefault((namespace, name, column), set()).update(via)
+        fields[feature] = {
+            "inputFields": [
+                {
+                    "namespace": namespace,
+                    "name": name,
+                    "field": column,
+                    "transformations": [_transformation(run, via)],
+                }
+                for (namespace, name, column), via in sorted(merged.items())
+            ]
+        }
+    return fields, unknown, unresolved
+
+
+def _schema_fields(columns, dtypes=None):
+    out = []
+    for k, column in enumerate(columns):
+        field = {"name": str(column)}
+        if dtypes is not None and k < len(dtypes):
+            field["type"] = str(dtypes[k])
+        field["ordinal_position"] = k + 1
+        out.append(field)
+    return out
+
+
+def to_openlineage(
+    run,
+    *,
+    store=None,
+    store_uri=None,
+    namespace="sktraceprop",
+    job_name=None,
+    model_name=None,
+    event_type="COMPLETE",
+    producer=None,
+):
+    """An OpenLineage RunEvent describing a run.
+
+    The fit is the job run (``runId`` is the run's UUID, ``eventTime`` its UTC time);
+    every source file, frame or array is an input dataset (``schema`` facet: columns and
+    dtypes; ``version`` facet: the SHA-256 of its content); the fitted model is the
+    output dataset (``schema``: the features the final estimator saw; ``version``: the
+    model fingerprint; ``columnLineage``: each feature -> the source columns it derives
+    from, through merges and aggregates). Two custom run facets carry the rest:
+    ``sktraceprop_fit`` (estimator, parameters, ops with fingerprints, notes, and the
+    features whose lineage is unknown or partly unresolved, which ``columnLineage`` cannot
+    express) and ``sktraceprop_rowLineage`` (the store holding the training row ids, their
+    count and SHA-256, and the source codes packed into them).
+
+    Parameters
+    ----------
+    run : Lineage
+        The run (a traced estimator's ``lineage_`` or ``store.load_run(run_id)``).
+    store : BaseStore, default=None
+        The store the row-lineage facet points at. The run must be stored there, equal
+        to ``run`` (checked). ``None``: the facet names no store.
+    store_uri : str, default=None
+        Where ``store`` can be reached; defaults to the file URI of a
+        :class:`~sktraceprop.stores.SQLiteStore`. Required for other stores; a
+        :class:`~sktraceprop.stores.MemoryStore` cannot be pointed at.
+    namespace : str, default="sktraceprop"
+        Namespace of the job, of the model, and of sources that are not files.
+    job_name : str, default=None
+        Name of the job; defaults to the estimator's class.
+    model_name : str, default=None
+        Name of the model dataset; defaults to ``"<job_name>.model"``.
+    event_type : {"START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"}, default="COMPLETE"
+        A stored run is a completed fit.
+    producer : str, default=None
+        URI of the producer; defaults to ``"urn:sktraceprop:<version>"``.
+
+    Returns
+    -------
+    event : dict
+        The RunEvent, JSON-safe (``json.dumps(event)``).
+
+    Examples
+    --------
+    >>> import json
+    >>> import numpy as np
+    >>> import sktraceprop as stp
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = stp.from_numpy(np.random.default_rng(0).normal(size=(30, 2)), "doc_ol")
+    >>> run = stp.make_traced_pipeline(LogisticRegression()).fit(X, X["x0"] > 0).lineage_
+    >>> event = stp.exporters.to_openlineage(run)
+    >>> [d["name"] for d in event["inputs"]], event["run"]["runId"] == run.run_id
+    (['doc_ol'], True)
+    >>> fields = event["outputs"][0]["facets"]["columnLineage"]["fields"]
+    >>> [f["field"] for f in fields["x1"]["inputFields"]]
+    ['x1']
+    """
+    from .. import __version__
+
+    if not isinstance(run, Lineage):
+        raise TypeError(f"to_openlineage exports a Lineage (a run), got {type(run).__name__}")
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"event_type must be one of {', '.join(EVENT_TYPES)}, got {event_type!r}")
+    try:
+        canonical = str(uuid.UUID(run.run_id))
+    except (ValueError, TypeError, AttributeError):
+        canonical = None
+    if canonical != run.run_id:
+        raise LineageError(
+            f"OpenLineage needs a run id that is a UUID; run id {run.run_id!r} is not one in "
+            "canonical form"
+        )
+    producer = producer or f"urn:sktraceprop:{__version__}"
+    if not isinstance(producer, str) or not urlsplit(producer).scheme:
+        raise ValueError(f"producer must be a URI with a scheme, got {producer!r}")
+    job_name = job_name or run.estimator
+    model_name = model_name or f"{job_name}.model"
+    pointer = _store_pointer(run, store, store_uri)
+
+    def facet(key, **body):
+        return {"_producer": producer, "_schemaURL": FACET_SCHEMAS[key], **body}
+
+    datasets, inputs, seen = {}, [], set()
+    for code in sorted(run.sources):
+        source = run.sources[code]
+        if source.derived:
+            continue
+        datasets[code] = dataset_name(source, namespace)
+        key = (*datasets[code], source.sha256, tuple(source.columns))
+        if key in seen:  # one version of one dataset, held under two codes
+            continue
+        seen.add(key)
+        inputs.append(
+            {
+                "namespace": datasets[code][0],
+                "name": datasets[code][1],
+                "facets": {
+                    "schema": facet(
+                        "schema", fields=_schema_fields(source.columns, source.dtypes)
+                    ),
+                    "version": facet("version", datasetVersion=source.sha256),
+                },
+            }
+        )
+    fields, unknown, unresolved = _column_lineage(run, datasets)
+    model = {
+        "namespace": namespace,
+        "name": model_name,
+        "facets": {
+            "schema": facet("schema", fields=_schema_fields(list(run.feature_lineage))),
+            "version": facet("version", datasetVersion=run.model_fingerprint),
+            "columnLineage": facet("columnLineage", fields=fields),
+        },
+    }
+    engine = {"name": "scikit-learn", "version": run.versions.get("scikit-learn", "unknown")}
+    if "sktraceprop" in run.versions:
+        engine["openlineageAdapterVersion"] = run.versions["sktraceprop"]
+    codes, counts = np.unique(codes_of(run.row_ids), return_counts=True)
+    direct = dict(zip(codes.tolist(), counts.tolist()))
+    row_facet = facet(
+        "sktraceprop_rowLineage",
+        runId=run.run_id,
+        store=pointer,
+        rowIdEncoding=(
+            f"int64: source code << {LINE_BITS} | 1-based line (physical file line; row "
+            "position for frames, arrays, merges and aggregates)"
+        ),
+        rows=_ids_digest(run.row_ids),
+        inputRows=None if run.input_row_ids is None else _ids_digest(run.input_row_ids),
+        sources=[
+            {
+                "code": int(code),
+                "sourceId": s.source_id,
+                "sha256": s.sha256,
+                "kind": s.kind,
+                "uri": s.uri,
+                "namespace": datasets[code][0] if code in datasets else None,
+                "name": datasets[code][1] if code in datasets else None,
+                "nRows": int(s.n_rows),
+                "trainingRows": int(direct.get(int(code), 0)),
+                "parentCodes": [int(c) for c in s.parent_codes] if s.derived else [],
+            }
+            for code, s in sorted(run.sources.items())
+        ],
+    )
+    fit_facet = facet(
+        "sktraceprop_fit",
+        estimator=run.estimator,
+        params=run.params,
+        createdAt=run.created_at,
+        modelFingerprint=run.model_fingerprint,
+        versions=run.versions,
+        ops=[
+            {
+                "name": op.name,
+                "class": op.cls,
+                "fingerprint": op.fingerprint,
+                "params": op.params,
+                "featuresIn": list(op.features_in),
+                "featuresOut": list(op.features_out),
+                "sources": None if op.sources is None else list(op.sources),
+            }
+            for op in run.ops
+        ],
+        notes=list(run.notes),
+        unknownFeatureLineage=unknown,
+        unresolvedColumns=unresolved,
+    )
+    event = {
+        "eventType": event_type,
+        "eventTime": run.created_at,
+        "producer": producer,
+        "schemaURL": f"{SPEC}#/$defs/RunEvent",
+        "run": {
+            "runId": run.run_id,
+            "facets": {
+                "processing_engine": facet("processing_engine", **engine),
+                "sktraceprop_fit": fit_facet,
+                "sktraceprop_rowLineage": row_facet,
+            },
+        },
+        "job": {
+            "namespace": namespace,
+            "name": job_name,
+            "facets": {
+                "jobType": facet(
+                    "jobType", processingType="BATCH", integration="SKTRACEPROP", jobType="FIT"
+                )
+            },
+        },
+        "inputs": inputs,
+        "outputs": [model],
+    }
+    try:
+        # A copy that shares nothing with the run, and proof that it is plain JSON.
+        return json.loads(json.dumps(event, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise LineageError(f"run {run.run_id} holds a value that is not JSON: {exc}") from None

@@ -1,0 +1,165 @@
+"""A run as OpenTelemetry spans: one span for the fit, one per op nested under it.
+
+A run records when the fit finished (``created_at``) but not how long each step took,
+so every span starts and ends at that time: the spans carry the run's structure and
+identifiers, never a duration that was not measured (the attribute
+``sktraceprop.durations_recorded`` says so).
+"""
+
+import json
+from datetime import datetime, timezone
+
+from .._lineage._run import Lineage
+from ._optional import require
+
+__all__ = ["to_opentelemetry"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def utc_ns(timestamp):
+    """Nanoseconds since the Unix epoch of an ISO 8601 time with a UTC offset (exact)."""
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except (TypeError, ValueError):
+        raise ValueError(f"the run's time {timestamp!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"the run's time {timestamp!r} has no UTC offset")
+    delta = moment - _EPOCH
+    if delta.days < 0:
+        raise ValueError(
+            f"the run's time {timestamp!r} is before 1970, which OpenTelemetry cannot represent"
+        )
+    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1_000
+
+
+def _run_attributes(run):
+    sources = [run.sources[c] for c in sorted(run.sources)]
+    attributes = {
+        "sktraceprop.run_id": run.run_id,
+        "sktraceprop.created_at": run.created_at,
+        "sktraceprop.estimator": run.estimator,
+        "sktraceprop.n_samples": run.n_samples,
+        "sktraceprop.model_fingerprint": run.model_fingerprint,
+        "sktraceprop.durations_recorded": False,
+        "sktraceprop.sources.source_id": [s.source_id for s in sources],
+        "sktraceprop.sources.code": [int(s.code) for s in sources],
+        "sktraceprop.sources.sha256": [s.sha256 for s in sources],
+        "sktraceprop.sources.uri": [s.uri for s in sources],
+        "sktraceprop.sources.kind": [s.kind for s in sources],
+        "sktraceprop.sources.loaded_at": [s.loaded_at for s in sources],
+        "sktraceprop.features": [str(f) for f in run.feature_lineage],
+    }
+    if run.input_row_ids is not None:
+        attributes["sktraceprop.n_input_rows"] = int(len(run.input_row_ids))
+    for name, version in run.versions.items():
+        attributes[f"sktraceprop.versions.{name}"] = str(version)
+    return attributes
+
+
+def _op_attributes(run, op):
+    attributes = {
+        "sktraceprop.run_id": run.run_id,
+        "sktraceprop.op.name": op.name,
+        "sktraceprop.op.class": op.cls,
+        "sktraceprop.op.fingerprint": op.fingerprint,
+        "sktraceprop.op.params": json.dumps(op.params, sort_keys=True),
+        "sktraceprop.op.features_in": [str(f) for f in op.features_in],
+        "sktraceprop.op.features_out": [str(f) for f in op.features_out],
+        "sktraceprop.op.all_rows": op.sources is None,
+        "sktraceprop.durations_recorded": False,
+    }
+    if op.sources is not None:
+        attributes["sktraceprop.op.sources"] = [str(s) for s in op.sources]
+    return attributes
+
+
+def _parent_name(name, names):
+    """The longest proper step-path prefix of ``name`` that is itself an op, or None."""
+    parts = name.split("/")
+    for k in range(len(parts) - 1, 0, -1):
+        prefix = "/".join(parts[:k])
+        if prefix in names:
+            return prefix
+    return None
+
+
+def to_opentelemetry(run, tracer_provider=None):
+    """Emit a run as OpenTelemetry spans.
+
+    One span for the fit (``fit <estimator class>``), and one span per op named by its
+    step path, nested under the fit, or under the composite op whose path it extends
+    (``columntransformer/onehotencoder`` under ``columntransformer``). Attributes:
+    ``sktraceprop.run_id`` on every span; on the fit span the estimator, row count,
+    model fingerprint, UTC time, library versions and, per source, its id, code,
+    SHA-256, URI, kind and load time; on op spans the class, fingerprint, parameters
+    (JSON), feature names in and out, and the sources whose rows went through the op.
+    The run's notes are events on the fit span.
+
+    Spans start and end at the run's UTC time: the run does not record step
+    durations, and a span never shows one that was not measured.
+
+    Parameters
+    ----------
+    run : Lineage
+        The run.
+    tracer_provider : opentelemetry.trace.TracerProvider, default=None
+        Where the spans go; ``None`` uses the global provider
+        (``opentelemetry.trace.set_tracer_provider``). The fit span is a child of the
+        current span, if any.
+
+    Returns
+    -------
+    span : opentelemetry.trace.Span
+        The fit span (ended); its ``get_span_context().trace_id`` names the trace.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sktraceprop as stp
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from opentelemetry.sdk.trace import TracerProvider
+    >>> from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+    ...     InMemorySpanExporter,
+    ... )
+    >>> exporter = InMemorySpanExporter()
+    >>> provider = TracerProvider()
+    >>> provider.add_span_processor(SimpleSpanProcessor(exporter))
+    >>> X = stp.from_numpy(np.random.default_rng(0).normal(size=(30, 2)), "doc_otel")
+    >>> run = stp.make_traced_pipeline(LogisticRegression()).fit(X, X["x0"] > 0).lineage_
+    >>> span = stp.exporters.to_opentelemetry(run, tracer_provider=provider)
+    >>> sorted(s.name for s in exporter.get_finished_spans())
+    ['fit TracedPipeline', 'logisticregression']
+    """
+    from .. import __version__
+
+    trace = require("opentelemetry.trace", "otel", "OpenTelemetry export")
+    if not isinstance(run, Lineage):
+        raise TypeError(f"to_opentelemetry exports a Lineage (a run), got {type(run).__name__}")
+    when = utc_ns(run.created_at)
+    tracer = trace.get_tracer(
+        "sktraceprop.exporters", __version__, tracer_provider=tracer_provider
+    )
+    root = tracer.start_span(
+        f"fit {run.estimator.rsplit('.', 1)[-1]}",
+        start_time=when,
+        attributes=_run_attributes(run),
+    )
+    for note in run.notes:
+        root.add_event("sktraceprop.note", {"message": str(note)}, timestamp=when)
+    names = {op.name for op in run.ops}
+    spans = {}
+    # Shallow paths first, so a composite op's span exists before its steps'.
+    for op in sorted(run.ops, key=lambda op: op.name.count("/")):
+        parent = spans.get(_parent_name(op.name, names), root)
+        span = tracer.start_span(
+            op.name,
+            context=trace.set_span_in_context(parent),
+            start_time=when,
+            attributes=_op_attributes(run, op),
+        )
+        spans.setdefault(op.name, span)
+        span.end(end_time=when)
+    root.end(end_time=when)
+    return root
