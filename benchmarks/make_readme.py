@@ -9,6 +9,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     "lineage",
     "stores",
+    "array_lineage",
     "influence",
     "neural",
     "projection",

@@ -31,9 +31,15 @@ _LAZY = {
     "JLProjector": ".projection",
     "GradientCorrectionUnlearner": ".unlearning",
     "KNNShapleyValuer": ".valuation",
+    "array": ".arrays",
+    "provenance": ".arrays",
+    "set_granularity": ".arrays",
+    "get_granularity": ".arrays",
+    "granularity": ".arrays",
 }
 _SUBMODULES = {
     "adapters",
+    "arrays",
     "compose",
     "datasets",
     "exceptions",

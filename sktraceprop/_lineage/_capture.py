@@ -165,7 +165,8 @@ def anonymous_source(X):
 def resolve_row_ids(X, sample_id=None):
     """Row ids of the samples in ``X``.
 
-    Order of precedence: ``sample_id`` if given, else the ids in ``X``'s index. Data
+    Order of precedence: ``sample_id`` if given, else the ids a traced array carries
+    (``sktraceprop.array``), else the ids in ``X``'s index. Data
     that never carried ids is recorded as an anonymous source whose lines are row
     positions; data that lost its ids raises :class:`LineageLostError`.
 
@@ -182,6 +183,9 @@ def resolve_row_ids(X, sample_id=None):
         if ids.shape[0] != n:
             raise LineageError(f"sample_id has {ids.shape[0]} entries but X has {n} samples")
         return ids
+    traced_array = getattr(X, "__stp_row_ids__", None)  # sktraceprop.array (NumPy/torch/JAX)
+    if traced_array is not None:
+        return validate_ids(traced_array(), REGISTRY)
     ids = ids_from_index(X)
     if ids is not None:
         return ids

@@ -157,6 +157,11 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
             lineage = dict(zip(out[0], out[1]))
     sources = source_table(input_ids)
     upstream = upstream_ops(sources)
+    traced_array = getattr(X, "__stp_run_ops__", None)  # the ops of a sktraceprop.array
+    if traced_array is not None:
+        array_ops, array_notes = traced_array()
+        upstream = upstream + array_ops
+        notes += array_notes
     return Lineage(
         run_id=str(uuid.uuid4()),
         created_at=utc_now(),

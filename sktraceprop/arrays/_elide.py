@@ -1,0 +1,143 @@
+"""Reusing temporaries (``t * 2 + 1`` computes ``+ 1`` in place), as NumPy does for plain
+arrays.
+
+NumPy writes ``a * 2 + 1`` into one buffer: the temporary ``a * 2`` is known to be
+referenced by nothing but the interpreter's stack, so ``+ 1`` reuses it. NumPy checks
+this in C (the reference count, and a C backtrace proving the operator was called by
+the interpreter itself) and only for plain ``ndarray``; a subclass loses it, and with it
+a second large allocation per operator. Here the same proof is made from Python, and
+only where it is certain:
+
+- the operand is the result of *our* operator, made by a ``BINARY_OP`` instruction of
+  the calling frame at offset ``k1``;
+- the frame is now at the ``BINARY_OP`` right after it, with exactly one plain load
+  between (the other operand; none when the temporary is the right operand), and no
+  jump into either instruction: so the operand is the value ``k1`` pushed, still on the
+  stack, never stored;
+- its reference count is that of a value held only by the stack and the call (measured
+  once by a probe, for this interpreter), its buffer is its own and not shared;
+- NumPy would give the result the operand's shape and dtype.
+
+CPython 3.11 to 3.13 only (3.14 may borrow stack references, which makes the count
+unreliable); elsewhere temporaries are simply not reused.
+"""
+
+import dis
+import sys
+
+import numpy as np
+
+#: NumPy elides temporaries from this size on (``NPY_MIN_ELIDE_BYTES``).
+MIN_BYTES = 256 * 1024
+
+_LOADS = {"LOAD_CONST", "LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF"}
+_BINARY_OP = dis.opmap.get("BINARY_OP")
+_last = [None]
+#: How many temporaries were reused (read by the tests).
+REUSED = [0]
+_layout = {}
+
+
+class _Probe:
+    """Mirrors the call layers of the traced operators, to measure a temporary's count:
+    the forward operator is the dunder itself, the reflected one calls the shared body."""
+
+    def __mul__(left, right):  # noqa: N805 (the shape of the traced operator)
+        return _count(left)
+
+    def __rmul__(self, other):
+        return _reflected_body(other, self)
+
+
+def _reflected_body(left, right):
+    return _count(right)
+
+
+def _count(obj):
+    return sys.getrefcount(obj)
+
+
+def _calibrate():
+    if sys.implementation.name != "cpython" or not (3, 11) <= sys.version_info[:2] < (3, 14):
+        return None
+    if _BINARY_OP is None:
+        return None
+    forward = _Probe() * 1
+    reflected = 1 * _Probe()
+    return forward, reflected
+
+
+_COUNTS = _calibrate()
+ENABLED = _COUNTS is not None
+
+
+def _instructions(code):
+    """``{offset: (position, instruction)}`` and the instruction list of a code object."""
+    found = _layout.get(code)
+    if found is None:
+        listing = [i for i in dis.get_instructions(code) if i.opname != "CACHE"]
+        found = ({i.offset: k for k, i in enumerate(listing)}, listing)
+        if len(_layout) > 4096:
+            _layout.clear()
+        _layout[code] = found
+    return found
+
+
+def note(result, reflected):
+    """Remember that ``result`` is being returned to the interpreter by our operator."""
+    frame = sys._getframe(3 if reflected else 2)
+    _last[0] = (id(result), id(frame), frame.f_code, frame.f_lasti)
+
+
+def _follows(frame, produced_at, reflected):
+    """True when the frame's current BINARY_OP consumes what ``produced_at`` pushed."""
+    code, here = frame.f_code, frame.f_lasti
+    if code.co_code[here] != _BINARY_OP:
+        return False
+    where, listing = _instructions(code)
+    k2 = where.get(here)
+    if k2 is None:
+        return False
+    gap = 0 if reflected else 1
+    k1 = k2 - 1 - gap
+    if k1 < 0 or listing[k1].offset != produced_at or listing[k1].opname != "BINARY_OP":
+        return False
+    if any(listing[k].is_jump_target for k in range(k1 + 1, k2 + 1)):
+        return False
+    return all(listing[k].opname in _LOADS for k in range(k1 + 1, k2))
+
+
+def temporary(obj, reflected, other, ufunc, plain):
+    """True when ``obj`` (a TracedArray with plain view ``plain``) may take the result of
+    ``ufunc(obj, other)`` (``ufunc(other, obj)`` when ``reflected``)."""
+    last = _last[0]
+    if last is None or last[0] != id(obj):
+        return False
+    if sys.getrefcount(obj) != _COUNTS[reflected]:
+        return False
+    frame = sys._getframe(3 if reflected else 2)
+    if id(frame) != last[1] or frame.f_code is not last[2]:
+        return False
+    if not _follows(frame, last[3], reflected):
+        return False
+    base = obj.base
+    if type(base) is not np.ndarray or not base.flags.owndata or not base.flags.writeable:
+        return False
+    # held by obj, by the plain view the operator made of it, by `base` and the call
+    if sys.getrefcount(base) != 4 or not plain.flags.c_contiguous:
+        return False
+    other_type = type(other) if type(other) in (int, float, complex) else np.asarray(other).dtype
+    operands = (other_type, plain.dtype) if reflected else (plain.dtype, other_type)
+    try:
+        dtypes = ufunc.resolve_dtypes((*operands, None))
+    except (TypeError, ValueError, np.exceptions.DTypePromotionError):
+        return False
+    if dtypes[-1] != plain.dtype:
+        return False
+    shape = getattr(other, "shape", ())
+    if len(shape) > plain.ndim:
+        return False
+    if not all(o in (1, p) for o, p in zip(reversed(shape), reversed(plain.shape))):
+        return False
+    REUSED[0] += 1
+    return True

@@ -1,0 +1,155 @@
+"""What a traced array given to a traced fit contributes to the run: row ids and ops.
+
+A row made of exactly one source row keeps that row's id (the array's own id column,
+shared). Any other row (two parents from ``a + b``, rows pooled in by a mean over rows)
+gets the id of a *merge* source whose row-level parents are those source rows, and each
+pool becomes an *aggregate* source (one group: every row it mixed in), the same records
+``sktraceprop.merge`` and ``sktraceprop.aggregate`` make for DataFrames. So ``trace()``
+names every file line behind a training row, and ``Lineage.depends_on`` sees that
+removing one row touches every row that was centred with a mean over it.
+"""
+
+import hashlib
+import json
+
+import numpy as np
+
+from .._lineage._ids import codes_of, pack
+from .._lineage._run import Op
+from .._lineage._source import REGISTRY, Parents, Source
+from ..exceptions import LineageLostError
+from . import _rowmap as rmap
+from ._graph import FRAMEWORK, INPUTS, LEFT_OUT, OP, PARAMS, UNRECORDED, ancestors, params_dict
+from ._provenance import _codes_behind, _step_sources, state_of, unmodelled_ops
+
+
+def _names(codes):
+    return sorted({REGISTRY.by_code(int(c)).source_id for c in codes})
+
+
+def _pool_source(pool, memo):
+    ids = rmap.expand(pool, memo)
+    parents = Parents(indptr=np.array([0, ids.size], np.int64), ids=ids)
+    digest = hashlib.sha256(ids.tobytes() + pool.via.encode()).hexdigest()
+    parent_codes = tuple(int(c) for c in np.unique(codes_of(ids)))
+    return REGISTRY.register(
+        Source(
+            source_id=f"pool:{pool.via}:{digest[:12]}",
+            code=None,
+            uri="array-pool:" + "+".join(_names(parent_codes)),
+            sha256=digest,
+            n_rows=1,
+            kind="aggregate",
+            parents=parents,
+            parent_codes=parent_codes,
+            columns_from={},
+        )
+    )
+
+
+def fit_row_ids(x):
+    """One row id per row of ``x`` for a traced fit (see the module docstring)."""
+    rm, _, shape, framework = state_of(x)
+    if rm.dropped is not None:
+        raise LineageLostError(
+            f"the traced {framework} array given to fit has no row ids: {rm.dropped}"
+        )
+    n = shape[0] if shape else 1
+    if rm.n is None:
+        rm = rmap.spread(rm, n)
+    if len(rm.ids) == 1 and not rm.pools and bool(rm.ids[0].all()):
+        # one source row per row: the array's own ids, shared (copied only if strided)
+        return np.ascontiguousarray(rm.ids[0])
+    columns = [np.asarray(s, dtype=np.int64) for s in rm.ids]
+    memo = {}
+    for pool, mask in rm.pools:
+        agg = _pool_source(pool, memo)
+        column = np.full(n, pack(agg.code, [1])[0], dtype=np.int64)
+        if mask is not None:
+            column = np.where(mask, column, 0)
+        columns.append(column)
+    if not columns:
+        columns = [np.zeros(n, np.int64)]
+    parents = Parents.from_columns(*columns)
+    digest = hashlib.sha256(parents.to_flat().tobytes()).hexdigest()
+    parent_codes = tuple(int(c) for c in parents.codes() if c)
+    source = REGISTRY.register(
+        Source(
+            source_id=f"array:{digest[:12]}",
+            code=None,
+            uri="array-rows:" + "+".join(_names(parent_codes)),
+            sha256=digest,
+            n_rows=n,
+            kind="merge",
+            parents=parents,
+            parent_codes=parent_codes,
+            columns_from={},
+        )
+    )
+    return pack(source.code, np.arange(1, n + 1))
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def fit_ops(x):
+    """``(ops, notes)``: the array operations behind ``x`` as run :class:`Op` records."""
+    rm, node, _, _ = state_of(x)
+    steps = ancestors(node)
+    behind = _step_sources(steps)
+    prints, ops, notes = {}, [], []
+    for k, step in enumerate(steps, start=1):
+        op, framework = step[OP], step[FRAMEWORK]
+        params = _json_safe(params_dict(step))
+        inputs = [prints[id(p)] for p in step[INPUTS] if p is not None]
+        payload = json.dumps(
+            {"op": op, "framework": framework, "params": params, "inputs": inputs},
+            sort_keys=True,
+        )
+        if op == "source":
+            keys = [REGISTRY.by_code(c).key for c in step[PARAMS]["codes"]]
+            payload += json.dumps(keys)
+        prints[id(step)] = hashlib.sha256(payload.encode()).hexdigest()
+        if op == "source":
+            continue
+        ops.append(
+            Op(
+                name=f"array/{k}:{op}",
+                cls=f"{framework}.{op}",
+                params=params,
+                fingerprint=prints[id(step)],
+                sources=sorted(behind[id(step)]),
+            )
+        )
+    if any(s[OP] == UNRECORDED for s in steps):
+        notes.append(f"array ops: {LEFT_OUT['batch']}")
+    unmodelled = unmodelled_ops(steps)
+    if unmodelled:
+        notes.append(
+            "array ops not modelled row by row (every output row recorded as depending on "
+            f"every input row): {', '.join(unmodelled)}"
+        )
+    if node is None:
+        notes.append("array ops: none recorded for the array given to fit")
+    if rm.dropped is None and rm.pools:
+        notes.append(
+            "rows of the array given to fit depend on other rows through "
+            + ", ".join(sorted({p.via for p, _ in rm.pools}))
+            + " (recorded as aggregate sources)"
+        )
+    return ops, notes
+
+
+def sources_of(x):
+    """Light records of every source behind ``x`` (they travel with a pickle)."""
+    rm, node, _, _ = state_of(x)
+    return [s.light() for s in _codes_behind(rm, node).values()]

@@ -1,0 +1,167 @@
+"""Row maps through NumPy-style indexing and assignment (``x[key]``, ``x[key] = v``).
+
+The common keys (a slice, an integer, an integer or boolean array, a tuple whose first
+entry is one of those) are read directly. Every other key is answered exactly by
+indexing an array of row positions with the same key: the positions that land in output
+row ``j`` are the rows it came from.
+"""
+
+import operator
+
+import numpy as np
+
+from . import _rowmap as rmap
+
+_BASIC_SCALARS = (int, np.integer)
+
+
+def _kind(item):
+    if item is None:
+        return "N"
+    if item is Ellipsis:
+        return "E"
+    if isinstance(item, slice):
+        return "S"
+    if isinstance(item, bool | np.bool_):
+        return "X"  # a scalar boolean adds an axis: rare, answered by positions
+    if isinstance(item, _BASIC_SCALARS):
+        return "I"
+    arr = np.asarray(item)
+    if arr.dtype == bool:
+        return "B" if arr.ndim else "X"
+    if arr.dtype.kind in "iu":
+        return "A" if arr.ndim else "I"
+    return "X"
+
+
+def positions(shape):
+    """Row position of every element of an array of ``shape`` (a broadcast view)."""
+    n = shape[0]
+    column = np.arange(n, dtype=np.int64).reshape((n,) + (1,) * (len(shape) - 1))
+    return np.broadcast_to(column, shape)
+
+
+def _by_positions(rm, key, shape):
+    return rmap.from_positions(rm, positions(shape)[key])
+
+
+def _one_row(item, n):
+    """The slice of the row an integer index picks (None when out of range)."""
+    k = operator.index(item)
+    if k < -n or k >= n:
+        return None  # the indexing itself raises; nothing to map
+    k = k + n if k < 0 else k
+    return slice(k, k + 1)
+
+
+def index_map(rm, key, shape):
+    """Map of ``x[key]`` where ``x`` has ``shape`` and map ``rm``."""
+    if rm.n is None or rm.dropped is not None or not shape:
+        return rm
+    n = shape[0]
+    items = key if isinstance(key, tuple) else (key,)
+    kinds = [_kind(item) for item in items]
+    if "X" in kinds:
+        return _by_positions(rm, key, shape)
+    advanced = [k for k, kind in enumerate(kinds) if kind in "IAB"]
+    if "E" in kinds[1:] and len(advanced) > 1:
+        return _by_positions(rm, key, shape)
+    adjacent = not advanced or advanced == list(range(advanced[0], advanced[-1] + 1))
+    if not items:
+        return rm
+    first = kinds[0]
+    if first == "E":
+        consumed = sum(
+            np.ndim(it) if kd == "B" else 1 for it, kd in zip(items, kinds) if kd in "SIAB"
+        )
+        if consumed < len(shape):
+            # The ellipsis covers the row axis, which stays first unless advanced
+            # indices are split up and their broadcast axes move to the front.
+            return rm if adjacent else rmap.collapse(rm, "index")
+        return index_map(rm, items[1:], shape)
+    if first == "N":
+        return _by_positions(rm, key, shape)
+    if first == "I":
+        rows = _one_row(items[0], n)
+        return rm if rows is None else rmap.single(rmap.take(rm, rows))
+    if first == "S":
+        selected = rmap.take(rm, items[0])
+        return selected if adjacent or len(advanced) < 2 else rmap.collapse(selected, "index")
+    # first is an integer or boolean array: its broadcast axes lead the result.
+    others = [items[k] for k in advanced[1:]]
+    lead = np.asarray(items[0])
+    lead = lead.nonzero()[0] if first == "B" else lead
+    arrays = [lead] + [
+        _advanced_arrays(it, kd) for it, kd in ((items[k], kinds[k]) for k in advanced[1:])
+    ]
+    try:
+        shapes = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+    except ValueError:
+        return rm  # the indexing itself raises
+    if len(shapes) != 1 or (first == "B" and np.ndim(items[0]) > 1 and others):
+        return _by_positions(rm, key, shape)
+    rows = np.broadcast_to(lead, shapes)
+    return rmap.take(rm, rows)
+
+
+def _advanced_arrays(item, kind):
+    arr = np.asarray(item)
+    if kind == "B":
+        return arr.nonzero()[0]
+    return arr
+
+
+def assign_map(rm, key, shape, value, value_shape, via="setitem"):
+    """Map of ``x`` after ``x[key] = v`` (``value``: map of ``v``, EMPTY when untraced).
+
+    Rows overwritten entirely take the parents of what was written; rows written in
+    part keep theirs and gain those of the value.
+    """
+    if rm.dropped is not None:
+        return rm
+    if value.dropped is not None:
+        return value
+    written = np.zeros(shape, bool)
+    written[key] = True
+    if rm.n is None or not shape:
+        if value is rmap.EMPTY:
+            return rm if not written.all() else rmap.EMPTY
+        whole = rmap.collapse(value, via)
+        return whole if written.all() else rmap.merge([rm, whole], None)
+    n = shape[0]
+    full, touched = written_rows(written)
+    if value is rmap.EMPTY or (not value.ids and not value.pools):
+        return rmap.overwrite(rm, full, touched, rmap.EMPTY)
+    selection = positions(shape)[key]
+    part = None
+    if value.n is not None and selection.ndim >= 1 and len(value_shape) == selection.ndim:
+        rows = selection.reshape(selection.shape[0], -1)
+        if rows.shape[1] and (rows == rows[:, :1]).all():
+            part = _scatter(value, rows[:, 0], n, selection.shape[0], value_shape)
+    if part is None:
+        part = rmap.spread(rmap.collapse(value, via), n)
+    return rmap.overwrite(rm, full, touched, part)
+
+
+def _scatter(value, targets, n, m, value_shape):
+    """Value rows placed at the target rows (value row ``j`` into row ``targets[j]``)."""
+    if value_shape[0] != m:
+        value = rmap.spread(value, m)
+    ids = []
+    for s in value.ids:
+        slot = np.zeros(n, np.int64)
+        slot[targets] = s
+        ids.append(slot)
+    pools = []
+    for p, mask in value.pools:
+        where = np.zeros(n, bool)
+        where[targets] = True if mask is None else mask
+        pools.append((p, where))
+    return rmap.RowMap(tuple(ids), tuple(pools), n)
+
+
+def written_rows(written):
+    """``(full, touched)`` rows of a boolean mask of written elements (first axis = rows)."""
+    per_row = written.reshape(written.shape[0], -1)
+    touched = per_row.any(axis=1)
+    return per_row.all(axis=1) & touched, touched

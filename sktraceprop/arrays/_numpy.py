@@ -1,0 +1,885 @@
+"""Traced NumPy arrays: an ``ndarray`` subclass whose rows keep their source row ids.
+
+Operations reach :class:`TracedArray` three ways, and all three are handled:
+operators and ufuncs (``__array_ufunc__``), NumPy functions (``__array_function__``), and
+``ndarray`` methods (overridden below). Each computes on plain views and gives the
+result a row map (:mod:`._rowmap`) and a graph node (:mod:`._graph`). An ``ndarray``
+method that is not overridden makes a ``TracedArray`` without a map; such an array says
+that an unmodelled operation dropped its row ids, so no row id is ever carried through
+an operation that was not reasoned about. ``np.asarray(x)`` and ``np.array(x)`` return
+plain arrays: leaving tracking is always explicit.
+"""
+
+import operator
+
+import numpy as np
+
+from . import _rowmap as rmap
+from ._elide import ENABLED as _ELIDE
+from ._elide import MIN_BYTES as _MIN_ELIDE
+from ._elide import note, temporary
+from ._graph import _MODE, NOT_RECORDED, operand, record
+from ._index import assign_map, index_map, positions, written_rows
+from ._state import _EPOCH, _WRITES, STALE, is_stale, note_write
+
+__all__ = ["TracedArray"]
+
+_nd = np.ndarray
+_view = np.ndarray.view
+_SCALARS = (int, float, bool, complex)
+
+UNMODELLED = rmap.dropped(
+    "the array was made by an ndarray method that sktraceprop does not model, so its "
+    "row ids were dropped rather than guessed"
+)
+_STALE_MAP = rmap.dropped(STALE)
+_ARG = "<input>"  # a traced operand, in a node's "args" parameter
+
+
+def _rows_of(x, writer=None):
+    try:
+        rm = x._stp_rows
+    except AttributeError:
+        return UNMODELLED
+    if _WRITES and is_stale(x, getattr(x, "_stp_epoch", 0), writer=writer):
+        return _STALE_MAP
+    return rm
+
+
+def _node_of(x):
+    try:
+        return x._stp_node
+    except AttributeError:
+        return None
+
+
+def _wrap(out, rm, node):
+    r = _view(out, TracedArray)
+    r._stp_rows = rm
+    r._stp_node = node
+    if _EPOCH[0]:
+        r._stp_epoch = _EPOCH[0]
+    return r
+
+
+def _split(x):
+    """``(plain value, row map or None, nodes)`` of an operand of any kind."""
+    t = type(x)
+    if t is TracedArray:
+        return _view(x, _nd), _rows_of(x), (_node_of(x),)
+    if t is _nd or t in _SCALARS or x is None or isinstance(x, np.generic):
+        return x, None, ()
+    rm = getattr(x, "_stp_rows", None)
+    if rm is not None:
+        # A traced torch tensor or JAX array meeting NumPy: its value, with its lineage.
+        return np.asarray(x.__stp_value__()), x._stp_rows, (x._stp_node,)
+    if t is list or t is tuple:
+        found = [_split(v) for v in x]
+        if any(f[1] is not None for f in found):
+            maps = [rmap.collapse(f[1], "sequence") for f in found if f[1] is not None]
+            nodes = tuple(n for f in found for n in f[2])
+            return np.asarray([f[0] for f in found]), rmap.merge(maps, None), nodes
+    return x, None, ()
+
+
+# -- elementwise ---------------------------------------------------------------------------
+
+
+def _operator(ufunc, name):
+    """``self <op> other`` and ``other <op> self`` for a TracedArray ``self``.
+
+    The hottest path of the module, so written out inline, without helper calls: a
+    0-d traced operand is passed on as NumPy's own scalar (what ``a - a.mean()`` gives
+    NumPy unmodified).
+    """
+
+    def apply(left, right, reflected=False):
+        tl, tr = type(left), type(right)
+        if tl is TracedArray:
+            pl = _view(left, _nd)
+            try:
+                rl, nl = left._stp_rows, left._stp_node
+            except AttributeError:
+                rl, nl = UNMODELLED, None
+            if _WRITES:
+                rl = _rows_of(left)
+            if not pl.shape:
+                pl = pl[()]
+        elif tl in _SCALARS:
+            pl, rl = left, None
+        else:
+            if getattr(tl, "__array_ufunc__", 0) is None:
+                return NotImplemented
+            pl, rl, nl = _split(left)
+            nl = nl[0] if len(nl) == 1 else nl
+        if tr is TracedArray:
+            pr = _view(right, _nd)
+            try:
+                rr, nr = right._stp_rows, right._stp_node
+            except AttributeError:
+                rr, nr = UNMODELLED, None
+            if _WRITES:
+                rr = _rows_of(right)
+            if not pr.shape:
+                pr = pr[()]
+        elif tr in _SCALARS:
+            pr, rr = right, None
+        else:
+            if getattr(tr, "__array_ufunc__", 0) is None:
+                return NotImplemented
+            pr, rr, nr = _split(right)
+            nr = nr[0] if len(nr) == 1 else nr
+        reuse = None
+        if _ELIDE:
+            # a large temporary of our own, on the interpreter's stack only: compute in
+            # place, as NumPy does for plain arrays (see _elide)
+            if (
+                tl is TracedArray
+                and pl.nbytes >= _MIN_ELIDE
+                and temporary(left, reflected, pr, ufunc, pl)
+            ):
+                reuse = left
+            elif (
+                tr is TracedArray
+                and pr.nbytes >= _MIN_ELIDE
+                and temporary(right, reflected, pl, ufunc, pr)
+            ):
+                reuse = right
+        if reuse is None:
+            out = ufunc(pl, pr)
+        else:
+            out = ufunc(pl, pr, out=pl if reuse is left else pr)
+        if type(out) is not _nd:
+            if not isinstance(out, np.generic):
+                return out
+            out = np.asarray(out)
+        mode = _MODE.get()
+        if mode == "none":
+            rm, node = NOT_RECORDED, None
+        elif rr is None:
+            rm = rl
+            if rm.n is not None and (pl.ndim != out.ndim or pl.shape[0] != out.shape[0]):
+                rm = rmap.elementwise([(rl, pl.shape)], out.shape, name)
+            args = (_ARG, pr if type(pr) in _SCALARS else operand(pr))
+            nodes = (nl,)
+        elif rl is None:
+            rm = rr
+            if rm.n is not None and (pr.ndim != out.ndim or pr.shape[0] != out.shape[0]):
+                rm = rmap.elementwise([(rr, pr.shape)], out.shape, name)
+            args = (pl if type(pl) in _SCALARS else operand(pl), _ARG)
+            nodes = (nr,)
+        else:
+            rm = rmap.pair(rl, np.shape(pl), rr, np.shape(pr), out.shape, name)
+            args = None
+            nodes = (nl, nr)
+        if mode == "op":
+            node = (name, nodes, args, "numpy")
+        elif mode == "batch":
+            node = record(name, nodes, args, "numpy", mode)
+        if reuse is None:
+            r = _view(out, TracedArray)
+        else:
+            r = reuse
+        r._stp_rows = rm
+        r._stp_node = node
+        if _EPOCH[0]:
+            r._stp_epoch = _EPOCH[0]
+        if _ELIDE and out.nbytes >= _MIN_ELIDE:
+            note(r, reflected)
+        return r
+
+    def reflected(self, other):
+        return apply(other, self, True)
+
+    return apply, reflected
+
+
+def _unary(ufunc, name):
+    def method(self):
+        return _ufunc_call(ufunc, "__call__", (self,), {})
+
+    method.__name__ = name
+    return method
+
+
+def _inplace(ufunc):
+    def method(self, other):
+        result = _ufunc_call(ufunc, "__call__", (self, other), {"out": (self,)})
+        return self if result is NotImplemented else result
+
+    return method
+
+
+def _matmul_map(parts, shapes, out_shape, name):
+    """Row map of ``a @ b``: rows of ``a`` stay rows; ``b``'s rows are contracted away."""
+    (ra, rb), (sa, sb) = parts, shapes
+    if len(sa) > 2 or len(sb) > 2:
+        return rmap.elementwise(
+            [(r, s) for r, s in zip(parts, shapes) if r is not None], out_shape, name
+        )
+    maps = []
+    if ra is not None:
+        maps.append(ra if len(sa) == 2 and ra.n is not None else rmap.collapse(ra, name))
+    if rb is not None:
+        maps.append(rmap.collapse(rb, name))
+    if not out_shape or len(sa) < 2:
+        return rmap.merge([rmap.collapse(m, name) for m in maps], None)
+    n = out_shape[0]
+    if len(maps) == 1 and maps[0].n is not None:
+        return maps[0]
+    return rmap.merge([m if m.n is not None else rmap.spread(m, n) for m in maps], n)
+
+
+def _ufunc_call(ufunc, method, inputs, kwargs):
+    """Any use of a ufunc: a call, ``reduce``, ``accumulate``, ``reduceat``, ``outer``, ``at``."""
+    mode = _MODE.get()
+    plain, maps, nodes, args = [], [], [], []
+    for x in inputs:
+        p, rm, node = _split(x)
+        plain.append(p)
+        maps.append(rm)
+        if rm is not None:
+            nodes.extend(node)
+            args.append(_ARG)
+        else:
+            args.append(operand(p))
+    targets = kwargs.get("out")
+    if targets is not None:
+        if not isinstance(targets, tuple):
+            targets = (targets,)
+        kwargs["out"] = tuple(_split(t)[0] for t in targets)
+    extra = []
+    where = kwargs.get("where")
+    if where is not None and not isinstance(where, bool):
+        pw, rw, nw = _split(where)
+        kwargs["where"] = pw
+        if rw is not None:
+            extra.append((rw, np.shape(pw)))
+            nodes.extend(nw)
+    result = getattr(ufunc, method)(*plain, **kwargs)
+    name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+    if method == "at":
+        _at(inputs[0], plain, maps, nodes, name, mode)
+        return result
+    outputs = result if isinstance(result, tuple) else (result,)
+    if mode == "none":
+        rm = NOT_RECORDED
+    else:
+        rm = _ufunc_map(method, ufunc, plain, maps, extra, outputs[0], kwargs, name)
+    params = {"args": args}
+    for key in ("axis", "keepdims", "dtype"):
+        if key in kwargs and method != "__call__":
+            params[key] = operand(kwargs[key])
+    node = None if mode == "none" else record(name, tuple(nodes), params, "numpy", mode)
+    wrapped = []
+    for k, out in enumerate(outputs):
+        target = targets[k] if targets is not None and k < len(targets) else None
+        if type(target) is TracedArray:
+            _set_rows(target, rm, node, where is not None and where is not True)
+            wrapped.append(target)
+            continue
+        if type(out) is not _nd:
+            if not isinstance(out, np.generic):
+                wrapped.append(out)
+                continue
+            out = np.asarray(out)
+        wrapped.append(_wrap(out, rm, node))
+    return tuple(wrapped) if isinstance(result, tuple) else wrapped[0]
+
+
+def _ufunc_map(method, ufunc, plain, maps, extra, out, kwargs, name):
+    traced = [(rm, np.shape(p)) for rm, p in zip(maps, plain) if rm is not None] + extra
+    if not traced:
+        return rmap.EMPTY
+    out_shape = np.shape(out)
+    if method == "__call__":
+        if ufunc is np.matmul:
+            return _matmul_map(maps, [np.shape(p) for p in plain], out_shape, name)
+        return rmap.elementwise(traced, out_shape, name)
+    rm, shape = traced[0]
+    if method in ("reduce", "accumulate", "reduceat") and maps[0] is not None:
+        reduced = reduce_map(rm, shape, kwargs.get("axis", 0), name)
+        if not extra:
+            return reduced
+        # a traced ``where`` decides which elements count: pooled in, never left out
+        pooled = rmap.merge([rmap.collapse(m, name) for m, _ in extra], None)
+        if reduced.n is None:
+            return rmap.merge([reduced, pooled], None)
+        return rmap.with_parents(reduced, pooled)
+    if method == "outer":
+        a = maps[0]
+        rows = []
+        if a is not None:
+            rows.append(a if np.ndim(plain[0]) >= 1 else rmap.collapse(a, name))
+        if maps[1] is not None:
+            rows.append(rmap.collapse(maps[1], name))
+        return rmap.elementwise(
+            [(m, out_shape if m.n is not None else ()) for m in rows], out_shape, name
+        )
+    return rmap.merge([rmap.collapse(m, name) for m, _ in traced], None)
+
+
+def _at(target, plain, maps, nodes, name, mode):
+    """``ufunc.at(a, indices, b)``: rows at ``indices`` gain the parents of ``b``."""
+    if type(target) is not TracedArray:
+        return
+    if mode == "none":
+        _set_rows(target, NOT_RECORDED, None, False)
+        return
+    old = _rows_of(target)
+    shape = plain[0].shape
+    written = np.zeros(shape, bool)
+    written[plain[1]] = True
+    if old.n is None or not shape:
+        new = old
+        if len(maps) > 2 and maps[2] is not None:
+            new = rmap.merge([old, rmap.collapse(maps[2], name)], None)
+    else:
+        _, touched = written_rows(written)
+        value = rmap.EMPTY
+        if len(maps) > 2 and maps[2] is not None:
+            value = rmap.spread(rmap.collapse(maps[2], name), shape[0])
+        new = rmap.overwrite(old, np.zeros(shape[0], bool), touched, value)
+    node = record(name, tuple(nodes), None, "numpy", mode)
+    _set_rows(target, new, node, False, old=old)
+
+
+def _set_rows(target, rm, node, partial, old=None):
+    """Give ``target`` new lineage after an in-place write."""
+    if old is None:
+        old = _rows_of(target)
+    if partial and rm is not NOT_RECORDED:
+        rm = (
+            rmap.merge([old, rm], old.n)
+            if old.n == rm.n
+            else rmap.merge([rmap.collapse(old, "where"), rmap.collapse(rm, "where")], None)
+        )
+    target._stp_node = node
+    if rm is not old:
+        target._stp_rows = rm
+        target._stp_epoch = note_write(target)
+
+
+def reduce_map(rm, shape, axis, name):
+    """Map of a reduction (or accumulation) of an array of ``shape`` over ``axis``."""
+    if rm.n is None or rm.dropped is not None:
+        return rm
+    if axis is None:
+        return rmap.collapse(rm, name)
+    ndim = len(shape)
+    axes = axis if isinstance(axis, tuple | list) else (axis,)
+    if any(operator.index(a) % ndim == 0 for a in axes):
+        return rmap.collapse(rm, name)
+    return rm
+
+
+def _record(name, nodes, params, mode):
+    if mode == "op":
+        return (name, nodes, params, "numpy")
+    return record(name, nodes, params, "numpy", mode)
+
+
+def _hits_rows(axis, ndim):
+    """True when reducing over ``axis`` (None, an int or a tuple) mixes rows."""
+    if axis is None or ndim == 0:
+        return True
+    if type(axis) is int:
+        return axis % ndim == 0
+    return any(operator.index(a) % ndim == 0 for a in axis)
+
+
+def _reduction(name, default=None):
+    """An ndarray reduction (or accumulation) method that records it and mixes rows
+    when the reduction runs over the row axis."""
+    base = getattr(_nd, name)
+
+    def method(self, axis=default, *args, **kwargs):
+        plain = _view(self, _nd)
+        target = kwargs.get("out") if kwargs else None
+        if target is not None:
+            kwargs["out"] = _split(target)[0]
+        out = base(plain, axis, *args, **kwargs)
+        mode = _MODE.get()
+        if mode == "none":
+            rm, node = NOT_RECORDED, None
+        else:
+            # inline: this runs once per reduction
+            try:
+                rm, parent = self._stp_rows, self._stp_node
+            except AttributeError:
+                rm, parent = _rows_of(self), _node_of(self)
+            if _WRITES:
+                rm = _rows_of(self)
+            if rm.n is not None and rm.dropped is None:
+                ndim = plain.ndim
+                if (
+                    axis is None
+                    or ndim == 0
+                    or (axis % ndim == 0 if type(axis) is int else _hits_rows(axis, ndim))
+                ):
+                    rm = rmap.collapse(rm, name)
+            if mode == "op":
+                node = (name, (parent,), {"axis": axis}, "numpy")
+            else:
+                node = record(name, (parent,), {"axis": axis}, "numpy", mode)
+        if target is not None and type(target) is TracedArray:
+            _set_rows(target, rm, node, False)
+            return target
+        if type(out) is not _nd:
+            if not isinstance(out, np.generic):
+                return out
+            out = np.asarray(out)
+        r = _view(out, TracedArray)
+        r._stp_rows = rm
+        r._stp_node = node
+        if _EPOCH[0]:
+            r._stp_epoch = _EPOCH[0]
+        return r
+
+    method.__name__ = name
+    method.__doc__ = getattr(_nd, name).__doc__
+    return method
+
+
+# -- the array class ----------------------------------------------------------------------
+
+
+class TracedArray(np.ndarray):
+    """A NumPy array whose rows carry their source row ids and whose history is recorded.
+
+    Made by :func:`sktraceprop.array`; read with :func:`sktraceprop.provenance`. It is an
+    ``ndarray`` (scikit-learn, pandas and plotting libraries accept it as one), and
+    ``np.asarray(x)`` gives the plain array back.
+    """
+
+    __slots__ = ("_stp_rows", "_stp_node", "_stp_epoch")
+    __stp_framework__ = "numpy"
+
+    # operators: the fast path, skipping NumPy's override machinery
+    __add__, __radd__ = _operator(np.add, "add")
+    __sub__, __rsub__ = _operator(np.subtract, "subtract")
+    __mul__, __rmul__ = _operator(np.multiply, "multiply")
+    __truediv__, __rtruediv__ = _operator(np.true_divide, "divide")
+    __floordiv__, __rfloordiv__ = _operator(np.floor_divide, "floor_divide")
+    __mod__, __rmod__ = _operator(np.remainder, "remainder")
+    __pow__, __rpow__ = _operator(np.power, "power")
+    __and__, __rand__ = _operator(np.bitwise_and, "bitwise_and")
+    __or__, __ror__ = _operator(np.bitwise_or, "bitwise_or")
+    __xor__, __rxor__ = _operator(np.bitwise_xor, "bitwise_xor")
+    __lshift__, __rlshift__ = _operator(np.left_shift, "left_shift")
+    __rshift__, __rrshift__ = _operator(np.right_shift, "right_shift")
+    __lt__, __gt__ = _operator(np.less, "less")[0], _operator(np.greater, "greater")[0]
+    __le__ = _operator(np.less_equal, "less_equal")[0]
+    __ge__ = _operator(np.greater_equal, "greater_equal")[0]
+    __eq__ = _operator(np.equal, "equal")[0]
+    __ne__ = _operator(np.not_equal, "not_equal")[0]
+    __hash__ = None
+    __neg__ = _unary(np.negative, "__neg__")
+    __pos__ = _unary(np.positive, "__pos__")
+    __abs__ = _unary(np.absolute, "__abs__")
+    __invert__ = _unary(np.invert, "__invert__")
+    __iadd__ = _inplace(np.add)
+    __isub__ = _inplace(np.subtract)
+    __imul__ = _inplace(np.multiply)
+    __itruediv__ = _inplace(np.true_divide)
+    __ifloordiv__ = _inplace(np.floor_divide)
+    __imod__ = _inplace(np.remainder)
+    __ipow__ = _inplace(np.power)
+    __iand__ = _inplace(np.bitwise_and)
+    __ior__ = _inplace(np.bitwise_or)
+    __ixor__ = _inplace(np.bitwise_xor)
+    __imatmul__ = _inplace(np.matmul)
+
+    def __matmul__(self, other):
+        if type(other) is _nd and other.ndim == 2:
+            plain = _view(self, _nd)
+            if plain.ndim == 2:
+                # rows times weights: every output row is its input row (the weights are
+                # untraced)
+                out = np.matmul(plain, other)
+                mode = _MODE.get()
+                if mode == "none":
+                    return _wrap(out, NOT_RECORDED, None)
+                node = _record("matmul", (_node_of(self),), (_ARG, operand(other)), mode)
+                return _wrap(out, _rows_of(self), node)
+        return _ufunc_call(np.matmul, "__call__", (self, other), {})
+
+    def __rmatmul__(self, other):
+        return _ufunc_call(np.matmul, "__call__", (other, self), {})
+
+    def __divmod__(self, other):
+        return _ufunc_call(np.divmod, "__call__", (self, other), {})
+
+    def __rdivmod__(self, other):
+        return _ufunc_call(np.divmod, "__call__", (other, self), {})
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _ufunc_call(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        handler = _HANDLED.get(func)
+        if handler is None:
+            return _unmodelled(func, args, kwargs)
+        return handler(*args, **kwargs)
+
+    # -- protocol used by provenance and traced fits ---------------------------------------
+    def __stp_value__(self):
+        return _view(self, _nd)
+
+    def __stp_state__(self):
+        return _rows_of(self), _node_of(self)
+
+    def __stp_row_ids__(self):
+        from ._fit import fit_row_ids
+
+        return fit_row_ids(self)
+
+    def __stp_run_ops__(self):
+        from ._fit import fit_ops
+
+        return fit_ops(self)
+
+    # -- indexing ---------------------------------------------------------------------------
+    def __getitem__(self, key):
+        plain = _view(self, _nd)
+        tk = type(key)
+        if tk is slice or tk is int or tk is _nd:
+            # the common keys, answered without parsing
+            out = plain[key]
+            if type(out) is not _nd:
+                return out
+            mode = _MODE.get()
+            if mode == "none":
+                return _wrap(out, NOT_RECORDED, None)
+            rm = _rows_of(self)
+            if rm.n is not None and rm.dropped is None and plain.shape:
+                if tk is slice or (tk is _nd and key.ndim == 1 and key.dtype.kind in "biu"):
+                    rm = rmap.take(rm, key)
+                else:
+                    rm = index_map(rm, key, plain.shape)
+            params = {"key": key if tk is not _nd else operand(key)}
+            node = _record("getitem", (_node_of(self),), params, mode)
+            return _wrap(out, rm, node)
+        key, key_nodes = plain_key(key)
+        out = plain[key]
+        if type(out) is not _nd:
+            return out  # one element: a plain scalar, as NumPy gives
+        mode = _MODE.get()
+        if mode == "none":
+            return _wrap(out, NOT_RECORDED, None)
+        rm = index_map(_rows_of(self), key, plain.shape)
+        nodes = (_node_of(self), *key_nodes)
+        node = record("getitem", nodes, {"key": operand(key)}, "numpy", mode)
+        return _wrap(out, rm, node)
+
+    def __setitem__(self, key, value):
+        plain = _view(self, _nd)
+        key, key_nodes = plain_key(key)
+        pv, rv, nv = _split(value)
+        plain[key] = pv
+        mode = _MODE.get()
+        if mode == "none":
+            _set_rows(self, NOT_RECORDED, None, False)
+            return
+        # ``x[k] += v`` wrote through the view it now assigns back: not a stale write
+        old = _rows_of(self, writer=value)
+        new = assign_map(old, key, plain.shape, rmap.EMPTY if rv is None else rv, np.shape(pv))
+        nodes = [_node_of(self), *key_nodes]
+        if rv is not None:
+            nodes.extend(nv)
+        node = record("setitem", tuple(nodes), {"key": operand(key)}, "numpy", mode)
+        _set_rows(self, new, node, False, old=old)
+
+    # -- shape ------------------------------------------------------------------------------
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], int | np.integer):
+            shape = tuple(shape[0])
+        plain = _view(self, _nd)
+        out = plain.reshape(shape, order=order)
+        return _shaped(self, plain, out, "reshape", {"shape": list(out.shape), "order": order})
+
+    def ravel(self, order="C"):
+        plain = _view(self, _nd)
+        return _shaped(self, plain, plain.ravel(order), "ravel", {"order": order})
+
+    def flatten(self, order="C"):
+        plain = _view(self, _nd)
+        return _shaped(self, plain, plain.flatten(order), "flatten", {"order": order})
+
+    def transpose(self, *axes):
+        plain = _view(self, _nd)
+        out = plain.transpose(*axes)
+        if len(axes) == 1 and axes[0] is not None and not isinstance(axes[0], int | np.integer):
+            axes = tuple(axes[0])
+        first = (axes[0] if axes and axes[0] is not None else plain.ndim - 1) if plain.ndim else 0
+        rm = _rows_of(self)
+        if plain.ndim > 1 and operator.index(first) % plain.ndim != 0:
+            rm = rmap.collapse(rm, "transpose")
+        return _result(out, rm, "transpose", (_node_of(self),), {"axes": operand(axes)})
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    @property
+    def mT(self):
+        plain = _view(self, _nd)
+        out = plain.mT
+        rm = _rows_of(self)
+        if plain.ndim == 2:
+            rm = rmap.collapse(rm, "mT")
+        return _result(out, rm, "mT", (_node_of(self),), None)
+
+    @property
+    def real(self):
+        return _same_rows(self, _view(self, _nd).real, "real", None)
+
+    @property
+    def imag(self):
+        return _same_rows(self, _view(self, _nd).imag, "imag", None)
+
+    def swapaxes(self, axis1, axis2):
+        plain = _view(self, _nd)
+        out = plain.swapaxes(axis1, axis2)
+        rm = _rows_of(self)
+        nd = max(plain.ndim, 1)
+        if (axis1 % nd == 0) != (axis2 % nd == 0):
+            rm = rmap.collapse(rm, "swapaxes")
+        return _result(out, rm, "swapaxes", (_node_of(self),), {"axes": [axis1, axis2]})
+
+    def squeeze(self, axis=None):
+        plain = _view(self, _nd)
+        out = plain.squeeze(axis)
+        rm = _rows_of(self)
+        if plain.ndim and plain.shape[0] == 1 and out.ndim < plain.ndim:
+            if axis is None or 0 in [a % plain.ndim for a in np.atleast_1d(axis)]:
+                rm = rmap.single(rm)
+        return _result(out, rm, "squeeze", (_node_of(self),), {"axis": operand(axis)})
+
+    def astype(self, dtype, *args, **kwargs):
+        out = _view(self, _nd).astype(dtype, *args, **kwargs)
+        return _same_rows(self, out, "astype", {"dtype": str(np.dtype(dtype))})
+
+    def copy(self, order="C"):
+        return _same_rows(self, _view(self, _nd).copy(order), "copy", None)
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def view(self, *args, **kwargs):
+        plain = _view(self, _nd)
+        out = plain.view(*args, **kwargs)
+        if type(out) is not _nd:
+            return out  # a view as another class leaves tracking
+        if out.dtype.itemsize == plain.dtype.itemsize or plain.ndim > 1:
+            return _same_rows(self, out, "view", {"dtype": str(out.dtype)})
+        rm = rmap.reshape(
+            _rows_of(self),
+            plain.shape + (plain.dtype.itemsize,),
+            out.shape + (out.dtype.itemsize,),
+        )
+        return _result(out, rm, "view", (_node_of(self),), {"dtype": str(out.dtype)})
+
+    def round(self, decimals=0, out=None):
+        return self.__array_function__(np.round, (), (self,), {"decimals": decimals, "out": out})
+
+    def dot(self, b, out=None):
+        return self.__array_function__(np.dot, (), (self, b), {"out": out})
+
+    # -- reductions -------------------------------------------------------------------------
+    sum = _reduction("sum")
+    prod = _reduction("prod")
+    mean = _reduction("mean")
+    std = _reduction("std")
+    var = _reduction("var")
+    min = _reduction("min")
+    max = _reduction("max")
+    all = _reduction("all")
+    any = _reduction("any")
+    argmax = _reduction("argmax")
+    argmin = _reduction("argmin")
+    cumsum = _reduction("cumsum")
+    cumprod = _reduction("cumprod")
+    argsort = _reduction("argsort", default=-1)
+
+    def argpartition(self, kth, axis=-1, *args, **kwargs):
+        return self.__array_function__(np.argpartition, (), (self, kth), {"axis": axis, **kwargs})
+
+    # -- methods that move rows -------------------------------------------------------------
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        return self.__array_function__(
+            np.take, (), (self, indices), {"axis": axis, "out": out, "mode": mode}
+        )
+
+    def repeat(self, repeats, axis=None):
+        return self.__array_function__(np.repeat, (), (self, repeats), {"axis": axis})
+
+    def compress(self, condition, axis=None, out=None):
+        return self.__array_function__(
+            np.compress, (), (condition, self), {"axis": axis, "out": out}
+        )
+
+    def clip(self, min=None, max=None, out=None, **kwargs):  # noqa: A002 (NumPy's names)
+        return self.__array_function__(np.clip, (), (self, min, max), {"out": out, **kwargs})
+
+    def nonzero(self):
+        return self.__array_function__(np.nonzero, (), (self,), {})
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return self.__array_function__(
+            np.diagonal, (), (self,), {"offset": offset, "axis1": axis1, "axis2": axis2}
+        )
+
+    def trace(self, *args, **kwargs):
+        return self.__array_function__(np.trace, (), (self, *args), kwargs)
+
+    def searchsorted(self, v, side="left", sorter=None):
+        return self.__array_function__(
+            np.searchsorted, (), (self, v), {"side": side, "sorter": sorter}
+        )
+
+    # -- in place ---------------------------------------------------------------------------
+    def sort(self, axis=-1, kind=None, order=None):
+        plain = _view(self, _nd)
+        plain.sort(axis, kind, order)
+        _reorder_in_place(self, plain, axis, "sort")
+
+    def partition(self, kth, axis=-1, kind="introselect", order=None):
+        plain = _view(self, _nd)
+        plain.partition(kth, axis, kind, order)
+        _reorder_in_place(self, plain, axis, "partition")
+
+    def fill(self, value):
+        pv, rv, nv = _split(value)
+        _view(self, _nd).fill(pv)
+        mode = _MODE.get()
+        rm = NOT_RECORDED if mode == "none" else (rmap.EMPTY if rv is None else rv)
+        nodes = (_node_of(self), *nv)
+        node = None if mode == "none" else record("fill", nodes, None, "numpy", mode)
+        _set_rows(self, rm, node, False)
+
+    def put(self, indices, values, mode="raise"):
+        from ._numpy_functions import HANDLED
+
+        HANDLED[np.put](self, indices, values, mode=mode)
+
+    def resize(self, *new_shape, refcheck=True):
+        _view(self, _nd).resize(*new_shape, refcheck=refcheck)
+        _set_rows(
+            self,
+            rmap.collapse(_rows_of(self), "resize"),
+            record("resize", (_node_of(self),), None, "numpy", _MODE.get()),
+            False,
+        )
+
+    # -- pickling ---------------------------------------------------------------------------
+    def __reduce__(self):
+        from ._fit import sources_of
+
+        plain = _view(self, _nd)
+        return _rebuild, (plain, _rows_of(self), _node_of(self), sources_of(self))
+
+
+def _rebuild(plain, rm, node, sources):
+    from .._lineage._source import REGISTRY
+
+    for source in sources:
+        REGISTRY.adopt(source)
+    return _wrap(plain, rm, node)
+
+
+def _reorder_in_place(arr, plain, axis, name):
+    mode = _MODE.get()
+    rm = _rows_of(arr)
+    if mode == "none":
+        new = NOT_RECORDED
+    elif plain.ndim and (axis is None or axis % plain.ndim == 0):
+        new = rmap.collapse(rm, name)
+    else:
+        new = rm
+    node = (
+        None
+        if mode == "none"
+        else record(name, (_node_of(arr),), {"axis": operand(axis)}, "numpy", mode)
+    )
+    _set_rows(arr, new, node, False, old=rm)
+
+
+def _result(out, rm, name, nodes, params):
+    mode = _MODE.get()
+    if mode == "none":
+        return _wrap(out, NOT_RECORDED, None)
+    return _wrap(out, rm, record(name, nodes, params, "numpy", mode))
+
+
+def _same_rows(arr, out, name, params):
+    return _result(out, _rows_of(arr), name, (_node_of(arr),), params)
+
+
+def _shaped(arr, plain, out, name, params):
+    rm = _rows_of(arr)
+    order = params.get("order", "C")
+    if rm.n is not None and rm.dropped is None:
+        if order == "F" or (
+            order in ("A", "K")
+            and plain.ndim > 1
+            and plain.flags.f_contiguous
+            and not plain.flags.c_contiguous
+        ):
+            rm = rmap.from_positions(rm, positions(plain.shape).reshape(out.shape, order="F"))
+        else:
+            rm = rmap.reshape(rm, plain.shape, out.shape, name)
+    return _result(out, rm, name, (_node_of(arr),), params)
+
+
+def plain_key(key):
+    """An indexing key with traced index arrays replaced by plain ones, and their nodes."""
+    if isinstance(key, tuple):
+        items, nodes = [], []
+        for k in key:
+            pk, rk, nk = _split(k)
+            items.append(pk)
+            if rk is not None:
+                nodes.extend(nk)
+        return tuple(items), tuple(nodes)
+    pk, _, nk = _split(key)
+    return pk, nk
+
+
+def wrap(out, rm, node):
+    """Make a TracedArray of a plain result (used by the function handlers)."""
+    return _wrap(out, rm, node)
+
+
+def rows_of(x):
+    return _rows_of(x)
+
+
+def node_of(x):
+    return _node_of(x)
+
+
+def split(x):
+    return _split(x)
+
+
+def set_rows(target, rm, node, partial=False):
+    _set_rows(target, rm, node, partial)
+
+
+def make(value, rm, node, convert):
+    """A TracedArray of ``value`` (from a source, or converted from another framework)."""
+    from ._sources import to_numpy
+
+    plain = to_numpy(value)
+    if convert:
+        node = record("to_numpy", (node,), None, "numpy", _MODE.get())
+    return _wrap(plain, rm, node)
+
+
+# The function handlers need TracedArray defined; __array_function__ reads them here.
+from ._numpy_functions import HANDLED as _HANDLED  # noqa: E402
+from ._numpy_functions import unmodelled as _unmodelled  # noqa: E402

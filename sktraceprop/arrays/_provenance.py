@@ -1,0 +1,322 @@
+"""``provenance(x)``: the sources, operations and source rows behind a traced array."""
+
+import numpy as np
+import pandas as pd
+
+from .._lineage._ids import codes_of
+from .._lineage._rows import has_id_level, lineage_frame, row_ids
+from .._lineage._source import REGISTRY
+from ..exceptions import LineageError
+from . import _rowmap as rmap
+from ._graph import (
+    FRAMEWORK,
+    INPUTS,
+    LEFT_OUT,
+    OP,
+    PARAMS,
+    UNRECORDED,
+    ancestors,
+    get_granularity,
+    params_dict,
+)
+from ._sources import source_node
+
+
+def state_of(x):
+    """``(row map, node, shape, framework)`` of a traced array, DataFrame or Series."""
+    getter = getattr(x, "__stp_state__", None)
+    if getter is not None:
+        rm, node = getter()
+        return rm, node, tuple(x.shape), x.__stp_framework__
+    if isinstance(x, pd.DataFrame | pd.Series) and has_id_level(x.index):
+        ids = row_ids(x)
+        return (
+            rmap.of_ids(ids),
+            source_node(np.unique(codes_of(ids)), type(x).__name__),
+            x.shape,
+            "pandas",
+        )
+    raise TypeError(
+        f"{type(x).__name__} is not traced: make traced arrays with sktraceprop.array(...) "
+        "(np.asarray and np.array of a traced array give plain arrays back)."
+    )
+
+
+def _codes_behind(rm, node):
+    found = set()
+    if rm.dropped is None:
+        found |= {int(c) for c in np.unique(codes_of(rmap.codes(rm)))} - {0}
+    for step in ancestors(node):
+        if step[OP] == "source":
+            found |= set(step[PARAMS]["codes"])
+    table, todo = {}, list(found)
+    while todo:
+        code = int(todo.pop())
+        if code in table:
+            continue
+        source = REGISTRY.by_code(code)
+        table[code] = source
+        todo.extend(int(c) for c in source.parent_codes)
+    return dict(sorted(table.items()))
+
+
+def _step_sources(steps):
+    """Source ids behind every step of the graph (by ``id`` of the node)."""
+    behind = {}
+    for step in steps:
+        if step[OP] == "source":
+            behind[id(step)] = set(step[PARAMS]["source_ids"])
+        else:
+            behind[id(step)] = set().union(*(behind.get(id(p), set()) for p in step[INPUTS]))
+    return behind
+
+
+def unmodelled_ops(steps):
+    """Names of the operations recorded as not modelled row by row."""
+    return sorted({s[OP] for s in steps if params_dict(s).get("modelled") is False})
+
+
+class Provenance:
+    """Lineage of one traced array: its sources, the operations it went through, and the
+    source rows behind each of its rows.
+
+    Made by :func:`sktraceprop.provenance`.
+    """
+
+    def __init__(self, rows, node, shape, framework):
+        self._rows = rows
+        self._node = node
+        self.shape = shape
+        self.framework = framework
+
+    # -- sources and operations ------------------------------------------------------------
+    def sources(self):
+        """The registered sources behind the array (merge parents included).
+
+        Returns
+        -------
+        sources : DataFrame
+            Columns ``source_id``, ``kind``, ``uri``, ``sha256``, ``n_rows``, ``code``.
+        """
+        table = _codes_behind(self._rows, self._node)
+        table = dict(sorted(table.items(), key=lambda item: (item[1].source_id, item[0])))
+        return pd.DataFrame(
+            [
+                {
+                    "source_id": s.source_id,
+                    "kind": s.kind,
+                    "uri": s.uri,
+                    "sha256": s.sha256,
+                    "n_rows": s.n_rows,
+                    "code": code,
+                }
+                for code, s in table.items()
+            ],
+            columns=["source_id", "kind", "uri", "sha256", "n_rows", "code"],
+        )
+
+    def ancestors(self):
+        """Every step the array depends on, sources first, inputs before their users.
+
+        Returns
+        -------
+        steps : DataFrame
+            Columns ``step`` (1-based), ``kind`` (``"source"``, ``"op"`` or
+            ``"not recorded"``), ``op``, ``framework``, ``inputs`` (step numbers),
+            ``params`` and ``sources`` (the source ids behind the step).
+        """
+        steps = ancestors(self._node)
+        number = {id(s): k + 1 for k, s in enumerate(steps)}
+        behind = _step_sources(steps)
+        records = []
+        for step in steps:
+            kind = {"source": "source", UNRECORDED: "not recorded"}.get(step[OP], "op")
+            records.append(
+                {
+                    "step": number[id(step)],
+                    "kind": kind,
+                    "op": step[OP],
+                    "framework": step[FRAMEWORK],
+                    "inputs": [number[id(p)] for p in step[INPUTS] if p is not None],
+                    "params": params_dict(step),
+                    "sources": sorted(behind[id(step)]),
+                }
+            )
+        columns = ["step", "kind", "op", "framework", "inputs", "params", "sources"]
+        return pd.DataFrame(records, columns=columns)
+
+    def ops(self):
+        """The operations, in the order they ran (sources left out; see :meth:`ancestors`).
+
+        Returns
+        -------
+        ops : DataFrame
+            Columns ``step``, ``op``, ``framework``, ``inputs`` (step numbers, sources
+            included) and ``params``. Operations run at granularity ``"batch"`` appear
+            as one ``"(not recorded)"`` step.
+        """
+        frame = self.ancestors()
+        ops = frame[frame["kind"] != "source"]
+        return ops[["step", "op", "framework", "inputs", "params"]].reset_index(drop=True)
+
+    # -- rows -------------------------------------------------------------------------------
+    def _check(self):
+        if self._rows.dropped is not None:
+            raise LineageError(f"row lineage unknown: {self._rows.dropped}")
+
+    def rows(self, i, pooled=True):
+        """The source rows behind output row(s) ``i``.
+
+        Parameters
+        ----------
+        i : int or array-like of int
+            Positions along the array's first axis (negative counts from the end).
+        pooled : bool, default=True
+            Also list the rows the output row depends on through an operation that mixes
+            rows (a mean or standard deviation over rows, a matmul along the row axis):
+            every row of those inputs. ``False`` lists only the rows each output row is
+            made of.
+
+        Returns
+        -------
+        rows : DataFrame
+            Columns ``row`` (the output row), ``row_id``, ``source_id``, ``uri``,
+            ``line`` (physical 1-based file line for files read with ``read_csv``;
+            1-based row position otherwise) and ``through``: None for the rows the
+            output row is made of, else the operations that pooled it in. A row built
+            by ``sktraceprop.merge`` appears once per parent, with column ``via``.
+
+        Raises
+        ------
+        LineageError
+            If the row ids were dropped (an unmodelled operation, granularity
+            ``"none"``, or an in-place write through another view).
+        """
+        self._check()
+        n = self.shape[0] if self.shape else 1
+        rows = np.atleast_1d(np.asarray(i))
+        if rows.dtype.kind not in "iu":
+            raise TypeError(f"rows expects integer positions, got dtype {rows.dtype}")
+        bad = rows[(rows < -n) | (rows >= n)]
+        if bad.size:
+            raise IndexError(f"row {int(bad[0])} out of range for an array of {n} rows")
+        rows = np.where(rows < 0, rows + n, rows).astype(np.int64)
+        rm = self._rows
+        frames = []
+        which, ids = rmap.direct(rm, rows)
+        if ids.size:
+            frame = lineage_frame(ids, REGISTRY.by_code, position_name="k")
+            frame.insert(0, "row", rows[which[frame.pop("k").to_numpy()]])
+            frame["through"] = None
+            frames.append(frame)
+        if pooled:
+            memo = {}
+            for r in np.unique(rows):
+                for pool in rmap.pools_of(rm, r):
+                    ids = rmap.expand(pool, memo)
+                    if not ids.size:
+                        continue
+                    frame = lineage_frame(ids, REGISTRY.by_code, position_name="k")
+                    frame.pop("k")
+                    frame.insert(0, "row", r)
+                    frame["through"] = pool.via
+                    frames.append(frame)
+        columns = ["row", "row_id", "source_id", "uri", "line", "through"]
+        if not frames:
+            return pd.DataFrame({c: [] for c in columns})
+        out = pd.concat(frames, ignore_index=True)
+        for column in ("source_id", "uri"):
+            out[column] = out[column].astype(str)
+        out["_pooled"] = out["through"].notna()
+        out = out.sort_values(["row", "_pooled", "source_id", "line"], kind="stable")
+        out = out.drop(columns="_pooled").reset_index(drop=True)
+        extra = [c for c in out.columns if c not in columns]
+        return out[columns + extra]
+
+    def pools(self):
+        """The inputs whose rows were mixed into this array, by operation.
+
+        Returns
+        -------
+        pools : DataFrame
+            Columns ``through`` (the operations), ``n_rows`` (distinct source rows),
+            ``sources`` and ``applies_to`` (``"all rows"`` or the number of output rows).
+        """
+        self._check()
+        memo, records = {}, []
+        for pool, mask in self._rows.pools:
+            ids = rmap.expand(pool, memo)
+            names = sorted({REGISTRY.by_code(c).source_id for c in np.unique(codes_of(ids))})
+            records.append(
+                {
+                    "through": pool.via,
+                    "n_rows": int(ids.size),
+                    "sources": names,
+                    "applies_to": "all rows" if mask is None else int(np.count_nonzero(mask)),
+                }
+            )
+        return pd.DataFrame(records, columns=["through", "n_rows", "sources", "applies_to"])
+
+    def notes(self):
+        """What this provenance cannot tell, in words (empty when it is complete)."""
+        notes = []
+        if self._rows.dropped is not None:
+            notes.append(f"row ids: {self._rows.dropped}")
+        if self._node is None:
+            notes.append("operations: none recorded for this array")
+        else:
+            steps = ancestors(self._node)
+            if any(s[OP] == UNRECORDED for s in steps):
+                notes.append(LEFT_OUT["batch"])
+            unmodelled = unmodelled_ops(steps)
+            if unmodelled:
+                notes.append(
+                    "not modelled row by row (every output row depends on every input "
+                    f"row): {', '.join(unmodelled)}"
+                )
+        if get_granularity() != "op":
+            notes.append(
+                f"granularity is now {get_granularity()!r}: {LEFT_OUT[get_granularity()]}"
+            )
+        return notes
+
+    def __repr__(self):
+        kind = (
+            "dropped"
+            if self._rows.dropped is not None
+            else ("collapsed" if self._rows.n is None else f"{self._rows.n} rows")
+        )
+        n_ops = len(self.ops()) if self._node is not None else 0
+        return (
+            f"<Provenance of a {self.framework} array of shape {self.shape}: row ids {kind}, "
+            f"{len(self._rows.pools)} pooled input(s), {n_ops} op(s)>"
+        )
+
+
+def provenance(x):
+    """Lineage of a traced array (NumPy, torch or JAX) or a traced DataFrame.
+
+    Parameters
+    ----------
+    x : TracedArray, TracedTensor, TracedJaxArray, DataFrame or Series
+        Made by :func:`sktraceprop.array` (or loaded with :func:`sktraceprop.read_csv`).
+
+    Returns
+    -------
+    provenance : Provenance
+        ``.sources()``, ``.ops()``, ``.ancestors()``, ``.rows(i)``, ``.pools()`` and
+        ``.notes()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sktraceprop as stp
+    >>> a = stp.array(np.arange(12.0).reshape(6, 2), source_id="a")
+    >>> z = (a - a.mean(axis=0))[[4, 1]]
+    >>> stp.provenance(z).rows(0, pooled=False)[["row", "source_id", "line"]].values.tolist()
+    [[0, 'a', 5]]
+    >>> stp.provenance(z).ops()["op"].tolist()
+    ['mean', 'subtract', 'getitem']
+    """
+    rm, node, shape, framework = state_of(x)
+    return Provenance(rm, node, shape, framework)

@@ -1,0 +1,466 @@
+"""Which source rows each row of an array comes from (:class:`RowMap`), and how maps combine.
+
+A map is framework-independent: it describes the first axis of an array whatever holds
+the data (NumPy, torch, JAX). Row ids are the library's packed int64 ids; the arrays that
+hold them are shared, never copied, through row-preserving operations.
+
+Two kinds of dependence are kept apart:
+
+- *direct* parents: output row ``i`` is made of source row ``ids[s][i]`` for each slot
+  ``s`` (``0`` = no parent in that slot). ``a + b`` of two traced arrays has two slots.
+- *pooled* parents: output row ``i`` also depends on every row of a :class:`Pool`, an
+  input whose rows were mixed (a mean over rows, a matmul along the row axis). A pool
+  applies to every row, or to the rows of a mask after a concatenation or indexing.
+
+A *collapsed* map (``n is None``) describes an array whose first axis is not a row axis
+(the result of a reduction over rows, one row taken out by an integer index): every
+element derives from the same parents.
+"""
+
+import numpy as np
+
+_NO_IDS = ()
+
+
+class Pool:
+    """Every row of an input, mixed into some output rows by the operation ``via``.
+
+    Parameters
+    ----------
+    rowmap : RowMap
+        Map of the input whose rows were mixed (shared, not copied).
+    via : str
+        Name of the operation (``"mean"``, ``"matmul"``...); names join with ``", "``
+        when two operations pooled the same input.
+    """
+
+    __slots__ = ("rowmap", "via")
+
+    def __init__(self, rowmap, via):
+        self.rowmap = rowmap
+        self.via = via
+
+    def __reduce__(self):
+        return Pool, (self.rowmap, self.via)
+
+
+class RowMap:
+    """Parents of every row of an array.
+
+    Parameters
+    ----------
+    ids : tuple of ndarray of int64
+        Direct parent slots, each of length ``n`` (length 1 when collapsed).
+    pools : tuple of (Pool, ndarray of bool or None)
+        Pooled parents and the rows they apply to (``None``: every row).
+    n : int or None
+        Number of rows; None for a collapsed map.
+    dropped : str, default=None
+        Why the parents are unknown; the map then holds nothing else.
+    """
+
+    __slots__ = ("ids", "pools", "n", "dropped")
+
+    def __init__(self, ids=_NO_IDS, pools=(), n=None, dropped=None):
+        self.ids = ids
+        self.pools = pools
+        self.n = n
+        self.dropped = dropped
+
+    def __reduce__(self):
+        return RowMap, (self.ids, self.pools, self.n, self.dropped)
+
+    @property
+    def rowed(self):
+        return self.n is not None
+
+    def __repr__(self):
+        if self.dropped is not None:
+            return f"<RowMap dropped: {self.dropped}>"
+        shape = "collapsed" if self.n is None else f"{self.n} rows"
+        return f"<RowMap {shape}, {len(self.ids)} slot(s), {len(self.pools)} pool(s)>"
+
+
+#: Depends on no source row (untraced data, constants, ``zeros_like``).
+EMPTY = RowMap()
+
+
+def dropped(reason):
+    return RowMap(dropped=reason)
+
+
+def of_ids(ids):
+    """Map of a source: row ``i`` is the row ``ids[i]``."""
+    return RowMap((ids,), (), len(ids))
+
+
+def single(rm):
+    """The map of what one row holds once its row axis is gone (``x[3]``): that row's
+    own parents, direct as they were."""
+    if rm.n is None or rm.dropped is not None:
+        return rm
+    pools = tuple((p, None) for p, m in rm.pools if m is None or m[0])
+    return RowMap(tuple(s[:1] for s in rm.ids), pools, None)
+
+
+def collapse(rm, via):
+    """The map of an array whose every element depends on every row of ``rm`` (pooled
+    in through ``via``: a reduction over rows, a matmul along them)."""
+    if rm.n is None or rm.dropped is not None:
+        return rm
+    if not rm.ids:
+        if not rm.pools:
+            return EMPTY
+        if all(m is None for _, m in rm.pools):
+            return RowMap(_NO_IDS, rm.pools, None)
+    return RowMap(_NO_IDS, ((Pool(rm, via), None),), None)
+
+
+def spread(rm, n):
+    """A collapsed map (or a one-row map) given to each of ``n`` rows."""
+    if rm.dropped is not None:
+        return rm
+    if rm.n is not None:
+        if rm.n == n:
+            return rm
+        rm = single(rm) if rm.n == 1 else collapse(rm, "broadcast")
+    ids = tuple(np.broadcast_to(s[:1], (n,)) for s in rm.ids)
+    return RowMap(ids, rm.pools, n)
+
+
+def _same(a, b):
+    return a is b or (a.shape == b.shape and np.array_equal(a, b))
+
+
+def merge(maps, n):
+    """Union of the parents of maps that all describe the same ``n`` rows."""
+    ids, pools = [], []
+    for rm in maps:
+        if rm.dropped is not None:
+            return rm
+        for s in rm.ids:
+            if not any(_same(s, t) for t in ids):
+                ids.append(s)
+        for pool, mask in rm.pools:
+            for k, (known, known_mask) in enumerate(pools):
+                if known.rowmap is pool.rowmap:
+                    if known.via != pool.via and pool.via not in known.via.split(", "):
+                        known = Pool(known.rowmap, f"{known.via}, {pool.via}")
+                    if known_mask is None or mask is None:
+                        known_mask = None
+                    elif known_mask is not mask:
+                        known_mask = known_mask | mask
+                    pools[k] = (known, known_mask)
+                    break
+            else:
+                pools.append((pool, mask))
+    return RowMap(tuple(ids), tuple(pools), n)
+
+
+def elementwise(parts, out_shape, via):
+    """Map of an elementwise (broadcasting) result from ``(map, input_shape)`` pairs.
+
+    An input whose first axis is the output's first axis (same number of dimensions)
+    gives each output row its own row (or its single row, when it has one row and the
+    output more); any other input's rows meet every output row and are pooled.
+    """
+    if not out_shape:
+        maps = [rm for rm, _ in parts]
+        if len(maps) == 1 or all(m is maps[0] for m in maps):
+            return maps[0]
+        return merge([collapse(m, via) for m in maps], None)
+    n = out_shape[0]
+    ndim = len(out_shape)
+    aligned, rowed = [], False
+    for rm, shape in parts:
+        if rm.dropped is not None:
+            return rm
+        if rm.n is not None and len(shape) == ndim:
+            aligned.append(rm if shape[0] == n else spread(rm, n))
+            rowed = True
+        else:
+            aligned.append(collapse(rm, via))
+    if not rowed:
+        return merge(aligned, None) if len(aligned) > 1 else aligned[0]
+    if len(aligned) == 1:
+        return aligned[0]
+    first = aligned[0]
+    if all(m is first for m in aligned):
+        return first
+    return merge([m if m.n is not None else spread(m, n) for m in aligned], n)
+
+
+def with_parents(rm, other):
+    """A rowed map plus, on every row, the parents of a collapsed map ``other``."""
+    if other.dropped is not None:
+        return other
+    if other.ids:
+        return merge([rm, spread(other, rm.n)], rm.n)
+    if not other.pools:
+        return rm
+    if not rm.pools:
+        return RowMap(rm.ids, other.pools, rm.n)
+    return merge([rm, RowMap(_NO_IDS, other.pools, rm.n)], rm.n)
+
+
+def pair(ra, sa, rb, sb, out_shape, via):
+    """:func:`elementwise` for two maps, with the common cases answered first."""
+    if ra.dropped is None and rb.dropped is None and out_shape:
+        n, ndim = out_shape[0], len(out_shape)
+        a_rows = ra.n is not None and len(sa) == ndim and sa[0] == n
+        b_rows = rb.n is not None and len(sb) == ndim and sb[0] == n
+        if a_rows and (ra is rb or rb.n is None):
+            return ra if ra is rb else with_parents(ra, rb)
+        if b_rows and ra.n is None:
+            return with_parents(rb, ra)
+    return elementwise([(ra, sa), (rb, sb)], out_shape, via)
+
+
+def take(rm, key):
+    """Rows ``key`` (slice, integer array, boolean mask) of a rowed map."""
+    if rm.n is None or rm.dropped is not None:
+        return rm
+    ids = tuple(s[key] for s in rm.ids)
+    pools = tuple((p, None if m is None else m[key]) for p, m in rm.pools)
+    if ids:
+        n = len(ids[0])
+    elif any(m is not None for _, m in pools):
+        n = next(len(m) for _, m in pools if m is not None)
+    else:
+        n = count(rm.n, key)
+    return RowMap(ids, pools, n)
+
+
+def count(n, key):
+    """Number of rows that ``key`` selects out of ``n``."""
+    if isinstance(key, slice):
+        return len(range(n)[key])
+    key = np.asarray(key)
+    return int(np.count_nonzero(key)) if key.dtype == bool else int(key.size)
+
+
+def _pad(slots, k, n):
+    return list(slots) + [np.zeros(n, np.int64)] * (k - len(slots))
+
+
+def concat(parts):
+    """Map of blocks ``(map, n_rows)`` stacked along the row axis (None: untraced block)."""
+    blocks = []
+    for rm, n in parts:
+        if rm is None:
+            rm = EMPTY
+        if rm.dropped is not None:
+            return rm
+        blocks.append(spread(rm, n) if rm.n != n else rm)
+    if len(blocks) == 1:
+        return blocks[0]
+    if all(len(b.ids) == 1 and not b.pools for b in blocks):
+        ids = np.concatenate([b.ids[0] for b in blocks])
+        return RowMap((ids,), (), len(ids))
+    sizes = [b.n for b in blocks]
+    total = sum(sizes)
+    k = max(len(b.ids) for b in blocks)
+    ids = tuple(
+        np.concatenate(column)
+        for column in zip(*(_pad(b.ids, k, size) for b, size in zip(blocks, sizes)))
+    )
+    pools = []
+    for pool, _ in {id(p.rowmap): (p, None) for b in blocks for p, _ in b.pools}.values():
+        masks, everywhere = [], True
+        via = pool.via
+        for b, size in zip(blocks, sizes):
+            found = [(p, m) for p, m in b.pools if p.rowmap is pool.rowmap]
+            if not found:
+                masks.append(np.zeros(size, bool))
+                everywhere = False
+                continue
+            p, m = found[0]
+            if p.via != via and p.via not in via.split(", "):
+                via = f"{via}, {p.via}"
+            if m is None:
+                masks.append(np.ones(size, bool))
+            else:
+                masks.append(m)
+                everywhere = False
+        pools.append((Pool(pool.rowmap, via), None if everywhere else np.concatenate(masks)))
+    return RowMap(ids, tuple(pools), total)
+
+
+def repeat_rows(rm, repeats):
+    """Each row repeated ``repeats`` times (an int or one count per row)."""
+    if rm.n is None or rm.dropped is not None:
+        return rm
+    ids = tuple(np.repeat(s, repeats) for s in rm.ids)
+    pools = tuple((p, None if m is None else np.repeat(m, repeats)) for p, m in rm.pools)
+    n = int(np.sum(np.broadcast_to(repeats, (rm.n,)))) if rm.n else 0
+    return RowMap(ids, pools, n)
+
+
+def group_rows(rm, size):
+    """Consecutive groups of ``size`` rows become one row (a C-order reshape)."""
+    if rm.n is None or rm.dropped is not None:
+        return rm
+    n = rm.n // size
+    ids = tuple(s.reshape(n, size)[:, j] for s in rm.ids for j in range(size))
+    pools = tuple((p, None if m is None else m.reshape(n, size).any(axis=1)) for p, m in rm.pools)
+    return merge([RowMap(ids, pools, n)], n)
+
+
+def reshape(rm, old_shape, new_shape, via="reshape"):
+    """Map after a C-order reshape from ``old_shape`` to ``new_shape``."""
+    if rm.n is None or rm.dropped is not None:
+        return rm
+    if not new_shape:
+        return single(rm) if rm.n == 1 else collapse(rm, via)
+    if not old_shape:
+        return spread(rm, new_shape[0])
+    n_old, n_new = old_shape[0], new_shape[0]
+    per_old = _prod(old_shape[1:])
+    per_new = _prod(new_shape[1:])
+    if per_old == per_new:
+        return rm
+    if n_old == 0 or n_new == 0:
+        return RowMap(tuple(s[:0] for s in rm.ids), (), 0) if n_new == 0 else rm
+    if per_old % per_new == 0:
+        return repeat_rows(rm, per_old // per_new)
+    if per_new % per_old == 0:
+        return group_rows(rm, per_new // per_old)
+    # Output row j holds elements [j * per_new, (j + 1) * per_new): input rows first..last.
+    j = np.arange(n_new, dtype=np.int64)
+    first = j * per_new // per_old
+    last = ((j + 1) * per_new - 1) // per_old
+    width = int((last - first).max()) + 1
+    pos = first[:, None] + np.arange(width)[None, :]
+    pos = np.where(pos <= last[:, None], pos, -1)
+    return from_positions(rm, pos)
+
+
+def _prod(shape):
+    out = 1
+    for s in shape:
+        out *= int(s)
+    return out
+
+
+def from_positions(rm, pos):
+    """Map of an output whose row ``j`` holds the input rows ``pos[j]`` (``-1``: none).
+
+    ``pos`` has one leading axis per output row and any trailing shape; a 0-d ``pos``
+    describes a collapsed output made of one row.
+    """
+    if rm.dropped is not None:
+        return rm
+    if rm.n is None:
+        return rm
+    pos = np.asarray(pos, dtype=np.int64)
+    if pos.ndim == 0:
+        return single(take(rm, pos.reshape(1))) if pos >= 0 else EMPTY
+    m = pos.shape[0]
+    flat = pos.reshape(m, -1)
+    if flat.shape[1] == 0:
+        return RowMap(tuple(np.zeros(m, np.int64) for _ in rm.ids), (), m)
+    flat = np.sort(flat, axis=1)
+    keep = np.ones(flat.shape, bool)
+    keep[:, 1:] = flat[:, 1:] != flat[:, :-1]
+    keep &= flat >= 0
+    width = int(keep.sum(axis=1).max()) if m else 0
+    if width <= 1:
+        row = np.where(keep.any(axis=1), flat.max(axis=1), -1)
+        return _gather(rm, row)
+    order = np.argsort(~keep, axis=1, kind="stable")[:, :width]
+    cols = np.take_along_axis(np.where(keep, flat, -1), order, axis=1)
+    return merge([_gather(rm, cols[:, k]) for k in range(width)], m)
+
+
+def _gather(rm, rows):
+    """Rows ``rows`` of ``rm`` (``-1``: no parent)."""
+    present = rows >= 0
+    safe = np.where(present, rows, 0)
+    if present.all():
+        return take(rm, safe)
+    ids = tuple(np.where(present, s[safe], 0) for s in rm.ids)
+    pools = tuple((p, present if m is None else (m[safe] & present)) for p, m in rm.pools)
+    return RowMap(ids, pools, len(rows))
+
+
+def overwrite(rm, full, touched, value):
+    """Map after an in-place write.
+
+    Parameters
+    ----------
+    rm : RowMap
+        Rowed map before the write.
+    full, touched : ndarray of bool of shape (n,)
+        Rows overwritten entirely, and rows written at all.
+    value : RowMap
+        Rowed map (``n`` rows) of what was written, meaningful on ``touched`` rows only.
+    """
+    if rm.dropped is not None:
+        return rm
+    if value.dropped is not None:
+        return value
+    n = rm.n
+    kept = rm
+    if full.any():
+        keep = ~full
+        ids = tuple(np.where(keep, s, 0) for s in rm.ids)
+        pools = tuple((p, keep if m is None else (m & keep)) for p, m in rm.pools)
+        kept = RowMap(ids, pools, n)
+    if value is EMPTY or (not value.ids and not value.pools):
+        return kept
+    ids = tuple(np.where(touched, s, 0) for s in value.ids)
+    pools = tuple((p, touched if m is None else (m & touched)) for p, m in value.pools)
+    return merge([kept, RowMap(ids, pools, n)], n)
+
+
+def codes(rm, seen=None):
+    """Packed ids and pooled ids behind ``rm``, as one array (for source listing)."""
+    if seen is None:
+        seen = set()
+    if id(rm) in seen or rm.dropped is not None:
+        return np.zeros(0, np.int64)
+    seen.add(id(rm))
+    parts = [np.unique(s) for s in rm.ids]
+    parts += [codes(p.rowmap, seen) for p, _ in rm.pools]
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def direct(rm, rows):
+    """``(which, ids)``: the direct parents of each requested row (0 slots left out)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if not rm.ids:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    at = rows if rm.n is not None else np.zeros_like(rows)
+    block = np.stack([s[at] for s in rm.ids], axis=1)
+    which = np.repeat(np.arange(rows.size), block.shape[1])
+    flat = block.reshape(-1)
+    keep = flat != 0
+    which, flat = which[keep], flat[keep]
+    # one parent named twice by two slots is listed once
+    pairs = np.unique(np.stack([which, flat], axis=1), axis=0) if flat.size else None
+    if pairs is None:
+        return which, flat
+    return pairs[:, 0], pairs[:, 1]
+
+
+def pools_of(rm, row):
+    """Pools that apply to row ``row`` (every pool of a collapsed map)."""
+    return [p for p, m in rm.pools if m is None or rm.n is None or m[row]]
+
+
+def expand(pool, memo=None):
+    """Every source row id behind a pool, sorted and unique."""
+    if memo is None:
+        memo = {}
+    key = id(pool.rowmap)
+    if key in memo:
+        return memo[key]
+    memo[key] = np.zeros(0, np.int64)  # a cycle cannot occur; guards recursion anyway
+    rm = pool.rowmap
+    if rm.dropped is not None:
+        raise LookupError(rm.dropped)
+    parts = [s[s != 0] for s in rm.ids]
+    parts += [expand(p, memo) for p, _ in rm.pools]
+    out = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+    memo[key] = out
+    return out

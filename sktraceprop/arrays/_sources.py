@@ -1,0 +1,101 @@
+"""Row ids for the data given to :func:`sktraceprop.array`: a new source, or a traced frame's."""
+
+import numpy as np
+import pandas as pd
+
+from .._lineage._ids import codes_of, pack
+from .._lineage._io import _array_digest, _frame_digest
+from .._lineage._rows import has_id_level, row_ids
+from .._lineage._source import REGISTRY, Source
+from ..exceptions import LineageError
+
+
+def framework_of(X):
+    """``"torch"``, ``"jax"`` or ``"numpy"`` for a value, without importing torch or JAX."""
+    module = type(X).__module__ or ""
+    if module.startswith("torch"):
+        return "torch"
+    if module.startswith(("jax", "jaxlib")):
+        return "jax"
+    return "numpy"
+
+
+def to_numpy(X):
+    """A NumPy view (or copy) of a torch tensor, JAX array or array-like."""
+    framework = framework_of(X)
+    if framework == "torch":
+        return X.detach().cpu().numpy()
+    return np.asarray(X)
+
+
+def source_node(codes, origin):
+    """The graph node of a source: the codes of the sources its rows come from."""
+    codes = sorted(int(c) for c in codes)
+    names = sorted({REGISTRY.by_code(c).source_id for c in codes})
+    return ("source", (), {"source_ids": names, "codes": codes, "from": origin}, "source")
+
+
+def register(X, source_id, uri=None):
+    """``(values, ids, node)`` for data given to ``stp.array``.
+
+    A DataFrame or Series loaded by sktraceprop keeps the row ids in its index (its
+    file lines); any other data is registered as a new source named ``source_id``,
+    identified by the SHA-256 of its content, whose rows are numbered from 1.
+    """
+    if isinstance(X, pd.DataFrame | pd.Series):
+        if has_id_level(X.index):
+            if source_id is not None:
+                raise LineageError(
+                    "sktraceprop.array: this frame already carries sktraceprop row ids (from "
+                    "read_csv/from_pandas); source_id= would cut its lineage to the original "
+                    "source. Leave source_id out."
+                )
+            ids = row_ids(X)
+            node = source_node(np.unique(codes_of(ids)), type(X).__name__)
+            return X.to_numpy(), ids, node
+        if source_id is None:
+            raise LineageError(
+                "sktraceprop.array: this frame carries no row ids; name it with source_id= "
+                "(or load it with sktraceprop.read_csv)."
+            )
+        frame = X.to_frame() if isinstance(X, pd.Series) else X
+        source = REGISTRY.register(
+            Source(
+                source_id=str(source_id),
+                code=None,
+                uri=uri or f"pandas:{source_id}",
+                sha256=_frame_digest(frame),
+                n_rows=len(frame),
+                columns=tuple(map(str, frame.columns)),
+                dtypes=tuple(map(str, frame.dtypes)),
+                kind="frame",
+            )
+        )
+        ids = pack(source.code, np.arange(1, len(frame) + 1))
+        return X.to_numpy(), ids, source_node([source.code], type(X).__name__)
+    values = to_numpy(X)
+    if values.ndim == 0:
+        raise ValueError("sktraceprop.array: a 0-d array has no rows to trace")
+    if values.dtype == object:
+        raise TypeError("sktraceprop.array: object arrays are not supported")
+    if source_id is None:
+        raise LineageError(
+            "sktraceprop.array: name the source with source_id= (the rows of a new array "
+            "need a source to point to)."
+        )
+    n = values.shape[0]
+    columns = tuple(f"x{j}" for j in range(values.shape[1])) if values.ndim == 2 else ()
+    source = REGISTRY.register(
+        Source(
+            source_id=str(source_id),
+            code=None,
+            uri=uri or f"{framework_of(X)}:{source_id}",
+            sha256=_array_digest(values),
+            n_rows=n,
+            columns=columns,
+            dtypes=(str(values.dtype),) * len(columns),
+            kind="array",
+        )
+    )
+    ids = pack(source.code, np.arange(1, n + 1))
+    return values, ids, source_node([source.code], type(X).__name__)

@@ -1,0 +1,1210 @@
+"""Traced torch tensors: a ``torch.Tensor`` subclass that keeps row ids (``__torch_function__``).
+
+Every torch function, method and operator called on a :class:`TracedTensor` comes
+through ``__torch_function__``; a table maps it to a row rule (elementwise, reduction,
+reshape, indexing, concatenation, matmul, a batch-preserving layer, a loss). A function
+without a rule gives every output row every input row (it is never assumed to keep
+rows). In-place methods (``add_``, ``x[k] = v``) update the tensor's lineage, and a view
+whose memory was written through another view reports stale lineage. The output of a
+``DataLoader`` over traced tensors is a traced batch that knows its rows, and a skorch
+net fitted inside a traced estimator records them.
+"""
+
+import operator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import _rowmap as rmap
+from ._graph import _MODE, NOT_RECORDED, operand, record
+from ._index import assign_map, index_map
+from ._state import _EPOCH, _WRITES, STALE, is_stale, note_write
+
+__all__ = ["TracedTensor"]
+
+_STALE_MAP = rmap.dropped(STALE)
+_ARG = "<input>"
+_Disabled = torch._C.DisableTorchFunctionSubclass
+
+
+def _owner(t):
+    """The tensor at the end of a view chain (whose memory the views share)."""
+    with _Disabled():
+        base = t
+        while base._base is not None:
+            base = base._base
+    return base
+
+
+def _rows_of(t, writer=None):
+    rm = t.__dict__.get("_stp_rows")
+    if rm is None:
+        return NOT_RECORDED
+    if _WRITES and is_stale(t, t.__dict__.get("_stp_epoch", 0), _owner(t), writer):
+        return _STALE_MAP
+    return rm
+
+
+class TracedTensor(torch.Tensor):
+    """A torch tensor whose rows carry their source row ids.
+
+    Made by :func:`sktraceprop.array` on a tensor (or with ``framework="torch"``); read
+    with :func:`sktraceprop.provenance`.
+    """
+
+    __stp_framework__ = "torch"
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        fast = _FAST.get(func)
+        if fast is not None and not _WRITES:
+            out = fast(func, args, kwargs)
+            if out is not None:
+                return out
+        if kwargs is None:
+            kwargs = {}
+        if func in _PASSTHROUGH:
+            with _Disabled():
+                return func(*args, **kwargs)
+        return _dispatch(func, args, kwargs)
+
+    def __reduce_ex__(self, protocol):
+        # The plain tensor goes through torch's own reducers (shared memory between
+        # DataLoader workers), the lineage and its sources beside it.
+        from ._fit import sources_of
+
+        with _Disabled():
+            plain = self.as_subclass(torch.Tensor)
+        state = (_rows_of(self), self.__dict__.get("_stp_node"), sources_of(self))
+        return _rebuild, (plain, *state)
+
+    def __stp_value__(self):
+        with _Disabled():
+            return self.as_subclass(torch.Tensor)
+
+    def __stp_state__(self):
+        return _rows_of(self), self.__dict__.get("_stp_node")
+
+    def __stp_row_ids__(self):
+        from ._fit import fit_row_ids
+
+        return fit_row_ids(self)
+
+    def __stp_run_ops__(self):
+        from ._fit import fit_ops
+
+        return fit_ops(self)
+
+    # Read by other frameworks' code; the values live in the instance dict (a pickle
+    # restores them through these setters).
+    @property
+    def _stp_rows(self):
+        return _rows_of(self)
+
+    @_stp_rows.setter
+    def _stp_rows(self, value):
+        self.__dict__["_stp_rows"] = value
+
+    @property
+    def _stp_node(self):
+        return self.__dict__.get("_stp_node")
+
+    @_stp_node.setter
+    def _stp_node(self, value):
+        self.__dict__["_stp_node"] = value
+
+
+def _rebuild(plain, rows, node, sources):
+    from .._lineage._source import REGISTRY
+
+    for source in sources:
+        REGISTRY.adopt(source)
+    with _Disabled():
+        return _wrap(plain, rows, node, (plain,))
+
+
+def _wrap(out, rm, node, inputs=()):
+    """``out`` as a TracedTensor carrying ``rm`` and ``node`` (call with torch function
+    handling disabled). A fresh result changes class in place (cheaper than an alias);
+    a tensor that was an argument is aliased instead, never re-classed."""
+    fresh = True
+    for a in inputs:
+        if out is a:
+            fresh = False
+            break
+    if fresh and type(out) is torch.Tensor:
+        shape = tuple(out.shape)  # read while the tensor is plain (no torch function check)
+        out.__class__ = TracedTensor
+        r = out
+    elif fresh and type(out) is TracedTensor:
+        r = out
+        shape = tuple(out.shape)
+    else:
+        r = out.as_subclass(TracedTensor)
+        shape = tuple(r.shape)
+    d = r.__dict__
+    d["_stp_shape"] = shape
+    d["_stp_rows"] = rm
+    d["_stp_node"] = node
+    if _EPOCH[0]:
+        d["_stp_epoch"] = _EPOCH[0]
+    return r
+
+
+def _split(x):
+    """``(plain value, map or None, nodes)`` of an argument."""
+    if type(x) is TracedTensor:
+        return x, _rows_of(x), (x.__dict__.get("_stp_node"),)
+    if isinstance(x, torch.Tensor) or x is None or type(x) in (int, float, bool, str):
+        return x, None, ()
+    rm = getattr(x, "_stp_rows", None)
+    if rm is not None:
+        # a traced NumPy or JAX array meeting torch: its value, with its lineage
+        return torch.as_tensor(np.asarray(x.__stp_value__())), rm, (x._stp_node,)
+    return x, None, ()
+
+
+def _shape(x):
+    return tuple(x.shape) if isinstance(x, torch.Tensor) else np.shape(x)
+
+
+def _collect(args, kwargs):
+    """Maps (``{where: (map, shape)}``), nodes and recorded operands of the arguments
+    (call with torch function handling disabled). ``where`` is a position, a keyword,
+    or ``(position, k)`` inside a list argument (``torch.cat([a, b])``)."""
+    maps, nodes, operands = {}, [], []
+    for k, a in enumerate(args):
+        ta = type(a)
+        if ta is TracedTensor:
+            d = a.__dict__
+            maps[k] = (_rows_of(a), d.get("_stp_shape") or tuple(a.shape))
+            nodes.append(d.get("_stp_node"))
+            operands.append(_ARG)
+        elif ta is list or ta is tuple:
+            for j, v in enumerate(a):
+                if type(v) is TracedTensor:
+                    maps[(k, j)] = (_rows_of(v), tuple(v.shape))
+                    nodes.append(v.__dict__.get("_stp_node"))
+            operands.append(_ARG if (k, 0) in maps else operand(a))
+        elif ta in _PLAIN_ARGS:
+            operands.append(a)
+        else:
+            operands.append(operand(a))
+    for k, v in kwargs.items():
+        if k == "out":
+            continue  # written, not read: its old rows are not the result's
+        if type(v) is TracedTensor:
+            maps[k] = (_rows_of(v), tuple(v.shape))
+            nodes.append(v.__dict__.get("_stp_node"))
+        elif type(v) in (list, tuple):
+            for j, item in enumerate(v):
+                if type(item) is TracedTensor:
+                    maps[(k, j)] = (_rows_of(item), tuple(item.shape))
+                    nodes.append(item.__dict__.get("_stp_node"))
+    return maps, nodes, operands
+
+
+_PLAIN_ARGS = (int, float, bool, str, type(None))
+
+
+def _foreign(args, kwargs):
+    """Traced NumPy/JAX arrays among the arguments, converted to tensors (with lineage)."""
+    for v in args:
+        if type(v) is not TracedTensor and _is_foreign(v):
+            break
+    else:
+        if not kwargs or not any(_is_foreign(v) for v in kwargs.values()):
+            return args, kwargs, None
+    extra = {}
+
+    def convert(v, where):
+        if _is_foreign(v):
+            plain, rm, _ = _split(v)
+            extra[where] = (rm, tuple(plain.shape))
+            return plain
+        return v
+
+    args = tuple(convert(a, k) for k, a in enumerate(args))
+    kwargs = {k: convert(v, k) for k, v in kwargs.items()}
+    return args, kwargs, extra
+
+
+def _is_foreign(v):
+    t = type(v)
+    if t in _PLAIN_ARGS or t is torch.Tensor or t is TracedTensor:
+        return False
+    return not isinstance(v, torch.Tensor) and getattr(v, "__stp_framework__", None) is not None
+
+
+def _dispatch(func, args, kwargs):
+    special = _SPECIAL.get(func)
+    if special is not None:
+        return special(args, kwargs)
+    mode = _MODE.get()
+    args, kwargs, foreign = _foreign(args, kwargs)
+    with _Disabled():
+        out = func(*args, **kwargs)
+        if type(out) is not torch.Tensor and not _has_tensor(out):
+            return out
+        if mode == "none":
+            return _wrap_all(out, NOT_RECORDED, None, args)
+        maps, nodes, operands = _collect(args, kwargs)
+        if foreign:
+            maps.update(foreign)
+        if not maps:
+            return out  # no traced argument reached this function (a factory method)
+        rule = _RULES.get(func)
+        name = getattr(func, "__name__", None) or type(func).__name__
+        if rule is None:
+            rm, used = _unmodelled(out, args, kwargs, maps, name)
+            params = {"modelled": False}
+        else:
+            rm, used = rule(out, args, kwargs, maps, name)
+            params = tuple(operands) if not kwargs else {"args": tuple(operands), **kwargs}
+        if len(used) < len(maps):
+            extra = [m for k, (m, _) in maps.items() if k not in used]
+            if extra:
+                rm = _pooled(rm, extra, name)
+        node = (
+            (name, tuple(nodes), params, "torch")
+            if mode == "op"
+            else record(name, tuple(nodes), params, "torch", mode)
+        )
+        target = kwargs.get("out")
+        if type(target) is TracedTensor:
+            _set_rows(target, rm, node)
+            if out is target:
+                return target
+        if func in _IN_PLACE or (rule is None and _in_place_name(name)):
+            target = args[0]
+            if type(target) is TracedTensor:
+                _set_rows(target, rm, node)
+                if out is target:
+                    return target
+        return _wrap_all(out, rm, node, args)
+
+
+# -- fast paths ---------------------------------------------------------------------------
+# The most common operations at granularity "op", answered without the general dispatch.
+# Each returns None, before running anything, when the general path must answer.
+
+
+def _node(name, inputs, params, mode):
+    if mode == "op":
+        return (name, inputs, params, "torch")
+    if mode == "none":
+        return None
+    return record(name, inputs, params, "torch", mode)
+
+
+def _finish(out, rm, node, shape):
+    """A fresh plain result as a TracedTensor (re-classed in place)."""
+    out.__class__ = TracedTensor
+    d = out.__dict__
+    d["_stp_rows"] = rm
+    d["_stp_node"] = node
+    d["_stp_shape"] = shape
+    if _EPOCH[0]:
+        d["_stp_epoch"] = _EPOCH[0]
+    return out
+
+
+def _state(x):
+    d = x.__dict__
+    return d.get("_stp_rows"), d.get("_stp_shape"), d.get("_stp_node")
+
+
+def _fast_reduction(func, args, kwargs):
+    """``x.mean(dim)``, ``x.sum(dim=0, keepdim=True)`` and the like."""
+    if len(args) > 2 or type(args[0]) is not TracedTensor:
+        return None
+    if kwargs and not kwargs.keys() <= _REDUCTION_KEYWORDS:
+        return None
+    rx, sx, nx = _state(args[0])
+    if rx is None or sx is None:
+        return None
+    dim = args[1] if len(args) == 2 else (kwargs.get("dim") if kwargs else None)
+    if dim is not None and type(dim) is not int:
+        return None
+    with _Disabled():
+        out = func(*args, **(kwargs or {}))
+    name = func.__name__
+    mode = _MODE.get()
+    rm = rx if mode != "none" else NOT_RECORDED
+    if rm.n is not None and rm.dropped is None and (dim is None or not sx or dim % len(sx) == 0):
+        rm = rmap.collapse(rx, name)
+    node = _node(name, (nx,), {"dim": dim, **(kwargs or {})}, mode)
+    if type(out) is torch.Tensor:
+        return _finish(out, rm, node, tuple(out.shape))
+    return _wrap_all(out, rm, node, args)
+
+
+def _fast_getitem(func, args, kwargs):
+    """``x[slice]``, ``x[int]``, ``x[index tensor]``."""
+    x, key = args
+    tk = type(key)
+    if type(x) is not TracedTensor or not (tk is slice or tk is int or tk is torch.Tensor):
+        return None
+    rx, sx, nx = _state(x)
+    if rx is None or sx is None or not sx:
+        return None
+    if tk is torch.Tensor and (key.ndim != 1 or key.dtype not in _INDEX_DTYPES):
+        return None
+    if tk is slice and key.step is not None and key.step < 0:
+        return None  # torch refuses it; let the general path raise
+    with _Disabled():
+        out = torch.Tensor.__getitem__(x, key)
+        rows = key if tk is not torch.Tensor else key.cpu().numpy()
+    mode = _MODE.get()
+    if mode == "none":
+        rm = NOT_RECORDED
+    elif rx.n is not None and rx.dropped is None:
+        rm = index_map(rx, rows, sx) if tk is int else rmap.take(rx, rows)
+    else:
+        rm = rx
+    node = _node("__getitem__", (nx,), (_ARG, operand(key)), mode)
+    if type(out) is torch.Tensor:
+        return _finish(out, rm, node, tuple(out.shape))
+    return _wrap(out, rm, node, args)
+
+
+def _fast_cat(func, args, kwargs):
+    """``torch.cat([a, b])`` of traced and plain tensors."""
+    seq = args[0]
+    dim = args[1] if len(args) > 1 else (kwargs.get("dim", 0) if kwargs else 0)
+    if (
+        type(dim) is not int
+        or type(seq) not in (list, tuple)
+        or (kwargs and set(kwargs) - {"dim"})
+    ):
+        return None
+    maps, nodes = [], []
+    for t in seq:
+        if type(t) is TracedTensor:
+            rm, shape, node = _state(t)
+            if rm is None or shape is None:
+                return None
+            maps.append((rm, shape))
+            nodes.append(node)
+        elif type(t) is torch.Tensor:
+            maps.append((None, tuple(t.shape)))
+        else:
+            return None
+    with _Disabled():
+        out = func(seq, dim)
+    shape = tuple(out.shape)
+    mode = _MODE.get()
+    if mode == "none":
+        rm = NOT_RECORDED
+    elif dim % len(shape) == 0:
+        rm = rmap.concat([(m, s[0]) for m, s in maps])
+    else:
+        parts = [(m, s) for m, s in maps if m is not None]
+        rm = rmap.elementwise(parts, shape, func.__name__)
+    node = _node(func.__name__, tuple(nodes), {"dim": dim}, mode)
+    return _finish(out, rm, node, shape)
+
+
+def _fast_matmul(func, args, kwargs):
+    """Rows times plain weights: ``x @ w``."""
+    if kwargs or len(args) != 2:
+        return None
+    x, w = args
+    if type(x) is not TracedTensor or type(w) is not torch.Tensor or w.ndim != 2:
+        return None
+    rx, sx, nx = _state(x)
+    if rx is None or sx is None or len(sx) != 2:
+        return None
+    with _Disabled():
+        out = func(x, w)
+    mode = _MODE.get()
+    node = _node(func.__name__, (nx,), (_ARG, operand(w)), mode)
+    return _finish(out, rx if mode != "none" else NOT_RECORDED, node, tuple(out.shape))
+
+
+def _fast_elementwise(func, args, kwargs):
+    """``x op y`` for a traced ``x`` and a scalar or traced ``y``."""
+    if kwargs or len(args) > 2:
+        return None
+    x = args[0]
+    y = args[1] if len(args) == 2 else None
+    ty = type(y)
+    if type(x) is not TracedTensor or not (ty in _PLAIN_ARGS or ty is TracedTensor):
+        return None
+    dx = x.__dict__
+    rx, sx = dx.get("_stp_rows"), dx.get("_stp_shape")
+    if rx is None or sx is None:
+        return None
+    if ty is TracedTensor:
+        dy = y.__dict__
+        ry, sy = dy.get("_stp_rows"), dy.get("_stp_shape")
+        if ry is None or sy is None:
+            return None
+    with _Disabled():
+        out = func(*args)
+    if out is x or out is y:
+        return out  # returned unchanged (``x.contiguous()``, ``x.to(x.dtype)``)
+    if not isinstance(out, torch.Tensor):
+        return out  # NotImplemented, or a Python value
+    shape = tuple(out.shape)
+    name = func.__name__
+    mode = _MODE.get()
+    if ty is TracedTensor:
+        rm = rmap.pair(rx, sx, ry, sy, shape, name) if mode != "none" else NOT_RECORDED
+        node = _node(name, (dx.get("_stp_node"), dy.get("_stp_node")), None, mode)
+    else:
+        rm = rx if mode != "none" else NOT_RECORDED
+        if rm.n is not None and (len(sx) != len(shape) or sx[0] != shape[0]):
+            rm = rmap.elementwise([(rx, sx)], shape, name)
+        node = _node(name, (dx.get("_stp_node"),), (_ARG, y), mode)
+    if type(out) is not torch.Tensor:
+        return _wrap(out, rm, node, args)
+    return _finish(out, rm, node, shape)
+
+
+def _in_place_name(name):
+    return (name.endswith("_") and not name.endswith("__")) or name in _IN_PLACE_DUNDERS
+
+
+def _set_rows(target, rm, node):
+    """New lineage for ``target`` after an in-place operation (which may also have
+    changed its shape: ``squeeze_``, ``resize_``)."""
+    old = _rows_of(target)
+    d = target.__dict__
+    d["_stp_node"] = node
+    with _Disabled():
+        d["_stp_shape"] = tuple(target.shape)
+    if rm is not old:
+        d["_stp_rows"] = rm
+        d["_stp_epoch"] = note_write(target, _owner(target))
+
+
+def _has_tensor(out):
+    if isinstance(out, torch.Tensor):
+        return True
+    if isinstance(out, tuple | list):
+        return any(isinstance(o, torch.Tensor) for o in out)
+    return False
+
+
+def _wrap_all(out, rm, node, inputs=()):
+    if isinstance(out, torch.Tensor):
+        return _wrap(out, rm[0] if isinstance(rm, list) else rm, node, inputs)
+    maps = rm if isinstance(rm, list) else [rm] * len(out)
+    items = [
+        _wrap(o, m, node, inputs) if isinstance(o, torch.Tensor) else o for o, m in zip(out, maps)
+    ]
+    return type(out)(items)  # a tuple, a list, or torch.return_types (values, indices)
+
+
+def _pooled(rm, extra, name):
+    pooled = rmap.merge([rmap.collapse(m, name) for m in extra], None)
+    if isinstance(rm, list):
+        return [_pooled(r, extra, name) for r in rm]
+    if rm.dropped is not None:
+        return rm
+    if pooled.dropped is not None:
+        return pooled
+    if rm.n is None:
+        return rmap.merge([rm, pooled], None)
+    return rmap.with_parents(rm, pooled)
+
+
+def _unmodelled(out, args, kwargs, maps, name):
+    rm = rmap.merge([rmap.collapse(m, name) for m, _ in maps.values()], None)
+    return rm, set(maps)
+
+
+# -- rules --------------------------------------------------------------------------------
+
+
+def _arg(args, kwargs, pos, names, default=None):
+    if len(args) > pos:
+        return args[pos]
+    for n in (names,) if isinstance(names, str) else names:
+        if n in kwargs:
+            return kwargs[n]
+    return default
+
+
+def _out_shape(out):
+    if isinstance(out, torch.Tensor):
+        return tuple(out.shape)
+    return tuple(out[0].shape)
+
+
+def _elementwise(out, args, kwargs, maps, name):
+    if len(maps) == 1:
+        ((key, (rm, shape)),) = maps.items()
+        out_shape = tuple(out.shape)
+        if rm.n is None or (len(shape) == len(out_shape) and shape[0] == out_shape[0]):
+            return rm, (key,)
+        return rmap.elementwise([(rm, shape)], out_shape, name), (key,)
+    parts = list(maps.values())
+    return rmap.elementwise(parts, _out_shape(out), name), tuple(maps)
+
+
+def _hits_rows(dim, ndim):
+    if dim is None or ndim == 0:
+        return True
+    dims = dim if isinstance(dim, tuple | list) else (dim,)
+    return any(operator.index(d) % ndim == 0 for d in dims)
+
+
+def _reduction(default=None, pos=1):
+    def rule(out, args, kwargs, maps, name):
+        rm, shape = maps.get(0, (None, None))
+        if rm is None:
+            return rmap.EMPTY, set()
+        dim = _arg(args, kwargs, pos, ("dim", "axis"), default)
+        if rm.n is not None and rm.dropped is None and _hits_rows(dim, len(shape)):
+            return rmap.collapse(rm, name), {0}
+        return rm, {0}
+
+    return rule
+
+
+def _same(out, args, kwargs, maps, name):
+    rm, _ = maps.get(0, (None, None))
+    return (rmap.EMPTY if rm is None else rm), {0}
+
+
+def _empty(out, args, kwargs, maps, name):
+    return rmap.EMPTY, {0}
+
+
+def _reshape_rule(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, set()
+    return rmap.reshape(rm, shape, tuple(out.shape), name), {0}
+
+
+def _moves(first):
+    def rule(out, args, kwargs, maps, name):
+        rm, shape = maps.get(0, (None, None))
+        if rm is None:
+            return rmap.EMPTY, set()
+        if len(shape) > 1 and first(args, kwargs, len(shape)) % len(shape) != 0:
+            return rmap.collapse(rm, name), {0}
+        return rm, {0}
+
+    return rule
+
+
+def _permute_first(args, kwargs, ndim):
+    dims = _arg(args, kwargs, 1, "dims")
+    if isinstance(dims, int):
+        dims = args[1:]
+    return operator.index(dims[0])
+
+
+def _transpose_first(args, kwargs, ndim):
+    d0 = operator.index(_arg(args, kwargs, 1, "dim0")) % ndim
+    d1 = operator.index(_arg(args, kwargs, 2, "dim1")) % ndim
+    return d1 if d0 == 0 else (d0 if d1 == 0 else 0)
+
+
+def _movedim_first(args, kwargs, ndim):
+    source = _arg(args, kwargs, 1, "source")
+    destination = _arg(args, kwargs, 2, "destination")
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    source = [s % ndim for s in source]
+    destination = [d % ndim for d in destination]
+    order = [k for k in range(ndim) if k not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return order[0]
+
+
+def _t_first(args, kwargs, ndim):
+    return 1 if ndim == 2 else 0
+
+
+def _squeeze(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, set()
+    if shape and shape[0] == 1 and (len(out.shape) < len(shape)):
+        dim = _arg(args, kwargs, 1, "dim")
+        if dim is None or _hits_rows(dim, len(shape)):
+            return rmap.single(rm), {0}
+    return rm, {0}
+
+
+def _unsqueeze(out, args, kwargs, maps, name):
+    rm, _ = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, set()
+    dim = operator.index(_arg(args, kwargs, 1, "dim")) % out.ndim
+    return (rmap.collapse(rm, name) if dim == 0 else rm), {0}
+
+
+def _expand(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, set()
+    return rmap.elementwise([(rm, shape)], tuple(out.shape), name), {0}
+
+
+def _repeat(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, set()
+    sizes = _arg(args, kwargs, 1, ("repeats", "dims", "sizes"))
+    sizes = list(args[1:]) if isinstance(sizes, int) and len(args) > 2 else sizes
+    sizes = [sizes] if isinstance(sizes, int) else list(sizes)
+    if len(sizes) > len(shape):
+        return rmap.collapse(rm, name), {0}
+    r0 = sizes[0] if len(sizes) == len(shape) else 1
+    if r0 == 1 or rm.n is None:
+        return rm, {0}
+    return rmap.take(rm, np.tile(np.arange(shape[0]), r0)), {0}
+
+
+def _flip(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, set()
+    dims = _arg(args, kwargs, 1, "dims")
+    dims = list(args[1:]) if isinstance(dims, int) else list(dims)
+    if any(d % len(shape) == 0 for d in dims):
+        return rmap.take(rm, slice(None, None, -1)), {0}
+    return rm, {0}
+
+
+def _roll(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, set()
+    shifts = _arg(args, kwargs, 1, "shifts")
+    dims = _arg(args, kwargs, 2, "dims")
+    if dims is None or dims == ():
+        if len(shape) == 1:
+            return rmap.take(rm, np.roll(np.arange(shape[0]), shifts)), {0}
+        return rmap.collapse(rm, name), {0}
+    shifts = np.atleast_1d(shifts)
+    dims = np.atleast_1d(dims)
+    total = int(sum(s for s, d in zip(shifts, dims) if d % len(shape) == 0))
+    if total == 0:
+        return rm, {0}
+    return rmap.take(rm, np.roll(np.arange(shape[0]), total)), {0}
+
+
+def _narrow(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, set()
+    dim = operator.index(_arg(args, kwargs, 1, "dim")) % len(shape)
+    if dim != 0:
+        return rm, {0}
+    start = int(_arg(args, kwargs, 2, "start"))
+    start = start + shape[0] if start < 0 else start
+    length = int(_arg(args, kwargs, 3, "length"))
+    return rmap.take(rm, slice(start, start + length)), {0}
+
+
+def _select(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, set()
+    dim = operator.index(_arg(args, kwargs, 1, "dim")) % len(shape)
+    if dim != 0:
+        return rm, {0}
+    index = int(_arg(args, kwargs, 2, "index")) % shape[0]
+    return rmap.single(rmap.take(rm, slice(index, index + 1))), {0}
+
+
+def _pieces(out, args, kwargs, maps, name, default_dim=0):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return [rmap.EMPTY] * len(out), set()
+    dim = _arg(args, kwargs, 2, "dim", default_dim)
+    dim = operator.index(dim) % max(len(shape), 1)
+    if name == "unbind":
+        dim = operator.index(_arg(args, kwargs, 1, "dim", 0)) % max(len(shape), 1)
+        if dim == 0:
+            return [rmap.single(rmap.take(rm, slice(k, k + 1))) for k in range(len(out))], {0}
+        return [rm] * len(out), {0}
+    if dim != 0 or rm.n is None:
+        return [rm] * len(out), {0}
+    bounds = np.cumsum([0] + [o.shape[0] for o in out])
+    return [rmap.take(rm, slice(int(b), int(e))) for b, e in zip(bounds[:-1], bounds[1:])], {0}
+
+
+def _index_select(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, {1, "index"}
+    dim = operator.index(_arg(args, kwargs, 1, "dim")) % len(shape)
+    if dim != 0:
+        return rm, {0, 2, "index"}
+    index = _arg(args, kwargs, 2, "index")
+    return rmap.take(rm, index.detach().cpu().numpy().astype(np.int64)), {0, 2, "index"}
+
+
+def _gather(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, {2, "index"}
+    dim = operator.index(_arg(args, kwargs, 1, "dim")) % len(shape)
+    index = _arg(args, kwargs, 2, "index").detach().cpu().numpy()
+    if dim != 0:
+        return rmap.elementwise([(rm, shape)], tuple(out.shape), name), {0, 2, "index"}
+    return rmap.from_positions(rm, index), {0, 2, "index"}
+
+
+def _torch_key(key):
+    """A torch indexing key in NumPy terms (tensors become arrays)."""
+    if isinstance(key, tuple):
+        return tuple(_torch_key(k) for k in key)
+    if isinstance(key, torch.Tensor):
+        return key.detach().cpu().numpy()
+    if isinstance(key, list):
+        return np.asarray([k.item() if isinstance(k, torch.Tensor) else k for k in key])
+    return key
+
+
+def _getitem(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, set(maps)
+    key = _torch_key(args[1])
+    used = {0} | {k for k in maps if k != 0}  # an index's own rows select, they are not data
+    return index_map(rm, key, shape), used
+
+
+def _concat(out, args, kwargs, maps, name):
+    seq = args[0]
+    items = [(maps.get((0, k), (None, None))[0], tuple(t.shape)) for k, t in enumerate(seq)]
+    dim = operator.index(_arg(args, kwargs, 1, ("dim", "axis"), 0)) % out.ndim
+    used = {(0, k) for k in range(len(seq))}
+    if dim == 0:
+        return rmap.concat([(m, s[0]) for m, s in items]), used
+    parts = [(m, s) for m, s in items if m is not None]
+    return (rmap.elementwise(parts, tuple(out.shape), name) if parts else rmap.EMPTY), used
+
+
+def _stack(out, args, kwargs, maps, name):
+    seq = args[0]
+    dim = operator.index(_arg(args, kwargs, 1, "dim", 0)) % out.ndim
+    used = {(0, k) for k in range(len(seq))}
+    items = [maps.get((0, k), (None, None)) for k in range(len(seq))]
+    if dim == 0:
+        rows = [(None if m is None else rmap.collapse(m, name), 1) for m, _ in items]
+        return rmap.concat(rows), used
+    parts = [(m, s + (1,)) for m, s in items if m is not None]
+    return (rmap.elementwise(parts, tuple(out.shape), name) if parts else rmap.EMPTY), used
+
+
+def _vstack(out, args, kwargs, maps, name):
+    seq = args[0]
+    used = {(0, k) for k in range(len(seq))}
+    rows = []
+    for k, t in enumerate(seq):
+        m = maps.get((0, k), (None, None))[0]
+        if t.ndim < 2:
+            rows.append((None if m is None else rmap.collapse(m, name), 1))
+        else:
+            rows.append((m, t.shape[0]))
+    return rmap.concat(rows), used
+
+
+def _hstack(out, args, kwargs, maps, name):
+    seq = args[0]
+    used = {(0, k) for k in range(len(seq))}
+    if all(t.ndim < 2 for t in seq):
+        return rmap.concat(
+            [
+                (
+                    maps.get((0, k), (None, None))[0],
+                    max(t.numel(), 1) if t.ndim == 0 else t.shape[0],
+                )
+                for k, t in enumerate(seq)
+            ]
+        ), used
+    parts = [maps[(0, k)] for k in range(len(seq)) if (0, k) in maps]
+    return (rmap.elementwise(parts, tuple(out.shape), name) if parts else rmap.EMPTY), used
+
+
+def _column_stack(out, args, kwargs, maps, name):
+    seq = args[0]
+    used = {(0, k) for k in range(len(seq))}
+    parts = []
+    for k in range(len(seq)):
+        if (0, k) in maps:
+            m, s = maps[(0, k)]
+            parts.append((m, s if len(s) >= 2 else s + (1,)))
+    return (rmap.elementwise(parts, tuple(out.shape), name) if parts else rmap.EMPTY), used
+
+
+def _matmul(out, args, kwargs, maps, name):
+    a, sa = maps.get(0, (None, tuple(args[0].shape)))
+    b, sb = maps.get(1, (None, tuple(args[1].shape)))
+    out_shape = tuple(out.shape)
+    if len(sa) > 2 or len(sb) > 2:
+        parts = [(m, s) for m, s in ((a, sa), (b, sb)) if m is not None]
+        return rmap.elementwise(parts, out_shape, name), {0, 1}
+    rows = []
+    if a is not None:
+        rows.append(a if len(sa) == 2 else rmap.collapse(a, name))
+    if b is not None:
+        rows.append(rmap.collapse(b, name))
+    if not out_shape or len(sa) < 2:
+        return rmap.merge([rmap.collapse(m, name) for m in rows], None), {0, 1}
+    n = out_shape[0]
+    return rmap.merge([m if m.n is not None else rmap.spread(m, n) for m in rows], n), {0, 1}
+
+
+def _addmm(out, args, kwargs, maps, name):
+    # addmm(bias, mat1, mat2): mat1's rows stay rows, the bias broadcasts
+    shifted = {k - 1: v for k, v in maps.items() if isinstance(k, int) and k >= 1}
+    rm, used = _matmul(out, args[1:], kwargs, shifted, name)
+    used = {k + 1 for k in used}
+    if 0 in maps:
+        rm = rmap.elementwise([(rm, tuple(out.shape)), maps[0]], tuple(out.shape), name)
+        used.add(0)
+    return rm, used
+
+
+def _batched(ndims):
+    """A layer that maps each sample of a batch on its own (conv, pooling, layer norm):
+    rows stay rows when the input is batched (``input.ndim`` in ``ndims``); weights and
+    other traced arguments are pooled into every row."""
+
+    def rule(out, args, kwargs, maps, name):
+        rm, shape = maps.get(0, maps.get("input", (None, None)))
+        if rm is None:
+            return rmap.EMPTY, set()
+        if ndims is not None and len(shape) not in ndims:
+            return rmap.collapse(rm, name), {0, "input"}
+        return rmap.elementwise([(rm, shape)], _out_shape(out), name), {0, "input"}
+
+    return rule
+
+
+def _linear(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, maps.get("input", (None, None)))
+    if rm is None:
+        return rmap.EMPTY, set()
+    if len(shape) < 2:
+        return rmap.collapse(rm, name), {0, "input"}
+    return rmap.elementwise([(rm, shape)], tuple(out.shape), name), {0, "input"}
+
+
+def _loss(out, args, kwargs, maps, name):
+    reduction = kwargs.get("reduction", "mean")
+    parts = [maps[k] for k in (0, 1, "input", "target") if k in maps]
+    used = {0, 1, "input", "target"}
+    if not parts:
+        return rmap.EMPTY, used
+    if reduction == "none":
+        return rmap.elementwise(parts, tuple(out.shape), name), used
+    return rmap.merge([rmap.collapse(m, name) for m, _ in parts], None), used
+
+
+def _batch_norm(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, maps.get("input", (None, None)))
+    if rm is None:
+        return rmap.EMPTY, set()
+    training = _arg(args, kwargs, 5, "training", False)
+    if training and rm.n is not None:
+        # each row is normalised with statistics of the whole batch
+        return rmap.with_parents(rm, rmap.collapse(rm, name)), {0, "input"}
+    return rm, {0, "input"}
+
+
+def _normalize(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, set()
+    dim = _arg(args, kwargs, 2, "dim", 1)
+    if rm.n is not None and _hits_rows(dim, len(shape)):
+        return rmap.with_parents(rm, rmap.collapse(rm, name)), {0}
+    return rm, {0}
+
+
+def _pad(out, args, kwargs, maps, name):
+    rm, shape = maps.get(0, (None, None))
+    if rm is None:
+        return rmap.EMPTY, set()
+    pad = list(_arg(args, kwargs, 1, "pad"))
+    if len(pad) // 2 >= len(shape) and any(pad[2 * (len(shape) - 1) :][:2]):
+        return rmap.collapse(rm, name), {0}
+    return rm, {0}
+
+
+# -- the table ----------------------------------------------------------------------------
+
+
+def _funcs(names, namespaces=(torch, torch.Tensor, F)):
+    found = []
+    for name in names:
+        for ns in namespaces:
+            f = getattr(ns, name, None)
+            if f is not None and callable(f):
+                found.append(f)
+    return found
+
+
+_ELEMENTWISE = """add sub subtract mul multiply div divide true_divide floor_divide remainder fmod
+pow
+neg negative abs absolute exp exp2 expm1 log log2 log10 log1p sqrt rsqrt square sin cos tan
+tanh sigmoid relu sign sgn floor ceil round trunc frac clamp clip clamp_min clamp_max
+maximum minimum fmax fmin where eq ne lt le gt ge logical_and logical_or logical_not
+logical_xor bitwise_and bitwise_or bitwise_xor bitwise_not isnan isinf isfinite nan_to_num
+lerp addcmul addcdiv erf erfc reciprocal atan2 hypot float double half bfloat16 int long bool
+to type type_as contiguous clone detach cpu cuda masked_fill softplus gelu leaky_relu elu
+selu silu mish hardtanh relu6 dropout alpha_dropout dropout1d dropout2d dropout3d
+isclose xlogy logit hardsigmoid hardswish tanhshrink softsign threshold sigmoid_ relu_
+add_ sub_ mul_ div_ clamp_ pow_ neg_ abs_ exp_ log_ sqrt_ masked_fill_ nan_to_num_
+clamp_min_ clamp_max_ tanh_ sigmoid_ requires_grad_ __add__ __radd__ __iadd__ __sub__
+__rsub__ __isub__ __mul__ __rmul__ __imul__ __truediv__ __rtruediv__ __itruediv__ __div__
+__rdiv__ __idiv__ __floordiv__ __rfloordiv__ __ifloordiv__ __mod__ __rmod__ __imod__
+__pow__ __rpow__ __ipow__ __neg__ __pos__ __abs__ __and__ __rand__ __iand__ __or__ __ror__
+__ior__ __xor__ __rxor__ __ixor__ __invert__ __lt__ __le__ __gt__ __ge__ __eq__ __ne__
+__lshift__ __rlshift__ __rshift__ __rrshift__""".split()
+
+_IN_PLACE_DUNDERS = {
+    "__iadd__",
+    "__isub__",
+    "__imul__",
+    "__itruediv__",
+    "__idiv__",
+    "__ifloordiv__",
+    "__imod__",
+    "__ipow__",
+    "__iand__",
+    "__ior__",
+    "__ixor__",
+    "__setitem__",
+}
+
+_RULES = {}
+for _f in _funcs(_ELEMENTWISE):
+    _RULES[_f] = _elementwise
+for _f in _funcs(
+    """sum mean std var prod amax amin argmax argmin logsumexp norm nanmean nansum
+all any count_nonzero std_mean var_mean median nanmedian max min mode kthvalue""".split()
+):
+    _RULES[_f] = _reduction()
+for _f in _funcs("cumsum cumprod logcumsumexp cummax cummin softmax log_softmax".split()):
+    _RULES[_f] = _reduction()
+for _f in _funcs("sort argsort topk".split()):
+    _RULES[_f] = _reduction(default=-1)
+for _f in _funcs("reshape view flatten ravel unflatten view_as reshape_as".split()):
+    _RULES[_f] = _reshape_rule
+for _f in _funcs("permute".split()):
+    _RULES[_f] = _moves(_permute_first)
+for _f in _funcs("transpose swapaxes swapdims".split()):
+    _RULES[_f] = _moves(_transpose_first)
+for _f in _funcs("movedim moveaxis".split()):
+    _RULES[_f] = _moves(_movedim_first)
+for _f in _funcs(["t"]):
+    _RULES[_f] = _moves(_t_first)
+for _f in _funcs(["squeeze"]):
+    _RULES[_f] = _squeeze
+for _f in _funcs(["unsqueeze"]):
+    _RULES[_f] = _unsqueeze
+for _f in _funcs("expand expand_as broadcast_to".split()):
+    _RULES[_f] = _expand
+for _f in _funcs("repeat tile".split()):
+    _RULES[_f] = _repeat
+for _f in _funcs(["flip"]):
+    _RULES[_f] = _flip
+for _f in _funcs(["roll"]):
+    _RULES[_f] = _roll
+for _f in _funcs(["narrow"]):
+    _RULES[_f] = _narrow
+for _f in _funcs(["select"]):
+    _RULES[_f] = _select
+for _f in _funcs("split chunk tensor_split unbind".split()):
+    _RULES[_f] = _pieces
+for _f in _funcs(["index_select"]):
+    _RULES[_f] = _index_select
+for _f in _funcs(["gather"]):
+    _RULES[_f] = _gather
+for _f in _funcs("cat concat concatenate".split()):
+    _RULES[_f] = _concat
+for _f in _funcs(["stack"]):
+    _RULES[_f] = _stack
+for _f in _funcs("vstack row_stack".split()):
+    _RULES[_f] = _vstack
+for _f in _funcs(["hstack"]):
+    _RULES[_f] = _hstack
+for _f in _funcs(["column_stack"]):
+    _RULES[_f] = _column_stack
+for _f in _funcs("matmul mm bmm __matmul__ __rmatmul__ mv".split()):
+    _RULES[_f] = _matmul
+for _f in _funcs(["addmm"]):
+    _RULES[_f] = _addmm
+for _f in _funcs(["linear"]):
+    _RULES[_f] = _linear
+for _f in _funcs("zeros_like ones_like empty_like rand_like randn_like full_like".split()):
+    _RULES[_f] = _empty
+for _f in _funcs(
+    """cross_entropy nll_loss mse_loss l1_loss smooth_l1_loss huber_loss
+binary_cross_entropy binary_cross_entropy_with_logits kl_div""".split(),
+    (F,),
+):
+    _RULES[_f] = _loss
+for _f in _funcs(["batch_norm"], (F,)):
+    _RULES[_f] = _batch_norm
+for _f in _funcs(["normalize"], (F,)):
+    _RULES[_f] = _normalize
+for _f in _funcs(["pad"], (F,)):
+    _RULES[_f] = _pad
+for _names, _nd in (
+    (
+        "conv1d conv_transpose1d max_pool1d avg_pool1d adaptive_avg_pool1d adaptive_max_pool1d",
+        (3,),
+    ),
+    (
+        "conv2d conv_transpose2d max_pool2d avg_pool2d adaptive_avg_pool2d adaptive_max_pool2d",
+        (4,),
+    ),
+    (
+        "conv3d conv_transpose3d max_pool3d avg_pool3d adaptive_avg_pool3d adaptive_max_pool3d",
+        (5,),
+    ),
+    ("layer_norm group_norm instance_norm interpolate one_hot embedding", None),
+):
+    for _f in _funcs(_names.split(), (F, torch)):
+        _RULES[_f] = _batched(_nd)
+_RULES[torch.Tensor.__getitem__] = _getitem
+_IN_PLACE = {f for f in _RULES if _in_place_name(getattr(f, "__name__", ""))}
+_REDUCTION_KEYWORDS = {"dim", "keepdim", "unbiased", "correction"}
+_INDEX_DTYPES = {torch.int64, torch.int32, torch.bool}
+#: The fast paths of ``__torch_function__`` (granularity "op", no in-place writes yet).
+_FAST = {f: _fast_elementwise for f, r in _RULES.items() if r is _elementwise}
+for _f in _IN_PLACE:
+    _FAST.pop(_f, None)
+for _f in _funcs("sum mean std var amax amin".split()):
+    _FAST[_f] = _fast_reduction
+for _f in _funcs(["cat", "concat", "concatenate"]):
+    _FAST[_f] = _fast_cat
+for _f in _funcs(["matmul", "mm", "__matmul__"]):
+    _FAST[_f] = _fast_matmul
+_FAST[torch.Tensor.__getitem__] = _fast_getitem
+_RULES[F.relu] = _elementwise
+del _f, _names, _nd
+
+#: Functions whose results carry no data of the tensor (shapes, dtypes, printing).
+_PASSTHROUGH = {
+    torch.Tensor.shape.__get__,
+    torch.Tensor.dtype.__get__,
+    torch.Tensor.device.__get__,
+    torch.Tensor.ndim.__get__,
+    torch.Tensor.requires_grad.__get__,
+    torch.Tensor.is_cuda.__get__,
+    torch.Tensor.grad.__get__,
+    torch.Tensor.grad_fn.__get__,
+    torch.Tensor.is_leaf.__get__,
+    torch.Tensor._base.__get__,
+    torch.Tensor.data_ptr,
+    torch.Tensor.dim,
+    torch.Tensor.size,
+    torch.Tensor.numel,
+    torch.Tensor.__len__,
+    torch.Tensor.stride,
+    torch.Tensor.is_contiguous,
+    torch.Tensor.element_size,
+    torch.Tensor.__repr__,
+    torch.Tensor.__format__,
+    torch.Tensor.item,
+    torch.Tensor.tolist,
+    torch.Tensor.numpy,
+    torch.Tensor.backward,
+    torch.Tensor.__bool__,
+    torch.Tensor.__float__,
+    torch.Tensor.__int__,
+    torch.Tensor.__index__,
+    torch.Tensor.__hash__,
+    torch.Tensor.__reduce_ex__,
+    torch.Tensor.__deepcopy__,
+    torch.Tensor.__array__,
+}
+
+
+def _dispatch_setitem(args, kwargs):
+    target, key, value = args
+    mode = _MODE.get()
+    plain_value, rv, nv = _split(value)
+    with _Disabled():
+        torch.Tensor.__setitem__(target, key, plain_value)
+        shape = tuple(target.shape)
+        value_shape = _shape(plain_value)
+    if mode == "none":
+        _set_rows(target, NOT_RECORDED, None)
+        return None
+    old = _rows_of(target, writer=value)  # x[k] += v writes through x[k], then back
+    new = assign_map(old, _torch_key(key), shape, rmap.EMPTY if rv is None else rv, value_shape)
+    node = record(
+        "__setitem__",
+        (target.__dict__.get("_stp_node"), *nv),
+        {"key": operand(key)},
+        "torch",
+        mode,
+    )
+    _set_rows(target, new, node)
+    return None
+
+
+def _copy_(args, kwargs):
+    target, src = args[0], args[1]
+    mode = _MODE.get()
+    plain_src, rs, ns = _split(src)
+    with _Disabled():
+        torch.Tensor.copy_(target, plain_src, *args[2:], **kwargs)
+        shape = tuple(target.shape)
+        src_shape = _shape(plain_src)
+    if mode == "none":
+        _set_rows(target, NOT_RECORDED, None)
+        return target
+    new = rmap.EMPTY if rs is None else rmap.elementwise([(rs, src_shape)], shape, "copy_")
+    node = record("copy_", (target.__dict__.get("_stp_node"), *ns), None, "torch", mode)
+    _set_rows(target, new, node)
+    return target
+
+
+def _fill(value_kind):
+    def handle(args, kwargs):
+        target = args[0]
+        mode = _MODE.get()
+        value = args[1] if len(args) > 1 else kwargs.get("value")
+        plain, rv, nv = _split(value) if value is not None else (None, None, ())
+        with _Disabled():
+            getattr(torch.Tensor, value_kind)(target, *([plain] if value is not None else []))
+        if mode == "none":
+            _set_rows(target, NOT_RECORDED, None)
+            return target
+        new = rmap.EMPTY if rv is None else rmap.collapse(rv, value_kind)
+        node = record(value_kind, (target.__dict__.get("_stp_node"), *nv), None, "torch", mode)
+        _set_rows(target, new, node)
+        return target
+
+    return handle
+
+
+_SPECIAL = {
+    torch.Tensor.__setitem__: _dispatch_setitem,
+    torch.Tensor.copy_: _copy_,
+    torch.Tensor.fill_: _fill("fill_"),
+    torch.Tensor.zero_: _fill("zero_"),
+    torch.Tensor.uniform_: _fill("uniform_"),
+    torch.Tensor.normal_: _fill("normal_"),
+}
+
+
+def make(value, rm, node, convert):
+    """A TracedTensor of ``value`` (from a source, or converted from another framework)."""
+    if not isinstance(value, torch.Tensor):
+        value = torch.as_tensor(np.asarray(value))
+    if convert:
+        node = record("as_tensor", (node,), None, "torch", _MODE.get())
+    with _Disabled():
+        plain = value.as_subclass(torch.Tensor) if type(value) is TracedTensor else value
+        # the caller's tensor is aliased, never re-classed
+        return _wrap(plain, rm, node, (plain,))

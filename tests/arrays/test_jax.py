@@ -1,0 +1,80 @@
+"""Traced JAX arrays: operators, apply on jnp functions and jit, functional updates."""
+
+import numpy as np
+import pytest
+
+import sktraceprop as stp
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+
+
+def _lines(x, rows, pooled=False):
+    frame = stp.provenance(x).rows(rows, pooled=pooled)
+    return list(zip(frame["row"], frame["source_id"], frame["line"]))
+
+
+def _sources():
+    a = stp.array(jnp.arange(18.0).reshape(6, 3), source_id="ja")
+    b = stp.array(jnp.ones((4, 3)), source_id="jb")
+    return a, b
+
+
+def test_wrapper_operators_and_methods():
+    a, b = _sources()
+    assert a.shape == (6, 3) and len(a) == 6 and a.ndim == 2
+    z = (a - a.mean(axis=0)) / (a.std(axis=0) + 1) * 2
+    assert _lines(z, 4) == [(4, "ja", 5)]
+    assert _lines(z[::-2], 0) == [(0, "ja", 6)]
+    assert _lines(z[np.array([True, False, False, True, False, False])], 1) == [(1, "ja", 4)]
+    assert _lines((a @ jnp.ones((3, 2))).astype(jnp.float16), 2) == [(2, "ja", 3)]
+    assert sorted(stp.provenance(a.sum()).rows(0)["line"]) == [1, 2, 3, 4, 5, 6]
+    values = np.arange(18.0).reshape(6, 3)
+    want = (values - values.mean(axis=0)) / (values.std(axis=0) + 1) * 2
+    np.testing.assert_allclose(np.asarray(z), want, atol=1e-5)
+
+
+def test_apply_through_jit_and_functional_updates():
+    a, b = _sources()
+
+    @jax.jit
+    def prepare(x, y):
+        stacked = jnp.concatenate([x - x.mean(axis=0), y * 2 + 1])
+        return stacked.at[0].set(stacked[8])
+
+    z = stp.arrays.apply(prepare, a, b)
+    assert type(z).__name__ == "TracedJaxArray"
+    assert _lines(z, [0, 5, 7]) == [(0, "jb", 3), (5, "ja", 6), (7, "jb", 2)]
+    added = stp.arrays.apply(lambda x, y: x.at[1].add(y[3]), a, b)
+    assert _lines(added, 1) == [(1, "ja", 2), (1, "jb", 4)]
+
+
+def test_unmodelled_primitives_pool_every_row():
+    a, _ = _sources()
+    out = stp.arrays.apply(lambda x: jax.lax.fori_loop(0, 2, lambda i, v: v[::-1] * 2, x), a)
+    for direct, pooled in [
+        (
+            set(f.loc[f["through"].isna(), "line"]),
+            set(f.loc[f["through"].notna(), "line"]),
+        )
+        for f in [stp.provenance(out).rows(k) for k in range(6)]
+    ]:
+        assert direct | pooled == {1, 2, 3, 4, 5, 6}
+
+
+def test_plain_jnp_functions_refuse_traced_arrays_and_asarray_leaves_tracking():
+    a, _ = _sources()
+    with pytest.raises(ValueError, match="__jax_array__"):
+        jnp.sum(a, axis=1)  # JAX says so: lineage is never dropped silently
+    plain = jnp.asarray(a)
+    assert isinstance(plain, jax.Array)
+    with pytest.raises(TypeError, match="not traced"):
+        stp.provenance(plain)
+
+
+def test_dot_general_rows():
+    a, b = _sources()
+    left = stp.arrays.apply(lambda x, w: jnp.einsum("nd,dk->nk", x, w), a, jnp.ones((3, 2)))
+    assert _lines(left, 3) == [(3, "ja", 4)]
+    gram = stp.arrays.apply(lambda x: x.T @ x, a)
+    assert sorted(stp.provenance(gram).rows(0)["line"]) == [1, 2, 3, 4, 5, 6]

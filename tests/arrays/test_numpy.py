@@ -1,0 +1,330 @@
+"""Traced NumPy arrays: sharing of row ids, file lines, unmodelled operations, in-place
+writes, granularity, pickling and errors."""
+
+import pickle
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import FunctionTransformer
+
+import sktraceprop as stp
+from sktraceprop.arrays import _elide
+from sktraceprop.exceptions import LineageError
+
+from ._chains import reported
+
+
+def _lines(x, rows, pooled=False):
+    frame = stp.provenance(x).rows(rows, pooled=pooled)
+    return list(zip(frame["row"], frame["source_id"], frame["line"]))
+
+
+def _ids(x):
+    return stp.provenance(x)._rows.ids
+
+
+def test_row_preserving_operations_share_the_id_array():
+    a = stp.array(np.random.default_rng(0).random((50, 4)), source_id="a")
+    ids = _ids(a)[0]
+    assert ids.dtype == np.int64 and ids.shape == (50,)
+    W = np.ones((4, 3))
+    for out in (
+        a * 2 + 1,
+        a - a.mean(axis=0),
+        (a - a.mean(axis=0)) / a.std(axis=0),
+        a.astype(np.float32),
+        a.reshape(50, 2, 2),
+        a @ W,
+        a[:, 1:],
+        np.where(a > 0.5, a, 0.0),
+        np.clip(a, 0.1, 0.9),
+        a.sum(axis=1),
+        a[5:40:3],
+    ):
+        assert len(_ids(out)) == 1
+        assert np.shares_memory(_ids(out)[0], ids)
+
+
+def test_issue_example_rows_and_sources():
+    rng = np.random.default_rng(1)
+    a = stp.array(rng.random((1000, 3)), source_id="lab_a")
+    b = stp.array(rng.random((500, 3)), source_id="lab_b")
+    z = np.concatenate([(a - a.mean(axis=0)) / a.std(axis=0), b * 2 + 1])
+    v = stp.provenance(z[[3, 1200]])
+    assert sorted(v.sources()["source_id"]) == ["lab_a", "lab_b"]
+    assert v.ops()["op"].tolist() == [
+        "mean",
+        "subtract",
+        "std",
+        "divide",
+        "multiply",
+        "add",
+        "concatenate",
+        "getitem",
+    ]
+    assert v.ops()["params"].iloc[-1] == {"key": [3, 1200]}
+    assert _lines(z[[3, 1200]], 1) == [(1, "lab_b", 201)]
+    row0 = v.rows(0)
+    assert row0.loc[row0["through"].isna(), "line"].tolist() == [4]
+    pooled = row0[row0["through"].notna()]
+    assert sorted(pooled["line"]) == list(range(1, 1001)) and set(pooled["through"]) == {
+        "mean, std"
+    }
+    assert v.rows(1)["through"].isna().all()
+    assert v.pools()["applies_to"].tolist() == [1]
+
+
+def test_rows_from_a_csv_name_the_physical_file_line(hospitals):
+    df = stp.read_csv(hospitals["hospital_b"], source_id="hospital_b", comment="#")
+    x = stp.array(df[["age", "bp"]])
+    picked = (x - np.nanmean(x, axis=0))[[0, 4, 9]]
+    frame = stp.provenance(picked).rows([0, 1, 2], pooled=False)
+    raw = open(urlparse(frame["uri"][0]).path, newline="").read().splitlines()
+    for row, line, want in zip(frame["row"], frame["line"], df["key"].to_numpy()[[0, 4, 9]]):
+        # the named line of the raw file is the row (its first field is its line number)
+        assert raw[line - 1].split(",")[0] == str(want) == str(line)
+        assert row in (0, 1, 2)
+
+
+def test_traced_frame_keeps_its_ids_and_refuses_a_new_source_id(hospital_frames):
+    a, _ = hospital_frames
+    x = stp.array(a[["age"]])
+    assert np.array_equal(_ids(x)[0], stp.row_ids(a))
+    with pytest.raises(LineageError, match="already carries"):
+        stp.array(a, source_id="again")
+    with pytest.raises(LineageError, match="source_id"):
+        stp.array(np.ones((3, 2)))
+    with pytest.raises(ValueError, match="0-d"):
+        stp.array(np.float64(1.0), source_id="s")
+
+
+def test_reductions_over_rows_depend_on_every_row():
+    a = stp.array(np.arange(12.0).reshape(6, 2), source_id="a")
+    m = a.mean(axis=0)
+    assert isinstance(m, stp.arrays.TracedArray)
+    for out in (m, a.sum(), np.median(a, axis=0), np.linalg.norm(a, axis=0), a.max()):
+        frame = stp.provenance(out).rows(0)
+        assert sorted(frame["line"]) == [1, 2, 3, 4, 5, 6]
+        assert frame["through"].notna().all()
+    rows = stp.provenance(np.linalg.norm(a, axis=1)).rows(2, pooled=False)
+    assert rows["line"].tolist() == [3]
+
+
+@pytest.mark.parametrize(
+    "mix",
+    [
+        lambda a: a.T @ a,
+        lambda a: np.sort(a, axis=0),
+        lambda a: np.cumsum(a, axis=0),
+        lambda a: a.T,
+        lambda a: np.linalg.qr(a)[1],
+        lambda a: np.fft.fft(a, axis=0),
+        lambda a: a[None],
+    ],
+)
+def test_row_mixing_operations_give_every_row_every_input_row(mix):
+    a = stp.array(np.random.default_rng(2).random((5, 5)), source_id="a")
+    out = mix(a)
+    everything = {("a", k) for k in range(1, 6)}
+    for direct, pooled in reported(out, out.shape[0]):
+        assert direct | pooled == everything
+        assert not direct or direct == everything  # never one row standing for a mix
+
+
+def test_unmodelled_functions_are_said_so():
+    a = stp.array(np.random.default_rng(3).random((4, 4)), source_id="a")
+    inv = np.linalg.inv(a)
+    assert any("inv" in note for note in stp.provenance(inv).notes())
+    assert stp.provenance(inv).ops()["params"].iloc[-1] == {"modelled": False}
+
+
+def test_unmodelled_ndarray_methods_drop_row_ids():
+    a = stp.array(np.random.default_rng(4).random((4, 3)), source_id="a")
+    out = a.byteswap().byteswap()
+    with pytest.raises(LineageError, match="does not model"):
+        stp.provenance(out).rows(0)
+    with pytest.raises(stp.exceptions.LineageLostError, match="does not model"):
+        stp.TracedEstimator(FunctionTransformer()).fit(out)
+
+
+def test_plain_exits_are_explicit():
+    a = stp.array(np.ones((3, 2)), source_id="a")
+    assert type(np.asarray(a)) is np.ndarray
+    assert type(np.array(a)) is np.ndarray
+    assert type(a[0, 0]) is np.float64  # one element is a plain scalar, as in NumPy
+    with pytest.raises(TypeError, match="not traced"):
+        stp.provenance(np.asarray(a))
+
+
+def test_setitem_full_rows_take_the_new_parents_partial_rows_gain_them():
+    a = stp.array(np.arange(12.0).reshape(6, 2), source_id="a")
+    b = stp.array(np.ones((6, 2)), source_id="b")
+    x = a.copy()
+    x[1] = b[4]
+    x[2, 0] = b[5, 0]
+    x[3] = 0.0
+    x[:, 1] += b[:, 1]
+    assert _lines(x, 0) == [(0, "a", 1), (0, "b", 1)]
+    assert _lines(x, 1) == [(1, "b", 2), (1, "b", 5)]
+    assert _lines(x, 2) == [(2, "b", 3)] or set(_lines(x, 2)) >= {(2, "a", 3), (2, "b", 3)}
+    assert set(_lines(x, 3)) == {(3, "b", 4)}  # overwritten with a constant, then + b
+    x2 = a.copy()
+    x2[2, 0] = b[5, 0]  # a plain scalar: no lineage, row 2 keeps its own
+    assert _lines(x2, 2) == [(2, "a", 3)]
+    x3 = a.copy()
+    x3[np.array([True, False, False, False, False, True])] = b[:2]
+    assert _lines(x3, 5) == [(5, "b", 2)] and _lines(x3, 0) == [(0, "b", 1)]
+
+
+def test_in_place_operations_update_lineage():
+    a = stp.array(np.arange(12.0).reshape(6, 2), source_id="a")
+    b = stp.array(np.ones((6, 2)), source_id="b")
+    x = a.copy()
+    x += b
+    assert _lines(x, 3) == [(3, "a", 4), (3, "b", 4)]
+    x -= x.mean(axis=0)
+    assert stp.provenance(x).rows(0)["through"].notna().any()
+    y = a.copy()
+    y.sort(axis=0)
+    assert not _lines(y, 0)
+    z = a.copy()
+    z.fill(3.0)
+    assert not len(stp.provenance(z).rows(0))
+
+
+def test_writing_through_a_view_makes_other_views_stale():
+    a = stp.array(np.arange(12.0).reshape(6, 2), source_id="a")
+    b = stp.array(np.ones((6, 2)), source_id="b")
+    x = a.copy()
+    v = x[:3]
+    w = x[3:]
+    v += b[:3]  # changes x's memory, through v
+    assert _lines(v, 0) == [(0, "a", 1), (0, "b", 1)]
+    for stale in (x, w):
+        with pytest.raises(LineageError, match="modified in place"):
+            stp.provenance(stale).rows(0)
+    x2 = a.copy()
+    x2[:3] += b[:3]  # through the array itself: tracked
+    assert _lines(x2, 0) == [(0, "a", 1), (0, "b", 1)] and _lines(x2, 4) == [(4, "a", 5)]
+
+
+def test_constant_in_place_ops_keep_lineage_and_views():
+    a = stp.array(np.arange(12.0).reshape(6, 2), source_id="a")
+    x = a.copy()
+    v = x[1:]
+    x *= 2.0
+    x[0, 0] = 7.0
+    assert _lines(v, 0) == [(0, "a", 2)]
+
+
+@pytest.mark.parametrize("mode", ["op", "batch", "none"])
+def test_granularity(mode):
+    a = stp.array(np.arange(12.0).reshape(6, 2), source_id="a")
+    with stp.granularity(mode):
+        assert stp.get_granularity() == mode
+        z = np.concatenate([a - a.mean(axis=0), a * 2])[[1, 7]]
+    assert stp.get_granularity() == "op"
+    v = stp.provenance(z)
+    if mode == "op":
+        assert v.ops()["op"].tolist() == [
+            "mean",
+            "subtract",
+            "multiply",
+            "concatenate",
+            "getitem",
+        ]
+        assert v.notes() == []
+    elif mode == "batch":
+        assert v.ops()["op"].tolist() == ["(not recorded)"]
+        assert _lines(z, 1) == [(1, "a", 2)]
+        assert any("batch" in note for note in v.notes())
+    else:
+        assert v.ops().empty
+        with pytest.raises(LineageError, match="granularity 'none'"):
+            v.rows(0)
+        with pytest.raises(stp.exceptions.LineageLostError, match="granularity 'none'"):
+            stp.TracedEstimator(FunctionTransformer()).fit(z)
+
+
+def test_set_granularity_returns_the_previous_mode_and_checks_it():
+    try:
+        assert stp.set_granularity("batch") == "op"
+        assert stp.set_granularity("op") == "batch"
+    finally:
+        stp.set_granularity("op")
+    with pytest.raises(ValueError, match="granularity must be"):
+        stp.set_granularity("rows")
+
+
+def test_pickle_round_trip_keeps_lineage_and_sources():
+    a = stp.array(np.arange(12.0).reshape(6, 2), source_id="a")
+    z = (a - a.mean(axis=0))[[4, 1]]
+    back = pickle.loads(pickle.dumps(z))
+    assert isinstance(back, stp.arrays.TracedArray)
+    assert np.array_equal(back, z)
+    assert _lines(back, 0) == [(0, "a", 5)]
+    assert stp.provenance(back).ops()["op"].tolist() == ["mean", "subtract", "getitem"]
+
+
+def test_temporaries_are_reused_only_when_nothing_else_holds_them():
+    if not _elide.ENABLED:
+        pytest.skip("temporaries are reused on CPython 3.11-3.13 only")
+    n = _elide.MIN_BYTES // 8 + 10
+    base = np.random.default_rng(5).random(n)
+    t = stp.array(base, source_id="big")
+    before = _elide.REUSED[0]
+    y = t * 2 + 1
+    assert _elide.REUSED[0] == before + 1
+    np.testing.assert_array_equal(y, base * 2 + 1)
+    assert _lines(y, 7) == [(7, "big", 8)]
+    named = t * 2
+    z = named + 1  # a named array is never written in place
+    np.testing.assert_array_equal(named, base * 2)
+    np.testing.assert_array_equal(z, base * 2 + 1)
+    w = 1 - t * 2  # the temporary on the right
+    np.testing.assert_array_equal(w, 1 - base * 2)
+    held = [t * 3]
+    k = held[0] + 1
+    np.testing.assert_array_equal(held[0], base * 3)
+    np.testing.assert_array_equal(k, base * 3 + 1)
+    objects = np.empty(2, dtype=object)
+    objects[0], objects[1] = t * 2, t * 3
+    copies = [np.array(o) for o in objects]
+    _ = objects + 1
+    for o, c in zip(objects, copies):
+        np.testing.assert_array_equal(o, c)
+    ints = stp.array(np.arange(n), source_id="ints")
+    f = ints * 2 + 0.5  # the result's dtype differs: no reuse
+    np.testing.assert_array_equal(f, np.arange(n) * 2 + 0.5)
+
+
+def test_index_keys_of_every_kind_match_an_id_column():
+    rng = np.random.default_rng(6)
+    values = rng.random((7, 3, 2))
+    x = stp.array(values, source_id="a")
+    ids = np.arange(1, 8)
+    keys = [
+        np.s_[2],
+        np.s_[-1, :, 0],
+        np.s_[[3, 3, 0]],
+        np.s_[rng.random(7) > 0.4],
+        np.s_[..., 1],
+        np.s_[1:6:2, [0, 2]],
+        np.s_[:, 0, [1, 0]],
+        np.s_[:, [0, 1], [1, 0]],
+        np.s_[[[1, 2], [3, 4]]],
+        np.s_[None, 2],
+        np.s_[:, None, 1],
+        np.s_[[0, 6], :, [1, 0]],
+        np.s_[values[:, 0, 0] > 0.5, 1:],
+    ]
+    for key in keys:
+        out = x[key]
+        carried = np.broadcast_to(ids.reshape(7, 1, 1), values.shape)[key]
+        if np.ndim(carried) == 0:
+            continue
+        got = reported(out, out.shape[0])
+        for i in range(out.shape[0]):
+            want = {("a", int(v)) for v in np.unique(carried[i])}
+            assert got[i][0] | got[i][1] == want, key

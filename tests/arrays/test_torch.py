@@ -1,0 +1,195 @@
+"""Traced torch tensors: operations, a DataLoader batch, autograd, in-place writes, and a
+skorch net fitted inside a traced estimator."""
+
+import numpy as np
+import pytest
+
+import sktraceprop as stp
+from sktraceprop.exceptions import LineageError
+
+torch = pytest.importorskip("torch")
+
+
+def _lines(x, rows, pooled=False):
+    frame = stp.provenance(x).rows(rows, pooled=pooled)
+    return list(zip(frame["row"], frame["source_id"], frame["line"]))
+
+
+def _sources():
+    g = torch.Generator().manual_seed(0)
+    a = stp.array(torch.rand(6, 3, generator=g), source_id="ta")
+    b = stp.array(torch.rand(4, 3, generator=g), source_id="tb")
+    return a, b
+
+
+def test_constructor_aliases_and_never_reclasses_the_callers_tensor():
+    plain = torch.ones(3, 2)
+    a = stp.array(plain, source_id="ones")
+    assert type(plain) is torch.Tensor
+    assert type(a).__name__ == "TracedTensor" and a.data_ptr() == plain.data_ptr()
+    assert type(a.shape) is torch.Size and a.shape == (3, 2)
+
+
+def test_issue_example_in_torch():
+    a, b = _sources()
+    z = torch.cat([(a - a.mean(dim=0)) / a.std(dim=0), b * 2 + 1])
+    v = stp.provenance(z[[3, 8]])
+    assert v.ops()["op"].tolist() == [
+        "mean",
+        "sub",
+        "std",
+        "div",
+        "mul",
+        "add",
+        "cat",
+        "__getitem__",
+    ]
+    assert _lines(z[[3, 8]], [0, 1]) == [(0, "ta", 4), (1, "tb", 3)]
+    pooled = v.rows(0)
+    assert sorted(pooled.loc[pooled["through"].notna(), "line"]) == [1, 2, 3, 4, 5, 6]
+
+
+def test_dataloader_batches_know_their_rows():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    a, _ = _sources()
+    x = a * 10
+    loader = DataLoader(
+        TensorDataset(x, torch.arange(6)),
+        batch_size=4,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(1),
+    )
+    seen = []
+    for xb, yb in loader:
+        assert type(xb).__name__ == "TracedTensor"
+        lines = [line for _, _, line in _lines(xb, np.arange(len(xb)))]
+        assert lines == (yb.numpy() + 1).tolist()  # the batch rows, in batch order
+        seen += lines
+    assert sorted(seen) == [1, 2, 3, 4, 5, 6]
+
+
+def test_layers_keep_rows_losses_pool_them_and_autograd_works():
+    a, _ = _sources()
+    layer = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.LayerNorm(4))
+    out = layer(a)
+    assert _lines(out, 2) == [(2, "ta", 3)]
+    loss = torch.nn.functional.mse_loss(out, torch.zeros(6, 4))
+    assert sorted(stp.provenance(loss).rows(0)["line"]) == [1, 2, 3, 4, 5, 6]
+    loss.backward()
+    assert layer[0].weight.grad is not None
+    per_row = torch.nn.functional.mse_loss(out, torch.zeros(6, 4), reduction="none")
+    assert _lines(per_row, 5) == [(5, "ta", 6)]
+    assert stp.provenance(a @ a.T).rows(0, pooled=False)["line"].tolist() == [1]
+    assert sorted(stp.provenance(a.T @ a).rows(0)["line"]) == [1, 2, 3, 4, 5, 6]
+
+
+def test_batch_norm_in_training_pools_the_batch():
+    a, _ = _sources()
+    bn = torch.nn.BatchNorm1d(3)
+    out = bn(a)
+    rows = stp.provenance(out).rows(1)
+    assert rows.loc[rows["through"].isna(), "line"].tolist() == [2]
+    assert sorted(rows.loc[rows["through"].notna(), "line"]) == [1, 2, 3, 4, 5, 6]
+    bn.eval()
+    assert stp.provenance(bn(a)).rows(1)["through"].isna().all()
+
+
+def test_in_place_and_setitem():
+    a, b = _sources()
+    x = a.clone()
+    x[1] = b[2]
+    x[:, 0] += b[:, 0].sum()
+    assert _lines(x, 1) == [(1, "tb", 3)]
+    assert stp.provenance(x).rows(0)["through"].notna().any()
+    y = a.clone()
+    y.add_(b[0])
+    assert _lines(y, 4) == [(4, "ta", 5), (4, "tb", 1)]
+    y.zero_()
+    assert not len(stp.provenance(y).rows(0))
+    z = a.clone()
+    v = z[:2]
+    v.mul_(b[:2])
+    with pytest.raises(LineageError, match="modified in place"):
+        stp.provenance(z).rows(0)
+
+
+def test_unknown_functions_give_every_row_every_input_row():
+    a, _ = _sources()
+    out = torch.linalg.qr(a).R
+    assert sorted(stp.provenance(out).rows(0)["line"]) == [1, 2, 3, 4, 5, 6]
+    assert any("linalg_qr" in n or "qr" in n for n in stp.provenance(out).notes())
+
+
+def test_conversion_between_frameworks_keeps_lineage():
+    a, _ = _sources()
+    n = stp.array(a[1:], framework="numpy")
+    assert isinstance(n, stp.arrays.TracedArray)
+    assert _lines(n * 2, 0) == [(0, "ta", 2)]
+    back = stp.array(n - n.mean(axis=0), framework="torch")
+    assert _lines(back, 1) == [(1, "ta", 3)]
+    assert stp.provenance(back).ops()["op"].tolist()[-1] == "as_tensor"
+
+
+def test_granularity_none_in_torch():
+    a, _ = _sources()
+    with stp.granularity("none"):
+        out = a * 2
+    with pytest.raises(LineageError, match="granularity 'none'"):
+        stp.provenance(out).rows(0)
+
+
+def test_skorch_net_in_a_traced_estimator_records_rows_and_ops():
+    skorch = pytest.importorskip("skorch")
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    xa = stp.array(torch.as_tensor(rng.normal(size=(60, 4)), dtype=torch.float32), source_id="a")
+    xb = stp.array(torch.as_tensor(rng.normal(size=(40, 4)), dtype=torch.float32), source_id="b")
+    X = torch.cat([(xa - xa.mean(0)) / xa.std(0), xb])
+    y = (X.detach().numpy()[:, 0] > 0).astype(np.int64)
+    module = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    net = skorch.NeuralNetClassifier(
+        module, max_epochs=2, lr=0.1, verbose=0, criterion=torch.nn.CrossEntropyLoss
+    )
+    est = stp.TracedEstimator(net).fit(X, y)
+    run = est.lineage_
+    assert run.input_row_ids is not None and run.n_samples == 80  # the validation split
+    trace = run.trace(np.arange(run.n_samples))
+    direct = trace[~trace["source_id"].str.startswith("pool:")]
+    assert len(direct) == 80
+    ops = [op.name for op in run.ops]
+    assert ops[:5] == ["array/2:mean", "array/3:sub", "array/4:std", "array/5:div", "array/7:cat"]
+    assert ops[-1] == "neuralnetclassifier"
+    from_a = direct.sort_values("train_index")["source_id"].eq("a").to_numpy()
+    hit, _ = run.depends_on(removed_sources=["a"])
+    assert np.array_equal(hit, from_a)
+    # one row of a: every row of a depends on it through the mean and std
+    one = stp.provenance(xa).rows(0, pooled=False)["row_id"].to_numpy()
+    hit, via = run.depends_on(removed_ids=one)
+    assert np.array_equal(hit, from_a) and via.sum() == from_a.sum() - hit[~via].sum()
+
+
+def test_dataloader_workers_send_batches_with_their_rows():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    a, _ = _sources()
+    loader = DataLoader(TensorDataset(a * 2, torch.arange(6)), batch_size=4, num_workers=2)
+    for xb, yb in loader:
+        assert type(xb).__name__ == "TracedTensor"
+        assert [line for _, _, line in _lines(xb, np.arange(len(xb)))] == (yb + 1).tolist()
+
+
+def test_stack_into_out_replaces_the_lineage_of_out():
+    a, b = _sources()
+    out = b[:2].clone()
+    torch.stack([a[3], a[5]], 0, out=out)
+    assert _lines(out, [0, 1]) == [(0, "ta", 4), (1, "ta", 6)]
+
+
+def test_pickle_round_trip():
+    import pickle
+
+    a, _ = _sources()
+    back = pickle.loads(pickle.dumps((a - a.mean(dim=0))[[4, 1]]))
+    assert type(back).__name__ == "TracedTensor"
+    assert _lines(back, 0) == [(0, "ta", 5)]
