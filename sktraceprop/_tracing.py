@@ -1,9 +1,11 @@
 """Behaviour shared by every traced estimator: capture ids, fit, record, store."""
 
+from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from ._lineage._capture import resolve_row_ids
 from ._lineage._record import recording
+from ._lineage._stats import source_stats
 from .utils._delegation import SourcesTravelMixin
 
 
@@ -20,6 +22,7 @@ class TracedMixin(SourcesTravelMixin):
             result = fit_method(X, y, **params)
             if outer:
                 lineage = self._build_lineage(X, ids, context)
+                lineage.source_stats = source_stats(X, y, ids, classes=is_classifier(self))
                 if self.store is not None:
                     self.store.save_run(lineage)
                 self.lineage_ = lineage

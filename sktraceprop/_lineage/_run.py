@@ -102,6 +102,11 @@ class Lineage:
         Fingerprint of the whole fitted estimator.
     notes : list of str
         Caveats recorded during the fit.
+    source_stats : list of dict
+        Per source of the rows given to ``fit``, counted at fit time: rows, label
+        balance (class counts, or count/mean/std/min/max of a continuous target) and
+        missing values per column (see ``sktraceprop._lineage._stats.source_stats``).
+        Empty for runs recorded before these statistics existed.
     """
 
     run_id: str
@@ -116,6 +121,7 @@ class Lineage:
     input_row_ids: np.ndarray = None
     model_fingerprint: str = ""
     notes: list = field(default_factory=list)
+    source_stats: list = field(default_factory=list)
 
     # -- queries ----------------------------------------------------------------------------
     def source(self, code):
@@ -281,6 +287,7 @@ class Lineage:
             "n_samples": self.n_samples,
             "model_fingerprint": self.model_fingerprint,
             "notes": list(self.notes),
+            "source_stats": list(self.source_stats),
         }
 
     @classmethod
@@ -303,6 +310,7 @@ class Lineage:
             input_row_ids=input_row_ids,
             model_fingerprint=d["model_fingerprint"],
             notes=list(d["notes"]),
+            source_stats=list(d.get("source_stats", [])),
         )
 
     def __eq__(self, other):
