@@ -30,9 +30,11 @@ _LAZY = {
     "JLProjector": ".projection",
     "GradientCorrectionUnlearner": ".unlearning",
     "KNNShapleyValuer": ".valuation",
+    "compliance_report": ".compliance",
 }
 _SUBMODULES = {
     "adapters",
+    "compliance",
     "compose",
     "datasets",
     "exceptions",

@@ -6,6 +6,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._lineage._capture import resolve_row_ids
 from ._lineage._record import recording
 from ._lineage._stats import source_stats
+from ._prediction_log import check_log_predictions, remember_answering_parts
 from .utils._delegation import SourcesTravelMixin
 
 
@@ -17,6 +18,7 @@ class TracedMixin(SourcesTravelMixin):
     """
 
     def _traced_fit(self, fit_method, X, y, sample_id, params, context=None):
+        check_log_predictions(self)
         with recording() as outer:
             ids = resolve_row_ids(X, sample_id) if outer else None
             result = fit_method(X, y, **params)
@@ -26,6 +28,7 @@ class TracedMixin(SourcesTravelMixin):
                 if self.store is not None:
                     self.store.save_run(lineage)
                 self.lineage_ = lineage
+                remember_answering_parts(self)
         return result
 
     def trace(self, indices):

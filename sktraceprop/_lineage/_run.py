@@ -102,7 +102,7 @@ class Lineage:
         Fingerprint of the whole fitted estimator.
     notes : list of str
         Caveats recorded during the fit.
-    source_stats : list of dict
+    source_stats : dict
         Per source of the rows given to ``fit``, counted at fit time: rows, label
         balance (class counts, or count/mean/std/min/max of a continuous target) and
         missing values per column (see ``sktraceprop._lineage._stats.source_stats``).
@@ -121,7 +121,7 @@ class Lineage:
     input_row_ids: np.ndarray = None
     model_fingerprint: str = ""
     notes: list = field(default_factory=list)
-    source_stats: list = field(default_factory=list)
+    source_stats: dict = field(default_factory=dict)
 
     # -- queries ----------------------------------------------------------------------------
     def source(self, code):
@@ -287,7 +287,7 @@ class Lineage:
             "n_samples": self.n_samples,
             "model_fingerprint": self.model_fingerprint,
             "notes": list(self.notes),
-            "source_stats": list(self.source_stats),
+            "source_stats": dict(self.source_stats),
         }
 
     @classmethod
@@ -310,7 +310,7 @@ class Lineage:
             input_row_ids=input_row_ids,
             model_fingerprint=d["model_fingerprint"],
             notes=list(d["notes"]),
-            source_stats=list(d.get("source_stats", [])),
+            source_stats=dict(d.get("source_stats", {})),
         )
 
     def __eq__(self, other):

@@ -185,24 +185,33 @@ def source_stats(X, y, ids, classes):
 
     Returns
     -------
-    stats : list of dict
-        One record per source code found in ``ids``, by code: ``code``,
-        ``source_id``, ``n_rows``, ``labels`` (``kind`` ``"classes"`` with
-        ``counts`` per class, ``"continuous"`` with count, mean, std, min, max,
-        ``"none"`` without a target, or ``"not recorded"`` with a ``reason``; each
-        with ``missing`` targets), ``n_columns`` and ``missing`` (column -> count
-        of missing values, only the columns that have some), or ``missing: None``
-        with ``missing_note`` saying why nothing was counted.
+    stats : dict
+        ``columns`` (the names of ``X``'s columns that were checked for missing values;
+        ``x0``, ``x1``, ... for arrays), ``target`` (the name of ``y``, when it has
+        one), and ``sources``: one record per source code found in ``ids``, by code,
+        with ``code``, ``source_id``, ``n_rows``, ``labels`` (``kind`` ``"classes"``
+        with ``counts`` per class, ``"continuous"`` with count, mean, std, min, max,
+        ``"none"`` without a target, or ``"not recorded"`` with a ``reason``; each with
+        the number of ``missing`` targets) and ``missing`` (column -> count of missing
+        values, only the columns that have some). When ``X``'s type allows no count,
+        ``columns`` is None and ``missing_note`` says why. Empty for no rows.
     """
     ids = np.asarray(ids, dtype=np.int64)
     if ids.size == 0:
-        return []
+        return {}
     codes, index = _source_index(ids)
     n_sources = codes.size
     rows = np.array([ids.size]) if index is None else np.bincount(index, minlength=n_sources)
     labels = _label_stats(y, index, n_sources, classes)
     names, counts = _missing_counts(X, index, n_sources)
-    out = []
+    name = getattr(y, "name", None)
+    out = {
+        "columns": None if counts is None else names,
+        "target": None if name is None else str(name),
+    }
+    if counts is None:
+        out["missing_note"] = names
+    out["sources"] = []
     for s, code in enumerate(codes.tolist()):
         record = {
             "code": int(code),
@@ -210,11 +219,7 @@ def source_stats(X, y, ids, classes):
             "n_rows": int(rows[s]),
             "labels": labels[s],
         }
-        if counts is None:
-            record.update(n_columns=None, missing=None, missing_note=names)
-        else:
-            nonzero = np.flatnonzero(counts[s])
-            record["n_columns"] = len(names)
-            record["missing"] = {names[j]: int(counts[s, j]) for j in nonzero}
-        out.append(record)
+        if counts is not None:
+            record["missing"] = {names[j]: int(counts[s, j]) for j in np.flatnonzero(counts[s])}
+        out["sources"].append(record)
     return out

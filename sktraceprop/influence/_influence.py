@@ -14,6 +14,7 @@ from .._lineage._capture import resolve_row_ids
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
+from .._prediction_log import explanation_store, log_explanation
 from ..gradients import linear_model_objective
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples
@@ -413,7 +414,7 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
             out[te] += S @ masks[:, tr].T
         return out
 
-    def explain(self, X, y=None, top_k=10, keep_scores="auto"):
+    def explain(self, X, y=None, top_k=10, keep_scores="auto", log=False):
         """Influence of every training row on each row of ``X``.
 
         Parameters
@@ -429,12 +430,18 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
             Keep the full (n_test, n_train) score matrix. "auto" keeps it when it holds
             at most ``2**24`` entries. Without it, at most ``block_size ** 2`` scores
             are in memory at once.
+        log : bool, default=False
+            Append an ``"explanation"`` audit event to the explained estimator's
+            store: the run, the SHA-256 of ``X``, the classes explained and the
+            ``top_k`` row ids and scores per row (see :mod:`sktraceprop.compliance`).
 
         Returns
         -------
         explanation : Explanation
         """
         check_is_fitted(self)
+        if log:
+            explanation_store(self)  # a missing store is refused before any work
         margins, y_exp, A = self._test_gradients(X, y)
         n_test, n_train = A.shape[0], self.n_train_
         k = max(1, min(int(top_k), n_train))
@@ -463,7 +470,7 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
             top_i[te], top_v[te] = _merge_top(top_i[te], top_v[te], S, cols, k, largest=True)
             bot_i[te], bot_v[te] = _merge_top(bot_i[te], bot_v[te], S, cols, k, largest=False)
         names = [REGISTRY.by_code(int(c)).source_id for c in uniq]
-        return Explanation(
+        explanation = Explanation(
             scores=scores,
             margins=margins,
             y=y_exp,
@@ -475,6 +482,9 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
             train_rows=self._train_rows,
             explainer=self,
         )
+        if log:
+            log_explanation(self, X, explanation)
+        return explanation
 
     def score(self, X, y):
         """Linear datamodeling score (LDS) of the attributions on ``(X, y)``.

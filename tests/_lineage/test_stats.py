@@ -81,11 +81,11 @@ def test_stats_equal_row_by_row_counts(data, target):
     stats = source_stats(X, y, ids, classes)
     json.dumps(stats, allow_nan=False)  # JSON-safe, no NaN
     truth = _truth(X, list(y), ids, classes)
-    assert [r["code"] for r in stats] == sorted(truth)
-    for record in stats:
+    assert stats["columns"] == ["f", "s", "i", "b"]
+    assert [r["code"] for r in stats["sources"]] == sorted(truth)
+    for record in stats["sources"]:
         t = truth[record["code"]]
         assert record["n_rows"] == t["n_rows"]
-        assert record["n_columns"] == 4
         assert record["missing"] == t["missing"]
         labels = record["labels"]
         if classes:
@@ -106,14 +106,17 @@ def test_stats_equal_row_by_row_counts(data, target):
 def test_arrays_sparse_and_unsupported_inputs():
     X = np.array([[1.0, np.nan], [np.nan, np.nan], [3.0, 4.0]])
     ids = resolve_row_ids(stp.from_numpy(X, "arr"))
-    (rec,) = source_stats(X, np.array([0, 1, 1]), ids, classes=True)
+    stats = source_stats(X, pd.Series([0, 1, 1], name="label"), ids, classes=True)
+    (rec,) = stats["sources"]
+    assert stats["columns"] == ["x0", "x1"] and stats["target"] == "label"
     assert rec["missing"] == {"x0": 1, "x1": 2}
     assert rec["labels"]["counts"] == {"0": 1, "1": 2}
-    (rec,) = source_stats(sp.csr_matrix(X), None, ids, classes=False)
+    (rec,) = source_stats(sp.csr_matrix(X), None, ids, classes=False)["sources"]
     assert rec["missing"] == {"x0": 1, "x1": 2} and rec["labels"] == {"kind": "none"}
-    (rec,) = source_stats([["a"], ["b"], ["c"]], np.array([0, 1, 1]), ids, classes=True)
-    assert rec["missing"] is None and "list" in rec["missing_note"]
-    (rec,) = source_stats(X, np.zeros((3, 2)), ids, classes=True)
+    stats = source_stats([["a"], ["b"], ["c"]], np.array([0, 1, 1]), ids, classes=True)
+    assert stats["columns"] is None and "list" in stats["missing_note"]
+    assert "missing" not in stats["sources"][0]
+    (rec,) = source_stats(X, np.zeros((3, 2)), ids, classes=True)["sources"]
     assert rec["labels"]["kind"] == "not recorded" and "(3, 2)" in rec["labels"]["reason"]
 
 
@@ -126,7 +129,9 @@ def test_fit_records_stats_in_the_run_and_the_store(hospital_frames, tmp_path):
 
     pipe = stp.make_traced_pipeline(SimpleImputer(), LogisticRegression(), store=store)
     pipe.fit(X, y)
-    stats = {r["source_id"]: r for r in pipe.lineage_.source_stats}
+    assert pipe.lineage_.source_stats["columns"] == ["age", "bp"]
+    assert pipe.lineage_.source_stats["target"] == "label"
+    stats = {r["source_id"]: r for r in pipe.lineage_.source_stats["sources"]}
     for name, frame in (("hospital_a", a), ("hospital_b", b)):
         assert stats[name]["n_rows"] == len(frame)
         counts = frame["label"].value_counts()
@@ -142,7 +147,7 @@ def test_regressor_gets_continuous_target_summary(hospital_frames):
     a, _ = hospital_frames
     X, y = a[["age"]], a["bp"].fillna(0.0)
     pipe = stp.make_traced_pipeline(StandardScaler(), LinearRegression()).fit(X, y)
-    (rec,) = pipe.lineage_.source_stats
+    (rec,) = pipe.lineage_.source_stats["sources"]
     assert rec["labels"]["kind"] == "continuous"
     assert rec["labels"]["mean"] == pytest.approx(y.mean())
     assert rec["labels"]["std"] == pytest.approx(y.std())
@@ -154,4 +159,4 @@ def test_old_run_records_without_stats_still_load():
     record = pipe.lineage_.to_dict()
     del record["source_stats"]
     old = stp.Lineage.from_dict(record, pipe.lineage_.row_ids)
-    assert old.source_stats == []
+    assert old.source_stats == {}
