@@ -161,35 +161,20 @@ def features_section(run):
             }
         )
     unknown = [f["feature"] for f in features if f["columns"] is None]
-    mixed = [
+    # A group statistic joined back to rows carries every row of the group into each
+    # row's value: computed over several sources, one source's rows shape another's.
+    pooled = [
         f["feature"]
         for f in features
         if any(len(a["computed_over"]) > 1 for a in f["aggregates"])
-        or _sources_per_row(run, f["columns"]) > 1
     ]
     return {
         "n_features": len(features),
         "known": not unknown,
         "unknown": unknown,
-        "combine_sources_in_a_row": mixed,
+        "aggregated_over_several_sources": pooled,
         "features": features,
     }
-
-
-def _sources_per_row(run, columns):
-    """The most leaf sources one training row's value of these columns comes from.
-
-    Rows stacked from several files (a concat) each come from one file: 1. A merged
-    row whose columns come from both sides, or a feature built from such columns: 2.
-    """
-    top = np.unique(codes_of(run.row_ids)).tolist()
-    most = 0
-    for code in top:
-        leaves = set()
-        for column in columns or ():
-            leaves |= run._column_origins(code, column)[0]
-        most = max(most, len(leaves))
-    return most
 
 
 def _event_copy(event):

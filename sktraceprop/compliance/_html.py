@@ -289,7 +289,7 @@ def _section_lineage(report):
             f"{_e(a['source_id'])} over {_e(', '.join(a['computed_over']))}"
             for a in f["aggregates"]
         )
-        several = f["feature"] in features["combine_sources_in_a_row"]
+        several = f["feature"] in features["aggregated_over_several_sources"]
         rows.append(
             [
                 _e(f["feature"]),
@@ -303,11 +303,12 @@ def _section_lineage(report):
             ]
         )
     note = ""
-    if features["combine_sources_in_a_row"]:
+    if features["aggregated_over_several_sources"]:
         note = (
-            f'<p class="warn">{len(features["combine_sources_in_a_row"])} model input(s) '
-            "combine several sources within one row (merged rows, or aggregates computed over "
-            "several sources): removing one source changes them for rows of the others.</p>"
+            f'<p class="warn">{len(features["aggregated_over_several_sources"])} model '
+            "input(s) come from aggregates computed over several sources: each row's value "
+            "depends on rows of other sources, so removing one source changes them for "
+            "the rows of the others.</p>"
         )
     if features["unknown"]:
         note += (

@@ -101,11 +101,11 @@ def _input_data(report):
             f" {rows} training rows come from data with no file identity (anonymous "
             "sources): their origin is not in the record."
         )
-    if features["combine_sources_in_a_row"]:
+    if features["aggregated_over_several_sources"]:
         parts.append(
-            f" {_plural(len(features['combine_sources_in_a_row']), 'model input')} "
-            "combine several sources within one row (merged rows, or aggregates computed "
-            "over several sources): their values depend on more than one source."
+            f" {_plural(len(features['aggregated_over_several_sources']), 'model input')} "
+            "come from aggregates computed over several sources (group statistics joined "
+            "to rows): each row's value depends on rows of other sources."
         )
     parts.append(
         " Whether this data is relevant and sufficiently representative for the intended "
