@@ -285,3 +285,25 @@ def test_summary_and_repr(fitted):
     ]
     assert "CreditScorer 1.0.0" in repr(report) and report.sha256[:12] in repr(report)
     assert np.all(summary["why"].str.len() > 80)
+
+
+def test_compliance_imports_without_jsonschema_and_says_what_is_missing():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys; sys.modules['jsonschema'] = None\n"
+        "import sktraceprop.compliance as c\n"
+        "try:\n    c.verify({'report': {}})\n"
+        "except ImportError as exc:\n    print(exc)\n"
+    )
+    root = str(Path(stp.__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": root},
+    )
+    assert "pip install 'sktraceprop[compliance]'" in out.stdout, out.stderr
