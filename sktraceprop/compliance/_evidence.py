@@ -164,9 +164,7 @@ def features_section(run):
     # A group statistic joined back to rows carries every row of the group into each
     # row's value: computed over several sources, one source's rows shape another's.
     pooled = [
-        f["feature"]
-        for f in features
-        if any(len(a["computed_over"]) > 1 for a in f["aggregates"])
+        f["feature"] for f in features if any(len(a["computed_over"]) > 1 for a in f["aggregates"])
     ]
     return {
         "n_features": len(features),
