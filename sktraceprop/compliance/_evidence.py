@@ -14,6 +14,36 @@ from .._lineage._ids import codes_of
 
 #: Kinds of audit event summarised rather than copied into a report (one per call).
 SUMMARISED_KINDS = ("prediction",)
+#: Prefix of the events a store writes itself (a run or source put under the chain).
+STORE_PREFIX = "store."
+
+
+def all_events(store):
+    """Every audit event of the store, its own bookkeeping events included where it has some."""
+    try:
+        return store.events(include_store_events=True)
+    except TypeError:  # a store without bookkeeping events lists them all anyway
+        return store.events()
+
+
+def included(event, run_id, source_keys):
+    """Whether a report on ``run_id`` copies this event in full.
+
+    The run's own events (removals, explanations, its ``store.run`` event) and events of
+    no run (reviews, and the ``store.source`` events of the run's sources), but not the
+    prediction log (summarised with a digest) nor other runs' events.
+    """
+    kind = str(event["kind"])
+    if kind in SUMMARISED_KINDS:
+        return False
+    if event["run_id"] == run_id:
+        return True
+    if event["run_id"] is not None:
+        return False
+    if kind.startswith(STORE_PREFIX):
+        payload = event["payload"] if isinstance(event["payload"], dict) else {}
+        return (payload.get("source_id"), payload.get("sha256")) in source_keys
+    return True
 
 
 def parse_time(text):
@@ -176,8 +206,10 @@ def features_section(run):
 
 
 def _event_copy(event):
-    keys = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
-    return {k: event[k] for k in keys}
+    return {
+        k: event[k]
+        for k in ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
+    }
 
 
 def prediction_digest(events):
@@ -289,11 +321,8 @@ def record_keeping(store, run, events, now):
     """Runs, the chain, the prediction log, explanations and removals of the run."""
     mine = [e for e in events if e["run_id"] == run.run_id]
     predictions = [e for e in mine if e["kind"] == "prediction"]
-    included = [
-        e
-        for e in events
-        if (e["run_id"] == run.run_id or e["run_id"] is None) and e["kind"] not in SUMMARISED_KINDS
-    ]
+    keys = {(s.source_id, s.sha256) for s in run.sources.values()}
+    copied = [e for e in events if included(e, run.run_id, keys)]
     head = events[-1]
     runs = store.list_runs()
     return {
@@ -324,8 +353,8 @@ def record_keeping(store, run, events, now):
         "predictions": _predictions(predictions),
         "explanations": _explanations([e for e in mine if e["kind"] == "explanation"]),
         "removals": _removals([e for e in mine if e["kind"] == "unlearning"]),
-        "included_seqs": [e["seq"] for e in included],
-    }, [_event_copy(e) for e in included]
+        "included_seqs": [e["seq"] for e in copied],
+    }, [_event_copy(e) for e in copied]
 
 
 def _count_kinds(events):

@@ -11,6 +11,7 @@ from .._lineage._source import utc_now
 from ..exceptions import ComplianceError, UnknownRunError
 from ._categories import annex_iii_category
 from ._evidence import (
+    all_events,
     features_section,
     model_section,
     record_keeping,
@@ -199,7 +200,7 @@ def compliance_report(
     _check_new_file(output_path, "output_path")
     run, store, matches = _resolve(estimator, store, run_id)
     store.verify()
-    events = store.events()
+    events = all_events(store)
     if not events:
         raise ComplianceError(
             f"{store!r} has no audit events: record-keeping (Art. 12) and log retention "

@@ -6,9 +6,14 @@ import warnings
 from pathlib import Path
 
 from ..exceptions import CorruptStoreError, ReportVerificationError, StoreError
-from ..stores._base import event_hash
-from ._evidence import SUMMARISED_KINDS, features_section, prediction_digest, sources_section
-from ._integrity import altered_pointers, body_of, canonical_bytes, digests, sha256_of
+from ._evidence import (
+    all_events,
+    features_section,
+    included,
+    prediction_digest,
+    sources_section,
+)
+from ._integrity import altered_pointers, body_of, canonical_bytes, digests, event_hash, sha256_of
 from ._schema import schema_problems
 
 _MAX_LISTED = 25  # problems named in the message (all are in .problems)
@@ -131,7 +136,7 @@ def _store_problems(report, store):
         store.verify()
     except CorruptStoreError as exc:
         return [f"the store's hash chain is broken: {exc}"]
-    events = store.events()
+    events = all_events(store)
     by_seq = {e["seq"]: e for e in events}
     head = report["record_keeping"]["store"]["chain_head"]
     stored_head = by_seq.get(head["seq"])
@@ -155,11 +160,8 @@ def _store_problems(report, store):
             )
     run_id = report["model"]["run_id"]
     upto = [e for e in events if e["seq"] <= head["seq"]]
-    expected = [
-        e["seq"]
-        for e in upto
-        if e["run_id"] in (run_id, None) and e["kind"] not in SUMMARISED_KINDS
-    ]
+    keys = {(s["source_id"], s["sha256"]) for s in report["sources"]}
+    expected = [e["seq"] for e in upto if included(e, run_id, keys)]
     for seq in sorted(set(expected) - set(report["record_keeping"]["included_seqs"])):
         problems.append(f"store event seq {seq} of this run is missing from the report")
     predictions = [e for e in upto if e["run_id"] == run_id and e["kind"] == "prediction"]

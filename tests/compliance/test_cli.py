@@ -145,7 +145,7 @@ def test_usage_errors_exit_2_and_name_the_problem(fitted, tmp_path, capsys):
 def test_a_corrupt_store_exits_1(fitted, tmp_path, capsys):
     _, store, *_ = fitted
     con = sqlite3.connect(store.path)
-    con.execute("DROP TRIGGER events_append_only_update")
+    con.execute("DROP TRIGGER IF EXISTS events_append_only_update")
     con.execute("UPDATE events SET kind = 'edited' WHERE seq = 1")
     con.commit()
     con.close()

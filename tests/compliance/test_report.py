@@ -120,14 +120,17 @@ def test_report_figures_come_from_the_files_and_the_log(fitted, hospitals, tmp_p
 
 
 def test_logs_older_than_six_months_evidence_retention(hospitals, monkeypatch):
-    import sktraceprop.stores._base as base
+    import sys
 
+    from sktraceprop.stores._base import make_event
+
+    clock = sys.modules[make_event.__module__]  # where the store's events get their time
     _, _, X, y = traced_frames(hospitals)
     store = stp.stores.MemoryStore()
     pipe = logged_pipeline(store, X, y)
     old = (datetime.now(timezone.utc) - timedelta(days=200)).isoformat()
     with monkeypatch.context() as m:
-        m.setattr(base, "utc_now", lambda: old)
+        m.setattr(clock, "utc_now", lambda: old)
         store.append_event("review", {"by": "internal audit"})
     pipe.predict(X.iloc[:2])
     report = compliance_report(pipe, **DEPLOYER)

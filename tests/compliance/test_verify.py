@@ -11,7 +11,7 @@ from sklearn.frozen import FrozenEstimator
 import sktraceprop as stp
 from sktraceprop import signing
 from sktraceprop.compliance import compliance_report, verify
-from sktraceprop.compliance._integrity import body_of, seal
+from sktraceprop.compliance._integrity import body_of, event_hash, seal
 from sktraceprop.exceptions import ReportVerificationError
 from sktraceprop.stores._base import GENESIS, make_event
 
@@ -55,6 +55,10 @@ def test_an_intact_report_verifies_alone_with_its_store_and_its_key(made):
     assert [e["kind"] for e in data["events"]] == ["review", "explanation", "explanation"]
     before = store.events()
     assert verify(path, store=store, public_key=key.public_key()) is True
+    # the report's own event hash is the store's, computed independently of its code
+    for e in store.events():
+        record = {k: e[k] for k in ("seq", "run_id", "created_at", "kind", "payload")}
+        assert event_hash(e["prev_hash"], record) == e["hash"]
     with pytest.warns(UserWarning, match="pass public_key"):
         assert verify(path) is True
     store.append_event("review", {"by": "auditor"})  # the log goes on: still verifies
