@@ -20,7 +20,7 @@ from ._evidence import (
 )
 from ._graph import lineage_graph
 from ._html import render_html
-from ._integrity import body_of, seal
+from ._integrity import seal
 from ._schema import schema_problems
 from ._sections import articles
 from ._verify import read_report, verify_report
@@ -321,10 +321,6 @@ class ComplianceReport:
             [(a["article"], a["title"], a["status"], a["why"]) for a in self._data["articles"]],
             columns=["article", "title", "status", "why"],
         )
-
-    def body(self):
-        """The report without its integrity member (what the hash covers)."""
-        return body_of(self.to_dict())
 
     def __repr__(self):
         s = self._data["system"]

@@ -251,7 +251,12 @@ def test_bad_input_is_refused_and_nothing_is_written(fitted, tmp_path):
 
 
 def test_a_pipeline_changed_in_place_is_refused(fitted):
+    import pickle
+
     pipe, _, X, y = fitted
+    # a copy of the fitted model (saved and loaded) is the same model
+    again = pickle.loads(pickle.dumps(pipe))
+    assert compliance_report(again, **DEPLOYER).to_dict()["model"]["fitted_object_matches_run"]
     pipe[-1].coef_ = pipe[-1].coef_ * 2
     with pytest.raises(ComplianceError, match="logisticregression changed since fit"):
         compliance_report(pipe, **DEPLOYER)
