@@ -52,14 +52,21 @@ def decode_array(record):
 def _output_sha256(values):
     """SHA-256 of the outputs: numbers as little-endian bytes, labels as their text."""
     values = np.asarray(values)
-    if values.dtype.kind in "iubf":
-        h = hashlib.sha256(f"{values.dtype.str}{list(values.shape)}".encode())
-        return (h.update(np.ascontiguousarray(values).tobytes()) or h).hexdigest()
-    return hash_rows(values.reshape(values.shape[0], -1))
+    if values.dtype.kind not in "iubf":
+        return hash_rows(values.reshape(values.shape[0], -1))
+    h = hashlib.sha256(f"{values.dtype.str}{list(values.shape)}".encode())
+    h.update(np.ascontiguousarray(values).tobytes())
+    return h.hexdigest()
 
 
 def encode_outputs(method, values, classes=None):
-    """The outputs of one call, compact: labels as class indices, scores as float64."""
+    """The outputs of one call, compact: labels as class indices, scores as float64.
+
+    ``predict`` outputs that are all among ``classes`` are kept as one class index per
+    row (compressed) with the count of each class; numbers as float64 with their
+    min, mean and max per column; anything else as text. ``sha256`` covers the exact
+    outputs either way.
+    """
     values = np.asarray(values)
     record = {"shape": list(values.shape), "sha256": _output_sha256(values)}
     if method == "predict" and classes is not None and values.ndim == 1:
@@ -219,7 +226,9 @@ def log_explanation(explainer, X, explanation):
         "model_fingerprint": None if lineage is None else lineage.model_fingerprint,
         "damping": float(explainer.damping_),
         "top_k": int(explanation.top_indices.shape[1]),
-        "explained": None if explanation.y is None else encode_outputs("y", explanation.y),
+        "explained": None
+        if explanation.y is None
+        else encode_outputs("predict", explanation.y, getattr(explainer.model_, "classes_", None)),
         "top_row_ids": encode_array(top.astype(np.int64)),
         "top_scores": encode_array(explanation.top_scores.astype(np.float64)),
         "bottom_row_ids": encode_array(bottom.astype(np.int64)),

@@ -136,6 +136,9 @@ def test_explanations_are_logged_with_their_rows(fitted):
     ids = explainer.train_row_ids_
     np.testing.assert_array_equal(decode_array(p["top_row_ids"]), ids[explanation.top_indices])
     np.testing.assert_array_equal(decode_array(p["top_scores"]), explanation.top_scores)
+    explained = p["explained"]
+    classes = np.array([int(c) for c in explained["classes"]])
+    np.testing.assert_array_equal(classes[decode_array(explained["labels"])], explanation.y)
     np.testing.assert_array_equal(
         decode_array(p["source_scores"]["sums"]), explanation.source_scores.to_numpy()
     )
