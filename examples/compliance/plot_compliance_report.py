@@ -123,19 +123,7 @@ colours = {
 fig, (ax, bx) = plt.subplots(
     2, 1, figsize=(9, 4.4), gridspec_kw={"height_ratios": [1, 1.1]}, layout="constrained"
 )
-nodes = {n["id"]: n for n in graph["nodes"]}
 w, h = 178, 44
-for src, dst in graph["edges"]:
-    s, t = nodes[src], nodes[dst]
-    ax.add_patch(
-        FancyArrowPatch(
-            (s["x"] + w, s["y"] + h / 2),
-            (t["x"], t["y"] + h / 2),
-            arrowstyle="-|>",
-            mutation_scale=8,
-            color="#7a8699",
-        )
-    )
 for n in graph["nodes"]:
     ax.add_patch(
         FancyBboxPatch(
@@ -149,6 +137,16 @@ for n in graph["nodes"]:
     )
     ax.text(n["x"] + 8, n["y"] + 16, n["label"][:21], fontsize=7, weight="bold", va="center")
     ax.text(n["x"] + 8, n["y"] + 32, n["detail"][:28], fontsize=5.5, color="#555f6d", va="center")
+for p in graph["paths"]:
+    ax.add_patch(
+        FancyArrowPatch(
+            (p["x1"], p["y1"]),
+            (p["x2"], p["y2"]),
+            arrowstyle="-|>",
+            mutation_scale=8,
+            color="#5b6a80",
+        )
+    )
 ax.set_xlim(0, graph["width"])
 ax.set_ylim(graph["height"], 0)
 ax.set_aspect("equal")

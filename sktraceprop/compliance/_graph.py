@@ -30,7 +30,8 @@ def lineage_graph(report):
         ``nodes``: list of dicts with ``id``, ``kind`` (``"source"``, ``"derived"``,
         ``"upstream op"``, ``"op"``, ``"model"``), ``label``, ``detail``, ``layer``,
         ``row``, ``x``, ``y`` (top-left corner); ``edges``: list of ``(from, to)`` ids;
-        ``width`` and ``height`` of the drawing.
+        ``paths``: per edge, its ``from`` and ``to`` ids and end points ``x1``, ``y1``,
+        ``x2``, ``y2``; ``width`` and ``height`` of the drawing.
     """
     sources = report["sources"]
     ops = report["model"]["ops"]
@@ -55,7 +56,16 @@ def lineage_graph(report):
         }
         by_id[s["source_id"]] = node
     layer([by_id[s["source_id"]] for s in leaves])
-    layer([by_id[s["source_id"]] for s in derived])
+    # a derived source one layer after the last of its parents (a merge with an aggregate)
+    depth = {s["source_id"]: 0 for s in leaves}
+    pending = list(derived)
+    while pending:
+        ready = [s for s in pending if all(p in depth for p in s["parents"])] or pending
+        for s in ready:
+            depth[s["source_id"]] = 1 + max((depth.get(p, 0) for p in s["parents"]), default=0)
+        pending = [s for s in pending if s not in ready]
+    for level in sorted({depth[s["source_id"]] for s in derived}):
+        layer([by_id[s["source_id"]] for s in derived if depth[s["source_id"]] == level])
     for s in derived:
         for parent in s["parents"]:
             if parent in by_id:
@@ -133,12 +143,48 @@ def lineage_graph(report):
                 y=MARGIN + offset + j * ROW_HEIGHT,
             )
             nodes.append(node)
+    edges = list(dict.fromkeys(edges))
     return {
         "nodes": nodes,
-        "edges": list(dict.fromkeys(edges)),
+        "edges": edges,
+        "paths": _paths(nodes, edges),
         "width": 2 * MARGIN + (len(layers) - 1) * COLUMN_WIDTH + NODE_WIDTH,
         "height": 2 * MARGIN + (height - 1) * ROW_HEIGHT + NODE_HEIGHT,
     }
+
+
+def _paths(nodes, edges):
+    """Start and end points of each edge, spread along the sides of the boxes.
+
+    Several edges leaving (or entering) one box leave from (or end at) different heights
+    of its side, in the order of the boxes at their other end, so that every arrow is
+    seen on its own.
+    """
+    by_id = {n["id"]: n for n in nodes}
+
+    def spread(node, others):
+        order = sorted(others, key=lambda o: (by_id[o]["y"], by_id[o]["x"]))
+        step = (NODE_HEIGHT - 16) / max(len(order) - 1, 1)
+        start = node["y"] + (8 if len(order) > 1 else NODE_HEIGHT / 2)
+        return {o: start + k * step for k, o in enumerate(order)}
+
+    outgoing, incoming = {}, {}
+    for a, b in edges:
+        outgoing.setdefault(a, []).append(b)
+        incoming.setdefault(b, []).append(a)
+    starts = {a: spread(by_id[a], targets) for a, targets in outgoing.items()}
+    ends = {b: spread(by_id[b], sources) for b, sources in incoming.items()}
+    return [
+        {
+            "from": a,
+            "to": b,
+            "x1": by_id[a]["x"] + NODE_WIDTH,
+            "y1": starts[a][b],
+            "x2": by_id[b]["x"],
+            "y2": ends[b][a],
+        }
+        for a, b in edges
+    ]
 
 
 def _op_node(op, kind):

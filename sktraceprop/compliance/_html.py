@@ -107,7 +107,6 @@ def _missing(source):
 
 def _svg_graph(report):
     graph = lineage_graph(report)
-    nodes = {n["id"]: n for n in graph["nodes"]}
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{graph["width"]}" '
         f'height="{graph["height"]}" viewBox="0 0 {graph["width"]} {graph["height"]}">',
@@ -116,16 +115,6 @@ def _svg_graph(report):
         'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
         'fill="#7a8699"/></marker></defs>',
     ]
-    for a, b in graph["edges"]:
-        s, t = nodes[a], nodes[b]
-        x1, y1 = s["x"] + NODE_WIDTH, s["y"] + NODE_HEIGHT / 2
-        x2, y2 = t["x"], t["y"] + NODE_HEIGHT / 2
-        mid = (x1 + x2) / 2
-        parts.append(
-            f'<path d="M {x1:.1f} {y1:.1f} C {mid:.1f} {y1:.1f}, {mid:.1f} {y2:.1f}, '
-            f'{x2:.1f} {y2:.1f}" fill="none" stroke="#7a8699" stroke-width="1.4" '
-            'marker-end="url(#arrow)"/>'
-        )
     for n in graph["nodes"]:
         label = n["label"] if len(n["label"]) <= 21 else n["label"][:20] + "\u2026"
         detail = n["detail"] if len(n["detail"]) <= 30 else n["detail"][:29] + "\u2026"
@@ -138,6 +127,14 @@ def _svg_graph(report):
             f'font-weight="600" fill="#1d2330">{_e(label)}</text>'
             f'<text x="{n["x"] + 9:.1f}" y="{n["y"] + 35:.1f}" font-size="11" '
             f'fill="#555f6d">{_e(detail)}</text></g>'
+        )
+    for p in graph["paths"]:
+        # drawn over the boxes: an edge that skips a layer is seen crossing it
+        mid = (p["x1"] + p["x2"]) / 2
+        parts.append(
+            f'<path d="M {p["x1"]:.1f} {p["y1"]:.1f} C {mid:.1f} {p["y1"]:.1f}, {mid:.1f} '
+            f'{p["y2"]:.1f}, {p["x2"]:.1f} {p["y2"]:.1f}" fill="none" stroke="#5b6a80" '
+            'stroke-opacity="0.75" stroke-width="1.4" marker-end="url(#arrow)"/>'
         )
     parts.append("</svg>")
     return "".join(parts)

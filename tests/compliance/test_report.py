@@ -184,6 +184,8 @@ def test_no_prediction_log_and_removals_with_certificates(hospitals):
     assert statuses["26(5)"] == "needs the deployer's input"
     assert statuses["12"] == "partly evidenced"
     assert report.verify(store=store)
+    html = report.to_html()
+    assert str(event["certificate"]) in html and "not checked (the report was made" in html
 
 
 def test_features_from_an_aggregate_over_both_files_are_named(hospitals):
@@ -206,6 +208,13 @@ def test_features_from_an_aggregate_over_both_files_are_named(hospitals):
     assert "1 model input come from aggregates computed over several" in input_data["why"]
     kinds = {s["source_id"]: s["kind"] for s in data["sources"]}
     assert sorted(kinds.values()) == ["aggregate", "file", "file", "merge"]
+    html = stp.compliance.ComplianceReport(data).to_html()
+    assert "come from aggregates computed over several sources" in html
+    graph = stp.compliance.ComplianceReport(data).lineage_graph()
+    derived = [n["label"] for n in graph["nodes"] if n["kind"] == "derived"]
+    assert sorted(derived) == sorted(k for k, v in kinds.items() if v in ("merge", "aggregate"))
+    edges = {(a.split(":")[0], b.split(":")[0]) for a, b in graph["edges"]}
+    assert ("source", "source") in edges  # files -> the merge and the aggregate
 
 
 def test_bad_input_is_refused_and_nothing_is_written(fitted, tmp_path):
