@@ -6,6 +6,8 @@ import sqlite3
 import warnings
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.frozen import FrozenEstimator
 
 import sktraceprop as stp
@@ -250,3 +252,57 @@ def test_verify_leaves_the_store_unchanged(made):
         with pytest.raises(ReportVerificationError):
             verify(broken, store=store)
     assert (store.events(), store.list_runs().to_dict()) == before
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, (*path, i))
+    else:
+        yield path, value
+
+
+def _changed(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    return "x"  # None
+
+
+@pytest.fixture(scope="module")
+def sealed(tmp_path_factory):
+    from sktraceprop._lineage import REGISTRY
+    from tests.conftest import write_hospitals
+
+    from .conftest import logged_pipeline, traced_frames
+
+    REGISTRY.clear()
+    _, _, X, y = traced_frames(write_hospitals(tmp_path_factory.mktemp("h")))
+    store = stp.stores.MemoryStore()
+    pipe = logged_pipeline(store, X, y)
+    pipe.predict(X.iloc[:3])
+    store.append_event("review", {"by": "audit", "notes": ["a", "b"], "ok": True})
+    data = compliance_report(pipe, **DEPLOYER).to_dict()
+    return data, [p for p, _ in _leaves(body_of(data))]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_any_edited_leaf_is_found_and_named(sealed, data):
+    report, leaves = sealed
+    path = data.draw(st.sampled_from(leaves))
+    edited = copy.deepcopy(report)
+    target = edited
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = _changed(target[path[-1]])
+    with pytest.raises(ReportVerificationError) as info:
+        verify(edited)
+    named = "/" + "/".join(str(p) for p in path[:3])
+    assert any(named in p for p in info.value.problems), (named, info.value.problems)
