@@ -83,6 +83,8 @@ def measure(pipe, X, repeats):
             "plain_median_s": float(np.median(plain)),
             "logged_median_s": float(np.median(logged)),
             "ratio": float(np.median(logged) / np.median(plain)),
+            # the fastest of each: what the call costs when the shared machine lets it run
+            "ratio_min": float(np.min(logged) / np.min(plain)),
             "overhead_ms": float((np.median(logged) - np.median(plain)) * 1e3),
             "event_payload_bytes": len(json.dumps(event["payload"])),
             "plain_s": plain,
@@ -122,6 +124,7 @@ def main(argv=None):
                         f"{r['plain_median_s'] * 1e3:.2f}",
                         f"{r['logged_median_s'] * 1e3:.2f}",
                         f"{r['ratio']:.3f}",
+                        f"{r['ratio_min']:.3f}",
                         f"{r['overhead_ms']:.2f}",
                         f"{r['event_payload_bytes']:,}",
                     ]
@@ -132,25 +135,31 @@ def main(argv=None):
         "method",
         "plain ms",
         "logged ms",
-        "ratio",
+        "ratio (medians)",
+        "ratio (fastest)",
         "overhead ms",
         "event payload bytes",
     ]
     table = markdown_table(headers, rows)
     print(table)
-    predict = [r["predict"]["ratio"] for r in results["cases"].values()]
-    results["worst_predict_ratio"] = max(predict)
+    results["worst_predict_ratio"] = max(r["predict"]["ratio"] for r in results["cases"].values())
+    results["worst_predict_ratio_min"] = max(
+        r["predict"]["ratio_min"] for r in results["cases"].values()
+    )
     m = results["machine"]
     md = f"""## Prediction log overhead (`bench_prediction_log.py`)
 
 {table}
 
-Median wall time of one call on {N_ROWS:,} rows over {args.repeats} interleaved pairs of
-calls (the same fitted pipeline with `log_predictions` off, then on, or the reverse).
-A logged call appends one hash-chained audit event: the run, the row count, the SHA-256
-of the input rows, and the outputs (predicted labels as one byte per row, compressed;
+Wall time of one call on {N_ROWS:,} rows over {args.repeats} interleaved pairs of calls
+(the same fitted pipeline with `log_predictions` off, then on, or the reverse): the
+ratio of the medians, and of the fastest call of each (the cost when the shared machine
+lets the call run). A logged call appends one hash-chained audit event: the run, the row
+count, the SHA-256 of the input rows (hashed on a helper thread while the model
+predicts), and the outputs (predicted labels as one byte per row, compressed;
 probabilities and decision values as float64). Target: `predict` <= 1.10x; worst
-`predict` ratio measured here: {results["worst_predict_ratio"]:.3f}.
+`predict` ratio here: {results["worst_predict_ratio"]:.3f} (medians),
+{results["worst_predict_ratio_min"]:.3f} (fastest).
 
 Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared), Python {m["python"]}, scikit-learn
 {m["scikit-learn"]}, pandas {m["pandas"]}. Command:

@@ -8,6 +8,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     "lineage",
+    "source_stats",
     "prediction_log",
     "influence",
     "neural",

@@ -34,36 +34,38 @@ def _feed_missing(h, missing):
     """The number of missing values, then their row positions (int64 each)."""
     where = np.flatnonzero(missing) if missing is not None else np.empty(0, np.int64)
     h.update(_int(where.size))
-    h.update(where.astype(_I8).tobytes())
+    h.update(np.ascontiguousarray(where, dtype=_I8))
 
 
 def _feed_numbers(h, values, missing):
     """``int``, ``uint``, ``float`` or ``bool`` column: missing positions, then values."""
     kind = values.dtype.kind
+    # one contiguous little-endian copy at most (none when the column already is one)
     if kind == "b":
-        tag, data = b"bool", values.astype(np.uint8)
+        tag, data = b"bool", np.ascontiguousarray(values, dtype=np.uint8)
     elif kind == "i" or (kind == "u" and (values.size == 0 or values.max() < 2**63)):
-        tag, data = b"int", values.astype(_I8)
+        tag, data = b"int", np.ascontiguousarray(values, dtype=_I8)
     elif kind == "u":
-        tag, data = b"uint", values.astype("<u8")
+        tag, data = b"uint", np.ascontiguousarray(values, dtype="<u8")
     else:
-        tag, data = b"float", values.astype(_F8)
-        nan = np.isnan(data)
-        missing = nan if missing is None else (missing | nan)
+        tag, data = b"float", np.ascontiguousarray(values, dtype=_F8)
+        if not np.isfinite(np.add.reduce(data)):  # a NaN makes the sum NaN: else none
+            nan = np.isnan(data)
+            missing = nan if missing is None else (missing | nan)
     if missing is not None and missing.any():
-        data = data.copy()
+        data = data.copy()  # never write into the caller's data
         data[missing] = 0
     else:
         missing = None
     h.update(_text_bytes(tag.decode()))
     _feed_missing(h, missing)
-    h.update(np.ascontiguousarray(data).tobytes())
+    h.update(data)
 
 
 def _feed_text(h, lengths, data, tag="text"):
     """Text column: byte lengths (int64, -1 where missing), then the UTF-8 bytes."""
     h.update(_text_bytes(tag))
-    h.update(np.asarray(lengths, dtype=_I8).tobytes())
+    h.update(np.ascontiguousarray(lengths, dtype=_I8))
     h.update(data)
 
 
@@ -113,17 +115,18 @@ def _python_text(h, values, missing):
 def _columns(X):
     """``(dtype, values)`` of each column of a frame, without building a Series per column.
 
-    A Series per column costs a deep copy of ``DataFrame.attrs`` each time, which
-    dominates the hash of a traced frame of modest size; the block manager hands out
-    the column arrays directly (``iloc`` is the fallback should that ever change).
+    A Series per column costs a deep copy of ``DataFrame.attrs`` each time (and
+    ``X.dtypes`` a Series of its own), which dominates the hash of a traced frame of
+    modest size; the block manager hands out the column arrays directly (``iloc`` is
+    the fallback should that ever change).
     """
     manager = getattr(X, "_mgr", None)
-    for j, dtype in enumerate(X.dtypes):
+    for j in range(X.shape[1]):
         try:
             values = manager.iget_values(j)
         except AttributeError:
             values = X.iloc[:, j].array
-        yield dtype, values
+        yield values.dtype, values
 
 
 def _feed_column(h, dtype, values):
@@ -159,7 +162,7 @@ def _feed_datetime(h, values):
         missing = None
     h.update(_text_bytes("datetime-ns-utc"))
     _feed_missing(h, missing)
-    h.update(data.tobytes())
+    h.update(np.ascontiguousarray(data))
 
 
 def _feed_array_column(h, values):
@@ -218,7 +221,7 @@ def hash_rows(X):
         X = X.to_frame()
     if isinstance(X, pd.DataFrame):
         h.update(_int(X.shape[0]) + _int(X.shape[1]))
-        for name, (dtype, values) in zip(X.columns, _columns(X)):
+        for name, (dtype, values) in zip(X.columns.tolist(), _columns(X)):
             h.update(_text_bytes(name))
             _feed_column(h, dtype, values)
         return h.hexdigest()
