@@ -10,6 +10,8 @@ ORDER = [
     "lineage",
     "stores",
     "array_lineage",
+    "source_stats",
+    "prediction_log",
     "influence",
     "neural",
     "projection",

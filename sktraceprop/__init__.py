@@ -36,10 +36,12 @@ _LAZY = {
     "set_granularity": ".arrays",
     "get_granularity": ".arrays",
     "granularity": ".arrays",
+    "compliance_report": ".compliance",
 }
 _SUBMODULES = {
     "adapters",
     "arrays",
+    "compliance",
     "compose",
     "datasets",
     "exceptions",

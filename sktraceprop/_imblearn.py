@@ -19,6 +19,8 @@ class TracedImbPipeline(_TracedPipelineMixin, _ImbPipeline):
     ----------
     steps : list of (str, estimator) tuples
     store : BaseStore, default=None
+    log_predictions : bool, default=False
+        Log every prediction call in ``store`` (see :class:`~sktraceprop.TracedPipeline`).
     transform_input, memory, verbose
         As for :class:`imblearn.pipeline.Pipeline`.
 
@@ -28,6 +30,16 @@ class TracedImbPipeline(_TracedPipelineMixin, _ImbPipeline):
         The run recorded by the last fit.
     """
 
-    def __init__(self, steps, *, store=None, transform_input=None, memory=None, verbose=False):
+    def __init__(
+        self,
+        steps,
+        *,
+        store=None,
+        log_predictions=False,
+        transform_input=None,
+        memory=None,
+        verbose=False,
+    ):
         self.store = store
+        self.log_predictions = log_predictions
         super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)

@@ -15,11 +15,13 @@ import contextlib
 import contextvars
 import numbers
 
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from ._lineage._capture import resolve_row_ids
 from ._lineage._record import recording
+from ._lineage._stats import source_stats
+from ._prediction_log import check_log_predictions, remember_answering_parts
 from .utils._delegation import SourcesTravelMixin
 
 __all__ = ["library_fit", "run_context"]
@@ -175,6 +177,7 @@ class TracedMixin(SourcesTravelMixin):
     """
 
     def _traced_fit(self, fit_method, X, y, sample_id, params, context=None):
+        check_log_predictions(self)
         with recording() as outer:
             if not outer:
                 return fit_method(X, y, **params)
@@ -184,6 +187,7 @@ class TracedMixin(SourcesTravelMixin):
             try:
                 result = fit_method(X, y, **params)
                 lineage = self._build_lineage(X, ids, context)
+                lineage.source_stats = source_stats(X, y, ids, classes=is_classifier(self))
                 _label(lineage)
                 self.lineage_ = lineage
                 if store is not None:
@@ -192,6 +196,7 @@ class TracedMixin(SourcesTravelMixin):
                         store.save_run(lineage)
                     else:
                         pending.append((self, store, lineage))
+                remember_answering_parts(self)
             except BaseException:
                 _discard_fit(self)
                 raise

@@ -1,6 +1,18 @@
-"""The ``sktraceprop`` command: ``sktraceprop demo`` runs the end-to-end demo."""
+"""sktraceprop: lineage, audit stores and EU AI Act evidence, from the command line.
+
+Commands:
+  demo      run the end-to-end demo on the bundled two-hospital data
+  runs      list the runs (fits) kept in a store
+  trace     a training row's source file, line and the ops it went through
+  report    write the compliance report of a stored run (JSON, and HTML)
+  verify    check a compliance report (and, with --db, its store)
+  check     the full integrity check of a SQLite store (read-only)
+
+Run "sktraceprop COMMAND --help" for the options of one command.
+"""
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -149,16 +161,270 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     return run.run_id
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="sktraceprop", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="run the end-to-end demo on the bundled data")
+EXIT_CODES = """exit codes:
+  0  success (the report or store verified)
+  1  verification failed: a report or store was altered or is corrupt
+  2  usage error: bad arguments, missing file, unknown run id, invalid input"""
+
+
+class _UsageError(Exception):
+    """A problem with what the user asked for (exit code 2)."""
+
+
+def _print(*args, out=None):
+    print(*args, file=out if out is not None else sys.stdout)
+
+
+def _open_store(db, full_check=False):
+    """An existing SQLite store; never creates one (a missing file is a usage error)."""
+    from .stores import SQLiteStore
+
+    path = Path(db)
+    if not path.is_file():
+        raise _UsageError(f"no store at {db} (the file does not exist)")
+    return SQLiteStore(path, check_on_open="full" if full_check else "header")
+
+
+def _cmd_runs(args, out):
+    store = _open_store(args.db)
+    runs = store.list_runs()
+    if runs.empty:
+        _print(f"{args.db}: no runs", out=out)
+        return 0
+    _print(f"{args.db}: {len(runs)} run(s), oldest first (times UTC)", out=out)
+    for r in runs.itertuples():
+        estimator = r.estimator.rsplit(".", 1)[-1]
+        sources = ", ".join(r.sources)
+        _print(
+            f"{r.run_id}  {r.created_at}  {estimator:<22} {r.n_samples:>9} rows  {sources}",
+            out=out,
+        )
+    return 0
+
+
+def _line_text(uri, line, sha256):
+    """The text of a file's line, if the file is still the one that was loaded."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None, "not a file"
+    path = Path(unquote(parsed.path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"file not readable: {exc.strerror or exc}"
+    if hashlib.sha256(data).hexdigest() != sha256:
+        return None, "the file changed since it was loaded (SHA-256 differs): line not shown"
+    return _line_of(uri, line), None
+
+
+def _cmd_trace(args, out):
+    store = _open_store(args.db)
+    run = store.load_run(args.run)
+    try:
+        frame = run.trace(args.row)
+    except IndexError as exc:
+        raise _UsageError(str(exc)) from None
+    from ._lineage._ids import codes_of
+
+    for row in frame.itertuples():
+        source = run.source(codes_of(row.row_id))
+        via = getattr(row, "via", None)
+        _print(
+            f"training row {row.train_index} of run {run.run_id}: {row.source_id}, "
+            f"line {row.line} of {row.uri}" + (f" (through merge {via})" if via else ""),
+            out=out,
+        )
+        _print(f"  ops: {', '.join(row.ops) or 'none'}", out=out)
+        if source.kind == "file":
+            text, why = _line_text(row.uri, row.line, source.sha256)
+            _print(f"  line {row.line}: {text}" if why is None else f"  ({why})", out=out)
+    return 0
+
+
+def _cmd_report(args, out):
+    from .compliance import compliance_report
+    from .exceptions import ComplianceError
+
+    if args.html is not None and Path(args.html).exists():
+        raise ComplianceError(f"{args.html} exists; reports are never overwritten")
+    store = _open_store(args.db)
+    report = compliance_report(
+        store=store,
+        run_id=args.run,
+        system_name=args.system_name,
+        system_version=args.system_version,
+        deployer_name=args.deployer,
+        high_risk_category=args.category,
+        intended_purpose=args.purpose,
+        human_oversight=args.oversight,
+        output_path=args.json,
+        private_key=args.sign,
+    )
+    if args.html is not None:
+        report.to_html(args.html)
+    _print(f"wrote {args.json}" + (f" and {args.html}" if args.html else ""), out=out)
+    _print(f"sha256 {report.sha256}", out=out)
+    for a in report.articles:
+        _print(f"  Art. {a['article']:<13} {a['status']}", out=out)
+    return 0
+
+
+def _cmd_verify(args, out):
+    import warnings
+
+    from .compliance import verify
+
+    store = None if args.db is None else _open_store(args.db)
+    if not Path(args.report).is_file():
+        raise _UsageError(f"no report at {args.report}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        verify(args.report, store=store, public_key=args.public_key)
+    checked = ["schema", "content hash", "events"]
+    if args.public_key is not None:
+        checked.append("signature")
+    if store is not None:
+        checked.append(f"store {args.db}")
+    _print(f"{args.report}: verified ({', '.join(checked)})", out=out)
+    for w in caught:
+        _print(f"note: {w.message}", out=out)
+    return 0
+
+
+def _cmd_check(args, out):
+    store = _open_store(args.db, full_check=True)
+    report = store.check(full=True)
+    _print(
+        f"{args.db}: ok ({report['sqlite_check']}, {report['runs']} runs loaded, "
+        f"{report['events']} events chained; chain head {report['chain_head']})",
+        out=out,
+    )
+    return 0
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="sktraceprop",
+        description=__doc__,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, summary, description):
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    p = command("demo", "run the end-to-end demo", "Run the end-to-end demo on bundled data.")
     p.add_argument("--db", default="sktraceprop-demo.db", help="SQLite store path")
     p.add_argument("--rows", type=int, default=5, help="training rows to trace")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        demo(db=args.db, n_rows=args.rows)
-    return 0
+
+    p = command("runs", "list the runs in a store", "List the runs (fits) kept in a store.")
+    p.add_argument("db", metavar="DB", help="SQLite store file")
+
+    p = command(
+        "trace",
+        "a training row's file, line and ops",
+        "Print the source file, line and ops of training rows of a stored run (a row is its "
+        "position in the data the model was fitted on), with the line's text when the file "
+        "is still the one that was loaded.",
+    )
+    p.add_argument("db", metavar="DB", help="SQLite store file")
+    p.add_argument("--run", required=True, metavar="R", help="run id (see: sktraceprop runs)")
+    p.add_argument(
+        "--row", required=True, type=int, action="append", metavar="N", help="row (repeatable)"
+    )
+
+    p = command(
+        "report",
+        "write the compliance report of a stored run",
+        "Write the EU AI Act compliance report of a stored run as JSON (validated against "
+        "the schema shipped with sktraceprop) and, with --html, as one self-contained HTML "
+        "page. Existing files are never overwritten.",
+    )
+    p.add_argument("db", metavar="DB", help="SQLite store file")
+    p.add_argument("--run", required=True, metavar="R", help="run id (see: sktraceprop runs)")
+    p.add_argument("--json", required=True, metavar="OUT.json", help="report file to write")
+    p.add_argument("--html", metavar="OUT.html", help="HTML page to write")
+    p.add_argument("--system-name", required=True, help="name of the AI system")
+    p.add_argument("--system-version", required=True, help="version of the AI system")
+    p.add_argument("--deployer", required=True, help="name of the deployer")
+    p.add_argument(
+        "--category",
+        required=True,
+        help="Annex III area, e.g. creditworthiness (an invalid one lists them all)",
+    )
+    p.add_argument("--purpose", required=True, help="intended purpose of the system")
+    p.add_argument(
+        "--oversight",
+        required=True,
+        action="append",
+        metavar="WHO",
+        help="person or role assigned to human oversight (repeatable)",
+    )
+    p.add_argument("--sign", metavar="KEY.pem", help="Ed25519 private key to sign the report")
+
+    p = command(
+        "verify",
+        "check a compliance report",
+        "Check a compliance report: its schema, its SHA-256, its events, its signature (with "
+        "--public-key) and, with --db, that the store still matches it.",
+    )
+    p.add_argument("report", metavar="REPORT", help="report JSON file")
+    p.add_argument("--db", metavar="DB", help="the store the report was made from")
+    p.add_argument("--public-key", metavar="KEY.pub.pem", help="Ed25519 public key")
+
+    p = command(
+        "check",
+        "full integrity check of a store",
+        "Run the full integrity check of a SQLite store, read-only: SQLite's integrity "
+        "check, the audit events' hash chain, and a load of every run.",
+    )
+    p.add_argument("db", metavar="DB", help="SQLite store file")
+    return parser
+
+
+_COMMANDS = {
+    "runs": _cmd_runs,
+    "trace": _cmd_trace,
+    "report": _cmd_report,
+    "verify": _cmd_verify,
+    "check": _cmd_check,
+}
+
+
+def main(argv=None, out=None):
+    """Run the ``sktraceprop`` command; return its exit code (see ``--help``)."""
+    from .exceptions import (
+        ComplianceError,
+        CorruptStoreError,
+        ReportVerificationError,
+        StoreError,
+    )
+
+    args = _parser().parse_args(argv)
+    err = sys.stderr
+    try:
+        if args.command == "demo":
+            demo(db=args.db, n_rows=args.rows, out=out)
+            return 0
+        return _COMMANDS[args.command](args, out)
+    except (ReportVerificationError, CorruptStoreError) as exc:
+        print(f"sktraceprop {args.command}: {exc}", file=err)
+        return 1
+    except (_UsageError, ComplianceError, StoreError, OSError, ImportError) as exc:
+        print(f"sktraceprop {args.command}: {exc}", file=err)
+        return 2
+    except (ValueError, TypeError) as exc:  # e.g. a key file that holds no Ed25519 key
+        print(f"sktraceprop {args.command}: {exc}", file=err)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """Exceptions and warnings raised by sktraceprop."""
 
 __all__ = [
+    "ComplianceError",
     "CorruptStoreError",
     "LineageError",
     "LineageLostError",
     "LineageWarning",
+    "ReportVerificationError",
     "SourceConflictError",
     "StoreBusyError",
     "StoreConnectionError",
@@ -90,3 +92,15 @@ class UnknownRunError(StoreError, KeyError):
 
 class UnlearningError(ValueError):
     """A removal request cannot be honoured; the fitted model is left unchanged."""
+
+
+class ComplianceError(ValueError):
+    """A compliance report cannot be made from what was given; nothing was written."""
+
+
+class ReportVerificationError(ValueError):
+    """A compliance report failed verification; ``problems`` lists what was altered."""
+
+    def __init__(self, message, problems=()):
+        super().__init__(message)
+        self.problems = list(problems)

@@ -5,6 +5,7 @@ from sklearn.utils.metaestimators import available_if
 
 from ._lineage._record import build_lineage, collect_ops, resample_ids
 from ._lineage._skorch import skorch_fit_indices
+from ._prediction_log import PredictionLogMixin
 from ._tracing import TracedMixin
 from .utils._sklearn_compat import name_estimators
 
@@ -21,7 +22,7 @@ def _final_has(*attrs, passthrough=False):
     return check
 
 
-class _TracedPipelineMixin(TracedMixin):
+class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
     def fit(self, X, y=None, sample_id=None, **params):
         """Fit the pipeline and record its lineage in ``lineage_`` (and ``store``).
 
@@ -95,6 +96,13 @@ class TracedPipeline(_TracedPipelineMixin, Pipeline):
     store : BaseStore, default=None
         Where runs are appended (e.g. ``SQLiteStore("lineage.db")``). None keeps the
         run only in ``lineage_``.
+    log_predictions : bool, default=False
+        Append a ``"prediction"`` audit event to ``store`` for every ``predict``,
+        ``predict_proba``, ``predict_log_proba`` and ``decision_function`` call: the
+        run that answered, the UTC time, the number of rows, the SHA-256 of the input
+        rows (:func:`sktraceprop.compliance.hash_rows`) and the outputs (predicted
+        labels as class indices, scores as float64). Requires ``store``. ``score``
+        is not logged.
     transform_input : list of str, default=None
         As for :class:`sklearn.pipeline.Pipeline`.
     memory : str or object with the joblib.Memory interface, default=None
@@ -123,8 +131,18 @@ class TracedPipeline(_TracedPipelineMixin, Pipeline):
     [['hospital_a', 2]]
     """
 
-    def __init__(self, steps, *, store=None, transform_input=None, memory=None, verbose=False):
+    def __init__(
+        self,
+        steps,
+        *,
+        store=None,
+        log_predictions=False,
+        transform_input=None,
+        memory=None,
+        verbose=False,
+    ):
         self.store = store
+        self.log_predictions = log_predictions
         super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
 
 
@@ -132,7 +150,14 @@ def _has_sampler(estimators):
     return any(hasattr(e, "fit_resample") for e in estimators)
 
 
-def make_traced_pipeline(*steps, store=None, memory=None, transform_input=None, verbose=False):
+def make_traced_pipeline(
+    *steps,
+    store=None,
+    log_predictions=False,
+    memory=None,
+    transform_input=None,
+    verbose=False,
+):
     """Build a traced pipeline from estimators, naming steps like ``make_pipeline``.
 
     If a step is an imbalanced-learn style sampler (has ``fit_resample``), the result
@@ -144,6 +169,9 @@ def make_traced_pipeline(*steps, store=None, memory=None, transform_input=None, 
     *steps : list of estimators
     store : BaseStore, default=None
         Where each fit's run is appended.
+    log_predictions : bool, default=False
+        Log every prediction call as an audit event in ``store`` (see
+        :class:`TracedPipeline`).
     memory, transform_input, verbose
         As for :func:`sklearn.pipeline.make_pipeline`.
 
@@ -157,6 +185,7 @@ def make_traced_pipeline(*steps, store=None, memory=None, transform_input=None, 
     return cls(
         name_estimators(steps),
         store=store,
+        log_predictions=log_predictions,
         memory=memory,
         transform_input=transform_input,
         verbose=verbose,

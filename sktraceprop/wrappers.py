@@ -9,6 +9,7 @@ from ._lineage._ids import codes_of
 from ._lineage._record import build_lineage, collect_ops
 from ._lineage._skorch import skorch_fit_indices
 from ._lineage._source import REGISTRY
+from ._prediction_log import PredictionLogMixin
 from ._tracing import TracedMixin
 from .utils._delegation import InnerTagsMixin, PredictDelegationMixin, inner_has
 
@@ -16,7 +17,12 @@ __all__ = ["TracedEstimator"]
 
 
 class TracedEstimator(
-    PredictDelegationMixin, InnerTagsMixin, TracedMixin, MetaEstimatorMixin, BaseEstimator
+    PredictionLogMixin,
+    PredictDelegationMixin,
+    InnerTagsMixin,
+    TracedMixin,
+    MetaEstimatorMixin,
+    BaseEstimator,
 ):
     """Wrap one estimator so that each fit records its lineage.
 
@@ -34,6 +40,10 @@ class TracedEstimator(
         names the rows outside its internal validation split).
     store : BaseStore, default=None
         Where each fit's run is appended.
+    log_predictions : bool, default=False
+        Append a ``"prediction"`` audit event to ``store`` for every ``predict``,
+        ``predict_proba``, ``predict_log_proba`` and ``decision_function`` call (see
+        :class:`~sktraceprop.TracedPipeline`). Requires ``store``.
 
     Attributes
     ----------
@@ -51,9 +61,10 @@ class TracedEstimator(
 
     _inner_tags = (*InnerTagsMixin._inner_tags, "transformer_tags", "non_deterministic")
 
-    def __init__(self, estimator, *, store=None):
+    def __init__(self, estimator, *, store=None, log_predictions=False):
         self.estimator = estimator
         self.store = store
+        self.log_predictions = log_predictions
 
     def fit(self, X, y=None, sample_id=None, **fit_params):
         """Fit a clone of ``estimator`` and record the run.

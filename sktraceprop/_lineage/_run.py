@@ -112,6 +112,11 @@ class Lineage:
         Tags given with :func:`sktraceprop.run_context`.
     parent_run_id : str or None
         The run this one derives from (the fitted model a clone was made of).
+    source_stats : dict
+        Per source of the rows given to ``fit``, counted at fit time: rows, label
+        balance (class counts, or count/mean/std/min/max of a continuous target) and
+        missing values per column (see ``sktraceprop._lineage._stats.source_stats``).
+        Empty for runs recorded before these statistics existed.
     """
 
     run_id: str
@@ -130,6 +135,7 @@ class Lineage:
     name: str = None
     tags: dict = field(default_factory=dict)
     parent_run_id: str = None
+    source_stats: dict = field(default_factory=dict)
 
     # -- queries ----------------------------------------------------------------------------
     def source(self, code):
@@ -299,6 +305,7 @@ class Lineage:
             "name": self.name,
             "tags": dict(self.tags),
             "parent_run_id": self.parent_run_id,
+            "source_stats": dict(self.source_stats),
         }
 
     @classmethod
@@ -325,6 +332,7 @@ class Lineage:
             name=d.get("name"),
             tags=dict(d.get("tags") or {}),
             parent_run_id=d.get("parent_run_id"),
+            source_stats=dict(d.get("source_stats", {})),
         )
 
     def __eq__(self, other):

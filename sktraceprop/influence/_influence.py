@@ -16,6 +16,7 @@ from .._lineage._ids import codes_of, lines_of
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from .._tracing import library_fit
+from .._prediction_log import explanation_store, log_explanation
 from ..gradients import linear_model_objective
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
@@ -547,7 +548,7 @@ class InfluenceExplainer(
         )
         return np.vstack(parts) if parts else np.zeros((0, masks.shape[0]))
 
-    def explain(self, X, y=None, top_k=10, keep_scores="auto"):
+    def explain(self, X, y=None, top_k=10, keep_scores="auto", log=False):
         """Influence of every training row on each row of ``X``.
 
         Test rows are explained in blocks of ``block_size`` rows, through joblib
@@ -568,12 +569,18 @@ class InfluenceExplainer(
             Keep the full (n_test, n_train) score matrix. "auto" keeps it when it holds
             at most ``2**24`` entries. Without it, at most ``block_size ** 2`` scores
             are in memory at once per worker.
+        log : bool, default=False
+            Append an ``"explanation"`` audit event to the explained estimator's
+            store: the run, the SHA-256 of ``X``, the classes explained and the
+            ``top_k`` row ids and scores per row (see :mod:`sktraceprop.compliance`).
 
         Returns
         -------
         explanation : Explanation
         """
         check_is_fitted(self)
+        if log:
+            explanation_store(self)  # a missing store is refused before any work
         top_k = _check_top_k(top_k)
         if not (keep_scores == "auto" or isinstance(keep_scores, bool | np.bool_)):
             raise ValueError(f'keep_scores must be True, False or "auto", got {keep_scores!r}')
@@ -597,7 +604,7 @@ class InfluenceExplainer(
             [part[j] for part in parts] for j in range(8)
         )
         names = [REGISTRY.by_code(int(c)).source_id for c in uniq]
-        return Explanation(
+        explanation = Explanation(
             scores=np.vstack(scores) if keep_scores else None,
             margins=np.concatenate(margins),
             y=None if y_exp[0] is None else np.concatenate(y_exp),
@@ -612,6 +619,9 @@ class InfluenceExplainer(
             explainer=self,
             model_fingerprint=self.model_fingerprint_,
         )
+        if log:
+            log_explanation(self, X, explanation)
+        return explanation
 
     def score(self, X, y):
         """Linear datamodeling score (LDS) of the attributions on ``(X, y)``.

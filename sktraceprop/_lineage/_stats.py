@@ -1,0 +1,225 @@
+"""Per-source statistics of the rows given to a traced fit: label balance, missing values.
+
+Recorded in the run at fit time (``Lineage.source_stats``), so a report on the training
+data never recomputes them from files that may have changed since. Every figure is an
+exact count (rates are derived by whoever reads them), and the whole record is JSON-safe.
+"""
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ._ids import codes_of
+from ._source import REGISTRY
+
+#: Classes listed one by one up to this many; above, the record says how many there are.
+MAX_CLASSES = 1000
+
+
+def _source_index(ids):
+    """``(codes, index)``: the distinct source codes and each row's position among them."""
+    # The code is in the high bits, so one code for the smallest and largest id means one
+    # source (the common case): no array of codes, no sort or hash of a large array.
+    first, last = codes_of([ids.min(), ids.max()])
+    if first == last:
+        return np.array([first]), None
+    uniq, index = np.unique(codes_of(ids), return_inverse=True)
+    return uniq, index
+
+
+def _per_source_sum(mask, index, n_sources):
+    """Count of True per source."""
+    if index is None:
+        return np.array([np.count_nonzero(mask)])
+    return np.bincount(index[mask], minlength=n_sources)
+
+
+def _class_counts(y, index, n_sources):
+    """``(labels, counts (n_sources, n_labels), missing per source)`` of class labels."""
+    if y.dtype.kind in "iub":
+        y64 = y.astype(np.int64, copy=False)
+        lo, hi = int(y64.min()), int(y64.max())
+        if hi - lo < 65536:
+            # small integer range: bincount beats a hash or sort on large arrays
+            lo = min(lo, 0) if hi < 65536 else lo  # labels 0..k need no shifted copy
+            values = y64 - lo if lo else y64
+            width = hi - lo + 1
+            if index is None:
+                counts = np.bincount(values, minlength=width)[None, :]
+            else:
+                counts = np.bincount(index * width + values, minlength=n_sources * width).reshape(
+                    n_sources, width
+                )
+            present = np.flatnonzero(counts.sum(axis=0))
+            labels = present + lo
+            if y.dtype.kind == "b":
+                labels = labels.astype(bool)
+            return labels, counts[:, present], np.zeros(n_sources, dtype=np.int64)
+    codes, uniques = pd.factorize(y, sort=True, use_na_sentinel=True)
+    missing = codes < 0
+    width = max(len(uniques), 1)
+    rows = codes[~missing]
+    if index is None:
+        counts = np.bincount(rows, minlength=width)[None, :]
+    else:
+        counts = np.bincount(index[~missing] * width + rows, minlength=n_sources * width).reshape(
+            n_sources, width
+        )
+    return (
+        np.asarray(uniques),
+        counts[:, : len(uniques)],
+        _per_source_sum(missing, index, n_sources),
+    )
+
+
+def _label_stats(y, index, n_sources, classes):
+    """One label record per source."""
+    if y is None:
+        return [{"kind": "none"}] * n_sources
+    y = np.asarray(y)
+    if y.ndim != 1:
+        reason = f"the target has shape {y.shape} (several outputs): balance not recorded"
+        return [{"kind": "not recorded", "reason": reason}] * n_sources
+    if y.dtype.kind == "f" and not classes:
+        return _continuous(y, index, n_sources)
+    if y.dtype.kind not in "iubfOUST":
+        reason = f"target dtype {y.dtype} is not supported: balance not recorded"
+        return [{"kind": "not recorded", "reason": reason}] * n_sources
+    labels, counts, missing = _class_counts(y, index, n_sources)
+    out = []
+    for s in range(n_sources):
+        record = {"kind": "classes", "n_classes": int(len(labels)), "missing": int(missing[s])}
+        if len(labels) <= MAX_CLASSES:
+            record["counts"] = {str(k): int(c) for k, c in zip(labels.tolist(), counts[s])}
+        else:
+            record["note"] = f"{len(labels)} classes: too many to list"
+        out.append(record)
+    return out
+
+
+def _continuous(y, index, n_sources):
+    y = y.astype(np.float64, copy=False)
+    present = ~np.isnan(y)
+    frame = pd.DataFrame({"y": y[present]})
+    group = np.zeros(int(present.sum()), dtype=np.int64) if index is None else index[present]
+    stats = frame.groupby(group)["y"].agg(["count", "mean", "std", "min", "max"])
+    missing = _per_source_sum(~present, index, n_sources)
+    out = []
+    for s in range(n_sources):
+        record = {"kind": "continuous", "missing": int(missing[s]), "count": 0}
+        if s in stats.index:
+            row = stats.loc[s]
+            record["count"] = int(row["count"])
+            for key in ("mean", "std", "min", "max"):
+                value = float(row[key])
+                record[key] = value if np.isfinite(value) else None
+        out.append(record)
+    return out
+
+
+def _missing_counts(X, index, n_sources):
+    """``(column names, counts (n_sources, n_columns))`` of missing values, or a reason."""
+    if isinstance(X, pd.DataFrame):
+        names = [str(c) for c in X.columns]
+        dtypes = set(X.dtypes)
+        if len(dtypes) == 1 and isinstance(X.dtypes.iloc[0], np.dtype):
+            # one numpy dtype: the frame's values are (usually) one block, a view
+            return names, _missing_counts(X.to_numpy(), index, n_sources)[1]
+        counts = np.zeros((n_sources, len(names)), dtype=np.int64)
+        for j in range(X.shape[1]):
+            col = X.iloc[:, j]
+            kind = col.dtype.kind if isinstance(col.dtype, np.dtype) else None
+            if kind in ("i", "u", "b"):
+                continue  # numpy integers and booleans cannot be missing
+            if kind == "f":
+                values = col.to_numpy()
+                if np.isfinite(values.sum()):
+                    continue  # no NaN (a NaN makes the sum NaN); one pass, no mask
+                mask = np.isnan(values)
+            else:
+                mask = col.isna().to_numpy(dtype=bool)
+            counts[:, j] = _per_source_sum(mask, index, n_sources)
+        return names, counts
+    if sp.issparse(X):
+        coo = X.tocoo()
+        if coo.dtype.kind != "f":
+            return [f"x{j}" for j in range(X.shape[1])], np.zeros((n_sources, X.shape[1]), int)
+        bad = np.isnan(coo.data)
+        rows, cols = coo.row[bad], coo.col[bad]
+        which = np.zeros(rows.size, dtype=np.int64) if index is None else index[rows]
+        counts = np.zeros((n_sources, X.shape[1]), dtype=np.int64)
+        np.add.at(counts, (which, cols), 1)
+        return [f"x{j}" for j in range(X.shape[1])], counts
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "iubfO":
+        names = [f"x{j}" for j in range(X.shape[1])]
+        counts = np.zeros((n_sources, X.shape[1]), dtype=np.int64)
+        if X.dtype.kind in "iub":
+            return names, counts
+        if X.dtype.kind == "f":
+            if np.isfinite(np.add.reduce(X.ravel(order="K"))):
+                return names, counts  # no NaN anywhere: one contiguous pass
+            columns = np.flatnonzero(np.isnan(X).any(axis=0))
+        else:
+            columns = range(X.shape[1])
+        for j in columns:
+            mask = pd.isna(X[:, j]) if X.dtype.kind == "O" else np.isnan(X[:, j])
+            counts[:, j] = _per_source_sum(np.asarray(mask, dtype=bool), index, n_sources)
+        return names, counts
+    shape = getattr(X, "shape", None)
+    return f"X is a {type(X).__name__} (shape {shape}): missing values not counted", None
+
+
+def source_stats(X, y, ids, classes):
+    """Training-data statistics per source of the rows given to fit.
+
+    Parameters
+    ----------
+    X : DataFrame, ndarray or sparse matrix of shape (n_samples, n_features)
+        The data given to fit (other types get no missing-value counts, said so).
+    y : array-like of shape (n_samples,) or None
+        The targets given to fit.
+    ids : ndarray of int64 of shape (n_samples,)
+        Row id of each row of ``X``.
+    classes : bool
+        True when the estimator is a classifier: ``y`` holds classes even if float.
+
+    Returns
+    -------
+    stats : dict
+        ``columns`` (the names of ``X``'s columns that were checked for missing values;
+        ``x0``, ``x1``, ... for arrays), ``target`` (the name of ``y``, when it has
+        one), and ``sources``: one record per source code found in ``ids``, by code,
+        with ``code``, ``source_id``, ``n_rows``, ``labels`` (``kind`` ``"classes"``
+        with ``counts`` per class, ``"continuous"`` with count, mean, std, min, max,
+        ``"none"`` without a target, or ``"not recorded"`` with a ``reason``; each with
+        the number of ``missing`` targets) and ``missing`` (column -> count of missing
+        values, only the columns that have some). When ``X``'s type allows no count,
+        ``columns`` is None and ``missing_note`` says why. Empty for no rows.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.size == 0:
+        return {}
+    codes, index = _source_index(ids)
+    n_sources = codes.size
+    rows = np.array([ids.size]) if index is None else np.bincount(index, minlength=n_sources)
+    labels = _label_stats(y, index, n_sources, classes)
+    names, counts = _missing_counts(X, index, n_sources)
+    name = getattr(y, "name", None)
+    out = {
+        "columns": None if counts is None else names,
+        "target": None if name is None else str(name),
+    }
+    if counts is None:
+        out["missing_note"] = names
+    out["sources"] = []
+    for s, code in enumerate(codes.tolist()):
+        record = {
+            "code": int(code),
+            "source_id": REGISTRY.by_code(code).source_id,
+            "n_rows": int(rows[s]),
+            "labels": labels[s],
+        }
+        if counts is not None:
+            record["missing"] = {names[j]: int(counts[s, j]) for j in np.flatnonzero(counts[s])}
+        out["sources"].append(record)
+    return out

@@ -1,0 +1,255 @@
+"""The prediction log: one hash-chained audit event per use of a traced model.
+
+``TracedPipeline(..., log_predictions=True)`` (and ``TracedEstimator``) append a
+``"prediction"`` event to their store for every ``predict``, ``predict_proba``,
+``predict_log_proba`` and ``decision_function`` call: the run (model) that answered,
+the number of rows, the SHA-256 of the input rows, and the outputs. The event's time
+is the store's wall-clock UTC time. ``InfluenceExplainer.explain(..., log=True)``
+appends an ``"explanation"`` event the same way.
+"""
+
+import base64
+import contextvars
+import hashlib
+import zlib
+
+import numpy as np
+from sklearn.utils.metaestimators import available_if
+
+from ._lineage._fingerprint import class_path
+from ._row_hash import hash_rows
+from .utils._sklearn_compat import num_samples
+
+#: True while a logged call runs: a traced estimator inside another one does not log the
+#: same call twice.
+_LOGGING = contextvars.ContextVar("sktraceprop_prediction_logging", default=False)
+
+#: The methods whose calls are logged.
+LOGGED_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+
+
+def encode_array(values, compress=False):
+    """A JSON-safe copy of an array: dtype, shape and base64 of its little-endian bytes."""
+    values = np.ascontiguousarray(values)
+    dtype = values.dtype.newbyteorder("<") if values.dtype.byteorder == ">" else values.dtype
+    raw = values.astype(dtype, copy=False).tobytes()
+    out = {"dtype": dtype.str, "shape": list(values.shape)}
+    if compress:
+        out["zlib"] = True
+        raw = zlib.compress(raw, 1)
+    out["data"] = base64.b64encode(raw).decode("ascii")
+    return out
+
+
+def decode_array(record):
+    """Inverse of :func:`encode_array`."""
+    raw = base64.b64decode(record["data"])
+    if record.get("zlib"):
+        raw = zlib.decompress(raw)
+    return np.frombuffer(raw, dtype=np.dtype(record["dtype"])).reshape(record["shape"])
+
+
+def _output_sha256(values):
+    """SHA-256 of the outputs: numbers as little-endian bytes, labels as their text."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "iubf":
+        return hash_rows(values.reshape(values.shape[0], -1))
+    h = hashlib.sha256(f"{values.dtype.str}{list(values.shape)}".encode())
+    h.update(np.ascontiguousarray(values).tobytes())
+    return h.hexdigest()
+
+
+def encode_outputs(method, values, classes=None):
+    """The outputs of one call, compact: labels as class indices, scores as float64.
+
+    ``predict`` outputs that are all among ``classes`` are kept as one class index per
+    row (compressed) with the count of each class; numbers as float64 with their
+    min, mean and max per column; anything else as text. ``sha256`` covers the exact
+    outputs either way.
+    """
+    values = np.asarray(values)
+    record = {"shape": list(values.shape), "sha256": _output_sha256(values)}
+    if method == "predict" and classes is not None and values.ndim == 1:
+        classes = np.asarray(classes)
+        index = np.searchsorted(classes, values) if classes.size else np.zeros(0, int)
+        index = np.clip(index, 0, max(classes.size - 1, 0))
+        if classes.size and np.array_equal(classes[index], values):
+            width = np.uint8 if classes.size <= 256 else np.uint32
+            counts = np.bincount(index, minlength=classes.size)
+            record["classes"] = [str(c) for c in classes.tolist()]
+            record["counts"] = [int(c) for c in counts]
+            record["labels"] = encode_array(index.astype(width), compress=True)
+            return record
+    if values.dtype.kind in "iubf":
+        numbers = values.astype(np.float64, copy=False)
+        flat = numbers.reshape(numbers.shape[0], -1) if numbers.ndim else numbers[None, None]
+        if flat.size:
+            # one row per output column: reductions along contiguous memory
+            columns = np.ascontiguousarray(flat.T)
+            record["summary"] = {
+                "min": [float(v) for v in columns.min(axis=1)],
+                "mean": [float(v) for v in columns.mean(axis=1)],
+                "max": [float(v) for v in columns.max(axis=1)],
+            }
+        record["values"] = encode_array(values)
+    else:
+        text = np.array([str(v) for v in values.ravel()], dtype=object)
+        record["values"] = {"text": text.tolist()}
+    return record
+
+
+def event_store(estimator):
+    """The store an estimator logs to, or a clear error."""
+    store = getattr(estimator, "store", None)
+    if store is None:
+        raise ValueError(
+            f"{type(estimator).__name__} has log_predictions=True but no store: pass "
+            "store=SQLiteStore(path) (or MemoryStore()) so that the calls can be logged."
+        )
+    return store
+
+
+def check_log_predictions(estimator):
+    """Validate ``log_predictions`` (and that a store is there) before anything is fitted."""
+    value = getattr(estimator, "log_predictions", False)
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"log_predictions must be True or False, got {value!r}")
+    if value:
+        event_store(estimator)
+
+
+def _parts(estimator):
+    """The fitted objects that answer calls (top-level steps, or the wrapped estimator)."""
+    steps = getattr(estimator, "steps", None)
+    if steps is not None:
+        return tuple((name, step) for name, step in steps)
+    return (("estimator_", getattr(estimator, "estimator_", None)),)
+
+
+def remember_answering_parts(estimator):
+    """Record which objects answer calls after this fit (to notice replacements)."""
+    estimator._answering_parts = _parts(estimator)
+
+
+def _replaced_parts(estimator):
+    fitted = getattr(estimator, "_answering_parts", None)
+    if fitted is None:
+        return None
+    now = _parts(estimator)
+    if len(now) != len(fitted):
+        return [name for name, _ in now]
+    return [name for (name, a), (_, b) in zip(now, fitted) if a is not b]
+
+
+def log_call(estimator, method, X, outputs):
+    """Append the ``"prediction"`` event of one call; return it."""
+    store = event_store(estimator)
+    run = getattr(estimator, "lineage_", None)
+    if run is None:
+        raise ValueError(
+            f"this {type(estimator).__name__} was fitted inside another traced estimator, "
+            "which holds the run: log the predictions of the outer one"
+        )
+    shape = getattr(X, "shape", None)
+    payload = {
+        "method": method,
+        "n_rows": int(num_samples(X)),
+        "n_features": int(shape[1]) if shape is not None and len(shape) == 2 else None,
+        "input_sha256": hash_rows(X),
+        "model_fingerprint": run.model_fingerprint,
+        "estimator": class_path(estimator),
+        "outputs": encode_outputs(method, outputs, getattr(estimator, "classes_", None)),
+    }
+    replaced = _replaced_parts(estimator)
+    if replaced:
+        # The run no longer describes every part that answered (an unlearner corrected
+        # a step in place, or a step was swapped): said in the event, never hidden.
+        payload["replaced_since_fit"] = replaced
+    return store.append_event("prediction", payload, run_id=run.run_id)
+
+
+def _next_has(name):
+    def check(self):
+        return hasattr(super(PredictionLogMixin, self), name)
+
+    return check
+
+
+class PredictionLogMixin:
+    """Log ``predict``-like calls of a fitted traced estimator when ``log_predictions``."""
+
+    def _logged(self, method, X, params):
+        if _LOGGING.get():
+            return getattr(super(), method)(X, **params)
+        token = _LOGGING.set(True)
+        try:
+            outputs = getattr(super(), method)(X, **params)
+        finally:
+            _LOGGING.reset(token)
+        if getattr(self, "log_predictions", False):
+            log_call(self, method, X, outputs)
+        return outputs
+
+    @available_if(_next_has("predict"))
+    def predict(self, X, **params):
+        """Predict; with ``log_predictions``, the call is appended to the store."""
+        return self._logged("predict", X, params)
+
+    @available_if(_next_has("predict_proba"))
+    def predict_proba(self, X, **params):
+        """Class probabilities; with ``log_predictions``, the call is logged."""
+        return self._logged("predict_proba", X, params)
+
+    @available_if(_next_has("predict_log_proba"))
+    def predict_log_proba(self, X, **params):
+        """Log class probabilities; with ``log_predictions``, the call is logged."""
+        return self._logged("predict_log_proba", X, params)
+
+    @available_if(_next_has("decision_function"))
+    def decision_function(self, X, **params):
+        """Decision function; with ``log_predictions``, the call is logged."""
+        return self._logged("decision_function", X, params)
+
+
+def log_explanation(explainer, X, explanation):
+    """Append the ``"explanation"`` event of one ``explain(..., log=True)`` call."""
+    store = explanation_store(explainer)
+    lineage = getattr(explainer, "_lineage", None)
+    ids = explainer.train_row_ids_
+    top = np.where(explanation.top_indices >= 0, ids[explanation.top_indices], -1)
+    bottom = np.where(explanation.bottom_indices >= 0, ids[explanation.bottom_indices], -1)
+    sources = explanation.source_scores
+    payload = {
+        "n_rows": int(explanation.n_test),
+        "input_sha256": hash_rows(X),
+        "explainer": class_path(explainer),
+        "model_fingerprint": None if lineage is None else lineage.model_fingerprint,
+        "damping": float(explainer.damping_),
+        "top_k": int(explanation.top_indices.shape[1]),
+        "explained": None
+        if explanation.y is None
+        else encode_outputs("predict", explanation.y, getattr(explainer.model_, "classes_", None)),
+        "top_row_ids": encode_array(top.astype(np.int64)),
+        "top_scores": encode_array(explanation.top_scores.astype(np.float64)),
+        "bottom_row_ids": encode_array(bottom.astype(np.int64)),
+        "bottom_scores": encode_array(explanation.bottom_scores.astype(np.float64)),
+        "source_scores": {
+            "sources": [str(c) for c in sources.columns],
+            "sums": encode_array(sources.to_numpy(dtype=np.float64)),
+        },
+    }
+    run_id = None if lineage is None else lineage.run_id
+    return store.append_event("explanation", payload, run_id=run_id)
+
+
+def explanation_store(explainer):
+    """The store ``explain(..., log=True)`` appends to, or a clear error."""
+    store = getattr(getattr(explainer, "estimator_", None), "store", None)
+    if store is None:
+        store = getattr(getattr(explainer, "estimator", None), "store", None)
+    if store is None:
+        raise ValueError(
+            "explain(log=True) needs a store: the explained estimator has none. Fit a "
+            "TracedPipeline(..., store=SQLiteStore(path)) and explain that."
+        )
+    return store

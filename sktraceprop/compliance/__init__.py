@@ -1,0 +1,25 @@
+"""EU AI Act evidence: a compliance report per model, its HTML page, and its verification.
+
+:func:`compliance_report` maps what sktraceprop recorded (runs, sources, ops, feature
+lineage, and the store's hash-chained audit events: predictions, explanations,
+removals) to the articles of Regulation (EU) 2024/1689 a deployer answers for, and says
+per article what the record proves and what it cannot. :func:`verify` checks a report
+file: its JSON Schema, its SHA-256, its events, its Ed25519 signature, and its store.
+Requires ``jsonschema`` (``pip install 'sktraceprop[compliance]'``).
+"""
+
+from .._row_hash import hash_rows
+from ._categories import ANNEX_III, annex_iii_category
+from ._report import ComplianceReport, compliance_report
+from ._schema import report_schema
+from ._verify import verify_report as verify
+
+__all__ = [
+    "ANNEX_III",
+    "ComplianceReport",
+    "annex_iii_category",
+    "compliance_report",
+    "hash_rows",
+    "report_schema",
+    "verify",
+]

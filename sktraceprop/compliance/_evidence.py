@@ -1,0 +1,400 @@
+"""What the record holds about one run: sources, model, features, logs, retention.
+
+Every figure here is read from the run record and the store's audit events; nothing is
+recomputed from files (they may have changed) and nothing is estimated.
+"""
+
+import hashlib
+from datetime import datetime, timezone
+
+import numpy as np
+
+from .._lineage._fingerprint import json_safe
+from .._lineage._ids import codes_of
+
+#: Kinds of audit event summarised rather than copied into a report (one per call).
+SUMMARISED_KINDS = ("prediction",)
+#: Prefix of the events a store writes itself (a run or source put under the chain).
+STORE_PREFIX = "store."
+
+
+def all_events(store):
+    """Every audit event of the store, its own bookkeeping events included where it has some."""
+    try:
+        return store.events(include_store_events=True)
+    except TypeError:  # a store without bookkeeping events lists them all anyway
+        return store.events()
+
+
+def included(event, run_id, source_keys):
+    """Whether a report on ``run_id`` copies this event in full.
+
+    The run's own events (removals, explanations, its ``store.run`` event) and events of
+    no run (reviews, and the ``store.source`` events of the run's sources), but not the
+    prediction log (summarised with a digest) nor other runs' events.
+    """
+    kind = str(event["kind"])
+    if kind in SUMMARISED_KINDS:
+        return False
+    if event["run_id"] == run_id:
+        return True
+    if event["run_id"] is not None:
+        return False
+    if kind.startswith(STORE_PREFIX):
+        payload = event["payload"] if isinstance(event["payload"], dict) else {}
+        return (payload.get("source_id"), payload.get("sha256")) in source_keys
+    return True
+
+
+def parse_time(text):
+    """An ISO 8601 time as an aware UTC datetime (naive times are taken as UTC)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def months_before(moment, months):
+    """The same wall-clock time ``months`` calendar months earlier (day clamped)."""
+    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    month += 1
+    for day in range(moment.day, 27, -1):
+        try:
+            return moment.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    return moment.replace(year=year, month=month, day=min(moment.day, 28))
+
+
+def _rate(count, n):
+    return None if count is None or not n else count / n
+
+
+def sources_section(run):
+    """One record per source of the run: identity, columns, statistics at fit, ops."""
+    stats = run.source_stats or {}
+    by_code = {r["code"]: r for r in stats.get("sources", [])}
+    checked = stats.get("columns")
+    codes, counts = np.unique(codes_of(run.row_ids), return_counts=True)
+    training = dict(zip(codes.tolist(), counts.tolist()))
+    out = []
+    for code in sorted(run.sources):
+        source = run.sources[code]
+        record = by_code.get(code)
+        missing = (record or {}).get("missing", {})
+        given = None if record is None else record["n_rows"]
+        columns = []
+        for name, dtype in zip(source.columns, source.dtypes):
+            count = missing.get(name, 0) if checked is not None and name in checked else None
+            columns.append(
+                {
+                    "name": name,
+                    "dtype": dtype,
+                    "missing": count,
+                    "missing_rate": _rate(count, given),
+                }
+            )
+        entry = {
+            "source_id": source.source_id,
+            "code": int(code),
+            "kind": source.kind,
+            "uri": source.uri,
+            "sha256": source.sha256,
+            "loaded_at": source.loaded_at,
+            "n_rows": int(source.n_rows),
+            "columns": columns,
+            "training_rows": int(training.get(code, 0)),
+            "parents": [run.sources[c].source_id for c in source.parent_codes if c in run.sources],
+            "ops": [
+                op.name
+                for op in run.ops
+                if op.sources is None or source.source_id in (op.sources or ())
+            ],
+        }
+        if record is not None:
+            entry["statistics"] = {
+                "recorded_at_fit": True,
+                "rows_given_to_fit": int(record["n_rows"]),
+                "target": stats.get("target"),
+                "labels": record["labels"],
+            }
+            if checked is None:
+                entry["statistics"]["missing_note"] = stats.get("missing_note", "")
+        else:
+            entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
+        out.append(entry)
+    return out
+
+
+def _no_stats_note(source, stats):
+    if not stats:
+        return "the run was recorded without per-source statistics (an older sktraceprop)"
+    if source.kind in ("merge", "aggregate") or source.parent_codes:
+        return "its rows reach the model only through derived rows: see those sources"
+    return (
+        "no row given to fit came directly from this source: it reached the model "
+        "only through merged or aggregated rows"
+    )
+
+
+def model_section(run, matches=None):
+    """The model: class, parameters, fingerprint, versions and the training run."""
+    return {
+        "run_id": run.run_id,
+        "trained_at": run.created_at,
+        "estimator": run.estimator,
+        "final_estimator": run.ops[-1].cls if run.ops else run.estimator,
+        "params": json_safe(run.params),
+        "fingerprint": run.model_fingerprint,
+        "versions": dict(run.versions),
+        "n_training_rows": int(run.n_samples),
+        "ops": [
+            {
+                "name": op.name,
+                "class": op.cls,
+                "fingerprint": op.fingerprint,
+                "features_in": [str(f) for f in op.features_in],
+                "n_features_out": len(op.features_out),
+                "sources": None if op.sources is None else list(op.sources),
+            }
+            for op in run.ops
+        ],
+        "notes": list(run.notes),
+        "fitted_object_matches_run": matches,
+    }
+
+
+def features_section(run):
+    """Feature lineage: each model input -> columns -> sources, with aggregates named."""
+    sources = run.feature_sources()
+    aggregates = run.feature_aggregates()
+    by_id = {s.source_id: s for s in run.sources.values()}
+    features = []
+    for feature, columns in run.feature_lineage.items():
+        aggs = []
+        for agg in aggregates.get(feature, []):
+            source = by_id.get(agg)
+            over = (
+                []
+                if source is None
+                else sorted(
+                    {run.sources[c].source_id for c in source.parent_codes if c in run.sources}
+                )
+            )
+            aggs.append({"source_id": agg, "computed_over": over})
+        features.append(
+            {
+                "feature": str(feature),
+                "columns": None if columns is None else [str(c) for c in columns],
+                "sources": list(sources.get(feature, [])),
+                "aggregates": aggs,
+            }
+        )
+    unknown = [f["feature"] for f in features if f["columns"] is None]
+    # A group statistic joined back to rows carries every row of the group into each
+    # row's value: computed over several sources, one source's rows shape another's.
+    pooled = [
+        f["feature"] for f in features if any(len(a["computed_over"]) > 1 for a in f["aggregates"])
+    ]
+    return {
+        "n_features": len(features),
+        "known": not unknown,
+        "unknown": unknown,
+        "aggregated_over_several_sources": pooled,
+        "features": features,
+    }
+
+
+def _event_copy(event):
+    return {
+        k: event[k]
+        for k in ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
+    }
+
+
+def prediction_digest(events):
+    """SHA-256 over ``seq:hash`` lines of the given events, in order."""
+    h = hashlib.sha256()
+    for event in events:
+        h.update(f"{event['seq']}:{event['hash']}\n".encode())
+    return h.hexdigest()
+
+
+def _predictions(events):
+    by_method, by_month, classes = {}, {}, {}
+    rows = flagged = 0
+    for event in events:
+        payload = event["payload"] if isinstance(event["payload"], dict) else {}
+        n = int(payload.get("n_rows") or 0)
+        rows += n
+        method = str(payload.get("method", "unknown"))
+        entry = by_method.setdefault(method, {"calls": 0, "rows": 0})
+        entry["calls"] += 1
+        entry["rows"] += n
+        month = parse_time(event["created_at"]).strftime("%Y-%m")
+        entry = by_month.setdefault(month, {"calls": 0, "rows": 0})
+        entry["calls"] += 1
+        entry["rows"] += n
+        outputs = payload.get("outputs") or {}
+        for label, count in zip(outputs.get("classes") or [], outputs.get("counts") or []):
+            classes[str(label)] = classes.get(str(label), 0) + int(count)
+        if payload.get("replaced_since_fit"):
+            flagged += 1
+    return {
+        "n_calls": len(events),
+        "n_rows": rows,
+        "first": events[0]["created_at"] if events else None,
+        "last": events[-1]["created_at"] if events else None,
+        "first_seq": events[0]["seq"] if events else None,
+        "last_seq": events[-1]["seq"] if events else None,
+        "by_method": by_method,
+        "by_month": dict(sorted(by_month.items())),
+        "predicted_classes": classes,
+        "calls_by_a_model_changed_since_fit": flagged,
+        "digest": prediction_digest(events),
+    }
+
+
+def _explanations(events):
+    return {
+        "n_calls": len(events),
+        "n_rows": sum(int((e["payload"] or {}).get("n_rows") or 0) for e in events),
+        "first": events[0]["created_at"] if events else None,
+        "last": events[-1]["created_at"] if events else None,
+        "seqs": [e["seq"] for e in events],
+    }
+
+
+def _removals(events):
+    out = []
+    for event in events:
+        p = event["payload"] if isinstance(event["payload"], dict) else {}
+        out.append(
+            {
+                "seq": event["seq"],
+                "created_at": event["created_at"],
+                "method": json_safe(p.get("method")),
+                "n_removed": json_safe(p.get("n_removed")),
+                "sources": json_safe(p.get("sources")),
+                "certificate": json_safe(p.get("certificate")),
+                "preprocessing": json_safe(p.get("preprocessing")),
+                "caveat": json_safe(p.get("caveat") or p.get("note")),
+                "hash": event["hash"],
+            }
+        )
+    return out
+
+
+def checkpoints_of(store):
+    """Signed checkpoints of the store's chain, read defensively (older stores have none)."""
+    method = getattr(store, "checkpoints", None)
+    if not callable(method):
+        return {
+            "signed": False,
+            "note": (
+                f"{type(store).__name__} keeps no signed checkpoints: the chain is unsigned, "
+                "so whoever can write the store could truncate its end or recompute it "
+                "unnoticed by the store alone"
+            ),
+        }
+    items = list(method())
+    if not items:
+        return {
+            "signed": False,
+            "note": "no checkpoint of the chain has been signed: the chain is unsigned",
+        }
+    latest = items[-1]
+    fields = latest if isinstance(latest, dict) else vars(latest)
+    return {
+        "signed": True,
+        "n_checkpoints": len(items),
+        "latest": {str(k): json_safe(v) for k, v in fields.items()},
+    }
+
+
+def store_location(store):
+    path = getattr(store, "path", None)
+    return {"type": type(store).__name__, "location": None if path is None else str(path)}
+
+
+def record_keeping(store, run, events, now):
+    """Runs, the chain, the prediction log, explanations and removals of the run."""
+    mine = [e for e in events if e["run_id"] == run.run_id]
+    predictions = [e for e in mine if e["kind"] == "prediction"]
+    keys = {(s.source_id, s.sha256) for s in run.sources.values()}
+    copied = [e for e in events if included(e, run.run_id, keys)]
+    head = events[-1]
+    runs = store.list_runs()
+    return {
+        "store": {
+            **store_location(store),
+            "n_runs": len(runs),
+            "n_events": len(events),
+            "chain_verified_at": now,
+            "chain_head": {
+                "seq": head["seq"],
+                "hash": head["hash"],
+                "created_at": head["created_at"],
+            },
+            "checkpoints": checkpoints_of(store),
+        },
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "created_at": r.created_at,
+                "estimator": r.estimator,
+                "n_samples": int(r.n_samples),
+                "sources": [str(s) for s in r.sources],
+            }
+            for r in runs.itertuples()
+        ],
+        "events_of_run": len(mine),
+        "events_by_kind": _count_kinds(mine),
+        "predictions": _predictions(predictions),
+        "explanations": _explanations([e for e in mine if e["kind"] == "explanation"]),
+        "removals": _removals([e for e in mine if e["kind"] == "unlearning"]),
+        "included_seqs": [e["seq"] for e in copied],
+    }, [_event_copy(e) for e in copied]
+
+
+def _count_kinds(events):
+    out = {}
+    for event in events:
+        out[event["kind"]] = out.get(event["kind"], 0) + 1
+    return dict(sorted(out.items()))
+
+
+def retention_section(store, run, events, now):
+    """Earliest and latest logged times, and whether they span six months."""
+    runs = store.list_runs()
+    times = [parse_time(t) for t in runs["created_at"]] + [
+        parse_time(e["created_at"]) for e in events
+    ]
+    report_time = parse_time(now)
+    earliest, latest = min(times), max(times)
+    limit = months_before(report_time, 6)
+    covers = earliest <= limit
+    mine = [e for e in events if e["run_id"] == run.run_id and e["kind"] == "prediction"]
+    in_use_since = parse_time(mine[0]["created_at"]) if mine else None
+    return {
+        "requirement": (
+            "logs automatically generated by the system kept for a period appropriate to "
+            "its intended purpose, at least six months (Art. 26(6); Art. 19(1))"
+        ),
+        "report_time": now,
+        "earliest_logged": earliest.isoformat(timespec="microseconds"),
+        "latest_logged": latest.isoformat(timespec="microseconds"),
+        "span_days": round((latest - earliest).total_seconds() / 86400, 6),
+        "six_months_before_report": limit.isoformat(timespec="microseconds"),
+        "stored_logs_cover_six_months": covers,
+        "six_months_reached_on": None
+        if covers
+        else _six_months_after(earliest).isoformat(timespec="microseconds"),
+        "first_logged_use": None
+        if in_use_since is None
+        else in_use_since.isoformat(timespec="microseconds"),
+    }
+
+
+def _six_months_after(moment):
+    return months_before(moment, -6)

@@ -1,0 +1,331 @@
+"""``compliance_report``: EU AI Act evidence for one model, from its run and its store."""
+
+import copy
+import json
+import os
+from pathlib import Path
+
+from .. import __version__
+from .._lineage._record import collect_ops
+from .._lineage._source import utc_now
+from ..exceptions import ComplianceError, UnknownRunError
+from ._categories import annex_iii_category
+from ._evidence import (
+    all_events,
+    features_section,
+    model_section,
+    record_keeping,
+    retention_section,
+    sources_section,
+)
+from ._graph import lineage_graph
+from ._html import render_html
+from ._integrity import seal
+from ._schema import schema_problems
+from ._sections import articles
+from ._verify import read_report, verify_report
+
+REGULATION = "Regulation (EU) 2024/1689 (Artificial Intelligence Act)"
+
+
+def _check_text_fields(**fields):
+    bad = [k for k, value in fields.items() if not isinstance(value, str) or not value.strip()]
+    if bad:
+        raise ComplianceError(
+            f"required field(s) missing or empty: {', '.join(bad)} (each a non-empty string)"
+        )
+
+
+def _check_oversight(human_oversight):
+    if isinstance(human_oversight, str) or not isinstance(human_oversight, list | tuple):
+        raise ComplianceError(
+            "human_oversight must be a list of the people or roles assigned to oversee the "
+            f"system (Art. 26(2)), got {type(human_oversight).__name__}"
+        )
+    people = [p.strip() for p in human_oversight if isinstance(p, str) and p.strip()]
+    if not people or len(people) != len(human_oversight):
+        raise ComplianceError(
+            "human_oversight must name at least one person or role, each a non-empty "
+            f"string; got {human_oversight!r}"
+        )
+    return people
+
+
+def _check_new_file(path, what):
+    if path is not None and Path(os.fspath(path)).exists():
+        raise ComplianceError(f"{what} {os.fspath(path)} exists; reports are never overwritten")
+
+
+def _write_new(path, text):
+    with open(os.fspath(path), "x", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _changed_steps(estimator, run):
+    """Names of fitted steps whose fingerprint differs from the recorded run's."""
+    inner = getattr(estimator, "estimator_", estimator)
+    recorded = {op.name: op.fingerprint for op in run.ops}
+    return [op.name for op in collect_ops(inner) if recorded.get(op.name) != op.fingerprint]
+
+
+def _resolve(estimator, store, run_id):
+    """``(run as stored, store, whether the fitted object matches it)``."""
+    if estimator is None:
+        if store is None or run_id is None:
+            raise ComplianceError(
+                "give a fitted traced estimator, or both store= and run_id= to report on "
+                "a stored run"
+            )
+        return _load(store, run_id), store, None
+    run = getattr(estimator, "lineage_", None)
+    if run is None:
+        raise ComplianceError(
+            f"{type(estimator).__name__} has no recorded run (lineage_): fit a traced "
+            "estimator (TracedPipeline, TracedEstimator) with a store first"
+        )
+    if run_id is not None and run_id != run.run_id:
+        raise ComplianceError(
+            f"run_id {run_id!r} is not the estimator's run ({run.run_id}); pass one or the other"
+        )
+    store = store if store is not None else getattr(estimator, "store", None)
+    if store is None:
+        raise ComplianceError(
+            f"{type(estimator).__name__} has no store: the report rests on the store's runs "
+            "and hash-chained events, so fit it with store=SQLiteStore(path)"
+        )
+    stored = _load(store, run.run_id)
+    if stored != run:
+        raise ComplianceError(
+            f"run {run.run_id} in {store!r} differs from the estimator's lineage_: the "
+            "store's copy was altered, or the estimator's"
+        )
+    changed = _changed_steps(estimator, run)
+    if changed:
+        raise ComplianceError(
+            f"the fitted {type(estimator).__name__} differs from its recorded run "
+            f"{run.run_id}: step(s) {', '.join(changed)} changed since fit (refitted, "
+            "replaced or modified in place). Refit it (a new run), or report on the run as "
+            "recorded with compliance_report(store=..., run_id=...)."
+        )
+    return stored, store, True
+
+
+def _load(store, run_id):
+    try:
+        return store.load_run(run_id)
+    except UnknownRunError as exc:
+        stored = store.list_runs()
+        listed = ", ".join(stored["run_id"].tolist()[-5:]) or "none"
+        raise UnknownRunError(
+            f"{exc}; the store holds {len(stored)} run(s) (latest: {listed})"
+        ) from None
+
+
+def compliance_report(
+    estimator=None,
+    *,
+    system_name,
+    system_version,
+    deployer_name,
+    high_risk_category,
+    intended_purpose,
+    human_oversight,
+    store=None,
+    run_id=None,
+    output_path=None,
+    private_key=None,
+):
+    """Evidence for the EU AI Act about one model: per article, what the record proves.
+
+    The report maps what sktraceprop recorded (the run of the model's fit, and the
+    store's hash-chained audit events: predictions, explanations, removals) to the
+    deployer's obligations of Art. 26(1), 26(2), 26(4), 26(5), 26(6) with Art. 19(1),
+    and to Art. 12 and Art. 10. Each article says whether it is *evidenced* by the
+    record, *partly evidenced*, or *needs the deployer's input*, and why. Input data is
+    described per source (URI, SHA-256, rows, columns and dtypes, label balance and
+    missing values counted at fit time, the ops its rows went through, when it was
+    loaded); the model by class, parameters, fingerprint, library versions and run;
+    feature lineage names inputs computed from several sources. All times are UTC.
+
+    Nothing is written or changed until every input is checked: the deployer's fields,
+    the Annex III category, the run (in the store, unchanged since fit), the store's
+    hash chain, and that the store has audit events.
+
+    Parameters
+    ----------
+    estimator : fitted traced estimator, default=None
+        A ``TracedPipeline`` or ``TracedEstimator`` fitted with a store. Its fitted
+        steps must still match the recorded run (a model corrected by an unlearner is
+        reported from the store, by ``run_id``).
+    system_name, system_version, deployer_name, intended_purpose : str
+        Stated by the deployer; required, non-empty.
+    high_risk_category : str
+        One of the keys of ``sktraceprop.compliance.ANNEX_III`` (e.g.
+        ``"creditworthiness"``, Annex III point 5(b)).
+    human_oversight : list of str
+        The people or roles assigned to human oversight (Art. 26(2)); at least one.
+    store : BaseStore, default=None
+        The store; defaults to ``estimator.store``.
+    run_id : str, default=None
+        Report on this stored run (with ``store``, without ``estimator``).
+    output_path : str or path-like, default=None
+        Write the JSON report there (refused if the file exists).
+    private_key : Ed25519PrivateKey or path, default=None
+        Sign the report (the same keys as store checkpoints, see
+        :mod:`sktraceprop.signing`).
+
+    Returns
+    -------
+    report : ComplianceReport
+
+    Raises
+    ------
+    ComplianceError
+        A required field is missing, the category is not an Annex III area, the
+        estimator has no run or store or changed since fit, the store has no audit
+        events, or ``output_path`` exists.
+    UnknownRunError
+        ``run_id`` names no stored run.
+    CorruptStoreError
+        The store's hash chain does not verify.
+    """
+    _check_text_fields(
+        system_name=system_name,
+        system_version=system_version,
+        deployer_name=deployer_name,
+        intended_purpose=intended_purpose,
+    )
+    category = annex_iii_category(high_risk_category)
+    people = _check_oversight(human_oversight)
+    _check_new_file(output_path, "output_path")
+    run, store, matches = _resolve(estimator, store, run_id)
+    store.verify()
+    events = all_events(store)
+    if not events:
+        raise ComplianceError(
+            f"{store!r} has no audit events: record-keeping (Art. 12) and log retention "
+            "(Art. 26(6)) rest on the store's hash-chained events. Log the model's use "
+            "(log_predictions=True) before making a report."
+        )
+    now = utc_now()
+    body = {
+        "report": {
+            "format": "sktraceprop-compliance-report",
+            "format_version": 1,
+            "generated_at": now,
+            "generator": f"sktraceprop {__version__}",
+            "regulation": REGULATION,
+        },
+        "system": {
+            "name": system_name.strip(),
+            "version": system_version.strip(),
+            "deployer": deployer_name.strip(),
+            "intended_purpose": intended_purpose.strip(),
+            "high_risk_category": category,
+        },
+        "human_oversight": {"assigned": people},
+        "model": model_section(run, matches),
+        "sources": sources_section(run),
+        "feature_lineage": features_section(run),
+    }
+    body["record_keeping"], body["events"] = record_keeping(store, run, events, now)
+    body["retention"] = retention_section(store, run, events, now)
+    body["articles"] = articles(body)
+    report = ComplianceReport({**body, "integrity": seal(body, private_key)})
+    problems = schema_problems(report._data)
+    if problems:  # a defect of this library, never of the caller's input
+        raise ComplianceError(
+            "the report does not follow its own schema:\n  - " + "\n  - ".join(problems)
+        )
+    if output_path is not None:
+        report.save(output_path)
+    return report
+
+
+class ComplianceReport:
+    """A compliance report: the JSON document, its HTML page, and its verification.
+
+    Made by :func:`compliance_report`, or read back with :meth:`load`.
+
+    Parameters
+    ----------
+    data : dict
+        The report as JSON data.
+    """
+
+    def __init__(self, data):
+        self._data = data
+
+    @classmethod
+    def load(cls, path, *, store=None, public_key=None):
+        """Read a report, verified first (see :func:`sktraceprop.compliance.verify`)."""
+        data, _ = read_report(path)
+        verify_report(data, store=store, public_key=public_key)
+        return cls(data)
+
+    def to_dict(self):
+        """A deep copy of the report's JSON data."""
+        return copy.deepcopy(self._data)
+
+    def to_json(self):
+        """The report as JSON text (indented; its hash is over the canonical form)."""
+        return json.dumps(self._data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+    def save(self, path):
+        """Write the JSON report to a new file (an existing file is never overwritten)."""
+        _check_new_file(path, "report file")
+        _write_new(path, self.to_json())
+        return os.fspath(path)
+
+    def to_html(self, path=None):
+        """The report as one self-contained HTML page; written to ``path`` if given.
+
+        Parameters
+        ----------
+        path : str or path-like, default=None
+            A new file (an existing one is never overwritten).
+
+        Returns
+        -------
+        html : str
+        """
+        html = render_html(self._data)
+        if path is not None:
+            _check_new_file(path, "HTML file")
+            _write_new(path, html)
+        return html
+
+    def verify(self, *, store=None, public_key=None):
+        """Check this report (see :func:`sktraceprop.compliance.verify`)."""
+        return verify_report(self._data, store=store, public_key=public_key)
+
+    def lineage_graph(self):
+        """Nodes and edges of the lineage (source files -> ops -> model), laid out."""
+        return lineage_graph(self._data)
+
+    @property
+    def sha256(self):
+        """SHA-256 of the report's canonical form."""
+        return self._data["integrity"]["sha256"]
+
+    @property
+    def articles(self):
+        """Per article: ``article``, ``title``, ``status``, ``why``, ``cannot_show``."""
+        return copy.deepcopy(self._data["articles"])
+
+    def summary(self):
+        """A DataFrame with one row per article: its status and why."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [(a["article"], a["title"], a["status"], a["why"]) for a in self._data["articles"]],
+            columns=["article", "title", "status", "why"],
+        )
+
+    def __repr__(self):
+        s = self._data["system"]
+        statuses = "; ".join(f"{a['article']}: {a['status']}" for a in self._data["articles"])
+        return (
+            f"<ComplianceReport {s['name']} {s['version']}, run "
+            f"{self._data['model']['run_id']}, sha256 {self.sha256[:12]}: {statuses}>"
+        )

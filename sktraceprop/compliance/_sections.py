@@ -1,0 +1,298 @@
+"""Per article of the AI Act: what the record proves, what it does not, and why.
+
+Each statement is built from the figures gathered in the report (never typed by hand),
+and ends in one of three statuses:
+
+- ``"evidenced"``: the record itself shows the obligation is met, as far as records can;
+- ``"partly evidenced"``: the record shows facts the obligation rests on, but meeting it
+  takes a judgement or an action the record cannot show;
+- ``"needs the deployer's input"``: the obligation is about people, organisation or use
+  that no record of data and models can show; the report holds what the deployer stated.
+"""
+
+EVIDENCED = "evidenced"
+PARTLY = "partly evidenced"
+DEPLOYER = "needs the deployer's input"
+STATUSES = (EVIDENCED, PARTLY, DEPLOYER)
+
+
+def _plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _article(article, title, obligation, status, why, evidence, cannot_show):
+    return {
+        "article": article,
+        "title": title,
+        "obligation": obligation,
+        "status": status,
+        "why": why,
+        "evidence": evidence,
+        "cannot_show": cannot_show,
+    }
+
+
+def _intended_purpose(report):
+    system = report["system"]
+    model = report["model"]
+    return _article(
+        "26(1)",
+        "Use in accordance with the instructions for use",
+        "Deployers take technical and organisational measures to use the system in "
+        "accordance with the instructions for use accompanying it.",
+        DEPLOYER,
+        f"The record names the system ({system['name']} {system['version']}), the "
+        f"intended purpose the deployer stated, its Annex III area "
+        f"({system['high_risk_category']['annex_iii_point']}) and the model that answers "
+        f"(run {model['run_id']}, fingerprint {model['fingerprint'][:12]}). Whether the "
+        "system is used as its instructions for use say is an organisational fact that "
+        "no record of data and models can show.",
+        ["/system", "/model"],
+        [
+            "that the provider's instructions for use are followed",
+            "that the stated intended purpose is the actual use",
+        ],
+    )
+
+
+def _oversight(report):
+    people = report["human_oversight"]["assigned"]
+    return _article(
+        "26(2)",
+        "Human oversight",
+        "Deployers assign human oversight to natural persons who have the necessary "
+        "competence, training and authority, and the necessary support.",
+        DEPLOYER,
+        f"The deployer named {_plural(len(people), 'person or role')} for oversight "
+        f"({'; '.join(people)}). Their competence, training, authority and support are "
+        "not in the record; neither is whether they oversee the system in practice.",
+        ["/human_oversight"],
+        ["the competence, training and authority of the people named", "oversight in practice"],
+    )
+
+
+def _input_data(report):
+    sources = report["sources"]
+    with_stats = [s for s in sources if s["statistics"]["recorded_at_fit"]]
+    direct = [s for s in sources if s["training_rows"] > 0]
+    anonymous = [s for s in direct if s["kind"] == "anonymous"]
+    features = report["feature_lineage"]
+    parts = [
+        f"For each of the {_plural(len(sources), 'source')} behind the "
+        f"{report['model']['n_training_rows']} training rows the record holds its "
+        "identity (URI and SHA-256 of its bytes), rows, columns and dtypes, when it was "
+        "loaded and the ops its rows went through"
+    ]
+    if len(with_stats) == len(direct):
+        parts.append(
+            "; label balance and missing values per column were counted at fit time "
+            "for every source the rows came from"
+        )
+    else:
+        lacking = sorted({s["source_id"] for s in direct} - {s["source_id"] for s in with_stats})
+        parts.append(
+            "; label balance and missing values were not recorded at fit time for "
+            f"{', '.join(lacking)}"
+        )
+    parts.append(".")
+    if anonymous:
+        rows = sum(s["training_rows"] for s in anonymous)
+        parts.append(
+            f" {rows} training rows come from data with no file identity (anonymous "
+            "sources): their origin is not in the record."
+        )
+    if features["aggregated_over_several_sources"]:
+        parts.append(
+            f" {_plural(len(features['aggregated_over_several_sources']), 'model input')} "
+            "come from aggregates computed over several sources (group statistics joined "
+            "to rows): each row's value depends on rows of other sources."
+        )
+    parts.append(
+        " Whether this data is relevant and sufficiently representative for the intended "
+        "purpose is a judgement the record supports but cannot make."
+    )
+    return _article(
+        "26(4)",
+        "Input data relevant and representative",
+        "To the extent the deployer exercises control over the input data, it ensures the "
+        "data is relevant and sufficiently representative in view of the intended purpose.",
+        PARTLY,
+        "".join(parts),
+        ["/sources", "/feature_lineage"],
+        [
+            "relevance and representativeness for the intended purpose",
+            "data that did not reach the model (what was left out, and why)",
+        ]
+        + (["the origin of rows from anonymous sources"] if anonymous else []),
+    )
+
+
+def _monitoring(report):
+    predictions = report["record_keeping"]["predictions"]
+    if not predictions["n_calls"]:
+        return _article(
+            "26(5)",
+            "Monitoring of operation",
+            "Deployers monitor the operation of the system on the basis of the "
+            "instructions for use and inform the provider and authorities of risks and "
+            "serious incidents.",
+            DEPLOYER,
+            "No use of this model is logged in the store (no prediction events): there is "
+            "nothing in the record to monitor. Fit the model with log_predictions=True so "
+            "that every call is recorded.",
+            ["/record_keeping/predictions"],
+            ["the monitoring itself", "reports to the provider or authorities"],
+        )
+    flagged = predictions["calls_by_a_model_changed_since_fit"]
+    why = (
+        f"The prediction log holds {_plural(predictions['n_calls'], 'call')} "
+        f"({predictions['n_rows']} rows) from {predictions['first']} to "
+        f"{predictions['last']}, by month and method, with the outputs of every call and "
+        "the SHA-256 of its input rows, so the system's use can be reviewed."
+    )
+    if flagged:
+        why += (
+            f" {_plural(flagged, 'call')} came from a model changed since its run was "
+            "recorded (a step replaced after fit, e.g. by an unlearner)."
+        )
+    why += (
+        " Monitoring itself, and informing the provider or authorities of risks and "
+        "serious incidents, are actions the record cannot show."
+    )
+    return _article(
+        "26(5)",
+        "Monitoring of operation",
+        "Deployers monitor the operation of the system on the basis of the instructions "
+        "for use and inform the provider and authorities of risks and serious incidents.",
+        PARTLY,
+        why,
+        ["/record_keeping/predictions"],
+        ["the monitoring itself", "reports to the provider or authorities"],
+    )
+
+
+def _signed(report):
+    return report["record_keeping"]["store"]["checkpoints"]["signed"]
+
+
+def _retention(report):
+    r = report["retention"]
+    unsigned = (
+        []
+        if _signed(report)
+        else ["truncation of the chain's end or a recomputed chain (the chain is unsigned)"]
+    )
+    cannot = ["that logs are kept after this report", *unsigned]
+    obligation = (
+        "Deployers keep the logs automatically generated by the system, to the extent they "
+        "are under their control, for a period appropriate to the intended purpose of at "
+        "least six months (Art. 26(6)); providers likewise (Art. 19(1))."
+    )
+    if r["stored_logs_cover_six_months"]:
+        status = EVIDENCED
+        why = (
+            f"The store holds logs from {r['earliest_logged']} to {r['latest_logged']}: the "
+            f"earliest is before {r['six_months_before_report']}, six months before this "
+            "report, and the hash chain verified intact from its first event, so no log of "
+            "the last six months has been removed or altered."
+        )
+    else:
+        status = PARTLY
+        why = (
+            f"The store holds every log from {r['earliest_logged']} to {r['latest_logged']} "
+            f"({r['span_days']:.1f} days) and the hash chain verified intact from its first "
+            "event, so nothing logged has been removed; but the logs do not yet span six "
+            "months, so six months of retention can only be shown from "
+            f"{r['six_months_reached_on']}."
+        )
+    return _article(
+        "26(6), 19(1)",
+        "Log retention (at least six months)",
+        obligation,
+        status,
+        why,
+        ["/retention", "/record_keeping/store"],
+        cannot,
+    )
+
+
+def _record_keeping(report):
+    rk = report["record_keeping"]
+    predictions = rk["predictions"]
+    counts = (
+        f"the store holds {_plural(rk['store']['n_runs'], 'run')} and "
+        f"{_plural(rk['store']['n_events'], 'hash-chained event')}; for this model "
+        f"{_plural(predictions['n_calls'], 'prediction call')}, "
+        f"{_plural(rk['explanations']['n_calls'], 'explanation')} and "
+        f"{_plural(len(rk['removals']), 'removal')} are logged"
+    )
+    signed = _signed(report)
+    cannot = [] if signed else ["truncation of the chain's end (the chain is unsigned)"]
+    if predictions["n_calls"]:
+        status = EVIDENCED
+        why = (
+            "Events are recorded automatically: each fit is a run (sources, ops, training "
+            f"rows, UTC time) and each use an audit event; {counts}. The chain verified at "
+            f"{rk['store']['chain_verified_at']}."
+        )
+    else:
+        status = PARTLY
+        why = (
+            f"Training is recorded automatically (each fit is a run); {counts}. The use of "
+            "the model is not recorded: fit it with log_predictions=True."
+        )
+        cannot.append("the use of the system (no prediction events)")
+    return _article(
+        "12",
+        "Record-keeping (automatic logging of events)",
+        "High-risk AI systems allow the automatic recording of events over their lifetime, "
+        "for identifying risks, post-market monitoring and monitoring of operation.",
+        status,
+        why,
+        ["/record_keeping", "/events"],
+        cannot,
+    )
+
+
+def _data_governance(report):
+    features = report["feature_lineage"]
+    ops = report["model"]["ops"]
+    why = (
+        f"Provenance and preparation are recorded: {_plural(len(report['sources']), 'source')} "
+        f"with SHA-256 hashes and load times, {_plural(len(ops), 'op')} (class, parameters, "
+        "fingerprint of the fitted state) and feature lineage for "
+        f"{features['n_features']} model inputs"
+    )
+    if features["unknown"]:
+        why += f" ({_plural(len(features['unknown']), 'input')} of unknown lineage)"
+    why += (
+        ". Design choices, data collection, labelling, and the examination for possible "
+        "biases are governance practices the record cannot show."
+    )
+    return _article(
+        "10",
+        "Data and data governance (provider)",
+        "Training data is subject to data governance and management practices: "
+        "provenance, preparation, examination for biases, relevance and representativeness.",
+        PARTLY,
+        why,
+        ["/sources", "/model/ops", "/feature_lineage"],
+        [
+            "design choices and data collection processes",
+            "labelling quality",
+            "the examination for possible biases",
+        ],
+    )
+
+
+def articles(report):
+    """The per-article statements of a report (built from its other sections)."""
+    return [
+        _intended_purpose(report),
+        _oversight(report),
+        _input_data(report),
+        _monitoring(report),
+        _retention(report),
+        _record_keeping(report),
+        _data_governance(report),
+    ]

@@ -1,0 +1,261 @@
+"""Checking a compliance report: schema, content hash, events, signature, and its store."""
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+from ..exceptions import CorruptStoreError, ReportVerificationError, StoreError
+from ._evidence import (
+    all_events,
+    features_section,
+    included,
+    prediction_digest,
+    sources_section,
+)
+from ._integrity import altered_pointers, body_of, canonical_bytes, digests, event_hash, sha256_of
+from ._schema import schema_problems
+
+_MAX_LISTED = 25  # problems named in the message (all are in .problems)
+
+
+def read_report(source):
+    """``(report dict, name)`` from a path, a dict or a :class:`ComplianceReport`."""
+    if hasattr(source, "to_dict"):
+        return source.to_dict(), "the report"
+    if isinstance(source, dict):
+        return source, "the report"
+    path = Path(os.fspath(source))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no report at {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ReportVerificationError(f"{path} is not UTF-8 text: {exc}") from None
+    try:
+        report = json.loads(text)
+    except ValueError as exc:
+        raise ReportVerificationError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(report, dict):
+        raise ReportVerificationError(f"{path} holds a JSON {type(report).__name__}, not a report")
+    return report, str(path)
+
+
+def _event_record(event):
+    return {k: event[k] for k in ("seq", "run_id", "created_at", "kind", "payload")}
+
+
+def _event_problems(report):
+    problems = []
+    events = report["events"]
+    previous = None
+    for position, event in enumerate(events):
+        seq = event["seq"]
+        if event_hash(event["prev_hash"], _event_record(event)) != event["hash"]:
+            problems.append(
+                f"event seq {seq} ({event['kind']}, /events/{position}) does not match its "
+                "hash: the event was altered"
+            )
+        if previous is not None:
+            if seq <= previous["seq"]:
+                problems.append(
+                    f"event seq {seq} is listed after event seq {previous['seq']}: the "
+                    "events were reordered"
+                )
+            elif seq == previous["seq"] + 1 and event["prev_hash"] != previous["hash"]:
+                problems.append(
+                    f"event seq {seq} is not linked to event seq {previous['seq']} before it"
+                )
+        previous = event
+    listed = [e["seq"] for e in events]
+    recorded = report["record_keeping"]["included_seqs"]
+    for seq in sorted(set(recorded) - set(listed)):
+        problems.append(f"event seq {seq} was removed from the report's events")
+    for seq in sorted(set(listed) - set(recorded)):
+        problems.append(f"event seq {seq} was added to the report's events")
+    head = report["record_keeping"]["store"]["chain_head"]
+    for event in events:
+        if event["seq"] > head["seq"]:
+            problems.append(
+                f"event seq {event['seq']} comes after the chain head the report was made "
+                f"at (seq {head['seq']})"
+            )
+        elif event["seq"] == head["seq"] and event["hash"] != head["hash"]:
+            problems.append(f"event seq {event['seq']} is not the recorded chain head")
+    return problems
+
+
+def _signature_problems(body, signature, public_key):
+    from .. import signing
+
+    if public_key is None:
+        if signature is not None:
+            warnings.warn(
+                "the report is signed (key "
+                f"{signature['public_key_sha256'][:16]}...); pass public_key= to check "
+                "the signature",
+                UserWarning,
+                stacklevel=3,
+            )
+        return []
+    if signature is None:
+        return ["the report is not signed, but a public key was given to check it with"]
+    key = signing.load_public_key(public_key)
+    given = signing.fingerprint(key)
+    if given != signature["public_key_sha256"]:
+        return [
+            f"the report is signed by key {signature['public_key_sha256'][:16]}..., not by "
+            f"the given key {given[:16]}..."
+        ]
+    if not signing.verify(key, canonical_bytes(body), signature["value"]):
+        return ["the Ed25519 signature does not match the report's content"]
+    return []
+
+
+def _differences(a, b, pointer=""):
+    """JSON pointers where two JSON values differ (the deepest ones)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                out.append(f"{pointer}/{key}")
+            else:
+                out.extend(_differences(a[key], b[key], f"{pointer}/{key}"))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out.extend(_differences(x, y, f"{pointer}/{i}"))
+        return out
+    return [] if a == b else [pointer or "/"]
+
+
+def _store_problems(report, store):
+    problems = []
+    try:
+        store.verify()
+    except CorruptStoreError as exc:
+        return [f"the store's hash chain is broken: {exc}"]
+    events = all_events(store)
+    by_seq = {e["seq"]: e for e in events}
+    head = report["record_keeping"]["store"]["chain_head"]
+    stored_head = by_seq.get(head["seq"])
+    if stored_head is None:
+        problems.append(
+            f"the store's chain no longer matches the report: it has {len(events)} events, "
+            f"the report was made at event seq {head['seq']} (the log was truncated or replaced)"
+        )
+    elif stored_head["hash"] != head["hash"]:
+        problems.append(
+            f"the store's chain no longer matches the report: event seq {head['seq']} in the "
+            f"store has hash {stored_head['hash'][:16]}..., the report recorded "
+            f"{head['hash'][:16]}... (the log was rewritten)"
+        )
+    for event in report["events"]:
+        stored = by_seq.get(event["seq"])
+        if stored is None or stored["hash"] != event["hash"]:
+            problems.append(
+                f"event seq {event['seq']} ({event['kind']}) differs between the report and "
+                "the store"
+            )
+    run_id = report["model"]["run_id"]
+    upto = [e for e in events if e["seq"] <= head["seq"]]
+    keys = {(s["source_id"], s["sha256"]) for s in report["sources"]}
+    expected = [e["seq"] for e in upto if included(e, run_id, keys)]
+    for seq in sorted(set(expected) - set(report["record_keeping"]["included_seqs"])):
+        problems.append(f"store event seq {seq} of this run is missing from the report")
+    predictions = [e for e in upto if e["run_id"] == run_id and e["kind"] == "prediction"]
+    logged = report["record_keeping"]["predictions"]
+    if prediction_digest(predictions) != logged["digest"]:
+        problems.append(
+            f"the prediction log in the store ({len(predictions)} calls up to event seq "
+            f"{head['seq']}) does not match the report's ({logged['n_calls']} calls)"
+        )
+    try:
+        run = store.load_run(run_id)
+    except StoreError as exc:
+        problems.append(f"the report's run cannot be loaded from the store: {exc}")
+        return problems
+    for name, rebuilt in (
+        ("sources", sources_section(run)),
+        ("feature_lineage", features_section(run)),
+    ):
+        for pointer in _differences(report[name], rebuilt, f"/{name}"):
+            problems.append(f"{pointer} differs from the store's run record")
+    model = report["model"]
+    for key, value in (
+        ("fingerprint", run.model_fingerprint),
+        ("trained_at", run.created_at),
+        ("estimator", run.estimator),
+        ("n_training_rows", run.n_samples),
+    ):
+        if model[key] != value:
+            problems.append(f"/model/{key} differs from the store's run record")
+    return problems
+
+
+def verify_report(source, *, store=None, public_key=None):
+    """Check a compliance report; True, or an error naming everything that was altered.
+
+    The checks, in order: the report follows the JSON Schema shipped with
+    sktraceprop; its content matches ``integrity.sha256`` (when not, the per-field
+    digests name each field that changed, was added or was removed); every event in it
+    matches its hash, the events are in chain order, none was removed or added, and
+    none lies past the recorded chain head; the Ed25519 signature matches (when
+    ``public_key`` is given); and, with ``store``, the store's chain verifies, still
+    holds the recorded chain head, and agrees with the report's events, prediction log
+    and run record (sources, feature lineage, model fingerprint).
+
+    A content hash alone detects edits made without recomputing it; a signature, or a
+    check against the store, also detects a report re-hashed after an edit.
+
+    Parameters
+    ----------
+    source : str, path-like, dict or ComplianceReport
+        The report (a path to its JSON file).
+    store : BaseStore, default=None
+        The store the report was made from.
+    public_key : Ed25519PublicKey or path, default=None
+        Checks the report's signature (an unsigned report then fails).
+
+    Returns
+    -------
+    True
+
+    Raises
+    ------
+    ReportVerificationError
+        Listing every problem found (also in its ``problems`` attribute).
+    """
+    report, name = read_report(source)
+    problems = schema_problems(report)
+    if problems:
+        raise _failure(name, "does not follow the compliance report schema", problems)
+    body = body_of(report)
+    integrity = report["integrity"]
+    if sha256_of(body) != integrity["sha256"]:
+        changes = altered_pointers(body, integrity["digests"])
+        problems += [f"{where} was {what} after the report was made" for where, what in changes]
+        if not changes:
+            problems.append(
+                "the content matches every recorded field digest but not integrity.sha256: "
+                "integrity.sha256 itself was altered"
+            )
+    elif digests(body) != integrity["digests"]:
+        problems.append("integrity.digests was altered")
+    problems += _event_problems(report)
+    problems += _signature_problems(body, integrity["signature"], public_key)
+    if store is not None:
+        problems += _store_problems(report, store)
+    if problems:
+        raise _failure(name, "failed verification", problems)
+    return True
+
+
+def _failure(name, what, problems):
+    lines = problems[:_MAX_LISTED]
+    if len(problems) > _MAX_LISTED:
+        lines.append(f"... and {len(problems) - _MAX_LISTED} more")
+    return ReportVerificationError(
+        f"{name} {what} ({len(problems)} problem(s)):\n  - " + "\n  - ".join(lines), problems
+    )

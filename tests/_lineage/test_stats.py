@@ -1,0 +1,162 @@
+"""Per-source statistics recorded at fit time, against counts done row by row."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop._lineage import REGISTRY
+from sktraceprop._lineage._capture import resolve_row_ids
+from sktraceprop._lineage._stats import source_stats
+
+
+def _truth(X, y, ids, classes):
+    """Row-by-row counts: the independent slow truth."""
+    from sktraceprop._lineage._ids import codes_of
+
+    codes = codes_of(ids).tolist()
+    names = [str(c) for c in X.columns]
+    out = {}
+    for i, code in enumerate(codes):
+        rec = out.setdefault(code, {"n_rows": 0, "labels": {}, "missing": {}, "ys": []})
+        rec["n_rows"] += 1
+        for j, name in enumerate(names):
+            value = X.iloc[i, j]
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                rec["missing"][name] = rec["missing"].get(name, 0) + 1
+        if y is not None:
+            value = y[i]
+            is_nan = value is None or (isinstance(value, float) and math.isnan(value))
+            if classes:
+                if not is_nan:
+                    rec["labels"][str(value)] = rec["labels"].get(str(value), 0) + 1
+            elif not is_nan:
+                rec["ys"].append(float(value))
+    return out
+
+
+frames = st.integers(min_value=1, max_value=40).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.sampled_from([1.0, -2.5, np.nan, 7.0]), min_size=n, max_size=n),
+        st.lists(st.sampled_from(["a", "b", None]), min_size=n, max_size=n),
+        st.lists(st.integers(-3, 3), min_size=n, max_size=n),
+        st.lists(st.booleans(), min_size=n, max_size=n),
+        st.lists(st.sampled_from([0.5, 2.0, np.nan]), min_size=n, max_size=n),
+        st.integers(min_value=0, max_value=n),
+    )
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames, st.sampled_from(["int", "str", "float_classes", "continuous", "bool", "big"]))
+def test_stats_equal_row_by_row_counts(data, target):
+    REGISTRY.clear()
+    f, s, i, b, yf, split = data
+    n = len(f)
+    full = pd.DataFrame({"f": f, "s": s, "i": i, "b": b})
+    a = stp.from_pandas(full.iloc[:split], "part_a") if split else None
+    c = stp.from_pandas(full.iloc[split:], "part_b") if split < n else None
+    X = pd.concat([p for p in (a, c) if p is not None])
+    ids = resolve_row_ids(X)
+    if target == "int":
+        y, classes = np.asarray(i), True
+    elif target == "big":
+        y, classes = np.asarray(i) * 100_000 + 7, True
+    elif target == "str":
+        y, classes = np.asarray([v if v is not None else "none" for v in s], dtype=object), True
+    elif target == "bool":
+        y, classes = np.asarray(b), True
+    elif target == "float_classes":
+        y, classes = np.asarray(yf), True
+    else:
+        y, classes = np.asarray(yf), False
+    stats = source_stats(X, y, ids, classes)
+    json.dumps(stats, allow_nan=False)  # JSON-safe, no NaN
+    truth = _truth(X, list(y), ids, classes)
+    assert stats["columns"] == ["f", "s", "i", "b"]
+    assert [r["code"] for r in stats["sources"]] == sorted(truth)
+    for record in stats["sources"]:
+        t = truth[record["code"]]
+        assert record["n_rows"] == t["n_rows"]
+        assert record["missing"] == t["missing"]
+        labels = record["labels"]
+        if classes:
+            expected = t["labels"]
+            if y.dtype.kind == "b":
+                expected = {str(k == "True"): v for k, v in expected.items()}
+            assert {k: v for k, v in labels["counts"].items() if v} == expected
+            assert labels["missing"] == t["n_rows"] - sum(expected.values())
+        else:
+            ys = t["ys"]
+            assert labels["count"] == len(ys)
+            assert labels["missing"] == t["n_rows"] - len(ys)
+            if ys:
+                assert labels["mean"] == pytest.approx(np.mean(ys))
+                assert labels["min"] == min(ys) and labels["max"] == max(ys)
+
+
+def test_arrays_sparse_and_unsupported_inputs():
+    X = np.array([[1.0, np.nan], [np.nan, np.nan], [3.0, 4.0]])
+    ids = resolve_row_ids(stp.from_numpy(X, "arr"))
+    stats = source_stats(X, pd.Series([0, 1, 1], name="label"), ids, classes=True)
+    (rec,) = stats["sources"]
+    assert stats["columns"] == ["x0", "x1"] and stats["target"] == "label"
+    assert rec["missing"] == {"x0": 1, "x1": 2}
+    assert rec["labels"]["counts"] == {"0": 1, "1": 2}
+    (rec,) = source_stats(sp.csr_matrix(X), None, ids, classes=False)["sources"]
+    assert rec["missing"] == {"x0": 1, "x1": 2} and rec["labels"] == {"kind": "none"}
+    stats = source_stats([["a"], ["b"], ["c"]], np.array([0, 1, 1]), ids, classes=True)
+    assert stats["columns"] is None and "list" in stats["missing_note"]
+    assert "missing" not in stats["sources"][0]
+    (rec,) = source_stats(X, np.zeros((3, 2)), ids, classes=True)["sources"]
+    assert rec["labels"]["kind"] == "not recorded" and "(3, 2)" in rec["labels"]["reason"]
+
+
+def test_fit_records_stats_in_the_run_and_the_store(hospital_frames, tmp_path):
+    a, b = hospital_frames
+    df = pd.concat([a, b])
+    X, y = df[["age", "bp"]], df["label"]
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    from sklearn.impute import SimpleImputer
+
+    pipe = stp.make_traced_pipeline(SimpleImputer(), LogisticRegression(), store=store)
+    pipe.fit(X, y)
+    assert pipe.lineage_.source_stats["columns"] == ["age", "bp"]
+    assert pipe.lineage_.source_stats["target"] == "label"
+    stats = {r["source_id"]: r for r in pipe.lineage_.source_stats["sources"]}
+    for name, frame in (("hospital_a", a), ("hospital_b", b)):
+        assert stats[name]["n_rows"] == len(frame)
+        counts = frame["label"].value_counts()
+        assert stats[name]["labels"]["counts"] == {str(k): int(v) for k, v in counts.items()}
+        nan_bp = int(frame["bp"].isna().sum())
+        assert stats[name]["missing"] == ({"bp": nan_bp} if nan_bp else {})
+    assert stats["hospital_b"]["missing"]["bp"] > 0  # the fixture leaves some bp empty
+    loaded = store.load_run(pipe.lineage_.run_id)
+    assert loaded.source_stats == pipe.lineage_.source_stats and loaded == pipe.lineage_
+
+
+def test_regressor_gets_continuous_target_summary(hospital_frames):
+    a, _ = hospital_frames
+    X, y = a[["age"]], a["bp"].fillna(0.0)
+    pipe = stp.make_traced_pipeline(StandardScaler(), LinearRegression()).fit(X, y)
+    (rec,) = pipe.lineage_.source_stats["sources"]
+    assert rec["labels"]["kind"] == "continuous"
+    assert rec["labels"]["mean"] == pytest.approx(y.mean())
+    assert rec["labels"]["std"] == pytest.approx(y.std())
+
+
+def test_old_run_records_without_stats_still_load():
+    X = stp.from_numpy(np.arange(6.0).reshape(3, 2), "old")
+    pipe = stp.make_traced_pipeline(StandardScaler()).fit(X)
+    record = pipe.lineage_.to_dict()
+    del record["source_stats"]
+    old = stp.Lineage.from_dict(record, pipe.lineage_.row_ids)
+    assert old.source_stats == {}

@@ -1,0 +1,175 @@
+"""The sktraceprop command: runs, trace, report, verify, check; exit codes 0, 1, 2."""
+
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sktraceprop as stp
+from sktraceprop.cli import main
+
+from .conftest import DEPLOYER
+
+REPORT_ARGS = [
+    "--system-name",
+    DEPLOYER["system_name"],
+    "--system-version",
+    DEPLOYER["system_version"],
+    "--deployer",
+    DEPLOYER["deployer_name"],
+    "--category",
+    DEPLOYER["high_risk_category"],
+    "--purpose",
+    DEPLOYER["intended_purpose"],
+    "--oversight",
+    DEPLOYER["human_oversight"][0],
+    "--oversight",
+    DEPLOYER["human_oversight"][1],
+]
+
+
+def _run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _state(store):
+    return store.events(), store.list_runs().to_dict()
+
+
+def test_runs_and_trace(fitted, hospitals, capsys):
+    pipe, store, X, _ = fitted
+    code, out, _ = _run(capsys, "runs", store.path)
+    assert code == 0 and pipe.lineage_.run_id in out and f"{len(X)} rows" in out
+    code, out, _ = _run(capsys, "trace", store.path, "--run", pipe.lineage_.run_id, "--row", 0)
+    row = pipe.trace([0]).iloc[0]
+    assert code == 0 and f"{row.source_id}, line {row.line} of {row.uri}" in out
+    # the printed line is the file's own line, read from the raw bytes
+    text = hospitals[row.source_id].read_text().split("\n")[row.line - 1]
+    assert f"line {row.line}: {text}" in out
+
+
+def test_trace_does_not_show_a_line_of_a_changed_file(fitted, hospitals, capsys):
+    pipe, store, *_ = fitted
+    row = pipe.trace([0]).iloc[0]
+    path = hospitals[row.source_id]
+    path.write_text(path.read_text().replace("plain", "PLAIN"))
+    code, out, _ = _run(capsys, "trace", store.path, "--run", pipe.lineage_.run_id, "--row", 0)
+    assert code == 0 and "the file changed since it was loaded" in out
+    assert "PLAIN" not in out
+
+
+def test_report_verify_and_check_with_exit_codes(fitted, tmp_path, capsys):
+    pipe, store, *_ = fitted
+    out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
+    run = pipe.lineage_.run_id
+    before = _state(store)
+    code, out, err = _run(
+        capsys,
+        "report",
+        store.path,
+        "--run",
+        run,
+        "--json",
+        out_json,
+        "--html",
+        out_html,
+        *REPORT_ARGS,
+    )
+    assert code == 0, err
+    assert out_json.exists() and out_html.exists() and "Art. 26(4)" in out
+    assert stp.compliance.verify(out_json, store=store)
+    code, out, _ = _run(capsys, "verify", out_json, "--db", store.path)
+    assert code == 0 and "verified" in out
+    code, out, _ = _run(capsys, "check", store.path)
+    assert code == 0 and "ok (integrity_check" in out
+    assert _state(store) == before  # nothing stored changed
+
+    data = json.loads(out_json.read_text())
+    data["sources"][0]["n_rows"] += 1
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(data))
+    code, _, err = _run(capsys, "verify", edited)
+    assert code == 1 and "/sources/0/n_rows was changed" in err
+
+
+def test_usage_errors_exit_2_and_name_the_problem(fitted, tmp_path, capsys):
+    pipe, store, *_ = fitted
+    run = pipe.lineage_.run_id
+    before = _state(store)
+    out_json = tmp_path / "r.json"
+    cases = [
+        (["runs", tmp_path / "none.db"], "no store at"),
+        (["trace", store.path, "--run", "nope", "--row", 0], "no run 'nope'"),
+        (["trace", store.path, "--run", run, "--row", 10**6], "out of range"),
+        (["verify", tmp_path / "none.json"], "no report at"),
+        (
+            ["report", store.path, "--run", run, "--json", out_json, *REPORT_ARGS[:6]]
+            + ["--category", "credit", *REPORT_ARGS[8:]],
+            "is not one of the high-risk areas",
+        ),
+        (
+            ["report", store.path, "--run", run, "--json", out_json, *REPORT_ARGS]
+            + ["--system-name", " "],
+            "system_name",
+        ),
+    ]
+    for argv, message in cases:
+        code, _, err = _run(capsys, *argv)
+        assert code == 2 and message in err, (argv, err)
+    assert not (tmp_path / "none.db").exists()  # never created by looking
+    assert not out_json.exists()
+    with pytest.raises(SystemExit) as info:  # argparse: a required option missing
+        main(["report", str(store.path), "--run", run, "--json", str(out_json)])
+    assert info.value.code == 2
+    assert "--system-name" in capsys.readouterr().err
+    out_json.write_text("keep")
+    code, _, err = _run(
+        capsys, "report", store.path, "--run", run, "--json", out_json, *REPORT_ARGS
+    )
+    assert code == 2 and "never overwritten" in err and out_json.read_text() == "keep"
+    empty = stp.stores.SQLiteStore(tmp_path / "empty.db")
+    code, _, err = _run(
+        capsys, "report", empty.path, "--run", "x", "--json", tmp_path / "e.json", *REPORT_ARGS
+    )
+    assert code == 2 and "no run 'x'" in err
+    assert _state(store) == before
+
+
+def test_a_corrupt_store_exits_1(fitted, tmp_path, capsys):
+    _, store, *_ = fitted
+    con = sqlite3.connect(store.path)
+    con.execute("DROP TRIGGER IF EXISTS events_append_only_update")
+    con.execute("UPDATE events SET kind = 'edited' WHERE seq = 1")
+    con.commit()
+    con.close()
+    code, _, err = _run(capsys, "check", store.path)
+    assert code == 1 and "audit event 1" in err
+    digest = hashlib.sha256(open(store.path, "rb").read()).hexdigest()
+    code, _, _ = _run(capsys, "check", store.path)
+    assert hashlib.sha256(open(store.path, "rb").read()).hexdigest() == digest
+
+
+def _command(*argv):
+    # the package under test, whichever copy is installed in the environment
+    root = str(Path(stp.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root}
+    return subprocess.run(
+        [sys.executable, "-m", "sktraceprop", *argv], capture_output=True, text=True, env=env
+    ).stdout
+
+
+def test_help_is_plain_text_with_exit_codes():
+    out = _command("--help")
+    for command in ("demo", "runs", "trace", "report", "verify", "check"):
+        assert command in out
+    assert "0  success" in out and "2  usage error" in out
+    assert "\x1b[" not in out  # no terminal colours
+    sub = _command("report", "--help")
+    assert "--oversight" in sub and "1  verification failed" in sub

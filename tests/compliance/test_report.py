@@ -1,0 +1,326 @@
+"""The compliance report: every figure against the raw files and the store's events."""
+
+import calendar
+import hashlib
+import json
+import re
+from datetime import datetime, timedelta, timezone
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+
+import sktraceprop as stp
+from sktraceprop.compliance import ANNEX_III, ComplianceReport, compliance_report
+from sktraceprop.compliance._evidence import months_before
+from sktraceprop.exceptions import ComplianceError, UnknownRunError
+
+from .conftest import DEPLOYER, logged_pipeline, traced_frames
+
+UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
+
+
+def _times(value, key=""):
+    """Every string held under a key that names a time."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _times(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _times(v, key)
+    elif isinstance(value, str) and (
+        key.endswith(("_at", "_logged", "_on", "_use", "_report", "_time"))
+        or key in ("first", "last")
+        or re.match(r"\d{4}-\d\d-\d\d", value)
+    ):
+        yield value
+
+
+def test_report_figures_come_from_the_files_and_the_log(fitted, hospitals, tmp_path):
+    pipe, store, X, y = fitted
+    path = tmp_path / "report.json"
+    report = compliance_report(pipe, **DEPLOYER, output_path=path)
+    data = json.loads(path.read_text())
+    assert data == report.to_dict()
+    jsonschema.validate(data, stp.compliance.report_schema())
+    assert ComplianceReport.load(path, store=store).sha256 == report.sha256
+
+    sources = {s["source_id"]: s for s in data["sources"]}
+    assert sorted(sources) == ["hospital_a", "hospital_b"]
+    for name, comment in (("hospital_a", None), ("hospital_b", "#")):
+        raw = hospitals[name].read_bytes()
+        plain = pd.read_csv(hospitals[name], comment=comment)  # pandas alone: the truth
+        s = sources[name]
+        assert s["sha256"] == hashlib.sha256(raw).hexdigest()
+        assert s["uri"].endswith(f"/{name}.csv") and s["kind"] == "file"
+        assert s["n_rows"] == len(plain) == s["training_rows"]
+        assert [c["name"] for c in s["columns"]] == list(plain.columns)
+        stats = s["statistics"]
+        assert stats["recorded_at_fit"] and stats["rows_given_to_fit"] == len(plain)
+        assert stats["target"] == "label"
+        counts = plain["label"].value_counts()
+        assert stats["labels"]["counts"] == {str(k): int(v) for k, v in counts.items()}
+        columns = {c["name"]: c for c in s["columns"]}
+        for col in ("age", "sex", "bp"):  # given to fit
+            assert columns[col]["missing"] == int(plain[col].isna().sum())
+            assert columns[col]["missing_rate"] == pytest.approx(plain[col].isna().mean())
+        assert columns["note"]["missing"] is None  # not given to fit: not counted
+        assert "logisticregression" in s["ops"]
+    assert sources["hospital_b"]["statistics"]["labels"]["kind"] == "classes"
+    assert any(c["missing"] for c in sources["hospital_b"]["columns"])
+
+    model = data["model"]
+    assert model["run_id"] == pipe.lineage_.run_id
+    assert model["fingerprint"] == pipe.lineage_.model_fingerprint
+    assert model["n_training_rows"] == len(X)
+    assert model["versions"]["scikit-learn"] == sklearn.__version__
+    assert model["final_estimator"] == "sklearn.linear_model._logistic.LogisticRegression"
+    assert model["fitted_object_matches_run"] is True
+
+    events = store.events()
+    calls = [e for e in events if e["kind"] == "prediction"]
+    logged = data["record_keeping"]["predictions"]
+    assert logged["n_calls"] == len(calls) == 3
+    assert logged["n_rows"] == 7 + 4 + 3
+    assert logged["first"] == calls[0]["created_at"] and logged["last"] == calls[-1]["created_at"]
+    assert logged["by_method"]["predict_proba"] == {"calls": 1, "rows": 4}
+    assert sum(logged["predicted_classes"].values()) == 7
+    assert data["record_keeping"]["store"]["n_events"] == len(events)
+    assert data["record_keeping"]["store"]["chain_head"]["hash"] == events[-1]["hash"]
+    assert data["record_keeping"]["store"]["checkpoints"]["signed"] is False
+    assert data["events"] == []  # predictions are summarised, not copied
+
+    times = list(_times({k: v for k, v in data.items() if k != "integrity"}))
+    assert len(times) > 10 and [t for t in times if not UTC.match(t)] == []
+    retention = data["retention"]
+    logged_times = [e["created_at"] for e in events] + list(store.list_runs()["created_at"])
+    earliest = min(datetime.fromisoformat(t) for t in logged_times)
+    assert datetime.fromisoformat(retention["earliest_logged"]) == earliest
+    assert retention["stored_logs_cover_six_months"] is False
+    reached = datetime.fromisoformat(retention["six_months_reached_on"])
+    assert reached == months_before(earliest, -6) and reached - earliest > timedelta(days=180)
+
+    statuses = {a["article"]: a["status"] for a in data["articles"]}
+    assert statuses == {
+        "26(1)": "needs the deployer's input",
+        "26(2)": "needs the deployer's input",
+        "26(4)": "partly evidenced",
+        "26(5)": "partly evidenced",
+        "26(6), 19(1)": "partly evidenced",
+        "12": "evidenced",
+        "10": "partly evidenced",
+    }
+    assert "Loan officer on duty" in data["articles"][1]["why"]
+    assert data["system"]["high_risk_category"]["annex_iii_point"] == "5(b)"
+
+
+def test_logs_older_than_six_months_evidence_retention(hospitals, monkeypatch):
+    import sys
+
+    from sktraceprop.stores._base import make_event
+
+    clock = sys.modules[make_event.__module__]  # where the store's events get their time
+    _, _, X, y = traced_frames(hospitals)
+    store = stp.stores.MemoryStore()
+    pipe = logged_pipeline(store, X, y)
+    old = (datetime.now(timezone.utc) - timedelta(days=200)).isoformat()
+    with monkeypatch.context() as m:
+        m.setattr(clock, "utc_now", lambda: old)
+        store.append_event("review", {"by": "internal audit"})
+    pipe.predict(X.iloc[:2])
+    report = compliance_report(pipe, **DEPLOYER)
+    data = report.to_dict()
+    assert data["retention"]["earliest_logged"] == datetime.fromisoformat(old).isoformat()
+    assert data["retention"]["stored_logs_cover_six_months"] is True
+    (retention,) = [a for a in data["articles"] if a["article"] == "26(6), 19(1)"]
+    assert retention["status"] == "evidenced"
+    # the store-level event (no run) is copied in full
+    assert [e["kind"] for e in data["events"]] == ["review"]
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1990, 1, 1),
+        max_value=datetime(2200, 12, 31),
+        timezones=st.just(timezone.utc),
+    ),
+    st.integers(-30, 30),
+)
+def test_months_before_is_calendar_arithmetic(moment, months):
+    shifted = months_before(moment, months)
+    index = moment.year * 12 + moment.month - 1 - months
+    assert (shifted.year, shifted.month) == (index // 12, index % 12 + 1)
+    last = calendar.monthrange(shifted.year, shifted.month)[1]
+    assert shifted.day == min(moment.day, last)
+    assert shifted.time() == moment.time() and shifted.tzinfo == moment.tzinfo
+
+
+def test_no_prediction_log_and_removals_with_certificates(hospitals):
+    _, _, X, y = traced_frames(hospitals)
+    store = stp.stores.MemoryStore()
+    pipe = logged_pipeline(store, X, y, log=False)
+    unlearner = stp.GradientCorrectionUnlearner(pipe).fit(X, y)
+    unlearner.unlearn(source_id="hospital_b")
+    event = unlearner.unlearning_log_[-1]
+    # the corrected model no longer matches its run: refused as a fitted object ...
+    with pytest.raises(ComplianceError, match="differs from its recorded run"):
+        compliance_report(unlearner.estimator_, **DEPLOYER)
+    # ... and reported as recorded, from the store
+    report = compliance_report(store=store, run_id=unlearner.run_id_, **DEPLOYER)
+    data = report.to_dict()
+    (removal,) = data["record_keeping"]["removals"]
+    assert removal["certificate"] == event["certificate"]
+    from_b = int((stp.row_lineage(X)["source_id"] == "hospital_b").sum())
+    assert removal["n_removed"] == event["n_removed"] == from_b
+    assert removal["sources"] == {"hospital_b": event["n_removed"]}
+    assert [e["kind"] for e in data["events"]] == ["unlearning"]
+    assert data["model"]["fitted_object_matches_run"] is None
+    statuses = {a["article"]: a["status"] for a in data["articles"]}
+    assert statuses["26(5)"] == "needs the deployer's input"
+    assert statuses["12"] == "partly evidenced"
+    assert report.verify(store=store)
+    html = report.to_html()
+    assert str(event["certificate"]) in html and "not checked (the report was made" in html
+
+
+def test_features_from_an_aggregate_over_both_files_are_named(hospitals):
+    a, b, _, _ = traced_frames(hospitals)
+    rows = pd.concat([a, b])
+    means = stp.aggregate(rows, by="sex", bp_sex_mean=("bp", "mean"))
+    joined = stp.merge(rows, means, on="sex", how="left")
+    store = stp.stores.MemoryStore()
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store, log_predictions=True)
+    X = joined[["age", "bp_sex_mean"]]
+    pipe.fit(X, joined["label"])
+    pipe.predict(X.iloc[:3])
+    data = compliance_report(pipe, **DEPLOYER).to_dict()
+    features = {f["feature"]: f for f in data["feature_lineage"]["features"]}
+    (agg,) = features["bp_sex_mean"]["aggregates"]
+    assert agg["computed_over"] == ["hospital_a", "hospital_b"]
+    assert data["feature_lineage"]["aggregated_over_several_sources"] == ["bp_sex_mean"]
+    assert features["age"]["aggregates"] == []  # each row's own file
+    (input_data,) = [a for a in data["articles"] if a["article"] == "26(4)"]
+    assert "1 model input come from aggregates computed over several" in input_data["why"]
+    kinds = {s["source_id"]: s["kind"] for s in data["sources"]}
+    assert sorted(kinds.values()) == ["aggregate", "file", "file", "merge"]
+    html = stp.compliance.ComplianceReport(data).to_html()
+    assert "come from aggregates computed over several sources" in html
+    graph = stp.compliance.ComplianceReport(data).lineage_graph()
+    derived = [n["label"] for n in graph["nodes"] if n["kind"] == "derived"]
+    assert sorted(derived) == sorted(k for k, v in kinds.items() if v in ("merge", "aggregate"))
+    edges = {(a.split(":")[0], b.split(":")[0]) for a, b in graph["edges"]}
+    assert ("source", "source") in edges  # files -> the merge and the aggregate
+
+
+def test_bad_input_is_refused_and_nothing_is_written(fitted, tmp_path):
+    pipe, store, X, y = fitted
+    path = tmp_path / "r.json"
+    before = store.events()
+    with pytest.raises(ComplianceError) as info:
+        compliance_report(pipe, **{**DEPLOYER, "high_risk_category": "credit"}, output_path=path)
+    message = str(info.value)
+    assert "'credit'" in message and all(key in message for key in ANNEX_III)
+    for field in ("system_name", "deployer_name", "intended_purpose", "system_version"):
+        with pytest.raises(ComplianceError, match=field):
+            compliance_report(pipe, **{**DEPLOYER, field: "  "}, output_path=path)
+    with pytest.raises(ComplianceError, match="human_oversight"):
+        compliance_report(pipe, **{**DEPLOYER, "human_oversight": []}, output_path=path)
+    with pytest.raises(ComplianceError, match="human_oversight"):
+        compliance_report(pipe, **{**DEPLOYER, "human_oversight": "the bank"})
+    with pytest.raises(TypeError, match="deployer_name"):
+        kwargs = dict(DEPLOYER)
+        del kwargs["deployer_name"]
+        compliance_report(pipe, **kwargs)
+    with pytest.raises(UnknownRunError, match="no run 'nope'"):
+        compliance_report(store=store, run_id="nope", **DEPLOYER, output_path=path)
+    assert not path.exists() and store.events() == before
+
+    empty = stp.stores.MemoryStore()
+    quiet = logged_pipeline(empty, X, y, log=False)
+    with pytest.raises(ComplianceError, match="no audit events"):
+        compliance_report(quiet, **DEPLOYER, output_path=path)
+    with pytest.raises(ComplianceError, match="no store"):
+        compliance_report(logged_pipeline(None, X, y, log=False), **DEPLOYER)
+    with pytest.raises(ComplianceError, match="no recorded run"):
+        compliance_report(LogisticRegression().fit(X[["age"]], y), **DEPLOYER)
+    assert not path.exists()
+
+    path.write_text("keep me")
+    with pytest.raises(ComplianceError, match="never overwritten"):
+        compliance_report(pipe, **DEPLOYER, output_path=path)
+    report = compliance_report(pipe, **DEPLOYER)
+    with pytest.raises(ComplianceError, match="never overwritten"):
+        report.to_html(path)
+    assert path.read_text() == "keep me"
+
+
+def test_a_pipeline_changed_in_place_is_refused(fitted):
+    import pickle
+
+    pipe, _, X, y = fitted
+    # a copy of the fitted model (saved and loaded) is the same model
+    again = pickle.loads(pickle.dumps(pipe))
+    assert compliance_report(again, **DEPLOYER).to_dict()["model"]["fitted_object_matches_run"]
+    pipe[-1].coef_ = pipe[-1].coef_ * 2
+    with pytest.raises(ComplianceError, match="logisticregression changed since fit"):
+        compliance_report(pipe, **DEPLOYER)
+
+
+def test_signed_report_names_its_key(fitted):
+    from sktraceprop import signing
+
+    pipe, store, *_ = fitted
+    key = signing.generate_key()
+    data = compliance_report(pipe, **DEPLOYER, private_key=key).to_dict()
+    signature = data["integrity"]["signature"]
+    assert signature["public_key_sha256"] == signing.fingerprint(key.public_key())
+    body = {k: v for k, v in data.items() if k != "integrity"}
+    canonical = json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+    assert hashlib.sha256(canonical).hexdigest() == data["integrity"]["sha256"]
+    assert signing.verify(key.public_key(), canonical, signature["value"])
+
+
+def test_summary_and_repr(fitted):
+    pipe, *_ = fitted
+    report = compliance_report(pipe, **DEPLOYER)
+    summary = report.summary()
+    assert list(summary["article"]) == [
+        "26(1)",
+        "26(2)",
+        "26(4)",
+        "26(5)",
+        "26(6), 19(1)",
+        "12",
+        "10",
+    ]
+    assert "CreditScorer 1.0.0" in repr(report) and report.sha256[:12] in repr(report)
+    assert np.all(summary["why"].str.len() > 80)
+
+
+def test_compliance_imports_without_jsonschema_and_says_what_is_missing():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys; sys.modules['jsonschema'] = None\n"
+        "import sktraceprop.compliance as c\n"
+        "try:\n    c.verify({'report': {}})\n"
+        "except ImportError as exc:\n    print(exc)\n"
+    )
+    root = str(Path(stp.__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": root},
+    )
+    assert "pip install 'sktraceprop[compliance]'" in out.stdout, out.stderr

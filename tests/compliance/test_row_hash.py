@@ -1,0 +1,144 @@
+"""hash_rows against a slow implementation of its written specification."""
+
+import hashlib
+import math
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sktraceprop.compliance import hash_rows
+
+
+def _i(n):
+    return struct.pack("<q", n)
+
+
+def _name(text):
+    data = str(text).encode("utf-8")
+    return _i(len(data)) + data
+
+
+def _missing(value):
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _spec_column(values, kind):
+    """One column, value by value, as the docstring of hash_rows describes it."""
+    out = bytearray()
+    if kind == "text":
+        out += _name("text")
+        out += b"".join(_i(-1) if _missing(v) else _i(len(str(v).encode("utf-8"))) for v in values)
+        out += b"".join(b"" if _missing(v) else str(v).encode("utf-8") for v in values)
+        return bytes(out)
+    gone = [k for k, v in enumerate(values) if _missing(v)]
+    out += _name(kind) + _i(len(gone)) + b"".join(_i(k) for k in gone)
+    for v in values:
+        if _missing(v):
+            v = 0
+        if kind == "float":
+            out += struct.pack("<d", float(v))
+        elif kind == "int":
+            out += struct.pack("<q", int(v))
+        else:
+            out += struct.pack("<B", int(bool(v)))
+    return bytes(out)
+
+
+def _spec(columns, n):
+    """SHA-256 of named columns ``[(name, values, kind)]`` per the specification."""
+    h = hashlib.sha256(b"sktraceprop-rows-v1\0" + _i(n) + _i(len(columns)))
+    for name, values, kind in columns:
+        h.update(_name(name) + _spec_column(values, kind))
+    return h.hexdigest()
+
+
+texts = st.one_of(st.none(), st.text(max_size=6))
+floats = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, width=64))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 25).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(floats, min_size=n, max_size=n),
+            st.lists(st.integers(-(2**40), 2**40), min_size=n, max_size=n),
+            st.lists(texts, min_size=n, max_size=n),
+            st.lists(st.booleans(), min_size=n, max_size=n),
+        )
+    )
+)
+def test_hash_follows_its_specification(data):
+    n, f, i, t, b = data
+    frame = pd.DataFrame(
+        {
+            "f": pd.Series([np.nan if v is None else v for v in f], dtype=np.float64),
+            "i": pd.Series(i, dtype=np.int64),
+            "t": pd.Series(t, dtype=object),
+            "b": pd.Series(b, dtype=bool),
+        }
+    )
+    expected = _spec([("f", f, "float"), ("i", i, "int"), ("t", t, "text"), ("b", b, "bool")], n)
+    assert hash_rows(frame) == expected
+    # the same values in other storage hash alike
+    other = frame.assign(
+        f=frame["f"].astype("Float64"),
+        i=frame["i"].astype("Int64"),
+        t=frame["t"].astype("string[pyarrow]" if n else object),
+        b=frame["b"].astype("boolean"),
+    )
+    assert hash_rows(other) == expected
+
+
+def test_storage_never_changes_the_hash_but_values_order_and_names_do():
+    base = pd.DataFrame({"age": [30, 41, 57], "sex": ["F", "M", None], "bp": [1.5, np.nan, 2.0]})
+    digest = hash_rows(base)
+    variants = [
+        base.astype({"age": np.int32}),
+        base.astype({"sex": "string[python]"}),
+        base.astype({"sex": "string[pyarrow]"}),
+        base.astype({"sex": "category"}),
+        base.astype({"bp": np.float32}),
+        base.astype({"age": "Int64", "bp": "Float64"}),
+        base.set_index(pd.Index([7, 8, 9])),  # the index is not part of the rows
+    ]
+    for frame in variants:
+        assert hash_rows(frame) == digest
+    assert hash_rows(base.iloc[::-1]) != digest
+    assert hash_rows(base.rename(columns={"bp": "BP"})) != digest
+    assert hash_rows(base[["sex", "age", "bp"]]) != digest
+    assert hash_rows(base.assign(age=[30, 41, 58])) != digest
+    # a missing text and the text "None" or "" differ
+    assert hash_rows(base.assign(sex=["F", "M", "None"])) != digest
+    assert hash_rows(base.assign(sex=["F", "M", ""])) != digest
+    # a pyarrow column sliced from a larger one (offsets not starting at 0)
+    long = pd.Series(["x", "F", "M", None], dtype="string[pyarrow]")
+    assert hash_rows(base.assign(sex=long.iloc[1:].to_numpy())) == digest
+
+
+def test_arrays_sparse_and_one_column():
+    X = np.array([[1.0, 2.0], [3.0, np.nan]])
+    assert hash_rows(X) == hash_rows(X.astype(np.float32))
+    named = hash_rows(pd.DataFrame(X))
+    assert hash_rows(X) != named  # arrays have no column names ("" instead of "0", "1")
+    dense = sp.csr_matrix(np.array([[0.0, 1.0], [2.0, 0.0]]))
+    coo = sp.coo_matrix(([1.0, 2.0], ([0, 1], [1, 0])), shape=(2, 2))
+    assert hash_rows(dense) == hash_rows(coo)
+    assert hash_rows(dense) != hash_rows(dense * 2)
+    assert hash_rows(["a", "b"]) == hash_rows(np.array(["a", "b"], dtype=object))
+    assert hash_rows(pd.Series([1, 2], name="x")) == hash_rows(pd.DataFrame({"x": [1, 2]}))
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        hash_rows(np.zeros((2, 2, 2)))
+
+
+def test_datetimes_are_utc():
+    naive = pd.DataFrame({"t": pd.to_datetime(["2025-01-01 10:00", None])})
+    aware = pd.DataFrame(
+        {"t": pd.to_datetime(["2025-01-01 11:00", None]).tz_localize("Europe/Paris")}
+    )
+    assert hash_rows(naive) == hash_rows(aware)
