@@ -15,8 +15,8 @@ from .._lineage._fingerprint import fingerprint
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
-from .._tracing import library_fit
 from .._prediction_log import explanation_store, log_explanation
+from .._tracing import library_fit
 from ..gradients import linear_model_objective
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
