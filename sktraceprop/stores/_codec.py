@@ -74,11 +74,11 @@ def encode_ids(ids):
     if probe.size == 0 or np.count_nonzero(probe != 1) <= probe.size // 8 or probe.min() > 0:
         gaps = np.diff(ids)
         n_runs = int(np.count_nonzero(gaps != 1)) + 1
-        candidates[_RUNS] = 16 * n_runs
+        candidates[_RUNS] = 8 + 16 * n_runs  # payload: count, then pairs
         if n > 1 and int(gaps.min()) > 0:
             gap_width = _width(int(gaps.max()))
             if gap_width <= 2:
-                candidates[_DELTAS] = gap_width * (n - 1)
+                candidates[_DELTAS] = 9 + gap_width * (n - 1)  # width, first id, gaps
     if min(candidates.values()) > n:  # the others cannot beat one byte per id
         low, high = int(ids.min()), int(ids.max())  # an id's code grows with the id
         if low >> LINE_BITS == high >> LINE_BITS:
@@ -90,7 +90,7 @@ def encode_ids(ids):
             code_width = _width(n_codes - 1)
             lines = ids & np.int64(MAX_LINE)
             line_width = _width(int(lines.max()))
-        candidates[_PACKED] = (code_width + line_width) * n + 8 * n_codes
+        candidates[_PACKED] = 6 + (code_width + line_width) * n + 8 * n_codes
     method = min(candidates, key=candidates.get)
     head = MAGIC + _HEADER.pack(method, n)
     if method == _RUNS:
