@@ -41,8 +41,11 @@ from sktraceprop.metrics import (  # noqa: E402
     unlearning_report,
 )
 from sktraceprop.unlearning import (  # noqa: E402
-    GradientCorrectionUnlearner,  # noqa: E402
+    GradientCorrectionUnlearner,
+    _crossfit,
+    _influence_step,
     _neural,
+    _neural_backend,
     _neural_torch,
 )
 
@@ -92,7 +95,7 @@ def _oracle_scale(original, X_tr, y_tr, forget, target_loss, weight_decay):
     model = pickle.loads(pickle.dumps(original))
     f, r = np.flatnonzero(forget), np.flatnonzero(~forget)
     Z, Y = _neural_torch.prepare(model, X_tr, y_tr)
-    delta, _ = _neural.full_gauss_newton_step(
+    delta, _ = _influence_step.full_gauss_newton_step(
         _neural_torch, model, Z, Y, f, r, weight_decay=weight_decay, damping=0.0
     )
     theta = _neural_torch.params_vector(model)
@@ -101,7 +104,7 @@ def _oracle_scale(original, X_tr, y_tr, forget, target_loss, weight_decay):
         _neural_torch.set_params_vector(model, theta + t * delta)
         return float(per_sample_loss(model, X_tr[f], y_tr[f]).mean())
 
-    return _neural._calibrate(loss_at, target_loss, n_bisect=30)[0]
+    return _neural.calibrate(loss_at, target_loss, rtol=1e-6, max_evals=60)[0]
 
 
 def _label(influence, calibration, crossfit):
@@ -120,14 +123,14 @@ def _target_study(original, X_tr, y_tr, X_hold, y_hold, removals):
     as the gap each would close on every removal (the calibration reaches its target)."""
     Z, Y = _neural_torch.prepare(original, X_tr, y_tr)
     holdout = _neural_torch.prepare(original, X_hold, y_hold)
-    model_loss = _neural._mean_loss(_neural_torch, original, *holdout)
+    model_loss = _neural_backend.mean_loss(_neural_torch, original, *holdout)
     study = []
     for folds, n in TARGET_STUDY:
         gaps, seconds = [], []
         for r in range(N_REALIZATIONS):
             torch.manual_seed(1000 + r)
             t0 = time.perf_counter()
-            unseen, clones_loss = _neural.crossfit_losses(
+            unseen, clones_loss = _crossfit.crossfit_losses(
                 _neural_torch,
                 original,
                 net(),
