@@ -111,20 +111,34 @@ def _merge_parents(ids):
     )
 
 
-def _redact_features(lineage, names, note):
-    """A copy of the run ``lineage`` without the feature names ``names``, noted."""
-    gone = set(names)
+def _redact_features(lineage, preprocessing, final_name, note):
+    """A copy of the run ``lineage`` listing only the feature names the refitted
+    ``preprocessing`` steps still produce (the others came from removed rows only)."""
+    from .._lineage._record import collect_ops
 
-    def keep(seq):
-        return [n for n in seq if n not in gone]
+    pre = Pipeline(preprocessing)
+    fresh = {op.name: op for op in collect_ops(pre)}
+    try:
+        produced = {str(n) for n in pre.get_feature_names_out()}
+    except (AttributeError, ValueError, TypeError, NotImplementedError):
+        produced = set()
 
-    ops = [
-        dataclasses.replace(
-            op, features_in=keep(op.features_in), features_out=keep(op.features_out)
-        )
-        for op in lineage.ops
-    ]
-    features = {k: v for k, v in lineage.feature_lineage.items() if k not in gone}
+    def trim(names, allowed):
+        return [n for n in names if n in allowed]
+
+    ops = []
+    for op in lineage.ops:
+        if op.name in fresh:
+            new = fresh[op.name]
+            op = dataclasses.replace(
+                op,
+                features_in=trim(op.features_in, set(new.features_in)),
+                features_out=trim(op.features_out, set(new.features_out)),
+            )
+        elif op.name == final_name:
+            op = dataclasses.replace(op, features_in=trim(op.features_in, produced))
+        ops.append(op)
+    features = {k: v for k, v in lineage.feature_lineage.items() if k in produced}
     return dataclasses.replace(
         lineage, ops=ops, feature_lineage=features, notes=[*lineage.notes, note]
     )
@@ -657,15 +671,12 @@ class GradientCorrectionUnlearner(
         and the merges they came from."""
         removed_ids = self.train_row_ids_[positions]
         frame = lineage_frame(removed_ids, REGISTRY.by_code)
-        by_source = frame.groupby("source_id", sort=True, observed=True)
+        frame["source_id"] = frame["source_id"].astype(str)
+        by_source = frame.groupby("source_id", sort=True)
+        lines = by_source["line"].agg(["min", "max"])
         fields = {
-            "sources": {str(k): int(v) for k, v in by_source["row"].nunique().items()},
-            "lines": {
-                str(k): [int(lo), int(hi)]
-                for k, lo, hi in zip(
-                    by_source.groups, by_source["line"].min(), by_source["line"].max()
-                )
-            },
+            "sources": {k: int(v) for k, v in by_source["row"].nunique().items()},
+            "lines": {k: [int(lo), int(hi)] for k, lo, hi in lines.itertuples()},
             "row_ids": removed_ids,
             "row_ids_sha256": row_ids_digest(removed_ids),
         }
@@ -717,9 +728,11 @@ class GradientCorrectionUnlearner(
             if removal.dropped_features and lineage is not None:
                 self.estimator_.lineage_ = _redact_features(
                     lineage,
-                    removal.dropped_features,
-                    f"unlearning removed {len(removal.dropped_features)} feature name(s) "
-                    "that only removed rows produced from this copy of the run",
+                    removal.preprocessing,
+                    self.estimator_.steps[-1][0],
+                    f"unlearning event {event.get('seq', len(self.unlearning_log_) + 1)} "
+                    f"removed {len(removal.dropped_features)} feature name(s) that only "
+                    "removed rows produced from this copy of the run",
                 )
         else:
             self.estimator_ = removal.final

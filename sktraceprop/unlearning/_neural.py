@@ -53,7 +53,7 @@ CALIBRATION_MAX_SCALE = 4096.0
 #: The calibration stops when the removed rows' loss is this close to its target, as a
 #: fraction of the distance it had to travel (from the loss with no step).
 CALIBRATION_RTOL = 1e-3
-CALIBRATION_MAX_EVALS = 24
+CALIBRATION_MAX_EVALS = 32
 
 
 def calibrate(loss_at, target, *, rtol=CALIBRATION_RTOL, max_evals=CALIBRATION_MAX_EVALS):
@@ -62,8 +62,9 @@ def calibrate(loss_at, target, *, rtol=CALIBRATION_RTOL, max_evals=CALIBRATION_M
     The loss rises along the step. The bracket grows by doubling from ``[0, 1]`` until
     the loss at its top reaches ``target`` (at most ``CALIBRATION_MAX_SCALE``); then
     regula falsi with the Illinois modification (superlinear on a smooth monotone
-    function, each evaluation being a fine-tuning run) until ``|loss - target|`` is at
-    most ``rtol`` times ``target - loss_at(0)``, or ``max_evals`` evaluations.
+    function: each evaluation is a fine-tuning run), bisecting instead whenever a step
+    did not halve the bracket, until ``|loss - target|`` is at most ``rtol`` times
+    ``target - loss_at(0)``, or ``max_evals`` evaluations.
 
     Returns
     -------
@@ -85,9 +86,13 @@ def calibrate(loss_at, target, *, rtol=CALIBRATION_RTOL, max_evals=CALIBRATION_M
         lo, f_lo, hi = hi, f_hi, 2.0 * hi
         f_hi, n_evals = loss_at(hi) - target, n_evals + 1
     best_t, best_f = hi, f_hi
-    side = 0
-    while abs(best_f) > tol and n_evals < max_evals:
-        t = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+    side, width = 0, hi - lo
+    while abs(best_f) > tol and n_evals < max_evals and hi - lo > 1e-12 * hi:
+        if hi - lo > 0.5 * width:  # the last step did not halve the bracket
+            t, side = 0.5 * (lo + hi), 0
+        else:
+            t = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        width = hi - lo
         f, n_evals = loss_at(t) - target, n_evals + 1
         if abs(f) < abs(best_f):
             best_t, best_f = t, f

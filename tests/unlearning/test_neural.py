@@ -489,3 +489,70 @@ def test_holdout_calibration_lengthens_the_last_layer_step_to_its_target(multicl
         for m in (plain, unl)
     ]
     assert gaps[0] < gaps[1]
+
+
+def test_no_value_of_a_removed_row_remains_after_a_neural_removal():
+    import struct
+
+    X, y, X_te, y_te = _data(n=200)
+    rows = np.arange(10, 20)
+    marks = 900_000.5 + np.arange(rows.size)  # exact in float32, no other row has them
+    X = X.copy()
+    X[rows, 0] = marks
+    net = _net(max_epochs=5, optimizer__momentum=0.9)
+    unl = GradientCorrectionUnlearner(
+        net, calibration="crossfit", n_crossfit=3, random_state=0, n_steps=3
+    ).fit(X, y, X_holdout=X_te[:100], y_holdout=y_te[:100])
+
+    def hits(blob):
+        return [m for m in marks if struct.pack("<f", m) in blob]
+
+    assert hits(pickle.dumps(unl)) == list(marks)  # the search can fail
+    assert unl.estimator_.optimizer_.state  # momentum buffers: past gradients
+    mask = np.zeros(200, bool)
+    mask[rows] = True
+    unl.unlearn(mask=mask)
+    assert hits(pickle.dumps(unl)) == []
+    assert not unl.estimator_.optimizer_.state
+    event = unl.unlearning_log_[-1]
+    assert "crossfit losses" in event["caveat"]
+    # the net goes on training from a clean optimizer
+    unl.estimator_.partial_fit(X_te[:50], y_te[:50])
+
+
+def test_crossfit_clones_in_parallel_processes_and_with_progress(capsys):
+    from sktraceprop.unlearning import _crossfit, _neural_torch
+
+    X, y, X_te, y_te = _data(n=120)
+    template = _net(max_epochs=3)
+    fitted = clone(template).fit(X, y)
+    Z, Y = _neural_torch.prepare(fitted, X, y)
+    holdout = _neural_torch.prepare(fitted, X_te, y_te)
+    runs = [
+        _crossfit.crossfit_losses(
+            _neural_torch,
+            fitted,
+            template,
+            Z,
+            Y,
+            n_models=4,
+            n_folds=2,
+            seed=3,
+            holdout=holdout,
+            n_jobs=n_jobs,
+            verbose=verbose,
+        )
+        for n_jobs, verbose in ((None, 1), (2, 0))
+    ]
+    # each clone seeds its own fit: processes give the same losses as one loop
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    assert runs[0][1] == pytest.approx(runs[1][1], rel=1e-5)
+    assert "crossfit clones" in capsys.readouterr().err
+
+
+def test_unlearner_reports_crossfit_progress(capsys):
+    X, y, X_te, y_te = _data(n=120)
+    GradientCorrectionUnlearner(
+        _net(max_epochs=2), calibration="crossfit", n_crossfit=2, crossfit_folds=2, verbose=1
+    ).fit(X, y, X_holdout=X_te, y_holdout=y_te)
+    assert "crossfit clones" in capsys.readouterr().err
