@@ -85,7 +85,8 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     say("\nfeature lineage (final-estimator feature <- input columns <- sources):")
     sources = run.feature_sources()
     for feature, columns in run.feature_lineage.items():
-        say(f"  {feature:<32} <- {', '.join(columns)} <- {', '.join(sources[feature])}")
+        named = "unknown" if columns is None else ", ".join(columns)
+        say(f"  {feature:<32} <- {named} <- {', '.join(sources[feature]) or 'unknown'}")
     say(f"\ntraining rows 0..{n_rows - 1}: file, line, and the line itself")
     trace = pipe.trace(list(range(n_rows)))
     for row in trace.itertuples():

@@ -1,6 +1,8 @@
 """Data model: sources, packed row ids, runs (lineage of one fit)."""
 
-from ._io import from_numpy, from_pandas, merge, read_csv, row_ids, row_lineage
+from ._derive import aggregate, merge
+from ._io import from_numpy, from_pandas, read_csv
+from ._rows import row_ids, row_lineage
 from ._run import Lineage, Op
 from ._source import REGISTRY, Source
 
@@ -9,6 +11,7 @@ __all__ = [
     "Lineage",
     "Op",
     "Source",
+    "aggregate",
     "from_numpy",
     "from_pandas",
     "merge",

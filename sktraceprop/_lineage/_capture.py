@@ -1,19 +1,24 @@
 """Find and validate the row ids of the data given to a traced fit."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from ..exceptions import LineageError, LineageLostError
+from ..exceptions import LineageError, LineageLostError, LineageWarning
 from ..utils._sklearn_compat import num_samples as _num_samples
-from ._ids import ROW_INDEX_NAME, TRACED_ATTR, codes_of, lines_of, pack
+from ._ids import MAX_CODE, ROW_INDEX_NAME, TRACED_ATTR, codes_of, lines_of, pack
+from ._rows import index_ids
 from ._source import REGISTRY, Source
 
 
 def ids_from_index(X):
     """Row ids held by the index of a DataFrame or Series, or None."""
-    if not isinstance(X, pd.DataFrame | pd.Series) or X.index.name != ROW_INDEX_NAME:
+    if not isinstance(X, pd.DataFrame | pd.Series):
         return None
-    ids = X.index.to_numpy()
+    ids = index_ids(X.index)
+    if ids is None:
+        return None
     if ids.dtype != np.int64:
         raise LineageError(
             f"the {ROW_INDEX_NAME!r} index has dtype {ids.dtype}, not int64: the row ids "
@@ -50,24 +55,77 @@ def validate_ids(ids, registry):
     return ids
 
 
+def _looks_like_ids(index):
+    """True when an unnamed integer index holds row ids of registered sources.
+
+    Every value must be either a valid id (a registered source, a line inside it) or a
+    small integer (what an untraced frame's default index holds), and at least one must
+    be an id: random large integers (hashed keys) essentially never pass.
+    """
+    if isinstance(index, pd.MultiIndex) or index.dtype != np.int64 or len(index) == 0:
+        return False
+    values = index.to_numpy()
+    codes = codes_of(values)
+    lines = lines_of(values)
+    found = False
+    for code in np.unique(codes):
+        if code == 0:
+            continue
+        if not 1 <= code <= MAX_CODE or not REGISTRY.has_code(code):
+            return False
+        mine = codes == code
+        if lines[mine].min() < 1 or lines[mine].max() > REGISTRY.by_code(code).max_line:
+            return False
+        found = True
+    return found
+
+
 def _lost(X):
-    if isinstance(X, pd.DataFrame):
-        if ROW_INDEX_NAME in X.columns:
-            return (
-                f"X has a column {ROW_INDEX_NAME!r}: its row ids were moved out of the "
-                f"index (reset_index()); restore them with X.set_index({ROW_INDEX_NAME!r})."
-            )
-        traced = X.attrs.get(TRACED_ATTR, False)
-        registered = REGISTRY.all_columns()
-        known = len(X.columns) > 0 and {str(c) for c in X.columns} <= registered
-        if traced or known:
-            return (
-                "X comes from traced sources but its index no longer carries row ids (it is "
-                f"a {type(X.index).__name__}). pandas drops them in reset_index(drop=True), "
-                "a plain DataFrame.merge/join, or by assigning a new index. Keep the index, "
-                "merge with sktraceprop.merge, or pass the ids as sample_id=."
-            )
+    """Why ``X`` lost its row ids, when the evidence says it had them; else None."""
+    if not isinstance(X, pd.DataFrame | pd.Series):
+        return None
+    if isinstance(X, pd.DataFrame) and ROW_INDEX_NAME in X.columns:
+        return (
+            f"X has a column {ROW_INDEX_NAME!r}: its row ids were moved out of the "
+            f"index (reset_index()); restore them with X.set_index({ROW_INDEX_NAME!r})."
+        )
+    if _looks_like_ids(X.index):
+        return (
+            "X's index holds sktraceprop row ids but is no longer named "
+            f"{ROW_INDEX_NAME!r}: pandas drops the name when traced and untraced frames are "
+            "concatenated (pd.concat) or an index is rebuilt. Register the untraced part "
+            "with sktraceprop.from_pandas before concatenating."
+        )
+    if X.attrs.get(TRACED_ATTR, False):
+        return (
+            "X comes from traced sources but its index no longer carries row ids (it is "
+            f"a {type(X.index).__name__}). pandas drops them in reset_index(drop=True) or by "
+            "assigning a new index. Keep the index, merge with sktraceprop.merge, or pass the "
+            "ids as sample_id=."
+        )
     return None
+
+
+def _warn_if_resembles(X):
+    """Warn when untraced data has the columns of a loaded source: it may be derived."""
+    if not isinstance(X, pd.DataFrame) or len(X.columns) == 0:
+        return
+    columns = [str(c) for c in X.columns]
+    registered = REGISTRY.all_columns()
+    shared = [c for c in columns if c in registered]
+    if len(shared) < max(1, len(columns) // 2):
+        return
+    names = sorted({s.source_id for s in REGISTRY.sources_with_columns(shared[:1])})
+    warnings.warn(
+        f"X carries no sktraceprop row ids, but {len(shared)} of its {len(columns)} columns "
+        f"are columns of traced source(s) {', '.join(names[:5])}. If X was derived from "
+        "them (a plain DataFrame.merge/join drops row ids and every other marker), its "
+        "lineage is lost: use sktraceprop.merge. Otherwise (new data with the same schema), "
+        "register it with sktraceprop.from_pandas to name it. The run records X as an "
+        "anonymous source.",
+        LineageWarning,
+        stacklevel=5,
+    )
 
 
 def anonymous_source(X):
@@ -117,12 +175,9 @@ def resolve_row_ids(X, sample_id=None):
     """
     n = _num_samples(X)
     if sample_id is not None:
-        if isinstance(sample_id, pd.Index | pd.Series | pd.DataFrame):
-            sample_id = (
-                ids_from_index(sample_id)
-                if sample_id.name == ROW_INDEX_NAME
-                else (sample_id.to_numpy())
-            )
+        if isinstance(sample_id, pd.Index):
+            found = index_ids(sample_id)
+            sample_id = found if found is not None else sample_id.to_numpy()
         ids = validate_ids(np.asarray(sample_id), REGISTRY)
         if ids.shape[0] != n:
             raise LineageError(f"sample_id has {ids.shape[0]} entries but X has {n} samples")
@@ -133,5 +188,6 @@ def resolve_row_ids(X, sample_id=None):
     message = _lost(X)
     if message is not None:
         raise LineageLostError(message)
+    _warn_if_resembles(X)
     source = anonymous_source(X)
     return pack(source.code, np.arange(1, n + 1))

@@ -85,6 +85,24 @@ def feature_lineage(est, names):
     return _leaf(est, names)
 
 
+def unknown_step(est, names):
+    """The first step (``name (Class)``) whose output features cannot be traced, or None."""
+    names = [str(n) for n in names]
+    if isinstance(est, Pipeline):
+        for step_name, step in est.steps:
+            if hasattr(step, "fit_resample") or step is None or step == "passthrough":
+                continue
+            out = feature_lineage(step, names)
+            if out is None:
+                inner = unknown_step(step, names)
+                return inner or f"{step_name} ({type(step).__name__})"
+            names = out[0]
+        return None
+    if feature_lineage(est, names) is None:
+        return type(est).__name__
+    return None
+
+
 def _column_transformer(ct, names):
     try:
         full = list(ct.get_feature_names_out())

@@ -1,8 +1,10 @@
 """Packed row ids: one int64 per row, ``source code << LINE_BITS | line``.
 
-The source code occupies bits 40..62 and is never zero, so a plain integer index
+The source code occupies bits 36..62 and is never zero, so a plain integer index
 (``0 .. n-1``, what ``reset_index(drop=True)`` or a plain ``merge`` leaves behind)
-never decodes to a registered source and lost ids are detectable.
+never decodes to a registered source and lost ids are detectable. Lines go up to
+2**36 - 1 (68.7 billion); codes up to 2**27 - 1, derived from a source's id and the
+SHA-256 of its content, so two processes give the same source the same code.
 """
 
 import numpy as np
@@ -12,8 +14,8 @@ ROW_INDEX_NAME = "stp_row_id"
 #: Key in ``DataFrame.attrs`` marking a frame that carried row ids at some point.
 TRACED_ATTR = "sktraceprop_traced"
 
-LINE_BITS = 40
-SOURCE_BITS = 23
+LINE_BITS = 36
+SOURCE_BITS = 27
 MAX_LINE = (1 << LINE_BITS) - 1
 MAX_CODE = (1 << SOURCE_BITS) - 1
 

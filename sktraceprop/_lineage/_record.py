@@ -10,7 +10,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from ..exceptions import LineageWarning
-from ._features import feature_lineage
+from ._features import feature_lineage, unknown_step
 from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import codes_of
 from ._run import Lineage, Op, library_versions
@@ -126,20 +126,35 @@ def source_table(ids):
             continue
         source = REGISTRY.by_code(code)
         table[code] = source
-        if source.parents is not None:
-            parents = source.parents.ravel()
-            todo.extend(int(c) for c in pd.unique(codes_of(parents[parents != 0])))
+        todo.extend(int(c) for c in source.parent_codes)
     return dict(sorted(table.items()))
+
+
+def _final_estimator(estimator):
+    inner = getattr(estimator, "estimator_", estimator)
+    return inner[-1] if isinstance(inner, Pipeline) else inner
 
 
 def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
     """Assemble the run record of a fit."""
     names = input_names(transformer if transformer is not None else estimator, X)
+    notes = list(notes)
     if transformer is None:
         lineage = {n: [n] for n in names}
     else:
         out = feature_lineage(transformer, names)
-        lineage = {} if out is None else dict(zip(out[0], out[1]))
+        if out is None:
+            # Unknown, said so: every feature the estimator saw maps to None.
+            final = input_names(_final_estimator(estimator), None)
+            lineage = dict.fromkeys(final)
+            notes.append(
+                "feature lineage unknown: step "
+                f"{unknown_step(transformer, names)} does not report which input columns "
+                "its output features derive from (give a FunctionTransformer "
+                "feature_names_out=, or use a transformer with get_feature_names_out)"
+            )
+        else:
+            lineage = dict(zip(out[0], out[1]))
     sources = source_table(input_ids)
     upstream = upstream_ops(sources)
     return Lineage(
@@ -154,5 +169,5 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
         row_ids=row_ids,
         input_row_ids=None if row_ids is input_ids else input_ids,
         model_fingerprint=fingerprint(estimator),
-        notes=list(notes),
+        notes=notes,
     )

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..exceptions import UnknownSourceError
 from ._ids import codes_of
-from ._io import lineage_frame
+from ._rows import depends_on, lineage_frame
 
 
 @lru_cache(maxsize=1)
@@ -90,8 +90,9 @@ class Lineage:
         Every source a training row comes from, by code.
     ops : list of Op
         Fitted steps, upstream (outside the estimator) first, final estimator last.
-    feature_lineage : dict of str to list of str
-        Each feature the final estimator saw -> the input columns it derives from.
+    feature_lineage : dict of str to list of str or None
+        Each feature the final estimator saw -> the input columns it derives from;
+        ``None`` where a step does not say (the run's notes name it).
     row_ids : ndarray of int64
         The rows the final estimator was fitted on, in order.
     input_row_ids : ndarray of int64 or None
@@ -139,7 +140,7 @@ class Lineage:
 
     def source_counts(self):
         """Number of training rows per leaf source (a merged row counts for each parent)."""
-        if any(s.parents is not None for s in self.sources.values()):
+        if any(s.derived for s in self.sources.values()):
             frame = self.rows()
             return frame.groupby("source_id", sort=True, observed=True)["train_index"].nunique()
         # No merges: count codes directly instead of building a frame of every row.
@@ -182,14 +183,88 @@ class Lineage:
     def _ops_for(self, row_sources):
         return [op.name for op in self.ops if op.sources is None or row_sources & set(op.sources)]
 
-    def feature_sources(self):
-        """Each final-estimator feature -> the sources that hold its input columns."""
+    def _column_origins(self, code, column, through=()):
+        """Leaf sources (and the aggregates passed on the way) behind one column."""
+        source = self.sources.get(int(code))
+        if source is None:
+            return set(), set()
+        if not source.derived:
+            return ({source.source_id} if column in source.columns else set()), set()
+        refs = (source.columns_from or {}).get(column, [])
+        leaves, aggregates = set(), set()
+        if source.kind == "aggregate":
+            aggregates.add(source.source_id)
+        for parent, parent_column in refs:
+            if (int(parent), parent_column) in through:
+                continue
+            sub_leaves, sub_aggs = self._column_origins(
+                parent, parent_column, (*through, (int(code), column))
+            )
+            leaves |= sub_leaves
+            aggregates |= sub_aggs
+        return leaves, aggregates
+
+    def _feature_origins(self):
+        top = [int(c) for c in np.unique(codes_of(self.row_ids))]
         out = {}
         for feature, columns in self.feature_lineage.items():
-            out[feature] = sorted(
-                {s.source_id for s in self.sources.values() for c in columns if c in s.columns}
-            )
+            leaves, aggregates = set(), set()
+            for column in columns or ():
+                for code in top:
+                    sub_leaves, sub_aggs = self._column_origins(code, column)
+                    leaves |= sub_leaves
+                    aggregates |= sub_aggs
+            out[feature] = (sorted(leaves), sorted(aggregates))
         return out
+
+    def feature_sources(self):
+        """Each final-estimator feature -> the sources that hold its input columns.
+
+        Through a merge, a column names the side it came from; through an aggregate, it
+        names every source the aggregate was computed over. A feature whose lineage is
+        unknown (``None`` in :attr:`feature_lineage`) maps to an empty list.
+        """
+        return {f: leaves for f, (leaves, _) in self._feature_origins().items()}
+
+    def feature_aggregates(self):
+        """Each final-estimator feature -> the aggregate sources it was computed through.
+
+        A feature computed from an aggregate (a group statistic joined back to rows)
+        carries information from every row of the group, including rows of other
+        sources: removing a source must refit or recompute these features.
+        """
+        return {f: aggs for f, (_, aggs) in self._feature_origins().items() if aggs}
+
+    def depends_on(self, removed_ids=None, removed_sources=None):
+        """Which training rows were built from removed rows, directly or through aggregates.
+
+        Parameters
+        ----------
+        removed_ids : array-like of int64, default=None
+            Leaf row ids (file lines) being removed.
+        removed_sources : iterable of str, default=None
+            Source ids being removed whole (every version).
+
+        Returns
+        -------
+        row : ndarray of bool of shape (n_samples,)
+            True where a training row is a removed row, was merged from one, or joins an
+            aggregate computed over one.
+        via_aggregate : ndarray of bool of shape (n_samples,)
+            True where the dependence is only through an aggregate.
+        """
+        names = set(removed_sources or ())
+        codes = [c for c, s in self.sources.items() if s.source_id in names]
+        return depends_on(self.row_ids, self.source, removed_ids, codes)
+
+    def __setstate__(self, state):
+        # A run that travelled from a worker may hold derived sources without their
+        # parents; this process may have them.
+        from ._source import REGISTRY
+
+        sources = state.get("sources") or {}
+        state["sources"] = {c: REGISTRY.complete(s) for c, s in sources.items()}
+        self.__dict__.update(state)
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self):

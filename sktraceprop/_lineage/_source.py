@@ -1,4 +1,11 @@
-"""Sources (files, frames, arrays, merges) and the process-wide source registry."""
+"""Sources (files, frames, arrays, merges, aggregates) and the process-wide registry.
+
+A source is identified by its ``source_id`` *and* the SHA-256 of its content: reading an
+edited file again under the same ``source_id`` registers a new version with its own code,
+and rows read before keep pointing at the old version. Codes are derived from that
+identity, so every process gives a source the same code; a code that names two different
+sources (a hash collision between processes) is refused loudly, never resolved to either.
+"""
 
 import hashlib
 import threading
@@ -7,8 +14,11 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from ..exceptions import SourceConflictError, UnknownSourceError
-from ._ids import MAX_CODE
+from ..exceptions import LineageError, SourceConflictError, UnknownSourceError
+from ._ids import MAX_CODE, codes_of
+
+#: Kinds of source whose rows are built from rows of other sources.
+DERIVED_KINDS = ("merge", "aggregate")
 
 
 def utc_now():
@@ -16,19 +26,94 @@ def utc_now():
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def _preferred_code(source_id):
-    digest = hashlib.sha256(source_id.encode("utf-8")).digest()
+def identity_code(source_id, sha256):
+    """The code a source gets in every process (before any in-process collision)."""
+    digest = hashlib.sha256(f"{source_id}\0{sha256}".encode()).digest()
     return int.from_bytes(digest[:8], "little") % MAX_CODE + 1
 
 
 @dataclass(frozen=True, eq=False)
+class Parents:
+    """Row-level parents of a derived source, in compressed sparse row form.
+
+    Row ``i`` of the derived source has the parent row ids
+    ``ids[indptr[i]:indptr[i + 1]]``; a row with no parent on one side of an outer merge
+    simply has fewer entries (never a placeholder id).
+
+    Parameters
+    ----------
+    indptr : ndarray of int64 of shape (n_rows + 1,)
+    ids : ndarray of int64 of shape (indptr[-1],)
+    """
+
+    indptr: np.ndarray
+    ids: np.ndarray
+
+    @classmethod
+    def from_columns(cls, *columns):
+        """Parents from aligned id columns, ``0`` meaning "no parent on this side"."""
+        stacked = np.column_stack([np.asarray(c, dtype=np.int64) for c in columns])
+        present = stacked != 0
+        indptr = np.concatenate(([0], np.cumsum(present.sum(axis=1)))).astype(np.int64)
+        return cls(indptr=indptr, ids=stacked[present])
+
+    @classmethod
+    def from_groups(cls, group, ids, n_groups):
+        """Parents of groups: row ``ids[k]`` belongs to group ``group[k]``."""
+        group = np.asarray(group, dtype=np.int64)
+        order = np.argsort(group, kind="stable")
+        counts = np.bincount(group, minlength=n_groups)
+        indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        return cls(indptr=indptr, ids=np.asarray(ids, dtype=np.int64)[order])
+
+    @classmethod
+    def from_flat(cls, flat, n_rows):
+        """Inverse of :meth:`to_flat`; a length mismatch raises ``ValueError``."""
+        flat = np.asarray(flat, dtype=np.int64)
+        if flat.size < n_rows + 1:
+            raise ValueError(f"parents of {n_rows} rows need {n_rows + 1} offsets")
+        indptr, ids = flat[: n_rows + 1], flat[n_rows + 1 :]
+        if indptr[0] != 0 or indptr[-1] != ids.size or np.any(np.diff(indptr) < 0):
+            raise ValueError("parent offsets are inconsistent with the parent ids")
+        return cls(indptr=indptr, ids=ids)
+
+    def to_flat(self):
+        """One int64 array: the offsets, then the parent ids."""
+        return np.concatenate([self.indptr, self.ids])
+
+    @property
+    def n_rows(self):
+        return int(self.indptr.size - 1)
+
+    def of(self, rows):
+        """``(which, parent_ids)``: each parent of ``rows[which[k]]`` is ``parent_ids[k]``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, stops = self.indptr[rows], self.indptr[rows + 1]
+        counts = stops - starts
+        which = np.repeat(np.arange(rows.size), counts)
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        return which, self.ids[np.repeat(starts, counts) + offsets]
+
+    def codes(self):
+        """Codes of the parent sources, sorted."""
+        return np.unique(codes_of(self.ids))
+
+    def __eq__(self, other):
+        if not isinstance(other, Parents):
+            return NotImplemented
+        return np.array_equal(self.indptr, other.indptr) and np.array_equal(self.ids, other.ids)
+
+    __hash__ = object.__hash__
+
+
+@dataclass(frozen=True, eq=False)
 class Source:
-    """A file, frame or array that training rows come from.
+    """A file, frame or array that training rows come from, or rows derived from others.
 
     Parameters
     ----------
     source_id : str
-        User-facing name of the source.
+        User-facing name of the source; several versions (contents) may share it.
     code : int
         Integer packed into the row ids of this source's rows.
     uri : str
@@ -43,13 +128,22 @@ class Source:
         Column dtypes, aligned with ``columns``.
     loaded_at : str
         UTC time the source was loaded (ISO 8601).
-    kind : {"file", "frame", "array", "merge", "anonymous"}
-        How the rows were obtained.
+    kind : {"file", "frame", "array", "merge", "aggregate", "anonymous"}
+        How the rows were obtained. A ``"merge"`` row is made of its parent rows (one
+        per side that matched); an ``"aggregate"`` row (one group) is computed from all
+        its parent rows.
+    parents : Parents, default=None
+        For derived kinds: the parent row ids of every row. ``None`` for a derived
+        source means the parents were left in the process that made it (see
+        :meth:`light`); tracing through it then raises.
     max_line : int, default=None
         Largest valid line in a row id (the last data line of a file); defaults to
         ``n_rows``.
-    parents : ndarray of shape (n_rows, 2), dtype int64, default=None
-        For ``kind="merge"``: the left and right parent row id of each row.
+    parent_codes : tuple of int, default=()
+        For derived kinds: the codes of the parent sources.
+    columns_from : dict, default=None
+        For derived kinds: each column -> list of ``[parent_code, parent_column]`` its
+        values come from.
     """
 
     source_id: str
@@ -61,33 +155,53 @@ class Source:
     dtypes: tuple = ()
     loaded_at: str = field(default_factory=utc_now)
     kind: str = "frame"
-    parents: np.ndarray = None
+    parents: Parents = None
     max_line: int = None
+    parent_codes: tuple = ()
+    columns_from: dict = None
 
     def __post_init__(self):
         if self.max_line is None:
             object.__setattr__(self, "max_line", self.n_rows)
 
-    def same_content(self, other):
-        return self.sha256 == other.sha256
+    @property
+    def key(self):
+        """``(source_id, sha256)``: what makes two source records the same source."""
+        return self.source_id, self.sha256
+
+    @property
+    def derived(self):
+        return self.kind in DERIVED_KINDS
+
+    def light(self):
+        """The record without its row-level parents (small enough to travel anywhere)."""
+        return replace(self, parents=None) if self.parents is not None else self
+
+    def require_parents(self):
+        """The parents, or a clear error when this record travelled without them."""
+        if self.parents is None:
+            raise LineageError(
+                f"the parent rows of {self.kind} source {self.source_id!r} (sha256 "
+                f"{self.sha256[:12]}...) are not available in this process: the record "
+                "travelled without them. Trace these rows in the process that made the "
+                f"{self.kind}, or load the run from a store that holds them."
+            )
+        return self.parents
 
     def __eq__(self, other):
         if not isinstance(other, Source):
             return NotImplemented
-        scalars = ("source_id", "code", "uri", "sha256", "n_rows", "max_line", "columns")
-        if any(getattr(self, a) != getattr(other, a) for a in scalars):
-            return False
-        if (self.dtypes, self.kind, self.loaded_at) != (other.dtypes, other.kind, other.loaded_at):
+        if self.to_dict() != other.to_dict():
             return False
         if (self.parents is None) != (other.parents is None):
             return False
-        return self.parents is None or np.array_equal(self.parents, other.parents)
+        return self.parents is None or self.parents == other.parents
 
     __hash__ = object.__hash__
 
     def to_dict(self):
         """JSON-safe description (``parents`` excluded)."""
-        return {
+        out = {
             "source_id": self.source_id,
             "code": self.code,
             "uri": self.uri,
@@ -99,6 +213,10 @@ class Source:
             "kind": self.kind,
             "max_line": self.max_line,
         }
+        if self.derived:
+            out["parent_codes"] = [int(c) for c in self.parent_codes]
+            out["columns_from"] = self.columns_from or {}
+        return out
 
     @classmethod
     def from_dict(cls, d, parents=None):
@@ -114,82 +232,148 @@ class Source:
             kind=d["kind"],
             parents=parents,
             max_line=int(d.get("max_line", d["n_rows"])),
+            parent_codes=tuple(int(c) for c in d.get("parent_codes", ())),
+            columns_from=d.get("columns_from"),
         )
 
 
+def _describe(source):
+    return f"{source.source_id!r} (sha256 {source.sha256[:12]}..., from {source.uri})"
+
+
 class SourceRegistry:
-    """Thread-safe map between source ids, codes and :class:`Source` records."""
+    """Thread-safe map between source identities, codes and :class:`Source` records."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._by_id = {}
+        self._by_key = {}
         self._by_code = {}
+        self._versions = {}
+        self._ambiguous = {}
         self._ops = {}
 
     def register(self, source):
         """Register ``source`` (its ``code`` is assigned here) and return the stored record.
 
-        Registering the same id with the same content again returns the existing record;
-        the same id with different content raises :class:`SourceConflictError`.
+        The same ``source_id`` with the same content returns the existing record; with
+        different content it is a new version, with its own code.
         """
         with self._lock:
-            existing = self._by_id.get(source.source_id)
+            existing = self._by_key.get(source.key)
             if existing is not None:
-                if existing.same_content(source):
-                    if source.max_line > existing.max_line:
-                        # Same file read with other options (e.g. nrows): widen the range.
-                        existing = replace(existing, max_line=source.max_line)
-                        self._by_id[existing.source_id] = existing
-                        self._by_code[existing.code] = existing
-                    return existing
-                raise SourceConflictError(
-                    f"source_id {source.source_id!r} is already registered with different "
-                    f"content (sha256 {existing.sha256[:12]}..., {existing.n_rows} rows, from "
-                    f"{existing.uri}); the new data has sha256 {source.sha256[:12]}..., "
-                    f"{source.n_rows} rows. Use a new source_id for different data."
-                )
-            code = _preferred_code(source.source_id) if source.code is None else source.code
-            # Linear probing keeps codes unique inside this process; runs store their own
-            # code -> source table, so a probed code never changes what a stored id means.
-            while code in self._by_code and self._by_code[code].source_id != source.source_id:
+                widened = existing
+                if source.max_line > existing.max_line:
+                    # Same file read with other options (e.g. nrows): widen the range.
+                    widened = replace(widened, max_line=source.max_line)
+                if widened.parents is None and source.parents is not None:
+                    widened = replace(widened, parents=source.parents)
+                if widened is not existing:
+                    self._store(widened, replace_key=True)
+                return widened
+            code = identity_code(*source.key)
+            # Linear probing keeps codes unique inside this process; a pickle carries the
+            # records it refers to, so another process learns the probed code (see adopt).
+            while code in self._by_code or code in self._ambiguous:
                 code = code % MAX_CODE + 1
             record = replace(source, code=code)
-            self._by_id[record.source_id] = record
-            self._by_code[code] = record
+            self._store(record)
             return record
 
+    def _store(self, record, replace_key=False):
+        if record.key not in self._by_key or replace_key:
+            self._by_key[record.key] = record
+        self._by_code[record.code] = record
+        versions = self._versions.setdefault(record.source_id, [])
+        for k, known in enumerate(versions):
+            if known.key == record.key:
+                versions[k] = record
+                break
+        else:
+            versions.append(record)
+
     def adopt(self, source):
-        """Add a source known elsewhere (same code) unless its id or code is taken."""
+        """Learn a source from another process, under the code it has there.
+
+        A code that already names a different source here is marked ambiguous: any later
+        use of it raises :class:`SourceConflictError` instead of naming either source.
+        """
         with self._lock:
-            if source.source_id in self._by_id or source.code in self._by_code:
+            if source.code in self._ambiguous:
+                self._ambiguous[source.code].add(_describe(source))
                 return
-            self._by_id[source.source_id] = source
-            self._by_code[source.code] = source
+            known = self._by_code.get(source.code)
+            if known is None:
+                if source.key in self._by_key:
+                    # Same source, another code there (probed in one process): an alias.
+                    self._by_code[source.code] = source
+                else:
+                    self._store(source)
+                return
+            if known.key != source.key:
+                self._ambiguous[source.code] = {_describe(known), _describe(source)}
+                del self._by_code[source.code]
+                return
+            if known.parents is None and source.parents is not None:
+                self._store(replace(known, parents=source.parents), replace_key=True)
+
+    def complete(self, source):
+        """``source`` with the parents this process holds for it, when it lacks them."""
+        if not source.derived or source.parents is not None:
+            return source
+        with self._lock:
+            known = self._by_key.get(source.key)
+        if known is None or known.parents is None:
+            return source
+        return replace(source, parents=known.parents)
 
     def by_code(self, code):
+        code = int(code)
         try:
-            return self._by_code[int(code)]
+            return self._by_code[code]
         except KeyError:
-            raise UnknownSourceError(
-                f"row ids name source code {int(code)}, which no registered source has; "
-                "were the ids changed, or loaded in a process that did not read the source?"
-            ) from None
+            pass
+        if code in self._ambiguous:
+            names = " and ".join(sorted(self._ambiguous[code]))
+            raise SourceConflictError(
+                f"row ids with source code {code} cannot be traced in this process: the "
+                f"code names {names}, which are different sources registered in different "
+                "processes. Trace them in the process that read the data."
+            )
+        raise UnknownSourceError(
+            f"row ids name source code {code}, which no registered source has; were the "
+            "ids changed, or loaded in a process that did not read this version of the "
+            "source?"
+        )
 
     def by_id(self, source_id):
-        try:
-            return self._by_id[source_id]
-        except KeyError:
-            known = ", ".join(sorted(self._by_id)[:10]) or "none"
+        """The latest registered version of ``source_id``."""
+        return self.versions(source_id)[-1]
+
+    def versions(self, source_id):
+        """Every registered version of ``source_id``, oldest first."""
+        found = self._versions.get(source_id)
+        if not found:
+            known = ", ".join(sorted(self._versions)[:10]) or "none"
             raise UnknownSourceError(
                 f"unknown source_id {source_id!r}; registered sources: {known}"
             ) from None
+        return list(found)
 
     def has_code(self, code):
         return int(code) in self._by_code
 
     def all_columns(self):
         """Column names of the registered sources that users loaded (not anonymous data)."""
-        return {c for s in self._by_id.values() if s.kind != "anonymous" for c in s.columns}
+        return {c for s in self._by_key.values() if s.kind != "anonymous" for c in s.columns}
+
+    def sources_with_columns(self, columns):
+        """Loaded (not anonymous) sources whose columns include all of ``columns``."""
+        wanted = {str(c) for c in columns}
+        return [
+            s
+            for s in self._by_key.values()
+            if s.kind != "anonymous" and wanted and wanted <= set(s.columns)
+        ]
 
     def log_op(self, op, source_ids):
         """Remember that a traced step outside any pipeline was applied to these sources."""
@@ -207,13 +391,20 @@ class SourceRegistry:
             return list(self._ops.values())
 
     def snapshot(self):
+        """Light records of the sources users loaded, under every code they have here.
+
+        Anonymous sources (untraced data seen by a fit) stay behind, and derived sources
+        travel without their row-level parents, so a pickle stays small.
+        """
         with self._lock:
-            return list(self._by_id.values())
+            return [s.light() for s in self._by_code.values() if s.kind != "anonymous"]
 
     def clear(self):
         with self._lock:
-            self._by_id.clear()
+            self._by_key.clear()
             self._by_code.clear()
+            self._versions.clear()
+            self._ambiguous.clear()
             self._ops.clear()
 
 

@@ -6,10 +6,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-import numpy as np
-
 from .._lineage._run import Lineage
-from .._lineage._source import Source, utc_now
+from .._lineage._source import Parents, Source, utc_now
 from ..exceptions import CorruptStoreError, StoreError, UnknownRunError
 from ._base import GENESIS, BaseStore, decode_ids, encode_ids, event_hash, make_event
 
@@ -227,7 +225,7 @@ class SQLiteStore(BaseStore):
                 for source in lineage.sources.values():
                     parents = None
                     if source.parents is not None:
-                        parents = encode_ids(np.asarray(source.parents).ravel())
+                        parents = encode_ids(source.parents.to_flat())
                     con.execute(
                         "INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?)",
                         (source.source_id, source.sha256, json.dumps(source.to_dict()), parents),
@@ -274,7 +272,7 @@ class SQLiteStore(BaseStore):
                     con,
                 )
                 if found and found[0][0] is not None:
-                    parents = decode_ids(found[0][0]).reshape(-1, 2)
+                    parents = Parents.from_flat(decode_ids(found[0][0]), int(s["n_rows"]))
                 sources[s["code"]] = Source.from_dict(s, parents=parents)
             return Lineage.from_dict(
                 d, decode_ids(row_ids), decode_ids(input_row_ids), sources=sources

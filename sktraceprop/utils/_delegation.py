@@ -47,11 +47,12 @@ class PredictDelegationMixin:
 
 
 class SourcesTravelMixin:
-    """Pickles carry the sources registered in this process.
+    """Pickles carry light records of the sources users loaded in this process.
 
     A joblib worker (``GridSearchCV(n_jobs=2)``) unpickling the estimator then knows
     the sources, so it can resolve the row ids of the frames it is sent and the source
-    ids named in parameters.
+    ids named in parameters. The records leave merge and aggregate parents behind (a
+    fitted estimator's run carries the ones it needs), so a pickle stays small.
     """
 
     def __getstate__(self):

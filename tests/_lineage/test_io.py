@@ -1,15 +1,16 @@
 import csv
 import gzip
 import hashlib
-import io
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 import sktraceprop as stp
-from sktraceprop.exceptions import LineageError, SourceConflictError, UnknownSourceError
+from sktraceprop._lineage._ids import LINE_BITS
+from sktraceprop.exceptions import LineageError, UnknownSourceError
 from tests.conftest import lines_from_key
 
 
@@ -90,14 +91,38 @@ def test_read_csv_unsupported_option(hospitals):
         stp.read_csv(hospitals["hospital_a"], sep=r"\s+")
 
 
-def test_same_source_id_different_content_is_refused(hospitals, tmp_path):
-    a = stp.read_csv(hospitals["hospital_a"], source_id="h")
-    again = stp.read_csv(hospitals["hospital_a"], source_id="h")
-    np.testing.assert_array_equal(stp.row_ids(a), stp.row_ids(again))
-    with pytest.raises(SourceConflictError, match="already registered with different content"):
-        stp.read_csv(hospitals["hospital_b"], source_id="h", comment="#")
-    # nothing stored was replaced: the first registration still resolves
-    assert stp.row_lineage(a)["uri"].iloc[0].endswith("hospital_a.csv")
+def test_same_source_id_new_content_is_a_new_version(hospitals, tmp_path):
+    path = tmp_path / "notebook.csv"
+    path.write_text("v,label\n1,0\n2,1\n3,0\n")
+    old = stp.read_csv(path, source_id="h")
+    again = stp.read_csv(path, source_id="h")
+    np.testing.assert_array_equal(stp.row_ids(old), stp.row_ids(again))
+    # The file is edited (a row inserted on top) and read again under the same name.
+    path.write_text("v,label\n9,1\n1,0\n2,1\n3,0\n")
+    new = stp.read_csv(path, source_id="h")
+    versions = stp._lineage.REGISTRY.versions("h")
+    assert [v.n_rows for v in versions] == [3, 4]
+    assert versions[0].sha256 != versions[1].sha256
+    assert stp._lineage.REGISTRY.by_id("h") is versions[1]
+    # Frames read before still name the old version's lines (and its SHA-256) ...
+    old_lineage = stp.row_lineage(old)
+    assert old_lineage["line"].tolist() == [2, 3, 4]
+    codes = stp.row_ids(old) >> LINE_BITS
+    assert {stp._lineage.REGISTRY.by_code(c).sha256 for c in codes} == {versions[0].sha256}
+    # ... and the new frame the new one's: line 2 now holds the inserted row.
+    assert stp.row_lineage(new)["line"].tolist() == [2, 3, 4, 5]
+    assert new["v"].tolist() == [9, 1, 2, 3]
+    # A fit on rows of both versions records both, each with its own hash.
+    both = pd.concat([old, new])
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(both[["v"]], both["label"])
+    assert {s.sha256 for s in pipe.lineage_.sources.values()} == {
+        versions[0].sha256,
+        versions[1].sha256,
+    }
+    trace = pipe.trace(list(range(7)))
+    assert trace["line"].tolist() == [2, 3, 4, 2, 3, 4, 5]
+    assert stp.row_lineage(old)["uri"].iloc[0].endswith("notebook.csv")
 
 
 def test_from_pandas_and_from_numpy_lines_are_positions():
@@ -134,7 +159,7 @@ def test_ids_survive_pandas_operations(hospital_frames):
     assert (
         stp.row_lineage(X_tr)["source_id"].values
         == np.where(
-            stp.row_ids(X_tr) >> 40 == stp._lineage.REGISTRY.by_id("hospital_a").code,
+            stp.row_ids(X_tr) >> LINE_BITS == stp._lineage.REGISTRY.by_id("hospital_a").code,
             "hospital_a",
             "hospital_b",
         )
@@ -155,27 +180,16 @@ def test_merge_records_both_parents(tmp_path):
         assert got["patients"] == [1, 2, 3].index(pid) + 1
         assert got["labs"] == [7.0, 8.0, 9.0].index(lab) + 1
         assert set(group["via"]) == {
-            stp._lineage.REGISTRY.by_code(stp.row_ids(merged)[row] >> 40).source_id
+            stp._lineage.REGISTRY.by_code(stp.row_ids(merged)[row] >> LINE_BITS).source_id
         }
 
 
 def test_row_ids_errors():
     with pytest.raises(LineageError, match="carries no sktraceprop row ids"):
         stp.row_ids(pd.DataFrame({"a": [1]}))
-    bogus = np.array([(12345 << 40) | 1], dtype=np.int64)
+    bogus = np.array([(12345 << LINE_BITS) | 1], dtype=np.int64)
     with pytest.raises(UnknownSourceError, match="source code 12345"):
         stp.row_lineage(bogus)
     t = stp.from_numpy(np.zeros((3, 1)), "z")
     with pytest.raises(LineageError, match="past its last row"):
         stp.row_lineage(stp.row_ids(t) + 5)
-
-
-def test_fast_and_quoted_paths_agree(tmp_path):
-    from sktraceprop._lineage._csv_lines import _records_fast, _records_quoted
-
-    text = "a,b\n1,2\n\n  \n# c\n3,4\n5,6\n"
-    fast = _records_fast(text.encode(), "#")
-    slow = _records_quoted(text, ",", '"', "#")
-    for f, s in zip(fast, slow):
-        np.testing.assert_array_equal(f, s)
-    assert io  # keep import used for readability of the module header

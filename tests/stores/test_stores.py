@@ -129,7 +129,7 @@ def test_row_id_encoding_roundtrip():
     rng = np.random.default_rng(0)
     ids = rng.integers(1, 2**62, size=1000, dtype=np.int64)
     np.testing.assert_array_equal(decode_ids(encode_ids(ids)), ids)
-    runs = (np.int64(7) << 40) | np.arange(1, 100_001, dtype=np.int64)
+    runs = (np.int64(7) << 36) | np.arange(1, 100_001, dtype=np.int64)
     assert len(encode_ids(runs)) < 0.01 * runs.nbytes  # consecutive lines compress away
     with pytest.raises(CorruptStoreError):
         decode_ids(b"STPI1garbage")

@@ -1,0 +1,133 @@
+"""The content check of ``read_csv``'s line numbers.
+
+A record count can agree while lines disagree (``nrows`` hides every record after the
+last one read; one record split and another merged cancel out). So a sample of rows is
+checked by content: the bytes of each sampled record, with the header record in front,
+are parsed again by pandas with the caller's options, and every value must equal the
+row pandas returned for it. A row attributed to the wrong record then fails the check,
+unless the two records hold identical values.
+"""
+
+import io
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import LineageError
+
+#: Rows checked by content, spread evenly over the frame (first and last included).
+N_CHECKED = 64
+
+# Options that select rows or name the source; the sample is parsed without them.
+_ROW_SELECTION = ("skiprows", "nrows", "skipfooter", "header", "compression", "encoding")
+
+
+def sample_positions(n_rows, k=N_CHECKED):
+    """Row positions checked by content: ``k`` evenly spread, first and last included."""
+    if n_rows <= k:
+        return np.arange(n_rows)
+    return np.unique(np.linspace(0, n_rows - 1, k).round().astype(np.int64))
+
+
+def _sample_kwargs(kwargs, frame):
+    out = {k: v for k, v in kwargs.items() if k not in _ROW_SELECTION}
+    out["header"] = 0 if kwargs.get("header", "infer") is not None else None
+    if kwargs.get("header", "infer") == "infer" and kwargs.get("names") is not None:
+        out["header"] = None
+    out["encoding"] = "utf-8"
+    if int(kwargs.get("skipfooter", 0) or 0):
+        out["engine"] = "python"  # what pandas used for the frame
+    converters = set(kwargs.get("converters") or ())
+    parse_dates = kwargs.get("parse_dates")
+    dated = set(parse_dates) if isinstance(parse_dates, list | tuple) else set()
+    user = kwargs.get("dtype")
+    dtype = {}
+    if user is None or isinstance(user, dict):
+        # Text columns stay text in the sample too, whatever its few values look like.
+        for name, kind in frame.dtypes.items():
+            textual = pd.api.types.is_object_dtype(kind) or pd.api.types.is_string_dtype(kind)
+            if textual and name not in converters and name not in dated:
+                dtype[name] = kind
+        dtype.update(user or {})
+        out["dtype"] = dtype or None
+    return out
+
+
+def _same(a, b):
+    a = a.reset_index(drop=True)
+    b = b.reset_index(drop=True)
+    if a.dtype == b.dtype and a.equals(b):
+        return True
+    try:
+        b = b.astype(a.dtype)
+    except (TypeError, ValueError):
+        pass
+    else:
+        if a.equals(b):
+            return True
+    na = a.isna().to_numpy()
+    if not np.array_equal(na, b.isna().to_numpy()):
+        return False
+    left = a.astype(object).to_numpy()[~na]
+    right = b.astype(object).to_numpy()[~na]
+    return all(str(x) == str(y) for x, y in zip(left, right))
+
+
+def check_content(frame, records, data, kwargs, where):
+    """Raise ``LineageError`` unless sampled rows of ``frame`` equal their records.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        What ``pandas.read_csv`` returned (its own index, before row ids are set).
+    records : Records
+        The byte spans of its rows (see :func:`._csv_lines.scan`).
+    data : bytes
+        The tokenized bytes the spans refer to.
+    kwargs : dict
+        The caller's ``read_csv`` options.
+    where : str
+        The file, for messages.
+    """
+    positions = sample_positions(len(frame))
+    if positions.size == 0:
+        return
+    pieces = []
+    if records.header is not None:
+        pieces.append(data[records.header[0] : records.header[1]] + b"\n")
+    for p in positions:
+        pieces.append(data[records.starts[p] : records.ends[p]] + b"\n")
+    expected = frame.iloc[positions]
+    try:
+        again = pd.read_csv(io.BytesIO(b"".join(pieces)), **_sample_kwargs(kwargs, frame))
+    except Exception as exc:  # any parse failure means the records are not the rows
+        raise LineageError(
+            f"sktraceprop.read_csv: the records found for the rows of {where} do not parse "
+            f"as those rows ({type(exc).__name__}: {exc}); physical lines cannot be "
+            "guaranteed. Read it with pandas and use sktraceprop.from_pandas."
+        ) from None
+    mismatch = None
+    if len(again) != len(expected) or list(again.columns) != list(expected.columns):
+        mismatch = 0
+    else:
+        exp_index = expected.index.to_frame(index=False)
+        got_index = again.index.to_frame(index=False)
+        pairs = [(expected[c], again[c]) for c in expected.columns]
+        # A default RangeIndex numbers rows; any other index was read from the file.
+        if not isinstance(frame.index, pd.RangeIndex) and exp_index.shape == got_index.shape:
+            pairs += [(exp_index[c], got_index[c]) for c in exp_index.columns]
+        for a, b in pairs:
+            if not _same(a, b):
+                bad = ~(
+                    a.reset_index(drop=True).astype(str) == b.reset_index(drop=True).astype(str)
+                )
+                mismatch = int(np.flatnonzero(bad.to_numpy())[0]) if bad.any() else 0
+                break
+    if mismatch is not None:
+        row = int(positions[min(mismatch, positions.size - 1)])
+        raise LineageError(
+            f"sktraceprop.read_csv: row {row} of {where} does not equal the record found at "
+            f"line {int(records.lines[row])}: pandas and the line finder disagree on where "
+            "records start, so physical lines cannot be guaranteed. Read it with pandas "
+            "and use sktraceprop.from_pandas (lines become row positions)."
+        )

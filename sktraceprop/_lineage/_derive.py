@@ -1,0 +1,221 @@
+"""Rows derived from other rows: ``merge`` (joins) and ``aggregate`` (group statistics)."""
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import LineageError
+from ._ids import codes_of, pack
+from ._io import _frame_digest, _with_ids
+from ._rows import row_ids
+from ._source import REGISTRY, Parents, Source
+
+__all__ = ["aggregate", "merge"]
+
+_LEFT, _RIGHT = "__stp_left_position__", "__stp_right_position__"
+
+
+def _positions(column, n_out):
+    """Parent positions from a merge result column; -1 where the side did not match."""
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.full(n_out, -1, dtype=np.int64)
+    present = ~np.isnan(values)
+    # Positions are below 2**53, so the float64 pandas uses for a side with gaps is exact.
+    out[present] = values[present].astype(np.int64)
+    return out
+
+
+def _side_codes(ids):
+    return tuple(int(c) for c in np.unique(codes_of(ids)))
+
+
+def _origin(column, codes):
+    """``[[code, column_in_that_source], ...]`` for a column taken from rows of ``codes``."""
+    out = []
+    for code in codes:
+        source = REGISTRY.by_code(code)
+        # Through a merge to the rows it was made of; an aggregate stays named, since its
+        # values summarise a whole group rather than copy one row.
+        if source.kind == "merge" and source.columns_from and column in source.columns_from:
+            out += source.columns_from[column]
+        else:
+            out.append([code, column])
+    return out
+
+
+def _merge_columns(left, right, out_columns, kwargs):
+    """Which side (or both) each output column of ``pd.merge`` comes from, by name."""
+
+    def listed(value):
+        return [value] if isinstance(value, str) else list(value or [])
+
+    on = kwargs.get("on")
+    keys = set(listed(on))
+    if kwargs.get("left_on") is not None:
+        pairs = zip(listed(kwargs.get("left_on")), listed(kwargs.get("right_on")))
+        keys = {a for a, b in pairs if a == b}
+    elif on is None and kwargs.get("how") != "cross":
+        keys = set(left.columns) & set(right.columns)
+    suffixes = kwargs.get("suffixes", ("_x", "_y"))
+    overlap = (set(left.columns) & set(right.columns)) - keys
+    sides = {}
+    for c in left.columns:
+        name = f"{c}{suffixes[0] or ''}" if c in overlap else c
+        sides.setdefault(str(name), []).append(("left", c))
+    for c in right.columns:
+        name = f"{c}{suffixes[1] or ''}" if c in overlap else c
+        sides.setdefault(str(name), []).append(("right", c))
+    return {str(c): sides.get(str(c), []) for c in out_columns}
+
+
+def merge(left, right, source_id=None, **merge_kwargs):
+    """Merge two traced frames; each result row records the rows it was made of.
+
+    Parameters
+    ----------
+    left, right : DataFrame
+        Frames carrying row ids.
+    source_id : str, default=None
+        Name of the derived source; defaults to ``"merge:<hash>"``.
+    **merge_kwargs
+        Passed to :func:`pandas.merge` (``left_index``/``right_index`` are not supported:
+        the index holds row ids).
+
+    Returns
+    -------
+    df : DataFrame
+        The merged rows, indexed by new row ids of the derived source. A row that matched
+        on one side only (left, right and outer joins) records that one parent: the other
+        side has no parent, never a placeholder line.
+    """
+    if merge_kwargs.get("left_index") or merge_kwargs.get("right_index"):
+        raise ValueError("sktraceprop.merge: left_index/right_index are not supported")
+    for frame in (left, right):
+        clash = {_LEFT, _RIGHT} & {str(c) for c in frame.columns}
+        if clash:
+            raise ValueError(f"sktraceprop.merge: column names {sorted(clash)} are reserved")
+    lids, rids = row_ids(left), row_ids(right)
+    lf = left.set_axis(pd.RangeIndex(len(left)), axis=0).assign(**{_LEFT: np.arange(len(left))})
+    rf = right.set_axis(pd.RangeIndex(len(right)), axis=0).assign(
+        **{_RIGHT: np.arange(len(right))}
+    )
+    out = pd.merge(lf, rf, **merge_kwargs)
+    lpos, rpos = _positions(out[_LEFT], len(out)), _positions(out[_RIGHT], len(out))
+    out = out.drop(columns=[_LEFT, _RIGHT])
+    parents = Parents.from_columns(
+        np.where(lpos >= 0, lids[np.maximum(lpos, 0)], 0) if len(lids) else np.zeros(len(out)),
+        np.where(rpos >= 0, rids[np.maximum(rpos, 0)], 0) if len(rids) else np.zeros(len(out)),
+    )
+    lcodes, rcodes = _side_codes(lids), _side_codes(rids)
+    columns_from = {}
+    for name, sides in _merge_columns(left, right, out.columns, merge_kwargs).items():
+        columns_from[name] = [
+            ref
+            for side, col in sides
+            for ref in _origin(str(col), lcodes if side == "left" else rcodes)
+        ]
+    h = hashlib.sha256(parents.to_flat().tobytes())
+    h.update(_frame_digest(out).encode())
+    digest = h.hexdigest()
+    parent_codes = tuple(sorted(set(lcodes) | set(rcodes)))
+    names = sorted({REGISTRY.by_code(c).source_id for c in parent_codes})
+    source = REGISTRY.register(
+        Source(
+            source_id=source_id or f"merge:{digest[:12]}",
+            code=None,
+            uri="merge:" + "+".join(names),
+            sha256=digest,
+            n_rows=len(out),
+            columns=tuple(map(str, out.columns)),
+            dtypes=tuple(map(str, out.dtypes)),
+            kind="merge",
+            parents=parents,
+            parent_codes=parent_codes,
+            columns_from=columns_from,
+        )
+    )
+    return _with_ids(out, pack(source.code, np.arange(1, len(out) + 1)))
+
+
+def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
+    """Group statistics of a traced frame; each group row records the rows it was computed from.
+
+    Use it with :func:`merge` to join group statistics back to rows ("the mean blood
+    pressure of the patient's ward"): every merged row then records the aggregate row it
+    joined, and the aggregate row records which source rows it was computed from, so
+    unlearning and the compliance report can see that a feature carries information from
+    every row of the group.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Traced rows.
+    by : str or list of str
+        Grouping columns.
+    agg : dict, default=None
+        ``{column: function}`` as for :meth:`pandas.core.groupby.DataFrameGroupBy.agg`
+        (one function per column).
+    source_id : str, default=None
+        Name of the aggregate source; defaults to ``"aggregate:<hash>"``.
+    dropna : bool, default=True
+        Drop rows whose group key is missing, as pandas does.
+    **named
+        Named aggregations, ``new_column=(column, function)``.
+
+    Returns
+    -------
+    groups : DataFrame
+        One row per group: the ``by`` columns and the statistics, indexed by row ids of
+        the aggregate source (line ``k`` is the ``k``-th group in sorted key order).
+    """
+    if (agg is None) == (not named):
+        raise ValueError("sktraceprop.aggregate: give either agg={column: function} or named=")
+    spec = dict(agg or named)
+    if agg is not None:
+        bad = [c for c, f in spec.items() if isinstance(f, list | tuple)]
+        if bad:
+            raise ValueError(
+                f"sktraceprop.aggregate: one function per column (got lists for {bad}); use "
+                "named aggregations, new_column=(column, function)."
+            )
+    ids = row_ids(df)
+    keys = [by] if isinstance(by, str) else list(by)
+    grouped = df.groupby(keys, sort=True, dropna=dropna)
+    group = grouped.ngroup().to_numpy()
+    result = grouped.agg(spec) if agg is not None else grouped.agg(**named)
+    result = result.reset_index()
+    kept = group >= 0
+    if kept.sum() and group[kept].max() + 1 != len(result):
+        raise LineageError("sktraceprop.aggregate: groups and their statistics do not align")
+    parents = Parents.from_groups(group[kept], ids[kept], len(result))
+    codes = _side_codes(ids)
+    columns_from = {}
+    for column in result.columns:
+        if column in keys:
+            source_column = column
+        elif agg is not None:
+            source_column = column
+        else:
+            source_column = named[column][0]
+        columns_from[str(column)] = _origin(str(source_column), codes)
+    h = hashlib.sha256(parents.to_flat().tobytes())
+    h.update(_frame_digest(result).encode())
+    digest = h.hexdigest()
+    names = sorted({REGISTRY.by_code(c).source_id for c in codes})
+    source = REGISTRY.register(
+        Source(
+            source_id=source_id or f"aggregate:{digest[:12]}",
+            code=None,
+            uri="aggregate:" + "+".join(names),
+            sha256=digest,
+            n_rows=len(result),
+            columns=tuple(map(str, result.columns)),
+            dtypes=tuple(map(str, result.dtypes)),
+            kind="aggregate",
+            parents=parents,
+            parent_codes=codes,
+            columns_from=columns_from,
+        )
+    )
+    return _with_ids(result, pack(source.code, np.arange(1, len(result) + 1)))

@@ -1,0 +1,199 @@
+"""Row ids of traced data, and where each row comes from (through merges and aggregates)."""
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import LineageError
+from ._ids import ROW_INDEX_NAME, codes_of, lines_of
+
+#: Merges of merges are expanded at most this deep.
+_MAX_DEPTH = 64
+
+
+def index_ids(index):
+    """The raw values of the row-id level of a pandas index, or None when it has none."""
+    if isinstance(index, pd.MultiIndex):
+        if ROW_INDEX_NAME not in index.names:
+            return None
+        return index.get_level_values(ROW_INDEX_NAME).to_numpy()
+    if index.name != ROW_INDEX_NAME:
+        return None
+    return index.to_numpy()
+
+
+def has_id_level(index):
+    if isinstance(index, pd.MultiIndex):
+        return ROW_INDEX_NAME in index.names
+    return index.name == ROW_INDEX_NAME
+
+
+def row_ids(X):
+    """The packed row ids of a traced DataFrame or Series, validated.
+
+    Parameters
+    ----------
+    X : DataFrame or Series
+        Data indexed by row ids.
+
+    Returns
+    -------
+    ids : ndarray of int64
+    """
+    from ._capture import ids_from_index
+
+    ids = ids_from_index(X)
+    if ids is None:
+        raise LineageError(
+            f"{type(X).__name__} carries no sktraceprop row ids (its index has no level "
+            f"{ROW_INDEX_NAME!r}); load it with sktraceprop.read_csv/from_pandas/from_numpy."
+        )
+    return ids
+
+
+def expand(ids, sources):
+    """``(position, leaf_id, via)`` for every leaf row behind each id.
+
+    Merged rows are replaced by their parent rows (``via`` names the merge); aggregate
+    rows are leaves here: expanding a group into all its rows would multiply a frame by
+    the group sizes (see :func:`depends_on` for what an aggregate was computed from).
+    """
+    pos = np.arange(ids.size)
+    via = np.full(ids.size, None, dtype=object)
+    out = []
+    for _ in range(_MAX_DEPTH):
+        codes = codes_of(ids)
+        leaf = np.ones(ids.size, bool)
+        nxt_pos, nxt_ids, nxt_via = [], [], []
+        for code in pd.unique(codes):
+            src = sources(code)
+            if src.kind != "merge":
+                continue
+            m = codes == code
+            leaf &= ~m
+            which, parent_ids = src.require_parents().of(lines_of(ids[m]) - 1)
+            nxt_pos.append(pos[m][which])
+            nxt_ids.append(parent_ids)
+            nxt_via.append(np.full(parent_ids.size, src.source_id, dtype=object))
+        out.append((pos[leaf], ids[leaf], via[leaf]))
+        if not nxt_ids:
+            break
+        pos, ids, via = map(np.concatenate, (nxt_pos, nxt_ids, nxt_via))
+    else:
+        raise LineageError(f"merges nested deeper than {_MAX_DEPTH} levels")
+    return [np.concatenate(parts) for parts in zip(*out)]
+
+
+def lineage_frame(ids, sources, position_name="row"):
+    """DataFrame describing each row id; ``sources`` maps a code to its :class:`Source`."""
+    ids = np.asarray(ids, dtype=np.int64)
+    pos, leaf_ids, via = expand(ids, sources)
+    codes = codes_of(leaf_ids)
+    unique = np.unique(codes)
+    table = [sources(c) for c in unique]
+    which = np.searchsorted(unique, codes)
+    frame = pd.DataFrame(
+        {
+            position_name: pos,
+            "row_id": leaf_ids,
+            "source_id": _categorical(which, [s.source_id for s in table]),
+            "uri": _categorical(which, [s.uri for s in table]),
+            "line": lines_of(leaf_ids),
+        }
+    )
+    if any(v is not None for v in via):
+        frame["via"] = via
+    return frame.sort_values([position_name], kind="stable").reset_index(drop=True)
+
+
+def _categorical(which, labels):
+    # Versions of one source share a source_id (and a file its uri): categories are unique.
+    names, inverse = np.unique(np.asarray(labels, dtype=object), return_inverse=True)
+    return pd.Categorical.from_codes(inverse[which], names)
+
+
+def _hits(ids, sources, removed, memo):
+    """For each id: is it, or (through merges and aggregates) was it built from, a removed row?"""
+    pos, leaf_ids, _ = expand(ids, sources)
+    hit = removed(leaf_ids)
+    codes = codes_of(leaf_ids)
+    for code in pd.unique(codes):
+        src = sources(code)
+        if src.kind != "aggregate":
+            continue
+        if code not in memo:
+            parents = src.require_parents()
+            member = _hits(parents.ids, sources, removed, memo)
+            counts = np.diff(parents.indptr)
+            group_hit = np.zeros(parents.n_rows, bool)
+            nonempty = counts > 0
+            sums = np.add.reduceat(member.astype(np.int64), parents.indptr[:-1][nonempty])
+            group_hit[nonempty] = sums > 0
+            memo[code] = group_hit
+        m = codes == code
+        hit[m] |= memo[code][lines_of(leaf_ids[m]) - 1]
+    out = np.zeros(ids.size, bool)
+    np.logical_or.at(out, pos, hit)
+    return out
+
+
+def depends_on(ids, sources, removed_ids=None, removed_codes=None):
+    """Which rows were built from removed rows, through merges or aggregates.
+
+    Parameters
+    ----------
+    ids : ndarray of int64
+        Row ids to check (a run's training rows, say).
+    sources : callable
+        Maps a code to its :class:`Source`.
+    removed_ids : array-like of int64, default=None
+        Leaf row ids being removed.
+    removed_codes : iterable of int, default=None
+        Sources being removed whole.
+
+    Returns
+    -------
+    row : ndarray of bool of shape (n,)
+        True where the row is a removed row, has one among its merge parents, or joins
+        an aggregate computed over one.
+    via_aggregate : ndarray of bool of shape (n,)
+        True where the row depends on a removed row only through an aggregate.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    removed_ids = np.unique(np.asarray([] if removed_ids is None else removed_ids, np.int64))
+    removed_codes = np.asarray(sorted(set(removed_codes or ())), dtype=np.int64)
+
+    def removed(leaf):
+        return np.isin(leaf, removed_ids) | np.isin(codes_of(leaf), removed_codes)
+
+    row = _hits(ids, sources, removed, {})
+    pos, leaf_ids, _ = expand(ids, sources)
+    direct = np.zeros(ids.size, bool)
+    np.logical_or.at(direct, pos, removed(leaf_ids))
+    return row, row & ~direct
+
+
+def row_lineage(X):
+    """Where each row of ``X`` comes from: source, URI and line.
+
+    Parameters
+    ----------
+    X : DataFrame, Series or array-like of int64
+        Traced data, or packed row ids.
+
+    Returns
+    -------
+    lineage : DataFrame
+        Columns ``row`` (position in ``X``), ``row_id``, ``source_id``, ``uri`` and
+        ``line`` (physical 1-based file line, or 1-based row position for frames and
+        arrays; the group number for an aggregate). A merged row appears once per
+        parent, with the merge in column ``via``. Two versions of one ``source_id`` share
+        the name; their ``uri`` and ``row_id`` tell them apart.
+    """
+    from ._capture import validate_ids
+    from ._source import REGISTRY
+
+    if isinstance(X, pd.DataFrame | pd.Series):
+        ids = row_ids(X)
+    else:
+        ids = validate_ids(np.asarray(X), REGISTRY)
+    return lineage_frame(ids, REGISTRY.by_code)

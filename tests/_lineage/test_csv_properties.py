@@ -1,0 +1,248 @@
+"""Property-based tests of read_csv's line numbers against the bytes that were written.
+
+A hypothesis strategy writes CSV documents record by record and remembers the physical
+line (``\\n``, ``\\r\\n`` and lone ``\\r`` end a line) where each data record starts: that
+record of the writer is the independent truth. Every row ``read_csv`` returns carries a
+unique id in its ``id`` column, so the line it reports can be checked against the
+writer's, and against the raw text of that line. A clear ``LineageError`` is allowed;
+a wrong line never is.
+"""
+
+import gzip
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sktraceprop as stp
+from sktraceprop.exceptions import LineageError
+
+_TEXT = st.lists(st.sampled_from(list('ab ,"#\n\r\t;xé中') + ["\r\n", '""']), max_size=8).map(
+    "".join
+)
+_ENDINGS = st.sampled_from(["\n", "\r\n", "\r"])
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _quote(value, force):
+    return '"' + value.replace('"', '""') + '"' if force else value
+
+
+def _needs_quotes(value, comment):
+    special = set(',"\n\r')
+    if comment:
+        special.add("#")
+    return any(c in special for c in value) or value != value.strip(" \t")
+
+
+@st.composite
+def documents(draw):
+    comment = draw(st.booleans())
+    header = draw(st.booleans())
+    n_rows = draw(st.integers(0, 12))
+    skiprows = draw(st.integers(0, 2)) if header else 0
+    options = {}
+    pieces = []
+    offset = 0
+    prev_ending = "\n"
+
+    def add(text, ending):
+        # Returns the character offset where the piece starts; lines are counted on the
+        # finished document (a "\r" piece end followed by a "\n" is one line end).
+        nonlocal offset, prev_ending
+        start = offset
+        pieces.append(text + ending)
+        offset += len(text + ending)
+        prev_ending = ending
+        return start
+
+    truth = {}
+    for _ in range(skiprows):
+        pre = draw(st.sampled_from(["meta,1", '"multi\nline",x', "# not a comment here"]))
+        add(pre, draw(_ENDINGS))
+    if header:
+        add("id,a,b", draw(_ENDINGS))
+        options["skiprows"] = skiprows
+    else:
+        options["header"] = None
+        options["names"] = ["id", "a", "b"]
+    for k in range(n_rows):
+        # Filler the tokenizer skips: blank lines, whitespace-only lines, comment lines.
+        for _ in range(draw(st.integers(0, 2))):
+            kind = draw(st.sampled_from(["blank", "spaces", "comment"]))
+            if kind == "blank":
+                add("", draw(_ENDINGS))
+            elif kind == "spaces" and prev_ending != "\r":
+                # pandas re-reads a whitespace-only line from the previous "\n": after a
+                # lone "\r" it would read earlier records again (or never finish).
+                add("  \t", draw(st.sampled_from(["\n", "\r\n"])))
+            elif kind == "comment" and comment:
+                add("#" + draw(_TEXT).replace("\n", " ").replace("\r", " "), draw(_ENDINGS))
+        text = draw(_TEXT)
+        number = draw(st.one_of(st.just(""), st.integers(-50, 50).map(str)))
+        fields = [
+            _quote(f"r{k}", draw(st.booleans())),
+            _quote(text, _needs_quotes(text, comment) or draw(st.booleans())),
+            number,
+        ]
+        last = k == n_rows - 1
+        ending = draw(st.sampled_from(["", "\n", "\r\n", "\r"])) if last else draw(_ENDINGS)
+        truth[f"r{k}"] = add(",".join(fields), ending)
+    if comment:
+        options["comment"] = "#"
+    choice = draw(st.sampled_from(["plain", "nrows", "skipfooter", "usecols", "index_col"]))
+    if choice == "nrows":
+        options["nrows"] = draw(st.integers(0, max(n_rows, 1)))
+    elif choice == "skipfooter" and n_rows >= 2:
+        options["skipfooter"] = 1
+    elif choice == "usecols":
+        options["usecols"] = ["id", "b"]
+    elif choice == "index_col":
+        options["index_col"] = "id"
+    bom = draw(st.booleans())
+    body = "".join(pieces)
+    truth = {rid: len(_LINE_END.findall(body[:start])) + 1 for rid, start in truth.items()}
+    encoding = draw(st.sampled_from(["utf-8", "utf-16"]))
+    data = (("\ufeff" if bom and encoding == "utf-8" else "") + body).encode(encoding)
+    if encoding != "utf-8":
+        options["encoding"] = encoding
+    gz = draw(st.booleans())
+    return data, options, truth, gz
+
+
+def _physical_lines(text):
+    return _LINE_END.split(text)
+
+
+@pytest.mark.filterwarnings("ignore::pandas.errors.ParserWarning")
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(documents())
+def test_read_csv_names_the_line_the_writer_wrote(tmp_path_factory, doc):
+    data, options, truth, gz = doc
+    path = tmp_path_factory.mktemp("csv") / ("doc.csv.gz" if gz else "doc.csv")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    try:
+        expected = pd.read_csv(io.BytesIO(data), dtype={"id": str}, **options)
+    except (pd.errors.ParserError, ValueError, UnicodeError):
+        with pytest.raises((pd.errors.ParserError, ValueError, UnicodeError)):
+            stp.read_csv(path, source_id="doc", dtype={"id": str}, **options)
+        return
+    try:
+        df = stp.read_csv(path, source_id="doc", dtype={"id": str}, **options)
+    except LineageError:
+        # A clear refusal is allowed; the writer's documents should rarely need it.
+        assert "skipfooter" in options or not truth, "read_csv refused a well-formed file"
+        return
+    # Exactly the frame pandas returns, apart from the row ids in the index.
+    got = df.reset_index(level="stp_row_id", drop=True) if "index_col" in options else df
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop="index_col" not in options),
+        expected.reset_index(drop="index_col" not in options),
+    )
+    lineage = stp.row_lineage(df)
+    ids = df.index.get_level_values("id") if "index_col" in options else df["id"]
+    lines = _physical_lines(data.decode(options.get("encoding", "utf-8")))
+    for rid, reported in zip(ids, lineage["line"]):
+        assert reported == truth[rid], (rid, reported, truth[rid])
+        assert rid in lines[reported - 1]
+
+
+def test_lone_carriage_returns_inside_and_outside_quotes(tmp_path):
+    # Old-Mac line ends, and a lone \r inside a quoted field (it does not end the record).
+    text = 'id,a\rr0,"x\ry"\rr1,plain\r\rr2,"q\r\nz"\r'
+    path = tmp_path / "mac.csv"
+    path.write_bytes(text.encode())
+    df = stp.read_csv(path)
+    assert df["id"].tolist() == ["r0", "r1", "r2"]
+    assert stp.row_lineage(df)["line"].tolist() == [2, 4, 6]
+
+
+def test_comment_character_inside_quotes_is_data(tmp_path):
+    # The issue's example: a quoted field starting with the comment character is a row.
+    path = tmp_path / "c.csv"
+    path.write_bytes(b'tag,v\n"#x",1\nb,2\nc,3\n')
+    df = stp.read_csv(path, comment="#", nrows=2)
+    assert df["tag"].tolist() == ["#x", "b"]
+    assert stp.row_lineage(df)["line"].tolist() == [2, 3]
+
+
+def test_nrows_disagreement_is_caught_by_content(tmp_path, monkeypatch):
+    # Make the line finder wrong on purpose: the count cannot see it (nrows), the
+    # content check must.
+    from sktraceprop._lineage import _csv_lines
+
+    real = _csv_lines.scan
+
+    def shifted(data, kwargs):
+        # Every row attributed to the record after its own, then nrows applied.
+        kwargs = dict(kwargs)
+        nrows = kwargs.pop("nrows")
+        records = real(data, kwargs)
+        records.starts, records.ends = records.starts[1 : nrows + 1], records.ends[1 : nrows + 1]
+        records.lines = records.lines[1 : nrows + 1]
+        return records
+
+    path = tmp_path / "s.csv"
+    path.write_bytes(b"k,v\na,1\nb,2\nc,3\nd,4\n")
+    monkeypatch.setattr("sktraceprop._lineage._io.scan", shifted)
+    with pytest.raises(LineageError, match="does not equal the record found"):
+        stp.read_csv(path, nrows=2)
+
+
+def test_skipfooter_and_nrows_keep_lines(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"# c\nk,v\n\na,1\nb,2\n# c\nc,3\ntotal,6\n")
+    df = stp.read_csv(path, comment="#", skipfooter=1)
+    assert stp.row_lineage(df)["line"].tolist() == [4, 5, 7]
+    df = stp.read_csv(path, comment="#", nrows=2)
+    assert stp.row_lineage(df)["line"].tolist() == [4, 5]
+
+
+def test_index_col_keeps_pandas_columns_and_dtypes(tmp_path):
+    path = tmp_path / "i.csv"
+    path.write_bytes(b"pid,age,score\np1,30,1.5\np2,40,2.5\n")
+    plain = pd.read_csv(path, index_col=0)
+    df = stp.read_csv(path, index_col=0)
+    assert list(df.columns) == list(plain.columns)
+    assert list(df.dtypes) == list(plain.dtypes)
+    assert df.index.names == ["pid", "stp_row_id"]
+    assert df.loc["p2", "age"].tolist() == [40]
+    assert stp.row_lineage(df)["line"].tolist() == [2, 3]
+    np.testing.assert_array_equal(df.index.get_level_values("pid"), plain.index)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(list("ab,; \t")), max_size=6).map("".join), max_size=12),
+    st.booleans(),
+    st.lists(st.booleans(), max_size=6),
+    st.sampled_from([",", ";", " ", "\t"]),
+    st.booleans(),
+)
+def test_line_scan_equals_the_tokenizer_scan_on_plain_bytes(lines, skip_blank, skip, sep, eol):
+    # The fast path (no quotes, comments, escapes or \r) must find exactly the records
+    # the full port of pandas' tokenizer finds.
+    from sktraceprop._lineage._csv_kernel import lines_at, scan_lines, scan_records
+
+    data = ("\n".join(lines) + ("\n" if eol else "")).encode()
+    buf = np.frombuffer(data, np.uint8)
+    skip = np.asarray(skip, bool)
+    d = ord(sep)
+    stop_field = np.zeros(256, bool)
+    stop_field[[10, 13, d]] = True
+    stop_quoted = np.zeros(256, bool)
+    starts, ends, status = scan_records(
+        buf, 0, d, -1, -1, -1, 10, 13, True, skip_blank, skip, stop_field, stop_quoted
+    )
+    fast = scan_lines(buf, 0, d, skip_blank, skip)
+    np.testing.assert_array_equal(fast[0], starts)
+    np.testing.assert_array_equal(fast[1], ends)
+    np.testing.assert_array_equal(fast[2], lines_at(buf, starts))

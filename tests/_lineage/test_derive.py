@@ -1,0 +1,191 @@
+"""Merges and aggregates: every parent named exactly, checked against the raw files."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+
+import sktraceprop as stp
+from sktraceprop._lineage import REGISTRY
+
+
+def _write(path, header, rows):
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def _file_line(uri, line):
+    from urllib.parse import urlparse
+
+    with open(urlparse(uri).path, newline="") as fh:
+        return fh.read().splitlines()[line - 1]
+
+
+@pytest.mark.parametrize("how", ["left", "right", "outer", "inner"])
+def test_merge_unmatched_side_has_no_parent(tmp_path, how):
+    # Large line numbers would be rounded by a float round trip: use a file whose rows
+    # sit past line 2**24, without writing 16M lines, by registering ids directly.
+    left = _write(tmp_path / "l.csv", "pid,age", [f"{p},{30 + p}" for p in (1, 2, 3, 5)])
+    right = _write(tmp_path / "r.csv", "pid,lab", [f"{p},{p / 10}" for p in (2, 3, 4)])
+    a = stp.read_csv(left, source_id="patients")
+    b = stp.read_csv(right, source_id="labs")
+    merged = stp.merge(a, b, on="pid", how=how)
+    lineage = stp.row_lineage(merged)
+    expected = pd.merge(pd.read_csv(left), pd.read_csv(right), on="pid", how=how)
+    pd.testing.assert_frame_equal(merged.reset_index(drop=True), expected)
+    for row, pid in enumerate(merged["pid"]):
+        got = lineage[lineage["row"] == row]
+        names = sorted(got["source_id"])
+        want = sorted(
+            (["patients"] if pid in (1, 2, 3, 5) else []) + (["labs"] if pid in (2, 3, 4) else [])
+        )
+        assert names == want
+        for r in got.itertuples():
+            # The named line of the named file holds this patient.
+            assert _file_line(r.uri, r.line).split(",")[0] == str(pid)
+    assert (lineage["line"] >= 2).all()
+
+
+def test_merge_parents_exact_past_float_precision():
+    # 2**53 + 1 is not a float64: ids built from such lines must survive a merge intact.
+    big = pd.DataFrame({"k": [1, 2], "v": [0.5, 0.25]})
+    t = stp.from_pandas(big, "big")
+    code = REGISTRY.by_id("big").code
+    far = (np.int64(code) << 36) | np.array([1, 2], dtype=np.int64)
+    t = t.set_axis(pd.Index(far, name="stp_row_id"), axis=0)
+    other = stp.from_pandas(pd.DataFrame({"k": [2, 3]}), "other")
+    merged = stp.merge(t, other, on="k", how="outer")
+    lineage = stp.row_lineage(merged)
+    big_rows = lineage[lineage["source_id"] == "big"]
+    assert sorted(big_rows["row_id"].tolist()) == sorted(far.tolist())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(0, 6), min_size=0, max_size=12),
+    st.lists(st.integers(0, 6), min_size=0, max_size=12),
+    st.sampled_from(["left", "right", "outer", "inner"]),
+)
+def test_merge_parents_match_an_explicit_id_column(left_keys, right_keys, how):
+    # Independent truth: carry each side's ids as ordinary integer columns through the
+    # same pandas merge, then compare with the recorded parents.
+    REGISTRY.clear()
+    left = stp.from_pandas(pd.DataFrame({"k": left_keys, "x": range(len(left_keys))}), "L")
+    right = stp.from_pandas(pd.DataFrame({"k": right_keys, "y": range(len(right_keys))}), "R")
+    merged = stp.merge(left, right, on="k", how=how)
+    truth = pd.merge(
+        left.reset_index().rename(columns={"stp_row_id": "lid"}).astype({"lid": "Int64"}),
+        right.reset_index().rename(columns={"stp_row_id": "rid"}).astype({"rid": "Int64"}),
+        on="k",
+        how=how,
+    )
+    lineage = stp.row_lineage(merged)
+    for row in range(len(merged)):
+        got = set(lineage.loc[lineage["row"] == row, "row_id"])
+        want = {int(v) for v in truth.loc[row, ["lid", "rid"]] if pd.notna(v)}
+        assert got == want
+
+
+def test_aggregate_joined_back_records_what_it_was_computed_from(tmp_path):
+    a = stp.read_csv(
+        _write(tmp_path / "a.csv", "ward,bp,label", ["w1,120,0", "w2,130,1", "w1,140,1"]),
+        source_id="hospital_a",
+    )
+    b = stp.read_csv(
+        _write(tmp_path / "b.csv", "ward,bp,label", ["w1,100,0", "w3,150,1"]),
+        source_id="hospital_b",
+    )
+    rows = pd.concat([a, b])
+    means = stp.aggregate(rows, by="ward", bp_ward_mean=("bp", "mean"))
+    assert means["bp_ward_mean"].tolist() == [120.0, 130.0, 150.0]
+    joined = stp.merge(rows, means, on="ward", how="left")
+    assert joined["bp_ward_mean"].tolist() == [120.0, 130.0, 120.0, 120.0, 150.0]
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(joined[["bp", "bp_ward_mean"]], joined["label"])
+    run = pipe.lineage_
+    # bp comes from each row's own file; the ward mean from an aggregate over both files.
+    assert run.feature_sources() == {
+        "bp": ["hospital_a", "hospital_b"],
+        "bp_ward_mean": ["hospital_a", "hospital_b"],
+    }
+    assert list(run.feature_aggregates()) == ["bp_ward_mean"]
+    # Removing hospital_b: its rows go, and every w1 row depends on it through the mean.
+    row, via_aggregate = run.depends_on(removed_sources=["hospital_b"])
+    wards = joined["ward"].tolist()
+    from_b = [False, False, False, True, True]
+    assert row.tolist() == [w == "w1" or b for w, b in zip(wards, from_b)]
+    assert via_aggregate.tolist() == [w == "w1" and not b for w, b in zip(wards, from_b)]
+    # One file line of hospital_a: only the rows of its ward depend on it.
+    line_of_first = stp.row_ids(a)[:1]
+    row, via_aggregate = run.depends_on(removed_ids=line_of_first)
+    assert row.tolist() == [w == "w1" for w in wards]
+    assert via_aggregate.tolist() == [False, False, True, True, False]
+
+
+def test_plain_merge_of_aggregate_warns_and_records_anonymous(tmp_path):
+    a = stp.read_csv(
+        _write(tmp_path / "a.csv", "ward,bp,label", ["w1,120,0", "w2,130,1", "w1,140,1"]),
+        source_id="hospital_a",
+    )
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    # Where pandas keeps the frame's marker, the lost ids are an error ...
+    kept = a.merge(a.groupby("ward", as_index=False)["bp"].mean(), on="ward")
+    with pytest.raises(stp.exceptions.LineageLostError, match="merge with sktraceprop.merge"):
+        pipe.fit(kept[["bp_x", "bp_y"]], kept["label"])
+    # ... where it drops every marker (groupby().agg()), a warning names the suspicion.
+    means = a.groupby("ward").agg(m=("bp", "mean")).reset_index()
+    joined = a.merge(means, on="ward")
+    with pytest.warns(stp.exceptions.LineageWarning, match="use sktraceprop.merge"):
+        pipe.fit(joined[["bp", "m"]], joined["label"])
+    assert [s.kind for s in pipe.lineage_.sources.values()] == ["anonymous"]
+
+
+def test_fresh_batch_with_known_columns_is_not_called_lost(tmp_path):
+    stp.read_csv(_write(tmp_path / "a.csv", "age,bp,label", ["30,120,0", "40,130,1"]))
+    fresh = pd.DataFrame({"age": [50, 60, 70], "bp": [110, 120, 130]})  # e.g. from a DB
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    with pytest.warns(stp.exceptions.LineageWarning, match="new data with the same schema"):
+        pipe.fit(fresh, [0, 1, 0])
+    assert pipe.lineage_.n_samples == 3
+
+
+def test_concat_with_untraced_frame_is_lost_loudly(tmp_path):
+    a = stp.read_csv(_write(tmp_path / "a.csv", "age,label", ["30,0", "40,1"]))
+    extra = pd.DataFrame({"age": [50], "label": [1]})
+    both = pd.concat([a, extra])
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    with pytest.raises(stp.exceptions.LineageLostError, match="no longer named"):
+        pipe.fit(both[["age"]], both["label"])
+    # Registered first, the extra rows keep lineage.
+    both = pd.concat([a, stp.from_pandas(extra, "extra")])
+    pipe.fit(both[["age"]], both["label"])
+    assert pipe.lineage_.source_counts().to_dict() == {"a": 2, "extra": 1}
+
+
+def test_random_int64_index_is_not_taken_for_ids(tmp_path):
+    stp.read_csv(_write(tmp_path / "a.csv", "age,label", ["30,0", "40,1"]))
+    rng = np.random.default_rng(0)
+    keys = rng.integers(1 << 40, 1 << 62, size=1000)
+    frame = pd.DataFrame({"age": rng.normal(size=1000)}, index=keys)
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(frame, rng.integers(0, 2, 1000))
+    assert [s.kind for s in pipe.lineage_.sources.values()] == ["anonymous"]
+
+
+def test_function_transformer_feature_lineage_says_unknown(tmp_path):
+    from sklearn.preprocessing import FunctionTransformer
+
+    a = stp.read_csv(_write(tmp_path / "a.csv", "x,z,label", ["1,2,0", "3,4,1", "5,1,0"]))
+
+    def add_ratio(df):
+        return df.assign(ratio=df["x"] / df["z"])
+
+    pipe = stp.make_traced_pipeline(FunctionTransformer(add_ratio), LogisticRegression())
+    pipe.fit(a[["x", "z"]], a["label"])
+    assert pipe.lineage_.feature_lineage == {"x": None, "z": None, "ratio": None}
+    assert any(
+        "feature lineage unknown" in n and "FunctionTransformer" in n for n in pipe.lineage_.notes
+    )
+    assert pipe.lineage_.feature_sources() == {"x": [], "z": [], "ratio": []}
