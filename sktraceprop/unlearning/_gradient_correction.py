@@ -17,6 +17,7 @@ point leaves the unlearner as it was.
 
 import dataclasses
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -28,7 +29,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._lineage._capture import resolve_row_ids
 from .._lineage._fingerprint import class_path
 from .._lineage._ids import codes_of
-from .._lineage._io import lineage_frame
+from .._lineage._record import source_table
+from .._lineage._rows import depends_on, lineage_frame
 from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
 from ..exceptions import UnlearningError
@@ -98,10 +100,10 @@ def _jsonable(forget):
     return [f if isinstance(f, str) else int(f) for f in items]
 
 
-def _merge_parents(ids):
+def _merge_parents(ids, sources):
     """``(parent_ids, rows)``: every leaf parent of the merged rows among ``ids`` and the
     position of the row it is a parent of (empty arrays when no row is merged)."""
-    frame = lineage_frame(ids, REGISTRY.by_code)
+    frame = lineage_frame(ids, sources)
     if "via" not in frame.columns:
         return np.empty(0, np.int64), np.empty(0, np.intp)
     merged = frame["via"].notna().to_numpy()
@@ -478,16 +480,19 @@ class GradientCorrectionUnlearner(
             elif attr in self.__dict__:
                 delattr(self, attr)
         self._method = method
-        # Merged training rows and their parents' ids: a request naming a parent (or
-        # its source) reaches the rows merged from it.
-        self._parents = _merge_parents(ids)
+        # The sources of the training rows, with the parents of merged and aggregate rows
+        # (ids only), so that a pickled unlearner can still follow them.
+        self._sources = source_table(ids)
+        self._derived = any(s.derived for s in self._sources.values())
+        self._parents = None
 
         if self.forget is not None:
             sources, forget_ids = self._split_forget(self.forget)
-            positions, _ = self._resolve(sources, forget_ids, strict=False)
+            positions, named = self._resolve(sources, forget_ids, strict=False)
             if positions.size:
                 self._remove(
                     positions,
+                    named,
                     request={"forget": _jsonable(self.forget)},
                     options={"X_holdout": X_holdout, "y_holdout": y_holdout},
                 )
@@ -541,20 +546,24 @@ class GradientCorrectionUnlearner(
         if source_id is not None:
             sources = [source_id] if isinstance(source_id, str) else list(source_id)
             request = {"source_id": sources}
-            positions, _ = self._resolve(sources, np.empty(0, np.int64), strict=True)
+            positions, named = self._resolve(sources, np.empty(0, np.int64), strict=True)
         elif sample_id is not None:
             ids = np.atleast_1d(np.asarray(sample_id))
             if ids.size and not np.issubdtype(ids.dtype, np.integer):
                 raise TypeError(f"sample_id must hold int64 row ids, got dtype {ids.dtype}")
-            positions, n_parents = self._resolve([], ids.astype(np.int64), strict=True)
+            positions, named = self._resolve([], ids.astype(np.int64), strict=True)
             request = {"sample_id": int(ids.size)}
-            if n_parents:
-                request["parents_of_merged_rows"] = n_parents
+            if named["n_parents"]:
+                request["parents_of_merged_rows"] = named["n_parents"]
         else:
             positions = self._positions_from_mask(mask)
             request = {"mask": int(positions.size)}
+            named = {"codes": [], "ids": np.empty(0, np.int64)}
         self._remove(
-            positions, request=request, options={"X_holdout": X_holdout, "y_holdout": y_holdout}
+            positions,
+            named,
+            request=request,
+            options={"X_holdout": X_holdout, "y_holdout": y_holdout},
         )
         return self
 
@@ -567,22 +576,44 @@ class GradientCorrectionUnlearner(
             raise TypeError(f"forget must hold source ids (str) and row ids (int), got {bad[0]!r}")
         return sources, np.asarray(ids, dtype=np.int64)
 
+    def _source(self, code):
+        """The source record of ``code``, with its parents when anyone has them."""
+        code = int(code)
+        source = self._sources.get(code)
+        if source is None:
+            return REGISTRY.by_code(code)
+        if source.derived and source.parents is None:
+            source = self._sources[code] = REGISTRY.complete(source)
+        return source
+
     def _resolve(self, sources, ids, strict):
         """Positions (into the training rows) of the retained rows the request reaches,
-        and how many of the requested ids are parents of merged rows only.
+        and what it named: ``codes`` of the sources, row ``ids``, and ``n_parents``, how
+        many of those ids are parents of merged rows rather than training rows.
 
         Each training row is named by its own id and, when merged, by the ids of its
-        leaf parents (:func:`~sktraceprop._lineage._io.lineage_frame`); a request
-        reaches a row through any of them.
+        leaf parents (:func:`~sktraceprop._lineage._rows.lineage_frame`); a request
+        reaches a row through any of them. A source id names every version of it.
         """
         train_ids, retained = self.train_row_ids_, self.retained_mask_
+        if self._parents is None:
+            self._parents = (
+                _merge_parents(train_ids, self._source)
+                if self._derived
+                else (np.empty(0, np.int64), np.empty(0, np.intp))
+            )
         parent_ids, parent_rows = self._parents
         names = np.concatenate([train_ids, parent_ids])
         rows = np.concatenate([np.arange(train_ids.shape[0]), parent_rows])
+        name_codes = codes_of(names)
+        known = {int(c): self._source(c).source_id for c in np.unique(name_codes)}
         hit = np.zeros(train_ids.shape[0], dtype=bool)
+        codes = []
         for s in sources:
-            code = REGISTRY.by_id(s).code  # an unregistered source id raises
-            of_s = rows[codes_of(names) == code]
+            versions = [int(v.code) for v in REGISTRY.versions(s)]  # unknown ids raise
+            of_s_codes = [c for c, name in known.items() if name == s]
+            codes += sorted(set(versions) | set(of_s_codes))
+            of_s = rows[np.isin(name_codes, of_s_codes)]
             if strict and not retained[of_s].any():
                 raise UnlearningError(
                     f"source {s!r} has no retained training rows in this model "
@@ -611,7 +642,8 @@ class GradientCorrectionUnlearner(
                     )
             hit[rows[named]] = True
             n_parents = int(np.sum(~np.isin(ids, train_ids) & present))
-        return np.flatnonzero(hit & retained), n_parents
+        named = {"codes": codes, "ids": ids, "n_parents": n_parents}
+        return np.flatnonzero(hit & retained), named
 
     def _positions_from_mask(self, mask):
         mask = np.asarray(mask)
@@ -630,7 +662,7 @@ class GradientCorrectionUnlearner(
         return np.flatnonzero(mask)
 
     # -- the removal and its record --------------------------------------------------------
-    def _remove(self, positions, request, options):
+    def _remove(self, positions, named, request, options):
         if positions.size == 0:
             raise UnlearningError("the request names no retained training row; nothing to do.")
         retained = self.retained_mask_.copy()
@@ -649,16 +681,24 @@ class GradientCorrectionUnlearner(
             self.estimator_, forget, keep, self.get_params(deep=False), **options
         )
         final = removal.final
+        seconds = time.perf_counter() - start
+        rows, leaves = self._removed_rows(positions)
         event = {
             "time_utc": utc_now(),
             "estimator": class_path(final),
             **removal.fields,
-            "seconds": time.perf_counter() - start,
+            "seconds": seconds,
             "n_removed": int(positions.size),
             "n_retained": int(keep.size),
-            **self._removed_rows(positions),
+            **rows,
             "request": request,
         }
+        if self._derived:
+            remaining = self._aggregates_over_removed(
+                retained, np.concatenate([named["ids"], leaves]), named["codes"]
+            )
+            if remaining:
+                event["aggregates_over_removed_rows"] = remaining
         if neural_backend(final) is not None and not np.isfinite(event["certificate"]):
             raise UnlearningError(
                 "the neural correction diverged (non-finite gradient); lower lr or raise "
@@ -667,10 +707,10 @@ class GradientCorrectionUnlearner(
         self._commit(UnlearningEvent(self._caveats(event, removal)), removal, retained)
 
     def _removed_rows(self, positions):
-        """Event fields naming the removed rows: ids, digest, counts and lines per source,
-        and the merges they came from."""
+        """Event fields naming the removed rows (ids, digest, counts and lines per source,
+        the merges they came from), and the leaf row ids behind them."""
         removed_ids = self.train_row_ids_[positions]
-        frame = lineage_frame(removed_ids, REGISTRY.by_code)
+        frame = lineage_frame(removed_ids, self._source)
         frame["source_id"] = frame["source_id"].astype(str)
         by_source = frame.groupby("source_id", sort=True)
         lines = by_source["line"].agg(["min", "max"])
@@ -683,7 +723,34 @@ class GradientCorrectionUnlearner(
         if "via" in frame.columns:
             via = frame.dropna(subset=["via"]).groupby("via", sort=True)["row"].nunique()
             fields["via_merge"] = {str(k): int(v) for k, v in via.items()}
-        return fields
+        # Leaves that are rows of an aggregate stand for groups, not removed data.
+        leaves = frame["row_id"].to_numpy(np.int64)
+        kinds = {int(c): self._source(c).kind for c in np.unique(codes_of(leaves))}
+        grouped = np.isin(codes_of(leaves), [c for c, k in kinds.items() if k == "aggregate"])
+        return fields, leaves[~grouped]
+
+    def _aggregates_over_removed(self, retained, removed_ids, removed_codes):
+        """``{aggregate source_id: n}``: retained training rows that joined a group
+        statistic (:func:`sktraceprop.aggregate`) computed over removed rows.
+
+        Their features still carry the removed rows' data, which no correction of the
+        model can take out: the aggregate must be recomputed.
+        """
+        kept_ids = self.train_row_ids_[retained]
+        frame = lineage_frame(kept_ids, self._source)
+        leaf_codes = codes_of(frame["row_id"].to_numpy(np.int64))
+        out = {}
+        for code in np.unique(leaf_codes):
+            source = self._source(code)
+            if source.kind != "aggregate":
+                continue
+            joined = leaf_codes == code
+            group_rows = frame["row_id"].to_numpy(np.int64)[joined]
+            hit, _ = depends_on(group_rows, self._source, removed_ids, removed_codes)
+            n = np.unique(frame["row"].to_numpy()[joined][hit]).size
+            if n:
+                out[source.source_id] = out.get(source.source_id, 0) + int(n)
+        return out
 
     def _caveats(self, event, removal):
         """The event with a ``preprocessing`` field and a ``caveat`` naming what still
@@ -702,6 +769,10 @@ class GradientCorrectionUnlearner(
                     else ""
                 ),
             )
+        if "aggregates_over_removed_rows" in event:
+            message = self._aggregate_caveat(event["aggregates_over_removed_rows"])
+            warnings.warn(message, UserWarning, stacklevel=4)
+            caveats.append(message)
         if removal.dropped_features and getattr(self.estimator_, "store", None) is not None:
             caveats.append(
                 f"the stored record of run {self.run_id_} (append-only) lists "
@@ -711,6 +782,25 @@ class GradientCorrectionUnlearner(
         if caveats:
             event["caveat"] = "; ".join(caveats)
         return event
+
+    def _aggregate_caveat(self, remaining):
+        """What remains of the removed rows in group statistics computed outside."""
+        n = sum(remaining.values())
+        names = ", ".join(f"{k!r} ({v} rows)" for k, v in sorted(remaining.items()))
+        lineage = getattr(self.estimator_, "lineage_", None)
+        features = []
+        if lineage is not None:
+            features = sorted(
+                f for f, aggs in lineage.feature_aggregates().items() if set(aggs) & set(remaining)
+            )
+        shown = f" (features {', '.join(features)})" if features else ""
+        return (
+            f"{n} retained training row(s) joined group statistics computed over removed "
+            f"rows, from aggregate(s) {names}{shown}: those values still carry the removed "
+            "rows' data, which no correction of the model removes. Recompute the aggregate "
+            "without them and refit, or compute it inside the pipeline "
+            "(sktraceprop.preprocessing.GroupStatistics), where unlearning refits it"
+        )
 
     def _commit(self, event, removal, retained):
         """Store the event, then swap in the corrected model and drop the removed rows'
