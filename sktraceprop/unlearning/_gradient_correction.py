@@ -244,8 +244,8 @@ class GradientCorrectionUnlearner(
         Neural models with ``calibration="crossfit"`` only: the folds of each split.
         Two (half-data clones) biases the estimate, as a model fitted on half the rows
         fits unseen rows unlike one fitted on nearly all; more folds leave each row out
-        by fewer clones for the same cost, a noisier estimate (both are measured in
-        ``benchmarks/bench_unlearning_neural.py``).
+        by fewer clones for the same cost, a noisier estimate
+        (``benchmarks/bench_unlearning_neural.py`` compares 9 x 3 with 12 x 4).
     random_state : int, RandomState instance or None, default=None
         Neural models with ``calibration="crossfit"`` only: draws the splits and the
         clones' seeds.
@@ -770,7 +770,7 @@ class GradientCorrectionUnlearner(
                 ),
             )
         if "aggregates_over_removed_rows" in event:
-            message = self._aggregate_caveat(event["aggregates_over_removed_rows"])
+            message = self._aggregate_caveat(event["aggregates_over_removed_rows"], removal)
             warnings.warn(message, UserWarning, stacklevel=4)
             caveats.append(message)
         if removal.dropped_features and getattr(self.estimator_, "store", None) is not None:
@@ -783,15 +783,20 @@ class GradientCorrectionUnlearner(
             event["caveat"] = "; ".join(caveats)
         return event
 
-    def _aggregate_caveat(self, remaining):
+    def _aggregate_caveat(self, remaining, removal):
         """What remains of the removed rows in group statistics computed outside."""
         n = sum(remaining.values())
         names = ", ".join(f"{k!r} ({v} rows)" for k, v in sorted(remaining.items()))
         lineage = getattr(self.estimator_, "lineage_", None)
         features = []
         if lineage is not None:
+            # (a feature only removed rows produced, such as a one-hot category, is not
+            # named: the event holds no value of a removed row)
+            gone = set(removal.dropped_features)
             features = sorted(
-                f for f, aggs in lineage.feature_aggregates().items() if set(aggs) & set(remaining)
+                f
+                for f, aggs in lineage.feature_aggregates().items()
+                if set(aggs) & set(remaining) and f not in gone
             )
         shown = f" (features {', '.join(features)})" if features else ""
         return (
