@@ -538,6 +538,14 @@ class GradientCorrectionUnlearner(
         UnlearningError
             If the request names no retained training row, names rows that were never
             trained on or are already removed, or would remove every retained row.
+
+        Warns
+        -----
+        UserWarning
+            If retained training rows joined group statistics
+            (:func:`sktraceprop.aggregate`) computed over removed rows: their features
+            still carry the removed rows' data. The event's ``caveat`` and
+            ``aggregates_over_removed_rows`` say which and how many.
         """
         check_is_fitted(self, "estimator_")
         given = [a is not None for a in (source_id, sample_id, mask)]
