@@ -1,12 +1,13 @@
 # The two quick-start commands (see README.md):
 #   make demo   set up a virtual environment and run the end-to-end demo
-#   make test   set up a virtual environment with the test extras and run lint + all tests
+#   make test   set up a virtual environment with the test extras and run lint, all
+#               tests and the documentation build (make docs), which runs every example
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-TEST_EXTRAS ?= dev,torch,jax,parquet
+TEST_EXTRAS ?= dev,torch,jax,parquet,docs
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +25,26 @@ demo: $(VENV)/.base
 	$(BIN)/sktraceprop demo --db sktraceprop-demo.db
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check sktraceprop tests benchmarks examples
-	$(BIN)/ruff format --check sktraceprop tests benchmarks examples
+	$(BIN)/ruff check sktraceprop tests benchmarks examples doc
+	$(BIN)/ruff format --check sktraceprop tests benchmarks examples doc
 
+# The documentation, then the tests, each run even if the other fails; the test
+# suite's summary stays the last line of the output.
 test: lint
-	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider --doctest-modules sktraceprop tests
+	@$(MAKE) --no-print-directory docs; docs=$$?; \
+	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider --doctest-modules sktraceprop tests; \
+	tests=$$?; [ $$docs -eq 0 ] || echo "make docs failed (see above)"; \
+	[ $$docs -eq 0 ] && [ $$tests -eq 0 ]
+
+# User guide, API reference and the example gallery (every example runs), offline;
+# any warning fails the build, and so do a public name missing from doc/api.rst and
+# an example that draws no figure (doc/conf.py).
+docs: $(VENV)/.test
+	$(BIN)/sphinx-build -W --keep-going -q -b html -d doc/_build/doctrees doc doc/_build/html
 
 bench: $(VENV)/.test
 	cd benchmarks && for b in bench_*.py; do ../$(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) sktraceprop-demo.db* .pytest_cache .ruff_cache
+	rm -rf doc/_build doc/auto_examples doc/generated doc/gen_modules doc/sg_execution_times.rst

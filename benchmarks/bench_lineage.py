@@ -1,23 +1,37 @@
-"""Overhead of lineage: TracedPipeline vs plain Pipeline, fit + predict.
+"""Overhead of lineage: reading CSV files, and TracedPipeline vs plain Pipeline.
 
-Cases: (a) UCI Adult (30K rows, vendored) through a ColumnTransformer with one-hot and
-scaling into LogisticRegression; (b) a 1,000,000-row numeric frame through
-StandardScaler into LogisticRegression. Plain and traced runs are interleaved in one
-process and the median wall time of each is compared. Bytes of lineage per row are
-measured on the data (the row-id index) and in a SQLite store.
+Fit overhead: (a) UCI Adult (30K rows, vendored) through a ColumnTransformer with one-hot
+and scaling into LogisticRegression; (b) a 1,000,000-row numeric frame through
+StandardScaler into LogisticRegression. Bytes of lineage per row are measured on the data
+(the row-id index) and in a SQLite store.
+
+Reading: ``sktraceprop.read_csv`` against ``pandas.read_csv`` on generated 1M-row files
+(quoted text with an index column; plain numbers): wall time interleaved in one process,
+and peak memory (RSS) of each reader in a fresh process.
+
+From files to a model: two CSV files (quoted text, an index column, missing values) read,
+merged, imputed, one-hot encoded and fitted, plain pandas + sklearn against
+sktraceprop's traced versions; and a numeric CSV file into a scaled logistic regression.
+
+Every comparison interleaves plain and traced runs in one process and compares medians.
 
 Run: python benchmarks/bench_lineage.py [--repeats 7] [--big-rows 1000000]
+     [--csv-rows 1000000] [--pipeline-rows 300000]
 """
 
 import argparse
 import gc
+import json
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.compose import make_column_transformer
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -25,6 +39,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, markdown_table, write_results  # noqa: E402
+from _csv_files import write as write_csv_files  # noqa: E402
 from _data import ADULT_CATEGORICAL, ADULT_NUMERIC, load_adult  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
@@ -99,10 +114,203 @@ def bytes_per_row(X, model, store):
     }
 
 
+READ_OPTIONS = {"quoted": {"index_col": 0}, "numeric": {}}
+
+_PEAK_SCRIPT = """
+import json, sys
+import pandas as pd
+import sktraceprop as stp
+reader, path, options, tiny = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+read = pd.read_csv if reader == "pandas" else stp.read_csv
+read(tiny, **options)  # imports and compiled kernels loaded before measuring
+
+def status(field):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # resets the peak (VmHWM) to the current resident size
+before = status("VmRSS")
+frame = read(path, **options)
+print(json.dumps({"peak_delta_bytes": status("VmHWM") - before, "rows": len(frame)}))
+"""
+
+
+def peak_memory(reader, path, options, tiny):
+    """Peak RSS added by one read, in a fresh process (bytes)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT, reader, str(path), json.dumps(options), str(tiny)],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode:
+        raise RuntimeError(f"peak-memory run of {reader} on {path} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])["peak_delta_bytes"]
+
+
+def interleaved_calls(calls, repeats):
+    """Median wall time of each zero-argument call, alternating the order every repeat."""
+    names = list(calls)
+    for name in names:  # warm: imports, compiled kernels, file cache
+        calls[name]()
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names if r % 2 == 0 else names[::-1]:
+            gc.collect()
+            start = time.perf_counter()
+            calls[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}, times
+
+
+def read_csv_cases(paths, tmp, repeats):
+    out = {}
+    for case, options in READ_OPTIONS.items():
+        path = paths[case]
+        tiny = tmp / f"tiny_{case}.csv"
+        pd.read_csv(path, nrows=5, **options).to_csv(tiny, index="index_col" in options)
+        medians, raw = interleaved_calls(
+            {
+                "pandas": lambda p=path, o=options: pd.read_csv(p, **o),
+                "sktraceprop": lambda p=path, o=options: stp.read_csv(p, **o),
+            },
+            repeats,
+        )
+        memory = {r: peak_memory(r, path, options, tiny) for r in ("pandas", "sktraceprop")}
+        out[f"read_csv_{case}"] = {
+            "file_bytes": path.stat().st_size,
+            "options": options,
+            "median_s": medians,
+            "runs_s": raw,
+            "time_ratio": medians["sktraceprop"] / medians["pandas"],
+            "peak_bytes": memory,
+            "memory_ratio": memory["sktraceprop"] / memory["pandas"],
+        }
+    return out
+
+
+NUMERIC_LABS = ["age", "bp", "chol", "hb"]
+CATEGORICAL_LABS = ["sex", "city", "lab"]
+
+
+def _study_model(traced):
+    make_ct = stp.make_traced_column_transformer if traced else make_column_transformer
+    make_pipe = stp.make_traced_pipeline if traced else make_pipeline
+    return make_pipe(
+        make_ct(
+            (make_pipeline(SimpleImputer(), StandardScaler()), NUMERIC_LABS),
+            (OneHotEncoder(handle_unknown="ignore"), CATEGORICAL_LABS),
+        ),
+        LogisticRegression(max_iter=200),
+    )
+
+
+def csv_pipeline_cases(paths, repeats):
+    """From CSV files to a fitted model, plain against traced, interleaved."""
+
+    def study(traced):
+        read = stp.read_csv if traced else pd.read_csv
+        join = stp.merge if traced else pd.merge
+        patients = read(paths["patients"], index_col=0)
+        labs = read(paths["labs"])
+        rows = join(patients, labs, on="pid", how="left")
+        _study_model(traced).fit(rows[NUMERIC_LABS + CATEGORICAL_LABS], rows["label"])
+
+    def numeric(traced):
+        frame = (stp.read_csv if traced else pd.read_csv)(paths["numeric"])
+        make_pipe = stp.make_traced_pipeline if traced else make_pipeline
+        model = make_pipe(StandardScaler(), LogisticRegression())
+        model.fit(frame.drop(columns="label"), frame["label"])
+
+    out = {}
+    for case, func in (("csv_to_model_study", study), ("csv_to_model_numeric", numeric)):
+        medians, raw = interleaved_calls(
+            {"plain": lambda f=func: f(False), "traced": lambda f=func: f(True)}, repeats
+        )
+        out[case] = {
+            "median_s": medians,
+            "runs_s": raw,
+            "ratio": medians["traced"] / medians["plain"],
+        }
+    return out
+
+
+def csv_tables(results):
+    """Markdown for the read_csv and CSV-to-model comparisons."""
+    read_rows = []
+    for case, r in results["read_csv"].items():
+        read_rows.append(
+            [
+                case.removeprefix("read_csv_"),
+                f"{r['file_bytes'] / 1e6:.0f} MB",
+                f"{r['median_s']['pandas']:.2f}",
+                f"{r['median_s']['sktraceprop']:.2f}",
+                f"{r['time_ratio']:.2f}",
+                f"{r['peak_bytes']['pandas'] / 2**20:.0f}",
+                f"{r['peak_bytes']['sktraceprop'] / 2**20:.0f}",
+                f"{r['memory_ratio']:.2f}",
+            ]
+        )
+    read_table = markdown_table(
+        [
+            "file",
+            "size",
+            "pandas s",
+            "sktraceprop s",
+            "time ratio",
+            "pandas peak MiB",
+            "sktraceprop peak MiB",
+            "memory ratio",
+        ],
+        read_rows,
+    )
+    model_rows = [
+        [
+            case.removeprefix("csv_to_model_"),
+            f"{r['median_s']['plain']:.2f}",
+            f"{r['median_s']['traced']:.2f}",
+            f"{r['ratio']:.3f}",
+        ]
+        for case, r in results["csv_to_model"].items()
+    ]
+    model_table = markdown_table(["pipeline", "plain s", "traced s", "ratio"], model_rows)
+    n_read = next(iter(results["read_csv"].values()))["runs_s"]["pandas"]
+    n_model = next(iter(results["csv_to_model"].values()))["runs_s"]["plain"]
+    n_study_rows = results["command"].split("--pipeline-rows ")[1].split()[0]
+    return f"""### Reading CSV files
+
+{read_table}
+
+`sktraceprop.read_csv` against `pandas.read_csv` with the same options on generated
+files of {results["command"].split("--csv-rows ")[1].split()[0]} rows (`benchmarks/_csv_files.py`):
+"quoted" is an export with the index as its first column (`index_col=0`), quoted text
+with commas, doubled quotes and line breaks, and missing values; "numeric" is ten
+unquoted float columns. Wall time: median of {len(n_read)} interleaved runs in one
+process (the line scan and the SHA-256 run in a thread beside pandas' parser). Memory:
+peak RSS added by one read, each reader in a fresh process. Targets: time <= 1.3x,
+memory <= 1.5x.
+
+### From CSV files to a fitted model
+
+{model_table}
+
+"study": two files (patients with an index column and quoted text, labs with missing
+values) read, left-merged on `pid`, imputed, scaled, one-hot encoded and fitted into a
+logistic regression: `pandas.read_csv`/`pandas.merge`/`make_pipeline` against
+`stp.read_csv`/`stp.merge`/`stp.make_traced_pipeline`, {n_study_rows} rows per file.
+"numeric": the numeric file into a scaled logistic regression. Median of {len(n_model)}
+interleaved runs. Targets: <= 1.10 (study), <= 1.05 (numeric)."""
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--big-rows", type=int, default=1_000_000)
+    parser.add_argument("--csv-rows", type=int, default=1_000_000)
+    parser.add_argument("--pipeline-rows", type=int, default=300_000)
+    parser.add_argument("--only-csv", action="store_true", help="skip the fit-overhead cases")
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp())
@@ -110,9 +318,19 @@ def main(argv=None):
     results = {
         "machine": machine(),
         "command": "python benchmarks/bench_lineage.py "
-        f"--repeats {args.repeats} --big-rows {args.big_rows}",
+        f"--repeats {args.repeats} --big-rows {args.big_rows} --csv-rows {args.csv_rows} "
+        f"--pipeline-rows {args.pipeline_rows}",
         "cases": {},
     }
+    csv_paths = write_csv_files(tmp, args.csv_rows)
+    study_paths = write_csv_files(tmp, args.pipeline_rows)
+    study_paths["numeric"] = csv_paths["numeric"]
+    results["read_csv"] = read_csv_cases(csv_paths, tmp, max(3, args.repeats // 2))
+    results["csv_to_model"] = csv_pipeline_cases(study_paths, max(3, args.repeats // 2))
+    csv_md = csv_tables(results)
+    print(csv_md)
+    if args.only_csv:
+        return
 
     X, y = load_adult("train")
     X_tr, X_te, y_tr, _ = train_test_split(X, y, test_size=0.25, random_state=0)
@@ -178,6 +396,10 @@ def main(argv=None):
     print(table)
     m = results["machine"]
     md = f"""## Lineage overhead (`bench_lineage.py`)
+
+{csv_md}
+
+### Fit overhead
 
 {table}
 

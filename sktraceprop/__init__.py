@@ -40,6 +40,7 @@ _SUBMODULES = {
     "influence",
     "metrics",
     "pipeline",
+    "plotting",
     "preprocessing",
     "projection",
     "signing",

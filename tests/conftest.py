@@ -1,6 +1,11 @@
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
+
+# Figures drawn by the tests (displays, examples) need no screen.
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def write_hospitals(tmp_path, n_a=40, n_b=30, seed=0):

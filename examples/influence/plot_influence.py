@@ -16,16 +16,13 @@ datamodeling score (LDS): retraining on random halves of the data.
 import tempfile
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from sktraceprop.plotting import BySourceDisplay, InfluenceDisplay
 
 rng = np.random.RandomState(0)
 tmp = Path(tempfile.mkdtemp())
@@ -58,9 +55,19 @@ print(exp.top(3).head(6)[["test_index", "rank", "score", "source_id", "line"]])
 print(exp.trace(test_index=0, rank=0))
 
 # %%
+# The rows behind that prediction at a glance: the strongest supporters (positive)
+# and opponents (negative), each labelled with its file and line.
+InfluenceDisplay.from_explanation(exp, test_index=0, n_rows=5)
+
+# %%
 # Influence per source file
 # -------------------------
 print(exp.by_source())
+
+# %%
+# Each training row's influence, averaged over the test rows, per file: the box shows
+# how a file's rows spread, the diamond their mean.
+BySourceDisplay.from_explanation(exp)
 
 # %%
 # The rows that most oppose the test predictions, summed over test rows. Flipped
@@ -68,12 +75,6 @@ print(exp.by_source())
 opp = exp.scores.sum(axis=0)
 worst = np.argsort(opp)[:8]
 print(stp.row_lineage(explainer.train_row_ids_[worst])[["source_id", "line"]])
-
-fig, ax = plt.subplots(figsize=(6, 3))
-ax.hist(opp, bins=40)
-ax.set_xlabel("total influence on test margins")
-ax.set_ylabel("training rows")
-fig.tight_layout()
 
 # %%
 # How good are the attributions?

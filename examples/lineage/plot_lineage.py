@@ -7,14 +7,12 @@ Two hospitals export CSV files; hospital B's has comment lines, blank lines and 
 multi-line notes. We load both with :func:`sktraceprop.read_csv`, combine, filter and
 split them with ordinary pandas and scikit-learn code, fit a traced pipeline, and ask
 which file and line each training row came from, which columns each model feature
-derives from, and how many rows each source contributed.
+derives from, and how many rows each source contributed; then draw the run as a graph
+from the source files through the preprocessing ops to the model.
 """
 
 # %%
 # Load the sources: every row remembers its file and physical line.
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -22,6 +20,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sktraceprop as stp
+from sktraceprop.plotting import LineageDisplay
 
 paths = stp.datasets.demo_paths()
 a = stp.read_csv(paths["hospital_a"], source_id="hospital_a")
@@ -62,3 +61,10 @@ pd.DataFrame({"in file": totals, "trained on": counts}).plot.bar(ax=ax, rot=0)
 ax.set_ylabel("rows")
 ax.set_title("Training rows by source")
 fig.tight_layout()
+
+# %%
+# The run as a graph: each file (with the rows it contributed), the two branches of
+# the column transformer (each fed by the files that hold its columns), the model.
+# The same display draws a run loaded back from a store (``LineageDisplay.from_lineage``).
+LineageDisplay.from_estimator(pipe)
+plt.show()

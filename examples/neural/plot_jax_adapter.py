@@ -14,9 +14,6 @@ look at how the margin and its gradient norm relate.
 
 # %%
 # Train a small MLP on the digits.
-import matplotlib
-
-matplotlib.use("Agg")
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt

@@ -16,9 +16,6 @@ never receive a score.
 # A traced pipeline: scaling, then a skorch MLP with skorch's validation split.
 import warnings
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import skorch

@@ -17,9 +17,6 @@ costs in memory next to scikit-learn's.
 # that pairs of rows have inner products of all signs and sizes.
 import pickle
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.random_projection import SparseRandomProjection

@@ -4,8 +4,8 @@ Which rows, and which hospital, help a model?
 =============================================
 
 Two hospitals record the same three measurements in different units, so each
-hospital's data is standardised separately before the records are pooled. Hospital B
-has a data-quality problem: a third of its training labels are wrong.
+hospital's data is standardised separately before the records are pooled. The south
+hospital has a data-quality problem: a third of its training labels are wrong.
 :class:`sktraceprop.KNNShapleyValuer` computes the exact Shapley value of every
 training row for a K-nearest-neighbours classifier, and, because every row remembers
 its source and line, sums the values by source and by the preprocessing op each row
@@ -14,11 +14,8 @@ went through.
 
 # %%
 # Two hospitals, one scaler each (traced, so the registry knows which rows each scaler
-# was fitted on), pooled and split. Then a third of hospital B's training labels are
-# flipped. Row ids travel in the index throughout.
-import matplotlib
-
-matplotlib.use("Agg")
+# was fitted on), pooled and split. Then a third of the south hospital's training
+# labels are flipped. Row ids travel in the index throughout.
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -27,6 +24,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from sktraceprop.plotting import BySourceDisplay
 
 rng = np.random.default_rng(0)
 
@@ -38,8 +36,8 @@ def hospital(name, n, scale, offset):
     return stp.from_pandas(frame.assign(label=label), name)
 
 
-a = hospital("hospital_a", 400, scale=[15, 16, 38], offset=[52, 128, 205])
-b = hospital("hospital_b", 300, scale=[15, 2.1, 1.0], offset=[58, 17.1, 5.3])  # kPa, mmol/L
+a = hospital("hospital_north", 400, scale=[15, 16, 38], offset=[52, 128, 205])
+b = hospital("hospital_south", 300, scale=[15, 2.1, 1.0], offset=[58, 17.1, 5.3])  # kPa, mmol/L
 
 features = ["age", "bp", "cholesterol"]
 scaled = [
@@ -50,7 +48,7 @@ X = pd.concat(scaled)
 y = pd.concat([a["label"], b["label"]])
 X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=0.3, random_state=0)
 
-from_b = (stp.row_lineage(X_tr)["source_id"] == "hospital_b").to_numpy()
+from_b = (stp.row_lineage(X_tr)["source_id"] == "hospital_south").to_numpy()
 flipped = from_b & (rng.random(len(y_tr)) < 1 / 3)
 y_tr = y_tr.where(~flipped, 1 - y_tr)
 
@@ -86,17 +84,18 @@ after = knn.fit(X_tr[keep], y_tr[keep]).score(X_va, y_va)
 print(f"validation accuracy: all rows {before:.3f}, lowest 10% dropped {after:.3f}")
 
 # %%
-# Values of clean and flipped rows, and the mean value per hospital.
-fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+# Values of clean and flipped rows: the flipped ones are the low tail.
+fig, ax = plt.subplots(figsize=(6, 3))
 bins = np.linspace(values.min(), values.max(), 40)
-left.hist(values[~flipped], bins=bins, alpha=0.7, label="clean label")
-left.hist(values[flipped], bins=bins, alpha=0.7, label="flipped label")
-left.set_xlabel("KNN-Shapley value")
-left.set_ylabel("training rows")
-left.legend()
-by_source = val.by_source()
-right.bar(by_source["source_id"], by_source["mean"], color=["tab:blue", "tab:orange"])
-right.axhline(0, color="black", linewidth=0.8)
-right.set_ylabel("mean value per row")
+ax.hist(values[~flipped], bins=bins, alpha=0.7, label="clean label")
+ax.hist(values[flipped], bins=bins, alpha=0.7, label="flipped label")
+ax.set_xlabel("KNN-Shapley value")
+ax.set_ylabel("training rows")
+ax.legend()
 fig.tight_layout()
+
+# %%
+# Per hospital: the spread of its rows' values and their mean. The south hospital's
+# flipped rows pull its mean down and stretch its lower whisker.
+BySourceDisplay.from_estimator(val)
 plt.show()

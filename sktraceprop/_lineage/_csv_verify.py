@@ -2,10 +2,11 @@
 
 A record count can agree while lines disagree (``nrows`` hides every record after the
 last one read; one record split and another merged cancel out). So a sample of rows is
-checked by content: the bytes of each sampled record, with the header record in front,
-are parsed again by pandas with the caller's options, and every value must equal the
-row pandas returned for it. A row attributed to the wrong record then fails the check,
-unless the two records hold identical values.
+checked by content: the bytes of each sampled record (the first and last data rows and an
+evenly thinned sample in between, kept by the scan), with the header record in front,
+are parsed again by pandas with the caller's options, and every value must equal the row
+pandas returned for it. A row attributed to the wrong record then fails the check, unless
+the two records hold identical values.
 """
 
 import io
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
+from ._csv_lines import header_records
 
 #: Rows checked by content, spread evenly over the frame (first and last included).
 N_CHECKED = 64
@@ -22,11 +24,12 @@ N_CHECKED = 64
 _ROW_SELECTION = ("skiprows", "nrows", "skipfooter", "header", "compression", "encoding")
 
 
-def sample_positions(n_rows, k=N_CHECKED):
-    """Row positions checked by content: ``k`` evenly spread, first and last included."""
-    if n_rows <= k:
-        return np.arange(n_rows)
-    return np.unique(np.linspace(0, n_rows - 1, k).round().astype(np.int64))
+def _spread(positions, k=N_CHECKED):
+    """At most ``k`` of the sorted ``positions``, evenly spread, first and last included."""
+    if positions.size <= k:
+        return positions
+    picks = np.unique(np.linspace(0, positions.size - 1, k).round().astype(np.int64))
+    return positions[picks]
 
 
 def _sample_kwargs(kwargs, frame):
@@ -73,30 +76,30 @@ def _same(a, b):
     return all(str(x) == str(y) for x, y in zip(left, right))
 
 
-def check_content(frame, records, data, kwargs, where):
+def check_content(frame, scan, kwargs, where):
     """Raise ``LineageError`` unless sampled rows of ``frame`` equal their records.
 
     Parameters
     ----------
     frame : DataFrame
         What ``pandas.read_csv`` returned (its own index, before row ids are set).
-    records : Records
-        The byte spans of its rows (see :func:`._csv_lines.scan`).
-    data : bytes
-        The tokenized bytes the spans refer to.
+    scan : Scan
+        The pass over the file (see :func:`._csv_stream.scan_file`), with sampled
+        records' bytes.
     kwargs : dict
         The caller's ``read_csv`` options.
     where : str
         The file, for messages.
     """
-    positions = sample_positions(len(frame))
+    first = header_records(kwargs)
+    kept = np.array(
+        sorted(g - first for g in scan.samples if first <= g < first + len(frame)), np.int64
+    )
+    positions = _spread(kept)
     if positions.size == 0:
         return
-    pieces = []
-    if records.header is not None:
-        pieces.append(data[records.header[0] : records.header[1]] + b"\n")
-    for p in positions:
-        pieces.append(data[records.starts[p] : records.ends[p]] + b"\n")
+    pieces = [scan.samples[first - 1] + b"\n"] if first else []
+    pieces += [scan.samples[int(p) + first] + b"\n" for p in positions]
     expected = frame.iloc[positions]
     try:
         again = pd.read_csv(io.BytesIO(b"".join(pieces)), **_sample_kwargs(kwargs, frame))
@@ -118,16 +121,15 @@ def check_content(frame, records, data, kwargs, where):
             pairs += [(exp_index[c], got_index[c]) for c in exp_index.columns]
         for a, b in pairs:
             if not _same(a, b):
-                bad = ~(
-                    a.reset_index(drop=True).astype(str) == b.reset_index(drop=True).astype(str)
-                )
-                mismatch = int(np.flatnonzero(bad.to_numpy())[0]) if bad.any() else 0
+                text_a = a.reset_index(drop=True).astype(str)
+                bad = (text_a != b.reset_index(drop=True).astype(str)).to_numpy()
+                mismatch = int(np.flatnonzero(bad)[0]) if bad.any() else 0
                 break
     if mismatch is not None:
         row = int(positions[min(mismatch, positions.size - 1)])
         raise LineageError(
-            f"sktraceprop.read_csv: row {row} of {where} does not equal the record found at "
-            f"line {int(records.lines[row])}: pandas and the line finder disagree on where "
-            "records start, so physical lines cannot be guaranteed. Read it with pandas "
-            "and use sktraceprop.from_pandas (lines become row positions)."
+            f"sktraceprop.read_csv: row {row} of {where} does not equal the record found "
+            "for it: pandas and the line finder disagree on where records start, so "
+            "physical lines cannot be guaranteed. Read it with pandas and use "
+            "sktraceprop.from_pandas (lines become row positions)."
         )

@@ -1,13 +1,14 @@
 """Rows derived from other rows: ``merge`` (joins) and ``aggregate`` (group statistics)."""
 
 import hashlib
+import json
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
 from ._ids import codes_of, pack
-from ._io import _frame_digest, _with_ids
+from ._io import _with_ids
 from ._rows import row_ids
 from ._source import REGISTRY, Parents, Source
 
@@ -24,6 +25,19 @@ def _positions(column, n_out):
     # Positions are below 2**53, so the float64 pandas uses for a side with gaps is exact.
     out[present] = values[present].astype(np.int64)
     return out
+
+
+def _identity(parents, codes, columns, params):
+    """SHA-256 naming a derived source: its parent rows, their sources and its parameters.
+
+    The rows' values are a function of these (the parents' content is named by their own
+    hashes), so hashing the whole derived frame again is not needed.
+    """
+    h = hashlib.sha256(parents.to_flat().tobytes())
+    for code in codes:
+        h.update(REGISTRY.by_code(code).sha256.encode())
+    h.update(json.dumps([list(map(str, columns)), params], sort_keys=True, default=str).encode())
+    return h.hexdigest()
 
 
 def _side_codes(ids):
@@ -115,10 +129,8 @@ def merge(left, right, source_id=None, **merge_kwargs):
             for side, col in sides
             for ref in _origin(str(col), lcodes if side == "left" else rcodes)
         ]
-    h = hashlib.sha256(parents.to_flat().tobytes())
-    h.update(_frame_digest(out).encode())
-    digest = h.hexdigest()
     parent_codes = tuple(sorted(set(lcodes) | set(rcodes)))
+    digest = _identity(parents, parent_codes, out.columns, {"merge": merge_kwargs})
     names = sorted({REGISTRY.by_code(c).source_id for c in parent_codes})
     source = REGISTRY.register(
         Source(
@@ -199,9 +211,8 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
         else:
             source_column = named[column][0]
         columns_from[str(column)] = _origin(str(source_column), codes)
-    h = hashlib.sha256(parents.to_flat().tobytes())
-    h.update(_frame_digest(result).encode())
-    digest = h.hexdigest()
+    params = {"by": keys, "agg": spec, "named": named, "dropna": dropna}
+    digest = _identity(parents, codes, result.columns, params)
     names = sorted({REGISTRY.by_code(c).source_id for c in codes})
     source = REGISTRY.register(
         Source(

@@ -1,12 +1,7 @@
 """Loading data with row ids: ``read_csv``, ``from_pandas``, ``from_numpy``, ``merge``."""
 
-import bz2
-import gzip
 import hashlib
-import io
-import lzma
 import os
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
-from ._csv_lines import check_count, check_options, scan, utf8_bytes
+from ._csv_lines import check_options, data_lines, header_records, record_limit
+from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
 from ._rows import has_id_level, lineage_frame, row_ids, row_lineage
@@ -28,30 +24,6 @@ __all__ = [
     "row_ids",
     "row_lineage",
 ]
-
-
-def _decompress(raw, path, compression):
-    if compression == "infer":
-        compression = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}.get(
-            path.suffix.lower()
-        )
-    if isinstance(compression, dict):
-        compression = compression.get("method")
-    if compression is None:
-        return raw
-    if compression == "gzip":
-        return gzip.decompress(raw)
-    if compression == "bz2":
-        return bz2.decompress(raw)
-    if compression == "xz":
-        return lzma.decompress(raw)
-    if compression == "zip":
-        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-            names = zf.namelist()
-            if len(names) != 1:
-                raise ValueError(f"{path}: a zip file must hold exactly one member")
-            return zf.read(names[0])
-    raise ValueError(f"sktraceprop.read_csv does not support compression={compression!r}")
 
 
 def _frame_digest(df):
@@ -72,8 +44,25 @@ def _with_ids(df, ids, keep_index=False):
     """``df`` indexed by row ids; with ``keep_index``, its own index levels come first."""
     index = pd.Index(ids, name=ROW_INDEX_NAME)
     if keep_index:
-        levels = [df.index.get_level_values(k) for k in range(df.index.nlevels)]
-        index = pd.MultiIndex.from_arrays([*levels, index], names=[*df.index.names, index.name])
+        levels, codes = [], []
+        for k in range(df.index.nlevels):
+            level_codes, level = pd.factorize(df.index.get_level_values(k))
+            levels.append(level)
+            codes.append(level_codes)
+        # Row ids are unique: their level needs no factorizing when they are sorted.
+        if ids.size and np.all(ids[1:] > ids[:-1]):
+            levels.append(index)
+            codes.append(np.arange(ids.size))
+        else:
+            id_codes, id_level = pd.factorize(ids)
+            levels.append(pd.Index(id_level, name=ROW_INDEX_NAME))
+            codes.append(id_codes)
+        index = pd.MultiIndex(
+            levels=levels,
+            codes=codes,
+            names=[*df.index.names, ROW_INDEX_NAME],
+            verify_integrity=False,
+        )
     out = df.set_axis(index, axis=0)
     out.attrs[TRACED_ATTR] = True
     return out
@@ -87,15 +76,8 @@ def _check_untraced(df, func):
         )
 
 
-def _scan(raw, data, kwargs):
-    """SHA-256 of the file's bytes and the records of its rows (run beside pandas)."""
-    digest = hashlib.sha256(raw).hexdigest()
-    tokenized = utf8_bytes(data, kwargs)
-    return digest, tokenized, scan(tokenized, kwargs)
-
-
 def read_csv(path, source_id=None, **pandas_kwargs):
-    """Read a CSV file into a DataFrame whose index carries row ids.
+    r"""Read a CSV file into a DataFrame whose index carries row ids.
 
     Each row's id records the source and the physical 1-based line of the file where
     the row starts, so ``sed -n '<line>p' file`` prints it, also with comments, blank
@@ -138,17 +120,28 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         raise FileNotFoundError(f"sktraceprop.read_csv: no such file: {path}")
     check_options(pandas_kwargs)
     kwargs = dict(pandas_kwargs)
-    raw = path.read_bytes()
-    data = _decompress(raw, path, kwargs.pop("compression", "infer"))
     if int(kwargs.get("skipfooter", 0) or 0) and kwargs.get("engine") is None:
         kwargs["engine"] = "python"  # what pandas falls back to, without its warning
-    # The hash and the line scan release the GIL: they run while pandas parses.
+    first = header_records(kwargs)
+    before = os.stat(path)
+    # One pass hashes and scans the file while pandas parses it: hashing, decompressing
+    # and the compiled scan release the GIL.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        background = pool.submit(_scan, raw, data, kwargs)
-        df = pd.read_csv(io.BytesIO(data), **kwargs)
-        digest, tokenized, records = background.result()
-    check_count(records, len(df), kwargs, path)
-    check_content(df, records, tokenized, kwargs, path)
+        background = pool.submit(
+            scan_file,
+            path,
+            kwargs,
+            n_keep=first + 1,
+            last_kept=int(kwargs.get("skipfooter", 0) or 0) + 1,
+            max_records=record_limit(kwargs),
+        )
+        try:
+            df = pd.read_csv(path, **kwargs)
+        finally:
+            scan = background.result()
+    check_stable(before, os.stat(path), scan.n_bytes, path)
+    lines = data_lines(scan, len(df), kwargs, path)
+    check_content(df, scan, kwargs, path)
     if source_id is None:
         source_id = path.name.split(".")[0]
     source = REGISTRY.register(
@@ -156,9 +149,9 @@ def read_csv(path, source_id=None, **pandas_kwargs):
             source_id=str(source_id),
             code=None,
             uri=path.resolve().as_uri(),
-            sha256=digest,
+            sha256=scan.sha256,
             n_rows=len(df),
-            max_line=int(records.lines.max()) if records.lines.size else 0,
+            max_line=int(lines.max()) if lines.size else 0,
             columns=tuple(map(str, df.columns)),
             dtypes=tuple(map(str, df.dtypes)),
             kind="file",
@@ -166,7 +159,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     )
     index_col = kwargs.get("index_col")
     keep_index = index_col is not None and index_col is not False
-    return _with_ids(df, pack(source.code, records.lines), keep_index=keep_index)
+    return _with_ids(df, pack(source.code, lines), keep_index=keep_index)
 
 
 def from_pandas(df, source_id, uri=None):

@@ -119,7 +119,8 @@ class Source:
     uri : str
         Where the rows came from (``file:///...`` for files).
     sha256 : str
-        SHA-256 of the file's bytes, or of the frame's content.
+        SHA-256 of the file's bytes or of the frame's content; for a merge or aggregate,
+        of its parent rows, their sources' hashes and its parameters.
     n_rows : int
         Number of rows.
     columns : tuple of str

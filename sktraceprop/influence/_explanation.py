@@ -28,6 +28,10 @@ class Explanation:
         The ``top_k`` most negative scores (opponents), most negative first.
     source_scores : DataFrame of shape (n_test, n_sources)
         Sum of the scores of each source's training rows, per test row.
+    model_fingerprint : str
+        SHA-256 fingerprint of the explained model (class, parameters and fitted
+        state), as recorded by the explainer's ``fit``; for a traced pipeline it equals
+        the run's ``lineage_.model_fingerprint``.
     """
 
     def __init__(
@@ -43,6 +47,7 @@ class Explanation:
         source_scores,
         train_rows,
         explainer,
+        model_fingerprint,
     ):
         self.scores = scores
         self.margins = margins
@@ -54,6 +59,12 @@ class Explanation:
         self.source_scores = source_scores
         self._train_rows = train_rows
         self._explainer = explainer
+        self.model_fingerprint = model_fingerprint
+
+    @property
+    def train_rows(self):
+        """Row id, source id, URI and line of every training row (DataFrame, by position)."""
+        return self._train_rows
 
     @property
     def n_test(self):
@@ -175,5 +186,6 @@ class Explanation:
         kept = "kept" if self.scores is not None else "not kept"
         return (
             f"Explanation(n_test={self.n_test}, n_train={len(self._train_rows)}, "
-            f"top_k={self.top_indices.shape[1]}, scores {kept})"
+            f"top_k={self.top_indices.shape[1]}, scores {kept}, "
+            f"model {self.model_fingerprint[:12]})"
         )

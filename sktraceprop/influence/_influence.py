@@ -11,12 +11,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._lineage._capture import resolve_row_ids
+from .._lineage._fingerprint import fingerprint
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from ..gradients import linear_model_objective
 from ..utils._delegation import SourcesTravelMixin
-from ..utils._sklearn_compat import Interval, StrOptions, num_samples
+from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
+from ..utils._progress import map_blocks
+from ..utils._sklearn_compat import Interval, StrOptions, num_samples, safe_indexing
 from ._explanation import Explanation
 from ._trak import as_inputs, fit_trak, is_neural_model
 
@@ -52,7 +55,17 @@ def _is_frozen(est):
     return type(est).__name__ == "FrozenEstimator"
 
 
-class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
+def _check_top_k(top_k):
+    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
+        raise ValueError(
+            f"top_k must be a positive integer (training rows kept per test row), got {top_k!r}"
+        )
+    return int(top_k)
+
+
+class InfluenceExplainer(
+    KeepFittedParamsMixin, SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Exact influence of each training row on each test prediction of a linear model.
 
     For a test row ``z`` and training row ``x_i``, the score is the first-order change
@@ -69,7 +82,11 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
         A supported linear model (``LogisticRegression``, ``SGDClassifier(log_loss)``,
         ``Ridge``, ``RidgeClassifier``, ``LinearRegression``) or a (traced) pipeline
         ending in one; gradients are taken with respect to the final estimator on the
-        transformed features. A ``FrozenEstimator`` is used as is, not refitted.
+        transformed features. A **fitted** estimator (or a
+        :class:`~sklearn.frozen.FrozenEstimator`) is explained as it is, never
+        refitted: :meth:`fit` takes the rows it was fitted on, and ``clone`` (so
+        ``GridSearchCV``) keeps the same fitted object. An unfitted estimator is cloned
+        and fitted in :meth:`fit`: pass ``sklearn.base.clone(model)`` to ask for a fit.
     damping : "auto" or float, default="auto"
         Added to the Hessian's eigenvalues before inversion, as a multiple of their
         mean (so the scale does not depend on the data). "auto" chooses from the
@@ -86,9 +103,13 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Draws the subsets of :meth:`score`.
     n_jobs : int, default=None
-        Parallel retraining in :meth:`score`, through joblib.
+        joblib workers over blocks of test rows in :meth:`explain` and over the
+        retrained subsets of :meth:`score`. ``None`` means 1 unless in a
+        :func:`joblib.parallel_backend` context, so ``parallel_backend("dask")``
+        spreads the work over a Dask cluster. Results do not depend on ``n_jobs``.
     verbose : int, default=0
-        Progress of the retraining.
+        Show the progress of :meth:`explain` and :meth:`score` (``tqdm`` when
+        installed, else lines on standard error).
     n_models : int, default=1
         Neural models only: size of the TRAK ensemble. Member 0 is the explained model;
         the others are clones trained from scratch on random halves of its training
@@ -108,7 +129,12 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
     Attributes
     ----------
     estimator_ : estimator
-        The fitted clone (or the frozen estimator itself).
+        The explained model: ``estimator`` itself when it was fitted (or frozen), else
+        the fitted clone.
+    model_fingerprint_ : str
+        SHA-256 fingerprint of the explained model (class, parameters, fitted state)
+        at :meth:`fit`; for a traced pipeline it equals ``lineage_.model_fingerprint``.
+        :meth:`explain` refuses to run if the model has changed since.
     model_ : estimator
         The final linear model whose gradients are used.
     objective_ : LinearObjective
@@ -154,6 +180,7 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
         "parameters": [list, tuple, str, callable, None],
         "gradient_store": [str, os.PathLike, None],
     }
+    _prefit_params = ("estimator",)
 
     def __init__(
         self,
@@ -205,7 +232,9 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
                 "InfluenceExplainer requires y to be passed, but the target y is None"
             )
         seen = None
-        if _is_frozen(self.estimator):
+        as_is = _is_frozen(self.estimator) or is_fitted(self.estimator)
+        if as_is:
+            check_is_fitted(unfrozen(self.estimator))
             self.estimator_ = self.estimator
         else:
             self.estimator_ = clone(self.estimator)
@@ -216,6 +245,8 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
             with skorch_fit_indices(self.estimator_) as seen:
                 self.estimator_.fit(X, y, **params)
         model, transformer, lineage = _unwrap(self.estimator_)
+        if as_is and lineage is not None:
+            self._check_training_rows(X, lineage)
         self.model_ = model
         self.transformer_ = transformer
         neural = is_neural_model(model)
@@ -277,6 +308,7 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
             )
             self.damping_ = float(self.trak_.dampings.mean())
             self._train_rows = self._locate(self.train_row_ids_)
+            self._record_fingerprint()
             return self
         self.trak_ = None
         self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
@@ -292,7 +324,57 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
         vec = eigvec[:, keep]
         self._inv_hessian = (vec / (eigval[keep] + self.damping_)) @ vec.T
         self._train_rows = self._locate(self.train_row_ids_)
+        self._record_fingerprint()
         return self
+
+    @staticmethod
+    def _check_training_rows(X, lineage):
+        """A model explained as it is must be given the rows it was fitted on."""
+        expected = lineage.input_row_ids if lineage.input_row_ids is not None else lineage.row_ids
+        given = resolve_row_ids(X)
+        if given.shape == expected.shape and np.array_equal(given, expected):
+            return
+        unknown = int((~np.isin(given, expected)).sum())
+        raise ValueError(
+            f"X is not the data the fitted model was trained on: its run {lineage.run_id} "
+            f"recorded {expected.size} rows, X has {given.size} rows ({unknown} of them not "
+            "among the recorded ones, or in another order). A fitted model is explained as "
+            "it is: pass the rows it was fitted on, in the same order, or an unfitted "
+            "estimator (sklearn.base.clone(model)) to fit one on X."
+        )
+
+    # -- the explained model must stay the one fitted -----------------------------------
+    def _record_fingerprint(self):
+        self.model_fingerprint_ = fingerprint(unfrozen(self.estimator_))
+        self._fingerprint_now = self.model_fingerprint_
+
+    def _check_model_unchanged(self):
+        now = fingerprint(unfrozen(self.estimator_))
+        if now != self._fingerprint_now:
+            raise ValueError(
+                "The explained model changed after InfluenceExplainer.fit (fingerprint "
+                f"{self.model_fingerprint_[:12]} at fit, {now[:12]} now): it was refitted "
+                "or modified in place, so the stored gradients and Hessian no longer "
+                "describe it. Fit the explainer again."
+            )
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "_fingerprint_now" in state:
+            # Some fitted state hashes differently once unpickled (object addresses in
+            # reprs): carry whether the model was unchanged, not the hash itself.
+            state["_fingerprint_now"] = self._fingerprint_now == fingerprint(
+                unfrozen(self.estimator_)
+            )
+        return state
+
+    def __setstate__(self, state):
+        unchanged = state.pop("_fingerprint_now", None)
+        super().__setstate__(state)
+        if unchanged is not None:
+            self._fingerprint_now = (
+                fingerprint(unfrozen(self.estimator_)) if unchanged else "changed before pickling"
+            )
 
     def _sample_weight_params(self, sample_weight):
         est = self.estimator_
@@ -367,7 +449,9 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
         """Margins, explained targets and ``-H^-1 grad f`` of test rows (n_test, p)."""
         Xt = self._test_features(X)
         if y is None and (self.trak_ is not None or is_classifier(self.model_)):
-            y = self.model_.predict(Xt)
+            # a bare linear model predicts on X as given (its feature names, if any)
+            linear_alone = self.trak_ is None and self.transformer_ is None
+            y = self.model_.predict(X if linear_alone else Xt)
         y = None if y is None else np.asarray(y)
         if self.trak_ is not None:
             margins = self.trak_.margins(Xt, y)
@@ -392,88 +476,134 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
                 te = slice(t0, min(t0 + b, n_test))
                 yield tr, te, A[te] @ G.T
 
+    def _check_explained(self, X, y):
+        """Validate the rows to explain and their classes; return ``(n_test, y)``."""
+        n_test = num_samples(X)
+        if n_test == 0:
+            raise ValueError("X has no rows to explain (0 samples).")
+        if y is None:
+            return n_test, None
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != n_test:
+            raise ValueError(
+                f"y must be 1-D with one class per row of X ({n_test} rows), got shape {y.shape}"
+            )
+        classes = getattr(self.model_, "classes_", None)
+        if classes is not None and (self.trak_ is not None or is_classifier(self.model_)):
+            unknown = ~np.isin(y, classes)
+            if unknown.any():
+                raise ValueError(
+                    f"y names classes the model does not have: "
+                    f"{np.unique(y[unknown])[:10].tolist()}; its classes are "
+                    f"{np.asarray(classes).tolist()}"
+                )
+        return n_test, y
+
+    def _test_blocks(self, X, y):
+        """``(X_block, y_block)`` pieces of ``block_size`` test rows."""
+        n_test = num_samples(X)
+        return [
+            (
+                safe_indexing(X, slice(t0, t0 + self.block_size)),
+                None if y is None else y[t0 : t0 + self.block_size],
+            )
+            for t0 in range(0, n_test, self.block_size)
+        ]
+
     def influence_sums(self, X, y, masks):
         """Predicted margin change of every subset: sum of scores over its rows.
 
         Parameters
         ----------
         X : array-like of shape (n_test, n_features)
+            Test rows.
         y : array-like of shape (n_test,) or None
+            Classes whose margins are predicted; the predicted classes if None.
         masks : ndarray of bool of shape (n_subsets, n_train)
+            The training rows of each subset.
 
         Returns
         -------
         sums : ndarray of shape (n_test, n_subsets)
         """
         check_is_fitted(self)
-        _, _, A = self._test_gradients(X, y)
+        self._check_model_unchanged()
+        _, y = self._check_explained(X, y)
         masks = np.asarray(masks, dtype=np.float64)
-        out = np.zeros((A.shape[0], masks.shape[0]))
-        for tr, te, S in self._blocks(A):
-            out[te] += S @ masks[:, tr].T
-        return out
+        parts = map_blocks(
+            _influence_sums_block,
+            self._test_blocks(X, y),
+            shared=(self, masks),
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            desc="influence of subsets",
+        )
+        return np.vstack(parts) if parts else np.zeros((0, masks.shape[0]))
 
     def explain(self, X, y=None, top_k=10, keep_scores="auto"):
         """Influence of every training row on each row of ``X``.
+
+        Test rows are explained in blocks of ``block_size`` rows, through joblib
+        (``n_jobs``) and with progress when ``verbose``.
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_test, n_features)
             Rows to explain, in the format the estimator takes.
         y : array-like of shape (n_test,), default=None
-            Classes whose margin is explained; the predicted classes if None. Ignored
-            for regressors (the prediction is explained).
+            Classes whose margin is explained, each one of the model's ``classes_``;
+            the predicted classes if None. Ignored for regressors (the prediction is
+            explained).
         top_k : int, default=10
-            Most positive and most negative training rows kept per test row.
+            Most positive and most negative training rows kept per test row (at most
+            the number of training rows); a positive integer.
         keep_scores : bool or "auto", default="auto"
             Keep the full (n_test, n_train) score matrix. "auto" keeps it when it holds
             at most ``2**24`` entries. Without it, at most ``block_size ** 2`` scores
-            are in memory at once.
+            are in memory at once per worker.
 
         Returns
         -------
         explanation : Explanation
         """
         check_is_fitted(self)
-        margins, y_exp, A = self._test_gradients(X, y)
-        n_test, n_train = A.shape[0], self.n_train_
-        k = max(1, min(int(top_k), n_train))
+        top_k = _check_top_k(top_k)
+        if not (keep_scores == "auto" or isinstance(keep_scores, bool | np.bool_)):
+            raise ValueError(f'keep_scores must be True, False or "auto", got {keep_scores!r}')
+        self._check_model_unchanged()
+        n_test, y = self._check_explained(X, y)
+        n_train = self.n_train_
+        k = min(top_k, n_train)
         if keep_scores == "auto":
             keep_scores = n_test * n_train <= 2**24
-        scores = np.empty((n_test, n_train)) if keep_scores else None
-
         codes = codes_of(self.train_row_ids_)
         uniq, src_index = np.unique(codes, return_inverse=True)
-        src_sums = np.zeros((n_test, uniq.size))
-        top_i = np.full((n_test, k), -1, dtype=np.int64)
-        top_v = np.full((n_test, k), -np.inf)
-        bot_i, bot_v = top_i.copy(), np.full((n_test, k), np.inf)
-        for tr, te, S in self._blocks(A):
-            if scores is not None:
-                scores[te, tr] = S
-            n_block = tr.stop - tr.start
-            onehot = sparse.csr_matrix(
-                (np.ones(n_block), (np.arange(n_block), src_index[tr])),
-                shape=(n_block, uniq.size),
-            )
-            src_sums[te] += np.asarray((onehot.T @ S.T).T)
-            # Merge each block into the running top-k of its test rows: memory stays
-            # a few blocks whatever the number of test rows.
-            cols = np.arange(tr.start, tr.stop)
-            top_i[te], top_v[te] = _merge_top(top_i[te], top_v[te], S, cols, k, largest=True)
-            bot_i[te], bot_v[te] = _merge_top(bot_i[te], bot_v[te], S, cols, k, largest=False)
+        parts = map_blocks(
+            _explain_block,
+            self._test_blocks(X, y),
+            shared=(self, k, bool(keep_scores), src_index, uniq.size),
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            desc="explain",
+        )
+        margins, y_exp, scores, src_sums, top_i, top_v, bot_i, bot_v = (
+            [part[j] for part in parts] for j in range(8)
+        )
         names = [REGISTRY.by_code(int(c)).source_id for c in uniq]
         return Explanation(
-            scores=scores,
-            margins=margins,
-            y=y_exp,
-            top_indices=top_i,
-            top_scores=top_v,
-            bottom_indices=bot_i,
-            bottom_scores=bot_v,
-            source_scores=pd.DataFrame(src_sums, columns=pd.Index(names, name="source_id")),
+            scores=np.vstack(scores) if keep_scores else None,
+            margins=np.concatenate(margins),
+            y=None if y_exp[0] is None else np.concatenate(y_exp),
+            top_indices=np.vstack(top_i),
+            top_scores=np.vstack(top_v),
+            bottom_indices=np.vstack(bot_i),
+            bottom_scores=np.vstack(bot_v),
+            source_scores=pd.DataFrame(
+                np.vstack(src_sums), columns=pd.Index(names, name="source_id")
+            ),
             train_rows=self._train_rows,
             explainer=self,
+            model_fingerprint=self.model_fingerprint_,
         )
 
     def score(self, X, y):
@@ -496,6 +626,7 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
         from ..metrics import linear_datamodeling_score
 
         check_is_fitted(self)
+        self._check_explained(X, y)
         return linear_datamodeling_score(
             self,
             self._X_fit,
@@ -518,6 +649,45 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
         except (AttributeError, TypeError):
             pass
         return tags
+
+
+def _influence_sums_block(block, explainer, masks):
+    """Summed scores of every subset (rows of ``masks``) for one block of test rows."""
+    _, _, A = explainer._test_gradients(*block)
+    out = np.zeros((A.shape[0], masks.shape[0]))
+    for tr, te, S in explainer._blocks(A):
+        out[te] += S @ masks[:, tr].T
+    return out
+
+
+def _explain_block(block, explainer, k, keep_scores, src_index, n_sources):
+    """Everything :meth:`InfluenceExplainer.explain` keeps, for one block of test rows.
+
+    Returns margins, explained classes, scores (or None), per-source sums, and the
+    indices and scores of the top and bottom ``k`` training rows of each test row.
+    """
+    margins, y_exp, A = explainer._test_gradients(*block)
+    n_test, n_train = A.shape[0], explainer.n_train_
+    scores = np.empty((n_test, n_train)) if keep_scores else None
+    src_sums = np.zeros((n_test, n_sources))
+    top_i = np.full((n_test, k), -1, dtype=np.int64)
+    top_v = np.full((n_test, k), -np.inf)
+    bot_i, bot_v = top_i.copy(), np.full((n_test, k), np.inf)
+    for tr, te, S in explainer._blocks(A):
+        if scores is not None:
+            scores[te, tr] = S
+        n_block = tr.stop - tr.start
+        onehot = sparse.csr_matrix(
+            (np.ones(n_block), (np.arange(n_block), src_index[tr])),
+            shape=(n_block, n_sources),
+        )
+        src_sums[te] += np.asarray((onehot.T @ S.T).T)
+        # Merge each block into the running top-k of its test rows: memory stays
+        # a few blocks whatever the number of training rows.
+        cols = np.arange(tr.start, tr.stop)
+        top_i[te], top_v[te] = _merge_top(top_i[te], top_v[te], S, cols, k, largest=True)
+        bot_i[te], bot_v[te] = _merge_top(bot_i[te], bot_v[te], S, cols, k, largest=False)
+    return margins, y_exp, scores, src_sums, top_i, top_v, bot_i, bot_v
 
 
 def _merge_top(idx, val, S, cols, k, largest):

@@ -3,13 +3,13 @@
 import numbers
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..gradients import linear_model_objective
+from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import num_samples
 
 __all__ = ["linear_datamodeling_score"]
@@ -20,6 +20,17 @@ def _refit_margins(model, Xt, y, sample_weight, mask, Xt_test, y_test):
     params = {} if sample_weight is None else {"sample_weight": sample_weight[mask]}
     est.fit(Xt[mask], y[mask], **params)
     return linear_model_objective(est).margins(Xt_test, y_test)[0]
+
+
+def _refit_mask_margins(mask, model, Xt, y, sample_weight, Xt_test, y_test):
+    return _refit_margins(model, Xt, y, sample_weight, mask, Xt_test, y_test)
+
+
+def _refit_neural_margins(mask_seed, model, Xt, y, Xt_test, y_test):
+    from ..influence._trak import refit_subset_margins
+
+    mask, seed = mask_seed
+    return refit_subset_margins(model, Xt, y, mask, Xt_test, y_test, seed)
 
 
 def _rowwise_spearman(a, b):
@@ -75,9 +86,11 @@ def linear_datamodeling_score(
     random_state : int, RandomState instance or None, default=None
         Draws the subsets.
     n_jobs : int, default=None
-        Retrain subsets in parallel with joblib (honours ``joblib.parallel_backend``).
+        Retrain subsets in parallel with joblib (honours ``joblib.parallel_backend``,
+        so ``parallel_backend("dask")`` runs them on a Dask cluster).
     verbose : int, default=0
-        joblib progress messages for the retraining.
+        Show the progress of the retraining (``tqdm`` when installed, else lines on
+        standard error).
     return_per_row : bool, default=False
         Also return the correlation of every test row.
 
@@ -112,29 +125,32 @@ def linear_datamodeling_score(
     Xt_test = explainer._test_features(X_test)
     if getattr(explainer, "trak_", None) is not None:
         # Neural models: retrain the net from scratch on each subset, own seed each.
-        from ..influence._trak import refit_subset_margins
-
         seeds = rng.randint(np.iinfo(np.int32).max, size=n_subsets)
-        actual = Parallel(n_jobs=n_jobs, verbose=verbose)(
-            delayed(refit_subset_margins)(
-                explainer.model_, explainer.Xt_, explainer.y_, m, Xt_test, y_test, seed
-            )
-            for m, seed in zip(masks, seeds)
+        actual = map_blocks(
+            _refit_neural_margins,
+            list(zip(masks, seeds)),
+            shared=(explainer.model_, explainer.Xt_, explainer.y_, Xt_test, y_test),
+            n_jobs=n_jobs,
+            verbose=verbose,
+            desc="LDS retrains",
         )
         per_row = _rowwise_spearman(predicted, np.column_stack(actual))
         lds = float(per_row.mean())
         return (lds, per_row) if return_per_row else lds
-    actual = Parallel(n_jobs=n_jobs, verbose=verbose)(
-        delayed(_refit_margins)(
+    actual = map_blocks(
+        _refit_mask_margins,
+        list(masks),
+        shared=(
             explainer.model_,
             explainer.Xt_,
             explainer.y_,
             explainer.sample_weight_,
-            m,
             Xt_test,
             y_test,
-        )
-        for m in masks
+        ),
+        n_jobs=n_jobs,
+        verbose=verbose,
+        desc="LDS retrains",
     )
     per_row = _rowwise_spearman(predicted, np.column_stack(actual))
     lds = float(per_row.mean())

@@ -56,7 +56,8 @@ class SourcesTravelMixin:
     """
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # a copy: BaseEstimator.__getstate__ may return the live ``__dict__``
+        state = dict(super().__getstate__())
         state["_stp_sources"] = REGISTRY.snapshot()
         return state
 

@@ -61,8 +61,8 @@ def progress(iterable, *, verbose, desc, total=None):
     return tqdm(iterable, desc=desc, total=total, file=sys.stderr)
 
 
-def map_blocks(func, blocks, *, n_jobs=None, verbose=0, desc="blocks"):
-    """``[func(b) for b in blocks]`` through joblib, in order, with progress.
+def map_blocks(func, blocks, *, shared=(), n_jobs=None, verbose=0, desc="blocks"):
+    """``[func(b, *shared) for b in blocks]`` through joblib, in order, with progress.
 
     Parameters
     ----------
@@ -70,6 +70,10 @@ def map_blocks(func, blocks, *, n_jobs=None, verbose=0, desc="blocks"):
         Applied to every block; must be picklable for process-based backends.
     blocks : sequence
         The independent pieces of work.
+    shared : tuple, default=()
+        Arguments passed to every call after the block. They travel as arguments of
+        their own, not inside ``func``, so that joblib's Dask backend sends a large
+        array to the cluster once (it scatters large arguments) and loky memory-maps it.
     n_jobs : int, default=None
         joblib's ``n_jobs``; ``None`` means the active backend's default (1 outside a
         ``parallel_backend`` context).
@@ -81,9 +85,9 @@ def map_blocks(func, blocks, *, n_jobs=None, verbose=0, desc="blocks"):
     Returns
     -------
     results : list
-        ``func(block)`` for every block, in the order of ``blocks``.
+        ``func(block, *shared)`` for every block, in the order of ``blocks``.
     """
     blocks = list(blocks)
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-    results = parallel(delayed(func)(b) for b in blocks)
+    results = parallel(delayed(func)(b, *shared) for b in blocks)
     return list(progress(results, verbose=verbose, desc=desc, total=len(blocks)))

@@ -6,12 +6,13 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, cpu_count, delayed, effective_n_jobs
+from joblib import cpu_count, effective_n_jobs
+from scipy import sparse
 from sklearn import get_config
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import pairwise_distances
 from sklearn.preprocessing import normalize
-from sklearn.utils import gen_batches
+from sklearn.utils import gen_batches, get_tags
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -19,6 +20,8 @@ from .._lineage._capture import resolve_row_ids
 from .._lineage._io import lineage_frame
 from .._lineage._record import collect_ops, source_table, upstream_ops
 from ..utils._delegation import SourcesTravelMixin
+from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
+from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions
 
 __all__ = ["KNNShapleyValuer"]
@@ -31,15 +34,17 @@ _BLOCK_ENTRIES = 1 << 21
 _PARALLEL_LAUNCH = threading.Lock()
 
 
-def _block_rows(n_train):
-    """Validation rows per block: a function of ``n_train`` and sklearn's working_memory.
+def _block_rows(n_train, dense_width=0):
+    """Validation rows per block: a function of the data's shape and sklearn's working_memory.
 
     It never depends on ``n_jobs``, so the per-block sums are added in the same order
     however the blocks are spread, and the values do not change with ``n_jobs``.
+    ``dense_width`` is the number of features of a sparse training matrix: a block of
+    validation rows is made dense (never the training matrix) to multiply it.
     """
     # distances overwritten by the values (8 bytes each), the kernel's sort and prefix
-    # scratch (40 bytes a training row, per thread: an upper bound)
-    row_bytes = 48 * n_train
+    # scratch (40 bytes a training row, per thread: an upper bound), the dense block
+    row_bytes = 48 * n_train + 8 * dense_width
     by_memory = get_config()["working_memory"] * 2**20 // row_bytes
     return int(max(1, min(by_memory, max(16, _BLOCK_ENTRIES // n_train))))
 
@@ -51,33 +56,52 @@ def _labels(y, n_rows):
     return y
 
 
+def _squared_norms(X):
+    if sparse.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+    return np.einsum("ij,ij->i", X, X)
+
+
+def _inner_products(X_fit, X_block):
+    """``X_block @ X_fit.T`` as a dense C-ordered array, whichever side is sparse.
+
+    A sparse training matrix is multiplied by the (small) validation block made dense:
+    the training matrix is never densified, and sparse x dense products are cheaper
+    than sparse x sparse ones whose result is dense anyway (one-hot rows share columns).
+    """
+    if sparse.issparse(X_fit):
+        block = X_block.toarray() if sparse.issparse(X_block) else X_block
+        return np.ascontiguousarray((X_fit @ block.T).T)
+    return np.ascontiguousarray(X_block @ X_fit.T)
+
+
 def _distances(metric, X_fit, fit_norms, X_block):
     """Distances of ``X_block`` rows to the training rows, up to a per-row constant.
 
     Only the order within a row matters, so Euclidean distances are ranked by
     ``||x_j||^2 - 2 <x, x_j>`` (one BLAS product, no square root) and cosine distances
-    by ``-<x / ||x||, x_j / ||x_j||>``.
+    by ``-<x / ||x||, x_j / ||x_j||>``. Either matrix may be sparse.
     """
     if metric in ("euclidean", "sqeuclidean"):
-        dist = (-2.0 * X_block) @ X_fit.T  # scaling by -2 is exact
+        dist = _inner_products(X_fit, -2.0 * X_block)  # scaling by -2 is exact
         dist += fit_norms
         return dist
     if metric == "cosine":
-        dist = normalize(X_block) @ X_fit.T
+        dist = _inner_products(X_fit, normalize(X_block))
         np.negative(dist, out=dist)
         return dist
     return np.ascontiguousarray(pairwise_distances(X_block, X_fit, metric=metric), np.float64)
 
 
-def _block_values(
-    metric, X_fit, fit_norms, y_fit, X_block, y_block, n_neighbors, regression, n_threads
-):
-    """Sum over a block of validation rows of their KNN-Shapley values, and utilities.
+def _block_values(block, metric, X_fit, fit_norms, y_fit, n_neighbors, regression, n_threads):
+    """Sum over a block ``(X_block, y_block)`` of validation rows of their KNN-Shapley
+    values, and their utilities.
 
     ``n_threads`` None runs the parallel kernel with Numba's current thread count.
     """
     from . import _kernels
 
+    X_block, y_block = block
     dist = _distances(metric, X_fit, fit_norms, X_block)
     # the values overwrite the distances
     args = (dist, y_fit, y_block, n_neighbors, regression, dist)
@@ -97,7 +121,7 @@ def _block_values(
     return dist.sum(axis=0), utility
 
 
-class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
+class KNNShapleyValuer(KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator):
     """Exact Shapley values of training rows for a K-nearest-neighbours model.
 
     For classification, the utility of a training subset ``S`` for a validation point
@@ -111,7 +135,8 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
     recursions of Jia et al. (VLDB 2019) in ``O(N log N)`` per validation row (a radix
     sort and one pass), in Numba kernels that run in parallel over validation rows.
     Distances are computed block by block, never as a full validation x training
-    matrix.
+    matrix; sparse data (one-hot encoded columns) stays sparse, only a block of
+    validation rows at a time is made dense.
 
     Neighbours are ranked by distance, ties broken by the smaller training index.
 
@@ -124,12 +149,14 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
         any other metric accepted by :func:`sklearn.metrics.pairwise_distances` is
         computed block by block by that function.
     transformer : transformer object, default=None
-        A **fitted** transformer (for example a fitted
-        :class:`~sktraceprop.TracedPipeline` of preprocessing steps). When given,
-        training and validation data are passed through ``transformer.transform`` and
-        neighbours are found in its output space; the transformer is used as it is,
-        never cloned or refitted. Its recorded ops (``lineage_``), or else its fitted
-        steps (``pipe[:-1]`` of a fitted pipeline), are listed by :meth:`by_op`.
+        When given, training and validation data are passed through
+        ``transformer.transform`` and neighbours are found in its output space (dense
+        or sparse). A **fitted** transformer (for example ``pipe[:-1]`` of a fitted
+        pipeline, or a :class:`~sklearn.frozen.FrozenEstimator`) is used as it is,
+        never refitted; ``clone`` (and so ``GridSearchCV``) keeps the same fitted
+        object. An unfitted transformer is cloned and fitted on the training data in
+        :meth:`fit`. Its recorded ops (``lineage_``), or else its fitted steps, are
+        listed by :meth:`by_op`.
     task : {"auto", "classification", "regression"}, default="auto"
         The utility. ``"auto"`` values a regression when ``y`` is continuous (floats
         that are not all integers) and a classification otherwise.
@@ -139,6 +166,9 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
         ``parallel_backend("dask")`` spreads the blocks over a Dask cluster. With one
         worker the kernel uses all of Numba's threads; with more, each worker uses
         ``cpu_count() // n_jobs`` threads. The values do not depend on ``n_jobs``.
+    verbose : int, default=0
+        Show the progress of :meth:`value` and :meth:`score` over blocks of
+        validation rows (``tqdm`` when installed, else lines on standard error).
 
     Attributes
     ----------
@@ -152,6 +182,9 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
         Column names of ``X`` in ``fit``, when they are all strings.
     n_samples_fit_ : int
         Number of training rows.
+    transformer_ : transformer object or None
+        The transformer used: ``transformer`` itself when it was fitted, else a
+        fitted clone of it.
     row_ids_ : ndarray of int64 of shape (n_samples_fit_,)
         Packed row id of each training row (source file and line).
     ops_ : list of Op
@@ -198,16 +231,26 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
         "transformer": "no_validation",  # checked in fit: a fitted transformer
         "task": [StrOptions({"auto", "classification", "regression"})],
         "n_jobs": [None, Integral],
+        "verbose": ["verbose"],
     }
+    _prefit_params = ("transformer",)
 
     def __init__(
-        self, n_neighbors=5, *, metric="euclidean", transformer=None, task="auto", n_jobs=None
+        self,
+        n_neighbors=5,
+        *,
+        metric="euclidean",
+        transformer=None,
+        task="auto",
+        n_jobs=None,
+        verbose=0,
     ):
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.transformer = transformer
         self.task = task
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, X, y, sample_id=None):
@@ -215,7 +258,7 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} or DataFrame of shape (n_samples, n_features)
             Training data. A DataFrame loaded by sktraceprop carries its row ids; with
             ``transformer``, ``X`` is what the transformer takes.
         y : array-like of shape (n_samples,)
@@ -228,9 +271,14 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
         self : object
         """
         self._validate_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
         row_ids = resolve_row_ids(X, sample_id)
         if self.transformer is None:
-            X, y = validate_data(self, X, y, dtype=np.float64, order="C")
+            self.transformer_ = None
+            X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64, order="C")
         else:
             if not hasattr(self.transformer, "transform"):
                 raise TypeError(
@@ -238,8 +286,11 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
                     f"{type(self.transformer).__name__}; for a fitted pipeline ending in a "
                     "model, pass its preprocessing steps."
                 )
-            check_is_fitted(self.transformer)
             validate_data(self, X, skip_check_array=True)
+            if is_fitted(self.transformer):
+                self.transformer_ = self.transformer
+            else:
+                self.transformer_ = clone(self.transformer).fit(X, y)
             X = self._transform(X)
             y = _labels(y, X.shape[0])
         if self.metric not in ("euclidean", "sqeuclidean", "cosine"):
@@ -257,7 +308,7 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
         if self.metric == "cosine":
             X = normalize(X)
         self._fit_X = X
-        self._fit_norms = np.einsum("ij,ij->i", X, X)
+        self._fit_norms = _squared_norms(X)
         self.n_samples_fit_ = X.shape[0]
         self.row_ids_ = row_ids
         self._sources = source_table(row_ids)
@@ -265,18 +316,21 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
         return self
 
     def _transform(self, X):
-        Xt = self.transformer.transform(X)
-        return check_array(Xt, dtype=np.float64, order="C", input_name="transformed X")
+        Xt = self.transformer_.transform(X)
+        return check_array(
+            Xt, accept_sparse="csr", dtype=np.float64, order="C", input_name="transformed X"
+        )
 
     def _collect_ops(self, sources):
         ops = {op.fingerprint: replace(op) for op in upstream_ops(sources)}
-        lineage = getattr(self.transformer, "lineage_", None)
+        transformer = unfrozen(self.transformer_)
+        lineage = getattr(transformer, "lineage_", None)
         if lineage is not None:
             steps = lineage.ops
-        elif self.transformer is not None:
+        elif transformer is not None:
             # A fitted transformer without its own run (e.g. ``pipe[:-1]``): its fitted
             # steps, applied to every row.
-            steps = collect_ops(self.transformer)
+            steps = collect_ops(transformer)
         else:
             steps = []
         for op in steps:
@@ -286,8 +340,10 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
     # -- valuing ---------------------------------------------------------------------------
     def _validation_data(self, X, y):
         check_is_fitted(self)
-        if self.transformer is None:
-            X = validate_data(self, X, dtype=np.float64, order="C", reset=False)
+        if self.transformer_ is None:
+            X = validate_data(
+                self, X, accept_sparse="csr", dtype=np.float64, order="C", reset=False
+            )
         else:
             validate_data(self, X, skip_check_array=True, reset=False)
             X = self._transform(X)
@@ -298,26 +354,28 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
         pos = np.searchsorted(self.classes_, y).clip(0, self.classes_.size - 1)
         return X, np.where(self.classes_[pos] == y, pos, -1).astype(np.float64)
 
-    def _run(self, X, y):
+    def _run(self, X, y, desc):
         n_train = self.n_samples_fit_
-        blocks = list(gen_batches(X.shape[0], _block_rows(n_train)))
+        dense_width = self._fit_X.shape[1] if sparse.issparse(self._fit_X) else 0
+        blocks = gen_batches(X.shape[0], _block_rows(n_train, dense_width))
         n_jobs = effective_n_jobs(self.n_jobs)
         # One worker: the kernel uses Numba's threads as configured; several: share cores.
         n_threads = None if n_jobs == 1 else max(1, cpu_count() // n_jobs)
-        run_block = delayed(_block_values)
-        results = Parallel(n_jobs=self.n_jobs)(
-            run_block(
+        results = map_blocks(
+            _block_values,
+            [(X[block], y[block]) for block in blocks],
+            shared=(
                 self.metric,
                 self._fit_X,
                 self._fit_norms,
                 self._fit_y,
-                X[block],
-                y[block],
                 self.n_neighbors,
                 self.task_ == "regression",
                 n_threads,
-            )
-            for block in blocks
+            ),
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            desc=desc,
         )
         total = np.zeros(n_train)
         for block_sum, _ in results:
@@ -329,7 +387,7 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_val, n_features)
+        X : {array-like, sparse matrix} or DataFrame of shape (n_val, n_features)
             Validation data.
         y : array-like of shape (n_val,)
             Validation labels or targets.
@@ -342,7 +400,7 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
             ``score(X, y) + mean(y ** 2)`` for regression.
         """
         X, y = self._validation_data(X, y)
-        self.values_ = self._run(X, y)[0]
+        self.values_ = self._run(X, y, "KNN-Shapley values")[0]
         return self.values_
 
     def score(self, X, y):
@@ -350,7 +408,7 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_val, n_features)
+        X : {array-like, sparse matrix} or DataFrame of shape (n_val, n_features)
             Validation data.
         y : array-like of shape (n_val,)
             Validation labels or targets.
@@ -365,7 +423,7 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
             (summed over at most ``K`` rows, divided by ``K``).
         """
         X, y = self._validation_data(X, y)
-        return float(self._run(X, y)[1].mean())
+        return float(self._run(X, y, "KNN utility")[1].mean())
 
     # -- aggregation -----------------------------------------------------------------------
     def _lineage_rows(self):
@@ -392,7 +450,8 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
             ``values_``, one row per source, sorted by ``source_id``.
         """
         frame = self._lineage_rows()
-        grouped = frame.groupby("source_id", sort=True)["value"]
+        # source ids as strings: a categorical column would sort in category order
+        grouped = frame.groupby(frame["source_id"].astype(str), sort=True)["value"]
         return grouped.agg(n_rows="size", sum="sum", mean="mean").reset_index()
 
     def by_op(self):
@@ -440,4 +499,9 @@ class KNNShapleyValuer(SourcesTravelMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        if self.transformer is None:
+            tags.input_tags.sparse = True
+        elif isinstance(unfrozen(self.transformer), BaseEstimator):
+            # the transformer takes X: sparse input is accepted when it accepts it
+            tags.input_tags.sparse = get_tags(unfrozen(self.transformer)).input_tags.sparse
         return tags

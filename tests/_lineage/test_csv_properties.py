@@ -175,24 +175,22 @@ def test_comment_character_inside_quotes_is_data(tmp_path):
 
 
 def test_nrows_disagreement_is_caught_by_content(tmp_path, monkeypatch):
-    # Make the line finder wrong on purpose: the count cannot see it (nrows), the
-    # content check must.
-    from sktraceprop._lineage import _csv_lines
+    # Make the line finder wrong on purpose (every row given the next record): the count
+    # cannot see it (nrows), the content check must.
+    from sktraceprop._lineage import _csv_stream
 
-    real = _csv_lines.scan
+    real = _csv_stream.scan_file
 
-    def shifted(data, kwargs):
-        # Every row attributed to the record after its own, then nrows applied.
-        kwargs = dict(kwargs)
-        nrows = kwargs.pop("nrows")
-        records = real(data, kwargs)
-        records.starts, records.ends = records.starts[1 : nrows + 1], records.ends[1 : nrows + 1]
-        records.lines = records.lines[1 : nrows + 1]
-        return records
+    def shifted(path, kwargs, n_keep, last_kept, max_records=-1):
+        scan = real(path, kwargs, n_keep + 1, last_kept, max_records + 1)
+        scan.lines = np.delete(scan.lines, 1)
+        scan.samples = {g - (g > 0): t for g, t in scan.samples.items() if g != 1}
+        scan.n_records -= 1
+        return scan
 
     path = tmp_path / "s.csv"
     path.write_bytes(b"k,v\na,1\nb,2\nc,3\nd,4\n")
-    monkeypatch.setattr("sktraceprop._lineage._io.scan", shifted)
+    monkeypatch.setattr("sktraceprop._lineage._io.scan_file", shifted)
     with pytest.raises(LineageError, match="does not equal the record found"):
         stp.read_csv(path, nrows=2)
 
@@ -219,30 +217,27 @@ def test_index_col_keeps_pandas_columns_and_dtypes(tmp_path):
     np.testing.assert_array_equal(df.index.get_level_values("pid"), plain.index)
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(st.lists(st.sampled_from(list("ab,; \t")), max_size=6).map("".join), max_size=12),
-    st.booleans(),
-    st.lists(st.booleans(), max_size=6),
-    st.sampled_from([",", ";", " ", "\t"]),
-    st.booleans(),
-)
-def test_line_scan_equals_the_tokenizer_scan_on_plain_bytes(lines, skip_blank, skip, sep, eol):
-    # The fast path (no quotes, comments, escapes or \r) must find exactly the records
-    # the full port of pandas' tokenizer finds.
-    from sktraceprop._lineage._csv_kernel import lines_at, scan_lines, scan_records
+@settings(max_examples=120, deadline=None)
+@given(documents(), st.integers(1, 64))
+def test_chunked_scan_equals_one_pass(tmp_path_factory, doc, chunk):
+    # The scan carries its state from chunk to chunk: any chunk size gives the same
+    # records, lines and sampled bytes as reading the file in one piece.
+    from sktraceprop._lineage import _csv_stream
 
-    data = ("\n".join(lines) + ("\n" if eol else "")).encode()
-    buf = np.frombuffer(data, np.uint8)
-    skip = np.asarray(skip, bool)
-    d = ord(sep)
-    stop_field = np.zeros(256, bool)
-    stop_field[[10, 13, d]] = True
-    stop_quoted = np.zeros(256, bool)
-    starts, ends, status = scan_records(
-        buf, 0, d, -1, -1, -1, 10, 13, True, skip_blank, skip, stop_field, stop_quoted
-    )
-    fast = scan_lines(buf, 0, d, skip_blank, skip)
-    np.testing.assert_array_equal(fast[0], starts)
-    np.testing.assert_array_equal(fast[1], ends)
-    np.testing.assert_array_equal(fast[2], lines_at(buf, starts))
+    data, options, _, gz = doc
+    path = tmp_path_factory.mktemp("chunks") / ("doc.csv.gz" if gz else "doc.csv")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    whole = _csv_stream.scan_file(path, options, n_keep=2, last_kept=2)
+    saved = _csv_stream.CHUNK
+    try:
+        _csv_stream.CHUNK = chunk
+        pieces = _csv_stream.scan_file(path, options, n_keep=2, last_kept=2)
+    finally:
+        _csv_stream.CHUNK = saved
+    assert pieces.sha256 == whole.sha256
+    np.testing.assert_array_equal(pieces.lines, whole.lines)
+    assert pieces.n_records == whole.n_records
+    assert pieces.status == whole.status
+    for g, text in pieces.samples.items():
+        if g in whole.samples:
+            assert text == whole.samples[g]

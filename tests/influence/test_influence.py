@@ -4,6 +4,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
@@ -225,3 +227,181 @@ def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check(estimator)
+
+
+# -- a fitted model is explained as it is -----------------------------------------------------
+def _sgd_pipeline(tmp_path):
+    df, _ = _traced_frames(tmp_path)
+    X, y = df.drop(columns="label"), df["label"].to_numpy()
+    pre = ColumnTransformer(
+        [("num", StandardScaler(), ["age", "hours"]), ("cat", OneHotEncoder(), ["city"])]
+    )
+    # no random_state: every fit of a clone lands on other coefficients
+    pipe = stp.make_traced_pipeline(pre, SGDClassifier(loss="log_loss", alpha=0.01))
+    return pipe.fit(X.iloc[:70], y[:70]), X, y
+
+
+def test_fitted_pipeline_is_explained_as_it_is(tmp_path):
+    pipe, X, y = _sgd_pipeline(tmp_path)
+    coef = pipe[-1].coef_.copy()
+    explainer = InfluenceExplainer(pipe).fit(X.iloc[:70], y[:70])
+    assert explainer.estimator_ is pipe and explainer.model_ is pipe[-1]
+    np.testing.assert_array_equal(explainer.model_.coef_, coef)
+    exp = explainer.explain(X.iloc[70:], y[70:])
+    assert exp.model_fingerprint == explainer.model_fingerprint_
+    assert exp.model_fingerprint == pipe.lineage_.model_fingerprint
+    # the scores are those of the user's coefficients: the margins they explain agree
+    np.testing.assert_allclose(
+        exp.margins, np.where(y[70:] == 1, 1, -1) * pipe.decision_function(X.iloc[70:])
+    )
+    frozen = InfluenceExplainer(FrozenEstimator(pipe)).fit(X.iloc[:70], y[:70])
+    np.testing.assert_array_equal(frozen.explain(X.iloc[70:], y[70:]).scores, exp.scores)
+
+    # clone (GridSearchCV, cross_validate) keeps the fitted model: nothing is refitted
+    copy = clone(explainer)
+    assert copy.estimator is pipe
+    np.testing.assert_array_equal(
+        copy.fit(X.iloc[:70], y[:70]).explain(X.iloc[70:], y[70:]).scores, exp.scores
+    )
+    # a refit happens when asked for, with an unfitted estimator: another model
+    refit = InfluenceExplainer(clone(pipe)).fit(X.iloc[:70], y[:70])
+    assert refit.estimator_ is not pipe
+    assert refit.model_fingerprint_ != explainer.model_fingerprint_
+    assert not np.array_equal(refit.model_.coef_, coef)
+
+
+def test_fitted_model_needs_its_own_training_rows(tmp_path):
+    pipe, X, y = _sgd_pipeline(tmp_path)
+    with pytest.raises(ValueError, match="not the data the fitted model was trained on"):
+        InfluenceExplainer(pipe).fit(X.iloc[:60], y[:60])
+    with pytest.raises(ValueError, match="in another order"):
+        InfluenceExplainer(pipe).fit(X.iloc[:70][::-1], y[:70][::-1])
+
+
+def test_explaining_a_model_changed_after_fit_raises(tmp_path):
+    pipe, X, y = _sgd_pipeline(tmp_path)
+    explainer = InfluenceExplainer(pipe).fit(X.iloc[:70], y[:70])
+    restored = pickle.loads(pickle.dumps(explainer))  # unchanged models survive pickling
+    assert (
+        restored.explain(X.iloc[70:], y[70:]).model_fingerprint == pipe.lineage_.model_fingerprint
+    )
+    pipe.fit(X.iloc[:70], y[:70])  # the user refits the model in place
+    with pytest.raises(ValueError, match="model changed after InfluenceExplainer.fit"):
+        explainer.explain(X.iloc[70:], y[70:])
+    with pytest.raises(ValueError, match="model changed"):
+        explainer.score(X.iloc[70:], y[70:])
+    # and the change is still seen once pickled
+    with pytest.raises(ValueError, match="model changed"):
+        pickle.loads(pickle.dumps(explainer)).explain(X.iloc[70:], y[70:])
+    explainer.fit(X.iloc[:70], y[:70]).explain(X.iloc[70:], y[70:])
+
+
+def test_frozen_unfitted_estimator_is_refused():
+    X, y = make_classification(40, 3, n_informative=2, n_redundant=0, random_state=0)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        InfluenceExplainer(FrozenEstimator(LogisticRegression())).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"top_k": 0}, "top_k must be a positive integer.*got 0"),
+        ({"top_k": -5}, "top_k must be a positive integer.*got -5"),
+        ({"top_k": 2.5}, "top_k must be a positive integer"),
+        ({"top_k": True}, "top_k must be a positive integer"),
+        ({"y": np.full(5, 7)}, r"classes the model does not have: \[7\].*\[0, 1, 2\]"),
+        ({"y": np.array(["a"] * 5)}, "classes the model does not have: \\['a'\\]"),
+        ({"y": np.zeros(3, dtype=int)}, r"one class per row of X \(5 rows\), got shape \(3,\)"),
+        ({"y": np.zeros((5, 2), dtype=int)}, "one class per row"),
+        ({"keep_scores": "yes"}, "keep_scores must be"),
+    ],
+)
+def test_explain_names_bad_arguments(kwargs, match):
+    X, y = make_classification(60, 4, n_informative=3, n_redundant=0, n_classes=3, random_state=0)
+    explainer = InfluenceExplainer(LogisticRegression()).fit(X[:50], y[:50])
+    with pytest.raises(ValueError, match=match):
+        explainer.explain(X[50:55], **kwargs)
+
+
+def test_explain_and_score_bad_inputs_for_regressors_and_empty_data():
+    X, y = make_regression(40, 3, random_state=0)
+    explainer = InfluenceExplainer(Ridge()).fit(X[:30], y[:30])
+    with pytest.raises(ValueError, match="one class per row"):
+        explainer.explain(X[30:], y[:4])
+    with pytest.raises(ValueError, match="no rows to explain"):
+        explainer.explain(X[:0])
+    with pytest.raises(ValueError, match="one class per row"):
+        explainer.score(X[30:], y[:4])
+    # top_k larger than the training set keeps every row
+    assert explainer.explain(X[30:32], top_k=500).top_indices.shape == (2, 30)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    n_train=st.integers(3, 40),
+    n_test=st.integers(1, 15),
+    block_size=st.integers(1, 50),
+    top_k=st.integers(1, 45),
+)
+def test_blockwise_explain_equals_the_full_matrix(seed, n_train, n_test, block_size, top_k):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_train + n_test, 3))
+    y = np.arange(n_train + n_test) % 2
+    full = InfluenceExplainer(LogisticRegression(), block_size=10_000).fit(
+        X[:n_train], y[:n_train]
+    )
+    part = clone(full).set_params(block_size=block_size).fit(X[:n_train], y[:n_train])
+    reference = full.explain(X[n_train:], top_k=top_k, keep_scores=True)
+    exp = part.explain(X[n_train:], top_k=top_k, keep_scores=False)
+    k = min(top_k, n_train)
+    assert exp.scores is None and exp.top_indices.shape == (n_test, k)
+    scores = reference.scores
+    np.testing.assert_allclose(
+        exp.top_scores, -np.sort(-scores, axis=1)[:, :k], rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(exp.bottom_scores, np.sort(scores, axis=1)[:, :k], atol=1e-12)
+    np.testing.assert_allclose(
+        np.take_along_axis(scores, exp.top_indices, 1), exp.top_scores, rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(exp.source_scores.sum(axis=1), scores.sum(axis=1), atol=1e-10)
+    np.testing.assert_allclose(exp.margins, reference.margins)
+
+
+def test_verbose_explain_and_score_report_progress(capsys):
+    X, y = make_classification(120, 4, random_state=0)
+    explainer = InfluenceExplainer(
+        LogisticRegression(), block_size=16, n_subsets=3, verbose=1, random_state=0
+    ).fit(X[:100], y[:100])
+    explainer.explain(X[100:], y[100:])
+    explainer.score(X[100:], y[100:])
+    err = capsys.readouterr().err
+    assert "explain" in err and "2/2" in err  # 20 test rows in blocks of 16
+    assert "LDS retrains" in err and "3/3" in err
+
+
+def test_pickled_explainer_of_a_fitted_skorch_net_still_explains():
+    # a skorch net's fingerprint is not stable across pickling (object addresses in
+    # reprs): an unchanged net must not be taken for a changed one
+    torch = pytest.importorskip("torch")
+    skorch = pytest.importorskip("skorch")
+    X, y = make_classification(60, 4, random_state=0)
+    X = X.astype(np.float32)
+    torch.manual_seed(0)
+    net = skorch.NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Linear(4, 2)),
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=3,
+        train_split=None,
+        verbose=0,
+    ).fit(X, y)
+    explainer = InfluenceExplainer(net, n_components=16, random_state=0).fit(X, y)
+    assert explainer.estimator_ is net
+    restored = pickle.loads(pickle.dumps(explainer))
+    np.testing.assert_allclose(
+        restored.explain(X[:3], keep_scores=True).scores,
+        explainer.explain(X[:3], keep_scores=True).scores,
+        rtol=1e-6,
+    )

@@ -7,11 +7,18 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
 from sklearn import config_context
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import pairwise_distances
-from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import check_estimator
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 import sktraceprop as stp
 from sktraceprop import KNNShapleyValuer
@@ -362,8 +369,8 @@ def test_errors():
         val.value(Xv, yv[:2])
     with pytest.raises(TypeError, match="transform method"):
         KNNShapleyValuer(transformer=object()).fit(X, y)
-    with pytest.raises(NotFittedError):
-        KNNShapleyValuer(transformer=StandardScaler()).fit(X, y)
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        KNNShapleyValuer().fit(X, None)
     with pytest.raises(ValueError, match="n_neighbors"):
         KNNShapleyValuer(0).fit(X, y)
 
@@ -400,3 +407,176 @@ def test_by_op_lists_the_steps_of_a_sliced_pipeline():
     assert ops["op"].tolist() == ["standardscaler"]
     assert ops["n_rows"].tolist() == [30]
     np.testing.assert_allclose(ops["sum"].iloc[0], values.sum(), atol=1e-12)
+
+
+# -- sparse data and transformers ----------------------------------------------------------
+def _sparse_integer(rng, n, n_features, density):
+    """Small integers, mostly zeros: exact products, ties in distance."""
+    values = rng.integers(1, 4, (n, n_features)) * (rng.random((n, n_features)) < density)
+    return sparse.csr_matrix(values.astype(float))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_train=st.integers(1, 60),
+    n_val=st.integers(1, 12),
+    n_features=st.integers(1, 30),
+    density=st.floats(0.0, 1.0),
+    k=st.integers(1, 8),
+    regression=st.booleans(),
+)
+def test_sparse_values_equal_dense_values(
+    seed, n_train, n_val, n_features, density, k, regression
+):
+    rng = np.random.default_rng(seed)
+    X = _sparse_integer(rng, n_train, n_features, density)
+    Xv = _sparse_integer(rng, n_val, n_features, density)
+    if regression:
+        y, yv = rng.normal(size=n_train), rng.normal(size=n_val)
+    else:
+        y, yv = rng.integers(0, 3, n_train), rng.integers(0, 3, n_val)
+    task = "regression" if regression else "classification"
+    dense = KNNShapleyValuer(k, task=task).fit(X.toarray(), y)
+    sparse_val = KNNShapleyValuer(k, task=task).fit(X, y)
+    # Integer data: every product is exact, so ties and values are identical.
+    np.testing.assert_array_equal(sparse_val.value(Xv, yv), dense.value(Xv.toarray(), yv))
+    assert sparse_val.score(Xv, yv) == dense.score(Xv.toarray(), yv)
+    # a dense validation set against a sparse training set, and the reverse
+    np.testing.assert_array_equal(sparse_val.value(Xv.toarray(), yv), dense.values_)
+    np.testing.assert_array_equal(dense.value(Xv, yv), sparse_val.values_)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine", "manhattan"])
+def test_sparse_values_equal_exhaustive_shapley(metric):
+    rng = np.random.default_rng(4)
+    # continuous values (no ties), half of them zero
+    X = sparse.csr_matrix(rng.normal(size=(9, 6)) * (rng.random((9, 6)) < 0.5))
+    Xv = sparse.csr_matrix(rng.normal(size=(5, 6)) * (rng.random((5, 6)) < 0.5))
+    y, yv = rng.integers(0, 2, 9), rng.integers(0, 2, 5)
+    dist = pairwise_distances(Xv.toarray(), X.toarray(), metric=metric)
+    expected = exhaustive_shapley(dist, y, yv, 3)
+    values = KNNShapleyValuer(3, metric=metric).fit(X, y).value(Xv, yv)
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+
+
+def test_sparse_training_matrix_is_never_densified(monkeypatch):
+    rng = np.random.default_rng(0)
+    X = _sparse_integer(rng, 3000, 40, 0.1)
+    Xv = _sparse_integer(rng, 90, 40, 0.1)
+    y, yv = rng.integers(0, 2, 3000), rng.integers(0, 2, 90)
+    reference = KNNShapleyValuer(5).fit(X.toarray(), y).value(Xv.toarray(), yv)
+    densified = []
+    for cls in (sparse.csr_matrix, sparse.csr_array):
+        real = cls.toarray
+
+        def spy(self, *args, _real=real, **kwargs):
+            densified.append(self.shape)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "toarray", spy)
+    with config_context(working_memory=1):  # about 7 validation rows per block
+        values = KNNShapleyValuer(5).fit(X, y).value(Xv, yv)
+    # the blocks' sums are added in another order than one block's
+    np.testing.assert_allclose(values, reference, rtol=0, atol=1e-15)
+    assert densified, "the validation blocks are multiplied dense"
+    assert max(rows for rows, _ in densified) <= 16 < 90
+
+
+def _categorical_frame(rng, n, source_id):
+    """One-hot heavy data: the transformed matrix is sparse (density below 0.3)."""
+    frame = pd.DataFrame(
+        {
+            "city": rng.choice([f"c{i}" for i in range(25)], n),
+            "job": rng.choice([f"j{i}" for i in range(15)], n),
+            "age": rng.integers(18, 80, n),
+        }
+    )
+    frame["label"] = ((frame["age"] > 45) ^ (rng.random(n) < 0.2)).astype(int)
+    return stp.from_pandas(frame, source_id)
+
+
+def _one_hot_pipeline():
+    pre = stp.make_traced_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["city", "job"]),
+        (FunctionTransformer(), ["age"]),  # integer ages: exact products
+    )
+    return stp.make_traced_pipeline(pre, LogisticRegression())
+
+
+def test_readme_recipe_with_one_hot_pipeline_equals_dense_and_exhaustive():
+    rng = np.random.default_rng(0)
+    data = pd.concat(
+        [_categorical_frame(rng, 300, "shop_a"), _categorical_frame(rng, 200, "shop_b")]
+    )
+    X, y = data.drop(columns="label"), data["label"]
+    X_tr, X_va, y_tr, y_va = X.iloc[:400], X.iloc[400:], y.iloc[:400], y.iloc[400:]
+    pipe = _one_hot_pipeline().fit(X_tr, y_tr)
+    assert sparse.issparse(pipe[:-1].transform(X_tr))
+
+    val = KNNShapleyValuer(n_neighbors=5, transformer=pipe[:-1]).fit(X_tr, y_tr)
+    values = val.value(X_va, y_va)
+    dense = KNNShapleyValuer(n_neighbors=5).fit(pipe[:-1].transform(X_tr).toarray(), y_tr)
+    np.testing.assert_array_equal(dense.value(pipe[:-1].transform(X_va).toarray(), y_va), values)
+    assert val.by_source()["source_id"].tolist() == ["shop_a", "shop_b"]
+    assert val.by_source()["sum"].sum() == pytest.approx(val.score(X_va, y_va), abs=1e-12)
+
+    # brute force on a few rows, through the same transformer
+    small = KNNShapleyValuer(n_neighbors=3, transformer=pipe[:-1]).fit(X_tr.iloc[:8], y_tr[:8])
+    Zt, Zv = pipe[:-1].transform(X_tr.iloc[:8]), pipe[:-1].transform(X_va.iloc[:4])
+    dist = pairwise_distances(Zv.toarray(), Zt.toarray(), metric="sqeuclidean")
+    expected = exhaustive_shapley(dist, y_tr.to_numpy()[:8], y_va.to_numpy()[:4], 3)
+    values = small.value(X_va.iloc[:4], y_va.iloc[:4])
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_fitted_transformer_survives_clone_and_grid_search(frozen):
+    rng = np.random.default_rng(1)
+    data = _categorical_frame(rng, 240, "shop")
+    X, y = data.drop(columns="label"), data["label"]
+    pipe = _one_hot_pipeline().fit(X.iloc[:160], y.iloc[:160])
+    transformer = FrozenEstimator(pipe[:-1]) if frozen else pipe[:-1]
+    val = KNNShapleyValuer(5, transformer=transformer)
+    copy = clone(val)
+    assert copy.transformer is transformer  # the same fitted object, not an unfitted copy
+    values = copy.fit(X.iloc[:160], y.iloc[:160]).value(X.iloc[160:], y.iloc[160:])
+    assert copy.transformer_ is transformer
+    np.testing.assert_array_equal(
+        values, val.fit(X.iloc[:160], y.iloc[:160]).value(X.iloc[160:], y.iloc[160:])
+    )
+    assert copy.by_op()["op"].tolist()[-1] == "tracedcolumntransformer"
+
+    search = GridSearchCV(val, {"n_neighbors": [1, 15]}, cv=3).fit(X, y)
+    assert search.best_estimator_.transformer_ is transformer
+    scores = cross_val_score(val, X, y, cv=3)
+    # each fold valued with the fitted transformer as it is
+    for (train, test), score in zip(KFold(3).split(X), scores):
+        direct = KNNShapleyValuer(5).fit(pipe[:-1].transform(X.iloc[train]), y.iloc[train])
+        assert score == direct.score(pipe[:-1].transform(X.iloc[test]), y.iloc[test])
+
+
+def test_unfitted_transformer_is_fitted_on_the_training_rows():
+    rng = np.random.default_rng(2)
+    X, Xv = rng.normal(3, 5, size=(60, 3)), rng.normal(3, 5, size=(20, 3))
+    y, yv = rng.integers(0, 2, 60), rng.integers(0, 2, 20)
+    scaler = StandardScaler()
+    val = KNNShapleyValuer(4, transformer=scaler).fit(X, y)
+    assert val.transformer_ is not scaler and not hasattr(scaler, "mean_")
+    np.testing.assert_allclose(val.transformer_.mean_, X.mean(axis=0))
+    fitted = StandardScaler().fit(X)
+    direct = KNNShapleyValuer(4).fit(fitted.transform(X), y)
+    np.testing.assert_array_equal(val.value(Xv, yv), direct.value(fitted.transform(Xv), yv))
+    assert clone(val).transformer is not scaler  # unfitted parameters are cloned as usual
+
+
+@parametrize_with_checks(
+    [
+        KNNShapleyValuer(3, transformer=StandardScaler()),
+        KNNShapleyValuer(3, transformer=FunctionTransformer().fit(np.zeros((1, 1)))),
+        KNNShapleyValuer(3, transformer=FrozenEstimator(FunctionTransformer().fit([[0.0]]))),
+    ],
+    expected_failed_checks=lambda est: {},
+)
+def test_sklearn_checks_with_a_transformer(estimator, check):
+    check(estimator)

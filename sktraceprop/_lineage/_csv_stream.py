@@ -1,0 +1,369 @@
+"""Read a CSV file once, in chunks: its SHA-256, and where pandas' records start.
+
+Runs beside ``pandas.read_csv`` (in a thread: hashing, decompressing and the numba scan
+release the GIL), holding one chunk at a time, never the whole file: the line numbers
+cost one int64 per row. The bytes of a thinned, evenly spread sample of records (and the
+header, the first and the last data records) are kept for the content check.
+"""
+
+import bz2
+import codecs
+import csv
+import gzip
+import hashlib
+import io
+import lzma
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..exceptions import LineageError
+
+#: Bytes read per chunk.
+CHUNK = 1 << 22
+#: Sampled records kept for the content check (before thinning doubles the stride).
+N_SAMPLED = 64
+
+_SUFFIXES = {
+    ".gz": "gzip",
+    ".bz2": "bz2",
+    ".zip": "zip",
+    ".xz": "xz",
+    ".zst": "zstd",
+    ".tar": "tar",
+    ".tgz": "tar",
+}
+
+
+def compression_of(path, compression):
+    """The compression pandas applies to ``path`` (``None`` for none)."""
+    if isinstance(compression, dict):
+        compression = compression.get("method")
+    if compression == "infer":
+        suffixes = "".join(path.suffixes[-2:]).lower()
+        if suffixes.endswith((".tar.gz", ".tar.bz2", ".tar.xz")):
+            return "tar"
+        compression = _SUFFIXES.get(path.suffix.lower())
+    return compression
+
+
+class _Hashing:
+    """A binary file that hashes what is read from it."""
+
+    def __init__(self, fh):
+        self._fh = fh
+        self.sha = hashlib.sha256()
+        self.n_bytes = 0
+
+    def read(self, size=-1):
+        data = self._fh.read(size)
+        self.sha.update(data)
+        self.n_bytes += len(data)
+        return data
+
+    def readinto(self, buffer):
+        n = self._fh.readinto(buffer)
+        view = memoryview(buffer)[:n]
+        self.sha.update(view)
+        self.n_bytes += n
+        return n
+
+    def readable(self):
+        return True
+
+    def drain(self):
+        while self.read(CHUNK):
+            pass
+
+
+def _decompressed(raw, method, path):
+    """File-like object over the decompressed bytes of ``raw`` (a :class:`_Hashing`)."""
+    if method is None:
+        return raw
+    if method == "gzip":
+        return gzip.GzipFile(fileobj=raw)
+    if method == "bz2":
+        return bz2.BZ2File(raw)
+    if method == "xz":
+        return lzma.LZMAFile(raw)
+    if method == "zip":
+        archive = zipfile.ZipFile(io.BytesIO(raw.read()))
+        names = archive.namelist()
+        if len(names) != 1:
+            raise ValueError(f"{path}: a zip file must hold exactly one member")
+        return archive.open(names[0])
+    if method == "zstd":
+        try:
+            import zstandard
+        except ImportError:
+            raise ImportError("reading .zst files needs the zstandard package") from None
+        return zstandard.ZstdDecompressor().stream_reader(raw)
+    raise ValueError(
+        f"sktraceprop.read_csv does not support compression={method!r}; decompress the "
+        "file first, or read it with pandas and use sktraceprop.from_pandas."
+    )
+
+
+def _utf8(stream, encoding, errors):
+    """Chunks of the UTF-8 bytes pandas' tokenizer sees (other encodings re-encoded)."""
+    transcode = encoding is not None and codecs.lookup(encoding).name not in ("utf-8", "ascii")
+    decoder = codecs.getincrementaldecoder(encoding)(errors) if transcode else None
+    while True:
+        chunk = stream.read(CHUNK)
+        out = chunk if decoder is None else decoder.decode(chunk, final=not chunk).encode()
+        if out:
+            yield out
+        if not chunk:
+            return
+
+
+def _first_at_least(chunks, n):
+    """The same bytes, with a first chunk of at least ``n`` bytes (to see a BOM)."""
+    head = b""
+    for chunk in chunks:
+        if len(head) >= n:
+            yield chunk
+            continue
+        head += chunk
+        if len(head) >= n:
+            yield head
+    if len(head) < n and head:
+        yield head
+
+
+def _byte(value):
+    return -1 if value is None else value.encode()[0]
+
+
+def _skip_mask(skiprows, bound, current):
+    """``skiprows`` as a boolean mask over pandas' logical line counter, ``bound`` long."""
+    if skiprows is None:
+        return np.zeros(0, bool)
+    if callable(skiprows):
+        if current is not None and current.size >= bound:
+            return current
+        start = 0 if current is None else current.size
+        more = np.fromiter((bool(skiprows(k)) for k in range(start, bound)), bool, bound - start)
+        return more if current is None else np.concatenate([current, more])
+    if current is not None:
+        return current
+    if np.ndim(skiprows) == 0:
+        return np.ones(max(int(skiprows), 0), bool)
+    rows = np.asarray(list(skiprows), dtype=np.int64)
+    rows = rows[rows >= 0]
+    mask = np.zeros(int(rows.max()) + 1 if rows.size else 0, bool)
+    mask[rows] = True
+    return mask
+
+
+def _span(chunk, base, tail, tail_base, start, end):
+    """Bytes ``start .. end`` of the stream, from the carried tail and the current chunk."""
+    if start >= base:
+        return chunk[start - base : end - base]
+    head = tail[start - tail_base : end - tail_base]
+    return head if end <= base else head + chunk[: end - base]
+
+
+@dataclass
+class _Kept:
+    """The records whose bytes the content check needs."""
+
+    n_keep: int  # records 0 .. n_keep - 1: the header and the first data record
+    last_kept: int  # the last records (before a footer)
+    stride: int = 1  # every stride-th record, thinned as the file grows
+    samples: dict = field(default_factory=dict)
+    recent: dict = field(default_factory=dict)
+
+    def add(self, first, k, starts, ends, text_of):
+        # Thin first: the stride keeps at most 2 * N_SAMPLED records, spread evenly.
+        while (first + k) // self.stride > 2 * N_SAMPLED:
+            self.stride *= 2
+            for g in [g for g in self.samples if g >= self.n_keep and g % self.stride]:
+                del self.samples[g]
+        g = first + np.arange(k)
+        sampled = (g < self.n_keep) | (g % self.stride == 0)
+        last = np.arange(k) >= k - self.last_kept
+        for j in np.flatnonzero(sampled | last):
+            text = text_of(starts[j], ends[j])
+            if sampled[j]:
+                self.samples[int(g[j])] = text
+            if last[j]:
+                self.recent[int(g[j])] = text
+        for old in [r for r in self.recent if r < first + k - self.last_kept]:
+            del self.recent[old]
+
+
+@dataclass
+class Scan:
+    """What one pass over the file found.
+
+    Attributes
+    ----------
+    sha256 : str
+        SHA-256 of the file's bytes (as stored, before decompression).
+    n_bytes : int
+        Bytes read from the file.
+    lines : ndarray of int64
+        Physical start line of every record emitted (header records included).
+    samples : dict of int to bytes
+        Record index -> the record's bytes, for a thinned sample of records.
+    n_records : int
+        Records emitted (at most ``max_records``).
+    status : str or None
+        Why pandas would fail, or None.
+    """
+
+    sha256: str
+    n_bytes: int
+    lines: np.ndarray
+    samples: dict = field(default_factory=dict)
+    n_records: int = 0
+    status: str = None
+
+
+def scan_file(path, kwargs, n_keep, last_kept, max_records=-1):
+    """One pass over ``path``: hash, decompress, re-encode and scan for records.
+
+    Parameters
+    ----------
+    path : Path
+    kwargs : dict
+        The ``read_csv`` options.
+    n_keep : int
+        The bytes of records ``0 .. n_keep - 1`` (header and first data record) are kept.
+    last_kept : int
+        The bytes of the last ``last_kept`` records are kept (the last data record is
+        before ``skipfooter`` footer records).
+    max_records : int, default=-1
+        Stop scanning after this many records (``nrows``); the file is still hashed.
+
+    Returns
+    -------
+    scan : Scan
+    """
+    from . import _csv_kernel as K
+
+    sep = kwargs.get("sep", kwargs.get("delimiter", ","))
+    delim = _byte("\t" if sep == r"\t" else sep)
+    quoting = kwargs.get("quoting", csv.QUOTE_MINIMAL)
+    quote = -1 if quoting == csv.QUOTE_NONE else _byte(kwargs.get("quotechar", '"'))
+    comment, escape = _byte(kwargs.get("comment")), _byte(kwargs.get("escapechar"))
+    lineterminator = kwargs.get("lineterminator")
+    term = 10 if lineterminator is None else _byte(lineterminator)
+    carriage = 13 if lineterminator is None else -1
+    stop_field = np.zeros(256, bool)
+    stop_quoted = np.zeros(256, bool)
+    stop_field[[b for b in (term, carriage, escape, delim, comment) if b >= 0]] = True
+    stop_quoted[[b for b in (quote, escape) if b >= 0]] = True
+    # Without a quote character in a chunk, a field's start is handled like its middle,
+    # so delimiters need not stop the run of plain bytes: one run per record.
+    stop_unquoted = stop_field.copy()
+    if delim >= 0:
+        stop_unquoted[delim] = False
+    quote_byte = bytes([quote]) if quote >= 0 else None
+    flags = (
+        bool(kwargs.get("doublequote", True)),
+        bool(kwargs.get("skip_blank_lines", True)),
+        bool(kwargs.get("skipinitialspace", False)),
+    )
+    in_record = {
+        K.START_FIELD,
+        K.ESCAPED_CHAR,
+        K.IN_FIELD,
+        K.IN_QUOTED_FIELD,
+        K.ESCAPE_IN_QUOTED_FIELD,
+        K.QUOTE_IN_QUOTED_FIELD,
+        K.EAT_CRNL,
+        K.EAT_COMMENT,
+    }
+
+    method = compression_of(path, kwargs.get("compression", "infer"))
+    lines = []
+    kept = _Kept(n_keep, last_kept)
+    starts, ends, found = (np.empty(1 << 16, np.int64) for _ in range(3))
+    skip = None
+    st = None
+    base = 0
+    tail, tail_base = b"", 0
+    with open(path, "rb") as fh:
+        raw = _Hashing(fh)
+        stream = _decompressed(raw, method, path)
+        chunks = _utf8(stream, kwargs.get("encoding"), kwargs.get("encoding_errors", "strict"))
+        chunks = _first_at_least(chunks, 3)
+        for chunk in chunks:
+            if st is None:
+                st = K.new_state(3 if chunk[:3] == b"\xef\xbb\xbf" else 0)
+            if max_records >= 0 and st[K.S_N_REC] >= max_records:
+                break  # nrows reached: the rest is only hashed
+            buf = np.frombuffer(chunk, dtype=np.uint8)
+            if callable(kwargs.get("skiprows")):
+                bound = int(st[K.S_FILE_LINES]) + K.count_line_ends(buf) + 2
+                skip = _skip_mask(kwargs["skiprows"], bound, skip)
+            elif skip is None:
+                skip = _skip_mask(kwargs.get("skiprows"), 0, None)
+            # (A delimiter ending the chunk is followed by a byte of the next chunk.)
+            quoted = quote_byte is not None and (quote_byte in chunk or chunk[-1] == delim)
+            stops = stop_field if quoted else stop_unquoted
+            pos = 0
+            while pos < buf.size and not (max_records >= 0 and st[K.S_N_REC] >= max_records):
+                first = int(st[K.S_N_REC])
+                k, pos = K.scan_chunk(
+                    buf, pos, base, st, max_records, delim, quote, comment, escape, term,
+                    carriage, *flags, skip, stops, stop_quoted, starts, ends, found,
+                )  # fmt: skip
+                lines.append(found[:k].copy())
+                kept.add(
+                    first,
+                    k,
+                    starts,
+                    ends,
+                    lambda a, b, c=chunk, o=base, t=tail, tb=tail_base: _span(c, o, t, tb, a, b),
+                )
+            state = int(st[K.S_STATE])
+            if state in in_record or state == K.WHITESPACE_LINE:
+                keep_from = st[K.S_WS_START] if state == K.WHITESPACE_LINE else st[K.S_REC_START]
+                tail = _span(chunk, base, tail, tail_base, keep_from, base + len(chunk))
+                tail_base = int(keep_from)
+            else:
+                tail, tail_base = b"", base + len(chunk)
+            base += len(chunk)
+        raw.drain()
+    status = None
+    if st is None:
+        st = K.new_state()
+    lines = np.concatenate(lines) if lines else np.zeros(0, np.int64)
+    state = int(st[K.S_STATE])
+    if not (max_records >= 0 and st[K.S_N_REC] >= max_records):
+        end = None
+        if state in (K.IN_FIELD, K.START_FIELD, K.QUOTE_IN_QUOTED_FIELD, K.EAT_COMMENT):
+            end = base
+        elif state == K.EAT_CRNL:
+            end = int(st[K.S_REC_END])
+        elif state in (K.IN_QUOTED_FIELD, K.ESCAPE_IN_QUOTED_FIELD):
+            status = "the file ends inside a quoted field"
+        elif state == K.ESCAPED_CHAR:
+            status = "the file ends after an escape character"
+        if end is not None:
+            g = int(st[K.S_N_REC])
+            text = _span(b"", base, tail, tail_base, int(st[K.S_REC_START]), end)
+            kept.samples[g] = kept.recent[g] = text
+            lines = np.append(lines, st[K.S_REC_LINE])
+            st[K.S_N_REC] += 1
+    samples = {**kept.samples, **kept.recent}
+    return Scan(raw.sha.hexdigest(), raw.n_bytes, lines, samples, int(st[K.S_N_REC]), status)
+
+
+def check_stable(before, after, n_bytes, where):
+    """Refuse a file that changed while pandas and the scan were reading it."""
+    same = (before.st_size, before.st_mtime_ns, before.st_ino, before.st_dev) == (
+        after.st_size,
+        after.st_mtime_ns,
+        after.st_ino,
+        after.st_dev,
+    )
+    if not same or n_bytes != after.st_size:
+        raise LineageError(
+            f"sktraceprop.read_csv: {where} changed while it was being read; read it again "
+            "once it is no longer being written."
+        )

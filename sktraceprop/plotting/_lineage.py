@@ -1,0 +1,297 @@
+"""The lineage of a run as a graph: source files -> ops -> model."""
+
+import numpy as np
+
+from .._lineage._ids import codes_of
+from ..utils._prefit import unfrozen
+from ._base import axes, source_name
+
+_COLORS = {"source": "#dbe9f6", "derived": "#dbe9f6", "op": "#fdebd0", "model": "#d5f5e3"}
+
+
+def _short(cls_path):
+    return cls_path.rsplit(".", 1)[-1]
+
+
+class LineageDisplay:
+    """The graph of one run: source files, the ops their rows went through, the model.
+
+    Columns from left to right: the source files (with the number of training rows
+    each contributed), sources derived from them (a :func:`~sktraceprop.merge`, an
+    :func:`~sktraceprop.aggregate`), ops fitted on a single source outside the pipeline (such as a
+    scaler per hospital, :class:`~sktraceprop.TracedEstimator`), then the pipeline's
+    steps in order (the branches of a column transformer side by side, each fed by the
+    sources that hold its input columns), and the final model. Build it with
+    :meth:`from_estimator` or :meth:`from_lineage`.
+
+    Parameters
+    ----------
+    nodes : list of dict
+        One per node: ``id``, ``label``, ``kind`` (``"source"``, ``"derived"``,
+        ``"op"`` or ``"model"``) and ``column`` (its position from the left).
+    edges : list of tuple of str
+        ``(from_id, to_id)`` pairs.
+    title : str, default=None
+        Title of the axes.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Axes with the graph.
+    figure_ : matplotlib Figure
+        Figure holding the axes.
+    texts_ : dict of str to matplotlib Text
+        The box of each node, by node id.
+    arrows_ : list of matplotlib FancyArrowPatch
+        One per edge, in the order of ``edges``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> import sktraceprop as stp
+    >>> from sktraceprop.plotting import LineageDisplay
+    >>> X = stp.from_numpy(np.random.RandomState(0).randn(30, 2), "lineage_rows")
+    >>> pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    >>> pipe = pipe.fit(X, (X["x0"] > 0).astype(int))
+    >>> LineageDisplay.from_estimator(pipe).edges[0]
+    ('source:lineage_rows', 'op:standardscaler')
+    """
+
+    def __init__(self, *, nodes, edges, title=None):
+        self.nodes = nodes
+        self.edges = edges
+        self.title = title
+
+    def plot(self, *, ax=None):
+        """Draw the graph.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure if None.
+
+        Returns
+        -------
+        display : LineageDisplay
+        """
+        n_columns = max(node["column"] for node in self.nodes) + 1
+        per_column = np.bincount([node["column"] for node in self.nodes])
+        ax = axes(
+            ax, "LineageDisplay.plot", figsize=(2.4 * n_columns, 0.9 * per_column.max() + 1.2)
+        )
+        from matplotlib.patches import FancyArrowPatch
+
+        position = _layout(self.nodes, self.edges)
+        self.texts_ = {
+            node["id"]: ax.text(
+                *position[node["id"]],
+                node["label"],
+                ha="center",
+                va="center",
+                fontsize=8,
+                zorder=3,
+                bbox={"boxstyle": "round", "facecolor": _COLORS[node["kind"]]},
+            )
+            for node in self.nodes
+        }
+        self.arrows_ = []
+        for src, dst in self.edges:
+            # clipped at the two boxes (drawn after them, when their size is known)
+            arrow = FancyArrowPatch(
+                position[src],
+                position[dst],
+                patchA=self.texts_[src].get_bbox_patch(),
+                patchB=self.texts_[dst].get_bbox_patch(),
+                arrowstyle="-|>",
+                connectionstyle=f"arc3,rad={_bend(position, src, dst)}",
+                mutation_scale=12,
+                color="grey",
+                zorder=4,
+            )
+            ax.add_patch(arrow)
+            self.arrows_.append(arrow)
+        half = max(abs(y) for _, y in position.values()) + 0.6
+        ax.set_xlim(-0.6, n_columns - 0.4)
+        ax.set_ylim(-half, half)
+        ax.set_axis_off()
+        if self.title:
+            ax.set_title(self.title)
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None):
+        """The graph of the run recorded by a fitted traced estimator.
+
+        Parameters
+        ----------
+        estimator : fitted TracedPipeline, TracedEstimator or TracedColumnTransformer
+            Anything with a ``lineage_`` (also inside a ``FrozenEstimator``).
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure if None.
+
+        Returns
+        -------
+        display : LineageDisplay
+        """
+        lineage = getattr(unfrozen(estimator), "lineage_", None)
+        if lineage is None:
+            raise ValueError(
+                f"{type(estimator).__name__} has no lineage_: fit it as a traced estimator "
+                "(make_traced_pipeline, TracedEstimator) to record one"
+            )
+        return cls.from_lineage(lineage, ax=ax)
+
+    @classmethod
+    def from_lineage(cls, lineage, *, ax=None):
+        """The graph of a run (:class:`~sktraceprop.Lineage`), e.g. loaded from a store.
+
+        Parameters
+        ----------
+        lineage : Lineage
+            The run.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure if None.
+
+        Returns
+        -------
+        display : LineageDisplay
+        """
+        nodes, edges = _graph(lineage)
+        title = f"Run {lineage.run_id[:8]}: {_short(lineage.estimator)}"
+        return cls(nodes=nodes, edges=edges, title=title).plot(ax=ax)
+
+
+def _graph(lineage):
+    """Nodes and edges of a run; see :class:`LineageDisplay` for the layout."""
+    counts = lineage.source_counts()
+    nodes, edges, siblings = [], [], {}
+
+    def add(node_id, label, kind):
+        nodes.append({"id": node_id, "label": label, "kind": kind})
+
+    sources = sorted(lineage.sources.values(), key=lambda source: source.source_id)
+    # Where each source's rows enter the next step, with the columns that flow there:
+    # the source itself, the merge that combined it, or the ops fitted on it outside
+    # the pipeline (for the columns they were fitted on).
+    entries = {}
+    for source in sources:
+        if source.parents is None:
+            node = f"source:{source.source_id}"
+            name = source_name(source.source_id, source.uri)
+            add(node, f"{name}\n{int(counts.get(source.source_id, 0))} rows", "source")
+            entries[source.source_id] = [(node, set(source.columns))]
+    for source in sources:
+        if source.parents is None:
+            continue
+        node = f"source:{source.source_id}"
+        # a derived source (a merge, an aggregate) is fed by the sources of its parents
+        add(node, f"{source.kind}\n{source.source_id}", "derived")
+        codes = np.unique(codes_of(source.parents.ids))
+        for parent in sorted(lineage.sources[int(code)].source_id for code in codes):
+            edges.append((f"source:{parent}", node))
+            entries.pop(parent, None)
+        entries[source.source_id] = [(node, set(source.columns))]
+
+    for op in lineage.ops:
+        if op.sources is None:
+            continue
+        node = f"op:{op.name}"
+        add(node, _op_label(op), "op")
+        wanted = set(op.features_in)
+        for source_id in op.sources:
+            kept, out = [], set(op.features_out) or set(wanted)
+            for src, columns in entries.get(source_id, []):
+                if not wanted or wanted & columns:
+                    edges.append((src, node))
+                    out |= columns if not wanted else set()
+                    columns = columns - wanted if wanted else set()
+                if columns:
+                    kept.append((src, columns))
+            if source_id in entries:
+                entries[source_id] = [*kept, (node, out)]
+    inputs = [entry for ids in entries.values() for entry in ids]
+
+    steps = [op for op in lineage.ops if op.sources is None]
+    top = [op for op in steps if "/" not in op.name]
+    for i, op in enumerate(top):
+        node = f"op:{op.name}"
+        children = [c for c in steps if c.name.startswith(op.name + "/")]
+        for child in children:
+            child_node = f"op:{child.name}"
+            add(child_node, _op_label(child), "op")
+            siblings.setdefault(node, []).append(child_node)
+            wanted = set(child.features_in)
+            # a branch of a column transformer reads the inputs holding its columns
+            edges.extend(
+                (src, child_node)
+                for src, columns in inputs
+                if columns is None or not wanted or wanted & columns
+            )
+            edges.append((child_node, node))
+        if not children:
+            edges.extend((src, node) for src, _ in inputs)
+        add(node, _op_label(op), "model" if i == len(top) - 1 else "op")
+        inputs = [(node, None)]
+
+    edges = list(dict.fromkeys(edges))  # an op fitted on several sources: one edge each
+    # layers: a node sits one column right of its farthest predecessor
+    column = {node["id"]: 0 for node in nodes}
+    for _ in range(2):
+        for _ in nodes:
+            for src, dst in edges:
+                column[dst] = max(column[dst], column[src] + 1)
+        # the branches of one column transformer side by side, in one column
+        for members in siblings.values():
+            last = max(column[m] for m in members)
+            column.update(dict.fromkeys(members, last))
+    for node in nodes:
+        node["column"] = column[node["id"]]
+    return nodes, edges
+
+
+def _layout(nodes, edges):
+    """``{node id: (column, height)}``: sources spread evenly from the top, every other
+    node at the mean height of its predecessors (fewer crossings), kept one apart."""
+    preds = {}
+    for src, dst in edges:
+        preds.setdefault(dst, []).append(src)
+    position = {}
+    for column in range(max(node["column"] for node in nodes) + 1):
+        ids = [node["id"] for node in nodes if node["column"] == column]
+        if column == 0:
+            wanted = [(len(ids) - 1) / 2 - i for i in range(len(ids))]
+        else:
+            wanted = [np.mean([position[p][1] for p in preds.get(i, [])] or [0.0]) for i in ids]
+        order = sorted(range(len(ids)), key=lambda i: -wanted[i])  # stable: ties keep order
+        heights = [wanted[i] for i in order]
+        for j in range(1, len(heights)):
+            heights[j] = min(heights[j], heights[j - 1] - 1.0)
+        shift = (np.mean([wanted[i] for i in order]) - np.mean(heights)) if heights else 0.0
+        for j, i in enumerate(order):
+            position[ids[i]] = (column, heights[j] + shift)
+    return position
+
+
+def _bend(position, src, dst):
+    """Curvature of an edge: one that would cross a box in a column it skips bends
+    away from it (positive bends a rightward edge down)."""
+    (x0, y0), (x1, y1) = position[src], position[dst]
+    nearest = None
+    for x, y in position.values():
+        if x0 < x < x1:
+            offset = y - (y0 + (y1 - y0) * (x - x0) / (x1 - x0))
+            if abs(offset) < 0.6 and (nearest is None or abs(offset) < abs(nearest)):
+                nearest = offset
+    if nearest is None:
+        return 0.0
+    return 0.3 if nearest >= 0 else -0.3
+
+
+def _op_label(op):
+    name = op.name.rsplit("/", 1)[-1]
+    cls = _short(op.cls)
+    return cls if name == cls.lower() else f"{cls}\n{name}"

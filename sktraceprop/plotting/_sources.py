@@ -1,0 +1,173 @@
+"""Row values or influence grouped by source file, with their spread."""
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from .._lineage import row_lineage
+from ._base import axes, source_name
+
+
+class BySourceDisplay:
+    """Distribution per source file of the rows' values or influence.
+
+    One box per source (quartiles, whiskers at 1.5 IQR, outliers as points) with its
+    mean marked, so that a source's total is read together with how its rows spread:
+    a source whose mean is low because of a few very harmful rows looks different from
+    one whose rows are all slightly harmful. Build it with :meth:`from_estimator`
+    (KNN-Shapley values) or :meth:`from_explanation` (influence).
+
+    Parameters
+    ----------
+    values : dict of str to ndarray
+        The numbers of each source's rows, by source label, in drawing order.
+    xlabel : str
+        What the numbers are.
+    title : str, default=None
+        Title of the axes.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Axes with the boxes.
+    figure_ : matplotlib Figure
+        Figure holding the axes.
+    boxes_ : dict
+        What :meth:`matplotlib.axes.Axes.boxplot` returned.
+    means_ : ndarray of shape (n_sources,)
+        Mean of each source's rows, in the order of ``values``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> import sktraceprop as stp
+    >>> from sktraceprop.plotting import BySourceDisplay
+    >>> rng = np.random.RandomState(0)
+    >>> X = pd.concat([stp.from_numpy(rng.randn(20, 2), s) for s in ("shop_a", "shop_b")])
+    >>> y = (X["x0"] > 0).astype(int)
+    >>> valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(X, y)
+    >>> display = BySourceDisplay.from_estimator(valuer, X, y)
+    >>> list(display.values)
+    ['shop_a (20 rows)', 'shop_b (20 rows)']
+    """
+
+    def __init__(self, *, values, xlabel, title=None):
+        self.values = values
+        self.xlabel = xlabel
+        self.title = title
+
+    def plot(self, *, ax=None):
+        """Draw one box per source.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure if None.
+
+        Returns
+        -------
+        display : BySourceDisplay
+        """
+        ax = axes(ax, "BySourceDisplay.plot", figsize=(6, 0.6 * len(self.values) + 1.4))
+        labels = list(self.values)
+        data = [np.asarray(self.values[label], dtype=np.float64) for label in labels]
+        positions = np.arange(len(data))[::-1] + 1
+        self.boxes_ = ax.boxplot(data, positions=positions, orientation="horizontal")
+        self.means_ = np.array([d.mean() if d.size else np.nan for d in data])
+        ax.scatter(self.means_, positions, marker="D", color="tab:red", zorder=3, label="mean")
+        ax.set_yticks(positions, labels)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlabel(self.xlabel)
+        ax.legend(loc="best")
+        if self.title:
+            ax.set_title(self.title)
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, valuer, X=None, y=None, *, ax=None):
+        """KNN-Shapley values of the training rows, per source file.
+
+        Parameters
+        ----------
+        valuer : KNNShapleyValuer
+            A fitted valuer.
+        X, y : array-like, default=None
+            Validation data: values are computed with ``valuer.value(X, y)``. If None,
+            the values of the valuer's last :meth:`~sktraceprop.KNNShapleyValuer.value`
+            call are drawn.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure if None.
+
+        Returns
+        -------
+        display : BySourceDisplay
+        """
+        if X is not None:
+            values = valuer.value(X, y)
+        else:
+            check_is_fitted(valuer, "values_", msg="No values_ yet: pass X and y to value.")
+            values = valuer.values_
+        groups = _by_source(valuer.row_ids_, values)
+        display = cls(
+            values=groups,
+            xlabel="KNN-Shapley value of a training row",
+            title="Data value by source",
+        )
+        return display.plot(ax=ax)
+
+    @classmethod
+    def from_explanation(cls, explanation, *, over="train_rows", ax=None):
+        """Influence per source file.
+
+        Parameters
+        ----------
+        explanation : Explanation
+            Returned by :meth:`sktraceprop.InfluenceExplainer.explain`.
+        over : {"train_rows", "test_rows"}, default="train_rows"
+            ``"train_rows"``: one number per training row, its influence averaged over
+            the explained test rows (needs the score matrix: ``keep_scores=True``).
+            ``"test_rows"``: one number per explained test row, the summed influence
+            of the source's rows on it.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure if None.
+
+        Returns
+        -------
+        display : BySourceDisplay
+        """
+        if over == "train_rows":
+            if explanation.scores is None:
+                raise ValueError(
+                    "over='train_rows' needs every score: explain with keep_scores=True, "
+                    "or use over='test_rows'"
+                )
+            rows = explanation.train_rows
+            groups = _by_source(rows["row_id"].to_numpy(), explanation.scores.mean(axis=0))
+            xlabel = "mean influence of a training row on the test margins"
+        elif over == "test_rows":
+            sums = explanation.source_scores
+            counts = explanation.train_rows.groupby("source_id").size()
+            uris = explanation.train_rows.groupby("source_id")["uri"].first()
+            groups = {
+                f"{source_name(s, uris[s])} ({counts[s]} rows)": sums[s].to_numpy()
+                for s in sorted(sums.columns)
+            }
+            xlabel = "summed influence of the source on a test margin"
+        else:
+            raise ValueError(f"over must be 'train_rows' or 'test_rows', got {over!r}")
+        display = cls(values=groups, xlabel=xlabel, title="Influence by source")
+        return display.plot(ax=ax)
+
+
+def _by_source(row_ids, numbers):
+    """``{"file (n rows)": numbers of its rows}``; a merged row counts for each parent."""
+    frame = row_lineage(np.asarray(row_ids))
+    frame = frame.drop_duplicates(["row", "source_id"])
+    groups = {}
+    for source_id, part in frame.groupby(frame["source_id"].astype(str), sort=True):
+        rows = part["row"].to_numpy()
+        name = source_name(source_id, part["uri"].iloc[0])
+        groups[f"{name} ({rows.size} rows)"] = np.asarray(numbers)[rows]
+    return groups

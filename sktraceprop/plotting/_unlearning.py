@@ -1,0 +1,151 @@
+"""Predictions of the original, unlearned and retrained models, side by side."""
+
+import numpy as np
+
+from ..metrics._unlearning import _as_list, _response
+from ._base import axes
+
+
+class UnlearningDisplay:
+    """How close an unlearned model's predictions are to a real retrain's.
+
+    A scatter of each model's output against the retrained model's, for the original
+    model (before the removal) and the unlearned one (after it): points of a model that
+    behaves like the retrain lie on the diagonal. The legend gives each model's
+    distance to the retrain, the root mean square difference of their outputs, and the
+    title their ratio (:func:`sktraceprop.metrics.function_space_distance_ratio`).
+
+    Parameters
+    ----------
+    original, unlearned, retrained : ndarray of shape (n_outputs,)
+        Outputs of the three models on the same rows (all outputs of every row).
+    response : str
+        What the outputs are (``decision_function``, ``predict_proba``, ``predict``).
+
+    Attributes
+    ----------
+    distance_original : float
+        Root mean square difference between the original's and the retrain's outputs.
+    distance_unlearned : float
+        The same for the unlearned model.
+    distance_ratio : float
+        ``distance_unlearned / distance_original``: 0 is a perfect removal, 1 no
+        removal at all (NaN when the original already equals the retrain).
+    original_points_, unlearned_points_ : matplotlib PathCollection
+        The two scatters.
+    ax_ : matplotlib Axes
+        Axes with the scatter.
+    figure_ : matplotlib Figure
+        Figure holding the axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktraceprop.plotting import UnlearningDisplay
+    >>> d = UnlearningDisplay(
+    ...     original=np.array([0.0, 2.0]), unlearned=np.array([1.0, 1.0]),
+    ...     retrained=np.array([1.0, 1.0]), response="predict",
+    ... )
+    >>> d.distance_original, d.distance_unlearned, d.distance_ratio
+    (1.0, 0.0, 0.0)
+    """
+
+    def __init__(self, *, original, unlearned, retrained, response):
+        self.original = np.asarray(original, dtype=np.float64)
+        self.unlearned = np.asarray(unlearned, dtype=np.float64)
+        self.retrained = np.asarray(retrained, dtype=np.float64)
+        self.response = response
+        self.distance_original = _rms(self.original - self.retrained)
+        self.distance_unlearned = _rms(self.unlearned - self.retrained)
+        self.distance_ratio = (
+            self.distance_unlearned / self.distance_original
+            if self.distance_original > 0
+            else float("nan")
+        )
+
+    def plot(self, *, ax=None):
+        """Draw both models' outputs against the retrain's.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure if None.
+
+        Returns
+        -------
+        display : UnlearningDisplay
+        """
+        ax = axes(ax, "UnlearningDisplay.plot", figsize=(5, 5))
+        ref = self.retrained
+        self.original_points_ = ax.scatter(
+            ref,
+            self.original,
+            s=10,
+            alpha=0.5,
+            label=f"original (before), distance {self.distance_original:.3g}",
+        )
+        self.unlearned_points_ = ax.scatter(
+            ref,
+            self.unlearned,
+            s=12,
+            marker="x",
+            label=f"unlearned (after), distance {self.distance_unlearned:.3g}",
+        )
+        low, high = float(np.min(ref)), float(np.max(ref))
+        ax.plot([low, high], [low, high], color="grey", linewidth=1, label="retrained")
+        ax.set_xlabel(f"{self.response} of the model retrained without the rows")
+        ax.set_ylabel(self.response)
+        ax.set_title(f"Distance to a real retrain: ratio {self.distance_ratio:.2g}")
+        ax.legend(loc="best")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, unlearned, retrained, original, X, *, response_method="auto", ax=None):
+        """Compare the three fitted models' outputs on ``X``.
+
+        Parameters
+        ----------
+        unlearned : fitted estimator
+            The model after the removal (a
+            :class:`~sktraceprop.GradientCorrectionUnlearner` or the model it holds).
+        retrained : fitted estimator or list of them
+            Fitted from scratch without the removed rows; several retrains (other
+            seeds) are averaged.
+        original : fitted estimator
+            The model before the removal.
+        X : array-like of shape (n_samples, n_features)
+            Rows the outputs are compared on.
+        response_method : {"auto", "decision_function", "predict_proba", "predict"}, \
+default="auto"
+            Output compared; "auto" takes the first the models have, in that order.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure if None.
+
+        Returns
+        -------
+        display : UnlearningDisplay
+        """
+        methods = (
+            ("decision_function", "predict_proba", "predict")
+            if response_method == "auto"
+            else (response_method,)
+        )
+        retrained = _as_list(retrained)
+        models = [unlearned, original, *retrained]
+        name = next((m for m in methods if all(hasattr(e, m) for e in models)), None)
+        if name is None:
+            raise AttributeError(f"the models do not all have one of {', '.join(methods)}")
+        ref = np.mean([_response(r, X, name) for r in retrained], axis=0)
+        display = cls(
+            original=_response(original, X, name).ravel(),
+            unlearned=_response(unlearned, X, name).ravel(),
+            retrained=ref.ravel(),
+            response=name,
+        )
+        return display.plot(ax=ax)
+
+
+def _rms(diff):
+    return float(np.sqrt(np.mean(np.square(diff)))) if diff.size else float("nan")
