@@ -16,7 +16,6 @@ The clones are fitted through :func:`~sktraceprop.utils._progress.map_blocks` (j
 """
 
 import importlib
-from functools import partial
 
 import numpy as np
 from sklearn.base import clone
@@ -41,7 +40,7 @@ def crossfit_folds(Y, n_folds, rng):
     return fold
 
 
-def _clone_losses(backend_name, fitted, template, Z, Y, holdout, block):
+def _clone_losses(block, backend_name, fitted, template, Z, Y, holdout):
     """Fit one clone on the rows not in ``block``; its losses on those rows and on the
     holdout. A module-level function so that process-based joblib backends can run it."""
     left_out, seed = block
@@ -98,8 +97,14 @@ def crossfit_losses(
             fold = crossfit_folds(Y, n_folds, rng)
         left_out = np.flatnonzero(fold == m % n_folds)
         plan.append((left_out, int(rng.integers(np.iinfo(np.int32).max))))
-    fit_one = partial(_clone_losses, backend.__name__, fitted, template, Z, Y, holdout[:2])
-    results = map_blocks(fit_one, plan, n_jobs=n_jobs, verbose=verbose, desc="crossfit clones")
+    results = map_blocks(
+        _clone_losses,
+        plan,
+        shared=(backend.__name__, fitted, template, Z, Y, holdout[:2]),
+        n_jobs=n_jobs,
+        verbose=verbose,
+        desc="crossfit clones",
+    )
     n = Y.shape[0]
     total, count = np.zeros(n), np.zeros(n)
     for (left_out, _), (losses, _) in zip(plan, results):
