@@ -364,6 +364,9 @@ def _verdict(ok):
 
 
 def main():
+    # One torch thread: on a shared 2-core machine, two threads that wait on each other
+    # made every fit several times slower (retrains and unlearning alike).
+    torch.set_num_threads(1)
     data = {name: run_dataset(name) for name in DATASETS}
     m = machine()
     headers = [
@@ -422,7 +425,8 @@ def main():
         f"{TIMING_REPEATS} retrains over the median of {TIMING_REPEATS} `unlearn` calls "
         "(each on a fresh copy), on one removal of each kind, taken under the machine's "
         "lock for timed work; the other figures were measured without it. "
-        f"Machine: {m['cpu']}, {m['cpu_count']} cores, Python {m['python']}. Command: "
+        f"Machine: {m['cpu']}, {m['cpu_count']} cores (torch on one thread), Python "
+        f"{m['python']}, torch {torch.__version__}. Command: "
         "`nice -n 15 python benchmarks/bench_unlearning_neural.py`.\n"
     )
     write_results(
