@@ -613,10 +613,11 @@ class GradientCorrectionUnlearner(
         parent_ids, parent_rows = self._parents
         names = np.concatenate([train_ids, parent_ids])
         rows = np.concatenate([np.arange(train_ids.shape[0]), parent_rows])
-        name_codes = codes_of(names)
-        known = {int(c): self._source(c).source_id for c in np.unique(name_codes)}
         hit = np.zeros(train_ids.shape[0], dtype=bool)
         codes = []
+        if sources:
+            name_codes = codes_of(names)
+            known = {int(c): self._source(c).source_id for c in np.unique(name_codes)}
         for s in sources:
             versions = [int(v.code) for v in REGISTRY.versions(s)]  # unknown ids raise
             of_s_codes = [c for c, name in known.items() if name == s]
