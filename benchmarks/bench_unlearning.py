@@ -23,12 +23,17 @@ scaler refitted on the retained rows inside ``unlearn``; the reference is a retr
 the whole pipeline (exact solver), the time is against fitting the whole pipeline from
 scratch. Removing ``Local-gov`` removes a category the encoder then no longer has.
 
+Memory: what the unlearner keeps of the retained rows to correct the model again later
+(features and Hessian, or the pipeline's raw input) is measured as the size of the
+pickled unlearner minus that of the pickled model, after each removal.
+
 Run: python benchmarks/bench_unlearning.py [--n-train 20000] [--seed-n 6000] [--repeats 5]
 """
 
 import argparse
 import copy
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -89,6 +94,11 @@ def timed(fn, repeats, setup=None):
 
 def exact_fit(Z, y):
     return LogisticRegression(solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(Z, y)
+
+
+def held_bytes(unl):
+    """Bytes the unlearner keeps beyond the model: its pickle minus the model's."""
+    return len(pickle.dumps(unl)) - len(pickle.dumps(unl.estimator_))
 
 
 def _record(n_train, name, forget, event):
@@ -154,10 +164,17 @@ def run_protocol(n_train, repeats, seed=0):
                 "refit_distance_ratio_test": function_space_distance_ratio(
                     scratch, truth, exact_original, Z_te
                 ),
+                "held_bytes": held_bytes(done),
                 **report,
             }
         )
-    return {"fit_s": fit_s, "unlearner_fit_s": unl_fit_s, "rows": rows}
+    return {
+        "fit_s": fit_s,
+        "unlearner_fit_s": unl_fit_s,
+        "held_bytes_fit": held_bytes(unl),
+        "features_bytes": int(np.asarray(Z).nbytes),
+        "rows": rows,
+    }
 
 
 def make_pipe(solver_params=None):
@@ -191,10 +208,15 @@ def run_pipeline_protocol(n_train, repeats, seed=0):
                 "unlearn_s": unlearn_s,
                 "refit_s": scratch_s,
                 "speedup": scratch_s / unlearn_s,
+                "held_bytes": held_bytes(done),
                 **report,
             }
         )
-    return rows
+    return {"held_bytes_fit": held_bytes(unl), "raw_input_bytes": raw_bytes(X), "rows": rows}
+
+
+def raw_bytes(X):
+    return int(X.memory_usage(deep=True, index=True).sum())
 
 
 def _lead_cells(r):
@@ -221,11 +243,12 @@ def main():
     args = parser.parse_args()
 
     results = {n: run_protocol(n, args.repeats) for n in (args.n_train, args.seed_n)}
-    pipeline_rows = run_pipeline_protocol(args.n_train, args.repeats)
+    pipeline = run_pipeline_protocol(args.n_train, args.repeats)
+    pipeline_rows = pipeline["rows"]
     pipe_headers = [
         "train rows", "removal", "removed", "method (steps)", "certificate",
         "distance ratio (test)", "forget gap closed %", "test acc. delta",
-        "unlearn s", "pipeline refit s", "speedup",
+        "unlearn s", "pipeline refit s", "speedup", "kept MB",
     ]  # fmt: skip
     pipe_table = markdown_table(
         pipe_headers,
@@ -237,6 +260,7 @@ def main():
                 f"{r['unlearn_s']:.3f}",
                 f"{r['refit_s']:.3f}",
                 f"{r['speedup']:.0f}x",
+                f"{r['held_bytes'] / 1e6:.1f}",
             ]
             for r in pipeline_rows
         ],
@@ -250,6 +274,7 @@ def main():
         "distance ratio (test)",
         "lbfgs refit ratio (test)", "distance ratio (forget)", "forget gap closed %",
         "test acc. delta", "MIA AUC orig / unl / retrain", "unlearn s", "refit s", "speedup",
+        "kept MB",
     ]  # fmt: skip
     table = []
     for res in results.values():
@@ -266,6 +291,7 @@ def main():
                     f"{r['unlearn_s']:.4f}",
                     f"{r['refit_s']:.3f}",
                     f"{r['speedup']:.0f}x",
+                    f"{r['held_bytes'] / 1e6:.1f}",
                 ]
             )
     table_md = markdown_table(headers, table)
@@ -275,6 +301,7 @@ def main():
     gaps = [r["forget_gap_closed_percent"] for r in main_rows]
     slowest = min(r["speedup"] for r in main_rows)
     fit_overhead = {n: res["unlearner_fit_s"] / res["fit_s"] for n, res in results.items()}
+    largest = results[args.n_train]
     info = {**machine(), "load_average_1_5_15": list(os.getloadavg())}
     command = (
         f"python benchmarks/bench_unlearning.py --n-train {args.n_train} "
@@ -317,6 +344,12 @@ more steps (and Hessian recomputations) the correction needs, and past `max_iter
 refits. The seed project's {args.seed_n:,}-row protocol is the second block; its
 published ">100% gap closed" came from editing stored gradients, not the model.
 
+Memory ("kept MB"): to correct the model again, the unlearner keeps the retained rows'
+features (float64), targets and the Hessian; after fit on {args.n_train:,} rows that is
+{largest["held_bytes_fit"] / 1e6:.1f} MB beyond the pickled model (the features alone are
+{largest["features_bytes"] / 1e6:.1f} MB, {largest["held_bytes_fit"] / args.n_train:.0f} bytes per
+row in all), and it shrinks with every removal, since the removed rows' data is dropped.
+
 ### The whole pipeline (`preprocessing="refit"`)
 
 {pipe_table}
@@ -327,7 +360,10 @@ reference is the whole pipeline retrained with an exact solver, and "pipeline re
 fits the whole pipeline from scratch (lbfgs, default tolerance). Worst distance ratio
 {pipe_worst:.1e}, speedups {min(pipe_speed):.0f}x to {max(pipe_speed):.0f}x: slower than
 correcting the model alone, since the preprocessing is refitted, every row transformed
-again and the Hessian evaluated afresh (no downdate).{
+again and the Hessian evaluated afresh (no downdate). Here the unlearner keeps the raw
+input of the retained rows instead of features: {pipeline["held_bytes_fit"] / 1e6:.1f} MB
+after fit beyond the pickled pipeline (the DataFrame's own memory is
+{pipeline["raw_input_bytes"] / 1e6:.1f} MB).{
         " Removing the source drops the one-hot column of its category, which no retained row"
         " has; the correction removes that coefficient and goes on, as a retrain lacks it."
         if dropped
@@ -345,7 +381,7 @@ absolute times are noisy). Command: `{command}`.
         "machine": info,
         "deltagrad_reported_distance_ratio": DELTAGRAD_RATIO,
         "results": {str(n): res for n, res in results.items()},
-        "whole_pipeline": pipeline_rows,
+        "whole_pipeline": pipeline,
         "targets": {
             "distance_ratio_max": 0.01,
             "gap_closed_percent": [99, 101],

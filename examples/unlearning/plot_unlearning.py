@@ -5,9 +5,10 @@ Forgetting a hospital without retraining
 
 Two hospitals contributed training rows to a risk model. Hospital B withdraws its
 consent. :class:`sktraceprop.GradientCorrectionUnlearner` removes its rows from the
-fitted logistic regression by Newton steps on the objective of the remaining rows, logs
-the removal in the pipeline's audit store with a certificate (the remaining gradient
-norm), and we check the result against a model retrained from scratch without them.
+whole fitted pipeline (the imputer and scaler refitted, the logistic regression
+corrected by Newton steps on the objective of the remaining rows), logs the removal in
+the pipeline's audit store with a certificate (the remaining gradient norm), and we
+check the result against the pipeline retrained from scratch without them.
 """
 
 # %%
@@ -36,9 +37,13 @@ original = before.predict_proba(X)[:, 1]
 print(unl.estimator_.lineage_.source_counts())
 
 # %%
-# Remove hospital B by name. The request resolves to its rows through the lineage.
+# Remove hospital B by name. The request resolves to its rows through the lineage; the
+# imputer and the scaler are refitted on hospital A's rows, and the model corrected on
+# the features they now give. The event prints a summary of the removed rows (count,
+# lines per source, a SHA-256 of their ids) and keeps every id.
 unl.unlearn(source_id="hospital_b")
 event = unl.unlearning_log_[-1]
+print(event["row_ids"])
 print({k: event[k] for k in ("sources", "method", "n_iter", "certificate", "seconds")})
 print("audit chain intact:", store.verify(), "| events:", len(store.events()))
 

@@ -1,48 +1,36 @@
-"""GradientCorrectionUnlearner: certified removal of rows or sources from a convex model.
+"""GradientCorrectionUnlearner: remove rows or whole sources from a fitted model.
 
-The model's parameters minimise the sum-form objective of
-:mod:`sktraceprop.gradients` over the training rows ``T``. Removing rows ``K`` changes
-the objective to ``J_R`` over ``R = T \\ K`` (for SGDClassifier the penalty changes too,
-since it grows with the number of rows). The correction runs Newton-type steps on
-``J_R`` itself, so it converges to the exact minimiser of the retained objective, the
-model a retrain would reach with an exact solver:
+This module is the estimator: the scikit-learn surface, the resolution of a request
+(source ids, row ids, a mask) to training rows, and the audit record. How a model
+forgets is a removal method (:mod:`._method`), one module each:
 
-* the Hessian of ``J_R`` at the cached point is the cached Hessian of ``J_T`` minus the
-  removed rows' Hessians (a *downdate*, O(|K| p^2), no pass over the retained rows);
-* steps ``theta <- theta - (H + damping I)^-1 grad J_R(theta)`` are repeated with that
-  factorised matrix (each costs one gradient over ``R``, O(|R| p)); when the gradient
-  falls by less than a factor 4 per step, the Hessian is recomputed at the current point
-  (an exact Newton step);
-* the loop stops when the certificate ``||grad J_R(theta)|| / |R|`` is below ``tol``;
-  failing that within ``max_iter`` steps, the model is refitted on ``R`` and the event
-  says so.
+- :mod:`._convex`: Newton steps on the retained objective of a convex model (how a
+  ``LogisticRegression`` forgets), certified by the retained gradient norm;
+- :mod:`._pipeline_refit`: a pipeline's preprocessing refitted on the retained rows,
+  then the Newton correction of its final step;
+- :mod:`._neural`: an influence step plus fine-tuning for neural classifiers.
 
-In a pipeline, ``preprocessing="refit"`` (the default) also removes the rows from the
-preprocessing: its steps are refitted on the retained rows (transformers are cheap to
-fit), the retained rows are transformed again, and the Newton steps start from the
-current parameters with the Hessian evaluated afresh on those features, so the whole
-pipeline equals a retrain of the whole pipeline.
-
-Neural classifiers (skorch nets, :class:`~sktraceprop.adapters.JaxClassifier`) get an
-influence step on the last layer plus ``n_steps`` of retained-set fine-tuning instead
-(:mod:`sktraceprop.unlearning._neural`); that is not certified.
+A removal is computed on copies; the event is appended to the store, and only then is
+the corrected model swapped in and the removed rows' data dropped, so a failure at any
+point leaves the unlearner as it was.
 """
 
-import copy
+import dataclasses
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import linalg
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.pipeline import Pipeline
-from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from .._lineage._capture import resolve_row_ids
 from .._lineage._fingerprint import class_path
-from .._lineage._io import lineage_frame
+from .._lineage._ids import codes_of
+from .._lineage._record import source_table
+from .._lineage._rows import depends_on, lineage_frame
 from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
 from ..exceptions import UnlearningError
@@ -52,115 +40,135 @@ from ..utils._delegation import (
     SourcesTravelMixin,
     inner_has,
 )
-from ..utils._sklearn_compat import Interval, StrOptions, safe_indexing
-from ._neural import NEURAL_MODELS, _mean_loss, crossfit_losses, neural_backend, neural_remove
+from ..utils._sklearn_compat import Interval, StrOptions, num_samples
+from ._convex import NewtonCorrection, check_convex, final_step, unsupported
+from ._event import UnlearningEvent, row_ids_digest
+from ._neural import NeuralCorrection
+from ._neural_backend import neural_backend
+from ._pipeline_refit import PipelineRefit
+from ._weights import sample_weight_params
 
 __all__ = ["GradientCorrectionUnlearner"]
-
-#: Models whose removal is certified; neural models are in ``NEURAL_MODELS``.
-SUPPORTED_MODELS = (
-    "LogisticRegression (L2 or no penalty; binary or multinomial; not liblinear)",
-    "SGDClassifier(loss='log_loss', penalty='l2')",
-    "Ridge",
-    "RidgeClassifier",
-    "LinearRegression",
-)
-
-
-def _unsupported(estimator, why=""):
-    return NotImplementedError(
-        f"GradientCorrectionUnlearner cannot unlearn from {type(estimator).__name__}{why}. "
-        f"Supported (convex, exact Newton correction): {'; '.join(SUPPORTED_MODELS)}, alone "
-        "or as the final step of a Pipeline/TracedPipeline. Neural models (influence step "
-        f"plus fine-tuning, not certified): {'; '.join(NEURAL_MODELS)}."
-    )
-
-
-def _final_step(estimator):
-    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
 
 
 def _check_supported(estimator):
     """Raise before fitting if the (final) estimator cannot be unlearned from."""
-    from sklearn.linear_model import (
-        LinearRegression,
-        LogisticRegression,
-        Ridge,
-        RidgeClassifier,
-        SGDClassifier,
-    )
-
     if isinstance(estimator, Pipeline):
         if any(hasattr(step, "fit_resample") for _, step in estimator.steps[:-1]):
-            raise _unsupported(
+            raise unsupported(
                 estimator,
                 " with a resampling step (its training rows are not the rows given to fit)",
             )
-    final = _final_step(estimator)
-    if neural_backend(final) is not None:
-        return
-    supported = (LinearRegression, LogisticRegression, Ridge, RidgeClassifier, SGDClassifier)
-    if not isinstance(final, supported):
-        raise _unsupported(final)
-    if isinstance(final, SGDClassifier) and final.loss != "log_loss":
-        raise _unsupported(final, f" with loss={final.loss!r}")
-
-
-def _objective(final):
-    from ..gradients import linear_model_objective
-
-    try:
-        return linear_model_objective(final)
-    except TypeError as exc:
-        raise _unsupported(final, f" as configured ({exc})") from None
-
-
-def _take(a, idx):
-    return a[idx] if a is not None else None
+    final = final_step(estimator)
+    if neural_backend(final) is None:
+        check_convex(final)
 
 
 def _has_preprocessing(estimator):
     return isinstance(estimator, Pipeline) and len(estimator) > 1
 
 
-def _surviving_columns(old, new, n_new):
-    """Positions, among the features of the fitted preprocessing ``old``, of the features
-    ``new`` outputs, matched by name; None when they cannot be matched (no names, or a
-    name that ``old`` did not output)."""
+def _sample_weight(sample_weight, X):
+    """``sample_weight`` as a float64 array of one finite non-negative weight per row."""
+    if sample_weight is None:
+        return None
+    n = num_samples(X)
+    sw = np.asarray(sample_weight, dtype=np.float64)
+    if sw.ndim == 0:
+        sw = np.full(n, float(sw))
+    if sw.shape != (n,):
+        raise ValueError(f"sample_weight has shape {sw.shape}; expected ({n},), one per row")
+    if not np.all(np.isfinite(sw)) or np.any(sw < 0):
+        raise ValueError("sample_weight must be finite and non-negative")
+    return sw
+
+
+def _positions_of(ids, subset):
+    """Positions in ``ids`` (unique) of each row id of ``subset``."""
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    if np.any(sorted_ids[1:] == sorted_ids[:-1]):
+        raise UnlearningError(
+            "the rows given to fit repeat row ids, so the rows a skorch net trained on "
+            "cannot be told apart; pass distinct sample_id values."
+        )
+    return order[np.searchsorted(sorted_ids, subset)]
+
+
+def _jsonable(forget):
+    items = [forget] if isinstance(forget, str | int | np.integer) else list(forget)
+    return [f if isinstance(f, str) else int(f) for f in items]
+
+
+def _merge_parents(ids, sources):
+    """``(parent_ids, rows)``: every leaf parent of the merged rows among ``ids`` and the
+    position of the row it is a parent of (empty arrays when no row is merged)."""
+    frame = lineage_frame(ids, sources)
+    if "via" not in frame.columns:
+        return np.empty(0, np.int64), np.empty(0, np.intp)
+    merged = frame["via"].notna().to_numpy()
+    return (
+        frame["row_id"].to_numpy(np.int64)[merged],
+        frame["row"].to_numpy(np.intp)[merged],
+    )
+
+
+def _redact_features(lineage, preprocessing, final_name, note):
+    """A copy of the run ``lineage`` listing only the feature names the refitted
+    ``preprocessing`` steps still produce (the others came from removed rows only)."""
+    from .._lineage._record import collect_ops
+
+    pre = Pipeline(preprocessing)
+    fresh = {op.name: op for op in collect_ops(pre)}
     try:
-        old_names = np.asarray(old.get_feature_names_out(), dtype=object)
-        new_names = np.asarray(new.get_feature_names_out(), dtype=object)
+        produced = {str(n) for n in pre.get_feature_names_out()}
     except (AttributeError, ValueError, TypeError, NotImplementedError):
-        return None
-    if new_names.shape[0] != n_new or len(set(old_names)) != old_names.shape[0]:
-        return None
-    where = {name: i for i, name in enumerate(old_names)}
-    if any(name not in where for name in new_names):
-        return None
-    return np.array([where[name] for name in new_names], dtype=np.intp)
+        produced = set()
 
+    def trim(names, allowed):
+        return [n for n in names if n in allowed]
 
-def _keep_columns(final, cols):
-    """Restrict a fitted linear model to the input columns ``cols`` (in place)."""
-    final.coef_ = np.ascontiguousarray(np.asarray(final.coef_)[..., cols])
-    final.n_features_in_ = int(cols.size)
-    if hasattr(final, "feature_names_in_"):
-        final.feature_names_in_ = np.asarray(final.feature_names_in_, dtype=object)[cols]
+    ops = []
+    for op in lineage.ops:
+        if op.name in fresh:
+            new = fresh[op.name]
+            op = dataclasses.replace(
+                op,
+                features_in=trim(op.features_in, set(new.features_in)),
+                features_out=trim(op.features_out, set(new.features_out)),
+            )
+        elif op.name == final_name:
+            op = dataclasses.replace(op, features_in=trim(op.features_in, produced))
+        ops.append(op)
+    features = {k: v for k, v in lineage.feature_lineage.items() if k in produced}
+    return dataclasses.replace(
+        lineage, ops=ops, feature_lineage=features, notes=[*lineage.notes, note]
+    )
 
 
 class GradientCorrectionUnlearner(
     PredictDelegationMixin, InnerTagsMixin, SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator
 ):
-    """Fit a convex model and remove the influence of rows or whole sources from it.
+    """Fit a model and remove the influence of rows or whole sources from it.
 
-    ``fit`` fits ``clone(estimator)`` on all rows, caches the Hessian of its objective,
-    then removes the rows named by ``forget``. :meth:`unlearn` removes more rows later.
-    Each removal corrects the parameters by Newton-type steps on the exact objective of
-    the retained rows until the retained gradient norm (the *certificate*) is below
-    ``tol``, so the result equals a retrain with an exact solver; if that is not reached
-    within ``max_iter`` steps, the model is refitted on the retained rows and the event
-    says so. Every removal is logged in ``unlearning_log_`` and, when a store is known,
-    appended to its hash-chained audit log.
+    ``fit`` fits ``clone(estimator)`` on all rows, prepares the removal (for convex
+    models, caches the Hessian of the objective), then removes the rows named by
+    ``forget``. :meth:`unlearn` removes more rows later. For a convex model each
+    removal corrects the parameters by Newton-type steps on the exact objective of the
+    retained rows until the retained gradient norm (the *certificate*) is below ``tol``,
+    so the result equals a retrain with an exact solver; if that is not reached within
+    ``max_iter`` steps, the model is refitted on the retained rows and the event says
+    so. In a pipeline, the preprocessing is refitted on the retained rows first
+    (``preprocessing="refit"``). Every removal is logged in ``unlearning_log_`` and,
+    when a store is known, appended to its hash-chained audit log.
+
+    A removal reaches every training row derived from the removed data: a row merged
+    (:func:`sktraceprop.merge`) from a removed source, or from a removed row, is
+    removed too, and the event counts such rows under ``via_merge``. After a removal
+    the unlearner holds no value of a removed row: the data it keeps (see Notes) is
+    cut to the retained rows, and the fitted pipeline's preprocessing is refitted
+    without them (``preprocessing="keep"`` and neural models keep it; the event's
+    ``caveat`` says what remains).
 
     Neural classifiers (a skorch ``NeuralNetClassifier`` or ``NeuralNetBinaryClassifier``,
     or a :class:`~sktraceprop.adapters.JaxClassifier` built with
@@ -214,8 +222,8 @@ class GradientCorrectionUnlearner(
         ``calibration``).
     calibration : {"holdout", "crossfit", "none"}, default="holdout"
         Neural models only: how the influence step is scaled (shortened or lengthened,
-        by bisection) so that the removed rows' mean loss after the correction (step
-        and fine-tuning) matches an estimate of their loss under a retrain.
+        by a root search) so that the removed rows' mean loss after the correction
+        (step and fine-tuning) matches an estimate of their loss under a retrain.
         ``"holdout"``: the model's mean loss on rows it never trained on (``X_holdout``
         given to ``unlearn``/``fit``, else a skorch validation split; without either
         the step is not scaled); blind to how hard the removed rows are.
@@ -236,41 +244,55 @@ class GradientCorrectionUnlearner(
         Neural models with ``calibration="crossfit"`` only: the folds of each split.
         Two (half-data clones) biases the estimate, as a model fitted on half the rows
         fits unseen rows unlike one fitted on nearly all; more folds leave each row out
-        by fewer clones for the same cost, a noisier estimate (both are measured in
-        ``benchmarks/bench_unlearning_neural.py``).
+        by fewer clones for the same cost, a noisier estimate
+        (``benchmarks/bench_unlearning_neural.py`` compares 9 x 3 with 12 x 4).
     random_state : int, RandomState instance or None, default=None
-        Neural models with ``calibration="crossfit"`` only: draws the splits.
+        Neural models with ``calibration="crossfit"`` only: draws the splits and the
+        clones' seeds.
     preprocessing : {"refit", "keep"}, default="refit"
         What happens to the steps before the final one when ``estimator`` is a
         pipeline. ``"refit"``: each removal refits them on the retained rows and the
         final step is corrected on the features they now produce, so the pipeline
         equals a retrain of the whole pipeline (scalers, imputers and encoders forget the
-        rows too); the unlearner then keeps the raw training input. If the refitted
-        preprocessing outputs another number of features (a category only the removed
-        rows had), the final step is refitted and the event says so. ``"keep"``: only
-        the final step is corrected and the preprocessing keeps statistics learnt from
-        the removed rows (the event carries that caveat). Neural models always keep the
-        preprocessing: new inputs would invalidate the trained network.
+        rows too); the unlearner then keeps the raw training input of the retained rows.
+        If the refitted preprocessing outputs another number of features (a category
+        only the removed rows had), the features are matched by name and the missing
+        ones' coefficients dropped, or else the final step is refitted; the event says
+        which. ``"keep"``: only the final step is corrected and the preprocessing keeps
+        what it learnt from the removed rows (the event's ``caveat`` says so). Neural
+        models always keep the preprocessing: new inputs would invalidate the trained
+        network.
     store : BaseStore, default=None
         Where removal events are appended. Defaults to the ``store`` of a
         ``TracedPipeline`` estimator; None with no such store keeps only
         ``unlearning_log_``.
+    n_jobs : int, default=None
+        Neural models with ``calibration="crossfit"`` only: joblib jobs fitting the
+        clones (``None``: the active backend's default, one outside a
+        ``joblib.parallel_backend`` context).
+    verbose : int, default=0
+        Show the progress of the crossfit clones when positive.
 
     Attributes
     ----------
     estimator_ : estimator object
         The fitted and corrected clone of ``estimator``; ``predict`` and friends use it.
     train_row_ids_ : ndarray of int64
-        Row ids of the rows given to ``fit``, in order.
+        Row ids of the rows the model was fitted on, in order.
     retained_mask_ : ndarray of bool of shape (n_train,)
         Which of those rows the model currently holds.
-    unlearning_log_ : list of dict
-        One event per removal: ``time_utc``, ``row_ids`` removed, ``sources`` (rows per
-        source), ``method`` (``"newton"`` or ``"refit"``), ``certificate``, ``tol``,
-        ``n_iter``, ``seconds``, ``n_retained``, and ``event_hash`` when stored. Neural
+    unlearning_log_ : list of UnlearningEvent
+        One event (a dict) per removal: ``time_utc``, ``estimator``, ``method``
+        (``"newton"`` or ``"refit"``), ``certificate``, ``tol``, ``n_iter``,
+        ``seconds``, ``n_removed``, ``n_retained``, ``sources`` (removed rows per
+        source), ``lines`` (first and last line per source), ``row_ids`` (every removed
+        row id, int64), ``row_ids_sha256``, ``via_merge`` (removed rows per merge they
+        came from), ``request``, ``preprocessing`` for pipelines, ``note`` and
+        ``caveat`` when there is something to say, and ``seq``/``event_hash`` when
+        stored. Printed, an event summarises the row ids (count, lines, digest). Neural
         removals (method ``"influence+finetune"``) also log ``damping``, ``cg_iter``,
-        ``influence_step_norm``, ``n_steps``, ``lr``, ``weight_decay`` and a ``note``
-        that the certificate is not a guarantee.
+        ``influence_step_norm``, ``n_steps``, ``lr``, ``weight_decay`` and the
+        calibration fields.
     certificate_ : float
         Certificate of the current model (``nan`` before any removal).
     n_iter_ : int
@@ -290,12 +312,17 @@ class GradientCorrectionUnlearner(
 
     Notes
     -----
-    The unlearner keeps the final step's training features, targets and weights (to
-    evaluate the retained gradient), a ``p x p`` Hessian, ``p`` the number of model
-    parameters, and with ``preprocessing="refit"`` the raw training input of the
-    pipeline. For models that do not fit to the exact optimum (``SGDClassifier``, or
-    a loose ``tol`` of the solver), the corrected model is the exact optimum of the
-    retained objective, not what a new stochastic fit would return.
+    What the unlearner keeps of the retained rows, to correct the model again later:
+    for a convex model, the final step's training features (float64), targets and
+    weights and a ``p x p`` Hessian, ``p`` the number of model parameters; with
+    ``preprocessing="refit"``, the raw training input instead of the features; for a
+    neural model, the network's inputs (float32), the rows of a skorch validation split
+    and one crossfit loss per row. ``benchmarks/bench_unlearning.py`` measures that
+    memory. Row ids of removed rows are kept (``train_row_ids_``, the log); their
+    values are not. For models that do not fit to the exact optimum
+    (``SGDClassifier``, or a loose ``tol`` of the solver), the corrected model is the
+    exact optimum of the retained objective, not what a new stochastic fit would
+    return.
 
     Examples
     --------
@@ -325,6 +352,8 @@ class GradientCorrectionUnlearner(
         "random_state": ["random_state"],
         "preprocessing": [StrOptions({"refit", "keep"})],
         "store": [None, object],
+        "n_jobs": [None, Integral],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -344,6 +373,8 @@ class GradientCorrectionUnlearner(
         random_state=None,
         preprocessing="refit",
         store=None,
+        n_jobs=None,
+        verbose=0,
     ):
         self.estimator = estimator
         self.forget = forget
@@ -359,6 +390,8 @@ class GradientCorrectionUnlearner(
         self.random_state = random_state
         self.preprocessing = preprocessing
         self.store = store
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, sample_id=None, X_holdout=None, y_holdout=None):
@@ -371,7 +404,8 @@ class GradientCorrectionUnlearner(
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Passed to the final estimator's ``fit``.
+            Passed to every step of a pipeline whose ``fit`` accepts it (a warning
+            names the others), and to the final estimator. Convex models only.
         sample_id : array-like of int64 of shape (n_samples,), default=None
             Row ids of the samples, overriding those carried by ``X``; sliced per fold
             by ``GridSearchCV`` like ``sample_weight``.
@@ -388,13 +422,9 @@ class GradientCorrectionUnlearner(
         _check_supported(self.estimator)
         ids = resolve_row_ids(X, sample_id)
         est = clone(self.estimator)
-        fit_params = {}
-        if sample_weight is not None:
-            prefix = f"{est.steps[-1][0]}__" if isinstance(est, Pipeline) else ""
-            fit_params[f"{prefix}sample_weight"] = sample_weight
-        backend = neural_backend(_final_step(est))
+        backend = neural_backend(final_step(est))
         if backend is not None and sample_weight is not None:
-            raise _unsupported(_final_step(est), " with sample_weight")
+            raise unsupported(final_step(est), " with sample_weight")
         if backend is not None and self.calibration == "crossfit":
             if self.n_crossfit < self.crossfit_folds:
                 raise ValueError(
@@ -402,48 +432,40 @@ class GradientCorrectionUnlearner(
                     f"{self.crossfit_folds}: some rows would be left out by no clone. Fit "
                     "at least one clone per fold."
                 )
-        with skorch_fit_indices(_final_step(est)) as seen:
+        sw = _sample_weight(sample_weight, X)
+        fit_params = sample_weight_params(est, sw, warn=True)
+        with skorch_fit_indices(final_step(est)) as seen:
             if hasattr(est, "_traced_fit"):
                 est.fit(X, y, sample_id=sample_id, **fit_params)
             else:
                 est.fit(X, y, **fit_params)
-        final = _final_step(est)
-        objective = None if backend is not None else _objective(final)
+        final = final_step(est)
         lineage = getattr(est, "lineage_", None)
         trained = None  # positions of the rows the final step trained on, None = all
         if lineage is not None and lineage.input_row_ids is not None:
             if backend is None:
-                raise _unsupported(final, " trained on other rows than those given to fit")
+                raise unsupported(final, " trained on other rows than those given to fit")
             trained = _positions_of(ids, lineage.row_ids)
         elif seen.indices is not None:
             trained = seen.indices
 
-        Z = est[:-1].transform(X) if isinstance(est, Pipeline) and len(est) > 1 else X
-        y_arr = np.asarray(y)
-        if is_classifier(final) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
-            y_arr = y_arr.ravel()
-        Z_full, y_arr_full = Z, y_arr
+        params = self.get_params(deep=False)
         if backend is not None:
-            Z = Z_full = check_array(Z, dtype=np.float32, allow_nd=True)
-            if trained is not None:
-                Z, y_arr, ids = Z[trained], y_arr[trained], ids[trained]
-            Z, y_arr = backend.prepare(final, Z, y_arr)
-        else:
-            Z = check_array(Z, accept_sparse="csr", dtype=np.float64)
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-
-        validation = None
-        if backend is not None and trained is not None:
-            # The rows of a validation split were never trained on: a calibration holdout.
-            held = np.setdiff1d(np.arange(y_arr_full.shape[0]), trained)
-            if held.size:
-                validation = backend.prepare(final, Z_full[held], y_arr_full[held]) + (
-                    "validation split",
-                )
-        crossfit = None
-        if backend is not None and self.calibration == "crossfit":
             # before anything is set on self: a failure here leaves the unlearner as it was
-            crossfit = self._fit_crossfit(backend, est, Z, y_arr, validation, X_holdout, y_holdout)
+            method = NeuralCorrection.fit(
+                backend, est, X, y, trained, params, X_holdout, y_holdout
+            )
+            if trained is not None:
+                ids = ids[trained]
+        else:
+            y_arr = np.asarray(y)
+            if is_classifier(final) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
+                y_arr = y_arr.ravel()
+            if self.preprocessing == "refit" and _has_preprocessing(est):
+                method = PipelineRefit(X, y_arr, sw)
+            else:
+                Z = est[:-1].transform(X) if _has_preprocessing(est) else X
+                method = NewtonCorrection.fit(final, Z, y_arr, sw)
 
         self.estimator_ = est
         self.train_row_ids_ = ids
@@ -457,32 +479,22 @@ class GradientCorrectionUnlearner(
                 setattr(self, attr, getattr(est, attr))
             elif attr in self.__dict__:
                 delattr(self, attr)
-        self._Z, self._y, self._sw = Z, y_arr, sw
-        self._validation, self._crossfit = validation, crossfit
-        # The raw input, to refit the preprocessing without the removed rows.
-        self._X_fit = (
-            X
-            if backend is None and self.preprocessing == "refit" and _has_preprocessing(est)
-            else None
-        )
-        if objective is None or self._X_fit is not None:
-            # Neural models have no Hessian; with the preprocessing refitted, each removal
-            # evaluates it afresh on the new features, so neither keeps the fit's.
-            self._hessian = self._hessian_theta = None
-            if self._X_fit is not None:
-                self._Z = None
-        else:
-            theta = objective.params()
-            self._hessian = objective.hessian(Z, y_arr, sw, theta=theta)
-            self._hessian_theta = theta
+        self._method = method
+        # The sources of the training rows, with the parents of merged and aggregate rows
+        # (ids only), so that a pickled unlearner can still follow them.
+        self._sources = source_table(ids)
+        self._derived = any(s.derived for s in self._sources.values())
+        self._parents = None
 
         if self.forget is not None:
-            positions = self._resolve(self._split_forget(self.forget), strict=False)
+            sources, forget_ids = self._split_forget(self.forget)
+            positions, named = self._resolve(sources, forget_ids, strict=False)
             if positions.size:
                 self._remove(
                     positions,
+                    named,
                     request={"forget": _jsonable(self.forget)},
-                    holdout=(X_holdout, y_holdout),
+                    options={"X_holdout": X_holdout, "y_holdout": y_holdout},
                 )
         return self
 
@@ -498,11 +510,15 @@ class GradientCorrectionUnlearner(
         Parameters
         ----------
         source_id : str or list of str, default=None
-            Remove every retained training row derived from these sources.
+            Remove every retained training row derived from these sources, rows merged
+            from them included.
         sample_id : array-like of int64, default=None
-            Remove these rows (packed row ids); each must be a retained training row.
+            Remove these rows (packed row ids): each must be a retained training row or
+            a parent of one (a row of a source that :func:`sktraceprop.merge` merged
+            into training rows, which are then removed with it).
         mask : array-like of bool of shape (n_train,), default=None
-            Remove the rows selected by the mask, aligned with the ``X`` given to ``fit``.
+            Remove the rows selected by the mask, aligned with ``train_row_ids_`` (the
+            rows given to ``fit``, or those a skorch net trained on).
         X_holdout, y_holdout : array-like, default=None
             Neural models only: rows the model never trained on (raw features, as for
             ``predict``), whose mean loss is the calibration target of the influence
@@ -522,6 +538,14 @@ class GradientCorrectionUnlearner(
         UnlearningError
             If the request names no retained training row, names rows that were never
             trained on or are already removed, or would remove every retained row.
+
+        Warns
+        -----
+        UserWarning
+            If retained training rows joined group statistics
+            (:func:`sktraceprop.aggregate`) computed over removed rows: their features
+            still carry the removed rows' data. The event's ``caveat`` and
+            ``aggregates_over_removed_rows`` say which and how many.
         """
         check_is_fitted(self, "estimator_")
         given = [a is not None for a in (source_id, sample_id, mask)]
@@ -530,17 +554,25 @@ class GradientCorrectionUnlearner(
         if source_id is not None:
             sources = [source_id] if isinstance(source_id, str) else list(source_id)
             request = {"source_id": sources}
-            positions = self._resolve((sources, np.empty(0, np.int64)), strict=True)
+            positions, named = self._resolve(sources, np.empty(0, np.int64), strict=True)
         elif sample_id is not None:
             ids = np.atleast_1d(np.asarray(sample_id))
             if ids.size and not np.issubdtype(ids.dtype, np.integer):
                 raise TypeError(f"sample_id must hold int64 row ids, got dtype {ids.dtype}")
+            positions, named = self._resolve([], ids.astype(np.int64), strict=True)
             request = {"sample_id": int(ids.size)}
-            positions = self._resolve(([], ids.astype(np.int64)), strict=True)
+            if named["n_parents"]:
+                request["parents_of_merged_rows"] = named["n_parents"]
         else:
             positions = self._positions_from_mask(mask)
             request = {"mask": int(positions.size)}
-        self._remove(positions, request=request, holdout=(X_holdout, y_holdout))
+            named = {"codes": [], "ids": np.empty(0, np.int64)}
+        self._remove(
+            positions,
+            named,
+            request=request,
+            options={"X_holdout": X_holdout, "y_holdout": y_holdout},
+        )
         return self
 
     def _split_forget(self, forget):
@@ -552,55 +584,83 @@ class GradientCorrectionUnlearner(
             raise TypeError(f"forget must hold source ids (str) and row ids (int), got {bad[0]!r}")
         return sources, np.asarray(ids, dtype=np.int64)
 
-    def _resolve(self, request, strict):
-        """Positions (into the fit rows) of the retained rows named by the request."""
-        sources, ids = request
-        train_ids = self.train_row_ids_
-        retained = self.retained_mask_
+    def _source(self, code):
+        """The source record of ``code``, with its parents when anyone has them."""
+        code = int(code)
+        source = self._sources.get(code)
+        if source is None:
+            return REGISTRY.by_code(code)
+        if source.derived and source.parents is None:
+            source = self._sources[code] = REGISTRY.complete(source)
+        return source
+
+    def _resolve(self, sources, ids, strict):
+        """Positions (into the training rows) of the retained rows the request reaches,
+        and what it named: ``codes`` of the sources, row ``ids``, and ``n_parents``, how
+        many of those ids are parents of merged rows rather than training rows.
+
+        Each training row is named by its own id and, when merged, by the ids of its
+        leaf parents (:func:`~sktraceprop._lineage._rows.lineage_frame`); a request
+        reaches a row through any of them. A source id names every version of it.
+        """
+        train_ids, retained = self.train_row_ids_, self.retained_mask_
+        if self._parents is None:
+            self._parents = (
+                _merge_parents(train_ids, self._source)
+                if self._derived
+                else (np.empty(0, np.int64), np.empty(0, np.intp))
+            )
+        parent_ids, parent_rows = self._parents
+        names = np.concatenate([train_ids, parent_ids])
+        rows = np.concatenate([np.arange(train_ids.shape[0]), parent_rows])
         hit = np.zeros(train_ids.shape[0], dtype=bool)
+        codes = []
         if sources:
-            for s in sources:
-                REGISTRY.by_id(s)  # an unregistered source id raises UnknownSourceError
-            frame = lineage_frame(train_ids, REGISTRY.by_code)
-            rows = frame.loc[frame["source_id"].isin(sources), "row"].to_numpy()
-            in_source = np.zeros_like(hit)
-            in_source[rows] = True
-            if strict:
-                for s in sources:
-                    of_s = frame.loc[frame["source_id"] == s, "row"].to_numpy()
-                    if not retained[of_s].any():
-                        raise UnlearningError(
-                            f"source {s!r} has no retained training rows in this model "
-                            f"({of_s.size} trained on, all removed before); nothing was "
-                            "changed."
-                        )
-            hit |= in_source
+            name_codes = codes_of(names)
+            known = {int(c): self._source(c).source_id for c in np.unique(name_codes)}
+        for s in sources:
+            versions = [int(v.code) for v in REGISTRY.versions(s)]  # unknown ids raise
+            of_s_codes = [c for c, name in known.items() if name == s]
+            codes += sorted(set(versions) | set(of_s_codes))
+            of_s = rows[np.isin(name_codes, of_s_codes)]
+            if strict and not retained[of_s].any():
+                raise UnlearningError(
+                    f"source {s!r} has no retained training rows in this model "
+                    f"({np.unique(of_s).size} trained on, all removed before); nothing was "
+                    "changed."
+                )
+            hit[of_s] = True
+        n_parents = 0
         if ids.size:
-            present = np.isin(ids, train_ids)
+            named = np.isin(names, ids)
+            present = np.isin(ids, names)
             if strict and not present.all():
                 bad = ids[~present]
                 raise UnlearningError(
                     f"{bad.size} of the {ids.size} row ids were never trained on by this "
-                    f"model (first: {int(bad[0])}); nothing was changed."
+                    f"model, directly or through a merge (first: {int(bad[0])}); nothing "
+                    "was changed."
                 )
-            in_ids = np.isin(train_ids, ids)
             if strict:
-                removed = ids[np.isin(ids, train_ids[~retained])]
+                live = np.isin(ids, names[named & retained[rows]])
+                removed = ids[~live]
                 if removed.size:
                     raise UnlearningError(
                         f"{removed.size} of the row ids were already removed (first: "
                         f"{int(removed[0])}); nothing was changed."
                     )
-            hit |= in_ids
-        return np.flatnonzero(hit & retained)
+            hit[rows[named]] = True
+            n_parents = int(np.sum(~np.isin(ids, train_ids) & present))
+        named = {"codes": codes, "ids": ids, "n_parents": n_parents}
+        return np.flatnonzero(hit & retained), named
 
     def _positions_from_mask(self, mask):
         mask = np.asarray(mask)
         n = self.train_row_ids_.shape[0]
         if mask.dtype != bool or mask.shape != (n,):
             raise ValueError(
-                f"mask must be a boolean array of shape ({n},) aligned with the rows given "
-                f"to fit; got dtype {mask.dtype} and shape {mask.shape}"
+                f"mask must be a boolean array of shape ({n},) aligned with the training "
+                f"rows (train_row_ids_); got dtype {mask.dtype} and shape {mask.shape}"
             )
         gone = mask & ~self.retained_mask_
         if gone.any():
@@ -610,298 +670,181 @@ class GradientCorrectionUnlearner(
             )
         return np.flatnonzero(mask)
 
-    # -- the correction --------------------------------------------------------------------
-    def _remove(self, positions, request, holdout=(None, None)):
+    # -- the removal and its record --------------------------------------------------------
+    def _remove(self, positions, named, request, options):
         if positions.size == 0:
             raise UnlearningError("the request names no retained training row; nothing to do.")
         retained = self.retained_mask_.copy()
         retained[positions] = False
-        n_ret = int(retained.sum())
-        if n_ret == 0:
+        if not retained.any():
             raise UnlearningError(
                 "the request would remove every training row the model holds; refit on "
                 "other data instead. Nothing was changed."
             )
         start = time.perf_counter()
-        # Work on a copy so that a failure leaves the fitted model as it was.
-        final = copy.deepcopy(_final_step(self.estimator_))
-        backend = neural_backend(final)
-        if backend is not None:
-            holdout = self._neural_holdout(backend, final, *holdout)
-            self._remove_neural(backend, final, positions, retained, request, start, holdout)
-            return
-        objective = _objective(final)
-        Z, y, sw = self._Z, self._y, self._sw
-        y_r, sw_r = y[retained], _take(sw, retained)
-        pre, preprocessing_note = None, ""
-        if self._X_fit is None:
-            Z_r = Z[retained]
-            Z_k, y_k, sw_k = Z[positions], y[positions], _take(sw, positions)
-            # Downdate: J_T's Hessian minus the removed rows' data terms, penalty for |R|.
-            theta_c = self._hessian_theta
-            n_hold = int(self.retained_mask_.sum())
-            lam = objective.penalty_strength
-            H = self._hessian - objective.hessian(Z_k, y_k, sw_k, theta=theta_c)
-            coef = np.arange(objective.n_outputs * objective.n_features)
-            H[coef, coef] += lam(positions.size) + lam(n_ret) - lam(n_hold)
-        else:
-            # Refit the preprocessing on the retained rows; the features change, so the
-            # Hessian is evaluated afresh on them at the current parameters.
-            pre, Z_r = self._refit_preprocessing(np.flatnonzero(retained), y_r)
-            if Z_r.shape[1] != objective.n_features:
-                # A category (or column) only the removed rows had is gone. When the
-                # features can be matched by name, a retrain simply lacks those columns:
-                # drop their coefficients and correct on.
-                cols = _surviving_columns(self.estimator_[:-1], pre, Z_r.shape[1])
-                if cols is not None:
-                    dropped = objective.n_features - cols.size
-                    _keep_columns(final, cols)
-                    objective = _objective(final)
-                    preprocessing_note = (
-                        f"the preprocessing refitted on the retained rows dropped {dropped} "
-                        "feature(s) no retained row has (e.g. a category only the removed "
-                        "rows had); their coefficients were removed, as a retrain lacks them"
-                    )
-            theta_c = objective.params()
-            if Z_r.shape[1] == objective.n_features:
-                H = objective.hessian(Z_r, y_r, sw_r, theta=theta_c)
-        if pre is not None and Z_r.shape[1] != objective.n_features:
-            result = {
-                "converged": False,
-                "n_iter": 0,
-                "n_hessian_updates": 0,
-                "note": (
-                    f"the preprocessing refitted on the retained rows outputs {Z_r.shape[1]} "
-                    f"features instead of {objective.n_features} and they cannot be matched "
-                    "by name; the final step was refitted"
-                ),
-            }
-        else:
-            result = _newton(
-                objective,
-                Z_r,
-                y_r,
-                sw_r,
-                objective.params(),
-                H,
-                theta_c,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                damping=self.damping,
-            )
-        method = "newton" if result["converged"] else "refit"
-        note = result["note"]
-        if method == "refit":
-            final = self._refit(Z_r, y_r, sw_r)
-            objective = _objective(final)
-            theta = objective.params()
-            certificate = float(
-                np.linalg.norm(objective.objective_gradient(Z_r, y_r, sw_r, theta=theta)) / n_ret
-            )
-            if pre is None:
-                hessian, hessian_theta = objective.hessian(Z_r, y_r, sw_r, theta=theta), theta
-        else:
-            objective.set_params_vector(result["theta"])
-            certificate = result["certificate"]
-            hessian, hessian_theta = result["hessian"], result["hessian_theta"]
+        # The method holds the retained rows in training order: map positions to them.
+        held = np.flatnonzero(self.retained_mask_)
+        forget = np.searchsorted(held, positions)
+        keep = np.searchsorted(held, np.flatnonzero(retained))
+        removal = self._method.remove(
+            self.estimator_, forget, keep, self.get_params(deep=False), **options
+        )
+        final = removal.final
         seconds = time.perf_counter() - start
-
+        rows, leaves = self._removed_rows(positions)
         event = {
             "time_utc": utc_now(),
             "estimator": class_path(final),
-            "method": method,
-            "certificate": certificate,
-            "tol": float(self.tol),
-            "n_iter": result["n_iter"],
-            "n_hessian_updates": result["n_hessian_updates"],
+            **removal.fields,
             "seconds": seconds,
             "n_removed": int(positions.size),
-            "n_retained": n_ret,
-            **self._removed_rows(positions),
+            "n_retained": int(keep.size),
+            **rows,
             "request": request,
         }
-        note = "; ".join(n for n in (preprocessing_note, note) if n)
-        if note:
-            event["note"] = note
-        self._commit(event, final, retained, pre)
-        if pre is None:  # the downdate of the next removal starts from this Hessian
-            self._hessian, self._hessian_theta = hessian, hessian_theta
-        self.n_iter_ = result["n_iter"]
-
-    def _refit_preprocessing(self, rows, y_r):
-        """Clones of the preprocessing steps fitted on ``rows`` of the raw input, and the
-        features they give those rows."""
-        steps = self.estimator_.steps[:-1]
-        pre = Pipeline(
-            [
-                (name, step if step in (None, "passthrough") else clone(step))
-                for name, step in steps
-            ]
-        )
-        Z_r = pre.fit_transform(safe_indexing(self._X_fit, rows), y_r)
-        return pre, check_array(Z_r, accept_sparse="csr", dtype=np.float64)
-
-    def _fit_crossfit(self, backend, est, Z, Y, validation, X_holdout, y_holdout):
-        """Per-row crossfit losses and the holdout correction (see ``calibration``)."""
-        final = _final_step(est)
-        holdout = (
-            validation
-            if X_holdout is None
-            else self._holdout_rows(backend, est, X_holdout, y_holdout)
-        )
-        if holdout is None:
-            raise ValueError(
-                "calibration='crossfit' needs rows the model does not train on, at fit: "
-                "pass X_holdout and y_holdout to fit, or give the skorch net a validation "
-                "split (train_split)."
+        if self._derived:
+            remaining = self._aggregates_over_removed(
+                retained, np.concatenate([named["ids"], leaves]), named["codes"]
             )
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        unseen, clones_loss = crossfit_losses(
-            backend,
-            final,
-            clone(_final_step(self.estimator)),
-            Z,
-            Y,
-            n_models=self.n_crossfit,
-            n_folds=self.crossfit_folds,
-            seed=seed,
-            holdout=holdout,
-        )
-        model_loss = _mean_loss(backend, final, holdout[0], holdout[1])
-        return {
-            "unseen": unseen,
-            "ratio": model_loss / clones_loss,
-            "source": (
-                f"{self.n_crossfit} clones on {self.crossfit_folds}-fold splits, corrected "
-                f"on the {holdout[2]} rows"
-            ),
-        }
-
-    def _crossfit_target(self, positions):
-        """The crossfit estimate of the removed rows' mean loss under a retrain.
-
-        Every row is left out by at least one clone (``n_crossfit >= crossfit_folds``),
-        and ``positions`` are retained rows, whose entries are never NaN.
-        """
-        values = self._crossfit["unseen"][positions]
-        return float(values.mean() * self._crossfit["ratio"]), self._crossfit["source"]
-
-    def _neural_holdout(self, backend, final, X_holdout, y_holdout):
-        """The calibration rows ``(Z, Y, source)`` of a neural removal, or None."""
-        if self.calibration == "none":
-            return None
-        if X_holdout is None:
-            return self._validation
-        return self._holdout_rows(backend, self.estimator_, X_holdout, y_holdout)
-
-    @staticmethod
-    def _holdout_rows(backend, est, X_holdout, y_holdout):
-        """``(Z, Y, "X_holdout")``: the given holdout rows as the final step sees them."""
-        if isinstance(est, Pipeline) and len(est) > 1:
-            X_holdout = est[:-1].transform(X_holdout)
-        Z = check_array(X_holdout, dtype=np.float32, allow_nd=True)
-        return backend.prepare(_final_step(est), Z, np.asarray(y_holdout)) + ("X_holdout",)
-
-    def _remove_neural(self, backend, final, positions, retained, request, start, holdout):
-        n_ret = int(retained.sum())
-        info = neural_remove(
-            backend,
-            final,
-            self._Z,
-            self._y,
-            positions,
-            np.flatnonzero(retained),
-            n_steps=self.n_steps,
-            lr=self.lr,
-            damping=self.damping,
-            influence=self.influence,
-            holdout=holdout,
-            crossfit=None if self._crossfit is None else self._crossfit_target(positions),
-        )
-        if not np.isfinite(info["certificate"]):
+            if remaining:
+                event["aggregates_over_removed_rows"] = remaining
+        if neural_backend(final) is not None and not np.isfinite(event["certificate"]):
             raise UnlearningError(
                 "the neural correction diverged (non-finite gradient); lower lr or raise "
                 "damping. Nothing was changed."
             )
-        event = {
-            "time_utc": utc_now(),
-            "estimator": class_path(final),
-            "method": (
-                "influence+finetune"
-                if self.influence == "last_layer"
-                else "full-influence+finetune"
-            ),
-            "certificate": info.pop("certificate"),
-            "tol": None,
-            "n_iter": info["n_steps"],
-            **info,
-            "seconds": time.perf_counter() - start,
-            "n_removed": int(positions.size),
-            "n_retained": n_ret,
-            **self._removed_rows(positions),
-            "request": request,
-            "note": (
-                f"non-convex model: {info['influence'].replace('_', '-')} Gauss-Newton "
-                "influence step"
-                + (
-                    f" scaled (heuristic) so the forgotten rows' mean loss matches "
-                    f"{info['calibration_source']}"
-                    if info["calibration"] != "none"
-                    else ""
-                )
-                + " plus retained-set fine-tuning; the certificate is the retained-objective "
-                "gradient norm, not a bound on the distance to a retrain"
-            ),
-        }
-        self._commit(event, final, retained)
-        self.n_iter_ = info["n_steps"]
-        if self._crossfit is not None:
-            # keep nothing derived from the removed rows
-            self._crossfit["unseen"][positions] = np.nan
+        self._commit(UnlearningEvent(self._caveats(event, removal)), removal, retained)
 
     def _removed_rows(self, positions):
+        """Event fields naming the removed rows (ids, digest, counts and lines per source,
+        the merges they came from), and the leaf row ids behind them."""
         removed_ids = self.train_row_ids_[positions]
-        frame = lineage_frame(removed_ids, REGISTRY.by_code)
-        sources = frame.groupby("source_id", sort=True)["row"].nunique()
-        return {
-            "sources": {str(k): int(v) for k, v in sources.items()},
-            "row_ids": [int(i) for i in removed_ids],
+        frame = lineage_frame(removed_ids, self._source)
+        frame["source_id"] = frame["source_id"].astype(str)
+        by_source = frame.groupby("source_id", sort=True)
+        lines = by_source["line"].agg(["min", "max"])
+        fields = {
+            "sources": {k: int(v) for k, v in by_source["row"].nunique().items()},
+            "lines": {k: [int(lo), int(hi)] for k, lo, hi in lines.itertuples()},
+            "row_ids": removed_ids,
+            "row_ids_sha256": row_ids_digest(removed_ids),
         }
+        if "via" in frame.columns:
+            via = frame.dropna(subset=["via"]).groupby("via", sort=True)["row"].nunique()
+            fields["via_merge"] = {str(k): int(v) for k, v in via.items()}
+        # Leaves that are rows of an aggregate stand for groups, not removed data.
+        leaves = frame["row_id"].to_numpy(np.int64)
+        kinds = {int(c): self._source(c).kind for c in np.unique(codes_of(leaves))}
+        grouped = np.isin(codes_of(leaves), [c for c, k in kinds.items() if k == "aggregate"])
+        return fields, leaves[~grouped]
 
-    def _commit(self, event, final, retained, pre=None):
-        """Store the event, then swap in the corrected model (nothing before touched it)."""
-        if pre is not None:
-            event["preprocessing"] = "refitted on the retained rows"
-        elif _has_preprocessing(self.estimator_):
+    def _aggregates_over_removed(self, retained, removed_ids, removed_codes):
+        """``{aggregate source_id: n}``: retained training rows that joined a group
+        statistic (:func:`sktraceprop.aggregate`) computed over removed rows.
+
+        Their features still carry the removed rows' data, which no correction of the
+        model can take out: the aggregate must be recomputed.
+        """
+        kept_ids = self.train_row_ids_[retained]
+        frame = lineage_frame(kept_ids, self._source)
+        leaf_codes = codes_of(frame["row_id"].to_numpy(np.int64))
+        out = {}
+        for code in np.unique(leaf_codes):
+            source = self._source(code)
+            if source.kind != "aggregate":
+                continue
+            joined = leaf_codes == code
+            group_rows = frame["row_id"].to_numpy(np.int64)[joined]
+            hit, _ = depends_on(group_rows, self._source, removed_ids, removed_codes)
+            n = np.unique(frame["row"].to_numpy()[joined][hit]).size
+            if n:
+                out[source.source_id] = out.get(source.source_id, 0) + int(n)
+        return out
+
+    def _caveats(self, event, removal):
+        """The event with a ``preprocessing`` field and a ``caveat`` naming what still
+        carries the removed rows' data, if anything."""
+        caveats = [event.pop("caveat")] if "caveat" in event else []
+        if removal.preprocessing is None and _has_preprocessing(self.estimator_):
             event["preprocessing"] = "kept"
-            event["caveat"] = (
+            caveats.insert(
+                0,
                 "only the final step was corrected; preprocessing steps keep statistics "
-                "learnt from the removed rows"
+                "learnt from the removed rows (or the rows themselves, for steps that "
+                "store them, such as KNNImputer)"
                 + (
                     " (neural models always keep the preprocessing)"
                     if self.preprocessing == "refit"
                     else ""
-                )
+                ),
             )
+        if "aggregates_over_removed_rows" in event:
+            message = self._aggregate_caveat(event["aggregates_over_removed_rows"], removal)
+            warnings.warn(message, UserWarning, stacklevel=4)
+            caveats.append(message)
+        if removal.dropped_features and getattr(self.estimator_, "store", None) is not None:
+            caveats.append(
+                f"the stored record of run {self.run_id_} (append-only) lists "
+                f"{len(removal.dropped_features)} feature name(s) only removed rows "
+                "produced (e.g. one-hot categories)"
+            )
+        if caveats:
+            event["caveat"] = "; ".join(caveats)
+        return event
+
+    def _aggregate_caveat(self, remaining, removal):
+        """What remains of the removed rows in group statistics computed outside."""
+        n = sum(remaining.values())
+        names = ", ".join(f"{k!r} ({v} rows)" for k, v in sorted(remaining.items()))
+        lineage = getattr(self.estimator_, "lineage_", None)
+        features = []
+        if lineage is not None:
+            # (a feature only removed rows produced, such as a one-hot category, is not
+            # named: the event holds no value of a removed row)
+            gone = set(removal.dropped_features)
+            features = sorted(
+                f
+                for f, aggs in lineage.feature_aggregates().items()
+                if set(aggs) & set(remaining) and f not in gone
+            )
+        shown = f" (features {', '.join(features)})" if features else ""
+        return (
+            f"{n} retained training row(s) joined group statistics computed over removed "
+            f"rows, from aggregate(s) {names}{shown}: those values still carry the removed "
+            "rows' data, which no correction of the model removes. Recompute the aggregate "
+            "without them and refit, or compute it inside the pipeline "
+            "(sktraceprop.preprocessing.GroupStatistics), where unlearning refits it"
+        )
+
+    def _commit(self, event, removal, retained):
+        """Store the event, then swap in the corrected model and drop the removed rows'
+        data (nothing before touched the unlearner)."""
         store = self._event_store()
         if store is not None:
-            stored = store.append_event("unlearning", event, run_id=self.run_id_)
-            event = {**event, "seq": stored["seq"], "event_hash": stored["hash"]}
+            stored = store.append_event("unlearning", event.payload(), run_id=self.run_id_)
+            event = UnlearningEvent({**event, "seq": stored["seq"], "event_hash": stored["hash"]})
 
         if isinstance(self.estimator_, Pipeline):
-            if pre is not None:
-                for i, (name, step) in enumerate(pre.steps):
-                    self.estimator_.steps[i] = (name, step)
-            self.estimator_.steps[-1] = (self.estimator_.steps[-1][0], final)
+            for i, (name, step) in enumerate(removal.preprocessing or ()):
+                self.estimator_.steps[i] = (name, step)
+            self.estimator_.steps[-1] = (self.estimator_.steps[-1][0], removal.final)
+            lineage = getattr(self.estimator_, "lineage_", None)
+            if removal.dropped_features and lineage is not None:
+                self.estimator_.lineage_ = _redact_features(
+                    lineage,
+                    removal.preprocessing,
+                    self.estimator_.steps[-1][0],
+                    f"unlearning event {event.get('seq', len(self.unlearning_log_) + 1)} "
+                    f"removed {len(removal.dropped_features)} feature name(s) that only "
+                    "removed rows produced from this copy of the run",
+                )
         else:
-            self.estimator_ = final
+            self.estimator_ = removal.final
+        self._method = removal.method
         self.retained_mask_ = retained
         self.certificate_ = event["certificate"]
+        self.n_iter_ = event["n_iter"]
         self.unlearning_log_.append(event)
-
-    def _refit(self, Z, y, sw):
-        final = clone(_final_step(self.estimator))
-        return final.fit(Z, y) if sw is None else final.fit(Z, y, sample_weight=sw)
 
     def _event_store(self):
         if self.store is not None:
@@ -916,124 +859,3 @@ class GradientCorrectionUnlearner(
         if sample_weight is None:
             return self.estimator_.score(X, y)
         return self.estimator_.score(X, y, sample_weight=sample_weight)
-
-
-def _positions_of(ids, subset):
-    """Positions in ``ids`` (unique) of each row id of ``subset``."""
-    order = np.argsort(ids, kind="stable")
-    sorted_ids = ids[order]
-    if np.any(sorted_ids[1:] == sorted_ids[:-1]):
-        raise UnlearningError(
-            "the rows given to fit repeat row ids, so the rows a skorch net trained on "
-            "cannot be told apart; pass distinct sample_id values."
-        )
-    return order[np.searchsorted(sorted_ids, subset)]
-
-
-def _jsonable(forget):
-    items = [forget] if isinstance(forget, str | int | np.integer) else list(forget)
-    return [f if isinstance(f, str) else int(f) for f in items]
-
-
-def _null_space(objective):
-    """Orthonormal directions the multinomial objective is flat in, or None.
-
-    Softmax is unchanged by adding one constant to every class's intercept (and, with
-    no penalty, one vector to every class's coefficients). The gradient is orthogonal to
-    these directions; keeping the steps orthogonal too keeps scikit-learn's choice
-    (zero-sum intercepts) instead of a drift that changes ``decision_function``.
-    """
-    if objective.loss != "multinomial":
-        return None
-    k, d = objective.n_outputs, objective.n_features
-    columns = []
-    if objective.penalty_strength(0) == 0:
-        for j in range(d):
-            v = np.zeros(objective.n_params)
-            v[j : k * d : d] = 1.0
-            columns.append(v)
-    if objective.fit_intercept:
-        v = np.zeros(objective.n_params)
-        v[k * d :] = 1.0
-        columns.append(v)
-    return np.column_stack(columns) / np.sqrt(k) if columns else None
-
-
-def _factor(H, damping, null=None):
-    A = H if not damping else H + damping * np.eye(H.shape[0])
-    if null is not None:
-        A = A + np.mean(np.abs(np.diag(H))) * (null @ null.T)
-    try:
-        factor = linalg.cho_factor(A, check_finite=False)
-        return lambda g: linalg.cho_solve(factor, g, check_finite=False)
-    except linalg.LinAlgError:
-        # Singular (collinear features, no penalty): least-squares steps still reach a
-        # minimiser, and the gradient check below certifies it.
-        return lambda g: linalg.lstsq(A, g, check_finite=False)[0]
-
-
-def _newton(objective, Z, y, sw, theta, H, H_theta, *, tol, max_iter, damping):
-    """Newton-type steps on the retained objective from ``theta``.
-
-    ``H`` is the retained Hessian evaluated at ``H_theta``. Returns a dict with the new
-    ``theta``, ``certificate``, ``converged``, ``n_iter``, ``n_hessian_updates``, the
-    Hessian to cache (and its point) and a ``note`` on failure.
-    """
-    n = Z.shape[0]
-
-    def grad(t):
-        return objective.objective_gradient(Z, y, sw, theta=t)
-
-    null = _null_space(objective)
-    solve = _factor(H, damping, null)
-    fresh = False
-    g = grad(theta)
-    gnorm = np.linalg.norm(g)
-    n_iter = n_updates = 0
-    note = ""
-    while gnorm / n > tol:
-        if n_iter >= max_iter:
-            note = (
-                f"certificate {gnorm / n:.3g} above tol={tol:g} after max_iter={max_iter} "
-                "steps; refitted on the retained rows"
-            )
-            break
-        step = solve(g)
-        n_iter += 1
-        t = 1.0
-        for _ in range(30):
-            theta_new = theta - t * step
-            g_new = grad(theta_new)
-            g_new_norm = np.linalg.norm(g_new)
-            if g_new_norm < gnorm:
-                break
-            t *= 0.5
-        else:
-            if fresh:
-                note = (
-                    f"the gradient stopped decreasing at certificate {gnorm / n:.3g} (above "
-                    f"tol={tol:g}: floating-point floor or ill-conditioning); refitted"
-                )
-                break
-            H, H_theta, fresh = objective.hessian(Z, y, sw, theta=theta), theta, True
-            solve, n_updates = _factor(H, damping, null), n_updates + 1
-            continue
-        slow = g_new_norm > 0.25 * gnorm
-        theta, g, gnorm = theta_new, g_new, g_new_norm
-        fresh = False
-        if slow and gnorm / n > tol:
-            H, H_theta, fresh = objective.hessian(Z, y, sw, theta=theta), theta, True
-            solve, n_updates = _factor(H, damping, null), n_updates + 1
-    converged = gnorm / n <= tol
-    if not np.all(np.isfinite(theta)):
-        converged, note = False, "the correction diverged; refitted"
-    return {
-        "theta": theta,
-        "certificate": float(gnorm / n),
-        "converged": bool(converged),
-        "n_iter": n_iter,
-        "n_hessian_updates": n_updates,
-        "hessian": H,
-        "hessian_theta": H_theta,
-        "note": note,
-    }

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..adapters._jax import MLPApply, _logits, _per_sample_loss
-from ._neural import minibatches
+from ._neural_backend import minibatches
 
 _ACT = {
     "relu": lambda a: np.maximum(a, 0.0),
@@ -62,6 +62,10 @@ def set_last_layer(model, W):
         "bias": np.asarray(W[:, -1], dtype=np.float32),
     }
     model.params_ = params
+
+
+def reset_optimizer(model):
+    """A JaxClassifier keeps no optimizer state after fit: nothing to clear."""
 
 
 def weight_decay(model):

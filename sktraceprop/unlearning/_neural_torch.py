@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from ._neural import minibatches
+from ._neural_backend import minibatches
 
 BLOCK = 1024
 
@@ -120,6 +120,13 @@ def set_last_layer(net, W):
         head.weight.copy_(torch.as_tensor(W[:, :n_in], dtype=head.weight.dtype))
         if head.bias is not None:
             head.bias.copy_(torch.as_tensor(W[:, n_in], dtype=head.bias.dtype))
+
+
+def reset_optimizer(net):
+    """Clear the state of the net's optimizers (momentum buffers hold past gradients)."""
+    for value in vars(net).values():
+        if isinstance(value, torch.optim.Optimizer):
+            value.state.clear()
 
 
 def weight_decay(net):

@@ -15,7 +15,7 @@ from sklearn.linear_model import (
     SGDClassifier,
 )
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
@@ -564,3 +564,104 @@ def test_whole_pipeline_in_grid_search():
     assert set(grid.cv_results_["param_preprocessing"]) == {"refit", "keep"}
     best = grid.best_estimator_
     assert best.unlearning_log_[0]["preprocessing"] in ("refitted on the retained rows", "kept")
+
+
+def _visits():
+    """Visits merged with the patient they belong to, plus unmerged rows."""
+    rng = np.random.default_rng(5)
+    visits = stp.from_pandas(
+        pd.DataFrame({"patient": rng.integers(0, 12, 80), "a": rng.normal(size=80)}),
+        "merge_visits",
+    )
+    patients = stp.from_pandas(
+        pd.DataFrame({"patient": np.arange(13), "b": rng.normal(size=13)}), "merge_patients"
+    )
+    merged = stp.merge(visits, patients, on="patient", source_id="merge_visits_patients")
+    extra = stp.from_pandas(
+        pd.DataFrame({"a": rng.normal(size=30), "b": rng.normal(size=30)}), "merge_extra"
+    )
+    X = pd.concat([merged.drop(columns="patient"), extra])
+    y = 2 * X["a"].to_numpy() - X["b"].to_numpy() + rng.normal(size=len(X))
+    return X, y, visits, patients
+
+
+def test_a_parent_row_id_removes_every_row_merged_from_it():
+    X, y, visits, patients = _visits()
+    unl = GradientCorrectionUnlearner(Ridge(alpha=1.0), tol=1e-10).fit(X, y)
+    parents = stp.row_ids(patients)[[3, 7]]
+    lineage = stp.row_lineage(X)
+    merged = np.unique(lineage.loc[lineage["row_id"].isin(parents), "row"])
+    assert merged.size > 2
+    unl.unlearn(sample_id=parents)
+    keep = ~np.isin(np.arange(len(y)), merged)
+    truth = _truth(Ridge(alpha=1.0), X[keep], y[keep])
+    assert_allclose(unl.predict(X), truth.predict(X), rtol=1e-8)
+    event = unl.unlearning_log_[-1]
+    assert event["n_removed"] == merged.size
+    assert event["via_merge"] == {"merge_visits_patients": merged.size}
+    assert event["request"] == {"sample_id": 2, "parents_of_merged_rows": 2}
+    assert event["row_ids"] == stp.row_ids(X)[merged]  # the merged rows themselves
+    # a visit (the other parent) of a retained merged row removes that row only
+    visit = int(lineage.loc[(lineage["row"] == np.flatnonzero(keep)[0]), "row_id"].iloc[0])
+    unl.unlearn(sample_id=[visit])
+    assert unl.unlearning_log_[-1]["n_removed"] == 1
+    with pytest.raises(UnlearningError, match="already removed"):
+        unl.unlearn(sample_id=parents[:1])
+    never = stp.row_ids(patients)[[12]]  # no visit of patient 12: merged into no row
+    with pytest.raises(UnlearningError, match="never trained on .*through a merge"):
+        unl.unlearn(sample_id=never)
+    # the merge itself, by name: every merged row left
+    unl.unlearn(source_id="merge_visits_patients")
+    assert unl.retained_mask_.sum() == 30
+    assert unl.unlearning_log_[-1]["sources"]["merge_visits"] == 80 - merged.size - 1
+
+
+def test_a_parent_named_at_fit_reaches_its_merged_rows():
+    X, y, visits, patients = _visits()
+    parent = int(stp.row_ids(patients)[5])
+    unl = GradientCorrectionUnlearner(Ridge(), forget=[parent]).fit(X, y)
+    lineage = stp.row_lineage(X)
+    assert unl.unlearning_log_[0]["n_removed"] == (lineage["row_id"] == parent).sum() > 0
+
+
+@parametrize_with_checks(
+    [
+        GradientCorrectionUnlearner(make_pipeline(StandardScaler(), LogisticRegression())),
+        GradientCorrectionUnlearner(make_pipeline(StandardScaler(), Ridge(alpha=0.1))),
+    ],
+    expected_failed_checks=lambda est: _EXPECTED,
+)
+def test_sklearn_compatible_pipelines(estimator, check):
+    # check_sample_weight_equivalence_on_dense_data among them: the weights reach the
+    # scaler too
+    check(estimator)
+
+
+def test_sample_weight_reaches_every_step_and_every_removal():
+    X, y = _data("binary")
+    sw = np.random.default_rng(2).integers(1, 4, size=len(y)).astype(float)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.5))
+    unl = GradientCorrectionUnlearner(pipe, tol=1e-11).fit(X, y, sample_weight=sw)
+    scaler = StandardScaler().fit(X, sample_weight=sw)
+    assert_allclose(unl.estimator_[0].mean_, scaler.mean_, rtol=1e-12)
+    unl.unlearn(source_id="site_0")
+    keep = (stp.row_lineage(X)["source_id"] != "site_0").to_numpy()
+    # the truth: rows repeated as often as their weight, the whole pipeline refitted
+    repeat = np.repeat(np.flatnonzero(keep), sw[keep].astype(int))
+    scaler = StandardScaler().fit(X.iloc[repeat])
+    truth = _truth(LogisticRegression(C=0.5), scaler.transform(X.iloc[repeat]), y[repeat])
+    assert_allclose(unl.estimator_[0].mean_, scaler.mean_, rtol=1e-12)
+    assert_allclose(
+        unl.decision_function(X), truth.decision_function(scaler.transform(X)), atol=1e-7
+    )
+
+
+def test_steps_that_cannot_take_weights_are_named():
+    from sklearn.impute import SimpleImputer
+
+    X, y = _data("binary")
+    pipe = make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression())
+    with pytest.warns(UserWarning, match="'simpleimputer' do not accept sample_weight"):
+        GradientCorrectionUnlearner(pipe).fit(X, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(ValueError, match="one per row"):
+        GradientCorrectionUnlearner(pipe).fit(X, y, sample_weight=np.ones(3))

@@ -1,0 +1,294 @@
+"""How a convex model forgets: Newton steps on the objective of the retained rows.
+
+This is how a ``LogisticRegression`` (or ``SGDClassifier(loss="log_loss")``,
+``Ridge``, ``RidgeClassifier``, ``LinearRegression``) forgets rows. Its parameters
+minimise the sum-form objective of :mod:`sktraceprop.gradients` over the training rows
+``T``. Removing rows ``K`` changes the objective to ``J_R`` over ``R = T \\ K`` (for
+``SGDClassifier`` the penalty changes too, since it grows with the number of rows).
+The correction runs Newton-type steps on ``J_R`` itself, so it converges to the exact
+minimiser of the retained objective, the model a retrain would reach with an exact
+solver:
+
+* the Hessian of ``J_R`` at the cached point is the cached Hessian of ``J_T`` minus the
+  removed rows' Hessians (a *downdate*, O(|K| p^2), no pass over the retained rows);
+* steps ``theta <- theta - (H + damping I)^-1 grad J_R(theta)`` are repeated with that
+  factorised matrix (each costs one gradient over ``R``, O(|R| p)); when the gradient
+  falls by less than a factor 4 per step, the Hessian is recomputed at the current point
+  (an exact Newton step);
+* the loop stops when the certificate ``||grad J_R(theta)|| / |R|`` is below ``tol``;
+  failing that within ``max_iter`` steps, the model is refitted on ``R`` and the event
+  says so.
+
+:class:`NewtonCorrection` keeps the final step's features, targets and weights of the
+retained rows (to evaluate ``grad J_R``) and the ``p x p`` Hessian. After a removal it
+keeps the retained rows only; the cached Hessian is then the downdated one (or one
+recomputed on the retained rows), which holds the removed rows' terms only as
+floating-point rounding.
+"""
+
+import copy
+
+import numpy as np
+from scipy import linalg
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_array
+
+from ._method import Removal, RemovalMethod
+
+__all__ = ["SUPPORTED_MODELS", "NewtonCorrection", "check_convex", "correct", "objective_of"]
+
+#: Models whose removal is certified.
+SUPPORTED_MODELS = (
+    "LogisticRegression (L2 or no penalty; binary or multinomial; not liblinear)",
+    "SGDClassifier(loss='log_loss', penalty='l2')",
+    "Ridge",
+    "RidgeClassifier",
+    "LinearRegression",
+)
+
+
+def unsupported(estimator, why=""):
+    """The error naming what can be unlearned from, for an estimator that cannot."""
+    from ._neural_backend import NEURAL_MODELS
+
+    return NotImplementedError(
+        f"GradientCorrectionUnlearner cannot unlearn from {type(estimator).__name__}{why}. "
+        f"Supported (convex, exact Newton correction): {'; '.join(SUPPORTED_MODELS)}, alone "
+        "or as the final step of a Pipeline/TracedPipeline. Neural models (influence step "
+        f"plus fine-tuning, not certified): {'; '.join(NEURAL_MODELS)}."
+    )
+
+
+def check_convex(final):
+    """Raise before fitting unless ``final`` is one of ``SUPPORTED_MODELS``."""
+    from sklearn.linear_model import (
+        LinearRegression,
+        LogisticRegression,
+        Ridge,
+        RidgeClassifier,
+        SGDClassifier,
+    )
+
+    supported = (LinearRegression, LogisticRegression, Ridge, RidgeClassifier, SGDClassifier)
+    if not isinstance(final, supported):
+        raise unsupported(final)
+    if isinstance(final, SGDClassifier) and final.loss != "log_loss":
+        raise unsupported(final, f" with loss={final.loss!r}")
+
+
+def objective_of(final):
+    """The sum-form objective of a fitted supported model."""
+    from ..gradients import linear_model_objective
+
+    try:
+        return linear_model_objective(final)
+    except TypeError as exc:
+        raise unsupported(final, f" as configured ({exc})") from None
+
+
+def final_step(estimator):
+    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
+
+
+def _take(a, idx):
+    return a[idx] if a is not None else None
+
+
+class NewtonCorrection(RemovalMethod):
+    """Newton correction of a convex model on the features it was fitted on.
+
+    Parameters
+    ----------
+    Z : ndarray or sparse matrix of shape (n_held, n_features)
+        Features of the rows the model holds, as the final step sees them.
+    y : ndarray of shape (n_held,) or (n_held, n_targets)
+    sample_weight : ndarray of shape (n_held,) or None
+    hessian : ndarray of shape (p, p)
+        Hessian of the objective over the held rows, evaluated at ``hessian_theta``.
+    hessian_theta : ndarray of shape (p,)
+    """
+
+    def __init__(self, Z, y, sample_weight, hessian, hessian_theta):
+        self.Z = Z
+        self.y = y
+        self.sample_weight = sample_weight
+        self.hessian = hessian
+        self.hessian_theta = hessian_theta
+
+    @classmethod
+    def fit(cls, final, Z, y, sample_weight):
+        """Cache the features and the Hessian of the fitted model ``final``."""
+        objective = objective_of(final)
+        Z = check_array(Z, accept_sparse="csr", dtype=np.float64)
+        theta = objective.params()
+        return cls(Z, y, sample_weight, objective.hessian(Z, y, sample_weight, theta=theta), theta)
+
+    def remove(self, estimator, forget, keep, params, **options):
+        final = copy.deepcopy(final_step(estimator))
+        objective = objective_of(final)
+        Z, y, sw = self.Z, self.y, self.sample_weight
+        Z_r, y_r, sw_r = Z[keep], y[keep], _take(sw, keep)
+        # Downdate: J_T's Hessian minus the removed rows' data terms, penalty for |R|.
+        H = self.hessian - objective.hessian(
+            Z[forget], y[forget], _take(sw, forget), theta=self.hessian_theta
+        )
+        lam = objective.penalty_strength
+        coef = np.arange(objective.n_outputs * objective.n_features)
+        H[coef, coef] += lam(forget.size) + lam(keep.size) - lam(y.shape[0])
+        final, fields, hessian, theta = correct(
+            final, objective, Z_r, y_r, sw_r, H, self.hessian_theta, params, keep_hessian=True
+        )
+        return Removal(final, NewtonCorrection(Z_r, y_r, sw_r, hessian, theta), fields)
+
+
+def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=False):
+    """Newton steps on ``final`` (modified in place) for the rows ``(Z, y, sw)``.
+
+    ``H`` is the retained Hessian evaluated at ``H_theta``. When the steps do not reach
+    ``params["tol"]``, a clone of ``final`` is refitted on the rows instead. Returns
+    ``(final, fields, hessian, hessian_theta)``: the corrected model, the event fields,
+    and (with ``keep_hessian``) the Hessian to cache for the next removal.
+    """
+    n = Z.shape[0]
+    result = newton(
+        objective,
+        Z,
+        y,
+        sw,
+        objective.params(),
+        H,
+        H_theta,
+        tol=params["tol"],
+        max_iter=params["max_iter"],
+        damping=params["damping"],
+    )
+    fields = {
+        "method": "newton" if result["converged"] else "refit",
+        "tol": float(params["tol"]),
+        "n_iter": result["n_iter"],
+        "n_hessian_updates": result["n_hessian_updates"],
+    }
+    if result["note"]:
+        fields["note"] = result["note"]
+    if result["converged"]:
+        objective.set_params_vector(result["theta"])
+        fields["certificate"] = result["certificate"]
+        return final, fields, result["hessian"], result["hessian_theta"]
+    final = refit(final, Z, y, sw)
+    objective = objective_of(final)
+    theta = objective.params()
+    gradient = objective.objective_gradient(Z, y, sw, theta=theta)
+    fields["certificate"] = float(np.linalg.norm(gradient) / n)
+    hessian = objective.hessian(Z, y, sw, theta=theta) if keep_hessian else None
+    return final, fields, hessian, theta
+
+
+def refit(final, Z, y, sw):
+    """A clone of ``final`` fitted on ``(Z, y)``, weighted by ``sw``."""
+    model = clone(final)
+    return model.fit(Z, y) if sw is None else model.fit(Z, y, sample_weight=sw)
+
+
+def _null_space(objective):
+    """Orthonormal directions the multinomial objective is flat in, or None.
+
+    Softmax is unchanged by adding one constant to every class's intercept (and, with
+    no penalty, one vector to every class's coefficients). The gradient is orthogonal to
+    these directions; keeping the steps orthogonal too keeps scikit-learn's choice
+    (zero-sum intercepts) instead of a drift that changes ``decision_function``.
+    """
+    if objective.loss != "multinomial":
+        return None
+    k, d = objective.n_outputs, objective.n_features
+    columns = []
+    if objective.penalty_strength(0) == 0:
+        for j in range(d):
+            v = np.zeros(objective.n_params)
+            v[j : k * d : d] = 1.0
+            columns.append(v)
+    if objective.fit_intercept:
+        v = np.zeros(objective.n_params)
+        v[k * d :] = 1.0
+        columns.append(v)
+    return np.column_stack(columns) / np.sqrt(k) if columns else None
+
+
+def _factor(H, damping, null=None):
+    A = H if not damping else H + damping * np.eye(H.shape[0])
+    if null is not None:
+        A = A + np.mean(np.abs(np.diag(H))) * (null @ null.T)
+    try:
+        factor = linalg.cho_factor(A, check_finite=False)
+        return lambda g: linalg.cho_solve(factor, g, check_finite=False)
+    except linalg.LinAlgError:
+        # Singular (collinear features, no penalty): least-squares steps still reach a
+        # minimiser, and the gradient check below certifies it.
+        return lambda g: linalg.lstsq(A, g, check_finite=False)[0]
+
+
+def newton(objective, Z, y, sw, theta, H, H_theta, *, tol, max_iter, damping):
+    """Newton-type steps on the retained objective from ``theta``.
+
+    ``H`` is the retained Hessian evaluated at ``H_theta``. Returns a dict with the new
+    ``theta``, ``certificate``, ``converged``, ``n_iter``, ``n_hessian_updates``, the
+    Hessian to cache (and its point) and a ``note`` on failure.
+    """
+    n = Z.shape[0]
+
+    def grad(t):
+        return objective.objective_gradient(Z, y, sw, theta=t)
+
+    null = _null_space(objective)
+    solve = _factor(H, damping, null)
+    fresh = False
+    g = grad(theta)
+    gnorm = np.linalg.norm(g)
+    n_iter = n_updates = 0
+    note = ""
+    while gnorm / n > tol:
+        if n_iter >= max_iter:
+            note = (
+                f"certificate {gnorm / n:.3g} above tol={tol:g} after max_iter={max_iter} "
+                "steps; refitted on the retained rows"
+            )
+            break
+        step = solve(g)
+        n_iter += 1
+        t = 1.0
+        for _ in range(30):
+            theta_new = theta - t * step
+            g_new = grad(theta_new)
+            g_new_norm = np.linalg.norm(g_new)
+            if g_new_norm < gnorm:
+                break
+            t *= 0.5
+        else:
+            if fresh:
+                note = (
+                    f"the gradient stopped decreasing at certificate {gnorm / n:.3g} (above "
+                    f"tol={tol:g}: floating-point floor or ill-conditioning); refitted"
+                )
+                break
+            H, H_theta, fresh = objective.hessian(Z, y, sw, theta=theta), theta, True
+            solve, n_updates = _factor(H, damping, null), n_updates + 1
+            continue
+        slow = g_new_norm > 0.25 * gnorm
+        theta, g, gnorm = theta_new, g_new, g_new_norm
+        fresh = False
+        if slow and gnorm / n > tol:
+            H, H_theta, fresh = objective.hessian(Z, y, sw, theta=theta), theta, True
+            solve, n_updates = _factor(H, damping, null), n_updates + 1
+    converged = gnorm / n <= tol
+    if not np.all(np.isfinite(theta)):
+        converged, note = False, "the correction diverged; refitted"
+    return {
+        "theta": theta,
+        "certificate": float(gnorm / n),
+        "converged": bool(converged),
+        "n_iter": n_iter,
+        "n_hessian_updates": n_updates,
+        "hessian": H,
+        "hessian_theta": H_theta,
+        "note": note,
+    }

@@ -1,0 +1,159 @@
+"""How a pipeline forgets: refit the preprocessing, then correct the final step.
+
+With ``preprocessing="refit"`` (the default for a pipeline), each removal refits the
+steps before the final one on the retained rows (transformers are cheap to fit: an
+imputer's statistics, a scaler's moments and an encoder's categories are learnt again
+without the removed rows), transforms the retained rows again, and corrects the convex
+final step on those features by the Newton steps of :mod:`._convex`, starting from its
+current parameters with the Hessian evaluated afresh (the features changed, so no
+downdate applies). The whole pipeline then equals a retrain of the whole pipeline.
+
+If the refitted preprocessing outputs fewer features (a category only the removed rows
+had), the features are matched by name and the coefficients of the missing ones
+dropped, as a retrain lacks them; when they cannot be matched the final step is
+refitted and the event says so.
+
+:class:`PipelineRefit` keeps the raw input of the retained rows (as given to ``fit``),
+their targets and weights; unused categories of pandas categorical columns are
+dropped with the rows, so no category value only removed rows had stays behind.
+"""
+
+import copy
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_array
+
+from ..utils._sklearn_compat import safe_indexing
+from ._convex import correct, objective_of, refit
+from ._method import Removal, RemovalMethod
+from ._weights import sample_weight_params
+
+__all__ = ["PipelineRefit", "retained_rows"]
+
+
+def retained_rows(X, keep):
+    """Rows ``keep`` of ``X`` as a copy sharing no memory with ``X``.
+
+    Categorical columns of a DataFrame lose the categories no kept row has.
+    """
+    rows = safe_indexing(X, np.asarray(keep, dtype=np.intp))
+    if isinstance(rows, pd.DataFrame):
+        rows = rows.copy(deep=True)
+        for col in rows.columns[[isinstance(t, pd.CategoricalDtype) for t in rows.dtypes]]:
+            rows[col] = rows[col].cat.remove_unused_categories()
+    return rows
+
+
+def _surviving_columns(old, new, n_new):
+    """Positions, among the features of the fitted preprocessing ``old``, of the features
+    ``new`` outputs, matched by name; None when they cannot be matched (no names, or a
+    name that ``old`` did not output)."""
+    try:
+        old_names = np.asarray(old.get_feature_names_out(), dtype=object)
+        new_names = np.asarray(new.get_feature_names_out(), dtype=object)
+    except (AttributeError, ValueError, TypeError, NotImplementedError):
+        return None
+    if new_names.shape[0] != n_new or len(set(old_names)) != old_names.shape[0]:
+        return None
+    where = {name: i for i, name in enumerate(old_names)}
+    if any(name not in where for name in new_names):
+        return None
+    return np.array([where[name] for name in new_names], dtype=np.intp)
+
+
+def _keep_columns(final, cols):
+    """Restrict a fitted linear model to the input columns ``cols`` (in place)."""
+    final.coef_ = np.ascontiguousarray(np.asarray(final.coef_)[..., cols])
+    final.n_features_in_ = int(cols.size)
+    if hasattr(final, "feature_names_in_"):
+        final.feature_names_in_ = np.asarray(final.feature_names_in_, dtype=object)[cols]
+
+
+def _feature_names(step):
+    try:
+        return [str(n) for n in step.get_feature_names_out()]
+    except (AttributeError, ValueError, TypeError, NotImplementedError):
+        return []
+
+
+class PipelineRefit(RemovalMethod):
+    """Refit of a pipeline's preprocessing plus the Newton correction of its final step.
+
+    Parameters
+    ----------
+    X : array-like, sparse matrix or DataFrame of shape (n_held, n_features)
+        Raw input of the rows the pipeline holds.
+    y : ndarray of shape (n_held,) or (n_held, n_targets)
+    sample_weight : ndarray of shape (n_held,) or None
+    """
+
+    def __init__(self, X, y, sample_weight):
+        self.X = X
+        self.y = y
+        self.sample_weight = sample_weight
+
+    def remove(self, estimator, forget, keep, params, **options):
+        final = copy.deepcopy(estimator[-1])
+        X_r = retained_rows(self.X, keep)
+        y_r = self.y[keep]
+        sw_r = None if self.sample_weight is None else self.sample_weight[keep]
+        pre = Pipeline(
+            [
+                (name, step if step in (None, "passthrough") else clone(step))
+                for name, step in estimator.steps[:-1]
+            ]
+        )
+        Z_r = pre.fit_transform(X_r, y_r, **sample_weight_params(pre, sw_r))
+        Z_r = check_array(Z_r, accept_sparse="csr", dtype=np.float64)
+        objective = objective_of(final)
+        notes, dropped = [], []
+        if Z_r.shape[1] != objective.n_features:
+            # A category (or column) only the removed rows had is gone. When the
+            # features can be matched by name, a retrain simply lacks those columns:
+            # drop their coefficients and correct on.
+            cols = _surviving_columns(estimator[:-1], pre, Z_r.shape[1])
+            if cols is not None:
+                old = _feature_names(estimator[:-1])
+                dropped = [old[j] for j in np.setdiff1d(np.arange(len(old)), cols)]
+                _keep_columns(final, cols)
+                objective = objective_of(final)
+                notes.append(
+                    f"the preprocessing refitted on the retained rows dropped {len(dropped)} "
+                    "feature(s) no retained row has (e.g. a category only the removed rows "
+                    "had); their coefficients were removed, as a retrain lacks them"
+                )
+        if Z_r.shape[1] != objective.n_features:
+            final = refit(final, Z_r, y_r, sw_r)
+            objective = objective_of(final)
+            gradient = objective.objective_gradient(Z_r, y_r, sw_r, theta=objective.params())
+            fields = {
+                "method": "refit",
+                "certificate": float(np.linalg.norm(gradient) / Z_r.shape[0]),
+                "tol": float(params["tol"]),
+                "n_iter": 0,
+                "n_hessian_updates": 0,
+            }
+            notes.append(
+                f"the preprocessing refitted on the retained rows outputs {Z_r.shape[1]} "
+                f"features instead of {objective_of(estimator[-1]).n_features} and they "
+                "cannot be matched by name; the final step was refitted"
+            )
+            dropped = sorted(set(_feature_names(estimator[:-1])) - set(_feature_names(pre)))
+        else:
+            theta = objective.params()
+            H = objective.hessian(Z_r, y_r, sw_r, theta=theta)
+            final, fields, _, _ = correct(final, objective, Z_r, y_r, sw_r, H, theta, params)
+        notes += [fields.pop("note")] if "note" in fields else []
+        if notes:
+            fields["note"] = "; ".join(notes)
+        fields["preprocessing"] = "refitted on the retained rows"
+        return Removal(
+            final,
+            PipelineRefit(X_r, y_r, sw_r),
+            fields,
+            preprocessing=pre.steps,
+            dropped_features=dropped,
+        )

@@ -1,0 +1,217 @@
+"""After a removal, no value of a removed row remains in the unlearner or its store.
+
+Marker values are planted in the rows to be removed (numbers no other row has, and a
+category only they have); every byte of the pickled unlearner, of the events and of
+the store's file is then searched for them. Before the removal the markers are there,
+so each search can fail.
+"""
+
+import io
+import json
+import pickle
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import KNNImputer, SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import sktraceprop as stp
+from sktraceprop.stores import MemoryStore, SQLiteStore
+from sktraceprop.unlearning import GradientCorrectionUnlearner
+
+N_ROWS = (40, 30, 30)
+#: Markers: exact in float32 and float64, far from every other value.
+MARK = 900_000.5
+
+
+def _frame(prefix, seed=0):
+    """Three traced sources with numbers, missing values and a colour."""
+    rng = np.random.default_rng(seed)
+    frames, ys = [], []
+    for k, n in enumerate(N_ROWS):
+        part = pd.DataFrame(rng.normal(size=(n, 3)) + 0.3 * k, columns=["x0", "x1", "x2"])
+        part.loc[rng.random(n) < 0.1, "x1"] = np.nan
+        part["colour"] = rng.choice(["red", "green", "blue"], size=n)
+        frames.append(stp.from_pandas(part, f"{prefix}_{k}"))
+        ys.append((part["x0"].to_numpy() + rng.normal(size=n) > 0.3 * k).astype(int))
+    return pd.concat(frames), np.concatenate(ys)
+
+
+def _plant(X, rows):
+    """Marker numbers and categories in ``rows`` (positions); returns the markers."""
+    X = X.copy()
+    numbers = MARK + np.arange(len(rows), dtype=np.float64)
+    categories = [f"zqmarker{i}" for i in range(len(rows))]
+    X.iloc[rows, X.columns.get_loc("x0")] = numbers
+    X.iloc[rows, X.columns.get_loc("colour")] = categories
+    return X, numbers, categories
+
+
+def _hits(blob, numbers, strings=()):
+    """The markers found in ``blob``: numbers as float64/float32 bytes or text."""
+    found = []
+    for v in numbers:
+        packed = [struct.pack("<d", v), struct.pack("<f", v), repr(float(v)).encode()]
+        if any(p in blob for p in packed):
+            found.append(float(v))
+    return found + [s for s in strings if s.encode() in blob]
+
+
+def _encoder():
+    return ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["x0", "x1", "x2"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+        ]
+    )
+
+
+def _estimator(kind, store=None):
+    if kind == "pipeline":
+        return make_pipeline(_encoder(), LogisticRegression(C=0.5))
+    if kind == "traced":
+        return stp.make_traced_pipeline(_encoder(), LogisticRegression(C=0.5), store=store)
+    return LogisticRegression(C=0.5)
+
+
+def _request(kind, X, rows):
+    ids = stp.row_ids(X)
+    if kind == "sample_id":
+        return {"sample_id": ids[rows]}
+    mask = np.zeros(len(X), bool)
+    mask[rows] = True
+    return {"mask": mask}
+
+
+def _pickled(obj):
+    """``pickle.dumps(obj)`` with every store left out (stores are searched apart)."""
+    from sktraceprop.stores._base import BaseStore
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, o):
+            return "a store" if isinstance(o, BaseStore) else None
+
+    buffer = io.BytesIO()
+    Pickler(buffer).dump(obj)
+    return buffer.getvalue()
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    rows=st.lists(st.integers(0, sum(N_ROWS) - 1), min_size=1, max_size=12, unique=True),
+    kind=st.sampled_from(["pipeline", "traced", "bare"]),
+    request=st.sampled_from(["sample_id", "mask"]),
+    at_fit=st.booleans(),
+)
+def test_no_value_of_a_removed_row_remains_in_the_pickle(rows, kind, request, at_fit):
+    X, y = _frame("marked")
+    X, numbers, categories = _plant(X, rows)
+    if kind == "bare":
+        X, categories = X[["x0", "x2"]], []
+    store = MemoryStore()
+    unl = GradientCorrectionUnlearner(_estimator(kind, store), store=store)
+    if at_fit:
+        unl.set_params(forget=stp.row_ids(X)[rows].tolist()).fit(X, y)
+    else:
+        unl.fit(X, y)
+        # the markers are there before the removal: the search below can fail
+        assert _hits(_pickled(unl), numbers[:1], categories[:1])
+        unl.unlearn(**_request(request, X, rows))
+    assert _hits(_pickled(unl), numbers, categories) == []
+    event = unl.unlearning_log_[-1]
+    assert event["n_removed"] == len(rows)
+    stored = json.dumps([e["payload"] for e in store.events()]).encode()
+    assert _hits(stored, numbers, categories) == []
+    # The store's run record (append-only, written at fit) holds no removed number; it
+    # lists one-hot features of the marker categories, which the event says.
+    in_store = pickle.dumps(store)
+    assert _hits(in_store, numbers) == []
+    if _hits(in_store, [], categories):
+        assert "feature name(s) only removed rows produced" in event["caveat"]
+    # still a working model after it
+    assert unl.predict(X).shape == (len(X),)
+
+
+def test_store_file_holds_no_removed_value_and_the_event_names_what_the_run_keeps(tmp_path):
+    X, y = _frame("stored")
+    rows = np.arange(5, 12)
+    X, numbers, categories = _plant(X, rows)
+    store = SQLiteStore(tmp_path / "lineage.db")
+    unl = GradientCorrectionUnlearner(_estimator("traced", store)).fit(X, y)
+    unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert _hits(raw, numbers) == []
+    # The run record (append-only) lists the one-hot features of the marker categories,
+    # which only removed rows had: the event says so, without naming them.
+    assert _hits(raw, [], categories) == categories
+    event = unl.unlearning_log_[-1]
+    assert f"lists {len(rows)} feature name(s) only removed rows produced" in event["caveat"]
+    assert _hits(json.dumps(event.payload()).encode(), numbers, categories) == []
+    # the unlearner's own copy of the run no longer lists them
+    assert _hits(pickle.dumps(unl.estimator_.lineage_), [], categories) == []
+    assert _hits(_pickled(unl), numbers, categories) == []
+
+
+def test_kept_preprocessing_is_named_in_the_caveat_and_really_keeps_rows():
+    """``preprocessing="keep"`` is the documented exception: the caveat must be true."""
+    X, y = _frame("kept")
+    rows = np.arange(3, 9)
+    X, numbers, _ = _plant(X, rows)
+    X = X[["x0", "x1", "x2"]]
+    pipe = Pipeline([("impute", KNNImputer(n_neighbors=3)), ("ridge", Ridge())])
+    unl = GradientCorrectionUnlearner(pipe, preprocessing="keep").fit(X, y)
+    unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    assert "such as KNNImputer" in unl.unlearning_log_[-1]["caveat"]
+    assert _hits(pickle.dumps(unl.estimator_[0]), numbers)  # the imputer keeps the rows
+    # ... and nothing else does: the correction itself holds only the retained rows
+    assert _hits(pickle.dumps(unl._method), numbers) == []
+    refitted = GradientCorrectionUnlearner(pipe).fit(X, y)
+    refitted.unlearn(sample_id=stp.row_ids(X)[rows])
+    assert "caveat" not in refitted.unlearning_log_[-1]
+    assert _hits(pickle.dumps(refitted), numbers) == []
+
+
+def test_rows_merged_from_a_removed_parent_are_gone():
+    rng = np.random.default_rng(1)
+    visits = stp.from_pandas(
+        pd.DataFrame({"patient": rng.integers(0, 10, 60), "x0": rng.normal(size=60)}),
+        "visits_marked",
+    )
+    patients = pd.DataFrame({"patient": np.arange(10), "x1": rng.normal(size=10)})
+    patients.loc[4, "x1"] = MARK
+    patients = stp.from_pandas(patients, "patients_marked")
+    X = stp.merge(visits, patients, on="patient").drop(columns="patient")
+    y = (X["x0"].to_numpy() > 0).astype(int)
+    unl = GradientCorrectionUnlearner(make_pipeline(StandardScaler(), LogisticRegression()))
+    unl.fit(X, y)
+    assert _hits(pickle.dumps(unl), [MARK])
+    patient_4 = stp.row_ids(patients)[4]
+    unl.unlearn(sample_id=[patient_4])
+    assert _hits(pickle.dumps(unl), [MARK]) == []
+    merged_with_4 = stp.row_lineage(X).query("row_id == @patient_4")["row"].to_numpy()
+    assert unl.unlearning_log_[-1]["n_removed"] == merged_with_4.size > 1
+
+
+@pytest.mark.parametrize("kind", ["bare", "pipeline"])
+def test_held_data_shrinks_to_the_retained_rows(kind):
+    X, y = _frame(f"shrink_{kind}")
+    if kind == "bare":
+        X = X[["x0", "x2"]]
+    unl = GradientCorrectionUnlearner(_estimator(kind)).fit(X, y)
+    before = len(pickle.dumps(unl._method))
+    unl.unlearn(source_id=f"shrink_{kind}_0")
+    held = unl._method.Z if kind == "bare" else unl._method.X
+    assert held.shape[0] == unl.retained_mask_.sum() == sum(N_ROWS[1:])
+    assert len(pickle.dumps(unl._method)) < before
