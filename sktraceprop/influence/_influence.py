@@ -18,7 +18,7 @@ from ..gradients import linear_model_objective
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples
 from ._explanation import Explanation
-from ._trak import as_inputs, fit_trak, is_neural_model
+from ._trak import as_inputs, fit_neural, is_neural_model
 
 __all__ = ["InfluenceExplainer"]
 
@@ -153,6 +153,7 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "parameters": [list, tuple, str, callable, None],
         "gradient_store": [str, os.PathLike, None],
+        "method": [StrOptions({"auto", "trak", "ggn"})],
     }
 
     def __init__(
@@ -170,6 +171,7 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
         n_components=2048,
         parameters=None,
         gradient_store=None,
+        method="auto",
     ):
         self.estimator = estimator
         self.damping = damping
@@ -183,6 +185,7 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
         self.n_components = n_components
         self.parameters = parameters
         self.gradient_store = gradient_store
+        self.method = method
 
     def fit(self, X, y, sample_weight=None):
         """Fit the estimator, then compute and factor the Hessian of its objective.
@@ -263,10 +266,11 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
             self.feature_names_in_ = self.estimator_.feature_names_in_
 
         if neural:
-            self.trak_ = fit_trak(
+            self.trak_ = fit_neural(
                 model,
                 self.Xt_,
                 self.y_,
+                method=self.method,
                 n_models=self.n_models,
                 n_components=self.n_components,
                 parameters=self.parameters,
@@ -274,8 +278,12 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
                 gradient_store=self.gradient_store,
                 block_size=self.block_size,
                 random_state=self.random_state,
+                alpha=self.alpha,
+                verbose=self.verbose,
             )
-            self.damping_ = float(self.trak_.dampings.mean())
+            self.method_ = self.trak_.method
+            self.damping_ = float(self.trak_.dampings[0])
+            self.damping_selection_ = self.trak_.selection
             self._train_rows = self._locate(self.train_row_ids_)
             return self
         self.trak_ = None
