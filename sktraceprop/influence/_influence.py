@@ -76,6 +76,10 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
         spectrum: eigenvalues below ``1e-10`` of the largest are the numerical null
         space (no gradient has a component there) and are dropped, the rest are
         inverted undamped, since the Hessian already holds the model's L2 penalty.
+        Neural models: a multiple of the mean nonzero eigenvalue of the Gauss-Newton
+        matrix; "auto" chooses it (and the train-side weights, and whether ensemble
+        members are averaged) from a few retrains on subsets, scored on held-out
+        training rows; ``damping_selection_`` says what was chosen and why.
     block_size : int, default=2048
         Rows of training and test data processed together: at most
         ``block_size ** 2`` scores are held at once unless the full matrix is kept.
@@ -90,20 +94,27 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
     verbose : int, default=0
         Progress of the retraining.
     n_models : int, default=1
-        Neural models only: size of the TRAK ensemble. Member 0 is the explained model;
-        the others are clones trained from scratch on random halves of its training
-        rows, each with its own seed (TRAK's recipe).
+        Neural models only: size of the ensemble. Member 0 is the explained model; the
+        others are clones trained from scratch on random subsets of ``alpha`` times its
+        training rows, each with its own seed (TRAK's recipe).
     n_components : int, default=2048
-        Neural models only: dimension of the random projection of the gradients
-        (:class:`~sktraceprop.projection.JLProjector`, a different seed per member).
+        Neural models only, ``method="trak"``: dimension of the random projection of
+        the gradients (:class:`~sktraceprop.projection.JLProjector`, a different seed
+        per member).
     parameters : None, list of str or callable, default=None
         Neural models only: the parameters to differentiate (all if None), by name as
         in ``module.named_parameters()`` (skorch) or the leaf names of
         :func:`sktraceprop.gradients.jax_parameter_names` (JAX), or a predicate on the
         name; e.g. the last layer only.
     gradient_store : None or path, default=None
-        Neural models only: a directory where the projected training gradients are
+        Neural models only: a directory where the (projected) training gradients are
         written block by block as ``.npy`` memmaps instead of held in memory.
+    method : {"auto", "trak", "ggn"}, default="auto"
+        Neural models only: "ggn" is the exact damped Gauss-Newton influence (no
+        projection; for nets and training sets small enough, see
+        ``sktraceprop/influence/_trak.py``), "trak" the same on gradients projected to
+        ``n_components`` dimensions; "auto" is "ggn" where its cost is moderate, else
+        "trak".
 
     Attributes
     ----------
@@ -118,7 +129,13 @@ class InfluenceExplainer(SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator):
     hessian_ : ndarray of shape (n_params, n_params)
         Exact Hessian of the training objective at the fitted parameters.
     damping_ : float
-        Absolute damping added to the eigenvalues.
+        Absolute damping added to the eigenvalues (neural: of the explained model).
+    method_ : {"trak", "ggn"}
+        Neural models only: the method used.
+    damping_selection_ : dict
+        Neural models only: how the damping was chosen (``rule``, ``factor``,
+        ``members``, ``weights``; with ``damping="auto"`` also the retrains' scores
+        per candidate in ``probe_lds`` and a sentence in ``reason``).
     n_null_ : int
         Number of eigenvalues dropped as the null space.
     n_train_ : int

@@ -189,9 +189,9 @@ def ggn_plan(n_train, n_params, n_directions):
     dual_size = n_train if n_directions == 1 else n_train + n_factors
     options = []
     if n_params <= _MAX_PRIMAL:
-        options.append(("primal", n_factors * n_params**2 + 4.0 * n_params**3))
+        options.append(("primal", n_factors * n_params**2 + 9.0 * n_params**3))
     if dual_size <= _MAX_DUAL:
-        options.append(("dual", dual_size**2 * n_params + 4.0 * dual_size**3))
+        options.append(("dual", dual_size**2 * n_params + 9.0 * dual_size**3))
     if not options:
         return None, float("inf")
     return min(options, key=lambda o: o[1])
@@ -437,6 +437,7 @@ class NeuralState:
         self.parameters = parameters
         self.weights = None
         self.factor = None
+        self.n_used = len(members)
         self.selection = None
 
     @property
@@ -451,11 +452,18 @@ class NeuralState:
     def dampings(self):
         return np.array([m.damping for m in self.members])
 
-    def set_damping(self, factor, weights):
+    def set_damping(self, factor, weights, n_used=None):
+        """Damping ``factor`` for every member, train-side ``weights``, and the members
+        whose scores are averaged: the first ``n_used`` (all by default)."""
         self.factor = float(factor)
         self.weights = np.asarray(weights, dtype=np.float64)
+        self.n_used = len(self.members) if n_used is None else int(n_used)
         for m in self.members:
             m.set_damping(factor * m.solver.scale)
+
+    @property
+    def used(self):
+        return self.members[: self.n_used]
 
     def margins(self, Xt, y):
         """Margins of the explained model (member 0) on ``(Xt, y)``."""
@@ -463,17 +471,17 @@ class NeuralState:
 
     def test_features(self, Xt, y, block_size):
         """The members' test parts side by side: shape (n_test, sum of widths)."""
-        return np.hstack([m.test_part(Xt, y, self.parameters, block_size) for m in self.members])
+        return np.hstack([m.test_part(Xt, y, self.parameters, block_size) for m in self.used])
 
     def train_block(self, A, tr):
         """Scores ``(n_test, len(tr))`` of the training rows ``tr``."""
         S = np.zeros((A.shape[0], tr.stop - tr.start))
         start = 0
-        for m in self.members:
+        for m in self.used:
             width = m.width()
             S += m.train_block(A[:, start : start + width], tr)
             start += width
-        return S * (self.weights[tr] / len(self.members))
+        return S * (self.weights[tr] / self.n_used)
 
 
 def resolve_method(method, model, Xt, parameters):
@@ -554,11 +562,18 @@ def fit_neural(
     # the damping retrains draw from their own stream, so that they are the same for
     # every ensemble size (and the members the same for every damping)
     damping_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
-    seeds = [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=n_models)]
-    proj_seeds = [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=n_models)]
+    # member by member, so that the first m members are the same for any n_models
+    n = Xt.shape[0]
+    seeds, proj_seeds, halves = [None], [int(rng.randint(np.iinfo(np.int32).max))], [None]
+    for _ in range(n_models - 1):
+        seeds.append(int(rng.randint(np.iinfo(np.int32).max)))
+        proj_seeds.append(int(rng.randint(np.iinfo(np.int32).max)))
+        halves.append(np.sort(rng.choice(n, size=max(1, int(round(alpha * n))), replace=False)))
     models = [model]
-    for seed in progress(seeds[1:], verbose=verbose, desc="ensemble members"):
-        models.append(_refit(model, Xt, y, seed))
+    for seed, half in progress(
+        list(zip(seeds[1:], halves[1:])), verbose=verbose, desc="ensemble members"
+    ):
+        models.append(_refit(model, Xt[half], y[half], seed))
     members = []
     for m, member in enumerate(models):
         out = (
@@ -578,14 +593,19 @@ def fit_neural(
             )
             members.append(_Member(member, None, space, F, q, solver, train))
     state = NeuralState(method, members, parameters)
-    q_models = np.mean([m.q for m in members], axis=0)
     if damping == "auto":
-        factor, weights, selection = select_damping(
-            state, model, Xt, y, q_models, rng=damping_rng, alpha=alpha, verbose=verbose
+        factor, used, weights, selection = select_damping(
+            state, model, Xt, y, rng=damping_rng, alpha=alpha, verbose=verbose
         )
     else:
-        factor, weights = float(damping), q_models
-        selection = {"rule": "given", "factor": factor, "weights": "model"}
-    state.set_damping(factor, weights)
+        factor, used = float(damping), len(members)
+        weights = np.mean([m.q for m in members], axis=0)
+        selection = {
+            "rule": "given",
+            "factor": factor,
+            "members": "all" if used > 1 else "explained model",
+            "weights": "model",
+        }
+    state.set_damping(factor, weights, used)
     state.selection = selection
     return state
