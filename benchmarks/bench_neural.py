@@ -52,7 +52,7 @@ from _data_mnist import load_mnist5k  # noqa: E402
 
 from sktraceprop import InfluenceExplainer  # noqa: E402
 from sktraceprop.influence._damping import GRID  # noqa: E402
-from sktraceprop.influence._trak import refit_subset_margins  # noqa: E402
+from sktraceprop.influence._trak import _TRAK_DIRECTIONS, refit_subset_margins  # noqa: E402
 from sktraceprop.metrics._lds import _rowwise_spearman  # noqa: E402
 
 CACHE = HERE / "data" / "neural_cache.tmp"
@@ -385,11 +385,26 @@ def kernel_ablation(model, Xtr, ytr, Xte, yte, masks, actual, exact):
         h = s / (s + factor * scale)
         resid = U @ ((1.0 - h) * c)
         gcv.append(float(len(q) * (resid**2).sum() / (len(q) - h.sum()) ** 2))
+    # how much of the loss Hessian in the logits the largest directions hold (the
+    # projected method keeps _TRAK_DIRECTIONS of them)
+    from sktraceprop.gradients._curvature import output_curvature
+
+    z = np.asarray(model.forward(Xtr), dtype=np.float64).reshape(len(Xtr), -1)
+    _, w = output_curvature(np.log(np.clip(z, 1e-300, None)) if _outputs_proba(model) else z)
+    held = np.cumsum(w, axis=1).mean(axis=0) / w.sum(axis=1).mean()
     return {
         "curves": {k: {a: [float(v) for v in c] for a, c in cv.items()} for k, cv in out.items()},
         "gcv": gcv,
         "gcv_factor": float(GRID[int(np.argmin(gcv))]),
+        "trace_held_by_top_directions": [float(v) for v in held],
     }
+
+
+def _outputs_proba(model):
+    """Whether the skorch module returns probabilities (NLLLoss), not logits."""
+    import torch
+
+    return isinstance(getattr(model, "criterion_", None), torch.nn.NLLLoss)
 
 
 def run_competitors(case, model, Xtr, ytr, Xte, yte, masks, actual):
@@ -682,6 +697,19 @@ def report(cases, info=None):
             + gcv
             + f" (the grid runs from {GRID[0]:g} to {GRID[-1]:g})."
         )
+        held = [
+            f"{c['case']}: "
+            + ", ".join(f"{v:.3f}" for v in c["ablation"]["trace_held_by_top_directions"])
+            for c in cases
+            if c.get("ablation") and len(c["ablation"]["trace_held_by_top_directions"]) > 1
+        ]
+        if held:
+            ablation_md += (
+                " Share of the trace of each row's loss Hessian in the logits held by its "
+                '1, 2, ... largest directions (mean over rows; `method="trak"` keeps '
+                f"{_TRAK_DIRECTIONS}"
+                "): " + "; ".join(held) + "."
+            )
     commands = sorted({c.get("command", "python benchmarks/bench_neural.py") for c in cases})
     md = (
         "# Neural attribution at its defaults (`bench_neural.py`)\n\n"
