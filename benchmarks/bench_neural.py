@@ -36,6 +36,7 @@ damping retrains, extra members, gradients, projections, solves and the test sco
 """
 
 import argparse
+import fcntl
 import hashlib
 import json
 import sys
@@ -762,15 +763,20 @@ def main():
     unknown = sorted(set(wanted) - set(CASES))
     if unknown:
         raise SystemExit(f"unknown cases {unknown}; known: {list(CASES)}")
-    old = json.loads(path.read_text())["cases"] if path.exists() and args.cases else []
-    results = {c["case"]: c for c in old if "defaults" in c}
     command = "python benchmarks/bench_neural.py " + " ".join(sys.argv[1:])
     for case in wanted:
         t0 = time.perf_counter()
-        results[case] = run_case(case, args)
-        results[case]["case_wall_s"] = time.perf_counter() - t0
-        results[case]["command"] = command.strip()
-        report([results[c] for c in CASES if c in results])
+        result = run_case(case, args)
+        result["case_wall_s"] = time.perf_counter() - t0
+        result["command"] = command.strip()
+        # several runs (disjoint --cases) may write at once: merge under a lock
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with open(CACHE / "results.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            old = json.loads(path.read_text())["cases"] if path.exists() and args.cases else []
+            results = {c["case"]: c for c in old if "defaults" in c}
+            results[case] = result
+            report([results[c] for c in CASES if c in results])
 
 
 if __name__ == "__main__":

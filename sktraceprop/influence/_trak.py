@@ -238,9 +238,10 @@ class _Member:
 
     def _test_gradients(self, Xt, y, parameters, block_size):
         proj = None if self.projector is None else self.projector.transform
+        # per-sample gradients are n_params wide before projection: bound the block
+        rows = _rows_per_block(_n_params(self.model, parameters), block_size)
         return np.asarray(
-            _gradients(self.model, Xt, y, parameters, block_size, projector=proj),
-            dtype=np.float64,
+            _gradients(self.model, Xt, y, parameters, rows, projector=proj), dtype=np.float64
         )
 
     def test_part(self, Xt, y, parameters, block_size):
