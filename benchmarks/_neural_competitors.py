@@ -1,11 +1,11 @@
-"""traker and dattri TRAK on the MLPs of ``bench_neural.py`` (own venv, CPU).
+"""traker and dattri TRAK on the torch nets of ``bench_neural.py`` (own venv, CPU).
 
 Run by ``bench_neural.py`` with ``benchmarks/.venv-attr/bin/python``; reads an npz holding
-the explained model's state_dict (keys ``sd__<name>``), the train/test arrays, ``n_out``
-(1: binary single-logit MLP, K: K-class MLP), ``proj_dim`` and ``factor`` (the damping
-multiple of sktraceprop's "auto"), and writes a JSON list of ``{method, scores (n_test,
-n_train), wall_s, cpu_s, note, versions}``. Positive scores mean the training row raises
-the test row's margin.
+the explained model's state_dict (keys ``sd__<name>``), its class name in
+``_neural_nets.py`` (``net``), the train/test arrays, ``n_out`` (1: binary single-logit
+net, K: K-class net) and ``proj_dim``, and writes a JSON list of ``{method, scores
+(n_test, n_train), wall_s, cpu_s, note, versions}``. Positive scores mean the training
+row raises the test row's margin.
 
 Model output (what is differentiated, on both sides, by both libraries):
 
@@ -14,10 +14,10 @@ Model output (what is differentiated, on both sides, by both libraries):
 * K classes: TRAK's margin ``z_y - logsumexp_{j != y} z_j`` (traker's own
   ``image_classification`` output; the same function written for dattri).
 
-Each library runs twice on one checkpoint (the explained model), with projection dimension
-``proj_dim`` (normal JL matrix, float32, CPU): with its default kernel regularisation
-(0) and with the damping sktraceprop uses, ``factor`` times the mean nonzero eigenvalue of
-that library's own ``Phi^T Phi`` (computed from its own kernel just before inversion).
+Each library runs once on one checkpoint (the explained model), with projection dimension
+``proj_dim`` (normal JL matrix, float32, CPU) and its default kernel regularisation (0),
+and once with a damping of the mean nonzero eigenvalue of its own ``Phi^T Phi`` (computed
+from its kernel just before inversion): TRAK's unweighted kernel, regularised.
 """
 
 import json
@@ -28,7 +28,7 @@ from importlib.metadata import version
 
 import numpy as np
 import torch
-from _mnist_mlp import mlp_class
+from _neural_nets import NETS
 from torch.utils.data import DataLoader, TensorDataset
 
 BATCH = 500
@@ -59,7 +59,7 @@ def _timed(fn):
 
 def _load(d):
     n_out = int(d["n_out"])
-    model = mlp_class(n_out)()
+    model = NETS[str(d["net"])](n_out)
     sd = {k[4:]: torch.tensor(v) for k, v in d.items() if k.startswith("sd__")}
     model.load_state_dict(sd)
     model.eval()
@@ -211,20 +211,19 @@ def main():
     logging.disable(logging.WARNING)
     torch.set_num_threads(2)
     d = dict(np.load(sys.argv[1]))
-    factor = float(d["factor"])
+    factor = 1.0
     rows = []
     for name, fn, label in (
         ("traker", run_traker, "traker TRAKer (CPU)"),
         ("dattri", run_dattri, "dattri TRAKAttributor"),
     ):
-        for f, damping in ((factor, "auto"), (0.0, "0 (default)")):
+        for f, damping in ((0.0, "default"), (factor, "damped")):
             try:
                 scores, wall, cpu, note = fn(d, f)
                 ok = bool(np.isfinite(scores).all())
                 rows.append(
                     {
-                        "method": label,
-                        "damping_param": damping,
+                        "method": f"{label}, {damping}",
                         "scores": np.nan_to_num(scores).tolist(),
                         "wall_s": wall,
                         "cpu_s": cpu,
@@ -235,8 +234,7 @@ def main():
             except Exception as exc:  # report, do not hide, a competitor that fails
                 rows.append(
                     {
-                        "method": label,
-                        "damping_param": damping,
+                        "method": f"{label}, {damping}",
                         "note": f"failed: {type(exc).__name__}: {exc}"[:300],
                     }
                 )

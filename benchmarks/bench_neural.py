@@ -1,40 +1,44 @@
-"""Benchmark: TRAK-style attribution for neural nets (skorch and JAX) on MNIST, by LDS.
+"""Benchmark: neural attribution at its defaults, by LDS, on nets of different kinds.
 
 Run::
 
-    python benchmarks/bench_neural.py            # everything (about 10 minutes, 2 cores)
-    python benchmarks/bench_neural.py --quick    # binary torch case only
-    python benchmarks/bench_neural.py --competitors --noise   # + traker/dattri, seed spread
-    python benchmarks/bench_neural.py --cases mnist10_torch --competitors  # rerun one case,
-                                                 # merged into the existing neural.json
+    python benchmarks/bench_neural.py                  # every case (see README for time)
+    python benchmarks/bench_neural.py --cases tabular_torch,digits_cnn_torch
+    python benchmarks/bench_neural.py --no-competitors # skip traker and dattri
+    python benchmarks/bench_neural.py --report-only    # rewrite neural.md from neural.json
 
-Cases (MNIST 5K sample vendored in ``benchmarks/data``):
+Cases (``CASES``): a tabular MLP on scikit-learn's breast-cancer data, an MLP and a small
+CNN on scikit-learn's 8 x 8 digits, the MNIST MLPs (4 vs 9 in torch and as a JAX
+``JaxClassifier``, and 10 classes), all trained once with seed 0 (the explained model).
 
-1. 4 vs 9 (1,000 images; 800 train / 200 test, seed 0), MLP 784-256-1 as a skorch
-   ``NeuralNetBinaryClassifier`` (Adam, 30 epochs, batch 64, no validation split).
-2. The same MLP written in JAX (``JaxClassifier(mlp((256,), init="torch"))``, same recipe
-   and initial distribution).
-3. 10 classes (``--n-train-10`` train / a quarter of that test; default 4,000 / 1,000),
-   MLP 784-256-10 (skorch ``NeuralNetClassifier``,
-   CrossEntropyLoss).
+LDS: ``N_SUBSETS`` random halves of the training rows; on each the model is retrained
+from scratch under two protocols: **fixed** (every retrain with the explained model's
+seed, so margins vary only with the data) and **varied** (a seed per subset). The
+retrained test margins are cached under ``benchmarks/data/neural_cache.tmp``. Every
+method of a case is scored on the same subsets and retrained models; the LDS noise
+from using ``N_SUBSETS`` subsets is the bootstrap standard deviation over subsets.
 
-LDS: ``N_SUBSETS`` random halves of the training rows (alpha 0.5); on each the model is
-retrained from scratch with its own seed, and the test margins are cached under
-``benchmarks/data/neural_cache.tmp`` (keyed by case and seed). The same subsets and
-retrained models serve every method of a case. Attribution time covers everything
-after the explained model is trained: training the extra ensemble members, gradients,
-projection, kernel inversion and the test scores.
+Rows:
 
-``--competitors`` also runs traker and dattri's ``TRAKAttributor`` (one checkpoint, the
-explained model; see ``_neural_competitors.py``) in ``benchmarks/.venv-attr`` on the same
-model, projection dimension and retrained margins. ``--noise`` refits the explained model
-with seeds 0-7 and reports the spread of our one-model LDS.
+* ``default``: ``InfluenceExplainer(FrozenEstimator(model), n_models=M,
+  random_state=s)``, nothing else set (method and damping "auto"), for ``M`` in
+  ``N_MODELS`` and ``s`` in ``SEEDS``; LDS is the mean over the seeds (and its spread).
+* ``exact GGN (best damping)``: the exact Gauss-Newton influence (``method="ggn"``)
+  with the model's own ``1 - p`` weights at the damping factor of ``GRID`` that scores
+  best on these very retrains (an oracle: the reference the defaults are held to).
+* ``gradient dot product``: ``grad m(z) . grad m(x_i) * (1 - p_i)``, exact gradients.
+* ``traker`` / ``dattri`` (torch cases, ``--no-competitors`` skips): TRAK on the
+  explained model (one checkpoint, projection 2048, their default regularisation) in
+  ``benchmarks/.venv-attr`` (see ``_neural_competitors.py``).
+
+Times cover everything after the explained model is trained (for the defaults:
+damping retrains, extra members, gradients, projections, solves and the test scores).
 """
 
 import argparse
+import fcntl
 import hashlib
 import json
-import os
 import sys
 import time
 import warnings
@@ -48,130 +52,370 @@ from _common import machine, markdown_table, run_competitor_script, write_result
 from _data_mnist import load_mnist5k  # noqa: E402
 
 from sktraceprop import InfluenceExplainer  # noqa: E402
-from sktraceprop.influence._trak import refit_subset_margins  # noqa: E402
+from sktraceprop.influence._damping import GRID  # noqa: E402
+from sktraceprop.influence._trak import _TRAK_DIRECTIONS, refit_subset_margins  # noqa: E402
 from sktraceprop.metrics._lds import _rowwise_spearman  # noqa: E402
 
 CACHE = HERE / "data" / "neural_cache.tmp"
 RESULTS = HERE / "results"
 ATTR_PYTHON = HERE / ".venv-attr" / "bin" / "python"
-N_COMPONENTS = 2048  # InfluenceExplainer's default; the competitors use the same
-NOISE_SEEDS = tuple(range(8))
-N_SUBSETS, ALPHA, SEED = 50, 0.5, 0
-EPOCHS, BATCH, LR = 30, 64, 1e-3
-# The 10-class case has 5x the rows: fewer epochs keep 50 retrainings within minutes.
-EPOCHS_10, BATCH_10 = 10, 128
-N_TRAIN_10 = 4000  # --n-train-10
-N_MODELS = (1, 5, 10)
-DAMPINGS = (1e-2, 0.1, 1.0, 10.0)
+N_SUBSETS, ALPHA, SEED = 40, 0.5, 0
+N_MODELS = (1, 2, 3)
+SEEDS = (0, 1, 2)
+N_BOOTSTRAP = 200
+PROJ_DIM = 2048  # the competitors'; InfluenceExplainer's default n_components too
+ABLATION_CASES = ("tabular_torch", "digits_mlp_torch")
+
+# name: (framework, data, torch module or JAX hidden layers, n_out, recipe)
+CASES = {
+    "tabular_torch": dict(
+        kind="torch",
+        data="breast_cancer",
+        net="TabularMLP",
+        n_out=1,
+        recipe=dict(max_epochs=100, lr=0.01, batch_size=32, optimizer="SGD", momentum=0.9),
+    ),
+    "digits_mlp_torch": dict(
+        kind="torch",
+        data="digits",
+        net="DigitsMLP",
+        n_out=10,
+        recipe=dict(max_epochs=40, lr=1e-3, batch_size=64, optimizer="Adam"),
+    ),
+    "digits_cnn_torch": dict(
+        kind="torch",
+        data="digits",
+        net="DigitsCNN",
+        n_out=10,
+        recipe=dict(max_epochs=40, lr=3e-3, batch_size=64, optimizer="Adam"),
+    ),
+    "mnist49_torch": dict(
+        kind="torch",
+        data="mnist49",
+        net="MnistMLP",
+        n_out=1,
+        recipe=dict(max_epochs=30, lr=1e-3, batch_size=64, optimizer="Adam"),
+    ),
+    "mnist49_jax": dict(
+        kind="jax",
+        data="mnist49",
+        net=(256,),
+        n_out=1,
+        recipe=dict(max_epochs=30, lr=1e-3, batch_size=64, optimizer="Adam"),
+    ),
+    "mnist10_torch": dict(
+        kind="torch",
+        data="mnist10",
+        net="MnistMLP",
+        n_out=10,
+        recipe=dict(max_epochs=10, lr=1e-3, batch_size=128, optimizer="Adam"),
+    ),
+}
 
 
-def _torch_mlp(n_out):
-    from _mnist_mlp import mlp_class  # imports torch, an optional extra
-
-    return mlp_class(n_out)
+# -- data and models -----------------------------------------------------------------------
 
 
-def make_model(kind, n_classes, seed=SEED):
-    epochs, batch = (EPOCHS, BATCH) if n_classes == 2 else (EPOCHS_10, BATCH_10)
-    if kind == "jax":
+def load_data(name):
+    """(X_train, y_train, X_test, y_test): float32 inputs, int64 class indices."""
+    rng = np.random.RandomState(SEED)
+    if name == "breast_cancer":
+        from sklearn.datasets import load_breast_cancer
+        from sklearn.preprocessing import StandardScaler
+
+        X, y = load_breast_cancer(return_X_y=True)
+        idx = rng.permutation(len(y))
+        tr, te = idx[:400], idx[400:]
+        X = StandardScaler().fit(X[tr]).transform(X).astype(np.float32)
+        return X[tr], y[tr], X[te], y[te]
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        X = (X / 16.0).astype(np.float32)
+        idx = rng.permutation(len(y))
+        tr, te = idx[:1000], idx[1000:1200]
+        return X[tr], y[tr], X[te], y[te]
+    X, y = load_mnist5k()
+    X = X.to_numpy(dtype=np.float32)
+    if name == "mnist49":
+        keep = np.flatnonzero((y == 4) | (y == 9))
+        idx = keep[rng.permutation(keep.size)]
+        y = (y == 9).astype(np.int64)
+        tr, te = idx[:800], idx[800:1000]
+    else:
+        idx = rng.permutation(len(y))
+        tr, te = idx[:4000], idx[4000:4200]
+    return X[tr], y[tr], X[te], y[te]
+
+
+def make_model(case):
+    spec = CASES[case]
+    r = spec["recipe"]
+    if spec["kind"] == "jax":
         from sktraceprop.adapters import JaxClassifier, mlp
 
-        # torch.nn.Linear's initialisation, so the JAX twin is the same model as the torch one
-        init_fn, apply_fn = mlp(hidden=(256,), init="torch")
+        # torch.nn.Linear's initialisation: the JAX twin of the torch MLP
+        init_fn, apply_fn = mlp(hidden=spec["net"], init="torch")
         return JaxClassifier(
             apply_fn,
             init_fn,
-            n_epochs=epochs,
-            batch_size=batch,
-            learning_rate=LR,
-            random_state=seed,
+            n_epochs=r["max_epochs"],
+            batch_size=r["batch_size"],
+            learning_rate=r["lr"],
+            random_state=SEED,
         )
     import skorch
     import torch
+    from _neural_nets import NETS
 
+    optimizer = getattr(torch.optim, r["optimizer"])
+    extra = {"optimizer__momentum": r["momentum"]} if "momentum" in r else {}
     common = dict(
-        max_epochs=epochs,
-        batch_size=batch,
-        lr=LR,
-        optimizer=torch.optim.Adam,
+        module=NETS[spec["net"]],
+        module__n_out=spec["n_out"],
+        max_epochs=r["max_epochs"],
+        batch_size=r["batch_size"],
+        lr=r["lr"],
+        optimizer=optimizer,
         train_split=None,
         verbose=0,
+        **extra,
     )
-    if n_classes == 2:
-        return skorch.NeuralNetBinaryClassifier(_torch_mlp(1), **common)
-    return skorch.NeuralNetClassifier(
-        _torch_mlp(n_classes), criterion=torch.nn.CrossEntropyLoss, **common
-    )
+    if spec["n_out"] == 1:
+        return skorch.NeuralNetBinaryClassifier(**common)
+    return skorch.NeuralNetClassifier(criterion=torch.nn.CrossEntropyLoss, **common)
 
 
-def load_case(n_classes, n_train_10=N_TRAIN_10):
-    X, y = load_mnist5k()
-    X = X.to_numpy(dtype=np.float32)
-    rng = np.random.RandomState(SEED)
-    if n_classes == 2:
-        keep = np.flatnonzero((y == 4) | (y == 9))
-        idx = keep[rng.permutation(keep.size)]
-        yy = (y == 9).astype(np.int64)
-        tr, te = idx[:800], idx[800:]
-    else:
-        idx = rng.permutation(len(y))
-        yy = y
-        n_te = n_train_10 // 4
-        tr, te = idx[:n_train_10], idx[n_train_10 : n_train_10 + n_te]
-    return X[tr], yy[tr], X[te], yy[te]
+def fit_target(case, y):
+    """Targets as the estimator takes them (float for skorch's binary net)."""
+    spec = CASES[case]
+    return y.astype(np.float32) if spec["kind"] == "torch" and spec["n_out"] == 1 else y
 
 
-def fit_model(kind, n_classes, X, y, seed=SEED):
-    est = make_model(kind, n_classes, seed)
-    if kind == "jax":
+def fit_model(case, X, y):
+    est = make_model(case)
+    if CASES[case]["kind"] == "jax":
         return est.fit(X, y)
     import torch
 
-    torch.manual_seed(seed)
+    torch.manual_seed(SEED)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return est.fit(X, y.astype(np.float32) if n_classes == 2 else y)
+        return est.fit(X, fit_target(case, y))
 
 
-def retrained_margins(name, model, Xtr, ytr, Xte, yte, masks):
+# -- retrained margins ---------------------------------------------------------------------
+
+
+def subset_masks(n):
+    rng = np.random.RandomState(SEED)
+    masks = np.zeros((N_SUBSETS, n), dtype=bool)
+    for s in range(N_SUBSETS):
+        masks[s, rng.choice(n, size=int(round(ALPHA * n)), replace=False)] = True
+    return masks
+
+
+def protocol_seeds(protocol):
+    if protocol == "fixed":
+        return np.full(N_SUBSETS, SEED)
+    return np.random.RandomState(SEED + 1).randint(np.iinfo(np.int32).max, size=N_SUBSETS)
+
+
+def retrained_margins(case, model, Xtr, ytr_fit, Xte, yte, masks, protocol):
     """Test margins of the model retrained on every subset (cached on disk)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    recipe = (EPOCHS, BATCH) if name.startswith("mnist49") else (EPOCHS_10, BATCH_10)
-    spec = repr((name, *recipe, LR, repr(model)))
+    spec = repr((case, CASES[case], protocol, repr(model)))
     key = hashlib.sha1(masks.tobytes() + spec.encode()).hexdigest()
-    path = CACHE / f"{name}_{key[:12]}.npy"
+    path = CACHE / f"{case}_{protocol}_{key[:12]}.npy"
     if path.exists():
         return np.load(path), None
-    seeds = np.random.RandomState(SEED + 1).randint(np.iinfo(np.int32).max, size=len(masks))
     t0 = time.perf_counter()
     actual = np.column_stack(
-        [refit_subset_margins(model, Xtr, ytr, m, Xte, yte, s) for m, s in zip(masks, seeds)]
+        [
+            refit_subset_margins(model, Xtr, ytr_fit, m, Xte, yte, s)
+            for m, s in zip(masks, protocol_seeds(protocol))
+        ]
     )
     elapsed = time.perf_counter() - t0
     np.save(path, actual)
     return actual, elapsed
 
 
-def attribute(model, Xtr, ytr, Xte, yte, masks, actual, seed=SEED, **params):
+def lds(pred, actual):
+    return float(_rowwise_spearman(pred, actual).mean())
+
+
+def lds_noise(pred, actual, rng):
+    """Standard deviation of the LDS over bootstrap resamples of the subsets."""
+    values = []
+    for _ in range(N_BOOTSTRAP):
+        cols = rng.randint(actual.shape[1], size=actual.shape[1])
+        values.append(lds(pred[:, cols], actual[:, cols]))
+    return float(np.std(values, ddof=1))
+
+
+# -- methods -------------------------------------------------------------------------------
+
+
+def _frozen(model):
     from sklearn.frozen import FrozenEstimator
 
+    return FrozenEstimator(model)
+
+
+def run_default(model, Xtr, ytr_fit, Xte, yte, masks, n_models, seed):
     t0, c0 = time.perf_counter(), time.process_time()
-    exp = InfluenceExplainer(FrozenEstimator(model), random_state=seed, **params).fit(Xtr, ytr)
-    predicted = exp.influence_sums(Xte, yte, masks)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    lds = float(_rowwise_spearman(predicted, actual).mean())
-    return {"lds": lds, "wall_s": wall, "cpu_s": cpu, "damping": exp.damping_}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exp = InfluenceExplainer(_frozen(model), n_models=n_models, random_state=seed)
+        exp.fit(Xtr, ytr_fit)
+        pred = exp.influence_sums(Xte, yte, masks)
+    info = {
+        "wall_s": time.perf_counter() - t0,
+        "cpu_s": time.process_time() - c0,
+        "method": exp.method_,
+        "factor": exp.damping_selection_["factor"],
+        "weights": exp.damping_selection_["weights"],
+    }
+    return pred, info
 
 
-def run_competitors(model, n_classes, Xtr, ytr, Xte, yte, masks, actual):
-    """traker and dattri TRAK on the explained model, scored on the same retrained margins."""
+def exact_reference(model, Xtr, ytr_fit, Xte, yte, masks, actual):
+    """Exact GGN influence, model weights, at every factor of GRID: the best per protocol."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exp = InfluenceExplainer(_frozen(model), method="ggn", damping=1.0).fit(Xtr, ytr_fit)
+    except ValueError as exc:
+        return {"note": f"not computed: {exc}"}
+    fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
+    state = exp.trak_
+    member = state.members[0]
+    q = member.q
+    # test gradients once: the primal applies each damping's inverse to them, the dual
+    # part does not depend on the damping
+    if member.space == "primal":
+        Ft = member._test_gradients(Xte, yte, None, exp.block_size)
+    else:
+        part = member.test_part(Xte, yte, None, exp.block_size)
+    curves = {p: [] for p in actual}
+    for factor in GRID:
+        state.set_damping(factor, q)
+        A = Ft @ member._map if member.space == "primal" else part
+        pred = np.zeros((Xte.shape[0], masks.shape[0]))
+        for start in range(0, Xtr.shape[0], exp.block_size):
+            tr = slice(start, min(start + exp.block_size, Xtr.shape[0]))
+            pred += state.train_block(A, tr) @ masks[:, tr].T.astype(np.float64)
+        for p, a in actual.items():
+            curves[p].append(lds(pred, a))
+    best = {p: int(np.argmax(c)) for p, c in curves.items()}
+    return {
+        "lds": {p: curves[p][best[p]] for p in curves},
+        "factor": {p: float(GRID[best[p]]) for p in curves},
+        "curves": {p: [float(v) for v in c] for p, c in curves.items()},
+        "fit_wall_s": fit_s,
+        "fit_cpu_s": fit_cpu,
+        "space": state.members[0].space,
+    }
+
+
+def gradient_dot(case, model, Xtr, ytr, Xte, yte, masks):
+    """``grad m(z) . grad m(x_i) (1 - p_i)`` with exact gradients, block by block."""
+    from sktraceprop.influence._trak import _gradients, _margins
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    Gt = np.asarray(_gradients(model, Xte, yte, None, 64), dtype=np.float64)
+    q = 1.0 - _margins(model, Xtr, ytr)[1].astype(np.float64)
+    pred = np.zeros((Xte.shape[0], masks.shape[0]))
+    for start in range(0, Xtr.shape[0], 256):
+        sl = slice(start, start + 256)
+        G = np.asarray(_gradients(model, Xtr[sl], ytr[sl], None, 64), dtype=np.float64)
+        pred += (Gt @ G.T * q[sl]) @ masks[:, sl].T
+    return pred, time.perf_counter() - t0, time.process_time() - c0
+
+
+def kernel_ablation(model, Xtr, ytr, Xte, yte, masks, actual, exact):
+    """LDS over the damping grid of the kernels a Gauss-Newton influence could use.
+
+    All exact (no projection) except TRAK's, all with the model's ``1 - p`` weights:
+    TRAK's ``Phi^T Phi`` (projected to ``PROJ_DIM`` as TRAK does), the GGN of the margin
+    alone (``sum_i p_i (1 - p_i) grad m_i grad m_i^T``, TRAK's output function with its
+    Gauss-Newton weights), and the GGN of the softmax cross-entropy (``method="ggn"``).
+    Also where generalised cross-validation of the linearised model (the ridge
+    regression of its working residuals ``sqrt((1 - p) / p)`` on the weighted kernel)
+    puts the damping.
+    """
+    from sktraceprop.influence._gauss_newton import DualSolver
+    from sktraceprop.influence._trak import _gradients, _margins
+    from sktraceprop.projection import JLProjector
+
+    J = np.asarray(_gradients(model, Xtr, ytr, None, 64), dtype=np.float64)
+    Jt = np.asarray(_gradients(model, Xte, yte, None, 64), dtype=np.float64)
+    p = _margins(model, Xtr, ytr)[1].astype(np.float64)
+    q, r = 1.0 - p, np.sqrt(p * (1.0 - p))
+    proj = JLProjector(PROJ_DIM, random_state=SEED).fit(J[:1].astype(np.float32))
+    Phi = proj.transform(J.astype(np.float32)).astype(np.float64)
+    Phit = proj.transform(Jt.astype(np.float32)).astype(np.float64)
+    kernels = {
+        "TRAK kernel Phi^T Phi (projected)": (Phi, Phit, np.ones_like(r)),
+        "margin GGN (exact)": (J, Jt, r),
+    }
+    out = {}
+    for label, (F, Ft, w) in kernels.items():
+        K = F @ F.T
+        solver = DualSolver(K, w[:, None] * K, w[:, None] * K * w)
+        Kt, Lt = Ft @ F.T, (Ft @ F.T * w) @ solver.basis
+        curve = {a: [] for a in actual}
+        for factor in GRID:
+            pred = (solver.scores(Kt, Lt, factor * solver.scale) * q) @ masks.T
+            for a in actual:
+                curve[a].append(lds(pred, actual[a]))
+        out[label] = curve
+    if "curves" in exact:
+        out["softmax GGN (exact, method='ggn')"] = exact["curves"]
+    # GCV of the weighted ridge regression of the working residuals on the margin GGN
+    K = J @ J.T
+    s, U = np.linalg.eigh(r[:, None] * K * r)
+    s = np.clip(s, 0.0, None)
+    scale = s[s > 1e-10 * s.max()].mean()
+    c = U.T @ np.sqrt(q / p)
+    gcv = []
+    for factor in GRID:
+        h = s / (s + factor * scale)
+        resid = U @ ((1.0 - h) * c)
+        gcv.append(float(len(q) * (resid**2).sum() / (len(q) - h.sum()) ** 2))
+    # how much of the loss Hessian in the logits the largest directions hold (the
+    # projected method keeps _TRAK_DIRECTIONS of them)
+    from sktraceprop.gradients._curvature import output_curvature
+
+    z = np.asarray(model.forward(Xtr), dtype=np.float64).reshape(len(Xtr), -1)
+    _, w = output_curvature(np.log(np.clip(z, 1e-300, None)) if _outputs_proba(model) else z)
+    held = np.cumsum(w, axis=1).mean(axis=0) / w.sum(axis=1).mean()
+    return {
+        "curves": {k: {a: [float(v) for v in c] for a, c in cv.items()} for k, cv in out.items()},
+        "gcv": gcv,
+        "gcv_factor": float(GRID[int(np.argmin(gcv))]),
+        "trace_held_by_top_directions": [float(v) for v in held],
+    }
+
+
+def _outputs_proba(model):
+    """Whether the skorch module returns probabilities (NLLLoss), not logits."""
+    import torch
+
+    return isinstance(getattr(model, "criterion_", None), torch.nn.NLLLoss)
+
+
+def run_competitors(case, model, Xtr, ytr, Xte, yte, masks, actual):
+    """traker and dattri TRAK on the explained torch model, same retrained margins."""
     if not ATTR_PYTHON.exists():
         print(f"note: {ATTR_PYTHON} missing: traker and dattri skipped")
         return [{"method": "traker / dattri", "note": "skipped: benchmarks/.venv-attr missing"}]
     RESULTS.mkdir(exist_ok=True)
     tmp, out = RESULTS / "_neural_inputs.npz", RESULTS / "_neural_competitors.json"
-    from sktraceprop.influence._trak import _AUTO_DAMPING
-
+    spec = CASES[case]
     state = {f"sd__{k}": v.detach().cpu().numpy() for k, v in model.module_.state_dict().items()}
     np.savez(
         tmp,
@@ -179,171 +423,215 @@ def run_competitors(model, n_classes, Xtr, ytr, Xte, yte, masks, actual):
         ytr=np.asarray(ytr).astype(np.int64),
         Xte=Xte,
         yte=np.asarray(yte).astype(np.int64),
-        n_out=1 if n_classes == 2 else n_classes,
-        proj_dim=N_COMPONENTS,
-        factor=_AUTO_DAMPING,
+        net=spec["net"],
+        n_out=spec["n_out"],
+        proj_dim=PROJ_DIM,
         **state,
     )
     rows = run_competitor_script(
         ATTR_PYTHON, HERE / "_neural_competitors.py", tmp, out, "traker / dattri"
     )
     for r in rows:
-        r["n_models"] = 1
-        r.setdefault("damping_param", "-")
         if "scores" in r:
             scores = np.asarray(r.pop("scores"), dtype=np.float64)
-            r["lds"] = float(_rowwise_spearman(scores @ masks.T, actual).mean())
-        else:
-            r.update(lds=float("nan"), wall_s=float("nan"), cpu_s=float("nan"))
+            r["lds"] = {p: lds(scores @ masks.T, a) for p, a in actual.items()}
         print({k: v for k, v in r.items()}, flush=True)
     return rows
 
 
-def noise_rows(kind, n_classes, Xtr, ytr, ytr_fit, Xte, yte, masks, actual):
-    """Our one-model LDS with the explained model refit (and projected) with other seeds."""
-    rows = []
-    for seed in NOISE_SEEDS:
-        model = fit_model(kind, n_classes, Xtr, ytr, seed=seed)
-        r = attribute(model, Xtr, ytr_fit, Xte, yte, masks, actual, seed=seed, n_models=1)
-        r.update(seed=seed)
-        print("noise", r, flush=True)
-        rows.append(r)
-    lds = np.array([r["lds"] for r in rows])
-    return {
-        "seeds": list(NOISE_SEEDS),
-        "rows": rows,
-        "lds_mean": float(lds.mean()),
-        "lds_std": float(lds.std(ddof=1)),
-    }
+# -- a case --------------------------------------------------------------------------------
 
 
-def run_case(name, kind, n_classes, args):
-    Xtr, ytr, Xte, yte = load_case(n_classes, args.n_train_10)
-    ytr_fit = ytr.astype(np.float32) if (kind == "torch" and n_classes == 2) else ytr
+def run_case(case, args):
+    Xtr, ytr, Xte, yte = load_data(CASES[case]["data"])
+    ytr_fit = fit_target(case, ytr)
     t0 = time.perf_counter()
-    model = fit_model(kind, n_classes, Xtr, ytr)
+    model = fit_model(case, Xtr, ytr)
     train_s = time.perf_counter() - t0
     acc = float((np.asarray(model.predict(Xte)).astype(np.int64) == yte).mean())
+    masks = subset_masks(Xtr.shape[0])
+    actual, retrain_s = {}, {}
+    for protocol in ("fixed", "varied"):
+        actual[protocol], retrain_s[protocol] = retrained_margins(
+            case, model, Xtr, ytr_fit, Xte, yte, masks, protocol
+        )
+    print(f"[{case}] acc {acc:.3f}, train {train_s:.1f} s, retrain {retrain_s}", flush=True)
     rng = np.random.RandomState(SEED)
-    n = Xtr.shape[0]
-    masks = np.zeros((N_SUBSETS, n), dtype=bool)
-    for s in range(N_SUBSETS):
-        masks[s, rng.choice(n, size=int(round(ALPHA * n)), replace=False)] = True
-    actual, retrain_s = retrained_margins(name, model, Xtr, ytr_fit, Xte, yte, masks)
-    print(f"[{name}] acc {acc:.3f}, train {train_s:.1f}s, retrain {retrain_s}", flush=True)
-    rows = []
-    for n_models in N_MODELS if not args.quick else (1, 5):
-        r = attribute(model, Xtr, ytr_fit, Xte, yte, masks, actual, n_models=n_models)
-        r.update(method="sktraceprop TRAK", n_models=n_models, damping_param="auto")
-        print(r, flush=True)
-        rows.append(r)
-    if name == "mnist49_torch":
-        for damping in DAMPINGS:
-            r = attribute(
-                model, Xtr, ytr_fit, Xte, yte, masks, actual, n_models=1, damping=damping
-            )
-            r.update(method="sktraceprop TRAK", n_models=1, damping_param=damping)
-            print(r, flush=True)
-            rows.append(r)
-    if args.competitors and kind == "torch":
-        rows += run_competitors(model, n_classes, Xtr, ytr, Xte, yte, masks, actual)
-    case = {
-        "case": name,
-        "framework": kind,
-        "n_classes": n_classes,
-        "n_train": int(n),
+
+    defaults = []
+    noise = None
+    for n_models in N_MODELS:
+        for seed in SEEDS:
+            pred, info = run_default(model, Xtr, ytr_fit, Xte, yte, masks, n_models, seed)
+            info.update(n_models=n_models, seed=seed)
+            info["lds"] = {p: lds(pred, a) for p, a in actual.items()}
+            if n_models == 1 and seed == SEEDS[0]:
+                noise = {p: lds_noise(pred, a, rng) for p, a in actual.items()}
+            print(case, "default", info, flush=True)
+            defaults.append(info)
+
+    exact = exact_reference(model, Xtr, ytr_fit, Xte, yte, masks, actual)
+    print(case, "exact", {k: v for k, v in exact.items() if k != "curves"}, flush=True)
+    pred, wall, cpu = gradient_dot(case, model, Xtr, ytr, Xte, yte, masks)
+    dot = {"lds": {p: lds(pred, a) for p, a in actual.items()}, "wall_s": wall, "cpu_s": cpu}
+    print(case, "gradient dot", dot, flush=True)
+    ablation = None
+    if case in ABLATION_CASES:
+        ablation = kernel_ablation(model, Xtr, ytr, Xte, yte, masks, actual, exact)
+        print(case, "ablation GCV factor", ablation["gcv_factor"], flush=True)
+    competitors = []
+    if args.competitors and CASES[case]["kind"] == "torch":
+        competitors = run_competitors(case, model, Xtr, ytr, Xte, yte, masks, actual)
+    return {
+        "case": case,
+        "spec": {k: v for k, v in CASES[case].items()},
+        "n_params": int(sum(np.size(v) for v in _param_arrays(model))),
+        "n_train": int(Xtr.shape[0]),
         "n_test": int(Xte.shape[0]),
-        "epochs": EPOCHS if n_classes == 2 else EPOCHS_10,
         "test_accuracy": acc,
         "train_s": train_s,
         "retrain_s": retrain_s,
-        "rows": rows,
+        "lds_noise": noise,
+        "defaults": defaults,
+        "exact": exact,
+        "gradient_dot": dot,
+        "ablation": ablation,
+        "competitors": competitors,
     }
-    if args.noise and n_classes == 2:
-        case["noise"] = noise_rows(kind, n_classes, Xtr, ytr, ytr_fit, Xte, yte, masks, actual)
-    return case
 
 
-def command_line(args):
-    cmd = "python benchmarks/bench_neural.py"
-    for flag in ("quick", "competitors", "noise"):
-        if getattr(args, flag):
-            cmd += f" --{flag}"
-    if args.n_train_10 != N_TRAIN_10:
-        cmd += f" --n-train-10 {args.n_train_10}"
-    if args.cases:
-        cmd += f" --cases {args.cases}"
-    return cmd
+def _param_arrays(model):
+    if hasattr(model, "params_"):
+        import jax
+
+        return jax.tree_util.tree_leaves(model.params_)
+    return [p.detach().numpy() for p in model.module_.parameters()]
 
 
-ALL_CASES = [
-    ("mnist49_torch", "torch", 2),
-    ("mnist49_jax", "jax", 2),
-    ("mnist10_torch", "torch", 10),
-]
+# -- report --------------------------------------------------------------------------------
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument(
-        "--report-only", action="store_true", help="rewrite neural.md from neural.json"
-    )
-    parser.add_argument(
-        "--competitors", action="store_true", help="also run traker and dattri (.venv-attr)"
-    )
-    parser.add_argument(
-        "--noise", action="store_true", help="LDS spread of ours over seeds (binary cases)"
-    )
-    parser.add_argument("--n-train-10", type=int, default=N_TRAIN_10)
-    parser.add_argument(
-        "--cases",
-        default="",
-        help="comma-separated case names to (re)run; the others are kept from neural.json",
-    )
-    args = parser.parse_args()
-    path = RESULTS / "neural.json"
-    if args.report_only:
-        payload = json.loads(path.read_text())
-        report(payload["cases"], payload["machine"])
-        return
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
-    import torch
-
-    torch.set_num_threads(2)
-    if args.cases:
-        wanted = args.cases.split(",")
-        cases = [c for c in ALL_CASES if c[0] in wanted]
-        old = json.loads(path.read_text())["cases"] if path.exists() else []
-    else:
-        cases = ALL_CASES[:1] if args.quick else ALL_CASES
-        old = []
-    results = {c["case"]: c for c in old}
-    for name, kind, k in cases:
-        case = run_case(name, kind, k, args)
-        case["command"] = command_line(args)
-        results[name] = case
-        report([results[c[0]] for c in ALL_CASES if c[0] in results])
+def _mean_sd(values):
+    v = np.asarray(values, dtype=np.float64)
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
 
 
-def report(results, info=None):
-    headers = ["case", "method", "models", "damping", "LDS", "wall s", "CPU s"]
+def summarise(case):
+    """Mean LDS (and spread over seeds) and time per ensemble size."""
+    out = {}
+    for n_models in N_MODELS:
+        rows = [r for r in case["defaults"] if r["n_models"] == n_models]
+        if not rows:
+            continue
+        out[n_models] = {
+            "lds": {p: _mean_sd([r["lds"][p] for r in rows]) for p in ("fixed", "varied")},
+            "wall_s": float(np.mean([r["wall_s"] for r in rows])),
+            "cpu_s": float(np.mean([r["cpu_s"] for r in rows])),
+            "chosen": sorted({f"{r['method']}, x{r['factor']:.3g}, {r['weights']}" for r in rows}),
+        }
+    return out
+
+
+def verdicts(case, summary):
+    """The targets of the case, met or missed, with the figures."""
+    lines = []
+    one = summary.get(1)
+    if one is None:
+        return lines
+    for p in ("fixed", "varied"):
+        ours = one["lds"][p][0]
+        exact = case["exact"].get("lds", {}).get(p)
+        if exact is None:
+            lines.append(f"{p}: exact GGN reference not computed ({case['exact'].get('note')})")
+        else:
+            ok = ours >= exact - 0.02
+            lines.append(
+                f"{p}: default {ours:.3f} vs exact GGN (best damping) {exact:.3f}: "
+                + ("met" if ok else f"MISSED by {exact - 0.02 - ours:.3f}")
+            )
+        dot = case["gradient_dot"]["lds"][p]
+        lines.append(
+            f"{p}: default {ours:.3f} vs gradient dot product {dot:.3f}: "
+            + ("met" if ours >= dot else "MISSED")
+        )
+        means = [summary[m]["lds"][p][0] for m in N_MODELS if m in summary]
+        mono = all(b >= a for a, b in zip(means, means[1:]))
+        lines.append(
+            f"{p}: ensembles {' -> '.join(f'{v:.3f}' for v in means)} ("
+            + ", ".join(str(m) for m in N_MODELS if m in summary)
+            + " models): "
+            + ("monotone" if mono else "NOT monotone")
+        )
+    return lines
+
+
+def report(cases, info=None):
+    headers = [
+        "case", "method", "models", "LDS fixed seed", "LDS varied seeds",
+        "wall s", "CPU s", "chosen (method, damping factor, weights)",
+    ]  # fmt: skip
     table = []
-    for case in results:
-        for r in case["rows"]:
+    for case in cases:
+        summary = summarise(case)
+        for n_models, s in summary.items():
             table.append(
                 [
                     case["case"],
-                    r["method"],
-                    r["n_models"],
-                    r["damping_param"],
-                    f"{r['lds']:.3f}",
-                    f"{r['wall_s']:.2f}",
-                    f"{r['cpu_s']:.2f}",
+                    "default",
+                    n_models,
+                    "{:.3f} ± {:.3f}".format(*s["lds"]["fixed"]),
+                    "{:.3f} ± {:.3f}".format(*s["lds"]["varied"]),
+                    f"{s['wall_s']:.1f}",
+                    f"{s['cpu_s']:.1f}",
+                    "; ".join(s["chosen"]),
                 ]
             )
+        ex = case["exact"]
+        if "lds" in ex:
+            table.append(
+                [
+                    case["case"],
+                    f"exact GGN, best damping ({ex['space']})",
+                    1,
+                    f"{ex['lds']['fixed']:.3f}",
+                    f"{ex['lds']['varied']:.3f}",
+                    f"{ex['fit_wall_s']:.1f} (fit)",
+                    f"{ex['fit_cpu_s']:.1f} (fit)",
+                    "factor {fixed:.3g} / {varied:.3g} (oracle)".format(**ex["factor"]),
+                ]
+            )
+        else:
+            table.append([case["case"], "exact GGN", 1, "-", "-", "-", "-", ex["note"][:120]])
+        dot = case["gradient_dot"]
+        table.append(
+            [
+                case["case"],
+                "gradient dot product",
+                1,
+                f"{dot['lds']['fixed']:.3f}",
+                f"{dot['lds']['varied']:.3f}",
+                f"{dot['wall_s']:.1f}",
+                f"{dot['cpu_s']:.1f}",
+                "exact gradients, 1 - p weights",
+            ]
+        )
+        for r in case["competitors"]:
+            if "lds" in r:
+                table.append(
+                    [
+                        case["case"],
+                        r["method"],
+                        1,
+                        f"{r['lds']['fixed']:.3f}",
+                        f"{r['lds']['varied']:.3f}",
+                        f"{r['wall_s']:.1f}",
+                        f"{r['cpu_s']:.1f}",
+                        r["note"],
+                    ]
+                )
+            else:
+                table.append([case["case"], r["method"], 1, "-", "-", "-", "-", r["note"]])
     print(markdown_table(headers, table))
-    commands = sorted({c.get("command", "python benchmarks/bench_neural.py") for c in results})
     if info is None:
         info = machine()
         import torch
@@ -355,136 +643,93 @@ def report(results, info=None):
             info["jax"] = jax.__version__
         except ImportError:
             pass
-    ours = [
-        (c["case"], r)
-        for c in results
-        for r in c["rows"]
-        if r["method"] == "sktraceprop TRAK" and r["damping_param"] == "auto"
-    ]
-    best10 = max((r["lds"] for _, r in ours if r["n_models"] <= 10), default=float("nan"))
-    cases = "; ".join(
-        f"{c['case']}: {c['n_train']} train / {c['n_test']} test, {c.get('epochs', '?')} "
-        f"epochs, test accuracy {c['test_accuracy']:.3f}, explained model trained in "
-        f"{c['train_s']:.1f} s, "
-        + (
-            f"{N_SUBSETS} retrainings for LDS {c['retrain_s']:.0f} s"
-            if c.get("retrain_s") is not None
-            else "retrained margins read from the cache"
-        )
-        for c in results
-    )
-    paragraphs = [
-        f"Cases: {cases}. LDS: Spearman over {N_SUBSETS} subsets of half the training "
-        "rows, each retrained from scratch with its own seed (same subsets and retrained "
-        "models for every method of a case). Times cover everything after the explained "
-        "model is trained, including training the other ensemble members (which "
-        "dominates for n_models > 1). Damping is a multiple of the mean nonzero eigenvalue "
-        "of Phi^T Phi; 'auto' is 1. Wall times come from 2 shared cores and vary between "
-        "runs by up to a few times (other processes on the host); CPU s is steadier."
-    ]
-    # Target: LDS >= 0.45 with <= 10 models, per case.
-    per_case = []
-    for c in results:
-        v = [r["lds"] for n, r in ours if n == c["case"] and r["n_models"] <= 10]
-        if v:
-            ok = "met" if max(v) >= 0.45 else "MISS"
-            first = min(
-                (r["n_models"] for n, r in ours if n == c["case"] and r["lds"] >= 0.45),
-                default=None,
-            )
-            per_case.append(
-                f"{c['case']} {ok} (best {max(v):.3f}"
-                + (f"; already with {first} model(s))" if first else ")")
-            )
-    paragraphs.append(
-        "Target LDS >= 0.45 with <= 10 models on 2 CPU cores: " + "; ".join(per_case) + "."
-    )
-    comp = [(c, r) for c in results for r in c["rows"] if r["method"] != "sktraceprop TRAK"]
-    if comp:
-        ok = [(c, r) for c, r in comp if np.isfinite(r["lds"])]
-        failed = [(c, r) for c, r in comp if not np.isfinite(r["lds"])]
-        text = (
-            "Competitors (one checkpoint = the explained model, projection dimension "
-            f"{N_COMPONENTS} like ours, normal JL matrix, float32, CPU; scored on the same "
-            "retrained margins; wall time excludes training, like our 1-model rows): "
-            "damping 'auto' = sktraceprop's relative damping (1 x the mean nonzero eigenvalue "
-            "of each library's own Phi^T Phi, added before inversion), '0 (default)' = the "
-            "library's own default (no regularisation: Phi^T Phi is singular when there are "
-            "fewer training rows than projection dimensions, as in the binary case, and "
-            "ill-conditioned otherwise). All three compute the same one-checkpoint TRAK "
-            "estimate, so with the same damping equal LDS is expected; what differs is the "
-            "default regularisation and the time. Binary model: traker via a custom "
-            "AbstractModelOutput and dattri via loss/target function, both the signed margin "
-            "z(2y-1) with train weight 1 - sigmoid(margin); 10 classes: TRAK's margin "
-            "(traker's image_classification). "
-        )
-        text += " ".join(
-            f"{c['case']} {r['method']} ({r['damping_param']}): {r['note']}." for c, r in ok
-        )
-        if failed:
-            text += " Failed or skipped: " + "; ".join(
-                f"{c['case']} {r['method']} ({r['damping_param']}): {r['note']}" for c, r in failed
-            )
-            text += "."
-        paragraphs.append(text)
-        for c in results:
-            mine = {
-                r["n_models"]: r
-                for r in c["rows"]
-                if r["method"] == "sktraceprop TRAK" and r["damping_param"] == "auto"
-            }
-            theirs = [
-                r for r in c["rows"] if r["method"] != "sktraceprop TRAK" and np.isfinite(r["lds"])
-            ]
-            if 1 in mine and theirs:
-                best = max(theirs, key=lambda r: r["lds"])
-                paragraphs.append(
-                    f"{c['case']}, one model: ours LDS {mine[1]['lds']:.3f} in "
-                    f"{mine[1]['wall_s']:.1f} s vs best competitor {best['method']} "
-                    f"({best['damping_param']}) {best['lds']:.3f} in {best['wall_s']:.1f} s."
-                )
-    else:
-        paragraphs.append(
-            "Not measured: traker and dattri (run with --competitors on the torch cases)."
-        )
-    noise = [c for c in results if "noise" in c]
-    if noise:
-        lines = [
-            f"{c['case']}: {c['noise']['lds_mean']:.3f} +- {c['noise']['lds_std']:.3f} "
-            "(seeds "
-            + ", ".join("{}: {:.3f}".format(r["seed"], r["lds"]) for r in c["noise"]["rows"])
-            + ")"
-            for c in noise
-        ]
-        text = (
-            "Run-to-run noise of ours (n_models=1, damping auto; the explained model refit "
-            "with each seed, which also seeds the projection; LDS on the same retrained "
-            f"margins; mean +- sample std over {len(NOISE_SEEDS)} seeds): "
-            + "; ".join(lines)
+    lines = []
+    for case in cases:
+        summary = summarise(case)
+        noise = case["lds_noise"]
+        lines.append(
+            f"- **{case['case']}** ({case['n_params']:,} parameters, {case['n_train']} train / "
+            f"{case['n_test']} test rows, test accuracy {case['test_accuracy']:.3f}; "
+            f"LDS noise from {N_SUBSETS} subsets, bootstrap sd: fixed "
+            f"{noise['fixed']:.3f}, varied {noise['varied']:.3f}): "
+            + "; ".join(verdicts(case, summary))
             + "."
         )
-        if len(noise) == 2:
-            a, b = (c["noise"] for c in noise)
-            diff = abs(a["lds_mean"] - b["lds_mean"])
-            spread = np.hypot(a["lds_std"], b["lds_std"])
-            verdict = "within" if diff <= 2 * spread else "outside"
-            text += (
-                f" Difference of means {diff:.3f} vs 2 x combined std {2 * spread:.3f}: "
-                f"{verdict} seed noise ({len(NOISE_SEEDS)} seeds)."
+    ablation = []
+    for case in cases:
+        ab = case.get("ablation")
+        if not ab:
+            continue
+        for label, curve in ab["curves"].items():
+            cells = []
+            for p in ("fixed", "varied"):
+                g = int(np.argmax(curve[p]))
+                cells.append(f"{curve[p][g]:.3f} (x{GRID[g]:.3g})")
+            one = int(np.argmin(np.abs(np.log(GRID))))
+            ablation.append(
+                [
+                    case["case"],
+                    label,
+                    *cells,
+                    "{:.3f} / {:.3f}".format(curve["fixed"][one], curve["varied"][one]),
+                ]
             )
-        paragraphs.append(text)
-    small = [c for c in results if c["n_classes"] > 2 and c["n_train"] < 4000]
-    if small:
-        paragraphs.append(
-            f"The 10-class case used {small[0]['n_train']} training rows (not 4,000 / 5,000)."
+    ablation_md = ""
+    if ablation:
+        gcv = "; ".join(
+            f"{c['case']}: x{c['ablation']['gcv_factor']:.3g}" for c in cases if c.get("ablation")
         )
+        ablation_md = (
+            "\n\n### Which kernel (exact gradients unless projected, the model's 1 - p "
+            "weights, damping swept)\n\n"
+            + markdown_table(
+                [
+                    "case",
+                    "kernel",
+                    "best LDS fixed (factor)",
+                    "best LDS varied (factor)",
+                    "LDS at factor 1 (fixed / varied)",
+                ],
+                ablation,
+            )
+            + "\n\nFactors are multiples of the mean nonzero eigenvalue of each kernel. "
+            "Generalised cross-validation of the linearised model (weighted ridge "
+            "regression of its working residuals on the margin GGN) would choose: "
+            + gcv
+            + f" (the grid runs from {GRID[0]:g} to {GRID[-1]:g})."
+        )
+        held = [
+            f"{c['case']}: "
+            + ", ".join(f"{v:.3f}" for v in c["ablation"]["trace_held_by_top_directions"])
+            for c in cases
+            if c.get("ablation") and len(c["ablation"]["trace_held_by_top_directions"]) > 1
+        ]
+        if held:
+            ablation_md += (
+                " Share of the trace of each row's loss Hessian in the logits held by its "
+                '1, 2, ... largest directions (mean over rows; `method="trak"` keeps '
+                f"{_TRAK_DIRECTIONS}"
+                "): " + "; ".join(held) + "."
+            )
+    commands = sorted({c.get("command", "python benchmarks/bench_neural.py") for c in cases})
     md = (
-        "# TRAK for neural nets (`bench_neural.py`)\n\n"
+        "# Neural attribution at its defaults (`bench_neural.py`)\n\n"
         + markdown_table(headers, table)
         + "\n\nCommand(s): "
         + ", ".join(f"`{c}`" for c in commands)
-        + f" on {info['cpu']}, {info['cpu_count']} CPUs, torch {info['torch']}.\n\n"
-        + "\n\n".join(paragraphs)
+        + f" on {info['cpu']}, {info['cpu_count']} CPUs, torch {info.get('torch')}, "
+        f"jax {info.get('jax', '-')}.\n\n"
+        f"LDS: Spearman over {N_SUBSETS} random halves of the training rows, each retrained "
+        "from scratch with the explained model's seed (fixed) or a seed per subset "
+        "(varied); the same subsets and retrained models for every row of a case. "
+        f"Default rows: mean ± sd over explainer seeds {list(SEEDS)} (`random_state`), "
+        "nothing else set; their time is the mean per fit plus scoring the test rows, "
+        "after the explained model was trained. The exact GGN row is an oracle: the "
+        "damping factor is chosen on these retrains. Targets per case (default, one "
+        "model): LDS >= exact GGN - 0.02, >= gradient dot product, and the mean LDS "
+        "non-decreasing with the number of models, under both protocols:\n\n"
+        + "\n".join(lines)
+        + ablation_md
         + "\n"
     )
     payload = {
@@ -492,11 +737,46 @@ def report(results, info=None):
         "machine": info,
         "n_subsets": N_SUBSETS,
         "alpha": ALPHA,
-        "n_components": N_COMPONENTS,
-        "best_lds_le_10_models": best10,
-        "cases": results,
+        "seeds": list(SEEDS),
+        "n_models": list(N_MODELS),
+        "cases": cases,
     }
     write_results("neural", payload, md)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default="", help="comma-separated case names to (re)run")
+    parser.add_argument("--no-competitors", dest="competitors", action="store_false")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    path = RESULTS / "neural.json"
+    if args.report_only:
+        payload = json.loads(path.read_text())
+        report(payload["cases"], payload["machine"])
+        return
+    import torch
+
+    # the nets are small: one thread per matrix product, no waiting on a second one
+    torch.set_num_threads(1)
+    wanted = [c for c in args.cases.split(",") if c] or list(CASES)
+    unknown = sorted(set(wanted) - set(CASES))
+    if unknown:
+        raise SystemExit(f"unknown cases {unknown}; known: {list(CASES)}")
+    command = "python benchmarks/bench_neural.py " + " ".join(sys.argv[1:])
+    for case in wanted:
+        t0 = time.perf_counter()
+        result = run_case(case, args)
+        result["case_wall_s"] = time.perf_counter() - t0
+        result["command"] = command.strip()
+        # several runs (disjoint --cases) may write at once: merge under a lock
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with open(CACHE / "results.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            old = json.loads(path.read_text())["cases"] if path.exists() and args.cases else []
+            results = {c["case"]: c for c in old if "defaults" in c}
+            results[case] = result
+            report([results[c] for c in CASES if c in results])
 
 
 if __name__ == "__main__":

@@ -1,14 +1,15 @@
 r"""
-==================================================================
-Which training digits made a neural net decide? TRAK with lineage
-==================================================================
+======================================================================
+Which training digits made a neural net decide? Influence with lineage
+======================================================================
 
-:class:`sktraceprop.InfluenceExplainer` explains a skorch net with a TRAK-style
-estimator: projected per-sample margin gradients (``torch.func``), the damped inverse of
-their Gram matrix and the ``1 - p`` re-weighting. We train a small MLP to tell 4s from
-9s in scikit-learn's digits, inside a traced pipeline whose net holds out 20% of the rows
-for validation, and show for one test digit the training digits that most support and
-most oppose its prediction, each with the source line it came from. The held-out rows
+:class:`sktraceprop.InfluenceExplainer` explains a skorch net by the damped Gauss-Newton
+influence of the net linearised at its weights: per-sample margin gradients
+(``torch.func``), the Gauss-Newton matrix of the training loss and the ``1 - p``
+re-weighting, with a damping measured on a few retrains. We train a small MLP to tell 4s
+from 9s in scikit-learn's digits, inside a traced pipeline whose net holds out 20% of the
+rows for validation, and show for one test digit the training digits that most support
+and most oppose its prediction, each with the source line it came from. The held-out rows
 never receive a score.
 """
 
@@ -54,7 +55,7 @@ net = skorch.NeuralNetBinaryClassifier(
     verbose=0,
 )
 pipe = stp.make_traced_pipeline(FunctionTransformer(np.asarray), net)
-explainer = InfluenceExplainer(pipe, n_models=3, n_components=512, random_state=0)
+explainer = InfluenceExplainer(pipe, n_models=3, random_state=0)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     explainer.fit(X_train, y_train)
@@ -63,6 +64,8 @@ print(
     f"rows given to fit: {lineage.input_row_ids.size}, rows the net trained on: "
     f"{explainer.n_train_}"
 )
+# what the explainer chose (exact or projected, damping, weights, members) and why
+print(explainer.method_, explainer.damping_selection_["reason"])
 
 # %%
 # Explain the test predictions; the held-out validation rows are never attributed.

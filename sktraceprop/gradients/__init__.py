@@ -12,9 +12,11 @@ from ._linear import SUPPORTED_ESTIMATORS, LinearObjective, linear_model_objecti
 
 _LAZY = {
     "torch_per_sample_gradients": "._torch",
+    "torch_gauss_newton_factors": "._torch",
     "torch_margins": "._torch",
     "torch_parameter_names": "._torch",
     "jax_per_sample_gradients": "._jax",
+    "jax_gauss_newton_factors": "._jax",
     "jax_margins": "._jax",
     "jax_parameter_names": "._jax",
 }
@@ -22,10 +24,12 @@ _LAZY = {
 __all__ = [
     "SUPPORTED_ESTIMATORS",
     "LinearObjective",
+    "jax_gauss_newton_factors",
     "jax_margins",
     "jax_parameter_names",
     "jax_per_sample_gradients",
     "linear_model_objective",
+    "torch_gauss_newton_factors",
     "torch_margins",
     "torch_parameter_names",
     "torch_per_sample_gradients",

@@ -11,14 +11,16 @@ import numpy as np
 __all__ = ["write_blockwise"]
 
 
-def write_blockwise(block_fn, n_samples, n_params, *, block_size=256, out=None, projector=None):
-    """Fill an ``(n_samples, d)`` float32 matrix one block of rows at a time.
+def write_blockwise(
+    block_fn, n_samples, n_params, *, block_size=256, out=None, projector=None, rows_per_sample=1
+):
+    """Fill an ``(n_samples * rows_per_sample, d)`` float32 matrix one block at a time.
 
     Parameters
     ----------
     block_fn : callable
-        ``block_fn(start, stop) -> ndarray of shape (stop - start, n_params)``, the
-        gradients of rows ``start:stop``.
+        ``block_fn(start, stop) -> ndarray of shape ((stop - start) * rows_per_sample,
+        n_params)``, the gradients of samples ``start:stop``.
     n_samples : int
         Number of rows.
     n_params : int
@@ -36,31 +38,34 @@ def write_blockwise(block_fn, n_samples, n_params, *, block_size=256, out=None, 
         ``(n_block, k)`` (for example ``JLProjector(...).fit(...).transform``),
         applied to each block before it is written; then ``d = k``, else
         ``d = n_params``.
+    rows_per_sample : int, default=1
+        Output rows per sample (e.g. one curvature factor per direction).
 
     Returns
     -------
-    out : ndarray or numpy.memmap of shape (n_samples, d), dtype float32
+    out : ndarray or numpy.memmap of shape (n_samples * rows_per_sample, d), dtype float32
         The filled matrix (the array passed as ``out`` when one was passed).
     """
     block_size = int(block_size)
     if block_size < 1:
         raise ValueError(f"block_size must be a positive integer, got {block_size}.")
+    r = int(rows_per_sample)
     target = None
     for start in range(0, n_samples, block_size):
         stop = min(start + block_size, n_samples)
         block = np.asarray(block_fn(start, stop), dtype=np.float32)
         if projector is not None:
             block = np.asarray(projector(block), dtype=np.float32)
-            if block.ndim != 2 or block.shape[0] != stop - start:
+            if block.ndim != 2 or block.shape[0] != (stop - start) * r:
                 raise ValueError(
                     f"projector must return one row per input row; got shape {block.shape} "
-                    f"for a block of {stop - start} rows."
+                    f"for a block of {(stop - start) * r} rows."
                 )
         if target is None:
-            target = _allocate(out, n_samples, block.shape[1])
-        target[start:stop] = block
+            target = _allocate(out, n_samples * r, block.shape[1])
+        target[start * r : stop * r] = block
     if target is None:
-        target = _allocate(out, n_samples, n_params if projector is None else 0)
+        target = _allocate(out, n_samples * r, n_params if projector is None else 0)
     if isinstance(target, np.memmap):
         target.flush()
     return target

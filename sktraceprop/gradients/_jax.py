@@ -10,8 +10,14 @@ DESIGN.md (one output: ``z * (2y - 1)``; ``K >= 2`` outputs:
 import numpy as np
 
 from ._blockwise import write_blockwise
+from ._curvature import n_directions_for, output_curvature
 
-__all__ = ["jax_margins", "jax_parameter_names", "jax_per_sample_gradients"]
+__all__ = [
+    "jax_gauss_newton_factors",
+    "jax_margins",
+    "jax_parameter_names",
+    "jax_per_sample_gradients",
+]
 
 
 def _key_name(entry):
@@ -110,6 +116,26 @@ def _padded_blocks(fn, X, y, block_size):
         return np.asarray(fn(xb, yb))[: stop - start]
 
     return block
+
+
+def _split(params, parameters):
+    """Selected leaves, fixed leaves, and ``merge(selected, fixed) -> params``."""
+    import jax
+    import jax.numpy as jnp
+
+    names, leaves, treedef = _leaves(params)
+    chosen = set(_select(names, parameters))
+    leaves = [jnp.asarray(leaf) for leaf in leaves]
+    selected = [leaves[i] for i in sorted(chosen)]
+    fixed = [leaf for i, leaf in enumerate(leaves) if i not in chosen]
+
+    def merge(sel, rest):
+        merged, sel_it, rest_it = [], iter(sel), iter(rest)
+        for i in range(len(leaves)):
+            merged.append(next(sel_it) if i in chosen else next(rest_it))
+        return jax.tree_util.tree_unflatten(treedef, merged)
+
+    return selected, fixed, merge
 
 
 def jax_parameter_names(params, parameters=None):
@@ -228,20 +254,11 @@ def jax_per_sample_gradients(
         raise ValueError(f"output must be 'margin' or 'loss'; got {output!r}.")
     apply_fn, params, X, y = _resolve(model, X, y, params)
     _check_labels(apply_fn, params, X, y)
-    names, leaves, treedef = _leaves(params)
-    chosen = _select(names, parameters)
-    leaves = [jnp.asarray(leaf) for leaf in leaves]
-    chosen = set(chosen)
-    selected = [leaves[i] for i in sorted(chosen)]
-    fixed = [leaf for i, leaf in enumerate(leaves) if i not in chosen]
+    selected, fixed, merge = _split(params, parameters)
     n_params = sum(int(np.prod(leaf.shape)) for leaf in selected)
 
     def scalar(sel, rest, x, t):
-        merged, sel_it, rest_it = [], iter(sel), iter(rest)
-        for i in range(len(leaves)):
-            merged.append(next(sel_it) if i in chosen else next(rest_it))
-        p = jax.tree_util.tree_unflatten(treedef, merged)
-        m = _margin(_row_logits(apply_fn, p, x), t)
+        m = _margin(_row_logits(apply_fn, merge(sel, rest), x), t)
         return jax.nn.softplus(-m) if output == "loss" else m
 
     per_sample = jax.vmap(jax.grad(scalar), in_axes=(None, None, 0, 0))
@@ -254,4 +271,97 @@ def jax_per_sample_gradients(
     block = _padded_blocks(lambda xb, yb: flat(selected, fixed, xb, yb), X, y, block_size)
     return write_blockwise(
         block, X.shape[0], n_params, block_size=block_size, out=out, projector=projector
+    )
+
+
+def jax_gauss_newton_factors(
+    model,
+    X,
+    *,
+    params=None,
+    parameters=None,
+    n_directions=None,
+    block_size=256,
+    out=None,
+    projector=None,
+):
+    """Curvature factors ``a_ie`` with ``sum_{i,e} a_ie a_ie^T`` the Gauss-Newton matrix.
+
+    The JAX counterpart of :func:`sktraceprop.gradients.torch_gauss_newton_factors`:
+    ``a_ie = sqrt(w_ie) J_i^T v_ie`` for the eigenpairs ``(w_ie, v_ie)`` of the Hessian
+    of row ``i``'s cross-entropy with respect to its logits (``diag(p) - p p^T``, or
+    ``p (1 - p)`` for one output), one ``jax.grad`` per direction, vectorised.
+
+    Parameters
+    ----------
+    model : JaxClassifier or callable
+        A fitted :class:`~sktraceprop.adapters.JaxClassifier` or
+        ``apply_fn(params, X) -> logits``.
+    X : array-like of shape (n_samples, n_features)
+        Inputs.
+    params : pytree, default=None
+        Parameters, required with an ``apply_fn``.
+    parameters : None, list of str or callable, default=None
+        Leaves the matrix is taken over (see :func:`jax_parameter_names`).
+    n_directions : int, default=None
+        Directions per row, largest eigenvalue first; None keeps all nonzero ones
+        (exact).
+    block_size : int, default=256
+        Rows per vectorised pass (the last block is padded).
+    out : None, ndarray, numpy.memmap, str or path-like, default=None
+        Where to write (see :func:`sktraceprop.gradients._blockwise.write_blockwise`).
+    projector : callable, default=None
+        Applied to each float32 block of factors before writing.
+
+    Returns
+    -------
+    factors : ndarray or numpy.memmap of shape (n_samples * c, p) or (n_samples * c, k)
+        float32; rows ``i * c`` to ``i * c + c - 1`` belong to sample ``i``.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    dummy = np.zeros(np.shape(X)[0], dtype=np.int64)
+    if hasattr(model, "params_") and hasattr(model, "apply_fn_"):
+        dummy = np.repeat(model.classes_[:1], np.shape(X)[0])
+    apply_fn, params, X, _ = _resolve(model, X, dummy, params)
+    selected, fixed, merge = _split(params, parameters)
+    n_params = sum(int(np.prod(leaf.shape)) for leaf in selected)
+    n_out = int(np.asarray(apply_fn(params, X[:1])).reshape(1, -1).shape[1])
+    c = n_directions_for(n_out, n_directions)
+
+    def contracted(sel, rest, x, v):
+        return jnp.sum(_row_logits(apply_fn, merge(sel, rest), x) * v)
+
+    per_direction = jax.vmap(
+        jax.vmap(jax.grad(contracted), in_axes=(None, None, None, 0)),
+        in_axes=(None, None, 0, 0),
+    )
+
+    @jax.jit
+    def flat(sel, rest, xb, vb):
+        g = per_direction(sel, rest, xb, vb)
+        rows = xb.shape[0] * vb.shape[1]
+        return jnp.concatenate([leaf.reshape(rows, -1) for leaf in g], axis=1)
+
+    logits = jax.jit(lambda xb: apply_fn(params, xb).reshape(xb.shape[0], -1))
+    size = max(1, min(block_size, X.shape[0]))
+
+    def block(start, stop):
+        xb = X[start:stop]
+        pad = size - (stop - start)
+        if pad:
+            xb = np.concatenate([xb, np.zeros((pad, *X.shape[1:]), X.dtype)])
+        V, w = output_curvature(np.asarray(logits(xb)), c)
+        scaled = (V * np.sqrt(w)[:, :, None]).astype(np.float32)
+        return np.asarray(flat(selected, fixed, xb, scaled))[: (stop - start) * c]
+
+    return write_blockwise(
+        block,
+        X.shape[0],
+        n_params,
+        block_size=size,
+        out=out,
+        projector=projector,
+        rows_per_sample=c,
     )

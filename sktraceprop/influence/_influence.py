@@ -23,7 +23,7 @@ from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
 from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples, safe_indexing
 from ._explanation import Explanation
-from ._trak import as_inputs, fit_trak, is_neural_model
+from ._trak import as_inputs, fit_neural, is_neural_model
 
 __all__ = ["InfluenceExplainer"]
 
@@ -95,6 +95,10 @@ class InfluenceExplainer(
         spectrum: eigenvalues below ``1e-10`` of the largest are the numerical null
         space (no gradient has a component there) and are dropped, the rest are
         inverted undamped, since the Hessian already holds the model's L2 penalty.
+        Neural models: a multiple of the mean nonzero eigenvalue of the Gauss-Newton
+        matrix; "auto" chooses it (and the train-side weights, and whether ensemble
+        members are averaged) from a few retrains on subsets, scored on held-out
+        training rows; ``damping_selection_`` says what was chosen and why.
     block_size : int, default=2048
         Rows of training and test data processed together: at most
         ``block_size ** 2`` scores are held at once unless the full matrix is kept.
@@ -113,20 +117,27 @@ class InfluenceExplainer(
         Show the progress of :meth:`explain` and :meth:`score` (``tqdm`` when
         installed, else lines on standard error).
     n_models : int, default=1
-        Neural models only: size of the TRAK ensemble. Member 0 is the explained model;
-        the others are clones trained from scratch on random halves of its training
-        rows, each with its own seed (TRAK's recipe).
+        Neural models only: size of the ensemble. Member 0 is the explained model; the
+        others are clones trained from scratch on random subsets of ``alpha`` times its
+        training rows, each with its own seed (TRAK's recipe).
     n_components : int, default=2048
-        Neural models only: dimension of the random projection of the gradients
-        (:class:`~sktraceprop.projection.JLProjector`, a different seed per member).
+        Neural models only, ``method="trak"``: dimension of the random projection of
+        the gradients (:class:`~sktraceprop.projection.JLProjector`, a different seed
+        per member).
     parameters : None, list of str or callable, default=None
         Neural models only: the parameters to differentiate (all if None), by name as
         in ``module.named_parameters()`` (skorch) or the leaf names of
         :func:`sktraceprop.gradients.jax_parameter_names` (JAX), or a predicate on the
         name; e.g. the last layer only.
     gradient_store : None or path, default=None
-        Neural models only: a directory where the projected training gradients are
+        Neural models only: a directory where the (projected) training gradients are
         written block by block as ``.npy`` memmaps instead of held in memory.
+    method : {"auto", "trak", "ggn"}, default="auto"
+        Neural models only: "ggn" is the exact damped Gauss-Newton influence (no
+        projection; for nets and training sets small enough, see
+        ``sktraceprop/influence/_trak.py``), "trak" the same on gradients projected to
+        ``n_components`` dimensions; "auto" is "ggn" where its cost is moderate, else
+        "trak".
 
     Attributes
     ----------
@@ -146,7 +157,13 @@ class InfluenceExplainer(
     hessian_ : ndarray of shape (n_params, n_params)
         Exact Hessian of the training objective at the fitted parameters.
     damping_ : float
-        Absolute damping added to the eigenvalues.
+        Absolute damping added to the eigenvalues (neural: of the explained model).
+    method_ : {"trak", "ggn"}
+        Neural models only: the method used.
+    damping_selection_ : dict
+        Neural models only: how the damping was chosen (``rule``, ``factor``,
+        ``members``, ``weights``; with ``damping="auto"`` also the retrains' scores
+        per candidate in ``probe_lds`` and a sentence in ``reason``).
     n_null_ : int
         Number of eigenvalues dropped as the null space.
     n_train_ : int
@@ -181,6 +198,7 @@ class InfluenceExplainer(
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "parameters": [list, tuple, str, callable, None],
         "gradient_store": [str, os.PathLike, None],
+        "method": [StrOptions({"auto", "trak", "ggn"})],
     }
     _prefit_params = ("estimator",)
 
@@ -199,6 +217,7 @@ class InfluenceExplainer(
         n_components=2048,
         parameters=None,
         gradient_store=None,
+        method="auto",
     ):
         self.estimator = estimator
         self.damping = damping
@@ -212,6 +231,7 @@ class InfluenceExplainer(
         self.n_components = n_components
         self.parameters = parameters
         self.gradient_store = gradient_store
+        self.method = method
 
     def fit(self, X, y, sample_weight=None):
         """Fit the estimator, then compute and factor the Hessian of its objective.
@@ -302,10 +322,11 @@ class InfluenceExplainer(
             self.feature_names_in_ = self.estimator_.feature_names_in_
 
         if neural:
-            self.trak_ = fit_trak(
+            self.trak_ = fit_neural(
                 model,
                 self.Xt_,
                 self.y_,
+                method=self.method,
                 n_models=self.n_models,
                 n_components=self.n_components,
                 parameters=self.parameters,
@@ -313,8 +334,12 @@ class InfluenceExplainer(
                 gradient_store=self.gradient_store,
                 block_size=self.block_size,
                 random_state=self.random_state,
+                alpha=self.alpha,
+                verbose=self.verbose,
             )
-            self.damping_ = float(self.trak_.dampings.mean())
+            self.method_ = self.trak_.method
+            self.damping_ = float(self.trak_.dampings[0])
+            self.damping_selection_ = self.trak_.selection
             self._train_rows = self._locate(self.train_row_ids_)
             self._record_fingerprint()
             return self

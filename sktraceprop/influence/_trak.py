@@ -1,21 +1,36 @@
-"""TRAK-style attribution for neural classifiers (skorch nets and JAX models).
+"""Gauss-Newton influence for neural classifiers (skorch nets and JAX models).
 
-For model ``m`` of an ensemble, ``Phi_m`` holds the projected per-sample gradients of
-the signed margin of the training rows (``P_m^T grad m(x_i)``, ``k`` columns, a
-different projection seed per model) and ``phi_m(z)`` those of a test row. Following
-Park et al. (2023), "TRAK: Attributing Model Behavior at Scale", the scores are::
+A training row ``i`` is scored against a test row ``z`` by the influence function of
+the model linearised at its trained parameters, with the generalised Gauss-Newton
+(GGN) matrix of the training loss as curvature::
 
-    tau(z, x_i) = [1/M sum_m phi_m(z) (Phi_m^T Phi_m + lambda_m I)^-1 Phi_m(x_i)^T]
-                  * [1/M sum_m (1 - p_m(x_i))]
+    tau(z, i) = grad m(z)^T (G + lambda I)^-1 grad m(x_i) * q_i,
+    G = sum_i J_i^T Lambda_i J_i,
 
-i.e. the kernel part is averaged over the models and multiplied by the averaged
-re-weighting ``Q = diag(1 - p)`` (``p`` the probability of the true class). As in TRAK,
-every model computes features for every training row, including rows outside the
-random half it was trained on.
+where ``m`` is the signed margin (DESIGN.md), ``J_i`` the Jacobian of row ``i``'s logits,
+``Lambda_i`` the Hessian of its cross-entropy with respect to them (``p (1 - p)`` for one
+logit, ``diag(p) - p p^T`` for ``K``) and ``q_i = 1 - p_i`` the derivative of the row's
+cross-entropy ``log(1 + exp(-m))`` with respect to its margin: removing row ``i`` moves
+the parameters by about ``(G + lambda I)^-1 grad m(x_i) q_i``. Two methods compute it:
 
-``Phi_m^T Phi_m`` is inverted on its range only (through the eigendecomposition of the
-smaller of ``Phi^T Phi`` and ``Phi Phi^T``): the scores never involve its null space, so
-the result is the same as with the ``k x k`` matrix, for any ``n_train`` and ``k``.
+* ``"trak"`` (Park et al., 2023): the gradients are projected to ``k`` dimensions by
+  :class:`~sktraceprop.projection.JLProjector` (``phi = P^T grad m``) and ``G`` by the
+  same projection of its factors; the inverse is a ``k x k`` (or smaller dual) problem.
+  TRAK itself replaces ``G`` by ``Phi^T Phi`` (no ``Lambda``); the weighted form is the
+  Gauss-Newton matrix of the logistic regression on the projected features, which is
+  what the one-step Newton argument of the paper starts from.
+* ``"ggn"``: no projection, the exact damped GGN influence. The inverse is taken in the
+  smaller of parameter space (a ``p x p`` eigendecomposition) and factor space (Woodbury
+  on the Gram matrix of the curvature factors, one per row and output direction), so
+  nets with 1e5 parameters need no ``p x p`` matrix.
+
+An ensemble (``n_models > 1``) adds clones of the model trained from scratch on all the
+training rows, each with its own seed (and its own projection): the score is the mean
+of the members' ``grad m(z)^T (G_m + lambda_m I)^-1 grad m(x_i)`` times one weight per
+training row. Damping ``lambda_m`` is a factor times the mean nonzero eigenvalue of
+``G_m``; with ``damping="auto"`` the factor (and the weights: the models' own ``1 - p``,
+or that of models retrained on subsets) is chosen by :mod:`._damping` from a few cheap
+retrains measured on held-out training rows.
 
 torch and jax are imported only through :mod:`sktraceprop.gradients`, when used.
 """
@@ -28,19 +43,25 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._lineage._skorch import is_skorch_net
+from ..utils._progress import progress
+from ._gauss_newton import DualSolver, PrimalSolver
 
-__all__ = ["fit_trak", "is_neural_model", "refit_subset_margins"]
+__all__ = ["fit_neural", "is_neural_model", "refit_subset_margins"]
 
-# Eigenvalues of the Gram matrix below this fraction of the largest are its numerical
-# null space (n_train < k, or repeated rows) and are dropped, as in the linear case.
-_NULL_RTOL = 1e-7
-
-# "auto" damping, as a multiple of the mean nonzero eigenvalue of Phi^T Phi. Measured on
-# the binary MNIST MLP of benchmarks/bench_neural.py (one model, LDS over 50 retrained
-# subsets): 0.001 -> 0.23, 0.01 -> 0.31, 0.1 -> 0.48, 1 -> 0.63, 3 -> 0.63, 10 -> 0.57,
-# 100 -> 0.33. The near-null directions of an over-parameterised net make a small
-# damping amplify noise (DESIGN.md); a very large one gives plain gradient products.
-_AUTO_DAMPING = 1.0
+#: Exact ("ggn") inverses: a parameter-space eigendecomposition up to this many
+#: parameters, a factor-space one up to this many factors (Gram matrices of at most
+#: 8192^2 float64 = 512 MB).
+_MAX_PRIMAL = 8192
+_MAX_DUAL = 8192
+#: method="auto" picks "ggn" when its fit costs at most this many flops (about a minute
+#: of one CPU core), else "trak".
+_AUTO_GGN_FLOPS = 5e11
+#: Directions of each row's loss Hessian in the logits kept by "trak" (the largest; all
+#: of them up to 5 classes): it approximates anyway, and the cost grows with them. On
+#: the 10-class digits MLP the 4 largest hold 97% of the trace of ``Lambda_i``.
+_TRAK_DIRECTIONS = 4
+#: Bytes of per-sample gradients held at once while computing features.
+_BLOCK_BYTES = 128 << 20
 
 
 def is_jax_model(model):
@@ -65,7 +86,7 @@ def _margins(model, X, y):
     return torch_margins(model, X, y)
 
 
-def _gradients(model, X, y, parameters, block_size, out, projector):
+def _gradients(model, X, y, parameters, block_size, out=None, projector=None):
     kwargs = dict(parameters=parameters, block_size=block_size, out=out, projector=projector)
     if is_jax_model(model):
         from ..gradients import jax_per_sample_gradients
@@ -74,6 +95,22 @@ def _gradients(model, X, y, parameters, block_size, out, projector):
     from ..gradients import torch_per_sample_gradients
 
     return torch_per_sample_gradients(model, X, y, **kwargs)
+
+
+def _factors(model, X, parameters, block_size, projector=None, n_directions=None):
+    kwargs = dict(
+        parameters=parameters,
+        block_size=block_size,
+        projector=projector,
+        n_directions=n_directions,
+    )
+    if is_jax_model(model):
+        from ..gradients import jax_gauss_newton_factors
+
+        return jax_gauss_newton_factors(model, X, **kwargs)
+    from ..gradients import torch_gauss_newton_factors
+
+    return torch_gauss_newton_factors(model, X, **kwargs)
 
 
 def _n_params(model, parameters):
@@ -88,6 +125,23 @@ def _n_params(model, parameters):
 
     chosen = set(torch_parameter_names(model, parameters))
     return sum(p.numel() for name, p in model.module_.named_parameters() if name in chosen)
+
+
+def _n_directions(model, X):
+    """Curvature factors per row: 1 for one logit, ``K - 1`` for ``K``."""
+    if is_jax_model(model):
+        n_out = int(np.asarray(model.apply_fn_(model.params_, X[:1])).reshape(1, -1).shape[1])
+    else:
+        from ..gradients._torch import _forward, _logits_fn, _module_and_outputs, _torch
+
+        torch = _torch()
+        module, outputs = _module_and_outputs(model, "auto")
+        first = next(module.parameters())
+        x = torch.as_tensor(X[:1], dtype=first.dtype, device=first.device)
+        with torch.no_grad():
+            n_out = _forward(module, dict(module.named_parameters()), x, _logits_fn(outputs))
+        n_out = n_out.shape[-1]
+    return 1 if n_out == 1 else n_out - 1
 
 
 def _refit(model, X, y, seed):
@@ -123,95 +177,347 @@ def as_inputs(Xt):
     return np.ascontiguousarray(np.asarray(Xt, dtype=np.float32))
 
 
-# -- the estimator ------------------------------------------------------------------------
+def _rows_per_block(width, block_size):
+    """Rows whose ``width`` float32 columns fit the gradient memory budget."""
+    return int(max(1, min(block_size, _BLOCK_BYTES // max(1, 4 * width))))
 
 
-class TRAKState:
+# -- the cost of the exact method --------------------------------------------------------
+
+
+def ggn_plan(n_train, n_params, n_directions):
+    """How the exact method would invert ``G``, and its fit cost in flops.
+
+    Returns
+    -------
+    space : {"primal", "dual"} or None
+        None when neither fits the size limits.
+    flops : float
+    """
+    n_factors = n_train * n_directions
+    dual_size = n_train if n_directions == 1 else n_train + n_factors
+    options = []
+    if n_params <= _MAX_PRIMAL:
+        options.append(("primal", n_factors * n_params**2 + 9.0 * n_params**3))
+    if dual_size <= _MAX_DUAL:
+        options.append(("dual", dual_size**2 * n_params + 9.0 * dual_size**3))
+    if not options:
+        return None, float("inf")
+    return min(options, key=lambda o: o[1])
+
+
+# -- members -------------------------------------------------------------------------------
+
+
+class _Member:
+    """One model of the ensemble: score features and the Gauss-Newton solver.
+
+    ``space`` is "primal" (``(G + lambda I)^-1`` applied in feature space) or "dual"
+    (test rows scored through ``F_t F^T`` and ``F_t A^T``: from the stored projected
+    features for TRAK, from gradients recomputed from the training rows for the exact
+    method, which stores none).
+    """
+
+    def __init__(self, model, projector, space, F, q, solver, train=None, A=None):
+        self.model = model
+        self.projector = projector
+        self.space = space
+        self.F = F
+        self.q = q
+        self.solver = solver
+        # dual only: the training rows to recompute gradients from (exact method), or
+        # the stored projected factors of a multi-logit model (TRAK)
+        self.train = train
+        self.A = A
+        self.damping = None
+        self._map = None
+
+    def set_damping(self, lam):
+        self.damping = float(lam)
+        self._map = self.solver.inverse(lam) if self.space == "primal" else None
+
+    def _test_gradients(self, Xt, y, parameters, block_size):
+        proj = None if self.projector is None else self.projector.transform
+        # per-sample gradients are n_params wide before projection: bound the block
+        rows = _rows_per_block(_n_params(self.model, parameters), block_size)
+        return np.asarray(
+            _gradients(self.model, Xt, y, parameters, rows, projector=proj), dtype=np.float64
+        )
+
+    def test_part(self, Xt, y, parameters, block_size):
+        """What :meth:`train_block` needs of the test rows: ``F_t M`` or ``[F_t F^T, L_t]``."""
+        if self.space == "primal":
+            return self._test_gradients(Xt, y, parameters, block_size) @ self._map
+        width = self.F.shape[1] if self.F is not None else _n_params(self.model, parameters)
+        rows = _rows_per_block(2 * width, Xt.shape[0])
+        parts = []
+        # test rows in blocks: each block's exact gradients (n_params floats a row) are
+        # crossed with the training rows' before the next block is computed
+        for start in range(0, Xt.shape[0], rows):
+            Ft = self._test_gradients(
+                Xt[start : start + rows], y[start : start + rows], parameters, block_size
+            )
+            parts.append(np.hstack(_dual_cross(self, Ft)))
+        return np.vstack(parts)
+
+    def probe_sums(self, rows, W, factors):
+        """Predicted sums ``f_r (G + lambda I)^-1 F^T W`` of training rows ``rows``
+        for ``lambda = factor * scale`` over ``factors``."""
+        lams = [f * self.solver.scale for f in factors]
+        if isinstance(self.solver, PrimalSolver):
+            return self.solver.probe_sums(self.F, rows, W, lams)
+        return self.solver.probe_sums(rows, W, lams)
+
+    def width(self):
+        if self.space == "primal":
+            return self._map.shape[0]
+        return self.solver.K.shape[0] + self.solver.s.size
+
+    def train_block(self, part, tr):
+        """Kernel part ``f_t (G + lambda I)^-1 f_i`` for training rows ``tr``."""
+        if self.space == "primal":
+            return part @ np.asarray(self.F[tr], dtype=np.float64).T
+        n = self.solver.K.shape[0]
+        return self.solver.scores(part[:, :n], part[:, n:], self.damping, cols=tr)
+
+
+def _dual_cross(member, Ft):
+    """``F_t F^T`` and ``F_t A^T U``, from stored features or recomputed gradients."""
+    if member.F is not None:
+        F = np.asarray(member.F, dtype=np.float64)
+        A = member.A
+        if A is None:  # one logit: the factors are sqrt(p (1 - p)) times the features
+            A = np.sqrt((1.0 - member.q) * member.q)[:, None] * F
+        return Ft @ F.T, (Ft @ A.T) @ member.solver.basis
+    Xt, y, parameters, block_size, single = member.train
+    n = Xt.shape[0]
+    Kt = np.empty((Ft.shape[0], n))
+    FtA = []
+    for start, stop in _exact_ranges(member.model, Xt, parameters, block_size, single):
+        F, A = _exact_block(member.model, Xt[start:stop], y[start:stop], parameters, single)
+        Kt[:, start:stop] = Ft @ F.T
+        FtA.append(Ft @ A.T)
+    return Kt, np.hstack(FtA) @ member.solver.basis
+
+
+def _exact_ranges(model, Xt, parameters, block_size, single):
+    """Row blocks whose exact gradients and curvature factors fit the memory budget."""
+    per_row = _n_params(model, parameters) * (2 if single else 1 + _n_directions(model, Xt))
+    rows = _rows_per_block(2 * per_row, block_size)  # float64: twice the float32 width
+    for start in range(0, Xt.shape[0], rows):
+        yield start, min(start + rows, Xt.shape[0])
+
+
+def _exact_block(model, X, y, parameters, single):
+    """Exact margin gradients ``F`` and curvature factors ``A`` of rows ``X`` (float64).
+
+    For one logit the factors are ``sqrt(p (1 - p)) grad m`` (the sign of ``grad m``
+    against ``grad z`` squares away in ``G = A^T A``); else one per output direction,
+    row-major (:func:`sktraceprop.gradients.torch_gauss_newton_factors`).
+    """
+    rows = X.shape[0]
+    F = np.asarray(_gradients(model, X, y, parameters, rows), dtype=np.float64)
+    if single:
+        p = _margins(model, X, y)[1].astype(np.float64)
+        return F, np.sqrt(p * (1.0 - p))[:, None] * F
+    return F, np.asarray(_factors(model, X, parameters, rows), dtype=np.float64)
+
+
+def _member_trak(model, Xt, y, parameters, n_components, block_size, seed, out, single):
+    """Projected margin gradients and the projected Gauss-Newton matrix.
+
+    Returns the projector, the features, ``1 - p``, the solver and the projected
+    factors when the dual is used (``n_train * (1 + c) < k``; else None).
+    """
+    from ..projection import JLProjector
+
+    n_params = _n_params(model, parameters)
+    proj = JLProjector(n_components, random_state=seed).fit(
+        np.zeros((1, n_params), dtype=np.float32)
+    )
+    rows = _rows_per_block(n_params, block_size)
+    F = _gradients(model, Xt, y, parameters, rows, out, proj.transform)
+    p = _margins(model, Xt, y)[1].astype(np.float64)
+    k = F.shape[1]
+    c = 1 if single else min(_n_directions(model, Xt), _TRAK_DIRECTIONS)
+    n_factors = Xt.shape[0] * c
+    dual = n_factors + (0 if single else Xt.shape[0]) < k
+    if single:
+        if dual:
+            Fd = np.asarray(F, dtype=np.float64)
+            r = np.sqrt(p * (1.0 - p))
+            K = Fd @ Fd.T
+            return proj, F, 1.0 - p, DualSolver(K, r[:, None] * K, r[:, None] * K * r), None
+        return proj, F, 1.0 - p, PrimalSolver(_weighted_gram(F, p * (1.0 - p))), None
+    frows = _rows_per_block(n_params * c, block_size)
+    if dual:
+        A = _factors(model, Xt, parameters, frows, proj.transform, c)
+        A = np.asarray(A, dtype=np.float64)
+        Fd = np.asarray(F, dtype=np.float64)
+        return proj, F, 1.0 - p, DualSolver(Fd @ Fd.T, A @ Fd.T, A @ A.T), A
+    gram = np.zeros((k, k))
+    for start in range(0, Xt.shape[0], frows):
+        A = _factors(model, Xt[start : start + frows], parameters, frows, proj.transform, c)
+        A = np.asarray(A, dtype=np.float64)
+        gram += A.T @ A
+    return proj, F, 1.0 - p, PrimalSolver(gram), None
+
+
+def _weighted_gram(F, w, block_size=4096):
+    """``F^T diag(w) F``, ``F`` read block by block (it may be a memmap)."""
+    gram = np.zeros((F.shape[1], F.shape[1]))
+    for start in range(0, F.shape[0], block_size):
+        B = np.asarray(F[start : start + block_size], dtype=np.float64)
+        gram += (B * w[start : start + block_size, None]).T @ B
+    return gram
+
+
+def _member_ggn(model, Xt, y, parameters, block_size, out, single, space):
+    """Exact gradients; ``G`` in parameter space (primal) or its factor Gram (dual)."""
+    p = _margins(model, Xt, y)[1].astype(np.float64)
+    q = 1.0 - p
+    if space == "primal":
+        n_params = _n_params(model, parameters)
+        F = _gradients(model, Xt, y, parameters, _rows_per_block(n_params, block_size), out)
+        if single:
+            return F, q, PrimalSolver(_weighted_gram(F, p * q)), None
+        gram = np.zeros((n_params, n_params))
+        frows = _rows_per_block(n_params * _n_directions(model, Xt), block_size)
+        for start in range(0, Xt.shape[0], frows):
+            A = np.asarray(_factors(model, Xt[start : start + frows], parameters, frows))
+            gram += A.T.astype(np.float64) @ A.astype(np.float64)
+        return F, q, PrimalSolver(gram), None
+    n = Xt.shape[0]
+    ranges = list(_exact_ranges(model, Xt, parameters, block_size, single))
+    K = np.zeros((n, n))
+    nf = n if single else n * _n_directions(model, Xt)
+    c = nf // n
+    D = None if single else np.zeros((nf, n))
+    B = None if single else np.zeros((nf, nf))
+    # Gram matrices of all pairs of row blocks, the second block's gradients recomputed
+    # for each pair: memory stays two blocks of gradients.
+    for a, (sa, ea) in enumerate(ranges):
+        Fa, Aa = _exact_block(model, Xt[sa:ea], y[sa:ea], parameters, single)
+        for sb, eb in ranges[: a + 1]:
+            if sb == sa:
+                Fb, Ab = Fa, Aa
+            else:
+                Fb, Ab = _exact_block(model, Xt[sb:eb], y[sb:eb], parameters, single)
+            K[sa:ea, sb:eb] = Fa @ Fb.T
+            K[sb:eb, sa:ea] = K[sa:ea, sb:eb].T
+            if not single:
+                D[sa * c : ea * c, sb:eb] = Aa @ Fb.T
+                D[sb * c : eb * c, sa:ea] = Ab @ Fa.T
+                B[sa * c : ea * c, sb * c : eb * c] = Aa @ Ab.T
+                B[sb * c : eb * c, sa * c : ea * c] = B[sa * c : ea * c, sb * c : eb * c].T
+    if single:
+        r = np.sqrt(p * q)
+        solver = DualSolver(K, r[:, None] * K, r[:, None] * K * r[None, :])
+    else:
+        solver = DualSolver(K, D, B)
+    return None, q, solver, (Xt, y, parameters, block_size, single)
+
+
+# -- the state -----------------------------------------------------------------------------
+
+
+class NeuralState:
     """What :meth:`InfluenceExplainer.explain` needs for a neural model.
 
     Attributes
     ----------
+    method : {"trak", "ggn"}
+        How the Gauss-Newton influence was computed.
     models : list of estimators
         The ensemble; ``models[0]`` is the explained model itself.
-    projectors : list of JLProjector
-        One per model (different seeds).
-    features : list of ndarray or numpy.memmap of shape (n_train, k)
-        Projected margin gradients of the training rows, per model.
+    members : list
+        Per model: projector (None for "ggn"), features, ``1 - p``, solver, damping.
     weights : ndarray of shape (n_train,)
-        ``1 - p`` of the training rows, averaged over the models.
-    maps : list of ndarray of shape (k, k)
-        ``(Phi_m^T Phi_m + lambda_m I)^+`` restricted to its range, divided by ``M``.
+        Train-side weight of every row (``1 - p``, see :mod:`._damping`).
+    factor : float
+        Damping as a multiple of each member's mean nonzero eigenvalue of ``G``.
     dampings : ndarray of shape (n_models,)
-        Absolute damping ``lambda_m``.
+        Absolute damping ``lambda_m`` per member.
+    selection : dict
+        How the damping (and the weights) were chosen.
     """
 
-    def __init__(self, models, projectors, features, weights, maps, dampings, parameters):
-        self.models = models
-        self.projectors = projectors
-        self.features = features
-        self.weights = weights
-        self.maps = maps
-        self.dampings = dampings
+    def __init__(self, method, members, parameters):
+        self.method = method
+        self.members = members
+        self.models = [m.model for m in members]
         self.parameters = parameters
+        self.weights = None
+        self.factor = None
+        self.n_used = len(members)
+        self.selection = None
+
+    @property
+    def projectors(self):
+        return [m.projector for m in self.members]
+
+    @property
+    def features(self):
+        return [m.F for m in self.members]
+
+    @property
+    def dampings(self):
+        return np.array([m.damping for m in self.members])
+
+    def set_damping(self, factor, weights, n_used=None):
+        """Damping ``factor`` for every member, train-side ``weights``, and the members
+        whose scores are averaged: the first ``n_used`` (all by default)."""
+        self.factor = float(factor)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.n_used = len(self.members) if n_used is None else int(n_used)
+        for m in self.members:
+            m.set_damping(factor * m.solver.scale)
+
+    @property
+    def used(self):
+        return self.members[: self.n_used]
 
     def margins(self, Xt, y):
         """Margins of the explained model (member 0) on ``(Xt, y)``."""
         return _margins(self.models[0], Xt, y)[0].astype(np.float64)
 
     def test_features(self, Xt, y, block_size):
-        """``[phi_m(Z) maps_m]_m`` side by side: shape (n_test, n_models * k)."""
-        parts = [
-            np.asarray(
-                _gradients(model, Xt, y, self.parameters, block_size, None, proj.transform),
-                dtype=np.float64,
-            )
-            @ inv
-            for model, proj, inv in zip(self.models, self.projectors, self.maps)
-        ]
-        return np.hstack(parts)
+        """The members' test parts side by side: shape (n_test, sum of widths)."""
+        return np.hstack([m.test_part(Xt, y, self.parameters, block_size) for m in self.used])
 
     def train_block(self, A, tr):
         """Scores ``(n_test, len(tr))`` of the training rows ``tr``."""
-        k = self.maps[0].shape[0]
         S = np.zeros((A.shape[0], tr.stop - tr.start))
-        for m, Phi in enumerate(self.features):
-            S += A[:, m * k : (m + 1) * k] @ np.asarray(Phi[tr], dtype=np.float64).T
-        return S * self.weights[tr]
+        start = 0
+        for m in self.used:
+            width = m.width()
+            S += m.train_block(A[:, start : start + width], tr)
+            start += width
+        return S * (self.weights[tr] / self.n_used)
 
 
-def _inverse_on_range(Phi, damping, block_size=4096):
-    """``(Phi^T Phi + lambda I)^+`` on the range of ``Phi^T``, and ``lambda``.
-
-    ``Phi`` may be a memmap: with ``n >= k`` it is read block by block.
-    """
-    n, k = Phi.shape
-    if n < k:
-        # Phi Phi^T = U diag(s2) U^T, and V = Phi^T U / s spans the range of Phi^T Phi;
-        # here Phi holds fewer than k * k entries.
-        Phi = np.asarray(Phi, dtype=np.float64)
-        s2, U = np.linalg.eigh(Phi @ Phi.T)
-        keep = s2 > _NULL_RTOL * max(s2.max(), 0.0)
-        V = (Phi.T @ U[:, keep]) / np.sqrt(s2[keep])
-    else:
-        gram = np.zeros((k, k))
-        for start in range(0, n, block_size):
-            B = np.asarray(Phi[start : start + block_size], dtype=np.float64)
-            gram += B.T @ B
-        s2, V = np.linalg.eigh(gram)
-        keep = s2 > _NULL_RTOL * max(s2.max(), 0.0)
-        V = V[:, keep]
-    if not keep.any():
-        raise ValueError("All projected gradients are zero: nothing to attribute.")
-    s2 = s2[keep]
-    lam = float(damping * s2.mean())
-    return (V / (s2 + lam)) @ V.T, lam
+def resolve_method(method, model, Xt, parameters):
+    """ "trak" or "ggn" for ``method``; "auto" is "ggn" when its fit is affordable."""
+    n_params = _n_params(model, parameters)
+    space, flops = ggn_plan(Xt.shape[0], n_params, _n_directions(model, Xt))
+    if method == "ggn" and space is None:
+        raise ValueError(
+            f"method='ggn' needs a Gauss-Newton inverse of {n_params} parameters or of "
+            f"{Xt.shape[0]} rows x {_n_directions(model, Xt)} output directions, more than "
+            f"the exact method handles (at most {_MAX_PRIMAL} of either); use "
+            "method='trak', or restrict `parameters` (e.g. to the last layer)."
+        )
+    if method == "auto":
+        method = "ggn" if space is not None and flops <= _AUTO_GGN_FLOPS else "trak"
+    return method, space
 
 
-def fit_trak(
+def fit_neural(
     model,
     Xt,
     y,
     *,
+    method,
     n_models,
     n_components,
     parameters,
@@ -219,8 +525,10 @@ def fit_trak(
     gradient_store,
     block_size,
     random_state,
+    alpha,
+    verbose=0,
 ):
-    """Train the ensemble, compute and store the projected gradients, invert the kernels.
+    """Train the ensemble, compute the features and solvers, choose the damping.
 
     Parameters
     ----------
@@ -230,62 +538,86 @@ def fit_trak(
         Model inputs of the rows the model trained on.
     y : ndarray of shape (n_train,)
         Their labels.
+    method : {"auto", "trak", "ggn"}
+        See :func:`resolve_method`.
     n_models : int
-        Ensemble size; members ``1..n_models-1`` are clones trained from scratch on
-        random halves of the rows, each with its own seed.
+        Ensemble size; members ``1..n_models-1`` are clones trained from scratch on all
+        the rows, each with its own seed.
     n_components : int
-        Projection dimension ``k``.
+        Projection dimension ``k`` ("trak").
     parameters : None, list of str or callable
         Parameters to differentiate.
     damping : "auto" or float
-        Multiple of the mean nonzero eigenvalue of ``Phi^T Phi``.
+        Multiple of the mean nonzero eigenvalue of ``G``, or chosen by retrains.
     gradient_store : None or path
-        Directory where the projected training gradients are written as ``.npy``
-        memmaps, block by block; None keeps them in memory.
+        Directory for the stored training features (``.npy`` memmaps).
     block_size : int
-        Rows per vectorised gradient pass.
+        Rows per vectorised gradient pass (capped by a memory budget).
     random_state : int, RandomState instance or None
-        Draws the halves, the model seeds and the projection seeds.
+        Draws the member seeds, the projection seeds and the damping retrains.
+    alpha : float
+        Fraction of the rows in each damping retrain (as for the LDS).
+    verbose : int, default=0
+        Progress of the ensemble training and the damping retrains.
 
     Returns
     -------
-    state : TRAKState
+    state : NeuralState
     """
-    from ..projection import JLProjector
+    from ._damping import select_damping
 
     rng = check_random_state(random_state)
-    n = Xt.shape[0]
-    n_params = _n_params(model, parameters)
-    factor = _AUTO_DAMPING if damping == "auto" else float(damping)
+    method, space = resolve_method(method, model, Xt, parameters)
+    single = _n_directions(model, Xt) == 1
     if gradient_store is not None:
         os.makedirs(gradient_store, exist_ok=True)
-    # Gradients come out in blocks of at most this many rows (bounded memory).
-    grad_block = max(1, min(int(block_size), 256))
-    models, projectors, features, maps, dampings = [], [], [], [], []
-    weights = np.zeros(n)
-    for m in range(n_models):
-        proj_seed = int(rng.randint(np.iinfo(np.int32).max))
-        if m == 0:
-            member = model
-        else:
-            half = np.sort(rng.choice(n, size=max(1, n // 2), replace=False))
-            member = _refit(model, Xt[half], y[half], rng.randint(np.iinfo(np.int32).max))
-        proj = JLProjector(n_components, random_state=proj_seed).fit(
-            np.zeros((1, n_params), dtype=np.float32)
-        )
+    # the damping retrains draw from their own stream, so that they are the same for
+    # every ensemble size (and the members the same for every damping)
+    damping_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+    # member by member, so that the first m members are the same for any n_models
+    n = Xt.shape[0]
+    seeds, proj_seeds, halves = [None], [int(rng.randint(np.iinfo(np.int32).max))], [None]
+    for _ in range(n_models - 1):
+        seeds.append(int(rng.randint(np.iinfo(np.int32).max)))
+        proj_seeds.append(int(rng.randint(np.iinfo(np.int32).max)))
+        halves.append(np.sort(rng.choice(n, size=max(1, int(round(alpha * n))), replace=False)))
+    models = [model]
+    for seed, half in progress(
+        list(zip(seeds[1:], halves[1:])), verbose=verbose, desc="ensemble members"
+    ):
+        models.append(_refit(model, Xt[half], y[half], seed))
+    members = []
+    for m, member in enumerate(models):
         out = (
             None
             if gradient_store is None
             else os.path.join(os.fspath(gradient_store), f"trak_features_{m}.npy")
         )
-        Phi = _gradients(member, Xt, y, parameters, grad_block, out, proj.transform)
-        inv, lam = _inverse_on_range(Phi, factor)
-        weights += 1.0 - _margins(member, Xt, y)[1].astype(np.float64)
-        models.append(member)
-        projectors.append(proj)
-        features.append(Phi)
-        maps.append(inv / n_models)
-        dampings.append(lam)
-    return TRAKState(
-        models, projectors, features, weights / n_models, maps, np.asarray(dampings), parameters
-    )
+        if method == "trak":
+            proj, F, q, solver, A = _member_trak(
+                member, Xt, y, parameters, n_components, block_size, proj_seeds[m], out, single
+            )
+            dual = isinstance(solver, DualSolver)
+            members.append(_Member(member, proj, "dual" if dual else "primal", F, q, solver, A=A))
+        else:
+            F, q, solver, train = _member_ggn(
+                member, Xt, y, parameters, block_size, out, single, space
+            )
+            members.append(_Member(member, None, space, F, q, solver, train))
+    state = NeuralState(method, members, parameters)
+    if damping == "auto":
+        factor, used, weights, selection = select_damping(
+            state, model, Xt, y, rng=damping_rng, alpha=alpha, verbose=verbose
+        )
+    else:
+        factor, used = float(damping), len(members)
+        weights = np.mean([m.q for m in members], axis=0)
+        selection = {
+            "rule": "given",
+            "factor": factor,
+            "members": "all" if used > 1 else "explained model",
+            "weights": "model",
+        }
+    state.set_damping(factor, weights, used)
+    state.selection = selection
+    return state

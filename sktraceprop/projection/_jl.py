@@ -1,5 +1,7 @@
 """JLProjector: sparse random projection whose matrix is hashed on the fly, never stored."""
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -13,10 +15,15 @@ from ..utils._sklearn_compat import Interval, StrOptions
 
 __all__ = ["JLProjector"]
 
-# Accumulator budget per thread: a block of rows times n_components output values.
-# Larger blocks amortise generating R over more rows; smaller ones stay in cache.
-_ACC_BYTES = 8 << 20
+# Accumulator budget per thread: a block of rows times n_components output values, kept
+# within a core's L2 cache (512 KB on the benchmark machine): every nonzero of R is an
+# axpy into one of its rows. At least _MIN_BLOCK_ROWS rows, so that each axpy is long
+# enough for the compiler's vector loop (32 floats an iteration).
+_ACC_BYTES = 512 << 10
+_MIN_BLOCK_ROWS = 32
 _MAX_BLOCK_ROWS = 512
+# Nonzeros of R generated and held at once (4 bytes of row index and one value each).
+_MAX_ENTRIES = 1 << 22
 # Below about this many multiply-adds, one thread beats waking the others.
 _SMALL_WORK = 1_000_000
 
@@ -31,11 +38,12 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     with probability ``density / 2`` each, independently. ``transform`` returns
     ``X @ R.T``.
 
-    ``R`` is generated on the fly from a counter-based hash of ``(seed_, feature)``,
-    so memory is ``O(n_components + n_features)`` whatever the size of ``R``, the
-    same ``seed_`` gives bitwise the same projection on any machine, and the
-    transform of a block of rows is bitwise equal to those rows of the full
-    transform (for any thread count). Numba kernels, parallel over blocks of rows.
+    ``R`` is generated on the fly from a counter-based hash of ``(seed_, feature)``:
+    the fitted projector stores none of it, a ``transform`` holds at most ``2**22`` of
+    its nonzeros at a time (about 24 MB), the same ``seed_`` gives bitwise the same
+    projection on any machine, and the transform of a block of rows is bitwise equal
+    to those rows of the full transform (for any thread count). Numba kernels,
+    parallel over blocks of rows.
 
     Parameters
     ----------
@@ -126,7 +134,7 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             dtype=[np.float64, np.float32],
             ensure_all_finite=False,  # checked below, in parallel for large dense X
         )
-        _check_finite(X, type(self).__name__)
+        _check_finite(X, type(self).__name__, self.n_jobs)
         self._fit_shape(X)
         return self
 
@@ -209,23 +217,34 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         guide, shift = _guide_table(q)
         scale = dtype(np.sqrt(1 / density) / np.sqrt(k))
         seed = np.uint64(self.seed_)
-        out = np.empty((X.shape[0], k), dtype=dtype)
+        n_features = X.shape[1]
+        out = np.zeros((X.shape[0], k), dtype=dtype)
         n_threads, block_rows = _schedule(X, k, density, self.n_jobs)
+        sparse = sp.issparse(X)
+        if sparse:
+            assert_all_finite(X.data, estimator_name=type(self).__name__, input_name="X")
+            if not X.has_canonical_format:
+                X = X.copy()
+                X.sum_duplicates()
+        check = np.zeros(-(-X.shape[0] // block_rows), dtype=X.dtype)
         with _numba_threads(n_threads):
-            if sp.issparse(X):
-                assert_all_finite(X.data, estimator_name=type(self).__name__, input_name="X")
-                if not X.has_canonical_format:
-                    X = X.copy()
-                    X.sum_duplicates()
-                _kernels.project_csr(
-                    X.data, X.indices, X.indptr, seed, k, q, guide, shift, scale, block_rows, out
-                )
-            else:
-                check = np.zeros(-(-X.shape[0] // block_rows), dtype=X.dtype)
-                _kernels.project_dense(X, seed, k, q, guide, shift, scale, block_rows, out, check)
-                if not np.isfinite(check).all():
-                    # the kernel saw NaN or infinity: sklearn's check raises its usual error
-                    assert_all_finite(X, estimator_name=type(self).__name__, input_name="X")
+            counts = _kernels.column_counts(seed, k, q, guide, shift, n_features)
+            for j0, j1 in _column_ranges(counts, _MAX_ENTRIES):
+                colptr = np.zeros(j1 - j0 + 1, dtype=np.int64)
+                np.cumsum(counts[j0:j1], out=colptr[1:])
+                rows = np.empty(colptr[-1], dtype=np.int32)
+                signs = np.empty(colptr[-1], dtype=X.dtype)
+                _kernels.column_entries(seed, k, q, guide, shift, j0, colptr, rows, signs)
+                if sparse:
+                    _kernels.project_csr(
+                        X.data, X.indices, X.indptr, j0, colptr, rows, signs, k, block_rows, out
+                    )
+                else:
+                    _kernels.project_dense(X, j0, colptr, rows, signs, k, block_rows, out, check)
+            _kernels.scale_rows(out, scale)
+        if not sparse and not np.isfinite(check).all():
+            # the kernel saw NaN or infinity: sklearn's check raises its usual error
+            assert_all_finite(X, estimator_name=type(self).__name__, input_name="X")
         return out
 
     @property
@@ -239,20 +258,27 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return tags
 
 
-#: Dense inputs with at least this many entries are checked for NaN and infinity by a
-#: parallel kernel (scikit-learn's check is one thread; small inputs keep it, and never
-#: load numba).
+#: Dense inputs with at least this many entries are checked for NaN and infinity by
+#: several threads, each summing a slab of rows with numpy (scikit-learn's check is one
+#: thread). No compiled kernel: ``fit`` never loads numba, so a first call in a fresh
+#: process compiles nothing.
 _PARALLEL_CHECK_ENTRIES = 4_000_000
 
 
-def _check_finite(X, name):
+def _check_finite(X, name, n_jobs=None):
     """Raise scikit-learn's usual error if ``X`` holds NaN or infinity."""
     if not sp.issparse(X) and X.ndim == 2 and X.size >= _PARALLEL_CHECK_ENTRIES:
-        rows = X if X.flags.c_contiguous else X.T if X.flags.f_contiguous else None
-        if rows is not None:
-            from . import _kernels
-
-            if np.isfinite(_kernels.nonfinite_probe(rows)).all():
+        flat = X.ravel(order="K") if X.flags.c_contiguous or X.flags.f_contiguous else None
+        if flat is not None:
+            if n_jobs is None or n_jobs < 0:
+                n_jobs = os.cpu_count() or 1
+            bounds = np.linspace(0, flat.size, 4 * n_jobs + 1).astype(np.int64)
+            slabs = [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+            # numpy releases the GIL in reductions; a sum of finite entries that
+            # overflows goes to scikit-learn's exact check below
+            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+                sums = list(pool.map(np.add.reduce, slabs))
+            if np.isfinite(sums).all():
                 return
     # small, sparse or strided input, or some entry is not finite: scikit-learn's check
     assert_all_finite(X, estimator_name=name, input_name="X")
@@ -286,8 +312,8 @@ def _guide_table(q):
 def _schedule(X, n_components, density, n_jobs):
     """Threads and rows per block for ``transform``.
 
-    Blocks need enough rows to amortise generating ``R`` and an accumulator that stays
-    in cache; waking threads costs more than tiny inputs take.
+    A block's accumulator (``n_components x block_rows`` values) should stay in the
+    core's L2 cache; waking threads costs more than tiny inputs take.
     """
     import numba
 
@@ -301,10 +327,28 @@ def _schedule(X, n_components, density, n_jobs):
     entries = X.nnz if sp.issparse(X) else X.size
     if entries * (1 + density * n_components) < _SMALL_WORK:
         n_threads = 1
-    cap = max(8, min(_MAX_BLOCK_ROWS, _ACC_BYTES // (n_components * X.dtype.itemsize)))
+    cap = max(
+        _MIN_BLOCK_ROWS, min(_MAX_BLOCK_ROWS, _ACC_BYTES // (n_components * X.dtype.itemsize))
+    )
     block_rows = max(1, min(cap, -(-n_samples // n_threads)))
     n_threads = min(n_threads, -(-n_samples // block_rows))
     return int(n_threads), int(block_rows)
+
+
+def _column_ranges(counts, max_entries):
+    """Consecutive feature ranges whose columns of ``R`` hold at most ``max_entries``
+    nonzeros together (a single column may hold more). They depend on ``R`` only, so
+    dense and sparse input, and any rows, are summed in the same order."""
+    ends = np.cumsum(counts)
+    ranges, j0, done = [], 0, 0
+    n = counts.shape[0]
+    while j0 < n:
+        j1 = int(np.searchsorted(ends, done + max_entries, side="right"))
+        j1 = max(j1, j0 + 1)
+        ranges.append((j0, j1))
+        done = int(ends[j1 - 1])
+        j0 = j1
+    return ranges
 
 
 @contextmanager

@@ -133,3 +133,31 @@ def test_fitted_jax_classifier_uses_labels():
         jax_margins(clf, X, np.where(y == 1, "yes", "maybe"))
     with pytest.raises(ValueError, match="class indices"):
         jax_margins(APPLY, X, y + 1, params=clf.params_)
+
+
+@pytest.mark.parametrize("n_out", [1, 2, 4])
+def test_gauss_newton_factors_equal_the_dense_matrix(n_out):
+    import jax.flatten_util
+
+    from sktraceprop.adapters import mlp
+    from sktraceprop.gradients import jax_gauss_newton_factors
+
+    init, apply = mlp(hidden=(6,), activation="tanh")
+    params = init(jax.random.PRNGKey(0), 5, n_out)
+    X = np.random.RandomState(0).randn(11, 5).astype(np.float32)
+    A = jax_gauss_newton_factors(apply, X, params=params, block_size=4)
+    flat, unravel = jax.flatten_util.ravel_pytree(params)
+    jac = np.asarray(jax.jacrev(lambda w: apply(unravel(w), X))(flat), dtype=np.float64)
+    Z = np.asarray(apply(params, X), dtype=np.float64)
+    G = 0.0
+    for J, z in zip(jac, Z):
+        if n_out == 1:
+            p = 1 / (1 + np.exp(-z))
+            lam = np.diag(p * (1 - p))
+        else:
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            lam = np.diag(p) - np.outer(p, p)
+        G = G + J.T @ lam @ J
+    assert A.shape == (11 * max(1, n_out - 1), flat.size)
+    np.testing.assert_allclose(A.astype(np.float64).T @ A, G, rtol=1e-4, atol=1e-6)

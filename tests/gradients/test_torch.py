@@ -195,3 +195,35 @@ def test_skorch_nets_binary_and_multiclass():
     np.testing.assert_allclose(
         pb, np.where(yb == 1, bnet.predict_proba(X)[:, 1], bnet.predict_proba(X)[:, 0]), rtol=1e-4
     )
+
+
+@pytest.mark.parametrize("n_out", [1, 2, 4])
+@pytest.mark.parametrize("subset", [None, ["2.weight", "2.bias"]])
+def test_gauss_newton_factors_equal_the_dense_matrix(n_out, subset):
+    from sktraceprop.gradients import torch_gauss_newton_factors
+
+    X, _ = _data(n=11)
+    module = _mlp(X.shape[1], n_out)
+    names = torch_parameter_names(module, subset)
+    A = torch_gauss_newton_factors(module, X, parameters=subset, block_size=4)
+    params = dict(module.named_parameters())
+    G = 0.0
+    for x in X:  # one backward pass per logit, the loss Hessian written out
+        z = module(torch.as_tensor(x[None])).reshape(-1)
+        J = []
+        for k in range(n_out):
+            grads = torch.autograd.grad(z[k], [params[n] for n in names], retain_graph=True)
+            J.append(np.concatenate([g.numpy().ravel() for g in grads]))
+        J, zz = np.array(J, dtype=np.float64), z.detach().double().numpy()
+        if n_out == 1:
+            p = 1 / (1 + np.exp(-zz))
+            lam = np.diag(p * (1 - p))
+        else:
+            p = np.exp(zz - zz.max())
+            p /= p.sum()
+            lam = np.diag(p) - np.outer(p, p)
+        G = G + J.T @ lam @ J
+    assert A.dtype == np.float32
+    assert A.shape[0] == X.shape[0] * max(1, n_out - 1)
+    np.testing.assert_allclose(A.astype(np.float64).T @ A, G, rtol=1e-4, atol=1e-6)
+    assert np.abs(G).max() > 1e-2

@@ -354,23 +354,61 @@ def test_guide_table_is_only_a_hint(density):
     # the gap is finished by a scan of the exact table: any lower bound gives the same R
     from sktraceprop.projection import _jl, _kernels
 
-    rng = np.random.default_rng(0)
     n_features, k = 60, 40
-    X = rng.normal(size=(9, n_features))
     q = _jl._gap_table(density, k)
     guide, shift = _jl._guide_table(q)
     assert np.all(guide >= 0) and np.all(np.diff(guide) <= 0)
-    scale = np.sqrt(1 / density) / np.sqrt(k)
-    expected = np.empty((9, k))
-    check = np.zeros(3)
-    _kernels.project_dense(X, np.uint64(5), k, q, guide, shift, scale, 4, expected, check)
-    assert np.array_equal(check, np.zeros(3))
+
+    def entries(g):
+        counts = _kernels.column_counts(np.uint64(5), k, q, g, shift, n_features)
+        colptr = np.concatenate([[0], np.cumsum(counts)])
+        rows = np.empty(colptr[-1], dtype=np.int32)
+        signs = np.empty(colptr[-1])
+        _kernels.column_entries(np.uint64(5), k, q, g, shift, 0, colptr, rows, signs)
+        return colptr, rows, signs
+
+    colptr, rows, signs = entries(guide)
     for weaker in (np.zeros_like(guide), guide // 2):
-        out = np.empty((9, k))
-        _kernels.project_dense(X, np.uint64(5), k, q, weaker, shift, scale, 4, out, check)
-        assert np.array_equal(out, expected)
-    R = reference_matrix(5, k, n_features, density)
-    np.testing.assert_allclose(expected, X @ R.T, rtol=1e-12, atol=1e-12)
+        for got, want in zip(entries(weaker), (colptr, rows, signs)):
+            assert np.array_equal(got, want)
+    R = np.zeros((k, n_features))
+    for j in range(n_features):
+        R[rows[colptr[j] : colptr[j + 1]], j] = signs[colptr[j] : colptr[j + 1]]
+    scale = np.sqrt(1 / density) / np.sqrt(k)
+    np.testing.assert_array_equal(R * scale, reference_matrix(5, k, n_features, density))
+
+
+@pytest.mark.parametrize("max_entries", [1, 7, 10**9])
+def test_column_ranges_change_nothing_but_rounding(max_entries, monkeypatch):
+    # R generated a few columns at a time: the same projection, dense equal to sparse
+    from sktraceprop.projection import _jl
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(37, 90))
+    X[rng.random(X.shape) < 0.5] = 0
+    proj = JLProjector(20, density=0.3, random_state=3)
+    whole = proj.fit_transform(X)
+    monkeypatch.setattr(_jl, "_MAX_ENTRIES", max_entries)
+    counts = _column_counts(proj)
+    ranges = _jl._column_ranges(counts, max_entries)
+    assert ranges[0][0] == 0 and ranges[-1][1] == 90
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    assert all(counts[a:b].sum() <= max_entries or b == a + 1 for a, b in ranges)
+    chunked = proj.transform(X)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(proj.transform(sp.csr_matrix(X)), chunked)
+    R = reference_matrix(proj.seed_, 20, 90, 0.3)
+    np.testing.assert_allclose(chunked, X @ R.T, rtol=1e-12, atol=1e-12)
+
+
+def _column_counts(proj):
+    from sktraceprop.projection import _jl, _kernels
+
+    q = _jl._gap_table(proj.density_, proj.n_components_)
+    guide, shift = _jl._guide_table(q)
+    return _kernels.column_counts(
+        np.uint64(proj.seed_), proj.n_components_, q, guide, shift, proj.n_features_in_
+    )
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
