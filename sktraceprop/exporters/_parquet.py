@@ -7,7 +7,7 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     One row per run: ``created_at``, ``estimator``, ``params`` and ``versions`` (JSON),
     ``n_samples``, ``n_input_rows`` (null when the final estimator saw the rows given
     to ``fit``), ``model_fingerprint``, ``notes``, ``purpose``, ``name``, ``tags``
-    (JSON) and ``parent_run_id``.
+    (JSON), ``parent_run_id`` and ``source_stats`` (JSON).
 ``sources``
     One row per source of a run: ``code``, ``source_id``, ``uri``, ``sha256``,
     ``n_rows``, ``columns``, ``dtypes``, ``loaded_at``, ``kind``, ``max_line``; for
@@ -96,6 +96,7 @@ def _schemas(pa):
             ("name", s),
             ("tags", s),
             ("parent_run_id", s),
+            ("source_stats", s),
         ],
         "sources": [
             ("run_id", s),
@@ -301,6 +302,7 @@ def _encode(pa, schemas, run):
             "name": run.name,
             "tags": _json(run.tags, "the run's tags", rid),
             "parent_run_id": run.parent_run_id,
+            "source_stats": _json(run.source_stats, "the per-source statistics", rid),
         }
     ]
     tables = {
@@ -445,6 +447,7 @@ def _decode(tables, parents, where):
         name=record.get("name"),
         tags=json.loads(record.get("tags") or "{}"),
         parent_run_id=record.get("parent_run_id"),
+        source_stats=json.loads(record.get("source_stats") or "{}"),
     )
     leaf_sources, through = run.feature_sources(), run.feature_aggregates()
     for f in features:
