@@ -289,10 +289,14 @@ class GradientCorrectionUnlearner(
     neural model, the network's inputs (float32), the rows of a skorch validation split
     and one crossfit loss per row. ``benchmarks/bench_unlearning.py`` measures that
     memory. Row ids of removed rows are kept (``train_row_ids_``, the log); their
-    values are not. For models that do not fit to the exact optimum
-    (``SGDClassifier``, or a loose ``tol`` of the solver), the corrected model is the
-    exact optimum of the retained objective, not what a new stochastic fit would
-    return.
+    values are not. A traced pipeline's run (``estimator_.lineage_``) is rewritten after
+    each removal: feature names only removed rows produced are dropped and
+    ``source_stats`` are counted again over the retained rows (``retained`` says what
+    could not be). The run stored at fit is append-only and keeps what it recorded,
+    removed rows included; each event's ``caveat`` says so. For models that do not fit
+    to the exact optimum (``SGDClassifier``, or a loose ``tol`` of the solver), the
+    corrected model is the exact optimum of the retained objective, not what a new
+    stochastic fit would return.
 
     Examples
     --------
