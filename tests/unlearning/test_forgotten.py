@@ -139,6 +139,15 @@ def test_no_value_of_a_removed_row_remains_in_the_pickle(rows, kind, request, at
     assert _hits(in_store, numbers) == []
     if _hits(in_store, [], categories):
         assert "feature name(s) only removed rows produced" in event["caveat"]
+    if kind == "traced":
+        # the copy of the run describes the retained rows: as counted on them alone
+        from sktraceprop._lineage._stats import source_stats
+
+        kept = np.setdiff1d(np.arange(len(X)), rows)
+        truth = source_stats(X.iloc[kept], y[kept], stp.row_ids(X)[kept], classes=True)
+        copy = dict(unl.estimator_.lineage_.source_stats)
+        assert copy.pop("retained")["n_rows"] == kept.size
+        assert copy == truth
     # still a working model after it
     assert unl.predict(X).shape == (len(X),)
 
