@@ -702,7 +702,8 @@ def report(cases, info=None):
             f"{c['case']}: "
             + ", ".join(f"{v:.3f}" for v in c["ablation"]["trace_held_by_top_directions"])
             for c in cases
-            if c.get("ablation") and len(c["ablation"]["trace_held_by_top_directions"]) > 1
+            # results written before this figure was recorded lack it
+            if c.get("ablation") and len(c["ablation"].get("trace_held_by_top_directions", [])) > 1
         ]
         if held:
             ablation_md += (

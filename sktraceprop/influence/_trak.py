@@ -24,10 +24,13 @@ the parameters by about ``(G + lambda I)^-1 grad m(x_i) q_i``. Two methods compu
   on the Gram matrix of the curvature factors, one per row and output direction), so
   nets with 1e5 parameters need no ``p x p`` matrix.
 
-An ensemble (``n_models > 1``) adds clones of the model trained from scratch on all the
-training rows, each with its own seed (and its own projection): the score is the mean
-of the members' ``grad m(z)^T (G_m + lambda_m I)^-1 grad m(x_i)`` times one weight per
-training row. Damping ``lambda_m`` is a factor times the mean nonzero eigenvalue of
+An ensemble (``n_models > 1``) adds clones of the model trained from scratch on random
+subsets of ``alpha`` times the training rows (TRAK's recipe), each with its own seed (and
+its own projection); every member computes features for all training rows. The score of
+the first ``m`` members is the mean of their ``grad m(z)^T (G_m + lambda_m I)^-1 grad
+m(x_i)`` times one weight per training row; with ``damping="auto"`` the retrains of
+:mod:`._damping` choose ``m`` (the explained model alone unless more members predict the
+retrains better by a margin). Damping ``lambda_m`` is a factor times the mean nonzero eigenvalue of
 ``G_m``; with ``damping="auto"`` the factor (and the weights: the models' own ``1 - p``,
 or that of models retrained on subsets) is chosen by :mod:`._damping` from a few cheap
 retrains measured on held-out training rows.
@@ -541,8 +544,8 @@ def fit_neural(
     method : {"auto", "trak", "ggn"}
         See :func:`resolve_method`.
     n_models : int
-        Ensemble size; members ``1..n_models-1`` are clones trained from scratch on all
-        the rows, each with its own seed.
+        Ensemble size; members ``1..n_models-1`` are clones trained from scratch on
+        random subsets of ``alpha`` times the rows, each with its own seed.
     n_components : int
         Projection dimension ``k`` ("trak").
     parameters : None, list of str or callable
@@ -556,7 +559,8 @@ def fit_neural(
     random_state : int, RandomState instance or None
         Draws the member seeds, the projection seeds and the damping retrains.
     alpha : float
-        Fraction of the rows in each damping retrain (as for the LDS).
+        Fraction of the rows in each damping retrain and ensemble member (as for the
+        LDS).
     verbose : int, default=0
         Progress of the ensemble training and the damping retrains.
 
