@@ -19,11 +19,18 @@ STORE_PREFIX = "store."
 
 
 def all_events(store):
-    """Every audit event of the store, its own bookkeeping events included where it has some."""
-    try:
-        return store.events(include_store_events=True)
-    except TypeError:  # a store without bookkeeping events lists them all anyway
-        return store.events()
+    """Every event of the store's hash chain, its own bookkeeping events included."""
+    return store.events(include_store_events=True)
+
+
+def is_store_event(event):
+    """Whether the store wrote this event itself (a run or source put under the chain)."""
+    return str(event["kind"]).startswith(STORE_PREFIX)
+
+
+def audit_events(events):
+    """The events logged by the system's use and its people, not the store's bookkeeping."""
+    return [e for e in events if not is_store_event(e)]
 
 
 def included(event, run_id, source_keys):
@@ -40,7 +47,7 @@ def included(event, run_id, source_keys):
         return True
     if event["run_id"] is not None:
         return False
-    if kind.startswith(STORE_PREFIX):
+    if is_store_event(event):
         payload = event["payload"] if isinstance(event["payload"], dict) else {}
         return (payload.get("source_id"), payload.get("sha256")) in source_keys
     return True
@@ -329,7 +336,9 @@ def record_keeping(store, run, events, now):
         "store": {
             **store_location(store),
             "n_runs": len(runs),
-            "n_events": len(events),
+            "n_chain_events": len(events),
+            "n_audit_events": len(audit_events(events)),
+            "n_store_events": sum(map(is_store_event, events)),
             "chain_verified_at": now,
             "chain_head": {
                 "seq": head["seq"],

@@ -411,7 +411,13 @@ def _section_records(report):
             [
                 ["Store", f"{_e(store['type'])} <code>{_e(store['location'])}</code>"],
                 ["Runs stored", str(store["n_runs"])],
-                ["Audit events (hash-chained)", str(store["n_events"])],
+                [
+                    "Events in the hash chain",
+                    f"{store['n_chain_events']}: {store['n_audit_events']} audit events "
+                    "logged by the system's use and its people (predictions, explanations, "
+                    f"removals, reviews) and {store['n_store_events']} the store wrote to "
+                    "put its runs and sources under the chain",
+                ],
                 [
                     "Chain head",
                     f"event {head['seq']} at {_e(head['created_at'])}, "

@@ -12,6 +12,7 @@ from ..exceptions import ComplianceError, UnknownRunError
 from ._categories import annex_iii_category
 from ._evidence import (
     all_events,
+    audit_events,
     features_section,
     model_section,
     record_keeping,
@@ -183,7 +184,8 @@ def compliance_report(
     ComplianceError
         A required field is missing, the category is not an Annex III area, the
         estimator has no run or store or changed since fit, the store has no audit
-        events, or ``output_path`` exists.
+        events (besides the ``store.run`` and ``store.source`` events it writes itself
+        when it saves a run), or ``output_path`` exists.
     UnknownRunError
         ``run_id`` names no stored run.
     CorruptStoreError
@@ -201,11 +203,12 @@ def compliance_report(
     run, store, matches = _resolve(estimator, store, run_id)
     store.verify()
     events = all_events(store)
-    if not events:
+    if not audit_events(events):
         raise ComplianceError(
-            f"{store!r} has no audit events: record-keeping (Art. 12) and log retention "
-            "(Art. 26(6)) rest on the store's hash-chained events. Log the model's use "
-            "(log_predictions=True) before making a report."
+            f"{store!r} has no audit events (only the {len(events)} bookkeeping event(s) "
+            "the store wrote for its runs and sources): record-keeping (Art. 12) and log "
+            "retention (Art. 26(6)) rest on the events logged while the system is used. "
+            "Log the model's use (log_predictions=True) before making a report."
         )
     now = utc_now()
     body = {

@@ -221,7 +221,10 @@ def _record_keeping(report):
     predictions = rk["predictions"]
     counts = (
         f"the store holds {_plural(rk['store']['n_runs'], 'run')} and "
-        f"{_plural(rk['store']['n_events'], 'hash-chained event')}; for this model "
+        f"{_plural(rk['store']['n_audit_events'], 'audit event')}, in a hash chain of "
+        f"{_plural(rk['store']['n_chain_events'], 'event')} with the "
+        f"{rk['store']['n_store_events']} the store wrote to put its runs and sources "
+        "under it; for this model "
         f"{_plural(predictions['n_calls'], 'prediction call')}, "
         f"{_plural(rk['explanations']['n_calls'], 'explanation')} and "
         f"{_plural(len(rk['removals']), 'removal')} are logged"
