@@ -261,6 +261,7 @@ def _cmd_report(args, out):
         human_oversight=args.oversight,
         output_path=args.json,
         private_key=args.sign,
+        checkpoint_key=args.checkpoint_key,
     )
     if args.html is not None:
         report.to_html(args.html)
@@ -396,6 +397,12 @@ def _parser():
         help="person or role assigned to human oversight (repeatable)",
     )
     p.add_argument("--sign", metavar="KEY.pem", help="Ed25519 private key to sign the report")
+    p.add_argument(
+        "--checkpoint-key",
+        metavar="KEY.pub.pem",
+        help="Ed25519 public key the store's checkpoints are signed with (checked, and "
+        "recorded in the report)",
+    )
 
     p = command(
         "verify",

@@ -292,31 +292,42 @@ def _removals(events):
     return out
 
 
-def checkpoints_of(store):
-    """Signed checkpoints of the store's chain, read defensively (older stores have none)."""
-    method = getattr(store, "checkpoints", None)
-    if not callable(method):
-        return {
-            "signed": False,
-            "note": (
-                f"{type(store).__name__} keeps no signed checkpoints: the chain is unsigned, "
-                "so whoever can write the store could truncate its end or recompute it "
-                "unnoticed by the store alone"
-            ),
-        }
-    items = list(method())
-    if not items:
-        return {
-            "signed": False,
-            "note": "no checkpoint of the chain has been signed: the chain is unsigned",
-        }
-    latest = items[-1]
-    fields = latest if isinstance(latest, dict) else vars(latest)
-    return {
-        "signed": True,
+def checkpoints_of(store, head_seq, public_key=None):
+    """The store's signed checkpoints, and (with ``public_key``) what their signatures cover.
+
+    Without a key the checkpoints are counted (``store.verify()`` has checked that they
+    match the chain), but nothing says who signed them: ``signed`` stays False.
+    """
+    items = store.checkpoints()
+    out = {
+        "signed": False,
         "n_checkpoints": len(items),
-        "latest": {str(k): json_safe(v) for k, v in fields.items()},
+        "signatures_checked": public_key is not None,
+        "signed_through": None,
+        "key_fingerprint": None,
     }
+    if items:
+        out["latest"] = json_safe(items[-1])
+    if public_key is not None:
+        checked = store.check_integrity(public_key, allow_unsigned_tail=True)
+        out["signed_through"] = checked["signed_through"]
+        out["key_fingerprint"] = checked["key_fingerprint"]
+        out["signed"] = checked["signed_through"] is not None
+        later = head_seq - (checked["signed_through"] or 0)
+        out["note"] = (
+            f"signatures checked with key {checked['key_fingerprint'][:16]}...: the chain is "
+            f"signed through event {checked['signed_through']}"
+            + (f"; the {later} later event(s) are not signed yet" if later else "")
+        )
+    elif items:
+        out["note"] = (
+            f"{len(items)} checkpoint(s) stored, the latest signing event "
+            f"{items[-1].get('event_seq')}; their signatures were not checked (make the "
+            "report with checkpoint_key= to check them)"
+        )
+    else:
+        out["note"] = "no checkpoint of the chain has been signed: the chain is unsigned"
+    return out
 
 
 def store_location(store):
@@ -324,7 +335,7 @@ def store_location(store):
     return {"type": type(store).__name__, "location": None if path is None else str(path)}
 
 
-def record_keeping(store, run, events, now):
+def record_keeping(store, run, events, now, checkpoint_key=None):
     """Runs, the chain, the prediction log, explanations and removals of the run."""
     mine = [e for e in events if e["run_id"] == run.run_id]
     predictions = [e for e in mine if e["kind"] == "prediction"]
@@ -345,7 +356,7 @@ def record_keeping(store, run, events, now):
                 "hash": head["hash"],
                 "created_at": head["created_at"],
             },
-            "checkpoints": checkpoints_of(store),
+            "checkpoints": checkpoints_of(store, head["seq"], checkpoint_key),
         },
         "runs": [
             {

@@ -369,10 +369,8 @@ def _section_records(report):
     store = rk["store"]
     head = store["chain_head"]
     checkpoints = store["checkpoints"]
-    signed = (
-        f"signed ({checkpoints.get('n_checkpoints')} checkpoint(s))"
-        if checkpoints["signed"]
-        else f"unsigned: {_e(checkpoints.get('note', ''))}"
+    signed = ("signed: " if checkpoints["signed"] else "not shown signed: ") + _e(
+        checkpoints["note"]
     )
     p = rk["predictions"]
     methods = "; ".join(

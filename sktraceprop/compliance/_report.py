@@ -135,6 +135,7 @@ def compliance_report(
     run_id=None,
     output_path=None,
     private_key=None,
+    checkpoint_key=None,
 ):
     """Evidence for the EU AI Act about one model: per article, what the record proves.
 
@@ -174,6 +175,12 @@ def compliance_report(
     private_key : Ed25519PrivateKey or path, default=None
         Sign the report (the same keys as store checkpoints, see
         :mod:`sktraceprop.signing`).
+    checkpoint_key : Ed25519PublicKey or path, default=None
+        The key the store's checkpoints are signed with (see
+        :meth:`BaseStore.checkpoint <sktraceprop.stores.BaseStore.checkpoint>`): the
+        report then records through which event the chain is signed. Without it the
+        checkpoints are counted but their signatures not checked, and the chain is
+        reported as unsigned.
 
     Returns
     -------
@@ -189,7 +196,8 @@ def compliance_report(
     UnknownRunError
         ``run_id`` names no stored run.
     CorruptStoreError
-        The store's hash chain does not verify.
+        The store's hash chain does not verify, or (with ``checkpoint_key``) no
+        checkpoint is signed by that key.
     """
     _check_text_fields(
         system_name=system_name,
@@ -231,7 +239,9 @@ def compliance_report(
         "sources": sources_section(run),
         "feature_lineage": features_section(run),
     }
-    body["record_keeping"], body["events"] = record_keeping(store, run, events, now)
+    body["record_keeping"], body["events"] = record_keeping(
+        store, run, events, now, checkpoint_key
+    )
     body["retention"] = retention_section(store, run, events, now)
     body["articles"] = articles(body)
     report = ComplianceReport({**body, "integrity": seal(body, private_key)})

@@ -284,6 +284,47 @@ def test_bad_input_is_refused_and_nothing_is_written(fitted, tmp_path):
     assert path.read_text() == "keep me"
 
 
+def test_checkpoints_count_as_signed_only_when_their_signatures_are_checked(fitted, tmp_path):
+    from sktraceprop import signing
+    from sktraceprop.exceptions import CorruptStoreError
+
+    pipe, store, X, _ = fitted
+
+    def state(**kwargs):
+        data = compliance_report(pipe, **DEPLOYER, **kwargs).to_dict()
+        jsonschema.validate(data, stp.compliance.report_schema())
+        (record,) = [a for a in data["articles"] if a["article"] == "12"]
+        return data["record_keeping"]["store"]["checkpoints"], record["cannot_show"]
+
+    checkpoints, cannot = state()
+    assert checkpoints["signed"] is False and checkpoints["n_checkpoints"] == 0
+    assert any("the chain is not shown signed" in c for c in cannot)
+
+    key = signing.generate_key()
+    signing.save_key(key.public_key(), tmp_path / "audit.pub.pem")
+    made = store.checkpoint(key)
+    # stored, but nothing says who signed it: not reported as signed
+    checkpoints, cannot = state()
+    assert checkpoints["n_checkpoints"] == 1 and checkpoints["latest"] == made
+    assert checkpoints["signed"] is False and checkpoints["signatures_checked"] is False
+    assert "signatures were not checked" in checkpoints["note"]
+    assert any("the chain is not shown signed" in c for c in cannot)
+
+    checkpoints, cannot = state(checkpoint_key=tmp_path / "audit.pub.pem")
+    assert checkpoints["signed"] is True and checkpoints["signatures_checked"] is True
+    assert checkpoints["signed_through"] == made["event_seq"] == store.check()["last_seq"]
+    assert checkpoints["key_fingerprint"] == made["key_fingerprint"]
+    assert "later event" not in checkpoints["note"]
+    assert any(f"after event {made['event_seq']} (the last one signed)" in c for c in cannot)
+
+    pipe.predict(X.iloc[:2])  # one more event, after the checkpoint
+    checkpoints, _ = state(checkpoint_key=key.public_key())
+    assert checkpoints["signed_through"] == made["event_seq"]
+    assert "the 1 later event(s) are not signed yet" in checkpoints["note"]
+    with pytest.raises(CorruptStoreError, match="signed by another key"):
+        compliance_report(pipe, **DEPLOYER, checkpoint_key=signing.generate_key().public_key())
+
+
 def test_a_pipeline_changed_in_place_is_refused(fitted):
     import pickle
 
