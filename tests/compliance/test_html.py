@@ -67,6 +67,11 @@ def test_page_loads_cleanly_and_shows_the_key_figures(browser, fitted, tmp_path)
         f"Rows predicted {predictions['n_rows']}",
         f"Training rows {len(X)}",
     ]
+    chain = data["record_keeping"]["store"]
+    expected.append(
+        f"Events in the hash chain {chain['n_chain_events']}: {chain['n_audit_events']} audit "
+        f"events logged by the system's use"
+    )
     missing = [e for e in expected if e not in flat]
     assert missing == []
     # the lineage graph is drawn: every source and op name is in the SVG's text
