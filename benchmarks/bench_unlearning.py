@@ -25,7 +25,9 @@ scratch. Removing ``Local-gov`` removes a category the encoder then no longer ha
 
 Memory: what the unlearner keeps of the retained rows to correct the model again later
 (features and Hessian, or the pipeline's raw input) is measured as the size of the
-pickled unlearner minus that of the pickled model, after each removal.
+pickled unlearner minus that of the pickled model, after each removal; the peak memory
+of one ``unlearn`` call, of one refit from scratch and of the two fits is measured with
+``tracemalloc`` on separate, untimed calls.
 
 Run: python benchmarks/bench_unlearning.py [--n-train 20000] [--seed-n 6000] [--repeats 5]
 """
@@ -36,6 +38,7 @@ import os
 import pickle
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +95,19 @@ def timed(fn, repeats, setup=None):
     return float(np.min(times)), out
 
 
+def peak_bytes(fn, setup=None):
+    """Peak memory Python and numpy allocate while ``fn(setup())`` runs (tracemalloc;
+    ``setup`` runs before tracing starts). Run apart from the timed calls, as tracing
+    slows allocation."""
+    arg = setup() if setup is not None else None
+    tracemalloc.start()
+    try:
+        fn(arg) if setup is not None else fn()
+        return int(tracemalloc.get_traced_memory()[1])
+    finally:
+        tracemalloc.stop()
+
+
 def exact_fit(Z, y):
     return LogisticRegression(solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(Z, y)
 
@@ -113,12 +129,15 @@ def _record(n_train, name, forget, event):
 
 def timed_removals(unl, ids, n_train, seed, repeats):
     """Each removal of the protocol, timed on fresh copies of the fitted ``unl``:
-    ``(name, forget mask, unlearned copy, least seconds)``."""
+    ``(name, forget mask, unlearned copy, least seconds, peak bytes of one call)``."""
     for name, request, forget in removals(ids, n_train, seed):
         unlearn_s, done = timed(
             lambda fitted, r=request: fitted.unlearn(**r), repeats, lambda: copy.deepcopy(unl)
         )
-        yield name, forget, done, unlearn_s
+        peak = peak_bytes(
+            lambda fitted, r=request: fitted.unlearn(**r), lambda: copy.deepcopy(unl)
+        )
+        yield name, forget, done, unlearn_s, peak
 
 
 def removals(ids, n_train, seed):
@@ -144,12 +163,15 @@ def run_protocol(n_train, repeats, seed=0):
     unl = stp.GradientCorrectionUnlearner(model)
     fit_s, _ = timed(lambda: clone(model).fit(Z, y), repeats)
     unl_fit_s, unl = timed(lambda: clone(unl).fit(Z, y, sample_id=ids), repeats)
+    fit_peak = peak_bytes(lambda: clone(model).fit(Z, y))
+    unl_fit_peak = peak_bytes(lambda: clone(unl).fit(Z, y, sample_id=ids))
     exact_original = exact_fit(Z, y)
     rows = []
-    for name, forget, done, unlearn_s in timed_removals(unl, ids, n_train, seed, repeats):
+    for name, forget, done, unlearn_s, peak in timed_removals(unl, ids, n_train, seed, repeats):
         keep = ~forget
         event = done.unlearning_log_[-1]
         scratch_s, scratch = timed(lambda k=keep: clone(model).fit(Z[k], y[k]), repeats)
+        refit_peak = peak_bytes(lambda k=keep: clone(model).fit(Z[k], y[k]))
         truth = exact_fit(Z[keep], y[keep])
         report = unlearning_report(
             done.estimator_, truth, exact_original, Z[forget], y[forget], Z_te, y_te
@@ -165,6 +187,8 @@ def run_protocol(n_train, repeats, seed=0):
                     scratch, truth, exact_original, Z_te
                 ),
                 "held_bytes": held_bytes(done),
+                "unlearn_peak_bytes": peak,
+                "refit_peak_bytes": refit_peak,
                 **report,
             }
         )
@@ -172,6 +196,8 @@ def run_protocol(n_train, repeats, seed=0):
         "fit_s": fit_s,
         "unlearner_fit_s": unl_fit_s,
         "held_bytes_fit": held_bytes(unl),
+        "fit_peak_bytes": fit_peak,
+        "unlearner_fit_peak_bytes": unl_fit_peak,
         "features_bytes": int(np.asarray(Z).nbytes),
         "rows": rows,
     }
@@ -194,10 +220,11 @@ def run_pipeline_protocol(n_train, repeats, seed=0):
     unl = stp.GradientCorrectionUnlearner(make_pipe()).fit(X, y)
     exact_original = make_pipe(exact).fit(X, y)
     rows = []
-    for name, forget, done, unlearn_s in timed_removals(unl, ids, n_train, seed, repeats):
+    for name, forget, done, unlearn_s, peak in timed_removals(unl, ids, n_train, seed, repeats):
         keep = ~forget
         event = done.unlearning_log_[-1]
         scratch_s, _ = timed(lambda k=keep: make_pipe().fit(X[k], y[k]), repeats)
+        refit_peak = peak_bytes(lambda k=keep: make_pipe().fit(X[k], y[k]))
         truth = make_pipe(exact).fit(X[keep], y[keep])
         report = unlearning_report(done, truth, exact_original, X[forget], y[forget], X_te, y_te)
         rows.append(
@@ -209,6 +236,8 @@ def run_pipeline_protocol(n_train, repeats, seed=0):
                 "refit_s": scratch_s,
                 "speedup": scratch_s / unlearn_s,
                 "held_bytes": held_bytes(done),
+                "unlearn_peak_bytes": peak,
+                "refit_peak_bytes": refit_peak,
                 **report,
             }
         )
@@ -231,6 +260,19 @@ def _lead_cells(r):
     ]
 
 
+def _peaks(r):
+    return f"{r['unlearn_peak_bytes'] / 1e6:.1f} / {r['refit_peak_bytes'] / 1e6:.1f}"
+
+
+def _peak_range(rows):
+    unl = [r["unlearn_peak_bytes"] / 1e6 for r in rows]
+    ref = [r["refit_peak_bytes"] / 1e6 for r in rows]
+    return (
+        f"an `unlearn` call peaked at {min(unl):.1f}-{max(unl):.1f} MB, a refit at "
+        f"{min(ref):.1f}-{max(ref):.1f} MB"
+    )
+
+
 def fmt(x, digits=3):
     return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
 
@@ -248,7 +290,7 @@ def main():
     pipe_headers = [
         "train rows", "removal", "removed", "method (steps)", "certificate",
         "distance ratio (test)", "forget gap closed %", "test acc. delta",
-        "unlearn s", "pipeline refit s", "speedup", "kept MB",
+        "unlearn s", "pipeline refit s", "speedup", "kept MB", "peak MB unlearn / refit",
     ]  # fmt: skip
     pipe_table = markdown_table(
         pipe_headers,
@@ -261,6 +303,7 @@ def main():
                 f"{r['refit_s']:.3f}",
                 f"{r['speedup']:.0f}x",
                 f"{r['held_bytes'] / 1e6:.1f}",
+                _peaks(r),
             ]
             for r in pipeline_rows
         ],
@@ -274,7 +317,7 @@ def main():
         "distance ratio (test)",
         "lbfgs refit ratio (test)", "distance ratio (forget)", "forget gap closed %",
         "test acc. delta", "MIA AUC orig / unl / retrain", "unlearn s", "refit s", "speedup",
-        "kept MB",
+        "kept MB", "peak MB unlearn / refit",
     ]  # fmt: skip
     table = []
     for res in results.values():
@@ -292,6 +335,7 @@ def main():
                     f"{r['refit_s']:.3f}",
                     f"{r['speedup']:.0f}x",
                     f"{r['held_bytes'] / 1e6:.1f}",
+                    _peaks(r),
                 ]
             )
     table_md = markdown_table(headers, table)
@@ -349,6 +393,13 @@ features (float64), targets and the Hessian; after fit on {args.n_train:,} rows 
 {largest["held_bytes_fit"] / 1e6:.1f} MB beyond the pickled model (the features alone are
 {largest["features_bytes"] / 1e6:.1f} MB, {largest["held_bytes_fit"] / args.n_train:.0f} bytes per
 row in all), and it shrinks with every removal, since the removed rows' data is dropped.
+"peak MB" is the most memory Python and numpy allocated during one `unlearn` call and
+during one refit from scratch on the retained rows, the latter including the copy of
+the retained rows' features it is given (tracemalloc, on separate untimed calls):
+{_peak_range(main_rows)}. Fitting the unlearner (the model, then the Hessian of the
+objective over all rows) peaked at {largest["unlearner_fit_peak_bytes"] / 1e6:.1f} MB,
+against {largest["fit_peak_bytes"] / 1e6:.1f} MB for fitting the model alone on the
+same features.
 
 ### The whole pipeline (`preprocessing="refit"`)
 
@@ -363,7 +414,7 @@ correcting the model alone, since the preprocessing is refitted, every row trans
 again and the Hessian evaluated afresh (no downdate). Here the unlearner keeps the raw
 input of the retained rows instead of features: {pipeline["held_bytes_fit"] / 1e6:.1f} MB
 after fit beyond the pickled pipeline (the DataFrame's own memory is
-{pipeline["raw_input_bytes"] / 1e6:.1f} MB).{
+{pipeline["raw_input_bytes"] / 1e6:.1f} MB); {_peak_range(pipeline_rows)}.{
         " Removing the source drops the one-hot column of its category, which no retained row"
         " has; the correction removes that coefficient and goes on, as a retrain lacks it."
         if dropped

@@ -131,6 +131,25 @@ def remember_answering_parts(estimator):
     estimator._answering_parts = _parts(estimator)
 
 
+class _Replaced:
+    """Stands, among the parts remembered at fit, for one replaced since: the log still
+    says it was replaced, and the old object (with what it learnt) is not kept alive."""
+
+    __slots__ = ()
+
+
+def release_replaced_parts(estimator):
+    """Stop referencing the parts replaced since fit (an unlearner's corrected steps:
+    the old ones hold what the model learnt from removed rows)."""
+    fitted = getattr(estimator, "_answering_parts", None)
+    if fitted is None:
+        return
+    now = dict(_parts(estimator))
+    estimator._answering_parts = tuple(
+        (name, part if now.get(name) is part else _Replaced()) for name, part in fitted
+    )
+
+
 def _replaced_parts(estimator):
     fitted = getattr(estimator, "_answering_parts", None)
     if fitted is None:

@@ -107,6 +107,25 @@ def _follows(frame, produced_at, reflected):
     return all(listing[k].opname in _LOADS for k in range(k1 + 1, k2))
 
 
+_KEEPS = {}
+
+
+def _keeps_dtype(ufunc, operands, dtype):
+    """True when ``ufunc`` of operands of these dtypes (or Python types) gives ``dtype``;
+    remembered, as resolving costs more than the rest of the proof."""
+    key = (ufunc, *operands)
+    found = _KEEPS.get(key)
+    if found is None:
+        try:
+            found = ufunc.resolve_dtypes((*operands, None))[-1] == dtype
+        except (TypeError, ValueError, np.exceptions.DTypePromotionError):
+            found = False
+        if len(_KEEPS) > 1024:
+            _KEEPS.clear()
+        _KEEPS[key] = found
+    return found
+
+
 def temporary(obj, reflected, other, ufunc, plain):
     """True when ``obj`` (a TracedArray with plain view ``plain``) may take the result of
     ``ufunc(obj, other)`` (``ufunc(other, obj)`` when ``reflected``)."""
@@ -128,11 +147,7 @@ def temporary(obj, reflected, other, ufunc, plain):
         return False
     other_type = type(other) if type(other) in (int, float, complex) else np.asarray(other).dtype
     operands = (other_type, plain.dtype) if reflected else (plain.dtype, other_type)
-    try:
-        dtypes = ufunc.resolve_dtypes((*operands, None))
-    except (TypeError, ValueError, np.exceptions.DTypePromotionError):
-        return False
-    if dtypes[-1] != plain.dtype:
+    if not _keeps_dtype(ufunc, operands, plain.dtype):
         return False
     shape = getattr(other, "shape", ())
     if len(shape) > plain.ndim:

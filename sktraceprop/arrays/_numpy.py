@@ -95,6 +95,23 @@ def _operator(ufunc, name):
 
     def apply(left, right, reflected=False):
         tl, tr = type(left), type(right)
+        # The common cases first, for arrays below the size at which temporaries are
+        # reused: a traced array (not 0-d) and a Python number, whose result has the
+        # array's shape and rows; two traced arrays. Nothing is bound here before the
+        # general path (a local reference would change the count that proves a temporary).
+        if not _WRITES:
+            if tl is TracedArray:
+                if tr is float or tr is int:
+                    if left.nbytes < _MIN_ELIDE and left.ndim:
+                        out = ufunc(_view(left, _nd), right)
+                        return _scalar_result(left, out, name, (_ARG, right))
+                elif tr is TracedArray:
+                    if left.nbytes < _MIN_ELIDE and right.nbytes < _MIN_ELIDE:
+                        return _pair_result(left, right, ufunc, name)
+            elif tr is TracedArray and (tl is float or tl is int):
+                if right.nbytes < _MIN_ELIDE and right.ndim:
+                    out = ufunc(left, _view(right, _nd))
+                    return _scalar_result(right, out, name, (left, _ARG))
         if tl is TracedArray:
             pl = _view(left, _nd)
             try:
@@ -169,7 +186,8 @@ def _operator(ufunc, name):
             args = (pl if type(pl) in _SCALARS else operand(pl), _ARG)
             nodes = (nr,)
         else:
-            rm = rmap.pair(rl, np.shape(pl), rr, np.shape(pr), out.shape, name)
+            # both came from traced operands: arrays or NumPy scalars, with a shape
+            rm = rmap.pair(rl, pl.shape, rr, pr.shape, out.shape, name)
             args = None
             nodes = (nl, nr)
         if mode == "op":
@@ -192,6 +210,64 @@ def _operator(ufunc, name):
         return apply(other, self, True)
 
     return apply, reflected
+
+
+def _scalar_result(traced, out, name, args):
+    """The result of ``traced <op> number`` (or ``number <op> traced``): same rows."""
+    try:
+        rm, node = traced._stp_rows, (name, (traced._stp_node,), args, "numpy")
+    except AttributeError:
+        rm, node = UNMODELLED, (name, (None,), args, "numpy")
+    mode = _MODE.get()
+    if mode != "op":
+        if mode == "none":
+            rm, node = NOT_RECORDED, None
+        else:
+            node = record(name, node[1], args, "numpy", mode)
+    r = _view(out, TracedArray)
+    r._stp_rows = rm
+    r._stp_node = node
+    if _EPOCH[0]:
+        r._stp_epoch = _EPOCH[0]
+    return r
+
+
+def _pair_result(left, right, ufunc, name):
+    """``left <op> right`` for two traced arrays too small for their temporaries to be
+    reused: the general path of :func:`_operator`, less what only large arrays need."""
+    pl, pr = _view(left, _nd), _view(right, _nd)
+    try:
+        rl, nl = left._stp_rows, left._stp_node
+    except AttributeError:
+        rl, nl = UNMODELLED, None
+    try:
+        rr, nr = right._stp_rows, right._stp_node
+    except AttributeError:
+        rr, nr = UNMODELLED, None
+    if not pl.shape:
+        pl = pl[()]
+    if not pr.shape:
+        pr = pr[()]
+    out = ufunc(pl, pr)
+    if type(out) is not _nd:
+        if not isinstance(out, np.generic):
+            return out
+        out = np.asarray(out)
+    mode = _MODE.get()
+    if mode == "none":
+        rm, node = NOT_RECORDED, None
+    else:
+        # both operands came from traced arrays: each is an array or a NumPy scalar
+        rm = rmap.pair(rl, pl.shape, rr, pr.shape, out.shape, name)
+        node = (name, (nl, nr), None, "numpy")
+        if mode != "op":
+            node = record(name, node[1], None, "numpy", mode)
+    r = _view(out, TracedArray)
+    r._stp_rows = rm
+    r._stp_node = node
+    if _EPOCH[0]:
+        r._stp_epoch = _EPOCH[0]
+    return r
 
 
 def _unary(ufunc, name):
@@ -395,10 +471,14 @@ def _reduction(name, default=None):
 
     def method(self, axis=default, *args, **kwargs):
         plain = _view(self, _nd)
-        target = kwargs.get("out") if kwargs else None
-        if target is not None:
-            kwargs["out"] = _split(target)[0]
-        out = base(plain, axis, *args, **kwargs)
+        if args or kwargs:
+            target = kwargs.get("out")
+            if target is not None:
+                kwargs["out"] = _split(target)[0]
+            out = base(plain, axis, *args, **kwargs)
+        else:
+            target = None
+            out = base(plain, axis)
         mode = _MODE.get()
         if mode == "none":
             rm, node = NOT_RECORDED, None

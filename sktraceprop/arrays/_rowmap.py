@@ -205,13 +205,14 @@ def with_parents(rm, other):
 
 def pair(ra, sa, rb, sb, out_shape, via):
     """:func:`elementwise` for two maps, with the common cases answered first."""
-    if ra.dropped is None and rb.dropped is None and out_shape:
+    if out_shape and ra.dropped is None and rb.dropped is None:
         n, ndim = out_shape[0], len(out_shape)
-        a_rows = ra.n is not None and len(sa) == ndim and sa[0] == n
-        b_rows = rb.n is not None and len(sb) == ndim and sb[0] == n
-        if a_rows and (ra is rb or rb.n is None):
-            return ra if ra is rb else with_parents(ra, rb)
-        if b_rows and ra.n is None:
+        if ra.n is not None and len(sa) == ndim and sa[0] == n:
+            if ra is rb:
+                return ra
+            if rb.n is None:
+                return with_parents(ra, rb)
+        elif ra.n is None and rb.n is not None and len(sb) == ndim and sb[0] == n:
             return with_parents(rb, ra)
     return elementwise([(ra, sa), (rb, sb)], out_shape, via)
 
@@ -266,23 +267,26 @@ def concat(parts):
     )
     pools = []
     for pool, _ in {id(p.rowmap): (p, None) for b in blocks for p, _ in b.pools}.values():
-        masks, everywhere = [], True
+        # one mask over all rows, written block by block (no per-block temporaries)
+        mask, everywhere, start = np.zeros(total, bool), True, 0
         via = pool.via
         for b, size in zip(blocks, sizes):
             found = [(p, m) for p, m in b.pools if p.rowmap is pool.rowmap]
+            stop = start + size
             if not found:
-                masks.append(np.zeros(size, bool))
                 everywhere = False
+                start = stop
                 continue
             p, m = found[0]
             if p.via != via and p.via not in via.split(", "):
                 via = f"{via}, {p.via}"
             if m is None:
-                masks.append(np.ones(size, bool))
+                mask[start:stop] = True
             else:
-                masks.append(m)
+                mask[start:stop] = m
                 everywhere = False
-        pools.append((Pool(pool.rowmap, via), None if everywhere else np.concatenate(masks)))
+            start = stop
+        pools.append((Pool(pool.rowmap, via), None if everywhere else mask))
     return RowMap(ids, tuple(pools), total)
 
 

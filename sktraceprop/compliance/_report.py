@@ -94,12 +94,7 @@ def _resolve(estimator, store, run_id):
             f"{type(estimator).__name__} has no store: the report rests on the store's runs "
             "and hash-chained events, so fit it with store=SQLiteStore(path)"
         )
-    stored = _load(store, run.run_id)
-    if stored != run:
-        raise ComplianceError(
-            f"run {run.run_id} in {store!r} differs from the estimator's lineage_: the "
-            "store's copy was altered, or the estimator's"
-        )
+    # Steps first: an unlearner that corrected them also rewrote its copy of the run.
     changed = _changed_steps(estimator, run)
     if changed:
         raise ComplianceError(
@@ -107,6 +102,12 @@ def _resolve(estimator, store, run_id):
             f"{run.run_id}: step(s) {', '.join(changed)} changed since fit (refitted, "
             "replaced or modified in place). Refit it (a new run), or report on the run as "
             "recorded with compliance_report(store=..., run_id=...)."
+        )
+    stored = _load(store, run.run_id)
+    if stored != run:
+        raise ComplianceError(
+            f"run {run.run_id} in {store!r} differs from the estimator's lineage_: the "
+            "store's copy was altered, or the estimator's"
         )
     return stored, store, True
 

@@ -124,6 +124,10 @@ class NewtonCorrection(RemovalMethod):
         theta = objective.params()
         return cls(Z, y, sample_weight, objective.hessian(Z, y, sample_weight, theta=theta), theta)
 
+    def held_data(self):
+        # the features are transformed in a pipeline; the targets are as given
+        return None, self.y
+
     def remove(self, estimator, forget, keep, params, **options):
         final = copy.deepcopy(final_step(estimator))
         objective = objective_of(final)
@@ -151,18 +155,29 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     and (with ``keep_hessian``) the Hessian to cache for the next removal.
     """
     n = Z.shape[0]
-    result = newton(
-        objective,
-        Z,
-        y,
-        sw,
-        objective.params(),
-        H,
-        H_theta,
-        tol=params["tol"],
-        max_iter=params["max_iter"],
-        damping=params["damping"],
-    )
+    classes = getattr(final, "classes_", None)
+    lost = 0 if classes is None or np.ndim(y) != 1 else np.setdiff1d(classes, y).size
+    if lost:
+        # A retrain has no such class (and the model must not keep its label): no
+        # Newton step on the old parameter layout reaches it.
+        result = {"converged": False, "n_iter": 0, "n_hessian_updates": 0}
+        result["note"] = (
+            f"{lost} class(es) only removed rows had: a retrain lacks them, so the final "
+            "step was refitted on the retained rows"
+        )
+    else:
+        result = newton(
+            objective,
+            Z,
+            y,
+            sw,
+            objective.params(),
+            H,
+            H_theta,
+            tol=params["tol"],
+            max_iter=params["max_iter"],
+            damping=params["damping"],
+        )
     fields = {
         "method": "newton" if result["converged"] else "refit",
         "tol": float(params["tol"]),

@@ -33,6 +33,8 @@ from .._lineage._record import source_table
 from .._lineage._rows import depends_on, lineage_frame
 from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
+from .._prediction_log import release_replaced_parts
+from .._tracing import library_fit
 from ..exceptions import UnlearningError
 from ..utils._delegation import (
     InnerTagsMixin,
@@ -46,6 +48,7 @@ from ._event import UnlearningEvent, row_ids_digest
 from ._neural import NeuralCorrection
 from ._neural_backend import neural_backend
 from ._pipeline_refit import PipelineRefit
+from ._run_copy import redact_features, retained_stats
 from ._weights import sample_weight_params
 
 __all__ = ["GradientCorrectionUnlearner"]
@@ -110,39 +113,6 @@ def _merge_parents(ids, sources):
     return (
         frame["row_id"].to_numpy(np.int64)[merged],
         frame["row"].to_numpy(np.intp)[merged],
-    )
-
-
-def _redact_features(lineage, preprocessing, final_name, note):
-    """A copy of the run ``lineage`` listing only the feature names the refitted
-    ``preprocessing`` steps still produce (the others came from removed rows only)."""
-    from .._lineage._record import collect_ops
-
-    pre = Pipeline(preprocessing)
-    fresh = {op.name: op for op in collect_ops(pre)}
-    try:
-        produced = {str(n) for n in pre.get_feature_names_out()}
-    except (AttributeError, ValueError, TypeError, NotImplementedError):
-        produced = set()
-
-    def trim(names, allowed):
-        return [n for n in names if n in allowed]
-
-    ops = []
-    for op in lineage.ops:
-        if op.name in fresh:
-            new = fresh[op.name]
-            op = dataclasses.replace(
-                op,
-                features_in=trim(op.features_in, set(new.features_in)),
-                features_out=trim(op.features_out, set(new.features_out)),
-            )
-        elif op.name == final_name:
-            op = dataclasses.replace(op, features_in=trim(op.features_in, produced))
-        ops.append(op)
-    features = {k: v for k, v in lineage.feature_lineage.items() if k in produced}
-    return dataclasses.replace(
-        lineage, ops=ops, feature_lineage=features, notes=[*lineage.notes, note]
     )
 
 
@@ -319,10 +289,14 @@ class GradientCorrectionUnlearner(
     neural model, the network's inputs (float32), the rows of a skorch validation split
     and one crossfit loss per row. ``benchmarks/bench_unlearning.py`` measures that
     memory. Row ids of removed rows are kept (``train_row_ids_``, the log); their
-    values are not. For models that do not fit to the exact optimum
-    (``SGDClassifier``, or a loose ``tol`` of the solver), the corrected model is the
-    exact optimum of the retained objective, not what a new stochastic fit would
-    return.
+    values are not. A traced pipeline's run (``estimator_.lineage_``) is rewritten after
+    each removal: feature names only removed rows produced are dropped and
+    ``source_stats`` are counted again over the retained rows (``retained`` says what
+    could not be). The run stored at fit is append-only and keeps what it recorded,
+    removed rows included; each event's ``caveat`` says so. For models that do not fit
+    to the exact optimum (``SGDClassifier``, or a loose ``tol`` of the solver), the
+    corrected model is the exact optimum of the retained objective, not what a new
+    stochastic fit would return.
 
     Examples
     --------
@@ -434,38 +408,41 @@ class GradientCorrectionUnlearner(
                 )
         sw = _sample_weight(sample_weight, X)
         fit_params = sample_weight_params(est, sw, warn=True)
-        with skorch_fit_indices(final_step(est)) as seen:
-            if hasattr(est, "_traced_fit"):
-                est.fit(X, y, sample_id=sample_id, **fit_params)
-            else:
-                est.fit(X, y, **fit_params)
-        final = final_step(est)
-        lineage = getattr(est, "lineage_", None)
-        trained = None  # positions of the rows the final step trained on, None = all
-        if lineage is not None and lineage.input_row_ids is not None:
-            if backend is None:
-                raise unsupported(final, " trained on other rows than those given to fit")
-            trained = _positions_of(ids, lineage.row_ids)
-        elif seen.indices is not None:
-            trained = seen.indices
+        # A run the clone records has purpose "unlearning" and the user's fitted
+        # estimator (if any) as parent; it is stored only if preparing the removal works.
+        with library_fit("unlearning", self.estimator):
+            with skorch_fit_indices(final_step(est)) as seen:
+                if hasattr(est, "_traced_fit"):
+                    est.fit(X, y, sample_id=sample_id, **fit_params)
+                else:
+                    est.fit(X, y, **fit_params)
+            final = final_step(est)
+            lineage = getattr(est, "lineage_", None)
+            trained = None  # positions of the rows the final step trained on, None = all
+            if lineage is not None and lineage.input_row_ids is not None:
+                if backend is None:
+                    raise unsupported(final, " trained on other rows than those given to fit")
+                trained = _positions_of(ids, lineage.row_ids)
+            elif seen.indices is not None:
+                trained = seen.indices
 
-        params = self.get_params(deep=False)
-        if backend is not None:
-            # before anything is set on self: a failure here leaves the unlearner as it was
-            method = NeuralCorrection.fit(
-                backend, est, X, y, trained, params, X_holdout, y_holdout
-            )
-            if trained is not None:
-                ids = ids[trained]
-        else:
-            y_arr = np.asarray(y)
-            if is_classifier(final) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
-                y_arr = y_arr.ravel()
-            if self.preprocessing == "refit" and _has_preprocessing(est):
-                method = PipelineRefit(X, y_arr, sw)
+            params = self.get_params(deep=False)
+            if backend is not None:
+                # before anything is set on self: a failure here leaves the unlearner as it was
+                method = NeuralCorrection.fit(
+                    backend, est, X, y, trained, params, X_holdout, y_holdout
+                )
+                if trained is not None:
+                    ids = ids[trained]
             else:
-                Z = est[:-1].transform(X) if _has_preprocessing(est) else X
-                method = NewtonCorrection.fit(final, Z, y_arr, sw)
+                y_arr = np.asarray(y)
+                if is_classifier(final) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
+                    y_arr = y_arr.ravel()
+                if self.preprocessing == "refit" and _has_preprocessing(est):
+                    method = PipelineRefit(X, y_arr, sw)
+                else:
+                    Z = est[:-1].transform(X) if _has_preprocessing(est) else X
+                    method = NewtonCorrection.fit(final, Z, y_arr, sw)
 
         self.estimator_ = est
         self.train_row_ids_ = ids
@@ -782,15 +759,44 @@ class GradientCorrectionUnlearner(
             message = self._aggregate_caveat(event["aggregates_over_removed_rows"], removal)
             warnings.warn(message, UserWarning, stacklevel=4)
             caveats.append(message)
-        if removal.dropped_features and getattr(self.estimator_, "store", None) is not None:
-            caveats.append(
-                f"the stored record of run {self.run_id_} (append-only) lists "
-                f"{len(removal.dropped_features)} feature name(s) only removed rows "
-                "produced (e.g. one-hot categories)"
-            )
+        stored = self._stored_run_caveat(removal)
+        if stored:
+            caveats.append(stored)
         if caveats:
             event["caveat"] = "; ".join(caveats)
         return event
+
+    def _stored_run_caveat(self, removal):
+        """What the stored record of the run (append-only, under the hash chain) still
+        says of the removed rows; None when the run is not stored."""
+        lineage = getattr(self.estimator_, "lineage_", None)
+        if lineage is None or getattr(self.estimator_, "store", None) is None:
+            return None
+        kept = []
+        if removal.dropped_features:
+            kept.append(
+                f"lists {len(removal.dropped_features)} feature name(s) only removed rows "
+                "produced (e.g. one-hot categories)"
+            )
+        if lineage.source_stats:
+            kinds = {r["labels"].get("kind") for r in lineage.source_stats.get("sources", [])}
+            what = "rows"
+            if "classes" in kinds:
+                what += ", label counts per class"
+            if "continuous" in kinds:
+                what += ", the target's mean, std, min and max (which may be a removed row's)"
+            what += " and missing values, per source"
+            kept.append(
+                f"keeps the training-data statistics counted at fit over all its rows, "
+                f"removed rows included ({what})"
+            )
+        if not kept:
+            return None
+        return (
+            f"the stored record of run {self.run_id_} (append-only, under the store's hash "
+            f"chain) {' and '.join(kept)}; the unlearner's copy (estimator_.lineage_) "
+            "does not"
+        )
 
     def _aggregate_caveat(self, remaining, removal):
         """What remains of the removed rows in group statistics computed outside."""
@@ -828,23 +834,43 @@ class GradientCorrectionUnlearner(
             for i, (name, step) in enumerate(removal.preprocessing or ()):
                 self.estimator_.steps[i] = (name, step)
             self.estimator_.steps[-1] = (self.estimator_.steps[-1][0], removal.final)
+            # the replaced steps hold what was learnt from the removed rows
+            release_replaced_parts(self.estimator_)
             lineage = getattr(self.estimator_, "lineage_", None)
-            if removal.dropped_features and lineage is not None:
-                self.estimator_.lineage_ = _redact_features(
-                    lineage,
-                    removal.preprocessing,
-                    self.estimator_.steps[-1][0],
-                    f"unlearning event {event.get('seq', len(self.unlearning_log_) + 1)} "
-                    f"removed {len(removal.dropped_features)} feature name(s) that only "
-                    "removed rows produced from this copy of the run",
-                )
+            if lineage is not None:
+                self.estimator_.lineage_ = self._run_copy(lineage, event, removal, retained)
         else:
             self.estimator_ = removal.final
+        if hasattr(removal.final, "classes_"):
+            self.classes_ = removal.final.classes_  # fewer when a class only removed rows had
         self._method = removal.method
         self.retained_mask_ = retained
         self.certificate_ = event["certificate"]
         self.n_iter_ = event["n_iter"]
         self.unlearning_log_.append(event)
+
+    def _run_copy(self, lineage, event, removal, retained):
+        """The unlearner's copy of the run, naming no value of a removed row and with
+        statistics of the retained rows (the stored record keeps what it said at fit)."""
+        if removal.dropped_features:
+            lineage = redact_features(
+                lineage,
+                removal.preprocessing,
+                self.estimator_.steps[-1][0],
+                f"unlearning event {event.get('seq', len(self.unlearning_log_) + 1)} "
+                f"removed {len(removal.dropped_features)} feature name(s) that only "
+                "removed rows produced from this copy of the run",
+            )
+        X, y = removal.method.held_data()
+        stats = retained_stats(
+            lineage.source_stats,
+            self.train_row_ids_[retained],
+            X,
+            y,
+            classes=is_classifier(self.estimator_),
+            n_events=len(self.unlearning_log_) + 1,
+        )
+        return dataclasses.replace(lineage, source_stats=stats)
 
     def _event_store(self):
         if self.store is not None:

@@ -52,6 +52,11 @@ class Removal:
 class RemovalMethod(ABC):
     """How one kind of model forgets rows; holds data of the retained rows only."""
 
+    def held_data(self):
+        """``(X, y)`` of the held rows as given to ``fit``, for recounting the run's
+        statistics; None for what the method keeps only in another form."""
+        return None, None
+
     @abstractmethod
     def remove(self, estimator, forget, keep, params, **options):
         """Compute the removal of rows ``forget``; change nothing.

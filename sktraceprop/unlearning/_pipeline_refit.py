@@ -95,6 +95,9 @@ class PipelineRefit(RemovalMethod):
         self.y = y
         self.sample_weight = sample_weight
 
+    def held_data(self):
+        return self.X, self.y
+
     def remove(self, estimator, forget, keep, params, **options):
         final = copy.deepcopy(estimator[-1])
         X_r = retained_rows(self.X, keep)

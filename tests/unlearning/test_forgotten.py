@@ -139,6 +139,15 @@ def test_no_value_of_a_removed_row_remains_in_the_pickle(rows, kind, request, at
     assert _hits(in_store, numbers) == []
     if _hits(in_store, [], categories):
         assert "feature name(s) only removed rows produced" in event["caveat"]
+    if kind == "traced":
+        # the copy of the run describes the retained rows: as counted on them alone
+        from sktraceprop._lineage._stats import source_stats
+
+        kept = np.setdiff1d(np.arange(len(X)), rows)
+        truth = source_stats(X.iloc[kept], y[kept], stp.row_ids(X)[kept], classes=True)
+        copy = dict(unl.estimator_.lineage_.source_stats)
+        assert copy.pop("retained")["n_rows"] == kept.size
+        assert copy == truth
     # still a working model after it
     assert unl.predict(X).shape == (len(X),)
 
@@ -215,3 +224,95 @@ def test_held_data_shrinks_to_the_retained_rows(kind):
     held = unl._method.Z if kind == "bare" else unl._method.X
     assert held.shape[0] == unl.retained_mask_.sum() == sum(N_ROWS[1:])
     assert len(pickle.dumps(unl._method)) < before
+
+
+@pytest.mark.parametrize("preprocessing", ["refit", "keep"])
+def test_run_statistics_are_recounted_over_the_retained_rows(preprocessing):
+    """The unlearner's copy of the run describes the retained rows (truth: the statistics
+    of a fit on them); the stored run keeps the fit's, and the event says so."""
+    from sktraceprop._lineage._stats import source_stats
+
+    X, y = _frame(f"recount_{preprocessing}")
+    y = np.where(y == 1, "yes", "no").astype(object)
+    y[5:9] = "zqclass"  # a class only removed rows have
+    rows = np.r_[3:12, 50:55]
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(_encoder(), LogisticRegression(C=0.5), store=store)
+    unl = GradientCorrectionUnlearner(pipe, preprocessing=preprocessing).fit(X, y)
+    unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    kept = np.setdiff1d(np.arange(len(X)), rows)
+    truth = source_stats(X.iloc[kept], y[kept], stp.row_ids(X)[kept], classes=True)
+    copy = unl.estimator_.lineage_.source_stats
+    assert copy["retained"]["n_rows"] == kept.size
+    for got, want in zip(copy["sources"], truth["sources"], strict=True):
+        assert got["n_rows"] == want["n_rows"] and got["labels"] == want["labels"]
+        if preprocessing == "refit":
+            assert got["missing"] == want["missing"]
+    assert copy["retained"]["not_recounted"] == (
+        [] if preprocessing == "refit" else ["missing values"]
+    )
+    assert b"zqclass" not in _pickled(unl)
+    assert unl.classes_.tolist() == ["no", "yes"]  # as a retrain: the class went with its rows
+    assert "class(es) only removed rows had" in unl.unlearning_log_[-1]["note"]
+    # the stored record is append-only: it still counts the removed rows, said in the event
+    (stored,) = [store.load_run(r) for r in store.list_runs()["run_id"]]
+    assert "zqclass" in json.dumps(stored.source_stats)
+    assert (
+        "counted at fit over all its rows, removed rows included"
+        in (unl.unlearning_log_[-1]["caveat"])
+    )
+
+
+def test_a_continuous_target_of_removed_rows_leaves_the_copy_not_the_stored_run():
+    X, _ = _frame("continuous")
+    X = X[["x0", "x1", "x2"]]
+    y = X["x0"].to_numpy() + 1.0
+    rows = np.arange(0, 4)
+    y[rows] = MARK + np.arange(4)  # the largest targets: the max of the fit
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(SimpleImputer(), Ridge(), store=store)
+    unl = GradientCorrectionUnlearner(pipe).fit(X, y)
+    assert _hits(_pickled(unl), y[rows])
+    unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    assert _hits(_pickled(unl), y[rows]) == []
+    (labels,) = [
+        r["labels"]
+        for r in unl.estimator_.lineage_.source_stats["sources"]
+        if r["source_id"] == "continuous_0"
+    ]
+    kept = np.delete(y, rows)[: N_ROWS[0] - rows.size]
+    assert labels["max"] == kept.max() and labels["count"] == kept.size
+    assert labels["mean"] == pytest.approx(kept.mean(), rel=1e-12)
+    assert _hits(pickle.dumps(store), y[rows][-1:])  # the max at fit, in the stored run
+    assert "may be a removed row's" in unl.unlearning_log_[-1]["caveat"]
+
+
+def test_replaced_steps_are_not_kept_and_predictions_still_say_replaced():
+    X, y = _frame("replaced")
+    rows = np.arange(2, 6)
+    X, numbers, categories = _plant(X, rows)
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(
+        _encoder(), LogisticRegression(C=0.5), store=store, log_predictions=True
+    )
+    unl = GradientCorrectionUnlearner(pipe).fit(X, y)
+    unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    assert _hits(_pickled(unl), numbers, categories) == []
+    unl.predict(X.iloc[:3])
+    assert store.events()[-1]["payload"]["replaced_since_fit"] == [
+        "columntransformer",
+        "logisticregression",
+    ]
+
+
+def test_the_clone_is_stored_as_an_unlearning_run_of_the_users_model():
+    X, y = _frame("purpose")
+    X = X[["x0", "x2"]]
+    store = MemoryStore()
+    user = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    user.fit(X, y)
+    unl = GradientCorrectionUnlearner(user).fit(X, y)
+    runs = store.list_runs()
+    assert runs["purpose"].tolist() == ["fit", "unlearning"]
+    assert runs["parent_run_id"].tolist()[1] == user.lineage_.run_id
+    assert runs["run_id"].tolist()[1] == unl.run_id_

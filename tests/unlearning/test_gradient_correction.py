@@ -174,9 +174,13 @@ def test_traced_pipeline_corrects_final_step_and_logs_to_its_store():
     assert events[0]["kind"] == "unlearning"
     assert events[0]["run_id"] == fitted.lineage_.run_id == unl.run_id_
     assert events[0]["payload"]["sources"] == {"site_2": 40}
-    # preprocessing="refit" (default): the scaler forgot site_2 too, no caveat
+    # preprocessing="refit" (default): the scaler forgot site_2 too; the only caveat is
+    # the stored run's record (append-only), whose statistics count site_2's rows
     assert events[0]["payload"]["preprocessing"] == "refitted on the retained rows"
-    assert "caveat" not in events[0]["payload"]
+    caveat = events[0]["payload"]["caveat"]
+    assert caveat.startswith(f"the stored record of run {unl.run_id_}")
+    assert "preprocessing steps keep" not in caveat
+    assert "removed rows included (rows, label counts per class and missing values" in caveat
     assert_allclose(fitted[0].mean_, X.to_numpy()[keep].mean(axis=0), rtol=1e-12)
     assert store.verify()
     assert unl.unlearning_log_[0]["event_hash"] == events[0]["hash"]

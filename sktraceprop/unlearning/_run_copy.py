@@ -1,0 +1,104 @@
+"""The unlearner's copy of the run after a removal: true of the rows the model holds.
+
+A traced pipeline's ``lineage_`` is the record of its fit. The stored record is
+append-only (under the store's hash chain) and keeps what it said at fit; the copy the
+unlearner holds is rewritten after each removal so that it names no value of a removed
+row and its statistics describe the retained rows:
+
+- feature names that only removed rows produced (one-hot categories) are dropped;
+- ``source_stats`` is counted again over the retained rows (rows per source, label
+  balance, missing values) from the data the removal method keeps; what the method
+  does not keep in the form given to ``fit`` is not recounted, and ``retained`` says
+  so instead of keeping a figure that counts removed rows.
+"""
+
+import dataclasses
+
+from sklearn.pipeline import Pipeline
+
+from .._lineage._record import collect_ops
+from .._lineage._stats import source_stats
+
+__all__ = ["redact_features", "retained_stats"]
+
+
+def redact_features(lineage, preprocessing, final_name, note):
+    """A copy of the run ``lineage`` listing only the feature names the refitted
+    ``preprocessing`` steps still produce (the others came from removed rows only)."""
+    pre = Pipeline(preprocessing)
+    fresh = {op.name: op for op in collect_ops(pre)}
+    try:
+        produced = {str(n) for n in pre.get_feature_names_out()}
+    except (AttributeError, ValueError, TypeError, NotImplementedError):
+        produced = set()
+
+    def trim(names, allowed):
+        return [n for n in names if n in allowed]
+
+    ops = []
+    for op in lineage.ops:
+        if op.name in fresh:
+            new = fresh[op.name]
+            op = dataclasses.replace(
+                op,
+                features_in=trim(op.features_in, set(new.features_in)),
+                features_out=trim(op.features_out, set(new.features_out)),
+            )
+        elif op.name == final_name:
+            op = dataclasses.replace(op, features_in=trim(op.features_in, produced))
+        ops.append(op)
+    features = {k: v for k, v in lineage.feature_lineage.items() if k in produced}
+    return dataclasses.replace(
+        lineage, ops=ops, feature_lineage=features, notes=[*lineage.notes, note]
+    )
+
+
+def retained_stats(stats, ids, X, y, classes, n_events):
+    """``source_stats`` counted over the retained rows only.
+
+    Parameters
+    ----------
+    stats : dict
+        The statistics recorded at fit (for the target's name).
+    ids : ndarray of int64
+        Row ids of the retained rows.
+    X, y : array-like or None
+        The retained rows' input and targets as given to ``fit``; None when the removal
+        method keeps them only transformed (then that part is not recounted).
+    classes : bool
+        Whether the targets are class labels.
+    n_events : int
+        Removals made so far, for the record.
+
+    Returns
+    -------
+    stats : dict
+        As :func:`~sktraceprop._lineage._stats.source_stats`, plus ``retained``: how
+        many rows remain after how many removals, and what could not be recounted.
+    """
+    if not stats:
+        return {}
+    fresh = source_stats(X, y, ids, classes=classes)
+    not_recounted = []
+    if X is None:
+        fresh["columns"] = None
+        fresh["missing_note"] = (
+            "not recounted after unlearning: the unlearner keeps the retained rows only "
+            "as transformed features"
+        )
+        not_recounted.append("missing values")
+    if y is None:
+        reason = (
+            "not recounted after unlearning: the unlearner keeps the retained rows' "
+            "targets only encoded"
+        )
+        for record in fresh["sources"]:
+            record["labels"] = {"kind": "not recorded", "reason": reason}
+        not_recounted.append("label balance")
+    fresh["target"] = stats.get("target")
+    fresh["retained"] = {
+        "n_rows": int(len(ids)),
+        "after_removals": int(n_events),
+        "not_recounted": not_recounted,
+    }
+    return fresh
