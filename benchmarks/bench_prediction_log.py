@@ -34,6 +34,7 @@ import sktraceprop as stp  # noqa: E402
 
 METHODS = ("predict", "predict_proba", "decision_function")
 N_ROWS = 10_000
+TARGET = 1.10  # logged / plain median time of predict (issue 14)
 
 
 def adult(store):
@@ -146,6 +147,14 @@ def main(argv=None):
     results["worst_predict_ratio_min"] = max(
         r["predict"]["ratio_min"] for r in results["cases"].values()
     )
+    verdicts = []
+    for name, found in results["cases"].items():
+        r = found["predict"]
+        met = "met" if r["ratio"] <= TARGET else "**not met**"
+        verdicts.append(
+            f"{name}: {r['ratio']:.3f}x ({met}; the log adds {r['overhead_ms']:.2f} ms to a "
+            f"{r['plain_median_s'] * 1e3:.2f} ms call)"
+        )
     m = results["machine"]
     md = f"""## Prediction log overhead (`bench_prediction_log.py`)
 
@@ -157,9 +166,11 @@ ratio of the medians, and of the fastest call of each (the cost when the shared 
 lets the call run). A logged call appends one hash-chained audit event: the run, the row
 count, the SHA-256 of the input rows (hashed on a helper thread while the model
 predicts), and the outputs (predicted labels as one byte per row, compressed;
-probabilities and decision values as float64). Target: `predict` <= 1.10x; worst
-`predict` ratio here: {results["worst_predict_ratio"]:.3f} (medians),
-{results["worst_predict_ratio_min"]:.3f} (fastest).
+probabilities and decision values as float64). Target: `predict` <= {TARGET:.2f}x
+(medians). Per case: {"; ".join(verdicts)}. The log's cost per call is about fixed
+(hashing the input rows, encoding the outputs, appending the event), so it is within
+the target where `predict` itself does real work (the Adult pipeline) and not where a
+10-column linear model answers 10,000 rows in a few milliseconds.
 
 Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared), Python {m["python"]}, scikit-learn
 {m["scikit-learn"]}, pandas {m["pandas"]}. Command:

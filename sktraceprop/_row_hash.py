@@ -49,7 +49,11 @@ def _feed_numbers(h, values, missing):
         tag, data = b"uint", np.ascontiguousarray(values, dtype="<u8")
     else:
         tag, data = b"float", np.ascontiguousarray(values, dtype=_F8)
-        if not np.isfinite(np.add.reduce(data)):  # a NaN makes the sum NaN: else none
+        # a NaN makes the sum NaN (else there is none); huge or infinite values may make
+        # it overflow or inf - inf, which only sends us to the exact check
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = np.add.reduce(data)
+        if not np.isfinite(total):
             nan = np.isnan(data)
             missing = nan if missing is None else (missing | nan)
     if missing is not None and missing.any():

@@ -176,13 +176,13 @@ def _print(*args, out=None):
 
 
 def _open_store(db, full_check=False):
-    """An existing SQLite store; never creates one (a missing file is a usage error)."""
+    """An existing SQLite store, read-only: no command writes to the store it reads."""
     from .stores import SQLiteStore
 
     path = Path(db)
     if not path.is_file():
         raise _UsageError(f"no store at {db} (the file does not exist)")
-    return SQLiteStore(path, check_on_open="full" if full_check else "header")
+    return SQLiteStore(path, mode="ro", check_on_open="full" if full_check else "header")
 
 
 def _cmd_runs(args, out):
@@ -261,6 +261,7 @@ def _cmd_report(args, out):
         human_oversight=args.oversight,
         output_path=args.json,
         private_key=args.sign,
+        checkpoint_key=args.checkpoint_key,
     )
     if args.html is not None:
         report.to_html(args.html)
@@ -294,13 +295,39 @@ def _cmd_verify(args, out):
 
 
 def _cmd_check(args, out):
+    if args.checkpoint and args.public_key is None:
+        raise _UsageError("--checkpoint needs --public-key (the key that signed it)")
+    for path in args.checkpoint or ():
+        if not Path(path).is_file():
+            raise _UsageError(f"no checkpoint at {path}")
     store = _open_store(args.db, full_check=True)
-    report = store.check(full=True)
+    report = store.check(
+        full=True,
+        public_key=args.public_key,
+        checkpoint=args.checkpoint or None,
+        allow_unsigned_tail=args.allow_unsigned_tail,
+    )
     _print(
-        f"{args.db}: ok ({report['sqlite_check']}, {report['runs']} runs loaded, "
-        f"{report['events']} events chained; chain head {report['chain_head']})",
+        f"{args.db}: ok ({report['sqlite_check']}, {report['runs']} runs and "
+        f"{report['sources']} sources checked against their digests, {report['events']} "
+        f"events chained, {report['checkpoints']} checkpoint(s); chain head "
+        f"{report['chain_head']})",
         out=out,
     )
+    if args.public_key is None:
+        _print(
+            "note: signatures not checked (give --public-key): the chain alone cannot show "
+            "events cut from its end or a chain recomputed after an edit",
+            out=out,
+        )
+    else:
+        through = report["signed_through"]
+        tail = report["last_seq"] - (through or 0)
+        _print(
+            f"signed through event {through} by key {report['key_fingerprint'][:16]}..."
+            + (f"; {tail} later event(s) not signed yet" if tail else ""),
+            out=out,
+        )
     return 0
 
 
@@ -370,6 +397,12 @@ def _parser():
         help="person or role assigned to human oversight (repeatable)",
     )
     p.add_argument("--sign", metavar="KEY.pem", help="Ed25519 private key to sign the report")
+    p.add_argument(
+        "--checkpoint-key",
+        metavar="KEY.pub.pem",
+        help="Ed25519 public key the store's checkpoints are signed with (checked, and "
+        "recorded in the report)",
+    )
 
     p = command(
         "verify",
@@ -385,9 +418,27 @@ def _parser():
         "check",
         "full integrity check of a store",
         "Run the full integrity check of a SQLite store, read-only: SQLite's integrity "
-        "check, the audit events' hash chain, and a load of every run.",
+        "check, the audit events' hash chain, every run and source against the digest "
+        "its event holds, and the stored checkpoints; with --public-key, their "
+        "signatures and that the chain's head is signed; with --checkpoint, that the "
+        "store still holds the event a checkpoint kept elsewhere signed (what shows "
+        "events cut from the end).",
     )
     p.add_argument("db", metavar="DB", help="SQLite store file")
+    p.add_argument(
+        "--public-key", metavar="KEY.pub.pem", help="Ed25519 key the checkpoints are signed with"
+    )
+    p.add_argument(
+        "--checkpoint",
+        action="append",
+        metavar="CHECKPOINT.json",
+        help="a checkpoint kept outside the store (repeatable; needs --public-key)",
+    )
+    p.add_argument(
+        "--allow-unsigned-tail",
+        action="store_true",
+        help="with --public-key: accept events appended after the last checkpoint",
+    )
     return parser
 
 

@@ -19,11 +19,18 @@ STORE_PREFIX = "store."
 
 
 def all_events(store):
-    """Every audit event of the store, its own bookkeeping events included where it has some."""
-    try:
-        return store.events(include_store_events=True)
-    except TypeError:  # a store without bookkeeping events lists them all anyway
-        return store.events()
+    """Every event of the store's hash chain, its own bookkeeping events included."""
+    return store.events(include_store_events=True)
+
+
+def is_store_event(event):
+    """Whether the store wrote this event itself (a run or source put under the chain)."""
+    return str(event["kind"]).startswith(STORE_PREFIX)
+
+
+def audit_events(events):
+    """The events logged by the system's use and its people, not the store's bookkeeping."""
+    return [e for e in events if not is_store_event(e)]
 
 
 def included(event, run_id, source_keys):
@@ -40,7 +47,7 @@ def included(event, run_id, source_keys):
         return True
     if event["run_id"] is not None:
         return False
-    if kind.startswith(STORE_PREFIX):
+    if is_store_event(event):
         payload = event["payload"] if isinstance(event["payload"], dict) else {}
         return (payload.get("source_id"), payload.get("sha256")) in source_keys
     return True
@@ -285,31 +292,42 @@ def _removals(events):
     return out
 
 
-def checkpoints_of(store):
-    """Signed checkpoints of the store's chain, read defensively (older stores have none)."""
-    method = getattr(store, "checkpoints", None)
-    if not callable(method):
-        return {
-            "signed": False,
-            "note": (
-                f"{type(store).__name__} keeps no signed checkpoints: the chain is unsigned, "
-                "so whoever can write the store could truncate its end or recompute it "
-                "unnoticed by the store alone"
-            ),
-        }
-    items = list(method())
-    if not items:
-        return {
-            "signed": False,
-            "note": "no checkpoint of the chain has been signed: the chain is unsigned",
-        }
-    latest = items[-1]
-    fields = latest if isinstance(latest, dict) else vars(latest)
-    return {
-        "signed": True,
+def checkpoints_of(store, head_seq, public_key=None):
+    """The store's signed checkpoints, and (with ``public_key``) what their signatures cover.
+
+    Without a key the checkpoints are counted (``store.verify()`` has checked that they
+    match the chain), but nothing says who signed them: ``signed`` stays False.
+    """
+    items = store.checkpoints()
+    out = {
+        "signed": False,
         "n_checkpoints": len(items),
-        "latest": {str(k): json_safe(v) for k, v in fields.items()},
+        "signatures_checked": public_key is not None,
+        "signed_through": None,
+        "key_fingerprint": None,
     }
+    if items:
+        out["latest"] = json_safe(items[-1])
+    if public_key is not None:
+        checked = store.check_integrity(public_key, allow_unsigned_tail=True)
+        out["signed_through"] = checked["signed_through"]
+        out["key_fingerprint"] = checked["key_fingerprint"]
+        out["signed"] = checked["signed_through"] is not None
+        later = head_seq - (checked["signed_through"] or 0)
+        out["note"] = (
+            f"signatures checked with key {checked['key_fingerprint'][:16]}...: the chain is "
+            f"signed through event {checked['signed_through']}"
+            + (f"; the {later} later event(s) are not signed yet" if later else "")
+        )
+    elif items:
+        out["note"] = (
+            f"{len(items)} checkpoint(s) stored, the latest signing event "
+            f"{items[-1].get('event_seq')}; their signatures were not checked (make the "
+            "report with checkpoint_key= to check them)"
+        )
+    else:
+        out["note"] = "no checkpoint of the chain has been signed: the chain is unsigned"
+    return out
 
 
 def store_location(store):
@@ -317,7 +335,7 @@ def store_location(store):
     return {"type": type(store).__name__, "location": None if path is None else str(path)}
 
 
-def record_keeping(store, run, events, now):
+def record_keeping(store, run, events, now, checkpoint_key=None):
     """Runs, the chain, the prediction log, explanations and removals of the run."""
     mine = [e for e in events if e["run_id"] == run.run_id]
     predictions = [e for e in mine if e["kind"] == "prediction"]
@@ -329,14 +347,16 @@ def record_keeping(store, run, events, now):
         "store": {
             **store_location(store),
             "n_runs": len(runs),
-            "n_events": len(events),
+            "n_chain_events": len(events),
+            "n_audit_events": len(audit_events(events)),
+            "n_store_events": sum(map(is_store_event, events)),
             "chain_verified_at": now,
             "chain_head": {
                 "seq": head["seq"],
                 "hash": head["hash"],
                 "created_at": head["created_at"],
             },
-            "checkpoints": checkpoints_of(store),
+            "checkpoints": checkpoints_of(store, head["seq"], checkpoint_key),
         },
         "runs": [
             {

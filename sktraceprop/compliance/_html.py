@@ -369,10 +369,8 @@ def _section_records(report):
     store = rk["store"]
     head = store["chain_head"]
     checkpoints = store["checkpoints"]
-    signed = (
-        f"signed ({checkpoints.get('n_checkpoints')} checkpoint(s))"
-        if checkpoints["signed"]
-        else f"unsigned: {_e(checkpoints.get('note', ''))}"
+    signed = ("signed: " if checkpoints["signed"] else "not shown signed: ") + _e(
+        checkpoints["note"]
     )
     p = rk["predictions"]
     methods = "; ".join(
@@ -411,7 +409,13 @@ def _section_records(report):
             [
                 ["Store", f"{_e(store['type'])} <code>{_e(store['location'])}</code>"],
                 ["Runs stored", str(store["n_runs"])],
-                ["Audit events (hash-chained)", str(store["n_events"])],
+                [
+                    "Events in the hash chain",
+                    f"{store['n_chain_events']}: {store['n_audit_events']} audit events "
+                    "logged by the system's use and its people (predictions, explanations, "
+                    f"removals, reviews) and {store['n_store_events']} the store wrote to "
+                    "put its runs and sources under the chain",
+                ],
                 [
                     "Chain head",
                     f"event {head['seq']} at {_e(head['created_at'])}, "

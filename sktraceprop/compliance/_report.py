@@ -12,6 +12,7 @@ from ..exceptions import ComplianceError, UnknownRunError
 from ._categories import annex_iii_category
 from ._evidence import (
     all_events,
+    audit_events,
     features_section,
     model_section,
     record_keeping,
@@ -135,6 +136,7 @@ def compliance_report(
     run_id=None,
     output_path=None,
     private_key=None,
+    checkpoint_key=None,
 ):
     """Evidence for the EU AI Act about one model: per article, what the record proves.
 
@@ -174,6 +176,12 @@ def compliance_report(
     private_key : Ed25519PrivateKey or path, default=None
         Sign the report (the same keys as store checkpoints, see
         :mod:`sktraceprop.signing`).
+    checkpoint_key : Ed25519PublicKey or path, default=None
+        The key the store's checkpoints are signed with (see
+        :meth:`BaseStore.checkpoint <sktraceprop.stores.BaseStore.checkpoint>`): the
+        report then records through which event the chain is signed. Without it the
+        checkpoints are counted but their signatures not checked, and the chain is
+        reported as unsigned.
 
     Returns
     -------
@@ -184,11 +192,13 @@ def compliance_report(
     ComplianceError
         A required field is missing, the category is not an Annex III area, the
         estimator has no run or store or changed since fit, the store has no audit
-        events, or ``output_path`` exists.
+        events (besides the ``store.run`` and ``store.source`` events it writes itself
+        when it saves a run), or ``output_path`` exists.
     UnknownRunError
         ``run_id`` names no stored run.
     CorruptStoreError
-        The store's hash chain does not verify.
+        The store's hash chain does not verify, or (with ``checkpoint_key``) no
+        checkpoint is signed by that key.
     """
     _check_text_fields(
         system_name=system_name,
@@ -202,11 +212,12 @@ def compliance_report(
     run, store, matches = _resolve(estimator, store, run_id)
     store.verify()
     events = all_events(store)
-    if not events:
+    if not audit_events(events):
         raise ComplianceError(
-            f"{store!r} has no audit events: record-keeping (Art. 12) and log retention "
-            "(Art. 26(6)) rest on the store's hash-chained events. Log the model's use "
-            "(log_predictions=True) before making a report."
+            f"{store!r} has no audit events (only the {len(events)} bookkeeping event(s) "
+            "the store wrote for its runs and sources): record-keeping (Art. 12) and log "
+            "retention (Art. 26(6)) rest on the events logged while the system is used. "
+            "Log the model's use (log_predictions=True) before making a report."
         )
     now = utc_now()
     body = {
@@ -229,7 +240,9 @@ def compliance_report(
         "sources": sources_section(run),
         "feature_lineage": features_section(run),
     }
-    body["record_keeping"], body["events"] = record_keeping(store, run, events, now)
+    body["record_keeping"], body["events"] = record_keeping(
+        store, run, events, now, checkpoint_key
+    )
     body["retention"] = retention_section(store, run, events, now)
     body["articles"] = articles(body)
     report = ComplianceReport({**body, "integrity": seal(body, private_key)})

@@ -45,13 +45,86 @@ def _event_record(event):
     return {k: event[k] for k in ("seq", "run_id", "created_at", "kind", "payload")}
 
 
-def _event_problems(report):
-    problems = []
+def _aligned(report, recorded):
+    """Match the report's events to the events recorded when it was made.
+
+    Events are matched by content (the recorded digest of each event), not by position:
+    removing or reordering events must not make every later event look edited. Events
+    left unmatched on both sides are paired in order, as edits.
+
+    Returns
+    -------
+    edited : list of (position, recorded position)
+    removed : list of recorded positions
+    added : list of positions
+    """
     events = report["events"]
+    n_recorded = sum(1 for p in recorded if p.count("/") == 2 and p.startswith("/events/"))
+    left = {}
+    for i in range(n_recorded):
+        left.setdefault(recorded[f"/events/{i}"], []).append(i)
+    new = []
+    for position, event in enumerate(events):
+        same = left.get(sha256_of(event))
+        if same:
+            same.pop(0)
+        else:
+            new.append(position)
+    gone = sorted(i for positions in left.values() for i in positions)
+    paired = min(len(new), len(gone))
+    return list(zip(new[:paired], gone[:paired])), gone[paired:], new[paired:]
+
+
+def _recorded_seq(report, i):
+    seqs = report["record_keeping"]["included_seqs"]
+    return seqs[i] if i < len(seqs) else None
+
+
+def _edits(report, recorded):
+    """Events edited, removed or added since the report was made, named by seq."""
+    events = report["events"]
+    edited, removed, added = _aligned(report, recorded)
+    problems = []
+    for position, i in edited:
+        event = events[position]
+        fields = [
+            f"/events/{position}/{k}"
+            for k in sorted(event)
+            if sha256_of(event[k]) != recorded.get(f"/events/{i}/{k}")
+        ]
+        seq = _recorded_seq(report, i)
+        rehashed = event_hash(event["prev_hash"], _event_record(event)) == event["hash"]
+        problems.append(
+            f"event seq {seq if seq is not None else event['seq']} ({event['kind']}, "
+            f"/events/{position}) was changed after the report was made: "
+            f"{', '.join(fields) or f'/events/{position}'}"
+            + ("" if rehashed else "; it no longer matches its hash")
+        )
+    for i in removed:
+        problems.append(
+            f"event seq {_recorded_seq(report, i)} was removed from the report's events"
+        )
+    for position in added:
+        problems.append(f"event seq {events[position]['seq']} was added to the report's events")
+    return problems, {position for position, _ in edited}
+
+
+def _event_problems(report, recorded=None):
+    """Altered, reordered, removed and added events, each named by its ``seq``.
+
+    ``recorded`` (the report's per-field digests, given when its content hash does not
+    match) tells which event was edited, removed or added, and which of its fields.
+    Without it (the content matches its hash), each event is checked against its own
+    hash and the events against ``included_seqs``.
+    """
+    events = report["events"]
+    problems, named = _edits(report, recorded) if recorded is not None else ([], set())
     previous = None
     for position, event in enumerate(events):
         seq = event["seq"]
-        if event_hash(event["prev_hash"], _event_record(event)) != event["hash"]:
+        if position not in named and (
+            event_hash(event["prev_hash"], _event_record(event)) != event["hash"]
+        ):
             problems.append(
                 f"event seq {seq} ({event['kind']}, /events/{position}) does not match its "
                 "hash: the event was altered"
@@ -67,12 +140,13 @@ def _event_problems(report):
                     f"event seq {seq} is not linked to event seq {previous['seq']} before it"
                 )
         previous = event
-    listed = [e["seq"] for e in events]
-    recorded = report["record_keeping"]["included_seqs"]
-    for seq in sorted(set(recorded) - set(listed)):
-        problems.append(f"event seq {seq} was removed from the report's events")
-    for seq in sorted(set(listed) - set(recorded)):
-        problems.append(f"event seq {seq} was added to the report's events")
+    if recorded is None:
+        listed = [e["seq"] for e in events]
+        recorded_seqs = report["record_keeping"]["included_seqs"]
+        for seq in sorted(set(recorded_seqs) - set(listed)):
+            problems.append(f"event seq {seq} was removed from the report's events")
+        for seq in sorted(set(listed) - set(recorded_seqs)):
+            problems.append(f"event seq {seq} was added to the report's events")
     head = report["record_keeping"]["store"]["chain_head"]
     for event in events:
         if event["seq"] > head["seq"]:
@@ -233,9 +307,14 @@ def verify_report(source, *, store=None, public_key=None):
         raise _failure(name, "does not follow the compliance report schema", problems)
     body = body_of(report)
     integrity = report["integrity"]
+    recorded = None
     if sha256_of(body) != integrity["sha256"]:
-        changes = altered_pointers(body, integrity["digests"])
-        problems += [f"{where} was {what} after the report was made" for where, what in changes]
+        recorded = integrity["digests"]
+        changes = altered_pointers(body, recorded)
+        # Events are named by seq below: by position, one removed event would make
+        # every later one look changed.
+        outside = [(p, what) for p, what in changes if not p.startswith("/events/")]
+        problems += [f"{where} was {what} after the report was made" for where, what in outside]
         if not changes:
             problems.append(
                 "the content matches every recorded field digest but not integrity.sha256: "
@@ -243,7 +322,15 @@ def verify_report(source, *, store=None, public_key=None):
             )
     elif digests(body) != integrity["digests"]:
         problems.append("integrity.digests was altered")
-    problems += _event_problems(report)
+    found = _event_problems(report, recorded)
+    if recorded is not None and not found:
+        # an edit of the events that matching them by seq does not explain
+        found = [
+            f"{where} was {what} after the report was made"
+            for where, what in changes
+            if where.startswith("/events/")
+        ]
+    problems += found
     problems += _signature_problems(body, integrity["signature"], public_key)
     if store is not None:
         problems += _store_problems(report, store)

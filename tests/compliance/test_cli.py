@@ -40,7 +40,11 @@ def _run(capsys, *argv):
 
 
 def _state(store):
-    return store.events(), store.list_runs().to_dict()
+    return (
+        store.events(include_store_events=True),
+        store.list_runs().to_dict(),
+        store.checkpoints(),
+    )
 
 
 def test_runs_and_trace(fitted, hospitals, capsys):
@@ -154,6 +158,44 @@ def test_a_corrupt_store_exits_1(fitted, tmp_path, capsys):
     digest = hashlib.sha256(open(store.path, "rb").read()).hexdigest()
     code, _, _ = _run(capsys, "check", store.path)
     assert hashlib.sha256(open(store.path, "rb").read()).hexdigest() == digest
+
+
+def test_check_with_signed_checkpoints(fitted, tmp_path, capsys):
+    from sktraceprop import signing
+
+    _, store, *_ = fitted
+    key, other = signing.generate_key(), signing.generate_key()
+    public, wrong = tmp_path / "audit.pub.pem", tmp_path / "other.pub.pem"
+    signing.save_key(key.public_key(), public)
+    signing.save_key(other.public_key(), wrong)
+    signed = store.checkpoint(key, path=tmp_path / "cp.json")
+    code, out, _ = _run(capsys, "check", store.path)
+    assert code == 0 and "1 checkpoint(s)" in out and "signatures not checked" in out
+    code, out, _ = _run(capsys, "check", store.path, "--public-key", public)
+    assert code == 0 and f"signed through event {signed['event_seq']} by key" in out
+
+    store.append_event("review", {"by": "auditor"})  # after the checkpoint: not signed
+    before = _state(store)
+    code, _, err = _run(capsys, "check", store.path, "--public-key", public)
+    assert code == 1 and "not covered by a checkpoint" in err, err
+    code, out, _ = _run(
+        capsys, "check", store.path, "--public-key", public, "--allow-unsigned-tail"
+    )
+    assert code == 0 and "1 later event(s) not signed yet" in out
+    code, _, err = _run(capsys, "check", store.path, "--public-key", wrong)
+    assert code == 1 and "no checkpoint signed by key" in err
+    code, out, _ = _run(
+        capsys, "check", store.path, "--public-key", public, "--allow-unsigned-tail",
+        "--checkpoint", tmp_path / "cp.json",
+    )  # fmt: skip
+    assert code == 0, out
+    code, _, err = _run(capsys, "check", store.path, "--checkpoint", tmp_path / "cp.json")
+    assert code == 2 and "--checkpoint needs --public-key" in err
+    code, _, err = _run(
+        capsys, "check", store.path, "--public-key", public, "--checkpoint", tmp_path / "no"
+    )
+    assert code == 2 and "no checkpoint at" in err
+    assert _state(store) == before  # checking writes nothing
 
 
 def _command(*argv):

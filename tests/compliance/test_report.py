@@ -90,15 +90,27 @@ def test_report_figures_come_from_the_files_and_the_log(fitted, hospitals, tmp_p
     assert logged["first"] == calls[0]["created_at"] and logged["last"] == calls[-1]["created_at"]
     assert logged["by_method"]["predict_proba"] == {"calls": 1, "rows": 4}
     assert sum(logged["predicted_classes"].values()) == 7
-    assert data["record_keeping"]["store"]["n_events"] == len(events)
-    assert data["record_keeping"]["store"]["chain_head"]["hash"] == events[-1]["hash"]
-    assert data["record_keeping"]["store"]["checkpoints"]["signed"] is False
-    assert data["events"] == []  # predictions are summarised, not copied
+    # the chain holds the store's own events too: counted apart from the audit events
+    chain = store.events(include_store_events=True)
+    kept = [e for e in chain if e["kind"].startswith("store.")]
+    counts = data["record_keeping"]["store"]
+    assert counts["n_audit_events"] == len(events) == 3
+    assert counts["n_store_events"] == len(kept) == 3  # two sources, one run
+    assert counts["n_chain_events"] == len(chain) == 6
+    assert counts["chain_head"]["hash"] == chain[-1]["hash"] == events[-1]["hash"]
+    assert counts["checkpoints"]["signed"] is False
+    # predictions are summarised, not copied; the events putting this run and its
+    # sources under the chain are copied, for an auditor to check against the store
+    assert data["events"] == kept
+    assert [e["kind"] for e in data["events"]] == ["store.source", "store.source", "store.run"]
+    assert data["events"][-1]["run_id"] == pipe.lineage_.run_id
+    (records,) = [a for a in data["articles"] if a["article"] == "12"]
+    assert "3 audit events, in a hash chain of 6 events with the 3 the store" in records["why"]
 
     times = list(_times({k: v for k, v in data.items() if k != "integrity"}))
     assert len(times) > 10 and [t for t in times if not UTC.match(t)] == []
     retention = data["retention"]
-    logged_times = [e["created_at"] for e in events] + list(store.list_runs()["created_at"])
+    logged_times = [e["created_at"] for e in chain] + list(store.list_runs()["created_at"])
     earliest = min(datetime.fromisoformat(t) for t in logged_times)
     assert datetime.fromisoformat(retention["earliest_logged"]) == earliest
     assert retention["stored_logs_cover_six_months"] is False
@@ -139,8 +151,14 @@ def test_logs_older_than_six_months_evidence_retention(hospitals, monkeypatch):
     assert data["retention"]["stored_logs_cover_six_months"] is True
     (retention,) = [a for a in data["articles"] if a["article"] == "26(6), 19(1)"]
     assert retention["status"] == "evidenced"
-    # the store-level event (no run) is copied in full
-    assert [e["kind"] for e in data["events"]] == ["review"]
+    # the store-level event (no run) is copied in full, after the events the store
+    # wrote when it saved the run and its two sources
+    assert [e["kind"] for e in data["events"]] == [
+        "store.source",
+        "store.source",
+        "store.run",
+        "review",
+    ]
 
 
 @given(
@@ -178,7 +196,14 @@ def test_no_prediction_log_and_removals_with_certificates(hospitals):
     from_b = int((stp.row_lineage(X)["source_id"] == "hospital_b").sum())
     assert removal["n_removed"] == event["n_removed"] == from_b
     assert removal["sources"] == {"hospital_b": event["n_removed"]}
-    assert [e["kind"] for e in data["events"]] == ["unlearning"]
+    # the removal, after the events the store wrote for the corrected run and its sources
+    assert [e["kind"] for e in data["events"]] == [
+        "store.source",
+        "store.source",
+        "store.run",
+        "unlearning",
+    ]
+    assert {e["run_id"] for e in data["events"][2:]} == {unlearner.run_id_}
     assert data["model"]["fitted_object_matches_run"] is None
     statuses = {a["article"]: a["status"] for a in data["articles"]}
     assert statuses["26(5)"] == "needs the deployer's input"
@@ -257,6 +282,47 @@ def test_bad_input_is_refused_and_nothing_is_written(fitted, tmp_path):
     with pytest.raises(ComplianceError, match="never overwritten"):
         report.to_html(path)
     assert path.read_text() == "keep me"
+
+
+def test_checkpoints_count_as_signed_only_when_their_signatures_are_checked(fitted, tmp_path):
+    from sktraceprop import signing
+    from sktraceprop.exceptions import CorruptStoreError
+
+    pipe, store, X, _ = fitted
+
+    def state(**kwargs):
+        data = compliance_report(pipe, **DEPLOYER, **kwargs).to_dict()
+        jsonschema.validate(data, stp.compliance.report_schema())
+        (record,) = [a for a in data["articles"] if a["article"] == "12"]
+        return data["record_keeping"]["store"]["checkpoints"], record["cannot_show"]
+
+    checkpoints, cannot = state()
+    assert checkpoints["signed"] is False and checkpoints["n_checkpoints"] == 0
+    assert any("the chain is not shown signed" in c for c in cannot)
+
+    key = signing.generate_key()
+    signing.save_key(key.public_key(), tmp_path / "audit.pub.pem")
+    made = store.checkpoint(key)
+    # stored, but nothing says who signed it: not reported as signed
+    checkpoints, cannot = state()
+    assert checkpoints["n_checkpoints"] == 1 and checkpoints["latest"] == made
+    assert checkpoints["signed"] is False and checkpoints["signatures_checked"] is False
+    assert "signatures were not checked" in checkpoints["note"]
+    assert any("the chain is not shown signed" in c for c in cannot)
+
+    checkpoints, cannot = state(checkpoint_key=tmp_path / "audit.pub.pem")
+    assert checkpoints["signed"] is True and checkpoints["signatures_checked"] is True
+    assert checkpoints["signed_through"] == made["event_seq"] == store.check()["last_seq"]
+    assert checkpoints["key_fingerprint"] == made["key_fingerprint"]
+    assert "later event" not in checkpoints["note"]
+    assert any(f"after event {made['event_seq']} (the last one signed)" in c for c in cannot)
+
+    pipe.predict(X.iloc[:2])  # one more event, after the checkpoint
+    checkpoints, _ = state(checkpoint_key=key.public_key())
+    assert checkpoints["signed_through"] == made["event_seq"]
+    assert "the 1 later event(s) are not signed yet" in checkpoints["note"]
+    with pytest.raises(CorruptStoreError, match="signed by another key"):
+        compliance_report(pipe, **DEPLOYER, checkpoint_key=signing.generate_key().public_key())
 
 
 def test_a_pipeline_changed_in_place_is_refused(fitted):

@@ -54,7 +54,16 @@ def _fails(path, match, **kwargs):
 def test_an_intact_report_verifies_alone_with_its_store_and_its_key(made):
     path, store, key = made
     data = json.loads(path.read_text())
-    assert [e["kind"] for e in data["events"]] == ["review", "explanation", "explanation"]
+    # the store's own events for the run and its sources come first (store.source for
+    # each new source, then store.run), then the audit events
+    assert [e["kind"] for e in data["events"]] == [
+        "store.source",
+        "store.source",
+        "store.run",
+        "review",
+        "explanation",
+        "explanation",
+    ]
     before = store.events()
     assert verify(path, store=store, public_key=key.public_key()) is True
     # the report's own event hash is the store's, computed independently of its code
@@ -88,15 +97,33 @@ def test_removed_reordered_and_altered_events(made, tmp_path):
     path, _, _ = made
     data = json.loads(path.read_text())
     seqs = [e["seq"] for e in data["events"]]
-    removed = _edit(path, lambda d: d["events"].pop(1), tmp_path, "a.json")
-    _fails(removed, rf"event seq {seqs[1]} was removed from the report's events")
+    first, second = [i for i, e in enumerate(data["events"]) if e["kind"] == "explanation"]
+    for i in (1, first):  # a store.source event, an explanation
+        name = f"a{i}.json"
+        removed = _edit(path, lambda d, i=i: d["events"].pop(i), tmp_path, name)
+        error = _fails(removed, rf"event seq {seqs[i]} was removed from the report's events")
+        # named once, as removed: the events after it are not said to have changed
+        assert error.problems == [f"event seq {seqs[i]} was removed from the report's events"]
     swapped = _edit(path, lambda d: d["events"].reverse(), tmp_path, "b.json")
     _fails(swapped, r"listed after event seq .*reordered")
 
     def payload(d):
-        d["events"][2]["payload"]["top_k"] = 99
+        d["events"][second]["payload"]["top_k"] = 99
 
-    _fails(_edit(path, payload, tmp_path, "c.json"), rf"event seq {seqs[2]} \(explanation")
+    error = _fails(_edit(path, payload, tmp_path, "c.json"), rf"event seq {seqs[second]} ")
+    assert error.problems == [
+        f"event seq {seqs[second]} (explanation, /events/{second}) was changed after the "
+        f"report was made: /events/{second}/payload; it no longer matches its hash"
+    ]
+
+    def rehashed(d):
+        payload(d)
+        event = d["events"][second]
+        record = {k: event[k] for k in ("seq", "run_id", "created_at", "kind", "payload")}
+        event["hash"] = event_hash(event["prev_hash"], record)
+
+    error = _fails(_edit(path, rehashed, tmp_path, "d.json"), "was changed after the report")
+    assert error.problems[0].endswith(f": /events/{second}/hash, /events/{second}/payload")
 
 
 def test_missing_required_field_and_not_a_report(made, tmp_path):
