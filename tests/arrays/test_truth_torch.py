@@ -44,7 +44,7 @@ class TorchBackend(NumpyBackend):
 
     def index(self, x, key):
         if isinstance(key, slice) and key.step is not None and key.step < 0:
-            key = torch.as_tensor(np.arange(len(x))[key])
+            key = torch.as_tensor(np.arange(len(x))[key].copy())  # torch refuses negative strides
         elif isinstance(key, np.ndarray):
             key = torch.as_tensor(key)
         return x[key]
