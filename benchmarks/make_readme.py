@@ -18,6 +18,8 @@ ORDER = [
     "valuation",
     "unlearning",
     "unlearning_neural",
+    "examples",
+    "make_test",
 ]
 
 HEADER = """# Benchmarks
