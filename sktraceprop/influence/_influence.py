@@ -109,8 +109,9 @@ class InfluenceExplainer(
     random_state : int, RandomState instance or None, default=None
         Draws the subsets of :meth:`score`.
     n_jobs : int, default=None
-        joblib workers over blocks of test rows in :meth:`explain` and over the
-        retrained subsets of :meth:`score`. ``None`` means 1 unless in a
+        joblib workers over blocks of test rows in :meth:`explain`, over the
+        retrained subsets of :meth:`score` and, for neural models, over the ensemble
+        members trained in :meth:`fit`. ``None`` means 1 unless in a
         :func:`joblib.parallel_backend` context, so ``parallel_backend("dask")``
         spreads the work over a Dask cluster. Results do not depend on ``n_jobs``.
     verbose : int, default=0
@@ -336,6 +337,7 @@ class InfluenceExplainer(
                 random_state=self.random_state,
                 alpha=self.alpha,
                 verbose=self.verbose,
+                n_jobs=self.n_jobs,
             )
             self.method_ = self.trak_.method
             self.damping_ = float(self.trak_.dampings[0])

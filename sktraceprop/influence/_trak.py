@@ -46,7 +46,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._lineage._skorch import is_skorch_net
-from ..utils._progress import progress
+from ..utils._progress import map_blocks
 from ._gauss_newton import DualSolver, PrimalSolver
 
 __all__ = ["fit_neural", "is_neural_model", "refit_subset_margins"]
@@ -145,6 +145,12 @@ def _n_directions(model, X):
             n_out = _forward(module, dict(module.named_parameters()), x, _logits_fn(outputs))
         n_out = n_out.shape[-1]
     return 1 if n_out == 1 else n_out - 1
+
+
+def _refit_member(member, model, Xt, y):
+    """Ensemble member ``(seed, rows)``: a clone of ``model`` trained on those rows."""
+    seed, half = member
+    return _refit(model, Xt[half], y[half], seed)
 
 
 def _refit(model, X, y, seed):
@@ -530,6 +536,7 @@ def fit_neural(
     random_state,
     alpha,
     verbose=0,
+    n_jobs=None,
 ):
     """Train the ensemble, compute the features and solvers, choose the damping.
 
@@ -563,6 +570,9 @@ def fit_neural(
         LDS).
     verbose : int, default=0
         Progress of the ensemble training and the damping retrains.
+    n_jobs : int, default=None
+        joblib's ``n_jobs`` for training the ensemble members (independent fits, each
+        with its own seed: the members do not depend on ``n_jobs``).
 
     Returns
     -------
@@ -585,11 +595,14 @@ def fit_neural(
         seeds.append(int(rng.randint(np.iinfo(np.int32).max)))
         proj_seeds.append(int(rng.randint(np.iinfo(np.int32).max)))
         halves.append(np.sort(rng.choice(n, size=max(1, int(round(alpha * n))), replace=False)))
-    models = [model]
-    for seed, half in progress(
-        list(zip(seeds[1:], halves[1:])), verbose=verbose, desc="ensemble members"
-    ):
-        models.append(_refit(model, Xt[half], y[half], seed))
+    models = [model] + map_blocks(
+        _refit_member,
+        list(zip(seeds[1:], halves[1:])),
+        shared=(model, Xt, y),
+        n_jobs=n_jobs,
+        verbose=verbose,
+        desc="ensemble members",
+    )
     members = []
     for m, member in enumerate(models):
         out = (

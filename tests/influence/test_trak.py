@@ -178,6 +178,28 @@ def test_ensemble_members_and_projection_seeds_differ():
     assert last.trak_.projectors[0].n_features_in_ == 8 * 3 + 3
 
 
+def test_ensemble_members_trained_in_worker_processes_equal_serial():
+    pytest.importorskip("jax")
+    from sktraceprop.adapters import JaxClassifier, mlp
+
+    X, y = _data(n=80, d=5)
+    init_fn, apply_fn = mlp(hidden=(8,))
+    clf = JaxClassifier(apply_fn, init_fn, n_epochs=30, learning_rate=0.05, random_state=0)
+    kw = dict(method="trak", n_components=32, damping=1.0, n_models=3, random_state=0)
+    serial = InfluenceExplainer(clf, **kw).fit(X, y)
+    parallel = InfluenceExplainer(clf, n_jobs=2, **kw).fit(X, y)
+    for a, b in zip(serial.trak_.models[1:], parallel.trak_.models[1:]):
+        np.testing.assert_array_equal(
+            np.asarray(a.params_[0]["weight"]), np.asarray(b.params_[0]["weight"])
+        )
+    np.testing.assert_allclose(
+        parallel.explain(X[:5], y[:5], keep_scores=True).scores,
+        serial.explain(X[:5], y[:5], keep_scores=True).scores,
+        rtol=1e-10,
+        atol=1e-12,
+    )
+
+
 @pytest.mark.parametrize("method", ["trak", "ggn"])
 def test_memmap_gradient_store_equals_memory(tmp_path, method):
     pytest.importorskip("jax")
