@@ -23,9 +23,10 @@ shared lock ``/tmp/stp-heavy.lock`` itself, so timings are not disturbed by othe
 benchmarks that respect it.
 
 Run: ``nice -n 15 python benchmarks/bench_unlearning_neural.py`` (about 40 minutes on a
-quiet 2-core machine).
+quiet 2-core machine; ``--data Adult`` or ``--data MNIST`` runs one data set).
 """
 
+import argparse
 import fcntl
 import pickle
 import sys
@@ -363,11 +364,22 @@ def _verdict(ok):
     return "meets" if ok else "misses"
 
 
-def main():
+def argv_text(args):
+    """The command-line options of a run that measured only some data sets."""
+    return "" if args.data == list(DATASETS) else "--data " + " ".join(args.data)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--data", nargs="+", choices=list(DATASETS), default=list(DATASETS),
+        help="data sets to run (default: all; a run of some leaves the others unmeasured)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
     # One torch thread: on a shared 2-core machine, two threads that wait on each other
     # made every fit several times slower (retrains and unlearning alike).
     torch.set_num_threads(1)
-    data = {name: run_dataset(name) for name in DATASETS}
+    data = {name: run_dataset(name) for name in args.data}
     m = machine()
     headers = [
         "data",
@@ -403,7 +415,7 @@ def main():
                 f"{fits['without clones']:.1f} s without."
             )
     md = (
-        "# Neural unlearning on MNIST and Adult (`bench_unlearning_neural.py`)\n\n"
+        f"# Neural unlearning on {' and '.join(data)} (`bench_unlearning_neural.py`)\n\n"
         f"{N_TRAIN:,} training rows per data set ("
         + "; ".join(d["description"] for d in data.values())
         + f"). {3 * N_DRAWS} removals per data set: {N_DRAWS} each of 1% and 5% random "
@@ -427,7 +439,9 @@ def main():
         "lock for timed work; the other figures were measured without it. "
         f"Machine: {m['cpu']}, {m['cpu_count']} cores (torch on one thread), Python "
         f"{m['python']}, torch {torch.__version__}. Command: "
-        "`nice -n 15 python benchmarks/bench_unlearning_neural.py`.\n"
+        "`nice -n 15 python benchmarks/bench_unlearning_neural.py"
+        + ("" if argv_text(args) == "" else " " + argv_text(args))
+        + "`.\n"
     )
     write_results(
         "unlearning_neural",
