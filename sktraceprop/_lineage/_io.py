@@ -183,7 +183,13 @@ def from_pandas(df, source_id, uri=None):
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"from_pandas expects a pandas DataFrame, got {type(df).__name__}")
     _check_untraced(df, "from_pandas")
-    source = REGISTRY.register(
+    source = register_frame(df, source_id, uri)
+    return _with_ids(df, pack(source.code, np.arange(1, len(df) + 1)))
+
+
+def register_frame(df, source_id, uri=None):
+    """Register ``df``'s content as a source of kind ``"frame"``; return the Source."""
+    return REGISTRY.register(
         Source(
             source_id=str(source_id),
             code=None,
@@ -195,7 +201,6 @@ def from_pandas(df, source_id, uri=None):
             kind="frame",
         )
     )
-    return _with_ids(df, pack(source.code, np.arange(1, len(df) + 1)))
 
 
 def from_numpy(X, source_id, columns=None, uri=None):

@@ -119,7 +119,12 @@ def upstream_ops(codes):
 
 def source_table(ids):
     """Every source the ids name, merge parents included, by code."""
-    table, todo = {}, list(pd.unique(codes_of(ids)))
+    return source_closure(pd.unique(codes_of(ids)))
+
+
+def source_closure(codes):
+    """The sources of ``codes`` and, transitively, their merge/aggregate parents, by code."""
+    table, todo = {}, list(codes)
     while todo:
         code = int(todo.pop())
         if code in table:

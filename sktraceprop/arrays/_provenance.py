@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from .._lineage._ids import codes_of
+from .._lineage._record import source_closure
 from .._lineage._rows import has_id_level, lineage_frame, row_ids
 from .._lineage._source import REGISTRY
 from ..exceptions import LineageError
@@ -49,15 +50,7 @@ def _codes_behind(rm, node):
     for step in ancestors(node):
         if step[OP] == "source":
             found |= set(step[PARAMS]["codes"])
-    table, todo = {}, list(found)
-    while todo:
-        code = int(todo.pop())
-        if code in table:
-            continue
-        source = REGISTRY.by_code(code)
-        table[code] = source
-        todo.extend(int(c) for c in source.parent_codes)
-    return dict(sorted(table.items()))
+    return source_closure(found)
 
 
 def _step_sources(steps):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from .._lineage._ids import codes_of, pack
-from .._lineage._io import _array_digest, _frame_digest
+from .._lineage._io import _array_digest, register_frame
 from .._lineage._rows import has_id_level, row_ids
 from .._lineage._source import REGISTRY, Source
 from ..exceptions import LineageError
@@ -59,18 +59,7 @@ def register(X, source_id, uri=None):
                 "(or load it with sktraceprop.read_csv)."
             )
         frame = X.to_frame() if isinstance(X, pd.Series) else X
-        source = REGISTRY.register(
-            Source(
-                source_id=str(source_id),
-                code=None,
-                uri=uri or f"pandas:{source_id}",
-                sha256=_frame_digest(frame),
-                n_rows=len(frame),
-                columns=tuple(map(str, frame.columns)),
-                dtypes=tuple(map(str, frame.dtypes)),
-                kind="frame",
-            )
-        )
+        source = register_frame(frame, source_id, uri)
         ids = pack(source.code, np.arange(1, len(frame) + 1))
         return X.to_numpy(), ids, source_node([source.code], type(X).__name__)
     values = to_numpy(X)
