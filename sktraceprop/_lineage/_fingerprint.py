@@ -1,47 +1,130 @@
-"""Fingerprints of fitted state and JSON-safe parameter records."""
+"""Fingerprints of fitted state and JSON-safe parameter records.
 
+A fingerprint must change whenever the fitted state changes and must not change when
+nothing did (a pickle round trip, another process). So every value is hashed by its
+content: arrays by their bytes, torch modules and optimizers by their ``state_dict``,
+tensors and JAX arrays by their bytes (never by ``repr``, which elides large arrays),
+other objects by their attributes, and a ``repr`` only for leaves, with memory addresses
+removed.
+"""
+
+import functools
 import hashlib
 import numbers
+import re
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_LEAVES = (str, bytes, numbers.Number, type(None))
 
-def _feed(h, obj, depth=0):
+
+def _from_torch(obj):
+    return any(c.__module__.split(".")[0] == "torch" for c in type(obj).__mro__)
+
+
+def _feed_tensor(h, t, depth, memo):
+    """A tensor's dtype, shape and bytes, whatever its dtype, layout and device."""
+    import torch
+
+    t = t.detach().cpu()
+    h.update(f"tensor{t.dtype}{tuple(t.shape)}{t.layout}".encode())
+    if t.layout != torch.strided:
+        t = t.to_dense()
+    h.update(memoryview(t.contiguous().reshape(-1).view(torch.uint8).numpy()))
+
+
+def _feed_object(h, obj, depth, memo):
+    """Objects that are not arrays, containers or estimators."""
+    import pandas as pd
+
+    if isinstance(obj, pd.DataFrame | pd.Series | pd.Index):
+        h.update(_class_bytes(obj))
+        frame = obj.to_frame() if isinstance(obj, pd.Series | pd.Index) else obj
+        _feed(h, [list(frame.columns), frame.index.to_numpy()], depth + 1, memo)
+        for _, column in frame.items():
+            _feed(h, [str(column.dtype), column.to_numpy()], depth + 1, memo)
+    elif _from_torch(obj) and hasattr(obj, "detach"):
+        _feed_tensor(h, obj, depth, memo)
+    elif _from_torch(obj) and callable(getattr(obj, "state_dict", None)):
+        # Modules and optimizers: the architecture (or settings) and every weight.
+        h.update(_class_bytes(obj) + _ADDRESS.sub("", repr(obj)).encode())
+        _feed(h, obj.state_dict(), depth + 1, memo)
+    elif hasattr(obj, "__array__") and hasattr(obj, "shape") and hasattr(obj, "dtype"):
+        # JAX arrays, NumPy scalars: their values, not their (elided) repr.
+        _feed(h, np.asarray(obj), depth + 1, memo)
+    elif isinstance(obj, functools.partial):
+        h.update(b"partial")
+        _feed(h, (obj.func, obj.args, obj.keywords), depth + 1, memo)
+    elif callable(obj) and hasattr(obj, "__qualname__"):
+        h.update(f"{getattr(obj, '__module__', '')}.{obj.__qualname__}".encode())
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+        h.update(_class_bytes(obj))
+        _feed(h, vars(obj), depth + 1, memo)
+    else:
+        h.update(_ADDRESS.sub("", repr(obj)).encode())
+
+
+def _class_bytes(obj):
+    return f"<{type(obj).__module__}.{type(obj).__qualname__}>".encode()
+
+
+def _feed(h, obj, depth=0, memo=None):
+    """Hash ``obj`` by content into ``h``; ``memo`` holds the ids on the current path."""
+    if isinstance(obj, _LEAVES):
+        h.update(repr(obj).encode())
+        return
     if depth > 20:
         h.update(b"<deep>")
-    elif isinstance(obj, np.ndarray):
+        return
+    memo = set() if memo is None else memo
+    # Only cycles are cut short: shared references are hashed again at each place,
+    # because pickling need not keep them shared (skorch does not).
+    key = id(obj)
+    if key in memo:
+        h.update(b"<cycle>")
+        return
+    memo.add(key)
+    try:
+        _feed_value(h, obj, depth, memo)
+    finally:
+        memo.discard(key)
+
+
+def _feed_value(h, obj, depth, memo):
+    if isinstance(obj, np.ndarray):
         h.update(f"nd{obj.dtype.str}{obj.shape}".encode())
         if obj.dtype == object:
             for item in obj.ravel():
-                _feed(h, item, depth + 1)
+                _feed(h, item, depth + 1, memo)
         else:
             h.update(memoryview(np.ascontiguousarray(obj)).cast("B"))
     elif sp.issparse(obj):
         csr = obj.tocsr()
         for part in (csr.data, csr.indices, csr.indptr):
-            _feed(h, part, depth + 1)
+            _feed(h, part, depth + 1, memo)
     elif isinstance(obj, BaseEstimator):
         h.update(type(obj).__qualname__.encode())
-        _feed(h, {"params": obj.get_params(deep=False), "state": fitted_state(obj)}, depth + 1)
+        _feed(
+            h, {"params": obj.get_params(deep=False), "state": fitted_state(obj)}, depth + 1, memo
+        )
     elif isinstance(obj, np.random.RandomState):
-        _feed(h, obj.get_state(legacy=False), depth + 1)
-    elif callable(obj) and hasattr(obj, "__qualname__"):
-        h.update(f"{getattr(obj, '__module__', '')}.{obj.__qualname__}".encode())
+        _feed(h, obj.get_state(legacy=False), depth + 1, memo)
     elif isinstance(obj, dict):
         h.update(b"{")
         for key in sorted(obj, key=repr):
             h.update(repr(key).encode())
-            _feed(h, obj[key], depth + 1)
+            _feed(h, obj[key], depth + 1, memo)
         h.update(b"}")
     elif isinstance(obj, list | tuple):
         h.update(b"[")
         for item in obj:
-            _feed(h, item, depth + 1)
+            _feed(h, item, depth + 1, memo)
         h.update(b"]")
     else:
-        h.update(repr(obj).encode())
+        _feed_object(h, obj, depth, memo)
 
 
 def fitted_state(estimator):

@@ -1,0 +1,176 @@
+"""Model fingerprints: they change with any fitted value and survive pickling and processes.
+
+The truth is the fitted values themselves: a fingerprint must differ when one weight of a
+torch net, one JAX parameter or one cell of a large frame differs (a ``repr`` would elide
+them), and must be equal for a pickled copy, also in another process.
+"""
+
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from sklearn.linear_model import LogisticRegression
+
+from sktraceprop._lineage._fingerprint import fingerprint
+
+
+class _Holder(LogisticRegression):
+    """An estimator whose fitted state holds an arbitrary value."""
+
+    def fit(self, X, y):
+        super().fit(X, y)
+        return self
+
+
+def _holding(value):
+    est = _Holder()
+    est.payload_ = value
+    return est
+
+
+def _in_subprocess(obj, tmp_path):
+    path = tmp_path / "obj.pkl"
+    path.write_bytes(pickle.dumps(obj))
+    code = (
+        "import pickle, sys; sys.path.insert(0, sys.argv[2]);"
+        "from sktraceprop._lineage._fingerprint import fingerprint;"
+        "print(fingerprint(pickle.load(open(sys.argv[1], 'rb'))))"
+    )
+    here = str(__import__("pathlib").Path(__file__).parent)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path), here], capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+def _xy(n=120, p=5):
+    rng = np.random.RandomState(0)
+    X = rng.randn(n, p).astype(np.float32)
+    return X, (X[:, 0] > 0).astype(np.int64)
+
+
+def test_sklearn_model_changes_with_a_coefficient_and_survives_pickling(tmp_path):
+    X, y = _xy()
+    model = LogisticRegression().fit(X, y)
+    before = fingerprint(model)
+    assert fingerprint(pickle.loads(pickle.dumps(model))) == before
+    assert _in_subprocess(model, tmp_path) == before
+    model.coef_[0, 3] = np.nextafter(model.coef_[0, 3], np.inf)
+    assert fingerprint(model) != before
+
+
+def test_skorch_net_changes_with_one_weight_and_survives_pickling(tmp_path):
+    torch = pytest.importorskip("torch")
+    skorch = pytest.importorskip("skorch")
+    torch.manual_seed(0)
+    X, y = _xy()
+    # 5 * 300 + 300 * 2 weights: far more than a tensor's repr prints
+    module = torch.nn.Sequential(
+        torch.nn.Linear(5, 300), torch.nn.ReLU(), torch.nn.Linear(300, 2), torch.nn.Softmax(-1)
+    )
+    net = skorch.NeuralNetClassifier(module, max_epochs=2, verbose=0, train_split=None)
+    net.fit(X, y)
+    before = fingerprint(net)
+    assert fingerprint(pickle.loads(pickle.dumps(net))) == before
+    assert _in_subprocess(net, tmp_path) == before
+    with torch.no_grad():
+        net.module_[2].weight[1, 150] += 1e-3
+    assert fingerprint(net) != before
+
+
+def test_jax_model_changes_with_one_parameter_and_survives_pickling(tmp_path):
+    pytest.importorskip("jax")
+    from sktraceprop.adapters import JaxClassifier, mlp
+
+    init_fn, apply_fn = mlp(hidden=(64,))
+    X, y = _xy()
+    clf = JaxClassifier(apply_fn, init_fn, n_epochs=3, random_state=0).fit(X, y)
+    before = fingerprint(clf)
+    assert fingerprint(pickle.loads(pickle.dumps(clf))) == before
+    assert _in_subprocess(clf, tmp_path) == before
+    jax = __import__("jax")
+    leaves, treedef = jax.tree_util.tree_flatten(clf.params_)
+    big = int(np.argmax([np.size(leaf) for leaf in leaves]))
+    leaves = [np.array(leaf) for leaf in leaves]  # writable copies
+    leaves[big].reshape(-1)[leaves[big].size // 2] += 1e-3
+    clf.params_ = jax.tree_util.tree_unflatten(treedef, leaves)
+    assert fingerprint(clf) != before
+
+
+def test_frames_in_fitted_state_are_hashed_by_every_cell():
+    frame = pd.DataFrame({"a": np.arange(10_000, dtype=float), "b": ["x"] * 10_000})
+    before = fingerprint(_holding(frame))
+    changed = frame.copy()
+    changed.loc[5_000, "a"] = -1.0
+    assert fingerprint(_holding(changed)) != before
+    changed = frame.copy()
+    changed.loc[5_000, "b"] = "y"
+    assert fingerprint(_holding(changed)) != before
+    assert fingerprint(_holding(frame.copy())) == before
+
+
+class _Node:
+    pass
+
+
+def test_cycles_and_objects_without_state_are_hashed_stably():
+    a, b = _Node(), _Node()
+    a.peer, b.peer = b, a
+    a.value, b.value = 1, 2
+    fp = fingerprint(_holding(a))
+    assert fingerprint(_holding(pickle.loads(pickle.dumps(a)))) == fp
+    b.value = 3
+    assert fingerprint(_holding(a)) != fp
+    # a lock has no state to hash: its repr without the memory address is used
+    import threading
+
+    assert fingerprint(_holding(threading.Lock())) == fingerprint(_holding(threading.Lock()))
+
+
+_arrays = hnp.arrays(
+    dtype=st.sampled_from([np.float64, np.float32, np.int64, np.bool_]),
+    shape=hnp.array_shapes(max_dims=2, max_side=40),
+)
+_values = st.recursive(
+    st.none() | st.integers() | st.text(max_size=5) | _arrays,
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_values)
+def test_pickled_copies_agree_and_a_changed_array_differs(value):
+    fp = fingerprint(_holding(value))
+    assert fingerprint(_holding(pickle.loads(pickle.dumps(value)))) == fp
+    arrays = []
+
+    def collect(v):
+        if isinstance(v, np.ndarray):
+            arrays.append(v)
+        elif isinstance(v, list):
+            for item in v:
+                collect(item)
+        elif isinstance(v, dict):
+            for item in v.values():
+                collect(item)
+
+    collect(value)
+    target = next((a for a in arrays if a.size), None)
+    if target is None:
+        return
+    flat = target.reshape(-1)
+    if target.dtype == np.bool_:
+        flat[-1] = not flat[-1]
+    elif target.dtype.kind == "f" and not np.isfinite(flat[-1]):
+        flat[-1] = 0.5
+    else:
+        flat[-1] = flat[-1] + 1 if target.dtype.kind == "i" else np.float32(flat[-1]) * 2 + 1
+    assert fingerprint(_holding(value)) != fp
