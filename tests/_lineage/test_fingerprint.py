@@ -139,8 +139,9 @@ _arrays = hnp.arrays(
 )
 _values = st.recursive(
     st.none() | st.integers() | st.text(max_size=5) | _arrays,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
