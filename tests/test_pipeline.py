@@ -37,6 +37,8 @@ def test_issue_example_end_to_end(hospital_frames, tmp_path):
     pipe = _pipe(store).fit(X_tr, y_tr)
 
     rows = stp.row_lineage(X_tr.iloc[:3])
+    with pytest.raises(TypeError, match="lineage_"):
+        stp.row_lineage(pipe)  # a fitted estimator is not data
     assert list(rows.columns) == ["row", "row_id", "source_id", "uri", "line"]
     np.testing.assert_array_equal(rows["line"], X_tr["key"].iloc[:3])
 

@@ -194,6 +194,12 @@ def row_lineage(X):
 
     if isinstance(X, pd.DataFrame | pd.Series):
         ids = row_ids(X)
+    elif hasattr(X, "fit") or hasattr(X, "lineage_"):
+        raise TypeError(
+            f"row_lineage takes traced data or row ids, not a {type(X).__name__}; a fitted "
+            "traced estimator's training rows are in its lineage_ (lineage_.rows(), "
+            "lineage_.trace(i))"
+        )
     else:
         ids = validate_ids(np.asarray(X), REGISTRY)
     return lineage_frame(ids, REGISTRY.by_code)
