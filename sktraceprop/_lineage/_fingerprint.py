@@ -40,7 +40,12 @@ def _feed_object(h, obj, depth, memo):
     """Objects that are not arrays, containers or estimators."""
     import pandas as pd
 
-    if isinstance(obj, pd.DataFrame | pd.Series | pd.Index):
+    from ..stores._base import BaseStore
+
+    if isinstance(obj, BaseStore):
+        # Where records go, not fitted state: its contents change with every event.
+        h.update(_class_bytes(obj) + repr(obj).encode())
+    elif isinstance(obj, pd.DataFrame | pd.Series | pd.Index):
         h.update(_class_bytes(obj))
         frame = obj.to_frame() if isinstance(obj, pd.Series | pd.Index) else obj
         _feed(h, [list(frame.columns), frame.index.to_numpy()], depth + 1, memo)

@@ -175,3 +175,15 @@ def test_pickled_copies_agree_and_a_changed_array_differs(value):
     else:
         flat[-1] = flat[-1] + 1 if target.dtype.kind == "i" else np.float32(flat[-1]) * 2 + 1
     assert fingerprint(_holding(value)) != fp
+
+
+def test_a_store_parameter_is_hashed_by_where_it_writes_not_by_its_contents(tmp_path):
+    import sktraceprop as stp
+
+    X, y = _xy()
+    frame = stp.from_numpy(X, "fingerprint_store")
+    for store in (stp.stores.MemoryStore(), stp.stores.SQLiteStore(tmp_path / "s.db")):
+        pipe = stp.make_traced_pipeline(LogisticRegression(), store=store).fit(frame, y)
+        before = fingerprint(pipe)
+        store.append_event("review", {"note": "an event changes the store, not the model"})
+        assert fingerprint(pipe) == before
