@@ -7,7 +7,15 @@ import pandas as pd
 
 from ..exceptions import LineageError, LineageLostError, LineageWarning
 from ..utils._sklearn_compat import num_samples as _num_samples
-from ._ids import MAX_CODE, ROW_INDEX_NAME, TRACED_ATTR, codes_of, lines_of, pack
+from ._ids import (
+    MAX_CODE,
+    ROW_INDEX_NAME,
+    TRACED_ATTR,
+    codes_of,
+    distinct_codes,
+    lines_of,
+    pack,
+)
 from ._rows import index_ids
 from ._source import REGISTRY, Source
 
@@ -37,9 +45,12 @@ def validate_ids(ids, registry):
     ids = ids.astype(np.int64, copy=False)
     if ids.size == 0:
         return ids
-    codes = codes_of(ids)
-    lines = lines_of(ids)
-    max_line = pd.Series(lines).groupby(codes, sort=False).max()
+    if distinct_codes(ids).size == 1:
+        # One source: the largest id holds the largest line.
+        top = ids.max()
+        max_line = {int(codes_of(top)): int(lines_of(top))}
+    else:
+        max_line = pd.Series(lines_of(ids)).groupby(codes_of(ids), sort=False).max().to_dict()
     for code, top in max_line.items():
         source = registry.by_code(code)
         if top > source.max_line:

@@ -222,7 +222,7 @@ class Scan:
     status: str = None
 
 
-def scan_file(path, kwargs, n_keep, last_kept, max_records=-1):
+def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     """One pass over ``path``: hash, decompress, re-encode and scan for records.
 
     Parameters
@@ -237,12 +237,17 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1):
         before ``skipfooter`` footer records).
     max_records : int, default=-1
         Stop scanning after this many records (``nrows``); the file is still hashed.
+    fast : bool, default=True
+        Scan chunks free of escape, comment and ``\r`` bytes with
+        :func:`._csv_plain.scan_plain`; ``False`` runs the state machine on every byte
+        (the two must agree: the property tests compare them).
 
     Returns
     -------
     scan : Scan
     """
     from . import _csv_kernel as K
+    from ._csv_plain import scan_plain
 
     sep = kwargs.get("sep", kwargs.get("delimiter", ","))
     delim = _byte("\t" if sep == r"\t" else sep)
@@ -262,6 +267,8 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1):
     if delim >= 0:
         stop_unquoted[delim] = False
     quote_byte = bytes([quote]) if quote >= 0 else None
+    # Chunks without these bytes take the fast path.
+    specials = [bytes([b]) for b in (escape, comment, 13) if b >= 0]
     flags = (
         bool(kwargs.get("doublequote", True)),
         bool(kwargs.get("skip_blank_lines", True)),
@@ -305,13 +312,33 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1):
             # (A delimiter ending the chunk is followed by a byte of the next chunk.)
             quoted = quote_byte is not None and (quote_byte in chunk or chunk[-1] == delim)
             stops = stop_field if quoted else stop_unquoted
+            plain = fast and term == 10 and not any(b in chunk for b in specials)
+            if plain and quoted:
+                plain = not flags[2]  # skipinitialspace would open quotes after blanks
+            if plain:
+                head = min((-buf.ctypes.data) % 8, buf.size)
+                words = buf[head : head + (buf.size - head) // 8 * 8].view(np.uint64)
             pos = 0
             while pos < buf.size and not (max_records >= 0 and st[K.S_N_REC] >= max_records):
                 first = int(st[K.S_N_REC])
-                k, pos = K.scan_chunk(
-                    buf, pos, base, st, max_records, delim, quote, comment, escape, term,
-                    carriage, *flags, skip, stops, stop_quoted, starts, ends, found,
-                )  # fmt: skip
+                k, stop = 0, pos
+                limit = max_records
+                if plain:
+                    k, stop = scan_plain(
+                        buf, words, head, pos, base, st, max_records, delim,
+                        quote if quoted else -1, flags[0], flags[1], skip, starts, ends, found,
+                    )  # fmt: skip
+                    # The state machine hands the chunk back after its next record.
+                    n_rec = int(st[K.S_N_REC])
+                    limit = n_rec + 1 if max_records < 0 else min(max_records, n_rec + 1)
+                if stop > pos:
+                    pos = stop
+                else:
+                    # Not a line the fast path may take: the state machine's.
+                    k, pos = K.scan_chunk(
+                        buf, pos, base, st, limit, delim, quote, comment, escape, term,
+                        carriage, *flags, skip, stops, stop_quoted, starts, ends, found,
+                    )  # fmt: skip
                 lines.append(found[:k].copy())
                 kept.add(
                     first,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
-from ._ids import codes_of, pack
+from ._ids import distinct_codes, pack
 from ._io import _with_ids
 from ._rows import row_ids
 from ._source import REGISTRY, Parents, Source
@@ -41,7 +41,7 @@ def _identity(parents, codes, columns, params):
 
 
 def _side_codes(ids):
-    return tuple(int(c) for c in np.unique(codes_of(ids)))
+    return tuple(int(c) for c in distinct_codes(ids))
 
 
 def _origin(column, codes):

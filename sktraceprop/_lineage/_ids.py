@@ -35,6 +35,19 @@ def codes_of(ids):
     return np.asarray(ids, dtype=np.int64) >> np.int64(LINE_BITS)
 
 
+def distinct_codes(ids):
+    """Sorted distinct source codes of packed row ids (int64 array)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.size == 0:
+        return np.zeros(0, np.int64)
+    # The code is in the high bits, so the codes of the smallest and largest id bound
+    # every code: one source (the common case) needs no sort or hash of a large array.
+    first, last = codes_of([ids.min(), ids.max()])
+    if first == last:
+        return np.array([first])
+    return np.unique(codes_of(ids))
+
+
 def lines_of(ids):
     """1-based line (or row position) of each packed row id."""
     return np.asarray(ids, dtype=np.int64) & np.int64(MAX_LINE)

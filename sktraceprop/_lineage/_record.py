@@ -12,7 +12,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from ..exceptions import LineageWarning
 from ._features import feature_lineage, unknown_step
 from ._fingerprint import class_path, fingerprint, json_params
-from ._ids import codes_of
+from ._ids import distinct_codes
 from ._run import Lineage, Op, library_versions
 from ._source import REGISTRY, utc_now
 
@@ -119,7 +119,7 @@ def upstream_ops(codes):
 
 def source_table(ids):
     """Every source the ids name, merge parents included, by code."""
-    return source_closure(pd.unique(codes_of(ids)))
+    return source_closure(distinct_codes(ids))
 
 
 def source_closure(codes):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._ids import codes_of
+from ._ids import codes_of, distinct_codes
 from ._source import REGISTRY
 
 #: Classes listed one by one up to this many; above, the record says how many there are.
@@ -18,11 +18,9 @@ MAX_CLASSES = 1000
 
 def _source_index(ids):
     """``(codes, index)``: the distinct source codes and each row's position among them."""
-    # The code is in the high bits, so one code for the smallest and largest id means one
-    # source (the common case): no array of codes, no sort or hash of a large array.
-    first, last = codes_of([ids.min(), ids.max()])
-    if first == last:
-        return np.array([first]), None
+    codes = distinct_codes(ids)
+    if codes.size == 1:
+        return codes, None
     uniq, index = np.unique(codes_of(ids), return_inverse=True)
     return uniq, index
 

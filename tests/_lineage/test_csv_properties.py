@@ -241,3 +241,110 @@ def test_chunked_scan_equals_one_pass(tmp_path_factory, doc, chunk):
     for g, text in pieces.samples.items():
         if g in whole.samples:
             assert text == whole.samples[g]
+
+
+_PLAIN_FIELD = st.text(alphabet="ab1. \t;", max_size=4)
+# Quotes where pandas opens a quoted field (at a field's start) and where it does not,
+# doubled quotes, and "\n" inside quotes.
+_QUOTED_FIELD = st.lists(st.sampled_from(['"', '""', "a", "\n", " ", ","]), max_size=5).map(
+    "".join
+)
+
+
+@st.composite
+def plain_documents(draw):
+    """Lines without escapes, "\\r" or comments (the fast path's chunks), with quotes,
+    blank and whitespace-only lines, and sometimes one line the state machine must take."""
+    sep = draw(st.sampled_from([",", "\t", " ", ";"]))
+    lines = []
+    kinds = ["record", "record", "quoted", "blank", "spaces", "special"]
+    for _ in range(draw(st.integers(0, 30))):
+        kind = draw(st.sampled_from(kinds))
+        if kind == "record":
+            lines.append(sep.join(draw(st.lists(_PLAIN_FIELD, min_size=1, max_size=3))))
+        elif kind == "quoted":
+            fields = draw(st.lists(st.one_of(_PLAIN_FIELD, _QUOTED_FIELD), min_size=1))
+            lines.append(sep.join(fields))
+        elif kind == "blank":
+            lines.append("")
+        elif kind == "spaces":
+            lines.append(draw(st.text(alphabet=" \t", min_size=1, max_size=4)))
+        else:
+            special = ['"q\nuoted",1', "a,1\r", "#c,1", "e\\,1", "x\\\r"]
+            lines.append(draw(st.sampled_from(special)))
+    ending = draw(st.sampled_from(["", "\n"]))
+    text = "\n".join(lines) + (ending if lines else "")
+    options = {"sep": sep, "header": None}
+    if draw(st.booleans()):
+        options["skip_blank_lines"] = False
+    skiprows = draw(st.sampled_from(["none", "int", "list", "callable"]))
+    if skiprows == "int":
+        options["skiprows"] = draw(st.integers(0, 4))
+    elif skiprows == "list":
+        options["skiprows"] = draw(st.lists(st.integers(0, 40), max_size=5))
+    elif skiprows == "callable":
+        modulus = draw(st.integers(2, 5))
+        options["skiprows"] = lambda k, m=modulus: k % m == 1
+    if draw(st.booleans()):
+        options["nrows"] = draw(st.integers(0, 20))
+    if draw(st.booleans()):
+        options["comment"] = "#"
+    if draw(st.booleans()):
+        options["escapechar"] = "\\"
+    for flag, default in (("doublequote", True), ("skipinitialspace", False)):
+        if draw(st.integers(0, 3)) == 0:
+            options[flag] = not default
+    bom = draw(st.booleans())
+    return ("\ufeff" if bom else "") + text, options
+
+
+def _plain_truth(text, options):
+    """Start lines of the records of a document of plain lines, from its lines alone."""
+    skiprows = options.get("skiprows")
+    if callable(skiprows):
+        skipped = skiprows
+    elif isinstance(skiprows, int):
+        skipped = range(skiprows).__contains__
+    else:
+        skipped = set(skiprows or ()).__contains__
+    blanks = " \t".replace(options["sep"], "")
+    physical = text.removeprefix("\ufeff").split("\n")
+    if physical[-1] == "":
+        physical.pop()  # the last line's "\n" starts no line
+    found = []
+    for k, line in enumerate(physical):
+        if skipped(k):
+            continue
+        if options.get("skip_blank_lines", True) and not line.strip(blanks):
+            continue
+        found.append(k + 1)
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(plain_documents(), st.integers(1, 48))
+def test_fast_path_agrees_with_the_state_machine(tmp_path_factory, doc, chunk):
+    # Chunks free of escape, comment and "\r" bytes take the fast path: at any chunk
+    # size it finds the records, lines and bytes the state machine finds, and on
+    # documents of plain lines both equal the lines counted from the text alone.
+    from sktraceprop._lineage import _csv_stream
+
+    text, options = doc
+    path = tmp_path_factory.mktemp("plain") / "doc.csv"
+    path.write_bytes(text.encode())
+    limit = -1 if options.get("nrows") is None else options["nrows"]
+    saved = _csv_stream.CHUNK
+    try:
+        _csv_stream.CHUNK = chunk
+        fast = _csv_stream.scan_file(path, options, 2, 2, max_records=limit)
+        slow = _csv_stream.scan_file(path, options, 2, 2, max_records=limit, fast=False)
+    finally:
+        _csv_stream.CHUNK = saved
+    np.testing.assert_array_equal(fast.lines, slow.lines)
+    assert (fast.n_records, fast.status, fast.sha256) == (slow.n_records, slow.status, slow.sha256)
+    assert fast.samples == slow.samples
+    if not any(c in text for c in '"\r#\\'):
+        truth = _plain_truth(text, options)
+        if limit >= 0:
+            truth = truth[:limit]
+        assert fast.lines.tolist() == truth
