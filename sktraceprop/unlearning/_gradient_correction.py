@@ -203,19 +203,23 @@ class GradientCorrectionUnlearner(
         left it out, times the ratio of the model's holdout loss to theirs (the holdout
         is required at ``fit``: ``X_holdout``/``y_holdout`` or a skorch validation
         split). It costs about ``n_crossfit * (crossfit_folds - 1) / crossfit_folds``
-        extra fits, once. The clones are not kept, only each row's loss.
+        extra fits (12 by default), once; ``unlearn`` costs the same as with
+        ``"holdout"``. The clones are not kept, only each row's loss. The correction
+        reaches its target; the estimate is what errs (see the user guide).
         ``"none"``: the plain step. The event logs ``calibration``,
         ``calibration_source``, ``calibration_target`` and ``step_scale``.
-    n_crossfit : int, default=9
+    n_crossfit : int, default=18
         Neural models with ``calibration="crossfit"`` only: clones fitted; at least
         ``crossfit_folds``, so that every row is left out by one. With a multiple of
-        ``crossfit_folds``, every row is left out by ``n_crossfit / crossfit_folds``.
+        ``crossfit_folds``, every row is left out by ``n_crossfit / crossfit_folds``
+        (6 by default). Each clone's loss on a hard row varies from one seed to the
+        next, so more clones give a steadier target, at a fit's cost each.
     crossfit_folds : int, default=3
         Neural models with ``calibration="crossfit"`` only: the folds of each split.
         Two (half-data clones) biases the estimate, as a model fitted on half the rows
         fits unseen rows unlike one fitted on nearly all; more folds leave each row out
         by fewer clones for the same cost, a noisier estimate
-        (``benchmarks/bench_unlearning_neural.py`` compares 9 x 3 with 12 x 4).
+        (``benchmarks/bench_unlearning_neural.py`` compares 18 x 3 with 9 x 3).
     random_state : int, RandomState instance or None, default=None
         Neural models with ``calibration="crossfit"`` only: draws the splits and the
         clones' seeds.
@@ -342,7 +346,7 @@ class GradientCorrectionUnlearner(
         lr=None,
         influence="last_layer",
         calibration="holdout",
-        n_crossfit=9,
+        n_crossfit=18,
         crossfit_folds=3,
         random_state=None,
         preprocessing="refit",

@@ -402,7 +402,7 @@ def test_crossfit_calibration_hits_its_target_and_keeps_nothing_of_removed_rows(
     X, y, X_te, y_te, forget, original, retrained = multiclass_models
     X_ho, y_ho = X_te[:150], y_te[:150]
     unl = GradientCorrectionUnlearner(
-        _net(), calibration="crossfit", random_state=0, n_steps=10, lr=0.05
+        _net(), calibration="crossfit", n_crossfit=9, random_state=0, n_steps=10, lr=0.05
     ).fit(X, y, X_holdout=X_ho, y_holdout=y_ho)
     # the model itself is the same as without the calibration's clones
     np.testing.assert_allclose(unl.predict_proba(X_te), original.predict_proba(X_te), atol=1e-5)
