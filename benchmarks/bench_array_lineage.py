@@ -301,8 +301,8 @@ Python wrapper `_methods._mean` (the same result bit for bit, tested against
 `ndarray.mean`), and a traced array keeps its plain `ndarray` instead of making a view
 of every operand (`x.shape =`, `x.dtype =`, `x.strides =` let it go and carry the row
 map along). At 100K the per-operator Python (a few microseconds each, including the
-Python proof that a temporary may be reused) still weighs against ufuncs of tens of microseconds, and
-`std` runs NumPy's own Python `_var`. torch adds its `__torch_function__` protocol (a
+Python proof that a temporary may be reused) still weighs against ufuncs of tens of
+microseconds, and `std` runs NumPy's own Python `_var`. torch adds its `__torch_function__` protocol (a
 class-level dispatch and a disabled-dispatch context per call). Minor page faults per
 call, plain / traced (cases with none left out): {faults or "none"}; at 1M elements
 these first touches of freshly allocated results weigh on both sides alike, and the
