@@ -293,21 +293,22 @@ Temporaries are reused in place as NumPy does for plain arrays (`a * 2 + 1` writ
 into the temporary `a * 2`): `{results["temporaries_reused"]}` on this interpreter.
 Targets (granularity `op`): <= 1.5x at 10K, <= 1.05x at 100K, <= 1.01x at 1M elements.
 {"Missed: " + "; ".join(missed) + "." if missed else "All targets met."}
-What remains is Python work per operation, not extra copies: granularity `none`
-records nothing and still runs each operator in Python (the operator's dunder, type
-tests, the result's view as a traced array), and its ratio is most of `op`'s. A traced
-`mean` calls `np.add.reduce` and divides by NumPy's own `intp` count, skipping NumPy's
-Python wrapper `_methods._mean` (the same result bit for bit, tested against
-`ndarray.mean`), and a traced array keeps its plain `ndarray` instead of making a view
-of every operand (`x.shape =`, `x.dtype =`, `x.strides =` let it go and carry the row
-map along). At 100K the per-operator Python (a few microseconds each, including the
-Python proof that a temporary may be reused) still weighs against ufuncs of tens of
-microseconds, and `std` runs NumPy's own Python `_var`. torch adds its `__torch_function__` protocol (a
+What remains is Python work per operation, not extra copies: granularity `none` records
+nothing and still runs each operator in Python (the operator's dunder, type tests, the
+result's view as a traced array), and its ratio is most of `op`'s. A traced `mean` calls
+`np.add.reduce` and divides by NumPy's own `intp` count, skipping NumPy's Python wrapper
+`_methods._mean` (the same result bit for bit, tested against `ndarray.mean`), and a
+traced array keeps its plain `ndarray` instead of making a view of every operand
+(`x.shape =`, `x.dtype =`, `x.strides =` let it go and carry the row map along). At 100K
+the per-operator Python (a few microseconds each, including the Python proof that a
+temporary may be reused) still weighs against ufuncs of tens of microseconds, and `std`
+runs NumPy's own Python `_var`. torch adds its `__torch_function__` protocol (a
 class-level dispatch and a disabled-dispatch context per call). Minor page faults per
 call, plain / traced (cases with none left out): {faults or "none"}; at 1M elements
 these first touches of freshly allocated results weigh on both sides alike, and the
-interquartile range of the ratio spans 1.0 on this shared machine. Concatenation and fancy indexing
-write one int64 per output row (and one bool per row for each pooled input).
+interquartile range of the ratio spans 1.0 on this shared machine. Concatenation and
+fancy indexing write one int64 per output row (and one bool per row for each pooled
+input).
 
 Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared with other jobs; timings taken under
 the exclusive lock, which keeps other timings and tests off but not all other work),
