@@ -273,6 +273,12 @@ def render(results, args):
         for c in results["cases"]
         if c["faults_plain"] or c["faults_traced"]
     )
+    spans = ", ".join(
+        f"{c['framework']} {c['workload']}"
+        for c in results["cases"]
+        if c["elements"] == 1_000_000
+        and c["ratio_cpu_op_iqr"][0] <= 1.0 <= c["ratio_cpu_op_iqr"][1]
+    )
     m = results["machine"]
     return f"""## Row lineage on arrays (`bench_array_lineage.py`)
 
@@ -305,8 +311,8 @@ temporary may be reused) still weighs against ufuncs of tens of microseconds, an
 runs NumPy's own Python `_var`. torch adds its `__torch_function__` protocol (a
 class-level dispatch and a disabled-dispatch context per call). Minor page faults per
 call, plain / traced (cases with none left out): {faults or "none"}; at 1M elements
-these first touches of freshly allocated results weigh on both sides alike, and the
-interquartile range of the ratio spans 1.0 on this shared machine. Concatenation and
+these first touches of freshly allocated results weigh on both sides alike. Cases at
+1M whose interquartile range of the ratio includes 1.0: {spans or "none"}. Concatenation and
 fancy indexing write one int64 per output row (and one bool per row for each pooled
 input).
 
