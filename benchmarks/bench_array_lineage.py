@@ -15,8 +15,8 @@ last ~20 ms; the figure is the median over repeats of the per-repeat ratio trace
 wall time. NumPy and torch run single-threaded. Targets at granularity ``op``: <= 1.5x at
 10K, <= 1.05x at 100K, <= 1.01x at 1M elements.
 
-Run (timings, so under the shared lock):
-    flock /tmp/stp-heavy.lock python benchmarks/bench_array_lineage.py [--repeats 31]
+Run (timings, so under the exclusive lock, with nothing else timed or tested beside it):
+    flock -x /tmp/stp-cpu.lock python benchmarks/bench_array_lineage.py [--repeats 31]
 """
 
 import os
@@ -25,6 +25,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -134,6 +135,15 @@ def measure(plain, traced, repeats):
     return cpu, wall, k
 
 
+def faults_per_call(fn, args, k=10):
+    """Minor page faults per call (first touches of freshly mapped memory)."""
+    fn(*args)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(k):
+        fn(*args)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / k
+
+
 def paired_ratio(traced, plain):
     ratios = np.asarray(traced) / np.asarray(plain)
     return float(np.median(ratios)), [float(v) for v in np.percentile(ratios, [25, 75])]
@@ -171,7 +181,7 @@ def main(argv=None):
 
     results = {
         "machine": machine(),
-        "command": "flock /tmp/stp-heavy.lock python benchmarks/bench_array_lineage.py "
+        "command": "flock -x /tmp/stp-cpu.lock python benchmarks/bench_array_lineage.py "
         f"--repeats {args.repeats}",
         "temporaries_reused": _elide.ENABLED,
         "cases": [],
@@ -200,6 +210,8 @@ def main(argv=None):
                         cpu[mode], cpu["plain"]
                     )
                     case[f"ratio_wall_{mode}"], _ = paired_ratio(wall[mode], wall["plain"])
+                case["faults_plain"] = faults_per_call(*plain[workload])
+                case["faults_traced"] = faults_per_call(*traced[workload])
                 if workload == "seed":
                     case["id_bytes_per_row"], case["ids_shared"] = lineage_memory(traced[workload])
                 results["cases"].append(case)
@@ -255,6 +267,18 @@ def render(results, args):
         for c in results["cases"]
         if c["elements"] in TARGETS and c["ratio_cpu_op"] > TARGETS[c["elements"]]
     ]
+    faults = "; ".join(
+        f"{c['framework']} {c['workload']} {c['elements']:,}: "
+        f"{c['faults_plain']:g} / {c['faults_traced']:g}"
+        for c in results["cases"]
+        if c["faults_plain"] or c["faults_traced"]
+    )
+    spans = ", ".join(
+        f"{c['framework']} {c['workload']}"
+        for c in results["cases"]
+        if c["elements"] == 1_000_000
+        and c["ratio_cpu_op_iqr"][0] <= 1.0 <= c["ratio_cpu_op_iqr"][1]
+    )
     m = results["machine"]
     return f"""## Row lineage on arrays (`bench_array_lineage.py`)
 
@@ -275,21 +299,26 @@ Temporaries are reused in place as NumPy does for plain arrays (`a * 2 + 1` writ
 into the temporary `a * 2`): `{results["temporaries_reused"]}` on this interpreter.
 Targets (granularity `op`): <= 1.5x at 10K, <= 1.05x at 100K, <= 1.01x at 1M elements.
 {"Missed: " + "; ".join(missed) + "." if missed else "All targets met."}
-What remains is mostly a fixed cost per operation: each traced NumPy operator runs a
-few dozen Python bytecodes (type tests, a plain view of the operand, the result's view
-as a traced array, one row map and one graph-node tuple), a reduction over rows adds a
-pooled row map, and `a - a.mean()` combines two traced maps. Next to a 10K-element
-ufunc (a few microseconds) that Python work is of the same order. From 256 KiB on, each
-operator also proves in Python (frame and reference-count inspection) what NumPy proves
-in C before reusing a temporary; the gap at 100K is larger than these fixed costs alone
-account for, and where the rest goes (cache effects of the extra objects are suspected)
-was not measured. torch adds its `__torch_function__` protocol (a class-level dispatch
-and a disabled-dispatch context per call). At 1M elements the interquartile range of
-the ratio spans 1.0 on this shared machine. Concatenation and fancy indexing write one
-int64 per output row (and one bool per row for each pooled input).
+What remains is Python work per operation, not extra copies: granularity `none` records
+nothing and still runs each operator in Python (the operator's dunder, type tests, the
+result's view as a traced array), and its ratio is most of `op`'s. A traced `mean` calls
+`np.add.reduce` and divides by NumPy's own `intp` count, skipping NumPy's Python wrapper
+`_methods._mean` (the same result bit for bit, tested against `ndarray.mean`), and a
+traced array keeps its plain `ndarray` instead of making a view of every operand
+(`x.shape =`, `x.dtype =`, `x.strides =` let it go and carry the row map along). At 100K
+the per-operator Python (a few microseconds each, including the Python proof that a
+temporary may be reused) still weighs against ufuncs of tens of microseconds, and `std`
+runs NumPy's own Python `_var`. torch adds its `__torch_function__` protocol (a
+class-level dispatch and a disabled-dispatch context per call). Minor page faults per
+call, plain / traced (cases with none left out): {faults or "none"}; at 1M elements
+these first touches of freshly allocated results weigh on both sides alike. Cases at
+1M whose interquartile range of the ratio includes 1.0: {spans or "none"}. Concatenation and
+fancy indexing write one int64 per output row (and one bool per row for each pooled
+input).
 
 Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared with other jobs; timings taken under
-the shared lock), Python {m["python"]}, NumPy {m["numpy"]}{
+the exclusive lock, which keeps other timings and tests off but not all other work),
+Python {m["python"]}, NumPy {m["numpy"]}{
         ", torch " + m["torch"] if "torch" in m else ""
     }. Command: `{results["command"]}`.
 """

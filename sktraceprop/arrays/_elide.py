@@ -142,8 +142,10 @@ def temporary(obj, reflected, other, ufunc, plain):
     base = obj.base
     if type(base) is not np.ndarray or not base.flags.owndata or not base.flags.writeable:
         return False
-    # held by obj, by the plain view the operator made of it, by `base` and the call
-    if sys.getrefcount(base) != 4 or not plain.flags.c_contiguous:
+    # held by obj, by the plain view the operator made of it, by `base` and the call;
+    # when the operator used the plain array obj keeps (see _numpy._plain), that array
+    # is `base`, held also by obj's slot, the operator's local and `plain`
+    if sys.getrefcount(base) != (6 if plain is base else 4) or not plain.flags.c_contiguous:
         return False
     other_type = type(other) if type(other) in (int, float, complex) else np.asarray(other).dtype
     operands = (other_type, plain.dtype) if reflected else (plain.dtype, other_type)

@@ -55,11 +55,23 @@ def _node_of(x):
 
 def _wrap(out, rm, node):
     r = _view(out, TracedArray)
+    r._stp_plain = out
     r._stp_rows = rm
     r._stp_node = node
     if _EPOCH[0]:
         r._stp_epoch = _EPOCH[0]
     return r
+
+
+def _plain(x):
+    """The plain ``ndarray`` behind a TracedArray, for operations that only read it and
+    return new arrays (never a view of it: a view would escape a read-only flag set on
+    ``x`` afterwards). Kept from when ``x`` was made (a view costs more than the rest of
+    a small operator); the layout setters below drop it when ``x`` changes shape."""
+    try:
+        return x._stp_plain
+    except AttributeError:
+        return _view(x, _nd)
 
 
 def _split(x):
@@ -103,17 +115,17 @@ def _operator(ufunc, name):
             if tl is TracedArray:
                 if tr is float or tr is int:
                     if left.nbytes < _MIN_ELIDE and left.ndim:
-                        out = ufunc(_view(left, _nd), right)
+                        out = ufunc(_plain(left), right)
                         return _scalar_result(left, out, name, (_ARG, right))
                 elif tr is TracedArray:
                     if left.nbytes < _MIN_ELIDE and right.nbytes < _MIN_ELIDE:
                         return _pair_result(left, right, ufunc, name)
             elif tr is TracedArray and (tl is float or tl is int):
                 if right.nbytes < _MIN_ELIDE and right.ndim:
-                    out = ufunc(left, _view(right, _nd))
+                    out = ufunc(left, _plain(right))
                     return _scalar_result(right, out, name, (left, _ARG))
         if tl is TracedArray:
-            pl = _view(left, _nd)
+            pl = _plain(left)
             try:
                 rl, nl = left._stp_rows, left._stp_node
             except AttributeError:
@@ -130,7 +142,7 @@ def _operator(ufunc, name):
             pl, rl, nl = _split(left)
             nl = nl[0] if len(nl) == 1 else nl
         if tr is TracedArray:
-            pr = _view(right, _nd)
+            pr = _plain(right)
             try:
                 rr, nr = right._stp_rows, right._stp_node
             except AttributeError:
@@ -196,6 +208,7 @@ def _operator(ufunc, name):
             node = record(name, nodes, args, "numpy", mode)
         if reuse is None:
             r = _view(out, TracedArray)
+            r._stp_plain = out
         else:
             r = reuse
         r._stp_rows = rm
@@ -225,6 +238,7 @@ def _scalar_result(traced, out, name, args):
         else:
             node = record(name, node[1], args, "numpy", mode)
     r = _view(out, TracedArray)
+    r._stp_plain = out
     r._stp_rows = rm
     r._stp_node = node
     if _EPOCH[0]:
@@ -235,7 +249,7 @@ def _scalar_result(traced, out, name, args):
 def _pair_result(left, right, ufunc, name):
     """``left <op> right`` for two traced arrays too small for their temporaries to be
     reused: the general path of :func:`_operator`, less what only large arrays need."""
-    pl, pr = _view(left, _nd), _view(right, _nd)
+    pl, pr = _plain(left), _plain(right)
     try:
         rl, nl = left._stp_rows, left._stp_node
     except AttributeError:
@@ -263,6 +277,7 @@ def _pair_result(left, right, ufunc, name):
         if mode != "op":
             node = record(name, node[1], None, "numpy", mode)
     r = _view(out, TracedArray)
+    r._stp_plain = out
     r._stp_rows = rm
     r._stp_node = node
     if _EPOCH[0]:
@@ -464,14 +479,47 @@ def _hits_rows(axis, ndim):
     return any(operator.index(a) % ndim == 0 for a in axis)
 
 
+_add_reduce = np.add.reduce
+_true_divide = np.true_divide
+_intp = np.intp
+
+
+def _mean(plain, axis):
+    """``plain.mean(axis)`` without NumPy's Python wrapper (``_methods._mean``), for a
+    non-empty float32 or float64 array and an int or None axis: the same sum, divided by
+    the same ``intp`` count, so the result is identical bit for bit. None where NumPy's
+    own wrapper must answer (other dtypes, empty reductions, bad axes)."""
+    if plain.dtype.char not in "fd":
+        return None
+    shape = plain.shape
+    if axis is None:
+        count = plain.size
+    elif type(axis) is int and -len(shape) <= axis < len(shape):
+        count = shape[axis]
+    else:
+        return None
+    if not count:
+        return None
+    total = _add_reduce(plain, axis)
+    if type(total) is _nd:
+        return _true_divide(total, _intp(count), out=total, casting="unsafe")
+    return total.dtype.type(total / _intp(count))
+
+
 def _reduction(name, default=None):
     """An ndarray reduction (or accumulation) method that records it and mixes rows
     when the reduction runs over the row axis."""
     base = getattr(_nd, name)
+    fast = _mean if name == "mean" else None
 
     def method(self, axis=default, *args, **kwargs):
-        plain = _view(self, _nd)
-        if args or kwargs:
+        plain = _plain(self)
+        if fast is not None and not args and not kwargs:
+            target = None
+            out = fast(plain, axis)
+            if out is None:
+                out = base(plain, axis)
+        elif args or kwargs:
             target = kwargs.get("out")
             if target is not None:
                 kwargs["out"] = _split(target)[0]
@@ -510,6 +558,7 @@ def _reduction(name, default=None):
                 return out
             out = np.asarray(out)
         r = _view(out, TracedArray)
+        r._stp_plain = out
         r._stp_rows = rm
         r._stp_node = node
         if _EPOCH[0]:
@@ -519,6 +568,53 @@ def _reduction(name, default=None):
     method.__name__ = name
     method.__doc__ = getattr(_nd, name).__doc__
     return method
+
+
+def _layout(attr):
+    """``x.shape = ...``, ``x.dtype = ...``, ``x.strides = ...`` on a TracedArray: NumPy
+    changes the array in place; its row map follows (a C-order reshape, a view as
+    another dtype) or is dropped (strides), and the kept plain array is let go."""
+    descriptor = getattr(_nd, attr)
+
+    def fset(self, value):
+        before = _view(self, _nd)
+        descriptor.__set__(self, value)
+        try:
+            del self._stp_plain
+        except AttributeError:
+            pass
+        after = _view(self, _nd)
+        rm = _rows_of(self)
+        if rm.n is not None and rm.dropped is None:
+            if attr == "shape":
+                rm = rmap.reshape(rm, before.shape, after.shape)
+            elif attr == "dtype":
+                rm = _view_map(rm, before, after)
+            else:
+                rm = rmap.dropped(
+                    "the array's strides were set in place, so its row ids were dropped "
+                    "rather than guessed"
+                )
+        mode = _MODE.get()
+        if mode == "none":
+            rm, node = NOT_RECORDED, None
+        else:
+            now = getattr(after, attr)
+            params = {attr: str(now) if attr == "dtype" else list(now)}
+            node = _record(f"set {attr}", (_node_of(self),), params, mode)
+        self._stp_rows = rm
+        self._stp_node = node
+
+    return property(descriptor.__get__, fset, doc=descriptor.__doc__)
+
+
+def _view_map(rm, plain, out):
+    """Row map of ``out``, a view of ``plain`` as another dtype."""
+    if out.dtype.itemsize == plain.dtype.itemsize or plain.ndim > 1:
+        return rm
+    return rmap.reshape(
+        rm, plain.shape + (plain.dtype.itemsize,), out.shape + (out.dtype.itemsize,)
+    )
 
 
 # -- the array class ----------------------------------------------------------------------
@@ -532,7 +628,7 @@ class TracedArray(np.ndarray):
     ``np.asarray(x)`` gives the plain array back.
     """
 
-    __slots__ = ("_stp_rows", "_stp_node", "_stp_epoch")
+    __slots__ = ("_stp_rows", "_stp_node", "_stp_epoch", "_stp_plain")
     __stp_framework__ = "numpy"
 
     # operators: the fast path, skipping NumPy's override machinery
@@ -572,7 +668,7 @@ class TracedArray(np.ndarray):
 
     def __matmul__(self, other):
         if type(other) is _nd and other.ndim == 2:
-            plain = _view(self, _nd)
+            plain = _plain(self)
             if plain.ndim == 2:
                 # rows times weights: every output row is its input row (the weights are
                 # untraced)
@@ -671,6 +767,10 @@ class TracedArray(np.ndarray):
         _set_rows(self, new, node, False, old=old)
 
     # -- shape ------------------------------------------------------------------------------
+    shape = _layout("shape")
+    dtype = _layout("dtype")
+    strides = _layout("strides")
+
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and not isinstance(shape[0], int | np.integer):
             shape = tuple(shape[0])
@@ -754,13 +854,7 @@ class TracedArray(np.ndarray):
         out = plain.view(*args, **kwargs)
         if type(out) is not _nd:
             return out  # a view as another class leaves tracking
-        if out.dtype.itemsize == plain.dtype.itemsize or plain.ndim > 1:
-            return _same_rows(self, out, "view", {"dtype": str(out.dtype)})
-        rm = rmap.reshape(
-            _rows_of(self),
-            plain.shape + (plain.dtype.itemsize,),
-            out.shape + (out.dtype.itemsize,),
-        )
+        rm = _view_map(_rows_of(self), plain, out)
         return _result(out, rm, "view", (_node_of(self),), {"dtype": str(out.dtype)})
 
     def round(self, decimals=0, out=None):

@@ -1,0 +1,102 @@
+"""The fast paths of traced NumPy arrays agree with the general ones and with NumPy: the
+mean that skips NumPy's Python wrapper, the plain array a traced array keeps, and the
+in-place layout setters (``x.shape = ...``) that must let it go."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import sktraceprop as stp
+from sktraceprop.arrays import _numpy
+
+
+def _rows(x):
+    """Source line of every direct parent of every row (the lineage, as a plain list)."""
+    frame = stp.provenance(x).rows(list(range(x.shape[0])))
+    return sorted(zip(frame["row"], frame["line"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hnp.arrays(
+        st.sampled_from([np.float32, np.float64, np.int64, np.bool_, np.float16]),
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=7),
+        elements={"allow_nan": True, "allow_infinity": False},
+    ),
+    st.data(),
+)
+def test_mean_is_numpy_mean_bit_for_bit(values, data):
+    axis = data.draw(st.one_of(st.none(), st.integers(-values.ndim, values.ndim - 1)))
+    with np.errstate(all="ignore"):
+        expected = values.mean(axis=axis)
+        got = stp.array(values, source_id="m").mean(axis=axis)
+    assert np.asarray(got).dtype == np.asarray(expected).dtype
+    assert np.asarray(got).shape == np.shape(expected)
+    np.testing.assert_array_equal(np.asarray(got), expected)
+    fast = _numpy._mean(values, axis)
+    if fast is not None:
+        assert values.dtype.char in "fd" and values.size
+        assert type(fast) is type(expected)
+        np.testing.assert_array_equal(fast, expected)
+
+
+def test_mean_leaves_empty_reductions_to_numpy():
+    assert _numpy._mean(np.zeros((0, 3)), 0) is None
+    assert _numpy._mean(np.zeros((0, 3)), None) is None
+    np.testing.assert_array_equal(_numpy._mean(np.ones((0, 3)), 1), np.zeros(0))
+    assert _numpy._mean(np.ones(3), 1) is None  # NumPy raises its own AxisError
+    with pytest.raises(np.exceptions.AxisError):
+        stp.array(np.ones(3), source_id="e").mean(axis=1)
+
+
+def test_mean_lineage_matches_the_general_path():
+    a = stp.array(np.arange(12.0).reshape(6, 2), source_id="a")
+    for axis in (None, 0, 1, -1):
+        fast = a.mean(axis=axis)
+        general = a.mean(axis=axis, keepdims=False)  # a keyword: NumPy's own wrapper
+        np.testing.assert_array_equal(fast, general)
+        assert stp.provenance(fast).ops()["op"].tolist() == ["mean"]
+        assert stp.provenance(fast).sources()["source_id"].tolist() == ["a"]
+        if axis in (1, -1):
+            assert _rows(fast) == _rows(general) == [(k, k + 1) for k in range(6)]
+
+
+def test_kept_plain_array_follows_in_place_shape_changes():
+    base = np.arange(12.0)
+    a = stp.array(base.copy(), source_id="s") * 1.0  # a result: keeps its plain array
+    assert type(a._stp_plain) is np.ndarray
+    a.shape = (6, 2)
+    with pytest.raises(AttributeError):
+        a._stp_plain  # noqa: B018 (let go when the layout changed)
+    np.testing.assert_array_equal(a * 2, base.reshape(6, 2) * 2)
+    assert (a * 2).shape == (6, 2) and a.mean(axis=0).shape == (2,)
+    # rows follow the reshape exactly as x.reshape would make them
+    expected = [(j, 2 * j + k + 1) for j in range(6) for k in range(2)]
+    assert _rows(a) == sorted(expected)
+    np.testing.assert_array_equal(a - a.mean(), base.reshape(6, 2) - base.mean())
+
+
+def test_in_place_dtype_and_strides_changes():
+    a = stp.array(np.arange(4.0), source_id="d") + 0.0
+    a.dtype = np.float32  # each float64 row becomes two float32 elements
+    assert a.shape == (8,)
+    assert _rows(a) == sorted((j, j // 2 + 1) for j in range(8))
+    np.testing.assert_array_equal(a * 1, np.arange(4.0).view(np.float32))
+    b = stp.array(np.arange(6.0), source_id="t") + 0.0
+    with pytest.warns(DeprecationWarning):
+        b.strides = b.strides  # the same strides, set anyway
+    with pytest.raises(stp.exceptions.LineageError, match="strides"):
+        stp.provenance(b).rows([0])
+
+
+def test_read_only_arrays_stay_read_only():
+    a = stp.array(np.arange(6.0).reshape(3, 2), source_id="r") * 1.0
+    a.flags.writeable = False
+    np.testing.assert_array_equal(a * 2 + 1, np.arange(6.0).reshape(3, 2) * 2 + 1)
+    assert not a[1:].flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        a[0] = 5.0
+    with pytest.raises(ValueError, match="read-only"):
+        a += 1
