@@ -217,7 +217,7 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         scale = dtype(np.sqrt(1 / density) / np.sqrt(k))
         seed = np.uint64(self.seed_)
         n_features = X.shape[1]
-        out = np.zeros((X.shape[0], k), dtype=dtype)
+        out = np.empty((X.shape[0], k), dtype=dtype)
         tile = _TILE_BYTES // (_kernels.ROWS * X.dtype.itemsize)
         sparse = sp.issparse(X)
         if sparse:
@@ -250,7 +250,8 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                     rowptr, cols, tsigns = _kernels.tile_rows(colptr, rows, signs, k, tile)
                     args = (X, bits, exponent, j0, j1 - j0, rowptr, cols, tsigns, tile)
                     kernel = _kernels.project_dense
-                seen += _run(pool, kernel, args + (last_scale, out), chunks)
+                first = j0 == 0
+                seen += _run(pool, kernel, args + (first, last_scale, out), chunks)
         if not sparse and any(s == exponent for s in seen):
             # the kernel saw NaN or infinity: sklearn's check raises its usual error
             assert_all_finite(X, estimator_name=type(self).__name__, input_name="X")

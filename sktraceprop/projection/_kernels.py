@@ -44,6 +44,9 @@ from numba import njit
 
 from ._simd import ROWS, block_add_to, block_axpy, block_new, block_zero
 
+# Features of a tile transposed at a time (ROWS x _SUBTILE values written, in L1).
+_SUBTILE = 128
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -152,12 +155,15 @@ def tile_rows(colptr, rows, signs, n_components, tile):
 
 
 @njit(nogil=True, cache=True)
-def project_dense(X, bits, exponent, j0, n_cols, rowptr, cols, tsigns, tile, scale, out, b0, b1):
+def project_dense(
+    X, bits, exponent, j0, n_cols, rowptr, cols, tsigns, tile, first, scale, out, b0, b1
+):
     """Blocks ``b0:b1`` of ``ROWS`` rows of ``out += X[:, j0:j0 + n_cols] @ R.T``, the
-    columns of ``R`` given by tile and row (see :func:`tile_rows`); ``scale`` (if not 0)
-    then multiplies ``out``. ``X`` is C-contiguous and ``bits`` is ``X`` viewed as
-    integers of its width: returns the largest ``bits & exponent`` seen, which equals
-    ``exponent`` if and only if some value read is NaN or infinite.
+    columns of ``R`` given by tile and row (see :func:`tile_rows`); ``out =`` instead of
+    ``out +=`` if ``first``, and ``scale`` (if not 0) then multiplies ``out``. ``X`` is
+    C-contiguous and ``bits`` is ``X`` viewed as integers of its width: returns the
+    largest ``bits & exponent`` seen, which equals ``exponent`` if and only if some value
+    read is NaN or infinite.
     """
     n_samples = X.shape[0]
     n_components = out.shape[1]
@@ -174,13 +180,16 @@ def project_dense(X, bits, exponent, j0, n_cols, rowptr, cols, tsigns, tile, sca
         for t in range(n_tiles):
             jt = j0 + t * tile
             width = min(tile, n_cols - t * tile)
-            # transpose the tile (bit copies) and check its exponents on the way
-            for r in range(m):
-                row = bits[r0 + r, jt : jt + width]
-                for i in range(width):
-                    w = row[i]
-                    xt_bits[i, r] = w
-                    seen = max(seen, w & exponent)
+            # transpose the tile (bit copies), _SUBTILE features at a time so that the
+            # buffer lines written stay in L1, and check exponents on the way
+            for i0 in range(0, width, _SUBTILE):
+                i1 = min(width, i0 + _SUBTILE)
+                for r in range(m):
+                    row = bits[r0 + r, jt + i0 : jt + i1]
+                    for i in range(i1 - i0):
+                        w = row[i]
+                        xt_bits[i0 + i, r] = w
+                        seen = max(seen, w & exponent)
             base = t * n_components
             for c in range(n_components):
                 lo = rowptr[base + c]
@@ -198,18 +207,28 @@ def project_dense(X, bits, exponent, j0, n_cols, rowptr, cols, tsigns, tile, sca
             c1 = min(n_components, c0 + 16)
             for r in range(m):
                 out_row = out[r0 + r]
-                for c in range(c0, c1):
-                    v = out_row[c] + acc[c, r]
-                    out_row[c] = v * scale if scale != 0 else v
+                if first and scale != 0:
+                    for c in range(c0, c1):
+                        out_row[c] = acc[c, r] * scale
+                elif first:
+                    for c in range(c0, c1):
+                        out_row[c] = acc[c, r]
+                elif scale != 0:
+                    for c in range(c0, c1):
+                        out_row[c] = (out_row[c] + acc[c, r]) * scale
+                else:
+                    for c in range(c0, c1):
+                        out_row[c] += acc[c, r]
     return seen
 
 
 @njit(nogil=True, cache=True)
-def project_csr(data, indices, indptr, j0, colptr, rows, signs, tile, scale, out, r0, r1):
+def project_csr(data, indices, indptr, j0, colptr, rows, signs, tile, first, scale, out, r0, r1):
     """Rows ``r0:r1`` of ``out += X[:, j0:j1] @ R[:, j0:j1].T`` for a CSR ``X`` with
     sorted, unique indices per row, summed in the order of :func:`project_dense`
     (per tile of ``tile`` features, a partial sum from zero in increasing feature
-    order); ``scale`` (if not 0) then multiplies ``out``."""
+    order); ``out =`` instead of ``out +=`` if ``first``, and ``scale`` (if not 0) then
+    multiplies ``out``."""
     n_components = out.shape[1]
     j1 = j0 + colptr.shape[0] - 1
     base = colptr[0]
@@ -243,5 +262,5 @@ def project_csr(data, indices, indptr, j0, colptr, rows, signs, tile, scale, out
                 acc[c] += part[c]
                 touched[c] = False
         for c in range(n_components):
-            v = out[r, c] + acc[c]
+            v = acc[c] if first else out[r, c] + acc[c]
             out[r, c] = v * scale if scale != 0 else v

@@ -94,7 +94,8 @@ def block_axpy(typingctx, block, xt, f, s):
         )
         splat = builder.shuffle_vector(splat, ir.Constant(vector, ir.Undefined), lanes)
         align = block.dtype.bitwidth // 8
-        for slot, x in zip(_slices(builder, ptr, width, vector), _slices(builder, row, width, vector)):
+        pairs = zip(_slices(builder, ptr, width, vector), _slices(builder, row, width, vector))
+        for slot, x in pairs:
             value = builder.load(slot, align=_VECTOR_BYTES)
             term = builder.fmul(splat, builder.load(x, align=align))
             builder.store(builder.fadd(value, term), slot)
@@ -112,9 +113,10 @@ def block_add_to(typingctx, block, acc, c):
         _, width, vector = _vector_type(context, block.dtype)
         row = _row_pointer(context, builder, sig.args[1], arr, index, sig.args[2])
         align = block.dtype.bitwidth // 8
-        for slot, a in zip(_slices(builder, ptr, width, vector), _slices(builder, row, width, vector)):
-            total = builder.fadd(builder.load(a, align=align), builder.load(slot, align=_VECTOR_BYTES))
-            builder.store(total, a)
+        pairs = zip(_slices(builder, ptr, width, vector), _slices(builder, row, width, vector))
+        for slot, a in pairs:
+            value = builder.load(slot, align=_VECTOR_BYTES)
+            builder.store(builder.fadd(builder.load(a, align=align), value), a)
         return context.get_dummy_value()
 
     return types.void(block, acc, c), codegen
