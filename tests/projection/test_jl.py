@@ -1,4 +1,5 @@
 import bisect
+import os
 import pickle
 import subprocess
 import sys
@@ -393,12 +394,23 @@ def test_validation_errors():
         proj.transform(np.ones((3, 5)))
 
 
-def test_import_does_not_compile_kernels():
+def test_kernels_load_in_a_background_thread_at_import():
+    # the import returns at once and a daemon thread loads the kernels; with
+    # SKTRACEPROP_NO_WARMUP=1 nothing starts and fit (numpy only) never loads numba
     code = (
         "import sys, sktraceprop as stp; stp.JLProjector(4).fit([[1.0, 2.0]]);"
-        "print('sktraceprop.projection._kernels' in sys.modules, 'numba' in sys.modules)"
+        "t = stp.projection._warmup.thread;"
+        "print(t is not None and t.daemon, 'numba' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = {k: v for k, v in os.environ.items() if k != "SKTRACEPROP_NO_WARMUP"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.split()[0] == "True"
+    env["SKTRACEPROP_NO_WARMUP"] = "1"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
     assert out.stdout.split() == ["False", "False"]
     assert stp.JLProjector is JLProjector
 
