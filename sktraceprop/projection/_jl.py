@@ -2,7 +2,6 @@
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,16 +14,15 @@ from ..utils._sklearn_compat import Interval, StrOptions
 
 __all__ = ["JLProjector"]
 
-# Accumulator budget per thread: a block of rows times n_components output values, kept
-# within a core's L2 cache (512 KB on the benchmark machine): every nonzero of R is an
-# axpy into one of its rows. At least _MIN_BLOCK_ROWS rows, so that each axpy is long
-# enough for the compiler's vector loop (32 floats an iteration).
-_ACC_BYTES = 512 << 10
-_MIN_BLOCK_ROWS = 32
-_MAX_BLOCK_ROWS = 512
+# Bytes of a dense block's transposed feature tile (features x rows): with the block's
+# accumulator it stays in a core's L2 cache (512 KB on the benchmark machine), and each
+# row's slice of a tile is several KB long, so reading X is a few long streams.
+_TILE_BYTES = 128 << 10
+# The exponent bits of float32 and float64: all set for NaN and infinity only.
+_EXPONENT = {np.float32: np.int32(0x7F800000), np.float64: np.int64(0x7FF0000000000000)}
 # Nonzeros of R generated and held at once (4 bytes of row index and one value each).
 _MAX_ENTRIES = 1 << 22
-# Below about this many multiply-adds, one thread beats waking the others.
+# Below about this many multiply-adds, one thread beats starting others.
 _SMALL_WORK = 1_000_000
 
 
@@ -42,8 +40,8 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     the fitted projector stores none of it, a ``transform`` holds at most ``2**22`` of
     its nonzeros at a time (about 24 MB), the same ``seed_`` gives bitwise the same
     projection on any machine, and the transform of a block of rows is bitwise equal
-    to those rows of the full transform (for any thread count). Numba kernels,
-    parallel over blocks of rows.
+    to those rows of the full transform (for any thread count). Numba kernels that
+    release the GIL, run in threads over blocks of rows.
 
     Parameters
     ----------
@@ -56,8 +54,9 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Draws the 63-bit ``seed_`` of the hash at ``fit``. Pass an int for the same
         projection across calls and machines.
     n_jobs : int, default=None
-        Number of numba threads used by ``transform``. ``None`` keeps numba's current
-        setting; ``-1`` means all of numba's threads. The result does not depend on it.
+        Number of threads used by ``transform``. ``None`` or ``-1``: numba's thread
+        count (``NUMBA_NUM_THREADS``, by default the number of cores); ``-2`` one fewer,
+        and so on. The result does not depend on it.
 
     Attributes
     ----------
@@ -218,31 +217,42 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         scale = dtype(np.sqrt(1 / density) / np.sqrt(k))
         seed = np.uint64(self.seed_)
         n_features = X.shape[1]
-        out = np.zeros((X.shape[0], k), dtype=dtype)
-        n_threads, block_rows = _schedule(X, k, density, self.n_jobs)
+        out = np.empty((X.shape[0], k), dtype=dtype)
+        tile = _TILE_BYTES // (_kernels.ROWS * X.dtype.itemsize)
         sparse = sp.issparse(X)
         if sparse:
             assert_all_finite(X.data, estimator_name=type(self).__name__, input_name="X")
             if not X.has_canonical_format:
                 X = X.copy()
                 X.sum_duplicates()
-        check = np.zeros(-(-X.shape[0] // block_rows), dtype=X.dtype)
-        with _numba_threads(n_threads):
-            counts = _kernels.column_counts(seed, k, q, guide, shift, n_features)
-            for j0, j1 in _column_ranges(counts, _MAX_ENTRIES):
+            n_units = X.shape[0]
+        else:
+            bits = X.view(np.int32 if X.dtype == np.float32 else np.int64)
+            exponent = _EXPONENT[X.dtype.type]
+            n_units = -(-X.shape[0] // _kernels.ROWS)
+        chunks = _chunks(n_units, _n_threads(X, k, density, self.n_jobs))
+        counts = _kernels.column_counts(seed, k, q, guide, shift, n_features)
+        ranges = _column_ranges(counts, _MAX_ENTRIES)
+        seen = []
+        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+            for j0, j1 in ranges:
                 colptr = np.zeros(j1 - j0 + 1, dtype=np.int64)
                 np.cumsum(counts[j0:j1], out=colptr[1:])
                 rows = np.empty(colptr[-1], dtype=np.int32)
                 signs = np.empty(colptr[-1], dtype=X.dtype)
                 _kernels.column_entries(seed, k, q, guide, shift, j0, colptr, rows, signs)
+                # the common scale rides on the last range's pass over out
+                last_scale = scale if j1 == n_features else dtype(0)
                 if sparse:
-                    _kernels.project_csr(
-                        X.data, X.indices, X.indptr, j0, colptr, rows, signs, k, block_rows, out
-                    )
+                    args = (X.data, X.indices, X.indptr, j0, colptr, rows, signs, tile)
+                    kernel = _kernels.project_csr
                 else:
-                    _kernels.project_dense(X, j0, colptr, rows, signs, k, block_rows, out, check)
-            _kernels.scale_rows(out, scale)
-        if not sparse and not np.isfinite(check).all():
+                    rowptr, cols, tsigns = _kernels.tile_rows(colptr, rows, signs, k, tile)
+                    args = (X, bits, exponent, j0, j1 - j0, rowptr, cols, tsigns, tile)
+                    kernel = _kernels.project_dense
+                first = j0 == 0
+                seen += _run(pool, kernel, args + (first, last_scale, out), chunks)
+        if not sparse and any(s == exponent for s in seen):
             # the kernel saw NaN or infinity: sklearn's check raises its usual error
             assert_all_finite(X, estimator_name=type(self).__name__, input_name="X")
         return out
@@ -309,30 +319,34 @@ def _guide_table(q):
     return guide.astype(np.int32), np.uint64(64 - p)
 
 
-def _schedule(X, n_components, density, n_jobs):
-    """Threads and rows per block for ``transform``.
-
-    A block's accumulator (``n_components x block_rows`` values) should stay in the
-    core's L2 cache; waking threads costs more than tiny inputs take.
-    """
+def _n_threads(X, n_components, density, n_jobs):
+    """Threads for ``transform``: ``n_jobs`` (``None``: numba's thread count, by
+    default the number of cores), one for inputs too small to share."""
     import numba
 
+    available = numba.config.NUMBA_NUM_THREADS
     if n_jobs is None:
-        n_threads = numba.get_num_threads()
+        n_threads = available
     else:
-        available = numba.config.NUMBA_NUM_THREADS
         n_threads = n_jobs if n_jobs > 0 else available + 1 + n_jobs
-        n_threads = min(max(n_threads, 1), available)
-    n_samples = X.shape[0]
     entries = X.nnz if sp.issparse(X) else X.size
     if entries * (1 + density * n_components) < _SMALL_WORK:
-        n_threads = 1
-    cap = max(
-        _MIN_BLOCK_ROWS, min(_MAX_BLOCK_ROWS, _ACC_BYTES // (n_components * X.dtype.itemsize))
-    )
-    block_rows = max(1, min(cap, -(-n_samples // n_threads)))
-    n_threads = min(n_threads, -(-n_samples // block_rows))
-    return int(n_threads), int(block_rows)
+        return 1
+    return max(n_threads, 1)
+
+
+def _chunks(n_units, n_threads):
+    """At most ``n_threads`` contiguous, nonempty ranges covering ``range(n_units)``."""
+    bounds = np.linspace(0, n_units, min(n_threads, max(n_units, 1)) + 1).astype(np.int64)
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a] or [(0, 0)]
+
+
+def _run(pool, kernel, args, chunks):
+    """``kernel(*args, u0, u1)`` for each chunk, in the pool's threads (the kernels release
+    the GIL and write disjoint rows of the output); their return values."""
+    if len(chunks) == 1:
+        return [kernel(*args, *chunks[0])]
+    return list(pool.map(lambda chunk: kernel(*args, *chunk), chunks))
 
 
 def _column_ranges(counts, max_entries):
@@ -349,16 +363,3 @@ def _column_ranges(counts, max_entries):
         done = int(ends[j1 - 1])
         j0 = j1
     return ranges
-
-
-@contextmanager
-def _numba_threads(n_threads):
-    """Run with ``n_threads`` numba threads, then restore the previous setting."""
-    import numba
-
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)

@@ -20,17 +20,32 @@ on every platform.
 
 A transform first counts the nonzeros of every column (:func:`column_counts`), then,
 for consecutive ranges of columns holding a bounded number of nonzeros, writes their
-rows and signs once (:func:`column_entries`, compressed by column) and applies them to
-every block of rows of ``X`` (:func:`project_dense`, :func:`project_csr`): generating
-``R`` costs one pass per call, not one per block of rows, so blocks can be small enough
-for their accumulator (``n_components x block_rows``) to stay in L2 cache. Each output
-entry receives the terms of a column range in increasing feature order and the ranges
-in order, whatever the row blocking, so results are bitwise identical for any row
-blocking and thread count, and for dense and sparse input.
+rows and signs once (:func:`column_entries`, compressed by column) and regroups them,
+per tile of ``tile`` consecutive features, by output component (:func:`tile_rows`).
+Generating ``R`` costs one pass per call, not one per block of rows.
+
+Dense input (:func:`project_dense`) is read one block of ``ROWS`` rows and one feature
+tile at a time: the tile is transposed into a small buffer (so each feature's values of
+the block lie contiguously) while its exponent bits are checked for NaN and infinity;
+then, for each output component, its terms in the tile are summed in vector registers
+(:mod:`._simd`) and added to the block's accumulator. Sparse input (:func:`project_csr`)
+sums the same terms row by row. In both, each output entry is
+``sum over ranges (sum over tiles (sum over the tile's features, increasing))``, each
+partial sum starting from zero, so results are bitwise identical for any row blocking
+and thread count, and for dense and sparse input (``s * x`` is exact: ``s = +-1``; terms
+of features whose value is zero add ``+-0``, which changes no sum).
+
+The kernels are serial and release the GIL: the caller runs them on disjoint blocks of
+rows in threads, so no numba threading layer is started.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from ._simd import ROWS, block_add_to, block_axpy, block_new, block_zero
+
+# Features of a tile transposed at a time (ROWS x _SUBTILE values written, in L1).
+_SUBTILE = 128
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -62,11 +77,11 @@ def _gap(h, q, guide, shift, limit):
     return g
 
 
-@njit(parallel=True, cache=True)
+@njit(nogil=True, cache=True)
 def column_counts(seed, n_components, q, guide, shift, n_features):
     """Number of nonzeros of each column of ``R`` (one pass of the generator)."""
     counts = np.zeros(n_features, dtype=np.int64)
-    for j in prange(n_features):
+    for j in range(n_features):
         key = _mix64(seed + np.uint64(j + 1) * _GOLDEN)
         t = np.uint64(0)
         pos = 0
@@ -84,14 +99,14 @@ def column_counts(seed, n_components, q, guide, shift, n_features):
     return counts
 
 
-@njit(parallel=True, cache=True)
+@njit(nogil=True, cache=True)
 def column_entries(seed, n_components, q, guide, shift, j0, colptr, rows, signs):
     """Rows (output components) and signs of the nonzeros of columns ``j0 + i`` of ``R``,
     ``i < len(colptr) - 1``, written at ``colptr[i] - colptr[0]`` in increasing row order."""
     base = colptr[0]
     one = signs.dtype.type(1.0)
     two = signs.dtype.type(2.0)
-    for i in prange(colptr.shape[0] - 1):
+    for i in range(colptr.shape[0] - 1):
         key = _mix64(seed + np.uint64(j0 + i + 1) * _GOLDEN)
         t = np.uint64(0)
         pos = 0
@@ -110,84 +125,142 @@ def column_entries(seed, n_components, q, guide, shift, j0, colptr, rows, signs)
             pos += 1
 
 
-@njit(parallel=True, cache=True)
-def project_dense(X, j0, colptr, rows, signs, n_components, block_rows, out, check):
-    """``out += X[:, j0:j1] @ R[:, j0:j1].T`` for a C-contiguous dense ``X``, the columns
-    ``j0:j1`` of ``R`` given as ``(colptr, rows, signs)`` (see :func:`column_entries`).
+@njit(nogil=True, cache=True)
+def tile_rows(colptr, rows, signs, n_components, tile):
+    """Regroup the entries of columns ``colptr`` (see :func:`column_entries`) by tile of
+    ``tile`` columns, then by row: the entries of row ``c`` in tile ``t`` are
+    ``rowptr[t * n_components + c] : rowptr[t * n_components + c + 1]`` of ``(cols,
+    tsigns)``, ``cols`` counted from the start of the tile, in increasing order."""
+    n_cols = colptr.shape[0] - 1
+    n_tiles = (n_cols + tile - 1) // tile
+    base = colptr[0]
+    rowptr = np.zeros(n_tiles * n_components + 1, dtype=np.int64)
+    for j in range(n_cols):
+        offset = (j // tile) * n_components + 1
+        for e in range(colptr[j] - base, colptr[j + 1] - base):
+            rowptr[offset + rows[e]] += 1
+    for i in range(n_tiles * n_components):
+        rowptr[i + 1] += rowptr[i]
+    fill = rowptr[:-1].copy()
+    cols = np.empty(rowptr[-1], dtype=np.int32)
+    tsigns = np.empty(rowptr[-1], dtype=signs.dtype)
+    for j in range(n_cols):
+        offset = (j // tile) * n_components
+        for e in range(colptr[j] - base, colptr[j + 1] - base):
+            d = fill[offset + rows[e]]
+            cols[d] = j % tile
+            tsigns[d] = signs[e]
+            fill[offset + rows[e]] = d + 1
+    return rowptr, cols, tsigns
 
-    Per block of ``block_rows`` rows, features are read in tiles that are transposed so
-    that each feature's values of the block lie contiguously; each nonzero of ``R`` is
-    then one contiguous axpy into an accumulator laid out ``(n_components,
-    block_rows)``, sized by the caller to stay in L2. The block's sum over ``j0:j1``
-    is added to ``out`` at the end, so every output entry receives the terms of this
-    column range in increasing feature order, for any row blocking and thread count.
 
-    ``check[b]`` accumulates the sum of ``0 * x`` over the entries of row block ``b``:
-    0 when they are all finite, NaN otherwise (``0 * inf`` is NaN), so the finiteness
-    check rides on the one pass over ``X``.
+@njit(nogil=True, cache=True)
+def project_dense(
+    X, bits, exponent, j0, n_cols, rowptr, cols, tsigns, tile, first, scale, out, b0, b1
+):
+    """Blocks ``b0:b1`` of ``ROWS`` rows of ``out += X[:, j0:j0 + n_cols] @ R.T``, the
+    columns of ``R`` given by tile and row (see :func:`tile_rows`); ``out =`` instead of
+    ``out +=`` if ``first``, and ``scale`` (if not 0) then multiplies ``out``. ``X`` is
+    C-contiguous and ``bits`` is ``X`` viewed as integers of its width: returns the
+    largest ``bits & exponent`` seen, which equals ``exponent`` if and only if some value
+    read is NaN or infinite.
     """
     n_samples = X.shape[0]
-    n_cols = colptr.shape[0] - 1
-    base = colptr[0]
-    n_blocks = (n_samples + block_rows - 1) // block_rows
-    zero = X.dtype.type(0.0)
-    tile = 64
-    for b in prange(n_blocks):
-        r0 = b * block_rows
-        m = min(n_samples, r0 + block_rows) - r0
-        acc = np.zeros((n_components, m), dtype=X.dtype)
-        xt = np.empty((tile, m), dtype=X.dtype)
-        probe = np.zeros(tile, dtype=X.dtype)
-        for t0 in range(0, n_cols, tile):
-            width = min(tile, n_cols - t0)
-            for r in range(m):
-                row = X[r0 + r]
-                for i in range(width):
-                    v = row[j0 + t0 + i]
-                    xt[i, r] = v
-                    probe[i] += zero * v
-            for i in range(width):
-                for e in range(colptr[t0 + i] - base, colptr[t0 + i + 1] - base):
-                    c = rows[e]
-                    s = signs[e]
-                    for r in range(m):
-                        acc[c, r] += s * xt[i, r]
-        for r in range(m):
+    n_components = out.shape[1]
+    n_tiles = (n_cols + tile - 1) // tile
+    acc = np.empty((n_components, ROWS), dtype=X.dtype)
+    xt_bits = np.zeros((tile, ROWS), dtype=bits.dtype)
+    xt = xt_bits.view(X.dtype)
+    block = block_new(X.dtype)
+    seen = bits.dtype.type(0)
+    for b in range(b0, b1):
+        r0 = b * ROWS
+        m = min(n_samples, r0 + ROWS) - r0
+        acc[:] = 0
+        for t in range(n_tiles):
+            jt = j0 + t * tile
+            width = min(tile, n_cols - t * tile)
+            # transpose the tile (bit copies), _SUBTILE features at a time so that the
+            # buffer lines written stay in L1, and check exponents on the way
+            for i0 in range(0, width, _SUBTILE):
+                i1 = min(width, i0 + _SUBTILE)
+                for r in range(m):
+                    row = bits[r0 + r, jt + i0 : jt + i1]
+                    for i in range(i1 - i0):
+                        w = row[i]
+                        xt_bits[i0 + i, r] = w
+                        seen = max(seen, w & exponent)
+            base = t * n_components
             for c in range(n_components):
-                out[r0 + r, c] += acc[c, r]
-        check[b] += probe.sum()
+                lo = rowptr[base + c]
+                n_terms = rowptr[base + c + 1] - lo
+                if n_terms == 0:
+                    continue
+                c_cols = cols[lo : lo + n_terms]
+                c_signs = tsigns[lo : lo + n_terms]
+                block_zero(block)
+                for e in range(n_terms):
+                    block_axpy(block, xt, c_cols[e], c_signs[e])
+                block_add_to(block, acc, c)
+        # out[r0:r0 + m] += acc.T, in 16 x 16 squares so both sides stay in L1
+        for c0 in range(0, n_components, 16):
+            c1 = min(n_components, c0 + 16)
+            for r in range(m):
+                out_row = out[r0 + r]
+                if first and scale != 0:
+                    for c in range(c0, c1):
+                        out_row[c] = acc[c, r] * scale
+                elif first:
+                    for c in range(c0, c1):
+                        out_row[c] = acc[c, r]
+                elif scale != 0:
+                    for c in range(c0, c1):
+                        out_row[c] = (out_row[c] + acc[c, r]) * scale
+                else:
+                    for c in range(c0, c1):
+                        out_row[c] += acc[c, r]
+    return seen
 
 
-@njit(parallel=True, cache=True)
-def project_csr(data, indices, indptr, j0, colptr, rows, signs, n_components, block_rows, out):
-    """``out += X[:, j0:j1] @ R[:, j0:j1].T`` for a CSR ``X`` with sorted, unique
-    indices per row; sums in increasing feature order, as :func:`project_dense`."""
-    n_samples = indptr.shape[0] - 1
+@njit(nogil=True, cache=True)
+def project_csr(data, indices, indptr, j0, colptr, rows, signs, tile, first, scale, out, r0, r1):
+    """Rows ``r0:r1`` of ``out += X[:, j0:j1] @ R[:, j0:j1].T`` for a CSR ``X`` with
+    sorted, unique indices per row, summed in the order of :func:`project_dense`
+    (per tile of ``tile`` features, a partial sum from zero in increasing feature
+    order); ``out =`` instead of ``out +=`` if ``first``, and ``scale`` (if not 0) then
+    multiplies ``out``."""
+    n_components = out.shape[1]
     j1 = j0 + colptr.shape[0] - 1
     base = colptr[0]
-    n_blocks = (n_samples + block_rows - 1) // block_rows
-    for b in prange(n_blocks):
-        r0 = b * block_rows
-        r1 = min(n_samples, r0 + block_rows)
-        acc = np.zeros(n_components, dtype=data.dtype)
-        for r in range(r0, r1):
-            lo = np.searchsorted(indices[indptr[r] : indptr[r + 1]], j0) + indptr[r]
-            hi = np.searchsorted(indices[indptr[r] : indptr[r + 1]], j1) + indptr[r]
-            if lo == hi:
-                continue
-            acc[:] = 0
-            for p in range(lo, hi):
+    acc = np.zeros(n_components, dtype=data.dtype)
+    part = np.zeros(n_components, dtype=data.dtype)
+    touched = np.zeros(n_components, dtype=np.bool_)
+    order = np.empty(n_components, dtype=np.int64)
+    for r in range(r0, r1):
+        lo = np.searchsorted(indices[indptr[r] : indptr[r + 1]], j0) + indptr[r]
+        hi = np.searchsorted(indices[indptr[r] : indptr[r + 1]], j1) + indptr[r]
+        acc[:] = 0
+        p = lo
+        while p < hi:
+            # the nonzeros of this row in one tile
+            t_end = j0 + ((indices[p] - j0) // tile + 1) * tile
+            n_touched = 0
+            while p < hi and indices[p] < t_end:
                 i = indices[p] - j0
                 v = data[p]
                 for e in range(colptr[i] - base, colptr[i + 1] - base):
-                    acc[rows[e]] += signs[e] * v
-            for c in range(n_components):
-                out[r, c] += acc[c]
-
-
-@njit(parallel=True, cache=True)
-def scale_rows(out, scale):
-    """``out *= scale`` in place, parallel over rows."""
-    for r in prange(out.shape[0]):
-        for c in range(out.shape[1]):
-            out[r, c] *= scale
+                    c = rows[e]
+                    if not touched[c]:
+                        touched[c] = True
+                        part[c] = 0
+                        order[n_touched] = c
+                        n_touched += 1
+                    part[c] += signs[e] * v
+                p += 1
+            for q in range(n_touched):
+                c = order[q]
+                acc[c] += part[c]
+                touched[c] = False
+        for c in range(n_components):
+            v = acc[c] if first else out[r, c] + acc[c]
+            out[r, c] = v * scale if scale != 0 else v

@@ -1,4 +1,5 @@
 import bisect
+import os
 import pickle
 import subprocess
 import sys
@@ -6,6 +7,8 @@ import sys
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -75,6 +78,58 @@ def test_matches_dense_reference(density):
     np.testing.assert_allclose(
         proj.transform(X32), X32 @ R.T.astype(np.float32), rtol=1e-5, atol=1e-5
     )
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 75),
+    p=st.integers(1, 1300),
+    k=st.integers(1, 40),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    order=st.sampled_from("CF"),
+    zeros=st.floats(0, 1),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_projection_equals_dense_truth(n, p, k, dtype, order, zeros, seed):
+    # shapes across several row blocks (32 rows) and feature tiles (1024 float32, 512
+    # float64 features), partial ones included; the truth is X @ R.T with R from the
+    # pure-Python generator, in float64
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    X[rng.random(X.shape) < zeros] = 0
+    X = np.asarray(X.astype(dtype), order=order)
+    proj = JLProjector(k, random_state=seed).fit(X)
+    R = reference_matrix(proj.seed_, k, p, proj.density_)
+    Z = proj.transform(X)
+    assert Z.dtype == dtype and Z.shape == (n, k)
+    truth = X.astype(np.float64) @ R.T
+    # recursive summation: at most (terms - 1) roundings of the running sum
+    terms = max(int((R != 0).sum(axis=1).max()), 1)
+    bound = np.abs(X.astype(np.float64)) @ np.abs(R.T) * (terms * np.finfo(dtype).eps)
+    assert np.all(np.abs(Z - truth) <= bound + np.finfo(dtype).tiny)
+    assert np.array_equal(proj.fit_transform(X), Z)
+    assert np.array_equal(proj.set_params(n_jobs=2).transform(X), Z)
+    assert np.array_equal(proj.transform(sp.csr_matrix(X)), Z)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    n=st.integers(1, 70),
+    p=st.integers(1, 1200),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+    where=st.tuples(st.floats(0, 1, exclude_max=True), st.floats(0, 1, exclude_max=True)),
+)
+def test_non_finite_anywhere_is_refused(n, p, dtype, bad, where):
+    X = np.random.default_rng(0).normal(size=(n, p)).astype(dtype)
+    proj = JLProjector(16, random_state=0).fit(X)
+    X[int(where[0] * n), int(where[1] * p)] = bad
+    match = "NaN" if np.isnan(bad) else "infinity"
+    for method in (proj.transform, JLProjector(16, random_state=0).fit_transform):
+        with pytest.raises(ValueError, match=match):
+            method(X)
+        with pytest.raises(ValueError, match=match):
+            method(sp.csr_matrix(X))
 
 
 def test_golden_values_pin_the_generator():
@@ -339,12 +394,23 @@ def test_validation_errors():
         proj.transform(np.ones((3, 5)))
 
 
-def test_import_does_not_compile_kernels():
+def test_kernels_load_in_a_background_thread_at_import():
+    # the import returns at once and a daemon thread loads the kernels; with
+    # SKTRACEPROP_NO_WARMUP=1 nothing starts and fit (numpy only) never loads numba
     code = (
         "import sys, sktraceprop as stp; stp.JLProjector(4).fit([[1.0, 2.0]]);"
-        "print('sktraceprop.projection._kernels' in sys.modules, 'numba' in sys.modules)"
+        "t = stp.projection._warmup.thread;"
+        "print(t is not None and t.daemon, 'numba' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = {k: v for k, v in os.environ.items() if k != "SKTRACEPROP_NO_WARMUP"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.split()[0] == "True"
+    env["SKTRACEPROP_NO_WARMUP"] = "1"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
     assert out.stdout.split() == ["False", "False"]
     assert stp.JLProjector is JLProjector
 
