@@ -63,7 +63,9 @@ class _Chain:
         if last is None:
             self.seq, self.head = 0, GENESIS
         else:
-            if not stored_event_matches(last):
+            # The row this handle last appended (or checked) is known to match its hash:
+            # an identical row need not be hashed again (a changed one is).
+            if last != getattr(store, "_checked_tip", None) and not stored_event_matches(last):
                 store._refuse_writes(
                     f"its last audit event ({last[0]}) does not match its hash: the log "
                     "was altered"
@@ -71,20 +73,23 @@ class _Chain:
                 store._check_writable()
             self.seq, self.head = int(last[0]), last[6]
 
-    def append(self, kind, payload, run_id=None):
-        text, payload = payload_text(payload)
-        event = make_event(self.head, kind, payload, run_id, self.seq + 1)
-        self.writer.insert_event(
-            (
-                event["seq"],
-                run_id,
-                event["created_at"],
-                kind,
-                text,
-                event["prev_hash"],
-                event["hash"],
-            )
+    def append(self, kind, payload, run_id=None, text=None):
+        """Append one event; ``text`` is the payload's canonical JSON when known
+        (from :func:`payload_text`, or a caller that made sure it is canonical)."""
+        if text is None:
+            text, payload = payload_text(payload)
+        event = make_event(self.head, kind, payload, run_id, self.seq + 1, text)
+        row = (
+            event["seq"],
+            run_id,
+            event["created_at"],
+            kind,
+            text,
+            event["prev_hash"],
+            event["hash"],
         )
+        self.writer.insert_event(row)
+        self.store._checked_tip = row
         self.seq, self.head = event["seq"], event["hash"]
         return event
 
@@ -589,12 +594,18 @@ class BaseStore(ABC):
             )
         if run_id is not None and not isinstance(run_id, str):
             raise TypeError(f"run_id must be a string or None, got {type(run_id).__name__}")
-        payload_text(payload)  # refuse what cannot be stored before taking the write lock
+        # refuse what cannot be stored before taking the write lock
+        text, payload = payload_text(payload)
+        return self._append_event_text(kind, payload, text, run_id)
+
+    def _append_event_text(self, kind, payload, text, run_id):
+        """Append an event whose payload's canonical JSON is ``text`` (see
+        :func:`payload_text`); ``payload`` is what the returned event holds."""
         self._check_writable()
         made = []
 
         def write(writer):
-            made.append(_Chain(self, writer).append(kind, payload, run_id))
+            made.append(_Chain(self, writer).append(kind, payload, run_id, text))
             return made[-1]
 
         def committed():
