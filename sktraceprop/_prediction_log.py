@@ -81,9 +81,11 @@ def _class_index(values, classes):
     if not classes.size:
         return None
     if classes.size == 2 and classes.dtype.kind in "iub" and values.dtype.kind in "iub":
-        # two integer classes (the common binary case): one comparison instead of a search
+        # two integer classes (the common binary case): comparisons instead of a search;
+        # every output is one of them when the two counts add up to all of them
         index = values == classes[1]
-        return index if np.array_equal(np.where(index, classes[1], classes[0]), values) else None
+        found = np.count_nonzero(index) + np.count_nonzero(values == classes[0])
+        return index if found == values.size else None
     index = np.clip(np.searchsorted(classes, values), 0, classes.size - 1)
     return index if np.array_equal(classes[index], values) else None
 
@@ -104,7 +106,11 @@ def encode_outputs(method, values, classes=None, raw=False):
         index = _class_index(values, classes)
         if index is not None:
             record["classes"] = [str(c) for c in classes.tolist()]
-            counts = np.bincount(index, minlength=classes.size)
+            if index.dtype == np.bool_:
+                ones = np.count_nonzero(index)
+                counts = [index.size - ones, ones]
+            else:
+                counts = np.bincount(index, minlength=classes.size)
             record["counts"] = [int(c) for c in counts]
             if classes.size <= 2:
                 record["labels"] = _encode_bits(index, raw)
