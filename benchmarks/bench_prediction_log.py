@@ -10,7 +10,7 @@ Cases: (a) UCI Adult (vendored) through one-hot encoding of 8 text columns and s
 of 6 numeric ones into LogisticRegression, the rows read by ``stp.read_csv``; (b) a
 10-column numeric frame through StandardScaler into LogisticRegression.
 
-Run: flock /tmp/stp-heavy.lock python benchmarks/bench_prediction_log.py [--repeats 41]
+Run: flock -x /tmp/stp-cpu.lock python benchmarks/bench_prediction_log.py [--repeats 41]
 """
 
 import argparse
@@ -176,7 +176,7 @@ does real work (the Adult pipeline) and not where a 10-column linear model answe
 
 Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared), Python {m["python"]}, scikit-learn
 {m["scikit-learn"]}, pandas {m["pandas"]}. Command:
-`flock /tmp/stp-heavy.lock {results["command"]}`.
+`flock -x /tmp/stp-cpu.lock {results["command"]}`.
 """
     write_results("prediction_log", results, md)
 
