@@ -8,6 +8,7 @@ and ``_writer()`` (one transaction; see :class:`_Chain` for what it must offer).
 """
 
 import json
+import weakref
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -49,6 +50,12 @@ _RUN_COLUMNS = [
 _MAX_LISTED = 20  # problems named in a CorruptStoreError message (all are in .problems)
 
 
+#: Per store handle, the last event row it appended: known to match its hash. Kept out
+#: of the store's attributes, which are pickled and fingerprinted with the estimator
+#: that holds the store.
+_CHECKED_TIP = weakref.WeakKeyDictionary()
+
+
 class _Chain:
     """Appends events inside one write transaction, after checking the log's last event.
 
@@ -65,7 +72,7 @@ class _Chain:
         else:
             # The row this handle last appended (or checked) is known to match its hash:
             # an identical row need not be hashed again (a changed one is).
-            if last != getattr(store, "_checked_tip", None) and not stored_event_matches(last):
+            if last != _CHECKED_TIP.get(store) and not stored_event_matches(last):
                 store._refuse_writes(
                     f"its last audit event ({last[0]}) does not match its hash: the log "
                     "was altered"
@@ -89,7 +96,7 @@ class _Chain:
             event["hash"],
         )
         self.writer.insert_event(row)
-        self.store._checked_tip = row
+        _CHECKED_TIP[self.store] = row
         self.seq, self.head = event["seq"], event["hash"]
         return event
 
