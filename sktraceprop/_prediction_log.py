@@ -17,7 +17,8 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 
 from ._lineage._fingerprint import class_path
-from ._row_hash import hash_rows
+from ._row_hash import hash_rows, start_hash_rows
+from .stores._chain import blob_payload_text
 from .utils._sklearn_compat import num_samples
 
 #: True while a logged call runs: a traced estimator inside another one does not log the
@@ -28,24 +29,40 @@ _LOGGING = contextvars.ContextVar("sktraceprop_prediction_logging", default=Fals
 LOGGED_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
 
-def encode_array(values, compress=False):
-    """A JSON-safe copy of an array: dtype, shape and base64 of its little-endian bytes."""
+def encode_array(values, compress=False, raw=False):
+    """A JSON-safe copy of an array: dtype, shape and base64 of its little-endian bytes.
+
+    With ``raw``, ``data`` is the bytes themselves (for :func:`blob_payload_text`,
+    which stores them as base64).
+    """
     values = np.ascontiguousarray(values)
     dtype = values.dtype.newbyteorder("<") if values.dtype.byteorder == ">" else values.dtype
-    raw = values.astype(dtype, copy=False).tobytes()
+    raw_bytes = values.astype(dtype, copy=False).tobytes()
     out = {"dtype": dtype.str, "shape": list(values.shape)}
     if compress:
         out["zlib"] = True
-        raw = zlib.compress(raw, 1)
-    out["data"] = base64.b64encode(raw).decode("ascii")
+        raw_bytes = zlib.compress(raw_bytes, 1)
+    out["data"] = raw_bytes if raw else base64.b64encode(raw_bytes).decode("ascii")
     return out
 
 
+def _encode_bits(index, raw):
+    """Class indices 0 or 1 as one bit per row (``np.packbits`` order, the last byte
+    padded with zeros)."""
+    packed = np.packbits(index.astype(np.bool_, copy=False)).tobytes()
+    data = packed if raw else base64.b64encode(packed).decode("ascii")
+    return {"dtype": "|u1", "shape": [int(index.size)], "bits": 1, "data": data}
+
+
 def decode_array(record):
-    """Inverse of :func:`encode_array`."""
+    """Inverse of :func:`encode_array` (and of the one-bit labels of :func:`encode_outputs`)."""
     raw = base64.b64decode(record["data"])
     if record.get("zlib"):
         raw = zlib.decompress(raw)
+    if record.get("bits") == 1:
+        (n,) = record["shape"]
+        bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=n)
+        return bits.astype(np.dtype(record["dtype"]))
     return np.frombuffer(raw, dtype=np.dtype(record["dtype"])).reshape(record["shape"])
 
 
@@ -55,30 +72,51 @@ def _output_sha256(values):
     if values.dtype.kind not in "iubf":
         return hash_rows(values.reshape(values.shape[0], -1))
     h = hashlib.sha256(f"{values.dtype.str}{list(values.shape)}".encode())
-    h.update(np.ascontiguousarray(values).tobytes())
+    h.update(np.ascontiguousarray(values))
     return h.hexdigest()
 
 
-def encode_outputs(method, values, classes=None):
+def _class_index(values, classes):
+    """Each output's index in ``classes``, or None if one is not among them."""
+    if not classes.size:
+        return None
+    if classes.size == 2 and classes.dtype.kind in "iub" and values.dtype.kind in "iub":
+        # two integer classes (the common binary case): comparisons instead of a search;
+        # every output is one of them when the two counts add up to all of them
+        index = values == classes[1]
+        found = np.count_nonzero(index) + np.count_nonzero(values == classes[0])
+        return index if found == values.size else None
+    index = np.clip(np.searchsorted(classes, values), 0, classes.size - 1)
+    return index if np.array_equal(classes[index], values) else None
+
+
+def encode_outputs(method, values, classes=None, raw=False):
     """The outputs of one call, compact: labels as class indices, scores as float64.
 
     ``predict`` outputs that are all among ``classes`` are kept as one class index per
-    row (compressed) with the count of each class; numbers as float64 with their
-    min, mean and max per column; anything else as text. ``sha256`` covers the exact
-    outputs either way.
+    row (one bit per row for two classes, else a byte or four, compressed) with the
+    count of each class; numbers as float64 with their min, mean and max per column;
+    anything else as text. ``sha256`` covers the exact outputs either way. With
+    ``raw``, the arrays' ``data`` are bytes (see :func:`encode_array`).
     """
     values = np.asarray(values)
     record = {"shape": list(values.shape), "sha256": _output_sha256(values)}
     if method == "predict" and classes is not None and values.ndim == 1:
         classes = np.asarray(classes)
-        index = np.searchsorted(classes, values) if classes.size else np.zeros(0, int)
-        index = np.clip(index, 0, max(classes.size - 1, 0))
-        if classes.size and np.array_equal(classes[index], values):
-            width = np.uint8 if classes.size <= 256 else np.uint32
-            counts = np.bincount(index, minlength=classes.size)
+        index = _class_index(values, classes)
+        if index is not None:
             record["classes"] = [str(c) for c in classes.tolist()]
+            if index.dtype == np.bool_:
+                ones = np.count_nonzero(index)
+                counts = [index.size - ones, ones]
+            else:
+                counts = np.bincount(index, minlength=classes.size)
             record["counts"] = [int(c) for c in counts]
-            record["labels"] = encode_array(index.astype(width), compress=True)
+            if classes.size <= 2:
+                record["labels"] = _encode_bits(index, raw)
+            else:
+                width = np.uint8 if classes.size <= 256 else np.uint32
+                record["labels"] = encode_array(index.astype(width), compress=True, raw=raw)
             return record
     if values.dtype.kind in "iubf":
         numbers = values.astype(np.float64, copy=False)
@@ -91,7 +129,7 @@ def encode_outputs(method, values, classes=None):
                 "mean": [float(v) for v in columns.mean(axis=1)],
                 "max": [float(v) for v in columns.max(axis=1)],
             }
-        record["values"] = encode_array(values)
+        record["values"] = encode_array(values, raw=raw)
     else:
         text = np.array([str(v) for v in values.ravel()], dtype=object)
         record["values"] = {"text": text.tolist()}
@@ -160,8 +198,12 @@ def _replaced_parts(estimator):
     return [name for (name, a), (_, b) in zip(now, fitted) if a is not b]
 
 
-def log_call(estimator, method, X, outputs):
-    """Append the ``"prediction"`` event of one call; return it."""
+def log_call(estimator, method, X, outputs, input_sha256=None):
+    """Append the ``"prediction"`` event of one call; return it.
+
+    ``input_sha256`` is :func:`hash_rows` of ``X`` when already known (or a callable
+    returning it, from :func:`start_hash_rows`).
+    """
     store = event_store(estimator)
     run = getattr(estimator, "lineage_", None)
     if run is None:
@@ -169,22 +211,27 @@ def log_call(estimator, method, X, outputs):
             f"this {type(estimator).__name__} was fitted inside another traced estimator, "
             "which holds the run: log the predictions of the outer one"
         )
+    if input_sha256 is None:
+        input_sha256 = hash_rows(X)
     shape = getattr(X, "shape", None)
     payload = {
         "method": method,
         "n_rows": int(num_samples(X)),
         "n_features": int(shape[1]) if shape is not None and len(shape) == 2 else None,
-        "input_sha256": hash_rows(X),
         "model_fingerprint": run.model_fingerprint,
         "estimator": class_path(estimator),
-        "outputs": encode_outputs(method, outputs, getattr(estimator, "classes_", None)),
+        "outputs": encode_outputs(method, outputs, getattr(estimator, "classes_", None), raw=True),
     }
+    payload["input_sha256"] = input_sha256() if callable(input_sha256) else input_sha256
     replaced = _replaced_parts(estimator)
     if replaced:
         # The run no longer describes every part that answered (an unlearner corrected
         # a step in place, or a step was swapped): said in the event, never hidden.
         payload["replaced_since_fit"] = replaced
-    return store.append_event("prediction", payload, run_id=run.run_id)
+    blobs = [("outputs", key) for key in ("labels", "values") if key in payload["outputs"]]
+    blobs = [path for path in blobs if isinstance(payload["outputs"][path[1]].get("data"), bytes)]
+    text, payload = blob_payload_text(payload, blobs)
+    return store._append_event_text("prediction", payload, text, run.run_id)
 
 
 def _next_has(name):
@@ -200,13 +247,16 @@ class PredictionLogMixin:
     def _logged(self, method, X, params):
         if _LOGGING.get():
             return getattr(super(), method)(X, **params)
+        logged = getattr(self, "log_predictions", False)
+        # the input rows as given, hashed while the model predicts
+        input_sha256 = start_hash_rows(X) if logged else None
         token = _LOGGING.set(True)
         try:
             outputs = getattr(super(), method)(X, **params)
         finally:
             _LOGGING.reset(token)
-        if getattr(self, "log_predictions", False):
-            log_call(self, method, X, outputs)
+        if logged:
+            log_call(self, method, X, outputs, input_sha256)
         return outputs
 
     @available_if(_next_has("predict"))

@@ -9,12 +9,15 @@ missing values and an ``int64`` one all hash alike.
 """
 
 import hashlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["hash_rows"]
+__all__ = ["hash_rows", "start_hash_rows"]
 
 _VERSION = b"sktraceprop-rows-v1\0"
 _I8 = np.dtype("<i8")
@@ -247,3 +250,102 @@ def hash_rows(X):
         h.update(_text_bytes(""))
         _feed_array_column(h, values[:, j])
     return h.hexdigest()
+
+
+#: Inputs smaller than this are hashed at once (a hand-over to the helper thread costs
+#: more than hashing them); larger than ``_SNAPSHOT_MAX`` they are hashed at once too,
+#: rather than held twice in memory while the model predicts.
+_SNAPSHOT_MIN = 1 << 16
+_SNAPSHOT_MAX = 1 << 26
+
+_worker_lock = threading.Lock()
+_worker = (None, None)  # (pid, executor): a forked child starts its own
+
+
+def _executor():
+    global _worker
+    with _worker_lock:
+        pid, executor = _worker
+        if pid != os.getpid():
+            executor = ThreadPoolExecutor(1, thread_name_prefix="sktraceprop-row-hash")
+            _worker = (os.getpid(), executor)
+        return executor
+
+
+#: The dtype each kind of number is hashed as (see :func:`_feed_numbers`).
+_HASHED_AS = {"f": _F8, "i": _I8, "b": np.dtype(np.bool_)}
+
+
+def _numeric_columns(X):
+    """``(names, arrays)`` of a frame or 2-D array whose columns are all numpy floats,
+    ints or bools (the common input of ``predict``), or None for anything else."""
+    if isinstance(X, pd.DataFrame):
+        columns = list(_columns(X))
+        if not all(isinstance(d, np.dtype) and d.kind in _HASHED_AS for d, _ in columns):
+            return None
+        return X.columns.tolist(), [np.asarray(v) for _, v in columns]
+    if type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind in _HASHED_AS:
+        return [""] * X.shape[1], [X[:, j] for j in range(X.shape[1])]
+    return None
+
+
+def _snapshot(X):
+    """``(n_rows, names, copies)``: a copy of each column of a numeric frame or array in
+    the dtype it is hashed in, or None (other input, or a size outside the bounds)."""
+    found = _numeric_columns(X)
+    if found is None:
+        return None
+    names, arrays = found
+    size = sum(v.size * _HASHED_AS[v.dtype.kind].itemsize for v in arrays)
+    if not _SNAPSHOT_MIN <= size <= _SNAPSHOT_MAX:
+        return None
+    # exact conversions (to float64 or int64): one copy of each column
+    copies = [np.array(v, dtype=_HASHED_AS[v.dtype.kind], copy=True) for v in arrays]
+    return int(X.shape[0]), names, copies
+
+
+def _numeric_digest(n_rows, names, columns):
+    """:func:`hash_rows` of a numeric frame or array, from its columns."""
+    h = hashlib.sha256(_VERSION)
+    h.update(_int(n_rows) + _int(len(names)))
+    for name, values in zip(names, columns):
+        h.update(_text_bytes(name))
+        _feed_numbers(h, values, None)
+    return h.hexdigest()
+
+
+def start_hash_rows(X):
+    """Start :func:`hash_rows` of ``X`` as it is now; call the result for the digest.
+
+    A frame or 2-D array of numbers (numpy floats, ints or bools) of 64 KiB to 64 MiB
+    is copied, in the dtypes it is hashed in (a memory copy, a fraction of the hash's
+    cost), and hashed on a helper thread, so that the model
+    can predict meanwhile where a second core is free (SHA-256 releases the GIL); the
+    copy makes the digest that of the rows as given, even if a step then modifies them
+    in place. Anything else is hashed here and now. An error of :func:`hash_rows` is
+    raised by the call of the result, not here.
+
+    Returns
+    -------
+    result : callable
+        Returns the hexadecimal digest, or raises what :func:`hash_rows` raised.
+    """
+    try:
+        snapshot = _snapshot(X)
+    except Exception:  # whatever hash_rows makes of it is said when the result is asked
+        snapshot = None
+    if snapshot is not None:
+        try:
+            return _executor().submit(_numeric_digest, *snapshot).result
+        except RuntimeError:  # the interpreter is shutting down: no new threads
+            return lambda: _numeric_digest(*snapshot)
+    try:
+        digest = hash_rows(X)
+    except Exception as exc:
+        error = exc
+
+        def fail():
+            raise error
+
+        return fail
+    return lambda: digest

@@ -8,6 +8,7 @@ and ``_writer()`` (one transaction; see :class:`_Chain` for what it must offer).
 """
 
 import json
+import weakref
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -49,6 +50,12 @@ _RUN_COLUMNS = [
 _MAX_LISTED = 20  # problems named in a CorruptStoreError message (all are in .problems)
 
 
+#: Per store handle, the last event row it appended: known to match its hash. Kept out
+#: of the store's attributes, which are pickled and fingerprinted with the estimator
+#: that holds the store.
+_CHECKED_TIP = weakref.WeakKeyDictionary()
+
+
 class _Chain:
     """Appends events inside one write transaction, after checking the log's last event.
 
@@ -63,7 +70,9 @@ class _Chain:
         if last is None:
             self.seq, self.head = 0, GENESIS
         else:
-            if not stored_event_matches(last):
+            # The row this handle last appended (or checked) is known to match its hash:
+            # an identical row need not be hashed again (a changed one is).
+            if last != _CHECKED_TIP.get(store) and not stored_event_matches(last):
                 store._refuse_writes(
                     f"its last audit event ({last[0]}) does not match its hash: the log "
                     "was altered"
@@ -71,20 +80,23 @@ class _Chain:
                 store._check_writable()
             self.seq, self.head = int(last[0]), last[6]
 
-    def append(self, kind, payload, run_id=None):
-        text, payload = payload_text(payload)
-        event = make_event(self.head, kind, payload, run_id, self.seq + 1)
-        self.writer.insert_event(
-            (
-                event["seq"],
-                run_id,
-                event["created_at"],
-                kind,
-                text,
-                event["prev_hash"],
-                event["hash"],
-            )
+    def append(self, kind, payload, run_id=None, text=None):
+        """Append one event; ``text`` is the payload's canonical JSON when known
+        (from :func:`payload_text`, or a caller that made sure it is canonical)."""
+        if text is None:
+            text, payload = payload_text(payload)
+        event = make_event(self.head, kind, payload, run_id, self.seq + 1, text)
+        row = (
+            event["seq"],
+            run_id,
+            event["created_at"],
+            kind,
+            text,
+            event["prev_hash"],
+            event["hash"],
         )
+        self.writer.insert_event(row)
+        _CHECKED_TIP[self.store] = row
         self.seq, self.head = event["seq"], event["hash"]
         return event
 
@@ -589,12 +601,18 @@ class BaseStore(ABC):
             )
         if run_id is not None and not isinstance(run_id, str):
             raise TypeError(f"run_id must be a string or None, got {type(run_id).__name__}")
-        payload_text(payload)  # refuse what cannot be stored before taking the write lock
+        # refuse what cannot be stored before taking the write lock
+        text, payload = payload_text(payload)
+        return self._append_event_text(kind, payload, text, run_id)
+
+    def _append_event_text(self, kind, payload, text, run_id):
+        """Append an event whose payload's canonical JSON is ``text`` (see
+        :func:`payload_text`); ``payload`` is what the returned event holds."""
         self._check_writable()
         made = []
 
         def write(writer):
-            made.append(_Chain(self, writer).append(kind, payload, run_id))
+            made.append(_Chain(self, writer).append(kind, payload, run_id, text))
             return made[-1]
 
         def committed():

@@ -19,8 +19,10 @@ its event, and an event edited or deleted breaks the chain: both are found and n
 re-computed after an edit) signed checkpoints show (see :mod:`._checkpoint`).
 """
 
+import base64
 import hashlib
 import json
+import uuid
 
 import numpy as np
 
@@ -61,31 +63,91 @@ def event_hash(prev_hash, record):
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
+def _spliced_hash(prev_hash, seq, run_id, created_at, kind, text):
+    """:func:`event_hash` of an event whose payload's canonical JSON is ``text``.
+
+    The record's canonical JSON is assembled around ``text`` (its keys in sorted
+    order) instead of serialising the payload again: for a payload of 200 KB that
+    second pass is most of an append's cost. ``text`` must be canonical
+    (:func:`payload_text` makes sure of it).
+    """
+    h = hashlib.sha256(
+        f'{prev_hash}{{"created_at":{json.dumps(created_at)},"kind":{json.dumps(kind)},'
+        '"payload":'.encode()
+    )
+    h.update(text.encode("ascii"))
+    h.update(f',"run_id":{json.dumps(run_id)},"seq":{json.dumps(seq)}}}'.encode())
+    return h.hexdigest()
+
+
 def payload_text(payload):
     """``(text, copy)``: the payload as stored, and an independent copy of it.
 
-    The copy is what the event holds, so a caller mutating its dict afterwards changes
-    neither the log nor the returned event.
+    ``text`` is canonical JSON (:func:`canonical_json`) and stays so when read back:
+    serialising the copy gives ``text`` again (a payload with non-string keys is
+    canonicalised once more, as JSON turns its keys into strings and may sort them
+    differently). The copy is what the event holds, so a caller mutating its dict
+    afterwards changes neither the log nor the returned event.
     """
     try:
-        text = json.dumps(payload, sort_keys=True)
+        first = canonical_json(payload)
     except (TypeError, ValueError) as exc:
         raise TypeError(
             f"an audit event payload must be JSON-serialisable (dicts with str keys, "
             f"lists, str, int, float, bool, None): {exc}"
         ) from None
-    return text, json.loads(text)
+    copy = json.loads(first)
+    text = canonical_json(copy)
+    return text, copy
 
 
-def make_event(prev_hash, kind, payload, run_id, seq):
-    record = {
+def blob_payload_text(payload, blobs):
+    """:func:`payload_text` of a payload holding bytes, stored as base64 text.
+
+    ``blobs`` lists where: paths (tuples of keys) to the dicts whose ``"data"`` value
+    is bytes. The stored text and the returned copy hold base64 text there. It is
+    made once and put into the canonical JSON as it is (base64 needs no escaping)
+    instead of being escaped character by character by the JSON encoder: for the
+    outputs of a large ``predict_proba`` call, most of the cost of an append.
+    ``payload``'s bytes are replaced by their base64 text in place.
+    """
+    token = uuid.uuid4().hex
+    holders = []
+    for n, path in enumerate(blobs):
+        holder = payload
+        for key in path:
+            holder = holder[key]
+        mark = f"sktraceprop-blob-{token}-{n}"
+        holders.append((path, mark, base64.b64encode(holder["data"]).decode("ascii")))
+        holder["data"] = mark
+    text, copy = payload_text(payload)
+    for path, mark, data in holders:
+        for target in (payload, copy):
+            for key in path:
+                target = target[key]
+            target["data"] = data
+        quoted = f'"{mark}"'
+        if text.count(quoted) != 1:  # the marker is also elsewhere in the payload
+            return payload_text(payload)
+        text = text.replace(quoted, f'"{data}"', 1)
+    return text, copy
+
+
+def make_event(prev_hash, kind, payload, run_id, seq, text=None):
+    """The event ``seq`` after ``prev_hash``; ``text`` is the payload's canonical JSON
+    from :func:`payload_text` when the caller has it (else it is made here)."""
+    if text is None:
+        text, payload = payload_text(payload)
+    created_at = utc_now()
+    return {
         "seq": seq,
         "run_id": run_id,
-        "created_at": utc_now(),
+        "created_at": created_at,
         "kind": kind,
         "payload": payload,
+        "prev_hash": prev_hash,
+        "hash": _spliced_hash(prev_hash, seq, run_id, created_at, kind, text),
     }
-    return {**record, "prev_hash": prev_hash, "hash": event_hash(prev_hash, record)}
 
 
 def stored_event_matches(row):

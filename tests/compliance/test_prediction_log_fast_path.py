@@ -1,0 +1,211 @@
+"""The prediction log's fast paths give what the slow, plain ones give."""
+
+import base64
+import json
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop import _row_hash
+from sktraceprop._prediction_log import decode_array, encode_outputs
+from sktraceprop.compliance import hash_rows
+from sktraceprop.exceptions import CorruptStoreError
+from sktraceprop.stores._chain import (
+    GENESIS,
+    blob_payload_text,
+    canonical_json,
+    event_hash,
+    make_event,
+)
+
+_DTYPES = ["float64", "float32", "int64", "int32", "int8", "bool", "uint8"]
+
+
+@pytest.fixture
+def every_size_threaded(monkeypatch):
+    """Send inputs of any size to the helper thread (it takes large ones only)."""
+    monkeypatch.setattr(_row_hash, "_SNAPSHOT_MIN", 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_rows=st.integers(0, 40),
+    dtypes=st.lists(st.sampled_from(_DTYPES), min_size=1, max_size=5),
+    names=st.lists(st.text(max_size=4), min_size=5, max_size=5),
+    nan_at=st.none() | st.integers(0, 39),
+    as_frame=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_threaded_hash_is_hash_rows(n_rows, dtypes, names, nan_at, as_frame, seed):
+    rng = np.random.default_rng(seed)
+    data = {}
+    for j, dtype in enumerate(dtypes):
+        values = rng.normal(size=n_rows) * 100
+        if dtype == "float64" and nan_at is not None and nan_at < n_rows:
+            values[nan_at] = np.nan
+        data[f"{j}{names[j]}"] = values.astype(dtype) if dtype != "bool" else values > 0
+    frame = pd.DataFrame(data)
+    X = frame if as_frame else frame.to_numpy()
+    _row_hash._SNAPSHOT_MIN = 0
+    try:
+        assert _row_hash.start_hash_rows(X)() == hash_rows(X)
+    finally:
+        _row_hash._SNAPSHOT_MIN = 1 << 16
+
+
+def test_the_hash_is_of_the_rows_as_given(every_size_threaded):
+    X = np.arange(60.0).reshape(20, 3)
+    expected = hash_rows(X)
+    result = _row_hash.start_hash_rows(X)
+    X[:] = -1  # a step scaling its input in place after the call began
+    assert result() == expected
+    # and through a pipeline that scales its input in place (copy=False)
+    store = stp.stores.MemoryStore()
+    pipe = stp.make_traced_pipeline(
+        make_pipeline(StandardScaler(copy=False)),
+        LogisticRegression(),
+        store=store,
+        log_predictions=True,
+    )
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(50, 3))
+    pipe.fit(train.copy(), (train[:, 0] > 0).astype(int))
+    X = rng.normal(size=(30, 3)) * 5 + 3
+    before = hash_rows(X)
+    pipe.predict(X)
+    assert store.events()[-1]["payload"]["input_sha256"] == before
+
+
+def test_an_unhashable_input_fails_when_asked_not_before():
+    result = _row_hash.start_hash_rows(np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        result()
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    payload=st.dictionaries(st.text(max_size=4), _json, max_size=5),
+    blobs=st.lists(st.binary(max_size=40), max_size=3),
+    seq=st.integers(1, 10**6),
+    run_id=st.none() | st.text(max_size=8),
+)
+def test_blob_text_and_spliced_hash_are_the_plain_ones(payload, blobs, seq, run_id):
+    plain = json.loads(json.dumps(payload))
+    given = dict(payload)
+    for n, blob in enumerate(blobs):
+        plain[f"blob{n}"] = {"inner": {"data": base64.b64encode(blob).decode("ascii")}}
+        given[f"blob{n}"] = {"inner": {"data": blob}}
+    paths = [(f"blob{n}", "inner") for n in range(len(blobs))]
+    text, copy = blob_payload_text(given, paths)
+    assert json.loads(text) == json.loads(canonical_json(plain)) == copy
+    assert text == canonical_json(json.loads(text)) == canonical_json(copy)
+    event = make_event(GENESIS, "prediction", copy, run_id, seq, text)
+    record = {k: event[k] for k in ("seq", "run_id", "created_at", "kind", "payload")}
+    assert event["hash"] == event_hash(GENESIS, record)
+    # what verify() recomputes from the stored text
+    record["payload"] = json.loads(text)
+    assert event["hash"] == event_hash(GENESIS, record)
+
+
+def test_a_marker_found_elsewhere_falls_back_to_the_plain_text(monkeypatch):
+    import uuid
+
+    class Fixed:
+        hex = "0"
+
+    monkeypatch.setattr(uuid, "uuid4", lambda: Fixed())
+    payload = {"note": "sktraceprop-blob-0-0", "out": {"data": b"\x01\x02"}}
+    text, copy = blob_payload_text(payload, [("out",)])
+    assert copy == {"note": "sktraceprop-blob-0-0", "out": {"data": "AQI="}}
+    assert text == canonical_json(copy)
+
+
+def test_non_string_keys_are_canonicalised_once_more():
+    store = stp.stores.MemoryStore()
+    store.append_event("review", {"x": {2: 1, 10: 2}, "y": [{10: "a", 9: "b"}]})
+    assert store.verify()
+    assert store.events()[-1]["payload"] == {"x": {"2": 1, "10": 2}, "y": [{"10": "a", "9": "b"}]}
+
+
+def test_old_events_stored_with_spaces_still_verify_and_take_appends(tmp_path):
+    path = tmp_path / "old.db"
+    store = stp.stores.SQLiteStore(path)
+    store.append_event("review", {"by": "internal audit"})
+    store.close()
+    # rewrite the event as earlier versions stored it: json.dumps(sort_keys=True)
+    con = sqlite3.connect(path)
+    (text,) = con.execute("SELECT payload FROM events").fetchone()
+    old = json.dumps(json.loads(text), sort_keys=True)
+    assert old != text
+    triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'").fetchall()
+    for name, _ in triggers:
+        con.execute(f"DROP TRIGGER {name}")
+    con.execute("UPDATE events SET payload = ?", (old,))
+    for _, sql in triggers:
+        con.execute(sql)
+    con.commit()
+    con.close()
+    store = stp.stores.SQLiteStore(path)
+    assert store.verify()
+    store.append_event("review", {"by": "external audit"})
+    assert store.verify() and len(store.events()) == 2
+
+
+def test_an_altered_last_event_is_still_refused_after_appends(tmp_path):
+    path = tmp_path / "a.db"
+    store = stp.stores.SQLiteStore(path)
+    store.append_event("review", {"n": 1})
+    store.append_event("review", {"n": 2})  # the handle remembers this row as checked
+    con = sqlite3.connect(path)
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+        con.execute(f"DROP TRIGGER {name}")
+    con.execute("UPDATE events SET payload = ? WHERE seq = 2", ('{"n":3}',))
+    con.commit()
+    con.close()
+    with pytest.raises(CorruptStoreError, match="does not match its hash"):
+        store.append_event("review", {"n": 4})
+    assert len(store.events()) == 2
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [np.array([0, 1]), np.array([3, 7]), np.array(["no", "yes"]), np.array([True, False])[::-1]],
+)
+def test_two_class_labels_are_bits_that_decode_to_the_outputs(classes):
+    rng = np.random.default_rng(1)
+    for n in (1, 7, 8, 9, 1000):
+        values = classes[rng.integers(0, 2, n)]
+        record = encode_outputs("predict", values, classes)
+        assert record["labels"]["bits"] == 1
+        index = decode_array(record["labels"])
+        np.testing.assert_array_equal(classes[index], values)
+        assert record["counts"] == np.bincount(index, minlength=2).tolist()
+
+
+def test_labels_outside_the_classes_and_many_classes():
+    classes = np.array([0, 1])
+    record = encode_outputs("predict", np.array([0, 2, 1]), classes)
+    assert "labels" not in record
+    np.testing.assert_array_equal(decode_array(record["values"]), [0, 2, 1])
+    classes = np.array(["a", "b", "c"])
+    values = np.array(["c", "a", "c", "b"])
+    record = encode_outputs("predict", values, classes)
+    assert record["labels"]["zlib"] and "bits" not in record["labels"]
+    np.testing.assert_array_equal(classes[decode_array(record["labels"])], values)
