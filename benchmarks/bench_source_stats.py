@@ -7,7 +7,7 @@ scaling into LogisticRegression) and a 1,000,000-row numeric frame (StandardScal
 LogisticRegression). Fit and count alternate; the ratio ``(fit + count) / fit`` is given
 for the medians and for the fastest of each.
 
-Run: flock /tmp/stp-heavy.lock python benchmarks/bench_source_stats.py [--repeats 9]
+Run: flock -x /tmp/stp-cpu.lock python benchmarks/bench_source_stats.py [--repeats 9]
 """
 
 import argparse
@@ -118,7 +118,7 @@ for the medians, then for the fastest of each. It adds to the traced-fit overhea
 
 Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared), Python {m["python"]}, scikit-learn
 {m["scikit-learn"]}, pandas {m["pandas"]}. Command:
-`flock /tmp/stp-heavy.lock {results["command"]}`.
+`flock -x /tmp/stp-cpu.lock {results["command"]}`.
 """
     write_results("source_stats", results, md)
 
