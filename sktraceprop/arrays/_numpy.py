@@ -605,7 +605,15 @@ def _layout(attr):
         self._stp_rows = rm
         self._stp_node = node
 
-    return property(descriptor.__get__, fset, doc=descriptor.__doc__)
+    doc = {
+        "shape": "The array's shape (as ``ndarray.shape``); setting it reshapes in place in "
+        "C order and the row ids follow.",
+        "dtype": "The array's dtype (as ``ndarray.dtype``); setting it views the data as "
+        "another dtype in place and the row ids follow.",
+        "strides": "The array's strides (as ``ndarray.strides``); setting them in place drops "
+        "the row ids (recorded as dropped, never guessed).",
+    }[attr]
+    return property(descriptor.__get__, fset, doc=doc)
 
 
 def _view_map(rm, plain, out):
