@@ -105,7 +105,7 @@ def _feed_value(h, obj, depth, memo):
             for item in obj.ravel():
                 _feed(h, item, depth + 1, memo)
         else:
-            h.update(memoryview(np.ascontiguousarray(obj)).cast("B"))
+            h.update(np.ascontiguousarray(obj).reshape(-1).view(np.uint8))
     elif sp.issparse(obj):
         csr = obj.tocsr()
         for part in (csr.data, csr.indices, csr.indptr):

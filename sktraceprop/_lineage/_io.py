@@ -36,7 +36,7 @@ def _frame_digest(df):
 def _array_digest(X):
     X = np.ascontiguousarray(X)
     h = hashlib.sha256(f"{X.dtype.str}{X.shape}".encode())
-    h.update(memoryview(X).cast("B"))
+    h.update(X.reshape(-1).view(np.uint8))  # a flat byte view: also for zero-size arrays
     return h.hexdigest()
 
 

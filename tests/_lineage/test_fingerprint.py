@@ -135,7 +135,7 @@ def test_cycles_and_objects_without_state_are_hashed_stably():
 
 _arrays = hnp.arrays(
     dtype=st.sampled_from([np.float64, np.float32, np.int64, np.bool_]),
-    shape=hnp.array_shapes(max_dims=2, max_side=40),
+    shape=hnp.array_shapes(max_dims=2, min_side=0, max_side=40),
 )
 _values = st.recursive(
     st.none() | st.integers() | st.text(max_size=5) | _arrays,
@@ -187,3 +187,8 @@ def test_a_store_parameter_is_hashed_by_where_it_writes_not_by_its_contents(tmp_
         before = fingerprint(pipe)
         store.append_event("review", {"note": "an event changes the store, not the model"})
         assert fingerprint(pipe) == before
+
+
+def test_zero_size_arrays_are_hashed_by_shape():
+    assert fingerprint(_holding(np.zeros((0, 3)))) != fingerprint(_holding(np.zeros((3, 0))))
+    assert fingerprint(_holding(np.zeros((0, 3)))) == fingerprint(_holding(np.zeros((0, 3))))

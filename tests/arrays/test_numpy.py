@@ -328,3 +328,13 @@ def test_index_keys_of_every_kind_match_an_id_column():
         for i in range(out.shape[0]):
             want = {("a", int(v)) for v in np.unique(carried[i])}
             assert got[i][0] | got[i][1] == want, key
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (0, 3), (3, 0)])
+def test_zero_size_arrays_are_registered(shape):
+    a = stp.array(np.zeros(shape), source_id=f"empty_{shape[0]}_{shape[1]}")
+    assert a.shape == shape
+    view = stp.provenance(a)
+    assert list(view.sources()["n_rows"]) == [shape[0]]
+    if shape[0]:
+        assert view.rows(shape[0] - 1)["line"].tolist() == [shape[0]]
