@@ -70,7 +70,11 @@ def _output_sha256(values):
     """SHA-256 of the outputs: numbers as little-endian bytes, labels as their text."""
     values = np.asarray(values)
     if values.dtype.kind not in "iubf":
-        return hash_rows(values.reshape(values.shape[0], -1))
+        if values.ndim == 0:
+            values = values[None]
+        # explicit width: reshape(n, -1) cannot infer it when there are no rows
+        width = int(np.prod(values.shape[1:], dtype=np.int64))
+        return hash_rows(values.reshape(values.shape[0], width))
     h = hashlib.sha256(f"{values.dtype.str}{list(values.shape)}".encode())
     h.update(np.ascontiguousarray(values))
     return h.hexdigest()

@@ -209,3 +209,19 @@ def test_labels_outside_the_classes_and_many_classes():
     record = encode_outputs("predict", values, classes)
     assert record["labels"]["zlib"] and "bits" not in record["labels"]
     np.testing.assert_array_equal(classes[decode_array(record["labels"])], values)
+
+
+def test_outputs_of_no_rows_hash_and_encode():
+    from sktraceprop._prediction_log import _output_sha256, encode_outputs
+
+    for empty in (np.array([], dtype=object), np.empty((0, 2), dtype=object)):
+        assert len(_output_sha256(empty)) == 64
+    record = encode_outputs(
+        "predict", np.array([], dtype=object), np.array(["a", "b"], dtype=object)
+    )
+    assert record["counts"] == [0, 0] and record["shape"] == [0]
+    # text outputs with rows hash as before (the same as hash_rows of one column)
+    from sktraceprop._row_hash import hash_rows
+
+    text = np.array(["a", "b"], dtype=object)
+    assert _output_sha256(text) == hash_rows(text.reshape(2, 1))
