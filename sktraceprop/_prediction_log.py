@@ -70,8 +70,6 @@ def _output_sha256(values):
     """SHA-256 of the outputs: numbers as little-endian bytes, labels as their text."""
     values = np.asarray(values)
     if values.dtype.kind not in "iubf":
-        if values.ndim == 0:
-            values = values[None]
         # explicit width: reshape(n, -1) cannot infer it when there are no rows
         width = int(np.prod(values.shape[1:], dtype=np.int64))
         return hash_rows(values.reshape(values.shape[0], width))

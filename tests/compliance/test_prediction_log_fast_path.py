@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop import _row_hash
-from sktraceprop._prediction_log import decode_array, encode_outputs
+from sktraceprop._prediction_log import _output_sha256, decode_array, encode_outputs
 from sktraceprop.compliance import hash_rows
 from sktraceprop.exceptions import CorruptStoreError
 from sktraceprop.stores._chain import (
@@ -212,8 +212,6 @@ def test_labels_outside_the_classes_and_many_classes():
 
 
 def test_outputs_of_no_rows_hash_and_encode():
-    from sktraceprop._prediction_log import _output_sha256, encode_outputs
-
     for empty in (np.array([], dtype=object), np.empty((0, 2), dtype=object)):
         assert len(_output_sha256(empty)) == 64
     record = encode_outputs(
@@ -221,7 +219,5 @@ def test_outputs_of_no_rows_hash_and_encode():
     )
     assert record["counts"] == [0, 0] and record["shape"] == [0]
     # text outputs with rows hash as before (the same as hash_rows of one column)
-    from sktraceprop._row_hash import hash_rows
-
     text = np.array(["a", "b"], dtype=object)
     assert _output_sha256(text) == hash_rows(text.reshape(2, 1))
