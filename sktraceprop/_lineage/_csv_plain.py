@@ -190,7 +190,11 @@ def scan_plain(
         st[S_FILE_LINES] += 1
         line += 1
         i = nl + 1
-    while i < n and k < room and not (max_records >= 0 and st[S_N_REC] >= max_records):
+    # The counters live in locals inside the loop: stores to ``st`` would make every
+    # line reload them (the output arrays might alias it, as far as the compiler knows).
+    n_rec = st[S_N_REC]
+    fl = st[S_FILE_LINES]
+    while i < n and k < room and not (max_records >= 0 and n_rec >= max_records):
         # Blank, or only spaces and tabs that are not the delimiter: skipped under
         # skip_blank_lines (unless skiprows takes the line first). Any other byte starts
         # a record on this line.
@@ -204,16 +208,17 @@ def scan_plain(
             nl, inner = _line_end(buf, words, head, i, quote, delim, doublequote)
         if nl == n:
             break  # the unfinished last line is the state machine's
-        fl = st[S_FILE_LINES]
         if not (fl < skip.size and skip[fl]) and not (skip_blank and j == nl):
             starts[k] = base + i
             ends[k] = base + nl
             lines[k] = line
             k += 1
-            st[S_N_REC] += 1
-        st[S_FILE_LINES] += 1
+            n_rec += 1
+        fl += 1
         line += 1 + inner
         i = nl + 1
+    st[S_N_REC] = n_rec
+    st[S_FILE_LINES] = fl
     st[S_STATE] = START_RECORD
     st[S_LINE] = line
     st[S_COUNTED] = base + i

@@ -1091,6 +1091,99 @@ _FAST[torch.Tensor.__getitem__] = _fast_getitem
 _RULES[F.relu] = _elementwise
 del _f, _names, _nd
 
+
+# -- methods ------------------------------------------------------------------------------
+# The commonest operators and methods are Python methods of TracedTensor: ``x * 2`` then
+# calls the fast path directly, without torch's ``__torch_function__`` protocol (which
+# costs several microseconds a call before any of this module runs). Each passes the
+# function and arguments that the protocol would pass, so the lineage and the recorded
+# op are the same; whatever its fast path declines goes to torch's own method, and from
+# there through the protocol to the general dispatch.
+_TB = torch._C.TensorBase
+
+
+def _binary_method(dunder, func):
+    fallback = getattr(torch.Tensor, dunder)
+
+    def method(self, other):
+        if not _WRITES:
+            out = _fast_elementwise(func, (self, other), None)
+            if out is not None:
+                return out
+        return fallback(self, other)
+
+    method.__name__ = method.__qualname__ = dunder
+    method.__doc__ = fallback.__doc__
+    return method
+
+
+def _unary_method(dunder, func):
+    fallback = getattr(torch.Tensor, dunder)
+
+    def method(self):
+        if not _WRITES:
+            out = _fast_elementwise(func, (self,), None)
+            if out is not None:
+                return out
+        return fallback(self)
+
+    method.__name__ = method.__qualname__ = dunder
+    method.__doc__ = fallback.__doc__
+    return method
+
+
+def _general_method(name, fast, func):
+    fallback = getattr(torch.Tensor, name)
+
+    def method(self, *args, **kwargs):
+        if not _WRITES:
+            out = fast(func, (self, *args), kwargs or None)
+            if out is not None:
+                return out
+        return fallback(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = fallback.__doc__
+    return method
+
+
+def _getitem_method(self, key):
+    if not _WRITES:
+        out = _fast_getitem(_TB.__getitem__, (self, key), None)
+        if out is not None:
+            return out
+    return _TB.__getitem__(self, key)
+
+
+def _matmul_method(self, other):
+    if not _WRITES:
+        out = _fast_matmul(_TB.matmul, (self, other), None)
+        if out is not None:
+            return out
+    return _TB.__matmul__(self, other)
+
+
+# (dunder, the function the protocol passes for it); reflected forms of commutative
+# operators pass the traced tensor first, as the protocol does.
+for _dunder, _func in (
+    ("__add__", _TB.add),
+    ("__radd__", _TB.add),
+    ("__sub__", _TB.sub),
+    ("__rsub__", torch.Tensor.__rsub__),
+    ("__mul__", _TB.mul),
+    ("__rmul__", _TB.mul),
+    ("__truediv__", _TB.div),
+    ("__rtruediv__", torch.Tensor.__rdiv__),
+    ("__pow__", _TB.pow),
+):
+    setattr(TracedTensor, _dunder, _binary_method(_dunder, _func))
+TracedTensor.__neg__ = _unary_method("__neg__", _TB.neg)
+for _name in ("mean", "sum", "std", "var"):
+    setattr(TracedTensor, _name, _general_method(_name, _fast_reduction, getattr(_TB, _name)))
+TracedTensor.__getitem__ = _getitem_method
+TracedTensor.__matmul__ = _matmul_method
+del _dunder, _func, _name
+
 #: Functions whose results carry no data of the tensor (shapes, dtypes, printing).
 _PASSTHROUGH = {
     torch.Tensor.shape.__get__,
