@@ -610,8 +610,20 @@ class BaseStore(ABC):
         :func:`payload_text`); ``payload`` is what the returned event holds."""
         self._check_writable()
         made = []
+        known = self.__dict__.setdefault("_known_runs", set())
 
         def write(writer):
+            if run_id is not None and run_id not in known:
+                # An event about a run this store does not hold could never be matched
+                # to its model or data: refused, not written. Runs are append-only, so
+                # a run once found stays known to this handle.
+                if not writer.run_exists(run_id):
+                    raise UnknownRunError(
+                        f"no run {run_id!r} in {self!r}: an audit event about a run must "
+                        "go to the store that holds the run (fit the estimator with this "
+                        "store); nothing was written"
+                    )
+                known.add(run_id)
             made.append(_Chain(self, writer).append(kind, payload, run_id, text))
             return made[-1]
 

@@ -239,7 +239,9 @@ class GradientCorrectionUnlearner(
     store : BaseStore, default=None
         Where removal events are appended. Defaults to the ``store`` of a
         ``TracedPipeline`` estimator; None with no such store keeps only
-        ``unlearning_log_``.
+        ``unlearning_log_``. Given for a traced estimator, it also receives the run
+        of the model the unlearner fits (in place of the estimator's own store), so
+        that every removal event names a run stored beside it.
     n_jobs : int, default=None
         Neural models with ``calibration="crossfit"`` only: joblib jobs fitting the
         clones (``None``: the active backend's default, one outside a
@@ -400,6 +402,9 @@ class GradientCorrectionUnlearner(
         _check_supported(self.estimator)
         ids = resolve_row_ids(X, sample_id)
         est = clone(self.estimator)
+        if self.store is not None and "store" in est.get_params(deep=False):
+            # the run the removal events name is stored where they are appended
+            est.set_params(store=self.store)
         backend = neural_backend(final_step(est))
         if backend is not None and sample_weight is not None:
             raise unsupported(final_step(est), " with sample_weight")

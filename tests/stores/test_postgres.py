@@ -7,7 +7,12 @@ import time
 import pytest
 
 import sktraceprop as stp
-from sktraceprop.exceptions import CorruptStoreError, StoreConnectionError, StorePermissionError
+from sktraceprop.exceptions import (
+    CorruptStoreError,
+    StoreConnectionError,
+    StorePermissionError,
+    UnknownRunError,
+)
 from tests.stores._store_helpers import fit_run, new_schema
 
 psycopg = pytest.importorskip("psycopg")
@@ -202,8 +207,11 @@ def test_hostile_names_are_parameters_not_sql(pg_dsn):
     schema = 'odd"; DROP SCHEMA public; --'
     store = stp.stores.PostgresStore(pg_dsn, schema=schema)
     hostile = "x'); DELETE FROM events; --"
-    event = store.append_event("review", {"note": hostile}, run_id=hostile)
-    assert store.events(run_id=hostile) == [event]
+    # the run lookup takes the name as a parameter too: refused as unknown, nothing run
+    with pytest.raises(UnknownRunError, match="no run"):
+        store.append_event("review", {"note": hostile}, run_id=hostile)
+    event = store.append_event(hostile, {"note": hostile})
+    assert store.events(kind=hostile) == [event]
     with pytest.raises(Exception, match="no run"):
         store.load_run(hostile)
     assert store.verify()

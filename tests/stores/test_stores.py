@@ -71,12 +71,24 @@ def test_loaded_run_is_a_copy(store):
 
 
 def test_event_hash_chain(store):
-    e1 = store.append_event("unlearn", {"rows": [1, 2]}, run_id="r1")
+    run_id = fit_run(store).run_id
+    e1 = store.append_event("unlearn", {"rows": [1, 2]}, run_id=run_id)
     e2 = store.append_event("explain", {"n": 3})
     assert e2["prev_hash"] == e1["hash"]
-    assert [e["seq"] for e in store.events()] == [1, 2]
-    assert store.events(run_id="r1")[0]["payload"] == {"rows": [1, 2]}
+    assert [e["seq"] for e in store.events()] == [e1["seq"], e1["seq"] + 1]
+    assert store.events(run_id=run_id)[0]["payload"] == {"rows": [1, 2]}
     assert [e["kind"] for e in store.events(kind="explain")] == ["explain"]
+    assert store.verify()
+
+
+def test_events_about_a_run_the_store_does_not_hold_are_refused(store):
+    before = store.events(include_store_events=True)
+    with pytest.raises(UnknownRunError, match="no run 'elsewhere'.*nothing was written"):
+        store.append_event("unlearning", {"rows": [1]}, run_id="elsewhere")
+    assert store.events(include_store_events=True) == before
+    run_id = fit_run(store).run_id
+    # the same handle accepts it once the run is stored
+    assert store.append_event("review", {}, run_id=run_id)["run_id"] == run_id
     assert store.verify()
 
 

@@ -210,6 +210,20 @@ def test_explicit_store_receives_chained_events():
     assert store.verify()
 
 
+def test_unlearner_store_holds_the_run_its_events_name():
+    X, y = _data("regression")
+    own, audit = MemoryStore(), MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), Ridge(), store=own)
+    unl = GradientCorrectionUnlearner(pipe, store=audit).fit(X, y)
+    unl.unlearn(source_id="site_0")
+    (event,) = audit.events(kind="unlearning")
+    assert event["run_id"] == unl.run_id_
+    assert audit.load_run(unl.run_id_).purpose == "unlearning"
+    assert own.list_runs().empty  # the user's estimator object was not fitted
+    assert pipe.store is own  # nor changed
+    assert audit.verify()
+
+
 def test_merged_rows_follow_their_parent_source():
     rng = np.random.default_rng(0)
     left = stp.from_pandas(pd.DataFrame({"k": np.arange(40), "a": rng.normal(size=40)}), "left")

@@ -200,6 +200,9 @@ def test_source_removal_audit_clone_and_pickle():
     event = store.events()[0]["payload"]
     assert event["sources"] == {"nn_site_b": 100} and event["method"] == "influence+finetune"
     assert unl.unlearning_log_[0]["event_hash"] == store.events()[0]["hash"]
+    # the run the event names is stored beside it (the estimator was given no store)
+    assert store.events()[0]["run_id"] == unl.run_id_
+    assert store.load_run(unl.run_id_).purpose == "unlearning"
     assert store.verify()
 
     again = pickle.loads(pickle.dumps(unl))
