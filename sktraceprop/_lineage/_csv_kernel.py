@@ -17,6 +17,8 @@ ended with a lone ``\\r``, where pandas reads earlier records again (or never fi
 import numpy as np
 from numba import njit
 
+from ..utils import _numba_cache  # noqa: F401  (registers the cache locators first)
+
 # States, named as in pandas' tokenizer.
 START_RECORD = 0
 START_FIELD = 1

@@ -14,6 +14,7 @@ turns within a file.
 import numpy as np
 from numba import njit
 
+from ..utils import _numba_cache  # noqa: F401  (registers the cache locators first)
 from ._csv_kernel import (
     IN_FIELD,
     S_COUNTED,

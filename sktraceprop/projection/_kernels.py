@@ -42,6 +42,7 @@ rows in threads, so no numba threading layer is started.
 import numpy as np
 from numba import njit
 
+from ..utils import _numba_cache  # noqa: F401  (registers the cache locators first)
 from ._simd import ROWS, block_add_to, block_axpy, block_new, block_zero
 
 # Features of a tile transposed at a time (ROWS x _SUBTILE values written, in L1).

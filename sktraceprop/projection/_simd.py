@@ -16,8 +16,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 #: Rows of a block, summed side by side: 4 vectors of float32 (8 of float64) in
-#: flight, enough independent additions to hide the latency of each. (numba's cache of
-#: the kernels keys on _kernels.py only: touch it after changing this file.)
+#: flight, enough independent additions to hide the latency of each. (The kernels' cache
+#: is also keyed on this file: see ``sktraceprop.utils._numba_cache``.)
 ROWS = 32
 _VECTOR_BYTES = 32  # AVX2; LLVM splits wider vectors on narrower machines
 

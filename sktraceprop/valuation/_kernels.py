@@ -8,6 +8,8 @@ import numba
 import numpy as np
 from numba import prange
 
+from ..utils import _numba_cache  # noqa: F401  (registers the cache locators first)
+
 _DIGIT_BITS = 11
 _N_BUCKETS = 1 << _DIGIT_BITS
 _N_PASSES = 6  # 6 x 11 bits cover a 64-bit key
