@@ -272,8 +272,12 @@ def _executor():
         return executor
 
 
-#: The dtype each kind of number is hashed as (see :func:`_feed_numbers`).
-_HASHED_AS = {"f": _F8, "i": _I8, "b": np.dtype(np.bool_)}
+#: The tag and dtype each kind of number is hashed as (see :func:`_feed_numbers`).
+_HASHED_AS = {
+    "f": (_text_bytes("float"), _F8),
+    "i": (_text_bytes("int"), _I8),
+    "b": (_text_bytes("bool"), np.dtype(np.uint8)),
+}
 
 
 def _numeric_columns(X):
@@ -289,28 +293,61 @@ def _numeric_columns(X):
     return None
 
 
+def _nan_positions(values):
+    """Row positions of the NaNs of a float column (None when there is none)."""
+    # a NaN makes the sum NaN; an overflow or an infinity only sends us to the exact check
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(values)):
+            return None
+    where = np.flatnonzero(np.isnan(values))
+    return where if where.size else None
+
+
 def _snapshot(X):
-    """``(n_rows, names, copies)``: a copy of each column of a numeric frame or array in
-    the dtype it is hashed in, or None (other input, or a size outside the bounds)."""
+    """The exact bytes :func:`hash_rows` digests for a numeric frame or array, copied
+    into one contiguous buffer, or None (other input, or a size outside the bounds).
+
+    Per column: its name, its tag, the count and row positions of its NaNs, then its
+    values in the dtype they are hashed in, the NaNs written as 0 (see
+    :func:`_feed_numbers`). One buffer is hashed by one ``update``, which holds no
+    lock a thread running Python needs, from start to end.
+    """
     found = _numeric_columns(X)
     if found is None:
         return None
     names, arrays = found
-    size = sum(v.size * _HASHED_AS[v.dtype.kind].itemsize for v in arrays)
+    size = sum(v.size * _HASHED_AS[v.dtype.kind][1].itemsize for v in arrays)
     if not _SNAPSHOT_MIN <= size <= _SNAPSHOT_MAX:
         return None
-    # exact conversions (to float64 or int64): one copy of each column
-    copies = [np.array(v, dtype=_HASHED_AS[v.dtype.kind], copy=True) for v in arrays]
-    return int(X.shape[0]), names, copies
+    n_rows = int(X.shape[0])
+    heads, missing = [_VERSION + _int(n_rows) + _int(len(names))], []
+    for name, values in zip(names, arrays):
+        where = _nan_positions(values) if values.dtype.kind == "f" else None
+        count = 0 if where is None else where.size
+        positions = b"" if where is None else where.astype(_I8).tobytes()
+        tag = _HASHED_AS[values.dtype.kind][0]
+        heads.append(_text_bytes(name) + tag + _int(count) + positions)
+        missing.append(where)
+    buffer = np.empty(size + sum(map(len, heads)), dtype=np.uint8)
+    offset = len(heads[0])
+    buffer[:offset] = np.frombuffer(heads[0], dtype=np.uint8)
+    for head, values, where in zip(heads[1:], arrays, missing):
+        buffer[offset : offset + len(head)] = np.frombuffer(head, dtype=np.uint8)
+        offset += len(head)
+        dtype = _HASHED_AS[values.dtype.kind][1]
+        end = offset + values.size * dtype.itemsize
+        # exact conversions (to float64, int64 or bytes of 0 and 1) into their place
+        copy = buffer[offset:end].view(dtype)
+        np.copyto(copy, values)
+        if where is not None:
+            copy[where] = 0
+        offset = end
+    return buffer
 
 
-def _numeric_digest(n_rows, names, columns):
-    """:func:`hash_rows` of a numeric frame or array, from its columns."""
-    h = hashlib.sha256(_VERSION)
-    h.update(_int(n_rows) + _int(len(names)))
-    for name, values in zip(names, columns):
-        h.update(_text_bytes(name))
-        _feed_numbers(h, values, None)
+def _digest(buffer):
+    h = hashlib.sha256()
+    h.update(buffer)
     return h.hexdigest()
 
 
@@ -336,9 +373,9 @@ def start_hash_rows(X):
         snapshot = None
     if snapshot is not None:
         try:
-            return _executor().submit(_numeric_digest, *snapshot).result
+            return _executor().submit(_digest, snapshot).result
         except RuntimeError:  # the interpreter is shutting down: no new threads
-            return lambda: _numeric_digest(*snapshot)
+            return lambda: _digest(snapshot)
     try:
         digest = hash_rows(X)
     except Exception as exc:
