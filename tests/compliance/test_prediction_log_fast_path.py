@@ -96,10 +96,28 @@ def test_the_one_buffer_is_the_bytes_hash_rows_digests(
         expected = hash_rows(X)
         assert hashlib.sha256(buffer).hexdigest() == expected
         assert _row_hash.start_hash_rows(X)() == expected
-        frame = pd.DataFrame(X, columns=[f"c{j}" * j for j in range(X.shape[1])])
-        assert _row_hash.start_hash_rows(frame)() == hash_rows(frame)
+        # names of one length (the heads are evenly spaced too) and of several
+        for names in ([f"c{j}" for j in range(X.shape[1])], [f"c{j}" * j for j in range(9)]):
+            frame = pd.DataFrame(X, columns=names[: X.shape[1]])
+            assert _row_hash.start_hash_rows(frame)() == hash_rows(frame)
+            reordered = frame.iloc[:, ::-1]
+            assert _row_hash.start_hash_rows(reordered)() == hash_rows(reordered)
     finally:
         _row_hash._SNAPSHOT_MIN = 1 << 16
+
+
+def test_the_columns_of_one_block_are_one_matrix_of_them():
+    X = np.arange(24.0).reshape(6, 4)
+    for frame in (pd.DataFrame(X), pd.DataFrame(np.asfortranarray(X)), pd.DataFrame(X[::-2])):
+        matrix = _row_hash._numeric_columns(frame)[2]
+        assert matrix is not None
+        np.testing.assert_array_equal(matrix, frame.to_numpy().T)
+    # columns of several dtypes, or a block's columns out of order, are not one matrix
+    frame = pd.DataFrame({"a": np.arange(3.0), "b": np.arange(3)})
+    assert _row_hash._numeric_columns(frame)[2] is None
+    for reordered in (pd.DataFrame(X)[[2, 0, 1, 3]], pd.DataFrame(X).iloc[:, ::-1]):
+        matrix = _row_hash._frame_matrix(reordered)
+        assert matrix is None or np.array_equal(matrix, reordered.to_numpy().T)
 
 
 def test_frames_of_several_blocks_and_the_size_bounds(every_size_threaded):
