@@ -191,9 +191,14 @@ def test_blob_text_and_spliced_hash_are_the_plain_ones(payload, blobs, seq, run_
         plain[f"blob{n}"] = {"inner": {"data": base64.b64encode(blob).decode("ascii")}}
         given[f"blob{n}"] = {"inner": {"data": blob}}
     paths = [(f"blob{n}", "inner") for n in range(len(blobs))]
+    own = json.loads(json.dumps({k: v for k, v in given.items() if k not in dict(paths)}))
+    own.update({key: {"inner": {"data": given[key]["inner"]["data"]}} for key, _ in paths})
     text, copy = blob_payload_text(given, paths)
     assert json.loads(text) == json.loads(canonical_json(plain)) == copy
     assert text == canonical_json(json.loads(text)) == canonical_json(copy)
+    # serialised once, without a copy (a payload of JSON values its caller built)
+    own_text, same = blob_payload_text(own, paths, copy=False)
+    assert same is own and own_text == text
     event = make_event(GENESIS, "prediction", copy, run_id, seq, text)
     record = {k: event[k] for k in ("seq", "run_id", "created_at", "kind", "payload")}
     assert event["hash"] == event_hash(GENESIS, record)
