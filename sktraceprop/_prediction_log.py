@@ -216,10 +216,12 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
     if input_sha256 is None:
         input_sha256 = hash_rows(X)
     shape = getattr(X, "shape", None)
+    shape = tuple(shape) if shape is not None else ()
     payload = {
         "method": method,
-        "n_rows": int(num_samples(X)),
-        "n_features": int(shape[1]) if shape is not None and len(shape) == 2 else None,
+        # the shape where there is one (sklearn's count asks a frame much more)
+        "n_rows": int(shape[0]) if len(shape) >= 1 else int(num_samples(X)),
+        "n_features": int(shape[1]) if len(shape) == 2 else None,
         "model_fingerprint": run.model_fingerprint,
         "estimator": class_path(estimator),
         "outputs": encode_outputs(method, outputs, getattr(estimator, "classes_", None), raw=True),
@@ -232,7 +234,8 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
         payload["replaced_since_fit"] = replaced
     blobs = [("outputs", key) for key in ("labels", "values") if key in payload["outputs"]]
     blobs = [path for path in blobs if isinstance(payload["outputs"][path[1]].get("data"), bytes)]
-    text, payload = blob_payload_text(payload, blobs)
+    # built here, of JSON values only, and held by nothing else: serialised once
+    text, payload = blob_payload_text(payload, blobs, copy=False)
     return store._append_event_text("prediction", payload, text, run.run_id)
 
 

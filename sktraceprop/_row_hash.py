@@ -272,58 +272,154 @@ def _executor():
         return executor
 
 
-#: The dtype each kind of number is hashed as (see :func:`_feed_numbers`).
-_HASHED_AS = {"f": _F8, "i": _I8, "b": np.dtype(np.bool_)}
+#: The tag and dtype each kind of number is hashed as (see :func:`_feed_numbers`).
+_HASHED_AS = {
+    "f": (_text_bytes("float"), _F8),
+    "i": (_text_bytes("int"), _I8),
+    "b": (_text_bytes("bool"), np.dtype(np.uint8)),
+}
+
+
+def _frame_matrix(X):
+    """A frame's values as one ``(n_cols, n_rows)`` numpy array (a view), when the frame
+    is one block of numpy numbers with its columns in order, else None."""
+    try:
+        (block,) = X._mgr.blocks
+        values, places = block.values, block.mgr_locs.as_array
+    except (AttributeError, ValueError):  # several blocks, or other internals
+        return None
+    if not (
+        isinstance(values, np.ndarray)
+        and values.shape == (X.shape[1], X.shape[0])
+        and values.dtype.kind in _HASHED_AS
+        and np.array_equal(places, np.arange(X.shape[1]))
+    ):
+        return None
+    return values
 
 
 def _numeric_columns(X):
-    """``(names, arrays)`` of a frame or 2-D array whose columns are all numpy floats,
-    ints or bools (the common input of ``predict``), or None for anything else."""
+    """``(names, arrays, matrix)`` of a frame or 2-D array whose columns are all numpy
+    floats, ints or bools (the common input of ``predict``), or None for anything else.
+
+    ``matrix`` is the columns as one ``(n_cols, n_rows)`` array (a view) when they are
+    one (a 2-D array's, or a frame's one block), else None; ``names`` a list, or a
+    frame's (immutable) column index.
+    """
     if isinstance(X, pd.DataFrame):
+        matrix = _frame_matrix(X)
+        if matrix is not None:
+            return X.columns, list(matrix), matrix
         columns = list(_columns(X))
         if not all(isinstance(d, np.dtype) and d.kind in _HASHED_AS for d, _ in columns):
             return None
-        return X.columns.tolist(), [np.asarray(v) for _, v in columns]
+        return X.columns, [np.asarray(v) for _, v in columns], None
     if type(X) is np.ndarray and X.ndim == 2 and X.dtype.kind in _HASHED_AS:
-        return [""] * X.shape[1], [X[:, j] for j in range(X.shape[1])]
+        return [""] * X.shape[1], list(X.T), X.T
     return None
 
 
+def _nan_positions(values):
+    """Row positions of the NaNs of a float column (None when there is none)."""
+    # a NaN makes the sum NaN; an overflow or an infinity only sends us to the exact check
+    if np.isfinite(np.add.reduce(values)):
+        return None
+    where = np.flatnonzero(np.isnan(values))
+    return where if where.size else None
+
+
+def _missing(arrays, matrix):
+    """The NaN positions of each column (None for a column with none)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        # one sum over all the columns in memory order, when they are one matrix
+        if matrix is not None and (
+            matrix.dtype.kind != "f" or np.isfinite(np.add.reduce(matrix, axis=None))
+        ):
+            return [None] * len(arrays)
+        return [_nan_positions(v) if v.dtype.kind == "f" else None for v in arrays]
+
+
+def _canonical_bytes(n_rows, names, arrays, matrix):
+    """The exact bytes :func:`hash_rows` digests for the columns, in one buffer.
+
+    Per column: its name, its tag, the count and row positions of its NaNs, then its
+    values in the dtype they are hashed in, the NaNs written as 0 (see
+    :func:`_feed_numbers`).
+    """
+    names = names.tolist() if isinstance(names, pd.Index) else names
+    missing = _missing(arrays, matrix)
+    header = _VERSION + _int(n_rows) + _int(len(names))
+    heads = []
+    for name, values, where in zip(names, arrays, missing):
+        count = 0 if where is None else where.size
+        positions = b"" if where is None else where.astype(_I8).tobytes()
+        tag = _HASHED_AS[values.dtype.kind][0]
+        heads.append(_text_bytes(name) + tag + _int(count) + positions)
+    size = sum(v.size * _HASHED_AS[v.dtype.kind][1].itemsize for v in arrays)
+    buffer = np.empty(len(header) + sum(map(len, heads)) + size, dtype=np.uint8)
+    buffer[: len(header)] = np.frombuffer(header, dtype=np.uint8)
+    if matrix is not None and len(set(map(len, heads))) == 1:
+        # evenly spaced in the buffer too: all heads, then all values, in one copy each
+        dtype = _HASHED_AS[matrix.dtype.kind][1]
+        head = len(heads[0])
+        slot = head + n_rows * dtype.itemsize
+        places = np.ndarray((len(heads), head), np.uint8, buffer, len(header), (slot, 1))
+        places[:] = np.frombuffer(b"".join(heads), dtype=np.uint8).reshape(places.shape)
+        values = np.ndarray(
+            (len(heads), n_rows), dtype, buffer, len(header) + head, (slot, dtype.itemsize)
+        )
+        np.copyto(values, matrix)  # exact conversions (to float64, int64, bytes 0 or 1)
+        for j, where in enumerate(missing):
+            if where is not None:
+                values[j, where] = 0
+        return buffer
+    offset = len(header)
+    for head, values, where in zip(heads, arrays, missing):
+        buffer[offset : offset + len(head)] = np.frombuffer(head, dtype=np.uint8)
+        offset += len(head)
+        dtype = _HASHED_AS[values.dtype.kind][1]
+        end = offset + values.size * dtype.itemsize
+        copy = buffer[offset:end].view(dtype)
+        np.copyto(copy, values)
+        if where is not None:
+            copy[where] = 0
+        offset = end
+    return buffer
+
+
 def _snapshot(X):
-    """``(n_rows, names, copies)``: a copy of each column of a numeric frame or array in
-    the dtype it is hashed in, or None (other input, or a size outside the bounds)."""
+    """:func:`_canonical_bytes` of a numeric frame or array as it is now, or None (other
+    input, or a size outside the bounds)."""
     found = _numeric_columns(X)
     if found is None:
         return None
-    names, arrays = found
-    size = sum(v.size * _HASHED_AS[v.dtype.kind].itemsize for v in arrays)
+    names, arrays, matrix = found
+    size = sum(v.size * _HASHED_AS[v.dtype.kind][1].itemsize for v in arrays)
     if not _SNAPSHOT_MIN <= size <= _SNAPSHOT_MAX:
         return None
-    # exact conversions (to float64 or int64): one copy of each column
-    copies = [np.array(v, dtype=_HASHED_AS[v.dtype.kind], copy=True) for v in arrays]
-    return int(X.shape[0]), names, copies
+    return _canonical_bytes(int(X.shape[0]), names, arrays, matrix)
 
 
-def _numeric_digest(n_rows, names, columns):
-    """:func:`hash_rows` of a numeric frame or array, from its columns."""
-    h = hashlib.sha256(_VERSION)
-    h.update(_int(n_rows) + _int(len(names)))
-    for name, values in zip(names, columns):
-        h.update(_text_bytes(name))
-        _feed_numbers(h, values, None)
+def _digest(buffer):
+    """SHA-256 of a buffer by one ``update``, which releases the GIL from start to end."""
+    h = hashlib.sha256()
+    h.update(buffer)
     return h.hexdigest()
 
 
 def start_hash_rows(X):
     """Start :func:`hash_rows` of ``X`` as it is now; call the result for the digest.
 
-    A frame or 2-D array of numbers (numpy floats, ints or bools) of 64 KiB to 64 MiB
-    is copied, in the dtypes it is hashed in (a memory copy, a fraction of the hash's
-    cost), and hashed on a helper thread, so that the model
-    can predict meanwhile where a second core is free (SHA-256 releases the GIL); the
-    copy makes the digest that of the rows as given, even if a step then modifies them
-    in place. Anything else is hashed here and now. An error of :func:`hash_rows` is
-    raised by the call of the result, not here.
+    A frame or 2-D array of numbers (numpy floats, ints or bools) of 64 KiB to 64 MiB is
+    copied into one buffer laid out as :func:`hash_rows` reads it (names, counts and
+    values as bytes; a copy is a fraction of the hash's cost), which a helper thread
+    hashes with one ``update``, so that the model can predict meanwhile where a second
+    core is free (the ``update`` releases the GIL from start to end). The copy makes
+    the digest that of the rows as given, even if a step then modifies them in
+    place. If the helper has not started when the digest is asked (no core was free),
+    the caller hashes the copy itself instead of waiting for it. Anything else is
+    hashed here and now. An error of :func:`hash_rows` is raised by the call of the
+    result, not here.
 
     Returns
     -------
@@ -336,9 +432,15 @@ def start_hash_rows(X):
         snapshot = None
     if snapshot is not None:
         try:
-            return _executor().submit(_numeric_digest, *snapshot).result
+            future = _executor().submit(_digest, snapshot)
         except RuntimeError:  # the interpreter is shutting down: no new threads
-            return lambda: _numeric_digest(*snapshot)
+            return lambda: _digest(snapshot)
+
+        def result():
+            # not started yet: hashing here is sooner than waiting for the helper
+            return _digest(snapshot) if future.cancel() else future.result()
+
+        return result
     try:
         digest = hash_rows(X)
     except Exception as exc:

@@ -101,7 +101,7 @@ def payload_text(payload):
     return text, copy
 
 
-def blob_payload_text(payload, blobs):
+def blob_payload_text(payload, blobs, copy=True):
     """:func:`payload_text` of a payload holding bytes, stored as base64 text.
 
     ``blobs`` lists where: paths (tuples of keys) to the dicts whose ``"data"`` value
@@ -110,6 +110,11 @@ def blob_payload_text(payload, blobs):
     instead of being escaped character by character by the JSON encoder: for the
     outputs of a large ``predict_proba`` call, most of the cost of an append.
     ``payload``'s bytes are replaced by their base64 text in place.
+
+    With ``copy=False``, ``payload`` is serialised once and is itself the returned
+    payload (no copy): for a payload built by the caller, which keeps no other
+    reference to it, of dicts with ``str`` keys, lists, ``str``, ``int``, ``float``,
+    ``bool`` and None only, whose canonical JSON reads back to the same text.
     """
     token = uuid.uuid4().hex
     holders = []
@@ -120,9 +125,14 @@ def blob_payload_text(payload, blobs):
         mark = f"sktraceprop-blob-{token}-{n}"
         holders.append((path, mark, base64.b64encode(holder["data"]).decode("ascii")))
         holder["data"] = mark
-    text, copy = payload_text(payload)
+    if copy:
+        text, copy = payload_text(payload)
+        targets = (payload, copy)
+    else:
+        text, copy = _own_payload_text(payload), payload
+        targets = (payload,)
     for path, mark, data in holders:
-        for target in (payload, copy):
+        for target in targets:
             for key in path:
                 target = target[key]
             target["data"] = data
@@ -131,6 +141,13 @@ def blob_payload_text(payload, blobs):
             return payload_text(payload)
         text = text.replace(quoted, f'"{data}"', 1)
     return text, copy
+
+
+def _own_payload_text(payload):
+    try:
+        return canonical_json(payload)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"an audit event payload must be JSON-serialisable: {exc}") from None
 
 
 def make_event(prev_hash, kind, payload, run_id, seq, text=None):

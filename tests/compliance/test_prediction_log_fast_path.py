@@ -1,6 +1,7 @@
 """The prediction log's fast paths give what the slow, plain ones give."""
 
 import base64
+import hashlib
 import json
 import sqlite3
 
@@ -61,6 +62,83 @@ def test_threaded_hash_is_hash_rows(n_rows, dtypes, names, nan_at, as_frame, see
         _row_hash._SNAPSHOT_MIN = 1 << 16
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    n_rows=st.integers(0, 30),
+    n_cols=st.integers(0, 6),
+    dtype=st.sampled_from(["float64", "float32", "float16", ">f8", "int64", "int16", "bool"]),
+    layout=st.sampled_from(["C", "F", "rows reversed", "every other column", "transposed"]),
+    specials=st.lists(st.sampled_from([np.nan, np.inf, -np.inf, -0.0, 1e308]), max_size=4),
+    seed=st.integers(0, 2**16),
+)
+def test_the_one_buffer_is_the_bytes_hash_rows_digests(
+    n_rows, n_cols, dtype, layout, specials, seed
+):
+    rng = np.random.default_rng(seed)
+    width = n_cols * 2 if layout == "every other column" else n_cols
+    base = rng.normal(size=(n_rows, width)) * 1e3
+    if dtype.lstrip("<>").startswith("f") and base.size:
+        for value in specials:  # NaNs (listed as missing), infinities, overflowing sums
+            base.flat[rng.integers(base.size)] = value
+    with np.errstate(over="ignore"):  # 1e308 is inf in float16
+        base = base > 0 if dtype == "bool" else base.astype(dtype)
+    X = {
+        "C": base,
+        "F": np.asfortranarray(base),
+        "rows reversed": base[::-1],
+        "every other column": base[:, ::2],
+        "transposed": np.ascontiguousarray(base.T).T,
+    }[layout]
+    _row_hash._SNAPSHOT_MIN = 0
+    try:
+        buffer = _row_hash._snapshot(X)
+        assert buffer is not None and buffer.flags.c_contiguous
+        expected = hash_rows(X)
+        assert hashlib.sha256(buffer).hexdigest() == expected
+        assert _row_hash.start_hash_rows(X)() == expected
+        # names of one length (the heads are evenly spaced too) and of several
+        for names in ([f"c{j}" for j in range(X.shape[1])], [f"c{j}" * j for j in range(9)]):
+            frame = pd.DataFrame(X, columns=names[: X.shape[1]])
+            assert _row_hash.start_hash_rows(frame)() == hash_rows(frame)
+            reordered = frame.iloc[:, ::-1]
+            assert _row_hash.start_hash_rows(reordered)() == hash_rows(reordered)
+    finally:
+        _row_hash._SNAPSHOT_MIN = 1 << 16
+
+
+def test_the_columns_of_one_block_are_one_matrix_of_them():
+    X = np.arange(24.0).reshape(6, 4)
+    for frame in (pd.DataFrame(X), pd.DataFrame(np.asfortranarray(X)), pd.DataFrame(X[::-2])):
+        matrix = _row_hash._numeric_columns(frame)[2]
+        assert matrix is not None
+        np.testing.assert_array_equal(matrix, frame.to_numpy().T)
+    # columns of several dtypes, or a block's columns out of order, are not one matrix
+    frame = pd.DataFrame({"a": np.arange(3.0), "b": np.arange(3)})
+    assert _row_hash._numeric_columns(frame)[2] is None
+    for reordered in (pd.DataFrame(X)[[2, 0, 1, 3]], pd.DataFrame(X).iloc[:, ::-1]):
+        matrix = _row_hash._frame_matrix(reordered)
+        assert matrix is None or np.array_equal(matrix, reordered.to_numpy().T)
+
+
+def test_frames_of_several_blocks_and_the_size_bounds(every_size_threaded):
+    frame = pd.DataFrame({"a": np.arange(4.0), "b": np.arange(4, dtype="int8")})
+    frame["c"] = [True, False, True, True]  # a block of its own
+    frame["a"] = [1.5, np.nan, -np.inf, 2.0]
+    frame.insert(1, "é", np.float32([1, 2, 3, 4]))
+    assert _row_hash._snapshot(frame) is not None
+    assert _row_hash.start_hash_rows(frame)() == hash_rows(frame)
+    assert _row_hash._snapshot(pd.DataFrame(index=range(3))) is not None
+    # text, unsigned or too large: hashed at once, as before
+    assert _row_hash._snapshot(frame.astype({"b": "uint8"})) is None
+    assert _row_hash._snapshot(frame.assign(t=list("abcd"))) is None
+    _row_hash._SNAPSHOT_MAX, saved = 8, _row_hash._SNAPSHOT_MAX
+    try:
+        assert _row_hash._snapshot(frame) is None
+        assert _row_hash.start_hash_rows(frame)() == hash_rows(frame)
+    finally:
+        _row_hash._SNAPSHOT_MAX = saved
+
+
 def test_the_hash_is_of_the_rows_as_given(every_size_threaded):
     X = np.arange(60.0).reshape(20, 3)
     expected = hash_rows(X)
@@ -113,9 +191,14 @@ def test_blob_text_and_spliced_hash_are_the_plain_ones(payload, blobs, seq, run_
         plain[f"blob{n}"] = {"inner": {"data": base64.b64encode(blob).decode("ascii")}}
         given[f"blob{n}"] = {"inner": {"data": blob}}
     paths = [(f"blob{n}", "inner") for n in range(len(blobs))]
+    own = json.loads(json.dumps({k: v for k, v in given.items() if k not in dict(paths)}))
+    own.update({key: {"inner": {"data": given[key]["inner"]["data"]}} for key, _ in paths})
     text, copy = blob_payload_text(given, paths)
     assert json.loads(text) == json.loads(canonical_json(plain)) == copy
     assert text == canonical_json(json.loads(text)) == canonical_json(copy)
+    # serialised once, without a copy (a payload of JSON values its caller built)
+    own_text, same = blob_payload_text(own, paths, copy=False)
+    assert same is own and own_text == text
     event = make_event(GENESIS, "prediction", copy, run_id, seq, text)
     record = {k: event[k] for k in ("seq", "run_id", "created_at", "kind", "payload")}
     assert event["hash"] == event_hash(GENESIS, record)
