@@ -13,14 +13,14 @@ bar is what a single retrain achieves against the mean of the others. The target
 For each data set: ``N_DRAWS`` removals each of 1% and 5% random rows and a contiguous
 10% block, drawn from that data set's fixed seed in ``REMOVAL_SEEDS`` (36 removals; the
 earlier runs scored 12, whose band shares had a standard error of about 14 points). The
-default run scores the default unlearner, crossfit calibration with 18 clones x 3 folds,
-over ``N_CLONE_SETS`` independent sets of clones (``random_state``), since one set of
-clones is one random draw; ``--all-methods`` adds the uncalibrated last-layer step, the
-holdout calibration and the previous default, 9 clones x 3 folds. Per removal and
-method: forget-loss gap closed (100% = the mean retrain), test accuracy minus the
-retrains' mean, function-space distance ratio on test rows, and the gap its calibration
-target implies (so that the error of the target and the error of reaching it are told
-apart).
+default run scores the crossfit calibration with the unlearner's default clones (18 x 3
+folds; the default calibration is ``"holdout"``), over ``N_CLONE_SETS`` independent sets
+of clones (``random_state``), since one set of clones is one random draw;
+``--all-methods`` adds the uncalibrated last-layer step, the holdout calibration and the
+previous default, 9 clones x 3 folds. Per removal and method: forget-loss gap closed
+(100% = the mean retrain), test accuracy minus the retrains' mean, function-space
+distance ratio on test rows, and the gap its calibration target implies (so that the
+error of the target and the error of reaching it are told apart).
 
 The accuracy part is long CPU work without timing: run the script under ``nice``. The
 timing part (one retrain vs one unlearning call, on one removal of each kind) takes the
