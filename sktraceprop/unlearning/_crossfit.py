@@ -8,8 +8,8 @@ unseen rows worse). This estimates the retrain's loss on *these* rows, not on av
 rows. Few folds bias it (half-data clones, ``K = 2``, fit unseen rows unlike a model
 trained on nearly all of them, and one ratio does not correct that row by row); many
 folds leave each row out of fewer clones for the same cost, which makes it noisier.
-``benchmarks/bench_unlearning_neural.py`` compares 18 clones x 3 folds (the default)
-with 9 x 3.
+``benchmarks/bench_unlearning_neural.py --all-methods`` compares 18 clones x 3 folds
+(the default) with 9 x 3.
 
 The clones are fitted through :func:`~sktraceprop.utils._progress.map_blocks` (joblib,
 ``n_jobs``, progress under ``verbose``) and not kept: only each row's loss is.

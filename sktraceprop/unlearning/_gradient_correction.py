@@ -219,7 +219,8 @@ class GradientCorrectionUnlearner(
         Two (half-data clones) biases the estimate, as a model fitted on half the rows
         fits unseen rows unlike one fitted on nearly all; more folds leave each row out
         by fewer clones for the same cost, a noisier estimate
-        (``benchmarks/bench_unlearning_neural.py`` compares 18 x 3 with 9 x 3).
+        (``benchmarks/bench_unlearning_neural.py --all-methods`` compares 18 x 3 with
+        9 x 3).
     random_state : int, RandomState instance or None, default=None
         Neural models with ``calibration="crossfit"`` only: draws the splits and the
         clones' seeds.
