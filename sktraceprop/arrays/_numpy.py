@@ -1031,21 +1031,13 @@ def plain_key(key):
     return pk, nk
 
 
-def wrap(out, rm, node):
-    """Make a TracedArray of a plain result (used by the function handlers)."""
-    return _wrap(out, rm, node)
-
-
-def rows_of(x):
-    return _rows_of(x)
-
-
-def node_of(x):
-    return _node_of(x)
-
-
-def split(x):
-    return _split(x)
+# For the function handlers (names, not wrappers: each is called once per operation).
+#: Make a TracedArray of a plain result.
+wrap = _wrap
+rows_of = _rows_of
+node_of = _node_of
+split = _split
+plain_of = _plain
 
 
 def set_rows(target, rm, node, partial=False):

@@ -100,3 +100,30 @@ def test_read_only_arrays_stay_read_only():
         a[0] = 5.0
     with pytest.raises(ValueError, match="read-only"):
         a += 1
+
+
+def test_temporary_proof_remembered_per_code_location_gives_the_same_answers():
+    from sktraceprop.arrays import _elide
+
+    if not _elide.ENABLED:
+        pytest.skip("temporaries are reused on CPython 3.11-3.13 only")
+    n = _elide.MIN_BYTES // 8 + 10
+    base = np.random.default_rng(6).random(n)
+    t = stp.array(base, source_id="again")
+
+    def twice(x):
+        kept = []
+        y = x * 2 + 1  # reused
+        z = (kept.append(x * 3) or kept[0]) + 1  # held by a list: never reused
+        w = x.mean() + (x * 4 + 1)  # `+ 1` reuses; the sum's right operand is not proven
+        return y, z, w, kept
+
+    for _ in range(3):  # the first call proves, the next ones read what was remembered
+        before = _elide.REUSED[0]
+        y, z, w, kept = twice(t)
+        assert _elide.REUSED[0] == before + 2
+        np.testing.assert_array_equal(y, base * 2 + 1)
+        np.testing.assert_array_equal(kept[0], base * 3)
+        np.testing.assert_array_equal(z, base * 3 + 1)
+        np.testing.assert_allclose(w, base.mean() + (base * 4 + 1))
+        assert _rows(y) == _rows(t)
