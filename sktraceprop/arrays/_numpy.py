@@ -728,22 +728,38 @@ class TracedArray(np.ndarray):
         plain = _view(self, _nd)
         tk = type(key)
         if tk is slice or tk is int or tk is _nd:
-            # the common keys, answered without parsing
+            # the common keys, answered without parsing (and the bookkeeping inline)
             out = plain[key]
             if type(out) is not _nd:
                 return out
             mode = _MODE.get()
             if mode == "none":
                 return _wrap(out, NOT_RECORDED, None)
-            rm = _rows_of(self)
+            try:
+                rm, parent = self._stp_rows, self._stp_node
+            except AttributeError:
+                rm, parent = _rows_of(self), _node_of(self)
+            if _WRITES:
+                rm = _rows_of(self)
             if rm.n is not None and rm.dropped is None and plain.shape:
                 if tk is slice or (tk is _nd and key.ndim == 1 and key.dtype.kind in "biu"):
                     rm = rmap.take(rm, key)
                 else:
                     rm = index_map(rm, key, plain.shape)
-            params = {"key": key if tk is not _nd else operand(key)}
-            node = _record("getitem", (_node_of(self),), params, mode)
-            return _wrap(out, rm, node)
+            if tk is _nd:
+                # what operand() keeps of it
+                key = ("<array>", key.shape, key.dtype) if key.shape else operand(key)
+            if mode == "op":
+                node = ("getitem", (parent,), {"key": key}, "numpy")
+            else:
+                node = record("getitem", (parent,), {"key": key}, "numpy", mode)
+            r = _view(out, TracedArray)
+            r._stp_plain = out
+            r._stp_rows = rm
+            r._stp_node = node
+            if _EPOCH[0]:
+                r._stp_epoch = _EPOCH[0]
+            return r
         key, key_nodes = plain_key(key)
         out = plain[key]
         if type(out) is not _nd:
