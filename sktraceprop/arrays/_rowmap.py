@@ -264,31 +264,43 @@ def count(n, key):
 
 def concat(parts):
     """Map of blocks ``(map, n_rows)`` stacked along the row axis (None: untraced block)."""
-    blocks = []
+    blocks, sizes = [], []
+    total, k, short, pooled = 0, 0, False, False
     for rm, n in parts:
         if rm is None:
             rm = EMPTY
         if rm.dropped is not None:
             return rm
-        blocks.append(spread(rm, n) if rm.n != n else rm)
+        if rm.n != n:
+            rm = spread(rm, n)
+        slots = len(rm.ids)
+        if slots != k:
+            short = short or bool(blocks)  # some block has fewer slots than another
+            if slots > k:
+                k = slots
+        blocks.append(rm)
+        sizes.append(n)
+        total += n
+        pooled = pooled or bool(rm.pools)
     if len(blocks) == 1:
         return blocks[0]
-    if all(len(b.ids) == 1 and not b.pools for b in blocks):
-        ids = np.concatenate([b.ids[0] for b in blocks])
-        return RowMap((ids,), (), len(ids))
-    sizes = [b.n for b in blocks]
-    total = sum(sizes)
-    k = max(len(b.ids) for b in blocks)
-    # a block with fewer slots has no parent (0) in the others
-    ids = tuple(
-        np.concatenate(
+    if not short:
+        ids = tuple([np.concatenate([b.ids[j] for b in blocks]) for j in range(k)])
+    else:
+        # a block with fewer slots has no parent (0) in the others
+        ids = tuple(
             [
-                b.ids[j] if j < len(b.ids) else np.zeros(size, np.int64)
-                for b, size in zip(blocks, sizes)
+                np.concatenate(
+                    [
+                        b.ids[j] if j < len(b.ids) else np.zeros(size, np.int64)
+                        for b, size in zip(blocks, sizes)
+                    ]
+                )
+                for j in range(k)
             ]
         )
-        for j in range(k)
-    )
+    if not pooled:
+        return RowMap(ids, (), total)
     # pools by input (a map holds each pooled input once), in order of first appearance:
     # [pool, via, [(start, stop, mask or None) for each block that has it]]
     found = {}
