@@ -32,7 +32,9 @@ MIN_BYTES = 256 * 1024
 
 _LOADS = {"LOAD_CONST", "LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF"}
 _BINARY_OP = dis.opmap.get("BINARY_OP")
-_last = [None]
+#: What our operator last returned to the interpreter (see :func:`note`); an operand
+#: that is not that result cannot be a temporary to reuse.
+LAST = [None]
 #: How many temporaries were reused (read by the tests).
 REUSED = [0]
 _layout = {}
@@ -86,7 +88,7 @@ def _instructions(code):
 def note(result, reflected):
     """Remember that ``result`` is being returned to the interpreter by our operator."""
     frame = sys._getframe(3 if reflected else 2)
-    _last[0] = (id(result), id(frame), frame.f_code, frame.f_lasti)
+    LAST[0] = (id(result), id(frame), frame.f_code, frame.f_lasti)
 
 
 def _follows(frame, produced_at, reflected):
@@ -145,7 +147,7 @@ def _keeps_dtype(ufunc, operands, dtype):
 def temporary(obj, reflected, other, ufunc, plain):
     """True when ``obj`` (a TracedArray with plain view ``plain``) may take the result of
     ``ufunc(obj, other)`` (``ufunc(other, obj)`` when ``reflected``)."""
-    last = _last[0]
+    last = LAST[0]
     if last is None or last[0] != id(obj):
         return False
     if sys.getrefcount(obj) != _COUNTS[reflected]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _rowmap as rmap
 from ._elide import ENABLED as _ELIDE
+from ._elide import LAST as _LAST
 from ._elide import MIN_BYTES as _MIN_ELIDE
 from ._elide import note, temporary
 from ._graph import _MODE, NOT_RECORDED, operand, record
@@ -107,23 +108,44 @@ def _operator(ufunc, name):
 
     def apply(left, right, reflected=False):
         tl, tr = type(left), type(right)
-        # The common cases first, for arrays below the size at which temporaries are
-        # reused: a traced array (not 0-d) and a Python number, whose result has the
-        # array's shape and rows; two traced arrays. Nothing is bound here before the
-        # general path (a local reference would change the count that proves a temporary).
+        # The common cases first, for operands that cannot be temporaries to reuse (below
+        # the size at which temporaries are reused, or not the result our operator last
+        # returned to the interpreter): a traced array (not 0-d) and a Python number,
+        # whose result has the array's shape and rows; two traced arrays. Nothing is bound
+        # here before the general path (a local reference would change the count that
+        # proves a temporary).
         if not _WRITES:
             if tl is TracedArray:
                 if tr is float or tr is int:
-                    if left.nbytes < _MIN_ELIDE and left.ndim:
+                    if left.ndim and (
+                        left.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(left)
+                    ):
                         out = ufunc(_plain(left), right)
-                        return _scalar_result(left, out, name, (_ARG, right))
+                        if out.nbytes < _MIN_ELIDE or not _ELIDE:
+                            return _scalar_result(left, out, name, (_ARG, right))
+                        r = _scalar_result(left, out, name, (_ARG, right))
+                        note(r, reflected)
+                        return r
                 elif tr is TracedArray:
-                    if left.nbytes < _MIN_ELIDE and right.nbytes < _MIN_ELIDE:
-                        return _pair_result(left, right, ufunc, name)
+                    if (
+                        left.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(left)
+                    ) and (
+                        right.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(right)
+                    ):
+                        r = _pair_result(left, right, ufunc, name)
+                        if _ELIDE and type(r) is TracedArray and r.nbytes >= _MIN_ELIDE:
+                            note(r, reflected)
+                        return r
             elif tr is TracedArray and (tl is float or tl is int):
-                if right.nbytes < _MIN_ELIDE and right.ndim:
+                if right.ndim and (
+                    right.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(right)
+                ):
                     out = ufunc(left, _plain(right))
-                    return _scalar_result(right, out, name, (left, _ARG))
+                    if out.nbytes < _MIN_ELIDE or not _ELIDE:
+                        return _scalar_result(right, out, name, (left, _ARG))
+                    r = _scalar_result(right, out, name, (left, _ARG))
+                    note(r, reflected)
+                    return r
         if tl is TracedArray:
             pl = _plain(left)
             try:

@@ -127,3 +127,49 @@ def test_temporary_proof_remembered_per_code_location_gives_the_same_answers():
         np.testing.assert_array_equal(z, base * 3 + 1)
         np.testing.assert_allclose(w, base.mean() + (base * 4 + 1))
         assert _rows(y) == _rows(t)
+
+
+def _ops(x):
+    return stp.provenance(x).ops()[["op", "inputs", "params"]].to_dict("list")
+
+
+def test_large_operands_that_are_not_temporaries_take_the_fast_paths_with_the_same_lineage(
+    monkeypatch,
+):
+    from sktraceprop.arrays import _elide, _state
+
+    n = _elide.MIN_BYTES // 8 + 10  # above the size at which temporaries are reused
+    rng = np.random.default_rng(7)
+    a = stp.array(rng.random((n // 2, 2)), source_id="large_a")
+    b = stp.array(rng.random((n // 2, 2)), source_id="large_b")
+    exprs = [
+        lambda: a * 2,
+        lambda: 2.5 - a,
+        lambda: a + b,
+        lambda: a - a.mean(axis=0),
+        lambda: a / a[::-1],
+        lambda: a[1:] * 3,
+    ]
+    fast = [e() for e in exprs]
+    # a write recorded on an unrelated owner sends every operator to the general path
+    monkeypatch.setitem(_state._WRITES, -1, (lambda: None, 0, ()))
+    general = [e() for e in exprs]
+    monkeypatch.delitem(_state._WRITES, -1)
+    for f, g in zip(fast, general):
+        assert type(f) is type(g) is _numpy.TracedArray
+        np.testing.assert_array_equal(np.asarray(f), np.asarray(g))
+        assert _ops(f) == _ops(g)
+        # the same row map (rows() would list every pooled row of every row)
+        fm, gm = stp.provenance(f)._rows, stp.provenance(g)._rows
+        assert fm.n == gm.n and fm.dropped is gm.dropped is None
+        assert len(fm.ids) == len(gm.ids)
+        assert all(np.array_equal(x, y) for x, y in zip(fm.ids, gm.ids))
+        assert [(p.rowmap, p.via, m) for p, m in fm.pools] == [
+            (p.rowmap, p.via, m) for p, m in gm.pools
+        ]
+    # the fast path's result is still known as a temporary: ``+ 1`` writes into it
+    if _elide.ENABLED:
+        before = _elide.REUSED[0]
+        y = a * 2 + 1
+        assert _elide.REUSED[0] == before + 1
+        np.testing.assert_array_equal(np.asarray(y), np.asarray(a) * 2 + 1)
