@@ -32,7 +32,9 @@ MIN_BYTES = 256 * 1024
 
 _LOADS = {"LOAD_CONST", "LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF"}
 _BINARY_OP = dis.opmap.get("BINARY_OP")
-_last = [None]
+#: What our operator last returned to the interpreter (see :func:`note`); an operand
+#: that is not that result cannot be a temporary to reuse.
+LAST = [None]
 #: How many temporaries were reused (read by the tests).
 REUSED = [0]
 _layout = {}
@@ -86,12 +88,28 @@ def _instructions(code):
 def note(result, reflected):
     """Remember that ``result`` is being returned to the interpreter by our operator."""
     frame = sys._getframe(3 if reflected else 2)
-    _last[0] = (id(result), id(frame), frame.f_code, frame.f_lasti)
+    LAST[0] = (id(result), id(frame), frame.f_code, frame.f_lasti)
 
 
 def _follows(frame, produced_at, reflected):
-    """True when the frame's current BINARY_OP consumes what ``produced_at`` pushed."""
+    """True when the frame's current BINARY_OP consumes what ``produced_at`` pushed;
+    remembered per code object and offsets (bytecode does not change, and reading it
+    back from a code object costs more than the rest of the proof)."""
     code, here = frame.f_code, frame.f_lasti
+    key = (code, here, produced_at, reflected)
+    found = _FOLLOWS.get(key)
+    if found is None:
+        found = _consumes(code, here, produced_at, reflected)
+        if len(_FOLLOWS) > 4096:
+            _FOLLOWS.clear()
+        _FOLLOWS[key] = found
+    return found
+
+
+_FOLLOWS = {}
+
+
+def _consumes(code, here, produced_at, reflected):
     if code.co_code[here] != _BINARY_OP:
         return False
     where, listing = _instructions(code)
@@ -129,7 +147,7 @@ def _keeps_dtype(ufunc, operands, dtype):
 def temporary(obj, reflected, other, ufunc, plain):
     """True when ``obj`` (a TracedArray with plain view ``plain``) may take the result of
     ``ufunc(obj, other)`` (``ufunc(other, obj)`` when ``reflected``)."""
-    last = _last[0]
+    last = LAST[0]
     if last is None or last[0] != id(obj):
         return False
     if sys.getrefcount(obj) != _COUNTS[reflected]:
@@ -140,21 +158,29 @@ def temporary(obj, reflected, other, ufunc, plain):
     if not _follows(frame, last[3], reflected):
         return False
     base = obj.base
-    if type(base) is not np.ndarray or not base.flags.owndata or not base.flags.writeable:
+    if type(base) is not np.ndarray:
         return False
     # held by obj, by the plain view the operator made of it, by `base` and the call;
     # when the operator used the plain array obj keeps (see _numpy._plain), that array
-    # is `base`, held also by obj's slot, the operator's local and `plain`
-    if sys.getrefcount(base) != (6 if plain is base else 4) or not plain.flags.c_contiguous:
+    # is `base`, held also by obj's slot, the operator's local and `plain` (counted
+    # before reading any flags: a flags object holds its array)
+    if sys.getrefcount(base) != (6 if plain is base else 4):
         return False
-    other_type = type(other) if type(other) in (int, float, complex) else np.asarray(other).dtype
+    flags = base.flags
+    if not flags.owndata or not flags.writeable:
+        return False
+    if not (flags if plain is base else plain.flags).c_contiguous:
+        return False
+    t = type(other)
+    other_type = t if t is int or t is float or t is complex else np.asarray(other).dtype
     operands = (other_type, plain.dtype) if reflected else (plain.dtype, other_type)
     if not _keeps_dtype(ufunc, operands, plain.dtype):
         return False
-    shape = getattr(other, "shape", ())
-    if len(shape) > plain.ndim:
-        return False
-    if not all(o in (1, p) for o, p in zip(reversed(shape), reversed(plain.shape))):
-        return False
+    shape = () if other_type is t else getattr(other, "shape", ())
+    if shape:
+        if len(shape) > plain.ndim:
+            return False
+        if not all(o in (1, p) for o, p in zip(reversed(shape), reversed(plain.shape))):
+            return False
     REUSED[0] += 1
     return True

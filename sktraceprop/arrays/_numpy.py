@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _rowmap as rmap
 from ._elide import ENABLED as _ELIDE
+from ._elide import LAST as _LAST
 from ._elide import MIN_BYTES as _MIN_ELIDE
 from ._elide import note, temporary
 from ._graph import _MODE, NOT_RECORDED, operand, record
@@ -107,23 +108,44 @@ def _operator(ufunc, name):
 
     def apply(left, right, reflected=False):
         tl, tr = type(left), type(right)
-        # The common cases first, for arrays below the size at which temporaries are
-        # reused: a traced array (not 0-d) and a Python number, whose result has the
-        # array's shape and rows; two traced arrays. Nothing is bound here before the
-        # general path (a local reference would change the count that proves a temporary).
+        # The common cases first, for operands that cannot be temporaries to reuse (below
+        # the size at which temporaries are reused, or not the result our operator last
+        # returned to the interpreter): a traced array (not 0-d) and a Python number,
+        # whose result has the array's shape and rows; two traced arrays. Nothing is bound
+        # here before the general path (a local reference would change the count that
+        # proves a temporary).
         if not _WRITES:
             if tl is TracedArray:
                 if tr is float or tr is int:
-                    if left.nbytes < _MIN_ELIDE and left.ndim:
+                    if left.ndim and (
+                        left.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(left)
+                    ):
                         out = ufunc(_plain(left), right)
-                        return _scalar_result(left, out, name, (_ARG, right))
+                        if out.nbytes < _MIN_ELIDE or not _ELIDE:
+                            return _scalar_result(left, out, name, (_ARG, right))
+                        r = _scalar_result(left, out, name, (_ARG, right))
+                        note(r, reflected)
+                        return r
                 elif tr is TracedArray:
-                    if left.nbytes < _MIN_ELIDE and right.nbytes < _MIN_ELIDE:
-                        return _pair_result(left, right, ufunc, name)
+                    if (
+                        left.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(left)
+                    ) and (
+                        right.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(right)
+                    ):
+                        r = _pair_result(left, right, ufunc, name)
+                        if _ELIDE and type(r) is TracedArray and r.nbytes >= _MIN_ELIDE:
+                            note(r, reflected)
+                        return r
             elif tr is TracedArray and (tl is float or tl is int):
-                if right.nbytes < _MIN_ELIDE and right.ndim:
+                if right.ndim and (
+                    right.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(right)
+                ):
                     out = ufunc(left, _plain(right))
-                    return _scalar_result(right, out, name, (left, _ARG))
+                    if out.nbytes < _MIN_ELIDE or not _ELIDE:
+                        return _scalar_result(right, out, name, (left, _ARG))
+                    r = _scalar_result(right, out, name, (left, _ARG))
+                    note(r, reflected)
+                    return r
         if tl is TracedArray:
             pl = _plain(left)
             try:
@@ -728,22 +750,38 @@ class TracedArray(np.ndarray):
         plain = _view(self, _nd)
         tk = type(key)
         if tk is slice or tk is int or tk is _nd:
-            # the common keys, answered without parsing
+            # the common keys, answered without parsing (and the bookkeeping inline)
             out = plain[key]
             if type(out) is not _nd:
                 return out
             mode = _MODE.get()
             if mode == "none":
                 return _wrap(out, NOT_RECORDED, None)
-            rm = _rows_of(self)
+            try:
+                rm, parent = self._stp_rows, self._stp_node
+            except AttributeError:
+                rm, parent = _rows_of(self), _node_of(self)
+            if _WRITES:
+                rm = _rows_of(self)
             if rm.n is not None and rm.dropped is None and plain.shape:
                 if tk is slice or (tk is _nd and key.ndim == 1 and key.dtype.kind in "biu"):
                     rm = rmap.take(rm, key)
                 else:
                     rm = index_map(rm, key, plain.shape)
-            params = {"key": key if tk is not _nd else operand(key)}
-            node = _record("getitem", (_node_of(self),), params, mode)
-            return _wrap(out, rm, node)
+            if tk is _nd:
+                # what operand() keeps of it
+                key = ("<array>", key.shape, key.dtype) if key.shape else operand(key)
+            if mode == "op":
+                node = ("getitem", (parent,), {"key": key}, "numpy")
+            else:
+                node = record("getitem", (parent,), {"key": key}, "numpy", mode)
+            r = _view(out, TracedArray)
+            r._stp_plain = out
+            r._stp_rows = rm
+            r._stp_node = node
+            if _EPOCH[0]:
+                r._stp_epoch = _EPOCH[0]
+            return r
         key, key_nodes = plain_key(key)
         out = plain[key]
         if type(out) is not _nd:
@@ -1031,21 +1069,13 @@ def plain_key(key):
     return pk, nk
 
 
-def wrap(out, rm, node):
-    """Make a TracedArray of a plain result (used by the function handlers)."""
-    return _wrap(out, rm, node)
-
-
-def rows_of(x):
-    return _rows_of(x)
-
-
-def node_of(x):
-    return _node_of(x)
-
-
-def split(x):
-    return _split(x)
+# For the function handlers (names, not wrappers: each is called once per operation).
+#: Make a TracedArray of a plain result.
+wrap = _wrap
+rows_of = _rows_of
+node_of = _node_of
+split = _split
+plain_of = _plain
 
 
 def set_rows(target, rm, node, partial=False):

@@ -15,7 +15,7 @@ import numpy as np
 from . import _rowmap as rmap
 from ._graph import _MODE, NOT_RECORDED, operand, record
 from ._index import positions, written_rows
-from ._numpy import TracedArray, node_of, reduce_map, rows_of, set_rows, split, wrap
+from ._numpy import TracedArray, node_of, plain_of, reduce_map, rows_of, set_rows, split, wrap
 
 HANDLED = {}
 
@@ -650,7 +650,7 @@ def _concatenate_fast(arrays, axis=0, **kwargs):
     plain, maps, nodes = [], [], []
     for a in arrays:
         if type(a) is TracedArray:
-            plain.append(a.__stp_value__())
+            plain.append(plain_of(a))  # only read: the result is a new array
             maps.append(rows_of(a))
             nodes.append(node_of(a))
         elif type(a) is np.ndarray:

@@ -132,6 +132,24 @@ def _same(a, b):
     return a is b or (a.shape == b.shape and np.array_equal(a, b))
 
 
+def _add_pools(pools, more):
+    """Add the ``(pool, mask)`` pairs ``more`` to the list ``pools``, one entry per pooled
+    input (the masks of an input pooled twice join; so do the names of the operations)."""
+    for pool, mask in more:
+        for k, (known, known_mask) in enumerate(pools):
+            if known.rowmap is pool.rowmap:
+                if known.via != pool.via and pool.via not in known.via.split(", "):
+                    known = Pool(known.rowmap, f"{known.via}, {pool.via}")
+                if known_mask is None or mask is None:
+                    known_mask = None
+                elif known_mask is not mask:
+                    known_mask = known_mask | mask
+                pools[k] = (known, known_mask)
+                break
+        else:
+            pools.append((pool, mask))
+
+
 def merge(maps, n):
     """Union of the parents of maps that all describe the same ``n`` rows."""
     ids, pools = [], []
@@ -139,21 +157,13 @@ def merge(maps, n):
         if rm.dropped is not None:
             return rm
         for s in rm.ids:
-            if not any(_same(s, t) for t in ids):
-                ids.append(s)
-        for pool, mask in rm.pools:
-            for k, (known, known_mask) in enumerate(pools):
-                if known.rowmap is pool.rowmap:
-                    if known.via != pool.via and pool.via not in known.via.split(", "):
-                        known = Pool(known.rowmap, f"{known.via}, {pool.via}")
-                    if known_mask is None or mask is None:
-                        known_mask = None
-                    elif known_mask is not mask:
-                        known_mask = known_mask | mask
-                    pools[k] = (known, known_mask)
+            for t in ids:
+                if _same(s, t):
                     break
             else:
-                pools.append((pool, mask))
+                ids.append(s)
+        if rm.pools:
+            _add_pools(pools, rm.pools)
     return RowMap(tuple(ids), tuple(pools), n)
 
 
@@ -200,7 +210,13 @@ def with_parents(rm, other):
         return rm
     if not rm.pools:
         return RowMap(rm.ids, other.pools, rm.n)
-    return merge([rm, RowMap(_NO_IDS, other.pools, rm.n)], rm.n)
+    if len(rm.ids) > 1:
+        return merge([rm, RowMap(_NO_IDS, other.pools, rm.n)], rm.n)
+    # what merge gives (one slot has nothing to deduplicate), without its loops
+    pools = []
+    _add_pools(pools, rm.pools)
+    _add_pools(pools, other.pools)
+    return RowMap(rm.ids, tuple(pools), rm.n)
 
 
 def pair(ra, sa, rb, sb, out_shape, via):
@@ -221,8 +237,14 @@ def take(rm, key):
     """Rows ``key`` (slice, integer array, boolean mask) of a rowed map."""
     if rm.n is None or rm.dropped is not None:
         return rm
-    ids = tuple(s[key] for s in rm.ids)
-    pools = tuple((p, None if m is None else m[key]) for p, m in rm.pools)
+    ids = tuple([s[key] for s in rm.ids])
+    pools = ()
+    if rm.pools:
+        if type(key) is np.ndarray and key.dtype.kind == "i":
+            # the same rows as ``m[key]``; NumPy's take gathers bytes about twice as fast
+            pools = tuple([(p, None if m is None else m.take(key)) for p, m in rm.pools])
+        else:
+            pools = tuple([(p, None if m is None else m[key]) for p, m in rm.pools])
     if ids:
         n = len(ids[0])
     elif any(m is not None for _, m in pools):
@@ -240,53 +262,73 @@ def count(n, key):
     return int(np.count_nonzero(key)) if key.dtype == bool else int(key.size)
 
 
-def _pad(slots, k, n):
-    return list(slots) + [np.zeros(n, np.int64)] * (k - len(slots))
-
-
 def concat(parts):
     """Map of blocks ``(map, n_rows)`` stacked along the row axis (None: untraced block)."""
-    blocks = []
+    blocks, sizes = [], []
+    total, k, short, pooled = 0, 0, False, False
     for rm, n in parts:
         if rm is None:
             rm = EMPTY
         if rm.dropped is not None:
             return rm
-        blocks.append(spread(rm, n) if rm.n != n else rm)
+        if rm.n != n:
+            rm = spread(rm, n)
+        slots = len(rm.ids)
+        if slots != k:
+            short = short or bool(blocks)  # some block has fewer slots than another
+            if slots > k:
+                k = slots
+        blocks.append(rm)
+        sizes.append(n)
+        total += n
+        pooled = pooled or bool(rm.pools)
     if len(blocks) == 1:
         return blocks[0]
-    if all(len(b.ids) == 1 and not b.pools for b in blocks):
-        ids = np.concatenate([b.ids[0] for b in blocks])
-        return RowMap((ids,), (), len(ids))
-    sizes = [b.n for b in blocks]
-    total = sum(sizes)
-    k = max(len(b.ids) for b in blocks)
-    ids = tuple(
-        np.concatenate(column)
-        for column in zip(*(_pad(b.ids, k, size) for b, size in zip(blocks, sizes)))
-    )
-    pools = []
-    for pool, _ in {id(p.rowmap): (p, None) for b in blocks for p, _ in b.pools}.values():
-        # one mask over all rows, written block by block (no per-block temporaries)
-        mask, everywhere, start = np.zeros(total, bool), True, 0
-        via = pool.via
-        for b, size in zip(blocks, sizes):
-            found = [(p, m) for p, m in b.pools if p.rowmap is pool.rowmap]
-            stop = start + size
-            if not found:
-                everywhere = False
-                start = stop
+    if not short:
+        ids = tuple([np.concatenate([b.ids[j] for b in blocks]) for j in range(k)])
+    else:
+        # a block with fewer slots has no parent (0) in the others
+        ids = tuple(
+            [
+                np.concatenate(
+                    [
+                        b.ids[j] if j < len(b.ids) else np.zeros(size, np.int64)
+                        for b, size in zip(blocks, sizes)
+                    ]
+                )
+                for j in range(k)
+            ]
+        )
+    if not pooled:
+        return RowMap(ids, (), total)
+    # pools by input (a map holds each pooled input once), in order of first appearance:
+    # [pool, via, [(start, stop, mask or None) for each block that has it]]
+    found = {}
+    start = 0
+    for b, size in zip(blocks, sizes):
+        stop = start + size
+        for p, m in b.pools:
+            entry = found.get(id(p.rowmap))
+            if entry is None:
+                found[id(p.rowmap)] = [p, p.via, [(start, stop, m)]]
                 continue
-            p, m = found[0]
+            via = entry[1]
             if p.via != via and p.via not in via.split(", "):
-                via = f"{via}, {p.via}"
-            if m is None:
-                mask[start:stop] = True
-            else:
-                mask[start:stop] = m
-                everywhere = False
-            start = stop
-        pools.append((Pool(pool.rowmap, via), None if everywhere else mask))
+                entry[1] = f"{via}, {p.via}"
+            entry[2].append((start, stop, m))
+        start = stop
+    pools = []
+    for pool, via, spans in found.values():
+        if via != pool.via:
+            pool = Pool(pool.rowmap, via)
+        if len(spans) == len(blocks) and all(m is None for _, _, m in spans):
+            pools.append((pool, None))
+            continue
+        # one mask over all rows, written block by block (no per-block temporaries)
+        mask = np.zeros(total, bool)
+        for begin, end, m in spans:
+            mask[begin:end] = True if m is None else m
+        pools.append((pool, mask))
     return RowMap(ids, tuple(pools), total)
 
 

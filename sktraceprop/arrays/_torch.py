@@ -319,22 +319,37 @@ def _fast_reduction(func, args, kwargs):
     """``x.mean(dim)``, ``x.sum(dim=0, keepdim=True)`` and the like."""
     if len(args) > 2 or type(args[0]) is not TracedTensor:
         return None
-    if kwargs and not kwargs.keys() <= _REDUCTION_KEYWORDS:
-        return None
-    rx, sx, nx = _state(args[0])
+    d = args[0].__dict__
+    rx, sx = d.get("_stp_rows"), d.get("_stp_shape")
     if rx is None or sx is None:
         return None
-    dim = args[1] if len(args) == 2 else (kwargs.get("dim") if kwargs else None)
+    if kwargs:
+        if not kwargs.keys() <= _REDUCTION_KEYWORDS:
+            return None
+        dim = args[1] if len(args) == 2 else kwargs.get("dim")
+    else:
+        dim = args[1] if len(args) == 2 else None
     if dim is not None and type(dim) is not int:
         return None
     with _Disabled():
-        out = func(*args, **(kwargs or {}))
+        out = func(*args, **kwargs) if kwargs else func(*args)
     name = func.__name__
     mode = _MODE.get()
-    rm = rx if mode != "none" else NOT_RECORDED
-    if rm.n is not None and rm.dropped is None and (dim is None or not sx or dim % len(sx) == 0):
-        rm = rmap.collapse(rx, name)
-    node = _node(name, (nx,), {"dim": dim, **(kwargs or {})}, mode)
+    if mode == "none":
+        rm, node = NOT_RECORDED, None
+    else:
+        rm = rx
+        if (
+            rx.n is not None
+            and rx.dropped is None
+            and (dim is None or not sx or dim % len(sx) == 0)
+        ):
+            rm = rmap.collapse(rx, name)
+        params = {"dim": dim, **kwargs} if kwargs else {"dim": dim}
+        if mode == "op":
+            node = (name, (d.get("_stp_node"),), params, "torch")
+        else:
+            node = record(name, (d.get("_stp_node"),), params, "torch", mode)
     if type(out) is torch.Tensor:
         return _finish(out, rm, node, tuple(out.shape))
     return _wrap_all(out, rm, node, args)
@@ -355,7 +370,7 @@ def _fast_getitem(func, args, kwargs):
         return None  # torch refuses it; let the general path raise
     with _Disabled():
         out = torch.Tensor.__getitem__(x, key)
-        rows = key if tk is not torch.Tensor else key.cpu().numpy()
+        rows = key if tk is not torch.Tensor else (key if key.is_cpu else key.cpu()).numpy()
     mode = _MODE.get()
     if mode == "none":
         rm = NOT_RECORDED
@@ -450,14 +465,18 @@ def _fast_elementwise(func, args, kwargs):
     shape = tuple(out.shape)
     name = func.__name__
     mode = _MODE.get()
-    if ty is TracedTensor:
-        rm = rmap.pair(rx, sx, ry, sy, shape, name) if mode != "none" else NOT_RECORDED
-        node = _node(name, (dx.get("_stp_node"), dy.get("_stp_node")), None, mode)
+    if mode == "none":
+        rm, node = NOT_RECORDED, None
+    elif ty is TracedTensor:
+        rm = rmap.pair(rx, sx, ry, sy, shape, name)
+        node = (name, (dx.get("_stp_node"), dy.get("_stp_node")), None, "torch")
     else:
-        rm = rx if mode != "none" else NOT_RECORDED
+        rm = rx
         if rm.n is not None and (len(sx) != len(shape) or sx[0] != shape[0]):
             rm = rmap.elementwise([(rx, sx)], shape, name)
-        node = _node(name, (dx.get("_stp_node"),), (_ARG, y), mode)
+        node = (name, (dx.get("_stp_node"),), (_ARG, y), "torch")
+    if mode == "batch":
+        node = record(name, node[1], node[2], "torch", mode)
     if type(out) is not torch.Tensor:
         return _wrap(out, rm, node, args)
     return _finish(out, rm, node, shape)

@@ -100,3 +100,76 @@ def test_read_only_arrays_stay_read_only():
         a[0] = 5.0
     with pytest.raises(ValueError, match="read-only"):
         a += 1
+
+
+def test_temporary_proof_remembered_per_code_location_gives_the_same_answers():
+    from sktraceprop.arrays import _elide
+
+    if not _elide.ENABLED:
+        pytest.skip("temporaries are reused on CPython 3.11-3.13 only")
+    n = _elide.MIN_BYTES // 8 + 10
+    base = np.random.default_rng(6).random(n)
+    t = stp.array(base, source_id="again")
+
+    def twice(x):
+        kept = []
+        y = x * 2 + 1  # reused
+        z = (kept.append(x * 3) or kept[0]) + 1  # held by a list: never reused
+        w = x.mean() + (x * 4 + 1)  # `+ 1` reuses; the sum's right operand is not proven
+        return y, z, w, kept
+
+    for _ in range(3):  # the first call proves, the next ones read what was remembered
+        before = _elide.REUSED[0]
+        y, z, w, kept = twice(t)
+        assert _elide.REUSED[0] == before + 2
+        np.testing.assert_array_equal(y, base * 2 + 1)
+        np.testing.assert_array_equal(kept[0], base * 3)
+        np.testing.assert_array_equal(z, base * 3 + 1)
+        np.testing.assert_allclose(w, base.mean() + (base * 4 + 1))
+        assert _rows(y) == _rows(t)
+
+
+def _ops(x):
+    return stp.provenance(x).ops()[["op", "inputs", "params"]].to_dict("list")
+
+
+def test_large_operands_that_are_not_temporaries_take_the_fast_paths_with_the_same_lineage(
+    monkeypatch,
+):
+    from sktraceprop.arrays import _elide, _state
+
+    n = _elide.MIN_BYTES // 8 + 10  # above the size at which temporaries are reused
+    rng = np.random.default_rng(7)
+    a = stp.array(rng.random((n // 2, 2)), source_id="large_a")
+    b = stp.array(rng.random((n // 2, 2)), source_id="large_b")
+    exprs = [
+        lambda: a * 2,
+        lambda: 2.5 - a,
+        lambda: a + b,
+        lambda: a - a.mean(axis=0),
+        lambda: a / a[::-1],
+        lambda: a[1:] * 3,
+    ]
+    fast = [e() for e in exprs]
+    # a write recorded on an unrelated owner sends every operator to the general path
+    monkeypatch.setitem(_state._WRITES, -1, (lambda: None, 0, ()))
+    general = [e() for e in exprs]
+    monkeypatch.delitem(_state._WRITES, -1)
+    for f, g in zip(fast, general):
+        assert type(f) is type(g) is _numpy.TracedArray
+        np.testing.assert_array_equal(np.asarray(f), np.asarray(g))
+        assert _ops(f) == _ops(g)
+        # the same row map (rows() would list every pooled row of every row)
+        fm, gm = stp.provenance(f)._rows, stp.provenance(g)._rows
+        assert fm.n == gm.n and fm.dropped is gm.dropped is None
+        assert len(fm.ids) == len(gm.ids)
+        assert all(np.array_equal(x, y) for x, y in zip(fm.ids, gm.ids))
+        assert [(p.rowmap, p.via, m) for p, m in fm.pools] == [
+            (p.rowmap, p.via, m) for p, m in gm.pools
+        ]
+    # the fast path's result is still known as a temporary: ``+ 1`` writes into it
+    if _elide.ENABLED:
+        before = _elide.REUSED[0]
+        y = a * 2 + 1
+        assert _elide.REUSED[0] == before + 1
+        np.testing.assert_array_equal(np.asarray(y), np.asarray(a) * 2 + 1)

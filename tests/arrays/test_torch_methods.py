@@ -43,3 +43,51 @@ def test_methods_match_general_dispatch_and_fall_back():
     p = torch.ones(6, 2)
     assert type(p * x) is _torch.TracedTensor
     assert type(x.mean(dtype=torch.float32)) is _torch.TracedTensor
+
+
+def _meaning(t):
+    """Ops (name, inputs), and per output row its direct ids and pooled inputs' ids."""
+    v = stp.provenance(t)
+    ops = v.ops()[["op", "inputs"]].to_dict("list")
+    rm = v._rows
+    if rm.dropped is not None:
+        return ops, rm.dropped
+    n = 1 if rm.n is None else rm.n
+    rows = [
+        (
+            sorted({int(s[0 if rm.n is None else i]) for s in rm.ids}),
+            sorted(int(x) for p, m in rm.pools if m is None or m[i] for x in p.rowmap.ids[0]),
+        )
+        for i in range(n)
+    ]
+    return ops, rows
+
+
+@pytest.mark.parametrize("mode", ["op", "batch", "none"])
+def test_fast_reductions_and_operators_match_the_general_path(mode):
+    tb = torch._C.TensorBase
+    x = stp.array(torch.arange(12.0).reshape(6, 2), source_id=f"fast_{mode}")
+    y = stp.array(torch.arange(6.0, 18.0).reshape(6, 2), source_id=f"fast2_{mode}")
+    general = _torch._dispatch
+    cases = [
+        (lambda: x.mean(dim=0), lambda: general(tb.mean, (x,), {"dim": 0})),
+        (lambda: x.sum(1), lambda: general(tb.sum, (x, 1), {})),
+        (lambda: x.std(), lambda: general(tb.std, (x,), {})),
+        (
+            lambda: x.var(dim=0, keepdim=True),
+            lambda: general(tb.var, (x,), {"dim": 0, "keepdim": True}),
+        ),
+        (lambda: x * 2, lambda: general(tb.mul, (x, 2), {})),
+        (lambda: x - x.mean(dim=0), lambda: general(tb.sub, (x, x.mean(dim=0)), {})),
+        (lambda: x / y, lambda: general(tb.div, (x, y), {})),
+    ]
+    for fast, slow in cases:
+        with stp.granularity(mode):
+            got, expected = fast(), slow()
+        assert type(got) is _torch.TracedTensor
+        assert torch.equal(got.as_subclass(torch.Tensor), expected.as_subclass(torch.Tensor))
+        assert _meaning(got) == _meaning(expected)
+    if mode == "op":
+        params = stp.provenance(x.var(dim=0, keepdim=True)).ops()["params"].tolist()
+        assert params == [{"dim": 0, "keepdim": True}]
+        assert stp.provenance(x.sum(1)).ops()["params"].tolist() == [{"dim": 1}]

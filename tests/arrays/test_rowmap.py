@@ -1,0 +1,124 @@
+"""Row map combinators against what each row means: the direct parents and pooled inputs
+of every output row, computed row by row from the inputs (concatenation takes row ``i``
+of its block, indexing takes row ``key[j]``, ``with_parents`` adds pools to every row)."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sktraceprop.arrays import _rowmap as rmap
+
+#: Pooled inputs shared between generated maps (so pools meet in concatenation).
+_INPUTS = [rmap.of_ids(np.arange(1, 4, dtype=np.int64) + 10 * k) for k in range(3)]
+_VIAS = ["mean", "std", "matmul"]
+
+
+def _label(pool):
+    """Which input a pool pools: its place in ``_INPUTS``, else the map's identity."""
+    for k, known in enumerate(_INPUTS):
+        if pool.rowmap is known:
+            return k
+    return id(pool.rowmap)
+
+
+def _meaning(rm):
+    """Per row: (sorted nonzero direct ids, sorted pooled inputs)."""
+    rows = []
+    for i in range(rm.n):
+        direct = sorted({int(s[i]) for s in rm.ids if s[i] != 0})
+        pooled = sorted(_label(p) for p, m in rm.pools if m is None or m[i])
+        rows.append((direct, pooled))
+    return rows
+
+
+def _vias(rm):
+    return {_label(p): set(p.via.split(", ")) for p, _ in rm.pools}
+
+
+@st.composite
+def rowmaps(draw, n=None):
+    n = draw(st.integers(1, 6)) if n is None else n
+    slots = draw(st.integers(0, 3))
+    ids = tuple(
+        np.asarray(draw(st.lists(st.integers(0, 50), min_size=n, max_size=n)), np.int64)
+        for _ in range(slots)
+    )
+    pools = []
+    for k in draw(st.lists(st.integers(0, 2), max_size=3, unique=True)):
+        via = draw(st.sampled_from(_VIAS))
+        masked = draw(st.booleans())
+        mask = (
+            np.asarray(draw(st.lists(st.booleans(), min_size=n, max_size=n))) if masked else None
+        )
+        pools.append((rmap.Pool(_INPUTS[k], via), mask))
+    return rmap.RowMap(ids, tuple(pools), n)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(rowmaps(), min_size=2, max_size=4))
+def test_concat_rows_are_their_blocks_rows(blocks):
+    out = rmap.concat([(b, b.n) for b in blocks])
+    assert out.n == sum(b.n for b in blocks)
+    assert all(len(s) == out.n for s in out.ids)
+    expected = [row for b in blocks for row in _meaning(b)]
+    assert _meaning(out) == expected
+    vias = {}
+    for b in blocks:
+        for k, names in _vias(b).items():
+            vias.setdefault(k, set()).update(names)
+    assert _vias(out) == vias
+    assert len({id(p.rowmap) for p, _ in out.pools}) == len(out.pools)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rowmaps(), st.data())
+def test_take_rows_are_the_keyed_rows(rm, data):
+    n = rm.n
+    kind = data.draw(st.sampled_from(["int", "int32", "negative", "bool", "slice"]))
+    if kind == "bool":
+        key = np.asarray(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+        picked = list(np.flatnonzero(key))
+    elif kind == "slice":
+        key = slice(data.draw(st.integers(0, n)), None, data.draw(st.integers(1, 3)))
+        picked = list(range(n))[key]
+    else:
+        picked = data.draw(st.lists(st.integers(0, n - 1), max_size=8))
+        key = np.asarray(picked, np.int32 if kind == "int32" else np.int64)
+        if kind == "negative":
+            key = key - n
+    out = rmap.take(rm, key)
+    rows = _meaning(rm)
+    assert out.n == len(picked)
+    assert _meaning(out) == [rows[i] for i in picked]
+    for (p, m), (q, k) in zip(rm.pools, out.pools):
+        assert q is p
+        if m is not None:
+            assert k.dtype == bool
+            np.testing.assert_array_equal(k, m[key])
+
+
+@settings(max_examples=200, deadline=None)
+@given(rowmaps(), rowmaps(n=1), st.data())
+def test_with_parents_adds_the_pools_to_every_row(rm, other, data):
+    collapsed = rmap.RowMap((), tuple((p, None) for p, _ in other.pools), None)
+    if data.draw(st.booleans()):
+        collapsed = rmap.collapse(other, "mean")
+    out = rmap.with_parents(rm, collapsed)
+    assert out.n == rm.n
+    pooled = {_label(p) for p, _ in collapsed.pools}
+    for (direct, pools), (got_direct, got_pools) in zip(_meaning(rm), _meaning(out)):
+        assert got_direct == direct
+        assert set(got_pools) == set(pools) | pooled
+    if not (rm.pools and collapsed.pools):
+        return
+    # pools on both sides: the same map as the general union
+    general = rmap.merge([rm, rmap.RowMap((), collapsed.pools, rm.n)], rm.n)
+    assert len(out.ids) == len(general.ids)
+    assert all(a is b or np.array_equal(a, b) for a, b in zip(out.ids, general.ids))
+    assert [(p.rowmap, p.via) for p, _ in out.pools] == [
+        (p.rowmap, p.via) for p, _ in general.pools
+    ]
+    for (_, m), (_, g) in zip(out.pools, general.pools):
+        assert (m is None) == (g is None)
+        if m is not None:
+            np.testing.assert_array_equal(m, g)
