@@ -172,11 +172,15 @@ def temporary(obj, reflected, other, ufunc, plain):
     if not (flags if plain is base else plain.flags).c_contiguous:
         return False
     t = type(other)
-    other_type = t if t is int or t is float or t is complex else np.asarray(other).dtype
+    if t is int or t is float or t is complex:
+        other_type, shape = t, ()
+    else:
+        # a nested list has no .shape but broadcasts like the array it makes
+        as_array = np.asarray(other)
+        other_type, shape = as_array.dtype, as_array.shape
     operands = (other_type, plain.dtype) if reflected else (plain.dtype, other_type)
     if not _keeps_dtype(ufunc, operands, plain.dtype):
         return False
-    shape = () if other_type is t else getattr(other, "shape", ())
     if shape:
         if len(shape) > plain.ndim:
             return False

@@ -129,6 +129,18 @@ def test_temporary_proof_remembered_per_code_location_gives_the_same_answers():
         assert _rows(y) == _rows(t)
 
 
+def test_a_temporary_is_not_reused_for_a_nested_list_that_broadcasts_wider():
+    from sktraceprop.arrays import _elide
+
+    n = _elide.MIN_BYTES // 16 + 10
+    base = np.random.default_rng(7).random((n, 2))
+    t = stp.array(base, source_id="listwide")
+    wide = np.random.default_rng(8).random((3, n, 2))
+    # numpy's answer, not a refusal to write a (3, n, 2) result into the (n, 2) temporary
+    np.testing.assert_array_equal(np.asarray((t * 2) + wide.tolist()), base * 2 + wide)
+    np.testing.assert_array_equal(np.asarray((t * 2) + [1.0, 2.0]), base * 2 + [1.0, 2.0])
+
+
 def _ops(x):
     return stp.provenance(x).ops()[["op", "inputs", "params"]].to_dict("list")
 
