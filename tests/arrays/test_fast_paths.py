@@ -136,9 +136,15 @@ def test_a_temporary_is_not_reused_for_a_nested_list_that_broadcasts_wider():
     base = np.random.default_rng(7).random((n, 2))
     t = stp.array(base, source_id="listwide")
     wide = np.random.default_rng(8).random((3, n, 2))
+    wide_list, narrow_list = wide.tolist(), [1.0, 2.0]
+    before = _elide.REUSED[0]
     # numpy's answer, not a refusal to write a (3, n, 2) result into the (n, 2) temporary
-    np.testing.assert_array_equal(np.asarray((t * 2) + wide.tolist()), base * 2 + wide)
-    np.testing.assert_array_equal(np.asarray((t * 2) + [1.0, 2.0]), base * 2 + [1.0, 2.0])
+    y = (t * 2) + wide_list
+    np.testing.assert_array_equal(np.asarray(y), base * 2 + wide)
+    z = (t * 2) + narrow_list  # fits the temporary: reused
+    np.testing.assert_array_equal(np.asarray(z), base * 2 + narrow_list)
+    if _elide.ENABLED:
+        assert _elide.REUSED[0] == before + 1
 
 
 def _ops(x):
