@@ -259,13 +259,7 @@ def _scalar_result(traced, out, name, args):
             rm, node = NOT_RECORDED, None
         else:
             node = record(name, node[1], args, "numpy", mode)
-    r = _view(out, TracedArray)
-    r._stp_plain = out
-    r._stp_rows = rm
-    r._stp_node = node
-    if _EPOCH[0]:
-        r._stp_epoch = _EPOCH[0]
-    return r
+    return _wrap(out, rm, node)
 
 
 def _pair_result(left, right, ufunc, name):
@@ -298,13 +292,7 @@ def _pair_result(left, right, ufunc, name):
         node = (name, (nl, nr), None, "numpy")
         if mode != "op":
             node = record(name, node[1], None, "numpy", mode)
-    r = _view(out, TracedArray)
-    r._stp_plain = out
-    r._stp_rows = rm
-    r._stp_node = node
-    if _EPOCH[0]:
-        r._stp_epoch = _EPOCH[0]
-    return r
+    return _wrap(out, rm, node)
 
 
 def _unary(ufunc, name):
@@ -579,13 +567,7 @@ def _reduction(name, default=None):
             if not isinstance(out, np.generic):
                 return out
             out = np.asarray(out)
-        r = _view(out, TracedArray)
-        r._stp_plain = out
-        r._stp_rows = rm
-        r._stp_node = node
-        if _EPOCH[0]:
-            r._stp_epoch = _EPOCH[0]
-        return r
+        return _wrap(out, rm, node)
 
     method.__name__ = name
     method.__doc__ = getattr(_nd, name).__doc__
@@ -775,13 +757,7 @@ class TracedArray(np.ndarray):
                 node = ("getitem", (parent,), {"key": key}, "numpy")
             else:
                 node = record("getitem", (parent,), {"key": key}, "numpy", mode)
-            r = _view(out, TracedArray)
-            r._stp_plain = out
-            r._stp_rows = rm
-            r._stp_node = node
-            if _EPOCH[0]:
-                r._stp_epoch = _EPOCH[0]
-            return r
+            return _wrap(out, rm, node)
         key, key_nodes = plain_key(key)
         out = plain[key]
         if type(out) is not _nd:

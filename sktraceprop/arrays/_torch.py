@@ -346,10 +346,7 @@ def _fast_reduction(func, args, kwargs):
         ):
             rm = rmap.collapse(rx, name)
         params = {"dim": dim, **kwargs} if kwargs else {"dim": dim}
-        if mode == "op":
-            node = (name, (d.get("_stp_node"),), params, "torch")
-        else:
-            node = record(name, (d.get("_stp_node"),), params, "torch", mode)
+        node = _node(name, (d.get("_stp_node"),), params, mode)
     if type(out) is torch.Tensor:
         return _finish(out, rm, node, tuple(out.shape))
     return _wrap_all(out, rm, node, args)
@@ -469,14 +466,12 @@ def _fast_elementwise(func, args, kwargs):
         rm, node = NOT_RECORDED, None
     elif ty is TracedTensor:
         rm = rmap.pair(rx, sx, ry, sy, shape, name)
-        node = (name, (dx.get("_stp_node"), dy.get("_stp_node")), None, "torch")
+        node = _node(name, (dx.get("_stp_node"), dy.get("_stp_node")), None, mode)
     else:
         rm = rx
         if rm.n is not None and (len(sx) != len(shape) or sx[0] != shape[0]):
             rm = rmap.elementwise([(rx, sx)], shape, name)
-        node = (name, (dx.get("_stp_node"),), (_ARG, y), "torch")
-    if mode == "batch":
-        node = record(name, node[1], node[2], "torch", mode)
+        node = _node(name, (dx.get("_stp_node"),), (_ARG, y), mode)
     if type(out) is not torch.Tensor:
         return _wrap(out, rm, node, args)
     return _finish(out, rm, node, shape)

@@ -89,14 +89,7 @@ def payload_text(payload):
     differently). The copy is what the event holds, so a caller mutating its dict
     afterwards changes neither the log nor the returned event.
     """
-    try:
-        first = canonical_json(payload)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"an audit event payload must be JSON-serialisable (dicts with str keys, "
-            f"lists, str, int, float, bool, None): {exc}"
-        ) from None
-    copy = json.loads(first)
+    copy = json.loads(_serialised(payload))
     text = canonical_json(copy)
     return text, copy
 
@@ -126,10 +119,10 @@ def blob_payload_text(payload, blobs, copy=True):
         holders.append((path, mark, base64.b64encode(holder["data"]).decode("ascii")))
         holder["data"] = mark
     if copy:
-        text, copy = payload_text(payload)
-        targets = (payload, copy)
+        text, held = payload_text(payload)
+        targets = (payload, held)
     else:
-        text, copy = _own_payload_text(payload), payload
+        text, held = _serialised(payload), payload
         targets = (payload,)
     for path, mark, data in holders:
         for target in targets:
@@ -140,14 +133,18 @@ def blob_payload_text(payload, blobs, copy=True):
         if text.count(quoted) != 1:  # the marker is also elsewhere in the payload
             return payload_text(payload)
         text = text.replace(quoted, f'"{data}"', 1)
-    return text, copy
+    return text, held
 
 
-def _own_payload_text(payload):
+def _serialised(payload):
+    """:func:`canonical_json` of a payload, or a TypeError saying what a payload may hold."""
     try:
         return canonical_json(payload)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"an audit event payload must be JSON-serialisable: {exc}") from None
+        raise TypeError(
+            f"an audit event payload must be JSON-serialisable (dicts with str keys, "
+            f"lists, str, int, float, bool, None): {exc}"
+        ) from None
 
 
 def make_event(prev_hash, kind, payload, run_id, seq, text=None):
