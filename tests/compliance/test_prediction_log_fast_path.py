@@ -162,6 +162,26 @@ def test_the_hash_is_of_the_rows_as_given(every_size_threaded):
     assert store.events()[-1]["payload"]["input_sha256"] == before
 
 
+def test_calls_in_flight_together_each_get_their_own_rows_digest(every_size_threaded):
+    # a call must never digest another call's rows, whatever the order the digests are
+    # asked in, and from several threads at once
+    rng = np.random.default_rng(0)
+    inputs = [rng.normal(size=(50 + 7 * (i % 3), 4)) for i in range(12)]
+    expected = [hash_rows(X) for X in inputs]
+    results = [_row_hash.start_hash_rows(X) for X in inputs]
+    for i in (5, 0, 11, 3, 1, 2, 4, 6, 10, 9, 8, 7):
+        assert results[i]() == expected[i]
+    # and from several threads predicting at once
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(i):
+        return [_row_hash.start_hash_rows(inputs[(i + k) % 12])() for k in range(24)]
+
+    with ThreadPoolExecutor(4) as pool:
+        for i, found in enumerate(pool.map(run, range(4))):
+            assert found == [expected[(i + k) % 12] for k in range(24)]
+
+
 def test_an_unhashable_input_fails_when_asked_not_before():
     result = _row_hash.start_hash_rows(np.zeros((2, 2, 2)))
     with pytest.raises(ValueError, match="1-D or 2-D"):
