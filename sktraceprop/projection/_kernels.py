@@ -20,15 +20,20 @@ on every platform.
 
 A transform first counts the nonzeros of every column (:func:`column_counts`), then,
 for consecutive ranges of columns holding a bounded number of nonzeros, writes their
-rows and signs once (:func:`column_entries`, compressed by column). Generating ``R``
-costs one pass per call, not one per block of rows.
+rows and signs once (:func:`column_entries`, compressed by column) and regroups them,
+per tile of ``tile`` consecutive features, by output component (:func:`tile_rows`).
+Generating ``R`` costs one pass per call, not one per block of rows.
 
-Dense input is projected by :func:`._dense.project_dense` (blocks of rows transposed,
-then scattered by feature); sparse input by :func:`project_csr`, row by row. In both,
-each output entry is ``sum over ranges (sum over the range's features, increasing)``,
-each partial sum starting from zero, so results are bitwise identical for any row
-blocking and thread count, and for dense and sparse input (``s * x`` is exact:
-``s = +-1``; terms of features whose value is zero add ``+-0``, which changes no sum).
+Dense input (:func:`project_dense`) is read one block of ``ROWS`` rows and one feature
+tile at a time: the tile is transposed into a small buffer (so each feature's values of
+the block lie contiguously) while its exponent bits are checked for NaN and infinity;
+then, for each output component, its terms in the tile are summed in vector registers
+(:mod:`._simd`) and added to the block's accumulator. Sparse input (:func:`project_csr`)
+sums the same terms row by row. In both, each output entry is
+``sum over ranges (sum over tiles (sum over the tile's features, increasing))``, each
+partial sum starting from zero, so results are bitwise identical for any row blocking
+and thread count, and for dense and sparse input (``s * x`` is exact: ``s = +-1``; terms
+of features whose value is zero add ``+-0``, which changes no sum).
 
 The kernels are serial and release the GIL: the caller runs them on disjoint blocks of
 rows in threads, so no numba threading layer is started.
@@ -38,6 +43,18 @@ import numpy as np
 from numba import njit
 
 from ..utils import _numba_cache  # noqa: F401  (registers the cache locators first)
+from ._simd import (
+    ROWS,
+    block_add_to,
+    block_axpy,
+    block_new,
+    block_zero,
+    transpose_square,
+    vector_lanes,
+)
+
+# Features of a tile transposed at a time (ROWS x _SUBTILE values written, in L1).
+_SUBTILE = 128
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -118,24 +135,148 @@ def column_entries(seed, n_components, q, guide, shift, j0, colptr, rows, signs)
 
 
 @njit(nogil=True, cache=True)
-def project_csr(data, indices, indptr, j0, colptr, rows, signs, first, scale, out, r0, r1):
+def tile_rows(colptr, rows, signs, n_components, tile):
+    """Regroup the entries of columns ``colptr`` (see :func:`column_entries`) by tile of
+    ``tile`` columns, then by row: the entries of row ``c`` in tile ``t`` are
+    ``rowptr[t * n_components + c] : rowptr[t * n_components + c + 1]`` of ``(cols,
+    tsigns)``, ``cols`` counted from the start of the tile, in increasing order."""
+    n_cols = colptr.shape[0] - 1
+    n_tiles = (n_cols + tile - 1) // tile
+    base = colptr[0]
+    rowptr = np.zeros(n_tiles * n_components + 1, dtype=np.int64)
+    for j in range(n_cols):
+        offset = (j // tile) * n_components + 1
+        for e in range(colptr[j] - base, colptr[j + 1] - base):
+            rowptr[offset + rows[e]] += 1
+    for i in range(n_tiles * n_components):
+        rowptr[i + 1] += rowptr[i]
+    fill = rowptr[:-1].copy()
+    cols = np.empty(rowptr[-1], dtype=np.int32)
+    tsigns = np.empty(rowptr[-1], dtype=signs.dtype)
+    for j in range(n_cols):
+        offset = (j // tile) * n_components
+        for e in range(colptr[j] - base, colptr[j + 1] - base):
+            d = fill[offset + rows[e]]
+            cols[d] = j % tile
+            tsigns[d] = signs[e]
+            fill[offset + rows[e]] = d + 1
+    return rowptr, cols, tsigns
+
+
+@njit(nogil=True, cache=True)
+def project_dense(
+    X, bits, exponent, j0, n_cols, rowptr, cols, tsigns, tile, first, scale, out, b0, b1
+):
+    """Blocks ``b0:b1`` of ``ROWS`` rows of ``out += X[:, j0:j0 + n_cols] @ R.T``, the
+    columns of ``R`` given by tile and row (see :func:`tile_rows`); ``out =`` instead of
+    ``out +=`` if ``first``, and ``scale`` (if not 0) then multiplies ``out``. ``X`` is
+    C-contiguous and ``bits`` is ``X`` viewed as integers of its width: returns the
+    largest ``bits & exponent`` seen, which equals ``exponent`` if and only if some value
+    read is NaN or infinite.
+    """
+    n_samples = X.shape[0]
+    n_components = out.shape[1]
+    n_tiles = (n_cols + tile - 1) // tile
+    acc = np.empty((n_components, ROWS), dtype=X.dtype)
+    xt_bits = np.zeros((tile, ROWS), dtype=bits.dtype)
+    xt = xt_bits.view(X.dtype)
+    block = block_new(X.dtype)
+    lanes = vector_lanes(X)
+    seen = bits.dtype.type(0)
+    for b in range(b0, b1):
+        r0 = b * ROWS
+        m = min(n_samples, r0 + ROWS) - r0
+        acc[:] = 0
+        for t in range(n_tiles):
+            jt = j0 + t * tile
+            width = min(tile, n_cols - t * tile)
+            # transpose the tile (bit copies) and check exponents on the way: whole
+            # squares of a whole block by SIMD shuffles, _SUBTILE features at a time so
+            # that the buffer lines written stay in L1; the rest value by value (rows
+            # of a partial block past m keep stale values: their sums are not used)
+            done = width - width % lanes if m == ROWS else 0
+            for i0 in range(0, done, _SUBTILE):
+                for q in range(0, ROWS, lanes):
+                    for i in range(i0, min(done, i0 + _SUBTILE), lanes):
+                        if transpose_square(bits, r0 + q, jt + i, xt_bits, i, 1, q):
+                            seen = exponent
+            for r in range(m):
+                row = bits[r0 + r, jt + done : jt + width]
+                for i in range(width - done):
+                    w = row[i]
+                    xt_bits[done + i, r] = w
+                    seen = max(seen, w & exponent)
+            base = t * n_components
+            for c in range(n_components):
+                lo = rowptr[base + c]
+                n_terms = rowptr[base + c + 1] - lo
+                if n_terms == 0:
+                    continue
+                c_cols = cols[lo : lo + n_terms]
+                c_signs = tsigns[lo : lo + n_terms]
+                block_zero(block)
+                for e in range(n_terms):
+                    block_axpy(block, xt, c_cols[e], c_signs[e])
+                block_add_to(block, acc, c)
+        # out[r0:r0 + m] += acc.T, in 16 x 16 squares so both sides stay in L1
+        for c0 in range(0, n_components, 16):
+            c1 = min(n_components, c0 + 16)
+            for r in range(m):
+                out_row = out[r0 + r]
+                if first and scale != 0:
+                    for c in range(c0, c1):
+                        out_row[c] = acc[c, r] * scale
+                elif first:
+                    for c in range(c0, c1):
+                        out_row[c] = acc[c, r]
+                elif scale != 0:
+                    for c in range(c0, c1):
+                        out_row[c] = (out_row[c] + acc[c, r]) * scale
+                else:
+                    for c in range(c0, c1):
+                        out_row[c] += acc[c, r]
+    return seen
+
+
+@njit(nogil=True, cache=True)
+def project_csr(data, indices, indptr, j0, colptr, rows, signs, tile, first, scale, out, r0, r1):
     """Rows ``r0:r1`` of ``out += X[:, j0:j1] @ R[:, j0:j1].T`` for a CSR ``X`` with
-    sorted, unique indices per row, each sum from zero in increasing feature order (the
-    order of :func:`._dense.project_dense`); ``out =`` instead of ``out +=`` if
-    ``first``, and ``scale`` (if not 0) then multiplies ``out``."""
+    sorted, unique indices per row, summed in the order of :func:`project_dense`
+    (per tile of ``tile`` features, a partial sum from zero in increasing feature
+    order); ``out =`` instead of ``out +=`` if ``first``, and ``scale`` (if not 0) then
+    multiplies ``out``."""
     n_components = out.shape[1]
     j1 = j0 + colptr.shape[0] - 1
     base = colptr[0]
     acc = np.zeros(n_components, dtype=data.dtype)
+    part = np.zeros(n_components, dtype=data.dtype)
+    touched = np.zeros(n_components, dtype=np.bool_)
+    order = np.empty(n_components, dtype=np.int64)
     for r in range(r0, r1):
         lo = np.searchsorted(indices[indptr[r] : indptr[r + 1]], j0) + indptr[r]
         hi = np.searchsorted(indices[indptr[r] : indptr[r + 1]], j1) + indptr[r]
         acc[:] = 0
-        for p in range(lo, hi):
-            i = indices[p] - j0
-            v = data[p]
-            for e in range(colptr[i] - base, colptr[i + 1] - base):
-                acc[rows[e]] += signs[e] * v
+        p = lo
+        while p < hi:
+            # the nonzeros of this row in one tile
+            t_end = j0 + ((indices[p] - j0) // tile + 1) * tile
+            n_touched = 0
+            while p < hi and indices[p] < t_end:
+                i = indices[p] - j0
+                v = data[p]
+                for e in range(colptr[i] - base, colptr[i + 1] - base):
+                    c = rows[e]
+                    if not touched[c]:
+                        touched[c] = True
+                        part[c] = 0
+                        order[n_touched] = c
+                        n_touched += 1
+                    part[c] += signs[e] * v
+                p += 1
+            for q in range(n_touched):
+                c = order[q]
+                acc[c] += part[c]
+                touched[c] = False
         for c in range(n_components):
             v = acc[c] if first else out[r, c] + acc[c]
             out[r, c] = v * scale if scale != 0 else v

@@ -1,44 +1,145 @@
-"""SIMD intrinsics for the dense projection kernel (:mod:`._dense`), in LLVM IR.
+"""SIMD intrinsics for the dense projection kernel, in LLVM IR.
 
-numba does not vectorise the two steps the kernel is made of, so they are written here
-as whole-vector operations:
+A block of ``ROWS`` accumulators kept in vector registers:
 
-- :func:`transpose_square` reads a ``W x W`` square of ``X`` (``W`` values per 32-byte
-  vector: 8 float32, 4 float64) as ``W`` row vectors, transposes it in registers with
-  ``log2(W)`` stages of shuffles and stores it as ``W`` column vectors, testing the
-  exponent bits of every value on the way. A scalar transpose costs a load, a store
-  and a test per value; this costs about one shuffle.
-- a *block* is the ``BLOCK_BYTES`` of one feature's values over a block of rows (two
-  vectors), kept in a stack slot that is only read and written as whole vectors, which
-  LLVM promotes to registers; :func:`block_scatter` adds ``s * block`` to one row of the
-  accumulator (two vector loads, multiplies, adds and stores, no dependency between
-  consecutive calls on different rows).
+Numba allocates arrays on the heap, so a small accumulator array is loaded and stored
+at every update and each update waits on the previous store. These intrinsics keep
+``ROWS`` values of one output component (one per row of a block) in a stack slot that
+is only ever read and written as whole SIMD vectors, which LLVM promotes to registers:
+``acc += s * xt[f, :ROWS]`` then costs one load and one multiply-add per vector.
 
 Arithmetic is plain IEEE ``fmul`` then ``fadd`` per lane (no reassociation, no
-contraction), so results equal the same sums written as scalar loops.
+contraction), so results equal the same sum written as a scalar loop.
+
+:func:`transpose_square` reads a ``W x W`` square of ``X`` (``W`` values per 32-byte
+vector: 8 float32, 4 float64) as ``W`` row vectors, transposes it in registers with
+``log2(W)`` stages of shuffles and stores it as ``W`` column vectors, testing the
+exponent bits of every value on the way: about one shuffle per value, where a scalar
+transpose costs a load, a store and a test.
 """
 
-import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-_VECTOR_BYTES = 32  # AVX2; LLVM splits wider vectors on narrower machines
-#: Bytes of one feature's values over a block of rows: two vectors. (The kernels' cache
+#: Rows of a block, summed side by side: 4 vectors of float32 (8 of float64) in
+#: flight, enough independent additions to hide the latency of each. (The kernels' cache
 #: is also keyed on this file: see ``sktraceprop.utils._numba_cache``.)
-BLOCK_BYTES = 2 * _VECTOR_BYTES
-
-
-def rows_per_block(dtype):
-    """Rows of ``X`` in a block for ``dtype``: 16 float32, 8 float64."""
-    return BLOCK_BYTES // np.dtype(dtype).itemsize
+ROWS = 32
+_VECTOR_BYTES = 32  # AVX2; LLVM splits wider vectors on narrower machines
 
 
 def _vector_type(context, dtype):
     scalar = context.get_value_type(dtype)
     width = _VECTOR_BYTES // (dtype.bitwidth // 8)
     return scalar, width, ir.VectorType(scalar, width)
+
+
+def _slices(builder, ptr, width, vector):
+    """Pointers to the ``ROWS // width`` vectors starting at ``ptr``."""
+    for q in range(ROWS // width):
+        at = builder.gep(ptr, [ir.Constant(ir.IntType(64), q * width)])
+        yield builder.bitcast(at, vector.as_pointer())
+
+
+def _row_pointer(context, builder, array_type, array, index, index_type):
+    """Pointer to ``array[index, 0]`` (no wraparound: callers pass valid indices)."""
+    arr = context.make_array(array_type)(context, builder, array)
+    i = context.cast(builder, index, index_type, types.intp)
+    zero = context.get_constant(types.intp, 0)
+    return cgutils.get_item_pointer2(
+        context,
+        builder,
+        data=arr.data,
+        shape=cgutils.unpack_tuple(builder, arr.shape),
+        strides=cgutils.unpack_tuple(builder, arr.strides),
+        layout=array_type.layout,
+        inds=[i, zero],
+        wraparound=False,
+    )
+
+
+@intrinsic
+def vector_lanes(typingctx, arr):
+    """Values of ``arr``'s dtype in one SIMD vector (the side of a transposed square)."""
+    lanes = _VECTOR_BYTES // (arr.dtype.bitwidth // 8)
+
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.intp, lanes)
+
+    return types.intp(arr), codegen
+
+
+@intrinsic
+def block_new(typingctx, dtype):
+    """A stack slot of ``ROWS`` values of ``dtype`` (contents undefined)."""
+    dt = dtype.dtype
+
+    def codegen(context, builder, sig, args):
+        scalar = context.get_value_type(dt)
+        with builder.goto_entry_block():
+            slot = builder.alloca(ir.ArrayType(scalar, ROWS))
+            slot.align = _VECTOR_BYTES
+        return builder.bitcast(slot, scalar.as_pointer())
+
+    return types.CPointer(dt)(dtype), codegen
+
+
+@intrinsic
+def block_zero(typingctx, block):
+    """``block[:] = 0``."""
+
+    def codegen(context, builder, sig, args):
+        _, width, vector = _vector_type(context, block.dtype)
+        for slot in _slices(builder, args[0], width, vector):
+            builder.store(ir.Constant(vector, [0.0] * width), slot)
+        return context.get_dummy_value()
+
+    return types.void(block), codegen
+
+
+@intrinsic
+def block_axpy(typingctx, block, xt, f, s):
+    """``block[:] += s * xt[f, :ROWS]`` (``xt`` C-contiguous, at least ``ROWS`` wide)."""
+
+    def codegen(context, builder, sig, args):
+        ptr, arr, index, scale = args
+        scalar, width, vector = _vector_type(context, block.dtype)
+        row = _row_pointer(context, builder, sig.args[1], arr, index, sig.args[2])
+        scale = context.cast(builder, scale, sig.args[3], block.dtype)
+        lanes = ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width)
+        splat = builder.insert_element(
+            ir.Constant(vector, ir.Undefined), scale, ir.Constant(ir.IntType(32), 0)
+        )
+        splat = builder.shuffle_vector(splat, ir.Constant(vector, ir.Undefined), lanes)
+        align = block.dtype.bitwidth // 8
+        pairs = zip(_slices(builder, ptr, width, vector), _slices(builder, row, width, vector))
+        for slot, x in pairs:
+            value = builder.load(slot, align=_VECTOR_BYTES)
+            term = builder.fmul(splat, builder.load(x, align=align))
+            builder.store(builder.fadd(value, term), slot)
+        return context.get_dummy_value()
+
+    return types.void(block, xt, f, s), codegen
+
+
+@intrinsic
+def block_add_to(typingctx, block, acc, c):
+    """``acc[c, :ROWS] += block`` (``acc`` C-contiguous, at least ``ROWS`` wide)."""
+
+    def codegen(context, builder, sig, args):
+        ptr, arr, index = args
+        _, width, vector = _vector_type(context, block.dtype)
+        row = _row_pointer(context, builder, sig.args[1], arr, index, sig.args[2])
+        align = block.dtype.bitwidth // 8
+        pairs = zip(_slices(builder, ptr, width, vector), _slices(builder, row, width, vector))
+        for slot, a in pairs:
+            value = builder.load(slot, align=_VECTOR_BYTES)
+            builder.store(builder.fadd(builder.load(a, align=align), value), a)
+        return context.get_dummy_value()
+
+    return types.void(block, acc, c), codegen
 
 
 def _item_pointer(context, builder, array_type, array, i, j, index_types):
@@ -55,54 +156,6 @@ def _item_pointer(context, builder, array_type, array, i, j, index_types):
         inds=inds,
         wraparound=False,
     )
-
-
-def _vector_pointers(builder, ptr, width, vector, count):
-    """Pointers to ``count`` consecutive vectors starting at ``ptr``."""
-    for q in range(count):
-        at = builder.gep(ptr, [ir.Constant(ir.IntType(64), q * width)])
-        yield builder.bitcast(at, vector.as_pointer())
-
-
-@intrinsic
-def block_rows(typingctx, arr):
-    """Rows of a block for the dtype of ``arr`` (see :func:`rows_per_block`)."""
-    rows = BLOCK_BYTES // (arr.dtype.bitwidth // 8)
-
-    def codegen(context, builder, sig, args):
-        return context.get_constant(types.intp, rows)
-
-    return types.intp(arr), codegen
-
-
-@intrinsic
-def row_axpy(typingctx, acc, j, s, buf, c):
-    """``acc[j, :rows] += s * buf[c, :rows]`` (both C-contiguous, a block wide)."""
-    dt = acc.dtype
-
-    def codegen(context, builder, sig, args):
-        acc_arr, j_index, scale, buf_arr, c_index = args
-        zero = context.get_constant(types.intp, 0)
-        a_row = _item_pointer(context, builder, acc, acc_arr, j_index, zero, (j, types.intp))
-        b_row = _item_pointer(context, builder, buf, buf_arr, c_index, zero, (c, types.intp))
-        _, width, vector = _vector_type(context, dt)
-        scale = context.cast(builder, scale, s, dt)
-        splat = builder.insert_element(
-            ir.Constant(vector, ir.Undefined), scale, ir.Constant(ir.IntType(32), 0)
-        )
-        lanes = ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width)
-        splat = builder.shuffle_vector(splat, ir.Constant(vector, ir.Undefined), lanes)
-        align = dt.bitwidth // 8
-        pairs = zip(
-            _vector_pointers(builder, a_row, width, vector, 2),
-            _vector_pointers(builder, b_row, width, vector, 2),
-        )
-        for a, x in pairs:
-            term = builder.fmul(splat, builder.load(x, align=align))
-            builder.store(builder.fadd(builder.load(a, align=align), term), a, align=align)
-        return context.get_dummy_value()
-
-    return types.void(acc, j, s, buf, c), codegen
 
 
 def _butterfly(builder, rows, width):
@@ -128,8 +181,8 @@ def _butterfly(builder, rows, width):
 
 
 @intrinsic
-def transpose_square(typingctx, src, r, f, dst, g, q):
-    """``dst[g + l, q + i] = src[r + i, f + l]`` for ``i, l < W``; True if any of these
+def transpose_square(typingctx, src, r, f, dst, g, step, q):
+    """``dst[g + l * step, q + i] = src[r + i, f + l]`` for ``i, l < W``; True if any of these
     values has all its exponent bits set (NaN or infinity).
 
     ``src`` and ``dst`` are integer views (of the float width) of C-contiguous arrays;
@@ -139,7 +192,7 @@ def transpose_square(typingctx, src, r, f, dst, g, q):
     exponent = {32: 0x7F800000, 64: 0x7FF0000000000000}[bits]
 
     def codegen(context, builder, sig, args):
-        s_arr, s_r, s_f, d_arr, d_g, d_q = args
+        s_arr, s_r, s_f, d_arr, d_g, d_step, d_q = args
         scalar = ir.IntType(bits)
         width = _VECTOR_BYTES // (bits // 8)
         vector = ir.VectorType(scalar, width)
@@ -158,12 +211,13 @@ def transpose_square(typingctx, src, r, f, dst, g, q):
             rows.append(value)
             i = builder.add(i, one)
         l_index = context.cast(builder, d_g, sig.args[4], types.intp)
-        col_types = (types.intp, sig.args[5])
+        step = context.cast(builder, d_step, sig.args[5], types.intp)
+        col_types = (types.intp, sig.args[6])
         for column in _butterfly(builder, rows, width):
             ptr = _item_pointer(context, builder, sig.args[3], d_arr, l_index, d_q, col_types)
             builder.store(column, builder.bitcast(ptr, vector.as_pointer()), align=align)
-            l_index = builder.add(l_index, one)
+            l_index = builder.add(l_index, step)
         packed = builder.bitcast(flags, ir.IntType(width))
         return builder.icmp_unsigned("!=", packed, ir.Constant(ir.IntType(width), 0))
 
-    return types.boolean(src, r, f, dst, g, q), codegen
+    return types.boolean(src, r, f, dst, g, step, q), codegen
