@@ -158,6 +158,44 @@ def _item_pointer(context, builder, array_type, array, i, j, index_types):
     )
 
 
+def _vector_pointers(builder, ptr, width, vector, count):
+    """Pointers to ``count`` consecutive vectors starting at ``ptr``."""
+    for q in range(count):
+        at = builder.gep(ptr, [ir.Constant(ir.IntType(64), q * width)])
+        yield builder.bitcast(at, vector.as_pointer())
+
+
+@intrinsic
+def row_axpy(typingctx, acc, j, s, buf, c):
+    """``acc[j, :L] += s * buf[c, :L]``, ``L`` values in two vectors (16 float32, 8
+    float64: one 64-byte cache line); both C-contiguous, at least ``L`` wide."""
+    dt = acc.dtype
+
+    def codegen(context, builder, sig, args):
+        acc_arr, j_index, scale, buf_arr, c_index = args
+        zero = context.get_constant(types.intp, 0)
+        a_row = _item_pointer(context, builder, acc, acc_arr, j_index, zero, (j, types.intp))
+        b_row = _item_pointer(context, builder, buf, buf_arr, c_index, zero, (c, types.intp))
+        _, width, vector = _vector_type(context, dt)
+        scale = context.cast(builder, scale, s, dt)
+        splat = builder.insert_element(
+            ir.Constant(vector, ir.Undefined), scale, ir.Constant(ir.IntType(32), 0)
+        )
+        lanes = ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width)
+        splat = builder.shuffle_vector(splat, ir.Constant(vector, ir.Undefined), lanes)
+        align = dt.bitwidth // 8
+        pairs = zip(
+            _vector_pointers(builder, a_row, width, vector, 2),
+            _vector_pointers(builder, b_row, width, vector, 2),
+        )
+        for a, x in pairs:
+            term = builder.fmul(splat, builder.load(x, align=align))
+            builder.store(builder.fadd(builder.load(a, align=align), term), a, align=align)
+        return context.get_dummy_value()
+
+    return types.void(acc, j, s, buf, c), codegen
+
+
 def _butterfly(builder, rows, width):
     """Transpose of the ``width x width`` matrix whose rows are the vectors ``rows``.
 
