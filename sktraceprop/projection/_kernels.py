@@ -26,14 +26,16 @@ Generating ``R`` costs one pass per call, not one per block of rows.
 
 Dense input (:func:`project_dense`) is read one block of ``ROWS`` rows and one feature
 tile at a time: the tile is transposed into a small buffer (so each feature's values of
-the block lie contiguously) while its exponent bits are checked for NaN and infinity;
-then, for each output component, its terms in the tile are summed in vector registers
-(:mod:`._simd`) and added to the block's accumulator. Sparse input (:func:`project_csr`)
-sums the same terms row by row. In both, each output entry is
+the block lie contiguously), by SIMD shuffles, while its exponent bits are checked for
+NaN and infinity; then, for each output component, its terms in the tile are summed in
+vector registers (:mod:`._simd`) and added to the block's accumulator. Sparse input
+(:func:`project_csr`) sums the same terms row by row. In both, each output entry is
 ``sum over ranges (sum over tiles (sum over the tile's features, increasing))``, each
 partial sum starting from zero, so results are bitwise identical for any row blocking
 and thread count, and for dense and sparse input (``s * x`` is exact: ``s = +-1``; terms
-of features whose value is zero add ``+-0``, which changes no sum).
+of features whose value is zero add ``+-0``, which changes no sum). At low densities the
+caller uses :func:`._scatter.project_scatter` for dense input instead, and one tile per
+range for both.
 
 The kernels are serial and release the GIL: the caller runs them on disjoint blocks of
 rows in threads, so no numba threading layer is started.
