@@ -18,6 +18,9 @@ __all__ = ["JLProjector"]
 # accumulator it stays in a core's L2 cache (512 KB on the benchmark machine), and each
 # row's slice of a tile is several KB long, so reading X is a few long streams.
 _TILE_BYTES = 128 << 10
+# Below this many nonzeros per output component and tile, the component-major kernel's
+# per-component work outweighs its terms: nonzeros are scattered instead (_scatter.py).
+_SCATTER_BELOW = 4
 # The exponent bits of float32 and float64: all set for NaN and infinity only.
 _EXPONENT = {np.float32: np.int32(0x7F800000), np.float64: np.int64(0x7FF0000000000000)}
 # Nonzeros of R generated and held at once (4 bytes of row index and one value each).
@@ -207,7 +210,7 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return self._project(X)
 
     def _project(self, X):
-        from . import _kernels
+        from . import _kernels, _scatter
 
         dtype = X.dtype.type
         k = self.n_components_
@@ -219,6 +222,11 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         n_features = X.shape[1]
         out = np.empty((X.shape[0], k), dtype=dtype)
         tile = _TILE_BYTES // (_kernels.ROWS * X.dtype.itemsize)
+        # the kernel, and with it the order of the sums, depends on (dtype, n_features,
+        # n_components, density) only: the scatter kernel sums each range in one tile
+        scatter = tile * density < _SCATTER_BELOW
+        if scatter:
+            tile = n_features
         sparse = sp.issparse(X)
         if sparse:
             assert_all_finite(X.data, estimator_name=type(self).__name__, input_name="X")
@@ -229,7 +237,8 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         else:
             bits = X.view(np.int32 if X.dtype == np.float32 else np.int64)
             exponent = _EXPONENT[X.dtype.type]
-            n_units = -(-X.shape[0] // _kernels.ROWS)
+            rows_per_unit = 64 // X.dtype.itemsize if scatter else _kernels.ROWS
+            n_units = -(-X.shape[0] // rows_per_unit)
         chunks = _chunks(n_units, _n_threads(X, k, density, self.n_jobs))
         counts = _kernels.column_counts(seed, k, q, guide, shift, n_features)
         ranges = _column_ranges(counts, _MAX_ENTRIES)
@@ -246,6 +255,9 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 if sparse:
                     args = (X.data, X.indices, X.indptr, j0, colptr, rows, signs, tile)
                     kernel = _kernels.project_csr
+                elif scatter:
+                    args = (X, bits, exponent, j0, colptr, rows, signs)
+                    kernel = _scatter.project_scatter
                 else:
                     rowptr, cols, tsigns = _kernels.tile_rows(colptr, rows, signs, k, tile)
                     args = (X, bits, exponent, j0, j1 - j0, rowptr, cols, tsigns, tile)

@@ -26,14 +26,16 @@ Generating ``R`` costs one pass per call, not one per block of rows.
 
 Dense input (:func:`project_dense`) is read one block of ``ROWS`` rows and one feature
 tile at a time: the tile is transposed into a small buffer (so each feature's values of
-the block lie contiguously) while its exponent bits are checked for NaN and infinity;
-then, for each output component, its terms in the tile are summed in vector registers
-(:mod:`._simd`) and added to the block's accumulator. Sparse input (:func:`project_csr`)
-sums the same terms row by row. In both, each output entry is
+the block lie contiguously), by SIMD shuffles, while its exponent bits are checked for
+NaN and infinity; then, for each output component, its terms in the tile are summed in
+vector registers (:mod:`._simd`) and added to the block's accumulator. Sparse input
+(:func:`project_csr`) sums the same terms row by row. In both, each output entry is
 ``sum over ranges (sum over tiles (sum over the tile's features, increasing))``, each
 partial sum starting from zero, so results are bitwise identical for any row blocking
 and thread count, and for dense and sparse input (``s * x`` is exact: ``s = +-1``; terms
-of features whose value is zero add ``+-0``, which changes no sum).
+of features whose value is zero add ``+-0``, which changes no sum). At low densities the
+caller uses :func:`._scatter.project_scatter` for dense input instead, and one tile per
+range for both.
 
 The kernels are serial and release the GIL: the caller runs them on disjoint blocks of
 rows in threads, so no numba threading layer is started.
@@ -43,7 +45,15 @@ import numpy as np
 from numba import njit
 
 from ..utils import _numba_cache  # noqa: F401  (registers the cache locators first)
-from ._simd import ROWS, block_add_to, block_axpy, block_new, block_zero
+from ._simd import (
+    ROWS,
+    block_add_to,
+    block_axpy,
+    block_new,
+    block_zero,
+    transpose_square,
+    vector_lanes,
+)
 
 # Features of a tile transposed at a time (ROWS x _SUBTILE values written, in L1).
 _SUBTILE = 128
@@ -173,6 +183,7 @@ def project_dense(
     xt_bits = np.zeros((tile, ROWS), dtype=bits.dtype)
     xt = xt_bits.view(X.dtype)
     block = block_new(X.dtype)
+    lanes = vector_lanes(X)
     seen = bits.dtype.type(0)
     for b in range(b0, b1):
         r0 = b * ROWS
@@ -181,16 +192,22 @@ def project_dense(
         for t in range(n_tiles):
             jt = j0 + t * tile
             width = min(tile, n_cols - t * tile)
-            # transpose the tile (bit copies), _SUBTILE features at a time so that the
-            # buffer lines written stay in L1, and check exponents on the way
-            for i0 in range(0, width, _SUBTILE):
-                i1 = min(width, i0 + _SUBTILE)
-                for r in range(m):
-                    row = bits[r0 + r, jt + i0 : jt + i1]
-                    for i in range(i1 - i0):
-                        w = row[i]
-                        xt_bits[i0 + i, r] = w
-                        seen = max(seen, w & exponent)
+            # transpose the tile (bit copies) and check exponents on the way: whole
+            # squares of a whole block by SIMD shuffles, _SUBTILE features at a time so
+            # that the buffer lines written stay in L1; the rest value by value (rows
+            # of a partial block past m keep stale values: their sums are not used)
+            done = width - width % lanes if m == ROWS else 0
+            for i0 in range(0, done, _SUBTILE):
+                for q in range(0, ROWS, lanes):
+                    for i in range(i0, min(done, i0 + _SUBTILE), lanes):
+                        if transpose_square(bits, r0 + q, jt + i, xt_bits, i, 1, q):
+                            seen = exponent
+            for r in range(m):
+                row = bits[r0 + r, jt + done : jt + width]
+                for i in range(width - done):
+                    w = row[i]
+                    xt_bits[done + i, r] = w
+                    seen = max(seen, w & exponent)
             base = t * n_components
             for c in range(n_components):
                 lo = rowptr[base + c]

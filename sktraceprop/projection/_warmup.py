@@ -1,10 +1,12 @@
 """Load the projection kernels in a background thread when the package is first imported.
 
-A process's first numba call pays for importing numba and initialising its compiler
-(about a second), then loads each kernel from numba's on-disk cache (or compiles it,
-once per installation). Doing that in a daemon thread at import lets it overlap with
-whatever the program does before its first projection; a projection that comes sooner
-simply waits for the kernels, as it would have without the thread. Set the environment
+A process's first numba call pays for importing numba (about 0.25 s on the benchmark
+machine) and initialising its compiler (about 0.2 s), then loads each kernel from
+numba's on-disk cache (5-10 ms each; or compiles it, once per installation). numba is
+imported by the import of this package; the rest happens in a daemon thread started
+then, which overlaps it with whatever the program does before its first projection; a
+projection that comes sooner simply waits for the kernels, as it would have without
+the thread. Set the environment
 variable ``SKTRACEPROP_NO_WARMUP=1`` to skip it (e.g. before forking workers).
 """
 
@@ -19,11 +21,15 @@ def _warm():
     from ._jl import JLProjector
 
     try:
+        # dense before sparse, float32 first: the likeliest first calls wait least
+        # (numba loads one kernel at a time); the low density picks the scatter kernel
         for dtype in (np.float32, np.float64):
             X = np.ones((2, 3), dtype=dtype)
-            proj = JLProjector(2, random_state=0, n_jobs=1)
-            proj.fit_transform(X)
-            proj.transform(sp.csr_matrix(X))
+            for density in ("auto", 1e-3):
+                JLProjector(2, density=density, random_state=0, n_jobs=1).fit_transform(X)
+        for dtype in (np.float32, np.float64):
+            X = sp.csr_matrix(np.ones((2, 3), dtype=dtype))
+            JLProjector(2, random_state=0, n_jobs=1).fit_transform(X)
     except Exception:
         # nothing depends on the warm-up: a failing kernel fails again, with its
         # error, in the caller's own projection
@@ -40,5 +46,10 @@ def start():
     global thread
     if os.environ.get("SKTRACEPROP_NO_WARMUP", "") not in ("", "0"):
         return
+    # numba itself is imported here, not in the thread: a program importing numba
+    # while the thread did could get a partially initialised module (importlib's
+    # answer to two threads importing the same modules in different orders)
+    import numba  # noqa: F401
+
     thread = threading.Thread(target=_warm, name="sktraceprop-jl-warmup", daemon=True)
     thread.start()

@@ -89,27 +89,57 @@ def test_matches_dense_reference(density):
     order=st.sampled_from("CF"),
     zeros=st.floats(0, 1),
     seed=st.integers(0, 2**32 - 1),
+    scatter=st.booleans(),
 )
-def test_projection_equals_dense_truth(n, p, k, dtype, order, zeros, seed):
-    # shapes across several row blocks (32 rows) and feature tiles (1024 float32, 512
-    # float64 features), partial ones included; the truth is X @ R.T with R from the
-    # pure-Python generator, in float64
+def test_projection_equals_dense_truth(n, p, k, dtype, order, zeros, seed, scatter):
+    # shapes across several row blocks (32 rows; 16 float32 / 8 float64 for the scatter
+    # kernel), feature tiles (1024 float32, 512 float64 features; 256 for the scatter
+    # kernel) and SIMD squares (8 float32, 4 float64), partial ones included; both dense
+    # kernels, forced by the threshold; the truth is X @ R.T with R from the pure-Python
+    # generator, in float64
+    from sktraceprop.projection import _jl
+
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, p))
     X[rng.random(X.shape) < zeros] = 0
     X = np.asarray(X.astype(dtype), order=order)
-    proj = JLProjector(k, random_state=seed).fit(X)
-    R = reference_matrix(proj.seed_, k, p, proj.density_)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_jl, "_SCATTER_BELOW", np.inf if scatter else 0)
+        proj = JLProjector(k, random_state=seed).fit(X)
+        R = reference_matrix(proj.seed_, k, p, proj.density_)
+        Z = proj.transform(X)
+        assert Z.dtype == dtype and Z.shape == (n, k)
+        truth = X.astype(np.float64) @ R.T
+        # recursive summation: at most (terms - 1) roundings of the running sum
+        terms = max(int((R != 0).sum(axis=1).max()), 1)
+        bound = np.abs(X.astype(np.float64)) @ np.abs(R.T) * (terms * np.finfo(dtype).eps)
+        assert np.all(np.abs(Z - truth) <= bound + np.finfo(dtype).tiny)
+        assert np.array_equal(proj.fit_transform(X), Z)
+        assert np.array_equal(proj.set_params(n_jobs=2).transform(X), Z)
+        assert np.array_equal(proj.transform(sp.csr_matrix(X)), Z)
+        if n > 1:  # any row blocking: the same values
+            halves = [proj.transform(X[: n // 2]), proj.transform(X[n // 2 :])]
+            assert np.array_equal(np.vstack(halves), Z)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernel_choice_depends_on_shape_only(dtype):
+    # a low density (as "auto" gives for 1e5 features and more): the scatter kernel,
+    # whatever the rows; its sums are in plain increasing feature order, so dense
+    # equals sparse bitwise
+    from sktraceprop.projection import _jl
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(21, 3000)).astype(dtype)
+    X[rng.random(X.shape) < 0.5] = 0
+    proj = JLProjector(300, density=0.002, random_state=0).fit(X)
+    assert 1024 * proj.density_ < _jl._SCATTER_BELOW
     Z = proj.transform(X)
-    assert Z.dtype == dtype and Z.shape == (n, k)
-    truth = X.astype(np.float64) @ R.T
-    # recursive summation: at most (terms - 1) roundings of the running sum
-    terms = max(int((R != 0).sum(axis=1).max()), 1)
-    bound = np.abs(X.astype(np.float64)) @ np.abs(R.T) * (terms * np.finfo(dtype).eps)
-    assert np.all(np.abs(Z - truth) <= bound + np.finfo(dtype).tiny)
-    assert np.array_equal(proj.fit_transform(X), Z)
-    assert np.array_equal(proj.set_params(n_jobs=2).transform(X), Z)
     assert np.array_equal(proj.transform(sp.csr_matrix(X)), Z)
+    assert np.array_equal(np.vstack([proj.transform(X[:5]), proj.transform(X[5:])]), Z)
+    R = reference_matrix(proj.seed_, 300, 3000, proj.density_)
+    truth = X.astype(np.float64) @ R.T
+    np.testing.assert_allclose(Z, truth, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-4)
 
 
 @settings(max_examples=20, deadline=None)
@@ -119,15 +149,20 @@ def test_projection_equals_dense_truth(n, p, k, dtype, order, zeros, seed):
     dtype=st.sampled_from([np.float32, np.float64]),
     bad=st.sampled_from([np.nan, np.inf, -np.inf]),
     where=st.tuples(st.floats(0, 1, exclude_max=True), st.floats(0, 1, exclude_max=True)),
+    scatter=st.booleans(),
 )
-def test_non_finite_anywhere_is_refused(n, p, dtype, bad, where):
+def test_non_finite_anywhere_is_refused(n, p, dtype, bad, where, scatter):
+    from sktraceprop.projection import _jl
+
     X = np.random.default_rng(0).normal(size=(n, p)).astype(dtype)
     proj = JLProjector(16, random_state=0).fit(X)
     X[int(where[0] * n), int(where[1] * p)] = bad
     match = "NaN" if np.isnan(bad) else "infinity"
-    for method in (proj.transform, JLProjector(16, random_state=0).fit_transform):
-        with pytest.raises(ValueError, match=match):
-            method(X)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_jl, "_SCATTER_BELOW", np.inf if scatter else 0)
+        for method in (proj.transform, JLProjector(16, random_state=0).fit_transform):
+            with pytest.raises(ValueError, match=match):
+                method(X)
         with pytest.raises(ValueError, match=match):
             method(sp.csr_matrix(X))
 

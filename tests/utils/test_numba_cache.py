@@ -15,6 +15,7 @@ KERNEL_MODULES = [
     "sktraceprop._lineage._csv_kernel",
     "sktraceprop._lineage._csv_plain",
     "sktraceprop.projection._kernels",
+    "sktraceprop.projection._scatter",
     "sktraceprop.valuation._kernels",
 ]
 
