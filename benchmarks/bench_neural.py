@@ -6,6 +6,8 @@ Run::
     python benchmarks/bench_neural.py --cases tabular_torch,digits_cnn_torch
     python benchmarks/bench_neural.py --no-competitors # skip traker and dattri
     python benchmarks/bench_neural.py --report-only    # rewrite neural.md from neural.json
+    flock -x /tmp/stp-cpu.lock python benchmarks/bench_neural.py --time-fit --cases tabular_torch
+                                                       # one default fit per case, timed alone
 
 Cases (``CASES``): a tabular MLP on scikit-learn's breast-cancer data, an MLP and a small
 CNN on scikit-learn's 8 x 8 digits, the MNIST MLPs (4 vs 9 in torch and as a JAX
@@ -39,12 +41,18 @@ import argparse
 import fcntl
 import hashlib
 import json
+import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
-import numpy as np
+# One BLAS thread, set before numpy loads it: on the shared 2-core machine a second thread
+# waits for a busy core (a 40 x 201,217 Gram product took 7.7 s with two, 0.14 s with one).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -439,6 +447,24 @@ def run_competitors(case, model, Xtr, ytr, Xte, yte, masks, actual):
     return rows
 
 
+def time_default_fit(case):
+    """One default fit (``random_state=0``, one model) of the case's explained model, timed
+    alone: the run's own rows are timed beside other work (``nice``, shared cores)."""
+    Xtr, ytr, _, _ = load_data(CASES[case]["data"])
+    model = fit_model(case, Xtr, ytr)
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exp = InfluenceExplainer(_frozen(model), random_state=0).fit(Xtr, fit_target(case, ytr))
+    return {
+        "wall_s": time.perf_counter() - t0,
+        "cpu_s": time.process_time() - c0,
+        "method": exp.method_,
+        "load_avg_1min": load,
+    }
+
+
 # -- a case --------------------------------------------------------------------------------
 
 
@@ -647,6 +673,14 @@ def report(cases, info=None):
     for case in cases:
         summary = summarise(case)
         noise = case["lds_noise"]
+        timed = case.get("fit_time")
+        timed = (
+            ""
+            if timed is None
+            else f" One default fit timed alone (`--time-fit`, exclusive lock, load average "
+            f"{timed['load_avg_1min']:.1f} before it): {timed['wall_s']:.1f} s wall, "
+            f"{timed['cpu_s']:.1f} s CPU ({timed['method']})."
+        )
         lines.append(
             f"- **{case['case']}** ({case['n_params']:,} parameters, {case['n_train']} train / "
             f"{case['n_test']} test rows, test accuracy {case['test_accuracy']:.3f}; "
@@ -654,6 +688,7 @@ def report(cases, info=None):
             f"{noise['fixed']:.3f}, varied {noise['varied']:.3f}): "
             + "; ".join(verdicts(case, summary))
             + "."
+            + timed
         )
     ablation = []
     for case in cases:
@@ -725,7 +760,10 @@ def report(cases, info=None):
         "(varied); the same subsets and retrained models for every row of a case. "
         f"Default rows: mean ± sd over explainer seeds {list(SEEDS)} (`random_state`), "
         "nothing else set; their time is the mean per fit plus scoring the test rows, "
-        "after the explained model was trained. The exact GGN row is an oracle: the "
+        "after the explained model was trained. The table's wall times are load-affected "
+        "(runs under `nice -n 19` beside other work on the shared 2-core machine; CPU s "
+        "counts this process alone, one torch and one BLAS thread); fit times measured "
+        "alone, where taken, follow each case. The exact GGN row is an oracle: the "
         "damping factor is chosen on these retrains. Targets per case (default, one "
         "model): LDS >= exact GGN - 0.02, >= gradient dot product, and the mean LDS "
         "non-decreasing with the number of models, under both protocols:\n\n"
@@ -750,6 +788,12 @@ def main():
     parser.add_argument("--cases", default="", help="comma-separated case names to (re)run")
     parser.add_argument("--no-competitors", dest="competitors", action="store_false")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument(
+        "--time-fit",
+        action="store_true",
+        help="only time one default fit per case (run under an exclusive lock); the "
+        "case's other results must exist",
+    )
     args = parser.parse_args()
     path = RESULTS / "neural.json"
     if args.report_only:
@@ -758,7 +802,8 @@ def main():
         return
     import torch
 
-    # the nets are small: one thread per matrix product, no waiting on a second one
+    # the nets are small: one thread per matrix product, no waiting on a second one (numpy's
+    # BLAS too: OMP_NUM_THREADS and OPENBLAS_NUM_THREADS above)
     torch.set_num_threads(1)
     wanted = [c for c in args.cases.split(",") if c] or list(CASES)
     unknown = sorted(set(wanted) - set(CASES))
@@ -766,17 +811,28 @@ def main():
         raise SystemExit(f"unknown cases {unknown}; known: {list(CASES)}")
     command = "python benchmarks/bench_neural.py " + " ".join(sys.argv[1:])
     for case in wanted:
-        t0 = time.perf_counter()
-        result = run_case(case, args)
-        result["case_wall_s"] = time.perf_counter() - t0
-        result["command"] = command.strip()
+        if args.time_fit:
+            timing = time_default_fit(case)
+            timing["command"] = command.strip()
+            print(case, "default fit timed", timing, flush=True)
+        else:
+            t0 = time.perf_counter()
+            result = run_case(case, args)
+            result["case_wall_s"] = time.perf_counter() - t0
+            result["command"] = command.strip()
         # several runs (disjoint --cases) may write at once: merge under a lock
         CACHE.mkdir(parents=True, exist_ok=True)
         with open(CACHE / "results.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             old = json.loads(path.read_text())["cases"] if path.exists() and args.cases else []
             results = {c["case"]: c for c in old if "defaults" in c}
-            results[case] = result
+            if args.time_fit:
+                if case not in results:
+                    raise SystemExit(f"{case}: no results to add a fit time to; run it first")
+                results[case]["fit_time"] = timing
+            else:
+                # a rerun replaces the case, a fit time of the earlier code included
+                results[case] = result
             report([results[c] for c in CASES if c in results])
 
 

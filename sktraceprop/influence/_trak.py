@@ -305,13 +305,17 @@ def _dual_cross(member, Ft):
     for start, stop in _exact_ranges(member.model, Xt, parameters, block_size, single):
         F, A = _exact_block(member.model, Xt[start:stop], y[start:stop], parameters, single)
         Kt[:, start:stop] = Ft @ F.T
-        FtA.append(Ft @ A.T)
+        if not single:
+            FtA.append(Ft @ A.T)
+    if single:  # the factors are sqrt(p (1 - p)) times the gradients: F_t A^T from F_t F^T
+        return Kt, (Kt * np.sqrt((1.0 - member.q) * member.q)) @ member.solver.basis
     return Kt, np.hstack(FtA) @ member.solver.basis
 
 
 def _exact_ranges(model, Xt, parameters, block_size, single):
     """Row blocks whose exact gradients and curvature factors fit the memory budget."""
-    per_row = _n_params(model, parameters) * (2 if single else 1 + _n_directions(model, Xt))
+    # one logit: no factors are held (they are the gradients times sqrt(p (1 - p)))
+    per_row = _n_params(model, parameters) * (1 if single else 1 + _n_directions(model, Xt))
     rows = _rows_per_block(2 * per_row, block_size)  # float64: twice the float32 width
     for start in range(0, Xt.shape[0], rows):
         yield start, min(start + rows, Xt.shape[0])
@@ -321,14 +325,14 @@ def _exact_block(model, X, y, parameters, single):
     """Exact margin gradients ``F`` and curvature factors ``A`` of rows ``X`` (float64).
 
     For one logit the factors are ``sqrt(p (1 - p)) grad m`` (the sign of ``grad m``
-    against ``grad z`` squares away in ``G = A^T A``); else one per output direction,
-    row-major (:func:`sktraceprop.gradients.torch_gauss_newton_factors`).
+    against ``grad z`` squares away in ``G = A^T A``): ``A`` is None, the callers scale
+    the Gram matrices of ``F`` instead; else one per output direction, row-major
+    (:func:`sktraceprop.gradients.torch_gauss_newton_factors`).
     """
     rows = X.shape[0]
     F = np.asarray(_gradients(model, X, y, parameters, rows), dtype=np.float64)
     if single:
-        p = _margins(model, X, y)[1].astype(np.float64)
-        return F, np.sqrt(p * (1.0 - p))[:, None] * F
+        return F, None
     return F, np.asarray(_factors(model, X, parameters, rows), dtype=np.float64)
 
 

@@ -263,3 +263,35 @@ def test_more_models_never_lower_the_lds_on_a_small_net():
     assert means[0] <= means[1] <= means[2], means
     for s in (0, 1, 2):
         assert lds["probe", 1, s] <= lds["probe", 2, s] <= lds["probe", 3, s]
+
+
+def test_default_choice_is_reported_and_fixed_by_random_state():
+    # the default (method, damping, weights, members) comes from probe retrains drawn
+    # from random_state: the same seed gives the same retrains, choice and scores; the
+    # choice is reported whatever it is
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = _data(50, 2, seed=5)
+    net, target = _fitted(1, X, y)
+
+    def fit(seed):
+        return InfluenceExplainer(FrozenEstimator(net), random_state=seed).fit(X, target)
+
+    a, b, c = fit(3), fit(3), fit(4)
+    sa, sb, sc = a.damping_selection_, b.damping_selection_, c.damping_selection_
+    assert sa["rule"] == "probe retrains" and a.method_ == "ggn"
+    assert sa["members"] == "explained model" and sa["weights"] in ("model", "subsets")
+    assert f"damping factor {sa['factor']:.3g}" in sa["reason"]
+    for key in ("factor", "members", "weights", "seed"):
+        assert sa[key] == sb[key]
+    np.testing.assert_array_equal(sa["subsets"], sb["subsets"])
+    np.testing.assert_array_equal(sa["probe_rows"], sb["probe_rows"])
+    for curve in sa["probe_lds"]:
+        np.testing.assert_array_equal(sa["probe_lds"][curve], sb["probe_lds"][curve])
+    np.testing.assert_array_equal(
+        a.explain(X[:5], y[:5], keep_scores=True).scores,
+        b.explain(X[:5], y[:5], keep_scores=True).scores,
+    )
+    # another seed draws other retrains
+    assert sc["seed"] != sa["seed"]
+    assert not np.array_equal(sc["subsets"], sa["subsets"])
