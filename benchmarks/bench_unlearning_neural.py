@@ -34,6 +34,7 @@ data set on a quiet 2-core machine, more with ``--all-methods``; ``--data Adult`
 
 import argparse
 import fcntl
+import hashlib
 import json
 import pickle
 import sys
@@ -66,6 +67,9 @@ N_CLONE_SETS = 3
 BAND = (90.0, 110.0)
 TIMING_REPEATS = 3
 LOCK = "/tmp/stp-cpu.lock"
+#: the reference retrains' weights (gitignored): see reference_retrains
+CACHE = Path(__file__).resolve().parent / "cache" / "unlearning_neural"
+NO_CACHE = False
 #: crossfit with the unlearner's default clones (its default calibration is "holdout")
 DEFAULT = "last layer, crossfit 18 clones x 3 folds (default clones)"
 #: (label, influence, calibration, n_steps, (n_crossfit, crossfit_folds)); the default
@@ -76,7 +80,9 @@ ALL_CONFIGS = [
     (DEFAULT, "last_layer", "crossfit", 10, (18, 3)),
     ("last layer, crossfit 9 clones x 3 folds", "last_layer", "crossfit", 10, (9, 3)),
 ]
-CONFIGS = [c for c in ALL_CONFIGS if c[0] == DEFAULT]
+#: the library's default calibration and the crossfit one
+BASIC = ("last layer, holdout", DEFAULT)
+CONFIGS = [c for c in ALL_CONFIGS if c[0] in BASIC]
 
 
 class MLP(torch.nn.Module):
@@ -162,6 +168,43 @@ def timing_lock():
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _digest(*arrays):
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:20]
+
+
+def reference_retrains(name, spec, d_in, X, y):
+    """The ``N_RETRAIN`` retrains on the rows ``(X, y)`` (the rows a removal keeps).
+
+    Retrain ``j`` starts from ``torch.manual_seed(100 + j)`` (batch order) and
+    initialisation seed ``j``. Their weights are cached in ``CACHE`` (gitignored), keyed
+    by the data set and a digest of the retained rows, the network's settings, the seeds
+    and the torch version, so that another calibration can be scored against the same
+    retrains without retraining; a cached retrain is the network this function would fit
+    (same rows, same seeds), loaded into a fresh net. ``NO_CACHE`` (``--no-cache``)
+    retrains and rewrites the cache.
+    """
+    key = _digest(X, y, np.frombuffer(repr((spec, N_RETRAIN, torch.__version__)).encode(), "u1"))
+    path = CACHE / f"{name}-{key}.pt"
+    nets = [make_net(spec, d_in, seed=seed) for seed in range(N_RETRAIN)]
+    if path.exists() and not NO_CACHE:
+        for net, state in zip(nets, torch.load(path)):
+            net.initialize()
+            net.module_.load_state_dict(state)
+            net.classes_inferred_ = np.unique(y)
+        return nets
+    for seed, net in enumerate(nets):
+        torch.manual_seed(100 + seed)  # batch order
+        net.fit(X, y)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    torch.save([net.module_.state_dict() for net in nets], path)
+    return nets
+
+
 def removals(seed):
     """``{name: rows}``: 1% and 5% random rows and a contiguous 10% block, N_DRAWS each,
     all drawn from ``seed``."""
@@ -191,7 +234,9 @@ def fitted_unlearners(spec, d_in, lr, X_tr, y_tr, X_hold, y_hold):
     blobs, seconds = {}, {}
     torch.manual_seed(0)
     start = time.perf_counter()
-    base = GradientCorrectionUnlearner(make_net(spec, d_in), lr=lr).fit(X_tr, y_tr)
+    # the holdout calibration gets its rows at unlearn; the crossfit ones need them at fit
+    base = GradientCorrectionUnlearner(make_net(spec, d_in), lr=lr, calibration="holdout")
+    base.fit(X_tr, y_tr)
     seconds["without clones"] = time.perf_counter() - start
     for label, influence, calibration, n_steps, crossfit in CONFIGS:
         params = {"influence": influence, "calibration": calibration, "n_steps": n_steps}
@@ -232,10 +277,7 @@ def run_dataset(name):
     for removal, rows in plan.items():
         forget = np.zeros(N_TRAIN, dtype=bool)
         forget[rows] = True
-        retrains = []
-        for seed in range(N_RETRAIN):
-            torch.manual_seed(100 + seed)  # batch order
-            retrains.append(make_net(spec, d_in, seed=seed).fit(X_tr[~forget], y_tr[~forget]))
+        retrains = reference_retrains(name, spec, d_in, X_tr[~forget], y_tr[~forget])
         loss_original = float(per_sample_loss(original, X_tr[forget], y_tr[forget]).mean())
         losses = np.array(
             [per_sample_loss(m, X_tr[forget], y_tr[forget]).mean() for m in retrains]
@@ -480,12 +522,17 @@ def main(argv=None):
         help="also score the uncalibrated step, the holdout calibration and 9 x 3 clones",
     )  # fmt: skip
     parser.add_argument(
+        "--no-cache", action="store_true",
+        help="retrain the references even when cached (and rewrite the cache)",
+    )  # fmt: skip
+    parser.add_argument(
         "--report", action="store_true",
         help="measure nothing: rewrite the page from the last results file",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    global CONFIGS
-    CONFIGS = ALL_CONFIGS if args.all_methods else [c for c in ALL_CONFIGS if c[0] == DEFAULT]
+    global CONFIGS, NO_CACHE
+    NO_CACHE = args.no_cache
+    CONFIGS = ALL_CONFIGS if args.all_methods else [c for c in ALL_CONFIGS if c[0] in BASIC]
     # One torch thread: on a shared 2-core machine, two threads that wait on each other
     # made every fit several times slower (retrains and unlearning alike).
     torch.set_num_threads(1)

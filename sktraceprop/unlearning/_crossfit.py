@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..utils._progress import map_blocks
-from ._neural_backend import mean_loss, row_losses
+from ._neural_backend import row_losses
 
 __all__ = ["crossfit_folds", "crossfit_losses"]
 
@@ -49,7 +49,7 @@ def _clone_losses(block, backend_name, fitted, template, Z, Y, holdout):
     train[left_out] = False
     model = backend.fit_clone(fitted, clone(template), Z[train], Y[train], seed)
     losses = row_losses(backend.last_layer_inputs(model, Z[left_out])[1], Y[left_out])
-    return losses, mean_loss(backend, model, holdout[0], holdout[1])
+    return losses, row_losses(backend.last_layer_inputs(model, holdout[0])[1], holdout[1])
 
 
 def crossfit_losses(
@@ -112,4 +112,4 @@ def crossfit_losses(
         count[left_out] += 1
     with np.errstate(invalid="ignore"):
         unseen = total / count
-    return unseen, float(np.mean([holdout_loss for _, holdout_loss in results]))
+    return unseen, np.array([holdout_losses for _, holdout_losses in results])

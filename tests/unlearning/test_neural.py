@@ -559,3 +559,52 @@ def test_unlearner_reports_crossfit_progress(capsys):
         _net(max_epochs=2), calibration="crossfit", n_crossfit=2, crossfit_folds=2, verbose=1
     ).fit(X, y, X_holdout=X_te, y_holdout=y_te)
     assert "crossfit clones" in capsys.readouterr().err
+
+
+def test_resolve_calibration():
+    from sktraceprop.unlearning._neural import resolve_calibration
+
+    assert resolve_calibration("auto", True) == "crossfit"
+    for given in ("crossfit", "holdout", "none"):
+        for has_holdout in (True, False):
+            assert resolve_calibration(given, has_holdout) == given
+    with pytest.warns(UserWarning, match="falls back to calibration='holdout'"):
+        assert resolve_calibration("auto", False) == "holdout"
+
+
+def test_default_calibration_is_crossfit_with_a_holdout_at_fit(multiclass_models):
+    X, y, X_te, y_te, forget, _, _ = multiclass_models
+    X_ho, y_ho = X_te[:150], y_te[:150]
+    params = dict(n_crossfit=6, random_state=0, n_steps=5, lr=0.05)
+    assert GradientCorrectionUnlearner(_net()).get_params()["calibration"] == "auto"
+    events = {}
+    for calibration in ("auto", "crossfit"):
+        unl = GradientCorrectionUnlearner(_net(), calibration=calibration, **params)
+        unl.fit(X, y, X_holdout=X_ho, y_holdout=y_ho).unlearn(mask=forget)
+        events[calibration] = unl.unlearning_log_[-1]
+    # the default is the crossfit calibration, the same removal as asking for it
+    assert events["auto"]["calibration"] == "crossfit"
+    assert events["auto"]["calibration_setting"] == "auto"
+    assert events["crossfit"]["calibration_setting"] == "crossfit"
+    assert events["auto"]["calibration_target"] == events["crossfit"]["calibration_target"]
+    assert events["auto"]["step_scale"] == events["crossfit"]["step_scale"]
+
+
+def test_default_calibration_without_a_holdout_warns_and_uses_the_holdout_one(
+    multiclass_models,
+):
+    X, y, X_te, y_te, forget, _, _ = multiclass_models
+    X_ho, y_ho = X_te[:150], y_te[:150]
+    with pytest.warns(UserWarning, match="X_holdout and y_holdout to fit"):
+        unl = GradientCorrectionUnlearner(_net(), n_steps=5, lr=0.05).fit(X, y)
+    explicit = GradientCorrectionUnlearner(_net(), calibration="holdout", n_steps=5, lr=0.05)
+    explicit.fit(X, y)
+    for model in (unl, explicit):
+        model.unlearn(mask=forget, X_holdout=X_ho, y_holdout=y_ho)
+    event = unl.unlearning_log_[-1]
+    assert event["calibration"] == "holdout" and event["calibration_setting"] == "auto"
+    assert event["calibration_target"] == explicit.unlearning_log_[-1]["calibration_target"]
+    np.testing.assert_array_equal(unl.predict_proba(X_te), explicit.predict_proba(X_te))
+    # a setting changed after fit applies to the next removal
+    unl.set_params(calibration="none").unlearn(mask=np.arange(X.shape[0]) >= X.shape[0] - 3)
+    assert unl.unlearning_log_[-1]["calibration"] == "none"
