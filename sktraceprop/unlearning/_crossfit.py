@@ -79,9 +79,9 @@ def crossfit_losses(
     in its own process (the default, loky) or sequentially; thread-based backends share
     the framework's global random state between fits.
 
-    Returns ``(unseen, clones_holdout_loss)``: ``unseen[i]`` is the mean loss of row
-    ``i`` under the clones that left it out (NaN if none did), ``clones_holdout_loss``
-    the clones' mean loss on the ``holdout`` rows ``(Z_h, Y_h)``.
+    Returns ``(unseen, clones_holdout)``: ``unseen[i]`` is the mean loss of row ``i``
+    under the clones that left it out (NaN if none did), ``clones_holdout[m, j]`` the
+    loss of clone ``m`` on row ``j`` of the ``holdout`` rows ``(Z_h, Y_h)``.
     """
     classes, counts = np.unique(Y, return_counts=True)
     if counts.min() < 2:

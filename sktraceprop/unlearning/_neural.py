@@ -228,7 +228,10 @@ class NeuralCorrection(RemovalMethod):
     validation : tuple (Z_v, Y_v, "validation split") or None
         Rows of a skorch validation split: given to ``fit``, never trained on.
     crossfit : dict or None
-        ``unseen`` (each held row's crossfit loss), ``ratio`` and ``source``.
+        ``unseen`` (each held row's crossfit loss), ``ratio`` and ``source``; also
+        ``holdout_clones`` (each clone's loss on each holdout row) and ``holdout_full``
+        (the model's), from which ``ratio`` is computed (kept for studies of the target,
+        ``benchmarks/study_unlearning_neural_calibration.py``).
     calibration : {"crossfit", "holdout", "none"}
         The calibration ``calibration="auto"`` resolved to at ``fit``.
     """
