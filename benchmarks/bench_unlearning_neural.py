@@ -70,17 +70,19 @@ LOCK = "/tmp/stp-cpu.lock"
 #: the reference retrains' weights (gitignored): see reference_retrains
 CACHE = Path(__file__).resolve().parent / "cache" / "unlearning_neural"
 NO_CACHE = False
-#: crossfit with the unlearner's default clones (its default calibration is "holdout")
-DEFAULT = "last layer, crossfit 18 clones x 3 folds (default clones)"
+#: the crossfit calibration with the unlearner's default clones (36 x 6), which its
+#: default calibration ("auto") uses when fit has holdout rows, as here
+DEFAULT = "last layer, crossfit 36 clones x 6 folds (the default)"
 #: (label, influence, calibration, n_steps, (n_crossfit, crossfit_folds)); the default
-#: run scores only DEFAULT, ``--all-methods`` all of them.
+#: run scores BASIC, ``--all-methods`` all of them.
 ALL_CONFIGS = [
     ("last layer, no calibration", "last_layer", "none", 0, None),
     ("last layer, holdout", "last_layer", "holdout", 10, None),
-    (DEFAULT, "last_layer", "crossfit", 10, (18, 3)),
-    ("last layer, crossfit 9 clones x 3 folds", "last_layer", "crossfit", 10, (9, 3)),
+    (DEFAULT, "last_layer", "crossfit", 10, (36, 6)),
+    ("last layer, crossfit 18 clones x 3 folds", "last_layer", "crossfit", 10, (18, 3)),
 ]
-#: the library's default calibration and the crossfit one
+#: the crossfit calibration and the holdout one (the fallback of "auto" without
+#: holdout rows at fit, the default before)
 BASIC = ("last layer, holdout", DEFAULT)
 CONFIGS = [c for c in ALL_CONFIGS if c[0] in BASIC]
 

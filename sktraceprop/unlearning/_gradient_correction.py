@@ -207,27 +207,32 @@ class GradientCorrectionUnlearner(
         ``"crossfit"``: at ``fit``, ``n_crossfit`` clones are fitted on repeated
         stratified ``crossfit_folds``-fold splits of the training rows, each on all
         folds but one; a removed row's estimate is its mean loss under the clones that
-        left it out, times the ratio of the model's holdout loss to theirs (the holdout
-        is required at ``fit``: ``X_holdout``/``y_holdout`` or a skorch validation
-        split). It costs about ``n_crossfit * (crossfit_folds - 1) / crossfit_folds``
-        extra fits (12 by default), once; ``unlearn`` costs the same as with
-        ``"holdout"``. The clones are not kept, only each row's loss. The correction
-        reaches its target; the estimate is what errs (see the user guide).
+        left it out, times the ratio of a retrain's holdout loss to theirs, the
+        retrain's interpolated between the model's and the clones' by the fraction of
+        the rows the removal removes (the holdout is required at ``fit``:
+        ``X_holdout``/``y_holdout`` or a skorch validation split). It costs about
+        ``n_crossfit * (crossfit_folds - 1) / crossfit_folds`` extra fits (30 by
+        default), once; ``unlearn`` costs the same as with ``"holdout"``. The clones
+        are not kept, only each row's loss. The correction reaches its target; the
+        estimate is what errs (see the user guide).
         ``"none"``: the plain step. The event logs ``calibration``,
         ``calibration_source``, ``calibration_target`` and ``step_scale``.
-    n_crossfit : int, default=18
+    n_crossfit : int, default=36
         Neural models with ``calibration="crossfit"`` only: clones fitted; at least
         ``crossfit_folds``, so that every row is left out by one. With a multiple of
         ``crossfit_folds``, every row is left out by ``n_crossfit / crossfit_folds``
         (6 by default). Each clone's loss on a hard row varies from one seed to the
         next, so more clones give a steadier target, at a fit's cost each.
-    crossfit_folds : int, default=3
-        Neural models with ``calibration="crossfit"`` only: the folds of each split.
-        Two (half-data clones) biases the estimate, as a model fitted on half the rows
-        fits unseen rows unlike one fitted on nearly all; more folds leave each row out
-        by fewer clones for the same cost, a noisier estimate
-        (``benchmarks/bench_unlearning_neural.py --all-methods`` compares 18 x 3 with
-        9 x 3).
+    crossfit_folds : int, default=6
+        Neural models with ``calibration="crossfit"`` only: the folds of each split;
+        each clone trains on ``(crossfit_folds - 1) / crossfit_folds`` of the rows.
+        Few folds bias the estimate (one ratio does not carry a model trained on two
+        thirds of the rows to one trained on nearly all, row by row: with 3 folds,
+        1% removals on MNIST overshoot); more folds leave each row out by fewer clones
+        for the same cost, a noisier estimate
+        (``benchmarks/study_unlearning_neural_calibration.py`` compares 18 x 3, 18 x 6
+        and 36 x 6; ``benchmarks/bench_unlearning_neural.py --all-methods`` scores
+        18 x 3 beside the default).
     random_state : int, RandomState instance or None, default=None
         Neural models with ``calibration="crossfit"`` only: draws the splits and the
         clones' seeds.
@@ -356,8 +361,8 @@ class GradientCorrectionUnlearner(
         lr=None,
         influence="last_layer",
         calibration="auto",
-        n_crossfit=18,
-        crossfit_folds=3,
+        n_crossfit=36,
+        crossfit_folds=6,
         random_state=None,
         preprocessing="refit",
         store=None,

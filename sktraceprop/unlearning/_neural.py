@@ -20,7 +20,7 @@ scale ``t`` of the step, shortening or lengthening it):
 - ``"holdout"``: the model's mean loss on rows it never trained on (a population
   estimate: blind to how hard the removed rows themselves are);
 - ``"crossfit"``: per row, the mean loss under clones fitted at ``fit`` time that left
-  the row out (:mod:`._crossfit`), corrected by a holdout ratio.
+  the row out (:mod:`._crossfit`), corrected by a holdout ratio to the removal's size.
 
 Neither step is certified for a non-convex model: the reported *certificate* is the
 retained-objective gradient norm after the correction, a measure of stationarity, not a
@@ -42,7 +42,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from ._crossfit import crossfit_losses
+from ._crossfit import crossfit_losses, crossfit_target
 from ._influence_step import full_gauss_newton_step, gauss_newton_step
 from ._method import Removal, RemovalMethod
 from ._neural_backend import mean_loss, row_losses
@@ -228,10 +228,12 @@ class NeuralCorrection(RemovalMethod):
     validation : tuple (Z_v, Y_v, "validation split") or None
         Rows of a skorch validation split: given to ``fit``, never trained on.
     crossfit : dict or None
-        ``unseen`` (each held row's crossfit loss), ``ratio`` and ``source``; also
-        ``holdout_clones`` (each clone's loss on each holdout row) and ``holdout_full``
-        (the model's), from which ``ratio`` is computed (kept for studies of the target,
-        ``benchmarks/study_unlearning_neural_calibration.py``).
+        ``unseen`` (each held row's crossfit loss), ``model_holdout`` and
+        ``clones_holdout`` (the model's and the clones' mean holdout loss), ``left_out``
+        (the clones' left-out fraction) and ``source`` (see
+        :func:`~._crossfit.crossfit_target`); also ``holdout_clones`` (each clone's loss
+        on each holdout row) and ``holdout_full`` (the model's), kept for studies of the
+        target (``benchmarks/study_unlearning_neural_calibration.py``).
     calibration : {"crossfit", "holdout", "none"}
         The calibration ``calibration="auto"`` resolved to at ``fit``.
     """
@@ -308,12 +310,14 @@ class NeuralCorrection(RemovalMethod):
             full_holdout = row_losses(backend.last_layer_inputs(final, holdout[0])[1], holdout[1])
             crossfit = {
                 "unseen": unseen,
-                "ratio": full_holdout.mean() / clones_holdout.mean(),
+                "model_holdout": float(full_holdout.mean()),
+                "clones_holdout": float(clones_holdout.mean()),
+                "left_out": 1.0 / params["crossfit_folds"],
                 "holdout_clones": clones_holdout,
                 "holdout_full": full_holdout,
                 "source": (
                     f"{params['n_crossfit']} clones on {params['crossfit_folds']}-fold "
-                    f"splits, corrected on the {holdout[2]} rows"
+                    f"splits, corrected on the {holdout[2]} rows to the removal's size"
                 ),
             }
         return cls(backend, Z, Y, validation, crossfit, calibration)
@@ -332,8 +336,16 @@ class NeuralCorrection(RemovalMethod):
                     "fit the unlearner again with it."
                 )
             # Every row is left out by at least one clone (n_crossfit >= crossfit_folds).
-            target = float(self.crossfit["unseen"][forget].mean() * self.crossfit["ratio"])
-            crossfit = (target, self.crossfit["source"])
+            cf = self.crossfit
+            fraction = forget.shape[0] / self.Y.shape[0]
+            target = crossfit_target(
+                cf["unseen"][forget],
+                fraction,
+                cf["model_holdout"],
+                cf["clones_holdout"],
+                cf["left_out"],
+            )
+            crossfit = (target, cf["source"])
         elif calibration == "holdout":
             holdout = (
                 self.validation
