@@ -13,11 +13,13 @@ bar is what a single retrain achieves against the mean of the others. The target
 For each data set: ``N_DRAWS`` removals each of 1% and 5% random rows and a contiguous
 10% block, drawn from that data set's fixed seed in ``REMOVAL_SEEDS`` (36 removals; the
 earlier runs scored 12, whose band shares had a standard error of about 14 points). The
-default run scores the crossfit calibration with the unlearner's default clones (18 x 3
-folds; the default calibration is ``"holdout"``), over ``N_CLONE_SETS`` independent sets
-of clones (``random_state``), since one set of clones is one random draw;
-``--all-methods`` adds the uncalibrated last-layer step, the holdout calibration and the
-previous default, 9 clones x 3 folds. Per removal and method: forget-loss gap closed
+default run scores the crossfit calibration with the unlearner's default clones (36 x 6
+folds; the default calibration, ``"auto"``, uses it when ``fit`` has holdout rows, as
+here) and the holdout calibration (what ``"auto"`` falls back to without them, and the
+default before), the crossfit one over ``N_CLONE_SETS`` independent sets of clones
+(``random_state``), since one set of clones is one random draw; ``--all-methods`` adds
+the uncalibrated last-layer step and the previous crossfit default, 18 clones x 3 folds.
+Per removal and method: forget-loss gap closed
 (100% = the mean retrain), test accuracy minus the retrains' mean, function-space
 distance ratio on test rows, and the gap its calibration target implies (so that the
 error of the target and the error of reaching it are told apart).
@@ -27,9 +29,16 @@ timing part (one retrain vs one unlearning call, on one removal of each kind) ta
 machine's lock for timed work, ``/tmp/stp-cpu.lock``, exclusively itself (``flock -x``),
 so no test or benchmark that respects it runs beside the timings.
 
-Run: ``nice -n 15 python benchmarks/bench_unlearning_neural.py`` (about 25 minutes per
-data set on a quiet 2-core machine, more with ``--all-methods``; ``--data Adult`` or
-``--data MNIST`` runs one data set; ``--report`` rewrites the page from the results file).
+The reference retrains are cached (``reference_retrains``: their weights under
+``benchmarks/cache/``, gitignored, keyed by the retained rows, the network's settings
+and the torch version), so that another calibration can be scored against the same
+retrains without retraining; a cached retrain is the network the run would fit (same
+rows, same seeds), and ``--no-cache`` retrains.
+
+Run: ``nice -n 15 python benchmarks/bench_unlearning_neural.py`` (about 30 minutes per
+data set on a quiet 2-core machine without cached retrains, more with
+``--all-methods``; ``--data Adult`` or ``--data MNIST`` runs one data set; ``--report``
+rewrites the page from the results file).
 """
 
 import argparse
@@ -574,9 +583,7 @@ def main(argv=None):
         rows, verdicts, bar = summarise(name, d)
         table += rows
         fits = d["fit_seconds"]
-        for label, _, calibration, _, crossfit in _configs(d):
-            if calibration != "crossfit":
-                continue
+        for label, _, _, _, crossfit in _configs(d):
             cf = verdicts[label]
             targets[name, label] = {
                 "method": cf,
@@ -587,7 +594,16 @@ def main(argv=None):
                     "speed": cf["slowest_speed"] >= 2,
                 },
             }
-            clones = np.mean([v for k, v in fits.items() if k.startswith(f"{crossfit[0]} x ")])
+            if crossfit is None:
+                fit_note = f"Its fit is the model's alone ({fits['without clones']:.1f} s)."
+            else:
+                clones = np.mean(
+                    [v for k, v in fits.items() if k.startswith(f"{crossfit[0]} x {crossfit[1]} ")]
+                )
+                fit_note = (
+                    f"Its fit takes {clones:.1f} s with the clones, once, against "
+                    f"{fits['without clones']:.1f} s without."
+                )
             lines.append(
                 f"- {name}, {label}: in the band in {100 * cf['in_band_share']:.0f}% of "
                 f"scores against {100 * bar['in_band_share']:.0f}% for a single retrain "
@@ -598,18 +614,19 @@ def main(argv=None):
                 f"{cf['rms']:.1f} against {bar['rms']:.1f} points "
                 f"({_verdict(cf['rms'] <= bar['rms'])}); slowest speed "
                 f"{cf['slowest_speed']:.1f}x a retrain ({_verdict(cf['slowest_speed'] >= 2)}"
-                f" 2x). Its fit takes {clones:.1f} s with the clones, once, against "
-                f"{fits['without clones']:.1f} s without."
+                f" 2x). {fit_note}"
             )
             lines.append(f"  - By kind of removal: {by_kind(d, label)}.")
     for name, d in data.items():
+        crossfit = {c[0] for c in _configs(d) if c[2] == "crossfit"}
         missed = [
             abs(r["gap_closed"] - r["target_gap_closed"])
             for r in d["results"]
-            if r["target_gap_closed"] is not None
+            if r["method"] in crossfit
         ]
         lines.append(
-            f"- {name}: the calibrated removals end at most {max(missed):.2f} points of gap "
+            f"- {name}: the crossfit-calibrated removals end at most {max(missed):.2f} "
+            "points of gap "
             f"from the gap their target implies ({len(missed)} calibrated unlearning calls): "
             "the correction reaches its target, and the spread of the gap closed is the "
             "target's error."
@@ -629,18 +646,25 @@ def main(argv=None):
         + "; ".join(
             f"{name}: " + ", ".join(f"*{m}*" for m in d["methods"]) for name, d in data.items()
         )
-        + " (`--all-methods` adds the uncalibrated step, the holdout calibration and 9 "
-        "clones x 3 folds). The reference is the mean of "
+        + " (`--all-methods` adds the uncalibrated step and 18 clones x 3 folds, the "
+        "crossfit default before). The reference is the mean of "
         f"{N_RETRAIN} retrains without the removed rows (initialisation and batch-order "
         "seeds differ); the bar is a single retrain scored against the mean of the other "
         f"{N_RETRAIN - 1}, as if it were an unlearned model. The unlearner: the influence "
         "step on the last layer, then 10 SGD steps on the retained rows; *holdout* scales "
-        f"the step to the model's loss on {N_HOLDOUT} rows it never saw, *crossfit* to each "
-        "removed row's loss under the clones that left it out (corrected on those "
-        f"{N_HOLDOUT} rows), over {N_CLONE_SETS} independent sets of clones each. The "
-        "target: in the 90-110% band at least as often as a single retrain, "
-        "with an rms error no larger than a single retrain's, in at most half a retrain's "
-        "time.\n\n"
+        f"the step to the model's loss on {N_HOLDOUT} rows it never saw (the default "
+        'calibration, `"auto"`, falls back to it when `fit` has no such rows; it was '
+        'the default before), *crossfit* (what `"auto"` uses when `fit` has them) to each '
+        "removed row's loss under the clones that left it out, corrected on those "
+        f"{N_HOLDOUT} rows to a retrain's level at the removal's size, over {N_CLONE_SETS} "
+        "independent sets of clones each. The target: in the 90-110% band at least as "
+        "often as a single retrain, with an rms error no larger than a single retrain's, "
+        "in at most half a retrain's time. The reference retrains are cached by weight "
+        "(`benchmarks/cache/`, gitignored; the same networks a run would fit, same rows "
+        "and seeds), so that a run can score other calibrations against the same "
+        "retrains; each data set's figures come from a full run of all its removals "
+        "(its command below), with the retrains trained, or loaded from the cache filled "
+        "by an earlier run of the same script.\n\n"
         + markdown_table(headers, table)
         + "\n\n"
         + "\n".join(lines)
