@@ -306,7 +306,8 @@ class GradientCorrectionUnlearner(
     weights and a ``p x p`` Hessian, ``p`` the number of model parameters; with
     ``preprocessing="refit"``, the raw training input instead of the features; for a
     neural model, the network's inputs (float32), the rows of a skorch validation split
-    and one crossfit loss per row. ``benchmarks/bench_unlearning.py`` measures that
+    and, with the crossfit calibration, one crossfit loss per row and each clone's loss
+    on each holdout row. ``benchmarks/bench_unlearning.py`` measures that
     memory. Row ids of removed rows are kept (``train_row_ids_``, the log); their
     values are not. A traced pipeline's run (``estimator_.lineage_``) is rewritten after
     each removal: feature names only removed rows produced are dropped and
