@@ -395,8 +395,9 @@ class NeuralCorrection(RemovalMethod):
         remains = []
         if self.crossfit is not None:
             remains.append(
-                "the crossfit losses kept for the retained rows were measured by clones "
-                "fitted with the removed rows (a few numbers per row, no row's values)"
+                "the crossfit losses kept for the retained rows and the holdout rows were "
+                "measured by clones fitted with the removed rows (a few numbers per row, "
+                "no row's values)"
             )
         kept = NeuralCorrection(
             backend,
