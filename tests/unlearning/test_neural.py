@@ -90,7 +90,7 @@ def _state(net):
 
 def test_skorch_removal_moves_toward_the_retrain(multiclass_models):
     X, y, X_te, y_te, forget, original, retrained = multiclass_models
-    unl = GradientCorrectionUnlearner(_net(), n_steps=30, lr=0.1).fit(X, y)
+    unl = GradientCorrectionUnlearner(_net(), n_steps=30, lr=0.1, calibration="holdout").fit(X, y)
     unl.unlearn(mask=forget)
 
     gap = forget_loss_gap_closed(unl.estimator_, retrained, original, X[forget], y[forget])
@@ -114,7 +114,9 @@ def test_skorch_removal_moves_toward_the_retrain(multiclass_models):
 def test_full_influence_calibrated_on_a_holdout(multiclass_models):
     X, y, X_te, y_te, forget, original, retrained = multiclass_models
     X_ho, y_ho = X_te[:150], y_te[:150]
-    unl = GradientCorrectionUnlearner(_net(), influence="full", n_steps=30, lr=0.1).fit(X, y)
+    unl = GradientCorrectionUnlearner(
+        _net(), influence="full", n_steps=30, lr=0.1, calibration="holdout"
+    ).fit(X, y)
     gaps, events, ratios = {}, {}, {}
     for calibration in ("none", "holdout"):
         trial = pickle.loads(pickle.dumps(unl)).set_params(calibration=calibration)
@@ -139,7 +141,7 @@ def test_full_influence_calibrated_on_a_holdout(multiclass_models):
 
 def test_more_steps_and_influence_close_more_of_the_gap(multiclass_models):
     X, y, _, _, forget, original, retrained = multiclass_models
-    unl = GradientCorrectionUnlearner(_net()).fit(X, y)
+    unl = GradientCorrectionUnlearner(_net(), calibration="holdout").fit(X, y)
     gaps = []
     for damping, n_steps in [(1e3, 0), (0.0, 0), (0.0, 30)]:
         # the same fitted model each time: set the params, then remove from a copy
@@ -160,7 +162,9 @@ def test_binary_net_moves_toward_the_retrain():
     forget = np.arange(X.shape[0]) < 40
     original = _net(True, max_epochs=30).fit(X, y)
     retrained = _net(True, max_epochs=30).fit(X[~forget], y[~forget])
-    unl = GradientCorrectionUnlearner(_net(True, max_epochs=30), n_steps=30, lr=0.1)
+    unl = GradientCorrectionUnlearner(
+        _net(True, max_epochs=30), n_steps=30, lr=0.1, calibration="holdout"
+    )
     unl.fit(X, y).unlearn(mask=forget)
     gap = forget_loss_gap_closed(unl.estimator_, retrained, original, X[forget], y[forget])
     assert 10 < gap < 150
@@ -173,7 +177,9 @@ def test_binary_net_moves_toward_the_retrain():
 def test_failed_request_leaves_the_model_unchanged():
     X, y, X_te, _ = _data()
     Xs = stp.from_numpy(X, source_id="nn_failed")
-    unl = GradientCorrectionUnlearner(_traced(_net(max_epochs=5)), n_steps=3).fit(Xs, y)
+    unl = GradientCorrectionUnlearner(
+        _traced(_net(max_epochs=5)), n_steps=3, calibration="holdout"
+    ).fit(Xs, y)
     before = _state(unl.estimator_[-1])
     proba = unl.predict_proba(X_te)
     with pytest.raises(UnlearningError, match="never trained on"):
@@ -195,7 +201,12 @@ def test_source_removal_audit_clone_and_pickle():
     )
     store = MemoryStore()
     unl = GradientCorrectionUnlearner(
-        _traced(_net(max_epochs=10)), forget="nn_site_b", n_steps=5, lr=0.05, store=store
+        _traced(_net(max_epochs=10)),
+        forget="nn_site_b",
+        n_steps=5,
+        lr=0.05,
+        store=store,
+        calibration="holdout",
     )
     unl.fit(frame, y)
     assert unl.retained_mask_.sum() == 300
@@ -218,7 +229,9 @@ def test_grid_search_over_n_steps_and_lr():
     X, y, _, _ = _data(n=240)
     Xs = stp.from_numpy(X, source_id="nn_grid")
     forget = [int(i) for i in stp.row_ids(Xs)[:20]]
-    unl = GradientCorrectionUnlearner(_traced(_net(max_epochs=10)), forget=forget)
+    unl = GradientCorrectionUnlearner(
+        _traced(_net(max_epochs=10)), forget=forget, calibration="holdout"
+    )
     grid = GridSearchCV(
         unl, {"n_steps": [0, 5], "lr": [0.01, 0.1]}, cv=KFold(2, shuffle=True, random_state=0)
     )
@@ -271,7 +284,7 @@ def test_jax_removal_moves_toward_the_retrain():
     forget = np.arange(X.shape[0]) < 40
     original = model().fit(X, y)
     retrained = model().fit(X[~forget], y[~forget])
-    unl = GradientCorrectionUnlearner(model(), n_steps=30, lr=0.1).fit(X, y)
+    unl = GradientCorrectionUnlearner(model(), n_steps=30, lr=0.1, calibration="holdout").fit(X, y)
     before = original.params_[-1]["weight"].copy()
     unl.unlearn(mask=forget)
     gap = forget_loss_gap_closed(unl.estimator_, retrained, original, X[forget], y[forget])
@@ -485,7 +498,7 @@ def test_holdout_calibration_lengthens_the_last_layer_step_to_its_target(multicl
 
     X, y, X_te, y_te, forget, original, retrained = multiclass_models
     X_ho, y_ho = X_te[:150], y_te[:150]
-    unl = GradientCorrectionUnlearner(_net(), n_steps=5, lr=0.05).fit(X, y)
+    unl = GradientCorrectionUnlearner(_net(), n_steps=5, lr=0.05, calibration="holdout").fit(X, y)
     plain = pickle.loads(pickle.dumps(unl)).set_params(calibration="none")
     plain.unlearn(mask=forget)
     unl.unlearn(mask=forget, X_holdout=X_ho, y_holdout=y_ho)
