@@ -671,7 +671,10 @@ def main(argv=None):
         + "\n\nSpeed: the median of "
         f"{TIMING_REPEATS} retrains over the median of {TIMING_REPEATS} `unlearn` calls "
         "(each on a fresh copy), on one removal of each kind, taken under the machine's "
-        "lock for timed work; the other figures were measured without it. "
+        "lock for timed work, in the same process one after the other, so that both "
+        "sides of the ratio see the same load (other sessions' niced jobs are not stopped "
+        "by the lock: a ratio, not an absolute time); the other figures are band shares "
+        "and errors, measured without the lock. "
         f"Machine: {m['cpu']}, {m['cpu_count']} cores (torch on one thread), Python "
         f"{m['python']}, torch {torch.__version__}. "
         + " ".join(
@@ -681,9 +684,17 @@ def main(argv=None):
         + "".join(
             f" {name}: not shown, its last figures were scored with other methods."
             if name in dropped
-            else f" {name}: not measured."
+            else f" {name}: not measured with these methods."
             for name in DATASETS
             if name not in data
+        )
+        + (
+            " A data set not measured here keeps its earlier figures in this page's git "
+            "history; `study_unlearning_neural_calibration.py` scores the crossfit "
+            "targets of the current and earlier settings on every data set's removals "
+            "(`results/study_unlearning_neural_calibration.json`)."
+            if len(data) < len(DATASETS)
+            else ""
         )
         + "\n"
     )
