@@ -84,7 +84,8 @@ def make_net(seed=0):
 # the example runs in well under a minute; ``benchmarks/bench_unlearning_neural.py``
 # does the same on MNIST at full size. The crossfit calibration fits 3 clones at
 # ``fit`` (one 3-fold split: each on two thirds of the rows, every row left out by one
-# clone; the default is 18 clones, six splits, for a steadier target), and needs rows
+# clone; the default is 36 clones on six 6-fold splits, closer to a retrain and
+# steadier), and needs rows
 # the net never trains on (300 held-out digits) to correct for their smaller training
 # sets; it keeps only each row's loss, not the clones.
 torch.manual_seed(0)

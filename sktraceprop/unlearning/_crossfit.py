@@ -2,14 +2,18 @@
 
 At ``fit``, clones of the model are fitted on repeated stratified K-fold splits of the
 training rows, each on every fold but one. A removed row's estimated loss under a
-retrain is its mean loss under the clones that left it out, times the ratio of the
-full model's loss on a holdout to the clones' (a model trained on fewer rows fits
-unseen rows worse). This estimates the retrain's loss on *these* rows, not on average
-rows. Few folds bias it (half-data clones, ``K = 2``, fit unseen rows unlike a model
-trained on nearly all of them, and one ratio does not correct that row by row); many
-folds leave each row out of fewer clones for the same cost, which makes it noisier.
-``benchmarks/bench_unlearning_neural.py --all-methods`` compares 18 clones x 3 folds
-(the default) with 9 x 3.
+retrain is its mean loss under the clones that left it out, scaled by the ratio of a
+retrain's holdout loss to the clones' (a model trained on fewer rows fits unseen rows
+worse), the retrain's interpolated between the full model's and the clones' by the
+fraction of rows the removal leaves out (:func:`crossfit_target`). This estimates the
+retrain's loss on *these* rows, not on average rows. One ratio does not correct every
+row alike, so clones far from the retrain's size bias the estimate: with 3 folds (a
+third left out) the 1% removals on MNIST overshoot; more folds bring the clones closer
+to a retrain but leave each row out of fewer clones for the same cost, which makes the
+estimate noisier. The default, 36 clones x 6 folds (each row left out by 6 clones,
+each trained on five sixths of the rows), was chosen on
+``benchmarks/study_unlearning_neural_calibration.py``;
+``benchmarks/bench_unlearning_neural.py --all-methods`` also scores 18 x 3.
 
 The clones are fitted through :func:`~sktraceprop.utils._progress.map_blocks` (joblib,
 ``n_jobs``, progress under ``verbose``) and not kept: only each row's loss is.
@@ -21,9 +25,9 @@ import numpy as np
 from sklearn.base import clone
 
 from ..utils._progress import map_blocks
-from ._neural_backend import mean_loss, row_losses
+from ._neural_backend import row_losses
 
-__all__ = ["crossfit_folds", "crossfit_losses"]
+__all__ = ["crossfit_folds", "crossfit_losses", "crossfit_target"]
 
 
 def crossfit_folds(Y, n_folds, rng):
@@ -49,7 +53,7 @@ def _clone_losses(block, backend_name, fitted, template, Z, Y, holdout):
     train[left_out] = False
     model = backend.fit_clone(fitted, clone(template), Z[train], Y[train], seed)
     losses = row_losses(backend.last_layer_inputs(model, Z[left_out])[1], Y[left_out])
-    return losses, mean_loss(backend, model, holdout[0], holdout[1])
+    return losses, row_losses(backend.last_layer_inputs(model, holdout[0])[1], holdout[1])
 
 
 def crossfit_losses(
@@ -79,9 +83,9 @@ def crossfit_losses(
     in its own process (the default, loky) or sequentially; thread-based backends share
     the framework's global random state between fits.
 
-    Returns ``(unseen, clones_holdout_loss)``: ``unseen[i]`` is the mean loss of row
-    ``i`` under the clones that left it out (NaN if none did), ``clones_holdout_loss``
-    the clones' mean loss on the ``holdout`` rows ``(Z_h, Y_h)``.
+    Returns ``(unseen, clones_holdout)``: ``unseen[i]`` is the mean loss of row ``i``
+    under the clones that left it out (NaN if none did), ``clones_holdout[m, j]`` the
+    loss of clone ``m`` on row ``j`` of the ``holdout`` rows ``(Z_h, Y_h)``.
     """
     classes, counts = np.unique(Y, return_counts=True)
     if counts.min() < 2:
@@ -112,4 +116,28 @@ def crossfit_losses(
         count[left_out] += 1
     with np.errstate(invalid="ignore"):
         unseen = total / count
-    return unseen, float(np.mean([holdout_loss for _, holdout_loss in results]))
+    return unseen, np.array([holdout_losses for _, holdout_losses in results])
+
+
+def crossfit_target(unseen, fraction, model_holdout, clones_holdout, left_out):
+    """The crossfit estimate of a retrain's mean loss on the removed rows.
+
+    ``unseen`` are the removed rows' crossfit losses (each under clones trained without
+    a fraction ``left_out`` of the rows, ``1 / crossfit_folds``). A retrain without a
+    fraction ``fraction`` of the rows fits unseen rows like a model trained on
+    ``1 - fraction`` of them: its holdout loss is interpolated linearly in the fraction
+    left out between the two levels measured at ``fit``, the model's
+    (``model_holdout``, nothing left out) and the clones' (``clones_holdout``,
+    ``left_out``); linearly extrapolated past ``left_out``. The target is the removed
+    rows' mean crossfit loss times that loss over the clones'::
+
+        mean(unseen) * (model_holdout + (clones_holdout - model_holdout)
+                        * fraction / left_out) / clones_holdout
+
+    With ``fraction = 0`` it is the ratio to the model's own level; the clones'
+    left-out fraction (a third with 3 folds) is far from a 1% removal's, and a
+    retrain without 10% of the rows fits unseen rows measurably worse than one without
+    1% (``benchmarks/study_unlearning_neural_calibration.py``).
+    """
+    level = model_holdout + (clones_holdout - model_holdout) * fraction / left_out
+    return float(np.mean(unseen) * level / clones_holdout)

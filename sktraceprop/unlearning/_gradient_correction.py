@@ -190,37 +190,49 @@ class GradientCorrectionUnlearner(
         damped Gauss-Newton step on all parameters (conjugate gradients on a subsample
         of at most 1024 retained rows; it tends to overshoot a retrain, see
         ``calibration``).
-    calibration : {"holdout", "crossfit", "none"}, default="holdout"
+    calibration : {"auto", "crossfit", "holdout", "none"}, default="auto"
         Neural models only: how the influence step is scaled (shortened or lengthened,
         by a root search) so that the removed rows' mean loss after the correction
         (step and fine-tuning) matches an estimate of their loss under a retrain.
+        ``"auto"``: ``"crossfit"`` when ``fit`` has rows the model does not train on
+        (``X_holdout``/``y_holdout``, or a skorch validation split), else
+        ``"holdout"`` with a warning. On the benchmark's 36 removals per data set
+        (``benchmarks/results/unlearning_neural.md``) the crossfit calibration lands
+        far closer to a retrain than the holdout one; it costs the clones' fits at
+        ``fit``. The event logs the calibration used (``calibration``) and this
+        parameter (``calibration_setting``).
         ``"holdout"``: the model's mean loss on rows it never trained on (``X_holdout``
         given to ``unlearn``/``fit``, else a skorch validation split; without either
         the step is not scaled); blind to how hard the removed rows are.
         ``"crossfit"``: at ``fit``, ``n_crossfit`` clones are fitted on repeated
         stratified ``crossfit_folds``-fold splits of the training rows, each on all
         folds but one; a removed row's estimate is its mean loss under the clones that
-        left it out, times the ratio of the model's holdout loss to theirs (the holdout
-        is required at ``fit``: ``X_holdout``/``y_holdout`` or a skorch validation
-        split). It costs about ``n_crossfit * (crossfit_folds - 1) / crossfit_folds``
-        extra fits (12 by default), once; ``unlearn`` costs the same as with
-        ``"holdout"``. The clones are not kept, only each row's loss. The correction
-        reaches its target; the estimate is what errs (see the user guide).
+        left it out, times the ratio of a retrain's holdout loss to theirs, the
+        retrain's interpolated between the model's and the clones' by the fraction of
+        the rows the removal removes (the holdout is required at ``fit``:
+        ``X_holdout``/``y_holdout`` or a skorch validation split). It costs about
+        ``n_crossfit * (crossfit_folds - 1) / crossfit_folds`` extra fits (30 by
+        default), once; ``unlearn`` costs the same as with ``"holdout"``. The clones
+        are not kept, only each row's loss. The correction reaches its target; the
+        estimate is what errs (see the user guide).
         ``"none"``: the plain step. The event logs ``calibration``,
         ``calibration_source``, ``calibration_target`` and ``step_scale``.
-    n_crossfit : int, default=18
+    n_crossfit : int, default=36
         Neural models with ``calibration="crossfit"`` only: clones fitted; at least
         ``crossfit_folds``, so that every row is left out by one. With a multiple of
         ``crossfit_folds``, every row is left out by ``n_crossfit / crossfit_folds``
         (6 by default). Each clone's loss on a hard row varies from one seed to the
         next, so more clones give a steadier target, at a fit's cost each.
-    crossfit_folds : int, default=3
-        Neural models with ``calibration="crossfit"`` only: the folds of each split.
-        Two (half-data clones) biases the estimate, as a model fitted on half the rows
-        fits unseen rows unlike one fitted on nearly all; more folds leave each row out
-        by fewer clones for the same cost, a noisier estimate
-        (``benchmarks/bench_unlearning_neural.py --all-methods`` compares 18 x 3 with
-        9 x 3).
+    crossfit_folds : int, default=6
+        Neural models with ``calibration="crossfit"`` only: the folds of each split;
+        each clone trains on ``(crossfit_folds - 1) / crossfit_folds`` of the rows.
+        Few folds bias the estimate (one ratio does not carry a model trained on two
+        thirds of the rows to one trained on nearly all, row by row: with 3 folds,
+        1% removals on MNIST overshoot); more folds leave each row out by fewer clones
+        for the same cost, a noisier estimate
+        (``benchmarks/study_unlearning_neural_calibration.py`` compares 18 x 3, 18 x 6
+        and 36 x 6; ``benchmarks/bench_unlearning_neural.py --all-methods`` scores
+        18 x 3 beside the default).
     random_state : int, RandomState instance or None, default=None
         Neural models with ``calibration="crossfit"`` only: draws the splits and the
         clones' seeds.
@@ -294,7 +306,8 @@ class GradientCorrectionUnlearner(
     weights and a ``p x p`` Hessian, ``p`` the number of model parameters; with
     ``preprocessing="refit"``, the raw training input instead of the features; for a
     neural model, the network's inputs (float32), the rows of a skorch validation split
-    and one crossfit loss per row. ``benchmarks/bench_unlearning.py`` measures that
+    and, with the crossfit calibration, one crossfit loss per row and each clone's loss
+    on each holdout row. ``benchmarks/bench_unlearning.py`` measures that
     memory. Row ids of removed rows are kept (``train_row_ids_``, the log); their
     values are not. A traced pipeline's run (``estimator_.lineage_``) is rewritten after
     each removal: feature names only removed rows produced are dropped and
@@ -327,7 +340,7 @@ class GradientCorrectionUnlearner(
         "n_steps": [Interval(Integral, 0, None, closed="left")],
         "lr": [None, Interval(Real, 0, None, closed="neither")],
         "influence": [StrOptions({"full", "last_layer"})],
-        "calibration": [StrOptions({"holdout", "crossfit", "none"})],
+        "calibration": [StrOptions({"auto", "holdout", "crossfit", "none"})],
         "n_crossfit": [Interval(Integral, 1, None, closed="left")],
         "crossfit_folds": [Interval(Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
@@ -348,9 +361,9 @@ class GradientCorrectionUnlearner(
         n_steps=10,
         lr=None,
         influence="last_layer",
-        calibration="holdout",
-        n_crossfit=18,
-        crossfit_folds=3,
+        calibration="auto",
+        n_crossfit=36,
+        crossfit_folds=6,
         random_state=None,
         preprocessing="refit",
         store=None,
@@ -391,9 +404,12 @@ class GradientCorrectionUnlearner(
             Row ids of the samples, overriding those carried by ``X``; sliced per fold
             by ``GridSearchCV`` like ``sample_weight``.
         X_holdout, y_holdout : array-like, default=None
-            Neural models only: rows the model does not train on, whose mean loss is the
-            calibration target of the removals made by this ``fit`` (see
-            ``calibration``); a skorch validation split is used when this is None.
+            Neural models only: rows the model does not train on. With
+            ``calibration="auto"`` or ``"crossfit"`` they correct the crossfit clones'
+            losses to the model's level (``"auto"`` needs them, or a skorch validation
+            split, to use the crossfit calibration); with ``"holdout"`` their mean loss
+            is the calibration target of the removals made by this ``fit``. A skorch
+            validation split is used when this is None.
 
         Returns
         -------
@@ -409,7 +425,7 @@ class GradientCorrectionUnlearner(
         backend = neural_backend(final_step(est))
         if backend is not None and sample_weight is not None:
             raise unsupported(final_step(est), " with sample_weight")
-        if backend is not None and self.calibration == "crossfit":
+        if backend is not None and self.calibration in ("auto", "crossfit"):
             if self.n_crossfit < self.crossfit_folds:
                 raise ValueError(
                     f"n_crossfit={self.n_crossfit} is less than crossfit_folds="

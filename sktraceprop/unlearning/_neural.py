@@ -20,7 +20,7 @@ scale ``t`` of the step, shortening or lengthening it):
 - ``"holdout"``: the model's mean loss on rows it never trained on (a population
   estimate: blind to how hard the removed rows themselves are);
 - ``"crossfit"``: per row, the mean loss under clones fitted at ``fit`` time that left
-  the row out (:mod:`._crossfit`), corrected by a holdout ratio.
+  the row out (:mod:`._crossfit`), corrected by a holdout ratio to the removal's size.
 
 Neither step is certified for a non-convex model: the reported *certificate* is the
 retained-objective gradient norm after the correction, a measure of stationarity, not a
@@ -34,6 +34,7 @@ hold gradients of the removed rows) is cleared.
 """
 
 import copy
+import warnings
 
 import numpy as np
 from sklearn.base import clone
@@ -41,12 +42,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from ._crossfit import crossfit_losses
+from ._crossfit import crossfit_losses, crossfit_target
 from ._influence_step import full_gauss_newton_step, gauss_newton_step
 from ._method import Removal, RemovalMethod
-from ._neural_backend import mean_loss
+from ._neural_backend import mean_loss, row_losses
 
-__all__ = ["NeuralCorrection", "calibrate", "neural_remove"]
+__all__ = ["NeuralCorrection", "calibrate", "neural_remove", "resolve_calibration"]
 
 #: The calibrated step is at most this multiple of the influence step.
 CALIBRATION_MAX_SCALE = 4096.0
@@ -227,15 +228,23 @@ class NeuralCorrection(RemovalMethod):
     validation : tuple (Z_v, Y_v, "validation split") or None
         Rows of a skorch validation split: given to ``fit``, never trained on.
     crossfit : dict or None
-        ``unseen`` (each held row's crossfit loss), ``ratio`` and ``source``.
+        ``unseen`` (each held row's crossfit loss), ``model_holdout`` and
+        ``clones_holdout`` (the model's and the clones' mean holdout loss), ``left_out``
+        (the clones' left-out fraction) and ``source`` (see
+        :func:`~._crossfit.crossfit_target`); also ``holdout_clones`` (each clone's loss
+        on each holdout row) and ``holdout_full`` (the model's), kept for studies of the
+        target (``benchmarks/study_unlearning_neural_calibration.py``).
+    calibration : {"crossfit", "holdout", "none"}
+        The calibration ``calibration="auto"`` resolved to at ``fit``.
     """
 
-    def __init__(self, backend, Z, Y, validation=None, crossfit=None):
+    def __init__(self, backend, Z, Y, validation=None, crossfit=None, calibration="holdout"):
         self.backend = backend
         self.Z = Z
         self.Y = Y
         self.validation = validation
         self.crossfit = crossfit
+        self.calibration = calibration
 
     def __getstate__(self):
         # a module cannot be pickled: keep its name
@@ -268,8 +277,11 @@ class NeuralCorrection(RemovalMethod):
                 validation = backend.prepare(final, Z_all[held], y_all[held]) + (
                     "validation split",
                 )
+        calibration = resolve_calibration(
+            params["calibration"], X_holdout is not None or validation is not None
+        )
         crossfit = None
-        if params["calibration"] == "crossfit":
+        if calibration == "crossfit":
             holdout = (
                 validation
                 if X_holdout is None
@@ -282,7 +294,7 @@ class NeuralCorrection(RemovalMethod):
                     "validation split (train_split)."
                 )
             seed = check_random_state(params["random_state"]).randint(np.iinfo(np.int32).max)
-            unseen, clones_loss = crossfit_losses(
+            unseen, clones_holdout = crossfit_losses(
                 backend,
                 final,
                 clone(final),
@@ -295,30 +307,46 @@ class NeuralCorrection(RemovalMethod):
                 n_jobs=params["n_jobs"],
                 verbose=params["verbose"],
             )
+            full_holdout = row_losses(backend.last_layer_inputs(final, holdout[0])[1], holdout[1])
             crossfit = {
                 "unseen": unseen,
-                "ratio": mean_loss(backend, final, holdout[0], holdout[1]) / clones_loss,
+                "model_holdout": float(full_holdout.mean()),
+                "clones_holdout": float(clones_holdout.mean()),
+                "left_out": 1.0 / params["crossfit_folds"],
+                "holdout_clones": clones_holdout,
+                "holdout_full": full_holdout,
                 "source": (
                     f"{params['n_crossfit']} clones on {params['crossfit_folds']}-fold "
-                    f"splits, corrected on the {holdout[2]} rows"
+                    f"splits, corrected on the {holdout[2]} rows to the removal's size"
                 ),
             }
-        return cls(backend, Z, Y, validation, crossfit)
+        return cls(backend, Z, Y, validation, crossfit, calibration)
 
     def remove(self, estimator, forget, keep, params, X_holdout=None, y_holdout=None):
         backend = self.backend
         final = copy.deepcopy(_final(estimator))
         crossfit, holdout = None, None
-        if params["calibration"] == "crossfit":
+        calibration = (
+            self.calibration if params["calibration"] == "auto" else params["calibration"]
+        )
+        if calibration == "crossfit":
             if self.crossfit is None:
                 raise ValueError(
                     "calibration='crossfit' was set after fit: its clones are fitted by fit; "
                     "fit the unlearner again with it."
                 )
             # Every row is left out by at least one clone (n_crossfit >= crossfit_folds).
-            target = float(self.crossfit["unseen"][forget].mean() * self.crossfit["ratio"])
-            crossfit = (target, self.crossfit["source"])
-        elif params["calibration"] == "holdout":
+            cf = self.crossfit
+            fraction = forget.shape[0] / self.Y.shape[0]
+            target = crossfit_target(
+                cf["unseen"][forget],
+                fraction,
+                cf["model_holdout"],
+                cf["clones_holdout"],
+                cf["left_out"],
+            )
+            crossfit = (target, cf["source"])
+        elif calibration == "holdout":
             holdout = (
                 self.validation
                 if X_holdout is None
@@ -358,6 +386,7 @@ class NeuralCorrection(RemovalMethod):
                 else "full-influence+finetune"
             ),
             "certificate": info.pop("certificate"),
+            "calibration_setting": params["calibration"],
             "tol": None,
             "n_iter": info["n_steps"],
             **info,
@@ -366,8 +395,9 @@ class NeuralCorrection(RemovalMethod):
         remains = []
         if self.crossfit is not None:
             remains.append(
-                "the crossfit losses kept for the retained rows were measured by clones "
-                "fitted with the removed rows (a few numbers per row, no row's values)"
+                "the crossfit losses kept for the retained rows and the holdout rows were "
+                "measured by clones fitted with the removed rows (a few numbers per row, "
+                "no row's values)"
             )
         kept = NeuralCorrection(
             backend,
@@ -377,10 +407,36 @@ class NeuralCorrection(RemovalMethod):
             None
             if self.crossfit is None
             else {**self.crossfit, "unseen": self.crossfit["unseen"][keep]},
+            self.calibration,
         )
         if remains:
             fields["caveat"] = "; ".join(remains)
         return Removal(final, kept, fields)
+
+
+def resolve_calibration(calibration, has_holdout):
+    """The calibration a neural removal uses for the parameter ``calibration``.
+
+    ``"auto"`` is ``"crossfit"`` when ``fit`` has rows the model does not train on
+    (``has_holdout``: ``X_holdout``/``y_holdout`` or a skorch validation split), the
+    calibration measured closest to a retrain; without them it is ``"holdout"``, with a
+    warning, as the crossfit clones cannot be corrected to the model's level without
+    such rows. Any other value is returned as given.
+    """
+    if calibration != "auto":
+        return calibration
+    if has_holdout:
+        return "crossfit"
+    warnings.warn(
+        "calibration='auto' uses the crossfit calibration only when fit has rows the "
+        "model does not train on (X_holdout/y_holdout, or a skorch validation split); "
+        "without them it falls back to calibration='holdout', whose removals land far "
+        "from a retrain's forget loss (benchmarks/results/unlearning_neural.md). Pass "
+        "X_holdout and y_holdout to fit, or set calibration explicitly.",
+        UserWarning,
+        stacklevel=4,
+    )
+    return "holdout"
 
 
 def _holdout_rows(backend, estimator, X_holdout, y_holdout):

@@ -5,6 +5,8 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.preprocessing import FunctionTransformer
@@ -88,7 +90,7 @@ def _state(net):
 
 def test_skorch_removal_moves_toward_the_retrain(multiclass_models):
     X, y, X_te, y_te, forget, original, retrained = multiclass_models
-    unl = GradientCorrectionUnlearner(_net(), n_steps=30, lr=0.1).fit(X, y)
+    unl = GradientCorrectionUnlearner(_net(), n_steps=30, lr=0.1, calibration="holdout").fit(X, y)
     unl.unlearn(mask=forget)
 
     gap = forget_loss_gap_closed(unl.estimator_, retrained, original, X[forget], y[forget])
@@ -112,7 +114,9 @@ def test_skorch_removal_moves_toward_the_retrain(multiclass_models):
 def test_full_influence_calibrated_on_a_holdout(multiclass_models):
     X, y, X_te, y_te, forget, original, retrained = multiclass_models
     X_ho, y_ho = X_te[:150], y_te[:150]
-    unl = GradientCorrectionUnlearner(_net(), influence="full", n_steps=30, lr=0.1).fit(X, y)
+    unl = GradientCorrectionUnlearner(
+        _net(), influence="full", n_steps=30, lr=0.1, calibration="holdout"
+    ).fit(X, y)
     gaps, events, ratios = {}, {}, {}
     for calibration in ("none", "holdout"):
         trial = pickle.loads(pickle.dumps(unl)).set_params(calibration=calibration)
@@ -137,7 +141,7 @@ def test_full_influence_calibrated_on_a_holdout(multiclass_models):
 
 def test_more_steps_and_influence_close_more_of_the_gap(multiclass_models):
     X, y, _, _, forget, original, retrained = multiclass_models
-    unl = GradientCorrectionUnlearner(_net()).fit(X, y)
+    unl = GradientCorrectionUnlearner(_net(), calibration="holdout").fit(X, y)
     gaps = []
     for damping, n_steps in [(1e3, 0), (0.0, 0), (0.0, 30)]:
         # the same fitted model each time: set the params, then remove from a copy
@@ -158,7 +162,9 @@ def test_binary_net_moves_toward_the_retrain():
     forget = np.arange(X.shape[0]) < 40
     original = _net(True, max_epochs=30).fit(X, y)
     retrained = _net(True, max_epochs=30).fit(X[~forget], y[~forget])
-    unl = GradientCorrectionUnlearner(_net(True, max_epochs=30), n_steps=30, lr=0.1)
+    unl = GradientCorrectionUnlearner(
+        _net(True, max_epochs=30), n_steps=30, lr=0.1, calibration="holdout"
+    )
     unl.fit(X, y).unlearn(mask=forget)
     gap = forget_loss_gap_closed(unl.estimator_, retrained, original, X[forget], y[forget])
     assert 10 < gap < 150
@@ -171,7 +177,9 @@ def test_binary_net_moves_toward_the_retrain():
 def test_failed_request_leaves_the_model_unchanged():
     X, y, X_te, _ = _data()
     Xs = stp.from_numpy(X, source_id="nn_failed")
-    unl = GradientCorrectionUnlearner(_traced(_net(max_epochs=5)), n_steps=3).fit(Xs, y)
+    unl = GradientCorrectionUnlearner(
+        _traced(_net(max_epochs=5)), n_steps=3, calibration="holdout"
+    ).fit(Xs, y)
     before = _state(unl.estimator_[-1])
     proba = unl.predict_proba(X_te)
     with pytest.raises(UnlearningError, match="never trained on"):
@@ -193,7 +201,12 @@ def test_source_removal_audit_clone_and_pickle():
     )
     store = MemoryStore()
     unl = GradientCorrectionUnlearner(
-        _traced(_net(max_epochs=10)), forget="nn_site_b", n_steps=5, lr=0.05, store=store
+        _traced(_net(max_epochs=10)),
+        forget="nn_site_b",
+        n_steps=5,
+        lr=0.05,
+        store=store,
+        calibration="holdout",
     )
     unl.fit(frame, y)
     assert unl.retained_mask_.sum() == 300
@@ -216,7 +229,9 @@ def test_grid_search_over_n_steps_and_lr():
     X, y, _, _ = _data(n=240)
     Xs = stp.from_numpy(X, source_id="nn_grid")
     forget = [int(i) for i in stp.row_ids(Xs)[:20]]
-    unl = GradientCorrectionUnlearner(_traced(_net(max_epochs=10)), forget=forget)
+    unl = GradientCorrectionUnlearner(
+        _traced(_net(max_epochs=10)), forget=forget, calibration="holdout"
+    )
     grid = GridSearchCV(
         unl, {"n_steps": [0, 5], "lr": [0.01, 0.1]}, cv=KFold(2, shuffle=True, random_state=0)
     )
@@ -269,7 +284,7 @@ def test_jax_removal_moves_toward_the_retrain():
     forget = np.arange(X.shape[0]) < 40
     original = model().fit(X, y)
     retrained = model().fit(X[~forget], y[~forget])
-    unl = GradientCorrectionUnlearner(model(), n_steps=30, lr=0.1).fit(X, y)
+    unl = GradientCorrectionUnlearner(model(), n_steps=30, lr=0.1, calibration="holdout").fit(X, y)
     before = original.params_[-1]["weight"].copy()
     unl.unlearn(mask=forget)
     gap = forget_loss_gap_closed(unl.estimator_, retrained, original, X[forget], y[forget])
@@ -337,7 +352,7 @@ def test_crossfit_losses_equal_independent_fits_on_the_other_folds(n_folds):
     fitted = clone(template).fit(X, y)
     Z, Y = _neural_torch.prepare(fitted, X, y)
     holdout = _neural_torch.prepare(fitted, X_te, y_te)
-    unseen, clones_loss = _crossfit.crossfit_losses(
+    unseen, clones_holdout = _crossfit.crossfit_losses(
         _neural_torch,
         fitted,
         template,
@@ -355,9 +370,10 @@ def test_crossfit_losses_equal_independent_fits_on_the_other_folds(n_folds):
     for k in range(n_folds):
         part = clone(template).fit(X[fold != k], y[fold != k])
         expected[fold == k] = per_sample_loss(part, X[fold == k], y[fold == k])
-        held_losses.append(per_sample_loss(part, X_te, y_te).mean())
+        held_losses.append(per_sample_loss(part, X_te, y_te))
     np.testing.assert_allclose(unseen, expected, rtol=1e-4, atol=1e-7)
-    assert clones_loss == pytest.approx(np.mean(held_losses), rel=1e-4)
+    # each clone's loss on each holdout row, clone k the one that left fold k out
+    np.testing.assert_allclose(clones_holdout, held_losses, rtol=1e-4, atol=1e-7)
     # one clone of a 2-fold split: half the rows left out, the others NaN
     unseen, _ = _crossfit.crossfit_losses(
         _neural_torch, fitted, template, Z, Y, n_models=1, n_folds=2, seed=7, holdout=holdout
@@ -394,7 +410,7 @@ def test_crossfit_clones_are_seeded_from_the_seed_alone():
         )
         assert torch.equal(torch.get_rng_state(), state)
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
-    assert runs[0][1] == runs[1][1]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
 
 
 def test_crossfit_calibration_hits_its_target_and_keeps_nothing_of_removed_rows(
@@ -405,7 +421,13 @@ def test_crossfit_calibration_hits_its_target_and_keeps_nothing_of_removed_rows(
     X, y, X_te, y_te, forget, original, retrained = multiclass_models
     X_ho, y_ho = X_te[:150], y_te[:150]
     unl = GradientCorrectionUnlearner(
-        _net(), calibration="crossfit", n_crossfit=9, random_state=0, n_steps=10, lr=0.05
+        _net(),
+        calibration="crossfit",
+        n_crossfit=9,
+        crossfit_folds=3,
+        random_state=0,
+        n_steps=10,
+        lr=0.05,
     ).fit(X, y, X_holdout=X_ho, y_holdout=y_ho)
     # the model itself is the same as without the calibration's clones
     np.testing.assert_allclose(unl.predict_proba(X_te), original.predict_proba(X_te), atol=1e-5)
@@ -443,7 +465,7 @@ def test_jax_crossfit_calibration():
         apply_fn, init_fn, n_epochs=60, learning_rate=0.01, alpha=1e-3, random_state=0
     )
     unl = GradientCorrectionUnlearner(
-        model, calibration="crossfit", n_crossfit=3, random_state=0, n_steps=5
+        model, calibration="crossfit", n_crossfit=3, crossfit_folds=3, random_state=0, n_steps=5
     ).fit(X, y, X_holdout=X_te[:100], y_holdout=y_te[:100])
     unl.unlearn(mask=np.arange(200) < 20)
     event = unl.unlearning_log_[-1]
@@ -476,7 +498,7 @@ def test_holdout_calibration_lengthens_the_last_layer_step_to_its_target(multicl
 
     X, y, X_te, y_te, forget, original, retrained = multiclass_models
     X_ho, y_ho = X_te[:150], y_te[:150]
-    unl = GradientCorrectionUnlearner(_net(), n_steps=5, lr=0.05).fit(X, y)
+    unl = GradientCorrectionUnlearner(_net(), n_steps=5, lr=0.05, calibration="holdout").fit(X, y)
     plain = pickle.loads(pickle.dumps(unl)).set_params(calibration="none")
     plain.unlearn(mask=forget)
     unl.unlearn(mask=forget, X_holdout=X_ho, y_holdout=y_ho)
@@ -504,7 +526,7 @@ def test_no_value_of_a_removed_row_remains_after_a_neural_removal():
     X[rows, 0] = marks
     net = _net(max_epochs=5, optimizer__momentum=0.9)
     unl = GradientCorrectionUnlearner(
-        net, calibration="crossfit", n_crossfit=3, random_state=0, n_steps=3
+        net, calibration="crossfit", n_crossfit=3, crossfit_folds=3, random_state=0, n_steps=3
     ).fit(X, y, X_holdout=X_te[:100], y_holdout=y_te[:100])
 
     def hits(blob):
@@ -559,3 +581,104 @@ def test_unlearner_reports_crossfit_progress(capsys):
         _net(max_epochs=2), calibration="crossfit", n_crossfit=2, crossfit_folds=2, verbose=1
     ).fit(X, y, X_holdout=X_te, y_holdout=y_te)
     assert "crossfit clones" in capsys.readouterr().err
+
+
+def test_resolve_calibration():
+    from sktraceprop.unlearning._neural import resolve_calibration
+
+    assert resolve_calibration("auto", True) == "crossfit"
+    for setting in ("crossfit", "holdout", "none"):
+        for has_holdout in (True, False):
+            assert resolve_calibration(setting, has_holdout) == setting
+    with pytest.warns(UserWarning, match="falls back to calibration='holdout'"):
+        assert resolve_calibration("auto", False) == "holdout"
+
+
+def test_default_calibration_is_crossfit_with_a_holdout_at_fit(multiclass_models):
+    X, y, X_te, y_te, forget, _, _ = multiclass_models
+    X_ho, y_ho = X_te[:150], y_te[:150]
+    params = dict(n_crossfit=3, crossfit_folds=3, random_state=0, n_steps=5, lr=0.05)
+    assert GradientCorrectionUnlearner(_net()).get_params()["calibration"] == "auto"
+    events = {}
+    for calibration in ("auto", "crossfit"):
+        unl = GradientCorrectionUnlearner(_net(), calibration=calibration, **params)
+        unl.fit(X, y, X_holdout=X_ho, y_holdout=y_ho).unlearn(mask=forget)
+        events[calibration] = unl.unlearning_log_[-1]
+    # the default is the crossfit calibration, the same removal as asking for it
+    assert events["auto"]["calibration"] == "crossfit"
+    assert events["auto"]["calibration_setting"] == "auto"
+    assert events["crossfit"]["calibration_setting"] == "crossfit"
+    assert events["auto"]["calibration_target"] == events["crossfit"]["calibration_target"]
+    assert events["auto"]["step_scale"] == events["crossfit"]["step_scale"]
+
+
+def test_default_calibration_without_a_holdout_warns_and_uses_the_holdout_one(
+    multiclass_models,
+):
+    X, y, X_te, y_te, forget, _, _ = multiclass_models
+    X_ho, y_ho = X_te[:150], y_te[:150]
+    with pytest.warns(UserWarning, match="X_holdout and y_holdout to fit"):
+        unl = GradientCorrectionUnlearner(_net(), n_steps=5, lr=0.05).fit(X, y)
+    explicit = GradientCorrectionUnlearner(_net(), calibration="holdout", n_steps=5, lr=0.05)
+    explicit.fit(X, y)
+    for model in (unl, explicit):
+        model.unlearn(mask=forget, X_holdout=X_ho, y_holdout=y_ho)
+    event = unl.unlearning_log_[-1]
+    assert event["calibration"] == "holdout" and event["calibration_setting"] == "auto"
+    assert event["calibration_target"] == explicit.unlearning_log_[-1]["calibration_target"]
+    np.testing.assert_array_equal(unl.predict_proba(X_te), explicit.predict_proba(X_te))
+    # a setting changed after fit applies to the next removal
+    unl.set_params(calibration="none").unlearn(mask=np.arange(X.shape[0]) >= X.shape[0] - 3)
+    assert unl.unlearning_log_[-1]["calibration"] == "none"
+
+
+def test_crossfit_target_against_a_hand_computation():
+    from sktraceprop.unlearning._crossfit import crossfit_target
+
+    unseen = np.array([0.2, 0.5, 1.1, 3.0])  # mean 1.2
+    # model holdout loss 0.3, clones' 0.4 with a sixth of the rows left out
+    # a removal of nothing would be at the model's level: 1.2 * 0.3 / 0.4
+    assert crossfit_target(unseen, 0.0, 0.3, 0.4, 1 / 6) == pytest.approx(0.9)
+    # 1% removed: 0.3 + 0.1 * 0.01 * 6 = 0.306; 1.2 * 0.306 / 0.4
+    assert crossfit_target(unseen, 0.01, 0.3, 0.4, 1 / 6) == pytest.approx(0.918)
+    # as many removed as each clone left out: the clones' own level, no correction
+    assert crossfit_target(unseen, 1 / 6, 0.3, 0.4, 1 / 6) == pytest.approx(1.2)
+    # past it, extrapolated: 0.3 + 0.1 * 0.25 * 6 = 0.45; 1.2 * 0.45 / 0.4
+    assert crossfit_target(unseen, 0.25, 0.3, 0.4, 1 / 6) == pytest.approx(1.35)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 20.0), min_size=1, max_size=30),
+    st.floats(0.0, 1.0),
+    st.floats(0.01, 5.0),
+    st.floats(0.01, 5.0),
+    st.integers(2, 12),
+)
+def test_crossfit_target_is_linear_in_the_fraction_removed(unseen, fraction, model, clones, k):
+    from sktraceprop.unlearning._crossfit import crossfit_target
+
+    at = [crossfit_target(unseen, f, model, clones, 1 / k) for f in (0.0, fraction, 1 / k)]
+    # the model's level with nothing removed, the clones' with their fraction removed
+    assert at[0] == pytest.approx(np.mean(unseen) * model / clones, rel=1e-9, abs=1e-12)
+    assert at[2] == pytest.approx(np.mean(unseen), rel=1e-9, abs=1e-12)
+    # and a straight line between them in the fraction
+    expected = at[0] + (at[2] - at[0]) * fraction * k
+    assert at[1] == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_crossfit_removal_uses_the_removed_fraction(multiclass_models):
+    X, y, X_te, y_te, _, _, _ = multiclass_models
+    unl = GradientCorrectionUnlearner(
+        _net(), calibration="crossfit", n_crossfit=3, crossfit_folds=3, random_state=0,
+        n_steps=2, lr=0.05,
+    ).fit(X, y, X_holdout=X_te[:150], y_holdout=y_te[:150])  # fmt: skip
+    cf = unl._method.crossfit
+    forget = np.arange(X.shape[0]) < 20
+    unl.unlearn(mask=forget)
+    event = unl.unlearning_log_[-1]
+    fraction = 20 / X.shape[0]
+    level = cf["model_holdout"] + (cf["clones_holdout"] - cf["model_holdout"]) * fraction * 3
+    expected = cf["unseen"][:20].mean() * level / cf["clones_holdout"]
+    assert event["calibration_target"] == pytest.approx(expected, rel=1e-12)
+    assert "to the removal's size" in event["calibration_source"]
