@@ -85,13 +85,18 @@ def make_net(seed=0):
 # does the same on MNIST at full size. The crossfit calibration fits 3 clones at
 # ``fit`` (one 3-fold split: each on two thirds of the rows, every row left out by one
 # clone; the default is 36 clones on six 6-fold splits, closer to a retrain and
-# steadier), and needs rows
-# the net never trains on (300 held-out digits) to correct for their smaller training
-# sets; it keeps only each row's loss, not the clones.
+# steadier), and needs rows the net never trains on (300 held-out digits) to correct
+# for their smaller training sets; it keeps only each row's loss, not the clones.
 torch.manual_seed(0)
 pipe = stp.make_traced_pipeline(FunctionTransformer(to_float32), make_net())
 unl = stp.GradientCorrectionUnlearner(
-    pipe, calibration="crossfit", n_crossfit=3, random_state=0, n_steps=10, lr=0.05
+    pipe,
+    calibration="crossfit",
+    n_crossfit=3,
+    crossfit_folds=3,
+    random_state=0,
+    n_steps=10,
+    lr=0.05,
 )
 unl.fit(X, y, X_holdout=X_all[holdout], y_holdout=y_all[holdout])
 print(unl.estimator_.lineage_.source_counts())
