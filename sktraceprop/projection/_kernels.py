@@ -69,6 +69,28 @@ _ONE = np.uint64(1)
 _TWO_M53 = 1.0 / 9007199254740992.0
 
 
+@njit(nogil=True, cache=True, inline="always")
+def store_block(out, acc, r0, m, n_components, first, scale):
+    """``out[r0:r0 + m]`` (+)= ``acc[:, :m].T`` (times ``scale`` unless 0), in 16 x 16
+    squares so that both sides stay in L1; ``first`` writes instead of adding."""
+    for c0 in range(0, n_components, 16):
+        c1 = min(n_components, c0 + 16)
+        for r in range(m):
+            out_row = out[r0 + r]
+            if first and scale != 0:
+                for c in range(c0, c1):
+                    out_row[c] = acc[c, r] * scale
+            elif first:
+                for c in range(c0, c1):
+                    out_row[c] = acc[c, r]
+            elif scale != 0:
+                for c in range(c0, c1):
+                    out_row[c] = (out_row[c] + acc[c, r]) * scale
+            else:
+                for c in range(c0, c1):
+                    out_row[c] += acc[c, r]
+
+
 @njit(inline="always", cache=True)
 def _mix64(z):
     z = (z ^ (z >> _S30)) * _M1
@@ -220,23 +242,7 @@ def project_dense(
                 for e in range(n_terms):
                     block_axpy(block, xt, c_cols[e], c_signs[e])
                 block_add_to(block, acc, c)
-        # out[r0:r0 + m] += acc.T, in 16 x 16 squares so both sides stay in L1
-        for c0 in range(0, n_components, 16):
-            c1 = min(n_components, c0 + 16)
-            for r in range(m):
-                out_row = out[r0 + r]
-                if first and scale != 0:
-                    for c in range(c0, c1):
-                        out_row[c] = acc[c, r] * scale
-                elif first:
-                    for c in range(c0, c1):
-                        out_row[c] = acc[c, r]
-                elif scale != 0:
-                    for c in range(c0, c1):
-                        out_row[c] = (out_row[c] + acc[c, r]) * scale
-                else:
-                    for c in range(c0, c1):
-                        out_row[c] += acc[c, r]
+        store_block(out, acc, r0, m, n_components, first, scale)
     return seen
 
 

@@ -23,12 +23,11 @@ import numpy as np
 from numba import njit
 
 from ..utils import _numba_cache  # noqa: F401  (registers the cache locators first)
+from ._kernels import store_block
 from ._simd import row_axpy, transpose_square, vector_lanes
 
 #: Features of a tile: 256 lines of 64 bytes, 16 KB.
 TILE = 256
-# Accumulator rows copied to the output at a time (both sides stay in L1).
-_OUT_SQUARE = 16
 
 
 @njit(nogil=True, cache=True)
@@ -89,21 +88,5 @@ def project_scatter(X, bits, exponent, j0, colptr, rows, signs, first, scale, ou
                         seen = exponent
             for e in range(colptr[t0] - base, colptr[t0 + n_tile] - base):
                 row_axpy(acc, rows[e], signs[e], buf, local[e])
-        # out[r0:r0 + m] (+)= acc.T, in squares so that both sides stay in L1
-        for c0 in range(0, n_components, _OUT_SQUARE):
-            c1 = min(n_components, c0 + _OUT_SQUARE)
-            for r in range(m):
-                out_row = out[r0 + r]
-                if first and scale != 0:
-                    for c in range(c0, c1):
-                        out_row[c] = acc[c, r] * scale
-                elif first:
-                    for c in range(c0, c1):
-                        out_row[c] = acc[c, r]
-                elif scale != 0:
-                    for c in range(c0, c1):
-                        out_row[c] = (out_row[c] + acc[c, r]) * scale
-                else:
-                    for c in range(c0, c1):
-                        out_row[c] += acc[c, r]
+        store_block(out, acc, r0, m, n_components, first, scale)
     return seen

@@ -45,18 +45,9 @@ def _slices(builder, ptr, width, vector):
 
 def _row_pointer(context, builder, array_type, array, index, index_type):
     """Pointer to ``array[index, 0]`` (no wraparound: callers pass valid indices)."""
-    arr = context.make_array(array_type)(context, builder, array)
-    i = context.cast(builder, index, index_type, types.intp)
     zero = context.get_constant(types.intp, 0)
-    return cgutils.get_item_pointer2(
-        context,
-        builder,
-        data=arr.data,
-        shape=cgutils.unpack_tuple(builder, arr.shape),
-        strides=cgutils.unpack_tuple(builder, arr.strides),
-        layout=array_type.layout,
-        inds=[i, zero],
-        wraparound=False,
+    return _item_pointer(
+        context, builder, array_type, array, index, zero, (index_type, types.intp)
     )
 
 
