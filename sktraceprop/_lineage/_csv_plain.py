@@ -6,7 +6,8 @@ quoted field only at the start of a field. So each logical line is, whole, one o
 in ``skiprows``, a blank line, a whitespace-only line (both skipped under
 ``skip_blank_lines``), or one record. :func:`scan_plain` finds the ``\\n`` and quote
 bytes eight at a time and classifies each complete line; the state machine takes the
-chunk's last, unfinished line, a record carried over from the previous chunk, and every
+chunk's last, unfinished line, a record carried over from the previous chunk, a skipped
+line that starts with the delimiter (pandas reads its fields differently), and every
 chunk that does not qualify. Both read and write the same state vector, so they can take
 turns within a file.
 """
@@ -196,6 +197,12 @@ def scan_plain(
     n_rec = st[S_N_REC]
     fl = st[S_FILE_LINES]
     while i < n and k < room and not (max_records >= 0 and n_rec >= max_records):
+        skipped = fl < skip.size and skip[fl]
+        if skipped and quote >= 0 and buf[i] == delim:
+            # In a skipped line, pandas does not take a leading delimiter as the end of a
+            # field, so a quote after it opens nothing (in a record it would): the state
+            # machine's line.
+            break
         # Blank, or only spaces and tabs that are not the delimiter: skipped under
         # skip_blank_lines (unless skiprows takes the line first). Any other byte starts
         # a record on this line.
@@ -209,7 +216,7 @@ def scan_plain(
             nl, inner = _line_end(buf, words, head, i, quote, delim, doublequote)
         if nl == n:
             break  # the unfinished last line is the state machine's
-        if not (fl < skip.size and skip[fl]) and not (skip_blank and j == nl):
+        if not skipped and not (skip_blank and j == nl):
             starts[k] = base + i
             ends[k] = base + nl
             lines[k] = line

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import lzma
+import sys
 import zipfile
 from dataclasses import dataclass, field
 
@@ -106,9 +107,18 @@ def _decompressed(raw, method, path):
 
 
 def _utf8(stream, encoding, errors):
-    """Chunks of the UTF-8 bytes pandas' tokenizer sees (other encodings re-encoded)."""
+    """Chunks of the UTF-8 bytes pandas' tokenizer sees (other encodings re-encoded).
+
+    A full chunk of a UTF-8 stream is one reused ``bytearray``, overwritten by the next
+    read (fresh 4 MB buffers cost page faults): use it before asking for the next.
+    """
     transcode = encoding is not None and codecs.lookup(encoding).name not in ("utf-8", "ascii")
     decoder = codecs.getincrementaldecoder(encoding)(errors) if transcode else None
+    if decoder is None:
+        buffer = bytearray(CHUNK)
+        while n := stream.readinto(buffer):
+            yield buffer if n == len(buffer) else bytes(memoryview(buffer)[:n])
+        return
     while True:
         chunk = stream.read(CHUNK)
         out = chunk if decoder is None else decoder.decode(chunk, final=not chunk).encode()
@@ -160,7 +170,7 @@ def _skip_mask(skiprows, bound, current):
 def _span(chunk, base, tail, tail_base, start, end):
     """Bytes ``start .. end`` of the stream, from the carried tail and the current chunk."""
     if start >= base:
-        return chunk[start - base : end - base]
+        return bytes(chunk[start - base : end - base])
     head = tail[start - tail_base : end - tail_base]
     return head if end <= base else head + chunk[: end - base]
 
@@ -175,21 +185,29 @@ class _Kept:
     samples: dict = field(default_factory=dict)
     recent: dict = field(default_factory=dict)
 
-    def add(self, first, k, starts, ends, text_of):
+    def add(self, first, k, spans, text_of):
+        """Keep what is needed of records ``first .. first + k - 1``.
+
+        ``spans(js)`` gives the byte spans (starts, ends) of the batch's records ``js``;
+        ``text_of(start, end)`` their bytes.
+        """
         # Thin first: the stride keeps at most 2 * N_SAMPLED records, spread evenly.
         while (first + k) // self.stride > 2 * N_SAMPLED:
             self.stride *= 2
             for g in [g for g in self.samples if g >= self.n_keep and g % self.stride]:
                 del self.samples[g]
-        g = first + np.arange(k)
-        sampled = (g < self.n_keep) | (g % self.stride == 0)
-        last = np.arange(k) >= k - self.last_kept
-        for j in np.flatnonzero(sampled | last):
-            text = text_of(starts[j], ends[j])
-            if sampled[j]:
-                self.samples[int(g[j])] = text
-            if last[j]:
-                self.recent[int(g[j])] = text
+        # Positions in the batch, without a pass over all k (a counted run is long).
+        sampled = {*range(min(max(self.n_keep - first, 0), k))}
+        sampled.update(range((-first) % self.stride, k, self.stride))
+        last = {*range(max(k - self.last_kept, 0), k)}
+        picks = np.array(sorted(sampled | last), dtype=np.int64)
+        starts, ends = spans(picks)
+        for q, j in enumerate(picks.tolist()):
+            text = text_of(int(starts[q]), int(ends[q]))
+            if j in sampled:
+                self.samples[first + j] = text
+            if j in last:
+                self.recent[first + j] = text
         for old in [r for r in self.recent if r < first + k - self.last_kept]:
             del self.recent[old]
 
@@ -247,6 +265,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     scan : Scan
     """
     from . import _csv_kernel as K
+    from ._csv_count import count_run
     from ._csv_plain import scan_plain
 
     sep = kwargs.get("sep", kwargs.get("delimiter", ","))
@@ -269,6 +288,8 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     quote_byte = bytes([quote]) if quote >= 0 else None
     # Chunks without these bytes take the fast path.
     specials = [bytes([b]) for b in (escape, comment, 13) if b >= 0]
+    # Bytes that keep a run of lines from being counted (0 for none: NUL bytes do anyway).
+    count_specials = np.array([max(b, 0) for b in (quote, comment, escape)], np.uint8)
     flags = (
         bool(kwargs.get("doublequote", True)),
         bool(kwargs.get("skip_blank_lines", True)),
@@ -309,23 +330,46 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
                 skip = _skip_mask(kwargs["skiprows"], bound, skip)
             elif skip is None:
                 skip = _skip_mask(kwargs.get("skiprows"), 0, None)
-            # (A delimiter ending the chunk is followed by a byte of the next chunk.)
-            quoted = quote_byte is not None and (quote_byte in chunk or chunk[-1] == delim)
-            stops = stop_field if quoted else stop_unquoted
-            plain = fast and term == 10 and not any(b in chunk for b in specials)
-            if plain and quoted:
-                plain = not flags[2]  # skipinitialspace would open quotes after blanks
-            if plain:
+            counting = fast and term == 10 and sys.byteorder == "little"
+            if fast and term == 10:
                 head = min((-buf.ctypes.data) % 8, buf.size)
                 words = buf[head : head + (buf.size - head) // 8 * 8].view(np.uint64)
+            plain = None  # not yet looked at: a counted run does not need it
+            stops = stop_field  # right for any chunk (stop_unquoted: without quotes)
             pos = 0
             while pos < buf.size and not (max_records >= 0 and st[K.S_N_REC] >= max_records):
                 first = int(st[K.S_N_REC])
                 k, stop = 0, pos
                 limit = max_records
-                if plain:
+                spans = lambda js: (starts[js], ends[js])  # noqa: E731
+                run = None
+                if counting:
+                    run = count_run(
+                        chunk, buf, words, head, pos, base, st, max_records, skip, count_specials,
+                        delim,
+                    )  # fmt: skip
+                    if run is not None:
+                        k, stop, run_lines, spans = run
+                        # What is left is the chunk's unfinished last line: the state
+                        # machine's.
+                        counting, plain = False, False
+                    elif st[K.S_STATE] == K.START_RECORD:
+                        counting = False  # refused: the other paths take the chunk
+                    else:
+                        # A record in progress: the state machine ends it (without a look
+                        # at the whole chunk), then the census is tried again.
+                        n_rec = int(st[K.S_N_REC])
+                        limit = n_rec + 1 if max_records < 0 else min(max_records, n_rec + 1)
+                if plain is None and not counting:
+                    # (A delimiter ending the chunk is followed by a byte of the next chunk.)
+                    quoted = quote_byte is not None and (quote_byte in chunk or chunk[-1] == delim)
+                    stops = stop_field if quoted else stop_unquoted
+                    plain = fast and term == 10 and not any(b in chunk for b in specials)
+                    if plain and quoted:
+                        plain = not flags[2]  # skipinitialspace would open quotes after blanks
+                if run is None and plain:
                     k, stop = scan_plain(
-                        buf, words, head, pos, base, st, max_records, delim,
+                        buf, words, head, pos, base, st, limit, delim,
                         quote if quoted else -1, flags[0], flags[1], skip, starts, ends, found,
                     )  # fmt: skip
                     # The state machine hands the chunk back after its next record.
@@ -334,17 +378,16 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
                 if stop > pos:
                     pos = stop
                 else:
-                    # Not a line the fast path may take: the state machine's.
+                    # Not a line the fast paths may take: the state machine's.
                     k, pos = K.scan_chunk(
                         buf, pos, base, st, limit, delim, quote, comment, escape, term,
                         carriage, *flags, skip, stops, stop_quoted, starts, ends, found,
                     )  # fmt: skip
-                lines.append(found[:k].copy())
+                lines.append(run_lines if run is not None else found[:k].copy())
                 kept.add(
                     first,
                     k,
-                    starts,
-                    ends,
+                    spans,
                     lambda a, b, c=chunk, o=base, t=tail, tb=tail_base: _span(c, o, t, tb, a, b),
                 )
             state = int(st[K.S_STATE])
