@@ -112,8 +112,12 @@ def census(buf, words, head, start, end, specials, delim, block, counts, offsets
     counts[0] = 0
     offsets[0] = start
     n_counts = 1
-    d = np.uint64(delim) if 0 <= delim < 33 else np.uint64(10)
+    # Loop invariants, which LLVM hoists out of the loop (one loop for each case): a NUL
+    # (a missing special byte) is below 0x21 anyway, and so is a delimiter not.
+    low_delim = 0 <= delim < 33
+    d = np.uint64(delim) if low_delim else np.uint64(10)
     s0, s1, s2 = np.uint64(specials[0]), np.uint64(specials[1]), np.uint64(specials[2])
+    extra = specials[1] != 0 or specials[2] != 0
     k = k0
     while k < k1:
         counts[n_counts] = total
@@ -128,13 +132,10 @@ def census(buf, words, head, start, end, specials, delim, block, counts, offsets
             after_nl = (nl << np.uint64(8)) | (_equal(words[j - 1], 10) >> np.uint64(56))
             # A control byte or space other than "\n" and the delimiter, or a special byte,
             # or "\n" just after "\n".
-            bad |= (
-                (_below_33(w) & ~(nl | _equal(w, d)))
-                | _equal(w, s0)
-                | _equal(w, s1)
-                | _equal(w, s2)
-                | (after_nl & nl)
-            )
+            allowed = nl | _equal(w, d) if low_delim else nl
+            bad |= (_below_33(w) & ~allowed) | _equal(w, s0) | (after_nl & nl)
+            if extra:
+                bad |= _equal(w, s1) | _equal(w, s2)
             lanes += nl >> np.uint64(7)
         if bad:
             return -1, 0
@@ -211,9 +212,10 @@ def count_run(chunk, buf, words, head, pos, base, st, max_records, skip, special
         ``None`` when the run does not qualify (the state is not at a record's start,
         the chunk holds no complete line from ``pos``, the census refuses, ``skiprows``
         names one of its lines, or ``nrows`` ends inside it); the state is then as
-        before, its line count at most advanced to ``pos``. Otherwise ``(n, stop, lines,
-        spans)``: the records taken, the index after the run, their physical lines, and
-        a function from record indices (in the run) to their absolute byte spans.
+        before, its line count at most advanced to ``pos``. Otherwise ``(n, stop, line,
+        spans)``: the records taken (their physical lines are ``line .. line + n - 1``),
+        the index after the run, and a function from record indices (in the run) to
+        their absolute byte spans.
     """
     if st[S_STATE] != START_RECORD or st[S_COUNTED] < base:
         return None
@@ -240,4 +242,4 @@ def count_run(chunk, buf, words, head, pos, base, st, max_records, skip, special
         line_spans(buf, counts, offsets, n_counts, picks.astype(np.int64), starts, ends)
         return starts + base, ends + base
 
-    return n, end, np.arange(line, line + n, dtype=np.int64), spans
+    return n, end, int(line), spans

@@ -132,13 +132,17 @@ def _first_at_least(chunks, n):
     """The same bytes, with a first chunk of at least ``n`` bytes (to see a BOM)."""
     head = b""
     for chunk in chunks:
-        if len(head) >= n:
+        if head is None:
             yield chunk
-            continue
-        head += chunk
-        if len(head) >= n:
-            yield head
-    if len(head) < n and head:
+        elif not head and len(chunk) >= n:
+            head = None
+            yield chunk
+        else:
+            head += chunk
+            if len(head) >= n:
+                yield head
+                head = None
+    if head:
         yield head
 
 
@@ -173,6 +177,21 @@ def _span(chunk, base, tail, tail_base, start, end):
         return bytes(chunk[start - base : end - base])
     head = tail[start - tail_base : end - tail_base]
     return head if end <= base else head + chunk[: end - base]
+
+
+def _joined(pieces):
+    """One array of the lines found: arrays, and ``(first, n)`` for consecutive lines."""
+    sizes = [p[1] if isinstance(p, tuple) else p.size for p in pieces]
+    out = np.empty(sum(sizes), np.int64)
+    ramp = np.arange(max((p[1] for p in pieces if isinstance(p, tuple)), default=0))
+    at = 0
+    for piece, size in zip(pieces, sizes):
+        if isinstance(piece, tuple):
+            np.add(ramp[:size], piece[0], out=out[at : at + size])
+        else:
+            out[at : at + size] = piece
+        at += size
+    return out
 
 
 @dataclass
@@ -349,7 +368,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
                         delim,
                     )  # fmt: skip
                     if run is not None:
-                        k, stop, run_lines, spans = run
+                        k, stop, run_line, spans = run
                         # What is left is the chunk's unfinished last line: the state
                         # machine's.
                         counting, plain = False, False
@@ -383,7 +402,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
                         buf, pos, base, st, limit, delim, quote, comment, escape, term,
                         carriage, *flags, skip, stops, stop_quoted, starts, ends, found,
                     )  # fmt: skip
-                lines.append(run_lines if run is not None else found[:k].copy())
+                lines.append((run_line, k) if run is not None else found[:k].copy())
                 kept.add(
                     first,
                     k,
@@ -402,7 +421,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     status = None
     if st is None:
         st = K.new_state()
-    lines = np.concatenate(lines) if lines else np.zeros(0, np.int64)
+    lines = _joined(lines)
     state = int(st[K.S_STATE])
     if not (max_records >= 0 and st[K.S_N_REC] >= max_records):
         end = None

@@ -372,7 +372,7 @@ def test_census_counts_exactly_the_runs_it_may(pieces, offset, block, sep):
     # the span of each line from its block counts.
     from sktraceprop._lineage._csv_count import census, line_spans
 
-    run = b"".join(pieces).rstrip(b"\r\t ,#\"-.12") + b"\n"
+    run = b"".join(pieces).rstrip(b'\r\t ,#"-.12') + b"\n"
     data = np.frombuffer(b"x" * offset + run + b"tail", np.uint8).copy()
     head = (-data.ctypes.data) % 8
     words = data[head : head + (data.size - head) // 8 * 8].view(np.uint64)
