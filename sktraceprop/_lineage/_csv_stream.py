@@ -275,9 +275,10 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     max_records : int, default=-1
         Stop scanning after this many records (``nrows``); the file is still hashed.
     fast : bool, default=True
-        Scan chunks free of escape, comment and ``\r`` bytes with
+        Count runs of lines that are one record each (:func:`._csv_count.count_run`),
+        and scan other chunks free of escape, comment and ``\r`` bytes with
         :func:`._csv_plain.scan_plain`; ``False`` runs the state machine on every byte
-        (the two must agree: the property tests compare them).
+        (they must agree: the property tests compare them).
 
     Returns
     -------
