@@ -126,10 +126,12 @@ def census(buf, words, head, start, end, specials, delim, block, counts, offsets
         stop = min(k + block, k1)
         lanes = np.uint64(0)  # "\n" bytes per byte lane in this block
         bad = np.uint64(0)
+        prev_nl = _equal(words[k - 1], 10)
         for j in range(k, stop):
             w = words[j]
             nl = _equal(w, 10)
-            after_nl = (nl << np.uint64(8)) | (_equal(words[j - 1], 10) >> np.uint64(56))
+            after_nl = (nl << np.uint64(8)) | (prev_nl >> np.uint64(56))
+            prev_nl = nl
             # A control byte or space other than "\n" and the delimiter, or a special byte,
             # or "\n" just after "\n".
             allowed = nl | _equal(w, d) if low_delim else nl
