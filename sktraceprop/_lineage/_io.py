@@ -42,7 +42,7 @@ def _array_digest(X):
 
 def _with_ids(df, ids, keep_index=False):
     """``df`` indexed by row ids; with ``keep_index``, its own index levels come first."""
-    index = pd.Index(ids, name=ROW_INDEX_NAME)
+    index = pd.Index(ids, name=ROW_INDEX_NAME, copy=False)  # fresh ids from pack: no copy
     if keep_index:
         levels, codes = [], []
         for k in range(df.index.nlevels):
