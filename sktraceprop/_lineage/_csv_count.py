@@ -95,7 +95,8 @@ def census(buf, words, head, start, end, specials, delim, block, counts, offsets
         Entries written to ``counts`` and ``offsets``.
     """
     # Bytes up to the end of the first whole word after start, one by one; then words
-    # from the next one (each compared with the word before it); then the last bytes.
+    # from the next one (each paired with the word before it, for "\n\n" across their
+    # boundary); then the last bytes.
     k0 = max((start - head + 7) // 8 + 1, 1)
     k1 = (end - head) // 8
     if k0 >= k1 or k1 > words.size:
@@ -112,8 +113,9 @@ def census(buf, words, head, start, end, specials, delim, block, counts, offsets
     counts[0] = 0
     offsets[0] = start
     n_counts = 1
-    # Loop invariants, which LLVM hoists out of the loop (one loop for each case): a NUL
-    # (a missing special byte) is below 0x21 anyway, and so is a delimiter not.
+    # Loop invariants, which LLVM unswitches (one loop for each case): the delimiter is
+    # tested only if it is below 0x21, the second and third special bytes only if given
+    # (a missing one is 0: a NUL is below 0x21 anyway).
     low_delim = 0 <= delim < 33
     d = np.uint64(delim) if low_delim else np.uint64(10)
     s0, s1, s2 = np.uint64(specials[0]), np.uint64(specials[1]), np.uint64(specials[2])

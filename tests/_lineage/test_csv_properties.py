@@ -363,17 +363,21 @@ def _census_truth(run, specials, delim):
 @given(
     st.lists(st.sampled_from([b"1", b"-2.5", b",", b"\n", b" ", b"\t", b'"', b"\r", b"#"])),
     st.integers(0, 15),
+    st.integers(0, 7),
     st.integers(1, 4),
     st.sampled_from([",", "\t"]),
 )
-def test_census_counts_exactly_the_runs_it_may(pieces, offset, block, sep):
+def test_census_counts_exactly_the_runs_it_may(pieces, offset, shift, block, sep):
     # The word-at-a-time census against a byte-by-byte reading of the same run, at every
     # alignment: it counts the lines of a qualifying run, refuses any other, and finds
     # the span of each line from its block counts.
     from sktraceprop._lineage._csv_count import census, line_spans
 
     run = b"".join(pieces).rstrip(b'\r\t ,#"-.12') + b"\n"
-    data = np.frombuffer(b"x" * offset + run + b"tail", np.uint8).copy()
+    text = b"x" * offset + run + b"tail"
+    # ``shift`` moves the chunk against the word boundaries.
+    data = np.zeros(len(text) + 8, np.uint8)[shift : shift + len(text)]
+    data[:] = np.frombuffer(text, np.uint8)
     head = (-data.ctypes.data) % 8
     words = data[head : head + (data.size - head) // 8 * 8].view(np.uint64)
     specials = np.array([34, 35, 0], np.uint8)
@@ -396,15 +400,16 @@ def numeric_documents(draw):
     """Numeric exports (the counted runs' files), now and then with a line that is not."""
     rows = draw(st.integers(0, 40))
     odd = ["", "  ", "\t", " 1,2", '"q",1', "1,2\r", "#c"]
-    lines = ["a,b,c"] if draw(st.booleans()) else []
+    sep = draw(st.sampled_from([",", "\t"]))
+    lines = [sep.join("abc")] if draw(st.booleans()) else []
     for _ in range(rows):
         if draw(st.integers(0, 9)) == 0:
             lines.append(draw(st.sampled_from(odd)))
         else:
             values = draw(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=3, max_size=3))
-            lines.append(",".join(f"{v:.6g}" for v in values))
+            lines.append(sep.join(f"{v:.6g}" for v in values))
     text = "\n".join(lines) + draw(st.sampled_from(["", "\n"]))
-    options = {"header": None}
+    options = {"header": None, "sep": sep}
     choice = draw(st.sampled_from(["plain", "nrows", "skiprows", "callable", "comment"]))
     if choice == "nrows":
         options["nrows"] = draw(st.integers(0, rows + 1))
@@ -442,7 +447,7 @@ def test_counted_runs_agree_with_the_state_machine(tmp_path_factory, doc, chunk,
     assert (fast.n_records, fast.status, fast.sha256) == (slow.n_records, slow.status, slow.sha256)
     assert fast.samples == slow.samples
     if not any(c in text for c in '"\r#'):
-        truth = _plain_truth(text, {"sep": ",", **options})
+        truth = _plain_truth(text, options)
         assert fast.lines.tolist() == (truth if limit < 0 else truth[:limit])
 
 
