@@ -529,7 +529,13 @@ def other_draw(name):
         f"clones; measured by `{study['command']}`): on {3 * N_DRAWS} removals drawn "
         f"from seed {seeds['held out']}, on which nothing was chosen, "
         f"{pair('held out', own)}; on this page's removals (seed {seeds['benchmark']}) "
-        f"{pair('benchmark', own)}. The draw of removals moves the verdict.",
+        f"{pair('benchmark', own)}. "
+        + (
+            "The draw of removals moves the verdict."
+            if pair("held out", own).endswith("(meets both)")
+            != pair("benchmark", own).endswith("(meets both)")
+            else "Both draws give the same verdict."
+        ),
         "  - By kind, held-out draw: "
         + "; ".join(f"{k}: {pair('held out', own, k)}" for k in kinds)
         + ".",
