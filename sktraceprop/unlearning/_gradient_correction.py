@@ -235,7 +235,10 @@ class GradientCorrectionUnlearner(
         18 x 3 beside the default).
     random_state : int, RandomState instance or None, default=None
         Neural models with ``calibration="crossfit"`` only: draws the splits and the
-        clones' seeds.
+        clones' seeds. A torch module that seeds torch in its constructor overrides
+        them: every clone then starts from the model's initial weights, unlike
+        retrains with other seeds (seed with ``torch.manual_seed`` before ``fit``
+        instead; the user guide gives the measured difference).
     preprocessing : {"refit", "keep"}, default="refit"
         What happens to the steps before the final one when ``estimator`` is a
         pipeline. ``"refit"``: each removal refits them on the retained rows and the
