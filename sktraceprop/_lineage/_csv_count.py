@@ -28,13 +28,12 @@ from ._csv_kernel import (
     START_RECORD,
     _count_to,
 )
+from ._csv_plain import _HIGHS, _ONES
 
 #: Words per block of :func:`census`; at most 255, so a byte lane of the per-block
 #: accumulator cannot overflow.
 BLOCK_WORDS = 255
 
-_ONES = np.uint64(0x0101010101010101)
-_HIGHS = np.uint64(0x8080808080808080)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _PAIRS = np.uint64(0x00FF00FF00FF00FF)
 
