@@ -1,6 +1,5 @@
 """Rows derived from other rows: ``merge`` (joins) and ``aggregate`` (group statistics)."""
 
-import hashlib
 import json
 
 import numpy as np
@@ -19,6 +18,8 @@ _LEFT, _RIGHT = "__stp_left_position__", "__stp_right_position__"
 
 def _positions(column, n_out):
     """Parent positions from a merge result column; -1 where the side did not match."""
+    if column.dtype == np.int64:
+        return column.to_numpy()  # every row matched on this side: no gaps to fill
     values = column.to_numpy(dtype=np.float64, na_value=np.nan)
     out = np.full(n_out, -1, dtype=np.int64)
     present = ~np.isnan(values)
@@ -33,7 +34,7 @@ def _identity(parents, codes, columns, params):
     The rows' values are a function of these (the parents' content is named by their own
     hashes), so hashing the whole derived frame again is not needed.
     """
-    h = hashlib.sha256(parents.to_flat().tobytes())
+    h = parents.digest()
     for code in codes:
         h.update(REGISTRY.by_code(code).sha256.encode())
     h.update(json.dumps([list(map(str, columns)), params], sort_keys=True, default=str).encode())
@@ -117,10 +118,7 @@ def merge(left, right, source_id=None, **merge_kwargs):
     out = pd.merge(lf, rf, **merge_kwargs)
     lpos, rpos = _positions(out[_LEFT], len(out)), _positions(out[_RIGHT], len(out))
     out = out.drop(columns=[_LEFT, _RIGHT])
-    parents = Parents.from_columns(
-        np.where(lpos >= 0, lids[np.maximum(lpos, 0)], 0) if len(lids) else np.zeros(len(out)),
-        np.where(rpos >= 0, rids[np.maximum(rpos, 0)], 0) if len(rids) else np.zeros(len(out)),
-    )
+    parents = Parents.from_positions(lpos, rpos, lids, rids)
     lcodes, rcodes = _side_codes(lids), _side_codes(rids)
     columns_from = {}
     for name, sides in _merge_columns(left, right, out.columns, merge_kwargs).items():

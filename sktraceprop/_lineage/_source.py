@@ -77,9 +77,37 @@ class Parents:
             raise ValueError("parent offsets are inconsistent with the parent ids")
         return cls(indptr=indptr, ids=ids)
 
+    @classmethod
+    def from_positions(cls, left, right, left_ids, right_ids):
+        """Parents of joined rows from each side's row positions (``-1``: no row).
+
+        Row ``i`` gets ``left_ids[left[i]]`` then ``right_ids[right[i]]``, each only when
+        its position is not negative: the same as :meth:`from_columns` on the two id
+        columns, in one pass and without the intermediate columns.
+        """
+        from ._parents_kernel import join_parents
+
+        left = np.ascontiguousarray(left, dtype=np.int64)
+        right = np.ascontiguousarray(right, dtype=np.int64)
+        if left.shape != right.shape:
+            raise ValueError("left and right positions must have the same length")
+        indptr, ids = join_parents(
+            left,
+            right,
+            np.ascontiguousarray(left_ids, dtype=np.int64),
+            np.ascontiguousarray(right_ids, dtype=np.int64),
+        )
+        return cls(indptr=indptr, ids=ids)
+
     def to_flat(self):
         """One int64 array: the offsets, then the parent ids."""
         return np.concatenate([self.indptr, self.ids])
+
+    def digest(self):
+        """SHA-256 (hex) of :meth:`to_flat`'s bytes, without making that array."""
+        h = hashlib.sha256(np.ascontiguousarray(self.indptr, dtype=np.int64))
+        h.update(np.ascontiguousarray(self.ids, dtype=np.int64))
+        return h
 
     @property
     def n_rows(self):

@@ -71,7 +71,7 @@ def fit_row_ids(x):
     if not columns:
         columns = [np.zeros(n, np.int64)]
     parents = Parents.from_columns(*columns)
-    digest = hashlib.sha256(parents.to_flat().tobytes()).hexdigest()
+    digest = parents.digest().hexdigest()
     parent_codes = tuple(int(c) for c in parents.codes() if c)
     source = REGISTRY.register(
         Source(

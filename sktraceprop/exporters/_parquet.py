@@ -34,7 +34,6 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     ``parents`` table leads to the file lines.
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -259,7 +258,7 @@ def _encode(pa, schemas, run):
             }
         )
         if s.parents is not None:
-            digest = hashlib.sha256(s.parents.to_flat().tobytes()).hexdigest()
+            digest = s.parents.digest().hexdigest()
             parents[s.key] = (_parents_table(pa, schemas["parents"], s), digest)
     ops = [
         {

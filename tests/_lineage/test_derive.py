@@ -189,3 +189,37 @@ def test_function_transformer_feature_lineage_says_unknown(tmp_path):
         "feature lineage unknown" in n and "FunctionTransformer" in n for n in pipe.lineage_.notes
     )
     assert pipe.lineage_.feature_sources() == {"x": [], "z": [], "ratio": []}
+
+
+@given(
+    st.lists(st.tuples(st.integers(-1, 5), st.integers(-1, 4)), max_size=40),
+    st.integers(1, 5),
+)
+@settings(max_examples=60, deadline=None)
+def test_parents_from_positions_match_the_id_columns(pairs, code):
+    from sktraceprop._lineage._ids import pack
+    from sktraceprop._lineage._source import Parents
+
+    left_ids, right_ids = pack(code, np.arange(1, 7)), pack(code + 1, np.arange(10, 15))
+    left = np.array([a for a, _ in pairs], dtype=np.int64)
+    right = np.array([b for _, b in pairs], dtype=np.int64)
+    fast = Parents.from_positions(left, right, left_ids, right_ids)
+    # the slow truth: one id column per side, 0 where that side has no row
+    columns = [
+        np.array([ids[p] if p >= 0 else 0 for p in pos], dtype=np.int64)
+        for pos, ids in ((left, left_ids), (right, right_ids))
+    ]
+    assert fast == Parents.from_columns(*columns)
+    import hashlib
+
+    assert fast.digest().hexdigest() == hashlib.sha256(fast.to_flat().tobytes()).hexdigest()
+
+
+def test_parents_from_positions_refuses_a_position_past_the_ids():
+    from sktraceprop._lineage._source import Parents
+
+    ids = np.array([7, 8], dtype=np.int64)
+    with pytest.raises(IndexError, match="past the end"):
+        Parents.from_positions(np.array([0, 2]), np.array([-1, -1]), ids, ids)
+    with pytest.raises(ValueError, match="same length"):
+        Parents.from_positions(np.array([0]), np.array([0, 1]), ids, ids)
