@@ -14,6 +14,7 @@ turns within a file.
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from ..utils import _numba_cache  # noqa: F401  (registers the cache locators first)
 from ._csv_kernel import (
@@ -33,6 +34,7 @@ from ._csv_kernel import (
 
 _ONES = np.uint64(0x0101010101010101)
 _HIGHS = np.uint64(0x8080808080808080)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -71,8 +73,52 @@ def _next_of(buf, words, head, i, a, b):
     return n
 
 
+@njit(cache=True, nogil=True)
+def stop_masks(buf, a, b):
+    """Bit ``j % 64`` of ``masks[j // 64]`` is set where ``buf[j]`` is byte ``a`` or ``b``.
+
+    One pass over a quoted chunk, so that finding the next quote or ``\\n`` is a bit scan
+    (a line of a quoted export holds several quotes: a byte search for each, from an
+    unaligned start, cost more than the rest of the scan).
+    """
+    n = buf.size
+    masks = np.zeros((n + 63) >> 6, np.uint64)
+    for blk in range(masks.size):
+        start = blk << 6
+        m = np.uint64(0)
+        for j in range(start, min(start + 64, n)):
+            c = buf[j]
+            m |= np.uint64((c == a) | (c == b)) << np.uint64(j - start)
+        masks[blk] = m
+    return masks
+
+
 @njit(cache=True, nogil=True, inline="always")
-def _line_end(buf, words, head, i, quote, delim, doublequote):
+def _next_set(masks, i, n):
+    """Index of the first set bit of ``masks`` at or after ``i`` (``n`` if none)."""
+    if i >= n:
+        return n
+    blk = i >> 6
+    m = masks[blk] & (_ALL << np.uint64(i & 63))
+    while m == 0:
+        blk += 1
+        if blk >= masks.size:
+            return n
+        m = masks[blk]
+    return min((blk << 6) + trailing_zeros(m), n)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _next_stop(buf, words, head, masks, i, quote):
+    """The next quote or ``\\n`` at or after ``i``: by bit scan where the chunk's masks
+    were made (``masks.size > 0``), else by a byte search."""
+    if masks.size:
+        return _next_set(masks, i, buf.size)
+    return _next_of(buf, words, head, i, 10, quote)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _line_end(buf, words, head, masks, i, quote, delim, doublequote):
     """End of the line (logical: quoted fields may hold ``\\n``) that starts at ``i``.
 
     Returns the index of the ``\\n`` that ends it and the ``\\n`` bytes inside its
@@ -87,7 +133,7 @@ def _line_end(buf, words, head, i, quote, delim, doublequote):
         return _next_of(buf, words, head, i, 10, 10), inner
     start = i
     while True:
-        j = _next_of(buf, words, head, i, 10, quote)
+        j = _next_stop(buf, words, head, masks, i, quote)
         if j == n or buf[j] == 10:
             return j, inner
         if j > start and buf[j - 1] != delim:
@@ -95,7 +141,7 @@ def _line_end(buf, words, head, i, quote, delim, doublequote):
             continue
         k = j + 1
         while True:
-            k = _next_of(buf, words, head, k, quote, 10)
+            k = _next_stop(buf, words, head, masks, k, quote)
             if k >= n - 1:
                 return n, inner
             if buf[k] == 10:
@@ -125,6 +171,7 @@ def scan_plain(
     starts,
     ends,
     lines,
+    masks,
 ):
     """Scan the complete lines of a chunk free of special bytes; return what was done.
 
@@ -156,6 +203,9 @@ def scan_plain(
         ``skip[k]``: logical line ``k`` is in ``skiprows``.
     starts, ends, lines : ndarray of int64
         Outputs: byte span and physical line of each record completed.
+    masks : ndarray of uint64
+        :func:`stop_masks` of the chunk for ``\\n`` and ``quote`` (used when ``quote``
+        is set), or an empty array to search bytes instead.
 
     Returns
     -------
@@ -213,7 +263,7 @@ def scan_plain(
         if j < n and buf[j] == 10 and skip_blank:
             nl, inner = j, 0
         else:
-            nl, inner = _line_end(buf, words, head, i, quote, delim, doublequote)
+            nl, inner = _line_end(buf, words, head, masks, i, quote, delim, doublequote)
         if nl == n:
             break  # the unfinished last line is the state machine's
         if not skipped and not (skip_blank and j == nl):

@@ -259,6 +259,9 @@ class Scan:
     status: str = None
 
 
+_NO_MASKS = np.zeros(0, np.uint64)
+
+
 def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     """One pass over ``path``: hash, decompress, re-encode and scan for records.
 
@@ -286,7 +289,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     """
     from . import _csv_kernel as K
     from ._csv_count import count_run
-    from ._csv_plain import scan_plain
+    from ._csv_plain import scan_plain, stop_masks
 
     sep = kwargs.get("sep", kwargs.get("delimiter", ","))
     delim = _byte("\t" if sep == r"\t" else sep)
@@ -355,6 +358,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
                 head = min((-buf.ctypes.data) % 8, buf.size)
                 words = buf[head : head + (buf.size - head) // 8 * 8].view(np.uint64)
             plain = None  # not yet looked at: a counted run does not need it
+            masks = None  # made when scan_plain first takes a quoted chunk
             stops = stop_field  # right for any chunk (stop_unquoted: without quotes)
             pos = 0
             while pos < buf.size and not (max_records >= 0 and st[K.S_N_REC] >= max_records):
@@ -388,9 +392,12 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
                     if plain and quoted:
                         plain = not flags[2]  # skipinitialspace would open quotes after blanks
                 if run is None and plain:
+                    if masks is None:
+                        masks = stop_masks(buf, 10, quote) if quoted else _NO_MASKS
                     k, stop = scan_plain(
                         buf, words, head, pos, base, st, limit, delim,
                         quote if quoted else -1, flags[0], flags[1], skip, starts, ends, found,
+                        masks,
                     )  # fmt: skip
                     # The state machine hands the chunk back after its next record.
                     n_rec = int(st[K.S_N_REC])
