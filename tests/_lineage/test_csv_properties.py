@@ -322,10 +322,11 @@ def _plain_truth(text, options):
 
 
 @settings(max_examples=300, deadline=None)
-@given(plain_documents(), st.integers(1, 48))
+@given(plain_documents(), st.one_of(st.integers(1, 48), st.integers(60, 400)))
 def test_fast_path_agrees_with_the_state_machine(tmp_path_factory, doc, chunk):
     # Chunks free of escape, comment and "\r" bytes take the fast path: at any chunk
-    # size it finds the records, lines and bytes the state machine finds, and on
+    # size (a quoted chunk's quote and newline masks span several 64-byte words from 65
+    # bytes on) it finds the records, lines and bytes the state machine finds, and on
     # documents of plain lines both equal the lines counted from the text alone.
     from sktraceprop._lineage import _csv_stream
 
@@ -479,3 +480,17 @@ def test_numeric_file_is_counted_and_read_right(tmp_path, monkeypatch):
     for k in rng.choice(len(frame), 50):
         values = [float(v) for v in lines[found[k] - 1].split(",")]
         np.testing.assert_allclose(values, frame.iloc[k].to_numpy())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300), st.integers(0, 70))
+def test_stop_masks_and_bit_scan_match_a_byte_search(data, start):
+    from sktraceprop._lineage._csv_plain import _next_set, stop_masks
+
+    buf = np.frombuffer(data, dtype=np.uint8)
+    masks = stop_masks(buf, 10, 34)
+    truth = [j for j, c in enumerate(data) if c in (10, 34)]
+    bits = [j for j in range(masks.size * 64) if int(masks[j >> 6]) >> (j & 63) & 1]
+    assert bits == truth
+    nxt = next((j for j in truth if j >= start), len(data))
+    assert _next_set(masks, start, len(data)) == nxt
