@@ -4,8 +4,11 @@ In such a chunk pandas' tokenizer (modelled by :func:`._csv_kernel.scan_chunk`) 
 record at every ``\\n`` outside quoted fields and at nothing else, and a quote opens a
 quoted field only at the start of a field. So each logical line is, whole, one of: a line
 in ``skiprows``, a blank line, a whitespace-only line (both skipped under
-``skip_blank_lines``), or one record. :func:`scan_plain` finds the ``\\n`` and quote
-bytes eight at a time and classifies each complete line; the state machine takes the
+``skip_blank_lines``), or one record. :func:`scan_plain` classifies each complete
+line: in a chunk without quotes it finds the ``\\n`` bytes eight at a time; in a quoted
+one it ends each line by quote parity over the chunk's bit masks
+(:mod:`._csv_quoted`), and walks a line whose quotes the parity does not model from
+quote to quote (a bit scan of the same masks); the state machine takes the
 chunk's last, unfinished line, a record carried over from the previous chunk, a skipped
 line that starts with the delimiter (pandas reads its fields differently), and every
 chunk that does not qualify. Both read and write the same state vector, so they can take
@@ -31,6 +34,7 @@ from ._csv_kernel import (
     START_RECORD,
     _count_to,
 )
+from ._csv_quoted import NEWLINE, QUOTE, line_end
 
 _ONES = np.uint64(0x0101010101010101)
 _HIGHS = np.uint64(0x8080808080808080)
@@ -73,46 +77,27 @@ def _next_of(buf, words, head, i, a, b):
     return n
 
 
-@njit(cache=True, nogil=True)
-def stop_masks(buf, a, b):
-    """Bit ``j % 64`` of ``masks[j // 64]`` is set where ``buf[j]`` is byte ``a`` or ``b``.
-
-    One pass over a quoted chunk, so that finding the next quote or ``\\n`` is a bit scan
-    (a line of a quoted export holds several quotes: a byte search for each, from an
-    unaligned start, cost more than the rest of the scan).
-    """
-    n = buf.size
-    masks = np.zeros((n + 63) >> 6, np.uint64)
-    for blk in range(masks.size):
-        start = blk << 6
-        m = np.uint64(0)
-        for j in range(start, min(start + 64, n)):
-            c = buf[j]
-            m |= np.uint64((c == a) | (c == b)) << np.uint64(j - start)
-        masks[blk] = m
-    return masks
-
-
 @njit(cache=True, nogil=True, inline="always")
 def _next_set(masks, i, n):
-    """Index of the first set bit of ``masks`` at or after ``i`` (``n`` if none)."""
+    """Index of the first ``\\n`` or quote at or after ``i`` (``n`` if none), from the
+    chunk's :func:`._csv_quoted.quote_masks`."""
     if i >= n:
         return n
     blk = i >> 6
-    m = masks[blk] & (_ALL << np.uint64(i & 63))
+    m = (masks[NEWLINE, blk] | masks[QUOTE, blk]) & (_ALL << np.uint64(i & 63))
     while m == 0:
         blk += 1
-        if blk >= masks.size:
+        if blk >= masks.shape[1]:
             return n
-        m = masks[blk]
+        m = masks[NEWLINE, blk] | masks[QUOTE, blk]
     return min((blk << 6) + trailing_zeros(m), n)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _next_stop(buf, words, head, masks, i, quote):
     """The next quote or ``\\n`` at or after ``i``: by bit scan where the chunk's masks
-    were made (``masks.size > 0``), else by a byte search."""
-    if masks.size:
+    were made (``masks.shape[1] > 0``), else by a byte search."""
+    if masks.shape[1]:
         return _next_set(masks, i, buf.size)
     return _next_of(buf, words, head, i, 10, quote)
 
@@ -131,6 +116,11 @@ def _line_end(buf, words, head, masks, i, quote, delim, doublequote):
     inner = 0
     if quote < 0:
         return _next_of(buf, words, head, i, 10, 10), inner
+    if doublequote and masks.shape[1]:
+        end, inner, ok = line_end(masks, i, n)
+        if ok:
+            return end, inner
+        inner = 0  # a quote the parity does not model: walk the line
     start = i
     while True:
         j = _next_stop(buf, words, head, masks, i, quote)
@@ -204,8 +194,8 @@ def scan_plain(
     starts, ends, lines : ndarray of int64
         Outputs: byte span and physical line of each record completed.
     masks : ndarray of uint64
-        :func:`stop_masks` of the chunk for ``\\n`` and ``quote`` (used when ``quote``
-        is set), or an empty array to search bytes instead.
+        :func:`._csv_quoted.quote_masks` of the chunk (used when ``quote`` is set), or
+        an array of shape ``(4, 0)`` to search bytes instead.
 
     Returns
     -------

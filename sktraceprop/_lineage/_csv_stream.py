@@ -259,7 +259,7 @@ class Scan:
     status: str = None
 
 
-_NO_MASKS = np.zeros(0, np.uint64)
+_NO_MASKS = np.zeros((4, 0), np.uint64)
 
 
 def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
@@ -289,7 +289,8 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     """
     from . import _csv_kernel as K
     from ._csv_count import count_run
-    from ._csv_plain import scan_plain, stop_masks
+    from ._csv_plain import scan_plain
+    from ._csv_quoted import quote_masks
 
     sep = kwargs.get("sep", kwargs.get("delimiter", ","))
     delim = _byte("\t" if sep == r"\t" else sep)
@@ -393,7 +394,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
                         plain = not flags[2]  # skipinitialspace would open quotes after blanks
                 if run is None and plain:
                     if masks is None:
-                        masks = stop_masks(buf, 10, quote) if quoted else _NO_MASKS
+                        masks = quote_masks(buf, quote, delim) if quoted else _NO_MASKS
                     k, stop = scan_plain(
                         buf, words, head, pos, base, st, limit, delim,
                         quote if quoted else -1, flags[0], flags[1], skip, starts, ends, found,
