@@ -28,7 +28,7 @@ from ._csv_kernel import (
     START_RECORD,
     _count_to,
 )
-from ._csv_plain import _HIGHS, _ONES
+from ._csv_quoted import _HIGHS, _ONES
 
 #: Words per block of :func:`census`; at most 255, so a byte lane of the per-block
 #: accumulator cannot overflow.

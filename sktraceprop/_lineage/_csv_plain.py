@@ -34,11 +34,7 @@ from ._csv_kernel import (
     START_RECORD,
     _count_to,
 )
-from ._csv_quoted import NEWLINE, QUOTE, line_end
-
-_ONES = np.uint64(0x0101010101010101)
-_HIGHS = np.uint64(0x8080808080808080)
-_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+from ._csv_quoted import _ALL, _HIGHS, _ONES, NEWLINE, QUOTE, line_end
 
 
 @njit(cache=True, nogil=True, inline="always")
