@@ -747,7 +747,10 @@ def report(cases, info=None):
                 f"{_TRAK_DIRECTIONS}"
                 "): " + "; ".join(held) + "."
             )
-    commands = sorted({c.get("command", "python benchmarks/bench_neural.py") for c in cases})
+    commands = sorted(
+        {c.get("command", "python benchmarks/bench_neural.py") for c in cases}
+        | {c["competitors_command"] for c in cases if c.get("competitors_command")}
+    )
     md = (
         "# Neural attribution at its defaults (`bench_neural.py`)\n\n"
         + markdown_table(headers, table)
@@ -831,7 +834,16 @@ def main():
                     raise SystemExit(f"{case}: no results to add a fit time to; run it first")
                 results[case]["fit_time"] = timing
             else:
-                # a rerun replaces the case, a fit time of the earlier code included
+                # a rerun replaces the case, a fit time of the earlier code included;
+                # with --no-competitors the competitors' rows of the last run that had
+                # them are kept (they do not depend on this library's code), with the
+                # command that measured them
+                kept = results.get(case, {}).get("competitors") or []
+                if not args.competitors and kept:
+                    result["competitors"] = kept
+                    result["competitors_command"] = results[case].get(
+                        "competitors_command", results[case].get("command")
+                    )
                 results[case] = result
             report([results[c] for c in CASES if c in results])
 
