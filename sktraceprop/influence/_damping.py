@@ -15,9 +15,10 @@ over the probe rows. A seed moves a row's margin in every retrain of its group a
 which no subset caused, so each group's mean is removed from both sides first.
 
 The factor is the one-standard-error rule on that curve: from the best of the smoothed
-curve, the largest factor whose score stays within one standard error (over probe rows)
-of the best. Eight retrains are noisy, and in that noise a small damping (a less
-regularised influence) looks best more often than it is.
+curve, the damping grows while the score stays within one standard error of the best
+(the error over probe rows of the paired difference). Eight retrains are noisy, and in
+that noise a small damping (a less regularised influence) looks best more often than
+it is.
 
 The same retrains choose two more things. The train-side weight: the explained model's
 own ``1 - p`` of each row, or the mean ``1 - p`` the retrained models give it (a net
@@ -67,14 +68,19 @@ def _smooth(curve):
 def most_damped_within_one_se(rows):
     """Grid index of the damping for one candidate, from its per-probe-row scores
     ``rows`` (grid x probe rows): the one-standard-error rule (Breiman et al., 1984;
-    Hastie, Tibshirani and Friedman, 2009, 7.10). From the best of the smoothed mean
-    curve, the damping grows while the curve stays within one standard error (over
-    probe rows) of that best: with few retrains, a smaller damping (a less
+    Hastie, Tibshirani and Friedman, 2009, 7.10), with the error of the paired
+    difference. From the best of the smoothed mean curve, the damping grows while the
+    curve stays within one standard error (over probe rows) of the difference of its
+    scores from those at the best: with few retrains, a smaller damping (a less
     regularised, noisier influence) looks best more often than it is."""
     curve = _smooth(rows.mean(axis=1))
     g = best = int(np.argmax(curve))
-    se = rows[best].std(ddof=1) / np.sqrt(rows.shape[1]) if rows.shape[1] > 1 else 0.0
-    while g + 1 < curve.size and curve[g + 1] >= curve[best] - se:
+    n = rows.shape[1]
+    while g + 1 < curve.size:
+        d = rows[g + 1] - rows[best]
+        se = d.std(ddof=1) / np.sqrt(n) if n > 1 else 0.0
+        if curve[g + 1] < curve[best] - se:
+            break
         g += 1
     return g
 
@@ -250,8 +256,8 @@ def select_damping(state, model, Xt, y, *, rng, alpha, verbose=0):
         f"{N_RETRAINS} retrains on {size} of {n} rows ({N_RETRAINS // N_SEEDS} with each of "
         f"the seeds {', '.join(map(str, group_seeds))}), scored on {n_probe} held-out "
         f"training rows: {describe(best)}, damping factor {factor:.3g} (probe LDS "
-        f"{curves[best][g]:.3f}; the most damped factor within one standard error of the "
-        f"best, {GRID[peak]:.3g}); {verdict}; another candidate than the explained model "
+        f"{curves[best][g]:.3f}: the most damped factor within one standard error of the "
+        f"best factor, {GRID[peak]:.3g}); {verdict}; another candidate than the explained model "
         "with its own weights must gain more than two standard errors (over probe rows "
         "and over retrains)"
     )

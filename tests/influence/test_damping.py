@@ -77,14 +77,18 @@ def test_probe_lds_ignores_a_seed_groups_shift(seed, n_groups, per_group):
 
 def test_damping_grows_from_the_best_while_within_one_standard_error():
     # mean curve -a (g - 8)^2 (smoothing shifts a parabola by a constant, so the best
-    # stays at 8); every grid point has the same spread over rows, standard error se:
-    # the rule goes up to the largest k with a k^2 <= se
+    # stays at 8); the scores at g differ from those at the best by (g - 8) e, so the
+    # paired standard error is |g - 8| se: the rule goes up to the largest k with
+    # a k^2 <= k se, k = se / a
     a, n_rows = 1e-3, 100
-    e = np.where(np.arange(n_rows) % 2 == 0, 0.1, -0.1)
+    e = np.where(np.arange(n_rows) % 2 == 0, 1.0, -1.0) * 2e-2
     se = e.std(ddof=1) / np.sqrt(n_rows)
-    curve = -a * (np.arange(25) - 8.0) ** 2
-    rows = curve[:, None] + e[None, :]
-    k = int(np.floor(np.sqrt(se / a)))
-    assert most_damped_within_one_se(rows) == 8 + k == 11
-    # no spread over rows: the best itself
-    assert most_damped_within_one_se(np.repeat(curve[:, None], 3, axis=1)) == 8
+    g = np.arange(25) - 8.0
+    rows = (-a * g**2)[:, None] + g[:, None] * e[None, :]
+    k = int(np.floor(se / a))
+    assert k == 2
+    assert most_damped_within_one_se(rows) == 8 + k
+    # no spread over rows: the best itself; the same spread everywhere (no paired
+    # difference): the best too
+    assert most_damped_within_one_se(np.repeat((-a * g**2)[:, None], 3, axis=1)) == 8
+    assert most_damped_within_one_se((-a * g**2)[:, None] + e[None, :]) == 8
