@@ -162,9 +162,13 @@ def select_damping(state, model, Xt, y, *, rng, alpha, verbose=0):
     selection : dict
         What was chosen and why: ``rule``, ``factor``, ``members``, ``weights``,
         ``n_retrains``, ``n_probe_rows``, ``grid``, ``probe_lds`` (one curve over the
-        grid per candidate ``(members, weights)``), ``reason``, and what reproduces the
-        retrains: ``probe_rows``, ``subsets`` (one boolean mask over the training rows
-        per retrain) and ``seed``.
+        grid per candidate ``(members, weights)``), ``probe_factor`` (each candidate's
+        factor), ``probe_gain`` (each other candidate's mean paired gain over the
+        explained model with its own weights, and its standard error), ``reason``, and
+        what reproduces the retrains: ``probe_rows``, ``subsets`` (one boolean mask over
+        the training rows per retrain), ``seeds`` (one per retrain), ``probe_margins``
+        (probe rows x retrains) and ``retrain_weights`` (the ``1 - p`` each retrain
+        gives every training row).
     """
     from ..utils._progress import progress
 
