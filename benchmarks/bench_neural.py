@@ -4,7 +4,8 @@ Run::
 
     python benchmarks/bench_neural.py                  # every case (see README for time)
     python benchmarks/bench_neural.py --cases tabular_torch,digits_cnn_torch
-    python benchmarks/bench_neural.py --no-competitors # skip traker and dattri
+    python benchmarks/bench_neural.py --no-competitors # skip traker and dattri (their rows
+                                                       # from an earlier run are kept)
     python benchmarks/bench_neural.py --report-only    # rewrite neural.md from neural.json
     flock -x /tmp/stp-cpu.lock python benchmarks/bench_neural.py --time-fit --cases tabular_torch
                                                        # one default fit per case, timed alone
