@@ -4,7 +4,8 @@ Run::
 
     python benchmarks/bench_neural.py                  # every case (see README for time)
     python benchmarks/bench_neural.py --cases tabular_torch,digits_cnn_torch
-    python benchmarks/bench_neural.py --no-competitors # skip traker and dattri
+    python benchmarks/bench_neural.py --no-competitors # skip traker and dattri (their rows
+                                                       # from an earlier run are kept)
     python benchmarks/bench_neural.py --report-only    # rewrite neural.md from neural.json
     flock -x /tmp/stp-cpu.lock python benchmarks/bench_neural.py --time-fit --cases tabular_torch
                                                        # one default fit per case, timed alone
@@ -747,7 +748,10 @@ def report(cases, info=None):
                 f"{_TRAK_DIRECTIONS}"
                 "): " + "; ".join(held) + "."
             )
-    commands = sorted({c.get("command", "python benchmarks/bench_neural.py") for c in cases})
+    commands = sorted(
+        {c.get("command", "python benchmarks/bench_neural.py") for c in cases}
+        | {c["competitors_command"] for c in cases if c.get("competitors_command")}
+    )
     md = (
         "# Neural attribution at its defaults (`bench_neural.py`)\n\n"
         + markdown_table(headers, table)
@@ -831,7 +835,16 @@ def main():
                     raise SystemExit(f"{case}: no results to add a fit time to; run it first")
                 results[case]["fit_time"] = timing
             else:
-                # a rerun replaces the case, a fit time of the earlier code included
+                # a rerun replaces the case, a fit time of the earlier code included;
+                # with --no-competitors the competitors' rows of the last run that had
+                # them are kept (they do not depend on this library's code), with the
+                # command that measured them
+                kept = results.get(case, {}).get("competitors") or []
+                if not args.competitors and kept:
+                    result["competitors"] = kept
+                    result["competitors_command"] = results[case].get(
+                        "competitors_command", results[case].get("command")
+                    )
                 results[case] = result
             report([results[c] for c in CASES if c in results])
 

@@ -164,7 +164,9 @@ class InfluenceExplainer(
     damping_selection_ : dict
         Neural models only: how the damping was chosen (``rule``, ``factor``,
         ``members``, ``weights``; with ``damping="auto"`` also the retrains' scores
-        per candidate in ``probe_lds`` and a sentence in ``reason``).
+        per candidate in ``probe_lds``, each candidate's factor in ``probe_factor``,
+        its gain over the explained model alone and the gain's standard error in
+        ``probe_gain``, and a sentence in ``reason``).
     n_null_ : int
         Number of eigenvalues dropped as the null space.
     n_train_ : int
