@@ -40,13 +40,30 @@ def _array_digest(X):
     return h.hexdigest()
 
 
+def _increasing(values):
+    """True for a numeric index level whose values strictly increase (so are unique)."""
+    if values.dtype.kind not in "iuf" or not isinstance(values.dtype, np.dtype):
+        return False
+    v = values.to_numpy()
+    # (NaN fails every comparison but is alone when there is one value; factorize codes
+    # it as missing)
+    return bool(v.size and v[0] == v[0] and np.all(v[1:] > v[:-1]))
+
+
 def _with_ids(df, ids, keep_index=False):
     """``df`` indexed by row ids; with ``keep_index``, its own index levels come first."""
     index = pd.Index(ids, name=ROW_INDEX_NAME, copy=False)  # fresh ids from pack: no copy
     if keep_index:
         levels, codes = [], []
         for k in range(df.index.nlevels):
-            level_codes, level = pd.factorize(df.index.get_level_values(k))
+            values = df.index.get_level_values(k)
+            if _increasing(values):
+                # what factorize gives (uniques in order of appearance), without hashing:
+                # a file's exported RangeIndex, the common case
+                levels.append(values)
+                codes.append(np.arange(values.size))
+                continue
+            level_codes, level = pd.factorize(values)
             levels.append(level)
             codes.append(level_codes)
         # Row ids are unique: their level needs no factorizing when they are sorted.

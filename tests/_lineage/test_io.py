@@ -5,6 +5,8 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
@@ -193,3 +195,26 @@ def test_row_ids_errors():
     t = stp.from_numpy(np.zeros((3, 1)), "z")
     with pytest.raises(LineageError, match="past its last row"):
         stp.row_lineage(stp.row_ids(t) + 5)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.integers(-5, 5), max_size=12),
+        st.lists(st.integers(-5, 5), max_size=12, unique=True).map(sorted),
+        st.lists(st.one_of(st.floats(-3, 3), st.just(float("nan"))), max_size=12),
+        st.lists(st.floats(-3, 3), max_size=12, unique=True).map(sorted),
+    )
+)
+def test_kept_index_level_is_what_factorize_gives(values):
+    # An increasing numeric index level skips factorize; it must give the same codes and
+    # levels as factorize does for any level.
+    from sktraceprop._lineage._io import _with_ids
+
+    df = pd.DataFrame({"a": range(len(values))}, index=pd.Index(values, name="i"))
+    ids = np.arange(1, len(values) + 1, dtype=np.int64) | (np.int64(5) << 36)
+    got = _with_ids(df, ids, keep_index=True).index
+    codes, uniques = pd.factorize(df.index)
+    np.testing.assert_array_equal(got.codes[0], codes)
+    assert got.levels[0].equals(pd.Index(uniques))
+    np.testing.assert_array_equal(got.get_level_values(1), ids)
