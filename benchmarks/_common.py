@@ -8,6 +8,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -77,3 +79,18 @@ def run_competitor_script(python, script, inputs, out, method):
     finally:
         inputs.unlink(missing_ok=True)
         out.unlink(missing_ok=True)
+
+
+def paired_ratio(traced, plain, interval="iqr", seed=0):
+    """Median over repeats of traced/plain, each repeat's two timings taken back to back
+    (a slow phase of a shared machine moves both), and an interval: the ratios'
+    interquartile range (``"iqr"``) or a 90% bootstrap interval of their median
+    (``"bootstrap90"``)."""
+    ratios = np.asarray(traced) / np.asarray(plain)
+    if interval == "iqr":
+        bounds = np.percentile(ratios, [25, 75])
+    else:
+        rng = np.random.default_rng(seed)
+        boot = np.median(rng.choice(ratios, size=(4000, ratios.size)), axis=1)
+        bounds = np.percentile(boot, [5, 95])
+    return float(np.median(ratios)), [float(v) for v in bounds]

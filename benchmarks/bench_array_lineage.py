@@ -34,7 +34,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, paired_ratio, write_results  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
 from sktraceprop.arrays import _elide  # noqa: E402
@@ -180,11 +180,6 @@ def faults_per_call(fn, args, k=10):
     for _ in range(k):
         fn(*args)
     return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / k
-
-
-def paired_ratio(traced, plain):
-    ratios = np.asarray(traced) / np.asarray(plain)
-    return float(np.median(ratios)), [float(v) for v in np.percentile(ratios, [25, 75])]
 
 
 def lineage_memory(traced):

@@ -38,7 +38,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, paired_ratio, write_results  # noqa: E402
 from _csv_files import write as write_csv_files  # noqa: E402
 from _data import ADULT_CATEGORICAL, ADULT_NUMERIC, load_adult  # noqa: E402
 
@@ -229,7 +229,7 @@ def csv_pipeline_cases(paths, repeats):
         medians, raw = interleaved_calls(
             {"plain": lambda f=func: f(False), "traced": lambda f=func: f(True)}, repeats
         )
-        ratio, interval = paired_ratio(raw["traced"], raw["plain"])
+        ratio, interval = paired_ratio(raw["traced"], raw["plain"], interval="bootstrap90")
         out[case] = {
             "median_s": medians,
             "runs_s": raw,
@@ -238,15 +238,6 @@ def csv_pipeline_cases(paths, repeats):
             "ratio_of_medians": medians["traced"] / medians["plain"],
         }
     return out
-
-
-def paired_ratio(traced, plain, seed=0):
-    """Median over repeats of traced/plain, each repeat's two runs back to back (a slow
-    phase of a shared machine moves both), and a 90% bootstrap interval of that median."""
-    ratios = np.asarray(traced) / np.asarray(plain)
-    rng = np.random.default_rng(seed)
-    boot = np.median(rng.choice(ratios, size=(4000, ratios.size)), axis=1)
-    return float(np.median(ratios)), [float(v) for v in np.percentile(boot, [5, 95])]
 
 
 MODEL_TARGETS = {"csv_to_model_study": 1.10, "csv_to_model_numeric": 1.05}

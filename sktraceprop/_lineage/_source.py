@@ -104,7 +104,8 @@ class Parents:
         return np.concatenate([self.indptr, self.ids])
 
     def digest(self):
-        """SHA-256 (hex) of :meth:`to_flat`'s bytes, without making that array."""
+        """A ``hashlib`` SHA-256 object fed :meth:`to_flat`'s bytes, without making that
+        array (``.hexdigest()`` names the parents; more can be fed after)."""
         h = hashlib.sha256(np.ascontiguousarray(self.indptr, dtype=np.int64))
         h.update(np.ascontiguousarray(self.ids, dtype=np.int64))
         return h
