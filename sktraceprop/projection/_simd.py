@@ -127,7 +127,10 @@ def block_add_to(typingctx, block, acc, c):
         pairs = zip(_slices(builder, ptr, width, vector), _slices(builder, row, width, vector))
         for slot, a in pairs:
             value = builder.load(slot, align=_VECTOR_BYTES)
-            builder.store(builder.fadd(builder.load(a, align=align), value), a)
+            # the alignment is explicit: LLVM's default for a vector store is the
+            # vector's size (an aligned store, which faults on an address numba or NumPy
+            # only aligned to the element)
+            builder.store(builder.fadd(builder.load(a, align=align), value), a, align=align)
         return context.get_dummy_value()
 
     return types.void(block, acc, c), codegen
