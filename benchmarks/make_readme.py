@@ -15,6 +15,7 @@ ORDER = [
     "influence",
     "neural",
     "projection",
+    "study_projection_floor",
     "valuation",
     "unlearning",
     "unlearning_neural",
