@@ -132,32 +132,21 @@ def assign_map(rm, key, shape, value, value_shape, via="setitem"):
     full, touched = written_rows(written)
     if value is rmap.EMPTY or (not value.ids and not value.pools):
         return rmap.overwrite(rm, full, touched, rmap.EMPTY)
-    selection = positions(shape)[key]
     part = None
-    if value.n is not None and selection.ndim >= 1 and len(value_shape) == selection.ndim:
-        rows = selection.reshape(selection.shape[0], -1)
-        if rows.shape[1] and (rows == rows[:, :1]).all():
-            part = _scatter(value, rows[:, 0], n, selection.shape[0], value_shape)
+    selected = written[key]
+    if (
+        value.n is not None
+        and len(value_shape) == selected.ndim >= 1
+        and selected.size == np.count_nonzero(written)
+    ):
+        # no element written twice (which write wins is unspecified): the same assignment
+        # done with the value's row positions says which value rows each row holds
+        source = np.full(shape, -1, np.int64)
+        source[key] = positions(value_shape)
+        part = rmap.from_positions(value, source)
     if part is None:
         part = rmap.spread(rmap.collapse(value, via), n)
     return rmap.overwrite(rm, full, touched, part)
-
-
-def _scatter(value, targets, n, m, value_shape):
-    """Value rows placed at the target rows (value row ``j`` into row ``targets[j]``)."""
-    if value_shape[0] != m:
-        value = rmap.spread(value, m)
-    ids = []
-    for s in value.ids:
-        slot = np.zeros(n, np.int64)
-        slot[targets] = s
-        ids.append(slot)
-    pools = []
-    for p, mask in value.pools:
-        where = np.zeros(n, bool)
-        where[targets] = True if mask is None else mask
-        pools.append((p, where))
-    return rmap.RowMap(tuple(ids), tuple(pools), n)
 
 
 def written_rows(written):

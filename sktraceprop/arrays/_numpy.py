@@ -963,7 +963,14 @@ class TracedArray(np.ndarray):
         HANDLED[np.put](self, indices, values, mode=mode)
 
     def resize(self, *new_shape, refcheck=True):
-        _view(self, _nd).resize(*new_shape, refcheck=refcheck)
+        shape = new_shape[0] if len(new_shape) == 1 else new_shape
+        shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+        if self.flags.c_contiguous and int(np.prod(shape)) == self.size:
+            self.shape = shape  # same size: a C-order reshape in place; the rows follow
+            return
+        # on ``self``, not on a view of it (resizing a view left ``self`` as it was);
+        # NumPy refuses when ``self`` does not own its memory
+        _nd.resize(self, *new_shape, refcheck=refcheck)
         _set_rows(
             self,
             rmap.collapse(_rows_of(self), "resize"),
