@@ -29,12 +29,14 @@ _Disabled = torch._C.DisableTorchFunctionSubclass
 
 
 def _owner(t):
-    """The tensor at the end of a view chain (whose memory the views share)."""
+    """The tensor at the end of a view chain (whose memory the views share); a tensor
+    that shares memory without being a view (``detach()``, ``.data``) names its owner."""
     with _Disabled():
         base = t
         while base._base is not None:
             base = base._base
-    return base
+    shared = base.__dict__.get("_stp_owner")
+    return base if shared is None else shared
 
 
 def _rows_of(t, writer=None):
@@ -282,7 +284,11 @@ def _dispatch(func, args, kwargs):
                 _set_rows(target, rm, node)
                 if out is target:
                     return target
-        return _wrap_all(out, rm, node, args)
+        result = _wrap_all(out, rm, node, args)
+        if func in _SHARING and type(args[0]) is TracedTensor:
+            # the same memory, but not a view: writes through it must reach the owner
+            result.__dict__["_stp_owner"] = _owner(args[0])
+        return result
 
 
 # -- fast paths ---------------------------------------------------------------------------
@@ -572,6 +578,8 @@ def _reduction(default=None, pos=1):
         if rm is None:
             return rmap.EMPTY, set()
         dim = _arg(args, kwargs, pos, ("dim", "axis"), default)
+        if isinstance(dim, torch.Tensor) or "other" in kwargs:
+            return _elementwise(out, args, kwargs, maps, name)  # torch.max(a, b)
         if rm.n is not None and rm.dropped is None and _hits_rows(dim, len(shape)):
             return rmap.collapse(rm, name), {0}
         return rm, {0}
@@ -777,7 +785,8 @@ def _torch_key(key):
     if isinstance(key, torch.Tensor):
         return key.detach().cpu().numpy()
     if isinstance(key, list):
-        return np.asarray([k.item() if isinstance(k, torch.Tensor) else k for k in key])
+        arr = np.asarray([k.item() if isinstance(k, torch.Tensor) else k for k in key])
+        return arr.astype(np.int64) if arr.size == 0 else arr  # torch reads [] as integers
     return key
 
 
@@ -1092,8 +1101,10 @@ _IN_PLACE = {f for f in _RULES if _in_place_name(getattr(f, "__name__", ""))}
 _REDUCTION_KEYWORDS = {"dim", "keepdim", "unbiased", "correction"}
 _INDEX_DTYPES = {torch.int64, torch.int32, torch.bool}
 #: The fast paths of ``__torch_function__`` (granularity "op", no in-place writes yet).
+#: Functions whose result shares the argument's memory without being a view of it.
+_SHARING = {torch.Tensor.detach, torch.detach, torch.Tensor.data.__get__}
 _FAST = {f: _fast_elementwise for f, r in _RULES.items() if r is _elementwise}
-for _f in _IN_PLACE:
+for _f in _IN_PLACE | _SHARING:
     _FAST.pop(_f, None)
 for _f in _funcs("sum mean std var amax amin".split()):
     _FAST[_f] = _fast_reduction
@@ -1295,7 +1306,36 @@ def _fill(value_kind):
     return handle
 
 
+_REPLACED = (
+    "the tensor's memory was replaced in place (set_, or assigning .data), so its row "
+    "ids were dropped rather than guessed"
+)
+
+
+def _replace_data(args, kwargs):
+    """``x.data = y``: ``x`` now holds ``y``'s memory; its rows are dropped."""
+    target, value = args[0], args[1]
+    with _Disabled():
+        torch.Tensor.data.__set__(target, _split(value)[0])
+    node = record(".data =", (target.__dict__.get("_stp_node"),), None, "torch", _MODE.get())
+    _set_rows(target, rmap.dropped(_REPLACED), node)
+
+
+def _set_(self, *args, **kwargs):
+    """``x.set_(source)``: as ``torch.Tensor.set_``; ``x``'s rows are dropped (its memory
+    is now another tensor's or storage's; torch does not route ``set_`` through
+    ``__torch_function__``)."""
+    with _Disabled():
+        args = tuple(_split(a)[0] for a in args)
+        torch.Tensor.set_(self, *args, **kwargs)
+    node = record("set_", (self.__dict__.get("_stp_node"),), None, "torch", _MODE.get())
+    _set_rows(self, rmap.dropped(_REPLACED), node)
+    return self
+
+
+TracedTensor.set_ = _set_
 _SPECIAL = {
+    torch.Tensor.data.__set__: _replace_data,
     torch.Tensor.__setitem__: _dispatch_setitem,
     torch.Tensor.copy_: _copy_,
     torch.Tensor.fill_: _fill("fill_"),

@@ -193,3 +193,48 @@ def test_pickle_round_trip():
     back = pickle.loads(pickle.dumps((a - a.mean(dim=0))[[4, 1]]))
     assert type(back).__name__ == "TracedTensor"
     assert _lines(back, 0) == [(0, "ta", 5)]
+
+
+def test_max_and_min_of_two_tensors_are_elementwise():
+    # torch.max(a, b) used to be read as a reduction over dim ``b`` and raised
+    a, b = _sources()
+    for f in (torch.max, torch.min, torch.maximum):
+        out = f(a[:4], b.flip(0))
+        torch.testing.assert_close(out.as_subclass(torch.Tensor), f(a[:4], b.flip(0)).detach())
+        assert _lines(out, 0) == [(0, "ta", 1), (0, "tb", 4)]
+    assert _lines(a.max(b[0]), 2) == [(2, "ta", 3), (2, "tb", 1)]
+
+
+def test_writes_through_detach_and_data_reach_the_tensor_they_share_memory_with():
+    # detach() and .data share memory without being views (no _base): a write through
+    # them used to leave the original naming rows it no longer held
+    a, b = _sources()
+    for share in (lambda t: t.detach(), lambda t: t.data):
+        x = a.clone()
+        share(x).copy_(b[:3].repeat(2, 1))
+        with pytest.raises(LineageError, match="modified in place"):
+            stp.provenance(x).rows(0)
+        y = a.clone()
+        alias = share(y)
+        y.add_(b[:3].repeat(2, 1))
+        with pytest.raises(LineageError, match="modified in place"):
+            stp.provenance(alias).rows(0)
+
+
+def test_set_and_data_assignment_drop_row_ids():
+    a, b = _sources()
+    for replace in (lambda t, v: t.set_(v), lambda t, v: setattr(t, "data", v)):
+        x = a.clone()
+        replace(x, b.clone())
+        assert torch.equal(x.as_subclass(torch.Tensor), b.as_subclass(torch.Tensor))
+        with pytest.raises(LineageError, match="replaced in place"):
+            stp.provenance(x).rows(0)
+
+
+def test_empty_list_index():
+    a, _ = _sources()
+    for key, lines in (([], []), ((slice(None), []), [1, 2, 3, 4, 5, 6])):
+        out = a[key]  # an empty list was read as a float index and raised
+        assert out.shape == a.as_subclass(torch.Tensor)[key].shape
+        frame = stp.provenance(out).rows(np.arange(out.shape[0]), pooled=False)
+        assert frame["line"].tolist() == lines
