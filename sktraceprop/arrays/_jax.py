@@ -476,13 +476,12 @@ def _rule(eqn, inputs, outvals):
     if name == "dot_general":
         return [_dot_general(params, inputs, out_shapes[0])]
     if name in ("sort",):
-        dim = params.get("dimension", 0)
-        parts = [rmap.collapse(m, name) if dim == 0 else m for _, m, _ in traced]
-        merged = (
-            rmap.merge(parts, None)
-            if dim == 0
-            else (parts[0] if len(parts) == 1 else rmap.merge(parts, parts[0].n))
-        )
+        if params.get("dimension", 0) == 0:
+            merged = rmap.merge([rmap.collapse(m, name) for _, m, _ in traced], None)
+        else:
+            # within each row, by the keys' order: every output row is made of that row
+            # of each operand (a collapsed operand is spread, never taken as the rows)
+            merged = rmap.elementwise([(m, s) for _, m, s in traced], out_shapes[0], name)
         return [merged] * len(outvals)
     if name in ("top_k",):
         return [rmap.collapse(rm0, name) if len(s0) == 1 else rm0] * len(outvals)

@@ -101,3 +101,19 @@ def test_a_traced_array_captured_by_an_applied_function_is_refused():
             stp.arrays.apply(fn, a)
     plain = jax.jit(lambda x: x + n)(jnp.ones((6, 3)))  # outside apply: a plain result
     assert type(plain) is not type(a)
+
+
+def test_sort_within_rows_by_keys_of_another_array_keeps_each_rows_parents():
+    # lax.sort of several operands along a non-row axis merged their maps as if all had
+    # rows: with collapsed keys (a broadcast mean) every row named the first value row
+    a, b = _sources()
+    values = b.value[::-1]
+    for keys_first in (True, False):
+
+        def f(x, y, keys_first=keys_first):
+            keys = jnp.broadcast_to(x.mean(0), y.shape)
+            ops = (keys, y) if keys_first else (y, keys)
+            return jax.lax.sort(ops, dimension=1, num_keys=1)[1 if keys_first else 0]
+
+        out = stp.arrays.apply(f, a, stp.array(values, source_id="sorted_rows"))
+        assert [line for _, _, line in _lines(out, [0, 1, 2, 3])] == [1, 2, 3, 4]
