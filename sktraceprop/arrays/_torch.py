@@ -580,6 +580,8 @@ def _reduction(default=None, pos=1):
         dim = _arg(args, kwargs, pos, ("dim", "axis"), default)
         if isinstance(dim, torch.Tensor) or "other" in kwargs:
             return _elementwise(out, args, kwargs, maps, name)  # torch.max(a, b)
+        if isinstance(dim, bool):
+            dim = None  # torch.std(x, True): ``unbiased``, over every element
         if rm.n is not None and rm.dropped is None and _hits_rows(dim, len(shape)):
             return rmap.collapse(rm, name), {0}
         return rm, {0}
@@ -908,6 +910,18 @@ def _batched(ndims):
     return rule
 
 
+def _layer_norm(out, args, kwargs, maps, name):
+    """``layer_norm``: each row normalised on its own, unless ``normalized_shape`` covers
+    the row axis too (then with statistics of every row)."""
+    rm, used = _batched(None)(out, args, kwargs, maps, name)
+    _, shape = maps.get(0, maps.get("input", (None, ())))
+    normalized = _arg(args, kwargs, 1, "normalized_shape", ())
+    k = 1 if isinstance(normalized, int) else len(normalized)
+    if rm.n is not None and rm.dropped is None and k >= len(shape):
+        rm = rmap.with_parents(rm, rmap.collapse(rm, name))
+    return rm, used
+
+
 def _linear(out, args, kwargs, maps, name):
     rm, shape = maps.get(0, maps.get("input", (None, None)))
     if rm is None:
@@ -1009,14 +1023,19 @@ _RULES = {}
 for _f in _funcs(_ELEMENTWISE):
     _RULES[_f] = _elementwise
 for _f in _funcs(
-    """sum mean std var prod amax amin argmax argmin logsumexp norm nanmean nansum
-all any count_nonzero std_mean var_mean median nanmedian max min mode kthvalue""".split()
+    """sum mean std var prod amax amin argmax argmin logsumexp nanmean nansum
+all any count_nonzero std_mean var_mean median nanmedian max min mode""".split()
 ):
     _RULES[_f] = _reduction()
 for _f in _funcs("cumsum cumprod logcumsumexp cummax cummin softmax log_softmax".split()):
     _RULES[_f] = _reduction()
-for _f in _funcs("sort argsort topk".split()):
+for _f in _funcs("sort argsort".split()):
     _RULES[_f] = _reduction(default=-1)
+# the dimension comes after k (topk, kthvalue) or p (norm)
+for _f in _funcs("topk kthvalue".split()):
+    _RULES[_f] = _reduction(default=-1, pos=2)
+for _f in _funcs(["norm"]):
+    _RULES[_f] = _reduction(pos=2)
 for _f in _funcs("reshape view flatten ravel unflatten view_as reshape_as".split()):
     _RULES[_f] = _reshape_rule
 for _f in _funcs("permute".split()):
@@ -1096,6 +1115,8 @@ for _names, _nd in (
 ):
     for _f in _funcs(_names.split(), (F, torch)):
         _RULES[_f] = _batched(_nd)
+for _f in _funcs(["layer_norm"], (F, torch)):
+    _RULES[_f] = _layer_norm
 _RULES[torch.Tensor.__getitem__] = _getitem
 _IN_PLACE = {f for f in _RULES if _in_place_name(getattr(f, "__name__", ""))}
 _REDUCTION_KEYWORDS = {"dim", "keepdim", "unbiased", "correction"}

@@ -238,3 +238,30 @@ def test_empty_list_index():
         assert out.shape == a.as_subclass(torch.Tensor)[key].shape
         frame = stp.provenance(out).rows(np.arange(out.shape[0]), pooled=False)
         assert frame["line"].tolist() == lines
+
+
+def test_reductions_read_their_dimension_where_torch_takes_it():
+    # topk(x, k, dim) and kthvalue(x, k, dim) were read with k as the dimension, and
+    # std(x, True) with ``unbiased`` as one: a reduction over rows kept row ids (the
+    # result named row i of the input for its row i); layer_norm over every axis mixes
+    # the rows too
+    a, _ = _sources()
+    every = {("ta", line) for line in range(1, 7)}
+    results = [
+        torch.topk(a, 3, 0).values,
+        torch.topk(a, 3, dim=0).indices,
+        a.topk(3, 0).values,
+        torch.kthvalue(a, 3, 0).values,
+        torch.std(a, True),
+        torch.var(a, True),
+        torch.nn.functional.layer_norm(a, (6, 3)),
+    ]
+    for out in results:
+        n = out.shape[0] if out.ndim else 1
+        frame = stp.provenance(out).rows(np.arange(n))
+        for i in range(n):
+            rows = frame[frame["row"] == i]
+            assert set(zip(rows["source_id"], rows["line"])) == every
+    kept = torch.nn.functional.layer_norm(a, (3,))  # per row: rows kept
+    assert _lines(kept, 4) == [(4, "ta", 5)] and stp.provenance(kept).pools().empty
+    assert _lines(torch.topk(a, 2, 1).values, 5) == [(5, "ta", 6)]
