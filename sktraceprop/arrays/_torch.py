@@ -602,6 +602,10 @@ def _reshape_rule(out, args, kwargs, maps, name):
     rm, shape = maps.get(0, (None, None))
     if rm is None:
         return rmap.EMPTY, set()
+    size_in, size_out = args[0].element_size(), out.element_size()
+    if size_in != size_out:
+        # x.view(dtype): the same bytes, C order, read with another element size
+        return rmap.reshape(rm, (*shape, size_in), (*out.shape, size_out), name), {0}
     return rmap.reshape(rm, shape, tuple(out.shape), name), {0}
 
 

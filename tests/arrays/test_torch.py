@@ -265,3 +265,24 @@ def test_reductions_read_their_dimension_where_torch_takes_it():
     kept = torch.nn.functional.layer_norm(a, (3,))  # per row: rows kept
     assert _lines(kept, 4) == [(4, "ta", 5)] and stp.provenance(kept).pools().empty
     assert _lines(torch.topk(a, 2, 1).values, 5) == [(5, "ta", 6)]
+
+
+def test_view_as_another_dtype_keeps_rows_of_the_same_bytes():
+    # x.view(dtype) was mapped as a reshape of as many elements: a 6-row float64 vector
+    # viewed as uint8 kept a 6-row map on 48 elements; 2-D views raised or merged rows
+    values = torch.arange(18.0, dtype=torch.float64).reshape(6, 3)
+    a = stp.array(values, source_id="bytes")
+    for dtype in (torch.int32, torch.uint8, torch.int64, torch.float16):
+        out = a.view(dtype)
+        assert out.shape[0] == 6
+        assert [line for _, _, line in _lines(out, [0, 5])] == [1, 6]
+    flat = stp.array(values[:, 0].clone(), source_id="bytes_1d").view(torch.uint8)
+    assert flat.shape == (48,)
+    assert _lines(flat, [0, 7, 8, 47]) == [
+        (0, "bytes_1d", 1),
+        (7, "bytes_1d", 1),
+        (8, "bytes_1d", 2),
+        (47, "bytes_1d", 6),
+    ]
+    pairs = stp.array(values[:, :2].contiguous(), source_id="pairs").view(torch.complex128)
+    assert pairs.shape == (6, 1) and _lines(pairs, 4) == [(4, "pairs", 5)]
