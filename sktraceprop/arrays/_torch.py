@@ -789,6 +789,8 @@ def _torch_key(key):
     if isinstance(key, tuple):
         return tuple(_torch_key(k) for k in key)
     if isinstance(key, torch.Tensor):
+        if key.dtype == torch.uint8:
+            return key.detach().cpu().numpy().astype(bool)  # torch: a (deprecated) mask
         return key.detach().cpu().numpy()
     if isinstance(key, list):
         arr = np.asarray([k.item() if isinstance(k, torch.Tensor) else k for k in key])

@@ -286,3 +286,12 @@ def test_view_as_another_dtype_keeps_rows_of_the_same_bytes():
     ]
     pairs = stp.array(values[:, :2].contiguous(), source_id="pairs").view(torch.complex128)
     assert pairs.shape == (6, 1) and _lines(pairs, 4) == [(4, "pairs", 5)]
+
+
+def test_a_uint8_index_tensor_is_a_mask():
+    # torch reads a uint8 index as a boolean mask; it was mapped as integer positions
+    a, _ = _sources()
+    with pytest.warns(UserWarning):
+        out = a[torch.tensor([1, 0, 1, 0, 0, 1], dtype=torch.uint8)]
+    assert out.shape == (3, 3)
+    assert _lines(out, [0, 1, 2]) == [(0, "ta", 1), (1, "ta", 3), (2, "ta", 6)]
