@@ -495,7 +495,9 @@ def _set_rows(target, rm, node):
     d["_stp_node"] = node
     with _Disabled():
         d["_stp_shape"] = tuple(target.shape)
-    if rm is not old:
+    if rm is not old or (old.dropped is not None and "_stp_owner" in d):
+        # (a write through a tensor without rows that uses another's memory, set_ or
+        # .data =, may change that tensor's rows: it is noted too)
         d["_stp_rows"] = rm
         d["_stp_epoch"] = note_write(target, _owner(target))
 
@@ -1346,6 +1348,13 @@ def _replace_data(args, kwargs):
         torch.Tensor.data.__set__(target, _split(value)[0])
     node = record(".data =", (target.__dict__.get("_stp_node"),), None, "torch", _MODE.get())
     _set_rows(target, rmap.dropped(_REPLACED), node)
+    _share(target, value)
+
+
+def _share(target, source):
+    """``target`` now uses ``source``'s memory: writes through it reach ``source``."""
+    if isinstance(source, torch.Tensor):
+        target.__dict__["_stp_owner"] = _owner(source)
 
 
 def _set_(self, *args, **kwargs):
@@ -1357,6 +1366,8 @@ def _set_(self, *args, **kwargs):
         torch.Tensor.set_(self, *args, **kwargs)
     node = record("set_", (self.__dict__.get("_stp_node"),), None, "torch", _MODE.get())
     _set_rows(self, rmap.dropped(_REPLACED), node)
+    source = args[0] if args else kwargs.get("source")
+    _share(self, source)
     return self
 
 

@@ -229,6 +229,12 @@ def test_set_and_data_assignment_drop_row_ids():
         assert torch.equal(x.as_subclass(torch.Tensor), b.as_subclass(torch.Tensor))
         with pytest.raises(LineageError, match="replaced in place"):
             stp.provenance(x).rows(0)
+    for replace in (lambda t, v: t.set_(v), lambda t, v: setattr(t, "data", v)):
+        x, source = a.clone(), b.clone()
+        replace(x, source)
+        x.add_(a[:4].flip(0))  # writes the source's memory: the source is stale, not believed
+        with pytest.raises(LineageError, match="modified in place"):
+            stp.provenance(source).rows(0)
 
 
 def test_empty_list_index():
