@@ -301,3 +301,17 @@ def test_a_uint8_index_tensor_is_a_mask():
         out = a[torch.tensor([1, 0, 1, 0, 0, 1], dtype=torch.uint8)]
     assert out.shape == (3, 3)
     assert _lines(out, [0, 1, 2]) == [(0, "ta", 1), (1, "ta", 3), (2, "ta", 6)]
+
+
+def test_conversion_between_numpy_and_torch_does_not_share_memory():
+    # the converted array shared the memory of the original, so a write through one
+    # changed rows that the other's lineage still named
+    n = stp.array(np.arange(6.0).reshape(3, 2), source_id="conv_n")
+    other = stp.array(torch.full((3, 2), 100.0, dtype=torch.float64), source_id="conv_o")
+    t = stp.array(n, framework="torch")
+    t[0] = other[2]
+    assert np.asarray(n)[0].tolist() == [0.0, 1.0] and _lines(n, 0) == [(0, "conv_n", 1)]
+    assert _lines(t, 0) == [(0, "conv_o", 3)]
+    back = stp.array(t, framework="numpy")
+    back[1] = np.asarray(n)[2]  # a plain value: row 1 keeps no parent
+    assert t[1].tolist() == [2.0, 3.0] and _lines(t, 1) == [(1, "conv_n", 2)]
