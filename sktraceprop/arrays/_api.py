@@ -61,6 +61,10 @@ def array(X, source_id=None, *, framework=None, uri=None):
             )
         rows, node = state()
         value = X.__stp_value__()
+        if framework != X.__stp_framework__ and "jax" not in (framework, X.__stp_framework__):
+            # NumPy <-> torch would share memory: a write through one would change rows
+            # the other's lineage still names, unseen (JAX copies by itself)
+            value = value.detach().clone() if hasattr(value, "detach") else value.copy()
         return _make(framework, value, rows, node, convert=True)
     values, ids, node = register(X, source_id, uri)
     from . import _rowmap as rmap

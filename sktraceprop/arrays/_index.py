@@ -132,30 +132,69 @@ def assign_map(rm, key, shape, value, value_shape, via="setitem"):
     full, touched = written_rows(written)
     if value is rmap.EMPTY or (not value.ids and not value.pools):
         return rmap.overwrite(rm, full, touched, rmap.EMPTY)
-    selection = positions(shape)[key]
     part = None
-    if value.n is not None and selection.ndim >= 1 and len(value_shape) == selection.ndim:
-        rows = selection.reshape(selection.shape[0], -1)
+    selection = positions(shape)[key]  # the row each written element is in
+    if (
+        value.n is not None
+        and len(value_shape) == selection.ndim >= 1
+        and selection.size == np.count_nonzero(written)
+        and selection.size
+    ):
+        # no element written twice (which write wins is unspecified): pair each written
+        # element's row with the value row NumPy broadcast into it (the value's row axis
+        # meets the selection's first axis)
+        m = selection.shape[0]
+        rows = selection.reshape(m, -1)
+        from_rows = np.arange(m) if value_shape[0] == m else np.zeros(m, np.int64)
         if rows.shape[1] and (rows == rows[:, :1]).all():
-            part = _scatter(value, rows[:, 0], n, selection.shape[0], value_shape)
+            rows = rows[:, 0]  # each selected row lies in one row: one pair per row
+        else:
+            from_rows = np.broadcast_to(from_rows[:, None], rows.shape)
+        part = _written_from(value, rows, from_rows, n)
     if part is None:
         part = rmap.spread(rmap.collapse(value, via), n)
     return rmap.overwrite(rm, full, touched, part)
 
 
-def _scatter(value, targets, n, m, value_shape):
-    """Value rows placed at the target rows (value row ``j`` into row ``targets[j]``)."""
-    if value_shape[0] != m:
-        value = rmap.spread(value, m)
+def _written_from(value, rows, value_rows, n, most=64):
+    """Map of ``n`` rows whose row ``r`` holds the value rows paired with ``r`` (element
+    by element: ``rows`` and ``value_rows`` have one entry per written element); None
+    when a row holds more than ``most`` value rows (the caller pools them)."""
+    target = rows.ravel()
+    source = value_rows.ravel()
+    step = np.diff(target)
+    if (step > 0).all() or (step < 0).all():
+        return _scatter(value, target, source, n)  # one value row per row (a slice, a mask)
+    order = np.lexsort((source, target))
+    target, source = target[order], source[order]
+    new = np.ones(len(target), bool)
+    new[1:] = (target[1:] != target[:-1]) | (source[1:] != source[:-1])
+    target, source = target[new], source[new]
+    first = np.ones(len(target), bool)
+    first[1:] = target[1:] != target[:-1]
+    rank = np.arange(len(target)) - np.maximum.accumulate(
+        np.where(first, np.arange(len(target)), 0)
+    )
+    width = int(rank.max()) + 1 if len(rank) else 1
+    if width > most:
+        return None
+    pos = np.full((n, width), -1, np.int64)
+    pos[target, rank] = source
+    return rmap.from_positions(value, pos)
+
+
+def _scatter(value, target, source, n):
+    """Value row ``source[j]`` placed at row ``target[j]`` (``target`` without repeats)."""
+    value = rmap.take(value, source)
     ids = []
     for s in value.ids:
         slot = np.zeros(n, np.int64)
-        slot[targets] = s
+        slot[target] = s
         ids.append(slot)
     pools = []
     for p, mask in value.pools:
         where = np.zeros(n, bool)
-        where[targets] = True if mask is None else mask
+        where[target] = True if mask is None else mask
         pools.append((p, where))
     return rmap.RowMap(tuple(ids), tuple(pools), n)
 

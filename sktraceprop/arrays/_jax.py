@@ -20,9 +20,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend.core import Literal
 
+from ..exceptions import LineageError
 from . import _rowmap as rmap
 from ._graph import _MODE, NOT_RECORDED, record
 from ._index import written_rows
+from ._state import CAPTURED, JAX_TRACING
 
 __all__ = ["TracedJaxArray", "apply"]
 
@@ -64,6 +66,10 @@ class TracedJaxArray:
         return fit_ops(self)
 
     def __jax_array__(self):
+        if JAX_TRACING[0]:
+            # JAX converting this array inside a function that apply is tracing: it was
+            # not one of the arguments (a closure), and its rows would be lost
+            raise LineageError(CAPTURED)
         return self.value
 
     def __array__(self, dtype=None, copy=None):
@@ -203,6 +209,11 @@ def _is_traced(x):
     return type(x) is TracedJaxArray
 
 
+def _is_foreign(x):
+    """A traced NumPy array or torch tensor (its lineage goes in with its values)."""
+    return getattr(type(x), "__stp_framework__", "jax") != "jax" and hasattr(x, "__stp_state__")
+
+
 def apply(fn, *args, **kwargs):
     """Call ``fn`` on traced arrays, keeping row lineage through its computation.
 
@@ -234,10 +245,14 @@ def apply(fn, *args, **kwargs):
     [3]
     """
     leaves, tree = jax.tree_util.tree_flatten((args, kwargs))
-    dynamic = [k for k, leaf in enumerate(leaves) if _is_traced(leaf) or _is_array(leaf)]
-    if not any(_is_traced(leaves[k]) for k in dynamic):
+    dynamic = [
+        k
+        for k, leaf in enumerate(leaves)
+        if _is_traced(leaf) or _is_array(leaf) or _is_foreign(leaf)
+    ]
+    if not any(_is_traced(leaves[k]) or _is_foreign(leaves[k]) for k in dynamic):
         return fn(*args, **kwargs)
-    values = [leaves[k].value if _is_traced(leaves[k]) else leaves[k] for k in dynamic]
+    values = [_value_of(leaves[k]) for k in dynamic]
 
     def flat_fn(*dyn):
         filled = list(leaves)
@@ -246,14 +261,19 @@ def apply(fn, *args, **kwargs):
         a, kw = jax.tree_util.tree_unflatten(tree, filled)
         return fn(*a, **kw)
 
-    closed, out_shape = jax.make_jaxpr(flat_fn, return_shape=True)(*values)
+    JAX_TRACING[0] += 1
+    try:
+        closed, out_shape = jax.make_jaxpr(flat_fn, return_shape=True)(*values)
+    finally:
+        JAX_TRACING[0] -= 1
     mode = _MODE.get()
     in_maps, in_nodes = [], []
     for k in dynamic:
         leaf = leaves[k]
-        if _is_traced(leaf):
-            in_maps.append(NOT_RECORDED if mode == "none" else leaf._stp_rows)
-            in_nodes.append(leaf._stp_node)
+        if _is_traced(leaf) or _is_foreign(leaf):
+            rows, node = leaf.__stp_state__()
+            in_maps.append(NOT_RECORDED if mode == "none" else rows)
+            in_nodes.append(node)
         else:
             in_maps.append(None)
             in_nodes.append(None)
@@ -267,6 +287,16 @@ def apply(fn, *args, **kwargs):
 
 def _is_array(x):
     return isinstance(x, jax.Array | np.ndarray)
+
+
+def _value_of(leaf):
+    if _is_traced(leaf):
+        return leaf.value
+    if _is_foreign(leaf):
+        from ._sources import to_numpy
+
+        return jnp.asarray(to_numpy(leaf.__stp_value__()))
+    return leaf
 
 
 _RECURSE = {
@@ -446,13 +476,12 @@ def _rule(eqn, inputs, outvals):
     if name == "dot_general":
         return [_dot_general(params, inputs, out_shapes[0])]
     if name in ("sort",):
-        dim = params.get("dimension", 0)
-        parts = [rmap.collapse(m, name) if dim == 0 else m for _, m, _ in traced]
-        merged = (
-            rmap.merge(parts, None)
-            if dim == 0
-            else (parts[0] if len(parts) == 1 else rmap.merge(parts, parts[0].n))
-        )
+        if params.get("dimension", 0) == 0:
+            merged = rmap.merge([rmap.collapse(m, name) for _, m, _ in traced], None)
+        else:
+            # within each row, by the keys' order: every output row is made of that row
+            # of each operand (a collapsed operand is spread, never taken as the rows)
+            merged = rmap.elementwise([(m, s) for _, m, s in traced], out_shapes[0], name)
         return [merged] * len(outvals)
     if name in ("top_k",):
         return [rmap.collapse(rm0, name) if len(s0) == 1 else rm0] * len(outvals)

@@ -14,6 +14,7 @@ import operator
 
 import numpy as np
 
+from ..exceptions import LineageError
 from . import _rowmap as rmap
 from ._elide import ENABLED as _ELIDE
 from ._elide import LAST as _LAST
@@ -21,7 +22,7 @@ from ._elide import MIN_BYTES as _MIN_ELIDE
 from ._elide import note, temporary
 from ._graph import _MODE, NOT_RECORDED, operand, record
 from ._index import assign_map, index_map, positions, written_rows
-from ._state import _EPOCH, _WRITES, STALE, is_stale, note_write
+from ._state import _EPOCH, _WRITES, CAPTURED, JAX_TRACING, STALE, is_stale, note_write
 
 __all__ = ["TracedArray"]
 
@@ -714,6 +715,14 @@ class TracedArray(np.ndarray):
     def __stp_value__(self):
         return _view(self, _nd)
 
+    def __jax_array__(self):
+        # JAX asks this only of an array it meets as a constant inside a traced function
+        if JAX_TRACING[0]:
+            raise LineageError(CAPTURED)
+        import jax.numpy as jnp
+
+        return jnp.asarray(_view(self, _nd))
+
     def __stp_state__(self):
         return _rows_of(self), _node_of(self)
 
@@ -963,7 +972,14 @@ class TracedArray(np.ndarray):
         HANDLED[np.put](self, indices, values, mode=mode)
 
     def resize(self, *new_shape, refcheck=True):
-        _view(self, _nd).resize(*new_shape, refcheck=refcheck)
+        shape = new_shape[0] if len(new_shape) == 1 else new_shape
+        shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+        if self.flags.c_contiguous and int(np.prod(shape)) == self.size:
+            self.shape = shape  # same size: a C-order reshape in place; the rows follow
+            return
+        # on ``self``, not on a view of it (resizing a view left ``self`` as it was);
+        # NumPy refuses when ``self`` does not own its memory
+        _nd.resize(self, *new_shape, refcheck=refcheck)
         _set_rows(
             self,
             rmap.collapse(_rows_of(self), "resize"),

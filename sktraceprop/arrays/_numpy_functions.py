@@ -130,10 +130,10 @@ def _handle(func, rule, name, *args, **kwargs):
 def unmodelled(func, args, kwargs):
     """Any NumPy function without a rule: every output row depends on every input row."""
     mode = _MODE.get()
-    plain_args, plain_kwargs, maps, nodes = _unwrap(args, kwargs)
     found = _deep_traced(args, kwargs)
-    plain_args = [_deep_plain(a) for a in plain_args]
-    plain_kwargs = {k: _deep_plain(v) for k, v in plain_kwargs.items()}
+    # from the arguments as given: nested lists keep their nesting (np.block)
+    plain_args = [_deep_plain(a) for a in args]
+    plain_kwargs = {k: _deep_plain(v) for k, v in kwargs.items()}
     out = func(*plain_args, **plain_kwargs)
     if mode == "none":
         return _wrap_all(out, NOT_RECORDED, None)
@@ -610,8 +610,16 @@ def _pad(out, args, kwargs, maps):
     mode = _arg(args, kwargs, 2, "mode", "constant")
     if mode in ("constant", "empty"):
         rows = np.pad(np.arange(shape[0]), (before, after), constant_values=-1)
-    elif mode in ("edge", "reflect", "symmetric", "wrap"):
+    elif mode in ("edge", "wrap") or (
+        mode in ("reflect", "symmetric") and kwargs.get("reflect_type", "even") == "even"
+    ):
         rows = np.pad(np.arange(shape[0]), (before, after), mode=mode)
+    elif mode in ("reflect", "symmetric") and max(before, after) < shape[0] - 1:
+        # "odd": a padded row is 2 * (edge row) - (mirrored row); one mirror deep (a
+        # wider pad reflects padded rows again)
+        mirrored = np.pad(np.arange(shape[0]), (before, after), mode=mode)
+        edge = np.pad(np.arange(shape[0]), (before, after), mode="edge")
+        return rmap.from_positions(rm, np.stack([mirrored, edge], axis=1)), {0}
     else:
         return rmap.collapse(rm, "pad"), {0}
     return rmap.from_positions(rm, rows), {0}
@@ -734,6 +742,40 @@ def _dstack(out, args, kwargs, maps):
     return (rmap.elementwise(parts, np.shape(out), "dstack") if parts else rmap.EMPTY), _used(args)
 
 
+def _block(arrays):
+    """``np.block``: the same block built of row positions (a code per traced input
+    row, -1 elsewhere) says which rows each output row holds. Nested lists are walked
+    here: the general handler would turn an inner list into one array."""
+    mode = _MODE.get()
+    blocks, pooled, nodes = [], [], []
+
+    def walk(v):
+        if type(v) is list:
+            pairs = [walk(item) for item in v]
+            return [p for p, _ in pairs], [c for _, c in pairs]
+        plain, rm, node = split(v)
+        codes = np.full(np.shape(plain), -1, np.int64)
+        if rm is not None:
+            nodes.extend(node)
+            if rm.n is not None and codes.ndim:
+                codes = sum(b[1] for b in blocks) + positions(codes.shape)
+                blocks.append((rm, codes.shape[0]))
+            else:
+                pooled.append(rm)
+        return plain, codes
+
+    plain, codes = walk(arrays)
+    out = np.block(plain)
+    if mode == "none":
+        return wrap(out, NOT_RECORDED, None)
+    rm = rmap.from_positions(rmap.concat(blocks), np.block(codes)) if blocks else rmap.EMPTY
+    rm = _pooled(rm, pooled, out, "block")
+    return wrap(out, rm, record("block", tuple(nodes), None, "numpy", mode))
+
+
+HANDLED[np.block] = _block
+
+
 @implements(np.append)
 def _append(out, args, kwargs, maps):
     a, sa = maps.get(0, maps.get("arr", (None, np.shape(args[0]))))
@@ -819,8 +861,13 @@ def _outer(out, args, kwargs, maps):
 # -- in place -----------------------------------------------------------------------------
 
 
-def _write(target, written, value_map, value_aligned, name, nodes):
-    """New lineage of ``target`` after writing ``value`` at the ``written`` elements."""
+def _write(target, written, value_map, value_aligned, name, nodes, choice=None):
+    """New lineage of ``target`` after writing ``value`` at the ``written`` elements.
+
+    ``choice`` is the ``(map, shape)`` of a traced mask that chose the elements (as
+    ``np.where``'s condition): every row gains the parents of its mask row, or, when the
+    mask is not aligned with the rows (``np.place`` fills in mask order), of every mask row.
+    """
     mode = _MODE.get()
     if type(target) is not TracedArray:
         return
@@ -834,6 +881,8 @@ def _write(target, written, value_map, value_aligned, name, nodes):
         if value_map is not None:
             whole = rmap.collapse(value_map, name)
             new = whole if written.all() else rmap.merge([old, whole], None)
+        if choice is not None:
+            new = rmap.merge([new, rmap.collapse(choice[0], name)], None)
         set_rows(target, new, node)
         return
     full, touched = written_rows(written)
@@ -843,10 +892,17 @@ def _write(target, written, value_map, value_aligned, name, nodes):
         value = value_map
     else:
         value = rmap.spread(rmap.collapse(value_map, name), written.shape[0])
-    set_rows(target, rmap.overwrite(old, full, touched, value), node)
+    new = rmap.overwrite(old, full, touched, value)
+    if choice is not None:
+        n = written.shape[0]
+        new = rmap.merge([new, rmap.spread(rmap.elementwise([choice], written.shape, name), n)], n)
+    set_rows(target, new, node)
 
 
-def _in_place(func, apply_mask, value_pos, value_name, name):
+def _in_place(func, apply_mask, value_pos, value_name, name, mask=None):
+    """An in-place function; ``mask`` is ``(position, keyword, aligned)`` of a boolean
+    mask argument that chooses the written elements (aligned: element by element)."""
+
     def handle(*args, **kwargs):
         target = args[0]
         plain_args, plain_kwargs, maps, nodes = _unwrap(args, kwargs)
@@ -854,7 +910,10 @@ def _in_place(func, apply_mask, value_pos, value_name, name):
         written = np.zeros(np.shape(plain_args[0]), bool)
         apply_mask(written, plain_args, plain_kwargs)
         value = maps.get(value_pos, maps.get(value_name, (None, None)))[0]
-        _write(target, written, value, False, name, nodes)
+        choice = None if mask is None else maps.get(mask[0], maps.get(mask[1]))
+        if choice is not None and not mask[2]:
+            choice = (rmap.collapse(choice[0], name), ())
+        _write(target, written, value, False, name, nodes, choice)
         return result
 
     return handle
@@ -864,10 +923,20 @@ HANDLED[np.put] = _in_place(
     np.put, lambda w, a, k: np.put(w, a[1], True, mode=k.get("mode", "raise")), 2, "v", "put"
 )
 HANDLED[np.place] = _in_place(
-    np.place, lambda w, a, k: np.place(w, _arg(a, k, 1, "mask"), True), 2, "vals", "place"
+    np.place,
+    lambda w, a, k: np.place(w, _arg(a, k, 1, "mask"), True),
+    2,
+    "vals",
+    "place",
+    mask=(1, "mask", False),
 )
 HANDLED[np.putmask] = _in_place(
-    np.putmask, lambda w, a, k: np.putmask(w, _arg(a, k, 1, "mask"), True), 2, "values", "putmask"
+    np.putmask,
+    lambda w, a, k: np.putmask(w, _arg(a, k, 1, "mask"), True),
+    2,
+    "values",
+    "putmask",
+    mask=(1, "mask", True),
 )
 HANDLED[np.fill_diagonal] = _in_place(
     np.fill_diagonal,
@@ -899,7 +968,7 @@ def _copyto(dst, src, casting="same_kind", where=True):
     )
     if aligned:
         value = value if shape[0] == pd_.shape[0] else rmap.spread(value, pd_.shape[0])
-    _write(dst, np.array(written), value, aligned, "copyto", nodes)
+    _write(dst, np.array(written), value, aligned, "copyto", nodes, maps.get("where"))
 
 
 HANDLED[np.copyto] = _copyto

@@ -402,6 +402,8 @@ def from_positions(rm, pos):
     if pos.ndim == 0:
         return single(take(rm, pos.reshape(1))) if pos >= 0 else EMPTY
     m = pos.shape[0]
+    if m == 0:
+        return take(rm, np.zeros(0, np.int64))  # no rows (``x[[]]``)
     flat = pos.reshape(m, -1)
     if flat.shape[1] == 0:
         return RowMap(tuple(np.zeros(m, np.int64) for _ in rm.ids), (), m)
@@ -424,6 +426,10 @@ def _gather(rm, rows):
     safe = np.where(present, rows, 0)
     if present.all():
         return take(rm, safe)
+    if not present.any():  # (``rm`` may have no rows to index)
+        none = np.zeros(len(rows), bool)
+        ids = tuple(np.zeros(len(rows), np.int64) for _ in rm.ids)
+        return RowMap(ids, tuple((p, none) for p, _ in rm.pools), len(rows))
     ids = tuple(np.where(present, s[safe], 0) for s in rm.ids)
     pools = tuple((p, present if m is None else (m[safe] & present)) for p, m in rm.pools)
     return RowMap(ids, pools, len(rows))

@@ -84,3 +84,13 @@ def is_stale(arr, born, owner=None, writer=None):
     if len(history) == 8 and history[0][0] > born:
         return True  # older writes after ``born`` were not kept: their writers are unknown
     return any(w != id(writer) for epoch, w in history if epoch > born)
+
+
+#: Depth of ``sktraceprop.arrays.apply`` calls now tracing a JAX function to a jaxpr.
+JAX_TRACING = [0]
+
+CAPTURED = (
+    "a traced array was used inside a function that sktraceprop.arrays.apply is tracing "
+    "without being one of its arguments (captured from an enclosing scope?), so JAX would "
+    "take it as a constant and its row ids would be lost. Pass it to apply as an argument."
+)

@@ -29,12 +29,14 @@ _Disabled = torch._C.DisableTorchFunctionSubclass
 
 
 def _owner(t):
-    """The tensor at the end of a view chain (whose memory the views share)."""
+    """The tensor at the end of a view chain (whose memory the views share); a tensor
+    that shares memory without being a view (``detach()``, ``.data``) names its owner."""
     with _Disabled():
         base = t
         while base._base is not None:
             base = base._base
-    return base
+    shared = base.__dict__.get("_stp_owner")
+    return base if shared is None else shared
 
 
 def _rows_of(t, writer=None):
@@ -282,7 +284,11 @@ def _dispatch(func, args, kwargs):
                 _set_rows(target, rm, node)
                 if out is target:
                     return target
-        return _wrap_all(out, rm, node, args)
+        result = _wrap_all(out, rm, node, args)
+        if func in _SHARING and type(args[0]) is TracedTensor:
+            # the same memory, but not a view: writes through it must reach the owner
+            result.__dict__["_stp_owner"] = _owner(args[0])
+        return result
 
 
 # -- fast paths ---------------------------------------------------------------------------
@@ -489,7 +495,9 @@ def _set_rows(target, rm, node):
     d["_stp_node"] = node
     with _Disabled():
         d["_stp_shape"] = tuple(target.shape)
-    if rm is not old:
+    if rm is not old or (old.dropped is not None and "_stp_owner" in d):
+        # (a write through a tensor without rows that uses another's memory, set_ or
+        # .data =, may change that tensor's rows: it is noted too)
         d["_stp_rows"] = rm
         d["_stp_epoch"] = note_write(target, _owner(target))
 
@@ -572,6 +580,10 @@ def _reduction(default=None, pos=1):
         if rm is None:
             return rmap.EMPTY, set()
         dim = _arg(args, kwargs, pos, ("dim", "axis"), default)
+        if isinstance(dim, torch.Tensor) or "other" in kwargs:
+            return _elementwise(out, args, kwargs, maps, name)  # torch.max(a, b)
+        if isinstance(dim, bool):
+            dim = None  # torch.std(x, True): ``unbiased``, over every element
         if rm.n is not None and rm.dropped is None and _hits_rows(dim, len(shape)):
             return rmap.collapse(rm, name), {0}
         return rm, {0}
@@ -592,6 +604,10 @@ def _reshape_rule(out, args, kwargs, maps, name):
     rm, shape = maps.get(0, (None, None))
     if rm is None:
         return rmap.EMPTY, set()
+    size_in, size_out = args[0].element_size(), out.element_size()
+    if size_in != size_out:
+        # x.view(dtype): the same bytes, C order, read with another element size
+        return rmap.reshape(rm, (*shape, size_in), (*out.shape, size_out), name), {0}
     return rmap.reshape(rm, shape, tuple(out.shape), name), {0}
 
 
@@ -775,9 +791,12 @@ def _torch_key(key):
     if isinstance(key, tuple):
         return tuple(_torch_key(k) for k in key)
     if isinstance(key, torch.Tensor):
+        if key.dtype == torch.uint8:
+            return key.detach().cpu().numpy().astype(bool)  # torch: a (deprecated) mask
         return key.detach().cpu().numpy()
     if isinstance(key, list):
-        return np.asarray([k.item() if isinstance(k, torch.Tensor) else k for k in key])
+        arr = np.asarray([k.item() if isinstance(k, torch.Tensor) else k for k in key])
+        return arr.astype(np.int64) if arr.size == 0 else arr  # torch reads [] as integers
     return key
 
 
@@ -899,6 +918,18 @@ def _batched(ndims):
     return rule
 
 
+def _layer_norm(out, args, kwargs, maps, name):
+    """``layer_norm``: each row normalised on its own, unless ``normalized_shape`` covers
+    the row axis too (then with statistics of every row)."""
+    rm, used = _batched(None)(out, args, kwargs, maps, name)
+    _, shape = maps.get(0, maps.get("input", (None, ())))
+    normalized = _arg(args, kwargs, 1, "normalized_shape", ())
+    k = 1 if isinstance(normalized, int) else len(normalized)
+    if rm.n is not None and rm.dropped is None and k >= len(shape):
+        rm = rmap.with_parents(rm, rmap.collapse(rm, name))
+    return rm, used
+
+
 def _linear(out, args, kwargs, maps, name):
     rm, shape = maps.get(0, maps.get("input", (None, None)))
     if rm is None:
@@ -1000,14 +1031,19 @@ _RULES = {}
 for _f in _funcs(_ELEMENTWISE):
     _RULES[_f] = _elementwise
 for _f in _funcs(
-    """sum mean std var prod amax amin argmax argmin logsumexp norm nanmean nansum
-all any count_nonzero std_mean var_mean median nanmedian max min mode kthvalue""".split()
+    """sum mean std var prod amax amin argmax argmin logsumexp nanmean nansum
+all any count_nonzero std_mean var_mean median nanmedian max min mode""".split()
 ):
     _RULES[_f] = _reduction()
 for _f in _funcs("cumsum cumprod logcumsumexp cummax cummin softmax log_softmax".split()):
     _RULES[_f] = _reduction()
-for _f in _funcs("sort argsort topk".split()):
+for _f in _funcs("sort argsort".split()):
     _RULES[_f] = _reduction(default=-1)
+# the dimension comes after k (topk, kthvalue) or p (norm)
+for _f in _funcs("topk kthvalue".split()):
+    _RULES[_f] = _reduction(default=-1, pos=2)
+for _f in _funcs(["norm"]):
+    _RULES[_f] = _reduction(pos=2)
 for _f in _funcs("reshape view flatten ravel unflatten view_as reshape_as".split()):
     _RULES[_f] = _reshape_rule
 for _f in _funcs("permute".split()):
@@ -1087,13 +1123,17 @@ for _names, _nd in (
 ):
     for _f in _funcs(_names.split(), (F, torch)):
         _RULES[_f] = _batched(_nd)
+for _f in _funcs(["layer_norm"], (F, torch)):
+    _RULES[_f] = _layer_norm
 _RULES[torch.Tensor.__getitem__] = _getitem
 _IN_PLACE = {f for f in _RULES if _in_place_name(getattr(f, "__name__", ""))}
 _REDUCTION_KEYWORDS = {"dim", "keepdim", "unbiased", "correction"}
 _INDEX_DTYPES = {torch.int64, torch.int32, torch.bool}
 #: The fast paths of ``__torch_function__`` (granularity "op", no in-place writes yet).
+#: Functions whose result shares the argument's memory without being a view of it.
+_SHARING = {torch.Tensor.detach, torch.detach, torch.Tensor.data.__get__}
 _FAST = {f: _fast_elementwise for f, r in _RULES.items() if r is _elementwise}
-for _f in _IN_PLACE:
+for _f in _IN_PLACE | _SHARING:
     _FAST.pop(_f, None)
 for _f in _funcs("sum mean std var amax amin".split()):
     _FAST[_f] = _fast_reduction
@@ -1295,7 +1335,45 @@ def _fill(value_kind):
     return handle
 
 
+_REPLACED = (
+    "the tensor's memory was replaced in place (set_, or assigning .data), so its row "
+    "ids were dropped rather than guessed"
+)
+
+
+def _replace_data(args, kwargs):
+    """``x.data = y``: ``x`` now holds ``y``'s memory; its rows are dropped."""
+    target, value = args[0], args[1]
+    with _Disabled():
+        torch.Tensor.data.__set__(target, _split(value)[0])
+    node = record(".data =", (target.__dict__.get("_stp_node"),), None, "torch", _MODE.get())
+    _set_rows(target, rmap.dropped(_REPLACED), node)
+    _share(target, value)
+
+
+def _share(target, source):
+    """``target`` now uses ``source``'s memory: writes through it reach ``source``."""
+    if isinstance(source, torch.Tensor):
+        target.__dict__["_stp_owner"] = _owner(source)
+
+
+def _set_(self, *args, **kwargs):
+    """``x.set_(source)``: as ``torch.Tensor.set_``; ``x``'s rows are dropped (its memory
+    is now another tensor's or storage's; torch does not route ``set_`` through
+    ``__torch_function__``)."""
+    with _Disabled():
+        args = tuple(_split(a)[0] for a in args)
+        torch.Tensor.set_(self, *args, **kwargs)
+    node = record("set_", (self.__dict__.get("_stp_node"),), None, "torch", _MODE.get())
+    _set_rows(self, rmap.dropped(_REPLACED), node)
+    source = args[0] if args else kwargs.get("source")
+    _share(self, source)
+    return self
+
+
+TracedTensor.set_ = _set_
 _SPECIAL = {
+    torch.Tensor.data.__set__: _replace_data,
     torch.Tensor.__setitem__: _dispatch_setitem,
     torch.Tensor.copy_: _copy_,
     torch.Tensor.fill_: _fill("fill_"),

@@ -92,6 +92,24 @@ class NumpyBackend:
     def sort0(self, x):
         return np.sort(x, axis=0)
 
+    #: Operations of ``OPS`` this backend does not run (no such operation, or lineage
+    #: that is right but coarser than the truth below: pooled instead of direct).
+    skip = ()
+
+    def block(self, x):
+        return np.block([[x[:, :1], x[::-1, 1:]]])
+
+    def roll(self, x, k):
+        return np.roll(x, k, axis=0)
+
+    def set_cells(self, x, i, js):
+        y = x.copy()
+        y[[i] * len(js), np.arange(len(js))] = x[js, 0]
+        return y
+
+    def pad_odd(self, x, before, after):
+        return np.pad(x, ((before, after), (0, 0)), mode="reflect", reflect_type="odd")
+
 
 def _ops():
     """``name -> (apply(backend, x, y, p), truth(t, ty, p), params(draw, n))``."""
@@ -176,7 +194,48 @@ def _ops():
         # each row is taken out whole (its row axis removed), then stacked
         return [(t[p[0]][0], t[p[0]][1]), (t[p[1]][0], t[p[1]][1])]
 
+    def block(b, x, y, p):
+        return b.block(x)
+
+    def roll(b, x, y, p):
+        return b.roll(x, p[0])
+
+    def roll_truth(t, ty, p):
+        n = len(t)
+        return [t[(i - p[0]) % n] for i in range(n)]
+
+    def set_cells(b, x, y, p):
+        # row p[0] written cell by cell, from several rows: it is made of all of them
+        return b.set_cells(x, p[0], list(p[1:]))
+
+    def set_cells_truth(t, ty, p):
+        out = list(t)
+        out[p[0]] = (
+            frozenset().union(*(t[j][0] for j in p[1:])),
+            frozenset().union(*(t[j][1] for j in p[1:])),
+        )
+        return out
+
+    def pad_odd(b, x, y, p):
+        return b.pad_odd(x, p[0], p[1])
+
+    def pad_odd_truth(t, ty, p):
+        # a padded row is 2 * (edge row) - (mirrored row)
+        n, (before, after) = len(t), p
+        out = []
+        for j in range(-before, n + after):
+            if 0 <= j < n:
+                out.append(t[j])
+                continue
+            edge, mirror = (0, -j) if j < 0 else (n - 1, 2 * (n - 1) - j)
+            out.append((t[edge][0] | t[mirror][0], t[edge][1] | t[mirror][1]))
+        return out
+
     return {
+        "block": (block, mirror_truth, None),
+        "roll": (roll, roll_truth, "shift"),
+        "set_cells": (set_cells, set_cells_truth, "cells"),
+        "pad_odd": (pad_odd, pad_odd_truth, "pad"),
         "affine": (affine, same, None),
         "center": (center, center_truth, None),
         "scale": (scale, center_truth, None),
@@ -257,6 +316,14 @@ def draw_params(kind, n, choices):
         return (None, None, step) if step < 0 else (start, None, step)
     if kind == "pair":
         return (choices.integer(0, n - 1), choices.integer(0, n - 1))
+    if kind == "shift":
+        return (choices.integer(-n, 2 * n),)
+    if kind == "cells":
+        # a target row and, for each of the 3 columns, the row it is copied from
+        return tuple(choices.integer(0, n - 1) for _ in range(4))
+    if kind == "pad":
+        # one mirror deep: at most n - 2 rows on each side
+        return (choices.integer(0, max(n - 2, 0)), choices.integer(0, max(n - 2, 0)))
     raise ValueError(kind)
 
 
@@ -265,7 +332,7 @@ def run_chain(backend, choices, n_ops, values=None, ops=None):
 
     ``values`` replaces the sources' data (same shapes), for perturbation studies.
     """
-    ops = sorted(OPS) if ops is None else ops
+    ops = sorted(set(OPS) - set(backend.skip)) if ops is None else ops
     rng = np.random.default_rng(choices.integer(0, 2**16))
     n_a = choices.integer(2, 7)
     n_b = choices.integer(1, 5)

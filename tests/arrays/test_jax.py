@@ -78,3 +78,42 @@ def test_dot_general_rows():
     assert _lines(left, 3) == [(3, "ja", 4)]
     gram = stp.arrays.apply(lambda x: x.T @ x, a)
     assert sorted(stp.provenance(gram).rows(0)["line"]) == [1, 2, 3, 4, 5, 6]
+
+
+def test_traced_numpy_and_torch_arrays_keep_their_rows_in_jax_operations():
+    # a traced NumPy array or tensor given to a JAX operation used to count as a
+    # constant: the result named the JAX array's rows only
+    a, _ = _sources()
+    n = stp.array(np.arange(18.0).reshape(6, 3)[::-1].copy(), source_id="jn")
+    for z in (a + n, stp.arrays.apply(lambda x, y: x * y, a, n), n.__radd__(a)):
+        assert _lines(z, 0) == [(0, "ja", 1), (0, "jn", 1)]
+    torch = pytest.importorskip("torch")
+    t = stp.array(torch.ones(6, 3), source_id="jt")
+    assert _lines(a - t, 5) == [(5, "ja", 6), (5, "jt", 6)]
+
+
+def test_a_traced_array_captured_by_an_applied_function_is_refused():
+    # captured from an enclosing scope, JAX took it as a constant and its rows were lost
+    a, b = _sources()
+    n = stp.array(np.ones((6, 3)), source_id="captured")
+    for fn in (lambda x: x + b[:1], lambda x: x + n):
+        with pytest.raises(stp.exceptions.LineageError, match="as an argument"):
+            stp.arrays.apply(fn, a)
+    plain = jax.jit(lambda x: x + n)(jnp.ones((6, 3)))  # outside apply: a plain result
+    assert type(plain) is not type(a)
+
+
+def test_sort_within_rows_by_keys_of_another_array_keeps_each_rows_parents():
+    # lax.sort of several operands along a non-row axis merged their maps as if all had
+    # rows: with collapsed keys (a broadcast mean) every row named the first value row
+    a, b = _sources()
+    values = b.value[::-1]
+    for keys_first in (True, False):
+
+        def f(x, y, keys_first=keys_first):
+            keys = jnp.broadcast_to(x.mean(0), y.shape)
+            ops = (keys, y) if keys_first else (y, keys)
+            return jax.lax.sort(ops, dimension=1, num_keys=1)[1 if keys_first else 0]
+
+        out = stp.arrays.apply(f, a, stp.array(values, source_id="sorted_rows"))
+        assert [line for _, _, line in _lines(out, [0, 1, 2, 3])] == [1, 2, 3, 4]

@@ -338,3 +338,119 @@ def test_zero_size_arrays_are_registered(shape):
     assert list(view.sources()["n_rows"]) == [shape[0]]
     if shape[0]:
         assert view.rows(shape[0] - 1)["line"].tolist() == [shape[0]]
+
+
+def _coded(values, source_id):
+    """A traced array whose every element holds its own row's line (1-based)."""
+    codes = np.broadcast_to(
+        np.arange(1.0, len(values) + 1).reshape((-1,) + (1,) * (values.ndim - 1)), values.shape
+    )
+    return stp.array(np.array(codes), source_id=source_id)
+
+
+def test_block_matches_numpy_and_names_the_rows_it_holds():
+    # np.block of nested lists used to get each inner list as one stacked array: a wrong
+    # shape and wrong values
+    a = _coded(np.zeros((4, 3)), "block_a")
+    b = _coded(np.zeros((2, 1)), "block_b")
+    layouts = [
+        lambda a, b: [[a, a[::-1]]],
+        lambda a, b: [[a[:2], b], [a[::-1][:1], b[:1]]],
+        lambda a, b: [[a], [a[2:]]],
+        lambda a, b: [a[:, 0], b[:, 0]],
+        lambda a, b: [[a[:2, :1], np.full((2, 2), -1.0)], [a[1:, :3]]],
+    ]
+    for layout in layouts:
+        out = np.block(layout(a, b))
+        plain = np.block(layout(np.asarray(a), np.asarray(b)))
+        np.testing.assert_array_equal(np.asarray(out), plain)
+        # the values are the lines; a and b both count from 1, so compare line sets
+        got = reported(out, out.shape[0])
+        for i in range(out.shape[0]):
+            lines = {line for _, line in got[i][0] | got[i][1]}
+            assert lines == {int(v) for v in plain[i].ravel() if v > 0}
+
+
+def test_pad_with_odd_reflection_names_the_edge_row_too():
+    values = np.random.default_rng(0).random((5, 2))
+    x = stp.array(values, source_id="odd")
+    for before, after in ((2, 1), (3, 0), (7, 6)):
+        out = np.pad(x, ((before, after), (0, 0)), mode="reflect", reflect_type="odd")
+        claimed = reported(out, out.shape[0])
+        # truth: the input rows whose change changes each output row
+        for r in range(5):
+            moved = values.copy()
+            moved[r] += 1.0
+            changed = np.pad(moved, ((before, after), (0, 0)), "reflect", reflect_type="odd")
+            for i in np.nonzero((changed != np.asarray(out)).any(axis=1))[0]:
+                assert ("odd", r + 1) in claimed[i][0] | claimed[i][1], (before, after, i)
+
+
+def test_setitem_keys_of_every_kind_never_name_a_wrong_row():
+    # every element holds its row's line: after x[key] = v, row i must list the lines
+    # left in it, and name as its own rows only those (an element written twice, whose
+    # winner NumPy leaves unspecified, pools every value row written)
+    a = _coded(np.zeros((6, 3)), "set_a")
+    b = stp.array(np.asarray(_coded(np.zeros((6, 3)), "tmp")) + 100.0, source_id="set_b")
+    keys_values = [
+        (np.s_[[4, 4, 4], [0, 1, 2]], lambda b: b[[1, 2, 3], 0]),
+        (np.s_[[0, 0]], lambda b: b[[4, 3]]),
+        (np.s_[[1, 2, 1], [0, 0, 2]], lambda b: b[[5, 0, 2], 1]),
+        (np.s_[::-1], lambda b: b),
+        (np.s_[:, 0], lambda b: b[::-1, 1]),
+        (np.s_[[True, False, True, False, False, True]], lambda b: b[[5, 4, 3]]),
+        (np.s_[1:3], lambda b: b[4]),
+        (np.s_[[]], lambda b: b[[]]),
+    ]
+    for key, value in keys_values:
+        x = a.copy()
+        x[key] = value(b)
+        plain = np.asarray(x)
+        got = reported(x, 6)
+        for i in range(6):
+            want = {("set_a", int(v)) for v in plain[i] if v < 100}
+            want |= {("set_b", int(v) - 100) for v in plain[i] if v >= 100}
+            assert want <= got[i][0] | got[i][1], (key, i)
+            assert got[i][0] <= want, (key, i)
+
+
+def test_empty_index_keys_give_empty_rows():
+    # x[[]] raised in the row map (an empty position array could not be reshaped)
+    x = stp.array(np.ones((4, 2)), source_id="empty_keys")
+    for key, lines in (([], []), (np.s_[:, []], [1, 2, 3, 4]), (np.s_[[], 0], [])):
+        out = x[key]
+        assert out.shape == np.ones((4, 2))[key].shape
+        frame = stp.provenance(out).rows(np.arange(out.shape[0]), pooled=False)
+        assert set(frame["line"]) <= set(lines)  # a row of no elements may name none
+
+
+def test_resize_in_place_resizes_the_array_and_its_rows():
+    values = np.arange(12.0).reshape(4, 3)
+    x = stp.array(values, source_id="resized")
+    y = x.copy()
+    y.resize((6, 2))  # resized the view it was given, not y, and kept y's rows
+    expected = values.copy()
+    expected.resize((6, 2))
+    np.testing.assert_array_equal(np.asarray(y), expected)
+    got = reported(y, 6)
+    for i in range(6):
+        assert got[i][0] == {("resized", int(v) // 3 + 1) for v in expected[i]}
+    with pytest.raises(ValueError, match="own its data"):
+        y.resize((8, 2))  # a traced array never owns its memory: refused, not faked
+
+
+def test_in_place_masks_are_parents_of_the_rows_they_choose():
+    # as np.where's condition: the rows of a traced mask that chose the elements
+    a = stp.array(np.zeros((4, 2)), source_id="mask_a")
+    c = stp.array(np.array([[1.0, 0], [0, 0], [1, 1], [0, 1]]), source_id="mask_c")
+    cond = c > 0.5
+    for write in (
+        lambda x: np.copyto(x, 7.0, where=cond),
+        lambda x: np.putmask(x, cond, 7.0),
+        lambda x: np.place(x, cond, [7.0]),
+    ):
+        x = a.copy()
+        write(x)
+        got = reported(x, 4)
+        for i in range(4):
+            assert ("mask_c", i + 1) in got[i][0] | got[i][1]

@@ -193,3 +193,125 @@ def test_pickle_round_trip():
     back = pickle.loads(pickle.dumps((a - a.mean(dim=0))[[4, 1]]))
     assert type(back).__name__ == "TracedTensor"
     assert _lines(back, 0) == [(0, "ta", 5)]
+
+
+def test_max_and_min_of_two_tensors_are_elementwise():
+    # torch.max(a, b) used to be read as a reduction over dim ``b`` and raised
+    a, b = _sources()
+    for f in (torch.max, torch.min, torch.maximum):
+        out = f(a[:4], b.flip(0))
+        torch.testing.assert_close(out.as_subclass(torch.Tensor), f(a[:4], b.flip(0)).detach())
+        assert _lines(out, 0) == [(0, "ta", 1), (0, "tb", 4)]
+    assert _lines(a.max(b[0]), 2) == [(2, "ta", 3), (2, "tb", 1)]
+
+
+def test_writes_through_detach_and_data_reach_the_tensor_they_share_memory_with():
+    # detach() and .data share memory without being views (no _base): a write through
+    # them used to leave the original naming rows it no longer held
+    a, b = _sources()
+    for share in (lambda t: t.detach(), lambda t: t.data):
+        x = a.clone()
+        share(x).copy_(b[:3].repeat(2, 1))
+        with pytest.raises(LineageError, match="modified in place"):
+            stp.provenance(x).rows(0)
+        y = a.clone()
+        alias = share(y)
+        y.add_(b[:3].repeat(2, 1))
+        with pytest.raises(LineageError, match="modified in place"):
+            stp.provenance(alias).rows(0)
+
+
+def test_set_and_data_assignment_drop_row_ids():
+    a, b = _sources()
+    for replace in (lambda t, v: t.set_(v), lambda t, v: setattr(t, "data", v)):
+        x = a.clone()
+        replace(x, b.clone())
+        assert torch.equal(x.as_subclass(torch.Tensor), b.as_subclass(torch.Tensor))
+        with pytest.raises(LineageError, match="replaced in place"):
+            stp.provenance(x).rows(0)
+    for replace in (lambda t, v: t.set_(v), lambda t, v: setattr(t, "data", v)):
+        x, source = a.clone(), b.clone()
+        replace(x, source)
+        x.add_(a[:4].flip(0))  # writes the source's memory: the source is stale, not believed
+        with pytest.raises(LineageError, match="modified in place"):
+            stp.provenance(source).rows(0)
+
+
+def test_empty_list_index():
+    a, _ = _sources()
+    for key, lines in (([], []), ((slice(None), []), [1, 2, 3, 4, 5, 6])):
+        out = a[key]  # an empty list was read as a float index and raised
+        assert out.shape == a.as_subclass(torch.Tensor)[key].shape
+        frame = stp.provenance(out).rows(np.arange(out.shape[0]), pooled=False)
+        assert frame["line"].tolist() == lines
+
+
+def test_reductions_read_their_dimension_where_torch_takes_it():
+    # topk(x, k, dim) and kthvalue(x, k, dim) were read with k as the dimension, and
+    # std(x, True) with ``unbiased`` as one: a reduction over rows kept row ids (the
+    # result named row i of the input for its row i); layer_norm over every axis mixes
+    # the rows too
+    a, _ = _sources()
+    every = {("ta", line) for line in range(1, 7)}
+    results = [
+        torch.topk(a, 3, 0).values,
+        torch.topk(a, 3, dim=0).indices,
+        a.topk(3, 0).values,
+        torch.kthvalue(a, 3, 0).values,
+        torch.std(a, True),
+        torch.var(a, True),
+        torch.nn.functional.layer_norm(a, (6, 3)),
+    ]
+    for out in results:
+        n = out.shape[0] if out.ndim else 1
+        frame = stp.provenance(out).rows(np.arange(n))
+        for i in range(n):
+            rows = frame[frame["row"] == i]
+            assert set(zip(rows["source_id"], rows["line"])) == every
+    kept = torch.nn.functional.layer_norm(a, (3,))  # per row: rows kept
+    assert _lines(kept, 4) == [(4, "ta", 5)] and stp.provenance(kept).pools().empty
+    assert _lines(torch.topk(a, 2, 1).values, 5) == [(5, "ta", 6)]
+
+
+def test_view_as_another_dtype_keeps_rows_of_the_same_bytes():
+    # x.view(dtype) was mapped as a reshape of as many elements: a 6-row float64 vector
+    # viewed as uint8 kept a 6-row map on 48 elements; 2-D views raised or merged rows
+    values = torch.arange(18.0, dtype=torch.float64).reshape(6, 3)
+    a = stp.array(values, source_id="bytes")
+    for dtype in (torch.int32, torch.uint8, torch.int64, torch.float16):
+        out = a.view(dtype)
+        assert out.shape[0] == 6
+        assert [line for _, _, line in _lines(out, [0, 5])] == [1, 6]
+    flat = stp.array(values[:, 0].clone(), source_id="bytes_1d").view(torch.uint8)
+    assert flat.shape == (48,)
+    assert _lines(flat, [0, 7, 8, 47]) == [
+        (0, "bytes_1d", 1),
+        (7, "bytes_1d", 1),
+        (8, "bytes_1d", 2),
+        (47, "bytes_1d", 6),
+    ]
+    pairs = stp.array(values[:, :2].contiguous(), source_id="pairs").view(torch.complex128)
+    assert pairs.shape == (6, 1) and _lines(pairs, 4) == [(4, "pairs", 5)]
+
+
+def test_a_uint8_index_tensor_is_a_mask():
+    # torch reads a uint8 index as a boolean mask; it was mapped as integer positions
+    a, _ = _sources()
+    with pytest.warns(UserWarning):
+        out = a[torch.tensor([1, 0, 1, 0, 0, 1], dtype=torch.uint8)]
+    assert out.shape == (3, 3)
+    assert _lines(out, [0, 1, 2]) == [(0, "ta", 1), (1, "ta", 3), (2, "ta", 6)]
+
+
+def test_conversion_between_numpy_and_torch_does_not_share_memory():
+    # the converted array shared the memory of the original, so a write through one
+    # changed rows that the other's lineage still named
+    n = stp.array(np.arange(6.0).reshape(3, 2), source_id="conv_n")
+    other = stp.array(torch.full((3, 2), 100.0, dtype=torch.float64), source_id="conv_o")
+    t = stp.array(n, framework="torch")
+    t[0] = other[2]
+    assert np.asarray(n)[0].tolist() == [0.0, 1.0] and _lines(n, 0) == [(0, "conv_n", 1)]
+    assert _lines(t, 0) == [(0, "conv_o", 3)]
+    back = stp.array(t, framework="numpy")
+    back[1] = np.asarray(n)[2]  # a plain value: row 1 keeps no parent
+    assert t[1].tolist() == [2.0, 3.0] and _lines(t, 1) == [(1, "conv_n", 2)]

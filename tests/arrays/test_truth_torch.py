@@ -60,6 +60,19 @@ class TorchBackend(NumpyBackend):
         y[i] = x[j]
         return y
 
+    skip = ("pad_odd",)  # torch pads without an odd reflection
+
+    def block(self, x):
+        return torch.cat([x[:, :1], x.flip(0)[:, 1:]], 1)
+
+    def roll(self, x, k):
+        return torch.roll(x, k, 0)
+
+    def set_cells(self, x, i, js):
+        y = x.clone()
+        y[torch.tensor([i] * len(js)), torch.arange(len(js))] = x[torch.tensor(js), 0]
+        return y
+
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), n_ops=st.integers(1, 5))
