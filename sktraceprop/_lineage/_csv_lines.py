@@ -38,11 +38,19 @@ def check_options(kwargs):
             "sktraceprop.read_csv requires on_bad_lines='error': skipped lines would shift "
             "line numbers."
         )
+    if kwargs.get("dialect") is not None:
+        # pandas lets a dialect override sep, quotechar, escapechar, doublequote,
+        # skipinitialspace and quoting: the line finder would split records differently.
+        raise ValueError(
+            "sktraceprop.read_csv does not support dialect=: pass its options (sep, "
+            "quotechar, escapechar, doublequote, skipinitialspace, quoting) explicitly."
+        )
     if "sep" in kwargs and "delimiter" in kwargs:
         raise ValueError("sktraceprop.read_csv: give sep or delimiter, not both")
     sep = kwargs.get("sep", kwargs.get("delimiter", ","))
-    sep = "\t" if sep == r"\t" else sep
     if not isinstance(sep, str) or len(sep.encode()) != 1:
+        # (r"\t" too: pandas reads a longer sep as a regex with its python engine, which
+        # ignores quotes and strips each line; sep="\t" is the tab)
         raise ValueError(
             f"sktraceprop.read_csv supports a single-character sep (one byte), got {sep!r}; "
             "read with pandas and use sktraceprop.from_pandas instead."

@@ -293,7 +293,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     from ._csv_quoted import quote_masks
 
     sep = kwargs.get("sep", kwargs.get("delimiter", ","))
-    delim = _byte("\t" if sep == r"\t" else sep)
+    delim = _byte(sep)
     quoting = kwargs.get("quoting", csv.QUOTE_MINIMAL)
     quote = -1 if quoting == csv.QUOTE_NONE else _byte(kwargs.get("quotechar", '"'))
     comment, escape = _byte(kwargs.get("comment")), _byte(kwargs.get("escapechar"))

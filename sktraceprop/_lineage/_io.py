@@ -132,6 +132,12 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     LineageError
         If physical lines cannot be guaranteed for this file and these options.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            "sktraceprop.read_csv reads a file named by a path (str or path-like), not a "
+            f"{type(path).__name__}: lines are numbered in that file. Read a buffer with "
+            "pandas and use sktraceprop.from_pandas."
+        )
     path = Path(os.fspath(path))
     if not path.is_file():
         raise FileNotFoundError(f"sktraceprop.read_csv: no such file: {path}")

@@ -1,6 +1,7 @@
 import csv
 import gzip
 import hashlib
+import io
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,28 @@ def test_read_csv_unsupported_option(hospitals):
         stp.read_csv(hospitals["hospital_a"], chunksize=10)
     with pytest.raises(ValueError, match="single-character sep"):
         stp.read_csv(hospitals["hospital_a"], sep=r"\s+")
+    # A dialect overrides sep and the quoting options under the line finder's feet.
+    with pytest.raises(ValueError, match="dialect"):
+        stp.read_csv(hospitals["hospital_a"], dialect="excel-tab")
+    with pytest.raises(TypeError, match="path"):
+        stp.read_csv(io.StringIO("a\n1\n"))
+
+
+def test_read_csv_refuses_the_regex_tab(tmp_path):
+    # sep=r"\t" is two characters: pandas reads it as a regex with its python engine,
+    # which ignores quotes and skips the tab-only line. Read as a tab with quotes, the
+    # row on line 3 was named line 4.
+    text = 'id\tb\n"x\ty\nz"\tw\n\t\n5\t2\n'
+    path = tmp_path / "t.tsv"
+    path.write_text(text)
+    with pytest.warns(pd.errors.ParserWarning):
+        rows = pd.read_csv(path, sep=r"\t")
+    assert rows["id"].astype(str).tolist() == ['"x', 'z"', "5"]
+    with pytest.raises(ValueError, match="single-character sep"):
+        stp.read_csv(path, sep=r"\t")
+    df = stp.read_csv(path, sep="\t")  # the tab itself: quotes are read, "\t" is a row
+    assert df["b"].fillna("-").tolist() == ["w", "-", "2"]
+    assert stp.row_lineage(df)["line"].tolist() == [2, 4, 5]
 
 
 def test_same_source_id_new_content_is_a_new_version(hospitals, tmp_path):
