@@ -6,6 +6,8 @@ then applies what pandas applies after tokenizing (the header, ``nrows``,
 ``skipfooter``) and checks the count. :mod:`._csv_verify` checks sampled rows by content.
 """
 
+import threading
+
 import numpy as np
 
 from ..exceptions import LineageError
@@ -67,6 +69,43 @@ def check_options(kwargs):
     header = kwargs.get("header", "infer")
     if header not in ("infer", None) and not isinstance(header, int | np.integer):
         raise ValueError("sktraceprop.read_csv supports header=int or None, not a list.")
+
+
+class _AskedOnce:
+    """A ``skiprows`` callable asked once per line, whoever asks (pandas or the scan).
+
+    pandas and the scan call it from two threads, each for every line: a callable that
+    is not a pure function of the line (``random() < 0.1``, the common way to subsample
+    a file) would otherwise give them different lines to skip.
+    """
+
+    def __init__(self, func):
+        self._func = func
+        self._answers = bytearray()  # per line: 0 not asked yet, 1 kept, 2 skipped
+        self._lock = threading.Lock()
+
+    def __call__(self, k):
+        with self._lock:
+            if k >= len(self._answers):
+                self._answers.extend(bytes(k + 1 - len(self._answers)))
+            if not self._answers[k]:
+                self._answers[k] = 2 if self._func(k) else 1
+            return self._answers[k] == 2
+
+
+def pinned(kwargs):
+    """``kwargs`` with a ``skiprows`` that pandas and the scan both read the same way.
+
+    A list-like is read once (a generator would be consumed by whichever reads it
+    first); a callable is asked once per line (see :class:`_AskedOnce`).
+    """
+    out = dict(kwargs)
+    skiprows = out.get("skiprows")
+    if callable(skiprows):
+        out["skiprows"] = _AskedOnce(skiprows)
+    elif skiprows is not None and not isinstance(skiprows, int | np.integer):
+        out["skiprows"] = list(skiprows)
+    return out
 
 
 def header_records(kwargs):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
-from ._csv_lines import check_options, data_lines, header_records, record_limit
+from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
@@ -142,7 +142,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     if not path.is_file():
         raise FileNotFoundError(f"sktraceprop.read_csv: no such file: {path}")
     check_options(pandas_kwargs)
-    kwargs = dict(pandas_kwargs)
+    kwargs = pinned(pandas_kwargs)
     if int(kwargs.get("skipfooter", 0) or 0) and kwargs.get("engine") is None:
         kwargs["engine"] = "python"  # what pandas falls back to, without its warning
     first = header_records(kwargs)

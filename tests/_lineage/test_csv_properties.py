@@ -103,6 +103,18 @@ def documents(draw):
         options["usecols"] = ["id", "b"]
     elif choice == "index_col":
         options["index_col"] = "id"
+    # Data lines skipped by number too (pandas counts logical lines: a quoted record is
+    # one), never the header, which is logical line ``skiprows``.
+    first = skiprows + 1 if header else 0
+    skip = draw(st.sampled_from(["int", "list", "callable"]))
+    if skip == "list":
+        more = draw(st.lists(st.integers(first, first + 20), max_size=3))
+        options["skiprows"] = [*range(skiprows), *more]
+    elif skip == "callable":
+        m = draw(st.integers(2, 4))
+        options["skiprows"] = lambda k: k < first - 1 or (k >= first and k % m == 0)
+    if draw(st.integers(0, 3)) == 0:
+        options["engine"] = "python"  # (what skipfooter picks)
     bom = draw(st.booleans())
     body = "".join(pieces)
     truth = {rid: len(_LINE_END.findall(body[:start])) + 1 for rid, start in truth.items()}
@@ -139,7 +151,9 @@ def test_read_csv_names_the_line_the_writer_wrote(tmp_path_factory, doc):
         df = stp.read_csv(path, source_id="doc", dtype={"id": str}, **options)
     except LineageError:
         # A clear refusal is allowed; the writer's documents should rarely need it.
-        assert "skipfooter" in options or not truth, "read_csv refused a well-formed file"
+        assert "skipfooter" in options or "engine" in options or not truth, (
+            "read_csv refused a well-formed file"
+        )
         return
     # Exactly the frame pandas returns, apart from the row ids in the index.
     got = df.reset_index(level="stp_row_id", drop=True) if "index_col" in options else df

@@ -116,6 +116,20 @@ def test_read_csv_refuses_the_regex_tab(tmp_path):
     assert stp.row_lineage(df)["line"].tolist() == [2, 4, 5]
 
 
+def test_read_csv_skiprows_asked_once_per_line(tmp_path):
+    # Subsampling with a random skiprows (or a generator of lines): pandas and the line
+    # finder must skip the same lines, though each asks for every line.
+    path = tmp_path / "big.csv"
+    path.write_text("line,v\n" + "".join(f"{k},{k % 3}\n" for k in range(2, 3002)))
+    rng = np.random.default_rng(0)
+    df = stp.read_csv(path, skiprows=lambda k: k > 0 and rng.random() < 0.5)
+    assert 1300 < len(df) < 1700
+    np.testing.assert_array_equal(stp.row_lineage(df)["line"], df["line"])
+    df = stp.read_csv(path, skiprows=(k for k in (3, 5)), nrows=4)
+    assert df["line"].tolist() == [2, 3, 5, 7]
+    np.testing.assert_array_equal(stp.row_lineage(df)["line"], df["line"])
+
+
 def test_same_source_id_new_content_is_a_new_version(hospitals, tmp_path):
     path = tmp_path / "notebook.csv"
     path.write_text("v,label\n1,0\n2,1\n3,0\n")
