@@ -181,7 +181,11 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         )
     )
     index_col = kwargs.get("index_col")
-    keep_index = index_col is not None and index_col is not False
+    # (pandas also reads an index when the data rows have one field more than the
+    # header: the implicit index, kept too)
+    keep_index = index_col is not False and (
+        index_col is not None or not df.index.equals(pd.RangeIndex(len(df)))
+    )
     return _with_ids(df, pack(source.code, lines), keep_index=keep_index)
 
 

@@ -116,6 +116,19 @@ def test_read_csv_refuses_the_regex_tab(tmp_path):
     assert stp.row_lineage(df)["line"].tolist() == [2, 4, 5]
 
 
+def test_read_csv_keeps_the_implicit_index(tmp_path):
+    # Data rows one field longer than the header: pandas reads the first field as the
+    # index. It is kept in front of the row ids, as with index_col.
+    path = tmp_path / "implicit.csv"
+    path.write_text("a,b\n7,x,1\n9,y,2\n\n12,z,3\n")
+    expected = pd.read_csv(path)
+    df = stp.read_csv(path)
+    pd.testing.assert_frame_equal(df.reset_index(level="stp_row_id", drop=True), expected)
+    raw = path.read_text().split("\n")
+    for key, line in zip(expected.index, stp.row_lineage(df)["line"]):
+        assert raw[line - 1].startswith(f"{key},")
+
+
 def test_read_csv_skiprows_asked_once_per_line(tmp_path):
     # Subsampling with a random skiprows (or a generator of lines): pandas and the line
     # finder must skip the same lines, though each asks for every line.
