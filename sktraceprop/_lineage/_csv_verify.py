@@ -98,8 +98,9 @@ def check_content(frame, scan, kwargs, where):
     positions = _spread(kept)
     if positions.size == 0:
         return
-    pieces = [scan.samples[first - 1] + b"\n"] if first else []
-    pieces += [scan.samples[int(p) + first] + b"\n" for p in positions]
+    end = (kwargs.get("lineterminator") or "\n").encode()  # records are kept without it
+    pieces = [scan.samples[first - 1] + end] if first else []
+    pieces += [scan.samples[int(p) + first] + end for p in positions]
     expected = frame.iloc[positions]
     try:
         again = pd.read_csv(io.BytesIO(b"".join(pieces)), **_sample_kwargs(kwargs, frame))

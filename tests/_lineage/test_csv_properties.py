@@ -179,6 +179,19 @@ def test_lone_carriage_returns_inside_and_outside_quotes(tmp_path):
     assert stp.row_lineage(df)["line"].tolist() == [2, 4, 6]
 
 
+def test_custom_lineterminator(tmp_path):
+    # Records end only at the given byte; the content check joins the records it parses
+    # again with that byte (joined with "\n" they were one record: always refused).
+    path = tmp_path / "semi.csv"
+    path.write_bytes(b'id,a;r1,x;r2,"y;\nq"\nw;r3,z;')
+    df = stp.read_csv(path, lineterminator=";")
+    pd.testing.assert_frame_equal(df.reset_index(drop=True), pd.read_csv(path, lineterminator=";"))
+    lines = _physical_lines(path.read_text())
+    found = stp.row_lineage(df)["line"].tolist()
+    assert found == [1, 1, 3]
+    assert all(lines[k - 1].find(rid) >= 0 for rid, k in zip(df["id"], found))
+
+
 def test_comment_character_inside_quotes_is_data(tmp_path):
     # The issue's example: a quoted field starting with the comment character is a row.
     path = tmp_path / "c.csv"
