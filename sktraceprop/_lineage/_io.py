@@ -117,7 +117,8 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         (its SHA-256 differs); frames read before keep pointing at the old version.
     **pandas_kwargs
         Passed to :func:`pandas.read_csv`; the columns and dtypes are exactly what
-        pandas returns. With ``index_col``, the file's index is kept as the first levels
+        pandas returns. With ``index_col`` (or data rows one field longer than the
+        header, pandas' implicit index), the file's index is kept as the first levels
         of a MultiIndex whose last level holds the row ids.
 
     Returns
@@ -127,8 +128,15 @@ def read_csv(path, source_id=None, **pandas_kwargs):
 
     Raises
     ------
+    TypeError
+        If ``path`` is a buffer or an open file rather than a path.
     FileNotFoundError
         If ``path`` does not exist.
+    ValueError
+        For options whose rows cannot be mapped to lines: ``chunksize``, ``iterator``,
+        ``memory_map``, ``delim_whitespace``, ``dialect``, a ``sep`` longer than one
+        byte (a regex, or ``r"\t"``: use ``"\t"``), a list ``header``,
+        ``engine="pyarrow"`` and ``on_bad_lines`` other than ``"error"``.
     LineageError
         If physical lines cannot be guaranteed for this file and these options.
     """
