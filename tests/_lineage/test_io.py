@@ -129,6 +129,19 @@ def test_read_csv_keeps_the_implicit_index(tmp_path):
         assert raw[line - 1].startswith(f"{key},")
 
 
+def test_read_csv_index_name_row_is_refused_not_a_crash(tmp_path):
+    # pandas' python engine takes "r1" (after a blank first line it does not count as the
+    # header) for the index's name, "r2" for its value; the line finder starts data one
+    # record earlier. The content check compared the index levels by name and raised
+    # KeyError; they are compared by position, and the disagreement is refused.
+    path = tmp_path / "odd.csv"
+    path.write_bytes(b"\rr1\nr2\n")
+    rows = pd.read_csv(path, engine="python", skip_blank_lines=False, nrows=1)
+    assert (rows.index.name, rows.index.tolist()) == ("r1", ["r2"])
+    with pytest.raises(LineageError, match="does not equal the record"):
+        stp.read_csv(path, engine="python", skip_blank_lines=False, nrows=1)
+
+
 def test_read_csv_skiprows_asked_once_per_line(tmp_path):
     # Subsampling with a random skiprows (or a generator of lines): pandas and the line
     # finder must skip the same lines, though each asks for every line.
