@@ -85,12 +85,15 @@ class _AskedOnce:
         self._lock = threading.Lock()
 
     def __call__(self, k):
+        answers = self._answers
+        if k < len(answers) and answers[k]:  # answered (the GIL makes the read whole)
+            return answers[k] == 2
         with self._lock:
-            if k >= len(self._answers):
-                self._answers.extend(bytes(k + 1 - len(self._answers)))
-            if not self._answers[k]:
-                self._answers[k] = 2 if self._func(k) else 1
-            return self._answers[k] == 2
+            if k >= len(answers):
+                answers.extend(bytes(max(k + 1 - len(answers), len(answers))))
+            if not answers[k]:
+                answers[k] = 2 if self._func(k) else 1
+            return answers[k] == 2
 
 
 def pinned(kwargs):
