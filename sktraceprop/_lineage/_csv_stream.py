@@ -158,7 +158,16 @@ def _skip_mask(skiprows, bound, current):
         if current is not None and current.size >= bound:
             return current
         start = 0 if current is None else current.size
-        more = np.fromiter((bool(skiprows(k)) for k in range(start, bound)), bool, bound - start)
+        answers = []
+        for k in range(start, bound):
+            try:
+                answers.append(bool(skiprows(k)))
+            except Exception:
+                # ``bound`` overshoots the file (a mask list as long as the file raises
+                # IndexError past it). pandas asks for every line the scan needs: had it
+                # failed on one, pandas would have raised. Lines past the mask are kept.
+                break
+        more = np.array(answers, bool)
         return more if current is None else np.concatenate([current, more])
     if current is not None:
         return current
