@@ -130,6 +130,8 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     ------
     TypeError
         If ``path`` is a buffer or an open file rather than a path.
+    ValueError
+        If ``path`` is a URL.
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
@@ -146,7 +148,12 @@ def read_csv(path, source_id=None, **pandas_kwargs):
             f"{type(path).__name__}: lines are numbered in that file. Read a buffer with "
             "pandas and use sktraceprop.from_pandas."
         )
-    path = Path(os.fspath(path))
+    if isinstance(path, str) and "://" in path:
+        raise ValueError(
+            f"sktraceprop.read_csv reads local files, not URLs ({path}): download it and "
+            "read the copy, whose lines the row ids then name."
+        )
+    path = Path(os.fspath(path)).expanduser()  # as pandas does
     if not path.is_file():
         raise FileNotFoundError(f"sktraceprop.read_csv: no such file: {path}")
     check_options(pandas_kwargs)

@@ -85,6 +85,17 @@ def test_read_csv_quoted_without_comment(tmp_path):
 def test_read_csv_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
         stp.read_csv(tmp_path / "nope.csv")
+    with pytest.raises(ValueError, match="not URLs"):
+        stp.read_csv((tmp_path / "nope.csv").as_uri())
+
+
+def test_read_csv_expands_the_home_directory(tmp_path, monkeypatch):
+    # pandas reads "~/file.csv"; so does read_csv, naming the file's resolved path.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "home.csv").write_text("k,v\n\na,1\n")
+    df = stp.read_csv("~/home.csv")
+    assert stp.row_lineage(df)["line"].tolist() == [3]
+    assert stp.row_lineage(df)["uri"].iloc[0] == (tmp_path / "home.csv").resolve().as_uri()
 
 
 def test_read_csv_unsupported_option(hospitals):
