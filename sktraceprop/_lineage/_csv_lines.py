@@ -6,6 +6,8 @@ then applies what pandas applies after tokenizing (the header, ``nrows``,
 ``skipfooter``) and checks the count. :mod:`._csv_verify` checks sampled rows by content.
 """
 
+import threading
+
 import numpy as np
 
 from ..exceptions import LineageError
@@ -38,11 +40,19 @@ def check_options(kwargs):
             "sktraceprop.read_csv requires on_bad_lines='error': skipped lines would shift "
             "line numbers."
         )
+    if kwargs.get("dialect") is not None:
+        # pandas lets a dialect override sep, quotechar, escapechar, doublequote,
+        # skipinitialspace and quoting: the line finder would split records differently.
+        raise ValueError(
+            "sktraceprop.read_csv does not support dialect=: pass its options (sep, "
+            "quotechar, escapechar, doublequote, skipinitialspace, quoting) explicitly."
+        )
     if "sep" in kwargs and "delimiter" in kwargs:
         raise ValueError("sktraceprop.read_csv: give sep or delimiter, not both")
     sep = kwargs.get("sep", kwargs.get("delimiter", ","))
-    sep = "\t" if sep == r"\t" else sep
     if not isinstance(sep, str) or len(sep.encode()) != 1:
+        # (r"\t" too: pandas reads a longer sep as a regex with its python engine, which
+        # ignores quotes and strips each line; sep="\t" is the tab)
         raise ValueError(
             f"sktraceprop.read_csv supports a single-character sep (one byte), got {sep!r}; "
             "read with pandas and use sktraceprop.from_pandas instead."
@@ -59,6 +69,46 @@ def check_options(kwargs):
     header = kwargs.get("header", "infer")
     if header not in ("infer", None) and not isinstance(header, int | np.integer):
         raise ValueError("sktraceprop.read_csv supports header=int or None, not a list.")
+
+
+class _AskedOnce:
+    """A ``skiprows`` callable asked once per line, whoever asks (pandas or the scan).
+
+    pandas and the scan call it from two threads, each for every line: a callable that
+    is not a pure function of the line (``random() < 0.1``, the common way to subsample
+    a file) would otherwise give them different lines to skip.
+    """
+
+    def __init__(self, func):
+        self._func = func
+        self._answers = bytearray()  # per line: 0 not asked yet, 1 kept, 2 skipped
+        self._lock = threading.Lock()
+
+    def __call__(self, k):
+        answers = self._answers
+        if k < len(answers) and answers[k]:  # answered (the GIL makes the read whole)
+            return answers[k] == 2
+        with self._lock:
+            if k >= len(answers):
+                answers.extend(bytes(max(k + 1 - len(answers), len(answers))))
+            if not answers[k]:
+                answers[k] = 2 if self._func(k) else 1
+            return answers[k] == 2
+
+
+def pinned(kwargs):
+    """``kwargs`` with a ``skiprows`` that pandas and the scan both read the same way.
+
+    A list-like is read once (a generator would be consumed by whichever reads it
+    first); a callable is asked once per line (see :class:`_AskedOnce`).
+    """
+    out = dict(kwargs)
+    skiprows = out.get("skiprows")
+    if callable(skiprows):
+        out["skiprows"] = _AskedOnce(skiprows)
+    elif skiprows is not None and not isinstance(skiprows, int | np.integer):
+        out["skiprows"] = list(skiprows)
+    return out
 
 
 def header_records(kwargs):

@@ -158,7 +158,16 @@ def _skip_mask(skiprows, bound, current):
         if current is not None and current.size >= bound:
             return current
         start = 0 if current is None else current.size
-        more = np.fromiter((bool(skiprows(k)) for k in range(start, bound)), bool, bound - start)
+        answers = []
+        for k in range(start, bound):
+            try:
+                answers.append(bool(skiprows(k)))
+            except Exception:
+                # ``bound`` overshoots the file (a mask list as long as the file raises
+                # IndexError past it). pandas asks for every line the scan needs: had it
+                # failed on one, pandas would have raised. Lines past the mask are kept.
+                break
+        more = np.array(answers, bool)
         return more if current is None else np.concatenate([current, more])
     if current is not None:
         return current
@@ -293,7 +302,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     from ._csv_quoted import quote_masks
 
     sep = kwargs.get("sep", kwargs.get("delimiter", ","))
-    delim = _byte("\t" if sep == r"\t" else sep)
+    delim = _byte(sep)
     quoting = kwargs.get("quoting", csv.QUOTE_MINIMAL)
     quote = -1 if quoting == csv.QUOTE_NONE else _byte(kwargs.get("quotechar", '"'))
     comment, escape = _byte(kwargs.get("comment")), _byte(kwargs.get("escapechar"))

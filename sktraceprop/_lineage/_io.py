@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
-from ._csv_lines import check_options, data_lines, header_records, record_limit
+from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
@@ -117,7 +117,8 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         (its SHA-256 differs); frames read before keep pointing at the old version.
     **pandas_kwargs
         Passed to :func:`pandas.read_csv`; the columns and dtypes are exactly what
-        pandas returns. With ``index_col``, the file's index is kept as the first levels
+        pandas returns. With ``index_col`` (or data rows one field longer than the
+        header, pandas' implicit index), the file's index is kept as the first levels
         of a MultiIndex whose last level holds the row ids.
 
     Returns
@@ -127,16 +128,36 @@ def read_csv(path, source_id=None, **pandas_kwargs):
 
     Raises
     ------
+    TypeError
+        If ``path`` is a buffer or an open file rather than a path.
+    ValueError
+        If ``path`` is a URL.
     FileNotFoundError
         If ``path`` does not exist.
+    ValueError
+        For options whose rows cannot be mapped to lines: ``chunksize``, ``iterator``,
+        ``memory_map``, ``delim_whitespace``, ``dialect``, a ``sep`` longer than one
+        byte (a regex, or ``r"\t"``: use ``"\t"``), a list ``header``,
+        ``engine="pyarrow"`` and ``on_bad_lines`` other than ``"error"``.
     LineageError
         If physical lines cannot be guaranteed for this file and these options.
     """
-    path = Path(os.fspath(path))
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            "sktraceprop.read_csv reads a file named by a path (str or path-like), not a "
+            f"{type(path).__name__}: lines are numbered in that file. Read a buffer with "
+            "pandas and use sktraceprop.from_pandas."
+        )
+    if isinstance(path, str) and "://" in path:
+        raise ValueError(
+            f"sktraceprop.read_csv reads local files, not URLs ({path}): download it and "
+            "read the copy, whose lines the row ids then name."
+        )
+    path = Path(os.fspath(path)).expanduser()  # as pandas does
     if not path.is_file():
         raise FileNotFoundError(f"sktraceprop.read_csv: no such file: {path}")
     check_options(pandas_kwargs)
-    kwargs = dict(pandas_kwargs)
+    kwargs = pinned(pandas_kwargs)
     if int(kwargs.get("skipfooter", 0) or 0) and kwargs.get("engine") is None:
         kwargs["engine"] = "python"  # what pandas falls back to, without its warning
     first = header_records(kwargs)
@@ -175,7 +196,11 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         )
     )
     index_col = kwargs.get("index_col")
-    keep_index = index_col is not None and index_col is not False
+    # (pandas also reads an index when the data rows have one field more than the
+    # header: the implicit index, kept too)
+    keep_index = index_col is not False and (
+        index_col is not None or not df.index.equals(pd.RangeIndex(len(df)))
+    )
     return _with_ids(df, pack(source.code, lines), keep_index=keep_index)
 
 

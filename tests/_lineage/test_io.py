@@ -1,6 +1,7 @@
 import csv
 import gzip
 import hashlib
+import io
 
 import numpy as np
 import pandas as pd
@@ -84,6 +85,17 @@ def test_read_csv_quoted_without_comment(tmp_path):
 def test_read_csv_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
         stp.read_csv(tmp_path / "nope.csv")
+    with pytest.raises(ValueError, match="not URLs"):
+        stp.read_csv((tmp_path / "nope.csv").as_uri())
+
+
+def test_read_csv_expands_the_home_directory(tmp_path, monkeypatch):
+    # pandas reads "~/file.csv"; so does read_csv, naming the file's resolved path.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "home.csv").write_text("k,v\n\na,1\n")
+    df = stp.read_csv("~/home.csv")
+    assert stp.row_lineage(df)["line"].tolist() == [3]
+    assert stp.row_lineage(df)["uri"].iloc[0] == (tmp_path / "home.csv").resolve().as_uri()
 
 
 def test_read_csv_unsupported_option(hospitals):
@@ -91,6 +103,74 @@ def test_read_csv_unsupported_option(hospitals):
         stp.read_csv(hospitals["hospital_a"], chunksize=10)
     with pytest.raises(ValueError, match="single-character sep"):
         stp.read_csv(hospitals["hospital_a"], sep=r"\s+")
+    # A dialect overrides sep and the quoting options under the line finder's feet.
+    with pytest.raises(ValueError, match="dialect"):
+        stp.read_csv(hospitals["hospital_a"], dialect="excel-tab")
+    with pytest.raises(TypeError, match="path"):
+        stp.read_csv(io.StringIO("a\n1\n"))
+
+
+def test_read_csv_refuses_the_regex_tab(tmp_path):
+    # sep=r"\t" is two characters: pandas reads it as a regex with its python engine,
+    # which ignores quotes and skips the tab-only line. Read as a tab with quotes, the
+    # row on line 3 was named line 4.
+    text = 'id\tb\n"x\ty\nz"\tw\n\t\n5\t2\n'
+    path = tmp_path / "t.tsv"
+    path.write_text(text)
+    with pytest.warns(pd.errors.ParserWarning):
+        rows = pd.read_csv(path, sep=r"\t")
+    assert rows["id"].astype(str).tolist() == ['"x', 'z"', "5"]
+    with pytest.raises(ValueError, match="single-character sep"):
+        stp.read_csv(path, sep=r"\t")
+    df = stp.read_csv(path, sep="\t")  # the tab itself: quotes are read, "\t" is a row
+    assert df["b"].fillna("-").tolist() == ["w", "-", "2"]
+    assert stp.row_lineage(df)["line"].tolist() == [2, 4, 5]
+
+
+def test_read_csv_keeps_the_implicit_index(tmp_path):
+    # Data rows one field longer than the header: pandas reads the first field as the
+    # index. It is kept in front of the row ids, as with index_col.
+    path = tmp_path / "implicit.csv"
+    path.write_text("a,b\n7,x,1\n9,y,2\n\n12,z,3\n")
+    expected = pd.read_csv(path)
+    df = stp.read_csv(path)
+    pd.testing.assert_frame_equal(df.reset_index(level="stp_row_id", drop=True), expected)
+    raw = path.read_text().split("\n")
+    for key, line in zip(expected.index, stp.row_lineage(df)["line"]):
+        assert raw[line - 1].startswith(f"{key},")
+
+
+def test_read_csv_index_name_row_is_refused_not_a_crash(tmp_path):
+    # pandas' python engine takes "r1" (after a blank first line it does not count as the
+    # header) for the index's name, "r2" for its value; the line finder starts data one
+    # record earlier. The content check compared the index levels by name and raised
+    # KeyError; they are compared by position, and the disagreement is refused.
+    path = tmp_path / "odd.csv"
+    path.write_bytes(b"\rr1\nr2\n")
+    rows = pd.read_csv(path, engine="python", skip_blank_lines=False, nrows=1)
+    assert (rows.index.name, rows.index.tolist()) == ("r1", ["r2"])
+    with pytest.raises(LineageError, match="does not equal the record"):
+        stp.read_csv(path, engine="python", skip_blank_lines=False, nrows=1)
+
+
+def test_read_csv_skiprows_asked_once_per_line(tmp_path):
+    # Subsampling with a random skiprows (or a generator of lines): pandas and the line
+    # finder must skip the same lines, though each asks for every line.
+    path = tmp_path / "big.csv"
+    path.write_text("line,v\n" + "".join(f"{k},{k % 3}\n" for k in range(2, 3002)))
+    rng = np.random.default_rng(0)
+    df = stp.read_csv(path, skiprows=lambda k: k > 0 and rng.random() < 0.5)
+    assert 1300 < len(df) < 1700
+    np.testing.assert_array_equal(stp.row_lineage(df)["line"], df["line"])
+    df = stp.read_csv(path, skiprows=(k for k in (3, 5)), nrows=4)
+    assert df["line"].tolist() == [2, 3, 5, 7]
+    np.testing.assert_array_equal(stp.row_lineage(df)["line"], df["line"])
+    # A mask as long as the file: pandas never asks past its last line, nor may the scan.
+    mask = [False] * 3001
+    mask[7] = mask[3000] = True
+    df = stp.read_csv(path, skiprows=mask.__getitem__)
+    assert len(df) == 2998
+    np.testing.assert_array_equal(stp.row_lineage(df)["line"], df["line"])
 
 
 def test_same_source_id_new_content_is_a_new_version(hospitals, tmp_path):
