@@ -153,6 +153,28 @@ def test_read_csv_index_name_row_is_refused_not_a_crash(tmp_path):
         stp.read_csv(path, engine="python", skip_blank_lines=False, nrows=1)
 
 
+def test_content_check_catches_a_split_record_next_to_an_empty_one():
+    # The line finder's records (as kept by the scan) for the file "a,b\n1,x\n2,y\n\n3,z\n"
+    # if it had taken "1,x\n2,y" for one record and the blank line for another: pandas
+    # reads the first as two rows and the second as none, so the frame's rows 1 and 2
+    # would be named the lines of the wrong records. Parsed together the four records
+    # give the frame's rows back (the count and the values agree); in two halves of
+    # every other record they cannot.
+    from types import SimpleNamespace
+
+    from sktraceprop._lineage._csv_verify import check_content
+
+    text = "a,b\n1,x\n2,y\n\n3,z\n"
+    frame = pd.read_csv(io.StringIO(text))
+    misjudged = SimpleNamespace(samples={0: b"a,b", 1: b"1,x\n2,y", 2: b"", 3: b"3,z"})
+    joined = b"\n".join(misjudged.samples[k] for k in range(4)) + b"\n"
+    pd.testing.assert_frame_equal(pd.read_csv(io.BytesIO(joined)), frame)  # cancels out
+    with pytest.raises(LineageError, match="does not equal the record found"):
+        check_content(frame, misjudged, {}, "f.csv")
+    right = SimpleNamespace(samples={0: b"a,b", 1: b"1,x", 2: b"2,y", 3: b"3,z"})
+    check_content(frame, right, {}, "f.csv")
+
+
 def test_read_csv_skiprows_asked_once_per_line(tmp_path):
     # Subsampling with a random skiprows (or a generator of lines): pandas and the line
     # finder must skip the same lines, though each asks for every line.
