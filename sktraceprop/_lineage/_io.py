@@ -112,7 +112,8 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     path : str or path-like
         CSV file, optionally compressed (``.gz``, ``.bz2``, ``.xz``, ``.zip``).
     source_id : str, default=None
-        Name of the source; defaults to the file name without its suffixes. Reading a
+        Name of the source; defaults to the file name without its suffixes (``.a.csv``
+        gives ``.a``). Reading a
         changed file again under the same name registers a new *version* of the source
         (its SHA-256 differs); frames read before keep pointing at the old version.
     **pandas_kwargs
@@ -181,7 +182,10 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     lines = data_lines(scan, len(df), kwargs, path)
     check_content(df, scan, kwargs, path)
     if source_id is None:
-        source_id = path.name.split(".")[0]
+        # the name without its suffixes; a dot-file keeps its leading dots ('.a.csv' ->
+        # '.a', not '', which would make every dot-file a version of one source)
+        dots = len(path.name) - len(path.name.lstrip("."))
+        source_id = path.name[:dots] + path.name[dots:].split(".")[0]
     source = REGISTRY.register(
         Source(
             source_id=str(source_id),

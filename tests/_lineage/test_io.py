@@ -175,6 +175,16 @@ def test_content_check_catches_a_split_record_next_to_an_empty_one():
     check_content(frame, right, {}, "f.csv")
 
 
+def test_read_csv_default_source_ids_of_dot_files(tmp_path):
+    # '.a.csv' and '.b.csv' both defaulted to the source id '' (versions of one source)
+    ids = []
+    for name in (".a.csv", ".b.csv", "c.tar.csv"):
+        (tmp_path / name).write_text(f"x\n{len(ids)}\n")
+        df = stp.read_csv(tmp_path / name)
+        ids.append(stp.row_lineage(df)["source_id"].iloc[0])
+    assert ids == [".a", ".b", "c"]
+
+
 def test_read_csv_skiprows_asked_once_per_line(tmp_path):
     # Subsampling with a random skiprows (or a generator of lines): pandas and the line
     # finder must skip the same lines, though each asks for every line.
