@@ -113,9 +113,9 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         CSV file, optionally compressed (``.gz``, ``.bz2``, ``.xz``, ``.zip``).
     source_id : str, default=None
         Name of the source; defaults to the file name without its suffixes (``.a.csv``
-        gives ``.a``). Reading a
-        changed file again under the same name registers a new *version* of the source
-        (its SHA-256 differs); frames read before keep pointing at the old version.
+        gives ``.a``). Reading a changed file again under the same name registers a new
+        *version* of the source (its SHA-256 differs); frames read before keep pointing at
+        the old version.
     **pandas_kwargs
         Passed to :func:`pandas.read_csv`; the columns and dtypes are exactly what
         pandas returns. With ``index_col`` (or data rows one field longer than the
