@@ -90,10 +90,10 @@ def _ops(other, labs):
         st.just(lambda d: d.dropna()),
         st.floats(-1, 1).map(lambda t: lambda d: d.query("a > @t", local_dict={"t": t})),
         st.lists(st.integers(0, 200), min_size=1, max_size=30).map(
-            lambda p: lambda d: d.iloc[[i % len(d) for i in p]]
+            lambda p: lambda d: d.iloc[[i % len(d) for i in p]] if len(d) else d
         ),
         st.lists(st.integers(0, 200), min_size=1, max_size=30).map(
-            lambda p: lambda d: d.loc[d.index[[i % len(d) for i in p]]]
+            lambda p: lambda d: d.loc[d.index[[i % len(d) for i in p]]] if len(d) else d
         ),
         st.tuples(st.floats(0.3, 2.0), seed).map(
             lambda p: lambda d: d.sample(frac=p[0], replace=True, random_state=p[1])
@@ -103,9 +103,13 @@ def _ops(other, labs):
         st.integers(0, 12).map(lambda k: lambda d: d.groupby("grp").filter(lambda g: len(g) > k)),
         st.integers(1, 4).map(
             lambda k: (
-                lambda d: d.groupby("grp", group_keys=False)[list(d.columns)].apply(
-                    lambda g: g.sort_values("a").head(k)
-                )
+                lambda d: (
+                    d.groupby("grp", group_keys=False)[list(d.columns)].apply(
+                        lambda g: g.sort_values("a").head(k)
+                    )
+                    if len(d)
+                    else d
+                )  # pandas gives apply on no rows a RangeIndex
             )
         ),
         st.booleans().map(
