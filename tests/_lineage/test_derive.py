@@ -124,6 +124,33 @@ def test_aggregate_joined_back_records_what_it_was_computed_from(tmp_path):
     assert via_aggregate.tolist() == [False, False, True, True, False]
 
 
+def test_group_statistics_joined_outside_are_named_as_unsourced(tmp_path):
+    a = stp.read_csv(
+        _write(tmp_path / "a.csv", "ward,bp,label", ["w1,120,0", "w2,130,1", "w1,140,1"]),
+        source_id="hospital_a",
+    )
+    # join (and transform) keep the index, so the rows keep their ids: only the new
+    # columns, which mix the rows of a ward, have no source
+    means = a.groupby("ward")[["bp"]].mean().rename(columns={"bp": "bp_ward_mean"})
+    joined = a.join(means, on="ward").assign(bp_rank=lambda d: d.groupby("ward")["bp"].rank())
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(joined[["bp", "bp_ward_mean", "bp_rank"]], joined["label"])
+    run = pipe.lineage_
+    assert run.feature_sources() == {
+        "bp": ["hospital_a"],
+        "bp_ward_mean": [],
+        "bp_rank": [],
+    }
+    [note] = [n for n in run.notes if "in none of the sources" in n]
+    assert note.startswith("input column(s) bp_ward_mean, bp_rank are in none")
+    # through sktraceprop.aggregate and merge the same feature has its sources, no note
+    stats = stp.aggregate(a, by="ward", bp_ward_mean=("bp", "mean"))
+    merged = stp.merge(a, stats, on="ward", how="left")
+    pipe.fit(merged[["bp", "bp_ward_mean"]], merged["label"])
+    assert pipe.lineage_.feature_sources()["bp_ward_mean"] == ["hospital_a"]
+    assert not any("in none of the sources" in n for n in pipe.lineage_.notes)
+
+
 def test_plain_merge_of_aggregate_warns_and_records_anonymous(tmp_path):
     a = stp.read_csv(
         _write(tmp_path / "a.csv", "ward,bp,label", ["w1,120,0", "w2,130,1", "w1,140,1"]),
