@@ -88,6 +88,31 @@ def test_merge_parents_match_an_explicit_id_column(left_keys, right_keys, how):
         assert got == want
 
 
+def test_merge_on_array_keys_names_parents_and_column_sources():
+    # pandas accepts arrays as keys (and adds a key_0 column); they name no column
+    left = stp.from_pandas(pd.DataFrame({"k": [1, 2, 2], "x": [0.5, 1.5, 2.5]}), "L")
+    right = stp.from_pandas(pd.DataFrame({"k": [2, 3], "y": [7.0, 8.0]}), "R")
+    keys = (left["k"].to_numpy(), right["k"].to_numpy())
+    merged = stp.merge(left, right, left_on=keys[0], right_on=keys[1], how="left")
+    pd.testing.assert_frame_equal(
+        merged.reset_index(drop=True),
+        pd.merge(left, right, left_on=keys[0], right_on=keys[1], how="left").reset_index(
+            drop=True
+        ),
+    )
+    lineage = stp.row_lineage(merged)
+    # row r of the left frame is line r + 1; right rows matched by k (2 -> line 1)
+    named = lineage["source_id"].astype(str) + lineage["line"].astype(str)
+    assert [sorted(g) for _, g in named.groupby(lineage["row"])] == [
+        ["L1"],
+        ["L2", "R1"],
+        ["L3", "R1"],
+    ]
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(merged[["x", "y"]].fillna(0.0), [0, 1, 0])
+    assert pipe.lineage_.feature_sources() == {"x": ["L"], "y": ["R"]}
+
+
 def test_aggregate_joined_back_records_what_it_was_computed_from(tmp_path):
     a = stp.read_csv(
         _write(tmp_path / "a.csv", "ward,bp,label", ["w1,120,0", "w2,130,1", "w1,140,1"]),
