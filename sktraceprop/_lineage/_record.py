@@ -186,12 +186,12 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
         if unsourced:
             notes.append(
                 f"input column(s) {', '.join(unsourced)} are in none of the sources of the "
-                "training rows (computed or renamed outside the pipeline: a join of group "
-                "statistics, groupby().transform, a rename): the features made from them "
-                "have no known source (feature_sources() names none) and may carry data of "
-                "other rows. Compute group statistics with sktraceprop.aggregate and "
-                "sktraceprop.merge, or sktraceprop.preprocessing.GroupStatistics in the "
-                "pipeline."
+                "training rows (computed or renamed outside the pipeline: DataFrame.join "
+                "of another frame or of group statistics, groupby().transform, a rename): "
+                "the features made from them have no known source (feature_sources() names "
+                "none) and may carry data of other rows. Join with sktraceprop.merge, compute "
+                "group statistics with sktraceprop.aggregate or, in the pipeline, "
+                "sktraceprop.preprocessing.GroupStatistics."
             )
     return run
 
