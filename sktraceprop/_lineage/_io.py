@@ -175,7 +175,10 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         )
     )
     index_col = kwargs.get("index_col")
-    keep_index = index_col is not None and index_col is not False
+    # pandas also takes the first column as the index when the header has one field
+    # fewer than the rows (R's write.csv): that index holds data too
+    implicit = index_col is None and not df.index.equals(pd.RangeIndex(len(df)))
+    keep_index = implicit or (index_col is not None and index_col is not False)
     return _with_ids(df, pack(source.code, lines), keep_index=keep_index)
 
 
