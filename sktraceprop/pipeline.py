@@ -3,7 +3,7 @@
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
-from ._lineage._final import final_fit_rows, final_row_ids, pipeline_leaf
+from ._lineage._final import final_fit_rows, final_row_ids, pipeline_leaf, refuse_frozen
 from ._lineage._record import build_lineage, collect_ops
 from ._lineage._skorch import skorch_fit_indices
 from ._prediction_log import PredictionLogMixin
@@ -58,6 +58,7 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
 
     def _fit_traced(self, method, X, y, sample_id, params):
         leaf, _ = pipeline_leaf(self)
+        refuse_frozen(leaf)
         with skorch_fit_indices(self._final_estimator) as seen, final_fit_rows(leaf) as final:
             return self._traced_fit(method, X, y, sample_id, params, context=(seen, final))
 

@@ -5,7 +5,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._lineage._final import final_fit_rows, final_row_ids, pipeline_leaf
+from ._lineage._final import final_fit_rows, final_row_ids, pipeline_leaf, refuse_frozen
 from ._lineage._ids import codes_of
 from ._lineage._record import build_lineage, collect_ops
 from ._lineage._skorch import skorch_fit_indices
@@ -83,6 +83,7 @@ class TracedEstimator(
         -------
         self : object
         """
+        refuse_frozen(pipeline_leaf(self.estimator)[0])
         self.estimator_ = clone(self.estimator)
 
         def fit(X, y, **params):

@@ -10,6 +10,7 @@ the final estimator receives is looked at as it arrives.
 from contextlib import contextmanager
 
 import numpy as np
+from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
 from ..exceptions import LineageError, LineageLostError
@@ -27,6 +28,17 @@ def pipeline_leaf(estimator):
         steps += estimator.steps[:-1]
         estimator = estimator.steps[-1][1]
     return estimator, steps
+
+
+def refuse_frozen(leaf):
+    """Refuse a frozen final estimator: a fit does not train it on the rows it is given."""
+    if isinstance(leaf, FrozenEstimator):
+        raise LineageError(
+            "the final estimator is a FrozenEstimator: fit leaves it as it was trained, on "
+            "other rows, so a run would name the rows given to fit as its training rows. "
+            "Trace the model where it was fitted (a traced pipeline's own fit), and "
+            "explain it with InfluenceExplainer(FrozenEstimator(traced_pipeline))."
+        )
 
 
 class FinalRows:

@@ -242,3 +242,18 @@ def test_a_final_estimator_that_sends_itself_to_workers_still_fits(tmp_path):
     assert "fit" not in vars(pipe[-1])
     clone = pickle.loads(pickle.dumps(pipe))
     assert np.array_equal(clone.fit(a[["a", "c"]]).lineage_.row_ids, stp.row_ids(a))
+
+
+def test_a_frozen_final_estimator_is_refused_before_fitting(tmp_path):
+    from sklearn.frozen import FrozenEstimator
+
+    a, b, _ = _load(_write_files(tmp_path))
+    a, b = a.dropna(), b.dropna()
+    model = LogisticRegression().fit(a[["a", "c"]], a["label"])  # trained on ward_a
+    store = stp.stores.MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), FrozenEstimator(model), store=store)
+    with pytest.raises(LineageError, match="FrozenEstimator"):
+        pipe.fit(b[["a", "c"]], b["label"])  # would have named ward_b's lines
+    assert store.list_runs().empty and not hasattr(pipe, "lineage_")
+    with pytest.raises(LineageError, match="FrozenEstimator"):
+        stp.TracedEstimator(FrozenEstimator(model)).fit(b[["a", "c"]], b["label"])
