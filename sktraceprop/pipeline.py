@@ -65,7 +65,9 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
     def _build_lineage(self, X, ids, context):
         seen, final = context
         leaf, steps = pipeline_leaf(self)
-        row_ids, notes, traced = final_row_ids(X, ids, steps, leaf, final)
+        row_ids, notes, traced = final_row_ids(
+            X, ids, steps, leaf, final, getattr(getattr(self, "lineage_", None), "run_id", None)
+        )
         if traced and seen.indices is not None:
             row_ids = row_ids[seen.indices]
             notes.append(

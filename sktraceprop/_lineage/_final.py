@@ -10,8 +10,10 @@ the final estimator receives is looked at as it arrives.
 from contextlib import contextmanager
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import LineageError, LineageLostError
 from ..utils._sklearn_compat import num_samples
@@ -42,11 +44,24 @@ def refuse_frozen(leaf):
 
 
 class FinalRows:
-    """What the final estimator was fitted on: row count, carried row ids, with a target."""
+    """What the final estimator was fitted on: row count, carried row ids, with a target;
+    and whether the fit continued from its previous one (``warm_start=True``)."""
 
     n = None
     ids = None
     with_y = False
+    warm = False
+
+
+def _warm_started(estimator):
+    """Whether fitting ``estimator`` now continues from its fitted state."""
+    if getattr(estimator, "warm_start", False) is not True:
+        return False
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
 
 
 def _class_method(estimator, name):
@@ -87,6 +102,7 @@ def final_fit_rows(estimator):
     if estimator is None or isinstance(estimator, str):
         yield seen
         return
+    seen.warm = _warm_started(estimator)
     names = [n for n in _FIT_METHODS if callable(getattr(estimator, n, None))]
     for name in names:
         # the instance's own dict: skorch's __setattr__ would register a spy as a module
@@ -104,11 +120,13 @@ def _describe(ids, k):
     return describe_id(ids[k])
 
 
-def final_row_ids(X, ids, steps, leaf, seen):
+def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
     """Ids of the rows the final estimator was fitted on, notes, and whether they are known.
 
     Follows ``ids`` (the rows given to ``fit``) through the samplers among ``steps``, then
     checks them against what reached ``leaf`` (``seen``, see :func:`final_fit_rows`).
+    ``previous_run`` is the id of the run of the estimator's previous fit, named in the
+    note of a warm-started fit.
 
     Raises
     ------
@@ -120,9 +138,15 @@ def final_row_ids(X, ids, steps, leaf, seen):
         The row count changed and the data carried no ids to say which rows remain.
     """
     row_ids, notes, traced = resample_ids(ids, steps)
+    step = f"the final step ({type(leaf).__name__})"
+    if seen.warm:
+        run = f" (run {previous_run})" if previous_run else ""
+        notes.append(
+            f"{step} was fitted with warm_start=True on top of its previous fit{run}: its "
+            "parameters also depend on the rows that fit used, which this run does not list"
+        )
     if not traced or seen.n is None or seen.n < 0:
         return row_ids, notes, traced
-    step = f"the final step ({type(leaf).__name__})"
     if seen.ids is not None:
         own = carried_ids(X)
         if own is None or own is ids or np.array_equal(own, ids):

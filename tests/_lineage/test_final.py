@@ -257,3 +257,22 @@ def test_a_frozen_final_estimator_is_refused_before_fitting(tmp_path):
     assert store.list_runs().empty and not hasattr(pipe, "lineage_")
     with pytest.raises(LineageError, match="FrozenEstimator"):
         stp.TracedEstimator(FrozenEstimator(model)).fit(b[["a", "c"]], b["label"])
+
+
+def test_a_warm_started_fit_names_the_run_it_continued(tmp_path):
+    from sklearn.ensemble import RandomForestClassifier
+
+    a, b, _ = _load(_write_files(tmp_path))
+    a, b = a.dropna(), b.dropna()
+    forest = RandomForestClassifier(n_estimators=2, warm_start=True, random_state=0)
+    pipe = stp.make_traced_pipeline(StandardScaler(), forest)
+    first = pipe.fit(a[["a", "c"]], a["label"]).lineage_
+    assert not any("warm_start" in n for n in first.notes)
+    # two more trees on ward_b: the first two, trained on ward_a, stay in the model
+    pipe.set_params(randomforestclassifier__n_estimators=4).fit(b[["a", "c"]], b["label"])
+    assert len(pipe[-1].estimators_) == 4
+    [note] = [n for n in pipe.lineage_.notes if "warm_start" in n]
+    assert f"(run {first.run_id})" in note
+    # a fresh clone (GridSearchCV, cross_validate) starts cold: no note
+    fresh = stp.make_traced_pipeline(StandardScaler(), forest.__class__(**forest.get_params()))
+    assert not any("warm_start" in n for n in fresh.fit(b[["a", "c"]], b["label"]).lineage_.notes)
