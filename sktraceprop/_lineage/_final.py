@@ -145,6 +145,13 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
             f"{step} was fitted with warm_start=True on top of its previous fit{run}: its "
             "parameters also depend on the rows that fit used, which this run does not list"
         )
+    held_out = _validation_fraction(leaf)
+    if held_out:
+        notes.append(
+            f"{step} held out an internal validation split for early stopping (a fraction "
+            f"{held_out} of its rows, drawn inside its fit): those rows decided when training "
+            "stopped but were not trained on; the run lists every row it was given"
+        )
     if not traced or seen.n is None or seen.n < 0:
         return row_ids, notes, traced
     if seen.ids is not None:
@@ -179,6 +186,19 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
             "that keeps the row-id index from that step."
         )
     return row_ids, notes, traced
+
+
+def _validation_fraction(estimator):
+    """The fraction of rows a fitted scikit-learn estimator held out to stop early, or None."""
+    fraction = getattr(estimator, "validation_fraction", None)
+    if fraction is None:
+        return None
+    if hasattr(estimator, "do_early_stopping_"):  # HistGradientBoosting ("auto": large data)
+        return fraction if estimator.do_early_stopping_ else None
+    stopping = getattr(estimator, "early_stopping", None)
+    if stopping is None:  # GradientBoosting: a split when n_iter_no_change is set
+        stopping = getattr(estimator, "n_iter_no_change", None) is not None
+    return fraction if stopping is True else None
 
 
 def _first_difference(a, b):

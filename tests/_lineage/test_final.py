@@ -276,3 +276,23 @@ def test_a_warm_started_fit_names_the_run_it_continued(tmp_path):
     # a fresh clone (GridSearchCV, cross_validate) starts cold: no note
     fresh = stp.make_traced_pipeline(StandardScaler(), forest.__class__(**forest.get_params()))
     assert not any("warm_start" in n for n in fresh.fit(b[["a", "c"]], b["label"]).lineage_.notes)
+
+
+@pytest.mark.parametrize("early", [False, True])
+def test_an_internal_validation_split_is_named_in_the_notes(tmp_path, early):
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.linear_model import SGDClassifier
+
+    a, _, _ = _load(_write_files(tmp_path))
+    a = a.dropna()
+    models = [
+        SGDClassifier(early_stopping=early, validation_fraction=0.25, random_state=0),
+        GradientBoostingClassifier(
+            n_estimators=3, n_iter_no_change=2 if early else None, validation_fraction=0.25
+        ),
+    ]
+    for model in models:
+        for traced in (stp.make_traced_pipeline(model), stp.TracedEstimator(model)):
+            notes = traced.fit(a[["a", "c"]], a["label"]).lineage_.notes
+            held = [n for n in notes if "internal validation split" in n]
+            assert len(held) == early and all("fraction 0.25 of its rows" in n for n in held)
