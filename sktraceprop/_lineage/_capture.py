@@ -137,8 +137,12 @@ def _looks_like_ids(index):
     return found
 
 
-def _lost(X):
-    """Why ``X`` lost its row ids, when the evidence says it had them; else None."""
+def _lost(X, marker=True):
+    """Why ``X`` lost its row ids, when the evidence says it had them; else None.
+
+    With ``marker=False`` only the frame's own evidence counts (an id column, ids left in
+    an unnamed index), not the ``attrs`` marker pandas copies to frames derived from it.
+    """
     if not isinstance(X, pd.DataFrame | pd.Series):
         return None
     if isinstance(X, pd.DataFrame) and ROW_INDEX_NAME in X.columns:
@@ -153,7 +157,7 @@ def _lost(X):
             "concatenated (pd.concat) or an index is rebuilt. Register the untraced part "
             "with sktraceprop.from_pandas before concatenating."
         )
-    if X.attrs.get(TRACED_ATTR, False):
+    if marker and X.attrs.get(TRACED_ATTR, False):
         return (
             "X comes from traced sources but its index no longer carries row ids (it is "
             f"a {type(X.index).__name__}). pandas drops them in reset_index(drop=True) or by "

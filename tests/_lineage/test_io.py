@@ -228,3 +228,16 @@ def test_implicit_index_of_an_r_style_file_is_kept(tmp_path):
     pd.testing.assert_frame_equal(df.droplevel("stp_row_id"), pd.read_csv(path, comment="#"))
     lines = stp.row_lineage(df)["line"].tolist()
     assert [_physical_line(path, n).split(",")[0] for n in lines] == ['"p1"', '"p2"']
+
+
+def test_from_pandas_refuses_a_frame_whose_ids_were_moved_out(hospital_frames):
+    a, _ = hospital_frames
+    untraced = pd.DataFrame({"age": [50], "label": [1]})
+    for frame in (a.reset_index(), pd.concat([a, untraced])):
+        with pytest.raises(stp.exceptions.LineageLostError, match="cut its lineage"):
+            stp.from_pandas(frame, "again")
+    # the ids restored, or a frame that never had any: nothing to refuse
+    restored = a.reset_index().set_index("stp_row_id")
+    assert np.array_equal(stp.row_ids(restored), stp.row_ids(a))
+    fresh = stp.from_pandas(untraced, "fresh")
+    assert stp.row_lineage(fresh)["line"].tolist() == [1]
