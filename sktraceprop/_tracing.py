@@ -18,7 +18,7 @@ import numbers
 from sklearn.base import clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._lineage._capture import resolve_row_ids
+from ._lineage._capture import check_aligned, resolve_row_ids
 from ._lineage._record import recording
 from ._lineage._stats import source_stats
 from ._prediction_log import check_log_predictions, remember_answering_parts
@@ -184,6 +184,7 @@ class TracedMixin(SourcesTravelMixin):
             store = self.store
             _check_store(store)
             ids = resolve_row_ids(X, sample_id)
+            check_aligned(ids, y, params)
             try:
                 result = fit_method(X, y, **params)
                 lineage = self._build_lineage(X, ids, context)

@@ -3,7 +3,8 @@
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
-from ._lineage._record import build_lineage, collect_ops, resample_ids
+from ._lineage._final import final_fit_rows, final_row_ids, pipeline_leaf, refuse_frozen
+from ._lineage._record import build_lineage, collect_ops
 from ._lineage._skorch import skorch_fit_indices
 from ._prediction_log import PredictionLogMixin
 from ._tracing import TracedMixin
@@ -56,12 +57,18 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
         return self._fit_traced(super().fit_predict, X, y, sample_id, params)
 
     def _fit_traced(self, method, X, y, sample_id, params):
-        with skorch_fit_indices(self._final_estimator) as seen:
-            return self._traced_fit(method, X, y, sample_id, params, context=seen)
+        leaf, _ = pipeline_leaf(self)
+        refuse_frozen(leaf)
+        with skorch_fit_indices(self._final_estimator) as seen, final_fit_rows(leaf) as final:
+            return self._traced_fit(method, X, y, sample_id, params, context=(seen, final))
 
-    def _build_lineage(self, X, ids, seen):
-        row_ids, notes, traced = resample_ids(ids, self.steps[:-1])
-        if traced and seen is not None and seen.indices is not None:
+    def _build_lineage(self, X, ids, context):
+        seen, final = context
+        leaf, steps = pipeline_leaf(self)
+        row_ids, notes, traced = final_row_ids(
+            X, ids, steps, leaf, final, getattr(getattr(self, "lineage_", None), "run_id", None)
+        )
+        if traced and seen.indices is not None:
             row_ids = row_ids[seen.indices]
             notes.append(
                 f"the final estimator trained on {seen.indices.size} of the "

@@ -5,6 +5,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._lineage._final import final_fit_rows, final_row_ids, pipeline_leaf, refuse_frozen
 from ._lineage._ids import codes_of
 from ._lineage._record import build_lineage, collect_ops
 from ._lineage._skorch import skorch_fit_indices
@@ -82,23 +83,32 @@ class TracedEstimator(
         -------
         self : object
         """
+        refuse_frozen(pipeline_leaf(self.estimator)[0])
         self.estimator_ = clone(self.estimator)
 
         def fit(X, y, **params):
             return self.estimator_.fit(X, y, **params)
 
-        with skorch_fit_indices(self.estimator_) as seen:
-            self._traced_fit(fit, X, y, sample_id, fit_params, context=seen)
+        leaf, steps = pipeline_leaf(self.estimator_)
+        # a lone estimator sees X itself; only a pipeline's steps can change its rows
+        spied = leaf if steps else None
+        with skorch_fit_indices(self.estimator_) as seen, final_fit_rows(spied) as final:
+            self._traced_fit(fit, X, y, sample_id, fit_params, context=(seen, final))
         for attr in ("n_features_in_", "feature_names_in_", "classes_"):
             if hasattr(self.estimator_, attr):
                 setattr(self, attr, getattr(self.estimator_, attr))
         return self
 
-    def _build_lineage(self, X, ids, seen):
-        row_ids = ids if seen.indices is None else ids[seen.indices]
+    def _build_lineage(self, X, ids, context):
+        seen, final = context
         est = self.estimator_
+        leaf, steps = pipeline_leaf(est)
+        # an imbalanced-learn Pipeline's samplers drop or repeat rows
+        row_ids, notes, traced = final_row_ids(X, ids, steps, leaf, final)
+        if traced and seen.indices is not None:
+            row_ids = row_ids[seen.indices]
         transformer = est[:-1] if isinstance(est, Pipeline) and len(est.steps) > 1 else None
-        lineage = build_lineage(self, X, ids, row_ids, transformer, collect_ops(est))
+        lineage = build_lineage(self, X, ids, row_ids, transformer, collect_ops(est), notes)
         if hasattr(est, "transform") and not hasattr(est, "predict"):
             sources = {REGISTRY.by_code(c).source_id for c in set(codes_of(ids).tolist())}
             if not any(s.startswith("anonymous:") for s in sources):

@@ -35,6 +35,52 @@ def ids_from_index(X):
     return validate_ids(ids, REGISTRY)
 
 
+def carried_ids(X):
+    """Row ids ``X`` carries itself (a traced array, or a frame's index), or None."""
+    traced_array = getattr(X, "__stp_row_ids__", None)  # sktraceprop.array (NumPy/torch/JAX)
+    if traced_array is not None:
+        return validate_ids(traced_array(), REGISTRY)
+    return ids_from_index(X)
+
+
+def check_aligned(ids, y, params):
+    """Refuse a target or fit parameter whose row ids put its rows in another order than X.
+
+    scikit-learn pairs ``X`` and ``y`` by position; pandas aligns by index. A ``y`` sorted
+    or filtered apart from ``X`` still has the right length, and every row would meet
+    another row's target. Ids of other sources (labels read from their own file, paired
+    by position) are not compared.
+    """
+    weights = [(k, v) for k, v in params.items() if k.split("__")[-1] == "sample_weight"]
+    for name, value in [("y", y), *weights]:
+        if not isinstance(value, pd.DataFrame | pd.Series):
+            continue
+        other = index_ids(value.index)
+        if other is None or other.dtype != np.int64 or other.shape != ids.shape:
+            continue
+        if np.array_equal(other, ids):
+            continue
+        if not np.isin(distinct_codes(other), distinct_codes(ids)).any():
+            continue
+        k = int(np.flatnonzero(other != ids)[0])
+        raise LineageError(
+            f"{name} is not in the order of X: row {k} of X is {describe_id(ids[k])} but row "
+            f"{k} of {name} is {describe_id(other[k])}. scikit-learn pairs them by position, "
+            f"so rows would meet other rows' values; X and {name} were sorted or filtered "
+            f"apart. Reorder {name} like X ({name}.loc[X.index]) before fit."
+        )
+
+
+def describe_id(row_id):
+    """``source_id line N`` for one row id (the raw id when its source is unknown)."""
+    try:
+        source = REGISTRY.by_code(int(codes_of(row_id)))
+    except LineageError:
+        return f"row id {int(row_id)}"
+    where = "line" if source.kind == "file" else "row"
+    return f"{source.source_id} {where} {int(lines_of(row_id))}"
+
+
 def validate_ids(ids, registry):
     """Check that every id names a registered source and a line inside it."""
     ids = np.asarray(ids)
@@ -91,8 +137,12 @@ def _looks_like_ids(index):
     return found
 
 
-def _lost(X):
-    """Why ``X`` lost its row ids, when the evidence says it had them; else None."""
+def _lost(X, marker=True):
+    """Why ``X`` lost its row ids, when the evidence says it had them; else None.
+
+    With ``marker=False`` only the frame's own evidence counts (an id column, ids left in
+    an unnamed index), not the ``attrs`` marker pandas copies to frames derived from it.
+    """
     if not isinstance(X, pd.DataFrame | pd.Series):
         return None
     if isinstance(X, pd.DataFrame) and ROW_INDEX_NAME in X.columns:
@@ -107,7 +157,7 @@ def _lost(X):
             "concatenated (pd.concat) or an index is rebuilt. Register the untraced part "
             "with sktraceprop.from_pandas before concatenating."
         )
-    if X.attrs.get(TRACED_ATTR, False):
+    if marker and X.attrs.get(TRACED_ATTR, False):
         return (
             "X comes from traced sources but its index no longer carries row ids (it is "
             f"a {type(X.index).__name__}). pandas drops them in reset_index(drop=True) or by "
@@ -194,10 +244,7 @@ def resolve_row_ids(X, sample_id=None):
         if ids.shape[0] != n:
             raise LineageError(f"sample_id has {ids.shape[0]} entries but X has {n} samples")
         return ids
-    traced_array = getattr(X, "__stp_row_ids__", None)  # sktraceprop.array (NumPy/torch/JAX)
-    if traced_array is not None:
-        return validate_ids(traced_array(), REGISTRY)
-    ids = ids_from_index(X)
+    ids = carried_ids(X)
     if ids is not None:
         return ids
     message = _lost(X)

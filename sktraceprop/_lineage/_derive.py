@@ -63,13 +63,19 @@ def _merge_columns(left, right, out_columns, kwargs):
     """Which side (or both) each output column of ``pd.merge`` comes from, by name."""
 
     def listed(value):
-        return [value] if isinstance(value, str) else list(value or [])
+        # keys given as arrays (allowed by pandas) name no column
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list | tuple) else [value]
+
+    def label(value):
+        return pd.api.types.is_hashable(value)
 
     on = kwargs.get("on")
-    keys = set(listed(on))
+    keys = {k for k in listed(on) if label(k)}
     if kwargs.get("left_on") is not None:
         pairs = zip(listed(kwargs.get("left_on")), listed(kwargs.get("right_on")))
-        keys = {a for a, b in pairs if a == b}
+        keys = {a for a, b in pairs if label(a) and label(b) and a == b}
     elif on is None and kwargs.get("how") != "cross":
         keys = set(left.columns) & set(right.columns)
     suffixes = kwargs.get("suffixes", ("_x", "_y"))

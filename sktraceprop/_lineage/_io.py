@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..exceptions import LineageError
+from ..exceptions import LineageError, LineageLostError
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
@@ -90,6 +90,14 @@ def _check_untraced(df, func):
         raise LineageError(
             f"{func}: this frame already carries sktraceprop row ids; it needs no "
             "registration (registering it again would cut its lineage to the original files)."
+        )
+    from ._capture import _lost
+
+    lost = _lost(df, marker=False)
+    if lost is not None:
+        raise LineageLostError(
+            f"{func}: registering this frame would cut its lineage to the original files. "
+            + lost.replace("X ", "The frame ", 1).replace("X's ", "The frame's ", 1)
         )
 
 

@@ -167,7 +167,7 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
         array_ops, array_notes = traced_array()
         upstream = upstream + array_ops
         notes += array_notes
-    return Lineage(
+    run = Lineage(
         run_id=str(uuid.uuid4()),
         created_at=utc_now(),
         estimator=class_path(estimator),
@@ -181,3 +181,25 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
         model_fingerprint=fingerprint(estimator),
         notes=notes,
     )
+    if isinstance(X, pd.DataFrame):
+        unsourced = _unsourced_columns(run)
+        if unsourced:
+            notes.append(
+                f"input column(s) {', '.join(unsourced)} are in none of the sources of the "
+                "training rows (computed or renamed outside the pipeline: DataFrame.join "
+                "of another frame or of group statistics, groupby().transform, a rename): "
+                "the features made from them have no known source (feature_sources() names "
+                "none) and may carry data of other rows. Join with sktraceprop.merge, compute "
+                "group statistics with sktraceprop.aggregate or, in the pipeline, "
+                "sktraceprop.preprocessing.GroupStatistics."
+            )
+    return run
+
+
+def _unsourced_columns(run):
+    """Input columns used by the run's features that no source of its rows holds."""
+    top = [int(c) for c in distinct_codes(run.row_ids)]
+    if not top or any(not run.sources[c].columns for c in top):
+        return []  # sources without column names (plain arrays): nothing to compare
+    used = dict.fromkeys(c for cols in run.feature_lineage.values() for c in cols or ())
+    return [c for c in used if not any(run._column_origins(code, c)[0] for code in top)]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from .._lineage._ids import codes_of, pack
-from .._lineage._io import _array_digest, register_frame
+from .._lineage._io import _array_digest, _check_untraced, register_frame
 from .._lineage._rows import has_id_level, row_ids
 from .._lineage._source import REGISTRY, Source
 from ..exceptions import LineageError
@@ -59,6 +59,7 @@ def register(X, source_id, uri=None):
                 "(or load it with sktraceprop.read_csv)."
             )
         frame = X.to_frame() if isinstance(X, pd.Series) else X
+        _check_untraced(frame, "sktraceprop.array")
         source = register_frame(frame, source_id, uri)
         ids = pack(source.code, np.arange(1, len(frame) + 1))
         return X.to_numpy(), ids, source_node([source.code], type(X).__name__)

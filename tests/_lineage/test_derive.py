@@ -88,6 +88,31 @@ def test_merge_parents_match_an_explicit_id_column(left_keys, right_keys, how):
         assert got == want
 
 
+def test_merge_on_array_keys_names_parents_and_column_sources():
+    # pandas accepts arrays as keys (and adds a key_0 column); they name no column
+    left = stp.from_pandas(pd.DataFrame({"k": [1, 2, 2], "x": [0.5, 1.5, 2.5]}), "L")
+    right = stp.from_pandas(pd.DataFrame({"k": [2, 3], "y": [7.0, 8.0]}), "R")
+    keys = (left["k"].to_numpy(), right["k"].to_numpy())
+    merged = stp.merge(left, right, left_on=keys[0], right_on=keys[1], how="left")
+    pd.testing.assert_frame_equal(
+        merged.reset_index(drop=True),
+        pd.merge(left, right, left_on=keys[0], right_on=keys[1], how="left").reset_index(
+            drop=True
+        ),
+    )
+    lineage = stp.row_lineage(merged)
+    # row r of the left frame is line r + 1; right rows matched by k (2 -> line 1)
+    named = lineage["source_id"].astype(str) + lineage["line"].astype(str)
+    assert [sorted(g) for _, g in named.groupby(lineage["row"])] == [
+        ["L1"],
+        ["L2", "R1"],
+        ["L3", "R1"],
+    ]
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(merged[["x", "y"]].fillna(0.0), [0, 1, 0])
+    assert pipe.lineage_.feature_sources() == {"x": ["L"], "y": ["R"]}
+
+
 def test_aggregate_joined_back_records_what_it_was_computed_from(tmp_path):
     a = stp.read_csv(
         _write(tmp_path / "a.csv", "ward,bp,label", ["w1,120,0", "w2,130,1", "w1,140,1"]),
@@ -122,6 +147,33 @@ def test_aggregate_joined_back_records_what_it_was_computed_from(tmp_path):
     row, via_aggregate = run.depends_on(removed_ids=line_of_first)
     assert row.tolist() == [w == "w1" for w in wards]
     assert via_aggregate.tolist() == [False, False, True, True, False]
+
+
+def test_group_statistics_joined_outside_are_named_as_unsourced(tmp_path):
+    a = stp.read_csv(
+        _write(tmp_path / "a.csv", "ward,bp,label", ["w1,120,0", "w2,130,1", "w1,140,1"]),
+        source_id="hospital_a",
+    )
+    # join (and transform) keep the index, so the rows keep their ids: only the new
+    # columns, which mix the rows of a ward, have no source
+    means = a.groupby("ward")[["bp"]].mean().rename(columns={"bp": "bp_ward_mean"})
+    joined = a.join(means, on="ward").assign(bp_rank=lambda d: d.groupby("ward")["bp"].rank())
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(joined[["bp", "bp_ward_mean", "bp_rank"]], joined["label"])
+    run = pipe.lineage_
+    assert run.feature_sources() == {
+        "bp": ["hospital_a"],
+        "bp_ward_mean": [],
+        "bp_rank": [],
+    }
+    [note] = [n for n in run.notes if "in none of the sources" in n]
+    assert note.startswith("input column(s) bp_ward_mean, bp_rank are in none")
+    # through sktraceprop.aggregate and merge the same feature has its sources, no note
+    stats = stp.aggregate(a, by="ward", bp_ward_mean=("bp", "mean"))
+    merged = stp.merge(a, stats, on="ward", how="left")
+    pipe.fit(merged[["bp", "bp_ward_mean"]], merged["label"])
+    assert pipe.lineage_.feature_sources()["bp_ward_mean"] == ["hospital_a"]
+    assert not any("in none of the sources" in n for n in pipe.lineage_.notes)
 
 
 def test_plain_merge_of_aggregate_warns_and_records_anonymous(tmp_path):

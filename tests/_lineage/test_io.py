@@ -330,3 +330,26 @@ def test_kept_index_level_is_what_factorize_gives(values):
     np.testing.assert_array_equal(got.codes[0], codes)
     assert got.levels[0].equals(pd.Index(uniques))
     np.testing.assert_array_equal(got.get_level_values(1), ids)
+
+
+def test_implicit_index_of_an_r_style_file_is_kept(tmp_path):
+    # R's write.csv: the header lacks the row-name column, so pandas makes it the index
+    path = tmp_path / "r.csv"
+    path.write_text('"a","b"\n"p1",1,2\n# x\n"p2",3,4\n')
+    df = stp.read_csv(path, comment="#")
+    pd.testing.assert_frame_equal(df.droplevel("stp_row_id"), pd.read_csv(path, comment="#"))
+    lines = stp.row_lineage(df)["line"].tolist()
+    assert [_physical_line(path, n).split(",")[0] for n in lines] == ['"p1"', '"p2"']
+
+
+def test_from_pandas_refuses_a_frame_whose_ids_were_moved_out(hospital_frames):
+    a, _ = hospital_frames
+    untraced = pd.DataFrame({"age": [50], "label": [1]})
+    for frame in (a.reset_index(), pd.concat([a, untraced])):
+        with pytest.raises(stp.exceptions.LineageLostError, match="cut its lineage"):
+            stp.from_pandas(frame, "again")
+    # the ids restored, or a frame that never had any: nothing to refuse
+    restored = a.reset_index().set_index("stp_row_id")
+    assert np.array_equal(stp.row_ids(restored), stp.row_ids(a))
+    fresh = stp.from_pandas(untraced, "fresh")
+    assert stp.row_lineage(fresh)["line"].tolist() == [1]

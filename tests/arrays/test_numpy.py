@@ -93,6 +93,9 @@ def test_traced_frame_keeps_its_ids_and_refuses_a_new_source_id(hospital_frames)
     assert np.array_equal(_ids(x)[0], stp.row_ids(a))
     with pytest.raises(LineageError, match="already carries"):
         stp.array(a, source_id="again")
+    # ids moved out of the index: a new source would cut the lineage to the files
+    with pytest.raises(LineageError, match="cut its lineage"):
+        stp.array(a.reset_index()[["stp_row_id", "age"]], source_id="again")
     with pytest.raises(LineageError, match="source_id"):
         stp.array(np.ones((3, 2)))
     with pytest.raises(ValueError, match="0-d"):

@@ -1,0 +1,207 @@
+"""The rows that reach the final estimator of a pipeline, checked against the recorded ids.
+
+A step may change the rows of ``X`` without saying so: a ``FunctionTransformer`` that
+filters or sorts a DataFrame. With ``y`` scikit-learn refuses a changed row count but not
+a changed order; without ``y`` (clustering, outlier detection) it refuses neither. The
+ids given to ``fit`` would then name lines whose data the model never saw, so the data
+the final estimator receives is looked at as it arrives.
+"""
+
+from contextlib import contextmanager
+
+import numpy as np
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from ..exceptions import LineageError, LineageLostError
+from ..utils._sklearn_compat import num_samples
+from ._capture import carried_ids, describe_id
+from ._record import resample_ids
+
+_FIT_METHODS = ("fit", "fit_transform", "fit_predict")
+
+
+def pipeline_leaf(estimator):
+    """The innermost final step of (nested) pipelines, and every step before it, in order."""
+    steps = []
+    while isinstance(estimator, Pipeline):
+        steps += estimator.steps[:-1]
+        estimator = estimator.steps[-1][1]
+    return estimator, steps
+
+
+def refuse_frozen(leaf):
+    """Refuse a frozen final estimator: a fit does not train it on the rows it is given."""
+    if isinstance(leaf, FrozenEstimator):
+        raise LineageError(
+            "the final estimator is a FrozenEstimator: fit leaves it as it was trained, on "
+            "other rows, so a run would name the rows given to fit as its training rows. "
+            "Trace the model where it was fitted (a traced pipeline's own fit), and "
+            "explain it with InfluenceExplainer(FrozenEstimator(traced_pipeline))."
+        )
+
+
+class FinalRows:
+    """What the final estimator was fitted on: row count, carried row ids, with a target;
+    and whether the fit continued from its previous one (``warm_start=True``)."""
+
+    n = None
+    ids = None
+    with_y = False
+    warm = False
+
+
+def _warm_started(estimator):
+    """Whether fitting ``estimator`` now continues from its fitted state."""
+    if getattr(estimator, "warm_start", False) is not True:
+        return False
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
+def _class_method(estimator, name):
+    """``estimator.<name>`` as its class defines it (descriptors such as available_if kept)."""
+    for klass in type(estimator).__mro__:
+        if name in vars(klass):
+            return vars(klass)[name].__get__(estimator, type(estimator))
+    raise AttributeError(name)
+
+
+class _Spy:
+    """Stands in for one fit method of the final estimator during a traced fit."""
+
+    def __init__(self, estimator, name, seen):
+        self.estimator, self.name, self.seen = estimator, name, seen
+
+    def __call__(self, X, *args, **kwargs):
+        seen = self.seen
+        if seen.n is None:  # the outer call: fit_predict may call fit again on the same X
+            try:
+                seen.n = num_samples(X)
+            except TypeError:  # inputs without a row count (a dict of arrays)
+                seen.n = -1
+            seen.ids = carried_ids(X)
+            seen.with_y = (args[0] if args else kwargs.get("y")) is not None
+        return _class_method(self.estimator, self.name)(X, *args, **kwargs)
+
+    def __reduce__(self):
+        # An estimator pickled during its own fit (Bagging sends itself to joblib
+        # workers) arrives there with its plain method, not this spy.
+        return (_class_method, (self.estimator, self.name))
+
+
+@contextmanager
+def final_fit_rows(estimator):
+    """Record what ``estimator`` is fitted on while the block runs (see :class:`FinalRows`)."""
+    seen = FinalRows()
+    if estimator is None or isinstance(estimator, str):
+        yield seen
+        return
+    seen.warm = _warm_started(estimator)
+    names = [n for n in _FIT_METHODS if callable(getattr(estimator, n, None))]
+    for name in names:
+        # the instance's own dict: skorch's __setattr__ would register a spy as a module
+        estimator.__dict__[name] = _Spy(estimator, name, seen)
+    try:
+        yield seen
+    finally:
+        for name in names:
+            estimator.__dict__.pop(name, None)
+
+
+def _describe(ids, k):
+    if k >= ids.size:
+        return "no row"
+    return describe_id(ids[k])
+
+
+def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
+    """Ids of the rows the final estimator was fitted on, notes, and whether they are known.
+
+    Follows ``ids`` (the rows given to ``fit``) through the samplers among ``steps``, then
+    checks them against what reached ``leaf`` (``seen``, see :func:`final_fit_rows`).
+    ``previous_run`` is the id of the run of the estimator's previous fit, named in the
+    note of a warm-started fit.
+
+    Raises
+    ------
+    LineageError
+        The data reaching the final estimator carried other row ids than were given to
+        ``fit`` while a target came with it: a step reordered or replaced the rows of X
+        but not of ``y``, so rows met other rows' targets.
+    LineageLostError
+        The row count changed and the data carried no ids to say which rows remain.
+    """
+    row_ids, notes, traced = resample_ids(ids, steps)
+    step = f"the final step ({type(leaf).__name__})"
+    if seen.warm:
+        run = f" (run {previous_run})" if previous_run else ""
+        notes.append(
+            f"{step} was fitted with warm_start=True on top of its previous fit{run}: its "
+            "parameters also depend on the rows that fit used, which this run does not list"
+        )
+    held_out = _validation_fraction(leaf)
+    if held_out:
+        notes.append(
+            f"{step} held out an internal validation split for early stopping (a fraction "
+            f"{held_out} of its rows, drawn inside its fit): those rows decided when training "
+            "stopped but were not trained on; the run lists every row it was given"
+        )
+    if not traced or seen.n is None or seen.n < 0:
+        return row_ids, notes, traced
+    if seen.ids is not None:
+        own = carried_ids(X)
+        if own is None or own is ids or np.array_equal(own, ids):
+            own = row_ids
+        else:  # sample_id= named other ids than X carries: compare with X's own
+            own = resample_ids(own, steps)[0]
+        if np.array_equal(seen.ids, own):
+            return row_ids, notes, traced
+        if seen.with_y:
+            k = _first_difference(seen.ids, own)
+            raise LineageError(
+                f"a step before {step} changed the rows of X (row {k} it received is "
+                f"{_describe(seen.ids, k)} where {_describe(own, k)} was given) but y was "
+                "passed on unchanged, so rows were paired with other rows' targets. Filter "
+                "or sort X and y together, before fit."
+            )
+        if own is row_ids:
+            notes.append(
+                f"a step before {step} changed the rows of X ({row_ids.size} given, "
+                f"{seen.ids.size} fitted on); lineage names the rows it received, by the "
+                "row ids they carried"
+            )
+            return seen.ids, notes, traced
+    if seen.n != row_ids.size or (seen.ids is not None and own is not row_ids):
+        raise LineageLostError(
+            f"{step} was fitted on {seen.n} rows but {row_ids.size} were given to fit: a "
+            "step changed the rows of X without saying which remain (no sample_indices_, "
+            "no row ids in its output that match the ids given to fit), so the rows the "
+            "model saw cannot be traced. Filter the rows before fit, or return a DataFrame "
+            "that keeps the row-id index from that step."
+        )
+    return row_ids, notes, traced
+
+
+def _validation_fraction(estimator):
+    """The fraction of rows a fitted scikit-learn estimator held out to stop early, or None."""
+    fraction = getattr(estimator, "validation_fraction", None)
+    if fraction is None:
+        return None
+    if hasattr(estimator, "do_early_stopping_"):  # HistGradientBoosting ("auto": large data)
+        return fraction if estimator.do_early_stopping_ else None
+    stopping = getattr(estimator, "early_stopping", None)
+    if stopping is None:  # GradientBoosting: a split when n_iter_no_change is set
+        stopping = getattr(estimator, "n_iter_no_change", None) is not None
+    return fraction if stopping is True else None
+
+
+def _first_difference(a, b):
+    n = min(a.size, b.size)
+    where = np.flatnonzero(a[:n] != b[:n])
+    return int(where[0]) if where.size else n
