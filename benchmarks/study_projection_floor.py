@@ -175,6 +175,9 @@ def main(argv=None):
 Nanoseconds per term (one nonzero of `R` times a line of 32 rows), the fastest of
 {args.repeats} runs, and the multiple of what the core's peak allows for its 32
 multiply-adds. {summary}.
+
+Machine: {results["machine"]["cpu"]}, {results["machine"]["cpu_count"]} cores (one thread
+used). Command: `{results["command"].strip()}`.
 """
     write_results("study_projection_floor", results, md)
 
