@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, markdown_table, write_results  # noqa: E402
 from bench_projection import machine_bounds  # noqa: E402
 
+from sktraceprop.projection._scatter import _aligned  # noqa: E402
 from sktraceprop.projection._simd import (  # noqa: E402
     ROWS,
     block_add_to,
@@ -78,20 +79,13 @@ def _two_sums(xt, cols, signs, acc, reps, n_terms):
             block_add_to(minus, acc, c)
 
 
-def _aligned(shape, dtype=np.float32):
-    """A zeroed array whose data starts on a 64-byte boundary (as numba's own arrays)."""
-    n = int(np.prod(shape))
-    raw = np.zeros(n + 64, dtype=dtype)
-    skip = (-raw.ctypes.data % 64) // raw.itemsize
-    return raw[skip : skip + n].reshape(shape)
-
-
 def ns_per_term(kernel, tile, n_terms, repeats, rng):
-    xt = _aligned((tile, ROWS))
+    xt = _aligned((tile, ROWS), np.float32)  # 64-byte aligned, as the kernels' buffers
     xt[:] = rng.random((tile, ROWS), dtype=np.float32)
     cols = rng.integers(0, tile, N_COMPONENTS * n_terms).astype(np.int32)
     signs = np.where(rng.random(N_COMPONENTS * n_terms) < 0.5, -1, 1).astype(np.float32)
-    acc = _aligned((N_COMPONENTS, ROWS))
+    acc = _aligned((N_COMPONENTS, ROWS), np.float32)
+    acc[:] = 0
     kernel(xt, cols, signs, acc, 1, n_terms)  # compile
     reps = 20
     times = []

@@ -20,8 +20,9 @@ from ._rows import index_ids
 from ._source import REGISTRY, Source
 
 
-def ids_from_index(X):
-    """Row ids held by the index of a DataFrame or Series, or None."""
+def ids_from_index(X, validate=True):
+    """Row ids held by the index of a DataFrame or Series, or None (checked against the
+    registry unless ``validate`` is False)."""
     if not isinstance(X, pd.DataFrame | pd.Series):
         return None
     ids = index_ids(X.index)
@@ -32,15 +33,17 @@ def ids_from_index(X):
             f"the {ROW_INDEX_NAME!r} index has dtype {ids.dtype}, not int64: the row ids "
             "were modified."
         )
-    return validate_ids(ids, REGISTRY)
+    return validate_ids(ids, REGISTRY) if validate else ids
 
 
-def carried_ids(X):
-    """Row ids ``X`` carries itself (a traced array, or a frame's index), or None."""
+def carried_ids(X, validate=True):
+    """Row ids ``X`` carries itself (a traced array, or a frame's index), or None (checked
+    against the registry unless ``validate`` is False)."""
     traced_array = getattr(X, "__stp_row_ids__", None)  # sktraceprop.array (NumPy/torch/JAX)
     if traced_array is not None:
-        return validate_ids(traced_array(), REGISTRY)
-    return ids_from_index(X)
+        ids = traced_array()
+        return validate_ids(ids, REGISTRY) if validate else np.asarray(ids, np.int64)
+    return ids_from_index(X, validate)
 
 
 def check_aligned(ids, y, params):
@@ -137,29 +140,30 @@ def _looks_like_ids(index):
     return found
 
 
-def _lost(X, marker=True):
+def _lost(X, marker=True, name="X"):
     """Why ``X`` lost its row ids, when the evidence says it had them; else None.
 
     With ``marker=False`` only the frame's own evidence counts (an id column, ids left in
     an unnamed index), not the ``attrs`` marker pandas copies to frames derived from it.
+    ``name`` is what the message calls ``X``.
     """
     if not isinstance(X, pd.DataFrame | pd.Series):
         return None
     if isinstance(X, pd.DataFrame) and ROW_INDEX_NAME in X.columns:
         return (
-            f"X has a column {ROW_INDEX_NAME!r}: its row ids were moved out of the "
+            f"{name} has a column {ROW_INDEX_NAME!r}: its row ids were moved out of the "
             f"index (reset_index()); restore them with X.set_index({ROW_INDEX_NAME!r})."
         )
     if _looks_like_ids(X.index):
         return (
-            "X's index holds sktraceprop row ids but is no longer named "
+            f"{name}'s index holds sktraceprop row ids but is no longer named "
             f"{ROW_INDEX_NAME!r}: pandas drops the name when traced and untraced frames are "
             "concatenated (pd.concat) or an index is rebuilt. Register the untraced part "
             "with sktraceprop.from_pandas before concatenating."
         )
     if marker and X.attrs.get(TRACED_ATTR, False):
         return (
-            "X comes from traced sources but its index no longer carries row ids (it is "
+            f"{name} comes from traced sources but its index no longer carries row ids (it is "
             f"a {type(X.index).__name__}). pandas drops them in reset_index(drop=True) or by "
             "assigning a new index. Keep the index, merge with sktraceprop.merge, or pass the "
             "ids as sample_id=."

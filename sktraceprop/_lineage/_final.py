@@ -155,7 +155,9 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
     if not traced or seen.n is None or seen.n < 0:
         return row_ids, notes, traced
     if seen.ids is not None:
-        own = carried_ids(X)
+        # (X's own ids were checked by resolve_row_ids, or are only compared with
+        # seen.ids, which were checked)
+        own = carried_ids(X, validate=False)
         if own is None or own is ids or np.array_equal(own, ids):
             own = row_ids
         else:  # sample_id= named other ids than X carries: compare with X's own

@@ -93,11 +93,10 @@ def _check_untraced(df, func):
         )
     from ._capture import _lost
 
-    lost = _lost(df, marker=False)
+    lost = _lost(df, marker=False, name="The frame")
     if lost is not None:
         raise LineageLostError(
-            f"{func}: registering this frame would cut its lineage to the original files. "
-            + lost.replace("X ", "The frame ", 1).replace("X's ", "The frame's ", 1)
+            f"{func}: registering this frame would cut its lineage to the original files. " + lost
         )
 
 

@@ -184,7 +184,7 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
     if isinstance(X, pd.DataFrame):
         unsourced = _unsourced_columns(run)
         if unsourced:
-            notes.append(
+            run.notes.append(
                 f"input column(s) {', '.join(unsourced)} are in none of the sources of the "
                 "training rows (computed or renamed outside the pipeline: DataFrame.join "
                 "of another frame or of group statistics, groupby().transform, a rename): "

@@ -66,7 +66,7 @@ class TracedJaxArray:
         return fit_ops(self)
 
     def __jax_array__(self):
-        if JAX_TRACING[0]:
+        if JAX_TRACING.get():
             # JAX converting this array inside a function that apply is tracing: it was
             # not one of the arguments (a closure), and its rows would be lost
             raise LineageError(CAPTURED)
@@ -261,11 +261,11 @@ def apply(fn, *args, **kwargs):
         a, kw = jax.tree_util.tree_unflatten(tree, filled)
         return fn(*a, **kw)
 
-    JAX_TRACING[0] += 1
+    token = JAX_TRACING.set(True)
     try:
         closed, out_shape = jax.make_jaxpr(flat_fn, return_shape=True)(*values)
     finally:
-        JAX_TRACING[0] -= 1
+        JAX_TRACING.reset(token)
     mode = _MODE.get()
     in_maps, in_nodes = [], []
     for k in dynamic:

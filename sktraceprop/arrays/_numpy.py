@@ -717,7 +717,7 @@ class TracedArray(np.ndarray):
 
     def __jax_array__(self):
         # JAX asks this only of an array it meets as a constant inside a traced function
-        if JAX_TRACING[0]:
+        if JAX_TRACING.get():
             raise LineageError(CAPTURED)
         import jax.numpy as jnp
 

@@ -9,6 +9,7 @@ before that epoch reports its lineage as stale. Nothing is stamped (and nothing 
 checked) until the first such write.
 """
 
+import contextvars
 import weakref
 
 import numpy as np
@@ -86,8 +87,9 @@ def is_stale(arr, born, owner=None, writer=None):
     return any(w != id(writer) for epoch, w in history if epoch > born)
 
 
-#: Depth of ``sktraceprop.arrays.apply`` calls now tracing a JAX function to a jaxpr.
-JAX_TRACING = [0]
+#: True while ``sktraceprop.arrays.apply`` traces a JAX function to a jaxpr in this thread
+#: (a context variable: another thread's arrays are not inside that function).
+JAX_TRACING = contextvars.ContextVar("sktraceprop_jax_tracing", default=False)
 
 CAPTURED = (
     "a traced array was used inside a function that sktraceprop.arrays.apply is tracing "

@@ -103,6 +103,27 @@ def test_a_traced_array_captured_by_an_applied_function_is_refused():
     assert type(plain) is not type(a)
 
 
+def test_the_capture_check_belongs_to_the_thread_that_traces():
+    # while one thread traces a function in apply, another thread's traced arrays are
+    # not inside that function: converting them must not be refused
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sktraceprop.arrays._state import JAX_TRACING
+
+    a, _ = _sources()
+    n = stp.array(np.ones((6, 3)), source_id="other_thread")
+    token = JAX_TRACING.set(True)  # this thread is tracing
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            for x in (a, n):
+                np.testing.assert_array_equal(pool.submit(jnp.asarray, x).result(), np.asarray(x))
+        # and in this thread, a function traced by apply still refuses a captured one
+        with pytest.raises(stp.exceptions.LineageError, match="as an argument"):
+            stp.arrays.apply(lambda x: x + n, a)
+    finally:
+        JAX_TRACING.reset(token)
+
+
 def test_sort_within_rows_by_keys_of_another_array_keeps_each_rows_parents():
     # lax.sort of several operands along a non-row axis merged their maps as if all had
     # rows: with collapsed keys (a broadcast mean) every row named the first value row
