@@ -79,6 +79,13 @@ def _feature_names(step):
         return []
 
 
+def _renamed(old, new):
+    """Whether the fitted preprocessing ``new`` names its features otherwise than ``old``
+    (False when either does not name them)."""
+    old_names, new_names = _feature_names(old), _feature_names(new)
+    return bool(old_names and new_names) and old_names != new_names
+
+
 class PipelineRefit(RemovalMethod):
     """Refit of a pipeline's preprocessing plus the Newton correction of its final step.
 
@@ -128,6 +135,19 @@ class PipelineRefit(RemovalMethod):
                     "feature(s) no retained row has (e.g. a category only the removed rows "
                     "had); their coefficients were removed, as a retrain lacks them"
                 )
+        elif _renamed(estimator[:-1], pre):
+            # As many features, other names: a category only the removed rows had was
+            # one of the most frequent (OneHotEncoder max_categories/min_frequency) and
+            # another takes its place. The names must leave the run's copy too.
+            old, new = _feature_names(estimator[:-1]), _feature_names(pre)
+            dropped = [name for name in old if name not in set(new)]
+            if list(getattr(final, "feature_names_in_", ())) == old:
+                final.feature_names_in_ = np.asarray(new, dtype=object)
+            notes.append(
+                f"the preprocessing refitted on the retained rows outputs {len(dropped)} "
+                "feature(s) under other names (e.g. a category only the removed rows had "
+                "was replaced by another); the final step was corrected on them"
+            )
         if Z_r.shape[1] != objective.n_features:
             final = refit(final, Z_r, y_r, sw_r)
             objective = objective_of(final)

@@ -16,6 +16,7 @@ import dataclasses
 
 from sklearn.pipeline import Pipeline
 
+from .._lineage._features import feature_lineage
 from .._lineage._record import collect_ops
 from .._lineage._stats import source_stats
 
@@ -24,13 +25,15 @@ __all__ = ["redact_features", "retained_stats"]
 
 def redact_features(lineage, preprocessing, final_name, note):
     """A copy of the run ``lineage`` listing only the feature names the refitted
-    ``preprocessing`` steps still produce (the others came from removed rows only)."""
+    ``preprocessing`` steps still produce (the others came from removed rows only), with
+    the lineage of the features they now name otherwise."""
     pre = Pipeline(preprocessing)
     fresh = {op.name: op for op in collect_ops(pre)}
     try:
-        produced = {str(n) for n in pre.get_feature_names_out()}
+        order = [str(n) for n in pre.get_feature_names_out()]
     except (AttributeError, ValueError, TypeError, NotImplementedError):
-        produced = set()
+        order = []
+    produced = set(order)
 
     def trim(names, allowed):
         return [n for n in names if n in allowed]
@@ -40,14 +43,19 @@ def redact_features(lineage, preprocessing, final_name, note):
         if op.name in fresh:
             new = fresh[op.name]
             op = dataclasses.replace(
-                op,
-                features_in=trim(op.features_in, set(new.features_in)),
-                features_out=trim(op.features_out, set(new.features_out)),
+                op, features_in=list(new.features_in), features_out=list(new.features_out)
             )
         elif op.name == final_name:
-            op = dataclasses.replace(op, features_in=trim(op.features_in, produced))
+            names = order if op.features_in and order else trim(op.features_in, produced)
+            op = dataclasses.replace(op, features_in=names)
         ops.append(op)
     features = {k: v for k, v in lineage.feature_lineage.items() if k in produced}
+    names_in = getattr(pre, "feature_names_in_", None)
+    traced = None if names_in is None else feature_lineage(pre, list(names_in))
+    if traced is not None and traced[0] == order:
+        # features the refitted steps name otherwise (another category among the most
+        # frequent) get their lineage as a fit would record it
+        features = dict(zip(*traced))
     return dataclasses.replace(
         lineage, ops=ops, feature_lineage=features, notes=[*lineage.notes, note]
     )
