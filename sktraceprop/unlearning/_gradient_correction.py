@@ -48,7 +48,7 @@ from ._event import UnlearningEvent, row_ids_digest
 from ._neural import NeuralCorrection
 from ._neural_backend import neural_backend
 from ._pipeline_refit import PipelineRefit
-from ._run_copy import redact_features, retained_stats
+from ._run_copy import redact_features, retained_rows_of, retained_stats
 from ._weights import sample_weight_params
 
 __all__ = ["GradientCorrectionUnlearner"]
@@ -879,8 +879,9 @@ class GradientCorrectionUnlearner(
         self.unlearning_log_.append(event)
 
     def _run_copy(self, lineage, event, removal, retained):
-        """The unlearner's copy of the run, naming no value of a removed row and with
-        statistics of the retained rows (the stored record keeps what it said at fit)."""
+        """The unlearner's copy of the run, naming no value of a removed row, with the
+        retained rows as its training rows and their statistics (the stored record keeps
+        what it said at fit)."""
         if removal.dropped_features:
             lineage = redact_features(
                 lineage,
@@ -891,6 +892,11 @@ class GradientCorrectionUnlearner(
                 "removed rows produced from this copy of the run",
             )
         X, y = removal.method.held_data()
+        lineage = retained_rows_of(
+            lineage,
+            self.train_row_ids_[~retained],
+            f"unlearning event {event.get('seq', len(self.unlearning_log_) + 1)}",
+        )
         stats = retained_stats(
             lineage.source_stats,
             self.train_row_ids_[retained],

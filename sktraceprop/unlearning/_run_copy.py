@@ -3,9 +3,10 @@
 A traced pipeline's ``lineage_`` is the record of its fit. The stored record is
 append-only (under the store's hash chain) and keeps what it said at fit; the copy the
 unlearner holds is rewritten after each removal so that it names no value of a removed
-row and its statistics describe the retained rows:
+row, its training rows are the retained rows and its statistics describe them:
 
 - feature names that only removed rows produced (one-hot categories) are dropped;
+- ``row_ids`` (and ``input_row_ids``) no longer list the removed rows;
 - ``source_stats`` is counted again over the retained rows (rows per source, label
   balance, missing values) from the data the removal method keeps; what the method
   does not keep in the form given to ``fit`` is not recounted, and ``retained`` says
@@ -14,13 +15,14 @@ row and its statistics describe the retained rows:
 
 import dataclasses
 
+import numpy as np
 from sklearn.pipeline import Pipeline
 
 from .._lineage._features import feature_lineage
 from .._lineage._record import collect_ops
 from .._lineage._stats import source_stats
 
-__all__ = ["redact_features", "retained_stats"]
+__all__ = ["redact_features", "retained_rows_of", "retained_stats"]
 
 
 def redact_features(lineage, preprocessing, final_name, note):
@@ -58,6 +60,29 @@ def redact_features(lineage, preprocessing, final_name, note):
         features = dict(zip(*traced))
     return dataclasses.replace(
         lineage, ops=ops, feature_lineage=features, notes=[*lineage.notes, note]
+    )
+
+
+def retained_rows_of(lineage, removed_ids, event):
+    """A copy of the run ``lineage`` whose training rows (``row_ids``, and
+    ``input_row_ids`` when recorded) no longer list ``removed_ids``.
+
+    The model now holds only the retained rows: a run listing the removed ones would let
+    an explainer score them as training rows of the corrected model.
+    """
+    keep = ~np.isin(lineage.row_ids, removed_ids)
+    inputs = lineage.input_row_ids
+    if inputs is not None:
+        inputs = inputs[~np.isin(inputs, removed_ids)]
+    note = (
+        f"{event} removed {int(np.sum(~keep))} training row(s) from this copy of the run "
+        "(row_ids lists the rows the model holds; the stored run, every row it was fitted on)"
+    )
+    return dataclasses.replace(
+        lineage,
+        row_ids=lineage.row_ids[keep],
+        input_row_ids=inputs,
+        notes=[*lineage.notes, note],
     )
 
 

@@ -11,10 +11,11 @@ import struct
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.unlearning import GradientCorrectionUnlearner
@@ -81,3 +82,35 @@ def test_a_frequent_category_of_removed_rows_leaves_the_run_copy_when_another_ta
     assert copy.feature_lineage == retrain.feature_lineage
     assert [op.features_in for op in copy.ops] == [op.features_in for op in retrain.ops]
     assert [op.features_out for op in copy.ops] == [op.features_out for op in retrain.ops]
+
+
+def test_the_run_copy_lists_only_the_retained_rows_so_an_explainer_scores_no_removed_row():
+    """The copy of the run listed every row of the fit: an InfluenceExplainer of the
+    corrected pipeline accepted all of them, scored the removed rows as its training
+    rows (with their values in its pickle) and refused the retained rows alone."""
+    X, y = _frame("explained")
+    X = X[["x0", "x1", "x2"]].copy()
+    rows = np.array([3, 7, 50])
+    X.iloc[rows, 0] = MARK + np.arange(rows.size)
+    kept = np.setdiff1d(np.arange(len(X)), rows)
+
+    def pipeline():
+        model = LogisticRegression(tol=1e-12, max_iter=1000)  # a retrain at the optimum
+        return stp.make_traced_pipeline(SimpleImputer(), StandardScaler(), model)
+
+    unl = GradientCorrectionUnlearner(pipeline()).fit(X, y)
+    unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    copy = unl.estimator_.lineage_
+    np.testing.assert_array_equal(copy.row_ids, stp.row_ids(X)[kept])
+    assert copy.input_row_ids is None
+    with pytest.raises(ValueError, match="not the data the fitted model was trained on"):
+        stp.InfluenceExplainer(unl.estimator_).fit(X, y)
+    explainer = stp.InfluenceExplainer(unl.estimator_).fit(X.iloc[kept], y[kept])
+    assert _hits(pickle.dumps(explainer), X.iloc[rows, 0]) == []
+    # truth: the explainer of a retrain on the retained rows
+    retrain = stp.InfluenceExplainer(pipeline()).fit(X.iloc[kept], y[kept])
+    got = explainer.explain(X.iloc[:4], top_k=5).top(5)
+    want = retrain.explain(X.iloc[:4], top_k=5).top(5)
+    np.testing.assert_array_equal(got["row_id"], want["row_id"])
+    np.testing.assert_allclose(got["score"], want["score"], rtol=1e-4, atol=1e-8)
+    assert not np.isin(got["row_id"], stp.row_ids(X)[rows]).any()
