@@ -35,6 +35,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_array
 
 from ._method import Removal, RemovalMethod
+from ._solver_state import refresh_solver_state
 
 __all__ = ["SUPPORTED_MODELS", "NewtonCorrection", "check_convex", "correct", "objective_of"]
 
@@ -188,6 +189,7 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
         fields["note"] = result["note"]
     if result["converged"]:
         objective.set_params_vector(result["theta"])
+        refresh_solver_state(final, Z, sw)
         fields["certificate"] = result["certificate"]
         return final, fields, result["hessian"], result["hessian_theta"]
     final = refit(final, Z, y, sw)

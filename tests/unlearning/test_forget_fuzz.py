@@ -12,9 +12,10 @@ import struct
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sktraceprop as stp
@@ -114,3 +115,27 @@ def test_the_run_copy_lists_only_the_retained_rows_so_an_explainer_scores_no_rem
     np.testing.assert_array_equal(got["row_id"], want["row_id"])
     np.testing.assert_allclose(got["score"], want["score"], rtol=1e-4, atol=1e-8)
     assert not np.isin(got["row_id"], stp.row_ids(X)[rows]).any()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_linear_regression_forgets_the_singular_values_of_the_removed_rows(
+    weighted, fit_intercept
+):
+    """The correction set coef_ and intercept_ but kept singular_ and rank_ of the
+    training matrix with the removed rows in it (a marker row dominates the largest)."""
+    X, _ = _frame(f"singular_{weighted}_{fit_intercept}")
+    X = X[["x0", "x1", "x2"]].fillna(0.0)
+    rows = np.array([3, 7, 50])
+    X.iloc[rows, 0] = MARK + np.arange(rows.size)
+    y = 2.0 * X["x2"].to_numpy() + 1.0
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(X)) if weighted else None
+    kept = np.setdiff1d(np.arange(len(X)), rows)
+    model = LinearRegression(fit_intercept=fit_intercept)
+    unl = GradientCorrectionUnlearner(model).fit(X, y, sample_weight=sw)
+    assert unl.estimator_.singular_[0] > MARK
+    unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    assert unl.unlearning_log_[-1]["method"] == "newton"
+    retrain = clone(model).fit(X.iloc[kept], y[kept], None if sw is None else sw[kept])
+    np.testing.assert_allclose(unl.estimator_.singular_, retrain.singular_, rtol=1e-10)
+    assert unl.estimator_.rank_ == retrain.rank_
