@@ -42,6 +42,7 @@ from ..utils._delegation import (
     SourcesTravelMixin,
     inner_has,
 )
+from ..utils._prefit import is_fitted, unfrozen
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples
 from ._convex import NewtonCorrection, check_convex, final_step, unsupported
 from ._event import UnlearningEvent, row_ids_digest
@@ -791,9 +792,30 @@ class GradientCorrectionUnlearner(
         stored = self._stored_run_caveat(removal)
         if stored:
             caveats.append(stored)
+        given = self._fitted_parameter_caveat(event["row_ids"])
+        if given:
+            warnings.warn(given, UserWarning, stacklevel=4)
+            caveats.append(given)
         if caveats:
             event["caveat"] = "; ".join(caveats)
         return event
+
+    def _fitted_parameter_caveat(self, removed_ids):
+        """What the ``estimator`` parameter keeps of the removed rows when it is a fitted
+        model: the unlearner references it unchanged (and pickles it); None otherwise."""
+        if not is_fitted(unfrozen(self.estimator)):
+            return None
+        run = getattr(self.estimator, "lineage_", None)
+        if run is not None and not np.isin(removed_ids, run.row_ids).any():
+            return None  # fitted on other rows
+        was = "was" if run is not None else "may have been"
+        return (
+            f"the estimator parameter is a fitted model that {was} fitted on removed rows; "
+            "the unlearner references it unchanged (and pickles it), and it keeps what it "
+            "learnt from them (statistics, or the rows themselves for steps such as "
+            "KNNImputer): pass sklearn.base.clone(estimator) to the unlearner, and refit or "
+            "discard that model"
+        )
 
     def _stored_run_caveat(self, removal):
         """What the stored record of the run (append-only, under the hash chain) still

@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
+from sklearn.impute import KNNImputer, SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sktraceprop as stp
@@ -139,3 +140,35 @@ def test_linear_regression_forgets_the_singular_values_of_the_removed_rows(
     retrain = clone(model).fit(X.iloc[kept], y[kept], None if sw is None else sw[kept])
     np.testing.assert_allclose(unl.estimator_.singular_, retrain.singular_, rtol=1e-10)
     assert unl.estimator_.rank_ == retrain.rank_
+
+
+def test_a_fitted_estimator_parameter_that_keeps_removed_rows_is_named_and_warned_of():
+    """GradientCorrectionUnlearner(fitted_model): the parameter is the user's fitted
+    model, referenced unchanged and pickled with the unlearner; a KNNImputer in it keeps
+    the removed rows themselves. The removal said nothing of it."""
+    X, y = _frame("given_fitted")
+    X = X[["x0", "x1", "x2"]].copy()
+    rows = np.array([3, 7, 50])
+    X.iloc[rows, 0] = MARK + np.arange(rows.size)
+    marks = X.iloc[rows, 0]
+    fitted = make_pipeline(KNNImputer(n_neighbors=2), LogisticRegression()).fit(X, y)
+    unl = GradientCorrectionUnlearner(fitted).fit(X, y)
+    with pytest.warns(UserWarning, match="the estimator parameter is a fitted model"):
+        unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    assert "may have been fitted on removed rows" in unl.unlearning_log_[-1]["caveat"]
+    assert _hits(pickle.dumps(unl), marks)  # the caveat is true
+    assert _hits(pickle.dumps(unl.estimator_), marks) == []
+    # a clone, as the caveat asks: nothing to say, nothing kept
+    unl = GradientCorrectionUnlearner(clone(fitted)).fit(X, y)
+    unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    assert "caveat" not in unl.unlearning_log_[-1]
+    assert _hits(pickle.dumps(unl), marks) == []
+    # a traced model fitted on other rows keeps nothing of these
+    other = stp.make_traced_pipeline(SimpleImputer(), LogisticRegression())
+    other.fit(X.iloc[60:], y[60:])
+    unl = GradientCorrectionUnlearner(other).fit(X, y)
+    unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    assert "fitted model" not in unl.unlearning_log_[-1].get("caveat", "")
+    with pytest.warns(UserWarning, match="the estimator parameter is a fitted model"):
+        unl.unlearn(sample_id=stp.row_ids(X)[[70]])
+    assert "was fitted on removed rows" in unl.unlearning_log_[-1]["caveat"]
