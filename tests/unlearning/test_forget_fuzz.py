@@ -6,20 +6,37 @@ removed (numbers and categories no other row can have), searched for in the raw 
 of what the library keeps or writes, and retrains on the retained rows.
 """
 
+import io
 import pickle
 import struct
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import KNNImputer, SimpleImputer
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.linear_model import (
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    RidgeClassifier,
+    SGDClassifier,
+)
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import (
+    KBinsDiscretizer,
+    OneHotEncoder,
+    PolynomialFeatures,
+    StandardScaler,
+    TargetEncoder,
+)
 
 import sktraceprop as stp
+from sktraceprop.exceptions import UnknownSourceError, UnlearningError
 from sktraceprop.unlearning import GradientCorrectionUnlearner
 
 #: Markers: exact in float32 and float64, far from every other value.
@@ -172,3 +189,174 @@ def test_a_fitted_estimator_parameter_that_keeps_removed_rows_is_named_and_warne
     with pytest.warns(UserWarning, match="the estimator parameter is a fitted model"):
         unl.unlearn(sample_id=stp.row_ids(X)[[70]])
     assert "was fitted on removed rows" in unl.unlearning_log_[-1]["caveat"]
+
+
+def _numbers_of(X, rows):
+    """Marker numbers planted in ``rows`` (column 0), as float64."""
+    return np.asarray(X)[rows, 0].astype(np.float64)
+
+
+def _plant(X, rows, dtype=np.float64):
+    X = X.copy()
+    X.iloc[rows, 0] = MARK + np.arange(len(rows))
+    if "colour" in X.columns:
+        X.iloc[rows, X.columns.get_loc("colour")] = [f"{CAT}{i}" for i in range(len(rows))]
+    return X.astype({c: dtype for c in ("x0", "x1", "x2")})
+
+
+MODELS = ["logistic", "multinomial", "ridge", "ridge_classifier", "sgd", "linear"]
+
+
+def _model(kind):
+    return {
+        "logistic": LogisticRegression(C=0.5),
+        "multinomial": LogisticRegression(C=0.5),
+        "ridge": Ridge(alpha=0.3),
+        "ridge_classifier": RidgeClassifier(),
+        "sgd": SGDClassifier(loss="log_loss", alpha=0.01, random_state=0),
+        "linear": LinearRegression(),
+    }[kind]
+
+
+def _preprocessing(kind):
+    numbers = {
+        "scale": StandardScaler(),
+        "bins": KBinsDiscretizer(n_bins=3, encode="onehot-dense", quantile_method="linear"),
+        "poly": make_pipeline(PolynomialFeatures(2), StandardScaler()),
+    }[kind]
+    return ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(), numbers), ["x0", "x1", "x2"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+            ("target", TargetEncoder(), ["colour"]),
+        ]
+    )
+
+
+@settings(max_examples=14, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=st.sampled_from(
+        ["logistic", "multinomial", "ridge", "ridge_classifier", "sgd", "linear"]
+    ),
+    pre=st.sampled_from([None, "scale", "bins", "poly"]),
+    numpy_input=st.booleans(),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    requests=st.lists(
+        st.tuples(st.sampled_from(["sample_id", "source_id", "mask"]), st.integers(0, 10**6)),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_no_marker_survives_any_sequence_of_removals(model, pre, numpy_input, dtype, requests):
+    X, y = _frame("fuzz", n=(24, 18, 18))
+    if model in ("ridge", "linear"):
+        y = X["x2"].fillna(0).to_numpy() + y
+    elif model == "multinomial":
+        y = y + (X["x2"].to_numpy() > 0.5)
+    numbers_only = pre is None or numpy_input
+    X = X[["x0", "x1", "x2"]].fillna(0.0) if numbers_only else X
+    ids = stp.row_ids(X)
+    rng = np.random.default_rng(requests[0][1])
+    marked = rng.choice(len(X), size=6, replace=False)
+    X = _plant(X, marked, dtype)
+    marks = _numbers_of(X, marked)
+    cats = [f"{CAT}{i}" for i in range(marked.size)] if not numbers_only else []
+    if pre is None:
+        estimator = _model(model)
+    elif numpy_input:
+        estimator = make_pipeline(StandardScaler(), _model(model))
+    else:
+        estimator = stp.make_traced_pipeline(_preprocessing(pre), _model(model))
+    fit_X = X.to_numpy() if numpy_input else X
+    unl = GradientCorrectionUnlearner(estimator, max_iter=50).fit(fit_X, y, sample_id=ids)
+    removed = np.zeros(len(X), bool)
+    for i, (how, seed) in enumerate(requests):
+        rng = np.random.default_rng(seed)
+        live = np.flatnonzero(~removed)
+        if i == len(requests) - 1:  # the last request takes every marked row left
+            take = np.intersect1d(marked, live)
+            if take.size == 0:
+                continue
+            how = "sample_id" if how == "source_id" else how
+        else:
+            take = rng.choice(live, size=min(3, live.size - 1), replace=False)
+        if how == "source_id":
+            source = f"fuzz_{int(rng.integers(0, 3))}"
+            of_source = np.flatnonzero(np.char.startswith(_sources(ids), source))
+            if not np.setdiff1d(live, of_source).size or not np.isin(of_source, live).any():
+                continue
+            unl.unlearn(source_id=source)
+            take = np.intersect1d(of_source, live)
+        elif how == "mask":
+            mask = np.zeros(len(X), bool)
+            mask[take] = True
+            unl.unlearn(mask=mask)
+        else:
+            unl.unlearn(sample_id=ids[take])
+        removed[take] = True
+        np.testing.assert_array_equal(unl.retained_mask_, ~removed)
+    assert removed[marked].all()
+    blob = pickle.dumps(unl)
+    assert _hits(blob, marks, cats) == []
+    buffer = io.BytesIO()
+    joblib.dump(unl, buffer)
+    assert _hits(buffer.getvalue(), marks, cats) == []
+    shown = f"{unl!r}{unl.unlearning_log_!r}{unl.unlearning_log_}".encode()
+    assert _hits(shown, marks, cats) == []
+    assert unl.predict(fit_X[:3]).shape == (3,)
+
+
+def _sources(ids):
+    return np.array([str(s) for s in stp.row_lineage(ids)["source_id"]])
+
+
+REFUSED = {
+    "an unknown source": ({"source_id": "zq_never_registered"}, UnknownSourceError, "unknown"),
+    "a source never trained on": (
+        {"source_id": "refused_other_0"},
+        UnlearningError,
+        "was never trained on by this model",
+    ),
+    "rows never trained on": ({"sample_id": "other"}, UnlearningError, "never trained on"),
+    "a row removed before": ({"sample_id": "removed"}, UnlearningError, "already removed"),
+    "a source removed before": (
+        {"source_id": "refused_0"},
+        UnlearningError,
+        "all removed before",
+    ),
+    "every retained row": ({"sample_id": "retained"}, UnlearningError, "every training row"),
+    "every row by mask": ({"mask": "retained"}, UnlearningError, "every training row"),
+    "nothing": ({"sample_id": "none"}, UnlearningError, "names no retained"),
+    "float ids": ({"sample_id": "float"}, TypeError, "int64 row ids"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=st.integers(0, 2))
+def test_a_refused_request_says_why_and_changes_nothing_stored_or_held(case, first):
+    X, y = _frame("refused", n=(12, 12, 12))
+    other, _ = _frame("refused_other", n=(5, 5, 5))
+    X = X[["x0", "x1", "x2"]].fillna(0.0)
+    ids = stp.row_ids(X)
+    store = stp.stores.MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe).fit(X, y)
+    unl.unlearn(source_id="refused_0")
+    unl.unlearn(sample_id=ids[[12 + first, 30]])
+    retained = unl.retained_mask_.copy()
+    kwargs, error, message = REFUSED[case]
+    value = next(iter(kwargs.values()))
+    value = {
+        "other": stp.row_ids(other)[[first]],
+        "removed": ids[[12 + first, 13 + first]],
+        "retained": ids[retained] if "sample_id" in kwargs else retained,
+        "none": np.empty(0, np.int64),
+        "float": ids[[14]].astype(np.float64),
+    }.get(value, value)
+    kwargs = {next(iter(kwargs)): value}
+    before = (pickle.dumps(unl), pickle.dumps(store.events()), store.list_runs().to_dict())
+    with pytest.raises(error, match=message):
+        unl.unlearn(**kwargs)
+    after = (pickle.dumps(unl), pickle.dumps(store.events()), store.list_runs().to_dict())
+    assert after == before
