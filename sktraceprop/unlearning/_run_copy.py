@@ -6,7 +6,8 @@ unlearner holds is rewritten after each removal so that it names no value of a r
 row, its training rows are the retained rows and its statistics describe them:
 
 - feature names that only removed rows produced (one-hot categories) are dropped;
-- ``row_ids`` (and ``input_row_ids``) no longer list the removed rows;
+- ``row_ids`` (and ``input_row_ids``) no longer list the removed rows, nor ``sources``
+  a source all of whose rows were removed;
 - ``source_stats`` is counted again over the retained rows (rows per source, label
   balance, missing values) from the data the removal method keeps; what the method
   does not keep in the form given to ``fit`` is not recounted, and ``retained`` says
@@ -19,6 +20,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from .._lineage._features import feature_lineage
+from .._lineage._ids import codes_of
 from .._lineage._record import collect_ops
 from .._lineage._stats import source_stats
 
@@ -74,16 +76,31 @@ def retained_rows_of(lineage, removed_ids, event):
     inputs = lineage.input_row_ids
     if inputs is not None:
         inputs = inputs[~np.isin(inputs, removed_ids)]
+    row_ids = lineage.row_ids[keep]
     note = (
         f"{event} removed {int(np.sum(~keep))} training row(s) from this copy of the run "
         "(row_ids lists the rows the model holds; the stored run, every row it was fitted on)"
     )
     return dataclasses.replace(
         lineage,
-        row_ids=lineage.row_ids[keep],
+        sources=_sources_of(lineage.sources, row_ids if inputs is None else inputs),
+        row_ids=row_ids,
         input_row_ids=inputs,
         notes=[*lineage.notes, note],
     )
+
+
+def _sources_of(sources, ids):
+    """The records of ``sources`` that rows ``ids`` come from, directly or as parents
+    of merged and aggregate rows (a source whose rows were all removed is left out)."""
+    reached, todo = set(), [int(c) for c in np.unique(codes_of(ids))]
+    while todo:
+        code = todo.pop()
+        if code in reached or code not in sources:
+            continue
+        reached.add(code)
+        todo.extend(int(c) for c in sources[code].parent_codes)
+    return {code: source for code, source in sources.items() if code in reached}
 
 
 def retained_stats(stats, ids, X, y, classes, n_events):

@@ -360,3 +360,28 @@ def test_a_refused_request_says_why_and_changes_nothing_stored_or_held(case, fir
         unl.unlearn(**kwargs)
     after = (pickle.dumps(unl), pickle.dumps(store.events()), store.list_runs().to_dict())
     assert after == before
+
+
+def test_a_source_whose_rows_are_all_removed_leaves_the_run_copy_and_its_exports():
+    """After a whole source was removed, the copy of the run still named it among the
+    model's sources, so an OpenLineage event of the corrected model listed it as input."""
+    from sktraceprop.exporters import to_openlineage
+
+    X, y = _frame("whole")
+    X = X[["x0", "x1", "x2"]].fillna(0.0)
+
+    def pipeline():
+        return stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+
+    unl = GradientCorrectionUnlearner(pipeline()).fit(X, y)
+    unl.unlearn(source_id="whole_1")
+    copy = unl.estimator_.lineage_
+    kept = stp.row_lineage(X)["source_id"].astype(str).ne("whole_1").to_numpy()
+    retrain = pipeline().fit(X[kept], y[kept]).lineage_  # truth
+    assert sorted(copy.source_ids()) == sorted(retrain.source_ids()) == ["whole_0", "whole_2"]
+    assert copy.source_counts().to_dict() == retrain.source_counts().to_dict()
+
+    def inputs(run):
+        return sorted(d["name"] for d in to_openlineage(run)["inputs"])
+
+    assert inputs(copy) == inputs(retrain) == ["whole_0", "whole_2"]
