@@ -632,8 +632,8 @@ class GradientCorrectionUnlearner(
             of_s = rows[np.isin(name_codes, of_s_codes)]
             if strict and not of_s.size:
                 raise UnlearningError(
-                    f"source {s!r} was never trained on by this model, directly or through "
-                    "a merge; nothing was changed."
+                    f"source {s!r} has no retained training rows in this model: it was "
+                    "never trained on, directly or through a merge; nothing was changed."
                 )
             if strict and not retained[of_s].any():
                 raise UnlearningError(

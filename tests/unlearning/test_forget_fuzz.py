@@ -315,7 +315,7 @@ REFUSED = {
     "a source never trained on": (
         {"source_id": "refused_other_0"},
         UnlearningError,
-        "was never trained on by this model",
+        "it was never trained on",
     ),
     "rows never trained on": ({"sample_id": "other"}, UnlearningError, "never trained on"),
     "a row removed before": ({"sample_id": "removed"}, UnlearningError, "already removed"),
