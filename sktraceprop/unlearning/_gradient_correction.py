@@ -896,7 +896,12 @@ class GradientCorrectionUnlearner(
             if lineage is not None:
                 self.estimator_.lineage_ = self._run_copy(lineage, event, removal, retained)
         else:
-            self.estimator_ = removal.final
+            # In place, as a pipeline's steps are replaced in place: whoever holds
+            # estimator_ (a reference, an explainer fitted on it) holds the corrected
+            # model, not one that keeps the removed rows' influence.
+            state = vars(self.estimator_)
+            state.clear()
+            state.update(vars(removal.final))
         if hasattr(removal.final, "classes_"):
             self.classes_ = removal.final.classes_  # fewer when a class only removed rows had
         self._method = removal.method

@@ -385,3 +385,25 @@ def test_a_source_whose_rows_are_all_removed_leaves_the_run_copy_and_its_exports
         return sorted(d["name"] for d in to_openlineage(run)["inputs"])
 
     assert inputs(copy) == inputs(retrain) == ["whole_0", "whole_2"]
+
+
+def test_a_bare_model_is_corrected_in_place_so_what_was_derived_from_it_sees_the_removal():
+    """A bare model was swapped for a corrected copy: a reference to estimator_ kept
+    predicting with the removed rows' influence, and an explainer fitted on it before the
+    removal went on explaining that model, while a pipeline's explainer refused."""
+    X, y = _frame("in_place")
+    X = X[["x0", "x1", "x2"]].fillna(0.0)
+    rows = np.arange(0, 30)
+    kept = np.setdiff1d(np.arange(len(X)), rows)
+    model = LogisticRegression(tol=1e-12, max_iter=1000)
+    unl = GradientCorrectionUnlearner(model).fit(X, y)
+    held = unl.estimator_
+    explainer = stp.InfluenceExplainer(held).fit(X, y)
+    unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    assert held is unl.estimator_
+    retrain = clone(model).fit(X.iloc[kept], y[kept])  # truth
+    np.testing.assert_allclose(
+        held.decision_function(X), retrain.decision_function(X), rtol=1e-6, atol=1e-8
+    )
+    with pytest.raises(ValueError, match="explained model changed"):
+        explainer.explain(X.iloc[:2], top_k=3)
