@@ -68,6 +68,29 @@ def _check_supported(estimator):
         check_convex(final)
 
 
+def _without_cache(est):
+    """Turn off the ``memory=`` caches of ``est``'s pipelines (in place), with a warning.
+
+    A cache is written by ``fit`` outside the model (joblib files holding the fitted
+    steps: an encoder's categories, an imputer's rows) and no removal can reach it.
+    """
+    cached = sorted(
+        k
+        for k, v in est.get_params(deep=True).items()
+        if k.rsplit("__", 1)[-1] == "memory" and v is not None
+    )
+    if not cached:
+        return
+    warnings.warn(
+        f"GradientCorrectionUnlearner fits without the pipeline cache ({', '.join(cached)} "
+        "set to None): its files would keep steps fitted on rows that a removal must "
+        "forget, out of the unlearner's reach.",
+        UserWarning,
+        stacklevel=3,
+    )
+    est.set_params(**dict.fromkeys(cached))
+
+
 def _has_preprocessing(estimator):
     return isinstance(estimator, Pipeline) and len(estimator) > 1
 
@@ -426,6 +449,7 @@ class GradientCorrectionUnlearner(
         if self.store is not None and "store" in est.get_params(deep=False):
             # the run the removal events name is stored where they are appended
             est.set_params(store=self.store)
+        _without_cache(est)
         backend = neural_backend(final_step(est))
         if backend is not None and sample_weight is not None:
             raise unsupported(final_step(est), " with sample_weight")

@@ -407,3 +407,30 @@ def test_a_bare_model_is_corrected_in_place_so_what_was_derived_from_it_sees_the
     )
     with pytest.raises(ValueError, match="explained model changed"):
         explainer.explain(X.iloc[:2], top_k=3)
+
+
+def test_no_pipeline_cache_keeps_steps_fitted_on_removed_rows(tmp_path):
+    """Pipeline(memory=...) had the unlearner's fit write the fitted steps to joblib
+    files (OneHotEncoder categories of removed rows among them) that no removal reached."""
+    X, y = _frame("cached")
+    X = _plant(X, np.array([3, 7, 50]))
+    cats = [f"{CAT}{i}" for i in range(3)]
+    inner, numbers = str(tmp_path / "inner"), ["x0", "x1", "x2"]
+    pre = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(), StandardScaler(), memory=inner), numbers),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+        ]
+    )
+    pipe = stp.make_traced_pipeline(pre, LogisticRegression(), memory=str(tmp_path / "outer"))
+    with pytest.warns(UserWarning, match="fits without the pipeline cache"):
+        unl = GradientCorrectionUnlearner(pipe).fit(X, y)
+    unl.unlearn(sample_id=stp.row_ids(X)[[3, 7, 50]])
+    written = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert _hits(written, _numbers_of(X, [3, 7, 50]), cats) == []
+    assert pipe.get_params()["memory"] == str(tmp_path / "outer")  # the user's, unchanged
+    # the same model as without a cache
+    plain = clone(pipe).set_params(memory=None, columntransformer__num__memory=None)
+    plain = GradientCorrectionUnlearner(plain).fit(X, y)
+    plain.unlearn(sample_id=stp.row_ids(X)[[3, 7, 50]])
+    np.testing.assert_allclose(unl.decision_function(X), plain.decision_function(X))
