@@ -445,6 +445,8 @@ class GradientCorrectionUnlearner(
         self._validate_params()
         _check_supported(self.estimator)
         ids = resolve_row_ids(X, sample_id)
+        # rows this unlearner removed on request before this new fit
+        removed_before = [np.asarray(e["row_ids"]) for e in getattr(self, "unlearning_log_", ())]
         est = clone(self.estimator)
         if self.store is not None and "store" in est.get_params(deep=False):
             # the run the removal events name is stored where they are appended
@@ -526,6 +528,18 @@ class GradientCorrectionUnlearner(
                     named,
                     request={"forget": _jsonable(self.forget)},
                     options={"X_holdout": X_holdout, "y_holdout": y_holdout},
+                )
+        if removed_before:
+            again = np.isin(
+                self.train_row_ids_[self.retained_mask_], np.concatenate(removed_before)
+            )
+            if again.any():
+                warnings.warn(
+                    f"this fit trains on {int(again.sum())} row(s) that this unlearner removed "
+                    "before it (a new fit starts a new model and a new log); add them to "
+                    "forget= to keep them out",
+                    UserWarning,
+                    stacklevel=2,
                 )
         return self
 

@@ -9,6 +9,7 @@ of what the library keeps or writes, and retrains on the retained rows.
 import io
 import pickle
 import struct
+import warnings
 
 import joblib
 import numpy as np
@@ -434,3 +435,23 @@ def test_no_pipeline_cache_keeps_steps_fitted_on_removed_rows(tmp_path):
     plain = GradientCorrectionUnlearner(plain).fit(X, y)
     plain.unlearn(sample_id=stp.row_ids(X)[[3, 7, 50]])
     np.testing.assert_allclose(unl.decision_function(X), plain.decision_function(X))
+
+
+def test_a_new_fit_on_rows_this_unlearner_removed_says_so():
+    """fit after unlearn() starts over: rows removed on request are trained on again and
+    the log that named them is reset; nothing said it."""
+    X, y = _frame("fit_again")
+    X = X[["x0", "x1", "x2"]].fillna(0.0)
+    ids = stp.row_ids(X)
+    unl = GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
+    unl.unlearn(sample_id=ids[[3, 7]])
+    unl.unlearn(source_id="fit_again_2")
+    with pytest.warns(UserWarning, match="trains on 32 row"):
+        unl.fit(X, y)
+    assert unl.retained_mask_.all() and unl.unlearning_log_ == []
+    # rows kept out by forget= are not trained on again: nothing to say
+    unl.unlearn(sample_id=ids[[3, 7]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unl.set_params(forget=ids[[3, 7]].tolist()).fit(X, y)
+        unl.fit(X.drop(index=X.index[[3, 7]]), np.delete(y, [3, 7]))
