@@ -7,6 +7,7 @@ of what the library keeps or writes, and retrains on the retained rows.
 """
 
 import io
+import json
 import pickle
 import struct
 import warnings
@@ -455,3 +456,54 @@ def test_a_new_fit_on_rows_this_unlearner_removed_says_so():
         warnings.simplefilter("error")
         unl.set_params(forget=ids[[3, 7]].tolist()).fit(X, y)
         unl.fit(X.drop(index=X.index[[3, 7]]), np.delete(y, [3, 7]))
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=st.sampled_from(MODELS),
+    pre=st.sampled_from(["scale", "bins", "poly"]),
+    seed=st.integers(0, 10**6),
+    n_requests=st.integers(1, 3),
+)
+def test_no_marker_in_the_store_file_or_the_exports_after_removals(
+    tmp_path_factory, model, pre, seed, n_requests
+):
+    """The raw bytes of the SQLite file, and the OpenLineage event and Parquet tables of
+    the unlearner's copy of the run, hold no marker; the stored run (append-only) lists
+    the marker categories as feature names only when the events say so."""
+    from sktraceprop.exporters import to_openlineage, to_parquet
+
+    X, y = _frame("exported", n=(24, 18, 18))
+    regression = model in ("ridge", "linear")
+    if regression:
+        y = X["x2"].fillna(0).to_numpy() + y
+    elif model == "multinomial":
+        y = y + (X["x2"].to_numpy() > 0.5)
+    rng = np.random.default_rng(seed)
+    marked = rng.choice(len(X), size=5, replace=False)
+    X = _plant(X, marked)
+    marks = _numbers_of(X, marked)
+    if regression:
+        y = y.astype(np.float64)
+        y[marked] = 7654.321e3 + np.arange(marked.size)
+        marks = np.r_[marks, y[marked]]
+    cats = [f"{CAT}{i}" for i in range(marked.size)]
+    where = tmp_path_factory.mktemp("store")
+    store = stp.stores.SQLiteStore(where / "lineage.db")
+    pipe = stp.make_traced_pipeline(_preprocessing(pre), _model(model), store=store)
+    unl = GradientCorrectionUnlearner(pipe, max_iter=50).fit(X, y)
+    for chunk in np.array_split(rng.permutation(marked), n_requests):
+        unl.unlearn(sample_id=stp.row_ids(X)[chunk])
+    copy = unl.estimator_.lineage_
+    assert _hits(json.dumps(to_openlineage(copy)).encode(), marks, cats) == []
+    to_parquet(copy, where / "parquet")
+    written = b"".join(p.read_bytes() for p in (where / "parquet").rglob("*") if p.is_file())
+    assert _hits(written, marks, cats) == []
+    store.close()
+    raw = b"".join(p.read_bytes() for p in where.glob("lineage.db*"))
+    caveats = " ".join(e.get("caveat", "") for e in unl.unlearning_log_)
+    assert _hits(raw, marks[: marked.size]) == []
+    if _hits(raw, [], cats):
+        assert "feature name(s) only removed rows produced" in caveats
+    if regression and _hits(raw, marks[marked.size :]):
+        assert "may be a removed row's" in caveats
