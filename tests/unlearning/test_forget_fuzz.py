@@ -507,3 +507,21 @@ def test_no_marker_in_the_store_file_or_the_exports_after_removals(
         assert "feature name(s) only removed rows produced" in caveats
     if regression and _hits(raw, marks[marked.size :]):
         assert "may be a removed row's" in caveats
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scaled_values_of_removed_rows_leave_a_kept_preprocessing_correction(dtype):
+    """With preprocessing="keep" the correction holds the final step's features: the
+    removed rows' scaled values, computed here with NumPy from the fit's mean and
+    standard deviation, are in its pickle before the removal and nowhere after."""
+    X, y = _frame(f"scaled_{np.dtype(dtype).name}")
+    X = X[["x0", "x1", "x2"]].fillna(0.0)
+    rows = np.array([3, 7, 50])
+    X = _plant(X, rows, dtype)
+    A = X.to_numpy()
+    scaled = ((A - A.mean(axis=0)) / A.std(axis=0))[rows].astype(np.float64).ravel()
+    pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    unl = GradientCorrectionUnlearner(pipe, preprocessing="keep").fit(X, y)
+    assert _hits(pickle.dumps(unl), scaled)
+    unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    assert _hits(pickle.dumps(unl), np.r_[scaled, _numbers_of(X, rows)]) == []
