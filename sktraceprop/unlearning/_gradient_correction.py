@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._lineage._capture import resolve_row_ids
 from .._lineage._fingerprint import class_path
 from .._lineage._ids import codes_of
-from .._lineage._record import source_table
+from .._lineage._record import source_table, upstream_ops
 from .._lineage._rows import depends_on, lineage_frame
 from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
@@ -48,6 +48,7 @@ from ._convex import NewtonCorrection, check_convex, final_step, unsupported
 from ._event import UnlearningEvent, row_ids_digest
 from ._neural import NeuralCorrection
 from ._neural_backend import neural_backend
+from ._outside import outside_steps_caveat, outside_steps_over
 from ._pipeline_refit import PipelineRefit
 from ._run_copy import redact_features, retained_rows_of, retained_stats
 from ._weights import sample_weight_params
@@ -303,7 +304,10 @@ class GradientCorrectionUnlearner(
         ``seconds``, ``n_removed``, ``n_retained``, ``sources`` (removed rows per
         source), ``lines`` (first and last line per source), ``row_ids`` (every removed
         row id, int64), ``row_ids_sha256``, ``via_merge`` (removed rows per merge they
-        came from), ``request``, ``preprocessing`` for pipelines, ``note`` and
+        came from), ``request``, ``aggregates_over_removed_rows`` and
+        ``steps_fitted_outside_over_removed_rows`` (retained rows whose values carry
+        removed rows' data: group statistics, steps fitted outside the model),
+        ``preprocessing`` for pipelines, ``note`` and
         ``caveat`` when there is something to say, and ``seq``/``event_hash`` when
         stored. Printed, an event summarises the row ids (count, lines, digest). Neural
         removals (method ``"influence+finetune"``) also log ``damping``, ``cg_iter``,
@@ -590,7 +594,9 @@ class GradientCorrectionUnlearner(
             If retained training rows joined group statistics
             (:func:`sktraceprop.aggregate`) computed over removed rows: their features
             still carry the removed rows' data. The event's ``caveat`` and
-            ``aggregates_over_removed_rows`` say which and how many.
+            ``aggregates_over_removed_rows`` say which and how many. Likewise for
+            steps fitted outside the model (:class:`~sktraceprop.TracedEstimator`) on
+            sources of removed rows (``steps_fitted_outside_over_removed_rows``).
         """
         check_is_fitted(self, "estimator_")
         given = [a is not None for a in (source_id, sample_id, mask)]
@@ -752,6 +758,9 @@ class GradientCorrectionUnlearner(
             **rows,
             "request": request,
         }
+        outside = self._outside_steps(retained, leaves)
+        if outside:
+            event["steps_fitted_outside_over_removed_rows"] = outside
         if self._derived:
             remaining = self._aggregates_over_removed(
                 retained, np.concatenate([named["ids"], leaves]), named["codes"]
@@ -787,6 +796,20 @@ class GradientCorrectionUnlearner(
         kinds = {int(c): self._source(c).kind for c in np.unique(codes_of(leaves))}
         grouped = np.isin(codes_of(leaves), [c for c, k in kinds.items() if k == "aggregate"])
         return fields, leaves[~grouped]
+
+    def _outside_steps(self, retained, removed_leaves):
+        """``{op name: n}``: retained rows of the sources of steps fitted outside the model
+        (:class:`~sktraceprop.TracedEstimator`) on sources of removed rows (see
+        :mod:`._outside`)."""
+        lineage = getattr(self.estimator_, "lineage_", None)
+        ops = [*upstream_ops(list(self._sources)), *(lineage.ops if lineage else ())]
+        if not any(op.sources for op in ops):
+            return {}
+        removed = {self._source(c).source_id for c in np.unique(codes_of(removed_leaves))}
+        kept_ids = self.train_row_ids_[retained]
+        frame = lineage_frame(kept_ids, self._source)
+        sources = frame["source_id"].astype(str).to_numpy()
+        return outside_steps_over(ops, removed, frame["row"].to_numpy(), sources)
 
     def _aggregates_over_removed(self, retained, removed_ids, removed_codes):
         """``{aggregate source_id: n}``: retained training rows that joined a group
@@ -830,6 +853,10 @@ class GradientCorrectionUnlearner(
             )
         if "aggregates_over_removed_rows" in event:
             message = self._aggregate_caveat(event["aggregates_over_removed_rows"], removal)
+            warnings.warn(message, UserWarning, stacklevel=4)
+            caveats.append(message)
+        if "steps_fitted_outside_over_removed_rows" in event:
+            message = outside_steps_caveat(event["steps_fitted_outside_over_removed_rows"])
             warnings.warn(message, UserWarning, stacklevel=4)
             caveats.append(message)
         stored = self._stored_run_caveat(removal)

@@ -525,3 +525,35 @@ def test_scaled_values_of_removed_rows_leave_a_kept_preprocessing_correction(dty
     assert _hits(pickle.dumps(unl), scaled)
     unl.unlearn(sample_id=stp.row_ids(X)[rows])
     assert _hits(pickle.dumps(unl), np.r_[scaled, _numbers_of(X, rows)]) == []
+
+
+@pytest.mark.parametrize("traced", [False, True])
+def test_steps_fitted_outside_on_sources_of_removed_rows_are_named(traced):
+    """A scaler fitted per source outside the pipeline (TracedEstimator) standardised the
+    retained rows of a source with the mean and scale of its removed rows too; the
+    removal corrected the model and said nothing of it."""
+    X, y = _frame(f"outside_{traced}")
+    X = X[["x0", "x1", "x2"]].fillna(0.0)
+    source = stp.row_lineage(X)["source_id"].astype(str).to_numpy()
+    parts = []
+    for k in (0, 1):  # source 2 is not scaled outside
+        scaler = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
+        parts.append(scaler.fit_transform(X[source == f"outside_{traced}_{k}"]))
+    Xs = pd.concat([*parts, X[source == f"outside_{traced}_2"]])
+    source = stp.row_lineage(Xs)["source_id"].astype(str).to_numpy()
+    model = LogisticRegression()
+    unl = GradientCorrectionUnlearner(stp.make_traced_pipeline(model) if traced else model)
+    unl.fit(Xs, y)
+    ids = stp.row_ids(Xs)
+    with pytest.warns(UserWarning, match="fitted outside the model"):
+        unl.unlearn(sample_id=ids[[2, 5]])  # rows of source 0
+    event = unl.unlearning_log_[-1]
+    left = int(np.sum(source == f"outside_{traced}_0")) - 2
+    assert event["steps_fitted_outside_over_removed_rows"] == {
+        f"standardscaler@outside_{traced}_0": left
+    }
+    assert f"'standardscaler@outside_{traced}_0' ({left} rows)" in event["caveat"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unl.unlearn(sample_id=ids[source == f"outside_{traced}_2"][:3])
+    assert "steps_fitted_outside_over_removed_rows" not in unl.unlearning_log_[-1]
