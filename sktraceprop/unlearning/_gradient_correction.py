@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .._lineage._capture import resolve_row_ids
+from .._lineage._capture import resolve_row_ids, validate_ids
 from .._lineage._fingerprint import class_path
 from .._lineage._ids import codes_of
 from .._lineage._record import source_table, upstream_ops
@@ -188,7 +188,10 @@ class GradientCorrectionUnlearner(
         Rows removed at the end of ``fit``: source ids (every training row derived from
         the source, merges included) and/or packed int64 row ids. Only the rows present
         in the training data of this fit are removed, so a cross-validation fold removes
-        its own rows of a source; an unregistered source id raises.
+        its own rows of a source. An unregistered source id, a row id of no registered
+        source (or past its last row), or a request naming every row raises before
+        anything is fitted or stored; if the removal itself fails, the unlearner is left
+        unfitted.
     tol : float, default=1e-8
         Target for the certificate ``||grad J_R(theta)||_2 / |R|``, the gradient norm of
         the retained sum-form objective (:mod:`sktraceprop.gradients`) per retained row.
@@ -448,6 +451,8 @@ class GradientCorrectionUnlearner(
         """
         self._validate_params()
         _check_supported(self.estimator)
+        # a request that cannot be honoured is refused before anything is fitted or stored
+        forget = None if self.forget is None else self._split_forget(self.forget)
         ids = resolve_row_ids(X, sample_id)
         # rows this unlearner removed on request before this new fit
         removed_before = [np.asarray(e["row_ids"]) for e in getattr(self, "unlearning_log_", ())]
@@ -503,7 +508,46 @@ class GradientCorrectionUnlearner(
                 else:
                     Z = est[:-1].transform(X) if _has_preprocessing(est) else X
                     method = NewtonCorrection.fit(final, Z, y_arr, sw)
+            try:
+                self._set_fitted(est, ids, lineage, method)
+                if forget is not None:
+                    positions, named = self._resolve(*forget, strict=False)
+                    if positions.size == ids.shape[0]:
+                        raise UnlearningError(
+                            f"forget={self.forget!r} names every training row of this fit; "
+                            "nothing was fitted or stored."
+                        )
+            except BaseException:
+                self._discard_fitted()
+                raise
 
+        if forget is not None and positions.size:
+            try:
+                self._remove(
+                    positions,
+                    named,
+                    request={"forget": _jsonable(self.forget)},
+                    options={"X_holdout": X_holdout, "y_holdout": y_holdout},
+                )
+            except BaseException:
+                # no model that holds rows the user asked to forget is left to use
+                self._discard_fitted()
+                raise
+        if removed_before:
+            again = np.isin(
+                self.train_row_ids_[self.retained_mask_], np.concatenate(removed_before)
+            )
+            if again.any():
+                warnings.warn(
+                    f"this fit trains on {int(again.sum())} row(s) that this unlearner removed "
+                    "before it (a new fit starts a new model and a new log); add them to "
+                    "forget= to keep them out",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        return self
+
+    def _set_fitted(self, est, ids, lineage, method):
         self.estimator_ = est
         self.train_row_ids_ = ids
         self.retained_mask_ = np.ones(ids.shape[0], dtype=bool)
@@ -523,29 +567,12 @@ class GradientCorrectionUnlearner(
         self._derived = any(s.derived for s in self._sources.values())
         self._parents = None
 
-        if self.forget is not None:
-            sources, forget_ids = self._split_forget(self.forget)
-            positions, named = self._resolve(sources, forget_ids, strict=False)
-            if positions.size:
-                self._remove(
-                    positions,
-                    named,
-                    request={"forget": _jsonable(self.forget)},
-                    options={"X_holdout": X_holdout, "y_holdout": y_holdout},
-                )
-        if removed_before:
-            again = np.isin(
-                self.train_row_ids_[self.retained_mask_], np.concatenate(removed_before)
-            )
-            if again.any():
-                warnings.warn(
-                    f"this fit trains on {int(again.sum())} row(s) that this unlearner removed "
-                    "before it (a new fit starts a new model and a new log); add them to "
-                    "forget= to keep them out",
-                    UserWarning,
-                    stacklevel=2,
-                )
-        return self
+    def _discard_fitted(self):
+        """Leave the unlearner unfitted (a fit that failed part-way)."""
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)
+        for name in ("_method", "_sources", "_derived", "_parents"):
+            self.__dict__.pop(name, None)
 
     # -- removal requests ------------------------------------------------------------------
     def unlearn(
@@ -633,7 +660,11 @@ class GradientCorrectionUnlearner(
         bad = [f for f in ids if not isinstance(f, int | np.integer) or isinstance(f, bool)]
         if bad:
             raise TypeError(f"forget must hold source ids (str) and row ids (int), got {bad[0]!r}")
-        return sources, np.asarray(ids, dtype=np.int64)
+        for s in sources:
+            REGISTRY.versions(s)  # an unknown source id raises
+        # an id of no registered source, or past its last row, raises: a fit that forgets
+        # only the rows it has must not take a mistyped id for one it does not have
+        return sources, validate_ids(np.asarray(ids, dtype=np.int64), REGISTRY)
 
     def _source(self, code):
         """The source record of ``code``, with its parents when anyone has them."""

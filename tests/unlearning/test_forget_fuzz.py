@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import NotFittedError
 from sklearn.impute import KNNImputer, SimpleImputer
 from sklearn.linear_model import (
     LinearRegression,
@@ -38,7 +39,7 @@ from sklearn.preprocessing import (
 )
 
 import sktraceprop as stp
-from sktraceprop.exceptions import UnknownSourceError, UnlearningError
+from sktraceprop.exceptions import LineageError, UnknownSourceError, UnlearningError
 from sktraceprop.unlearning import GradientCorrectionUnlearner
 
 #: Markers: exact in float32 and float64, far from every other value.
@@ -557,3 +558,37 @@ def test_steps_fitted_outside_on_sources_of_removed_rows_are_named(traced):
         warnings.simplefilter("error")
         unl.unlearn(sample_id=ids[source == f"outside_{traced}_2"][:3])
     assert "steps_fitted_outside_over_removed_rows" not in unl.unlearning_log_[-1]
+
+
+BAD_FORGET = {
+    "an unknown source": (["zq_no_such_source"], UnknownSourceError),
+    "a row id and an unknown source": ([0, "zq_no_such_source"], UnknownSourceError),
+    "an id of no source": ([12345], UnknownSourceError),
+    "an id past its source's last row": ([-1], LineageError),
+    "a bool": ([True], TypeError),
+    "a float": ([0, 1.5], TypeError),
+    "every row": (["bad_forget_0", "bad_forget_1", "bad_forget_2"], UnlearningError),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FORGET))
+def test_a_forget_that_cannot_be_honoured_leaves_nothing_fitted_or_stored(case):
+    """fit(forget=...) validated the request only after fitting: the run was stored and
+    the unlearner stayed fitted on every row, those it was asked to forget included (a
+    valid id beside a mistyped source was not removed either); an id of no source was
+    silently ignored."""
+    X, y = _frame("bad_forget", n=(12, 12, 12))
+    X = X[["x0", "x1", "x2"]].fillna(0.0)
+    ids = stp.row_ids(X)
+    forget, error = BAD_FORGET[case]
+    forget = [int(ids[3]) if f == 0 else f for f in forget]
+    if forget == [-1]:
+        forget = [int(ids[-1]) + 1000]  # source bad_forget_2 has 12 rows
+    store = stp.stores.MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe, forget=forget)
+    with pytest.raises(error):
+        unl.fit(X, y)
+    assert store.list_runs().empty and store.events() == []
+    with pytest.raises(NotFittedError):
+        unl.predict(X)
