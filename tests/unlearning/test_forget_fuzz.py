@@ -592,3 +592,27 @@ def test_a_forget_that_cannot_be_honoured_leaves_nothing_fitted_or_stored(case):
     assert store.list_runs().empty and store.events() == []
     with pytest.raises(NotFittedError):
         unl.predict(X)
+
+
+def test_grid_search_and_clone_of_an_unlearner_keep_no_marker():
+    """GridSearchCV over an unlearner with forget=: cv_results_, best_estimator_ and the
+    search's pickle hold no value of the forgotten rows; nor does a clone."""
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = _frame("searched")
+    rows = np.array([3, 7, 50, 81])
+    X = _plant(X, rows)
+    marks, cats = _numbers_of(X, rows), [f"{CAT}{i}" for i in range(rows.size)]
+    pipe = make_pipeline(_preprocessing("scale"), LogisticRegression())
+    forget = stp.row_ids(X)[rows].tolist()
+    search = GridSearchCV(
+        GradientCorrectionUnlearner(pipe, forget=forget),
+        {"estimator__logisticregression__C": [0.3, 1.0]},
+        cv=3,
+    ).fit(X, y)
+    assert search.best_estimator_.unlearning_log_[-1]["n_removed"] == rows.size
+    assert _hits(pickle.dumps(search), marks, cats) == []
+    assert _hits(pickle.dumps(search.cv_results_), marks, cats) == []
+    assert _hits(pickle.dumps(clone(search.best_estimator_)), marks, cats) == []
+    # the search can fail: the data it was given holds the markers
+    assert _hits(pickle.dumps(X), marks, cats)
