@@ -102,7 +102,9 @@ def _store_pointer(run, store, store_uri):
     if stored != run:
         raise LineageError(
             f"run {run.run_id} in {store!r} differs from the run given: the event would "
-            "point at other rows than it describes"
+            "point at other rows than it describes (an unlearner's copy of a run, "
+            "estimator_.lineage_, describes only the rows it retains: export it without "
+            "store=, or export the stored run, store.load_run(run_id))"
         )
     return {"kind": type(store).__name__, "uri": store_uri}
 

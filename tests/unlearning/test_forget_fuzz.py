@@ -616,3 +616,24 @@ def test_grid_search_and_clone_of_an_unlearner_keep_no_marker():
     assert _hits(pickle.dumps(clone(search.best_estimator_)), marks, cats) == []
     # the search can fail: the data it was given holds the markers
     assert _hits(pickle.dumps(X), marks, cats)
+
+
+def test_the_run_copy_exports_without_the_store_and_says_why_not_with_it(tmp_path):
+    from sktraceprop.exporters import to_openlineage
+
+    X, y = _frame("exported_copy")
+    X = X[["x0", "x1", "x2"]].fillna(0.0)
+    store = stp.stores.SQLiteStore(tmp_path / "lineage.db")
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe).fit(X, y)
+    unl.unlearn(sample_id=stp.row_ids(X)[[1, 2]])
+    copy = unl.estimator_.lineage_
+    with pytest.raises(LineageError, match="an unlearner's copy of a run"):
+        to_openlineage(copy, store=store)
+    stored = store.load_run(unl.run_id_)
+    assert to_openlineage(stored, store=store)["run"]["runId"] == unl.run_id_
+    assert to_openlineage(copy)["run"]["runId"] == unl.run_id_
+    # the copy's training rows are the retained ones, the stored run's every row
+    assert copy.n_samples == stored.n_samples - 2 == len(X) - 2
+    # training rows 0 and 1 of the corrected model: lines 1 and 4 (2 and 3 were removed)
+    assert unl.estimator_.trace([0, 1])["line"].tolist() == [1, 4]
