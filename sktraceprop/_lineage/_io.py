@@ -15,6 +15,7 @@ from ._csv_verify import check_content
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
 from ._rows import has_id_level, lineage_frame, row_ids, row_lineage
 from ._source import REGISTRY, Source
+from ._witness import WITNESSES
 
 __all__ = [
     "from_numpy",
@@ -83,6 +84,12 @@ def _with_ids(df, ids, keep_index=False):
     out = df.set_axis(index, axis=0)
     out.attrs[TRACED_ATTR] = True
     return out
+
+
+def _witnessed(df, source):
+    """``df``, after keeping its witness rows (see :mod:`._witness`)."""
+    WITNESSES.add(source.code, source.sha256, df)
+    return df
 
 
 def _check_untraced(df, func):
@@ -212,7 +219,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     keep_index = index_col is not False and (
         index_col is not None or not df.index.equals(pd.RangeIndex(len(df)))
     )
-    return _with_ids(df, pack(source.code, lines), keep_index=keep_index)
+    return _witnessed(_with_ids(df, pack(source.code, lines), keep_index=keep_index), source)
 
 
 def from_pandas(df, source_id, uri=None):
@@ -237,7 +244,7 @@ def from_pandas(df, source_id, uri=None):
         raise TypeError(f"from_pandas expects a pandas DataFrame, got {type(df).__name__}")
     _check_untraced(df, "from_pandas")
     source = register_frame(df, source_id, uri)
-    return _with_ids(df, pack(source.code, np.arange(1, len(df) + 1)))
+    return _witnessed(_with_ids(df, pack(source.code, np.arange(1, len(df) + 1))), source)
 
 
 def register_frame(df, source_id, uri=None):
@@ -295,4 +302,4 @@ def from_numpy(X, source_id, columns=None, uri=None):
             kind="array",
         )
     )
-    return _with_ids(df, pack(source.code, np.arange(1, X.shape[0] + 1)))
+    return _witnessed(_with_ids(df, pack(source.code, np.arange(1, X.shape[0] + 1))), source)

@@ -15,6 +15,7 @@ from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import distinct_codes
 from ._run import Lineage, Op, library_versions
 from ._source import REGISTRY, utc_now
+from ._witness import changed_columns, changed_note
 
 #: True while a traced estimator fits: nested traced estimators then leave the
 #: recording to the outermost one.
@@ -182,6 +183,10 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
         notes=notes,
     )
     if isinstance(X, pd.DataFrame):
+        written = {f for op in upstream for f in op.features_out}
+        changed = changed_columns(X, input_ids, sources, skip=written)
+        if changed:
+            run.notes.append(changed_note(changed))
         unsourced = _unsourced_columns(run)
         if unsourced:
             run.notes.append(
