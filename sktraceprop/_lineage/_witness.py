@@ -44,7 +44,7 @@ class _Witnesses:
         pos = np.flatnonzero(is_witness(ids, every))
         sample = frame.iloc[pos].copy()
         sample.index = pd.Index(ids[pos])
-        sample.columns = sample.columns.map(str)
+        sample.columns = [str(c) for c in sample.columns]
         if not sample.index.is_unique:
             return
         sample.attrs = {"stride": every}
@@ -99,7 +99,8 @@ def is_witness(ids, every):
         return np.ones(len(ids), dtype=bool)
     with np.errstate(over="ignore"):
         mixed = np.ascontiguousarray(ids, dtype=np.int64).view(np.uint64) * _GOLDEN
-    return (mixed >> np.uint64(40)) & np.uint64(every - 1) == 0
+    # the top bits of the product are its best mixed: all zero with probability 1/every
+    return mixed < np.uint64((1 << 64) // every)
 
 
 def _same_frame(a, b):
