@@ -34,8 +34,12 @@ class _Witnesses:
         self._by_code = {}
         self._overflow = set()
 
-    def add(self, code, sha256, frame):
-        """Keep the witness rows of ``frame`` (indexed by row ids; see :func:`stride`)."""
+    def add(self, code, sha256, frame, inherited=None):
+        """Keep the witness rows of ``frame`` (indexed by row ids; see :func:`stride`).
+
+        ``inherited``: for a merge or aggregate, its columns whose inputs had changed
+        after loading (column -> ``(rows that differ, rows checked)``).
+        """
         n = len(frame)
         if n == 0 or frame.columns.has_duplicates:
             return
@@ -47,7 +51,7 @@ class _Witnesses:
         sample.columns = [str(c) for c in sample.columns]
         if not sample.index.is_unique:
             return
-        sample.attrs = {"stride": every}
+        sample.attrs = {"stride": every, "inherited": dict(inherited or {})}
         with self._lock:
             if code in self._overflow:
                 return
@@ -104,7 +108,8 @@ def is_witness(ids, every):
 
 
 def _same_frame(a, b):
-    return a.index.equals(b.index) and a.columns.equals(b.columns) and a.equals(b)
+    same = a.index.equals(b.index) and a.columns.equals(b.columns) and a.equals(b)
+    return same and a.attrs == b.attrs
 
 
 WITNESSES = _Witnesses()
@@ -155,7 +160,8 @@ def changed_columns(X, ids, sources, skip=()):
     -------
     changed : dict
         Column -> ``(rows that differ, witness rows compared)``, for the columns with at
-        least one difference, in ``X``'s column order.
+        least one difference, in ``X``'s column order. For rows of a merge or aggregate,
+        the counts include those found in its inputs when it was made.
     """
     if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates or not len(ids):
         return {}
@@ -167,7 +173,7 @@ def changed_columns(X, ids, sources, skip=()):
     codes = codes_of(ids) if len(distinct) > 1 else ()
     for code in distinct:
         source = sources.get(int(code))
-        if source is None or source.derived:
+        if source is None:
             continue
         loads = WITNESSES.loads(code, source.sha256)
         if not loads:
@@ -188,6 +194,7 @@ def changed_columns(X, ids, sources, skip=()):
             cols = [j for j, n in enumerate(names) if n in w.columns and n not in skip]
             if not inside.size or not cols:
                 continue
+            agrees = np.ones(inside.size, dtype=bool)  # rows equal to this load throughout
             mine = X.iloc[hit[inside], cols]
             theirs = w.iloc[here[inside]][names[cols]]
             numeric = [_numeric(a) and _numeric(b) for a, b in zip(mine.dtypes, theirs.dtypes)]
@@ -201,6 +208,13 @@ def changed_columns(X, ids, sources, skip=()):
                 target = np.asarray(cols)[group]
                 matched[np.ix_(inside, target)] |= eq
                 covered[np.ix_(inside, target)] = True
+                agrees &= eq.all(axis=1)
+            if agrees.any() or len(loads) == 1:
+                # X's rows come from this load (a merge or aggregate of changed inputs)
+                for name, (k, n) in w.attrs["inherited"].items():
+                    if name in differ and name not in skip:
+                        differ[name] += k
+                        compared[name] += n
         for j, name in enumerate(names):
             compared[name] += int(covered[:, j].sum())
             differ[name] += int((covered[:, j] & ~matched[:, j]).sum())
@@ -212,7 +226,8 @@ def changed_note(changed):
     listed = ", ".join(f"{name} ({k} of {n} rows checked)" for name, (k, n) in changed.items())
     return (
         f"input column(s) {listed} hold values that differ from what was loaded for the "
-        "same rows (read_csv, from_pandas, from_numpy): they were changed outside the "
+        "same rows, or for the rows they were merged or aggregated from (read_csv, "
+        "from_pandas, from_numpy): they were changed outside the "
         "pipeline, and the run does not record how. Their lineage names the loaded "
         "column, which is right where each row's new value was computed from that row "
         "alone (a unit conversion, fillna with a constant); values moved between rows "

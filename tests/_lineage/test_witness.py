@@ -223,3 +223,57 @@ def test_many_loads_of_one_source_never_false_alarm(tmp_path, n_loads):
     ]
     for f in frames:
         assert _changed(f) == {}
+
+
+def _labs(tmp_path, keys):
+    path = tmp_path / "labs.csv"
+    rows = [f"{k},{k * 0.5},{k % 3}" for k in keys]
+    path.write_text("key,chol,grade\n" + "\n".join(rows) + "\n")
+    return stp.read_csv(path, source_id="labs")
+
+
+@pytest.mark.parametrize("where", ["none", "after", "before_left", "before_right", "both"])
+def test_merged_rows_are_compared_through_the_merge(tmp_path, where):
+    paths = write_hospitals(tmp_path, n_a=400, n_b=10)
+    a, _ = _load(paths)
+    labs = _labs(tmp_path, a["key"].tolist())
+    clean = stp.merge(a, labs, on="key", how="left")
+    if where in ("before_left", "both"):
+        a = a.assign(age=a["age"] + 0.5)
+    if where in ("before_right", "both"):
+        labs = labs.assign(chol=labs["chol"] + 0.5)
+    merged = stp.merge(a, labs, on="key", how="left")
+    if where == "after":
+        merged = merged.assign(age=merged["age"] + 0.5)
+    expected = {
+        "none": set(),
+        "after": {"age"},
+        "before_left": {"age"},
+        "before_right": {"chol"},
+        "both": {"age", "chol"},
+    }[where]
+    found = _changed(merged)
+    assert set(found) == expected
+    # counts add the rows checked in the merge's inputs (every one differs there) to
+    # the merged rows checked against the merge itself
+    assert all(0 < k <= n for k, n in found.values())
+    if where == "after":
+        assert all(k == n for k, n in found.values())
+    # the clean merge of the same parents is another load of the same merge: still clean
+    assert _changed(clean) == {}
+
+
+def test_an_aggregate_of_a_changed_column_is_named_where_it_is_joined_back(tmp_path):
+    paths = write_hospitals(tmp_path, n_a=400, n_b=10)
+    a, _ = _load(paths)
+    shifted = a.assign(bp=a["bp"].shift(1))
+    stats = stp.aggregate(shifted, by="sex", bp_mean=("bp", "mean"), n=("age", "size"))
+    joined = stp.merge(a, stats, on="sex")
+    found = _changed(joined)
+    assert set(found) == {"bp_mean"}
+    clean = stp.merge(a, stp.aggregate(a, by="sex", bp_mean=("bp", "mean")), on="sex")
+    assert _changed(clean) == {}
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(joined[["age", "bp_mean"]], joined["label"])
+    (note,) = [n for n in pipe.lineage_.notes if "differ from what was loaded" in n]
+    assert note.startswith("input column(s) bp_mean (")
