@@ -119,6 +119,11 @@ def _numeric(dtype):
     return pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
 
 
+def _float_bits(dtype):
+    dtype = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+    return dtype.itemsize * 8 if dtype.kind == "f" else 64
+
+
 def _scalar_equal(x, y):
     try:
         return bool(x == y)
@@ -133,8 +138,16 @@ def _equal_block(mine, theirs):
     if all(_numeric(t) for t in (*mine.dtypes, *theirs.dtypes)):
         a = mine.to_numpy(dtype=np.float64, na_value=np.nan)
         b = theirs.to_numpy(dtype=np.float64, na_value=np.nan)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):
             eq = a == b
+            # a cast to a narrower float (float32 for torch) rounds, it does not change
+            narrow = [
+                min(_float_bits(x), _float_bits(y)) for x, y in zip(mine.dtypes, theirs.dtypes)
+            ]
+            for j, bits in enumerate(narrow):
+                if bits < 64:
+                    kind = np.float32 if bits == 32 else np.float16
+                    eq[:, j] |= a[:, j].astype(kind) == b[:, j].astype(kind)
     else:
         a, b = mine.to_numpy(dtype=object), theirs.to_numpy(dtype=object)
         eq = np.array([_scalar_equal(x, y) for x, y in zip(a.ravel(), b.ravel())], dtype=bool)

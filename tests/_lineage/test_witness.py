@@ -156,6 +156,13 @@ def test_a_shifted_column_is_named_in_the_run(hospitals):
     assert "age" not in note.split("hold values")[0]
 
 
+def test_a_cast_to_float32_is_no_change(hospitals):
+    a, _ = _load(hospitals)
+    cast = a.astype({"bp": "float32", "age": "float32"})
+    assert _changed(cast) == {}
+    assert set(_changed(cast.assign(bp=cast["bp"] + np.float32(0.5)))) == {"bp"}
+
+
 def test_two_reads_with_other_dtypes_are_no_change(hospitals):
     as_text = stp.read_csv(hospitals["hospital_a"], source_id="hospital_a", dtype=str)
     as_read = stp.read_csv(hospitals["hospital_a"], source_id="hospital_a")
