@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import pickle
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,8 +31,29 @@ __all__ = [
 def _frame_digest(df):
     h = hashlib.sha256()
     h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    try:
+        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    except TypeError:  # unhashable cells (lists, arrays): column by column
+        h.update(b"by column")
+        for j in range(df.shape[1]):
+            h.update(_column_digest(df.iloc[:, j], df.columns[j]))
     return h.hexdigest()
+
+
+def _column_digest(column, name):
+    try:
+        return pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes()
+    except TypeError:
+        pass
+    try:
+        # each cell's pickle: exact for lists and arrays, unlike their (truncated) text
+        return hashlib.sha256(pickle.dumps(column.tolist(), protocol=5)).digest()
+    except Exception as exc:  # noqa: BLE001 - any object's own pickling error
+        raise LineageError(
+            f"column {name!r} holds cells that can be neither hashed nor pickled "
+            f"({type(exc).__name__}: {exc}), so the frame's content cannot be named; "
+            "convert them (say, to text) before registering the frame."
+        ) from exc
 
 
 def _array_digest(X):

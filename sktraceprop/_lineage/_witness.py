@@ -1,17 +1,19 @@
-"""Witness rows: a spread sample of each load's values, to notice columns changed later.
+"""Witness rows: a sample of each load's values, to notice columns changed later.
 
 Row ids survive every pandas operation that keeps the index, including those that move
 values between rows (``shift``, ``ffill``, ``rolling``, a column replaced under the same
 name): the row keeps its file and line while its value came from another row. The
 library cannot see pandas operations, but it can see their result. Each load
-(``read_csv``, ``from_pandas``, ``from_numpy``) keeps the values of a few hundred rows
-picked by a hash of their ids (:func:`is_witness`), in this process only (they never
-travel in a pickle or a store). A traced fit compares the rows it is given that are witnesses with
-what was loaded for them, column by column, and its run names the columns whose values
-changed (:func:`changed_columns`). A change found proves the column was altered after
-loading; no change found proves nothing about the rows that are not witnesses.
+(``read_csv``, ``from_pandas``, ``from_numpy``, and the result of ``merge`` and
+``aggregate``) keeps the values of a few hundred rows picked by a hash of their ids
+(:func:`is_witness`), in this process only (they never travel in a pickle or a store).
+A traced fit compares the rows it is given that are witnesses with what was loaded for
+them, column by column, and its run names the columns whose values changed
+(:func:`changed_columns`). A change found proves the column was altered after loading;
+no change found proves nothing about the rows that are not witnesses.
 """
 
+import hashlib
 import threading
 
 import numpy as np
@@ -25,9 +27,137 @@ N_WITNESS = 256
 #: beyond that the source's rows are no longer compared (never a false alarm).
 MAX_LOADS = 8
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def stride(n_rows):
+    """One row in ``stride`` (a power of two) is a witness: 256 to 512 rows expected."""
+    return 1 << max(0, int(n_rows // N_WITNESS).bit_length() - 1)
+
+
+def is_witness(ids, every):
+    """Whether each row id is a witness of a load with ``stride(n) == every``.
+
+    A multiplicative hash of the id, so witnesses are spread over the rows, any subset
+    of rows (a fold, a filter) holds its share of them, and testing a million ids is
+    one multiplication and one comparison each (no search).
+    """
+    if every == 1:
+        return np.ones(len(ids), dtype=bool)
+    with np.errstate(over="ignore"):
+        mixed = np.ascontiguousarray(ids, dtype=np.int64).view(np.uint64) * _GOLDEN
+    # the top bits of the product are its best mixed: all zero with probability 1/every
+    return mixed < np.uint64((1 << 64) // every)
+
+
+def _is_numeric(dtype):
+    return pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
+
+
+def _float_bits(dtype):
+    base = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+    return base.itemsize * 8 if base.kind == "f" else 64
+
+
+class _Column:
+    """One column's values on some rows, ready to compare: numbers as float64 (NaN where
+    missing) or objects, the missing mask, and the float width (64 unless narrower)."""
+
+    __slots__ = ("bits", "missing", "numeric", "values")
+
+    def __init__(self, values, missing, numeric, bits):
+        self.values, self.missing, self.numeric, self.bits = values, missing, numeric, bits
+
+    def take(self, positions):
+        return _Column(self.values[positions], self.missing[positions], self.numeric, self.bits)
+
+
+def _columns(frame):
+    """:class:`_Column` of each column of ``frame``; numbers converted in one block."""
+    dtypes = list(frame.dtypes)
+    numeric = [j for j, t in enumerate(dtypes) if _is_numeric(t)]
+    out = [None] * len(dtypes)
+    if numeric:
+        block = frame.iloc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = np.isnan(block)
+        for k, j in enumerate(numeric):
+            out[j] = _Column(block[:, k], missing[:, k], True, _float_bits(dtypes[j]))
+    for j in range(len(dtypes)):
+        if out[j] is None:
+            series = frame.iloc[:, j]
+            out[j] = _Column(series.to_numpy(dtype=object), series.isna().to_numpy(), False, 64)
+    return out
+
+
+def _equal(mine, theirs):
+    """Elementwise: equal values, or missing on both sides."""
+    either = mine.missing | theirs.missing
+    if mine.numeric and theirs.numeric:
+        with np.errstate(invalid="ignore", over="ignore"):
+            eq = mine.values == theirs.values
+            bits = min(mine.bits, theirs.bits)
+            if bits < 64:
+                # a cast to a narrower float (float32 for torch) rounds, it does not change
+                kind = np.float32 if bits == 32 else np.float16
+                eq |= mine.values.astype(kind) == theirs.values.astype(kind)
+    else:
+        try:
+            eq = np.asarray(mine.values == theirs.values, dtype=bool)
+        except (TypeError, ValueError):
+            eq = None
+        if eq is None or eq.shape != mine.values.shape:  # arrays in cells
+            eq = np.fromiter(
+                (_scalar_equal(x, y) for x, y in zip(mine.values, theirs.values)),
+                dtype=bool,
+                count=mine.values.size,
+            )
+    return (eq & ~either) | (mine.missing & theirs.missing)
+
+
+def _scalar_equal(x, y):
+    if x is y:
+        return True
+    try:
+        same = x == y
+        if isinstance(same, bool | np.bool_):
+            return bool(same)
+        # arrays in cells: equal shapes and values
+        return np.shape(x) == np.shape(y) and bool(np.all(same))
+    except (TypeError, ValueError):  # incomparable types
+        return False
+
+
+class _Load:
+    """The witness rows of one load: sorted ids, columns, stride, inherited changes."""
+
+    __slots__ = ("columns", "digest", "ids", "inherited", "stride")
+
+    def __init__(self, frame, ids, every, inherited):
+        order = np.argsort(ids, kind="stable")
+        self.ids = ids[order]
+        self.stride = every
+        self.inherited = dict(inherited or {})
+        rows = frame.iloc[order]
+        self.columns = dict(zip((str(c) for c in frame.columns), _columns(rows)))
+        h = hashlib.sha256(self.ids.tobytes())
+        h.update(repr(sorted(self.inherited.items())).encode())
+        for (name, col), dtype in zip(self.columns.items(), frame.dtypes):
+            h.update(name.encode() + b"\0" + str(dtype).encode() + b"\0")
+            h.update(col.missing.tobytes())
+            try:
+                h.update(pd.util.hash_array(col.values).tobytes())
+            except TypeError:  # unhashable cells (lists): their text
+                h.update(repr(col.values.tolist()).encode())
+        self.digest = h.hexdigest()
+
+    def positions(self, ids):
+        """Position of each id among this load's rows, ``-1`` where it is not one."""
+        at = np.minimum(np.searchsorted(self.ids, ids), self.ids.size - 1)
+        return np.where(self.ids[at] == ids, at, -1)
+
 
 class _Witnesses:
-    """Thread-safe map: source code -> the witness frames of its loads."""
+    """Thread-safe map: source code -> the witness rows of its loads."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -46,12 +176,9 @@ class _Witnesses:
         ids = np.asarray(frame.index.get_level_values(-1), dtype=np.int64)
         every = stride(n)
         pos = np.flatnonzero(is_witness(ids, every))
-        sample = frame.iloc[pos].copy()
-        sample.index = pd.Index(ids[pos])
-        sample.columns = [str(c) for c in sample.columns]
-        if not sample.index.is_unique:
+        if np.unique(ids[pos]).size != pos.size:
             return
-        sample.attrs = {"stride": every, "inherited": dict(inherited or {})}
+        load = _Load(frame.iloc[pos], ids[pos], every, inherited)
         with self._lock:
             if code in self._overflow:
                 return
@@ -63,13 +190,13 @@ class _Witnesses:
                 del self._by_code[code]
                 return
             loads = known[1]
-            if any(_same_frame(sample, w) for w in loads):
+            if any(w.digest == load.digest for w in loads):
                 return
             if len(loads) >= MAX_LOADS:
                 self._overflow.add(code)
                 del self._by_code[code]
                 return
-            loads.append(sample)
+            loads.append(load)
 
     def loads(self, code, sha256):
         with self._lock:
@@ -84,75 +211,7 @@ class _Witnesses:
             self._overflow.clear()
 
 
-def stride(n_rows):
-    """One row in ``stride`` (a power of two) is a witness: 256 to 512 rows expected."""
-    return 1 << max(0, int(n_rows // N_WITNESS).bit_length() - 1)
-
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def is_witness(ids, every):
-    """Whether each row id is a witness of a load with ``stride(n) == every``.
-
-    A multiplicative hash of the id, so witnesses are spread over the rows, any subset
-    of rows (a fold, a filter) holds its share of them, and testing a million ids is a
-    few vector operations (no search).
-    """
-    if every == 1:
-        return np.ones(len(ids), dtype=bool)
-    with np.errstate(over="ignore"):
-        mixed = np.ascontiguousarray(ids, dtype=np.int64).view(np.uint64) * _GOLDEN
-    # the top bits of the product are its best mixed: all zero with probability 1/every
-    return mixed < np.uint64((1 << 64) // every)
-
-
-def _same_frame(a, b):
-    same = a.index.equals(b.index) and a.columns.equals(b.columns) and a.equals(b)
-    return same and a.attrs == b.attrs
-
-
 WITNESSES = _Witnesses()
-
-
-def _numeric(dtype):
-    return pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
-
-
-def _float_bits(dtype):
-    dtype = np.dtype(getattr(dtype, "numpy_dtype", dtype))
-    return dtype.itemsize * 8 if dtype.kind == "f" else 64
-
-
-def _scalar_equal(x, y):
-    try:
-        return bool(x == y)
-    except (TypeError, ValueError):  # arrays in cells, incomparable types
-        return False
-
-
-def _equal_block(mine, theirs):
-    """Elementwise equality of two aligned frames (rows x columns), missing == missing."""
-    na = mine.isna().to_numpy() & theirs.isna().to_numpy()
-    either = mine.isna().to_numpy() | theirs.isna().to_numpy()
-    if all(_numeric(t) for t in (*mine.dtypes, *theirs.dtypes)):
-        a = mine.to_numpy(dtype=np.float64, na_value=np.nan)
-        b = theirs.to_numpy(dtype=np.float64, na_value=np.nan)
-        with np.errstate(invalid="ignore", over="ignore"):
-            eq = a == b
-            # a cast to a narrower float (float32 for torch) rounds, it does not change
-            narrow = [
-                min(_float_bits(x), _float_bits(y)) for x, y in zip(mine.dtypes, theirs.dtypes)
-            ]
-            for j, bits in enumerate(narrow):
-                if bits < 64:
-                    kind = np.float32 if bits == 32 else np.float16
-                    eq[:, j] |= a[:, j].astype(kind) == b[:, j].astype(kind)
-    else:
-        a, b = mine.to_numpy(dtype=object), theirs.to_numpy(dtype=object)
-        eq = np.array([_scalar_equal(x, y) for x, y in zip(a.ravel(), b.ravel())], dtype=bool)
-        eq = eq.reshape(a.shape)
-    return (eq & ~either) | na
 
 
 def changed_columns(X, ids, sources, skip=()):
@@ -178,59 +237,50 @@ def changed_columns(X, ids, sources, skip=()):
     """
     if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates or not len(ids):
         return {}
-    names = pd.Index([str(c) for c in X.columns])
+    names = [str(c) for c in X.columns]
     skip = set(skip)
     ids = np.asarray(ids, dtype=np.int64)
     differ, compared = dict.fromkeys(names, 0), dict.fromkeys(names, 0)
     distinct = distinct_codes(ids)
-    codes = codes_of(ids) if len(distinct) > 1 else ()
+    codes = codes_of(ids) if len(distinct) > 1 else None
     for code in distinct:
         source = sources.get(int(code))
-        if source is None:
-            continue
-        loads = WITNESSES.loads(code, source.sha256)
+        loads = WITNESSES.loads(code, source.sha256) if source is not None else []
         if not loads:
             continue
         maybe = np.zeros(len(ids), dtype=bool)
-        for every in {w.attrs["stride"] for w in loads}:
+        for every in {w.stride for w in loads}:
             maybe |= is_witness(ids, every)
-        if len(distinct) > 1:
+        if codes is not None:
             maybe &= codes == code
         hit = np.flatnonzero(maybe)
         if not hit.size:
             continue
-        matched = np.zeros((hit.size, len(names)), dtype=bool)
-        covered = np.zeros((hit.size, len(names)), dtype=bool)
+        mine = dict(zip(names, _columns(X.iloc[hit])))  # a few hundred rows
+        matched = {n: np.zeros(hit.size, dtype=bool) for n in names}
+        covered = {n: np.zeros(hit.size, dtype=bool) for n in names}
         for w in loads:
-            here = w.index.get_indexer(ids[hit])
+            here = w.positions(ids[hit])
             inside = np.flatnonzero(here >= 0)
-            cols = [j for j, n in enumerate(names) if n in w.columns and n not in skip]
-            if not inside.size or not cols:
+            if not inside.size:
                 continue
             agrees = np.ones(inside.size, dtype=bool)  # rows equal to this load throughout
-            mine = X.iloc[hit[inside], cols]
-            theirs = w.iloc[here[inside]][names[cols]]
-            numeric = [_numeric(a) and _numeric(b) for a, b in zip(mine.dtypes, theirs.dtypes)]
-            for group in (
-                [k for k, v in enumerate(numeric) if v],
-                [k for k, v in enumerate(numeric) if not v],
-            ):
-                if not group:
+            for name in names:
+                if name in skip or name not in w.columns:
                     continue
-                eq = _equal_block(mine.iloc[:, group], theirs.iloc[:, group])
-                target = np.asarray(cols)[group]
-                matched[np.ix_(inside, target)] |= eq
-                covered[np.ix_(inside, target)] = True
-                agrees &= eq.all(axis=1)
+                eq = _equal(mine[name].take(inside), w.columns[name].take(here[inside]))
+                matched[name][inside] |= eq
+                covered[name][inside] = True
+                agrees &= eq
             if agrees.any() or len(loads) == 1:
                 # X's rows come from this load (a merge or aggregate of changed inputs)
-                for name, (k, n) in w.attrs["inherited"].items():
+                for name, (k, n) in w.inherited.items():
                     if name in differ and name not in skip:
                         differ[name] += k
                         compared[name] += n
-        for j, name in enumerate(names):
-            compared[name] += int(covered[:, j].sum())
-            differ[name] += int((covered[:, j] & ~matched[:, j]).sum())
+        for name in names:
+            compared[name] += int(covered[name].sum())
+            differ[name] += int((covered[name] & ~matched[name]).sum())
     return {n: (differ[n], compared[n]) for n in names if differ[n]}
 
 
