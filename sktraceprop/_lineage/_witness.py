@@ -14,6 +14,7 @@ no change found proves nothing about the rows that are not witnesses.
 """
 
 import hashlib
+import pickle
 import threading
 
 import numpy as np
@@ -146,8 +147,11 @@ class _Load:
             h.update(col.missing.tobytes())
             try:
                 h.update(pd.util.hash_array(col.values).tobytes())
-            except TypeError:  # unhashable cells (lists): their text
-                h.update(repr(col.values.tolist()).encode())
+            except TypeError:  # unhashable cells (lists, arrays): their pickle, exact
+                try:
+                    h.update(pickle.dumps(col.values.tolist(), protocol=5))
+                except Exception:  # noqa: BLE001 - unpicklable: never the same as another
+                    h.update(str(id(col)).encode())
         self.digest = h.hexdigest()
 
     def positions(self, ids):
