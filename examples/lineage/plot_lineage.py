@@ -7,14 +7,16 @@ Two hospitals export CSV files; hospital B's has comment lines, blank lines and 
 multi-line notes. We load both with :func:`sktraceprop.read_csv`, combine, filter and
 split them with ordinary pandas and scikit-learn code, fit a traced pipeline, and ask
 which file and line each training row came from, which columns each model feature
-derives from, and how many rows each source contributed; then draw the run as a graph
-from the source files through the preprocessing ops to the model.
+derives from, which columns were changed outside the pipeline, and how many rows each
+source contributed; then draw the run as a graph from the source files through the
+preprocessing ops to the model.
 """
 
 # %%
 # Load the sources: every row remembers its file and physical line.
 import matplotlib.pyplot as plt
 import pandas as pd
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -51,6 +53,15 @@ print(pipe.trace([0, 5])[["train_index", "source_id", "line", "ops"]].to_string(
 # Feature lineage: model feature -> input columns -> sources.
 for feature, columns in pipe.lineage_.feature_lineage.items():
     print(f"{feature:<30} <- {columns}")
+
+# %%
+# What the library cannot see, it says. A value moved between rows by pandas (here the
+# previous row's blood pressure, a common "lag" feature) keeps its row's file and line;
+# the fit compares the rows it gets with what was loaded for them and names the column
+# in the run's notes.
+lagged = X_tr.assign(bp=X_tr["bp"].shift(1).fillna(X_tr["bp"].mean()))
+lag_pipe = stp.make_traced_pipeline(clone(pre), LogisticRegression()).fit(lagged, y_tr)
+print(*lag_pipe.lineage_.notes, sep="\n")
 
 # %%
 # Rows per source in the training set, next to the rows each file holds.

@@ -8,8 +8,10 @@ import pandas as pd
 from ..exceptions import LineageError
 from ._ids import distinct_codes, pack
 from ._io import _with_ids
+from ._record import changes
 from ._rows import row_ids
 from ._source import REGISTRY, Parents, Source
+from ._witness import WITNESSES
 
 __all__ = ["aggregate", "merge"]
 
@@ -127,7 +129,8 @@ def merge(left, right, source_id=None, **merge_kwargs):
     parents = Parents.from_positions(lpos, rpos, lids, rids)
     lcodes, rcodes = _side_codes(lids), _side_codes(rids)
     columns_from = {}
-    for name, sides in _merge_columns(left, right, out.columns, merge_kwargs).items():
+    origins = _merge_columns(left, right, out.columns, merge_kwargs)
+    for name, sides in origins.items():
         columns_from[name] = [
             ref
             for side, col in sides
@@ -151,7 +154,20 @@ def merge(left, right, source_id=None, **merge_kwargs):
             columns_from=columns_from,
         )
     )
-    return _with_ids(out, pack(source.code, np.arange(1, len(out) + 1)))
+    out = _with_ids(out, pack(source.code, np.arange(1, len(out) + 1)))
+    before = {"left": changes(left, lids), "right": changes(right, rids)}
+    WITNESSES.add(source.code, source.sha256, out, _inherited(origins, before))
+    return out
+
+
+def _inherited(origins, before):
+    """Output column -> summed ``(differ, checked)`` of the changed inputs it comes from."""
+    out = {}
+    for name, refs in origins.items():
+        found = [before[side][str(col)] for side, col in refs if str(col) in before[side]]
+        if found:
+            out[name] = (sum(k for k, _ in found), sum(n for _, n in found))
+    return out
 
 
 def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
@@ -206,7 +222,7 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
         raise LineageError("sktraceprop.aggregate: groups and their statistics do not align")
     parents = Parents.from_groups(group[kept], ids[kept], len(result))
     codes = _side_codes(ids)
-    columns_from = {}
+    columns_from, origins = {}, {}
     for column in result.columns:
         if column in keys:
             source_column = column
@@ -215,6 +231,7 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
         else:
             source_column = named[column][0]
         columns_from[str(column)] = _origin(str(source_column), codes)
+        origins[str(column)] = [("in", source_column)]
     params = {"by": keys, "agg": spec, "named": named, "dropna": dropna}
     digest = _identity(parents, codes, result.columns, params)
     names = sorted({REGISTRY.by_code(c).source_id for c in codes})
@@ -233,4 +250,7 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
             columns_from=columns_from,
         )
     )
-    return _with_ids(result, pack(source.code, np.arange(1, len(result) + 1)))
+    result = _with_ids(result, pack(source.code, np.arange(1, len(result) + 1)))
+    inherited = _inherited(origins, {"in": changes(df, ids)})
+    WITNESSES.add(source.code, source.sha256, result, inherited)
+    return result

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import pickle
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from ._csv_verify import check_content
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
 from ._rows import has_id_level, lineage_frame, row_ids, row_lineage
 from ._source import REGISTRY, Source
+from ._witness import WITNESSES
 
 __all__ = [
     "from_numpy",
@@ -29,8 +31,29 @@ __all__ = [
 def _frame_digest(df):
     h = hashlib.sha256()
     h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    try:
+        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    except TypeError:  # unhashable cells (lists, arrays): column by column
+        h.update(b"by column")
+        for j in range(df.shape[1]):
+            h.update(_column_digest(df.iloc[:, j], df.columns[j]))
     return h.hexdigest()
+
+
+def _column_digest(column, name):
+    try:
+        return pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes()
+    except TypeError:
+        pass
+    try:
+        # each cell's pickle: exact for lists and arrays, unlike their (truncated) text
+        return hashlib.sha256(pickle.dumps(column.tolist(), protocol=5)).digest()
+    except Exception as exc:  # noqa: BLE001 - any object's own pickling error
+        raise LineageError(
+            f"column {name!r} holds cells that can be neither hashed nor pickled "
+            f"({type(exc).__name__}: {exc}), so the frame's content cannot be named; "
+            "convert them (say, to text) before registering the frame."
+        ) from exc
 
 
 def _array_digest(X):
@@ -83,6 +106,12 @@ def _with_ids(df, ids, keep_index=False):
     out = df.set_axis(index, axis=0)
     out.attrs[TRACED_ATTR] = True
     return out
+
+
+def _witnessed(df, source):
+    """``df``, after keeping its witness rows (see :mod:`._witness`)."""
+    WITNESSES.add(source.code, source.sha256, df)
+    return df
 
 
 def _check_untraced(df, func):
@@ -212,7 +241,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     keep_index = index_col is not False and (
         index_col is not None or not df.index.equals(pd.RangeIndex(len(df)))
     )
-    return _with_ids(df, pack(source.code, lines), keep_index=keep_index)
+    return _witnessed(_with_ids(df, pack(source.code, lines), keep_index=keep_index), source)
 
 
 def from_pandas(df, source_id, uri=None):
@@ -237,7 +266,7 @@ def from_pandas(df, source_id, uri=None):
         raise TypeError(f"from_pandas expects a pandas DataFrame, got {type(df).__name__}")
     _check_untraced(df, "from_pandas")
     source = register_frame(df, source_id, uri)
-    return _with_ids(df, pack(source.code, np.arange(1, len(df) + 1)))
+    return _witnessed(_with_ids(df, pack(source.code, np.arange(1, len(df) + 1))), source)
 
 
 def register_frame(df, source_id, uri=None):
@@ -295,4 +324,4 @@ def from_numpy(X, source_id, columns=None, uri=None):
             kind="array",
         )
     )
-    return _with_ids(df, pack(source.code, np.arange(1, X.shape[0] + 1)))
+    return _witnessed(_with_ids(df, pack(source.code, np.arange(1, X.shape[0] + 1))), source)

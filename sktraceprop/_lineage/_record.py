@@ -15,6 +15,7 @@ from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import distinct_codes
 from ._run import Lineage, Op, library_versions
 from ._source import REGISTRY, utc_now
+from ._witness import changed_columns, changed_note
 
 #: True while a traced estimator fits: nested traced estimators then leave the
 #: recording to the outermost one.
@@ -182,6 +183,9 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
         notes=notes,
     )
     if isinstance(X, pd.DataFrame):
+        changed = changes(X, input_ids, sources, upstream)
+        if changed:
+            run.notes.append(changed_note(changed))
         unsourced = _unsourced_columns(run)
         if unsourced:
             run.notes.append(
@@ -194,6 +198,20 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
                 "sktraceprop.preprocessing.GroupStatistics."
             )
     return run
+
+
+def changes(X, ids, sources=None, upstream=None):
+    """Columns of ``X`` changed after loading (see :mod:`._witness`).
+
+    Columns written by a traced step outside the pipeline (``upstream``, the ops a
+    :class:`TracedEstimator` logged for these sources) are recorded, not compared.
+    """
+    if sources is None:
+        sources = source_table(ids)
+    if upstream is None:
+        upstream = upstream_ops(sources)
+    written = {f for op in upstream for f in op.features_out}
+    return changed_columns(X, ids, sources, skip=written)
 
 
 def _unsourced_columns(run):

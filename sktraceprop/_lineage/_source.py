@@ -16,6 +16,7 @@ import numpy as np
 
 from ..exceptions import LineageError, SourceConflictError, UnknownSourceError
 from ._ids import MAX_CODE, codes_of
+from ._witness import WITNESSES
 
 #: Kinds of source whose rows are built from rows of other sources.
 DERIVED_KINDS = ("merge", "aggregate")
@@ -436,6 +437,7 @@ class SourceRegistry:
             self._versions.clear()
             self._ambiguous.clear()
             self._ops.clear()
+        WITNESSES.clear()
 
 
 #: The process-wide registry used by ``read_csv``, ``from_pandas`` and traced fits.

@@ -353,3 +353,25 @@ def test_from_pandas_refuses_a_frame_whose_ids_were_moved_out(hospital_frames):
     assert np.array_equal(stp.row_ids(restored), stp.row_ids(a))
     fresh = stp.from_pandas(untraced, "fresh")
     assert stp.row_lineage(fresh)["line"].tolist() == [1]
+
+
+def test_from_pandas_names_frames_with_unhashable_cells():
+    from sktraceprop._lineage import REGISTRY
+
+    big = np.arange(5000)
+    one = pd.DataFrame({"a": [[1, 2], [3]], "v": [big, big]})
+    other = pd.DataFrame({"a": [[1, 2], [3]], "v": [big, np.where(big == 2500, -1, big)]})
+    stp.from_pandas(one, "cells")
+    stp.from_pandas(other, "cells")
+    # the arrays' text is the same (truncated), their content is not: two versions
+    assert len({s.sha256 for s in REGISTRY.versions("cells")}) == 2
+
+    class Opaque:
+        def __reduce__(self):
+            raise TypeError("no pickling here")
+
+        __hash__ = None
+
+    with pytest.raises(LineageError, match="column 'o' holds cells"):
+        stp.from_pandas(pd.DataFrame({"o": [Opaque()]}), "opaque")
+    assert "opaque" not in {s.source_id for s in REGISTRY.snapshot()}

@@ -1,0 +1,305 @@
+"""Witness rows: a sample of each load's values, to notice columns changed later.
+
+Row ids survive every pandas operation that keeps the index, including those that move
+values between rows (``shift``, ``ffill``, ``rolling``, a column replaced under the same
+name): the row keeps its file and line while its value came from another row. The
+library cannot see pandas operations, but it can see their result. Each load
+(``read_csv``, ``from_pandas``, ``from_numpy``, and the result of ``merge`` and
+``aggregate``) keeps the values of a few hundred rows picked by a hash of their ids
+(:func:`is_witness`), in this process only (they never travel in a pickle or a store).
+A traced fit compares the rows it is given that are witnesses with what was loaded for
+them, column by column, and its run names the columns whose values changed
+(:func:`changed_columns`). A change found proves the column was altered after loading;
+no change found proves nothing about the rows that are not witnesses.
+"""
+
+import hashlib
+import pickle
+import threading
+
+import numpy as np
+import pandas as pd
+
+from ._ids import codes_of, distinct_codes
+
+#: Rows kept per load: 256 to 512 expected (a hash of the id picks them).
+N_WITNESS = 256
+#: Loads of one source with different values (say, read with other ``dtype=``) kept;
+#: beyond that the source's rows are no longer compared (never a false alarm).
+MAX_LOADS = 8
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def stride(n_rows):
+    """One row in ``stride`` (a power of two) is a witness: 256 to 512 rows expected."""
+    return 1 << max(0, int(n_rows // N_WITNESS).bit_length() - 1)
+
+
+def is_witness(ids, every):
+    """Whether each row id is a witness of a load with ``stride(n) == every``.
+
+    A multiplicative hash of the id, so witnesses are spread over the rows, any subset
+    of rows (a fold, a filter) holds its share of them, and testing a million ids is
+    one multiplication and one comparison each (no search).
+    """
+    if every == 1:
+        return np.ones(len(ids), dtype=bool)
+    with np.errstate(over="ignore"):
+        mixed = np.ascontiguousarray(ids, dtype=np.int64).view(np.uint64) * _GOLDEN
+    # the top bits of the product are its best mixed: all zero with probability 1/every
+    return mixed < np.uint64((1 << 64) // every)
+
+
+def _is_numeric(dtype):
+    return pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
+
+
+def _float_bits(dtype):
+    base = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+    return base.itemsize * 8 if base.kind == "f" else 64
+
+
+class _Column:
+    """One column's values on some rows, ready to compare: numbers as float64 (NaN where
+    missing) or objects, the missing mask, and the float width (64 unless narrower)."""
+
+    __slots__ = ("bits", "missing", "numeric", "values")
+
+    def __init__(self, values, missing, numeric, bits):
+        self.values, self.missing, self.numeric, self.bits = values, missing, numeric, bits
+
+    def take(self, positions):
+        return _Column(self.values[positions], self.missing[positions], self.numeric, self.bits)
+
+
+def _columns(frame):
+    """:class:`_Column` of each column of ``frame``; numbers converted in one block."""
+    dtypes = list(frame.dtypes)
+    numeric = [j for j, t in enumerate(dtypes) if _is_numeric(t)]
+    out = [None] * len(dtypes)
+    if numeric:
+        block = frame.iloc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = np.isnan(block)
+        for k, j in enumerate(numeric):
+            out[j] = _Column(block[:, k], missing[:, k], True, _float_bits(dtypes[j]))
+    for j in range(len(dtypes)):
+        if out[j] is None:
+            series = frame.iloc[:, j]
+            out[j] = _Column(series.to_numpy(dtype=object), series.isna().to_numpy(), False, 64)
+    return out
+
+
+def _equal(mine, theirs):
+    """Elementwise: equal values, or missing on both sides."""
+    either = mine.missing | theirs.missing
+    if mine.numeric and theirs.numeric:
+        with np.errstate(invalid="ignore", over="ignore"):
+            eq = mine.values == theirs.values
+            bits = min(mine.bits, theirs.bits)
+            if bits < 64:
+                # a cast to a narrower float (float32 for torch) rounds, it does not change
+                kind = np.float32 if bits == 32 else np.float16
+                eq |= mine.values.astype(kind) == theirs.values.astype(kind)
+    else:
+        try:
+            eq = np.asarray(mine.values == theirs.values, dtype=bool)
+        except (TypeError, ValueError):
+            eq = None
+        if eq is None or eq.shape != mine.values.shape:  # arrays in cells
+            eq = np.fromiter(
+                (_scalar_equal(x, y) for x, y in zip(mine.values, theirs.values)),
+                dtype=bool,
+                count=mine.values.size,
+            )
+    return (eq & ~either) | (mine.missing & theirs.missing)
+
+
+def _scalar_equal(x, y):
+    if x is y:
+        return True
+    try:
+        same = x == y
+        if isinstance(same, bool | np.bool_):
+            return bool(same)
+        # arrays in cells: equal shapes and values
+        return np.shape(x) == np.shape(y) and bool(np.all(same))
+    except (TypeError, ValueError):  # incomparable types
+        return False
+
+
+class _Load:
+    """The witness rows of one load: sorted ids, columns, stride, inherited changes."""
+
+    __slots__ = ("columns", "digest", "ids", "inherited", "stride")
+
+    def __init__(self, frame, ids, every, inherited):
+        order = np.argsort(ids, kind="stable")
+        self.ids = ids[order]
+        self.stride = every
+        self.inherited = dict(inherited or {})
+        rows = frame.iloc[order]
+        self.columns = dict(zip((str(c) for c in frame.columns), _columns(rows)))
+        h = hashlib.sha256(self.ids.tobytes())
+        h.update(repr(sorted(self.inherited.items())).encode())
+        for (name, col), dtype in zip(self.columns.items(), frame.dtypes):
+            h.update(name.encode() + b"\0" + str(dtype).encode() + b"\0")
+            h.update(col.missing.tobytes())
+            try:
+                h.update(pd.util.hash_array(col.values).tobytes())
+            except TypeError:  # unhashable cells (lists, arrays): their pickle, exact
+                try:
+                    h.update(pickle.dumps(col.values.tolist(), protocol=5))
+                except Exception:  # noqa: BLE001 - unpicklable: never the same as another
+                    h.update(str(id(col)).encode())
+        self.digest = h.hexdigest()
+
+    def positions(self, ids):
+        """Position of each id among this load's rows, ``-1`` where it is not one."""
+        at = np.minimum(np.searchsorted(self.ids, ids), self.ids.size - 1)
+        return np.where(self.ids[at] == ids, at, -1)
+
+
+class _Witnesses:
+    """Thread-safe map: source code -> the witness rows of its loads."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_code = {}
+        self._overflow = set()
+
+    def add(self, code, sha256, frame, inherited=None):
+        """Keep the witness rows of ``frame`` (indexed by row ids; see :func:`stride`).
+
+        ``inherited``: for a merge or aggregate, its columns whose inputs had changed
+        after loading (column -> ``(rows that differ, rows checked)``).
+        """
+        n = len(frame)
+        if n == 0 or frame.columns.has_duplicates:
+            return
+        ids = np.asarray(frame.index.get_level_values(-1), dtype=np.int64)
+        every = stride(n)
+        pos = np.flatnonzero(is_witness(ids, every))
+        if np.unique(ids[pos]).size != pos.size:
+            return
+        load = _Load(frame.iloc[pos], ids[pos], every, inherited)
+        with self._lock:
+            if code in self._overflow:
+                return
+            known = self._by_code.setdefault(code, [sha256, []])
+            if known[0] != sha256:
+                # another source under this code (the registry probes codes within a
+                # process, so this is a cleared registry): compare against neither
+                self._overflow.add(code)
+                del self._by_code[code]
+                return
+            loads = known[1]
+            if any(w.digest == load.digest for w in loads):
+                return
+            if len(loads) >= MAX_LOADS:
+                self._overflow.add(code)
+                del self._by_code[code]
+                return
+            loads.append(load)
+
+    def loads(self, code, sha256):
+        with self._lock:
+            known = self._by_code.get(int(code))
+        if known is None or known[0] != sha256:
+            return []
+        return list(known[1])
+
+    def clear(self):
+        with self._lock:
+            self._by_code.clear()
+            self._overflow.clear()
+
+
+WITNESSES = _Witnesses()
+
+
+def changed_columns(X, ids, sources, skip=()):
+    """Columns of ``X`` whose values differ from what was loaded for the same rows.
+
+    Parameters
+    ----------
+    X : DataFrame
+        The data given to a traced fit.
+    ids : ndarray of int64
+        Its row ids, aligned with its rows.
+    sources : dict
+        Source code -> :class:`~sktraceprop._lineage._source.Source`, covering ``ids``.
+    skip : iterable of str
+        Columns not to compare (written by a traced step outside the pipeline).
+
+    Returns
+    -------
+    changed : dict
+        Column -> ``(rows that differ, witness rows compared)``, for the columns with at
+        least one difference, in ``X``'s column order. For rows of a merge or aggregate,
+        the counts include those found in its inputs when it was made.
+    """
+    if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates or not len(ids):
+        return {}
+    names = [str(c) for c in X.columns]
+    skip = set(skip)
+    ids = np.asarray(ids, dtype=np.int64)
+    differ, compared = dict.fromkeys(names, 0), dict.fromkeys(names, 0)
+    distinct = distinct_codes(ids)
+    codes = codes_of(ids) if len(distinct) > 1 else None
+    for code in distinct:
+        source = sources.get(int(code))
+        loads = WITNESSES.loads(code, source.sha256) if source is not None else []
+        if not loads:
+            continue
+        maybe = np.zeros(len(ids), dtype=bool)
+        for every in {w.stride for w in loads}:
+            maybe |= is_witness(ids, every)
+        if codes is not None:
+            maybe &= codes == code
+        hit = np.flatnonzero(maybe)
+        if not hit.size:
+            continue
+        mine = dict(zip(names, _columns(X.iloc[hit])))  # a few hundred rows
+        matched = {n: np.zeros(hit.size, dtype=bool) for n in names}
+        covered = {n: np.zeros(hit.size, dtype=bool) for n in names}
+        for w in loads:
+            here = w.positions(ids[hit])
+            inside = np.flatnonzero(here >= 0)
+            if not inside.size:
+                continue
+            agrees = np.ones(inside.size, dtype=bool)  # rows equal to this load throughout
+            for name in names:
+                if name in skip or name not in w.columns:
+                    continue
+                eq = _equal(mine[name].take(inside), w.columns[name].take(here[inside]))
+                matched[name][inside] |= eq
+                covered[name][inside] = True
+                agrees &= eq
+            if agrees.any() or len(loads) == 1:
+                # X's rows come from this load (a merge or aggregate of changed inputs)
+                for name, (k, n) in w.inherited.items():
+                    if name in differ and name not in skip:
+                        differ[name] += k
+                        compared[name] += n
+        for name in names:
+            compared[name] += int(covered[name].sum())
+            differ[name] += int((covered[name] & ~matched[name]).sum())
+    return {n: (differ[n], compared[n]) for n in names if differ[n]}
+
+
+def changed_note(changed):
+    """The run's note naming ``changed`` (from :func:`changed_columns`)."""
+    listed = ", ".join(f"{name} ({k} of {n} rows checked)" for name, (k, n) in changed.items())
+    return (
+        f"input column(s) {listed} hold values that differ from what was loaded for the "
+        "same rows, or for the rows they were merged or aggregated from (read_csv, "
+        "from_pandas, from_numpy): they were changed outside the "
+        "pipeline, and the run does not record how. Their lineage names the loaded "
+        "column, which is right where each row's new value was computed from that row "
+        "alone (a unit conversion, fillna with a constant); values moved between rows "
+        "(shift, ffill/bfill, rolling, groupby().transform, a column replaced under the "
+        "same name) carry data of other rows that the lineage does not name, and that "
+        "unlearning those rows does not remove. Do such steps in the pipeline, or with "
+        "sktraceprop.merge / sktraceprop.aggregate / a TracedEstimator."
+    )

@@ -1,0 +1,302 @@
+"""Columns changed after loading, noticed on witness rows.
+
+The truth is each row's values in the file, parsed by plain ``pandas.read_csv`` and found
+again by the row's ``key`` (its physical line), never the library's own records.
+"""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop._lineage import REGISTRY
+from sktraceprop._lineage._record import source_closure
+from sktraceprop._lineage._witness import (
+    N_WITNESS,
+    WITNESSES,
+    changed_columns,
+    is_witness,
+    stride,
+)
+from tests.conftest import write_hospitals
+
+COLUMNS = ["age", "sex", "bp", "note"]
+
+
+def _load(paths):
+    a = stp.read_csv(paths["hospital_a"], source_id="hospital_a")
+    b = stp.read_csv(paths["hospital_b"], source_id="hospital_b", comment="#")
+    return a, b
+
+
+def _truth(paths):
+    """(file, key) -> the row's values, from plain pandas."""
+    plain = [
+        pd.read_csv(paths["hospital_a"]).assign(file=0),
+        pd.read_csv(paths["hospital_b"], comment="#").assign(file=1),
+    ]
+    return pd.concat(plain).set_index(["file", "key"])
+
+
+def _changed(X):
+    ids = stp.row_ids(X)
+    from sktraceprop._lineage._ids import distinct_codes
+
+    return changed_columns(X, ids, source_closure(distinct_codes(ids)))
+
+
+def _expected(X, truth, a):
+    """Column -> (rows that differ, rows compared) over the witness rows, by the truth."""
+    ids = stp.row_ids(X)
+    # which file a row is from (the key is unique within a file only)
+    files = np.where(ids >> 36 == stp.row_ids(a)[0] >> 36, 0, 1)
+    witness = set()
+    for source in REGISTRY.snapshot():
+        for w in WITNESSES.loads(source.code, source.sha256):
+            witness.update(w.ids.tolist())
+    rows = np.array([i in witness for i in ids.tolist()], dtype=bool)
+    out = {}
+    for c in X.columns:
+        if c not in truth.columns:
+            continue
+        mine = X[c].to_numpy(dtype=object)[rows]
+        where = list(zip(files[rows], X["key"].to_numpy()[rows]))
+        theirs = truth.loc[where, c].to_numpy(dtype=object)
+        differ = sum(
+            not ((pd.isna(m) and pd.isna(t)) or (not pd.isna(m) and not pd.isna(t) and m == t))
+            for m, t in zip(mine, theirs)
+        )
+        if differ:
+            out[c] = (differ, int(rows.sum()))
+    return out
+
+
+_KEEP = st.sampled_from(["sort", "sample", "filter", "dropna", "float", "reorder", "head"])
+_CHANGE = st.sampled_from(["none", "shift", "fillna", "plus", "replace", "lower", "ffill"])
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    keep=st.lists(_KEEP, max_size=4),
+    change=_CHANGE,
+    both=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_changed_columns_match_the_file(tmp_path, keep, change, both, seed):
+    REGISTRY.clear()
+    paths = write_hospitals(tmp_path, n_a=300, n_b=60, seed=seed % 7)
+    truth = _truth(paths)
+    a, b = _load(paths)
+    df = pd.concat([a, b]) if both else a
+    rng = np.random.default_rng(seed)
+    for op in keep:
+        if op == "sort":
+            df = df.sort_values(str(rng.choice(["age", "bp", "sex"])), kind="stable")
+        elif op == "sample":
+            df = df.sample(frac=0.7, random_state=int(rng.integers(1000)))
+        elif op == "filter":
+            df = df[df["age"] > int(rng.integers(10, 60))]
+        elif op == "dropna":
+            df = df.dropna()
+        elif op == "float":
+            df = df.astype({"age": float})
+        elif op == "reorder":
+            df = df[["key", "bp", "age", "sex", "note", "label"]]
+        elif op == "head":
+            df = df.iloc[: max(1, len(df) // 2)]
+    df = df.copy()
+    if change == "shift":
+        df["bp"] = df["bp"].shift(1)
+    elif change == "fillna":
+        df["bp"] = df["bp"].fillna(-1.0)
+    elif change == "plus":
+        df["age"] = df["age"] + 0.5
+    elif change == "replace":
+        df["age"] = rng.permutation(df["age"].to_numpy())
+    elif change == "lower":
+        df["sex"] = df["sex"].str.lower()
+    elif change == "ffill":
+        df["bp"] = df["bp"].ffill()
+    assert _changed(df) == _expected(df, truth, a)
+    if change == "none":
+        assert _changed(df) == {}
+    if change in ("plus", "lower") and len(df) and (df.index.isin(_witness_ids())).any():
+        named = "age" if change == "plus" else "sex"
+        k, n = _changed(df)[named]
+        assert k == n > 0
+
+
+def _witness_ids():
+    out = []
+    for source in REGISTRY.snapshot():
+        for w in WITNESSES.loads(source.code, source.sha256):
+            out.extend(w.ids.tolist())
+    return out
+
+
+def test_a_shifted_column_is_named_in_the_run(hospitals):
+    a, b = _load(hospitals)
+    df = pd.concat([a, b]).dropna()
+    X, y = df[["age", "bp"]].copy(), df["label"]
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    pipe.fit(X, y)
+    assert not any("differ from what was loaded" in n for n in pipe.lineage_.notes)
+    X["bp"] = X["bp"].shift(1).bfill()
+    pipe.fit(X, y)
+    (note,) = [n for n in pipe.lineage_.notes if "differ from what was loaded" in n]
+    assert note.startswith("input column(s) bp (")
+    assert "age" not in note.split("hold values")[0]
+
+
+def test_a_cast_to_float32_is_no_change(hospitals):
+    a, _ = _load(hospitals)
+    cast = a.astype({"bp": "float32", "age": "float32"})
+    assert _changed(cast) == {}
+    assert set(_changed(cast.assign(bp=cast["bp"] + np.float32(0.5)))) == {"bp"}
+
+
+def test_two_reads_with_other_dtypes_are_no_change(hospitals):
+    as_text = stp.read_csv(hospitals["hospital_a"], source_id="hospital_a", dtype=str)
+    as_read = stp.read_csv(hospitals["hospital_a"], source_id="hospital_a")
+    assert _changed(as_text) == {}
+    assert _changed(as_read) == {}
+    # the text of the first read is not a change of the second's numbers...
+    assert _changed(as_read.astype({"age": str})) == {}
+    # ...but a value in neither read is
+    assert set(_changed(as_read.assign(age=as_read["age"].astype(str) + "y"))) == {"age"}
+
+
+def test_a_traced_step_outside_the_pipeline_is_not_a_change(hospitals):
+    a, _ = _load(hospitals)
+    scaled = stp.TracedEstimator(StandardScaler().set_output(transform="pandas"))
+    X = scaled.fit_transform(a[["age"]])
+    pipe = stp.make_traced_pipeline(LogisticRegression()).fit(X, a["label"])
+    assert not any("differ from what was loaded" in n for n in pipe.lineage_.notes)
+
+
+def test_from_pandas_and_from_numpy_are_witnessed():
+    frame = stp.from_pandas(pd.DataFrame({"x": np.arange(10.0), "y": list("abcdefghij")}), "f")
+    arr = stp.from_numpy(np.arange(20.0).reshape(10, 2), "n")
+    assert _changed(frame) == {} and _changed(arr) == {}
+    frame["x"] = frame["x"].shift(-1)
+    arr["x1"] = arr["x1"][::-1].to_numpy()
+    assert _changed(frame) == {"x": (10, 10)}
+    assert _changed(arr) == {"x1": (10, 10)}
+
+
+def test_witness_rows_are_spread_and_bounded(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("v\n" + "\n".join(str(i) for i in range(5000)) + "\n")
+    df = stp.read_csv(path)
+    (source,) = REGISTRY.snapshot()
+    (w,) = WITNESSES.loads(source.code, source.sha256)
+    assert N_WITNESS / 2 <= w.ids.size <= 3 * N_WITNESS
+    assert is_witness(stp.row_ids(df), stride(len(df))).sum() == w.ids.size
+    # every fifth of the rows still meets its share of the witnesses
+    for start in range(0, 5000, 1000):
+        part = df.iloc[start : start + 1000].copy()
+        part["v"] = part["v"] + 1
+        k, n = _changed(part)["v"]
+        assert k == n >= w.ids.size / 10
+
+
+def test_witness_values_stay_in_the_process(hospitals):
+    _load(hospitals)
+    marker = "ZQX-witness-MARK"
+    frame = stp.from_pandas(pd.DataFrame({"secret": [marker] * 5, "x": np.arange(5.0)}), "m")
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(frame[["x"]], [0, 1, 0, 1, 0])
+    assert marker.encode() not in pickle.dumps(pipe)
+    assert marker.encode() not in pickle.dumps(pipe.lineage_)
+
+
+@pytest.mark.parametrize("n_loads", [3, 12])
+def test_many_loads_of_one_source_never_false_alarm(tmp_path, n_loads):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b\n" + "\n".join(f"{i},{i * 2}" for i in range(50)) + "\n")
+    frames = [
+        stp.read_csv(path, dtype={"a": "float64" if k % 2 else "int64"}, usecols=None)
+        if k < 2
+        else stp.read_csv(path, converters={"b": (lambda v, k=k: f"{v}-{k}")})
+        for k in range(n_loads)
+    ]
+    for f in frames:
+        assert _changed(f) == {}
+
+
+def _labs(tmp_path, keys):
+    path = tmp_path / "labs.csv"
+    rows = [f"{k},{k * 0.5},{k % 3}" for k in keys]
+    path.write_text("key,chol,grade\n" + "\n".join(rows) + "\n")
+    return stp.read_csv(path, source_id="labs")
+
+
+@pytest.mark.parametrize("where", ["none", "after", "before_left", "before_right", "both"])
+def test_merged_rows_are_compared_through_the_merge(tmp_path, where):
+    paths = write_hospitals(tmp_path, n_a=400, n_b=10)
+    a, _ = _load(paths)
+    labs = _labs(tmp_path, a["key"].tolist())
+    clean = stp.merge(a, labs, on="key", how="left")
+    if where in ("before_left", "both"):
+        a = a.assign(age=a["age"] + 0.5)
+    if where in ("before_right", "both"):
+        labs = labs.assign(chol=labs["chol"] + 0.5)
+    merged = stp.merge(a, labs, on="key", how="left")
+    if where == "after":
+        merged = merged.assign(age=merged["age"] + 0.5)
+    expected = {
+        "none": set(),
+        "after": {"age"},
+        "before_left": {"age"},
+        "before_right": {"chol"},
+        "both": {"age", "chol"},
+    }[where]
+    found = _changed(merged)
+    assert set(found) == expected
+    # counts add the rows checked in the merge's inputs (every one differs there) to
+    # the merged rows checked against the merge itself
+    assert all(0 < k <= n for k, n in found.values())
+    if where == "after":
+        assert all(k == n for k, n in found.values())
+    # the clean merge of the same parents is another load of the same merge: still clean
+    assert _changed(clean) == {}
+
+
+def test_an_aggregate_of_a_changed_column_is_named_where_it_is_joined_back(tmp_path):
+    paths = write_hospitals(tmp_path, n_a=400, n_b=10)
+    a, _ = _load(paths)
+    shifted = a.assign(bp=a["bp"].shift(1))
+    stats = stp.aggregate(shifted, by="sex", bp_mean=("bp", "mean"), n=("age", "size"))
+    joined = stp.merge(a, stats, on="sex")
+    found = _changed(joined)
+    assert set(found) == {"bp_mean"}
+    clean = stp.merge(a, stp.aggregate(a, by="sex", bp_mean=("bp", "mean")), on="sex")
+    assert _changed(clean) == {}
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(joined[["age", "bp_mean"]], joined["label"])
+    (note,) = [n for n in pipe.lineage_.notes if "differ from what was loaded" in n]
+    assert note.startswith("input column(s) bp_mean (")
+
+
+def test_cells_that_do_not_compare_simply():
+    frame = pd.DataFrame(
+        {
+            "lists": [[1, 2], [3], None, [4]] * 5,
+            "arrays": [np.arange(k % 3) for k in range(20)],
+            "text": pd.array(["a", None, "c", "d"] * 5, dtype="string"),
+            "nullable": pd.array([1, None, 3, 4] * 5, dtype="Int64"),
+            "cat": pd.Categorical(["x", "y", None, "x"] * 5),
+        }
+    )
+    traced = stp.from_pandas(frame, "odd")
+    assert _changed(traced) == {}
+    changed = traced.assign(lists=traced["lists"].shift(1), text=traced["text"].str.upper())
+    assert set(_changed(changed)) == {"lists", "text"}
