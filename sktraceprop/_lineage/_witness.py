@@ -6,7 +6,8 @@ name): the row keeps its file and line while its value came from another row. Th
 library cannot see pandas operations, but it can see their result. Each load
 (``read_csv``, ``from_pandas``, ``from_numpy``, and the result of ``merge`` and
 ``aggregate``) keeps the values of a few hundred rows picked by a hash of their ids
-(:func:`is_witness`), in this process only (they never travel in a pickle or a store).
+(:func:`is_witness`), in this process only (they never travel in a pickle or a store);
+rows an unlearner removes are dropped from them (:meth:`_Witnesses.forget`).
 A traced fit compares the rows it is given that are witnesses with what was loaded for
 them, column by column, and its run names the columns whose values changed
 (:func:`changed_columns`). A change found proves the column was altered after loading;
@@ -208,6 +209,21 @@ class _Witnesses:
         if known is None or known[0] != sha256:
             return []
         return list(known[1])
+
+    def forget(self, ids):
+        """Drop the witness rows with these ids (rows an unlearner removed): their
+        values stay nowhere in this process."""
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        with self._lock:
+            for code in np.unique(codes_of(ids)).tolist():
+                known = self._by_code.get(int(code))
+                for load in known[1] if known is not None else ():
+                    keep = np.flatnonzero(~np.isin(load.ids, ids))
+                    if keep.size < load.ids.size:
+                        load.ids = load.ids[keep]
+                        load.columns = {k: c.take(keep) for k, c in load.columns.items()}
+                if known is not None:
+                    known[1] = [load for load in known[1] if load.ids.size]
 
     def clear(self):
         with self._lock:

@@ -33,6 +33,7 @@ from .._lineage._record import source_table, upstream_ops
 from .._lineage._rows import depends_on, lineage_frame
 from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
+from .._lineage._witness import WITNESSES
 from .._prediction_log import release_replaced_parts
 from .._tracing import library_fit
 from ..exceptions import UnlearningError
@@ -804,6 +805,9 @@ class GradientCorrectionUnlearner(
                 "damping. Nothing was changed."
             )
         self._commit(UnlearningEvent(self._caveats(event, removal)), removal, retained)
+        # the values of a few hundred rows per load, kept in this process to notice
+        # columns changed after loading: the removed rows' go too
+        WITNESSES.forget(np.concatenate([self.train_row_ids_[positions], leaves]))
 
     def _removed_rows(self, positions):
         """Event fields naming the removed rows (ids, digest, counts and lines per source,

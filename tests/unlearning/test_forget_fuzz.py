@@ -637,3 +637,46 @@ def test_the_run_copy_exports_without_the_store_and_says_why_not_with_it(tmp_pat
     assert copy.n_samples == stored.n_samples - 2 == len(X) - 2
     # training rows 0 and 1 of the corrected model: lines 1 and 4 (2 and 3 were removed)
     assert unl.estimator_.trace([0, 1])["line"].tolist() == [1, 4]
+
+
+def test_the_witness_values_kept_in_the_process_forget_the_removed_rows():
+    """Each load keeps the values of a few hundred rows in this process, to notice
+    columns changed later (every row of a small frame): the removed rows' values,
+    markers loaded with the data, stayed there after the removal."""
+    from sktraceprop._lineage._witness import WITNESSES
+
+    def kept():
+        return pickle.dumps(
+            {k: [v[0], [vars_of(w) for w in v[1]]] for k, v in WITNESSES._by_code.items()}
+        )
+
+    def vars_of(load):
+        return {k: getattr(load, k) for k in load.__slots__}
+
+    rng = np.random.default_rng(5)
+    visits = pd.DataFrame({"patient": rng.integers(0, 8, 50), "x0": rng.normal(size=50)})
+    visits.loc[[3, 7], "x0"] = [MARK, MARK + 1]
+    patients = pd.DataFrame({"patient": np.arange(8), "x1": rng.normal(size=8)})
+    patients.loc[5, "x1"] = MARK + 2
+    visits = stp.from_pandas(visits, "witnessed_visits")
+    patients = stp.from_pandas(patients, "witnessed_patients")
+    X = stp.merge(visits, patients, on="patient").drop(columns="patient")
+    y = (X["x0"].to_numpy() > 0).astype(int)
+    marks = [MARK, MARK + 1, MARK + 2]
+    assert _hits(kept(), marks) == marks  # loaded with the data: the search can fail
+    unl = GradientCorrectionUnlearner(
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    )
+    unl.fit(X, y)
+    merged = stp.row_lineage(X)
+    with_marks = merged["row_id"].isin(stp.row_ids(visits)[[3, 7]]).to_numpy()
+    unl.unlearn(sample_id=stp.row_ids(X)[np.unique(merged["row"][with_marks])])
+    unl.unlearn(sample_id=stp.row_ids(patients)[[5]])  # a parent: its merged rows go
+    assert _hits(kept(), marks) == []
+    # the rows kept are still compared: a column changed after loading is still noticed
+    X2 = X.copy()
+    X2["x0"] = X2["x0"] * 2.0
+    refit = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X2, y)
+    assert any(
+        "x0" in note and "differ from what was loaded" in note for note in refit.lineage_.notes
+    )
