@@ -345,10 +345,14 @@ class GradientCorrectionUnlearner(
     on each holdout row. ``benchmarks/bench_unlearning.py`` measures that
     memory. Row ids of removed rows are kept (``train_row_ids_``, the log); their
     values are not. A traced pipeline's run (``estimator_.lineage_``) is rewritten after
-    each removal: feature names only removed rows produced are dropped and
-    ``source_stats`` are counted again over the retained rows (``retained`` says what
-    could not be). The run stored at fit is append-only and keeps what it recorded,
-    removed rows included; each event's ``caveat`` says so. For models that do not fit
+    each removal: its training rows (``row_ids``) are the retained rows, sources none of
+    them comes from are dropped, feature names only removed rows produced are dropped
+    and ``source_stats`` are counted again over the retained rows (``retained`` says
+    what could not be). A bare model is corrected in place, so a reference to
+    ``estimator_`` sees the removal. Pipeline ``memory=`` caches are not used (their
+    files would keep steps fitted on removed rows). The run stored at fit is
+    append-only and keeps what it recorded, removed rows included; each event's
+    ``caveat`` says so. For models that do not fit
     to the exact optimum (``SGDClassifier``, or a loose ``tol`` of the solver), the
     corrected model is the exact optimum of the retained objective, not what a new
     stochastic fit would return.
