@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._lineage._capture import resolve_row_ids, validate_ids
 from .._lineage._fingerprint import class_path
 from .._lineage._ids import codes_of
-from .._lineage._record import source_table, upstream_ops
+from .._lineage._record import changes, source_table, upstream_ops
 from .._lineage._rows import depends_on, lineage_frame
 from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
@@ -49,7 +49,7 @@ from ._convex import NewtonCorrection, check_convex, final_step, unsupported
 from ._event import UnlearningEvent, row_ids_digest
 from ._neural import NeuralCorrection
 from ._neural_backend import neural_backend
-from ._outside import outside_steps_caveat, outside_steps_over
+from ._outside import changed_columns_caveat, outside_steps_caveat, outside_steps_over
 from ._pipeline_refit import PipelineRefit
 from ._run_copy import redact_features, retained_rows_of, retained_stats
 from ._weights import sample_weight_params
@@ -311,6 +311,8 @@ class GradientCorrectionUnlearner(
         came from), ``request``, ``aggregates_over_removed_rows`` and
         ``steps_fitted_outside_over_removed_rows`` (retained rows whose values carry
         removed rows' data: group statistics, steps fitted outside the model),
+        ``columns_changed_after_loading`` (input columns whose values differ from what
+        was loaded, found on the witness rows: ``[rows that differ, rows checked]``),
         ``preprocessing`` for pipelines, ``note`` and
         ``caveat`` when there is something to say, and ``seq``/``event_hash`` when
         stored. Printed, an event summarises the row ids (count, lines, digest). Neural
@@ -459,6 +461,8 @@ class GradientCorrectionUnlearner(
         # a request that cannot be honoured is refused before anything is fitted or stored
         forget = None if self.forget is None else self._split_forget(self.forget)
         ids = resolve_row_ids(X, sample_id)
+        # columns changed after loading (values moved between rows stay after a removal)
+        changed = changes(X, ids)
         # rows this unlearner removed on request before this new fit
         removed_before = [np.asarray(e["row_ids"]) for e in getattr(self, "unlearning_log_", ())]
         est = clone(self.estimator)
@@ -515,6 +519,7 @@ class GradientCorrectionUnlearner(
                     method = NewtonCorrection.fit(final, Z, y_arr, sw)
             try:
                 self._set_fitted(est, ids, lineage, method)
+                self._changed = changed
                 if forget is not None:
                     positions, named = self._resolve(*forget, strict=False)
                     if positions.size == ids.shape[0]:
@@ -576,7 +581,7 @@ class GradientCorrectionUnlearner(
         """Leave the unlearner unfitted (a fit that failed part-way)."""
         for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
             delattr(self, name)
-        for name in ("_method", "_sources", "_derived", "_parents"):
+        for name in ("_method", "_sources", "_derived", "_parents", "_changed"):
             self.__dict__.pop(name, None)
 
     # -- removal requests ------------------------------------------------------------------
@@ -628,7 +633,10 @@ class GradientCorrectionUnlearner(
             still carry the removed rows' data. The event's ``caveat`` and
             ``aggregates_over_removed_rows`` say which and how many. Likewise for
             steps fitted outside the model (:class:`~sktraceprop.TracedEstimator`) on
-            sources of removed rows (``steps_fitted_outside_over_removed_rows``).
+            sources of removed rows (``steps_fitted_outside_over_removed_rows``), and
+            for input columns changed after loading, outside the pipeline
+            (``columns_changed_after_loading``): values moved between rows by pandas
+            (``shift``, ``ffill``, ``rolling``) may still carry removed rows' data.
         """
         check_is_fitted(self, "estimator_")
         given = [a is not None for a in (source_id, sample_id, mask)]
@@ -797,6 +805,9 @@ class GradientCorrectionUnlearner(
         outside = self._outside_steps(retained, leaves)
         if outside:
             event["steps_fitted_outside_over_removed_rows"] = outside
+        changed = getattr(self, "_changed", None)
+        if changed:
+            event["columns_changed_after_loading"] = {c: list(v) for c, v in changed.items()}
         if self._derived:
             remaining = self._aggregates_over_removed(
                 retained, np.concatenate([named["ids"], leaves]), named["codes"]
@@ -896,6 +907,10 @@ class GradientCorrectionUnlearner(
             caveats.append(message)
         if "steps_fitted_outside_over_removed_rows" in event:
             message = outside_steps_caveat(event["steps_fitted_outside_over_removed_rows"])
+            warnings.warn(message, UserWarning, stacklevel=4)
+            caveats.append(message)
+        if "columns_changed_after_loading" in event:
+            message = changed_columns_caveat(event["columns_changed_after_loading"])
             warnings.warn(message, UserWarning, stacklevel=4)
             caveats.append(message)
         stored = self._stored_run_caveat(removal)

@@ -6,12 +6,14 @@ applied to (``Op.sources``). When rows of such a source are removed, the retaine
 of those sources still hold values that step computed with what it learnt from the
 removed rows (a scaler's mean and scale, an encoder's categories): no correction of the
 model reaches them. The rows the step was fitted on are not recorded, only its sources,
-so such a step *may* carry the removed rows; the removal's record names it.
+so such a step *may* carry the removed rows; the removal's record names it. So are input
+columns changed after loading by pandas code the library could not see
+(:func:`changed_columns_caveat`).
 """
 
 import numpy as np
 
-__all__ = ["outside_steps_caveat", "outside_steps_over"]
+__all__ = ["changed_columns_caveat", "outside_steps_caveat", "outside_steps_over"]
 
 
 def outside_steps_over(ops, removed_sources, rows, sources):
@@ -51,4 +53,19 @@ def outside_steps_caveat(steps):
         "may still be in those rows' values, which no correction of the model removes: "
         "refit the step without them and refit the model, or make the step part of the "
         "pipeline, where unlearning refits it"
+    )
+
+
+def changed_columns_caveat(changed):
+    """The caveat and warning naming input columns changed after loading (the witness
+    rows of :mod:`sktraceprop._lineage._witness`), outside the pipeline."""
+    names = ", ".join(f"{c} ({k} of {n} rows checked)" for c, (k, n) in changed.items())
+    return (
+        f"input column(s) {names} hold values that differ from what was loaded: they were "
+        "changed before the fit, outside the pipeline, and the run does not record how. "
+        "Where values moved between rows (shift, ffill/bfill, rolling, "
+        "groupby().transform, a column replaced under the same name), retained rows may "
+        "still carry the removed rows' values, which no correction of the model removes: "
+        "recompute those columns without the removed rows and refit, or compute them in "
+        "the pipeline, where unlearning refits them"
     )
