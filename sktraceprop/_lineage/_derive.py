@@ -161,12 +161,13 @@ def merge(left, right, source_id=None, **merge_kwargs):
 
 
 def _inherited(origins, before):
-    """Output column -> summed ``(differ, checked)`` of the changed inputs it comes from."""
+    """Output column -> summed counts (:func:`changed_columns`) of the changed inputs it
+    comes from."""
     out = {}
     for name, refs in origins.items():
         found = [before[side][str(col)] for side, col in refs if str(col) in before[side]]
         if found:
-            out[name] = (sum(k for k, _ in found), sum(n for _, n in found))
+            out[name] = tuple(int(sum(c)) for c in zip(*found))
     return out
 
 

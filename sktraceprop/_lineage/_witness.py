@@ -251,8 +251,9 @@ def changed_columns(X, ids, sources, skip=()):
     Returns
     -------
     changed : dict
-        Column -> ``(rows that differ, witness rows compared)``, for the columns with at
-        least one difference, in ``X``'s column order. For rows of a merge or aggregate,
+        Column -> ``(rows that differ, witness rows compared, of those that differ the
+        rows whose loaded value was missing)``, for the columns with at least one
+        difference, in ``X``'s column order. For rows of a merge or aggregate,
         the counts include those found in its inputs when it was made.
     """
     if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates or not len(ids):
@@ -260,7 +261,7 @@ def changed_columns(X, ids, sources, skip=()):
     names = [str(c) for c in X.columns]
     skip = set(skip)
     ids = np.asarray(ids, dtype=np.int64)
-    differ, compared = dict.fromkeys(names, 0), dict.fromkeys(names, 0)
+    counts = {n: [0, 0, 0] for n in names}  # differ, compared, filled
     distinct = distinct_codes(ids)
     codes = codes_of(ids) if len(distinct) > 1 else None
     for code in distinct:
@@ -279,6 +280,8 @@ def changed_columns(X, ids, sources, skip=()):
         mine = dict(zip(names, _columns(X.iloc[hit])))  # a few hundred rows
         matched = {n: np.zeros(hit.size, dtype=bool) for n in names}
         covered = {n: np.zeros(hit.size, dtype=bool) for n in names}
+        # missing in every load that has the row: a difference there fills a gap
+        was_missing = {n: np.ones(hit.size, dtype=bool) for n in names}
         for w in loads:
             here = w.positions(ids[hit])
             inside = np.flatnonzero(here >= 0)
@@ -288,34 +291,46 @@ def changed_columns(X, ids, sources, skip=()):
             for name in names:
                 if name in skip or name not in w.columns:
                     continue
-                eq = _equal(mine[name].take(inside), w.columns[name].take(here[inside]))
+                theirs = w.columns[name].take(here[inside])
+                eq = _equal(mine[name].take(inside), theirs)
                 matched[name][inside] |= eq
                 covered[name][inside] = True
+                was_missing[name][inside] &= theirs.missing
                 agrees &= eq
             if agrees.any() or len(loads) == 1:
                 # X's rows come from this load (a merge or aggregate of changed inputs)
-                for name, (k, n) in w.inherited.items():
-                    if name in differ and name not in skip:
-                        differ[name] += k
-                        compared[name] += n
+                for name, found in w.inherited.items():
+                    if name in counts and name not in skip:
+                        counts[name] = [a + b for a, b in zip(counts[name], found)]
         for name in names:
-            compared[name] += int(covered[name].sum())
-            differ[name] += int((covered[name] & ~matched[name]).sum())
-    return {n: (differ[n], compared[n]) for n in names if differ[n]}
+            differs = covered[name] & ~matched[name]
+            counts[name][0] += int(differs.sum())
+            counts[name][1] += int(covered[name].sum())
+            counts[name][2] += int((differs & was_missing[name]).sum())
+    return {n: tuple(c) for n, c in counts.items() if c[0]}
+
+
+def describe(changed):
+    """``"bp (12 of 256 rows checked, 3 of them missing values filled), ..."``."""
+    out = []
+    for name, (k, n, filled) in changed.items():
+        gaps = f", {filled} of them missing values filled" if filled else ""
+        out.append(f"{name} ({k} of {n} rows checked{gaps})")
+    return ", ".join(out)
 
 
 def changed_note(changed):
     """The run's note naming ``changed`` (from :func:`changed_columns`)."""
-    listed = ", ".join(f"{name} ({k} of {n} rows checked)" for name, (k, n) in changed.items())
     return (
-        f"input column(s) {listed} hold values that differ from what was loaded for the "
-        "same rows, or for the rows they were merged or aggregated from (read_csv, "
-        "from_pandas, from_numpy): they were changed outside the "
-        "pipeline, and the run does not record how. Their lineage names the loaded "
-        "column, which is right where each row's new value was computed from that row "
-        "alone (a unit conversion, fillna with a constant); values moved between rows "
-        "(shift, ffill/bfill, rolling, groupby().transform, a column replaced under the "
-        "same name) carry data of other rows that the lineage does not name, and that "
-        "unlearning those rows does not remove. Do such steps in the pipeline, or with "
-        "sktraceprop.merge / sktraceprop.aggregate / a TracedEstimator."
+        f"input column(s) {describe(changed)} hold values that differ from what was "
+        "loaded for the same rows, or for the rows they were merged or aggregated from "
+        "(read_csv, from_pandas, from_numpy): they were changed outside the pipeline, "
+        "and the run does not record how. Their lineage names the loaded column, which "
+        "is right where each row's new value was computed from that row alone (a unit "
+        "conversion, fillna with a constant); values moved between rows or computed over "
+        "rows (shift, ffill/bfill, fillna with a mean, rolling, groupby().transform, a "
+        "column replaced under the same name) carry data of other rows that the lineage "
+        "does not name, and that unlearning those rows does not remove. Do such steps in "
+        "the pipeline, or with sktraceprop.merge / sktraceprop.aggregate / a "
+        "TracedEstimator."
     )

@@ -312,7 +312,8 @@ class GradientCorrectionUnlearner(
         ``steps_fitted_outside_over_removed_rows`` (retained rows whose values carry
         removed rows' data: group statistics, steps fitted outside the model),
         ``columns_changed_after_loading`` (input columns whose values differ from what
-        was loaded, found on the witness rows: ``[rows that differ, rows checked]``),
+        was loaded, found on the witness rows: ``[rows that differ, rows checked, of those
+        the missing values filled]``),
         ``preprocessing`` for pipelines, ``note`` and
         ``caveat`` when there is something to say, and ``seq``/``event_hash`` when
         stored. Printed, an event summarises the row ids (count, lines, digest). Neural

@@ -13,6 +13,8 @@ columns changed after loading by pandas code the library could not see
 
 import numpy as np
 
+from .._lineage._witness import describe
+
 __all__ = ["changed_columns_caveat", "outside_steps_caveat", "outside_steps_over"]
 
 
@@ -59,12 +61,13 @@ def outside_steps_caveat(steps):
 def changed_columns_caveat(changed):
     """The caveat and warning naming input columns changed after loading (the witness
     rows of :mod:`sktraceprop._lineage._witness`), outside the pipeline."""
-    names = ", ".join(f"{c} ({k} of {n} rows checked)" for c, (k, n) in changed.items())
     return (
-        f"input column(s) {names} hold values that differ from what was loaded: they were "
-        "changed before the fit, outside the pipeline, and the run does not record how. "
-        "Where values moved between rows (shift, ffill/bfill, rolling, "
-        "groupby().transform, a column replaced under the same name), retained rows may "
+        f"input column(s) {describe(changed)} hold values that differ from what was "
+        "loaded: they were changed before the fit, outside the pipeline, and the run does "
+        "not record how. "
+        "Where values moved between rows or were computed over rows (shift, ffill/bfill, "
+        "fillna with a mean, rolling, groupby().transform, a column replaced under the "
+        "same name), retained rows may "
         "still carry the removed rows' values, which no correction of the model removes: "
         "recompute those columns without the removed rows and refit, or compute them in "
         "the pipeline, where unlearning refits them"

@@ -21,6 +21,7 @@ from sktraceprop._lineage._witness import (
     N_WITNESS,
     WITNESSES,
     changed_columns,
+    changed_note,
     is_witness,
     stride,
 )
@@ -52,7 +53,8 @@ def _changed(X):
 
 
 def _expected(X, truth, a):
-    """Column -> (rows that differ, rows compared) over the witness rows, by the truth."""
+    """Column -> (rows that differ, rows compared, of those the rows missing in the file)
+    over the witness rows, by the truth."""
     ids = stp.row_ids(X)
     # which file a row is from (the key is unique within a file only)
     files = np.where(ids >> 36 == stp.row_ids(a)[0] >> 36, 0, 1)
@@ -68,12 +70,13 @@ def _expected(X, truth, a):
         mine = X[c].to_numpy(dtype=object)[rows]
         where = list(zip(files[rows], X["key"].to_numpy()[rows]))
         theirs = truth.loc[where, c].to_numpy(dtype=object)
-        differ = sum(
+        differs = [
             not ((pd.isna(m) and pd.isna(t)) or (not pd.isna(m) and not pd.isna(t) and m == t))
             for m, t in zip(mine, theirs)
-        )
-        if differ:
-            out[c] = (differ, int(rows.sum()))
+        ]
+        filled = sum(d and pd.isna(t) for d, t in zip(differs, theirs))
+        if sum(differs):
+            out[c] = (sum(differs), int(rows.sum()), filled)
     return out
 
 
@@ -130,8 +133,8 @@ def test_changed_columns_match_the_file(tmp_path, keep, change, both, seed):
         assert _changed(df) == {}
     if change in ("plus", "lower") and len(df) and (df.index.isin(_witness_ids())).any():
         named = "age" if change == "plus" else "sex"
-        k, n = _changed(df)[named]
-        assert k == n > 0
+        k, n, filled = _changed(df)[named]
+        assert k == n > 0 and filled == 0
 
 
 def _witness_ids():
@@ -188,8 +191,8 @@ def test_from_pandas_and_from_numpy_are_witnessed():
     assert _changed(frame) == {} and _changed(arr) == {}
     frame["x"] = frame["x"].shift(-1)
     arr["x1"] = arr["x1"][::-1].to_numpy()
-    assert _changed(frame) == {"x": (10, 10)}
-    assert _changed(arr) == {"x1": (10, 10)}
+    assert _changed(frame) == {"x": (10, 10, 0)}
+    assert _changed(arr) == {"x1": (10, 10, 0)}
 
 
 def test_witness_rows_are_spread_and_bounded(tmp_path):
@@ -204,7 +207,7 @@ def test_witness_rows_are_spread_and_bounded(tmp_path):
     for start in range(0, 5000, 1000):
         part = df.iloc[start : start + 1000].copy()
         part["v"] = part["v"] + 1
-        k, n = _changed(part)["v"]
+        k, n, _ = _changed(part)["v"]
         assert k == n >= w.ids.size / 10
 
 
@@ -263,9 +266,9 @@ def test_merged_rows_are_compared_through_the_merge(tmp_path, where):
     assert set(found) == expected
     # counts add the rows checked in the merge's inputs (every one differs there) to
     # the merged rows checked against the merge itself
-    assert all(0 < k <= n for k, n in found.values())
+    assert all(0 < k <= n for k, n, _ in found.values())
     if where == "after":
-        assert all(k == n for k, n in found.values())
+        assert all(k == n for k, n, _ in found.values())
     # the clean merge of the same parents is another load of the same merge: still clean
     assert _changed(clean) == {}
 
@@ -300,3 +303,13 @@ def test_cells_that_do_not_compare_simply():
     assert _changed(traced) == {}
     changed = traced.assign(lists=traced["lists"].shift(1), text=traced["text"].str.upper())
     assert set(_changed(changed)) == {"lists", "text"}
+
+
+def test_filled_gaps_are_counted_apart(hospitals):
+    _, b = _load(hospitals)  # hospital_b has missing bp
+    gaps = int(b["bp"].isna().sum())
+    assert gaps
+    filled = b.assign(bp=b["bp"].fillna(0.0))
+    assert _changed(filled) == {"bp": (gaps, len(b), gaps)}
+    note = changed_note(_changed(filled))
+    assert f"bp ({gaps} of {len(b)} rows checked, {gaps} of them missing values filled)" in note

@@ -31,8 +31,8 @@ def test_a_lagged_column_is_named_by_the_removal(hospitals):
     with pytest.warns(UserWarning, match=r"input column\(s\) bp \(\d+ of \d+ rows checked\)"):
         unl.unlearn(source_id="hospital_b")
     (event,) = unl.unlearning_log_
-    k, n = event["columns_changed_after_loading"]["bp"]
-    assert 0 < k <= n
+    k, n, filled = event["columns_changed_after_loading"]["bp"]
+    assert 0 < k <= n and filled == 0
     assert "age" not in event["columns_changed_after_loading"]
     assert "may still carry the removed rows' values" in event["caveat"]
 
