@@ -135,9 +135,7 @@ def _feed_value(h, obj, depth, memo):
             _feed(h, part, depth + 1, memo)
     elif isinstance(obj, BaseEstimator):
         h.update(type(obj).__qualname__.encode())
-        _feed(
-            h, {"params": obj.get_params(deep=False), "state": fitted_state(obj)}, depth + 1, memo
-        )
+        _feed(h, {"params": own_params(obj), "state": fitted_state(obj)}, depth + 1, memo)
     elif isinstance(obj, np.random.RandomState):
         _feed(h, obj.get_state(legacy=False), depth + 1, memo)
     elif isinstance(obj, dict):
@@ -160,6 +158,22 @@ def _feed_value(h, obj, depth, memo):
 _SETTINGS = frozenset(
     {"_sklearn_output_config", "_metadata_request", "_sklearn_version", "_stop_words_id"}
 )
+
+
+def own_params(estimator):
+    """``get_params(deep=False)`` without methods patched on the instance.
+
+    A traced fit shadows fit methods on the final estimator's instance while it runs
+    (to see the rows that reach it), and skorch lists instance attributes as
+    parameters: they are not parameters, and must not make the fingerprint recorded
+    during the fit differ from the fitted model's.
+    """
+    cls = type(estimator)
+    return {
+        k: v
+        for k, v in estimator.get_params(deep=False).items()
+        if not callable(getattr(cls, k, None))
+    }
 
 
 def fitted_state(estimator):
@@ -211,7 +225,7 @@ def json_safe(value):
 
 def json_params(estimator):
     """Shallow parameters of an estimator, JSON-safe."""
-    return {k: json_safe(v) for k, v in estimator.get_params(deep=False).items()}
+    return {k: json_safe(v) for k, v in own_params(estimator).items()}
 
 
 def class_path(obj):

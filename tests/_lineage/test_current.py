@@ -162,3 +162,29 @@ def test_knn_by_op_names_the_fitted_steps_of_a_transformer_changed_after_its_run
     prints = {op.fingerprint for op in val.ops_}
     assert fingerprint(transformer[0]) in prints
     assert recorded not in prints
+
+
+def test_a_skorch_net_is_its_run_until_trained_further(tmp_path):
+    # A traced fit patches fit methods on the net's instance while it runs, and skorch
+    # lists instance attributes as parameters: the run must not record them (it did,
+    # so the fitted net never matched its own run and trace refused it).
+    torch = pytest.importorskip("torch")
+    skorch = pytest.importorskip("skorch")
+    _, X, y = _data(tmp_path)
+    features = X[["a", "b"]].to_numpy(np.float32)
+    net = skorch.NeuralNetClassifier(
+        torch.nn.Linear,
+        module__in_features=2,
+        module__out_features=2,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=2,
+        train_split=None,
+        verbose=0,
+    )
+    pipe = stp.make_traced_pipeline(net).fit(features, y.to_numpy(), sample_id=stp.row_ids(X))
+    assert not {"fit", "partial_fit", "get_split_datasets"} & set(pipe.lineage_.ops[-1].params)
+    pipe.predict(features)
+    assert pipe.trace([3])["line"].tolist() == [5]
+    pipe[-1].partial_fit(features[:10], y.to_numpy()[:10])
+    with pytest.raises(LineageError, match="neuralnetclassifier"):
+        pipe.trace([3])
