@@ -2,6 +2,7 @@
 
 import numbers
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,12 +13,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._lineage._capture import resolve_row_ids
 from .._lineage._current import check_unchanged
+from .._lineage._final import WARM_START_NOTE
 from .._lineage._fingerprint import fingerprint
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from .._prediction_log import explanation_store, log_explanation
 from .._tracing import library_fit
+from ..exceptions import LineageWarning
 from ..gradients import linear_model_objective
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
@@ -298,6 +301,15 @@ class InfluenceExplainer(
             if holder is not None:
                 check_unchanged(holder, "explaining it by the run's training rows")
             self._check_training_rows(X, lineage)
+            warm = [note for note in lineage.notes if WARM_START_NOTE in note]
+            if warm:
+                warnings.warn(
+                    f"run {lineage.run_id} says {warm[0]}. The scores cover only the rows "
+                    "of this run; rows of the earlier fit also shaped the model and are "
+                    "not scored.",
+                    LineageWarning,
+                    stacklevel=2,
+                )
         self.model_ = model
         self.transformer_ = transformer
         neural = is_neural_model(model)

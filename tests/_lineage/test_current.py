@@ -7,6 +7,7 @@ trained on the run's rows only, so the run's rows must not be named as its rows.
 """
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -188,3 +189,19 @@ def test_a_skorch_net_is_its_run_until_trained_further(tmp_path):
     pipe[-1].partial_fit(features[:10], y.to_numpy()[:10])
     with pytest.raises(LineageError, match="neuralnetclassifier"):
         pipe.trace([3])
+
+
+def test_explainer_warns_that_a_warm_started_run_does_not_list_every_row(tmp_path):
+    # A traced refit that warm-starts trains further from the previous fit: its run
+    # lists only the rows of this fit, so the scores miss rows that shaped the model.
+    _, X, y = _data(tmp_path)
+    pipe = _pipe(SGDClassifier(loss="log_loss", warm_start=True, random_state=0))
+    pipe.fit(X.iloc[:30], y.iloc[:30])
+    first = pipe.lineage_.run_id
+    pipe.fit(X.iloc[30:], y.iloc[30:])
+    with pytest.warns(stp.exceptions.LineageWarning, match=f"previous fit \\(run {first}\\)"):
+        stp.InfluenceExplainer(pipe).fit(X.iloc[30:], y.iloc[30:])
+    cold = _pipe(SGDClassifier(loss="log_loss", random_state=0)).fit(X.iloc[30:], y.iloc[30:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", stp.exceptions.LineageWarning)
+        stp.InfluenceExplainer(cold).fit(X.iloc[30:], y.iloc[30:])
