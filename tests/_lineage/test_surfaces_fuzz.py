@@ -79,7 +79,7 @@ def _cli_lines(db, run_id, row):
     ]
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
 @given(files=_sources(), seed=st.integers(0, 2**16))
 def test_every_surface_names_the_line_holding_the_row(tmp_path_factory, files, seed):
     tmp_path = tmp_path_factory.mktemp("surfaces")
@@ -235,7 +235,7 @@ def _joined_files(draw):
     return "\n".join(a_lines) + "\n", "\r\n".join(b_lines) + "\r\n"
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
 @given(files=_joined_files(), seed=st.integers(0, 100))
 def test_merged_and_aggregated_rows_name_each_parent_line(tmp_path_factory, files, seed):
     tmp_path = tmp_path_factory.mktemp("joined")
