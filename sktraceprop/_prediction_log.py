@@ -16,6 +16,7 @@ import zlib
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
+from ._lineage._current import changed_steps
 from ._lineage._fingerprint import class_path
 from ._row_hash import hash_rows, start_hash_rows
 from .stores._chain import blob_payload_text
@@ -232,6 +233,11 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
         # The run no longer describes every part that answered (an unlearner corrected
         # a step in place, or a step was swapped): said in the event, never hidden.
         payload["replaced_since_fit"] = replaced
+    changed = changed_steps(estimator, run)
+    if changed:
+        # Refitted or modified in place (partial_fit, a warm start): the run's
+        # fingerprint above is not the answering model's, and the event says so.
+        payload["changed_since_fit"] = changed
     blobs = [("outputs", key) for key in ("labels", "values") if key in payload["outputs"]]
     blobs = [path for path in blobs if isinstance(payload["outputs"][path[1]].get("data"), bytes)]
     # built here, of JSON values only, and held by nothing else: serialised once

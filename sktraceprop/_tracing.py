@@ -19,6 +19,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from ._lineage._capture import check_aligned, resolve_row_ids
+from ._lineage._current import check_unchanged
 from ._lineage._record import recording
 from ._lineage._stats import source_stats
 from ._prediction_log import check_log_predictions, remember_answering_parts
@@ -216,8 +217,16 @@ class TracedMixin(SourcesTravelMixin):
         trace : DataFrame
             Columns ``train_index``, ``row_id``, ``source_id``, ``uri``, ``line`` and
             ``ops``.
+
+        Raises
+        ------
+        LineageError
+            When a step changed since the run (refitted, replaced or modified outside
+            a traced fit): the run's rows would no longer be this model's.
+            ``lineage_.trace(indices)`` reads the run as recorded.
         """
         check_is_fitted(self, "lineage_")
+        check_unchanged(self, "trace() naming the training rows")
         return self.lineage_.trace(indices)
 
     def _add_sample_id_request(self, router):

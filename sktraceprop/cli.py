@@ -16,16 +16,55 @@ import hashlib
 import sys
 from pathlib import Path
 
+#: Magic bytes of the compressions pandas reads, and the module that opens them.
+_COMPRESSED = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "lzma"),
+    (b"\x28\xb5\x2f\xfd", "zstandard"),
+)
 
-def _line_of(uri, line):
+
+def _decompressed(data):
+    """The bytes pandas parses of a file that may be compressed or archived."""
+    import importlib
+    import io
+    import zipfile
+
+    for magic, module in _COMPRESSED:
+        if data.startswith(magic):
+            opened = importlib.import_module(module)
+            if module == "zstandard":
+                return _decompressed(opened.ZstdDecompressor().stream_reader(data).read())
+            return _decompressed(opened.decompress(data))
+    if not data.startswith(b"PK\x03\x04"):
+        return data
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        if len(names) != 1:
+            raise ValueError(f"a zip archive of {len(names)} files")
+        return archive.read(names[0])
+
+
+def _line_of(uri, line, data=None):
+    """Physical line ``line`` (1-based) of a file, as read_csv counts lines.
+
+    Lines end with ``\n``, ``\r\n`` or a lone ``\r`` in the decompressed bytes; the
+    text is decoded as UTF-8 with undecodable bytes shown as escapes (the file's
+    encoding is not recorded), so a line is never shown from other bytes.
+    """
+    import re
     from urllib.parse import unquote, urlparse
 
-    path = Path(unquote(urlparse(uri).path))
-    with open(path, encoding="utf-8") as f:
-        for k, text in enumerate(f, start=1):
-            if k == line:
-                return text.rstrip("\n")
-    return ""
+    if data is None:
+        data = Path(unquote(urlparse(uri).path)).read_bytes()
+    data = _decompressed(data)
+    lines = re.split(rb"\r\n|\r|\n", data)
+    if data.endswith((b"\n", b"\r")):
+        lines.pop()
+    if not 1 <= line <= len(lines):
+        return ""
+    return lines[line - 1].decode("utf-8", errors="backslashreplace")
 
 
 def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
@@ -216,7 +255,10 @@ def _line_text(uri, line, sha256):
         return None, f"file not readable: {exc.strerror or exc}"
     if hashlib.sha256(data).hexdigest() != sha256:
         return None, "the file changed since it was loaded (SHA-256 differs): line not shown"
-    return _line_of(uri, line), None
+    try:
+        return _line_of(uri, line, data), None
+    except (OSError, EOFError, ValueError, ImportError, LookupError) as exc:
+        return None, f"line not shown: the file could not be decompressed ({exc})"
 
 
 def _cmd_trace(args, out):

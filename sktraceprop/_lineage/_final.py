@@ -43,6 +43,10 @@ def refuse_frozen(leaf):
         )
 
 
+#: How a run's note says its final estimator continued from an earlier fit.
+WARM_START_NOTE = "was fitted with warm_start=True on top of its previous fit"
+
+
 class FinalRows:
     """What the final estimator was fitted on: row count, carried row ids, with a target;
     and whether the fit continued from its previous one (``warm_start=True``)."""
@@ -142,7 +146,7 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
     if seen.warm:
         run = f" (run {previous_run})" if previous_run else ""
         notes.append(
-            f"{step} was fitted with warm_start=True on top of its previous fit{run}: its "
+            f"{step} {WARM_START_NOTE}{run}: its "
             "parameters also depend on the rows that fit used, which this run does not list"
         )
     held_out = _validation_fraction(leaf)

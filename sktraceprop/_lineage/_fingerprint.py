@@ -68,8 +68,31 @@ def _feed_object(h, obj, depth, memo):
     elif hasattr(obj, "__dict__") and not isinstance(obj, type):
         h.update(_class_bytes(obj))
         _feed(h, vars(obj), depth + 1, memo)
+    elif isinstance(obj, set | frozenset):
+        h.update(_class_bytes(obj))
+        _feed(h, sorted(obj, key=repr), depth + 1, memo)
     else:
-        h.update(_ADDRESS.sub("", repr(obj)).encode())
+        reduced = _reduced(obj)
+        if reduced is None:
+            h.update(_ADDRESS.sub("", repr(obj)).encode())
+        else:
+            # Extension objects (a fitted tree's nodes) show no state in their repr:
+            # what pickling keeps of them is their content.
+            h.update(_class_bytes(obj))
+            _feed(h, reduced, depth + 1, memo)
+
+
+def _reduced(obj):
+    """Constructor arguments and state that pickling keeps of ``obj``, or None."""
+    if isinstance(obj, type):
+        return None
+    try:
+        reduced = obj.__reduce_ex__(4)
+    except Exception:  # objects that cannot be pickled (locks): their repr
+        return None
+    if not isinstance(reduced, tuple) or len(reduced) < 2:
+        return None
+    return list(reduced[1:3])
 
 
 def _class_bytes(obj):
@@ -112,9 +135,7 @@ def _feed_value(h, obj, depth, memo):
             _feed(h, part, depth + 1, memo)
     elif isinstance(obj, BaseEstimator):
         h.update(type(obj).__qualname__.encode())
-        _feed(
-            h, {"params": obj.get_params(deep=False), "state": fitted_state(obj)}, depth + 1, memo
-        )
+        _feed(h, {"params": own_params(obj), "state": fitted_state(obj)}, depth + 1, memo)
     elif isinstance(obj, np.random.RandomState):
         _feed(h, obj.get_state(legacy=False), depth + 1, memo)
     elif isinstance(obj, dict):
@@ -132,12 +153,46 @@ def _feed_value(h, obj, depth, memo):
         _feed_object(h, obj, depth, memo)
 
 
+#: scikit-learn's private settings and caches (not learnt by fit; the text
+#: vectorizers' ``_stop_words_id`` is an ``id()`` set by transform).
+_SETTINGS = frozenset(
+    {"_sklearn_output_config", "_metadata_request", "_sklearn_version", "_stop_words_id"}
+)
+
+
+def own_params(estimator):
+    """``get_params(deep=False)`` without methods patched on the instance.
+
+    A traced fit shadows fit methods on the final estimator's instance while it runs
+    (to see the rows that reach it), and skorch lists instance attributes as
+    parameters: they are not parameters, and must not make the fingerprint recorded
+    during the fit differ from the fitted model's.
+    """
+    cls = type(estimator)
+    return {
+        k: v
+        for k, v in estimator.get_params(deep=False).items()
+        if not callable(getattr(cls, k, None))
+    }
+
+
 def fitted_state(estimator):
-    """Public fitted attributes (names ending in ``_``) of an estimator."""
+    """Fitted attributes of an estimator.
+
+    Public names ending in ``_`` and, for scikit-learn's own estimators, private ones
+    too: a histogram gradient boosting model predicts from ``_predictors``, a KNN
+    imputer or classifier from ``_fit_X`` and ``_y``, and scikit-learn's estimator
+    checks keep private state unchanged by predict and transform.
+    """
+    own = type(estimator).__module__.startswith("sklearn.")
     return {
         k: v
         for k, v in vars(estimator).items()
-        if k.endswith("_") and not k.startswith("_") and k != "lineage_"
+        if k != "lineage_"
+        and (
+            (k.endswith("_") and not k.startswith("_"))
+            or (own and k.startswith("_") and not k.startswith("__") and k not in _SETTINGS)
+        )
     }
 
 
@@ -170,7 +225,7 @@ def json_safe(value):
 
 def json_params(estimator):
     """Shallow parameters of an estimator, JSON-safe."""
-    return {k: json_safe(v) for k, v in estimator.get_params(deep=False).items()}
+    return {k: json_safe(v) for k, v in own_params(estimator).items()}
 
 
 def class_path(obj):

@@ -57,21 +57,9 @@ def _names(est, attr):
         return []
 
 
-def collect_ops(estimator, prefix=""):
-    """One :class:`Op` per fitted leaf and composite step, in fit order."""
-    ops = []
-
-    def add(name, est):
-        ops.append(
-            Op(
-                name=name,
-                cls=class_path(est),
-                params=json_params(est),
-                fingerprint=fingerprint(est),
-                features_in=_names(est, "in"),
-                features_out=_names(est, "out"),
-            )
-        )
+def fitted_steps(estimator, prefix=""):
+    """``(name, step)`` of every fitted leaf and composite step, in fit order."""
+    steps = []
 
     def walk(est, name):
         if est is None or isinstance(est, str):
@@ -86,10 +74,25 @@ def collect_ops(estimator, prefix=""):
         elif isinstance(est, FeatureUnion):
             for sub_name, sub in est.transformer_list:
                 walk(sub, f"{name}/{sub_name}" if name else sub_name)
-        add(name or type(est).__name__.lower(), est)
+        steps.append((name or type(est).__name__.lower(), est))
 
     walk(estimator, prefix)
-    return ops
+    return steps
+
+
+def collect_ops(estimator, prefix=""):
+    """One :class:`Op` per fitted leaf and composite step, in fit order."""
+    return [
+        Op(
+            name=name,
+            cls=class_path(est),
+            params=json_params(est),
+            fingerprint=fingerprint(est),
+            features_in=_names(est, "in"),
+            features_out=_names(est, "out"),
+        )
+        for name, est in fitted_steps(estimator, prefix)
+    ]
 
 
 def resample_ids(ids, steps):

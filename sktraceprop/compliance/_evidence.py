@@ -245,7 +245,7 @@ def _predictions(events):
         outputs = payload.get("outputs") or {}
         for label, count in zip(outputs.get("classes") or [], outputs.get("counts") or []):
             classes[str(label)] = classes.get(str(label), 0) + int(count)
-        if payload.get("replaced_since_fit"):
+        if payload.get("replaced_since_fit") or payload.get("changed_since_fit"):
             flagged += 1
     return {
         "n_calls": len(events),

@@ -2,6 +2,7 @@
 
 import numbers
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -11,12 +12,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._lineage._capture import resolve_row_ids
+from .._lineage._current import check_unchanged
+from .._lineage._final import WARM_START_NOTE
 from .._lineage._fingerprint import fingerprint
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from .._prediction_log import explanation_store, log_explanation
 from .._tracing import library_fit
+from ..exceptions import LineageWarning
 from ..gradients import linear_model_objective
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
@@ -51,6 +55,22 @@ def _unwrap(fitted):
         model = est[-1]
         return model, transformer, lineage
     return est, None, lineage
+
+
+def _run_holder(fitted):
+    """The traced estimator whose ``lineage_`` :func:`_unwrap` reads, or None."""
+    est = fitted
+    for _ in range(8):
+        # (a FrozenEstimator answers for its inner estimator's attributes)
+        if hasattr(est, "frozen_estimator") or type(est).__name__ == "FrozenEstimator":
+            est = est.estimator
+        elif getattr(est, "lineage_", None) is not None:
+            return est
+        elif hasattr(est, "estimator_"):
+            est = est.estimator_
+        else:
+            return None
+    return None
 
 
 def _is_frozen(est):
@@ -277,7 +297,19 @@ class InfluenceExplainer(
                     linear_model_objective(_unwrap(self.estimator_)[0])
         model, transformer, lineage = _unwrap(self.estimator_)
         if as_is and lineage is not None:
+            holder = _run_holder(self.estimator_)
+            if holder is not None:
+                check_unchanged(holder, "explaining it by the run's training rows")
             self._check_training_rows(X, lineage)
+            warm = [note for note in lineage.notes if WARM_START_NOTE in note]
+            if warm:
+                warnings.warn(
+                    f"run {lineage.run_id} says {warm[0]}. The scores cover only the rows "
+                    "of this run; rows of the earlier fit also shaped the model and are "
+                    "not scored.",
+                    LineageWarning,
+                    stacklevel=2,
+                )
         self.model_ = model
         self.transformer_ = transformer
         neural = is_neural_model(model)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._lineage._current import check_unchanged
 from .._lineage._ids import codes_of
 from ..utils._prefit import unfrozen
 from ._base import axes, source_name
@@ -143,6 +144,7 @@ class LineageDisplay:
                 f"{type(estimator).__name__} has no lineage_: fit it as a traced estimator "
                 "(make_traced_pipeline, TracedEstimator) to record one"
             )
+        check_unchanged(unfrozen(estimator), "drawing its run as this model's lineage")
         return cls.from_lineage(lineage, ax=ax)
 
     @classmethod

@@ -27,7 +27,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._lineage._capture import resolve_row_ids, validate_ids
-from .._lineage._fingerprint import class_path
+from .._lineage._fingerprint import class_path, fingerprint
 from .._lineage._ids import codes_of
 from .._lineage._record import changes, source_table, upstream_ops
 from .._lineage._rows import depends_on, lineage_frame
@@ -572,6 +572,7 @@ class GradientCorrectionUnlearner(
             elif attr in self.__dict__:
                 delattr(self, attr)
         self._method = method
+        self._fingerprint_now = fingerprint(self.estimator_)
         # The sources of the training rows, with the parents of merged and aggregate rows
         # (ids only), so that a pickled unlearner can still follow them.
         self._sources = source_table(ids)
@@ -773,6 +774,15 @@ class GradientCorrectionUnlearner(
 
     # -- the removal and its record --------------------------------------------------------
     def _remove(self, positions, named, request, options):
+        if fingerprint(self.estimator_) != self._fingerprint_now:
+            # The removal method holds the data and curvature of the model it fitted or
+            # last corrected: it would describe the old one, and the event claim it.
+            raise UnlearningError(
+                "estimator_ changed since the unlearner last fitted or corrected it "
+                "(refitted, trained further or modified in place): the removal would start "
+                "from a model the unlearner did not prepare, and its event would name run "
+                f"{self.run_id_}. Fit the unlearner again. Nothing was changed."
+            )
         if positions.size == 0:
             raise UnlearningError("the request names no retained training row; nothing to do.")
         retained = self.retained_mask_.copy()
@@ -1025,6 +1035,7 @@ class GradientCorrectionUnlearner(
         if hasattr(removal.final, "classes_"):
             self.classes_ = removal.final.classes_  # fewer when a class only removed rows had
         self._method = removal.method
+        self._fingerprint_now = fingerprint(self.estimator_)
         self.retained_mask_ = retained
         self.certificate_ = event["certificate"]
         self.n_iter_ = event["n_iter"]
@@ -1058,6 +1069,22 @@ class GradientCorrectionUnlearner(
             n_events=len(self.unlearning_log_) + 1,
         )
         return dataclasses.replace(lineage, source_stats=stats)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "_fingerprint_now" in state:
+            # carried as whether estimator_ was unchanged: a pickle round trip need not
+            # keep every hash (as for InfluenceExplainer)
+            state["_fingerprint_now"] = self._fingerprint_now == fingerprint(self.estimator_)
+        return state
+
+    def __setstate__(self, state):
+        unchanged = state.pop("_fingerprint_now", None)
+        super().__setstate__(state)
+        if unchanged is not None:
+            self._fingerprint_now = (
+                fingerprint(self.estimator_) if unchanged else "changed before pickling"
+            )
 
     def _event_store(self):
         if self.store is not None:

@@ -17,6 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._lineage._capture import resolve_row_ids
+from .._lineage._current import changed_steps
 from .._lineage._io import lineage_frame
 from .._lineage._record import collect_ops, source_table, upstream_ops
 from ..utils._delegation import SourcesTravelMixin
@@ -325,8 +326,12 @@ class KNNShapleyValuer(KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator)
         ops = {op.fingerprint: replace(op) for op in upstream_ops(sources)}
         transformer = unfrozen(self.transformer_)
         lineage = getattr(transformer, "lineage_", None)
-        if lineage is not None:
+        if lineage is not None and not changed_steps(transformer, lineage):
             steps = lineage.ops
+        elif lineage is not None:
+            # Changed since its run (refitted outside a traced fit): the run's ops are
+            # not what transforms the rows now; its fitted steps are.
+            steps = collect_ops(getattr(transformer, "estimator_", transformer))
         elif transformer is not None:
             # A fitted transformer without its own run (e.g. ``pipe[:-1]``): its fitted
             # steps, applied to every row.

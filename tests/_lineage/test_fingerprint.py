@@ -15,7 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import KNNImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.tree import DecisionTreeClassifier
 
 from sktraceprop._lineage._fingerprint import fingerprint
 
@@ -192,3 +196,48 @@ def test_a_store_parameter_is_hashed_by_where_it_writes_not_by_its_contents(tmp_
 def test_zero_size_arrays_are_hashed_by_shape():
     assert fingerprint(_holding(np.zeros((0, 3)))) != fingerprint(_holding(np.zeros((3, 0))))
     assert fingerprint(_holding(np.zeros((0, 3)))) == fingerprint(_holding(np.zeros((0, 3))))
+
+
+_LEARNT_PRIVATELY = {
+    "tree": lambda: DecisionTreeClassifier(random_state=0),
+    "forest": lambda: RandomForestClassifier(n_estimators=3, random_state=0),
+    "hist_gradient_boosting": lambda: HistGradientBoostingClassifier(max_iter=5),
+    "knn": lambda: KNeighborsClassifier(n_neighbors=3),
+    "knn_imputer": lambda: KNNImputer(n_neighbors=2),
+}
+
+
+def _learnt(make, seed):
+    X = np.random.RandomState(seed).randn(80, 4)
+    return make().fit(X, (X[:, seed % 4] > 0).astype(np.int64)), X
+
+
+def test_models_that_predict_from_private_or_extension_state_change_when_refitted(tmp_path):
+    # Same shapes, classes and row count, other rows: only what the model learnt (tree
+    # nodes, HGB's _predictors, KNN's _fit_X) differs, and the fingerprint must see it.
+    models = []
+    for name, make in _LEARNT_PRIVATELY.items():
+        model, X = _learnt(make, 0)
+        before = fingerprint(model)
+        for method in ("predict", "predict_proba", "transform"):
+            if hasattr(model, method):
+                getattr(model, method)(X)
+        assert fingerprint(model) == before, name  # predicting learns nothing
+        assert fingerprint(pickle.loads(pickle.dumps(model))) == before, name
+        assert fingerprint(_learnt(make, 1)[0]) != before, name
+        models.append(model)
+    assert _in_subprocess(models, tmp_path) == fingerprint(models)
+
+
+def test_a_traced_tree_refitted_on_other_rows_is_not_traced_to_its_run():
+    import sktraceprop as stp
+    from sktraceprop.exceptions import LineageError
+
+    rng = np.random.RandomState(0)
+    X = stp.from_numpy(rng.randn(60, 3), source_id="fp_tree_rows")
+    y = (X.iloc[:, 0] > 0).astype(np.int64)
+    pipe = stp.make_traced_pipeline(DecisionTreeClassifier(random_state=0)).fit(X, y)
+    other = pd.DataFrame(rng.randn(60, 3), columns=X.columns)
+    pipe[-1].fit(other, (other.iloc[:, 1] > 0).astype(np.int64))
+    with pytest.raises(LineageError, match="decisiontreeclassifier"):
+        pipe.trace([0])

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.cli import main
@@ -215,3 +216,32 @@ def test_help_is_plain_text_with_exit_codes():
     assert "\x1b[" not in out  # no terminal colours
     sub = _command("report", "--help")
     assert "--oversight" in sub and "1  verification failed" in sub
+
+
+@pytest.mark.parametrize(
+    "name, write, read_args",
+    [
+        ("latin.csv", lambda text: text.encode("latin-1"), {"encoding": "latin-1"}),
+        ("packed.csv.gz", lambda text: __import__("gzip").compress(text.encode()), {}),
+        ("packed.csv.bz2", lambda text: __import__("bz2").compress(text.encode()), {}),
+        ("packed.csv.xz", lambda text: __import__("lzma").compress(text.encode()), {}),
+        ("lone_cr.csv", lambda text: text.replace("\n", "\r").encode(), {}),
+    ],
+)
+def test_trace_shows_the_line_of_encoded_and_compressed_files(
+    name, write, read_args, tmp_path, capsys
+):
+    # The line read_csv names, shown from the file's (decompressed) bytes: before, a
+    # latin-1 or compressed file made `trace` fail as a usage error (exit 2).
+    text = "key,a,y\n" + "".join(f"k{i}é,{i},{i % 2}\n" for i in range(6))
+    (tmp_path / name).write_bytes(write(text))
+    frame = stp.read_csv(tmp_path / name, source_id=name, **read_args)
+    db = tmp_path / "lineage.db"
+    store = stp.stores.SQLiteStore(db)
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    pipe.fit(frame[["a"]], frame["y"])
+    code, out, _ = _run(capsys, "trace", db, "--run", pipe.lineage_.run_id, "--row", 2)
+    assert code == 0
+    assert "line 4 of" in out
+    shown = "k2\\xe9,2,0" if name == "latin.csv" else "k2é,2,0"
+    assert f"  line 4: {shown}\n" in out

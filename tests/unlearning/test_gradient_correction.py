@@ -683,3 +683,22 @@ def test_steps_that_cannot_take_weights_are_named():
         GradientCorrectionUnlearner(pipe).fit(X, y, sample_weight=np.ones(len(y)))
     with pytest.raises(ValueError, match="one per row"):
         GradientCorrectionUnlearner(pipe).fit(X, y, sample_weight=np.ones(3))
+
+
+def test_unlearn_refuses_an_estimator_changed_after_the_unlearner_prepared_it():
+    # The removal starts from the data and curvature the unlearner prepared; a model
+    # refitted behind its back would be "corrected" and logged as run R's.
+    X, y = _data("binary", prefix="changed")
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    unl = GradientCorrectionUnlearner(pipe).fit(X, y)
+    ids = stp.row_ids(X)
+    unl.unlearn(sample_id=ids[:3])  # a correction keeps it the unlearner's own
+    unl = pickle.loads(pickle.dumps(unl))  # and so does a pickle round trip
+    unl.unlearn(sample_id=ids[3:6])
+    assert len(unl.unlearning_log_) == 2
+    Z = unl.estimator_[:-1].transform(X.iloc[:40])
+    unl.estimator_[-1].set_params(C=0.01).fit(Z, y[:40])
+    with pytest.raises(UnlearningError, match="estimator_ changed since"):
+        unl.unlearn(sample_id=ids[6:9])
+    assert len(unl.unlearning_log_) == 2
+    assert unl.retained_mask_.sum() == len(y) - 6

@@ -1,0 +1,58 @@
+"""Whether a fitted traced estimator is still the model its run recorded.
+
+A run names the rows a model was fitted on. Once a step is refitted, replaced, given
+other parameters or modified in place outside a traced fit (``partial_fit``, a warm
+start, ``set_params(...).fit(...)``, an unlearner's correction), those rows no longer
+describe the model; consumers that name the model's training rows check this first.
+The check fingerprints the fitted steps as the run did (about a millisecond for a
+column transformer and a linear model; the fitted state, not the training rows, is
+hashed).
+"""
+
+from ..exceptions import LineageError
+from ._fingerprint import fingerprint
+from ._record import fitted_steps
+
+__all__ = ["changed_steps", "check_unchanged"]
+
+
+def changed_steps(estimator, run=None):
+    """Names of ``estimator``'s fitted steps whose fingerprint differs from its run's ops.
+
+    Parameters
+    ----------
+    estimator : fitted traced estimator
+        A ``TracedPipeline``, ``TracedEstimator`` (its ``estimator_`` is compared) or
+        ``TracedColumnTransformer``.
+    run : Lineage, default=None
+        The run to compare with; ``estimator.lineage_`` if None.
+
+    Returns
+    -------
+    names : list of str
+        Empty when every step is as recorded.
+    """
+    run = estimator.lineage_ if run is None else run
+    inner = getattr(estimator, "estimator_", estimator)
+    # The estimator's own ops come last (after ops applied upstream to its sources),
+    # so where names repeat, the last one is the estimator's.
+    recorded = {op.name: op.fingerprint for op in run.ops}
+    return [name for name, step in fitted_steps(inner) if recorded.get(name) != fingerprint(step)]
+
+
+def check_unchanged(estimator, action):
+    """Raise :class:`LineageError` when ``estimator`` changed since its run.
+
+    ``action`` says what was asked ("tracing its training rows"), for the message.
+    """
+    run = estimator.lineage_
+    changed = changed_steps(estimator, run)
+    if changed:
+        raise LineageError(
+            f"the fitted {type(estimator).__name__} changed since its run {run.run_id}: "
+            f"step(s) {', '.join(changed)} were refitted, replaced, given other parameters "
+            "or modified in place (partial_fit, warm start, an unlearner's correction) "
+            "after the traced fit, so the run's training rows no longer describe this "
+            f"model; refused: {action}. Refit it with fit() to record a new run, or read "
+            "the run as recorded (lineage_.trace(...), store.load_run(run_id))."
+        )

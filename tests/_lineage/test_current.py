@@ -1,0 +1,207 @@
+"""Models changed after their run: every consumer that names the model's training rows
+refuses (or says so), and an unchanged model is never refused.
+
+The truth is what was done to the model: a step refitted on other rows, trained further
+(``partial_fit``, a warm start), replaced, or corrected by an unlearner no longer
+trained on the run's rows only, so the run's rows must not be named as its rows.
+"""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop.exceptions import LineageError
+
+
+def _data(tmp_path, n=60):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"key": np.arange(n), "a": rng.normal(size=n), "b": rng.normal(size=n)})
+    df["y"] = (df["a"] + 0.5 * rng.normal(size=n) > 0).astype(int)
+    path = tmp_path / "rows.csv"
+    df.to_csv(path, index=False)
+    frame = stp.read_csv(path, source_id="rows")
+    return path, frame[["key", "a", "b"]], frame["y"]
+
+
+def _pipe(final, store=None):
+    pre = stp.make_traced_column_transformer((StandardScaler(), ["a", "b"]))
+    return stp.make_traced_pipeline(pre, final, store=store)
+
+
+def _other(pipe, X, y):
+    """Other rows, transformed as the final step sees them."""
+    return pipe[:-1].transform(X.iloc[:25]), y.iloc[:25]
+
+
+def _partial_fit(pipe, X, y):
+    pipe[-1].partial_fit(*_other(pipe, X, y))
+
+
+def _refit_final(pipe, X, y):
+    pipe[-1].set_params(C=0.1).fit(*_other(pipe, X, y))
+
+
+def _warm_start(pipe, X, y):
+    pipe[-1].set_params(warm_start=True).fit(*_other(pipe, X, y))
+
+
+def _refit_preprocessing(pipe, X, y):
+    pipe[0].fit(X.iloc[:25])
+
+
+def _replace_final(pipe, X, y):
+    pipe.set_params(logisticregression=LogisticRegression().fit(*_other(pipe, X, y)))
+
+
+CHANGES = {
+    "partial_fit": (lambda: SGDClassifier(loss="log_loss", random_state=0), _partial_fit),
+    "set_params_fit": (LogisticRegression, _refit_final),
+    "warm_start": (LogisticRegression, _warm_start),
+    "refit_preprocessing": (LogisticRegression, _refit_preprocessing),
+    "replace_final": (LogisticRegression, _replace_final),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_trace_and_explainer_refuse_a_model_changed_after_its_run(tmp_path, change):
+    _, X, y = _data(tmp_path)
+    final, act = CHANGES[change]
+    pipe = _pipe(final()).fit(X, y)
+    recorded = pipe.lineage_.trace([0, 5])
+    act(pipe, X, y)
+    with pytest.raises(LineageError, match=f"changed since its run {pipe.lineage_.run_id}"):
+        pipe.trace([0, 5])
+    with pytest.raises(LineageError, match="changed since its run"):
+        stp.InfluenceExplainer(pipe).fit(X, y)
+    with pytest.raises(LineageError, match="changed since its run"):
+        stp.InfluenceExplainer(FrozenEstimator(pipe)).fit(X, y)
+    # the run as recorded stays readable, and says what it said at fit
+    pd.testing.assert_frame_equal(pipe.lineage_.trace([0, 5]), recorded)
+
+
+def test_trace_of_an_unchanged_model_names_the_rows_it_trained_on(tmp_path):
+    # No false alarm: predicting, pickling and setting the pipeline's own logging
+    # parameter change no step; the lines hold the rows' keys.
+    path, X, y = _data(tmp_path)
+    pipe = _pipe(LogisticRegression(), store=stp.stores.MemoryStore()).fit(X, y)
+    pipe.predict(X)
+    pipe.set_params(log_predictions=True).predict(X.iloc[:3])
+    pipe = pickle.loads(pickle.dumps(pipe))
+    lines = path.read_bytes().split(b"\n")
+    out = pipe.trace([0, 7, 59])
+    keys = [int(lines[line - 1].split(b",")[0]) for line in out["line"]]
+    assert keys == X["key"].iloc[[0, 7, 59]].tolist()
+    assert stp.InfluenceExplainer(pipe).fit(X, y).explain(X.iloc[:2]).top(1).shape[0] == 2
+
+
+def test_traced_estimator_trace_refuses_after_partial_fit(tmp_path):
+    _, X, y = _data(tmp_path)
+    est = stp.TracedEstimator(SGDClassifier(loss="log_loss", random_state=0))
+    est.fit(X[["a", "b"]], y)
+    assert est.trace([3])["line"].tolist() == [5]  # header on line 1, row 3 on line 5
+    est.estimator_.partial_fit(X[["a", "b"]].iloc[:10], y.iloc[:10])
+    with pytest.raises(LineageError, match="sgdclassifier"):
+        est.trace([3])
+
+
+def test_unlearned_model_is_not_traced_to_the_removed_rows(tmp_path):
+    # The unlearner's copy of the run still lists the removed rows among row_ids:
+    # tracing the corrected model through it would name them as its training rows.
+    _, X, y = _data(tmp_path)
+    pipe = _pipe(LogisticRegression()).fit(X, y)
+    removed = stp.row_ids(X)[:5]
+    unl = stp.GradientCorrectionUnlearner(clone(pipe), forget=list(removed)).fit(X, y)
+    assert np.isin(removed, unl.estimator_.lineage_.row_ids).all()
+    with pytest.raises(LineageError, match="changed since its run"):
+        unl.estimator_.trace([0])
+    with pytest.raises(LineageError, match="changed since its run"):
+        stp.InfluenceExplainer(unl.estimator_).fit(X, y)
+
+
+def test_prediction_log_says_the_model_changed_in_place(tmp_path):
+    _, X, y = _data(tmp_path)
+    store = stp.stores.MemoryStore()
+    pipe = _pipe(SGDClassifier(loss="log_loss", random_state=0), store=store)
+    pipe.set_params(log_predictions=True).fit(X, y)
+    pipe.predict(X.iloc[:4])
+    _partial_fit(pipe, X, y)
+    pipe.predict(X.iloc[:4])
+    first, second = [e["payload"] for e in store.events(kind="prediction")]
+    assert "changed_since_fit" not in first
+    assert second["changed_since_fit"] == ["sgdclassifier"]
+    assert second["model_fingerprint"] == pipe.lineage_.model_fingerprint
+
+
+def test_lineage_display_refuses_a_changed_model(tmp_path):
+    pytest.importorskip("matplotlib")
+    from sktraceprop.plotting import LineageDisplay
+
+    _, X, y = _data(tmp_path)
+    pipe = _pipe(LogisticRegression()).fit(X, y)
+    _refit_preprocessing(pipe, X, y)
+    with pytest.raises(LineageError, match="columntransformer"):
+        LineageDisplay.from_estimator(pipe)
+
+
+def test_knn_by_op_names_the_fitted_steps_of_a_transformer_changed_after_its_run(tmp_path):
+    from sktraceprop._lineage._fingerprint import fingerprint
+
+    _, X, y = _data(tmp_path)
+    features = X[["a", "b"]]
+    transformer = stp.make_traced_pipeline(StandardScaler()).fit(features)
+    recorded = transformer.lineage_.ops[-1].fingerprint
+    transformer[0].fit(features.iloc[:20] * 3.0)
+    val = stp.KNNShapleyValuer(n_neighbors=3, transformer=transformer).fit(features, y)
+    prints = {op.fingerprint for op in val.ops_}
+    assert fingerprint(transformer[0]) in prints
+    assert recorded not in prints
+
+
+def test_a_skorch_net_is_its_run_until_trained_further(tmp_path):
+    # A traced fit patches fit methods on the net's instance while it runs, and skorch
+    # lists instance attributes as parameters: the run must not record them (it did,
+    # so the fitted net never matched its own run and trace refused it).
+    torch = pytest.importorskip("torch")
+    skorch = pytest.importorskip("skorch")
+    _, X, y = _data(tmp_path)
+    features = X[["a", "b"]].to_numpy(np.float32)
+    net = skorch.NeuralNetClassifier(
+        torch.nn.Linear,
+        module__in_features=2,
+        module__out_features=2,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=2,
+        train_split=None,
+        verbose=0,
+    )
+    pipe = stp.make_traced_pipeline(net).fit(features, y.to_numpy(), sample_id=stp.row_ids(X))
+    assert not {"fit", "partial_fit", "get_split_datasets"} & set(pipe.lineage_.ops[-1].params)
+    pipe.predict(features)
+    assert pipe.trace([3])["line"].tolist() == [5]
+    pipe[-1].partial_fit(features[:10], y.to_numpy()[:10])
+    with pytest.raises(LineageError, match="neuralnetclassifier"):
+        pipe.trace([3])
+
+
+def test_explainer_warns_that_a_warm_started_run_does_not_list_every_row(tmp_path):
+    # A traced refit that warm-starts trains further from the previous fit: its run
+    # lists only the rows of this fit, so the scores miss rows that shaped the model.
+    _, X, y = _data(tmp_path)
+    pipe = _pipe(SGDClassifier(loss="log_loss", warm_start=True, random_state=0))
+    pipe.fit(X.iloc[:30], y.iloc[:30])
+    first = pipe.lineage_.run_id
+    pipe.fit(X.iloc[30:], y.iloc[30:])
+    with pytest.warns(stp.exceptions.LineageWarning, match=f"previous fit \\(run {first}\\)"):
+        stp.InfluenceExplainer(pipe).fit(X.iloc[30:], y.iloc[30:])
+    cold = _pipe(SGDClassifier(loss="log_loss", random_state=0)).fit(X.iloc[30:], y.iloc[30:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", stp.exceptions.LineageWarning)
+        stp.InfluenceExplainer(cold).fit(X.iloc[30:], y.iloc[30:])

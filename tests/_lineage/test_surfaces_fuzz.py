@@ -1,0 +1,258 @@
+"""Every surface that names a training row's file and line, against the file's bytes.
+
+Generated CSV files (a few sources, quoted fields with delimiters and newlines, comment
+and blank lines, ``\\n`` or ``\\r\\n`` line ends) carry a key column whose value is unique
+per row. After a traced fit on a filtered, shuffled split, each surface that names a row
+(``trace``, ``lineage_``, ``row_lineage``, the run reloaded from SQLite, the CLI, the
+explainer's top rows, KNN-Shapley values, the report's sources, the Parquet export and
+the influence plot's labels) is checked by reading the record that starts at the named
+physical line of the raw file (``sed -n Np``) and comparing its key with the key of the
+row the surface means: position ``i`` of ``trace`` is row ``i`` of the data the model
+was fitted on, in the order it saw them.
+"""
+
+import csv
+import io
+import re
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop.cli import main as cli_main
+
+_NOTES = st.text(alphabet='ab ,"\n#', max_size=6)
+
+
+@st.composite
+def _sources(draw):
+    n_sources = draw(st.integers(1, 3))
+    files = []
+    for s in range(n_sources):
+        n = draw(st.integers(4, 9))
+        newline = draw(st.sampled_from(["\n", "\r\n"]))
+        lines = ["key,a,b,note,y"]
+        for i in range(n):
+            for _ in range(draw(st.integers(0, 2))):
+                lines.append(draw(st.sampled_from(["", "# comment, with a comma", "#"])))
+            key = f"s{s}r{i}"
+            key = f'"{key}"' if draw(st.booleans()) else key
+            note = '"' + draw(_NOTES).replace('"', '""') + '"'
+            a, b = draw(st.integers(-50, 50)), draw(st.integers(-50, 50))
+            lines.append(f"{key},{a / 10},{b / 10},{note},{i % 2}")
+        files.append(newline.join(lines) + newline)
+    return files
+
+
+def _write(tmp_path, files, tag):
+    frames = []
+    for s, text in enumerate(files):
+        path = tmp_path / f"{tag}_{s}.csv"
+        path.write_bytes(text.encode())
+        frames.append(stp.read_csv(path, source_id=f"{tag}_{s}", comment="#"))
+    return pd.concat(frames)
+
+
+def _key_at(uri, line):
+    """The key of the record starting at physical line ``line`` (1-based) of the file."""
+    data = open(unquote(urlparse(uri).path), "rb").read()
+    rest = b"".join(data.splitlines(keepends=True)[line - 1 :])
+    return next(csv.reader(io.StringIO(rest.decode(), newline="")))[0]
+
+
+def _keys(frame):
+    return [_key_at(uri, line) for uri, line in zip(frame["uri"], frame["line"])]
+
+
+def _cli_lines(db, run_id, row):
+    out = io.StringIO()
+    assert cli_main(["trace", str(db), "--run", run_id, "--row", str(row)], out=out) == 0
+    return [
+        (m.group(2), int(m.group(1))) for m in re.finditer(r"line (\d+) of (\S+)", out.getvalue())
+    ]
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(files=_sources(), seed=st.integers(0, 2**16))
+def test_every_surface_names_the_line_holding_the_row(tmp_path_factory, files, seed):
+    tmp_path = tmp_path_factory.mktemp("surfaces")
+    df = _write(tmp_path, files, "src")
+    df = df[df["a"] > -4.0]
+    X, y = df[["key", "a", "b"]], df["y"]
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=seed)
+    if y_tr.nunique() < 2:
+        return
+    truth = X_tr["key"].tolist()  # row i of the data the model was fitted on
+    store = stp.stores.SQLiteStore(tmp_path / "lineage.db")
+    pre = stp.make_traced_column_transformer((StandardScaler(), ["a", "b"]))
+    pipe = stp.make_traced_pipeline(pre, LogisticRegression(), store=store).fit(X_tr, y_tr)
+    n = len(truth)
+    run = pipe.lineage_
+
+    traced = pipe.trace(np.arange(n))
+    assert traced["train_index"].tolist() == list(range(n))
+    assert _keys(traced) == truth
+    assert np.array_equal(run.row_ids, stp.row_ids(X_tr))
+    assert _keys(stp.row_lineage(X_tr)) == truth
+    loaded = store.load_run(run.run_id)
+    assert loaded == run
+    pd.testing.assert_frame_equal(loaded.trace(np.arange(n)), traced)
+    for row in {0, n - 1, seed % n}:
+        [(uri, line)] = _cli_lines(tmp_path / "lineage.db", run.run_id, row)
+        assert _key_at(uri, line) == truth[row]
+
+    # the explainer's top rows: training rows of this model, at their lines
+    exp = stp.InfluenceExplainer(pipe).fit(X_tr, y_tr).explain(X_te.iloc[:2], top_k=n)
+    top = exp.top(3)
+    assert _keys(top) == [truth[i] for i in top["train_index"]]
+    row = exp.trace(test_index=exp.n_test - 1, rank=0)
+    assert _key_at(row["uri"], row["line"]) == row["values"]["key"] == truth[row["train_index"]]
+    every = exp.top(n)  # all training rows: per-source sums from the rows' own scores
+    sums = every.groupby("source_id", observed=True)["score"].sum()
+    by_source = exp.by_source().set_index("source_id")["score"]
+    np.testing.assert_allclose(by_source.loc[sums.index].to_numpy(), sums.to_numpy(), atol=1e-9)
+    from sktraceprop.plotting import InfluenceDisplay
+
+    display = InfluenceDisplay.from_explanation(exp, test_index=0, n_rows=3)
+    __import__("matplotlib.pyplot").pyplot.close(display.figure_)
+    shown = pd.concat([exp.top(3), exp.top(3, opponents=True)])
+    shown = shown[shown["test_index"] == 0]
+    by_label = {
+        f"{uri.rsplit('/', 1)[-1]}:{line}": (score, truth[i])
+        for uri, line, score, i in zip(
+            shown["uri"], shown["line"], shown["score"], shown["train_index"]
+        )
+    }
+    for label, score in zip(display.labels, display.scores):
+        name, line = label.rsplit(":", 1)
+        assert by_label[label][0] == score
+        assert _key_at((tmp_path / name).as_uri(), int(line)) == by_label[label][1]
+
+    # KNN-Shapley: values per training row, sums per source from those rows
+    val = stp.KNNShapleyValuer(n_neighbors=3, transformer=pipe[:-1]).fit(X_tr, y_tr)
+    values = val.value(X_te, y_te)
+    assert np.array_equal(val.row_ids_, run.row_ids)
+    source_of = pd.Series([k.strip('"').split("r")[0] for k in truth])
+    expected = pd.Series(values).groupby("src_" + source_of.str[1:].to_numpy()).sum()
+    got = val.by_source().set_index("source_id")["sum"]
+    np.testing.assert_allclose(got.to_numpy(), expected.loc[got.index].to_numpy(), atol=1e-12)
+    assert set(got.index) == set(expected.index)
+
+    # the report's per-source row counts and the Parquet export's rows
+    pipe.set_params(log_predictions=True).predict(X_te)
+    report = stp.compliance_report(
+        pipe,
+        system_name="fuzz",
+        system_version="1",
+        deployer_name="tests",
+        high_risk_category="creditworthiness",
+        intended_purpose="fuzzing the surfaces",
+        human_oversight=["reviewer"],
+    ).to_dict()
+    counts = {r["source_id"]: r["training_rows"] for r in report["sources"]}
+    assert counts == source_of.map(lambda s: f"src_{s[1:]}").value_counts().to_dict()
+    pytest.importorskip("pyarrow")
+    from sktraceprop.exporters import read_parquet, to_parquet
+
+    to_parquet(run, tmp_path / "export")
+    assert read_parquet(tmp_path / "export") == run
+
+
+def test_folds_record_the_rows_each_fold_trained_on(tmp_path):
+    files = [
+        "key,a,b,note,y\n"
+        + "".join(f'k{i},{i % 7 / 3},{i % 5 / 2},"x\n{i}",{i % 2}\n' for i in range(30))
+    ]
+    df = _write(tmp_path, files, "folds")
+    X, y = df[["key", "a", "b"]].sample(frac=1.0, random_state=3), None
+    y = df.loc[X.index, "y"]
+    store = stp.stores.MemoryStore()
+    pre = stp.make_traced_column_transformer((StandardScaler(), ["a", "b"]))
+    pipe = stp.make_traced_pipeline(pre, LogisticRegression(), store=store)
+    search = GridSearchCV(pipe, {"logisticregression__C": [0.5, 1.0]}, cv=3).fit(X, y)
+    keys = X["key"].tolist()
+    folds = [tuple(train) for train, _ in StratifiedKFold(3).split(X, y)]
+    runs = [store.load_run(r) for r in store.list_runs()["run_id"]]
+    assert len(runs) == 2 * 3 + 1
+    for run in runs:
+        named = _keys(run.trace(np.arange(run.n_samples)))
+        positions = tuple(keys.index(k) for k in named)
+        assert positions in folds or positions == tuple(range(len(keys)))
+    final = search.best_estimator_.trace(np.arange(len(keys)))
+    assert _keys(final) == keys
+
+
+def test_explainer_ranks_rows_as_leave_one_out_retraining_does(tmp_path):
+    # A tiny Ridge: the explainer's scores against the true change of the test output
+    # when each row is left out (influence is first order: compare the order and sign).
+    rng = np.random.default_rng(0)
+    n = 25
+    lines = ["key,a,b,y"] + [
+        f"r{i},{rng.normal():.3f},{rng.normal():.3f},{rng.normal():.3f}" for i in range(n)
+    ]
+    (tmp_path / "ridge.csv").write_text("\n".join(lines) + "\n")
+    df = stp.read_csv(tmp_path / "ridge.csv", source_id="ridge_rows").sample(
+        frac=1.0, random_state=1
+    )
+    X, y = df[["a", "b"]], df["y"]
+    pipe = stp.make_traced_pipeline(Ridge(alpha=1.0)).fit(X, y)
+    test = X.iloc[:1] + 0.5
+    exp = stp.InfluenceExplainer(pipe).fit(X, y).explain(test, top_k=n)
+    top = exp.top(n)
+    full = pipe.predict(test)[0]
+    loo = np.array(
+        [
+            full - Ridge(alpha=1.0).fit(X.drop(X.index[i]), y.drop(y.index[i])).predict(test)[0]
+            for i in range(n)
+        ]
+    )
+    # the explainer's score of row i is the margin's change from training on row i
+    scores = top.set_index("train_index")["score"].sort_index().to_numpy()
+    assert np.corrcoef(scores, loo)[0, 1] > 0.95
+    assert np.argmax(scores) == np.argmax(loo)
+    keys = df["key"].tolist()
+    assert _keys(top) == [keys[i] for i in top["train_index"]]
+
+
+@st.composite
+def _joined_files(draw):
+    n = draw(st.integers(3, 8))
+    pids = draw(st.permutations(range(n)))
+    a_lines, b_lines = ["keyA,pid,ward,a,y"], ["keyB,pid,b"]
+    for i in range(n):
+        a_lines += draw(st.lists(st.sampled_from(["#", "", "# x,y"]), max_size=2))
+        a_lines.append(f'"A{i}",{i},w{i % 2},{draw(st.integers(-9, 9))},{i % 2}')
+        b_lines += draw(st.lists(st.sampled_from(["#", ""]), max_size=2))
+        note = draw(st.text(alphabet="b,\n", max_size=4))
+        b_lines.append(f'B{i},{pids[i]},"{note}"')
+    return "\n".join(a_lines) + "\n", "\r\n".join(b_lines) + "\r\n"
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(files=_joined_files(), seed=st.integers(0, 100))
+def test_merged_and_aggregated_rows_name_each_parent_line(tmp_path_factory, files, seed):
+    tmp_path = tmp_path_factory.mktemp("joined")
+    (tmp_path / "a.csv").write_bytes(files[0].encode())
+    (tmp_path / "b.csv").write_bytes(files[1].encode())
+    A = stp.read_csv(tmp_path / "a.csv", source_id="joined_a", comment="#")
+    B = stp.read_csv(tmp_path / "b.csv", source_id="joined_b", comment="#")
+    B["b"] = B["b"].map(lambda v: len(v) if isinstance(v, str) else 0)
+    m = stp.merge(A, B, on="pid")
+    m = stp.merge(m, stp.aggregate(A, by="ward", a_mean=("a", "mean")), on="ward")
+    m = m.sample(frac=1.0, random_state=seed)
+    if m["y"].nunique() < 2:
+        return
+    est = stp.TracedEstimator(LogisticRegression()).fit(m[["a", "b", "a_mean"]], m["y"])
+    for lineage in (est.trace(np.arange(len(m))), stp.row_lineage(m)):
+        at = "train_index" if "train_index" in lineage else "row"
+        files_only = lineage[lineage["uri"].str.startswith("file:")]
+        named = files_only.groupby(at).apply(lambda g: sorted(_keys(g)), include_groups=False)
+        truth = [sorted([a, b]) for a, b in zip(m["keyA"], m["keyB"])]
+        assert named.tolist() == truth
