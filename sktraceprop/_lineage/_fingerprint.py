@@ -16,6 +16,9 @@ import re
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.utils.metaestimators import _BaseComposition
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _LEAVES = (str, bytes, numbers.Number, type(None))
@@ -169,11 +172,34 @@ def own_params(estimator):
     during the fit differ from the fitted model's.
     """
     cls = type(estimator)
+    if cls.get_params is BaseEstimator.get_params or (
+        isinstance(estimator, _BaseComposition) and cls.get_params in _COMPOSITE_GET_PARAMS
+    ):
+        # what BaseEstimator.get_params(deep=False) returns, without inspecting the
+        # signature at every call (a logged predict checks the model's fingerprint)
+        return {k: getattr(estimator, k) for k in _param_names(cls)}
     return {
         k: v
         for k, v in estimator.get_params(deep=False).items()
         if not callable(getattr(cls, k, None))
     }
+
+
+_PARAM_NAMES = {}
+#: scikit-learn's composites whose get_params(deep=False) is BaseEstimator's
+_COMPOSITE_GET_PARAMS = (
+    Pipeline.get_params,
+    ColumnTransformer.get_params,
+    FeatureUnion.get_params,
+)
+
+
+def _param_names(cls):
+    names = _PARAM_NAMES.get(cls)
+    if names is None:
+        names = tuple(k for k in cls._get_param_names() if not callable(getattr(cls, k, None)))
+        _PARAM_NAMES[cls] = names
+    return names
 
 
 def fitted_state(estimator):
