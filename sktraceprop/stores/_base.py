@@ -170,7 +170,8 @@ class BaseStore(ABC):
 
     @abstractmethod
     def _raw_run_list(self):
-        """``[(run_id, record_text)]`` of every run, oldest first."""
+        """``[(run_id, record_text, created_at)]`` of every run in the chain's order;
+        ``created_at`` is the run row's own time column (None where a store keeps none)."""
 
     @abstractmethod
     def _raw_source(self, source_id, sha256):
@@ -528,7 +529,7 @@ class BaseStore(ABC):
         rows = []
         with self._snapshot():
             listed = self._raw_run_list()
-        for run_id, record_text in listed:
+        for run_id, record_text, _ in listed:
             try:
                 record = json.loads(record_text)
                 entries = record["sources"]

@@ -451,7 +451,7 @@ class PostgresStore(BaseStore):
 
     def _raw_run_list(self):
         return self._query(
-            self._sql("SELECT run_id, record FROM {r} ORDER BY event_seq", r="runs")
+            self._sql("SELECT run_id, record, created_at FROM {r} ORDER BY event_seq", r="runs")
         )
 
     def _raw_source(self, source_id, sha256):
