@@ -6,14 +6,25 @@ import warnings
 from pathlib import Path
 
 from ..exceptions import CorruptStoreError, ReportVerificationError, StoreError
+from ..stores._chain import RUN_EVENT
 from ._evidence import (
     all_events,
     features_section,
     included,
+    model_section,
     prediction_digest,
+    record_keeping,
     sources_section,
 )
-from ._integrity import altered_pointers, body_of, canonical_bytes, digests, event_hash, sha256_of
+from ._integrity import (
+    CANONICALIZATION,
+    altered_pointers,
+    body_of,
+    canonical_bytes,
+    digests,
+    event_hash,
+    sha256_of,
+)
 from ._schema import schema_problems
 
 _MAX_LISTED = 25  # problems named in the message (all are in .problems)
@@ -248,23 +259,41 @@ def _store_problems(report, store):
     try:
         run = store.load_run(run_id)
     except StoreError as exc:
-        problems.append(f"the report's run cannot be loaded from the store: {exc}")
+        problems.append(f"/model/run_id: the report's run cannot be loaded from the store: {exc}")
         return problems
+    if upto:
+        problems += _record_keeping_problems(report, store, run, upto)
+    # whether the fitted object matched its run was seen when the report was made, not
+    # stored: the rest of the model section is the run record's
+    matches = report["model"].get("fitted_object_matches_run")
     for name, rebuilt in (
+        ("model", model_section(run, matches)),
         ("sources", sources_section(run)),
         ("feature_lineage", features_section(run)),
     ):
         for pointer in _differences(report[name], rebuilt, f"/{name}"):
             problems.append(f"{pointer} differs from the store's run record")
-    model = report["model"]
-    for key, value in (
-        ("fingerprint", run.model_fingerprint),
-        ("trained_at", run.created_at),
-        ("estimator", run.estimator),
-        ("n_training_rows", run.n_samples),
-    ):
-        if model[key] != value:
-            problems.append(f"/model/{key} differs from the store's run record")
+    return problems
+
+
+def _record_keeping_problems(report, store, run, upto):
+    """What the report says of the store's log, against the log up to its chain head."""
+    kept = report["record_keeping"]
+    rebuilt, _ = record_keeping(store, run, upto, kept["store"]["chain_verified_at"])
+    at_head = {e["run_id"] for e in upto if e["kind"] == RUN_EVENT}
+    rebuilt["runs"] = [r for r in rebuilt["runs"] if r["run_id"] in at_head]
+    rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
+    problems = []
+    for key in ("n_runs", "n_chain_events", "n_audit_events", "n_store_events", "chain_head"):
+        if kept["store"][key] != rebuilt["store"][key]:
+            problems.append(
+                f"/record_keeping/store/{key} differs from the store's log up to the chain head"
+            )
+    for key, value in rebuilt.items():
+        if key == "store":  # where it was, when and what its checkpoints were: as made
+            continue
+        for pointer in _differences(kept[key], value, f"/record_keeping/{key}"):
+            problems.append(f"{pointer} differs from the store's log up to the chain head")
     return problems
 
 
@@ -277,11 +306,15 @@ def verify_report(source, *, store=None, public_key=None):
     matches its hash, the events are in chain order, none was removed or added, and
     none lies past the recorded chain head; the Ed25519 signature matches (when
     ``public_key`` is given); and, with ``store``, the store's chain verifies, still
-    holds the recorded chain head, and agrees with the report's events, prediction log
-    and run record (sources, feature lineage, model fingerprint).
+    holds the recorded chain head, and agrees with the report's events, its run record
+    (the model section, sources, feature lineage) and its record keeping up to the
+    chain head (counts, prediction log, explanations, removals, runs).
 
-    A content hash alone detects edits made without recomputing it; a signature, or a
-    check against the store, also detects a report re-hashed after an edit.
+    A content hash alone detects edits made without recomputing it. A report re-hashed
+    after an edit is detected by its signature; without one, a check against the store
+    detects it wherever the store records what was edited, but not in what the deployer
+    gave (``system``, ``human_oversight``) or what was seen when the report was made
+    (the store's location, checkpoints, ``fitted_object_matches_run``, ``retention``).
 
     Parameters
     ----------
@@ -322,6 +355,12 @@ def verify_report(source, *, store=None, public_key=None):
             )
     elif digests(body) != integrity["digests"]:
         problems.append("integrity.digests was altered")
+    if integrity["canonicalization"] != CANONICALIZATION:
+        # it says how integrity.sha256 was computed: a report saying otherwise is altered
+        problems.append(
+            "integrity.canonicalization was altered: it no longer describes the canonical "
+            "form integrity.sha256 is computed over"
+        )
     found = _event_problems(report, recorded)
     if recorded is not None and not found:
         # an edit of the events that matching them by seq does not explain

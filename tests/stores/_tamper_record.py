@@ -21,7 +21,8 @@ def build_record(folder, store=None):
     """Fit, predict, explain, unlearn, checkpoint and report into ``store``.
 
     Returns ``(store, key, report_path, checkpoint_path)``; ``store`` defaults to a
-    :class:`SQLiteStore` at ``folder / "audit.db"``.
+    :class:`SQLiteStore` at ``folder / "audit.db"``. The report of the unlearner's run
+    (with the removal) is ``folder / "removal_report.json"``.
     """
     REGISTRY.clear()
     try:
@@ -45,6 +46,14 @@ def build_record(folder, store=None):
             run_id=pipe.lineage_.run_id,
             **DEPLOYER,
             output_path=report,
+            private_key=key,
+        )
+        # the corrected model's run: its report holds the removal and its certificate
+        stp.compliance_report(
+            store=store,
+            run_id=unlearner.run_id_,
+            **DEPLOYER,
+            output_path=folder / "removal_report.json",
             private_key=key,
         )
     finally:
