@@ -14,6 +14,7 @@ from ._evidence import (
     model_section,
     prediction_digest,
     record_keeping,
+    retention_section,
     sources_section,
 )
 from ._integrity import (
@@ -26,8 +27,10 @@ from ._integrity import (
     sha256_of,
 )
 from ._schema import schema_problems
+from ._sections import articles
 
 _MAX_LISTED = 25  # problems named in the message (all are in .problems)
+_EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 
 
 def read_report(source):
@@ -133,6 +136,12 @@ def _event_problems(report, recorded=None):
     previous = None
     for position, event in enumerate(events):
         seq = event["seq"]
+        extra = sorted(set(event) - set(_EVENT_FIELDS))
+        if extra:
+            problems.append(
+                f"event seq {seq} (/events/{position}) has field(s) {', '.join(extra)} that "
+                "no audit event has: added after it was logged"
+            )
         if position not in named and (
             event_hash(event["prev_hash"], _event_record(event)) != event["hash"]
         ):
@@ -283,7 +292,18 @@ def _record_keeping_problems(report, store, run, upto):
     at_head = {e["run_id"] for e in upto if e["kind"] == RUN_EVENT}
     rebuilt["runs"] = [r for r in rebuilt["runs"] if r["run_id"] in at_head]
     rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
-    problems = []
+    runs = store.list_runs()
+    retention = retention_section(
+        store,
+        run,
+        upto,
+        report["retention"]["report_time"],
+        runs=runs[runs["run_id"].isin(at_head)],
+    )
+    problems = [
+        f"{pointer} differs from the store's log up to the chain head"
+        for pointer in _differences(report["retention"], retention, "/retention")
+    ]
     for key in ("n_runs", "n_chain_events", "n_audit_events", "n_store_events", "chain_head"):
         if kept["store"][key] != rebuilt["store"][key]:
             problems.append(
@@ -355,6 +375,17 @@ def verify_report(source, *, store=None, public_key=None):
             )
     elif digests(body) != integrity["digests"]:
         problems.append("integrity.digests was altered")
+    try:
+        stated = articles(body)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        stated = None
+        problems.append(f"/articles cannot be rebuilt from the report's sections ({exc!r})")
+    if stated is not None:
+        # each statement is made from the other sections: a changed one was edited
+        problems += [
+            f"{pointer} does not follow from the report's other sections: it was altered"
+            for pointer in _differences(report["articles"], stated, "/articles")
+        ]
     if integrity["canonicalization"] != CANONICALIZATION:
         # it says how integrity.sha256 was computed: a report saying otherwise is altered
         problems.append(

@@ -145,13 +145,22 @@ def test_any_node_of_the_report_edited_is_found_and_named(record, tmp_path, data
 # What the store records: a re-sealed report (hash and digests recomputed, unsigned)
 # edited there is found against the store. What the deployer typed (system, human
 # oversight) and what was seen when the report was made are only under the signature.
-_STORED = ("model", "sources", "feature_lineage", "events", "record_keeping")
+_STORED = (
+    "model",
+    "sources",
+    "feature_lineage",
+    "events",
+    "record_keeping",
+    "retention",
+    "articles",
+)
 _AS_MADE = (
     ("model", "fitted_object_matches_run"),
     ("record_keeping", "store", "type"),
     ("record_keeping", "store", "location"),
     ("record_keeping", "store", "chain_verified_at"),
     ("record_keeping", "store", "checkpoints"),
+    ("retention", "report_time"),
 )
 
 
@@ -164,7 +173,8 @@ def test_a_resealed_edit_of_what_the_store_records_is_found_against_it(record, t
         if p[0] in _STORED and not any(p[: len(a)] == a for a in _AS_MADE)
     ]
     which, path = data.draw(st.sampled_from(nodes), label="path")
-    edited = _edited(record["reports"][which], path, "change")
+    how = data.draw(st.sampled_from(["change", "add"]), label="how")
+    edited = _edited(record["reports"][which], path, how)
     if edited is None:
         return
     edited["integrity"] = seal(body_of(edited))
@@ -242,3 +252,26 @@ def test_resealed_prediction_counts_and_removals_are_found_against_the_store(rec
         assert f"{pointer} differs from the store's log up to the chain head" in (
             info.value.problems
         )
+
+
+def test_resealed_retention_articles_and_event_fields_are_found(record, tmp_path):
+    # Found by this fuzz: a re-sealed report could claim six months of logs, change an
+    # article's status, or add a field to an event, and pass verify(store=...).
+    edited = copy.deepcopy(record["report"])
+    edited["retention"]["stored_logs_cover_six_months"] = True
+    edited["articles"][5]["status"] = "partly evidenced"
+    edited["events"][0]["reviewed_by"] = "auditor"
+    edited["integrity"] = seal(body_of(edited))
+    with pytest.raises(ReportVerificationError) as info:
+        verify(_write(tmp_path, edited), store=record["store"])
+    problems = info.value.problems
+    assert (
+        "/retention/stored_logs_cover_six_months differs from the store's log up to the "
+        "chain head" in problems
+    )
+    assert any(p.startswith("/articles/5/status does not follow") for p in problems)
+    assert any("event seq 1 (/events/0) has field(s) reviewed_by" in p for p in problems)
+    # the articles and the event's fields are checked without the store too
+    with pytest.raises(ReportVerificationError) as info:
+        verify(_write(tmp_path, edited))
+    assert any(p.startswith("/articles/") for p in info.value.problems)
