@@ -59,6 +59,16 @@ def _stored_checkpoints(store, problems):
                 {"check": "checkpoints", "checkpoint": n, "message": f"is not readable: {exc}"}
             )
             continue
+        if cp.get("checkpoint") != n:
+            # numbered 1, 2, ... as they are made: a gap is a checkpoint removed
+            problems.append(
+                {
+                    "check": "checkpoints",
+                    "checkpoint": n,
+                    "message": f"is numbered {cp.get('checkpoint')!r} but is the store's "
+                    f"checkpoint {n}: checkpoints were removed or reordered",
+                }
+            )
         out.append(cp)
     return out
 

@@ -241,3 +241,19 @@ def test_an_exclusive_lock_is_a_clear_error_and_nothing_is_lost(record, tmp_path
         holder.close()
     assert view(stp.stores.SQLiteStore(path, mode="ro")) == record["view"]
     assert os.path.getsize(path) > 0
+
+
+def test_a_checkpoint_removed_from_the_middle_is_named_without_the_key(record, tmp_path):
+    # Found by this fuzz: stored checkpoints were only checked against the chain, so
+    # deleting one of several passed check() without a key. The last one removed (or
+    # its signature edited) can only be shown with the key, or a copy kept elsewhere.
+    path = copy_store(record["pristine"], tmp_path)
+    stp.stores.SQLiteStore(path).checkpoint(record["key"])
+    assert tamper(path, [("DELETE FROM checkpoints WHERE seq = 1", ())])
+    with pytest.raises(CorruptStoreError, match="is numbered 2 but is the store's checkpoint 1"):
+        stp.stores.SQLiteStore(path, mode="ro").check()
+    path = copy_store(record["pristine"], tmp_path)
+    assert tamper(path, [("DELETE FROM checkpoints", ())])
+    stp.stores.SQLiteStore(path, mode="ro").check()  # nothing shows it without the key
+    with pytest.raises(CorruptStoreError, match="no checkpoint signed by key"):
+        stp.stores.SQLiteStore(path, mode="ro").check(public_key=record["key"].public_key())
