@@ -511,6 +511,13 @@ class BaseStore(ABC):
             Columns ``run_id``, ``created_at``, ``estimator``, ``model`` (final
             estimator class), ``n_samples``, ``sources`` (source ids), ``purpose``,
             ``name``, ``parent_run_id`` and ``tags``.
+
+        Notes
+        -----
+        Listing reads the stored records without checking them against the hash chain
+        (that would hash every run's row ids): a record edited outside sktraceprop is
+        listed as it now reads. :meth:`load_run` checks the run it returns, and
+        :meth:`verify` every run.
         """
         wanted_source = None
         if source is not None:
@@ -654,6 +661,13 @@ class BaseStore(ABC):
         events : list of dict
             Keys ``seq``, ``run_id``, ``created_at``, ``kind``, ``payload``,
             ``prev_hash``, ``hash``; each a copy.
+
+        Notes
+        -----
+        Events are returned as stored, without checking the hash chain: an event
+        edited, removed or added outside sktraceprop is returned as it now reads.
+        :meth:`verify` (or :meth:`check`) checks the chain; a compliance report is
+        made only from a store that verifies.
         """
         out = []
         with self._snapshot():
