@@ -285,6 +285,34 @@ def _store_problems(report, store):
     return problems
 
 
+def _checkpoint_problems(kept, store):
+    """The report's latest checkpoint must be the store's, and their count its number.
+
+    Whether signatures were checked, and by which key, was seen when the report was
+    made (``checkpoint_key=``); it is under the report's signature only.
+    """
+    where = "/record_keeping/store/checkpoints"
+    latest = kept.get("latest")
+    if latest is None:
+        return [] if kept["n_checkpoints"] == 0 else [f"{where}/n_checkpoints was altered"]
+    number = latest.get("checkpoint")
+    stored = [cp for cp in store.checkpoints() if cp.get("checkpoint") == number]
+    problems = []
+    if not stored:
+        problems.append(f"{where}/latest: the store holds no checkpoint {number!r}")
+    else:
+        problems += [
+            f"{pointer} differs from the store's checkpoint {number}"
+            for pointer in _differences(latest, stored[0], f"{where}/latest")
+        ]
+    if kept["n_checkpoints"] != number:  # numbered 1, 2, ... as they are made
+        problems.append(
+            f"{where}/n_checkpoints says {kept['n_checkpoints']}, but the latest checkpoint "
+            f"is number {number}"
+        )
+    return problems
+
+
 def _record_keeping_problems(report, store, run, upto):
     """What the report says of the store's log, against the log up to its chain head."""
     kept = report["record_keeping"]
@@ -309,8 +337,9 @@ def _record_keeping_problems(report, store, run, upto):
             problems.append(
                 f"/record_keeping/store/{key} differs from the store's log up to the chain head"
             )
+    problems += _checkpoint_problems(kept["store"]["checkpoints"], store)
     for key, value in rebuilt.items():
-        if key == "store":  # where it was, when and what its checkpoints were: as made
+        if key == "store":  # where it was and when: as made
             continue
         for pointer in _differences(kept[key], value, f"/record_keeping/{key}"):
             problems.append(f"{pointer} differs from the store's log up to the chain head")

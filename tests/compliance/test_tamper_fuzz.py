@@ -159,7 +159,11 @@ _AS_MADE = (
     ("record_keeping", "store", "type"),
     ("record_keeping", "store", "location"),
     ("record_keeping", "store", "chain_verified_at"),
-    ("record_keeping", "store", "checkpoints"),
+    ("record_keeping", "store", "checkpoints", "note"),
+    ("record_keeping", "store", "checkpoints", "signed"),
+    ("record_keeping", "store", "checkpoints", "signatures_checked"),
+    ("record_keeping", "store", "checkpoints", "signed_through"),
+    ("record_keeping", "store", "checkpoints", "key_fingerprint"),
     ("retention", "report_time"),
 )
 
@@ -256,11 +260,13 @@ def test_resealed_prediction_counts_and_removals_are_found_against_the_store(rec
 
 def test_resealed_retention_articles_and_event_fields_are_found(record, tmp_path):
     # Found by this fuzz: a re-sealed report could claim six months of logs, change an
-    # article's status, or add a field to an event, and pass verify(store=...).
+    # article's status, add a field to an event, or change the checkpoint it names,
+    # and pass verify(store=...).
     edited = copy.deepcopy(record["report"])
     edited["retention"]["stored_logs_cover_six_months"] = True
     edited["articles"][5]["status"] = "partly evidenced"
     edited["events"][0]["reviewed_by"] = "auditor"
+    edited["record_keeping"]["store"]["checkpoints"]["latest"]["event_seq"] -= 1
     edited["integrity"] = seal(body_of(edited))
     with pytest.raises(ReportVerificationError) as info:
         verify(_write(tmp_path, edited), store=record["store"])
@@ -271,6 +277,10 @@ def test_resealed_retention_articles_and_event_fields_are_found(record, tmp_path
     )
     assert any(p.startswith("/articles/5/status does not follow") for p in problems)
     assert any("event seq 1 (/events/0) has field(s) reviewed_by" in p for p in problems)
+    assert (
+        "/record_keeping/store/checkpoints/latest/event_seq differs from the store's "
+        "checkpoint 1" in problems
+    )
     # the articles and the event's fields are checked without the store too
     with pytest.raises(ReportVerificationError) as info:
         verify(_write(tmp_path, edited))
