@@ -5,8 +5,9 @@ import os
 import warnings
 from pathlib import Path
 
-from ..exceptions import CorruptStoreError, ReportVerificationError, StoreError
+from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationError, StoreError
 from ..stores._chain import RUN_EVENT
+from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
     all_events,
     features_section,
@@ -176,6 +177,21 @@ def _event_problems(report, recorded=None):
             )
         elif event["seq"] == head["seq"] and event["hash"] != head["hash"]:
             problems.append(f"event seq {event['seq']} is not the recorded chain head")
+    return problems
+
+
+def _fixed_problems(report):
+    """What a report states that follows from one key or is the same in every report."""
+    problems = []
+    if report["report"]["regulation"] != REGULATION:
+        problems.append(f"/report/regulation was altered: every report says {REGULATION!r}")
+    category = report["system"]["high_risk_category"]
+    try:
+        expected = annex_iii_category(category.get("key"))
+    except ComplianceError:
+        return [*problems, "/system/high_risk_category/key names no Annex III area"]
+    for pointer in _differences(category, expected, "/system/high_risk_category"):
+        problems.append(f"{pointer} is not what Annex III says for {category.get('key')!r}")
     return problems
 
 
@@ -362,8 +378,9 @@ def verify_report(source, *, store=None, public_key=None):
     A content hash alone detects edits made without recomputing it. A report re-hashed
     after an edit is detected by its signature; without one, a check against the store
     detects it wherever the store records what was edited, but not in what the deployer
-    gave (``system``, ``human_oversight``) or what was seen when the report was made
-    (the store's location, checkpoints, ``fitted_object_matches_run``, ``retention``).
+    gave (``system``, ``human_oversight``, where the articles do not quote it) or what
+    was seen when the report was made (its time and generator, the store's location,
+    whether checkpoint signatures were checked, ``fitted_object_matches_run``).
 
     Parameters
     ----------
@@ -415,6 +432,7 @@ def verify_report(source, *, store=None, public_key=None):
             f"{pointer} does not follow from the report's other sections: it was altered"
             for pointer in _differences(report["articles"], stated, "/articles")
         ]
+    problems += _fixed_problems(report)
     if integrity["canonicalization"] != CANONICALIZATION:
         # it says how integrity.sha256 was computed: a report saying otherwise is altered
         problems.append(

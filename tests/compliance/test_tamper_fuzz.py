@@ -285,3 +285,20 @@ def test_resealed_retention_articles_and_event_fields_are_found(record, tmp_path
     with pytest.raises(ReportVerificationError) as info:
         verify(_write(tmp_path, edited))
     assert any(p.startswith("/articles/") for p in info.value.problems)
+
+
+def test_a_resealed_regulation_or_annex_area_is_found_without_the_store(record, tmp_path):
+    # Found by this fuzz: the regulation's name and the Annex III area and point (both
+    # fixed by the category's key) could be rewritten in a re-sealed report.
+    edited = copy.deepcopy(record["report"])
+    edited["report"]["regulation"] = "Regulation (EU) 2016/679"
+    edited["system"]["high_risk_category"]["area"] = "Minimal-risk spam filter"
+    edited["integrity"] = seal(body_of(edited))
+    with pytest.raises(ReportVerificationError) as info:
+        verify(_write(tmp_path, edited))
+    problems = info.value.problems
+    assert any(p.startswith("/report/regulation was altered") for p in problems)
+    assert (
+        "/system/high_risk_category/area is not what Annex III says for 'creditworthiness'"
+        in problems
+    )
