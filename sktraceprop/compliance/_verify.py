@@ -1,5 +1,6 @@
 """Checking a compliance report: schema, content hash, events, signature, and its store."""
 
+import base64
 import json
 import os
 import warnings
@@ -195,9 +196,19 @@ def _fixed_problems(report):
     return problems
 
 
+def _is_signature(value):
+    try:
+        return len(base64.b64decode(value, validate=True)) == 64
+    except (ValueError, TypeError):
+        return False
+
+
 def _signature_problems(body, signature, public_key):
     from .. import signing
 
+    if signature is not None and not _is_signature(signature["value"]):
+        # what can be told without the key: it is not a signature at all
+        return ["integrity.signature.value is not an Ed25519 signature (64 bytes, base64)"]
     if public_key is None:
         if signature is not None:
             warnings.warn(
