@@ -8,6 +8,7 @@ and ``_writer()`` (one transaction; see :class:`_Chain` for what it must offer).
 """
 
 import json
+import os
 import weakref
 from abc import ABC, abstractmethod
 
@@ -792,7 +793,8 @@ class BaseStore(ABC):
         private_key : Ed25519PrivateKey or path
             The signing key (a PEM file; see :mod:`sktraceprop.signing`).
         path : str or path-like, default=None
-            Also write the checkpoint there as JSON (never overwriting a file). Keep a
+            Also write the checkpoint there as JSON. An existing file is refused
+            (FileExistsError) before anything is signed or stored. Keep a
             copy outside the store: it is what shows later that events were cut from
             the end of the log.
 
@@ -805,6 +807,10 @@ class BaseStore(ABC):
             (:meth:`checkpoints`).
         """
         key = signing.load_private_key(private_key)
+        if path is not None and os.path.lexists(path):
+            # refused before anything is stored: a checkpoint in the store whose copy
+            # could not be written would be one the caller believes was never made
+            raise FileExistsError(f"{os.fspath(path)} exists; nothing was signed or stored")
         self._check_writable()
         report = self.check_integrity()
         texts = []

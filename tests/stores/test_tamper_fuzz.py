@@ -375,3 +375,17 @@ def test_a_postgresql_store_whose_schema_version_was_edited_is_corrupt(pg_record
             ),
         )
     view(stp.stores.PostgresStore(pg_record["dsn"], schema=pg_record["schema"], mode="ro"))
+
+
+def test_a_checkpoint_to_an_existing_file_stores_nothing(record, tmp_path):
+    # Found while building the record: checkpoint(key, path=) stored the checkpoint,
+    # then failed to write an existing file, so the store held a checkpoint the
+    # caller was told (by FileExistsError) had not been made.
+    path = copy_store(record["pristine"], tmp_path)
+    store = stp.stores.SQLiteStore(path)
+    kept = tmp_path / "checkpoint.json"
+    kept.write_text("kept elsewhere")
+    with pytest.raises(FileExistsError, match="nothing was signed or stored"):
+        store.checkpoint(record["key"], path=kept)
+    assert store.checkpoints() == record["view"]["checkpoints"]
+    assert kept.read_text() == "kept elsewhere"
