@@ -2,6 +2,8 @@
 
 from ..exceptions import ComplianceError
 
+#: The regulation every report maps its record to.
+REGULATION = "Regulation (EU) 2024/1689 (Artificial Intelligence Act)"
 #: key -> (Annex III point, area as the Annex words it, in short).
 ANNEX_III = {
     "biometrics": (

@@ -9,7 +9,7 @@ from .. import __version__
 from .._lineage._record import collect_ops
 from .._lineage._source import utc_now
 from ..exceptions import ComplianceError, UnknownRunError
-from ._categories import annex_iii_category
+from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
     all_events,
     audit_events,
@@ -25,8 +25,6 @@ from ._integrity import seal
 from ._schema import schema_problems
 from ._sections import articles
 from ._verify import read_report, verify_report
-
-REGULATION = "Regulation (EU) 2024/1689 (Artificial Intelligence Act)"
 
 
 def _check_text_fields(**fields):

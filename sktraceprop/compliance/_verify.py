@@ -1,22 +1,38 @@
 """Checking a compliance report: schema, content hash, events, signature, and its store."""
 
+import base64
 import json
 import os
 import warnings
 from pathlib import Path
 
-from ..exceptions import CorruptStoreError, ReportVerificationError, StoreError
+from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationError, StoreError
+from ..stores._chain import RUN_EVENT
+from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
     all_events,
     features_section,
     included,
+    model_section,
     prediction_digest,
+    record_keeping,
+    retention_section,
     sources_section,
 )
-from ._integrity import altered_pointers, body_of, canonical_bytes, digests, event_hash, sha256_of
+from ._integrity import (
+    CANONICALIZATION,
+    altered_pointers,
+    body_of,
+    canonical_bytes,
+    digests,
+    event_hash,
+    sha256_of,
+)
 from ._schema import schema_problems
+from ._sections import articles
 
 _MAX_LISTED = 25  # problems named in the message (all are in .problems)
+_EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 
 
 def read_report(source):
@@ -122,6 +138,12 @@ def _event_problems(report, recorded=None):
     previous = None
     for position, event in enumerate(events):
         seq = event["seq"]
+        extra = sorted(set(event) - set(_EVENT_FIELDS))
+        if extra:
+            problems.append(
+                f"event seq {seq} (/events/{position}) has field(s) {', '.join(extra)} that "
+                "no audit event has: added after it was logged"
+            )
         if position not in named and (
             event_hash(event["prev_hash"], _event_record(event)) != event["hash"]
         ):
@@ -159,9 +181,34 @@ def _event_problems(report, recorded=None):
     return problems
 
 
+def _fixed_problems(report):
+    """What a report states that follows from one key or is the same in every report."""
+    problems = []
+    if report["report"]["regulation"] != REGULATION:
+        problems.append(f"/report/regulation was altered: every report says {REGULATION!r}")
+    category = report["system"]["high_risk_category"]
+    try:
+        expected = annex_iii_category(category.get("key"))
+    except ComplianceError:
+        return [*problems, "/system/high_risk_category/key names no Annex III area"]
+    for pointer in _differences(category, expected, "/system/high_risk_category"):
+        problems.append(f"{pointer} is not what Annex III says for {category.get('key')!r}")
+    return problems
+
+
+def _is_signature(value):
+    try:
+        return len(base64.b64decode(value, validate=True)) == 64
+    except (ValueError, TypeError):
+        return False
+
+
 def _signature_problems(body, signature, public_key):
     from .. import signing
 
+    if signature is not None and not _is_signature(signature["value"]):
+        # what can be told without the key: it is not a signature at all
+        return ["integrity.signature.value is not an Ed25519 signature (64 bytes, base64)"]
     if public_key is None:
         if signature is not None:
             warnings.warn(
@@ -248,23 +295,81 @@ def _store_problems(report, store):
     try:
         run = store.load_run(run_id)
     except StoreError as exc:
-        problems.append(f"the report's run cannot be loaded from the store: {exc}")
+        problems.append(f"/model/run_id: the report's run cannot be loaded from the store: {exc}")
         return problems
+    if upto:
+        problems += _record_keeping_problems(report, store, run, upto)
+    # whether the fitted object matched its run was seen when the report was made, not
+    # stored: the rest of the model section is the run record's
+    matches = report["model"].get("fitted_object_matches_run")
     for name, rebuilt in (
+        ("model", model_section(run, matches)),
         ("sources", sources_section(run)),
         ("feature_lineage", features_section(run)),
     ):
         for pointer in _differences(report[name], rebuilt, f"/{name}"):
             problems.append(f"{pointer} differs from the store's run record")
-    model = report["model"]
-    for key, value in (
-        ("fingerprint", run.model_fingerprint),
-        ("trained_at", run.created_at),
-        ("estimator", run.estimator),
-        ("n_training_rows", run.n_samples),
-    ):
-        if model[key] != value:
-            problems.append(f"/model/{key} differs from the store's run record")
+    return problems
+
+
+def _checkpoint_problems(kept, store):
+    """The report's latest checkpoint must be the store's, and their count its number.
+
+    Whether signatures were checked, and by which key, was seen when the report was
+    made (``checkpoint_key=``); it is under the report's signature only.
+    """
+    where = "/record_keeping/store/checkpoints"
+    latest = kept.get("latest")
+    if latest is None:
+        return [] if kept["n_checkpoints"] == 0 else [f"{where}/n_checkpoints was altered"]
+    number = latest.get("checkpoint")
+    stored = [cp for cp in store.checkpoints() if cp.get("checkpoint") == number]
+    problems = []
+    if not stored:
+        problems.append(f"{where}/latest: the store holds no checkpoint {number!r}")
+    else:
+        problems += [
+            f"{pointer} differs from the store's checkpoint {number}"
+            for pointer in _differences(latest, stored[0], f"{where}/latest")
+        ]
+    if kept["n_checkpoints"] != number:  # numbered 1, 2, ... as they are made
+        problems.append(
+            f"{where}/n_checkpoints says {kept['n_checkpoints']}, but the latest checkpoint "
+            f"is number {number}"
+        )
+    return problems
+
+
+def _record_keeping_problems(report, store, run, upto):
+    """What the report says of the store's log, against the log up to its chain head."""
+    kept = report["record_keeping"]
+    rebuilt, _ = record_keeping(store, run, upto, kept["store"]["chain_verified_at"])
+    at_head = {e["run_id"] for e in upto if e["kind"] == RUN_EVENT}
+    rebuilt["runs"] = [r for r in rebuilt["runs"] if r["run_id"] in at_head]
+    rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
+    runs = store.list_runs()
+    retention = retention_section(
+        store,
+        run,
+        upto,
+        report["retention"]["report_time"],
+        runs=runs[runs["run_id"].isin(at_head)],
+    )
+    problems = [
+        f"{pointer} differs from the store's log up to the chain head"
+        for pointer in _differences(report["retention"], retention, "/retention")
+    ]
+    for key in ("n_runs", "n_chain_events", "n_audit_events", "n_store_events", "chain_head"):
+        if kept["store"][key] != rebuilt["store"][key]:
+            problems.append(
+                f"/record_keeping/store/{key} differs from the store's log up to the chain head"
+            )
+    problems += _checkpoint_problems(kept["store"]["checkpoints"], store)
+    for key, value in rebuilt.items():
+        if key == "store":  # where it was and when: as made
+            continue
+        for pointer in _differences(kept[key], value, f"/record_keeping/{key}"):
+            problems.append(f"{pointer} differs from the store's log up to the chain head")
     return problems
 
 
@@ -277,11 +382,16 @@ def verify_report(source, *, store=None, public_key=None):
     matches its hash, the events are in chain order, none was removed or added, and
     none lies past the recorded chain head; the Ed25519 signature matches (when
     ``public_key`` is given); and, with ``store``, the store's chain verifies, still
-    holds the recorded chain head, and agrees with the report's events, prediction log
-    and run record (sources, feature lineage, model fingerprint).
+    holds the recorded chain head, and agrees with the report's events, its run record
+    (the model section, sources, feature lineage) and its record keeping up to the
+    chain head (counts, prediction log, explanations, removals, runs).
 
-    A content hash alone detects edits made without recomputing it; a signature, or a
-    check against the store, also detects a report re-hashed after an edit.
+    A content hash alone detects edits made without recomputing it. A report re-hashed
+    after an edit is detected by its signature; without one, a check against the store
+    detects it wherever the store records what was edited, but not in what the deployer
+    gave (``system``, ``human_oversight``, where the articles do not quote it) or what
+    was seen when the report was made (its time and generator, the store's location,
+    whether checkpoint signatures were checked, ``fitted_object_matches_run``).
 
     Parameters
     ----------
@@ -322,6 +432,24 @@ def verify_report(source, *, store=None, public_key=None):
             )
     elif digests(body) != integrity["digests"]:
         problems.append("integrity.digests was altered")
+    try:
+        stated = articles(body)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        stated = None
+        problems.append(f"/articles cannot be rebuilt from the report's sections ({exc!r})")
+    if stated is not None:
+        # each statement is made from the other sections: a changed one was edited
+        problems += [
+            f"{pointer} does not follow from the report's other sections: it was altered"
+            for pointer in _differences(report["articles"], stated, "/articles")
+        ]
+    problems += _fixed_problems(report)
+    if integrity["canonicalization"] != CANONICALIZATION:
+        # it says how integrity.sha256 was computed: a report saying otherwise is altered
+        problems.append(
+            "integrity.canonicalization was altered: it no longer describes the canonical "
+            "form integrity.sha256 is computed over"
+        )
     found = _event_problems(report, recorded)
     if recorded is not None and not found:
         # an edit of the events that matching them by seq does not explain

@@ -59,6 +59,16 @@ def _stored_checkpoints(store, problems):
                 {"check": "checkpoints", "checkpoint": n, "message": f"is not readable: {exc}"}
             )
             continue
+        if cp.get("checkpoint") != n:
+            # numbered 1, 2, ... as they are made: a gap is a checkpoint removed
+            problems.append(
+                {
+                    "check": "checkpoints",
+                    "checkpoint": n,
+                    "message": f"is numbered {cp.get('checkpoint')!r} but is the store's "
+                    f"checkpoint {n}: checkpoints were removed or reordered",
+                }
+            )
         out.append(cp)
     return out
 
@@ -173,14 +183,29 @@ def _check_runs(store, run_events, cache, problems, report):
     except StoreError as exc:
         problems.append({"check": "runs", "message": f"runs unreadable: {exc}"})
         listed = []
-    for run_id, _ in listed:
+    previous = None
+    for run_id, _, created_at in listed:
         report["runs"] += 1
         event = run_events.pop(run_id, None)
         try:
-            _, digest, event_seq, _ = store._read_run(run_id, cache=cache)
+            lineage, digest, event_seq, _ = store._read_run(run_id, cache=cache)
         except StoreError as exc:  # CorruptStoreError, or UnknownRunError (bad index)
             problem(run_id, f"cannot be loaded: {exc}")
             continue
+        if created_at is not None and created_at != lineage.created_at:
+            problem(
+                run_id,
+                f"has created_at {created_at!r} in its row but {lineage.created_at!r} in its "
+                "record: its row was altered after it was stored",
+            )
+        if previous is not None and isinstance(event_seq, int) and event_seq <= previous[1]:
+            problem(
+                run_id,
+                f"is listed after run {previous[0]} but was stored before it (audit event "
+                f"{event_seq}, not after {previous[1]}): the runs were reordered",
+            )
+        if isinstance(event_seq, int):
+            previous = (run_id, event_seq)
         if event is None:
             problem(
                 run_id,

@@ -8,6 +8,7 @@ and ``_writer()`` (one transaction; see :class:`_Chain` for what it must offer).
 """
 
 import json
+import os
 import weakref
 from abc import ABC, abstractmethod
 
@@ -170,7 +171,8 @@ class BaseStore(ABC):
 
     @abstractmethod
     def _raw_run_list(self):
-        """``[(run_id, record_text)]`` of every run, oldest first."""
+        """``[(run_id, record_text, created_at)]`` of every run in the chain's order;
+        ``created_at`` is the run row's own time column (None where a store keeps none)."""
 
     @abstractmethod
     def _raw_source(self, source_id, sha256):
@@ -510,6 +512,13 @@ class BaseStore(ABC):
             Columns ``run_id``, ``created_at``, ``estimator``, ``model`` (final
             estimator class), ``n_samples``, ``sources`` (source ids), ``purpose``,
             ``name``, ``parent_run_id`` and ``tags``.
+
+        Notes
+        -----
+        Listing reads the stored records without checking them against the hash chain
+        (that would hash every run's row ids): a record edited outside sktraceprop is
+        listed as it now reads. :meth:`load_run` checks the run it returns, and
+        :meth:`verify` every run.
         """
         wanted_source = None
         if source is not None:
@@ -528,7 +537,7 @@ class BaseStore(ABC):
         rows = []
         with self._snapshot():
             listed = self._raw_run_list()
-        for run_id, record_text in listed:
+        for run_id, record_text, _ in listed:
             try:
                 record = json.loads(record_text)
                 entries = record["sources"]
@@ -653,6 +662,13 @@ class BaseStore(ABC):
         events : list of dict
             Keys ``seq``, ``run_id``, ``created_at``, ``kind``, ``payload``,
             ``prev_hash``, ``hash``; each a copy.
+
+        Notes
+        -----
+        Events are returned as stored, without checking the hash chain: an event
+        edited, removed or added outside sktraceprop is returned as it now reads.
+        :meth:`verify` (or :meth:`check`) checks the chain; a compliance report is
+        made only from a store that verifies.
         """
         out = []
         with self._snapshot():
@@ -777,7 +793,8 @@ class BaseStore(ABC):
         private_key : Ed25519PrivateKey or path
             The signing key (a PEM file; see :mod:`sktraceprop.signing`).
         path : str or path-like, default=None
-            Also write the checkpoint there as JSON (never overwriting a file). Keep a
+            Also write the checkpoint there as JSON. An existing file is refused
+            (FileExistsError) before anything is signed or stored. Keep a
             copy outside the store: it is what shows later that events were cut from
             the end of the log.
 
@@ -790,6 +807,10 @@ class BaseStore(ABC):
             (:meth:`checkpoints`).
         """
         key = signing.load_private_key(private_key)
+        if path is not None and os.path.lexists(path):
+            # refused before anything is stored: a checkpoint in the store whose copy
+            # could not be written would be one the caller believes was never made
+            raise FileExistsError(f"{os.fspath(path)} exists; nothing was signed or stored")
         self._check_writable()
         report = self.check_integrity()
         texts = []

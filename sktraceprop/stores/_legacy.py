@@ -151,7 +151,7 @@ def audit(store):
     """``(problems, counts)``: the event chain and every run of a version-1 store."""
     problems, report = [], {"events": 0, "runs": 0, "last_seq": 0, "chain_head": None}
     _check_chain(store, set(), problems, report)
-    for run_id, _ in store._raw_run_list():
+    for run_id, *_ in store._raw_run_list():
         report["runs"] += 1
         try:
             load_run(store, run_id)

@@ -96,7 +96,7 @@ class MemoryStore(BaseStore):
         return self._runs.get(run_id)
 
     def _raw_run_list(self):
-        return [(run_id, row[0]) for run_id, row in self._runs.items()]
+        return [(run_id, row[0], None) for run_id, row in self._runs.items()]
 
     def _raw_source(self, source_id, sha256):
         return self._sources.get((source_id, sha256))

@@ -324,11 +324,20 @@ class PostgresStore(BaseStore):
         meta = dict(con.execute(self._sql("SELECT key, value FROM {m}", m="stp_meta")))
         if meta.get("app") != APP:
             raise CorruptStoreError(f"schema {self.schema!r} was not written by sktraceprop")
-        version = int(meta.get("schema_version", 0))
-        if version != SCHEMA_VERSION:
+        try:
+            version = int(meta.get("schema_version", 0))
+        except ValueError:
+            version = None
+        if isinstance(version, int) and version > SCHEMA_VERSION:
             raise StoreError(
                 f"schema {self.schema!r} has store schema version {version}; this "
-                f"sktraceprop reads {SCHEMA_VERSION}"
+                f"sktraceprop reads up to {SCHEMA_VERSION}. Upgrade sktraceprop."
+            )
+        if version != SCHEMA_VERSION:
+            # no version this library ever wrote: the metadata was altered
+            raise CorruptStoreError(
+                f"schema {self.schema!r} has an unknown store schema version "
+                f"{meta.get('schema_version')!r}; nothing was modified"
             )
         missing = [t for t in _TABLES if t not in tables]
         if missing:
@@ -451,7 +460,7 @@ class PostgresStore(BaseStore):
 
     def _raw_run_list(self):
         return self._query(
-            self._sql("SELECT run_id, record FROM {r} ORDER BY event_seq", r="runs")
+            self._sql("SELECT run_id, record, created_at FROM {r} ORDER BY event_seq", r="runs")
         )
 
     def _raw_source(self, source_id, sha256):

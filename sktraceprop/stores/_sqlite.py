@@ -479,7 +479,12 @@ class SQLiteStore(BaseStore):
         return rows[0] if rows else None
 
     def _raw_run_list(self):
-        return self._query("SELECT run_id, record FROM runs ORDER BY seq")
+        if self._legacy:
+            rows = self._query("SELECT run_id, record FROM runs ORDER BY seq")
+            return [(*row, None) for row in rows]
+        # In the chain's order: the autoincrement seq is outside the chain, and
+        # renumbering it must not reorder the runs listed.
+        return self._query("SELECT run_id, record, created_at FROM runs ORDER BY event_seq")
 
     def _raw_source(self, source_id, sha256):
         rows = self._query(

@@ -1,0 +1,314 @@
+"""Tamper evidence of a report, fuzzed: every edit of the JSON is found and named.
+
+The record: a logged pipeline on two CSV files in a SQLite store, with predictions, an
+explanation and a removal, a signed checkpoint and a signed report. Any node of the
+report's JSON tree (the integrity member included) is changed, removed, or added to;
+``verify`` must fail and name where. A report re-sealed after an edit (new hash and
+digests, no signature) must still fail against the store wherever the store records
+what was edited.
+"""
+
+import copy
+import json
+import uuid
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sktraceprop as stp
+from sktraceprop.cli import main
+from sktraceprop.compliance import verify
+from sktraceprop.compliance._integrity import body_of, seal
+from sktraceprop.exceptions import ReportVerificationError
+from tests.stores._tamper_record import build_record
+
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+def _nodes(value, path=()):
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _nodes(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _nodes(item, (*path, i))
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("record")
+    store, key, report, _ = build_record(folder)
+    data = json.loads(report.read_text())
+    removal = json.loads((folder / "removal_report.json").read_text())
+    assert removal["record_keeping"]["removals"][0]["certificate"] is not None
+    public = folder / "public.pem"
+    stp.signing.save_key(key.public_key(), public)
+    return {
+        "store": store,
+        "key": key,
+        "report": data,
+        "reports": [data, removal],
+        "nodes": [p for p, _ in _nodes(data) if p],
+        "all_nodes": [(i, p) for i, d in enumerate((data, removal)) for p, _ in _nodes(d) if p],
+        "public": public,
+    }
+
+
+def _edited(report, path, how):
+    """A copy of ``report`` with the node at ``path`` changed in one way (None: no way)."""
+    out = copy.deepcopy(report)
+    parent = out
+    for key in path[:-1]:
+        parent = parent[key]
+    value = parent[path[-1]]
+    if how == "remove":
+        if isinstance(parent, list):
+            del parent[path[-1]]
+        else:
+            del parent[path[-1]]
+    elif how == "add":
+        if isinstance(value, dict):
+            value["added"] = 1
+        elif isinstance(value, list):
+            value.append(copy.deepcopy(value[0]) if value else "added")
+        else:
+            return None
+    elif how == "reorder":
+        if not isinstance(value, list) or value == value[::-1]:
+            return None
+        value.reverse()
+    elif isinstance(value, bool):
+        parent[path[-1]] = not value
+    elif isinstance(value, int | float):
+        parent[path[-1]] = value + 1
+    elif isinstance(value, str):
+        parent[path[-1]] = value + "x" if value else "x"
+    elif value is None:
+        parent[path[-1]] = "x"
+    else:
+        return None
+    return out
+
+
+def _pointer(path, depth=3):
+    return "/" + "/".join(str(p) for p in path[:depth])
+
+
+def _named(problems, path):
+    """Whether the problems say where the edit is: its pointer, its event, its field."""
+    text = "\n".join(problems)
+    if path[0] == "integrity":
+        return f"integrity.{path[1]}" in text or "signature" in text or "/" in text
+    if path[0] == "events" and "event seq" in text:
+        return True
+    if any(_pointer(path, depth) in text for depth in range(1, 4)):
+        return True
+    # the schema names the member that holds it, and what is wrong there
+    parent = "/" + "/".join(str(p) for p in path[:-1])
+    return f"at {parent}" in text and repr(path[-1]) in text or f"at {parent}:" in text
+
+
+def _write(tmp_path, data):
+    path = tmp_path / f"{uuid.uuid4().hex}.json"
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+@FUZZ
+@given(data=st.data(), how=st.sampled_from(["change", "remove", "add", "reorder"]))
+def test_any_node_of_the_report_edited_is_found_and_named(record, tmp_path, data, how):
+    which, path = data.draw(st.sampled_from(record["all_nodes"]), label="path")
+    edited = _edited(record["reports"][which], path, how)
+    if edited is None:
+        return
+    report = _write(tmp_path, edited)
+    with pytest.raises(ReportVerificationError) as info:
+        verify(report, store=record["store"], public_key=record["key"].public_key())
+    assert _named(info.value.problems, path), (path, how, info.value.problems)
+    if path[:3] != ("integrity", "signature", "value") or how == "change":
+        # the content alone shows it; a signature replaced by another well-formed one
+        # (reordered, base64 re-cased) is only seen with the key
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(ReportVerificationError):
+                verify(report)
+    code = main(["verify", str(report), "--db", str(record["store"].path)])
+    assert code == 1
+
+
+# What the store records: a re-sealed report (hash and digests recomputed, unsigned)
+# edited there is found against the store. What the deployer typed (system, human
+# oversight) and what was seen when the report was made are only under the signature.
+_STORED = (
+    "model",
+    "sources",
+    "feature_lineage",
+    "events",
+    "record_keeping",
+    "retention",
+    "articles",
+)
+_AS_MADE = (
+    ("model", "fitted_object_matches_run"),
+    ("record_keeping", "store", "type"),
+    ("record_keeping", "store", "location"),
+    ("record_keeping", "store", "chain_verified_at"),
+    ("record_keeping", "store", "checkpoints", "note"),
+    ("record_keeping", "store", "checkpoints", "signed"),
+    ("record_keeping", "store", "checkpoints", "signatures_checked"),
+    ("record_keeping", "store", "checkpoints", "signed_through"),
+    ("record_keeping", "store", "checkpoints", "key_fingerprint"),
+    ("retention", "report_time"),
+)
+
+
+@FUZZ
+@given(data=st.data())
+def test_a_resealed_edit_of_what_the_store_records_is_found_against_it(record, tmp_path, data):
+    nodes = [
+        (i, p)
+        for i, p in record["all_nodes"]
+        if p[0] in _STORED and not any(p[: len(a)] == a for a in _AS_MADE)
+    ]
+    which, path = data.draw(st.sampled_from(nodes), label="path")
+    how = data.draw(st.sampled_from(["change", "add"]), label="how")
+    edited = _edited(record["reports"][which], path, how)
+    if edited is None:
+        return
+    edited["integrity"] = seal(body_of(edited))
+    report = _write(tmp_path, edited)
+    with pytest.raises(ReportVerificationError) as info:
+        verify(report, store=record["store"])
+    assert _named(info.value.problems, path), (path, info.value.problems)
+    with pytest.raises(ReportVerificationError):  # unsigned now (or broken)
+        verify(report, public_key=record["key"].public_key())
+
+
+def test_the_canonicalization_edited_is_named(record, tmp_path):
+    # Found by this fuzz: integrity.canonicalization (any non-empty text in the schema)
+    # could be rewritten and every check passed.
+    edited = copy.deepcopy(record["report"])
+    edited["integrity"]["canonicalization"] = "JSON with keys in file order"
+    with pytest.raises(ReportVerificationError, match="integrity.canonicalization was altered"):
+        verify(_write(tmp_path, edited), public_key=record["key"].public_key())
+
+
+def test_resealed_model_params_and_ops_are_found_against_the_store(record, tmp_path):
+    # Found by this fuzz: against the store, only four /model fields were compared, so
+    # a re-sealed report could change the model's parameters, ops, versions and notes.
+    edited = copy.deepcopy(record["report"])
+    edited["model"]["ops"][-1]["class"] = "sklearn.tree.DecisionTreeClassifier"
+    edited["model"]["params"]["log_predictions"] = False
+    edited["integrity"] = seal(body_of(edited))
+    with pytest.raises(ReportVerificationError) as info:
+        verify(_write(tmp_path, edited), store=record["store"])
+    last = len(edited["model"]["ops"]) - 1
+    assert f"/model/ops/{last}/class differs from the store's run record" in info.value.problems
+    assert "/model/params/log_predictions differs from the store's run record" in (
+        info.value.problems
+    )
+
+
+def test_the_intact_report_verifies_everywhere(record, tmp_path):
+    report = _write(tmp_path, record["report"])
+    assert verify(report, store=record["store"], public_key=record["key"].public_key())
+    code = main(
+        [
+            "verify",
+            str(report),
+            "--db",
+            str(record["store"].path),
+            "--public-key",
+            str(record["public"]),
+        ]
+    )
+    assert code == 0
+
+
+def test_resealed_prediction_counts_and_removals_are_found_against_the_store(record, tmp_path):
+    # Found by this fuzz: against the store, record_keeping was only checked for the
+    # prediction log's digest and the events included; its counts, explanations,
+    # removals (certificates) and runs could be changed in a re-sealed report.
+    edited = copy.deepcopy(record["report"])
+    kept = edited["record_keeping"]
+    kept["predictions"]["n_rows"] += 100
+    kept["store"]["n_runs"] -= 1
+    kept["explanations"]["n_rows"] = 0
+    edited["integrity"] = seal(body_of(edited))
+    removal = copy.deepcopy(record["reports"][1])
+    removal["record_keeping"]["removals"][0]["certificate"] += 1.0
+    removal["integrity"] = seal(body_of(removal))
+    with pytest.raises(ReportVerificationError, match="/record_keeping/removals/0/certificate"):
+        verify(_write(tmp_path, removal), store=record["store"])
+    with pytest.raises(ReportVerificationError) as info:
+        verify(_write(tmp_path, edited), store=record["store"])
+    for pointer in (
+        "/record_keeping/predictions/n_rows",
+        "/record_keeping/store/n_runs",
+        "/record_keeping/explanations/n_rows",
+    ):
+        assert f"{pointer} differs from the store's log up to the chain head" in (
+            info.value.problems
+        )
+
+
+def test_resealed_retention_articles_and_event_fields_are_found(record, tmp_path):
+    # Found by this fuzz: a re-sealed report could claim six months of logs, change an
+    # article's status, add a field to an event, or change the checkpoint it names,
+    # and pass verify(store=...).
+    edited = copy.deepcopy(record["report"])
+    edited["retention"]["stored_logs_cover_six_months"] = True
+    edited["articles"][5]["status"] = "partly evidenced"
+    edited["events"][0]["reviewed_by"] = "auditor"
+    edited["record_keeping"]["store"]["checkpoints"]["latest"]["event_seq"] -= 1
+    edited["integrity"] = seal(body_of(edited))
+    with pytest.raises(ReportVerificationError) as info:
+        verify(_write(tmp_path, edited), store=record["store"])
+    problems = info.value.problems
+    assert (
+        "/retention/stored_logs_cover_six_months differs from the store's log up to the "
+        "chain head" in problems
+    )
+    assert any(p.startswith("/articles/5/status does not follow") for p in problems)
+    assert any("event seq 1 (/events/0) has field(s) reviewed_by" in p for p in problems)
+    assert (
+        "/record_keeping/store/checkpoints/latest/event_seq differs from the store's "
+        "checkpoint 1" in problems
+    )
+    # the articles and the event's fields are checked without the store too
+    with pytest.raises(ReportVerificationError) as info:
+        verify(_write(tmp_path, edited))
+    assert any(p.startswith("/articles/") for p in info.value.problems)
+
+
+def test_a_resealed_regulation_or_annex_area_is_found_without_the_store(record, tmp_path):
+    # Found by this fuzz: the regulation's name and the Annex III area and point (both
+    # fixed by the category's key) could be rewritten in a re-sealed report.
+    edited = copy.deepcopy(record["report"])
+    edited["report"]["regulation"] = "Regulation (EU) 2016/679"
+    edited["system"]["high_risk_category"]["area"] = "Minimal-risk spam filter"
+    edited["integrity"] = seal(body_of(edited))
+    with pytest.raises(ReportVerificationError) as info:
+        verify(_write(tmp_path, edited))
+    problems = info.value.problems
+    assert any(p.startswith("/report/regulation was altered") for p in problems)
+    assert (
+        "/system/high_risk_category/area is not what Annex III says for 'creditworthiness'"
+        in problems
+    )
+
+
+def test_a_signature_that_is_not_one_is_found_without_the_key(record, tmp_path):
+    # Found by this fuzz: without public_key=, a signature value edited into text that
+    # is no Ed25519 signature passed with only a warning to give the key.
+    edited = copy.deepcopy(record["report"])
+    edited["integrity"]["signature"]["value"] += "x"
+    with pytest.raises(ReportVerificationError, match="is not an Ed25519 signature"):
+        verify(_write(tmp_path, edited))
