@@ -8,6 +8,7 @@ from pathlib import Path
 from .. import __version__
 from .._lineage._record import collect_ops
 from .._lineage._source import utc_now
+from .._prediction_log import _replaced_parts
 from ..exceptions import ComplianceError, UnknownRunError
 from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
@@ -93,13 +94,15 @@ def _resolve(estimator, store, run_id):
             "and hash-chained events, so fit it with store=SQLiteStore(path)"
         )
     # Steps first: an unlearner that corrected them also rewrote its copy of the run.
-    changed = _changed_steps(estimator, run)
+    changed = _changed_steps(estimator, run) or _replaced_parts(estimator)
     if changed:
         raise ComplianceError(
             f"the fitted {type(estimator).__name__} differs from its recorded run "
             f"{run.run_id}: step(s) {', '.join(changed)} changed since fit (refitted, "
-            "replaced or modified in place). Refit it (a new run), or report on the run as "
-            "recorded with compliance_report(store=..., run_id=...)."
+            "replaced or modified in place, or corrected by an unlearner, whose copy of the "
+            "run lists the retained rows only). Refit it (a new run), or report on the run "
+            "as recorded with compliance_report(store=..., run_id=...), which lists its "
+            "removals."
         )
     stored = _load(store, run.run_id)
     if stored != run:

@@ -51,7 +51,12 @@ from ._neural import NeuralCorrection
 from ._neural_backend import neural_backend
 from ._outside import changed_columns_caveat, outside_steps_caveat, outside_steps_over
 from ._pipeline_refit import PipelineRefit
-from ._run_copy import redact_features, retained_rows_of, retained_stats
+from ._run_copy import (
+    corrected_fingerprints,
+    redact_features,
+    retained_rows_of,
+    retained_stats,
+)
 from ._weights import sample_weight_params
 
 __all__ = ["GradientCorrectionUnlearner"]
@@ -1068,7 +1073,9 @@ class GradientCorrectionUnlearner(
             classes=is_classifier(self.estimator_),
             n_events=len(self.unlearning_log_) + 1,
         )
-        return dataclasses.replace(lineage, source_stats=stats)
+        return dataclasses.replace(
+            corrected_fingerprints(lineage, self.estimator_), source_stats=stats
+        )
 
     def __getstate__(self):
         state = super().__getstate__()

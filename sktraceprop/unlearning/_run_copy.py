@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from .._lineage._features import feature_lineage
+from .._lineage._fingerprint import fingerprint
 from .._lineage._ids import codes_of
 from .._lineage._record import collect_ops
 from .._lineage._stats import source_stats
@@ -152,3 +153,27 @@ def retained_stats(stats, ids, X, y, classes, n_events):
         "not_recounted": not_recounted,
     }
     return fresh
+
+
+def corrected_fingerprints(lineage, estimator):
+    """The copy with the fingerprints of the corrected model's steps.
+
+    The copy describes the model the unlearner now holds (its retained rows, its
+    features), so consumers that check a model against its run (``trace``, an
+    :class:`~sktraceprop.InfluenceExplainer`) accept the corrected model and name the
+    retained rows. The run stored at fit keeps the original fingerprints, and a report
+    or prediction event of the corrected model says it is not that run's model.
+    """
+    fresh = {op.name: op.fingerprint for op in collect_ops(estimator)}
+    ops = [
+        dataclasses.replace(op, fingerprint=fresh[op.name]) if op.name in fresh else op
+        for op in lineage.ops
+    ]
+    note = (
+        "fingerprints of this copy are those of the corrected model; the run stored at fit "
+        "keeps those of the model as fitted"
+    )
+    notes = list(lineage.notes) + ([note] if note not in lineage.notes else [])
+    return dataclasses.replace(
+        lineage, ops=ops, model_fingerprint=fingerprint(estimator), notes=notes
+    )

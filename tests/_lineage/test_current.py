@@ -112,19 +112,27 @@ def test_traced_estimator_trace_refuses_after_partial_fit(tmp_path):
         est.trace([3])
 
 
-def test_unlearned_model_is_not_traced_to_the_removed_rows(tmp_path):
-    # The unlearner's copy of the run lists the retained rows only, but its fingerprints
-    # describe the model as fitted, before the correction: consumers refuse the
-    # corrected model rather than describe it by a record of another model.
-    _, X, y = _data(tmp_path)
+def test_unlearned_model_is_traced_to_its_retained_rows_only(tmp_path):
+    # The unlearner's copy of the run describes the corrected model: its retained rows
+    # and the fingerprints of its corrected steps. Tracing and explaining the corrected
+    # model name retained rows only; changed behind the unlearner's back, it is refused.
+    path, X, y = _data(tmp_path)
+    lines = path.read_bytes().split(b"\n")
     pipe = _pipe(LogisticRegression()).fit(X, y)
     removed = stp.row_ids(X)[:5]
     unl = stp.GradientCorrectionUnlearner(clone(pipe), forget=list(removed)).fit(X, y)
-    assert not np.isin(removed, unl.estimator_.lineage_.row_ids).any()
+    copy = unl.estimator_.lineage_
+    assert not np.isin(removed, copy.row_ids).any()
+    out = unl.estimator_.trace([0, 1])
+    keys = [int(lines[line - 1].split(b",")[0]) for line in out["line"]]
+    assert keys == X["key"].iloc[[5, 6]].tolist()  # the first retained rows, from the file
+    kept = X.iloc[5:]
+    stp.InfluenceExplainer(unl.estimator_).fit(kept, y.iloc[5:])
+    with pytest.raises(ValueError, match="not the data the fitted model was trained on"):
+        stp.InfluenceExplainer(unl.estimator_).fit(X, y)
+    unl.estimator_[-1].set_params(C=0.01).fit(unl.estimator_[:-1].transform(kept), y.iloc[5:])
     with pytest.raises(LineageError, match="changed since its run"):
         unl.estimator_.trace([0])
-    with pytest.raises(LineageError, match="changed since its run"):
-        stp.InfluenceExplainer(unl.estimator_).fit(X, y)
 
 
 def test_prediction_log_says_the_model_changed_in_place(tmp_path):
