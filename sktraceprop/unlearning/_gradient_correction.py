@@ -29,8 +29,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._lineage._capture import resolve_row_ids, validate_ids
 from .._lineage._fingerprint import class_path, fingerprint
 from .._lineage._ids import codes_of
-from .._lineage._record import changes, source_table, upstream_ops
-from .._lineage._rows import depends_on, lineage_frame
+from .._lineage._record import changes, source_table
+from .._lineage._rows import lineage_frame
 from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
 from .._lineage._witness import WITNESSES
@@ -43,14 +43,13 @@ from ..utils._delegation import (
     SourcesTravelMixin,
     inner_has,
 )
-from ..utils._prefit import is_fitted, unfrozen
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples
 from ._convex import NewtonCorrection, check_convex, final_step, unsupported
 from ._event import UnlearningEvent, row_ids_digest
 from ._neural import NeuralCorrection
 from ._neural_backend import neural_backend
-from ._outside import changed_columns_caveat, outside_steps_caveat, outside_steps_over
 from ._pipeline_refit import PipelineRefit
+from ._remains import aggregates_over_removed, has_preprocessing, outside_steps, with_caveats
 from ._run_copy import (
     corrected_fingerprints,
     redact_features,
@@ -96,10 +95,6 @@ def _without_cache(est):
         stacklevel=3,
     )
     est.set_params(**dict.fromkeys(cached))
-
-
-def _has_preprocessing(estimator):
-    return isinstance(estimator, Pipeline) and len(estimator) > 1
 
 
 def _sample_weight(sample_weight, X):
@@ -518,10 +513,10 @@ class GradientCorrectionUnlearner(
                 y_arr = np.asarray(y)
                 if is_classifier(final) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
                     y_arr = y_arr.ravel()
-                if self.preprocessing == "refit" and _has_preprocessing(est):
+                if self.preprocessing == "refit" and has_preprocessing(est):
                     method = PipelineRefit(X, y_arr, sw)
                 else:
-                    Z = est[:-1].transform(X) if _has_preprocessing(est) else X
+                    Z = est[:-1].transform(X) if has_preprocessing(est) else X
                     method = NewtonCorrection.fit(final, Z, y_arr, sw)
             try:
                 self._set_fitted(est, ids, lineage, method)
@@ -818,15 +813,15 @@ class GradientCorrectionUnlearner(
             **rows,
             "request": request,
         }
-        outside = self._outside_steps(retained, leaves)
+        outside = outside_steps(self, retained, leaves)
         if outside:
             event["steps_fitted_outside_over_removed_rows"] = outside
         changed = getattr(self, "_changed", None)
         if changed:
             event["columns_changed_after_loading"] = {c: list(v) for c, v in changed.items()}
         if self._derived:
-            remaining = self._aggregates_over_removed(
-                retained, np.concatenate([named["ids"], leaves]), named["codes"]
+            remaining = aggregates_over_removed(
+                self, retained, np.concatenate([named["ids"], leaves]), named["codes"]
             )
             if remaining:
                 event["aggregates_over_removed_rows"] = remaining
@@ -835,7 +830,7 @@ class GradientCorrectionUnlearner(
                 "the neural correction diverged (non-finite gradient); lower lr or raise "
                 "damping. Nothing was changed."
             )
-        self._commit(UnlearningEvent(self._caveats(event, removal)), removal, retained)
+        self._commit(UnlearningEvent(with_caveats(self, event, removal)), removal, retained)
         # the values of a few hundred rows per load, kept in this process to notice
         # columns changed after loading: the removed rows' go too
         WITNESSES.forget(np.concatenate([self.train_row_ids_[positions], leaves]))
@@ -862,156 +857,6 @@ class GradientCorrectionUnlearner(
         kinds = {int(c): self._source(c).kind for c in np.unique(codes_of(leaves))}
         grouped = np.isin(codes_of(leaves), [c for c, k in kinds.items() if k == "aggregate"])
         return fields, leaves[~grouped]
-
-    def _outside_steps(self, retained, removed_leaves):
-        """``{op name: n}``: retained rows of the sources of steps fitted outside the model
-        (:class:`~sktraceprop.TracedEstimator`) on sources of removed rows (see
-        :mod:`._outside`)."""
-        lineage = getattr(self.estimator_, "lineage_", None)
-        ops = [*upstream_ops(list(self._sources)), *(lineage.ops if lineage else ())]
-        if not any(op.sources for op in ops):
-            return {}
-        removed = {self._source(c).source_id for c in np.unique(codes_of(removed_leaves))}
-        kept_ids = self.train_row_ids_[retained]
-        frame = lineage_frame(kept_ids, self._source)
-        sources = frame["source_id"].astype(str).to_numpy()
-        return outside_steps_over(ops, removed, frame["row"].to_numpy(), sources)
-
-    def _aggregates_over_removed(self, retained, removed_ids, removed_codes):
-        """``{aggregate source_id: n}``: retained training rows that joined a group
-        statistic (:func:`sktraceprop.aggregate`) computed over removed rows.
-
-        Their features still carry the removed rows' data, which no correction of the
-        model can take out: the aggregate must be recomputed.
-        """
-        kept_ids = self.train_row_ids_[retained]
-        frame = lineage_frame(kept_ids, self._source)
-        leaf_codes = codes_of(frame["row_id"].to_numpy(np.int64))
-        out = {}
-        for code in np.unique(leaf_codes):
-            source = self._source(code)
-            if source.kind != "aggregate":
-                continue
-            joined = leaf_codes == code
-            group_rows = frame["row_id"].to_numpy(np.int64)[joined]
-            hit, _ = depends_on(group_rows, self._source, removed_ids, removed_codes)
-            n = np.unique(frame["row"].to_numpy()[joined][hit]).size
-            if n:
-                out[source.source_id] = out.get(source.source_id, 0) + int(n)
-        return out
-
-    def _caveats(self, event, removal):
-        """The event with a ``preprocessing`` field and a ``caveat`` naming what still
-        carries the removed rows' data, if anything."""
-        caveats = [event.pop("caveat")] if "caveat" in event else []
-        if removal.preprocessing is None and _has_preprocessing(self.estimator_):
-            event["preprocessing"] = "kept"
-            caveats.insert(
-                0,
-                "only the final step was corrected; preprocessing steps keep statistics "
-                "learnt from the removed rows (or the rows themselves, for steps that "
-                "store them, such as KNNImputer)"
-                + (
-                    " (neural models always keep the preprocessing)"
-                    if self.preprocessing == "refit"
-                    else ""
-                ),
-            )
-        if "aggregates_over_removed_rows" in event:
-            message = self._aggregate_caveat(event["aggregates_over_removed_rows"], removal)
-            warnings.warn(message, UserWarning, stacklevel=4)
-            caveats.append(message)
-        if "steps_fitted_outside_over_removed_rows" in event:
-            message = outside_steps_caveat(event["steps_fitted_outside_over_removed_rows"])
-            warnings.warn(message, UserWarning, stacklevel=4)
-            caveats.append(message)
-        if "columns_changed_after_loading" in event:
-            message = changed_columns_caveat(event["columns_changed_after_loading"])
-            warnings.warn(message, UserWarning, stacklevel=4)
-            caveats.append(message)
-        stored = self._stored_run_caveat(removal)
-        if stored:
-            caveats.append(stored)
-        given = self._fitted_parameter_caveat(event["row_ids"])
-        if given:
-            warnings.warn(given, UserWarning, stacklevel=4)
-            caveats.append(given)
-        if caveats:
-            event["caveat"] = "; ".join(caveats)
-        return event
-
-    def _fitted_parameter_caveat(self, removed_ids):
-        """What the ``estimator`` parameter keeps of the removed rows when it is a fitted
-        model: the unlearner references it unchanged (and pickles it); None otherwise."""
-        if not is_fitted(unfrozen(self.estimator)):
-            return None
-        run = getattr(self.estimator, "lineage_", None)
-        if run is not None and not np.isin(removed_ids, run.row_ids).any():
-            return None  # fitted on other rows
-        was = "was" if run is not None else "may have been"
-        return (
-            f"the estimator parameter is a fitted model that {was} fitted on removed rows; "
-            "the unlearner references it unchanged (and pickles it), and it keeps what it "
-            "learnt from them (statistics, or the rows themselves for steps such as "
-            "KNNImputer): pass sklearn.base.clone(estimator) to the unlearner, and refit or "
-            "discard that model"
-        )
-
-    def _stored_run_caveat(self, removal):
-        """What the stored record of the run (append-only, under the hash chain) still
-        says of the removed rows; None when the run is not stored."""
-        lineage = getattr(self.estimator_, "lineage_", None)
-        if lineage is None or getattr(self.estimator_, "store", None) is None:
-            return None
-        kept = []
-        if removal.dropped_features:
-            kept.append(
-                f"lists {len(removal.dropped_features)} feature name(s) only removed rows "
-                "produced (e.g. one-hot categories)"
-            )
-        if lineage.source_stats:
-            kinds = {r["labels"].get("kind") for r in lineage.source_stats.get("sources", [])}
-            what = "rows"
-            if "classes" in kinds:
-                what += ", label counts per class"
-            if "continuous" in kinds:
-                what += ", the target's mean, std, min and max (which may be a removed row's)"
-            what += " and missing values, per source"
-            kept.append(
-                f"keeps the training-data statistics counted at fit over all its rows, "
-                f"removed rows included ({what})"
-            )
-        if not kept:
-            return None
-        return (
-            f"the stored record of run {self.run_id_} (append-only, under the store's hash "
-            f"chain) {' and '.join(kept)}; the unlearner's copy (estimator_.lineage_) "
-            "does not"
-        )
-
-    def _aggregate_caveat(self, remaining, removal):
-        """What remains of the removed rows in group statistics computed outside."""
-        n = sum(remaining.values())
-        names = ", ".join(f"{k!r} ({v} rows)" for k, v in sorted(remaining.items()))
-        lineage = getattr(self.estimator_, "lineage_", None)
-        features = []
-        if lineage is not None:
-            # (a feature only removed rows produced, such as a one-hot category, is not
-            # named: the event holds no value of a removed row)
-            gone = set(removal.dropped_features)
-            features = sorted(
-                f
-                for f, aggs in lineage.feature_aggregates().items()
-                if set(aggs) & set(remaining) and f not in gone
-            )
-        shown = f" (features {', '.join(features)})" if features else ""
-        return (
-            f"{n} retained training row(s) joined group statistics computed over removed "
-            f"rows, from aggregate(s) {names}{shown}: those values still carry the removed "
-            "rows' data, which no correction of the model removes. Recompute the aggregate "
-            "without them and refit, or compute it inside the pipeline "
-            "(sktraceprop.preprocessing.GroupStatistics), where unlearning refits it"
-        )
 
     def _commit(self, event, removal, retained):
         """Store the event, then swap in the corrected model and drop the removed rows'

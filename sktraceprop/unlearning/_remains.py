@@ -1,0 +1,184 @@
+"""What a removal cannot reach, found and said: the caveats and warnings of its event.
+
+A correction of the model removes the removed rows' influence from the model. Some of
+their data can be elsewhere: in preprocessing kept as fitted, in group statistics or
+steps computed outside the pipeline, in input columns changed after loading, in the
+stored record of the run, in a fitted model given as the ``estimator`` parameter. The
+functions here find those places for one removal of a
+:class:`~sktraceprop.unlearning.GradientCorrectionUnlearner` (``unl``) and say them in
+the event (``caveat``) and a warning.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from .._lineage._ids import codes_of
+from .._lineage._record import upstream_ops
+from .._lineage._rows import depends_on, lineage_frame
+from ..utils._prefit import is_fitted, unfrozen
+from ._outside import changed_columns_caveat, outside_steps_caveat, outside_steps_over
+
+__all__ = ["aggregates_over_removed", "has_preprocessing", "outside_steps", "with_caveats"]
+
+
+def has_preprocessing(estimator):
+    """Whether the model is a pipeline with steps before its final one."""
+    return isinstance(estimator, Pipeline) and len(estimator) > 1
+
+
+def outside_steps(unl, retained, removed_leaves):
+    """``{op name: n}``: retained rows of the sources of steps fitted outside the model
+    (:class:`~sktraceprop.TracedEstimator`) on sources of removed rows (see
+    :mod:`._outside`)."""
+    lineage = getattr(unl.estimator_, "lineage_", None)
+    ops = [*upstream_ops(list(unl._sources)), *(lineage.ops if lineage else ())]
+    if not any(op.sources for op in ops):
+        return {}
+    removed = {unl._source(c).source_id for c in np.unique(codes_of(removed_leaves))}
+    kept_ids = unl.train_row_ids_[retained]
+    frame = lineage_frame(kept_ids, unl._source)
+    sources = frame["source_id"].astype(str).to_numpy()
+    return outside_steps_over(ops, removed, frame["row"].to_numpy(), sources)
+
+
+def aggregates_over_removed(unl, retained, removed_ids, removed_codes):
+    """``{aggregate source_id: n}``: retained training rows that joined a group
+    statistic (:func:`sktraceprop.aggregate`) computed over removed rows.
+
+    Their features still carry the removed rows' data, which no correction of the
+    model can take out: the aggregate must be recomputed.
+    """
+    kept_ids = unl.train_row_ids_[retained]
+    frame = lineage_frame(kept_ids, unl._source)
+    leaf_codes = codes_of(frame["row_id"].to_numpy(np.int64))
+    out = {}
+    for code in np.unique(leaf_codes):
+        source = unl._source(code)
+        if source.kind != "aggregate":
+            continue
+        joined = leaf_codes == code
+        group_rows = frame["row_id"].to_numpy(np.int64)[joined]
+        hit, _ = depends_on(group_rows, unl._source, removed_ids, removed_codes)
+        n = np.unique(frame["row"].to_numpy()[joined][hit]).size
+        if n:
+            out[source.source_id] = out.get(source.source_id, 0) + int(n)
+    return out
+
+
+def with_caveats(unl, event, removal):
+    """The event with a ``preprocessing`` field and a ``caveat`` naming what still
+    carries the removed rows' data, if anything."""
+    caveats = [event.pop("caveat")] if "caveat" in event else []
+    if removal.preprocessing is None and has_preprocessing(unl.estimator_):
+        event["preprocessing"] = "kept"
+        caveats.insert(
+            0,
+            "only the final step was corrected; preprocessing steps keep statistics "
+            "learnt from the removed rows (or the rows themselves, for steps that "
+            "store them, such as KNNImputer)"
+            + (
+                " (neural models always keep the preprocessing)"
+                if unl.preprocessing == "refit"
+                else ""
+            ),
+        )
+    if "aggregates_over_removed_rows" in event:
+        message = _aggregate_caveat(unl, event["aggregates_over_removed_rows"], removal)
+        warnings.warn(message, UserWarning, stacklevel=4)
+        caveats.append(message)
+    if "steps_fitted_outside_over_removed_rows" in event:
+        message = outside_steps_caveat(event["steps_fitted_outside_over_removed_rows"])
+        warnings.warn(message, UserWarning, stacklevel=4)
+        caveats.append(message)
+    if "columns_changed_after_loading" in event:
+        message = changed_columns_caveat(event["columns_changed_after_loading"])
+        warnings.warn(message, UserWarning, stacklevel=4)
+        caveats.append(message)
+    stored = _stored_run_caveat(unl, removal)
+    if stored:
+        caveats.append(stored)
+    given = _fitted_parameter_caveat(unl, event["row_ids"])
+    if given:
+        warnings.warn(given, UserWarning, stacklevel=4)
+        caveats.append(given)
+    if caveats:
+        event["caveat"] = "; ".join(caveats)
+    return event
+
+
+def _fitted_parameter_caveat(unl, removed_ids):
+    """What the ``estimator`` parameter keeps of the removed rows when it is a fitted
+    model: the unlearner references it unchanged (and pickles it); None otherwise."""
+    if not is_fitted(unfrozen(unl.estimator)):
+        return None
+    run = getattr(unl.estimator, "lineage_", None)
+    if run is not None and not np.isin(removed_ids, run.row_ids).any():
+        return None  # fitted on other rows
+    was = "was" if run is not None else "may have been"
+    return (
+        f"the estimator parameter is a fitted model that {was} fitted on removed rows; "
+        "the unlearner references it unchanged (and pickles it), and it keeps what it "
+        "learnt from them (statistics, or the rows themselves for steps such as "
+        "KNNImputer): pass sklearn.base.clone(estimator) to the unlearner, and refit or "
+        "discard that model"
+    )
+
+
+def _stored_run_caveat(unl, removal):
+    """What the stored record of the run (append-only, under the hash chain) still
+    says of the removed rows; None when the run is not stored."""
+    lineage = getattr(unl.estimator_, "lineage_", None)
+    if lineage is None or getattr(unl.estimator_, "store", None) is None:
+        return None
+    kept = []
+    if removal.dropped_features:
+        kept.append(
+            f"lists {len(removal.dropped_features)} feature name(s) only removed rows "
+            "produced (e.g. one-hot categories)"
+        )
+    if lineage.source_stats:
+        kinds = {r["labels"].get("kind") for r in lineage.source_stats.get("sources", [])}
+        what = "rows"
+        if "classes" in kinds:
+            what += ", label counts per class"
+        if "continuous" in kinds:
+            what += ", the target's mean, std, min and max (which may be a removed row's)"
+        what += " and missing values, per source"
+        kept.append(
+            f"keeps the training-data statistics counted at fit over all its rows, "
+            f"removed rows included ({what})"
+        )
+    if not kept:
+        return None
+    return (
+        f"the stored record of run {unl.run_id_} (append-only, under the store's hash "
+        f"chain) {' and '.join(kept)}; the unlearner's copy (estimator_.lineage_) "
+        "does not"
+    )
+
+
+def _aggregate_caveat(unl, remaining, removal):
+    """What remains of the removed rows in group statistics computed outside."""
+    n = sum(remaining.values())
+    names = ", ".join(f"{k!r} ({v} rows)" for k, v in sorted(remaining.items()))
+    lineage = getattr(unl.estimator_, "lineage_", None)
+    features = []
+    if lineage is not None:
+        # (a feature only removed rows produced, such as a one-hot category, is not
+        # named: the event holds no value of a removed row)
+        gone = set(removal.dropped_features)
+        features = sorted(
+            f
+            for f, aggs in lineage.feature_aggregates().items()
+            if set(aggs) & set(remaining) and f not in gone
+        )
+    shown = f" (features {', '.join(features)})" if features else ""
+    return (
+        f"{n} retained training row(s) joined group statistics computed over removed "
+        f"rows, from aggregate(s) {names}{shown}: those values still carry the removed "
+        "rows' data, which no correction of the model removes. Recompute the aggregate "
+        "without them and refit, or compute it inside the pipeline "
+        "(sktraceprop.preprocessing.GroupStatistics), where unlearning refits it"
+    )
