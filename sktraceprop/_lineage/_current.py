@@ -10,10 +10,11 @@ hashed).
 """
 
 from ..exceptions import LineageError
+from ..utils._prefit import unfrozen
 from ._fingerprint import fingerprint
 from ._record import fitted_steps
 
-__all__ = ["changed_steps", "check_unchanged"]
+__all__ = ["FingerprintCarryMixin", "changed_steps", "check_unchanged"]
 
 
 def changed_steps(estimator, run=None):
@@ -56,3 +57,29 @@ def check_unchanged(estimator, action):
             f"model; refused: {action}. Refit it with fit() to record a new run, or read "
             "the run as recorded (lineage_.trace(...), store.load_run(run_id))."
         )
+
+
+class FingerprintCarryMixin:
+    """Pickles ``_fingerprint_now`` (the hash of ``estimator_`` when it was fitted or last
+    corrected) as whether ``estimator_`` still had it.
+
+    Some fitted state hashes differently once unpickled (object addresses in reprs), so
+    the hash itself cannot travel; whether the model was unchanged can, and a model
+    changed before pickling stays refused after.
+    """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "_fingerprint_now" in state:
+            state["_fingerprint_now"] = self._fingerprint_now == fingerprint(
+                unfrozen(self.estimator_)
+            )
+        return state
+
+    def __setstate__(self, state):
+        unchanged = state.pop("_fingerprint_now", None)
+        super().__setstate__(state)
+        if unchanged is not None:
+            self._fingerprint_now = (
+                fingerprint(unfrozen(self.estimator_)) if unchanged else "changed before pickling"
+            )

@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._lineage._capture import resolve_row_ids
-from .._lineage._current import check_unchanged
+from .._lineage._current import FingerprintCarryMixin, check_unchanged
 from .._lineage._final import WARM_START_NOTE
 from .._lineage._fingerprint import fingerprint
 from .._lineage._ids import codes_of, lines_of
@@ -86,7 +86,11 @@ def _check_top_k(top_k):
 
 
 class InfluenceExplainer(
-    KeepFittedParamsMixin, SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator
+    FingerprintCarryMixin,
+    KeepFittedParamsMixin,
+    SourcesTravelMixin,
+    MetaEstimatorMixin,
+    BaseEstimator,
 ):
     """Exact influence of each training row on each test prediction of a linear model.
 
@@ -425,24 +429,6 @@ class InfluenceExplainer(
                 f"{self.model_fingerprint_[:12]} at fit, {now[:12]} now): it was refitted "
                 "or modified in place, so the stored gradients and Hessian no longer "
                 "describe it. Fit the explainer again."
-            )
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        if "_fingerprint_now" in state:
-            # Some fitted state hashes differently once unpickled (object addresses in
-            # reprs): carry whether the model was unchanged, not the hash itself.
-            state["_fingerprint_now"] = self._fingerprint_now == fingerprint(
-                unfrozen(self.estimator_)
-            )
-        return state
-
-    def __setstate__(self, state):
-        unchanged = state.pop("_fingerprint_now", None)
-        super().__setstate__(state)
-        if unchanged is not None:
-            self._fingerprint_now = (
-                fingerprint(unfrozen(self.estimator_)) if unchanged else "changed before pickling"
             )
 
     def _sample_weight_params(self, sample_weight):

@@ -27,6 +27,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._lineage._capture import resolve_row_ids, validate_ids
+from .._lineage._current import FingerprintCarryMixin
 from .._lineage._fingerprint import class_path, fingerprint
 from .._lineage._ids import codes_of
 from .._lineage._record import changes, source_table
@@ -143,7 +144,12 @@ def _merge_parents(ids, sources):
 
 
 class GradientCorrectionUnlearner(
-    PredictDelegationMixin, InnerTagsMixin, SourcesTravelMixin, MetaEstimatorMixin, BaseEstimator
+    FingerprintCarryMixin,
+    PredictDelegationMixin,
+    InnerTagsMixin,
+    SourcesTravelMixin,
+    MetaEstimatorMixin,
+    BaseEstimator,
 ):
     """Fit a model and remove the influence of rows or whole sources from it.
 
@@ -921,22 +927,6 @@ class GradientCorrectionUnlearner(
         return dataclasses.replace(
             corrected_fingerprints(lineage, self.estimator_), source_stats=stats
         )
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        if "_fingerprint_now" in state:
-            # carried as whether estimator_ was unchanged: a pickle round trip need not
-            # keep every hash (as for InfluenceExplainer)
-            state["_fingerprint_now"] = self._fingerprint_now == fingerprint(self.estimator_)
-        return state
-
-    def __setstate__(self, state):
-        unchanged = state.pop("_fingerprint_now", None)
-        super().__setstate__(state)
-        if unchanged is not None:
-            self._fingerprint_now = (
-                fingerprint(self.estimator_) if unchanged else "changed before pickling"
-            )
 
     def _event_store(self):
         if self.store is not None:

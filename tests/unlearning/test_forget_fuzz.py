@@ -9,7 +9,6 @@ of what the library keeps or writes, and retrains on the retained rows.
 import io
 import json
 import pickle
-import struct
 import warnings
 
 import joblib
@@ -41,33 +40,11 @@ from sklearn.preprocessing import (
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageError, UnknownSourceError, UnlearningError
 from sktraceprop.unlearning import GradientCorrectionUnlearner
+from tests.unlearning._markers import hits, traced_frame
 
 #: Markers: exact in float32 and float64, far from every other value.
 MARK = 1234.56789e3
 CAT = "ZQXMARK7"
-
-
-def _hits(blob, numbers=(), strings=()):
-    """The markers found in ``blob``: numbers as float64/float32 bytes or text."""
-    found = []
-    for v in numbers:
-        packed = [struct.pack("<d", v), struct.pack("<f", v), repr(float(v)).encode()]
-        if any(p in blob for p in packed):
-            found.append(float(v))
-    return found + [s for s in strings if s.encode() in blob]
-
-
-def _frame(prefix, n=(40, 30, 30), seed=0):
-    """Three traced sources with numbers, missing values and a colour."""
-    rng = np.random.default_rng(seed)
-    frames, ys = [], []
-    for k, m in enumerate(n):
-        part = pd.DataFrame(rng.normal(size=(m, 3)) + 0.3 * k, columns=["x0", "x1", "x2"])
-        part.loc[rng.random(m) < 0.1, "x1"] = np.nan
-        part["colour"] = rng.choice(["red", "green", "blue"], size=m)
-        frames.append(stp.from_pandas(part, f"{prefix}_{k}"))
-        ys.append((part["x0"].to_numpy() + rng.normal(size=m) > 0.3 * k).astype(int))
-    return pd.concat(frames), np.concatenate(ys)
 
 
 def test_a_frequent_category_of_removed_rows_leaves_the_run_copy_when_another_takes_its_place():
@@ -75,7 +52,7 @@ def test_a_frequent_category_of_removed_rows_leaves_the_run_copy_when_another_ta
     frequent; without it another category is, so the features keep their number but not
     their names. The copy of the run named the removed category (it looked for dropped
     names only when the number of features fell)."""
-    X, y = _frame("renamed")
+    X, y = traced_frame("renamed")
     X = X.copy()
     X["colour"] = np.where(np.arange(len(X)) % 10 == 0, "beta", "alpha")
     X.iloc[1, X.columns.get_loc("colour")] = "gamma"
@@ -91,10 +68,10 @@ def test_a_frequent_category_of_removed_rows_leaves_the_run_copy_when_another_ta
         return stp.make_traced_pipeline(pre, LogisticRegression(), store=store)
 
     unl = GradientCorrectionUnlearner(pipeline()).fit(X, y)
-    assert _hits(pickle.dumps(unl.estimator_.lineage_), strings=[CAT])
+    assert hits(pickle.dumps(unl.estimator_.lineage_), strings=[CAT])
     unl.unlearn(sample_id=stp.row_ids(X)[rows])
     copy = unl.estimator_.lineage_
-    assert _hits(pickle.dumps(copy), strings=[CAT]) == []
+    assert hits(pickle.dumps(copy), strings=[CAT]) == []
     event = unl.unlearning_log_[-1]
     assert "lists 1 feature name(s) only removed rows produced" in event["caveat"]
     assert "under other names" in event["note"]
@@ -110,7 +87,7 @@ def test_the_run_copy_lists_only_the_retained_rows_so_an_explainer_scores_no_rem
     """The copy of the run listed every row of the fit: an InfluenceExplainer of the
     corrected pipeline accepted all of them, scored the removed rows as its training
     rows (with their values in its pickle) and refused the retained rows alone."""
-    X, y = _frame("explained")
+    X, y = traced_frame("explained")
     X = X[["x0", "x1", "x2"]].copy()
     rows = np.array([3, 7, 50])
     X.iloc[rows, 0] = MARK + np.arange(rows.size)
@@ -128,7 +105,7 @@ def test_the_run_copy_lists_only_the_retained_rows_so_an_explainer_scores_no_rem
     with pytest.raises(ValueError, match="not the data the fitted model was trained on"):
         stp.InfluenceExplainer(unl.estimator_).fit(X, y)
     explainer = stp.InfluenceExplainer(unl.estimator_).fit(X.iloc[kept], y[kept])
-    assert _hits(pickle.dumps(explainer), X.iloc[rows, 0]) == []
+    assert hits(pickle.dumps(explainer), X.iloc[rows, 0]) == []
     # truth: the explainer of a retrain on the retained rows
     retrain = stp.InfluenceExplainer(pipeline()).fit(X.iloc[kept], y[kept])
     got = explainer.explain(X.iloc[:4], top_k=5).top(5)
@@ -145,7 +122,7 @@ def test_linear_regression_forgets_the_singular_values_of_the_removed_rows(
 ):
     """The correction set coef_ and intercept_ but kept singular_ and rank_ of the
     training matrix with the removed rows in it (a marker row dominates the largest)."""
-    X, _ = _frame(f"singular_{weighted}_{fit_intercept}")
+    X, _ = traced_frame(f"singular_{weighted}_{fit_intercept}")
     X = X[["x0", "x1", "x2"]].fillna(0.0)
     rows = np.array([3, 7, 50])
     X.iloc[rows, 0] = MARK + np.arange(rows.size)
@@ -166,7 +143,7 @@ def test_a_fitted_estimator_parameter_that_keeps_removed_rows_is_named_and_warne
     """GradientCorrectionUnlearner(fitted_model): the parameter is the user's fitted
     model, referenced unchanged and pickled with the unlearner; a KNNImputer in it keeps
     the removed rows themselves. The removal said nothing of it."""
-    X, y = _frame("given_fitted")
+    X, y = traced_frame("given_fitted")
     X = X[["x0", "x1", "x2"]].copy()
     rows = np.array([3, 7, 50])
     X.iloc[rows, 0] = MARK + np.arange(rows.size)
@@ -176,13 +153,13 @@ def test_a_fitted_estimator_parameter_that_keeps_removed_rows_is_named_and_warne
     with pytest.warns(UserWarning, match="the estimator parameter is a fitted model"):
         unl.unlearn(sample_id=stp.row_ids(X)[rows])
     assert "may have been fitted on removed rows" in unl.unlearning_log_[-1]["caveat"]
-    assert _hits(pickle.dumps(unl), marks)  # the caveat is true
-    assert _hits(pickle.dumps(unl.estimator_), marks) == []
+    assert hits(pickle.dumps(unl), marks)  # the caveat is true
+    assert hits(pickle.dumps(unl.estimator_), marks) == []
     # a clone, as the caveat asks: nothing to say, nothing kept
     unl = GradientCorrectionUnlearner(clone(fitted)).fit(X, y)
     unl.unlearn(sample_id=stp.row_ids(X)[rows])
     assert "caveat" not in unl.unlearning_log_[-1]
-    assert _hits(pickle.dumps(unl), marks) == []
+    assert hits(pickle.dumps(unl), marks) == []
     # a traced model fitted on other rows keeps nothing of these
     other = stp.make_traced_pipeline(SimpleImputer(), LogisticRegression())
     other.fit(X.iloc[60:], y[60:])
@@ -251,7 +228,7 @@ def _preprocessing(kind):
     ),
 )
 def test_no_marker_survives_any_sequence_of_removals(model, pre, numpy_input, dtype, requests):
-    X, y = _frame("fuzz", n=(24, 18, 18))
+    X, y = traced_frame("fuzz", n=(24, 18, 18))
     if model in ("ridge", "linear"):
         y = X["x2"].fillna(0).to_numpy() + y
     elif model == "multinomial":
@@ -300,12 +277,12 @@ def test_no_marker_survives_any_sequence_of_removals(model, pre, numpy_input, dt
         np.testing.assert_array_equal(unl.retained_mask_, ~removed)
     assert removed[marked].all()
     blob = pickle.dumps(unl)
-    assert _hits(blob, marks, cats) == []
+    assert hits(blob, marks, cats) == []
     buffer = io.BytesIO()
     joblib.dump(unl, buffer)
-    assert _hits(buffer.getvalue(), marks, cats) == []
+    assert hits(buffer.getvalue(), marks, cats) == []
     shown = f"{unl!r}{unl.unlearning_log_!r}{unl.unlearning_log_}".encode()
-    assert _hits(shown, marks, cats) == []
+    assert hits(shown, marks, cats) == []
     assert unl.predict(fit_X[:3]).shape == (3,)
 
 
@@ -338,8 +315,8 @@ REFUSED = {
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=st.integers(0, 2))
 def test_a_refused_request_says_why_and_changes_nothing_stored_or_held(case, first):
-    X, y = _frame("refused", n=(12, 12, 12))
-    other, _ = _frame("refused_other", n=(5, 5, 5))
+    X, y = traced_frame("refused", n=(12, 12, 12))
+    other, _ = traced_frame("refused_other", n=(5, 5, 5))
     X = X[["x0", "x1", "x2"]].fillna(0.0)
     ids = stp.row_ids(X)
     store = stp.stores.MemoryStore()
@@ -370,7 +347,7 @@ def test_a_source_whose_rows_are_all_removed_leaves_the_run_copy_and_its_exports
     model's sources, so an OpenLineage event of the corrected model listed it as input."""
     from sktraceprop.exporters import to_openlineage
 
-    X, y = _frame("whole")
+    X, y = traced_frame("whole")
     X = X[["x0", "x1", "x2"]].fillna(0.0)
 
     def pipeline():
@@ -394,7 +371,7 @@ def test_a_bare_model_is_corrected_in_place_so_what_was_derived_from_it_sees_the
     """A bare model was swapped for a corrected copy: a reference to estimator_ kept
     predicting with the removed rows' influence, and an explainer fitted on it before the
     removal went on explaining that model, while a pipeline's explainer refused."""
-    X, y = _frame("in_place")
+    X, y = traced_frame("in_place")
     X = X[["x0", "x1", "x2"]].fillna(0.0)
     rows = np.arange(0, 30)
     kept = np.setdiff1d(np.arange(len(X)), rows)
@@ -415,7 +392,7 @@ def test_a_bare_model_is_corrected_in_place_so_what_was_derived_from_it_sees_the
 def test_no_pipeline_cache_keeps_steps_fitted_on_removed_rows(tmp_path):
     """Pipeline(memory=...) had the unlearner's fit write the fitted steps to joblib
     files (OneHotEncoder categories of removed rows among them) that no removal reached."""
-    X, y = _frame("cached")
+    X, y = traced_frame("cached")
     X = _plant(X, np.array([3, 7, 50]))
     cats = [f"{CAT}{i}" for i in range(3)]
     inner, numbers = str(tmp_path / "inner"), ["x0", "x1", "x2"]
@@ -430,7 +407,7 @@ def test_no_pipeline_cache_keeps_steps_fitted_on_removed_rows(tmp_path):
         unl = GradientCorrectionUnlearner(pipe).fit(X, y)
     unl.unlearn(sample_id=stp.row_ids(X)[[3, 7, 50]])
     written = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
-    assert _hits(written, _numbers_of(X, [3, 7, 50]), cats) == []
+    assert hits(written, _numbers_of(X, [3, 7, 50]), cats) == []
     assert pipe.get_params()["memory"] == str(tmp_path / "outer")  # the user's, unchanged
     # the same model as without a cache
     plain = clone(pipe).set_params(memory=None, columntransformer__num__memory=None)
@@ -442,7 +419,7 @@ def test_no_pipeline_cache_keeps_steps_fitted_on_removed_rows(tmp_path):
 def test_a_new_fit_on_rows_this_unlearner_removed_says_so():
     """fit after unlearn() starts over: rows removed on request are trained on again and
     the log that named them is reset; nothing said it."""
-    X, y = _frame("fit_again")
+    X, y = traced_frame("fit_again")
     X = X[["x0", "x1", "x2"]].fillna(0.0)
     ids = stp.row_ids(X)
     unl = GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
@@ -476,7 +453,7 @@ def test_no_marker_in_the_store_file_or_the_exports_after_removals(
     the marker categories as feature names only when the events say so."""
     from sktraceprop.exporters import to_openlineage, to_parquet
 
-    X, y = _frame("exported", n=(24, 18, 18))
+    X, y = traced_frame("exported", n=(24, 18, 18))
     regression = model in ("ridge", "linear")
     if regression:
         y = X["x2"].fillna(0).to_numpy() + y
@@ -498,17 +475,17 @@ def test_no_marker_in_the_store_file_or_the_exports_after_removals(
     for chunk in np.array_split(rng.permutation(marked), n_requests):
         unl.unlearn(sample_id=stp.row_ids(X)[chunk])
     copy = unl.estimator_.lineage_
-    assert _hits(json.dumps(to_openlineage(copy)).encode(), marks, cats) == []
+    assert hits(json.dumps(to_openlineage(copy)).encode(), marks, cats) == []
     to_parquet(copy, where / "parquet")
     written = b"".join(p.read_bytes() for p in (where / "parquet").rglob("*") if p.is_file())
-    assert _hits(written, marks, cats) == []
+    assert hits(written, marks, cats) == []
     store.close()
     raw = b"".join(p.read_bytes() for p in where.glob("lineage.db*"))
     caveats = " ".join(e.get("caveat", "") for e in unl.unlearning_log_)
-    assert _hits(raw, marks[: marked.size]) == []
-    if _hits(raw, [], cats):
+    assert hits(raw, marks[: marked.size]) == []
+    if hits(raw, [], cats):
         assert "feature name(s) only removed rows produced" in caveats
-    if regression and _hits(raw, marks[marked.size :]):
+    if regression and hits(raw, marks[marked.size :]):
         assert "may be a removed row's" in caveats
 
 
@@ -517,7 +494,7 @@ def test_scaled_values_of_removed_rows_leave_a_kept_preprocessing_correction(dty
     """With preprocessing="keep" the correction holds the final step's features: the
     removed rows' scaled values, computed here with NumPy from the fit's mean and
     standard deviation, are in its pickle before the removal and nowhere after."""
-    X, y = _frame(f"scaled_{np.dtype(dtype).name}")
+    X, y = traced_frame(f"scaled_{np.dtype(dtype).name}")
     X = X[["x0", "x1", "x2"]].fillna(0.0)
     rows = np.array([3, 7, 50])
     X = _plant(X, rows, dtype)
@@ -525,9 +502,9 @@ def test_scaled_values_of_removed_rows_leave_a_kept_preprocessing_correction(dty
     scaled = ((A - A.mean(axis=0)) / A.std(axis=0))[rows].astype(np.float64).ravel()
     pipe = make_pipeline(StandardScaler(), LogisticRegression())
     unl = GradientCorrectionUnlearner(pipe, preprocessing="keep").fit(X, y)
-    assert _hits(pickle.dumps(unl), scaled)
+    assert hits(pickle.dumps(unl), scaled)
     unl.unlearn(sample_id=stp.row_ids(X)[rows])
-    assert _hits(pickle.dumps(unl), np.r_[scaled, _numbers_of(X, rows)]) == []
+    assert hits(pickle.dumps(unl), np.r_[scaled, _numbers_of(X, rows)]) == []
 
 
 @pytest.mark.parametrize("traced", [False, True])
@@ -535,7 +512,7 @@ def test_steps_fitted_outside_on_sources_of_removed_rows_are_named(traced):
     """A scaler fitted per source outside the pipeline (TracedEstimator) standardised the
     retained rows of a source with the mean and scale of its removed rows too; the
     removal corrected the model and said nothing of it."""
-    X, y = _frame(f"outside_{traced}")
+    X, y = traced_frame(f"outside_{traced}")
     X = X[["x0", "x1", "x2"]].fillna(0.0)
     source = stp.row_lineage(X)["source_id"].astype(str).to_numpy()
     parts = []
@@ -579,7 +556,7 @@ def test_a_forget_that_cannot_be_honoured_leaves_nothing_fitted_or_stored(case):
     the unlearner stayed fitted on every row, those it was asked to forget included (a
     valid id beside a mistyped source was not removed either); an id of no source was
     silently ignored."""
-    X, y = _frame("bad_forget", n=(12, 12, 12))
+    X, y = traced_frame("bad_forget", n=(12, 12, 12))
     X = X[["x0", "x1", "x2"]].fillna(0.0)
     ids = stp.row_ids(X)
     forget, error = BAD_FORGET[case]
@@ -601,7 +578,7 @@ def test_grid_search_and_clone_of_an_unlearner_keep_no_marker():
     search's pickle hold no value of the forgotten rows; nor does a clone."""
     from sklearn.model_selection import GridSearchCV
 
-    X, y = _frame("searched")
+    X, y = traced_frame("searched")
     rows = np.array([3, 7, 50, 81])
     X = _plant(X, rows)
     marks, cats = _numbers_of(X, rows), [f"{CAT}{i}" for i in range(rows.size)]
@@ -613,17 +590,17 @@ def test_grid_search_and_clone_of_an_unlearner_keep_no_marker():
         cv=3,
     ).fit(X, y)
     assert search.best_estimator_.unlearning_log_[-1]["n_removed"] == rows.size
-    assert _hits(pickle.dumps(search), marks, cats) == []
-    assert _hits(pickle.dumps(search.cv_results_), marks, cats) == []
-    assert _hits(pickle.dumps(clone(search.best_estimator_)), marks, cats) == []
+    assert hits(pickle.dumps(search), marks, cats) == []
+    assert hits(pickle.dumps(search.cv_results_), marks, cats) == []
+    assert hits(pickle.dumps(clone(search.best_estimator_)), marks, cats) == []
     # the search can fail: the data it was given holds the markers
-    assert _hits(pickle.dumps(X), marks, cats)
+    assert hits(pickle.dumps(X), marks, cats)
 
 
 def test_the_run_copy_exports_without_the_store_and_says_why_not_with_it(tmp_path):
     from sktraceprop.exporters import to_openlineage
 
-    X, y = _frame("exported_copy")
+    X, y = traced_frame("exported_copy")
     X = X[["x0", "x1", "x2"]].fillna(0.0)
     store = stp.stores.SQLiteStore(tmp_path / "lineage.db")
     pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
@@ -665,7 +642,7 @@ def test_the_witness_values_kept_in_the_process_forget_the_removed_rows():
     X = stp.merge(visits, patients, on="patient").drop(columns="patient")
     y = (X["x0"].to_numpy() > 0).astype(int)
     marks = [MARK, MARK + 1, MARK + 2]
-    assert _hits(kept(), marks) == marks  # loaded with the data: the search can fail
+    assert hits(kept(), marks) == marks  # loaded with the data: the search can fail
     unl = GradientCorrectionUnlearner(
         stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
     )
@@ -674,7 +651,7 @@ def test_the_witness_values_kept_in_the_process_forget_the_removed_rows():
     with_marks = merged["row_id"].isin(stp.row_ids(visits)[[3, 7]]).to_numpy()
     unl.unlearn(sample_id=stp.row_ids(X)[np.unique(merged["row"][with_marks])])
     unl.unlearn(sample_id=stp.row_ids(patients)[[5]])  # a parent: its merged rows go
-    assert _hits(kept(), marks) == []
+    assert hits(kept(), marks) == []
     # the rows kept are still compared: a column changed after loading is still noticed
     X2 = X.copy()
     X2["x0"] = X2["x0"] * 2.0

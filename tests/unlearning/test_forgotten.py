@@ -9,7 +9,6 @@ so each search can fail.
 import io
 import json
 import pickle
-import struct
 
 import numpy as np
 import pandas as pd
@@ -25,23 +24,11 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import sktraceprop as stp
 from sktraceprop.stores import MemoryStore, SQLiteStore
 from sktraceprop.unlearning import GradientCorrectionUnlearner
+from tests.unlearning._markers import hits, traced_frame
 
 N_ROWS = (40, 30, 30)
 #: Markers: exact in float32 and float64, far from every other value.
 MARK = 900_000.5
-
-
-def _frame(prefix, seed=0):
-    """Three traced sources with numbers, missing values and a colour."""
-    rng = np.random.default_rng(seed)
-    frames, ys = [], []
-    for k, n in enumerate(N_ROWS):
-        part = pd.DataFrame(rng.normal(size=(n, 3)) + 0.3 * k, columns=["x0", "x1", "x2"])
-        part.loc[rng.random(n) < 0.1, "x1"] = np.nan
-        part["colour"] = rng.choice(["red", "green", "blue"], size=n)
-        frames.append(stp.from_pandas(part, f"{prefix}_{k}"))
-        ys.append((part["x0"].to_numpy() + rng.normal(size=n) > 0.3 * k).astype(int))
-    return pd.concat(frames), np.concatenate(ys)
 
 
 def _plant(X, rows):
@@ -52,16 +39,6 @@ def _plant(X, rows):
     X.iloc[rows, X.columns.get_loc("x0")] = numbers
     X.iloc[rows, X.columns.get_loc("colour")] = categories
     return X, numbers, categories
-
-
-def _hits(blob, numbers, strings=()):
-    """The markers found in ``blob``: numbers as float64/float32 bytes or text."""
-    found = []
-    for v in numbers:
-        packed = [struct.pack("<d", v), struct.pack("<f", v), repr(float(v)).encode()]
-        if any(p in blob for p in packed):
-            found.append(float(v))
-    return found + [s for s in strings if s.encode() in blob]
 
 
 def _encoder():
@@ -115,7 +92,7 @@ def _pickled(obj):
     at_fit=st.booleans(),
 )
 def test_no_value_of_a_removed_row_remains_in_the_pickle(rows, kind, request, at_fit):
-    X, y = _frame("marked")
+    X, y = traced_frame("marked", n=N_ROWS)
     X, numbers, categories = _plant(X, rows)
     if kind == "bare":
         X, categories = X[["x0", "x2"]], []
@@ -126,18 +103,18 @@ def test_no_value_of_a_removed_row_remains_in_the_pickle(rows, kind, request, at
     else:
         unl.fit(X, y)
         # the markers are there before the removal: the search below can fail
-        assert _hits(_pickled(unl), numbers[:1], categories[:1])
+        assert hits(_pickled(unl), numbers[:1], categories[:1])
         unl.unlearn(**_request(request, X, rows))
-    assert _hits(_pickled(unl), numbers, categories) == []
+    assert hits(_pickled(unl), numbers, categories) == []
     event = unl.unlearning_log_[-1]
     assert event["n_removed"] == len(rows)
     stored = json.dumps([e["payload"] for e in store.events()]).encode()
-    assert _hits(stored, numbers, categories) == []
+    assert hits(stored, numbers, categories) == []
     # The store's run record (append-only, written at fit) holds no removed number; it
     # lists one-hot features of the marker categories, which the event says.
     in_store = pickle.dumps(store)
-    assert _hits(in_store, numbers) == []
-    if _hits(in_store, [], categories):
+    assert hits(in_store, numbers) == []
+    if hits(in_store, [], categories):
         assert "feature name(s) only removed rows produced" in event["caveat"]
     if kind == "traced":
         # the copy of the run describes the retained rows: as counted on them alone
@@ -153,7 +130,7 @@ def test_no_value_of_a_removed_row_remains_in_the_pickle(rows, kind, request, at
 
 
 def test_store_file_holds_no_removed_value_and_the_event_names_what_the_run_keeps(tmp_path):
-    X, y = _frame("stored")
+    X, y = traced_frame("stored", n=N_ROWS)
     rows = np.arange(5, 12)
     X, numbers, categories = _plant(X, rows)
     store = SQLiteStore(tmp_path / "lineage.db")
@@ -161,21 +138,21 @@ def test_store_file_holds_no_removed_value_and_the_event_names_what_the_run_keep
     unl.unlearn(sample_id=stp.row_ids(X)[rows])
     store.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
-    assert _hits(raw, numbers) == []
+    assert hits(raw, numbers) == []
     # The run record (append-only) lists the one-hot features of the marker categories,
     # which only removed rows had: the event says so, without naming them.
-    assert _hits(raw, [], categories) == categories
+    assert hits(raw, [], categories) == categories
     event = unl.unlearning_log_[-1]
     assert f"lists {len(rows)} feature name(s) only removed rows produced" in event["caveat"]
-    assert _hits(json.dumps(event.payload()).encode(), numbers, categories) == []
+    assert hits(json.dumps(event.payload()).encode(), numbers, categories) == []
     # the unlearner's own copy of the run no longer lists them
-    assert _hits(pickle.dumps(unl.estimator_.lineage_), [], categories) == []
-    assert _hits(_pickled(unl), numbers, categories) == []
+    assert hits(pickle.dumps(unl.estimator_.lineage_), [], categories) == []
+    assert hits(_pickled(unl), numbers, categories) == []
 
 
 def test_kept_preprocessing_is_named_in_the_caveat_and_really_keeps_rows():
     """``preprocessing="keep"`` is the documented exception: the caveat must be true."""
-    X, y = _frame("kept")
+    X, y = traced_frame("kept", n=N_ROWS)
     rows = np.arange(3, 9)
     X, numbers, _ = _plant(X, rows)
     X = X[["x0", "x1", "x2"]]
@@ -183,13 +160,13 @@ def test_kept_preprocessing_is_named_in_the_caveat_and_really_keeps_rows():
     unl = GradientCorrectionUnlearner(pipe, preprocessing="keep").fit(X, y)
     unl.unlearn(sample_id=stp.row_ids(X)[rows])
     assert "such as KNNImputer" in unl.unlearning_log_[-1]["caveat"]
-    assert _hits(pickle.dumps(unl.estimator_[0]), numbers)  # the imputer keeps the rows
+    assert hits(pickle.dumps(unl.estimator_[0]), numbers)  # the imputer keeps the rows
     # ... and nothing else does: the correction itself holds only the retained rows
-    assert _hits(pickle.dumps(unl._method), numbers) == []
+    assert hits(pickle.dumps(unl._method), numbers) == []
     refitted = GradientCorrectionUnlearner(pipe).fit(X, y)
     refitted.unlearn(sample_id=stp.row_ids(X)[rows])
     assert "caveat" not in refitted.unlearning_log_[-1]
-    assert _hits(pickle.dumps(refitted), numbers) == []
+    assert hits(pickle.dumps(refitted), numbers) == []
 
 
 def test_rows_merged_from_a_removed_parent_are_gone():
@@ -205,17 +182,17 @@ def test_rows_merged_from_a_removed_parent_are_gone():
     y = (X["x0"].to_numpy() > 0).astype(int)
     unl = GradientCorrectionUnlearner(make_pipeline(StandardScaler(), LogisticRegression()))
     unl.fit(X, y)
-    assert _hits(pickle.dumps(unl), [MARK])
+    assert hits(pickle.dumps(unl), [MARK])
     patient_4 = stp.row_ids(patients)[4]
     unl.unlearn(sample_id=[patient_4])
-    assert _hits(pickle.dumps(unl), [MARK]) == []
+    assert hits(pickle.dumps(unl), [MARK]) == []
     merged_with_4 = stp.row_lineage(X).query("row_id == @patient_4")["row"].to_numpy()
     assert unl.unlearning_log_[-1]["n_removed"] == merged_with_4.size > 1
 
 
 @pytest.mark.parametrize("kind", ["bare", "pipeline"])
 def test_held_data_shrinks_to_the_retained_rows(kind):
-    X, y = _frame(f"shrink_{kind}")
+    X, y = traced_frame(f"shrink_{kind}", n=N_ROWS)
     if kind == "bare":
         X = X[["x0", "x2"]]
     unl = GradientCorrectionUnlearner(_estimator(kind)).fit(X, y)
@@ -232,7 +209,7 @@ def test_run_statistics_are_recounted_over_the_retained_rows(preprocessing):
     of a fit on them); the stored run keeps the fit's, and the event says so."""
     from sktraceprop._lineage._stats import source_stats
 
-    X, y = _frame(f"recount_{preprocessing}")
+    X, y = traced_frame(f"recount_{preprocessing}", n=N_ROWS)
     y = np.where(y == 1, "yes", "no").astype(object)
     y[5:9] = "zqclass"  # a class only removed rows have
     rows = np.r_[3:12, 50:55]
@@ -264,7 +241,7 @@ def test_run_statistics_are_recounted_over_the_retained_rows(preprocessing):
 
 
 def test_a_continuous_target_of_removed_rows_leaves_the_copy_not_the_stored_run():
-    X, _ = _frame("continuous")
+    X, _ = traced_frame("continuous", n=N_ROWS)
     X = X[["x0", "x1", "x2"]]
     y = X["x0"].to_numpy() + 1.0
     rows = np.arange(0, 4)
@@ -272,9 +249,9 @@ def test_a_continuous_target_of_removed_rows_leaves_the_copy_not_the_stored_run(
     store = MemoryStore()
     pipe = stp.make_traced_pipeline(SimpleImputer(), Ridge(), store=store)
     unl = GradientCorrectionUnlearner(pipe).fit(X, y)
-    assert _hits(_pickled(unl), y[rows])
+    assert hits(_pickled(unl), y[rows])
     unl.unlearn(sample_id=stp.row_ids(X)[rows])
-    assert _hits(_pickled(unl), y[rows]) == []
+    assert hits(_pickled(unl), y[rows]) == []
     (labels,) = [
         r["labels"]
         for r in unl.estimator_.lineage_.source_stats["sources"]
@@ -283,12 +260,12 @@ def test_a_continuous_target_of_removed_rows_leaves_the_copy_not_the_stored_run(
     kept = np.delete(y, rows)[: N_ROWS[0] - rows.size]
     assert labels["max"] == kept.max() and labels["count"] == kept.size
     assert labels["mean"] == pytest.approx(kept.mean(), rel=1e-12)
-    assert _hits(pickle.dumps(store), y[rows][-1:])  # the max at fit, in the stored run
+    assert hits(pickle.dumps(store), y[rows][-1:])  # the max at fit, in the stored run
     assert "may be a removed row's" in unl.unlearning_log_[-1]["caveat"]
 
 
 def test_replaced_steps_are_not_kept_and_predictions_still_say_replaced():
-    X, y = _frame("replaced")
+    X, y = traced_frame("replaced", n=N_ROWS)
     rows = np.arange(2, 6)
     X, numbers, categories = _plant(X, rows)
     store = MemoryStore()
@@ -297,7 +274,7 @@ def test_replaced_steps_are_not_kept_and_predictions_still_say_replaced():
     )
     unl = GradientCorrectionUnlearner(pipe).fit(X, y)
     unl.unlearn(sample_id=stp.row_ids(X)[rows])
-    assert _hits(_pickled(unl), numbers, categories) == []
+    assert hits(_pickled(unl), numbers, categories) == []
     unl.predict(X.iloc[:3])
     assert store.events()[-1]["payload"]["replaced_since_fit"] == [
         "columntransformer",
@@ -306,7 +283,7 @@ def test_replaced_steps_are_not_kept_and_predictions_still_say_replaced():
 
 
 def test_the_clone_is_stored_as_an_unlearning_run_of_the_users_model():
-    X, y = _frame("purpose")
+    X, y = traced_frame("purpose", n=N_ROWS)
     X = X[["x0", "x2"]]
     store = MemoryStore()
     user = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
