@@ -128,8 +128,13 @@ def _feed_value(h, obj, depth, memo):
     if isinstance(obj, np.ndarray):
         h.update(f"nd{obj.dtype.str}{obj.shape}".encode())
         if obj.dtype == object:
-            for item in obj.ravel():
-                _feed(h, item, depth + 1, memo)
+            items = obj.ravel().tolist()  # the same objects, for an object array
+            if all(isinstance(item, _LEAVES) for item in items):
+                # what feeding each leaf gives (one category array: a thousand calls)
+                h.update("".join(map(repr, items)).encode())
+            else:
+                for item in items:
+                    _feed(h, item, depth + 1, memo)
         else:
             h.update(np.ascontiguousarray(obj).reshape(-1).view(np.uint8))
     elif sp.issparse(obj):

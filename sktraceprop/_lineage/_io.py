@@ -108,10 +108,12 @@ def _with_ids(df, ids, keep_index=False):
     return out
 
 
-def _witnessed(df, source):
-    """``df``, after keeping its witness rows (see :mod:`._witness`)."""
-    WITNESSES.add(source.code, source.sha256, df)
-    return df
+def _witnessed(df, ids, source, keep_index=False):
+    """``df`` indexed by ``ids`` (see :func:`_with_ids`), after keeping its witness rows
+    (see :mod:`._witness`)."""
+    out = _with_ids(df, ids, keep_index=keep_index)
+    WITNESSES.add(source.code, source.sha256, out, ids=ids)
+    return out
 
 
 def _check_untraced(df, func):
@@ -241,7 +243,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     keep_index = index_col is not False and (
         index_col is not None or not df.index.equals(pd.RangeIndex(len(df)))
     )
-    return _witnessed(_with_ids(df, pack(source.code, lines), keep_index=keep_index), source)
+    return _witnessed(df, pack(source.code, lines), source, keep_index=keep_index)
 
 
 def from_pandas(df, source_id, uri=None):
@@ -266,7 +268,7 @@ def from_pandas(df, source_id, uri=None):
         raise TypeError(f"from_pandas expects a pandas DataFrame, got {type(df).__name__}")
     _check_untraced(df, "from_pandas")
     source = register_frame(df, source_id, uri)
-    return _witnessed(_with_ids(df, pack(source.code, np.arange(1, len(df) + 1))), source)
+    return _witnessed(df, pack(source.code, np.arange(1, len(df) + 1)), source)
 
 
 def register_frame(df, source_id, uri=None):
@@ -324,4 +326,4 @@ def from_numpy(X, source_id, columns=None, uri=None):
             kind="array",
         )
     )
-    return _witnessed(_with_ids(df, pack(source.code, np.arange(1, X.shape[0] + 1))), source)
+    return _witnessed(df, pack(source.code, np.arange(1, X.shape[0] + 1)), source)

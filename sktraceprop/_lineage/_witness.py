@@ -30,6 +30,7 @@ N_WITNESS = 256
 MAX_LOADS = 8
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_CHUNK = 1 << 16
 
 
 def stride(n_rows):
@@ -46,10 +47,17 @@ def is_witness(ids, every):
     """
     if every == 1:
         return np.ones(len(ids), dtype=bool)
-    with np.errstate(over="ignore"):
-        mixed = np.ascontiguousarray(ids, dtype=np.int64).view(np.uint64) * _GOLDEN
-    # the top bits of the product are its best mixed: all zero with probability 1/every
-    return mixed < np.uint64((1 << 64) // every)
+    ids = np.ascontiguousarray(ids, dtype=np.int64).view(np.uint64)
+    out = np.empty(ids.size, dtype=bool)
+    limit = np.uint64((1 << 64) // every)
+    mixed = np.empty(min(ids.size, _CHUNK), dtype=np.uint64)
+    for start in range(0, ids.size, _CHUNK):  # in chunks: no id-sized temporary
+        part = mixed[: min(_CHUNK, ids.size - start)]
+        with np.errstate(over="ignore"):
+            np.multiply(ids[start : start + part.size], _GOLDEN, out=part)
+        # the top bits of the product are its best mixed: zero with probability 1/every
+        np.less(part, limit, out=out[start : start + part.size])
+    return out
 
 
 def _is_numeric(dtype):
@@ -169,16 +177,18 @@ class _Witnesses:
         self._by_code = {}
         self._overflow = set()
 
-    def add(self, code, sha256, frame, inherited=None):
+    def add(self, code, sha256, frame, inherited=None, ids=None):
         """Keep the witness rows of ``frame`` (indexed by row ids; see :func:`stride`).
 
         ``inherited``: for a merge or aggregate, its columns whose inputs had changed
-        after loading (column -> ``(rows that differ, rows checked)``).
+        after loading (column -> ``(rows that differ, rows checked)``). ``ids``: the
+        frame's row ids, when the caller has them as an array.
         """
         n = len(frame)
         if n == 0 or frame.columns.has_duplicates:
             return
-        ids = np.asarray(frame.index.get_level_values(-1), dtype=np.int64)
+        if ids is None:
+            ids = np.asarray(frame.index.get_level_values(-1), dtype=np.int64)
         every = stride(n)
         pos = np.flatnonzero(is_witness(ids, every))
         if np.unique(ids[pos]).size != pos.size:

@@ -265,3 +265,23 @@ def test_own_params_equal_get_params_for_every_estimator():
         assert all(fast[k] is slow[k] for k in slow), cls
         checked += 1
     assert checked > 150
+
+
+def test_object_arrays_of_leaves_hash_as_their_items_one_by_one():
+    """The fast path for category arrays gives the bytes feeding each item gives."""
+    import hashlib
+
+    from sktraceprop._lineage._fingerprint import _feed
+
+    values = np.array(["a", "é", 3, 2.5, None, b"x", np.str_("s"), True], dtype=object)
+    fast = hashlib.sha256()
+    _feed(fast, values)
+    slow = hashlib.sha256(f"nd{values.dtype.str}{values.shape}".encode())
+    for item in values:
+        _feed(slow, item)
+    assert fast.hexdigest() == slow.hexdigest()
+    mixed = np.array([["a", [1, 2]], [None, {"k": 1}]], dtype=object)  # not all leaves
+    one, two = hashlib.sha256(), hashlib.sha256()
+    _feed(one, mixed)
+    _feed(two, mixed.copy())
+    assert one.hexdigest() == two.hexdigest()
