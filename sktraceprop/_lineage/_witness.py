@@ -274,6 +274,7 @@ def changed_columns(X, ids, sources, skip=()):
     counts = {n: [0, 0, 0] for n in names}  # differ, compared, filled
     distinct = distinct_codes(ids)
     codes = codes_of(ids) if len(distinct) > 1 else None
+    tested = {}  # stride -> is_witness(ids, stride)
     for code in distinct:
         source = sources.get(int(code))
         loads = WITNESSES.loads(code, source.sha256) if source is not None else []
@@ -281,7 +282,9 @@ def changed_columns(X, ids, sources, skip=()):
             continue
         maybe = np.zeros(len(ids), dtype=bool)
         for every in {w.stride for w in loads}:
-            maybe |= is_witness(ids, every)
+            if every not in tested:  # once per stride, not once per source
+                tested[every] = is_witness(ids, every)
+            maybe |= tested[every]
         if codes is not None:
             maybe &= codes == code
         hit = np.flatnonzero(maybe)
