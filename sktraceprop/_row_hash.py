@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._frame_columns import column_arrays as _columns
+
 __all__ = ["hash_rows", "start_hash_rows"]
 
 _VERSION = b"sktraceprop-rows-v1\0"
@@ -117,23 +119,6 @@ def _python_text(h, values, missing):
     else:
         lengths[~missing] = sizes
     _feed_text(h, lengths, data, tag)
-
-
-def _columns(X):
-    """``(dtype, values)`` of each column of a frame, without building a Series per column.
-
-    A Series per column costs a deep copy of ``DataFrame.attrs`` each time (and
-    ``X.dtypes`` a Series of its own), which dominates the hash of a traced frame of
-    modest size; the block manager hands out the column arrays directly (``iloc`` is
-    the fallback should that ever change).
-    """
-    manager = getattr(X, "_mgr", None)
-    for j in range(X.shape[1]):
-        try:
-            values = manager.iget_values(j)
-        except AttributeError:
-            values = X.iloc[:, j].array
-        yield values.dtype, values
 
 
 def _feed_column(h, dtype, values):

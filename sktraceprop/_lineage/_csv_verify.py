@@ -8,11 +8,12 @@ are parsed again by pandas with the caller's options, and every value must equal
 pandas returned for it. A row attributed to the wrong record then fails the check, unless
 the two records hold identical values.
 
-The sample is parsed in two halves, every other sampled row in each, so that no two
-records parsed together are neighbours in the file: parsed together, a record that pandas
-reads as two rows next to one it reads as none (a record the line finder misjudged) gave
-the same rows as the file and cancelled out; apart, each half has a row too many or too
-few, or rows that land on the wrong records.
+The sample is parsed in one piece, in an order where no record is followed by the record
+that follows it in the file: the odd-numbered sampled rows first, then the even-numbered
+ones. Parsed in file order, a record that pandas reads as two rows next to one it reads
+as none (a boundary the line finder misjudged between neighbours) gave the same rows as
+the file and cancelled out; in this order their bytes are not joined as in the file, and
+the rows land on the wrong records or their count differs.
 """
 
 import io
@@ -102,9 +103,10 @@ def check_content(frame, scan, kwargs, where):
         sorted(g - first for g in scan.samples if first <= g < first + len(frame)), np.int64
     )
     positions = _spread(kept)
-    for half in (positions[0::2], positions[1::2]):
-        if half.size:
-            _check_rows(frame, scan, kwargs, where, first, half)
+    # (each record after one that is not its predecessor in the file; see the module)
+    order = np.concatenate([positions[1::2], positions[0::2]])
+    if order.size:
+        _check_rows(frame, scan, kwargs, where, first, order)
 
 
 def _check_rows(frame, scan, kwargs, where, first, positions):

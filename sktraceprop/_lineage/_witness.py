@@ -21,6 +21,7 @@ import threading
 import numpy as np
 import pandas as pd
 
+from .._frame_columns import column_arrays
 from ._ids import codes_of, distinct_codes
 
 #: Rows kept per load: 256 to 512 expected (a hash of the id picks them).
@@ -82,20 +83,79 @@ class _Column:
         return _Column(self.values[positions], self.missing[positions], self.numeric, self.bits)
 
 
-def _columns(frame):
-    """:class:`_Column` of each column of ``frame``; numbers converted in one block."""
-    dtypes = list(frame.dtypes)
-    numeric = [j for j, t in enumerate(dtypes) if _is_numeric(t)]
-    out = [None] * len(dtypes)
-    if numeric:
-        block = frame.iloc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
-        missing = np.isnan(block)
-        for k, j in enumerate(numeric):
-            out[j] = _Column(block[:, k], missing[:, k], True, _float_bits(dtypes[j]))
-    for j in range(len(dtypes)):
-        if out[j] is None:
-            series = frame.iloc[:, j]
-            out[j] = _Column(series.to_numpy(dtype=object), series.isna().to_numpy(), False, 64)
+def _arrow_chunks(array):
+    """The chunks of an Arrow-backed string or numeric array (through the public
+    ``__arrow_array__`` protocol), or ``None`` for any other array."""
+    if not isinstance(array, pd.arrays.ArrowExtensionArray):
+        return None
+    import pyarrow as pa  # present: the array is one of its
+
+    chunked = array.__arrow_array__()
+    kind = getattr(chunked, "type", None)
+    if not isinstance(chunked, pa.ChunkedArray) or not (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+    ):
+        return None
+    return chunked
+
+
+def _arrow_take(chunked, positions):
+    """``chunked.take(positions)`` chunk by chunk: pyarrow's take of a chunked array
+    joins all its chunks first (a copy of the whole column for a few hundred values).
+    Returns the values as a NumPy array (``None`` where missing) and the missing mask."""
+    import pyarrow as pa
+
+    order = np.argsort(positions, kind="stable")
+    wanted = positions[order]
+    bounds = np.cumsum([0] + [len(c) for c in chunked.chunks])
+    cuts = np.searchsorted(wanted, bounds)
+    parts = [
+        chunk.take(pa.array(wanted[cuts[i] : cuts[i + 1]] - bounds[i]))
+        for i, chunk in enumerate(chunked.chunks)
+        if cuts[i + 1] > cuts[i]
+    ]
+    taken = pa.concat_arrays(parts) if parts else pa.array([], type=chunked.type)
+    values = np.empty(positions.size, dtype=object)
+    missing = np.empty(positions.size, dtype=bool)
+    values[order] = taken.to_numpy(zero_copy_only=False)
+    missing[order] = taken.is_null().to_numpy(zero_copy_only=False)
+    return values, missing
+
+
+def _take_columns(frame, positions):
+    """:class:`_Column` of each column of ``frame`` at rows ``positions``.
+
+    Each column's array is taken directly (``ExtensionArray.take``; Arrow columns chunk
+    by chunk): building the sub-frame first costs several times more than the few
+    hundred values themselves.
+    """
+    out = []
+    positions = np.asarray(positions, dtype=np.intp)
+    for dtype, array in column_arrays(frame):
+        numeric = _is_numeric(dtype)
+        chunked = _arrow_chunks(array)
+        if chunked is not None:
+            values, missing = _arrow_take(chunked, positions)
+            if numeric:
+                values = np.array([np.nan if m else v for v, m in zip(values, missing)], float)
+        elif isinstance(array, np.ndarray) and (numeric or array.dtype == object):
+            values = array[positions]
+            missing = pd.isna(values) if not numeric else np.zeros(values.size, dtype=bool)
+        else:  # extension arrays, and datetimes as pandas gives them (Timestamps)
+            taken = pd.array(array).take(positions)
+            missing = np.asarray(taken.isna(), dtype=bool)
+            if numeric:
+                values = np.asarray(taken.to_numpy(dtype=np.float64, na_value=np.nan))
+            else:
+                values = np.asarray(taken.to_numpy(dtype=object))
+        if numeric:
+            values = np.asarray(values, dtype=np.float64)
+            out.append(_Column(values, missing | np.isnan(values), True, _float_bits(dtype)))
+        else:
+            out.append(_Column(values, missing, False, 64))
     return out
 
 
@@ -140,28 +200,37 @@ def _scalar_equal(x, y):
 class _Load:
     """The witness rows of one load: sorted ids, columns, stride, inherited changes."""
 
-    __slots__ = ("columns", "digest", "ids", "inherited", "stride")
+    __slots__ = ("_digest", "columns", "dtypes", "ids", "inherited", "stride")
 
-    def __init__(self, frame, ids, every, inherited):
+    def __init__(self, frame, positions, ids, every, inherited):
         order = np.argsort(ids, kind="stable")
         self.ids = ids[order]
         self.stride = every
         self.inherited = dict(inherited or {})
-        rows = frame.iloc[order]
-        self.columns = dict(zip((str(c) for c in frame.columns), _columns(rows)))
-        h = hashlib.sha256(self.ids.tobytes())
-        h.update(repr(sorted(self.inherited.items())).encode())
-        for (name, col), dtype in zip(self.columns.items(), frame.dtypes):
-            h.update(name.encode() + b"\0" + str(dtype).encode() + b"\0")
-            h.update(col.missing.tobytes())
-            try:
-                h.update(pd.util.hash_array(col.values).tobytes())
-            except TypeError:  # unhashable cells (lists, arrays): their pickle, exact
-                try:
+        names = (str(c) for c in frame.columns)
+        self.columns = dict(zip(names, _take_columns(frame, positions[order])))
+        self.dtypes = [str(t) for t in frame.dtypes]
+        self._digest = None
+
+    @property
+    def digest(self):
+        """SHA-256 of the rows and values kept: computed when a second load of the same
+        source needs comparing (a re-read of unchanged values is kept once)."""
+        if self._digest is None:
+            h = hashlib.sha256(self.ids.tobytes())
+            h.update(repr(sorted(self.inherited.items())).encode())
+            for (name, col), dtype in zip(self.columns.items(), self.dtypes):
+                h.update(name.encode() + b"\0" + dtype.encode() + b"\0")
+                h.update(col.missing.tobytes())
+                if col.numeric:
+                    h.update(col.values.tobytes())
+                    continue
+                try:  # (a few hundred cells: their pickle, exact, also lists and arrays)
                     h.update(pickle.dumps(col.values.tolist(), protocol=5))
-                except Exception:  # noqa: BLE001 - unpicklable: never the same as another
+                except Exception:  # noqa: BLE001 - unpicklable: never equal to another
                     h.update(str(id(col)).encode())
-        self.digest = h.hexdigest()
+            self._digest = h.hexdigest()
+        return self._digest
 
     def positions(self, ids):
         """Position of each id among this load's rows, ``-1`` where it is not one."""
@@ -193,7 +262,7 @@ class _Witnesses:
         pos = np.flatnonzero(is_witness(ids, every))
         if np.unique(ids[pos]).size != pos.size:
             return
-        load = _Load(frame.iloc[pos], ids[pos], every, inherited)
+        load = _Load(frame, pos, ids[pos], every, inherited)
         with self._lock:
             if code in self._overflow:
                 return
@@ -290,7 +359,7 @@ def changed_columns(X, ids, sources, skip=()):
         hit = np.flatnonzero(maybe)
         if not hit.size:
             continue
-        mine = dict(zip(names, _columns(X.iloc[hit])))  # a few hundred rows
+        mine = dict(zip(names, _take_columns(X, hit)))  # a few hundred rows
         matched = {n: np.zeros(hit.size, dtype=bool) for n in names}
         covered = {n: np.zeros(hit.size, dtype=bool) for n in names}
         # missing in every load that has the row: a difference there fills a gap

@@ -158,8 +158,9 @@ def test_content_check_catches_a_split_record_next_to_an_empty_one():
     # if it had taken "1,x\n2,y" for one record and the blank line for another: pandas
     # reads the first as two rows and the second as none, so the frame's rows 1 and 2
     # would be named the lines of the wrong records. Parsed together the four records
-    # give the frame's rows back (the count and the values agree); in two halves of
-    # every other record they cannot.
+    # give the frame's rows back (the count and the values agree); parsed with no
+    # record followed by its successor in the file (odd-numbered rows, then even) they
+    # cannot.
     from types import SimpleNamespace
 
     from sktraceprop._lineage._csv_verify import check_content

@@ -313,3 +313,73 @@ def test_filled_gaps_are_counted_apart(hospitals):
     assert _changed(filled) == {"bp": (gaps, len(b), gaps)}
     note = changed_note(_changed(filled))
     assert f"bp ({gaps} of {len(b)} rows checked, {gaps} of them missing values filled)" in note
+
+
+def _kinds(n, rng):
+    """Columns of every kind ``_take_columns`` reads: NumPy, masked, Arrow (several
+    chunks), categorical, datetimes, objects; each with missing values where it can."""
+    import pyarrow as pa
+
+    half = n // 2
+    words = rng.choice(["a", "b, c", 'd "e"', "é"], n).tolist()
+    words[1] = None
+    ints = rng.integers(-5, 5, n)
+    return pd.DataFrame(
+        {
+            "f64": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+            "f32": rng.normal(size=n).astype(np.float32),
+            "i64": ints,
+            "bool": ints > 0,
+            "Int64": pd.array(np.where(ints > 3, None, ints).tolist(), dtype="Int64"),
+            "str": pd.array(words, dtype="str"),
+            "arrow_chunks": pd.arrays.ArrowStringArray(
+                pa.chunked_array([pa.array(words[:half]), pa.array(words[half:])])
+            ),
+            "arrow_int": pd.arrays.ArrowExtensionArray(
+                pa.chunked_array(
+                    [pa.array(np.where(ints > 3, None, ints).tolist()[:half], pa.int64())]
+                    + [pa.array(ints[half:].tolist(), pa.int64())]
+                )
+            ),
+            "cat": pd.Categorical(words),
+            "when": pd.to_datetime(ints, unit="D", origin="2020-01-01").where(ints > -4),
+            "when_tz": pd.to_datetime(ints, unit="h", origin="2020-01-01", utc=True),
+            "delta": pd.to_timedelta(ints, unit="s"),
+            "obj": pd.Series([1, "x", None, 2.5] * (n // 4) + [None] * (n % 4), dtype=object),
+        }
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(4, 60), seed=st.integers(0, 2**16), data=st.data())
+def test_taken_columns_equal_pandas_own_rows(n, seed, data):
+    """Truth: pandas' own sub-frame (``iloc``) and each value as pandas gives it."""
+    from sktraceprop._lineage._witness import _take_columns
+
+    rng = np.random.default_rng(seed)
+    frame = _kinds(n, rng)
+    positions = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=2 * n)), np.intp)
+    sub = frame.iloc[positions]
+    for (name, series), col in zip(sub.items(), _take_columns(frame, positions)):
+        missing = series.isna().to_numpy()
+        assert np.array_equal(col.missing, missing), name
+        want = series.to_numpy(dtype=object)[~missing]
+        got = col.values[~missing]
+        if col.numeric:
+            assert np.array_equal(got, want.astype(np.float64)), name
+        else:
+            assert all(a == b for a, b in zip(got, want)), name
+
+
+def test_other_representations_of_the_same_values_are_no_change():
+    frame = stp.from_pandas(_kinds(2000, np.random.default_rng(3)), "kinds")
+    assert _changed(frame) == {}
+    recast = frame.copy()
+    for name in frame.columns:
+        if name not in ("f32",):
+            recast[name] = frame[name].astype(object)
+    assert _changed(recast) == {}
+    shifted = frame.assign(arrow_chunks=frame["arrow_chunks"].shift(1))
+    assert set(_changed(shifted)) == {"arrow_chunks"}
+    bumped = frame.assign(arrow_int=frame["arrow_int"] + 1, when_tz=frame["when_tz"].shift(1))
+    assert set(_changed(bumped)) == {"arrow_int", "when_tz"}
