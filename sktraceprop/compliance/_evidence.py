@@ -144,9 +144,13 @@ def _no_stats_note(source, stats):
     )
 
 
-def model_section(run, matches=None):
-    """The model: class, parameters, fingerprint, versions and the training run."""
-    return {
+def model_section(run, matches=None, after_removal=None):
+    """The model: class, parameters, fingerprint, versions and the training run.
+
+    ``after_removal``: for a model an unlearner corrected, the removal event that left
+    it (``seq``, ``hash`` and the corrected model's ``fingerprint`` it records).
+    """
+    out = {
         "run_id": run.run_id,
         "trained_at": run.created_at,
         "estimator": run.estimator,
@@ -169,6 +173,9 @@ def model_section(run, matches=None):
         "notes": list(run.notes),
         "fitted_object_matches_run": matches,
     }
+    if after_removal is not None:
+        out["fitted_object_after_removal"] = dict(after_removal)
+    return out
 
 
 def features_section(run):
@@ -289,6 +296,8 @@ def _removals(events):
                 "hash": event["hash"],
             }
         )
+        if "model_fingerprint_after" in p:  # (events of removals made before it was kept)
+            out[-1]["model_fingerprint_after"] = json_safe(p["model_fingerprint_after"])
     return out
 
 

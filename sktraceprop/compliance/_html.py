@@ -340,6 +340,13 @@ def _section_model(report):
         False: "no",
         None: "not checked (the report was made from the store)",
     }[m["fitted_object_matches_run"]]
+    after = m.get("fitted_object_after_removal")
+    if after is not None:
+        matches = (
+            f"no: it is this run's model after removal seq {after['seq']}, corrected by an "
+            f"unlearner (its fingerprint {after['fingerprint']} is the one that removal's "
+            "event records); the rest of this section is the run as fitted"
+        )
     notes = "".join(f"<li>{_e(n)}</li>" for n in m["notes"])
     return (
         '<section id="model"><h2>The model</h2>'

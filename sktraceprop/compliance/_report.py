@@ -10,6 +10,7 @@ from .._lineage._record import collect_ops
 from .._lineage._source import utc_now
 from .._prediction_log import _replaced_parts
 from ..exceptions import ComplianceError, UnknownRunError
+from ._after_removal import fitted_after_removal
 from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
     all_events,
@@ -69,14 +70,17 @@ def _changed_steps(estimator, run):
 
 
 def _resolve(estimator, store, run_id):
-    """``(run as stored, store, whether the fitted object matches it)``."""
+    """``(run as stored, store, whether the fitted object matches it, the removal that
+    left it when it is a corrected model)``."""
     if estimator is None:
         if store is None or run_id is None:
             raise ComplianceError(
                 "give a fitted traced estimator, or both store= and run_id= to report on "
                 "a stored run"
             )
-        return _load(store, run_id), store, None
+        return _load(store, run_id), store, None, None
+    if not hasattr(estimator, "lineage_") and hasattr(estimator, "unlearning_log_"):
+        estimator = getattr(estimator, "estimator_", estimator)  # an unlearner: its model
     run = getattr(estimator, "lineage_", None)
     if run is None:
         raise ComplianceError(
@@ -96,13 +100,18 @@ def _resolve(estimator, store, run_id):
     # Steps first: an unlearner that corrected them also rewrote its copy of the run.
     changed = _changed_steps(estimator, run) or _replaced_parts(estimator)
     if changed:
+        after = fitted_after_removal(estimator, run.run_id, all_events(store))
+        if after is not None:
+            # the run as stored at fit, and the removal whose recorded fingerprint the
+            # model has (the unlearner's copy of the run is not in the store)
+            return _load(store, run.run_id), store, False, after
         raise ComplianceError(
             f"the fitted {type(estimator).__name__} differs from its recorded run "
             f"{run.run_id}: step(s) {', '.join(changed)} changed since fit (refitted, "
-            "replaced or modified in place, or corrected by an unlearner, whose copy of the "
-            "run lists the retained rows only). Refit it (a new run), or report on the run "
-            "as recorded with compliance_report(store=..., run_id=...), which lists its "
-            "removals."
+            "replaced or modified in place), and no removal of that run records its "
+            "fingerprint (a model an unlearner corrected is reported when its last "
+            "removal event does). Refit it (a new run), or report on the run as recorded "
+            "with compliance_report(store=..., run_id=...), which lists its removals."
         )
     stored = _load(store, run.run_id)
     if stored != run:
@@ -110,7 +119,7 @@ def _resolve(estimator, store, run_id):
             f"run {run.run_id} in {store!r} differs from the estimator's lineage_: the "
             "store's copy was altered, or the estimator's"
         )
-    return stored, store, True
+    return stored, store, True, None
 
 
 def _load(store, run_id):
@@ -159,8 +168,11 @@ def compliance_report(
     ----------
     estimator : fitted traced estimator, default=None
         A ``TracedPipeline`` or ``TracedEstimator`` fitted with a store. Its fitted
-        steps must still match the recorded run (a model corrected by an unlearner is
-        reported from the store, by ``run_id``).
+        steps must still match the recorded run, or be the model the run's last
+        removal left (a ``GradientCorrectionUnlearner``, or the model it corrected: the
+        report then describes the run as stored at fit and names that removal, whose
+        event records the corrected model's fingerprint, in
+        ``model.fitted_object_after_removal``).
     system_name, system_version, deployer_name, intended_purpose : str
         Stated by the deployer; required, non-empty.
     high_risk_category : str
@@ -210,7 +222,7 @@ def compliance_report(
     category = annex_iii_category(high_risk_category)
     people = _check_oversight(human_oversight)
     _check_new_file(output_path, "output_path")
-    run, store, matches = _resolve(estimator, store, run_id)
+    run, store, matches, after = _resolve(estimator, store, run_id)
     store.verify()
     events = all_events(store)
     if not audit_events(events):
@@ -237,7 +249,7 @@ def compliance_report(
             "high_risk_category": category,
         },
         "human_oversight": {"assigned": people},
-        "model": model_section(run, matches),
+        "model": model_section(run, matches, after),
         "sources": sources_section(run),
         "feature_lineage": features_section(run),
     }

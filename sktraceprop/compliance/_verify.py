@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationError, StoreError
 from ..stores._chain import RUN_EVENT
+from ._after_removal import after_removal_problems
 from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
     all_events,
@@ -302,8 +303,11 @@ def _store_problems(report, store):
     # whether the fitted object matched its run was seen when the report was made, not
     # stored: the rest of the model section is the run record's
     matches = report["model"].get("fitted_object_matches_run")
+    after = report["model"].get("fitted_object_after_removal")
+    if isinstance(after, dict):
+        problems += after_removal_problems(after, upto, run_id)
     for name, rebuilt in (
-        ("model", model_section(run, matches)),
+        ("model", model_section(run, matches, after)),
         ("sources", sources_section(run)),
         ("feature_lineage", features_section(run)),
     ):

@@ -15,6 +15,7 @@ the corrected model swapped in and the removed rows' data dropped, so a failure 
 point leaves the unlearner as it was.
 """
 
+import copy
 import dataclasses
 import time
 import warnings
@@ -867,6 +868,10 @@ class GradientCorrectionUnlearner(
     def _commit(self, event, removal, retained):
         """Store the event, then swap in the corrected model and drop the removed rows'
         data (nothing before touched the unlearner)."""
+        # The corrected model's fingerprint, in the event: prediction events and reports
+        # of the corrected model are matched to the removal that made it.
+        after = self._corrected_fingerprint(removal)
+        event = UnlearningEvent({**event, "model_fingerprint_after": after})
         store = self._event_store()
         if store is not None:
             stored = store.append_event("unlearning", event.payload(), run_id=self.run_id_)
@@ -892,10 +897,29 @@ class GradientCorrectionUnlearner(
             self.classes_ = removal.final.classes_  # fewer when a class only removed rows had
         self._method = removal.method
         self._fingerprint_now = fingerprint(self.estimator_)
+        if self._fingerprint_now != after:  # a defect of this library, never silent
+            raise RuntimeError(
+                "sktraceprop defect: the corrected model's fingerprint differs from the one "
+                f"its unlearning event records ({self._fingerprint_now} != {after})"
+            )
         self.retained_mask_ = retained
         self.certificate_ = event["certificate"]
         self.n_iter_ = event["n_iter"]
         self.unlearning_log_.append(event)
+
+    def _corrected_fingerprint(self, removal):
+        """Fingerprint of the model as :meth:`_commit` will leave it (before it does)."""
+        if isinstance(self.estimator_, Pipeline):
+            model = copy.copy(self.estimator_)  # shallow: the steps list is replaced below
+            model.steps = list(self.estimator_.steps)
+            for i, (name, step) in enumerate(removal.preprocessing or ()):
+                model.steps[i] = (name, step)
+            model.steps[-1] = (model.steps[-1][0], removal.final)
+            return fingerprint(model)
+        model = copy.copy(self.estimator_)
+        vars(model).clear()
+        vars(model).update(vars(removal.final))
+        return fingerprint(model)
 
     def _run_copy(self, lineage, event, removal, retained):
         """The unlearner's copy of the run, naming no value of a removed row, with the

@@ -185,10 +185,7 @@ def test_no_prediction_log_and_removals_with_certificates(hospitals):
     unlearner = stp.GradientCorrectionUnlearner(pipe).fit(X, y)
     unlearner.unlearn(source_id="hospital_b")
     event = unlearner.unlearning_log_[-1]
-    # the corrected model no longer matches its run: refused as a fitted object ...
-    with pytest.raises(ComplianceError, match="differs from its recorded run"):
-        compliance_report(unlearner.estimator_, **DEPLOYER)
-    # ... and reported as recorded, from the store
+    # reported as recorded, from the store (the corrected model: see the next test)
     report = compliance_report(store=store, run_id=unlearner.run_id_, **DEPLOYER)
     data = report.to_dict()
     (removal,) = data["record_keeping"]["removals"]
@@ -323,6 +320,79 @@ def test_checkpoints_count_as_signed_only_when_their_signatures_are_checked(fitt
     assert "the 1 later event(s) are not signed yet" in checkpoints["note"]
     with pytest.raises(CorruptStoreError, match="signed by another key"):
         compliance_report(pipe, **DEPLOYER, checkpoint_key=signing.generate_key().public_key())
+
+
+def _corrected(hospitals, tmp_path, removals=("hospital_b",)):
+    _, _, X, y = traced_frames(hospitals)
+    store = stp.stores.SQLiteStore(tmp_path / "unlearned.db")
+    pipe = logged_pipeline(store, X, y)
+    unlearner = stp.GradientCorrectionUnlearner(pipe).fit(X, y)
+    for source in removals:
+        unlearner.unlearn(source_id=source)
+    unlearner.predict(X.iloc[:4])
+    return unlearner, store, X
+
+
+def test_a_model_an_unlearner_corrected_is_reported_with_its_removal(hospitals, tmp_path):
+    unlearner, store, X = _corrected(hospitals, tmp_path)
+    event = unlearner.unlearning_log_[-1]
+    stored = [e for e in store.events() if e["kind"] == "unlearning"]
+    # truth: the fingerprint of the model as it now answers, and the store's own event
+    from sktraceprop._lineage._fingerprint import fingerprint
+
+    assert stored[-1]["payload"]["model_fingerprint_after"] == fingerprint(unlearner.estimator_)
+    # the corrected model's prediction events name that fingerprint
+    (logged,) = [e for e in store.events() if e["kind"] == "prediction"][-1:]
+    assert logged["payload"]["model_fingerprint"] == fingerprint(unlearner.estimator_)
+    for passed in (unlearner, unlearner.estimator_):
+        data = compliance_report(passed, **DEPLOYER).to_dict()
+        model = data["model"]
+        assert model["fitted_object_matches_run"] is False
+        assert model["fitted_object_after_removal"] == {
+            "seq": stored[-1]["seq"],
+            "hash": stored[-1]["hash"],
+            "fingerprint": fingerprint(unlearner.estimator_),
+        }
+        # the rest is the run as stored at fit, removals listed
+        assert model["fingerprint"] == store.load_run(unlearner.run_id_).model_fingerprint
+        assert model["n_training_rows"] == len(X)
+        (removal,) = data["record_keeping"]["removals"]
+        assert removal["seq"] == event["seq"]
+        assert removal["model_fingerprint_after"] == fingerprint(unlearner.estimator_)
+    report = compliance_report(unlearner, **DEPLOYER)
+    assert report.verify(store=store)
+    assert "after removal seq" in report.to_html()
+    # a claim naming another event, or another fingerprint, is found by verify
+    from sktraceprop.compliance._after_removal import after_removal_problems
+
+    claim = report.to_dict()["model"]["fitted_object_after_removal"]
+    events = store.events()
+    assert after_removal_problems(claim, events, unlearner.run_id_) == []
+    assert after_removal_problems({**claim, "seq": 0}, events, unlearner.run_id_)
+    assert after_removal_problems({**claim, "fingerprint": "0" * 64}, events, unlearner.run_id_)
+    # changed after the removal: no removal records this model
+    unlearner.estimator_[-1].coef_ = unlearner.estimator_[-1].coef_ * 2
+    with pytest.raises(ComplianceError, match="no removal of that run records"):
+        compliance_report(unlearner.estimator_, **DEPLOYER)
+
+
+def test_the_model_an_earlier_removal_left_is_refused(hospitals, tmp_path):
+    import pickle
+
+    _, _, X, y = traced_frames(hospitals)
+    store = stp.stores.SQLiteStore(tmp_path / "two.db")
+    pipe = logged_pipeline(store, X, y)
+    unlearner = stp.GradientCorrectionUnlearner(pipe).fit(X, y)
+    ids = stp.row_ids(X)
+    unlearner.unlearn(sample_id=ids[:3])
+    first = pickle.loads(pickle.dumps(unlearner.estimator_))  # as the first removal left it
+    unlearner.unlearn(sample_id=ids[3:6])
+    with pytest.raises(ComplianceError, match="later removal"):
+        compliance_report(first, **DEPLOYER)
+    data = compliance_report(unlearner, **DEPLOYER).to_dict()
+    removals = [e for e in store.events() if e["kind"] == "unlearning"]
+    assert len(removals) == 2
+    assert data["model"]["fitted_object_after_removal"]["seq"] == removals[-1]["seq"]
 
 
 def test_a_pipeline_changed_in_place_is_refused(fitted):

@@ -314,3 +314,22 @@ def test_a_signature_that_is_not_one_is_found_without_the_key(record, tmp_path):
     edited["integrity"]["signature"]["value"] += "x"
     with pytest.raises(ReportVerificationError, match="is not an Ed25519 signature"):
         verify(_write(tmp_path, edited))
+
+
+@pytest.mark.parametrize("field", ["seq", "hash", "fingerprint"])
+def test_a_resealed_claim_of_the_removal_that_left_the_model_is_found(record, tmp_path, field):
+    # The report of a corrected model names the removal whose event records its
+    # fingerprint; a re-sealed report naming another event or fingerprint is found.
+    removal = record["reports"][1]
+    claim = removal["model"]["fitted_object_after_removal"]
+    assert removal["model"]["fitted_object_matches_run"] is False
+    verify(_write(tmp_path, removal), store=record["store"])
+    for how in ("change", "add"):
+        edited = _edited(removal, ("model", "fitted_object_after_removal", field), how)
+        if edited is None:
+            continue
+        edited["integrity"] = seal(body_of(edited))
+        with pytest.raises(ReportVerificationError) as info:
+            verify(_write(tmp_path, edited), store=record["store"])
+        assert "/model/fitted_object_after_removal" in "\n".join(info.value.problems)
+    assert set(claim) == {"seq", "hash", "fingerprint"}

@@ -48,10 +48,10 @@ def build_record(folder, store=None):
             output_path=report,
             private_key=key,
         )
-        # the corrected model's run: its report holds the removal and its certificate
+        # the corrected model: its report holds the removal and its certificate, and
+        # names the removal whose event records the corrected model's fingerprint
         stp.compliance_report(
-            store=store,
-            run_id=unlearner.run_id_,
+            unlearner,
             **DEPLOYER,
             output_path=folder / "removal_report.json",
             private_key=key,

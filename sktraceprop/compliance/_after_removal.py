@@ -1,0 +1,79 @@
+"""A model corrected by an unlearner, matched to the removal event that made it.
+
+Each ``"unlearning"`` event records ``model_fingerprint_after``: the fingerprint of the
+model the removal left. A report of such a model rests on the run as stored at fit (the
+record an auditor can check against the store) and names the removal whose recorded
+fingerprint the model has; the run's removals are listed in its record-keeping section.
+"""
+
+from .._lineage._fingerprint import fingerprint
+from ..exceptions import ComplianceError
+
+
+def _removals(events, run_id):
+    return [e for e in events if e["kind"] == "unlearning" and e["run_id"] == run_id]
+
+
+def _recorded(event):
+    payload = event["payload"] if isinstance(event["payload"], dict) else {}
+    return payload.get("model_fingerprint_after")
+
+
+def fitted_after_removal(estimator, run_id, events):
+    """``{"seq", "hash", "fingerprint"}`` of the run's last removal when ``estimator``
+    (or the model it wraps) is the model that removal left, else ``None``.
+
+    Raises
+    ------
+    ComplianceError
+        The model is what an earlier removal left, and later removals of the run are
+        recorded: it is not the model the record describes last.
+    """
+    removals = _removals(events, run_id)
+    if not removals:
+        return None
+    mine = {fingerprint(estimator)}
+    inner = getattr(estimator, "estimator_", None)
+    if inner is not None:
+        mine.add(fingerprint(inner))
+    last = removals[-1]
+    if _recorded(last) in mine:
+        return {"seq": int(last["seq"]), "hash": last["hash"], "fingerprint": _recorded(last)}
+    earlier = [int(e["seq"]) for e in removals[:-1] if _recorded(e) in mine]
+    if earlier:
+        later = [int(e["seq"]) for e in removals if int(e["seq"]) > earlier[-1]]
+        raise ComplianceError(
+            f"the fitted {type(estimator).__name__} is the model removal seq {earlier[-1]} "
+            f"of run {run_id} left, but later removal(s) of that run are recorded (seq "
+            f"{', '.join(map(str, later))}): report the model the last removal left, or "
+            "the run as stored with compliance_report(store=..., run_id=...)"
+        )
+    return None
+
+
+def after_removal_problems(claimed, events, run_id):
+    """What is wrong with a report's claim that its model is what a removal left
+    (``model.fitted_object_after_removal``), checked against the store's events."""
+    removals = _removals(events, run_id)
+    match = [e for e in removals if int(e["seq"]) == claimed.get("seq")]
+    if not match:
+        return [
+            "/model/fitted_object_after_removal: the store has no removal of run "
+            f"{run_id} with seq {claimed.get('seq')}"
+        ]
+    (event,) = match
+    problems = []
+    if event is not removals[-1]:
+        problems.append(
+            "/model/fitted_object_after_removal names removal seq "
+            f"{claimed.get('seq')}, but the run's last removal up to the report's chain "
+            f"head is seq {removals[-1]['seq']}"
+        )
+    if event["hash"] != claimed.get("hash"):
+        problems.append("/model/fitted_object_after_removal/hash differs from the store's event")
+    if _recorded(event) != claimed.get("fingerprint"):
+        problems.append(
+            "/model/fitted_object_after_removal/fingerprint differs from the one the "
+            "store's removal event records"
+        )
+    return problems
