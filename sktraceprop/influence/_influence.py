@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._holders import hold
 from .._lineage._capture import resolve_row_ids
 from .._lineage._current import FingerprintCarryMixin, check_unchanged
 from .._lineage._final import WARM_START_NOTE
@@ -354,6 +355,7 @@ class InfluenceExplainer(
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.sample_weight_ = sw if sw is None or positions is None else sw[positions]
         self.train_row_ids_ = np.asarray(row_ids, dtype=np.int64)
+        hold(self)  # a removal of any of these rows names this explainer
         self.n_train_ = self.Xt_.shape[0]
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
@@ -594,6 +596,10 @@ class InfluenceExplainer(
             desc="influence of subsets",
         )
         return np.vstack(parts) if parts else np.zeros((0, masks.shape[0]))
+
+    def _held_row_ids(self):
+        """The training rows whose data this explainer keeps."""
+        return self.train_row_ids_
 
     def explain(self, X, y=None, top_k=10, keep_scores="auto", log=False):
         """Influence of every training row on each row of ``X``.

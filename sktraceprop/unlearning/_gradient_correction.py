@@ -27,6 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._holders import hold
 from .._lineage._capture import resolve_row_ids, validate_ids
 from .._lineage._current import FingerprintCarryMixin
 from .._lineage._fingerprint import class_path, fingerprint
@@ -585,6 +586,11 @@ class GradientCorrectionUnlearner(
         self._sources = source_table(ids)
         self._derived = any(s.derived for s in self._sources.values())
         self._parents = None
+        hold(self)  # another unlearner's removal of these rows names this one
+
+    def _held_row_ids(self):
+        """The training rows whose data this unlearner keeps (its retained rows)."""
+        return self.train_row_ids_[self.retained_mask_]
 
     def _discard_fitted(self):
         """Leave the unlearner unfitted (a fit that failed part-way)."""

@@ -3,7 +3,8 @@
 A correction of the model removes the removed rows' influence from the model. Some of
 their data can be elsewhere: in preprocessing kept as fitted, in group statistics or
 steps computed outside the pipeline, in input columns changed after loading, in the
-stored record of the run, in a fitted model given as the ``estimator`` parameter. The
+stored record of the run, in a fitted model given as the ``estimator`` parameter, in
+explainers, valuers and other unlearners fitted on the same rows in this process. The
 functions here find those places for one removal of a
 :class:`~sktraceprop.unlearning.GradientCorrectionUnlearner` (``unl``) and say them in
 the event (``caveat``) and a warning.
@@ -14,6 +15,7 @@ import warnings
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from .._holders import held_elsewhere, held_elsewhere_caveat
 from .._lineage._ids import codes_of
 from .._lineage._record import upstream_ops
 from .._lineage._rows import depends_on, lineage_frame
@@ -99,6 +101,12 @@ def with_caveats(unl, event, removal):
     stored = _stored_run_caveat(unl, removal)
     if stored:
         caveats.append(stored)
+    held = held_elsewhere(event["row_ids"], exclude=unl)
+    if held:
+        event["held_elsewhere"] = held
+        message = held_elsewhere_caveat(held)
+        warnings.warn(message, UserWarning, stacklevel=4)
+        caveats.append(message)
     given = _fitted_parameter_caveat(unl, event["row_ids"])
     if given:
         warnings.warn(given, UserWarning, stacklevel=4)

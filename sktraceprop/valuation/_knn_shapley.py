@@ -16,6 +16,7 @@ from sklearn.utils import gen_batches, get_tags
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .._holders import hold
 from .._lineage._capture import resolve_row_ids
 from .._lineage._current import changed_steps
 from .._lineage._io import lineage_frame
@@ -312,9 +313,14 @@ class KNNShapleyValuer(KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator)
         self._fit_norms = _squared_norms(X)
         self.n_samples_fit_ = X.shape[0]
         self.row_ids_ = row_ids
+        hold(self)  # a removal of any of these rows names this valuer
         self._sources = source_table(row_ids)
         self.ops_ = self._collect_ops(self._sources)
         return self
+
+    def _held_row_ids(self):
+        """The training rows whose data this valuer keeps (None without row ids)."""
+        return self.row_ids_
 
     def _transform(self, X):
         Xt = self.transformer_.transform(X)

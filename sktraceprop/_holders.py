@@ -1,0 +1,63 @@
+"""Fitted objects in this process that keep training rows' data, found by row id.
+
+An unlearner corrects its own model; an :class:`~sktraceprop.InfluenceExplainer`, a
+:class:`~sktraceprop.KNNShapleyValuer` or another unlearner fitted on the same rows keeps
+its own copies of them (features, gradients, the rows themselves), which no removal
+reaches. Each registers itself here when fitted (a weak reference: the registry keeps
+nothing alive), and a removal names those that hold any removed row (see
+:func:`held_elsewhere`). Objects fitted in other processes, or loaded from a pickle, are
+not seen.
+"""
+
+import gc
+import threading
+import weakref
+
+import numpy as np
+
+_LOCK = threading.Lock()
+_HOLDERS = weakref.WeakValueDictionary()  # id(obj) -> obj
+
+
+def hold(obj):
+    """Register a fitted ``obj`` whose ``_held_row_ids()`` names the rows it keeps."""
+    with _LOCK:
+        _HOLDERS[id(obj)] = obj
+
+
+def held_elsewhere(removed_ids, exclude):
+    """``{class name: removed rows held}`` over the registered objects other than
+    ``exclude`` that keep data of any of ``removed_ids``; summed per class."""
+    removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
+    with _LOCK:
+        holders = [obj for obj in _HOLDERS.values() if obj is not exclude]
+    if holders:
+        # objects let go but still in reference cycles are garbage, not holders
+        del holders
+        gc.collect()
+        with _LOCK:
+            holders = [obj for obj in _HOLDERS.values() if obj is not exclude]
+    out = {}
+    for obj in holders:
+        try:
+            ids = obj._held_row_ids()
+        except AttributeError:  # refitted into a state that holds none, or unfitted
+            continue
+        if ids is None or not len(ids):
+            continue
+        n = int(np.isin(removed, np.asarray(ids, dtype=np.int64)).sum())
+        if n:
+            name = type(obj).__name__
+            out[name] = out.get(name, 0) + n
+    return out
+
+
+def held_elsewhere_caveat(held):
+    """The caveat and warning text for :func:`held_elsewhere`'s result."""
+    named = ", ".join(f"{name} ({n} removed row(s))" for name, n in sorted(held.items()))
+    return (
+        f"other fitted objects in this process keep data of removed rows: {named}; this "
+        "removal does not reach them (an explainer's or valuer's copies of the rows, "
+        "features or gradients): refit or discard them. Objects fitted in other "
+        "processes, or loaded from a pickle, cannot be seen"
+    )

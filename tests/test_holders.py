@@ -1,0 +1,97 @@
+"""Objects fitted on rows a removal takes away are named by the removal.
+
+The truth is which rows each object was given to fit (known by construction), never the
+objects' own records.
+"""
+
+import gc
+import warnings
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop.unlearning import GradientCorrectionUnlearner
+
+N = 120
+
+
+def _frame(seed):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(N, 3)), columns=list("abc"))
+    frame["y"] = (frame["a"] + rng.normal(size=N) > 0).astype(int)
+    return stp.from_pandas(frame, f"holders{seed}")
+
+
+def _positions(draw_set):
+    return np.array(sorted(draw_set), dtype=np.intp)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 3),
+    explained=st.sets(st.integers(0, N - 1), min_size=20, max_size=N),
+    valued=st.sets(st.integers(0, N - 1), min_size=20, max_size=N),
+    removed=st.sets(st.integers(0, N - 1), min_size=1, max_size=8),
+    keep_valuer=st.booleans(),
+)
+def test_a_removal_names_the_objects_fitted_on_removed_rows(
+    seed, explained, valued, removed, keep_valuer
+):
+    df = _frame(seed)
+    X, y = df[list("abc")], df["y"]
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    unlearner = GradientCorrectionUnlearner(clone(pipe)).fit(X, y)
+    e, v, r = _positions(explained), _positions(valued), _positions(removed)
+    if len(np.unique(y.iloc[e])) < 2 or len(np.unique(y.iloc[v])) < 2:
+        return
+    explainer = stp.InfluenceExplainer(clone(pipe).fit(X.iloc[e], y.iloc[e]))
+    explainer.fit(X.iloc[e], y.iloc[e])
+    valuer = stp.KNNShapleyValuer().fit(X.iloc[v], y.iloc[v])
+    if not keep_valuer:
+        del valuer
+    gc.collect()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        unlearner.unlearn(sample_id=stp.row_ids(df)[r])
+    event = unlearner.unlearning_log_[-1]
+    expected = {}
+    if np.isin(r, e).sum():
+        expected["InfluenceExplainer"] = int(np.isin(r, e).sum())
+    if keep_valuer and np.isin(r, v).sum():
+        expected["KNNShapleyValuer"] = int(np.isin(r, v).sum())
+    assert event.get("held_elsewhere", {}) == expected
+    named = [str(w.message) for w in caught if "other fitted objects" in str(w.message)]
+    assert bool(named) == bool(expected)
+    if expected:
+        assert "other fitted objects" in event["caveat"]
+        for name, n in expected.items():
+            assert f"{name} ({n} removed row(s))" in named[0]
+    del explainer
+
+
+def test_another_unlearner_is_named_with_its_retained_rows_only():
+    df = _frame(9)
+    X, y = df[list("abc")], df["y"]
+    ids = stp.row_ids(df)
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    first = GradientCorrectionUnlearner(clone(pipe)).fit(X, y)
+    second = GradientCorrectionUnlearner(clone(pipe)).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        second.unlearn(sample_id=ids[:4])  # names `first`: it keeps all rows
+    assert second.unlearning_log_[-1]["held_elsewhere"] == {"GradientCorrectionUnlearner": 4}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first.unlearn(sample_id=ids[:6])  # `second` keeps rows 4 and 5 only
+    assert first.unlearning_log_[-1]["held_elsewhere"] == {"GradientCorrectionUnlearner": 2}
+    del second
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing else holds rows 6-7: no warning
+        first.unlearn(sample_id=ids[6:8])
+    assert "held_elsewhere" not in first.unlearning_log_[-1]
