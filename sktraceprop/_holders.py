@@ -5,8 +5,8 @@ An unlearner corrects its own model; an :class:`~sktraceprop.InfluenceExplainer`
 its own copies of them (features, gradients, the rows themselves), which no removal
 reaches. Each registers itself here when fitted (a weak reference: the registry keeps
 nothing alive), and a removal names those that hold any removed row (see
-:func:`held_elsewhere`). Objects fitted in other processes, or loaded from a pickle, are
-not seen.
+:func:`held_elsewhere`), and so does one loaded from a pickle or copied in this process
+(:class:`HolderMixin`). Objects in other processes are not seen.
 """
 
 import gc
@@ -23,6 +23,20 @@ def hold(obj):
     """Register a fitted ``obj`` whose ``_held_row_ids()`` names the rows it keeps."""
     with _LOCK:
         _HOLDERS[id(obj)] = obj
+
+
+class HolderMixin:
+    """Registers an object loaded from a pickle (or deep-copied) that holds rows, as
+    its ``fit`` registers a fitted one; ``_held_row_ids()`` names the rows."""
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        try:
+            held = self._held_row_ids()
+        except AttributeError:  # not fitted
+            return
+        if held is not None:
+            hold(self)
 
 
 def held_elsewhere(removed_ids, exclude):
@@ -58,6 +72,6 @@ def held_elsewhere_caveat(held):
     return (
         f"other fitted objects in this process keep data of removed rows: {named}; this "
         "removal does not reach them (an explainer's or valuer's copies of the rows, "
-        "features or gradients): refit or discard them. Objects fitted in other "
-        "processes, or loaded from a pickle, cannot be seen"
+        "features or gradients): refit or discard them. Objects in other processes "
+        "cannot be seen"
     )

@@ -95,3 +95,21 @@ def test_another_unlearner_is_named_with_its_retained_rows_only():
         warnings.simplefilter("error")  # nothing else holds rows 6-7: no warning
         first.unlearn(sample_id=ids[6:8])
     assert "held_elsewhere" not in first.unlearning_log_[-1]
+
+
+def test_a_copy_loaded_from_a_pickle_is_named():
+    import pickle
+
+    df = _frame(11)
+    X, y = df[list("abc")], df["y"]
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    unlearner = GradientCorrectionUnlearner(clone(pipe)).fit(X, y)
+    valuer = stp.KNNShapleyValuer().fit(X.iloc[:50], y.iloc[:50])
+    copy = pickle.loads(pickle.dumps(valuer))
+    del valuer
+    gc.collect()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unlearner.unlearn(sample_id=stp.row_ids(df)[45:55])
+    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"KNNShapleyValuer": 5}
+    del copy

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._holders import hold
+from .._holders import HolderMixin, hold
 from .._lineage._capture import resolve_row_ids
 from .._lineage._current import FingerprintCarryMixin, check_unchanged
 from .._lineage._final import WARM_START_NOTE
@@ -87,6 +87,7 @@ def _check_top_k(top_k):
 
 
 class InfluenceExplainer(
+    HolderMixin,
     FingerprintCarryMixin,
     KeepFittedParamsMixin,
     SourcesTravelMixin,

@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .._holders import hold
+from .._holders import HolderMixin, hold
 from .._lineage._capture import resolve_row_ids, validate_ids
 from .._lineage._current import FingerprintCarryMixin
 from .._lineage._fingerprint import class_path, fingerprint
@@ -146,6 +146,7 @@ def _merge_parents(ids, sources):
 
 
 class GradientCorrectionUnlearner(
+    HolderMixin,
     FingerprintCarryMixin,
     PredictDelegationMixin,
     InnerTagsMixin,

@@ -16,7 +16,7 @@ from sklearn.utils import gen_batches, get_tags
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from .._holders import hold
+from .._holders import HolderMixin, hold
 from .._lineage._capture import resolve_row_ids
 from .._lineage._current import changed_steps
 from .._lineage._io import lineage_frame
@@ -123,7 +123,7 @@ def _block_values(block, metric, X_fit, fit_norms, y_fit, n_neighbors, regressio
     return dist.sum(axis=0), utility
 
 
-class KNNShapleyValuer(KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator):
+class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator):
     """Exact Shapley values of training rows for a K-nearest-neighbours model.
 
     For classification, the utility of a training subset ``S`` for a validation point
