@@ -107,6 +107,19 @@ def _input_data(report):
             "come from aggregates computed over several sources (group statistics joined "
             "to rows): each row's value depends on rows of other sources."
         )
+    after = report["model"].get("fitted_object_after_removal")
+    if after is not None:
+        taken = [
+            r["n_removed"]
+            for r in report["record_keeping"]["removals"]
+            if r["seq"] <= after["seq"] and isinstance(r["n_removed"], int)
+        ]
+        parts.append(
+            f" The model reported is this run's model after removal seq {after['seq']}: "
+            "these figures describe the data as given to fit, of which the "
+            f"{_plural(len(taken), 'removal')} listed in the record-keeping section took "
+            f"out {sum(taken)} training rows."
+        )
     parts.append(
         " Whether this data is relevant and sufficiently representative for the intended "
         "purpose is a judgement the record supports but cannot make."

@@ -361,6 +361,12 @@ def test_a_model_an_unlearner_corrected_is_reported_with_its_removal(hospitals, 
         assert removal["model_fingerprint_after"] == fingerprint(unlearner.estimator_)
     report = compliance_report(unlearner, **DEPLOYER)
     assert report.verify(store=store)
+    (data_article,) = [a for a in report.articles if a["article"] == "26(4)"]
+    assert (
+        f"after removal seq {event['seq']}: these figures describe the data as given to "
+        f"fit, of which the 1 removal listed in the record-keeping section took out "
+        f"{event['n_removed']} training rows"
+    ) in data_article["why"]
     assert "after removal seq" in report.to_html()
     # a claim naming another event, or another fingerprint, is found by verify
     from sktraceprop.compliance._after_removal import after_removal_problems
