@@ -11,6 +11,7 @@ removed.
 import functools
 import hashlib
 import numbers
+import operator
 import re
 
 import numpy as np
@@ -22,6 +23,9 @@ from sklearn.utils.metaestimators import _BaseComposition
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _LEAVES = (str, bytes, numbers.Number, type(None))
+#: The common leaves, told apart by their exact type (no ABC check).
+_EXACT_LEAVES = frozenset({str, bytes, int, float, bool, type(None)})
+_FIRST = operator.itemgetter(0)
 
 
 def _from_torch(obj):
@@ -104,11 +108,18 @@ def _class_bytes(obj):
 
 def _feed(h, obj, depth=0, memo=None):
     """Hash ``obj`` by content into ``h``; ``memo`` holds the ids on the current path."""
-    if isinstance(obj, _LEAVES):
+    cls = type(obj)
+    # exact types first: a logged predict fingerprints the model on every call, and an
+    # ABC check (numbers.Number) costs more than the rest of a leaf
+    if cls in _EXACT_LEAVES or isinstance(obj, _LEAVES):
         h.update(repr(obj).encode())
         return
     if depth > 20:
         h.update(b"<deep>")
+        return
+    if cls is np.ndarray and obj.dtype != object:
+        # holds no objects, so it is never on its own path: no cycle to look for
+        _feed_bytes(h, obj)
         return
     memo = set() if memo is None else memo
     # Only cycles are cut short: shared references are hashed again at each place,
@@ -119,15 +130,44 @@ def _feed(h, obj, depth=0, memo=None):
         return
     memo.add(key)
     try:
-        _feed_value(h, obj, depth, memo)
+        if cls is dict:
+            _feed_dict(h, obj, depth, memo)
+        elif cls is list or cls is tuple:
+            _feed_items(h, obj, depth, memo)
+        else:
+            _feed_value(h, obj, depth, memo)
     finally:
         memo.discard(key)
 
 
+def _feed_bytes(h, array):
+    """An array of numbers (or bytes, not objects): dtype, shape and memory."""
+    h.update(f"nd{array.dtype.str}{array.shape}".encode())
+    h.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+
+
+def _feed_dict(h, obj, depth, memo):
+    # keys in the order of their repr (stable among equal reprs, as sorted(key=repr))
+    keyed = [(repr(key), key) for key in obj]
+    keyed.sort(key=_FIRST)
+    h.update(b"{")
+    for text, key in keyed:
+        h.update(text.encode())
+        _feed(h, obj[key], depth + 1, memo)
+    h.update(b"}")
+
+
+def _feed_items(h, obj, depth, memo):
+    h.update(b"[")
+    for item in obj:
+        _feed(h, item, depth + 1, memo)
+    h.update(b"]")
+
+
 def _feed_value(h, obj, depth, memo):
     if isinstance(obj, np.ndarray):
-        h.update(f"nd{obj.dtype.str}{obj.shape}".encode())
         if obj.dtype == object:
+            h.update(f"nd{obj.dtype.str}{obj.shape}".encode())
             items = obj.ravel().tolist()  # the same objects, for an object array
             if all(isinstance(item, _LEAVES) for item in items):
                 # what feeding each leaf gives (one category array: a thousand calls)
@@ -136,7 +176,7 @@ def _feed_value(h, obj, depth, memo):
                 for item in items:
                     _feed(h, item, depth + 1, memo)
         else:
-            h.update(np.ascontiguousarray(obj).reshape(-1).view(np.uint8))
+            _feed_bytes(h, obj)
     elif sp.issparse(obj):
         csr = obj.tocsr()
         for part in (csr.data, csr.indices, csr.indptr):
@@ -147,16 +187,9 @@ def _feed_value(h, obj, depth, memo):
     elif isinstance(obj, np.random.RandomState):
         _feed(h, obj.get_state(legacy=False), depth + 1, memo)
     elif isinstance(obj, dict):
-        h.update(b"{")
-        for key in sorted(obj, key=repr):
-            h.update(repr(key).encode())
-            _feed(h, obj[key], depth + 1, memo)
-        h.update(b"}")
+        _feed_dict(h, obj, depth, memo)
     elif isinstance(obj, list | tuple):
-        h.update(b"[")
-        for item in obj:
-            _feed(h, item, depth + 1, memo)
-        h.update(b"]")
+        _feed_items(h, obj, depth, memo)
     else:
         _feed_object(h, obj, depth, memo)
 

@@ -214,3 +214,63 @@ def test_explainer_warns_that_a_warm_started_run_does_not_list_every_row(tmp_pat
     with warnings.catch_warnings():
         warnings.simplefilter("error", stp.exceptions.LineageWarning)
         stp.InfluenceExplainer(cold).fit(X.iloc[30:], y.iloc[30:])
+
+
+def _bump(array):
+    """Edit one value of a fitted array in place; return the undo."""
+    flat = array.reshape(-1)
+    old = flat[-1].copy()
+    if array.dtype.kind == "f":
+        flat[-1] = np.nextafter(old, np.inf)
+    else:
+        flat[-1] = old + 1
+
+    def undo():
+        flat[-1] = old
+
+    return undo
+
+
+def test_every_logged_call_sees_an_in_place_edit_of_any_fitted_value(tmp_path):
+    """Each fitted array edited in place by one ulp or one unit (and a parameter or a
+    fitted value rebound) is named in the next logged call's event, and no longer once
+    undone: nothing is remembered from one call to the next."""
+    _, X, y = _data(tmp_path)
+    store = stp.stores.MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    pipe.set_params(log_predictions=True).fit(X, y)
+    scaler, model = pipe[0], pipe[1]
+    edits = [
+        ("standardscaler", lambda name=name: _bump(getattr(scaler, name)))
+        for name in ("mean_", "var_", "scale_")
+    ] + [
+        ("logisticregression", lambda name=name: _bump(getattr(model, name)))
+        for name in ("coef_", "intercept_", "classes_", "n_iter_")
+    ]
+
+    def rebind(est, name, value):
+        def edit():
+            old = getattr(est, name)
+            setattr(est, name, value)
+            return lambda: setattr(est, name, old)
+
+        return edit
+
+    edits += [
+        ("logisticregression", rebind(model, "C", 0.5)),
+        ("logisticregression", rebind(model, "tol", 1e-3)),
+        ("standardscaler", rebind(scaler, "n_samples_seen_", np.int64(59))),
+    ]
+    checked = 0
+    for step, edit in edits:
+        pipe.predict(X.iloc[:3])
+        undo = edit()
+        pipe.predict(X.iloc[:3])
+        undo()
+        pipe.predict(X.iloc[:3])
+        before, changed, after = [e["payload"] for e in store.events(kind="prediction")[-3:]]
+        assert "changed_since_fit" not in before
+        assert changed["changed_since_fit"] == [step]
+        assert "changed_since_fit" not in after
+        checked += 1
+    assert checked == 10
