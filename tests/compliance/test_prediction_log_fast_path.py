@@ -145,6 +145,15 @@ def test_the_hash_is_of_the_rows_as_given(every_size_threaded):
     result = _row_hash.start_hash_rows(X)
     X[:] = -1  # a step scaling its input in place after the call began
     assert result() == expected
+    # a NaN written after the call began is not in the digest; one written before is
+    for frame in (pd.DataFrame(X, columns=["a", "bb", "c"]), pd.DataFrame(X)):
+        expected = hash_rows(frame)
+        result = _row_hash.start_hash_rows(frame)
+        frame.iloc[3, 1] = np.nan
+        assert result() == expected != hash_rows(frame)
+        result = _row_hash.start_hash_rows(frame)
+        frame.iloc[3, 1] = 0.5
+        assert result() == hash_rows(frame.where(frame != 0.5)) != hash_rows(frame)
     # and through a pipeline that scales its input in place (copy=False)
     store = stp.stores.MemoryStore()
     pipe = stp.make_traced_pipeline(
