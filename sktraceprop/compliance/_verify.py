@@ -306,6 +306,8 @@ def _store_problems(report, store):
     after = report["model"].get("fitted_object_after_removal")
     if isinstance(after, dict):
         problems += after_removal_problems(after, upto, run_id)
+    else:
+        after = None  # (anything else differs from the rebuilt section, and is named)
     for name, rebuilt in (
         ("model", model_section(run, matches, after)),
         ("sources", sources_section(run)),

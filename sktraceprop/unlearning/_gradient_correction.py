@@ -15,7 +15,6 @@ the corrected model swapped in and the removed rows' data dropped, so a failure 
 point leaves the unlearner as it was.
 """
 
-import copy
 import dataclasses
 import time
 import warnings
@@ -916,16 +915,17 @@ class GradientCorrectionUnlearner(
 
     def _corrected_fingerprint(self, removal):
         """Fingerprint of the model as :meth:`_commit` will leave it (before it does)."""
+        # A bare instance given the attributes (no pickling protocol: a skorch net's
+        # would serialise its weights only for them to be replaced).
+        model = object.__new__(type(self.estimator_))
         if isinstance(self.estimator_, Pipeline):
-            model = copy.copy(self.estimator_)  # shallow: the steps list is replaced below
-            model.steps = list(self.estimator_.steps)
+            vars(model).update(vars(self.estimator_))
+            model.steps = list(self.estimator_.steps)  # replaced below, not the original's
             for i, (name, step) in enumerate(removal.preprocessing or ()):
                 model.steps[i] = (name, step)
             model.steps[-1] = (model.steps[-1][0], removal.final)
-            return fingerprint(model)
-        model = copy.copy(self.estimator_)
-        vars(model).clear()
-        vars(model).update(vars(removal.final))
+        else:
+            vars(model).update(vars(removal.final))
         return fingerprint(model)
 
     def _run_copy(self, lineage, event, removal, retained):
