@@ -166,6 +166,59 @@ def test_traced_pipeline_scores_name_file_and_line(tmp_path):
     np.testing.assert_allclose(by_source["score"].sum(), exp.scores.sum())
 
 
+def test_merged_training_rows_are_explained_by_the_lines_of_their_parents(tmp_path):
+    """A row built by ``stp.merge`` names its parents' file lines, never a line of the
+    merged frame (which no file has); per-source sums count it for each parent."""
+    rng = np.random.default_rng(4)
+    lines = ["# people", "uid,age,city,label"]
+    for uid in range(60):
+        lines.append(f"{uid},{rng.integers(18, 90)},c{uid % 4},{int(rng.random() < 0.5)}")
+        if uid % 9 == 0:
+            lines.append('# "quoted" comment')
+    path = tmp_path / "people.csv"
+    path.write_text("\n".join(lines) + "\n")
+    people = stp.read_csv(path, source_id="people", comment="#")
+    cities = stp.from_pandas(
+        pd.DataFrame({"city": ["c0", "c1", "c2", "c3"], "pop": [1.0, 2.5, 4.0, 0.5]}),
+        source_id="cities",
+    )
+    df = stp.merge(people.iloc[rng.permutation(60)], cities, on="city", how="left")
+    X, y = df.drop(columns="label"), df["label"].to_numpy()
+    pre = ColumnTransformer(
+        [("num", StandardScaler(), ["age", "pop"]), ("cat", OneHotEncoder(), ["city"])]
+    )
+    pipe = stp.make_traced_pipeline(pre, LogisticRegression())
+    exp = InfluenceExplainer(pipe).fit(X.iloc[:45], y[:45]).explain(X.iloc[45:], top_k=4)
+    raw = path.read_text().splitlines()
+    top = exp.top()
+    # every ranked row twice: its line in the file and its city's row
+    assert len(top) == 15 * 4 * 2
+    assert top["via"].str.startswith("merge:").all()
+    for _, r in top.iterrows():
+        train = X.iloc[r["train_index"]]
+        if r["source_id"] == "people":
+            assert raw[r["line"] - 1].split(",")[:3] == [
+                str(train["uid"]),
+                str(train["age"]),
+                train["city"],
+            ]
+        else:
+            assert r["source_id"] == "cities" and r["uri"] == "pandas:cities"
+            assert f"c{r['line'] - 1}" == train["city"]  # row position in the lookup
+    tr = exp.trace(test_index=2, rank=1)
+    assert tr["line"] is None and tr["uri"].startswith("merge:")
+    assert [d["source_id"] for d in tr["lines"]] == ["people", "cities"]
+    assert raw[tr["lines"][0]["line"] - 1].startswith(f"{X.iloc[tr['train_index']]['uid']},")
+    # per source: the brute-force sum over every training row with a line in it
+    explainer = InfluenceExplainer(pipe).fit(X.iloc[:45], y[:45])
+    full = explainer.explain(X.iloc[45:], keep_scores=True)
+    by_source = full.by_source().set_index("source_id")
+    np.testing.assert_allclose(by_source.loc["people", "score"], full.scores.sum())
+    np.testing.assert_allclose(by_source.loc["cities", "score"], full.scores.sum())
+    assert by_source["n_rows"].to_dict() == {"people": 45, "cities": 45}
+    np.testing.assert_allclose(full.source_scores["people"], full.scores.sum(axis=1))
+
+
 def test_frozen_estimator_is_used_as_is():
     X, y = make_classification(100, 4, random_state=0)
     model = LogisticRegression(C=0.3).fit(X[:60], y[:60])
