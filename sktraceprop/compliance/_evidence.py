@@ -81,6 +81,7 @@ def sources_section(run):
     """One record per source of the run: identity, columns, statistics at fit, ops."""
     stats = run.source_stats or {}
     by_code = {r["code"]: r for r in stats.get("sources", [])}
+    by_merge = {r["code"]: r for r in stats.get("through_merges", [])}
     checked = stats.get("columns")
     codes, counts = np.unique(codes_of(run.row_ids), return_counts=True)
     training = dict(zip(codes.tolist(), counts.tolist()))
@@ -88,11 +89,18 @@ def sources_section(run):
     for code in sorted(run.sources):
         source = run.sources[code]
         record = by_code.get(code)
-        missing = (record or {}).get("missing", {})
-        given = None if record is None else record["n_rows"]
+        merged = by_merge.get(code)
+        if record is not None:
+            counted = set(checked) if checked is not None else set()
+        elif merged is not None:
+            counted = set(merged.get("columns_checked", ()))
+        else:
+            counted = set()  # no row of it was given to fit: nothing was counted
+        counts = (record or merged or {}).get("missing", {})
+        given = (record or merged or {}).get("n_rows")
         columns = []
         for name, dtype in zip(source.columns, source.dtypes):
-            count = missing.get(name, 0) if checked is not None and name in checked else None
+            count = counts.get(name, 0) if name in counted else None
             columns.append(
                 {
                     "name": name,
@@ -111,6 +119,11 @@ def sources_section(run):
             "n_rows": int(source.n_rows),
             "columns": columns,
             "training_rows": int(training.get(code, 0)),
+            **(
+                {"training_rows_through_merges": int(merged["n_rows"])}
+                if merged is not None
+                else {}
+            ),
             "parents": [run.sources[c].source_id for c in source.parent_codes if c in run.sources],
             "ops": [
                 op.name
@@ -127,6 +140,19 @@ def sources_section(run):
             }
             if checked is None:
                 entry["statistics"]["missing_note"] = stats.get("missing_note", "")
+        elif merged is not None:
+            entry["statistics"] = {
+                "recorded_at_fit": True,
+                "through_merges": True,
+                "rows_given_to_fit": int(merged["n_rows"]),
+                "target": stats.get("target"),
+                "labels": merged["labels"],
+            }
+            if "columns_checked" not in merged:
+                entry["statistics"]["missing_note"] = stats.get("missing_note") or (
+                    "the data given to fit has no column names: the columns that came "
+                    "from this source through merges are not known"
+                )
         else:
             entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
         out.append(entry)

@@ -74,7 +74,9 @@ def _oversight(report):
 def _input_data(report):
     sources = report["sources"]
     with_stats = [s for s in sources if s["statistics"]["recorded_at_fit"]]
-    direct = [s for s in sources if s["training_rows"] > 0]
+    direct = [
+        s for s in sources if s["training_rows"] > 0 or s.get("training_rows_through_merges")
+    ]
     anonymous = [s for s in direct if s["kind"] == "anonymous"]
     features = report["feature_lineage"]
     parts = [
@@ -93,6 +95,11 @@ def _input_data(report):
         parts.append(
             "; label balance and missing values were not recorded at fit time for "
             f"{', '.join(lacking)}"
+        )
+    if any(s.get("training_rows_through_merges") for s in sources):
+        parts.append(
+            " (for a source whose rows reached the model through merges, over the merged "
+            "training rows built from them and the columns that came from it)"
         )
     parts.append(".")
     if anonymous:

@@ -239,6 +239,63 @@ def test_features_from_an_aggregate_over_both_files_are_named(hospitals):
     assert ("source", "source") in edges  # files -> the merge and the aggregate
 
 
+def test_files_reached_through_a_merge_get_the_statistics_of_their_merged_rows(
+    hospitals, tmp_path
+):
+    """Every training row is a merge of a hospital file's row and a lookup row: each
+    file's label balance and missing values are those of the rows built from it
+    (counted by pandas over the raw file), never a 0 for columns nobody counted."""
+    a, b, _, _ = traced_frames(hospitals)
+    lookup = stp.from_pandas(
+        pd.DataFrame({"sex": ["F", "M"], "sex_rate": [0.4, np.nan]}), source_id="rates"
+    )
+    joined = stp.merge(pd.concat([a, b]), lookup, on="sex", how="left")
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = logged_pipeline(store, joined[["age", "sex", "bp"]], joined["label"])
+    pipe.predict(joined[["age", "sex", "bp"]].iloc[:4])
+    path = tmp_path / "report.json"
+    data = compliance_report(pipe, **DEPLOYER, output_path=path).to_dict()
+    assert stp.compliance.verify(path, store=store)
+    sources = {s["source_id"]: s for s in data["sources"]}
+    for name, comment in (("hospital_a", None), ("hospital_b", "#")):
+        plain = pd.read_csv(hospitals[name], comment=comment)  # pandas alone: the truth
+        s = sources[name]
+        assert s["training_rows"] == 0 and s["training_rows_through_merges"] == len(plain)
+        stats = s["statistics"]
+        assert stats["recorded_at_fit"] and stats["through_merges"]
+        assert stats["rows_given_to_fit"] == len(plain)
+        counts = plain["label"].value_counts()
+        assert stats["labels"]["counts"] == {str(k): int(v) for k, v in counts.items()}
+        columns = {c["name"]: c for c in s["columns"]}
+        for col in ("age", "sex", "bp"):
+            assert columns[col]["missing"] == int(plain[col].isna().sum())
+        assert columns["note"]["missing"] is None  # not given to fit: not counted
+    # the lookup's column was not given to fit: its NaN is not counted, and not a 0
+    rates = {c["name"]: c["missing"] for c in sources["rates"]["columns"]}
+    assert rates == {"sex": 0, "sex_rate": None}
+    html = stp.compliance.ComplianceReport(data).to_html()
+    n_a = sources["hospital_a"]["training_rows_through_merges"]
+    assert f"{n_a} through merges" in html
+    (input_data,) = [x for x in data["articles"] if x["article"] == "26(4)"]
+    assert "through merges" in input_data["why"]
+
+
+def test_a_source_no_training_row_was_built_from_counts_no_missing_values(hospitals):
+    a, b, _, _ = traced_frames(hospitals)
+    unused = stp.from_pandas(
+        pd.DataFrame({"sex": ["X"], "extra": [np.nan]}), source_id="unmatched"
+    )
+    joined = stp.merge(pd.concat([a, b]), unused, on="sex", how="left")
+    X = joined[["age", "sex", "bp"]]
+    pipe = logged_pipeline(stp.stores.MemoryStore(), X, joined["label"])
+    pipe.predict(X.iloc[:2])
+    data = compliance_report(pipe, **DEPLOYER).to_dict()
+    (s,) = [s for s in data["sources"] if s["source_id"] == "unmatched"]
+    assert s["training_rows"] == 0 and "training_rows_through_merges" not in s
+    assert not s["statistics"]["recorded_at_fit"]
+    assert [c["missing"] for c in s["columns"]] == [None, None]
+
+
 def test_bad_input_is_refused_and_nothing_is_written(fitted, tmp_path):
     pipe, store, X, y = fitted
     path = tmp_path / "r.json"
