@@ -225,7 +225,11 @@ def source_stats(X, y, ids, classes):
         if counts is not None:
             record["missing"] = {names[j]: int(counts[s, j]) for j in np.flatnonzero(counts[s])}
         out["sources"].append(record)
-    merged = _through_merges(X, y, ids, classes, None if counts is None else names)
+    merged = (
+        _through_merges(X, y, ids, classes, None if counts is None else names)
+        if any(REGISTRY.by_code(int(c)).kind == "merge" for c in codes)
+        else None
+    )
     if merged:
         out["through_merges"] = merged
     return out
