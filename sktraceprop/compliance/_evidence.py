@@ -305,6 +305,16 @@ def _explanations(events):
     }
 
 
+def _caveat_and_note(payload):
+    """An event's caveat and note, one text (None if it has neither)."""
+    said = [t for t in (payload.get("caveat"), payload.get("note")) if t]
+    if not said:
+        return None
+    if len(said) == 1 or not all(isinstance(t, str) for t in said):
+        return said[0]
+    return "; ".join(said)
+
+
 def _removals(events):
     out = []
     for event in events:
@@ -318,7 +328,7 @@ def _removals(events):
                 "sources": json_safe(p.get("sources")),
                 "certificate": json_safe(p.get("certificate")),
                 "preprocessing": json_safe(p.get("preprocessing")),
-                "caveat": json_safe(p.get("caveat") or p.get("note")),
+                "caveat": json_safe(_caveat_and_note(p)),
                 "hash": event["hash"],
             }
         )

@@ -51,7 +51,14 @@ from ._event import UnlearningEvent, row_ids_digest
 from ._neural import NeuralCorrection
 from ._neural_backend import neural_backend
 from ._pipeline_refit import PipelineRefit
-from ._remains import aggregates_over_removed, has_preprocessing, outside_steps, with_caveats
+from ._remains import (
+    aggregates_over_removed,
+    has_preprocessing,
+    merged_parents_kept,
+    merged_parents_note,
+    outside_steps,
+    with_caveats,
+)
 from ._run_copy import (
     corrected_fingerprints,
     redact_features,
@@ -316,7 +323,9 @@ class GradientCorrectionUnlearner(
         ``seconds``, ``n_removed``, ``n_retained``, ``sources`` (removed rows per
         source), ``lines`` (first and last line per source), ``row_ids`` (every removed
         row id, int64), ``row_ids_sha256``, ``via_merge`` (removed rows per merge they
-        came from), ``request``, ``aggregates_over_removed_rows`` and
+        came from), ``merged_parents_kept`` (parent rows of removed merged rows that
+        retained rows were merged from too, per source: counted under ``sources``, not
+        removed), ``request``, ``aggregates_over_removed_rows`` and
         ``steps_fitted_outside_over_removed_rows`` (retained rows whose values carry
         removed rows' data: group statistics, steps fitted outside the model),
         ``columns_changed_after_loading`` (input columns whose values differ from what
@@ -826,6 +835,12 @@ class GradientCorrectionUnlearner(
             **rows,
             "request": request,
         }
+        if "via_merge" in rows:
+            kept = merged_parents_kept(self, retained, leaves)
+            if kept:
+                event["merged_parents_kept"] = kept
+                notes = [event.pop("note")] if "note" in event else []
+                event["note"] = "; ".join([*notes, merged_parents_note(kept)])
         outside = outside_steps(self, retained, leaves)
         if outside:
             event["steps_fitted_outside_over_removed_rows"] = outside

@@ -523,3 +523,14 @@ def test_compliance_imports_without_jsonschema_and_says_what_is_missing():
         env={**os.environ, "PYTHONPATH": root},
     )
     assert "pip install 'sktraceprop[compliance]'" in out.stdout, out.stderr
+
+
+def test_a_removal_with_a_caveat_and_a_note_reports_both():
+    from sktraceprop.compliance._evidence import _removals
+
+    event = {"seq": 3, "created_at": "2026-12-01T00:00:00+00:00", "hash": "h"}
+    both = _removals([{**event, "payload": {"caveat": "kept X", "note": "merged Y"}}])
+    assert both[0]["caveat"] == "kept X; merged Y"
+    note = _removals([{**event, "payload": {"note": "merged Y"}}])
+    assert note[0]["caveat"] == "merged Y"
+    assert _removals([{**event, "payload": {}}])[0]["caveat"] is None

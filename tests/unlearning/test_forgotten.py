@@ -190,6 +190,42 @@ def test_rows_merged_from_a_removed_parent_are_gone():
     assert unl.unlearning_log_[-1]["n_removed"] == merged_with_4.size > 1
 
 
+def test_parent_rows_of_removed_merged_rows_that_stay_in_the_model_are_named():
+    """Removing visits removes their merged rows whole; the patients rows they were
+    merged with are counted under ``sources`` but most stay, through other visits."""
+    rng = np.random.default_rng(2)
+    visits = stp.from_pandas(
+        pd.DataFrame({"patient": rng.integers(0, 8, 50), "x0": rng.normal(size=50)}), "visits"
+    )
+    patients = stp.from_pandas(
+        pd.DataFrame({"patient": np.arange(8), "x1": rng.normal(size=8)}), "patients"
+    )
+    X = stp.merge(visits, patients, on="patient").drop(columns="patient")
+    y = (X["x0"].to_numpy() > 0).astype(int)
+    unl = GradientCorrectionUnlearner(make_pipeline(StandardScaler(), LogisticRegression()))
+    unl.fit(X, y)
+    lineage = stp.row_lineage(X)
+    gone = stp.row_ids(visits)[:20]
+    unl.unlearn(sample_id=gone)
+    event = unl.unlearning_log_[-1]
+    # the truth, row by row: patients rows behind removed rows and behind retained rows
+    removed_rows = set(lineage.loc[lineage["row_id"].isin(gone), "row"])
+    by_row = lineage.groupby("row")["row_id"].apply(set)
+    behind_removed = set().union(*(by_row[r] for r in removed_rows))
+    behind_kept = set().union(*(by_row[r] for r in set(by_row.index) - removed_rows))
+    patient_ids = set(stp.row_ids(patients).tolist())
+    still = behind_removed & behind_kept & patient_ids
+    assert event["sources"]["patients"] == len(removed_rows)
+    assert event["merged_parents_kept"] == {"patients": len(still)} and still
+    assert f"{len(still)} row(s) of patients were merged into retained rows" in event["note"]
+    # removing a patient's row removes every visit merged with it: nothing of it stays
+    patient = stp.row_ids(patients)[[3]]
+    unl.unlearn(sample_id=patient)
+    last = unl.unlearning_log_[-1]
+    assert last["sources"] == {"patients": last["n_removed"], "visits": last["n_removed"]}
+    assert "merged_parents_kept" not in last and "note" not in last
+
+
 @pytest.mark.parametrize("kind", ["bare", "pipeline"])
 def test_held_data_shrinks_to_the_retained_rows(kind):
     X, y = traced_frame(f"shrink_{kind}", n=N_ROWS)
