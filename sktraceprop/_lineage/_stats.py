@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..exceptions import LineageError
 from ._ids import codes_of, distinct_codes
 from ._source import REGISTRY
 
@@ -225,13 +226,14 @@ def source_stats(X, y, ids, classes):
         if counts is not None:
             record["missing"] = {names[j]: int(counts[s, j]) for j in np.flatnonzero(counts[s])}
         out["sources"].append(record)
-    merged = (
-        _through_merges(X, y, ids, classes, None if counts is None else names)
-        if any(REGISTRY.by_code(int(c)).kind == "merge" for c in codes)
-        else None
-    )
-    if merged:
-        out["through_merges"] = merged
+    if any(REGISTRY.by_code(int(c)).kind == "merge" for c in codes):
+        try:
+            merged = _through_merges(X, y, ids, classes, None if counts is None else names)
+        except LineageError as exc:  # a merge whose parent rows stayed in another process
+            out["through_merges_note"] = f"not counted in this process: {exc}"
+        else:
+            if merged:
+                out["through_merges"] = merged
     return out
 
 

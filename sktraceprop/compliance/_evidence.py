@@ -164,10 +164,14 @@ def _no_stats_note(source, stats):
         return "the run was recorded without per-source statistics (an older sktraceprop)"
     if source.kind in ("merge", "aggregate") or source.parent_codes:
         return "its rows reach the model only through derived rows: see those sources"
-    return (
+    note = (
         "no row given to fit came directly from this source: it reached the model "
         "only through merged or aggregated rows"
     )
+    if stats.get("through_merges_note"):
+        # the fit ran where a merge's parent rows were not (a worker process)
+        note += f"; statistics over the merged rows: {stats['through_merges_note']}"
+    return note
 
 
 def model_section(run, matches=None, after_removal=None):

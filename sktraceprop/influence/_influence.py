@@ -16,12 +16,13 @@ from .._lineage._capture import resolve_row_ids
 from .._lineage._current import FingerprintCarryMixin, check_unchanged
 from .._lineage._final import WARM_START_NOTE
 from .._lineage._fingerprint import fingerprint
+from .._lineage._ids import codes_of, lines_of
 from .._lineage._rows import lineage_frame
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from .._prediction_log import explanation_store, log_explanation
 from .._tracing import library_fit
-from ..exceptions import LineageWarning
+from ..exceptions import LineageError, LineageWarning
 from ..gradients import linear_model_objective
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
@@ -460,8 +461,27 @@ class InfluenceExplainer(
 
     @staticmethod
     def _locate(ids):
-        """The file lines behind each training row: a merged row once per parent."""
-        return lineage_frame(ids, REGISTRY.by_code, position_name="train_index")
+        """The file lines behind each training row: a merged row once per parent.
+
+        Where a merge's parent rows stayed in the process that made it (a worker of
+        ``GridSearchCV(n_jobs=2)``), its rows are named by the merge itself (its
+        ``merge:`` URI and row number), as :func:`sktraceprop.row_lineage` cannot do
+        better there.
+        """
+        try:
+            return lineage_frame(ids, REGISTRY.by_code, position_name="train_index")
+        except LineageError:
+            codes = codes_of(ids)
+            table = {int(c): REGISTRY.by_code(int(c)) for c in pd.unique(codes)}
+            return pd.DataFrame(
+                {
+                    "train_index": np.arange(ids.size),
+                    "row_id": ids,
+                    "source_id": [table[int(c)].source_id for c in codes],
+                    "uri": [table[int(c)].uri for c in codes],
+                    "line": lines_of(ids),
+                }
+            )
 
     def _raw_values(self, train_index):
         pos = (
