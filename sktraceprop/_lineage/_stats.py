@@ -302,3 +302,27 @@ def _leaf_codes(code, column, memo, depth=0):
                 )
             )
     return memo[key]
+
+
+def empty_columns(stats, n_rows):
+    """Columns of the data given to fit that are missing in every one of its rows."""
+    if not stats or not n_rows or stats.get("columns") is None:
+        return []
+    total = {}
+    for record in stats["sources"]:
+        for name, count in record.get("missing", {}).items():
+            total[name] = total.get(name, 0) + count
+    return [name for name in stats["columns"] if total.get(name, 0) == n_rows]
+
+
+def empty_columns_message(columns):
+    """The warning of a traced fit whose data has columns missing in every row."""
+    listed = ", ".join(repr(c) for c in columns[:5]) + (" ..." if len(columns) > 5 else "")
+    return (
+        f"column(s) {listed} of the data given to fit are missing (NaN) in every row. If "
+        "they were taken from another traced frame by index alignment (df[col] = "
+        "other[col], df.join(other), df + other, pd.concat(axis=1), where(cond, other)), "
+        "note that the index of a traced frame holds its row ids (stp_row_id), which "
+        "the rows of two sources never share, so pandas matched no row: join with "
+        "stp.merge on a key column, or assign values by position (other[col].to_numpy())"
+    )

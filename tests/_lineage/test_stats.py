@@ -2,6 +2,7 @@
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -213,3 +214,43 @@ def test_sources_reached_through_merges_get_stats_of_the_rows_built_from_them(
             truth = sum(1 for i in rows if pd.isna(X[column].iloc[i]))
             assert record["missing"].get(column, 0) == truth
     assert set(by_id) == set(lineage["source_id"].astype(str))
+
+
+def test_a_column_aligned_on_the_ids_of_another_source_is_warned_of(hospital_frames):
+    """``a[col] = b[col]`` aligns on the index, which holds row ids: no row of b matches
+    a row of a, so pandas fills NaN everywhere; the fit says so and how to join."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    a, b = hospital_frames
+    a = a.dropna(subset=["age", "bp"]).copy()
+    a["bp_b"] = b["bp"]
+    plain = pd.DataFrame({"bp": b["bp"].to_numpy()})  # what plain pandas would align
+    assert a["bp_b"].isna().all() and plain["bp"].notna().any()
+    pipe = stp.make_traced_pipeline(DecisionTreeClassifier(random_state=0))
+    with pytest.warns(
+        stp.exceptions.LineageWarning, match=r"'bp_b' .* missing \(NaN\) in every row"
+    ) as caught:
+        pipe.fit(a[["age", "bp", "bp_b"]], a["label"])
+    assert caught[0].filename == __file__  # points at the user's fit
+    assert "stp.merge" in str(caught[0].message)
+    # a column NaN in some rows only, and no NaN column: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", stp.exceptions.LineageWarning)
+        pipe.fit(a[["age", "bp"]].assign(bp=a["bp"].where(a["age"] > 40)), a["label"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(frames)
+def test_empty_columns_are_the_columns_missing_in_every_row(data):
+    from sktraceprop._lineage._stats import empty_columns
+
+    f, s, i, b, g, split = data
+    X = pd.DataFrame({"f": f, "s": s, "i": i, "b": b, "g": g})
+    ids = np.concatenate(
+        [
+            resolve_row_ids(stp.from_pandas(X.iloc[:split], source_id="e0"), None),
+            resolve_row_ids(stp.from_pandas(X.iloc[split:], source_id="e1"), None),
+        ]
+    )
+    stats = source_stats(X, None, ids, classes=False)
+    assert empty_columns(stats, len(X)) == [c for c in X.columns if X[c].isna().all()]
