@@ -11,6 +11,7 @@ import numpy as np
 
 from .._lineage._fingerprint import json_safe
 from .._lineage._ids import codes_of
+from .._lineage._record import unsourced_columns
 
 #: Kinds of audit event summarised rather than copied into a report (one per call).
 SUMMARISED_KINDS = ("prediction",)
@@ -235,6 +236,10 @@ def features_section(run):
             }
         )
     unknown = [f["feature"] for f in features if f["columns"] is None]
+    # columns no source holds: computed outside the pipeline, from what is not recorded
+    used = dict.fromkeys(c for cols in run.feature_lineage.values() for c in cols or ())
+    outside = set(unsourced_columns(used, run.row_ids, run.sources))
+    no_source = [f["feature"] for f in features if outside & set(f["columns"] or ())]
     # A group statistic joined back to rows carries every row of the group into each
     # row's value: computed over several sources, one source's rows shape another's.
     pooled = [
@@ -245,6 +250,8 @@ def features_section(run):
         "known": not unknown,
         "unknown": unknown,
         "aggregated_over_several_sources": pooled,
+        # (only when there are some: reports made before it was kept still verify)
+        **({"from_columns_in_no_source": no_source} if no_source else {}),
         "features": features,
     }
 

@@ -320,6 +320,14 @@ def _section_lineage(report):
             "depends on rows of other sources, so removing one source changes them for "
             "the rows of the others.</p>"
         )
+    outside = features.get("from_columns_in_no_source", [])
+    if outside:
+        note += (
+            f'<p class="warn">{len(outside)} model input(s) ({_e(", ".join(outside))}) are '
+            "made from input columns that no source holds: they were computed or renamed "
+            "outside the pipeline, and the record does not say from what (other rows, "
+            "other data).</p>"
+        )
     if features["unknown"]:
         note += (
             f'<p class="warn">The lineage of {len(features["unknown"])} input(s) is unknown: a '

@@ -294,6 +294,13 @@ def _data_governance(report):
     )
     if features["unknown"]:
         why += f" ({_plural(len(features['unknown']), 'input')} of unknown lineage)"
+    outside = features.get("from_columns_in_no_source", [])
+    if outside:
+        why += (
+            f"; {_plural(len(outside), 'input')} ({', '.join(outside)}) made from columns "
+            "that no source holds, computed outside the pipeline from what the record "
+            "does not say"
+        )
     why += (
         ". Design choices, data collection, labelling, and the examination for possible "
         "biases are governance practices the record cannot show."

@@ -20,7 +20,12 @@ from .._lineage._ids import codes_of
 from .._lineage._record import upstream_ops
 from .._lineage._rows import depends_on, lineage_frame
 from ..utils._prefit import is_fitted, unfrozen
-from ._outside import changed_columns_caveat, outside_steps_caveat, outside_steps_over
+from ._outside import (
+    changed_columns_caveat,
+    outside_steps_caveat,
+    outside_steps_over,
+    unsourced_columns_caveat,
+)
 
 __all__ = [
     "aggregates_over_removed",
@@ -126,6 +131,10 @@ def with_caveats(unl, event, removal):
         caveats.append(message)
     if "steps_fitted_outside_over_removed_rows" in event:
         message = outside_steps_caveat(event["steps_fitted_outside_over_removed_rows"])
+        warnings.warn(message, UserWarning, stacklevel=4)
+        caveats.append(message)
+    if "columns_in_no_source" in event:
+        message = unsourced_columns_caveat(event["columns_in_no_source"])
         warnings.warn(message, UserWarning, stacklevel=4)
         caveats.append(message)
     if "columns_changed_after_loading" in event:

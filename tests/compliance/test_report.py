@@ -14,6 +14,7 @@ import sklearn
 from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import OneHotEncoder
 
 import sktraceprop as stp
 from sktraceprop.compliance import ANNEX_III, ComplianceReport, compliance_report
@@ -534,3 +535,35 @@ def test_a_removal_with_a_caveat_and_a_note_reports_both():
     note = _removals([{**event, "payload": {"note": "merged Y"}}])
     assert note[0]["caveat"] == "merged Y"
     assert _removals([{**event, "payload": {}}])[0]["caveat"] is None
+
+
+def test_inputs_made_from_columns_no_source_holds_are_named(hospitals, tmp_path):
+    a, b, X, y = traced_frames(hospitals)
+    X = X.assign(prev_age=X["age"].shift(1))  # computed outside, from the previous row
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = logged_pipeline(store, X, y)
+    pipe.predict(X.iloc[:3])
+    path = tmp_path / "report.json"
+    data = compliance_report(pipe, **DEPLOYER, output_path=path).to_dict()
+    assert stp.compliance.verify(path, store=store)
+    lineage = data["feature_lineage"]
+    # the one-hot and scaled inputs come from the files; none is made from prev_age
+    # (the pipeline drops it), so nothing is named ...
+    assert "from_columns_in_no_source" not in lineage
+    # ... until a step uses it
+    from sklearn.impute import SimpleImputer
+
+    pre = stp.make_traced_column_transformer(
+        (OneHotEncoder(), ["sex"]), (SimpleImputer(), ["age", "bp", "prev_age"])
+    )
+    used = stp.make_traced_pipeline(pre, LogisticRegression(), store=store, log_predictions=True)
+    used.fit(X, y).predict(X.iloc[:2])
+    data = compliance_report(used, **DEPLOYER).to_dict()
+    assert data["feature_lineage"]["from_columns_in_no_source"] == ["simpleimputer__prev_age"]
+    (governance,) = [x for x in data["articles"] if x["article"] == "10"]
+    assert (
+        "1 input (simpleimputer__prev_age) made from columns that no source holds"
+        in (governance["why"])
+    )
+    html = stp.compliance.ComplianceReport(data).to_html()
+    assert "made from input columns that no source holds" in html

@@ -9,12 +9,14 @@ so each search can fail.
 import io
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import KNNImputer, SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -224,6 +226,33 @@ def test_parent_rows_of_removed_merged_rows_that_stay_in_the_model_are_named():
     last = unl.unlearning_log_[-1]
     assert last["sources"] == {"patients": last["n_removed"], "visits": last["n_removed"]}
     assert "merged_parents_kept" not in last and "note" not in last
+
+
+@pytest.mark.parametrize("traced", [False, True])
+def test_a_column_computed_outside_from_other_rows_is_named_in_the_caveat(traced):
+    """``prev = x0.shift(1)`` puts each removed row's value into the next, retained row:
+    no source holds the column, and the removal says that it cannot reach it."""
+    X, y = traced_frame(f"shifted_{traced}", n=N_ROWS)
+    X = X[["x0", "x1"]].assign(prev=X["x0"].shift(1).fillna(0.0))
+    rows = np.arange(5, 9)
+    X.iloc[rows, 0] = MARK + np.arange(rows.size)
+    X["prev"] = X["x0"].shift(1).fillna(0.0)
+    steps = (SimpleImputer(), StandardScaler(), LogisticRegression(C=0.5))
+    est = stp.make_traced_pipeline(*steps) if traced else make_pipeline(*steps)
+    unl = GradientCorrectionUnlearner(est).fit(X, y)
+    with pytest.warns(UserWarning, match=r"input column\(s\) prev are in none of the sources"):
+        unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    event = unl.unlearning_log_[-1]
+    assert event["columns_in_no_source"] == ["prev"]
+    assert "retained rows may still carry the removed rows' values" in event["caveat"]
+    # ... and it is true: the retained row after the last removed one holds its value
+    assert X["prev"].iloc[rows[-1] + 1] == X["x0"].iloc[rows[-1]]
+    # columns every source holds: nothing to say
+    clean = GradientCorrectionUnlearner(clone(est)).fit(X[["x0", "x1"]], y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clean.unlearn(sample_id=stp.row_ids(X)[rows])
+    assert "columns_in_no_source" not in clean.unlearning_log_[-1]
 
 
 @pytest.mark.parametrize("kind", ["bare", "pipeline"])
