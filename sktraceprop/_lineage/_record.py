@@ -10,6 +10,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from ..exceptions import LineageWarning
+from ..utils._stack import user_stacklevel
 from ._features import feature_lineage, unknown_step
 from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import distinct_codes
@@ -108,7 +109,7 @@ def resample_ids(ids, steps):
                 "may create synthetic rows, so the rows the final estimator saw cannot be "
                 "traced past it. Lineage records the rows given to fit."
             )
-            warnings.warn(message, LineageWarning, stacklevel=4)
+            warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
             notes.append(message)
             return ids, notes, False
         ids = ids[np.asarray(indices)]

@@ -53,10 +53,47 @@ def _unwrap(fitted):
         lineage = lineage if lineage is not None else getattr(est, "lineage_", None)
     if isinstance(est, Pipeline):
         lineage = lineage if lineage is not None else getattr(est, "lineage_", None)
-        transformer = est[:-1] if len(est.steps) > 1 else None
-        model = est[-1]
-        return model, transformer, lineage
+        return est[-1], _transformer(est), lineage
     return est, None, lineage
+
+
+def _transformer(pipe):
+    """The steps of a fitted pipeline that transform rows for its final step, or None.
+
+    Samplers (``fit_resample``) change the rows at fit only: a pipeline's ``transform``
+    and ``predict`` pass rows through them, so they are left out (imbalanced-learn's
+    pipeline has no ``transform`` when a sampler is its last step).
+    """
+    steps = [
+        (name, step)
+        for name, step in pipe.steps[:-1]
+        if step is not None and step != "passthrough" and not hasattr(step, "fit_resample")
+    ]
+    if not steps:
+        return None
+    if len(steps) == len(pipe.steps) - 1:
+        return pipe[:-1]
+    return Pipeline(steps)
+
+
+def _synthesising_samplers(fitted):
+    """Names of fitted sampler steps that do not say which input rows they kept
+    (no ``sample_indices_``: SMOTE and other samplers that make rows)."""
+    est = fitted
+    for _ in range(8):
+        if hasattr(est, "frozen_estimator") or type(est).__name__ == "FrozenEstimator":
+            est = est.estimator
+        elif hasattr(est, "estimator_") and hasattr(est, "lineage_"):
+            est = est.estimator_
+        else:
+            break
+    if not isinstance(est, Pipeline):
+        return []
+    return [
+        f"{name} ({type(step).__name__})"
+        for name, step in est.steps[:-1]
+        if hasattr(step, "fit_resample") and not hasattr(step, "sample_indices_")
+    ]
 
 
 def _run_holder(fitted):
@@ -302,6 +339,15 @@ class InfluenceExplainer(
                 self.estimator_.fit(X, y, **params)
                 if not is_neural_model(_unwrap(self.estimator_)[0]):
                     linear_model_objective(_unwrap(self.estimator_)[0])
+        made = _synthesising_samplers(self.estimator_)
+        if made:
+            raise ValueError(
+                f"the final estimator was trained on rows that sampler step {made[0]} made "
+                "(it records no sample_indices_), not on rows of X: influence scores "
+                "training rows, and these have no data to score or file line to name. "
+                "Explain a model trained without it, or with a sampler that keeps real "
+                "rows (RandomUnderSampler, RandomOverSampler)."
+            )
         model, transformer, lineage = _unwrap(self.estimator_)
         if as_is and lineage is not None:
             holder = _run_holder(self.estimator_)

@@ -219,6 +219,60 @@ def test_merged_training_rows_are_explained_by_the_lines_of_their_parents(tmp_pa
     np.testing.assert_allclose(full.source_scores["people"], full.scores.sum(axis=1))
 
 
+def test_a_sampler_before_the_final_step_is_explained_on_the_rows_it_kept():
+    """imbalanced-learn's pipeline has no transform when a sampler is its last step
+    before the model: the explainer transforms around it, and scores the rows the
+    sampler kept (against leave-one-out refits of the model on those rows)."""
+    pytest.importorskip("imblearn")
+    from imblearn.under_sampling import RandomUnderSampler
+
+    X, y = make_classification(
+        90, 4, n_informative=3, n_redundant=0, weights=[0.7], random_state=1
+    )
+    frame = stp.from_pandas(pd.DataFrame(X, columns=list("abcd")), source_id="imbalanced")
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), RandomUnderSampler(random_state=0), LogisticRegression(C=1.0, tol=1e-10)
+    ).fit(frame.iloc[:70], y[:70])
+    kept = pipe.named_steps["randomundersampler"].sample_indices_
+    explainer = InfluenceExplainer(pipe).fit(frame.iloc[:70], y[:70])
+    assert explainer.n_train_ == kept.size < 70
+    exp = explainer.explain(frame.iloc[70:], y[70:], keep_scores=True)
+    # the lines named are the kept rows' own
+    np.testing.assert_array_equal(exp.train_rows["line"], kept + 1)
+    Z = pipe[0].transform(frame.iloc[:70])[kept]
+    assert (
+        _loo_correlation(
+            LogisticRegression(C=1.0, tol=1e-10),
+            Z,
+            y[:70][kept],
+            pipe[0].transform(frame.iloc[70:]),
+            y[70:],
+        )
+        >= 0.99
+    )
+    np.testing.assert_allclose(
+        exp.scores,
+        InfluenceExplainer(LogisticRegression(C=1.0, tol=1e-10))
+        .fit(Z, y[:70][kept])
+        .explain(pipe[0].transform(frame.iloc[70:]), y[70:], keep_scores=True)
+        .scores,
+        rtol=1e-6,
+        atol=1e-10,
+    )
+
+
+def test_a_model_trained_on_rows_a_sampler_made_is_refused():
+    pytest.importorskip("imblearn")
+    from imblearn.over_sampling import SMOTE
+
+    X, y = make_classification(80, 4, weights=[0.8], random_state=0)
+    pipe = stp.make_traced_pipeline(StandardScaler(), SMOTE(random_state=0), LogisticRegression())
+    with pytest.warns(stp.exceptions.LineageWarning, match="no sample_indices_"):
+        pipe.fit(X, y)
+    with pytest.raises(ValueError, match=r"sampler step smote \(SMOTE\) made"):
+        InfluenceExplainer(pipe).fit(X, y)
+
+
 def test_frozen_estimator_is_used_as_is():
     X, y = make_classification(100, 4, random_state=0)
     model = LogisticRegression(C=0.3).fit(X[:60], y[:60])
