@@ -11,6 +11,8 @@ net fitted inside a traced estimator records them.
 """
 
 import operator
+import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -18,7 +20,7 @@ import torch.nn.functional as F
 
 from . import _rowmap as rmap
 from ._graph import _MODE, NOT_RECORDED, operand, record
-from ._index import assign_map, index_map
+from ._index import assign_map, index_map, positions
 from ._state import _EPOCH, _WRITES, STALE, is_stale, note_write
 
 __all__ = ["TracedTensor"]
@@ -786,8 +788,9 @@ def _gather(out, args, kwargs, maps, name):
     return rmap.from_positions(rm, index), {0, 2, "index"}
 
 
-def _torch_key(key):
-    """A torch indexing key in NumPy terms (tensors become arrays)."""
+def _torch_key(key, shape=None):
+    """A torch indexing key in NumPy terms (tensors become arrays); None when a list key
+    of a tensor of ``shape`` cannot be told (see :func:`_list_key`)."""
     if isinstance(key, tuple):
         return tuple(_torch_key(k) for k in key)
     if isinstance(key, torch.Tensor):
@@ -795,17 +798,60 @@ def _torch_key(key):
             return key.detach().cpu().numpy().astype(bool)  # torch: a (deprecated) mask
         return key.detach().cpu().numpy()
     if isinstance(key, list):
+        if shape and any(_tuple_like(k) for k in key):
+            return _list_key(key, shape)
         arr = np.asarray([k.item() if isinstance(k, torch.Tensor) else k for k in key])
         return arr.astype(np.int64) if arr.size == 0 else arr  # torch reads [] as integers
     return key
+
+
+def _tuple_like(item):
+    return item is None or item is Ellipsis or isinstance(item, torch.Tensor | slice | Sequence)
+
+
+def _list_key(key, shape):
+    """The NumPy key that selects the rows torch selects with ``key``, a list holding a
+    sequence, tensor, slice, None or Ellipsis: torch reads such a list as a tuple
+    (``x[[[3, 1], [0, 2]]]`` is ``x[[3, 1], [0, 2]]``), a rule it deprecated; each
+    reading is checked against the rows torch itself picks. None when none matches."""
+    key = [k.detach().cpu() if isinstance(k, torch.Tensor) else k for k in key]
+    n = shape[0]
+    rows = torch.arange(n).reshape((n,) + (1,) * (len(shape) - 1)).expand(shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's deprecation note, given once already
+        try:
+            want = rows[key].numpy()
+        except (IndexError, ValueError, TypeError, RuntimeError):
+            return None
+    readings = [tuple(_torch_key(k) for k in key)]
+    try:
+        readings.append(np.asarray(key, dtype=np.int64))
+    except (ValueError, TypeError):
+        pass
+    for reading in readings:
+        try:
+            got = positions(shape)[reading]
+        except (IndexError, ValueError, TypeError):
+            continue
+        if got.shape == want.shape and np.array_equal(got, want):
+            return reading
+    return None
+
+
+_LIST_KEY = rmap.dropped(
+    "the tensor was indexed with a list that torch reads in a way sktraceprop could not "
+    "tell, so its row ids were dropped rather than guessed"
+)
 
 
 def _getitem(out, args, kwargs, maps, name):
     rm, shape = maps.get(0, (None, None))
     if rm is None:
         return rmap.EMPTY, set(maps)
-    key = _torch_key(args[1])
+    key = _torch_key(args[1], shape)
     used = {0} | {k for k in maps if k != 0}  # an index's own rows select, they are not data
+    if key is None:
+        return _LIST_KEY, used
     return index_map(rm, key, shape), used
 
 
@@ -1287,7 +1333,11 @@ def _dispatch_setitem(args, kwargs):
         _set_rows(target, NOT_RECORDED, None)
         return None
     old = _rows_of(target, writer=value)  # x[k] += v writes through x[k], then back
-    new = assign_map(old, _torch_key(key), shape, rmap.EMPTY if rv is None else rv, value_shape)
+    key = _torch_key(key, shape)
+    if key is None:
+        new = _LIST_KEY
+    else:
+        new = assign_map(old, key, shape, rmap.EMPTY if rv is None else rv, value_shape)
     node = record(
         "__setitem__",
         (target.__dict__.get("_stp_node"), *nv),

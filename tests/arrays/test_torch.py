@@ -315,3 +315,63 @@ def test_conversion_between_numpy_and_torch_does_not_share_memory():
     back = stp.array(t, framework="numpy")
     back[1] = np.asarray(n)[2]  # a plain value: row 1 keeps no parent
     assert t[1].tolist() == [2.0, 3.0] and _lines(t, 1) == [(1, "conv_n", 2)]
+
+
+def _coded(n, source_id, offset=0.0):
+    """A traced (n, 3) tensor whose every element holds its own row's line (1-based)."""
+    codes = torch.arange(1.0, n + 1, dtype=torch.float64).reshape(n, 1).repeat(1, 3)
+    return stp.array(codes + offset, source_id=source_id)
+
+
+def _lines_held(values, offset=0.0):
+    """The lines an array of line codes holds in each row (codes above ``offset`` only)."""
+    flat = np.asarray(values).reshape(len(values), -1)
+    return [{int(v - offset) for v in row if v > offset} for row in flat]
+
+
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+def test_a_list_key_is_read_as_torch_reads_it():
+    # torch reads a list holding a sequence, tensor, slice, None or Ellipsis as a tuple
+    # (``x[[[3, 1], [0, 2]]]`` is ``x[[3, 1], [0, 2]]``); it was read as one index
+    # array, naming rows the elements did not come from
+    x = _coded(6, "list_keys")
+    keys = [
+        [[3, 1], [0, 2]],
+        [[3, 1]],
+        [[4, 0, 4]],
+        [torch.tensor([5, 2]), torch.tensor([0, 1])],
+        [torch.tensor(3), torch.tensor(1)],
+        [slice(1, 5, 2), [0, 2]],
+        [2, None],
+        [1, Ellipsis],
+        [3, 1, 1],
+    ]
+    for key in keys:
+        out = x[key]
+        if out.ndim == 0:
+            assert _lines(out, 0) == [(0, "list_keys", int(out))], key
+            continue
+        want = _lines_held(out)
+        got = stp.provenance(out).rows(np.arange(len(out)))
+        for i in range(len(out)):
+            assert set(got.loc[got["row"] == i, "line"]) == want[i], (key, i)
+
+
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+def test_a_list_key_writes_the_rows_torch_writes():
+    b = _coded(6, "list_set_b", offset=100.0)
+    for key, value in (
+        ([[0, 2], [1, 1]], b[[4, 5], 0]),
+        ([[5, 3]], b[[0, 1]]),
+        ([torch.tensor([1, 4]), torch.tensor([2, 0])], b[[2, 3], 1]),
+    ):
+        x = _coded(6, "list_set_a")
+        x[key] = value
+        got = stp.provenance(x).rows(np.arange(6))
+        held_a, held_b = _lines_held(x), _lines_held(x, offset=100.0)
+        for i in range(6):
+            rows = got[got["row"] == i]
+            names = set(zip(rows["source_id"], rows["line"]))
+            want = {("list_set_a", v) for v in held_a[i] if v < 100}
+            want |= {("list_set_b", v) for v in held_b[i]}
+            assert want <= names, (key, i)
