@@ -266,10 +266,10 @@ def _dispatch(func, args, kwargs):
         else:
             rm, used = rule(out, args, kwargs, maps, name)
             params = tuple(operands) if not kwargs else {"args": tuple(operands), **kwargs}
-        if len(used) < len(maps):
-            extra = [m for k, (m, _) in maps.items() if k not in used]
-            if extra:
-                rm = _pooled(rm, extra, name)
+        # (a rule may name arguments that were not given: compare keys, not counts)
+        extra = [m for k, (m, _) in maps.items() if k not in used]
+        if extra:
+            rm = _pooled(rm, extra, name)
         node = (
             (name, tuple(nodes), params, "torch")
             if mode == "op"
@@ -769,7 +769,7 @@ def _pieces(out, args, kwargs, maps, name, default_dim=0):
 def _index_select(out, args, kwargs, maps, name):
     rm, shape = maps.get(0, (None, None))
     if rm is None:
-        return rmap.EMPTY, {1, "index"}
+        return rmap.EMPTY, {2, "index"}  # an index's own rows select, they are not data
     dim = operator.index(_arg(args, kwargs, 1, "dim")) % len(shape)
     if dim != 0:
         return rm, {0, 2, "index"}

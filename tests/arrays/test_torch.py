@@ -375,3 +375,27 @@ def test_a_list_key_writes_the_rows_torch_writes():
             want = {("list_set_a", v) for v in held_a[i] if v < 100}
             want |= {("list_set_b", v) for v in held_b[i]}
             assert want <= names, (key, i)
+
+
+def test_a_traced_keyword_a_rule_does_not_read_is_pooled_into_every_row():
+    # the rule of a loss reads input and target; a traced weight= or pos_weight= was
+    # left out of every row (the check compared how many arguments the rule named
+    # with how many were traced, and the rule names arguments that were not given)
+    F = torch.nn.functional
+    w = stp.array(torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), source_id="loss_w")
+    logits = torch.zeros(4, 3)
+    target = torch.tensor([0, 1, 2, 0])
+    cases = [
+        (F.cross_entropy(logits, target, weight=w[1], reduction="none"), 2),
+        (F.nll_loss(logits, target, weight=w[0], reduction="none"), 1),
+        (F.binary_cross_entropy_with_logits(logits, logits, pos_weight=w[1], reduction="none"), 2),
+        (F.cross_entropy(logits, target, weight=w[0]), 1),
+        (torch.index_select(torch.zeros(4, 3), 0, w[1].long() - 4), None),
+    ]
+    for out, line in cases:
+        n = out.shape[0] if out.ndim else 1
+        got = stp.provenance(out).rows(np.arange(n))
+        for i in range(n):
+            lines = set(got.loc[got["row"] == i, "line"])
+            # an index tensor's rows select, they are not data (as for x[index])
+            assert lines == ({line} if line else set()), (line, i)
