@@ -246,6 +246,10 @@ def _dispatch(func, args, kwargs):
     if special is not None:
         return special(args, kwargs)
     mode = _MODE.get()
+    if not args and "tensors" in kwargs:
+        # torch.cat(tensors=[a, b]): the sequence where the rules read it
+        kwargs = dict(kwargs)
+        args = (kwargs.pop("tensors"),)
     args, kwargs, foreign = _foreign(args, kwargs)
     with _Disabled():
         out = func(*args, **kwargs)
@@ -391,6 +395,8 @@ def _fast_getitem(func, args, kwargs):
 
 def _fast_cat(func, args, kwargs):
     """``torch.cat([a, b])`` of traced and plain tensors."""
+    if not args:
+        return None
     seq = args[0]
     dim = args[1] if len(args) > 1 else (kwargs.get("dim", 0) if kwargs else 0)
     if (
@@ -937,6 +943,13 @@ def _matmul(out, args, kwargs, maps, name):
     return rmap.merge([m if m.n is not None else rmap.spread(m, n) for m in rows], n), {0, 1}
 
 
+def _rmatmul(out, args, kwargs, maps, name):
+    """``x.__rmatmul__(w)`` is ``w @ x``: the operands as ``_matmul`` reads them."""
+    swapped = {1 - k: v for k, v in maps.items() if k in (0, 1)}
+    rm, _ = _matmul(out, (args[1], args[0]), kwargs, swapped, name)
+    return rm, {0, 1}
+
+
 def _addmm(out, args, kwargs, maps, name):
     # addmm(bias, mat1, mat2): mat1's rows stay rows, the bias broadcasts
     shifted = {k - 1: v for k, v in maps.items() if isinstance(k, int) and k >= 1}
@@ -1132,8 +1145,9 @@ for _f in _funcs(["hstack"]):
     _RULES[_f] = _hstack
 for _f in _funcs(["column_stack"]):
     _RULES[_f] = _column_stack
-for _f in _funcs("matmul mm bmm __matmul__ __rmatmul__ mv".split()):
+for _f in _funcs("matmul mm bmm __matmul__ mv".split()):
     _RULES[_f] = _matmul
+_RULES[torch.Tensor.__rmatmul__] = _rmatmul
 for _f in _funcs(["addmm"]):
     _RULES[_f] = _addmm
 for _f in _funcs(["linear"]):

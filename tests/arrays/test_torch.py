@@ -399,3 +399,25 @@ def test_a_traced_keyword_a_rule_does_not_read_is_pooled_into_every_row():
             lines = set(got.loc[got["row"] == i, "line"])
             # an index tensor's rows select, they are not data (as for x[index])
             assert lines == ({line} if line else set()), (line, i)
+
+
+def test_reflected_matmul_contracts_the_rows_of_the_traced_tensor():
+    # x.__rmatmul__(w) is w @ x: its rows are w's, x's rows are contracted away; the
+    # rule read x as the left operand and named x's rows as the output's
+    x = stp.array(torch.arange(12.0).reshape(6, 2), source_id="rmatmul")
+    out = x.__rmatmul__(torch.ones(3, 6))
+    torch.testing.assert_close(
+        out.as_subclass(torch.Tensor), torch.ones(3, 6) @ torch.arange(12.0).reshape(6, 2)
+    )
+    for i in range(3):
+        assert _lines(out, i) == []
+        assert sorted(stp.provenance(out).rows(i)["line"]) == [1, 2, 3, 4, 5, 6]
+
+
+def test_concatenation_with_keyword_tensors():
+    a, b = _sources()
+    out = torch.cat(tensors=[b, a.flip(0)], dim=0)
+    assert [line for _, _, line in _lines(out, [0, 4, 9])] == [1, 6, 1]
+    assert _lines(out, 4) == [(4, "ta", 6)] and _lines(out, 0) == [(0, "tb", 1)]
+    stacked = torch.stack(tensors=[a, a.flip(0)], dim=1)
+    assert _lines(stacked, 0) == [(0, "ta", 1), (0, "ta", 6)]
