@@ -525,16 +525,14 @@ def _reduction(name, default=None):
 
     def method(self, axis=default, *args, **kwargs):
         plain = _plain(self)
+        read = ()
         if fast is not None and not args and not kwargs:
             target = None
             out = fast(plain, axis)
             if out is None:
                 out = base(plain, axis)
         elif args or kwargs:
-            target = kwargs.get("out")
-            if target is not None:
-                kwargs["out"] = _split(target)[0]
-            out = base(plain, axis, *args, **kwargs)
+            out, target, read = _call_unwrapped(base, plain, axis, args, kwargs)
         else:
             target = None
             out = base(plain, axis)
@@ -557,10 +555,15 @@ def _reduction(name, default=None):
                     or (axis % ndim == 0 if type(axis) is int else _hits_rows(axis, ndim))
                 ):
                     rm = rmap.collapse(rm, name)
+            parents = (parent,)
+            if read:
+                # a traced ``where`` (or other argument) decides what counts
+                rm = _with_read(rm, plain.shape, read, name)
+                parents += tuple(n for _, _, nodes in read for n in nodes)
             if mode == "op":
-                node = (name, (parent,), {"axis": axis}, "numpy")
+                node = (name, parents, {"axis": axis}, "numpy")
             else:
-                node = record(name, (parent,), {"axis": axis}, "numpy", mode)
+                node = record(name, parents, {"axis": axis}, "numpy", mode)
         if target is not None and type(target) is TracedArray:
             _set_rows(target, rm, node, False)
             return target
@@ -573,6 +576,48 @@ def _reduction(name, default=None):
     method.__name__ = name
     method.__doc__ = getattr(_nd, name).__doc__
     return method
+
+
+def _call_unwrapped(base, plain, axis, args, kwargs):
+    """``base(plain, axis, *args, **kwargs)`` with traced arguments unwrapped:
+    ``(result, out target or None, [(map, shape, nodes)] of the traced arguments read)``.
+    An ``out`` given by position is found as the argument NumPy returns."""
+    split_args = [_split(a) for a in args]
+    split_kwargs = {k: _split(v) for k, v in kwargs.items()}
+    out = base(
+        plain, axis, *[p for p, _, _ in split_args], **{k: v[0] for k, v in split_kwargs.items()}
+    )
+    target = kwargs.get("out")
+    read = []
+    for a, (p, rm, nodes) in zip(args, split_args):
+        if target is None and p is out and type(a) is TracedArray:
+            target = a
+        elif rm is not None:
+            read.append((rm, np.shape(p), nodes))
+    for k, (p, rm, nodes) in split_kwargs.items():
+        if k != "out" and rm is not None:
+            read.append((rm, np.shape(p), nodes))
+    return out, target, read
+
+
+def _with_read(rm, shape, read, name):
+    """``rm`` (the map of a reduction of an array of ``shape`` that kept its rows, or
+    not) after reading the traced arguments ``read``: an argument with the array's rows
+    (a ``where`` mask) gives each row its own row, any other is pooled into every row."""
+    for m, s, _ in read:
+        if rm.dropped is not None:
+            return rm
+        if m.dropped is not None:
+            return m
+        if rm.n is not None and m.n is not None and len(s) == len(shape) and s[0] == rm.n:
+            rm = rmap.merge([rm, m], rm.n)
+        elif rm.n is not None and m.n is not None and len(s) == len(shape) and s[0] == 1:
+            rm = rmap.merge([rm, rmap.spread(m, rm.n)], rm.n)
+        elif rm.n is None:
+            rm = rmap.merge([rm, rmap.collapse(m, name)], None)
+        else:
+            rm = rmap.with_parents(rm, rmap.collapse(m, name))
+    return rm
 
 
 def _layout(attr):

@@ -457,3 +457,68 @@ def test_in_place_masks_are_parents_of_the_rows_they_choose():
         got = reported(x, 4)
         for i in range(4):
             assert ("mask_c", i + 1) in got[i][0] | got[i][1]
+
+
+def test_reduction_methods_pool_a_traced_where():
+    # x.sum(axis=1, where=m) passed the traced mask on to NumPy, whose ufunc call came
+    # back already traced with the mask's rows only: x's own rows were left out
+    x = _coded(np.zeros((5, 3)), "where_x")
+    m = stp.array(np.random.default_rng(3).random((5, 3)) > 0.3, source_id="where_m")
+    for reduce in (
+        lambda x, w: x.sum(axis=1, where=w),
+        lambda x, w: x.max(axis=1, where=w, initial=-1.0),
+        lambda x, w: x.mean(axis=1, where=w),
+        lambda x, w: x.std(axis=1, where=w),
+        lambda x, w: (x > 2).all(axis=1, where=w),
+        lambda x, w: x.sum(1, None, None, False, 0, w),
+    ):
+        out = reduce(x, m[::-1])
+        got = reported(out, 5)
+        for i in range(5):
+            # row i is x's row i, counted where the mask's row 5 - i allows
+            assert ("where_x", i + 1) in got[i][0], i
+            assert ("where_m", 5 - i) in got[i][0] | got[i][1], i
+
+
+def test_a_positional_out_takes_the_lineage_of_what_was_written():
+    # out= given by position (np.cumsum(y, 1, None, o), y.take(k, 0, o)): NumPy wrote
+    # into o while o kept its old rows (or, through a method, was said to hold none)
+    y = stp.array(np.asarray(_coded(np.zeros((4, 3)), "tmp")) + 100.0, source_id="pos_out_y")
+    flip = [3, 2, 1, 0]
+    writes = [
+        lambda o: np.cumsum(y[::-1], 1, None, o),
+        lambda o: np.take(y, flip, 0, o),
+        lambda o: np.clip(y[::-1], 0, 1000, o),
+        lambda o: np.round(y[::-1], 0, o),
+        lambda o: np.dot(y[::-1], np.eye(3), o),
+        lambda o: y[::-1].cumsum(1, None, o),
+        lambda o: y.take(flip, 0, o),
+        lambda o: y[::-1].clip(0, 1000, o),
+        lambda o: np.concatenate([y[3:1:-1], y[1::-1]], 0, o),
+    ]
+    for k, write in enumerate(writes):
+        o = _coded(np.zeros((4, 3)), "pos_out_o")
+        result = write(o)
+        assert result is o or np.shares_memory(np.asarray(result), np.asarray(o)), k
+        got = reported(o, 4)
+        for i in range(4):
+            assert got[i][0] == {("pos_out_y", 4 - i)}, (k, i)
+
+
+def test_keyword_and_dtype_arguments_of_functions():
+    # np.append(arr=, values=) read its first argument by position and raised; a dtype
+    # given as a class (np.float32) made the recorded operand raise
+    a = _coded(np.zeros((3, 2)), "kw_a")
+    b = stp.array(np.asarray(_coded(np.zeros((2, 2)), "tmp")) + 100.0, source_id="kw_b")
+    for out in (
+        np.append(arr=a, values=b[::-1], axis=0),
+        np.concatenate((a, b[::-1]), axis=0, dtype=np.float32),
+        np.concatenate((a, b[::-1]), 0, None, dtype=np.float32),
+    ):
+        got = reported(out, 5)
+        held = np.asarray(out)[:, 0]
+        for i in range(5):
+            v = int(held[i])
+            assert got[i][0] == ({("kw_a", v)} if v < 100 else {("kw_b", v - 100)}), i
+    m = a.mean(axis=1, dtype=np.float32)
+    assert reported(m, 3)[2][0] == {("kw_a", 3)}
