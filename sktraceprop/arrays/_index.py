@@ -54,9 +54,16 @@ def _one_row(item, n):
     return slice(k, k + 1)
 
 
+def _fields(key):
+    """True for a field name or a list of them (a structured array's columns)."""
+    if isinstance(key, str):
+        return True
+    return isinstance(key, list) and bool(key) and all(isinstance(k, str) for k in key)
+
+
 def index_map(rm, key, shape):
     """Map of ``x[key]`` where ``x`` has ``shape`` and map ``rm``."""
-    if rm.n is None or rm.dropped is not None or not shape:
+    if rm.n is None or rm.dropped is not None or not shape or _fields(key):
         return rm
     n = shape[0]
     items = key if isinstance(key, tuple) else (key,)
@@ -121,6 +128,10 @@ def assign_map(rm, key, shape, value, value_shape, via="setitem"):
         return rm
     if value.dropped is not None:
         return value
+    if _fields(key):
+        # some fields of every element: each row keeps its parents and gains the value's
+        new = assign_map(rm, Ellipsis, shape, value, value_shape, via)
+        return rmap.merge([rm, new], rm.n) if rm.n == new.n else new
     written = np.zeros(shape, bool)
     written[key] = True
     if rm.n is None or not shape:

@@ -933,6 +933,34 @@ class TracedArray(np.ndarray):
         rm = _view_map(_rows_of(self), plain, out)
         return _result(out, rm, "view", (_node_of(self),), {"dtype": str(out.dtype)})
 
+    @property
+    def flat(self):
+        """A flat iterator over the array (as ``ndarray.flat``); writes through it update
+        the row ids of the rows they reach."""
+        return _Flat(self)
+
+    @flat.setter
+    def flat(self, value):
+        _Flat(self)[...] = value
+
+    def setfield(self, val, dtype, offset=0):
+        pv, rv, nv = _split(val)
+        plain = _view(self, _nd)
+        plain.setfield(pv, dtype, offset)
+        mode = _MODE.get()
+        if mode == "none":
+            _set_rows(self, NOT_RECORDED, None, False)
+            return
+        old = _rows_of(self)
+        value = rmap.EMPTY if rv is None else rv
+        new = assign_map(old, Ellipsis, plain.shape, value, np.shape(pv), "setfield")
+        whole = offset == 0 and np.dtype(dtype).itemsize == plain.dtype.itemsize
+        if not whole and new is not old:
+            # only some bytes of each element were written: the rows keep their parents
+            new = rmap.merge([old, new], old.n) if old.n == new.n else new
+        node = record("setfield", (_node_of(self), *nv), None, "numpy", mode)
+        _set_rows(self, new, node, False, old=old)
+
     def round(self, decimals=0, out=None):
         return self.__array_function__(np.round, (), (self,), {"decimals": decimals, "out": out})
 
@@ -1038,6 +1066,44 @@ class TracedArray(np.ndarray):
 
         plain = _view(self, _nd)
         return _rebuild, (plain, _rows_of(self), _node_of(self), sources_of(self))
+
+
+class _Flat:
+    """``x.flat`` of a traced array: reads give what ``x.ravel()[key]`` gives (a copy,
+    as NumPy's flat iterator does), writes go through :func:`np.put`'s lineage."""
+
+    __slots__ = ("_array",)
+
+    def __init__(self, array):
+        self._array = array
+
+    def __getitem__(self, key):
+        out = self._array.ravel()[key]
+        return out.copy() if isinstance(out, _nd) else out
+
+    def __setitem__(self, key, value):
+        from ._numpy_functions import flat_write
+
+        flat_write(self._array, key, value)
+
+    def __iter__(self):
+        return iter(_view(self._array, _nd).flat)
+
+    def __len__(self):
+        return self._array.size
+
+    def __array__(self, dtype=None, copy=None):
+        return np.array(_view(self._array, _nd).flat, dtype=dtype)
+
+    @property
+    def base(self):
+        return self._array
+
+    def copy(self):
+        return self._array.flatten()
+
+    def __getattr__(self, name):  # index, coords
+        return getattr(_view(self._array, _nd).flat, name)
 
 
 def _rebuild(plain, rm, node, sources):

@@ -976,6 +976,17 @@ HANDLED[np.put_along_axis] = _in_place(
 )
 
 
+def flat_write(target, key, value):
+    """``target.flat[key] = value``: NumPy fills the elements in flat order, repeating
+    the value when it is shorter, so the value's rows are pooled into the rows written."""
+    _, _, maps, nodes = _unwrap((value,), {})
+    plain = split(target)[0]
+    plain.flat[key] = split(value)[0]
+    written = np.zeros(plain.shape, bool)
+    written.flat[key] = True
+    _write(target, written, maps.get(0, (None, None))[0], False, "flat", nodes)
+
+
 def _copyto(dst, src, casting="same_kind", where=True):
     _, _, maps, nodes = _unwrap((dst, src), {"where": where})
     pd_, ps = split(dst)[0], split(src)[0]

@@ -522,3 +522,47 @@ def test_keyword_and_dtype_arguments_of_functions():
             assert got[i][0] == ({("kw_a", v)} if v < 100 else {("kw_b", v - 100)}), i
     m = a.mean(axis=1, dtype=np.float32)
     assert reported(m, 3)[2][0] == {("kw_a", 3)}
+
+
+def test_writes_through_flat_and_setfield_change_the_rows():
+    # x.flat[k] = v and x.setfield(v, dtype) wrote into x behind its lineage: the rows
+    # kept their old parents and never gained the value's
+    b = stp.array(np.asarray(_coded(np.zeros((4, 3)), "tmp")) + 100.0, source_id="flat_b")
+    writes = [
+        lambda x: x.flat.__setitem__([0, 7], b[[2, 3], 0]),
+        lambda x: x.flat.__setitem__(slice(3, 6), b[1]),
+        lambda x: x.flat.__setitem__(np.arange(12) % 5 == 0, b[::-1].ravel()[:3]),
+        lambda x: setattr(x, "flat", b[::-1]),
+        lambda x: setattr(x, "flat", -1.0),
+        lambda x: x.setfield(b[::-1], np.float64),
+        lambda x: x.setfield(b[2], np.float64),
+    ]
+    for k, write in enumerate(writes):
+        x = _coded(np.zeros((4, 3)), "flat_a")
+        write(x)
+        plain = np.asarray(x)
+        got = reported(x, 4)
+        for i in range(4):
+            want = {("flat_a", int(v)) for v in plain[i] if 0 < v < 100}
+            want |= {("flat_b", int(v) - 100) for v in plain[i] if v >= 100}
+            assert want <= got[i][0] | got[i][1], (k, i)
+            assert got[i][0] <= want | {("flat_a", i + 1)}, (k, i)
+    x = _coded(np.zeros((4, 3)), "flat_a")
+    np.testing.assert_array_equal(np.asarray(x.flat[[1, 10]]), [1.0, 4.0])
+    assert list(x.flat)[:4] == [1.0, 1.0, 1.0, 2.0] and len(x.flat) == 12
+
+
+def test_structured_fields_keep_their_rows():
+    dtype = [("a", "f8"), ("b", "f8")]
+    values = np.zeros(4, dtype)
+    values["a"] = [1, 2, 3, 4]
+    x = stp.array(values, source_id="fields")
+    y = stp.array(np.arange(101.0, 105.0), source_id="fields_y")
+    assert reported(x["a"][::-1], 4)[0][0] == {("fields", 4)}
+    assert reported(x[["b", "a"]], 4)[1][0] == {("fields", 2)}
+    z = x.copy()
+    z["b"] = y[::-1]
+    got = reported(z, 4)
+    for i in range(4):
+        # each row keeps its field a and holds y's row 4 - i in field b
+        assert got[i][0] == {("fields", i + 1), ("fields_y", 4 - i)}, i
