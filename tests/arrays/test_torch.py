@@ -3,6 +3,8 @@ skorch net fitted inside a traced estimator."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageError
@@ -421,3 +423,48 @@ def test_concatenation_with_keyword_tensors():
     assert _lines(out, 4) == [(4, "ta", 6)] and _lines(out, 0) == [(0, "tb", 1)]
     stacked = torch.stack(tensors=[a, a.flip(0)], dim=1)
     assert _lines(stacked, 0) == [(0, "ta", 1), (0, "ta", 6)]
+
+
+@st.composite
+def _list_keys(draw, n):
+    """A list index for an (n, 3) tensor, of the kinds torch reads as a tuple or not."""
+    rows = st.integers(-n, n - 1)
+    cols = st.integers(-3, 2)
+    kind = draw(st.sampled_from(["ints", "nested", "pair", "tensors", "slice", "none"]))
+    if kind == "ints":
+        return draw(st.lists(rows, min_size=1, max_size=5))
+    if kind == "nested":
+        return [draw(st.lists(rows, min_size=1, max_size=4))]
+    if kind == "pair":
+        k = draw(st.integers(1, 4))
+        return [
+            draw(st.lists(rows, min_size=k, max_size=k)),
+            draw(st.lists(cols, min_size=k, max_size=k)),
+        ]
+    if kind == "tensors":
+        k = draw(st.integers(1, 3))
+        return [
+            torch.tensor(draw(st.lists(rows, min_size=k, max_size=k))),
+            torch.tensor(draw(st.lists(cols, min_size=k, max_size=k))),
+        ]
+    if kind == "slice":
+        return [slice(draw(st.integers(0, n)), None, draw(st.integers(1, 3))), draw(cols)]
+    return [draw(rows), None]
+
+
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), n=st.integers(1, 6))
+def test_list_keys_name_the_rows_of_an_id_column(data, n):
+    # truth: torch's own indexing of a tensor that holds each row's line
+    key = data.draw(_list_keys(n))
+    codes = torch.arange(1, n + 1).reshape(n, 1).repeat(1, 3)
+    x = stp.array(codes.double(), source_id="list_hyp")
+    want = codes[key]
+    out = x[key]
+    if want.ndim == 0:
+        assert _lines(out, 0) == [(0, "list_hyp", int(want))]
+        return
+    got = stp.provenance(out).rows(np.arange(len(want)))
+    for i in range(len(want)):
+        assert set(got.loc[got["row"] == i, "line"]) == {int(v) for v in want[i].flatten()}, key
