@@ -385,7 +385,7 @@ _ELEMENTWISE = set(
     sqrt rsqrt cbrt abs integer_pow square erf erfc erf_inv lgamma digamma eq ne lt le gt
     ge and or not xor select_n convert_element_type clamp nextafter copy copy_p
     reduce_precision real imag conj complex shift_left shift_right_logical
-    shift_right_arithmetic population_count optimization_barrier""".split()
+    shift_right_arithmetic population_count optimization_barrier stop_gradient""".split()
 )
 _REDUCTIONS = set(
     """reduce_sum reduce_max reduce_min reduce_prod reduce_and reduce_or reduce_xor argmax

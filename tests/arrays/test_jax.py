@@ -162,3 +162,14 @@ def test_a_traced_padding_value_is_a_parent_of_the_padded_rows():
             want = {("pad_x", int(c + 1) // 2) for c in row if 0 < c < 100}
             want |= {("pad_v", int(c) // 100) for c in row if c >= 100}
             assert want <= named and {s for s, _ in named} <= {s for s, _ in want}, (i, row)
+
+
+def test_softmax_within_rows_keeps_each_rows_own_parents():
+    # jax.nn.softmax subtracts stop_gradient(row max); stop_gradient (the identity) was
+    # not known, so every row was said to depend on every other row
+    a, _ = _sources()
+    out = stp.arrays.apply(lambda v: jax.nn.softmax(v, axis=1)[::-1], a)
+    for i in range(6):
+        assert stp.provenance(out).rows(i)["line"].tolist() == [6 - i]
+    pooled = stp.arrays.apply(lambda v: jax.nn.softmax(v, axis=0), a)
+    assert set(stp.provenance(pooled).rows(0)["line"]) == {1, 2, 3, 4, 5, 6}
