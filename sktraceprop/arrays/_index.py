@@ -212,6 +212,6 @@ def _scatter(value, target, source, n):
 
 def written_rows(written):
     """``(full, touched)`` rows of a boolean mask of written elements (first axis = rows)."""
-    per_row = written.reshape(written.shape[0], -1)
+    per_row = written.reshape(written.shape[0], -1) if written.size else written[:, :0]
     touched = per_row.any(axis=1)
     return per_row.all(axis=1) & touched, touched

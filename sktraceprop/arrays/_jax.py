@@ -525,7 +525,7 @@ def _pad(eqn, inputs, rm0, s0):
     filled = rmap.collapse(value, "pad")
     if pos is None:
         return rmap.merge([rm, filled], None)
-    padded = (pos.reshape(len(pos), -1) < 0).any(axis=1)
+    padded = (pos.reshape(len(pos), -1) < 0).any(axis=1) if pos.size else np.zeros(len(pos), bool)
     return rmap.overwrite(rm, np.zeros(rm.n, bool), padded, rmap.spread(filled, rm.n))
 
 

@@ -566,3 +566,16 @@ def test_structured_fields_keep_their_rows():
     for i in range(4):
         # each row keeps its field a and holds y's row 4 - i in field b
         assert got[i][0] == {("fields", i + 1), ("fields_y", 4 - i)}, i
+
+
+def test_writes_into_arrays_without_elements():
+    # the written-rows mask of an array with no elements could not be reshaped
+    x = stp.array(np.zeros((0, 3)), source_id="no_elements")
+    x[:] = 1.0
+    x.flat[[]] = 2.0
+    assert x.shape == (0, 3) and len(reported(x, 0)) == 0
+    y = stp.array(np.zeros((2, 0)), source_id="no_columns")
+    y[:] = 1.0
+    assert reported(y, 2) == [(frozenset({("no_columns", 1)}), frozenset())] + [
+        (frozenset({("no_columns", 2)}), frozenset())
+    ]

@@ -468,3 +468,9 @@ def test_list_keys_name_the_rows_of_an_id_column(data, n):
     got = stp.provenance(out).rows(np.arange(len(want)))
     for i in range(len(want)):
         assert set(got.loc[got["row"] == i, "line"]) == {int(v) for v in want[i].flatten()}, key
+
+
+def test_writes_into_a_tensor_without_elements():
+    t = stp.array(torch.zeros(0, 3), source_id="t_no_elements")
+    t[:] = 1.0
+    assert t.shape == (0, 3) and len(stp.provenance(t).rows(np.arange(0))) == 0
