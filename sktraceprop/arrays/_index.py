@@ -41,6 +41,26 @@ def positions(shape):
     return np.broadcast_to(column, shape)
 
 
+def reshaped(rm, plain, out_shape, order="C", via="reshape"):
+    """Map after NumPy reads the elements of ``plain`` in ``order`` ("C", "F", or "A"
+    and "K", which follow the memory layout) into ``out_shape`` (reshape, ravel)."""
+    if rm.n is None or rm.dropped is not None:
+        return rm
+    shape = plain.shape
+    if order in ("A", "K") and len(shape) > 1 and not plain.flags.c_contiguous:
+        if plain.flags.f_contiguous:
+            order = "F"
+        elif order == "K":
+            # memory order, neither C nor F (a strided view): an array of row positions
+            # with the same layout is read the same way
+            pos = np.empty_like(plain, dtype=np.int64)
+            pos[...] = positions(shape)
+            return rmap.from_positions(rm, pos.ravel("K").reshape(out_shape))
+    if order == "F":
+        return rmap.from_positions(rm, positions(shape).reshape(out_shape, order="F"))
+    return rmap.reshape(rm, shape, out_shape, via)
+
+
 def _by_positions(rm, key, shape):
     return rmap.from_positions(rm, positions(shape)[key])
 

@@ -21,7 +21,7 @@ from ._elide import LAST as _LAST
 from ._elide import MIN_BYTES as _MIN_ELIDE
 from ._elide import note, temporary
 from ._graph import _MODE, NOT_RECORDED, operand, record
-from ._index import assign_map, index_map, positions, written_rows
+from ._index import assign_map, index_map, reshaped, written_rows
 from ._state import _EPOCH, _WRITES, CAPTURED, JAX_TRACING, STALE, is_stale, note_write
 
 __all__ = ["TracedArray"]
@@ -1143,18 +1143,7 @@ def _same_rows(arr, out, name, params):
 
 
 def _shaped(arr, plain, out, name, params):
-    rm = _rows_of(arr)
-    order = params.get("order", "C")
-    if rm.n is not None and rm.dropped is None:
-        if order == "F" or (
-            order in ("A", "K")
-            and plain.ndim > 1
-            and plain.flags.f_contiguous
-            and not plain.flags.c_contiguous
-        ):
-            rm = rmap.from_positions(rm, positions(plain.shape).reshape(out.shape, order="F"))
-        else:
-            rm = rmap.reshape(rm, plain.shape, out.shape, name)
+    rm = reshaped(_rows_of(arr), plain, out.shape, params.get("order", "C"), name)
     return _result(out, rm, name, (_node_of(arr),), params)
 
 

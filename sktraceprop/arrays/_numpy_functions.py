@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _rowmap as rmap
 from ._graph import _MODE, NOT_RECORDED, operand, record
-from ._index import positions, written_rows
+from ._index import positions, reshaped, written_rows
 from ._numpy import TracedArray, node_of, plain_of, reduce_map, rows_of, set_rows, split, wrap
 
 HANDLED = {}
@@ -356,17 +356,7 @@ def _ravel(out, args, kwargs, maps):
 
 
 def _reshaped(rm, shape, out_shape, order, plain):
-    if rm.n is None or rm.dropped is not None:
-        return rm
-    fortran = order == "F" or (
-        order in ("A", "K")
-        and len(shape) > 1
-        and plain.flags.f_contiguous
-        and not plain.flags.c_contiguous
-    )
-    if fortran:
-        return rmap.from_positions(rm, positions(shape).reshape(out_shape, order="F"))
-    return rmap.reshape(rm, shape, out_shape)
+    return reshaped(rm, np.asarray(plain), out_shape, order)
 
 
 def _moved(rm, first_axis, ndim, name):

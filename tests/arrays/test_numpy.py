@@ -6,6 +6,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.preprocessing import FunctionTransformer
 
 import sktraceprop as stp
@@ -579,3 +581,40 @@ def test_writes_into_arrays_without_elements():
     assert reported(y, 2) == [(frozenset({("no_columns", 1)}), frozenset())] + [
         (frozenset({("no_columns", 2)}), frozenset())
     ]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    inner=st.tuples(st.integers(1, 3), st.integers(1, 4)),
+    layout=st.sampled_from(["C", "F"]),
+    swap=st.booleans(),
+    steps=st.tuples(st.sampled_from([1, -1, 2]), st.sampled_from([1, -1, 2])),
+    order=st.sampled_from(["C", "F", "A", "K"]),
+    how=st.sampled_from(["np.ravel", "ravel", "flatten", "np.reshape", "reshape"]),
+)
+def test_flattening_in_every_order_names_the_rows_an_id_column_holds(
+    n, inner, layout, swap, steps, order, how
+):
+    # ravel(order="K") of a strided view that is neither C- nor F-contiguous reads the
+    # elements in memory order; the rows were mapped as if read in C order
+    values = np.broadcast_to(np.arange(1.0, n + 1).reshape(n, 1, 1), (n, *inner)).copy()
+    x = stp.array(values, source_id="orders").copy(order=layout)
+    if swap:
+        x = x.transpose(0, 2, 1)
+    x = x[:, :: steps[0], :: steps[1]]
+    shaped = "A" if order == "K" else order  # reshape has no "K"
+    flat = {
+        "np.ravel": lambda x: np.ravel(x, order=order),
+        "ravel": lambda x: x.ravel(order),
+        "flatten": lambda x: x.flatten(order),
+        "np.reshape": lambda x: np.reshape(x, (-1, 2) if x.size % 2 == 0 else -1, order=shaped),
+        "reshape": lambda x: x.reshape((-1, 1, x.shape[-1]), order=shaped),
+    }[how]
+    out = flat(x)
+    held = np.asarray(out).reshape(len(out), -1)
+    got = reported(out, len(out))
+    for i in range(len(out)):
+        want = {("orders", int(v)) for v in held[i]}
+        assert want <= got[i][0] | got[i][1], i
+        assert got[i][0] <= want, i
