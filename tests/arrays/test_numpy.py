@@ -618,3 +618,18 @@ def test_flattening_in_every_order_names_the_rows_an_id_column_holds(
         want = {("orders", int(v)) for v in held[i]}
         assert want <= got[i][0] | got[i][1], i
         assert got[i][0] <= want, i
+
+
+def test_a_row_map_of_another_length_is_refused_not_read():
+    # a safety net under every rule: a map whose length is not the array's row count
+    # would name other rows' parents, so provenance and fit refuse it
+    from sktraceprop.arrays import _numpy
+    from sktraceprop.exceptions import LineageLostError
+
+    x = stp.array(np.ones((4, 2)), source_id="length_check")
+    bad = _numpy.wrap(np.ones((3, 2)), stp.provenance(x)._rows, None)
+    with pytest.raises(LineageError, match="inconsistent"):
+        stp.provenance(bad).rows(0)
+    with pytest.raises(LineageLostError, match="4 rows for 3 rows"):
+        bad.__stp_row_ids__()
+    assert stp.provenance(x[1:]).rows(2)["line"].tolist() == [4]
