@@ -351,13 +351,16 @@ def _ufunc_call(ufunc, method, inputs, kwargs):
             targets = (targets,)
         kwargs["out"] = tuple(_split(t)[0] for t in targets)
     extra = []
+    for key, value in kwargs.items():
+        # a traced ``where`` chooses the elements, a traced ``initial`` is reduced in:
+        # both are read (``out`` is written)
+        if key != "out" and value is not None and not isinstance(value, bool):
+            pv, rv, nv = _split(value)
+            if rv is not None:
+                kwargs[key] = pv
+                extra.append((rv, np.shape(pv)))
+                nodes.extend(nv)
     where = kwargs.get("where")
-    if where is not None and not isinstance(where, bool):
-        pw, rw, nw = _split(where)
-        kwargs["where"] = pw
-        if rw is not None:
-            extra.append((rw, np.shape(pw)))
-            nodes.extend(nw)
     result = getattr(ufunc, method)(*plain, **kwargs)
     name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
     if method == "at":

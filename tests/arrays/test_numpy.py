@@ -633,3 +633,20 @@ def test_a_row_map_of_another_length_is_refused_not_read():
     with pytest.raises(LineageLostError, match="4 rows for 3 rows"):
         bad.__stp_row_ids__()
     assert stp.provenance(x[1:]).rows(2)["line"].tolist() == [4]
+
+
+def test_a_traced_initial_value_of_a_reduction_is_a_parent():
+    # np.add.reduce(x, axis=1, initial=t) reduces t into every output element; a
+    # traced initial= was handed to NumPy as is and its rows were lost
+    x = stp.array(np.ones((3, 2)), source_id="initial_x")
+    y = stp.array(np.full((2, 2), 5.0), source_id="initial_y")
+    for out in (
+        np.add.reduce(x, axis=1, initial=y[1].sum()),
+        np.maximum.reduce(x, axis=1, initial=y[1].max()),
+        x.sum(axis=1, initial=y[1].sum()),
+        np.sum(x, axis=1, initial=y[1].sum()),
+    ):
+        got = reported(out, 3)
+        for i in range(3):
+            assert ("initial_x", i + 1) in got[i][0], i
+            assert ("initial_y", 2) in got[i][0] | got[i][1], i
