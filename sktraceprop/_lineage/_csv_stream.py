@@ -258,6 +258,9 @@ class Scan:
         Records emitted (at most ``max_records``).
     status : str or None
         Why pandas would fail, or None.
+    n_lines : int or None
+        Physical lines of the file (an unfinished last line counts), when it was scanned
+        to its end.
     """
 
     sha256: str
@@ -266,6 +269,7 @@ class Scan:
     samples: dict = field(default_factory=dict)
     n_records: int = 0
     status: str = None
+    n_lines: int = None
 
 
 _NO_MASKS = np.zeros((4, 0), np.uint64)
@@ -347,6 +351,8 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     st = None
     base = 0
     tail, tail_base = b"", 0
+    last_byte = term
+    complete = False  # scanned to the end (not stopped by max_records)
     with open(path, "rb") as fh:
         raw = _Hashing(fh)
         stream = _decompressed(raw, method, path)
@@ -435,6 +441,9 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
             else:
                 tail, tail_base = b"", base + len(chunk)
             base += len(chunk)
+            last_byte = chunk[-1]
+        else:
+            complete = True
         raw.drain()
     status = None
     if st is None:
@@ -458,7 +467,18 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
             lines = np.append(lines, st[K.S_REC_LINE])
             st[K.S_N_REC] += 1
     samples = {**kept.samples, **kept.recent}
-    return Scan(raw.sha.hexdigest(), raw.n_bytes, lines, samples, int(st[K.S_N_REC]), status)
+    n_lines = None
+    if complete and int(st[K.S_COUNTED]) == base:
+        n_lines = int(st[K.S_LINE]) - (last_byte in (10, 13, term))
+    return Scan(
+        raw.sha.hexdigest(),
+        raw.n_bytes,
+        lines,
+        samples,
+        int(st[K.S_N_REC]),
+        status,
+        n_lines,
+    )
 
 
 def check_stable(before, after, n_bytes, where):

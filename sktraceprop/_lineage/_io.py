@@ -177,9 +177,12 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         For options whose rows cannot be mapped to lines: ``chunksize``, ``iterator``,
         ``memory_map``, ``delim_whitespace``, ``dialect``, a ``sep`` longer than one
         byte (a regex, or ``r"\t"``: use ``"\t"``), a list ``header``,
-        ``engine="pyarrow"`` and ``on_bad_lines`` other than ``"error"``.
+        ``engine="pyarrow"``, ``nrows`` with ``engine="python"`` and
+        ``on_bad_lines`` other than ``"error"``.
     LineageError
-        If physical lines cannot be guaranteed for this file and these options.
+        If physical lines cannot be guaranteed for this file and these options (with
+        ``skipfooter``: blank, comment or skipped lines among or after the footer
+        records, which pandas' python engine counts as footer lines).
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(
