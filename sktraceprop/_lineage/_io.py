@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..exceptions import LineageError, LineageLostError
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
+from ._csv_python import python_dropped_line
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
@@ -182,7 +183,9 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     LineageError
         If physical lines cannot be guaranteed for this file and these options (with
         ``skipfooter``: blank, comment or skipped lines among or after the footer
-        records, which pandas' python engine counts as footer lines).
+        records, which pandas' python engine counts as footer lines; with
+        ``engine="python"`` or ``skipfooter``: a row that engine drops as blank, such as
+        a quoted ``""``, which the C tokenizer reads).
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(
@@ -220,6 +223,17 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         finally:
             scan = background.result()
     check_stable(before, os.stat(path), scan.n_bytes, path)
+    if kwargs.get("engine") == "python":
+        dropped = python_dropped_line(path, kwargs, scan.lines)
+        if dropped is not None:
+            raise LineageError(
+                f"sktraceprop.read_csv: {path}: line {dropped} starts a row that pandas' "
+                "python engine (engine='python', or skipfooter, which needs it) drops as "
+                "blank once unquoted and cut at the comment character, and that its C "
+                "tokenizer keeps; the lines of the rows after it cannot be guaranteed. "
+                "Read without skipfooter and engine='python', or with pandas and use "
+                "sktraceprop.from_pandas."
+            )
     lines = data_lines(scan, len(df), kwargs, path)
     check_content(df, scan, kwargs, path)
     if source_id is None:
