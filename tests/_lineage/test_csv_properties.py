@@ -557,3 +557,66 @@ def test_quote_parity_line_end_matches_the_byte_walk(text, start):
         assert end == walked[0]
         if end < len(data):  # a line the chunk does not finish is not counted
             assert inner == walked[1]
+
+
+# Lines pandas' python engine reads differently from its C tokenizer: blank once
+# unquoted or cut at "#" ('""', non-breaking spaces, ' #c', '"#c"'), comment lines (rows
+# of NaN with skip_blank_lines=False), and lines both skip.
+_PYTHON_FILLER = ["", "  ", '""', '"  "', "\u00a0", "\u3000", " #c", '"#c"', "#c", ",", ' ,"#"']
+
+
+@st.composite
+def python_documents(draw):
+    """Documents with an id per data row, read with pandas' python engine."""
+    lines = ["id,v"]
+    for k in range(draw(st.integers(0, 12))):
+        lines += draw(st.lists(st.sampled_from(_PYTHON_FILLER), max_size=2))
+        lines.append(f"r{k},{draw(st.sampled_from(['1', '1', '', '#x', 'a b']))}")
+    if draw(st.booleans()):
+        lines.append("total,0")
+    lines += draw(st.lists(st.sampled_from(["", "#end", "  "]), max_size=2))
+    ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = ending.join(lines) + draw(st.sampled_from(["", ending]))
+    options = {}
+    if draw(st.booleans()):
+        options["skipfooter"] = draw(st.integers(1, 2))
+    else:
+        options["engine"] = "python"
+    if draw(st.booleans()):
+        options["comment"] = "#"
+    if draw(st.integers(0, 3)) == 0:
+        options["skip_blank_lines"] = False
+    if draw(st.integers(0, 3)) == 0:
+        options["skiprows"] = draw(st.lists(st.integers(1, 2 * len(lines)), max_size=3))
+    return text, options
+
+
+@pytest.mark.filterwarnings("ignore::pandas.errors.ParserWarning")
+@settings(max_examples=150, deadline=None)
+@given(python_documents())
+def test_python_engine_rows_name_their_lines_or_are_refused(tmp_path_factory, doc):
+    # The python engine (explicit, or picked for skipfooter) drops some rows the line
+    # finder counts and keeps some it skips: read_csv returns pandas' frame with each id's
+    # own line, or refuses; it never names another line. Without the content check (it
+    # samples rows, and values repeat), the line finder's own checks must do.
+    from unittest import mock
+
+    text, options = doc
+    path = tmp_path_factory.mktemp("py") / "doc.csv"
+    path.write_bytes(text.encode())
+    try:
+        expected = pd.read_csv(path, dtype={"id": str}, **options)
+    except (pd.errors.ParserError, ValueError):
+        return
+    try:
+        with mock.patch("sktraceprop._lineage._io.check_content"):
+            df = stp.read_csv(path, dtype={"id": str}, **options)
+    except (LineageError, ValueError):
+        return
+    pd.testing.assert_frame_equal(df.reset_index(drop=True), expected)
+    physical = _physical_lines(text)
+    for rid, line in zip(df["id"], stp.row_lineage(df)["line"]):
+        if isinstance(rid, str) and re.fullmatch(r"r\d+|total", rid):
+            assert physical[line - 1].startswith(rid + ","), (rid, line)
+        else:  # a row of NaN, or of "" and blanks: its line holds no id
+            assert not re.search(r"r\d+,|total,", physical[line - 1]), (rid, line)
