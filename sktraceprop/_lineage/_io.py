@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..exceptions import LineageError, LineageLostError
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
-from ._csv_python import python_dropped_line
+from ._csv_python import python_engine_line
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
@@ -224,15 +224,22 @@ def read_csv(path, source_id=None, **pandas_kwargs):
             scan = background.result()
     check_stable(before, os.stat(path), scan.n_bytes, path)
     if kwargs.get("engine") == "python":
-        dropped = python_dropped_line(path, kwargs, scan.lines)
-        if dropped is not None:
+        found = python_engine_line(path, kwargs, scan.lines)
+        if found is not None:
+            line, how = found
+            what = (
+                "is skipped by skiprows before the header and ends inside a quoted field: "
+                "pandas' python engine skips it as one line, its C tokenizer with the "
+                "lines up to the closing quote"
+                if how == "skipped"
+                else "starts a row that pandas' python engine drops as blank once "
+                "unquoted and cut at the comment character, and that its C tokenizer keeps"
+            )
             raise LineageError(
-                f"sktraceprop.read_csv: {path}: line {dropped} starts a row that pandas' "
-                "python engine (engine='python', or skipfooter, which needs it) drops as "
-                "blank once unquoted and cut at the comment character, and that its C "
-                "tokenizer keeps; the lines of the rows after it cannot be guaranteed. "
-                "Read without skipfooter and engine='python', or with pandas and use "
-                "sktraceprop.from_pandas."
+                f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "
+                "skipfooter, which needs it); the lines of the rows after it cannot be "
+                "guaranteed. Read without skipfooter and engine='python', or with pandas "
+                "and use sktraceprop.from_pandas."
             )
     lines = data_lines(scan, len(df), kwargs, path)
     check_content(df, scan, kwargs, path)

@@ -568,7 +568,9 @@ _PYTHON_FILLER = ["", "  ", '""', '"  "', "\u00a0", "\u3000", " #c", '"#c"', "#c
 @st.composite
 def python_documents(draw):
     """Documents with an id per data row, read with pandas' python engine."""
-    lines = ["id,v"]
+    # a preamble skipped by skiprows: the python engine skips it as physical lines
+    preamble = draw(st.lists(st.sampled_from(["meta", '"m\nm",1', 'm "q"', ',"m']), max_size=2))
+    lines = [*preamble, "id,v"]
     for k in range(draw(st.integers(0, 12))):
         lines += draw(st.lists(st.sampled_from(_PYTHON_FILLER), max_size=2))
         lines.append(f"r{k},{draw(st.sampled_from(['1', '1', '', '#x', 'a b']))}")
@@ -587,7 +589,10 @@ def python_documents(draw):
     if draw(st.integers(0, 3)) == 0:
         options["skip_blank_lines"] = False
     if draw(st.integers(0, 3)) == 0:
-        options["skiprows"] = draw(st.lists(st.integers(1, 2 * len(lines)), max_size=3))
+        more = draw(st.lists(st.integers(len(preamble) + 1, 2 * len(lines)), max_size=3))
+        options["skiprows"] = [*range(len(preamble)), *more]
+    elif preamble:
+        options["skiprows"] = len(preamble)
     return text, options
 
 

@@ -218,6 +218,27 @@ def test_read_csv_refuses_rows_the_python_engine_drops(tmp_path):
     assert stp.row_lineage(df)["line"].tolist() == [2, 4]
 
 
+def test_read_csv_refuses_a_quoted_line_the_python_engine_skips_as_one(tmp_path):
+    # skiprows=2 with the python engine skips the first two physical lines, so its csv
+    # reader starts inside the quoted field of line 2 (its header is 'y"'); the C
+    # tokenizer skips two records, lines 1-3. Refused, naming line 2, before any count.
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'meta "1"\n"x\ny"\nid,v\na,1\nb,2\n')
+    assert list(pd.read_csv(path, skiprows=2, engine="python").columns) == ['y"']
+    assert list(pd.read_csv(path, skiprows=2).columns) == ["id", "v"]
+    with pytest.raises(LineageError, match="line 2 is skipped by skiprows"):
+        stp.read_csv(path, skiprows=2, engine="python")
+    df = stp.read_csv(path, skiprows=2)
+    assert stp.row_lineage(df)["line"].tolist() == [5, 6]
+    # quotes that close on their line, or do not open a field, skip as one line both ways
+    path.write_bytes(b'meta "1",\n,"x\n"a""b"\nid,v\na,1\nb,2\n')
+    df = stp.read_csv(path, skiprows=3, engine="python")
+    pd.testing.assert_frame_equal(
+        df.reset_index(drop=True), pd.read_csv(path, skiprows=3, engine="python")
+    )
+    assert stp.row_lineage(df)["line"].tolist() == [5, 6]
+
+
 def test_read_csv_skipfooter_refuses_lines_between_footer_records(tmp_path):
     # skipfooter drops the rows of the file's last lines, blank lines included (pandas'
     # python engine); the line finder dropped the last records. Here the trailing blank
