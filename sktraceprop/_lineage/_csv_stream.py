@@ -352,6 +352,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     base = 0
     tail, tail_base = b"", 0
     last_byte = term
+    start = 0  # where the text starts (after a byte order mark)
     complete = False  # scanned to the end (not stopped by max_records)
     with open(path, "rb") as fh:
         raw = _Hashing(fh)
@@ -360,7 +361,8 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
         chunks = _first_at_least(chunks, 3)
         for chunk in chunks:
             if st is None:
-                st = K.new_state(3 if chunk[:3] == b"\xef\xbb\xbf" else 0)
+                start = 3 if chunk[:3] == b"\xef\xbb\xbf" else 0
+                st = K.new_state(start)
             if max_records >= 0 and st[K.S_N_REC] >= max_records:
                 break  # nrows reached: the rest is only hashed
             buf = np.frombuffer(chunk, dtype=np.uint8)
@@ -469,7 +471,8 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     samples = {**kept.samples, **kept.recent}
     n_lines = None
     if complete and int(st[K.S_COUNTED]) == base:
-        n_lines = int(st[K.S_LINE]) - (last_byte in (10, 13, term))
+        # (no unfinished line after a last line end, nor in a file of a byte order mark)
+        n_lines = int(st[K.S_LINE]) - (last_byte in (10, 13, term) or base == start)
     return Scan(
         raw.sha.hexdigest(),
         raw.n_bytes,
