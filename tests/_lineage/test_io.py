@@ -178,6 +178,13 @@ def test_read_csv_refuses_nrows_with_the_python_engine(tmp_path):
     df = stp.read_csv(path, nrows=5)  # the C engine reads '""' as a row of NaN
     assert df["v"].isna().tolist() == [False, True, False, False, False]
     assert stp.row_lineage(df)["line"].tolist() == [2, 3, 4, 5, 6]
+    # Nor does it ask skiprows about the line after a blank one among the first rows:
+    # here it reads line 4 (logical line 3), the line finder skips it, and nrows hides
+    # the extra row from the count (rows 1-499 were named one line late).
+    path.write_bytes(b"h,v\na,1\n\nb,1\n" + b"b,1\n" * 600)
+    assert len(pd.read_csv(path, engine="python", skiprows=[3])) == 602  # 601 records + 1
+    with pytest.raises(ValueError, match="nrows with engine='python'"):
+        stp.read_csv(path, engine="python", skiprows=[3], nrows=500)
 
 
 def test_read_csv_refuses_rows_the_python_engine_drops(tmp_path):
