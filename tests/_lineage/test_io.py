@@ -110,6 +110,36 @@ def test_read_csv_unsupported_option(hospitals):
         stp.read_csv(io.StringIO("a\n1\n"))
 
 
+def test_read_csv_refuses_each_option_it_cannot_map_naming_it(tmp_path):
+    # Options whose rows the line finder does not map to lines are refused before
+    # reading, each naming the option (on_bad_lines="skip" drops line 3 here, which
+    # would shift the lines after it).
+    path = tmp_path / "o.csv"
+    path.write_bytes(b"a,b\n1,2\n3,4,5\n6,7\n8,9\n")
+    assert pd.read_csv(path, on_bad_lines="skip")["a"].tolist() == [1, 6, 8]
+    refused = [
+        ({"iterator": True}, "iterator"),
+        ({"chunksize": 2}, "chunksize"),
+        ({"memory_map": True}, "memory_map"),
+        ({"on_bad_lines": "skip"}, "on_bad_lines"),
+        ({"on_bad_lines": "warn"}, "on_bad_lines"),
+        ({"on_bad_lines": lambda bad: bad[:2], "engine": "python"}, "on_bad_lines"),
+        ({"engine": "pyarrow"}, "pyarrow"),
+        ({"header": [0, 1]}, "header"),
+        ({"sep": None, "engine": "python"}, "sep"),
+        ({"nrows": 2, "engine": "python"}, "nrows"),
+    ]
+    for options, name in refused:
+        with pytest.raises(ValueError, match=name):
+            stp.read_csv(path, **options)
+    with open(path, "rb") as f:
+        f.readline()  # a file opened mid-way: its lines are not the file's
+        with pytest.raises(TypeError, match="path"):
+            stp.read_csv(f)
+    with pytest.raises(TypeError, match="path"):
+        stp.read_csv(io.BytesIO(path.read_bytes()))
+
+
 def test_read_csv_refuses_the_regex_tab(tmp_path):
     # sep=r"\t" is two characters: pandas reads it as a regex with its python engine,
     # which ignores quotes and skips the tab-only line. Read as a tab with quotes, the
