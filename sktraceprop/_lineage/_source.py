@@ -9,12 +9,13 @@ sources (a hash collision between processes) is refused loudly, never resolved t
 
 import hashlib
 import threading
+import warnings
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 import numpy as np
 
-from ..exceptions import LineageError, SourceConflictError, UnknownSourceError
+from ..exceptions import LineageError, LineageWarning, SourceConflictError, UnknownSourceError
 from ._ids import MAX_CODE, codes_of
 from ._witness import WITNESSES
 
@@ -292,6 +293,7 @@ class SourceRegistry:
         with self._lock:
             existing = self._by_key.get(source.key)
             if existing is not None:
+                _warn_other_read(existing, source)
                 widened = existing
                 if source.max_line > existing.max_line:
                     # Same file read with other options (e.g. nrows): widen the range.
@@ -442,3 +444,26 @@ class SourceRegistry:
 
 #: The process-wide registry used by ``read_csv``, ``from_pandas`` and traced fits.
 REGISTRY = SourceRegistry()
+
+
+def _warn_other_read(existing, source):
+    """Warn when a file already registered is read again with other options (``nrows``,
+    ``usecols``, ``dtype``...): one record describes the source, the first read's."""
+    if existing.kind != "file" or source.kind != "file":
+        return
+    seen = (existing.n_rows, tuple(existing.columns), tuple(existing.dtypes))
+    if seen == (source.n_rows, tuple(source.columns), tuple(source.dtypes)):
+        return
+    from ..utils._stack import user_stacklevel
+
+    warnings.warn(
+        f"source {existing.source_id!r} ({existing.uri}) was registered by an earlier read "
+        f"of the same bytes with other options ({existing.n_rows} rows, columns "
+        f"{list(existing.columns)[:8]}); this read has {source.n_rows} rows and columns "
+        f"{list(source.columns)[:8]}. Row ids and lines are right for both, but the "
+        "source's record (in runs, stores and compliance reports: rows, columns and "
+        "dtypes) stays the first read's. Give this read its own source_id, or read the "
+        "file once with the options the model is trained with.",
+        LineageWarning,
+        stacklevel=user_stacklevel(),
+    )

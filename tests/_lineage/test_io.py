@@ -2,6 +2,7 @@ import csv
 import gzip
 import hashlib
 import io
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from sklearn.model_selection import train_test_split
 
 import sktraceprop as stp
 from sktraceprop._lineage._ids import LINE_BITS
-from sktraceprop.exceptions import LineageError, UnknownSourceError
+from sktraceprop.exceptions import LineageError, LineageWarning, UnknownSourceError
 from tests.conftest import lines_from_key
 
 
@@ -533,3 +534,21 @@ def test_from_pandas_names_frames_with_unhashable_cells():
     with pytest.raises(LineageError, match="column 'o' holds cells"):
         stp.from_pandas(pd.DataFrame({"o": [Opaque()]}), "opaque")
     assert "opaque" not in {s.source_id for s in REGISTRY.snapshot()}
+
+
+def test_a_file_read_again_with_other_options_is_warned_of(tmp_path):
+    """One record describes a source (its first read's rows, columns, dtypes): a peek
+    with nrows, then the full read, says so instead of reporting 3 rows later."""
+    path = tmp_path / "peek.csv"
+    path.write_text("a,b\n" + "".join(f"{i},{i * 2}\n" for i in range(10)))
+    stp.read_csv(path, nrows=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stp.read_csv(path, nrows=3)  # the same read again: nothing to say
+    with pytest.warns(LineageWarning, match=r"earlier read of the same bytes .*3 rows") as w:
+        full = stp.read_csv(path)
+    assert w[0].filename == __file__ and "this read has 10 rows" in str(w[0].message)
+    # lines stay right: the raw bytes at each line hold the row
+    raw = path.read_text().splitlines()
+    for line, a in zip(stp.row_lineage(full)["line"], full["a"]):
+        assert raw[line - 1].split(",")[0] == str(a)
