@@ -790,13 +790,21 @@ def _influence_sums_block(block, explainer, masks):
 def _source_incidence(leaf_rows, n_train):
     """Source names and a sparse ``(n_train, n_sources)`` 0/1 matrix: which sources
     each training row has a line in (a merged row: every source of its parents, once)."""
-    pairs = leaf_rows[["train_index", "source_id"]].drop_duplicates()
-    names, which = np.unique(pairs["source_id"].astype(str).to_numpy(), return_inverse=True)
+    source = leaf_rows["source_id"]
+    if isinstance(source.dtype, pd.CategoricalDtype):  # (lineage_frame's: no string per row)
+        names = np.asarray([str(c) for c in source.cat.categories], dtype=object)
+        labels, order = np.unique(names, return_inverse=True)
+        which = order[source.cat.codes.to_numpy()]
+    else:
+        labels, which = np.unique(source.astype(str).to_numpy(dtype=object), return_inverse=True)
+    rows = leaf_rows["train_index"].to_numpy()
+    if "via" in leaf_rows:  # a merged row has a line per parent: one entry per source
+        pair = np.unique(rows.astype(np.int64) * len(labels) + which)
+        rows, which = np.divmod(pair, len(labels))
     incidence = sparse.csr_matrix(
-        (np.ones(len(pairs)), (pairs["train_index"].to_numpy(), which)),
-        shape=(n_train, names.size),
+        (np.ones(rows.size), (rows, which)), shape=(n_train, len(labels))
     )
-    return list(names), incidence
+    return [str(name) for name in labels], incidence
 
 
 def _explain_block(block, explainer, k, keep_scores, incidence):
