@@ -27,6 +27,7 @@ from ._chain import (
     RUN_EVENT,
     SOURCE_EVENT,
     canonical_json,
+    loads_stored,
     make_event,
     payload_text,
     run_digest,
@@ -464,10 +465,14 @@ class BaseStore(ABC):
                 "event was removed",
                 **where,
             )
-        payload = json.loads(row[4]) if stored_event_matches(row) else None
+        payload = loads_stored(row[4]) if stored_event_matches(row) else None
         if payload is None:
             raise self._corrupt(f"{what}: its audit event {seq} was altered", **where)
-        if row[3] != kind or (run_id is not None and row[1] != run_id):
+        if (
+            row[3] != kind
+            or not isinstance(payload, dict)
+            or (run_id is not None and row[1] != run_id)
+        ):
             raise self._corrupt(f"{what}: audit event {seq} is not its event", **where)
         if source_key is not None and (
             payload.get("source_id"),
@@ -681,7 +686,7 @@ class BaseStore(ABC):
                 continue
             try:
                 event["payload"] = json.loads(event["payload"])
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, RecursionError) as exc:
                 raise self._corrupt(
                     f"audit event {event['seq']} in {self!r} is corrupt: {exc}", seq=event["seq"]
                 ) from None

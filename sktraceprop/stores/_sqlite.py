@@ -51,6 +51,9 @@ _SCHEMA = [
     for op in ("update", "delete")
 ]
 _TRIGGERS = {f"{t}_append_only_{op}" for t in _APPEND_ONLY for op in ("update", "delete")}
+# A damaged schema makes SQLite's error message hold bytes that are not UTF-8: Python
+# then raises UnicodeDecodeError where sqlite3 would have raised DatabaseError.
+_SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 
 
 class SQLiteStore(BaseStore):
@@ -187,7 +190,7 @@ class SQLiteStore(BaseStore):
         """Create the schema in a new (or 0-byte) file, unless another process just did."""
         try:
             con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
         try:
             con.execute("PRAGMA journal_mode=WAL")
@@ -209,7 +212,7 @@ class SQLiteStore(BaseStore):
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
         finally:
             con.close()
@@ -237,7 +240,7 @@ class SQLiteStore(BaseStore):
                     "table); it was not modified."
                 )
             meta = dict(con.execute("SELECT key, value FROM stp_meta"))
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc, opening=True) from None
         finally:
             con.close()
@@ -285,7 +288,7 @@ class SQLiteStore(BaseStore):
                 con.execute("ROLLBACK")
             finally:
                 con.close()
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
 
     def _readonly_uri(self, immutable=False):
@@ -300,7 +303,7 @@ class SQLiteStore(BaseStore):
             )
             con.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return con
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             if self._immutable or not self._readonly_media():
                 raise self._translate(exc, opening=True) from None
         # SQLite cannot create the -shm file next to a WAL database on read-only media;
@@ -308,7 +311,7 @@ class SQLiteStore(BaseStore):
         self._immutable = True
         try:
             return sqlite3.connect(self._readonly_uri(True), uri=True, timeout=self.timeout)
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc, opening=True) from None
 
     def _readonly_media(self):
@@ -335,7 +338,7 @@ class SQLiteStore(BaseStore):
                 try:
                     con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
                     con.execute("PRAGMA synchronous=NORMAL")
-                except sqlite3.Error as exc:
+                except _SQLITE_ERRORS as exc:
                     raise self._translate(exc) from None
             self._local.con, self._local.pid = con, os.getpid()
         return con
@@ -360,6 +363,14 @@ class SQLiteStore(BaseStore):
     # -- errors -------------------------------------------------------------------------------
     def _translate(self, exc, opening=False):
         """A store exception saying what happened and what to do."""
+        if isinstance(exc, UnicodeDecodeError):
+            message = (
+                f"{self.path} is corrupt (SQLite reported damage in a message that is not "
+                f"UTF-8 text: {exc}); it was not modified."
+            )
+            if not opening:
+                self._refuse_writes(message)
+            return CorruptStoreError(message)
         name = getattr(exc, "sqlite_errorname", "") or ""
         text = str(exc)
         lower = text.lower()
@@ -400,13 +411,13 @@ class SQLiteStore(BaseStore):
     def _query(self, sql, args=()):
         try:
             return self._connection().execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
 
     def _iterate(self, sql, args=()):
         try:
             yield from self._connection().execute(sql, args)
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
 
     # -- transactions -------------------------------------------------------------------------
@@ -434,7 +445,7 @@ class SQLiteStore(BaseStore):
         con = self._connection()
         try:
             con.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
         try:
             yield _Writer(con)
@@ -444,7 +455,7 @@ class SQLiteStore(BaseStore):
                 con.execute("ROLLBACK")
             if isinstance(exc, sqlite3.IntegrityError) and "run_id" in str(exc):
                 raise StoreError(f"a run with this id is already stored in {self.path}") from None
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, _SQLITE_ERRORS):
                 raise self._translate(exc) from None
             raise
 
@@ -456,14 +467,14 @@ class SQLiteStore(BaseStore):
             return
         try:
             con.execute("BEGIN")
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
         try:
             yield
         finally:
             # Ending a read transaction writes nothing; on a damaged file it can fail,
             # which must not hide the error that is already on its way.
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(*_SQLITE_ERRORS):
                 if con.in_transaction:
                     con.execute("ROLLBACK")
 
@@ -618,13 +629,14 @@ class SQLiteStore(BaseStore):
         try:
             try:
                 messages = [r[0] for r in con.execute(f"PRAGMA {pragma}")]
-            except sqlite3.DatabaseError as exc:  # too damaged for the pragma to finish
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+                # too damaged for the pragma to finish
                 messages = [str(exc)]
             if messages != ["ok"]:
                 problems += [{"check": pragma, "message": m} for m in messages]
             try:
                 names = self._schema_names(con)
-            except sqlite3.DatabaseError as exc:
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
                 names = []
                 problems.append({"check": "schema", "message": f"unreadable: {exc}"})
             if not self._legacy:

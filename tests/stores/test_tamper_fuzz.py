@@ -8,6 +8,8 @@ the record reads back exactly as before. A run that loads never carries an alter
 value. PostgreSQL cases skip where its server cannot be started (see conftest.py).
 """
 
+import hashlib
+import json
 import os
 import sqlite3
 
@@ -389,3 +391,134 @@ def test_a_checkpoint_to_an_existing_file_stores_nothing(record, tmp_path):
         store.checkpoint(record["key"], path=kept)
     assert store.checkpoints() == record["view"]["checkpoints"]
     assert kept.read_text() == "kept elsewhere"
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        # found by an audit: a value of another type than sktraceprop writes (SQLite
+        # keeps what it is given) made check() raise TypeError or AttributeError
+        ("UPDATE events SET created_at = CAST(created_at AS BLOB) WHERE seq = 4", "event 4"),
+        ("UPDATE events SET kind = CAST(kind AS BLOB) WHERE seq = 2", "event 2"),
+        ("UPDATE events SET run_id = CAST(run_id AS BLOB) WHERE seq = 5", "event 5"),
+        ("UPDATE events SET prev_hash = CAST(prev_hash AS BLOB) WHERE seq = 6", "event 6"),
+        ("UPDATE events SET payload = '0' WHERE seq = 3", "event 3"),
+        # nested deeper than Python's JSON reader goes: RecursionError
+        (
+            "UPDATE events SET payload = printf('%.*c', 100000, '[') || "
+            "printf('%.*c', 100000, ']') WHERE seq = 4",
+            "event 4 payload is not JSON as sktraceprop writes it",
+        ),
+        ("UPDATE runs SET row_ids = 1.5 WHERE seq = 1", "row ids of run"),
+        ("UPDATE runs SET row_ids = 'text' WHERE seq = 1", "row ids of run"),
+        # an integer: bytes(n) allocated n bytes before the blob was looked at
+        ("UPDATE runs SET row_ids = 4611686018427387904 WHERE seq = 1", "row ids of run"),
+    ],
+)
+def test_a_value_of_another_type_in_the_file_is_named(record, tmp_path, edit, named):
+    path = copy_store(record["pristine"], tmp_path)
+    assert tamper(path, [(edit, ())])
+    with pytest.raises(CorruptStoreError, match=named):
+        stp.stores.SQLiteStore(path, mode="ro").check(public_key=record["key"].public_key())
+    code = main(["check", str(path), "--public-key", _public_pem(record, tmp_path)])
+    assert code == 1
+
+
+def test_a_key_twice_in_an_event_payload_is_named(record, tmp_path):
+    # Found by an audit: the hash is over the payload as Python reads it (the last of
+    # two equal keys), so a first key added before the real one verified, while
+    # SQLite's json_extract (an auditor's query) reads the added one.
+    path = copy_store(record["pristine"], tmp_path)
+    con = sqlite3.connect(path)
+    ((text,),) = con.execute("SELECT payload FROM events WHERE seq = 4").fetchall()
+    con.close()
+    forged = text.replace('"input_sha256"', f'"input_sha256":"{"f" * 64}","input_sha256"', 1)
+    assert forged != text
+    assert tamper(path, [("UPDATE events SET payload = ? WHERE seq = 4", (forged,))])
+    con = sqlite3.connect(path)
+    query = "SELECT json_extract(payload, '$.input_sha256') FROM events WHERE seq = 4"
+    assert con.execute(query).fetchall() == [("f" * 64,)]  # what SQL reads
+    con.close()
+    with pytest.raises(CorruptStoreError, match="event 4 payload .*'input_sha256' appears twice"):
+        stp.stores.SQLiteStore(path, mode="ro").check(public_key=record["key"].public_key())
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_a_stored_checkpoint_edited_into_a_path_is_named_and_no_file_is_read(
+    record, tmp_path, exists
+):
+    # Found by an audit: a stored checkpoint whose record is a JSON string was read as
+    # the path of a checkpoint file (read from the auditor's disk), then check() failed
+    # with FileNotFoundError or AttributeError.
+    path = copy_store(record["pristine"], tmp_path)
+    kept = record["checkpoint"] if exists else tmp_path / "no-such-file.json"
+    assert tamper(path, [("UPDATE checkpoints SET record = ?", (json.dumps(str(kept)),))])
+    named = "checkpoint 1 is not readable: it holds a JSON str"
+    with pytest.raises(CorruptStoreError, match=named):
+        stp.stores.SQLiteStore(path, mode="ro").check()
+
+
+def test_a_rehashed_run_event_whose_payload_is_no_object_is_named(record, tmp_path):
+    # Found by an audit: an attacker re-computing the chain (no key needed) after
+    # replacing a run's event payload with a list made load_run and check() raise
+    # AttributeError instead of naming the run and its event.
+    path = copy_store(record["pristine"], tmp_path)
+    con = sqlite3.connect(path)
+    rows = con.execute("SELECT * FROM events ORDER BY seq").fetchall()
+    con.close()
+    run_id = record["view"]["list_runs"][0]["run_id"]
+    (first,) = [r[0] for r in rows if r[3] == "store.run" and r[1] == run_id]
+    statements, prev = [], rows[first - 2][6]
+    for seq, rid, created_at, kind, payload, _, _ in rows[first - 1 :]:
+        if seq == first:
+            payload = "[]"
+        record_ = {
+            "seq": seq,
+            "run_id": rid,
+            "created_at": created_at,
+            "kind": kind,
+            "payload": json.loads(payload),
+        }
+        body = json.dumps(record_, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256((prev + body).encode()).hexdigest()
+        statements.append(
+            (
+                "UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                (payload, prev, digest, seq),
+            )
+        )
+        prev = digest
+    statements.append(("DELETE FROM checkpoints", ()))
+    assert tamper(path, statements)
+    store = stp.stores.SQLiteStore(path, mode="ro")
+    with pytest.raises(CorruptStoreError, match=f"run {run_id}: audit event {first} is not its"):
+        store.load_run(run_id)
+    with pytest.raises(CorruptStoreError, match=f"event {first} is a store.run event whose"):
+        stp.stores.SQLiteStore(path, mode="ro").check()
+
+
+@pytest.mark.parametrize(
+    ("inside", "offset"),
+    [
+        # found by an audit: SQLite's message about a damaged schema then holds bytes
+        # that are not UTF-8, and Python raised UnicodeDecodeError from opening
+        (b"CREATE TRIGGER", 3),
+        # the events' seq no longer the rowid: every seq read NULL, and check() raised
+        # TypeError comparing None with an int
+        (b"seq INTEGER PRIMARY KEY, run_id", 11),
+    ],
+)
+def test_a_schema_damaged_in_the_file_is_a_corrupt_store_left_as_it_was(
+    record, tmp_path, inside, offset
+):
+    path = copy_store(record["pristine"], tmp_path)
+    data = path.read_bytes()
+    at = data.index(inside) + offset
+    broken = data[:at] + b"\x80" + data[at + 1 :]
+    path.write_bytes(broken)
+    with pytest.raises(CorruptStoreError, match=str(path)):
+        stp.stores.SQLiteStore(path, mode="ro").check()
+    with pytest.raises(CorruptStoreError):
+        stp.stores.SQLiteStore(path).append_event("review", {"by": "auditor"})
+    assert main(["check", str(path)]) == 1
+    assert path.read_bytes() == broken
