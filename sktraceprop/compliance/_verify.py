@@ -2,6 +2,7 @@
 
 import base64
 import json
+import math
 import os
 import warnings
 from pathlib import Path
@@ -50,12 +51,54 @@ def read_report(source):
     except UnicodeDecodeError as exc:
         raise ReportVerificationError(f"{path} is not UTF-8 text: {exc}") from None
     try:
-        report = json.loads(text)
-    except ValueError as exc:
-        raise ReportVerificationError(f"{path} is not JSON: {exc}") from None
+        report = json.loads(text, object_pairs_hook=_unique_members, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ReportVerificationError(
+            f"{path} is not JSON as a report is written: {exc}"
+        ) from None
     if not isinstance(report, dict):
         raise ReportVerificationError(f"{path} holds a JSON {type(report).__name__}, not a report")
     return report, str(path)
+
+
+def _unique_members(pairs):
+    # Python keeps the last of two equal keys, other readers the first: the report
+    # would verify here and read otherwise elsewhere. A report never holds one.
+    held = dict(pairs)
+    if len(held) != len(pairs):
+        seen = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"member {twice!r} appears twice in one object")
+    return held
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number (a report holds no NaN or infinity)")
+
+
+def _unwritable(value, pointer=""):
+    """The first JSON pointer holding what canonical JSON cannot hold (None if none):
+    NaN or infinity, or text that is not Unicode (a lone surrogate such as \\ud800)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return pointer or "/", f"{value!r} is not a JSON number"
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return pointer or "/", "holds a lone surrogate: not Unicode text"
+        return None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _unwritable(key, pointer) if isinstance(key, str) else None
+        found = found or _unwritable(item, f"{pointer}/{key}")
+        if found:
+            return found
+    return None
 
 
 def _event_record(event):
@@ -418,6 +461,19 @@ def verify_report(source, *, store=None, public_key=None):
         Listing every problem found (also in its ``problems`` attribute).
     """
     report, name = read_report(source)
+    try:
+        canonical_bytes(report)
+    except (ValueError, RecursionError):  # (UnicodeEncodeError is a ValueError)
+        try:
+            found = _unwritable(report)
+        except RecursionError:
+            found = None
+        where, what = found or ("/", "nested too deeply to be written as canonical JSON")
+        raise _failure(
+            name,
+            "holds a value no report holds (its canonical form cannot be computed)",
+            [f"{where}: {what}"],
+        ) from None
     problems = schema_problems(report)
     if problems:
         raise _failure(name, "does not follow the compliance report schema", problems)

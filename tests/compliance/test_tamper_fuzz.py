@@ -333,3 +333,57 @@ def test_a_resealed_claim_of_the_removal_that_left_the_model_is_found(record, tm
             verify(_write(tmp_path, edited), store=record["store"])
         assert "/model/fitted_object_after_removal" in "\n".join(info.value.problems)
     assert set(claim) == {"seq", "hash", "fingerprint"}
+
+
+def test_a_member_twice_in_the_report_file_is_refused(record, tmp_path):
+    # Found by an audit: the hash is over the report as Python reads it (the last of
+    # two equal members), so a member added before the real one verified, while a
+    # reader keeping the first member reads the added one.
+    text = json.dumps(record["report"], indent=1)
+    forged = text.replace('"system": {', '"system": {\n  "name": "Another system",', 1)
+    first = json.loads(forged, object_pairs_hook=lambda pairs: dict(reversed(pairs)))
+    assert first["system"]["name"] == "Another system"  # what a first-wins reader sees
+    assert json.loads(forged) == record["report"]  # what Python sees
+    path = tmp_path / "forged.json"
+    path.write_text(forged)
+    with pytest.raises(ReportVerificationError, match="member 'name' appears twice"):
+        verify(path, store=record["store"], public_key=record["key"].public_key())
+    assert main(["verify", str(path), "--db", str(record["store"].path)]) == 1
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_infinity_in_the_report_is_named(record, tmp_path, constant):
+    # Found by an audit: a number of the report (here a removal's certificate) edited
+    # into NaN passed the schema, then verify raised ValueError computing the hash.
+    removal = record["reports"][1]
+    certificate = removal["record_keeping"]["removals"][0]["certificate"]
+    text = json.dumps(removal, indent=1)
+    edited = text.replace(f'"certificate": {certificate!r}', f'"certificate": {constant}')
+    assert edited.count(constant) == text.count(constant) + 2  # (in two places)
+    path = tmp_path / "edited.json"
+    path.write_text(edited)
+    with pytest.raises(ReportVerificationError, match=f"{constant} is not a JSON number"):
+        verify(path, store=record["store"], public_key=record["key"].public_key())
+    assert main(["verify", str(path)]) == 1
+    data = copy.deepcopy(removal)
+    data["record_keeping"]["removals"][0]["certificate"] = float(constant.lower())
+    with pytest.raises(ReportVerificationError) as info:
+        verify(data, store=record["store"])
+    assert info.value.problems == [
+        f"/record_keeping/removals/0/certificate: {float(constant.lower())!r} is not a JSON number"
+    ]
+
+
+def test_a_lone_surrogate_in_the_report_is_named(record, tmp_path):
+    # Found by an audit: "\ud800" (valid JSON, not Unicode text) in any string of a
+    # report made verify raise UnicodeEncodeError computing the hash.
+    name = record["report"]["system"]["name"]
+    text = json.dumps(record["report"], indent=1)
+    edited = text.replace(f'"name": "{name}"', f'"name": "\\ud800{name}"', 1)
+    assert edited != text
+    path = tmp_path / "edited.json"
+    path.write_text(edited)
+    with pytest.raises(ReportVerificationError) as info:
+        verify(path, store=record["store"], public_key=record["key"].public_key())
+    assert info.value.problems == ["/system/name: holds a lone surrogate: not Unicode text"]
+    assert main(["verify", str(path), "--db", str(record["store"].path)]) == 1
