@@ -240,6 +240,7 @@ class SQLiteStore(BaseStore):
                     "table); it was not modified."
                 )
             meta = dict(con.execute("SELECT key, value FROM stp_meta"))
+            run_columns = {r[1] for r in con.execute("PRAGMA table_info(runs)")}
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc, opening=True) from None
         finally:
@@ -257,6 +258,18 @@ class SQLiteStore(BaseStore):
             )
         if version not in (1, SCHEMA_VERSION):
             raise CorruptStoreError(f"{self.path} has an unknown schema version {version!r}")
+        later = ["a checkpoints table"] if "checkpoints" in tables else []
+        later += ["a runs.event_seq column"] if "event_seq" in run_columns else []
+        if version == 1 and later:
+            # Version 1 runs are outside the chain: a version lowered to 1 would turn off
+            # every run and source digest check.
+            error = CorruptStoreError(
+                f"{self.path} says it has schema version 1, but it has what only version 2 "
+                f"has ({' and '.join(later)}): its version was altered outside sktraceprop "
+                "(version 1 runs are read unchecked). It was not modified."
+            )
+            error.problems = [{"check": "schema", "message": f"version 1 holding {later}"}]
+            raise error
         self._meta = meta
         self._legacy = version == 1
         expected = _legacy.TABLES if self._legacy else _TABLES

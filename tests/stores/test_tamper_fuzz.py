@@ -522,3 +522,40 @@ def test_a_schema_damaged_in_the_file_is_a_corrupt_store_left_as_it_was(
         stp.stores.SQLiteStore(path).append_event("review", {"by": "auditor"})
     assert main(["check", str(path)]) == 1
     assert path.read_bytes() == broken
+
+
+def test_a_store_whose_version_was_lowered_to_1_is_refused(record, tmp_path):
+    # Found by an audit: version 1 runs are outside the chain, so setting stp_meta's
+    # schema_version to '1' turned off every run and source check: a run record edited
+    # with it loaded and was listed as edited (check() only said "version 1").
+    path = copy_store(record["pristine"], tmp_path)
+    run_id = record["view"]["list_runs"][0]["run_id"]
+    con = sqlite3.connect(path)
+    ((text,),) = con.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchall()
+    con.close()
+    edited = text.replace('"purpose":"fit"', '"purpose":"review"')
+    assert edited != text
+    assert tamper(
+        path,
+        [
+            ("UPDATE stp_meta SET value = '1' WHERE key = 'schema_version'", ()),
+            ("UPDATE runs SET record = ? WHERE run_id = ?", (edited, run_id)),
+        ],
+    )
+    with pytest.raises(CorruptStoreError, match="says it has schema version 1, but it has"):
+        stp.stores.SQLiteStore(path, mode="ro")
+    assert main(["check", str(path)]) == 1
+    # the tables rewritten as version 1's too: the chain holds the runs' events
+    con = sqlite3.connect(path, isolation_level=None)
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+        con.execute(f"DROP TRIGGER {name}")
+    con.execute("DROP TABLE checkpoints")
+    con.execute("ALTER TABLE runs DROP COLUMN event_seq")
+    con.close()
+    store = stp.stores.SQLiteStore(path, mode="ro")
+    assert store.schema_version == 1
+    with pytest.raises(CorruptStoreError, match="store.run audit event, which only schema"):
+        store.load_run(run_id)
+    with pytest.raises(CorruptStoreError, match="only schema version 2 writes"):
+        stp.stores.SQLiteStore(path, mode="ro").check()
+    assert main(["check", str(path)]) == 1
