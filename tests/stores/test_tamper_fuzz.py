@@ -559,3 +559,36 @@ def test_a_store_whose_version_was_lowered_to_1_is_refused(record, tmp_path):
     with pytest.raises(CorruptStoreError, match="only schema version 2 writes"):
         stp.stores.SQLiteStore(path, mode="ro").check()
     assert main(["check", str(path)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        # found by an audit: int(event_seq) raised ValueError, TypeError or
+        # OverflowError from check(), with or without the key
+        ("event_seq", "8", "event_seq '8' is not an event number"),
+        ("event_seq", None, "event_seq None is not an event number"),
+        ("event_seq", [8], "event_seq \\[8\\] is not an event number"),
+        ("event_seq", 1e308 * 10, "event_seq inf is not an event number"),
+        # passed check() without the key (int(8.5) is 8): no checkpoint holds one
+        ("event_seq", 8.5, "event_seq 8.5 is not an event number"),
+        # what can be told without the key: not a signature, not a key's fingerprint
+        ("signature", None, "signature is not an Ed25519 signature"),
+        ("signature", "c2lnbmVk", "signature is not an Ed25519 signature"),
+        ("key_fingerprint", None, "key_fingerprint 'None' is not a SHA-256"),
+    ],
+)
+def test_a_checkpoint_field_of_another_type_is_named(record, tmp_path, field, value, named):
+    path = copy_store(record["pristine"], tmp_path)
+    (made,) = record["view"]["checkpoints"]
+    assert isinstance(made[field], str | int) and made[field] != value
+    text = json.dumps({**made, field: value})  # (writes inf as Infinity)
+    assert tamper(path, [("UPDATE checkpoints SET record = ?", (text,))])
+    with pytest.raises(CorruptStoreError, match=f"checkpoint 1 is not readable: .*{named}"):
+        stp.stores.SQLiteStore(path, mode="ro").check()
+    kept = tmp_path / "kept.json"
+    kept.write_text(text)
+    with pytest.raises(ValueError, match=f"not a checkpoint sktraceprop made: {named}"):
+        stp.stores.SQLiteStore(record["pristine"], mode="ro").check(
+            public_key=record["key"].public_key(), checkpoint=kept
+        )
