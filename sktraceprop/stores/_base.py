@@ -98,9 +98,29 @@ class _Chain:
             event["hash"],
         )
         self.writer.insert_event(row)
-        _CHECKED_TIP[self.store] = row
+        self.row = row
         self.seq, self.head = event["seq"], event["hash"]
         return event
+
+    def confirm(self):
+        """Check, before the transaction commits, that the log ends with what was appended.
+
+        A trigger or rule added to the database outside sktraceprop can drop or change
+        a row as it is inserted (SQLite's ``RAISE(IGNORE)``): the event would be
+        reported as written, and a checkpoint signed later would cover a log without
+        it. Raising rolls the transaction back.
+        """
+        row = getattr(self, "row", None)
+        if row is None:
+            return
+        if self.writer.last_event() != row:
+            message = (
+                f"audit event {row[0]} was not stored as written: the database changes or "
+                "drops what is written (a trigger or rule added outside sktraceprop)"
+            )
+            self.store._refuse_writes(message)
+            raise CorruptStoreError(f"{self.store!r}: {message}; nothing was written")
+        _CHECKED_TIP[self.store] = row
 
 
 def _raise_problems(where, problems):
@@ -324,6 +344,14 @@ class BaseStore(ABC):
                 stored_inputs,
                 event["seq"],
             )
+            chain.confirm()
+            if not writer.run_exists(lineage.run_id):
+                message = (
+                    f"run {lineage.run_id} was not stored as written: the database drops "
+                    "what is written (a trigger or rule added outside sktraceprop)"
+                )
+                self._refuse_writes(message)
+                raise CorruptStoreError(f"{self!r}: {message}; nothing was written")
             return lineage.run_id
 
         def committed():
@@ -638,7 +666,9 @@ class BaseStore(ABC):
                         "store); nothing was written"
                     )
                 known.add(run_id)
-            made.append(_Chain(self, writer).append(kind, payload, run_id, text))
+            chain = _Chain(self, writer)
+            made.append(chain.append(kind, payload, run_id, text))
+            chain.confirm()
             return made[-1]
 
         def committed():

@@ -50,7 +50,12 @@ _SCHEMA = [
     for table in _APPEND_ONLY
     for op in ("update", "delete")
 ]
-_TRIGGERS = {f"{t}_append_only_{op}" for t in _APPEND_ONLY for op in ("update", "delete")}
+#: The append-only triggers by name, each as its CREATE statement, whitespace folded.
+_TRIGGERS = {
+    statement.split()[2]: " ".join(statement.split())
+    for statement in _SCHEMA
+    if statement.startswith("CREATE TRIGGER")
+}
 # A damaged schema makes SQLite's error message hold bytes that are not UTF-8: Python
 # then raises UnicodeDecodeError where sqlite3 would have raised DatabaseError.
 _SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
@@ -226,8 +231,8 @@ class SQLiteStore(BaseStore):
                 # transaction commits: wait for the write lock once, then look again.
                 self._wait_for_writer()
                 names = self._schema_names(con)
-            tables = {n for n, kind in names if kind == "table"}
-            triggers = {n for n, kind in names if kind == "trigger"}
+            tables = {n for n, kind, _ in names if kind == "table"}
+            triggers = {n: sql for n, kind, sql in names if kind == "trigger"}
             if not tables:
                 raise CorruptStoreError(
                     f"{self.path} is a SQLite database without tables: not a sktraceprop "
@@ -283,15 +288,13 @@ class SQLiteStore(BaseStore):
             error.problems = [{"check": "schema", "message": f"missing table(s) {missing}"}]
             raise error
         if not self._legacy:
-            gone = sorted(_TRIGGERS - triggers)
-            if gone:
-                self._refuse_writes(
-                    f"append-only trigger(s) {', '.join(gone)} were dropped outside sktraceprop"
-                )
+            wrong = _trigger_problem(triggers)
+            if wrong:
+                self._refuse_writes(wrong)
 
     @staticmethod
     def _schema_names(con):
-        return con.execute("SELECT name, type FROM sqlite_master").fetchall()
+        return con.execute("SELECT name, type, sql FROM sqlite_master").fetchall()
 
     def _wait_for_writer(self):
         try:
@@ -411,9 +414,14 @@ class SQLiteStore(BaseStore):
             )
         if name.startswith("SQLITE_FULL") or "disk is full" in lower:
             return StoreError(f"{self.path}: the disk is full ({text}); nothing was written.")
-        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or (
-            isinstance(exc, sqlite3.DatabaseError)
-            and not isinstance(exc, sqlite3.OperationalError)
+        if (
+            name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+            or (
+                isinstance(exc, sqlite3.DatabaseError)
+                and not isinstance(exc, sqlite3.OperationalError)
+            )
+            # sktraceprop writes UTF-8 text only (the sqlite3 module's message)
+            or "could not decode to utf-8" in lower
         ):
             message = f"{self.path} is corrupt ({text}); it was not modified."
             if not opening:
@@ -652,14 +660,10 @@ class SQLiteStore(BaseStore):
             except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
                 names = []
                 problems.append({"check": "schema", "message": f"unreadable: {exc}"})
-            if not self._legacy:
-                gone = sorted(_TRIGGERS - {n for n, kind in names if kind == "trigger"})
-                if gone and names:
-                    message = (
-                        f"append-only trigger(s) {', '.join(gone)} were dropped outside "
-                        "sktraceprop"
-                    )
-                    problems.append({"check": "schema", "message": message})
+            if not self._legacy and names:
+                wrong = _trigger_problem({n: sql for n, kind, sql in names if kind == "trigger"})
+                if wrong:
+                    problems.append({"check": "schema", "message": wrong})
             con.isolation_level = None
             self._local.override = con
             try:
@@ -679,6 +683,33 @@ class SQLiteStore(BaseStore):
                 self._refuse_writes(describe(damage[0]))
             _raise_problems(self.path, problems)
         return {"path": self.path, "sqlite_check": pragma, **report}
+
+
+def _trigger_problem(found):
+    """What was done to the store's triggers outside sktraceprop (None if nothing).
+
+    ``found`` maps each trigger's name to its CREATE statement. A trigger added (or one
+    of the store's redefined) can change or silently drop what sktraceprop writes, as
+    ``SELECT RAISE(IGNORE)`` before an insert does.
+    """
+    gone = sorted(set(_TRIGGERS) - set(found))
+    added = sorted(set(found) - set(_TRIGGERS))
+    redefined = sorted(
+        n for n in set(found) & set(_TRIGGERS) if " ".join(str(found[n]).split()) != _TRIGGERS[n]
+    )
+    parts = []
+    if gone:
+        parts.append(f"append-only trigger(s) {', '.join(gone)} were dropped outside sktraceprop")
+    if added:
+        parts.append(
+            f"trigger(s) {', '.join(added)} were added outside sktraceprop (a trigger can "
+            "change or drop what is written)"
+        )
+    if redefined:
+        parts.append(
+            f"append-only trigger(s) {', '.join(redefined)} were redefined outside sktraceprop"
+        )
+    return "; ".join(parts) or None
 
 
 class _Writer:

@@ -592,3 +592,76 @@ def test_a_checkpoint_field_of_another_type_is_named(record, tmp_path, field, va
         stp.stores.SQLiteStore(record["pristine"], mode="ro").check(
             public_key=record["key"].public_key(), checkpoint=kept
         )
+
+
+_DROP_REVIEWS = "BEFORE INSERT ON events WHEN NEW.kind = 'review' BEGIN SELECT RAISE(IGNORE); END"
+
+
+def _count(path, table):
+    con = sqlite3.connect(path)
+    try:
+        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        ([f"CREATE TRIGGER drop_reviews {_DROP_REVIEWS}"], "drop_reviews were added outside"),
+        (
+            [
+                "DROP TRIGGER events_append_only_update",
+                f"CREATE TRIGGER events_append_only_update {_DROP_REVIEWS}",
+            ],
+            "events_append_only_update were redefined outside",
+        ),
+    ],
+)
+def test_a_trigger_added_to_the_file_is_named_and_refuses_writes(
+    record, tmp_path, statements, named
+):
+    # Found by an audit: a trigger added to the file (or an append-only one redefined)
+    # silently dropped the events it matched: append_event returned an event that was
+    # never stored, and check() with the key passed, also after a new checkpoint.
+    path = copy_store(record["pristine"], tmp_path)
+    con = sqlite3.connect(path, isolation_level=None)
+    for statement in statements:
+        con.execute(statement)
+    con.close()
+    n_events = _count(path, "events")
+    with pytest.raises(CorruptStoreError, match=named):
+        stp.stores.SQLiteStore(path).append_event("review", {"by": "auditor"})
+    with pytest.raises(CorruptStoreError, match=named):
+        stp.stores.SQLiteStore(path, mode="ro").check(public_key=record["key"].public_key())
+    assert main(["check", str(path)]) == 1
+    assert _count(path, "events") == n_events
+
+
+def test_an_event_or_run_dropped_as_it_is_written_is_refused(record, tmp_path):
+    # The same trigger added while a handle is open (it checked the schema when it
+    # opened): the write is read back before it commits, and refused.
+    path = copy_store(record["pristine"], tmp_path)
+    store = stp.stores.SQLiteStore(path)
+    store.append_event("review", {"by": "auditor"})
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute(f"CREATE TRIGGER drop_reviews {_DROP_REVIEWS}")
+    con.close()
+    n_events = _count(path, "events")
+    with pytest.raises(CorruptStoreError, match="audit event 10 was not stored as written"):
+        store.append_event("review", {"by": "auditor"})
+    with pytest.raises(CorruptStoreError, match="refuses writes"):
+        store.append_event("note", {})
+    assert _count(path, "events") == n_events
+    # a run
+    run = stp.stores.SQLiteStore(record["pristine"], mode="ro").load_run(
+        record["view"]["list_runs"][0]["run_id"]
+    )
+    fresh = tmp_path / "fresh.db"
+    store = stp.stores.SQLiteStore(fresh)
+    con = sqlite3.connect(fresh, isolation_level=None)
+    con.execute("CREATE TRIGGER drop_runs BEFORE INSERT ON runs BEGIN SELECT RAISE(IGNORE); END")
+    con.close()
+    with pytest.raises(CorruptStoreError, match=f"run {run.run_id} was not stored as written"):
+        store.save_run(run)
+    assert (_count(fresh, "runs"), _count(fresh, "events"), _count(fresh, "sources")) == (0, 0, 0)
