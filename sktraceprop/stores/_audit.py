@@ -110,7 +110,7 @@ def _check_chain(store, wanted, problems, report):
                 else:
                     problem(seq, f"is numbered out of order (after event {prev_seq})")
             try:
-                payload, rehashed = stored_event_hash(row)
+                payload, rehashed = stored_event_hash(row, checked=True)
             except ValueError as exc:
                 problem(seq, f"payload is not JSON as sktraceprop writes it ({exc})")
                 prev_hash, prev_seq = stored, seq

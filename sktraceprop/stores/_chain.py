@@ -70,8 +70,15 @@ def event_row_problem(row):
     Every column is text (``run_id`` may be NULL) and ``seq`` an integer; a value of
     another type (a BLOB, a number) was written outside sktraceprop.
     """
-    for name, value, kind in zip(EVENT_COLUMNS, row, EVENT_TYPES, strict=True):
-        if not isinstance(value, kind) or isinstance(value, bool):
+    seq, run_id, created_at, kind, text, prev_hash, stored = row
+    if (
+        type(seq) is int
+        and (run_id is None or type(run_id) is str)
+        and type(created_at) is type(kind) is type(text) is type(prev_hash) is type(stored) is str
+    ):  # (what every row is: checked first, as verify() asks it of every event)
+        return None
+    for name, value, wanted in zip(EVENT_COLUMNS, row, EVENT_TYPES, strict=True):
+        if not isinstance(value, wanted) or isinstance(value, bool):
             return f"its {name} is stored as {type(value).__name__}, not as sktraceprop writes it"
     return None
 
@@ -200,15 +207,16 @@ def make_event(prev_hash, kind, payload, run_id, seq, text=None):
     }
 
 
-def stored_event_hash(row):
+def stored_event_hash(row, checked=False):
     """``(payload, hash)`` of a stored event row, from its payload text as stored.
 
     The hash is what :func:`event_hash` gives the row's fields and linked
-    ``prev_hash``. Raises ValueError if the row cannot be an event sktraceprop wrote:
+    ``prev_hash``; ``checked`` says :func:`event_row_problem` found nothing already.
+    Raises ValueError if the row cannot be an event sktraceprop wrote:
     a column of another type (:func:`event_row_problem`), a payload that is not JSON,
     or one holding a key twice in one object (see :func:`loads_stored`).
     """
-    wrong = event_row_problem(row)
+    wrong = None if checked else event_row_problem(row)
     if wrong is not None:
         raise ValueError(wrong)
     seq, run_id, created_at, kind, text, prev_hash, _ = row
@@ -222,7 +230,10 @@ def stored_event_hash(row):
             "payload": payload,
         }
         body = json.dumps(record, sort_keys=True, separators=(",", ":"))
-        if f'"payload":{text},"run_id":' not in body:
+        # the payload's key comes first there: the strings before it (created_at, kind)
+        # hold no unescaped quote
+        start = body.index('"payload":') + len('"payload":')
+        if not (body.startswith(text, start) and body.startswith(',"run_id":', start + len(text))):
             # not canonical as stored: a key held twice is the one way for the text to
             # mean something else elsewhere (the canonical text never holds one)
             loads_stored(text)
