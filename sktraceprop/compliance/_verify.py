@@ -7,6 +7,8 @@ import os
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationError, StoreError
 from ..stores._chain import RUN_EVENT
 from ._after_removal import after_removal_problems
@@ -292,7 +294,9 @@ def _differences(a, b, pointer=""):
         for i, (x, y) in enumerate(zip(a, b)):
             out.extend(_differences(x, y, f"{pointer}/{i}"))
         return out
-    return [] if a == b else [pointer or "/"]
+    # false == 0 and true == 1 in Python, not in JSON (12 and 12.0 are one JSON number)
+    same = a == b and isinstance(a, bool | np.bool_) == isinstance(b, bool | np.bool_)
+    return [] if same else [pointer or "/"]
 
 
 def _store_problems(report, store):
@@ -409,7 +413,7 @@ def _record_keeping_problems(report, store, run, upto):
         for pointer in _differences(report["retention"], retention, "/retention")
     ]
     for key in ("n_runs", "n_chain_events", "n_audit_events", "n_store_events", "chain_head"):
-        if kept["store"][key] != rebuilt["store"][key]:
+        if _differences(kept["store"][key], rebuilt["store"][key]):
             problems.append(
                 f"/record_keeping/store/{key} differs from the store's log up to the chain head"
             )

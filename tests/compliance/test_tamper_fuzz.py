@@ -387,3 +387,26 @@ def test_a_lone_surrogate_in_the_report_is_named(record, tmp_path):
         verify(path, store=record["store"], public_key=record["key"].public_key())
     assert info.value.problems == ["/system/name: holds a lone surrogate: not Unicode text"]
     assert main(["verify", str(path), "--db", str(record["store"].path)]) == 1
+
+
+def test_a_resealed_boolean_turned_into_a_number_is_found_against_the_store(record, tmp_path):
+    # Found by an audit (re-sealed reports with values of other types): the report's
+    # sections were compared with the store's by Python's ==, where false == 0 and
+    # true == 1, so a parameter false in the run record passed as 0.
+    edited = copy.deepcopy(record["report"])
+    steps = edited["model"]["params"]["steps"]
+    (i, name, value) = next(
+        (i, k, v)
+        for i, step in enumerate(steps)
+        for k, v in step[1]["params"].items()
+        if isinstance(v, bool)
+    )
+    steps[i][1]["params"][name] = int(value)
+    sources = edited["sources"][0]
+    sources["n_rows"] = float(sources["n_rows"])  # the same JSON number: not a change
+    edited["integrity"] = seal(body_of(edited))
+    with pytest.raises(ReportVerificationError) as info:
+        verify(_write(tmp_path, edited), store=record["store"])
+    assert info.value.problems == [
+        f"/model/params/steps/{i}/1/params/{name} differs from the store's run record"
+    ]
