@@ -60,6 +60,14 @@ def _changed(value, how, where):
     """``value`` with one change: ``how`` picks the kind, ``where`` the place."""
     if how == "null":
         return None
+    if how == "retype":  # the same content as another SQLite type (it keeps what it gets)
+        if isinstance(value, str):
+            return value.encode()
+        if isinstance(value, bytes):
+            return value.decode("latin-1")
+        if isinstance(value, int):
+            return value + 0.5
+        return None
     if isinstance(value, int):
         return value + (1 if where % 2 else -1)
     if isinstance(value, str):
@@ -114,7 +122,11 @@ def _public_pem(record, folder):
 
 
 @FUZZ
-@given(data=st.data(), how=st.sampled_from(["null", "change"]), where=st.integers(0, 10**6))
+@given(
+    data=st.data(),
+    how=st.sampled_from(["null", "change", "retype"]),
+    where=st.integers(0, 10**6),
+)
 def test_any_cell_edited_in_the_file_is_found_or_changes_nothing(
     record, tmp_path, data, how, where
 ):
