@@ -677,3 +677,46 @@ def test_an_event_or_run_dropped_as_it_is_written_is_refused(record, tmp_path):
     with pytest.raises(CorruptStoreError, match=f"run {run.run_id} was not stored as written"):
         store.save_run(run)
     assert (_count(fresh, "runs"), _count(fresh, "events"), _count(fresh, "sources")) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        (
+            [
+                "CREATE FUNCTION drop_row() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RETURN NULL; END $$",
+                "CREATE TRIGGER drop_reviews BEFORE INSERT ON events FOR EACH ROW "
+                "WHEN (NEW.kind = 'review') EXECUTE FUNCTION drop_row()",
+            ],
+            "drop_reviews were added outside",
+        ),
+        (
+            [
+                "CREATE RULE drop_reviews AS ON INSERT TO events "
+                "WHERE NEW.kind = 'review' DO INSTEAD NOTHING"
+            ],
+            "drop_reviews were added outside",
+        ),
+    ],
+)
+def test_a_postgresql_store_with_a_trigger_or_rule_added_refuses_writes(
+    postgres_server, statements, named
+):
+    # As in SQLite: a trigger (or rule) added silently dropped the events it matched.
+    from tests.stores._store_helpers import new_schema
+
+    schema = new_schema()
+    where = {"dsn": postgres_server.dsn, "schema": schema}
+    store = stp.stores.PostgresStore(postgres_server.dsn, schema=schema)
+    store.append_event("review", {"by": "auditor"})
+    for statement in statements:
+        _pg(where, lambda con, statement=statement: con.execute(statement))
+    # the handle already open: the write is read back before it commits
+    with pytest.raises(CorruptStoreError, match="audit event 2 was not stored as written"):
+        store.append_event("review", {"by": "auditor"})
+    # a new handle refuses writes when it opens
+    with pytest.raises(CorruptStoreError, match=named):
+        stp.stores.PostgresStore(postgres_server.dsn, schema=schema).append_event("note", {})
+    reader = stp.stores.PostgresStore(postgres_server.dsn, schema=schema, mode="ro")
+    assert [e["seq"] for e in reader.events()] == [1]
