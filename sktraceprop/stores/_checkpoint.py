@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import signing
 from .._lineage._source import utc_now
-from ._chain import canonical_json
+from ._chain import canonical_json, loads_stored
 
 FORMAT = "sktraceprop-checkpoint-1"
 _FIELDS = (
@@ -66,7 +66,7 @@ def read_checkpoints(given):
     out = []
     for item in given:
         if not isinstance(item, dict):
-            item = json.loads(Path(item).read_text())
+            item = loads_stored(Path(item).read_text())
         missing = [k for k in (*_FIELDS, "signature") if k not in item]
         if missing or item.get("format") != FORMAT:
             raise ValueError(

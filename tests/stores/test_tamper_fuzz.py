@@ -720,3 +720,18 @@ def test_a_postgresql_store_with_a_trigger_or_rule_added_refuses_writes(
         stp.stores.PostgresStore(postgres_server.dsn, schema=schema).append_event("note", {})
     reader = stp.stores.PostgresStore(postgres_server.dsn, schema=schema, mode="ro")
     assert [e["seq"] for e in reader.events()] == [1]
+
+
+def test_a_checkpoint_file_holding_a_field_twice_is_refused(record, tmp_path):
+    # Found by an audit: a checkpoint kept elsewhere was read by json.loads, which keeps
+    # the last of two equal keys: a file whose first event_seq claims another event
+    # verified, while a reader keeping the first key sees that claim.
+    text = record["checkpoint"].read_text()
+    forged = text.replace('"event_seq"', '"event_seq": 3,\n  "event_seq"', 1)
+    assert json.loads(forged) == json.loads(text)
+    kept = tmp_path / "kept.json"
+    kept.write_text(forged)
+    with pytest.raises(ValueError, match="'event_seq' appears twice"):
+        stp.stores.SQLiteStore(record["pristine"], mode="ro").check(
+            public_key=record["key"].public_key(), checkpoint=kept
+        )
