@@ -130,7 +130,11 @@ def _check_chain(store, wanted, problems, report):
                     problem(seq, f"is a second event for run {run_id}")
                 run_events[run_id] = (seq, payload)
             elif kind == SOURCE_EVENT:
-                source_events[(payload.get("source_id"), payload.get("sha256"))] = (seq, payload)
+                key = (payload.get("source_id"), payload.get("sha256"))
+                if all(isinstance(k, str) for k in key):
+                    source_events[key] = (seq, payload)
+                else:
+                    problem(seq, "is a store.source event whose source_id or sha256 is not text")
             if seq in wanted:
                 heads[seq] = stored
             prev_hash, prev_seq = stored, seq

@@ -735,3 +735,36 @@ def test_a_checkpoint_file_holding_a_field_twice_is_refused(record, tmp_path):
         stp.stores.SQLiteStore(record["pristine"], mode="ro").check(
             public_key=record["key"].public_key(), checkpoint=kept
         )
+
+
+@pytest.mark.parametrize("field", ["source_id", "sha256"])
+def test_a_rehashed_source_event_naming_no_source_is_named(record, tmp_path, field):
+    # Found by an audit: a chain re-computed (no key needed) after a store.source
+    # event's source_id or sha256 was made a list made check() raise TypeError
+    # (unhashable), instead of naming the event.
+    path = copy_store(record["pristine"], tmp_path)
+    con = sqlite3.connect(path)
+    rows = con.execute("SELECT * FROM events ORDER BY seq").fetchall()
+    con.close()
+    assert rows[0][3] == "store.source"
+    payload = {**json.loads(rows[0][4]), field: [1]}
+    statements, prev = [], "0" * 64
+    for seq, rid, created_at, kind, text, _, _ in rows:
+        if seq == 1:
+            text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        body = {
+            "seq": seq,
+            "run_id": rid,
+            "created_at": created_at,
+            "kind": kind,
+            "payload": json.loads(text),
+        }
+        body = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256((prev + body).encode()).hexdigest()
+        edit = "UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?"
+        statements.append((edit, (text, prev, digest, seq)))
+        prev = digest
+    statements.append(("DELETE FROM checkpoints", ()))
+    assert tamper(path, statements)
+    with pytest.raises(CorruptStoreError, match="event 1 is a store.source event whose"):
+        stp.stores.SQLiteStore(path, mode="ro").check()
