@@ -346,7 +346,10 @@ def _store_problems(report, store):
         problems.append(f"/model/run_id: the report's run cannot be loaded from the store: {exc}")
         return problems
     if upto:
-        problems += _record_keeping_problems(report, store, run, upto)
+        try:
+            problems += _record_keeping_problems(report, store, run, upto)
+        except ComplianceError as exc:  # an event of the store sktraceprop did not write
+            problems.append(f"/record_keeping cannot be rebuilt from the store: {exc}")
     # whether the fitted object matched its run was seen when the report was made, not
     # stored: the rest of the model section is the run record's
     matches = report["model"].get("fitted_object_matches_run")

@@ -12,6 +12,7 @@ import copy
 import json
 import uuid
 import warnings
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +23,8 @@ from sktraceprop.cli import main
 from sktraceprop.compliance import verify
 from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.exceptions import ReportVerificationError
-from tests.stores._tamper_record import build_record
+from tests.compliance.conftest import DEPLOYER
+from tests.stores._tamper_record import build_record, copy_store, rechain, settle
 
 FUZZ = settings(
     max_examples=40,
@@ -410,3 +412,26 @@ def test_a_resealed_boolean_turned_into_a_number_is_found_against_the_store(reco
     assert info.value.problems == [
         f"/model/params/steps/{i}/1/params/{name} differs from the store's run record"
     ]
+
+
+@pytest.mark.parametrize(("field", "value"), [("n_rows", [3]), ("n_rows", "x"), ("outputs", "x")])
+def test_a_rechained_prediction_of_another_shape_is_named_not_a_crash(
+    record, tmp_path, field, value
+):
+    # Found by an audit: with the chain re-computed (no key needed, stored checkpoints
+    # deleted) after a prediction's n_rows or outputs was given another type, the
+    # store verifies, and compliance_report raised TypeError or AttributeError (a bare
+    # ValueError for "x"); verify(report, store=...) the same.
+    settle(record["store"].path)  # (its write-ahead log folded into the file copied)
+    path = copy_store(Path(record["store"].path), tmp_path)
+    (event,) = [e for e in record["store"].events() if e["seq"] == 4]
+    assert event["kind"] == "prediction"
+    assert rechain(path, 4, {**event["payload"], field: value})
+    store = stp.stores.SQLiteStore(path, mode="ro")
+    assert store.verify()  # what the chain alone cannot show
+    run_id = record["report"]["model"]["run_id"]
+    with pytest.raises(stp.exceptions.ComplianceError, match="audit event 4 \\(prediction\\)"):
+        stp.compliance_report(store=store, run_id=run_id, **DEPLOYER)
+    with pytest.raises(ReportVerificationError) as info:
+        verify(_write(tmp_path, record["report"]), store=store)
+    assert any("audit event 4 (prediction) holds a payload" in p for p in info.value.problems)
