@@ -14,6 +14,7 @@ The estimator, its ``lineage_`` and the store never disagree:
 import contextlib
 import contextvars
 import numbers
+import warnings
 
 from sklearn.base import clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
@@ -21,9 +22,11 @@ from sklearn.utils.validation import check_is_fitted
 from ._lineage._capture import check_aligned, resolve_row_ids
 from ._lineage._current import check_unchanged
 from ._lineage._record import recording
-from ._lineage._stats import source_stats
+from ._lineage._stats import empty_columns, empty_columns_message, source_stats
 from ._prediction_log import check_log_predictions, remember_answering_parts
+from .exceptions import LineageWarning
 from .utils._delegation import SourcesTravelMixin
+from .utils._stack import user_stacklevel
 
 __all__ = ["library_fit", "run_context"]
 
@@ -190,6 +193,11 @@ class TracedMixin(SourcesTravelMixin):
                 result = fit_method(X, y, **params)
                 lineage = self._build_lineage(X, ids, context)
                 lineage.source_stats = source_stats(X, y, ids, classes=is_classifier(self))
+                empty = empty_columns(lineage.source_stats, len(ids))
+                if empty:
+                    warnings.warn(
+                        empty_columns_message(empty), LineageWarning, stacklevel=user_stacklevel()
+                    )
                 _label(lineage)
                 self.lineage_ = lineage
                 if store is not None:

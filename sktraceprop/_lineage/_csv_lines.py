@@ -35,6 +35,15 @@ def check_options(kwargs):
         raise ValueError(
             f"sktraceprop.read_csv supports engine='c' or 'python', not {kwargs['engine']!r}."
         )
+    # pandas' python engine drops rows that are blank once unquoted (a quoted '""', a
+    # line of non-breaking spaces), which the C tokenizer the line finder models keeps;
+    # nrows can then stop on a later line than the line finder's, with the same count.
+    if kwargs.get("engine") == "python" and kwargs.get("nrows") is not None:
+        raise ValueError(
+            "sktraceprop.read_csv does not support nrows with engine='python': the rows "
+            "pandas' python engine drops as blank would shift line numbers. Use the "
+            "default engine, or read with pandas and use sktraceprop.from_pandas."
+        )
     if kwargs.get("on_bad_lines", "error") != "error":
         raise ValueError(
             "sktraceprop.read_csv requires on_bad_lines='error': skipped lines would shift "
@@ -149,4 +158,31 @@ def data_lines(scan, n_rows, kwargs, where):
             f"{where} to physical lines ({max(stop, 0)} records found); read it with "
             "pandas and use sktraceprop.from_pandas (lines become row positions)."
         )
+    footer = int(kwargs.get("skipfooter", 0) or 0)
+    if footer and n_rows and not _footer_ends_file(scan, footer):
+        raise LineageError(
+            f"sktraceprop.read_csv: {where}: skipfooter={footer}, but blank, comment or "
+            "skipped lines follow the first footer record; pandas' python engine counts "
+            "them as footer lines, so which rows it kept cannot be guaranteed. Remove "
+            "them, or read with pandas and use sktraceprop.from_pandas."
+        )
     return scan.lines[first : first + n_rows]
+
+
+def _line_ends(text):
+    return text.count(b"\r") + text.count(b"\n") - text.count(b"\r\n")
+
+
+def _footer_ends_file(scan, footer):
+    """Whether the last ``footer`` records fill the file's last lines, with no line
+    between or after them.
+
+    pandas' python engine (which ``skipfooter`` needs) drops the rows of the file's last
+    ``footer`` lines, counting blank, comment and skipped lines too; the line finder
+    drops the last ``footer`` records. They agree exactly when those lines are records.
+    """
+    first = scan.n_records - footer
+    if first < 0 or scan.n_lines is None:
+        return False
+    covered = sum(1 + _line_ends(scan.samples[g]) for g in range(first, scan.n_records))
+    return covered == scan.n_lines - int(scan.lines[first]) + 1

@@ -258,6 +258,9 @@ class Scan:
         Records emitted (at most ``max_records``).
     status : str or None
         Why pandas would fail, or None.
+    n_lines : int or None
+        Physical lines of the file (an unfinished last line counts), when it was scanned
+        to its end.
     """
 
     sha256: str
@@ -266,6 +269,7 @@ class Scan:
     samples: dict = field(default_factory=dict)
     n_records: int = 0
     status: str = None
+    n_lines: int = None
 
 
 _NO_MASKS = np.zeros((4, 0), np.uint64)
@@ -347,6 +351,9 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
     st = None
     base = 0
     tail, tail_base = b"", 0
+    last_byte = term
+    start = 0  # where the text starts (after a byte order mark)
+    complete = False  # scanned to the end (not stopped by max_records)
     with open(path, "rb") as fh:
         raw = _Hashing(fh)
         stream = _decompressed(raw, method, path)
@@ -354,7 +361,8 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
         chunks = _first_at_least(chunks, 3)
         for chunk in chunks:
             if st is None:
-                st = K.new_state(3 if chunk[:3] == b"\xef\xbb\xbf" else 0)
+                start = 3 if chunk[:3] == b"\xef\xbb\xbf" else 0
+                st = K.new_state(start)
             if max_records >= 0 and st[K.S_N_REC] >= max_records:
                 break  # nrows reached: the rest is only hashed
             buf = np.frombuffer(chunk, dtype=np.uint8)
@@ -435,6 +443,9 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
             else:
                 tail, tail_base = b"", base + len(chunk)
             base += len(chunk)
+            last_byte = chunk[-1]
+        else:
+            complete = True
         raw.drain()
     status = None
     if st is None:
@@ -458,7 +469,19 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
             lines = np.append(lines, st[K.S_REC_LINE])
             st[K.S_N_REC] += 1
     samples = {**kept.samples, **kept.recent}
-    return Scan(raw.sha.hexdigest(), raw.n_bytes, lines, samples, int(st[K.S_N_REC]), status)
+    n_lines = None
+    if complete and int(st[K.S_COUNTED]) == base:
+        # (no unfinished line after a last line end, nor in a file of a byte order mark)
+        n_lines = int(st[K.S_LINE]) - (last_byte in (10, 13, term) or base == start)
+    return Scan(
+        raw.sha.hexdigest(),
+        raw.n_bytes,
+        lines,
+        samples,
+        int(st[K.S_N_REC]),
+        status,
+        n_lines,
+    )
 
 
 def check_stable(before, after, n_bytes, where):

@@ -14,13 +14,41 @@ def _sentinels(n):
     return np.array([f"__stp{j}__" for j in range(n)], dtype=object)
 
 
+#: scikit-learn transformers whose outputs keep their input's name but are computed
+#: from the other columns of the row too: multivariate imputers (a missing value is
+#: filled from the row's other columns) and ``Normalizer`` (divides by the row's norm).
+_ROW_MIXING = frozenset({"IterativeImputer", "KNNImputer", "Normalizer"})
+
+
+def _mixes_rows(est):
+    """Whether ``est`` is (or subclasses) one of :data:`_ROW_MIXING`."""
+    return any(
+        cls.__module__.startswith("sklearn.") and cls.__name__ in _ROW_MIXING
+        for cls in type(est).__mro__
+    )
+
+
 def _leaf(est, names):
     """Dependencies of a leaf transformer, read from its feature names on sentinel inputs.
 
     Output names that embed the input names (one-hot ``sex_F``, polynomial ``a b``,
     one-to-one scalers) reveal exactly which inputs they use; names that do not
-    (``pca0``) depend on every input.
+    (``pca0``) depend on every input, and so do the outputs of transformers that mix
+    the columns of a row under one-to-one names (:data:`_ROW_MIXING`; their missing
+    indicators excepted).
     """
+    out = _leaf_by_names(est, names)
+    if out is None or not _mixes_rows(est):
+        return out
+    real, deps = out
+    return real, [
+        dep if str(name).startswith("missingindicator_") else list(names)
+        for name, dep in zip(real, deps)
+    ]
+
+
+def _leaf_by_names(est, names):
+    """Dependencies read from the feature names alone (see :func:`_leaf`)."""
     if not hasattr(est, "get_feature_names_out"):
         return None
     n = len(names)

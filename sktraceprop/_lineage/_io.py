@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..exceptions import LineageError, LineageLostError
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
+from ._csv_python import python_engine_line
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
@@ -177,9 +178,14 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         For options whose rows cannot be mapped to lines: ``chunksize``, ``iterator``,
         ``memory_map``, ``delim_whitespace``, ``dialect``, a ``sep`` longer than one
         byte (a regex, or ``r"\t"``: use ``"\t"``), a list ``header``,
-        ``engine="pyarrow"`` and ``on_bad_lines`` other than ``"error"``.
+        ``engine="pyarrow"``, ``nrows`` with ``engine="python"`` and
+        ``on_bad_lines`` other than ``"error"``.
     LineageError
-        If physical lines cannot be guaranteed for this file and these options.
+        If physical lines cannot be guaranteed for this file and these options (with
+        ``skipfooter``: blank, comment or skipped lines among or after the footer
+        records, which pandas' python engine counts as footer lines; with
+        ``engine="python"`` or ``skipfooter``: a row that engine drops as blank, such as
+        a quoted ``""``, which the C tokenizer reads).
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(
@@ -217,6 +223,24 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         finally:
             scan = background.result()
     check_stable(before, os.stat(path), scan.n_bytes, path)
+    if kwargs.get("engine") == "python":
+        found = python_engine_line(path, kwargs, scan.lines)
+        if found is not None:
+            line, how = found
+            what = (
+                "is skipped by skiprows before the header and ends inside a quoted field: "
+                "pandas' python engine skips it as one line, its C tokenizer with the "
+                "lines up to the closing quote"
+                if how == "skipped"
+                else "starts a row that pandas' python engine drops as blank once "
+                "unquoted and cut at the comment character, and that its C tokenizer keeps"
+            )
+            raise LineageError(
+                f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "
+                "skipfooter, which needs it); the lines of the rows after it cannot be "
+                "guaranteed. Read without skipfooter and engine='python', or with pandas "
+                "and use sktraceprop.from_pandas."
+            )
     lines = data_lines(scan, len(df), kwargs, path)
     check_content(df, scan, kwargs, path)
     if source_id is None:

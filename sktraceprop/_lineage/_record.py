@@ -10,10 +10,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from ..exceptions import LineageWarning
+from ..utils._stack import user_stacklevel
 from ._features import feature_lineage, unknown_step
 from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import distinct_codes
-from ._run import Lineage, Op, library_versions
+from ._run import Lineage, Op, column_origins, library_versions
 from ._source import REGISTRY, utc_now
 from ._witness import changed_columns, changed_note
 
@@ -108,7 +109,7 @@ def resample_ids(ids, steps):
                 "may create synthetic rows, so the rows the final estimator saw cannot be "
                 "traced past it. Lineage records the rows given to fit."
             )
-            warnings.warn(message, LineageWarning, stacklevel=4)
+            warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
             notes.append(message)
             return ids, notes, False
         ids = ids[np.asarray(indices)]
@@ -219,8 +220,17 @@ def changes(X, ids, sources=None, upstream=None):
 
 def _unsourced_columns(run):
     """Input columns used by the run's features that no source of its rows holds."""
-    top = [int(c) for c in distinct_codes(run.row_ids)]
-    if not top or any(not run.sources[c].columns for c in top):
-        return []  # sources without column names (plain arrays): nothing to compare
     used = dict.fromkeys(c for cols in run.feature_lineage.values() for c in cols or ())
-    return [c for c in used if not any(run._column_origins(code, c)[0] for code in top)]
+    return unsourced_columns(used, run.row_ids, run.sources)
+
+
+def unsourced_columns(columns, ids, sources):
+    """Of ``columns``, those that no source of rows ``ids`` holds (through merges and
+    aggregates too): computed or renamed outside the pipeline, of unknown origin.
+    ``sources``: code -> :class:`Source`, with the parents of derived sources."""
+    top = [int(c) for c in distinct_codes(ids)]
+    if not top or any(int(c) not in sources or not sources[int(c)].columns for c in top):
+        return []  # sources without column names (plain arrays): nothing to compare
+    return [
+        str(c) for c in columns if not any(column_origins(sources, code, c)[0] for code in top)
+    ]

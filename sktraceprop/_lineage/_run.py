@@ -203,26 +203,9 @@ class Lineage:
     def _ops_for(self, row_sources):
         return [op.name for op in self.ops if op.sources is None or row_sources & set(op.sources)]
 
-    def _column_origins(self, code, column, through=()):
+    def _column_origins(self, code, column):
         """Leaf sources (and the aggregates passed on the way) behind one column."""
-        source = self.sources.get(int(code))
-        if source is None:
-            return set(), set()
-        if not source.derived:
-            return ({source.source_id} if column in source.columns else set()), set()
-        refs = (source.columns_from or {}).get(column, [])
-        leaves, aggregates = set(), set()
-        if source.kind == "aggregate":
-            aggregates.add(source.source_id)
-        for parent, parent_column in refs:
-            if (int(parent), parent_column) in through:
-                continue
-            sub_leaves, sub_aggs = self._column_origins(
-                parent, parent_column, (*through, (int(code), column))
-            )
-            leaves |= sub_leaves
-            aggregates |= sub_aggs
-        return leaves, aggregates
+        return column_origins(self.sources, code, column)
 
     def _feature_origins(self):
         top = [int(c) for c in np.unique(codes_of(self.row_ids))]
@@ -357,3 +340,26 @@ class Lineage:
             f"{self.n_samples} rows ({counts}); {len(self.ops)} ops, "
             f"{len(self.feature_lineage)} features>"
         )
+
+
+def column_origins(sources, code, column, through=()):
+    """Leaf sources (and the aggregates passed on the way) behind ``column`` of the
+    source ``code``; ``sources`` maps codes to :class:`Source` (empty sets if unknown)."""
+    source = sources.get(int(code))
+    if source is None:
+        return set(), set()
+    if not source.derived:
+        return ({source.source_id} if column in source.columns else set()), set()
+    refs = (source.columns_from or {}).get(column, [])
+    leaves, aggregates = set(), set()
+    if source.kind == "aggregate":
+        aggregates.add(source.source_id)
+    for parent, parent_column in refs:
+        if (int(parent), parent_column) in through:
+            continue
+        sub_leaves, sub_aggs = column_origins(
+            sources, parent, parent_column, (*through, (int(code), column))
+        )
+        leaves |= sub_leaves
+        aggregates |= sub_aggs
+    return leaves, aggregates

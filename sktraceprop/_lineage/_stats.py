@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..exceptions import LineageError
 from ._ids import codes_of, distinct_codes
 from ._source import REGISTRY
 
@@ -193,6 +194,11 @@ def source_stats(X, y, ids, classes):
         the number of ``missing`` targets) and ``missing`` (column -> count of missing
         values, only the columns that have some). When ``X``'s type allows no count,
         ``columns`` is None and ``missing_note`` says why. Empty for no rows.
+        Where rows were built by :func:`sktraceprop.merge`, ``through_merges`` holds
+        the same record for every source of their parents (a training row counts once
+        per source it has a line in): ``n_rows`` training rows built from it, the label
+        balance of those rows, and ``missing`` over the columns of ``X`` that the
+        source itself has (``columns_checked`` lists them).
     """
     ids = np.asarray(ids, dtype=np.int64)
     if ids.size == 0:
@@ -220,4 +226,103 @@ def source_stats(X, y, ids, classes):
         if counts is not None:
             record["missing"] = {names[j]: int(counts[s, j]) for j in np.flatnonzero(counts[s])}
         out["sources"].append(record)
+    if any(REGISTRY.by_code(int(c)).kind == "merge" for c in codes):
+        try:
+            merged = _through_merges(X, y, ids, classes, None if counts is None else names)
+        except LineageError as exc:  # a merge whose parent rows stayed in another process
+            out["through_merges_note"] = f"not counted in this process: {exc}"
+        else:
+            if merged:
+                out["through_merges"] = merged
     return out
+
+
+def _through_merges(X, y, ids, classes, names):
+    """One statistics record per source reached through merged rows (see above)."""
+    from ._rows import expand
+
+    pos, leaf_ids, via = expand(ids, REGISTRY.by_code)
+    merged = np.fromiter((v is not None for v in via), bool, via.size)
+    if not merged.any():
+        return []
+    pairs = pd.DataFrame(
+        {
+            "pos": pos[merged],
+            "code": codes_of(leaf_ids[merged]),
+            "direct": codes_of(ids[pos[merged]]),
+        }
+    ).drop_duplicates(["pos", "code"])
+    y_arr = None if y is None else np.asarray(y)
+    frame = isinstance(X, pd.DataFrame) and names is not None
+    memo = {}
+    out = []
+    for code, part in pairs.groupby("code", sort=True):
+        rows = np.sort(part["pos"].to_numpy())
+        record = {
+            "code": int(code),
+            "source_id": REGISTRY.by_code(int(code)).source_id,
+            "n_rows": int(rows.size),
+            "labels": _label_stats(None if y_arr is None else y_arr[rows], None, 1, classes)[0],
+        }
+        if frame:
+            # the columns of X whose values come from this source in every merge its
+            # rows went through (a merge records where each of its columns came from)
+            checked = [
+                j
+                for j, name in enumerate(names)
+                if all(
+                    int(code) in _leaf_codes(int(d), X.columns[j], memo)
+                    for d in pd.unique(part["direct"])
+                )
+            ]
+            sub_names, counts = _missing_counts(X.iloc[rows, checked], None, 1)
+            record["columns_checked"] = sub_names
+            record["missing"] = {
+                sub_names[j]: int(counts[0, j]) for j in np.flatnonzero(counts[0])
+            }
+        out.append(record)
+    return out
+
+
+def _leaf_codes(code, column, memo, depth=0):
+    """Codes of the non-merged sources the values of ``column`` of source ``code`` come
+    from; empty where the record does not say."""
+    key = (code, column)
+    if key not in memo:
+        source = REGISTRY.by_code(code)
+        if source.kind != "merge":
+            memo[key] = {code} if column in source.columns else set()
+        elif depth > 64 or not source.columns_from or column not in source.columns_from:
+            memo[key] = set()
+        else:
+            memo[key] = set().union(
+                *(
+                    _leaf_codes(int(c), parent_column, memo, depth + 1)
+                    for c, parent_column in source.columns_from[column]
+                )
+            )
+    return memo[key]
+
+
+def empty_columns(stats, n_rows):
+    """Columns of the data given to fit that are missing in every one of its rows."""
+    if not stats or not n_rows or stats.get("columns") is None:
+        return []
+    total = {}
+    for record in stats["sources"]:
+        for name, count in record.get("missing", {}).items():
+            total[name] = total.get(name, 0) + count
+    return [name for name in stats["columns"] if total.get(name, 0) == n_rows]
+
+
+def empty_columns_message(columns):
+    """The warning of a traced fit whose data has columns missing in every row."""
+    listed = ", ".join(repr(c) for c in columns[:5]) + (" ..." if len(columns) > 5 else "")
+    return (
+        f"column(s) {listed} of the data given to fit are missing (NaN) in every row. If "
+        "they were taken from another traced frame by index alignment (df[col] = "
+        "other[col], df.join(other), df + other, pd.concat(axis=1), where(cond, other)), "
+        "note that the index of a traced frame holds its row ids (stp_row_id), which "
+        "the rows of two sources never share, so pandas matched no row: join with "
+        "stp.merge on a key column, or assign values by position (other[col].to_numpy())"
+    )

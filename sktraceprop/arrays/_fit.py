@@ -57,6 +57,11 @@ def fit_row_ids(x):
     n = shape[0] if shape else 1
     if rm.n is None:
         rm = rmap.spread(rm, n)
+    elif rm.n != n:
+        raise LineageLostError(
+            f"the traced {framework} array given to fit has a row map of {rm.n} rows for "
+            f"{n} rows (a bug in sktraceprop; please report the operations)"
+        )
     if len(rm.ids) == 1 and not rm.pools and bool(rm.ids[0].all()):
         # one source row per row: the array's own ids, shared (copied only if strided)
         return np.ascontiguousarray(rm.ids[0])

@@ -157,6 +157,8 @@ def operand(x):
     dtype (never its data). Cheap: it runs once per operation."""
     if type(x) in _PLAIN or type(x) is slice or x is Ellipsis:
         return x
+    if isinstance(x, type):
+        return x.__name__  # a dtype given as a class (np.float32), whose shape is a descriptor
     shape = getattr(x, "shape", None)
     if shape is None:
         if type(x) in (list, tuple):

@@ -41,6 +41,26 @@ def positions(shape):
     return np.broadcast_to(column, shape)
 
 
+def reshaped(rm, plain, out_shape, order="C", via="reshape"):
+    """Map after NumPy reads the elements of ``plain`` in ``order`` ("C", "F", or "A"
+    and "K", which follow the memory layout) into ``out_shape`` (reshape, ravel)."""
+    if rm.n is None or rm.dropped is not None:
+        return rm
+    shape = plain.shape
+    if order in ("A", "K") and len(shape) > 1 and not plain.flags.c_contiguous:
+        if plain.flags.f_contiguous:
+            order = "F"
+        elif order == "K":
+            # memory order, neither C nor F (a strided view): an array of row positions
+            # with the same layout is read the same way
+            pos = np.empty_like(plain, dtype=np.int64)
+            pos[...] = positions(shape)
+            return rmap.from_positions(rm, pos.ravel("K").reshape(out_shape))
+    if order == "F":
+        return rmap.from_positions(rm, positions(shape).reshape(out_shape, order="F"))
+    return rmap.reshape(rm, shape, out_shape, via)
+
+
 def _by_positions(rm, key, shape):
     return rmap.from_positions(rm, positions(shape)[key])
 
@@ -54,9 +74,16 @@ def _one_row(item, n):
     return slice(k, k + 1)
 
 
+def _fields(key):
+    """True for a field name or a list of them (a structured array's columns)."""
+    if isinstance(key, str):
+        return True
+    return isinstance(key, list) and bool(key) and all(isinstance(k, str) for k in key)
+
+
 def index_map(rm, key, shape):
     """Map of ``x[key]`` where ``x`` has ``shape`` and map ``rm``."""
-    if rm.n is None or rm.dropped is not None or not shape:
+    if rm.n is None or rm.dropped is not None or not shape or _fields(key):
         return rm
     n = shape[0]
     items = key if isinstance(key, tuple) else (key,)
@@ -121,6 +148,10 @@ def assign_map(rm, key, shape, value, value_shape, via="setitem"):
         return rm
     if value.dropped is not None:
         return value
+    if _fields(key):
+        # some fields of every element: each row keeps its parents and gains the value's
+        new = assign_map(rm, Ellipsis, shape, value, value_shape, via)
+        return rmap.merge([rm, new], rm.n) if rm.n == new.n else new
     written = np.zeros(shape, bool)
     written[key] = True
     if rm.n is None or not shape:
@@ -201,6 +232,6 @@ def _scatter(value, target, source, n):
 
 def written_rows(written):
     """``(full, touched)`` rows of a boolean mask of written elements (first axis = rows)."""
-    per_row = written.reshape(written.shape[0], -1)
+    per_row = written.reshape(written.shape[0], -1) if written.size else written[:, :0]
     touched = per_row.any(axis=1)
     return per_row.all(axis=1) & touched, touched

@@ -385,7 +385,7 @@ _ELEMENTWISE = set(
     sqrt rsqrt cbrt abs integer_pow square erf erfc erf_inv lgamma digamma eq ne lt le gt
     ge and or not xor select_n convert_element_type clamp nextafter copy copy_p
     reduce_precision real imag conj complex shift_left shift_right_logical
-    shift_right_arithmetic population_count optimization_barrier""".split()
+    shift_right_arithmetic population_count optimization_barrier stop_gradient""".split()
 )
 _REDUCTIONS = set(
     """reduce_sum reduce_max reduce_min reduce_prod reduce_and reduce_or reduce_xor argmax
@@ -465,8 +465,10 @@ def _rule(eqn, inputs, outvals):
             return [rmap.concat(rows)]
         parts = [(m, s + (1,)) for _, m, s in traced]
         return [rmap.elementwise(parts, out_shapes[0], name)]
-    if name in ("gather", "dynamic_slice", "pad"):
+    if name in ("gather", "dynamic_slice"):
         return _with_rest(_by_positions(eqn, inputs, rm0, s0), traced, name, 1, skip_index=True)
+    if name == "pad":
+        return [_pad(eqn, inputs, rm0, s0)]
     if name == "split":
         axis = params["axis"]
         if axis != 0 or rm0.n is None:
@@ -507,12 +509,37 @@ def _positions(shape):
     return jnp.broadcast_to(column, shape)
 
 
+def _pad(eqn, inputs, rm0, s0):
+    """``pad``: the rows of the operand by position; the padding value (data, unlike
+    an index) is a parent of every row it fills."""
+    if rm0.n is None or rm0.dropped is not None or not s0:
+        rm, pos = rm0, None
+    else:
+        pos = _positions_after(eqn, inputs, s0)
+        rm = rmap.from_positions(rm0, pos)
+    value = inputs[1][1]
+    if value is None or rm.dropped is not None:
+        return rm
+    if value.dropped is not None:
+        return value
+    filled = rmap.collapse(value, "pad")
+    if pos is None:
+        return rmap.merge([rm, filled], None)
+    padded = (pos.reshape(len(pos), -1) < 0).any(axis=1) if pos.size else np.zeros(len(pos), bool)
+    return rmap.overwrite(rm, np.zeros(rm.n, bool), padded, rmap.spread(filled, rm.n))
+
+
 def _by_positions(eqn, inputs, rm0, s0):
     """Run the data-moving primitive on row positions: output row j holds those rows."""
     if rm0.n is None or rm0.dropped is not None:
         return rm0
     if not s0:
         return rm0
+    return rmap.from_positions(rm0, _positions_after(eqn, inputs, s0))
+
+
+def _positions_after(eqn, inputs, s0):
+    """The row position of each output element (``-1``: none) of the primitive."""
     operands = [_positions(s0)] + [i[0] for i in inputs[1:]]
     if eqn.primitive.name == "pad":
         operands[1] = jnp.asarray(-1, jnp.int32)
@@ -521,8 +548,7 @@ def _by_positions(eqn, inputs, rm0, s0):
         params["fill_value"] = -1
     bound = eqn.primitive.bind(*operands, **eqn.primitive.get_bind_params(params))
     pos = np.asarray(bound).astype(np.int64)
-    pos = np.where((pos >= 0) & (pos < s0[0]), pos, -1)
-    return rmap.from_positions(rm0, pos)
+    return np.where((pos >= 0) & (pos < s0[0]), pos, -1)
 
 
 def _dot_general(params, inputs, out_shape):

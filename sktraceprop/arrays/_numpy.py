@@ -21,7 +21,7 @@ from ._elide import LAST as _LAST
 from ._elide import MIN_BYTES as _MIN_ELIDE
 from ._elide import note, temporary
 from ._graph import _MODE, NOT_RECORDED, operand, record
-from ._index import assign_map, index_map, positions, written_rows
+from ._index import assign_map, index_map, reshaped, written_rows
 from ._state import _EPOCH, _WRITES, CAPTURED, JAX_TRACING, STALE, is_stale, note_write
 
 __all__ = ["TracedArray"]
@@ -351,13 +351,16 @@ def _ufunc_call(ufunc, method, inputs, kwargs):
             targets = (targets,)
         kwargs["out"] = tuple(_split(t)[0] for t in targets)
     extra = []
+    for key, value in kwargs.items():
+        # a traced ``where`` chooses the elements, a traced ``initial`` is reduced in:
+        # both are read (``out`` is written)
+        if key != "out" and value is not None and not isinstance(value, bool):
+            pv, rv, nv = _split(value)
+            if rv is not None:
+                kwargs[key] = pv
+                extra.append((rv, np.shape(pv)))
+                nodes.extend(nv)
     where = kwargs.get("where")
-    if where is not None and not isinstance(where, bool):
-        pw, rw, nw = _split(where)
-        kwargs["where"] = pw
-        if rw is not None:
-            extra.append((rw, np.shape(pw)))
-            nodes.extend(nw)
     result = getattr(ufunc, method)(*plain, **kwargs)
     name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
     if method == "at":
@@ -525,16 +528,14 @@ def _reduction(name, default=None):
 
     def method(self, axis=default, *args, **kwargs):
         plain = _plain(self)
+        read = ()
         if fast is not None and not args and not kwargs:
             target = None
             out = fast(plain, axis)
             if out is None:
                 out = base(plain, axis)
         elif args or kwargs:
-            target = kwargs.get("out")
-            if target is not None:
-                kwargs["out"] = _split(target)[0]
-            out = base(plain, axis, *args, **kwargs)
+            out, target, read = _call_unwrapped(base, plain, axis, args, kwargs)
         else:
             target = None
             out = base(plain, axis)
@@ -557,10 +558,15 @@ def _reduction(name, default=None):
                     or (axis % ndim == 0 if type(axis) is int else _hits_rows(axis, ndim))
                 ):
                     rm = rmap.collapse(rm, name)
+            parents = (parent,)
+            if read:
+                # a traced ``where`` (or other argument) decides what counts
+                rm = _with_read(rm, plain.shape, read, name)
+                parents += tuple(n for _, _, nodes in read for n in nodes)
             if mode == "op":
-                node = (name, (parent,), {"axis": axis}, "numpy")
+                node = (name, parents, {"axis": axis}, "numpy")
             else:
-                node = record(name, (parent,), {"axis": axis}, "numpy", mode)
+                node = record(name, parents, {"axis": axis}, "numpy", mode)
         if target is not None and type(target) is TracedArray:
             _set_rows(target, rm, node, False)
             return target
@@ -573,6 +579,48 @@ def _reduction(name, default=None):
     method.__name__ = name
     method.__doc__ = getattr(_nd, name).__doc__
     return method
+
+
+def _call_unwrapped(base, plain, axis, args, kwargs):
+    """``base(plain, axis, *args, **kwargs)`` with traced arguments unwrapped:
+    ``(result, out target or None, [(map, shape, nodes)] of the traced arguments read)``.
+    An ``out`` given by position is found as the argument NumPy returns."""
+    split_args = [_split(a) for a in args]
+    split_kwargs = {k: _split(v) for k, v in kwargs.items()}
+    out = base(
+        plain, axis, *[p for p, _, _ in split_args], **{k: v[0] for k, v in split_kwargs.items()}
+    )
+    target = kwargs.get("out")
+    read = []
+    for a, (p, rm, nodes) in zip(args, split_args):
+        if target is None and p is out and type(a) is TracedArray:
+            target = a
+        elif rm is not None:
+            read.append((rm, np.shape(p), nodes))
+    for k, (p, rm, nodes) in split_kwargs.items():
+        if k != "out" and rm is not None:
+            read.append((rm, np.shape(p), nodes))
+    return out, target, read
+
+
+def _with_read(rm, shape, read, name):
+    """``rm`` (the map of a reduction of an array of ``shape`` that kept its rows, or
+    not) after reading the traced arguments ``read``: an argument with the array's rows
+    (a ``where`` mask) gives each row its own row, any other is pooled into every row."""
+    for m, s, _ in read:
+        if rm.dropped is not None:
+            return rm
+        if m.dropped is not None:
+            return m
+        if rm.n is not None and m.n is not None and len(s) == len(shape) and s[0] == rm.n:
+            rm = rmap.merge([rm, m], rm.n)
+        elif rm.n is not None and m.n is not None and len(s) == len(shape) and s[0] == 1:
+            rm = rmap.merge([rm, rmap.spread(m, rm.n)], rm.n)
+        elif rm.n is None:
+            rm = rmap.merge([rm, rmap.collapse(m, name)], None)
+        else:
+            rm = rmap.with_parents(rm, rmap.collapse(m, name))
+    return rm
 
 
 def _layout(attr):
@@ -888,6 +936,34 @@ class TracedArray(np.ndarray):
         rm = _view_map(_rows_of(self), plain, out)
         return _result(out, rm, "view", (_node_of(self),), {"dtype": str(out.dtype)})
 
+    @property
+    def flat(self):
+        """A flat iterator over the array (as ``ndarray.flat``); writes through it update
+        the row ids of the rows they reach."""
+        return _Flat(self)
+
+    @flat.setter
+    def flat(self, value):
+        _Flat(self)[...] = value
+
+    def setfield(self, val, dtype, offset=0):
+        pv, rv, nv = _split(val)
+        plain = _view(self, _nd)
+        plain.setfield(pv, dtype, offset)
+        mode = _MODE.get()
+        if mode == "none":
+            _set_rows(self, NOT_RECORDED, None, False)
+            return
+        old = _rows_of(self)
+        value = rmap.EMPTY if rv is None else rv
+        new = assign_map(old, Ellipsis, plain.shape, value, np.shape(pv), "setfield")
+        whole = offset == 0 and np.dtype(dtype).itemsize == plain.dtype.itemsize
+        if not whole and new is not old:
+            # only some bytes of each element were written: the rows keep their parents
+            new = rmap.merge([old, new], old.n) if old.n == new.n else new
+        node = record("setfield", (_node_of(self), *nv), None, "numpy", mode)
+        _set_rows(self, new, node, False, old=old)
+
     def round(self, decimals=0, out=None):
         return self.__array_function__(np.round, (), (self,), {"decimals": decimals, "out": out})
 
@@ -995,6 +1071,44 @@ class TracedArray(np.ndarray):
         return _rebuild, (plain, _rows_of(self), _node_of(self), sources_of(self))
 
 
+class _Flat:
+    """``x.flat`` of a traced array: reads give what ``x.ravel()[key]`` gives (a copy,
+    as NumPy's flat iterator does), writes go through :func:`np.put`'s lineage."""
+
+    __slots__ = ("_array",)
+
+    def __init__(self, array):
+        self._array = array
+
+    def __getitem__(self, key):
+        out = self._array.ravel()[key]
+        return out.copy() if isinstance(out, _nd) else out
+
+    def __setitem__(self, key, value):
+        from ._numpy_functions import flat_write
+
+        flat_write(self._array, key, value)
+
+    def __iter__(self):
+        return iter(_view(self._array, _nd).flat)
+
+    def __len__(self):
+        return self._array.size
+
+    def __array__(self, dtype=None, copy=None):
+        return np.array(_view(self._array, _nd).flat, dtype=dtype)
+
+    @property
+    def base(self):
+        return self._array
+
+    def copy(self):
+        return self._array.flatten()
+
+    def __getattr__(self, name):  # index, coords
+        return getattr(_view(self._array, _nd).flat, name)
+
+
 def _rebuild(plain, rm, node, sources):
     from .._lineage._source import REGISTRY
 
@@ -1032,18 +1146,7 @@ def _same_rows(arr, out, name, params):
 
 
 def _shaped(arr, plain, out, name, params):
-    rm = _rows_of(arr)
-    order = params.get("order", "C")
-    if rm.n is not None and rm.dropped is None:
-        if order == "F" or (
-            order in ("A", "K")
-            and plain.ndim > 1
-            and plain.flags.f_contiguous
-            and not plain.flags.c_contiguous
-        ):
-            rm = rmap.from_positions(rm, positions(plain.shape).reshape(out.shape, order="F"))
-        else:
-            rm = rmap.reshape(rm, plain.shape, out.shape, name)
+    rm = reshaped(_rows_of(arr), plain, out.shape, params.get("order", "C"), name)
     return _result(out, rm, name, (_node_of(arr),), params)
 
 

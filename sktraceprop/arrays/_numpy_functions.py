@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _rowmap as rmap
 from ._graph import _MODE, NOT_RECORDED, operand, record
-from ._index import positions, written_rows
+from ._index import positions, reshaped, written_rows
 from ._numpy import TracedArray, node_of, plain_of, reduce_map, rows_of, set_rows, split, wrap
 
 HANDLED = {}
@@ -106,6 +106,16 @@ def _pooled(rm, extra, out, name):
     return rmap.merge([rm, rmap.spread(pooled, rm.n)], rm.n)
 
 
+def _positional_out(args, plain_args, out, maps):
+    """The traced array given as ``out`` by position (NumPy returns it), or None; its
+    old rows are not read, so its map is taken out of ``maps``."""
+    for k in range(1, len(args)):
+        if plain_args[k] is out and type(args[k]) is TracedArray:
+            maps.pop(k, None)
+            return args[k]
+    return None
+
+
 def _handle(func, rule, name, *args, **kwargs):
     mode = _MODE.get()
     plain_args, plain_kwargs, maps, nodes = _unwrap(args, kwargs)
@@ -113,6 +123,8 @@ def _handle(func, rule, name, *args, **kwargs):
     if target is not None:
         plain_kwargs["out"] = split(target)[0]
     out = func(*plain_args, **plain_kwargs)
+    if target is None and len(args) > 2:
+        target = _positional_out(args, plain_args, out, maps)
     if mode == "none":
         rm = NOT_RECORDED
         node = None
@@ -135,14 +147,24 @@ def unmodelled(func, args, kwargs):
     plain_args = [_deep_plain(a) for a in args]
     plain_kwargs = {k: _deep_plain(v) for k, v in kwargs.items()}
     out = func(*plain_args, **plain_kwargs)
+    target = kwargs.get("out")
+    if target is None:
+        # an ``out`` given by position is what NumPy returns: written, not read
+        for a, p in zip(args[1:], plain_args[1:]):
+            if p is out and type(a) is TracedArray:
+                target = a
+                found = [x for x in found if x is not a]
+                break
     if mode == "none":
+        if type(target) is TracedArray:
+            set_rows(target, NOT_RECORDED, None)
+            return target
         return _wrap_all(out, NOT_RECORDED, None)
     name = getattr(func, "__name__", "function")
     maps_all = [rows_of(x) if type(x) is TracedArray else x._stp_rows for x in found]
     rm = rmap.merge([rmap.collapse(m, name) for m in maps_all], None)
     nodes = tuple(node_of(x) if type(x) is TracedArray else x._stp_node for x in found)
     node = record(name, nodes, {"modelled": False}, "numpy", mode)
-    target = kwargs.get("out")
     if type(target) is TracedArray:
         set_rows(target, rm, node)
         return target
@@ -334,17 +356,7 @@ def _ravel(out, args, kwargs, maps):
 
 
 def _reshaped(rm, shape, out_shape, order, plain):
-    if rm.n is None or rm.dropped is not None:
-        return rm
-    fortran = order == "F" or (
-        order in ("A", "K")
-        and len(shape) > 1
-        and plain.flags.f_contiguous
-        and not plain.flags.c_contiguous
-    )
-    if fortran:
-        return rmap.from_positions(rm, positions(shape).reshape(out_shape, order="F"))
-    return rmap.reshape(rm, shape, out_shape)
+    return reshaped(rm, np.asarray(plain), out_shape, order)
 
 
 def _moved(rm, first_axis, ndim, name):
@@ -650,11 +662,11 @@ def _concat_rows(items, out_shape, axis, name):
     return rmap.elementwise(parts, out_shape, name) if parts else rmap.EMPTY
 
 
-def _concatenate_fast(arrays, axis=0, **kwargs):
+def _concatenate_fast(arrays, axis=0, *more, **kwargs):
     """``np.concatenate`` of traced and plain arrays along an axis: the common case,
     answered without the general handler; anything else goes to it."""
-    if kwargs or type(arrays) not in (list, tuple) or type(axis) is not int:
-        return _GENERAL[np.concatenate](arrays, axis, **kwargs)
+    if more or kwargs or type(arrays) not in (list, tuple) or type(axis) is not int:
+        return _GENERAL[np.concatenate](arrays, axis, *more, **kwargs)
     plain, maps, nodes = [], [], []
     for a in arrays:
         if type(a) is TracedArray:
@@ -778,7 +790,7 @@ HANDLED[np.block] = _block
 
 @implements(np.append)
 def _append(out, args, kwargs, maps):
-    a, sa = maps.get(0, maps.get("arr", (None, np.shape(args[0]))))
+    a, sa = maps.get(0, maps.get("arr", (None, np.shape(_arg(args, kwargs, 0, "arr")))))
     v, sv = maps.get(1, maps.get("values", (None, np.shape(_arg(args, kwargs, 1, "values")))))
     axis = _arg(args, kwargs, 2, "axis")
     items = [(a, sa), (v, sv)]
@@ -952,6 +964,17 @@ HANDLED[np.put_along_axis] = _in_place(
     "values",
     "put_along_axis",
 )
+
+
+def flat_write(target, key, value):
+    """``target.flat[key] = value``: NumPy fills the elements in flat order, repeating
+    the value when it is shorter, so the value's rows are pooled into the rows written."""
+    _, _, maps, nodes = _unwrap((value,), {})
+    plain = split(target)[0]
+    plain.flat[key] = split(value)[0]
+    written = np.zeros(plain.shape, bool)
+    written.flat[key] = True
+    _write(target, written, maps.get(0, (None, None))[0], False, "flat", nodes)
 
 
 def _copyto(dst, src, casting="same_kind", where=True):

@@ -156,6 +156,14 @@ class Provenance:
     def _check(self):
         if self._rows.dropped is not None:
             raise LineageError(f"row lineage unknown: {self._rows.dropped}")
+        n = self._rows.n
+        if n is not None and (not self.shape or n != self.shape[0]):
+            # a rule gave a map of another length than the array's rows: whatever it
+            # names would be another row's parents
+            raise LineageError(
+                f"row lineage inconsistent: a map of {n} rows for an array of shape "
+                f"{tuple(self.shape)} (a bug in sktraceprop; please report the operations)"
+            )
 
     def rows(self, i, pooled=True):
         """The source rows behind output row(s) ``i``.

@@ -11,6 +11,8 @@ net fitted inside a traced estimator records them.
 """
 
 import operator
+import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -18,7 +20,7 @@ import torch.nn.functional as F
 
 from . import _rowmap as rmap
 from ._graph import _MODE, NOT_RECORDED, operand, record
-from ._index import assign_map, index_map
+from ._index import assign_map, index_map, positions
 from ._state import _EPOCH, _WRITES, STALE, is_stale, note_write
 
 __all__ = ["TracedTensor"]
@@ -244,6 +246,10 @@ def _dispatch(func, args, kwargs):
     if special is not None:
         return special(args, kwargs)
     mode = _MODE.get()
+    if not args and "tensors" in kwargs:
+        # torch.cat(tensors=[a, b]): the sequence where the rules read it
+        kwargs = dict(kwargs)
+        args = (kwargs.pop("tensors"),)
     args, kwargs, foreign = _foreign(args, kwargs)
     with _Disabled():
         out = func(*args, **kwargs)
@@ -264,10 +270,10 @@ def _dispatch(func, args, kwargs):
         else:
             rm, used = rule(out, args, kwargs, maps, name)
             params = tuple(operands) if not kwargs else {"args": tuple(operands), **kwargs}
-        if len(used) < len(maps):
-            extra = [m for k, (m, _) in maps.items() if k not in used]
-            if extra:
-                rm = _pooled(rm, extra, name)
+        # (a rule may name arguments that were not given: compare keys, not counts)
+        extra = [m for k, (m, _) in maps.items() if k not in used]
+        if extra:
+            rm = _pooled(rm, extra, name)
         node = (
             (name, tuple(nodes), params, "torch")
             if mode == "op"
@@ -389,6 +395,8 @@ def _fast_getitem(func, args, kwargs):
 
 def _fast_cat(func, args, kwargs):
     """``torch.cat([a, b])`` of traced and plain tensors."""
+    if not args:
+        return None
     seq = args[0]
     dim = args[1] if len(args) > 1 else (kwargs.get("dim", 0) if kwargs else 0)
     if (
@@ -767,7 +775,7 @@ def _pieces(out, args, kwargs, maps, name, default_dim=0):
 def _index_select(out, args, kwargs, maps, name):
     rm, shape = maps.get(0, (None, None))
     if rm is None:
-        return rmap.EMPTY, {1, "index"}
+        return rmap.EMPTY, {2, "index"}  # an index's own rows select, they are not data
     dim = operator.index(_arg(args, kwargs, 1, "dim")) % len(shape)
     if dim != 0:
         return rm, {0, 2, "index"}
@@ -786,8 +794,9 @@ def _gather(out, args, kwargs, maps, name):
     return rmap.from_positions(rm, index), {0, 2, "index"}
 
 
-def _torch_key(key):
-    """A torch indexing key in NumPy terms (tensors become arrays)."""
+def _torch_key(key, shape=None):
+    """A torch indexing key in NumPy terms (tensors become arrays); None when a list key
+    of a tensor of ``shape`` cannot be told (see :func:`_list_key`)."""
     if isinstance(key, tuple):
         return tuple(_torch_key(k) for k in key)
     if isinstance(key, torch.Tensor):
@@ -795,17 +804,60 @@ def _torch_key(key):
             return key.detach().cpu().numpy().astype(bool)  # torch: a (deprecated) mask
         return key.detach().cpu().numpy()
     if isinstance(key, list):
+        if shape and any(_tuple_like(k) for k in key):
+            return _list_key(key, shape)
         arr = np.asarray([k.item() if isinstance(k, torch.Tensor) else k for k in key])
         return arr.astype(np.int64) if arr.size == 0 else arr  # torch reads [] as integers
     return key
+
+
+def _tuple_like(item):
+    return item is None or item is Ellipsis or isinstance(item, torch.Tensor | slice | Sequence)
+
+
+def _list_key(key, shape):
+    """The NumPy key that selects the rows torch selects with ``key``, a list holding a
+    sequence, tensor, slice, None or Ellipsis: torch reads such a list as a tuple
+    (``x[[[3, 1], [0, 2]]]`` is ``x[[3, 1], [0, 2]]``), a rule it deprecated; each
+    reading is checked against the rows torch itself picks. None when none matches."""
+    key = [k.detach().cpu() if isinstance(k, torch.Tensor) else k for k in key]
+    n = shape[0]
+    rows = torch.arange(n).reshape((n,) + (1,) * (len(shape) - 1)).expand(shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's deprecation note, given once already
+        try:
+            want = rows[key].numpy()
+        except (IndexError, ValueError, TypeError, RuntimeError):
+            return None
+    readings = [tuple(_torch_key(k) for k in key)]
+    try:
+        readings.append(np.asarray(key, dtype=np.int64))
+    except (ValueError, TypeError):
+        pass
+    for reading in readings:
+        try:
+            got = positions(shape)[reading]
+        except (IndexError, ValueError, TypeError):
+            continue
+        if got.shape == want.shape and np.array_equal(got, want):
+            return reading
+    return None
+
+
+_LIST_KEY = rmap.dropped(
+    "the tensor was indexed with a list that torch reads in a way sktraceprop could not "
+    "tell, so its row ids were dropped rather than guessed"
+)
 
 
 def _getitem(out, args, kwargs, maps, name):
     rm, shape = maps.get(0, (None, None))
     if rm is None:
         return rmap.EMPTY, set(maps)
-    key = _torch_key(args[1])
+    key = _torch_key(args[1], shape)
     used = {0} | {k for k in maps if k != 0}  # an index's own rows select, they are not data
+    if key is None:
+        return _LIST_KEY, used
     return index_map(rm, key, shape), used
 
 
@@ -889,6 +941,13 @@ def _matmul(out, args, kwargs, maps, name):
         return rmap.merge([rmap.collapse(m, name) for m in rows], None), {0, 1}
     n = out_shape[0]
     return rmap.merge([m if m.n is not None else rmap.spread(m, n) for m in rows], n), {0, 1}
+
+
+def _rmatmul(out, args, kwargs, maps, name):
+    """``x.__rmatmul__(w)`` is ``w @ x``: the operands as ``_matmul`` reads them."""
+    swapped = {1 - k: v for k, v in maps.items() if k in (0, 1)}
+    rm, _ = _matmul(out, (args[1], args[0]), kwargs, swapped, name)
+    return rm, {0, 1}
 
 
 def _addmm(out, args, kwargs, maps, name):
@@ -1086,8 +1145,9 @@ for _f in _funcs(["hstack"]):
     _RULES[_f] = _hstack
 for _f in _funcs(["column_stack"]):
     _RULES[_f] = _column_stack
-for _f in _funcs("matmul mm bmm __matmul__ __rmatmul__ mv".split()):
+for _f in _funcs("matmul mm bmm __matmul__ mv".split()):
     _RULES[_f] = _matmul
+_RULES[torch.Tensor.__rmatmul__] = _rmatmul
 for _f in _funcs(["addmm"]):
     _RULES[_f] = _addmm
 for _f in _funcs(["linear"]):
@@ -1287,7 +1347,11 @@ def _dispatch_setitem(args, kwargs):
         _set_rows(target, NOT_RECORDED, None)
         return None
     old = _rows_of(target, writer=value)  # x[k] += v writes through x[k], then back
-    new = assign_map(old, _torch_key(key), shape, rmap.EMPTY if rv is None else rv, value_shape)
+    key = _torch_key(key, shape)
+    if key is None:
+        new = _LIST_KEY
+    else:
+        new = assign_map(old, key, shape, rmap.EMPTY if rv is None else rv, value_shape)
     node = record(
         "__setitem__",
         (target.__dict__.get("_stp_node"), *nv),

@@ -12,6 +12,7 @@ import numpy as np
 
 from .._lineage._fingerprint import json_safe
 from .._lineage._ids import codes_of
+from .._lineage._record import unsourced_columns
 from ..exceptions import ComplianceError
 
 #: Kinds of audit event summarised rather than copied into a report (one per call).
@@ -83,6 +84,7 @@ def sources_section(run):
     """One record per source of the run: identity, columns, statistics at fit, ops."""
     stats = run.source_stats or {}
     by_code = {r["code"]: r for r in stats.get("sources", [])}
+    by_merge = {r["code"]: r for r in stats.get("through_merges", [])}
     checked = stats.get("columns")
     codes, counts = np.unique(codes_of(run.row_ids), return_counts=True)
     training = dict(zip(codes.tolist(), counts.tolist()))
@@ -90,11 +92,18 @@ def sources_section(run):
     for code in sorted(run.sources):
         source = run.sources[code]
         record = by_code.get(code)
-        missing = (record or {}).get("missing", {})
-        given = None if record is None else record["n_rows"]
+        merged = by_merge.get(code)
+        if record is not None:
+            counted = set(checked) if checked is not None else set()
+        elif merged is not None:
+            counted = set(merged.get("columns_checked", ()))
+        else:
+            counted = set()  # no row of it was given to fit: nothing was counted
+        counts = (record or merged or {}).get("missing", {})
+        given = (record or merged or {}).get("n_rows")
         columns = []
         for name, dtype in zip(source.columns, source.dtypes):
-            count = missing.get(name, 0) if checked is not None and name in checked else None
+            count = counts.get(name, 0) if name in counted else None
             columns.append(
                 {
                     "name": name,
@@ -113,6 +122,11 @@ def sources_section(run):
             "n_rows": int(source.n_rows),
             "columns": columns,
             "training_rows": int(training.get(code, 0)),
+            **(
+                {"training_rows_through_merges": int(merged["n_rows"])}
+                if merged is not None
+                else {}
+            ),
             "parents": [run.sources[c].source_id for c in source.parent_codes if c in run.sources],
             "ops": [
                 op.name
@@ -129,6 +143,19 @@ def sources_section(run):
             }
             if checked is None:
                 entry["statistics"]["missing_note"] = stats.get("missing_note", "")
+        elif merged is not None:
+            entry["statistics"] = {
+                "recorded_at_fit": True,
+                "through_merges": True,
+                "rows_given_to_fit": int(merged["n_rows"]),
+                "target": stats.get("target"),
+                "labels": merged["labels"],
+            }
+            if "columns_checked" not in merged:
+                entry["statistics"]["missing_note"] = stats.get("missing_note") or (
+                    "the data given to fit has no column names: the columns that came "
+                    "from this source through merges are not known"
+                )
         else:
             entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
         out.append(entry)
@@ -140,10 +167,14 @@ def _no_stats_note(source, stats):
         return "the run was recorded without per-source statistics (an older sktraceprop)"
     if source.kind in ("merge", "aggregate") or source.parent_codes:
         return "its rows reach the model only through derived rows: see those sources"
-    return (
+    note = (
         "no row given to fit came directly from this source: it reached the model "
         "only through merged or aggregated rows"
     )
+    if stats.get("through_merges_note"):
+        # the fit ran where a merge's parent rows were not (a worker process)
+        note += f"; statistics over the merged rows: {stats['through_merges_note']}"
+    return note
 
 
 def model_section(run, matches=None, after_removal=None):
@@ -207,6 +238,10 @@ def features_section(run):
             }
         )
     unknown = [f["feature"] for f in features if f["columns"] is None]
+    # columns no source holds: computed outside the pipeline, from what is not recorded
+    used = dict.fromkeys(c for cols in run.feature_lineage.values() for c in cols or ())
+    outside = set(unsourced_columns(used, run.row_ids, run.sources))
+    no_source = [f["feature"] for f in features if outside & set(f["columns"] or ())]
     # A group statistic joined back to rows carries every row of the group into each
     # row's value: computed over several sources, one source's rows shape another's.
     pooled = [
@@ -217,6 +252,8 @@ def features_section(run):
         "known": not unknown,
         "unknown": unknown,
         "aggregated_over_several_sources": pooled,
+        # (only when there are some: reports made before it was kept still verify)
+        **({"from_columns_in_no_source": no_source} if no_source else {}),
         "features": features,
     }
 
@@ -301,6 +338,16 @@ def _explanations(events):
     }
 
 
+def _caveat_and_note(payload):
+    """An event's caveat and note, one text (None if it has neither)."""
+    said = [t for t in (payload.get("caveat"), payload.get("note")) if t]
+    if not said:
+        return None
+    if len(said) == 1 or not all(isinstance(t, str) for t in said):
+        return said[0]
+    return "; ".join(said)
+
+
 def _removals(events):
     out = []
     for event in events:
@@ -314,7 +361,7 @@ def _removals(events):
                 "sources": json_safe(p.get("sources")),
                 "certificate": json_safe(p.get("certificate")),
                 "preprocessing": json_safe(p.get("preprocessing")),
-                "caveat": json_safe(p.get("caveat") or p.get("note")),
+                "caveat": json_safe(_caveat_and_note(p)),
                 "hash": event["hash"],
             }
         )

@@ -221,6 +221,16 @@ def _kv(rows):
     return f'<table class="kv"><tbody>{body}</tbody></table>'
 
 
+def _training_rows(source):
+    """Training rows of a source: its own, and those merges built from its rows."""
+    merged = source.get("training_rows_through_merges")
+    if not merged:
+        return str(source["training_rows"])
+    if not source["training_rows"]:
+        return f"{merged} through merges"
+    return f"{source['training_rows']} + {merged} through merges"
+
+
 def _section_sources(report):
     rows = []
     details = []
@@ -231,7 +241,7 @@ def _section_sources(report):
                 f"<strong>{_e(s['source_id'])}</strong>",
                 _e(s["kind"]),
                 str(s["n_rows"]),
-                str(s["training_rows"]),
+                _training_rows(s),
                 _labels(stats["labels"]) if stats["recorded_at_fit"] else _e(stats["note"]),
                 _missing(s),
             ]
@@ -250,10 +260,13 @@ def _section_sources(report):
             ("SHA-256 of the content", f'<span class="hash">{_e(s["sha256"])}</span>'),
             ("Loaded (UTC)", _e(s["loaded_at"])),
             ("Rows in the source", str(s["n_rows"])),
-            ("Rows the model was trained on", str(s["training_rows"])),
+            ("Rows the model was trained on", _training_rows(s)),
         ]
         if stats["recorded_at_fit"]:
-            facts.append(("Rows given to fit", str(stats["rows_given_to_fit"])))
+            given = str(stats["rows_given_to_fit"])
+            if stats.get("through_merges"):
+                given += " (merged rows built from it; label balance and missing values over them)"
+            facts.append(("Rows given to fit", given))
             facts.append(("Target", _e(stats.get("target") or "unnamed")))
         if s["parents"]:
             facts.append(("Built from", _e(", ".join(s["parents"]))))
@@ -306,6 +319,14 @@ def _section_lineage(report):
             "input(s) come from aggregates computed over several sources: each row's value "
             "depends on rows of other sources, so removing one source changes them for "
             "the rows of the others.</p>"
+        )
+    outside = features.get("from_columns_in_no_source", [])
+    if outside:
+        note += (
+            f'<p class="warn">{len(outside)} model input(s) ({_e(", ".join(outside))}) are '
+            "made from input columns that no source holds: they were computed or renamed "
+            "outside the pipeline, and the record does not say from what (other rows, "
+            "other data).</p>"
         )
     if features["unknown"]:
         note += (

@@ -74,7 +74,9 @@ def _oversight(report):
 def _input_data(report):
     sources = report["sources"]
     with_stats = [s for s in sources if s["statistics"]["recorded_at_fit"]]
-    direct = [s for s in sources if s["training_rows"] > 0]
+    direct = [
+        s for s in sources if s["training_rows"] > 0 or s.get("training_rows_through_merges")
+    ]
     anonymous = [s for s in direct if s["kind"] == "anonymous"]
     features = report["feature_lineage"]
     parts = [
@@ -93,6 +95,11 @@ def _input_data(report):
         parts.append(
             "; label balance and missing values were not recorded at fit time for "
             f"{', '.join(lacking)}"
+        )
+    if any(s.get("training_rows_through_merges") for s in sources):
+        parts.append(
+            " (for a source whose rows reached the model through merges, over the merged "
+            "training rows built from them and the columns that came from it)"
         )
     parts.append(".")
     if anonymous:
@@ -287,6 +294,13 @@ def _data_governance(report):
     )
     if features["unknown"]:
         why += f" ({_plural(len(features['unknown']), 'input')} of unknown lineage)"
+    outside = features.get("from_columns_in_no_source", [])
+    if outside:
+        why += (
+            f"; {_plural(len(outside), 'input')} ({', '.join(outside)}) made from columns "
+            "that no source holds, computed outside the pipeline from what the record "
+            "does not say"
+        )
     why += (
         ". Design choices, data collection, labelling, and the examination for possible "
         "biases are governance practices the record cannot show."

@@ -3,6 +3,9 @@
 import numpy as np
 import pandas as pd
 
+from .._lineage._ids import codes_of
+from .._lineage._source import REGISTRY
+
 __all__ = ["Explanation"]
 
 
@@ -27,7 +30,10 @@ class Explanation:
     bottom_indices, bottom_scores : ndarray of shape (n_test, top_k)
         The ``top_k`` most negative scores (opponents), most negative first.
     source_scores : DataFrame of shape (n_test, n_sources)
-        Sum of the scores of each source's training rows, per test row.
+        Sum of the scores of each source's training rows, per test row (columns: the
+        source ids). A row built by :func:`sktraceprop.merge` counts, with its full
+        score, toward each source of its parents, so with merges the columns can add
+        up to more than the total.
     model_fingerprint : str
         SHA-256 fingerprint of the explained model (class, parameters and fitted
         state), as recorded by the explainer's ``fit``; for a traced pipeline it equals
@@ -63,8 +69,23 @@ class Explanation:
 
     @property
     def train_rows(self):
-        """Row id, source id, URI and line of every training row (DataFrame, by position)."""
+        """The file lines behind the training rows (DataFrame).
+
+        Columns ``train_index`` (position of the training row), ``row_id``,
+        ``source_id``, ``uri`` and ``line``, sorted by ``train_index``. A row built by
+        :func:`sktraceprop.merge` appears once per parent, with the merge in column
+        ``via`` (present only when some row was merged), as in
+        :func:`sktraceprop.row_lineage`.
+        """
         return self._train_rows
+
+    def _lines_of(self, train_index):
+        """Positions in :attr:`train_rows` of the lines behind each training row."""
+        at = self._train_rows["train_index"].to_numpy()
+        start = np.searchsorted(at, train_index, side="left")
+        count = np.searchsorted(at, train_index, side="right") - start
+        offsets = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        return np.repeat(start, count) + offsets, count
 
     @property
     def n_test(self):
@@ -85,7 +106,9 @@ class Explanation:
         -------
         top : DataFrame
             Columns ``test_index``, ``rank``, ``train_index``, ``score``, ``row_id``,
-            ``source_id``, ``uri`` and ``line``, sorted by test row then rank.
+            ``source_id``, ``uri`` and ``line``, sorted by test row then rank. A merged
+            training row takes one line per parent (same rank and score), with the
+            merge in column ``via`` (present only when some training row was merged).
         """
         idx, val = (
             (self.bottom_indices, self.bottom_scores)
@@ -96,19 +119,23 @@ class Explanation:
         idx, val = idx[:, :k], val[:, :k]
         n_test = idx.shape[0]
         train_index = idx.ravel()
-        rows = self._train_rows.iloc[train_index]
-        return pd.DataFrame(
+        lines, count = self._lines_of(train_index)
+        rows = self._train_rows.iloc[lines]
+        out = pd.DataFrame(
             {
-                "test_index": np.repeat(np.arange(n_test), k),
-                "rank": np.tile(np.arange(k), n_test),
-                "train_index": train_index,
-                "score": val.ravel(),
+                "test_index": np.repeat(np.repeat(np.arange(n_test), k), count),
+                "rank": np.repeat(np.tile(np.arange(k), n_test), count),
+                "train_index": np.repeat(train_index, count),
+                "score": np.repeat(val.ravel(), count),
                 "row_id": rows["row_id"].to_numpy(),
                 "source_id": rows["source_id"].to_numpy(),
                 "uri": rows["uri"].to_numpy(),
                 "line": rows["line"].to_numpy(),
             }
         )
+        if "via" in rows:
+            out["via"] = rows["via"].to_numpy()
+        return out
 
     def by_source(self, test_index=None):
         """Influence aggregated per source of training rows.
@@ -122,14 +149,17 @@ class Explanation:
         -------
         by_source : DataFrame
             One row per source, sorted by ``score`` descending: ``source_id``, ``uri``,
-            ``n_rows`` (training rows from the source), ``score`` (sum of their scores
-            over the selected test rows) and ``mean_score`` (per training row and test
-            row).
+            ``n_rows`` (training rows with a line in the source), ``score`` (sum of
+            their scores over the selected test rows) and ``mean_score`` (per training
+            row and test row). A merged row counts, with its full score, toward each
+            source of its parents: with merges the scores can add up to more than the
+            total.
         """
         frame = self.source_scores
         if test_index is not None:
             frame = frame.iloc[np.atleast_1d(test_index)]
-        counts = self._train_rows.groupby("source_id")["uri"].agg(["first", "size"])
+        pairs = self._train_rows.drop_duplicates(["train_index", "source_id"])
+        counts = pairs.groupby(pairs["source_id"].astype(str))["uri"].agg(["first", "size"])
         total = frame.sum(axis=0)
         out = pd.DataFrame(
             {
@@ -158,9 +188,14 @@ class Explanation:
         -------
         trace : dict
             ``test_index``, ``rank``, ``train_index``, ``score``, ``row_id``,
-            ``source_id``, ``uri``, ``line``, ``values`` (the raw input values of the row
-            as passed to ``fit``, a dict; None for a row a sampler synthesised) and
-            ``ops`` (names of the steps the row went through).
+            ``source_id``, ``uri``, ``line``, ``lines``, ``values`` (the raw input
+            values of the row as passed to ``fit``, a dict; None for a row a sampler
+            synthesised) and ``ops`` (names of the steps the row went through).
+            ``lines`` lists the file lines behind the row (dicts with ``row_id``,
+            ``source_id``, ``uri``, ``line``, and ``via`` for a merged row): one for a
+            row read from a source, one per parent for a row built by
+            :func:`sktraceprop.merge`, whose own ``source_id`` and ``uri`` are the
+            merge's and whose ``line`` is None (a merged frame has no file line).
         """
         idx, val = (
             (self.bottom_indices, self.bottom_scores)
@@ -168,16 +203,32 @@ class Explanation:
             else (self.top_indices, self.top_scores)
         )
         train_index = int(idx[test_index, rank])
-        row = self._train_rows.iloc[train_index]
+        row_id = int(self._explainer.train_row_ids_[train_index])
+        lines, _ = self._lines_of(np.array([train_index]))
+        keys = [c for c in ("row_id", "source_id", "uri", "line", "via") if c in self._train_rows]
+        found = [
+            {
+                key: (int(value) if key in ("row_id", "line") else value)
+                for key, value in row.items()
+                if not (key == "via" and value is None)
+            }
+            for row in self._train_rows.iloc[lines][keys].to_dict("records")
+        ]
+        if len(found) == 1 and found[0]["row_id"] == row_id:
+            source_id, uri, line = found[0]["source_id"], found[0]["uri"], found[0]["line"]
+        else:
+            source = REGISTRY.by_code(int(codes_of(np.array([row_id]))[0]))
+            source_id, uri, line = source.source_id, source.uri, None
         return {
             "test_index": int(test_index),
             "rank": int(rank),
             "train_index": train_index,
             "score": float(val[test_index, rank]),
-            "row_id": int(row["row_id"]),
-            "source_id": row["source_id"],
-            "uri": row["uri"],
-            "line": int(row["line"]),
+            "row_id": row_id,
+            "source_id": source_id,
+            "uri": uri,
+            "line": line,
+            "lines": found,
             "values": self._explainer._raw_values(train_index),
             "ops": self._explainer._ops(train_index),
         }
@@ -185,7 +236,7 @@ class Explanation:
     def __repr__(self):
         kept = "kept" if self.scores is not None else "not kept"
         return (
-            f"Explanation(n_test={self.n_test}, n_train={len(self._train_rows)}, "
+            f"Explanation(n_test={self.n_test}, n_train={self._explainer.n_train_}, "
             f"top_k={self.top_indices.shape[1]}, scores {kept}, "
             f"model {self.model_fingerprint[:12]})"
         )

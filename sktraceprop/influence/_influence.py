@@ -17,11 +17,12 @@ from .._lineage._current import FingerprintCarryMixin, check_unchanged
 from .._lineage._final import WARM_START_NOTE
 from .._lineage._fingerprint import fingerprint
 from .._lineage._ids import codes_of, lines_of
+from .._lineage._rows import lineage_frame
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from .._prediction_log import explanation_store, log_explanation
 from .._tracing import library_fit
-from ..exceptions import LineageWarning
+from ..exceptions import LineageError, LineageWarning
 from ..gradients import linear_model_objective
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
@@ -52,10 +53,47 @@ def _unwrap(fitted):
         lineage = lineage if lineage is not None else getattr(est, "lineage_", None)
     if isinstance(est, Pipeline):
         lineage = lineage if lineage is not None else getattr(est, "lineage_", None)
-        transformer = est[:-1] if len(est.steps) > 1 else None
-        model = est[-1]
-        return model, transformer, lineage
+        return est[-1], _transformer(est), lineage
     return est, None, lineage
+
+
+def _transformer(pipe):
+    """The steps of a fitted pipeline that transform rows for its final step, or None.
+
+    Samplers (``fit_resample``) change the rows at fit only: a pipeline's ``transform``
+    and ``predict`` pass rows through them, so they are left out (imbalanced-learn's
+    pipeline has no ``transform`` when a sampler is its last step).
+    """
+    steps = [
+        (name, step)
+        for name, step in pipe.steps[:-1]
+        if step is not None and step != "passthrough" and not hasattr(step, "fit_resample")
+    ]
+    if not steps:
+        return None
+    if len(steps) == len(pipe.steps) - 1:
+        return pipe[:-1]
+    return Pipeline(steps)
+
+
+def _synthesising_samplers(fitted):
+    """Names of fitted sampler steps that do not say which input rows they kept
+    (no ``sample_indices_``: SMOTE and other samplers that make rows)."""
+    est = fitted
+    for _ in range(8):
+        if hasattr(est, "frozen_estimator") or type(est).__name__ == "FrozenEstimator":
+            est = est.estimator
+        elif hasattr(est, "estimator_") and hasattr(est, "lineage_"):
+            est = est.estimator_
+        else:
+            break
+    if not isinstance(est, Pipeline):
+        return []
+    return [
+        f"{name} ({type(step).__name__})"
+        for name, step in est.steps[:-1]
+        if hasattr(step, "fit_resample") and not hasattr(step, "sample_indices_")
+    ]
 
 
 def _run_holder(fitted):
@@ -301,6 +339,15 @@ class InfluenceExplainer(
                 self.estimator_.fit(X, y, **params)
                 if not is_neural_model(_unwrap(self.estimator_)[0]):
                     linear_model_objective(_unwrap(self.estimator_)[0])
+        made = _synthesising_samplers(self.estimator_)
+        if made:
+            raise ValueError(
+                f"the final estimator was trained on rows that sampler step {made[0]} made "
+                "(it records no sample_indices_), not on rows of X: influence scores "
+                "training rows, and these have no data to score or file line to name. "
+                "Explain a model trained without it, or with a sampler that keeps real "
+                "rows (RandomUnderSampler, RandomOverSampler)."
+            )
         model, transformer, lineage = _unwrap(self.estimator_)
         if as_is and lineage is not None:
             holder = _run_holder(self.estimator_)
@@ -460,16 +507,27 @@ class InfluenceExplainer(
 
     @staticmethod
     def _locate(ids):
-        codes = codes_of(ids)
-        table = {int(c): REGISTRY.by_code(int(c)) for c in pd.unique(codes)}
-        return pd.DataFrame(
-            {
-                "row_id": ids,
-                "source_id": [table[int(c)].source_id for c in codes],
-                "uri": [table[int(c)].uri for c in codes],
-                "line": lines_of(ids),
-            }
-        )
+        """The file lines behind each training row: a merged row once per parent.
+
+        Where a merge's parent rows stayed in the process that made it (a worker of
+        ``GridSearchCV(n_jobs=2)``), its rows are named by the merge itself (its
+        ``merge:`` URI and row number), as :func:`sktraceprop.row_lineage` cannot do
+        better there.
+        """
+        try:
+            return lineage_frame(ids, REGISTRY.by_code, position_name="train_index")
+        except LineageError:
+            codes = codes_of(ids)
+            table = {int(c): REGISTRY.by_code(int(c)) for c in pd.unique(codes)}
+            return pd.DataFrame(
+                {
+                    "train_index": np.arange(ids.size),
+                    "row_id": ids,
+                    "source_id": [table[int(c)].source_id for c in codes],
+                    "uri": [table[int(c)].uri for c in codes],
+                    "line": lines_of(ids),
+                }
+            )
 
     def _raw_values(self, train_index):
         pos = (
@@ -644,12 +702,11 @@ class InfluenceExplainer(
         k = min(top_k, n_train)
         if keep_scores == "auto":
             keep_scores = n_test * n_train <= 2**24
-        codes = codes_of(self.train_row_ids_)
-        uniq, src_index = np.unique(codes, return_inverse=True)
+        names, incidence = _source_incidence(self._train_rows, n_train)
         parts = map_blocks(
             _explain_block,
             self._test_blocks(X, y),
-            shared=(self, k, bool(keep_scores), src_index, uniq.size),
+            shared=(self, k, bool(keep_scores), incidence),
             n_jobs=self.n_jobs,
             verbose=self.verbose,
             desc="explain",
@@ -657,7 +714,6 @@ class InfluenceExplainer(
         margins, y_exp, scores, src_sums, top_i, top_v, bot_i, bot_v = (
             [part[j] for part in parts] for j in range(8)
         )
-        names = [REGISTRY.by_code(int(c)).source_id for c in uniq]
         explanation = Explanation(
             scores=np.vstack(scores) if keep_scores else None,
             margins=np.concatenate(margins),
@@ -731,12 +787,25 @@ def _influence_sums_block(block, explainer, masks):
     return out
 
 
-def _explain_block(block, explainer, k, keep_scores, src_index, n_sources):
+def _source_incidence(leaf_rows, n_train):
+    """Source names and a sparse ``(n_train, n_sources)`` 0/1 matrix: which sources
+    each training row has a line in (a merged row: every source of its parents, once)."""
+    pairs = leaf_rows[["train_index", "source_id"]].drop_duplicates()
+    names, which = np.unique(pairs["source_id"].astype(str).to_numpy(), return_inverse=True)
+    incidence = sparse.csr_matrix(
+        (np.ones(len(pairs)), (pairs["train_index"].to_numpy(), which)),
+        shape=(n_train, names.size),
+    )
+    return list(names), incidence
+
+
+def _explain_block(block, explainer, k, keep_scores, incidence):
     """Everything :meth:`InfluenceExplainer.explain` keeps, for one block of test rows.
 
     Returns margins, explained classes, scores (or None), per-source sums, and the
     indices and scores of the top and bottom ``k`` training rows of each test row.
     """
+    n_sources = incidence.shape[1]
     margins, y_exp, A = explainer._test_gradients(*block)
     n_test, n_train = A.shape[0], explainer.n_train_
     scores = np.empty((n_test, n_train)) if keep_scores else None
@@ -747,12 +816,7 @@ def _explain_block(block, explainer, k, keep_scores, src_index, n_sources):
     for tr, te, S in explainer._blocks(A):
         if scores is not None:
             scores[te, tr] = S
-        n_block = tr.stop - tr.start
-        onehot = sparse.csr_matrix(
-            (np.ones(n_block), (np.arange(n_block), src_index[tr])),
-            shape=(n_block, n_sources),
-        )
-        src_sums[te] += np.asarray((onehot.T @ S.T).T)
+        src_sums[te] += np.asarray((incidence[tr].T @ S.T).T)
         # Merge each block into the running top-k of its test rows: memory stays
         # a few blocks whatever the number of training rows.
         cols = np.arange(tr.start, tr.stop)

@@ -143,12 +143,20 @@ class InfluenceDisplay:
         sides = [explanation.top(n_rows, opponents=opponents) for opponents in (False, True)]
         sides = [side[side["test_index"] == test_index] for side in sides]
         # with few training rows a row can be among both the top and the bottom k
-        frame = pd.concat(sides, ignore_index=True).drop_duplicates("train_index")
+        frame = pd.concat(sides, ignore_index=True)
+        # a merged row has one line per parent: its label names them all
+        frame = frame.assign(
+            label=[
+                row_label(source_id, uri, line)
+                for source_id, uri, line in zip(frame["source_id"], frame["uri"], frame["line"])
+            ]
+        )
+        joined = frame.groupby("train_index", sort=False)["label"].agg(
+            lambda labels: " + ".join(dict.fromkeys(labels))
+        )
+        frame = frame.drop_duplicates("train_index")
         frame = frame.sort_values("score", ascending=False, kind="stable")
-        labels = [
-            row_label(source_id, uri, line)
-            for source_id, uri, line in zip(frame["source_id"], frame["uri"], frame["line"])
-        ]
+        labels = joined.loc[frame["train_index"]].tolist()
         return cls(
             scores=frame["score"].to_numpy(),
             labels=labels,

@@ -143,22 +143,36 @@ class BySourceDisplay:
                     "over='train_rows' needs every score: explain with keep_scores=True, "
                     "or use over='test_rows'"
                 )
-            rows = explanation.train_rows
-            groups = _by_source(rows["row_id"].to_numpy(), explanation.scores.mean(axis=0))
+            per_row = explanation.scores.mean(axis=0)
+            groups = {
+                label: per_row[rows]
+                for label, rows in _training_rows_by_source(explanation.train_rows)
+            }
             xlabel = "mean influence of a training row on the test margins"
         elif over == "test_rows":
             sums = explanation.source_scores
-            counts = explanation.train_rows.groupby("source_id").size()
-            uris = explanation.train_rows.groupby("source_id")["uri"].first()
             groups = {
-                f"{source_name(s, uris[s])} ({counts[s]} rows)": sums[s].to_numpy()
-                for s in sorted(sums.columns)
+                label: sums[source_id].to_numpy()
+                for label, source_id in _training_rows_by_source(
+                    explanation.train_rows, names=True
+                )
             }
             xlabel = "summed influence of the source on a test margin"
         else:
             raise ValueError(f"over must be 'train_rows' or 'test_rows', got {over!r}")
         display = cls(values=groups, xlabel=xlabel, title="Influence by source")
         return display.plot(ax=ax)
+
+
+def _training_rows_by_source(lines, names=False):
+    """``("file (n rows)", training positions or the source id)`` per source, sorted by
+    source id, from an explanation's ``train_rows`` (a merged row counts for each
+    source of its parents, once)."""
+    pairs = lines.drop_duplicates(["train_index", "source_id"])
+    for source_id, part in pairs.groupby(pairs["source_id"].astype(str), sort=True):
+        rows = part["train_index"].to_numpy()
+        label = f"{source_name(source_id, part['uri'].iloc[0])} ({rows.size} rows)"
+        yield label, (source_id if names else rows)
 
 
 def _by_source(row_ids, numbers):

@@ -21,6 +21,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
@@ -31,7 +32,7 @@ from .._lineage._capture import resolve_row_ids, validate_ids
 from .._lineage._current import FingerprintCarryMixin
 from .._lineage._fingerprint import class_path, fingerprint
 from .._lineage._ids import codes_of
-from .._lineage._record import changes, source_table
+from .._lineage._record import changes, source_table, unsourced_columns
 from .._lineage._rows import lineage_frame
 from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
@@ -51,7 +52,14 @@ from ._event import UnlearningEvent, row_ids_digest
 from ._neural import NeuralCorrection
 from ._neural_backend import neural_backend
 from ._pipeline_refit import PipelineRefit
-from ._remains import aggregates_over_removed, has_preprocessing, outside_steps, with_caveats
+from ._remains import (
+    aggregates_over_removed,
+    has_preprocessing,
+    merged_parents_kept,
+    merged_parents_note,
+    outside_steps,
+    with_caveats,
+)
 from ._run_copy import (
     corrected_fingerprints,
     redact_features,
@@ -97,6 +105,18 @@ def _without_cache(est):
         stacklevel=3,
     )
     est.set_params(**dict.fromkeys(cached))
+
+
+def _unsourced_inputs(X, ids, lineage, sources):
+    """Input columns of a DataFrame ``X`` that no source of its rows holds (those the
+    model's features use, when its run says which), or None."""
+    if lineage is not None:
+        used = dict.fromkeys(c for cols in lineage.feature_lineage.values() for c in cols or ())
+    elif isinstance(X, pd.DataFrame):
+        used = [str(c) for c in X.columns]
+    else:
+        return None
+    return unsourced_columns(used, ids, sources) or None
 
 
 def _sample_weight(sample_weight, X):
@@ -316,9 +336,13 @@ class GradientCorrectionUnlearner(
         ``seconds``, ``n_removed``, ``n_retained``, ``sources`` (removed rows per
         source), ``lines`` (first and last line per source), ``row_ids`` (every removed
         row id, int64), ``row_ids_sha256``, ``via_merge`` (removed rows per merge they
-        came from), ``request``, ``aggregates_over_removed_rows`` and
+        came from), ``merged_parents_kept`` (parent rows of removed merged rows that
+        retained rows were merged from too, per source: counted under ``sources``, not
+        removed), ``request``, ``aggregates_over_removed_rows`` and
         ``steps_fitted_outside_over_removed_rows`` (retained rows whose values carry
         removed rows' data: group statistics, steps fitted outside the model),
+        ``columns_in_no_source`` (input columns that no source of the training rows
+        holds: computed outside the pipeline, from what is not recorded),
         ``columns_changed_after_loading`` (input columns whose values differ from what
         was loaded, found on the witness rows: ``[rows that differ, rows checked, of those
         the missing values filled]``),
@@ -529,6 +553,7 @@ class GradientCorrectionUnlearner(
             try:
                 self._set_fitted(est, ids, lineage, method)
                 self._changed = changed
+                self._unsourced = _unsourced_inputs(X, ids, lineage, self._sources)
                 if forget is not None:
                     positions, named = self._resolve(*forget, strict=False)
                     if positions.size == ids.shape[0]:
@@ -596,7 +621,7 @@ class GradientCorrectionUnlearner(
         """Leave the unlearner unfitted (a fit that failed part-way)."""
         for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
             delattr(self, name)
-        for name in ("_method", "_sources", "_derived", "_parents", "_changed"):
+        for name in ("_method", "_sources", "_derived", "_parents", "_changed", "_unsourced"):
             self.__dict__.pop(name, None)
 
     # -- removal requests ------------------------------------------------------------------
@@ -826,9 +851,18 @@ class GradientCorrectionUnlearner(
             **rows,
             "request": request,
         }
+        if "via_merge" in rows:
+            kept = merged_parents_kept(self, retained, leaves)
+            if kept:
+                event["merged_parents_kept"] = kept
+                notes = [event.pop("note")] if "note" in event else []
+                event["note"] = "; ".join([*notes, merged_parents_note(kept)])
         outside = outside_steps(self, retained, leaves)
         if outside:
             event["steps_fitted_outside_over_removed_rows"] = outside
+        unsourced = getattr(self, "_unsourced", None)
+        if unsourced:
+            event["columns_in_no_source"] = list(unsourced)
         changed = getattr(self, "_changed", None)
         if changed:
             event["columns_changed_after_loading"] = {c: list(v) for c, v in changed.items()}

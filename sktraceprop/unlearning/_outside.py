@@ -15,7 +15,12 @@ import numpy as np
 
 from .._lineage._witness import describe
 
-__all__ = ["changed_columns_caveat", "outside_steps_caveat", "outside_steps_over"]
+__all__ = [
+    "changed_columns_caveat",
+    "outside_steps_caveat",
+    "outside_steps_over",
+    "unsourced_columns_caveat",
+]
 
 
 def outside_steps_over(ops, removed_sources, rows, sources):
@@ -71,4 +76,17 @@ def changed_columns_caveat(changed):
         "still carry the removed rows' values, which no correction of the model removes: "
         "recompute those columns without the removed rows and refit, or compute them in "
         "the pipeline, where unlearning refits them"
+    )
+
+
+def unsourced_columns_caveat(columns):
+    """The caveat and warning naming input columns that no source of the training rows
+    holds: computed outside the pipeline, from anything (other rows included)."""
+    return (
+        f"input column(s) {', '.join(columns)} are in none of the sources of the training "
+        "rows: they were computed or renamed outside the pipeline, and the run does not "
+        "record from what. Where they were computed over rows (shift, rolling, a join, "
+        "groupby().transform), retained rows may still carry the removed rows' values, "
+        "which no correction of the model removes: recompute them without the removed "
+        "rows and refit, or compute them in the pipeline, where unlearning refits them"
     )

@@ -20,9 +20,21 @@ from .._lineage._ids import codes_of
 from .._lineage._record import upstream_ops
 from .._lineage._rows import depends_on, lineage_frame
 from ..utils._prefit import is_fitted, unfrozen
-from ._outside import changed_columns_caveat, outside_steps_caveat, outside_steps_over
+from ._outside import (
+    changed_columns_caveat,
+    outside_steps_caveat,
+    outside_steps_over,
+    unsourced_columns_caveat,
+)
 
-__all__ = ["aggregates_over_removed", "has_preprocessing", "outside_steps", "with_caveats"]
+__all__ = [
+    "aggregates_over_removed",
+    "has_preprocessing",
+    "merged_parents_kept",
+    "merged_parents_note",
+    "outside_steps",
+    "with_caveats",
+]
 
 
 def has_preprocessing(estimator):
@@ -43,6 +55,33 @@ def outside_steps(unl, retained, removed_leaves):
     frame = lineage_frame(kept_ids, unl._source)
     sources = frame["source_id"].astype(str).to_numpy()
     return outside_steps_over(ops, removed, frame["row"].to_numpy(), sources)
+
+
+def merged_parents_kept(unl, retained, removed_leaves):
+    """``{source_id: n}``: parent rows of removed merged rows that are parents of
+    retained training rows too, so still reach the model (empty if none).
+
+    A merged row goes whole, so the event's ``sources`` and ``lines`` count every
+    parent's source; a lookup row joined to many rows is counted there and stays.
+    """
+    kept = lineage_frame(unl.train_row_ids_[retained], unl._source)["row_id"]
+    still = np.unique(removed_leaves[np.isin(removed_leaves, kept.to_numpy(np.int64))])
+    out = {}
+    for code, n in zip(*np.unique(codes_of(still), return_counts=True)):
+        source_id = unl._source(code).source_id
+        out[source_id] = out.get(source_id, 0) + int(n)
+    return dict(sorted(out.items()))
+
+
+def merged_parents_note(kept):
+    """The event's note for :func:`merged_parents_kept`."""
+    listed = ", ".join(f"{n} row(s) of {source}" for source, n in kept.items())
+    return (
+        "removed merged rows go whole, with the values of all their parents, and "
+        "'sources' and 'lines' count every parent's source; of those parent rows, "
+        f"{listed} were merged into retained rows too and still reach the model through "
+        "them (they were not removed: name them to remove those rows as well)"
+    )
 
 
 def aggregates_over_removed(unl, retained, removed_ids, removed_codes):
@@ -92,6 +131,10 @@ def with_caveats(unl, event, removal):
         caveats.append(message)
     if "steps_fitted_outside_over_removed_rows" in event:
         message = outside_steps_caveat(event["steps_fitted_outside_over_removed_rows"])
+        warnings.warn(message, UserWarning, stacklevel=4)
+        caveats.append(message)
+    if "columns_in_no_source" in event:
+        message = unsourced_columns_caveat(event["columns_in_no_source"])
         warnings.warn(message, UserWarning, stacklevel=4)
         caveats.append(message)
     if "columns_changed_after_loading" in event:

@@ -143,7 +143,7 @@ def retained_stats(stats, ids, X, y, classes, n_events):
             "not recounted after unlearning: the unlearner keeps the retained rows' "
             "targets only encoded"
         )
-        for record in fresh["sources"]:
+        for record in fresh["sources"] + fresh.get("through_merges", []):
             record["labels"] = {"kind": "not recorded", "reason": reason}
         not_recounted.append("label balance")
     fresh["target"] = stats.get("target")

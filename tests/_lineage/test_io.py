@@ -110,6 +110,36 @@ def test_read_csv_unsupported_option(hospitals):
         stp.read_csv(io.StringIO("a\n1\n"))
 
 
+def test_read_csv_refuses_each_option_it_cannot_map_naming_it(tmp_path):
+    # Options whose rows the line finder does not map to lines are refused before
+    # reading, each naming the option (on_bad_lines="skip" drops line 3 here, which
+    # would shift the lines after it).
+    path = tmp_path / "o.csv"
+    path.write_bytes(b"a,b\n1,2\n3,4,5\n6,7\n8,9\n")
+    assert pd.read_csv(path, on_bad_lines="skip")["a"].tolist() == [1, 6, 8]
+    refused = [
+        ({"iterator": True}, "iterator"),
+        ({"chunksize": 2}, "chunksize"),
+        ({"memory_map": True}, "memory_map"),
+        ({"on_bad_lines": "skip"}, "on_bad_lines"),
+        ({"on_bad_lines": "warn"}, "on_bad_lines"),
+        ({"on_bad_lines": lambda bad: bad[:2], "engine": "python"}, "on_bad_lines"),
+        ({"engine": "pyarrow"}, "pyarrow"),
+        ({"header": [0, 1]}, "header"),
+        ({"sep": None, "engine": "python"}, "sep"),
+        ({"nrows": 2, "engine": "python"}, "nrows"),
+    ]
+    for options, name in refused:
+        with pytest.raises(ValueError, match=name):
+            stp.read_csv(path, **options)
+    with open(path, "rb") as f:
+        f.readline()  # a file opened mid-way: its lines are not the file's
+        with pytest.raises(TypeError, match="path"):
+            stp.read_csv(f)
+    with pytest.raises(TypeError, match="path"):
+        stp.read_csv(io.BytesIO(path.read_bytes()))
+
+
 def test_read_csv_refuses_the_regex_tab(tmp_path):
     # sep=r"\t" is two characters: pandas reads it as a regex with its python engine,
     # which ignores quotes and skips the tab-only line. Read as a tab with quotes, the
@@ -145,12 +175,139 @@ def test_read_csv_index_name_row_is_refused_not_a_crash(tmp_path):
     # header) for the index's name, "r2" for its value; the line finder starts data one
     # record earlier. The content check compared the index levels by name and raised
     # KeyError; they are compared by position, and the disagreement is refused.
+    # (read_csv now refuses nrows with the python engine before reading: the check is
+    # called on the scan directly.)
+    from sktraceprop._lineage._csv_stream import scan_file
+    from sktraceprop._lineage._csv_verify import check_content
+
     path = tmp_path / "odd.csv"
     path.write_bytes(b"\rr1\nr2\n")
-    rows = pd.read_csv(path, engine="python", skip_blank_lines=False, nrows=1)
+    options = {"engine": "python", "skip_blank_lines": False, "nrows": 1}
+    rows = pd.read_csv(path, **options)
     assert (rows.index.name, rows.index.tolist()) == ("r1", ["r2"])
+    scan = scan_file(path, options, n_keep=2, last_kept=1, max_records=2)
     with pytest.raises(LineageError, match="does not equal the record"):
-        stp.read_csv(path, engine="python", skip_blank_lines=False, nrows=1)
+        check_content(rows, scan, options, path)
+    with pytest.raises(ValueError, match="nrows with engine='python'"):
+        stp.read_csv(path, **options)
+
+
+def test_read_csv_refuses_nrows_with_the_python_engine(tmp_path):
+    # pandas' python engine drops a row that is blank once unquoted ('""' on line 3),
+    # and fills the rows it peeks at first (for an implicit index) from the lines after
+    # it, so with nrows it returned 500 rows from lines 2 and 4-502 (the count agreed);
+    # the line finder, which counts '""' as a row as the C tokenizer does, named lines
+    # 2-501. Identical values hid the shift from the content check's sample.
+    path = tmp_path / "p.csv"
+    path.write_bytes(b"v\n1\n" + b'""\n' + b"1\n" * 600)
+    rows = pd.read_csv(path, engine="python", nrows=500)
+    assert rows["v"].tolist() == [1] * 500  # no NaN: no row of pandas' is from line 3
+    assert path.read_bytes().split(b"\n")[2] == b'""'
+    with pytest.raises(ValueError, match="nrows with engine='python'"):
+        stp.read_csv(path, engine="python", nrows=500)
+    df = stp.read_csv(path, nrows=5)  # the C engine reads '""' as a row of NaN
+    assert df["v"].isna().tolist() == [False, True, False, False, False]
+    assert stp.row_lineage(df)["line"].tolist() == [2, 3, 4, 5, 6]
+    # Nor does it ask skiprows about the line after a blank one among the first rows:
+    # here it reads line 4 (logical line 3), the line finder skips it, and nrows hides
+    # the extra row from the count (rows 1-499 were named one line late).
+    path.write_bytes(b"h,v\na,1\n\nb,1\n" + b"b,1\n" * 600)
+    assert len(pd.read_csv(path, engine="python", skiprows=[3])) == 602  # 601 records + 1
+    with pytest.raises(ValueError, match="nrows with engine='python'"):
+        stp.read_csv(path, engine="python", skiprows=[3], nrows=500)
+
+
+def test_read_csv_refuses_rows_the_python_engine_drops(tmp_path):
+    # pandas' python engine drops the row '""' (line 305: blank once unquoted), which
+    # the C tokenizer reads as a row of NaN, and keeps line 4 although skiprows names
+    # it (it does not ask skiprows about the line after a blank one among the first
+    # rows): the count agrees with the line finder's, and rows 1-302 were named one line
+    # late (line 5 for the row of line 4), with values the content check's sample
+    # cannot tell apart. So is each such row refused, naming its line.
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"h,v\na,1\n\nb,1\n" + b"b,1\n" * 300 + b'""\n' + b"b,1\n" * 300)
+    raw = path.read_bytes().split(b"\n")
+    assert raw[3] == b"b,1" and raw[304] == b'""'  # lines 4 and 305
+    for options in ({"engine": "python"}, {"skipfooter": 1}):
+        rows = pd.read_csv(path, skiprows=[3], **{"engine": "python", **options})
+        assert rows["v"].notna().all()  # no row from line 305
+        assert len(rows) == 602 - ("skipfooter" in options)  # line 4 is read
+        with pytest.raises(LineageError, match="line 305 starts a row"):
+            stp.read_csv(path, skiprows=[3], **options)
+    c_engine = stp.read_csv(path, skiprows=[3])  # skips line 4, reads line 305
+    found = stp.row_lineage(c_engine)["line"].to_numpy()
+    assert found[:3].tolist() == [2, 5, 6] and c_engine["v"].isna().sum() == 1
+    assert found[c_engine["v"].isna().to_numpy()].tolist() == [305]
+    # a line of non-breaking spaces, and a quoted comment character, likewise
+    for text, options in (
+        ("h,v\na,1\n\u00a0\nb,2\n", {}),
+        ('h,v\na,1\n"#x",3\nb,2\n', {"comment": "#"}),
+    ):
+        path.write_text(text, encoding="utf-8")
+        assert len(pd.read_csv(path, engine="python", **options)) == 2
+        assert len(pd.read_csv(path, **options)) == 3
+        with pytest.raises(LineageError, match="line 3 starts a row"):
+            stp.read_csv(path, engine="python", **options)
+    # a quoted field ending on a line of its own is no blank row
+    path.write_bytes(b'h,v\na,"x\n"\nb,"\n\n"\n')
+    df = stp.read_csv(path, engine="python")
+    pd.testing.assert_frame_equal(df.reset_index(drop=True), pd.read_csv(path, engine="python"))
+    assert stp.row_lineage(df)["line"].tolist() == [2, 4]
+
+
+def test_read_csv_refuses_a_quoted_line_the_python_engine_skips_as_one(tmp_path):
+    # skiprows=2 with the python engine skips the first two physical lines, so its csv
+    # reader starts inside the quoted field of line 2 (its header is 'y"'); the C
+    # tokenizer skips two records, lines 1-3. Refused, naming line 2, before any count.
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'meta "1"\n"x\ny"\nid,v\na,1\nb,2\n')
+    assert list(pd.read_csv(path, skiprows=2, engine="python").columns) == ['y"']
+    assert list(pd.read_csv(path, skiprows=2).columns) == ["id", "v"]
+    with pytest.raises(LineageError, match="line 2 is skipped by skiprows"):
+        stp.read_csv(path, skiprows=2, engine="python")
+    df = stp.read_csv(path, skiprows=2)
+    assert stp.row_lineage(df)["line"].tolist() == [5, 6]
+    # quotes that close on their line, or do not open a field, skip as one line both ways
+    path.write_bytes(b'meta "1",\n,"x\n"a""b"\nid,v\na,1\nb,2\n')
+    df = stp.read_csv(path, skiprows=3, engine="python")
+    pd.testing.assert_frame_equal(
+        df.reset_index(drop=True), pd.read_csv(path, skiprows=3, engine="python")
+    )
+    assert stp.row_lineage(df)["line"].tolist() == [5, 6]
+
+
+def test_read_csv_skipfooter_refuses_lines_between_footer_records(tmp_path):
+    # skipfooter drops the rows of the file's last lines, blank lines included (pandas'
+    # python engine); the line finder dropped the last records. Here the trailing blank
+    # line was the footer, and the row pandas drops as blank ('""', line 102) cancelled
+    # the count: rows 100 on were named one line early (line 102 for the row of line 103).
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"v\n" + b"1\n" * 100 + b'""\n' + b"1\n" * 100 + b"\n")
+    rows = pd.read_csv(path, skipfooter=1, engine="python")
+    assert len(rows) == 200  # lines 2-101 and 103-202: neither line 102 nor a footer
+    with pytest.raises(LineageError, match="line 102 starts a row"):
+        stp.read_csv(path, skipfooter=1)
+    # Whatever else makes the counts agree, a line after the first footer record is
+    # refused: pandas read 3 rows of "v\n1\n2\n3\n\n" (the blank line was its footer);
+    # the line finder's 2 records would pass the count check had pandas read 2.
+    from sktraceprop._lineage._csv_lines import data_lines
+    from sktraceprop._lineage._csv_stream import scan_file
+
+    path.write_bytes(b"v\n1\n2\n3\n\n")
+    options = {"skipfooter": 1, "engine": "python"}
+    assert pd.read_csv(path, **options)["v"].tolist() == [1, 2, 3]
+    scan = scan_file(path, options, n_keep=2, last_kept=2)
+    with pytest.raises(LineageError, match="skipfooter=1, but blank"):
+        data_lines(scan, 2, options, path)
+    with pytest.raises(LineageError):
+        stp.read_csv(path, skipfooter=1)
+    # footer records that end the file are dropped as pandas drops them
+    path.write_bytes(b'v\n1\n\n2\r\n"3\n4"\r\ntotal\n')
+    df = stp.read_csv(path, skipfooter=2)
+    pd.testing.assert_frame_equal(
+        df.reset_index(drop=True), pd.read_csv(path, skipfooter=2, engine="python")
+    )
+    assert stp.row_lineage(df)["line"].tolist() == [2, 4]
 
 
 def test_content_check_catches_a_split_record_next_to_an_empty_one():

@@ -154,6 +154,15 @@ def test_grid_search_and_cross_validate_in_worker_processes_with_merged_rows():
         trace = est.trace([0, 1])
         assert set(trace["source_id"]) == {"left", "right"}
         assert trace.groupby("train_index").size().tolist() == [2, 2]
+        # statistics over the merged rows per file could not be counted there: said so
+        assert "not counted in this process" in est.lineage_.source_stats["through_merges_note"]
+    stats = search.best_estimator_.lineage_.source_stats  # refitted here: counted
+    assert {r["source_id"] for r in stats["through_merges"]} == {"left", "right"}
+    # an explainer tuned in workers, where the merge's parent rows are not
+    explainer = stp.InfluenceExplainer(pipe, n_subsets=6, random_state=0)
+    search = GridSearchCV(explainer, {"damping": [0.01, 0.1]}, cv=2, n_jobs=2).fit(X, y)
+    top = search.best_estimator_.explain(X.iloc[:2], top_k=1).top()
+    assert sorted(top["source_id"]) == ["left", "left", "right", "right"]
 
 
 def test_unknown_code_after_registry_loss_is_an_error():

@@ -2,6 +2,7 @@
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -160,3 +161,96 @@ def test_old_run_records_without_stats_still_load():
     del record["source_stats"]
     old = stp.Lineage.from_dict(record, pipe.lineage_.row_ids)
     assert old.source_stats == {}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.sampled_from([1.0, np.nan]), st.integers(0, 1)),
+        min_size=1,
+        max_size=25,
+    ),
+    st.lists(st.tuples(st.integers(0, 5), st.sampled_from([2.0, np.nan])), max_size=8),
+    st.sampled_from(["inner", "left", "outer"]),
+    st.booleans(),
+)
+def test_sources_reached_through_merges_get_stats_of_the_rows_built_from_them(
+    left_rows, right_rows, how, concat
+):
+    """Against a row-by-row count: each merged training row counts once for each source
+    it has a line in, over the columns whose values came from that source."""
+    left = pd.DataFrame(left_rows, columns=["key", "a", "label"])
+    right = pd.DataFrame(right_rows, columns=["key", "b"], dtype=float).astype({"key": int})
+    right = right.drop_duplicates("key")
+    frames = [stp.from_pandas(left.iloc[: len(left) // 2 + 1], source_id="L0")]
+    if concat:
+        frames.append(stp.from_pandas(left.iloc[len(left) // 2 + 1 :], source_id="L1"))
+    lhs = pd.concat(frames)
+    rhs = stp.from_pandas(right, source_id="R")
+    merged = stp.merge(lhs, rhs, on="key", how=how)
+    merged = merged[merged["label"].notna()]
+    if merged.empty:
+        return
+    X, y = merged[["key", "a", "b"]], merged["label"].astype(int).to_numpy()
+    ids = stp.row_ids(X)
+    stats = source_stats(X, y, ids, classes=True)
+    by_id = {r["source_id"]: r for r in stats["through_merges"]}
+    lineage = stp.row_lineage(X)
+    own = {"L0": {"key", "a", "label"}, "L1": {"key", "a", "label"}, "R": {"key", "b"}}
+    for source_id in set(lineage["source_id"].astype(str)):
+        rows = sorted(set(lineage.loc[lineage["source_id"] == source_id, "row"]))
+        record = by_id[source_id]
+        assert record["n_rows"] == len(rows)
+        labels = {}
+        for i in rows:
+            labels[str(y[i])] = labels.get(str(y[i]), 0) + 1
+        assert record["labels"]["counts"] == labels
+        # the key is filled from either side in an outer join: only the columns whose
+        # values come from this source in the merge are counted
+        expected_columns = [c for c in ("key", "a", "b") if c in own[source_id]]
+        assert set(record["columns_checked"]) <= set(expected_columns)
+        assert {"a", "b"} & own[source_id] <= set(record["columns_checked"])
+        for column in record["columns_checked"]:
+            truth = sum(1 for i in rows if pd.isna(X[column].iloc[i]))
+            assert record["missing"].get(column, 0) == truth
+    assert set(by_id) == set(lineage["source_id"].astype(str))
+
+
+def test_a_column_aligned_on_the_ids_of_another_source_is_warned_of(hospital_frames):
+    """``a[col] = b[col]`` aligns on the index, which holds row ids: no row of b matches
+    a row of a, so pandas fills NaN everywhere; the fit says so and how to join."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    a, b = hospital_frames
+    a = a.dropna(subset=["age", "bp"]).copy()
+    a["bp_b"] = b["bp"]
+    plain = pd.DataFrame({"bp": b["bp"].to_numpy()})  # what plain pandas would align
+    assert a["bp_b"].isna().all() and plain["bp"].notna().any()
+    pipe = stp.make_traced_pipeline(DecisionTreeClassifier(random_state=0))
+    with pytest.warns(
+        stp.exceptions.LineageWarning, match=r"'bp_b' .* missing \(NaN\) in every row"
+    ) as caught:
+        pipe.fit(a[["age", "bp", "bp_b"]], a["label"])
+    assert caught[0].filename == __file__  # points at the user's fit
+    assert "stp.merge" in str(caught[0].message)
+    # a column NaN in some rows only, and no NaN column: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", stp.exceptions.LineageWarning)
+        pipe.fit(a[["age", "bp"]].assign(bp=a["bp"].where(a["age"] > 40)), a["label"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(frames)
+def test_empty_columns_are_the_columns_missing_in_every_row(data):
+    from sktraceprop._lineage._stats import empty_columns
+
+    f, s, i, b, g, split = data
+    X = pd.DataFrame({"f": f, "s": s, "i": i, "b": b, "g": g})
+    ids = np.concatenate(
+        [
+            resolve_row_ids(stp.from_pandas(X.iloc[:split], source_id="e0"), None),
+            resolve_row_ids(stp.from_pandas(X.iloc[split:], source_id="e1"), None),
+        ]
+    )
+    stats = source_stats(X, None, ids, classes=False)
+    assert empty_columns(stats, len(X)) == [c for c in X.columns if X[c].isna().all()]

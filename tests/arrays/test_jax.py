@@ -138,3 +138,38 @@ def test_sort_within_rows_by_keys_of_another_array_keeps_each_rows_parents():
 
         out = stp.arrays.apply(f, a, stp.array(values, source_id="sorted_rows"))
         assert [line for _, _, line in _lines(out, [0, 1, 2, 3])] == [1, 2, 3, 4]
+
+
+def test_a_traced_padding_value_is_a_parent_of_the_padded_rows():
+    # the padding value was skipped with the indices ("they pick positions"), but it is
+    # data: the rows it fills were said to come from nowhere
+    x = stp.array(jnp.arange(1.0, 7.0).reshape(3, 2), source_id="pad_x")
+    v = stp.array(jnp.array([[100.0], [200.0]]), source_id="pad_v")
+    cases = [
+        lambda x, v: jnp.pad(x, ((1, 0), (0, 0)), constant_values=v[1, 0]),
+        lambda x, v: jax.lax.pad(x, v[0, 0], ((1, 1, 1), (0, 0, 0))),
+        lambda x, v: jax.lax.pad(x, v[1, 0], ((0, 0, 0), (1, 0, 0))),
+    ]
+    for pad in cases:
+        out = stp.arrays.apply(pad, x, v)
+        values = np.asarray(out)
+        got = stp.provenance(out).rows(np.arange(len(values)))
+        for i, row in enumerate(values):
+            named = set(
+                zip(got.loc[got["row"] == i, "source_id"], got.loc[got["row"] == i, "line"])
+            )
+            # the values are x's (1..6, row = (value + 1) // 2) or v's (100, 200)
+            want = {("pad_x", int(c + 1) // 2) for c in row if 0 < c < 100}
+            want |= {("pad_v", int(c) // 100) for c in row if c >= 100}
+            assert want <= named and {s for s, _ in named} <= {s for s, _ in want}, (i, row)
+
+
+def test_softmax_within_rows_keeps_each_rows_own_parents():
+    # jax.nn.softmax subtracts stop_gradient(row max); stop_gradient (the identity) was
+    # not known, so every row was said to depend on every other row
+    a, _ = _sources()
+    out = stp.arrays.apply(lambda v: jax.nn.softmax(v, axis=1)[::-1], a)
+    for i in range(6):
+        assert stp.provenance(out).rows(i)["line"].tolist() == [6 - i]
+    pooled = stp.arrays.apply(lambda v: jax.nn.softmax(v, axis=0), a)
+    assert set(stp.provenance(pooled).rows(0)["line"]) == {1, 2, 3, 4, 5, 6}

@@ -6,6 +6,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.preprocessing import FunctionTransformer
 
 import sktraceprop as stp
@@ -457,3 +459,194 @@ def test_in_place_masks_are_parents_of_the_rows_they_choose():
         got = reported(x, 4)
         for i in range(4):
             assert ("mask_c", i + 1) in got[i][0] | got[i][1]
+
+
+def test_reduction_methods_pool_a_traced_where():
+    # x.sum(axis=1, where=m) passed the traced mask on to NumPy, whose ufunc call came
+    # back already traced with the mask's rows only: x's own rows were left out
+    x = _coded(np.zeros((5, 3)), "where_x")
+    m = stp.array(np.random.default_rng(3).random((5, 3)) > 0.3, source_id="where_m")
+    for reduce in (
+        lambda x, w: x.sum(axis=1, where=w),
+        lambda x, w: x.max(axis=1, where=w, initial=-1.0),
+        lambda x, w: x.mean(axis=1, where=w),
+        lambda x, w: x.std(axis=1, where=w),
+        lambda x, w: (x > 2).all(axis=1, where=w),
+        lambda x, w: x.sum(1, None, None, False, 0, w),
+    ):
+        out = reduce(x, m[::-1])
+        got = reported(out, 5)
+        for i in range(5):
+            # row i is x's row i, counted where the mask's row 5 - i allows
+            assert ("where_x", i + 1) in got[i][0], i
+            assert ("where_m", 5 - i) in got[i][0] | got[i][1], i
+
+
+def test_a_positional_out_takes_the_lineage_of_what_was_written():
+    # out= given by position (np.cumsum(y, 1, None, o), y.take(k, 0, o)): NumPy wrote
+    # into o while o kept its old rows (or, through a method, was said to hold none)
+    y = stp.array(np.asarray(_coded(np.zeros((4, 3)), "tmp")) + 100.0, source_id="pos_out_y")
+    flip = [3, 2, 1, 0]
+    writes = [
+        lambda o: np.cumsum(y[::-1], 1, None, o),
+        lambda o: np.take(y, flip, 0, o),
+        lambda o: np.clip(y[::-1], 0, 1000, o),
+        lambda o: np.round(y[::-1], 0, o),
+        lambda o: np.dot(y[::-1], np.eye(3), o),
+        lambda o: y[::-1].cumsum(1, None, o),
+        lambda o: y.take(flip, 0, o),
+        lambda o: y[::-1].clip(0, 1000, o),
+        lambda o: np.concatenate([y[3:1:-1], y[1::-1]], 0, o),
+    ]
+    for k, write in enumerate(writes):
+        o = _coded(np.zeros((4, 3)), "pos_out_o")
+        result = write(o)
+        assert result is o or np.shares_memory(np.asarray(result), np.asarray(o)), k
+        got = reported(o, 4)
+        for i in range(4):
+            assert got[i][0] == {("pos_out_y", 4 - i)}, (k, i)
+
+
+def test_keyword_and_dtype_arguments_of_functions():
+    # np.append(arr=, values=) read its first argument by position and raised; a dtype
+    # given as a class (np.float32) made the recorded operand raise
+    a = _coded(np.zeros((3, 2)), "kw_a")
+    b = stp.array(np.asarray(_coded(np.zeros((2, 2)), "tmp")) + 100.0, source_id="kw_b")
+    for out in (
+        np.append(arr=a, values=b[::-1], axis=0),
+        np.concatenate((a, b[::-1]), axis=0, dtype=np.float32),
+        np.concatenate((a, b[::-1]), 0, None, dtype=np.float32),
+    ):
+        got = reported(out, 5)
+        held = np.asarray(out)[:, 0]
+        for i in range(5):
+            v = int(held[i])
+            assert got[i][0] == ({("kw_a", v)} if v < 100 else {("kw_b", v - 100)}), i
+    m = a.mean(axis=1, dtype=np.float32)
+    assert reported(m, 3)[2][0] == {("kw_a", 3)}
+
+
+def test_writes_through_flat_and_setfield_change_the_rows():
+    # x.flat[k] = v and x.setfield(v, dtype) wrote into x behind its lineage: the rows
+    # kept their old parents and never gained the value's
+    b = stp.array(np.asarray(_coded(np.zeros((4, 3)), "tmp")) + 100.0, source_id="flat_b")
+    writes = [
+        lambda x: x.flat.__setitem__([0, 7], b[[2, 3], 0]),
+        lambda x: x.flat.__setitem__(slice(3, 6), b[1]),
+        lambda x: x.flat.__setitem__(np.arange(12) % 5 == 0, b[::-1].ravel()[:3]),
+        lambda x: setattr(x, "flat", b[::-1]),
+        lambda x: setattr(x, "flat", -1.0),
+        lambda x: x.setfield(b[::-1], np.float64),
+        lambda x: x.setfield(b[2], np.float64),
+    ]
+    for k, write in enumerate(writes):
+        x = _coded(np.zeros((4, 3)), "flat_a")
+        write(x)
+        plain = np.asarray(x)
+        got = reported(x, 4)
+        for i in range(4):
+            want = {("flat_a", int(v)) for v in plain[i] if 0 < v < 100}
+            want |= {("flat_b", int(v) - 100) for v in plain[i] if v >= 100}
+            assert want <= got[i][0] | got[i][1], (k, i)
+            assert got[i][0] <= want | {("flat_a", i + 1)}, (k, i)
+    x = _coded(np.zeros((4, 3)), "flat_a")
+    np.testing.assert_array_equal(np.asarray(x.flat[[1, 10]]), [1.0, 4.0])
+    assert list(x.flat)[:4] == [1.0, 1.0, 1.0, 2.0] and len(x.flat) == 12
+
+
+def test_structured_fields_keep_their_rows():
+    dtype = [("a", "f8"), ("b", "f8")]
+    values = np.zeros(4, dtype)
+    values["a"] = [1, 2, 3, 4]
+    x = stp.array(values, source_id="fields")
+    y = stp.array(np.arange(101.0, 105.0), source_id="fields_y")
+    assert reported(x["a"][::-1], 4)[0][0] == {("fields", 4)}
+    assert reported(x[["b", "a"]], 4)[1][0] == {("fields", 2)}
+    z = x.copy()
+    z["b"] = y[::-1]
+    got = reported(z, 4)
+    for i in range(4):
+        # each row keeps its field a and holds y's row 4 - i in field b
+        assert got[i][0] == {("fields", i + 1), ("fields_y", 4 - i)}, i
+
+
+def test_writes_into_arrays_without_elements():
+    # the written-rows mask of an array with no elements could not be reshaped
+    x = stp.array(np.zeros((0, 3)), source_id="no_elements")
+    x[:] = 1.0
+    x.flat[[]] = 2.0
+    assert x.shape == (0, 3) and len(reported(x, 0)) == 0
+    y = stp.array(np.zeros((2, 0)), source_id="no_columns")
+    y[:] = 1.0
+    assert reported(y, 2) == [(frozenset({("no_columns", 1)}), frozenset())] + [
+        (frozenset({("no_columns", 2)}), frozenset())
+    ]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    inner=st.tuples(st.integers(1, 3), st.integers(1, 4)),
+    layout=st.sampled_from(["C", "F"]),
+    swap=st.booleans(),
+    steps=st.tuples(st.sampled_from([1, -1, 2]), st.sampled_from([1, -1, 2])),
+    order=st.sampled_from(["C", "F", "A", "K"]),
+    how=st.sampled_from(["np.ravel", "ravel", "flatten", "np.reshape", "reshape"]),
+)
+def test_flattening_in_every_order_names_the_rows_an_id_column_holds(
+    n, inner, layout, swap, steps, order, how
+):
+    # ravel(order="K") of a strided view that is neither C- nor F-contiguous reads the
+    # elements in memory order; the rows were mapped as if read in C order
+    values = np.broadcast_to(np.arange(1.0, n + 1).reshape(n, 1, 1), (n, *inner)).copy()
+    x = stp.array(values, source_id="orders").copy(order=layout)
+    if swap:
+        x = x.transpose(0, 2, 1)
+    x = x[:, :: steps[0], :: steps[1]]
+    shaped = "A" if order == "K" else order  # reshape has no "K"
+    flat = {
+        "np.ravel": lambda x: np.ravel(x, order=order),
+        "ravel": lambda x: x.ravel(order),
+        "flatten": lambda x: x.flatten(order),
+        "np.reshape": lambda x: np.reshape(x, (-1, 2) if x.size % 2 == 0 else -1, order=shaped),
+        "reshape": lambda x: x.reshape((-1, 1, x.shape[-1]), order=shaped),
+    }[how]
+    out = flat(x)
+    held = np.asarray(out).reshape(len(out), -1)
+    got = reported(out, len(out))
+    for i in range(len(out)):
+        want = {("orders", int(v)) for v in held[i]}
+        assert want <= got[i][0] | got[i][1], i
+        assert got[i][0] <= want, i
+
+
+def test_a_row_map_of_another_length_is_refused_not_read():
+    # a safety net under every rule: a map whose length is not the array's row count
+    # would name other rows' parents, so provenance and fit refuse it
+    from sktraceprop.arrays import _numpy
+    from sktraceprop.exceptions import LineageLostError
+
+    x = stp.array(np.ones((4, 2)), source_id="length_check")
+    bad = _numpy.wrap(np.ones((3, 2)), stp.provenance(x)._rows, None)
+    with pytest.raises(LineageError, match="inconsistent"):
+        stp.provenance(bad).rows(0)
+    with pytest.raises(LineageLostError, match="4 rows for 3 rows"):
+        bad.__stp_row_ids__()
+    assert stp.provenance(x[1:]).rows(2)["line"].tolist() == [4]
+
+
+def test_a_traced_initial_value_of_a_reduction_is_a_parent():
+    # np.add.reduce(x, axis=1, initial=t) reduces t into every output element; a
+    # traced initial= was handed to NumPy as is and its rows were lost
+    x = stp.array(np.ones((3, 2)), source_id="initial_x")
+    y = stp.array(np.full((2, 2), 5.0), source_id="initial_y")
+    for out in (
+        np.add.reduce(x, axis=1, initial=y[1].sum()),
+        np.maximum.reduce(x, axis=1, initial=y[1].max()),
+        x.sum(axis=1, initial=y[1].sum()),
+        np.sum(x, axis=1, initial=y[1].sum()),
+    ):
+        got = reported(out, 3)
+        for i in range(3):
+            assert ("initial_x", i + 1) in got[i][0], i
+            assert ("initial_y", 2) in got[i][0] | got[i][1], i

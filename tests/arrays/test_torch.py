@@ -3,6 +3,8 @@ skorch net fitted inside a traced estimator."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageError
@@ -315,3 +317,160 @@ def test_conversion_between_numpy_and_torch_does_not_share_memory():
     back = stp.array(t, framework="numpy")
     back[1] = np.asarray(n)[2]  # a plain value: row 1 keeps no parent
     assert t[1].tolist() == [2.0, 3.0] and _lines(t, 1) == [(1, "conv_n", 2)]
+
+
+def _coded(n, source_id, offset=0.0):
+    """A traced (n, 3) tensor whose every element holds its own row's line (1-based)."""
+    codes = torch.arange(1.0, n + 1, dtype=torch.float64).reshape(n, 1).repeat(1, 3)
+    return stp.array(codes + offset, source_id=source_id)
+
+
+def _lines_held(values, offset=0.0):
+    """The lines an array of line codes holds in each row (codes above ``offset`` only)."""
+    flat = np.asarray(values).reshape(len(values), -1)
+    return [{int(v - offset) for v in row if v > offset} for row in flat]
+
+
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+def test_a_list_key_is_read_as_torch_reads_it():
+    # torch reads a list holding a sequence, tensor, slice, None or Ellipsis as a tuple
+    # (``x[[[3, 1], [0, 2]]]`` is ``x[[3, 1], [0, 2]]``); it was read as one index
+    # array, naming rows the elements did not come from
+    x = _coded(6, "list_keys")
+    keys = [
+        [[3, 1], [0, 2]],
+        [[3, 1]],
+        [[4, 0, 4]],
+        [torch.tensor([5, 2]), torch.tensor([0, 1])],
+        [torch.tensor(3), torch.tensor(1)],
+        [slice(1, 5, 2), [0, 2]],
+        [2, None],
+        [1, Ellipsis],
+        [3, 1, 1],
+    ]
+    for key in keys:
+        out = x[key]
+        if out.ndim == 0:
+            assert _lines(out, 0) == [(0, "list_keys", int(out))], key
+            continue
+        want = _lines_held(out)
+        got = stp.provenance(out).rows(np.arange(len(out)))
+        for i in range(len(out)):
+            assert set(got.loc[got["row"] == i, "line"]) == want[i], (key, i)
+
+
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+def test_a_list_key_writes_the_rows_torch_writes():
+    b = _coded(6, "list_set_b", offset=100.0)
+    for key, value in (
+        ([[0, 2], [1, 1]], b[[4, 5], 0]),
+        ([[5, 3]], b[[0, 1]]),
+        ([torch.tensor([1, 4]), torch.tensor([2, 0])], b[[2, 3], 1]),
+    ):
+        x = _coded(6, "list_set_a")
+        x[key] = value
+        got = stp.provenance(x).rows(np.arange(6))
+        held_a, held_b = _lines_held(x), _lines_held(x, offset=100.0)
+        for i in range(6):
+            rows = got[got["row"] == i]
+            names = set(zip(rows["source_id"], rows["line"]))
+            want = {("list_set_a", v) for v in held_a[i] if v < 100}
+            want |= {("list_set_b", v) for v in held_b[i]}
+            assert want <= names, (key, i)
+
+
+def test_a_traced_keyword_a_rule_does_not_read_is_pooled_into_every_row():
+    # the rule of a loss reads input and target; a traced weight= or pos_weight= was
+    # left out of every row (the check compared how many arguments the rule named
+    # with how many were traced, and the rule names arguments that were not given)
+    F = torch.nn.functional
+    w = stp.array(torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), source_id="loss_w")
+    logits = torch.zeros(4, 3)
+    target = torch.tensor([0, 1, 2, 0])
+    cases = [
+        (F.cross_entropy(logits, target, weight=w[1], reduction="none"), 2),
+        (F.nll_loss(logits, target, weight=w[0], reduction="none"), 1),
+        (F.binary_cross_entropy_with_logits(logits, logits, pos_weight=w[1], reduction="none"), 2),
+        (F.cross_entropy(logits, target, weight=w[0]), 1),
+        (torch.index_select(torch.zeros(4, 3), 0, w[1].long() - 4), None),
+    ]
+    for out, line in cases:
+        n = out.shape[0] if out.ndim else 1
+        got = stp.provenance(out).rows(np.arange(n))
+        for i in range(n):
+            lines = set(got.loc[got["row"] == i, "line"])
+            # an index tensor's rows select, they are not data (as for x[index])
+            assert lines == ({line} if line else set()), (line, i)
+
+
+def test_reflected_matmul_contracts_the_rows_of_the_traced_tensor():
+    # x.__rmatmul__(w) is w @ x: its rows are w's, x's rows are contracted away; the
+    # rule read x as the left operand and named x's rows as the output's
+    x = stp.array(torch.arange(12.0).reshape(6, 2), source_id="rmatmul")
+    out = x.__rmatmul__(torch.ones(3, 6))
+    torch.testing.assert_close(
+        out.as_subclass(torch.Tensor), torch.ones(3, 6) @ torch.arange(12.0).reshape(6, 2)
+    )
+    for i in range(3):
+        assert _lines(out, i) == []
+        assert sorted(stp.provenance(out).rows(i)["line"]) == [1, 2, 3, 4, 5, 6]
+
+
+def test_concatenation_with_keyword_tensors():
+    a, b = _sources()
+    out = torch.cat(tensors=[b, a.flip(0)], dim=0)
+    assert [line for _, _, line in _lines(out, [0, 4, 9])] == [1, 6, 1]
+    assert _lines(out, 4) == [(4, "ta", 6)] and _lines(out, 0) == [(0, "tb", 1)]
+    stacked = torch.stack(tensors=[a, a.flip(0)], dim=1)
+    assert _lines(stacked, 0) == [(0, "ta", 1), (0, "ta", 6)]
+
+
+@st.composite
+def _list_keys(draw, n):
+    """A list index for an (n, 3) tensor, of the kinds torch reads as a tuple or not."""
+    rows = st.integers(-n, n - 1)
+    cols = st.integers(-3, 2)
+    kind = draw(st.sampled_from(["ints", "nested", "pair", "tensors", "slice", "none"]))
+    if kind == "ints":
+        return draw(st.lists(rows, min_size=1, max_size=5))
+    if kind == "nested":
+        return [draw(st.lists(rows, min_size=1, max_size=4))]
+    if kind == "pair":
+        k = draw(st.integers(1, 4))
+        return [
+            draw(st.lists(rows, min_size=k, max_size=k)),
+            draw(st.lists(cols, min_size=k, max_size=k)),
+        ]
+    if kind == "tensors":
+        k = draw(st.integers(1, 3))
+        return [
+            torch.tensor(draw(st.lists(rows, min_size=k, max_size=k))),
+            torch.tensor(draw(st.lists(cols, min_size=k, max_size=k))),
+        ]
+    if kind == "slice":
+        return [slice(draw(st.integers(0, n)), None, draw(st.integers(1, 3))), draw(cols)]
+    return [draw(rows), None]
+
+
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), n=st.integers(1, 6))
+def test_list_keys_name_the_rows_of_an_id_column(data, n):
+    # truth: torch's own indexing of a tensor that holds each row's line
+    key = data.draw(_list_keys(n))
+    codes = torch.arange(1, n + 1).reshape(n, 1).repeat(1, 3)
+    x = stp.array(codes.double(), source_id="list_hyp")
+    want = codes[key]
+    out = x[key]
+    if want.ndim == 0:
+        assert _lines(out, 0) == [(0, "list_hyp", int(want))]
+        return
+    got = stp.provenance(out).rows(np.arange(len(want)))
+    for i in range(len(want)):
+        assert set(got.loc[got["row"] == i, "line"]) == {int(v) for v in want[i].flatten()}, key
+
+
+def test_writes_into_a_tensor_without_elements():
+    t = stp.array(torch.zeros(0, 3), source_id="t_no_elements")
+    t[:] = 1.0
+    assert t.shape == (0, 3) and len(stp.provenance(t).rows(np.arange(0))) == 0

@@ -14,6 +14,7 @@ import sklearn
 from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import OneHotEncoder
 
 import sktraceprop as stp
 from sktraceprop.compliance import ANNEX_III, ComplianceReport, compliance_report
@@ -237,6 +238,63 @@ def test_features_from_an_aggregate_over_both_files_are_named(hospitals):
     assert sorted(derived) == sorted(k for k, v in kinds.items() if v in ("merge", "aggregate"))
     edges = {(a.split(":")[0], b.split(":")[0]) for a, b in graph["edges"]}
     assert ("source", "source") in edges  # files -> the merge and the aggregate
+
+
+def test_files_reached_through_a_merge_get_the_statistics_of_their_merged_rows(
+    hospitals, tmp_path
+):
+    """Every training row is a merge of a hospital file's row and a lookup row: each
+    file's label balance and missing values are those of the rows built from it
+    (counted by pandas over the raw file), never a 0 for columns nobody counted."""
+    a, b, _, _ = traced_frames(hospitals)
+    lookup = stp.from_pandas(
+        pd.DataFrame({"sex": ["F", "M"], "sex_rate": [0.4, np.nan]}), source_id="rates"
+    )
+    joined = stp.merge(pd.concat([a, b]), lookup, on="sex", how="left")
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = logged_pipeline(store, joined[["age", "sex", "bp"]], joined["label"])
+    pipe.predict(joined[["age", "sex", "bp"]].iloc[:4])
+    path = tmp_path / "report.json"
+    data = compliance_report(pipe, **DEPLOYER, output_path=path).to_dict()
+    assert stp.compliance.verify(path, store=store)
+    sources = {s["source_id"]: s for s in data["sources"]}
+    for name, comment in (("hospital_a", None), ("hospital_b", "#")):
+        plain = pd.read_csv(hospitals[name], comment=comment)  # pandas alone: the truth
+        s = sources[name]
+        assert s["training_rows"] == 0 and s["training_rows_through_merges"] == len(plain)
+        stats = s["statistics"]
+        assert stats["recorded_at_fit"] and stats["through_merges"]
+        assert stats["rows_given_to_fit"] == len(plain)
+        counts = plain["label"].value_counts()
+        assert stats["labels"]["counts"] == {str(k): int(v) for k, v in counts.items()}
+        columns = {c["name"]: c for c in s["columns"]}
+        for col in ("age", "sex", "bp"):
+            assert columns[col]["missing"] == int(plain[col].isna().sum())
+        assert columns["note"]["missing"] is None  # not given to fit: not counted
+    # the lookup's column was not given to fit: its NaN is not counted, and not a 0
+    rates = {c["name"]: c["missing"] for c in sources["rates"]["columns"]}
+    assert rates == {"sex": 0, "sex_rate": None}
+    html = stp.compliance.ComplianceReport(data).to_html()
+    n_a = sources["hospital_a"]["training_rows_through_merges"]
+    assert f"{n_a} through merges" in html
+    (input_data,) = [x for x in data["articles"] if x["article"] == "26(4)"]
+    assert "through merges" in input_data["why"]
+
+
+def test_a_source_no_training_row_was_built_from_counts_no_missing_values(hospitals):
+    a, b, _, _ = traced_frames(hospitals)
+    unused = stp.from_pandas(
+        pd.DataFrame({"sex": ["X"], "extra": [np.nan]}), source_id="unmatched"
+    )
+    joined = stp.merge(pd.concat([a, b]), unused, on="sex", how="left")
+    X = joined[["age", "sex", "bp"]]
+    pipe = logged_pipeline(stp.stores.MemoryStore(), X, joined["label"])
+    pipe.predict(X.iloc[:2])
+    data = compliance_report(pipe, **DEPLOYER).to_dict()
+    (s,) = [s for s in data["sources"] if s["source_id"] == "unmatched"]
+    assert s["training_rows"] == 0 and "training_rows_through_merges" not in s
+    assert not s["statistics"]["recorded_at_fit"]
+    assert [c["missing"] for c in s["columns"]] == [None, None]
 
 
 def test_bad_input_is_refused_and_nothing_is_written(fitted, tmp_path):
@@ -466,3 +524,46 @@ def test_compliance_imports_without_jsonschema_and_says_what_is_missing():
         env={**os.environ, "PYTHONPATH": root},
     )
     assert "pip install 'sktraceprop[compliance]'" in out.stdout, out.stderr
+
+
+def test_a_removal_with_a_caveat_and_a_note_reports_both():
+    from sktraceprop.compliance._evidence import _removals
+
+    event = {"seq": 3, "created_at": "2026-12-01T00:00:00+00:00", "hash": "h"}
+    both = _removals([{**event, "payload": {"caveat": "kept X", "note": "merged Y"}}])
+    assert both[0]["caveat"] == "kept X; merged Y"
+    note = _removals([{**event, "payload": {"note": "merged Y"}}])
+    assert note[0]["caveat"] == "merged Y"
+    assert _removals([{**event, "payload": {}}])[0]["caveat"] is None
+
+
+def test_inputs_made_from_columns_no_source_holds_are_named(hospitals, tmp_path):
+    a, b, X, y = traced_frames(hospitals)
+    X = X.assign(prev_age=X["age"].shift(1))  # computed outside, from the previous row
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = logged_pipeline(store, X, y)
+    pipe.predict(X.iloc[:3])
+    path = tmp_path / "report.json"
+    data = compliance_report(pipe, **DEPLOYER, output_path=path).to_dict()
+    assert stp.compliance.verify(path, store=store)
+    lineage = data["feature_lineage"]
+    # the one-hot and scaled inputs come from the files; none is made from prev_age
+    # (the pipeline drops it), so nothing is named ...
+    assert "from_columns_in_no_source" not in lineage
+    # ... until a step uses it
+    from sklearn.impute import SimpleImputer
+
+    pre = stp.make_traced_column_transformer(
+        (OneHotEncoder(), ["sex"]), (SimpleImputer(), ["age", "bp", "prev_age"])
+    )
+    used = stp.make_traced_pipeline(pre, LogisticRegression(), store=store, log_predictions=True)
+    used.fit(X, y).predict(X.iloc[:2])
+    data = compliance_report(used, **DEPLOYER).to_dict()
+    assert data["feature_lineage"]["from_columns_in_no_source"] == ["simpleimputer__prev_age"]
+    (governance,) = [x for x in data["articles"] if x["article"] == "10"]
+    assert (
+        "1 input (simpleimputer__prev_age) made from columns that no source holds"
+        in (governance["why"])
+    )
+    html = stp.compliance.ComplianceReport(data).to_html()
+    assert "made from input columns that no source holds" in html

@@ -166,6 +166,113 @@ def test_traced_pipeline_scores_name_file_and_line(tmp_path):
     np.testing.assert_allclose(by_source["score"].sum(), exp.scores.sum())
 
 
+def test_merged_training_rows_are_explained_by_the_lines_of_their_parents(tmp_path):
+    """A row built by ``stp.merge`` names its parents' file lines, never a line of the
+    merged frame (which no file has); per-source sums count it for each parent."""
+    rng = np.random.default_rng(4)
+    lines = ["# people", "uid,age,city,label"]
+    for uid in range(60):
+        lines.append(f"{uid},{rng.integers(18, 90)},c{uid % 4},{int(rng.random() < 0.5)}")
+        if uid % 9 == 0:
+            lines.append('# "quoted" comment')
+    path = tmp_path / "people.csv"
+    path.write_text("\n".join(lines) + "\n")
+    people = stp.read_csv(path, source_id="people", comment="#")
+    cities = stp.from_pandas(
+        pd.DataFrame({"city": ["c0", "c1", "c2", "c3"], "pop": [1.0, 2.5, 4.0, 0.5]}),
+        source_id="cities",
+    )
+    df = stp.merge(people.iloc[rng.permutation(60)], cities, on="city", how="left")
+    X, y = df.drop(columns="label"), df["label"].to_numpy()
+    pre = ColumnTransformer(
+        [("num", StandardScaler(), ["age", "pop"]), ("cat", OneHotEncoder(), ["city"])]
+    )
+    pipe = stp.make_traced_pipeline(pre, LogisticRegression())
+    exp = InfluenceExplainer(pipe).fit(X.iloc[:45], y[:45]).explain(X.iloc[45:], top_k=4)
+    raw = path.read_text().splitlines()
+    top = exp.top()
+    # every ranked row twice: its line in the file and its city's row
+    assert len(top) == 15 * 4 * 2
+    assert top["via"].str.startswith("merge:").all()
+    for _, r in top.iterrows():
+        train = X.iloc[r["train_index"]]
+        if r["source_id"] == "people":
+            assert raw[r["line"] - 1].split(",")[:3] == [
+                str(train["uid"]),
+                str(train["age"]),
+                train["city"],
+            ]
+        else:
+            assert r["source_id"] == "cities" and r["uri"] == "pandas:cities"
+            assert f"c{r['line'] - 1}" == train["city"]  # row position in the lookup
+    tr = exp.trace(test_index=2, rank=1)
+    assert tr["line"] is None and tr["uri"].startswith("merge:")
+    assert [d["source_id"] for d in tr["lines"]] == ["people", "cities"]
+    assert raw[tr["lines"][0]["line"] - 1].startswith(f"{X.iloc[tr['train_index']]['uid']},")
+    # per source: the brute-force sum over every training row with a line in it
+    explainer = InfluenceExplainer(pipe).fit(X.iloc[:45], y[:45])
+    full = explainer.explain(X.iloc[45:], keep_scores=True)
+    by_source = full.by_source().set_index("source_id")
+    np.testing.assert_allclose(by_source.loc["people", "score"], full.scores.sum())
+    np.testing.assert_allclose(by_source.loc["cities", "score"], full.scores.sum())
+    assert by_source["n_rows"].to_dict() == {"people": 45, "cities": 45}
+    np.testing.assert_allclose(full.source_scores["people"], full.scores.sum(axis=1))
+
+
+def test_a_sampler_before_the_final_step_is_explained_on_the_rows_it_kept():
+    """imbalanced-learn's pipeline has no transform when a sampler is its last step
+    before the model: the explainer transforms around it, and scores the rows the
+    sampler kept (against leave-one-out refits of the model on those rows)."""
+    pytest.importorskip("imblearn")
+    from imblearn.under_sampling import RandomUnderSampler
+
+    X, y = make_classification(
+        90, 4, n_informative=3, n_redundant=0, weights=[0.7], random_state=1
+    )
+    frame = stp.from_pandas(pd.DataFrame(X, columns=list("abcd")), source_id="imbalanced")
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), RandomUnderSampler(random_state=0), LogisticRegression(C=1.0, tol=1e-10)
+    ).fit(frame.iloc[:70], y[:70])
+    kept = pipe.named_steps["randomundersampler"].sample_indices_
+    explainer = InfluenceExplainer(pipe).fit(frame.iloc[:70], y[:70])
+    assert explainer.n_train_ == kept.size < 70
+    exp = explainer.explain(frame.iloc[70:], y[70:], keep_scores=True)
+    # the lines named are the kept rows' own
+    np.testing.assert_array_equal(exp.train_rows["line"], kept + 1)
+    Z = pipe[0].transform(frame.iloc[:70])[kept]
+    assert (
+        _loo_correlation(
+            LogisticRegression(C=1.0, tol=1e-10),
+            Z,
+            y[:70][kept],
+            pipe[0].transform(frame.iloc[70:]),
+            y[70:],
+        )
+        >= 0.99
+    )
+    np.testing.assert_allclose(
+        exp.scores,
+        InfluenceExplainer(LogisticRegression(C=1.0, tol=1e-10))
+        .fit(Z, y[:70][kept])
+        .explain(pipe[0].transform(frame.iloc[70:]), y[70:], keep_scores=True)
+        .scores,
+        rtol=1e-6,
+        atol=1e-10,
+    )
+
+
+def test_a_model_trained_on_rows_a_sampler_made_is_refused():
+    pytest.importorskip("imblearn")
+    from imblearn.over_sampling import SMOTE
+
+    X, y = make_classification(80, 4, weights=[0.8], random_state=0)
+    pipe = stp.make_traced_pipeline(StandardScaler(), SMOTE(random_state=0), LogisticRegression())
+    with pytest.warns(stp.exceptions.LineageWarning, match="no sample_indices_"):
+        pipe.fit(X, y)
+    with pytest.raises(ValueError, match=r"sampler step smote \(SMOTE\) made"):
+        InfluenceExplainer(pipe).fit(X, y)
+
+
 def test_frozen_estimator_is_used_as_is():
     X, y = make_classification(100, 4, random_state=0)
     model = LogisticRegression(C=0.3).fit(X[:60], y[:60])

@@ -203,6 +203,26 @@ def test_lineage_display_graph(traced):
     assert [node["kind"] for node in display.nodes][-1] == "model"
 
 
+def test_influence_and_source_displays_of_merged_rows_name_every_parent():
+    rng = np.random.default_rng(2)
+    left = stp.from_pandas(pd.DataFrame({"key": range(30), "a": rng.normal(size=30)}), "left")
+    right = stp.from_pandas(pd.DataFrame({"key": range(30), "b": rng.normal(size=30)}), "right")
+    merged = stp.merge(left, right.iloc[::-1], on="key", source_id="both")
+    X, y = merged[["a", "b"]], (merged["a"] + merged["b"] > 0).astype(int).to_numpy()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    exp = stp.InfluenceExplainer(pipe).fit(X.iloc[:20], y[:20])
+    exp = exp.explain(X.iloc[20:], top_k=3, keep_scores=True)
+    display = InfluenceDisplay.from_explanation(exp, test_index=1, n_rows=2)
+    # row i of the merge is key i: row key+1 of each parent frame
+    keys = [int(merged["key"].iloc[exp.top_indices[1, r]]) for r in range(2)]
+    for key in keys:
+        assert f"left:{key + 1} + right:{key + 1}" in display.labels
+    by_source = BySourceDisplay.from_explanation(exp)
+    assert list(by_source.values) == ["left (20 rows)", "right (20 rows)"]
+    for numbers in by_source.values.values():
+        np.testing.assert_allclose(numbers, exp.scores.mean(axis=0))
+
+
 def test_lineage_display_of_a_merge_and_of_a_stored_run(tmp_path):
     rng = np.random.default_rng(0)
     left = stp.from_pandas(pd.DataFrame({"key": range(20), "a": rng.normal(size=20)}), "left")

@@ -9,12 +9,14 @@ so each search can fail.
 import io
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import KNNImputer, SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -188,6 +190,69 @@ def test_rows_merged_from_a_removed_parent_are_gone():
     assert hits(pickle.dumps(unl), [MARK]) == []
     merged_with_4 = stp.row_lineage(X).query("row_id == @patient_4")["row"].to_numpy()
     assert unl.unlearning_log_[-1]["n_removed"] == merged_with_4.size > 1
+
+
+def test_parent_rows_of_removed_merged_rows_that_stay_in_the_model_are_named():
+    """Removing visits removes their merged rows whole; the patients rows they were
+    merged with are counted under ``sources`` but most stay, through other visits."""
+    rng = np.random.default_rng(2)
+    visits = stp.from_pandas(
+        pd.DataFrame({"patient": rng.integers(0, 8, 50), "x0": rng.normal(size=50)}), "visits"
+    )
+    patients = stp.from_pandas(
+        pd.DataFrame({"patient": np.arange(8), "x1": rng.normal(size=8)}), "patients"
+    )
+    X = stp.merge(visits, patients, on="patient").drop(columns="patient")
+    y = (X["x0"].to_numpy() > 0).astype(int)
+    unl = GradientCorrectionUnlearner(make_pipeline(StandardScaler(), LogisticRegression()))
+    unl.fit(X, y)
+    lineage = stp.row_lineage(X)
+    gone = stp.row_ids(visits)[:20]
+    unl.unlearn(sample_id=gone)
+    event = unl.unlearning_log_[-1]
+    # the truth, row by row: patients rows behind removed rows and behind retained rows
+    removed_rows = set(lineage.loc[lineage["row_id"].isin(gone), "row"])
+    by_row = lineage.groupby("row")["row_id"].apply(set)
+    behind_removed = set().union(*(by_row[r] for r in removed_rows))
+    behind_kept = set().union(*(by_row[r] for r in set(by_row.index) - removed_rows))
+    patient_ids = set(stp.row_ids(patients).tolist())
+    still = behind_removed & behind_kept & patient_ids
+    assert event["sources"]["patients"] == len(removed_rows)
+    assert event["merged_parents_kept"] == {"patients": len(still)} and still
+    assert f"{len(still)} row(s) of patients were merged into retained rows" in event["note"]
+    # removing a patient's row removes every visit merged with it: nothing of it stays
+    patient = stp.row_ids(patients)[[3]]
+    unl.unlearn(sample_id=patient)
+    last = unl.unlearning_log_[-1]
+    assert last["sources"] == {"patients": last["n_removed"], "visits": last["n_removed"]}
+    assert "merged_parents_kept" not in last and "note" not in last
+
+
+@pytest.mark.parametrize("traced", [False, True])
+def test_a_column_computed_outside_from_other_rows_is_named_in_the_caveat(traced):
+    """``prev = x0.shift(1)`` puts each removed row's value into the next, retained row:
+    no source holds the column, and the removal says that it cannot reach it."""
+    X, y = traced_frame(f"shifted_{traced}", n=N_ROWS)
+    X = X[["x0", "x1"]].assign(prev=X["x0"].shift(1).fillna(0.0))
+    rows = np.arange(5, 9)
+    X.iloc[rows, 0] = MARK + np.arange(rows.size)
+    X["prev"] = X["x0"].shift(1).fillna(0.0)
+    steps = (SimpleImputer(), StandardScaler(), LogisticRegression(C=0.5))
+    est = stp.make_traced_pipeline(*steps) if traced else make_pipeline(*steps)
+    unl = GradientCorrectionUnlearner(est).fit(X, y)
+    with pytest.warns(UserWarning, match=r"input column\(s\) prev are in none of the sources"):
+        unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    event = unl.unlearning_log_[-1]
+    assert event["columns_in_no_source"] == ["prev"]
+    assert "retained rows may still carry the removed rows' values" in event["caveat"]
+    # ... and it is true: the retained row after the last removed one holds its value
+    assert X["prev"].iloc[rows[-1] + 1] == X["x0"].iloc[rows[-1]]
+    # columns every source holds: nothing to say
+    clean = GradientCorrectionUnlearner(clone(est)).fit(X[["x0", "x1"]], y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clean.unlearn(sample_id=stp.row_ids(X)[rows])
+    assert "columns_in_no_source" not in clean.unlearning_log_[-1]
 
 
 @pytest.mark.parametrize("kind", ["bare", "pipeline"])

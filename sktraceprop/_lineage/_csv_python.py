@@ -1,0 +1,162 @@
+"""Lines pandas' python engine reads otherwise than its C tokenizer, which the line finder
+models.
+
+With ``engine="python"`` (which ``skipfooter`` needs) pandas cuts every field from the
+first one holding the comment character on, quoted or not, and drops a row left with no
+field; with ``skip_blank_lines=True`` also a row left with one field of whitespace, as
+``str.strip`` sees it. The C tokenizer skips only lines that are empty, made of spaces
+and tabs, or start with the comment character: a quoted ``""``, a line of non-breaking
+spaces or ``"#x",1`` are rows to it. Each such row shifts the lines of the rows after it,
+and other differences of the python engine (a ``skiprows`` line it keeps after a blank
+line, a blank line it counts as footer) can bring the row count back to the line
+finder's, with values the content check's sample cannot tell apart: read_csv refuses
+these files instead.
+
+A row's first physical line, parsed alone, is blank to the python engine whenever the row
+is (its first field is a prefix of the row's, and it cannot hold more fields), so each
+line where the line finder starts a record is checked on its own. Lines that hold a byte
+other than whitespace, quotes, escapes and delimiters before the comment character are
+not blank, without parsing them.
+
+The python engine also skips the leading ``skiprows`` lines as physical lines, before
+its csv reader starts, where the C tokenizer skips records: they differ when one of
+those lines ends inside a quoted field.
+"""
+
+import csv
+import io
+import re
+
+import numpy as np
+
+from ._csv_stream import _decompressed, compression_of
+
+
+def _dialect(kwargs):
+    """The ``csv`` dialect pandas' python engine reads with (its ``_make_reader``)."""
+    sep = kwargs.get("sep", kwargs.get("delimiter", ","))
+
+    class Dialect(csv.Dialect):
+        delimiter = sep
+        quotechar = kwargs.get("quotechar", '"')
+        escapechar = kwargs.get("escapechar")
+        doublequote = kwargs.get("doublequote", True)
+        skipinitialspace = kwargs.get("skipinitialspace", False)
+        quoting = kwargs.get("quoting", csv.QUOTE_MINIMAL)
+        lineterminator = "\n"
+        strict = False
+
+    return Dialect
+
+
+def _dropped(line, dialect, comment, skip_blank):
+    """Whether the python engine drops ``line`` read alone as a row."""
+    try:
+        row = next(csv.reader([line], dialect), [])
+    except csv.Error:
+        return True  # not a row it reads: refuse rather than guess
+    if comment is not None:
+        # pandas' _check_comments (it also keeps a field equal to an NA value whole:
+        # cutting it too drops more rows, so refuses more, never fewer)
+        for k, field in enumerate(row):
+            if comment in field:
+                head = field[: field.find(comment)]
+                row = row[:k] + ([head] if head else [])
+                break
+    if not row:
+        return True
+    return skip_blank and len(row) == 1 and not row[0].strip()
+
+
+def _skipped(skiprows):
+    """``skiprows`` as pandas' python engine asks it (``skipfunc``)."""
+    if skiprows is None:
+        return lambda k: False
+    if callable(skiprows):
+        return skiprows
+    if isinstance(skiprows, int | np.integer):
+        return lambda k: k < skiprows
+    return set(skiprows).__contains__
+
+
+def _ends_quoted(line, quote, delim, doublequote):
+    """Whether a line ``skiprows`` skips ends inside a quoted field, as pandas' C
+    tokenizer reads a skipped line (quotes open a field at its start; no escapes)."""
+    # 0: a field's start, 1: in a field, 2: quoted, 3: quote in quoted; the line's first
+    # byte opens a quoted field or a field (a delimiter ends no field there)
+    state = 2 if line[:1] == quote else 1
+    for c in line[1:]:
+        if state == 2:
+            if c == quote:
+                state = 3 if doublequote else 1
+        elif c == quote and state in (0, 3):
+            state = 2
+        else:
+            state = 0 if c == delim else 1
+    return state == 2
+
+
+def python_engine_line(path, kwargs, record_lines):
+    """First line pandas' python engine reads otherwise than the line finder, and how.
+
+    Two differences are looked for. The python engine skips the leading ``skiprows``
+    lines (0, 1, ... while ``skiprows`` names them) as physical lines, where the C
+    tokenizer skips logical lines: a skipped line that ends inside a quoted field
+    makes them skip different lines. And it drops the rows described in the module's
+    docstring.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    kwargs : dict
+        The ``read_csv`` options (``engine="python"``).
+    record_lines : ndarray of int64
+        Physical start lines of the records the line finder found, in order.
+
+    Returns
+    -------
+    found : tuple of (int, str) or None
+        The 1-based line and ``"skipped"`` (a leading skipped line that ends inside
+        quotes) or ``"dropped"`` (a record the python engine drops); None when there is
+        neither.
+    """
+    comment = kwargs.get("comment")
+    skip_blank = bool(kwargs.get("skip_blank_lines", True))
+    drops = skip_blank or comment is not None  # else it drops nothing
+    dialect = _dialect(kwargs)
+    sep = dialect.delimiter
+    quote = dialect.quotechar if dialect.quoting != csv.QUOTE_NONE else None
+    doublequote = dialect.doublequote
+    specials = "".join(c for c in (dialect.quotechar, dialect.escapechar, sep) if c)
+    not_blank = re.compile(rf"[^\s{re.escape(specials)}]")
+    skipped = _skipped(kwargs.get("skiprows"))
+    leading = True  # in the leading run of skipped lines
+    method = compression_of(path, kwargs.get("compression", "infer"))
+    encoding = kwargs.get("encoding") or "utf-8"
+    errors = kwargs.get("encoding_errors", "strict")
+    with open(path, "rb") as fh:
+        stream = _decompressed(fh, method, path)
+        # newline="": lines end at "\n", "\r\n" and a lone "\r", as pandas reads them
+        text = io.TextIOWrapper(stream, encoding=encoding, errors=errors, newline="")
+        for number, line in enumerate(text, 1):
+            if leading:
+                leading = bool(skipped(number - 1))
+                if leading:
+                    body = line.rstrip("\r\n")
+                    if quote and quote in body and _ends_quoted(body, quote, sep, doublequote):
+                        return number, "skipped"
+                    continue
+            if not drops:
+                if record_lines.size == 0 or number > record_lines[-1]:
+                    break
+                continue
+            head = line if comment is None else line.partition(comment)[0]
+            if not_blank.search(head):
+                continue
+            at = np.searchsorted(record_lines, number)
+            if at == record_lines.size or record_lines[at] != number:
+                continue  # no record starts here: a skipped, blank or inner line
+            if _dropped(line.rstrip("\r\n"), dialect, comment, skip_blank):
+                return number, "dropped"
+    return None
