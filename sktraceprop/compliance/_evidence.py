@@ -4,6 +4,7 @@ Every figure here is read from the run record and the store's audit events; noth
 recomputed from files (they may have changed) and nothing is estimated.
 """
 
+import contextlib
 import hashlib
 from datetime import datetime, timezone
 
@@ -12,6 +13,7 @@ import numpy as np
 from .._lineage._fingerprint import json_safe
 from .._lineage._ids import codes_of
 from .._lineage._record import unsourced_columns
+from ..exceptions import ComplianceError
 
 #: Kinds of audit event summarised rather than copied into a report (one per call).
 SUMMARISED_KINDS = ("prediction",)
@@ -271,26 +273,46 @@ def prediction_digest(events):
     return h.hexdigest()
 
 
+@contextlib.contextmanager
+def _reading(event):
+    """Name the event whose payload holds what sktraceprop never writes there."""
+    try:
+        yield
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ComplianceError(
+            f"audit event {event['seq']} ({event['kind']}) holds a payload sktraceprop does "
+            f"not write ({exc}). The store's chain verifies, so it was appended by other "
+            "code or written with the chain's hashes re-computed: check the store with the "
+            "key that signs its checkpoints (verify(public_key))."
+        ) from None
+
+
+def _rows_of(event):
+    with _reading(event):
+        return int((event["payload"] or {}).get("n_rows") or 0)
+
+
 def _predictions(events):
     by_method, by_month, classes = {}, {}, {}
     rows = flagged = 0
     for event in events:
-        payload = event["payload"] if isinstance(event["payload"], dict) else {}
-        n = int(payload.get("n_rows") or 0)
-        rows += n
-        method = str(payload.get("method", "unknown"))
-        entry = by_method.setdefault(method, {"calls": 0, "rows": 0})
-        entry["calls"] += 1
-        entry["rows"] += n
-        month = parse_time(event["created_at"]).strftime("%Y-%m")
-        entry = by_month.setdefault(month, {"calls": 0, "rows": 0})
-        entry["calls"] += 1
-        entry["rows"] += n
-        outputs = payload.get("outputs") or {}
-        for label, count in zip(outputs.get("classes") or [], outputs.get("counts") or []):
-            classes[str(label)] = classes.get(str(label), 0) + int(count)
-        if payload.get("replaced_since_fit") or payload.get("changed_since_fit"):
-            flagged += 1
+        with _reading(event):
+            payload = event["payload"] if isinstance(event["payload"], dict) else {}
+            n = int(payload.get("n_rows") or 0)
+            rows += n
+            method = str(payload.get("method", "unknown"))
+            entry = by_method.setdefault(method, {"calls": 0, "rows": 0})
+            entry["calls"] += 1
+            entry["rows"] += n
+            month = parse_time(event["created_at"]).strftime("%Y-%m")
+            entry = by_month.setdefault(month, {"calls": 0, "rows": 0})
+            entry["calls"] += 1
+            entry["rows"] += n
+            outputs = payload.get("outputs") or {}
+            for label, count in zip(outputs.get("classes") or [], outputs.get("counts") or []):
+                classes[str(label)] = classes.get(str(label), 0) + int(count)
+            if payload.get("replaced_since_fit") or payload.get("changed_since_fit"):
+                flagged += 1
     return {
         "n_calls": len(events),
         "n_rows": rows,
@@ -309,7 +331,7 @@ def _predictions(events):
 def _explanations(events):
     return {
         "n_calls": len(events),
-        "n_rows": sum(int((e["payload"] or {}).get("n_rows") or 0) for e in events),
+        "n_rows": sum(_rows_of(e) for e in events),
         "first": events[0]["created_at"] if events else None,
         "last": events[-1]["created_at"] if events else None,
         "seqs": [e["seq"] for e in events],

@@ -2,9 +2,12 @@
 
 import base64
 import json
+import math
 import os
 import warnings
 from pathlib import Path
+
+import numpy as np
 
 from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationError, StoreError
 from ..stores._chain import RUN_EVENT
@@ -50,12 +53,54 @@ def read_report(source):
     except UnicodeDecodeError as exc:
         raise ReportVerificationError(f"{path} is not UTF-8 text: {exc}") from None
     try:
-        report = json.loads(text)
-    except ValueError as exc:
-        raise ReportVerificationError(f"{path} is not JSON: {exc}") from None
+        report = json.loads(text, object_pairs_hook=_unique_members, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ReportVerificationError(
+            f"{path} is not JSON as a report is written: {exc}"
+        ) from None
     if not isinstance(report, dict):
         raise ReportVerificationError(f"{path} holds a JSON {type(report).__name__}, not a report")
     return report, str(path)
+
+
+def _unique_members(pairs):
+    # Python keeps the last of two equal keys, other readers the first: the report
+    # would verify here and read otherwise elsewhere. A report never holds one.
+    held = dict(pairs)
+    if len(held) != len(pairs):
+        seen = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"member {twice!r} appears twice in one object")
+    return held
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number (a report holds no NaN or infinity)")
+
+
+def _unwritable(value, pointer=""):
+    """The first JSON pointer holding what canonical JSON cannot hold (None if none):
+    NaN or infinity, or text that is not Unicode (a lone surrogate such as \\ud800)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return pointer or "/", f"{value!r} is not a JSON number"
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return pointer or "/", "holds a lone surrogate: not Unicode text"
+        return None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _unwritable(key, pointer) if isinstance(key, str) else None
+        found = found or _unwritable(item, f"{pointer}/{key}")
+        if found:
+            return found
+    return None
 
 
 def _event_record(event):
@@ -249,7 +294,9 @@ def _differences(a, b, pointer=""):
         for i, (x, y) in enumerate(zip(a, b)):
             out.extend(_differences(x, y, f"{pointer}/{i}"))
         return out
-    return [] if a == b else [pointer or "/"]
+    # false == 0 and true == 1 in Python, not in JSON (12 and 12.0 are one JSON number)
+    same = a == b and isinstance(a, bool | np.bool_) == isinstance(b, bool | np.bool_)
+    return [] if same else [pointer or "/"]
 
 
 def _store_problems(report, store):
@@ -299,7 +346,10 @@ def _store_problems(report, store):
         problems.append(f"/model/run_id: the report's run cannot be loaded from the store: {exc}")
         return problems
     if upto:
-        problems += _record_keeping_problems(report, store, run, upto)
+        try:
+            problems += _record_keeping_problems(report, store, run, upto)
+        except ComplianceError as exc:  # an event of the store sktraceprop did not write
+            problems.append(f"/record_keeping cannot be rebuilt from the store: {exc}")
     # whether the fitted object matched its run was seen when the report was made, not
     # stored: the rest of the model section is the run record's
     matches = report["model"].get("fitted_object_matches_run")
@@ -366,7 +416,7 @@ def _record_keeping_problems(report, store, run, upto):
         for pointer in _differences(report["retention"], retention, "/retention")
     ]
     for key in ("n_runs", "n_chain_events", "n_audit_events", "n_store_events", "chain_head"):
-        if kept["store"][key] != rebuilt["store"][key]:
+        if _differences(kept["store"][key], rebuilt["store"][key]):
             problems.append(
                 f"/record_keeping/store/{key} differs from the store's log up to the chain head"
             )
@@ -418,6 +468,19 @@ def verify_report(source, *, store=None, public_key=None):
         Listing every problem found (also in its ``problems`` attribute).
     """
     report, name = read_report(source)
+    try:
+        canonical_bytes(report)
+    except (ValueError, RecursionError):  # (UnicodeEncodeError is a ValueError)
+        try:
+            found = _unwritable(report)
+        except RecursionError:
+            found = None
+        where, what = found or ("/", "nested too deeply to be written as canonical JSON")
+        raise _failure(
+            name,
+            "holds a value no report holds (its canonical form cannot be computed)",
+            [f"{where}: {what}"],
+        ) from None
     problems = schema_problems(report)
     if problems:
         raise _failure(name, "does not follow the compliance report schema", problems)

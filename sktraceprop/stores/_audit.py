@@ -1,11 +1,17 @@
 """The whole-store integrity check behind ``verify()`` and ``check()``."""
 
-import json
-
 from .. import signing
 from ..exceptions import StoreError
 from . import _checkpoint
-from ._chain import GENESIS, RUN_EVENT, SOURCE_EVENT, event_hash
+from ._chain import (
+    GENESIS,
+    RESERVED_PREFIX,
+    RUN_EVENT,
+    SOURCE_EVENT,
+    event_row_problem,
+    loads_stored,
+    stored_event_hash,
+)
 
 
 def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
@@ -52,7 +58,9 @@ def _stored_checkpoints(store, problems):
     out = []
     for n, text in enumerate(store._raw_checkpoints(), 1):
         try:
-            cp = json.loads(text)
+            cp = loads_stored(text)
+            if not isinstance(cp, dict):  # (a text would be read as a file's path)
+                raise ValueError(f"it holds a JSON {type(cp).__name__}, not an object")
             _checkpoint.read_checkpoints(cp)
         except (TypeError, ValueError) as exc:
             problems.append(
@@ -82,8 +90,17 @@ def _check_chain(store, wanted, problems, report):
         problems.append({"check": "hash_chain", "seq": seq, "message": message})
 
     try:
-        for seq, run_id, created_at, kind, text, prev_link, stored in store._raw_events():
+        for row in store._raw_events():
+            seq, run_id, _, kind, _, prev_link, stored = row
             report["events"] += 1
+            wrong = event_row_problem(row)
+            if wrong is not None:  # (before the comparisons: seq may not be a number)
+                problem(seq, f"{wrong}: the event was altered")
+                if isinstance(seq, int) and not isinstance(seq, bool):
+                    prev_seq = seq
+                if isinstance(stored, str):
+                    prev_hash = stored
+                continue
             if seq != prev_seq + 1:
                 if seq > prev_seq + 1:
                     gap = (
@@ -93,32 +110,31 @@ def _check_chain(store, wanted, problems, report):
                 else:
                     problem(seq, f"is numbered out of order (after event {prev_seq})")
             try:
-                payload = json.loads(text)
-            except (ValueError, TypeError) as exc:
-                problem(seq, f"payload is not JSON ({exc})")
+                payload, rehashed = stored_event_hash(row, checked=True)
+            except ValueError as exc:
+                problem(seq, f"payload is not JSON as sktraceprop writes it ({exc})")
                 prev_hash, prev_seq = stored, seq
                 continue
-            record = {
-                "seq": seq,
-                "run_id": run_id,
-                "created_at": created_at,
-                "kind": kind,
-                "payload": payload,
-            }
             if prev_link != prev_hash:
                 problem(
                     seq,
                     "is not linked to the event before it (an event was removed, inserted "
                     "or reordered)",
                 )
-            if event_hash(prev_link, record) != stored:
+            if rehashed != stored:
                 problem(seq, "does not match its hash: the event was altered")
-            if kind == RUN_EVENT:
+            if kind.startswith(RESERVED_PREFIX) and not isinstance(payload, dict):
+                problem(seq, f"is a {kind} event whose payload is not an object: it was altered")
+            elif kind == RUN_EVENT:
                 if run_id in run_events:
                     problem(seq, f"is a second event for run {run_id}")
                 run_events[run_id] = (seq, payload)
-            elif kind == SOURCE_EVENT and isinstance(payload, dict):
-                source_events[(payload.get("source_id"), payload.get("sha256"))] = (seq, payload)
+            elif kind == SOURCE_EVENT:
+                key = (payload.get("source_id"), payload.get("sha256"))
+                if all(isinstance(k, str) for k in key):
+                    source_events[key] = (seq, payload)
+                else:
+                    problem(seq, "is a store.source event whose source_id or sha256 is not text")
             if seq in wanted:
                 heads[seq] = stored
             prev_hash, prev_seq = stored, seq

@@ -27,6 +27,7 @@ from ._chain import (
     RUN_EVENT,
     SOURCE_EVENT,
     canonical_json,
+    loads_stored,
     make_event,
     payload_text,
     run_digest,
@@ -97,9 +98,29 @@ class _Chain:
             event["hash"],
         )
         self.writer.insert_event(row)
-        _CHECKED_TIP[self.store] = row
+        self.row = row
         self.seq, self.head = event["seq"], event["hash"]
         return event
+
+    def confirm(self):
+        """Check, before the transaction commits, that the log ends with what was appended.
+
+        A trigger or rule added to the database outside sktraceprop can drop or change
+        a row as it is inserted (SQLite's ``RAISE(IGNORE)``): the event would be
+        reported as written, and a checkpoint signed later would cover a log without
+        it. Raising rolls the transaction back.
+        """
+        row = getattr(self, "row", None)
+        if row is None:
+            return
+        if self.writer.last_event() != row:
+            message = (
+                f"audit event {row[0]} was not stored as written: the database changes or "
+                "drops what is written (a trigger or rule added outside sktraceprop)"
+            )
+            self.store._refuse_writes(message)
+            raise CorruptStoreError(f"{self.store!r}: {message}; nothing was written")
+        _CHECKED_TIP[self.store] = row
 
 
 def _raise_problems(where, problems):
@@ -323,6 +344,14 @@ class BaseStore(ABC):
                 stored_inputs,
                 event["seq"],
             )
+            chain.confirm()
+            if not writer.run_exists(lineage.run_id):
+                message = (
+                    f"run {lineage.run_id} was not stored as written: the database drops "
+                    "what is written (a trigger or rule added outside sktraceprop)"
+                )
+                self._refuse_writes(message)
+                raise CorruptStoreError(f"{self!r}: {message}; nothing was written")
             return lineage.run_id
 
         def committed():
@@ -464,10 +493,14 @@ class BaseStore(ABC):
                 "event was removed",
                 **where,
             )
-        payload = json.loads(row[4]) if stored_event_matches(row) else None
+        payload = loads_stored(row[4]) if stored_event_matches(row) else None
         if payload is None:
             raise self._corrupt(f"{what}: its audit event {seq} was altered", **where)
-        if row[3] != kind or (run_id is not None and row[1] != run_id):
+        if (
+            row[3] != kind
+            or not isinstance(payload, dict)
+            or (run_id is not None and row[1] != run_id)
+        ):
             raise self._corrupt(f"{what}: audit event {seq} is not its event", **where)
         if source_key is not None and (
             payload.get("source_id"),
@@ -633,7 +666,9 @@ class BaseStore(ABC):
                         "store); nothing was written"
                     )
                 known.add(run_id)
-            made.append(_Chain(self, writer).append(kind, payload, run_id, text))
+            chain = _Chain(self, writer)
+            made.append(chain.append(kind, payload, run_id, text))
+            chain.confirm()
             return made[-1]
 
         def committed():
@@ -681,7 +716,7 @@ class BaseStore(ABC):
                 continue
             try:
                 event["payload"] = json.loads(event["payload"])
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, RecursionError) as exc:
                 raise self._corrupt(
                     f"audit event {event['seq']} in {self!r} is corrupt: {exc}", seq=event["seq"]
                 ) from None

@@ -40,6 +40,49 @@ def canonical_json(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def _unique_keys(pairs):
+    held = dict(pairs)
+    if len(held) != len(pairs):
+        seen = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"key {twice!r} appears twice in one object")
+    return held
+
+
+def loads_stored(text):
+    """The JSON value of a stored text, refusing a key that appears twice in one object.
+
+    Python keeps the last of two equal keys, SQLite's ``json_extract`` the first: a
+    text holding both could verify here and read otherwise elsewhere. Canonical JSON
+    never holds one, so such a text was altered.
+    """
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
+#: Python type of each column of a stored event row, as every store returns it.
+EVENT_TYPES = (int, (str, type(None)), str, str, str, str, str)
+EVENT_COLUMNS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
+
+
+def event_row_problem(row):
+    """Why a stored event row cannot be the one sktraceprop wrote (None if it can be).
+
+    Every column is text (``run_id`` may be NULL) and ``seq`` an integer; a value of
+    another type (a BLOB, a number) was written outside sktraceprop.
+    """
+    seq, run_id, created_at, kind, text, prev_hash, stored = row
+    if (
+        type(seq) is int
+        and (run_id is None or type(run_id) is str)
+        and type(created_at) is type(kind) is type(text) is type(prev_hash) is type(stored) is str
+    ):  # (what every row is: checked first, as verify() asks it of every event)
+        return None
+    for name, value, wanted in zip(EVENT_COLUMNS, row, EVENT_TYPES, strict=True):
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            return f"its {name} is stored as {type(value).__name__}, not as sktraceprop writes it"
+    return None
+
+
 def ids_sha256(ids):
     """Hex SHA-256 of an int64 array as little-endian bytes; ``"-"`` for None."""
     if ids is None:
@@ -164,19 +207,45 @@ def make_event(prev_hash, kind, payload, run_id, seq, text=None):
     }
 
 
+def stored_event_hash(row, checked=False):
+    """``(payload, hash)`` of a stored event row, from its payload text as stored.
+
+    The hash is what :func:`event_hash` gives the row's fields and linked
+    ``prev_hash``; ``checked`` says :func:`event_row_problem` found nothing already.
+    Raises ValueError if the row cannot be an event sktraceprop wrote:
+    a column of another type (:func:`event_row_problem`), a payload that is not JSON,
+    or one holding a key twice in one object (see :func:`loads_stored`).
+    """
+    wrong = None if checked else event_row_problem(row)
+    if wrong is not None:
+        raise ValueError(wrong)
+    seq, run_id, created_at, kind, text, prev_hash, _ = row
+    try:
+        payload = json.loads(text)
+        record = {
+            "seq": seq,
+            "run_id": run_id,
+            "created_at": created_at,
+            "kind": kind,
+            "payload": payload,
+        }
+        body = json.dumps(record, sort_keys=True, separators=(",", ":"))
+        # the payload's key comes first there: the strings before it (created_at, kind)
+        # hold no unescaped quote
+        start = body.index('"payload":') + len('"payload":')
+        if not (body.startswith(text, start) and body.startswith(',"run_id":', start + len(text))):
+            # not canonical as stored: a key held twice is the one way for the text to
+            # mean something else elsewhere (the canonical text never holds one)
+            loads_stored(text)
+    except RecursionError:
+        raise ValueError("nested too deeply to be read") from None
+    return payload, hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
 def stored_event_matches(row):
     """Whether a stored event row ``(seq, run_id, created_at, kind, payload text,
     prev_hash, hash)`` matches its own hash (its link is not checked here)."""
-    seq, run_id, created_at, kind, text, prev_hash, stored = row
     try:
-        payload = json.loads(text)
-    except (TypeError, ValueError):
+        return stored_event_hash(row)[1] == row[6]
+    except ValueError:
         return False
-    record = {
-        "seq": seq,
-        "run_id": run_id,
-        "created_at": created_at,
-        "kind": kind,
-        "payload": payload,
-    }
-    return event_hash(prev_hash, record) == stored

@@ -8,13 +8,15 @@ cut from the end of a log, with the checkpoints that covered them, leave a short
 that is valid on its own; only a checkpoint kept elsewhere shows that it was longer.
 """
 
+import base64
 import json
 import os
+import re
 from pathlib import Path
 
 from .. import signing
 from .._lineage._source import utc_now
-from ._chain import canonical_json
+from ._chain import canonical_json, loads_stored
 
 FORMAT = "sktraceprop-checkpoint-1"
 _FIELDS = (
@@ -64,15 +66,48 @@ def read_checkpoints(given):
     out = []
     for item in given:
         if not isinstance(item, dict):
-            item = json.loads(Path(item).read_text())
+            item = loads_stored(Path(item).read_text())
         missing = [k for k in (*_FIELDS, "signature") if k not in item]
         if missing or item.get("format") != FORMAT:
             raise ValueError(
                 f"not a sktraceprop checkpoint (format {item.get('format')!r}; missing "
                 f"{', '.join(missing) or 'nothing'})"
             )
+        wrong = _shape_problem(item)
+        if wrong is not None:
+            raise ValueError(f"not a checkpoint sktraceprop made: {wrong}")
         out.append(item)
     return out
+
+
+def _whole(value, least):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _shape_problem(checkpoint):
+    """What no checkpoint made by :func:`make_checkpoint` holds (None if nothing).
+
+    What can be told without the key: a number that is not a whole number, a hash or
+    signature that is not one (checked before anything is compared or converted).
+    """
+    if not _whole(checkpoint["checkpoint"], 1):
+        return f"checkpoint {checkpoint['checkpoint']!r} is not a number from 1"
+    if not _whole(checkpoint["event_seq"], 0):
+        return f"event_seq {checkpoint['event_seq']!r} is not an event number"
+    for field in ("chain_head", "key_fingerprint"):
+        value = checkpoint[field]
+        if not isinstance(value, str) or re.fullmatch("[0-9a-f]{64}", value) is None:
+            return f"{field} {str(value)[:70]!r} is not a SHA-256 (64 hex digits)"
+    for field in ("store_id", "created_at"):
+        if not isinstance(checkpoint[field], str):
+            return f"{field} {checkpoint[field]!r} is not text"
+    try:
+        valid = len(base64.b64decode(checkpoint["signature"], validate=True)) == 64
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        return "signature is not an Ed25519 signature (64 bytes, base64)"
+    return None
 
 
 def signature_problem(checkpoint, public_key, fingerprint):

@@ -158,6 +158,9 @@ def decode_ids(blob, count, what="stored row ids"):
         if blob.dtype != np.int64 or blob.ndim != 1 or blob.size != count:
             raise _corrupt(what, f"{blob.size} ids of {blob.dtype} where {count} are declared")
         return blob
+    if not isinstance(blob, bytes | bytearray | memoryview):
+        # bytes(n) of an integer n would allocate n bytes
+        raise _corrupt(what, f"a {type(blob).__name__} is stored where ids are bytes")
     blob = bytes(blob)
     if blob.startswith(LEGACY_MAGIC):
         return _decode_legacy(blob, count, what)

@@ -20,6 +20,7 @@ from .._lineage._run import Lineage
 from .._lineage._source import Parents, Source
 from ..exceptions import CorruptStoreError, StoreError, UnknownRunError
 from ._audit import _check_chain
+from ._chain import RUN_EVENT
 from ._codec import LEGACY_MAGIC, decode_ids
 
 TABLES = ("stp_meta", "schema_version", "sources", "runs", "events")
@@ -93,6 +94,13 @@ def load_run(store, run_id):
         raise UnknownRunError(f"no run {run_id!r} in {store!r}")
     record_text, n_samples, blob, input_blob = rows[0]
     name = f"run {run_id} (schema version 1)"
+    if any(row[3] == RUN_EVENT for row in store._raw_events(run_id)):
+        # only version 2 writes them: a version-2 store rewritten as version 1
+        raise store._corrupt(
+            f"{name} has a {RUN_EVENT} audit event, which only schema version 2 writes: the "
+            "store's version was altered outside sktraceprop; the run is not read unchecked",
+            run_id=run_id,
+        )
     try:
         record = json.loads(record_text)
         entries = {int(s["code"]): s for s in record["sources"]}
@@ -150,7 +158,16 @@ def _parents(store, entry, entries, bits, name):
 def audit(store):
     """``(problems, counts)``: the event chain and every run of a version-1 store."""
     problems, report = [], {"events": 0, "runs": 0, "last_seq": 0, "chain_head": None}
-    _check_chain(store, set(), problems, report)
+    _, run_events, source_events = _check_chain(store, set(), problems, report)
+    for seq, _ in (*run_events.values(), *source_events.values()):
+        problems.append(
+            {
+                "check": "schema",
+                "seq": seq,
+                "message": f"audit event {seq} is a store's own event, which only schema "
+                "version 2 writes: the store's version was altered outside sktraceprop",
+            }
+        )
     for run_id, *_ in store._raw_run_list():
         report["runs"] += 1
         try:

@@ -364,6 +364,18 @@ class PostgresStore(BaseStore):
                 f"append-only trigger(s) {', '.join(gone)} were dropped or disabled outside "
                 "sktraceprop"
             )
+        # a trigger or rule sktraceprop did not make can change or drop what is written
+        added = sorted(triggers - expected) + sorted(
+            r[0]
+            for r in con.execute(
+                "SELECT rulename FROM pg_rules WHERE schemaname = %s", (self.schema,)
+            )
+        )
+        if added:
+            self._refuse_writes(
+                f"trigger(s) or rule(s) {', '.join(added)} were added outside sktraceprop (a "
+                "trigger or rule can change or drop what is written)"
+            )
         self._meta = meta
 
     def _writable_problem(self):

@@ -50,7 +50,15 @@ _SCHEMA = [
     for table in _APPEND_ONLY
     for op in ("update", "delete")
 ]
-_TRIGGERS = {f"{t}_append_only_{op}" for t in _APPEND_ONLY for op in ("update", "delete")}
+#: The append-only triggers by name, each as its CREATE statement, whitespace folded.
+_TRIGGERS = {
+    statement.split()[2]: " ".join(statement.split())
+    for statement in _SCHEMA
+    if statement.startswith("CREATE TRIGGER")
+}
+# A damaged schema makes SQLite's error message hold bytes that are not UTF-8: Python
+# then raises UnicodeDecodeError where sqlite3 would have raised DatabaseError.
+_SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 
 
 class SQLiteStore(BaseStore):
@@ -187,7 +195,7 @@ class SQLiteStore(BaseStore):
         """Create the schema in a new (or 0-byte) file, unless another process just did."""
         try:
             con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
         try:
             con.execute("PRAGMA journal_mode=WAL")
@@ -209,7 +217,7 @@ class SQLiteStore(BaseStore):
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
         finally:
             con.close()
@@ -223,8 +231,8 @@ class SQLiteStore(BaseStore):
                 # transaction commits: wait for the write lock once, then look again.
                 self._wait_for_writer()
                 names = self._schema_names(con)
-            tables = {n for n, kind in names if kind == "table"}
-            triggers = {n for n, kind in names if kind == "trigger"}
+            tables = {n for n, kind, _ in names if kind == "table"}
+            triggers = {n: sql for n, kind, sql in names if kind == "trigger"}
             if not tables:
                 raise CorruptStoreError(
                     f"{self.path} is a SQLite database without tables: not a sktraceprop "
@@ -237,7 +245,8 @@ class SQLiteStore(BaseStore):
                     "table); it was not modified."
                 )
             meta = dict(con.execute("SELECT key, value FROM stp_meta"))
-        except sqlite3.Error as exc:
+            run_columns = {r[1] for r in con.execute("PRAGMA table_info(runs)")}
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc, opening=True) from None
         finally:
             con.close()
@@ -254,6 +263,18 @@ class SQLiteStore(BaseStore):
             )
         if version not in (1, SCHEMA_VERSION):
             raise CorruptStoreError(f"{self.path} has an unknown schema version {version!r}")
+        later = ["a checkpoints table"] if "checkpoints" in tables else []
+        later += ["a runs.event_seq column"] if "event_seq" in run_columns else []
+        if version == 1 and later:
+            # Version 1 runs are outside the chain: a version lowered to 1 would turn off
+            # every run and source digest check.
+            error = CorruptStoreError(
+                f"{self.path} says it has schema version 1, but it has what only version 2 "
+                f"has ({' and '.join(later)}): its version was altered outside sktraceprop "
+                "(version 1 runs are read unchecked). It was not modified."
+            )
+            error.problems = [{"check": "schema", "message": f"version 1 holding {later}"}]
+            raise error
         self._meta = meta
         self._legacy = version == 1
         expected = _legacy.TABLES if self._legacy else _TABLES
@@ -267,15 +288,13 @@ class SQLiteStore(BaseStore):
             error.problems = [{"check": "schema", "message": f"missing table(s) {missing}"}]
             raise error
         if not self._legacy:
-            gone = sorted(_TRIGGERS - triggers)
-            if gone:
-                self._refuse_writes(
-                    f"append-only trigger(s) {', '.join(gone)} were dropped outside sktraceprop"
-                )
+            wrong = _trigger_problem(triggers)
+            if wrong:
+                self._refuse_writes(wrong)
 
     @staticmethod
     def _schema_names(con):
-        return con.execute("SELECT name, type FROM sqlite_master").fetchall()
+        return con.execute("SELECT name, type, sql FROM sqlite_master").fetchall()
 
     def _wait_for_writer(self):
         try:
@@ -285,7 +304,7 @@ class SQLiteStore(BaseStore):
                 con.execute("ROLLBACK")
             finally:
                 con.close()
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
 
     def _readonly_uri(self, immutable=False):
@@ -300,7 +319,7 @@ class SQLiteStore(BaseStore):
             )
             con.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return con
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             if self._immutable or not self._readonly_media():
                 raise self._translate(exc, opening=True) from None
         # SQLite cannot create the -shm file next to a WAL database on read-only media;
@@ -308,7 +327,7 @@ class SQLiteStore(BaseStore):
         self._immutable = True
         try:
             return sqlite3.connect(self._readonly_uri(True), uri=True, timeout=self.timeout)
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc, opening=True) from None
 
     def _readonly_media(self):
@@ -335,7 +354,7 @@ class SQLiteStore(BaseStore):
                 try:
                     con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
                     con.execute("PRAGMA synchronous=NORMAL")
-                except sqlite3.Error as exc:
+                except _SQLITE_ERRORS as exc:
                     raise self._translate(exc) from None
             self._local.con, self._local.pid = con, os.getpid()
         return con
@@ -360,6 +379,14 @@ class SQLiteStore(BaseStore):
     # -- errors -------------------------------------------------------------------------------
     def _translate(self, exc, opening=False):
         """A store exception saying what happened and what to do."""
+        if isinstance(exc, UnicodeDecodeError):
+            message = (
+                f"{self.path} is corrupt (SQLite reported damage in a message that is not "
+                f"UTF-8 text: {exc}); it was not modified."
+            )
+            if not opening:
+                self._refuse_writes(message)
+            return CorruptStoreError(message)
         name = getattr(exc, "sqlite_errorname", "") or ""
         text = str(exc)
         lower = text.lower()
@@ -387,9 +414,14 @@ class SQLiteStore(BaseStore):
             )
         if name.startswith("SQLITE_FULL") or "disk is full" in lower:
             return StoreError(f"{self.path}: the disk is full ({text}); nothing was written.")
-        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or (
-            isinstance(exc, sqlite3.DatabaseError)
-            and not isinstance(exc, sqlite3.OperationalError)
+        if (
+            name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+            or (
+                isinstance(exc, sqlite3.DatabaseError)
+                and not isinstance(exc, sqlite3.OperationalError)
+            )
+            # sktraceprop writes UTF-8 text only (the sqlite3 module's message)
+            or "could not decode to utf-8" in lower
         ):
             message = f"{self.path} is corrupt ({text}); it was not modified."
             if not opening:
@@ -400,13 +432,13 @@ class SQLiteStore(BaseStore):
     def _query(self, sql, args=()):
         try:
             return self._connection().execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
 
     def _iterate(self, sql, args=()):
         try:
             yield from self._connection().execute(sql, args)
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
 
     # -- transactions -------------------------------------------------------------------------
@@ -434,7 +466,7 @@ class SQLiteStore(BaseStore):
         con = self._connection()
         try:
             con.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
         try:
             yield _Writer(con)
@@ -444,7 +476,7 @@ class SQLiteStore(BaseStore):
                 con.execute("ROLLBACK")
             if isinstance(exc, sqlite3.IntegrityError) and "run_id" in str(exc):
                 raise StoreError(f"a run with this id is already stored in {self.path}") from None
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, _SQLITE_ERRORS):
                 raise self._translate(exc) from None
             raise
 
@@ -456,14 +488,14 @@ class SQLiteStore(BaseStore):
             return
         try:
             con.execute("BEGIN")
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
         try:
             yield
         finally:
             # Ending a read transaction writes nothing; on a damaged file it can fail,
             # which must not hide the error that is already on its way.
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(*_SQLITE_ERRORS):
                 if con.in_transaction:
                     con.execute("ROLLBACK")
 
@@ -618,23 +650,20 @@ class SQLiteStore(BaseStore):
         try:
             try:
                 messages = [r[0] for r in con.execute(f"PRAGMA {pragma}")]
-            except sqlite3.DatabaseError as exc:  # too damaged for the pragma to finish
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+                # too damaged for the pragma to finish
                 messages = [str(exc)]
             if messages != ["ok"]:
                 problems += [{"check": pragma, "message": m} for m in messages]
             try:
                 names = self._schema_names(con)
-            except sqlite3.DatabaseError as exc:
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
                 names = []
                 problems.append({"check": "schema", "message": f"unreadable: {exc}"})
-            if not self._legacy:
-                gone = sorted(_TRIGGERS - {n for n, kind in names if kind == "trigger"})
-                if gone and names:
-                    message = (
-                        f"append-only trigger(s) {', '.join(gone)} were dropped outside "
-                        "sktraceprop"
-                    )
-                    problems.append({"check": "schema", "message": message})
+            if not self._legacy and names:
+                wrong = _trigger_problem({n: sql for n, kind, sql in names if kind == "trigger"})
+                if wrong:
+                    problems.append({"check": "schema", "message": wrong})
             con.isolation_level = None
             self._local.override = con
             try:
@@ -654,6 +683,33 @@ class SQLiteStore(BaseStore):
                 self._refuse_writes(describe(damage[0]))
             _raise_problems(self.path, problems)
         return {"path": self.path, "sqlite_check": pragma, **report}
+
+
+def _trigger_problem(found):
+    """What was done to the store's triggers outside sktraceprop (None if nothing).
+
+    ``found`` maps each trigger's name to its CREATE statement. A trigger added (or one
+    of the store's redefined) can change or silently drop what sktraceprop writes, as
+    ``SELECT RAISE(IGNORE)`` before an insert does.
+    """
+    gone = sorted(set(_TRIGGERS) - set(found))
+    added = sorted(set(found) - set(_TRIGGERS))
+    redefined = sorted(
+        n for n in set(found) & set(_TRIGGERS) if " ".join(str(found[n]).split()) != _TRIGGERS[n]
+    )
+    parts = []
+    if gone:
+        parts.append(f"append-only trigger(s) {', '.join(gone)} were dropped outside sktraceprop")
+    if added:
+        parts.append(
+            f"trigger(s) {', '.join(added)} were added outside sktraceprop (a trigger can "
+            "change or drop what is written)"
+        )
+    if redefined:
+        parts.append(
+            f"append-only trigger(s) {', '.join(redefined)} were redefined outside sktraceprop"
+        )
+    return "; ".join(parts) or None
 
 
 class _Writer:

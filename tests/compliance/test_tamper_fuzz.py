@@ -12,6 +12,7 @@ import copy
 import json
 import uuid
 import warnings
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +23,8 @@ from sktraceprop.cli import main
 from sktraceprop.compliance import verify
 from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.exceptions import ReportVerificationError
-from tests.stores._tamper_record import build_record
+from tests.compliance.conftest import DEPLOYER
+from tests.stores._tamper_record import build_record, copy_store, rechain, settle
 
 FUZZ = settings(
     max_examples=40,
@@ -333,3 +335,103 @@ def test_a_resealed_claim_of_the_removal_that_left_the_model_is_found(record, tm
             verify(_write(tmp_path, edited), store=record["store"])
         assert "/model/fitted_object_after_removal" in "\n".join(info.value.problems)
     assert set(claim) == {"seq", "hash", "fingerprint"}
+
+
+def test_a_member_twice_in_the_report_file_is_refused(record, tmp_path):
+    # Found by an audit: the hash is over the report as Python reads it (the last of
+    # two equal members), so a member added before the real one verified, while a
+    # reader keeping the first member reads the added one.
+    text = json.dumps(record["report"], indent=1)
+    forged = text.replace('"system": {', '"system": {\n  "name": "Another system",', 1)
+    first = json.loads(forged, object_pairs_hook=lambda pairs: dict(reversed(pairs)))
+    assert first["system"]["name"] == "Another system"  # what a first-wins reader sees
+    assert json.loads(forged) == record["report"]  # what Python sees
+    path = tmp_path / "forged.json"
+    path.write_text(forged)
+    with pytest.raises(ReportVerificationError, match="member 'name' appears twice"):
+        verify(path, store=record["store"], public_key=record["key"].public_key())
+    assert main(["verify", str(path), "--db", str(record["store"].path)]) == 1
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_infinity_in_the_report_is_named(record, tmp_path, constant):
+    # Found by an audit: a number of the report (here a removal's certificate) edited
+    # into NaN passed the schema, then verify raised ValueError computing the hash.
+    removal = record["reports"][1]
+    certificate = removal["record_keeping"]["removals"][0]["certificate"]
+    text = json.dumps(removal, indent=1)
+    edited = text.replace(f'"certificate": {certificate!r}', f'"certificate": {constant}')
+    assert edited.count(constant) == text.count(constant) + 2  # (in two places)
+    path = tmp_path / "edited.json"
+    path.write_text(edited)
+    with pytest.raises(ReportVerificationError, match=f"{constant} is not a JSON number"):
+        verify(path, store=record["store"], public_key=record["key"].public_key())
+    assert main(["verify", str(path)]) == 1
+    data = copy.deepcopy(removal)
+    data["record_keeping"]["removals"][0]["certificate"] = float(constant.lower())
+    with pytest.raises(ReportVerificationError) as info:
+        verify(data, store=record["store"])
+    assert info.value.problems == [
+        f"/record_keeping/removals/0/certificate: {float(constant.lower())!r} is not a JSON number"
+    ]
+
+
+def test_a_lone_surrogate_in_the_report_is_named(record, tmp_path):
+    # Found by an audit: "\ud800" (valid JSON, not Unicode text) in any string of a
+    # report made verify raise UnicodeEncodeError computing the hash.
+    name = record["report"]["system"]["name"]
+    text = json.dumps(record["report"], indent=1)
+    edited = text.replace(f'"name": "{name}"', f'"name": "\\ud800{name}"', 1)
+    assert edited != text
+    path = tmp_path / "edited.json"
+    path.write_text(edited)
+    with pytest.raises(ReportVerificationError) as info:
+        verify(path, store=record["store"], public_key=record["key"].public_key())
+    assert info.value.problems == ["/system/name: holds a lone surrogate: not Unicode text"]
+    assert main(["verify", str(path), "--db", str(record["store"].path)]) == 1
+
+
+def test_a_resealed_boolean_turned_into_a_number_is_found_against_the_store(record, tmp_path):
+    # Found by an audit (re-sealed reports with values of other types): the report's
+    # sections were compared with the store's by Python's ==, where false == 0 and
+    # true == 1, so a parameter false in the run record passed as 0.
+    edited = copy.deepcopy(record["report"])
+    steps = edited["model"]["params"]["steps"]
+    (i, name, value) = next(
+        (i, k, v)
+        for i, step in enumerate(steps)
+        for k, v in step[1]["params"].items()
+        if isinstance(v, bool)
+    )
+    steps[i][1]["params"][name] = int(value)
+    sources = edited["sources"][0]
+    sources["n_rows"] = float(sources["n_rows"])  # the same JSON number: not a change
+    edited["integrity"] = seal(body_of(edited))
+    with pytest.raises(ReportVerificationError) as info:
+        verify(_write(tmp_path, edited), store=record["store"])
+    assert info.value.problems == [
+        f"/model/params/steps/{i}/1/params/{name} differs from the store's run record"
+    ]
+
+
+@pytest.mark.parametrize(("field", "value"), [("n_rows", [3]), ("n_rows", "x"), ("outputs", "x")])
+def test_a_rechained_prediction_of_another_shape_is_named_not_a_crash(
+    record, tmp_path, field, value
+):
+    # Found by an audit: with the chain re-computed (no key needed, stored checkpoints
+    # deleted) after a prediction's n_rows or outputs was given another type, the
+    # store verifies, and compliance_report raised TypeError or AttributeError (a bare
+    # ValueError for "x"); verify(report, store=...) the same.
+    settle(record["store"].path)  # (its write-ahead log folded into the file copied)
+    path = copy_store(Path(record["store"].path), tmp_path)
+    (event,) = [e for e in record["store"].events() if e["seq"] == 4]
+    assert event["kind"] == "prediction"
+    assert rechain(path, 4, {**event["payload"], field: value})
+    store = stp.stores.SQLiteStore(path, mode="ro")
+    assert store.verify()  # what the chain alone cannot show
+    run_id = record["report"]["model"]["run_id"]
+    with pytest.raises(stp.exceptions.ComplianceError, match="audit event 4 \\(prediction\\)"):
+        stp.compliance_report(store=store, run_id=run_id, **DEPLOYER)
+    with pytest.raises(ReportVerificationError) as info:
+        verify(_write(tmp_path, record["report"]), store=store)
+    assert any("audit event 4 (prediction) holds a payload" in p for p in info.value.problems)

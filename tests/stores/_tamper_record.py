@@ -161,3 +161,34 @@ def view(store):
         "events": store.events(include_store_events=True),
         "checkpoints": store.checkpoints(),
     }
+
+
+def rechain(path, seq, payload):
+    """Give event ``seq`` another payload and re-compute the chain from it, as an
+    attacker without the signing key can; the stored checkpoints (which would show
+    it) are deleted. The hashes are computed here, not by sktraceprop's code."""
+    import hashlib
+
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute("SELECT * FROM events ORDER BY seq").fetchall()
+    finally:
+        con.close()
+    statements, prev = [], ("0" * 64 if seq == 1 else rows[seq - 2][6])
+    for n, run_id, created_at, kind, text, _, _ in rows[seq - 1 :]:
+        if n == seq:
+            text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        record = {
+            "seq": n,
+            "run_id": run_id,
+            "created_at": created_at,
+            "kind": kind,
+            "payload": json.loads(text),
+        }
+        body = json.dumps(record, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
+        edit = "UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?"
+        statements.append((edit, (text, prev, digest, n)))
+        prev = digest
+    statements.append(("DELETE FROM checkpoints", ()))
+    return tamper(path, statements)

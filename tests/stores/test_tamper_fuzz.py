@@ -8,6 +8,8 @@ the record reads back exactly as before. A run that loads never carries an alter
 value. PostgreSQL cases skip where its server cannot be started (see conftest.py).
 """
 
+import hashlib
+import json
 import os
 import sqlite3
 
@@ -57,6 +59,14 @@ def record(tmp_path_factory):
 def _changed(value, how, where):
     """``value`` with one change: ``how`` picks the kind, ``where`` the place."""
     if how == "null":
+        return None
+    if how == "retype":  # the same content as another SQLite type (it keeps what it gets)
+        if isinstance(value, str):
+            return value.encode()
+        if isinstance(value, bytes):
+            return value.decode("latin-1")
+        if isinstance(value, int):
+            return value + 0.5
         return None
     if isinstance(value, int):
         return value + (1 if where % 2 else -1)
@@ -112,7 +122,11 @@ def _public_pem(record, folder):
 
 
 @FUZZ
-@given(data=st.data(), how=st.sampled_from(["null", "change"]), where=st.integers(0, 10**6))
+@given(
+    data=st.data(),
+    how=st.sampled_from(["null", "change", "retype"]),
+    where=st.integers(0, 10**6),
+)
 def test_any_cell_edited_in_the_file_is_found_or_changes_nothing(
     record, tmp_path, data, how, where
 ):
@@ -389,3 +403,368 @@ def test_a_checkpoint_to_an_existing_file_stores_nothing(record, tmp_path):
         store.checkpoint(record["key"], path=kept)
     assert store.checkpoints() == record["view"]["checkpoints"]
     assert kept.read_text() == "kept elsewhere"
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        # found by an audit: a value of another type than sktraceprop writes (SQLite
+        # keeps what it is given) made check() raise TypeError or AttributeError
+        ("UPDATE events SET created_at = CAST(created_at AS BLOB) WHERE seq = 4", "event 4"),
+        ("UPDATE events SET kind = CAST(kind AS BLOB) WHERE seq = 2", "event 2"),
+        ("UPDATE events SET run_id = CAST(run_id AS BLOB) WHERE seq = 5", "event 5"),
+        ("UPDATE events SET prev_hash = CAST(prev_hash AS BLOB) WHERE seq = 6", "event 6"),
+        ("UPDATE events SET payload = '0' WHERE seq = 3", "event 3"),
+        # nested deeper than Python's JSON reader goes: RecursionError
+        (
+            "UPDATE events SET payload = printf('%.*c', 100000, '[') || "
+            "printf('%.*c', 100000, ']') WHERE seq = 4",
+            "event 4 payload is not JSON as sktraceprop writes it",
+        ),
+        ("UPDATE runs SET row_ids = 1.5 WHERE seq = 1", "row ids of run"),
+        ("UPDATE runs SET row_ids = 'text' WHERE seq = 1", "row ids of run"),
+        # an integer: bytes(n) allocated n bytes before the blob was looked at
+        ("UPDATE runs SET row_ids = 4611686018427387904 WHERE seq = 1", "row ids of run"),
+    ],
+)
+def test_a_value_of_another_type_in_the_file_is_named(record, tmp_path, edit, named):
+    path = copy_store(record["pristine"], tmp_path)
+    assert tamper(path, [(edit, ())])
+    with pytest.raises(CorruptStoreError, match=named):
+        stp.stores.SQLiteStore(path, mode="ro").check(public_key=record["key"].public_key())
+    code = main(["check", str(path), "--public-key", _public_pem(record, tmp_path)])
+    assert code == 1
+
+
+def test_a_key_twice_in_an_event_payload_is_named(record, tmp_path):
+    # Found by an audit: the hash is over the payload as Python reads it (the last of
+    # two equal keys), so a first key added before the real one verified, while
+    # SQLite's json_extract (an auditor's query) reads the added one.
+    path = copy_store(record["pristine"], tmp_path)
+    con = sqlite3.connect(path)
+    ((text,),) = con.execute("SELECT payload FROM events WHERE seq = 4").fetchall()
+    con.close()
+    forged = text.replace('"input_sha256"', f'"input_sha256":"{"f" * 64}","input_sha256"', 1)
+    assert forged != text
+    assert tamper(path, [("UPDATE events SET payload = ? WHERE seq = 4", (forged,))])
+    con = sqlite3.connect(path)
+    query = "SELECT json_extract(payload, '$.input_sha256') FROM events WHERE seq = 4"
+    assert con.execute(query).fetchall() == [("f" * 64,)]  # what SQL reads
+    con.close()
+    with pytest.raises(CorruptStoreError, match="event 4 payload .*'input_sha256' appears twice"):
+        stp.stores.SQLiteStore(path, mode="ro").check(public_key=record["key"].public_key())
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_a_stored_checkpoint_edited_into_a_path_is_named_and_no_file_is_read(
+    record, tmp_path, exists
+):
+    # Found by an audit: a stored checkpoint whose record is a JSON string was read as
+    # the path of a checkpoint file (read from the auditor's disk), then check() failed
+    # with FileNotFoundError or AttributeError.
+    path = copy_store(record["pristine"], tmp_path)
+    kept = record["checkpoint"] if exists else tmp_path / "no-such-file.json"
+    assert tamper(path, [("UPDATE checkpoints SET record = ?", (json.dumps(str(kept)),))])
+    named = "checkpoint 1 is not readable: it holds a JSON str"
+    with pytest.raises(CorruptStoreError, match=named):
+        stp.stores.SQLiteStore(path, mode="ro").check()
+
+
+def test_a_rehashed_run_event_whose_payload_is_no_object_is_named(record, tmp_path):
+    # Found by an audit: an attacker re-computing the chain (no key needed) after
+    # replacing a run's event payload with a list made load_run and check() raise
+    # AttributeError instead of naming the run and its event.
+    path = copy_store(record["pristine"], tmp_path)
+    con = sqlite3.connect(path)
+    rows = con.execute("SELECT * FROM events ORDER BY seq").fetchall()
+    con.close()
+    run_id = record["view"]["list_runs"][0]["run_id"]
+    (first,) = [r[0] for r in rows if r[3] == "store.run" and r[1] == run_id]
+    statements, prev = [], rows[first - 2][6]
+    for seq, rid, created_at, kind, payload, _, _ in rows[first - 1 :]:
+        if seq == first:
+            payload = "[]"
+        record_ = {
+            "seq": seq,
+            "run_id": rid,
+            "created_at": created_at,
+            "kind": kind,
+            "payload": json.loads(payload),
+        }
+        body = json.dumps(record_, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256((prev + body).encode()).hexdigest()
+        statements.append(
+            (
+                "UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                (payload, prev, digest, seq),
+            )
+        )
+        prev = digest
+    statements.append(("DELETE FROM checkpoints", ()))
+    assert tamper(path, statements)
+    store = stp.stores.SQLiteStore(path, mode="ro")
+    with pytest.raises(CorruptStoreError, match=f"run {run_id}: audit event {first} is not its"):
+        store.load_run(run_id)
+    with pytest.raises(CorruptStoreError, match=f"event {first} is a store.run event whose"):
+        stp.stores.SQLiteStore(path, mode="ro").check()
+
+
+@pytest.mark.parametrize(
+    ("inside", "offset"),
+    [
+        # found by an audit: SQLite's message about a damaged schema then holds bytes
+        # that are not UTF-8, and Python raised UnicodeDecodeError from opening
+        (b"CREATE TRIGGER", 3),
+        # the events' seq no longer the rowid: every seq read NULL, and check() raised
+        # TypeError comparing None with an int
+        (b"seq INTEGER PRIMARY KEY, run_id", 11),
+    ],
+)
+def test_a_schema_damaged_in_the_file_is_a_corrupt_store_left_as_it_was(
+    record, tmp_path, inside, offset
+):
+    path = copy_store(record["pristine"], tmp_path)
+    data = path.read_bytes()
+    at = data.index(inside) + offset
+    broken = data[:at] + b"\x80" + data[at + 1 :]
+    path.write_bytes(broken)
+    with pytest.raises(CorruptStoreError, match=str(path)):
+        stp.stores.SQLiteStore(path, mode="ro").check()
+    with pytest.raises(CorruptStoreError):
+        stp.stores.SQLiteStore(path).append_event("review", {"by": "auditor"})
+    assert main(["check", str(path)]) == 1
+    assert path.read_bytes() == broken
+
+
+def test_a_store_whose_version_was_lowered_to_1_is_refused(record, tmp_path):
+    # Found by an audit: version 1 runs are outside the chain, so setting stp_meta's
+    # schema_version to '1' turned off every run and source check: a run record edited
+    # with it loaded and was listed as edited (check() only said "version 1").
+    path = copy_store(record["pristine"], tmp_path)
+    run_id = record["view"]["list_runs"][0]["run_id"]
+    con = sqlite3.connect(path)
+    ((text,),) = con.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchall()
+    con.close()
+    edited = text.replace('"purpose":"fit"', '"purpose":"review"')
+    assert edited != text
+    assert tamper(
+        path,
+        [
+            ("UPDATE stp_meta SET value = '1' WHERE key = 'schema_version'", ()),
+            ("UPDATE runs SET record = ? WHERE run_id = ?", (edited, run_id)),
+        ],
+    )
+    with pytest.raises(CorruptStoreError, match="says it has schema version 1, but it has"):
+        stp.stores.SQLiteStore(path, mode="ro")
+    assert main(["check", str(path)]) == 1
+    # the tables rewritten as version 1's too: the chain holds the runs' events
+    con = sqlite3.connect(path, isolation_level=None)
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+        con.execute(f"DROP TRIGGER {name}")
+    con.execute("DROP TABLE checkpoints")
+    con.execute("ALTER TABLE runs DROP COLUMN event_seq")
+    con.close()
+    store = stp.stores.SQLiteStore(path, mode="ro")
+    assert store.schema_version == 1
+    with pytest.raises(CorruptStoreError, match="store.run audit event, which only schema"):
+        store.load_run(run_id)
+    with pytest.raises(CorruptStoreError, match="only schema version 2 writes"):
+        stp.stores.SQLiteStore(path, mode="ro").check()
+    assert main(["check", str(path)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        # found by an audit: int(event_seq) raised ValueError, TypeError or
+        # OverflowError from check(), with or without the key
+        ("event_seq", "8", "event_seq '8' is not an event number"),
+        ("event_seq", None, "event_seq None is not an event number"),
+        ("event_seq", [8], "event_seq \\[8\\] is not an event number"),
+        ("event_seq", 1e308 * 10, "event_seq inf is not an event number"),
+        # passed check() without the key (int(8.5) is 8): no checkpoint holds one
+        ("event_seq", 8.5, "event_seq 8.5 is not an event number"),
+        # what can be told without the key: not a signature, not a key's fingerprint
+        ("signature", None, "signature is not an Ed25519 signature"),
+        ("signature", "c2lnbmVk", "signature is not an Ed25519 signature"),
+        ("key_fingerprint", None, "key_fingerprint 'None' is not a SHA-256"),
+    ],
+)
+def test_a_checkpoint_field_of_another_type_is_named(record, tmp_path, field, value, named):
+    path = copy_store(record["pristine"], tmp_path)
+    (made,) = record["view"]["checkpoints"]
+    assert isinstance(made[field], str | int) and made[field] != value
+    text = json.dumps({**made, field: value})  # (writes inf as Infinity)
+    assert tamper(path, [("UPDATE checkpoints SET record = ?", (text,))])
+    with pytest.raises(CorruptStoreError, match=f"checkpoint 1 is not readable: .*{named}"):
+        stp.stores.SQLiteStore(path, mode="ro").check()
+    kept = tmp_path / "kept.json"
+    kept.write_text(text)
+    with pytest.raises(ValueError, match=f"not a checkpoint sktraceprop made: {named}"):
+        stp.stores.SQLiteStore(record["pristine"], mode="ro").check(
+            public_key=record["key"].public_key(), checkpoint=kept
+        )
+
+
+_DROP_REVIEWS = "BEFORE INSERT ON events WHEN NEW.kind = 'review' BEGIN SELECT RAISE(IGNORE); END"
+
+
+def _count(path, table):
+    con = sqlite3.connect(path)
+    try:
+        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        ([f"CREATE TRIGGER drop_reviews {_DROP_REVIEWS}"], "drop_reviews were added outside"),
+        (
+            [
+                "DROP TRIGGER events_append_only_update",
+                f"CREATE TRIGGER events_append_only_update {_DROP_REVIEWS}",
+            ],
+            "events_append_only_update were redefined outside",
+        ),
+    ],
+)
+def test_a_trigger_added_to_the_file_is_named_and_refuses_writes(
+    record, tmp_path, statements, named
+):
+    # Found by an audit: a trigger added to the file (or an append-only one redefined)
+    # silently dropped the events it matched: append_event returned an event that was
+    # never stored, and check() with the key passed, also after a new checkpoint.
+    path = copy_store(record["pristine"], tmp_path)
+    con = sqlite3.connect(path, isolation_level=None)
+    for statement in statements:
+        con.execute(statement)
+    con.close()
+    n_events = _count(path, "events")
+    with pytest.raises(CorruptStoreError, match=named):
+        stp.stores.SQLiteStore(path).append_event("review", {"by": "auditor"})
+    with pytest.raises(CorruptStoreError, match=named):
+        stp.stores.SQLiteStore(path, mode="ro").check(public_key=record["key"].public_key())
+    assert main(["check", str(path)]) == 1
+    assert _count(path, "events") == n_events
+
+
+def test_an_event_or_run_dropped_as_it_is_written_is_refused(record, tmp_path):
+    # The same trigger added while a handle is open (it checked the schema when it
+    # opened): the write is read back before it commits, and refused.
+    path = copy_store(record["pristine"], tmp_path)
+    store = stp.stores.SQLiteStore(path)
+    store.append_event("review", {"by": "auditor"})
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute(f"CREATE TRIGGER drop_reviews {_DROP_REVIEWS}")
+    con.close()
+    n_events = _count(path, "events")
+    with pytest.raises(CorruptStoreError, match="audit event 10 was not stored as written"):
+        store.append_event("review", {"by": "auditor"})
+    with pytest.raises(CorruptStoreError, match="refuses writes"):
+        store.append_event("note", {})
+    assert _count(path, "events") == n_events
+    # a run
+    run = stp.stores.SQLiteStore(record["pristine"], mode="ro").load_run(
+        record["view"]["list_runs"][0]["run_id"]
+    )
+    fresh = tmp_path / "fresh.db"
+    store = stp.stores.SQLiteStore(fresh)
+    con = sqlite3.connect(fresh, isolation_level=None)
+    con.execute("CREATE TRIGGER drop_runs BEFORE INSERT ON runs BEGIN SELECT RAISE(IGNORE); END")
+    con.close()
+    with pytest.raises(CorruptStoreError, match=f"run {run.run_id} was not stored as written"):
+        store.save_run(run)
+    assert (_count(fresh, "runs"), _count(fresh, "events"), _count(fresh, "sources")) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        (
+            [
+                "CREATE FUNCTION drop_row() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RETURN NULL; END $$",
+                "CREATE TRIGGER drop_reviews BEFORE INSERT ON events FOR EACH ROW "
+                "WHEN (NEW.kind = 'review') EXECUTE FUNCTION drop_row()",
+            ],
+            "drop_reviews were added outside",
+        ),
+        (
+            [
+                "CREATE RULE drop_reviews AS ON INSERT TO events "
+                "WHERE NEW.kind = 'review' DO INSTEAD NOTHING"
+            ],
+            "drop_reviews were added outside",
+        ),
+    ],
+)
+def test_a_postgresql_store_with_a_trigger_or_rule_added_refuses_writes(
+    postgres_server, statements, named
+):
+    # As in SQLite: a trigger (or rule) added silently dropped the events it matched.
+    from tests.stores._store_helpers import new_schema
+
+    schema = new_schema()
+    where = {"dsn": postgres_server.dsn, "schema": schema}
+    store = stp.stores.PostgresStore(postgres_server.dsn, schema=schema)
+    store.append_event("review", {"by": "auditor"})
+    for statement in statements:
+        _pg(where, lambda con, statement=statement: con.execute(statement))
+    # the handle already open: the write is read back before it commits
+    with pytest.raises(CorruptStoreError, match="audit event 2 was not stored as written"):
+        store.append_event("review", {"by": "auditor"})
+    # a new handle refuses writes when it opens
+    with pytest.raises(CorruptStoreError, match=named):
+        stp.stores.PostgresStore(postgres_server.dsn, schema=schema).append_event("note", {})
+    reader = stp.stores.PostgresStore(postgres_server.dsn, schema=schema, mode="ro")
+    assert [e["seq"] for e in reader.events()] == [1]
+
+
+def test_a_checkpoint_file_holding_a_field_twice_is_refused(record, tmp_path):
+    # Found by an audit: a checkpoint kept elsewhere was read by json.loads, which keeps
+    # the last of two equal keys: a file whose first event_seq claims another event
+    # verified, while a reader keeping the first key sees that claim.
+    text = record["checkpoint"].read_text()
+    forged = text.replace('"event_seq"', '"event_seq": 3,\n  "event_seq"', 1)
+    assert json.loads(forged) == json.loads(text)
+    kept = tmp_path / "kept.json"
+    kept.write_text(forged)
+    with pytest.raises(ValueError, match="'event_seq' appears twice"):
+        stp.stores.SQLiteStore(record["pristine"], mode="ro").check(
+            public_key=record["key"].public_key(), checkpoint=kept
+        )
+
+
+@pytest.mark.parametrize("field", ["source_id", "sha256"])
+def test_a_rehashed_source_event_naming_no_source_is_named(record, tmp_path, field):
+    # Found by an audit: a chain re-computed (no key needed) after a store.source
+    # event's source_id or sha256 was made a list made check() raise TypeError
+    # (unhashable), instead of naming the event.
+    path = copy_store(record["pristine"], tmp_path)
+    con = sqlite3.connect(path)
+    rows = con.execute("SELECT * FROM events ORDER BY seq").fetchall()
+    con.close()
+    assert rows[0][3] == "store.source"
+    payload = {**json.loads(rows[0][4]), field: [1]}
+    statements, prev = [], "0" * 64
+    for seq, rid, created_at, kind, text, _, _ in rows:
+        if seq == 1:
+            text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        body = {
+            "seq": seq,
+            "run_id": rid,
+            "created_at": created_at,
+            "kind": kind,
+            "payload": json.loads(text),
+        }
+        body = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256((prev + body).encode()).hexdigest()
+        edit = "UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?"
+        statements.append((edit, (text, prev, digest, seq)))
+        prev = digest
+    statements.append(("DELETE FROM checkpoints", ()))
+    assert tamper(path, statements)
+    with pytest.raises(CorruptStoreError, match="event 1 is a store.source event whose"):
+        stp.stores.SQLiteStore(path, mode="ro").check()
