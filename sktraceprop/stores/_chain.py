@@ -22,6 +22,7 @@ re-computed after an edit) signed checkpoints show (see :mod:`._checkpoint`).
 import base64
 import hashlib
 import json
+import math
 import uuid
 
 import numpy as np
@@ -180,14 +181,38 @@ def blob_payload_text(payload, blobs, copy=True):
 
 
 def _serialised(payload):
-    """:func:`canonical_json` of a payload, or a TypeError saying what a payload may hold."""
+    """:func:`canonical_json` of a payload, or a TypeError saying what a payload may hold
+    (NaN and infinities included: JSON has no such numbers, and a log that holds them
+    cannot be read by other JSON readers, nor copied into a compliance report)."""
     try:
-        return canonical_json(payload)
+        text = canonical_json(payload)
+        if "NaN" in text or "Infinity" in text:
+            json.dumps(payload, allow_nan=False)  # raises ValueError when one is a number
+        return text
     except (TypeError, ValueError) as exc:
+        where = _non_finite_path(payload) if isinstance(exc, ValueError) else None
         raise TypeError(
-            f"an audit event payload must be JSON-serialisable (dicts with str keys, "
-            f"lists, str, int, float, bool, None): {exc}"
+            "an audit event payload must be JSON-serialisable (dicts with str keys, "
+            "lists, str, int, float, bool, None; finite numbers)"
+            + (f": {where} is not a finite number" if where else f": {exc}")
         ) from None
+
+
+def _non_finite_path(value, path="payload"):
+    """The first place in ``value`` holding a NaN or infinite float, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite_path(item, f"{path}[{key!r}]")
+        if found:
+            return found
+    return None
 
 
 def make_event(prev_hash, kind, payload, run_id, seq, text=None):

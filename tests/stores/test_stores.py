@@ -112,7 +112,13 @@ def test_bad_events_are_refused_and_nothing_is_appended(store):
         store.append_event("review", {"when": object()})
     with pytest.raises(ValueError, match="non-empty string"):
         store.append_event("", {})
+    # JSON has no NaN or infinity: other readers of the log (and reports) could not read it
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(TypeError, match=r"payload\['scores'\]\[1\] is not a finite"):
+            store.append_event("review", {"scores": [0.5, bad], "note": "NaN in a string"})
     assert store.events(include_store_events=True) == []
+    store.append_event("review", {"note": "NaN and Infinity in text are text"})
+    assert store.events()[0]["payload"] == {"note": "NaN and Infinity in text are text"}
 
 
 def test_every_run_and_source_is_under_the_chain(store):
