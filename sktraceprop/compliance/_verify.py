@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationError, StoreError
-from ..stores._chain import RUN_EVENT
+from ..stores._chain import RUN_EVENT, unique_keys
 from ._after_removal import after_removal_problems
 from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
@@ -66,12 +66,7 @@ def read_report(source):
 def _unique_members(pairs):
     # Python keeps the last of two equal keys, other readers the first: the report
     # would verify here and read otherwise elsewhere. A report never holds one.
-    held = dict(pairs)
-    if len(held) != len(pairs):
-        seen = set()
-        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise ValueError(f"member {twice!r} appears twice in one object")
-    return held
+    return unique_keys(pairs, "member")
 
 
 def _no_constant(name):

@@ -39,8 +39,9 @@ __all__ = ["InfluenceExplainer"]
 _NULL_RTOL = 1e-10
 
 
-def _unwrap(fitted):
-    """(model, transformer or None, lineage or None) of a fitted estimator."""
+def _innermost(fitted):
+    """``(estimator, lineage or None)``: the fitted estimator inside frozen and traced
+    wrappers, and the first run found on the way."""
     lineage = getattr(fitted, "lineage_", None)
     est = fitted
     for _ in range(8):
@@ -51,6 +52,12 @@ def _unwrap(fitted):
         else:
             break
         lineage = lineage if lineage is not None else getattr(est, "lineage_", None)
+    return est, lineage
+
+
+def _unwrap(fitted):
+    """(model, transformer or None, lineage or None) of a fitted estimator."""
+    est, lineage = _innermost(fitted)
     if isinstance(est, Pipeline):
         lineage = lineage if lineage is not None else getattr(est, "lineage_", None)
         return est[-1], _transformer(est), lineage
@@ -79,14 +86,7 @@ def _transformer(pipe):
 def _synthesising_samplers(fitted):
     """Names of fitted sampler steps that do not say which input rows they kept
     (no ``sample_indices_``: SMOTE and other samplers that make rows)."""
-    est = fitted
-    for _ in range(8):
-        if hasattr(est, "frozen_estimator") or type(est).__name__ == "FrozenEstimator":
-            est = est.estimator
-        elif hasattr(est, "estimator_") and hasattr(est, "lineage_"):
-            est = est.estimator_
-        else:
-            break
+    est, _ = _innermost(fitted)
     if not isinstance(est, Pipeline):
         return []
     return [

@@ -41,12 +41,14 @@ def canonical_json(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _unique_keys(pairs):
+def unique_keys(pairs, word="key"):
+    """``dict(pairs)`` of a JSON object's members, refusing a key given twice (an
+    ``object_pairs_hook``): Python keeps the last, other readers the first."""
     held = dict(pairs)
     if len(held) != len(pairs):
         seen = set()
         twice = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise ValueError(f"key {twice!r} appears twice in one object")
+        raise ValueError(f"{word} {twice!r} appears twice in one object")
     return held
 
 
@@ -57,7 +59,7 @@ def loads_stored(text):
     text holding both could verify here and read otherwise elsewhere. Canonical JSON
     never holds one, so such a text was altered.
     """
-    return json.loads(text, object_pairs_hook=_unique_keys)
+    return json.loads(text, object_pairs_hook=unique_keys)
 
 
 #: Python type of each column of a stored event row, as every store returns it.
