@@ -8,7 +8,6 @@ the record reads back exactly as before. A run that loads never carries an alter
 value. PostgreSQL cases skip where its server cannot be started (see conftest.py).
 """
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -23,6 +22,7 @@ from sktraceprop.exceptions import CorruptStoreError, StoreError
 from tests.stores._tamper_record import (
     build_record,
     copy_store,
+    rechain,
     rowid_alias,
     settle,
     tables,
@@ -480,28 +480,7 @@ def test_a_rehashed_run_event_whose_payload_is_no_object_is_named(record, tmp_pa
     con.close()
     run_id = record["view"]["list_runs"][0]["run_id"]
     (first,) = [r[0] for r in rows if r[3] == "store.run" and r[1] == run_id]
-    statements, prev = [], rows[first - 2][6]
-    for seq, rid, created_at, kind, payload, _, _ in rows[first - 1 :]:
-        if seq == first:
-            payload = "[]"
-        record_ = {
-            "seq": seq,
-            "run_id": rid,
-            "created_at": created_at,
-            "kind": kind,
-            "payload": json.loads(payload),
-        }
-        body = json.dumps(record_, sort_keys=True, separators=(",", ":"))
-        digest = hashlib.sha256((prev + body).encode()).hexdigest()
-        statements.append(
-            (
-                "UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-                (payload, prev, digest, seq),
-            )
-        )
-        prev = digest
-    statements.append(("DELETE FROM checkpoints", ()))
-    assert tamper(path, statements)
+    assert rechain(path, first, [])
     store = stp.stores.SQLiteStore(path, mode="ro")
     with pytest.raises(CorruptStoreError, match=f"run {run_id}: audit event {first} is not its"):
         store.load_run(run_id)
@@ -748,23 +727,6 @@ def test_a_rehashed_source_event_naming_no_source_is_named(record, tmp_path, fie
     con.close()
     assert rows[0][3] == "store.source"
     payload = {**json.loads(rows[0][4]), field: [1]}
-    statements, prev = [], "0" * 64
-    for seq, rid, created_at, kind, text, _, _ in rows:
-        if seq == 1:
-            text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-        body = {
-            "seq": seq,
-            "run_id": rid,
-            "created_at": created_at,
-            "kind": kind,
-            "payload": json.loads(text),
-        }
-        body = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        digest = hashlib.sha256((prev + body).encode()).hexdigest()
-        edit = "UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?"
-        statements.append((edit, (text, prev, digest, seq)))
-        prev = digest
-    statements.append(("DELETE FROM checkpoints", ()))
-    assert tamper(path, statements)
+    assert rechain(path, 1, payload)
     with pytest.raises(CorruptStoreError, match="event 1 is a store.source event whose"):
         stp.stores.SQLiteStore(path, mode="ro").check()
