@@ -190,7 +190,7 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
         changed = changes(X, input_ids, sources, upstream)
         if changed:
             run.notes.append(changed_note(changed))
-        unsourced = _unsourced_columns(run)
+        unsourced = unsourced_run_columns(run)
         if unsourced:
             run.notes.append(
                 f"input column(s) {', '.join(unsourced)} are in none of the sources of the "
@@ -218,7 +218,7 @@ def changes(X, ids, sources=None, upstream=None):
     return changed_columns(X, ids, sources, skip=written)
 
 
-def _unsourced_columns(run):
+def unsourced_run_columns(run):
     """Input columns used by the run's features that no source of its rows holds."""
     used = dict.fromkeys(c for cols in run.feature_lineage.values() for c in cols or ())
     return unsourced_columns(used, run.row_ids, run.sources)

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from ..exceptions import LineageError, LineageWarning, SourceConflictError, UnknownSourceError
+from ..utils._stack import user_stacklevel
 from ._ids import MAX_CODE, codes_of
 from ._witness import WITNESSES
 
@@ -454,8 +455,6 @@ def _warn_other_read(existing, source):
     seen = (existing.n_rows, tuple(existing.columns), tuple(existing.dtypes))
     if seen == (source.n_rows, tuple(source.columns), tuple(source.dtypes)):
         return
-    from ..utils._stack import user_stacklevel
-
     warnings.warn(
         f"source {existing.source_id!r} ({existing.uri}) was registered by an earlier read "
         f"of the same bytes with other options ({existing.n_rows} rows, columns "

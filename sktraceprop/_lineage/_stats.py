@@ -286,7 +286,9 @@ def _through_merges(X, y, ids, classes, names):
 
 def _leaf_codes(code, column, memo, depth=0):
     """Codes of the non-merged sources the values of ``column`` of source ``code`` come
-    from; empty where the record does not say."""
+    from; empty where the record does not say. (Not :func:`._run.column_origins`: that
+    walks into aggregates and names source ids; here an aggregate is a leaf, as in
+    :func:`._rows.expand`, and versions of one source id stay apart.)"""
     key = (code, column)
     if key not in memo:
         source = REGISTRY.by_code(code)

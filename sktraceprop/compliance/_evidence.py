@@ -12,7 +12,7 @@ import numpy as np
 
 from .._lineage._fingerprint import json_safe
 from .._lineage._ids import codes_of
-from .._lineage._record import unsourced_columns
+from .._lineage._record import unsourced_run_columns
 from ..exceptions import ComplianceError
 
 #: Kinds of audit event summarised rather than copied into a report (one per call).
@@ -239,8 +239,7 @@ def features_section(run):
         )
     unknown = [f["feature"] for f in features if f["columns"] is None]
     # columns no source holds: computed outside the pipeline, from what is not recorded
-    used = dict.fromkeys(c for cols in run.feature_lineage.values() for c in cols or ())
-    outside = set(unsourced_columns(used, run.row_ids, run.sources))
+    outside = set(unsourced_run_columns(run))
     no_source = [f["feature"] for f in features if outside & set(f["columns"] or ())]
     # A group statistic joined back to rows carries every row of the group into each
     # row's value: computed over several sources, one source's rows shape another's.

@@ -177,11 +177,6 @@ def _training_rows_by_source(lines, names=False):
 
 def _by_source(row_ids, numbers):
     """``{"file (n rows)": numbers of its rows}``; a merged row counts for each parent."""
-    frame = row_lineage(np.asarray(row_ids))
-    frame = frame.drop_duplicates(["row", "source_id"])
-    groups = {}
-    for source_id, part in frame.groupby(frame["source_id"].astype(str), sort=True):
-        rows = part["row"].to_numpy()
-        name = source_name(source_id, part["uri"].iloc[0])
-        groups[f"{name} ({rows.size} rows)"] = np.asarray(numbers)[rows]
-    return groups
+    frame = row_lineage(np.asarray(row_ids)).rename(columns={"row": "train_index"})
+    numbers = np.asarray(numbers)
+    return {label: numbers[rows] for label, rows in _training_rows_by_source(frame)}

@@ -187,10 +187,8 @@ def _serialised(payload):
     (NaN and infinities included: JSON has no such numbers, and a log that holds them
     cannot be read by other JSON readers, nor copied into a compliance report)."""
     try:
-        text = canonical_json(payload)
-        if "NaN" in text or "Infinity" in text:
-            json.dumps(payload, allow_nan=False)  # raises ValueError when one is a number
-        return text
+        # canonical_json's text, refusing a non-finite number as it goes
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         where = _non_finite_path(payload) if isinstance(exc, ValueError) else None
         raise TypeError(

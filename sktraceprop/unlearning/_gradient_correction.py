@@ -32,7 +32,12 @@ from .._lineage._capture import resolve_row_ids, validate_ids
 from .._lineage._current import FingerprintCarryMixin
 from .._lineage._fingerprint import class_path, fingerprint
 from .._lineage._ids import codes_of
-from .._lineage._record import changes, source_table, unsourced_columns
+from .._lineage._record import (
+    changes,
+    source_table,
+    unsourced_columns,
+    unsourced_run_columns,
+)
 from .._lineage._rows import lineage_frame
 from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
@@ -55,6 +60,7 @@ from ._pipeline_refit import PipelineRefit
 from ._remains import (
     aggregates_over_removed,
     has_preprocessing,
+    kept_lineage,
     merged_parents_kept,
     merged_parents_note,
     outside_steps,
@@ -111,12 +117,10 @@ def _unsourced_inputs(X, ids, lineage, sources):
     """Input columns of a DataFrame ``X`` that no source of its rows holds (those the
     model's features use, when its run says which), or None."""
     if lineage is not None:
-        used = dict.fromkeys(c for cols in lineage.feature_lineage.values() for c in cols or ())
-    elif isinstance(X, pd.DataFrame):
-        used = [str(c) for c in X.columns]
-    else:
+        return unsourced_run_columns(lineage) or None
+    if not isinstance(X, pd.DataFrame):
         return None
-    return unsourced_columns(used, ids, sources) or None
+    return unsourced_columns([str(c) for c in X.columns], ids, sources) or None
 
 
 def _sample_weight(sample_weight, X):
@@ -851,13 +855,14 @@ class GradientCorrectionUnlearner(
             **rows,
             "request": request,
         }
+        kept_frame = kept_lineage(self, retained)  # read by the checks below, made once
         if "via_merge" in rows:
-            kept = merged_parents_kept(self, retained, leaves)
+            kept = merged_parents_kept(self, kept_frame, leaves)
             if kept:
                 event["merged_parents_kept"] = kept
                 notes = [event.pop("note")] if "note" in event else []
                 event["note"] = "; ".join([*notes, merged_parents_note(kept)])
-        outside = outside_steps(self, retained, leaves)
+        outside = outside_steps(self, kept_frame, leaves)
         if outside:
             event["steps_fitted_outside_over_removed_rows"] = outside
         unsourced = getattr(self, "_unsourced", None)
@@ -868,7 +873,7 @@ class GradientCorrectionUnlearner(
             event["columns_changed_after_loading"] = {c: list(v) for c, v in changed.items()}
         if self._derived:
             remaining = aggregates_over_removed(
-                self, retained, np.concatenate([named["ids"], leaves]), named["codes"]
+                self, kept_frame, np.concatenate([named["ids"], leaves]), named["codes"]
             )
             if remaining:
                 event["aggregates_over_removed_rows"] = remaining

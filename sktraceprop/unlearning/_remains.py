@@ -30,6 +30,7 @@ from ._outside import (
 __all__ = [
     "aggregates_over_removed",
     "has_preprocessing",
+    "kept_lineage",
     "merged_parents_kept",
     "merged_parents_note",
     "outside_steps",
@@ -42,30 +43,42 @@ def has_preprocessing(estimator):
     return isinstance(estimator, Pipeline) and len(estimator) > 1
 
 
-def outside_steps(unl, retained, removed_leaves):
+def kept_lineage(unl, retained):
+    """A function giving the lineage frame of the retained training rows (merged rows
+    expanded), computed on first use and then kept: each check of one removal reads it."""
+    held = []
+
+    def frame():
+        if not held:
+            held.append(lineage_frame(unl.train_row_ids_[retained], unl._source))
+        return held[0]
+
+    return frame
+
+
+def outside_steps(unl, kept, removed_leaves):
     """``{op name: n}``: retained rows of the sources of steps fitted outside the model
     (:class:`~sktraceprop.TracedEstimator`) on sources of removed rows (see
-    :mod:`._outside`)."""
+    :mod:`._outside`); ``kept`` is :func:`kept_lineage`'s function."""
     lineage = getattr(unl.estimator_, "lineage_", None)
     ops = [*upstream_ops(list(unl._sources)), *(lineage.ops if lineage else ())]
     if not any(op.sources for op in ops):
         return {}
     removed = {unl._source(c).source_id for c in np.unique(codes_of(removed_leaves))}
-    kept_ids = unl.train_row_ids_[retained]
-    frame = lineage_frame(kept_ids, unl._source)
+    frame = kept()
     sources = frame["source_id"].astype(str).to_numpy()
     return outside_steps_over(ops, removed, frame["row"].to_numpy(), sources)
 
 
-def merged_parents_kept(unl, retained, removed_leaves):
+def merged_parents_kept(unl, kept, removed_leaves):
     """``{source_id: n}``: parent rows of removed merged rows that are parents of
     retained training rows too, so still reach the model (empty if none).
 
     A merged row goes whole, so the event's ``sources`` and ``lines`` count every
     parent's source; a lookup row joined to many rows is counted there and stays.
     """
-    kept = lineage_frame(unl.train_row_ids_[retained], unl._source)["row_id"]
-    still = np.unique(removed_leaves[np.isin(removed_leaves, kept.to_numpy(np.int64))])
+    behind = kept()["row_id"].to_numpy(np.int64)
+    still = np.unique(removed_leaves[np.isin(removed_leaves, behind)])
     out = {}
     for code, n in zip(*np.unique(codes_of(still), return_counts=True)):
         source_id = unl._source(code).source_id
@@ -84,15 +97,14 @@ def merged_parents_note(kept):
     )
 
 
-def aggregates_over_removed(unl, retained, removed_ids, removed_codes):
+def aggregates_over_removed(unl, kept, removed_ids, removed_codes):
     """``{aggregate source_id: n}``: retained training rows that joined a group
     statistic (:func:`sktraceprop.aggregate`) computed over removed rows.
 
     Their features still carry the removed rows' data, which no correction of the
     model can take out: the aggregate must be recomputed.
     """
-    kept_ids = unl.train_row_ids_[retained]
-    frame = lineage_frame(kept_ids, unl._source)
+    frame = kept()
     leaf_codes = codes_of(frame["row_id"].to_numpy(np.int64))
     out = {}
     for code in np.unique(leaf_codes):
