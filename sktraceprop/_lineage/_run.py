@@ -349,7 +349,7 @@ def column_origins(sources, code, column, through=()):
     if source is None:
         return set(), set()
     if not source.derived:
-        return ({source.source_id} if column in source.columns else set()), set()
+        return ({source.source_id} if column in source.columns_read() else set()), set()
     refs = (source.columns_from or {}).get(column, [])
     leaves, aggregates = set(), set()
     if source.kind == "aggregate":

@@ -9,14 +9,12 @@ sources (a hash collision between processes) is refused loudly, never resolved t
 
 import hashlib
 import threading
-import warnings
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 import numpy as np
 
-from ..exceptions import LineageError, LineageWarning, SourceConflictError, UnknownSourceError
-from ..utils._stack import user_stacklevel
+from ..exceptions import LineageError, SourceConflictError, UnknownSourceError
 from ._ids import MAX_CODE, codes_of
 from ._witness import WITNESSES
 
@@ -177,6 +175,13 @@ class Source:
     columns_from : dict, default=None
         For derived kinds: each column -> list of ``[parent_code, parent_column]`` its
         values come from.
+    other_reads : tuple of dict, default=()
+        For files: other reads of the same bytes under the same ``source_id`` with other
+        options (``nrows``, ``usecols``, ``dtype``...), each ``{"n_rows", "columns",
+        "dtypes", "loaded_at"}``. Row ids do not depend on the read (a line is a line),
+        so all reads share the code; ``n_rows``, ``columns`` and ``dtypes`` above
+        describe the first read, these the others, oldest first, and ``max_line`` is the
+        last data line any read reached.
     """
 
     source_id: str
@@ -192,6 +197,7 @@ class Source:
     max_line: int = None
     parent_codes: tuple = ()
     columns_from: dict = None
+    other_reads: tuple = ()
 
     def __post_init__(self):
         if self.max_line is None:
@@ -249,7 +255,46 @@ class Source:
         if self.derived:
             out["parent_codes"] = [int(c) for c in self.parent_codes]
             out["columns_from"] = self.columns_from or {}
+        if self.other_reads:
+            out["other_reads"] = [dict(r) for r in self.other_reads]
         return out
+
+    def read(self):
+        """This record's own read: ``{"n_rows", "columns", "dtypes", "loaded_at"}``
+        (the first read of the bytes; see ``other_reads``)."""
+        return {
+            "n_rows": int(self.n_rows),
+            "columns": list(self.columns),
+            "dtypes": list(self.dtypes),
+            "loaded_at": self.loaded_at,
+        }
+
+    def reads(self):
+        """Every read of these bytes this record knows, oldest first."""
+        return [self.read(), *(dict(r) for r in self.other_reads)]
+
+    def columns_read(self):
+        """``{name: dtype}`` of every column any read gave, the first read's first (a
+        column read with two dtypes keeps the first read's; see ``other_reads``)."""
+        out = dict(zip(self.columns, self.dtypes))
+        for read in self.other_reads:
+            for name, dtype in zip(read["columns"], read["dtypes"]):
+                out.setdefault(name, dtype)
+        return out
+
+    def with_read(self, other):
+        """This record, also listing ``other``'s reads that it does not list yet (same
+        rows, columns and dtypes count as the same read, whenever it was made)."""
+        reads = list(self.other_reads)
+        known = [_shape_of(r) for r in self.reads()]
+        for r in other.reads():
+            if _shape_of(r) not in known:
+                reads.append(_read_dict(r))
+                known.append(_shape_of(r))
+        widest = max(self.max_line, other.max_line)
+        if len(reads) == len(self.other_reads) and widest == self.max_line:
+            return self
+        return replace(self, other_reads=tuple(reads), max_line=widest)
 
     @classmethod
     def from_dict(cls, d, parents=None):
@@ -267,7 +312,22 @@ class Source:
             max_line=int(d.get("max_line", d["n_rows"])),
             parent_codes=tuple(int(c) for c in d.get("parent_codes", ())),
             columns_from=d.get("columns_from"),
+            other_reads=tuple(_read_dict(r) for r in d.get("other_reads", ())),
         )
+
+
+def _read_dict(read):
+    """A read description in its canonical form (the keys :meth:`Source.read` gives)."""
+    return {
+        "n_rows": int(read["n_rows"]),
+        "columns": [str(c) for c in read["columns"]],
+        "dtypes": [str(t) for t in read["dtypes"]],
+        "loaded_at": str(read["loaded_at"]),
+    }
+
+
+def _shape_of(read):
+    return read["n_rows"], tuple(read["columns"]), tuple(read["dtypes"])
 
 
 def _describe(source):
@@ -294,10 +354,12 @@ class SourceRegistry:
         with self._lock:
             existing = self._by_key.get(source.key)
             if existing is not None:
-                _warn_other_read(existing, source)
                 widened = existing
-                if source.max_line > existing.max_line:
-                    # Same file read with other options (e.g. nrows): widen the range.
+                if existing.kind == "file" and source.kind == "file":
+                    # The same bytes read with other options (nrows, usecols, dtype...):
+                    # one code (a line is a line), every read listed.
+                    widened = widened.with_read(source)
+                elif source.max_line > existing.max_line:
                     widened = replace(widened, max_line=source.max_line)
                 if widened.parents is None and source.parents is not None:
                     widened = replace(widened, parents=source.parents)
@@ -347,8 +409,11 @@ class SourceRegistry:
                 self._ambiguous[source.code] = {_describe(known), _describe(source)}
                 del self._by_code[source.code]
                 return
-            if known.parents is None and source.parents is not None:
-                self._store(replace(known, parents=source.parents), replace_key=True)
+            merged = known.with_read(source) if known.kind == "file" else known
+            if merged.parents is None and source.parents is not None:
+                merged = replace(merged, parents=source.parents)
+            if merged is not known:
+                self._store(merged, replace_key=True)
 
     def complete(self, source):
         """``source`` with the parents this process holds for it, when it lacks them."""
@@ -398,7 +463,9 @@ class SourceRegistry:
 
     def all_columns(self):
         """Column names of the registered sources that users loaded (not anonymous data)."""
-        return {c for s in self._by_key.values() if s.kind != "anonymous" for c in s.columns}
+        return {
+            c for s in self._by_key.values() if s.kind != "anonymous" for c in s.columns_read()
+        }
 
     def sources_with_columns(self, columns):
         """Loaded (not anonymous) sources whose columns include all of ``columns``."""
@@ -406,7 +473,7 @@ class SourceRegistry:
         return [
             s
             for s in self._by_key.values()
-            if s.kind != "anonymous" and wanted and wanted <= set(s.columns)
+            if s.kind != "anonymous" and wanted and wanted <= s.columns_read().keys()
         ]
 
     def log_op(self, op, source_ids):
@@ -445,24 +512,3 @@ class SourceRegistry:
 
 #: The process-wide registry used by ``read_csv``, ``from_pandas`` and traced fits.
 REGISTRY = SourceRegistry()
-
-
-def _warn_other_read(existing, source):
-    """Warn when a file already registered is read again with other options (``nrows``,
-    ``usecols``, ``dtype``...): one record describes the source, the first read's."""
-    if existing.kind != "file" or source.kind != "file":
-        return
-    seen = (existing.n_rows, tuple(existing.columns), tuple(existing.dtypes))
-    if seen == (source.n_rows, tuple(source.columns), tuple(source.dtypes)):
-        return
-    warnings.warn(
-        f"source {existing.source_id!r} ({existing.uri}) was registered by an earlier read "
-        f"of the same bytes with other options ({existing.n_rows} rows, columns "
-        f"{list(existing.columns)[:8]}); this read has {source.n_rows} rows and columns "
-        f"{list(source.columns)[:8]}. Row ids and lines are right for both, but the "
-        "source's record (in runs, stores and compliance reports: rows, columns and "
-        "dtypes) stays the first read's. Give this read its own source_id, or read the "
-        "file once with the options the model is trained with.",
-        LineageWarning,
-        stacklevel=user_stacklevel(),
-    )

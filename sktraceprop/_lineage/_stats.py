@@ -293,7 +293,7 @@ def _leaf_codes(code, column, memo, depth=0):
     if key not in memo:
         source = REGISTRY.by_code(code)
         if source.kind != "merge":
-            memo[key] = {code} if column in source.columns else set()
+            memo[key] = {code} if column in source.columns_read() else set()
         elif depth > 64 or not source.columns_from or column not in source.columns_from:
             memo[key] = set()
         else:

@@ -102,7 +102,7 @@ def sources_section(run):
         counts = (record or merged or {}).get("missing", {})
         given = (record or merged or {}).get("n_rows")
         columns = []
-        for name, dtype in zip(source.columns, source.dtypes):
+        for name, dtype in source.columns_read().items():
             count = counts.get(name, 0) if name in counted else None
             columns.append(
                 {
@@ -127,6 +127,7 @@ def sources_section(run):
                 if merged is not None
                 else {}
             ),
+            **_other_reads(source),
             "parents": [run.sources[c].source_id for c in source.parent_codes if c in run.sources],
             "ops": [
                 op.name
@@ -160,6 +161,22 @@ def sources_section(run):
             entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
         out.append(entry)
     return out
+
+
+def _other_reads(source):
+    """The report's ``other_reads`` and ``reads_note`` of a file read more than once."""
+    if not source.other_reads:
+        return {}
+    reads = source.reads()
+    shapes = "; ".join(f"{r['n_rows']} rows, {len(r['columns'])} columns" for r in reads)
+    return {
+        "other_reads": [dict(r) for r in source.other_reads],
+        "reads_note": (
+            f"the process that fitted the model read these bytes {len(reads)} ways "
+            f"({shapes}): n_rows is the first read's; the training rows name file lines, "
+            "which every read shares; the columns listed are every read's"
+        ),
+    }
 
 
 def _no_stats_note(source, stats):

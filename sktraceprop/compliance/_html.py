@@ -231,6 +231,14 @@ def _training_rows(source):
     return f"{source['training_rows']} + {merged} through merges"
 
 
+def _rows_in_source(source):
+    """The source's rows; every read's, and why, for a file read more than once."""
+    if not source.get("other_reads"):
+        return str(source["n_rows"])
+    counts = ", ".join(str(r["n_rows"]) for r in source["other_reads"])
+    return f"{source['n_rows']} (first read; other reads: {counts}): {_e(source['reads_note'])}"
+
+
 def _section_sources(report):
     rows = []
     details = []
@@ -259,7 +267,7 @@ def _section_sources(report):
             ("URI", f"<code>{_e(s['uri'])}</code>"),
             ("SHA-256 of the content", f'<span class="hash">{_e(s["sha256"])}</span>'),
             ("Loaded (UTC)", _e(s["loaded_at"])),
-            ("Rows in the source", str(s["n_rows"])),
+            ("Rows in the source", _rows_in_source(s)),
             ("Rows the model was trained on", _training_rows(s)),
         ]
         if stats["recorded_at_fit"]:

@@ -40,7 +40,7 @@ def _walk(run, code, column, through, out, via):
     if source is None:
         return False
     if not source.derived:
-        if column not in source.columns:
+        if column not in source.columns_read():
             return False
         out.leaves.setdefault((int(code), column), set()).update(via)
         return True

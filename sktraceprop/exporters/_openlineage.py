@@ -260,7 +260,8 @@ def to_openlineage(
         if source.derived:
             continue
         datasets[code] = dataset_name(source, namespace)
-        key = (*datasets[code], source.sha256, tuple(source.columns))
+        columns = source.columns_read()
+        key = (*datasets[code], source.sha256, tuple(columns))
         if key in seen:  # one version of one dataset, held under two codes
             continue
         seen.add(key)
@@ -270,7 +271,7 @@ def to_openlineage(
                 "name": datasets[code][1],
                 "facets": {
                     "schema": facet(
-                        "schema", fields=_schema_fields(source.columns, source.dtypes)
+                        "schema", fields=_schema_fields(list(columns), list(columns.values()))
                     ),
                     "version": facet("version", datasetVersion=source.sha256),
                 },

@@ -12,7 +12,9 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     One row per source of a run: ``code``, ``source_id``, ``uri``, ``sha256``,
     ``n_rows``, ``columns``, ``dtypes``, ``loaded_at``, ``kind``, ``max_line``; for
     merges and aggregates ``parent_codes`` and ``columns_from`` (column -> the
-    ``parent_code``/``parent_column`` its values come from), and ``has_parents``.
+    ``parent_code``/``parent_column`` its values come from), and ``has_parents``; for a
+    file read more than once, ``other_reads`` (JSON: the other reads' rows, columns,
+    dtypes and times).
 ``parents``
     Row-level parents of derived sources, one row per derived row: ``source_id``,
     ``sha256``, ``line`` (1-based) and ``parents`` (the parent row ids: a compressed
@@ -112,6 +114,7 @@ def _schemas(pa):
             ("parent_codes", pa.list_(i64)),
             ("columns_from", pa.map_(s, pa.list_(ref))),
             ("has_parents", pa.bool_()),
+            ("other_reads", s),
         ],
         "parents": [
             ("source_id", s),
@@ -255,6 +258,11 @@ def _encode(pa, schemas, run):
                 "parent_codes": [int(c) for c in s.parent_codes] if derived else None,
                 "columns_from": columns_from,
                 "has_parents": s.parents is not None,
+                "other_reads": (
+                    _json(list(s.other_reads), "the reads of a source", rid)
+                    if s.other_reads
+                    else None
+                ),
             }
         )
         if s.parents is not None:
@@ -392,6 +400,7 @@ def _decode(tables, parents, where):
                 for column, refs in s["columns_from"]
             }
         d["parent_codes"] = s["parent_codes"] or ()
+        d["other_reads"] = json.loads(s["other_reads"]) if s.get("other_reads") else ()
         found = None
         if s["has_parents"]:
             found = parents.get((s["source_id"], s["sha256"]))

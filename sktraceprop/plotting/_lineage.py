@@ -185,7 +185,7 @@ def _graph(lineage):
             node = f"source:{source.source_id}"
             name = source_name(source.source_id, source.uri)
             add(node, f"{name}\n{int(counts.get(source.source_id, 0))} rows", "source")
-            entries[source.source_id] = [(node, set(source.columns))]
+            entries[source.source_id] = [(node, set(source.columns_read()))]
     for source in sources:
         if source.parents is None:
             continue
@@ -196,7 +196,7 @@ def _graph(lineage):
         for parent in sorted(lineage.sources[int(code)].source_id for code in codes):
             edges.append((f"source:{parent}", node))
             entries.pop(parent, None)
-        entries[source.source_id] = [(node, set(source.columns))]
+        entries[source.source_id] = [(node, set(source.columns_read()))]
 
     for op in lineage.ops:
         if op.sources is None:

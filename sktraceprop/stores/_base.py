@@ -18,7 +18,7 @@ import pandas as pd
 from .. import signing
 from .._lineage._fingerprint import class_path
 from .._lineage._run import Lineage
-from .._lineage._source import Parents, Source
+from .._lineage._source import DERIVED_KINDS, Parents, Source
 from ..exceptions import CorruptStoreError, StoreError, UnknownRunError
 from . import _checkpoint
 from ._chain import (
@@ -427,7 +427,12 @@ class BaseStore(ABC):
                 if cache is not None:
                     cache[key] = found
             parents, sdigest, sseq, rows = found
-            if rows != entry.get("n_rows"):
+            # A file's rows depend on the read (nrows, usecols...): another process may
+            # have stored another read of the same bytes. Derived rows are laid out by
+            # their stored parents, so their count must match.
+            if (parents is not None or entry.get("kind") in DERIVED_KINDS) and rows != entry.get(
+                "n_rows"
+            ):
                 raise self._corrupt(
                     f"{name}: source {key[0]!r} holds {rows} rows; the run says "
                     f"{entry.get('n_rows')}",

@@ -13,8 +13,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 import sktraceprop as stp
+from sktraceprop._lineage import REGISTRY
 from sktraceprop._lineage._ids import LINE_BITS
-from sktraceprop.exceptions import LineageError, LineageWarning, UnknownSourceError
+from sktraceprop._lineage._source import Source
+from sktraceprop.exceptions import LineageError, UnknownSourceError
 from tests.conftest import lines_from_key
 
 
@@ -536,19 +538,51 @@ def test_from_pandas_names_frames_with_unhashable_cells():
     assert "opaque" not in {s.source_id for s in REGISTRY.snapshot()}
 
 
-def test_a_file_read_again_with_other_options_is_warned_of(tmp_path):
-    """One record describes a source (its first read's rows, columns, dtypes): a peek
-    with nrows, then the full read, says so instead of reporting 3 rows later."""
+def test_a_file_read_again_with_other_options_lists_every_read(tmp_path):
+    """A peek with nrows, then the full read, then another usecols: one code (the same
+    lines), and the record lists the three reads, not the first one's 3 rows only."""
     path = tmp_path / "peek.csv"
     path.write_text("a,b\n" + "".join(f"{i},{i * 2}\n" for i in range(10)))
-    stp.read_csv(path, nrows=3)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        stp.read_csv(path, nrows=3)  # the same read again: nothing to say
-    with pytest.warns(LineageWarning, match=r"earlier read of the same bytes .*3 rows") as w:
+        peek = stp.read_csv(path, nrows=3)
+        stp.read_csv(path, nrows=3)  # the same read again: listed once
         full = stp.read_csv(path)
-    assert w[0].filename == __file__ and "this read has 10 rows" in str(w[0].message)
+        only_b = stp.read_csv(path, usecols=["b"], dtype={"b": "float64"})
+    assert full.index[:3].equals(peek.index) and full.index.equals(only_b.index)
+    record = REGISTRY.by_id("peek")
+    reads = [(r["n_rows"], r["columns"], r["dtypes"]) for r in record.reads()]
+    assert reads == [
+        (3, ["a", "b"], ["int64", "int64"]),
+        (10, ["a", "b"], ["int64", "int64"]),
+        (10, ["b"], ["float64"]),
+    ]
+    assert record.max_line == 11  # the full reads reach the last line
+    assert Source.from_dict(record.to_dict()) == record
     # lines stay right: the raw bytes at each line hold the row
     raw = path.read_text().splitlines()
     for line, a in zip(stp.row_lineage(full)["line"], full["a"]):
         assert raw[line - 1].split(",")[0] == str(a)
+
+
+def test_reads_another_process_made_are_learned(tmp_path):
+    """A record from a worker that read the file differently adds its read here (under
+    the same code), and a read already known is not listed twice."""
+    from sktraceprop._lineage._source import SourceRegistry
+
+    path = tmp_path / "w.csv"
+    path.write_text("a,b\n" + "".join(f"{i},{i}\n" for i in range(6)))
+    stp.read_csv(path, source_id="w")
+    there = SourceRegistry()
+    there.adopt(REGISTRY.by_id("w"))
+    here = REGISTRY.by_id("w")
+    peek = stp.read_csv(path, source_id="w", nrows=2)  # the worker's second read
+    there.adopt(REGISTRY.by_id("w"))
+    there.adopt(REGISTRY.by_id("w"))
+    learned = there.by_code(here.code)
+    assert [r["n_rows"] for r in learned.reads()] == [6, 2]
+    assert learned.code == here.code
+    assert (
+        stp.row_lineage(peek)["row_id"].tolist()
+        == stp.row_lineage(stp.read_csv(path, source_id="w"))["row_id"].tolist()[:2]
+    )

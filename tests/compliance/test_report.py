@@ -567,3 +567,35 @@ def test_inputs_made_from_columns_no_source_holds_are_named(hospitals, tmp_path)
     )
     html = stp.compliance.ComplianceReport(data).to_html()
     assert "made from input columns that no source holds" in html
+
+
+def test_a_file_read_two_ways_shows_both_reads(hospitals, tmp_path):
+    """A peek with nrows, then the whole file with another usecols: the report's rows
+    come from the full read, so it lists both reads, never only the peek's 5 rows."""
+    path = hospitals["hospital_a"]
+    stp.read_csv(path, source_id="hospital_a", nrows=5, usecols=["age", "label"])
+    a = stp.read_csv(path, source_id="hospital_a")
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = logged_pipeline(store, a[["age", "sex", "bp"]], a["label"])
+    pipe.predict(a[["age", "sex", "bp"]].iloc[:3])
+    data = compliance_report(pipe, **DEPLOYER).to_dict()
+    jsonschema.validate(data, stp.compliance.report_schema())
+    (s,) = data["sources"]
+    plain = pd.read_csv(path)  # pandas alone: the truth
+    assert s["n_rows"] == 5 and s["training_rows"] == len(plain)
+    assert [(r["n_rows"], r["columns"]) for r in s["other_reads"]] == [
+        (len(plain), list(plain.columns))
+    ]
+    assert "2 ways" in s["reads_note"]
+    # every column any read gave, counted where it was given to fit
+    assert [c["name"] for c in s["columns"]] == ["age", "label"] + [
+        c for c in plain.columns if c not in ("age", "label")
+    ]
+    missing = {c["name"]: c["missing"] for c in s["columns"]}
+    assert missing["bp"] == int(plain["bp"].isna().sum())
+    # columns only the second read gave (sex, bp) still come from the file
+    assert {f["feature"]: f["sources"] for f in data["feature_lineage"]["features"]} == {
+        f: ["hospital_a"] for f in pipe.lineage_.feature_lineage
+    }
+    html = compliance_report(pipe, **DEPLOYER).to_html()
+    assert f"5 (first read; other reads: {len(plain)})" in html

@@ -58,7 +58,20 @@ def _leaf(draw, code, source_id):
         kind=kind,
         # A file's last data line may lie past its row count (comments, blank lines).
         max_line=n_rows + (draw(st.integers(0, 4)) if kind == "file" else 0),
+        # A file read again with other options (nrows, usecols) lists those reads.
+        other_reads=tuple(draw(st.lists(_read(), max_size=2))) if kind == "file" else (),
     )
+
+
+@st.composite
+def _read(draw):
+    columns = draw(st.lists(names, min_size=1, max_size=3, unique=True))
+    return {
+        "n_rows": draw(st.integers(0, 12)),
+        "columns": columns,
+        "dtypes": [draw(st.sampled_from(["float64", "int64", "str"])) for _ in columns],
+        "loaded_at": draw(times),
+    }
 
 
 def _ids_of(draw, leaves, max_size):

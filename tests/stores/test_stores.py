@@ -56,6 +56,31 @@ def test_merge_parents_survive_the_store(store):
     assert len(store.list_runs(source="left")) == 1
 
 
+def test_runs_of_one_file_read_two_ways_in_two_processes_load(store, tmp_path):
+    """Another process stored the full read of a file; this one peeked with nrows first,
+    so its run's record is the 5-row read (listing the full one): both runs load and
+    verify, each with the record of the process that fitted it."""
+    from sktraceprop._lineage import REGISTRY
+
+    path = tmp_path / "d.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"a": rng.normal(size=30), "y": np.arange(30) % 2}).to_csv(path, index=False)
+
+    def fit(df):
+        pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+        return pipe.fit(df[["a"]], df["y"]).lineage_
+
+    first = fit(stp.read_csv(path, source_id="d"))
+    REGISTRY.clear()  # a new process
+    stp.read_csv(path, source_id="d", nrows=5)
+    second = fit(stp.read_csv(path, source_id="d"))
+    (record,) = second.sources.values()
+    assert [r["n_rows"] for r in record.reads()] == [5, 30]
+    assert store.load_run(first.run_id) == first
+    assert store.load_run(second.run_id) == second
+    assert store.verify()
+
+
 def test_loaded_run_is_a_copy(store):
     run = fit_run(store)
     loaded = store.load_run(run.run_id)
