@@ -412,8 +412,18 @@ class SourceRegistry:
             merged = known.with_read(source) if known.kind == "file" else known
             if merged.parents is None and source.parents is not None:
                 merged = replace(merged, parents=source.parents)
-            if merged is not known:
+            if merged is known:
+                return
+            primary = self._by_key.get(known.key)
+            if primary is None or primary.code == known.code:
                 self._store(merged, replace_key=True)
+                return
+            # An alias (this source has another code here): new reads keep the primary
+            # code, and the primary record learns the reads too.
+            self._by_code[known.code] = merged
+            updated = primary.with_read(source) if primary.kind == "file" else primary
+            if updated is not primary:
+                self._store(updated, replace_key=True)
 
     def complete(self, source):
         """``source`` with the parents this process holds for it, when it lacks them."""

@@ -586,3 +586,23 @@ def test_reads_another_process_made_are_learned(tmp_path):
         stp.row_lineage(peek)["row_id"].tolist()
         == stp.row_lineage(stp.read_csv(path, source_id="w"))["row_id"].tolist()[:2]
     )
+
+
+def test_a_read_learned_under_an_alias_code_keeps_the_primary_code(tmp_path):
+    """A worker's record of this file under another code (an alias) that brings a new
+    read: the alias learns it, and so does the record new reads here get, whose code
+    stays the one this process gave the file."""
+    from dataclasses import replace
+
+    path = tmp_path / "al.csv"
+    path.write_text("a\n" + "".join(f"{i}\n" for i in range(5)))
+    stp.read_csv(path, source_id="al")
+    primary = REGISTRY.by_id("al")
+    alias = replace(primary, code=primary.code % 1000 + 7)
+    REGISTRY.adopt(alias)
+    REGISTRY.adopt(replace(alias, other_reads=({**primary.read(), "n_rows": 2},)))
+    assert REGISTRY.by_id("al").code == primary.code
+    assert [r["n_rows"] for r in REGISTRY.by_id("al").reads()] == [5, 2]
+    assert [r["n_rows"] for r in REGISTRY.by_code(alias.code).reads()] == [5, 2]
+    again = stp.read_csv(path, source_id="al")
+    assert set(stp.row_lineage(again)["row_id"].to_numpy(np.int64) >> LINE_BITS) == {primary.code}
