@@ -22,6 +22,7 @@ from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from .._prediction_log import explanation_store, log_explanation
 from .._tracing import library_fit
+from .._trained import trained_rows
 from ..exceptions import LineageError, LineageWarning
 from ..gradients import linear_model_objective
 from ..utils._delegation import SourcesTravelMixin
@@ -47,12 +48,33 @@ def _innermost(fitted):
     for _ in range(8):
         if hasattr(est, "frozen_estimator") or type(est).__name__ == "FrozenEstimator":
             est = est.estimator
-        elif hasattr(est, "estimator_") and hasattr(est, "lineage_"):
-            est = est.estimator_
+        elif hasattr(est, "estimator_") and (
+            hasattr(est, "lineage_") or hasattr(est, "retained_mask_")
+        ):
+            est = est.estimator_  # a traced wrapper, or an unlearner's corrected model
         else:
             break
         lineage = lineage if lineage is not None else getattr(est, "lineage_", None)
     return est, lineage
+
+
+def _trained_row_ids(fitted):
+    """The rows a model without a run holds, where this library knows them: an
+    unlearner's retained rows, or a model it recorded (:mod:`sktraceprop._trained`)."""
+    est = fitted
+    for _ in range(8):
+        if hasattr(est, "retained_mask_") and hasattr(est, "train_row_ids_"):
+            return np.asarray(est.train_row_ids_, dtype=np.int64)[est.retained_mask_]
+        found = trained_rows(est)
+        if found is not None:
+            return found
+        if hasattr(est, "frozen_estimator") or type(est).__name__ == "FrozenEstimator":
+            est = est.estimator
+        elif hasattr(est, "estimator_") and hasattr(est, "lineage_"):
+            est = est.estimator_
+        else:
+            return None
+    return None
 
 
 def _unwrap(fitted):
@@ -349,6 +371,9 @@ class InfluenceExplainer(
                 "rows (RandomUnderSampler, RandomOverSampler)."
             )
         model, transformer, lineage = _unwrap(self.estimator_)
+        trained = _trained_row_ids(self.estimator_)
+        if as_is and trained is not None and lineage is None:
+            self._check_training_ids(X, trained, "it holds (an unlearner's retained rows)")
         if as_is and lineage is not None:
             holder = _run_holder(self.estimator_)
             if holder is not None:
@@ -381,10 +406,13 @@ class InfluenceExplainer(
         y = np.asarray(y)
         input_ids = (
             resolve_row_ids(X)
-            if lineage is None
+            if lineage is None or trained is not None
             else (lineage.input_row_ids if lineage.input_row_ids is not None else lineage.row_ids)
         )
         row_ids = input_ids if lineage is None else lineage.row_ids
+        if trained is not None:
+            # an unlearner's model holds its retained rows only (fitted here on all of X)
+            row_ids = trained
         if lineage is None and is_skorch_net(model):
             if seen is not None and seen.indices is not None:
                 row_ids = input_ids[seen.indices]
@@ -450,20 +478,25 @@ class InfluenceExplainer(
         self._record_fingerprint()
         return self
 
-    @staticmethod
-    def _check_training_rows(X, lineage):
+    @classmethod
+    def _check_training_rows(cls, X, lineage):
         """A model explained as it is must be given the rows it was fitted on."""
         expected = lineage.input_row_ids if lineage.input_row_ids is not None else lineage.row_ids
+        cls._check_training_ids(X, expected, f"its run {lineage.run_id} recorded")
+
+    @staticmethod
+    def _check_training_ids(X, expected, whose):
         given = resolve_row_ids(X)
         if given.shape == expected.shape and np.array_equal(given, expected):
             return
         unknown = int((~np.isin(given, expected)).sum())
         raise ValueError(
-            f"X is not the data the fitted model was trained on: its run {lineage.run_id} "
-            f"recorded {expected.size} rows, X has {given.size} rows ({unknown} of them not "
-            "among the recorded ones, or in another order). A fitted model is explained as "
-            "it is: pass the rows it was fitted on, in the same order, or an unfitted "
-            "estimator (sklearn.base.clone(model)) to fit one on X."
+            f"X is not the data the fitted model was trained on: {expected.size} rows "
+            f"{whose}, X has {given.size} rows ({unknown} of them not among those, or in "
+            "another order). A fitted model is explained as it is: pass the rows it was "
+            "fitted on, in the same order (for an unlearner, X[unlearner.retained_mask_] "
+            "when X is what it was fitted on), or an unfitted estimator "
+            "(sklearn.base.clone(model)) to fit one on X."
         )
 
     # -- the explained model must stay the one fitted -----------------------------------

@@ -44,6 +44,7 @@ from .._lineage._source import REGISTRY, utc_now
 from .._lineage._witness import WITNESSES
 from .._prediction_log import release_replaced_parts
 from .._tracing import library_fit
+from .._trained import record_trained_rows
 from ..exceptions import UnlearningError
 from ..utils._delegation import (
     InnerTagsMixin,
@@ -616,6 +617,7 @@ class GradientCorrectionUnlearner(
         self._derived = any(s.derived for s in self._sources.values())
         self._parents = None
         hold(self)  # another unlearner's removal of these rows names this one
+        record_trained_rows(self.estimator_, ids, self._fingerprint_now)
 
     def _held_row_ids(self):
         """The training rows whose data this unlearner keeps (its retained rows)."""
@@ -948,6 +950,7 @@ class GradientCorrectionUnlearner(
                 f"its unlearning event records ({self._fingerprint_now} != {after})"
             )
         self.retained_mask_ = retained
+        record_trained_rows(self.estimator_, self._held_row_ids(), self._fingerprint_now)
         self.certificate_ = event["certificate"]
         self.n_iter_ = event["n_iter"]
         self.unlearning_log_.append(event)

@@ -659,3 +659,42 @@ def test_the_witness_values_kept_in_the_process_forget_the_removed_rows():
     assert any(
         "x0" in note and "differ from what was loaded" in note for note in refit.lineage_.notes
     )
+
+
+@pytest.mark.parametrize("kind", ["bare", "pipeline"])
+def test_a_model_without_a_run_is_explained_by_the_rows_it_still_holds(kind):
+    """A bare model (or a plain sklearn Pipeline) an unlearner corrected has no run: the
+    explainer refused nothing and scored the removed rows as training rows. It now
+    knows the rows the model holds, whether given the unlearner, its estimator_, or an
+    unfitted unlearner to fit, and scores as the explainer of a retrain does."""
+    X, y = traced_frame("bare")
+    X = X[["x0", "x1", "x2"]].fillna(0.0)
+    rows = np.array([3, 7, 50, 51])
+    kept = np.setdiff1d(np.arange(len(X)), rows)
+    ids = stp.row_ids(X)
+
+    def model():
+        est = LogisticRegression(tol=1e-12, max_iter=1000)  # a retrain at the optimum
+        return est if kind == "bare" else make_pipeline(StandardScaler(), est)
+
+    unl = GradientCorrectionUnlearner(model(), forget=list(ids[rows])).fit(X, y)
+    for fitted in (unl, unl.estimator_):
+        with pytest.raises(ValueError, match="not the data the fitted model was trained on"):
+            stp.InfluenceExplainer(fitted).fit(X, y)
+    retrain = stp.InfluenceExplainer(model()).fit(X.iloc[kept], y[kept])
+    want = retrain.explain(X.iloc[:4], top_k=5).top(5)
+    for explainer in (
+        stp.InfluenceExplainer(unl).fit(X[unl.retained_mask_], y[unl.retained_mask_]),
+        stp.InfluenceExplainer(unl.estimator_).fit(X.iloc[kept], y[kept]),
+        stp.InfluenceExplainer(
+            GradientCorrectionUnlearner(model(), forget=list(ids[rows]))
+        ).fit(X, y),
+    ):
+        assert explainer.n_train_ == kept.size
+        np.testing.assert_array_equal(explainer.train_row_ids_, ids[kept])
+        got = explainer.explain(X.iloc[:4], top_k=5).top(5)
+        np.testing.assert_array_equal(got["row_id"], want["row_id"])
+        np.testing.assert_allclose(got["score"], want["score"], rtol=1e-4, atol=1e-8)
+    # a model changed after the unlearner (refitted by the user) is not its record
+    unl.estimator_.fit(X, y)
+    stp.InfluenceExplainer(unl.estimator_).fit(X, y)
