@@ -490,13 +490,21 @@ class InfluenceExplainer(
         if given.shape == expected.shape and np.array_equal(given, expected):
             return
         unknown = int((~np.isin(given, expected)).sum())
+        untraced = ""
+        if all(REGISTRY.by_code(int(c)).kind == "anonymous" for c in np.unique(codes_of(given))):
+            untraced = (
+                " X carries no row ids (it is not traced), so its rows match only when it "
+                "is the very array the model was fitted on, not a subset of it: trace the "
+                "data before fitting (sktraceprop.from_numpy, sktraceprop.from_pandas or "
+                "read_csv) so that a subset keeps its rows' ids."
+            )
         raise ValueError(
             f"X is not the data the fitted model was trained on: {expected.size} rows "
             f"{whose}, X has {given.size} rows ({unknown} of them not among those, or in "
             "another order). A fitted model is explained as it is: pass the rows it was "
             "fitted on, in the same order (for an unlearner, X[unlearner.retained_mask_] "
             "when X is what it was fitted on), or an unfitted estimator "
-            "(sklearn.base.clone(model)) to fit one on X."
+            f"(sklearn.base.clone(model)) to fit one on X.{untraced}"
         )
 
     # -- the explained model must stay the one fitted -----------------------------------

@@ -686,9 +686,9 @@ def test_a_model_without_a_run_is_explained_by_the_rows_it_still_holds(kind):
     for explainer in (
         stp.InfluenceExplainer(unl).fit(X[unl.retained_mask_], y[unl.retained_mask_]),
         stp.InfluenceExplainer(unl.estimator_).fit(X.iloc[kept], y[kept]),
-        stp.InfluenceExplainer(
-            GradientCorrectionUnlearner(model(), forget=list(ids[rows]))
-        ).fit(X, y),
+        stp.InfluenceExplainer(GradientCorrectionUnlearner(model(), forget=list(ids[rows]))).fit(
+            X, y
+        ),
     ):
         assert explainer.n_train_ == kept.size
         np.testing.assert_array_equal(explainer.train_row_ids_, ids[kept])
@@ -698,3 +698,9 @@ def test_a_model_without_a_run_is_explained_by_the_rows_it_still_holds(kind):
     # a model changed after the unlearner (refitted by the user) is not its record
     unl.estimator_.fit(X, y)
     stp.InfluenceExplainer(unl.estimator_).fit(X, y)
+    # untraced data: a subset has new ids, so it cannot be matched, and the error says why
+    plain = X.to_numpy()
+    unl = GradientCorrectionUnlearner(model()).fit(plain, y)
+    unl.unlearn(mask=np.isin(np.arange(len(X)), rows))
+    with pytest.raises(ValueError, match="carries no row ids"):
+        stp.InfluenceExplainer(unl).fit(plain[kept], y[kept])
