@@ -606,3 +606,42 @@ def test_a_read_learned_under_an_alias_code_keeps_the_primary_code(tmp_path):
     assert [r["n_rows"] for r in REGISTRY.by_code(alias.code).reads()] == [5, 2]
     again = stp.read_csv(path, source_id="al")
     assert set(stp.row_lineage(again)["row_id"].to_numpy(np.int64) >> LINE_BITS) == {primary.code}
+
+
+_READS = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.integers(1, 7)),  # nrows
+        st.sampled_from([None, ["a"], ["a", "b"], ["b", "c"]]),  # usecols
+        st.sampled_from([None, {"a": "float64"}]),  # dtype
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(reads=_READS)
+def test_every_read_of_one_file_is_listed_as_pandas_reads_it(tmp_path_factory, reads):
+    """Reads of one file with random nrows/usecols/dtype: the record lists each distinct
+    read (rows, columns and dtypes exactly as pandas.read_csv gives them) once, oldest
+    first; a line has one row id whatever the read; the last line any read reached is
+    the record's max_line."""
+    REGISTRY.clear()
+    path = tmp_path_factory.mktemp("reads") / "r.csv"
+    path.write_text("a,b,c\n" + "".join(f"{i},{i * 2},x{i}\n" for i in range(6)))
+    expected, ids_by_line, last = [], {}, 0
+    for nrows, usecols, dtype in reads:
+        options = {"nrows": nrows, "usecols": usecols, "dtype": dtype}
+        plain = pd.read_csv(path, **options)  # pandas alone: the truth
+        shape = (len(plain), list(map(str, plain.columns)), list(map(str, plain.dtypes)))
+        if shape not in expected:
+            expected.append(shape)
+        df = stp.read_csv(path, source_id="r", **options)
+        lineage = stp.row_lineage(df)
+        for line, row_id in zip(lineage["line"], lineage["row_id"]):
+            assert ids_by_line.setdefault(int(line), int(row_id)) == int(row_id)
+        last = max(last, int(lineage["line"].max()))
+    (record,) = REGISTRY.versions("r")
+    assert [(r["n_rows"], r["columns"], r["dtypes"]) for r in record.reads()] == expected
+    assert record.max_line == last
+    assert Source.from_dict(record.to_dict()) == record
