@@ -5,10 +5,12 @@ DELETE OR UPDATE`` per row, one ``BEFORE TRUNCATE`` per statement. Finding trigg
 name is not enough: an owner can redefine the function as a no-op (``CREATE OR REPLACE
 FUNCTION``), recreate a trigger under its name on ``INSERT`` with another function that
 rewrites rows, narrow it to one column (``UPDATE OF``) or to no row (``WHEN (false)``),
-switch it to fire only for replication (``ENABLE REPLICA TRIGGER``), or hide rows from
-readers with row-level security. :func:`guard_problems` compares what the server holds,
-rendered by ``pg_get_triggerdef`` and ``pg_get_functiondef`` (whitespace folded, as
-SQLite's trigger SQL is), with what :func:`guard_statements` installs.
+switch it to fire only for replication (``ENABLE REPLICA TRIGGER``), hide rows from
+readers with row-level security, make a table UNLOGGED (emptied after a crash), or add
+rows no trigger guards through a child table (``INHERITS``). :func:`guard_problems`
+compares what the server holds, rendered by ``pg_get_triggerdef`` and
+``pg_get_functiondef`` (whitespace folded, as SQLite's trigger SQL is), with what
+:func:`guard_statements` installs, and names each of the others.
 """
 
 GUARD = "stp_append_only"
@@ -21,6 +23,13 @@ _TRIGGERS = (
 )
 #: ``pg_trigger.tgenabled`` of a trigger that fires in ordinary sessions.
 _FIRING = ("O", "A")
+#: Tables of the schema found by each condition on ``pg_class c`` (constant SQL).
+_TABLE_CONDITIONS = {
+    "secured": "c.relrowsecurity OR c.relforcerowsecurity "
+    "OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)",
+    "unlogged": "c.relkind IN ('r', 'p') AND c.relpersistence <> 'p'",
+    "inherited": "EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid)",
+}
 
 
 def _fold(text):
@@ -57,9 +66,11 @@ def expected_definitions(tables, schema):
 
 
 def read_guards(con, schema):
-    """What the server holds for ``schema``: its quoted name, the guard function's
-    definitions, every trigger ``{name: (definition, tgenabled)}``, the rules, and the
-    tables under row-level security.
+    """What the server holds for ``schema``, as a dict: ``quoted`` (its quoted name),
+    ``functions`` (the guard function's definitions), ``triggers`` (``{name:
+    (definition, tgenabled)}``), and the names of its ``rules``, of the tables under
+    row-level security (``secured``), ``unlogged``, or ``inherited`` from (a child table
+    anywhere: what it holds is read as the parent's rows, under no trigger).
 
     Definitions are rendered with ``search_path`` set to ``pg_catalog`` alone, so every
     name in them is schema-qualified whatever the connection's search path.
@@ -90,17 +101,25 @@ def read_guards(con, schema):
             r[0]
             for r in con.execute("SELECT rulename FROM pg_rules WHERE schemaname = %s", (schema,))
         )
-        secured = sorted(
-            r[0]
-            for r in con.execute(
-                "SELECT c.relname FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND (c.relrowsecurity OR c.relforcerowsecurity "
-                "OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))",
-                (schema,),
+        tables = {
+            condition: sorted(
+                r[0]
+                for r in con.execute(
+                    "SELECT c.relname FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    f"WHERE n.nspname = %s AND ({condition})",
+                    (schema,),
+                )
             )
-        )
-    return quoted, functions, triggers, rules, secured
+            for condition in _TABLE_CONDITIONS.values()
+        }
+    return {
+        "quoted": quoted,
+        "functions": functions,
+        "triggers": triggers,
+        "rules": rules,
+        **{key: tables[condition] for key, condition in _TABLE_CONDITIONS.items()},
+    }
 
 
 def guard_problems(con, schema, tables):
@@ -117,7 +136,8 @@ def guard_problems(con, schema, tables):
         The store's tables, each guarded by ``<table>_append_only`` and
         ``<table>_no_truncate``.
     """
-    quoted, functions, found, rules, secured = read_guards(con, schema)
+    held = read_guards(con, schema)
+    quoted, functions, found = held["quoted"], held["functions"], held["triggers"]
     function, expected = expected_definitions(tables, quoted)
     # (EXECUTE PROCEDURE: the older spelling of EXECUTE FUNCTION, same meaning)
     definitions = {
@@ -127,7 +147,7 @@ def guard_problems(con, schema, tables):
     gone = sorted(set(expected) - set(found))
     off = sorted(n for n in set(expected) & set(found) if found[n][1] not in _FIRING)
     redefined = sorted(n for n in set(expected) & set(found) if definitions[n] != expected[n])
-    added = sorted(set(found) - set(expected)) + rules
+    added = sorted(set(found) - set(expected)) + held["rules"]
     problems = []
     if gone:
         problems.append(
@@ -154,9 +174,19 @@ def guard_problems(con, schema, tables):
             f"trigger(s) or rule(s) {', '.join(added)} were added outside sktraceprop (a "
             "trigger or rule can change or drop what is written)"
         )
-    if secured:
+    if held["secured"]:
         problems.append(
-            f"row-level security was enabled on {', '.join(secured)} outside sktraceprop (a "
-            "policy can hide rows from some readers, or refuse what is written)"
+            f"row-level security was enabled on {', '.join(held['secured'])} outside "
+            "sktraceprop (a policy can hide rows from some readers, or refuse what is written)"
+        )
+    if held["unlogged"]:
+        problems.append(
+            f"table(s) {', '.join(held['unlogged'])} were made UNLOGGED outside sktraceprop "
+            "(PostgreSQL empties an unlogged table when it recovers from a crash)"
+        )
+    if held["inherited"]:
+        problems.append(
+            f"a table inheriting from {', '.join(held['inherited'])} was created outside "
+            "sktraceprop (its rows are read as the store's, and no trigger guards them)"
         )
     return problems

@@ -285,6 +285,14 @@ _GUARD_TAMPERING = {
         ],
         "row-level security was enabled on events",
     ),
+    "table made unlogged": (
+        ['ALTER TABLE "{s}".runs SET UNLOGGED'],
+        "runs were made UNLOGGED",
+    ),
+    "a child table adding rows": (
+        ['CREATE TABLE "{s}".extra () INHERITS ("{s}".events)'],
+        "a table inheriting from events was created",
+    ),
 }
 
 
@@ -298,15 +306,22 @@ def test_altered_guards_refuse_writes_and_fail_check(pg_dsn, tampering):
     with _admin(pg_dsn) as con:
         for statement in statements:
             con.execute(statement.format(s=schema))
-        # (independent truth: no longer refused, or rows hidden from an ordinary reader)
-        if tampering.startswith("row-level"):
+        # (independent truth: no longer refused, rows hidden from an ordinary reader, or
+        # rows no trigger guards read as the store's)
+        if tampering.startswith("a child"):
+            with con.transaction():
+                con.execute(f'INSERT INTO "{schema}".extra SELECT * FROM "{schema}".events')
+                assert con.execute(f'SELECT count(*) FROM "{schema}".events').fetchone()[0] == 4
+                con.execute(f'UPDATE "{schema}".extra SET payload = payload')  # unguarded
+                raise psycopg.Rollback()
+        elif tampering.startswith("row-level"):
             con.execute(f'CREATE ROLE "{schema}_r"')
             con.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{schema}_r"')
             con.execute(f'GRANT SELECT ON "{schema}".events TO "{schema}_r"')
             con.execute(f'SET ROLE "{schema}_r"')
             assert con.execute(f'SELECT count(*) FROM "{schema}".events').fetchone()[0] == 1
             con.execute("RESET ROLE")
-        else:
+        elif tampering != "table made unlogged":
             with con.transaction():
                 table = "runs" if "no row" in tampering else "events"
                 con.execute(f'UPDATE "{schema}".{table} SET created_at = created_at')
