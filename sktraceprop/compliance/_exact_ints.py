@@ -1,65 +1,21 @@
-"""Integers beyond 2**53 in a report: written as decimal strings, so no reader rounds them.
+"""Integers beyond 2**53 in a report's audit events, written exactly for every reader.
 
-JavaScript's ``JSON.parse`` (and every JSON reader that holds numbers as doubles) reads
-an integer beyond 2**53 - 1 in magnitude as a neighbouring one, without a word. Row ids
-are int64 (``source code << 36 | line``) and mostly beyond it: three removed rows of one
-file read back as one id. A report (format version 2) therefore holds no such number:
-
-- every integer beyond the bound is written as its decimal string (read it with
-  ``BigInt(x)`` or ``int(x)``, which take numbers and strings alike);
-- an audit event's payload is hash-chained as stored, so an event whose payload held
-  one keeps the stored payload exactly in ``payload_json`` (its canonical JSON text,
-  what the event's hash covers), next to ``payload`` as written (the decimal strings).
-
-A check recomputes the event's hash from ``payload_json``, and requires ``payload`` to
-be exactly what :func:`exact_view` makes of it.
+A report (format version 2) holds no integer beyond 2**53 - 1 as a JSON number (see
+:mod:`sktraceprop.utils._exact_ints`): such an integer, a row id above all, is its
+decimal string. An audit event's payload is hash-chained as stored, so an event whose
+payload held one keeps the stored payload exactly in ``payload_json`` (its canonical
+JSON text, what the event's hash covers), next to ``payload`` as written (the decimal
+strings). A check recomputes the event's hash from ``payload_json``, and requires
+``payload`` to be exactly what :func:`exact_view` makes of it.
 """
 
 import json
 
 from ..stores._chain import unique_keys
+from ..utils._exact_ints import exact_view, rounded_pointers
 
-#: The largest integer a double holds exactly together with its neighbours.
-MAX_EXACT = 2**53 - 1
 #: What the member holding an event's payload as stored is called.
 PAYLOAD_JSON = "payload_json"
-
-
-def _beyond(value):
-    return type(value) is int and not -MAX_EXACT <= value <= MAX_EXACT
-
-
-def exact_view(value):
-    """A copy of a JSON value with every integer beyond 2**53 - 1 in magnitude written
-    as its decimal string (everything else as it is)."""
-    if _beyond(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: exact_view(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [exact_view(v) for v in value]
-    return value
-
-
-def rounded_pointers(value, pointer="", limit=5):
-    """JSON pointers (at most ``limit``) of the integers in ``value`` that a reader of
-    numbers as doubles would read as another number."""
-    found = []
-
-    def walk(item, where):
-        if len(found) >= limit:
-            return
-        if _beyond(item):
-            found.append((where or "/", item))
-        elif isinstance(item, dict):
-            for key, v in item.items():
-                walk(v, f"{where}/{str(key).replace('~', '~0').replace('/', '~1')}")
-        elif isinstance(item, list):
-            for i, v in enumerate(item):
-                walk(v, f"{where}/{i}")
-
-    walk(value, pointer)
-    return found
 
 
 def payload_text(payload):

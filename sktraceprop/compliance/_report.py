@@ -10,6 +10,7 @@ from .._lineage._record import collect_ops
 from .._lineage._source import utc_now
 from .._prediction_log import _replaced_parts
 from ..exceptions import ComplianceError, UnknownRunError
+from ..utils._exact_ints import exact_view
 from ._after_removal import fitted_after_removal
 from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
@@ -21,7 +22,6 @@ from ._evidence import (
     retention_section,
     sources_section,
 )
-from ._exact_ints import exact_view
 from ._graph import lineage_graph
 from ._html import render_html
 from ._integrity import seal

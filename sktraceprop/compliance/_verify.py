@@ -11,6 +11,7 @@ import numpy as np
 
 from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationError, StoreError
 from ..stores._chain import RUN_EVENT, unique_keys
+from ..utils._exact_ints import exact_view
 from ._after_removal import after_removal_problems
 from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
@@ -23,7 +24,7 @@ from ._evidence import (
     retention_section,
     sources_section,
 )
-from ._exact_ints import PAYLOAD_JSON, exact_problems, exact_view, stored_payload
+from ._exact_ints import PAYLOAD_JSON, exact_problems, stored_payload
 from ._integrity import (
     CANONICALIZATION,
     altered_pointers,
