@@ -70,14 +70,17 @@ def read_guards(con, schema):
     ``functions`` (the guard function's definitions), ``triggers`` (``{name:
     (definition, tgenabled)}``), and the names of its ``rules``, of the tables under
     row-level security (``secured``), ``unlogged``, or ``inherited`` from (a child table
-    anywhere: what it holds is read as the parent's rows, under no trigger).
+    anywhere: what it holds is read as the parent's rows, under no trigger), and this
+    session's ``replication_role`` (triggers fire only under ``"origin"``).
 
     Definitions are rendered with ``search_path`` set to ``pg_catalog`` alone, so every
     name in them is schema-qualified whatever the connection's search path.
     """
     with con.transaction():
         con.execute("SELECT set_config('search_path', 'pg_catalog', true)")
-        quoted = con.execute("SELECT quote_ident(%s)", (schema,)).fetchone()[0]
+        quoted, role = con.execute(
+            "SELECT quote_ident(%s), current_setting('session_replication_role')", (schema,)
+        ).fetchone()
         functions = [
             r[0]
             for r in con.execute(
@@ -115,6 +118,7 @@ def read_guards(con, schema):
         }
     return {
         "quoted": quoted,
+        "replication_role": role,
         "functions": functions,
         "triggers": triggers,
         "rules": rules,
@@ -183,6 +187,12 @@ def guard_problems(con, schema, tables):
         problems.append(
             f"table(s) {', '.join(held['unlogged'])} were made UNLOGGED outside sktraceprop "
             "(PostgreSQL empties an unlogged table when it recovers from a crash)"
+        )
+    if held["replication_role"] != "origin":
+        problems.append(
+            f"sessions start with session_replication_role = {held['replication_role']}, set "
+            "outside sktraceprop (for the database, the role or the connection): the "
+            "append-only triggers do not fire in them"
         )
     if held["inherited"]:
         problems.append(

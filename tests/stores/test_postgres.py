@@ -346,3 +346,19 @@ def test_guards_are_compared_whatever_the_search_path(pg_dsn):
     store.append_event("review", {})
     assert store.check()["events"] == 3
     assert stp.stores.PostgresStore(dsn, schema=schema).check()["events"] == 3
+
+
+def test_sessions_where_triggers_do_not_fire_refuse_writes(pg_dsn):
+    # what ALTER DATABASE/ROLE ... SET session_replication_role = replica gives a session
+    schema = new_schema()
+    fit_run(stp.stores.PostgresStore(pg_dsn, schema=schema))
+    dsn = f"{pg_dsn}?options=-csession_replication_role%3Dreplica"
+    with _admin(dsn) as con, con.transaction():  # (the guard does not fire there)
+        con.execute(f'UPDATE "{schema}".events SET created_at = created_at')
+        raise psycopg.Rollback()
+    store = stp.stores.PostgresStore(dsn, schema=schema)
+    with pytest.raises(CorruptStoreError, match="refuses writes.*session_replication_role"):
+        store.append_event("review", {})
+    with pytest.raises(CorruptStoreError, match="replica") as info:
+        store.check()
+    assert [p["check"] for p in info.value.problems] == ["schema"]
