@@ -42,7 +42,10 @@ class PostgresStore(BaseStore):
     refuse ``UPDATE``, ``DELETE`` and ``TRUNCATE``), each run is one transaction with
     its audit events, writers are serialised by a table lock so the chain stays
     linear, and opening never creates or alters anything in an existing schema. SQL
-    is parameterised throughout (identifiers quoted by psycopg).
+    is parameterised throughout (identifiers quoted by psycopg). Opening compares the
+    append-only triggers and their function with what the store installed (as
+    :meth:`check` does): a store whose guards were dropped, disabled, redefined or
+    worked around opens for reading and refuses writes, naming what was changed.
 
     Parameters
     ----------
