@@ -374,12 +374,7 @@ class PostgresStore(BaseStore):
             ``"schema"`` for the guards, else as for :meth:`verify`). This handle then
             refuses writes.
         """
-        psycopg, _, _ = _psycopg()
-        try:
-            guards = guard_problems(self._connection(), self.schema, _TABLES)
-        except psycopg.Error as exc:
-            raise self._translate(exc) from None
-        problems = [{"check": "schema", "message": m} for m in guards]
+        problems = [{"check": "schema", "message": m} for m in self._guard_problems()]
         try:
             report = self.check_integrity(
                 public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
@@ -393,6 +388,29 @@ class PostgresStore(BaseStore):
                 self._refuse_writes(describe(damage[0]))
             _raise_problems(repr(self), problems)
         return report
+
+    def _guard_problems(self):
+        """What was done to the append-only guards, read from the catalog now."""
+        psycopg, _, _ = _psycopg()
+        try:
+            return guard_problems(self._connection(), self.schema, _TABLES)
+        except psycopg.Error as exc:
+            raise self._translate(exc) from None
+
+    def checkpoint(self, private_key, *, path=None):
+        """Sign the chain head, as :meth:`BaseStore.checkpoint
+        <sktraceprop.stores.BaseStore.checkpoint>` does, after reading the append-only
+        guards again (see :meth:`check`).
+
+        A handle kept open for months is told here that the guards were altered since
+        it opened: nothing is signed (:class:`~sktraceprop.exceptions.CorruptStoreError`,
+        naming the change), and the handle refuses writes.
+        """
+        problems = self._guard_problems()
+        if problems:
+            self._refuse_writes("; ".join(problems))
+            self._check_writable()
+        return super().checkpoint(private_key, path=path)
 
     def _writable_problem(self):
         if self.mode == "ro":

@@ -362,3 +362,17 @@ def test_sessions_where_triggers_do_not_fire_refuse_writes(pg_dsn):
     with pytest.raises(CorruptStoreError, match="replica") as info:
         store.check()
     assert [p["check"] for p in info.value.problems] == ["schema"]
+
+
+def test_a_checkpoint_reads_the_guards_again(pg_dsn):
+    schema = new_schema()
+    store = stp.stores.PostgresStore(pg_dsn, schema=schema)  # opened intact
+    fit_run(store)
+    key = stp.signing.generate_key()
+    assert store.checkpoint(key)["checkpoint"] == 1
+    statements, message = _GUARD_TAMPERING["function made a no-op"]
+    with _admin(pg_dsn) as con:
+        con.execute(statements[0].format(s=schema))
+    with pytest.raises(CorruptStoreError, match=f"refuses writes.*{message}"):
+        store.checkpoint(key)
+    assert len(store.checkpoints()) == 1  # nothing signed
