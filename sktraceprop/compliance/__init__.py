@@ -5,7 +5,10 @@ lineage, and the store's hash-chained audit events: predictions, explanations,
 removals) to the articles of Regulation (EU) 2024/1689 a deployer answers for, and says
 per article what the record proves and what it cannot. :func:`verify` checks a report
 file: its JSON Schema, its SHA-256, its events, its Ed25519 signature, and its store.
-Requires ``jsonschema`` (``pip install 'sktraceprop[compliance]'``).
+A report holds no integer beyond 2**53 as a JSON number (JavaScript would read row ids
+as their neighbours): such integers are decimal strings, and an event payload holding
+one is also kept exactly, as the hash chain covers it (``payload_json``). Requires
+``jsonschema`` (``pip install 'sktraceprop[compliance]'``).
 """
 
 from .._row_hash import hash_rows

@@ -14,6 +14,7 @@ from .._lineage._fingerprint import json_safe
 from .._lineage._ids import codes_of
 from .._lineage._record import unsourced_run_columns
 from ..exceptions import ComplianceError
+from ._exact_ints import event_copy
 
 #: Kinds of audit event summarised rather than copied into a report (one per call).
 SUMMARISED_KINDS = ("prediction",)
@@ -274,13 +275,6 @@ def features_section(run):
     }
 
 
-def _event_copy(event):
-    return {
-        k: event[k]
-        for k in ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
-    }
-
-
 def prediction_digest(events):
     """SHA-256 over ``seq:hash`` lines of the given events, in order."""
     h = hashlib.sha256()
@@ -468,7 +462,7 @@ def record_keeping(store, run, events, now, checkpoint_key=None):
         "explanations": _explanations([e for e in mine if e["kind"] == "explanation"]),
         "removals": _removals([e for e in mine if e["kind"] == "unlearning"]),
         "included_seqs": [e["seq"] for e in copied],
-    }, [_event_copy(e) for e in copied]
+    }, [event_copy(e) for e in copied]
 
 
 def _count_kinds(events):

@@ -10,6 +10,7 @@ from .._lineage._record import collect_ops
 from .._lineage._source import utc_now
 from .._prediction_log import _replaced_parts
 from ..exceptions import ComplianceError, UnknownRunError
+from ..utils._exact_ints import exact_view
 from ._after_removal import fitted_after_removal
 from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
@@ -26,7 +27,7 @@ from ._html import render_html
 from ._integrity import seal
 from ._schema import schema_problems
 from ._sections import articles
-from ._verify import read_report, verify_report
+from ._verify import FORMAT_VERSION, read_report, verify_report
 
 
 def _check_text_fields(**fields):
@@ -159,6 +160,9 @@ def compliance_report(
     missing values counted at fit time, the ops its rows went through, when it was
     loaded); the model by class, parameters, fingerprint, library versions and run;
     feature lineage names inputs computed from several sources. All times are UTC.
+    Integers beyond 2**53 - 1 (row ids, mostly) are written as decimal strings, which
+    JavaScript and other readers of JSON numbers as doubles cannot round to another
+    row's id; see the ``payload`` and ``payload_json`` of events in the JSON Schema.
 
     Nothing is written or changed until every input is checked: the deployer's fields,
     the Annex III category, the run (in the store, unchanged since fit), the store's
@@ -236,7 +240,7 @@ def compliance_report(
     body = {
         "report": {
             "format": "sktraceprop-compliance-report",
-            "format_version": 1,
+            "format_version": FORMAT_VERSION,
             "generated_at": now,
             "generator": f"sktraceprop {__version__}",
             "regulation": REGULATION,
@@ -257,6 +261,8 @@ def compliance_report(
         store, run, events, now, checkpoint_key
     )
     body["retention"] = retention_section(store, run, events, now)
+    # no JSON reader rounds a figure of the report: no integer beyond 2**53 as a number
+    body = exact_view(body)
     body["articles"] = articles(body)
     report = ComplianceReport({**body, "integrity": seal(body, private_key)})
     problems = schema_problems(report._data)

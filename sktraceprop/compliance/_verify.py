@@ -11,6 +11,7 @@ import numpy as np
 
 from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationError, StoreError
 from ..stores._chain import RUN_EVENT, unique_keys
+from ..utils._exact_ints import exact_view
 from ._after_removal import after_removal_problems
 from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
@@ -23,6 +24,7 @@ from ._evidence import (
     retention_section,
     sources_section,
 )
+from ._exact_ints import PAYLOAD_JSON, exact_problems, stored_payload
 from ._integrity import (
     CANONICALIZATION,
     altered_pointers,
@@ -37,6 +39,9 @@ from ._sections import articles
 
 _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
+#: The format of the reports written; version 1 (every integer a JSON number, payloads
+#: as stored) is still read and checked.
+FORMAT_VERSION = 2
 
 
 def read_report(source):
@@ -99,7 +104,15 @@ def _unwritable(value, pointer=""):
 
 
 def _event_record(event):
-    return {k: event[k] for k in ("seq", "run_id", "created_at", "kind", "payload")}
+    record = {k: event[k] for k in ("seq", "run_id", "created_at", "kind")}
+    return {**record, "payload": stored_payload(event)}
+
+
+def _as_written(report):
+    """What a report of this one's format version makes of a value it holds."""
+    if report["report"]["format_version"] == 1:
+        return lambda value: value
+    return exact_view
 
 
 def _aligned(report, recorded):
@@ -176,10 +189,13 @@ def _event_problems(report, recorded=None):
     """
     events = report["events"]
     problems, named = _edits(report, recorded) if recorded is not None else ([], set())
+    fields = _EVENT_FIELDS
+    if report["report"]["format_version"] != 1:
+        fields += (PAYLOAD_JSON,)
     previous = None
     for position, event in enumerate(events):
         seq = event["seq"]
-        extra = sorted(set(event) - set(_EVENT_FIELDS))
+        extra = sorted(set(event) - set(fields))
         if extra:
             problems.append(
                 f"event seq {seq} (/events/{position}) has field(s) {', '.join(extra)} that "
@@ -353,17 +369,18 @@ def _store_problems(report, store):
         problems += after_removal_problems(after, upto, run_id)
     else:
         after = None  # (anything else differs from the rebuilt section, and is named)
+    written = _as_written(report)
     for name, rebuilt in (
         ("model", model_section(run, matches, after)),
         ("sources", sources_section(run)),
         ("feature_lineage", features_section(run)),
     ):
-        for pointer in _differences(report[name], rebuilt, f"/{name}"):
+        for pointer in _differences(report[name], written(rebuilt), f"/{name}"):
             problems.append(f"{pointer} differs from the store's run record")
     return problems
 
 
-def _checkpoint_problems(kept, store):
+def _checkpoint_problems(kept, store, written):
     """The report's latest checkpoint must be the store's, and their count its number.
 
     Whether signatures were checked, and by which key, was seen when the report was
@@ -381,7 +398,7 @@ def _checkpoint_problems(kept, store):
     else:
         problems += [
             f"{pointer} differs from the store's checkpoint {number}"
-            for pointer in _differences(latest, stored[0], f"{where}/latest")
+            for pointer in _differences(latest, written(stored[0]), f"{where}/latest")
         ]
     if kept["n_checkpoints"] != number:  # numbered 1, 2, ... as they are made
         problems.append(
@@ -394,17 +411,21 @@ def _checkpoint_problems(kept, store):
 def _record_keeping_problems(report, store, run, upto):
     """What the report says of the store's log, against the log up to its chain head."""
     kept = report["record_keeping"]
+    written = _as_written(report)
     rebuilt, _ = record_keeping(store, run, upto, kept["store"]["chain_verified_at"])
+    rebuilt = written(rebuilt)
     at_head = {e["run_id"] for e in upto if e["kind"] == RUN_EVENT}
     rebuilt["runs"] = [r for r in rebuilt["runs"] if r["run_id"] in at_head]
     rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
     runs = store.list_runs()
-    retention = retention_section(
-        store,
-        run,
-        upto,
-        report["retention"]["report_time"],
-        runs=runs[runs["run_id"].isin(at_head)],
+    retention = written(
+        retention_section(
+            store,
+            run,
+            upto,
+            report["retention"]["report_time"],
+            runs=runs[runs["run_id"].isin(at_head)],
+        )
     )
     problems = [
         f"{pointer} differs from the store's log up to the chain head"
@@ -415,7 +436,7 @@ def _record_keeping_problems(report, store, run, upto):
             problems.append(
                 f"/record_keeping/store/{key} differs from the store's log up to the chain head"
             )
-    problems += _checkpoint_problems(kept["store"]["checkpoints"], store)
+    problems += _checkpoint_problems(kept["store"]["checkpoints"], store, written)
     for key, value in rebuilt.items():
         if key == "store":  # where it was and when: as made
             continue
@@ -514,6 +535,7 @@ def verify_report(source, *, store=None, public_key=None):
             "integrity.canonicalization was altered: it no longer describes the canonical "
             "form integrity.sha256 is computed over"
         )
+    problems += exact_problems(report)
     found = _event_problems(report, recorded)
     if recorded is not None and not found:
         # an edit of the events that matching them by seq does not explain

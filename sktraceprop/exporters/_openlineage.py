@@ -19,6 +19,7 @@ import numpy as np
 from .._lineage._ids import LINE_BITS, codes_of
 from .._lineage._run import Lineage
 from ..exceptions import LineageError, UnknownRunError
+from ..utils._exact_ints import exact_view
 from ._feature_columns import feature_inputs
 
 __all__ = ["to_openlineage"]
@@ -212,7 +213,9 @@ def to_openlineage(
     Returns
     -------
     event : dict
-        The RunEvent, JSON-safe (``json.dumps(event)``).
+        The RunEvent, JSON-safe (``json.dumps(event)``). Row ids appear only as counts
+        and SHA-256 digests; a parameter beyond 2**53 - 1 in magnitude is its decimal
+        string, which no JSON reader of numbers as doubles rounds to another value.
 
     Examples
     --------
@@ -321,7 +324,7 @@ def to_openlineage(
     fit_facet = facet(
         "sktraceprop_fit",
         estimator=run.estimator,
-        params=run.params,
+        params=exact_view(run.params),
         createdAt=run.created_at,
         modelFingerprint=run.model_fingerprint,
         versions=run.versions,
@@ -330,7 +333,7 @@ def to_openlineage(
                 "name": op.name,
                 "class": op.cls,
                 "fingerprint": op.fingerprint,
-                "params": op.params,
+                "params": exact_view(op.params),
                 "featuresIn": list(op.features_in),
                 "featuresOut": list(op.features_out),
                 "sources": None if op.sources is None else list(op.sources),

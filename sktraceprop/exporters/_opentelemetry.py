@@ -10,6 +10,7 @@ import json
 from datetime import datetime, timezone
 
 from .._lineage._run import Lineage
+from ..utils._exact_ints import exact_view
 from ._optional import require
 
 __all__ = ["to_opentelemetry"]
@@ -63,7 +64,8 @@ def _op_attributes(run, op):
         "sktraceprop.op.name": op.name,
         "sktraceprop.op.class": op.cls,
         "sktraceprop.op.fingerprint": op.fingerprint,
-        "sktraceprop.op.params": json.dumps(op.params, sort_keys=True),
+        # (integers beyond 2**53 as decimal strings: a JSON reader of doubles rounds them)
+        "sktraceprop.op.params": json.dumps(exact_view(op.params), sort_keys=True),
         "sktraceprop.op.features_in": [str(f) for f in op.features_in],
         "sktraceprop.op.features_out": [str(f) for f in op.features_out],
         "sktraceprop.op.all_rows": op.sources is None,

@@ -14,7 +14,8 @@ from ..exceptions import (
     StoreNotFoundError,
     StorePermissionError,
 )
-from ._base import BaseStore
+from ._base import BaseStore, _raise_problems, describe
+from ._postgres_guards import guard_problems, guard_statements
 
 SCHEMA_VERSION = 2
 APP = "sktraceprop"
@@ -41,7 +42,10 @@ class PostgresStore(BaseStore):
     refuse ``UPDATE``, ``DELETE`` and ``TRUNCATE``), each run is one transaction with
     its audit events, writers are serialised by a table lock so the chain stays
     linear, and opening never creates or alters anything in an existing schema. SQL
-    is parameterised throughout (identifiers quoted by psycopg).
+    is parameterised throughout (identifiers quoted by psycopg). Opening compares the
+    append-only triggers and their function with what the store installed (as
+    :meth:`check` does): a store whose guards were dropped, disabled, redefined or
+    worked around opens for reading and refuses writes, naming what was changed.
 
     Parameters
     ----------
@@ -253,8 +257,6 @@ class PostgresStore(BaseStore):
                 "ALTER TABLE {sources} ALTER COLUMN parents SET STORAGE EXTERNAL",
                 "CREATE INDEX ON {events} (run_id)",
                 "CREATE TABLE {checkpoints} (seq BIGINT PRIMARY KEY, record TEXT NOT NULL)",
-                """CREATE FUNCTION {guard}() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$""",
             ]
             names = {
                 "meta": "stp_meta",
@@ -263,23 +265,12 @@ class PostgresStore(BaseStore):
                 "runs": "runs",
                 "events": "events",
                 "checkpoints": "checkpoints",
-                "guard": "stp_append_only",
             }
             for statement in statements:
                 con.execute(self._sql(statement, **names))
-            for table in _TABLES:
-                for name, when in (
-                    (f"{table}_append_only", "BEFORE UPDATE OR DELETE ON {t} FOR EACH ROW"),
-                    (f"{table}_no_truncate", "BEFORE TRUNCATE ON {t} FOR EACH STATEMENT"),
-                ):
-                    statement = "CREATE TRIGGER {name} " + when + " EXECUTE FUNCTION {guard}()"
-                    con.execute(
-                        sql.SQL(statement).format(
-                            name=sql.Identifier(name),
-                            t=self._t(table),
-                            guard=self._t("stp_append_only"),
-                        )
-                    )
+            function, triggers = guard_statements(_TABLES)
+            for statement in (function, *triggers.values()):
+                con.execute(sql.SQL(statement).format(schema=sql.Identifier(self.schema)))
             now = utc_now()
             con.cursor().executemany(
                 self._sql("INSERT INTO {meta} VALUES (%s, %s)", meta="stp_meta"),
@@ -348,35 +339,78 @@ class PostgresStore(BaseStore):
             )
             error.problems = [{"check": "schema", "message": f"missing table(s) {missing}"}]
             raise error
-        triggers = {
-            r[0]
-            for r in con.execute(
-                "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND NOT t.tgisinternal AND t.tgenabled <> 'D'",
-                (self.schema,),
-            )
-        }
-        expected = {f"{t}_{k}" for t in _TABLES for k in ("append_only", "no_truncate")}
-        gone = sorted(expected - triggers)
-        if gone:
-            self._refuse_writes(
-                f"append-only trigger(s) {', '.join(gone)} were dropped or disabled outside "
-                "sktraceprop"
-            )
-        # a trigger or rule sktraceprop did not make can change or drop what is written
-        added = sorted(triggers - expected) + sorted(
-            r[0]
-            for r in con.execute(
-                "SELECT rulename FROM pg_rules WHERE schemaname = %s", (self.schema,)
-            )
-        )
-        if added:
-            self._refuse_writes(
-                f"trigger(s) or rule(s) {', '.join(added)} were added outside sktraceprop (a "
-                "trigger or rule can change or drop what is written)"
-            )
+        problems = guard_problems(con, self.schema, _TABLES)
+        if problems:
+            self._refuse_writes("; ".join(problems))
         self._meta = meta
+
+    def check(self, full=True, *, public_key=None, checkpoint=None, allow_unsigned_tail=False):
+        """Check the store's append-only guards as they are now, then what :meth:`verify` does.
+
+        1. The triggers and their function, read from the server's catalog and
+           compared with what the store installed (``pg_get_triggerdef``,
+           ``pg_get_functiondef``): none dropped, disabled, redefined or added, no rule,
+           no row-level security.
+        2. What :meth:`verify` checks: the hash chain, every run and source against its
+           digest in the chain, the checkpoints (their signatures with ``public_key``).
+
+        Parameters
+        ----------
+        full : bool, default=True
+            Accepted for the same call as :meth:`SQLiteStore.check
+            <sktraceprop.stores.SQLiteStore.check>`; both checks run either way.
+        public_key, checkpoint, allow_unsigned_tail
+            As for :meth:`verify`.
+
+        Returns
+        -------
+        report : dict
+            As :meth:`check_integrity`.
+
+        Raises
+        ------
+        CorruptStoreError
+            If any check fails; its ``problems`` attribute lists each (``check`` is
+            ``"schema"`` for the guards, else as for :meth:`verify`). This handle then
+            refuses writes.
+        """
+        problems = [{"check": "schema", "message": m} for m in self._guard_problems()]
+        try:
+            report = self.check_integrity(
+                public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
+            )
+        except CorruptStoreError as exc:
+            problems += getattr(exc, "problems", [{"check": "read", "message": str(exc)}])
+            report = None
+        if problems:
+            damage = [p for p in problems if not p.get("signature")]
+            if damage:
+                self._refuse_writes(describe(damage[0]))
+            _raise_problems(repr(self), problems)
+        return report
+
+    def _guard_problems(self):
+        """What was done to the append-only guards, read from the catalog now."""
+        psycopg, _, _ = _psycopg()
+        try:
+            return guard_problems(self._connection(), self.schema, _TABLES)
+        except psycopg.Error as exc:
+            raise self._translate(exc) from None
+
+    def checkpoint(self, private_key, *, path=None):
+        """Sign the chain head, as :meth:`BaseStore.checkpoint
+        <sktraceprop.stores.BaseStore.checkpoint>` does, after reading the append-only
+        guards again (see :meth:`check`).
+
+        A handle kept open for months is told here that the guards were altered since
+        it opened: nothing is signed (:class:`~sktraceprop.exceptions.CorruptStoreError`,
+        naming the change), and the handle refuses writes.
+        """
+        problems = self._guard_problems()
+        if problems:
+            self._refuse_writes("; ".join(problems))
+            self._check_writable()
+        return super().checkpoint(private_key, path=path)
 
     def _writable_problem(self):
         if self.mode == "ro":

@@ -1,9 +1,13 @@
+import os
+
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sktraceprop as stp
+
+from ._browser import chromium
 
 DEPLOYER = {
     "system_name": "CreditScorer",
@@ -45,3 +49,19 @@ def fitted(hospitals, tmp_path):
     pipe.predict_proba(X.iloc[5:9])
     pipe.decision_function(X.iloc[:3])
     return pipe, store, X, y
+
+
+@pytest.fixture
+def browser():
+    """Chromium's path; without it these tests skip, or fail under ``STP_REQUIRE_BROWSER=1``.
+
+    ``.ci/run`` installs Chromium where missing and sets ``STP_REQUIRE_BROWSER=1``, so CI
+    cannot pass without opening the page in a real browser.
+    """
+    path = chromium()
+    if path is None:
+        reason = "Chromium is not installed (.ci/run installs Debian's chromium)"
+        if os.environ.get("STP_REQUIRE_BROWSER"):
+            pytest.fail(f"STP_REQUIRE_BROWSER is set but {reason}")
+        pytest.skip(reason)
+    return path

@@ -1,32 +1,14 @@
 """The HTML page in a real headless browser: loads cleanly, shows the figures, not blank."""
 
 import io
-import os
 import re
 
 import numpy as np
-import pytest
 
 from sktraceprop.compliance import compliance_report
 
-from ._browser import chromium, load_page
+from ._browser import load_page
 from .conftest import DEPLOYER
-
-
-@pytest.fixture
-def browser():
-    """Chromium's path; without it these tests skip, or fail under ``STP_REQUIRE_BROWSER=1``.
-
-    ``.ci/run`` installs Chromium where missing and sets ``STP_REQUIRE_BROWSER=1``, so CI
-    cannot pass without opening the page in a real browser.
-    """
-    path = chromium()
-    if path is None:
-        reason = "Chromium is not installed (.ci/run installs Debian's chromium)"
-        if os.environ.get("STP_REQUIRE_BROWSER"):
-            pytest.fail(f"STP_REQUIRE_BROWSER is set but {reason}")
-        pytest.skip(reason)
-    return path
 
 
 def _pixels(png):

@@ -106,8 +106,8 @@ def _pointer(path, depth=3):
 def _named(problems, path):
     """Whether the problems say where the edit is: its pointer, its event, its field."""
     text = "\n".join(problems)
-    if path == ("integrity",):  # the whole member removed: the schema names it
-        return "'integrity'" in text
+    if path == ("integrity",):  # the whole member removed, or one added to it: the schema
+        return "'integrity'" in text or "at /integrity:" in text
     if path[0] == "integrity":
         return f"integrity.{path[1]}" in text or "signature" in text or "/" in text
     if path[0] == "events" and "event seq" in text:

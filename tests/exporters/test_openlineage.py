@@ -368,3 +368,22 @@ def test_events_need_no_optional_package():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "s"
+
+
+def _keep(X, offset=0):
+    return X
+
+
+def test_a_parameter_beyond_2_53_is_read_exactly_by_a_float_reader():
+    big = 2**60 + 1
+    X = stp.from_numpy(np.random.default_rng(0).normal(size=(30, 2)), "big_param")
+    step = FunctionTransformer(_keep, kw_args={"offset": big})
+    run = stp.make_traced_pipeline(step, LogisticRegression()).fit(X, X["x0"] > 0).lineage_
+    event = to_openlineage(run)
+    validate(event)
+    text = json.dumps(event)
+    # as JavaScript reads JSON (every number a double), and exactly: the same event
+    assert json.loads(text, parse_int=float) == json.loads(text)
+    ops = event["run"]["facets"]["sktraceprop_fit"]["ops"]
+    (op,) = [o for o in ops if "kw_args" in o["params"]]
+    assert int(op["params"]["kw_args"]["offset"]) == big

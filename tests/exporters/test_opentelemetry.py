@@ -186,3 +186,22 @@ def test_bad_input_is_refused_and_a_missing_sdk_names_the_extra():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "pip install 'sktraceprop[otel]'" in out.stdout
+
+
+def _keep(X, offset=0):
+    return X
+
+
+def test_a_parameter_beyond_2_53_is_read_exactly_by_a_float_reader():
+    big = 2**60 + 1
+    X = stp.from_numpy(np.random.default_rng(0).normal(size=(30, 2)), "big_param")
+    step = FunctionTransformer(_keep, kw_args={"offset": big})
+    run = stp.make_traced_pipeline(step, LogisticRegression()).fit(X, X["x0"] > 0).lineage_
+    provider, exporter = _capture()
+    to_opentelemetry(run, tracer_provider=provider)
+    texts = [s.attributes.get("sktraceprop.op.params") for s in exporter.get_finished_spans()]
+    texts = [t for t in texts if t is not None and "offset" in t]
+    assert len(texts) == 1
+    # as JavaScript reads JSON (every number a double), and exactly: the same parameters
+    assert json.loads(texts[0], parse_int=float) == json.loads(texts[0])
+    assert int(json.loads(texts[0])["kw_args"]["offset"]) == big

@@ -235,3 +235,144 @@ def test_ro_mode(pg_dsn):
         ro._connection().execute(f'CREATE TABLE "{schema}".x (a int)')
     with pytest.raises(Exception, match="does not exist"):
         stp.stores.PostgresStore(pg_dsn, schema=new_schema(), mode="ro")
+
+
+_GUARD_NOOP = "BEGIN RETURN COALESCE(NEW, OLD); END"
+#: What an owner can do to the append-only guards without dropping a trigger by name.
+_GUARD_TAMPERING = {
+    "function made a no-op": (
+        [
+            'CREATE OR REPLACE FUNCTION "{s}".stp_append_only() RETURNS trigger '
+            f"LANGUAGE plpgsql AS $$ {_GUARD_NOOP} $$"
+        ],
+        "trigger function .*stp_append_only\\(\\) was redefined",
+    ),
+    "trigger narrowed to one column": (
+        [
+            'DROP TRIGGER events_append_only ON "{s}".events',
+            'CREATE TRIGGER events_append_only BEFORE UPDATE OF hash OR DELETE ON "{s}".events '
+            'FOR EACH ROW EXECUTE FUNCTION "{s}".stp_append_only()',
+        ],
+        "events_append_only were redefined",
+    ),
+    "trigger firing for no row": (
+        [
+            'DROP TRIGGER runs_append_only ON "{s}".runs',
+            'CREATE TRIGGER runs_append_only BEFORE UPDATE OR DELETE ON "{s}".runs FOR EACH ROW '
+            'WHEN (false) EXECUTE FUNCTION "{s}".stp_append_only()',
+        ],
+        "runs_append_only were redefined",
+    ),
+    "trigger pointed at another function": (
+        [
+            'CREATE FUNCTION "{s}".keep() RETURNS trigger LANGUAGE plpgsql '
+            f"AS $$ {_GUARD_NOOP} $$",
+            'DROP TRIGGER events_append_only ON "{s}".events',
+            'CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON "{s}".events '
+            'FOR EACH ROW EXECUTE FUNCTION "{s}".keep()',
+        ],
+        "events_append_only were redefined",
+    ),
+    "trigger set to fire for replication only": (
+        ['ALTER TABLE "{s}".events ENABLE REPLICA TRIGGER events_append_only'],
+        "events_append_only were disabled",
+    ),
+    "row-level security hiding rows": (
+        [
+            'ALTER TABLE "{s}".events ENABLE ROW LEVEL SECURITY',
+            'ALTER TABLE "{s}".events FORCE ROW LEVEL SECURITY',
+            'CREATE POLICY hide ON "{s}".events USING (seq < 2)',
+        ],
+        "row-level security was enabled on events",
+    ),
+    "table made unlogged": (
+        ['ALTER TABLE "{s}".runs SET UNLOGGED'],
+        "runs were made UNLOGGED",
+    ),
+    "a child table adding rows": (
+        ['CREATE TABLE "{s}".extra () INHERITS ("{s}".events)'],
+        "a table inheriting from events was created",
+    ),
+}
+
+
+@pytest.mark.parametrize("tampering", sorted(_GUARD_TAMPERING))
+def test_altered_guards_refuse_writes_and_fail_check(pg_dsn, tampering):
+    statements, message = _GUARD_TAMPERING[tampering]
+    schema = new_schema()
+    store = stp.stores.PostgresStore(pg_dsn, schema=schema)
+    fit_run(store)
+    assert store.check()["events"] == 2  # the guards as installed pass
+    with _admin(pg_dsn) as con:
+        for statement in statements:
+            con.execute(statement.format(s=schema))
+        # (independent truth: no longer refused, rows hidden from an ordinary reader, or
+        # rows no trigger guards read as the store's)
+        if tampering.startswith("a child"):
+            with con.transaction():
+                con.execute(f'INSERT INTO "{schema}".extra SELECT * FROM "{schema}".events')
+                assert con.execute(f'SELECT count(*) FROM "{schema}".events').fetchone()[0] == 4
+                con.execute(f'UPDATE "{schema}".extra SET payload = payload')  # unguarded
+                raise psycopg.Rollback()
+        elif tampering.startswith("row-level"):
+            con.execute(f'CREATE ROLE "{schema}_r"')
+            con.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{schema}_r"')
+            con.execute(f'GRANT SELECT ON "{schema}".events TO "{schema}_r"')
+            con.execute(f'SET ROLE "{schema}_r"')
+            assert con.execute(f'SELECT count(*) FROM "{schema}".events').fetchone()[0] == 1
+            con.execute("RESET ROLE")
+        elif tampering != "table made unlogged":
+            with con.transaction():
+                table = "runs" if "no row" in tampering else "events"
+                con.execute(f'UPDATE "{schema}".{table} SET created_at = created_at')
+                raise psycopg.Rollback()
+    reopened = stp.stores.PostgresStore(pg_dsn, schema=schema)
+    with pytest.raises(CorruptStoreError, match=f"refuses writes.*{message}"):
+        reopened.append_event("review", {})
+    # a handle opened before the change finds it with check(), and refuses writes after
+    with pytest.raises(CorruptStoreError, match=message) as info:
+        store.check()
+    assert [p["check"] for p in info.value.problems] == ["schema"]
+    with pytest.raises(CorruptStoreError, match="refuses writes"):
+        store.append_event("review", {})
+
+
+def test_guards_are_compared_whatever_the_search_path(pg_dsn):
+    # with the store's schema on the search path, the server renders names unqualified
+    schema = new_schema()
+    dsn = f"{pg_dsn}?options=-csearch_path%3D{schema}%2Cpublic"
+    store = stp.stores.PostgresStore(dsn, schema=schema)
+    fit_run(store)
+    store.append_event("review", {})
+    assert store.check()["events"] == 3
+    assert stp.stores.PostgresStore(dsn, schema=schema).check()["events"] == 3
+
+
+def test_sessions_where_triggers_do_not_fire_refuse_writes(pg_dsn):
+    # what ALTER DATABASE/ROLE ... SET session_replication_role = replica gives a session
+    schema = new_schema()
+    fit_run(stp.stores.PostgresStore(pg_dsn, schema=schema))
+    dsn = f"{pg_dsn}?options=-csession_replication_role%3Dreplica"
+    with _admin(dsn) as con, con.transaction():  # (the guard does not fire there)
+        con.execute(f'UPDATE "{schema}".events SET created_at = created_at')
+        raise psycopg.Rollback()
+    store = stp.stores.PostgresStore(dsn, schema=schema)
+    with pytest.raises(CorruptStoreError, match="refuses writes.*session_replication_role"):
+        store.append_event("review", {})
+    with pytest.raises(CorruptStoreError, match="replica") as info:
+        store.check()
+    assert [p["check"] for p in info.value.problems] == ["schema"]
+
+
+def test_a_checkpoint_reads_the_guards_again(pg_dsn):
+    schema = new_schema()
+    store = stp.stores.PostgresStore(pg_dsn, schema=schema)  # opened intact
+    fit_run(store)
+    key = stp.signing.generate_key()
+    assert store.checkpoint(key)["checkpoint"] == 1
+    statements, message = _GUARD_TAMPERING["function made a no-op"]
+    with _admin(pg_dsn) as con:
+        con.execute(statements[0].format(s=schema))
+    with pytest.raises(CorruptStoreError, match=f"refuses writes.*{message}"):
+        store.checkpoint(key)
+    assert len(store.checkpoints()) == 1  # nothing signed
