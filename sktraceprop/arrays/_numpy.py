@@ -29,6 +29,8 @@ __all__ = ["TracedArray"]
 _nd = np.ndarray
 _view = np.ndarray.view
 _SCALARS = (int, float, bool, complex)
+#: dtype kinds whose elements are numbers to compute with (see _element)
+_NUMBER_KINDS = "biufcmM"
 
 UNMODELLED = rmap.dropped(
     "the array was made by an ndarray method that sktraceprop does not model, so its "
@@ -710,7 +712,15 @@ class TracedArray(np.ndarray):
     __ge__ = _operator(np.greater_equal, "greater_equal")[0]
     __eq__ = _operator(np.equal, "equal")[0]
     __ne__ = _operator(np.not_equal, "not_equal")[0]
-    __hash__ = None
+
+    def __hash__(self):
+        # a 0-d array (one element: ``x[i, j]``) hashes as NumPy's scalar of it, which
+        # is what indexing gave before it was traced; bigger arrays are unhashable
+        plain = _view(self, _nd)
+        if plain.ndim:
+            raise TypeError("unhashable type: 'TracedArray' (only a 0-d one hashes)")
+        return hash(plain[()])
+
     __neg__ = _unary(np.negative, "__neg__")
     __pos__ = _unary(np.positive, "__pos__")
     __abs__ = _unary(np.absolute, "__abs__")
@@ -792,7 +802,7 @@ class TracedArray(np.ndarray):
             # the common keys, answered without parsing (and the bookkeeping inline)
             out = plain[key]
             if type(out) is not _nd:
-                return out
+                return _element(self, plain, out, key, ())
             mode = _MODE.get()
             if mode == "none":
                 return _wrap(out, NOT_RECORDED, None)
@@ -818,7 +828,7 @@ class TracedArray(np.ndarray):
         key, key_nodes = plain_key(key)
         out = plain[key]
         if type(out) is not _nd:
-            return out  # one element: a plain scalar, as NumPy gives
+            return _element(self, plain, out, key, key_nodes)
         mode = _MODE.get()
         if mode == "none":
             return _wrap(out, NOT_RECORDED, None)
@@ -1069,6 +1079,34 @@ class TracedArray(np.ndarray):
 
         plain = _view(self, _nd)
         return _rebuild, (plain, _rows_of(self), _node_of(self), sources_of(self))
+
+
+def _element(arr, plain, out, key, key_nodes):
+    """``arr[key]`` when it reaches one element, for which NumPy gives a scalar: a 0-d
+    TracedArray of that element (a copy, as NumPy's scalar is) whose map is the element's
+    row, so that computing with it records the dependence (every row of ``x - x[0, 0]``
+    also depends on row 0). Elements of string, object and structured arrays are given as
+    NumPy gives them: they are not numbers to compute with, and a 0-d array of them would
+    lose the methods of ``str`` and of the objects held."""
+    if plain.dtype.kind not in _NUMBER_KINDS:
+        return out
+    value = np.array(out)
+    mode = _MODE.get()
+    if mode == "none":
+        return _wrap(value, NOT_RECORDED, None)
+    rm = _rows_of(arr)
+    if rm.n is not None and rm.dropped is None:
+        first = key[0] if type(key) is tuple and key else key
+        if type(first) is int:
+            rm = rmap.row(rm, first + rm.n if first < 0 else first)
+        else:
+            rm = index_map(rm, key, plain.shape)
+    nodes = (_node_of(arr), *key_nodes)
+    if mode == "op":
+        node = ("getitem", nodes, {"key": operand(key)}, "numpy")
+    else:
+        node = record("getitem", nodes, {"key": operand(key)}, "numpy", mode)
+    return _wrap(value, rm, node)
 
 
 class _Flat:

@@ -999,3 +999,19 @@ HANDLED[np.copyto] = _copyto
 
 _GENERAL = {np.concatenate: HANDLED[np.concatenate]}
 HANDLED[np.concatenate] = _concatenate_fast
+
+
+def _swapaxes_same(a, axis1, axis2):
+    """``np.swapaxes(a, k, k)`` of a traced array is the array itself, not a new view of
+    it: NumPy's ``Generator.shuffle`` writes through ``np.swapaxes(x, 0, axis)``, and its
+    writes must update the rows of ``x`` (through a view, they would leave ``x`` stale)."""
+    ndim = np.ndim(a)
+    if type(a) is TracedArray and ndim:
+        a1, a2 = operator.index(axis1), operator.index(axis2)
+        if -ndim <= a1 < ndim and -ndim <= a2 < ndim and a1 % ndim == a2 % ndim:
+            return a
+    return _GENERAL[np.swapaxes](a, axis1, axis2)
+
+
+_GENERAL[np.swapaxes] = HANDLED[np.swapaxes]
+HANDLED[np.swapaxes] = _swapaxes_same

@@ -103,6 +103,13 @@ def single(rm):
     return RowMap(tuple(s[:1] for s in rm.ids), pools, None)
 
 
+def row(rm, k):
+    """The map of what row ``k`` of a rowed map holds once its row axis is gone (``x[k]``,
+    one element ``x[k, j]``): ``single(take(rm, slice(k, k + 1)))`` in one step."""
+    ids = tuple([s[k : k + 1] for s in rm.ids])
+    return RowMap(ids, tuple([(p, None) for p, m in rm.pools if m is None or m[k]]), None)
+
+
 def collapse(rm, via):
     """The map of an array whose every element depends on every row of ``rm`` (pooled
     in through ``via``: a reduction over rows, a matmul along them)."""
@@ -153,10 +160,18 @@ def _add_pools(pools, more):
 def merge(maps, n):
     """Union of the parents of maps that all describe the same ``n`` rows."""
     ids, pools = [], []
+    # a collapsed map's slots hold one id each: compared by value, not array by array
+    seen = set() if n is None else None
     for rm in maps:
         if rm.dropped is not None:
             return rm
         for s in rm.ids:
+            if seen is not None and s.shape == (1,):
+                code = int(s[0])
+                if code not in seen:
+                    seen.add(code)
+                    ids.append(s)
+                continue
             for t in ids:
                 if _same(s, t):
                     break
@@ -164,7 +179,37 @@ def merge(maps, n):
                 ids.append(s)
         if rm.pools:
             _add_pools(pools, rm.pools)
+    if n is None and len(ids) > _MOST_SLOTS:
+        return _fold(ids, pools)
     return RowMap(tuple(ids), tuple(pools), n)
+
+
+#: Direct parents a collapsed map keeps before they are pooled (see _fold).
+_MOST_SLOTS = 8
+#: How the pool made by _fold is named in ``provenance(x).rows(i)["through"]``.
+ELEMENTS = "arithmetic on elements"
+
+
+def _fold(ids, pools):
+    """A collapsed map of ``ids`` (one-element slots, one per direct parent) and
+    ``pools``, with the direct parents pooled as the rows of one input.
+
+    A Python loop over the elements of a traced array (``sum(v)``) gives its result one
+    more direct parent per element; kept as slots, each step would compare every slot
+    with every other. Pooled, they stay every parent of the result, named as mixed in by
+    arithmetic on elements; a pool made here earlier is taken in (not nested), so a long
+    loop keeps one such pool.
+    """
+    parts = [np.concatenate(ids)]
+    kept = []
+    for pool, mask in pools:
+        if pool.via == ELEMENTS and not pool.rowmap.pools and len(pool.rowmap.ids) == 1:
+            parts.append(pool.rowmap.ids[0])
+        else:
+            kept.append((pool, mask))
+    rows = np.concatenate(parts)  # repeats are harmless (expand makes them unique)
+    kept.append((Pool(RowMap((rows,), (), len(rows)), ELEMENTS), None))
+    return RowMap(_NO_IDS, tuple(kept), None)
 
 
 def elementwise(parts, out_shape, via):
