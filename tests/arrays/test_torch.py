@@ -474,3 +474,17 @@ def test_writes_into_a_tensor_without_elements():
     t = stp.array(torch.zeros(0, 3), source_id="t_no_elements")
     t[:] = 1.0
     assert t.shape == (0, 3) and len(stp.provenance(t).rows(np.arange(0))) == 0
+
+
+def test_numpy_views_of_a_traced_tensor_refuse_writes():
+    # t.numpy() and np.asarray(t) share the tensor's memory: a write through them would
+    # change rows behind the lineage's back (row 0 would hold row 5 and still name row 0)
+    t = stp.array(torch.arange(12.0).reshape(6, 2), source_id="np_view")
+    for view in (t.numpy(), np.asarray(t), t[1:].numpy()):
+        assert np.shares_memory(view, t.numpy())
+        with pytest.raises(ValueError, match="read-only"):
+            view[0] = view[-1]
+    assert t[0].tolist() == [0.0, 1.0] and _lines(t, 0) == [(0, "np_view", 1)]
+    copied = np.asarray(t, dtype=np.float64)  # a copy (t is float32): writable
+    copied[0] = 7.0
+    assert t[0].tolist() == [0.0, 1.0]
