@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.arrays import _elide
@@ -755,3 +755,50 @@ def test_python_loop_over_elements_names_every_row(n):
     assert direct.all() if n <= 8 else (direct.sum() <= 8)
     assert set(frame.loc[~direct, "through"]) <= {"arithmetic on elements"}
     assert _line_sets(v - total, n) == [set(range(1, n + 1))] * n
+
+
+def test_plain_views_of_a_traced_array_refuse_writes():
+    # np.asarray(x), np.nditer, a buffer and scikit-learn's copy=False share x's memory: a
+    # write through them changed rows behind the lineage's back (row 0 held row 5's values
+    # and still named row 0 only); NumPy now refuses it, x's own writes still move row ids
+    x = stp.array(np.arange(12.0).reshape(6, 2), source_id="ro_x")
+    before = np.array(x)
+    writes = [
+        lambda: np.asarray(x).__setitem__(0, np.asarray(x)[5]),
+        lambda: np.add(np.asarray(x), 1, out=np.asarray(x)),
+        lambda: np.asarray(x[1:]).fill(0.0),
+        lambda: [e.__setitem__(..., 0.0) for e in np.nditer(x, op_flags=["readwrite"])],
+        lambda: memoryview(x).cast("B").__setitem__(0, 1),
+    ]
+    for write in writes:
+        with pytest.raises((ValueError, TypeError), match="read-only"):
+            write()
+    out = StandardScaler(copy=False).fit_transform(x)  # copies: x is not writable to it
+    assert not np.shares_memory(out, x)
+    assert np.array_equal(x, before) and _line_sets(x, 6) == [{k + 1} for k in range(6)]
+    assert x.flags.writeable  # to its own operations
+    x[0] = x[5]
+    x += 1.0
+    np.copyto(x, x[::-1], where=np.array([[False], [True], [False], [False], [False], [False]]))
+    assert np.array_equal(x[:2], [[11.0, 12.0], [9.0, 10.0]])
+    assert _line_sets(x, 6)[:3] == [{6}, {5}, {3}]
+
+
+def test_freezing_a_traced_array_refuses_its_own_writes_too():
+    a = stp.array(np.arange(6.0).reshape(3, 2), source_id="freeze") * 1.0
+    a.flags.writeable = False
+    assert not a.flags.writeable and not a[1:].flags.writeable and not a.flags["WRITEABLE"]
+    for write in (lambda: a.__setitem__(0, 5.0), lambda: np.random.default_rng(0).shuffle(a)):
+        with pytest.raises(ValueError, match="read-only"):
+            write()
+    a.setflags(write=True)
+    a[0] = 5.0
+    assert a[0, 0] == 5.0 and a.flags.writeable
+    source = np.arange(4.0)
+    source.flags.writeable = False  # read-only before it was traced: stays so
+    t = stp.array(source, source_id="freeze_source")
+    assert not t.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        t[0] = 1.0
+    with pytest.raises(ValueError, match="WRITEABLE"):
+        t.flags.writeable = True
