@@ -1216,10 +1216,11 @@ def _element(arr, plain, out, key, key_nodes):
         else:
             rm = index_map(rm, key, plain.shape)
     nodes = (_node_of(arr), *key_nodes)
+    params = {"key": key if type(key) is int else operand(key)}
     if mode == "op":
-        node = ("getitem", nodes, {"key": operand(key)}, "numpy")
+        node = ("getitem", nodes, params, "numpy")
     else:
-        node = record("getitem", nodes, {"key": operand(key)}, "numpy", mode)
+        node = record("getitem", nodes, params, "numpy", mode)
     return _wrap(value, rm, node)
 
 

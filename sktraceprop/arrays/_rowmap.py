@@ -106,8 +106,13 @@ def single(rm):
 def row(rm, k):
     """The map of what row ``k`` of a rowed map holds once its row axis is gone (``x[k]``,
     one element ``x[k, j]``): ``single(take(rm, slice(k, k + 1)))`` in one step."""
-    ids = tuple([s[k : k + 1] for s in rm.ids])
-    return RowMap(ids, tuple([(p, None) for p, m in rm.pools if m is None or m[k]]), None)
+    ids = rm.ids
+    # one slot and no pools is the common case (a source's rows): no comprehensions
+    ids = (ids[0][k : k + 1],) if len(ids) == 1 else tuple([s[k : k + 1] for s in ids])
+    pools = rm.pools
+    if pools:
+        pools = tuple([(p, None) for p, m in pools if m is None or m[k]])
+    return RowMap(ids, pools, None)
 
 
 def collapse(rm, via):

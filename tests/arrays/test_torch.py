@@ -488,3 +488,18 @@ def test_numpy_views_of_a_traced_tensor_refuse_writes():
     copied = np.asarray(t, dtype=np.float64)  # a copy (t is float32): writable
     copied[0] = 7.0
     assert t[0].tolist() == [0.0, 1.0]
+
+
+def test_torch_func_transforms_give_plain_tensors_said_so():
+    # torch.func strips the subclass: the results are plain tensors, and asking for their
+    # lineage says so (never rows guessed from the traced input)
+    w = stp.array(torch.arange(12.0).reshape(6, 2), source_id="func_w")
+    results = [
+        torch.func.vmap(lambda r: r * 2 + w.mean(0))(w),
+        torch.func.grad(lambda p: (p**2).sum())(w),
+        torch.func.grad(lambda p: (w @ p).sum())(torch.ones(2)),
+    ]
+    for out in results:
+        assert type(out) is torch.Tensor
+        with pytest.raises(TypeError, match="torch.func transforms"):
+            stp.provenance(out)
