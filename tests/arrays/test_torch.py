@@ -503,3 +503,14 @@ def test_torch_func_transforms_give_plain_tensors_said_so():
         assert type(out) is torch.Tensor
         with pytest.raises(TypeError, match="torch.func transforms"):
             stp.provenance(out)
+
+
+@pytest.mark.parametrize("shape", [(6,), (6, 2)])
+def test_numpy_shuffles_of_a_tensor_leave_its_lineage_stale_not_wrong(shape):
+    # NumPy's shuffles swap rows through views of the tensor (torch indexing gives
+    # views, even of one element): its rows moved unseen, so its lineage says stale
+    t = stp.array(torch.arange(12.0)[: int(np.prod(shape))].reshape(shape), source_id="tsh")
+    with pytest.warns(UserWarning, match="view semantics"):  # NumPy warns of duplicates
+        np.random.default_rng(1).shuffle(t)
+    with pytest.raises(LineageError, match="modified in place through another view"):
+        stp.provenance(t).rows(0)
