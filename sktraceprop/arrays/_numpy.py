@@ -1243,7 +1243,8 @@ class _Flat:
         flat_write(self._array, key, value)
 
     def __iter__(self):
-        return iter(_view(self._array, _nd).flat)
+        # one traced element after another (each brings its row), as x.ravel() gives them
+        return iter(self._array.ravel())
 
     def __len__(self):
         return self._array.size

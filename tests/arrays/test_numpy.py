@@ -677,6 +677,8 @@ def test_one_element_stays_traced_and_brings_its_row():
         assert _line_sets(out, 6) == [{i + 1, k + 1} for i in range(6)]
     assert _lines(x[3, 1], 0) == [(0, "elem_x", 4)]
     assert [_lines(e, 0)[0][2] for e in v] == [1, 2, 3, 4, 5, 6]  # iteration
+    assert [_lines(e, 0)[0][2] for e in x.flat] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]
+    assert [float(e) for e in x.flat] == list(np.arange(12.0))
 
 
 def test_one_element_behaves_as_numpy_scalar_does():
