@@ -7,7 +7,9 @@ result a row map (:mod:`._rowmap`) and a graph node (:mod:`._graph`). An ``ndarr
 method that is not overridden makes a ``TracedArray`` without a map; such an array says
 that an unmodelled operation dropped its row ids, so no row id is ever carried through
 an operation that was not reasoned about. ``np.asarray(x)`` and ``np.array(x)`` return
-plain arrays: leaving tracking is always explicit.
+plain arrays: leaving tracking is always explicit. To NumPy a TracedArray is read-only
+(``np.asarray(x)`` is a read-only view), so no write can change its rows unseen; its own
+in-place operations write and update the row ids (see :func:`_writable`).
 """
 
 import operator
@@ -22,13 +24,27 @@ from ._elide import MIN_BYTES as _MIN_ELIDE
 from ._elide import note, temporary
 from ._graph import _MODE, NOT_RECORDED, operand, record
 from ._index import assign_map, index_map, reshaped, written_rows
-from ._state import _EPOCH, _WRITES, CAPTURED, JAX_TRACING, STALE, is_stale, note_write
+from ._state import (
+    _EPOCH,
+    _FROZEN,
+    _WRITES,
+    CAPTURED,
+    JAX_TRACING,
+    STALE,
+    freeze,
+    is_frozen,
+    is_stale,
+    note_write,
+)
 
 __all__ = ["TracedArray"]
 
 _nd = np.ndarray
 _view = np.ndarray.view
+_setflags = np.ndarray.setflags
 _SCALARS = (int, float, bool, complex)
+#: dtype kinds whose elements are numbers to compute with (see _element)
+_NUMBER_KINDS = "biufcmM"
 
 UNMODELLED = rmap.dropped(
     "the array was made by an ndarray method that sktraceprop does not model, so its "
@@ -57,12 +73,86 @@ def _node_of(x):
 
 def _wrap(out, rm, node):
     r = _view(out, TracedArray)
+    _setflags(r, write=False)  # see _writable
     r._stp_plain = out
     r._stp_rows = rm
     r._stp_node = node
     if _EPOCH[0]:
         r._stp_epoch = _EPOCH[0]
     return r
+
+
+def _writable(x):
+    """A plain view of a TracedArray to write through.
+
+    A TracedArray is read-only, and so are the plain views others take of it
+    (``np.asarray(x)``, ``np.nditer``, scikit-learn's ``copy=False``): a write through
+    them would change rows behind the lineage's back, so NumPy refuses it. The array's
+    own in-place operations (``x[k] = v``, ``x += v``, ``out=x``, ``np.copyto``...)
+    write here and update the row ids. Memory that was read-only before it was traced
+    stays so (NumPy's own error).
+    """
+    p = _view(x, _nd)
+    if not p.flags.writeable and not (_FROZEN and is_frozen(x)):
+        try:
+            p.flags.writeable = True
+        except ValueError:
+            pass
+    return p
+
+
+class _Flags:
+    """``x.flags`` of a TracedArray: NumPy's flags of ``x``, except ``writeable``, which
+    says whether ``x``'s own operations may write (``x[k] = v``, ``x += v``: NumPy's
+    shuffles ask before writing so). Setting it to False freezes the memory of ``x``
+    (every traced array on it; never fewer than NumPy would) until it is set back."""
+
+    __slots__ = ("_array",)
+
+    def __init__(self, array):
+        object.__setattr__(self, "_array", array)
+
+    def _writeable(self):
+        return _writable(self._array).flags.writeable
+
+    def _set_writeable(self, value):
+        if value and not _view(self._array, _nd).flags.writeable:
+            freeze(self._array, False)
+            if not self._writeable():
+                raise ValueError("cannot set WRITEABLE flag to True of this array")
+        elif not value:
+            freeze(self._array, True)
+
+    def __getattr__(self, name):
+        if name in ("writeable", "w"):
+            return self._writeable()
+        return getattr(_nd.flags.__get__(self._array), name)
+
+    def __setattr__(self, name, value):
+        if name in ("writeable", "w"):
+            self._set_writeable(bool(value))
+        else:
+            setattr(_nd.flags.__get__(self._array), name, value)
+
+    def __getitem__(self, key):
+        if key in ("WRITEABLE", "W"):
+            return self._writeable()
+        return _nd.flags.__get__(self._array)[key]
+
+    def __setitem__(self, key, value):
+        if key in ("WRITEABLE", "W"):
+            self._set_writeable(bool(value))
+        else:
+            _nd.flags.__get__(self._array)[key] = value
+
+    def __eq__(self, other):
+        return _nd.flags.__get__(self._array) == other
+
+    __hash__ = None
+
+    def __repr__(self):
+        text = repr(_nd.flags.__get__(self._array))
+        return text.replace("WRITEABLE : False", f"WRITEABLE : {self._writeable()}")
 
 
 def _plain(x):
@@ -231,6 +321,7 @@ def _operator(ufunc, name):
             node = record(name, nodes, args, "numpy", mode)
         if reuse is None:
             r = _view(out, TracedArray)
+            _setflags(r, write=False)
             r._stp_plain = out
         else:
             r = reuse
@@ -349,7 +440,9 @@ def _ufunc_call(ufunc, method, inputs, kwargs):
     if targets is not None:
         if not isinstance(targets, tuple):
             targets = (targets,)
-        kwargs["out"] = tuple(_split(t)[0] for t in targets)
+        kwargs["out"] = tuple(
+            _writable(t) if type(t) is TracedArray else _split(t)[0] for t in targets
+        )
     extra = []
     for key, value in kwargs.items():
         # a traced ``where`` chooses the elements, a traced ``initial`` is reduced in:
@@ -361,6 +454,8 @@ def _ufunc_call(ufunc, method, inputs, kwargs):
                 extra.append((rv, np.shape(pv)))
                 nodes.extend(nv)
     where = kwargs.get("where")
+    if method == "at" and type(inputs[0]) is TracedArray:
+        plain[0] = _writable(inputs[0])
     result = getattr(ufunc, method)(*plain, **kwargs)
     name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
     if method == "at":
@@ -585,8 +680,9 @@ def _call_unwrapped(base, plain, axis, args, kwargs):
     """``base(plain, axis, *args, **kwargs)`` with traced arguments unwrapped:
     ``(result, out target or None, [(map, shape, nodes)] of the traced arguments read)``.
     An ``out`` given by position is found as the argument NumPy returns."""
-    split_args = [_split(a) for a in args]
-    split_kwargs = {k: _split(v) for k, v in kwargs.items()}
+    # a traced argument may be ``out`` (by position too): written, so a writable view
+    split_args = [_split_out(a) for a in args]
+    split_kwargs = {k: _split_out(v) for k, v in kwargs.items()}
     out = base(
         plain, axis, *[p for p, _, _ in split_args], **{k: v[0] for k, v in split_kwargs.items()}
     )
@@ -601,6 +697,13 @@ def _call_unwrapped(base, plain, axis, args, kwargs):
         if k != "out" and rm is not None:
             read.append((rm, np.shape(p), nodes))
     return out, target, read
+
+
+def _split_out(x):
+    """:func:`_split` of an argument that may be written (an ``out``)."""
+    if type(x) is TracedArray:
+        return _writable(x), _rows_of(x), (_node_of(x),)
+    return _split(x)
 
 
 def _with_read(rm, shape, read, name):
@@ -686,7 +789,8 @@ class TracedArray(np.ndarray):
 
     Made by :func:`sktraceprop.array`; read with :func:`sktraceprop.provenance`. It is an
     ``ndarray`` (scikit-learn, pandas and plotting libraries accept it as one), and
-    ``np.asarray(x)`` gives the plain array back.
+    ``np.asarray(x)`` gives the plain array back, read-only: ``x`` changes only through
+    its own operations (``x[k] = v``, ``x += v``, ``out=x``...), which keep its row ids.
     """
 
     __slots__ = ("_stp_rows", "_stp_node", "_stp_epoch", "_stp_plain")
@@ -710,7 +814,15 @@ class TracedArray(np.ndarray):
     __ge__ = _operator(np.greater_equal, "greater_equal")[0]
     __eq__ = _operator(np.equal, "equal")[0]
     __ne__ = _operator(np.not_equal, "not_equal")[0]
-    __hash__ = None
+
+    def __hash__(self):
+        # a 0-d array (one element: ``x[i, j]``) hashes as NumPy's scalar of it, which
+        # is what indexing gave before it was traced; bigger arrays are unhashable
+        plain = _view(self, _nd)
+        if plain.ndim:
+            raise TypeError("unhashable type: 'TracedArray' (only a 0-d one hashes)")
+        return hash(plain[()])
+
     __neg__ = _unary(np.negative, "__neg__")
     __pos__ = _unary(np.positive, "__pos__")
     __abs__ = _unary(np.absolute, "__abs__")
@@ -792,7 +904,7 @@ class TracedArray(np.ndarray):
             # the common keys, answered without parsing (and the bookkeeping inline)
             out = plain[key]
             if type(out) is not _nd:
-                return out
+                return _element(self, plain, out, key, ())
             mode = _MODE.get()
             if mode == "none":
                 return _wrap(out, NOT_RECORDED, None)
@@ -818,7 +930,7 @@ class TracedArray(np.ndarray):
         key, key_nodes = plain_key(key)
         out = plain[key]
         if type(out) is not _nd:
-            return out  # one element: a plain scalar, as NumPy gives
+            return _element(self, plain, out, key, key_nodes)
         mode = _MODE.get()
         if mode == "none":
             return _wrap(out, NOT_RECORDED, None)
@@ -828,7 +940,7 @@ class TracedArray(np.ndarray):
         return _wrap(out, rm, node)
 
     def __setitem__(self, key, value):
-        plain = _view(self, _nd)
+        plain = _writable(self)
         key, key_nodes = plain_key(key)
         pv, rv, nv = _split(value)
         plain[key] = pv
@@ -844,6 +956,18 @@ class TracedArray(np.ndarray):
             nodes.extend(nv)
         node = record("setitem", tuple(nodes), {"key": operand(key)}, "numpy", mode)
         _set_rows(self, new, node, False, old=old)
+
+    @property
+    def flags(self):
+        """NumPy's flags of the array, with ``writeable`` telling whether its own
+        operations may write (see :func:`_writable`: to NumPy the array is read-only)."""
+        return _Flags(self)
+
+    def setflags(self, write=None, align=None, uic=None):
+        if write is not None:
+            _Flags(self).writeable = write
+        if align is not None or uic is not None:
+            _nd.setflags(self, align=align, uic=uic)
 
     # -- shape ------------------------------------------------------------------------------
     shape = _layout("shape")
@@ -948,7 +1072,7 @@ class TracedArray(np.ndarray):
 
     def setfield(self, val, dtype, offset=0):
         pv, rv, nv = _split(val)
-        plain = _view(self, _nd)
+        plain = _writable(self)
         plain.setfield(pv, dtype, offset)
         mode = _MODE.get()
         if mode == "none":
@@ -1024,18 +1148,18 @@ class TracedArray(np.ndarray):
 
     # -- in place ---------------------------------------------------------------------------
     def sort(self, axis=-1, kind=None, order=None):
-        plain = _view(self, _nd)
+        plain = _writable(self)
         plain.sort(axis, kind, order)
         _reorder_in_place(self, plain, axis, "sort")
 
     def partition(self, kth, axis=-1, kind="introselect", order=None):
-        plain = _view(self, _nd)
+        plain = _writable(self)
         plain.partition(kth, axis, kind, order)
         _reorder_in_place(self, plain, axis, "partition")
 
     def fill(self, value):
         pv, rv, nv = _split(value)
-        _view(self, _nd).fill(pv)
+        _writable(self).fill(pv)
         mode = _MODE.get()
         rm = NOT_RECORDED if mode == "none" else (rmap.EMPTY if rv is None else rv)
         nodes = (_node_of(self), *nv)
@@ -1071,6 +1195,35 @@ class TracedArray(np.ndarray):
         return _rebuild, (plain, _rows_of(self), _node_of(self), sources_of(self))
 
 
+def _element(arr, plain, out, key, key_nodes):
+    """``arr[key]`` when it reaches one element, for which NumPy gives a scalar: a 0-d
+    TracedArray of that element (a copy, as NumPy's scalar is) whose map is the element's
+    row, so that computing with it records the dependence (every row of ``x - x[0, 0]``
+    also depends on row 0). Elements of string, object and structured arrays are given as
+    NumPy gives them: they are not numbers to compute with, and a 0-d array of them would
+    lose the methods of ``str`` and of the objects held."""
+    if plain.dtype.kind not in _NUMBER_KINDS:
+        return out
+    value = np.array(out)
+    mode = _MODE.get()
+    if mode == "none":
+        return _wrap(value, NOT_RECORDED, None)
+    rm = _rows_of(arr)
+    if rm.n is not None and rm.dropped is None:
+        first = key[0] if type(key) is tuple and key else key
+        if type(first) is int:
+            rm = rmap.row(rm, first + rm.n if first < 0 else first)
+        else:
+            rm = index_map(rm, key, plain.shape)
+    nodes = (_node_of(arr), *key_nodes)
+    params = {"key": key if type(key) is int else operand(key)}
+    if mode == "op":
+        node = ("getitem", nodes, params, "numpy")
+    else:
+        node = record("getitem", nodes, params, "numpy", mode)
+    return _wrap(value, rm, node)
+
+
 class _Flat:
     """``x.flat`` of a traced array: reads give what ``x.ravel()[key]`` gives (a copy,
     as NumPy's flat iterator does), writes go through :func:`np.put`'s lineage."""
@@ -1090,7 +1243,8 @@ class _Flat:
         flat_write(self._array, key, value)
 
     def __iter__(self):
-        return iter(_view(self._array, _nd).flat)
+        # one traced element after another (each brings its row), as x.ravel() gives them
+        return iter(self._array.ravel())
 
     def __len__(self):
         return self._array.size
@@ -1167,6 +1321,7 @@ def plain_key(key):
 # For the function handlers (names, not wrappers: each is called once per operation).
 #: Make a TracedArray of a plain result.
 wrap = _wrap
+writable = _writable
 rows_of = _rows_of
 node_of = _node_of
 split = _split

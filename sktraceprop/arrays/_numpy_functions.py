@@ -15,7 +15,17 @@ import numpy as np
 from . import _rowmap as rmap
 from ._graph import _MODE, NOT_RECORDED, operand, record
 from ._index import positions, reshaped, written_rows
-from ._numpy import TracedArray, node_of, plain_of, reduce_map, rows_of, set_rows, split, wrap
+from ._numpy import (
+    TracedArray,
+    node_of,
+    plain_of,
+    reduce_map,
+    rows_of,
+    set_rows,
+    split,
+    wrap,
+    writable,
+)
 
 HANDLED = {}
 
@@ -106,6 +116,31 @@ def _pooled(rm, extra, out, name):
     return rmap.merge([rm, rmap.spread(pooled, rm.n)], rm.n)
 
 
+def _out_plain(target):
+    """The plain array to give NumPy as ``out``: a traced one is written through
+    :func:`writable` (traced arrays are read-only to others)."""
+    return writable(target) if type(target) is TracedArray else split(target)[0]
+
+
+@functools.cache
+def _out_position(func):
+    """Position of ``func``'s ``out`` parameter, or None."""
+    import inspect
+
+    try:
+        names = list(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        return None
+    return names.index("out") if "out" in names else None
+
+
+def _positional_out_plain(func, args, plain_args):
+    """A traced ``out`` given by position is written: a writable view of it."""
+    k = _out_position(func)
+    if k is not None and k < len(args) and type(args[k]) is TracedArray:
+        plain_args[k] = writable(args[k])
+
+
 def _positional_out(args, plain_args, out, maps):
     """The traced array given as ``out`` by position (NumPy returns it), or None; its
     old rows are not read, so its map is taken out of ``maps``."""
@@ -121,7 +156,9 @@ def _handle(func, rule, name, *args, **kwargs):
     plain_args, plain_kwargs, maps, nodes = _unwrap(args, kwargs)
     target = kwargs.get("out")
     if target is not None:
-        plain_kwargs["out"] = split(target)[0]
+        plain_kwargs["out"] = _out_plain(target)
+    elif len(args) > 2:
+        _positional_out_plain(func, args, plain_args)
     out = func(*plain_args, **plain_kwargs)
     if target is None and len(args) > 2:
         target = _positional_out(args, plain_args, out, maps)
@@ -146,6 +183,10 @@ def unmodelled(func, args, kwargs):
     # from the arguments as given: nested lists keep their nesting (np.block)
     plain_args = [_deep_plain(a) for a in args]
     plain_kwargs = {k: _deep_plain(v) for k, v in kwargs.items()}
+    if kwargs.get("out") is not None:
+        plain_kwargs["out"] = _out_plain(kwargs["out"])
+    elif len(args) > 2:
+        _positional_out_plain(func, args, plain_args)
     out = func(*plain_args, **plain_kwargs)
     target = kwargs.get("out")
     if target is None:
@@ -918,6 +959,7 @@ def _in_place(func, apply_mask, value_pos, value_name, name, mask=None):
     def handle(*args, **kwargs):
         target = args[0]
         plain_args, plain_kwargs, maps, nodes = _unwrap(args, kwargs)
+        plain_args[0] = _out_plain(target)
         result = func(*plain_args, **plain_kwargs)
         written = np.zeros(np.shape(plain_args[0]), bool)
         apply_mask(written, plain_args, plain_kwargs)
@@ -970,7 +1012,7 @@ def flat_write(target, key, value):
     """``target.flat[key] = value``: NumPy fills the elements in flat order, repeating
     the value when it is shorter, so the value's rows are pooled into the rows written."""
     _, _, maps, nodes = _unwrap((value,), {})
-    plain = split(target)[0]
+    plain = _out_plain(target)
     plain.flat[key] = split(value)[0]
     written = np.zeros(plain.shape, bool)
     written.flat[key] = True
@@ -979,7 +1021,7 @@ def flat_write(target, key, value):
 
 def _copyto(dst, src, casting="same_kind", where=True):
     _, _, maps, nodes = _unwrap((dst, src), {"where": where})
-    pd_, ps = split(dst)[0], split(src)[0]
+    pd_, ps = _out_plain(dst), split(src)[0]
     pw = split(where)[0]
     np.copyto(pd_, ps, casting=casting, where=pw)
     if type(dst) is not TracedArray:
@@ -999,3 +1041,19 @@ HANDLED[np.copyto] = _copyto
 
 _GENERAL = {np.concatenate: HANDLED[np.concatenate]}
 HANDLED[np.concatenate] = _concatenate_fast
+
+
+def _swapaxes_same(a, axis1, axis2):
+    """``np.swapaxes(a, k, k)`` of a traced array is the array itself, not a new view of
+    it: NumPy's ``Generator.shuffle`` writes through ``np.swapaxes(x, 0, axis)``, and its
+    writes must update the rows of ``x`` (through a view, they would leave ``x`` stale)."""
+    ndim = np.ndim(a)
+    if type(a) is TracedArray and ndim:
+        a1, a2 = operator.index(axis1), operator.index(axis2)
+        if -ndim <= a1 < ndim and -ndim <= a2 < ndim and a1 % ndim == a2 % ndim:
+            return a
+    return _GENERAL[np.swapaxes](a, axis1, axis2)
+
+
+_GENERAL[np.swapaxes] = HANDLED[np.swapaxes]
+HANDLED[np.swapaxes] = _swapaxes_same

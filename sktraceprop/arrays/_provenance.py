@@ -39,7 +39,8 @@ def state_of(x):
         )
     raise TypeError(
         f"{type(x).__name__} is not traced: make traced arrays with sktraceprop.array(...) "
-        "(np.asarray and np.array of a traced array give plain arrays back)."
+        "(np.asarray and np.array of a traced array give plain arrays back, and so do "
+        "torch.func transforms such as vmap and grad of traced tensors)."
     )
 
 

@@ -103,6 +103,18 @@ def single(rm):
     return RowMap(tuple(s[:1] for s in rm.ids), pools, None)
 
 
+def row(rm, k):
+    """The map of what row ``k`` of a rowed map holds once its row axis is gone (``x[k]``,
+    one element ``x[k, j]``): ``single(take(rm, slice(k, k + 1)))`` in one step."""
+    ids = rm.ids
+    # one slot and no pools is the common case (a source's rows): no comprehensions
+    ids = (ids[0][k : k + 1],) if len(ids) == 1 else tuple([s[k : k + 1] for s in ids])
+    pools = rm.pools
+    if pools:
+        pools = tuple([(p, None) for p, m in pools if m is None or m[k]])
+    return RowMap(ids, pools, None)
+
+
 def collapse(rm, via):
     """The map of an array whose every element depends on every row of ``rm`` (pooled
     in through ``via``: a reduction over rows, a matmul along them)."""
@@ -129,7 +141,16 @@ def spread(rm, n):
 
 
 def _same(a, b):
-    return a is b or (a.shape == b.shape and np.array_equal(a, b))
+    if a is b:
+        return True
+    if a.shape != b.shape:
+        return False
+    if a.strides == (0,) or b.strides == (0,):
+        # a slot that gives every row one parent (an element's row, spread): the same as
+        # another such slot by its one id; never compared element by element with a slot
+        # of each row's own (a repeated parent is harmless: rows are listed once)
+        return a.strides == b.strides and (not a.size or a[0] == b[0])
+    return np.array_equal(a, b)
 
 
 def _add_pools(pools, more):
@@ -153,10 +174,18 @@ def _add_pools(pools, more):
 def merge(maps, n):
     """Union of the parents of maps that all describe the same ``n`` rows."""
     ids, pools = [], []
+    # a collapsed map's slots hold one id each: compared by value, not array by array
+    seen = set() if n is None else None
     for rm in maps:
         if rm.dropped is not None:
             return rm
         for s in rm.ids:
+            if seen is not None and s.shape == (1,):
+                code = int(s[0])
+                if code not in seen:
+                    seen.add(code)
+                    ids.append(s)
+                continue
             for t in ids:
                 if _same(s, t):
                     break
@@ -164,7 +193,37 @@ def merge(maps, n):
                 ids.append(s)
         if rm.pools:
             _add_pools(pools, rm.pools)
+    if n is None and len(ids) > _MOST_SLOTS:
+        return _fold(ids, pools)
     return RowMap(tuple(ids), tuple(pools), n)
+
+
+#: Direct parents a collapsed map keeps before they are pooled (see _fold).
+_MOST_SLOTS = 8
+#: How the pool made by _fold is named in ``provenance(x).rows(i)["through"]``.
+ELEMENTS = "arithmetic on elements"
+
+
+def _fold(ids, pools):
+    """A collapsed map of ``ids`` (one-element slots, one per direct parent) and
+    ``pools``, with the direct parents pooled as the rows of one input.
+
+    A Python loop over the elements of a traced array (``sum(v)``) gives its result one
+    more direct parent per element; kept as slots, each step would compare every slot
+    with every other. Pooled, they stay every parent of the result, named as mixed in by
+    arithmetic on elements; a pool made here earlier is taken in (not nested), so a long
+    loop keeps one such pool.
+    """
+    parts = [np.concatenate(ids)]
+    kept = []
+    for pool, mask in pools:
+        if pool.via == ELEMENTS and not pool.rowmap.pools and len(pool.rowmap.ids) == 1:
+            parts.append(pool.rowmap.ids[0])
+        else:
+            kept.append((pool, mask))
+    rows = np.concatenate(parts)  # repeats are harmless (expand makes them unique)
+    kept.append((Pool(RowMap((rows,), (), len(rows)), ELEMENTS), None))
+    return RowMap(_NO_IDS, tuple(kept), None)
 
 
 def elementwise(parts, out_shape, via):

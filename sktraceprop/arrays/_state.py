@@ -87,6 +87,31 @@ def is_stale(arr, born, owner=None, writer=None):
     return any(w != id(writer) for epoch, w in history if epoch > born)
 
 
+#: Memory owners frozen by a user (``x.flags.writeable = False`` on a traced array):
+#: ``id(owner) -> weakref``. A traced array's own writes check it (see _numpy._writable).
+_FROZEN = {}
+
+
+def freeze(arr, frozen):
+    """Freeze (or thaw) the memory ``arr`` lies in, for the traced arrays' own writes."""
+    owner = owner_of(arr)
+    key = id(owner)
+    if not frozen:
+        _FROZEN.pop(key, None)
+        return
+    try:
+        ref = weakref.ref(owner, lambda _, key=key: _FROZEN.pop(key, None))
+    except TypeError:
+        ref = _Strong(owner)
+    _FROZEN[key] = ref
+
+
+def is_frozen(arr):
+    owner = owner_of(arr)
+    found = _FROZEN.get(id(owner))
+    return found is not None and found() is owner
+
+
 #: True while ``sktraceprop.arrays.apply`` traces a JAX function to a jaxpr in this thread
 #: (a context variable: another thread's arrays are not inside that function).
 JAX_TRACING = contextvars.ContextVar("sktraceprop_jax_tracing", default=False)

@@ -70,7 +70,12 @@ class TracedTensor(torch.Tensor):
             kwargs = {}
         if func in _PASSTHROUGH:
             with _Disabled():
-                return func(*args, **kwargs)
+                out = func(*args, **kwargs)
+            if func in _SHARED_NUMPY and not out.flags.owndata:
+                # NumPy's view of the tensor's memory: a write through it would change
+                # rows behind the lineage's back, so it is refused (read-only)
+                out.flags.writeable = False
+            return out
         return _dispatch(func, args, kwargs)
 
     def __reduce_ex__(self, protocol):
@@ -1333,6 +1338,10 @@ _PASSTHROUGH = {
     torch.Tensor.__deepcopy__,
     torch.Tensor.__array__,
 }
+
+
+#: Passthrough functions that give a NumPy array sharing the tensor's memory.
+_SHARED_NUMPY = {torch.Tensor.numpy, torch.Tensor.__array__}
 
 
 def _dispatch_setitem(args, kwargs):

@@ -110,6 +110,16 @@ class NumpyBackend:
     def pad_odd(self, x, before, after):
         return np.pad(x, ((before, after), (0, 0)), mode="reflect", reflect_type="odd")
 
+    def set_element(self, x, i, j, k, m):
+        y = x.copy()
+        y[i, j] = x[k, m]
+        return y
+
+    def shuffle(self, x, seed, legacy):
+        y = x.copy()
+        (np.random.RandomState(seed) if legacy else np.random.default_rng(seed)).shuffle(y)
+        return y
+
 
 def _ops():
     """``name -> (apply(backend, x, y, p), truth(t, ty, p), params(draw, n))``."""
@@ -231,7 +241,36 @@ def _ops():
             out.append((t[edge][0] | t[mirror][0], t[edge][1] | t[mirror][1]))
         return out
 
+    def minus_element(b, x, y, p):
+        # one element (a 0-d result) broadcast to every row: each row also depends on it
+        return x - b.index(x, (p[0], p[1]))
+
+    def minus_element_truth(t, ty, p):
+        d0, q0 = t[p[0]]
+        return [(d | d0, q | q0) for d, q in t]
+
+    def set_element(b, x, y, p):
+        return b.set_element(x, p[0], p[1], p[2], p[3])
+
+    def set_element_truth(t, ty, p):
+        # one element of row p[0] written: the row keeps its parents and gains p[2]'s
+        out = list(t)
+        out[p[0]] = (t[p[0]][0] | t[p[2]][0], t[p[0]][1] | t[p[2]][1])
+        return out
+
+    def shuffle(b, x, y, p):
+        return b.shuffle(x, p[0], p[1])
+
+    def shuffle_truth(t, ty, p):
+        # the same generator shuffles the row positions the same way
+        order = np.arange(len(t))
+        (np.random.RandomState(p[0]) if p[1] else np.random.default_rng(p[0])).shuffle(order)
+        return [t[k] for k in order]
+
     return {
+        "minus_element": (minus_element, minus_element_truth, "element"),
+        "set_element": (set_element, set_element_truth, "elements"),
+        "shuffle": (shuffle, shuffle_truth, "shuffle"),
         "block": (block, mirror_truth, None),
         "roll": (roll, roll_truth, "shift"),
         "set_cells": (set_cells, set_cells_truth, "cells"),
@@ -324,6 +363,13 @@ def draw_params(kind, n, choices):
     if kind == "pad":
         # one mirror deep: at most n - 2 rows on each side
         return (choices.integer(0, max(n - 2, 0)), choices.integer(0, max(n - 2, 0)))
+    if kind == "element":
+        return (choices.integer(0, n - 1), choices.integer(0, 2))
+    if kind == "elements":
+        # row, column written; row, column read
+        return tuple(choices.integer(0, hi) for hi in (n - 1, 2, n - 1, 2))
+    if kind == "shuffle":
+        return (choices.integer(0, 2**16), choices.choice([False, True]))
     raise ValueError(kind)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.arrays import _elide
@@ -157,7 +157,8 @@ def test_plain_exits_are_explicit():
     a = stp.array(np.ones((3, 2)), source_id="a")
     assert type(np.asarray(a)) is np.ndarray
     assert type(np.array(a)) is np.ndarray
-    assert type(a[0, 0]) is np.float64  # one element is a plain scalar, as in NumPy
+    # one element stays traced (a 0-d array): it still comes from a row
+    assert type(a[0, 0]) is stp.arrays.TracedArray and a[0, 0].shape == ()
     with pytest.raises(TypeError, match="not traced"):
         stp.provenance(np.asarray(a))
 
@@ -172,11 +173,12 @@ def test_setitem_full_rows_take_the_new_parents_partial_rows_gain_them():
     x[:, 1] += b[:, 1]
     assert _lines(x, 0) == [(0, "a", 1), (0, "b", 1)]
     assert _lines(x, 1) == [(1, "b", 2), (1, "b", 5)]
-    assert _lines(x, 2) == [(2, "b", 3)] or set(_lines(x, 2)) >= {(2, "a", 3), (2, "b", 3)}
+    # one element of row 2 from b's row 6, the other then plus b's row 3
+    assert set(_lines(x, 2)) == {(2, "a", 3), (2, "b", 3), (2, "b", 6)}
     assert set(_lines(x, 3)) == {(3, "b", 4)}  # overwritten with a constant, then + b
     x2 = a.copy()
-    x2[2, 0] = b[5, 0]  # a plain scalar: no lineage, row 2 keeps its own
-    assert _lines(x2, 2) == [(2, "a", 3)]
+    x2[2, 0] = b[5, 0]  # one element (0-d, traced): row 2 keeps its own and gains b's
+    assert _lines(x2, 2) == [(2, "a", 3), (2, "b", 6)]
     x3 = a.copy()
     x3[np.array([True, False, False, False, False, True])] = b[:2]
     assert _lines(x3, 5) == [(5, "b", 2)] and _lines(x3, 0) == [(0, "b", 1)]
@@ -650,3 +652,155 @@ def test_a_traced_initial_value_of_a_reduction_is_a_parent():
         for i in range(3):
             assert ("initial_x", i + 1) in got[i][0], i
             assert ("initial_y", 2) in got[i][0] | got[i][1], i
+
+
+def _line_sets(x, n):
+    """``{line}`` of the source rows behind each of the ``n`` rows (direct or pooled)."""
+    return [{line for _, line in direct | pooled} for direct, pooled in reported(x, n)]
+
+
+def test_one_element_stays_traced_and_brings_its_row():
+    # x[i, j] (and x[i] of a 1-D array) reach one element; computing with it makes every
+    # output row depend on row i (it was a plain scalar: x - x[0, 0] named only row k)
+    x = stp.array(np.arange(12.0).reshape(6, 2), source_id="elem_x")
+    v = stp.array(np.arange(6.0), source_id="elem_v")
+    cases = [
+        (x - x[0, 0], x, 0),
+        (x * x[-1, 1], x, 5),
+        (x - x[np.int64(2), np.int64(1)], x, 2),
+        (v - v[0], v, 0),
+        (v / (v[4] + 1.0), v, 4),
+        (v - next(iter(v[3:])), v, 3),
+    ]
+    for out, base, k in cases:
+        assert np.array_equal(np.asarray(out).shape, np.asarray(base).shape)
+        assert _line_sets(out, 6) == [{i + 1, k + 1} for i in range(6)]
+    assert _lines(x[3, 1], 0) == [(0, "elem_x", 4)]
+    assert [_lines(e, 0)[0][2] for e in v] == [1, 2, 3, 4, 5, 6]  # iteration
+    assert [_lines(e, 0)[0][2] for e in x.flat] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]
+    assert [float(e) for e in x.flat] == list(np.arange(12.0))
+
+
+def test_one_element_behaves_as_numpy_scalar_does():
+    x = stp.array(np.arange(12.0).reshape(6, 2), source_id="num_x")
+    k = stp.array(np.array([3, 1, 2]), source_id="num_k")
+    plain_x, plain_k = np.asarray(x), np.asarray(k)
+    e, i = x[2, 1], k[0]
+    assert float(e) == 5.0 and int(e) == 5 and e.item() == 5.0 and bool(e)
+    assert e == 5.0 and e > 4 and not e < 5 and round(float(e / 2), 1) == 2.5
+    assert f"{e:.2f}" == "5.00" and str(e) == str(plain_x[2, 1])
+    assert hash(e) == hash(plain_x[2, 1]) == hash(5.0) and {5.0: "five"}[e] == "five"
+    assert {e, x[2, 1]} == {5.0} and sorted(k) == [1, 2, 3] and max(k) == 3
+    assert ["a", "b", "c", "d"][i] == "d" and list(range(i)) == [0, 1, 2]
+    assert np.zeros(i).shape == (3,) and np.zeros((i, k[1])).shape == (3, 1)
+    assert np.array_equal(plain_x[i], plain_x[3]) and plain_k[k[1]] == 1
+    assert np.array_equal(x[i], plain_x[3]) and _lines(x[i], 0) == [(0, "num_x", 4)]
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(x[0])
+    # strings are not numbers to compute with: their elements stay NumPy's (str methods)
+    names = stp.array(np.array(["ab", "cd"]), source_id="num_s")
+    assert type(names[1]) is np.str_ and names[1].upper() == "CD"
+
+
+def test_element_writes_and_swaps_move_row_ids():
+    v = stp.array(np.arange(6.0), source_id="swap_v")
+    v[0] = v[5]
+    assert _line_sets(v, 6)[0] == {6}
+    v = stp.array(np.arange(6.0), source_id="swap_w")
+    v[0], v[5] = v[5], v[0]  # one element each: copies, as NumPy's scalars are
+    assert np.array_equal(v, [5.0, 1, 2, 3, 4, 0])
+    assert _line_sets(v, 6) == [{6}, {2}, {3}, {4}, {5}, {1}]
+    x = stp.array(np.arange(12.0).reshape(6, 2), source_id="swap_x")
+    x[[0, 5]] = x[[5, 0]]
+    assert _line_sets(x, 6) == [{6}, {2}, {3}, {4}, {5}, {1}]
+    # rows of a 2-D array are views: NumPy copies row 5 into both, and x[0] (read before
+    # the first write, then changed by it) makes the lineage stale: an error, not a guess
+    x = stp.array(np.arange(12.0).reshape(6, 2), source_id="swap_y")
+    x[0], x[5] = x[5], x[0]
+    assert np.array_equal(np.asarray(x)[[0, 5], 0], [10.0, 10.0])
+    with pytest.raises(LineageError, match="modified in place through another view"):
+        stp.provenance(x).rows(0)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+@pytest.mark.parametrize("shape", [(7,), (7, 2)])
+def test_shuffles_in_place_move_row_ids(legacy, shape):
+    def rng():
+        return np.random.RandomState(3) if legacy else np.random.default_rng(3)
+
+    x = stp.array(np.arange(14.0)[: int(np.prod(shape))].reshape(shape), source_id="shuffled")
+    rng().shuffle(x)
+    order = np.arange(7)
+    rng().shuffle(order)  # the same draws, on the row positions
+    assert not np.array_equal(order, np.arange(7))
+    assert _line_sets(x, 7) == [{int(k) + 1} for k in order]
+    assert np.swapaxes(x, 0, -len(shape)) is x  # what Generator.shuffle writes through
+
+
+def test_shuffle_along_columns_is_refused_not_guessed():
+    x = stp.array(np.arange(20.0).reshape(4, 5), source_id="shuffle_cols")
+    np.random.default_rng(0).shuffle(x, axis=1)  # writes through a transposed view
+    assert not np.array_equal(x, np.arange(20.0).reshape(4, 5))
+    with pytest.raises(LineageError, match="modified in place through another view"):
+        stp.provenance(x).rows(0)
+
+
+@pytest.mark.parametrize("n", [5, 40])
+def test_python_loop_over_elements_names_every_row(n):
+    v = stp.array(np.arange(float(n)), source_id=f"loop_{n}")
+    total = sum(v)
+    assert float(total) == n * (n - 1) / 2
+    frame = stp.provenance(total).rows(0)
+    assert sorted(frame["line"]) == list(range(1, n + 1))
+    # a few elements stay direct parents; beyond that they are pooled, named as such
+    direct = frame["through"].isna()
+    assert direct.all() if n <= 8 else (direct.sum() <= 8)
+    assert set(frame.loc[~direct, "through"]) <= {"arithmetic on elements"}
+    assert _line_sets(v - total, n) == [set(range(1, n + 1))] * n
+
+
+def test_plain_views_of_a_traced_array_refuse_writes():
+    # np.asarray(x), np.nditer, a buffer and scikit-learn's copy=False share x's memory: a
+    # write through them changed rows behind the lineage's back (row 0 held row 5's values
+    # and still named row 0 only); NumPy now refuses it, x's own writes still move row ids
+    x = stp.array(np.arange(12.0).reshape(6, 2), source_id="ro_x")
+    before = np.array(x)
+    writes = [
+        lambda: np.asarray(x).__setitem__(0, np.asarray(x)[5]),
+        lambda: np.add(np.asarray(x), 1, out=np.asarray(x)),
+        lambda: np.asarray(x[1:]).fill(0.0),
+        lambda: [e.__setitem__(..., 0.0) for e in np.nditer(x, op_flags=["readwrite"])],
+        lambda: memoryview(x).cast("B").__setitem__(0, 1),
+    ]
+    for write in writes:
+        with pytest.raises((ValueError, TypeError), match="read-only"):
+            write()
+    out = StandardScaler(copy=False).fit_transform(x)  # copies: x is not writable to it
+    assert not np.shares_memory(out, x)
+    assert np.array_equal(x, before) and _line_sets(x, 6) == [{k + 1} for k in range(6)]
+    assert x.flags.writeable  # to its own operations
+    x[0] = x[5]
+    x += 1.0
+    np.copyto(x, x[::-1], where=np.array([[False], [True], [False], [False], [False], [False]]))
+    assert np.array_equal(x[:2], [[11.0, 12.0], [9.0, 10.0]])
+    assert _line_sets(x, 6)[:3] == [{6}, {5}, {3}]
+
+
+def test_freezing_a_traced_array_refuses_its_own_writes_too():
+    a = stp.array(np.arange(6.0).reshape(3, 2), source_id="freeze") * 1.0
+    a.flags.writeable = False
+    assert not a.flags.writeable and not a[1:].flags.writeable and not a.flags["WRITEABLE"]
+    for write in (lambda: a.__setitem__(0, 5.0), lambda: np.random.default_rng(0).shuffle(a)):
+        with pytest.raises(ValueError, match="read-only"):
+            write()
+    a.setflags(write=True)
+    a[0] = 5.0
+    assert a[0, 0] == 5.0 and a.flags.writeable
+    source = np.arange(4.0)
+    source.flags.writeable = False  # read-only before it was traced: stays so
+    t = stp.array(source, source_id="freeze_source")
+    assert not t.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        t[0] = 1.0
+    with pytest.raises(ValueError, match="WRITEABLE"):
+        t.flags.writeable = True

@@ -474,3 +474,43 @@ def test_writes_into_a_tensor_without_elements():
     t = stp.array(torch.zeros(0, 3), source_id="t_no_elements")
     t[:] = 1.0
     assert t.shape == (0, 3) and len(stp.provenance(t).rows(np.arange(0))) == 0
+
+
+def test_numpy_views_of_a_traced_tensor_refuse_writes():
+    # t.numpy() and np.asarray(t) share the tensor's memory: a write through them would
+    # change rows behind the lineage's back (row 0 would hold row 5 and still name row 0)
+    t = stp.array(torch.arange(12.0).reshape(6, 2), source_id="np_view")
+    for view in (t.numpy(), np.asarray(t), t[1:].numpy()):
+        assert np.shares_memory(view, t.numpy())
+        with pytest.raises(ValueError, match="read-only"):
+            view[0] = view[-1]
+    assert t[0].tolist() == [0.0, 1.0] and _lines(t, 0) == [(0, "np_view", 1)]
+    copied = np.asarray(t, dtype=np.float64)  # a copy (t is float32): writable
+    copied[0] = 7.0
+    assert t[0].tolist() == [0.0, 1.0]
+
+
+def test_torch_func_transforms_give_plain_tensors_said_so():
+    # torch.func strips the subclass: the results are plain tensors, and asking for their
+    # lineage says so (never rows guessed from the traced input)
+    w = stp.array(torch.arange(12.0).reshape(6, 2), source_id="func_w")
+    results = [
+        torch.func.vmap(lambda r: r * 2 + w.mean(0))(w),
+        torch.func.grad(lambda p: (p**2).sum())(w),
+        torch.func.grad(lambda p: (w @ p).sum())(torch.ones(2)),
+    ]
+    for out in results:
+        assert type(out) is torch.Tensor
+        with pytest.raises(TypeError, match="torch.func transforms"):
+            stp.provenance(out)
+
+
+@pytest.mark.parametrize("shape", [(6,), (6, 2)])
+def test_numpy_shuffles_of_a_tensor_leave_its_lineage_stale_not_wrong(shape):
+    # NumPy's shuffles swap rows through views of the tensor (torch indexing gives
+    # views, even of one element): its rows moved unseen, so its lineage says stale
+    t = stp.array(torch.arange(12.0)[: int(np.prod(shape))].reshape(shape), source_id="tsh")
+    with pytest.warns(UserWarning, match="view semantics"):  # NumPy warns of duplicates
+        np.random.default_rng(1).shuffle(t)
+    with pytest.raises(LineageError, match="modified in place through another view"):
+        stp.provenance(t).rows(0)

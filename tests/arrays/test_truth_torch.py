@@ -60,7 +60,14 @@ class TorchBackend(NumpyBackend):
         y[i] = x[j]
         return y
 
-    skip = ("pad_odd",)  # torch pads without an odd reflection
+    # torch pads without an odd reflection; NumPy's shuffles write through views of a
+    # tensor, which leaves its lineage stale (an error, tested in test_torch)
+    skip = ("pad_odd", "shuffle")
+
+    def set_element(self, x, i, j, k, m):
+        y = x.clone()
+        y[i, j] = x[k, m]
+        return y
 
     def block(self, x):
         return torch.cat([x[:, :1], x.flip(0)[:, 1:]], 1)
