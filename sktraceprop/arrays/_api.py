@@ -1,5 +1,7 @@
 """``sktraceprop.array``: one constructor for traced NumPy, torch and JAX arrays."""
 
+import numpy as np
+
 from ..exceptions import LineageError
 from ._sources import framework_of, register
 
@@ -70,7 +72,19 @@ def array(X, source_id=None, *, framework=None, uri=None):
     from . import _rowmap as rmap
 
     value = X if framework_of(X) == framework and framework != "numpy" else values
-    return _make(framework, value, rmap.of_ids(ids), node, convert=False)
+    return _make(framework, _own(value, X), rmap.of_ids(ids), node, convert=False)
+
+
+def _own(value, X):
+    """``value`` in memory of its own: a later write to the caller's ``X`` would change
+    rows whose lineage (and the source's SHA-256) still describe what was traced."""
+    if isinstance(value, np.ndarray):
+        if isinstance(X, np.ndarray) and np.may_share_memory(value, X):
+            return value.copy()
+        return value
+    if value is X and hasattr(value, "clone"):  # a torch tensor (autograd follows clone)
+        return value.clone()
+    return value  # JAX arrays are immutable; frames were converted to new arrays
 
 
 def _make(framework, value, rows, node, convert):

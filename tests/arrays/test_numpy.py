@@ -804,3 +804,18 @@ def test_freezing_a_traced_array_refuses_its_own_writes_too():
         t[0] = 1.0
     with pytest.raises(ValueError, match="WRITEABLE"):
         t.flags.writeable = True
+
+
+def test_a_write_to_the_callers_array_after_tracing_changes_no_traced_row():
+    """stp.array shared the caller's memory: X[0] = X[5] afterwards left x[0] holding
+    line 6's values while its lineage said line 1 (and the source's SHA-256 no longer
+    described x). The traced array owns its data."""
+    X = np.arange(12.0).reshape(6, 2)
+    x = stp.array(X, source_id="callers")
+    X[0] = X[5]
+    assert x[0].tolist() == [0.0, 1.0]
+    assert stp.provenance(x).rows(0, pooled=False)["line"].tolist() == [1]
+    view = X[::2]  # a view of the caller's memory is copied too
+    v = stp.array(view, source_id="view")
+    X[0] = -1.0
+    assert v[0].tolist() == [10.0, 11.0]

@@ -24,12 +24,16 @@ def _sources():
     return a, b
 
 
-def test_constructor_aliases_and_never_reclasses_the_callers_tensor():
+def test_constructor_copies_and_never_reclasses_the_callers_tensor():
+    """A write to the caller's tensor after tracing must not change traced rows (their
+    lineage and the source's SHA-256 describe what was traced): the data is copied."""
     plain = torch.ones(3, 2)
     a = stp.array(plain, source_id="ones")
     assert type(plain) is torch.Tensor
-    assert type(a).__name__ == "TracedTensor" and a.data_ptr() == plain.data_ptr()
+    assert type(a).__name__ == "TracedTensor" and a.data_ptr() != plain.data_ptr()
     assert type(a.shape) is torch.Size and a.shape == (3, 2)
+    plain[0] = 5.0
+    assert float(a.sum()) == 6.0
 
 
 def test_issue_example_in_torch():
