@@ -80,7 +80,9 @@ def _own(value, X):
     rows whose lineage (and the source's SHA-256) still describe what was traced."""
     if isinstance(value, np.ndarray):
         if isinstance(X, np.ndarray) and np.may_share_memory(value, X):
-            return value.copy()
+            copy = value.copy()
+            copy.setflags(write=value.flags.writeable)  # read-only data stays read-only
+            return copy
         return value
     if value is X and hasattr(value, "clone"):  # a torch tensor (autograd follows clone)
         return value.clone()
