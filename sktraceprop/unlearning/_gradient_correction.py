@@ -225,7 +225,9 @@ class GradientCorrectionUnlearner(
         its own rows of a source. An unregistered source id, a row id of no registered
         source (or past its last row), or a request naming every row raises before
         anything is fitted or stored; if the removal itself fails, the unlearner is left
-        unfitted.
+        unfitted. Pickled unfitted with ``forget`` set (a clone ``GridSearchCV(n_jobs=2)``
+        sends to a worker), the unlearner carries the row-level parents of the merges
+        and aggregates loaded in this process, so the worker removes the same merged rows.
     tol : float, default=1e-8
         Target for the certificate ``||grad J_R(theta)||_2 / |R|``, the gradient norm of
         the retained sum-form objective (:mod:`sktraceprop.gradients`) per retained row.
@@ -724,6 +726,15 @@ class GradientCorrectionUnlearner(
         # an id of no registered source, or past its last row, raises: a fit that forgets
         # only the rows it has must not take a mistyped id for one it does not have
         return sources, validate_ids(np.asarray(ids, dtype=np.int64), REGISTRY)
+
+    def _parents_travel(self):
+        # An unfitted unlearner that forgets at fit (a GridSearchCV or cross_validate
+        # clone sent to a worker) must follow its merged training rows to their parents
+        # there: which rows a source id reaches, and what its event says of them. Which
+        # merged rows the worker's data holds is not known when it is pickled, so the
+        # parents of every merge and aggregate loaded here travel (24 bytes per merged
+        # row); a fitted unlearner carries those of its own rows (``_sources``).
+        return self.forget is not None and not hasattr(self, "train_row_ids_")
 
     def _source(self, code):
         """The source record of ``code``, with its parents when anyone has them."""
