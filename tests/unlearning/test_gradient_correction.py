@@ -15,7 +15,7 @@ from sklearn.linear_model import (
     RidgeClassifier,
     SGDClassifier,
 )
-from sklearn.model_selection import GridSearchCV, KFold, cross_validate
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_validate
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -762,3 +762,55 @@ def test_only_an_unfitted_unlearner_that_forgets_carries_merge_parents(tmp_path)
     assert plain < 20_000, plain
     # a row id and an offset per merged row (90 rows, 135 parents): the parents travel
     assert forgets - plain >= 8 * (90 + 135), (plain, forgets)
+
+
+def test_a_target_encoding_forgets_the_removed_rows_targets_when_refitted():
+    """A target encoding of a retained row is computed from the targets of the removed
+    rows too: a refitted pipeline equals a retrain; a kept one says what it keeps."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import TargetEncoder
+
+    rng = np.random.default_rng(5)
+    frames, ys = [], []
+    for k, n in enumerate((60, 50, 40)):
+        cat = rng.integers(0, 4, size=n)
+        num = rng.normal(size=n)
+        frames.append(stp.from_pandas(pd.DataFrame({"cat": cat, "num": num}), f"te_{k}"))
+        # site 2 labels category 3 the other way: its rows move that category's encoding
+        sign = -1.0 if k == 2 else 1.0
+        ys.append(sign * (cat == 3) + 0.5 * num + rng.normal(scale=0.5, size=n) > 0.3)
+    X, y = pd.concat(frames), np.concatenate(ys).astype(int)
+    keep = (stp.row_lineage(X)["source_id"] != "te_2").to_numpy()
+
+    def pre():
+        # its cross-fitting unshuffled: a retrain is one model (shuffled, each retrain
+        # draws other folds, and the refit one more)
+        encoder = TargetEncoder(cv=StratifiedKFold(5))
+        return [(encoder, ["cat"]), (StandardScaler(), ["num"])]
+
+    pipe = stp.make_traced_pipeline(
+        stp.make_traced_column_transformer(*pre()), LogisticRegression(), store=MemoryStore()
+    )
+    unl = GradientCorrectionUnlearner(pipe, forget="te_2", tol=1e-10).fit(X, y)
+    retrain = make_pipeline(
+        make_column_transformer(*pre()), LogisticRegression(tol=1e-10, max_iter=10_000)
+    )
+    retrain.fit(X[keep], y[keep])
+    assert_allclose(
+        unl.estimator_[:-1].transform(X), retrain[:-1].transform(X), rtol=1e-12, atol=1e-12
+    )
+    assert_allclose(unl.decision_function(X), retrain.decision_function(X), rtol=1e-5, atol=1e-6)
+    assert unl.estimator_.lineage_.target_features() == ["targetencoder__cat"]
+    assert "computed from the target" not in unl.unlearning_log_[0]["caveat"]
+
+    kept = GradientCorrectionUnlearner(clone(pipe), forget="te_2", preprocessing="keep")
+    kept.fit(X, y)
+    encoder = kept.estimator_[0].named_transformers_["targetencoder"]
+    full = TargetEncoder(cv=StratifiedKFold(5)).fit(X[["cat"]], y)
+    assert_allclose(encoder.encodings_[0], full.encodings_[0])  # the removed rows' targets
+    caveat = kept.unlearning_log_[0]["caveat"]
+    assert (
+        "the features targetencoder__cat were computed from the target (a target "
+        "encoding or a supervised feature selection): the retained rows' values of them "
+        "still carry the removed rows' targets"
+    ) in caveat
