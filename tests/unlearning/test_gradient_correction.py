@@ -705,9 +705,9 @@ def test_unlearn_refuses_an_estimator_changed_after_the_unlearner_prepared_it():
     assert unl.retained_mask_.sum() == len(y) - 6
 
 
-def _merged_csvs(tmp_path):
+def _merged_csvs(tmp_path, seed=3):
     """Two CSV files merged (left join): rows with an even key have a row of ``b``."""
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed)
     n = 90
     a = pd.DataFrame(
         {"key": np.arange(n), "x1": rng.normal(size=n), "x2": rng.normal(size=n)}
@@ -814,3 +814,18 @@ def test_a_target_encoding_forgets_the_removed_rows_targets_when_refitted():
         "encoding or a supervised feature selection): the retained rows' values of them "
         "still carry the removed rows' targets"
     ) in caveat
+
+
+def test_forget_set_through_a_parameter_grid_in_workers_says_what_to_do(tmp_path):
+    """A clone pickled with forget=None carries no merge parents; set in the worker, the
+    request cannot follow merged rows there: refused, naming the way that works."""
+    # data of its own: joblib's workers outlive a test, and learn the merges they are sent
+    X, y, _ = _merged_csvs(tmp_path, seed=4)
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    search = GridSearchCV(
+        GradientCorrectionUnlearner(pipe), {"forget": [["gs_b"]]}, cv=2, n_jobs=2
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(UnlearningError, match="not through its parameter grid"):
+            search.set_params(error_score="raise").fit(X, y)
