@@ -41,6 +41,10 @@ _TARGET_FITTED = frozenset(
 )
 
 
+#: The mixin of category_encoders' encoders fitted on the target.
+_SUPERVISED_ENCODER = "SupervisedTransformerMixin"
+
+
 def _is_sklearn(est, names):
     """Whether ``est`` is (or subclasses) a scikit-learn class named in ``names``."""
     return any(
@@ -71,6 +75,11 @@ def _uses_target(est):
     it keeps, depend on ``y``."""
     if _is_sklearn(est, _TARGET_FITTED) or _selects_on_target(est):
         return True
+    if any(
+        cls.__module__.startswith("category_encoders") and cls.__name__ == _SUPERVISED_ENCODER
+        for cls in type(est).__mro__
+    ):
+        return True  # (releases before its tags said so: target encoding, WOE, ...)
     try:
         tags = get_tags(est)
     except (AttributeError, TypeError, ValueError):

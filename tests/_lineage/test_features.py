@@ -341,3 +341,22 @@ def test_wrapped_and_unnamed_transformers_keep_their_dependencies():
     ct = make_column_transformer((_TargetMean(), ["a"]), (StandardScaler(), ["b"])).fit(X, y)
     _, deps = feature_lineage(ct, NAMES)
     assert deps == [["a", TARGET], ["b"]]
+
+
+def test_category_encoders_supervised_encoders_name_the_target():
+    """category_encoders' target, WOE, James-Stein... encoders share one mixin; releases
+    before scikit-learn 1.6 tags said so only through it."""
+    mixin = type("SupervisedTransformerMixin", (TransformerMixin,), {})
+    mixin.__module__ = "category_encoders.utils"
+    encoder = type(
+        "WOEEncoder",
+        (mixin, BaseEstimator),
+        {
+            "fit": lambda self, X, y: setattr(self, "n_features_in_", 3) or self,
+            "get_feature_names_out": lambda self, names=None: np.asarray(
+                NAMES if names is None else names, dtype=object
+            ),
+        },
+    )
+    _, deps = feature_lineage(encoder().fit(None, None), NAMES)
+    assert deps == [["a", TARGET], ["b", TARGET], ["c", TARGET]]
