@@ -802,6 +802,16 @@ def test_a_target_encoding_forgets_the_removed_rows_targets_when_refitted():
     assert_allclose(unl.decision_function(X), retrain.decision_function(X), rtol=1e-5, atol=1e-6)
     assert unl.estimator_.lineage_.target_features() == ["targetencoder__cat"]
     assert "computed from the target" not in unl.unlearning_log_[0]["caveat"]
+    assert "without a seed" not in unl.unlearning_log_[0].get("note", "")
+    # shuffled folds without a seed (TargetEncoder's default): no retrain to equal, said
+    shuffled = stp.make_traced_pipeline(
+        stp.make_traced_column_transformer((TargetEncoder(), ["cat"])), LogisticRegression()
+    )
+    drawn = GradientCorrectionUnlearner(shuffled, forget="te_2").fit(X, y)
+    assert (
+        "step(s) tracedcolumntransformer/targetencoder (TargetEncoder) draw their "
+        "cross-fitting folds without a seed"
+    ) in drawn.unlearning_log_[0]["note"]
 
     kept = GradientCorrectionUnlearner(clone(pipe), forget="te_2", preprocessing="keep")
     kept.fit(X, y)
