@@ -136,8 +136,12 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     say("\nfeature lineage (final-estimator feature <- input columns <- sources):")
     sources = run.feature_sources()
     for feature, columns in run.feature_lineage.items():
-        named = "unknown" if columns is None else ", ".join(columns)
-        say(f"  {feature:<32} <- {named} <- {', '.join(sources[feature]) or 'unknown'}")
+        if columns is None:
+            named = found = "unknown"
+        else:
+            named = ", ".join(columns) or "none (a constant)"
+            found = ", ".join(sources[feature]) or ("none" if columns == [] else "unknown")
+        say(f"  {feature:<32} <- {named} <- {found}")
     say(f"\ntraining rows 0..{n_rows - 1}: file, line, and the line itself")
     trace = pipe.trace(list(range(n_rows)))
     for row in trace.itertuples():

@@ -313,3 +313,51 @@ def test_untraced_frames_with_the_same_columns_are_not_lost_ids():
     pipe.fit(X, y)
     pipe.fit(X.iloc[::-1].reset_index(drop=True), y.iloc[::-1].to_numpy())  # a new anonymous frame
     assert pipe.lineage_.rows()["source_id"].iloc[0].startswith("anonymous:")
+
+
+def _target_pipe(store=None):
+    """A target encoding of sex, and polynomial features (with their constant) of age, bp."""
+    from sklearn.preprocessing import PolynomialFeatures, TargetEncoder
+
+    pre = stp.make_traced_column_transformer(
+        (TargetEncoder(), ["sex"]), (PolynomialFeatures(2), ["age", "bp"])
+    )
+    return stp.make_traced_pipeline(pre, LogisticRegression(max_iter=1000), store=store)
+
+
+def test_features_computed_from_the_target_name_it_and_a_constant_names_nothing(
+    hospital_frames,
+):
+    from sktraceprop._lineage._features import TARGET
+
+    X_tr, _, y_tr, _ = _split(hospital_frames)
+    store = stp.stores.MemoryStore()
+    run = _target_pipe(store).fit(X_tr, y_tr).lineage_
+    lineage = run.feature_lineage
+    assert lineage["targetencoder__sex"] == ["sex", TARGET]
+    assert lineage["polynomialfeatures__1"] == []  # no input: not unknown (None)
+    assert lineage["polynomialfeatures__age bp"] == ["age", "bp"]
+    assert run.target_features() == ["targetencoder__sex"]
+    # the target is no input column that no source holds
+    assert not any("in none of the sources" in note for note in run.notes)
+    sources = run.feature_sources()
+    assert sources["targetencoder__sex"] == ["hospital_a", "hospital_b"]
+    assert sources["polynomialfeatures__1"] == []
+    # stored and loaded, "depends on nothing" stays an empty list
+    loaded = store.load_run(run.run_id)
+    assert loaded.feature_lineage["polynomialfeatures__1"] == []
+    assert loaded.target_features() == ["targetencoder__sex"]
+
+
+def test_an_input_column_named_like_the_target_leaves_feature_lineage_unknown(
+    hospital_frames,
+):
+    from sktraceprop._lineage._features import TARGET
+
+    X_tr, _, y_tr, _ = _split(hospital_frames)
+    X_tr = X_tr.rename(columns={"bp": TARGET})
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(
+        X_tr[["age", TARGET]], y_tr
+    )
+    assert set(pipe.lineage_.feature_lineage.values()) == {None}
+    assert any(f"named {TARGET!r}" in note for note in pipe.lineage_.notes)

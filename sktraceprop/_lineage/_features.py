@@ -1,4 +1,11 @@
-"""Feature lineage: which input columns each output feature of a fitted transformer uses."""
+"""Feature lineage: which input columns each output feature of a fitted transformer uses.
+
+An output's dependencies are the input columns whose values, at fit or at transform, can
+change its values or whether it is output at all. A transformer fitted on the target
+(``TargetEncoder``, supervised feature selection, ``LinearDiscriminantAnalysis``, a
+stacking ensemble) also lists :data:`TARGET`. An empty list means "depends on no input"
+(the constant column ``1`` of ``PolynomialFeatures``); ``None`` means unknown.
+"""
 
 import copy
 import re
@@ -6,8 +13,15 @@ import re
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.utils import get_tags
+
+from ..utils._prefit import unfrozen
 
 _SENTINEL = re.compile(r"__stp(\d+)__")
+
+#: The name feature lineage gives the target (``y`` given to ``fit``) among the input
+#: columns of an output computed from it. No input column may have this name.
+TARGET = "<target>"
 
 
 def _sentinels(n):
@@ -20,12 +34,58 @@ def _sentinels(n):
 _ROW_MIXING = frozenset({"IterativeImputer", "KNNImputer", "Normalizer"})
 
 
-def _mixes_rows(est):
-    """Whether ``est`` is (or subclasses) one of :data:`_ROW_MIXING`."""
+#: scikit-learn transformers fitted on the target that are neither classifiers nor
+#: regressors and do not require ``y`` in their tags.
+_TARGET_FITTED = frozenset(
+    {"TargetEncoder", "NeighborhoodComponentsAnalysis", "PLSSVD", "PLSCanonical", "CCA"}
+)
+
+
+#: The mixin of category_encoders' encoders fitted on the target.
+_SUPERVISED_ENCODER = "SupervisedTransformerMixin"
+
+
+def _is_sklearn(est, names):
+    """Whether ``est`` is (or subclasses) a scikit-learn class named in ``names``."""
     return any(
-        cls.__module__.startswith("sklearn.") and cls.__name__ in _ROW_MIXING
+        cls.__module__.startswith("sklearn.") and cls.__name__ in names
         for cls in type(est).__mro__
     )
+
+
+def _mixes_rows(est):
+    """Whether each output of ``est`` is computed from the whole row (see
+    :data:`_ROW_MIXING`; ``TfidfTransformer`` normalises rows unless ``norm=None``)."""
+    if _is_sklearn(est, {"TfidfTransformer"}):
+        return getattr(est, "norm", None) is not None
+    return _is_sklearn(est, _ROW_MIXING)
+
+
+def _selects_on_target(est):
+    """Whether ``est`` keeps the input columns that score best against the target.
+
+    Which columns it keeps depends on the target and, ranked or thresholded together,
+    on every input column: each kept column depends on them all.
+    """
+    return _is_sklearn(est, {"SelectorMixin"}) and not _is_sklearn(est, {"VarianceThreshold"})
+
+
+def _uses_target(est):
+    """Whether ``est`` is fitted on the target: the values it outputs, or which columns
+    it keeps, depend on ``y``."""
+    if _is_sklearn(est, _TARGET_FITTED) or _selects_on_target(est):
+        return True
+    if any(
+        cls.__module__.startswith("category_encoders") and cls.__name__ == _SUPERVISED_ENCODER
+        for cls in type(est).__mro__
+    ):
+        return True  # (releases before its tags said so: target encoding, WOE, ...)
+    try:
+        tags = get_tags(est)
+    except (AttributeError, TypeError, ValueError):
+        return False  # no scikit-learn tags: nothing says it
+    # a stacking or voting ensemble, LDA, PLS: its outputs are predictions
+    return tags.estimator_type in ("classifier", "regressor") or tags.target_tags.required
 
 
 def _leaf(est, names):
@@ -35,16 +95,24 @@ def _leaf(est, names):
     one-to-one scalers) reveal exactly which inputs they use; names that do not
     (``pca0``) depend on every input, and so do the outputs of transformers that mix
     the columns of a row under one-to-one names (:data:`_ROW_MIXING`; their missing
-    indicators excepted).
+    indicators excepted) and the columns a supervised selector keeps. The constant
+    column of ``PolynomialFeatures`` depends on none. Outputs of a transformer fitted
+    on the target list :data:`TARGET` last.
     """
     out = _leaf_by_names(est, names)
-    if out is None or not _mixes_rows(est):
-        return out
+    if out is None:
+        return None
     real, deps = out
-    return real, [
-        dep if str(name).startswith("missingindicator_") else list(names)
-        for name, dep in zip(real, deps)
-    ]
+    if _mixes_rows(est):
+        deps = [
+            dep if str(name).startswith("missingindicator_") else list(names)
+            for name, dep in zip(real, deps)
+        ]
+    if _selects_on_target(est):
+        deps = [list(names)] * len(real)
+    if _uses_target(est):
+        deps = [[*dep, TARGET] for dep in deps]
+    return real, deps
 
 
 def _leaf_by_names(est, names):
@@ -70,10 +138,15 @@ def _leaf_by_names(est, names):
         fake = None
     if fake is None or len(fake) != len(real):
         return real, [list(names)] * len(real)
+    # PolynomialFeatures names its constant column "1": no input, not every input
+    constant = "1" if _is_sklearn(est, {"PolynomialFeatures"}) else None
     deps = []
     for name in fake:
         used = sorted({int(j) for j in _SENTINEL.findall(str(name))})
-        deps.append([names[j] for j in used] if used else list(names))
+        if used:
+            deps.append([names[j] for j in used])
+        else:
+            deps.append([] if str(name) == constant else list(names))
     return real, deps
 
 
@@ -95,6 +168,7 @@ def feature_lineage(est, names):
     names = [str(n) for n in names]
     if est is None or est == "passthrough":
         return names, [[n] for n in names]
+    est = _unwrapped(est)
     if isinstance(est, Pipeline):
         raw = {n: [n] for n in names}
         for _, step in est.steps:
@@ -104,13 +178,50 @@ def feature_lineage(est, names):
             if out is None:
                 return None
             names, step_deps = out
-            raw = dict(zip(names, (sorted({r for d in ds for r in raw[d]}) for ds in step_deps)))
+            raw = dict(zip(names, (_through(raw, ds) for ds in step_deps)))
         return names, [raw[n] for n in names]
     if isinstance(est, ColumnTransformer) and hasattr(est, "transformers_"):
         return _column_transformer(est, names)
     if isinstance(est, FeatureUnion):
         return _feature_union(est, names)
     return _leaf(est, names)
+
+
+def _unwrapped(est):
+    """The fitted estimator inside ``FrozenEstimator`` and ``TracedEstimator`` wrappers:
+    its class says what it computes."""
+    from ..wrappers import TracedEstimator  # (the wrapper records lineage: imports this)
+
+    while True:
+        inner = unfrozen(est)
+        if isinstance(inner, TracedEstimator) and hasattr(inner, "estimator_"):
+            inner = inner.estimator_
+        if inner is est:
+            return est
+        est = inner
+
+
+def _fitted_on_target(est):
+    """Whether a fitted transformer (a composition: any of its parts) was fitted on the
+    target (see :func:`_uses_target`)."""
+    est = _unwrapped(est)
+    if est is None or isinstance(est, str):
+        return False
+    if isinstance(est, Pipeline):
+        return any(_fitted_on_target(step) for _, step in est.steps)
+    if isinstance(est, ColumnTransformer):
+        parts = getattr(est, "transformers_", est.transformers)
+        return any(_fitted_on_target(t) for _, t, _ in parts)
+    if isinstance(est, FeatureUnion):
+        return any(_fitted_on_target(t) for _, t in est.transformer_list)
+    return _uses_target(est)
+
+
+def _through(raw, deps):
+    """The pipeline's inputs behind a step's output that uses the step inputs ``deps``
+    (``raw``: step input -> pipeline inputs), sorted, :data:`TARGET` last."""
+    found = {r for d in deps for r in ([TARGET] if d == TARGET else raw[d])}
+    return sorted(found - {TARGET}) + ([TARGET] if TARGET in found else [])
 
 
 def unknown_step(est, names):
@@ -145,7 +256,9 @@ def _column_transformer(ct, names):
         piece = ct.output_indices_[name]
         width = piece.stop - piece.start
         if sub is None or len(sub[0]) != width:
-            sub_names, sub_deps = [f"{name}__{k}" for k in range(width)], [cols] * width
+            # unnamed outputs: each may use every column given, and the target
+            every = [*cols, TARGET] if _fitted_on_target(trans) else cols
+            sub_names, sub_deps = [f"{name}__{k}" for k in range(width)], [every] * width
         else:
             sub_names, sub_deps = sub
         out_names += full[piece] if full is not None else [f"{name}__{n}" for n in sub_names]

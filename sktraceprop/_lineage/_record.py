@@ -11,7 +11,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from ..exceptions import LineageWarning
 from ..utils._stack import user_stacklevel
-from ._features import feature_lineage, unknown_step
+from ._features import TARGET, feature_lineage, unknown_step
 from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import distinct_codes
 from ._run import Lineage, Op, column_origins, library_versions
@@ -149,7 +149,15 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
     """Assemble the run record of a fit."""
     names = input_names(transformer if transformer is not None else estimator, X)
     notes = list(notes)
-    if transformer is None:
+    if TARGET in names:
+        # the name feature lineage gives the target: the two could not be told apart
+        final = input_names(_final_estimator(estimator), None) if transformer else names
+        lineage = dict.fromkeys(final)
+        notes.append(
+            f"feature lineage unknown: an input column is named {TARGET!r}, the name "
+            "feature lineage gives the target; rename the column"
+        )
+    elif transformer is None:
         lineage = {n: [n] for n in names}
     else:
         out = feature_lineage(transformer, names)
@@ -219,8 +227,11 @@ def changes(X, ids, sources=None, upstream=None):
 
 
 def unsourced_run_columns(run):
-    """Input columns used by the run's features that no source of its rows holds."""
-    used = dict.fromkeys(c for cols in run.feature_lineage.values() for c in cols or ())
+    """Input columns used by the run's features that no source of its rows holds (the
+    target, given to ``fit`` beside them, is not an input column)."""
+    used = dict.fromkeys(
+        c for cols in run.feature_lineage.values() for c in cols or () if c != TARGET
+    )
     return unsourced_columns(used, run.row_ids, run.sources)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import UnknownSourceError
+from ._features import TARGET
 from ._ids import codes_of
 from ._rows import depends_on, lineage_frame
 
@@ -91,8 +92,11 @@ class Lineage:
     ops : list of Op
         Fitted steps, upstream (outside the estimator) first, final estimator last.
     feature_lineage : dict of str to list of str or None
-        Each feature the final estimator saw -> the input columns it derives from;
-        ``None`` where a step does not say (the run's notes name it).
+        Each feature the final estimator saw -> the input columns it derives from, and
+        ``"<target>"`` when it was computed from the target (a target encoding, a
+        supervised feature selection: see :meth:`target_features`); an empty list for a
+        feature that depends on no input (a constant); ``None`` where a step does not
+        say (the run's notes name it).
     row_ids : ndarray of int64
         The rows the final estimator was fitted on, in order.
     input_row_ids : ndarray of int64 or None
@@ -225,9 +229,21 @@ class Lineage:
 
         Through a merge, a column names the side it came from; through an aggregate, it
         names every source the aggregate was computed over. A feature whose lineage is
-        unknown (``None`` in :attr:`feature_lineage`) maps to an empty list.
+        unknown (``None`` in :attr:`feature_lineage`) maps to an empty list, and so does
+        one that depends on no input column (tell them apart there); the target names
+        no source here (see :meth:`target_features`).
         """
         return {f: leaves for f, (leaves, _) in self._feature_origins().items()}
+
+    def target_features(self):
+        """Final-estimator features computed from the target of the training rows.
+
+        A target encoding, a supervised feature selection or a stacked model's
+        predictions: each row's value (or whether the feature is there at all) depends
+        on the targets of every training row, of every source, so removing rows changes
+        it for the rows that remain.
+        """
+        return [f for f, columns in self.feature_lineage.items() if TARGET in (columns or ())]
 
     def feature_aggregates(self):
         """Each final-estimator feature -> the aggregate sources it was computed through.

@@ -501,14 +501,20 @@ class SourceRegistry:
         with self._lock:
             return list(self._ops.values())
 
-    def snapshot(self):
-        """Light records of the sources users loaded, under every code they have here.
+    def snapshot(self, parents=False):
+        """Records of the sources users loaded, under every code they have here.
 
         Anonymous sources (untraced data seen by a fit) stay behind, and derived sources
-        travel without their row-level parents, so a pickle stays small.
+        travel without their row-level parents, so a pickle stays small; ``parents=True``
+        keeps the parents of the derived sources (for an object that must follow merged
+        rows in another process).
         """
         with self._lock:
-            return [s.light() for s in self._by_code.values() if s.kind != "anonymous"]
+            return [
+                s if parents else s.light()
+                for s in self._by_code.values()
+                if s.kind != "anonymous"
+            ]
 
     def clear(self):
         with self._lock:

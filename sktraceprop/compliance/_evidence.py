@@ -264,13 +264,17 @@ def features_section(run):
     pooled = [
         f["feature"] for f in features if any(len(a["computed_over"]) > 1 for a in f["aggregates"])
     ]
+    # A target encoding, a supervised selection: each row's value (or whether the feature
+    # is there) depends on the targets of every training row, of every source.
+    target = run.target_features()
     return {
         "n_features": len(features),
         "known": not unknown,
         "unknown": unknown,
         "aggregated_over_several_sources": pooled,
-        # (only when there are some: reports made before it was kept still verify)
+        # (only when there are some: reports made before they were kept still verify)
         **({"from_columns_in_no_source": no_source} if no_source else {}),
+        **({"from_the_target": target} if target else {}),
         "features": features,
     }
 

@@ -311,7 +311,11 @@ def _section_lineage(report):
         rows.append(
             [
                 _e(f["feature"]),
-                "unknown" if f["columns"] is None else _e(", ".join(f["columns"])),
+                (
+                    "unknown"
+                    if f["columns"] is None
+                    else _e(", ".join(f["columns"])) or "none (a constant)"
+                ),
                 (
                     f"<strong class='warn'>{_e(', '.join(f['sources']))}</strong>"
                     if several
@@ -335,6 +339,16 @@ def _section_lineage(report):
             "made from input columns that no source holds: they were computed or renamed "
             "outside the pipeline, and the record does not say from what (other rows, "
             "other data).</p>"
+        )
+    target = features.get("from_the_target", [])
+    if target:
+        note += (
+            f'<p class="warn">{len(target)} model input(s) ({_e(", ".join(target))}) are '
+            "computed from the target (&lt;target&gt;: a target encoding, a supervised "
+            "feature selection, a stacked model's predictions): each row's value, or "
+            "whether the input is there at all, depends on the targets of every training "
+            "row, of every source, so removing rows changes them for the rows that "
+            "remain.</p>"
         )
     if features["unknown"]:
         note += (

@@ -301,6 +301,13 @@ def _data_governance(report):
             "that no source holds, computed outside the pipeline from what the record "
             "does not say"
         )
+    target = features.get("from_the_target", [])
+    if target:
+        why += (
+            f"; {_plural(len(target), 'input')} ({', '.join(target)}) computed from the "
+            "target of every training row (a target encoding or a supervised feature "
+            "selection), so labelling errors reach them too"
+        )
     why += (
         ". Design choices, data collection, labelling, and the examination for possible "
         "biases are governance practices the record cannot show."

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._lineage._features import TARGET
 from .._lineage._ids import codes_of
 
 
@@ -28,11 +29,15 @@ class FeatureInputs:
     unresolved : list of str
         Input columns of the feature found in no source (a column computed after
         loading, say): the feature also depends on something the run cannot name.
+    target : bool
+        Whether the feature was computed from the target of the training rows (its
+        lineage lists ``"<target>"``: a target encoding, a supervised selection).
     """
 
     leaves: dict = field(default_factory=dict)
     aggregates: set = field(default_factory=set)
     unresolved: list = field(default_factory=list)
+    target: bool = False
 
 
 def _walk(run, code, column, through, out, via):
@@ -81,6 +86,9 @@ def feature_inputs(run):
             continue
         out = FeatureInputs()
         for column in columns:
+            if column == TARGET:
+                out.target = True
+                continue
             found = False
             for code in top:
                 found |= _walk(run, code, column, (), out, ())

@@ -126,11 +126,13 @@ def _transformation(run, via):
 
 
 def _column_lineage(run, datasets):
-    fields, unknown, unresolved = {}, [], {}
+    fields, unknown, unresolved, target = {}, [], {}, []
     for feature, found in feature_inputs(run).items():
         if found is None:
             unknown.append(feature)
             continue
+        if found.target:
+            target.append(feature)
         if found.unresolved:
             unresolved[feature] = list(found.unresolved)
             if not found.leaves:
@@ -150,7 +152,7 @@ def _column_lineage(run, datasets):
                 for (namespace, name, column), via in sorted(merged.items())
             ]
         }
-    return fields, unknown, unresolved
+    return fields, unknown, unresolved, target
 
 
 def _schema_fields(columns, dtypes=None):
@@ -184,9 +186,10 @@ def to_openlineage(
     model fingerprint; ``columnLineage``: each feature -> the source columns it derives
     from, through merges and aggregates). Two custom run facets carry the rest:
     ``sktraceprop_fit`` (estimator, parameters, ops with fingerprints, notes, and the
-    features whose lineage is unknown or partly unresolved, which ``columnLineage`` cannot
-    express) and ``sktraceprop_rowLineage`` (the store holding the training row ids, their
-    count and SHA-256, and the source codes packed into them).
+    features whose lineage is unknown or partly unresolved, and those computed from the
+    target, which ``columnLineage`` cannot express) and ``sktraceprop_rowLineage`` (the
+    store holding the training row ids, their count and SHA-256, and the source codes
+    packed into them).
 
     Parameters
     ----------
@@ -280,7 +283,7 @@ def to_openlineage(
                 },
             }
         )
-    fields, unknown, unresolved = _column_lineage(run, datasets)
+    fields, unknown, unresolved, target = _column_lineage(run, datasets)
     model = {
         "namespace": namespace,
         "name": model_name,
@@ -343,6 +346,7 @@ def to_openlineage(
         notes=list(run.notes),
         unknownFeatureLineage=unknown,
         unresolvedColumns=unresolved,
+        targetFeatures=target,
     )
     event = {
         "eventType": event_type,

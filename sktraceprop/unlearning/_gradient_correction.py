@@ -139,6 +139,25 @@ def _sample_weight(sample_weight, X):
     return sw
 
 
+def _check_parents_here(forget, ids):
+    """Raise when this process lacks the parent rows of merged training rows ``ids``,
+    which ``forget`` must follow (see ``GradientCorrectionUnlearner._parents_travel``)."""
+    missing = sorted(
+        s.source_id
+        for s in source_table(ids).values()
+        if s.derived and REGISTRY.complete(s).parents is None
+    )
+    if missing:
+        raise UnlearningError(
+            f"forget={forget!r} must follow the training rows of {', '.join(missing)} to "
+            "the rows they were merged or aggregated from, which this process does not "
+            "hold: it did not make them (a joblib worker of GridSearchCV or cross_validate "
+            "with n_jobs > 1, say). An unfitted unlearner pickled with forget= set carries "
+            "them: give forget= to the unlearner handed to the search, not through its "
+            "parameter grid, or use n_jobs=1. Nothing was fitted or stored."
+        )
+
+
 def _positions_of(ids, subset):
     """Positions in ``ids`` (unique) of each row id of ``subset``."""
     order = np.argsort(ids, kind="stable")
@@ -225,7 +244,11 @@ class GradientCorrectionUnlearner(
         its own rows of a source. An unregistered source id, a row id of no registered
         source (or past its last row), or a request naming every row raises before
         anything is fitted or stored; if the removal itself fails, the unlearner is left
-        unfitted.
+        unfitted. Pickled unfitted with ``forget`` set (a clone ``GridSearchCV(n_jobs=2)``
+        sends to a worker), the unlearner carries the row-level parents of the merges
+        and aggregates loaded in this process, so the worker removes the same merged rows;
+        ``forget`` set in the worker (through a parameter grid) cannot follow merged rows
+        there and raises, saying so.
     tol : float, default=1e-8
         Target for the certificate ``||grad J_R(theta)||_2 / |R|``, the gradient norm of
         the retained sum-form objective (:mod:`sktraceprop.gradients`) per retained row.
@@ -499,6 +522,8 @@ class GradientCorrectionUnlearner(
         # a request that cannot be honoured is refused before anything is fitted or stored
         forget = None if self.forget is None else self._split_forget(self.forget)
         ids = resolve_row_ids(X, sample_id)
+        if forget is not None:
+            _check_parents_here(self.forget, ids)
         # columns changed after loading (values moved between rows stay after a removal)
         changed = changes(X, ids)
         # rows this unlearner removed on request before this new fit
@@ -724,6 +749,15 @@ class GradientCorrectionUnlearner(
         # an id of no registered source, or past its last row, raises: a fit that forgets
         # only the rows it has must not take a mistyped id for one it does not have
         return sources, validate_ids(np.asarray(ids, dtype=np.int64), REGISTRY)
+
+    def _parents_travel(self):
+        # An unfitted unlearner that forgets at fit (a GridSearchCV or cross_validate
+        # clone sent to a worker) must follow its merged training rows to their parents
+        # there: which rows a source id reaches, and what its event says of them. Which
+        # merged rows the worker's data holds is not known when it is pickled, so the
+        # parents of every merge and aggregate loaded here travel (24 bytes per merged
+        # row); a fitted unlearner carries those of its own rows (``_sources``).
+        return self.forget is not None and not hasattr(self, "train_row_ids_")
 
     def _source(self, code):
         """The source record of ``code``, with its parents when anyone has them."""

@@ -6,7 +6,9 @@ imputer's statistics, a scaler's moments and an encoder's categories are learnt 
 without the removed rows), transforms the retained rows again, and corrects the convex
 final step on those features by the Newton steps of :mod:`._convex`, starting from its
 current parameters with the Hessian evaluated afresh (the features changed, so no
-downdate applies). The whole pipeline then equals a retrain of the whole pipeline.
+downdate applies). The whole pipeline then equals a retrain of the whole pipeline (a
+``TargetEncoder`` that shuffles its cross-fitting folds without a seed draws other folds
+at each fit, a retrain's included: the event's note says so).
 
 If the refitted preprocessing outputs fewer features (a category only the removed rows
 had), the features are matched by name and the coefficients of the missing ones
@@ -19,13 +21,16 @@ dropped with the rows, so no category value only removed rows had stays behind.
 """
 
 import copy
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import TargetEncoder
 from sklearn.utils.validation import check_array
 
+from .._lineage._record import fitted_steps
 from ..utils._sklearn_compat import safe_indexing
 from ._convex import correct, objective_of, refit
 from ._method import Removal, RemovalMethod
@@ -77,6 +82,24 @@ def _feature_names(step):
         return [str(n) for n in step.get_feature_names_out()]
     except (AttributeError, ValueError, TypeError, NotImplementedError):
         return []
+
+
+def _unseeded_cross_fitting(pre):
+    """Names of the fitted ``TargetEncoder`` steps of ``pre`` whose cross-fitting draws
+    its folds without a seed: each fit encodes the training rows with other folds."""
+    found = []
+    for name, step in fitted_steps(pre):
+        if not isinstance(step, TargetEncoder):
+            continue
+        if isinstance(step.cv, Integral):
+            shuffled = getattr(step, "shuffle", True) is not False  # True, or "deprecated"
+            seed = getattr(step, "random_state", None)
+        else:
+            shuffled = bool(getattr(step.cv, "shuffle", False))
+            seed = getattr(step.cv, "random_state", None)
+        if shuffled and (seed in (None, "deprecated") or isinstance(seed, np.random.RandomState)):
+            found.append(name)
+    return found
 
 
 def _renamed(old, new):
@@ -170,6 +193,14 @@ class PipelineRefit(RemovalMethod):
             H = objective.hessian(Z_r, y_r, sw_r, theta=theta)
             final, fields, _, _ = correct(final, objective, Z_r, y_r, sw_r, H, theta, params)
         notes += [fields.pop("note")] if "note" in fields else []
+        unseeded = _unseeded_cross_fitting(pre)
+        if unseeded:
+            notes.append(
+                f"step(s) {', '.join(unseeded)} (TargetEncoder) draw their cross-fitting "
+                "folds without a seed: the final step was corrected on the encodings of one "
+                "such draw, as a retrain would be, and matches a retrain only in "
+                "distribution; give cv= a seeded or unshuffled splitter to compare exactly"
+            )
         if notes:
             fields["note"] = "; ".join(notes)
         fields["preprocessing"] = "refitted on the retained rows"

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from .._holders import held_elsewhere, held_elsewhere_caveat
+from .._lineage._features import TARGET, feature_lineage
 from .._lineage._ids import codes_of
 from .._lineage._record import upstream_ops
 from .._lineage._rows import depends_on, lineage_frame
@@ -34,6 +35,7 @@ __all__ = [
     "merged_parents_kept",
     "merged_parents_note",
     "outside_steps",
+    "target_features",
     "with_caveats",
 ]
 
@@ -41,6 +43,19 @@ __all__ = [
 def has_preprocessing(estimator):
     """Whether the model is a pipeline with steps before its final one."""
     return isinstance(estimator, Pipeline) and len(estimator) > 1
+
+
+def target_features(estimator):
+    """Features the final step of the pipeline ``estimator`` takes that its preprocessing
+    computed from the target (see :meth:`sktraceprop.Lineage.target_features`)."""
+    lineage = getattr(estimator, "lineage_", None)
+    if lineage is not None:
+        return lineage.target_features()
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        names = [f"x{j}" for j in range(getattr(estimator, "n_features_in_", 0))]
+    out = feature_lineage(estimator[:-1], list(names))
+    return [] if out is None else [f for f, deps in zip(*out) if TARGET in deps]
 
 
 def kept_lineage(unl, retained):
@@ -126,6 +141,7 @@ def with_caveats(unl, event, removal):
     caveats = [event.pop("caveat")] if "caveat" in event else []
     if removal.preprocessing is None and has_preprocessing(unl.estimator_):
         event["preprocessing"] = "kept"
+        target = target_features(unl.estimator_)
         caveats.insert(
             0,
             "only the final step was corrected; preprocessing steps keep statistics "
@@ -134,6 +150,13 @@ def with_caveats(unl, event, removal):
             + (
                 " (neural models always keep the preprocessing)"
                 if unl.preprocessing == "refit"
+                else ""
+            )
+            + (
+                f", and the features {', '.join(target)} were computed from the target "
+                "(a target encoding or a supervised feature selection): the retained "
+                "rows' values of them still carry the removed rows' targets"
+                if target
                 else ""
             ),
         )

@@ -52,13 +52,18 @@ class SourcesTravelMixin:
     A joblib worker (``GridSearchCV(n_jobs=2)``) unpickling the estimator then knows
     the sources, so it can resolve the row ids of the frames it is sent and the source
     ids named in parameters. The records leave merge and aggregate parents behind (a
-    fitted estimator's run carries the ones it needs), so a pickle stays small.
+    fitted estimator's run carries the ones it needs), so a pickle stays small, unless
+    :meth:`_parents_travel` says the other process needs them.
     """
+
+    def _parents_travel(self):
+        """Whether the pickle carries the row-level parents of merges and aggregates."""
+        return False
 
     def __getstate__(self):
         # a copy: BaseEstimator.__getstate__ may return the live ``__dict__``
         state = dict(super().__getstate__())
-        state["_stp_sources"] = REGISTRY.snapshot()
+        state["_stp_sources"] = REGISTRY.snapshot(parents=self._parents_travel())
         return state
 
     def __setstate__(self, state):

@@ -599,3 +599,40 @@ def test_a_file_read_two_ways_shows_both_reads(hospitals, tmp_path):
     }
     html = compliance_report(pipe, **DEPLOYER).to_html()
     assert f"5 (first read; other reads: {len(plain)})" in html
+
+
+def test_inputs_computed_from_the_target_and_constants_are_said(hospitals, tmp_path):
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures, TargetEncoder
+
+    _, _, X, y = traced_frames(hospitals)
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pre = stp.make_traced_column_transformer(
+        (TargetEncoder(), ["sex"]),
+        (make_pipeline(SimpleImputer(), PolynomialFeatures(2)), ["age", "bp"]),
+    )
+    pipe = stp.make_traced_pipeline(
+        pre, LogisticRegression(max_iter=2000), store=store, log_predictions=True
+    )
+    pipe.fit(X, y).predict(X.iloc[:3])
+    path = tmp_path / "report.json"
+    data = compliance_report(pipe, **DEPLOYER, output_path=path).to_dict()
+    assert stp.compliance.verify(path, store=store)
+    lineage = data["feature_lineage"]
+    assert lineage["from_the_target"] == ["targetencoder__sex"]
+    features = {f["feature"]: f for f in lineage["features"]}
+    assert features["targetencoder__sex"]["columns"] == ["sex", "<target>"]
+    # the constant depends on no input, which is known, not unknown
+    assert features["pipeline__1"]["columns"] == [] and features["pipeline__1"]["sources"] == []
+    assert lineage["known"] and lineage["unknown"] == []
+    (governance,) = [x for x in data["articles"] if x["article"] == "10"]
+    assert "1 input (targetencoder__sex) computed from the target" in governance["why"]
+    html = stp.compliance.ComplianceReport(data).to_html()
+    assert "computed from the target" in html and "none (a constant)" in html
+    # a run without such inputs keeps its report as before (reports made then verify)
+    plain = logged_pipeline(store, X, y)
+    plain.predict(X.iloc[:2])
+    assert (
+        "from_the_target" not in compliance_report(plain, **DEPLOYER).to_dict()["feature_lineage"]
+    )

@@ -26,7 +26,7 @@ def test_standalone_fit_records_a_run(hospital_frames, tmp_path):
     assert fl["onehotencoder__sex_F"] == ["sex"]
     assert fl["pipeline__age bp"] == ["age", "bp"]
     assert fl["pipeline__age^2"] == ["age"]
-    assert fl["pipeline__1"] == ["age", "bp"]  # the constant term names no input
+    assert fl["pipeline__1"] == []  # the constant term depends on no input
     assert fl["pca__pca0"] == ["age", "bp"]  # PCA mixes all its inputs
     assert [op.name for op in run.ops][:3] == [
         "onehotencoder",

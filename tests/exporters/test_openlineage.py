@@ -259,6 +259,28 @@ def test_unknown_and_unresolved_feature_lineage_are_said_not_dropped(hospital_fr
     assert fit["notes"] == run.notes and any("unknown" in n for n in fit["notes"])
 
 
+def test_features_from_the_target_and_constants_are_said(hospital_frames):
+    from sklearn.preprocessing import PolynomialFeatures, TargetEncoder
+
+    a, b = hospital_frames
+    X = pd.concat([a, b]).dropna()
+    pre = stp.make_traced_column_transformer(
+        (TargetEncoder(), ["sex"]), (PolynomialFeatures(1), ["age"])
+    )
+    run = stp.make_traced_pipeline(pre, LogisticRegression()).fit(X, X["label"]).lineage_
+    event = to_openlineage(run)
+    validate(event)
+    fit = event["run"]["facets"]["sktraceprop_fit"]
+    fields = event["outputs"][0]["facets"]["columnLineage"]["fields"]
+    # the target is no column left unresolved; the constant depends on no column
+    assert fit["targetFeatures"] == ["targetencoder__sex"]
+    assert fit["unresolvedColumns"] == {} and fit["unknownFeatureLineage"] == []
+    named = _inputs_of(fields)["targetencoder__sex"]
+    assert sorted(Path(name).stem for name, _ in named) == ["hospital_a", "hospital_b"]
+    assert {column for _, column in named} == {"sex"}
+    assert fields["polynomialfeatures__1"] == {"inputFields": []}
+
+
 def test_two_versions_of_one_file_are_two_versions_of_one_dataset(tmp_path):
     path = tmp_path / "ward.csv"
     texts = ["age,bp,label\n30,120,0\n40,130,1\n", "age,bp,label\n31,121,1\n41,131,0\n"]
