@@ -50,15 +50,16 @@ def row_ids(X):
     return ids
 
 
-def expand(ids, sources):
+def expand(ids, sources, with_via=True):
     """``(position, leaf_id, via)`` for every leaf row behind each id.
 
     Merged rows are replaced by their parent rows (``via`` names the merge); aggregate
     rows are leaves here: expanding a group into all its rows would multiply a frame by
     the group sizes (see :func:`depends_on` for what an aggregate was computed from).
+    ``with_via=False`` gives ``via`` as None (an object array per row is the slow part).
     """
     pos = np.arange(ids.size)
-    via = np.full(ids.size, None, dtype=object)
+    via = np.full(ids.size, None, dtype=object) if with_via else np.empty(ids.size, bool)
     out = []
     for _ in range(_MAX_DEPTH):
         codes = codes_of(ids)
@@ -73,14 +74,19 @@ def expand(ids, sources):
             which, parent_ids = src.require_parents().of(lines_of(ids[m]) - 1)
             nxt_pos.append(pos[m][which])
             nxt_ids.append(parent_ids)
-            nxt_via.append(np.full(parent_ids.size, src.source_id, dtype=object))
+            nxt_via.append(
+                np.full(parent_ids.size, src.source_id, dtype=object)
+                if with_via
+                else np.empty(parent_ids.size, bool)
+            )
         out.append((pos[leaf], ids[leaf], via[leaf]))
         if not nxt_ids:
             break
         pos, ids, via = map(np.concatenate, (nxt_pos, nxt_ids, nxt_via))
     else:
         raise LineageError(f"merges nested deeper than {_MAX_DEPTH} levels")
-    return [np.concatenate(parts) for parts in zip(*out)]
+    pos, leaf_ids, via = (np.concatenate(parts) for parts in zip(*out))
+    return pos, leaf_ids, via if with_via else None
 
 
 def lineage_frame(ids, sources, position_name="row"):
@@ -113,7 +119,7 @@ def _categorical(which, labels):
 
 def _hits(ids, sources, removed, memo):
     """For each id: is it, or (through merges and aggregates) was it built from, a removed row?"""
-    pos, leaf_ids, _ = expand(ids, sources)
+    pos, leaf_ids, _ = expand(ids, sources, with_via=False)
     hit = removed(leaf_ids)
     codes = codes_of(leaf_ids)
     for code in pd.unique(codes):
@@ -166,7 +172,7 @@ def depends_on(ids, sources, removed_ids=None, removed_codes=None):
         return np.isin(leaf, removed_ids) | np.isin(codes_of(leaf), removed_codes)
 
     row = _hits(ids, sources, removed, {})
-    pos, leaf_ids, _ = expand(ids, sources)
+    pos, leaf_ids, _ = expand(ids, sources, with_via=False)
     direct = np.zeros(ids.size, bool)
     np.logical_or.at(direct, pos, removed(leaf_ids))
     return row, row & ~direct

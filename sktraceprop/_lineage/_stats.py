@@ -241,23 +241,24 @@ def _through_merges(X, y, ids, classes, names):
     """One statistics record per source reached through merged rows (see above)."""
     from ._rows import expand
 
-    pos, leaf_ids, via = expand(ids, REGISTRY.by_code)
-    merged = np.fromiter((v is not None for v in via), bool, via.size)
+    pos, leaf_ids, _ = expand(ids, REGISTRY.by_code, with_via=False)
+    # a leaf came through a merge exactly when the row it stands for is a merged row
+    codes = codes_of(ids)
+    merges = [c for c in pd.unique(codes) if REGISTRY.by_code(int(c)).kind == "merge"]
+    merged = np.isin(codes, merges)[pos]
     if not merged.any():
         return []
-    pairs = pd.DataFrame(
-        {
-            "pos": pos[merged],
-            "code": codes_of(leaf_ids[merged]),
-            "direct": codes_of(ids[pos[merged]]),
-        }
-    ).drop_duplicates(["pos", "code"])
+    sel_pos, sel_code = pos[merged], codes_of(leaf_ids[merged])
     y_arr = None if y is None else np.asarray(y)
     frame = isinstance(X, pd.DataFrame) and names is not None
     memo = {}
     out = []
-    for code, part in pairs.groupby("code", sort=True):
-        rows = np.sort(part["pos"].to_numpy())
+    for code in np.unique(sel_code).tolist():
+        # the training rows built from this source (once each, in order): a mask, not a
+        # sort, over the rows
+        mask = np.zeros(ids.size, bool)
+        mask[sel_pos[sel_code == code]] = True
+        rows = np.flatnonzero(mask)
         record = {
             "code": int(code),
             "source_id": REGISTRY.by_code(int(code)).source_id,
@@ -267,13 +268,11 @@ def _through_merges(X, y, ids, classes, names):
         if frame:
             # the columns of X whose values come from this source in every merge its
             # rows went through (a merge records where each of its columns came from)
+            direct = pd.unique(codes[rows]).tolist()
             checked = [
                 j
                 for j, name in enumerate(names)
-                if all(
-                    int(code) in _leaf_codes(int(d), X.columns[j], memo)
-                    for d in pd.unique(part["direct"])
-                )
+                if all(int(code) in _leaf_codes(int(d), X.columns[j], memo) for d in direct)
             ]
             sub_names, counts = _missing_counts(X.iloc[rows, checked], None, 1)
             record["columns_checked"] = sub_names
