@@ -258,11 +258,13 @@ def _through_merges(X, y, ids, classes, names):
         # sort, over the rows
         mask = np.zeros(ids.size, bool)
         mask[sel_pos[sel_code == code]] = True
-        rows = np.flatnonzero(mask)
+        everyone = bool(mask.all())  # every training row (a left merge's left side)
+        rows = np.flatnonzero(mask) if not everyone else slice(None)
+        n_rows = ids.size if everyone else rows.size
         record = {
             "code": int(code),
             "source_id": REGISTRY.by_code(int(code)).source_id,
-            "n_rows": int(rows.size),
+            "n_rows": int(n_rows),
             "labels": _label_stats(None if y_arr is None else y_arr[rows], None, 1, classes)[0],
         }
         if frame:
@@ -274,7 +276,8 @@ def _through_merges(X, y, ids, classes, names):
                 for j, name in enumerate(names)
                 if all(int(code) in _leaf_codes(int(d), X.columns[j], memo) for d in direct)
             ]
-            sub_names, counts = _missing_counts(X.iloc[rows, checked], None, 1)
+            part = X.iloc[:, checked] if everyone else X.iloc[rows, checked]
+            sub_names, counts = _missing_counts(part, None, 1)
             record["columns_checked"] = sub_names
             record["missing"] = {
                 sub_names[j]: int(counts[0, j]) for j in np.flatnonzero(counts[0])
