@@ -822,6 +822,26 @@ class BaseStore(ABC):
             public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
         )
 
+    def _check_with(self, problems, where, public_key, checkpoint, allow_unsigned_tail):
+        """:meth:`check_integrity`'s report, after a store's own checks found ``problems``:
+        raise them all together with what it finds (refusing writes on damage, not on
+        signatures alone), or return the report."""
+        try:
+            report = self.check_integrity(
+                public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
+            )
+        except CorruptStoreError as exc:
+            problems = problems + getattr(
+                exc, "problems", [{"check": "read", "message": str(exc)}]
+            )
+            report = None
+        if problems:
+            damage = [p for p in problems if not p.get("signature")]
+            if damage:
+                self._refuse_writes(describe(damage[0]))
+            _raise_problems(where, problems)
+        return report
+
     def checkpoint(self, private_key, *, path=None):
         """Sign the chain head with an Ed25519 key, after verifying the whole store.
 

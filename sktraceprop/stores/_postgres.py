@@ -14,7 +14,7 @@ from ..exceptions import (
     StoreNotFoundError,
     StorePermissionError,
 )
-from ._base import BaseStore, _raise_problems, describe
+from ._base import BaseStore
 from ._postgres_guards import guard_problems, guard_statements
 
 SCHEMA_VERSION = 2
@@ -375,19 +375,7 @@ class PostgresStore(BaseStore):
             refuses writes.
         """
         problems = [{"check": "schema", "message": m} for m in self._guard_problems()]
-        try:
-            report = self.check_integrity(
-                public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
-            )
-        except CorruptStoreError as exc:
-            problems += getattr(exc, "problems", [{"check": "read", "message": str(exc)}])
-            report = None
-        if problems:
-            damage = [p for p in problems if not p.get("signature")]
-            if damage:
-                self._refuse_writes(describe(damage[0]))
-            _raise_problems(repr(self), problems)
-        return report
+        return self._check_with(problems, repr(self), public_key, checkpoint, allow_unsigned_tail)
 
     def _guard_problems(self):
         """What was done to the append-only guards, read from the catalog now."""

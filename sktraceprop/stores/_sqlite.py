@@ -667,21 +667,13 @@ class SQLiteStore(BaseStore):
             con.isolation_level = None
             self._local.override = con
             try:
-                report = self.check_integrity(
-                    public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
+                report = self._check_with(
+                    problems, self.path, public_key, checkpoint, allow_unsigned_tail
                 )
-            except CorruptStoreError as exc:
-                problems += getattr(exc, "problems", [{"check": "read", "message": str(exc)}])
-                report = None
             finally:
                 self._local.override = None
         finally:
             con.close()
-        if problems:
-            damage = [p for p in problems if not p.get("signature")]
-            if damage:
-                self._refuse_writes(describe(damage[0]))
-            _raise_problems(self.path, problems)
         return {"path": self.path, "sqlite_check": pragma, **report}
 
 
