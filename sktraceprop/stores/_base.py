@@ -745,6 +745,11 @@ class BaseStore(ABC):
         holds the event that checkpoint signed, with the same hash: this is what finds
         events cut from the end of the log.
 
+        The store's append-only guards (SQLite and PostgreSQL triggers) are not checked
+        here: a dropped or redefined trigger alters nothing stored, and edits it then
+        lets through are what the checks above find. :meth:`check` checks the guards as
+        they are now, as opening a store and :meth:`checkpoint` do.
+
         Parameters
         ----------
         public_key : Ed25519PublicKey or path, default=None

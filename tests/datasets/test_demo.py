@@ -1,6 +1,7 @@
 import csv
 import hashlib
 import io
+import warnings
 
 import numpy as np
 
@@ -32,8 +33,12 @@ def test_demo_lines_point_at_the_rows():
 
 def test_cli_demo_runs_end_to_end(tmp_path, capsys):
     db = tmp_path / "demo.db"
-    assert main(["demo", "--db", str(db), "--rows", "3"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the demo prints what it warns of, as a line
+        assert main(["demo", "--db", str(db), "--rows", "3"]) == 0
     out = capsys.readouterr().out
+    # the explainer and valuer still held hospital_b's rows when it was removed
+    assert "warning: other fitted objects in this process keep data of removed rows" in out
     assert "equal to the in-memory lineage: True" in out
     assert out.count(" line ") >= 6  # traced rows and the explanation's top rows
     assert "hash chain intact: True" in out
