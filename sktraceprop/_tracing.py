@@ -189,10 +189,13 @@ class TracedMixin(SourcesTravelMixin):
             _check_store(store)
             ids = resolve_row_ids(X, sample_id)
             check_aligned(ids, y, params)
+            # Counted before the fit: a step with copy=False (SimpleImputer, scalers)
+            # may write into the caller's data, and the record is of the data given.
+            stats = source_stats(X, y, ids, classes=is_classifier(self))
             try:
                 result = fit_method(X, y, **params)
                 lineage = self._build_lineage(X, ids, context)
-                lineage.source_stats = source_stats(X, y, ids, classes=is_classifier(self))
+                lineage.source_stats = stats
                 empty = empty_columns(lineage.source_stats, len(ids))
                 if empty:
                     warnings.warn(

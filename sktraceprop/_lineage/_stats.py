@@ -84,7 +84,11 @@ def _label_stats(y, index, n_sources, classes):
     if y.dtype.kind not in "iubfOUST":
         reason = f"target dtype {y.dtype} is not supported: balance not recorded"
         return [{"kind": "not recorded", "reason": reason}] * n_sources
-    labels, counts, missing = _class_counts(y, index, n_sources)
+    try:
+        labels, counts, missing = _class_counts(y, index, n_sources)
+    except TypeError as exc:  # objects that cannot be hashed or ordered (the fit says why)
+        reason = f"target values cannot be counted as classes ({exc}): balance not recorded"
+        return [{"kind": "not recorded", "reason": reason}] * n_sources
     out = []
     for s in range(n_sources):
         record = {"kind": "classes", "n_classes": int(len(labels)), "missing": int(missing[s])}

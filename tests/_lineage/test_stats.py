@@ -144,6 +144,30 @@ def test_fit_records_stats_in_the_run_and_the_store(hospital_frames, tmp_path):
     assert loaded.source_stats == pipe.lineage_.source_stats and loaded == pipe.lineage_
 
 
+def test_stats_count_the_data_given_before_a_copy_false_step_writes_into_it():
+    # SimpleImputer(copy=False) fills the NaNs of the frame it is given, in place: the
+    # statistics are of the data given to fit, counted here before the fit
+    values = np.arange(30.0).reshape(10, 3)
+    values[[1, 4, 7], 0] = np.nan
+    X = stp.from_numpy(values.copy(), "copy_false")
+    y = np.arange(10) % 2
+    from sklearn.impute import SimpleImputer
+
+    pipe = stp.make_traced_pipeline(SimpleImputer(copy=False), LogisticRegression()).fit(X, y)
+    (rec,) = pipe.lineage_.source_stats["sources"]
+    assert rec["missing"] == {"x0": int(np.isnan(values[:, 0]).sum())} == {"x0": 3}
+
+
+def test_targets_that_cannot_be_counted_leave_the_error_to_the_fit():
+    X = stp.from_numpy(np.arange(12.0).reshape(6, 2), "uncountable")
+    y = [{"a": 1}] * 6  # unhashable: scikit-learn names the problem, not the statistics
+    with pytest.raises(ValueError, match="Unknown label type"):
+        stp.make_traced_pipeline(LogisticRegression()).fit(X, y)
+    ids = resolve_row_ids(X)
+    (rec,) = source_stats(X, y, ids, classes=True)["sources"]
+    assert rec["labels"]["kind"] == "not recorded" and "unhashable" in rec["labels"]["reason"]
+
+
 def test_regressor_gets_continuous_target_summary(hospital_frames):
     a, _ = hospital_frames
     X, y = a[["age"]], a["bp"].fillna(0.0)
