@@ -327,7 +327,8 @@ def from_numpy(X, source_id, columns=None, uri=None):
     Returns
     -------
     df : DataFrame
-        The array's data, indexed by row ids. ``row_ids(df)`` gives the ids as an
+        A copy of the array's data (a later write to ``X`` does not reach it), indexed
+        by row ids. ``row_ids(df)`` gives the ids as an
         array, for passing as ``sample_id`` alongside plain arrays.
     """
     X = np.asarray(X)
@@ -337,7 +338,9 @@ def from_numpy(X, source_id, columns=None, uri=None):
         raise ValueError(f"from_numpy expects a 1-D or 2-D array, got {X.ndim} dimensions")
     if columns is None:
         columns = [f"x{j}" for j in range(X.shape[1])]
-    df = pd.DataFrame(X, columns=columns, copy=False)
+    # a copy: a later write to the caller's array must not change the traced rows (nor
+    # break the SHA-256 recorded for them)
+    df = pd.DataFrame(X, columns=columns, copy=True)
     source = REGISTRY.register(
         Source(
             source_id=str(source_id),

@@ -414,6 +414,19 @@ def test_from_pandas_and_from_numpy_lines_are_positions():
         stp.from_pandas(np.zeros(3), "x")
 
 
+def test_from_numpy_and_from_pandas_keep_rows_the_caller_writes_to_later():
+    # the traced rows are what was registered (and hashed): a later write to the
+    # caller's array or frame must not reach them
+    values = np.arange(12.0).reshape(4, 3)
+    traced = stp.from_numpy(values, "written_later")
+    frame = pd.DataFrame(values.copy())
+    traced_frame = stp.from_pandas(frame, "written_later_frame")
+    values[0, 0] = 99.0
+    frame.iloc[1, 1] = 98.0
+    assert traced.to_numpy()[0, 0] == 0.0 and traced_frame.to_numpy()[1, 1] == 4.0
+    assert not np.shares_memory(traced.to_numpy(), values)
+
+
 def test_ids_survive_pandas_operations(hospital_frames):
     a, b = hospital_frames
     df = pd.concat([a, b])
