@@ -291,8 +291,16 @@ class PredictionLogMixin:
         return self._logged("decision_function", X, params)
 
 
-def log_explanation(explainer, X, explanation):
-    """Append the ``"explanation"`` event of one ``explain(..., log=True)`` call."""
+def log_explanation(explainer, X, explanation, input_sha256=None):
+    """Append the ``"explanation"`` event of one ``explain(..., log=True)`` call.
+
+    ``input_sha256``: :func:`start_hash_rows` of ``X`` taken before it was explained
+    (the rows as given), else ``X`` is hashed now.
+    """
+    if input_sha256 is None:
+        input_sha256 = hash_rows(X)
+    elif callable(input_sha256):
+        input_sha256 = input_sha256()
     store = explanation_store(explainer)
     lineage = getattr(explainer, "_lineage", None)
     ids = explainer.train_row_ids_
@@ -301,7 +309,7 @@ def log_explanation(explainer, X, explanation):
     sources = explanation.source_scores
     payload = {
         "n_rows": int(explanation.n_test),
-        "input_sha256": hash_rows(X),
+        "input_sha256": input_sha256,
         "explainer": class_path(explainer),
         "model_fingerprint": None if lineage is None else lineage.model_fingerprint,
         "damping": float(explainer.damping_),

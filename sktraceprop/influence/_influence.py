@@ -21,6 +21,7 @@ from .._lineage._rows import lineage_frame
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from .._prediction_log import explanation_store, log_explanation
+from .._row_hash import start_hash_rows
 from .._tracing import library_fit
 from .._trained import trained_rows
 from ..exceptions import LineageError, LineageWarning
@@ -732,8 +733,12 @@ class InfluenceExplainer(
         explanation : Explanation
         """
         check_is_fitted(self)
+        input_sha256 = None
         if log:
             explanation_store(self)  # a missing store is refused before any work
+            # the rows as given: a step with copy=False (SimpleImputer) may write into
+            # them while they are explained
+            input_sha256 = start_hash_rows(X)
         top_k = _check_top_k(top_k)
         if not (keep_scores == "auto" or isinstance(keep_scores, bool | np.bool_)):
             raise ValueError(f'keep_scores must be True, False or "auto", got {keep_scores!r}')
@@ -771,7 +776,7 @@ class InfluenceExplainer(
             model_fingerprint=self.model_fingerprint_,
         )
         if log:
-            log_explanation(self, X, explanation)
+            log_explanation(self, X, explanation, input_sha256)
         return explanation
 
     def score(self, X, y):

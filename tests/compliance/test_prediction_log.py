@@ -145,6 +145,33 @@ def test_explanations_are_logged_with_their_rows(fitted):
     assert store.verify()
 
 
+def test_logged_inputs_are_the_rows_as_given_when_a_step_writes_into_them():
+    # SimpleImputer(copy=False) fills the NaNs of the rows it transforms, in place: the
+    # logged SHA-256 must be of the rows the caller gave, so the call can be found again
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(50, 3))
+    values[::6, 1] = np.nan
+    y = np.arange(50) % 2
+    store = stp.stores.MemoryStore()
+    train = stp.from_numpy(values[:35], "copy_false_train")
+    pipe = stp.make_traced_pipeline(
+        SimpleImputer(copy=False), LogisticRegression(), store=store, log_predictions=True
+    ).fit(train, y[:35])
+    explainer = stp.InfluenceExplainer(pipe).fit(train, y[:35])
+    for call in ("explain", "predict"):
+        rows = pd.DataFrame(values[35:].copy(), columns=["x0", "x1", "x2"])
+        given = hash_rows(rows.copy())
+        if call == "explain":
+            explainer.explain(rows, log=True)
+        else:
+            pipe.predict(rows)
+        assert rows.notna().all().all()  # the step did write into them
+        assert store.events()[-1]["payload"]["input_sha256"] == given, call
+
+
 def test_explain_log_without_store_is_refused_before_any_work(hospitals):
     _, _, X, y = traced_frames(hospitals)
     pipe = stp.make_traced_pipeline(LogisticRegression()).fit(X[["age"]], y)
