@@ -28,6 +28,7 @@ from ..exceptions import LineageError, LineageWarning
 from ..gradients import linear_model_objective
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
+from ..utils._private_copy import private_copy, shares_memory
 from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples, safe_indexing
 from ._explanation import Explanation
@@ -395,7 +396,13 @@ class InfluenceExplainer(
         self.objective_ = None if neural else linear_model_objective(model)
 
         n = num_samples(X)
-        Xt = X if transformer is None else transformer.transform(X)
+        # the raw rows as given, kept to show a training row's values and to retrain for
+        # score(): taken before the transform, which a step with copy=False writes into,
+        # and shared with nothing the caller may write into later
+        given = private_copy(X)
+        Xt = given if transformer is None else transformer.transform(X)
+        if shares_memory(Xt, X):
+            Xt = private_copy(Xt)  # an identity step's output is the caller's data
         if neural:
             if sample_weight is not None:
                 raise ValueError("sample_weight is not supported for neural models.")
@@ -424,7 +431,7 @@ class InfluenceExplainer(
                     "train_split=None."
                 )
         positions = self._input_positions(input_ids, row_ids, n)
-        self._X_fit = X
+        self._X_fit = given
         self._input_positions_ = positions
         self._lineage = lineage
         self.Xt_ = Xt[positions] if positions is not None else Xt

@@ -52,6 +52,7 @@ from ..utils._delegation import (
     SourcesTravelMixin,
     inner_has,
 )
+from ..utils._private_copy import private_copy
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples
 from ._convex import NewtonCorrection, check_convex, final_step, unsupported
 from ._event import UnlearningEvent, row_ids_digest
@@ -545,6 +546,7 @@ class GradientCorrectionUnlearner(
                 )
         sw = _sample_weight(sample_weight, X)
         fit_params = sample_weight_params(est, sw, warn=True)
+        given = private_copy(X)  # taken before the fit, which may write into X
         # A run the clone records has purpose "unlearning" and the user's fitted
         # estimator (if any) as parent; it is stored only if preparing the removal works.
         with library_fit("unlearning", self.estimator):
@@ -567,7 +569,7 @@ class GradientCorrectionUnlearner(
             if backend is not None:
                 # before anything is set on self: a failure here leaves the unlearner as it was
                 method = NeuralCorrection.fit(
-                    backend, est, X, y, trained, params, X_holdout, y_holdout
+                    backend, est, given, y, trained, params, X_holdout, y_holdout
                 )
                 if trained is not None:
                     ids = ids[trained]
@@ -576,9 +578,9 @@ class GradientCorrectionUnlearner(
                 if is_classifier(final) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
                     y_arr = y_arr.ravel()
                 if self.preprocessing == "refit" and has_preprocessing(est):
-                    method = PipelineRefit(X, y_arr, sw)
+                    method = PipelineRefit(given, y_arr, sw)
                 else:
-                    Z = est[:-1].transform(X) if has_preprocessing(est) else X
+                    Z = est[:-1].transform(given) if has_preprocessing(est) else given
                     method = NewtonCorrection.fit(final, Z, y_arr, sw)
             try:
                 self._set_fitted(est, ids, lineage, method)

@@ -23,6 +23,7 @@ from .._lineage._io import lineage_frame
 from .._lineage._record import collect_ops, source_table, upstream_ops
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
+from ..utils._private_copy import shares_memory
 from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions
 
@@ -280,7 +281,10 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         row_ids = resolve_row_ids(X, sample_id)
         if self.transformer is None:
             self.transformer_ = None
+            given = X
             X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64, order="C")
+            if shares_memory(X, given):
+                X = X.copy()  # kept: a later write to the caller's array must not reach it
         else:
             if not hasattr(self.transformer, "transform"):
                 raise TypeError(
@@ -293,7 +297,10 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                 self.transformer_ = self.transformer
             else:
                 self.transformer_ = clone(self.transformer).fit(X, y)
+            given = X
             X = self._transform(X)
+            if shares_memory(X, given):
+                X = X.copy()  # an identity transformer's output is the caller's data
             y = _labels(y, X.shape[0])
         if self.metric not in ("euclidean", "sqeuclidean", "cosine"):
             pairwise_distances(X[:1], X[:1], metric=self.metric)  # fail early on a bad one
