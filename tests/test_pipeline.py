@@ -128,6 +128,21 @@ def test_sample_id_with_numpy_and_cross_validate(hospital_frames):
         np.testing.assert_array_equal(run.row_ids, ids[train])
 
 
+def test_sample_id_is_kept_as_given_when_the_caller_reuses_its_array(hospital_frames):
+    # the run keeps the ids: a caller writing into its sample_id array after the fit
+    # must not change which file lines the run names
+    X_tr, _, y_tr, _ = _split(hospital_frames)
+    ids = np.array(stp.row_ids(X_tr))
+    Xn = X_tr[["age", "bp"]].to_numpy()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    pipe.fit(Xn, y_tr.to_numpy(), sample_id=ids)
+    lines = pipe.lineage_.rows()["line"].to_numpy().copy()
+    np.testing.assert_array_equal(lines, X_tr["key"])
+    ids[:] = ids[::-1]
+    np.testing.assert_array_equal(pipe.lineage_.rows()["line"], lines)
+    np.testing.assert_array_equal(pipe.trace([0])["line"], lines[:1])
+
+
 def test_grid_search_folds_record_their_rows(hospital_frames, tmp_path):
     X_tr, _, y_tr, _ = _split(hospital_frames)
     store = stp.stores.SQLiteStore(tmp_path / "grid.db")

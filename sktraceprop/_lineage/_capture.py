@@ -244,7 +244,8 @@ def resolve_row_ids(X, sample_id=None):
         if isinstance(sample_id, pd.Index):
             found = index_ids(sample_id)
             sample_id = found if found is not None else sample_id.to_numpy()
-        ids = validate_ids(np.asarray(sample_id), REGISTRY)
+        # a copy: the run keeps these ids, and a caller may reuse its array
+        ids = validate_ids(np.array(sample_id, copy=True), REGISTRY)
         if ids.shape[0] != n:
             raise LineageError(f"sample_id has {ids.shape[0]} entries but X has {n} samples")
         return ids
