@@ -16,12 +16,13 @@ import contextvars
 import numbers
 import warnings
 
+import pandas as pd
 from sklearn.base import clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from ._lineage._capture import check_aligned, resolve_row_ids
 from ._lineage._current import check_unchanged
-from ._lineage._record import recording
+from ._lineage._record import add_input_notes, changes, recording
 from ._lineage._stats import empty_columns, empty_columns_message, source_stats
 from ._prediction_log import check_log_predictions, remember_answering_parts
 from .exceptions import LineageWarning
@@ -192,9 +193,10 @@ class TracedMixin(SourcesTravelMixin):
             # Counted before the fit: a step with copy=False (SimpleImputer, scalers)
             # may write into the caller's data, and the record is of the data given.
             stats = source_stats(X, y, ids, classes=is_classifier(self))
+            changed = changes(X, ids) if isinstance(X, pd.DataFrame) else None
             try:
                 result = fit_method(X, y, **params)
-                lineage = self._build_lineage(X, ids, context)
+                lineage = add_input_notes(self._build_lineage(X, ids, context), X, changed)
                 lineage.source_stats = stats
                 empty = empty_columns(lineage.source_stats, len(ids))
                 if empty:

@@ -194,8 +194,14 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
         model_fingerprint=fingerprint(estimator),
         notes=notes,
     )
+    return run
+
+
+def add_input_notes(run, X, changed):
+    """Append to ``run``'s notes what is known of a DataFrame ``X``'s columns:
+    ``changed`` (:func:`changes`, taken before the fit: a step with ``copy=False``
+    writes into the data it is fitted on), and columns no source holds."""
     if isinstance(X, pd.DataFrame):
-        changed = changes(X, input_ids, sources, upstream)
         if changed:
             run.notes.append(changed_note(changed))
         unsourced = unsourced_run_columns(run)

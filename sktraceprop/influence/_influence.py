@@ -411,7 +411,7 @@ class InfluenceExplainer(
             Xt = Xt if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
             if Xt.ndim != 2:
                 raise ValueError(f"Expected 2D features, got shape {Xt.shape}")
-        y = np.asarray(y)
+        y = np.array(y, copy=True)  # kept: the caller's may change
         input_ids = (
             resolve_row_ids(X)
             if lineage is None or trained is not None
@@ -436,7 +436,7 @@ class InfluenceExplainer(
         self._lineage = lineage
         self.Xt_ = Xt[positions] if positions is not None else Xt
         self.y_ = y[positions] if positions is not None else y
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        sw = None if sample_weight is None else np.array(sample_weight, dtype=np.float64)
         self.sample_weight_ = sw if sw is None or positions is None else sw[positions]
         self.train_row_ids_ = np.asarray(row_ids, dtype=np.int64)
         hold(self)  # a removal of any of these rows names this explainer

@@ -130,7 +130,7 @@ def _sample_weight(sample_weight, X):
     if sample_weight is None:
         return None
     n = num_samples(X)
-    sw = np.asarray(sample_weight, dtype=np.float64)
+    sw = np.array(sample_weight, dtype=np.float64, copy=True)  # kept: the caller's may change
     if sw.ndim == 0:
         sw = np.full(n, float(sw))
     if sw.shape != (n,):
@@ -546,7 +546,9 @@ class GradientCorrectionUnlearner(
                 )
         sw = _sample_weight(sample_weight, X)
         fit_params = sample_weight_params(est, sw, warn=True)
-        given = private_copy(X)  # taken before the fit, which may write into X
+        # taken before the fit, which may write into X; kept in place of the caller's
+        # data, which the caller may write into later
+        given, y = private_copy(X), private_copy(y)
         # A run the clone records has purpose "unlearning" and the user's fitted
         # estimator (if any) as parent; it is stored only if preparing the removal works.
         with library_fit("unlearning", self.estimator):

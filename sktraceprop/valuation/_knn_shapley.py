@@ -309,7 +309,9 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             continuous = type_of_target(y, input_name="y") == "continuous"
             self.task_ = "regression" if continuous else "classification"
         if self.task_ == "regression":
-            self._fit_y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+            self._fit_y = check_array(
+                y, ensure_2d=False, dtype=np.float64, copy=True, input_name="y"
+            )
         else:
             check_classification_targets(y)
             self.classes_, codes = np.unique(y, return_inverse=True)

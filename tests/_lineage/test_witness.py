@@ -159,6 +159,24 @@ def test_a_shifted_column_is_named_in_the_run(hospitals):
     assert "age" not in note.split("hold values")[0]
 
 
+def test_a_step_writing_into_the_data_during_the_fit_is_no_change(hospitals):
+    # SimpleImputer(copy=False) fills the NaNs of a one-block frame in place: the data
+    # given to fit was as loaded, and the run must not say it was changed outside
+    from sklearn.impute import SimpleImputer
+
+    _, b = _load(hospitals)  # hospital_b has missing bp
+    X, y = b[["age", "bp"]].astype(float).copy(), b["label"]
+    assert X["bp"].isna().any()
+    pipe = stp.make_traced_pipeline(SimpleImputer(copy=False), LogisticRegression())
+    pipe.fit(X, y)
+    assert not X["bp"].isna().any()  # the step did write into the caller's frame
+    assert not any("differ from what was loaded" in n for n in pipe.lineage_.notes)
+    X2 = b[["age", "bp"]].astype(float).copy()
+    X2["bp"] = X2["bp"].fillna(X2["bp"].mean())  # changed before the fit: said so
+    pipe.fit(X2, y)
+    assert any(n.startswith("input column(s) bp (") for n in pipe.lineage_.notes)
+
+
 def test_a_cast_to_float32_is_no_change(hospitals):
     a, _ = _load(hospitals)
     cast = a.astype({"bp": "float32", "age": "float32"})

@@ -142,3 +142,29 @@ def test_private_copy_shares_nothing_and_equals_the_data(kind, n):
         assert shares_memory(data[:, :2], data)
     if kind == "frame":
         assert shares_memory(data["a"].to_numpy(), data)
+
+
+def test_targets_and_weights_are_kept_as_given_when_the_caller_reuses_its_arrays():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(90, 3))
+    y = (X[:, 0] + rng.normal(size=90) > 0).astype(np.int64)
+    w = rng.uniform(0.5, 2.0, size=90)
+    y_given, w_given = y.copy(), w.copy()
+    tight = LogisticRegression(tol=1e-12, max_iter=10_000)
+    frame = stp.from_numpy(X, "targets_reused")
+    unlearner = stp.GradientCorrectionUnlearner(tight).fit(frame, y, sample_weight=w)
+    explainer = stp.InfluenceExplainer(clone(tight)).fit(frame, y)
+    test = rng.normal(size=(6, 3))
+    scores = explainer.explain(pd.DataFrame(test, columns=frame.columns)).top_scores.copy()
+    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(X, y.astype(float))
+    values = valuer.value(test, (test[:, 0] > 0).astype(float)).copy()
+    y[:] = 1 - y  # the caller reuses both buffers
+    w[:] = 1.0
+    ids = stp.row_ids(frame)
+    unlearner.unlearn(sample_id=ids[:20])
+    truth = clone(tight).fit(X[20:], y_given[20:], sample_weight=w_given[20:])
+    got = unlearner.decision_function(pd.DataFrame(test, columns=frame.columns))
+    assert np.abs(got - truth.decision_function(test)).max() < 1e-5
+    again = explainer.explain(pd.DataFrame(test, columns=frame.columns)).top_scores
+    np.testing.assert_array_equal(again, scores)
+    np.testing.assert_array_equal(valuer.value(test, (test[:, 0] > 0).astype(float)), values)
