@@ -24,8 +24,10 @@ from ._numpy import (
     set_rows,
     split,
     wrap,
+    wrap_foreign,
     writable,
 )
+from ._state import freeze, owner_of
 
 HANDLED = {}
 
@@ -88,16 +90,36 @@ def implements(*funcs, name=None):
     return decorate
 
 
-def _wrap_all(out, rm, node):
+def _wrap_all(out, rm, node, owners=()):
+    """Traced arrays of a function's results; ``owners``: the memory of its untraced
+    array arguments (see :func:`_caller_owners`)."""
     if isinstance(out, tuple | list):
         maps = rm if isinstance(rm, list) else [rm] * len(out)
-        items = [_wrap_all(o, m, node) for o, m in zip(out, maps)]
+        items = [_wrap_all(o, m, node, owners) for o, m in zip(out, maps)]
         return type(out)._make(items) if hasattr(out, "_fields") else type(out)(items)
     if type(out) is np.ndarray:
+        if owners:
+            owner = owner_of(out)
+            if any(owner is w for w in owners):
+                # the caller's array given back, or a view of it (a plain ``out=``,
+                # np.broadcast_arrays): never made read-only, never unlocked
+                if isinstance(owner, np.ndarray) and not owner.flags.writeable:
+                    freeze(owner, True, permanent=True)
+                return wrap_foreign(out, rm, node)
         return wrap(out, rm, node)
     if isinstance(out, np.generic):
         return wrap(np.asarray(out), rm, node)
     return out
+
+
+def _caller_owners(args, kwargs):
+    """The memory owners of the untraced arrays among the arguments (lists included)."""
+    found = []
+    for v in (*args, *kwargs.values()):
+        for a in v if type(v) in (list, tuple) else (v,):
+            if isinstance(a, np.ndarray) and type(a) is not TracedArray:
+                found.append(owner_of(a))
+    return found
 
 
 def _pooled(rm, extra, out, name):
@@ -173,7 +195,7 @@ def _handle(func, rule, name, *args, **kwargs):
     if type(target) is TracedArray:
         set_rows(target, rm, node, "where" in kwargs and kwargs["where"] is not None)
         return target
-    return _wrap_all(out, rm, node)
+    return _wrap_all(out, rm, node, _caller_owners(args, kwargs))
 
 
 def unmodelled(func, args, kwargs):
@@ -200,7 +222,7 @@ def unmodelled(func, args, kwargs):
         if type(target) is TracedArray:
             set_rows(target, NOT_RECORDED, None)
             return target
-        return _wrap_all(out, NOT_RECORDED, None)
+        return _wrap_all(out, NOT_RECORDED, None, _caller_owners(args, kwargs))
     name = getattr(func, "__name__", "function")
     maps_all = [rows_of(x) if type(x) is TracedArray else x._stp_rows for x in found]
     rm = rmap.merge([rmap.collapse(m, name) for m in maps_all], None)
@@ -209,7 +231,7 @@ def unmodelled(func, args, kwargs):
     if type(target) is TracedArray:
         set_rows(target, rm, node)
         return target
-    return _wrap_all(out, rm, node)
+    return _wrap_all(out, rm, node, _caller_owners(args, kwargs))
 
 
 def _deep_traced(args, kwargs):
