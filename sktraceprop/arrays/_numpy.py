@@ -437,6 +437,11 @@ def _unary(ufunc, name):
 
 def _inplace(ufunc):
     def method(self, other):
+        if not self.ndim and self.base.base is None:
+            # a 0-d array of its own (one element, a reduction to a number) stands for
+            # NumPy's scalar, which ``+=`` rebinds: a name bound to it before keeps its
+            # value (``history.append(total); total += e``)
+            return _ufunc_call(ufunc, "__call__", (self, other), {})
         result = _ufunc_call(ufunc, "__call__", (self, other), {"out": (self,)})
         return self if result is NotImplemented else result
 

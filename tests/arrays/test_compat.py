@@ -222,3 +222,33 @@ def test_functions_that_copy_through_asarray_give_plain_arrays(shuffled):
     order = np.random.default_rng(0).permutation(len(x))
     kept = x[order]
     assert _direct_lines(kept, 6) == [{int(v) // 2 + 1} for v in kept[:, 0].tolist()]
+
+
+def test_in_place_operators_on_one_element_rebind_it_as_numpys_scalar_does():
+    """``total += e`` on an element (a 0-d traced array) wrote into it: every name bound
+    to it before changed too, so a running total's history was [6, 6, 6], not
+    [1, 3, 6] as with NumPy's scalars."""
+    v = stp.array(np.array([1.0, 2.0, 3.0]), source_id="running_total")
+
+    def history_of(values):
+        total = values[0]
+        history = [total]
+        for e in values[1:]:
+            total += e
+            history.append(total)
+        total -= 100.0
+        return history
+
+    traced, plain = history_of(v), history_of(np.asarray(v).copy())
+    assert [float(h) for h in traced] == [float(h) for h in plain] == [1.0, 3.0, 6.0]
+    assert [_direct_lines(h[None], 1)[0] for h in traced] == [{1}, {1, 2}, {1, 2, 3}]
+    s = v.sum()
+    before = s
+    s *= 2.0
+    assert float(before) == 6.0 and float(s) == 12.0
+    # an element written back, and a 0-d view, still write into the array, as in NumPy
+    x = stp.array(np.arange(6.0).reshape(3, 2), source_id="element_back")
+    x[0, 0] += 10.0
+    view = x[1, 1, ...]
+    view += 100.0
+    assert x.tolist() == [[10.0, 1.0], [2.0, 103.0], [4.0, 5.0]]
