@@ -1006,7 +1006,8 @@ class TracedArray(np.ndarray):
             return
         # ``x[k] += v`` wrote through the view it now assigns back: not a stale write
         old = _rows_of(self, writer=value)
-        new = assign_map(old, key, plain.shape, rmap.EMPTY if rv is None else rv, np.shape(pv))
+        value_map = rmap.EMPTY if rv is None else rv
+        new = assign_map(old, key, plain.shape, value_map, np.shape(pv), keep=bool(key_nodes))
         nodes = [_node_of(self), *key_nodes]
         if rv is not None:
             nodes.extend(nv)

@@ -1356,11 +1356,14 @@ def _dispatch_setitem(args, kwargs):
         _set_rows(target, NOT_RECORDED, None)
         return None
     old = _rows_of(target, writer=value)  # x[k] += v writes through x[k], then back
+    parts = key if isinstance(key, tuple) else (key,)
+    keep = any(getattr(k, "_stp_rows", None) is not None for k in parts)  # a traced key
     key = _torch_key(key, shape)
     if key is None:
         new = _LIST_KEY
     else:
-        new = assign_map(old, key, shape, rmap.EMPTY if rv is None else rv, value_shape)
+        value_map = rmap.EMPTY if rv is None else rv
+        new = assign_map(old, key, shape, value_map, value_shape, keep=keep)
     node = record(
         "__setitem__",
         (target.__dict__.get("_stp_node"), *nv),

@@ -252,3 +252,24 @@ def test_in_place_operators_on_one_element_rebind_it_as_numpys_scalar_does():
     view = x[1, 1, ...]
     view += 100.0
     assert x.tolist() == [[10.0, 1.0], [2.0, 103.0], [4.0, 5.0]]
+
+
+@pytest.mark.parametrize("framework", ["numpy", "torch"])
+def test_a_row_imputed_through_a_mask_of_its_own_values_stays_its_row(framework):
+    """``x[np.isnan(x)] = 0`` wrote an all-NaN row entirely: the row took the parents of
+    the constant (none) and became a training row of no source, though the mask that
+    chose it was computed from that very row."""
+    X = np.array([[1.0, np.nan], [np.nan, np.nan], [3.0, 4.0], [np.nan, np.nan]])
+    if framework == "torch":
+        torch = pytest.importorskip("torch")
+        X = torch.tensor(X)
+    x = stp.array(X, source_id=f"impute_{framework}")
+    x[x != x] = 0.0  # NaN is not itself
+    x[(x == 0.0).all(1)] = -1.0  # rows that were all NaN
+    plain = np.asarray(X)
+    expected = np.where(np.isnan(plain).all(axis=1)[:, None], -1.0, np.nan_to_num(plain))
+    assert np.array_equal(np.asarray(x), expected)
+    assert _direct_lines(x, 4) == [{1}, {2}, {3}, {4}]
+    # a key computed without traced data still replaces a row written entirely
+    x[[1]] = 7.0
+    assert _direct_lines(x, 4) == [{1}, set(), {3}, {4}]
