@@ -1079,3 +1079,28 @@ def _swapaxes_same(a, axis1, axis2):
 
 _GENERAL[np.swapaxes] = HANDLED[np.swapaxes]
 HANDLED[np.swapaxes] = _swapaxes_same
+
+
+def _nan_to_num_in_place(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """``np.nan_to_num(x, copy=False)`` of a traced array writes into ``x`` and returns it,
+    as NumPy does (it was refused: NumPy was given the read-only view). Each element is
+    kept or replaced as its own value decides, so every row keeps its parents, and gains
+    those of a traced replacement value."""
+    if copy or type(x) is not TracedArray:
+        return _GENERAL[np.nan_to_num](x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    plain_args, _, maps, nodes = _unwrap((nan, posinf, neginf), {})
+    np.nan_to_num(
+        writable(x), copy=False, nan=plain_args[0], posinf=plain_args[1], neginf=plain_args[2]
+    )
+    mode = _MODE.get()
+    if mode == "none":
+        set_rows(x, NOT_RECORDED, None)
+        return x
+    old = rows_of(x)
+    rm = _pooled(old, [m for m, _ in maps.values()], None, "nan_to_num")
+    set_rows(x, rm, record("nan_to_num", (node_of(x), *nodes), {"copy": False}, "numpy", mode))
+    return x
+
+
+_GENERAL[np.nan_to_num] = HANDLED[np.nan_to_num]
+HANDLED[np.nan_to_num] = _nan_to_num_in_place

@@ -273,3 +273,20 @@ def test_a_row_imputed_through_a_mask_of_its_own_values_stays_its_row(framework)
     # a key computed without traced data still replaces a row written entirely
     x[[1]] = 7.0
     assert _direct_lines(x, 4) == [{1}, set(), {3}, {4}]
+
+
+def test_nan_to_num_without_a_copy_writes_into_the_traced_array_as_numpy_does():
+    """``np.nan_to_num(x, copy=False)`` raised 'assignment destination is read-only'
+    though ``x.flags.writeable`` said True: NumPy was given the read-only view."""
+    X = np.array([[1.0, np.nan], [np.inf, np.nan], [3.0, -np.inf]])
+    x = stp.array(X, source_id="nan_to_num_in_place")
+    plain = X.copy()
+    assert np.nan_to_num(x, copy=False, posinf=9.0) is x
+    assert np.nan_to_num(plain, copy=False, posinf=9.0) is plain
+    assert np.array_equal(x, plain) and _direct_lines(x, 3) == [{1}, {2}, {3}]
+    filler = stp.array(np.array([5.0, 6.0]), source_id="nan_to_num_filler")
+    y = stp.array(X, source_id="nan_to_num_traced_fill")
+    np.nan_to_num(y, copy=False, nan=filler[1])
+    assert np.asarray(y)[0, 1] == 6.0
+    rows = reported(y, 3)
+    assert all(("nan_to_num_filler", 2) in d | p for d, p in rows)
