@@ -1111,9 +1111,16 @@ class TracedArray(np.ndarray):
 
     def view(self, *args, **kwargs):
         plain = _view(self, _nd)
-        out = plain.view(*args, **kwargs)
-        if type(out) is not _nd:
-            return out  # a view as another class leaves tracking
+        cls = kwargs.pop("type", None)
+        if args and isinstance(args[-1], type) and issubclass(args[-1], _nd):
+            *args, cls = args
+        if cls is TracedArray:
+            cls = None
+        out = plain.view(*args, **kwargs) if cls is None else plain.view(*args, type=cls)
+        if cls is not None:
+            # a view as another class, ``ndarray`` included, leaves tracking (read-only,
+            # as ``np.asarray(x)``)
+            return out
         rm = _view_map(_rows_of(self), plain, out)
         return _result(out, rm, "view", (_node_of(self),), {"dtype": str(out.dtype)})
 

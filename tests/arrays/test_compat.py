@@ -290,3 +290,13 @@ def test_nan_to_num_without_a_copy_writes_into_the_traced_array_as_numpy_does():
     assert np.asarray(y)[0, 1] == 6.0
     rows = reported(y, 3)
     assert all(("nan_to_num_filler", 2) in d | p for d, p in rows)
+
+
+def test_a_view_as_ndarray_is_a_plain_read_only_array_as_asarray_gives():
+    """``x.view(np.ndarray)`` (how libraries strip a subclass) gave a TracedArray."""
+    x = stp.array(np.arange(6.0).reshape(3, 2), source_id="view_as_ndarray")
+    for plain in (x.view(np.ndarray), x.view(type=np.ndarray), x.view(np.float64, np.ndarray)):
+        assert type(plain) is np.ndarray and np.array_equal(plain, np.asarray(x))
+        assert not plain.flags.writeable
+    assert _direct_lines(x.view(type(x))[::-1], 3) == [{3}, {2}, {1}]
+    assert _direct_lines(x.view(np.int64)[::-1], 3) == [{3}, {2}, {1}]
