@@ -390,12 +390,20 @@ def _searchsorted(out, args, kwargs, maps):
 
 @implements(np.zeros_like, np.ones_like, np.empty_like)
 def _like(out, args, kwargs, maps):
-    return rmap.EMPTY, {0, "a", "prototype"}
+    return _no_parents(out), {0, "a", "prototype"}
 
 
 @implements(np.full_like)
 def _full_like(out, args, kwargs, maps):
-    return rmap.EMPTY, {0, "a"}
+    return _no_parents(out), {0, "a"}
+
+
+def _no_parents(out):
+    """Rows of no source, as many as ``out`` has: rows written later (``out[i] = x[j]``,
+    filling a preallocated array in a loop) take exactly the parents written, where a
+    collapsed map would give every written row all the rows of what was written."""
+    shape = np.shape(out)
+    return rmap.RowMap(n=shape[0]) if shape else rmap.EMPTY
 
 
 # -- shape --------------------------------------------------------------------------------

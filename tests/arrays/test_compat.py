@@ -300,3 +300,36 @@ def test_a_view_as_ndarray_is_a_plain_read_only_array_as_asarray_gives():
         assert not plain.flags.writeable
     assert _direct_lines(x.view(type(x))[::-1], 3) == [{3}, {2}, {1}]
     assert _direct_lines(x.view(np.int64)[::-1], 3) == [{3}, {2}, {1}]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    framework=st.sampled_from(["numpy", "torch"]),
+    order=st.permutations(range(5)),
+    make=st.sampled_from(["zeros_like", "empty_like", "full_like", "ones_like"]),
+    by_element=st.booleans(),
+)
+def test_a_preallocated_array_filled_row_by_row_names_each_row_written(
+    framework, order, make, by_element
+):
+    """``out = np.zeros_like(x); out[i] = x[order[i]]`` gave every row of ``out`` all
+    the rows of ``x``: the made array's map had no row axis, so each write was pooled."""
+    X = np.arange(10.0).reshape(5, 2)
+    if framework == "torch":
+        torch = pytest.importorskip("torch")
+        x = stp.array(torch.tensor(X), source_id="prealloc_torch")
+        lib = torch
+    else:
+        x = stp.array(X, source_id="prealloc_numpy")
+        lib = np
+    args = (x, -1.0) if make == "full_like" else (x,)
+    out = getattr(lib, make)(*args)
+    for i, k in enumerate(order):
+        if by_element:
+            for j in range(2):
+                out[i, j] = x[k, j]
+        else:
+            out[i] = x[k] * 2.0
+    expected = X[list(order)] * (1.0 if by_element else 2.0)
+    assert np.array_equal(np.asarray(out), expected)
+    assert _direct_lines(out, 5) == [{k + 1} for k in order]
