@@ -111,7 +111,10 @@ def _writable(x):
     if not _nd.flags.__get__(last).writeable:
         # unlocked for as long as it takes to make this one view writable (memory that
         # was read-only before it was traced is frozen, above)
-        _setflags(last, True)
+        try:
+            _setflags(last, True)
+        except ValueError:
+            return p  # memory NumPy keeps read-only (a memory map opened "r"): its error
         try:
             _setflags(p, True)
         finally:

@@ -333,3 +333,17 @@ def test_a_preallocated_array_filled_row_by_row_names_each_row_written(
     expected = X[list(order)] * (1.0 if by_element else 2.0)
     assert np.array_equal(np.asarray(out), expected)
     assert _direct_lines(out, 5) == [{k + 1} for k in order]
+
+
+def test_a_traced_array_loaded_as_a_read_only_memory_map_says_so(tmp_path):
+    """Loaded over a memory map opened "r" (joblib's, for its workers), ``flags``
+    raised instead of saying False (the memory NumPy keeps read-only cannot be
+    unlocked); writes give NumPy's own error, as for the plain memory map."""
+    joblib = pytest.importorskip("joblib")
+    x = stp.array(np.arange(6.0).reshape(3, 2), source_id="memory_map")
+    joblib.dump(x[::-1], tmp_path / "x.joblib")
+    y = joblib.load(tmp_path / "x.joblib", mmap_mode="r")
+    assert type(y) is type(x) and not y.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        y[0] = 1.0
+    assert np.array_equal(y, np.asarray(x)[::-1]) and _direct_lines(y, 3) == [{3}, {2}, {1}]
