@@ -4,6 +4,7 @@ import numpy as np
 
 from ..exceptions import LineageError
 from ._sources import framework_of, register
+from ._state import freeze
 
 _FRAMEWORKS = ("numpy", "torch", "jax")
 
@@ -66,7 +67,10 @@ def array(X, source_id=None, *, framework=None, uri=None):
         if framework != X.__stp_framework__ and "jax" not in (framework, X.__stp_framework__):
             # NumPy <-> torch would share memory: a write through one would change rows
             # the other's lineage still names, unseen (JAX copies by itself)
-            value = value.detach().clone() if hasattr(value, "detach") else value.copy()
+            if framework == "numpy":  # copied once, into memory NumPy owns (_numpy._wrap)
+                value = value.detach().cpu().numpy().copy()
+            else:
+                value = value.detach().clone() if hasattr(value, "detach") else value.copy()
         return _make(framework, value, rows, node, convert=True)
     values, ids, node = register(X, source_id, uri)
     from . import _rowmap as rmap
@@ -76,12 +80,15 @@ def array(X, source_id=None, *, framework=None, uri=None):
 
 
 def _own(value, X):
-    """``value`` in memory of its own: a later write to the caller's ``X`` would change
-    rows whose lineage (and the source's SHA-256) still describe what was traced."""
+    """``value`` in memory of its own: a later write to the caller's ``X`` (an array, or a
+    frame whose ``to_numpy()`` is a view of its columns) would change rows whose lineage
+    (and the source's SHA-256) still describe what was traced."""
     if isinstance(value, np.ndarray):
-        if isinstance(X, np.ndarray) and np.may_share_memory(value, X):
+        if value.base is not None or (isinstance(X, np.ndarray) and np.may_share_memory(value, X)):
             copy = value.copy()
-            copy.setflags(write=value.flags.writeable)  # read-only data stays read-only
+            if isinstance(X, np.ndarray) and not value.flags.writeable:
+                # read-only data stays read-only to its traced array
+                freeze(copy, True, permanent=True)
             return copy
         return value
     if value is X and hasattr(value, "clone"):  # a torch tensor (autograd follows clone)

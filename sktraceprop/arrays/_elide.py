@@ -167,7 +167,8 @@ def temporary(obj, reflected, other, ufunc, plain):
     if sys.getrefcount(base) != (6 if plain is base else 4):
         return False
     flags = base.flags
-    if not flags.owndata or not flags.writeable:
+    # (read-only: the traced result's memory is locked, see _numpy._wrap)
+    if not flags.owndata:
         return False
     if not (flags if plain is base else plain.flags).c_contiguous:
         return False

@@ -138,11 +138,14 @@ def _advanced_arrays(item, kind):
     return arr
 
 
-def assign_map(rm, key, shape, value, value_shape, via="setitem"):
+def assign_map(rm, key, shape, value, value_shape, via="setitem", keep=False):
     """Map of ``x`` after ``x[key] = v`` (``value``: map of ``v``, EMPTY when untraced).
 
     Rows overwritten entirely take the parents of what was written; rows written in
-    part keep theirs and gain those of the value.
+    part keep theirs and gain those of the value. ``keep``: the key was computed from
+    traced data (``x[np.isnan(x)] = 0``), which decided what each row now holds, so
+    every row keeps its parents (an all-NaN row imputed with a constant is still the
+    row it was, never a row of no source).
     """
     if rm.dropped is not None:
         return rm
@@ -150,17 +153,20 @@ def assign_map(rm, key, shape, value, value_shape, via="setitem"):
         return value
     if _fields(key):
         # some fields of every element: each row keeps its parents and gains the value's
-        new = assign_map(rm, Ellipsis, shape, value, value_shape, via)
+        new = assign_map(rm, Ellipsis, shape, value, value_shape, via, keep)
         return rmap.merge([rm, new], rm.n) if rm.n == new.n else new
     written = np.zeros(shape, bool)
     written[key] = True
     if rm.n is None or not shape:
+        whole = written.all() and not keep
         if value is rmap.EMPTY:
-            return rm if not written.all() else rmap.EMPTY
-        whole = rmap.collapse(value, via)
-        return whole if written.all() else rmap.merge([rm, whole], None)
+            return rmap.EMPTY if whole else rm
+        collapsed = rmap.collapse(value, via)
+        return collapsed if whole else rmap.merge([rm, collapsed], None)
     n = shape[0]
     full, touched = written_rows(written)
+    if keep:
+        full = np.zeros_like(full)
     if value is rmap.EMPTY or (not value.ids and not value.pools):
         return rmap.overwrite(rm, full, touched, rmap.EMPTY)
     part = None

@@ -36,6 +36,8 @@ from ._state import (
     is_stale,
     note_write,
 )
+from ._text import TEXT as _TEXT
+from ._text import element as text_element
 
 __all__ = ["TracedArray"]
 
@@ -72,8 +74,11 @@ def _node_of(x):
 
 
 def _wrap(out, rm, node):
+    # read-only to NumPy, see _writable: ``out`` itself too (``x.base``), so that neither
+    # it nor a view re-flagged writable can write; the view inherits the flag (a
+    # positional setflags: keywords cost twice as much)
+    _setflags(out, False)
     r = _view(out, TracedArray)
-    _setflags(r, False)  # read-only to NumPy, see _writable (positional: half the cost)
     r._stp_plain = out
     r._stp_rows = rm
     r._stp_node = node
@@ -93,12 +98,39 @@ def _writable(x):
     stays so (NumPy's own error).
     """
     p = _view(x, _nd)
-    if not p.flags.writeable and not (_FROZEN and is_frozen(x)):
+    if _FROZEN and is_frozen(x):
+        return p
+    # the last array of the base chain: the memory _wrap locked (past it, a tensor or a
+    # buffer may own the memory)
+    last = x
+    while True:
+        base = last.base
+        if not isinstance(base, _nd):
+            break
+        last = base
+    if not _nd.flags.__get__(last).writeable:
+        # unlocked for as long as it takes to make this one view writable (memory that
+        # was read-only before it was traced is frozen, above)
         try:
-            p.flags.writeable = True
+            _setflags(last, True)
         except ValueError:
-            pass
+            return p  # memory NumPy keeps read-only (a memory map opened "r"): its error
+        try:
+            _setflags(p, True)
+        finally:
+            _setflags(last, False)
+        return p
+    try:
+        _setflags(p, True)
+    except ValueError:
+        pass  # memory NumPy itself keeps read-only: its own error on writing
     return p
+
+
+def _wrap_foreign(out, rm, node):
+    """:func:`_wrap` for a result that may be the caller's own array (a plain ``out=``, an
+    input given back): a view of it is made read-only, never the caller's array."""
+    return _wrap(_view(out, _nd), rm, node)
 
 
 class _Flags:
@@ -171,7 +203,11 @@ def _split(x):
     t = type(x)
     if t is TracedArray:
         return _view(x, _nd), _rows_of(x), (_node_of(x),)
-    if t is _nd or t in _SCALARS or x is None or isinstance(x, np.generic):
+    if t is _nd or t in _SCALARS or x is None:
+        return x, None, ()
+    if isinstance(x, np.generic):
+        if t in _TEXT and x._stp_rows is not None:  # an element of a string array (_text)
+            return x._plain(), x._stp_rows, (x._stp_node,)
         return x, None, ()
     rm = getattr(x, "_stp_rows", None)
     if rm is not None:
@@ -290,7 +326,14 @@ def _operator(ufunc, name):
         if reuse is None:
             out = ufunc(pl, pr)
         else:
-            out = ufunc(pl, pr, out=pl if reuse is left else pr)
+            # the temporary's memory (its own, see _elide.temporary) is locked by _wrap
+            target = pl if reuse is left else pr
+            owner = reuse.base
+            _setflags(owner, True)
+            if target is not owner:
+                _setflags(target, True)
+            out = ufunc(pl, pr, out=target)
+            _setflags(owner, False)
         if type(out) is not _nd:
             if not isinstance(out, np.generic):
                 return out
@@ -320,8 +363,8 @@ def _operator(ufunc, name):
         elif mode == "batch":
             node = record(name, nodes, args, "numpy", mode)
         if reuse is None:
+            _setflags(out, False)  # as _wrap: the memory, and so the view
             r = _view(out, TracedArray)
-            _setflags(r, False)
             r._stp_plain = out
         else:
             r = reuse
@@ -397,6 +440,11 @@ def _unary(ufunc, name):
 
 def _inplace(ufunc):
     def method(self, other):
+        if not self.ndim and self.base.base is None:
+            # a 0-d array of its own (one element, a reduction to a number) stands for
+            # NumPy's scalar, which ``+=`` rebinds: a name bound to it before keeps its
+            # value (``history.append(total); total += e``)
+            return _ufunc_call(ufunc, "__call__", (self, other), {})
         result = _ufunc_call(ufunc, "__call__", (self, other), {"out": (self,)})
         return self if result is NotImplemented else result
 
@@ -483,7 +531,7 @@ def _ufunc_call(ufunc, method, inputs, kwargs):
                 wrapped.append(out)
                 continue
             out = np.asarray(out)
-        wrapped.append(_wrap(out, rm, node))
+        wrapped.append((_wrap if target is None else _wrap_foreign)(out, rm, node))
     return tuple(wrapped) if isinstance(result, tuple) else wrapped[0]
 
 
@@ -669,7 +717,8 @@ def _reduction(name, default=None):
             if not isinstance(out, np.generic):
                 return out
             out = np.asarray(out)
-        return _wrap(out, rm, node)
+        # a plain ``out`` given is NumPy's result: the caller's array
+        return (_wrap_foreign if args or kwargs else _wrap)(out, rm, node)
 
     method.__name__ = name
     method.__doc__ = getattr(_nd, name).__doc__
@@ -823,6 +872,16 @@ class TracedArray(np.ndarray):
             raise TypeError("unhashable type: 'TracedArray' (only a 0-d one hashes)")
         return hash(plain[()])
 
+    def __round__(self, ndigits=None):
+        # ``round(v[0], 2)``: a 0-d array (one element) rounds as NumPy's scalar of it did,
+        # to a traced 0-d array; ``round(v[0])`` is a Python int, as ``int(v[0])`` is
+        plain = _view(self, _nd)
+        if plain.ndim:
+            raise TypeError("type TracedArray doesn't define __round__ method (only a 0-d one)")
+        if ndigits is None:
+            return round(plain[()])
+        return np.round(self, ndigits)
+
     __neg__ = _unary(np.negative, "__neg__")
     __pos__ = _unary(np.positive, "__pos__")
     __abs__ = _unary(np.absolute, "__abs__")
@@ -950,7 +1009,8 @@ class TracedArray(np.ndarray):
             return
         # ``x[k] += v`` wrote through the view it now assigns back: not a stale write
         old = _rows_of(self, writer=value)
-        new = assign_map(old, key, plain.shape, rmap.EMPTY if rv is None else rv, np.shape(pv))
+        value_map = rmap.EMPTY if rv is None else rv
+        new = assign_map(old, key, plain.shape, value_map, np.shape(pv), keep=bool(key_nodes))
         nodes = [_node_of(self), *key_nodes]
         if rv is not None:
             nodes.extend(nv)
@@ -1054,9 +1114,16 @@ class TracedArray(np.ndarray):
 
     def view(self, *args, **kwargs):
         plain = _view(self, _nd)
-        out = plain.view(*args, **kwargs)
-        if type(out) is not _nd:
-            return out  # a view as another class leaves tracking
+        cls = kwargs.pop("type", None)
+        if args and isinstance(args[-1], type) and issubclass(args[-1], _nd):
+            *args, cls = args
+        if cls is TracedArray:
+            cls = None
+        out = plain.view(*args, **kwargs) if cls is None else plain.view(*args, type=cls)
+        if cls is not None:
+            # a view as another class, ``ndarray`` included, leaves tracking (read-only,
+            # as ``np.asarray(x)``)
+            return out
         rm = _view_map(_rows_of(self), plain, out)
         return _result(out, rm, "view", (_node_of(self),), {"dtype": str(out.dtype)})
 
@@ -1199,28 +1266,37 @@ def _element(arr, plain, out, key, key_nodes):
     """``arr[key]`` when it reaches one element, for which NumPy gives a scalar: a 0-d
     TracedArray of that element (a copy, as NumPy's scalar is) whose map is the element's
     row, so that computing with it records the dependence (every row of ``x - x[0, 0]``
-    also depends on row 0). Elements of string, object and structured arrays are given as
-    NumPy gives them: they are not numbers to compute with, and a 0-d array of them would
-    lose the methods of ``str`` and of the objects held."""
-    if plain.dtype.kind not in _NUMBER_KINDS:
+    also depends on row 0). An element of a string or bytes array is NumPy's scalar
+    carrying its row (:mod:`._text`: a ``str`` keeps its methods); of a structured array,
+    a 0-d traced view (NumPy's ``void`` is a view too); of an object array, the object."""
+    kind = plain.dtype.kind
+    if kind == "O":
         return out
-    value = np.array(out)
+    if kind not in _NUMBER_KINDS and kind != "V":
+        value = out
+    elif kind == "V":
+        value = plain[(*key, Ellipsis) if type(key) is tuple else (key, Ellipsis)]
+    else:
+        value = np.array(out)
     mode = _MODE.get()
     if mode == "none":
-        return _wrap(value, NOT_RECORDED, None)
-    rm = _rows_of(arr)
-    if rm.n is not None and rm.dropped is None:
-        first = key[0] if type(key) is tuple and key else key
-        if type(first) is int:
-            rm = rmap.row(rm, first + rm.n if first < 0 else first)
-        else:
-            rm = index_map(rm, key, plain.shape)
-    nodes = (_node_of(arr), *key_nodes)
-    params = {"key": key if type(key) is int else operand(key)}
-    if mode == "op":
-        node = ("getitem", nodes, params, "numpy")
+        rm, node = NOT_RECORDED, None
     else:
-        node = record("getitem", nodes, params, "numpy", mode)
+        rm = _rows_of(arr)
+        if rm.n is not None and rm.dropped is None:
+            first = key[0] if type(key) is tuple and key else key
+            if type(first) is int:
+                rm = rmap.row(rm, first + rm.n if first < 0 else first)
+            else:
+                rm = index_map(rm, key, plain.shape)
+        nodes = (_node_of(arr), *key_nodes)
+        params = {"key": key if type(key) is int else operand(key)}
+        if mode == "op":
+            node = ("getitem", nodes, params, "numpy")
+        else:
+            node = record("getitem", nodes, params, "numpy", mode)
+    if value is out:
+        return text_element(out, rm, node)
     return _wrap(value, rm, node)
 
 
@@ -1321,6 +1397,7 @@ def plain_key(key):
 # For the function handlers (names, not wrappers: each is called once per operation).
 #: Make a TracedArray of a plain result.
 wrap = _wrap
+wrap_foreign = _wrap_foreign
 writable = _writable
 rows_of = _rows_of
 node_of = _node_of
@@ -1337,6 +1414,10 @@ def make(value, rm, node, convert):
     from ._sources import to_numpy
 
     plain = to_numpy(value)
+    if plain.flags.writeable and not isinstance(plain.base, _nd | type(None)):
+        # memory owned by a tensor or a buffer: once _wrap made it read-only, NumPy
+        # could not make it writable again for the array's own writes
+        plain = plain.copy()
     if convert:
         node = record("to_numpy", (node,), None, "numpy", _MODE.get())
     return _wrap(plain, rm, node)

@@ -24,8 +24,10 @@ from ._numpy import (
     set_rows,
     split,
     wrap,
+    wrap_foreign,
     writable,
 )
+from ._state import freeze, owner_of
 
 HANDLED = {}
 
@@ -88,16 +90,36 @@ def implements(*funcs, name=None):
     return decorate
 
 
-def _wrap_all(out, rm, node):
+def _wrap_all(out, rm, node, owners=()):
+    """Traced arrays of a function's results; ``owners``: the memory of its untraced
+    array arguments (see :func:`_caller_owners`)."""
     if isinstance(out, tuple | list):
         maps = rm if isinstance(rm, list) else [rm] * len(out)
-        items = [_wrap_all(o, m, node) for o, m in zip(out, maps)]
+        items = [_wrap_all(o, m, node, owners) for o, m in zip(out, maps)]
         return type(out)._make(items) if hasattr(out, "_fields") else type(out)(items)
     if type(out) is np.ndarray:
+        if owners:
+            owner = owner_of(out)
+            if any(owner is w for w in owners):
+                # the caller's array given back, or a view of it (a plain ``out=``,
+                # np.broadcast_arrays): never made read-only, never unlocked
+                if isinstance(owner, np.ndarray) and not owner.flags.writeable:
+                    freeze(owner, True, permanent=True)
+                return wrap_foreign(out, rm, node)
         return wrap(out, rm, node)
     if isinstance(out, np.generic):
         return wrap(np.asarray(out), rm, node)
     return out
+
+
+def _caller_owners(args, kwargs):
+    """The memory owners of the untraced arrays among the arguments (lists included)."""
+    found = []
+    for v in (*args, *kwargs.values()):
+        for a in v if type(v) in (list, tuple) else (v,):
+            if isinstance(a, np.ndarray) and type(a) is not TracedArray:
+                found.append(owner_of(a))
+    return found
 
 
 def _pooled(rm, extra, out, name):
@@ -173,7 +195,7 @@ def _handle(func, rule, name, *args, **kwargs):
     if type(target) is TracedArray:
         set_rows(target, rm, node, "where" in kwargs and kwargs["where"] is not None)
         return target
-    return _wrap_all(out, rm, node)
+    return _wrap_all(out, rm, node, _caller_owners(args, kwargs))
 
 
 def unmodelled(func, args, kwargs):
@@ -200,7 +222,7 @@ def unmodelled(func, args, kwargs):
         if type(target) is TracedArray:
             set_rows(target, NOT_RECORDED, None)
             return target
-        return _wrap_all(out, NOT_RECORDED, None)
+        return _wrap_all(out, NOT_RECORDED, None, _caller_owners(args, kwargs))
     name = getattr(func, "__name__", "function")
     maps_all = [rows_of(x) if type(x) is TracedArray else x._stp_rows for x in found]
     rm = rmap.merge([rmap.collapse(m, name) for m in maps_all], None)
@@ -209,7 +231,7 @@ def unmodelled(func, args, kwargs):
     if type(target) is TracedArray:
         set_rows(target, rm, node)
         return target
-    return _wrap_all(out, rm, node)
+    return _wrap_all(out, rm, node, _caller_owners(args, kwargs))
 
 
 def _deep_traced(args, kwargs):
@@ -368,12 +390,20 @@ def _searchsorted(out, args, kwargs, maps):
 
 @implements(np.zeros_like, np.ones_like, np.empty_like)
 def _like(out, args, kwargs, maps):
-    return rmap.EMPTY, {0, "a", "prototype"}
+    return _no_parents(out), {0, "a", "prototype"}
 
 
 @implements(np.full_like)
 def _full_like(out, args, kwargs, maps):
-    return rmap.EMPTY, {0, "a"}
+    return _no_parents(out), {0, "a"}
+
+
+def _no_parents(out):
+    """Rows of no source, as many as ``out`` has: rows written later (``out[i] = x[j]``,
+    filling a preallocated array in a loop) take exactly the parents written, where a
+    collapsed map would give every written row all the rows of what was written."""
+    shape = np.shape(out)
+    return rmap.RowMap(n=shape[0]) if shape else rmap.EMPTY
 
 
 # -- shape --------------------------------------------------------------------------------
@@ -1057,3 +1087,28 @@ def _swapaxes_same(a, axis1, axis2):
 
 _GENERAL[np.swapaxes] = HANDLED[np.swapaxes]
 HANDLED[np.swapaxes] = _swapaxes_same
+
+
+def _nan_to_num_in_place(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """``np.nan_to_num(x, copy=False)`` of a traced array writes into ``x`` and returns it,
+    as NumPy does (it was refused: NumPy was given the read-only view). Each element is
+    kept or replaced as its own value decides, so every row keeps its parents, and gains
+    those of a traced replacement value."""
+    if copy or type(x) is not TracedArray:
+        return _GENERAL[np.nan_to_num](x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    plain_args, _, maps, nodes = _unwrap((nan, posinf, neginf), {})
+    np.nan_to_num(
+        writable(x), copy=False, nan=plain_args[0], posinf=plain_args[1], neginf=plain_args[2]
+    )
+    mode = _MODE.get()
+    if mode == "none":
+        set_rows(x, NOT_RECORDED, None)
+        return x
+    old = rows_of(x)
+    rm = _pooled(old, [m for m, _ in maps.values()], None, "nan_to_num")
+    set_rows(x, rm, record("nan_to_num", (node_of(x), *nodes), {"copy": False}, "numpy", mode))
+    return x
+
+
+_GENERAL[np.nan_to_num] = HANDLED[np.nan_to_num]
+HANDLED[np.nan_to_num] = _nan_to_num_in_place

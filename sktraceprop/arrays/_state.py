@@ -87,29 +87,33 @@ def is_stale(arr, born, owner=None, writer=None):
     return any(w != id(writer) for epoch, w in history if epoch > born)
 
 
-#: Memory owners frozen by a user (``x.flags.writeable = False`` on a traced array):
-#: ``id(owner) -> weakref``. A traced array's own writes check it (see _numpy._writable).
+#: Memory owners frozen by a user (``x.flags.writeable = False`` on a traced array), or
+#: read-only before it was traced: ``id(owner) -> (weakref, permanent)``. A traced
+#: array's own writes check it (see _numpy._writable).
 _FROZEN = {}
 
 
-def freeze(arr, frozen):
-    """Freeze (or thaw) the memory ``arr`` lies in, for the traced arrays' own writes."""
+def freeze(arr, frozen, permanent=False):
+    """Freeze (or thaw) the memory ``arr`` lies in, for the traced arrays' own writes;
+    ``permanent``: memory that was read-only before it was traced (never thawed)."""
     owner = owner_of(arr)
     key = id(owner)
     if not frozen:
-        _FROZEN.pop(key, None)
+        found = _FROZEN.get(key)
+        if found is not None and not (found[1] and found[0]() is owner):
+            del _FROZEN[key]
         return
     try:
         ref = weakref.ref(owner, lambda _, key=key: _FROZEN.pop(key, None))
     except TypeError:
         ref = _Strong(owner)
-    _FROZEN[key] = ref
+    _FROZEN[key] = (ref, permanent)
 
 
-def is_frozen(arr):
-    owner = owner_of(arr)
+def is_frozen(arr, owner=None):
+    owner = owner_of(arr) if owner is None else owner
     found = _FROZEN.get(id(owner))
-    return found is not None and found() is owner
+    return found is not None and found[0]() is owner
 
 
 #: True while ``sktraceprop.arrays.apply`` traces a JAX function to a jaxpr in this thread

@@ -610,7 +610,9 @@ def _same(out, args, kwargs, maps, name):
 
 
 def _empty(out, args, kwargs, maps, name):
-    return rmap.EMPTY, {0}
+    # rows of no source, as many as ``out`` has: rows written later (``out[i] = t[j]``)
+    # take exactly the parents written (a collapsed map would give them all of ``t``'s)
+    return (rmap.RowMap(n=out.shape[0]) if out.dim() else rmap.EMPTY), {0}
 
 
 def _reshape_rule(out, args, kwargs, maps, name):
@@ -1157,7 +1159,10 @@ for _f in _funcs(["addmm"]):
     _RULES[_f] = _addmm
 for _f in _funcs(["linear"]):
     _RULES[_f] = _linear
-for _f in _funcs("zeros_like ones_like empty_like rand_like randn_like full_like".split()):
+for _f in _funcs(
+    "zeros_like ones_like empty_like rand_like randn_like full_like new_zeros new_ones "
+    "new_empty new_full".split()
+):
     _RULES[_f] = _empty
 for _f in _funcs(
     """cross_entropy nll_loss mse_loss l1_loss smooth_l1_loss huber_loss
@@ -1356,11 +1361,14 @@ def _dispatch_setitem(args, kwargs):
         _set_rows(target, NOT_RECORDED, None)
         return None
     old = _rows_of(target, writer=value)  # x[k] += v writes through x[k], then back
+    parts = key if isinstance(key, tuple) else (key,)
+    keep = any(getattr(k, "_stp_rows", None) is not None for k in parts)  # a traced key
     key = _torch_key(key, shape)
     if key is None:
         new = _LIST_KEY
     else:
-        new = assign_map(old, key, shape, rmap.EMPTY if rv is None else rv, value_shape)
+        value_map = rmap.EMPTY if rv is None else rv
+        new = assign_map(old, key, shape, value_map, value_shape, keep=keep)
     node = record(
         "__setitem__",
         (target.__dict__.get("_stp_node"), *nv),

@@ -697,9 +697,9 @@ def test_one_element_behaves_as_numpy_scalar_does():
     assert np.array_equal(x[i], plain_x[3]) and _lines(x[i], 0) == [(0, "num_x", 4)]
     with pytest.raises(TypeError, match="unhashable"):
         hash(x[0])
-    # strings are not numbers to compute with: their elements stay NumPy's (str methods)
+    # a string's element is NumPy's str_ (str methods), carrying its row (see test_compat)
     names = stp.array(np.array(["ab", "cd"]), source_id="num_s")
-    assert type(names[1]) is np.str_ and names[1].upper() == "CD"
+    assert isinstance(names[1], np.str_) and names[1].upper() == "CD"
 
 
 def test_element_writes_and_swaps_move_row_ids():
