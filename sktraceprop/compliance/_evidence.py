@@ -223,10 +223,61 @@ def model_section(run, matches=None, after_removal=None):
         ],
         "notes": list(run.notes),
         "fitted_object_matches_run": matches,
+        "purpose": run.purpose,
+        "selection": None if run.selection is None else json_safe(run.selection),
+        "selection_note": selection_note(run),
     }
     if after_removal is not None:
         out["fitted_object_after_removal"] = dict(after_removal)
     return out
+
+
+def _progress(pair, what):
+    return f"{what} {pair[0] + 1} of {pair[1]}" if pair else None
+
+
+def selection_note(run):
+    """What the run's model-selection record means for the model, in words (None when
+    scikit-learn's model selection did not make the fit, as far as the run records)."""
+    selection = run.selection
+    if selection is None:
+        if run.purpose in (None, "fit"):
+            return (
+                "the run does not record that scikit-learn's model selection made this fit "
+                "(a fit a search or cross-validation made through other code is not "
+                "recognised, and runs recorded before the library recorded it do not say)"
+            )
+        return None
+    search = selection.get("search") or "a search or cross-validation call the run does not name"
+    search_id = selection.get("search_id")
+    of = f"{search}" + (f" (search_id {search_id})" if search_id else "")
+    if selection.get("role") == "refit":
+        best = selection.get("best_index")
+        return (
+            f"the refit of {of}: fitted on every row given to the search, with the "
+            f"parameters of the candidate it chose (best_index {best} of "
+            f"{selection.get('n_candidates')} candidates, {selection.get('n_splits')} "
+            "splits each); the fits on its splits are other runs with the same search_id"
+            if search_id
+            else f"the refit of {of}: fitted on every row given to the search, with the "
+            f"parameters of the candidate it chose (best_index {best}); which stored runs "
+            "were its splits is not known"
+        )
+    parts = [
+        p
+        for p in (
+            _progress(selection.get("split_progress"), "split"),
+            _progress(selection.get("candidate_progress"), "candidate"),
+        )
+        if p
+    ]
+    where = f" ({', '.join(parts)})" if parts else ""
+    return (
+        f"a cross-validation fit{where} made by {of}: fitted on the "
+        f"{selection.get('n_train')} training rows of one split to be scored on "
+        f"{selection.get('n_test')} held-out rows, with the candidate's parameters; "
+        "a search puts its refit in use, not this fit"
+    )
 
 
 def features_section(run):
@@ -457,6 +508,9 @@ def record_keeping(store, run, events, now, checkpoint_key=None):
                 "estimator": r.estimator,
                 "n_samples": int(r.n_samples),
                 "sources": [str(s) for s in r.sources],
+                "purpose": r.purpose,
+                "search_role": r.search_role,
+                "search_id": r.search_id,
             }
             for r in runs.itertuples()
         ],
