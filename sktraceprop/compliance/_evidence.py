@@ -128,7 +128,7 @@ def sources_section(run):
                 if merged is not None
                 else {}
             ),
-            **_other_reads(source),
+            **_other_reads(source, record),
             "parents": [run.sources[c].source_id for c in source.parent_codes if c in run.sources],
             "ops": [
                 op.name
@@ -164,13 +164,15 @@ def sources_section(run):
     return out
 
 
-def _other_reads(source):
-    """The report's ``other_reads`` and ``reads_note`` of a file read more than once."""
+def _other_reads(source, record=None):
+    """The report's ``other_reads`` and ``reads_note`` of a file read more than once,
+    and, where the run recorded them, the lines each read spans and how many rows given
+    to fit lie outside them (``rows_by_read``, ``rows_by_read_note``)."""
     if not source.other_reads:
         return {}
     reads = source.reads()
     shapes = "; ".join(f"{r['n_rows']} rows, {len(r['columns'])} columns" for r in reads)
-    return {
+    out = {
         "other_reads": [dict(r) for r in source.other_reads],
         "reads_note": (
             f"the process that fitted the model read these bytes {len(reads)} ways "
@@ -178,6 +180,44 @@ def _other_reads(source):
             "which every read shares; the columns listed are every read's"
         ),
     }
+    by_read = (record or {}).get("reads")
+    if by_read is not None:
+        out["rows_by_read"] = [dict(r) for r in by_read]
+        out["rows_by_read_note"] = _rows_by_read_note(by_read, record["n_rows"])
+    return out
+
+
+def _rows_by_read_note(reads, n_given):
+    """Which reads the rows given to fit can have come from, in words: a row whose line
+    lies outside the lines a read spans did not come from that read."""
+    parts, spanning, unknown = [], [], []
+    for r in reads:
+        name = f"the read of {r['n_rows']} rows at {r['loaded_at']}"
+        if r["rows_outside"] is None:
+            unknown.append(name)
+        elif r["rows_outside"]:
+            parts.append(
+                f"{r['rows_outside']} of the {n_given} rows given to fit lie outside lines "
+                f"{r['first_line']}-{r['last_line']}, which {name} spans: they did not come "
+                "from it"
+            )
+        else:
+            spanning.append(f"{name} (lines {r['first_line']}-{r['last_line']})")
+    if len(spanning) == 1 and not unknown:
+        parts.append(f"every row given to fit lies within the lines of {spanning[0]}")
+    elif spanning:
+        parts.append(
+            f"every row given to fit lies within the lines of each of {', '.join(spanning)}"
+            + (f" (and of {', '.join(unknown)} perhaps)" if unknown else "")
+            + ": which of them gave the rows is not recorded (a row id names a file line, "
+            "the same in every read of these bytes)"
+        )
+    if unknown and not spanning:
+        parts.append(
+            f"the lines that {', '.join(unknown)} spans are not known in the process that "
+            "fitted the model (read in another process): whether it gave rows is not known"
+        )
+    return "; ".join(parts)
 
 
 def _no_stats_note(source, stats):

@@ -236,7 +236,10 @@ def _rows_in_source(source):
     if not source.get("other_reads"):
         return str(source["n_rows"])
     counts = ", ".join(str(r["n_rows"]) for r in source["other_reads"])
-    return f"{source['n_rows']} (first read; other reads: {counts}): {_e(source['reads_note'])}"
+    text = f"{source['n_rows']} (first read; other reads: {counts}): {_e(source['reads_note'])}"
+    if source.get("rows_by_read_note"):
+        text += f". Which read gave the rows: {_e(source['rows_by_read_note'])}"
+    return text
 
 
 def _section_sources(report):

@@ -600,6 +600,25 @@ def test_a_file_read_two_ways_shows_both_reads(hospitals, tmp_path):
     }
     html = compliance_report(pipe, **DEPLOYER).to_html()
     assert f"5 (first read; other reads: {len(plain)})" in html
+    # which read gave the training rows, from the file's own lines
+    raw = path.read_bytes().split(b"\n")
+    lines = [k + 1 for k, text in enumerate(raw) if k > 0 and text]
+    assert len(lines) == len(plain)
+    assert [
+        (r["n_rows"], r["first_line"], r["last_line"], r["rows_outside"])
+        for r in s["rows_by_read"]
+    ] == [
+        (5, lines[0], lines[4], len(plain) - 5),
+        (len(plain), lines[0], lines[-1], 0),
+    ]
+    note = s["rows_by_read_note"]
+    assert f"{len(plain) - 5} of the {len(plain)} rows given to fit lie outside lines" in note
+    assert "did not come from it" in note
+    assert f"every row given to fit lies within the lines of the read of {len(plain)} rows" in (
+        note
+    )
+    assert "Which read gave the rows" in html
+    assert stp.compliance.verify(data, store=store)
 
 
 def test_inputs_computed_from_the_target_and_constants_are_said(hospitals, tmp_path):
