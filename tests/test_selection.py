@@ -276,3 +276,21 @@ def test_an_unlearner_in_a_search_stores_its_model_runs_by_role(data, tmp_path, 
     assert {e["run_id"] for e in removals} == holding
     assert len(removals) == 2 * 2 + 1
     assert store.verify()
+
+
+def test_cross_validate_on_threads_is_one_call(data):
+    from joblib import parallel_backend
+
+    X, y = data
+    store = stp.stores.MemoryStore()
+    cv = KFold(4, shuffle=True, random_state=5)
+    with parallel_backend("threading"):
+        cross_validate(_pipe(store), X, y, cv=cv, n_jobs=2)
+        GridSearchCV(_pipe(store), GRID, cv=cv, n_jobs=2).fit(X, y)
+    splits = list(cv.split(X, y))
+    runs = _runs(store)
+    assert len(runs) == 4 + 12 + 1
+    calls = [r.selection["search_id"] for r in runs]
+    assert len(set(calls[:4])) == 1 and len(set(calls[4:])) == 1 and calls[0] != calls[4]
+    assert sorted(_split_of(r, X, splits) for r in runs[:4]) == [0, 1, 2, 3]
+    assert [r.selection["role"] for r in runs] == ["cv_fold"] * 16 + ["refit"]

@@ -312,11 +312,16 @@ def selection_note(run):
         if p
     ]
     where = f" ({', '.join(parts)})" if parts else ""
+    params = (
+        ", with the parameters of the candidate it evaluated"
+        if selection.get("candidate_params") is not None
+        else ""
+    )
     return (
         f"a cross-validation fit{where} made by {of}: fitted on the "
-        f"{selection.get('n_train')} training rows of one split to be scored on "
-        f"{selection.get('n_test')} held-out rows, with the candidate's parameters; "
-        "a search puts its refit in use, not this fit"
+        f"{selection.get('n_train')} training rows of one split, to be evaluated on its "
+        f"{selection.get('n_test')} held-out rows{params}; a search puts its refit in "
+        "use, not this fit"
     )
 
 

@@ -744,7 +744,11 @@ def test_report_on_a_split_model_says_it_is_one(tmp_path):
     run = store.load_run(model["run_id"])
     assert np.array_equal(run.row_ids, X.index.to_numpy()[train])
     assert model["n_training_rows"] == len(train)
-    assert "a search puts its refit in use, not this fit" in model["selection_note"]
+    note = model["selection_note"]
+    assert "a search puts its refit in use, not this fit" in note
+    # cross_validate evaluates no candidate: the note claims no candidate's parameters
+    assert "candidate" not in note and "sklearn.model_selection.cross_validate" in note
+    assert f"{len(train)} training rows of one split" in note
 
 
 def test_report_on_a_plain_fit_says_what_its_run_cannot_show(tmp_path):
