@@ -203,6 +203,7 @@ def selection_of(estimator):
         if getattr(search, "best_estimator_", None) is not estimator:
             return None
         candidates = frame.f_locals.get("all_candidate_params")
+        fits = frame.f_locals.get("all_out")
         return {
             "role": "refit",
             "estimator": _class_path(estimator),
@@ -214,5 +215,10 @@ def selection_of(estimator):
             "best_params": json_safe(getattr(search, "best_params_", None)),
             "n_splits": (int(search.n_splits_) if hasattr(search, "n_splits_") else None),
             "n_candidates": None if candidates is None else len(candidates),
+            # every fit on a split, and those that raised (error_score): they stored no run
+            "n_split_fits": None if fits is None else len(fits),
+            "n_failed_fits": (
+                None if fits is None else sum(o.get("fit_error") is not None for o in fits)
+            ),
         }
     return None

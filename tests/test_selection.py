@@ -93,6 +93,7 @@ def test_grid_search_runs_name_each_split_and_the_refit(data, tmp_path, n_jobs):
     s = refit.selection
     assert s["best_index"] == search.best_index_ and s["best_params"] == search.best_params_
     assert (s["n_splits"], s["n_candidates"]) == (len(splits), len(candidates))
+    assert (s["n_split_fits"], s["n_failed_fits"]) == (len(folds), 0)
     assert refit.ops[-1].params["C"] == search.best_params_["logisticregression__C"]
     # one search: one id, on every split and on the refit, and no other run
     assert {r.selection["search_id"] for r in [*folds, refit]} == {s["search_id"]}
@@ -204,6 +205,11 @@ def test_failed_split_fits_store_nothing(data):
     assert len(folds) == 3
     assert {r.selection["candidate_params"]["logisticregression__C"] for r in folds} == {1.0}
     assert len(store.list_runs()) == 4 and store.verify()
+    # the refit says how many fits on splits there were, and how many failed
+    (refit,) = _runs(store, search_role="refit")
+    failed = int(np.isnan(search.cv_results_["split0_test_score"]).sum()) * 3
+    assert (refit.selection["n_split_fits"], refit.selection["n_failed_fits"]) == (6, failed)
+    assert refit.selection["n_split_fits"] - refit.selection["n_failed_fits"] == len(folds)
 
 
 def test_fits_other_code_makes_are_not_guessed(data):
@@ -276,6 +282,25 @@ def test_an_unlearner_in_a_search_stores_its_model_runs_by_role(data, tmp_path, 
     assert {e["run_id"] for e in removals} == holding
     assert len(removals) == 2 * 2 + 1
     assert store.verify()
+    # the report on the search is the refit's corrected model, its removal and the store
+    report = stp.compliance_report(
+        search,
+        system_name="S",
+        system_version="1",
+        deployer_name="D",
+        high_risk_category="creditworthiness",
+        intended_purpose="review",
+        human_oversight=["officer"],
+    ).to_dict()
+    (mine,) = [e for e in removals if e["run_id"] == refit.run_id]
+    assert report["model"]["run_id"] == refit.run_id
+    assert report["model"]["selection"]["role"] == "refit"
+    assert report["model"]["fitted_object_after_removal"]["seq"] == mine["seq"]
+    assert [r["seq"] for r in report["record_keeping"]["removals"]] == [mine["seq"]]
+    assert report["record_keeping"]["store"]["n_runs"] == 7
+    assert [r["search_role"] for r in report["record_keeping"]["runs"]] == (
+        ["cv_fold"] * 6 + ["refit"]
+    )
 
 
 def test_cross_validate_on_threads_is_one_call(data):

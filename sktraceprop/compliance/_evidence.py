@@ -276,6 +276,17 @@ def _progress(pair, what):
     return f"{what} {pair[0] + 1} of {pair[1]}" if pair else None
 
 
+def _failed(selection):
+    """How many of a search's fits on splits failed (they stored no run), in words."""
+    if selection.get("n_split_fits") is None:
+        return ""
+    failed = selection.get("n_failed_fits") or 0
+    return (
+        f"; {selection['n_split_fits']} fits on splits, {failed} of which failed "
+        "(error_score) and stored no run"
+    )
+
+
 def selection_note(run):
     """What the run's model-selection record means for the model, in words (None when
     scikit-learn's model selection did not make the fit, as far as the run records)."""
@@ -297,7 +308,8 @@ def selection_note(run):
             f"the refit of {of}: fitted on every row given to the search, with the "
             f"parameters of the candidate it chose (best_index {best} of "
             f"{selection.get('n_candidates')} candidates, {selection.get('n_splits')} "
-            "splits each); the fits on its splits are other runs with the same search_id"
+            f"splits each{_failed(selection)}); the fits on its splits are other runs with "
+            "the same search_id"
             if search_id
             else f"the refit of {of}: fitted on every row given to the search, with the "
             f"parameters of the candidate it chose (best_index {best}); which stored runs "
