@@ -319,3 +319,20 @@ def test_cross_validate_on_threads_is_one_call(data):
     assert len(set(calls[:4])) == 1 and len(set(calls[4:])) == 1 and calls[0] != calls[4]
     assert sorted(_split_of(r, X, splits) for r in runs[:4]) == [0, 1, 2, 3]
     assert [r.selection["role"] for r in runs] == ["cv_fold"] * 16 + ["refit"]
+
+
+def test_an_explainer_tuned_by_a_search_marks_the_runs_of_its_models(data):
+    X, y = data
+    store = stp.stores.MemoryStore()
+    cv = KFold(2)
+    search = GridSearchCV(
+        stp.InfluenceExplainer(_pipe(store)), {"damping": [1e-3, 1e-1]}, cv=cv
+    ).fit(X, y)
+    splits = list(cv.split(X, y))
+    runs = _runs(store)
+    assert [r.purpose for r in runs] == ["influence"] * 5
+    assert [r.selection["role"] for r in runs] == ["cv_fold"] * 4 + ["refit"]
+    assert sorted(_split_of(r, X, splits) for r in runs[:4]) == [0, 0, 1, 1]
+    assert {r.selection["candidate_params"]["damping"] for r in runs[:4]} == {1e-3, 1e-1}
+    assert runs[-1].run_id == search.best_estimator_.estimator_.lineage_.run_id
+    assert runs[-1].selection["best_params"] == search.best_params_
