@@ -210,7 +210,11 @@ def selection_of(estimator):
             "search_id": tag.get("search_id"),
             "search": tag.get("search") or _class_path(search),
             "called_by": "sklearn.model_selection._search.BaseSearchCV.fit",
-            "refit": json_safe(search.refit),
+            "refit": (
+                f"{getattr(search.refit, '__module__', '')}.{search.refit.__qualname__}"
+                if callable(search.refit) and hasattr(search.refit, "__qualname__")
+                else json_safe(search.refit)
+            ),
             "best_index": (int(search.best_index_) if hasattr(search, "best_index_") else None),
             "best_params": json_safe(getattr(search, "best_params_", None)),
             "n_splits": (int(search.n_splits_) if hasattr(search, "n_splits_") else None),

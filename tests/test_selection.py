@@ -336,3 +336,19 @@ def test_an_explainer_tuned_by_a_search_marks_the_runs_of_its_models(data):
     assert {r.selection["candidate_params"]["damping"] for r in runs[:4]} == {1e-3, 1e-1}
     assert runs[-1].run_id == search.best_estimator_.estimator_.lineage_.run_id
     assert runs[-1].selection["best_params"] == search.best_params_
+
+
+def _lowest_c(cv_results):
+    """A refit callable: the candidate with the smallest C."""
+    return int(np.argmin([p["logisticregression__C"] for p in cv_results["params"]]))
+
+
+def test_a_callable_refit_is_named_and_its_choice_recorded(data):
+    X, y = data
+    store = stp.stores.MemoryStore()
+    search = GridSearchCV(_pipe(store), GRID, cv=2, refit=_lowest_c).fit(X, y)
+    (refit,) = _runs(store, search_role="refit")
+    assert refit.selection["refit"] == f"{__name__}._lowest_c"
+    assert refit.selection["best_index"] == 0 == search.best_index_
+    assert refit.selection["best_params"] == {"logisticregression__C": 0.1}
+    assert refit.ops[-1].params["C"] == 0.1
