@@ -20,6 +20,7 @@ the library does not guess.
 """
 
 import sys
+import threading
 import uuid
 import weakref
 
@@ -31,6 +32,7 @@ __all__ = ["SelectionCloneMixin", "selection_of"]
 TAG = "_stp_search"
 #: Parallel object of a ``cross_validate``/``cross_val_predict`` call -> its id.
 _CALLS = weakref.WeakKeyDictionary()
+_CALLS_LOCK = threading.Lock()
 _CODES = None
 
 
@@ -140,9 +142,9 @@ def clone_tag(original):
     parallel = _parallel_of(frame)
     if parallel is None:
         return None
-    if parallel not in _CALLS:
-        _CALLS[parallel] = {"search_id": str(uuid.uuid4()), "search": name}
-    return dict(_CALLS[parallel])
+    with _CALLS_LOCK:  # joblib may dispatch from several threads
+        tag = _CALLS.setdefault(parallel, {"search_id": str(uuid.uuid4()), "search": name})
+    return dict(tag)
 
 
 class SelectionCloneMixin:
