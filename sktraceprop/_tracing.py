@@ -65,9 +65,11 @@ def run_context(*, name=None, purpose=None, tags=None, parent_run_id=None):
     name : str, default=None
         A name for the runs ("baseline", "2025-Q3 retrain").
     purpose : str, default=None
-        Why the fits run. Runs made outside any block have purpose ``"fit"``; the
-        library's own fits say ``"influence"`` (the clone an ``InfluenceExplainer``
-        fits) or ``"unlearning"``.
+        Why the fits run. Runs made outside any block have purpose ``"fit"``, or
+        ``"cv_fold"`` for one split of a cross-validation or search; the library's own
+        fits say ``"influence"`` (the clone an ``InfluenceExplainer`` fits) or
+        ``"unlearning"``. A purpose given here wins over ``"cv_fold"``; the run's
+        ``selection`` still says what model selection fitted it as.
     tags : dict of str to str, number or bool, default=None
     parent_run_id : str, default=None
         The run these fits derive from.

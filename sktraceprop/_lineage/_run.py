@@ -107,8 +107,10 @@ class Lineage:
     notes : list of str
         Caveats recorded during the fit.
     purpose : str or None
-        Why the fit ran: ``"fit"`` (a user's fit), ``"influence"`` (the clone an
-        ``InfluenceExplainer`` fits), ``"unlearning"``, or a user's own word (see
+        Why the fit ran: ``"fit"`` (a user's fit, a search's refit), ``"cv_fold"``
+        (one split of a cross-validation or search, see ``selection``), ``"influence"``
+        (the clone an ``InfluenceExplainer`` fits), ``"unlearning"``, or a user's own
+        word (see
         :func:`sktraceprop.run_context`); None in runs stored before it was recorded.
     name : str or None
         A name given with :func:`sktraceprop.run_context`.
