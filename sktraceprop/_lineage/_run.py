@@ -110,8 +110,8 @@ class Lineage:
         Why the fit ran: ``"fit"`` (a user's fit, a search's refit), ``"cv_fold"``
         (one split of a cross-validation or search, see ``selection``), ``"influence"``
         (the clone an ``InfluenceExplainer`` fits), ``"unlearning"``, or a user's own
-        word (see
-        :func:`sktraceprop.run_context`); None in runs stored before it was recorded.
+        word (see :func:`sktraceprop.run_context`); None in runs stored before it was
+        recorded.
     name : str or None
         A name given with :func:`sktraceprop.run_context`.
     tags : dict of str to str
