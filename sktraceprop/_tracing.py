@@ -25,6 +25,7 @@ from ._lineage._current import check_unchanged
 from ._lineage._record import add_input_notes, changes, recording
 from ._lineage._stats import empty_columns, empty_columns_message, source_stats
 from ._prediction_log import check_log_predictions, remember_answering_parts
+from ._selection import SelectionCloneMixin, selection_of
 from .exceptions import LineageWarning
 from .utils._delegation import SourcesTravelMixin
 from .utils._stack import user_stacklevel
@@ -64,9 +65,11 @@ def run_context(*, name=None, purpose=None, tags=None, parent_run_id=None):
     name : str, default=None
         A name for the runs ("baseline", "2025-Q3 retrain").
     purpose : str, default=None
-        Why the fits run. Runs made outside any block have purpose ``"fit"``; the
-        library's own fits say ``"influence"`` (the clone an ``InfluenceExplainer``
-        fits) or ``"unlearning"``.
+        Why the fits run. Runs made outside any block have purpose ``"fit"``, or
+        ``"cv_fold"`` for one split of a cross-validation or search; the library's own
+        fits say ``"influence"`` (the clone an ``InfluenceExplainer`` fits) or
+        ``"unlearning"``. A purpose given here wins over ``"cv_fold"``; the run's
+        ``selection`` still says what model selection fitted it as.
     tags : dict of str to str, number or bool, default=None
     parent_run_id : str, default=None
         The run these fits derive from.
@@ -106,7 +109,7 @@ def run_id_of(estimator):
 
 
 @contextlib.contextmanager
-def library_fit(purpose, parent=None):
+def library_fit(purpose, parent=None, owner=None, model=None):
     """Fits the library makes itself (a clone to explain, to unlearn from).
 
     Inside the block, traced fits record runs with this ``purpose`` and, as parent, the
@@ -114,13 +117,24 @@ def library_fit(purpose, parent=None):
     when the block ends without an exception: code that fits a clone and then finds it
     cannot use it (an unsupported model) raises inside the block, and nothing is
     stored; the clones fitted in the block are left unfitted.
+
+    ``owner`` is the estimator whose ``fit`` runs the block and ``model`` the clone it
+    fits as its model: when scikit-learn's model selection fits ``owner`` (one split, a
+    refit), the run of ``model`` says so (``Lineage.selection``); other fits in the
+    block do not.
     """
     parent_run_id = parent if isinstance(parent, str) or parent is None else run_id_of(parent)
+    # computed here, in the owner's fit, whose caller is the model-selection code
+    selection = None if owner is None else selection_of(owner)
     outer, pending = _PENDING.get(), []
     token = _PENDING.set(pending)
     try:
         with run_context(purpose=purpose, parent_run_id=parent_run_id):
-            yield
+            info_token = _RUN_INFO.set({**_RUN_INFO.get(), "selection": (model, selection)})
+            try:
+                yield
+            finally:
+                _RUN_INFO.reset(info_token)
     except BaseException:
         for estimator, _, _ in pending:
             _discard_fit(estimator)
@@ -166,15 +180,19 @@ def _discard_fit(estimator):
         ]
 
 
-def _label(lineage):
+def _label(lineage, selection=None):
     info = _RUN_INFO.get() or {}
-    lineage.purpose = info.get("purpose", "fit")
+    # a cross-validation split's fit is not a model put in use: its purpose says so,
+    # unless the user named one (the selection record says what the fit was either way)
+    default = "cv_fold" if selection is not None and selection["role"] == "cv_fold" else "fit"
+    lineage.purpose = info.get("purpose", default)
+    lineage.selection = selection
     lineage.name = info.get("name")
     lineage.tags = dict(info.get("tags", {}))
     lineage.parent_run_id = info.get("parent_run_id")
 
 
-class TracedMixin(SourcesTravelMixin):
+class TracedMixin(SelectionCloneMixin, SourcesTravelMixin):
     """Mixin recording a :class:`~sktraceprop.Lineage` run for every fit.
 
     Subclasses implement ``_build_lineage(X, ids, context)`` returning the run, and
@@ -194,6 +212,10 @@ class TracedMixin(SourcesTravelMixin):
             # may write into the caller's data, and the record is of the data given.
             stats = source_stats(X, y, ids, classes=is_classifier(self))
             changed = changes(X, ids) if isinstance(X, pd.DataFrame) else None
+            selection = selection_of(self)
+            if selection is None:
+                model, given = (_RUN_INFO.get() or {}).get("selection", (None, None))
+                selection = given if model is self else None
             try:
                 result = fit_method(X, y, **params)
                 lineage = add_input_notes(self._build_lineage(X, ids, context), X, changed)
@@ -203,7 +225,7 @@ class TracedMixin(SourcesTravelMixin):
                     warnings.warn(
                         empty_columns_message(empty), LineageWarning, stacklevel=user_stacklevel()
                     )
-                _label(lineage)
+                _label(lineage, selection)
                 self.lineage_ = lineage
                 if store is not None:
                     pending = _PENDING.get()

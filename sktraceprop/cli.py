@@ -248,10 +248,21 @@ def _cmd_runs(args, out):
         estimator = r.estimator.rsplit(".", 1)[-1]
         sources = ", ".join(r.sources)
         _print(
-            f"{r.run_id}  {r.created_at}  {estimator:<22} {r.n_samples:>9} rows  {sources}",
+            f"{r.run_id}  {r.created_at}  {estimator:<22} {r.n_samples:>9} rows  "
+            f"{_purpose_words(r)}  {sources}",
             out=out,
         )
     return 0
+
+
+def _purpose_words(run):
+    """A listed run's purpose, and its part in a search or cross-validation call."""
+    words = run.purpose if run.purpose is not None else "purpose-not-recorded"
+    if run.search_role == "refit":
+        words += f" (refit of search {run.search_id or 'not known'})"
+    elif run.search_role == "cv_fold":
+        words += f" (split of search {run.search_id or 'not known'})"
+    return words
 
 
 def _line_text(uri, line, sha256):

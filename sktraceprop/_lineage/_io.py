@@ -261,6 +261,10 @@ def read_csv(path, source_id=None, **pandas_kwargs):
             kind="file",
         )
     )
+    if lines.size:
+        read = {"n_rows": len(df), "columns": list(map(str, df.columns))}
+        read["dtypes"] = list(map(str, df.dtypes))
+        REGISTRY.note_read_lines(source.code, read, lines.min(), lines.max())
     index_col = kwargs.get("index_col")
     # (pandas also reads an index when the data rows have one field more than the
     # header: the implicit index, kept too)

@@ -107,9 +107,11 @@ class Lineage:
     notes : list of str
         Caveats recorded during the fit.
     purpose : str or None
-        Why the fit ran: ``"fit"`` (a user's fit), ``"influence"`` (the clone an
-        ``InfluenceExplainer`` fits), ``"unlearning"``, or a user's own word (see
-        :func:`sktraceprop.run_context`); None in runs stored before it was recorded.
+        Why the fit ran: ``"fit"`` (a user's fit, a search's refit), ``"cv_fold"``
+        (one split of a cross-validation or search, see ``selection``), ``"influence"``
+        (the clone an ``InfluenceExplainer`` fits), ``"unlearning"``, or a user's own
+        word (see :func:`sktraceprop.run_context`); None in runs stored before it was
+        recorded.
     name : str or None
         A name given with :func:`sktraceprop.run_context`.
     tags : dict of str to str
@@ -121,6 +123,15 @@ class Lineage:
         balance (class counts, or count/mean/std/min/max of a continuous target) and
         missing values per column (see ``sktraceprop._lineage._stats.source_stats``).
         Empty for runs recorded before these statistics existed.
+    selection : dict or None
+        When scikit-learn's model selection made the fit (see
+        ``sktraceprop._selection``): ``role`` ``"cv_fold"`` (one cross-validation
+        split: ``split_progress`` and ``candidate_progress`` as ``[index, count]``, the
+        candidate's parameters, ``n_train``/``n_test``) or ``"refit"`` (a search's
+        refit: ``best_index``, ``best_params``, ``n_splits``, ``n_candidates``), with
+        the ``search_id`` shared by the runs of one search or cross-validation call
+        and the ``search`` (its class or function; both None when not known). None
+        for any other fit, and in runs recorded before it existed.
     """
 
     run_id: str
@@ -140,6 +151,7 @@ class Lineage:
     tags: dict = field(default_factory=dict)
     parent_run_id: str = None
     source_stats: dict = field(default_factory=dict)
+    selection: dict = None
 
     # -- queries ----------------------------------------------------------------------------
     def source(self, code):
@@ -288,7 +300,7 @@ class Lineage:
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self):
         """JSON-safe description (row id arrays and merge parents excluded)."""
-        return {
+        out = {
             "run_id": self.run_id,
             "created_at": self.created_at,
             "estimator": self.estimator,
@@ -306,6 +318,9 @@ class Lineage:
             "parent_run_id": self.parent_run_id,
             "source_stats": dict(self.source_stats),
         }
+        if self.selection is not None:  # absent from runs of other fits (and older runs)
+            out["selection"] = dict(self.selection)
+        return out
 
     @classmethod
     def from_dict(cls, d, row_ids, input_row_ids=None, sources=None):
@@ -332,6 +347,7 @@ class Lineage:
             tags=dict(d.get("tags") or {}),
             parent_run_id=d.get("parent_run_id"),
             source_stats=dict(d.get("source_stats", {})),
+            selection=None if d.get("selection") is None else dict(d["selection"]),
         )
 
     def __eq__(self, other):

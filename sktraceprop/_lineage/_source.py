@@ -326,6 +326,10 @@ def _read_dict(read):
     }
 
 
+def _read_key(code, read):
+    return (int(code), int(read["n_rows"]), *_shape_of(read)[1:])
+
+
 def _shape_of(read):
     return read["n_rows"], tuple(read["columns"]), tuple(read["dtypes"])
 
@@ -344,6 +348,32 @@ class SourceRegistry:
         self._versions = {}
         self._ambiguous = {}
         self._ops = {}
+        # (code, n_rows, columns, dtypes) of a file read -> (first, last) data line it
+        # read, or None when two reads of that shape read other lines (not known which)
+        self._read_lines = {}
+
+    def note_read_lines(self, code, read, first, last):
+        """Remember the first and last data line of one read of a file (see
+        :meth:`read_lines`); kept in this process, and carried by pickles of traced
+        estimators (:meth:`read_lines_snapshot`)."""
+        self.adopt_read_lines({_read_key(code, read): (int(first), int(last))})
+
+    def read_lines(self, code, read):
+        """``(first, last)`` data line of the read of source ``code`` described by
+        ``read`` (a :meth:`Source.read` dict), or None when not known here (read in
+        another process, or two reads of that shape read other lines)."""
+        with self._lock:
+            return self._read_lines.get(_read_key(code, read))
+
+    def read_lines_snapshot(self):
+        with self._lock:
+            return dict(self._read_lines)
+
+    def adopt_read_lines(self, spans):
+        with self._lock:
+            for key, span in spans.items():
+                known = self._read_lines.get(key, span)
+                self._read_lines[key] = span if known == span else None
 
     def register(self, source):
         """Register ``source`` (its ``code`` is assigned here) and return the stored record.
@@ -523,6 +553,7 @@ class SourceRegistry:
             self._versions.clear()
             self._ambiguous.clear()
             self._ops.clear()
+            self._read_lines.clear()
         WITNESSES.clear()
 
 

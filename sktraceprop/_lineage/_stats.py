@@ -10,7 +10,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..exceptions import LineageError
-from ._ids import codes_of, distinct_codes
+from ._ids import codes_of, distinct_codes, lines_of
 from ._source import REGISTRY
 
 #: Classes listed one by one up to this many; above, the record says how many there are.
@@ -229,6 +229,10 @@ def source_stats(X, y, ids, classes):
         }
         if counts is not None:
             record["missing"] = {names[j]: int(counts[s, j]) for j in np.flatnonzero(counts[s])}
+        source = REGISTRY.by_code(code)
+        if source.other_reads:
+            mine = ids if index is None else ids[index == s]
+            record["reads"] = _reads(source, lines_of(mine))
         out["sources"].append(record)
     if any(REGISTRY.by_code(int(c)).kind == "merge" for c in codes):
         try:
@@ -238,6 +242,22 @@ def source_stats(X, y, ids, classes):
         else:
             if merged:
                 out["through_merges"] = merged
+    return out
+
+
+def _reads(source, lines):
+    """Per read of a file read more than once: the lines it read and how many of the
+    given rows (their ``lines``) lie outside them, so that read did not give them."""
+    out = []
+    for read in source.reads():
+        span = REGISTRY.read_lines(source.code, read)
+        entry = {"n_rows": read["n_rows"], "loaded_at": read["loaded_at"]}
+        if span is None:
+            entry.update(first_line=None, last_line=None, rows_outside=None)
+        else:
+            outside = np.count_nonzero((lines < span[0]) | (lines > span[1]))
+            entry.update(first_line=span[0], last_line=span[1], rows_outside=int(outside))
+        out.append(entry)
     return out
 
 

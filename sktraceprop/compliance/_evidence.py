@@ -128,7 +128,7 @@ def sources_section(run):
                 if merged is not None
                 else {}
             ),
-            **_other_reads(source),
+            **_other_reads(source, record),
             "parents": [run.sources[c].source_id for c in source.parent_codes if c in run.sources],
             "ops": [
                 op.name
@@ -164,13 +164,15 @@ def sources_section(run):
     return out
 
 
-def _other_reads(source):
-    """The report's ``other_reads`` and ``reads_note`` of a file read more than once."""
+def _other_reads(source, record=None):
+    """The report's ``other_reads`` and ``reads_note`` of a file read more than once,
+    and, where the run recorded them, the lines each read spans and how many rows given
+    to fit lie outside them (``rows_by_read``, ``rows_by_read_note``)."""
     if not source.other_reads:
         return {}
     reads = source.reads()
     shapes = "; ".join(f"{r['n_rows']} rows, {len(r['columns'])} columns" for r in reads)
-    return {
+    out = {
         "other_reads": [dict(r) for r in source.other_reads],
         "reads_note": (
             f"the process that fitted the model read these bytes {len(reads)} ways "
@@ -178,6 +180,44 @@ def _other_reads(source):
             "which every read shares; the columns listed are every read's"
         ),
     }
+    by_read = (record or {}).get("reads")
+    if by_read is not None:
+        out["rows_by_read"] = [dict(r) for r in by_read]
+        out["rows_by_read_note"] = _rows_by_read_note(by_read, record["n_rows"])
+    return out
+
+
+def _rows_by_read_note(reads, n_given):
+    """Which reads the rows given to fit can have come from, in words: a row whose line
+    lies outside the lines a read spans did not come from that read."""
+    parts, spanning, unknown = [], [], []
+    for r in reads:
+        name = f"the read of {r['n_rows']} rows at {r['loaded_at']}"
+        if r["rows_outside"] is None:
+            unknown.append(name)
+        elif r["rows_outside"]:
+            parts.append(
+                f"{r['rows_outside']} of the {n_given} rows given to fit lie outside lines "
+                f"{r['first_line']}-{r['last_line']}, which {name} spans: they did not come "
+                "from it"
+            )
+        else:
+            spanning.append(f"{name} (lines {r['first_line']}-{r['last_line']})")
+    if len(spanning) == 1 and not unknown:
+        parts.append(f"every row given to fit lies within the lines of {spanning[0]}")
+    elif spanning:
+        parts.append(
+            f"every row given to fit lies within the lines of each of {', '.join(spanning)}"
+            + (f" (and of {', '.join(unknown)} perhaps)" if unknown else "")
+            + ": which of them gave the rows is not recorded (a row id names a file line, "
+            "the same in every read of these bytes)"
+        )
+    if unknown and not spanning:
+        parts.append(
+            f"the lines that {', '.join(unknown)} spans are not known in the process that "
+            "fitted the model (read in another process): whether it gave rows is not known"
+        )
+    return "; ".join(parts)
 
 
 def _no_stats_note(source, stats):
@@ -223,10 +263,78 @@ def model_section(run, matches=None, after_removal=None):
         ],
         "notes": list(run.notes),
         "fitted_object_matches_run": matches,
+        "purpose": run.purpose,
+        "selection": None if run.selection is None else json_safe(run.selection),
+        "selection_note": selection_note(run),
     }
     if after_removal is not None:
         out["fitted_object_after_removal"] = dict(after_removal)
     return out
+
+
+def _progress(pair, what):
+    return f"{what} {pair[0] + 1} of {pair[1]}" if pair else None
+
+
+def _failed(selection):
+    """How many of a search's fits on splits failed (they stored no run), in words."""
+    if selection.get("n_split_fits") is None:
+        return ""
+    failed = selection.get("n_failed_fits") or 0
+    return (
+        f"; {selection['n_split_fits']} fits on splits, {failed} of which failed "
+        "(error_score) and stored no run"
+    )
+
+
+def selection_note(run):
+    """What the run's model-selection record means for the model, in words (None when
+    scikit-learn's model selection did not make the fit, as far as the run records)."""
+    selection = run.selection
+    if selection is None:
+        if run.purpose in (None, "fit"):
+            return (
+                "the run does not record that scikit-learn's model selection made this fit "
+                "(a fit a search or cross-validation made through other code is not "
+                "recognised, and runs recorded before the library recorded it do not say)"
+            )
+        return None
+    search = selection.get("search") or "a search or cross-validation call the run does not name"
+    search_id = selection.get("search_id")
+    of = f"{search}" + (f" (search_id {search_id})" if search_id else "")
+    if selection.get("role") == "refit":
+        best = selection.get("best_index")
+        return (
+            f"the refit of {of}: fitted on every row given to the search, with the "
+            f"parameters of the candidate it chose (best_index {best} of "
+            f"{selection.get('n_candidates')} candidates, {selection.get('n_splits')} "
+            f"splits each{_failed(selection)}); the fits on its splits are other runs with "
+            "the same search_id"
+            if search_id
+            else f"the refit of {of}: fitted on every row given to the search, with the "
+            f"parameters of the candidate it chose (best_index {best}); which stored runs "
+            "were its splits is not known"
+        )
+    parts = [
+        p
+        for p in (
+            _progress(selection.get("split_progress"), "split"),
+            _progress(selection.get("candidate_progress"), "candidate"),
+        )
+        if p
+    ]
+    where = f" ({', '.join(parts)})" if parts else ""
+    params = (
+        ", with the parameters of the candidate it evaluated"
+        if selection.get("candidate_params") is not None
+        else ""
+    )
+    return (
+        f"a cross-validation fit{where} made by {of}: fitted on the "
+        f"{selection.get('n_train')} training rows of one split, to be evaluated on its "
+        f"{selection.get('n_test')} held-out rows{params}; a search puts its refit in "
+        "use, not this fit"
+    )
 
 
 def features_section(run):
@@ -457,6 +565,9 @@ def record_keeping(store, run, events, now, checkpoint_key=None):
                 "estimator": r.estimator,
                 "n_samples": int(r.n_samples),
                 "sources": [str(s) for s in r.sources],
+                "purpose": r.purpose,
+                "search_role": r.search_role,
+                "search_id": r.search_id,
             }
             for r in runs.itertuples()
         ],

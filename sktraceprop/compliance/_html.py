@@ -236,7 +236,10 @@ def _rows_in_source(source):
     if not source.get("other_reads"):
         return str(source["n_rows"])
     counts = ", ".join(str(r["n_rows"]) for r in source["other_reads"])
-    return f"{source['n_rows']} (first read; other reads: {counts}): {_e(source['reads_note'])}"
+    text = f"{source['n_rows']} (first read; other reads: {counts}): {_e(source['reads_note'])}"
+    if source.get("rows_by_read_note"):
+        text += f". Which read gave the rows: {_e(source['rows_by_read_note'])}"
+    return text
 
 
 def _section_sources(report):
@@ -404,6 +407,11 @@ def _section_model(report):
                     f'<span class="hash">{_e(m["fingerprint"])}</span>',
                 ],
                 ["Fitted object matches the run", _e(matches)],
+                *(
+                    [["Why it was fitted", _e(m["selection_note"])]]
+                    if m.get("selection_note")
+                    else []
+                ),
                 ["Library versions", versions],
             ],
         )
@@ -412,6 +420,20 @@ def _section_model(report):
         + (f"<h3>Notes recorded at fit</h3><ul>{notes}</ul>" if notes else "")
         + "</section>"
     )
+
+
+def _run_purpose(run):
+    """A listed run's purpose and model-selection role, in words (reports of format 3)."""
+    if "purpose" not in run:
+        return "not listed (a report of format 1 or 2)"
+    words = str(run["purpose"]) if run["purpose"] is not None else "not recorded"
+    if run.get("search_role") == "refit":
+        words += ", the refit of a search"
+    elif run.get("search_role") == "cv_fold":
+        words += ", one split of a cross-validation"
+    if run.get("search_role") is not None:
+        words += f" ({run['search_id'] or 'which call: not known'})"
+    return words
 
 
 def _section_records(report):
@@ -449,6 +471,7 @@ def _section_records(report):
             f"<code>{_e(r['estimator'])}</code>",
             str(r["n_samples"]),
             _e(", ".join(r["sources"])),
+            _e(_run_purpose(r)),
         ]
         for r in rk["runs"]
     ]
@@ -513,7 +536,7 @@ def _section_records(report):
             else "<p>No removal is recorded for this model.</p>"
         )
         + "<h3>Runs in the store</h3>"
-        + _table(["Run", "Created (UTC)", "Estimator", "Rows", "Sources"], runs, (3,))
+        + _table(["Run", "Created (UTC)", "Estimator", "Rows", "Sources", "Purpose"], runs, (3,))
         + "</section>"
     )
 

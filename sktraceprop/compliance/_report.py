@@ -70,6 +70,20 @@ def _changed_steps(estimator, run):
     return [op.name for op in collect_ops(inner) if recorded.get(op.name) != op.fingerprint]
 
 
+def _searched_model(estimator):
+    """A fitted search's ``best_estimator_`` (the model its ``predict`` uses)."""
+    if hasattr(estimator, "lineage_") or not hasattr(estimator, "cv_results_"):
+        return estimator
+    if not hasattr(estimator, "best_estimator_"):
+        raise ComplianceError(
+            f"{type(estimator).__name__} was fitted with refit={estimator.refit!r}: it "
+            "holds no model fitted on all its rows, only fits of its splits (stored "
+            "with purpose 'cv_fold': store.list_runs(search_role='cv_fold')). Report on "
+            "the model put in use, or on a stored run with store= and run_id="
+        )
+    return estimator.best_estimator_
+
+
 def _resolve(estimator, store, run_id):
     """``(run as stored, store, whether the fitted object matches it, the removal that
     left it when it is a corrected model)``."""
@@ -80,6 +94,7 @@ def _resolve(estimator, store, run_id):
                 "a stored run"
             )
         return _load(store, run_id), store, None, None
+    estimator = _searched_model(estimator)
     if not hasattr(estimator, "lineage_") and hasattr(estimator, "unlearning_log_"):
         estimator = getattr(estimator, "estimator_", estimator)  # an unlearner: its model
     run = getattr(estimator, "lineage_", None)
@@ -176,7 +191,10 @@ def compliance_report(
         removal left (a ``GradientCorrectionUnlearner``, or the model it corrected: the
         report then describes the run as stored at fit and names that removal, whose
         event records the corrected model's fingerprint, in
-        ``model.fitted_object_after_removal``).
+        ``model.fitted_object_after_removal``). A fitted ``GridSearchCV`` (any
+        scikit-learn search) is reported by its ``best_estimator_``, the model its
+        ``predict`` uses; a search fitted with ``refit=False`` holds none and is
+        refused.
     system_name, system_version, deployer_name, intended_purpose : str
         Stated by the deployer; required, non-empty.
     high_risk_category : str

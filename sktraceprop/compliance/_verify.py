@@ -41,7 +41,10 @@ _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+#: What format 3 added: the model's and each listed run's purpose and model selection.
+_MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
+_RUN_KEYS_3 = ("purpose", "search_role", "search_id")
 
 
 def read_report(source):
@@ -106,6 +109,10 @@ def _unwritable(value, pointer=""):
 def _event_record(event):
     record = {k: event[k] for k in ("seq", "run_id", "created_at", "kind")}
     return {**record, "payload": stored_payload(event)}
+
+
+def _without(section, keys):
+    return {k: v for k, v in section.items() if k not in keys}
 
 
 def _as_written(report):
@@ -370,8 +377,11 @@ def _store_problems(report, store):
     else:
         after = None  # (anything else differs from the rebuilt section, and is named)
     written = _as_written(report)
+    model = model_section(run, matches, after)
+    if report["report"]["format_version"] < 3:
+        model = _without(model, _MODEL_KEYS_3)
     for name, rebuilt in (
-        ("model", model_section(run, matches, after)),
+        ("model", model),
         ("sources", sources_section(run)),
         ("feature_lineage", features_section(run)),
     ):
@@ -416,6 +426,8 @@ def _record_keeping_problems(report, store, run, upto):
     rebuilt = written(rebuilt)
     at_head = {e["run_id"] for e in upto if e["kind"] == RUN_EVENT}
     rebuilt["runs"] = [r for r in rebuilt["runs"] if r["run_id"] in at_head]
+    if report["report"]["format_version"] < 3:
+        rebuilt["runs"] = [_without(r, _RUN_KEYS_3) for r in rebuilt["runs"]]
     rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
     runs = store.list_runs()
     retention = written(

@@ -347,6 +347,8 @@ def to_openlineage(
         unknownFeatureLineage=unknown,
         unresolvedColumns=unresolved,
         targetFeatures=target,
+        purpose=run.purpose,
+        selection=None if run.selection is None else exact_view(run.selection),
     )
     event = {
         "eventType": event_type,

@@ -7,7 +7,9 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     One row per run: ``created_at``, ``estimator``, ``params`` and ``versions`` (JSON),
     ``n_samples``, ``n_input_rows`` (null when the final estimator saw the rows given
     to ``fit``), ``model_fingerprint``, ``notes``, ``purpose``, ``name``, ``tags``
-    (JSON), ``parent_run_id`` and ``source_stats`` (JSON).
+    (JSON), ``parent_run_id``, ``source_stats`` (JSON), and ``selection`` (JSON, null
+    for a fit scikit-learn's model selection did not make) with its ``search_role``
+    (``"cv_fold"``, ``"refit"``) and ``search_id``.
 ``sources``
     One row per source of a run: ``code``, ``source_id``, ``uri``, ``sha256``,
     ``n_rows``, ``columns``, ``dtypes``, ``loaded_at``, ``kind``, ``max_line``; for
@@ -98,6 +100,9 @@ def _schemas(pa):
             ("tags", s),
             ("parent_run_id", s),
             ("source_stats", s),
+            ("selection", s),
+            ("search_role", s),
+            ("search_id", s),
         ],
         "sources": [
             ("run_id", s),
@@ -310,6 +315,13 @@ def _encode(pa, schemas, run):
             "tags": _json(run.tags, "the run's tags", rid),
             "parent_run_id": run.parent_run_id,
             "source_stats": _json(run.source_stats, "the per-source statistics", rid),
+            "selection": (
+                None
+                if run.selection is None
+                else _json(run.selection, "the model-selection record", rid)
+            ),
+            "search_role": (run.selection or {}).get("role"),
+            "search_id": (run.selection or {}).get("search_id"),
         }
     ]
     tables = {
@@ -456,7 +468,14 @@ def _decode(tables, parents, where):
         tags=json.loads(record.get("tags") or "{}"),
         parent_run_id=record.get("parent_run_id"),
         source_stats=json.loads(record.get("source_stats") or "{}"),
+        selection=None if record.get("selection") is None else json.loads(record["selection"]),
     )
+    selection = run.selection or {}
+    if (record.get("search_role"), record.get("search_id")) != (
+        selection.get("role"),
+        selection.get("search_id"),
+    ):
+        raise _corrupt(where, "search_role or search_id differs from the selection record")
     leaf_sources, through = run.feature_sources(), run.feature_aggregates()
     for f in features:
         want = (leaf_sources[f["feature"]], through.get(f["feature"], []))

@@ -22,6 +22,7 @@ from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from .._prediction_log import explanation_store, log_explanation
 from .._row_hash import start_hash_rows
+from .._selection import SelectionCloneMixin
 from .._tracing import library_fit
 from .._trained import trained_rows
 from ..exceptions import LineageError, LineageWarning
@@ -149,6 +150,7 @@ def _check_top_k(top_k):
 
 
 class InfluenceExplainer(
+    SelectionCloneMixin,
     HolderMixin,
     FingerprintCarryMixin,
     KeepFittedParamsMixin,
@@ -358,7 +360,7 @@ class InfluenceExplainer(
             # The clone's run reaches the store only once the model is known supported.
             with (
                 skorch_fit_indices(self.estimator_) as seen,
-                library_fit("influence", self.estimator),
+                library_fit("influence", self.estimator, owner=self, model=self.estimator_),
             ):
                 self.estimator_.fit(X, y, **params)
                 if not is_neural_model(_unwrap(self.estimator_)[0]):

@@ -48,6 +48,8 @@ _RUN_COLUMNS = [
     "name",
     "parent_run_id",
     "tags",
+    "search_role",
+    "search_id",
 ]
 _MAX_LISTED = 20  # problems named in a CorruptStoreError message (all are in .problems)
 
@@ -520,7 +522,15 @@ class BaseStore(ABC):
             )
 
     def list_runs(
-        self, *, source=None, estimator=None, purpose=None, tags=None, parent_run_id=None
+        self,
+        *,
+        source=None,
+        estimator=None,
+        purpose=None,
+        tags=None,
+        parent_run_id=None,
+        search_id=None,
+        search_role=None,
     ):
         """Stored runs, oldest first, optionally only those matching every filter given.
 
@@ -536,20 +546,28 @@ class BaseStore(ABC):
             (``"sklearn.linear_model._logistic.LogisticRegression"``) or a class name
             (``"LogisticRegression"``).
         purpose : str or list of str, default=None
-            ``"fit"`` (a user's fit), ``"influence"`` (an explainer's clone),
+            ``"fit"`` (a user's fit, a search's refit), ``"cv_fold"`` (one split of a
+            cross-validation or search), ``"influence"`` (an explainer's clone),
             ``"unlearning"`` (an unlearner's clone), or your own (see
             :func:`sktraceprop.run_context`).
         tags : dict, default=None
             Runs holding all these tags (see :func:`sktraceprop.run_context`).
         parent_run_id : str, default=None
             Runs derived from this run (the clones made of the model it fitted).
+        search_id : str, default=None
+            Runs of this search or cross-validation call (its splits and its refit).
+        search_role : {"cv_fold", "refit"}, default=None
+            Runs that scikit-learn's model selection fitted in this role.
 
         Returns
         -------
         runs : DataFrame
             Columns ``run_id``, ``created_at``, ``estimator``, ``model`` (final
             estimator class), ``n_samples``, ``sources`` (source ids), ``purpose``,
-            ``name``, ``parent_run_id`` and ``tags``.
+            ``name``, ``parent_run_id``, ``tags``, ``search_role`` (``"cv_fold"``,
+            ``"refit"``, or None for a fit model selection did not make) and
+            ``search_id`` (None also when the split's search is not known); the
+            whole record is ``load_run(run_id).selection``.
 
         Notes
         -----
@@ -592,6 +610,8 @@ class BaseStore(ABC):
                     "name": record.get("name"),
                     "parent_run_id": record.get("parent_run_id"),
                     "tags": dict(record.get("tags") or {}),
+                    "search_role": (record.get("selection") or {}).get("role"),
+                    "search_id": (record.get("selection") or {}).get("search_id"),
                 }
             except (ValueError, KeyError, TypeError, IndexError) as exc:
                 raise self._corrupt(
@@ -610,6 +630,10 @@ class BaseStore(ABC):
             if tags is not None and any(row["tags"].get(k) != v for k, v in tags.items()):
                 continue
             if parent_run_id is not None and row["parent_run_id"] != parent_run_id:
+                continue
+            if search_id is not None and row["search_id"] != search_id:
+                continue
+            if search_role is not None and row["search_role"] != search_role:
                 continue
             rows.append(row)
         # object columns keep None as None (pandas would make missing names NaN)

@@ -43,6 +43,7 @@ from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
 from .._lineage._witness import WITNESSES
 from .._prediction_log import release_replaced_parts
+from .._selection import SelectionCloneMixin
 from .._tracing import library_fit
 from .._trained import record_trained_rows
 from ..exceptions import UnlearningError
@@ -190,6 +191,7 @@ def _merge_parents(ids, sources):
 
 
 class GradientCorrectionUnlearner(
+    SelectionCloneMixin,
     HolderMixin,
     FingerprintCarryMixin,
     PredictDelegationMixin,
@@ -551,7 +553,7 @@ class GradientCorrectionUnlearner(
         given, y = private_copy(X), private_copy(y)
         # A run the clone records has purpose "unlearning" and the user's fitted
         # estimator (if any) as parent; it is stored only if preparing the removal works.
-        with library_fit("unlearning", self.estimator):
+        with library_fit("unlearning", self.estimator, owner=self, model=est):
             with skorch_fit_indices(final_step(est)) as seen:
                 if hasattr(est, "_traced_fit"):
                     est.fit(X, y, sample_id=sample_id, **fit_params)

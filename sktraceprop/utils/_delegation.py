@@ -64,11 +64,13 @@ class SourcesTravelMixin:
         # a copy: BaseEstimator.__getstate__ may return the live ``__dict__``
         state = dict(super().__getstate__())
         state["_stp_sources"] = REGISTRY.snapshot(parents=self._parents_travel())
+        state["_stp_read_lines"] = REGISTRY.read_lines_snapshot()
         return state
 
     def __setstate__(self, state):
         for source in state.pop("_stp_sources", ()):
             REGISTRY.adopt(source)
+        REGISTRY.adopt_read_lines(state.pop("_stp_read_lines", {}))
         super().__setstate__(state)
 
 

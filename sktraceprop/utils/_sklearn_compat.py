@@ -5,4 +5,20 @@ from sklearn.utils import _safe_indexing as safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples as num_samples
 
-__all__ = ["Interval", "StrOptions", "name_estimators", "num_samples", "safe_indexing"]
+__all__ = [
+    "Interval",
+    "StrOptions",
+    "model_selection_internals",
+    "name_estimators",
+    "num_samples",
+    "safe_indexing",
+]
+
+
+def model_selection_internals():
+    """``(BaseSearchCV, _fit_and_score, _fit_and_predict)``: the search base class and
+    the functions that fit one cross-validation split (imported when first needed)."""
+    from sklearn.model_selection._search import BaseSearchCV
+    from sklearn.model_selection._validation import _fit_and_predict, _fit_and_score
+
+    return BaseSearchCV, _fit_and_score, _fit_and_predict

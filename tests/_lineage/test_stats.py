@@ -278,3 +278,73 @@ def test_empty_columns_are_the_columns_missing_in_every_row(data):
     )
     stats = source_stats(X, None, ids, classes=False)
     assert empty_columns(stats, len(X)) == [c for c in X.columns if X[c].isna().all()]
+
+
+def _data_lines(path):
+    """1-based line of every data row of a plain CSV (no quotes, no blank lines): the
+    file's own lines, read from its bytes."""
+    lines = path.read_bytes().split(b"\n")
+    return [k + 1 for k, text in enumerate(lines) if k > 0 and text]
+
+
+@pytest.mark.parametrize("order", ["peek first", "peek last"])
+def test_reads_of_one_file_say_which_rows_each_could_give(tmp_path, order):
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=30), "b": rng.normal(size=30)})
+    frame["y"] = np.arange(30) % 2
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    lines = _data_lines(path)
+    reads = [dict(nrows=12), dict(usecols=["a", "y"]), dict(skiprows=range(1, 9), nrows=10)]
+    if order == "peek last":
+        reads = reads[::-1]
+    frames = [stp.read_csv(path, source_id="d", **kw) for kw in reads]
+    spans = [(kw.get("nrows"), kw.get("skiprows")) for kw in reads]
+    full = frames[[k for k, kw in enumerate(reads) if "usecols" in kw][0]]
+    train = full.iloc[[0, 3, 15, 20, 29]]  # lines 2, 5, 17, 22, 31
+    pipe = stp.make_traced_pipeline(LogisticRegression()).fit(train[["a"]], train["y"])
+    (record,) = pipe.lineage_.source_stats["sources"]
+    given = [lines[k] for k in (0, 3, 15, 20, 29)]
+    truth = []
+    for (nrows, skip), df in zip(spans, frames):
+        first = lines[len(skip) if skip else 0]
+        last = lines[(len(skip) if skip else 0) + (nrows or len(lines)) - 1]
+        assert len(df) == (nrows or len(lines))
+        outside = sum(not (first <= line <= last) for line in given)
+        truth.append((len(df), first, last, outside))
+    # the record lists the reads oldest first, as Source.reads() does
+    assert [
+        (r["n_rows"], r["first_line"], r["last_line"], r["rows_outside"]) for r in record["reads"]
+    ] == truth
+    assert record["n_rows"] == 5
+
+
+def test_reads_made_in_another_process_are_known_through_the_pickle(tmp_path):
+    import pickle
+
+    frame = pd.DataFrame({"a": np.arange(20.0), "y": np.arange(20) % 2})
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    stp.read_csv(path, source_id="d", nrows=6)
+    full = stp.read_csv(path, source_id="d")
+    blob = pickle.dumps(stp.make_traced_pipeline(LogisticRegression()))
+    pickled_spans = REGISTRY.read_lines_snapshot()
+    REGISTRY.clear()  # a worker process: knows only what the pickle carries
+    pipe = pickle.loads(blob)
+    assert REGISTRY.read_lines_snapshot() == pickled_spans
+    pipe.fit(full[["a"]], full["y"])
+    (record,) = pipe.lineage_.source_stats["sources"]
+    assert [(r["first_line"], r["last_line"], r["rows_outside"]) for r in record["reads"]] == [
+        (2, 7, 14),
+        (2, 21, 0),
+    ]
+    # a process that learnt the file's reads from another pickle, not their lines, says so
+    source = REGISTRY.by_code(record["code"])
+    REGISTRY.clear()
+    REGISTRY.adopt(source)
+    pipe = stp.make_traced_pipeline(LogisticRegression()).fit(full[["a"]], full["y"])
+    (record,) = pipe.lineage_.source_stats["sources"]
+    assert [(r["first_line"], r["rows_outside"]) for r in record["reads"]] == [
+        (None, None),
+        (None, None),
+    ]

@@ -245,3 +245,29 @@ def test_trace_shows_the_line_of_encoded_and_compressed_files(
     assert "line 4 of" in out
     shown = "k2\\xe9,2,0" if name == "latin.csv" else "k2é,2,0"
     assert f"  line 4: {shown}\n" in out
+
+
+def test_runs_names_each_split_and_the_refit_of_a_search(tmp_path, capsys):
+    import numpy as np
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.preprocessing import StandardScaler
+
+    X = stp.from_numpy(np.random.default_rng(1).normal(size=(30, 2)), "grid")
+    y = (X["x0"] > 0).astype(int)
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    search = GridSearchCV(pipe, {"logisticregression__C": [0.5, 2.0]}, cv=3).fit(X, y)
+    refit = search.best_estimator_.lineage_
+    search_id = refit.selection["search_id"]
+    code, out, _ = _run(capsys, "runs", store.path)
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    listed = store.list_runs()
+    assert set(lines) == set(listed["run_id"])
+    for run_id, role in zip(listed["run_id"], listed["search_role"]):
+        if run_id == refit.run_id:
+            assert f"  fit (refit of search {search_id})  grid" in lines[run_id]
+        else:
+            assert role == "cv_fold"
+            assert f"  cv_fold (split of search {search_id})  grid" in lines[run_id]
+            assert f"{store.load_run(run_id).n_samples} rows" in lines[run_id]

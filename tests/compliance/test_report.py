@@ -13,6 +13,7 @@ import pytest
 import sklearn
 from hypothesis import given
 from hypothesis import strategies as st
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder
 
@@ -599,6 +600,25 @@ def test_a_file_read_two_ways_shows_both_reads(hospitals, tmp_path):
     }
     html = compliance_report(pipe, **DEPLOYER).to_html()
     assert f"5 (first read; other reads: {len(plain)})" in html
+    # which read gave the training rows, from the file's own lines
+    raw = path.read_bytes().split(b"\n")
+    lines = [k + 1 for k, text in enumerate(raw) if k > 0 and text]
+    assert len(lines) == len(plain)
+    assert [
+        (r["n_rows"], r["first_line"], r["last_line"], r["rows_outside"])
+        for r in s["rows_by_read"]
+    ] == [
+        (5, lines[0], lines[4], len(plain) - 5),
+        (len(plain), lines[0], lines[-1], 0),
+    ]
+    note = s["rows_by_read_note"]
+    assert f"{len(plain) - 5} of the {len(plain)} rows given to fit lie outside lines" in note
+    assert "did not come from it" in note
+    assert f"every row given to fit lies within the lines of the read of {len(plain)} rows" in (
+        note
+    )
+    assert "Which read gave the rows" in html
+    assert stp.compliance.verify(data, store=store)
 
 
 def test_inputs_computed_from_the_target_and_constants_are_said(hospitals, tmp_path):
@@ -636,3 +656,158 @@ def test_inputs_computed_from_the_target_and_constants_are_said(hospitals, tmp_p
     assert (
         "from_the_target" not in compliance_report(plain, **DEPLOYER).to_dict()["feature_lineage"]
     )
+
+
+# -- models trained through model selection ----------------------------------------------------
+
+
+def _searched(tmp_path, n_jobs=1, **search_params):
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame({"x1": rng.normal(size=45), "x2": rng.normal(size=45)})
+    frame["y"] = (frame["x1"] + rng.normal(size=45) > 0).astype(int)
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    read = stp.read_csv(tmp_path / "rows.csv", source_id="rows")
+    X, y = read[["x1", "x2"]], read["y"]
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), LogisticRegression(), store=store, log_predictions=True
+    )
+    search = GridSearchCV(
+        pipe,
+        {"logisticregression__C": [0.1, 1.0]},
+        cv=KFold(3),
+        scoring="roc_auc",  # the splits' scoring calls predict_proba: logged, by their runs
+        n_jobs=n_jobs,
+        **search_params,
+    ).fit(X, y)
+    return search, store, X, y
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_report_on_a_search_is_the_report_on_its_refit(tmp_path, n_jobs):
+    search, store, X, _ = _searched(tmp_path, n_jobs)
+    search.predict(X.iloc[:7])
+    search.best_estimator_.predict_proba(X.iloc[:2])
+    on_search = compliance_report(search, **DEPLOYER).to_dict()
+    on_best = compliance_report(search.best_estimator_, **DEPLOYER).to_dict()
+    refit = search.best_estimator_.lineage_
+    for report in (on_search, on_best):
+        model = report["model"]
+        assert model["run_id"] == refit.run_id
+        assert model["purpose"] == "fit" and model["selection"]["role"] == "refit"
+        assert model["selection"]["best_params"] == search.best_params_
+        assert model["selection"]["best_index"] == search.best_index_
+        assert "refit of sklearn.model_selection._search.GridSearchCV" in model["selection_note"]
+    assert on_search["model"] == on_best["model"]
+    assert on_search["record_keeping"]["runs"] == on_best["record_keeping"]["runs"]
+    # record keeping against the store's own listing and events
+    kept = on_search["record_keeping"]
+    listed = store.list_runs()
+    assert kept["store"]["n_runs"] == len(listed) == 7
+    assert [
+        (r["run_id"], r["purpose"], r["search_role"], r["search_id"]) for r in kept["runs"]
+    ] == list(zip(listed["run_id"], listed["purpose"], listed["search_role"], listed["search_id"]))
+    events = store.events()
+    mine = [e for e in events if e["kind"] == "prediction" and e["run_id"] == refit.run_id]
+    assert kept["predictions"]["n_calls"] == len(mine) == 2
+    assert kept["predictions"]["n_rows"] == 9
+    # the splits' scoring calls are logged too, each by its own split's run, none by the refit
+    folds = set(store.list_runs(search_role="cv_fold")["run_id"])
+    scoring = [e for e in events if e["kind"] == "prediction" and e["run_id"] in folds]
+    assert len(scoring) == 6
+    assert kept["removals"] == []
+    assert stp.compliance.verify(on_search, store=store)
+
+
+def test_report_on_a_search_without_refit_is_refused(tmp_path):
+    search, store, X, _ = _searched(tmp_path, refit=False)
+    with pytest.raises(ComplianceError, match=r"refit=False.*no model fitted on all its rows"):
+        compliance_report(search, **DEPLOYER)
+
+
+def test_report_on_a_split_model_says_it_is_one(tmp_path):
+    from sklearn.model_selection import KFold, cross_validate
+
+    search, store, X, y = _searched(tmp_path)
+    split_model = cross_validate(search.estimator, X, y, cv=KFold(3), return_estimator=True)[
+        "estimator"
+    ][1]
+    split_model.predict(X.iloc[:3])
+    model = compliance_report(split_model, **DEPLOYER).to_dict()["model"]
+    assert model["purpose"] == "cv_fold" and model["selection"]["role"] == "cv_fold"
+    # cross_validate does not tell the fit which split it is: the record does not say
+    assert model["selection"]["split_progress"] is None
+    train = list(KFold(3).split(X))[1][0]
+    run = store.load_run(model["run_id"])
+    assert np.array_equal(run.row_ids, X.index.to_numpy()[train])
+    assert model["n_training_rows"] == len(train)
+    note = model["selection_note"]
+    assert "a search puts its refit in use, not this fit" in note
+    # cross_validate evaluates no candidate: the note claims no candidate's parameters
+    assert "candidate" not in note and "sklearn.model_selection.cross_validate" in note
+    assert f"{len(train)} training rows of one split" in note
+
+
+def test_report_on_a_plain_fit_says_what_its_run_cannot_show(tmp_path):
+    search, store, X, y = _searched(tmp_path)
+    pipe = clone(search.estimator).fit(X, y)
+    pipe.predict(X.iloc[:3])
+    model = compliance_report(pipe, **DEPLOYER).to_dict()["model"]
+    assert model["selection"] is None and model["purpose"] == "fit"
+    assert (
+        "does not record that scikit-learn's model selection made this fit"
+        in (model["selection_note"])
+    )
+
+
+def test_selection_record_edited_in_a_resealed_report_is_found(tmp_path):
+    from sktraceprop.compliance._integrity import body_of, seal
+
+    search, store, X, _ = _searched(tmp_path)
+    search.predict(X.iloc[:3])
+    data = compliance_report(search, **DEPLOYER).to_dict()
+
+    def resealed(change):
+        d = json.loads(json.dumps(data))
+        change(d)
+        d["integrity"] = seal(body_of(d))
+        return d
+
+    def fold_as_fit(d):
+        d["record_keeping"]["runs"][0]["purpose"] = "fit"
+        d["record_keeping"]["runs"][0]["search_role"] = None
+
+    with pytest.raises(stp.exceptions.ReportVerificationError, match=r"/record_keeping/runs/0"):
+        stp.compliance.verify(resealed(fold_as_fit), store=store)
+
+    def other_best(d):
+        d["model"]["selection"]["best_index"] += 1
+
+    with pytest.raises(stp.exceptions.ReportVerificationError, match=r"/model/selection"):
+        stp.compliance.verify(resealed(other_best), store=store)
+
+    # a report of format 2 (before runs said their purpose) still verifies against the store
+    def format_2(d):
+        d["report"]["format_version"] = 2
+        for key in ("purpose", "selection", "selection_note"):
+            del d["model"][key]
+        for run in d["record_keeping"]["runs"]:
+            for key in ("purpose", "search_role", "search_id"):
+                del run[key]
+
+    assert stp.compliance.verify(resealed(format_2), store=store)
+
+
+def test_html_report_names_each_runs_role(tmp_path):
+    search, store, X, _ = _searched(tmp_path)
+    search.predict(X.iloc[:3])
+    report = compliance_report(search, **DEPLOYER)
+    report.to_html(tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text()
+    search_id = search.best_estimator_.lineage_.selection["search_id"]
+    assert page.count(f"cv_fold, one split of a cross-validation ({search_id})") == 6
+    assert page.count(f"fit, the refit of a search ({search_id})") == 1
+    assert "Why it was fitted" in page

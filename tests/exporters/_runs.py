@@ -185,4 +185,19 @@ def runs(draw):
         input_row_ids=input_row_ids,
         model_fingerprint=draw(digests),
         notes=draw(st.lists(st.text(max_size=10), max_size=2)),
+        purpose=draw(st.sampled_from([None, "fit", "cv_fold", "influence"])),
+        selection=draw(st.none() | _selections()),
     )
+
+
+@st.composite
+def _selections(draw):
+    """What model selection fitted a run as (see ``sktraceprop._selection``)."""
+    role = draw(st.sampled_from(["cv_fold", "refit"]))
+    return {
+        "role": role,
+        "search_id": draw(st.none() | st.uuids().map(str)),
+        "search": draw(st.none() | st.sampled_from(["s.GridSearchCV", "s.cross_validate"])),
+        "split_progress": draw(st.none() | st.lists(st.integers(0, 9), min_size=2, max_size=2)),
+        "candidate_params": draw(st.none() | json_dicts),
+    }

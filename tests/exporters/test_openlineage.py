@@ -409,3 +409,22 @@ def test_a_parameter_beyond_2_53_is_read_exactly_by_a_float_reader():
     ops = event["run"]["facets"]["sktraceprop_fit"]["ops"]
     (op,) = [o for o in ops if "kw_args" in o["params"]]
     assert int(op["params"]["kw_args"]["offset"]) == big
+
+
+def test_a_searchs_runs_say_their_roles():
+    from sklearn.model_selection import GridSearchCV
+
+    X = stp.from_numpy(np.random.default_rng(4).normal(size=(24, 2)), "grid")
+    y = (X["x0"] > 0).astype(int)
+    store = stp.stores.MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    search = GridSearchCV(pipe, {"logisticregression__C": [0.5, 2.0]}, cv=2).fit(X, y)
+    for run_id in store.list_runs()["run_id"]:
+        run = store.load_run(run_id)
+        event = to_openlineage(run)
+        validate(event)
+        fit = event["run"]["facets"]["sktraceprop_fit"]
+        assert (fit["purpose"], fit["selection"]) == (run.purpose, run.selection)
+    fit = to_openlineage(search.best_estimator_.lineage_)["run"]["facets"]["sktraceprop_fit"]
+    assert fit["selection"]["role"] == "refit"
+    assert fit["selection"]["best_params"] == search.best_params_

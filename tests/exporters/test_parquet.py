@@ -339,3 +339,28 @@ def test_missing_pyarrow_names_the_extra():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "pip install 'sktraceprop[parquet]'" in out.stdout
+
+
+def test_a_searchs_runs_keep_their_roles(tmp_path):
+    from sklearn.model_selection import GridSearchCV
+
+    X = stp.from_numpy(np.random.default_rng(4).normal(size=(24, 2)), "grid")
+    y = (X["x0"] > 0).astype(int)
+    store = stp.stores.MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    search = GridSearchCV(pipe, {"logisticregression__C": [0.5, 2.0]}, cv=2).fit(X, y)
+    folder = tmp_path / "export"
+    to_parquet(store, folder)
+    table = _table(folder, "runs")
+    listed = store.list_runs()
+    assert table["run_id"].tolist() == listed["run_id"].tolist()
+    assert table["search_role"].tolist() == ["cv_fold"] * 4 + ["refit"]
+    assert table["purpose"].tolist() == ["cv_fold"] * 4 + ["fit"]
+    assert table["search_id"].tolist() == listed["search_id"].tolist()
+    for run_id, text in zip(table["run_id"], table["selection"]):
+        assert json.loads(text) == store.load_run(run_id).selection
+        assert read_parquet(folder, run_id=run_id) == store.load_run(run_id)
+    refit = search.best_estimator_.lineage_
+    assert read_parquet(folder, run_id=refit.run_id).selection["best_params"] == (
+        search.best_params_
+    )

@@ -169,6 +169,39 @@ def test_every_run_and_source_is_under_the_chain(store):
     assert kinds == ["store.source", "store.run", "store.run"]
 
 
+def test_search_runs_are_listed_by_role_and_search(store):
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    rng = np.random.default_rng(2)
+    X = stp.from_numpy(rng.normal(size=(30, 2)), "grid_src")
+    y = (X["x0"] > 0).astype(int)
+    plain = fit_run(store, seed=0)
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    search = GridSearchCV(pipe, {"logisticregression__C": [0.5, 2.0]}, cv=KFold(3)).fit(X, y)
+    refit = search.best_estimator_.lineage_
+    runs = store.list_runs()
+    assert (
+        runs["run_id"].tolist()[0] == plain.run_id and runs["run_id"].tolist()[-1] == refit.run_id
+    )
+    assert runs["search_role"].tolist() == [None] + ["cv_fold"] * 6 + ["refit"]
+    assert runs["purpose"].tolist() == ["fit"] + ["cv_fold"] * 6 + ["fit"]
+    search_id = refit.selection["search_id"]
+    assert runs["search_id"].tolist() == [None] + [search_id] * 7
+    assert store.list_runs(search_role="refit")["run_id"].tolist() == [refit.run_id]
+    assert len(store.list_runs(search_id=search_id, search_role="cv_fold")) == 6
+    assert store.list_runs(search_id="another").empty
+    # the record is under the chain: what load_run returns is what was fitted
+    folds = store.list_runs(search_role="cv_fold")["run_id"]
+    ids = X.index.to_numpy()
+    for run_id in folds:
+        run = store.load_run(run_id)
+        k = run.selection["split_progress"][0]
+        train = list(KFold(3).split(X))[k][0]
+        assert np.array_equal(run.row_ids, ids[train])
+    assert store.load_run(refit.run_id) == refit
+    assert store.verify()
+
+
 def test_list_runs_filters(store):
     base = fit_run(store, seed=0)
     with stp.run_context(name="retrain", tags={"ticket": "AUD-7", "q": 3}):

@@ -1,0 +1,230 @@
+"""What a fit made by scikit-learn's model selection was: a cross-validation split, or a
+search's refit.
+
+``GridSearchCV``, ``RandomizedSearchCV``, the successive-halving searches,
+``cross_validate`` (and so ``cross_val_score``) and ``cross_val_predict`` fit clones of
+the user's estimator. The run of such a fit says so (``Lineage.selection``) only where
+scikit-learn itself made the call, as the call stack shows it:
+
+- a split: ``fit`` called by ``_fit_and_score`` or ``_fit_and_predict`` on the very
+  estimator they were given, whose arguments hold the split and candidate numbers and
+  the candidate's parameters;
+- a refit: ``fit`` called by ``BaseSearchCV.fit`` on its ``best_estimator_``.
+
+Which search or cross-validation call a split belongs to is known from the clone the
+split fits: clones made by a search (of its ``estimator``, then of that base clone) or
+by ``cross_validate``/``cross_val_predict`` carry the call's id, minted once per call in
+the process that made them, and travel with the clone to worker processes. A fit any
+other code makes (a third-party loop, a meta-estimator's own fits) records nothing here:
+the library does not guess.
+"""
+
+import sys
+import threading
+import uuid
+import weakref
+
+from ._lineage._fingerprint import json_safe
+
+__all__ = ["SelectionCloneMixin", "selection_of"]
+
+#: The attribute a clone made by model selection carries: ``{"search_id", "search"}``.
+TAG = "_stp_search"
+#: Parallel object of a ``cross_validate``/``cross_val_predict`` call -> its id.
+_CALLS = weakref.WeakKeyDictionary()
+_CALLS_LOCK = threading.Lock()
+_CODES = None
+
+
+def _nested_codes(code, name):
+    """Code objects named ``name`` defined (at any depth) inside ``code``."""
+    out = []
+    for const in code.co_consts:
+        if hasattr(const, "co_consts"):
+            if const.co_name == name:
+                out.append(const)
+            out += _nested_codes(const, name)
+    return out
+
+
+def _unwrapped_code(function):
+    while hasattr(function, "__wrapped__"):
+        function = function.__wrapped__
+    return function.__code__
+
+
+def _codes():
+    """The code objects of scikit-learn's model-selection calls, found once."""
+    global _CODES
+    if _CODES is None:
+        from sklearn.model_selection import cross_val_predict, cross_validate
+
+        from .utils._sklearn_compat import model_selection_internals
+
+        search, fit_and_score, fit_and_predict = model_selection_internals()
+        search_fit = _unwrapped_code(search.fit)
+        cloning = {code: None for code in _nested_codes(search_fit, "<genexpr>")}
+        for function, name in (
+            (cross_validate, "sklearn.model_selection.cross_validate"),
+            (cross_val_predict, "sklearn.model_selection.cross_val_predict"),
+        ):
+            for code in _nested_codes(_unwrapped_code(function), "<genexpr>"):
+                cloning[code] = name
+        _CODES = {
+            "search": search,
+            "search_fit": search_fit,
+            "split": {
+                _unwrapped_code(fit_and_score): (
+                    "sklearn.model_selection._validation._fit_and_score"
+                ),
+                _unwrapped_code(fit_and_predict): (
+                    "sklearn.model_selection._validation._fit_and_predict"
+                ),
+            },
+            "cloning": cloning,
+        }
+    return _CODES
+
+
+def _caller(skip):
+    """The first frame, outward from the caller of this module's caller, that is not in
+    a module whose name starts with one of ``skip``."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(skip):
+        frame = frame.f_back
+    return frame
+
+
+def _class_path(obj):
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def _parallel_of(frame):
+    """The joblib ``Parallel`` object dispatching the calls ``frame`` makes, or None."""
+    from joblib import Parallel
+
+    while frame is not None:
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, Parallel):
+            return candidate
+        frame = frame.f_back
+    return None
+
+
+def clone_tag(original):
+    """The tag a clone of ``original`` made now gets (None outside model selection).
+
+    Called from ``__sklearn_clone__``: a search's base clone of its ``estimator`` gets a
+    new id; clones of that base clone (one per split, the refit) made by the search
+    keep it; the clones ``cross_validate``/``cross_val_predict`` make get the id of
+    their call.
+    """
+    if "sklearn.model_selection" not in sys.modules:
+        return None
+    codes = _codes()
+    frame = _caller(("sktraceprop.", "sklearn.base"))
+    if frame is None:
+        return None
+    if frame.f_code is codes["search_fit"]:
+        search = frame.f_locals.get("self")
+        if not isinstance(search, codes["search"]):
+            return None
+        if getattr(search, "estimator", None) is original:
+            return {"search_id": str(uuid.uuid4()), "search": _class_path(search)}
+        if frame.f_locals.get("base_estimator") is original:
+            return getattr(original, TAG, None)  # the refit's clone
+        return None
+    if frame.f_code not in codes["cloning"]:
+        return None
+    name = codes["cloning"][frame.f_code]
+    if name is None:  # a search's split: a clone of its base clone
+        return getattr(original, TAG, None)
+    parallel = _parallel_of(frame)
+    if parallel is None:
+        return None
+    with _CALLS_LOCK:  # joblib may dispatch from several threads
+        tag = _CALLS.setdefault(parallel, {"search_id": str(uuid.uuid4()), "search": name})
+    return dict(tag)
+
+
+class SelectionCloneMixin:
+    """Clones made by a search or cross-validation carry the id of that call (``TAG``),
+    so that their fit, in this process or a worker, can name it in its run."""
+
+    def __sklearn_clone__(self):
+        new = super().__sklearn_clone__()
+        tag = clone_tag(self)
+        if tag is not None:
+            setattr(new, TAG, tag)
+        return new
+
+
+def _progress(value):
+    if value is None:
+        return None
+    return [int(v) for v in value]
+
+
+def selection_of(estimator):
+    """What the fit of ``estimator`` now running is, for its run (None when not known).
+
+    Called from the traced fit: the first frame outside sktraceprop is the code that
+    called ``fit``.
+    """
+    if "sklearn.model_selection" not in sys.modules:
+        return None
+    codes = _codes()
+    frame = _caller(("sktraceprop.", "contextlib"))
+    if frame is None:
+        return None
+    tag = getattr(estimator, TAG, None) or {}
+    called_by = codes["split"].get(frame.f_code)
+    if called_by is not None:
+        local = frame.f_locals
+        if local.get("estimator") is not estimator:
+            return None
+        train, test = local.get("train"), local.get("test")
+        return {
+            "role": "cv_fold",
+            "estimator": _class_path(estimator),
+            "search_id": tag.get("search_id"),
+            "search": tag.get("search"),
+            "called_by": called_by,
+            "split_progress": _progress(local.get("split_progress")),
+            "candidate_progress": _progress(local.get("candidate_progress")),
+            "candidate_params": (
+                None if local.get("parameters") is None else json_safe(local["parameters"])
+            ),
+            "n_train": None if train is None else len(train),
+            "n_test": None if test is None else len(test),
+        }
+    if frame.f_code is codes["search_fit"]:
+        search = frame.f_locals.get("self")
+        if not isinstance(search, codes["search"]):
+            return None
+        if getattr(search, "best_estimator_", None) is not estimator:
+            return None
+        candidates = frame.f_locals.get("all_candidate_params")
+        fits = frame.f_locals.get("all_out")
+        return {
+            "role": "refit",
+            "estimator": _class_path(estimator),
+            "search_id": tag.get("search_id"),
+            "search": tag.get("search") or _class_path(search),
+            "called_by": "sklearn.model_selection._search.BaseSearchCV.fit",
+            "refit": (
+                f"{getattr(search.refit, '__module__', '')}.{search.refit.__qualname__}"
+                if callable(search.refit) and hasattr(search.refit, "__qualname__")
+                else json_safe(search.refit)
+            ),
+            "best_index": (int(search.best_index_) if hasattr(search, "best_index_") else None),
+            "best_params": json_safe(getattr(search, "best_params_", None)),
+            "n_splits": (int(search.n_splits_) if hasattr(search, "n_splits_") else None),
+            "n_candidates": None if candidates is None else len(candidates),
+            # every fit on a split, and those that raised (error_score): they stored no run
+            "n_split_fits": None if fits is None else len(fits),
+            "n_failed_fits": (
+                None if fits is None else sum(o.get("fit_error") is not None for o in fits)
+            ),
+        }
+    return None

@@ -1,0 +1,354 @@
+"""Runs of fits made by scikit-learn's model selection, against the splitter's own splits.
+
+The truth each test checks the stored runs against is independent of the library: the
+splits the CV splitter gives for the same data (``list(cv.split(X, y))``), the row ids
+of the frame (``X.index``), the parameters of the search's ``cv_results_`` and
+``best_params_``, and the run the fitted ``best_estimator_`` carries.
+"""
+
+import warnings
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import FitFailedWarning
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import (
+    GridSearchCV,
+    HalvingGridSearchCV,
+    KFold,
+    RandomizedSearchCV,
+    StratifiedKFold,
+    cross_val_predict,
+    cross_val_score,
+    cross_validate,
+)
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+
+GRID = {"logisticregression__C": [0.1, 1.0, 10.0]}
+
+
+@pytest.fixture
+def data(tmp_path):
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"x1": rng.normal(size=48), "x2": rng.normal(size=48)})
+    frame["y"] = (frame["x1"] + rng.normal(size=48) > 0).astype(int)
+    path = tmp_path / "rows.csv"
+    frame.to_csv(path, index=False)
+    read = stp.read_csv(path, source_id="rows")
+    return read[["x1", "x2"]], read["y"]
+
+
+def _pipe(store):
+    return stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+
+
+def _runs(store, **filters):
+    return [store.load_run(r) for r in store.list_runs(**filters)["run_id"]]
+
+
+def _split_of(run, X, splits):
+    """The index of the split whose training rows (by the splitter) are the run's rows."""
+    ids = X.index.to_numpy()
+    found = [k for k, (train, _) in enumerate(splits) if np.array_equal(ids[train], run.row_ids)]
+    assert len(found) == 1, "the run's rows are the training rows of exactly one split"
+    return found[0]
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_grid_search_runs_name_each_split_and_the_refit(data, tmp_path, n_jobs):
+    X, y = data
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    cv = KFold(4, shuffle=True, random_state=3)
+    search = GridSearchCV(_pipe(store), GRID, cv=cv, n_jobs=n_jobs).fit(X, y)
+    splits = list(cv.split(X, y))
+    candidates = search.cv_results_["params"]
+
+    folds = _runs(store, search_role="cv_fold")
+    assert len(folds) == len(candidates) * len(splits)
+    seen = set()
+    for run in folds:
+        s = run.selection
+        assert run.purpose == "cv_fold"
+        k = _split_of(run, X, splits)
+        assert s["split_progress"] == [k, len(splits)]
+        i, n = s["candidate_progress"]
+        assert n == len(candidates) and s["candidate_params"] == candidates[i]
+        # the fitted model had the candidate's parameters: the op records them
+        assert run.ops[-1].params["C"] == candidates[i]["logisticregression__C"]
+        assert (s["n_train"], s["n_test"]) == (len(splits[k][0]), len(splits[k][1]))
+        assert s["search"] == "sklearn.model_selection._search.GridSearchCV"
+        seen.add((i, k))
+    assert seen == {(i, k) for i in range(len(candidates)) for k in range(len(splits))}
+
+    (refit,) = _runs(store, search_role="refit")
+    assert refit.run_id == search.best_estimator_.lineage_.run_id
+    assert refit.purpose == "fit"
+    assert np.array_equal(refit.row_ids, X.index.to_numpy())
+    s = refit.selection
+    assert s["best_index"] == search.best_index_ and s["best_params"] == search.best_params_
+    assert (s["n_splits"], s["n_candidates"]) == (len(splits), len(candidates))
+    assert (s["n_split_fits"], s["n_failed_fits"]) == (len(folds), 0)
+    assert refit.ops[-1].params["C"] == search.best_params_["logisticregression__C"]
+    # one search: one id, on every split and on the refit, and no other run
+    assert {r.selection["search_id"] for r in [*folds, refit]} == {s["search_id"]}
+    assert len(store.list_runs()) == len(folds) + 1
+    assert len(store.list_runs(search_id=s["search_id"])) == len(folds) + 1
+    # every split was fitted before the refit (wall-clock UTC times)
+    times = [datetime.fromisoformat(r.created_at) for r in folds]
+    assert max(times) <= datetime.fromisoformat(refit.created_at)
+    assert store.verify()
+
+
+def test_two_cross_validate_calls_are_two_searches(data):
+    X, y = data
+    store = stp.stores.MemoryStore()
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    cross_validate(_pipe(store), X, y, cv=cv)
+    cross_val_score(_pipe(store), X, y, cv=cv)
+    splits = list(cv.split(X, y))
+    runs = _runs(store)
+    assert len(runs) == 6
+    first, second = runs[:3], runs[3:]
+    for group in (first, second):
+        assert len({r.selection["search_id"] for r in group}) == 1
+        assert sorted(_split_of(r, X, splits) for r in group) == [0, 1, 2]
+        for r in group:
+            assert r.purpose == "cv_fold"
+            assert r.selection["search"] == "sklearn.model_selection.cross_validate"
+            assert r.selection["candidate_params"] is None
+    assert first[0].selection["search_id"] != second[0].selection["search_id"]
+    assert store.list_runs(search_role="refit").empty
+
+
+def test_cross_val_predict_runs_are_its_splits(data, tmp_path):
+    X, y = data
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    cv = KFold(4)
+    cross_val_predict(_pipe(store), X, y, cv=cv, n_jobs=2)
+    splits = list(cv.split(X, y))
+    runs = _runs(store)
+    assert sorted(_split_of(r, X, splits) for r in runs) == [0, 1, 2, 3]
+    assert {r.selection["search"] for r in runs} == {"sklearn.model_selection.cross_val_predict"}
+    assert {r.selection["called_by"] for r in runs} == {
+        "sklearn.model_selection._validation._fit_and_predict"
+    }
+    assert len({r.selection["search_id"] for r in runs}) == 1
+    assert store.verify()
+
+
+def test_halving_search_runs_and_refit(data):
+    X, y = data
+    store = stp.stores.MemoryStore()
+    search = HalvingGridSearchCV(
+        _pipe(store), GRID, cv=3, min_resources=18, random_state=0, factor=2
+    ).fit(X, y)
+    folds = _runs(store, search_role="cv_fold")
+    # one run per candidate and split of every iteration, on that iteration's rows
+    n_resources = search.cv_results_["n_resources"]
+    assert len(folds) == 3 * len(n_resources)
+    # each split's train and test rows make up one iteration's subsample of the rows
+    sizes = sorted(r.selection["n_train"] + r.selection["n_test"] for r in folds)
+    assert sizes == sorted(int(n) for n in n_resources for _ in range(3))
+    assert all(r.n_samples == r.selection["n_train"] for r in folds)
+    assert all(np.isin(r.row_ids, X.index.to_numpy()).all() for r in folds)
+    (refit,) = _runs(store, search_role="refit")
+    assert refit.run_id == search.best_estimator_.lineage_.run_id
+    assert refit.selection["best_params"] == search.best_params_
+    assert refit.selection["n_candidates"] == len(search.cv_results_["params"])
+    assert refit.selection["search"].endswith("HalvingGridSearchCV")
+
+
+def test_randomized_search_best_index_names_the_refit_parameters(data):
+    X, y = data
+    store = stp.stores.MemoryStore()
+    search = RandomizedSearchCV(
+        _pipe(store),
+        {"logisticregression__C": np.logspace(-2, 2, 20)},
+        n_iter=4,
+        cv=2,
+        random_state=1,
+    ).fit(X, y)
+    (refit,) = _runs(store, search_role="refit")
+    best = search.cv_results_["params"][refit.selection["best_index"]]
+    assert refit.selection["best_params"] == {k: float(v) for k, v in best.items()}
+    folds = _runs(store, search_role="cv_fold")
+    assert sorted(
+        {r.selection["candidate_params"]["logisticregression__C"] for r in folds}
+    ) == sorted(float(p["logisticregression__C"]) for p in search.cv_results_["params"])
+
+
+def test_refit_false_stores_only_the_splits(data):
+    X, y = data
+    store = stp.stores.MemoryStore()
+    GridSearchCV(_pipe(store), GRID, cv=2, refit=False).fit(X, y)
+    assert len(store.list_runs(search_role="cv_fold")) == 6
+    assert store.list_runs(search_role="refit").empty
+    assert store.list_runs(purpose="fit").empty
+
+
+def test_failed_split_fits_store_nothing(data):
+    X, y = data
+    store = stp.stores.MemoryStore()
+    grid = {"logisticregression__C": [1.0, -1.0]}  # C must be positive: those fits fail
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitFailedWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        search = GridSearchCV(_pipe(store), grid, cv=3, error_score=np.nan).fit(X, y)
+    assert np.isnan(search.cv_results_["mean_test_score"][1])
+    folds = _runs(store, search_role="cv_fold")
+    assert len(folds) == 3
+    assert {r.selection["candidate_params"]["logisticregression__C"] for r in folds} == {1.0}
+    assert len(store.list_runs()) == 4 and store.verify()
+    # the refit says how many fits on splits there were, and how many failed
+    (refit,) = _runs(store, search_role="refit")
+    failed = int(np.isnan(search.cv_results_["split0_test_score"]).sum()) * 3
+    assert (refit.selection["n_split_fits"], refit.selection["n_failed_fits"]) == (6, failed)
+    assert refit.selection["n_split_fits"] - refit.selection["n_failed_fits"] == len(folds)
+
+
+def test_fits_other_code_makes_are_not_guessed(data):
+    X, y = data
+    store = stp.stores.MemoryStore()
+    search = GridSearchCV(_pipe(store), GRID, cv=2).fit(X, y)
+    n = len(store.list_runs())
+    # a hand-written cross-validation loop: the library cannot know, so says nothing
+    for train, _ in KFold(2).split(X):
+        clone(_pipe(store)).fit(X.iloc[train], y.iloc[train])
+    # the refitted model, cloned and refitted by the user: not a refit of the search
+    clone(search.best_estimator_).fit(X, y)
+    # the best model refitted in place by the user
+    search.best_estimator_.fit(X, y)
+    later = store.list_runs().iloc[n:]
+    assert len(later) == 4
+    assert later["purpose"].tolist() == ["fit"] * 4
+    assert later["search_role"].tolist() == [None] * 4
+    assert all(store.load_run(r).selection is None for r in later["run_id"])
+
+
+def test_a_search_over_a_pipeline_holding_a_traced_step_claims_nothing(data):
+    from sklearn.pipeline import make_pipeline
+
+    X, y = data
+    store = stp.stores.MemoryStore()
+    inner = stp.TracedEstimator(LogisticRegression(), store=store)
+    GridSearchCV(
+        make_pipeline(StandardScaler(), inner), {"tracedestimator__estimator__C": [1.0]}, cv=2
+    ).fit(X, y)
+    # the traced step was fitted by sklearn's Pipeline, not by the search's split code
+    runs = store.list_runs()
+    assert len(runs) == 3 and runs["search_role"].tolist() == [None] * 3
+
+
+def test_user_purpose_wins_and_the_role_stays(data):
+    X, y = data
+    store = stp.stores.MemoryStore()
+    with stp.run_context(purpose="tuning"):
+        GridSearchCV(_pipe(store), GRID, cv=2).fit(X, y)
+    runs = store.list_runs()
+    assert runs["purpose"].tolist() == ["tuning"] * 7
+    assert runs["search_role"].tolist() == ["cv_fold"] * 6 + ["refit"]
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_an_unlearner_in_a_search_stores_its_model_runs_by_role(data, tmp_path, n_jobs):
+    X, y = data
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    forget = X.index.to_numpy()[:3]
+    unlearner = stp.GradientCorrectionUnlearner(_pipe(store), forget=forget)
+    cv = KFold(3)
+    search = GridSearchCV(
+        unlearner, {"estimator__logisticregression__C": [0.1, 1.0]}, cv=cv, n_jobs=n_jobs
+    ).fit(X, y)
+    splits = list(cv.split(X, y))
+    folds = _runs(store, search_role="cv_fold")
+    assert len(folds) == 6
+    for run in folds:
+        assert run.purpose == "unlearning"
+        assert run.selection["estimator"].endswith("GradientCorrectionUnlearner")
+        k = _split_of(run, X, splits)
+        assert run.selection["split_progress"] == [k, 3]
+    (refit,) = _runs(store, search_role="refit")
+    assert refit.run_id == search.best_estimator_.estimator_.lineage_.run_id
+    # a removal for every fit whose training rows held the rows to forget (their
+    # positions 0-2 are in the test rows of split 0 only) and for the refit
+    removals = [e for e in store.events() if e["kind"] == "unlearning"]
+    holding = {r.run_id for r in folds if np.isin(forget, r.row_ids).all()} | {refit.run_id}
+    assert {e["run_id"] for e in removals} == holding
+    assert len(removals) == 2 * 2 + 1
+    assert store.verify()
+    # the report on the search is the refit's corrected model, its removal and the store
+    report = stp.compliance_report(
+        search,
+        system_name="S",
+        system_version="1",
+        deployer_name="D",
+        high_risk_category="creditworthiness",
+        intended_purpose="review",
+        human_oversight=["officer"],
+    ).to_dict()
+    (mine,) = [e for e in removals if e["run_id"] == refit.run_id]
+    assert report["model"]["run_id"] == refit.run_id
+    assert report["model"]["selection"]["role"] == "refit"
+    assert report["model"]["fitted_object_after_removal"]["seq"] == mine["seq"]
+    assert [r["seq"] for r in report["record_keeping"]["removals"]] == [mine["seq"]]
+    assert report["record_keeping"]["store"]["n_runs"] == 7
+    assert [r["search_role"] for r in report["record_keeping"]["runs"]] == (
+        ["cv_fold"] * 6 + ["refit"]
+    )
+
+
+def test_cross_validate_on_threads_is_one_call(data):
+    from joblib import parallel_backend
+
+    X, y = data
+    store = stp.stores.MemoryStore()
+    cv = KFold(4, shuffle=True, random_state=5)
+    with parallel_backend("threading"):
+        cross_validate(_pipe(store), X, y, cv=cv, n_jobs=2)
+        GridSearchCV(_pipe(store), GRID, cv=cv, n_jobs=2).fit(X, y)
+    splits = list(cv.split(X, y))
+    runs = _runs(store)
+    assert len(runs) == 4 + 12 + 1
+    calls = [r.selection["search_id"] for r in runs]
+    assert len(set(calls[:4])) == 1 and len(set(calls[4:])) == 1 and calls[0] != calls[4]
+    assert sorted(_split_of(r, X, splits) for r in runs[:4]) == [0, 1, 2, 3]
+    assert [r.selection["role"] for r in runs] == ["cv_fold"] * 16 + ["refit"]
+
+
+def test_an_explainer_tuned_by_a_search_marks_the_runs_of_its_models(data):
+    X, y = data
+    store = stp.stores.MemoryStore()
+    cv = KFold(2)
+    search = GridSearchCV(
+        stp.InfluenceExplainer(_pipe(store)), {"damping": [1e-3, 1e-1]}, cv=cv
+    ).fit(X, y)
+    splits = list(cv.split(X, y))
+    runs = _runs(store)
+    assert [r.purpose for r in runs] == ["influence"] * 5
+    assert [r.selection["role"] for r in runs] == ["cv_fold"] * 4 + ["refit"]
+    assert sorted(_split_of(r, X, splits) for r in runs[:4]) == [0, 0, 1, 1]
+    assert {r.selection["candidate_params"]["damping"] for r in runs[:4]} == {1e-3, 1e-1}
+    assert runs[-1].run_id == search.best_estimator_.estimator_.lineage_.run_id
+    assert runs[-1].selection["best_params"] == search.best_params_
+
+
+def _lowest_c(cv_results):
+    """A refit callable: the candidate with the smallest C."""
+    return int(np.argmin([p["logisticregression__C"] for p in cv_results["params"]]))
+
+
+def test_a_callable_refit_is_named_and_its_choice_recorded(data):
+    X, y = data
+    store = stp.stores.MemoryStore()
+    search = GridSearchCV(_pipe(store), GRID, cv=2, refit=_lowest_c).fit(X, y)
+    (refit,) = _runs(store, search_role="refit")
+    assert refit.selection["refit"] == f"{__name__}._lowest_c"
+    assert refit.selection["best_index"] == 0 == search.best_index_
+    assert refit.selection["best_params"] == {"logisticregression__C": 0.1}
+    assert refit.ops[-1].params["C"] == 0.1
