@@ -16,7 +16,7 @@ from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import distinct_codes
 from ._run import Lineage, Op, column_origins, library_versions
 from ._source import REGISTRY, utc_now
-from ._witness import changed_columns, changed_note
+from ._witness import MAX_LOADS, WITNESSES, changed_columns, changed_note
 
 #: True while a traced estimator fits: nested traced estimators then leave the
 #: recording to the outermost one.
@@ -204,6 +204,15 @@ def add_input_notes(run, X, changed):
     if isinstance(X, pd.DataFrame):
         if changed:
             run.notes.append(changed_note(changed))
+        unchecked = WITNESSES.unchecked(run.sources)
+        if unchecked:
+            names = sorted({run.sources[c].source_id for c in unchecked})
+            run.notes.append(
+                f"the values of source(s) {', '.join(names)} were not compared with what "
+                f"was loaded: their loads are no longer kept in this process (read more "
+                f"than {MAX_LOADS} ways, or the registry was cleared), so a change made "
+                "outside the pipeline to their columns would not be noted here"
+            )
         unsourced = unsourced_run_columns(run)
         if unsourced:
             run.notes.append(

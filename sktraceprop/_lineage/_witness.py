@@ -304,6 +304,13 @@ class _Witnesses:
                 if known is not None:
                     known[1] = [load for load in known[1] if load.ids.size]
 
+    def unchecked(self, codes):
+        """Of ``codes``, those whose loads are no longer kept (read more than
+        ``MAX_LOADS`` ways in this process, or a code reused by a cleared registry): their
+        values cannot be compared with what was loaded."""
+        with self._lock:
+            return sorted(int(c) for c in codes if int(c) in self._overflow)
+
     def clear(self):
         with self._lock:
             self._by_code.clear()

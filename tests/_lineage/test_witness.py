@@ -253,6 +253,25 @@ def test_many_loads_of_one_source_never_false_alarm(tmp_path, n_loads):
         assert _changed(f) == {}
 
 
+def test_a_source_whose_loads_are_no_longer_kept_is_said_unchecked(tmp_path):
+    # past MAX_LOADS distinct reads of one file, its witness rows are dropped: a change
+    # made outside the pipeline could no longer be noted, and the run says so
+    from sktraceprop._lineage._witness import MAX_LOADS
+
+    path = tmp_path / "many.csv"
+    path.write_text("a,b\n" + "\n".join(f"{i},{i % 2}" for i in range(40)) + "\n")
+    first = stp.read_csv(path, source_id="many")
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(first[["a"]], first["b"])
+    assert not any("were not compared" in n for n in pipe.lineage_.notes)
+    for k in range(MAX_LOADS):
+        stp.read_csv(path, source_id="many", nrows=10 + k)
+    changed = first[["a"]].assign(a=first["a"] * 2)
+    pipe.fit(changed, first["b"])
+    (note,) = [n for n in pipe.lineage_.notes if "were not compared" in n]
+    assert "source(s) many were not compared" in note
+
+
 def _labs(tmp_path, keys):
     path = tmp_path / "labs.csv"
     rows = [f"{k},{k * 0.5},{k % 3}" for k in keys]
