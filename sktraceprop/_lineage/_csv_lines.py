@@ -152,19 +152,21 @@ def data_lines(scan, n_rows, kwargs, where):
     stop = total - int(kwargs.get("skipfooter", 0) or 0)
     if kwargs.get("nrows") is not None:
         stop = min(stop, int(kwargs["nrows"]))
-    if max(stop, 0) != n_rows:
-        raise LineageError(
-            f"sktraceprop.read_csv: could not match the {n_rows} rows pandas read from "
-            f"{where} to physical lines ({max(stop, 0)} records found); read it with "
-            "pandas and use sktraceprop.from_pandas (lines become row positions)."
-        )
     footer = int(kwargs.get("skipfooter", 0) or 0)
+    # (first: a blank line ending the file, as in UCI Adult's adult.data, is a footer
+    # line to pandas, which then keeps one row more than the count below expects)
     if footer and n_rows and not _footer_ends_file(scan, footer):
         raise LineageError(
             f"sktraceprop.read_csv: {where}: skipfooter={footer}, but blank, comment or "
             "skipped lines follow the first footer record; pandas' python engine counts "
             "them as footer lines, so which rows it kept cannot be guaranteed. Remove "
             "them, or read with pandas and use sktraceprop.from_pandas."
+        )
+    if max(stop, 0) != n_rows:
+        raise LineageError(
+            f"sktraceprop.read_csv: could not match the {n_rows} rows pandas read from "
+            f"{where} to physical lines ({max(stop, 0)} records found); read it with "
+            "pandas and use sktraceprop.from_pandas (lines become row positions)."
         )
     return scan.lines[first : first + n_rows]
 

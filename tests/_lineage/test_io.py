@@ -3,6 +3,7 @@ import gzip
 import hashlib
 import io
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,9 @@ from sktraceprop._lineage._ids import LINE_BITS
 from sktraceprop._lineage._source import Source
 from sktraceprop.exceptions import LineageError, UnknownSourceError
 from tests.conftest import lines_from_key
+
+
+ADULT = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "adult.data.gz"
 
 
 def _physical_line(path, line):
@@ -311,6 +315,19 @@ def test_read_csv_skipfooter_refuses_lines_between_footer_records(tmp_path):
         df.reset_index(drop=True), pd.read_csv(path, skipfooter=2, engine="python")
     )
     assert stp.row_lineage(df)["line"].tolist() == [2, 4]
+
+
+def test_read_csv_skipfooter_names_the_blank_line_ending_adult():
+    # UCI Adult's adult.data ends with a blank line, which pandas' python engine takes
+    # as the footer line: skipfooter=1 keeps every record. The refusal says so, where it
+    # said only that the counts differ.
+    raw = gzip.decompress(ADULT.read_bytes())
+    assert raw.endswith(b">50K\n\n")
+    records = raw.count(b"\n") - 1
+    options = {"header": None, "skipfooter": 1, "engine": "python"}
+    assert len(pd.read_csv(ADULT, **options)) == records
+    with pytest.raises(LineageError, match="skipfooter=1, but blank, comment or skipped"):
+        stp.read_csv(ADULT, **options)
 
 
 def test_content_check_catches_a_split_record_next_to_an_empty_one():
