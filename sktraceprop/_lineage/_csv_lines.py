@@ -38,9 +38,11 @@ def check_options(kwargs):
     # pandas' python engine drops rows that are blank once unquoted (a quoted '""', a
     # line of non-breaking spaces), which the C tokenizer the line finder models keeps;
     # nrows can then stop on a later line than the line finder's, with the same count.
-    if kwargs.get("engine") == "python" and kwargs.get("nrows") is not None:
+    sniffs = "sep" in kwargs and kwargs["sep"] is None  # python engine only
+    if (kwargs.get("engine") == "python" or sniffs) and kwargs.get("nrows") is not None:
         raise ValueError(
-            "sktraceprop.read_csv does not support nrows with engine='python': the rows "
+            "sktraceprop.read_csv does not support nrows with engine='python' (or "
+            "sep=None, which needs it): the rows "
             "pandas' python engine drops as blank would shift line numbers. Use the "
             "default engine, or read with pandas and use sktraceprop.from_pandas."
         )
@@ -59,7 +61,7 @@ def check_options(kwargs):
     if "sep" in kwargs and "delimiter" in kwargs:
         raise ValueError("sktraceprop.read_csv: give sep or delimiter, not both")
     sep = kwargs.get("sep", kwargs.get("delimiter", ","))
-    if not isinstance(sep, str) or len(sep.encode()) != 1:
+    if not sniffs and (not isinstance(sep, str) or len(sep.encode()) != 1):
         # (r"\t" too: pandas reads a longer sep as a regex with its python engine, which
         # ignores quotes and strips each line; sep="\t" is the tab)
         raise ValueError(

@@ -12,6 +12,7 @@ import pandas as pd
 from ..exceptions import LineageError, LineageLostError
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
 from ._csv_python import python_engine_line
+from ._csv_sniff import sniffed_sep
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
@@ -157,9 +158,11 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         the old version.
     **pandas_kwargs
         Passed to :func:`pandas.read_csv`; the columns and dtypes are exactly what
-        pandas returns. With ``index_col`` (or data rows one field longer than the
-        header, pandas' implicit index), the file's index is kept as the first levels
-        of a MultiIndex whose last level holds the row ids.
+        pandas returns. With ``sep=None``, lines are found with the delimiter pandas
+        sniffs (in the first line ``skiprows`` keeps, as its python engine does).
+        With ``index_col`` (or data rows one field longer than the header, pandas'
+        implicit index), the file's index is kept as the first levels of a MultiIndex
+        whose last level holds the row ids.
 
     Returns
     -------
@@ -203,8 +206,11 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         raise FileNotFoundError(f"sktraceprop.read_csv: no such file: {path}")
     check_options(pandas_kwargs)
     kwargs = pinned(pandas_kwargs)
-    if int(kwargs.get("skipfooter", 0) or 0) and kwargs.get("engine") is None:
+    sniffs = "sep" in kwargs and kwargs["sep"] is None
+    if (sniffs or int(kwargs.get("skipfooter", 0) or 0)) and kwargs.get("engine") is None:
         kwargs["engine"] = "python"  # what pandas falls back to, without its warning
+    # pandas gets sep=None; the line finder and the checks, the delimiter pandas sniffs
+    modelled = dict(kwargs, sep=sniffed_sep(path, kwargs), engine="python") if sniffs else kwargs
     first = header_records(kwargs)
     before = os.stat(path)
     # One pass hashes and scans the file while pandas parses it: hashing, decompressing
@@ -213,20 +219,20 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         background = pool.submit(
             scan_file,
             path,
-            kwargs,
+            modelled,
             n_keep=first + 1,
             last_kept=int(kwargs.get("skipfooter", 0) or 0) + 1,
-            max_records=record_limit(kwargs),
+            max_records=record_limit(modelled),
         )
         try:
             df = pd.read_csv(path, **kwargs)
         finally:
             scan = background.result()
     check_stable(before, os.stat(path), scan.n_bytes, path)
-    if kwargs.get("engine") == "python":
-        found = python_engine_line(path, kwargs, scan.lines)
-        if found is not None:
-            line, how = found
+    if modelled.get("engine") == "python":
+        odd = python_engine_line(path, modelled, scan.lines)
+        if odd is not None:
+            line, how = odd
             what = (
                 "is skipped by skiprows before the header and ends inside a quoted field: "
                 "pandas' python engine skips it as one line, its C tokenizer with the "
@@ -237,12 +243,17 @@ def read_csv(path, source_id=None, **pandas_kwargs):
             )
             raise LineageError(
                 f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "
-                "skipfooter, which needs it); the lines of the rows after it cannot be "
-                "guaranteed. Read without skipfooter and engine='python', or with pandas "
-                "and use sktraceprop.from_pandas."
+                "skipfooter or sep=None, which need it); the lines of the rows after it "
+                "cannot be guaranteed. Read without skipfooter, sep=None and "
+                "engine='python', or with pandas and use sktraceprop.from_pandas."
             )
-    lines = data_lines(scan, len(df), kwargs, path)
-    check_content(df, scan, kwargs, path)
+    lines = data_lines(scan, len(df), modelled, path)
+    checked = df
+    if sniffs and len(df.columns) and str(df.columns[0]).startswith("\ufeff"):
+        # pandas reads the line it sniffs as it is: a UTF-8 byte-order mark stays in the
+        # first column's name, where the check's parse (sep given) strips it
+        checked = df.set_axis([str(df.columns[0])[1:], *df.columns[1:]], axis=1)
+    check_content(checked, scan, modelled, path)
     if source_id is None:
         # the name without its suffixes; a dot-file keeps its leading dots ('.a.csv' ->
         # '.a', not '', which would make every dot-file a version of one source)

@@ -133,7 +133,7 @@ def test_read_csv_refuses_each_option_it_cannot_map_naming_it(tmp_path):
         ({"on_bad_lines": lambda bad: bad[:2], "engine": "python"}, "on_bad_lines"),
         ({"engine": "pyarrow"}, "pyarrow"),
         ({"header": [0, 1]}, "header"),
-        ({"sep": None, "engine": "python"}, "sep"),
+        ({"sep": "ab"}, "sep"),
         ({"nrows": 2, "engine": "python"}, "nrows"),
     ]
     for options, name in refused:
