@@ -164,7 +164,8 @@ def _lost(X, marker=True, name="X"):
     if marker and X.attrs.get(TRACED_ATTR, False):
         return (
             f"{name} comes from traced sources but its index no longer carries row ids (it is "
-            f"{_index_kind(X.index)}). pandas drops them in reset_index(drop=True), by "
+            f"{_index_kind(X.index)}). pandas drops them in reset_index(drop=True), with "
+            "ignore_index=True (pd.concat, sort_values, drop_duplicates, dropna), by "
             "assigning a new index, and in operations that build new rows from several "
             "(groupby().agg/mean, pivot_table, melt, DataFrame.merge). Keep the index, merge "
             "with sktraceprop.merge, compute group statistics with sktraceprop.aggregate, or "

@@ -68,4 +68,7 @@ def test_rows_built_from_several_rows_are_refused_naming_the_index(tmp_path):
     long = a.melt(id_vars="label", value_vars=["key", "a"])
     with pytest.raises(LineageLostError, match=r"a RangeIndex\).*melt"):
         pipe.fit(long[["value"]], long["label"])
+    both = pd.concat([a, _rows(tmp_path, "b", 5, 4)], ignore_index=True)
+    with pytest.raises(LineageLostError, match=r"a RangeIndex\).*ignore_index=True \(pd.concat"):
+        pipe.fit(both[["a"]], both["label"])
     assert not hasattr(pipe[-1], "coef_")
