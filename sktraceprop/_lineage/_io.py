@@ -166,8 +166,12 @@ def read_csv(path, source_id=None, **pandas_kwargs):
 
     Returns
     -------
-    df : DataFrame
-        The data, indexed by packed row ids (index level ``"stp_row_id"``).
+    df : DataFrame or TracedChunks
+        The data, indexed by packed row ids (index level ``"stp_row_id"``). With
+        ``chunksize``, an iterator of such frames, as pandas' chunks (also a context
+        manager, with ``get_chunk()``): the file is scanned first, and each chunk is
+        handed out once its first and last rows, and the sampled rows in it, equal the
+        records found for them.
 
     Raises
     ------
@@ -178,10 +182,10 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        For options whose rows cannot be mapped to lines: ``chunksize``, ``iterator``,
-        ``memory_map``, ``delim_whitespace``, ``dialect``, a ``sep`` longer than one
-        byte (a regex, or ``r"\t"``: use ``"\t"``), a list ``header``,
-        ``engine="pyarrow"``, ``nrows`` with ``engine="python"`` and
+        For options whose rows cannot be mapped to lines: ``iterator`` without
+        ``chunksize``, ``memory_map``, ``delim_whitespace``, ``dialect``, a ``sep``
+        longer than one byte (a regex, or ``r"\t"``: use ``"\t"``), a list ``header``,
+        ``engine="pyarrow"``, ``nrows`` with ``engine="python"`` (or ``sep=None``) and
         ``on_bad_lines`` other than ``"error"``.
     LineageError
         If physical lines cannot be guaranteed for this file and these options (with
@@ -211,6 +215,10 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         kwargs["engine"] = "python"  # what pandas falls back to, without its warning
     # pandas gets sep=None; the line finder and the checks, the delimiter pandas sniffs
     modelled = dict(kwargs, sep=sniffed_sep(path, kwargs), engine="python") if sniffs else kwargs
+    if kwargs.get("chunksize") is not None:
+        from ._csv_chunks import TracedChunks
+
+        return TracedChunks(path, source_id, kwargs, modelled, sniffs)
     first = header_records(kwargs)
     before = os.stat(path)
     # One pass hashes and scans the file while pandas parses it: hashing, decompressing
@@ -229,56 +237,78 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         finally:
             scan = background.result()
     check_stable(before, os.stat(path), scan.n_bytes, path)
-    if modelled.get("engine") == "python":
-        odd = python_engine_line(path, modelled, scan.lines)
-        if odd is not None:
-            line, how = odd
-            what = (
-                "is skipped by skiprows before the header and ends inside a quoted field: "
-                "pandas' python engine skips it as one line, its C tokenizer with the "
-                "lines up to the closing quote"
-                if how == "skipped"
-                else "starts a row that pandas' python engine drops as blank once "
-                "unquoted and cut at the comment character, and that its C tokenizer keeps"
-            )
-            raise LineageError(
-                f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "
-                "skipfooter or sep=None, which need it); the lines of the rows after it "
-                "cannot be guaranteed. Read without skipfooter, sep=None and "
-                "engine='python', or with pandas and use sktraceprop.from_pandas."
-            )
+    check_python_engine(path, modelled, scan)
     lines = data_lines(scan, len(df), modelled, path)
-    checked = df
+    check_content(for_check(df, sniffs), scan, modelled, path)
+    source = register_file(path, source_id, scan.sha256, len(df), lines, df)
+    keep = keeps_index(kwargs, df.index, 0)
+    return _witnessed(df, pack(source.code, lines), source, keep_index=keep)
+
+
+def check_python_engine(path, modelled, scan):
+    """Refuse a file that pandas' python engine reads otherwise than the line finder."""
+    if modelled.get("engine") != "python":
+        return
+    odd = python_engine_line(path, modelled, scan.lines)
+    if odd is None:
+        return
+    line, how = odd
+    what = (
+        "is skipped by skiprows before the header and ends inside a quoted field: "
+        "pandas' python engine skips it as one line, its C tokenizer with the "
+        "lines up to the closing quote"
+        if how == "skipped"
+        else "starts a row that pandas' python engine drops as blank once "
+        "unquoted and cut at the comment character, and that its C tokenizer keeps"
+    )
+    raise LineageError(
+        f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "
+        "skipfooter or sep=None, which need it); the lines of the rows after it "
+        "cannot be guaranteed. Read without skipfooter, sep=None and "
+        "engine='python', or with pandas and use sktraceprop.from_pandas."
+    )
+
+
+def for_check(df, sniffs):
+    """``df`` as the content check's parse of its records gives it back."""
     if sniffs and len(df.columns) and str(df.columns[0]).startswith("\ufeff"):
         # pandas reads the line it sniffs as it is: a UTF-8 byte-order mark stays in the
         # first column's name, where the check's parse (sep given) strips it
-        checked = df.set_axis([str(df.columns[0])[1:], *df.columns[1:]], axis=1)
-    check_content(checked, scan, modelled, path)
+        return df.set_axis([str(df.columns[0])[1:], *df.columns[1:]], axis=1)
+    return df
+
+
+def register_file(path, source_id, sha256, n_rows, lines, df):
+    """Register the file read as a source (columns and dtypes: ``df``'s)."""
     if source_id is None:
         # the name without its suffixes; a dot-file keeps its leading dots ('.a.csv' ->
         # '.a', not '', which would make every dot-file a version of one source)
         dots = len(path.name) - len(path.name.lstrip("."))
         source_id = path.name[:dots] + path.name[dots:].split(".")[0]
-    source = REGISTRY.register(
+    return REGISTRY.register(
         Source(
             source_id=str(source_id),
             code=None,
             uri=path.resolve().as_uri(),
-            sha256=scan.sha256,
-            n_rows=len(df),
+            sha256=sha256,
+            n_rows=n_rows,
             max_line=int(lines.max()) if lines.size else 0,
             columns=tuple(map(str, df.columns)),
             dtypes=tuple(map(str, df.dtypes)),
             kind="file",
         )
     )
+
+
+def keeps_index(kwargs, index, start):
+    """Whether the file's index is kept (``index_col``, or pandas' implicit index);
+    ``start``: the position of the first row (pandas numbers a chunk's rows on)."""
     index_col = kwargs.get("index_col")
     # (pandas also reads an index when the data rows have one field more than the
     # header: the implicit index, kept too)
-    keep_index = index_col is not False and (
-        index_col is not None or not df.index.equals(pd.RangeIndex(len(df)))
+    return index_col is not False and (
+        index_col is not None or not index.equals(pd.RangeIndex(start, start + len(index)))
     )
-    return _witnessed(df, pack(source.code, lines), source, keep_index=keep_index)
 
 
 def from_pandas(df, source_id, uri=None):
