@@ -21,6 +21,7 @@ from ._csv_stream import check_stable, scan_file
 from ._csv_verify import _check_rows
 from ._ids import pack
 from ._io import _witnessed, check_python_engine, for_check, keeps_index, register_file
+from ._witness import stride
 
 
 class _Records:
@@ -73,6 +74,7 @@ class TracedChunks:
         self._reader = pd.read_csv(path, **kwargs)
         self._start = 0  # rows handed out so far
         self._source = None
+        self._group = object()  # this read's witness loads
         self._done = False
 
     def __iter__(self):
@@ -141,7 +143,15 @@ class TracedChunks:
         if not keep:
             chunk = chunk.reset_index(drop=True)
         self._start = start + n
-        return _witnessed(chunk, pack(self._source.code, lines), self._source, keep_index=keep)
+        # one load for the whole read (the stride of all its rows, a few hundred kept)
+        return _witnessed(
+            chunk,
+            pack(self._source.code, lines),
+            self._source,
+            keep_index=keep,
+            every=stride(self._total),
+            group=self._group,
+        )
 
     def _check(self, chunk, start, n):
         """Check the chunk's first and last rows and its sampled rows by content."""

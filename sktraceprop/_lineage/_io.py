@@ -110,11 +110,11 @@ def _with_ids(df, ids, keep_index=False):
     return out
 
 
-def _witnessed(df, ids, source, keep_index=False):
+def _witnessed(df, ids, source, keep_index=False, every=None, group=None):
     """``df`` indexed by ``ids`` (see :func:`_with_ids`), after keeping its witness rows
-    (see :mod:`._witness`)."""
+    (see :mod:`._witness`; ``every`` and ``group`` for a read in chunks)."""
     out = _with_ids(df, ids, keep_index=keep_index)
-    WITNESSES.add(source.code, source.sha256, out, ids=ids)
+    WITNESSES.add(source.code, source.sha256, out, ids=ids, every=every, group=group)
     return out
 
 

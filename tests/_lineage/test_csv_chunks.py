@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageError
@@ -116,3 +117,24 @@ def test_chunks_name_the_line_the_writer_wrote(tmp_path_factory, doc, size):
         for rid, reported in zip(ids, stp.row_lineage(got)["line"]):
             assert reported == truth[rid], (rid, reported, truth[rid])
             assert rid in lines[reported - 1]
+
+
+def test_values_changed_in_any_chunk_are_noted(tmp_path):
+    # The chunks of one read keep their witness rows as one load (the whole read's
+    # stride): 14 chunks neither overflow the loads kept per source nor drop the load of
+    # an earlier whole read of the file.
+    path = tmp_path / "w.csv"
+    path.write_text("k,x,y\n" + "".join(f"{k},{k * 0.5},{k % 2}\n" for k in range(4000)))
+    whole = stp.read_csv(path)
+    chunks = list(stp.read_csv(path, chunksize=300))
+    assert len(chunks) == 14
+    df = pd.concat(chunks)
+
+    def notes(X):
+        pipe = stp.make_traced_pipeline(LogisticRegression()).fit(X[["x"]], X["y"])
+        return [n for n in pipe.lineage_.notes if n.startswith("input column(s) x (")]
+
+    assert notes(df) == []
+    changed = df.assign(x=np.where(np.arange(len(df)) >= 3000, df["x"] + 1, df["x"]))
+    assert len(notes(changed)) == 1
+    assert len(notes(whole.assign(x=whole["x"] + 1))) == 1
