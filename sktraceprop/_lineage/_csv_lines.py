@@ -50,11 +50,9 @@ def check_options(kwargs):
             "pandas' python engine drops as blank would shift line numbers. Use the "
             "default engine, or read with pandas and use sktraceprop.from_pandas."
         )
-    if kwargs.get("on_bad_lines", "error") != "error":
-        raise ValueError(
-            "sktraceprop.read_csv requires on_bad_lines='error': skipped lines would shift "
-            "line numbers."
-        )
+    from ._csv_bad_lines import check_bad_lines_options  # (it needs the content check)
+
+    check_bad_lines_options(kwargs)
     if kwargs.get("dialect") is not None:
         # pandas lets a dialect override sep, quotechar, escapechar, doublequote,
         # skipinitialspace and quoting: the line finder would split records differently.

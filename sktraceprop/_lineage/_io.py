@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError, LineageLostError
+from ._csv_bad_lines import check_dropped, read_warning_bad_lines, skipping
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
 from ._csv_python import python_engine_line
 from ._csv_sniff import sniffed_sep
@@ -160,9 +161,11 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         Passed to :func:`pandas.read_csv`; the columns and dtypes are exactly what
         pandas returns. With ``sep=None``, lines are found with the delimiter pandas
         sniffs (in the first line ``skiprows`` keeps, as its python engine does).
-        With ``index_col`` (or data rows one field longer than the header, pandas'
-        implicit index), the file's index is kept as the first levels of a MultiIndex
-        whose last level holds the row ids.
+        With ``on_bad_lines="skip"`` or ``"warn"``, the lines of the rows pandas
+        drops are skipped as ``skiprows`` would, and each dropped record is checked to
+        be a bad line. With ``index_col`` (or data rows one field longer than the
+        header, pandas' implicit index), the file's index is kept as the first levels
+        of a MultiIndex whose last level holds the row ids.
 
     Returns
     -------
@@ -185,8 +188,9 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         For options whose rows cannot be mapped to lines: ``iterator`` without
         ``chunksize``, ``memory_map``, ``delim_whitespace``, ``dialect``, a ``sep``
         longer than one byte (a regex, or ``r"\t"``: use ``"\t"``), a list ``header``,
-        ``engine="pyarrow"``, ``nrows`` with ``engine="python"`` (or ``sep=None``) and
-        ``on_bad_lines`` other than ``"error"``.
+        ``engine="pyarrow"``, ``nrows`` with ``engine="python"`` (or ``sep=None``),
+        a callable ``on_bad_lines``, and ``"skip"`` or ``"warn"`` with the python
+        engine, ``nrows`` or ``chunksize``.
     LineageError
         If physical lines cannot be guaranteed for this file and these options (with
         ``skipfooter``: blank, comment or skipped lines among or after the footer
@@ -233,13 +237,24 @@ def read_csv(path, source_id=None, **pandas_kwargs):
             max_records=record_limit(modelled),
         )
         try:
-            df = pd.read_csv(path, **kwargs)
+            if kwargs.get("on_bad_lines", "error") == "error":
+                df, bad = pd.read_csv(path, **kwargs), []
+            else:
+                df, bad = read_warning_bad_lines(path, kwargs)
         finally:
             scan = background.result()
     check_stable(before, os.stat(path), scan.n_bytes, path)
     check_python_engine(path, modelled, scan)
+    every = scan
+    if bad:
+        # the line finder skips pandas' bad lines as skiprows would (see _csv_bad_lines)
+        skipped = dict(modelled, skiprows=skipping(modelled.get("skiprows"), bad))
+        scan = scan_file(path, skipped, n_keep=first + 1, last_kept=1)
+        check_stable(before, os.stat(path), scan.n_bytes, path)
     lines = data_lines(scan, len(df), modelled, path)
     check_content(for_check(df, sniffs), scan, modelled, path)
+    if bad:
+        check_dropped(df, modelled, path, first, every.lines, scan.lines, bad, every.n_lines)
     source = register_file(path, source_id, scan.sha256, len(df), lines, df)
     keep = keeps_index(kwargs, df.index, 0)
     return _witnessed(df, pack(source.code, lines), source, keep_index=keep)

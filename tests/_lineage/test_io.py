@@ -118,16 +118,16 @@ def test_read_csv_unsupported_option(hospitals):
 
 def test_read_csv_refuses_each_option_it_cannot_map_naming_it(tmp_path):
     # Options whose rows the line finder does not map to lines are refused before
-    # reading, each naming the option (on_bad_lines="skip" drops line 3 here, which
-    # would shift the lines after it).
+    # reading, each naming the option (on_bad_lines="skip" drops line 3 here; with the
+    # python engine or nrows, which rows it keeps is not modelled).
     path = tmp_path / "o.csv"
     path.write_bytes(b"a,b\n1,2\n3,4,5\n6,7\n8,9\n")
     assert pd.read_csv(path, on_bad_lines="skip")["a"].tolist() == [1, 6, 8]
     refused = [
         ({"iterator": True}, "iterator"),
         ({"memory_map": True}, "memory_map"),
-        ({"on_bad_lines": "skip"}, "on_bad_lines"),
-        ({"on_bad_lines": "warn"}, "on_bad_lines"),
+        ({"on_bad_lines": "skip", "engine": "python"}, "on_bad_lines"),
+        ({"on_bad_lines": "warn", "nrows": 2}, "on_bad_lines"),
         ({"on_bad_lines": lambda bad: bad[:2], "engine": "python"}, "on_bad_lines"),
         ({"engine": "pyarrow"}, "pyarrow"),
         ({"header": [0, 1]}, "header"),
