@@ -164,11 +164,22 @@ def _lost(X, marker=True, name="X"):
     if marker and X.attrs.get(TRACED_ATTR, False):
         return (
             f"{name} comes from traced sources but its index no longer carries row ids (it is "
-            f"a {type(X.index).__name__}). pandas drops them in reset_index(drop=True) or by "
-            "assigning a new index. Keep the index, merge with sktraceprop.merge, or pass the "
-            "ids as sample_id=."
+            f"{_index_kind(X.index)}). pandas drops them in reset_index(drop=True), with "
+            "ignore_index=True (pd.concat, sort_values, drop_duplicates, dropna), by "
+            "assigning a new index, and in operations that build new rows from several "
+            "(groupby().agg/mean, pivot_table, melt, DataFrame.merge). Keep the index, merge "
+            "with sktraceprop.merge, compute group statistics with sktraceprop.aggregate, or "
+            "pass the ids as sample_id=."
         )
     return None
+
+
+def _index_kind(index):
+    """``index`` in words: its class, and its name when it has one."""
+    kind = type(index).__name__
+    names = [n for n in index.names if n is not None]
+    named = f" named {', '.join(map(repr, names))}" if names else ""
+    return f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}{named}"
 
 
 def _warn_if_resembles(X):

@@ -14,8 +14,6 @@ from ..exceptions import LineageError
 
 # read_csv options that change which text becomes which row in ways we do not model.
 _UNSUPPORTED = {
-    "chunksize": None,
-    "iterator": False,
     "delim_whitespace": False,
     "memory_map": False,
 }
@@ -31,6 +29,12 @@ def check_options(kwargs):
                 "line numbers could not be guaranteed. Read with pandas and register the "
                 "frame with sktraceprop.from_pandas instead (lines become row positions)."
             )
+    if kwargs.get("iterator", False) and kwargs.get("chunksize") is None:
+        raise ValueError(
+            "sktraceprop.read_csv supports iterator=True only with chunksize (chunks of "
+            "one size, whose first and last rows are checked against the file): pass "
+            "chunksize=, or read with pandas and use sktraceprop.from_pandas."
+        )
     if kwargs.get("engine") not in _ENGINES:
         raise ValueError(
             f"sktraceprop.read_csv supports engine='c' or 'python', not {kwargs['engine']!r}."
@@ -38,17 +42,17 @@ def check_options(kwargs):
     # pandas' python engine drops rows that are blank once unquoted (a quoted '""', a
     # line of non-breaking spaces), which the C tokenizer the line finder models keeps;
     # nrows can then stop on a later line than the line finder's, with the same count.
-    if kwargs.get("engine") == "python" and kwargs.get("nrows") is not None:
+    sniffs = "sep" in kwargs and kwargs["sep"] is None  # python engine only
+    if (kwargs.get("engine") == "python" or sniffs) and kwargs.get("nrows") is not None:
         raise ValueError(
-            "sktraceprop.read_csv does not support nrows with engine='python': the rows "
+            "sktraceprop.read_csv does not support nrows with engine='python' (or "
+            "sep=None, which needs it): the rows "
             "pandas' python engine drops as blank would shift line numbers. Use the "
             "default engine, or read with pandas and use sktraceprop.from_pandas."
         )
-    if kwargs.get("on_bad_lines", "error") != "error":
-        raise ValueError(
-            "sktraceprop.read_csv requires on_bad_lines='error': skipped lines would shift "
-            "line numbers."
-        )
+    from ._csv_bad_lines import check_bad_lines_options  # (it needs the content check)
+
+    check_bad_lines_options(kwargs)
     if kwargs.get("dialect") is not None:
         # pandas lets a dialect override sep, quotechar, escapechar, doublequote,
         # skipinitialspace and quoting: the line finder would split records differently.
@@ -59,7 +63,7 @@ def check_options(kwargs):
     if "sep" in kwargs and "delimiter" in kwargs:
         raise ValueError("sktraceprop.read_csv: give sep or delimiter, not both")
     sep = kwargs.get("sep", kwargs.get("delimiter", ","))
-    if not isinstance(sep, str) or len(sep.encode()) != 1:
+    if not sniffs and (not isinstance(sep, str) or len(sep.encode()) != 1):
         # (r"\t" too: pandas reads a longer sep as a regex with its python engine, which
         # ignores quotes and strips each line; sep="\t" is the tab)
         raise ValueError(
@@ -152,19 +156,21 @@ def data_lines(scan, n_rows, kwargs, where):
     stop = total - int(kwargs.get("skipfooter", 0) or 0)
     if kwargs.get("nrows") is not None:
         stop = min(stop, int(kwargs["nrows"]))
-    if max(stop, 0) != n_rows:
-        raise LineageError(
-            f"sktraceprop.read_csv: could not match the {n_rows} rows pandas read from "
-            f"{where} to physical lines ({max(stop, 0)} records found); read it with "
-            "pandas and use sktraceprop.from_pandas (lines become row positions)."
-        )
     footer = int(kwargs.get("skipfooter", 0) or 0)
+    # (first: a blank line ending the file, as in UCI Adult's adult.data, is a footer
+    # line to pandas, which then keeps one row more than the count below expects)
     if footer and n_rows and not _footer_ends_file(scan, footer):
         raise LineageError(
             f"sktraceprop.read_csv: {where}: skipfooter={footer}, but blank, comment or "
             "skipped lines follow the first footer record; pandas' python engine counts "
             "them as footer lines, so which rows it kept cannot be guaranteed. Remove "
             "them, or read with pandas and use sktraceprop.from_pandas."
+        )
+    if max(stop, 0) != n_rows:
+        raise LineageError(
+            f"sktraceprop.read_csv: could not match the {n_rows} rows pandas read from "
+            f"{where} to physical lines ({max(stop, 0)} records found); read it with "
+            "pandas and use sktraceprop.from_pandas (lines become row positions)."
         )
     return scan.lines[first : first + n_rows]
 

@@ -209,9 +209,11 @@ class _Kept:
 
     n_keep: int  # records 0 .. n_keep - 1: the header and the first data record
     last_kept: int  # the last records (before a footer)
+    every: int = 0  # with a chunk size: the first and last record of every chunk
     stride: int = 1  # every stride-th record, thinned as the file grows
     samples: dict = field(default_factory=dict)
     recent: dict = field(default_factory=dict)
+    bounds: dict = field(default_factory=dict)
 
     def add(self, first, k, spans, text_of):
         """Keep what is needed of records ``first .. first + k - 1``.
@@ -228,7 +230,14 @@ class _Kept:
         sampled = {*range(min(max(self.n_keep - first, 0), k))}
         sampled.update(range((-first) % self.stride, k, self.stride))
         last = {*range(max(k - self.last_kept, 0), k)}
-        picks = np.array(sorted(sampled | last), dtype=np.int64)
+        bounds = set()
+        if self.every:
+            # data records start at n_keep - 1: chunk c holds data records c * every ..
+            data = self.n_keep - 1
+            for end in (0, self.every - 1):
+                at = (data + end - first) % self.every
+                bounds.update(j for j in range(at, k, self.every) if first + j >= data)
+        picks = np.array(sorted(sampled | last | bounds), dtype=np.int64)
         starts, ends = spans(picks)
         for q, j in enumerate(picks.tolist()):
             text = text_of(int(starts[q]), int(ends[q]))
@@ -236,6 +245,8 @@ class _Kept:
                 self.samples[first + j] = text
             if j in last:
                 self.recent[first + j] = text
+            if j in bounds:
+                self.bounds[first + j] = text
         for old in [r for r in self.recent if r < first + k - self.last_kept]:
             del self.recent[old]
 
@@ -261,6 +272,9 @@ class Scan:
     n_lines : int or None
         Physical lines of the file (an unfinished last line counts), when it was scanned
         to its end.
+    bounds : dict of int to bytes
+        Record index -> the record's bytes, for the first and last record of every chunk
+        (``every`` of :func:`scan_file`).
     """
 
     sha256: str
@@ -270,12 +284,13 @@ class Scan:
     n_records: int = 0
     status: str = None
     n_lines: int = None
+    bounds: dict = field(default_factory=dict)
 
 
 _NO_MASKS = np.zeros((4, 0), np.uint64)
 
 
-def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
+def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True, every=0):
     """One pass over ``path``: hash, decompress, re-encode and scan for records.
 
     Parameters
@@ -295,6 +310,9 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
         and scan other chunks free of escape, comment and ``\r`` bytes with
         :func:`._csv_plain.scan_plain`; ``False`` runs the state machine on every byte
         (they must agree: the property tests compare them).
+    every : int, default=0
+        With a chunk size, the bytes of the first and last record of every ``every``
+        data records (from record ``n_keep - 1``) are kept too.
 
     Returns
     -------
@@ -345,7 +363,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
 
     method = compression_of(path, kwargs.get("compression", "infer"))
     lines = []
-    kept = _Kept(n_keep, last_kept)
+    kept = _Kept(n_keep, last_kept, every)
     starts, ends, found = (np.empty(1 << 16, np.int64) for _ in range(3))
     skip = None
     st = None
@@ -481,6 +499,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True):
         int(st[K.S_N_REC]),
         status,
         n_lines,
+        kept.bounds,
     )
 
 

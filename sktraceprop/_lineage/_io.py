@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError, LineageLostError
+from ._csv_bad_lines import check_dropped, read_warning_bad_lines, skipping
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
 from ._csv_python import python_engine_line
+from ._csv_sniff import sniffed_sep
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
@@ -109,11 +111,11 @@ def _with_ids(df, ids, keep_index=False):
     return out
 
 
-def _witnessed(df, ids, source, keep_index=False):
+def _witnessed(df, ids, source, keep_index=False, every=None, group=None):
     """``df`` indexed by ``ids`` (see :func:`_with_ids`), after keeping its witness rows
-    (see :mod:`._witness`)."""
+    (see :mod:`._witness`; ``every`` and ``group`` for a read in chunks)."""
     out = _with_ids(df, ids, keep_index=keep_index)
-    WITNESSES.add(source.code, source.sha256, out, ids=ids)
+    WITNESSES.add(source.code, source.sha256, out, ids=ids, every=every, group=group)
     return out
 
 
@@ -157,14 +159,22 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         the old version.
     **pandas_kwargs
         Passed to :func:`pandas.read_csv`; the columns and dtypes are exactly what
-        pandas returns. With ``index_col`` (or data rows one field longer than the
+        pandas returns. With ``sep=None``, lines are found with the delimiter pandas
+        sniffs (in the first line ``skiprows`` keeps, as its python engine does).
+        With ``on_bad_lines="skip"`` or ``"warn"``, the lines of the rows pandas
+        drops are skipped as ``skiprows`` would, and each dropped record is checked to
+        be a bad line. With ``index_col`` (or data rows one field longer than the
         header, pandas' implicit index), the file's index is kept as the first levels
         of a MultiIndex whose last level holds the row ids.
 
     Returns
     -------
-    df : DataFrame
-        The data, indexed by packed row ids (index level ``"stp_row_id"``).
+    df : DataFrame or TracedChunks
+        The data, indexed by packed row ids (index level ``"stp_row_id"``). With
+        ``chunksize``, an iterator of such frames, as pandas' chunks (also a context
+        manager, with ``get_chunk()``): the file is scanned first, and each chunk is
+        handed out once its first and last rows, and the sampled rows in it, equal the
+        records found for them.
 
     Raises
     ------
@@ -175,11 +185,12 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        For options whose rows cannot be mapped to lines: ``chunksize``, ``iterator``,
-        ``memory_map``, ``delim_whitespace``, ``dialect``, a ``sep`` longer than one
-        byte (a regex, or ``r"\t"``: use ``"\t"``), a list ``header``,
-        ``engine="pyarrow"``, ``nrows`` with ``engine="python"`` and
-        ``on_bad_lines`` other than ``"error"``.
+        For options whose rows cannot be mapped to lines: ``iterator`` without
+        ``chunksize``, ``memory_map``, ``delim_whitespace``, ``dialect``, a ``sep``
+        longer than one byte (a regex, or ``r"\t"``: use ``"\t"``), a list ``header``,
+        ``engine="pyarrow"``, ``nrows`` with ``engine="python"`` (or ``sep=None``),
+        a callable ``on_bad_lines``, and ``"skip"`` or ``"warn"`` with the python
+        engine, ``nrows`` or ``chunksize``.
     LineageError
         If physical lines cannot be guaranteed for this file and these options (with
         ``skipfooter``: blank, comment or skipped lines among or after the footer
@@ -203,8 +214,15 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         raise FileNotFoundError(f"sktraceprop.read_csv: no such file: {path}")
     check_options(pandas_kwargs)
     kwargs = pinned(pandas_kwargs)
-    if int(kwargs.get("skipfooter", 0) or 0) and kwargs.get("engine") is None:
+    sniffs = "sep" in kwargs and kwargs["sep"] is None
+    if (sniffs or int(kwargs.get("skipfooter", 0) or 0)) and kwargs.get("engine") is None:
         kwargs["engine"] = "python"  # what pandas falls back to, without its warning
+    # pandas gets sep=None; the line finder and the checks, the delimiter pandas sniffs
+    modelled = dict(kwargs, sep=sniffed_sep(path, kwargs), engine="python") if sniffs else kwargs
+    if kwargs.get("chunksize") is not None:
+        from ._csv_chunks import TracedChunks
+
+        return TracedChunks(path, source_id, kwargs, modelled, sniffs)
     first = header_records(kwargs)
     before = os.stat(path)
     # One pass hashes and scans the file while pandas parses it: hashing, decompressing
@@ -213,36 +231,70 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         background = pool.submit(
             scan_file,
             path,
-            kwargs,
+            modelled,
             n_keep=first + 1,
             last_kept=int(kwargs.get("skipfooter", 0) or 0) + 1,
-            max_records=record_limit(kwargs),
+            max_records=record_limit(modelled),
         )
         try:
-            df = pd.read_csv(path, **kwargs)
+            if kwargs.get("on_bad_lines", "error") == "error":
+                df, bad = pd.read_csv(path, **kwargs), []
+            else:
+                df, bad = read_warning_bad_lines(path, kwargs)
         finally:
             scan = background.result()
     check_stable(before, os.stat(path), scan.n_bytes, path)
-    if kwargs.get("engine") == "python":
-        found = python_engine_line(path, kwargs, scan.lines)
-        if found is not None:
-            line, how = found
-            what = (
-                "is skipped by skiprows before the header and ends inside a quoted field: "
-                "pandas' python engine skips it as one line, its C tokenizer with the "
-                "lines up to the closing quote"
-                if how == "skipped"
-                else "starts a row that pandas' python engine drops as blank once "
-                "unquoted and cut at the comment character, and that its C tokenizer keeps"
-            )
-            raise LineageError(
-                f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "
-                "skipfooter, which needs it); the lines of the rows after it cannot be "
-                "guaranteed. Read without skipfooter and engine='python', or with pandas "
-                "and use sktraceprop.from_pandas."
-            )
-    lines = data_lines(scan, len(df), kwargs, path)
-    check_content(df, scan, kwargs, path)
+    check_python_engine(path, modelled, scan)
+    every = scan
+    if bad:
+        # the line finder skips pandas' bad lines as skiprows would (see _csv_bad_lines)
+        skipped = dict(modelled, skiprows=skipping(modelled.get("skiprows"), bad))
+        scan = scan_file(path, skipped, n_keep=first + 1, last_kept=1)
+        check_stable(before, os.stat(path), scan.n_bytes, path)
+    lines = data_lines(scan, len(df), modelled, path)
+    check_content(for_check(df, sniffs), scan, modelled, path)
+    if bad:
+        check_dropped(df, modelled, path, first, every.lines, scan.lines, bad, every.n_lines)
+    source = register_file(path, source_id, scan.sha256, len(df), lines, df)
+    keep = keeps_index(kwargs, df.index, 0)
+    return _witnessed(df, pack(source.code, lines), source, keep_index=keep)
+
+
+def check_python_engine(path, modelled, scan):
+    """Refuse a file that pandas' python engine reads otherwise than the line finder."""
+    if modelled.get("engine") != "python":
+        return
+    odd = python_engine_line(path, modelled, scan.lines)
+    if odd is None:
+        return
+    line, how = odd
+    what = (
+        "is skipped by skiprows before the header and ends inside a quoted field: "
+        "pandas' python engine skips it as one line, its C tokenizer with the "
+        "lines up to the closing quote"
+        if how == "skipped"
+        else "starts a row that pandas' python engine drops as blank once "
+        "unquoted and cut at the comment character, and that its C tokenizer keeps"
+    )
+    raise LineageError(
+        f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "
+        "skipfooter or sep=None, which need it); the lines of the rows after it "
+        "cannot be guaranteed. Read without skipfooter, sep=None and "
+        "engine='python', or with pandas and use sktraceprop.from_pandas."
+    )
+
+
+def for_check(df, sniffs):
+    """``df`` as the content check's parse of its records gives it back."""
+    if sniffs and len(df.columns) and str(df.columns[0]).startswith("\ufeff"):
+        # pandas reads the line it sniffs as it is: a UTF-8 byte-order mark stays in the
+        # first column's name, where the check's parse (sep given) strips it
+        return df.set_axis([str(df.columns[0])[1:], *df.columns[1:]], axis=1)
+    return df
+
+
+def register_file(path, source_id, sha256, n_rows, lines, df):
+    """Register the file read as a source (columns and dtypes: ``df``'s)."""
     if source_id is None:
         # the name without its suffixes; a dot-file keeps its leading dots ('.a.csv' ->
         # '.a', not '', which would make every dot-file a version of one source)
@@ -253,8 +305,8 @@ def read_csv(path, source_id=None, **pandas_kwargs):
             source_id=str(source_id),
             code=None,
             uri=path.resolve().as_uri(),
-            sha256=scan.sha256,
-            n_rows=len(df),
+            sha256=sha256,
+            n_rows=n_rows,
             max_line=int(lines.max()) if lines.size else 0,
             columns=tuple(map(str, df.columns)),
             dtypes=tuple(map(str, df.dtypes)),
@@ -262,16 +314,21 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         )
     )
     if lines.size:
-        read = {"n_rows": len(df), "columns": list(map(str, df.columns))}
+        read = {"n_rows": n_rows, "columns": list(map(str, df.columns))}
         read["dtypes"] = list(map(str, df.dtypes))
         REGISTRY.note_read_lines(source.code, read, lines.min(), lines.max())
+    return source
+
+
+def keeps_index(kwargs, index, start):
+    """Whether the file's index is kept (``index_col``, or pandas' implicit index);
+    ``start``: the position of the first row (pandas numbers a chunk's rows on)."""
     index_col = kwargs.get("index_col")
     # (pandas also reads an index when the data rows have one field more than the
     # header: the implicit index, kept too)
-    keep_index = index_col is not False and (
-        index_col is not None or not df.index.equals(pd.RangeIndex(len(df)))
+    return index_col is not False and (
+        index_col is not None or not index.equals(pd.RangeIndex(start, start + len(index)))
     )
-    return _witnessed(df, pack(source.code, lines), source, keep_index=keep_index)
 
 
 def from_pandas(df, source_id, uri=None):

@@ -200,12 +200,13 @@ def _scalar_equal(x, y):
 class _Load:
     """The witness rows of one load: sorted ids, columns, stride, inherited changes."""
 
-    __slots__ = ("_digest", "columns", "dtypes", "ids", "inherited", "stride")
+    __slots__ = ("_digest", "columns", "dtypes", "group", "ids", "inherited", "stride")
 
-    def __init__(self, frame, positions, ids, every, inherited):
+    def __init__(self, frame, positions, ids, every, inherited, group=None):
         order = np.argsort(ids, kind="stable")
         self.ids = ids[order]
         self.stride = every
+        self.group = group
         self.inherited = dict(inherited or {})
         names = (str(c) for c in frame.columns)
         self.columns = dict(zip(names, _take_columns(frame, positions[order])))
@@ -246,23 +247,25 @@ class _Witnesses:
         self._by_code = {}
         self._overflow = set()
 
-    def add(self, code, sha256, frame, inherited=None, ids=None):
+    def add(self, code, sha256, frame, inherited=None, ids=None, every=None, group=None):
         """Keep the witness rows of ``frame`` (indexed by row ids; see :func:`stride`).
 
         ``inherited``: for a merge or aggregate, its columns whose inputs had changed
         after loading (column -> ``(rows that differ, rows checked)``). ``ids``: the
-        frame's row ids, when the caller has them as an array.
+        frame's row ids, when the caller has them as an array. ``every``: the stride
+        (default: ``stride(len(frame))``). ``group``: the loads of one read in chunks
+        share it (and the stride of the whole read), and count as one load.
         """
         n = len(frame)
         if n == 0 or frame.columns.has_duplicates:
             return
         if ids is None:
             ids = np.asarray(frame.index.get_level_values(-1), dtype=np.int64)
-        every = stride(n)
+        every = stride(n) if every is None else every
         pos = np.flatnonzero(is_witness(ids, every))
-        if np.unique(ids[pos]).size != pos.size:
+        if not pos.size or np.unique(ids[pos]).size != pos.size:
             return
-        load = _Load(frame, pos, ids[pos], every, inherited)
+        load = _Load(frame, pos, ids[pos], every, inherited, group)
         with self._lock:
             if code in self._overflow:
                 return
@@ -276,7 +279,8 @@ class _Witnesses:
             loads = known[1]
             if any(w.digest == load.digest for w in loads):
                 return
-            if len(loads) >= MAX_LOADS:
+            reads = {id(w) if w.group is None else w.group for w in loads}
+            if (group is None or group not in reads) and len(reads) >= MAX_LOADS:
                 self._overflow.add(code)
                 del self._by_code[code]
                 return

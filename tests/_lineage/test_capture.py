@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
-from sktraceprop.exceptions import LineageError
+from sktraceprop.exceptions import LineageError, LineageLostError
 
 
 def _rows(tmp_path, name, n, seed):
@@ -55,3 +55,20 @@ def test_labels_from_another_source_are_paired_by_position(tmp_path):
     pipe = stp.make_traced_pipeline(LogisticRegression())
     pipe.fit(features[["a"]], labels["label"])
     assert pipe.lineage_.source_ids() == ["features"]
+
+
+def test_rows_built_from_several_rows_are_refused_naming_the_index(tmp_path):
+    # groupby().mean() and melt() give frames whose rows are no file line (a group of
+    # lines; one line per value column): the fit refuses them, naming what pandas built
+    a = _rows(tmp_path, "a", 30, 3)
+    means = a.groupby("label")[["a"]].mean()
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    with pytest.raises(LineageLostError, match=r"an Index named 'label'\).*groupby"):
+        pipe.fit(means, [0, 1])
+    long = a.melt(id_vars="label", value_vars=["key", "a"])
+    with pytest.raises(LineageLostError, match=r"a RangeIndex\).*melt"):
+        pipe.fit(long[["value"]], long["label"])
+    both = pd.concat([a, _rows(tmp_path, "b", 5, 4)], ignore_index=True)
+    with pytest.raises(LineageLostError, match=r"a RangeIndex\).*ignore_index=True \(pd.concat"):
+        pipe.fit(both[["a"]], both["label"])
+    assert not hasattr(pipe[-1], "coef_")

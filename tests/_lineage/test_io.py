@@ -3,6 +3,7 @@ import gzip
 import hashlib
 import io
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ from sktraceprop._lineage._ids import LINE_BITS
 from sktraceprop._lineage._source import Source
 from sktraceprop.exceptions import LineageError, UnknownSourceError
 from tests.conftest import lines_from_key
+
+ADULT = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "adult.data.gz"
 
 
 def _physical_line(path, line):
@@ -102,8 +105,8 @@ def test_read_csv_expands_the_home_directory(tmp_path, monkeypatch):
 
 
 def test_read_csv_unsupported_option(hospitals):
-    with pytest.raises(ValueError, match="chunksize"):
-        stp.read_csv(hospitals["hospital_a"], chunksize=10)
+    with pytest.raises(ValueError, match="iterator=True only with chunksize"):
+        stp.read_csv(hospitals["hospital_a"], iterator=True)
     with pytest.raises(ValueError, match="single-character sep"):
         stp.read_csv(hospitals["hospital_a"], sep=r"\s+")
     # A dialect overrides sep and the quoting options under the line finder's feet.
@@ -115,21 +118,20 @@ def test_read_csv_unsupported_option(hospitals):
 
 def test_read_csv_refuses_each_option_it_cannot_map_naming_it(tmp_path):
     # Options whose rows the line finder does not map to lines are refused before
-    # reading, each naming the option (on_bad_lines="skip" drops line 3 here, which
-    # would shift the lines after it).
+    # reading, each naming the option (on_bad_lines="skip" drops line 3 here; with the
+    # python engine or nrows, which rows it keeps is not modelled).
     path = tmp_path / "o.csv"
     path.write_bytes(b"a,b\n1,2\n3,4,5\n6,7\n8,9\n")
     assert pd.read_csv(path, on_bad_lines="skip")["a"].tolist() == [1, 6, 8]
     refused = [
         ({"iterator": True}, "iterator"),
-        ({"chunksize": 2}, "chunksize"),
         ({"memory_map": True}, "memory_map"),
-        ({"on_bad_lines": "skip"}, "on_bad_lines"),
-        ({"on_bad_lines": "warn"}, "on_bad_lines"),
+        ({"on_bad_lines": "skip", "engine": "python"}, "on_bad_lines"),
+        ({"on_bad_lines": "warn", "nrows": 2}, "on_bad_lines"),
         ({"on_bad_lines": lambda bad: bad[:2], "engine": "python"}, "on_bad_lines"),
         ({"engine": "pyarrow"}, "pyarrow"),
         ({"header": [0, 1]}, "header"),
-        ({"sep": None, "engine": "python"}, "sep"),
+        ({"sep": "ab"}, "sep"),
         ({"nrows": 2, "engine": "python"}, "nrows"),
     ]
     for options, name in refused:
@@ -311,6 +313,19 @@ def test_read_csv_skipfooter_refuses_lines_between_footer_records(tmp_path):
         df.reset_index(drop=True), pd.read_csv(path, skipfooter=2, engine="python")
     )
     assert stp.row_lineage(df)["line"].tolist() == [2, 4]
+
+
+def test_read_csv_skipfooter_names_the_blank_line_ending_adult():
+    # UCI Adult's adult.data ends with a blank line, which pandas' python engine takes
+    # as the footer line: skipfooter=1 keeps every record. The refusal says so, where it
+    # said only that the counts differ.
+    raw = gzip.decompress(ADULT.read_bytes())
+    assert raw.endswith(b">50K\n\n")
+    records = raw.count(b"\n") - 1
+    options = {"header": None, "skipfooter": 1, "engine": "python"}
+    assert len(pd.read_csv(ADULT, **options)) == records
+    with pytest.raises(LineageError, match="skipfooter=1, but blank, comment or skipped"):
+        stp.read_csv(ADULT, **options)
 
 
 def test_content_check_catches_a_split_record_next_to_an_empty_one():

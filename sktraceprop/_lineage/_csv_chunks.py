@@ -1,0 +1,184 @@
+"""``read_csv(chunksize=...)``: a file read chunk by chunk, each row with its line.
+
+The file is scanned whole first (its SHA-256, where every record starts, the bytes of a
+thinned sample of records, and of the first and last record of every chunk); then pandas
+reads it chunk by chunk, with the caller's options. A chunk is handed out only after its
+checks: its rows cannot run past the records found, and its first and last rows and the
+sampled rows in it, parsed again from their records, must equal what pandas returned. A
+chunk whose rows are shifted against the records fails its own check
+(:class:`~sktraceprop.exceptions.LineageError`) before anyone sees it. After the last
+chunk, the rows read must equal the records found.
+"""
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import LineageError
+from ._csv_lines import data_lines, header_records, record_limit
+from ._csv_stream import check_stable, scan_file
+from ._csv_verify import _check_rows
+from ._ids import pack
+from ._io import _witnessed, check_python_engine, for_check, keeps_index, register_file
+from ._witness import stride
+
+
+class _Records:
+    """The records a chunk's check parses, keyed as :func:`._csv_verify._check_rows`
+    reads them: the header at ``first - 1``, the chunk's row ``p`` at ``first + p``."""
+
+    def __init__(self, scan, first, start):
+        self._kept = {**scan.samples, **scan.bounds}
+        self._first, self._start = first, start
+
+    def __getitem__(self, g):
+        shift = 0 if g < self._first else self._start
+        return self._kept[g + shift]
+
+
+class TracedChunks:
+    """Chunks of a CSV file as ``pandas.read_csv(chunksize=...)`` gives them, each
+    indexed by row ids (see :func:`sktraceprop.read_csv`).
+
+    Iterate over it, or use it in a ``with`` block as pandas' reader; ``get_chunk()``
+    gives the next chunk.
+    """
+
+    def __init__(self, path, source_id, kwargs, modelled, sniffs):
+        self._path, self._source_id = path, source_id
+        self._kwargs, self._sniffs = kwargs, sniffs
+        # (the check parses a few records in one piece)
+        self._modelled = {k: v for k, v in modelled.items() if k not in ("chunksize", "iterator")}
+        self._size = int(kwargs["chunksize"])
+        if self._size < 1:
+            raise ValueError(f"chunksize must be a positive integer, got {self._size}")
+        self._first = header_records(kwargs)
+        self._before = os.stat(path)
+        self._scan = scan_file(
+            path,
+            self._modelled,
+            n_keep=self._first + 1,
+            last_kept=1,
+            max_records=record_limit(self._modelled),
+            every=self._size,
+        )
+        check_python_engine(path, self._modelled, self._scan)
+        if self._scan.status is not None:
+            data_lines(self._scan, 0, self._modelled, path)  # raises, naming the status
+        total = max(self._scan.n_records - self._first, 0)
+        if kwargs.get("nrows") is not None:
+            total = min(total, int(kwargs["nrows"]))
+        self._total = total
+        self._lines = self._scan.lines[self._first : self._first + total]
+        self._reader = pd.read_csv(path, **kwargs)
+        self._start = 0  # rows handed out so far
+        self._source = None
+        self._group = object()  # this read's witness loads
+        self._done = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._done:
+            raise StopIteration
+        try:
+            chunk = next(self._reader)
+        except StopIteration:
+            self._finish()
+            raise
+        except BaseException:
+            self.close()
+            raise
+        try:
+            return self._traced(chunk)
+        except BaseException:
+            self.close()
+            raise
+
+    def get_chunk(self):
+        """The next chunk (``chunksize`` rows, fewer at the end)."""
+        return next(self)
+
+    def close(self):
+        self._done = True
+        self._reader.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _finish(self):
+        self.close()
+        check_stable(self._before, os.stat(self._path), self._scan.n_bytes, self._path)
+        if self._start != self._total:
+            raise LineageError(
+                f"sktraceprop.read_csv: {self._path}: pandas read {self._start} rows in "
+                f"chunks where {self._total} records were found; the lines of the chunks "
+                "given cannot be guaranteed. Read it with pandas and use "
+                "sktraceprop.from_pandas."
+            )
+
+    def _traced(self, chunk):
+        start, n = self._start, len(chunk)
+        where = self._path
+        check_stable(self._before, os.stat(where), self._scan.n_bytes, where)
+        if start + n > self._total:
+            raise LineageError(
+                f"sktraceprop.read_csv: {where}: pandas read more rows ({start + n} by this "
+                f"chunk) than the {self._total} records found; physical lines cannot be "
+                "guaranteed. Read it with pandas and use sktraceprop.from_pandas."
+            )
+        if n:
+            self._check(chunk, start, n)
+        lines = self._lines[start : start + n]
+        if self._source is None:
+            self._source = register_file(
+                where, self._source_id, self._scan.sha256, self._total, self._lines, chunk
+            )
+        keep = keeps_index(self._kwargs, chunk.index, start)
+        if not keep:
+            chunk = chunk.reset_index(drop=True)
+        self._start = start + n
+        # one load for the whole read (the stride of all its rows, a few hundred kept)
+        return _witnessed(
+            chunk,
+            pack(self._source.code, lines),
+            self._source,
+            keep_index=keep,
+            every=stride(self._total),
+            group=self._group,
+        )
+
+    def _check(self, chunk, start, n):
+        """Check the chunk's first and last rows and its sampled rows by content."""
+        first = self._first
+        sampled = [g - first - start for g in self._scan.samples if 0 <= g - first - start < n]
+        positions = np.unique(np.array([0, n - 1, *sampled], dtype=np.int64))
+        # (each record after one that is not its predecessor in the file; see
+        # _csv_verify)
+        order = np.concatenate([positions[1::2], positions[0::2]])
+        frame = for_check(chunk, self._sniffs)
+        if not keeps_index(self._kwargs, frame.index, start):
+            frame = frame.reset_index(drop=True)
+        try:
+            records = _Records(self._scan, first, start)
+            for p in positions.tolist():
+                records[first + p]
+        except KeyError:
+            raise LineageError(
+                f"sktraceprop.read_csv: {self._path}: the records of rows {start} to "
+                f"{start + n - 1} were not kept by the scan; physical lines cannot be "
+                "guaranteed. Read it with pandas and use sktraceprop.from_pandas."
+            ) from None
+        _check_rows(frame, _Sampled(records), self._modelled, self._path, first, order)
+
+
+class _Sampled:
+    """What :func:`._csv_verify._check_rows` reads of a scan: its ``samples``."""
+
+    def __init__(self, records):
+        self.samples = records
