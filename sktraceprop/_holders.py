@@ -43,15 +43,24 @@ def held_elsewhere(removed_ids, exclude):
     """``{class name: removed rows held}`` over the registered objects other than
     ``exclude`` that keep data of any of ``removed_ids``; summed per class."""
     removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
+    if not _matches(removed, exclude):
+        return {}
+    # objects let go but still in reference cycles are garbage, not holders: a full
+    # collection (its cost grows with the objects in the process), only when some
+    # registered object holds removed rows
+    gc.collect()
+    out = {}
+    for obj, n in _matches(removed, exclude):
+        name = type(obj).__name__
+        out[name] = out.get(name, 0) + n
+    return out
+
+
+def _matches(removed, exclude):
+    """``[(obj, removed rows it holds)]`` over the registered objects but ``exclude``."""
     with _LOCK:
         holders = [obj for obj in _HOLDERS.values() if obj is not exclude]
-    if holders:
-        # objects let go but still in reference cycles are garbage, not holders
-        del holders
-        gc.collect()
-        with _LOCK:
-            holders = [obj for obj in _HOLDERS.values() if obj is not exclude]
-    out = {}
+    out = []
     for obj in holders:
         try:
             ids = obj._held_row_ids()
@@ -61,8 +70,7 @@ def held_elsewhere(removed_ids, exclude):
             continue
         n = int(np.isin(removed, np.asarray(ids, dtype=np.int64)).sum())
         if n:
-            name = type(obj).__name__
-            out[name] = out.get(name, 0) + n
+            out.append((obj, n))
     return out
 
 

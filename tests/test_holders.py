@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -113,3 +114,27 @@ def test_a_copy_loaded_from_a_pickle_is_named():
         unlearner.unlearn(sample_id=stp.row_ids(df)[45:55])
     assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"KNNShapleyValuer": 5}
     del copy
+
+
+def test_an_object_let_go_in_a_reference_cycle_is_not_named():
+    # garbage that the cyclic collector has not freed yet is no holder: the removal
+    # collects it (only when some registered object holds removed rows)
+    df = _frame(0)
+    X, y = df[list("abc")], df["y"]
+    unlearner = GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
+    gc.collect()
+    gc.disable()
+    try:
+        valuer = stp.KNNShapleyValuer().fit(X, y)
+        valuer.cycle = [valuer]  # freed only by the cyclic collector
+        del valuer
+        unlearner.unlearn(sample_id=stp.row_ids(df)[:5])
+    finally:
+        gc.enable()
+    assert "held_elsewhere" not in unlearner.unlearning_log_[-1]
+    # a live one is named
+    valuer = stp.KNNShapleyValuer().fit(X, y)
+    with pytest.warns(UserWarning, match="other fitted objects"):
+        unlearner.unlearn(sample_id=stp.row_ids(df)[5:8])
+    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"KNNShapleyValuer": 3}
+    del valuer
