@@ -147,6 +147,7 @@ def timed_removals(blob, ids, n_train, seed, repeats):
         )
         peak = peak_bytes(lambda fitted, r=request: fitted.unlearn(**r), lambda: _fresh(blob))
         yield name, forget, done, unlearn_s, peak
+        del done  # it holds the rows the next removal removes
 
 
 def removals(ids, n_train, seed):
@@ -205,6 +206,7 @@ def run_protocol(n_train, repeats, seed=0):
                 **report,
             }
         )
+        del done  # it holds the rows the next removal removes
     return {
         "fit_s": fit_s,
         "unlearner_fit_s": unl_fit_s,
@@ -257,6 +259,7 @@ def run_pipeline_protocol(n_train, repeats, seed=0):
                 **report,
             }
         )
+        del done  # it holds the rows the next removal removes
     return {"held_bytes_fit": held_fit, "raw_input_bytes": raw_bytes(X), "rows": rows}
 
 
