@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
-from ._csv_stream import _decompressed, compression_of
+from ._csv_stream import open_text
 from ._csv_verify import _check_rows, _sample_kwargs
 
 _SKIPPING = re.compile(r"Skipping line (\d+): expected \d+ fields, saw \d+")
@@ -76,15 +76,7 @@ def _texts(path, kwargs, ranges):
     """The text of physical lines ``a .. b - 1`` (1-based) for each ``(a, b)``."""
     wanted = sorted({n for a, b in ranges for n in range(a, b)})
     got = {}
-    method = compression_of(path, kwargs.get("compression", "infer"))
-    with open(path, "rb") as fh:
-        stream = _decompressed(fh, method, path)
-        text = io.TextIOWrapper(
-            stream,
-            encoding=kwargs.get("encoding") or "utf-8",
-            errors=kwargs.get("encoding_errors", "strict"),
-            newline="",
-        )
+    with open_text(path, kwargs) as text:
         at = 0
         for number, line in enumerate(text, 1):
             if at == len(wanted):

@@ -9,28 +9,17 @@ C tokenizer the line finder models reads on to the closing quote, so it is refus
 """
 
 import csv
-import io
 
 from ..exceptions import LineageError
 from ._csv_python import _ends_quoted, _skipped
-from ._csv_stream import _decompressed, compression_of
+from ._csv_stream import open_text
 
 
 def _first_line(path, kwargs):
     """``(0-based number, text)`` of the line pandas sniffs, cut at the comment."""
     skipped = _skipped(kwargs.get("skiprows"))
     comment = kwargs.get("comment")
-    method = compression_of(path, kwargs.get("compression", "infer"))
-    with open(path, "rb") as fh:
-        stream = _decompressed(fh, method, path)
-        # as pandas opens it: lines end at "\n", "\r\n" and a lone "\r"; a UTF-8 BOM
-        # stays on the line it sniffs
-        text = io.TextIOWrapper(
-            stream,
-            encoding=kwargs.get("encoding") or "utf-8",
-            errors=kwargs.get("encoding_errors", "strict"),
-            newline="",
-        )
+    with open_text(path, kwargs) as text:  # (a UTF-8 BOM stays on the line it sniffs)
         number, line = 0, text.readline()
         while line and skipped(number):  # (pandas asks on past the end, forever)
             number, line = number + 1, text.readline()

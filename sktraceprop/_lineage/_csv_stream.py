@@ -8,6 +8,7 @@ header, the first and the last data records) are kept for the content check.
 
 import bz2
 import codecs
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -76,6 +77,21 @@ class _Hashing:
     def drain(self):
         while self.read(CHUNK):
             pass
+
+
+@contextlib.contextmanager
+def open_text(path, kwargs):
+    """The file's decompressed text as pandas reads it with these options: lines end
+    at ``"\n"``, ``"\r\n"`` and a lone ``"\r"`` (``newline=""`` keeps them), and a
+    UTF-8 byte-order mark stays on the first line."""
+    method = compression_of(path, kwargs.get("compression", "infer"))
+    with open(path, "rb") as fh:
+        yield io.TextIOWrapper(
+            _decompressed(fh, method, path),
+            encoding=kwargs.get("encoding") or "utf-8",
+            errors=kwargs.get("encoding_errors", "strict"),
+            newline="",
+        )
 
 
 def _decompressed(raw, method, path):
