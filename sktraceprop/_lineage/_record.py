@@ -227,17 +227,14 @@ def add_input_notes(run, X, changed):
     return run
 
 
-def changes(X, ids, sources=None, upstream=None):
+def changes(X, ids):
     """Columns of ``X`` changed after loading (see :mod:`._witness`).
 
-    Columns written by a traced step outside the pipeline (``upstream``, the ops a
+    Columns written by a traced step outside the pipeline (the ops a
     :class:`TracedEstimator` logged for these sources) are recorded, not compared.
     """
-    if sources is None:
-        sources = source_table(ids)
-    if upstream is None:
-        upstream = upstream_ops(sources)
-    written = {f for op in upstream for f in op.features_out}
+    sources = source_table(ids)
+    written = {f for op in upstream_ops(sources) for f in op.features_out}
     return changed_columns(X, ids, sources, skip=written)
 
 
