@@ -2,9 +2,10 @@
 search's refit.
 
 ``GridSearchCV``, ``RandomizedSearchCV``, the successive-halving searches,
-``cross_validate`` (and so ``cross_val_score``) and ``cross_val_predict`` fit clones of
-the user's estimator. The run of such a fit says so (``Lineage.selection``) only where
-scikit-learn itself made the call, as the call stack shows it:
+``cross_validate`` (and so ``cross_val_score``), ``cross_val_predict``,
+``learning_curve`` and ``validation_curve`` fit clones of the user's estimator. The run
+of such a fit says so (``Lineage.selection``) only where scikit-learn itself made the
+call, as the call stack shows it:
 
 - a split: ``fit`` called by ``_fit_and_score`` or ``_fit_and_predict`` on the very
   estimator they were given, whose arguments hold the split and candidate numbers and
@@ -13,10 +14,10 @@ scikit-learn itself made the call, as the call stack shows it:
 
 Which search or cross-validation call a split belongs to is known from the clone the
 split fits: clones made by a search (of its ``estimator``, then of that base clone) or
-by ``cross_validate``/``cross_val_predict`` carry the call's id, minted once per call in
-the process that made them, and travel with the clone to worker processes. A fit any
-other code makes (a third-party loop, a meta-estimator's own fits) records nothing here:
-the library does not guess.
+by ``cross_validate``, ``cross_val_predict``, ``learning_curve`` or ``validation_curve``
+carry the call's id, minted once per call in the process that made them, and travel
+with the clone to worker processes. A fit any other code makes (a third-party loop, a
+meta-estimator's own fits) records nothing here: the library does not guess.
 """
 
 import sys
@@ -30,7 +31,7 @@ __all__ = ["SelectionCloneMixin", "selection_of"]
 
 #: The attribute a clone made by model selection carries: ``{"search_id", "search"}``.
 TAG = "_stp_search"
-#: Parallel object of a ``cross_validate``/``cross_val_predict`` call -> its id.
+#: Parallel object of a cross-validation call (``cross_validate``...) -> its id.
 _CALLS = weakref.WeakKeyDictionary()
 _CALLS_LOCK = threading.Lock()
 _CODES = None
@@ -57,7 +58,12 @@ def _codes():
     """The code objects of scikit-learn's model-selection calls, found once."""
     global _CODES
     if _CODES is None:
-        from sklearn.model_selection import cross_val_predict, cross_validate
+        from sklearn.model_selection import (
+            cross_val_predict,
+            cross_validate,
+            learning_curve,
+            validation_curve,
+        )
 
         from .utils._sklearn_compat import model_selection_internals
 
@@ -67,6 +73,8 @@ def _codes():
         for function, name in (
             (cross_validate, "sklearn.model_selection.cross_validate"),
             (cross_val_predict, "sklearn.model_selection.cross_val_predict"),
+            (learning_curve, "sklearn.model_selection.learning_curve"),
+            (validation_curve, "sklearn.model_selection.validation_curve"),
         ):
             for code in _nested_codes(_unwrapped_code(function), "<genexpr>"):
                 cloning[code] = name
@@ -116,8 +124,8 @@ def clone_tag(original):
 
     Called from ``__sklearn_clone__``: a search's base clone of its ``estimator`` gets a
     new id; clones of that base clone (one per split, the refit) made by the search
-    keep it; the clones ``cross_validate``/``cross_val_predict`` make get the id of
-    their call.
+    keep it; the clones ``cross_validate``, ``cross_val_predict``, ``learning_curve``
+    and ``validation_curve`` make get the id of their call.
     """
     if "sklearn.model_selection" not in sys.modules:
         return None

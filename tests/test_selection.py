@@ -25,6 +25,8 @@ from sklearn.model_selection import (
     cross_val_predict,
     cross_val_score,
     cross_validate,
+    learning_curve,
+    validation_curve,
 )
 from sklearn.preprocessing import StandardScaler
 
@@ -352,3 +354,31 @@ def test_a_callable_refit_is_named_and_its_choice_recorded(data):
     assert refit.selection["best_index"] == 0 == search.best_index_
     assert refit.selection["best_params"] == {"logisticregression__C": 0.1}
     assert refit.ops[-1].params["C"] == 0.1
+
+
+def test_learning_and_validation_curves_are_one_call_each(data):
+    """Each curve's splits are cross-validation folds of one call: the training rows are
+    the splitter's (the first rows of each split, by size), and the validation curve's
+    parameter is each run's candidate."""
+    X, y = data
+    store = stp.stores.MemoryStore()
+    cv = KFold(3)
+    sizes, _, _ = learning_curve(_pipe(store), X, y, cv=cv, train_sizes=[0.5, 1.0])
+    validation_curve(
+        _pipe(store), X, y, param_name="logisticregression__C", param_range=[0.1, 10.0], cv=cv
+    )
+    runs = _runs(store)
+    assert len(runs) == 12
+    curve, valid = runs[:6], runs[6:]
+    ids = X.index.to_numpy()
+    expected = [ids[train[:n]].tolist() for train, _ in cv.split(X) for n in sizes]
+    assert sorted(r.row_ids.tolist() for r in curve) == sorted(expected)
+    for group, name in ((curve, "learning_curve"), (valid, "validation_curve")):
+        assert len({r.selection["search_id"] for r in group}) == 1
+        assert {r.purpose for r in group} == {"cv_fold"}
+        assert {r.selection["search"] for r in group} == {f"sklearn.model_selection.{name}"}
+    assert curve[0].selection["search_id"] != valid[0].selection["search_id"]
+    assert (
+        sorted(r.selection["candidate_params"]["logisticregression__C"] for r in valid)
+        == [0.1] * 3 + [10.0] * 3
+    )

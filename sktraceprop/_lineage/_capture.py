@@ -70,7 +70,10 @@ def check_aligned(ids, y, params):
             f"{name} is not in the order of X: row {k} of X is {describe_id(ids[k])} but row "
             f"{k} of {name} is {describe_id(other[k])}. scikit-learn pairs them by position, "
             f"so rows would meet other rows' values; X and {name} were sorted or filtered "
-            f"apart. Reorder {name} like X ({name}.loc[X.index]) before fit."
+            f"apart. Reorder {name} like X ({name}.loc[X.index]) before fit. If the pairing is "
+            f"deliberate (scikit-learn's permutation_test_score permutes y for its null "
+            f"distribution), pass {name} without its row ids ({name}.to_numpy()): its values "
+            f"are then recorded as given, without rows."
         )
 
 

@@ -565,7 +565,9 @@ class BaseStore(ABC):
             Columns ``run_id``, ``created_at``, ``estimator``, ``model`` (final
             estimator class), ``n_samples``, ``sources`` (source ids), ``purpose``,
             ``name``, ``parent_run_id``, ``tags``, ``search_role`` (``"cv_fold"``,
-            ``"refit"``, or None for a fit model selection did not make) and
+            ``"refit"``, or None for a fit not known to be made by model selection:
+            meta-estimators' own fits, such as ``CalibratedClassifierCV``'s, are not
+            marked) and
             ``search_id`` (None also when the split's search is not known); the
             whole record is ``load_run(run_id).selection``.
 

@@ -49,6 +49,29 @@ def test_y_is_accepted_exactly_when_its_ids_are_those_of_x(order):
     assert np.array_equal(pipe.lineage_.row_ids & (2**36 - 1), X["a"].to_numpy() + 1)
 
 
+def test_a_deliberate_label_shuffle_is_named_and_works_without_row_ids():
+    """scikit-learn's permutation_test_score permutes y on purpose: the refusal says how to
+    run it, and run that way every stored fit's rows are X's training rows (the
+    splitter's), whatever the labels' order."""
+    from sklearn.model_selection import KFold, permutation_test_score
+
+    a = stp.from_pandas(pd.DataFrame({"a": np.arange(30.0), "label": np.arange(30) % 2}), "p")
+    store = stp.stores.MemoryStore()
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    with pytest.raises(LineageError, match="permutation_test_score") as info:
+        permutation_test_score(pipe, a[["a"]], a["label"], cv=KFold(3), n_permutations=2)
+    assert "y.to_numpy()" in str(info.value)
+    before = len(store.list_runs())  # the unpermuted score's folds ran before the refusal
+    permutation_test_score(
+        pipe, a[["a"]], a["label"].to_numpy(), cv=KFold(3), n_permutations=2, random_state=0
+    )
+    ids = a.index.to_numpy()
+    expected = [ids[train].tolist() for train, _ in KFold(3).split(ids)]
+    runs = [store.load_run(r) for r in store.list_runs()["run_id"][before:]]
+    assert len(runs) == 9  # the score's 3 folds, then 3 for each permutation
+    assert sorted(r.row_ids.tolist() for r in runs) == sorted(expected * 3)
+
+
 def test_labels_from_another_source_are_paired_by_position(tmp_path):
     features = _rows(tmp_path, "features", 20, 1)
     labels = _rows(tmp_path, "labels", 20, 2)
