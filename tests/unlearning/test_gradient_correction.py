@@ -160,6 +160,37 @@ def test_sample_weight_and_sequential_rows():
     assert len(unl.unlearning_log_) == 3
 
 
+@pytest.mark.parametrize(
+    "model",
+    [LogisticRegression(C=0.5, tol=1e-10, max_iter=1000), RidgeClassifier(alpha=2.0)],
+    ids=["logistic", "ridge"],
+)
+@pytest.mark.parametrize("class_weight", ["balanced", {0: 1.0, 1: 4.0, 2: 0.5}])
+def test_class_weights_with_sample_weight_match_a_retrain(model, class_weight):
+    """class_weight="balanced" with sample_weight: scikit-learn 1.9's LogisticRegression
+    balances the classes' summed weights, the objective balanced their row counts, so a
+    removal certified below tol was 9e-3 (coefficients) from a retrain, on this data."""
+    X, y = _data("multiclass")
+    sw = np.random.default_rng(5).uniform(0.2, 3.0, size=len(y))
+    model = clone(model).set_params(class_weight=class_weight)
+    removed = np.zeros(len(y), bool)
+    removed[np.flatnonzero(y == 2)[:30]] = True  # moves the balance of the classes
+    unl = GradientCorrectionUnlearner(model, tol=1e-10).fit(X, y, sample_weight=sw)
+    # the fitted model is the optimum of the objective the unlearner corrects
+    from sktraceprop.gradients import linear_model_objective
+
+    objective = linear_model_objective(unl.estimator_)
+    gradient = objective.objective_gradient(X.to_numpy(), y, sw)
+    assert np.linalg.norm(gradient) / len(y) < 1e-7
+    before = unl.decision_function(X)
+    unl.unlearn(mask=removed)
+    truth = _truth(model, X[~removed], y[~removed], sample_weight=sw[~removed])
+    expected = truth.decision_function(X)
+    assert_allclose(unl.decision_function(X), expected, rtol=1e-6, atol=1e-6)
+    assert np.abs(before - expected).max() > 1e-3
+    assert unl.unlearning_log_[-1]["method"] == "newton"
+
+
 def test_traced_pipeline_corrects_final_step_and_logs_to_its_store():
     X, y = _data("binary")
     store = MemoryStore()
