@@ -57,9 +57,9 @@ __all__ = ["SUPPORTED_ESTIMATORS", "LinearObjective", "linear_model_objective"]
 SUPPORTED_ESTIMATORS = (
     "LogisticRegression (L2 or no penalty; not liblinear)",
     "SGDClassifier(loss='log_loss', penalty='l2')",
-    "Ridge",
-    "RidgeClassifier",
-    "LinearRegression",
+    "Ridge (not positive=True)",
+    "RidgeClassifier (not positive=True)",
+    "LinearRegression (not positive=True)",
 )
 
 
@@ -130,6 +130,12 @@ def linear_model_objective(estimator):
             )
         alpha = 0.0 if est.penalty is None else float(est.alpha)
         return LinearObjective(est, "log_ovr", scale=1.0, penalty=0.0, penalty_per_sample=alpha)
+    if isinstance(est, Ridge | RidgeClassifier | LinearRegression) and getattr(
+        est, "positive", False
+    ):
+        # a constrained optimum: the objective's gradient there is not zero, and neither
+        # influence nor a Newton correction keeps the coefficients non-negative
+        raise _unsupported(est, " with positive=True (coefficients constrained to >= 0)")
     if isinstance(est, Ridge | RidgeClassifier):
         alpha = np.asarray(est.alpha, dtype=np.float64)
         if alpha.ndim:

@@ -43,9 +43,9 @@ __all__ = ["SUPPORTED_MODELS", "NewtonCorrection", "check_convex", "correct", "o
 SUPPORTED_MODELS = (
     "LogisticRegression (L2 or no penalty; binary or multinomial; not liblinear)",
     "SGDClassifier(loss='log_loss', penalty='l2')",
-    "Ridge",
-    "RidgeClassifier",
-    "LinearRegression",
+    "Ridge (not positive=True)",
+    "RidgeClassifier (not positive=True)",
+    "LinearRegression (not positive=True)",
 )
 
 
@@ -76,6 +76,8 @@ def check_convex(final):
         raise unsupported(final)
     if isinstance(final, SGDClassifier) and final.loss != "log_loss":
         raise unsupported(final, f" with loss={final.loss!r}")
+    if getattr(final, "positive", False):
+        raise unsupported(final, " with positive=True (coefficients constrained to >= 0)")
 
 
 def objective_of(final):
