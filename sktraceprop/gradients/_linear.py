@@ -109,6 +109,9 @@ def linear_model_objective(estimator):
             raise _unsupported(est, " with an L1 penalty (not twice differentiable)")
         no_penalty = penalty is None or not np.isfinite(est.C)
         n_classes = len(est.classes_)
+        if n_classes > 2 and getattr(est, "multi_class", "auto") == "ovr":
+            # (releases with multi_class) one binary problem per class, not the softmax
+            raise _unsupported(est, " with multi_class='ovr' (one-vs-rest problems)")
         loss = "binomial" if n_classes == 2 else "multinomial"
         return LinearObjective(
             est,

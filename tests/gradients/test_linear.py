@@ -218,3 +218,18 @@ def test_a_positive_constraint_is_refused(model):
     assert np.abs(objective.objective_gradient(X, y, theta=theta)).max() > 1.0
     with pytest.raises(TypeError, match="positive=True"):
         linear_model_objective(fitted)
+
+
+def test_one_vs_rest_logistic_regression_is_refused():
+    """Releases with the parameter fit LogisticRegression(multi_class="ovr") as one binary
+    problem per class, not the softmax objective; the attribute is set by hand here,
+    as newer releases have no such parameter."""
+    X, y, _ = _data(3)
+    model = LogisticRegression().fit(X, y)
+    linear_model_objective(model)
+    model.multi_class = "ovr"
+    with pytest.raises(TypeError, match="multi_class='ovr'"):
+        linear_model_objective(model)
+    binary = LogisticRegression().fit(X, y == 0)
+    binary.multi_class = "ovr"  # the same problem with two classes
+    assert linear_model_objective(binary).loss == "binomial"
