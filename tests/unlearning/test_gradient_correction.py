@@ -409,6 +409,48 @@ def test_damping_and_singular_hessian_still_reach_the_optimum():
     assert_allclose(unl.predict(Xc), truth.predict(Xc), rtol=1e-7)
 
 
+@pytest.mark.parametrize(
+    "model, task",
+    [
+        (LinearRegression(), "regression"),
+        (LinearRegression(fit_intercept=False), "regression"),
+        (LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000), "binary"),
+        (LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000), "multiclass"),
+    ],
+    ids=["linear", "linear-no-intercept", "logistic-binary", "logistic-multiclass"],
+)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_directions_only_removed_rows_determined_are_not_kept(model, task, weighted):
+    """A column that is 0 on every retained row (and one equal to another there): only
+    the removed rows set its coefficient, and a Newton correction without a penalty
+    kept it (1.99 away from a retrain's outputs on new points for LinearRegression, 41
+    for LogisticRegression(penalty=None)), with a certificate of 1e-15. Truth: a
+    retrain, on points away from the retained rows' span."""
+    X, y = _data(task)
+    rng = np.random.default_rng(4)
+    removed = np.zeros(len(y), bool)
+    removed[rng.choice(len(y), 15, replace=False)] = True
+    X = pd.DataFrame(X.to_numpy(), columns=[f"x{j}" for j in range(X.shape[1])])
+    X["only_removed"] = np.where(removed, rng.normal(size=len(y)) * 3, 0.0)
+    X["twin"] = X["x1"] + np.where(removed, rng.normal(size=len(y)), 0.0)
+    X = stp.from_pandas(X, source_id=f"flat_{task}_{type(model).__name__}_{weighted}")
+    if task == "regression":
+        y = y + 4.0 * X["only_removed"].to_numpy() - X["twin"].to_numpy()
+    sw = rng.uniform(0.5, 2.0, len(y)) if weighted else None
+    unl = GradientCorrectionUnlearner(model, tol=1e-10).fit(X, y, sample_weight=sw)
+    unl.unlearn(mask=removed)
+    truth = clone(model).fit(X[~removed], y[~removed], None if sw is None else sw[~removed])
+    new = pd.DataFrame(
+        np.vstack([np.eye(X.shape[1]), rng.normal(size=(5, X.shape[1]))]), columns=X.columns
+    )
+    expected = _output(truth, new)
+    assert_allclose(_output(unl.estimator_, new), expected, rtol=1e-5, atol=1e-5)
+    coef = np.atleast_2d(unl.estimator_.coef_)
+    assert np.abs(coef[:, list(X.columns).index("only_removed")]).max() < 1e-6
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "newton" and "2 direction(s)" in event["note"]
+
+
 _EXPECTED = {
     "check_non_transformer_estimators_n_iter": (
         "max_iter bounds the correction steps of a removal; a fit with nothing to forget "
