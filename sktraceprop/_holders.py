@@ -1,12 +1,15 @@
 """Fitted objects in this process that keep training rows' data, found by row id.
 
 An unlearner corrects its own model; an :class:`~sktraceprop.InfluenceExplainer`, a
-:class:`~sktraceprop.KNNShapleyValuer` or another unlearner fitted on the same rows keeps
-its own copies of them (features, gradients, the rows themselves), which no removal
-reaches. Each registers itself here when fitted (a weak reference: the registry keeps
-nothing alive), and a removal names those that hold any removed row (see
-:func:`held_elsewhere`), and so does one loaded from a pickle or copied in this process
-(:class:`HolderMixin`). Objects in other processes are not seen.
+:class:`~sktraceprop.KNNShapleyValuer`, another unlearner or a traced model
+(:class:`~sktraceprop.TracedPipeline`, :class:`~sktraceprop.TracedEstimator`: its
+fitted steps learnt from its training rows, an encoder their categories) fitted on the
+same rows keeps its own copies of them, which no removal reaches. Each registers itself
+here when fitted (a weak reference: the registry keeps nothing alive), and a removal
+names those that hold any removed row (see :func:`held_elsewhere`), and so does one
+loaded from a pickle or copied in this process (:class:`HolderMixin`). An object held
+by another one named (an explainer's fitted pipeline) is named through it. Objects in
+other processes are not seen.
 """
 
 import gc
@@ -41,25 +44,41 @@ class HolderMixin:
 
 def held_elsewhere(removed_ids, exclude):
     """``{class name: removed rows held}`` over the registered objects other than
-    ``exclude`` that keep data of any of ``removed_ids``; summed per class."""
+    ``exclude`` (an object, or a tuple of them) that keep data of any of
+    ``removed_ids``; summed per class, an object held by another one named left out."""
     removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
+    exclude = exclude if isinstance(exclude, tuple) else (exclude,)
     if not _matches(removed, exclude):
         return {}
     # objects let go but still in reference cycles are garbage, not holders: a full
     # collection (its cost grows with the objects in the process), only when some
     # registered object holds removed rows
     gc.collect()
+    found = _matches(removed, exclude)
+    parts = {id(v) for obj, _ in found for v in parts_of(obj)}
     out = {}
-    for obj, n in _matches(removed, exclude):
+    for obj, n in found:
+        if id(obj) in parts:  # named through the object holding it
+            continue
         name = type(obj).__name__
         out[name] = out.get(name, 0) + n
+    return out
+
+
+def parts_of(obj):
+    """The objects ``obj`` holds: its attributes and, for estimators among them (and
+    ``obj``), their parameters, nested steps included."""
+    out = list(vars(obj).values())
+    for v in [obj, *out]:
+        if hasattr(v, "get_params") and not isinstance(v, type):
+            out += list(v.get_params(deep=True).values())
     return out
 
 
 def _matches(removed, exclude):
     """``[(obj, removed rows it holds)]`` over the registered objects but ``exclude``."""
     with _LOCK:
-        holders = [obj for obj in _HOLDERS.values() if obj is not exclude]
+        holders = [obj for obj in _HOLDERS.values() if not any(obj is other for other in exclude)]
     out = []
     for obj in holders:
         try:
@@ -80,6 +99,7 @@ def held_elsewhere_caveat(held):
     return (
         f"other fitted objects in this process keep data of removed rows: {named}; this "
         "removal does not reach them (an explainer's or valuer's copies of the rows, "
-        "features or gradients): refit or discard them. Objects in other processes "
+        "features or gradients, a traced model's steps fitted on them): refit or discard "
+        "them. Objects in other processes "
         "cannot be seen"
     )

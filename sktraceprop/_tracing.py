@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.base import clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
+from ._holders import HolderMixin, hold
 from ._lineage._capture import check_aligned, resolve_row_ids
 from ._lineage._current import check_unchanged
 from ._lineage._record import add_input_notes, changes, recording
@@ -192,7 +193,7 @@ def _label(lineage, selection=None):
     lineage.parent_run_id = info.get("parent_run_id")
 
 
-class TracedMixin(SelectionCloneMixin, SourcesTravelMixin):
+class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
     """Mixin recording a :class:`~sktraceprop.Lineage` run for every fit.
 
     Subclasses implement ``_build_lineage(X, ids, context)`` returning the run, and
@@ -227,6 +228,7 @@ class TracedMixin(SelectionCloneMixin, SourcesTravelMixin):
                     )
                 _label(lineage, selection)
                 self.lineage_ = lineage
+                hold(self)  # its fitted steps learnt from these rows: a removal names it
                 if store is not None:
                     pending = _PENDING.get()
                     if pending is None:
@@ -238,6 +240,10 @@ class TracedMixin(SelectionCloneMixin, SourcesTravelMixin):
                 _discard_fit(self)
                 raise
         return result
+
+    def _held_row_ids(self):
+        """The training rows this model's fitted steps learnt from (its run's rows)."""
+        return self.lineage_.row_ids
 
     def trace(self, indices):
         """Source file, line and ops of training rows, by position in the training set.

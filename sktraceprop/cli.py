@@ -294,6 +294,7 @@ def _cmd_trace(args, out):
         raise _UsageError(str(exc)) from None
     from ._lineage._ids import codes_of
 
+    removed_by = _removals_of(store, run)
     for row in frame.itertuples():
         source = run.source(codes_of(row.row_id))
         via = getattr(row, "via", None)
@@ -303,10 +304,27 @@ def _cmd_trace(args, out):
             out=out,
         )
         _print(f"  ops: {', '.join(row.ops) or 'none'}", out=out)
-        if source.kind == "file":
+        removal = removed_by.get(int(run.row_ids[row.train_index]))
+        if removal is not None:
+            _print(
+                f"  removed from the model by unlearning event seq {removal['seq']} "
+                f"({removal['created_at']}): its values are not shown (a removal changes "
+                "the model, not the source file, which may still hold the line)",
+                out=out,
+            )
+        elif source.kind == "file":
             text, why = _line_text(row.uri, row.line, source.sha256)
             _print(f"  line {row.line}: {text}" if why is None else f"  ({why})", out=out)
     return 0
+
+
+def _removals_of(store, run):
+    """``{training row id: unlearning event}``: the run's rows an unlearner removed."""
+    out = {}
+    for event in store.events(run.run_id, kind="unlearning"):
+        for row_id in event["payload"].get("row_ids", ()):
+            out.setdefault(int(row_id), event)
+    return out
 
 
 def _cmd_report(args, out):
@@ -427,7 +445,8 @@ def _parser():
         "a training row's file, line and ops",
         "Print the source file, line and ops of training rows of a stored run (a row is its "
         "position in the data the model was fitted on), with the line's text when the file "
-        "is still the one that was loaded.",
+        "is still the one that was loaded; a row an unlearner removed is named with its "
+        "removal event, its text not shown.",
     )
     p.add_argument("db", metavar="DB", help="SQLite store file")
     p.add_argument("--run", required=True, metavar="R", help="run id (see: sktraceprop runs)")

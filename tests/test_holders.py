@@ -138,3 +138,39 @@ def test_an_object_let_go_in_a_reference_cycle_is_not_named():
         unlearner.unlearn(sample_id=stp.row_ids(df)[5:8])
     assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"KNNShapleyValuer": 3}
     del valuer
+
+
+def test_a_traced_model_fitted_on_removed_rows_is_named_and_the_unlearners_own_is_not():
+    """A TracedPipeline fitted on the same rows (the model in use, say) keeps what its
+    steps learnt from them, an encoder their categories; a removal made by an unlearner
+    of a clone said nothing of it. Truth: the rows each pipeline was given to fit, and
+    the bytes of its pickle."""
+    import pickle
+
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(13)
+    frame = pd.DataFrame(rng.normal(size=(N, 2)), columns=["a", "b"])
+    frame["colour"] = ["zqheld"] * 50 + list(rng.choice(["red", "blue"], N - 50))
+    frame["y"] = (frame["a"] + rng.normal(size=N) > 0).astype(int)
+    df = stp.from_pandas(frame, "holders_traced")
+    X, y = df[["a", "b", "colour"]], df["y"]
+    # (a traced step: each removal refits one in the unlearner's model, never named)
+    pre = stp.make_traced_column_transformer(
+        (OneHotEncoder(), ["colour"]), (StandardScaler(), ["a", "b"])
+    )
+    in_use = stp.make_traced_pipeline(pre, LogisticRegression()).fit(X, y)
+    part = clone(in_use).fit(X.iloc[40:], y.iloc[40:])
+    unlearner = GradientCorrectionUnlearner(clone(in_use)).fit(X, y)
+    removed = stp.row_ids(df)[:50]
+    with pytest.warns(UserWarning, match="other fitted objects"):
+        unlearner.unlearn(sample_id=removed)
+    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"TracedPipeline": 50 + 10}
+    assert b"zqheld" in pickle.dumps(in_use) and b"zqheld" in pickle.dumps(part)
+    assert b"zqheld" not in pickle.dumps(unlearner.estimator_.steps)
+    del in_use, part
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # its own model, refitted twice now, is not named
+        unlearner.unlearn(sample_id=stp.row_ids(df)[50:55])
+        unlearner.unlearn(sample_id=stp.row_ids(df)[55:60])
+    assert "held_elsewhere" not in unlearner.unlearning_log_[-1]

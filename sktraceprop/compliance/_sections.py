@@ -308,6 +308,15 @@ def _data_governance(report):
             "target of every training row (a target encoding or a supervised feature "
             "selection), so labelling errors reach them too"
         )
+    after = report["model"].get("fitted_object_after_removal")
+    if after is not None:
+        why += (
+            f"; these are the ops and inputs of the model as fitted, and the model reported "
+            f"is this run's model after removal seq {after['seq']}: its refitted steps have "
+            "other fitted states, and inputs that only removed rows produced (a category "
+            "of theirs, say) are no longer among its inputs (each removal's note says how "
+            "many it dropped)"
+        )
     why += (
         ". Design choices, data collection, labelling, and the examination for possible "
         "biases are governance practices the record cannot show."

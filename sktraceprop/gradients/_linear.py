@@ -28,6 +28,13 @@ row's gradient carries its ``alpha * W`` share of the penalty and the rows' grad
 to the objective gradient exactly. Squared error is ``(y - z)^2`` (sklearn's Ridge
 objective ``||y - Xw||^2 + alpha ||w||^2`` as is). RidgeClassifier regresses on
 ``{-1, 1}`` codes of the classes, one column per class (one column when binary).
+
+A ``class_weight`` multiplies ``w_i`` by the weight of row ``i``'s class, computed as
+scikit-learn computes it from the training rows (:mod:`._class_weight`: ``"balanced"``
+counts rows or sums sample weights, as the estimator does); an objective evaluated on
+some of the training rows takes the whole set's weights after
+:meth:`LinearObjective.fix_class_weights`. ``SGDClassifier`` with class weights on more
+than two classes is refused: its one-vs-rest problems weigh rows per class and output.
 """
 
 import numpy as np
@@ -41,17 +48,18 @@ from sklearn.linear_model import (
     RidgeClassifier,
     SGDClassifier,
 )
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
+
+from ._class_weight import class_weights, per_class_weights
 
 __all__ = ["SUPPORTED_ESTIMATORS", "LinearObjective", "linear_model_objective"]
 
 SUPPORTED_ESTIMATORS = (
     "LogisticRegression (L2 or no penalty; not liblinear)",
     "SGDClassifier(loss='log_loss', penalty='l2')",
-    "Ridge",
-    "RidgeClassifier",
-    "LinearRegression",
+    "Ridge (not positive=True)",
+    "RidgeClassifier (not positive=True)",
+    "LinearRegression (not positive=True)",
 )
 
 
@@ -101,6 +109,9 @@ def linear_model_objective(estimator):
             raise _unsupported(est, " with an L1 penalty (not twice differentiable)")
         no_penalty = penalty is None or not np.isfinite(est.C)
         n_classes = len(est.classes_)
+        if n_classes > 2 and getattr(est, "multi_class", "auto") == "ovr":
+            # (releases with multi_class) one binary problem per class, not the softmax
+            raise _unsupported(est, " with multi_class='ovr' (one-vs-rest problems)")
         loss = "binomial" if n_classes == 2 else "multinomial"
         return LinearObjective(
             est,
@@ -114,8 +125,20 @@ def linear_model_objective(estimator):
             raise _unsupported(est, f" with loss={est.loss!r}")
         if est.penalty not in ("l2", None):
             raise _unsupported(est, f" with penalty={est.penalty!r}")
+        if est.class_weight is not None and len(est.classes_) > 2:
+            # scikit-learn weighs the positive rows of one-vs-rest problem k by class k's
+            # weight and all others by 1: not one weight per row, as the objective has
+            raise _unsupported(
+                est, " with class_weight on more than two classes (one weight per row and class)"
+            )
         alpha = 0.0 if est.penalty is None else float(est.alpha)
         return LinearObjective(est, "log_ovr", scale=1.0, penalty=0.0, penalty_per_sample=alpha)
+    if isinstance(est, Ridge | RidgeClassifier | LinearRegression) and getattr(
+        est, "positive", False
+    ):
+        # a constrained optimum: the objective's gradient there is not zero, and neither
+        # influence nor a Newton correction keeps the coefficients non-negative
+        raise _unsupported(est, " with positive=True (coefficients constrained to >= 0)")
     if isinstance(est, Ridge | RidgeClassifier):
         alpha = np.asarray(est.alpha, dtype=np.float64)
         if alpha.ndim:
@@ -171,6 +194,7 @@ class LinearObjective:
         self.n_outputs, self.n_features = coef.shape
         self.fit_intercept = bool(getattr(estimator, "fit_intercept", True))
         self.n_params = self.n_outputs * (self.n_features + self.fit_intercept)
+        self._class_weights = None  # per class; None: those of the rows given
 
     # -- parameters ----------------------------------------------------------------------
     def params(self):
@@ -243,10 +267,23 @@ class LinearObjective:
     def _weights(self, y, sample_weight):
         n = np.shape(y)[0]
         w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
-        class_weight = getattr(self.estimator, "class_weight", None)
-        if class_weight is not None and is_classifier(self.estimator):
-            w = w * compute_sample_weight(class_weight, y)
+        if is_classifier(self.estimator):
+            of = getattr(self, "_class_weights", None)  # (absent from older pickles)
+            cw = class_weights(self.estimator, y, sample_weight, of=of)
+            if cw is not None:
+                w = w * cw
         return w
+
+    def fix_class_weights(self, y, sample_weight=None):
+        """Weigh the classes as the training set ``(y, sample_weight)`` does, from now on.
+
+        ``class_weight="balanced"`` depends on the rows: without this, each call weighs
+        the classes of the rows it is given, right for a whole training set, wrong for
+        a block of one. Returns ``self``.
+        """
+        if is_classifier(self.estimator):
+            self._class_weights = per_class_weights(self.estimator, y, sample_weight)
+        return self
 
     def pointwise(self, Z, t):
         """Loss, dloss/dz (n, K) and d2loss/dz2 (n, K, K) or its diagonal (n, K)."""

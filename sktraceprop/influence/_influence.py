@@ -472,6 +472,8 @@ class InfluenceExplainer(
             self._record_fingerprint()
             return self
         self.trak_ = None
+        # blocks of training rows get the class weights of all of them ("balanced")
+        self.objective_.fix_class_weights(self.y_, self.sample_weight_)
         self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
         eigval, eigvec = np.linalg.eigh(self.hessian_)
         keep = eigval > _NULL_RTOL * max(eigval.max(), 0.0)

@@ -225,7 +225,10 @@ def unlearning_report(
         ``distance_ratio_test``, ``distance_ratio_forget``
         (:func:`function_space_distance_ratio`), ``forget_gap_closed_percent``,
         ``verdict`` (``"matches retrain"``, ``"under-unlearning"`` or
-        ``"over-unlearning"``), ``score_delta`` (unlearned minus retrain),
+        ``"over-unlearning"``; when the original and the retrain have the same forget
+        loss, so that the gap is ``nan``, ``"matches retrain"`` only if the unlearned
+        model's is that loss too, else ``"differs from retrain"``), ``score_delta``
+        (unlearned minus retrain),
         ``mia_auc_original``, ``mia_auc_unlearned`` and ``mia_auc_retrained`` (the
         mean over the retrains). With several retrains also ``n_retrained``,
         ``retrain_gap_closed_percent`` and ``retrain_distance_ratio_test``: each
@@ -233,7 +236,16 @@ def unlearning_report(
         how far one honest retrain falls from the reference.
     """
     gap = forget_loss_gap_closed(unlearned, retrained, original, X_forget, y_forget)
-    if np.isnan(gap) or abs(gap - 100.0) <= gap_tolerance:
+    if np.isnan(gap):
+        # no gap to close: the original fits the forget rows as the retrain does; only
+        # an unlearned model that fits them so too matches
+        l_unl = per_sample_loss(unlearned, X_forget, y_forget).mean()
+        l_ret = np.mean(
+            [per_sample_loss(m, X_forget, y_forget).mean() for m in _as_list(retrained)]
+        )
+        same = abs(l_unl - l_ret) <= 1e-12 * max(1.0, abs(l_ret))
+        verdict = "matches retrain" if same else "differs from retrain"
+    elif abs(gap - 100.0) <= gap_tolerance:
         verdict = "matches retrain"
     else:
         verdict = "over-unlearning" if gap > 100.0 else "under-unlearning"

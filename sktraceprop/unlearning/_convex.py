@@ -17,7 +17,10 @@ solver:
   (an exact Newton step);
 * the loop stops when the certificate ``||grad J_R(theta)|| / |R|`` is below ``tol``;
   failing that within ``max_iter`` steps, the model is refitted on ``R`` and the event
-  says so.
+  says so;
+* without a penalty, when ``J_R`` has a line of minimisers (features collinear on the
+  retained rows), the least-norm one is taken, as a retrain's solver does
+  (:mod:`._min_norm`), not the one whose component along it only the removed rows set.
 
 :class:`NewtonCorrection` keeps the final step's features, targets and weights of the
 retained rows (to evaluate ``grad J_R``) and the ``p x p`` Hessian. After a removal it
@@ -35,6 +38,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_array
 
 from ._method import Removal, RemovalMethod
+from ._min_norm import least_norm
 from ._solver_state import refresh_solver_state
 
 __all__ = ["SUPPORTED_MODELS", "NewtonCorrection", "check_convex", "correct", "objective_of"]
@@ -43,9 +47,9 @@ __all__ = ["SUPPORTED_MODELS", "NewtonCorrection", "check_convex", "correct", "o
 SUPPORTED_MODELS = (
     "LogisticRegression (L2 or no penalty; binary or multinomial; not liblinear)",
     "SGDClassifier(loss='log_loss', penalty='l2')",
-    "Ridge",
-    "RidgeClassifier",
-    "LinearRegression",
+    "Ridge (not positive=True)",
+    "RidgeClassifier (not positive=True)",
+    "LinearRegression (not positive=True)",
 )
 
 
@@ -76,6 +80,8 @@ def check_convex(final):
         raise unsupported(final)
     if isinstance(final, SGDClassifier) and final.loss != "log_loss":
         raise unsupported(final, f" with loss={final.loss!r}")
+    if getattr(final, "positive", False):
+        raise unsupported(final, " with positive=True (coefficients constrained to >= 0)")
 
 
 def objective_of(final):
@@ -188,7 +194,14 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     if result["note"]:
         fields["note"] = result["note"]
     if result["converged"]:
-        objective.set_params_vector(result["theta"])
+        theta = result["theta"]
+        if objective.penalty_strength(n) == 0:
+            theta, flat = least_norm(objective, final, Z, sw, theta)
+            if flat:
+                fields["note"] = "; ".join(
+                    [*([fields["note"]] if "note" in fields else []), _flat_note(flat)]
+                )
+        objective.set_params_vector(theta)
         refresh_solver_state(final, Z, sw)
         fields["certificate"] = result["certificate"]
         return final, fields, result["hessian"], result["hessian_theta"]
@@ -199,6 +212,15 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     fields["certificate"] = float(np.linalg.norm(gradient) / n)
     hessian = objective.hessian(Z, y, sw, theta=theta) if keep_hessian else None
     return final, fields, hessian, theta
+
+
+def _flat_note(n):
+    return (
+        f"the retained rows leave {n} direction(s) of the parameters undetermined "
+        "(features collinear on them, or constant there) and there is no penalty: the "
+        "least-norm minimiser was taken, as a retrain's solver does, not the one whose "
+        "component along them only the removed rows set"
+    )
 
 
 def refit(final, Z, y, sw):

@@ -381,8 +381,9 @@ class GradientCorrectionUnlearner(
         ``caveat`` when there is something to say, and ``seq``/``event_hash`` when
         stored. Printed, an event summarises the row ids (count, lines, digest). Neural
         removals (method ``"influence+finetune"``) also log ``damping``, ``cg_iter``,
-        ``influence_step_norm``, ``n_steps``, ``lr``, ``weight_decay`` and the
-        calibration fields.
+        ``influence_step_norm``, ``n_steps``, ``lr``, ``weight_decay``, the
+        calibration fields and ``validation_rows_dropped`` (rows of the named sources in
+        a skorch validation split, dropped from the holdout the unlearner keeps).
     certificate_ : float
         Certificate of the current model (``nan`` before any removal).
     n_iter_ : int
@@ -402,26 +403,24 @@ class GradientCorrectionUnlearner(
 
     Notes
     -----
-    What the unlearner keeps of the retained rows, to correct the model again later:
-    for a convex model, the final step's training features (float64), targets and
-    weights and a ``p x p`` Hessian, ``p`` the number of model parameters; with
-    ``preprocessing="refit"``, the raw training input instead of the features; for a
-    neural model, the network's inputs (float32), the rows of a skorch validation split
-    and, with the crossfit calibration, one crossfit loss per row and each clone's loss
-    on each holdout row. ``benchmarks/bench_unlearning.py`` measures that
-    memory. Row ids of removed rows are kept (``train_row_ids_``, the log); their
-    values are not. A traced pipeline's run (``estimator_.lineage_``) is rewritten after
-    each removal: its training rows (``row_ids``) are the retained rows, sources none of
-    them comes from are dropped, feature names only removed rows produced are dropped
-    and ``source_stats`` are counted again over the retained rows (``retained`` says
-    what could not be). A bare model is corrected in place, so a reference to
-    ``estimator_`` sees the removal. Pipeline ``memory=`` caches are not used (their
-    files would keep steps fitted on removed rows). The run stored at fit is
-    append-only and keeps what it recorded, removed rows included; each event's
-    ``caveat`` says so. For models that do not fit
-    to the exact optimum (``SGDClassifier``, or a loose ``tol`` of the solver), the
-    corrected model is the exact optimum of the retained objective, not what a new
-    stochastic fit would return.
+    What the unlearner keeps of the retained rows, to correct the model again later: for a
+    convex model, the final step's training features (float64), targets and weights and a
+    ``p x p`` Hessian, ``p`` the number of model parameters; with ``preprocessing="refit"``,
+    the raw training input instead of the features; for a neural model, the network's inputs
+    (float32), the rows of a skorch validation split (a removal drops those of the sources
+    and rows it names) and, with the crossfit calibration, one crossfit loss per row and
+    each clone's loss on each holdout row. ``benchmarks/bench_unlearning.py`` measures that
+    memory. Row ids of removed rows are kept (``train_row_ids_``, the log); their values are
+    not. A traced pipeline's run (``estimator_.lineage_``) is rewritten after each removal:
+    its training rows (``row_ids``) are the retained rows, sources none of them comes from
+    are dropped, feature names only removed rows produced are dropped and ``source_stats``
+    are counted again over the retained rows (``retained`` says what could not be). A bare
+    model is corrected in place, so a reference to ``estimator_`` sees the removal. Pipeline
+    ``memory=`` caches are not used (their files would keep steps fitted on removed rows).
+    The run stored at fit is append-only and keeps what it recorded, removed rows included;
+    each event's ``caveat`` says so. For models that do not fit to the exact optimum
+    (``SGDClassifier``, or a loose ``tol`` of the solver), the corrected model is the exact
+    optimum of the retained objective, not what a new stochastic fit would return.
 
     Examples
     --------
@@ -573,7 +572,7 @@ class GradientCorrectionUnlearner(
             if backend is not None:
                 # before anything is set on self: a failure here leaves the unlearner as it was
                 method = NeuralCorrection.fit(
-                    backend, est, given, y, trained, params, X_holdout, y_holdout
+                    backend, est, given, y, trained, params, X_holdout, y_holdout, ids=ids
                 )
                 if trained is not None:
                     ids = ids[trained]
@@ -881,6 +880,9 @@ class GradientCorrectionUnlearner(
         held = np.flatnonzero(self.retained_mask_)
         forget = np.searchsorted(held, positions)
         keep = np.searchsorted(held, np.flatnonzero(retained))
+        dropped = self._validation_rows_named(named)
+        if dropped is not None:
+            options = {**options, "drop_validation": dropped}
         removal = self._method.remove(
             self.estimator_, forget, keep, self.get_params(deep=False), **options
         )
@@ -928,6 +930,20 @@ class GradientCorrectionUnlearner(
         # the values of a few hundred rows per load, kept in this process to notice
         # columns changed after loading: the removed rows' go too
         WITNESSES.forget(np.concatenate([self.train_row_ids_[positions], leaves]))
+
+    def _validation_rows_named(self, named):
+        """Mask over the rows of a skorch validation split that the method keeps (never
+        trained on) of the sources or rows the request names, directly or as parents;
+        None when it keeps none."""
+        ids = getattr(self._method, "validation_ids", None)
+        if ids is None or not (len(named["codes"]) or named["ids"].size):
+            return None
+        frame = lineage_frame(ids, self._source)
+        leaves = frame["row_id"].to_numpy(np.int64)
+        hit = np.isin(codes_of(leaves), named["codes"]) | np.isin(leaves, named["ids"])
+        mask = np.isin(codes_of(ids), named["codes"]) | np.isin(ids, named["ids"])
+        mask[np.unique(frame["row"].to_numpy(np.intp)[hit])] = True
+        return mask
 
     def _removed_rows(self, positions):
         """Event fields naming the removed rows (ids, digest, counts and lines per source,

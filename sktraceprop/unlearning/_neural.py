@@ -236,15 +236,27 @@ class NeuralCorrection(RemovalMethod):
         target (``benchmarks/study_unlearning_neural_calibration.py``).
     calibration : {"crossfit", "holdout", "none"}
         The calibration ``calibration="auto"`` resolved to at ``fit``.
+    validation_ids : ndarray of int64 or None
+        Row ids of the ``validation`` rows, so that a removal of their source drops them.
     """
 
-    def __init__(self, backend, Z, Y, validation=None, crossfit=None, calibration="holdout"):
+    def __init__(
+        self,
+        backend,
+        Z,
+        Y,
+        validation=None,
+        crossfit=None,
+        calibration="holdout",
+        validation_ids=None,
+    ):
         self.backend = backend
         self.Z = Z
         self.Y = Y
         self.validation = validation
         self.crossfit = crossfit
         self.calibration = calibration
+        self.validation_ids = validation_ids
 
     def __getstate__(self):
         # a module cannot be pickled: keep its name
@@ -257,11 +269,14 @@ class NeuralCorrection(RemovalMethod):
         vars(self).update(state)
 
     @classmethod
-    def fit(cls, backend, estimator, X, y, trained, params, X_holdout=None, y_holdout=None):
+    def fit(
+        cls, backend, estimator, X, y, trained, params, X_holdout=None, y_holdout=None, ids=None
+    ):
         """Prepare the removal for the fitted ``estimator`` (fit the crossfit clones).
 
         ``trained`` are the positions of the rows the net trained on (None: all); the
-        others form a skorch validation split, used as a calibration holdout.
+        others form a skorch validation split, used as a calibration holdout. ``ids``:
+        the row ids of ``X``.
         """
         final = _final(estimator)
         Z_all = _module_inputs(estimator, X)
@@ -270,13 +285,14 @@ class NeuralCorrection(RemovalMethod):
             y_all = y_all.ravel()
         Z, Y = (Z_all, y_all) if trained is None else (Z_all[trained], y_all[trained])
         Z, Y = backend.prepare(final, Z, Y)
-        validation = None
+        validation = validation_ids = None
         if trained is not None:
             held = np.setdiff1d(np.arange(y_all.shape[0]), trained)
             if held.size:
                 validation = backend.prepare(final, Z_all[held], y_all[held]) + (
                     "validation split",
                 )
+                validation_ids = None if ids is None else np.asarray(ids, np.int64)[held]
         calibration = resolve_calibration(
             params["calibration"], X_holdout is not None or validation is not None
         )
@@ -320,10 +336,31 @@ class NeuralCorrection(RemovalMethod):
                     f"splits, corrected on the {holdout[2]} rows to the removal's size"
                 ),
             }
-        return cls(backend, Z, Y, validation, crossfit, calibration)
+        return cls(backend, Z, Y, validation, crossfit, calibration, validation_ids)
 
-    def remove(self, estimator, forget, keep, params, X_holdout=None, y_holdout=None):
+    def remove(
+        self,
+        estimator,
+        forget,
+        keep,
+        params,
+        X_holdout=None,
+        y_holdout=None,
+        drop_validation=None,
+    ):
+        """As :meth:`RemovalMethod.remove`; ``drop_validation`` (a mask over the
+        validation rows) names those of removed sources: the removal neither uses nor
+        keeps them."""
         backend = self.backend
+        validation = self.validation
+        validation_ids = getattr(self, "validation_ids", None)  # (older pickles lack it)
+        n_dropped = 0 if drop_validation is None else int(np.sum(drop_validation))
+        if n_dropped:
+            stay = ~np.asarray(drop_validation, dtype=bool)
+            validation = (
+                (validation[0][stay], validation[1][stay], validation[2]) if stay.any() else None
+            )
+            validation_ids = validation_ids[stay] if stay.any() else None
         final = copy.deepcopy(_final(estimator))
         crossfit, holdout = None, None
         calibration = (
@@ -348,7 +385,7 @@ class NeuralCorrection(RemovalMethod):
             crossfit = (target, cf["source"])
         elif calibration == "holdout":
             holdout = (
-                self.validation
+                validation
                 if X_holdout is None
                 else _holdout_rows(backend, estimator, X_holdout, y_holdout)
             )
@@ -399,15 +436,23 @@ class NeuralCorrection(RemovalMethod):
                 "measured by clones fitted with the removed rows (a few numbers per row, "
                 "no row's values)"
             )
+        if n_dropped:
+            fields["validation_rows_dropped"] = n_dropped
+            fields["note"] += (
+                f"; {n_dropped} row(s) of the removed data were in the validation split "
+                "(never trained on): dropped from the calibration holdout the unlearner "
+                "keeps, and not used by this removal"
+            )
         kept = NeuralCorrection(
             backend,
             self.Z[keep],
             self.Y[keep],
-            self.validation,
+            validation,
             None
             if self.crossfit is None
             else {**self.crossfit, "unseen": self.crossfit["unseen"][keep]},
             self.calibration,
+            validation_ids,
         )
         if remains:
             fields["caveat"] = "; ".join(remains)

@@ -4,8 +4,8 @@ A correction of the model removes the removed rows' influence from the model. So
 their data can be elsewhere: in preprocessing kept as fitted, in group statistics or
 steps computed outside the pipeline, in input columns changed after loading, in the
 stored record of the run, in a fitted model given as the ``estimator`` parameter, in
-explainers, valuers and other unlearners fitted on the same rows in this process. The
-functions here find those places for one removal of a
+explainers, valuers, other unlearners and traced models fitted on the same rows in this
+process. The functions here find those places for one removal of a
 :class:`~sktraceprop.unlearning.GradientCorrectionUnlearner` (``unl``) and say them in
 the event (``caveat``) and a warning.
 """
@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from .._holders import held_elsewhere, held_elsewhere_caveat
+from .._holders import held_elsewhere, held_elsewhere_caveat, parts_of
 from .._lineage._features import TARGET, feature_lineage
 from .._lineage._ids import codes_of
 from .._lineage._record import upstream_ops
@@ -179,7 +179,9 @@ def with_caveats(unl, event, removal):
     stored = _stored_run_caveat(unl, removal)
     if stored:
         caveats.append(stored)
-    held = held_elsewhere(event["row_ids"], exclude=unl)
+    # the unlearner, its model and its steps, and the estimator parameter (named apart)
+    own = (unl, unl.estimator_, unl.estimator, *parts_of(unl.estimator_))
+    held = held_elsewhere(event["row_ids"], exclude=own)
     if held:
         event["held_elsewhere"] = held
         message = held_elsewhere_caveat(held)

@@ -271,3 +271,28 @@ def test_runs_names_each_split_and_the_refit_of_a_search(tmp_path, capsys):
             assert role == "cv_fold"
             assert f"  cv_fold (split of search {search_id})  grid" in lines[run_id]
             assert f"{store.load_run(run_id).n_samples} rows" in lines[run_id]
+
+
+def test_trace_names_the_removal_of_a_removed_row_and_shows_none_of_its_values(tmp_path, capsys):
+    """A row an unlearner removed was traced as a training row of the run, its line's
+    values printed, with no word of the removal. Truth: the file's own lines and the
+    store's unlearning event."""
+    from sktraceprop.unlearning import GradientCorrectionUnlearner
+
+    path = tmp_path / "marked.csv"
+    lines = ["x,y"] + [f"{v},{v % 2}" for v in range(20)] + ["123456.789,1", "-98765.4321,0"]
+    path.write_text("\n".join(lines) + "\n")
+    frame = stp.read_csv(path)
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe).fit(frame[["x"]], frame["y"])
+    unl.unlearn(sample_id=stp.row_ids(frame)[20:])
+    event = store.events(unl.run_id_, kind="unlearning")[0]
+    run = unl.run_id_
+    code, out, _ = _run(capsys, "trace", store.path, "--run", run, "--row", 20, "--row", 21)
+    assert code == 0
+    assert "123456.789" not in out and "98765.4321" not in out
+    assert out.count(f"removed from the model by unlearning event seq {event['seq']}") == 2
+    assert "line 22 of" in out and "line 23 of" in out  # still traced to the file
+    code, out, _ = _run(capsys, "trace", store.path, "--run", run, "--row", 3)
+    assert code == 0 and f"line 5: {lines[4]}" in out and "removed" not in out

@@ -441,6 +441,37 @@ def test_a_model_an_unlearner_corrected_is_reported_with_its_removal(hospitals, 
         compliance_report(unlearner.estimator_, **DEPLOYER)
 
 
+def test_the_inputs_of_a_corrected_model_are_not_claimed_as_the_runs(tmp_path):
+    """Art. 10 said "feature lineage for 4 model inputs" of a model an unlearner had
+    left with 3: the category only the removed source had is the run's input, not the
+    corrected model's. Truth: the corrected pipeline's own output features."""
+    rng = np.random.default_rng(0)
+    frames, ys = [], []
+    for k, colours in enumerate([["red", "blue"], ["red", "blue", "teal"]]):
+        part = pd.DataFrame({"x": rng.normal(size=30), "colour": rng.choice(colours, 30)})
+        frames.append(stp.from_pandas(part, source_id=f"inputs_{k}"))
+        ys.append(rng.integers(0, 2, 30))
+    X, y = pd.concat(frames), np.concatenate(ys)
+    store = stp.stores.MemoryStore()
+    pre = stp.make_traced_column_transformer((OneHotEncoder(), ["colour"]), ("passthrough", ["x"]))
+    pipe = stp.make_traced_pipeline(pre, LogisticRegression(), store=store)
+    unlearner = stp.GradientCorrectionUnlearner(pipe).fit(X, y)
+    unlearner.unlearn(source_id="inputs_1")
+    now = len(unlearner.estimator_[:-1].get_feature_names_out())
+    report = compliance_report(unlearner, **DEPLOYER)
+    assert report.to_dict()["feature_lineage"]["n_features"] == now + 1
+    (article,) = [a for a in report.articles if a["article"] == "10"]
+    seq = unlearner.unlearning_log_[-1]["seq"]
+    assert (
+        f"feature lineage for {now + 1} model inputs; these are the ops and inputs of "
+        in (article["why"])
+    )
+    assert (
+        f"the model as fitted, and the model reported is this run's model after removal seq {seq}"
+        in (article["why"])
+    )
+
+
 def test_the_model_an_earlier_removal_left_is_refused(hospitals, tmp_path):
     import pickle
 

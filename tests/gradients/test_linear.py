@@ -199,3 +199,37 @@ def test_unsupported_estimator_names_supported_ones():
         linear_model_objective(LogisticRegression(solver="liblinear").fit(X, y))
     with pytest.raises(TypeError, match="hinge"):
         linear_model_objective(SGDClassifier().fit(X, y))
+
+
+@pytest.mark.parametrize("model", [Ridge, LinearRegression, RidgeClassifier])
+def test_a_positive_constraint_is_refused(model):
+    """positive=True fits a constrained optimum: where a coefficient sits at 0 the
+    objective's gradient is not zero (truth: the gradient at scikit-learn's fit)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    target = X @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=80)
+    y = target > 0 if model is RidgeClassifier else target
+    fitted = model(positive=True).fit(X, y)
+    free = model().fit(X, y)
+    objective = linear_model_objective(free)
+    assert np.abs(objective.objective_gradient(X, y, theta=objective.params())).max() < 1e-8
+    # the constrained fit is no optimum of the objective: its gradient is far from 0
+    theta = np.concatenate([np.ravel(fitted.coef_), np.ravel(fitted.intercept_)])
+    assert np.abs(objective.objective_gradient(X, y, theta=theta)).max() > 1.0
+    with pytest.raises(TypeError, match="positive=True"):
+        linear_model_objective(fitted)
+
+
+def test_one_vs_rest_logistic_regression_is_refused():
+    """Releases with the parameter fit LogisticRegression(multi_class="ovr") as one binary
+    problem per class, not the softmax objective; the attribute is set by hand here,
+    as newer releases have no such parameter."""
+    X, y, _ = _data(3)
+    model = LogisticRegression().fit(X, y)
+    linear_model_objective(model)
+    model.multi_class = "ovr"
+    with pytest.raises(TypeError, match="multi_class='ovr'"):
+        linear_model_objective(model)
+    binary = LogisticRegression().fit(X, y == 0)
+    binary.multi_class = "ovr"  # the same problem with two classes
+    assert linear_model_objective(binary).loss == "binomial"

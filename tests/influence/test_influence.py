@@ -129,6 +129,24 @@ def _traced_frames(tmp_path):
     return pd.concat(parts), paths
 
 
+@pytest.mark.parametrize("sample_weight", [False, True])
+def test_balanced_class_weights_do_not_depend_on_the_block_size(sample_weight):
+    """Each block of training rows had its classes balanced over the block alone:
+    with class_weight="balanced", block_size=17 moved scores by a third of the largest
+    one. Truth: one block of every row (whose weights test_class_weight checks against
+    scikit-learn's fit)."""
+    X, y = make_classification(
+        260, 5, n_informative=3, n_classes=3, weights=[0.6, 0.3], random_state=1
+    )
+    sw = np.random.default_rng(0).uniform(0.3, 3.0, 250) if sample_weight else None
+    model = LogisticRegression(class_weight="balanced", tol=1e-10)
+    big = InfluenceExplainer(model, block_size=10_000).fit(X[:250], y[:250], sample_weight=sw)
+    small = clone(big).set_params(block_size=17).fit(X[:250], y[:250], sample_weight=sw)
+    full = big.explain(X[250:], y[250:], keep_scores=True).scores
+    blocked = small.explain(X[250:], y[250:], keep_scores=True).scores
+    np.testing.assert_allclose(blocked, full, rtol=1e-9, atol=1e-12 * np.abs(full).max())
+
+
 def test_traced_pipeline_scores_name_file_and_line(tmp_path):
     df, paths = _traced_frames(tmp_path)
     X, y = df.drop(columns="label"), df["label"].to_numpy()

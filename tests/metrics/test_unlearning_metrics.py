@@ -190,3 +190,26 @@ def test_report_with_several_retrains_gives_the_noise_floor():
     single = unlearning_report(_line(2), retrains[0], original, Xf, yf, Xt, yt)
     assert "n_retrained" not in single
     assert single == unlearning_report(_line(2), [retrains[0]], original, Xf, yf, Xt, yt)
+
+
+def test_no_gap_to_close_is_not_a_match_when_the_unlearned_model_differs():
+    """When the removed rows did not move the model (rows of weight 0, say), the
+    original and the retrain fit them alike, the gap is nan, and the verdict was
+    "matches retrain" whatever the unlearned model was. Truth: the forget-set losses."""
+    import copy
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    retrained = LogisticRegression().fit(X[10:150], y[10:150])
+    original = copy.deepcopy(retrained)
+    args = (X[:10], y[:10], X[150:], y[150:])
+    report = unlearning_report(copy.deepcopy(retrained), retrained, original, *args)
+    assert np.isnan(report["forget_gap_closed_percent"])
+    assert report["verdict"] == "matches retrain"
+    off = _shift(retrained, 3.0)
+    losses = [per_sample_loss(m, *args[:2]).mean() for m in (off, retrained)]
+    assert abs(losses[0] - losses[1]) > 0.01
+    report = unlearning_report(off, retrained, original, *args)
+    assert np.isnan(report["forget_gap_closed_percent"])
+    assert report["verdict"] == "differs from retrain"

@@ -160,6 +160,37 @@ def test_sample_weight_and_sequential_rows():
     assert len(unl.unlearning_log_) == 3
 
 
+@pytest.mark.parametrize(
+    "model",
+    [LogisticRegression(C=0.5, tol=1e-10, max_iter=1000), RidgeClassifier(alpha=2.0)],
+    ids=["logistic", "ridge"],
+)
+@pytest.mark.parametrize("class_weight", ["balanced", {0: 1.0, 1: 4.0, 2: 0.5}])
+def test_class_weights_with_sample_weight_match_a_retrain(model, class_weight):
+    """class_weight="balanced" with sample_weight: scikit-learn 1.9's LogisticRegression
+    balances the classes' summed weights, the objective balanced their row counts, so a
+    removal certified below tol was 9e-3 (coefficients) from a retrain, on this data."""
+    X, y = _data("multiclass")
+    sw = np.random.default_rng(5).uniform(0.2, 3.0, size=len(y))
+    model = clone(model).set_params(class_weight=class_weight)
+    removed = np.zeros(len(y), bool)
+    removed[np.flatnonzero(y == 2)[:30]] = True  # moves the balance of the classes
+    unl = GradientCorrectionUnlearner(model, tol=1e-10).fit(X, y, sample_weight=sw)
+    # the fitted model is the optimum of the objective the unlearner corrects
+    from sktraceprop.gradients import linear_model_objective
+
+    objective = linear_model_objective(unl.estimator_)
+    gradient = objective.objective_gradient(X.to_numpy(), y, sw)
+    assert np.linalg.norm(gradient) / len(y) < 1e-7
+    before = unl.decision_function(X)
+    unl.unlearn(mask=removed)
+    truth = _truth(model, X[~removed], y[~removed], sample_weight=sw[~removed])
+    expected = truth.decision_function(X)
+    assert_allclose(unl.decision_function(X), expected, rtol=1e-6, atol=1e-6)
+    assert np.abs(before - expected).max() > 1e-3
+    assert unl.unlearning_log_[-1]["method"] == "newton"
+
+
 def test_traced_pipeline_corrects_final_step_and_logs_to_its_store():
     X, y = _data("binary")
     store = MemoryStore()
@@ -289,6 +320,11 @@ def test_forget_every_row_at_fit_raises():
         (SGDClassifier(loss="hinge"), "loss='hinge'"),
         (LogisticRegression(solver="liblinear"), "liblinear"),
         (LogisticRegression(l1_ratio=1.0, solver="saga"), "L1"),
+        # a Newton step ignores the constraint: the corrected Ridge had coefficients
+        # -0.11 and -0.47 where a retrain has 0 (and certified them)
+        (Ridge(positive=True), "positive=True"),
+        (LinearRegression(positive=True), "positive=True"),
+        (RidgeClassifier(positive=True), "positive=True"),
     ],
 )
 def test_unsupported_estimators_name_the_supported_ones(estimator, message):
@@ -371,6 +407,48 @@ def test_damping_and_singular_hessian_still_reach_the_optimum():
     keep = (stp.row_lineage(X)["source_id"] != "site_0").to_numpy()
     truth = LinearRegression().fit(Xc[keep], y[keep])
     assert_allclose(unl.predict(Xc), truth.predict(Xc), rtol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "model, task",
+    [
+        (LinearRegression(), "regression"),
+        (LinearRegression(fit_intercept=False), "regression"),
+        (LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000), "binary"),
+        (LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000), "multiclass"),
+    ],
+    ids=["linear", "linear-no-intercept", "logistic-binary", "logistic-multiclass"],
+)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_directions_only_removed_rows_determined_are_not_kept(model, task, weighted):
+    """A column that is 0 on every retained row (and one equal to another there): only
+    the removed rows set its coefficient, and a Newton correction without a penalty
+    kept it (1.99 away from a retrain's outputs on new points for LinearRegression, 41
+    for LogisticRegression(penalty=None)), with a certificate of 1e-15. Truth: a
+    retrain, on points away from the retained rows' span."""
+    X, y = _data(task)
+    rng = np.random.default_rng(4)
+    removed = np.zeros(len(y), bool)
+    removed[rng.choice(len(y), 15, replace=False)] = True
+    X = pd.DataFrame(X.to_numpy(), columns=[f"x{j}" for j in range(X.shape[1])])
+    X["only_removed"] = np.where(removed, rng.normal(size=len(y)) * 3, 0.0)
+    X["twin"] = X["x1"] + np.where(removed, rng.normal(size=len(y)), 0.0)
+    X = stp.from_pandas(X, source_id=f"flat_{task}_{type(model).__name__}_{weighted}")
+    if task == "regression":
+        y = y + 4.0 * X["only_removed"].to_numpy() - X["twin"].to_numpy()
+    sw = rng.uniform(0.5, 2.0, len(y)) if weighted else None
+    unl = GradientCorrectionUnlearner(model, tol=1e-10).fit(X, y, sample_weight=sw)
+    unl.unlearn(mask=removed)
+    truth = clone(model).fit(X[~removed], y[~removed], None if sw is None else sw[~removed])
+    new = pd.DataFrame(
+        np.vstack([np.eye(X.shape[1]), rng.normal(size=(5, X.shape[1]))]), columns=X.columns
+    )
+    expected = _output(truth, new)
+    assert_allclose(_output(unl.estimator_, new), expected, rtol=1e-5, atol=1e-5)
+    coef = np.atleast_2d(unl.estimator_.coef_)
+    assert np.abs(coef[:, list(X.columns).index("only_removed")]).max() < 1e-6
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "newton" and "2 direction(s)" in event["note"]
 
 
 _EXPECTED = {

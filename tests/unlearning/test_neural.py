@@ -493,6 +493,36 @@ def test_crossfit_uses_a_skorch_validation_split_in_a_traced_pipeline():
     assert np.isfinite(event["calibration_target"]) and event["n_removed"] == 6
 
 
+def test_a_removed_sources_rows_in_the_validation_split_are_not_kept():
+    """skorch's validation split (never trained on) is kept as a calibration holdout:
+    unlearn(source_id=...) removed the source's 50 trained rows and kept its 50
+    validation rows' values, the event silent. Truth: the bytes of the pickle."""
+    import struct
+
+    X, y, _, _ = _data(n=200)
+    marks = 4242.5 + np.arange(100)  # exact in float32; source "nn_val_a" only
+    X = X.copy()
+    X[:100, 0] = marks
+    frames = [stp.from_numpy(X[:100], source_id="nn_val_a")]
+    frames.append(stp.from_numpy(X[100:], source_id="nn_val_b"))
+    net = _net(max_epochs=3, train_split=skorch.dataset.ValidSplit(4))
+    unl = GradientCorrectionUnlearner(_traced(net), n_steps=2, calibration="holdout")
+    unl.fit(pd.concat(frames), y)
+
+    def hits(blob):
+        return [m for m in marks if struct.pack("<f", m) in blob]
+
+    trained = np.isin(stp.row_ids(frames[0]), unl.train_row_ids_)
+    assert 0 < trained.sum() < 100  # the source has rows on both sides of the split
+    assert hits(pickle.dumps(unl)) == list(marks)  # the search can fail
+    unl.unlearn(source_id="nn_val_a")
+    assert hits(pickle.dumps(unl)) == []
+    event = unl.unlearning_log_[-1]
+    assert event["n_removed"] == trained.sum()
+    assert event["validation_rows_dropped"] == 100 - trained.sum()
+    assert "were in the validation split" in event["note"]
+
+
 def test_holdout_calibration_lengthens_the_last_layer_step_to_its_target(multiclass_models):
     from sktraceprop.metrics import per_sample_loss
 
