@@ -37,11 +37,12 @@ from sklearn.base import is_classifier
 from sklearn.linear_model import (
     LinearRegression,
     LogisticRegression,
+    LogisticRegressionCV,
     Ridge,
     RidgeClassifier,
     SGDClassifier,
 )
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["SUPPORTED_ESTIMATORS", "LinearObjective", "linear_model_objective"]
@@ -91,6 +92,14 @@ def linear_model_objective(estimator):
     """
     check_is_fitted(estimator)
     est = estimator
+    if isinstance(est, LogisticRegressionCV):
+        # its C_ was chosen on folds (and with refit=False its coef_ is a mean of the
+        # folds' coefficients, the minimiser of no objective)
+        raise _unsupported(
+            est,
+            "; refit a LogisticRegression(C=cv.C_[0], l1_ratio=cv.l1_ratio_[0]) on the "
+            "training rows and explain that",
+        )
     if isinstance(est, LogisticRegression):
         penalty = getattr(est, "penalty", "deprecated")
         if est.solver == "liblinear":
@@ -114,6 +123,10 @@ def linear_model_objective(estimator):
             raise _unsupported(est, f" with loss={est.loss!r}")
         if est.penalty not in ("l2", None):
             raise _unsupported(est, f" with penalty={est.penalty!r}")
+        if est.class_weight is not None and len(est.classes_) > 2:
+            # its one-vs-rest problem k weighs class k by class_weight[k] and every other
+            # row by 1, a weight per row and output that this objective does not model
+            raise _unsupported(est, " with class_weight and more than two classes")
         alpha = 0.0 if est.penalty is None else float(est.alpha)
         return LinearObjective(est, "log_ovr", scale=1.0, penalty=0.0, penalty_per_sample=alpha)
     if isinstance(est, Ridge | RidgeClassifier):
@@ -210,6 +223,25 @@ class LinearObjective:
             )
         return est
 
+    def bound_parameters(self):
+        """Coefficients held at their bound: zero under ``positive=True``.
+
+        ``Ridge`` and ``LinearRegression`` with ``positive=True`` minimise the objective
+        over ``coef_ >= 0``; where a coefficient sits at 0 the constraint, not a zero
+        gradient, holds it there, and a small change of the rows leaves it at 0. First-
+        order changes of the solution live on the other (free) parameters only.
+
+        Returns
+        -------
+        mask : ndarray of bool of shape (n_params,)
+            True for the coefficients at the bound (never the intercept).
+        """
+        mask = np.zeros(self.n_params, dtype=bool)
+        if getattr(self.estimator, "positive", False):
+            coef = np.asarray(self.estimator.coef_, dtype=np.float64).ravel()
+            mask[: coef.size] = coef <= 0.0
+        return mask
+
     def _split(self, theta):
         theta = self.params() if theta is None else np.asarray(theta, dtype=np.float64)
         k, d = self.n_outputs, self.n_features
@@ -240,12 +272,36 @@ class LinearObjective:
             return Y
         return np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
 
+    def row_weights(self, y, sample_weight=None):
+        """Each row's weight in the objective: ``sample_weight`` times its class weight.
+
+        Balanced class weights depend on *all* the rows: compute them here on the whole
+        training set and pass slices as ``row_weights`` to
+        :meth:`per_sample_gradients` when working through blocks of rows.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples,)
+        """
+        return self._weights(y, sample_weight)
+
     def _weights(self, y, sample_weight):
         n = np.shape(y)[0]
         w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
         class_weight = getattr(self.estimator, "class_weight", None)
         if class_weight is not None and is_classifier(self.estimator):
-            w = w * compute_sample_weight(class_weight, y)
+            if self.loss in ("binomial", "multinomial") and sample_weight is not None:
+                # LogisticRegression balances the classes' summed sample weights, not
+                # their counts (compute_class_weight(..., sample_weight=...))
+                present, codes = np.unique(y, return_inverse=True)
+                w = (
+                    w
+                    * compute_class_weight(class_weight, classes=present, y=y, sample_weight=w)[
+                        codes
+                    ]
+                )
+            else:
+                w = w * compute_sample_weight(class_weight, y)
         return w
 
     def pointwise(self, Z, t):
@@ -273,9 +329,11 @@ class LinearObjective:
         return (R**2).sum(axis=1), 2.0 * R, np.full_like(R, 2.0)
 
     # -- public derivatives ----------------------------------------------------------------
-    def _parts(self, X, y, sample_weight, theta):
+    def _parts(self, X, y, sample_weight, theta, row_weights=None):
         t = self.encode_targets(y)
-        w = self._weights(y, sample_weight) * self.scale
+        if row_weights is None:
+            row_weights = self._weights(y, sample_weight)
+        w = np.asarray(row_weights, dtype=np.float64) * self.scale
         Z = self.decision(X, theta)
         return t, w, Z
 
@@ -311,7 +369,7 @@ class LinearObjective:
         lam = self.penalty_strength(Z.shape[0])
         return float(w @ loss + 0.5 * lam * np.sum(W**2))
 
-    def per_sample_gradients(self, X, y, sample_weight=None, theta=None):
+    def per_sample_gradients(self, X, y, sample_weight=None, theta=None, *, row_weights=None):
         """Each row's contribution to the objective gradient.
 
         Row ``i`` is ``s w_i grad loss_i`` plus its share ``alpha * W`` of a per-row
@@ -325,12 +383,16 @@ class LinearObjective:
         sample_weight : array-like of shape (n_samples,), default=None
         theta : ndarray of shape (n_params,), default=None
             Parameters at which to differentiate; the fitted ones if None.
+        row_weights : ndarray of shape (n_samples,), default=None
+            The rows' weights from :meth:`row_weights` on the whole training set,
+            overriding ``sample_weight``. Pass them for a block of the training rows:
+            balanced class weights computed on the block alone would be the block's.
 
         Returns
         -------
         gradients : ndarray of shape (n_samples, n_params)
         """
-        t, w, Z = self._parts(X, y, sample_weight, theta)
+        t, w, Z = self._parts(X, y, sample_weight, theta, row_weights)
         _, G, _ = self.pointwise(Z, t)
         out = self._expand(X, G * w[:, None])
         if self.penalty_per_sample:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -32,7 +33,9 @@ from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
 from ..utils._private_copy import private_copy, shares_memory
 from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples, safe_indexing
+from ._class_balance import BalancedRemoval
 from ._explanation import Explanation
+from ._stationarity import NOT_STATIONARY, stationarity
 from ._trak import as_inputs, fit_neural, is_neural_model
 
 __all__ = ["InfluenceExplainer"]
@@ -259,6 +262,17 @@ class InfluenceExplainer(
         ``probe_gain``, and a sentence in ``reason``).
     n_null_ : int
         Number of eigenvalues dropped as the null space.
+    n_bound_ : int
+        Coefficients held at 0 by ``positive=True`` (``Ridge``, ``LinearRegression``):
+        the constraint keeps them there under a small change of the rows, so the scores
+        are taken on the other parameters.
+    stationarity_ : float
+        How far the fitted parameters are from the minimum of the objective whose
+        derivatives the scores are: the relative change (root mean square, in the norm
+        of ``H^-1``) of the training rows' gradients at the Newton step to that
+        minimum. Near 0 for a converged model; above 0.1 (a ``ConvergenceWarning`` at
+        fit) the scores do not say what removing a row does (an unconverged solver, or
+        ``sample_weight`` used to fit the model but not passed to :meth:`fit`).
     n_train_ : int
         Number of training rows of ``model_``.
 
@@ -410,7 +424,8 @@ class InfluenceExplainer(
                 raise ValueError("sample_weight is not supported for neural models.")
             Xt = as_inputs(Xt)
         else:
-            Xt = Xt if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+            # CSR: rows are taken by slices and by index arrays
+            Xt = Xt.tocsr() if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
             if Xt.ndim != 2:
                 raise ValueError(f"Expected 2D features, got shape {Xt.shape}")
         y = np.array(y, copy=True)  # kept: the caller's may change
@@ -473,20 +488,64 @@ class InfluenceExplainer(
             return self
         self.trak_ = None
         self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
-        eigval, eigvec = np.linalg.eigh(self.hessian_)
+        # positive=True: coefficients the constraint holds at 0 stay there under a small
+        # change of the rows, so the inverse lives on the free parameters only
+        free = ~self.objective_.bound_parameters()
+        eigval, eigvec = np.linalg.eigh(self.hessian_[np.ix_(free, free)])
         keep = eigval > _NULL_RTOL * max(eigval.max(), 0.0)
         if not keep.any():
             raise ValueError("The Hessian of the objective is zero: nothing to attribute.")
         self.n_null_ = int((~keep).sum())
+        self.n_bound_ = int((~free).sum())
         self.damping_ = (
             0.0 if self.damping == "auto" else float(self.damping * eigval[keep].mean())
         )
         self.hessian_eigenvalues_ = eigval
         vec = eigvec[:, keep]
-        self._inv_hessian = (vec / (eigval[keep] + self.damping_)) @ vec.T
+        self._inv_hessian = np.zeros_like(self.hessian_)
+        self._inv_hessian[np.ix_(free, free)] = (vec / (eigval[keep] + self.damping_)) @ vec.T
+        # balanced class weights are the whole training set's, whatever the block
+        self._row_weights = self.objective_.row_weights(self.y_, self.sample_weight_)
+        self._balance = None
+        if BalancedRemoval.applies(self.objective_):
+            self._balance = BalancedRemoval(
+                self.objective_, self.Xt_, self.y_, self.sample_weight_, self.block_size
+            )
+        self._check_stationary()
         self._train_rows = self._locate(self.train_row_ids_)
         self._record_fingerprint()
         return self
+
+    def _check_stationary(self):
+        """Measure (``stationarity_``) and warn when the model is not at the minimum of
+        the objective whose derivatives the scores are."""
+        gradient = self.objective_.objective_gradient(self.Xt_, self.y_, self.sample_weight_)
+        self.stationarity_ = stationarity(
+            self.objective_, self.Xt_, self.y_, self._row_weights, gradient, self._inv_hessian
+        )
+        if self.stationarity_ > NOT_STATIONARY:
+            warnings.warn(
+                f"{type(self.model_).__name__} is not at the minimum of the objective the "
+                "influence scores differentiate: at that minimum (one Newton step away) the "
+                f"training rows' effects differ by {self.stationarity_:.0%} (stationarity_), "
+                "so the scores do not say what removing a row does. Causes: the solver "
+                "stopped early (raise max_iter, lower tol; SGDClassifier: average=True, "
+                "tol=None, more iterations), or the model was fitted with sample_weight "
+                "that was not passed to InfluenceExplainer.fit.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _train_gradients(self, rows):
+        """Removal gradients of training rows ``rows`` (a slice or an index array): the
+        change of the objective's gradient when each row alone is removed."""
+        sw = None if self.sample_weight_ is None else self.sample_weight_[rows]
+        G = self.objective_.per_sample_gradients(
+            self.Xt_[rows], self.y_[rows], row_weights=self._row_weights[rows]
+        )
+        if self._balance is not None:
+            G = self._balance.removal_gradients(G, self.y_[rows], sw)
+        return G
 
     @classmethod
     def _check_training_rows(cls, X, lineage):
@@ -610,7 +669,16 @@ class InfluenceExplainer(
             Xt = validate_data(self, X, reset=False, accept_sparse=True, dtype=np.float64)
         else:
             Xt = self.transformer_.transform(X)
-        return Xt if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+        Xt = Xt if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+        if not np.isfinite(Xt.data if sparse.issparse(Xt) else Xt).all():
+            # a step such as StandardScaler passes NaN through; every score of the row
+            # would be NaN
+            raise ValueError(
+                "The rows to explain contain NaN or infinity after the pipeline's "
+                f"preprocessing ({type(self.transformer_).__name__} passed them through), "
+                "so their margins and scores are undefined. Impute or drop them first."
+            )
+        return Xt
 
     def _test_gradients(self, X, y):
         """Margins, explained targets and ``-H^-1 grad f`` of test rows (n_test, p)."""
@@ -637,8 +705,7 @@ class InfluenceExplainer(
                 for t0 in range(0, n_test, b):
                     yield tr, slice(t0, min(t0 + b, n_test)), S[t0 : t0 + b]
                 continue
-            sw = None if self.sample_weight_ is None else self.sample_weight_[tr]
-            G = self.objective_.per_sample_gradients(self.Xt_[tr], self.y_[tr], sw)
+            G = self._train_gradients(tr)
             for t0 in range(0, n_test, b):
                 te = slice(t0, min(t0 + b, n_test))
                 yield tr, te, A[te] @ G.T
