@@ -1,6 +1,7 @@
 """Exact KNN-Shapley data values (Jia et al., VLDB 2019), aggregated through lineage."""
 
 import threading
+import warnings
 from dataclasses import replace
 from numbers import Integral
 
@@ -35,6 +36,10 @@ _BLOCK_ENTRIES = 1 << 21
 # Parallel numba kernels are launched one at a time: not every threading layer
 # supports concurrent launches from several Python threads.
 _PARALLEL_LAUNCH = threading.Lock()
+
+
+# task="auto" with more whole-number labels than this may be a quantity, not classes.
+_MANY_CLASSES = 20
 
 
 def _block_rows(n_train, dense_width=0):
@@ -292,7 +297,9 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         listed by :meth:`by_op`.
     task : {"auto", "classification", "regression"}, default="auto"
         The utility. ``"auto"`` values a regression when ``y`` is continuous (floats
-        that are not all integers) and a classification otherwise.
+        that are not all integers) and a classification otherwise; more than 20
+        distinct whole numbers (days, counts) valued as classes give a ``UserWarning``
+        (pass the task to choose).
     n_jobs : int, default=None
         Number of joblib workers over blocks of validation rows. ``None`` means 1
         unless in a :func:`joblib.parallel_backend` context, so
@@ -446,6 +453,20 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             check_classification_targets(y)
             self.classes_, codes = np.unique(y, return_inverse=True)
             self._fit_y = codes.astype(np.float64)
+            if (
+                self.task == "auto"
+                and np.issubdtype(self.classes_.dtype, np.number)
+                and self.classes_.size > _MANY_CLASSES
+            ):
+                warnings.warn(
+                    f"y holds {self.classes_.size} distinct whole numbers and is valued as "
+                    "a classification (task='auto'): a neighbour counts only when its "
+                    "label equals the validation label exactly. If y is a quantity (a "
+                    "price, a count, days), pass task='regression'; pass "
+                    "task='classification' to keep this and silence the warning.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         if self.metric == "cosine":
             X = normalize(X)
         self._shift = _shift(X) if self.metric in _DOT_METRICS else None

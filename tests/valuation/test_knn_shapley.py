@@ -2,6 +2,7 @@ import itertools
 import math
 import subprocess
 import sys
+import warnings
 from fractions import Fraction
 
 import joblib
@@ -654,3 +655,25 @@ def test_far_apart_clusters_equal_exhaustive_shapley(seed, spread, step, k, regr
     fit_X = sparse.csr_matrix(X) if as_sparse else X
     values = KNNShapleyValuer(k, task=task).fit(fit_X, y).value(Xv, yv)
     np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+
+
+def test_whole_number_quantities_valued_as_classes_warn():
+    # lengths of stay in days (whole numbers) are not "continuous" to task="auto": they
+    # were valued as 33 classes, a neighbour counting only on an exact match of days,
+    # with nothing said; those values correlate 0.01 with the regression utility's
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    days = np.clip(np.round(15 + 8 * X[:, 0] + rng.normal(size=200)), 0, 60).astype(int)
+    assert np.unique(days[:150]).size > 20
+    with pytest.warns(UserWarning, match="task='regression'"):
+        auto = KNNShapleyValuer(5).fit(X[:150], days[:150])
+    assert auto.task_ == "classification"
+    regression = KNNShapleyValuer(5, task="regression").fit(X[:150], days[:150])
+    assert (
+        np.corrcoef(auto.value(X[150:], days[150:]), regression.value(X[150:], days[150:]))[0, 1]
+        < 0.9
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        KNNShapleyValuer(5, task="classification").fit(X[:150], days[:150])
+        KNNShapleyValuer(5).fit(X[:150], days[:150] % 3)  # a few classes: no doubt
