@@ -10,6 +10,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._holders import HolderMixin, hold
@@ -35,10 +36,14 @@ from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples, safe_indexing
 from ._class_balance import BalancedRemoval
 from ._explanation import Explanation
+from ._leverage import leverages
 from ._stationarity import NOT_STATIONARY, stationarity
 from ._trak import as_inputs, fit_neural, is_neural_model
 
 __all__ = ["InfluenceExplainer"]
+
+# Leverage above which a removal moves the margins more than twice the row's score.
+_HIGH_LEVERAGE = 0.5
 
 # Eigenvalues below this fraction of the largest are the Hessian's numerical null space
 # (e.g. one-hot columns that sum to the intercept column); gradients have no component
@@ -142,6 +147,26 @@ def _run_holder(fitted):
 
 def _is_frozen(est):
     return type(est).__name__ == "FrozenEstimator"
+
+
+def _fitted_steps(transformer):
+    """Names of the preprocessing steps that learn from the rows they are fitted on
+    (a FrozenEstimator was fitted elsewhere and is never refitted)."""
+    if transformer is None:
+        return []
+    steps = (
+        transformer.steps
+        if isinstance(transformer, Pipeline)
+        else [(type(transformer).__name__, transformer)]
+    )
+    return [
+        name
+        for name, step in steps
+        if step is not None
+        and step != "passthrough"
+        and not _is_frozen(step)
+        and get_tags(step).requires_fit
+    ]
 
 
 def _check_top_k(top_k):
@@ -266,6 +291,17 @@ class InfluenceExplainer(
         Coefficients held at 0 by ``positive=True`` (``Ridge``, ``LinearRegression``):
         the constraint keeps them there under a small change of the rows, so the scores
         are taken on the other parameters.
+    fixed_steps_ : list of str
+        Preprocessing steps that learned from the training rows (a fitted scaler,
+        PCA, encoder; not a ``FunctionTransformer`` or a ``FrozenEstimator``). Scores
+        hold them fixed: they do not include how removing a row would change these
+        steps. Every explanation says so in its ``notes``.
+    leverage_ : ndarray of shape (n_train,)
+        Leverage of each training row (the largest eigenvalue of its leverage matrix,
+        ``w_i l''_i x_i^T H^-1 x_i`` for one output). A score is the first-order effect
+        of removing the row; a refit without it moves the margins about
+        ``1 / (1 - leverage_)`` times as much (exactly, for squared error). Rows above
+        0.5 are named in every explanation's ``notes``.
     stationarity_ : float
         How far the fitted parameters are from the minimum of the objective whose
         derivatives the scores are: the relative change (root mean square, in the norm
@@ -408,6 +444,7 @@ class InfluenceExplainer(
                 )
         self.model_ = model
         self.transformer_ = transformer
+        self.fixed_steps_ = _fitted_steps(transformer)
         neural = is_neural_model(model)
         self.objective_ = None if neural else linear_model_objective(model)
 
@@ -512,6 +549,14 @@ class InfluenceExplainer(
                 self.objective_, self.Xt_, self.y_, self.sample_weight_, self.block_size
             )
         self._check_stationary()
+        self.leverage_ = leverages(
+            self.objective_,
+            self.Xt_,
+            self.y_,
+            self._row_weights,
+            self._inv_hessian,
+            self.block_size,
+        )
         self._train_rows = self._locate(self.train_row_ids_)
         self._record_fingerprint()
         return self
@@ -850,10 +895,38 @@ class InfluenceExplainer(
             train_rows=self._train_rows,
             explainer=self,
             model_fingerprint=self.model_fingerprint_,
+            notes=self._notes(),
         )
         if log:
             log_explanation(self, X, explanation, input_sha256)
         return explanation
+
+    def _notes(self):
+        """What the scores do not include, in words (the explanation's ``notes``)."""
+        notes = []
+        leverage = getattr(self, "leverage_", None)
+        high = np.flatnonzero(leverage > _HIGH_LEVERAGE) if leverage is not None else []
+        if len(high):
+            top = int(high[np.argmax(leverage[high])])
+            times = 1.0 / (1.0 - leverage[top]) if leverage[top] < 1 else float("inf")
+            notes.append(
+                f"{len(high)} training row(s) have leverage above {_HIGH_LEVERAGE} "
+                f"(leverage_; highest {leverage[top]:.3g}, train_index {top}): a score is "
+                "the first-order effect of removing the row, and a refit without such a "
+                f"row moves the margins about 1 / (1 - leverage) times as much (up to "
+                f"{times:.3g} times its score)."
+            )
+        if not self.fixed_steps_:
+            return notes
+        return notes + [
+            f"preprocessing held fixed: {', '.join(self.fixed_steps_)} learned from the "
+            "training rows, and the scores do not include how removing a row would "
+            f"change them; each score is the row's effect on {type(self.model_).__name__} "
+            "through its transformed features. Removing a row and refitting the whole "
+            "pipeline also refits these steps (for a StandardScaler the difference is "
+            "usually small; a PCA or a target encoder can move the features of every "
+            "row)."
+        ]
 
     def score(self, X, y):
         """Linear datamodeling score (LDS) of the attributions on ``(X, y)``.

@@ -49,8 +49,8 @@ def stationarity(objective, X, y, row_weights, gradient, inv_hessian):
     Xs, ys, ws = X[index], y[index], row_weights[index]
     G = objective.per_sample_gradients(Xs, ys, row_weights=ws, theta=theta)
     D = objective.per_sample_gradients(Xs, ys, row_weights=ws, theta=newton) - G
-    size = np.einsum("ij,jk,ik->", G, inv_hessian, G)
-    change = np.einsum("ij,jk,ik->", D, inv_hessian, D)
+    size = np.einsum("ij,ij->", G @ inv_hessian, G)
+    change = np.einsum("ij,ij->", D @ inv_hessian, D)
     if size <= 0.0:
         return 0.0 if change <= 0.0 else float("inf")
     return float(np.sqrt(max(change, 0.0) / size))
