@@ -541,13 +541,7 @@ class InfluenceExplainer(
         vec = eigvec[:, keep]
         self._inv_hessian = np.zeros_like(self.hessian_)
         self._inv_hessian[np.ix_(free, free)] = (vec / (eigval[keep] + self.damping_)) @ vec.T
-        # balanced class weights are the whole training set's, whatever the block
-        self._row_weights = self.objective_.row_weights(self.y_, self.sample_weight_)
-        self._balance = None
-        if BalancedRemoval.applies(self.objective_):
-            self._balance = BalancedRemoval(
-                self.objective_, self.Xt_, self.y_, self.sample_weight_, self.block_size
-            )
+        self._prepare_removal()
         self._check_stationary()
         self.leverage_ = leverages(
             self.objective_,
@@ -581,9 +575,22 @@ class InfluenceExplainer(
                 stacklevel=3,
             )
 
+    def _prepare_removal(self):
+        """The rows' weights in the objective, taken on the whole training set (balanced
+        class weights depend on every row, whatever the block), and what the removal
+        gradients of a balanced model need."""
+        self._row_weights = self.objective_.row_weights(self.y_, self.sample_weight_)
+        self._balance = None
+        if BalancedRemoval.applies(self.objective_):
+            self._balance = BalancedRemoval(
+                self.objective_, self.Xt_, self.y_, self.sample_weight_, self.block_size
+            )
+
     def _train_gradients(self, rows):
         """Removal gradients of training rows ``rows`` (a slice or an index array): the
         change of the objective's gradient when each row alone is removed."""
+        if not hasattr(self, "_row_weights"):  # pickled before they were kept
+            self._prepare_removal()
         sw = None if self.sample_weight_ is None else self.sample_weight_[rows]
         G = self.objective_.per_sample_gradients(
             self.Xt_[rows], self.y_[rows], row_weights=self._row_weights[rows]

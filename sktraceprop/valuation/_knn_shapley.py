@@ -523,8 +523,9 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             validate_data(self, X, skip_check_array=True, reset=False)
             X = self._transform(X)
         y = _labels(y, X.shape[0])
-        if self._shift is not None:
-            X = (X.toarray() if sparse.issparse(X) else X) - self._shift
+        shift = getattr(self, "_shift", None)  # (a valuer pickled before it was kept)
+        if shift is not None:
+            X = (X.toarray() if sparse.issparse(X) else X) - shift
         if self.task_ == "regression":
             return X, check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         # Labels no training row has never match: code -1.
@@ -545,7 +546,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                 self.metric,
                 self._fit_X,
                 self._fit_norms,
-                self._fit_stats,
+                getattr(self, "_fit_stats", None),
                 self._fit_y,
                 self.n_neighbors,
                 self.task_ == "regression",

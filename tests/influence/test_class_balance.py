@@ -1,3 +1,5 @@
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -116,3 +118,14 @@ def test_balanced_scores_do_not_depend_on_the_block_size():
     whole = InfluenceExplainer(est, block_size=4096).fit(X, y).explain(Xte, yte).scores
     blocks = InfluenceExplainer(est, block_size=50).fit(X, y).explain(Xte, yte).scores
     np.testing.assert_allclose(blocks, whole, rtol=1e-9, atol=1e-12 * np.abs(whole).max())
+
+
+def test_an_explainer_pickled_without_the_removal_state_rebuilds_it():
+    # an explainer pickled before the rows' weights were kept rebuilds them on first
+    # use, instead of failing or scoring with per-block class weights
+    X, y, Xte, yte = _data(300, 3)
+    explainer = InfluenceExplainer(LogisticRegression(class_weight="balanced")).fit(X, y)
+    expected = explainer.explain(Xte, yte).scores
+    old = pickle.loads(pickle.dumps(explainer))
+    del old._row_weights, old._balance
+    np.testing.assert_allclose(old.explain(Xte, yte).scores, expected, rtol=1e-12, atol=0)
