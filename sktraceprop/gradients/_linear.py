@@ -123,6 +123,12 @@ def linear_model_objective(estimator):
             raise _unsupported(est, f" with loss={est.loss!r}")
         if est.penalty not in ("l2", None):
             raise _unsupported(est, f" with penalty={est.penalty!r}")
+        if est.early_stopping:
+            # it trained on a random split of the rows it was given and records not
+            # which: the objective over all of them is not the one it minimised
+            raise _unsupported(
+                est, " with early_stopping=True (it trains on a split it does not record)"
+            )
         if est.class_weight is not None and len(est.classes_) > 2:
             # its one-vs-rest problem k weighs class k by class_weight[k] and every other
             # row by 1, a weight per row and output that this objective does not model

@@ -103,3 +103,14 @@ def test_preprocessing_fitted_on_the_training_rows_is_named_in_the_notes():
     assert bare.notes == []
     stateless = make_pipeline(FunctionTransformer(np.tanh), LogisticRegression())
     assert InfluenceExplainer(stateless).fit(X, y).explain(Xte, yte).notes == []
+
+
+def test_sgd_with_early_stopping_is_refused():
+    # it trains on a random 90% of the rows and holds out the rest without saying
+    # which: every held-out row was scored as a training row
+    X, y = make_classification(200, 5, random_state=0)
+    est = SGDClassifier(loss="log_loss", early_stopping=True, random_state=0)
+    with pytest.raises(TypeError, match="early_stopping=True"):
+        InfluenceExplainer(est).fit(X, y)
+    with pytest.raises(TypeError, match="early_stopping=True"):
+        InfluenceExplainer(clone(est).fit(X, y)).fit(X, y)
