@@ -569,8 +569,9 @@ class InfluenceExplainer(
                 f"training rows' effects differ by {self.stationarity_:.0%} (stationarity_), "
                 "so the scores do not say what removing a row does. Causes: the solver "
                 "stopped early (raise max_iter, lower tol; SGDClassifier: average=True, "
-                "tol=None, more iterations), or the model was fitted with sample_weight "
-                "that was not passed to InfluenceExplainer.fit.",
+                "tol=None, more iterations), the model was fitted with sample_weight "
+                "that was not passed to InfluenceExplainer.fit, or the objective has no "
+                "minimum (classes a hyperplane separates, with no penalty).",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -81,3 +81,14 @@ def test_a_loose_tolerance_on_many_rows_is_not_flagged():
         warnings.simplefilter("error", ConvergenceWarning)
         explainer = InfluenceExplainer(LogisticRegression()).fit(X, y)
     assert explainer.stationarity_ < 1e-3
+
+
+def test_separable_classes_without_penalty_warn():
+    # no minimum exists: lbfgs stops on a ray with growing coefficients, and the scores
+    # of that point were printed as if it were one
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(ConvergenceWarning, match="no minimum"):
+        explainer = InfluenceExplainer(LogisticRegression(C=np.inf, max_iter=1000)).fit(X, y)
+    assert explainer.stationarity_ > 0.1
