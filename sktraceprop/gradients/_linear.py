@@ -44,6 +44,7 @@ from sklearn.base import is_classifier
 from sklearn.linear_model import (
     LinearRegression,
     LogisticRegression,
+    LogisticRegressionCV,
     Ridge,
     RidgeClassifier,
     SGDClassifier,
@@ -57,9 +58,9 @@ __all__ = ["SUPPORTED_ESTIMATORS", "LinearObjective", "linear_model_objective"]
 SUPPORTED_ESTIMATORS = (
     "LogisticRegression (L2 or no penalty; not liblinear)",
     "SGDClassifier(loss='log_loss', penalty='l2')",
-    "Ridge (not positive=True)",
-    "RidgeClassifier (not positive=True)",
-    "LinearRegression (not positive=True)",
+    "Ridge",
+    "RidgeClassifier",
+    "LinearRegression",
 )
 
 
@@ -99,6 +100,14 @@ def linear_model_objective(estimator):
     """
     check_is_fitted(estimator)
     est = estimator
+    if isinstance(est, LogisticRegressionCV):
+        # its C_ was chosen on folds (and with refit=False its coef_ is a mean of the
+        # folds' coefficients, the minimiser of no objective)
+        raise _unsupported(
+            est,
+            "; refit a LogisticRegression(C=cv.C_[0], l1_ratio=cv.l1_ratio_[0]) on the "
+            "training rows and explain that",
+        )
     if isinstance(est, LogisticRegression):
         penalty = getattr(est, "penalty", "deprecated")
         if est.solver == "liblinear":
@@ -125,6 +134,12 @@ def linear_model_objective(estimator):
             raise _unsupported(est, f" with loss={est.loss!r}")
         if est.penalty not in ("l2", None):
             raise _unsupported(est, f" with penalty={est.penalty!r}")
+        if est.early_stopping:
+            # it trained on a random split of the rows it was given and records not
+            # which: the objective over all of them is not the one it minimised
+            raise _unsupported(
+                est, " with early_stopping=True (it trains on a split it does not record)"
+            )
         if est.class_weight is not None and len(est.classes_) > 2:
             # scikit-learn weighs the positive rows of one-vs-rest problem k by class k's
             # weight and all others by 1: not one weight per row, as the objective has
@@ -133,12 +148,6 @@ def linear_model_objective(estimator):
             )
         alpha = 0.0 if est.penalty is None else float(est.alpha)
         return LinearObjective(est, "log_ovr", scale=1.0, penalty=0.0, penalty_per_sample=alpha)
-    if isinstance(est, Ridge | RidgeClassifier | LinearRegression) and getattr(
-        est, "positive", False
-    ):
-        # a constrained optimum: the objective's gradient there is not zero, and neither
-        # influence nor a Newton correction keeps the coefficients non-negative
-        raise _unsupported(est, " with positive=True (coefficients constrained to >= 0)")
     if isinstance(est, Ridge | RidgeClassifier):
         alpha = np.asarray(est.alpha, dtype=np.float64)
         if alpha.ndim:
@@ -234,6 +243,25 @@ class LinearObjective:
             )
         return est
 
+    def bound_parameters(self):
+        """Coefficients held at their bound: zero under ``positive=True``.
+
+        ``Ridge`` and ``LinearRegression`` with ``positive=True`` minimise the objective
+        over ``coef_ >= 0``; where a coefficient sits at 0 the constraint, not a zero
+        gradient, holds it there, and a small change of the rows leaves it at 0. First-
+        order changes of the solution live on the other (free) parameters only.
+
+        Returns
+        -------
+        mask : ndarray of bool of shape (n_params,)
+            True for the coefficients at the bound (never the intercept).
+        """
+        mask = np.zeros(self.n_params, dtype=bool)
+        if getattr(self.estimator, "positive", False):
+            coef = np.asarray(self.estimator.coef_, dtype=np.float64).ravel()
+            mask[: coef.size] = coef <= 0.0
+        return mask
+
     def _split(self, theta):
         theta = self.params() if theta is None else np.asarray(theta, dtype=np.float64)
         k, d = self.n_outputs, self.n_features
@@ -263,6 +291,19 @@ class LinearObjective:
             Y[np.arange(y.shape[0]), idx] = 1.0
             return Y
         return np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
+
+    def row_weights(self, y, sample_weight=None):
+        """Each row's weight in the objective: ``sample_weight`` times its class weight.
+
+        Balanced class weights depend on *all* the rows: compute them here on the whole
+        training set and pass slices as ``row_weights`` to
+        :meth:`per_sample_gradients` when working through blocks of rows.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples,)
+        """
+        return self._weights(y, sample_weight)
 
     def _weights(self, y, sample_weight):
         n = np.shape(y)[0]
@@ -310,9 +351,11 @@ class LinearObjective:
         return (R**2).sum(axis=1), 2.0 * R, np.full_like(R, 2.0)
 
     # -- public derivatives ----------------------------------------------------------------
-    def _parts(self, X, y, sample_weight, theta):
+    def _parts(self, X, y, sample_weight, theta, row_weights=None):
         t = self.encode_targets(y)
-        w = self._weights(y, sample_weight) * self.scale
+        if row_weights is None:
+            row_weights = self._weights(y, sample_weight)
+        w = np.asarray(row_weights, dtype=np.float64) * self.scale
         Z = self.decision(X, theta)
         return t, w, Z
 
@@ -348,7 +391,7 @@ class LinearObjective:
         lam = self.penalty_strength(Z.shape[0])
         return float(w @ loss + 0.5 * lam * np.sum(W**2))
 
-    def per_sample_gradients(self, X, y, sample_weight=None, theta=None):
+    def per_sample_gradients(self, X, y, sample_weight=None, theta=None, *, row_weights=None):
         """Each row's contribution to the objective gradient.
 
         Row ``i`` is ``s w_i grad loss_i`` plus its share ``alpha * W`` of a per-row
@@ -362,12 +405,16 @@ class LinearObjective:
         sample_weight : array-like of shape (n_samples,), default=None
         theta : ndarray of shape (n_params,), default=None
             Parameters at which to differentiate; the fitted ones if None.
+        row_weights : ndarray of shape (n_samples,), default=None
+            The rows' weights from :meth:`row_weights` on the whole training set,
+            overriding ``sample_weight``. Pass them for a block of the training rows:
+            balanced class weights computed on the block alone would be the block's.
 
         Returns
         -------
         gradients : ndarray of shape (n_samples, n_params)
         """
-        t, w, Z = self._parts(X, y, sample_weight, theta)
+        t, w, Z = self._parts(X, y, sample_weight, theta, row_weights)
         _, G, _ = self.pointwise(Z, t)
         out = self._expand(X, G * w[:, None])
         if self.penalty_per_sample:

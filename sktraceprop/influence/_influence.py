@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._holders import HolderMixin, hold
@@ -32,10 +34,16 @@ from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
 from ..utils._private_copy import private_copy, shares_memory
 from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples, safe_indexing
+from ._class_balance import BalancedRemoval
 from ._explanation import Explanation
+from ._leverage import leverages
+from ._stationarity import NOT_STATIONARY, stationarity
 from ._trak import as_inputs, fit_neural, is_neural_model
 
 __all__ = ["InfluenceExplainer"]
+
+# Leverage above which a removal moves the margins more than twice the row's score.
+_HIGH_LEVERAGE = 0.5
 
 # Eigenvalues below this fraction of the largest are the Hessian's numerical null space
 # (e.g. one-hot columns that sum to the intercept column); gradients have no component
@@ -139,6 +147,26 @@ def _run_holder(fitted):
 
 def _is_frozen(est):
     return type(est).__name__ == "FrozenEstimator"
+
+
+def _fitted_steps(transformer):
+    """Names of the preprocessing steps that learn from the rows they are fitted on
+    (a FrozenEstimator was fitted elsewhere and is never refitted)."""
+    if transformer is None:
+        return []
+    steps = (
+        transformer.steps
+        if isinstance(transformer, Pipeline)
+        else [(type(transformer).__name__, transformer)]
+    )
+    return [
+        name
+        for name, step in steps
+        if step is not None
+        and step != "passthrough"
+        and not _is_frozen(step)
+        and get_tags(step).requires_fit
+    ]
 
 
 def _check_top_k(top_k):
@@ -259,6 +287,28 @@ class InfluenceExplainer(
         ``probe_gain``, and a sentence in ``reason``).
     n_null_ : int
         Number of eigenvalues dropped as the null space.
+    n_bound_ : int
+        Coefficients held at 0 by ``positive=True`` (``Ridge``, ``LinearRegression``):
+        the constraint keeps them there under a small change of the rows, so the scores
+        are taken on the other parameters.
+    fixed_steps_ : list of str
+        Preprocessing steps that learned from the training rows (a fitted scaler,
+        PCA, encoder; not a ``FunctionTransformer`` or a ``FrozenEstimator``). Scores
+        hold them fixed: they do not include how removing a row would change these
+        steps. Every explanation says so in its ``notes``.
+    leverage_ : ndarray of shape (n_train,)
+        Leverage of each training row (the largest eigenvalue of its leverage matrix,
+        ``w_i l''_i x_i^T H^-1 x_i`` for one output). A score is the first-order effect
+        of removing the row; a refit without it moves the margins about
+        ``1 / (1 - leverage_)`` times as much (exactly, for squared error). Rows above
+        0.5 are named in every explanation's ``notes``.
+    stationarity_ : float
+        How far the fitted parameters are from the minimum of the objective whose
+        derivatives the scores are: the relative change (root mean square, in the norm
+        of ``H^-1``) of the training rows' gradients at the Newton step to that
+        minimum. Near 0 for a converged model; above 0.1 (a ``ConvergenceWarning`` at
+        fit) the scores do not say what removing a row does (an unconverged solver, or
+        ``sample_weight`` used to fit the model but not passed to :meth:`fit`).
     n_train_ : int
         Number of training rows of ``model_``.
 
@@ -394,6 +444,7 @@ class InfluenceExplainer(
                 )
         self.model_ = model
         self.transformer_ = transformer
+        self.fixed_steps_ = _fitted_steps(transformer)
         neural = is_neural_model(model)
         self.objective_ = None if neural else linear_model_objective(model)
 
@@ -410,7 +461,8 @@ class InfluenceExplainer(
                 raise ValueError("sample_weight is not supported for neural models.")
             Xt = as_inputs(Xt)
         else:
-            Xt = Xt if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+            # CSR: rows are taken by slices and by index arrays
+            Xt = Xt.tocsr() if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
             if Xt.ndim != 2:
                 raise ValueError(f"Expected 2D features, got shape {Xt.shape}")
         y = np.array(y, copy=True)  # kept: the caller's may change
@@ -475,20 +527,80 @@ class InfluenceExplainer(
         # blocks of training rows get the class weights of all of them ("balanced")
         self.objective_.fix_class_weights(self.y_, self.sample_weight_)
         self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
-        eigval, eigvec = np.linalg.eigh(self.hessian_)
+        # positive=True: coefficients the constraint holds at 0 stay there under a small
+        # change of the rows, so the inverse lives on the free parameters only
+        free = ~self.objective_.bound_parameters()
+        eigval, eigvec = np.linalg.eigh(self.hessian_[np.ix_(free, free)])
         keep = eigval > _NULL_RTOL * max(eigval.max(), 0.0)
         if not keep.any():
             raise ValueError("The Hessian of the objective is zero: nothing to attribute.")
         self.n_null_ = int((~keep).sum())
+        self.n_bound_ = int((~free).sum())
         self.damping_ = (
             0.0 if self.damping == "auto" else float(self.damping * eigval[keep].mean())
         )
         self.hessian_eigenvalues_ = eigval
         vec = eigvec[:, keep]
-        self._inv_hessian = (vec / (eigval[keep] + self.damping_)) @ vec.T
+        self._inv_hessian = np.zeros_like(self.hessian_)
+        self._inv_hessian[np.ix_(free, free)] = (vec / (eigval[keep] + self.damping_)) @ vec.T
+        self._prepare_removal()
+        self._check_stationary()
+        self.leverage_ = leverages(
+            self.objective_,
+            self.Xt_,
+            self.y_,
+            self._row_weights,
+            self._inv_hessian,
+            self.block_size,
+        )
         self._train_rows = self._locate(self.train_row_ids_)
         self._record_fingerprint()
         return self
+
+    def _check_stationary(self):
+        """Measure (``stationarity_``) and warn when the model is not at the minimum of
+        the objective whose derivatives the scores are."""
+        gradient = self.objective_.objective_gradient(self.Xt_, self.y_, self.sample_weight_)
+        self.stationarity_ = stationarity(
+            self.objective_, self.Xt_, self.y_, self._row_weights, gradient, self._inv_hessian
+        )
+        if self.stationarity_ > NOT_STATIONARY:
+            warnings.warn(
+                f"{type(self.model_).__name__} is not at the minimum of the objective the "
+                "influence scores differentiate: at that minimum (one Newton step away) the "
+                f"training rows' effects differ by {self.stationarity_:.0%} (stationarity_), "
+                "so the scores do not say what removing a row does. Causes: the solver "
+                "stopped early (raise max_iter, lower tol; SGDClassifier: average=True, "
+                "tol=None, more iterations), the model was fitted with sample_weight "
+                "that was not passed to InfluenceExplainer.fit, or the objective has no "
+                "minimum (classes a hyperplane separates, with no penalty).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _prepare_removal(self):
+        """The rows' weights in the objective, taken on the whole training set (balanced
+        class weights depend on every row, whatever the block), and what the removal
+        gradients of a balanced model need."""
+        self._row_weights = self.objective_.row_weights(self.y_, self.sample_weight_)
+        self._balance = None
+        if BalancedRemoval.applies(self.objective_):
+            self._balance = BalancedRemoval(
+                self.objective_, self.Xt_, self.y_, self.sample_weight_, self.block_size
+            )
+
+    def _train_gradients(self, rows):
+        """Removal gradients of training rows ``rows`` (a slice or an index array): the
+        change of the objective's gradient when each row alone is removed."""
+        if not hasattr(self, "_row_weights"):  # pickled before they were kept
+            self._prepare_removal()
+        sw = None if self.sample_weight_ is None else self.sample_weight_[rows]
+        G = self.objective_.per_sample_gradients(
+            self.Xt_[rows], self.y_[rows], row_weights=self._row_weights[rows]
+        )
+        if self._balance is not None:
+            G = self._balance.removal_gradients(G, self.y_[rows], sw)
+        return G
 
     @classmethod
     def _check_training_rows(cls, X, lineage):
@@ -612,7 +724,16 @@ class InfluenceExplainer(
             Xt = validate_data(self, X, reset=False, accept_sparse=True, dtype=np.float64)
         else:
             Xt = self.transformer_.transform(X)
-        return Xt if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+        Xt = Xt if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+        if not np.isfinite(Xt.data if sparse.issparse(Xt) else Xt).all():
+            # a step such as StandardScaler passes NaN through; every score of the row
+            # would be NaN
+            raise ValueError(
+                "The rows to explain contain NaN or infinity after the pipeline's "
+                f"preprocessing ({type(self.transformer_).__name__} passed them through), "
+                "so their margins and scores are undefined. Impute or drop them first."
+            )
+        return Xt
 
     def _test_gradients(self, X, y):
         """Margins, explained targets and ``-H^-1 grad f`` of test rows (n_test, p)."""
@@ -639,8 +760,7 @@ class InfluenceExplainer(
                 for t0 in range(0, n_test, b):
                     yield tr, slice(t0, min(t0 + b, n_test)), S[t0 : t0 + b]
                 continue
-            sw = None if self.sample_weight_ is None else self.sample_weight_[tr]
-            G = self.objective_.per_sample_gradients(self.Xt_[tr], self.y_[tr], sw)
+            G = self._train_gradients(tr)
             for t0 in range(0, n_test, b):
                 te = slice(t0, min(t0 + b, n_test))
                 yield tr, te, A[te] @ G.T
@@ -785,10 +905,38 @@ class InfluenceExplainer(
             train_rows=self._train_rows,
             explainer=self,
             model_fingerprint=self.model_fingerprint_,
+            notes=self._notes(),
         )
         if log:
             log_explanation(self, X, explanation, input_sha256)
         return explanation
+
+    def _notes(self):
+        """What the scores do not include, in words (the explanation's ``notes``)."""
+        notes = []
+        leverage = getattr(self, "leverage_", None)
+        high = np.flatnonzero(leverage > _HIGH_LEVERAGE) if leverage is not None else []
+        if len(high):
+            top = int(high[np.argmax(leverage[high])])
+            times = 1.0 / (1.0 - leverage[top]) if leverage[top] < 1 else float("inf")
+            notes.append(
+                f"{len(high)} training row(s) have leverage above {_HIGH_LEVERAGE} "
+                f"(leverage_; highest {leverage[top]:.3g}, train_index {top}): a score is "
+                "the first-order effect of removing the row, and a refit without such a "
+                f"row moves the margins about 1 / (1 - leverage) times as much (up to "
+                f"{times:.3g} times its score)."
+            )
+        if not self.fixed_steps_:
+            return notes
+        return notes + [
+            f"preprocessing held fixed: {', '.join(self.fixed_steps_)} learned from the "
+            "training rows, and the scores do not include how removing a row would "
+            f"change them; each score is the row's effect on {type(self.model_).__name__} "
+            "through its transformed features. Removing a row and refitting the whole "
+            "pipeline also refits these steps (for a StandardScaler the difference is "
+            "usually small; a PCA or a target encoder can move the features of every "
+            "row)."
+        ]
 
     def score(self, X, y):
         """Linear datamodeling score (LDS) of the attributions on ``(X, y)``.

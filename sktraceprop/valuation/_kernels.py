@@ -141,7 +141,18 @@ def _regression_row(order, y_train, target, k, out, prefix):
     return -((prediction / k - target) ** 2)
 
 
-def _knn_shapley_rows(dist, y_train, y_val, n_neighbors, regression, values):
+@numba.njit(cache=True, nogil=True)
+def _near_tie(row, order, tolerance):
+    """Whether two neighbours in ``order`` are closer in ``row`` than ``tolerance``."""
+    if tolerance <= 0.0:
+        return False
+    for i in range(order.shape[0] - 1):
+        if row[order[i + 1]] - row[order[i]] <= tolerance:
+            return True
+    return False
+
+
+def _knn_shapley_rows(dist, y_train, y_val, n_neighbors, regression, values, tolerance, near):
     n_val, n = dist.shape
     utility = np.empty(n_val)
     for r in prange(n_val):
@@ -149,8 +160,10 @@ def _knn_shapley_rows(dist, y_train, y_val, n_neighbors, regression, values):
         keys_tmp = np.empty(n, np.uint64)
         order = np.empty(n, np.int64)
         order_tmp = np.empty(n, np.int64)
-        _sortable_keys(dist[r], keys)  # row r of dist is not read again: values may be dist
+        _sortable_keys(dist[r], keys)
         _stable_argsort(keys, order, keys_tmp, order_tmp)
+        # read before the values overwrite row r (values may be dist)
+        near[r] = _near_tie(dist[r], order, tolerance[r])
         if regression:
             prefix = np.empty(n)
             utility[r] = _regression_row(order, y_train, y_val[r], n_neighbors, values[r], prefix)
@@ -165,9 +178,31 @@ def _knn_shapley_rows(dist, y_train, y_val, n_neighbors, regression, values):
 #: smaller the closer; ``y_train`` (n_train,) and ``y_val`` (n_val,) float64, label codes
 #: (classification) or targets (regression); ``n_neighbors`` int; ``regression`` bool;
 #: ``values`` (n_val, n_train) float64, filled with the Shapley value of each training
-#: point for each validation row (it may be ``dist`` itself). Returns ``utility``
+#: point for each validation row (it may be ``dist`` itself); ``tolerance`` (n_val,)
+#: float64, the error bound of each row's distances (0: exact); ``near`` (n_val,) bool,
+#: set where two consecutive neighbours are closer than the tolerance, so the order of
+#: the row's neighbours (and its values) cannot be trusted. Returns ``utility``
 #: (n_val,), the utility of the whole training set for each validation row. Ties in
 #: distance are broken by the smaller training index.
 knn_shapley_rows = numba.njit(parallel=True, cache=True, nogil=True)(_knn_shapley_rows)
 #: The same kernel on one thread, for callers that parallelise themselves.
 knn_shapley_rows_serial = numba.njit(cache=True, nogil=True)(_knn_shapley_rows)
+
+
+def _direct_squared_distances(X_fit, rows, out):
+    for r in prange(rows.shape[0]):
+        for j in range(X_fit.shape[0]):
+            acc = 0.0
+            for c in range(X_fit.shape[1]):
+                diff = X_fit[j, c] - rows[r, c]
+                acc += diff * diff
+            out[r, j] = acc
+
+
+#: Squared Euclidean distances ``out[r, j]`` from ``rows`` (m, d) to ``X_fit`` (n, d),
+#: both dense float64, summed from differences (no ``||x||^2 - 2 <x, y>`` cancellation).
+direct_squared_distances = numba.njit(parallel=True, cache=True, nogil=True)(
+    _direct_squared_distances
+)
+#: The same kernel on one thread.
+direct_squared_distances_serial = numba.njit(cache=True, nogil=True)(_direct_squared_distances)

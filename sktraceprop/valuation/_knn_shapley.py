@@ -1,6 +1,7 @@
 """Exact KNN-Shapley data values (Jia et al., VLDB 2019), aggregated through lineage."""
 
 import threading
+import warnings
 from dataclasses import replace
 from numbers import Integral
 
@@ -37,6 +38,10 @@ _BLOCK_ENTRIES = 1 << 21
 _PARALLEL_LAUNCH = threading.Lock()
 
 
+# task="auto" with more whole-number labels than this may be a quantity, not classes.
+_MANY_CLASSES = 20
+
+
 def _block_rows(n_train, dense_width=0):
     """Validation rows per block: a function of the data's shape and sklearn's working_memory.
 
@@ -57,6 +62,100 @@ def _labels(y, n_rows):
     if y.ndim != 1 or y.shape[0] != n_rows:
         raise ValueError(f"y must be 1-D with one label per row of X ({n_rows}), got {y.shape}")
     return y
+
+
+#: Metrics ranked by ``||x_j||^2 - 2 <x, x_j>`` (one matrix product, here or in
+#: scikit-learn's ``euclidean_distances``); they do not change under a shift of the data.
+_DOT_METRICS = ("euclidean", "sqeuclidean", "l2")
+
+
+def _shift(X):
+    """Per-column shift that makes dense data small before the dot-product expansion.
+
+    ``||x_j||^2 - 2 <x, x_j>`` cancels catastrophically when the columns sit far from 0
+    relative to their spread (a Unix time: 1.7e9 plus a few seconds ranks neighbours by
+    rounding error). Distances do not change under a shift, so the data are moved by
+    their mean first. The mean is rounded to an integer: integer data stay integers,
+    whose products are exact, so ties stay exact ties.
+    """
+    if sparse.issparse(X) or X.shape[0] == 0:
+        return None
+    shift = np.round(X.mean(axis=0))
+    return shift if np.any(shift) else None
+
+
+def _entries(X):
+    return X.data if sparse.issparse(X) else X
+
+
+def _integral(X):
+    values = _entries(X)
+    return bool(np.all(np.floor(values) == values))
+
+
+def _max_abs(X):
+    values = _entries(X)
+    return float(np.abs(values).max()) if values.size else 0.0
+
+
+def _fit_stats(X, metric):
+    """What the error bound of the dot-product distances needs from the training rows."""
+    if metric not in _DOT_METRICS:
+        return None
+    norms = _squared_norms(X)
+    return _integral(X), _max_abs(X), float(norms.max()) if norms.size else 0.0, X.shape[1]
+
+
+def _tolerances(fit_stats, X_block):
+    """Error bound on the difference of two of a row's computed distances (0: exact).
+
+    ``||x_j||^2 - 2 <x, x_j>`` is exact when every product and partial sum is an integer
+    below 2**53; otherwise each term carries at most ``gamma_(d+2)`` times
+    ``||x_j||^2 + 2 ||x|| ||x_j||`` of rounding error (any summation order), and two
+    distances closer than twice that may be ranked in the wrong order.
+    """
+    n_rows = X_block.shape[0]
+    if fit_stats is None:
+        return np.zeros(n_rows)
+    integral, max_abs, max_sq_norm, width = fit_stats
+    block_abs = _max_abs(X_block)
+    if (
+        integral
+        and _integral(X_block)
+        and width * (max_abs * max_abs + 2.0 * max_abs * block_abs) < 2.0**53
+    ):
+        return np.zeros(n_rows)
+    unit = np.finfo(np.float64).eps / 2
+    gamma = (width + 2) * unit / (1 - (width + 2) * unit)
+    norms = np.sqrt(_squared_norms(X_block))
+    return 4.0 * gamma * (max_sq_norm + 2.0 * norms * np.sqrt(max_sq_norm))
+
+
+def _direct_distances(X_fit, rows, n_threads):
+    """Squared distances from each of ``rows`` to the training rows, from differences.
+
+    No ``||x||^2 - 2 <x, x_j>`` cancellation: for the rows whose neighbours the fast
+    distances cannot order.
+    """
+    rows = rows.toarray() if sparse.issparse(rows) else np.asarray(rows)
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    out = np.empty((rows.shape[0], X_fit.shape[0]))
+    if not sparse.issparse(X_fit):
+        _run_kernel("direct_squared_distances", (X_fit, rows, out), n_threads)
+        return out
+    # sparse: stored entries by their difference, x's other nonzeros by their square
+    # (all terms nonnegative: nothing cancels)
+    X_fit = X_fit.tocsr()
+    by_column = X_fit.tocsc()
+    owner = np.repeat(np.arange(X_fit.shape[0]), np.diff(X_fit.indptr))
+    for i, x in enumerate(rows):
+        inside = (X_fit.data - x[X_fit.indices]) ** 2
+        out[i] = np.bincount(owner, weights=inside, minlength=X_fit.shape[0])
+        for c in np.flatnonzero(x):
+            outside = np.full(X_fit.shape[0], x[c] * x[c])
+            outside[by_column.indices[by_column.indptr[c] : by_column.indptr[c + 1]]] = 0.0
+            out[i] += outside
+    return out
 
 
 def _squared_norms(X):
@@ -85,7 +184,7 @@ def _distances(metric, X_fit, fit_norms, X_block):
     ``||x_j||^2 - 2 <x, x_j>`` (one BLAS product, no square root) and cosine distances
     by ``-<x / ||x||, x_j / ||x_j||>``. Either matrix may be sparse.
     """
-    if metric in ("euclidean", "sqeuclidean"):
+    if metric in _DOT_METRICS:
         dist = _inner_products(X_fit, -2.0 * X_block)  # scaling by -2 is exact
         dist += fit_norms
         return dist
@@ -96,31 +195,63 @@ def _distances(metric, X_fit, fit_norms, X_block):
     return np.ascontiguousarray(pairwise_distances(X_block, X_fit, metric=metric), np.float64)
 
 
-def _block_values(block, metric, X_fit, fit_norms, y_fit, n_neighbors, regression, n_threads):
+def _run_kernel(name, args, n_threads):
+    """Kernel ``name`` on one thread (``n_threads == 1``) or on Numba's threads (None:
+    as many as set)."""
+    from . import _kernels
+
+    if n_threads == 1:
+        return getattr(_kernels, f"{name}_serial")(*args)
+    import numba
+
+    with _PARALLEL_LAUNCH:
+        previous = numba.get_num_threads()
+        if n_threads is not None:
+            numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            return getattr(_kernels, name)(*args)
+        finally:
+            numba.set_num_threads(previous)
+
+
+def _block_values(
+    block, metric, X_fit, fit_norms, fit_stats, y_fit, n_neighbors, regression, n_threads
+):
     """Sum over a block ``(X_block, y_block)`` of validation rows of their KNN-Shapley
     values, and their utilities.
 
     ``n_threads`` None runs the parallel kernel with Numba's current thread count.
+    Rows whose fast distances leave two neighbours within their rounding error are
+    valued again on distances computed from differences.
     """
-    from . import _kernels
-
     X_block, y_block = block
     dist = _distances(metric, X_fit, fit_norms, X_block)
+    near = np.zeros(dist.shape[0], dtype=np.bool_)
+    tolerance = _tolerances(fit_stats, X_block)
     # the values overwrite the distances
-    args = (dist, y_fit, y_block, n_neighbors, regression, dist)
-    if n_threads == 1:
-        utility = _kernels.knn_shapley_rows_serial(*args)
-    else:
-        import numba
-
-        with _PARALLEL_LAUNCH:
-            previous = numba.get_num_threads()
-            if n_threads is not None:
-                numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
-            try:
-                utility = _kernels.knn_shapley_rows(*args)
-            finally:
-                numba.set_num_threads(previous)
+    utility = _run_kernel(
+        "knn_shapley_rows",
+        (dist, y_fit, y_block, n_neighbors, regression, dist, tolerance, near),
+        n_threads,
+    )
+    if near.any():
+        rows = np.flatnonzero(near)
+        exact = _direct_distances(X_fit, X_block[rows], n_threads)
+        utility[rows] = _run_kernel(
+            "knn_shapley_rows",
+            (
+                exact,
+                y_fit,
+                y_block[rows],
+                n_neighbors,
+                regression,
+                exact,
+                np.zeros(rows.size),  # distances from differences: no near ties to flag
+                np.zeros(rows.size, dtype=np.bool_),
+            ),
+            n_threads,
+        )
+        dist[rows] = exact
     return dist.sum(axis=0), utility
 
 
@@ -148,9 +279,13 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
     n_neighbors : int, default=5
         Number of neighbours ``K``. It may exceed the number of training rows.
     metric : str or callable, default="euclidean"
-        ``"euclidean"`` and ``"cosine"`` are computed with matrix products (BLAS);
-        any other metric accepted by :func:`sklearn.metrics.pairwise_distances` is
-        computed block by block by that function.
+        ``"euclidean"`` (``"sqeuclidean"``, ``"l2"``) and ``"cosine"`` are computed
+        with matrix products (BLAS); any other metric accepted by
+        :func:`sklearn.metrics.pairwise_distances` is computed block by block by that
+        function. Euclidean data are first shifted by their (rounded) mean, and a
+        validation row whose fast distances leave two neighbours within their rounding
+        error is ranked again on distances summed from differences, so columns far from
+        zero (a Unix time) do not rank neighbours by rounding noise.
     transformer : transformer object, default=None
         When given, training and validation data are passed through
         ``transformer.transform`` and neighbours are found in its output space (dense
@@ -162,7 +297,9 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         listed by :meth:`by_op`.
     task : {"auto", "classification", "regression"}, default="auto"
         The utility. ``"auto"`` values a regression when ``y`` is continuous (floats
-        that are not all integers) and a classification otherwise.
+        that are not all integers) and a classification otherwise; more than 20
+        distinct whole numbers (days, counts) valued as classes give a ``UserWarning``
+        (pass the task to choose).
     n_jobs : int, default=None
         Number of joblib workers over blocks of validation rows. ``None`` means 1
         unless in a :func:`joblib.parallel_backend` context, so
@@ -316,10 +453,28 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             check_classification_targets(y)
             self.classes_, codes = np.unique(y, return_inverse=True)
             self._fit_y = codes.astype(np.float64)
+            if (
+                self.task == "auto"
+                and np.issubdtype(self.classes_.dtype, np.number)
+                and self.classes_.size > _MANY_CLASSES
+            ):
+                warnings.warn(
+                    f"y holds {self.classes_.size} distinct whole numbers and is valued as "
+                    "a classification (task='auto'): a neighbour counts only when its "
+                    "label equals the validation label exactly. If y is a quantity (a "
+                    "price, a count, days), pass task='regression'; pass "
+                    "task='classification' to keep this and silence the warning.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         if self.metric == "cosine":
             X = normalize(X)
+        self._shift = _shift(X) if self.metric in _DOT_METRICS else None
+        if self._shift is not None:
+            X = X - self._shift
         self._fit_X = X
         self._fit_norms = _squared_norms(X)
+        self._fit_stats = _fit_stats(X, self.metric)
         self.n_samples_fit_ = X.shape[0]
         self.row_ids_ = row_ids
         hold(self)  # a removal of any of these rows names this valuer
@@ -368,6 +523,9 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             validate_data(self, X, skip_check_array=True, reset=False)
             X = self._transform(X)
         y = _labels(y, X.shape[0])
+        shift = getattr(self, "_shift", None)  # (a valuer pickled before it was kept)
+        if shift is not None:
+            X = (X.toarray() if sparse.issparse(X) else X) - shift
         if self.task_ == "regression":
             return X, check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         # Labels no training row has never match: code -1.
@@ -388,6 +546,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                 self.metric,
                 self._fit_X,
                 self._fit_norms,
+                getattr(self, "_fit_stats", None),
                 self._fit_y,
                 self.n_neighbors,
                 self.task_ == "regression",

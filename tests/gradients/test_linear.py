@@ -202,9 +202,11 @@ def test_unsupported_estimator_names_supported_ones():
 
 
 @pytest.mark.parametrize("model", [Ridge, LinearRegression, RidgeClassifier])
-def test_a_positive_constraint_is_refused(model):
+def test_a_positive_constraint_names_its_bound_coefficients(model):
     """positive=True fits a constrained optimum: where a coefficient sits at 0 the
-    objective's gradient is not zero (truth: the gradient at scikit-learn's fit)."""
+    objective's gradient is not zero (truth: the gradient at scikit-learn's fit), and the
+    objective names exactly those coefficients as held at their bound (the unlearner
+    refuses such models; influence works on the free ones)."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 3))
     target = X @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=80)
@@ -215,9 +217,11 @@ def test_a_positive_constraint_is_refused(model):
     assert np.abs(objective.objective_gradient(X, y, theta=objective.params())).max() < 1e-8
     # the constrained fit is no optimum of the objective: its gradient is far from 0
     theta = np.concatenate([np.ravel(fitted.coef_), np.ravel(fitted.intercept_)])
-    assert np.abs(objective.objective_gradient(X, y, theta=theta)).max() > 1.0
-    with pytest.raises(TypeError, match="positive=True"):
-        linear_model_objective(fitted)
+    gradient = objective.objective_gradient(X, y, theta=theta)
+    assert np.abs(gradient).max() > 1.0
+    bound = linear_model_objective(fitted).bound_parameters()
+    assert bound[: fitted.coef_.size].tolist() == (np.ravel(fitted.coef_) <= 0).tolist()
+    assert bound.any() and not bound[fitted.coef_.size :].any()
 
 
 def test_one_vs_rest_logistic_regression_is_refused():

@@ -1,0 +1,56 @@
+"""How far a linear model is from the minimum of the objective its scores assume.
+
+Influence scores are derivatives of the *minimiser* of the objective: they mean what
+they say only where the fitted parameters minimise it. One Newton step
+``theta_N = theta - H^-1 grad J`` lands (for these convex objectives, up to second
+order) on that minimum; the rows' gradients there are the ones the scores should
+have used. The relative change of the rows' effects ``H^-1 grad l_i`` between
+``theta`` and ``theta_N`` is how wrong the scores are because the model is not at the
+minimum: small for a solver that stopped at a loose tolerance on many rows, large for
+an unconverged SGD or for a model fitted with weights the explainer was not given.
+"""
+
+import numpy as np
+
+__all__ = ["NOT_STATIONARY", "stationarity"]
+
+#: Above this relative change of the rows' effects the scores are not those of the
+#: objective's minimum.
+NOT_STATIONARY = 0.1
+
+_MAX_ROWS = 1024
+
+
+def stationarity(objective, X, y, row_weights, gradient, inv_hessian):
+    """Relative change of the rows' effects under a Newton step to the minimum.
+
+    Parameters
+    ----------
+    objective : LinearObjective
+    X, y : the training rows as the objective takes them
+    row_weights : ndarray of shape (n_train,)
+        :meth:`LinearObjective.row_weights` of the training rows.
+    gradient : ndarray of shape (n_params,)
+        Gradient of the training objective at the fitted parameters.
+    inv_hessian : ndarray of shape (n_params, n_params)
+        The (pseudo-)inverse used for the scores.
+
+    Returns
+    -------
+    change : float
+        ``sqrt(sum_i ||d_i||^2 / sum_i ||g_i||^2)`` in the norm of ``H^-1``, with
+        ``g_i`` row ``i``'s gradient at the fitted parameters and ``d_i`` its change
+        at the Newton step (on at most 1024 evenly spaced rows). 0 at the minimum.
+    """
+    n = np.shape(y)[0]
+    index = np.unique(np.linspace(0, n - 1, min(n, _MAX_ROWS)).astype(np.int64))
+    theta = objective.params()
+    newton = theta - inv_hessian @ gradient
+    Xs, ys, ws = X[index], y[index], row_weights[index]
+    G = objective.per_sample_gradients(Xs, ys, row_weights=ws, theta=theta)
+    D = objective.per_sample_gradients(Xs, ys, row_weights=ws, theta=newton) - G
+    size = np.einsum("ij,ij->", G @ inv_hessian, G)
+    change = np.einsum("ij,ij->", D @ inv_hessian, D)
+    if size <= 0.0:
+        return 0.0 if change <= 0.0 else float("inf")
+    return float(np.sqrt(max(change, 0.0) / size))

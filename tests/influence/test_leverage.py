@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression, Ridge
+
+from sktraceprop import InfluenceExplainer
+
+
+def _refit_changes(est, X, y, sw, Xte):
+    base = clone(est).fit(X, y, sample_weight=sw).predict(Xte)
+    changes = []
+    for i in range(y.size):
+        keep = np.arange(y.size) != i
+        w = None if sw is None else sw[keep]
+        changes.append(clone(est).fit(X[keep], y[keep], sample_weight=w).predict(Xte) - base)
+    return np.array(changes).T
+
+
+@pytest.mark.parametrize(
+    "est, weighted",
+    [(LinearRegression(), False), (Ridge(alpha=1.0), True), (Ridge(fit_intercept=False), False)],
+    ids=["ols", "ridge_weighted", "ridge_no_intercept"],
+)
+def test_a_high_leverage_row_is_named_and_its_refit_is_score_over_one_minus_leverage(
+    est, weighted
+):
+    # one row far out (leverage 0.85): its score predicted 15% of what a refit without
+    # it does to the predictions, and nothing said so
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = X @ [1.0, 2.0, 3.0] + rng.normal(size=60)
+    X[0], y[0] = [12.0, -10.0, 8.0], 0.0
+    Xte = rng.normal(size=(20, 3))
+    sw = rng.uniform(0.5, 2.0, 60) if weighted else None
+    explainer = InfluenceExplainer(est).fit(X, y, sample_weight=sw)
+    explanation = explainer.explain(Xte, keep_scores=True)
+    actual = _refit_changes(est, X, y, sw, Xte)
+    # least squares: a refit moves the predictions by score / (1 - leverage), exactly
+    np.testing.assert_allclose(
+        -explanation.scores / (1.0 - explainer.leverage_), actual, rtol=0, atol=1e-9
+    )
+    assert explainer.leverage_[0] > 0.8 and np.all(explainer.leverage_[1:] < 0.5)
+    assert any("train_index 0" in note and "leverage" in note for note in explanation.notes)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(6, 15), alpha=st.sampled_from([0.0, 0.1, 10.0]))
+def test_leverage_is_the_exact_leave_one_out_factor_of_ridge(seed, n, alpha):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2)) * rng.uniform(0.1, 10.0, 2)
+    y = rng.normal(size=n)
+    est = Ridge(alpha=alpha) if alpha else LinearRegression()
+    explainer = InfluenceExplainer(est).fit(X, y)
+    Xte = rng.normal(size=(3, 2))
+    scores = explainer.explain(Xte, keep_scores=True).scores
+    assert np.all((explainer.leverage_ >= -1e-12) & (explainer.leverage_ < 1))
+    actual = _refit_changes(est, X, y, None, Xte)
+    scale = max(np.abs(actual).max(), 1e-12)
+    np.testing.assert_allclose(
+        -scores / (1.0 - explainer.leverage_) / scale, actual / scale, rtol=0, atol=1e-7
+    )
