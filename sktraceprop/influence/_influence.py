@@ -300,15 +300,16 @@ class InfluenceExplainer(
         Leverage of each training row (the largest eigenvalue of its leverage matrix,
         ``w_i l''_i x_i^T H^-1 x_i`` for one output). A score is the first-order effect
         of removing the row; a refit without it moves the margins about
-        ``1 / (1 - leverage_)`` times as much (exactly, for squared error). Rows above
-        0.5 are named in every explanation's ``notes``.
+        ``1 / (1 - leverage_)`` times as much (exactly, for squared error). Every
+        explanation's ``notes`` counts the rows above 0.5 and names the highest.
     stationarity_ : float
         How far the fitted parameters are from the minimum of the objective whose
         derivatives the scores are: the relative change (root mean square, in the norm
         of ``H^-1``) of the training rows' gradients at the Newton step to that
         minimum. Near 0 for a converged model; above 0.1 (a ``ConvergenceWarning`` at
-        fit) the scores do not say what removing a row does (an unconverged solver, or
-        ``sample_weight`` used to fit the model but not passed to :meth:`fit`).
+        fit) the scores do not say what removing a row does (an unconverged solver,
+        ``sample_weight`` used to fit the model but not passed to :meth:`fit`, or an
+        objective with no minimum: separable classes and no penalty).
     n_train_ : int
         Number of training rows of ``model_``.
 
