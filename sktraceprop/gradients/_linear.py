@@ -246,10 +246,11 @@ class LinearObjective:
     def bound_parameters(self):
         """Coefficients held at their bound: zero under ``positive=True``.
 
-        ``Ridge`` and ``LinearRegression`` with ``positive=True`` minimise the objective
-        over ``coef_ >= 0``; where a coefficient sits at 0 the constraint, not a zero
-        gradient, holds it there, and a small change of the rows leaves it at 0. First-
-        order changes of the solution live on the other (free) parameters only.
+        ``Ridge``, ``RidgeClassifier`` and ``LinearRegression`` with ``positive=True``
+        minimise the objective over ``coef_ >= 0``; where a coefficient sits at 0 the
+        constraint, not a zero gradient, holds it there, and a small change of the rows
+        leaves it at 0. First-order changes of the solution live on the other (free)
+        parameters only.
 
         Returns
         -------

@@ -288,9 +288,9 @@ class InfluenceExplainer(
     n_null_ : int
         Number of eigenvalues dropped as the null space.
     n_bound_ : int
-        Coefficients held at 0 by ``positive=True`` (``Ridge``, ``LinearRegression``):
-        the constraint keeps them there under a small change of the rows, so the scores
-        are taken on the other parameters.
+        Coefficients held at 0 by ``positive=True`` (``Ridge``, ``RidgeClassifier``,
+        ``LinearRegression``): the constraint keeps them there under a small change
+        of the rows, so the scores are taken on the other parameters.
     fixed_steps_ : list of str
         Preprocessing steps that learned from the training rows (a fitted scaler,
         PCA, encoder; not a ``FunctionTransformer`` or a ``FrozenEstimator``). Scores
