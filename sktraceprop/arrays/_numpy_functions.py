@@ -152,6 +152,11 @@ def _out_plain(target):
     return writable(target) if type(target) is TracedArray else split(target)[0]
 
 
+#: ``out``'s position in the handled functions that NumPy 1.x implements in C with no
+#: signature ``inspect`` can read (NumPy 2 gives them one)
+_C_OUT_POSITIONS = {np.dot: 2, np.concatenate: 2}
+
+
 @functools.cache
 def _out_position(func):
     """Position of ``func``'s ``out`` parameter, or None."""
@@ -160,7 +165,7 @@ def _out_position(func):
     try:
         names = list(inspect.signature(func).parameters)
     except (TypeError, ValueError):
-        return None
+        return _C_OUT_POSITIONS.get(func)
     return names.index("out") if "out" in names else None
 
 
