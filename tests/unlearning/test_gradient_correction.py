@@ -6,7 +6,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from numpy.testing import assert_allclose
+from packaging.version import Version
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.linear_model import (
     LinearRegression,
@@ -643,12 +645,25 @@ def test_a_parent_named_at_fit_reaches_its_merged_rows():
     assert unl.unlearning_log_[0]["n_removed"] == (lineage["row_id"] == parent).sum() > 0
 
 
+#: scikit-learn 1.6 runs this check whatever the estimator's sparse tag, and lets only a
+#: TypeError pass (its issue #30139); StandardScaler refuses sparse input with ValueError
+_EXPECTED_PIPELINES = (
+    {}
+    if Version(sklearn.__version__) >= Version("1.7")
+    else {
+        "check_sample_weight_equivalence_on_sparse_data": (
+            "scikit-learn 1.6 gives a scaler that centres sparse data to this check"
+        )
+    }
+)
+
+
 @parametrize_with_checks(
     [
         GradientCorrectionUnlearner(make_pipeline(StandardScaler(), LogisticRegression())),
         GradientCorrectionUnlearner(make_pipeline(StandardScaler(), Ridge(alpha=0.1))),
     ],
-    expected_failed_checks=lambda est: _EXPECTED,
+    expected_failed_checks=lambda est: {**_EXPECTED, **_EXPECTED_PIPELINES},
 )
 def test_sklearn_compatible_pipelines(estimator, check):
     # check_sample_weight_equivalence_on_dense_data among them: the weights reach the
