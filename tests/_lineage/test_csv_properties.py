@@ -8,6 +8,7 @@ writer's, and against the raw text of that line. A clear ``LineageError`` is all
 a wrong line never is.
 """
 
+import csv
 import gzip
 import io
 import re
@@ -616,7 +617,7 @@ def test_python_engine_rows_name_their_lines_or_are_refused(tmp_path_factory, do
     path.write_bytes(text.encode())
     try:
         expected = pd.read_csv(path, dtype={"id": str}, **options)
-    except (pd.errors.ParserError, ValueError):
+    except (pd.errors.ParserError, ValueError, csv.Error):  # csv's own before pandas 3
         return
     try:
         with mock.patch("sktraceprop._lineage._io.check_content"):
