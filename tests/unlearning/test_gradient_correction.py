@@ -17,7 +17,7 @@ from sklearn.linear_model import (
     RidgeClassifier,
     SGDClassifier,
 )
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_validate
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -800,7 +800,8 @@ def test_a_target_encoding_forgets_the_removed_rows_targets_when_refitted():
     def pre():
         # its cross-fitting unshuffled: a retrain is one model (shuffled, each retrain
         # draws other folds, and the refit one more)
-        encoder = TargetEncoder(cv=StratifiedKFold(5))
+        # (scikit-learn 1.6 takes no splitter as cv: 5 unshuffled stratified folds)
+        encoder = TargetEncoder(cv=5, shuffle=False)
         return [(encoder, ["cat"]), (StandardScaler(), ["num"])]
 
     pipe = stp.make_traced_pipeline(
@@ -831,7 +832,7 @@ def test_a_target_encoding_forgets_the_removed_rows_targets_when_refitted():
     kept = GradientCorrectionUnlearner(clone(pipe), forget="te_2", preprocessing="keep")
     kept.fit(X, y)
     encoder = kept.estimator_[0].named_transformers_["targetencoder"]
-    full = TargetEncoder(cv=StratifiedKFold(5)).fit(X[["cat"]], y)
+    full = TargetEncoder(cv=5, shuffle=False).fit(X[["cat"]], y)
     assert_allclose(encoder.encodings_[0], full.encodings_[0])  # the removed rows' targets
     caveat = kept.unlearning_log_[0]["caveat"]
     assert (
