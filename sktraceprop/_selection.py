@@ -173,6 +173,16 @@ def _progress(value):
     return [int(v) for v in value]
 
 
+def _n_splits(candidates, fits):
+    """The number of splits of the search now refitting: every candidate is fitted on
+    every split (scikit-learn raises otherwise). Not ``search.n_splits_``: scikit-learn
+    1.6 to 1.8 set it after the refit, so during the refit it is absent, or the number of
+    a previous fit of the same search."""
+    if not candidates or fits is None or len(fits) % len(candidates):
+        return None
+    return len(fits) // len(candidates)
+
+
 def selection_of(estimator):
     """What the fit of ``estimator`` now running is, for its run (None when not known).
 
@@ -227,7 +237,7 @@ def selection_of(estimator):
             ),
             "best_index": (int(search.best_index_) if hasattr(search, "best_index_") else None),
             "best_params": json_safe(getattr(search, "best_params_", None)),
-            "n_splits": (int(search.n_splits_) if hasattr(search, "n_splits_") else None),
+            "n_splits": _n_splits(candidates, fits),
             "n_candidates": None if candidates is None else len(candidates),
             # every fit on a split, and those that raised (error_score): they stored no run
             "n_split_fits": None if fits is None else len(fits),

@@ -103,7 +103,11 @@ def test_estimators_checked_elsewhere_really_are():
     from pathlib import Path
 
     tests = Path(__file__).resolve().parent
-    text = "\n".join(p.read_text() for p in tests.rglob("test_*.py") if p.name != "test_common.py")
+    text = "\n".join(
+        p.read_text(encoding="utf-8")
+        for p in tests.rglob("test_*.py")
+        if p.name != "test_common.py"
+    )
     assert "parametrize_with_checks" in text
     for name in _CHECKED_ELSEWHERE:
         assert f"{name}(" in text, f"{name} has no checks in its own test file"

@@ -163,7 +163,22 @@ def test_halving_search_runs_and_refit(data):
     assert refit.run_id == search.best_estimator_.lineage_.run_id
     assert refit.selection["best_params"] == search.best_params_
     assert refit.selection["n_candidates"] == len(search.cv_results_["params"])
+    assert refit.selection["n_splits"] == 3
     assert refit.selection["search"].endswith("HalvingGridSearchCV")
+
+
+def test_a_search_fitted_again_names_the_splits_of_its_new_fit(data):
+    # scikit-learn 1.6 to 1.8 set n_splits_ only after the refit: during the second
+    # fit's refit it still held the first fit's number
+    X, y = data
+    store = stp.stores.MemoryStore()
+    search = GridSearchCV(_pipe(store), GRID, cv=KFold(3)).fit(X, y)
+    first = store.load_run(search.best_estimator_.lineage_.run_id)
+    search.set_params(cv=KFold(5)).fit(X, y)
+    second = store.load_run(search.best_estimator_.lineage_.run_id)
+    assert [first.selection["n_splits"], second.selection["n_splits"]] == [3, 5]
+    assert second.selection["n_split_fits"] == 5 * len(GRID["logisticregression__C"])
+    assert search.n_splits_ == 5
 
 
 def test_randomized_search_best_index_names_the_refit_parameters(data):

@@ -185,13 +185,25 @@ def _index_kind(index):
     return f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}{named}"
 
 
+def _source_column(name, registered):
+    """The source column ``name`` is: itself, or the column that pandas' default merge
+    suffixes (``_x``, ``_y``) renamed; None for neither. (Before pandas 3 a plain merge
+    also drops the frame's ``attrs`` marker: these names are then the only evidence.)"""
+    if name in registered:
+        return name
+    if name.endswith(("_x", "_y")) and name[:-2] in registered:
+        return name[:-2]
+    return None
+
+
 def _warn_if_resembles(X):
     """Warn when untraced data has the columns of a loaded source: it may be derived."""
     if not isinstance(X, pd.DataFrame) or len(X.columns) == 0:
         return
     columns = [str(c) for c in X.columns]
     registered = REGISTRY.all_columns()
-    shared = [c for c in columns if c in registered]
+    shared = [_source_column(c, registered) for c in columns]
+    shared = [c for c in shared if c is not None]
     if len(shared) < max(1, len(columns) // 2):
         return
     names = sorted({s.source_id for s in REGISTRY.sources_with_columns(shared[:1])})

@@ -1,6 +1,7 @@
 """``sktraceprop.array``: one constructor for traced NumPy, torch and JAX arrays."""
 
 import numpy as np
+import pandas as pd
 
 from ..exceptions import LineageError
 from ._sources import framework_of, register
@@ -84,7 +85,7 @@ def _own(value, X):
     frame whose ``to_numpy()`` is a view of its columns) would change rows whose lineage
     (and the source's SHA-256) still describe what was traced."""
     if isinstance(value, np.ndarray):
-        if value.base is not None or (isinstance(X, np.ndarray) and np.may_share_memory(value, X)):
+        if value.base is not None or _may_share(value, X):
             copy = value.copy()
             if isinstance(X, np.ndarray) and not value.flags.writeable:
                 # read-only data stays read-only to its traced array
@@ -94,6 +95,16 @@ def _own(value, X):
     if value is X and hasattr(value, "clone"):  # a torch tensor (autograd follows clone)
         return value.clone()
     return value  # JAX arrays are immutable; frames were converted to new arrays
+
+
+def _may_share(value, X):
+    """Whether ``value`` may be memory of ``X``: an array, or a Series, whose
+    ``to_numpy()`` before pandas 3 (no copy-on-write) is the Series' own array."""
+    if isinstance(X, np.ndarray):
+        return np.may_share_memory(value, X)
+    if isinstance(X, pd.Series) and isinstance(X.dtype, np.dtype):
+        return np.may_share_memory(value, np.asarray(X.array))  # no copy of numpy values
+    return False
 
 
 def _make(framework, value, rows, node, convert):

@@ -136,7 +136,7 @@ def _keeps_dtype(ufunc, operands, dtype):
     if found is None:
         try:
             found = ufunc.resolve_dtypes((*operands, None))[-1] == dtype
-        except (TypeError, ValueError, np.exceptions.DTypePromotionError):
+        except (TypeError, ValueError):  # NumPy 2's DTypePromotionError is a TypeError
             found = False
         if len(_KEEPS) > 1024:
             _KEEPS.clear()

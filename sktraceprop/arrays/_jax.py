@@ -28,6 +28,24 @@ from ._state import CAPTURED, JAX_TRACING
 
 __all__ = ["TracedJaxArray", "apply"]
 
+#: The first JAX that refuses ``__jax_array__`` in a plain ``jnp`` function: before it,
+#: ``b + jnp.mean(a, axis=0)`` converted the traced ``a`` silently and the result named
+#: ``b``'s rows only
+MIN_JAX = (0, 8)
+
+
+def check_jax_version(version):
+    """Raise ImportError when JAX ``version`` would drop rows of traced arrays silently."""
+    if tuple(int(part) for part in version.split(".")[:2]) < MIN_JAX:
+        raise ImportError(
+            f"traced JAX arrays need jax>={'.'.join(map(str, MIN_JAX))} (found {version}): "
+            "older JAX converts a traced array given to a plain jnp function (jnp.mean, "
+            "jnp.sum...) without a word, so the result would name too few source rows."
+        )
+
+
+check_jax_version(jax.__version__)
+
 
 class TracedJaxArray:
     """A ``jax.Array`` with the source row ids of its rows (a wrapper: JAX arrays cannot
@@ -345,7 +363,7 @@ def _interpret(jaxpr, consts, values, maps, nodes, mode):
             )
         else:
             with eqn.ctx.manager:
-                outvals = eqn.primitive.bind(*invals, **eqn.primitive.get_bind_params(eqn.params))
+                outvals = _bind(eqn.primitive, invals, eqn.params)
             if not eqn.primitive.multiple_results:
                 outvals = [outvals]
             if not traced:
@@ -365,6 +383,16 @@ def _interpret(jaxpr, consts, values, maps, nodes, mode):
         for var, out in zip(eqn.outvars, outs):
             env[var] = out
     return [read(v) for v in jaxpr.outvars]
+
+
+def _bind(primitive, operands, params):
+    """``primitive`` applied to ``operands``, as ``jax.core.eval_jaxpr`` binds it (JAX
+    before 0.5 gives the sub-functions of a call primitive with its bind parameters)."""
+    bind_params = primitive.get_bind_params(params)
+    if isinstance(bind_params, tuple):
+        subfuns, bind_params = bind_params
+        return primitive.bind(*subfuns, *operands, **bind_params)
+    return primitive.bind(*operands, **bind_params)
 
 
 def _params(params):
@@ -546,7 +574,7 @@ def _positions_after(eqn, inputs, s0):
     params = dict(eqn.params)
     if "fill_value" in params and params["fill_value"] is not None:
         params["fill_value"] = -1
-    bound = eqn.primitive.bind(*operands, **eqn.primitive.get_bind_params(params))
+    bound = _bind(eqn.primitive, operands, params)
     pos = np.asarray(bound).astype(np.int64)
     return np.where((pos >= 0) & (pos < s0[0]), pos, -1)
 

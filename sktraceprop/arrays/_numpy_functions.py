@@ -80,14 +80,22 @@ def _params(args, kwargs, maps):
 
 
 def implements(*funcs, name=None):
-    """Register a row rule ``rule(out, args, kwargs, maps) -> (map or list, used keys)``."""
+    """Register a row rule ``rule(out, args, kwargs, maps) -> (map or list, used keys)``;
+    a ``None`` in ``funcs`` (a name this NumPy lacks, see :func:`_since_numpy_2`) is skipped."""
 
     def decorate(rule):
         for func in funcs:
+            if func is None:
+                continue
             HANDLED[func] = functools.partial(_handle, func, rule, name or func.__name__)
         return rule
 
     return decorate
+
+
+def _since_numpy_2(name):
+    """``np.<name>``, or None before NumPy 2.0, which added these Array API names."""
+    return getattr(np, name, None)
 
 
 def _wrap_all(out, rm, node, owners=()):
@@ -144,6 +152,11 @@ def _out_plain(target):
     return writable(target) if type(target) is TracedArray else split(target)[0]
 
 
+#: ``out``'s position in the handled functions that NumPy 1.x implements in C with no
+#: signature ``inspect`` can read (NumPy 2 gives them one)
+_C_OUT_POSITIONS = {np.dot: 2, np.concatenate: 2}
+
+
 @functools.cache
 def _out_position(func):
     """Position of ``func``'s ``out`` parameter, or None."""
@@ -152,7 +165,7 @@ def _out_position(func):
     try:
         names = list(inspect.signature(func).parameters)
     except (TypeError, ValueError):
-        return None
+        return _C_OUT_POSITIONS.get(func)
     return names.index("out") if "out" in names else None
 
 
@@ -436,7 +449,7 @@ def _moved(rm, first_axis, ndim, name):
     return rm
 
 
-@implements(np.transpose, np.permute_dims)
+@implements(np.transpose, _since_numpy_2("permute_dims"))
 def _transpose(out, args, kwargs, maps):
     rm, shape = _first(maps)
     if rm is None:
@@ -446,7 +459,7 @@ def _transpose(out, args, kwargs, maps):
     return _moved(rm, first, len(shape), "transpose"), {0}
 
 
-@implements(np.matrix_transpose)
+@implements(_since_numpy_2("matrix_transpose"))
 def _matrix_transpose(out, args, kwargs, maps):
     rm, shape = _first(maps)
     if rm is None:
@@ -767,7 +780,7 @@ def _concatenate_fast(arrays, axis=0, *more, **kwargs):
     return wrap(out, rm, node)
 
 
-@implements(np.concatenate, np.concat)
+@implements(np.concatenate, _since_numpy_2("concat"))
 def _concatenate(out, args, kwargs, maps):
     items = _items(args, kwargs, maps)
     axis = _arg(args, kwargs, 1, "axis", 0)

@@ -25,8 +25,12 @@ def refresh_solver_state(final, Z, sample_weight):
     if sample_weight is not None:
         X *= np.sqrt(sample_weight)[:, None]
     singular = linalg.svd(X, compute_uv=False, check_finite=False)
-    # scipy's lstsq (what LinearRegression calls, with cond=tol) counts as zero the
-    # singular values below cond times the largest
-    cutoff = final.tol * singular[0] if singular.size else 0.0
+    # scipy's lstsq (what LinearRegression calls with cond=tol; before scikit-learn 1.7,
+    # which added tol, with cond=max(X.shape) * eps) counts as zero the singular values
+    # below cond times the largest
+    cond = getattr(final, "tol", None)
+    if cond is None:
+        cond = max(X.shape) * np.finfo(np.asarray(final.coef_).dtype).eps
+    cutoff = cond * singular[0] if singular.size else 0.0
     final.singular_ = singular
     final.rank_ = int(np.sum(singular > cutoff))

@@ -50,15 +50,20 @@ class _PackageStamp:
         return super().from_function(py_func, py_file)
 
 
-class UserProvidedLocator(_PackageStamp, caching.UserProvidedCacheLocator):
+def _numba_locator(name):
+    """numba's locator class ``name`` (before numba 0.60 its name began with ``_``)."""
+    return getattr(caching, name, None) or getattr(caching, "_" + name)
+
+
+class UserProvidedLocator(_PackageStamp, _numba_locator("UserProvidedCacheLocator")):
     """``NUMBA_CACHE_DIR``, as numba would use it."""
 
 
-class InTreeLocator(_PackageStamp, caching.InTreeCacheLocator):
+class InTreeLocator(_PackageStamp, _numba_locator("InTreeCacheLocator")):
     """The package's ``__pycache__``, as numba would use it."""
 
 
-class UserWideLocator(_PackageStamp, caching.UserWideCacheLocator):
+class UserWideLocator(_PackageStamp, _numba_locator("UserWideCacheLocator")):
     """The user's cache directory, where the package's own is not writable."""
 
 

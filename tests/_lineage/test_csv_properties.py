@@ -8,6 +8,7 @@ writer's, and against the raw text of that line. A clear ``LineageError`` is all
 a wrong line never is.
 """
 
+import csv
 import gzip
 import io
 import re
@@ -17,6 +18,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from packaging.version import Version
 
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageError
@@ -149,8 +151,8 @@ def test_read_csv_names_the_line_the_writer_wrote(tmp_path_factory, doc):
     path.write_bytes(gzip.compress(data) if gz else data)
     try:
         expected = pd.read_csv(io.BytesIO(data), dtype={"id": str}, **options)
-    except (pd.errors.ParserError, ValueError, UnicodeError):
-        with pytest.raises((pd.errors.ParserError, ValueError, UnicodeError)):
+    except (pd.errors.ParserError, ValueError, UnicodeError, csv.Error):  # csv's: pandas 2
+        with pytest.raises((pd.errors.ParserError, ValueError, UnicodeError, csv.Error)):
             stp.read_csv(path, source_id="doc", dtype={"id": str}, **options)
         return
     try:
@@ -171,7 +173,12 @@ def test_read_csv_names_the_line_the_writer_wrote(tmp_path_factory, doc):
     ids = df.index.get_level_values("id") if "index_col" in options else df["id"]
     lines = _physical_lines(data.decode(options.get("encoding", "utf-8")))
     for rid, reported in zip(ids, lineage["line"]):
-        assert reported == truth[rid], (rid, reported, truth[rid])
+        if rid not in truth:
+            # pandas 2's python engine, a skipped line inside a quoted record: the rest of
+            # the record is read as a row of its own (its "id" a piece of a field)
+            assert options.get("engine") == "python" and Version(pd.__version__) < Version("3")
+        else:
+            assert reported == truth[rid], (rid, reported, truth[rid])
         assert rid in lines[reported - 1]
 
 
@@ -616,7 +623,7 @@ def test_python_engine_rows_name_their_lines_or_are_refused(tmp_path_factory, do
     path.write_bytes(text.encode())
     try:
         expected = pd.read_csv(path, dtype={"id": str}, **options)
-    except (pd.errors.ParserError, ValueError):
+    except (pd.errors.ParserError, ValueError, csv.Error):  # csv's own before pandas 3
         return
     try:
         with mock.patch("sktraceprop._lineage._io.check_content"):

@@ -43,6 +43,15 @@ from sktraceprop._lineage._features import TARGET, feature_lineage
 NAMES = ["a", "b", "c"]
 
 
+def _kbins(**params):
+    """KBinsDiscretizer with ``quantile_method`` where it exists (scikit-learn >= 1.7 warns
+    when it is left out; 1.6 has no such parameter)."""
+    est = KBinsDiscretizer(**params)
+    if "quantile_method" in est.get_params():
+        est.set_params(quantile_method="averaged_inverted_cdf")
+    return est
+
+
 def _transformers():
     return {
         "standard": StandardScaler(),
@@ -52,9 +61,7 @@ def _transformers():
         "quantile": QuantileTransformer(n_quantiles=10),
         "power": PowerTransformer(),
         "binarizer": Binarizer(),
-        "kbins": KBinsDiscretizer(
-            n_bins=3, encode="ordinal", quantile_method="averaged_inverted_cdf"
-        ),
+        "kbins": _kbins(n_bins=3, encode="ordinal"),
         "spline": SplineTransformer(n_knots=3, degree=2),
         "poly": PolynomialFeatures(2),
         "pca": PCA(2),

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packaging.version import Version
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
@@ -260,6 +261,11 @@ def test_read_csv_refuses_rows_the_python_engine_drops(tmp_path):
     assert stp.row_lineage(df)["line"].tolist() == [2, 4]
 
 
+@pytest.mark.skipif(
+    Version(pd.__version__) < Version("3"),
+    reason="pandas 2's python engine skips records, as the C tokenizer does (and raises the "
+    "csv module's error on the second file): the hazard is pandas 3's",
+)
 def test_read_csv_refuses_a_quoted_line_the_python_engine_skips_as_one(tmp_path):
     # skiprows=2 with the python engine skips the first two physical lines, so its csv
     # reader starts inside the quoted field of line 2 (its header is 'y"'); the C

@@ -101,6 +101,19 @@ def test_a_write_to_a_frame_after_tracing_changes_no_traced_row():
     assert np.array_equal(s, values[:, 0])
 
 
+def test_a_traced_series_shares_no_memory_with_the_callers_series():
+    """Before pandas 3 (no copy-on-write) ``Series.to_numpy()`` is the Series' own array:
+    traced as is, a traced write changed the caller's Series and tracing made it
+    read-only to the caller."""
+    series = pd.Series(np.arange(4.0))
+    s = stp.array(series, source_id="series_own_memory")
+    s[0] = s[3]
+    assert series.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert _direct_lines(s, 4) == [{4}, {2}, {3}, {4}]
+    series.iloc[1] = -1.0
+    assert np.asarray(s).tolist() == [3.0, 1.0, 2.0, 3.0]
+
+
 def test_a_tensor_traced_as_numpy_shares_no_memory_with_the_callers_tensor():
     """``stp.array(t, framework="numpy")`` viewed the caller's tensor: ``t[0] = 99``
     afterwards changed traced row 0, and a traced write changed ``t``."""

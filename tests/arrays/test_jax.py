@@ -62,6 +62,18 @@ def test_unmodelled_primitives_pool_every_row():
         assert direct | pooled == {1, 2, 3, 4, 5, 6}
 
 
+def test_a_jax_that_converts_traced_arrays_silently_is_refused():
+    # jax 0.4.30 to 0.7.2 converted a traced array given to jnp.mean: b + jnp.mean(a, 0)
+    # named b's rows only
+    from sktraceprop.arrays._jax import check_jax_version
+
+    for old in ("0.4.30", "0.7.2"):
+        with pytest.raises(ImportError, match=r"jax>=0\.8 \(found " + old):
+            check_jax_version(old)
+    for new in ("0.8.0", "0.10.2", jax.__version__):
+        check_jax_version(new)
+
+
 def test_plain_jnp_functions_refuse_traced_arrays_and_asarray_leaves_tracking():
     a, _ = _sources()
     with pytest.raises(ValueError, match="__jax_array__"):

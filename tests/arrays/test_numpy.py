@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import sktraceprop as stp
-from sktraceprop.arrays import _elide
+from sktraceprop.arrays import _elide, _numpy_functions
 from sktraceprop.exceptions import LineageError
 
 from ._chains import reported
@@ -819,3 +819,12 @@ def test_a_write_to_the_callers_array_after_tracing_changes_no_traced_row():
     v = stp.array(view, source_id="view")
     X[0] = -1.0
     assert v[0].tolist() == [10.0, 11.0]
+
+
+def test_every_handled_function_with_an_out_parameter_knows_its_position():
+    # NumPy 1.x implements np.dot and np.concatenate in C with no signature inspect can
+    # read: a traced out= given by position stayed read-only and NumPy refused the write
+    for func in _numpy_functions.HANDLED:
+        doc = (func.__doc__ or "").lstrip().split("\n", 1)[0]
+        if doc.startswith(f"{func.__name__}(") and "out=" in doc:
+            assert _numpy_functions._out_position(func) is not None, func.__name__

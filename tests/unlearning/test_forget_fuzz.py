@@ -198,10 +198,19 @@ def _model(kind):
     }[kind]
 
 
+def _kbins(**params):
+    """KBinsDiscretizer with ``quantile_method="linear"`` (scikit-learn >= 1.7 warns when it
+    is left out; 1.6 has no such parameter and bins that way)."""
+    est = KBinsDiscretizer(**params)
+    if "quantile_method" in est.get_params():
+        est.set_params(quantile_method="linear")
+    return est
+
+
 def _preprocessing(kind):
     numbers = {
         "scale": StandardScaler(),
-        "bins": KBinsDiscretizer(n_bins=3, encode="onehot-dense", quantile_method="linear"),
+        "bins": _kbins(n_bins=3, encode="onehot-dense"),
         "poly": make_pipeline(PolynomialFeatures(2), StandardScaler()),
     }[kind]
     return ColumnTransformer(

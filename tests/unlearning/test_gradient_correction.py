@@ -6,7 +6,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from numpy.testing import assert_allclose
+from packaging.version import Version
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.linear_model import (
     LinearRegression,
@@ -15,7 +17,7 @@ from sklearn.linear_model import (
     RidgeClassifier,
     SGDClassifier,
 )
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_validate
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -721,12 +723,25 @@ def test_a_parent_named_at_fit_reaches_its_merged_rows():
     assert unl.unlearning_log_[0]["n_removed"] == (lineage["row_id"] == parent).sum() > 0
 
 
+#: scikit-learn 1.6 runs this check whatever the estimator's sparse tag, and lets only a
+#: TypeError pass (its issue #30139); StandardScaler refuses sparse input with ValueError
+_EXPECTED_PIPELINES = (
+    {}
+    if Version(sklearn.__version__) >= Version("1.7")
+    else {
+        "check_sample_weight_equivalence_on_sparse_data": (
+            "scikit-learn 1.6 gives a scaler that centres sparse data to this check"
+        )
+    }
+)
+
+
 @parametrize_with_checks(
     [
         GradientCorrectionUnlearner(make_pipeline(StandardScaler(), LogisticRegression())),
         GradientCorrectionUnlearner(make_pipeline(StandardScaler(), Ridge(alpha=0.1))),
     ],
-    expected_failed_checks=lambda est: _EXPECTED,
+    expected_failed_checks=lambda est: {**_EXPECTED, **_EXPECTED_PIPELINES},
 )
 def test_sklearn_compatible_pipelines(estimator, check):
     # check_sample_weight_equivalence_on_dense_data among them: the weights reach the
@@ -863,7 +878,8 @@ def test_a_target_encoding_forgets_the_removed_rows_targets_when_refitted():
     def pre():
         # its cross-fitting unshuffled: a retrain is one model (shuffled, each retrain
         # draws other folds, and the refit one more)
-        encoder = TargetEncoder(cv=StratifiedKFold(5))
+        # (scikit-learn 1.6 takes no splitter as cv: 5 unshuffled stratified folds)
+        encoder = TargetEncoder(cv=5, shuffle=False)
         return [(encoder, ["cat"]), (StandardScaler(), ["num"])]
 
     pipe = stp.make_traced_pipeline(
@@ -894,7 +910,7 @@ def test_a_target_encoding_forgets_the_removed_rows_targets_when_refitted():
     kept = GradientCorrectionUnlearner(clone(pipe), forget="te_2", preprocessing="keep")
     kept.fit(X, y)
     encoder = kept.estimator_[0].named_transformers_["targetencoder"]
-    full = TargetEncoder(cv=StratifiedKFold(5)).fit(X[["cat"]], y)
+    full = TargetEncoder(cv=5, shuffle=False).fit(X[["cat"]], y)
     assert_allclose(encoder.encodings_[0], full.encodings_[0])  # the removed rows' targets
     caveat = kept.unlearning_log_[0]["caveat"]
     assert (
