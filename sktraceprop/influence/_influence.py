@@ -256,7 +256,8 @@ class InfluenceExplainer(
         projection; for nets and training sets small enough, see
         ``sktraceprop/influence/_trak.py``), "trak" the same on gradients projected to
         ``n_components`` dimensions; "auto" is "ggn" where its cost is moderate, else
-        "trak".
+        "trak". Both are estimates, not exact influence: every explanation of a neural
+        model says so in its ``notes``.
 
     Attributes
     ----------
@@ -720,7 +721,21 @@ class InfluenceExplainer(
     # -- scoring ---------------------------------------------------------------------------
     def _test_features(self, X):
         if self.trak_ is not None:
-            return as_inputs(X if self.transformer_ is None else self.transformer_.transform(X))
+            Xt = as_inputs(X if self.transformer_ is None else self.transformer_.transform(X))
+            if not np.isfinite(Xt).all():
+                # the network's margin of such a row is NaN (its scores NaN, its top
+                # rows -1) or, with infinity, finite while its scores are not
+                where = (
+                    "the rows to explain contain NaN or infinity"
+                    if self.transformer_ is None
+                    else "the rows to explain contain NaN or infinity after the pipeline's "
+                    f"preprocessing ({type(self.transformer_).__name__} passed them through)"
+                )
+                raise ValueError(
+                    f"{where[0].upper()}{where[1:]} (as the network's float32 inputs), so "
+                    "their margins and scores are undefined. Impute or drop them first."
+                )
+            return Xt
         if self.transformer_ is None:
             Xt = validate_data(self, X, reset=False, accept_sparse=True, dtype=np.float64)
         else:
@@ -915,6 +930,21 @@ class InfluenceExplainer(
     def _notes(self):
         """What the scores do not include, in words (the explanation's ``notes``)."""
         notes = []
+        if self.trak_ is not None:
+            n_used = len(self.trak_.used)
+            kind, grads = (
+                ("TRAK", f"randomly projected to {self.trak_.members[0].F.shape[1]} dimensions")
+                if self.trak_.method == "trak"
+                else ("Gauss-Newton", "exact, not projected")
+            )
+            notes.append(
+                f"neural model: the scores are {kind} estimates of the first-order effect "
+                "of removing a row, under a damped Gauss-Newton approximation of the loss "
+                f"curvature (training gradients {grads}), averaged over {n_used} model(s) "
+                "(n_models); not exact influence. Retraining the network without a row can "
+                "move its margins differently (its training is not convex, and random); "
+                "score() measures how well the scores predict retraining."
+            )
         leverage = getattr(self, "leverage_", None)
         high = np.flatnonzero(leverage > _HIGH_LEVERAGE) if leverage is not None else []
         if len(high):

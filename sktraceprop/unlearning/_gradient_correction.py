@@ -591,6 +591,8 @@ class GradientCorrectionUnlearner(
                 self._unsourced = _unsourced_inputs(X, ids, lineage, self._sources)
                 if forget is not None:
                     positions, named = self._resolve(*forget, strict=False)
+                    if not positions.size:
+                        self._drop_validation_only(named, f"forget={self.forget!r}")
                     if positions.size == ids.shape[0]:
                         raise UnlearningError(
                             f"forget={self.forget!r} names every training row of this fit; "
@@ -713,6 +715,9 @@ class GradientCorrectionUnlearner(
             for input columns changed after loading, outside the pipeline
             (``columns_changed_after_loading``): values moved between rows by pandas
             (``shift``, ``ffill``, ``rolling``) may still carry removed rows' data.
+            If the request names only rows of a skorch validation split (never trained
+            on): those are dropped from the calibration holdout the unlearner keeps, the
+            model is unchanged and no event is logged (also for ``forget=`` at fit).
         """
         check_is_fitted(self, "estimator_")
         given = [a is not None for a in (source_id, sample_id, mask)]
@@ -721,12 +726,24 @@ class GradientCorrectionUnlearner(
         if source_id is not None:
             sources = [source_id] if isinstance(source_id, str) else list(source_id)
             request = {"source_id": sources}
+            positions, named = self._resolve(sources, np.empty(0, np.int64), strict=False)
+            if not positions.size and self._drop_validation_only(
+                named, f"source_id={source_id!r}"
+            ):
+                return self
             positions, named = self._resolve(sources, np.empty(0, np.int64), strict=True)
         elif sample_id is not None:
             ids = np.atleast_1d(np.asarray(sample_id))
             if ids.size and not np.issubdtype(ids.dtype, np.integer):
                 raise TypeError(f"sample_id must hold int64 row ids, got dtype {ids.dtype}")
-            positions, named = self._resolve([], ids.astype(np.int64), strict=True)
+            ids = ids.astype(np.int64)
+            valid = getattr(self._method, "validation_ids", None)
+            if ids.size and valid is not None and np.isin(ids, valid).all():
+                # every id is a row of the validation split, none trained on
+                positions, named = self._resolve([], ids, strict=False)
+                if self._drop_validation_only(named, f"sample_id ({ids.size} row ids)"):
+                    return self
+            positions, named = self._resolve([], ids, strict=True)
             request = {"sample_id": int(ids.size)}
             if named["n_parents"]:
                 request["parents_of_merged_rows"] = named["n_parents"]
@@ -930,6 +947,25 @@ class GradientCorrectionUnlearner(
         # the values of a few hundred rows per load, kept in this process to notice
         # columns changed after loading: the removed rows' go too
         WITNESSES.forget(np.concatenate([self.train_row_ids_[positions], leaves]))
+
+    def _drop_validation_only(self, named, what):
+        """For a request that reaches no training row: drop the rows of the skorch
+        validation split it names (never trained on, kept as the calibration holdout) and
+        warn. The model is unchanged, so no event is logged. True when it dropped any."""
+        dropped = self._validation_rows_named(named)
+        if dropped is None or not dropped.any():
+            return False
+        n = int(dropped.sum())
+        self._method = self._method.without_validation(dropped)
+        warnings.warn(
+            f"{what} names no row the model trained on, but {n} row(s) of its skorch "
+            "validation split (never trained on, kept as the calibration holdout): those "
+            "were dropped from what the unlearner keeps. The model is unchanged (it never "
+            "trained on them), so no unlearning event was logged.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return True
 
     def _validation_rows_named(self, named):
         """Mask over the rows of a skorch validation split that the method keeps (never

@@ -338,6 +338,21 @@ class NeuralCorrection(RemovalMethod):
             }
         return cls(backend, Z, Y, validation, crossfit, calibration, validation_ids)
 
+    def without_validation(self, drop):
+        """A copy that no longer holds the validation rows the mask ``drop`` selects (the
+        model never trained on them: nothing else changes)."""
+        stay = ~np.asarray(drop, dtype=bool)
+        validation = self.validation
+        return NeuralCorrection(
+            self.backend,
+            self.Z,
+            self.Y,
+            (validation[0][stay], validation[1][stay], validation[2]) if stay.any() else None,
+            self.crossfit,
+            self.calibration,
+            self.validation_ids[stay] if stay.any() else None,
+        )
+
     def remove(
         self,
         estimator,

@@ -238,3 +238,40 @@ def test_score_retrains_neural_models_from_scratch():
     exp.fit(X[:120], y[:120])
     # a linear model retrained to convergence: attribution ranks subsets well
     assert exp.score(X[120:], y[120:]) > 0.6
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_rows_to_explain_with_nan_or_infinity_raise(bad):
+    """A NaN input gave the row a NaN margin, scores NaN and top rows -1; infinity a
+    finite margin (0.548) with non-finite scores, both silently. Truth: the row's
+    margin under the net is not a number there."""
+    X, y = _data()
+    exp = _fit(InfluenceExplainer(_skorch_net(None), n_components=32, random_state=0), X, y)
+    Xte = X[:3].copy()
+    Xte[1, 2] = bad
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        exp.explain(Xte, y[:3])
+    # StandardScaler passes NaN through and refuses infinity itself
+    match = "NaN or infinity after the pipeline's preprocessing" if np.isnan(bad) else "infinity"
+    with pytest.raises(ValueError, match=match):
+        frame = pd.DataFrame(Xte, columns=[f"f{j}" for j in range(5)])
+        pipe = stp.make_traced_pipeline(StandardScaler(), _skorch_net(None))
+        pexp = InfluenceExplainer(pipe, n_components=32, random_state=0)
+        _fit(pexp, pd.DataFrame(X, columns=frame.columns), y).explain(frame, y[:3])
+    # the finite rows alone are explained
+    assert np.isfinite(exp.explain(Xte[[0, 2]], y[[0, 2]]).scores).all()
+
+
+@pytest.mark.parametrize("method", ["trak", "ggn"])
+def test_neural_explanations_say_the_scores_are_estimates(method):
+    """Explanations of a neural net had empty notes: nothing said the scores are
+    projected / Gauss-Newton estimates over n_models models, not exact influence."""
+    X, y = _data()
+    exp = InfluenceExplainer(_skorch_net(None), method=method, n_components=16, random_state=0)
+    explanation = _fit(exp, X, y).explain(X[:2], y[:2])
+    (note,) = [n for n in explanation.notes if n.startswith("neural model")]
+    assert "not exact influence" in note and "averaged over 1 model(s)" in note
+    if method == "trak":
+        assert "TRAK estimates" in note and "projected to 16 dimensions" in note
+    else:
+        assert "Gauss-Newton estimates" in note and "not projected" in note

@@ -254,8 +254,12 @@ def test_traced_pipeline_with_validation_split_forgets_only_trained_rows():
     np.testing.assert_array_equal(unl.train_row_ids_, trained)
     assert trained.shape[0] == 150
     held_out = np.setdiff1d(stp.row_ids(Xs), trained)
-    with pytest.raises(UnlearningError, match="never trained on"):
+    # a validation row (never trained on) is dropped from the holdout, no removal logged
+    with pytest.warns(UserWarning, match="1 row.s. of its skorch validation split"):
         unl.unlearn(sample_id=held_out[:1])
+    assert unl.unlearning_log_ == []
+    with pytest.raises(UnlearningError, match="never trained on"):
+        unl.unlearn(sample_id=held_out[:1])  # nothing is left of it
     unl.unlearn(sample_id=trained[:3])
     assert unl.unlearning_log_[0]["row_ids"] == [int(i) for i in trained[:3]]
 
@@ -521,6 +525,59 @@ def test_a_removed_sources_rows_in_the_validation_split_are_not_kept():
     assert event["n_removed"] == trained.sum()
     assert event["validation_rows_dropped"] == 100 - trained.sum()
     assert "were in the validation split" in event["note"]
+
+
+@pytest.mark.parametrize("how", ["forget", "source_id", "sample_id"])
+def test_a_source_only_in_the_validation_split_is_dropped_with_a_warning(how):
+    """A source whose rows all fell in skorch's validation split (never trained on):
+    forget= at fit did nothing and unlearn(source_id=...) raised "never trained on",
+    both keeping its 40 rows' values as the calibration holdout, unsaid. Truth: the
+    bytes of the pickle."""
+    import struct
+
+    from sklearn.model_selection import PredefinedSplit
+
+    X, y, _, _ = _data(n=200)
+    marks = 5151.5 + np.arange(40)  # exact in float32; source "nn_allval_a" only
+    X = X.copy()
+    X[:40, 0] = marks
+    fold = np.full(200, -1)
+    fold[:40] = 0  # the validation split: the first 40 rows, all of "nn_allval_a"
+    frames = [stp.from_numpy(X[:40], source_id="nn_allval_a")]
+    frames.append(stp.from_numpy(X[40:], source_id="nn_allval_b"))
+    net = _net(max_epochs=2, train_split=skorch.dataset.ValidSplit(PredefinedSplit(fold)))
+    forget = {"forget": "nn_allval_a"} if how == "forget" else {}
+    unl = GradientCorrectionUnlearner(_traced(net), n_steps=2, calibration="holdout", **forget)
+
+    def hits(blob):
+        return [m for m in marks if struct.pack("<f", m) in blob]
+
+    if how == "forget":
+        with pytest.warns(UserWarning, match="40 row.s. of its skorch validation split"):
+            unl.fit(pd.concat(frames), y)
+    else:
+        unl.fit(pd.concat(frames), y)
+        assert hits(pickle.dumps(unl)) == list(marks)  # the search can fail
+        request = (
+            {"source_id": "nn_allval_a"}
+            if how == "source_id"
+            else {"sample_id": stp.row_ids(frames[0])[::2]}
+        )
+        with pytest.warns(UserWarning, match="validation split.*no unlearning event"):
+            unl.unlearn(**request)
+    assert not np.isin(stp.row_ids(frames[0]), unl.train_row_ids_).any()
+    left = hits(pickle.dumps(unl))
+    assert left == ([] if how != "sample_id" else list(marks[1::2]))
+    assert unl.unlearning_log_ == []  # the model is unchanged
+    if how == "sample_id":
+        # the remaining validation rows still calibrate a later removal
+        unl.unlearn(sample_id=unl.train_row_ids_[:5])
+        assert unl.unlearning_log_[-1]["n_removed"] == 5
+        with pytest.warns(UserWarning, match="20 row.s. of its skorch validation split"):
+            unl.unlearn(source_id="nn_allval_a")
+        assert hits(pickle.dumps(unl)) == []
+    with pytest.raises(UnlearningError, match="never trained on"):
+        unl.unlearn(source_id="nn_allval_a")  # nothing left of it: an error, as before
 
 
 def test_holdout_calibration_lengthens_the_last_layer_step_to_its_target(multiclass_models):
