@@ -437,8 +437,13 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True, every=
                         n_rec = int(st[K.S_N_REC])
                         limit = n_rec + 1 if max_records < 0 else min(max_records, n_rec + 1)
                 if plain is None and not counting:
-                    # (A delimiter ending the chunk is followed by a byte of the next chunk.)
-                    quoted = quote_byte is not None and (quote_byte in chunk or chunk[-1] == delim)
+                    # (A delimiter ending the chunk is followed by a byte of the next chunk,
+                    # which may open quotes; so is one followed by spaces skipinitialspace
+                    # skips.)
+                    ending = chunk.rstrip(b" ") if flags[2] else chunk
+                    quoted = quote_byte is not None and (
+                        quote_byte in chunk or (ending[-1:] or b"\x00")[0] == delim
+                    )
                     stops = stop_field if quoted else stop_unquoted
                     plain = fast and term == 10 and not any(b in chunk for b in specials)
                     if plain and quoted:

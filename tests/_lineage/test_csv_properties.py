@@ -396,6 +396,30 @@ def test_fast_path_agrees_with_the_state_machine(tmp_path_factory, doc, chunk):
         assert fast.lines.tolist() == truth
 
 
+@pytest.mark.parametrize("chunk", range(1, 9))
+def test_quotes_after_skipped_spaces_across_a_chunk_boundary(tmp_path, chunk):
+    # With skipinitialspace, ", " ending a chunk leaves the next field unstarted: a quote
+    # opening the next chunk opens a quoted field (found by hypothesis: a chunk of ", "
+    # was scanned as unquoted, the quote after it read as data, and the quoted line
+    # break as a record's end). Truth: the lines pandas' records start on.
+    from sktraceprop._lineage import _csv_stream
+
+    text = 'a,b\n1,,, "x\ny"\n2,3\n'
+    path = tmp_path / "doc.csv"
+    path.write_bytes(text.encode())
+    options = {"sep": ",", "skipinitialspace": True, "doublequote": False}
+    saved = _csv_stream.CHUNK
+    try:
+        _csv_stream.CHUNK = chunk
+        for fast in (True, False):
+            scan = _csv_stream.scan_file(path, options, 2, 2, fast=fast)
+            assert scan.lines.tolist() == [1, 2, 4]
+            assert scan.status is None
+    finally:
+        _csv_stream.CHUNK = saved
+    assert len(pd.read_csv(path, **options)) == 2
+
+
 def _census_truth(run, specials, delim):
     """What census must say of ``run`` (complete lines), from the bytes alone."""
     for k, c in enumerate(run):
