@@ -440,7 +440,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True, every=
                     # (A delimiter ending the chunk is followed by a byte of the next chunk,
                     # which may open quotes; so is one followed by spaces skipinitialspace
                     # skips.)
-                    ending = chunk.rstrip(b" ") if flags[2] else chunk
+                    ending = chunk.rstrip(b" ") if flags[2] and delim != 32 else chunk
                     quoted = quote_byte is not None and (
                         quote_byte in chunk or (ending[-1:] or b"\x00")[0] == delim
                     )

@@ -19,7 +19,8 @@ from sklearn.linear_model import LinearRegression
 __all__ = ["least_norm"]
 
 #: Singular values of the retained features below this fraction of the largest count as
-#: zero, for models without a rank tolerance of their own (LinearRegression's ``tol``).
+#: zero, for models without a rank tolerance of their own (LinearRegression's ``tol``,
+#: scikit-learn >= 1.7).
 RCOND = 1e-7
 
 
@@ -56,7 +57,10 @@ def least_norm(objective, final, Z, sample_weight, theta):
         Z = Z[np.asarray(sample_weight) > 0]
     k, d = objective.n_outputs, objective.n_features
     squared = objective.loss in ("squared", "squared_classifier")
-    rcond = float(final.tol) if isinstance(final, LinearRegression) else RCOND
+    # LinearRegression's tol (scikit-learn >= 1.7); before it, lstsq's own cutoff is far
+    # below what a Gram matrix's eigenvalues resolve, so RCOND stands in
+    tol = getattr(final, "tol", None) if isinstance(final, LinearRegression) else None
+    rcond = RCOND if tol is None else float(tol)
     joint = objective.fit_intercept and not squared
     if joint and sparse.issparse(Z):
         Z = sparse.hstack([Z, np.ones((Z.shape[0], 1))], format="csr")
