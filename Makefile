@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TEST_EXTRAS ?= dev,torch,jax,parquet,docs
 
-.PHONY: demo test lint docs bench clean
+.PHONY: demo test test-oldest lint docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +42,21 @@ test: lint
 docs: $(VENV)/.test
 	$(BIN)/sphinx-build -W --keep-going -q -b html -d doc/_build/doctrees doc doc/_build/html
 
+# The tests again at the oldest versions pyproject.toml allows (.ci/oldest-constraints.txt),
+# in their own virtual environment; .ci/run runs this after `make test`.
+OLDEST ?= .venv-oldest
+$(OLDEST)/.test: pyproject.toml .ci/oldest-constraints.txt
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install -q --upgrade pip
+	$(OLDEST)/bin/pip install -q -e ".[dev,torch,parquet]" -c .ci/oldest-constraints.txt
+	touch $@
+
+test-oldest: $(OLDEST)/.test
+	$(OLDEST)/bin/python -m pytest -n 2 -q -p no:cacheprovider tests
+
 bench: $(VENV)/.test
 	cd benchmarks && for b in bench_*.py; do ../$(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) sktraceprop-demo.db* .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OLDEST) sktraceprop-demo.db* .pytest_cache .ruff_cache
 	rm -rf doc/_build doc/auto_examples doc/generated doc/gen_modules doc/sg_execution_times.rst
