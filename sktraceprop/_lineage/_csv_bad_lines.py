@@ -47,7 +47,18 @@ def check_bad_lines_options(kwargs):
 
 def read_warning_bad_lines(path, kwargs):
     """``pandas.read_csv`` with ``on_bad_lines="warn"``: the frame, and the 0-based
-    logical lines pandas skipped. The warnings are given again when the caller asked."""
+    logical lines pandas skipped. The warnings are given again when the caller asked.
+
+    ``warnings.catch_warnings`` is process-wide: another thread leaving its own block while
+    pandas warns restores the filters and loses the warnings caught here. The library's
+    own background thread (the projection kernels' warm-up, which compiles with numba in a
+    fresh install) is waited for first; a capture lost to another thread of the program
+    leaves rows unmatched, which :func:`check_dropped` refuses with an error.
+    """
+    from ..projection import _warmup
+
+    if _warmup.thread is not None:
+        _warmup.thread.join()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         df = pd.read_csv(path, **dict(kwargs, on_bad_lines="warn"))

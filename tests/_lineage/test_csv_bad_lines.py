@@ -91,3 +91,31 @@ def test_bad_lines_pandas_cannot_be_matched_to_are_refused(tmp_path):
         stp.read_csv(path, on_bad_lines="skip", sep=None)
     with pytest.raises(ValueError, match="with chunksize"):
         stp.read_csv(path, on_bad_lines="warn", chunksize=1)
+
+
+def test_the_warm_up_thread_cannot_hide_pandas_bad_line_warnings(tmp_path, monkeypatch):
+    # catch_warnings is process-wide: the library's background warm-up thread (numba
+    # compiling in a fresh install, with warnings blocks of its own) restored the filters
+    # while pandas warned, and the read was refused (seen on pandas 2.2 in CI). The read
+    # waits for it; a stand-in thread that enters and leaves warnings blocks for 1.5 s.
+    import threading
+    import time
+
+    from sktraceprop.projection import _warmup
+
+    def churn():
+        end = time.perf_counter() + 1.5
+        while time.perf_counter() < end:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+
+    lines = ["a,b"] + [f"{k},{k}" + (",extra" if k % 50 == 7 else "") for k in range(3000)]
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(lines) + "\n")
+    thread = threading.Thread(target=churn, daemon=True)
+    monkeypatch.setattr(_warmup, "thread", thread)
+    thread.start()
+    df = stp.read_csv(path, on_bad_lines="skip")
+    kept = [k for k in range(3000) if k % 50 != 7]
+    assert df["a"].tolist() == kept
+    assert stp.row_lineage(df)["line"].tolist() == [k + 2 for k in kept]
