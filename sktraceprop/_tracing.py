@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._holders import HolderMixin, hold
 from ._lineage._capture import check_aligned, resolve_row_ids
 from ._lineage._current import check_unchanged
+from ._lineage._fit_params import fit_params_notes, fit_params_record
 from ._lineage._record import add_input_notes, changes, recording
 from ._lineage._stats import empty_columns, empty_columns_message, source_stats
 from ._prediction_log import check_log_predictions, remember_answering_parts
@@ -212,6 +213,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
             # Counted before the fit: a step with copy=False (SimpleImputer, scalers)
             # may write into the caller's data, and the record is of the data given.
             stats = source_stats(X, y, ids, classes=is_classifier(self))
+            fit_record = fit_params_record(params)
             changed = changes(X, ids) if isinstance(X, pd.DataFrame) else None
             selection = selection_of(self)
             if selection is None:
@@ -221,6 +223,8 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                 result = fit_method(X, y, **params)
                 lineage = add_input_notes(self._build_lineage(X, ids, context), X, changed)
                 lineage.source_stats = stats
+                lineage.fit_params = fit_record
+                lineage.notes.extend(fit_params_notes(fit_record))
                 empty = empty_columns(lineage.source_stats, len(ids))
                 if empty:
                     warnings.warn(

@@ -132,6 +132,13 @@ class Lineage:
         the ``search_id`` shared by the runs of one search or cross-validation call
         and the ``search`` (its class or function; both None when not known). None
         for any other fit, and in runs recorded before it existed.
+    fit_params : dict
+        The parameters given to ``fit`` besides ``X``, ``y`` and ``sample_id``
+        (``sample_weight``, routed ``step__sample_weight``, ...), recorded before the
+        fit: arrays by shape, dtype and SHA-256 of their values, sample weights also by
+        exact counts (rows of weight 0, negative, non-finite) and their sum; other
+        values JSON-safe (see ``sktraceprop._lineage._fit_params``). Empty when none
+        were given, and in runs recorded before they were recorded.
     """
 
     run_id: str
@@ -152,6 +159,7 @@ class Lineage:
     parent_run_id: str = None
     source_stats: dict = field(default_factory=dict)
     selection: dict = None
+    fit_params: dict = field(default_factory=dict)
 
     # -- queries ----------------------------------------------------------------------------
     def source(self, code):
@@ -295,6 +303,7 @@ class Lineage:
 
         sources = state.get("sources") or {}
         state["sources"] = {c: REGISTRY.complete(s) for c, s in sources.items()}
+        state.setdefault("fit_params", {})  # pickled before fit parameters were recorded
         self.__dict__.update(state)
 
     # -- serialisation ----------------------------------------------------------------------
@@ -320,6 +329,8 @@ class Lineage:
         }
         if self.selection is not None:  # absent from runs of other fits (and older runs)
             out["selection"] = dict(self.selection)
+        if self.fit_params:  # absent when none were given (and from older runs)
+            out["fit_params"] = dict(self.fit_params)
         return out
 
     @classmethod
@@ -348,6 +359,7 @@ class Lineage:
             parent_run_id=d.get("parent_run_id"),
             source_stats=dict(d.get("source_stats", {})),
             selection=None if d.get("selection") is None else dict(d["selection"]),
+            fit_params=dict(d.get("fit_params") or {}),
         )
 
     def __eq__(self, other):

@@ -267,6 +267,8 @@ def model_section(run, matches=None, after_removal=None):
         "selection": None if run.selection is None else json_safe(run.selection),
         "selection_note": selection_note(run),
     }
+    if run.fit_params:  # format 4; absent where fit was given no parameters
+        out["fit_params"] = json_safe(run.fit_params)
     if after_removal is not None:
         out["fitted_object_after_removal"] = dict(after_removal)
     return out

@@ -41,9 +41,11 @@ _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
+#: What format 4 added: the model's fit parameters (sample weights), as its run records.
+_MODEL_KEYS_4 = ("fit_params",)
 _RUN_KEYS_3 = ("purpose", "search_role", "search_id")
 
 
@@ -380,6 +382,8 @@ def _store_problems(report, store):
     model = model_section(run, matches, after)
     if report["report"]["format_version"] < 3:
         model = _without(model, _MODEL_KEYS_3)
+    if report["report"]["format_version"] < 4:
+        model = _without(model, _MODEL_KEYS_4)
     for name, rebuilt in (
         ("model", model),
         ("sources", sources_section(run)),
