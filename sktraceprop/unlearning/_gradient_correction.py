@@ -72,6 +72,7 @@ from ._remains import (
 from ._run_copy import (
     corrected_fingerprints,
     redact_features,
+    retained_fit_params,
     retained_rows_of,
     retained_stats,
 )
@@ -1089,8 +1090,14 @@ class GradientCorrectionUnlearner(
             classes=is_classifier(self.estimator_),
             n_events=len(self.unlearning_log_) + 1,
         )
+        fit_params, notes = retained_fit_params(
+            lineage, getattr(removal.method, "sample_weight", None), len(self.unlearning_log_) + 1
+        )
         return dataclasses.replace(
-            corrected_fingerprints(lineage, self.estimator_), source_stats=stats
+            corrected_fingerprints(lineage, self.estimator_),
+            source_stats=stats,
+            fit_params=fit_params,
+            notes=notes,
         )
 
     def _event_store(self):

@@ -238,6 +238,12 @@ def _stored_run_caveat(unl, removal):
             f"keeps the training-data statistics counted at fit over all its rows, "
             f"removed rows included ({what})"
         )
+    weights = [k for k, v in lineage.fit_params.items() if "weights" in v or "retained" in v]
+    if weights:
+        kept.append(
+            f"keeps the SHA-256 and counts of the sample weights given to fit "
+            f"({', '.join(weights)}) over all its rows, removed rows included"
+        )
     if not kept:
         return None
     return (

@@ -11,7 +11,9 @@ row, its training rows are the retained rows and its statistics describe them:
 - ``source_stats`` is counted again over the retained rows (rows per source, label
   balance, missing values) from the data the removal method keeps; what the method
   does not keep in the form given to ``fit`` is not recounted, and ``retained`` says
-  so instead of keeping a figure that counts removed rows.
+  so instead of keeping a figure that counts removed rows;
+- ``fit_params``: sample weights are recorded again over the retained rows (digest,
+  counts, sum), and their note with them.
 """
 
 import dataclasses
@@ -21,11 +23,12 @@ from sklearn.pipeline import Pipeline
 
 from .._lineage._features import feature_lineage
 from .._lineage._fingerprint import fingerprint
+from .._lineage._fit_params import fit_params_notes, fit_params_record
 from .._lineage._ids import codes_of
 from .._lineage._record import collect_ops
 from .._lineage._stats import source_stats
 
-__all__ = ["redact_features", "retained_rows_of", "retained_stats"]
+__all__ = ["redact_features", "retained_fit_params", "retained_rows_of", "retained_stats"]
 
 
 def redact_features(lineage, preprocessing, final_name, note):
@@ -153,6 +156,41 @@ def retained_stats(stats, ids, X, y, classes, n_events):
         "not_recounted": not_recounted,
     }
     return fresh
+
+
+def retained_fit_params(lineage, sample_weight, n_events):
+    """``(fit_params, notes)`` of the run's copy after a removal: each sample-weight
+    record counted again over the retained rows' weights ``sample_weight`` (the removal
+    method's; None when the fit had none), with its note.
+
+    A weight record the retained weights cannot replace (no weights kept, another
+    length) keeps its shape and dtype only and says why: its digest and sum were taken
+    over removed rows too.
+    """
+    if not lineage.fit_params:
+        return lineage.fit_params, lineage.notes
+    old = {k: v for k, v in lineage.fit_params.items() if "weights" in v or "retained" in v}
+    if not old:
+        return lineage.fit_params, lineage.notes
+    stale = set(fit_params_notes({k: v for k, v in old.items() if "weights" in v}))
+    params, fresh = dict(lineage.fit_params), {}
+    for name, entry in old.items():
+        if sample_weight is not None and np.shape(sample_weight)[:1] == (
+            lineage.row_ids.shape[0],
+        ):
+            record = fit_params_record({name: sample_weight})[name]
+            fresh[name] = record
+            record["retained"] = f"counted over the retained rows after {n_events} removal(s)"
+        else:
+            record = {k: entry[k] for k in ("kind", "shape", "dtype")}
+            record["retained"] = (
+                f"not recounted after {n_events} removal(s): the removal method keeps no "
+                "weights of the retained rows; the run's stored record has the weights' "
+                "digest and counts over all rows given to fit"
+            )
+        params[name] = record
+    notes = [n for n in lineage.notes if n not in stale] + fit_params_notes(fresh)
+    return params, notes
 
 
 def corrected_fingerprints(lineage, estimator):

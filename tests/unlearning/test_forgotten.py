@@ -358,3 +358,37 @@ def test_the_clone_is_stored_as_an_unlearning_run_of_the_users_model():
     assert runs["purpose"].tolist() == ["fit", "unlearning"]
     assert runs["parent_run_id"].tolist()[1] == user.lineage_.run_id
     assert runs["run_id"].tolist()[1] == unl.run_id_
+
+
+@pytest.mark.filterwarnings("ignore:pipeline step.* do not accept sample_weight")
+@pytest.mark.parametrize("preprocessing", ["refit", "keep"])
+def test_sample_weight_record_is_recounted_over_the_retained_rows(preprocessing):
+    """The copy's fit_params are those a traced fit on the retained rows with their
+    weights records; the stored run keeps the fit's, and the event says so."""
+    X, y = traced_frame(f"weights_{preprocessing}", n=N_ROWS)
+    w = np.ones(len(X))
+    w[[3, 4, 60]] = 0.0  # rows of weight 0: two removed below, one retained
+    w[20:30] = 2.5
+    rows = np.r_[3:12]
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(_encoder(), LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe, preprocessing=preprocessing)
+    unl.fit(X, y, sample_weight=w)
+    before = unl.estimator_.lineage_.fit_params
+    assert before["logisticregression__sample_weight"]["weights"]["n_zero"] == 3
+    unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    kept = np.setdiff1d(np.arange(len(X)), rows)
+    truth = clone(pipe).set_params(store=None)
+    truth.fit(X.iloc[kept], y[kept], **{name: w[kept] for name in before})
+    copy = unl.estimator_.lineage_
+    for name, want in truth.lineage_.fit_params.items():
+        got = dict(copy.fit_params[name])
+        assert got.pop("retained").startswith("counted over the retained rows")
+        assert got == want
+    assert copy.fit_params["logisticregression__sample_weight"]["weights"]["n_zero"] == 1
+    assert [n for n in copy.notes if "weight 0" in n] == [
+        n for n in truth.lineage_.notes if "weight 0" in n
+    ]
+    (stored,) = [store.load_run(r) for r in store.list_runs()["run_id"]]
+    assert stored.fit_params["logisticregression__sample_weight"]["weights"]["n_zero"] == 3
+    assert "sample weights given to fit" in unl.unlearning_log_[-1]["caveat"]
