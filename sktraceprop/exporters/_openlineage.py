@@ -350,6 +350,8 @@ def to_openlineage(
         purpose=run.purpose,
         selection=None if run.selection is None else exact_view(run.selection),
     )
+    if run.fit_params:
+        fit_facet["fitParams"] = exact_view(run.fit_params)
     event = {
         "eventType": event_type,
         "eventTime": run.created_at,

@@ -7,9 +7,11 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     One row per run: ``created_at``, ``estimator``, ``params`` and ``versions`` (JSON),
     ``n_samples``, ``n_input_rows`` (null when the final estimator saw the rows given
     to ``fit``), ``model_fingerprint``, ``notes``, ``purpose``, ``name``, ``tags``
-    (JSON), ``parent_run_id``, ``source_stats`` (JSON), and ``selection`` (JSON, null
+    (JSON), ``parent_run_id``, ``source_stats`` (JSON), ``selection`` (JSON, null
     for a fit scikit-learn's model selection did not make) with its ``search_role``
-    (``"cv_fold"``, ``"refit"``) and ``search_id``.
+    (``"cv_fold"``, ``"refit"``) and ``search_id``, and ``fit_params`` (JSON: the
+    sample weights and other parameters ``fit`` was given, by digest and counts; null
+    when none were).
 ``sources``
     One row per source of a run: ``code``, ``source_id``, ``uri``, ``sha256``,
     ``n_rows``, ``columns``, ``dtypes``, ``loaded_at``, ``kind``, ``max_line``; for
@@ -103,6 +105,7 @@ def _schemas(pa):
             ("selection", s),
             ("search_role", s),
             ("search_id", s),
+            ("fit_params", s),
         ],
         "sources": [
             ("run_id", s),
@@ -322,6 +325,11 @@ def _encode(pa, schemas, run):
             ),
             "search_role": (run.selection or {}).get("role"),
             "search_id": (run.selection or {}).get("search_id"),
+            "fit_params": (
+                _json(run.fit_params, "the fit parameters' record", rid)
+                if run.fit_params
+                else None
+            ),
         }
     ]
     tables = {
@@ -469,6 +477,7 @@ def _decode(tables, parents, where):
         parent_run_id=record.get("parent_run_id"),
         source_stats=json.loads(record.get("source_stats") or "{}"),
         selection=None if record.get("selection") is None else json.loads(record["selection"]),
+        fit_params=json.loads(record.get("fit_params") or "{}"),
     )
     selection = run.selection or {}
     if (record.get("search_role"), record.get("search_id")) != (

@@ -187,7 +187,28 @@ def runs(draw):
         notes=draw(st.lists(st.text(max_size=10), max_size=2)),
         purpose=draw(st.sampled_from([None, "fit", "cv_fold", "influence"])),
         selection=draw(st.none() | _selections()),
+        fit_params=draw(st.just({}) | _fit_params()),
     )
+
+
+@st.composite
+def _fit_params(draw):
+    """What fit was given besides X and y (see ``sktraceprop._lineage._fit_params``)."""
+    out = {}
+    for name in draw(st.lists(st.sampled_from(["sample_weight", "m__sample_weight", "x"]))):
+        n = draw(st.integers(0, 50))
+        entry = {"kind": "array", "shape": [n], "dtype": "float64", "sha256": draw(digests)}
+        if name.endswith("sample_weight"):
+            entry["weights"] = {
+                "n": n,
+                "n_zero": draw(st.integers(0, n)),
+                "n_negative": 0,
+                "n_not_finite": 0,
+                "sum": draw(st.floats(0, 1e6)),
+                "all_equal": draw(st.booleans()),
+            }
+        out[name] = entry if draw(st.booleans()) else {"kind": "value", "value": draw(json_values)}
+    return out
 
 
 @st.composite

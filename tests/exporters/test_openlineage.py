@@ -428,3 +428,21 @@ def test_a_searchs_runs_say_their_roles():
     fit = to_openlineage(search.best_estimator_.lineage_)["run"]["facets"]["sktraceprop_fit"]
     assert fit["selection"]["role"] == "refit"
     assert fit["selection"]["best_params"] == search.best_params_
+
+
+def test_a_weighted_fit_says_so_in_its_fit_facet():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"])
+    X = stp.from_pandas(df, source_id="weighted_ol")
+    y = (df["a"] > 0).astype(int)
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    pipe.fit(X, y, logisticregression__sample_weight=np.r_[np.zeros(3), np.ones(27)])
+    event = to_openlineage(pipe.lineage_)
+    validate(event)
+    fit = event["run"]["facets"]["sktraceprop_fit"]
+    assert fit["fitParams"]["logisticregression__sample_weight"]["weights"]["n_zero"] == 3
+    plain = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    assert "fitParams" not in to_openlineage(plain.lineage_)["run"]["facets"]["sktraceprop_fit"]

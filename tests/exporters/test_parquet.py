@@ -364,3 +364,17 @@ def test_a_searchs_runs_keep_their_roles(tmp_path):
     assert read_parquet(folder, run_id=refit.run_id).selection["best_params"] == (
         search.best_params_
     )
+
+
+def test_a_weighted_fit_round_trips_its_fit_params(tmp_path):
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
+    X = stp.from_pandas(df, source_id="weighted_parquet")
+    y = (df["a"] > 0).astype(int)
+    w = np.r_[np.zeros(4), np.ones(36)]
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    pipe.fit(X, y, logisticregression__sample_weight=w)
+    to_parquet(pipe.lineage_, tmp_path / "export")
+    back = read_parquet(tmp_path / "export")
+    assert back.fit_params == pipe.lineage_.fit_params
+    assert back.fit_params["logisticregression__sample_weight"]["weights"]["n_zero"] == 4
