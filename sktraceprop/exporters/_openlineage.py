@@ -39,6 +39,7 @@ FACET_SCHEMAS = {
     "#/$defs/JobTypeJobFacet",
     "processing_engine": "https://openlineage.io/spec/facets/1-1-1/"
     "ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet",
+    "parent": "https://openlineage.io/spec/facets/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet",
     "sktraceprop_fit": f"{_CUSTOM}:FitRunFacet.json#/$defs/FitRunFacet",
     "sktraceprop_rowLineage": f"{_CUSTOM}:RowLineageRunFacet.json#/$defs/RowLineageRunFacet",
 }
@@ -166,6 +167,28 @@ def _schema_fields(columns, dtypes=None):
     return out
 
 
+def _uuid_or_none(value):
+    """``value`` when it is a UUID in canonical form, else None."""
+    try:
+        return value if str(uuid.UUID(value)) == value else None
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _search_parent(run, namespace):
+    """The ``parent`` facet's body for a fit scikit-learn's model selection made (one
+    split, or a search's refit): the search or cross-validation call, as a run of the
+    job named after it; None for any other fit, or a search whose id is not known."""
+    selection = run.selection or {}
+    search_id = _uuid_or_none(selection.get("search_id"))
+    if search_id is None:
+        return None
+    return {
+        "run": {"runId": search_id},
+        "job": {"namespace": namespace, "name": selection.get("search") or "model_selection"},
+    }
+
+
 def to_openlineage(
     run,
     *,
@@ -189,7 +212,11 @@ def to_openlineage(
     features whose lineage is unknown or partly unresolved, and those computed from the
     target, which ``columnLineage`` cannot express) and ``sktraceprop_rowLineage`` (the
     store holding the training row ids, their count and SHA-256, and the source codes
-    packed into them).
+    packed into them). A fit that scikit-learn's model selection made (one split of a
+    search or cross-validation, or a search's refit) has the standard ``parent`` facet:
+    the search call as a run (its ``search_id``) of the job named after the search
+    (``selection["search"]``, e.g. ``sklearn.model_selection._search.GridSearchCV``),
+    so that the runs of one search group under it.
 
     Parameters
     ----------
@@ -352,6 +379,9 @@ def to_openlineage(
     )
     if run.fit_params:
         fit_facet["fitParams"] = exact_view(run.fit_params)
+    if run.parent_run_id is not None:
+        fit_facet["parentRunId"] = run.parent_run_id
+    parent = _search_parent(run, namespace)
     event = {
         "eventType": event_type,
         "eventTime": run.created_at,
@@ -377,6 +407,8 @@ def to_openlineage(
         "inputs": inputs,
         "outputs": [model],
     }
+    if parent is not None:
+        event["run"]["facets"]["parent"] = facet("parent", **parent)
     try:
         # A copy that shares nothing with the run, and proof that it is plain JSON.
         return json.loads(json.dumps(event, allow_nan=False))

@@ -446,3 +446,49 @@ def test_a_weighted_fit_says_so_in_its_fit_facet():
     assert fit["fitParams"]["logisticregression__sample_weight"]["weights"]["n_zero"] == 3
     plain = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
     assert "fitParams" not in to_openlineage(plain.lineage_)["run"]["facets"]["sktraceprop_fit"]
+
+
+def test_runs_of_one_search_share_their_parent_run():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.preprocessing import StandardScaler
+
+    from sktraceprop.stores import MemoryStore
+
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame(rng.normal(size=(60, 2)), columns=["a", "b"])
+    X = stp.from_pandas(df, source_id="search_ol")
+    y = (df["a"] > 0).astype(int)
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    GridSearchCV(pipe, {"logisticregression__C": [0.1, 1.0]}, cv=2).fit(X, y)
+    runs = [store.load_run(r) for r in store.list_runs()["run_id"]]
+    assert len(runs) == 5  # 2 candidates x 2 splits, and the refit
+    parents = set()
+    for run in runs:
+        event = to_openlineage(run)
+        validate(event)
+        parent = event["run"]["facets"]["parent"]
+        assert parent["run"]["runId"] == run.selection["search_id"]
+        assert parent["job"]["name"].endswith("GridSearchCV")
+        parents.add(parent["run"]["runId"])
+    assert len(parents) == 1
+    # a fit no search made has no parent facet
+    plain = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    assert "parent" not in to_openlineage(plain.lineage_)["run"]["facets"]
+
+
+def test_a_clone_names_the_run_it_derives_from():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(6)
+    df = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
+    X = stp.from_pandas(df, source_id="clone_ol")
+    y = (df["a"] > 0).astype(int)
+    pipe = stp.make_traced_pipeline(LogisticRegression()).fit(X, y)
+    unl = stp.GradientCorrectionUnlearner(pipe).fit(X, y)
+    run = unl.estimator_.lineage_
+    assert run.parent_run_id == pipe.lineage_.run_id
+    event = to_openlineage(run)
+    validate(event)
+    assert event["run"]["facets"]["sktraceprop_fit"]["parentRunId"] == pipe.lineage_.run_id
