@@ -9,6 +9,7 @@ so each search can fail.
 import io
 import json
 import pickle
+import struct
 import warnings
 
 import numpy as np
@@ -16,10 +17,17 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import KNNImputer, SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import (
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    RidgeClassifier,
+    SGDClassifier,
+)
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -266,6 +274,60 @@ def test_held_data_shrinks_to_the_retained_rows(kind):
     held = unl._method.Z if kind == "bare" else unl._method.X
     assert held.shape[0] == unl.retained_mask_.sum() == sum(N_ROWS[1:])
     assert len(pickle.dumps(unl._method)) < before
+
+
+def _params(model):
+    final = model[-1] if isinstance(model, Pipeline) else model
+    return np.concatenate([np.ravel(final.coef_), np.ravel(final.intercept_)])
+
+
+@pytest.mark.parametrize(
+    "model, task",
+    [
+        (Ridge(), "regression"),
+        (LinearRegression(), "regression"),
+        (LogisticRegression(C=0.5), "binary"),
+        (LogisticRegression(C=0.5), "multiclass"),
+        (RidgeClassifier(), "binary"),
+        (SGDClassifier(loss="log_loss", tol=None, max_iter=500, random_state=0), "binary"),
+    ],
+    ids=["ridge", "linreg", "logreg", "multinomial", "ridgeclassifier", "sgd"],
+)
+@pytest.mark.parametrize("wrap", ["bare", "keep"])
+def test_the_model_before_a_removal_is_not_kept(model, task, wrap):
+    """The Newton correction kept the point of its cached Hessian: the parameters of the
+    model before the removal. With the retained rows, which the unlearner keeps, the old
+    parameters give the removed rows' gradients, and from them their features: from a
+    pickled Ridge unlearner, one removed row's planted 123.456 came back, to the digit."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    score = X["a"].to_numpy() + rng.normal(size=60)
+    y = {
+        "regression": score,
+        "binary": (score > 0).astype(int),
+        "multiclass": np.digitize(score, [-0.5, 0.5]),
+    }[task]
+    X.loc[7, "a"] = 123.456
+    X = stp.from_pandas(X, f"before_{wrap}_{task}_{type(model).__name__}")
+    ids = stp.row_ids(X)
+    model = clone(model) if wrap == "bare" else make_pipeline(StandardScaler(), clone(model))
+    unl = GradientCorrectionUnlearner(model, preprocessing="keep").fit(X, y)
+    olds = [_params(unl.estimator_)]
+    for rows in ([7], [3, 11]):
+        unl.unlearn(sample_id=ids[rows])
+        assert unl.unlearning_log_[-1]["method"] == "newton"
+        olds.append(_params(unl.estimator_))
+        blob = pickle.dumps(unl)
+        for old in olds[:-1]:  # every model before a removal, value by value
+            assert not [v for v in old if struct.pack("<d", v) in blob]
+    # what it keeps is what a fit of the corrected model on the retained rows keeps
+    from sktraceprop.unlearning._convex import NewtonCorrection
+
+    final = unl.estimator_[-1] if wrap == "keep" else unl.estimator_
+    kept = unl._method
+    fresh = NewtonCorrection.fit(final, kept.Z, kept.y, kept.sample_weight)
+    assert_array_equal(kept.hessian_theta, fresh.hessian_theta)
+    assert_allclose(kept.hessian, fresh.hessian, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("preprocessing", ["refit", "keep"])
