@@ -48,13 +48,16 @@ def held_elsewhere(removed_ids, exclude):
     ``removed_ids``; summed per class, an object held by another one named left out."""
     removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
     exclude = exclude if isinstance(exclude, tuple) else (exclude,)
-    if not _matches(removed, exclude):
+    # weak references: the matches must not keep alive what the collection below frees
+    matched = [(weakref.ref(obj), n) for obj, n in _matches(removed, exclude)]
+    if not matched:
         return {}
     # objects let go but still in reference cycles are garbage, not holders: a full
     # collection (its cost grows with the objects in the process), only when some
-    # registered object holds removed rows
+    # registered object holds removed rows; it frees objects and makes none, so the
+    # matches that survive it are all there are
     gc.collect()
-    found = _matches(removed, exclude)
+    found = [(obj, n) for obj, n in ((ref(), n) for ref, n in matched) if obj is not None]
     parts = {id(v) for obj, _ in found for v in parts_of(obj)}
     out = {}
     for obj, n in found:

@@ -174,3 +174,35 @@ def test_a_traced_model_fitted_on_removed_rows_is_named_and_the_unlearners_own_i
         unlearner.unlearn(sample_id=stp.row_ids(df)[50:55])
         unlearner.unlearn(sample_id=stp.row_ids(df)[55:60])
     assert "held_elsewhere" not in unlearner.unlearning_log_[-1]
+
+
+def test_each_holder_is_matched_once_per_removal(monkeypatch):
+    """A removal that another object's rows matched compared the removed ids with every
+    registered object's rows twice (before and after collecting garbage): np.isin over
+    each holder's rows, twice. Once is enough (a collection frees objects and makes
+    none), and the objects freed by it are still left out."""
+    df = _frame(5)
+    X, y = df[list("abc")], df["y"]
+    unlearner = GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
+    valuer = stp.KNNShapleyValuer().fit(X, y)
+    calls = []
+    held = type(valuer)._held_row_ids
+
+    def counted(self):
+        calls.append(id(self))  # (not the object: that would keep the garbage alive)
+        return held(self)
+
+    monkeypatch.setattr(type(valuer), "_held_row_ids", counted)
+    gc.collect()
+    gc.disable()
+    try:
+        garbage = stp.KNNShapleyValuer().fit(X, y)
+        garbage.cycle = [garbage]  # freed only by the cyclic collector
+        del garbage
+        with pytest.warns(UserWarning, match="other fitted objects"):
+            unlearner.unlearn(sample_id=stp.row_ids(df)[:5])
+    finally:
+        gc.enable()
+    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"KNNShapleyValuer": 5}
+    assert len(calls) == 2 and id(valuer) in calls  # the live one and the garbage, once
+    del valuer
