@@ -13,6 +13,7 @@ the event (``caveat``) and a warning.
 import warnings
 
 import numpy as np
+import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from .._holders import held_elsewhere, held_elsewhere_caveat, parts_of
@@ -176,7 +177,7 @@ def with_caveats(unl, event, removal):
         message = changed_columns_caveat(event["columns_changed_after_loading"])
         warnings.warn(message, UserWarning, stacklevel=4)
         caveats.append(message)
-    stored = _stored_run_caveat(unl, removal)
+    stored = _stored_run_caveat(unl, removal, event["row_ids"])
     if stored:
         caveats.append(stored)
     # the unlearner, its model and its steps, and the estimator parameter (named apart)
@@ -214,9 +215,9 @@ def _fitted_parameter_caveat(unl, removed_ids):
     )
 
 
-def _stored_run_caveat(unl, removal):
-    """What the stored record of the run (append-only, under the hash chain) still
-    says of the removed rows; None when the run is not stored."""
+def _stored_run_caveat(unl, removal, removed_ids):
+    """What the stored record of the run (append-only, under the chain) still says of
+    the removed rows; None when the run is not stored."""
     lineage = getattr(unl.estimator_, "lineage_", None)
     if lineage is None or getattr(unl.estimator_, "store", None) is None:
         return None
@@ -232,11 +233,13 @@ def _stored_run_caveat(unl, removal):
         if "classes" in kinds:
             what += ", label counts per class"
         if "continuous" in kinds:
-            what += ", the target's mean, std, min and max (which may be a removed row's)"
+            what += ", the target's mean, std, min and max"
         what += " and missing values, per source"
+        values = _target_values_named(unl, removed_ids, kinds)
         kept.append(
-            f"keeps the training-data statistics counted at fit over all its rows, "
-            f"removed rows included ({what})"
+            "keeps the training-data statistics counted at fit over all its rows, "
+            f"removed rows included ({what}){', naming ' if values else ''}"
+            f"{' and '.join(values)}"
         )
     if not kept:
         return None
@@ -244,7 +247,54 @@ def _stored_run_caveat(unl, removal):
         f"the stored record of run {unl.run_id_} (append-only, under the store's hash "
         f"chain) {' and '.join(kept)}; the unlearner's copy (estimator_.lineage_) "
         "does not"
+        + (
+            ", but its statistics, recounted over the retained rows, subtracted from the "
+            "stored ones give the removed rows' own per source (their label counts or "
+            "target sum, their missing values: for a source that lost one row, that "
+            "row's label or target exactly)"
+            if lineage.source_stats
+            else ""
+        )
     )
+
+
+def _target_values_named(unl, removed_ids, kinds):
+    """The removed rows' target values that the stored statistics name, in words: class
+    labels only removed rows had, and per source a min or max that only a removed row
+    reaches. Computed from the targets the unlearner holds before the removal; empty
+    when it holds them only encoded."""
+    _, y = unl._method.held_data()
+    if y is None or np.ndim(y) != 1:
+        return []
+    held = unl.train_row_ids_[unl.retained_mask_]
+    gone = np.isin(held, np.asarray(removed_ids, dtype=np.int64))
+    out = []
+    if "classes" in kinds:
+        only = set(pd.unique(y[gone][pd.notna(y[gone])])) - set(pd.unique(y[~gone]))
+        if only:
+            out.append(f"the label(s) of {len(only)} class(es) only removed rows had")
+    if "continuous" in kinds and y.dtype.kind == "f":
+        codes = codes_of(held)
+        extremes = []
+        for code in np.unique(codes[gone]):
+            of_s = codes == code
+            removed, retained = y[of_s & gone], y[of_s & ~gone]
+            removed = removed[~np.isnan(removed)]
+            retained = retained[~np.isnan(retained)]
+            if not removed.size:
+                continue
+            high = not retained.size or removed.max() > retained.max()
+            low = not retained.size or removed.min() < retained.min()
+            if high or low:
+                which = "min and max" if high and low else "max" if high else "min"
+                extremes.append((unl._source(code).source_id, which))
+        if extremes:
+            named = ", ".join(f"{which} of {source!r}" for source, which in sorted(extremes))
+            out.append(
+                f"as the target's {named} value(s) only removed rows have "
+                "(no retained row of the source)"
+            )
+    return out
 
 
 def _aggregate_caveat(unl, remaining, removal):

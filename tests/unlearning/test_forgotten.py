@@ -361,10 +361,18 @@ def test_run_statistics_are_recounted_over_the_retained_rows(preprocessing):
     # the stored record is append-only: it still counts the removed rows, said in the event
     (stored,) = [store.load_run(r) for r in store.list_runs()["run_id"]]
     assert "zqclass" in json.dumps(stored.source_stats)
-    assert (
-        "counted at fit over all its rows, removed rows included"
-        in (unl.unlearning_log_[-1]["caveat"])
-    )
+    caveat = unl.unlearning_log_[-1]["caveat"]
+    assert "counted at fit over all its rows, removed rows included" in caveat
+    assert "naming the label(s) of 1 class(es) only removed rows had" in caveat
+    # and, as it says, the stored counts less the copy's are the removed rows' own
+    source_of = stp.row_lineage(X)["source_id"].astype(str).to_numpy()
+    for at_fit, now in zip(stored.source_stats["sources"], copy["sources"], strict=True):
+        gone = pd.Series(y[rows][source_of[rows] == at_fit["source_id"]]).value_counts()
+        left = {
+            k: at_fit["labels"]["counts"][k] - now["labels"]["counts"].get(k, 0)
+            for k in at_fit["labels"]["counts"]
+        }
+        assert {k: v for k, v in left.items() if v} == gone.to_dict()
 
 
 def test_a_continuous_target_of_removed_rows_leaves_the_copy_not_the_stored_run():
@@ -388,7 +396,20 @@ def test_a_continuous_target_of_removed_rows_leaves_the_copy_not_the_stored_run(
     assert labels["max"] == kept.max() and labels["count"] == kept.size
     assert labels["mean"] == pytest.approx(kept.mean(), rel=1e-12)
     assert hits(pickle.dumps(store), y[rows][-1:])  # the max at fit, in the stored run
-    assert "may be a removed row's" in unl.unlearning_log_[-1]["caveat"]
+    caveat = unl.unlearning_log_[-1]["caveat"]
+    assert "as the target's max of 'continuous_0' value(s) only removed rows have" in caveat
+    # a source that lost one row: the stored figures less the copy's give its target
+    (stored,) = [store.load_run(r) for r in store.list_runs()["run_id"]]
+    unl.unlearn(sample_id=stp.row_ids(X)[[45]])  # a row of continuous_1, not its extreme
+    at_fit, now = (
+        next(r["labels"] for r in stats["sources"] if r["source_id"] == "continuous_1")
+        for stats in (stored.source_stats, unl.estimator_.lineage_.source_stats)
+    )
+    recovered = at_fit["count"] * at_fit["mean"] - now["count"] * now["mean"]
+    assert recovered == pytest.approx(y[45], abs=1e-9)
+    caveat = unl.unlearning_log_[-1]["caveat"]
+    assert "that row's label or target exactly" in caveat
+    assert "only removed rows have" not in caveat  # not an extreme: not named as one
 
 
 def test_replaced_steps_are_not_kept_and_predictions_still_say_replaced():
