@@ -246,15 +246,27 @@ def _stored_run_caveat(unl, removal, removed_ids):
     return (
         f"the stored record of run {unl.run_id_} (append-only, under the store's hash "
         f"chain) {' and '.join(kept)}; the unlearner's copy (estimator_.lineage_) "
-        "does not"
-        + (
-            ", but its statistics, recounted over the retained rows, subtracted from the "
-            "stored ones give the removed rows' own per source (their label counts or "
-            "target sum, their missing values: for a source that lost one row, that "
-            "row's label or target exactly)"
-            if lineage.source_stats
-            else ""
-        )
+        "does not" + (_difference_caveat(removal) if lineage.source_stats else "")
+    )
+
+
+def _difference_caveat(removal):
+    """What the stored statistics less the copy's recount (over the data the removal
+    method holds, see :func:`~._run_copy.retained_stats`) give of the removed rows."""
+    X, y = removal.method.held_data()
+    own = []
+    if y is not None:
+        own.append("their label counts or target sum")
+    if X is not None:
+        own.append("their missing values per column")
+    if not own:
+        return ""
+    exactly = (
+        ": for a source that lost one row, that row's label or target" if y is not None else ""
+    )
+    return (
+        ", but its statistics, recounted over the retained rows, subtracted from the "
+        f"stored ones give the removed rows' own per source ({' and '.join(own)}{exactly})"
     )
 
 

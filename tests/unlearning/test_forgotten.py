@@ -408,7 +408,7 @@ def test_a_continuous_target_of_removed_rows_leaves_the_copy_not_the_stored_run(
     recovered = at_fit["count"] * at_fit["mean"] - now["count"] * now["mean"]
     assert recovered == pytest.approx(y[45], abs=1e-9)
     caveat = unl.unlearning_log_[-1]["caveat"]
-    assert "that row's label or target exactly" in caveat
+    assert "for a source that lost one row, that row's label or target" in caveat
     assert "only removed rows have" not in caveat  # not an extreme: not named as one
 
 
