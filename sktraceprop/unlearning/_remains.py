@@ -235,7 +235,7 @@ def _stored_run_caveat(unl, removal, removed_ids):
         if "continuous" in kinds:
             what += ", the target's mean, std, min and max"
         what += " and missing values, per source"
-        values = _target_values_named(unl, removed_ids, kinds)
+        values, only = _target_values_named(unl, removed_ids, kinds)
         kept.append(
             "keeps the training-data statistics counted at fit over all its rows, "
             f"removed rows included ({what}){', naming ' if values else ''}"
@@ -243,11 +243,34 @@ def _stored_run_caveat(unl, removal, removed_ids):
         )
     if not kept:
         return None
+    listed = _events_listing(unl.estimator_.store, unl.run_id_, only) if only else 0
     return (
         f"the stored record of run {unl.run_id_} (append-only, under the store's hash "
         f"chain) {' and '.join(kept)}; the unlearner's copy (estimator_.lineage_) "
-        "does not" + (_difference_caveat(removal) if lineage.source_stats else "")
+        "does not"
+        + (_difference_caveat(removal) if lineage.source_stats else "")
+        + (
+            f"; {listed} prediction or explanation event(s) logged for the run before "
+            "this removal (under the chain: they stay) list the label(s) of the class(es) "
+            "only removed rows had among the model's classes"
+            if listed
+            else ""
+        )
     )
+
+
+def _events_listing(store, run_id, labels):
+    """How many prediction and explanation events of run ``run_id`` list any of the
+    class ``labels`` among the model's classes (read only when a removal takes a class
+    away, which is rare)."""
+    labels = {str(v) for v in labels}
+    n = 0
+    for kind, key in (("prediction", "outputs"), ("explanation", "explained")):
+        for event in store.events(run_id, kind=kind):
+            record = event["payload"].get(key) or {}
+            if labels & set(record.get("classes", ())):
+                n += 1
+    return n
 
 
 def _difference_caveat(removal):
@@ -271,16 +294,16 @@ def _difference_caveat(removal):
 
 
 def _target_values_named(unl, removed_ids, kinds):
-    """The removed rows' target values that the stored statistics name, in words: class
+    """The removed rows' target values that the stored statistics name, in words (class
     labels only removed rows had, and per source a min or max that only a removed row
-    reaches. Computed from the targets the unlearner holds before the removal; empty
-    when it holds them only encoded."""
+    reaches), and the set of those labels. Computed from the targets the unlearner
+    holds before the removal; empty when it holds them only encoded."""
     _, y = unl._method.held_data()
     if y is None or np.ndim(y) != 1:
-        return []
+        return [], set()
     held = unl.train_row_ids_[unl.retained_mask_]
     gone = np.isin(held, np.asarray(removed_ids, dtype=np.int64))
-    out = []
+    out, only = [], set()
     if "classes" in kinds:
         only = set(pd.unique(y[gone][pd.notna(y[gone])])) - set(pd.unique(y[~gone]))
         if only:
@@ -306,7 +329,7 @@ def _target_values_named(unl, removed_ids, kinds):
                 f"as the target's {named} value(s) only removed rows have "
                 "(no retained row of the source)"
             )
-    return out
+    return out, only
 
 
 def _aggregate_caveat(unl, remaining, removal):

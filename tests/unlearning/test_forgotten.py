@@ -441,3 +441,28 @@ def test_the_clone_is_stored_as_an_unlearning_run_of_the_users_model():
     assert runs["purpose"].tolist() == ["fit", "unlearning"]
     assert runs["parent_run_id"].tolist()[1] == user.lineage_.run_id
     assert runs["run_id"].tolist()[1] == unl.run_id_
+
+
+def test_events_logged_before_a_removal_that_list_a_removed_class_are_counted():
+    """Prediction and explanation events list the model's classes; logged before a
+    removal that takes a class away (only removed rows had it), they keep its label
+    under the chain, and the caveat said nothing of them. Truth: the events' JSON."""
+    X, y = traced_frame("listed", n=N_ROWS)
+    X = X[["x0", "x2"]]
+    y = np.where(y == 1, "yes", "no").astype(object)
+    y[[4, 9]] = "zqlisted"
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe.set_params(log_predictions=True)).fit(X, y)
+    unl.predict(X.iloc[:5])
+    unl.predict_proba(X.iloc[:5])  # lists no classes: probabilities
+    stp.InfluenceExplainer(unl.estimator_).fit(X, y).explain(X.iloc[:3], log=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the explainer holds the rows: said apart
+        unl.unlearn(sample_id=stp.row_ids(X)[[4, 9]])
+    unl.predict(X.iloc[:5])  # after the removal: the model has no such class
+    listing = [e for e in store.events() if "zqlisted" in json.dumps(e["payload"])]
+    assert [e["kind"] for e in listing] == ["prediction", "explanation"]
+    caveat = unl.unlearning_log_[-1]["caveat"]
+    assert "; 2 prediction or explanation event(s) logged for the run before this" in caveat
+    assert hits(_pickled(unl), [], ["zqlisted"]) == []
