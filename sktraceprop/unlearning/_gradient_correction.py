@@ -617,6 +617,8 @@ class GradientCorrectionUnlearner(
                 self._unsourced = _unsourced_inputs(X, ids, lineage, self._sources)
                 if forget is not None:
                     positions, named = self._resolve(*forget, strict=False)
+                    # (before rows of a skorch validation split the request names go)
+                    absent = self._not_in_training_data(named)
                     if not positions.size:
                         self._drop_validation_only(named, f"forget={self.forget!r}")
                     if positions.size == ids.shape[0]:
@@ -624,7 +626,6 @@ class GradientCorrectionUnlearner(
                             f"forget={self.forget!r} names every training row of this fit; "
                             "nothing was fitted or stored."
                         )
-                    absent = self._not_in_training_data(named)
                     if absent:
                         _warn_not_in_training_data(absent, removed=bool(positions.size))
             except BaseException:
