@@ -403,7 +403,8 @@ class GradientCorrectionUnlearner(
         ``columns_changed_after_loading`` (input columns whose values differ from what
         was loaded, found on the witness rows: ``[rows that differ, rows checked, of those
         the missing values filled]``),
-        ``preprocessing`` for pipelines, ``note`` and
+        ``preprocessing`` for pipelines, ``steps_not_refitted`` (preprocessing steps a
+        refit used as fitted, such as a ``FrozenEstimator``), ``note`` and
         ``caveat`` when there is something to say, and ``seq``/``event_hash`` when
         stored. Printed, an event summarises the row ids (count, lines, digest). Neural
         removals (method ``"influence+finetune"``) also log ``damping``, ``cg_iter``,

@@ -161,6 +161,10 @@ def with_caveats(unl, event, removal):
                 else ""
             ),
         )
+    if "steps_not_refitted" in event:
+        message = _not_refitted_caveat(event["steps_not_refitted"])
+        warnings.warn(message, UserWarning, stacklevel=4)
+        caveats.append(message)
     if "aggregates_over_removed_rows" in event:
         message = _aggregate_caveat(unl, event["aggregates_over_removed_rows"], removal)
         warnings.warn(message, UserWarning, stacklevel=4)
@@ -195,6 +199,17 @@ def with_caveats(unl, event, removal):
     if caveats:
         event["caveat"] = "; ".join(caveats)
     return event
+
+
+def _not_refitted_caveat(paths):
+    """What preprocessing steps used as fitted (not refitted) keep."""
+    return (
+        f"preprocessing step(s) {', '.join(paths)} were fitted before the unlearner's fit "
+        "and used as they are (a FrozenEstimator, say): not refitted on the retained rows, "
+        "they keep what they learnt from their own training rows (statistics, or the rows "
+        "themselves for steps such as KNNImputer), removed rows among them if they were "
+        "fitted on any, which the library cannot tell. Refit them without the removed rows"
+    )
 
 
 def _fitted_parameter_caveat(unl, removed_ids):

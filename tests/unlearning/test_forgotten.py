@@ -466,3 +466,32 @@ def test_events_logged_before_a_removal_that_list_a_removed_class_are_counted():
     caveat = unl.unlearning_log_[-1]["caveat"]
     assert "; 2 prediction or explanation event(s) logged for the run before this" in caveat
     assert hits(_pickled(unl), [], ["zqlisted"]) == []
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_a_frozen_step_is_named_not_claimed_refitted(nested):
+    """A FrozenEstimator step (fitted before, kept by clone) was not refitted by a
+    removal, yet the event said the preprocessing was "refitted on the retained rows",
+    with no caveat, while the step (a KNNImputer fitted on every row) still held the
+    removed row's planted value. Truth: the bytes of the pickle."""
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = traced_frame(f"frozen_{nested}", n=N_ROWS)
+    X, numbers, _ = _plant(X, [4])
+    X = X[["x0", "x1", "x2"]]
+    imputer = FrozenEstimator(KNNImputer().fit(X))
+    if nested:
+        pre = ColumnTransformer([("num", imputer, ["x0", "x1", "x2"])])
+        path = "columntransformer__num"
+    else:
+        pre, path = imputer, "frozenestimator"
+    unl = GradientCorrectionUnlearner(make_pipeline(pre, StandardScaler(), LogisticRegression()))
+    unl.fit(X, y)
+    with pytest.warns(UserWarning, match=f"step\\(s\\) {path} were fitted before"):
+        unl.unlearn(sample_id=stp.row_ids(X)[[4]])
+    event = unl.unlearning_log_[-1]
+    assert event["steps_not_refitted"] == [path]
+    assert f"preprocessing step(s) {path} were fitted before" in event["caveat"]
+    assert hits(_pickled(unl), numbers)  # as the caveat says: the step keeps the row
+    # the steps it did refit are not named
+    assert "standardscaler" not in event["steps_not_refitted"]
