@@ -958,3 +958,16 @@ def test_forget_set_through_a_parameter_grid_in_workers_says_what_to_do(tmp_path
         warnings.simplefilter("ignore")
         with pytest.raises(UnlearningError, match="not through its parameter grid"):
             search.set_params(error_score="raise").fit(X, y)
+
+
+def test_an_explainer_of_an_unlearner_logs_to_its_models_store():
+    """explain(log=True) on an explainer of an unlearner (store=None, its traced
+    pipeline's store holding the run) was refused: "the explained estimator has none"."""
+    X, y = _data("binary", prefix="explog")
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe).fit(X, y)
+    stp.InfluenceExplainer(unl).fit(X, y).explain(X.iloc[:3], log=True)
+    (event,) = store.events(kind="explanation")
+    assert event["run_id"] == unl.run_id_
+    assert event["payload"]["model_fingerprint"] == unl.estimator_.lineage_.model_fingerprint
