@@ -212,7 +212,7 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
                     [*([fields["note"]] if "note" in fields else []), _flat_note(flat)]
                 )
         objective.set_params_vector(theta)
-        refresh_solver_state(final, Z, sw)
+        refresh_solver_state(final, Z, sw, y)
         fields["certificate"] = result["certificate"]
         return final, fields, result["hessian"], result["hessian_theta"]
     final = refit(final, Z, y, sw)

@@ -290,15 +290,29 @@ def _params(model):
         (LogisticRegression(C=0.5), "multiclass"),
         (RidgeClassifier(), "binary"),
         (SGDClassifier(loss="log_loss", tol=None, max_iter=500, random_state=0), "binary"),
+        (SGDClassifier(loss="log_loss", average=True, random_state=0), "binary"),
+        (SGDClassifier(loss="log_loss", class_weight="balanced", random_state=0), "binary"),
     ],
-    ids=["ridge", "linreg", "logreg", "multinomial", "ridgeclassifier", "sgd"],
+    ids=[
+        "ridge",
+        "linreg",
+        "logreg",
+        "multinomial",
+        "ridgeclassifier",
+        "sgd",
+        "sgd-avg",
+        "sgd-cw",
+    ],
 )
 @pytest.mark.parametrize("wrap", ["bare", "keep"])
 def test_the_model_before_a_removal_is_not_kept(model, task, wrap):
     """The Newton correction kept the point of its cached Hessian: the parameters of the
     model before the removal. With the retained rows, which the unlearner keeps, the old
     parameters give the removed rows' gradients, and from them their features: from a
-    pickled Ridge unlearner, one removed row's planted 123.456 came back, to the digit."""
+    pickled Ridge unlearner, one removed row's planted 123.456 came back, to the digit.
+    An averaged SGDClassifier kept them too (its last iterate and running average), and
+    one with class weights the weights of every row's class (with the retained targets,
+    the removed rows' classes)."""
     rng = np.random.default_rng(3)
     X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
     score = X["a"].to_numpy() + rng.normal(size=60)
@@ -328,6 +342,10 @@ def test_the_model_before_a_removal_is_not_kept(model, task, wrap):
     fresh = NewtonCorrection.fit(final, kept.Z, kept.y, kept.sample_weight)
     assert_array_equal(kept.hessian_theta, fresh.hessian_theta)
     assert_allclose(kept.hessian, fresh.hessian, rtol=1e-12, atol=1e-12)
+    if getattr(final, "class_weight", None) == "balanced":
+        retained = np.delete(y, [3, 7, 11])
+        weights = len(retained) / (2 * np.bincount(retained))  # sklearn's "balanced"
+        assert_allclose(final._expanded_class_weight, weights, rtol=1e-12)
 
 
 @pytest.mark.parametrize("preprocessing", ["refit", "keep"])
