@@ -8,8 +8,8 @@ same rows keeps its own copies of them, which no removal reaches. Each registers
 here when fitted (a weak reference: the registry keeps nothing alive), and a removal
 names those that hold any removed row (see :func:`held_elsewhere`), and so does one
 loaded from a pickle or copied in this process (:class:`HolderMixin`). An object held
-by another one named (an explainer's fitted pipeline) is named through it. Objects in
-other processes are not seen.
+by another one named (an explainer's fitted pipeline) is named as held by it: it may be
+in use elsewhere too. Objects in other processes are not seen.
 """
 
 import gc
@@ -43,24 +43,33 @@ class HolderMixin:
 
 
 def held_elsewhere(removed_ids, exclude):
-    """``{class name: removed rows held}`` over the registered objects other than
-    ``exclude`` (an object, or a tuple of them) that keep data of any of
-    ``removed_ids``; summed per class, an object held by another one named left out."""
+    """``{name: removed rows held}`` over the registered objects other than ``exclude``
+    (an object, or a tuple of them) that keep data of any of ``removed_ids``, summed per
+    name: the class name, or ``"<class> in <class of its holder>"`` for an object held
+    by another one named (an explainer's fitted pipeline), which discarding the holder
+    frees only where nothing else uses it (the same pipeline in use, say)."""
     removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
     exclude = exclude if isinstance(exclude, tuple) else (exclude,)
-    if not _matches(removed, exclude):
+    # weak references: the matches must not keep alive what the collection below frees
+    matched = [(weakref.ref(obj), n) for obj, n in _matches(removed, exclude)]
+    if not matched:
         return {}
     # objects let go but still in reference cycles are garbage, not holders: a full
     # collection (its cost grows with the objects in the process), only when some
-    # registered object holds removed rows
+    # registered object holds removed rows; it frees objects and makes none, so the
+    # matches that survive it are all there are
     gc.collect()
-    found = _matches(removed, exclude)
-    parts = {id(v) for obj, _ in found for v in parts_of(obj)}
+    found = [(obj, n) for obj, n in ((ref(), n) for ref, n in matched) if obj is not None]
+    holder_of = {}
+    for obj, _ in found:
+        for v in parts_of(obj):
+            holder_of.setdefault(id(v), obj)
     out = {}
     for obj, n in found:
-        if id(obj) in parts:  # named through the object holding it
-            continue
         name = type(obj).__name__
+        holder = holder_of.get(id(obj))
+        if holder is not None and holder is not obj:
+            name = f"{name} in {type(holder).__name__}"
         out[name] = out.get(name, 0) + n
     return out
 
@@ -96,10 +105,17 @@ def _matches(removed, exclude):
 def held_elsewhere_caveat(held):
     """The caveat and warning text for :func:`held_elsewhere`'s result."""
     named = ", ".join(f"{name} ({n} removed row(s))" for name, n in sorted(held.items()))
+    inside = any(" in " in name for name in held)
     return (
         f"other fitted objects in this process keep data of removed rows: {named}; this "
         "removal does not reach them (an explainer's or valuer's copies of the rows, "
         "features or gradients, a traced model's steps fitted on them): refit or discard "
-        "them. Objects in other processes "
-        "cannot be seen"
+        "them"
+        + (
+            " (an object 'in' another is held by it: discarding the holder leaves it "
+            "wherever else it is used, such as a model in use)"
+            if inside
+            else ""
+        )
+        + ". Objects in other processes cannot be seen"
     )

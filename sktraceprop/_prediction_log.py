@@ -336,6 +336,12 @@ def explanation_store(explainer):
     if store is None:
         store = getattr(getattr(explainer, "estimator", None), "store", None)
     if store is None:
+        # the traced model whose run the explainer reads, inside a wrapper without a
+        # store of its own (an unlearner given store=None)
+        from .influence._influence import _run_holder
+
+        store = getattr(_run_holder(getattr(explainer, "estimator_", None)), "store", None)
+    if store is None:
         raise ValueError(
             "explain(log=True) needs a store: the explained estimator has none. Fit a "
             "TracedPipeline(..., store=SQLiteStore(path)) and explain that."

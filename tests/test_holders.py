@@ -64,6 +64,8 @@ def test_a_removal_names_the_objects_fitted_on_removed_rows(
     expected = {}
     if np.isin(r, e).sum():
         expected["InfluenceExplainer"] = int(np.isin(r, e).sum())
+        # the pipeline it explains, fitted on the same rows, named as held by it
+        expected["TracedPipeline in InfluenceExplainer"] = int(np.isin(r, e).sum())
     if keep_valuer and np.isin(r, v).sum():
         expected["KNNShapleyValuer"] = int(np.isin(r, v).sum())
     assert event.get("held_elsewhere", {}) == expected
@@ -86,11 +88,17 @@ def test_another_unlearner_is_named_with_its_retained_rows_only():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         second.unlearn(sample_id=ids[:4])  # names `first`: it keeps all rows
-    assert second.unlearning_log_[-1]["held_elsewhere"] == {"GradientCorrectionUnlearner": 4}
+    assert second.unlearning_log_[-1]["held_elsewhere"] == {
+        "GradientCorrectionUnlearner": 4,
+        "TracedPipeline in GradientCorrectionUnlearner": 4,  # its model
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first.unlearn(sample_id=ids[:6])  # `second` keeps rows 4 and 5 only
-    assert first.unlearning_log_[-1]["held_elsewhere"] == {"GradientCorrectionUnlearner": 2}
+    assert first.unlearning_log_[-1]["held_elsewhere"] == {
+        "GradientCorrectionUnlearner": 2,
+        "TracedPipeline in GradientCorrectionUnlearner": 2,
+    }
     del second
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing else holds rows 6-7: no warning
@@ -174,3 +182,58 @@ def test_a_traced_model_fitted_on_removed_rows_is_named_and_the_unlearners_own_i
         unlearner.unlearn(sample_id=stp.row_ids(df)[50:55])
         unlearner.unlearn(sample_id=stp.row_ids(df)[55:60])
     assert "held_elsewhere" not in unlearner.unlearning_log_[-1]
+
+
+def test_each_holder_is_matched_once_per_removal(monkeypatch):
+    """A removal that another object's rows matched compared the removed ids with every
+    registered object's rows twice (before and after collecting garbage): np.isin over
+    each holder's rows, twice. Once is enough (a collection frees objects and makes
+    none), and the objects freed by it are still left out."""
+    df = _frame(5)
+    X, y = df[list("abc")], df["y"]
+    unlearner = GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
+    valuer = stp.KNNShapleyValuer().fit(X, y)
+    calls = []
+    held = type(valuer)._held_row_ids
+
+    def counted(self):
+        calls.append(id(self))  # (not the object: that would keep the garbage alive)
+        return held(self)
+
+    monkeypatch.setattr(type(valuer), "_held_row_ids", counted)
+    gc.collect()
+    gc.disable()
+    try:
+        garbage = stp.KNNShapleyValuer().fit(X, y)
+        garbage.cycle = [garbage]  # freed only by the cyclic collector
+        del garbage
+        with pytest.warns(UserWarning, match="other fitted objects"):
+            unlearner.unlearn(sample_id=stp.row_ids(df)[:5])
+    finally:
+        gc.enable()
+    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"KNNShapleyValuer": 5}
+    assert len(calls) == 2 and id(valuer) in calls  # the live one and the garbage, once
+    del valuer
+
+
+def test_a_model_in_use_that_an_explainer_holds_is_named_with_it():
+    """An object held by another one named (the fitted pipeline an explainer explains)
+    was left out of the removal's record as named through its holder: the pipeline in
+    use, fitted on the removed rows and predicting on, went unnamed, and discarding
+    the explainer, as the warning advised, left it as it was."""
+    df = _frame(21)
+    X, y = df[list("abc")], df["y"]
+    in_use = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    explainer = stp.InfluenceExplainer(in_use).fit(X, y)
+    unlearner = GradientCorrectionUnlearner(clone(in_use)).fit(X, y)
+    with pytest.warns(UserWarning, match="an object 'in' another is held by it") as caught:
+        unlearner.unlearn(sample_id=stp.row_ids(df)[:5])
+    held = unlearner.unlearning_log_[-1]["held_elsewhere"]
+    assert held == {"InfluenceExplainer": 5, "TracedPipeline in InfluenceExplainer": 5}
+    assert "TracedPipeline in InfluenceExplainer (5 removed row(s))" in str(caught[0].message)
+    del explainer
+    gc.collect()
+    with pytest.warns(UserWarning, match="other fitted objects"):
+        unlearner.unlearn(sample_id=stp.row_ids(df)[5:8])  # still in use: named alone
+    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"TracedPipeline": 3}
+    del in_use

@@ -24,9 +24,11 @@ solver:
 
 :class:`NewtonCorrection` keeps the final step's features, targets and weights of the
 retained rows (to evaluate ``grad J_R``) and the ``p x p`` Hessian. After a removal it
-keeps the retained rows only; the cached Hessian is then the downdated one (or one
-recomputed on the retained rows), which holds the removed rows' terms only as
-floating-point rounding.
+keeps the retained rows only, and the Hessian of the retained objective at the corrected
+parameters, computed on the retained rows (one pass, ``O(|R| p^2)``). Neither the
+downdated Hessian nor the point it was evaluated at is kept: that point is the model
+before the removal, and with the retained rows it gives the removed rows' gradients,
+hence their features.
 """
 
 import copy
@@ -150,6 +152,14 @@ class NewtonCorrection(RemovalMethod):
         final, fields, hessian, theta = correct(
             final, objective, Z_r, y_r, sw_r, H, self.hessian_theta, params, keep_hessian=True
         )
+        if fields["method"] == "newton":
+            # The steps' Hessian was evaluated at the model before this removal (the
+            # downdate's point, or a step on the way): kept, that point is the old model,
+            # from which and the retained rows the removed rows' gradients, so their
+            # features, follow (exactly, for one row of a squared loss). The cache is
+            # the Hessian of the corrected model instead.
+            theta = objective_of(final).params()
+            hessian = objective.hessian(Z_r, y_r, sw_r, theta=theta)
         return Removal(final, NewtonCorrection(Z_r, y_r, sw_r, hessian, theta), fields)
 
 
@@ -202,7 +212,7 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
                     [*([fields["note"]] if "note" in fields else []), _flat_note(flat)]
                 )
         objective.set_params_vector(theta)
-        refresh_solver_state(final, Z, sw)
+        refresh_solver_state(final, Z, sw, y)
         fields["certificate"] = result["certificate"]
         return final, fields, result["hessian"], result["hessian_theta"]
     final = refit(final, Z, y, sw)

@@ -173,6 +173,30 @@ def _positions_of(ids, subset):
     return order[np.searchsorted(sorted_ids, subset)]
 
 
+def _warn_not_in_training_data(absent, removed):
+    """Warn that the ``forget=`` items ``absent`` reach no training row of this fit."""
+    sources = [a for a in absent if isinstance(a, str)]
+    ids = [a for a in absent if not isinstance(a, str)]
+    named = []
+    if sources:
+        named.append(f"source(s) {', '.join(map(repr, sources))}")
+    if ids:
+        shown = ", ".join(str(i) for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
+        named.append(f"{len(ids)} row id(s) ({shown})")
+    warnings.warn(
+        f"forget= names {' and '.join(named)} that no training row of this fit holds or "
+        "was merged from: the model never trained on them, so nothing was removed for "
+        "them (in a cross-validation fold: they are in its test rows, or in no split). "
+        + (
+            "The removal event lists them under request['not_in_training_data']."
+            if removed
+            else "Nothing else was asked, so no removal event was logged."
+        ),
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def _jsonable(forget):
     items = [forget] if isinstance(forget, str | int | np.integer) else list(forget)
     return [f if isinstance(f, str) else int(f) for f in items]
@@ -242,17 +266,19 @@ class GradientCorrectionUnlearner(
         forget the rows it trained on; inside a ``TracedPipeline`` those are
         ``lineage_.row_ids``.
     forget : str, int or list of str and int, default=None
-        Rows removed at the end of ``fit``: source ids (every training row derived from
-        the source, merges included) and/or packed int64 row ids. Only the rows present
-        in the training data of this fit are removed, so a cross-validation fold removes
-        its own rows of a source. An unregistered source id, a row id of no registered
-        source (or past its last row), or a request naming every row raises before
-        anything is fitted or stored; if the removal itself fails, the unlearner is left
-        unfitted. Pickled unfitted with ``forget`` set (a clone ``GridSearchCV(n_jobs=2)``
-        sends to a worker), the unlearner carries the row-level parents of the merges
-        and aggregates loaded in this process, so the worker removes the same merged rows;
-        ``forget`` set in the worker (through a parameter grid) cannot follow merged rows
-        there and raises, saying so.
+        Rows removed at the end of ``fit``: source ids (every training row derived from the
+        source, merges included) and/or packed int64 row ids. Only the rows present in the
+        training data of this fit are removed, so a cross-validation fold removes its own
+        rows of a source; items that reach no training row of the fit (a source not in
+        ``X``, row ids left out of it) are named in a warning and, when other rows were
+        removed, in the event's ``request["not_in_training_data"]``. An unregistered source
+        id, a row id of no registered source (or past its last row), or a request naming
+        every row raises before anything is fitted or stored; if the removal itself fails,
+        the unlearner is left unfitted. Pickled unfitted with ``forget`` set (a clone
+        ``GridSearchCV(n_jobs=2)`` sends to a worker), the unlearner carries the row-level
+        parents of the merges and aggregates loaded in this process, so the worker removes
+        the same merged rows; ``forget`` set in the worker (through a parameter grid)
+        cannot follow merged rows there and raises, saying so.
     tol : float, default=1e-8
         Target for the certificate ``||grad J_R(theta)||_2 / |R|``, the gradient norm of
         the retained sum-form objective (:mod:`sktraceprop.gradients`) per retained row.
@@ -378,7 +404,8 @@ class GradientCorrectionUnlearner(
         ``columns_changed_after_loading`` (input columns whose values differ from what
         was loaded, found on the witness rows: ``[rows that differ, rows checked, of those
         the missing values filled]``),
-        ``preprocessing`` for pipelines, ``note`` and
+        ``preprocessing`` for pipelines, ``steps_not_refitted`` (preprocessing steps a
+        refit used as fitted, such as a ``FrozenEstimator``), ``note`` and
         ``caveat`` when there is something to say, and ``seq``/``event_hash`` when
         stored. Printed, an event summarises the row ids (count, lines, digest). Neural
         removals (method ``"influence+finetune"``) also log ``damping``, ``cg_iter``,
@@ -592,6 +619,8 @@ class GradientCorrectionUnlearner(
                 self._unsourced = _unsourced_inputs(X, ids, lineage, self._sources)
                 if forget is not None:
                     positions, named = self._resolve(*forget, strict=False)
+                    # (before rows of a skorch validation split the request names go)
+                    absent = self._not_in_training_data(named)
                     if not positions.size:
                         self._drop_validation_only(named, f"forget={self.forget!r}")
                     if positions.size == ids.shape[0]:
@@ -599,6 +628,8 @@ class GradientCorrectionUnlearner(
                             f"forget={self.forget!r} names every training row of this fit; "
                             "nothing was fitted or stored."
                         )
+                    if absent:
+                        _warn_not_in_training_data(absent, removed=bool(positions.size))
             except BaseException:
                 self._discard_fitted()
                 raise
@@ -608,7 +639,10 @@ class GradientCorrectionUnlearner(
                 self._remove(
                     positions,
                     named,
-                    request={"forget": _jsonable(self.forget)},
+                    request={
+                        "forget": _jsonable(self.forget),
+                        **({"not_in_training_data": absent} if absent else {}),
+                    },
                     options={"X_holdout": X_holdout, "y_holdout": y_holdout},
                 )
             except BaseException:
@@ -794,8 +828,10 @@ class GradientCorrectionUnlearner(
 
     def _resolve(self, sources, ids, strict):
         """Positions (into the training rows) of the retained rows the request reaches,
-        and what it named: ``codes`` of the sources, row ``ids``, and ``n_parents``, how
-        many of those ids are parents of merged rows rather than training rows.
+        and what it named: ``codes`` of the sources, row ``ids``, ``n_parents``, how
+        many of those ids are parents of merged rows rather than training rows, and
+        ``unmatched``, the source ids and row ids that reach no training row (non-strict
+        requests only: a strict one raises).
 
         Each training row is named by its own id and, when merged, by the ids of its
         leaf parents (:func:`~sktraceprop._lineage._rows.lineage_frame`); a request
@@ -812,7 +848,7 @@ class GradientCorrectionUnlearner(
         names = np.concatenate([train_ids, parent_ids])
         rows = np.concatenate([np.arange(train_ids.shape[0]), parent_rows])
         hit = np.zeros(train_ids.shape[0], dtype=bool)
-        codes = []
+        codes, unmatched = [], []
         if sources:
             name_codes = codes_of(names)
             known = {int(c): self._source(c).source_id for c in np.unique(name_codes)}
@@ -832,6 +868,8 @@ class GradientCorrectionUnlearner(
                     f"({np.unique(of_s).size} trained on, all removed before); nothing was "
                     "changed."
                 )
+            if not of_s.size:
+                unmatched.append(s)
             hit[of_s] = True
         n_parents = 0
         if ids.size:
@@ -854,8 +892,25 @@ class GradientCorrectionUnlearner(
                     )
             hit[rows[named]] = True
             n_parents = int(np.sum(~np.isin(ids, train_ids) & present))
-        named = {"codes": codes, "ids": ids, "n_parents": n_parents}
+            unmatched += ids[~present].tolist()
+        named = {"codes": codes, "ids": ids, "n_parents": n_parents, "unmatched": unmatched}
         return np.flatnonzero(hit & retained), named
+
+    def _not_in_training_data(self, named):
+        """The items of a request resolved non-strictly (source ids, row ids) that reach
+        no training row of this fit, directly or through a merge, nor a row of a skorch
+        validation split the unlearner keeps (those are dropped, and said, apart)."""
+        unmatched = named["unmatched"]
+        ids = getattr(self._method, "validation_ids", None)
+        if not unmatched or ids is None:
+            return unmatched
+        held = np.concatenate([ids, lineage_frame(ids, self._source)["row_id"].to_numpy(np.int64)])
+        held_sources = {self._source(c).source_id for c in np.unique(codes_of(held))}
+        return [
+            u
+            for u in unmatched
+            if (u not in held_sources if isinstance(u, str) else not np.isin(u, held))
+        ]
 
     def _positions_from_mask(self, mask):
         mask = np.asarray(mask)

@@ -31,6 +31,7 @@ from sklearn.preprocessing import TargetEncoder
 from sklearn.utils.validation import check_array
 
 from .._lineage._record import fitted_steps
+from ..utils._prefit import is_fitted
 from ..utils._sklearn_compat import safe_indexing
 from ._convex import correct, objective_of, refit
 from ._method import Removal, RemovalMethod
@@ -100,6 +101,23 @@ def _unseeded_cross_fitting(pre):
         if shuffled and (seed in (None, "deprecated") or isinstance(seed, np.random.RandomState)):
             found.append(name)
     return found
+
+
+def _not_refitted(old, new):
+    """Parameter paths (``step`` or ``step__sub``) of the fitted estimators that the
+    refitted preprocessing ``new`` shares with ``old`` by identity: steps ``clone``
+    keeps as they are (a ``FrozenEstimator``, a fitted parameter some meta-estimators
+    keep), used as fitted before the unlearner's fit, not refitted on the retained rows.
+    """
+    shared = {id(v) for v in new.get_params(deep=True).values() if hasattr(v, "fit")}
+    out = []
+    for path, value in old.get_params(deep=True).items():
+        if id(value) not in shared or not hasattr(value, "fit") or not is_fitted(value):
+            continue
+        if any(path.startswith(f"{p}__") for p in out):
+            continue  # inside one already named
+        out.append(path)
+    return out
 
 
 def _renamed(old, new):
@@ -204,6 +222,9 @@ class PipelineRefit(RemovalMethod):
         if notes:
             fields["note"] = "; ".join(notes)
         fields["preprocessing"] = "refitted on the retained rows"
+        kept = _not_refitted(Pipeline(list(estimator.steps[:-1])), pre)
+        if kept:
+            fields["steps_not_refitted"] = kept
         return Removal(
             final,
             PipelineRefit(X_r, y_r, sw_r),

@@ -13,6 +13,7 @@ the event (``caveat``) and a warning.
 import warnings
 
 import numpy as np
+import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from .._holders import held_elsewhere, held_elsewhere_caveat, parts_of
@@ -160,6 +161,10 @@ def with_caveats(unl, event, removal):
                 else ""
             ),
         )
+    if "steps_not_refitted" in event:
+        message = _not_refitted_caveat(event["steps_not_refitted"])
+        warnings.warn(message, UserWarning, stacklevel=4)
+        caveats.append(message)
     if "aggregates_over_removed_rows" in event:
         message = _aggregate_caveat(unl, event["aggregates_over_removed_rows"], removal)
         warnings.warn(message, UserWarning, stacklevel=4)
@@ -176,7 +181,7 @@ def with_caveats(unl, event, removal):
         message = changed_columns_caveat(event["columns_changed_after_loading"])
         warnings.warn(message, UserWarning, stacklevel=4)
         caveats.append(message)
-    stored = _stored_run_caveat(unl, removal)
+    stored = _stored_run_caveat(unl, removal, event["row_ids"])
     if stored:
         caveats.append(stored)
     # the unlearner, its model and its steps, and the estimator parameter (named apart)
@@ -194,6 +199,17 @@ def with_caveats(unl, event, removal):
     if caveats:
         event["caveat"] = "; ".join(caveats)
     return event
+
+
+def _not_refitted_caveat(paths):
+    """What preprocessing steps used as fitted (not refitted) keep."""
+    return (
+        f"preprocessing step(s) {', '.join(paths)} were fitted before the unlearner's fit "
+        "and used as they are (a FrozenEstimator, say): not refitted on the retained rows, "
+        "they keep what they learnt from their own training rows (statistics, or the rows "
+        "themselves for steps such as KNNImputer), removed rows among them if they were "
+        "fitted on any, which the library cannot tell. Refit them without the removed rows"
+    )
 
 
 def _fitted_parameter_caveat(unl, removed_ids):
@@ -214,13 +230,13 @@ def _fitted_parameter_caveat(unl, removed_ids):
     )
 
 
-def _stored_run_caveat(unl, removal):
-    """What the stored record of the run (append-only, under the hash chain) still
-    says of the removed rows; None when the run is not stored."""
+def _stored_run_caveat(unl, removal, removed_ids):
+    """What the stored record of the run (append-only, under the chain) still says of
+    the removed rows; None when the run is not stored."""
     lineage = getattr(unl.estimator_, "lineage_", None)
     if lineage is None or getattr(unl.estimator_, "store", None) is None:
         return None
-    kept = []
+    kept, only = [], set()
     if removal.dropped_features:
         kept.append(
             f"lists {len(removal.dropped_features)} feature name(s) only removed rows "
@@ -232,25 +248,117 @@ def _stored_run_caveat(unl, removal):
         if "classes" in kinds:
             what += ", label counts per class"
         if "continuous" in kinds:
-            what += ", the target's mean, std, min and max (which may be a removed row's)"
+            what += ", the target's mean, std, min and max"
         what += " and missing values, per source"
+        values, only = _target_values_named(unl, removed_ids, kinds)
         kept.append(
-            f"keeps the training-data statistics counted at fit over all its rows, "
-            f"removed rows included ({what})"
+            "keeps the training-data statistics counted at fit over all its rows, "
+            f"removed rows included ({what}){', naming ' if values else ''}"
+            f"{' and '.join(values)}"
         )
     weights = [k for k, v in lineage.fit_params.items() if "weights" in v or "retained" in v]
+    # the copy recounts the weights over the retained rows where the method holds them
+    recounted = [k for k in weights if "weights" in lineage.fit_params[k]]
     if weights:
         kept.append(
             f"keeps the SHA-256 and counts of the sample weights given to fit "
             f"({', '.join(weights)}) over all its rows, removed rows included"
+            + (
+                " (less the copy's recount, their sum gives the removed rows' summed "
+                "weight: for one removed row, its weight)"
+                if recounted
+                else ""
+            )
         )
     if not kept:
         return None
+    listed = _events_listing(unl.estimator_.store, unl.run_id_, only) if only else 0
     return (
         f"the stored record of run {unl.run_id_} (append-only, under the store's hash "
         f"chain) {' and '.join(kept)}; the unlearner's copy (estimator_.lineage_) "
         "does not"
+        + (_difference_caveat(removal) if lineage.source_stats else "")
+        + (
+            f"; {listed} prediction or explanation event(s) logged for the run before "
+            "this removal (under the chain: they stay) list the label(s) of the class(es) "
+            "only removed rows had among the model's classes"
+            if listed
+            else ""
+        )
     )
+
+
+def _events_listing(store, run_id, labels):
+    """How many prediction and explanation events of run ``run_id`` list any of the
+    class ``labels`` among the model's classes (read only when a removal takes a class
+    away, which is rare)."""
+    labels = {str(v) for v in labels}
+    n = 0
+    for kind, key in (("prediction", "outputs"), ("explanation", "explained")):
+        for event in store.events(run_id, kind=kind):
+            record = event["payload"].get(key) or {}
+            if labels & set(record.get("classes", ())):
+                n += 1
+    return n
+
+
+def _difference_caveat(removal):
+    """What the stored statistics less the copy's recount (over the data the removal
+    method holds, see :func:`~._run_copy.retained_stats`) give of the removed rows."""
+    X, y = removal.method.held_data()
+    own = []
+    if y is not None:
+        own.append("their label counts or target sum")
+    if X is not None:
+        own.append("their missing values per column")
+    if not own:
+        return ""
+    exactly = (
+        ": for a source that lost one row, that row's label or target" if y is not None else ""
+    )
+    return (
+        ", but its statistics, recounted over the retained rows, subtracted from the "
+        f"stored ones give the removed rows' own per source ({' and '.join(own)}{exactly})"
+    )
+
+
+def _target_values_named(unl, removed_ids, kinds):
+    """The removed rows' target values that the stored statistics name, in words (class
+    labels only removed rows had, and per source a min or max that only a removed row
+    reaches), and the set of those labels. Computed from the targets the unlearner
+    holds before the removal; empty when it holds them only encoded."""
+    _, y = unl._method.held_data()
+    if y is None or np.ndim(y) != 1:
+        return [], set()
+    held = unl.train_row_ids_[unl.retained_mask_]
+    gone = np.isin(held, np.asarray(removed_ids, dtype=np.int64))
+    out, only = [], set()
+    if "classes" in kinds:
+        only = set(pd.unique(y[gone][pd.notna(y[gone])])) - set(pd.unique(y[~gone]))
+        if only:
+            out.append(f"the label(s) of {len(only)} class(es) only removed rows had")
+    if "continuous" in kinds and y.dtype.kind == "f":
+        codes = codes_of(held)
+        extremes = []
+        for code in np.unique(codes[gone]):
+            of_s = codes == code
+            removed, retained = y[of_s & gone], y[of_s & ~gone]
+            removed = removed[~np.isnan(removed)]
+            retained = retained[~np.isnan(retained)]
+            if not removed.size:
+                continue
+            high = not retained.size or removed.max() > retained.max()
+            low = not retained.size or removed.min() < retained.min()
+            if high or low:
+                which = "min and max" if high and low else "max" if high else "min"
+                extremes.append((unl._source(code).source_id, which))
+        if extremes:
+            named = ", ".join(f"{which} of {source!r}" for source, which in sorted(extremes))
+            out.append(
+                f"as the target's {named} value(s) only removed rows have "
+                "(no retained row of the source)"
+            )
+    return out, only
 
 
 def _aggregate_caveat(unl, remaining, removal):

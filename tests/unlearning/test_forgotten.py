@@ -9,6 +9,7 @@ so each search can fail.
 import io
 import json
 import pickle
+import struct
 import warnings
 
 import numpy as np
@@ -16,10 +17,17 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import KNNImputer, SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import (
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    RidgeClassifier,
+    SGDClassifier,
+)
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -268,6 +276,78 @@ def test_held_data_shrinks_to_the_retained_rows(kind):
     assert len(pickle.dumps(unl._method)) < before
 
 
+def _params(model):
+    final = model[-1] if isinstance(model, Pipeline) else model
+    return np.concatenate([np.ravel(final.coef_), np.ravel(final.intercept_)])
+
+
+@pytest.mark.parametrize(
+    "model, task",
+    [
+        (Ridge(), "regression"),
+        (LinearRegression(), "regression"),
+        (LogisticRegression(C=0.5), "binary"),
+        (LogisticRegression(C=0.5), "multiclass"),
+        (RidgeClassifier(), "binary"),
+        (SGDClassifier(loss="log_loss", tol=None, max_iter=500, random_state=0), "binary"),
+        (SGDClassifier(loss="log_loss", average=True, random_state=0), "binary"),
+        (SGDClassifier(loss="log_loss", class_weight="balanced", random_state=0), "binary"),
+    ],
+    ids=[
+        "ridge",
+        "linreg",
+        "logreg",
+        "multinomial",
+        "ridgeclassifier",
+        "sgd",
+        "sgd-avg",
+        "sgd-cw",
+    ],
+)
+@pytest.mark.parametrize("wrap", ["bare", "keep"])
+def test_the_model_before_a_removal_is_not_kept(model, task, wrap):
+    """The Newton correction kept the point of its cached Hessian: the parameters of the
+    model before the removal. With the retained rows, which the unlearner keeps, the old
+    parameters give the removed rows' gradients, and from them their features: from a
+    pickled Ridge unlearner, one removed row's planted 123.456 came back, to the digit.
+    An averaged SGDClassifier kept them too (its last iterate and running average), and
+    one with class weights the weights of every row's class (with the retained targets,
+    the removed rows' classes)."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    score = X["a"].to_numpy() + rng.normal(size=60)
+    y = {
+        "regression": score,
+        "binary": (score > 0).astype(int),
+        "multiclass": np.digitize(score, [-0.5, 0.5]),
+    }[task]
+    X.loc[7, "a"] = 123.456
+    X = stp.from_pandas(X, f"before_{wrap}_{task}_{type(model).__name__}")
+    ids = stp.row_ids(X)
+    model = clone(model) if wrap == "bare" else make_pipeline(StandardScaler(), clone(model))
+    unl = GradientCorrectionUnlearner(model, preprocessing="keep").fit(X, y)
+    olds = [_params(unl.estimator_)]
+    for rows in ([7], [3, 11]):
+        unl.unlearn(sample_id=ids[rows])
+        assert unl.unlearning_log_[-1]["method"] == "newton"
+        olds.append(_params(unl.estimator_))
+        blob = pickle.dumps(unl)
+        for old in olds[:-1]:  # every model before a removal, value by value
+            assert not [v for v in old if struct.pack("<d", v) in blob]
+    # what it keeps is what a fit of the corrected model on the retained rows keeps
+    from sktraceprop.unlearning._convex import NewtonCorrection
+
+    final = unl.estimator_[-1] if wrap == "keep" else unl.estimator_
+    kept = unl._method
+    fresh = NewtonCorrection.fit(final, kept.Z, kept.y, kept.sample_weight)
+    assert_array_equal(kept.hessian_theta, fresh.hessian_theta)
+    assert_allclose(kept.hessian, fresh.hessian, rtol=1e-12, atol=1e-12)
+    if getattr(final, "class_weight", None) == "balanced":
+        retained = np.delete(y, [3, 7, 11])
+        weights = len(retained) / (2 * np.bincount(retained))  # sklearn's "balanced"
+        assert_allclose(final._expanded_class_weight, weights, rtol=1e-12)
+
+
 @pytest.mark.parametrize("preprocessing", ["refit", "keep"])
 def test_run_statistics_are_recounted_over_the_retained_rows(preprocessing):
     """The unlearner's copy of the run describes the retained rows (truth: the statistics
@@ -299,10 +379,18 @@ def test_run_statistics_are_recounted_over_the_retained_rows(preprocessing):
     # the stored record is append-only: it still counts the removed rows, said in the event
     (stored,) = [store.load_run(r) for r in store.list_runs()["run_id"]]
     assert "zqclass" in json.dumps(stored.source_stats)
-    assert (
-        "counted at fit over all its rows, removed rows included"
-        in (unl.unlearning_log_[-1]["caveat"])
-    )
+    caveat = unl.unlearning_log_[-1]["caveat"]
+    assert "counted at fit over all its rows, removed rows included" in caveat
+    assert "naming the label(s) of 1 class(es) only removed rows had" in caveat
+    # and, as it says, the stored counts less the copy's are the removed rows' own
+    source_of = stp.row_lineage(X)["source_id"].astype(str).to_numpy()
+    for at_fit, now in zip(stored.source_stats["sources"], copy["sources"], strict=True):
+        gone = pd.Series(y[rows][source_of[rows] == at_fit["source_id"]]).value_counts()
+        left = {
+            k: at_fit["labels"]["counts"][k] - now["labels"]["counts"].get(k, 0)
+            for k in at_fit["labels"]["counts"]
+        }
+        assert {k: v for k, v in left.items() if v} == gone.to_dict()
 
 
 def test_a_continuous_target_of_removed_rows_leaves_the_copy_not_the_stored_run():
@@ -326,7 +414,20 @@ def test_a_continuous_target_of_removed_rows_leaves_the_copy_not_the_stored_run(
     assert labels["max"] == kept.max() and labels["count"] == kept.size
     assert labels["mean"] == pytest.approx(kept.mean(), rel=1e-12)
     assert hits(pickle.dumps(store), y[rows][-1:])  # the max at fit, in the stored run
-    assert "may be a removed row's" in unl.unlearning_log_[-1]["caveat"]
+    caveat = unl.unlearning_log_[-1]["caveat"]
+    assert "as the target's max of 'continuous_0' value(s) only removed rows have" in caveat
+    # a source that lost one row: the stored figures less the copy's give its target
+    (stored,) = [store.load_run(r) for r in store.list_runs()["run_id"]]
+    unl.unlearn(sample_id=stp.row_ids(X)[[45]])  # a row of continuous_1, not its extreme
+    at_fit, now = (
+        next(r["labels"] for r in stats["sources"] if r["source_id"] == "continuous_1")
+        for stats in (stored.source_stats, unl.estimator_.lineage_.source_stats)
+    )
+    recovered = at_fit["count"] * at_fit["mean"] - now["count"] * now["mean"]
+    assert recovered == pytest.approx(y[45], abs=1e-9)
+    caveat = unl.unlearning_log_[-1]["caveat"]
+    assert "for a source that lost one row, that row's label or target" in caveat
+    assert "only removed rows have" not in caveat  # not an extreme: not named as one
 
 
 def test_replaced_steps_are_not_kept_and_predictions_still_say_replaced():
@@ -391,4 +492,137 @@ def test_sample_weight_record_is_recounted_over_the_retained_rows(preprocessing)
     ]
     (stored,) = [store.load_run(r) for r in store.list_runs()["run_id"]]
     assert stored.fit_params["logisticregression__sample_weight"]["weights"]["n_zero"] == 3
-    assert "sample weights given to fit" in unl.unlearning_log_[-1]["caveat"]
+    caveat = unl.unlearning_log_[-1]["caveat"]
+    assert "sample weights given to fit" in caveat
+    assert "summed weight" in caveat  # the recount makes the difference exact: said
+    # ... and it is exact: stored sum less the copy's is the removed rows' weight
+    key = "logisticregression__sample_weight"
+    gone = stored.fit_params[key]["weights"]["sum"] - copy.fit_params[key]["weights"]["sum"]
+    assert gone == pytest.approx(w[rows].sum())
+
+
+def test_events_logged_before_a_removal_that_list_a_removed_class_are_counted():
+    """Prediction and explanation events list the model's classes; logged before a
+    removal that takes a class away (only removed rows had it), they keep its label
+    under the chain, and the caveat said nothing of them. Truth: the events' JSON."""
+    X, y = traced_frame("listed", n=N_ROWS)
+    X = X[["x0", "x2"]]
+    y = np.where(y == 1, "yes", "no").astype(object)
+    y[[4, 9]] = "zqlisted"
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe.set_params(log_predictions=True)).fit(X, y)
+    unl.predict(X.iloc[:5])
+    unl.predict_proba(X.iloc[:5])  # lists no classes: probabilities
+    stp.InfluenceExplainer(unl.estimator_).fit(X, y).explain(X.iloc[:3], log=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the explainer holds the rows: said apart
+        unl.unlearn(sample_id=stp.row_ids(X)[[4, 9]])
+    unl.predict(X.iloc[:5])  # after the removal: the model has no such class
+    listing = [e for e in store.events() if "zqlisted" in json.dumps(e["payload"])]
+    assert [e["kind"] for e in listing] == ["prediction", "explanation"]
+    caveat = unl.unlearning_log_[-1]["caveat"]
+    assert "; 2 prediction or explanation event(s) logged for the run before this" in caveat
+    assert hits(_pickled(unl), [], ["zqlisted"]) == []
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_a_frozen_step_is_named_not_claimed_refitted(nested):
+    """A FrozenEstimator step (fitted before, kept by clone) was not refitted by a
+    removal, yet the event said the preprocessing was "refitted on the retained rows",
+    with no caveat, while the step (a KNNImputer fitted on every row) still held the
+    removed row's planted value. Truth: the bytes of the pickle."""
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = traced_frame(f"frozen_{nested}", n=N_ROWS)
+    X, numbers, _ = _plant(X, [4])
+    X = X[["x0", "x1", "x2"]]
+    imputer = FrozenEstimator(KNNImputer().fit(X))
+    if nested:
+        pre = ColumnTransformer([("num", imputer, ["x0", "x1", "x2"])])
+        path = "columntransformer__num"
+    else:
+        pre, path = imputer, "frozenestimator"
+    unl = GradientCorrectionUnlearner(make_pipeline(pre, StandardScaler(), LogisticRegression()))
+    unl.fit(X, y)
+    with pytest.warns(UserWarning, match=f"step\\(s\\) {path} were fitted before"):
+        unl.unlearn(sample_id=stp.row_ids(X)[[4]])
+    event = unl.unlearning_log_[-1]
+    assert event["steps_not_refitted"] == [path]
+    assert f"preprocessing step(s) {path} were fitted before" in event["caveat"]
+    assert hits(_pickled(unl), numbers)  # as the caveat says: the step keeps the row
+    # the steps it did refit are not named
+    assert "standardscaler" not in event["steps_not_refitted"]
+
+
+def _typed_frame(prefix):
+    """A traced frame with a column of each dtype, marker values in row 0 of source 1."""
+    rng = np.random.default_rng(17)
+    parts = []
+    for k in range(2):
+        n = 30
+        part = pd.DataFrame(
+            {
+                "f32": rng.normal(size=n).astype(np.float32),
+                "i64": rng.integers(0, 50, n),
+                "Int64": pd.array(rng.integers(0, 9, n), dtype="Int64"),
+                "Float64": pd.array(rng.normal(size=n), dtype="Float64"),
+                "obj": rng.choice(["a", "b"], n).astype(object),
+                "string": pd.array(rng.choice(["u", "v"], n), dtype="string"),
+                "cat": pd.Categorical(rng.choice(["x", "y"], n), categories=["x", "y", "zqcat"]),
+            }
+        )
+        if k:
+            part.loc[0, ["f32", "i64", "Int64", "Float64"]] = [
+                23456.75,
+                987654321,
+                876543219,
+                345678.125,
+            ]
+            part.loc[0, ["obj", "string", "cat"]] = ["zqobj", "zqstring", "zqcat"]
+        parts.append(stp.from_pandas(part, f"{prefix}_{k}"))
+    return pd.concat(parts)
+
+
+TYPED_NUMBERS = (23456.75, 987654321.0, 876543219.0, 345678.125)
+TYPED_STRINGS = ("zqobj", "zqstring", "zqcat")
+
+
+def _typed_hits(blob):
+    found = [v for v in TYPED_NUMBERS if hits(blob, [v])]
+    ints = [v for v in TYPED_NUMBERS[1:3] if struct.pack("<q", int(v)) in blob]
+    return found + ints + [s for s in TYPED_STRINGS if s.encode() in blob]
+
+
+@pytest.mark.parametrize("kind", ["traced", "pipeline", "bare"])
+def test_markers_in_columns_of_every_dtype_leave_the_unlearner_and_store(kind, tmp_path):
+    """float32, int64, pandas Int64/Float64/string, object and categorical columns (a
+    category only the removed row has, kept in the dtype by pandas): after the removal
+    no marker is in the unlearner's pickle, nor a number in the store's file."""
+    X = _typed_frame(f"typed_{kind}")
+    y = np.tile([0, 1], 30)
+    numeric = ["f32", "i64", "Int64", "Float64"]
+    pre = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), numeric),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["obj", "string", "cat"]),
+        ]
+    )
+    store = SQLiteStore(tmp_path / "lineage.db")
+    if kind == "bare":
+        X = X[["f32", "i64"]]
+        model = LogisticRegression()
+    elif kind == "traced":
+        model = stp.make_traced_pipeline(pre, LogisticRegression(), store=store)
+    else:
+        model = make_pipeline(pre, LogisticRegression())
+    unl = GradientCorrectionUnlearner(model, store=store).fit(X, y)
+    assert _typed_hits(_pickled(unl))  # the search can fail
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unl.unlearn(sample_id=stp.row_ids(X)[[30]])
+    assert _typed_hits(_pickled(unl)) == []
+    assert _typed_hits(pickle.dumps(clone(unl))) == []
+    store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert [v for v in TYPED_NUMBERS if hits(raw, [v])] == []

@@ -723,6 +723,31 @@ def test_a_parent_named_at_fit_reaches_its_merged_rows():
     assert unl.unlearning_log_[0]["n_removed"] == (lineage["row_id"] == parent).sum() > 0
 
 
+def test_forget_items_that_reach_no_training_row_are_named():
+    """forget= items of registered sources that no training row of this fit holds (a
+    source not in X, rows left out of X) were skipped without a word: a fit asked to
+    forget rows it never had said nothing, and the event did not say which items of
+    the request reached nothing."""
+    X, y = _data("regression", prefix="absent")
+    stp.from_numpy(np.zeros((4, 5)), source_id="absent_other")
+    ids = stp.row_ids(X)
+    with pytest.warns(UserWarning, match=r"source\(s\) 'absent_other' that no training row"):
+        unl = GradientCorrectionUnlearner(Ridge(), forget="absent_other").fit(X[10:], y[10:])
+    assert unl.unlearning_log_ == [] and unl.retained_mask_.all()
+    forget = [*ids[:3].tolist(), *ids[10:12].tolist(), "absent_other"]
+    with pytest.warns(UserWarning, match=r"'absent_other' and 3 row id\(s\) \(" + str(ids[0])):
+        unl = GradientCorrectionUnlearner(Ridge(), forget=forget).fit(X[10:], y[10:])
+    request = unl.unlearning_log_[0]["request"]
+    assert unl.unlearning_log_[0]["n_removed"] == 2
+    assert request["not_in_training_data"] == ["absent_other", *ids[:3].tolist()]
+    # a parent of merged training rows reaches them: nothing to say
+    X, y, _, patients = _visits()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unl = GradientCorrectionUnlearner(Ridge(), forget=[int(stp.row_ids(patients)[5])])
+        assert "not_in_training_data" not in unl.fit(X, y).unlearning_log_[0]["request"]
+
+
 #: scikit-learn 1.6 runs this check whatever the estimator's sparse tag, and lets only a
 #: TypeError pass (its issue #30139); StandardScaler refuses sparse input with ValueError
 _EXPECTED_PIPELINES = (
@@ -933,3 +958,16 @@ def test_forget_set_through_a_parameter_grid_in_workers_says_what_to_do(tmp_path
         warnings.simplefilter("ignore")
         with pytest.raises(UnlearningError, match="not through its parameter grid"):
             search.set_params(error_score="raise").fit(X, y)
+
+
+def test_an_explainer_of_an_unlearner_logs_to_its_models_store():
+    """explain(log=True) on an explainer of an unlearner (store=None, its traced
+    pipeline's store holding the run) was refused: "the explained estimator has none"."""
+    X, y = _data("binary", prefix="explog")
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe).fit(X, y)
+    stp.InfluenceExplainer(unl).fit(X, y).explain(X.iloc[:3], log=True)
+    (event,) = store.events(kind="explanation")
+    assert event["run_id"] == unl.run_id_
+    assert event["payload"]["model_fingerprint"] == unl.estimator_.lineage_.model_fingerprint

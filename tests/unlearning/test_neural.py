@@ -553,8 +553,10 @@ def test_a_source_only_in_the_validation_split_is_dropped_with_a_warning(how):
         return [m for m in marks if struct.pack("<f", m) in blob]
 
     if how == "forget":
-        with pytest.warns(UserWarning, match="40 row.s. of its skorch validation split"):
+        with pytest.warns(UserWarning, match="40 row.s. of its skorch validation split") as w:
             unl.fit(pd.concat(frames), y)
+        # held as the validation split, so not also said to be in no split of this fit
+        assert not [m for m in w if "no training row of this fit" in str(m.message)]
     else:
         unl.fit(pd.concat(frames), y)
         assert hits(pickle.dumps(unl)) == list(marks)  # the search can fail
