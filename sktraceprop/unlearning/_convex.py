@@ -32,6 +32,7 @@ hence their features.
 """
 
 import copy
+import warnings
 
 import numpy as np
 from scipy import linalg
@@ -214,14 +215,57 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
         objective.set_params_vector(theta)
         refresh_solver_state(final, Z, sw, y)
         fields["certificate"] = result["certificate"]
+        _note_separated(final, objective, Z, y, sw, fields)
         return final, fields, result["hessian"], result["hessian_theta"]
     final = refit(final, Z, y, sw)
     objective = objective_of(final)
     theta = objective.params()
     gradient = objective.objective_gradient(Z, y, sw, theta=theta)
     fields["certificate"] = float(np.linalg.norm(gradient) / n)
+    _note_separated(final, objective, Z, y, sw, fields)
     hessian = objective.hessian(Z, y, sw, theta=theta) if keep_hessian else None
     return final, fields, hessian, theta
+
+
+def _note_separated(final, objective, Z, y, sw, fields):
+    """Add :data:`SEPARATED_NOTE` to ``fields`` (and warn) where it applies."""
+    if objective.penalty_strength(Z.shape[0]) != 0 or not _separated(final, objective, Z, y, sw):
+        return
+    fields["note"] = "; ".join([*([fields["note"]] if "note" in fields else []), SEPARATED_NOTE])
+    warnings.warn(f"Removal: {SEPARATED_NOTE}.", UserWarning, stacklevel=5)
+
+
+def _separated(final, objective, Z, y, sw):
+    """Whether ``final`` puts every retained row (of positive weight) strictly on its
+    own class's side: with no penalty, the logistic objective then has no minimum."""
+    if objective.loss not in ("binomial", "multinomial", "log_ovr") or np.ndim(y) != 1:
+        return False
+    keep = np.ones(Z.shape[0], dtype=bool) if sw is None else np.asarray(sw) > 0
+    if not keep.any():
+        return False
+    scores = objective.decision(Z[keep])  # (n, 1) for two classes, (n, K) for K
+    y = np.asarray(y)[keep]
+    classes = final.classes_
+    if scores.shape[1] == 1:
+        scores = scores[:, 0]
+        positive = y == classes[1]
+        return bool(np.all(np.where(positive, scores > 0, scores < 0)))
+    own = np.searchsorted(classes, y)
+    rows = np.arange(y.shape[0])
+    mine = scores[rows, own]
+    scores = scores.copy()
+    scores[rows, own] = -np.inf
+    return bool(np.all(mine > scores.max(axis=1)))
+
+
+#: Said (event note and warning) when a removal leaves separable rows and no penalty.
+SEPARATED_NOTE = (
+    "the model separates every retained row by class and has no penalty: the objective "
+    "it minimises has no minimum there (its loss keeps falling as the coefficients "
+    "grow), so this model and a retrain each stop where their solver stops and can "
+    "differ widely (the certificate, a small gradient, holds for both); a penalty "
+    "(C < inf) gives a unique minimum that a removal reaches"
+)
 
 
 def _flat_note(n):

@@ -971,3 +971,37 @@ def test_an_explainer_of_an_unlearner_logs_to_its_models_store():
     (event,) = store.events(kind="explanation")
     assert event["run_id"] == unl.run_id_
     assert event["payload"]["model_fingerprint"] == unl.estimator_.lineage_.model_fingerprint
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_separable_rows_without_a_penalty_are_said_to_have_no_minimum(n_classes):
+    """Unpenalised logistic regression on rows a linear model separates has no
+    minimum: the corrected model and a retrain stop where their solvers stop. The
+    removal meets its certificate all the same, so the event and a warning say so
+    (found: decision values 1,871 apart from a retrain under a 'newton' event)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 3))
+    scores = X @ rng.normal(size=(3, n_classes))
+    y = scores.argmax(axis=1)  # separable by construction
+    Xt = stp.from_numpy(X, f"separable_{n_classes}")
+    unl = GradientCorrectionUnlearner(LogisticRegression(C=np.inf, max_iter=2000)).fit(Xt, y)
+    with pytest.warns(UserWarning, match="has no minimum there"):
+        unl.unlearn(sample_id=stp.row_ids(Xt)[:12])
+    assert "has no minimum there" in unl.unlearning_log_[-1]["note"]
+    # the truth behind the note: each row is on its own class's side of the model
+    assert (unl.predict(Xt[12:]) == y[12:]).all()
+
+
+@pytest.mark.parametrize("C", [np.inf, 1.0])
+def test_no_such_note_where_a_minimum_exists(C):
+    """Noisy labels (not separable) without a penalty, or separable rows with one:
+    the objective has a unique minimum, and nothing is said."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(240, 3))
+    y = (X[:, 0] + (1.5 * rng.normal(size=240) if C == np.inf else 0) > 0).astype(int)
+    Xt = stp.from_numpy(X, f"minimum_{C}")
+    unl = GradientCorrectionUnlearner(LogisticRegression(C=C, max_iter=2000)).fit(Xt, y)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*has no minimum there")
+        unl.unlearn(sample_id=stp.row_ids(Xt)[:12])
+    assert "has no minimum" not in (unl.unlearning_log_[-1].get("note") or "")
