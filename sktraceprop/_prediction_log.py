@@ -18,6 +18,7 @@ from sklearn.utils.metaestimators import available_if
 
 from ._lineage._current import changed_steps
 from ._lineage._fingerprint import class_path
+from ._model_lock import shared
 from ._row_hash import hash_rows, start_hash_rows
 from .stores._chain import blob_payload_text
 from .utils._sklearn_compat import num_samples
@@ -259,16 +260,22 @@ class PredictionLogMixin:
         if _LOGGING.get():
             return getattr(super(), method)(X, **params)
         logged = getattr(self, "log_predictions", False)
+        if not logged:
+            return self._answer(method, X, params)
         # the input rows as given, hashed while the model predicts
-        input_sha256 = start_hash_rows(X) if logged else None
-        token = _LOGGING.set(True)
-        try:
-            outputs = getattr(super(), method)(X, **params)
-        finally:
-            _LOGGING.reset(token)
-        if logged:
+        input_sha256 = start_hash_rows(X)
+        # answered and logged by one model: no fit of it in another thread in between
+        with shared(self):
+            outputs = self._answer(method, X, params)
             log_call(self, method, X, outputs, input_sha256)
         return outputs
+
+    def _answer(self, method, X, params):
+        token = _LOGGING.set(True)
+        try:
+            return getattr(super(), method)(X, **params)
+        finally:
+            _LOGGING.reset(token)
 
     @available_if(_next_has("predict"))
     def predict(self, X, **params):

@@ -26,6 +26,7 @@ from ._lineage._current import check_unchanged
 from ._lineage._fit_params import fit_params_notes, fit_params_record
 from ._lineage._record import add_input_notes, changes, recording
 from ._lineage._stats import empty_columns, empty_columns_message, source_stats
+from ._model_lock import exclusive
 from ._prediction_log import check_log_predictions, remember_answering_parts
 from ._selection import SelectionCloneMixin, selection_of
 from .exceptions import LineageWarning
@@ -206,43 +207,48 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
         with recording() as outer:
             if not outer:
                 return fit_method(X, y, **params)
-            store = self.store
-            _check_store(store)
-            ids = resolve_row_ids(X, sample_id)
-            check_aligned(ids, y, params)
-            # Counted before the fit: a step with copy=False (SimpleImputer, scalers)
-            # may write into the caller's data, and the record is of the data given.
-            stats = source_stats(X, y, ids, classes=is_classifier(self))
-            fit_record = fit_params_record(params)
-            changed = changes(X, ids) if isinstance(X, pd.DataFrame) else None
-            selection = selection_of(self)
-            if selection is None:
-                model, given = (_RUN_INFO.get() or {}).get("selection", (None, None))
-                selection = given if model is self else None
-            try:
-                result = fit_method(X, y, **params)
-                lineage = add_input_notes(self._build_lineage(X, ids, context), X, changed)
-                lineage.source_stats = stats
-                lineage.fit_params = fit_record
-                lineage.notes.extend(fit_params_notes(fit_record))
-                empty = empty_columns(lineage.source_stats, len(ids))
-                if empty:
-                    warnings.warn(
-                        empty_columns_message(empty), LineageWarning, stacklevel=user_stacklevel()
-                    )
-                _label(lineage, selection)
-                self.lineage_ = lineage
-                hold(self)  # its fitted steps learnt from these rows: a removal names it
-                if store is not None:
-                    pending = _PENDING.get()
-                    if pending is None:
-                        store.save_run(lineage)
-                    else:
-                        pending.append((self, store, lineage))
-                remember_answering_parts(self)
-            except BaseException:
-                _discard_fit(self)
-                raise
+            # a logged call of this estimator in another thread must not interleave
+            # with the fit (see _model_lock)
+            with exclusive(self):
+                store = self.store
+                _check_store(store)
+                ids = resolve_row_ids(X, sample_id)
+                check_aligned(ids, y, params)
+                # Counted before the fit: a step with copy=False (SimpleImputer, scalers)
+                # may write into the caller's data, and the record is of the data given.
+                stats = source_stats(X, y, ids, classes=is_classifier(self))
+                fit_record = fit_params_record(params)
+                changed = changes(X, ids) if isinstance(X, pd.DataFrame) else None
+                selection = selection_of(self)
+                if selection is None:
+                    model, given = (_RUN_INFO.get() or {}).get("selection", (None, None))
+                    selection = given if model is self else None
+                try:
+                    result = fit_method(X, y, **params)
+                    lineage = add_input_notes(self._build_lineage(X, ids, context), X, changed)
+                    lineage.source_stats = stats
+                    lineage.fit_params = fit_record
+                    lineage.notes.extend(fit_params_notes(fit_record))
+                    empty = empty_columns(lineage.source_stats, len(ids))
+                    if empty:
+                        warnings.warn(
+                            empty_columns_message(empty),
+                            LineageWarning,
+                            stacklevel=user_stacklevel(),
+                        )
+                    _label(lineage, selection)
+                    self.lineage_ = lineage
+                    hold(self)  # its fitted steps learnt from these rows: a removal names it
+                    if store is not None:
+                        pending = _PENDING.get()
+                        if pending is None:
+                            store.save_run(lineage)
+                        else:
+                            pending.append((self, store, lineage))
+                    remember_answering_parts(self)
+                except BaseException:
+                    _discard_fit(self)
+                    raise
         return result
 
     def _held_row_ids(self):

@@ -42,6 +42,7 @@ from .._lineage._rows import lineage_frame
 from .._lineage._skorch import skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
 from .._lineage._witness import WITNESSES
+from .._model_lock import exclusive
 from .._prediction_log import release_replaced_parts
 from .._selection import SelectionCloneMixin
 from .._tracing import library_fit
@@ -1072,22 +1073,25 @@ class GradientCorrectionUnlearner(
             stored = store.append_event("unlearning", event.payload(), run_id=self.run_id_)
             event = UnlearningEvent({**event, "seq": stored["seq"], "event_hash": stored["hash"]})
 
-        if isinstance(self.estimator_, Pipeline):
-            for i, (name, step) in enumerate(removal.preprocessing or ()):
-                self.estimator_.steps[i] = (name, step)
-            self.estimator_.steps[-1] = (self.estimator_.steps[-1][0], removal.final)
-            # the replaced steps hold what was learnt from the removed rows
-            release_replaced_parts(self.estimator_)
-            lineage = getattr(self.estimator_, "lineage_", None)
-            if lineage is not None:
-                self.estimator_.lineage_ = self._run_copy(lineage, event, removal, retained)
-        else:
-            # In place, as a pipeline's steps are replaced in place: whoever holds
-            # estimator_ (a reference, an explainer fitted on it) holds the corrected
-            # model, not one that keeps the removed rows' influence.
-            state = vars(self.estimator_)
-            state.clear()
-            state.update(vars(removal.final))
+        # swapped in whole: a logged call of estimator_ in another thread answers and
+        # logs with the model before or after, never a mix (see sktraceprop._model_lock)
+        with exclusive(self.estimator_, "an unlearner's correction"):
+            if isinstance(self.estimator_, Pipeline):
+                for i, (name, step) in enumerate(removal.preprocessing or ()):
+                    self.estimator_.steps[i] = (name, step)
+                self.estimator_.steps[-1] = (self.estimator_.steps[-1][0], removal.final)
+                # the replaced steps hold what was learnt from the removed rows
+                release_replaced_parts(self.estimator_)
+                lineage = getattr(self.estimator_, "lineage_", None)
+                if lineage is not None:
+                    self.estimator_.lineage_ = self._run_copy(lineage, event, removal, retained)
+            else:
+                # In place, as a pipeline's steps are replaced in place: whoever holds
+                # estimator_ (a reference, an explainer fitted on it) holds the corrected
+                # model, not one that keeps the removed rows' influence.
+                state = vars(self.estimator_)
+                state.clear()
+                state.update(vars(removal.final))
         if hasattr(removal.final, "classes_"):
             self.classes_ = removal.final.classes_  # fewer when a class only removed rows had
         self._method = removal.method
