@@ -8,15 +8,16 @@ frame (``where``/``mask``). The ids then name lines whose records the rows do no
 a wrong line for every row, and a column-by-column note (:mod:`._witness`) would only
 say that every column changed.
 
-The witness rows tell the two apart. A witness row whose every compared column differs
-from what was loaded for its id, and whose values equal, in all those columns, the
-values loaded for exactly one *other* witness row of its source, holds that other row:
-no computation from the row's own values gives another row's values in every column.
-Loaded values that were missing are no evidence (a row filled from its neighbour), and
-one column is too little (a column shifted alone is a value moved, which the notes
-name); at least two columns must differ, and the values matched must be unique among
-the witness rows (low-cardinality rows repeat, and a recoding could map one onto
-another).
+The witness rows tell the two apart. A witness row that differs from its own record
+in at least two loaded values, holds a value found in one other witness row's record
+and in no other, and shares more values with that record than with its own (at least
+two) holds that other row, more than its own. Loaded values that were missing are no
+evidence (a row filled from its neighbour), and one column is too little (a column
+shifted alone is a value moved, which the notes name). A value no other witness row has
+is what names a row: a recoding of low-cardinality values (flipped bits) maps rows onto
+each other's combinations, never onto such a value. And a row whose record is in the
+data with its own values is not taken as moved: another row was made equal to it
+(values capped).
 """
 
 from collections import Counter
@@ -46,12 +47,18 @@ def _key(column, k):
 
 
 def _rows_moved(X, names, ids, loads, hit, skip):
-    """Of the witness rows ``hit`` of ``X`` (one source's), which differ from what every
-    load holds for their ids in at least ``MIN_COLUMNS`` loaded values (``moved``), and
-    which equal what a load holds for them (``own``); with their columns taken."""
+    """What the witness rows ``hit`` of ``X`` (one source's) share with their records.
+
+    Returns ``moved`` (rows differing from what every load holds for their ids in at
+    least ``MIN_COLUMNS`` loaded values), ``own`` (rows equal to what a load holds for
+    them: a source read with two dtypes is two loads, and X comes from one of them),
+    ``agree`` (the most columns a row shares with its record, over the loads) and the
+    rows' columns.
+    """
     mine = dict(zip(names, _take_columns(X, hit)))
     moved = np.zeros(hit.size, dtype=bool)
     own = np.zeros(hit.size, dtype=bool)
+    agree = np.zeros(hit.size, dtype=np.int64)
     for w in loads:
         here = w.positions(ids[hit])
         inside = np.flatnonzero(here >= 0)
@@ -60,47 +67,61 @@ def _rows_moved(X, names, ids, loads, hit, skip):
             own[inside] = True
             continue
         evidence = np.zeros(inside.size, dtype=np.int64)
+        equal = np.zeros(inside.size, dtype=np.int64)
         for name in cols:
             theirs = w.columns[name].take(here[inside])
             eq = _equal(mine[name].take(inside), theirs)
             evidence += ~eq & ~theirs.missing  # a missing value filled is no evidence
+            equal += eq
         moved[inside[evidence >= MIN_COLUMNS]] = True
         own[inside[evidence == 0]] = True
-    # a row equal to what any load holds for its id is its own row (a source read with
-    # two dtypes is two loads, and X comes from one of them)
-    return moved & ~own, own, mine
+        agree[inside] = np.maximum(agree[inside], equal)
+    return moved & ~own, own, agree, mine
 
 
 class _Index:
-    """The witness rows of one load keyed by their values in ``cols``: the row of each
-    combination of values that occurs once, and how often each value occurs per column."""
+    """The witness rows of one load keyed by their values in ``cols``: each row's
+    values, and per column the row of each value no other witness row has."""
 
     def __init__(self, w, cols):
         loaded = [w.columns[n] for n in cols]
-        keys = [tuple(_key(c, k) for c in loaded) for k in range(w.ids.size)]
         self.ids = w.ids
-        self.rows = {}
-        for k, key in enumerate(keys):
-            self.rows[key] = -1 if key in self.rows else k
-        self.counts = [Counter(key[j] for key in keys) for j in range(len(cols))]
+        self.keys = [tuple(_key(c, k) for c in loaded) for k in range(w.ids.size)]
+        self.unique = []
+        for j in range(len(cols)):
+            counts = Counter(key[j] for key in self.keys)
+            self.unique.append(
+                {key[j]: k for k, key in enumerate(self.keys) if counts[key[j]] == 1}
+            )
 
-    def match(self, row):
-        """The id of the one witness row whose values equal ``row``, where one of them
-        alone names that row; else None."""
-        if all(v is None for v in row):
-            return None
-        at = self.rows.get(row, -1)
-        if at < 0:
-            return None  # no row, or values that repeat: they name no row
-        # a value no other witness row has, in one column: a recoding of low-cardinality
-        # values (flipped bits) maps rows onto each other's combinations, never onto this
-        if any(v is not None and n[v] == 1 for n, v in zip(self.counts, row)):
-            return int(self.ids[at])
-        return None
+    def keys_of(self, row_id):
+        return self.keys[int(np.flatnonzero(self.ids == row_id)[0])]
+
+    def closest(self, row):
+        """``(id, columns equal)`` of the witness row sharing the most values with
+        ``row``, among those one of its values alone names; ``(None, 0)`` for none.
+
+        A value no other witness row has is what names a row: a recoding of
+        low-cardinality values (flipped bits) maps rows onto each other's combinations
+        of values, never onto such a value.
+        """
+        named = {u[v] for u, v in zip(self.unique, row) if v is not None and v in u}
+        best, most = None, 0
+        for k in sorted(named):
+            equal = sum(a == b for a, b in zip(row, self.keys[k]))
+            if equal > most:
+                best, most = int(self.ids[k]), equal
+        return best, most
 
 
 def misplaced_row(X, ids, sources, skip=()):
-    """The first row of ``X`` found holding the values loaded for another row, or None.
+    """The first row of ``X`` found holding another loaded row's values, or None.
+
+    A witness row is taken for another row ``j`` when it differs from its own record
+    in at least ``MIN_COLUMNS`` loaded values, one of its values is found in ``j``'s
+    record and in no other witness row's, and it shares more values (at least
+    ``MIN_COLUMNS``) with ``j``'s record than with its own; and ``j``, where ``X`` has
+    it, no longer holds its record either.
 
     Parameters
     ----------
@@ -116,8 +137,9 @@ def misplaced_row(X, ids, sources, skip=()):
     Returns
     -------
     found : tuple or None
-        ``(position, id, holds, columns)``: row ``position`` of ``X`` has the id ``id``
-        but holds, in ``columns``, the values loaded for the row id ``holds``.
+        ``(position, id, holds, columns, own)``: row ``position`` of ``X`` has the id
+        ``id`` but holds the values loaded for the row id ``holds`` in ``columns``, more
+        than the ``own`` values it shares with its own record.
     """
     if X.columns.has_duplicates or not len(ids):
         return None
@@ -141,22 +163,26 @@ def misplaced_row(X, ids, sources, skip=()):
         hit = np.flatnonzero(maybe)
         if not hit.size:
             continue
-        moved, own, mine = _rows_moved(X, names, ids, loads, hit, skip)
+        moved, own, agree, mine = _rows_moved(X, names, ids, loads, hit, skip)
         own_rows.update(ids[hit[own]].tolist())
-        candidates += [(int(hit[c]), mine, c) for c in np.flatnonzero(moved)]
+        candidates += [(int(hit[c]), int(agree[c]), mine, c) for c in np.flatnonzero(moved)]
     # the rows' values may be another source's (two frames' indexes swapped)
     indexes = {}
-    for position, mine, c in candidates:
+    for position, agree, mine, c in candidates:
         for k, w in enumerate(all_loads):
             cols = [n for n in names if n not in skip and n in w.columns]
             if len(cols) < MIN_COLUMNS:
                 continue
             if k not in indexes:
                 indexes[k] = _Index(w, cols)
-            holds = indexes[k].match(tuple(_key(mine[n], c) for n in cols))
-            if holds is None or holds == int(ids[position]) or holds in own_rows:
+            row = tuple(_key(mine[n], c) for n in cols)
+            holds, equal = indexes[k].closest(row)
+            if holds is None or equal < MIN_COLUMNS or equal <= agree:
+                continue
+            if holds == int(ids[position]) or holds in own_rows:
                 # (the row loaded with these values is in X with them too: a row made
                 # equal to it, by capped or recoded values, not a row moved)
                 continue
-            return position, int(ids[position]), holds, cols
+            shared = [n for n, a, b in zip(cols, row, indexes[k].keys_of(holds)) if a == b]
+            return position, int(ids[position]), holds, shared, agree
     return None

@@ -255,12 +255,12 @@ def misplaced_message(found, name):
     """The error for a row of ``name`` found holding another row's values."""
     from ._capture import describe_id
 
-    position, own, holds, columns = found
+    position, own, holds, columns, kept = found
     shown = ", ".join(columns[:6]) + (f" and {len(columns) - 6} more" if len(columns) > 6 else "")
     return (
-        f"row {position} of {name} holds the values loaded for {describe_id(holds)} (in "
-        f"every column compared: {shown}), but its row id names {describe_id(own)}: the "
-        "row ids no longer belong to their rows, and lineage would name lines whose "
+        f"row {position} of {name} holds the values loaded for {describe_id(holds)} "
+        f"({shown}), more than the {kept} it keeps of {describe_id(own)}, which its row "
+        "id names: the row ids no longer belong to their rows, and lineage would name lines whose "
         "records these rows do not hold. pandas keeps the index with its rows, except "
         "where an index is assigned (df.index = ..., set_axis), values are assigned "
         "without alignment (df[cols] = other.to_numpy(), df.iloc[...] = ...), a whole "
