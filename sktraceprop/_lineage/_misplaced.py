@@ -25,10 +25,12 @@ from collections import Counter
 import numpy as np
 
 from ._ids import codes_of, distinct_codes
-from ._witness import WITNESSES, _equal, _take_columns, is_witness
+from ._witness import WITNESSES, _equal, _is_numeric, _take_columns, is_witness
 
 #: Columns that must differ (each loaded non-missing) before a row counts as moved.
 MIN_COLUMNS = 2
+#: Columns of X searched, per load, for the records of moved witness rows.
+SEARCHED = 4
 
 
 def _key(column, k):
@@ -185,4 +187,62 @@ def misplaced_row(X, ids, sources, skip=()):
                 continue
             shared = [n for n, a, b in zip(cols, row, indexes[k].keys_of(holds)) if a == b]
             return position, int(ids[position]), holds, shared, agree
+    moved_ids = {int(ids[position]) for position, _, _, _ in candidates}
+    return _held_elsewhere(X, names, ids, all_loads, skip, moved_ids) if moved_ids else None
+
+
+def _positions_holding(column, numeric, values):
+    """``(position, value key)`` of the rows of ``column`` (a Series) holding one of
+    ``values`` (keys of :func:`_key`) that no other row of the column holds."""
+    if numeric:
+        if not _is_numeric(column.dtype):
+            return []
+        wanted = np.array([v[1] for v in values], dtype=np.float32)
+        data = column.to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
+        hits = np.flatnonzero(np.isin(data, wanted))
+        found = [("n", float(data[r])) for r in hits]
+    else:
+        raw = [v[1] for v in values if v[0] == "o"]
+        if not raw:
+            return []
+        hits = np.flatnonzero(column.isin(raw).to_numpy(dtype=bool))
+        found = [("o", column.iloc[r]) for r in hits]
+    counts = Counter(found)
+    return [(int(r), v) for r, v in zip(hits, found) if counts[v] == 1 and v in values]
+
+
+def _held_elsewhere(X, names, ids, loads, skip, moved_ids):
+    """A row of ``X`` that is not a witness holding the record of a witness row whose
+    own row moved: found by a value of that record that only one witness row has and
+    only one row of ``X`` holds (in a load of more than 512 rows, a moved row and the
+    row it took are rarely both witnesses). It must share more than half of the values
+    compared, and at least ``MIN_COLUMNS``, with that record; what it keeps of its own
+    record is not known. Returns as :func:`misplaced_row`, with ``None`` for that."""
+    for w in loads:
+        cols = [n for n in names if n not in skip and n in w.columns]
+        targets = [k for k in range(w.ids.size) if int(w.ids[k]) in moved_ids]
+        if len(cols) < MIN_COLUMNS or not targets:
+            continue
+        index = _Index(w, cols)
+        searched = []
+        for j, name in enumerate(cols):
+            values = {}
+            for k in targets:
+                value = index.keys[k][j]
+                if value is not None and index.unique[j].get(value) == k:
+                    values[value] = k
+            if values:
+                searched.append((-len(values), j, name, values))
+        # each search reads a whole column of X: the columns that name the most rows
+        for _, _j, name, values in sorted(searched, key=lambda t: t[:2])[:SEARCHED]:
+            column = X.iloc[:, names.index(name)]
+            for position, value in _positions_holding(column, w.columns[name].numeric, values):
+                holds = int(w.ids[values[value]])
+                if holds == int(ids[position]):
+                    continue
+                one = X.iloc[[position], [names.index(n) for n in cols]]
+                row = tuple(_key(c, 0) for c in _take_columns(one, [0]))
+                shared = [n for n, a, b in zip(cols, row, index.keys[values[value]]) if a == b]
+                if len(shared) >= MIN_COLUMNS and 2 * len(shared) > len(cols):
+                    return position, int(ids[position]), holds, shared, None
     return None

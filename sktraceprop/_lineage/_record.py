@@ -257,10 +257,20 @@ def misplaced_message(found, name):
 
     position, own, holds, columns, kept = found
     shown = ", ".join(columns[:6]) + (f" and {len(columns) - 6} more" if len(columns) > 6 else "")
+    if kept is not None:
+        where = (
+            f"({shown}), more than the {kept} it keeps of the values loaded for "
+            f"{describe_id(own)}, which its row id names"
+        )
+    else:  # a row that is not a witness: what it keeps of its own record is not known
+        where = (
+            f"({shown}: more than half the values compared), yet its row id names "
+            f"{describe_id(own)}"
+        )
     return (
         f"row {position} of {name} holds the values loaded for {describe_id(holds)} "
-        f"({shown}), more than the {kept} it keeps of {describe_id(own)}, which its row "
-        "id names: the row ids no longer belong to their rows, and lineage would name lines whose "
+        f"{where}: the row ids (the index, or sample_id=) no longer belong to "
+        "their rows, and lineage would name lines whose "
         "records these rows do not hold. pandas keeps the index with its rows, except "
         "where an index is assigned (df.index = ..., set_axis), values are assigned "
         "without alignment (df[cols] = other.to_numpy(), df.iloc[...] = ...), a whole "

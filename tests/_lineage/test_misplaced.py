@@ -106,7 +106,7 @@ def test_rows_holding_other_rows_values_are_refused(frames, name, columns):
         _fit(X[columns], y)
     found = re.search(
         r"row (\d+) of X holds the values loaded for (\w+) line (\d+) \(.*\), more than "
-        r"the \d+ it keeps of (\w+) line (\d+), which its row id names",
+        r"the \d+ it keeps of the values loaded for (\w+) line (\d+), which its row id names",
         str(info.value),
     )
     row, holds_src, holds, named_src, named = found.groups()
@@ -191,3 +191,39 @@ def test_merge_and_aggregate_refuse_rows_holding_other_rows_values(frames):
     for (row, src), line in zip(zip(lineage["row"], lineage["source_id"]), lineage["line"]):
         want = m["key"].iloc[row] if src == "m" else m["bkey"].iloc[row]
         assert _key_at(tmp_path / f"{src}.csv", line) == want
+
+
+@pytest.mark.parametrize("n", [3000, 20000])
+def test_moves_in_large_loads_are_found_beyond_the_witness_rows(tmp_path, n):
+    # Above 512 rows one row in a stride is a witness: a moved witness row and the row
+    # that took its record are rarely both witnesses (20000 rows: about 5 pairs for a
+    # shift, fewer than 1 for a permutation). The record of a moved witness row is
+    # looked for in every row of X, by a value no other row holds.
+    rng = np.random.default_rng(n)
+    lines = ["key,a,b,grp,y"]
+    for i in range(n):
+        if i % 50 == 0:
+            lines.append("# c")
+        lines.append(f"k{i},{rng.normal():.6f},{rng.normal():.6f},g{i % 4},{i % 2}")
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(lines) + "\n")
+    df = stp.read_csv(path, source_id="big", comment="#")
+    for moved in (
+        df.set_axis(df.index[rng.permutation(n)]),
+        df.shift(1).iloc[1:].astype(df.dtypes.to_dict()),
+    ):
+        X = moved.sample(frac=0.8, random_state=0)
+        with pytest.raises(LineageError, match="holds the values loaded for") as info:
+            _fit(X[["key", "a", "b", "grp"]], X["y"])
+        found = re.search(
+            r"row (\d+) of X holds the values loaded for big line (\d+) .*big line (\d+)",
+            str(info.value),
+        )
+        row, holds, named = map(int, found.groups())
+        assert _key_at(path, holds) == X["key"].iloc[row] != _key_at(path, named)
+    # no false alarm: duplicated records, every numeric column scaled, a split
+    twice = pd.concat([df, df.iloc[:500]])
+    X = twice.assign(a=twice["a"] * 3, b=twice["b"] - 1).sample(frac=0.7, random_state=1)
+    pipe = _fit(X[["key", "a", "b", "grp"]], X["y"])
+    trace = pipe.trace(np.arange(len(X)))
+    assert [_key_at(path, line) for line in trace["line"][:200]] == X["key"].tolist()[:200]
