@@ -81,14 +81,21 @@ def _rows_moved(X, names, ids, loads, hit, skip):
     return moved & ~own, own, agree, mine
 
 
+def _column_keys(column):
+    """:func:`_key` of every cell of a column, numbers converted in one block."""
+    if column.numeric:
+        values = column.values.astype(np.float32).astype(np.float64).tolist()
+        return [None if m else ("n", v) for v, m in zip(values, column.missing.tolist())]
+    return [_key(column, k) for k in range(column.values.size)]
+
+
 class _Index:
     """The witness rows of one load keyed by their values in ``cols``: each row's
     values, and per column the row of each value no other witness row has."""
 
     def __init__(self, w, cols):
-        loaded = [w.columns[n] for n in cols]
         self.ids = w.ids
-        self.keys = [tuple(_key(c, k) for c in loaded) for k in range(w.ids.size)]
+        self.keys = list(zip(*(_column_keys(w.columns[n]) for n in cols)))
         self.unique = []
         for j in range(len(cols)):
             counts = Counter(key[j] for key in self.keys)
@@ -169,15 +176,17 @@ def misplaced_row(X, ids, sources, skip=()):
         own_rows.update(ids[hit[own]].tolist())
         candidates += [(int(hit[c]), int(agree[c]), mine, c) for c in np.flatnonzero(moved)]
     # the rows' values may be another source's (two frames' indexes swapped)
-    indexes = {}
+    indexes, rows = {}, {}  # per load; per (load, the candidates' columns)
+    columns = [[n for n in names if n not in skip and n in w.columns] for w in all_loads]
     for position, agree, mine, c in candidates:
-        for k, w in enumerate(all_loads):
-            cols = [n for n in names if n not in skip and n in w.columns]
+        for k, cols in enumerate(columns):
             if len(cols) < MIN_COLUMNS:
                 continue
             if k not in indexes:
-                indexes[k] = _Index(w, cols)
-            row = tuple(_key(mine[n], c) for n in cols)
+                indexes[k] = _Index(all_loads[k], cols)
+            if (k, id(mine)) not in rows:
+                rows[k, id(mine)] = list(zip(*(_column_keys(mine[n]) for n in cols)))
+            row = rows[k, id(mine)][c]
             holds, equal = indexes[k].closest(row)
             if holds is None or equal < MIN_COLUMNS or equal <= agree:
                 continue
@@ -188,7 +197,9 @@ def misplaced_row(X, ids, sources, skip=()):
             shared = [n for n, a, b in zip(cols, row, indexes[k].keys_of(holds)) if a == b]
             return position, int(ids[position]), holds, shared, agree
     moved_ids = {int(ids[position]) for position, _, _, _ in candidates}
-    return _held_elsewhere(X, names, ids, all_loads, skip, moved_ids) if moved_ids else None
+    if not moved_ids:
+        return None
+    return _held_elsewhere(X, names, ids, all_loads, skip, moved_ids, indexes)
 
 
 def _positions_holding(column, numeric, values):
@@ -211,19 +222,20 @@ def _positions_holding(column, numeric, values):
     return [(int(r), v) for r, v in zip(hits, found) if counts[v] == 1 and v in values]
 
 
-def _held_elsewhere(X, names, ids, loads, skip, moved_ids):
+def _held_elsewhere(X, names, ids, loads, skip, moved_ids, indexes):
     """A row of ``X`` that is not a witness holding the record of a witness row whose
     own row moved: found by a value of that record that only one witness row has and
     only one row of ``X`` holds (in a load of more than 512 rows, a moved row and the
     row it took are rarely both witnesses). It must share more than half of the values
     compared, and at least ``MIN_COLUMNS``, with that record; what it keeps of its own
-    record is not known. Returns as :func:`misplaced_row`, with ``None`` for that."""
-    for w in loads:
+    record is not known. Returns as :func:`misplaced_row`, with ``None`` for that.
+    ``indexes``: the :class:`_Index` of each load by position in ``loads``, where made."""
+    for at, w in enumerate(loads):
         cols = [n for n in names if n not in skip and n in w.columns]
         targets = [k for k in range(w.ids.size) if int(w.ids[k]) in moved_ids]
         if len(cols) < MIN_COLUMNS or not targets:
             continue
-        index = _Index(w, cols)
+        index = indexes[at] if at in indexes else _Index(w, cols)
         searched = []
         for j, name in enumerate(cols):
             values = {}
