@@ -205,7 +205,7 @@ def _warn_if_resembles(X):
     shared = [_source_column(c, registered) for c in columns]
     shared = [c for c in shared if c is not None]
     if len(shared) < max(1, len(columns) // 2):
-        return
+        return False
     names = sorted({s.source_id for s in REGISTRY.sources_with_columns(shared[:1])})
     warnings.warn(
         f"X carries no sktraceprop row ids, but {len(shared)} of its {len(columns)} columns "
@@ -213,6 +213,28 @@ def _warn_if_resembles(X):
         "them (a plain DataFrame.merge/join drops row ids and every other marker), its "
         "lineage is lost: use sktraceprop.merge. Otherwise (new data with the same schema), "
         "register it with sktraceprop.from_pandas to name it. The run records X as an "
+        "anonymous source.",
+        LineageWarning,
+        stacklevel=5,
+    )
+    return True
+
+
+def _warn_if_holds_loaded_rows(X):
+    """Warn when untraced data holds the values of a loaded row (see :mod:`._content`)."""
+    from ._content import loaded_row_in
+
+    with np.errstate(over="ignore", invalid="ignore"):  # (float32 of huge values)
+        found = loaded_row_in(X)
+    if found is None:
+        return
+    position, row_id, shared = found
+    warnings.warn(
+        f"X carries no sktraceprop row ids, but row {position} of X holds {shared} of the "
+        f"values loaded for {describe_id(row_id)}: X was likely made from traced data "
+        "whose row ids were dropped (to_numpy(), pd.DataFrame(df.values, columns=...), a "
+        "plain merge). Keep the ids with the rows (pd.DataFrame(values, index=df.index)), "
+        "or pass them as sample_id=sktraceprop.row_ids(df). The run records X as an "
         "anonymous source.",
         LineageWarning,
         stacklevel=5,
@@ -281,6 +303,7 @@ def resolve_row_ids(X, sample_id=None):
     message = _lost(X)
     if message is not None:
         raise LineageLostError(message)
-    _warn_if_resembles(X)
+    if not _warn_if_resembles(X):
+        _warn_if_holds_loaded_rows(X)
     source = anonymous_source(X)
     return pack(source.code, np.arange(1, n + 1))

@@ -20,7 +20,14 @@ from ._csv_lines import data_lines, header_records, record_limit
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import _check_rows
 from ._ids import pack
-from ._io import _witnessed, check_python_engine, for_check, keeps_index, register_file
+from ._io import (
+    _witnessed,
+    check_index_names,
+    check_python_engine,
+    for_check,
+    keeps_index,
+    register_file,
+)
 from ._witness import stride
 
 
@@ -135,11 +142,12 @@ class TracedChunks:
         if n:
             self._check(chunk, start, n)
         lines = self._lines[start : start + n]
+        keep = keeps_index(self._kwargs, chunk.index, start)
+        check_index_names(chunk.index, keep, where)
         if self._source is None:
             self._source = register_file(
                 where, self._source_id, self._scan.sha256, self._total, self._lines, chunk
             )
-        keep = keeps_index(self._kwargs, chunk.index, start)
         if not keep:
             chunk = chunk.reset_index(drop=True)
         self._start = start + n

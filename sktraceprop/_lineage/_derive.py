@@ -119,6 +119,8 @@ def merge(left, right, source_id=None, **merge_kwargs):
         if clash:
             raise ValueError(f"sktraceprop.merge: column names {sorted(clash)} are reserved")
     lids, rids = row_ids(left), row_ids(right)
+    # before anything is made: rows holding other rows' values are refused here
+    before = {"left": changes(left, lids, "left"), "right": changes(right, rids, "right")}
     lf = left.set_axis(pd.RangeIndex(len(left)), axis=0).assign(**{_LEFT: np.arange(len(left))})
     rf = right.set_axis(pd.RangeIndex(len(right)), axis=0).assign(
         **{_RIGHT: np.arange(len(right))}
@@ -155,7 +157,6 @@ def merge(left, right, source_id=None, **merge_kwargs):
         )
     )
     out = _with_ids(out, pack(source.code, np.arange(1, len(out) + 1)))
-    before = {"left": changes(left, lids), "right": changes(right, rids)}
     WITNESSES.add(source.code, source.sha256, out, _inherited(origins, before))
     return out
 
@@ -213,6 +214,7 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
                 "named aggregations, new_column=(column, function)."
             )
     ids = row_ids(df)
+    changed = changes(df, ids, "df")  # before anything is made (see merge)
     keys = [by] if isinstance(by, str) else list(by)
     grouped = df.groupby(keys, sort=True, dropna=dropna)
     group = grouped.ngroup().to_numpy()
@@ -252,6 +254,6 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
         )
     )
     result = _with_ids(result, pack(source.code, np.arange(1, len(result) + 1)))
-    inherited = _inherited(origins, {"in": changes(df, ids)})
+    inherited = _inherited(origins, {"in": changed})
     WITNESSES.add(source.code, source.sha256, result, inherited)
     return result

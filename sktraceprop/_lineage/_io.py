@@ -255,8 +255,9 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     check_content(for_check(df, sniffs), scan, modelled, path)
     if bad:
         check_dropped(df, modelled, path, first, every.lines, scan.lines, bad, every.n_lines)
-    source = register_file(path, source_id, scan.sha256, len(df), lines, df)
     keep = keeps_index(kwargs, df.index, 0)
+    check_index_names(df.index, keep, path)
+    source = register_file(path, source_id, scan.sha256, len(df), lines, df)
     return _witnessed(df, pack(source.code, lines), source, keep_index=keep)
 
 
@@ -318,6 +319,23 @@ def register_file(path, source_id, sha256, n_rows, lines, df):
         read["dtypes"] = list(map(str, df.dtypes))
         REGISTRY.note_read_lines(source.code, read, lines.min(), lines.max())
     return source
+
+
+def check_index_names(index, keep, path):
+    """Refuse a kept file index with a level named like the row ids' (a file written by
+    ``to_csv`` from a traced frame, read with ``index_col="stp_row_id"``): the frame's
+    index would hold two levels of that name, whose ids name different files."""
+    if keep and ROW_INDEX_NAME in index.names:
+        raise LineageError(
+            f"sktraceprop.read_csv: {path}: the index read from the file (index_col) has a "
+            f"level named {ROW_INDEX_NAME!r}, the name of the level that holds this read's "
+            "row ids. The file was likely written from a traced frame (to_csv), and that "
+            "column holds the ids of the files its rows were first read from. Read it as a "
+            "column (without index_col), or rename it (pandas' names= or a copy of the "
+            f"file); to trace the rows to their first files instead, read it with pandas "
+            f"(pandas.read_csv(path, index_col={ROW_INDEX_NAME!r})) in a process that has "
+            "read those files."
+        )
 
 
 def keeps_index(kwargs, index, start):

@@ -9,11 +9,12 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from ..exceptions import LineageWarning
+from ..exceptions import LineageError, LineageWarning
 from ..utils._stack import user_stacklevel
 from ._features import TARGET, feature_lineage, unknown_step
 from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import distinct_codes
+from ._misplaced import MIN_COLUMNS, misplaced_row
 from ._run import Lineage, Op, column_origins, library_versions
 from ._source import REGISTRY, utc_now
 from ._witness import MAX_LOADS, WITNESSES, changed_columns, changed_note
@@ -227,15 +228,59 @@ def add_input_notes(run, X, changed):
     return run
 
 
-def changes(X, ids):
+def changes(X, ids, name="X"):
     """Columns of ``X`` changed after loading (see :mod:`._witness`).
 
     Columns written by a traced step outside the pipeline (the ops a
     :class:`TracedEstimator` logged for these sources) are recorded, not compared.
+
+    Raises
+    ------
+    LineageError
+        When a row of ``X`` holds the values loaded for another row (see
+        :mod:`._misplaced`): its id names a line whose record it does not hold. ``name``
+        is what the message calls ``X``.
     """
     sources = source_table(ids)
     written = {f for op in upstream_ops(sources) for f in op.features_out}
-    return changed_columns(X, ids, sources, skip=written)
+    changed = changed_columns(X, ids, sources, skip=written)
+    if len(changed) >= MIN_COLUMNS:  # a row moved differs in at least as many columns
+        with np.errstate(over="ignore", invalid="ignore"):  # (float32 keys of huge values)
+            found = misplaced_row(X, ids, sources, skip=written)
+        if found is not None:
+            raise LineageError(misplaced_message(found, name))
+    return changed
+
+
+def misplaced_message(found, name):
+    """The error for a row of ``name`` found holding another row's values."""
+    from ._capture import describe_id
+
+    position, own, holds, columns, kept = found
+    shown = ", ".join(columns[:6]) + (f" and {len(columns) - 6} more" if len(columns) > 6 else "")
+    if kept is not None:
+        where = (
+            f"({shown}), more than the {kept} it keeps of the values loaded for "
+            f"{describe_id(own)}, which its row id names"
+        )
+    else:  # a row that is not a witness: what it keeps of its own record is not known
+        where = (
+            f"({shown}: more than half the values compared), yet its row id names "
+            f"{describe_id(own)}"
+        )
+    return (
+        f"row {position} of {name} holds the values loaded for {describe_id(holds)} "
+        f"{where}: the row ids (the index, or sample_id=) no longer belong to "
+        "their rows, and lineage would name lines whose "
+        "records these rows do not hold. pandas keeps the index with its rows, except "
+        "where an index is assigned (df.index = ..., set_axis), values are assigned "
+        "without alignment (df[cols] = other.to_numpy(), df.iloc[...] = ...), a whole "
+        "frame is shifted (df.shift()), or rows are replaced from another frame (where, "
+        "mask). Keep each row's index with it (assign Series or frames, which pandas "
+        "aligns by index; reorder with .loc[index]). Values deliberately taken from "
+        "other rows (lag features) belong in new columns (df['x_prev'] = "
+        "df['x'].shift()), which the run records as columns of no known source."
+    )
 
 
 def unsourced_run_columns(run):

@@ -246,6 +246,7 @@ class _Witnesses:
         self._lock = threading.Lock()
         self._by_code = {}
         self._overflow = set()
+        self._version = 0
 
     def add(self, code, sha256, frame, inherited=None, ids=None, every=None, group=None):
         """Keep the witness rows of ``frame`` (indexed by row ids; see :func:`stride`).
@@ -285,6 +286,7 @@ class _Witnesses:
                 del self._by_code[code]
                 return
             loads.append(load)
+            self._version += 1
 
     def loads(self, code, sha256):
         with self._lock:
@@ -298,6 +300,7 @@ class _Witnesses:
         values stay nowhere in this process."""
         ids = np.unique(np.asarray(ids, dtype=np.int64))
         with self._lock:
+            self._version += 1
             for code in np.unique(codes_of(ids)).tolist():
                 known = self._by_code.get(int(code))
                 for load in known[1] if known is not None else ():
@@ -315,8 +318,16 @@ class _Witnesses:
         with self._lock:
             return sorted(int(c) for c in codes if int(c) in self._overflow)
 
+    def every_load(self):
+        """``(version, [(code, load), ...])``: every load kept, in no particular order,
+        and a number that changes whenever the loads kept do."""
+        with self._lock:
+            loads = [(code, w) for code, (_, kept) in self._by_code.items() for w in kept]
+            return self._version, loads
+
     def clear(self):
         with self._lock:
+            self._version += 1
             self._by_code.clear()
             self._overflow.clear()
 

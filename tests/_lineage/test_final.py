@@ -220,12 +220,19 @@ def test_a_step_that_reorders_rows_but_not_y_is_refused(tmp_path):
 
 
 def test_sample_id_is_followed_when_the_rows_reach_the_model_unchanged(tmp_path):
-    a, _, _ = _load(_write_files(tmp_path))
-    ids = stp.row_ids(a)[::-1].copy()  # other ids than X carries, deliberately
+    paths = _write_files(tmp_path)
+    a, _, _ = _load(paths)
+    # other ids than X carries, deliberately: the same file read under another name
+    again = stp.read_csv(paths["ward_a"], source_id="ward_a_again", comment="#")
+    ids = stp.row_ids(again)
     keep = FunctionTransformer(lambda d: d)
     pipe = stp.make_traced_pipeline(keep, KMeans(2, n_init=1, random_state=0))
     pipe.fit(a[["a", "c"]], sample_id=ids)
     assert np.array_equal(pipe.lineage_.row_ids, ids)
+    # ids that name other records than the rows hold are refused (they were followed,
+    # every row traced to another row's line)
+    with pytest.raises(LineageError, match="holds the values loaded for ward_a_again line 2 "):
+        pipe.fit(a[["a", "c"]], sample_id=ids[::-1].copy())
     # rows dropped by a step: X's own ids cannot be translated to the given ones
     drop = FunctionTransformer(lambda d: d[d["a"] > 0])
     pipe = stp.make_traced_pipeline(drop, KMeans(2, n_init=1, random_state=0))

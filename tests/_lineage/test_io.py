@@ -176,6 +176,35 @@ def test_read_csv_keeps_the_implicit_index(tmp_path):
         assert raw[line - 1].startswith(f"{key},")
 
 
+def test_a_file_written_from_a_traced_frame_read_with_its_id_column_as_index(tmp_path):
+    # to_csv writes the row ids as a column "stp_row_id"; read back with that column as
+    # index_col, the frame had two index levels of that name and the fit crashed in
+    # pandas ("The name stp_row_id occurs multiple times"). Refused at the read, before
+    # anything is registered; read as a column, its rows are traced to the new file.
+    path = tmp_path / "first.csv"
+    path.write_text("key,a,y\n# c\nk0,1.5,0\n\nk1,2.5,1\nk2,3.5,0\n")
+    df = stp.read_csv(path, comment="#")
+    df.to_csv(tmp_path / "written.csv")
+    registered = len(REGISTRY.snapshot())
+    for chunksize in (None, 2):
+        with pytest.raises(LineageError, match="index read from the file .* 'stp_row_id'"):
+            out = stp.read_csv(
+                tmp_path / "written.csv", index_col="stp_row_id", chunksize=chunksize
+            )
+            if chunksize:
+                next(iter(out))
+    assert len(REGISTRY.snapshot()) == registered
+    again = stp.read_csv(tmp_path / "written.csv", index_col=["key"])
+    raw = (tmp_path / "written.csv").read_text().split("\n")
+    for key, line in zip(again.index.get_level_values("key"), stp.row_lineage(again)["line"]):
+        assert raw[line - 1].split(",")[1] == key
+    # with pandas, the ids name the lines of the first file, where the rows were read
+    first = pd.read_csv(tmp_path / "written.csv", index_col="stp_row_id")
+    est = stp.TracedEstimator(LogisticRegression()).fit(first[["a"]], first["y"])
+    lines = est.trace(np.arange(3))["line"].tolist()
+    assert lines == [3, 5, 6]
+
+
 def test_read_csv_index_name_row_is_refused_not_a_crash(tmp_path):
     # pandas' python engine takes "r1" (after a blank first line it does not count as the
     # header) for the index's name, "r2" for its value; the line finder starts data one

@@ -1,0 +1,124 @@
+"""Untraced data that holds rows of a loaded source: lineage lost, found by content.
+
+``df.to_numpy()``, ``pd.DataFrame(df.values, columns=[...])`` or a plain merge leave
+data with no row ids and, once renamed, nothing that says where it came from: a traced
+fit records it as an anonymous source. The witness rows of each load (see
+:mod:`._witness`) still recognise their values. A row of such data that holds, in at
+least two numeric columns and more than half of those compared, the values of one
+witness row, found by a value that no other witness row of its load has and no other
+row of the data holds, was copied from that row.
+"""
+
+import numpy as np
+import pandas as pd
+
+from ._witness import WITNESSES
+
+#: Numeric columns of the data searched for witness values.
+SEARCHED = 2
+#: Rows of the data searched, evenly spread (a copy of a load holds all its witness
+#: rows, a few hundred: some are among them).
+SAMPLED = 1 << 16
+#: Numeric values of a row that must equal those of one witness row.
+MIN_SHARED = 2
+
+
+class _Numeric:
+    """The numeric columns of the data, read as float32 (NaN where missing) when asked:
+    a few whole columns, and single rows."""
+
+    def __init__(self, X):
+        self.X = X
+        if isinstance(X, pd.DataFrame):
+            self.at = [
+                j
+                for j, dtype in enumerate(X.dtypes)
+                if pd.api.types.is_numeric_dtype(dtype)
+                and not isinstance(dtype, pd.CategoricalDtype)
+            ]
+        elif isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "iuf":
+            self.at = list(range(X.shape[1]))
+        else:
+            self.at = []
+
+    def column(self, j, rows=slice(None)):
+        if isinstance(self.X, pd.DataFrame):
+            values = self.X.iloc[rows, self.at[j]].to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            values = self.X[rows, self.at[j]]
+        return np.asarray(values, dtype=np.float32)
+
+    def row(self, position):
+        if isinstance(self.X, pd.DataFrame):
+            values = self.X.iloc[position, self.at]
+            values = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+        else:
+            values = self.X[position, self.at]
+        values = np.asarray(values, dtype=np.float32)
+        return values[~np.isnan(values)]
+
+
+_CACHE = {"version": None}
+
+
+def _witness_values():
+    """Every numeric witness value unique in its load's column, sorted: ``(values,
+    where, loads)``, ``where`` holding the load (position in ``loads``) and row of each.
+    Kept until the loads kept change."""
+    version, loads = WITNESSES.every_load()
+    if _CACHE["version"] == version:
+        return _CACHE["values"], _CACHE["where"], _CACHE["loads"]
+    values, where = [np.zeros(0, np.float32)], [np.zeros((0, 2), np.int64)]
+    for at, (_, w) in enumerate(loads):
+        for column in w.columns.values():
+            if not column.numeric:
+                continue
+            v = column.values.astype(np.float32)
+            ok = ~column.missing & np.isfinite(v)
+            uniq, first, counts = np.unique(v[ok], return_index=True, return_counts=True)
+            rows = np.flatnonzero(ok)[first[counts == 1]]
+            values.append(uniq[counts == 1])
+            where.append(np.column_stack([np.full(rows.size, at), rows]).astype(np.int64))
+    values, where = np.concatenate(values), np.concatenate(where)
+    order = np.argsort(values, kind="stable")
+    _CACHE.update(version=version, values=values[order], where=where[order], loads=loads)
+    return _CACHE["values"], _CACHE["where"], loads
+
+
+def loaded_row_in(X):
+    """A row of untraced ``X`` found holding a loaded row's values, or None.
+
+    Returns
+    -------
+    found : tuple or None
+        ``(position, row_id, shared)``: row ``position`` of ``X`` holds ``shared``
+        numeric values of the loaded row ``row_id``.
+    """
+    numeric = _Numeric(X)
+    if len(numeric.at) < MIN_SHARED:
+        return None
+    values, where, loads = _witness_values()
+    if not values.size:
+        return None
+    # the columns whose first values are the most distinct first: a count repeats
+    ranked = sorted(
+        range(len(numeric.at)), key=lambda j: -np.unique(numeric.column(j, slice(1000))).size
+    )
+    rows = slice(None, None, max(1, -(-len(X) // SAMPLED)))
+    for j in ranked[:SEARCHED]:
+        column = numeric.column(j, rows)
+        at = np.minimum(np.searchsorted(values, column), values.size - 1)
+        hit = np.flatnonzero(values[at] == column)
+        if not hit.size:
+            continue
+        # a value the rows searched hold once: a value that repeats names no row
+        _, inverse, counts = np.unique(column[hit], return_inverse=True, return_counts=True)
+        for found in hit[counts[inverse] == 1][:64]:
+            load_at, k = where[at[found]]
+            position = found * rows.step
+            _, w = loads[load_at]
+            loaded = [c.values[k] for c in w.columns.values() if c.numeric and not c.missing[k]]
+            shared = int(np.isin(np.asarray(loaded, np.float32), numeric.row(position)).sum())
+            if shared >= MIN_SHARED and 2 * shared > len(numeric.at):
+                return int(position), int(w.ids[k]), shared
+    return None

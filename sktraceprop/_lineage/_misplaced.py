@@ -1,0 +1,260 @@
+"""Rows that hold another loaded row's values: row ids no longer with their rows.
+
+pandas keeps an index with its rows through every operation that moves rows, but not
+through those that move values past the index: an index assigned (``df.index = ...``,
+``set_axis``), values assigned without alignment (``df[cols] = other.to_numpy()``,
+``df.iloc[:] = ...``), a whole frame shifted (``df.shift()``), rows replaced from another
+frame (``where``/``mask``). The ids then name lines whose records the rows do not hold,
+a wrong line for every row, and a column-by-column note (:mod:`._witness`) would only
+say that every column changed.
+
+The witness rows tell the two apart. A witness row that differs from its own record
+in at least two loaded values, holds a value found in one other witness row's record
+and in no other, and shares more values with that record than with its own (at least
+two) holds that other row, more than its own. Loaded values that were missing are no
+evidence (a row filled from its neighbour), and one column is too little (a column
+shifted alone is a value moved, which the notes name). A value no other witness row has
+is what names a row: a recoding of low-cardinality values (flipped bits) maps rows onto
+each other's combinations, never onto such a value. And a row whose record is in the
+data with its own values is not taken as moved: another row was made equal to it
+(values capped).
+"""
+
+from collections import Counter
+
+import numpy as np
+
+from ._ids import codes_of, distinct_codes
+from ._witness import WITNESSES, _equal, _is_numeric, _take_columns, is_witness
+
+#: Columns that must differ (each loaded non-missing) before a row counts as moved.
+MIN_COLUMNS = 2
+#: Columns of X searched, per load, for the records of moved witness rows.
+SEARCHED = 4
+
+
+def _key(column, k):
+    """A hashable form of one cell: numbers at float32 precision (a cast to float32 is
+    no change, see :func:`._witness._equal`), ``None`` where missing."""
+    if column.missing[k]:
+        return None
+    value = column.values[k]
+    if column.numeric:
+        return ("n", float(np.float32(value)))
+    try:
+        hash(value)
+    except TypeError:  # lists, arrays in cells
+        return ("r", type(value).__name__, repr(value))
+    return ("o", value)
+
+
+def _rows_moved(X, names, ids, loads, hit, skip):
+    """What the witness rows ``hit`` of ``X`` (one source's) share with their records.
+
+    Returns ``moved`` (rows differing from what every load holds for their ids in at
+    least ``MIN_COLUMNS`` loaded values), ``own`` (rows equal to what a load holds for
+    them: a source read with two dtypes is two loads, and X comes from one of them),
+    ``agree`` (the most columns a row shares with its record, over the loads) and the
+    rows' columns.
+    """
+    mine = dict(zip(names, _take_columns(X, hit)))
+    moved = np.zeros(hit.size, dtype=bool)
+    own = np.zeros(hit.size, dtype=bool)
+    agree = np.zeros(hit.size, dtype=np.int64)
+    for w in loads:
+        here = w.positions(ids[hit])
+        inside = np.flatnonzero(here >= 0)
+        cols = [n for n in names if n not in skip and n in w.columns]
+        if not inside.size or len(cols) < MIN_COLUMNS:
+            own[inside] = True
+            continue
+        evidence = np.zeros(inside.size, dtype=np.int64)
+        equal = np.zeros(inside.size, dtype=np.int64)
+        for name in cols:
+            theirs = w.columns[name].take(here[inside])
+            eq = _equal(mine[name].take(inside), theirs)
+            evidence += ~eq & ~theirs.missing  # a missing value filled is no evidence
+            equal += eq
+        moved[inside[evidence >= MIN_COLUMNS]] = True
+        own[inside[evidence == 0]] = True
+        agree[inside] = np.maximum(agree[inside], equal)
+    return moved & ~own, own, agree, mine
+
+
+def _column_keys(column):
+    """:func:`_key` of every cell of a column, numbers converted in one block."""
+    if column.numeric:
+        values = column.values.astype(np.float32).astype(np.float64).tolist()
+        return [None if m else ("n", v) for v, m in zip(values, column.missing.tolist())]
+    return [_key(column, k) for k in range(column.values.size)]
+
+
+class _Index:
+    """The witness rows of one load keyed by their values in ``cols``: each row's
+    values, and per column the row of each value no other witness row has."""
+
+    def __init__(self, w, cols):
+        self.ids = w.ids
+        self.keys = list(zip(*(_column_keys(w.columns[n]) for n in cols)))
+        self.unique = []
+        for j in range(len(cols)):
+            counts = Counter(key[j] for key in self.keys)
+            self.unique.append(
+                {key[j]: k for k, key in enumerate(self.keys) if counts[key[j]] == 1}
+            )
+
+    def keys_of(self, row_id):
+        return self.keys[int(np.flatnonzero(self.ids == row_id)[0])]
+
+    def closest(self, row):
+        """``(id, columns equal)`` of the witness row sharing the most values with
+        ``row``, among those one of its values alone names; ``(None, 0)`` for none.
+
+        A value no other witness row has is what names a row: a recoding of
+        low-cardinality values (flipped bits) maps rows onto each other's combinations
+        of values, never onto such a value.
+        """
+        named = {u[v] for u, v in zip(self.unique, row) if v is not None and v in u}
+        best, most = None, 0
+        for k in sorted(named):
+            equal = sum(a == b for a, b in zip(row, self.keys[k]))
+            if equal > most:
+                best, most = int(self.ids[k]), equal
+        return best, most
+
+
+def misplaced_row(X, ids, sources, skip=()):
+    """The first row of ``X`` found holding another loaded row's values, or None.
+
+    A witness row is taken for another row ``j`` when it differs from its own record
+    in at least ``MIN_COLUMNS`` loaded values, one of its values is found in ``j``'s
+    record and in no other witness row's, and it shares more values (at least
+    ``MIN_COLUMNS``) with ``j``'s record than with its own; and ``j``, where ``X`` has
+    it, no longer holds its record either.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Data indexed by row ids.
+    ids : ndarray of int64
+        Its row ids, aligned with its rows.
+    sources : dict
+        Source code -> :class:`~sktraceprop._lineage._source.Source`, covering ``ids``.
+    skip : iterable of str
+        Columns not compared (written by a traced step outside the pipeline).
+
+    Returns
+    -------
+    found : tuple or None
+        ``(position, id, holds, columns, own)``: row ``position`` of ``X`` has the id
+        ``id`` but holds the values loaded for the row id ``holds`` in ``columns``, more
+        than the ``own`` values it shares with its own record.
+    """
+    if X.columns.has_duplicates or not len(ids):
+        return None
+    names = [str(c) for c in X.columns]
+    skip = set(skip)
+    ids = np.asarray(ids, dtype=np.int64)
+    distinct = distinct_codes(ids)
+    codes = codes_of(ids) if len(distinct) > 1 else None
+    all_loads, candidates, own_rows = [], [], set()
+    for code in distinct:
+        source = sources.get(int(code))
+        loads = WITNESSES.loads(code, source.sha256) if source is not None else []
+        if not loads:
+            continue
+        all_loads += loads
+        maybe = np.zeros(len(ids), dtype=bool)
+        for every in {w.stride for w in loads}:
+            maybe |= is_witness(ids, every)
+        if codes is not None:
+            maybe &= codes == code
+        hit = np.flatnonzero(maybe)
+        if not hit.size:
+            continue
+        moved, own, agree, mine = _rows_moved(X, names, ids, loads, hit, skip)
+        own_rows.update(ids[hit[own]].tolist())
+        candidates += [(int(hit[c]), int(agree[c]), mine, c) for c in np.flatnonzero(moved)]
+    # the rows' values may be another source's (two frames' indexes swapped)
+    indexes, rows = {}, {}  # per load; per (load, the candidates' columns)
+    columns = [[n for n in names if n not in skip and n in w.columns] for w in all_loads]
+    for position, agree, mine, c in candidates:
+        for k, cols in enumerate(columns):
+            if len(cols) < MIN_COLUMNS:
+                continue
+            if k not in indexes:
+                indexes[k] = _Index(all_loads[k], cols)
+            if (k, id(mine)) not in rows:
+                rows[k, id(mine)] = list(zip(*(_column_keys(mine[n]) for n in cols)))
+            row = rows[k, id(mine)][c]
+            holds, equal = indexes[k].closest(row)
+            if holds is None or equal < MIN_COLUMNS or equal <= agree:
+                continue
+            if holds == int(ids[position]) or holds in own_rows:
+                # (the row loaded with these values is in X with them too: a row made
+                # equal to it, by capped or recoded values, not a row moved)
+                continue
+            shared = [n for n, a, b in zip(cols, row, indexes[k].keys_of(holds)) if a == b]
+            return position, int(ids[position]), holds, shared, agree
+    moved_ids = {int(ids[position]) for position, _, _, _ in candidates}
+    if not moved_ids:
+        return None
+    return _held_elsewhere(X, names, ids, all_loads, skip, moved_ids, indexes)
+
+
+def _positions_holding(column, numeric, values):
+    """``(position, value key)`` of the rows of ``column`` (a Series) holding one of
+    ``values`` (keys of :func:`_key`) that no other row of the column holds."""
+    if numeric:
+        if not _is_numeric(column.dtype):
+            return []
+        wanted = np.array([v[1] for v in values], dtype=np.float32)
+        data = column.to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
+        hits = np.flatnonzero(np.isin(data, wanted))
+        found = [("n", float(data[r])) for r in hits]
+    else:
+        raw = [v[1] for v in values if v[0] == "o"]
+        if not raw:
+            return []
+        hits = np.flatnonzero(column.isin(raw).to_numpy(dtype=bool))
+        found = [("o", column.iloc[r]) for r in hits]
+    counts = Counter(found)
+    return [(int(r), v) for r, v in zip(hits, found) if counts[v] == 1 and v in values]
+
+
+def _held_elsewhere(X, names, ids, loads, skip, moved_ids, indexes):
+    """A row of ``X`` that is not a witness holding the record of a witness row whose
+    own row moved: found by a value of that record that only one witness row has and
+    only one row of ``X`` holds (in a load of more than 512 rows, a moved row and the
+    row it took are rarely both witnesses). It must share more than half of the values
+    compared, and at least ``MIN_COLUMNS``, with that record; what it keeps of its own
+    record is not known. Returns as :func:`misplaced_row`, with ``None`` for that.
+    ``indexes``: the :class:`_Index` of each load by position in ``loads``, where made."""
+    for at, w in enumerate(loads):
+        cols = [n for n in names if n not in skip and n in w.columns]
+        targets = [k for k in range(w.ids.size) if int(w.ids[k]) in moved_ids]
+        if len(cols) < MIN_COLUMNS or not targets:
+            continue
+        index = indexes[at] if at in indexes else _Index(w, cols)
+        searched = []
+        for j, name in enumerate(cols):
+            values = {}
+            for k in targets:
+                value = index.keys[k][j]
+                if value is not None and index.unique[j].get(value) == k:
+                    values[value] = k
+            if values:
+                searched.append((-len(values), j, name, values))
+        # each search reads a whole column of X: the columns that name the most rows
+        for _, _j, name, values in sorted(searched, key=lambda t: t[:2])[:SEARCHED]:
+            column = X.iloc[:, names.index(name)]
+            for position, value in _positions_holding(column, w.columns[name].numeric, values):
+                holds = int(w.ids[values[value]])
+                if holds == int(ids[position]):
+                    continue
+                one = X.iloc[[position], [names.index(n) for n in cols]]
+                row = tuple(_key(c, 0) for c in _take_columns(one, [0]))
+                shared = [n for n, a, b in zip(cols, row, index.keys[values[value]]) if a == b]
+                if len(shared) >= MIN_COLUMNS and 2 * len(shared) > len(cols):
+                    return position, int(ids[position]), holds, shared, None
+    return None

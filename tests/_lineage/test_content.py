@@ -1,0 +1,75 @@
+"""Untraced data copied from traced rows (ids dropped) is named by a LineageWarning.
+
+The truth is the raw file: the warning names a line whose record holds the values of
+the row of X it names.
+"""
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import sktraceprop as stp
+from sktraceprop.exceptions import LineageWarning
+
+
+def _read(tmp_path, n=600):
+    rng = np.random.default_rng(n)
+    lines = ["key,a,b,n,y"]
+    for i in range(n):
+        if i % 7 == 0:
+            lines.append("# c")
+        lines.append(f"k{i},{rng.normal():.5f},{rng.normal():.5f},{i % 3},{i % 2}")
+    path = tmp_path / "copied.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path, stp.read_csv(path, source_id="copied", comment="#")
+
+
+def _lineage_warnings(X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stp.make_traced_pipeline(LogisticRegression()).fit(X, y)
+    return [str(w.message) for w in caught if issubclass(w.category, LineageWarning)]
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        lambda df: df[["a", "b"]].to_numpy(),
+        lambda df: pd.DataFrame(df[["a", "b", "n"]].values, columns=["f0", "f1", "f2"]),
+        lambda df: df[["b", "a"]].sample(frac=0.5, random_state=0).to_numpy(),
+        lambda df: np.vstack([df[["a", "b"]].to_numpy()[::-1], np.zeros((5, 2))]),
+    ],
+)
+def test_data_copied_from_traced_rows_is_named(tmp_path, copy):
+    path, df = _read(tmp_path)
+    X = copy(df)
+    y = np.arange(len(X)) % 2
+    [message] = _lineage_warnings(X, y)
+    row, line = map(
+        int,
+        re.search(
+            r"row (\d+) of X holds \d+ of the values loaded for "
+            r"copied line (\d+)",
+            message,
+        ).groups(),
+    )
+    record = path.read_text().split("\n")[line - 1].split(",")
+    values = np.asarray(X)[row].astype(float)
+    assert {float(record[1]), float(record[2])} <= set(values.tolist())
+    assert "sample_id=" in message
+
+
+def test_unrelated_or_transformed_data_is_not_named(tmp_path):
+    _, df = _read(tmp_path)
+    rng = np.random.default_rng(1)
+    y = np.arange(len(df)) % 2
+    assert _lineage_warnings(rng.normal(size=(len(df), 2)), y) == []
+    scaled = (df[["a", "b"]] - df[["a", "b"]].mean()).to_numpy() * 3
+    assert _lineage_warnings(scaled, y) == []
+    # one value of a row is not a row (a single column copied next to new ones)
+    one = np.column_stack([df["a"].to_numpy(), rng.normal(size=len(df))])
+    assert _lineage_warnings(one, y) == []
