@@ -237,8 +237,32 @@ def _open_store(db, full_check=False):
     return SQLiteStore(path, mode="ro", check_on_open="full" if full_check else "header")
 
 
+def _verified_store(db):
+    """An existing SQLite store whose record verifies (:meth:`~BaseStore.verify`).
+
+    What ``runs`` and ``trace`` print is read from the store's rows (run records,
+    unlearning events) as they now read: a row edited outside sktraceprop would be
+    printed as if it were the record (a removed row shown as never removed). They
+    print nothing from a store that does not verify (exit 1, naming each problem).
+    A schema-1 store (sktraceprop 0.1), whose runs are outside any chain, is read
+    with a note saying so.
+    """
+    from .exceptions import CorruptStoreError, StoreError
+
+    store = _open_store(db)
+    try:
+        store.verify()
+    except CorruptStoreError:
+        raise
+    except StoreError as exc:
+        if store.schema_version != 1:
+            raise
+        print(f"note: {exc}", file=sys.stderr)
+    return store
+
+
 def _cmd_runs(args, out):
-    store = _open_store(args.db)
+    store = _verified_store(args.db)
     runs = store.list_runs()
     if runs.empty:
         _print(f"{args.db}: no runs", out=out)
@@ -286,7 +310,7 @@ def _line_text(uri, line, sha256):
 
 
 def _cmd_trace(args, out):
-    store = _open_store(args.db)
+    store = _verified_store(args.db)
     run = store.load_run(args.run)
     try:
         frame = run.trace(args.row)
@@ -437,7 +461,13 @@ def _parser():
     p.add_argument("--db", default="sktraceprop-demo.db", help="SQLite store path")
     p.add_argument("--rows", type=int, default=5, help="training rows to trace")
 
-    p = command("runs", "list the runs in a store", "List the runs (fits) kept in a store.")
+    p = command(
+        "runs",
+        "list the runs in a store",
+        "List the runs (fits) kept in a store, once the store's record verifies (its hash "
+        "chain, and every run and source against its digest; exit 1 naming what was "
+        "altered, if anything was).",
+    )
     p.add_argument("db", metavar="DB", help="SQLite store file")
 
     p = command(
@@ -446,7 +476,8 @@ def _parser():
         "Print the source file, line and ops of training rows of a stored run (a row is its "
         "position in the data the model was fitted on), with the line's text when the file "
         "is still the one that was loaded; a row an unlearner removed is named with its "
-        "removal event, its text not shown.",
+        "removal event, its text not shown. Nothing is printed from a store whose record "
+        "does not verify (exit 1, naming what was altered).",
     )
     p.add_argument("db", metavar="DB", help="SQLite store file")
     p.add_argument("--run", required=True, metavar="R", help="run id (see: sktraceprop runs)")

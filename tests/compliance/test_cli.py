@@ -296,3 +296,70 @@ def test_trace_names_the_removal_of_a_removed_row_and_shows_none_of_its_values(t
     assert "line 22 of" in out and "line 23 of" in out  # still traced to the file
     code, out, _ = _run(capsys, "trace", store.path, "--run", run, "--row", 3)
     assert code == 0 and f"line 5: {lines[4]}" in out and "removed" not in out
+
+
+def _edit(path, sql, args):
+    """An edit made outside sktraceprop: the append-only triggers dropped, then restored."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        triggers = triggers.fetchall()
+        for name, _ in triggers:
+            con.execute(f"DROP TRIGGER {name}")
+        con.execute(sql, args)
+        for _, definition in triggers:
+            con.execute(definition)
+    finally:
+        con.close()
+
+
+def test_trace_and_runs_print_nothing_from_an_altered_store(tmp_path, capsys):
+    """trace read the unlearning events without checking them: a removal event edited
+    in the file (one row id taken out of it) made trace print a removed row's line as
+    a training row never removed, exit 0. runs printed an edited run record as stored.
+    Truth: the event as the unlearner wrote it, and the file's own bytes."""
+    from sktraceprop.unlearning import GradientCorrectionUnlearner
+
+    path = tmp_path / "marked.csv"
+    lines = ["x,y"] + [f"{v},{v % 2}" for v in range(20)] + ["123456.789,1", "-98765.4321,0"]
+    path.write_text("\n".join(lines) + "\n")
+    frame = stp.read_csv(path)
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe).fit(frame[["x"]], frame["y"])
+    unl.unlearn(sample_id=stp.row_ids(frame)[20:])
+    event = store.events(unl.run_id_, kind="unlearning")[0]
+    run = unl.run_id_
+    con = sqlite3.connect(store.path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the file alone is then the store
+    con.close()
+    db = tmp_path / "edited.db"
+    db.write_bytes(Path(store.path).read_bytes())
+    payload = dict(event["payload"], row_ids=event["payload"]["row_ids"][1:])
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    _edit(db, "UPDATE events SET payload = ? WHERE seq = ?", (text, event["seq"]))
+    before = db.read_bytes()
+    code, out, err = _run(capsys, "trace", db, "--run", run, "--row", 20)
+    assert code == 1 and out == ""
+    assert f"audit event {event['seq']} does not match its hash" in err
+    assert "123456.789" not in out + err
+    code, out, err = _run(capsys, "runs", db)
+    assert code == 1 and out == "" and f"audit event {event['seq']}" in err
+    assert db.read_bytes() == before  # read-only: nothing written
+
+    # a run's record edited (its estimator), its digest left as it was
+    db.write_bytes(Path(store.path).read_bytes())
+    record = json.loads(
+        sqlite3.connect(db)
+        .execute("SELECT record FROM runs WHERE run_id = ?", (run,))
+        .fetchone()[0]
+    )
+    record["estimator"] = "sklearn.ensemble.RandomForestClassifier"
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    _edit(db, "UPDATE runs SET record = ? WHERE run_id = ?", (text, run))
+    code, out, err = _run(capsys, "runs", db)
+    assert code == 1 and out == "" and f"run {run} was altered after it was stored" in err
+    assert "RandomForest" not in out
+    # the store as written still lists and traces
+    code, out, _ = _run(capsys, "runs", store.path)
+    assert code == 0 and run in out
