@@ -353,10 +353,15 @@ def _removals_of(store, run):
 
 def _cmd_report(args, out):
     from .compliance import compliance_report
-    from .exceptions import ComplianceError
+    from .compliance._report import check_new_file
 
-    if args.html is not None and Path(args.html).exists():
-        raise ComplianceError(f"{args.html} exists; reports are never overwritten")
+    # both files checked before either is written: a JSON report left behind by an
+    # HTML page that could not be written would refuse the command run again
+    check_new_file(args.json, "report file")
+    if args.html is not None:
+        if Path(args.html).resolve() == Path(args.json).resolve():
+            raise _UsageError(f"--html and --json both name {args.json}; nothing was written")
+        check_new_file(args.html, "HTML file")
     store = _open_store(args.db)
     report = compliance_report(
         store=store,

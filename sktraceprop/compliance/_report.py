@@ -53,9 +53,19 @@ def _check_oversight(human_oversight):
     return people
 
 
-def _check_new_file(path, what):
-    if path is not None and Path(os.fspath(path)).exists():
-        raise ComplianceError(f"{what} {os.fspath(path)} exists; reports are never overwritten")
+def check_new_file(path, what):
+    """Refuse, before anything is made or written, a path a new report file cannot take:
+    an existing file (a link included) or one in a folder that does not exist."""
+    if path is None:
+        return
+    path = Path(os.fspath(path))
+    if os.path.lexists(path):
+        raise ComplianceError(f"{what} {path} exists; reports are never overwritten")
+    if not path.parent.is_dir():
+        raise ComplianceError(
+            f"{what} {path} cannot be written: folder {path.parent} does not exist. Nothing "
+            "was written."
+        )
 
 
 def _write_new(path, text):
@@ -243,7 +253,7 @@ def compliance_report(
     )
     category = annex_iii_category(high_risk_category)
     people = _check_oversight(human_oversight)
-    _check_new_file(output_path, "output_path")
+    check_new_file(output_path, "output_path")
     run, store, matches, after = _resolve(estimator, store, run_id)
     store.verify()
     events = all_events(store)
@@ -324,7 +334,7 @@ class ComplianceReport:
 
     def save(self, path):
         """Write the JSON report to a new file (an existing file is never overwritten)."""
-        _check_new_file(path, "report file")
+        check_new_file(path, "report file")
         _write_new(path, self.to_json())
         return os.fspath(path)
 
@@ -342,7 +352,7 @@ class ComplianceReport:
         """
         html = render_html(self._data)
         if path is not None:
-            _check_new_file(path, "HTML file")
+            check_new_file(path, "HTML file")
             _write_new(path, html)
         return html
 

@@ -363,3 +363,26 @@ def test_trace_and_runs_print_nothing_from_an_altered_store(tmp_path, capsys):
     # the store as written still lists and traces
     code, out, _ = _run(capsys, "runs", store.path)
     assert code == 0 and run in out
+
+
+def test_report_checks_both_files_before_writing_either(fitted, tmp_path, capsys):
+    """An --html page in a missing folder, or naming the --json file, was refused only
+    after the JSON report was written: exit 2 with a report left behind, which then
+    refused the command run again ("exists"). Truth: the folder's listing."""
+    pipe, store, *_ = fitted
+    run = pipe.lineage_.run_id
+    out_json = tmp_path / "r.json"
+    argv = ["report", store.path, "--run", run, "--json", out_json, *REPORT_ARGS]
+    code, _, err = _run(capsys, *argv, "--html", tmp_path / "missing" / "r.html")
+    assert code == 2 and f"folder {tmp_path / 'missing'} does not exist" in err
+    assert not out_json.exists()
+    code, _, err = _run(capsys, *argv, "--html", out_json)
+    assert code == 2 and "--html and --json both name" in err
+    assert not out_json.exists()
+    code, _, err = _run(
+        capsys, *[a if a != out_json else tmp_path / "no" / "r.json" for a in argv]
+    )
+    assert code == 2 and f"folder {tmp_path / 'no'} does not exist" in err
+    assert not list(tmp_path.rglob("*.json"))
+    code, out, _ = _run(capsys, *argv, "--html", tmp_path / "r.html")
+    assert code == 0 and out_json.is_file() and (tmp_path / "r.html").is_file()
