@@ -386,3 +386,40 @@ def test_report_checks_both_files_before_writing_either(fitted, tmp_path, capsys
     assert not list(tmp_path.rglob("*.json"))
     code, out, _ = _run(capsys, *argv, "--html", tmp_path / "r.html")
     assert code == 0 and out_json.is_file() and (tmp_path / "r.html").is_file()
+
+
+def test_a_key_or_checkpoint_file_of_the_wrong_kind_is_named(fitted, tmp_path, capsys):
+    """A private key given where the public key goes (and the reverse) was refused with
+    cryptography's words alone ("Are you sure this is a public key?"), naming no file; a
+    checkpoint file that is not JSON named no file, and one holding a JSON list raised
+    AttributeError out of the command (a traceback, exit 1: "verification failed")."""
+    from sktraceprop import signing
+
+    pipe, store, *_ = fitted
+    key = signing.generate_key()
+    private, public = tmp_path / "audit.pem", tmp_path / "audit.pub.pem"
+    signing.save_key(key, private)
+    signing.save_key(key.public_key(), public)
+    store.checkpoint(key, path=tmp_path / "cp.json")
+    before = _state(store)
+    code, _, err = _run(capsys, "check", store.path, "--public-key", private)
+    assert code == 2 and f"{private} holds a private key, not a public key" in err
+    argv = ["report", store.path, "--run", pipe.lineage_.run_id, *REPORT_ARGS]
+    code, _, err = _run(capsys, *argv, "--json", tmp_path / "r.json", "--sign", public)
+    assert code == 2 and f"{public} holds a public key, not a private key" in err
+    code, _, err = _run(capsys, *argv, "--json", tmp_path / "r.json", "--checkpoint-key", private)
+    assert code == 2 and f"{private} holds a private key" in err
+    code, _, err = _run(capsys, "check", store.path, "--public-key", tmp_path / "cp.json")
+    assert code == 2 and f"{tmp_path / 'cp.json'} is not a PEM public key" in err
+    assert not (tmp_path / "r.json").exists()
+    for name, text, named in (
+        ("broken.json", "{", "not JSON as a checkpoint is written"),
+        ("list.json", "[1]", "a JSON list"),
+        ("other.json", '{"format": "x"}', "not a sktraceprop checkpoint"),
+    ):
+        (tmp_path / name).write_text(text)
+        code, out, err = _run(
+            capsys, "check", store.path, "--public-key", public, "--checkpoint", tmp_path / name
+        )
+        assert code == 2 and f"{tmp_path / name}: not a" in err and named in err, err
+    assert _state(store) == before
