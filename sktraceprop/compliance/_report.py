@@ -148,6 +148,30 @@ def _resolve(estimator, store, run_id):
     return stored, store, True, None
 
 
+def _read_record(store, run, checkpoint_key):
+    """``(time, record keeping, events copied, retention)`` of the store, read in one
+    snapshot after it verifies.
+
+    One snapshot: a run another process stores between two reads (the events, then the
+    runs) would be listed in the report past its chain head, and the report would then
+    never verify against the store ("differs from the store's log").
+    """
+    with store._snapshot():
+        store.verify()
+        events = all_events(store)
+        if not audit_events(events):
+            raise ComplianceError(
+                f"{store!r} has no audit events (only the {len(events)} bookkeeping "
+                "event(s) the store wrote for its runs and sources): record-keeping (Art. "
+                "12) and log retention (Art. 26(6)) rest on the events logged while the "
+                "system is used. Log the model's use (log_predictions=True) before making "
+                "a report."
+            )
+        now = utc_now()
+        kept, copied = record_keeping(store, run, events, now, checkpoint_key)
+        return now, kept, copied, retention_section(store, run, events, now)
+
+
 def _load(store, run_id):
     try:
         return store.load_run(run_id)
@@ -255,16 +279,7 @@ def compliance_report(
     people = _check_oversight(human_oversight)
     check_new_file(output_path, "output_path")
     run, store, matches, after = _resolve(estimator, store, run_id)
-    store.verify()
-    events = all_events(store)
-    if not audit_events(events):
-        raise ComplianceError(
-            f"{store!r} has no audit events (only the {len(events)} bookkeeping event(s) "
-            "the store wrote for its runs and sources): record-keeping (Art. 12) and log "
-            "retention (Art. 26(6)) rest on the events logged while the system is used. "
-            "Log the model's use (log_predictions=True) before making a report."
-        )
-    now = utc_now()
+    now, kept, copied, retention = _read_record(store, run, checkpoint_key)
     body = {
         "report": {
             "format": "sktraceprop-compliance-report",
@@ -285,10 +300,7 @@ def compliance_report(
         "sources": sources_section(run),
         "feature_lineage": features_section(run),
     }
-    body["record_keeping"], body["events"] = record_keeping(
-        store, run, events, now, checkpoint_key
-    )
-    body["retention"] = retention_section(store, run, events, now)
+    body["record_keeping"], body["events"], body["retention"] = kept, copied, retention
     # no JSON reader rounds a figure of the report: no integer beyond 2**53 as a number
     body = exact_view(body)
     body["articles"] = articles(body)
