@@ -389,12 +389,15 @@ def _cmd_verify(args, out):
     import warnings
 
     from .compliance import verify
+    from .compliance._verify import read_report
 
     store = None if args.db is None else _open_store(args.db)
     if not Path(args.report).is_file():
         raise _UsageError(f"no report at {args.report}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # said below in the command's words (--public-key, not public_key=)
+        warnings.filterwarnings("ignore", message="the report is signed")
         verify(args.report, store=store, public_key=args.public_key)
     checked = ["schema", "content hash", "events"]
     if args.public_key is not None:
@@ -404,6 +407,21 @@ def _cmd_verify(args, out):
     _print(f"{args.report}: verified ({', '.join(checked)})", out=out)
     for w in caught:
         _print(f"note: {w.message}", out=out)
+    if args.public_key is None:
+        signature = read_report(args.report)[0]["integrity"]["signature"]
+        if signature is not None:
+            _print(
+                f"note: the report is signed (key {signature['public_key_sha256'][:16]}...); "
+                "its signature was not checked: give --public-key KEY.pub.pem",
+                out=out,
+            )
+        if store is None:
+            # what a content hash alone shows: edits made without recomputing it
+            _print(
+                "note: without --public-key or --db, a report edited and then re-hashed "
+                "passes these checks: check its signature, or check it against its store",
+                out=out,
+            )
     return 0
 
 

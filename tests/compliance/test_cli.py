@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.cli import main
+from sktraceprop.compliance import compliance_report
 
 from .conftest import DEPLOYER
 
@@ -423,3 +424,28 @@ def test_a_key_or_checkpoint_file_of_the_wrong_kind_is_named(fitted, tmp_path, c
         )
         assert code == 2 and f"{tmp_path / name}: not a" in err and named in err, err
     assert _state(store) == before
+
+
+def test_verify_says_what_a_content_hash_alone_cannot_show(fitted, tmp_path, capsys):
+    """A report edited and re-hashed, unsigned, was "verified (schema, content hash,
+    events)" with no word that such an edit passes those checks; a signed report checked
+    without a key was told to "pass public_key=", which the command has no option for."""
+    from sktraceprop import signing
+    from sktraceprop.compliance._integrity import body_of, seal
+
+    pipe, store, *_ = fitted
+    report = compliance_report(pipe, **DEPLOYER).to_dict()
+    body = body_of(report)
+    body["sources"][0]["n_rows"] += 1  # an edit, and the hash recomputed
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps({**body, "integrity": seal(body)}))
+    code, out, _ = _run(capsys, "verify", edited)
+    assert code == 0 and "a report edited and then re-hashed passes these checks" in out
+    code, _, err = _run(capsys, "verify", edited, "--db", store.path)
+    assert code == 1 and "/sources/0/n_rows differs from the store's run record" in err
+    key = signing.generate_key()
+    signed = tmp_path / "signed.json"
+    compliance_report(pipe, **DEPLOYER, private_key=key, output_path=signed)
+    code, out, _ = _run(capsys, "verify", signed, "--db", store.path)
+    assert code == 0 and "its signature was not checked: give --public-key" in out
+    assert "public_key=" not in out and "re-hashed" not in out
