@@ -13,6 +13,7 @@ Run "sktraceprop COMMAND --help" for the options of one command.
 
 import argparse
 import hashlib
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -223,8 +224,29 @@ class _UsageError(Exception):
     """A problem with what the user asked for (exit code 2)."""
 
 
-def _print(*args, out=None):
-    print(*args, file=out if out is not None else sys.stdout)
+#: What a terminal obeys rather than shows: C0 and C1 controls (escape sequences that
+#: recolour, retitle, erase or move the cursor; a backspace or carriage return that
+#: overwrites what was printed) and Unicode's bidirectional controls.
+_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+_CONTROL_OR_NEWLINE = re.compile(f"[{_CONTROLS}\n]")
+
+
+def _escaped(match):
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def _shown(value):
+    """A value from a store or a data file as one line of text: its control characters
+    (a newline included, which would forge an output line) shown escaped (``\\x1b``)."""
+    return _CONTROL_OR_NEWLINE.sub(_escaped, str(value))
+
+
+def _print(*args, out=None, file=None):
+    """Print, with control characters shown escaped: what the command prints holds
+    names and lines from data files, which must reach the terminal as text."""
+    text = " ".join(_CONTROL.sub(_escaped, str(a)) for a in args)
+    print(text, file=file or (out if out is not None else sys.stdout))
 
 
 def _open_store(db, full_check=False):
@@ -257,7 +279,7 @@ def _verified_store(db):
     except StoreError as exc:
         if store.schema_version != 1:
             raise
-        print(f"note: {exc}", file=sys.stderr)
+        _print(f"note: {exc}", file=sys.stderr)
     return store
 
 
@@ -269,11 +291,11 @@ def _cmd_runs(args, out):
         return 0
     _print(f"{args.db}: {len(runs)} run(s), oldest first (times UTC)", out=out)
     for r in runs.itertuples():
-        estimator = r.estimator.rsplit(".", 1)[-1]
-        sources = ", ".join(r.sources)
+        estimator = _shown(r.estimator.rsplit(".", 1)[-1])
+        sources = ", ".join(map(_shown, r.sources))
         _print(
-            f"{r.run_id}  {r.created_at}  {estimator:<22} {r.n_samples:>9} rows  "
-            f"{_purpose_words(r)}  {sources}",
+            f"{_shown(r.run_id)}  {_shown(r.created_at)}  {estimator:<22} {r.n_samples:>9} "
+            f"rows  {_shown(_purpose_words(r))}  {sources}",
             out=out,
         )
     return 0
@@ -323,11 +345,12 @@ def _cmd_trace(args, out):
         source = run.source(codes_of(row.row_id))
         via = getattr(row, "via", None)
         _print(
-            f"training row {row.train_index} of run {run.run_id}: {row.source_id}, "
-            f"line {row.line} of {row.uri}" + (f" (through merge {via})" if via else ""),
+            f"training row {row.train_index} of run {_shown(run.run_id)}: "
+            f"{_shown(row.source_id)}, line {row.line} of {_shown(row.uri)}"
+            + (f" (through merge {_shown(via)})" if via else ""),
             out=out,
         )
-        _print(f"  ops: {', '.join(row.ops) or 'none'}", out=out)
+        _print(f"  ops: {', '.join(map(_shown, row.ops)) or 'none'}", out=out)
         removal = removed_by.get(int(run.row_ids[row.train_index]))
         if removal is not None:
             _print(
@@ -338,7 +361,7 @@ def _cmd_trace(args, out):
             )
         elif source.kind == "file":
             text, why = _line_text(row.uri, row.line, source.sha256)
-            _print(f"  line {row.line}: {text}" if why is None else f"  ({why})", out=out)
+            _print(f"  line {row.line}: {_shown(text)}" if why is None else f"  ({why})", out=out)
     return 0
 
 
@@ -607,13 +630,13 @@ def main(argv=None, out=None):
             return 0
         return _COMMANDS[args.command](args, out)
     except (ReportVerificationError, CorruptStoreError) as exc:
-        print(f"sktraceprop {args.command}: {exc}", file=err)
+        _print(f"sktraceprop {args.command}: {exc}", file=err)
         return 1
     except (_UsageError, ComplianceError, StoreError, OSError, ImportError) as exc:
-        print(f"sktraceprop {args.command}: {exc}", file=err)
+        _print(f"sktraceprop {args.command}: {exc}", file=err)
         return 2
     except (ValueError, TypeError) as exc:  # e.g. a key file that holds no Ed25519 key
-        print(f"sktraceprop {args.command}: {exc}", file=err)
+        _print(f"sktraceprop {args.command}: {exc}", file=err)
         return 2
 
 

@@ -449,3 +449,31 @@ def test_verify_says_what_a_content_hash_alone_cannot_show(fitted, tmp_path, cap
     code, out, _ = _run(capsys, "verify", signed, "--db", store.path)
     assert code == 0 and "its signature was not checked: give --public-key" in out
     assert "public_key=" not in out and "re-hashed" not in out
+
+
+def test_trace_and_runs_show_control_characters_from_data_as_text(tmp_path, capsys):
+    """A data file's line and a source id reached the terminal raw: an escape sequence
+    (retitle, recolour), backspaces that overwrite the values printed before them, a
+    right-to-left override, and a newline in a source id that printed a line of its own
+    ("fake line"). Truth: the file's bytes; every control character is shown escaped."""
+    import re
+
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"x,y\n1,0\n2,1\n3\x1b]0;pwned\x07\x08\x08,0\n4\xe2\x80\xae,1\n5,0\n6,1\n")
+    frame = stp.read_csv(path, source_id="src\x1b[31m\nfake line")
+    frame["x"] = frame["x"].astype(str).str[0].astype(int)
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    run = pipe.fit(frame[["x"]], frame["y"]).lineage_.run_id
+    code, out, _ = _run(capsys, "trace", store.path, "--run", run, "--row", 2, "--row", 3)
+    assert code == 0
+    controls = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    assert controls.findall(out) == []
+    lines = out.splitlines()
+    assert len(lines) == 6 and not any(line.startswith("fake line") for line in lines)
+    assert "src\\x1b[31m\\nfake line, line 4 of" in lines[0]
+    assert lines[2] == "  line 4: 3\\x1b]0;pwned\\x07\\x08\\x08,0"
+    assert lines[5] == "  line 5: 4\\u202e,1"
+    code, out, _ = _run(capsys, "runs", store.path)
+    assert code == 0 and controls.findall(out) == [] and len(out.splitlines()) == 2
+    assert out.rstrip("\n").endswith("src\\x1b[31m\\nfake line")
