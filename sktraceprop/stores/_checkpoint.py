@@ -82,6 +82,14 @@ def read_checkpoints(given):
                 f"{where}not a sktraceprop checkpoint (format {item.get('format')!r}; missing "
                 f"{', '.join(missing) or 'nothing'})"
             )
+        added = sorted(map(str, set(item) - {*_FIELDS, "signature"}))
+        if added:
+            # the signature covers _FIELDS only: a field added would be read as part of
+            # a signed checkpoint ("approved_by": ...) while nothing signs it
+            raise ValueError(
+                f"{where}not a checkpoint sktraceprop made: field(s) {', '.join(added)} "
+                "are in no checkpoint and not under its signature (added to it)"
+            )
         wrong = _shape_problem(item)
         if wrong is not None:
             raise ValueError(f"{where}not a checkpoint sktraceprop made: {wrong}")
