@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import warnings
 from pathlib import Path
 
 from .. import __version__
@@ -304,7 +305,7 @@ def compliance_report(
     # no JSON reader rounds a figure of the report: no integer beyond 2**53 as a number
     body = exact_view(body)
     body["articles"] = articles(body)
-    report = ComplianceReport({**body, "integrity": seal(body, private_key)})
+    report = ComplianceReport._made({**body, "integrity": seal(body, private_key)})
     problems = schema_problems(report._data)
     if problems:  # a defect of this library, never of the caller's input
         raise ComplianceError(
@@ -323,18 +324,35 @@ class ComplianceReport:
     Parameters
     ----------
     data : dict
-        The report as JSON data.
+        The report as JSON data. It is copied, and checked as
+        :func:`~sktraceprop.compliance.verify` checks a report given neither its store
+        nor a key: a report edited after it was made raises
+        :class:`~sktraceprop.exceptions.ReportVerificationError`, never renders.
     """
 
     def __init__(self, data):
+        # what the page and the file show is what was checked: a copy, so that the
+        # caller's dict edited later changes neither
+        data = copy.deepcopy(data)
+        with warnings.catch_warnings():
+            # a signature is checked where a key is given: verify() or load()
+            warnings.filterwarnings("ignore", message="the report is signed")
+            verify_report(data)
         self._data = data
+
+    @classmethod
+    def _made(cls, data):
+        """A report just made (sealed and checked against its schema here)."""
+        report = cls.__new__(cls)
+        report._data = data
+        return report
 
     @classmethod
     def load(cls, path, *, store=None, public_key=None):
         """Read a report, verified first (see :func:`sktraceprop.compliance.verify`)."""
         data, _ = read_report(path)
         verify_report(data, store=store, public_key=public_key)
-        return cls(data)
+        return cls._made(data)
 
     def to_dict(self):
         """A deep copy of the report's JSON data."""

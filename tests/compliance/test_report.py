@@ -878,6 +878,34 @@ def test_a_run_stored_while_the_report_is_made_does_not_break_it(hospitals, tmp_
     ]
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 2  # the other fit
     con.close()
-    assert [r["run_id"] for r in report["record_keeping"]["runs"]] == runs == [pipe.lineage_.run_id]
+    assert (
+        [r["run_id"] for r in report["record_keeping"]["runs"]] == runs == [pipe.lineage_.run_id]
+    )
     assert report["record_keeping"]["store"]["n_runs"] == 1
     assert stp.compliance.verify(report, store=store)
+
+
+def test_a_report_built_from_edited_data_is_refused_not_rendered(fitted, tmp_path):
+    """ComplianceReport(data) took any dict unchecked: a report edited after it was
+    made rendered as a page stating the recorded SHA-256 next to the edited figures,
+    and save() wrote it out; the caller's dict edited afterwards changed the report.
+    Truth: the figures as made (the store's run)."""
+    from sktraceprop.compliance import ComplianceReport
+    from sktraceprop.exceptions import ReportVerificationError
+
+    pipe, store, *_ = fitted
+    data = compliance_report(pipe, **DEPLOYER).to_dict()
+    rows = data["sources"][0]["n_rows"]
+    edited = json.loads(json.dumps(data))
+    edited["sources"][0]["n_rows"] = rows + 123456789
+    with pytest.raises(ReportVerificationError, match="/sources/0/n_rows was changed"):
+        ComplianceReport(edited)
+    report = ComplianceReport(data)  # as made: accepted
+    data["sources"][0]["n_rows"] = rows + 123456789  # the caller's dict, edited afterwards
+    stored = store.load_run(pipe.lineage_.run_id).sources.values()
+    named = data["sources"][0]["source_id"]
+    assert report.to_dict()["sources"][0]["n_rows"] == rows
+    assert rows == next(s.n_rows for s in stored if s.source_id == named)
+    assert report.verify(store=store)
+    page = report.to_html()
+    assert f"{rows + 123456789}" not in page
