@@ -13,6 +13,7 @@ Run "sktraceprop COMMAND --help" for the options of one command.
 
 import argparse
 import hashlib
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -223,8 +224,29 @@ class _UsageError(Exception):
     """A problem with what the user asked for (exit code 2)."""
 
 
-def _print(*args, out=None):
-    print(*args, file=out if out is not None else sys.stdout)
+#: What a terminal obeys rather than shows: C0 and C1 controls (escape sequences that
+#: recolour, retitle, erase or move the cursor; a backspace or carriage return that
+#: overwrites what was printed) and Unicode's bidirectional controls.
+_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+_CONTROL_OR_NEWLINE = re.compile(f"[{_CONTROLS}\n]")
+
+
+def _escaped(match):
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def _shown(value):
+    """A value from a store or a data file as one line of text: its control characters
+    (a newline included, which would forge an output line) shown escaped (``\\x1b``)."""
+    return _CONTROL_OR_NEWLINE.sub(_escaped, str(value))
+
+
+def _print(*args, out=None, file=None):
+    """Print, with control characters shown escaped: what the command prints holds
+    names and lines from data files, which must reach the terminal as text."""
+    text = " ".join(_CONTROL.sub(_escaped, str(a)) for a in args)
+    print(text, file=file or (out if out is not None else sys.stdout))
 
 
 def _open_store(db, full_check=False):
@@ -237,19 +259,43 @@ def _open_store(db, full_check=False):
     return SQLiteStore(path, mode="ro", check_on_open="full" if full_check else "header")
 
 
+def _verified_store(db):
+    """An existing SQLite store whose record verifies (:meth:`~BaseStore.verify`).
+
+    What ``runs`` and ``trace`` print is read from the store's rows (run records,
+    unlearning events) as they now read: a row edited outside sktraceprop would be
+    printed as if it were the record (a removed row shown as never removed). They
+    print nothing from a store that does not verify (exit 1, naming each problem).
+    A schema-1 store (sktraceprop 0.1), whose runs are outside any chain, is read
+    with a note saying so.
+    """
+    from .exceptions import CorruptStoreError, StoreError
+
+    store = _open_store(db)
+    try:
+        store.verify()
+    except CorruptStoreError:
+        raise
+    except StoreError as exc:
+        if store.schema_version != 1:
+            raise
+        _print(f"note: {exc}", file=sys.stderr)
+    return store
+
+
 def _cmd_runs(args, out):
-    store = _open_store(args.db)
+    store = _verified_store(args.db)
     runs = store.list_runs()
     if runs.empty:
         _print(f"{args.db}: no runs", out=out)
         return 0
     _print(f"{args.db}: {len(runs)} run(s), oldest first (times UTC)", out=out)
     for r in runs.itertuples():
-        estimator = r.estimator.rsplit(".", 1)[-1]
-        sources = ", ".join(r.sources)
+        estimator = _shown(r.estimator.rsplit(".", 1)[-1])
+        sources = ", ".join(map(_shown, r.sources))
         _print(
-            f"{r.run_id}  {r.created_at}  {estimator:<22} {r.n_samples:>9} rows  "
-            f"{_purpose_words(r)}  {sources}",
+            f"{_shown(r.run_id)}  {_shown(r.created_at)}  {estimator:<22} {r.n_samples:>9} "
+            f"rows  {_shown(_purpose_words(r))}  {sources}",
             out=out,
         )
     return 0
@@ -286,7 +332,7 @@ def _line_text(uri, line, sha256):
 
 
 def _cmd_trace(args, out):
-    store = _open_store(args.db)
+    store = _verified_store(args.db)
     run = store.load_run(args.run)
     try:
         frame = run.trace(args.row)
@@ -299,11 +345,12 @@ def _cmd_trace(args, out):
         source = run.source(codes_of(row.row_id))
         via = getattr(row, "via", None)
         _print(
-            f"training row {row.train_index} of run {run.run_id}: {row.source_id}, "
-            f"line {row.line} of {row.uri}" + (f" (through merge {via})" if via else ""),
+            f"training row {row.train_index} of run {_shown(run.run_id)}: "
+            f"{_shown(row.source_id)}, line {row.line} of {_shown(row.uri)}"
+            + (f" (through merge {_shown(via)})" if via else ""),
             out=out,
         )
-        _print(f"  ops: {', '.join(row.ops) or 'none'}", out=out)
+        _print(f"  ops: {', '.join(map(_shown, row.ops)) or 'none'}", out=out)
         removal = removed_by.get(int(run.row_ids[row.train_index]))
         if removal is not None:
             _print(
@@ -314,7 +361,7 @@ def _cmd_trace(args, out):
             )
         elif source.kind == "file":
             text, why = _line_text(row.uri, row.line, source.sha256)
-            _print(f"  line {row.line}: {text}" if why is None else f"  ({why})", out=out)
+            _print(f"  line {row.line}: {_shown(text)}" if why is None else f"  ({why})", out=out)
     return 0
 
 
@@ -329,10 +376,15 @@ def _removals_of(store, run):
 
 def _cmd_report(args, out):
     from .compliance import compliance_report
-    from .exceptions import ComplianceError
+    from .compliance._report import check_new_file
 
-    if args.html is not None and Path(args.html).exists():
-        raise ComplianceError(f"{args.html} exists; reports are never overwritten")
+    # both files checked before either is written: a JSON report left behind by an
+    # HTML page that could not be written would refuse the command run again
+    check_new_file(args.json, "report file")
+    if args.html is not None:
+        if Path(args.html).resolve() == Path(args.json).resolve():
+            raise _UsageError(f"--html and --json both name {args.json}; nothing was written")
+        check_new_file(args.html, "HTML file")
     store = _open_store(args.db)
     report = compliance_report(
         store=store,
@@ -360,12 +412,15 @@ def _cmd_verify(args, out):
     import warnings
 
     from .compliance import verify
+    from .compliance._verify import read_report
 
     store = None if args.db is None else _open_store(args.db)
     if not Path(args.report).is_file():
         raise _UsageError(f"no report at {args.report}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # said below in the command's words (--public-key, not public_key=)
+        warnings.filterwarnings("ignore", message="the report is signed")
         verify(args.report, store=store, public_key=args.public_key)
     checked = ["schema", "content hash", "events"]
     if args.public_key is not None:
@@ -375,6 +430,21 @@ def _cmd_verify(args, out):
     _print(f"{args.report}: verified ({', '.join(checked)})", out=out)
     for w in caught:
         _print(f"note: {w.message}", out=out)
+    if args.public_key is None:
+        signature = read_report(args.report)[0]["integrity"]["signature"]
+        if signature is not None:
+            _print(
+                f"note: the report is signed (key {signature['public_key_sha256'][:16]}...); "
+                "its signature was not checked: give --public-key KEY.pub.pem",
+                out=out,
+            )
+        if store is None:
+            # what a content hash alone shows: edits made without recomputing it
+            _print(
+                "note: without --public-key or --db, a report edited and then re-hashed "
+                "passes these checks: check its signature, or check it against its store",
+                out=out,
+            )
     return 0
 
 
@@ -437,7 +507,13 @@ def _parser():
     p.add_argument("--db", default="sktraceprop-demo.db", help="SQLite store path")
     p.add_argument("--rows", type=int, default=5, help="training rows to trace")
 
-    p = command("runs", "list the runs in a store", "List the runs (fits) kept in a store.")
+    p = command(
+        "runs",
+        "list the runs in a store",
+        "List the runs (fits) kept in a store, once the store's record verifies (its hash "
+        "chain, and every run and source against its digest; exit 1 naming what was "
+        "altered, if anything was).",
+    )
     p.add_argument("db", metavar="DB", help="SQLite store file")
 
     p = command(
@@ -446,7 +522,8 @@ def _parser():
         "Print the source file, line and ops of training rows of a stored run (a row is its "
         "position in the data the model was fitted on), with the line's text when the file "
         "is still the one that was loaded; a row an unlearner removed is named with its "
-        "removal event, its text not shown.",
+        "removal event, its text not shown. Nothing is printed from a store whose record "
+        "does not verify (exit 1, naming what was altered).",
     )
     p.add_argument("db", metavar="DB", help="SQLite store file")
     p.add_argument("--run", required=True, metavar="R", help="run id (see: sktraceprop runs)")
@@ -553,13 +630,13 @@ def main(argv=None, out=None):
             return 0
         return _COMMANDS[args.command](args, out)
     except (ReportVerificationError, CorruptStoreError) as exc:
-        print(f"sktraceprop {args.command}: {exc}", file=err)
+        _print(f"sktraceprop {args.command}: {exc}", file=err)
         return 1
     except (_UsageError, ComplianceError, StoreError, OSError, ImportError) as exc:
-        print(f"sktraceprop {args.command}: {exc}", file=err)
+        _print(f"sktraceprop {args.command}: {exc}", file=err)
         return 2
     except (ValueError, TypeError) as exc:  # e.g. a key file that holds no Ed25519 key
-        print(f"sktraceprop {args.command}: {exc}", file=err)
+        _print(f"sktraceprop {args.command}: {exc}", file=err)
         return 2
 
 

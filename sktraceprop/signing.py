@@ -99,7 +99,11 @@ def load_private_key(path_or_key, *, password=None):
     ed25519, serialization, _ = _crypto()
     if isinstance(path_or_key, ed25519.Ed25519PrivateKey):
         return path_or_key
-    key = serialization.load_pem_private_key(Path(path_or_key).read_bytes(), password=password)
+    data = Path(path_or_key).read_bytes()
+    try:
+        key = serialization.load_pem_private_key(data, password=password)
+    except ValueError as exc:
+        raise ValueError(_not_a_key(path_or_key, data, "private", exc)) from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise TypeError(f"{path_or_key} holds a {type(key).__name__}, not an Ed25519 key")
     return key
@@ -110,10 +114,29 @@ def load_public_key(path_or_key):
     ed25519, serialization, _ = _crypto()
     if isinstance(path_or_key, ed25519.Ed25519PublicKey):
         return path_or_key
-    key = serialization.load_pem_public_key(Path(path_or_key).read_bytes())
+    data = Path(path_or_key).read_bytes()
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError as exc:
+        raise ValueError(_not_a_key(path_or_key, data, "public", exc)) from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
         raise TypeError(f"{path_or_key} holds a {type(key).__name__}, not an Ed25519 key")
     return key
+
+
+def _not_a_key(path, data, wanted, exc):
+    """Why ``path`` gave no ``wanted`` ("public" or "private") key: the other kind of
+    key, or no PEM key at all."""
+    other = "private" if wanted == "public" else "public"
+    if f"{other.upper()} KEY-----".encode() in data:
+        use = (
+            "checking needs the public key (signing.save_key(key.public_key(), path) "
+            "writes it; an auditor never needs the private key)"
+            if wanted == "public"
+            else "signing needs the private key it was made from"
+        )
+        return f"{os.fspath(path)} holds a {other} key, not a {wanted} key: {use}"
+    return f"{os.fspath(path)} is not a PEM {wanted} key ({exc})"
 
 
 def sign(private_key, message):

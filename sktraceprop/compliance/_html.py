@@ -23,6 +23,7 @@ _STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
        color: #1d2330; background: #ffffff; margin: 0; }
 main { max-width: 1180px; margin: 0 auto; padding: 24px 32px 48px; }
+main, header { overflow-wrap: anywhere; }
 header { background: #1f3b5c; color: #ffffff; padding: 22px 32px; }
 header h1 { margin: 0 0 4px; font-size: 26px; }
 header p { margin: 2px 0; color: #dbe6f3; }
@@ -48,8 +49,25 @@ footer { margin-top: 40px; color: #555f6d; font-size: 13px; }
 """
 
 
+#: Unicode's bidirectional controls (the Bidi_Control property), each shown as its code
+#: point: an override held in a name (a source id, a class label, the system's name)
+#: would otherwise reverse the text after it on the page, a run id or hash included.
+_VISIBLE_BIDI = {
+    c: f"[U+{c:04X}]"
+    for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
+
+
 def _e(value):
-    return escape("" if value is None else str(value))
+    """Text escaped for HTML, with bidirectional controls shown (see ``_VISIBLE_BIDI``)."""
+    return escape(("" if value is None else str(value)).translate(_VISIBLE_BIDI))
+
+
+def _iso(value):
+    """:func:`_e` in a ``<bdi>``: a right-to-left name (Arabic, Hebrew) followed by
+    figures would otherwise draw them in another order (``label: 12 (54.5%)`` as
+    ``(54.5%) 12 :label``); isolated, the figures keep theirs."""
+    return f"<bdi>{_e(value)}</bdi>"
 
 
 def _status(status):
@@ -79,7 +97,7 @@ def _labels(labels):
         if counts is None:
             return _e(labels.get("note", f"{labels.get('n_classes')} classes"))
         total = sum(counts.values()) or 1
-        parts = [f"{_e(k)}: {v} ({100 * v / total:.1f}%)" for k, v in counts.items()]
+        parts = [f"{_iso(k)}: {v} ({100 * v / total:.1f}%)" for k, v in counts.items()]
         missing = labels.get("missing", 0)
         return "; ".join(parts) + (f"; missing: {missing}" if missing else "")
     if kind == "continuous":
@@ -101,7 +119,7 @@ def _missing(source):
     if not with_missing:
         return "none"
     return "; ".join(
-        f"{_e(c['name'])}: {c['missing']} ({_pct(c['missing_rate'])})" for c in with_missing
+        f"{_iso(c['name'])}: {c['missing']} ({_pct(c['missing_rate'])})" for c in with_missing
     )
 
 
@@ -448,7 +466,7 @@ def _section_records(report):
     methods = "; ".join(
         f"{_e(k)}: {v['calls']} calls, {v['rows']} rows" for k, v in p["by_method"].items()
     )
-    classes = "; ".join(f"{_e(k)}: {v}" for k, v in p["predicted_classes"].items())
+    classes = "; ".join(f"{_iso(k)}: {v}" for k, v in p["predicted_classes"].items())
     removals = [
         [
             str(r["seq"]),
@@ -597,8 +615,8 @@ def render_html(report):
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>"
-        f"<header><h1>{_e(system['name'])} {_e(system['version'])}</h1>"
-        f"<p>Evidence under {_e(meta['regulation'])} for {_e(system['deployer'])}</p>"
+        f"<header><h1>{_iso(system['name'])} {_iso(system['version'])}</h1>"
+        f"<p>Evidence under {_e(meta['regulation'])} for {_iso(system['deployer'])}</p>"
         f"<p>Report made {_e(meta['generated_at'])} (UTC) by {_e(meta['generator'])} for "
         f"model run <code>{_e(report['model']['run_id'])}</code></p></header><main>"
         + _section_articles(report)

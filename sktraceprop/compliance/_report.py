@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import warnings
 from pathlib import Path
 
 from .. import __version__
@@ -53,9 +54,19 @@ def _check_oversight(human_oversight):
     return people
 
 
-def _check_new_file(path, what):
-    if path is not None and Path(os.fspath(path)).exists():
-        raise ComplianceError(f"{what} {os.fspath(path)} exists; reports are never overwritten")
+def check_new_file(path, what):
+    """Refuse, before anything is made or written, a path a new report file cannot take:
+    an existing file (a link included) or one in a folder that does not exist."""
+    if path is None:
+        return
+    path = Path(os.fspath(path))
+    if os.path.lexists(path):
+        raise ComplianceError(f"{what} {path} exists; reports are never overwritten")
+    if not path.parent.is_dir():
+        raise ComplianceError(
+            f"{what} {path} cannot be written: folder {path.parent} does not exist. Nothing "
+            "was written."
+        )
 
 
 def _write_new(path, text):
@@ -136,6 +147,30 @@ def _resolve(estimator, store, run_id):
             "store's copy was altered, or the estimator's"
         )
     return stored, store, True, None
+
+
+def _read_record(store, run, checkpoint_key):
+    """``(time, record keeping, events copied, retention)`` of the store, read in one
+    snapshot after it verifies.
+
+    One snapshot: a run another process stores between two reads (the events, then the
+    runs) would be listed in the report past its chain head, and the report would then
+    never verify against the store ("differs from the store's log").
+    """
+    with store._snapshot():
+        store.verify()
+        events = all_events(store)
+        if not audit_events(events):
+            raise ComplianceError(
+                f"{store!r} has no audit events (only the {len(events)} bookkeeping "
+                "event(s) the store wrote for its runs and sources): record-keeping (Art. "
+                "12) and log retention (Art. 26(6)) rest on the events logged while the "
+                "system is used. Log the model's use (log_predictions=True) before making "
+                "a report."
+            )
+        now = utc_now()
+        kept, copied = record_keeping(store, run, events, now, checkpoint_key)
+        return now, kept, copied, retention_section(store, run, events, now)
 
 
 def _load(store, run_id):
@@ -243,18 +278,9 @@ def compliance_report(
     )
     category = annex_iii_category(high_risk_category)
     people = _check_oversight(human_oversight)
-    _check_new_file(output_path, "output_path")
+    check_new_file(output_path, "output_path")
     run, store, matches, after = _resolve(estimator, store, run_id)
-    store.verify()
-    events = all_events(store)
-    if not audit_events(events):
-        raise ComplianceError(
-            f"{store!r} has no audit events (only the {len(events)} bookkeeping event(s) "
-            "the store wrote for its runs and sources): record-keeping (Art. 12) and log "
-            "retention (Art. 26(6)) rest on the events logged while the system is used. "
-            "Log the model's use (log_predictions=True) before making a report."
-        )
-    now = utc_now()
+    now, kept, copied, retention = _read_record(store, run, checkpoint_key)
     body = {
         "report": {
             "format": "sktraceprop-compliance-report",
@@ -275,14 +301,11 @@ def compliance_report(
         "sources": sources_section(run),
         "feature_lineage": features_section(run),
     }
-    body["record_keeping"], body["events"] = record_keeping(
-        store, run, events, now, checkpoint_key
-    )
-    body["retention"] = retention_section(store, run, events, now)
+    body["record_keeping"], body["events"], body["retention"] = kept, copied, retention
     # no JSON reader rounds a figure of the report: no integer beyond 2**53 as a number
     body = exact_view(body)
     body["articles"] = articles(body)
-    report = ComplianceReport({**body, "integrity": seal(body, private_key)})
+    report = ComplianceReport._made({**body, "integrity": seal(body, private_key)})
     problems = schema_problems(report._data)
     if problems:  # a defect of this library, never of the caller's input
         raise ComplianceError(
@@ -301,18 +324,35 @@ class ComplianceReport:
     Parameters
     ----------
     data : dict
-        The report as JSON data.
+        The report as JSON data. It is copied, and checked as
+        :func:`~sktraceprop.compliance.verify` checks a report given neither its store
+        nor a key: a report edited after it was made raises
+        :class:`~sktraceprop.exceptions.ReportVerificationError`, never renders.
     """
 
     def __init__(self, data):
+        # what the page and the file show is what was checked: a copy, so that the
+        # caller's dict edited later changes neither
+        data = copy.deepcopy(data)
+        with warnings.catch_warnings():
+            # a signature is checked where a key is given: verify() or load()
+            warnings.filterwarnings("ignore", message="the report is signed")
+            verify_report(data)
         self._data = data
+
+    @classmethod
+    def _made(cls, data):
+        """A report just made (sealed and checked against its schema here)."""
+        report = cls.__new__(cls)
+        report._data = data
+        return report
 
     @classmethod
     def load(cls, path, *, store=None, public_key=None):
         """Read a report, verified first (see :func:`sktraceprop.compliance.verify`)."""
         data, _ = read_report(path)
         verify_report(data, store=store, public_key=public_key)
-        return cls(data)
+        return cls._made(data)
 
     def to_dict(self):
         """A deep copy of the report's JSON data."""
@@ -324,7 +364,7 @@ class ComplianceReport:
 
     def save(self, path):
         """Write the JSON report to a new file (an existing file is never overwritten)."""
-        _check_new_file(path, "report file")
+        check_new_file(path, "report file")
         _write_new(path, self.to_json())
         return os.fspath(path)
 
@@ -342,7 +382,7 @@ class ComplianceReport:
         """
         html = render_html(self._data)
         if path is not None:
-            _check_new_file(path, "HTML file")
+            check_new_file(path, "HTML file")
             _write_new(path, html)
         return html
 

@@ -65,17 +65,34 @@ def read_checkpoints(given):
         given = [given]
     out = []
     for item in given:
+        where = ""  # the file named in an error
         if not isinstance(item, dict):
-            item = loads_stored(Path(item).read_text())
+            where = f"{os.fspath(item)}: "
+            try:
+                item = loads_stored(Path(item).read_text(encoding="utf-8"))
+            except (ValueError, RecursionError) as exc:  # (UnicodeDecodeError included)
+                raise ValueError(
+                    f"{where}not a checkpoint file (not JSON as a checkpoint is written: {exc})"
+                ) from None
+            if not isinstance(item, dict):
+                raise ValueError(f"{where}not a checkpoint file (a JSON {type(item).__name__})")
         missing = [k for k in (*_FIELDS, "signature") if k not in item]
         if missing or item.get("format") != FORMAT:
             raise ValueError(
-                f"not a sktraceprop checkpoint (format {item.get('format')!r}; missing "
+                f"{where}not a sktraceprop checkpoint (format {item.get('format')!r}; missing "
                 f"{', '.join(missing) or 'nothing'})"
+            )
+        added = sorted(map(str, set(item) - {*_FIELDS, "signature"}))
+        if added:
+            # the signature covers _FIELDS only: a field added would be read as part of
+            # a signed checkpoint ("approved_by": ...) while nothing signs it
+            raise ValueError(
+                f"{where}not a checkpoint sktraceprop made: field(s) {', '.join(added)} "
+                "are in no checkpoint and not under its signature (added to it)"
             )
         wrong = _shape_problem(item)
         if wrong is not None:
-            raise ValueError(f"not a checkpoint sktraceprop made: {wrong}")
+            raise ValueError(f"{where}not a checkpoint sktraceprop made: {wrong}")
         out.append(item)
     return out
 

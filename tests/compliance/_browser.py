@@ -70,11 +70,13 @@ class _Pipe:
             self.events.append(message)
 
 
-def load_page(path, timeout=60.0):
+def load_page(path, timeout=60.0, evaluate=None):
     """Open ``path`` and return ``(text, png_bytes, problems, requests)``.
 
     ``problems`` lists console errors and warnings, uncaught exceptions and failed
     loads; ``requests`` lists every URL the page asked for (the page itself included).
+    With ``evaluate`` (a list of JavaScript expressions), a fifth item: their values
+    in the loaded page (DevTools evaluates them; the page's own policy allows no script).
     """
     binary = chromium()
     to_browser, from_us = os.pipe()
@@ -109,11 +111,15 @@ def load_page(path, timeout=60.0):
                 raise TimeoutError(f"{path} did not finish loading")
             pipe.call("Runtime.evaluate", {"expression": "1"}, session=session)
             time.sleep(0.05)
-        text = pipe.call(
-            "Runtime.evaluate",
-            {"expression": "document.body.innerText", "returnByValue": True},
-            session=session,
-        )["result"]["value"]
+        values = [
+            pipe.call(
+                "Runtime.evaluate",
+                {"expression": expression, "returnByValue": True},
+                session=session,
+            )["result"].get("value")
+            for expression in ["document.body.innerText", *(evaluate or ())]
+        ]
+        text = values.pop(0)
         size = pipe.call("Page.getLayoutMetrics", session=session)["cssContentSize"]
         clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
         shot = pipe.call(
@@ -152,4 +158,6 @@ def load_page(path, timeout=60.0):
             problems.append(f"load failed: {params.get('errorText')}")
         elif method == "Network.requestWillBeSent":
             requests.append(params["request"]["url"])
+    if evaluate is not None:
+        return text, base64.b64decode(shot), problems, requests, values
     return text, base64.b64decode(shot), problems, requests

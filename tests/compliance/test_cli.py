@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.cli import main
+from sktraceprop.compliance import compliance_report
 
 from .conftest import DEPLOYER
 
@@ -296,3 +297,183 @@ def test_trace_names_the_removal_of_a_removed_row_and_shows_none_of_its_values(t
     assert "line 22 of" in out and "line 23 of" in out  # still traced to the file
     code, out, _ = _run(capsys, "trace", store.path, "--run", run, "--row", 3)
     assert code == 0 and f"line 5: {lines[4]}" in out and "removed" not in out
+
+
+def _edit(path, sql, args):
+    """An edit made outside sktraceprop: the append-only triggers dropped, then restored."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        triggers = triggers.fetchall()
+        for name, _ in triggers:
+            con.execute(f"DROP TRIGGER {name}")
+        con.execute(sql, args)
+        for _, definition in triggers:
+            con.execute(definition)
+    finally:
+        con.close()
+
+
+def test_trace_and_runs_print_nothing_from_an_altered_store(tmp_path, capsys):
+    """trace read the unlearning events without checking them: a removal event edited
+    in the file (one row id taken out of it) made trace print a removed row's line as
+    a training row never removed, exit 0. runs printed an edited run record as stored.
+    Truth: the event as the unlearner wrote it, and the file's own bytes."""
+    from sktraceprop.unlearning import GradientCorrectionUnlearner
+
+    path = tmp_path / "marked.csv"
+    lines = ["x,y"] + [f"{v},{v % 2}" for v in range(20)] + ["123456.789,1", "-98765.4321,0"]
+    path.write_text("\n".join(lines) + "\n")
+    frame = stp.read_csv(path)
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe).fit(frame[["x"]], frame["y"])
+    unl.unlearn(sample_id=stp.row_ids(frame)[20:])
+    event = store.events(unl.run_id_, kind="unlearning")[0]
+    run = unl.run_id_
+    con = sqlite3.connect(store.path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the file alone is then the store
+    con.close()
+    db = tmp_path / "edited.db"
+    db.write_bytes(Path(store.path).read_bytes())
+    payload = dict(event["payload"], row_ids=event["payload"]["row_ids"][1:])
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    _edit(db, "UPDATE events SET payload = ? WHERE seq = ?", (text, event["seq"]))
+    before = db.read_bytes()
+    code, out, err = _run(capsys, "trace", db, "--run", run, "--row", 20)
+    assert code == 1 and out == ""
+    assert f"audit event {event['seq']} does not match its hash" in err
+    assert "123456.789" not in out + err
+    code, out, err = _run(capsys, "runs", db)
+    assert code == 1 and out == "" and f"audit event {event['seq']}" in err
+    assert db.read_bytes() == before  # read-only: nothing written
+
+    # a run's record edited (its estimator), its digest left as it was
+    db.write_bytes(Path(store.path).read_bytes())
+    record = json.loads(
+        sqlite3.connect(db)
+        .execute("SELECT record FROM runs WHERE run_id = ?", (run,))
+        .fetchone()[0]
+    )
+    record["estimator"] = "sklearn.ensemble.RandomForestClassifier"
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    _edit(db, "UPDATE runs SET record = ? WHERE run_id = ?", (text, run))
+    code, out, err = _run(capsys, "runs", db)
+    assert code == 1 and out == "" and f"run {run} was altered after it was stored" in err
+    assert "RandomForest" not in out
+    # the store as written still lists and traces
+    code, out, _ = _run(capsys, "runs", store.path)
+    assert code == 0 and run in out
+
+
+def test_report_checks_both_files_before_writing_either(fitted, tmp_path, capsys):
+    """An --html page in a missing folder, or naming the --json file, was refused only
+    after the JSON report was written: exit 2 with a report left behind, which then
+    refused the command run again ("exists"). Truth: the folder's listing."""
+    pipe, store, *_ = fitted
+    run = pipe.lineage_.run_id
+    out_json = tmp_path / "r.json"
+    argv = ["report", store.path, "--run", run, "--json", out_json, *REPORT_ARGS]
+    code, _, err = _run(capsys, *argv, "--html", tmp_path / "missing" / "r.html")
+    assert code == 2 and f"folder {tmp_path / 'missing'} does not exist" in err
+    assert not out_json.exists()
+    code, _, err = _run(capsys, *argv, "--html", out_json)
+    assert code == 2 and "--html and --json both name" in err
+    assert not out_json.exists()
+    code, _, err = _run(
+        capsys, *[a if a != out_json else tmp_path / "no" / "r.json" for a in argv]
+    )
+    assert code == 2 and f"folder {tmp_path / 'no'} does not exist" in err
+    assert not list(tmp_path.rglob("*.json"))
+    code, out, _ = _run(capsys, *argv, "--html", tmp_path / "r.html")
+    assert code == 0 and out_json.is_file() and (tmp_path / "r.html").is_file()
+
+
+def test_a_key_or_checkpoint_file_of_the_wrong_kind_is_named(fitted, tmp_path, capsys):
+    """A private key given where the public key goes (and the reverse) was refused with
+    cryptography's words alone ("Are you sure this is a public key?"), naming no file; a
+    checkpoint file that is not JSON named no file, and one holding a JSON list raised
+    AttributeError out of the command (a traceback, exit 1: "verification failed")."""
+    from sktraceprop import signing
+
+    pipe, store, *_ = fitted
+    key = signing.generate_key()
+    private, public = tmp_path / "audit.pem", tmp_path / "audit.pub.pem"
+    signing.save_key(key, private)
+    signing.save_key(key.public_key(), public)
+    store.checkpoint(key, path=tmp_path / "cp.json")
+    before = _state(store)
+    code, _, err = _run(capsys, "check", store.path, "--public-key", private)
+    assert code == 2 and f"{private} holds a private key, not a public key" in err
+    argv = ["report", store.path, "--run", pipe.lineage_.run_id, *REPORT_ARGS]
+    code, _, err = _run(capsys, *argv, "--json", tmp_path / "r.json", "--sign", public)
+    assert code == 2 and f"{public} holds a public key, not a private key" in err
+    code, _, err = _run(capsys, *argv, "--json", tmp_path / "r.json", "--checkpoint-key", private)
+    assert code == 2 and f"{private} holds a private key" in err
+    code, _, err = _run(capsys, "check", store.path, "--public-key", tmp_path / "cp.json")
+    assert code == 2 and f"{tmp_path / 'cp.json'} is not a PEM public key" in err
+    assert not (tmp_path / "r.json").exists()
+    for name, text, named in (
+        ("broken.json", "{", "not JSON as a checkpoint is written"),
+        ("list.json", "[1]", "a JSON list"),
+        ("other.json", '{"format": "x"}', "not a sktraceprop checkpoint"),
+    ):
+        (tmp_path / name).write_text(text)
+        code, out, err = _run(
+            capsys, "check", store.path, "--public-key", public, "--checkpoint", tmp_path / name
+        )
+        assert code == 2 and f"{tmp_path / name}: not a" in err and named in err, err
+    assert _state(store) == before
+
+
+def test_verify_says_what_a_content_hash_alone_cannot_show(fitted, tmp_path, capsys):
+    """A report edited and re-hashed, unsigned, was "verified (schema, content hash,
+    events)" with no word that such an edit passes those checks; a signed report checked
+    without a key was told to "pass public_key=", which the command has no option for."""
+    from sktraceprop import signing
+    from sktraceprop.compliance._integrity import body_of, seal
+
+    pipe, store, *_ = fitted
+    report = compliance_report(pipe, **DEPLOYER).to_dict()
+    body = body_of(report)
+    body["sources"][0]["n_rows"] += 1  # an edit, and the hash recomputed
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps({**body, "integrity": seal(body)}))
+    code, out, _ = _run(capsys, "verify", edited)
+    assert code == 0 and "a report edited and then re-hashed passes these checks" in out
+    code, _, err = _run(capsys, "verify", edited, "--db", store.path)
+    assert code == 1 and "/sources/0/n_rows differs from the store's run record" in err
+    key = signing.generate_key()
+    signed = tmp_path / "signed.json"
+    compliance_report(pipe, **DEPLOYER, private_key=key, output_path=signed)
+    code, out, _ = _run(capsys, "verify", signed, "--db", store.path)
+    assert code == 0 and "its signature was not checked: give --public-key" in out
+    assert "public_key=" not in out and "re-hashed" not in out
+
+
+def test_trace_and_runs_show_control_characters_from_data_as_text(tmp_path, capsys):
+    """A data file's line and a source id reached the terminal raw: an escape sequence
+    (retitle, recolour), backspaces that overwrite the values printed before them, a
+    right-to-left override, and a newline in a source id that printed a line of its own
+    ("fake line"). Truth: the file's bytes; every control character is shown escaped."""
+    import re
+
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"x,y\n1,0\n2,1\n3\x1b]0;pwned\x07\x08\x08,0\n4\xe2\x80\xae,1\n5,0\n6,1\n")
+    frame = stp.read_csv(path, source_id="src\x1b[31m\nfake line")
+    frame["x"] = frame["x"].astype(str).str[0].astype(int)
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    run = pipe.fit(frame[["x"]], frame["y"]).lineage_.run_id
+    code, out, _ = _run(capsys, "trace", store.path, "--run", run, "--row", 2, "--row", 3)
+    assert code == 0
+    controls = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    assert controls.findall(out) == []
+    lines = out.splitlines()
+    assert len(lines) == 6 and not any(line.startswith("fake line") for line in lines)
+    assert "src\\x1b[31m\\nfake line, line 4 of" in lines[0]
+    assert lines[2] == "  line 4: 3\\x1b]0;pwned\\x07\\x08\\x08,0"
+    assert lines[5] == "  line 5: 4\\u202e,1"
+    code, out, _ = _run(capsys, "runs", store.path)
+    assert code == 0 and controls.findall(out) == [] and len(out.splitlines()) == 2
+    assert out.rstrip("\n").endswith("src\\x1b[31m\\nfake line")

@@ -99,3 +99,101 @@ def test_html_is_self_contained_and_escapes_what_it_shows(fitted, tmp_path):
     assert re.findall(r"(?:src|href)\s*=", html) == []
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert html.count("<svg") == 2  # the lineage graph and the prediction log chart
+
+
+# A name that breaks out of HTML, SVG, a comment or an attribute if anything is left
+# unescaped, and holds a right-to-left override (U+202E) and mark (U+200F).
+HOSTILE = (
+    "<script>console.error('x')</script></svg></title>\"'&amp;"
+    "<img src=x onerror=console.error(1)>\u202eRLO\u200f<!--"
+)
+RTL_LABEL = "\u0646\u0639\u0645"  # Arabic "yes": a right-to-left class label
+
+# The left edges of two texts in the first table cell holding both.
+_LEFT_OF = """
+(() => {
+  const left = (root, text) => {
+    const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const i = n.data.indexOf(text);
+      if (i >= 0) {
+        const r = document.createRange();
+        r.setStart(n, i); r.setEnd(n, i + text.length);
+        return r.getBoundingClientRect().left;
+      }
+    }
+    return null;
+  };
+  const cell = [...document.querySelectorAll('td')].find(
+    (td) => td.textContent.includes(__NEEDLE__) && td.textContent.includes(__TEXT__));
+  return cell ? [left(cell, __NEEDLE__), left(cell, __TEXT__)] : null;
+})()
+"""
+
+
+def test_names_from_data_and_deployer_cannot_break_or_reorder_the_page(browser, tmp_path):
+    """Every name a user or a data file gives is shown as text, in its own order.
+
+    A right-to-left override in a source id or the system's name reversed everything
+    after it in its block on the page (a run id and a fingerprint were drawn backwards,
+    a status read "tupni s'reyolped"), and an Arabic class label drew its count and
+    percentage in another order; a 5000-character name stretched the page 44,000 px
+    wide. Truth: the strings as given, the positions Chromium draws them at.
+    """
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    import sktraceprop as stp
+
+    rng = np.random.default_rng(0)
+    column = f"col{HOSTILE}"
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(50, 10, 40),
+            column: rng.choice(["a", f"b{HOSTILE}"], 40),
+            "label": np.where(np.arange(40) < 22, RTL_LABEL, f"no{HOSTILE}"),
+        }
+    )
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    X = stp.read_csv(tmp_path / "data.csv", source_id=f"src{HOSTILE}")
+    y = X.pop("label")
+    pre = stp.make_traced_column_transformer(
+        (OneHotEncoder(), [column]), (StandardScaler(), ["age"])
+    )
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(pre, LogisticRegression(), store=store, log_predictions=True)
+    pipe.fit(X, y).predict(X.iloc[:5])
+    long_name = "x" * 5000
+    report = compliance_report(
+        pipe,
+        **{
+            **DEPLOYER,
+            "system_name": f"Sys{HOSTILE}",
+            "system_version": f"1{HOSTILE}",
+            "deployer_name": f"Dep{HOSTILE}{long_name}",
+            "intended_purpose": f"Purpose{HOSTILE}",
+            "human_oversight": [f"Who{HOSTILE}", RTL_LABEL],
+        },
+    )
+    page = tmp_path / "report.html"
+    report.to_html(page)
+    html = page.read_text(encoding="utf-8")
+    assert "<script" not in html.lower() and "<img" not in html.lower()
+    assert html.count("<svg") == html.count("</svg>") == 2
+    # where the Arabic label (22 of 40 rows) and its share are drawn
+    order = _LEFT_OF.replace("__NEEDLE__", repr(RTL_LABEL)).replace("__TEXT__", repr("(55.0%)"))
+    text, png, problems, requests, (positions,) = load_page(page, evaluate=[order])
+    assert problems == [] and requests == [page.resolve().as_uri()]
+    # each name is on the page as given, its bidirectional controls shown, not obeyed
+    shown = HOSTILE.replace("\u202e", "[U+202E]").replace("\u200f", "[U+200F]")
+    assert "\u202e" not in text and "\u200f" not in text
+    for name in ("Sys", "1", "Dep", "Purpose", "Who", "src", "col", "no"):
+        assert f"{name}{shown}" in text, name
+    assert report.to_dict()["model"]["run_id"] in text
+    # the Arabic label's count is drawn after it, left to right
+    assert f"{RTL_LABEL}: 22 (55.0%)" in text
+    assert positions is not None and positions[0] < positions[1]
+    # nothing stretches the page beyond the window (1280 px)
+    assert int.from_bytes(png[16:20], "big") <= 1280  # the PNG header's width

@@ -842,3 +842,70 @@ def test_html_report_names_each_runs_role(tmp_path):
     assert page.count(f"cv_fold, one split of a cross-validation ({search_id})") == 6
     assert page.count(f"fit, the refit of a search ({search_id})") == 1
     assert "Why it was fitted" in page
+
+
+def test_a_run_stored_while_the_report_is_made_does_not_break_it(hospitals, tmp_path, monkeypatch):
+    """The report read the events, then the runs, in two reads: a run another process
+    stored in between was listed past the report's chain head, and the report never
+    verified against its store (n_runs, runs, latest_logged "differ from the store's
+    log up to the chain head"). Truth: the runs whose store.run event is in the report's
+    chain, read from the file by sqlite3."""
+    import sqlite3
+
+    import sktraceprop.compliance._report as made
+
+    _, _, X, y = traced_frames(hospitals)
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = logged_pipeline(store, X, y)
+    pipe.predict(X.iloc[:3])
+    read = made.all_events
+
+    def then_another_process_fits(s):
+        events = read(s)
+        logged_pipeline(stp.stores.SQLiteStore(store.path), X, y, log=False)  # its own handle
+        monkeypatch.setattr(made, "all_events", read)
+        return events
+
+    monkeypatch.setattr(made, "all_events", then_another_process_fits)
+    report = compliance_report(pipe, **DEPLOYER).to_dict()
+    head = report["record_keeping"]["store"]["chain_head"]["seq"]
+    con = sqlite3.connect(store.path)
+    runs = [
+        r
+        for (r,) in con.execute(
+            "SELECT run_id FROM events WHERE kind = 'store.run' AND seq <= ? ORDER BY seq", (head,)
+        )
+    ]
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 2  # the other fit
+    con.close()
+    assert (
+        [r["run_id"] for r in report["record_keeping"]["runs"]] == runs == [pipe.lineage_.run_id]
+    )
+    assert report["record_keeping"]["store"]["n_runs"] == 1
+    assert stp.compliance.verify(report, store=store)
+
+
+def test_a_report_built_from_edited_data_is_refused_not_rendered(fitted, tmp_path):
+    """ComplianceReport(data) took any dict unchecked: a report edited after it was
+    made rendered as a page stating the recorded SHA-256 next to the edited figures,
+    and save() wrote it out; the caller's dict edited afterwards changed the report.
+    Truth: the figures as made (the store's run)."""
+    from sktraceprop.compliance import ComplianceReport
+    from sktraceprop.exceptions import ReportVerificationError
+
+    pipe, store, *_ = fitted
+    data = compliance_report(pipe, **DEPLOYER).to_dict()
+    rows = data["sources"][0]["n_rows"]
+    edited = json.loads(json.dumps(data))
+    edited["sources"][0]["n_rows"] = rows + 123456789
+    with pytest.raises(ReportVerificationError, match="/sources/0/n_rows was changed"):
+        ComplianceReport(edited)
+    report = ComplianceReport(data)  # as made: accepted
+    data["sources"][0]["n_rows"] = rows + 123456789  # the caller's dict, edited afterwards
+    stored = store.load_run(pipe.lineage_.run_id).sources.values()
+    named = data["sources"][0]["source_id"]
+    assert report.to_dict()["sources"][0]["n_rows"] == rows
+    assert rows == next(s.n_rows for s in stored if s.source_id == named)
+    assert report.verify(store=store)
+    page = report.to_html()
+    assert f"{rows + 123456789}" not in page

@@ -333,3 +333,42 @@ def test_any_edited_leaf_is_found_and_named(sealed, data):
         verify(edited)
     named = "/" + "/".join(str(p) for p in path[:3])
     assert any(named in p for p in info.value.problems), (named, info.value.problems)
+
+
+def test_a_report_reformatted_verifies_and_one_with_numbers_rewritten_is_named(fitted, tmp_path):
+    """What a re-save may change and what it may not, as doc/compliance.rst says:
+    indentation, key order and \\u escapes are not content; 0.0 written as 0 (as
+    JavaScript's JSON.stringify writes it) is, for the content hash as for the events'."""
+    import random
+
+    pipe, store, *_ = fitted
+    data = compliance_report(pipe, **{**DEPLOYER, "intended_purpose": "Crédit à la consommation"})
+    data = data.to_dict()
+
+    def shuffled(value, rng):
+        if isinstance(value, dict):
+            items = list(value.items())
+            rng.shuffle(items)
+            return {k: shuffled(v, rng) for k, v in items}
+        if isinstance(value, list):
+            return [shuffled(v, rng) for v in value]
+        return value
+
+    path = tmp_path / "reformatted.json"
+    path.write_text(json.dumps(shuffled(data, random.Random(0)), indent=7, ensure_ascii=True))
+    assert "\\u00e9" in path.read_text() and verify(path, store=store)
+    rates = [
+        (i, j)
+        for i, s in enumerate(data["sources"])
+        for j, c in enumerate(s["columns"])
+        if isinstance(c["missing_rate"], float) and c["missing_rate"].is_integer()
+    ]
+    assert rates  # 0.0: the columns without missing values
+    i, j = rates[0]
+    data["sources"][i]["columns"][j]["missing_rate"] = int(
+        data["sources"][i]["columns"][j]["missing_rate"]
+    )
+    path = tmp_path / "rewritten.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ReportVerificationError, match=f"/sources/{i}/columns was changed"):
+        verify(path)

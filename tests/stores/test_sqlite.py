@@ -781,3 +781,21 @@ def test_schema_1_ids_naming_no_source_are_corruption(tmp_path):
     _raw(path, ("UPDATE runs SET row_ids = ?", (_v1_ids(np.arange(1, 11)),)))
     with pytest.raises(CorruptStoreError, match="name no source"):
         stp.stores.SQLiteStore(path).load_run(run.run_id)
+
+
+def test_the_command_lists_and_traces_a_schema_1_store_with_a_note(tmp_path, capsys):
+    # runs and trace verify a store before printing from it; a schema-1 store, whose
+    # runs are outside any chain, is read with a note saying so (not refused)
+    from sktraceprop.cli import main
+
+    run = fit_run(None, n=10)
+    path = tmp_path / "v1.db"
+    _v1_store(path, [run], old_layout=False)
+    before = _stamp(path)
+    assert main(["runs", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert run.run_id in out and "note:" in err and "not under the chain" in err
+    assert main(["trace", str(path), "--run", run.run_id, "--row", "0"]) == 0
+    out, err = capsys.readouterr()
+    assert f"training row 0 of run {run.run_id}" in out and "schema version 1" in err
+    assert _stamp(path) == before

@@ -730,3 +730,73 @@ def test_a_rehashed_source_event_naming_no_source_is_named(record, tmp_path, fie
     assert rechain(path, 1, payload)
     with pytest.raises(CorruptStoreError, match="event 1 is a store.source event whose"):
         stp.stores.SQLiteStore(path, mode="ro").check()
+
+
+def _objects(value, path=()):
+    """Paths to the JSON objects inside a JSON value."""
+    if isinstance(value, dict):
+        yield path
+        for key, item in value.items():
+            yield from _objects(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _objects(item, (*path, i))
+
+
+def _json_cells(tables):
+    """``(table, column, rowid, value)`` of every cell holding a JSON object."""
+    out = []
+    for table, (columns, rows) in sorted(tables.items()):
+        for row in rows:
+            for column, cell in zip(columns, row[1:], strict=True):
+                if isinstance(cell, str) and cell.startswith("{"):
+                    out.append((table, column, row[0], json.loads(cell)))
+    return out
+
+
+@FUZZ
+@given(data=st.data(), value=st.sampled_from([1, "x", None, True, {"by": "auditor"}]))
+def test_a_field_added_to_any_stored_json_is_found_or_changes_nothing(
+    record, tmp_path, data, value
+):
+    # Found by this fuzz: the signature of a checkpoint covers its fields only, and a
+    # field added to a stored checkpoint ("approved_by": ...) passed check() with the
+    # key and was copied into compliance reports as part of the signed checkpoint.
+    table, column, rowid, cell = data.draw(
+        st.sampled_from(_json_cells(record["tables"])), label="cell"
+    )
+    where = data.draw(st.sampled_from(list(_objects(cell))), label="object")
+    holder = cell
+    for key in where:
+        holder = holder[key]
+    name = data.draw(st.sampled_from(["added", "approved_by", "zz"]), label="name")
+    if name in holder:
+        return
+    holder[name] = value
+    path = copy_store(record["pristine"], tmp_path)
+    text = json.dumps(cell, sort_keys=True, separators=(",", ":"))
+    statement = f"UPDATE {table} SET {column} = ? WHERE rowid = ?"
+    if tamper(path, [(statement, (text, rowid))]):
+        _assert_found_or_empty(path, record, f"{table}.{column} {where} + {name}")
+
+
+def test_a_field_added_to_a_stored_or_kept_checkpoint_is_named(record, tmp_path):
+    path = copy_store(record["pristine"], tmp_path)
+    con = sqlite3.connect(path)
+    seq, text = con.execute("SELECT seq, record FROM checkpoints").fetchone()
+    con.close()
+    checkpoint = dict(json.loads(text), approved_by="Chief Compliance Officer")
+    edit = json.dumps(checkpoint, sort_keys=True, separators=(",", ":"))
+    assert tamper(path, [("UPDATE checkpoints SET record = ? WHERE seq = ?", (edit, seq))])
+    named = "field\\(s\\) approved_by are in no checkpoint and not under its signature"
+    store = stp.stores.SQLiteStore(path, mode="ro")
+    with pytest.raises(CorruptStoreError, match=f"checkpoint 1 is not readable: .*{named}"):
+        store.verify()
+    with pytest.raises(CorruptStoreError, match=named):
+        store.check(public_key=record["key"].public_key())
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps(checkpoint))
+    with pytest.raises(ValueError, match=named):
+        stp.stores.SQLiteStore(record["pristine"], mode="ro").verify(
+            record["key"].public_key(), checkpoint=kept
+        )
