@@ -589,17 +589,24 @@ def _count_kinds(events):
     return dict(sorted(out.items()))
 
 
-def retention_section(store, run, events, now, runs=None):
+def retention_section(store, run, events, now, runs=None, run_times=False):
     """Earliest and latest logged times, and whether they span six months.
 
-    ``runs`` (the store's :meth:`list_runs` frame by default) are the runs whose times
-    count: a check of an older report passes those stored up to its chain head.
+    The times are those of the store's chained events (``events``: each written by the
+    store when it was logged, runs' and sources' bookkeeping events included), not the
+    times the runs record of their own fits: a run saved today with an old time (copied
+    from another store, or built with one) is not a log kept since then.
+
+    ``run_times``: also count the runs' recorded times, as reports of format versions
+    1-3 did (their check rebuilds them so); ``runs`` (the store's :meth:`list_runs`
+    frame by default) are those runs: a check of an older report passes those stored
+    up to its chain head.
     """
-    if runs is None:
-        runs = store.list_runs()
-    times = [parse_time(t) for t in runs["created_at"]] + [
-        parse_time(e["created_at"]) for e in events
-    ]
+    times = [parse_time(e["created_at"]) for e in events]
+    if run_times:
+        if runs is None:
+            runs = store.list_runs()
+        times += [parse_time(t) for t in runs["created_at"]]
     report_time = parse_time(now)
     earliest, latest = min(times), max(times)
     limit = months_before(report_time, 6)

@@ -441,6 +441,7 @@ def _record_keeping_problems(report, store, run, upto):
             upto,
             report["retention"]["report_time"],
             runs=runs[runs["run_id"].isin(at_head)],
+            run_times=report["report"]["format_version"] < 4,
         )
     )
     problems = [

@@ -65,3 +65,20 @@ def browser():
             pytest.fail(f"STP_REQUIRE_BROWSER is set but {reason}")
         pytest.skip(reason)
     return path
+
+
+def format_3_retention(data, store):
+    """Set ``data``'s retention section as reports of format versions 1-3 wrote it (the
+    runs' recorded fit times counted beside the events'), and the article statements
+    that follow from it, for tests that turn a report made now into an older format's."""
+    import json
+
+    from sktraceprop.compliance._evidence import all_events, retention_section
+    from sktraceprop.compliance._sections import articles
+
+    run = store.load_run(data["model"]["run_id"])
+    section = retention_section(
+        store, run, all_events(store), data["retention"]["report_time"], run_times=True
+    )
+    data["retention"] = json.loads(json.dumps(section))
+    data["articles"] = articles(data)

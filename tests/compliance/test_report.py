@@ -22,7 +22,7 @@ from sktraceprop.compliance import ANNEX_III, ComplianceReport, compliance_repor
 from sktraceprop.compliance._evidence import months_before
 from sktraceprop.exceptions import ComplianceError, UnknownRunError
 
-from .conftest import DEPLOYER, logged_pipeline, traced_frames
+from .conftest import DEPLOYER, format_3_retention, logged_pipeline, traced_frames
 
 UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
 
@@ -112,8 +112,8 @@ def test_report_figures_come_from_the_files_and_the_log(fitted, hospitals, tmp_p
     times = list(_times({k: v for k, v in data.items() if k != "integrity"}))
     assert len(times) > 10 and [t for t in times if not UTC.match(t)] == []
     retention = data["retention"]
-    logged_times = [e["created_at"] for e in chain] + list(store.list_runs()["created_at"])
-    earliest = min(datetime.fromisoformat(t) for t in logged_times)
+    # the times the store logged (every chained event), not the runs' own fit times
+    earliest = min(datetime.fromisoformat(e["created_at"]) for e in chain)
     assert datetime.fromisoformat(retention["earliest_logged"]) == earliest
     assert retention["stored_logs_cover_six_months"] is False
     reached = datetime.fromisoformat(retention["six_months_reached_on"])
@@ -828,6 +828,7 @@ def test_selection_record_edited_in_a_resealed_report_is_found(tmp_path):
         for run in d["record_keeping"]["runs"]:
             for key in ("purpose", "search_role", "search_id"):
                 del run[key]
+        format_3_retention(d, store)  # the runs' times counted too
 
     assert stp.compliance.verify(resealed(format_2), store=store)
 
@@ -909,3 +910,27 @@ def test_a_report_built_from_edited_data_is_refused_not_rendered(fitted, tmp_pat
     assert report.verify(store=store)
     page = report.to_html()
     assert f"{rows + 123456789}" not in page
+
+
+def test_retention_counts_the_store_s_logged_times_not_a_run_s_own():
+    """A run saved today with an old recorded time (copied from another store, or built
+    with one) made a store created today claim six months of logs."""
+    import dataclasses
+
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = stp.from_numpy(rng.normal(size=(40, 2)), "retention_backdated")
+    y = X["x0"] > 0
+    run = stp.make_traced_pipeline(LogisticRegression()).fit(X, y).lineage_
+    run = dataclasses.replace(run, created_at="2025-01-02T00:00:00.000000+00:00")
+    store = stp.stores.MemoryStore()
+    store.save_run(run)
+    store.append_event("prediction", {"note": "one use today"}, run_id=run.run_id)
+    report = compliance_report(store=store, run_id=run.run_id, **DEPLOYER).to_dict()
+    retention = report["retention"]
+    events = store.events(include_store_events=True)
+    assert retention["earliest_logged"] == min(e["created_at"] for e in events)
+    assert retention["earliest_logged"] > "2026"
+    assert retention["stored_logs_cover_six_months"] is False
+    assert stp.compliance.verify(report, store=store)
