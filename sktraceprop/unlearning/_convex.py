@@ -194,16 +194,17 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     if result["note"]:
         fields["note"] = result["note"]
     if result["converged"]:
-        theta = result["theta"]
+        theta, certificate = result["theta"], result["certificate"]
         if objective.penalty_strength(n) == 0:
-            theta, flat = least_norm(objective, final, Z, sw, theta)
+            # the certificate is measured again where the parameters end up
+            theta, flat, certificate = least_norm(objective, final, Z, y, sw, theta, params["tol"])
             if flat:
                 fields["note"] = "; ".join(
                     [*([fields["note"]] if "note" in fields else []), _flat_note(flat)]
                 )
         objective.set_params_vector(theta)
         refresh_solver_state(final, Z, sw)
-        fields["certificate"] = result["certificate"]
+        fields["certificate"] = certificate
         return final, fields, result["hessian"], result["hessian_theta"]
     final = refit(final, Z, y, sw)
     objective = objective_of(final)
@@ -217,9 +218,11 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
 def _flat_note(n):
     return (
         f"the retained rows leave {n} direction(s) of the parameters undetermined "
-        "(features collinear on them, or constant there) and there is no penalty: the "
-        "least-norm minimiser was taken, as a retrain's solver does, not the one whose "
-        "component along them only the removed rows set"
+        "(features collinear on them, or constant there; for LinearRegression, singular "
+        "values below its tol, which its lstsq drops, the certificate then measured off "
+        "them) and there is no penalty: the least-norm minimiser was taken, as a "
+        "retrain's solver does, not the one whose component along them only the removed "
+        "rows set"
     )
 
 

@@ -26,6 +26,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sktraceprop as stp
 from sktraceprop.exceptions import UnknownSourceError, UnlearningError
+from sktraceprop.gradients import linear_model_objective
 from sktraceprop.stores import MemoryStore
 from sktraceprop.unlearning import GradientCorrectionUnlearner
 
@@ -451,6 +452,66 @@ def test_directions_only_removed_rows_determined_are_not_kept(model, task, weigh
     assert np.abs(coef[:, list(X.columns).index("only_removed")]).max() < 1e-6
     event = unl.unlearning_log_[-1]
     assert event["method"] == "newton" and "2 direction(s)" in event["note"]
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_badly_scaled_columns_are_not_taken_for_undetermined_directions(task):
+    """A price in cents (1e3) beside a rate (1e-5): badly scaled, not collinear. The
+    least-norm step judged flatness on the unscaled features, took the rate's direction
+    for an undetermined one and moved its coefficient from 8756 to 0 (outputs 2.1 from
+    an exact retrain, gradient 15 per row) while the event kept the certificate of the
+    point before, 6e-11. Truth: a Newton-Cholesky retrain on unit-scaled columns, and
+    the gradient recomputed at the parameters the model ends with."""
+    X, y = _data(task)
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(X.to_numpy(), columns=[f"x{j}" for j in range(X.shape[1])])
+    X["cents"] = rng.normal(size=len(y)) * 1e3
+    X["rate"] = rng.normal(size=len(y)) * 1e-5
+    X = stp.from_pandas(X, source_id=f"scaled_{task}")
+    removed = np.zeros(len(y), bool)
+    removed[rng.choice(len(y), 5, replace=False)] = True
+    model = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000)
+    unl = GradientCorrectionUnlearner(model, tol=1e-10).fit(X, y)
+    unl.unlearn(mask=removed)
+    # without a penalty the fit is equivariant to column scaling: the exact solver is
+    # given unit-scaled columns (on the raw ones it stops at rcond 1e-16)
+    scale = X.to_numpy().std(axis=0)
+    truth = _truth(model, X[~removed].to_numpy() / scale, y[~removed])
+    expected = _output(truth, X.to_numpy() / scale)
+    assert_allclose(_output(unl.estimator_, X), expected, rtol=1e-6, atol=1e-6)
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "newton" and "direction" not in event.get("note", "")
+    objective = linear_model_objective(unl.estimator_)
+    gradient = objective.objective_gradient(X[~removed].to_numpy(), y[~removed])
+    assert max(event["certificate"], np.linalg.norm(gradient) / (~removed).sum()) <= 1e-10
+
+
+def test_a_certificate_is_measured_where_the_parameters_end():
+    """LinearRegression drops the directions whose singular values fall below its tol
+    (scikit-learn >= 1.7; before, none above rounding, and the step took the rate's
+    direction for a flat one), judged on the sqrt(weight)-scaled, centred features: the
+    least-norm step judged the unweighted ones and ended 0.085 from a weighted retrain.
+    The certificate is of the gradient off the dropped directions, at the final
+    parameters."""
+    X, y = _data("regression")
+    rng = np.random.default_rng(6)
+    X = pd.DataFrame(X.to_numpy(), columns=[f"x{j}" for j in range(X.shape[1])])
+    X["cents"] = rng.normal(size=len(y)) * 1e3
+    X["rate"] = rng.normal(size=len(y)) * 1e-5
+    y = y + 2e-3 * X["cents"].to_numpy() + 5e4 * X["rate"].to_numpy()
+    X = stp.from_pandas(X, source_id="scaled_linear")
+    sw = rng.uniform(0.5, 2.0, len(y))
+    removed = np.zeros(len(y), bool)
+    removed[rng.choice(len(y), 5, replace=False)] = True
+    unl = GradientCorrectionUnlearner(LinearRegression(), tol=1e-10).fit(X, y, sample_weight=sw)
+    unl.unlearn(mask=removed)
+    truth = LinearRegression().fit(X[~removed], y[~removed], sample_weight=sw[~removed])
+    assert_allclose(unl.predict(X), truth.predict(X), rtol=1e-7, atol=1e-7)
+    event = unl.unlearning_log_[-1]
+    # before 1.7 its lstsq drops nothing above rounding: neither does the correction
+    dropped = "1 direction(s)" in event.get("note", "")
+    assert event["method"] == "newton" and dropped == hasattr(LinearRegression(), "tol")
+    assert event["certificate"] <= 1e-10
 
 
 _EXPECTED = {
