@@ -193,15 +193,28 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     }
     if result["note"]:
         fields["note"] = result["note"]
+    flat = 0
+    if result["converged"] and objective.penalty_strength(n) == 0:
+        # the certificate is measured again where the parameters end up
+        theta, flat, certificate = least_norm(
+            objective, final, Z, y, sw, result["theta"], params["tol"]
+        )
+        result.update(theta=theta, certificate=certificate)
+        if certificate > params["tol"]:
+            # LinearRegression's lstsq drops a direction at the edge of its tol that
+            # this step kept, or the reverse: its own refit is the model
+            result["converged"] = False
+            fields["method"] = "refit"
+            fields["note"] = (
+                f"certificate {certificate:.3g} above tol={params['tol']:g} at the "
+                "least-norm point; refitted on the retained rows"
+            )
     if result["converged"]:
         theta, certificate = result["theta"], result["certificate"]
-        if objective.penalty_strength(n) == 0:
-            # the certificate is measured again where the parameters end up
-            theta, flat, certificate = least_norm(objective, final, Z, y, sw, theta, params["tol"])
-            if flat:
-                fields["note"] = "; ".join(
-                    [*([fields["note"]] if "note" in fields else []), _flat_note(flat)]
-                )
+        if flat:
+            fields["note"] = "; ".join(
+                [*([fields["note"]] if "note" in fields else []), _flat_note(flat)]
+            )
         objective.set_params_vector(theta)
         refresh_solver_state(final, Z, sw)
         fields["certificate"] = certificate

@@ -58,12 +58,19 @@ def _gram(Z, weights, centred):
     return (G + G.T) / 2, mean, raw
 
 
-def _lstsq_null_basis(G, rcond):
-    """The right singular vectors ``lstsq(cond=rcond)`` drops (``G``: the Gram matrix)."""
-    eigval, eigvec = np.linalg.eigh(G)
-    top = max(float(eigval[-1]), 0.0)
-    small = eigval <= (rcond**2) * top if top > 0 else np.ones(eigval.size, bool)
-    return eigvec[:, small], eigval[small]
+def _lstsq_null_basis(Z, weights, centred, rcond):
+    """The right singular vectors ``lstsq(cond=rcond)`` drops from the dense rows ``Z``
+    scaled by ``sqrt(weights)`` (and centred on their weighted mean), as
+    ``LinearRegression`` fits them; and that mean."""
+    A = np.asarray(Z, dtype=np.float64)
+    mean = weights @ A / float(weights.sum())
+    if centred:
+        A = A - mean
+    # the singular values of R are those of A, to rounding (not squared, as a Gram's)
+    R = np.linalg.qr(A * np.sqrt(weights)[:, None], mode="r")
+    _, sv, vt = np.linalg.svd(R)
+    top = float(sv[0]) if sv.size else 0.0
+    return vt[sv < rcond * top].T if top > 0 else np.eye(A.shape[1]), mean
 
 
 def _scaled_null_basis(G, raw):
@@ -162,8 +169,7 @@ def least_norm(objective, final, Z, y, sample_weight, theta, tol):
     tol_lstsq = getattr(final, "tol", None) if isinstance(final, LinearRegression) else None
     if tol_lstsq is not None and not sparse.issparse(Zp):
         # LinearRegression >= 1.7 on dense rows: lstsq(cond=tol) on sqrt(w) (Z - mean_w)
-        G, mean, _ = _gram(Zp, weights[rows], centred)
-        N, _ = _lstsq_null_basis(G, float(tol_lstsq))
+        N, mean = _lstsq_null_basis(Zp, weights[rows], centred, float(tol_lstsq))
         if not N.shape[1]:
             return theta, 0, _certificate(objective, Z, y, sample_weight, theta)
         moved = _move(objective, theta, N, mean, joint, centred)

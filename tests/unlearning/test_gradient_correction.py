@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from packaging.version import Version
 from sklearn.base import BaseEstimator, TransformerMixin, clone
@@ -512,6 +514,30 @@ def test_a_certificate_is_measured_where_the_parameters_end():
     dropped = "1 direction(s)" in event.get("note", "")
     assert event["method"] == "newton" and dropped == hasattr(LinearRegression(), "tol")
     assert event["certificate"] <= 1e-10
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), weighted=st.booleans())
+def test_linear_regression_with_columns_of_any_scale_matches_a_retrain(seed, weighted):
+    """Columns in units 1e-3 to 1e3 apart put singular values at LinearRegression's
+    tol (1e-6): the step took its dropped directions from a Gram matrix (squared
+    singular values, to rounding) and ended 4e-4 (relative) from a retrain, reporting
+    method "newton" with a certificate above tol. Truth: the retrain's outputs; and a
+    certificate at most tol whenever the event says newton."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(120, 4)) * rng.choice([1e-3, 1.0, 1e3], 4)
+    y = (X / X.std(axis=0)) @ rng.normal(size=4) + rng.normal(size=120)
+    removed = np.zeros(120, bool)
+    removed[rng.choice(120, 6, replace=False)] = True
+    sw = rng.uniform(0.5, 2.0, 120) if weighted else None
+    frame = stp.from_pandas(pd.DataFrame(X, columns=list("abcd")), source_id=f"lr{seed}")
+    unl = GradientCorrectionUnlearner(LinearRegression(), tol=1e-9).fit(frame, y, sample_weight=sw)
+    unl.unlearn(mask=removed)
+    truth = LinearRegression().fit(X[~removed], y[~removed], None if sw is None else sw[~removed])
+    expected = truth.predict(X)
+    assert_allclose(unl.predict(frame), expected, rtol=0, atol=1e-8 * np.abs(expected).max())
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "refit" or event["certificate"] <= 1e-9
 
 
 _EXPECTED = {
