@@ -37,24 +37,22 @@ RCOND = 1e-6
 _CONSTANT = 1e-12
 
 
-def _gram(Z, weights, centred):
-    """``A^T diag(weights) A`` of the rows ``Z``, centred on their weighted mean when
-    ``centred``; the weighted mean; and the squared column norms before centring."""
-    total = float(weights.sum())
+def _gram(Z, centred):
+    """``A^T A`` of the rows ``Z``, centred on their mean when ``centred``; the mean;
+    and the squared column norms before centring."""
+    n = Z.shape[0]
+    mean = np.asarray(Z.mean(axis=0)).ravel()
     if sparse.issparse(Z):
-        ZW = Z.multiply(weights[:, None]).tocsr()
-        mean = np.asarray(ZW.sum(axis=0)).ravel() / total
-        G = np.asarray((Z.T @ ZW).todense())
+        G = np.asarray((Z.T @ Z).todense())
         raw = np.diag(G).copy()
         if centred:
-            G -= total * np.outer(mean, mean)
+            G -= n * np.outer(mean, mean)
     else:
         A = np.asarray(Z, dtype=np.float64)
-        mean = weights @ A / total
-        raw = weights @ (A * A)
+        raw = np.einsum("ij,ij->j", A, A)
         if centred:
             A = A - mean
-        G = (A * weights[:, None]).T @ A
+        G = A.T @ A
     return (G + G.T) / 2, mean, raw
 
 
@@ -175,7 +173,7 @@ def least_norm(objective, final, Z, y, sample_weight, theta, tol):
         moved = _move(objective, theta, N, mean, joint, centred)
         return moved, int(N.shape[1]), _certificate(objective, Z, y, sample_weight, moved, N)
     # rows of weight 0 tell nothing apart, whatever their weight does to the mean
-    G, mean, raw = _gram(Zp, np.ones(Zp.shape[0]), centred)
+    G, mean, raw = _gram(Zp, centred)
     N = _scaled_null_basis(G, raw)
     while N.shape[1]:
         moved = _move(objective, theta, N, mean, joint, centred)
