@@ -240,9 +240,17 @@ def _flat_note(n):
 
 
 def refit(final, Z, y, sw):
-    """A clone of ``final`` fitted on ``(Z, y)``, weighted by ``sw``."""
+    """A clone of ``final`` fitted on ``(Z, y)``, weighted by ``sw``.
+
+    ``Z`` is an array: the clone keeps ``final``'s column names, so that a frame with
+    its columns in another order is refused at predict as before, not read by position.
+    """
     model = clone(final)
-    return model.fit(Z, y) if sw is None else model.fit(Z, y, sample_weight=sw)
+    model = model.fit(Z, y) if sw is None else model.fit(Z, y, sample_weight=sw)
+    names = getattr(final, "feature_names_in_", None)
+    if names is not None and getattr(model, "feature_names_in_", None) is None:
+        model.feature_names_in_ = names
+    return model
 
 
 def _null_space(objective):

@@ -540,6 +540,30 @@ def test_linear_regression_with_columns_of_any_scale_matches_a_retrain(seed, wei
     assert event["method"] == "refit" or event["certificate"] <= 1e-9
 
 
+@pytest.mark.parametrize("model", [LogisticRegression(), LinearRegression()])
+def test_a_refitted_model_keeps_refusing_columns_in_another_order(model):
+    """A removal that falls back to a refit fitted the final step on an array: the
+    model lost its column names, and a frame with its columns in another order was
+    read by position (other predictions, under a warning that it was "fitted without
+    feature names"). Truth: what the model did before the removal, and a retrain."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(100, 3)), columns=["a", "b", "c"])
+    y = X["a"].to_numpy() + rng.normal(size=100)
+    y = (y > 0).astype(int) if isinstance(model, LogisticRegression) else y
+    frame = stp.from_pandas(X, source_id=f"refit_names_{type(model).__name__}")
+    unl = GradientCorrectionUnlearner(model, max_iter=0, tol=1e-300).fit(frame, y)
+    swapped = X[["c", "b", "a"]]
+    with pytest.raises(ValueError, match="feature names"):
+        unl.predict(swapped)
+    removed = np.arange(100) < 5
+    unl.unlearn(mask=removed)
+    assert unl.unlearning_log_[-1]["method"] == "refit"
+    with pytest.raises(ValueError, match="feature names"):
+        unl.predict(swapped)
+    truth = clone(model).fit(X[~removed], y[~removed])
+    assert_allclose(_output(unl.estimator_, X), _output(truth, X), rtol=1e-6, atol=1e-6)
+
+
 _EXPECTED = {
     "check_non_transformer_estimators_n_iter": (
         "max_iter bounds the correction steps of a removal; a fit with nothing to forget "
