@@ -37,6 +37,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_array
 
+from ..exceptions import UnlearningError
 from ._method import Removal, RemovalMethod
 from ._min_norm import least_norm
 from ._solver_state import refresh_solver_state
@@ -140,6 +141,12 @@ class NewtonCorrection(RemovalMethod):
         objective = objective_of(final)
         Z, y, sw = self.Z, self.y, self.sample_weight
         Z_r, y_r, sw_r = Z[keep], y[keep], _take(sw, keep)
+        if sw_r is not None and not np.any(np.asarray(sw_r) > 0):
+            # no objective to minimise: a retrain fails too
+            raise UnlearningError(
+                "every row the removal would retain has sample_weight 0: the model "
+                "would be fitted on nothing (a retrain fails too). Nothing was changed."
+            )
         # Downdate: J_T's Hessian minus the removed rows' data terms, penalty for |R|.
         H = self.hessian - objective.hessian(
             Z[forget], y[forget], _take(sw, forget), theta=self.hessian_theta

@@ -156,6 +156,8 @@ def least_norm(objective, final, Z, y, sample_weight, theta, tol):
     n_rows = Z.shape[0]
     weights = np.ones(n_rows) if sample_weight is None else np.asarray(sample_weight, float)
     rows = weights > 0
+    if not rows.any():  # no row weighs: nothing tells any direction apart, nothing to move
+        return theta, 0, _certificate(objective, Z, y, sample_weight, theta)
     Zp = Z[rows] if not rows.all() else Z
     squared = objective.loss in ("squared", "squared_classifier")
     joint = objective.fit_intercept and not squared

@@ -564,6 +564,22 @@ def test_a_refitted_model_keeps_refusing_columns_in_another_order(model):
     assert_allclose(_output(unl.estimator_, X), _output(truth, X), rtol=1e-6, atol=1e-6)
 
 
+def test_a_removal_leaving_only_rows_of_weight_zero_is_refused():
+    """Removing every row of positive sample_weight left an objective of nothing: the
+    removal failed with numpy's ZeroDivisionError ("Weights sum to zero") from inside
+    the solver state refresh. Truth: the unlearner before the request."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    y = X[:, 0] + rng.normal(size=30)
+    sw = np.r_[np.ones(5), np.zeros(25)]
+    unl = GradientCorrectionUnlearner(LinearRegression()).fit(X, y, sample_weight=sw)
+    before = unl.predict(X)
+    with pytest.raises(UnlearningError, match="sample_weight 0.*Nothing was changed"):
+        unl.unlearn(mask=np.arange(30) < 5)
+    assert unl.retained_mask_.all() and unl.unlearning_log_ == []
+    assert_allclose(unl.predict(X), before, rtol=0, atol=0)
+
+
 _EXPECTED = {
     "check_non_transformer_estimators_n_iter": (
         "max_iter bounds the correction steps of a removal; a fit with nothing to forget "
