@@ -63,6 +63,14 @@ def per_class_weights(estimator, y, sample_weight=None):
     weighted = sample_weight is not None and balances_weighted_counts(type(estimator))
     w = np.asarray(sample_weight, dtype=np.float64) if weighted else np.ones(y.shape[0])
     totals = np.array([w[y == label].sum() for label in present])
+    if not np.all(totals > 0):
+        # scikit-learn divides by 0: infinite weights, NaN sample weights, no fit at all
+        raise ValueError(
+            f"class_weight='balanced' with sample_weight: the rows of class(es) "
+            f"{present[~(totals > 0)].tolist()} have sample weights summing to 0, so "
+            f"{type(estimator).__name__} weighs them infinitely (scikit-learn fits with "
+            "NaN weights). Drop those rows, or give them weight."
+        )
     weights = totals.sum() / (present.size * totals)
     return dict(zip(present.tolist(), weights.tolist()))
 

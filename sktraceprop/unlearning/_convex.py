@@ -40,6 +40,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_array
 
+from ..exceptions import UnlearningError
 from ._method import Removal, RemovalMethod
 from ._min_norm import least_norm
 from ._solver_state import refresh_solver_state
@@ -143,6 +144,12 @@ class NewtonCorrection(RemovalMethod):
         objective = objective_of(final)
         Z, y, sw = self.Z, self.y, self.sample_weight
         Z_r, y_r, sw_r = Z[keep], y[keep], _take(sw, keep)
+        if sw_r is not None and not np.any(np.asarray(sw_r) > 0):
+            # no objective to minimise: a retrain fails too
+            raise UnlearningError(
+                "every row the removal would retain has sample_weight 0: the model "
+                "would be fitted on nothing (a retrain fails too). Nothing was changed."
+            )
         # Downdate: J_T's Hessian minus the removed rows' data terms, penalty for |R|.
         H = self.hessian - objective.hessian(
             Z[forget], y[forget], _take(sw, forget), theta=self.hessian_theta
@@ -204,17 +211,31 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     }
     if result["note"]:
         fields["note"] = result["note"]
+    flat = 0
+    if result["converged"] and objective.penalty_strength(n) == 0:
+        # the certificate is measured again where the parameters end up
+        theta, flat, certificate = least_norm(
+            objective, final, Z, y, sw, result["theta"], params["tol"]
+        )
+        result.update(theta=theta, certificate=certificate)
+        if certificate > params["tol"]:
+            # LinearRegression's lstsq drops a direction at the edge of its tol that
+            # this step kept, or the reverse: its own refit is the model
+            result["converged"] = False
+            fields["method"] = "refit"
+            fields["note"] = (
+                f"certificate {certificate:.3g} above tol={params['tol']:g} at the "
+                "least-norm point; refitted on the retained rows"
+            )
     if result["converged"]:
-        theta = result["theta"]
-        if objective.penalty_strength(n) == 0:
-            theta, flat = least_norm(objective, final, Z, sw, theta)
-            if flat:
-                fields["note"] = "; ".join(
-                    [*([fields["note"]] if "note" in fields else []), _flat_note(flat)]
-                )
+        theta, certificate = result["theta"], result["certificate"]
+        if flat:
+            fields["note"] = "; ".join(
+                [*([fields["note"]] if "note" in fields else []), _flat_note(flat)]
+            )
         objective.set_params_vector(theta)
         refresh_solver_state(final, Z, sw, y)
-        fields["certificate"] = result["certificate"]
+        fields["certificate"] = certificate
         _note_separated(final, objective, Z, y, sw, fields)
         return final, fields, result["hessian"], result["hessian_theta"]
     final = refit(final, Z, y, sw)
@@ -271,16 +292,26 @@ SEPARATED_NOTE = (
 def _flat_note(n):
     return (
         f"the retained rows leave {n} direction(s) of the parameters undetermined "
-        "(features collinear on them, or constant there) and there is no penalty: the "
-        "least-norm minimiser was taken, as a retrain's solver does, not the one whose "
-        "component along them only the removed rows set"
+        "(features collinear on them, or constant there; for LinearRegression, singular "
+        "values below its tol, which its lstsq drops, the certificate then measured off "
+        "them) and there is no penalty: the least-norm minimiser was taken, as a "
+        "retrain's solver does, not the one whose component along them only the removed "
+        "rows set"
     )
 
 
 def refit(final, Z, y, sw):
-    """A clone of ``final`` fitted on ``(Z, y)``, weighted by ``sw``."""
+    """A clone of ``final`` fitted on ``(Z, y)``, weighted by ``sw``.
+
+    ``Z`` is an array: the clone keeps ``final``'s column names, so that a frame with
+    its columns in another order is refused at predict as before, not read by position.
+    """
     model = clone(final)
-    return model.fit(Z, y) if sw is None else model.fit(Z, y, sample_weight=sw)
+    model = model.fit(Z, y) if sw is None else model.fit(Z, y, sample_weight=sw)
+    names = getattr(final, "feature_names_in_", None)
+    if names is not None and getattr(model, "feature_names_in_", None) is None:
+        model.feature_names_in_ = names
+    return model
 
 
 def _null_space(objective):

@@ -411,7 +411,7 @@ class GradientCorrectionUnlearner(
         stored. Printed, an event summarises the row ids (count, lines, digest). Neural
         removals (method ``"influence+finetune"``) also log ``damping``, ``cg_iter``,
         ``influence_step_norm``, ``n_steps``, ``lr``, ``weight_decay``, the
-        calibration fields and ``validation_rows_dropped`` (rows of the named sources in
+        calibration fields and ``validation_rows_dropped`` (rows of the named sources or row ids in
         a skorch validation split, dropped from the holdout the unlearner keeps).
     certificate_ : float
         Certificate of the current model (``nan`` before any removal).
@@ -774,12 +774,15 @@ class GradientCorrectionUnlearner(
                 raise TypeError(f"sample_id must hold int64 row ids, got dtype {ids.dtype}")
             ids = ids.astype(np.int64)
             valid = getattr(self._method, "validation_ids", None)
-            if ids.size and valid is not None and np.isin(ids, valid).all():
+            in_valid = np.isin(ids, valid) if valid is not None else np.zeros(ids.size, bool)
+            if ids.size and in_valid.all():
                 # every id is a row of the validation split, none trained on
                 positions, named = self._resolve([], ids, strict=False)
                 if self._drop_validation_only(named, f"sample_id ({ids.size} row ids)"):
                     return self
-            positions, named = self._resolve([], ids, strict=True)
+            # ids of the validation split (never trained on) are dropped with the removal
+            positions, named = self._resolve([], ids[~in_valid], strict=True)
+            named = {**named, "ids": ids}
             request = {"sample_id": int(ids.size)}
             if named["n_parents"]:
                 request["parents_of_merged_rows"] = named["n_parents"]

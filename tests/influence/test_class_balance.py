@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassif
 
 from sktraceprop import InfluenceExplainer
 from sktraceprop.gradients import linear_model_objective
+from sktraceprop.gradients._class_weight import balances_weighted_counts
 from sktraceprop.influence._class_balance import BalancedRemoval
 
 
@@ -129,3 +130,19 @@ def test_an_explainer_pickled_without_the_removal_state_rebuilds_it():
     old = pickle.loads(pickle.dumps(explainer))
     del old._row_weights, old._balance
     np.testing.assert_allclose(old.explain(Xte, yte).scores, expected, rtol=1e-12, atol=0)
+
+
+def test_a_class_whose_sample_weights_sum_to_zero_is_refused_by_name():
+    # LogisticRegression balances summed sample weights: a class weighted 0 throughout
+    # gets an infinite weight, scikit-learn fits with NaN weights (coefficients 0 after
+    # lbfgs gave up), and the explainer failed with "Eigenvalues did not converge"
+    if not balances_weighted_counts(LogisticRegression):
+        pytest.skip("this scikit-learn balances row counts: the class weighs 1")
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(90, 3)), np.arange(90) % 3
+    sw = np.where(y == 2, 0.0, 1.0)
+    est = LogisticRegression(class_weight="balanced")
+    with np.errstate(all="ignore"), pytest.warns(Warning):  # scikit-learn's own
+        model = clone(est).fit(X, y, sample_weight=sw)
+    with pytest.raises(ValueError, match=r"class\(es\) \[2\] have sample weights summing to 0"):
+        InfluenceExplainer(model).fit(X, y, sample_weight=sw)

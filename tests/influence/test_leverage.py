@@ -2,8 +2,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import sparse
 from sklearn.base import clone
-from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.linear_model import (
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    RidgeClassifier,
+    SGDClassifier,
+)
 
 from sktraceprop import InfluenceExplainer
 
@@ -61,3 +68,40 @@ def test_leverage_is_the_exact_leave_one_out_factor_of_ridge(seed, n, alpha):
     np.testing.assert_allclose(
         -scores / (1.0 - explainer.leverage_) / scale, actual / scale, rtol=0, atol=1e-7
     )
+
+
+@pytest.mark.parametrize(
+    "est, n_classes, weighted, as_sparse",
+    [
+        (LogisticRegression(), 3, False, False),
+        (LogisticRegression(fit_intercept=False), 4, True, False),
+        (LogisticRegression(class_weight="balanced"), 3, True, True),
+        (RidgeClassifier(), 3, True, False),
+        (SGDClassifier(loss="log_loss", random_state=0), 3, False, True),
+    ],
+    ids=["multinomial", "multinomial_no_intercept", "balanced_sparse", "ridge_3", "sgd_ovr_3"],
+)
+def test_multi_output_leverage_is_the_largest_eigenvalue_of_its_definition(
+    est, n_classes, weighted, as_sparse
+):
+    # several outputs: the leverage is the largest eigenvalue of w_i s J_i H^-1 J_i^T C_i,
+    # J_i the Jacobian of row i's decision values, C_i the loss curvature in them; the
+    # kernel takes B symmetric and C through a square root, checked here row by row
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(70, 4))
+    X = np.where(np.abs(X) > 0.8, X, 0.0) if as_sparse else X
+    y = rng.integers(0, n_classes, 70)
+    sw = rng.uniform(0.2, 2.0, 70) if weighted else None
+    explainer = InfluenceExplainer(est, block_size=17).fit(
+        sparse.csr_matrix(X) if as_sparse else X, y, sample_weight=sw
+    )
+    objective = explainer.objective_
+    _, _, C = objective.pointwise(objective.decision(X), objective.encode_targets(y))
+    k = objective.n_outputs
+    expected = []
+    for i in range(70):
+        J = objective._expand(np.repeat(X[i : i + 1], k, axis=0), np.eye(k))
+        Ci = C[i] if C.ndim == 3 else np.diag(C[i])
+        M = explainer._row_weights[i] * objective.scale * J @ explainer._inv_hessian @ J.T @ Ci
+        expected.append(np.linalg.eigvals(M).real.max())
+    np.testing.assert_allclose(explainer.leverage_, expected, rtol=0, atol=1e-12)

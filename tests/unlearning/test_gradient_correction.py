@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from packaging.version import Version
 from sklearn.base import BaseEstimator, TransformerMixin, clone
@@ -26,6 +28,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sktraceprop as stp
 from sktraceprop.exceptions import UnknownSourceError, UnlearningError
+from sktraceprop.gradients import linear_model_objective
 from sktraceprop.stores import MemoryStore
 from sktraceprop.unlearning import GradientCorrectionUnlearner
 
@@ -451,6 +454,130 @@ def test_directions_only_removed_rows_determined_are_not_kept(model, task, weigh
     assert np.abs(coef[:, list(X.columns).index("only_removed")]).max() < 1e-6
     event = unl.unlearning_log_[-1]
     assert event["method"] == "newton" and "2 direction(s)" in event["note"]
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_badly_scaled_columns_are_not_taken_for_undetermined_directions(task):
+    """A price in cents (1e3) beside a rate (1e-5): badly scaled, not collinear. The
+    least-norm step judged flatness on the unscaled features, took the rate's direction
+    for an undetermined one and moved its coefficient from 8756 to 0 (outputs 2.1 from
+    an exact retrain, gradient 15 per row) while the event kept the certificate of the
+    point before, 6e-11. Truth: a Newton-Cholesky retrain on unit-scaled columns, and
+    the gradient recomputed at the parameters the model ends with."""
+    X, y = _data(task)
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(X.to_numpy(), columns=[f"x{j}" for j in range(X.shape[1])])
+    X["cents"] = rng.normal(size=len(y)) * 1e3
+    X["rate"] = rng.normal(size=len(y)) * 1e-5
+    X = stp.from_pandas(X, source_id=f"scaled_{task}")
+    removed = np.zeros(len(y), bool)
+    removed[rng.choice(len(y), 5, replace=False)] = True
+    model = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000)
+    unl = GradientCorrectionUnlearner(model, tol=1e-10).fit(X, y)
+    unl.unlearn(mask=removed)
+    # without a penalty the fit is equivariant to column scaling: the exact solver is
+    # given unit-scaled columns (on the raw ones it stops at rcond 1e-16)
+    scale = X.to_numpy().std(axis=0)
+    truth = _truth(model, X[~removed].to_numpy() / scale, y[~removed])
+    expected = _output(truth, X.to_numpy() / scale)
+    assert_allclose(_output(unl.estimator_, X), expected, rtol=1e-6, atol=1e-6)
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "newton" and "direction" not in event.get("note", "")
+    objective = linear_model_objective(unl.estimator_)
+    gradient = objective.objective_gradient(X[~removed].to_numpy(), y[~removed])
+    assert max(event["certificate"], np.linalg.norm(gradient) / (~removed).sum()) <= 1e-10
+
+
+def test_a_certificate_is_measured_where_the_parameters_end():
+    """LinearRegression drops the directions whose singular values fall below its tol
+    (scikit-learn >= 1.7; before, none above rounding, and the step took the rate's
+    direction for a flat one), judged on the sqrt(weight)-scaled, centred features: the
+    least-norm step judged the unweighted ones and ended 0.085 from a weighted retrain.
+    The certificate is of the gradient off the dropped directions, at the final
+    parameters."""
+    X, y = _data("regression")
+    rng = np.random.default_rng(6)
+    X = pd.DataFrame(X.to_numpy(), columns=[f"x{j}" for j in range(X.shape[1])])
+    X["cents"] = rng.normal(size=len(y)) * 1e3
+    X["rate"] = rng.normal(size=len(y)) * 1e-5
+    y = y + 2e-3 * X["cents"].to_numpy() + 5e4 * X["rate"].to_numpy()
+    X = stp.from_pandas(X, source_id="scaled_linear")
+    sw = rng.uniform(0.5, 2.0, len(y))
+    removed = np.zeros(len(y), bool)
+    removed[rng.choice(len(y), 5, replace=False)] = True
+    unl = GradientCorrectionUnlearner(LinearRegression(), tol=1e-10).fit(X, y, sample_weight=sw)
+    unl.unlearn(mask=removed)
+    truth = LinearRegression().fit(X[~removed], y[~removed], sample_weight=sw[~removed])
+    assert_allclose(unl.predict(X), truth.predict(X), rtol=1e-7, atol=1e-7)
+    event = unl.unlearning_log_[-1]
+    # before 1.7 its lstsq drops nothing above rounding: neither does the correction
+    dropped = "1 direction(s)" in event.get("note", "")
+    assert event["method"] == "newton" and dropped == hasattr(LinearRegression(), "tol")
+    assert event["certificate"] <= 1e-10
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), weighted=st.booleans())
+def test_linear_regression_with_columns_of_any_scale_matches_a_retrain(seed, weighted):
+    """Columns in units 1e-3 to 1e3 apart put singular values at LinearRegression's
+    tol (1e-6): the step took its dropped directions from a Gram matrix (squared
+    singular values, to rounding) and ended 4e-4 (relative) from a retrain, reporting
+    method "newton" with a certificate above tol. Truth: the retrain's outputs; and a
+    certificate at most tol whenever the event says newton."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(120, 4)) * rng.choice([1e-3, 1.0, 1e3], 4)
+    y = (X / X.std(axis=0)) @ rng.normal(size=4) + rng.normal(size=120)
+    removed = np.zeros(120, bool)
+    removed[rng.choice(120, 6, replace=False)] = True
+    sw = rng.uniform(0.5, 2.0, 120) if weighted else None
+    frame = stp.from_pandas(pd.DataFrame(X, columns=list("abcd")), source_id=f"lr{seed}")
+    unl = GradientCorrectionUnlearner(LinearRegression(), tol=1e-9).fit(frame, y, sample_weight=sw)
+    unl.unlearn(mask=removed)
+    truth = LinearRegression().fit(X[~removed], y[~removed], None if sw is None else sw[~removed])
+    expected = truth.predict(X)
+    assert_allclose(unl.predict(frame), expected, rtol=0, atol=1e-8 * np.abs(expected).max())
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "refit" or event["certificate"] <= 1e-9
+
+
+@pytest.mark.parametrize("model", [LogisticRegression(), LinearRegression()])
+def test_a_refitted_model_keeps_refusing_columns_in_another_order(model):
+    """A removal that falls back to a refit fitted the final step on an array: the
+    model lost its column names, and a frame with its columns in another order was
+    read by position (other predictions, under a warning that it was "fitted without
+    feature names"). Truth: what the model did before the removal, and a retrain."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(100, 3)), columns=["a", "b", "c"])
+    y = X["a"].to_numpy() + rng.normal(size=100)
+    y = (y > 0).astype(int) if isinstance(model, LogisticRegression) else y
+    frame = stp.from_pandas(X, source_id=f"refit_names_{type(model).__name__}")
+    unl = GradientCorrectionUnlearner(model, max_iter=0, tol=1e-300).fit(frame, y)
+    swapped = X[["c", "b", "a"]]
+    with pytest.raises(ValueError, match="feature names"):
+        unl.predict(swapped)
+    removed = np.arange(100) < 5
+    unl.unlearn(mask=removed)
+    assert unl.unlearning_log_[-1]["method"] == "refit"
+    with pytest.raises(ValueError, match="feature names"):
+        unl.predict(swapped)
+    truth = clone(model).fit(X[~removed], y[~removed])
+    assert_allclose(_output(unl.estimator_, X), _output(truth, X), rtol=1e-6, atol=1e-6)
+
+
+def test_a_removal_leaving_only_rows_of_weight_zero_is_refused():
+    """Removing every row of positive sample_weight left an objective of nothing: the
+    removal failed with numpy's ZeroDivisionError ("Weights sum to zero") from inside
+    the solver state refresh. Truth: the unlearner before the request."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    y = X[:, 0] + rng.normal(size=30)
+    sw = np.r_[np.ones(5), np.zeros(25)]
+    unl = GradientCorrectionUnlearner(LinearRegression()).fit(X, y, sample_weight=sw)
+    before = unl.predict(X)
+    with pytest.raises(UnlearningError, match="sample_weight 0.*Nothing was changed"):
+        unl.unlearn(mask=np.arange(30) < 5)
+    assert unl.retained_mask_.all() and unl.unlearning_log_ == []
+    assert_allclose(unl.predict(X), before, rtol=0, atol=0)
 
 
 _EXPECTED = {

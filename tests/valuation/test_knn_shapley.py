@@ -677,3 +677,39 @@ def test_whole_number_quantities_valued_as_classes_warn():
         warnings.simplefilter("error")
         KNNShapleyValuer(5, task="classification").fit(X[:150], days[:150])
         KNNShapleyValuer(5).fit(X[:150], days[:150] % 3)  # a few classes: no doubt
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    offset=st.sampled_from([0.0, 0.5, 1e3, 1.7e9, -3e7, 1e12]),
+    step=st.sampled_from([1.0, 0.25, 0.125, 3.0]),
+    n_features=st.integers(1, 3),
+    n_train=st.integers(1, 7),
+    k=st.integers(1, 8),
+    regression=st.booleans(),
+    duplicate=st.booleans(),
+    constant=st.booleans(),
+)
+def test_shifted_grids_with_duplicates_equal_exhaustive_shapley(
+    seed, offset, step, n_features, n_train, k, regression, duplicate, constant
+):
+    # several features on a grid far from zero (the shift and the near-tie re-ranking
+    # both at work), duplicated rows, a constant column, K up to more than N: exhaustive
+    # Shapley over all subsets on the stored doubles' exact distances
+    rng = np.random.default_rng(seed)
+    X = offset + step * rng.integers(-3, 4, (n_train, n_features))
+    Xv = offset + step * rng.integers(-3, 4, (3, n_features))
+    if duplicate and n_train > 1:
+        X[-1] = X[0]
+    if constant:
+        X[:, 0] = Xv[:, 0] = offset
+    if regression:
+        y, yv = rng.integers(-2, 3, n_train) * 0.5 + 0.25, rng.normal(size=3)
+        utility = knn_regression_utility
+    else:
+        y, yv, utility = rng.integers(0, 2, n_train), rng.integers(0, 2, 3), knn_utility
+    expected = exhaustive_shapley(_fraction_squared_distances(Xv, X), y, yv, k, utility)
+    task = "regression" if regression else "classification"
+    values = KNNShapleyValuer(k, task=task).fit(X, y).value(Xv, yv)
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
