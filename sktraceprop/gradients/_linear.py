@@ -163,6 +163,10 @@ def linear_model_objective(estimator):
     raise _unsupported(est)
 
 
+#: Rows of X made dense at a time by :meth:`LinearObjective.hessian` (bytes of float64).
+_HESSIAN_CHUNK_BYTES = 4 << 20
+
+
 class LinearObjective:
     """Closed-form sum-form objective of a fitted linear model (see module docstring).
 
@@ -444,19 +448,27 @@ class LinearObjective:
         t, w, Z = self._parts(X, y, sample_weight, theta)
         _, _, H = self.pointwise(Z, t)
         k, d = self.n_outputs, self.n_features
-        Xa = _dense(X)
-        if self.fit_intercept:
-            Xa = np.hstack([Xa, np.ones((Xa.shape[0], 1))])
-        da = Xa.shape[1]
+        da = d + 1 if self.fit_intercept else d
         full = H.ndim == 3
-        # Blocks (a, c) of sum_i w_i H_i[a, c] xa_i xa_i^T, ordered (output, feature).
+        # Blocks (a, c) of sum_i w_i H_i[a, c] xa_i xa_i^T, ordered (output, feature),
+        # summed over chunks of rows: the temporaries (the rows made dense, with their
+        # intercept column, and weighted) are a chunk's, not a copy of all of X each.
         blocks = np.zeros((k, da, k, da))
+        X = X.tocsr() if sparse.issparse(X) else X if isinstance(X, np.ndarray) else np.asarray(X)
+        n = X.shape[0]
+        step = max(1, _HESSIAN_CHUNK_BYTES // (8 * da))
+        for lo in range(0, n, step):
+            rows = slice(lo, min(n, lo + step))
+            Xa = _dense(X[rows])
+            if self.fit_intercept:
+                Xa = np.hstack([Xa, np.ones((Xa.shape[0], 1))])
+            for a in range(k):
+                for c in range(a, k if full else a + 1):
+                    coeff = w[rows] * (H[rows, a, c] if full else H[rows, a])
+                    blocks[a, :, c, :] += (Xa * coeff[:, None]).T @ Xa
         for a in range(k):
-            for c in range(a, k if full else a + 1):
-                coeff = w * (H[:, a, c] if full else H[:, a])
-                block = (Xa * coeff[:, None]).T @ Xa
-                blocks[a, :, c, :] = block
-                blocks[c, :, a, :] = block.T
+            for c in range(a + 1, k if full else a + 1):
+                blocks[c, :, a, :] = blocks[a, :, c, :].T
         blocks = blocks.reshape(k * da, k * da)
         # Reorder from (output, feature+1) to [coef (output, feature), intercept (output)].
         order = np.arange(k * da).reshape(k, da)
