@@ -278,25 +278,14 @@ def test_trace_names_the_removal_of_a_removed_row_and_shows_none_of_its_values(t
     """A row an unlearner removed was traced as a training row of the run, its line's
     values printed, with no word of the removal. Truth: the file's own lines and the
     store's unlearning event."""
-    from sktraceprop.unlearning import GradientCorrectionUnlearner
-
-    path = tmp_path / "marked.csv"
-    lines = ["x,y"] + [f"{v},{v % 2}" for v in range(20)] + ["123456.789,1", "-98765.4321,0"]
-    path.write_text("\n".join(lines) + "\n")
-    frame = stp.read_csv(path)
-    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
-    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
-    unl = GradientCorrectionUnlearner(pipe).fit(frame[["x"]], frame["y"])
-    unl.unlearn(sample_id=stp.row_ids(frame)[20:])
-    event = store.events(unl.run_id_, kind="unlearning")[0]
-    run = unl.run_id_
+    store, event, run = _marked_rows_removed(tmp_path)
     code, out, _ = _run(capsys, "trace", store.path, "--run", run, "--row", 20, "--row", 21)
     assert code == 0
     assert "123456.789" not in out and "98765.4321" not in out
     assert out.count(f"removed from the model by unlearning event seq {event['seq']}") == 2
     assert "line 22 of" in out and "line 23 of" in out  # still traced to the file
     code, out, _ = _run(capsys, "trace", store.path, "--run", run, "--row", 3)
-    assert code == 0 and f"line 5: {lines[4]}" in out and "removed" not in out
+    assert code == 0 and "line 5: 3,1" in out and "removed" not in out
 
 
 def _edit(path, sql, args):
@@ -319,18 +308,7 @@ def test_trace_and_runs_print_nothing_from_an_altered_store(tmp_path, capsys):
     in the file (one row id taken out of it) made trace print a removed row's line as
     a training row never removed, exit 0. runs printed an edited run record as stored.
     Truth: the event as the unlearner wrote it, and the file's own bytes."""
-    from sktraceprop.unlearning import GradientCorrectionUnlearner
-
-    path = tmp_path / "marked.csv"
-    lines = ["x,y"] + [f"{v},{v % 2}" for v in range(20)] + ["123456.789,1", "-98765.4321,0"]
-    path.write_text("\n".join(lines) + "\n")
-    frame = stp.read_csv(path)
-    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
-    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
-    unl = GradientCorrectionUnlearner(pipe).fit(frame[["x"]], frame["y"])
-    unl.unlearn(sample_id=stp.row_ids(frame)[20:])
-    event = store.events(unl.run_id_, kind="unlearning")[0]
-    run = unl.run_id_
+    store, event, run = _marked_rows_removed(tmp_path)
     con = sqlite3.connect(store.path)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the file alone is then the store
     con.close()
@@ -477,3 +455,19 @@ def test_trace_and_runs_show_control_characters_from_data_as_text(tmp_path, caps
     code, out, _ = _run(capsys, "runs", store.path)
     assert code == 0 and controls.findall(out) == [] and len(out.splitlines()) == 2
     assert out.rstrip("\n").endswith("src\\x1b[31m\\nfake line")
+
+
+def _marked_rows_removed(tmp_path):
+    """A store whose model was fitted on a file with two marked rows, then had them
+    removed: ``(store, its unlearning event, the run)``."""
+    from sktraceprop.unlearning import GradientCorrectionUnlearner
+
+    path = tmp_path / "marked.csv"
+    lines = ["x,y"] + [f"{v},{v % 2}" for v in range(20)] + ["123456.789,1", "-98765.4321,0"]
+    path.write_text("\n".join(lines) + "\n")
+    frame = stp.read_csv(path)
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    unl = GradientCorrectionUnlearner(pipe).fit(frame[["x"]], frame["y"])
+    unl.unlearn(sample_id=stp.row_ids(frame)[20:])
+    return store, store.events(unl.run_id_, kind="unlearning")[0], unl.run_id_
