@@ -29,6 +29,7 @@ from .._tracing import library_fit
 from .._trained import trained_rows
 from ..exceptions import LineageError, LineageWarning
 from ..gradients import linear_model_objective
+from ..gradients._torch_objective import check_torch_objective
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
 from ..utils._private_copy import private_copy, shares_memory
@@ -415,8 +416,11 @@ class InfluenceExplainer(
                 library_fit("influence", self.estimator, owner=self, model=self.estimator_),
             ):
                 self.estimator_.fit(X, y, **params)
-                if not is_neural_model(_unwrap(self.estimator_)[0]):
-                    linear_model_objective(_unwrap(self.estimator_)[0])
+                fitted = _unwrap(self.estimator_)[0]
+                if is_skorch_net(fitted):
+                    check_torch_objective(fitted)
+                elif not is_neural_model(fitted):
+                    linear_model_objective(fitted)
         made = _synthesising_samplers(self.estimator_)
         if made:
             raise ValueError(
@@ -448,6 +452,8 @@ class InfluenceExplainer(
         self.transformer_ = transformer
         self.fixed_steps_ = _fitted_steps(transformer)
         neural = is_neural_model(model)
+        if is_skorch_net(model):
+            check_torch_objective(model)
         self.objective_ = None if neural else linear_model_objective(model)
 
         n = num_samples(X)

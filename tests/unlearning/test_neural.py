@@ -771,3 +771,39 @@ def test_crossfit_removal_uses_the_removed_fraction(multiclass_models):
     expected = cf["unseen"][:20].mean() * level / cf["clones_holdout"]
     assert event["calibration_target"] == pytest.approx(expected, rel=1e-12)
     assert "to the removal's size" in event["calibration_source"]
+
+
+class _PenalisedNet(skorch.NeuralNetClassifier):
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        return loss + 1e-2 * sum(p.abs().sum() for p in self.module_.parameters())
+
+
+@pytest.mark.parametrize(
+    "binary, kwargs, named",
+    [
+        (False, dict(criterion__weight=torch.tensor([1.0, 4.0, 1.0])), "per-class weights"),
+        (False, dict(criterion__label_smoothing=0.1), "label_smoothing=0.1"),
+        (False, dict(criterion__reduction="sum"), "reduction='sum'"),
+        (True, dict(criterion__pos_weight=torch.tensor(3.0)), "pos_weight"),
+        (False, dict(criterion__ignore_index=0), "ignore_index=0"),
+    ],
+    ids=["class-weights", "label-smoothing", "sum", "pos-weight", "ignore-index"],
+)
+def test_net_trained_on_another_loss_is_refused(binary, kwargs, named):
+    # the correction's influence step, its Gauss-Newton matrix and its calibration use the
+    # plain mean cross-entropy: these nets were corrected as if trained without the change
+    X, y, _, _ = _data(n=120, binary=binary)
+    torch.manual_seed(0)
+    net = _net(binary=binary, max_epochs=2, **kwargs)
+    with pytest.raises(ValueError, match="plain mean cross-entropy") as info:
+        GradientCorrectionUnlearner(net, n_steps=2).fit(X, y)
+    assert named in str(info.value) and "neural correction" in str(info.value)
+
+
+def test_net_with_an_overridden_get_loss_is_refused():
+    X, y, _, _ = _data(n=120)
+    torch.manual_seed(0)
+    params = _net(max_epochs=2).get_params(deep=False)
+    with pytest.raises(ValueError, match="_PenalisedNet overrides get_loss"):
+        GradientCorrectionUnlearner(_PenalisedNet(**params), n_steps=2).fit(X, y)

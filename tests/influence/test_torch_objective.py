@@ -1,0 +1,143 @@
+"""A skorch net trained on another loss than the plain mean cross-entropy is refused.
+
+TRAK and the Gauss-Newton influence differentiate the plain cross-entropy of the net's
+outputs; a net trained with class weights, pos_weight, label smoothing, a summed loss,
+another criterion or an overridden get_loss was scored as if trained without them.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from sktraceprop import InfluenceExplainer
+
+torch = pytest.importorskip("torch")
+skorch = pytest.importorskip("skorch")
+
+
+class _Net(torch.nn.Module):
+    def __init__(self, n_out=2):
+        super().__init__()
+        self.hidden = torch.nn.Linear(4, 6)
+        self.out = torch.nn.Linear(6, n_out)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.hidden(x)))
+
+
+class _CustomLoss(torch.nn.Module):
+    def forward(self, z, y):
+        return torch.nn.functional.cross_entropy(z, y) + 0.1 * z.pow(2).mean()
+
+
+class _ShiftedCrossEntropy(torch.nn.CrossEntropyLoss):
+    def forward(self, z, y):
+        return super().forward(z - z[:, :1], y) + 0.1 * z.abs().mean()
+
+
+class _PenalisedNet(skorch.NeuralNetClassifier):
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        return loss + 1e-2 * sum(p.abs().sum() for p in self.module_.parameters())
+
+
+def _data():
+    X, y = make_classification(48, 4, n_informative=4, n_redundant=0, random_state=0)
+    return X.astype(np.float32), y.astype(np.int64)
+
+
+def _net(cls=skorch.NeuralNetClassifier, **kwargs):
+    params = dict(module=_Net, max_epochs=2, lr=0.05, batch_size=16, train_split=None, verbose=0)
+    if issubclass(cls, skorch.NeuralNetClassifier):
+        params["criterion"] = torch.nn.CrossEntropyLoss
+    params.update(kwargs)
+    torch.manual_seed(0)
+    return cls(**params)
+
+
+REFUSED = {
+    "class weights": (dict(criterion__weight=torch.tensor([1.0, 5.0])), "per-class weights"),
+    "label smoothing": (dict(criterion__label_smoothing=0.1), "label_smoothing=0.1"),
+    "summed": (dict(criterion__reduction="sum"), "reduction='sum'"),
+    "ignore_index a class": (dict(criterion__ignore_index=1), "ignore_index=1"),
+    "custom criterion": (dict(criterion=_CustomLoss), "criterion is _CustomLoss"),
+    "subclass forward": (dict(criterion=_ShiftedCrossEntropy), "overrides the forward"),
+    "nll weights": (
+        dict(criterion=torch.nn.NLLLoss, criterion__weight=torch.tensor([2.0, 1.0])),
+        "per-class weights",
+    ),
+    "pos_weight": (
+        dict(
+            cls=skorch.NeuralNetBinaryClassifier,
+            module__n_out=1,
+            criterion__pos_weight=torch.tensor(3.0),
+        ),
+        "pos_weight",
+    ),
+    "regressor": (dict(cls=skorch.NeuralNetRegressor, module__n_out=1), "MSELoss"),
+    "get_loss": (dict(cls=_PenalisedNet), "_PenalisedNet overrides get_loss"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+@pytest.mark.parametrize("fitted", [False, True], ids=["unfitted", "fitted"])
+def test_net_with_another_objective_is_refused(case, fitted):
+    kwargs, named = REFUSED[case]
+    X, y = _data()
+    net = _net(**kwargs)
+    if isinstance(net, skorch.NeuralNetBinaryClassifier | skorch.NeuralNetRegressor):
+        y = y.astype(np.float32)
+    if fitted:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            net.fit(X, y)
+    with pytest.raises(ValueError, match="plain mean cross-entropy") as info:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            InfluenceExplainer(net, method="ggn", random_state=0).fit(X, y)
+    assert named in str(info.value)
+
+
+def _softmax_net():
+    return torch.nn.Sequential(
+        torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 2), torch.nn.Softmax(-1)
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        dict(criterion=torch.nn.NLLLoss, module=_softmax_net),
+        dict(cls=skorch.NeuralNetBinaryClassifier, module__n_out=1),
+    ],
+    ids=["cross-entropy", "nll-on-softmax", "binary"],
+)
+def test_plain_cross_entropy_nets_are_explained(kwargs):
+    X, y = _data()
+    net = _net(**kwargs)
+    if isinstance(net, skorch.NeuralNetBinaryClassifier):
+        y = y.astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exp = InfluenceExplainer(net, method="ggn", damping=0.1, random_state=0).fit(X, y)
+    assert np.isfinite(exp.explain(X[:2], y[:2]).scores).all()
+
+
+class _OwnNet(skorch.NeuralNetClassifier):
+    """A user's subclass that changes nothing the loss depends on."""
+
+
+def test_user_subclass_of_a_skorch_net_is_explained_as_the_net():
+    # a subclass defined outside skorch was taken for a linear model and refused with
+    # "not supported by the closed-form linear gradients"
+    X, y = _data()
+    scores = []
+    for cls in (skorch.NeuralNetClassifier, _OwnNet):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exp = InfluenceExplainer(_net(cls), method="ggn", damping=0.1, random_state=0)
+            scores.append(exp.fit(X, y).explain(X[:3], y[:3]).scores)
+    np.testing.assert_allclose(scores[1], scores[0], rtol=1e-6, atol=1e-9)
