@@ -31,6 +31,7 @@ from ..exceptions import LineageError, LineageWarning
 from ..gradients import linear_model_objective
 from ..gradients._torch_objective import check_torch_objective
 from ..utils._delegation import SourcesTravelMixin
+from ..utils._module_input import check_module_input
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
 from ..utils._private_copy import private_copy, shares_memory
 from ..utils._progress import map_blocks
@@ -87,6 +88,12 @@ def _trained_row_ids(fitted):
         else:
             return None
     return None
+
+
+_NEURAL_SAMPLE_WEIGHT = (
+    "sample_weight is not supported for neural models: the neural influence scores the "
+    "plain mean cross-entropy, every row weighted alike."
+)
 
 
 def _unwrap(fitted):
@@ -399,6 +406,14 @@ class InfluenceExplainer(
             raise ValueError(
                 "InfluenceExplainer requires y to be passed, but the target y is None"
             )
+        final = unfrozen(self.estimator)
+        if is_neural_model(final):
+            check_module_input(X, "the neural influence")
+        if isinstance(final, Pipeline):
+            final = unfrozen(final[-1])
+        if sample_weight is not None and is_neural_model(final):
+            # refused before the fit: skorch would hand sample_weight to the module's forward
+            raise ValueError(_NEURAL_SAMPLE_WEIGHT)
         seen = None
         as_is = _is_frozen(self.estimator) or is_fitted(self.estimator)
         if as_is:
@@ -466,7 +481,7 @@ class InfluenceExplainer(
             Xt = private_copy(Xt)  # an identity step's output is the caller's data
         if neural:
             if sample_weight is not None:
-                raise ValueError("sample_weight is not supported for neural models.")
+                raise ValueError(_NEURAL_SAMPLE_WEIGHT)
             Xt = as_inputs(Xt)
         else:
             # CSR: rows are taken by slices and by index arrays

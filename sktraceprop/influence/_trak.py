@@ -46,6 +46,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._lineage._skorch import is_skorch_net
+from ..utils._module_input import check_module_input
 from ..utils._progress import map_blocks
 from ._gauss_newton import DualSolver, PrimalSolver
 
@@ -183,6 +184,7 @@ def refit_subset_margins(model, Xt, y, mask, Xt_test, y_test, seed):
 
 def as_inputs(Xt):
     """Inputs of the model as a float32 array (torch modules may take n-d inputs)."""
+    check_module_input(Xt, "the neural influence")
     return np.ascontiguousarray(np.asarray(Xt, dtype=np.float32))
 
 

@@ -42,6 +42,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
+from ..utils._module_input import check_module_input
 from ._crossfit import crossfit_losses, crossfit_target
 from ._influence_step import full_gauss_newton_step, gauss_newton_step
 from ._method import Removal, RemovalMethod
@@ -213,6 +214,7 @@ def _module_inputs(estimator, X):
     """``X`` as the final step sees it (through the preprocessing), as float32."""
     if isinstance(estimator, Pipeline) and len(estimator) > 1:
         X = estimator[:-1].transform(X)
+    check_module_input(X, "the neural correction")
     return check_array(X, dtype=np.float32, allow_nd=True)
 
 

@@ -141,3 +141,43 @@ def test_user_subclass_of_a_skorch_net_is_explained_as_the_net():
             exp = InfluenceExplainer(_net(cls), method="ggn", damping=0.1, random_state=0)
             scores.append(exp.fit(X, y).explain(X[:3], y[:3]).scores)
     np.testing.assert_allclose(scores[1], scores[0], rtol=1e-6, atol=1e-9)
+
+
+class _TwoInputNet(torch.nn.Module):
+    built = 0
+
+    def __init__(self):
+        super().__init__()
+        type(self).built += 1
+        self.hidden = torch.nn.Linear(4, 6)
+        self.out = torch.nn.Linear(6, 2)
+
+    def forward(self, data, shift=None):
+        h = self.hidden(data)
+        return self.out(torch.tanh(h if shift is None else h + shift))
+
+
+@pytest.mark.parametrize("form", ["dict", "tuple"])
+def test_dict_or_tuple_inputs_are_refused_before_the_fit(form):
+    # skorch hands a dict's entries to forward as keywords: the gradients were taken of
+    # np.asarray(dict), which raised "float() argument must be ... not 'dict'" after fitting
+    X, y = _data()
+    X_in = {"data": X, "shift": np.ones((48, 6), np.float32)}
+    if form == "tuple":
+        X_in = tuple(X_in.values())
+    _TwoInputNet.built = 0
+    net = _net(module=_TwoInputNet)
+    with pytest.raises(TypeError, match=f"X is a {form} of module inputs"):
+        InfluenceExplainer(net, method="ggn", random_state=0).fit(X_in, y)
+    assert _TwoInputNet.built == 0
+
+
+def test_sample_weight_is_refused_before_the_fit():
+    # skorch handed sample_weight to the module's forward: "forward() got an unexpected
+    # keyword argument 'sample_weight'" after the module was built
+    X, y = _data()
+    _TwoInputNet.built = 0
+    net = _net(module=_TwoInputNet)
+    with pytest.raises(ValueError, match="sample_weight is not supported for neural models"):
+        InfluenceExplainer(net, method="ggn", random_state=0).fit(X, y, sample_weight=np.ones(48))
+    assert _TwoInputNet.built == 0

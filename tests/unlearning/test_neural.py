@@ -807,3 +807,13 @@ def test_net_with_an_overridden_get_loss_is_refused():
     params = _net(max_epochs=2).get_params(deep=False)
     with pytest.raises(ValueError, match="_PenalisedNet overrides get_loss"):
         GradientCorrectionUnlearner(_PenalisedNet(**params), n_steps=2).fit(X, y)
+
+
+def test_dict_inputs_are_refused_before_the_fit():
+    # skorch hands a dict's entries to the module's forward as keywords; the correction
+    # raised "float() argument must be ... not 'dict'" after fitting
+    X, y, _, _ = _data(n=120)
+    net = _net(max_epochs=2)
+    with pytest.raises(TypeError, match=r"X is a dict of module inputs \(keys \['data'\]\)"):
+        GradientCorrectionUnlearner(net, n_steps=2).fit({"data": X}, y)
+    assert not hasattr(net, "module_")
