@@ -181,3 +181,45 @@ def test_sample_weight_is_refused_before_the_fit():
     with pytest.raises(ValueError, match="sample_weight is not supported for neural models"):
         InfluenceExplainer(net, method="ggn", random_state=0).fit(X, y, sample_weight=np.ones(48))
     assert _TwoInputNet.built == 0
+
+
+def test_retrains_of_a_net_with_a_validation_split_count_only_the_rows_they_trained_on():
+    # the LDS retrain (and the damping retrains) of a clone keeping train_split=ValidSplit
+    # trained on 3/4 of each subset, while the prediction summed the scores of all of it
+    from sktraceprop.metrics import linear_datamodeling_score
+
+    X, y = _data()
+    split = skorch.dataset.ValidSplit(4)
+    net = _net(train_split=split)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exp = InfluenceExplainer(net, method="ggn", damping=0.1, random_state=0).fit(X, y)
+    assert exp.n_train_ == 36
+    seen = []
+    influence_sums = exp.influence_sums
+
+    def spy(X_test, y_test, masks):
+        seen.append(np.array(masks))
+        return influence_sums(X_test, y_test, masks)
+
+    exp.influence_sums = spy
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        linear_datamodeling_score(exp, X, y, X[:5], y[:5], n_subsets=3, random_state=0)
+    (masks,) = seen
+    assert masks.shape == (3, 36)
+    # independent truth: skorch's own (deterministic) split of each subset's rows
+    rng = np.random.RandomState(0)
+    for m in masks:
+        subset = np.zeros(36, dtype=bool)
+        subset[rng.choice(36, size=18, replace=False)] = True
+        rows = np.flatnonzero(subset)
+        ds_train, _ = exp.model_.get_split_datasets(exp.Xt_[rows], exp.y_[rows])
+        expected = np.zeros(36, dtype=bool)
+        expected[rows[np.asarray(ds_train.indices)]] = True
+        assert expected.sum() < subset.sum()
+        np.testing.assert_array_equal(m, expected)
+        from sktraceprop.influence._trak import refit_on
+
+        _, trained = refit_on(exp.model_, exp.Xt_, exp.y_, subset, 0)
+        np.testing.assert_array_equal(trained, expected)
