@@ -817,3 +817,64 @@ def test_dict_inputs_are_refused_before_the_fit():
     with pytest.raises(TypeError, match=r"X is a dict of module inputs \(keys \['data'\]\)"):
         GradientCorrectionUnlearner(net, n_steps=2).fit({"data": X}, y)
     assert not hasattr(net, "module_")
+
+
+def test_crossfit_clones_count_the_rows_their_validation_split_held_out():
+    # each clone keeps the net's train_split: it trained on 3/4 of its folds, and the
+    # rows of its split went unscored while the calibration took 1/n_folds as left out
+    from sktraceprop.metrics import per_sample_loss
+    from sktraceprop.unlearning import _crossfit, _neural_torch
+
+    X, y, X_te, y_te = _data(n=120)
+    template = _net(max_epochs=3, iterator_train__shuffle=False)
+    template.set_params(train_split=skorch.dataset.ValidSplit(4))
+    fitted = clone(template).set_params(train_split=None).fit(X, y)
+    Z, Y = _neural_torch.prepare(fitted, X, y)
+    holdout = _neural_torch.prepare(fitted, X_te, y_te)
+    unseen, _ = _crossfit.crossfit_losses(
+        _neural_torch,
+        fitted,
+        template,
+        Z,
+        Y,
+        n_models=2,
+        n_folds=2,
+        seed=7,
+        holdout=holdout,
+    )
+    # independent truth: skorch's own split of each clone's rows, and a clone fitted
+    # on exactly the rows that clone trained on
+    fold = _crossfit.crossfit_folds(Y, 2, np.random.default_rng(7))
+    seeds = np.random.default_rng(7)
+    _crossfit.crossfit_folds(Y, 2, seeds)
+    total, count, fractions = np.zeros(120), np.zeros(120), []
+    for k in range(2):
+        seed = int(seeds.integers(np.iinfo(np.int32).max))
+        given = np.flatnonzero(fold != k)
+        ds_train, _ = template.get_split_datasets(X[given], y[given])
+        trained = given[np.asarray(ds_train.indices)]
+        out = np.setdiff1d(np.arange(120), trained)
+        assert out.size > (fold == k).sum()
+        fractions.append(out.size / 120)
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            part = clone(template).fit(X[given], y[given])
+        total[out] += per_sample_loss(part, X[out], y[out])
+        count[out] += 1
+    with np.errstate(invalid="ignore"):
+        expected = total / count
+    np.testing.assert_array_equal(np.isfinite(unseen), np.isfinite(expected))
+    np.testing.assert_allclose(unseen, expected, rtol=1e-4, atol=1e-7)
+    _, _, left_out = _crossfit.crossfit_losses(
+        _neural_torch,
+        fitted,
+        template,
+        Z,
+        Y,
+        n_models=2,
+        n_folds=2,
+        seed=7,
+        holdout=holdout,
+        return_left_out=True,
+    )
+    assert left_out == pytest.approx(np.mean(fractions)) and left_out > 0.5 + 0.05
