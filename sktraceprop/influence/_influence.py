@@ -96,6 +96,20 @@ _NEURAL_SAMPLE_WEIGHT = (
 )
 
 
+def _warn_if_refitted(net):
+    """Warn when a fitted bare skorch net ran more epochs than one ``fit`` runs."""
+    epochs, limit = len(getattr(net, "history_", None) or ()), getattr(net, "max_epochs", None)
+    if isinstance(limit, numbers.Integral) and epochs > limit:
+        warnings.warn(
+            f"{type(net).__name__} ran {epochs} epochs, more than max_epochs={limit}: it "
+            "was trained by more than one fit (warm_start=True or partial_fit), perhaps "
+            "on other rows. The scores cover only the rows of X; rows of the earlier "
+            "fits also shaped the model and are not scored.",
+            LineageWarning,
+            stacklevel=3,
+        )
+
+
 def _unwrap(fitted):
     """(model, transformer or None, lineage or None) of a fitted estimator."""
     est, lineage = _innermost(fitted)
@@ -463,6 +477,8 @@ class InfluenceExplainer(
                     LineageWarning,
                     stacklevel=2,
                 )
+        if as_is and lineage is None and is_skorch_net(model):
+            _warn_if_refitted(model)
         self.model_ = model
         self.transformer_ = transformer
         self.fixed_steps_ = _fitted_steps(transformer)

@@ -223,3 +223,24 @@ def test_retrains_of_a_net_with_a_validation_split_count_only_the_rows_they_trai
 
         _, trained = refit_on(exp.model_, exp.Xt_, exp.y_, subset, 0)
         np.testing.assert_array_equal(trained, expected)
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_a_net_fitted_twice_is_explained_with_a_warning(how):
+    # a fitted bare net trained by two fits (the first on other rows) was explained as if
+    # X were all it trained on, with no word
+    from sktraceprop.exceptions import LineageWarning
+
+    X, y = _data()
+    X_other, y_other = X[::-1] + 1.0, y[::-1]
+    net = _net(warm_start=how == "warm_start").fit(X_other, y_other)
+    if how == "warm_start":
+        net.fit(X, y)
+    else:
+        net.partial_fit(X, y)
+    with pytest.warns(LineageWarning, match="ran 4 epochs, more than max_epochs=2"):
+        InfluenceExplainer(net, method="ggn", damping=0.1, random_state=0).fit(X, y)
+    once = _net().fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LineageWarning)
+        InfluenceExplainer(once, method="ggn", damping=0.1, random_state=0).fit(X, y)
