@@ -1,5 +1,6 @@
 """Which rows a skorch net trained on, given its internal validation split."""
 
+import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -12,6 +13,12 @@ class SeenRows:
 
 
 def is_skorch_net(est):
+    """Whether ``est`` is a skorch net, a user's subclass of one included."""
+    # skorch is imported wherever one of its nets exists: never import it here
+    skorch = sys.modules.get("skorch")
+    base = getattr(skorch, "NeuralNet", None)
+    if base is not None and isinstance(est, base):
+        return True
     return type(est).__module__.startswith("skorch") and hasattr(est, "get_split_datasets")
 
 

@@ -42,7 +42,7 @@ lost 0.10 LDS). Of the candidates that pass, the one with the largest gain is ke
 
 import numpy as np
 
-from ._trak import _margins, _refit
+from ._trak import _margins, refit_on
 
 __all__ = ["select_damping"]
 
@@ -201,7 +201,8 @@ def select_damping(state, model, Xt, y, *, rng, alpha, verbose=0):
     actual = np.empty((n_probe, N_RETRAINS))
     q_sub = np.empty((N_RETRAINS, n))
     for r in progress(range(N_RETRAINS), verbose=verbose, desc="damping retrains"):
-        est = _refit(model, Xt[masks[r]], y[masks[r]], int(seeds[r]))
+        # a skorch validation split leaves rows of the subset out: they are not removed
+        est, masks[r] = refit_on(model, Xt, y, masks[r], int(seeds[r]))
         margins, p = _margins(est, Xt, y)
         actual[:, r] = margins[probe]
         q_sub[r] = 1.0 - p.astype(np.float64)

@@ -29,7 +29,9 @@ from .._tracing import library_fit
 from .._trained import trained_rows
 from ..exceptions import LineageError, LineageWarning
 from ..gradients import linear_model_objective
+from ..gradients._torch_objective import check_torch_objective
 from ..utils._delegation import SourcesTravelMixin
+from ..utils._module_input import check_module_input
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
 from ..utils._private_copy import private_copy, shares_memory
 from ..utils._progress import map_blocks
@@ -86,6 +88,26 @@ def _trained_row_ids(fitted):
         else:
             return None
     return None
+
+
+_NEURAL_SAMPLE_WEIGHT = (
+    "sample_weight is not supported for neural models: the neural influence scores the "
+    "plain mean cross-entropy, every row weighted alike."
+)
+
+
+def _warn_if_refitted(net):
+    """Warn when a fitted bare skorch net ran more epochs than one ``fit`` runs."""
+    epochs, limit = len(getattr(net, "history_", None) or ()), getattr(net, "max_epochs", None)
+    if isinstance(limit, numbers.Integral) and epochs > limit:
+        warnings.warn(
+            f"{type(net).__name__} ran {epochs} epochs, more than max_epochs={limit}: it "
+            "was trained by more than one fit (warm_start=True or partial_fit), perhaps "
+            "on other rows. The scores cover only the rows of X; rows of the earlier "
+            "fits also shaped the model and are not scored.",
+            LineageWarning,
+            stacklevel=3,
+        )
 
 
 def _unwrap(fitted):
@@ -398,6 +420,14 @@ class InfluenceExplainer(
             raise ValueError(
                 "InfluenceExplainer requires y to be passed, but the target y is None"
             )
+        final = unfrozen(self.estimator)
+        if is_neural_model(final):
+            check_module_input(X, "the neural influence")
+        if isinstance(final, Pipeline):
+            final = unfrozen(final[-1])
+        if sample_weight is not None and is_neural_model(final):
+            # refused before the fit: skorch would hand sample_weight to the module's forward
+            raise ValueError(_NEURAL_SAMPLE_WEIGHT)
         seen = None
         as_is = _is_frozen(self.estimator) or is_fitted(self.estimator)
         if as_is:
@@ -415,8 +445,11 @@ class InfluenceExplainer(
                 library_fit("influence", self.estimator, owner=self, model=self.estimator_),
             ):
                 self.estimator_.fit(X, y, **params)
-                if not is_neural_model(_unwrap(self.estimator_)[0]):
-                    linear_model_objective(_unwrap(self.estimator_)[0])
+                fitted = _unwrap(self.estimator_)[0]
+                if is_skorch_net(fitted):
+                    check_torch_objective(fitted)
+                elif not is_neural_model(fitted):
+                    linear_model_objective(fitted)
         made = _synthesising_samplers(self.estimator_)
         if made:
             raise ValueError(
@@ -444,10 +477,14 @@ class InfluenceExplainer(
                     LineageWarning,
                     stacklevel=2,
                 )
+        if as_is and lineage is None and is_skorch_net(model):
+            _warn_if_refitted(model)
         self.model_ = model
         self.transformer_ = transformer
         self.fixed_steps_ = _fitted_steps(transformer)
         neural = is_neural_model(model)
+        if is_skorch_net(model):
+            check_torch_objective(model)
         self.objective_ = None if neural else linear_model_objective(model)
 
         n = num_samples(X)
@@ -460,7 +497,7 @@ class InfluenceExplainer(
             Xt = private_copy(Xt)  # an identity step's output is the caller's data
         if neural:
             if sample_weight is not None:
-                raise ValueError("sample_weight is not supported for neural models.")
+                raise ValueError(_NEURAL_SAMPLE_WEIGHT)
             Xt = as_inputs(Xt)
         else:
             # CSR: rows are taken by slices and by index arrays

@@ -45,7 +45,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
-from .._lineage._skorch import is_skorch_net
+from .._lineage._skorch import is_skorch_net, skorch_fit_indices
+from ..utils._module_input import check_module_input
 from ..utils._progress import map_blocks
 from ._gauss_newton import DualSolver, PrimalSolver
 
@@ -155,34 +156,58 @@ def _refit_member(member, model, Xt, y):
 
 def _refit(model, X, y, seed):
     """A clone of ``model`` trained on ``(X, y)`` with its own seed."""
+    return _refit_seen(model, X, y, seed)[0]
+
+
+def _refit_seen(model, X, y, seed):
+    """A clone trained on ``(X, y)``, and the positions of the rows it trained on (None:
+    all; a skorch net with a ``train_split`` holds some of them out, as the explained
+    model did)."""
     est = clone(model)
     if is_jax_model(model):
-        return est.set_params(random_state=int(seed)).fit(X, y)
+        return est.set_params(random_state=int(seed)).fit(X, y), None
     import torch
 
     # skorch draws its initialisation and batch order from torch's global generator.
     state = torch.random.get_rng_state()
     torch.manual_seed(int(seed))
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), skorch_fit_indices(est) as seen:
             warnings.simplefilter("ignore")
             est.fit(X, y)
     finally:
         torch.random.set_rng_state(state)
-    return est
+    return est, seen.indices
+
+
+def refit_on(model, Xt, y, mask, seed):
+    """A clone trained on the rows ``mask`` and the mask of the rows it trained on.
+
+    A skorch net's validation split leaves out some of the rows it is given: the
+    retrain's counterfactual is the rows it trained on, not ``mask``.
+    """
+    rows = np.flatnonzero(mask)
+    est, seen = _refit_seen(model, Xt[rows], y[rows], seed)
+    trained = np.asarray(mask, dtype=bool).copy()
+    if seen is not None:
+        trained[:] = False
+        trained[rows[seen]] = True
+    return est, trained
 
 
 def refit_subset_margins(model, Xt, y, mask, Xt_test, y_test, seed):
-    """Margins on the test rows of ``model`` retrained from scratch on rows ``mask``.
+    """Margins on the test rows of ``model`` retrained from scratch on rows ``mask``,
+    and the mask of the rows the retrain trained on (see :func:`refit_on`).
 
     Used by :func:`sktraceprop.metrics.linear_datamodeling_score` for neural models.
     """
-    est = _refit(model, Xt[mask], y[mask], seed)
-    return _margins(est, Xt_test, y_test)[0].astype(np.float64)
+    est, trained = refit_on(model, Xt, y, mask, seed)
+    return _margins(est, Xt_test, y_test)[0].astype(np.float64), trained
 
 
 def as_inputs(Xt):
     """Inputs of the model as a float32 array (torch modules may take n-d inputs)."""
+    check_module_input(Xt, "the neural influence")
     return np.ascontiguousarray(np.asarray(Xt, dtype=np.float32))
 
 

@@ -121,12 +121,11 @@ def linear_datamodeling_score(
         masks[s, rng.choice(n, size=size, replace=False)] = True
 
     y_test = None if y_test is None else np.asarray(y_test)
-    predicted = explainer.influence_sums(X_test, y_test, masks)
     Xt_test = explainer._test_features(X_test)
     if getattr(explainer, "trak_", None) is not None:
         # Neural models: retrain the net from scratch on each subset, own seed each.
         seeds = rng.randint(np.iinfo(np.int32).max, size=n_subsets)
-        actual = map_blocks(
+        refits = map_blocks(
             _refit_neural_margins,
             list(zip(masks, seeds)),
             shared=(explainer.model_, explainer.Xt_, explainer.y_, Xt_test, y_test),
@@ -134,9 +133,15 @@ def linear_datamodeling_score(
             verbose=verbose,
             desc="LDS retrains",
         )
+        actual = [margins for margins, _ in refits]
+        # a skorch validation split leaves rows of each subset out of its retrain: the
+        # prediction is for the rows the retrain trained on
+        trained = np.stack([rows for _, rows in refits])
+        predicted = explainer.influence_sums(X_test, y_test, trained)
         per_row = _rowwise_spearman(predicted, np.column_stack(actual))
         lds = float(per_row.mean())
         return (lds, per_row) if return_per_row else lds
+    predicted = explainer.influence_sums(X_test, y_test, masks)
     actual = map_blocks(
         _refit_mask_margins,
         list(masks),

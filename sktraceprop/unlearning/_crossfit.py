@@ -24,6 +24,7 @@ import importlib
 import numpy as np
 from sklearn.base import clone
 
+from .._lineage._skorch import skorch_fit_indices
 from ..utils._progress import map_blocks
 from ._neural_backend import row_losses
 
@@ -51,9 +52,18 @@ def _clone_losses(block, backend_name, fitted, template, Z, Y, holdout):
     backend = importlib.import_module(backend_name)
     train = np.ones(Y.shape[0], dtype=bool)
     train[left_out] = False
-    model = backend.fit_clone(fitted, clone(template), Z[train], Y[train], seed)
+    est = clone(template)
+    with skorch_fit_indices(est) as seen:
+        model = backend.fit_clone(fitted, est, Z[train], Y[train], seed)
+    if seen.indices is not None:
+        # a skorch net's validation split left these rows out of the clone's training too
+        given = np.flatnonzero(train)
+        train[:] = False
+        train[given[seen.indices]] = True
+        left_out = np.flatnonzero(~train)
     losses = row_losses(backend.last_layer_inputs(model, Z[left_out])[1], Y[left_out])
-    return losses, row_losses(backend.last_layer_inputs(model, holdout[0])[1], holdout[1])
+    holdout_losses = row_losses(backend.last_layer_inputs(model, holdout[0])[1], holdout[1])
+    return left_out, losses, holdout_losses
 
 
 def crossfit_losses(
@@ -69,6 +79,7 @@ def crossfit_losses(
     holdout,
     n_jobs=None,
     verbose=0,
+    return_left_out=False,
 ):
     """Per-row losses of rows left out by cross-fitted models, and their holdout loss.
 
@@ -85,7 +96,10 @@ def crossfit_losses(
 
     Returns ``(unseen, clones_holdout)``: ``unseen[i]`` is the mean loss of row ``i``
     under the clones that left it out (NaN if none did), ``clones_holdout[m, j]`` the
-    loss of clone ``m`` on row ``j`` of the ``holdout`` rows ``(Z_h, Y_h)``.
+    loss of clone ``m`` on row ``j`` of the ``holdout`` rows ``(Z_h, Y_h)``. A skorch
+    net with a ``train_split`` holds out part of each clone's rows as well: those rows
+    count as left out by that clone. With ``return_left_out`` the mean fraction of the
+    rows the clones left out (``1 / n_folds`` without such a split) comes third.
     """
     classes, counts = np.unique(Y, return_counts=True)
     if counts.min() < 2:
@@ -111,12 +125,16 @@ def crossfit_losses(
     )
     n = Y.shape[0]
     total, count = np.zeros(n), np.zeros(n)
-    for (left_out, _), (losses, _) in zip(plan, results):
+    for left_out, losses, _ in results:
         total[left_out] += losses
         count[left_out] += 1
     with np.errstate(invalid="ignore"):
         unseen = total / count
-    return unseen, np.array([holdout_losses for _, holdout_losses in results])
+    clones_holdout = np.array([holdout_losses for _, _, holdout_losses in results])
+    if return_left_out:
+        fraction = float(np.mean([left_out.shape[0] / n for left_out, _, _ in results]))
+        return unseen, clones_holdout, fraction
+    return unseen, clones_holdout
 
 
 def crossfit_target(unseen, fraction, model_holdout, clones_holdout, left_out):

@@ -54,6 +54,7 @@ from ..utils._delegation import (
     SourcesTravelMixin,
     inner_has,
 )
+from ..utils._module_input import check_module_input
 from ..utils._private_copy import private_copy
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples
 from ._convex import NewtonCorrection, check_convex, final_step, unsupported
@@ -565,6 +566,8 @@ class GradientCorrectionUnlearner(
             est.set_params(store=self.store)
         _without_cache(est)
         backend = neural_backend(final_step(est))
+        if backend is not None and final_step(est) is est:
+            check_module_input(X, "the neural correction")
         if backend is not None and sample_weight is not None:
             raise unsupported(final_step(est), " with sample_weight")
         if backend is not None and self.calibration in ("auto", "crossfit"):

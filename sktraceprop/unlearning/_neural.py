@@ -42,6 +42,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
+from ..utils._module_input import check_module_input
 from ._crossfit import crossfit_losses, crossfit_target
 from ._influence_step import full_gauss_newton_step, gauss_newton_step
 from ._method import Removal, RemovalMethod
@@ -213,6 +214,7 @@ def _module_inputs(estimator, X):
     """``X`` as the final step sees it (through the preprocessing), as float32."""
     if isinstance(estimator, Pipeline) and len(estimator) > 1:
         X = estimator[:-1].transform(X)
+    check_module_input(X, "the neural correction")
     return check_array(X, dtype=np.float32, allow_nd=True)
 
 
@@ -310,7 +312,7 @@ class NeuralCorrection(RemovalMethod):
                     "validation split (train_split)."
                 )
             seed = check_random_state(params["random_state"]).randint(np.iinfo(np.int32).max)
-            unseen, clones_holdout = crossfit_losses(
+            unseen, clones_holdout, left_out = crossfit_losses(
                 backend,
                 final,
                 clone(final),
@@ -322,13 +324,15 @@ class NeuralCorrection(RemovalMethod):
                 holdout=holdout,
                 n_jobs=params["n_jobs"],
                 verbose=params["verbose"],
+                return_left_out=True,
             )
             full_holdout = row_losses(backend.last_layer_inputs(final, holdout[0])[1], holdout[1])
             crossfit = {
                 "unseen": unseen,
                 "model_holdout": float(full_holdout.mean()),
                 "clones_holdout": float(clones_holdout.mean()),
-                "left_out": 1.0 / params["crossfit_folds"],
+                # 1 / crossfit_folds, more when a skorch validation split held rows out
+                "left_out": left_out,
                 "holdout_clones": clones_holdout,
                 "holdout_full": full_holdout,
                 "source": (

@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from ..gradients._torch_objective import check_torch_objective
 from ._neural_backend import minibatches
 
 BLOCK = 1024
@@ -75,6 +76,7 @@ def prepare(net, Z, y):
             f"the neural correction needs NLLLoss, CrossEntropyLoss or BCEWithLogitsLoss; "
             f"{type(net).__name__} uses {type(criterion).__name__}."
         )
+    check_torch_objective(net, "the neural correction")
     Z = np.ascontiguousarray(Z, dtype=np.float32)
     Y = np.asarray(y).astype(np.int64).ravel()
     # The last Linear layer must produce the logits: check on a few rows.

@@ -268,7 +268,7 @@ def test_more_models_never_lower_the_lds_on_a_small_net():
     for m in masks:
         m[rng.choice(80, 40, replace=False)] = True
     actual = np.column_stack(
-        [refit_subset_margins(net, Xtr, target, m, Xte, yte, 0) for m in masks]
+        [refit_subset_margins(net, Xtr, target, m, Xte, yte, 0)[0] for m in masks]
     )
     lds = {}
     for n_models in (1, 2, 3):

@@ -804,3 +804,110 @@ def test_sample_ids_on_both_sides_of_the_validation_split_are_all_forgotten():
     assert hits(pickle.dumps(unl)) == [m for i, m in enumerate(marks) if i not in named]
     with pytest.raises(UnlearningError, match="never trained on"):
         unl.unlearn(sample_id=ids[named[3:]])  # gone: an error, as for any unknown id
+
+
+class _PenalisedNet(skorch.NeuralNetClassifier):
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        return loss + 1e-2 * sum(p.abs().sum() for p in self.module_.parameters())
+
+
+@pytest.mark.parametrize(
+    "binary, kwargs, named",
+    [
+        (False, dict(criterion__weight=torch.tensor([1.0, 4.0, 1.0])), "per-class weights"),
+        (False, dict(criterion__label_smoothing=0.1), "label_smoothing=0.1"),
+        (False, dict(criterion__reduction="sum"), "reduction='sum'"),
+        (True, dict(criterion__pos_weight=torch.tensor(3.0)), "pos_weight"),
+        (False, dict(criterion__ignore_index=0), "ignore_index=0"),
+    ],
+    ids=["class-weights", "label-smoothing", "sum", "pos-weight", "ignore-index"],
+)
+def test_net_trained_on_another_loss_is_refused(binary, kwargs, named):
+    # the correction's influence step, its Gauss-Newton matrix and its calibration use the
+    # plain mean cross-entropy: these nets were corrected as if trained without the change
+    X, y, _, _ = _data(n=120, binary=binary)
+    torch.manual_seed(0)
+    net = _net(binary=binary, max_epochs=2, **kwargs)
+    with pytest.raises(ValueError, match="plain mean cross-entropy") as info:
+        GradientCorrectionUnlearner(net, n_steps=2).fit(X, y)
+    assert named in str(info.value) and "neural correction" in str(info.value)
+
+
+def test_net_with_an_overridden_get_loss_is_refused():
+    X, y, _, _ = _data(n=120)
+    torch.manual_seed(0)
+    params = _net(max_epochs=2).get_params(deep=False)
+    with pytest.raises(ValueError, match="_PenalisedNet overrides get_loss"):
+        GradientCorrectionUnlearner(_PenalisedNet(**params), n_steps=2).fit(X, y)
+
+
+def test_dict_inputs_are_refused_before_the_fit():
+    # skorch hands a dict's entries to the module's forward as keywords; the correction
+    # raised "float() argument must be ... not 'dict'" after fitting
+    X, y, _, _ = _data(n=120)
+    net = _net(max_epochs=2)
+    with pytest.raises(TypeError, match=r"X is a dict of module inputs \(keys \['data'\]\)"):
+        GradientCorrectionUnlearner(net, n_steps=2).fit({"data": X}, y)
+    assert not hasattr(net, "module_")
+
+
+def test_crossfit_clones_count_the_rows_their_validation_split_held_out():
+    # each clone keeps the net's train_split: it trained on 3/4 of its folds, and the
+    # rows of its split went unscored while the calibration took 1/n_folds as left out
+    from sktraceprop.metrics import per_sample_loss
+    from sktraceprop.unlearning import _crossfit, _neural_torch
+
+    X, y, X_te, y_te = _data(n=120)
+    template = _net(max_epochs=3, iterator_train__shuffle=False)
+    template.set_params(train_split=skorch.dataset.ValidSplit(4))
+    fitted = clone(template).set_params(train_split=None).fit(X, y)
+    Z, Y = _neural_torch.prepare(fitted, X, y)
+    holdout = _neural_torch.prepare(fitted, X_te, y_te)
+    unseen, _ = _crossfit.crossfit_losses(
+        _neural_torch,
+        fitted,
+        template,
+        Z,
+        Y,
+        n_models=2,
+        n_folds=2,
+        seed=7,
+        holdout=holdout,
+    )
+    # independent truth: skorch's own split of each clone's rows, and a clone fitted
+    # on exactly the rows that clone trained on
+    fold = _crossfit.crossfit_folds(Y, 2, np.random.default_rng(7))
+    seeds = np.random.default_rng(7)
+    _crossfit.crossfit_folds(Y, 2, seeds)
+    total, count, fractions = np.zeros(120), np.zeros(120), []
+    for k in range(2):
+        seed = int(seeds.integers(np.iinfo(np.int32).max))
+        given = np.flatnonzero(fold != k)
+        ds_train, _ = template.get_split_datasets(X[given], y[given])
+        trained = given[np.asarray(ds_train.indices)]
+        out = np.setdiff1d(np.arange(120), trained)
+        assert out.size > (fold == k).sum()
+        fractions.append(out.size / 120)
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            part = clone(template).fit(X[given], y[given])
+        total[out] += per_sample_loss(part, X[out], y[out])
+        count[out] += 1
+    with np.errstate(invalid="ignore"):
+        expected = total / count
+    np.testing.assert_array_equal(np.isfinite(unseen), np.isfinite(expected))
+    np.testing.assert_allclose(unseen, expected, rtol=1e-4, atol=1e-7)
+    _, _, left_out = _crossfit.crossfit_losses(
+        _neural_torch,
+        fitted,
+        template,
+        Z,
+        Y,
+        n_models=2,
+        n_folds=2,
+        seed=7,
+        holdout=holdout,
+        return_left_out=True,
+    )
+    assert left_out == pytest.approx(np.mean(fractions)) and left_out > 0.5 + 0.05
