@@ -49,14 +49,30 @@ def _differences(net, criterion):
     return found
 
 
+def _unfitted_criterion(net):
+    """The criterion an unfitted skorch ``net`` will train with, built as skorch builds
+    it (its ``criterion`` with the ``criterion__*`` parameters), so that a net trained
+    on another objective is refused before it is fitted; None where it cannot be built
+    here (the check then runs on the fitted net's ``criterion_``)."""
+    spec = getattr(net, "criterion", None)
+    if spec is None:
+        return None
+    if not isinstance(spec, type):
+        return spec  # an instance: what the net will use
+    try:
+        return spec(**net.get_params_for("criterion"))
+    except Exception:  # noqa: BLE001 - the fit reports a criterion it cannot build
+        return None
+
+
 def check_torch_objective(net, what="the influence scores"):
     """Raise ``ValueError`` unless the fitted skorch ``net`` trains on a plain cross-entropy.
 
     Parameters
     ----------
-    net : fitted skorch net
-        Its ``criterion_`` is inspected (a module without a net is not checked: its
-        loss is the caller's choice).
+    net : skorch net
+        Its ``criterion_`` is inspected, or for an unfitted net the criterion it will
+        build (a module without a net is not checked: its loss is the caller's choice).
     what : str, default="the influence scores"
         What would be wrong, for the message.
 
@@ -69,7 +85,9 @@ def check_torch_objective(net, what="the influence scores"):
     """
     criterion = getattr(net, "criterion_", None)
     if criterion is None:
-        return
+        criterion = _unfitted_criterion(net)
+        if criterion is None:
+            return
     found = _differences(net, criterion)
     if found:
         raise ValueError(

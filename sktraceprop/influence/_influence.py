@@ -428,6 +428,8 @@ class InfluenceExplainer(
         if sample_weight is not None and is_neural_model(final):
             # refused before the fit: skorch would hand sample_weight to the module's forward
             raise ValueError(_NEURAL_SAMPLE_WEIGHT)
+        if is_skorch_net(final) and not is_fitted(final):
+            check_torch_objective(final)  # the criterion it will train with, before the fit
         seen = None
         as_is = _is_frozen(self.estimator) or is_fitted(self.estimator)
         if as_is:

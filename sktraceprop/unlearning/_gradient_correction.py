@@ -39,7 +39,7 @@ from .._lineage._record import (
     unsourced_run_columns,
 )
 from .._lineage._rows import lineage_frame
-from .._lineage._skorch import skorch_fit_indices
+from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY, utc_now
 from .._lineage._witness import WITNESSES
 from .._model_lock import exclusive
@@ -48,6 +48,7 @@ from .._selection import SelectionCloneMixin
 from .._tracing import library_fit
 from .._trained import record_trained_rows
 from ..exceptions import UnlearningError
+from ..gradients._torch_objective import check_torch_objective
 from ..utils._delegation import (
     InnerTagsMixin,
     PredictDelegationMixin,
@@ -568,6 +569,9 @@ class GradientCorrectionUnlearner(
         backend = neural_backend(final_step(est))
         if backend is not None and final_step(est) is est:
             check_module_input(X, "the neural correction")
+        if is_skorch_net(final_step(est)):
+            # the criterion the clone will train with, refused before it is fitted
+            check_torch_objective(final_step(est), "the neural correction")
         if backend is not None and sample_weight is not None:
             raise unsupported(final_step(est), " with sample_weight")
         if backend is not None and self.calibration in ("auto", "crossfit"):

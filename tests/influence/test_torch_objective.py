@@ -244,3 +244,33 @@ def test_a_net_fitted_twice_is_explained_with_a_warning(how):
     with warnings.catch_warnings():
         warnings.simplefilter("error", LineageWarning)
         InfluenceExplainer(once, method="ggn", damping=0.1, random_state=0).fit(X, y)
+
+
+class _CountingNet(_Net):
+    forwards = 0
+
+    def forward(self, x):
+        type(self).forwards += 1
+        return super().forward(x)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"criterion__weight": torch.tensor([1.0, 3.0])},
+        {"criterion__label_smoothing": 0.1},
+        {"criterion": _CustomLoss},
+    ],
+    ids=["weight", "label_smoothing", "custom"],
+)
+def test_an_unfitted_net_is_refused_before_it_is_fitted(kwargs):
+    """The criterion an unfitted net will train with is checked before any fit: the
+    explainer and the unlearner trained the net, then refused it."""
+    from sktraceprop.unlearning import GradientCorrectionUnlearner
+
+    X, y = _data()
+    for make in (InfluenceExplainer, GradientCorrectionUnlearner):
+        _CountingNet.forwards = 0
+        with pytest.raises(ValueError, match="another objective than the plain mean"):
+            make(_net(module=_CountingNet, **kwargs)).fit(X, y)
+        assert _CountingNet.forwards == 0  # nothing was trained
