@@ -485,8 +485,8 @@ class InfluenceExplainer(
         self.transformer_ = transformer
         self.fixed_steps_ = _fitted_steps(transformer)
         neural = is_neural_model(model)
-        if is_skorch_net(model):
-            check_torch_objective(model)
+        if as_is and is_skorch_net(model):
+            check_torch_objective(model)  # (a net fitted here was checked at its fit)
         self.objective_ = None if neural else linear_model_objective(model)
 
         n = num_samples(X)

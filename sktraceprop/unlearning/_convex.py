@@ -230,9 +230,7 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     if result["converged"]:
         theta, certificate = result["theta"], result["certificate"]
         if flat:
-            fields["note"] = "; ".join(
-                [*([fields["note"]] if "note" in fields else []), _flat_note(flat)]
-            )
+            _add_note(fields, _flat_note(flat))
         objective.set_params_vector(theta)
         refresh_solver_state(final, Z, sw, y)
         fields["certificate"] = certificate
@@ -248,11 +246,16 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     return final, fields, hessian, theta
 
 
+def _add_note(fields, text):
+    """Append ``text`` to the event fields' ``note`` (``"; "``-separated)."""
+    fields["note"] = f"{fields['note']}; {text}" if "note" in fields else text
+
+
 def _note_separated(final, objective, Z, y, sw, fields):
     """Add :data:`SEPARATED_NOTE` to ``fields`` (and warn) where it applies."""
     if objective.penalty_strength(Z.shape[0]) != 0 or not _separated(final, objective, Z, y, sw):
         return
-    fields["note"] = "; ".join([*([fields["note"]] if "note" in fields else []), SEPARATED_NOTE])
+    _add_note(fields, SEPARATED_NOTE)
     warnings.warn(f"Removal: {SEPARATED_NOTE}.", UserWarning, stacklevel=5)
 
 

@@ -503,15 +503,7 @@ def test_a_removed_sources_rows_in_the_validation_split_are_not_kept():
     validation rows' values, the event silent. Truth: the bytes of the pickle."""
     import struct
 
-    X, y, _, _ = _data(n=200)
-    marks = 4242.5 + np.arange(100)  # exact in float32; source "nn_val_a" only
-    X = X.copy()
-    X[:100, 0] = marks
-    frames = [stp.from_numpy(X[:100], source_id="nn_val_a")]
-    frames.append(stp.from_numpy(X[100:], source_id="nn_val_b"))
-    net = _net(max_epochs=3, train_split=skorch.dataset.ValidSplit(4))
-    unl = GradientCorrectionUnlearner(_traced(net), n_steps=2, calibration="holdout")
-    unl.fit(pd.concat(frames), y)
+    unl, frames, marks = _marked_split_fit(4242.5, "nn_val")
 
     def hits(blob):
         return [m for m in marks if struct.pack("<f", m) in blob]
@@ -780,15 +772,7 @@ def test_sample_ids_on_both_sides_of_the_validation_split_are_all_forgotten():
     request could only be met in two calls. Truth: the bytes of the pickle."""
     import struct
 
-    X, y, _, _ = _data(n=200)
-    marks = 6161.5 + np.arange(100)  # exact in float32; source "nn_mix_a" only
-    X = X.copy()
-    X[:100, 0] = marks
-    frames = [stp.from_numpy(X[:100], source_id="nn_mix_a")]
-    frames.append(stp.from_numpy(X[100:], source_id="nn_mix_b"))
-    net = _net(max_epochs=3, train_split=skorch.dataset.ValidSplit(4))
-    unl = GradientCorrectionUnlearner(_traced(net), n_steps=2, calibration="holdout")
-    unl.fit(pd.concat(frames), y)
+    unl, frames, marks = _marked_split_fit(6161.5, "nn_mix")
     ids = stp.row_ids(frames[0])
     trained = np.isin(ids, unl.train_row_ids_)
     assert 3 <= trained.sum() <= 97
@@ -911,3 +895,18 @@ def test_crossfit_clones_count_the_rows_their_validation_split_held_out():
         return_left_out=True,
     )
     assert left_out == pytest.approx(np.mean(fractions)) and left_out > 0.5 + 0.05
+
+
+def _marked_split_fit(base, prefix):
+    """An unlearner fitted through a skorch validation split on two sources, the first
+    marked (``base + 0..99`` in column 0, exact in float32): ``(unl, frames, marks)``."""
+    X, y, _, _ = _data(n=200)
+    marks = base + np.arange(100)
+    X = X.copy()
+    X[:100, 0] = marks
+    frames = [stp.from_numpy(X[:100], source_id=f"{prefix}_a")]
+    frames.append(stp.from_numpy(X[100:], source_id=f"{prefix}_b"))
+    net = _net(max_epochs=3, train_split=skorch.dataset.ValidSplit(4))
+    unl = GradientCorrectionUnlearner(_traced(net), n_steps=2, calibration="holdout")
+    unl.fit(pd.concat(frames), y)
+    return unl, frames, marks
