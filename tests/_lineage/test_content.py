@@ -29,6 +29,12 @@ def _read(tmp_path, n=600):
 
 
 def _lineage_warnings(X, y):
+    from sktraceprop.projection import _warmup
+
+    # catch_warnings is process-wide: the kernels' warm-up thread, compiling with numba
+    # in a fresh install (CI's oldest-versions run), restored the filters mid-fit once
+    if _warmup.thread is not None:
+        _warmup.thread.join()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         stp.make_traced_pipeline(LogisticRegression()).fit(X, y)
