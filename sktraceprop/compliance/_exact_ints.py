@@ -7,12 +7,21 @@ payload held one keeps the stored payload exactly in ``payload_json`` (its canon
 JSON text, what the event's hash covers), next to ``payload`` as written (the decimal
 strings). A check recomputes the event's hash from ``payload_json``, and requires
 ``payload`` to be exactly what :func:`exact_view` makes of it.
+
+From format version 5, a payload holding a float with an integer value (``1.0``,
+``-0.0``, ``1e+16``) keeps ``payload_json`` too: other JSON writers (JavaScript's, jq's)
+write such a number as an integer (``1``), after which the payload as read is no longer
+the one its hash covers; ``payload_json`` is a string, which they keep as it is. The
+payload and ``payload_json`` are then compared by their RFC 8785 bytes, in which ``1``
+and ``1.0`` are one number.
 """
 
 import json
 
 from ..stores._chain import unique_keys
 from ..utils._exact_ints import exact_view, rounded_pointers
+from ._integrity import JCS_SINCE
+from ._jcs import jcs_bytes
 
 #: What the member holding an event's payload as stored is called.
 PAYLOAD_JSON = "payload_json"
@@ -23,10 +32,27 @@ def payload_text(payload):
     return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 
 
+def integral_float(value):
+    """Whether a JSON value holds a float with an integer value (which writers other
+    than Python's write as an integer)."""
+    if isinstance(value, float):
+        return value.is_integer()
+    if isinstance(value, dict):
+        return any(integral_float(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(integral_float(v) for v in value)
+    return False
+
+
+def _kept_as_stored(payload):
+    return bool(rounded_pointers(payload, limit=1)) or integral_float(payload)
+
+
 def event_copy(event):
-    """An audit event as a report holds it (see the module's notes)."""
+    """An audit event as a report (of the current format) holds it (see the module's
+    notes)."""
     out = {k: event[k] for k in ("seq", "run_id", "created_at", "kind", "payload")}
-    if rounded_pointers(event["payload"], limit=1):
+    if _kept_as_stored(event["payload"]):
         out["payload"] = exact_view(event["payload"])
         out[PAYLOAD_JSON] = payload_text(event["payload"])
     out["prev_hash"], out["hash"] = event["prev_hash"], event["hash"]
@@ -47,8 +73,10 @@ def stored_payload(event):
 def exact_problems(report):
     """Numbers a reader of JSON numbers as doubles would misread, and events whose
     ``payload`` is not what their ``payload_json`` makes (format version 2 and later)."""
-    if report["report"]["format_version"] == 1:
+    version = report["report"]["format_version"]
+    if version == 1:
         return []
+    jcs = version >= JCS_SINCE
     problems = [
         f"{pointer} holds the integer {value} as a JSON number: beyond 2**53 - 1, "
         "JavaScript and every reader of numbers as doubles read another number (a report "
@@ -65,14 +93,27 @@ def exact_problems(report):
                 f"{where}/{PAYLOAD_JSON} is not the canonical JSON of a payload (keys sorted, "
                 "no spaces, each key once): not as a report writes it"
             )
-        elif not rounded_pointers(stored, limit=1):
+        elif not (rounded_pointers(stored, limit=1) or (jcs and integral_float(stored))):
             problems.append(
                 f"{where}/{PAYLOAD_JSON} is kept for a payload holding no integer beyond "
-                "2**53 - 1: not as a report writes it"
+                "2**53 - 1"
+                + (" and no float with an integer value" if jcs else "")
+                + ": not as a report writes it"
             )
-        elif payload_text(event["payload"]) != payload_text(exact_view(stored)):
+        elif not _same(event["payload"], exact_view(stored), jcs):
             problems.append(
                 f"{where}/payload differs from the payload as stored ({where}/"
                 f"{PAYLOAD_JSON}, which the event's hash covers): one of them was altered"
             )
     return problems
+
+
+def _same(payload, expected, jcs):
+    """Whether a payload as read is the one expected (by RFC 8785 bytes from format 5:
+    ``1`` and ``1.0`` are one JSON number)."""
+    if not jcs:
+        return payload_text(payload) == payload_text(expected)
+    try:
+        return jcs_bytes(payload) == jcs_bytes(expected)
+    except (TypeError, ValueError):
+        return False

@@ -1,7 +1,9 @@
 """Tamper evidence of a report: canonical bytes, SHA-256, per-field digests, Ed25519.
 
 The *body* of a report is everything but its ``integrity`` member. Its canonical bytes
-are its JSON with keys sorted, no whitespace, UTF-8, no NaN. ``integrity.sha256`` is
+are RFC 8785's (JCS, :mod:`._jcs`: what any JSON reader can write back; format version 5
+and later) or, in reports of versions 1-4, Python's JSON with keys sorted, no
+whitespace, UTF-8, no NaN (which only Python writes back as it was). ``integrity.sha256`` is
 the SHA-256 of those bytes; ``integrity.digests`` maps JSON pointers (down to three
 levels: ``/sources/0/n_rows``) to the SHA-256 of the canonical bytes of the value
 there, so a check can name the field that changed; ``integrity.signature`` is an
@@ -11,10 +13,25 @@ optional Ed25519 signature of the canonical bytes.
 import hashlib
 import json
 
-CANONICALIZATION = (
+from ._jcs import jcs_bytes
+
+#: The first format version whose canonical bytes are RFC 8785's.
+JCS_SINCE = 5
+_PYTHON_JSON = (
     "JSON of the report without its 'integrity' member: keys sorted, separators ',' and "
     "':' without spaces, UTF-8, no NaN or infinity"
 )
+_JCS = (
+    "RFC 8785 JSON Canonicalization Scheme (JCS) of the report without its 'integrity' "
+    "member, UTF-8"
+)
+
+
+def canonicalization(version):
+    """What ``integrity.canonicalization`` says in a report of format ``version``."""
+    return _JCS if version >= JCS_SINCE else _PYTHON_JSON
+
+
 DIGEST_DEPTH = 3
 
 
@@ -30,15 +47,17 @@ def event_hash(prev_hash, record):
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-def canonical_bytes(value):
-    """The canonical JSON bytes of a value."""
+def canonical_bytes(value, version):
+    """The canonical bytes of a value in a report of format ``version``."""
+    if version >= JCS_SINCE:
+        return jcs_bytes(value)
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
 
 
-def sha256_of(value):
-    return hashlib.sha256(canonical_bytes(value)).hexdigest()
+def sha256_of(value, version):
+    return hashlib.sha256(canonical_bytes(value, version)).hexdigest()
 
 
 def body_of(report):
@@ -50,13 +69,13 @@ def _escape(key):
     return str(key).replace("~", "~0").replace("/", "~1")
 
 
-def digests(body, depth=DIGEST_DEPTH):
+def digests(body, version, depth=DIGEST_DEPTH):
     """JSON pointer -> SHA-256 of every value down to ``depth`` levels."""
     out = {}
 
     def walk(value, pointer, level):
         if level:
-            out[pointer] = sha256_of(value)
+            out[pointer] = sha256_of(value, version)
         if level == depth:
             return
         if isinstance(value, dict):
@@ -71,13 +90,15 @@ def digests(body, depth=DIGEST_DEPTH):
 
 
 def seal(body, private_key=None):
-    """The ``integrity`` member of a report body (signed with ``private_key`` if given)."""
-    data = canonical_bytes(body)
+    """The ``integrity`` member of a report body (signed with ``private_key`` if given),
+    in the canonical form of the body's format version."""
+    version = body["report"]["format_version"]
+    data = canonical_bytes(body, version)
     integrity = {
         "algorithm": "SHA-256",
-        "canonicalization": CANONICALIZATION,
+        "canonicalization": canonicalization(version),
         "sha256": hashlib.sha256(data).hexdigest(),
-        "digests": digests(body),
+        "digests": digests(body, version),
         "signature": None,
     }
     if private_key is not None:
@@ -92,7 +113,7 @@ def seal(body, private_key=None):
     return integrity
 
 
-def altered_pointers(body, recorded):
+def altered_pointers(body, recorded, version):
     """The deepest JSON pointers whose value differs from the recorded digests.
 
     Returns
@@ -101,7 +122,7 @@ def altered_pointers(body, recorded):
         ``(pointer, what)`` with ``what`` one of ``"changed"``, ``"removed"``,
         ``"added"``.
     """
-    now = digests(body)
+    now = digests(body, version)
     found = []
     for pointer in sorted(set(recorded) | set(now)):
         if pointer not in now:

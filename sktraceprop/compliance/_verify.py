@@ -26,10 +26,10 @@ from ._evidence import (
 )
 from ._exact_ints import PAYLOAD_JSON, exact_problems, stored_payload
 from ._integrity import (
-    CANONICALIZATION,
     altered_pointers,
     body_of,
     canonical_bytes,
+    canonicalization,
     digests,
     event_hash,
     sha256_of,
@@ -41,7 +41,7 @@ _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -108,6 +108,11 @@ def _unwritable(value, pointer=""):
     return None
 
 
+def _version(report):
+    """The format version of a report (or of its body)."""
+    return report["report"]["format_version"]
+
+
 def _event_record(event):
     record = {k: event[k] for k in ("seq", "run_id", "created_at", "kind")}
     return {**record, "payload": stored_payload(event)}
@@ -144,7 +149,7 @@ def _aligned(report, recorded):
         left.setdefault(recorded[f"/events/{i}"], []).append(i)
     new = []
     for position, event in enumerate(events):
-        same = left.get(sha256_of(event))
+        same = left.get(sha256_of(event, _version(report)))
         if same:
             same.pop(0)
         else:
@@ -169,7 +174,7 @@ def _edits(report, recorded):
         fields = [
             f"/events/{position}/{k}"
             for k in sorted(event)
-            if sha256_of(event[k]) != recorded.get(f"/events/{i}/{k}")
+            if sha256_of(event[k], _version(report)) != recorded.get(f"/events/{i}/{k}")
         ]
         seq = _recorded_seq(report, i)
         rehashed = event_hash(event["prev_hash"], _event_record(event)) == event["hash"]
@@ -294,7 +299,7 @@ def _signature_problems(body, signature, public_key):
             f"the report is signed by key {signature['public_key_sha256'][:16]}..., not by "
             f"the given key {given[:16]}..."
         ]
-    if not signing.verify(key, canonical_bytes(body), signature["value"]):
+    if not signing.verify(key, canonical_bytes(body, _version(body)), signature["value"]):
         return ["the Ed25519 signature does not match the report's content"]
     return []
 
@@ -502,7 +507,7 @@ def verify_report(source, *, store=None, public_key=None):
     """
     report, name = read_report(source)
     try:
-        canonical_bytes(report)
+        canonical_bytes(report, 1)
     except (ValueError, RecursionError):  # (UnicodeEncodeError is a ValueError)
         try:
             found = _unwritable(report)
@@ -517,12 +522,21 @@ def verify_report(source, *, store=None, public_key=None):
     problems = schema_problems(report)
     if problems:
         raise _failure(name, "does not follow the compliance report schema", problems)
+    version = _version(report)
+    try:
+        canonical_bytes(report, version)
+    except (ValueError, RecursionError) as exc:  # RFC 8785: an integer beyond every double
+        raise _failure(
+            name,
+            "holds a value no report holds (its canonical form cannot be computed)",
+            [str(exc) if isinstance(exc, ValueError) else "/: nested too deeply"],
+        ) from None
     body = body_of(report)
     integrity = report["integrity"]
     recorded = None
-    if sha256_of(body) != integrity["sha256"]:
+    if sha256_of(body, version) != integrity["sha256"]:
         recorded = integrity["digests"]
-        changes = altered_pointers(body, recorded)
+        changes = altered_pointers(body, recorded, version)
         # Events are named by seq below: by position, one removed event would make
         # every later one look changed.
         outside = [(p, what) for p, what in changes if not p.startswith("/events/")]
@@ -532,7 +546,7 @@ def verify_report(source, *, store=None, public_key=None):
                 "the content matches every recorded field digest but not integrity.sha256: "
                 "integrity.sha256 itself was altered"
             )
-    elif digests(body) != integrity["digests"]:
+    elif digests(body, version) != integrity["digests"]:
         problems.append("integrity.digests was altered")
     try:
         stated = articles(body)
@@ -546,7 +560,7 @@ def verify_report(source, *, store=None, public_key=None):
             for pointer in _differences(report["articles"], stated, "/articles")
         ]
     problems += _fixed_problems(report)
-    if integrity["canonicalization"] != CANONICALIZATION:
+    if integrity["canonicalization"] != canonicalization(version):
         # it says how integrity.sha256 was computed: a report saying otherwise is altered
         problems.append(
             "integrity.canonicalization was altered: it no longer describes the canonical "

@@ -20,6 +20,7 @@ from sklearn.preprocessing import OneHotEncoder
 import sktraceprop as stp
 from sktraceprop.compliance import ANNEX_III, ComplianceReport, compliance_report
 from sktraceprop.compliance._evidence import months_before
+from sktraceprop.compliance._jcs import jcs_bytes
 from sktraceprop.exceptions import ComplianceError, UnknownRunError
 
 from .conftest import DEPLOYER, format_3_retention, logged_pipeline, traced_frames
@@ -512,9 +513,7 @@ def test_signed_report_names_its_key(fitted):
     signature = data["integrity"]["signature"]
     assert signature["public_key_sha256"] == signing.fingerprint(key.public_key())
     body = {k: v for k, v in data.items() if k != "integrity"}
-    canonical = json.dumps(
-        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    canonical = jcs_bytes(body)  # RFC 8785 (test_jcs checks it against a browser's)
     assert hashlib.sha256(canonical).hexdigest() == data["integrity"]["sha256"]
     assert signing.verify(key.public_key(), canonical, signature["value"])
 

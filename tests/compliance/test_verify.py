@@ -108,22 +108,30 @@ def test_removed_reordered_and_altered_events(made, tmp_path):
     _fails(swapped, r"listed after event seq .*reordered")
 
     def payload(d):
-        d["events"][second]["payload"]["top_k"] = 99
+        event = d["events"][second]
+        event["payload"]["top_k"] = 99
+        if "payload_json" in event:  # (a payload holding 1.0: format 5 keeps its text)
+            stored = json.loads(event["payload_json"])
+            stored["top_k"] = 99
+            event["payload_json"] = json.dumps(stored, sort_keys=True, separators=(",", ":"))
 
+    kept = "payload_json" in data["events"][second]
+    fields = f"/events/{second}/payload" + (f", /events/{second}/payload_json" if kept else "")
     error = _fails(_edit(path, payload, tmp_path, "c.json"), rf"event seq {seqs[second]} ")
     assert error.problems == [
         f"event seq {seqs[second]} (explanation, /events/{second}) was changed after the "
-        f"report was made: /events/{second}/payload; it no longer matches its hash"
+        f"report was made: {fields}; it no longer matches its hash"
     ]
 
     def rehashed(d):
         payload(d)
         event = d["events"][second]
-        record = {k: event[k] for k in ("seq", "run_id", "created_at", "kind", "payload")}
+        record = {k: event[k] for k in ("seq", "run_id", "created_at", "kind")}
+        record["payload"] = json.loads(event.get("payload_json", json.dumps(event["payload"])))
         event["hash"] = event_hash(event["prev_hash"], record)
 
     error = _fails(_edit(path, rehashed, tmp_path, "d.json"), "was changed after the report")
-    assert error.problems[0].endswith(f": /events/{second}/hash, /events/{second}/payload")
+    assert error.problems[0].endswith(f": /events/{second}/hash, {fields}")
 
 
 def test_missing_required_field_and_not_a_report(made, tmp_path):
@@ -335,10 +343,11 @@ def test_any_edited_leaf_is_found_and_named(sealed, data):
     assert any(named in p for p in info.value.problems), (named, info.value.problems)
 
 
-def test_a_report_reformatted_verifies_and_one_with_numbers_rewritten_is_named(fitted, tmp_path):
+def test_a_report_reformatted_verifies_and_one_with_a_number_changed_is_named(fitted, tmp_path):
     """What a re-save may change and what it may not, as doc/compliance.rst says:
-    indentation, key order and \\u escapes are not content; 0.0 written as 0 (as
-    JavaScript's JSON.stringify writes it) is, for the content hash as for the events'."""
+    indentation, key order, \\u escapes and how a number is written (0.0 as 0, as
+    JavaScript's JSON.stringify writes it: RFC 8785 from format 5) are not content, for
+    the content hash as for the events'; a number's value is."""
     import random
 
     pipe, store, *_ = fitted
@@ -357,6 +366,22 @@ def test_a_report_reformatted_verifies_and_one_with_numbers_rewritten_is_named(f
     path = tmp_path / "reformatted.json"
     path.write_text(json.dumps(shuffled(data, random.Random(0)), indent=7, ensure_ascii=True))
     assert "\\u00e9" in path.read_text() and verify(path, store=store)
+
+    def as_javascript_writes(value):
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+            return int(value)
+        if isinstance(value, dict):
+            return {k: as_javascript_writes(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [as_javascript_writes(v) for v in value]
+        return value
+
+    rewritten = as_javascript_writes(data)
+    text = json.dumps(rewritten)
+    assert json.dumps(data) != text  # there were integral floats (0.0 missing rates...)
+    path = tmp_path / "rewritten.json"
+    path.write_text(text)
+    assert verify(path, store=store)
     rates = [
         (i, j)
         for i, s in enumerate(data["sources"])
@@ -365,10 +390,8 @@ def test_a_report_reformatted_verifies_and_one_with_numbers_rewritten_is_named(f
     ]
     assert rates  # 0.0: the columns without missing values
     i, j = rates[0]
-    data["sources"][i]["columns"][j]["missing_rate"] = int(
-        data["sources"][i]["columns"][j]["missing_rate"]
-    )
-    path = tmp_path / "rewritten.json"
-    path.write_text(json.dumps(data))
+    rewritten["sources"][i]["columns"][j]["missing_rate"] = 0.5
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps(rewritten))
     with pytest.raises(ReportVerificationError, match=f"/sources/{i}/columns was changed"):
         verify(path)
