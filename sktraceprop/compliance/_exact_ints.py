@@ -8,20 +8,23 @@ JSON text, what the event's hash covers), next to ``payload`` as written (the de
 strings). A check recomputes the event's hash from ``payload_json``, and requires
 ``payload`` to be exactly what :func:`exact_view` makes of it.
 
-From format version 5, a payload holding a float with an integer value (``1.0``,
-``-0.0``, ``1e+16``) keeps ``payload_json`` too: other JSON writers (JavaScript's, jq's)
-write such a number as an integer (``1``), after which the payload as read is no longer
-the one its hash covers; ``payload_json`` is a string, which they keep as it is. The
-payload and ``payload_json`` are then compared by their RFC 8785 bytes, in which ``1``
-and ``1.0`` are one number.
+From format version 5, a payload holding a float that JavaScript writes otherwise than
+Python (``1.0`` as ``1``, ``-0.0`` as ``0``, ``1e-05`` as ``0.00001``, ``1e-07`` as
+``1e-7``) keeps ``payload_json`` too: after another JSON writer (JavaScript's, jq's) has
+saved the report again, such a payload as read is no longer the text its hash covers,
+and a checker without Python could not rebuild that text; ``payload_json`` is a string,
+which every writer keeps as it is. Every other payload's hashed text is rebuilt from it
+by JavaScript alone (see doc/compliance.rst). The payload and ``payload_json`` are then
+compared by their RFC 8785 bytes, in which ``1`` and ``1.0`` are one number.
 """
 
 import json
+import math
 
 from ..stores._chain import unique_keys
 from ..utils._exact_ints import exact_view, rounded_pointers
 from ._integrity import JCS_SINCE
-from ._jcs import jcs_bytes
+from ._jcs import es_number, jcs_bytes
 
 #: What the member holding an event's payload as stored is called.
 PAYLOAD_JSON = "payload_json"
@@ -32,20 +35,20 @@ def payload_text(payload):
     return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 
 
-def integral_float(value):
-    """Whether a JSON value holds a float with an integer value (which writers other
-    than Python's write as an integer)."""
+def written_otherwise(value):
+    """Whether a JSON value holds a float that JavaScript writes otherwise than Python's
+    JSON (``1.0``, ``1e-05``: see the module's notes)."""
     if isinstance(value, float):
-        return value.is_integer()
+        return math.isfinite(value) and float.__repr__(value) != es_number(value)
     if isinstance(value, dict):
-        return any(integral_float(v) for v in value.values())
+        return any(written_otherwise(v) for v in value.values())
     if isinstance(value, list | tuple):
-        return any(integral_float(v) for v in value)
+        return any(written_otherwise(v) for v in value)
     return False
 
 
 def _kept_as_stored(payload):
-    return bool(rounded_pointers(payload, limit=1)) or integral_float(payload)
+    return bool(rounded_pointers(payload, limit=1)) or written_otherwise(payload)
 
 
 def event_copy(event):
@@ -93,11 +96,11 @@ def exact_problems(report):
                 f"{where}/{PAYLOAD_JSON} is not the canonical JSON of a payload (keys sorted, "
                 "no spaces, each key once): not as a report writes it"
             )
-        elif not (rounded_pointers(stored, limit=1) or (jcs and integral_float(stored))):
+        elif not (rounded_pointers(stored, limit=1) or (jcs and written_otherwise(stored))):
             problems.append(
                 f"{where}/{PAYLOAD_JSON} is kept for a payload holding no integer beyond "
                 "2**53 - 1"
-                + (" and no float with an integer value" if jcs else "")
+                + (" and no number JavaScript writes otherwise" if jcs else "")
                 + ": not as a report writes it"
             )
         elif not _same(event["payload"], exact_view(stored), jcs):

@@ -26,11 +26,20 @@ from ._browser import load_page
 from .conftest import DEPLOYER
 
 
-def _doc_jcs():
-    """JCS in JavaScript, as doc/compliance.rst gives it to auditors (no library)."""
+def _doc_code(first, last):
+    """JavaScript as doc/compliance.rst gives it to auditors (no library): from the line
+    starting ``first`` to the one before the line starting ``last``."""
     text = (Path(__file__).parents[2] / "doc" / "compliance.rst").read_text(encoding="utf-8")
-    start = text.index("const jcs = ")
-    return " ".join(text[start : text.index(";", start) + 1].split())
+    start = text.index(first)
+    return text[start : text.index(last, start)]
+
+
+def _doc_jcs():
+    return _doc_code("const jcs = ", "const { integrity")
+
+
+def _doc_event_text():
+    return _doc_code("const cp = ", "// SHA-256 of")
 
 
 def _in_browser(tmp_path, data, expressions):
@@ -42,7 +51,8 @@ def _in_browser(tmp_path, data, expressions):
         f'<script type="application/json" id="data">{text}</script></body></html>',
         encoding="utf-8",
     )
-    prelude = f"{_doc_jcs()} const DATA = JSON.parse(document.getElementById('data').textContent);"
+    data_js = "const DATA = JSON.parse(document.getElementById('data').textContent);"
+    prelude = f"{_doc_jcs()}\n{_doc_event_text()}\n{data_js}"
     wrapped = [f"(() => {{ {prelude} return {e}; }})()" for e in expressions]
     *_, problems, _, values = load_page(page, evaluate=wrapped)
     assert problems == []
@@ -232,3 +242,41 @@ def test_a_format_4_report_is_checked_over_pythons_json_as_it_was_hashed(report,
     old.write_text(json.dumps(as_javascript_writes(data)), encoding="utf-8")
     with pytest.raises(ReportVerificationError, match="was changed after the report was made"):
         verify(old)
+
+
+def test_a_reports_event_hashes_are_rebuilt_in_a_browser(browser, fitted, tmp_path):
+    """doc/compliance.rst's JavaScript rebuilds the text each event's hash covers, for
+    payloads with text beyond ASCII, keys beyond the BMP, floats JavaScript writes
+    otherwise, and integers beyond 2**53; the links (``prev_hash``) follow."""
+    pipe, store, X, y = fitted
+    explainer = stp.InfluenceExplainer(FrozenEstimator(pipe)).fit(X, y)
+    explainer.explain(X.iloc[:2], top_k=3, log=True)
+    store.append_event(
+        "review",
+        {
+            "by": "Zoë \u00a0Ørsted \U0001f600\x7f\n",
+            "\U0001f600 key": 1,
+            "\ufb01 key": 2,
+            "numbers": [1.0, -0.0, 1e-05, 1e-07, 0.0001, 1e16, 2.5, 1e300, 123456789.125],
+        },
+    )
+    store.append_event("review", {"ids": [2**60 + 1, 7], "share": 0.1})
+    store.append_event("review", {"plain": "ascii", "n": 3, "x": 0.25})
+    path = tmp_path / "report.json"
+    compliance_report(pipe, **DEPLOYER, output_path=path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    kinds = [e["kind"] for e in data["events"]]
+    assert kinds.count("review") == 3 and "explanation" in kinds
+    (texts,) = _in_browser(tmp_path, data, ["DATA.events.map(eventText)"])
+    previous, linked = None, 0
+    for event, text in zip(data["events"], texts, strict=True):
+        digest = hashlib.sha256((event["prev_hash"] + text).encode("utf-8")).hexdigest()
+        assert digest == event["hash"], (event["seq"], text)
+        if previous is not None and event["seq"] == previous["seq"] + 1:
+            # (a report copies its run's events and the store's: others leave gaps)
+            assert event["prev_hash"] == previous["hash"]
+            linked += 1
+        previous = event
+    assert linked >= 3
+    reviews = [e for e in data["events"] if e["kind"] == "review"]
+    assert ["payload_json" in e for e in reviews] == [True, True, False]
