@@ -76,7 +76,8 @@ def load_page(path, timeout=60.0, evaluate=None):
     ``problems`` lists console errors and warnings, uncaught exceptions and failed
     loads; ``requests`` lists every URL the page asked for (the page itself included).
     With ``evaluate`` (a list of JavaScript expressions), a fifth item: their values
-    in the loaded page (DevTools evaluates them; the page's own policy allows no script).
+    in the loaded page (DevTools evaluates them, awaiting a promise's value; the page's
+    own policy allows no script).
     """
     binary = chromium()
     to_browser, from_us = os.pipe()
@@ -114,7 +115,7 @@ def load_page(path, timeout=60.0, evaluate=None):
         values = [
             pipe.call(
                 "Runtime.evaluate",
-                {"expression": expression, "returnByValue": True},
+                {"expression": expression, "returnByValue": True, "awaitPromise": True},
                 session=session,
             )["result"].get("value")
             for expression in ["document.body.innerText", *(evaluate or ())]

@@ -5,6 +5,7 @@ The truth is Chromium's: ``JSON.stringify`` writes strings and numbers as RFC 87
 compares UTF-16 code units, as the RFC asks.
 """
 
+import base64
 import hashlib
 import json
 import math
@@ -280,3 +281,34 @@ def test_a_reports_event_hashes_are_rebuilt_in_a_browser(browser, fitted, tmp_pa
     assert linked >= 3
     reviews = [e for e in data["events"] if e["kind"] == "review"]
     assert ["payload_json" in e for e in reviews] == [True, True, False]
+
+
+def test_a_signed_report_verifies_in_a_browser_with_webcrypto(browser, fitted, tmp_path):
+    """The report's Ed25519 signature checks out with the browser's own cryptography over
+    the bytes doc/compliance.rst's JavaScript makes, and fails on an edited report."""
+    from cryptography.hazmat.primitives import serialization
+
+    from sktraceprop import signing
+
+    pipe, store, X, y = fitted
+    key = signing.generate_key()
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    data = compliance_report(pipe, **DEPLOYER, private_key=key).to_dict()
+    edited = json.loads(json.dumps(data))
+    edited["system"]["deployer"] += "."
+    check = (
+        "(async (doc) => {{ const {{ integrity, ...body }} = doc;"
+        " const key = await crypto.subtle.importKey('raw',"
+        " Uint8Array.from(atob('{key}'), c => c.charCodeAt(0)), {{name: 'Ed25519'}},"
+        " false, ['verify']);"
+        " const sig = Uint8Array.from(atob(integrity.signature.value), c => c.charCodeAt(0));"
+        " return await crypto.subtle.verify({{name: 'Ed25519'}}, key, sig,"
+        " new TextEncoder().encode(jcs(body))); }})({doc})"
+    )
+    key64 = base64.b64encode(raw).decode()
+    good, bad = _in_browser(
+        tmp_path,
+        {"good": data, "bad": edited},
+        [check.format(key=key64, doc="DATA.good"), check.format(key=key64, doc="DATA.bad")],
+    )
+    assert (good, bad) == (True, False)
