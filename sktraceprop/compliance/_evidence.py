@@ -94,6 +94,10 @@ def sources_section(run):
         source = run.sources[code]
         record = by_code.get(code)
         merged = by_merge.get(code)
+        # erased from the store since (BaseStore.redact): as if never counted, said so
+        erased = next((r["redacted"] for r in (record, merged) if r and "redacted" in r), None)
+        if erased is not None:
+            record = merged = None
         if record is not None:
             counted = set(checked) if checked is not None else set()
         elif merged is not None:
@@ -158,6 +162,13 @@ def sources_section(run):
                     "the data given to fit has no column names: the columns that came "
                     "from this source through merges are not known"
                 )
+        elif erased is not None:
+            entry["statistics"] = {
+                "recorded_at_fit": False,
+                "erased": {"event_seq": erased["event_seq"], "reason": erased["reason"]},
+                "note": "counted at fit time, then erased from the store by audit event "
+                f"{erased['event_seq']} ({erased['reason']})",
+            }
         else:
             entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
         out.append(entry)

@@ -91,11 +91,20 @@ def _input_data(report):
             "for every source the rows came from"
         )
     else:
-        lacking = sorted({s["source_id"] for s in direct} - {s["source_id"] for s in with_stats})
-        parts.append(
-            "; label balance and missing values were not recorded at fit time for "
-            f"{', '.join(lacking)}"
+        erased = sorted({s["source_id"] for s in direct if "erased" in s["statistics"]})
+        lacking = sorted(
+            {s["source_id"] for s in direct} - {s["source_id"] for s in with_stats} - set(erased)
         )
+        if lacking:
+            parts.append(
+                "; label balance and missing values were not recorded at fit time for "
+                f"{', '.join(lacking)}"
+            )
+        if erased:
+            parts.append(
+                "; label balance and missing values counted at fit time were erased from "
+                f"the record since (store.redaction events) for {', '.join(erased)}"
+            )
     if any(s.get("training_rows_through_merges") for s in sources):
         parts.append(
             " (for a source whose rows reached the model through merges, over the merged "

@@ -12,6 +12,7 @@ from ._chain import (
     loads_stored,
     stored_event_hash,
 )
+from ._sealed import REDACTION_EVENT, is_sealed
 
 
 def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
@@ -45,9 +46,11 @@ def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
                 wanted.add(int(cp["event_seq"]))
             except (KeyError, TypeError, ValueError):
                 continue
-        heads, run_events, source_events = _check_chain(store, wanted, problems, report)
+        heads, run_events, source_events, redactions = _check_chain(
+            store, wanted, problems, report
+        )
         cache = _check_sources(store, source_events, problems, report)
-        _check_runs(store, run_events, cache, problems, report)
+        _check_runs(store, run_events, cache, problems, report, redactions)
     _check_checkpoints(
         store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
     )
@@ -83,7 +86,7 @@ def _stored_checkpoints(store, problems):
 
 def _check_chain(store, wanted, problems, report):
     """Walk every event: links, hashes, numbering; collect the store's own events."""
-    heads, run_events, source_events = {0: GENESIS}, {}, {}
+    heads, run_events, source_events, redactions = {0: GENESIS}, {}, {}, {}
     prev_hash, prev_seq = GENESIS, 0
 
     def problem(seq, message):
@@ -129,6 +132,8 @@ def _check_chain(store, wanted, problems, report):
                 if run_id in run_events:
                     problem(seq, f"is a second event for run {run_id}")
                 run_events[run_id] = (seq, payload)
+            elif kind == REDACTION_EVENT:
+                redactions.setdefault(run_id, []).append(seq)
             elif kind == SOURCE_EVENT:
                 key = (payload.get("source_id"), payload.get("sha256"))
                 if all(isinstance(k, str) for k in key):
@@ -142,7 +147,7 @@ def _check_chain(store, wanted, problems, report):
         where = "from the start" if not prev_seq else f"after event {prev_seq}"
         problems.append({"check": "hash_chain", "message": f"events unreadable {where}: {exc}"})
     report["chain_head"], report["last_seq"] = prev_hash, prev_seq
-    return heads, run_events, source_events
+    return heads, run_events, source_events, redactions
 
 
 def _check_sources(store, source_events, problems, report):
@@ -190,7 +195,7 @@ def _check_sources(store, source_events, problems, report):
     return cache
 
 
-def _check_runs(store, run_events, cache, problems, report):
+def _check_runs(store, run_events, cache, problems, report, redactions):
     def problem(run_id, message):
         problems.append({"check": "runs", "run_id": run_id, "message": message})
 
@@ -200,7 +205,7 @@ def _check_runs(store, run_events, cache, problems, report):
         problems.append({"check": "runs", "message": f"runs unreadable: {exc}"})
         listed = []
     previous = None
-    for run_id, _, created_at in listed:
+    for run_id, record_text, created_at in listed:
         report["runs"] += 1
         event = run_events.pop(run_id, None)
         try:
@@ -222,6 +227,14 @@ def _check_runs(store, run_events, cache, problems, report):
             )
         if isinstance(event_seq, int):
             previous = (run_id, event_seq)
+        erasing = redactions.pop(run_id, None)
+        if erasing and not _sealed_text(record_text):
+            problem(
+                run_id,
+                f"is named by store.redaction event(s) {erasing} but was stored unsealed: "
+                "nothing of it can have been erased (the events were written outside "
+                "sktraceprop)",
+            )
         if event is None:
             problem(
                 run_id,
@@ -237,6 +250,18 @@ def _check_runs(store, run_events, cache, problems, report):
             problem(run_id, f"points at audit event {event_seq}; its event is {event[0]}")
     for run_id, (seq, _) in run_events.items():
         problem(run_id, f"was deleted: audit event {seq} records it, the store no longer holds it")
+    for run_id, seqs in redactions.items():
+        if run_id not in run_events:  # (a deleted run is named above)
+            problem(
+                run_id, f"is named by store.redaction event(s) {seqs}, but no such run is stored"
+            )
+
+
+def _sealed_text(record_text):
+    try:
+        return is_sealed(loads_stored(record_text))
+    except (TypeError, ValueError):
+        return True  # unreadable: loading the run names it
 
 
 def _check_checkpoints(

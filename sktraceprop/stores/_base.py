@@ -35,6 +35,7 @@ from ._chain import (
     stored_event_matches,
 )
 from ._codec import decode_ids, encode_ids
+from ._sealed import REDACTION_EVENT, as_redacted, is_sealed, leaves_of, seal, unseal
 
 _EVENT_KEYS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 _RUN_COLUMNS = [
@@ -222,6 +223,17 @@ class BaseStore(ABC):
     def store_id(self):
         """A UUID naming this store; checkpoints sign it."""
 
+    #: Whether runs saved here are sealed (:mod:`._sealed`): stores whose schema keeps
+    #: the leaves of a run beside its record.
+    _seals_runs = False
+
+    def _raw_leaves(self, run_id):
+        """``{leaf number: (value_text, salt)}`` of a sealed run's leaves still held."""
+        return {}
+
+    def _scrub(self):  # noqa: B027 (most stores keep nothing to wipe)
+        """After a redaction: wipe what the store's files keep of deleted rows."""
+
     def _transact(self, write, committed):
         """Run ``write(writer)`` in one transaction and return its result.
 
@@ -282,7 +294,10 @@ class BaseStore(ABC):
         run_id : str
         """
         self._check_writable()
-        record_text = canonical_json(lineage.to_dict())
+        record, leaves = lineage.to_dict(), None
+        if self._seals_runs:
+            record, leaves = seal(record)
+        record_text = canonical_json(record)
         row_ids = np.ascontiguousarray(lineage.row_ids, dtype=np.int64)
         inputs = lineage.input_row_ids
         inputs = None if inputs is None else np.ascontiguousarray(inputs, dtype=np.int64)
@@ -346,6 +361,8 @@ class BaseStore(ABC):
                 stored_inputs,
                 event["seq"],
             )
+            if leaves:
+                writer.insert_leaves(lineage.run_id, leaves)
             chain.confirm()
             if not writer.run_exists(lineage.run_id):
                 message = (
@@ -411,6 +428,8 @@ class BaseStore(ABC):
                 f"says {run_id} with {n_samples}",
                 run_id=run_id,
             )
+        if is_sealed(record):
+            record = self._unsealed(run_id, record)
         try:
             row_ids = decode_ids(blob, n_samples, f"row ids of {name}")
             inputs = None
@@ -454,6 +473,116 @@ class BaseStore(ABC):
                 f"{name}: its record is not readable ({exc!r})", run_id=run_id
             ) from None
         return lineage, run_digest(record_text, row_ids, inputs), event_seq, source_events
+
+    def _unsealed(self, run_id, record):
+        """A sealed record with its leaves back (or the placeholders of erased ones)."""
+        name = f"run {run_id}"
+        try:
+            redacted = self._redactions(run_id)
+            unsealed, problems = unseal(record, self._raw_leaves(run_id), redacted)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise self._corrupt(
+                f"{name}: its sealed record is not readable ({exc!r})", run_id=run_id
+            ) from None
+        if problems:
+            raise self._corrupt(f"{name}: {'; '.join(problems)}", run_id=run_id)
+        return unsealed
+
+    def _as_stored(self, run):
+        """``run`` (a Lineage as its fit made it) as this store shows it now, with the
+        placeholders of the values erased from its stored copy; None if the store holds
+        no erasure of it, or a record of another layout."""
+        with self._snapshot():
+            row = self._raw_run(run.run_id)
+            redacted = self._redactions(run.run_id) if row is not None else {}
+        if not redacted:
+            return None
+        record = loads_stored(row[0])
+        if not is_sealed(record):
+            return None
+        view = as_redacted(run.to_dict(), record, redacted)
+        if view is None:
+            return None
+        return Lineage.from_dict(view, run.row_ids, run.input_row_ids, sources=run.sources)
+
+    def _is_sealed_run(self, run_id):
+        """Whether the stored run ``run_id`` is sealed (False when not stored)."""
+        with self._snapshot():
+            row = self._raw_run(run_id)
+        try:
+            return row is not None and is_sealed(loads_stored(row[0]))
+        except (TypeError, ValueError):
+            return False
+
+    def _held_values(self, run_id, *, features=(), sources=(), fit_params=()):
+        """The named values the sealed run ``run_id`` still holds (by kind)."""
+        with self._snapshot():
+            record = loads_stored(self._raw_run(run_id)[0])
+            values = self._raw_leaves(run_id)
+        _, unknown = leaves_of(
+            record, values, features=features, sources=sources, fit_params=fit_params
+        )
+        return {
+            "features": [f for f in features if f not in unknown.get("features", ())],
+            "sources": [s for s in sources if s not in unknown.get("sources", ())],
+            "fit_params": [p for p in fit_params if p not in unknown.get("fit_params", ())],
+        }
+
+    def _redactions(self, run_id):
+        """``{leaf: {"event_seq", "reason"}}`` erased by the run's redaction events."""
+        out = {}
+        for row in self._raw_events(run_id):
+            if row[3] != REDACTION_EVENT:
+                continue
+            payload = loads_stored(row[4])
+            for n in payload["leaves"]:
+                if not isinstance(n, int) or isinstance(n, bool) or n in out:
+                    raise ValueError(f"redaction event {row[0]} lists leaf {n!r} again or wrongly")
+                out[n] = {"event_seq": row[0], "reason": payload["reason"]}
+        return out
+
+    def redact(self, run_id, *, features=(), sources=(), fit_params=(), reason):
+        """Erase from a stored run what it holds of training data, keeping the chain whole.
+
+        See :func:`sktraceprop.stores._redaction.redact` (documented in
+        doc/stores.rst): the named values are deleted from the store, and a
+        ``store.redaction`` audit event records which of the run's sealed values went
+        and why (never the values). :meth:`verify` and :meth:`load_run` then check every
+        value left against its commitment, and that each one gone was erased so.
+
+        Parameters
+        ----------
+        run_id : str
+        features : list of str, default=()
+            Feature or column names (one-hot categories, for example): erased wherever
+            the run names them, with every note that mentions one.
+        sources : list of str, default=()
+            Source ids whose training-data statistics (rows, label balance, missing
+            values, counted at fit) are erased.
+        fit_params : list of str, default=()
+            Fit parameters (``"sample_weight"``) whose SHA-256 and counts are erased.
+        reason : str
+            Why (an erasure request's reference, an unlearning event): recorded.
+
+        Returns
+        -------
+        summary : dict
+            ``run_id``, ``event_seq`` (the redaction event), ``erased`` (how many values).
+
+        Raises
+        ------
+        ValueError
+            Nothing named, a name the run does not hold (or no longer: erased already),
+            an empty reason; nothing is changed.
+        StoreError
+            A run stored unsealed (a store of schema 2, or a run saved before sealing),
+            whose record cannot lose a value without breaking the chain.
+        """
+        from ._redaction import redact
+
+        return redact(
+            self, run_id, features=features, sources=sources, fit_params=fit_params, reason=reason
+        )
 
     def _read_source(self, source_id, sha256):
         """``(parents or None, digest, event_seq, n_rows)`` of a stored source."""

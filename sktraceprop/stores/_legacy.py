@@ -158,7 +158,7 @@ def _parents(store, entry, entries, bits, name):
 def audit(store):
     """``(problems, counts)``: the event chain and every run of a version-1 store."""
     problems, report = [], {"events": 0, "runs": 0, "last_seq": 0, "chain_head": None}
-    _, run_events, source_events = _check_chain(store, set(), problems, report)
+    _, run_events, source_events, _ = _check_chain(store, set(), problems, report)
     for seq, _ in (*run_events.values(), *source_events.values()):
         problems.append(
             {

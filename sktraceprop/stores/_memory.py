@@ -41,8 +41,11 @@ class MemoryStore(BaseStore):
     0
     """
 
+    _seals_runs = True
+
     def __init__(self):
         self._runs = {}
+        self._leaves = {}
         self._sources = {}
         self._events = []
         self._checkpoints = []
@@ -58,6 +61,7 @@ class MemoryStore(BaseStore):
         with self._lock:
             state = {k: v for k, v in self.__dict__.items() if k != "_lock"}
             state["_runs"] = dict(self._runs)
+            state["_leaves"] = {k: dict(v) for k, v in self._leaves.items()}
             state["_sources"] = dict(self._sources)
             state["_events"] = list(self._events)
             state["_checkpoints"] = list(self._checkpoints)
@@ -67,6 +71,7 @@ class MemoryStore(BaseStore):
         self.__dict__.update(state)
         self._lock = threading.RLock()
         self.__dict__.setdefault("_pid", os.getpid())
+        self.__dict__.setdefault("_leaves", {})  # (a store pickled before runs were sealed)
 
     def copy(self):
         """A writable copy of this store (same runs, events, checkpoints and store id)."""
@@ -97,6 +102,9 @@ class MemoryStore(BaseStore):
 
     def _raw_run_list(self):
         return [(run_id, row[0], None) for run_id, row in self._runs.items()]
+
+    def _raw_leaves(self, run_id):
+        return dict(self._leaves.get(run_id, {}))
 
     def _raw_source(self, source_id, sha256):
         return self._sources.get((source_id, sha256))
@@ -139,6 +147,7 @@ class _Writer:
     def __init__(self, store):
         self.store = store
         self.events, self.sources, self.runs, self.checkpoints = [], {}, {}, []
+        self.leaves, self.erased = {}, {}
 
     def last_event(self):
         if self.events:
@@ -161,6 +170,14 @@ class _Writer:
     def insert_run(self, run_id, created_at, record_text, n_samples, n_input, ids, inputs, seq):
         self.runs[run_id] = (record_text, n_samples, n_input, ids, inputs, seq)
 
+    def insert_leaves(self, run_id, leaves):
+        self.leaves[run_id] = {n: (text, salt) for n, text, salt in leaves}
+
+    def delete_leaves(self, run_id, numbers):
+        held = self.store._leaves.get(run_id, {})
+        self.erased[run_id] = [n for n in numbers if n in held]
+        return len(self.erased[run_id])
+
     def next_checkpoint_seq(self):
         return len(self.store._checkpoints) + len(self.checkpoints) + 1
 
@@ -172,4 +189,10 @@ class _Writer:
         store._events.extend(self.events)
         store._sources.update(self.sources)
         store._runs.update(self.runs)
+        store._leaves.update(self.leaves)
+        for run_id, numbers in self.erased.items():
+            kept = dict(store._leaves[run_id])  # a new dict: a pickled copy never shares it
+            for n in numbers:
+                del kept[n]
+            store._leaves[run_id] = kept
         store._checkpoints.extend(self.checkpoints)

@@ -4,6 +4,7 @@ import contextlib
 import os
 import threading
 import uuid
+import warnings
 
 from .._lineage._source import utc_now
 from ..exceptions import (
@@ -17,10 +18,13 @@ from ..exceptions import (
 from ._base import BaseStore
 from ._postgres_guards import guard_problems, guard_statements
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APP = "sktraceprop"
 _MODES = ("rw", "ro")
-_TABLES = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpoints")
+_TABLES_2 = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpoints")
+#: Version 3 adds the values of sealed runs (see stores/_sealed.py): erased, never updated.
+_TABLES = (*_TABLES_2, "run_leaves")
+_ERASABLE = ("run_leaves",)
 _EVENT_COLUMNS = "seq, run_id, created_at, kind, payload, prev_hash, hash"
 
 
@@ -257,6 +261,9 @@ class PostgresStore(BaseStore):
                 "ALTER TABLE {sources} ALTER COLUMN parents SET STORAGE EXTERNAL",
                 "CREATE INDEX ON {events} (run_id)",
                 "CREATE TABLE {checkpoints} (seq BIGINT PRIMARY KEY, record TEXT NOT NULL)",
+                """CREATE TABLE {leaves} (
+                    run_id TEXT NOT NULL, leaf BIGINT NOT NULL, value TEXT NOT NULL,
+                    salt TEXT NOT NULL, PRIMARY KEY (run_id, leaf))""",
             ]
             names = {
                 "meta": "stp_meta",
@@ -265,10 +272,11 @@ class PostgresStore(BaseStore):
                 "runs": "runs",
                 "events": "events",
                 "checkpoints": "checkpoints",
+                "leaves": "run_leaves",
             }
             for statement in statements:
                 con.execute(self._sql(statement, **names))
-            function, triggers = guard_statements(_TABLES)
+            function, triggers = guard_statements(_TABLES, _ERASABLE)
             for statement in (function, *triggers.values()):
                 con.execute(sql.SQL(statement).format(schema=sql.Identifier(self.schema)))
             now = utc_now()
@@ -324,13 +332,20 @@ class PostgresStore(BaseStore):
                 f"schema {self.schema!r} has store schema version {version}; this "
                 f"sktraceprop reads up to {SCHEMA_VERSION}. Upgrade sktraceprop."
             )
-        if version != SCHEMA_VERSION:
+        if version not in (2, SCHEMA_VERSION):
             # no version this library ever wrote: the metadata was altered
             raise CorruptStoreError(
                 f"schema {self.schema!r} has an unknown store schema version "
                 f"{meta.get('schema_version')!r}; nothing was modified"
             )
-        missing = [t for t in _TABLES if t not in tables]
+        expected = _TABLES if version == 3 else _TABLES_2
+        if version < 3 and "run_leaves" in tables:
+            raise CorruptStoreError(
+                f"schema {self.schema!r} says store schema version {version} but has a "
+                "run_leaves table, which only version 3 has: its version was altered "
+                "outside sktraceprop; nothing was modified"
+            )
+        missing = [t for t in expected if t not in tables]
         if missing:
             error = CorruptStoreError(
                 f"schema {self.schema!r} is missing table(s) {', '.join(missing)}: altered "
@@ -339,7 +354,7 @@ class PostgresStore(BaseStore):
             )
             error.problems = [{"check": "schema", "message": f"missing table(s) {missing}"}]
             raise error
-        problems = guard_problems(con, self.schema, _TABLES)
+        problems = guard_problems(con, self.schema, expected, _ERASABLE)
         if problems:
             self._refuse_writes("; ".join(problems))
         self._meta = meta
@@ -381,7 +396,7 @@ class PostgresStore(BaseStore):
         """What was done to the append-only guards, read from the catalog now."""
         psycopg, _, _ = _psycopg()
         try:
-            return guard_problems(self._connection(), self.schema, _TABLES)
+            return guard_problems(self._connection(), self.schema, self._tables, _ERASABLE)
         except psycopg.Error as exc:
             raise self._translate(exc) from None
 
@@ -539,6 +554,43 @@ class PostgresStore(BaseStore):
         rows = self._query(self._sql("SELECT record FROM {c} ORDER BY seq", c="checkpoints"))
         return [r[0] for r in rows]
 
+    @property
+    def schema_version(self):
+        """The store's schema version (2: runs stored unsealed; 3: sealed)."""
+        return int(self._meta.get("schema_version", 0))
+
+    @property
+    def _tables(self):
+        return _TABLES if self.schema_version >= 3 else _TABLES_2
+
+    @property
+    def _seals_runs(self):
+        return self.schema_version >= 3
+
+    def _raw_leaves(self, run_id):
+        if self.schema_version < 3:
+            return {}
+        rows = self._query(
+            self._sql("SELECT leaf, value, salt FROM {l} WHERE run_id = %s", l="run_leaves"),
+            (run_id,),
+        )
+        return {int(leaf): (value, salt) for leaf, value, salt in rows}
+
+    def _scrub(self):
+        """Rewrite the table of values (``VACUUM FULL``): deleted rows stay in a table's
+        files until then. The write-ahead log keeps them until it is recycled."""
+        psycopg, _, _ = _psycopg()
+        try:
+            self._connection().execute(self._sql("VACUUM (FULL) {l}", l="run_leaves"))
+        except psycopg.Error as exc:
+            warnings.warn(
+                f"{self!r}: the erased values were deleted, but VACUUM FULL of run_leaves "
+                f"failed ({exc}): their bytes stay in the table's files until it is "
+                "vacuumed (run VACUUM FULL as the table's owner)",
+                UserWarning,
+                stacklevel=4,
+            )
+
 
 class _Writer:
     """The rows of one PostgreSQL write transaction (see :class:`._base._Chain`)."""
@@ -584,6 +636,21 @@ class _Writer:
             ),
             (run_id, created_at, record_text, n_samples, n_input, ids, inputs, seq),
         )
+
+    def insert_leaves(self, run_id, leaves):
+        self.con.cursor().executemany(
+            self.store._sql("INSERT INTO {l} VALUES (%s, %s, %s, %s)", l="run_leaves"),
+            [(run_id, n, text, salt) for n, text, salt in leaves],
+        )
+
+    def delete_leaves(self, run_id, numbers):
+        cursor = self.con.execute(
+            self.store._sql(
+                "DELETE FROM {l} WHERE run_id = %s AND leaf = ANY(%s)", l="run_leaves"
+            ),
+            (run_id, list(numbers)),
+        )
+        return cursor.rowcount
 
     def next_checkpoint_seq(self):
         return self._one("SELECT coalesce(max(seq), 0) + 1 FROM {c}", (), c="checkpoints")[0]

@@ -21,6 +21,12 @@ _TRIGGERS = (
     ("append_only", "BEFORE DELETE OR UPDATE ON {table} FOR EACH ROW"),
     ("no_truncate", "BEFORE TRUNCATE ON {table} FOR EACH STATEMENT"),
 )
+#: ``(suffix, when)`` of the two triggers of a table whose rows are erased (deleted by
+#: sktraceprop, see stores/_sealed.py), never updated.
+_ERASABLE_TRIGGERS = (
+    ("no_update", "BEFORE UPDATE ON {table} FOR EACH ROW"),
+    ("no_truncate", "BEFORE TRUNCATE ON {table} FOR EACH STATEMENT"),
+)
 #: ``pg_trigger.tgenabled`` of a trigger that fires in ordinary sessions.
 _FIRING = ("O", "A")
 #: Tables of the schema found by each condition on ``pg_class c`` (constant SQL).
@@ -36,9 +42,10 @@ def _fold(text):
     return " ".join(str(text).split())
 
 
-def guard_statements(tables):
+def guard_statements(tables, erasable=()):
     """``(function, triggers)``: the CREATE statements of the guard function and of each
-    table's triggers, as ``str.format`` templates over ``{schema}`` (a quoted identifier)."""
+    table's triggers, as ``str.format`` templates over ``{schema}`` (a quoted identifier).
+    Tables in ``erasable`` refuse updates and truncation, not deletes."""
     function = (
         f"CREATE FUNCTION {{schema}}.{GUARD}() RETURNS trigger LANGUAGE plpgsql AS "
         f"$$ {GUARD_BODY} $$"
@@ -48,16 +55,16 @@ def guard_statements(tables):
         + when.format(table=f"{{schema}}.{table}")
         + f" EXECUTE FUNCTION {{schema}}.{GUARD}()"
         for table in tables
-        for suffix, when in _TRIGGERS
+        for suffix, when in (_ERASABLE_TRIGGERS if table in erasable else _TRIGGERS)
     }
     return function, triggers
 
 
-def expected_definitions(tables, schema):
+def expected_definitions(tables, schema, erasable=()):
     """``(function, triggers)`` as ``pg_get_functiondef`` and ``pg_get_triggerdef``
     render what :func:`guard_statements` installs in ``schema`` (a quoted identifier),
     whitespace folded."""
-    _, triggers = guard_statements(tables)
+    _, triggers = guard_statements(tables, erasable)
     function = (
         f"CREATE OR REPLACE FUNCTION {schema}.{GUARD}() RETURNS trigger LANGUAGE plpgsql "
         f"AS $function$ {GUARD_BODY} $function$"
@@ -126,7 +133,7 @@ def read_guards(con, schema):
     }
 
 
-def guard_problems(con, schema, tables):
+def guard_problems(con, schema, tables, erasable=()):
     """What was done to the store's append-only guards outside sktraceprop, one
     sentence per kind of change (an empty list when nothing was).
 
@@ -139,10 +146,12 @@ def guard_problems(con, schema, tables):
     tables : sequence of str
         The store's tables, each guarded by ``<table>_append_only`` and
         ``<table>_no_truncate``.
+    erasable : sequence of str
+        Those of them guarded by ``<table>_no_update`` and ``<table>_no_truncate``.
     """
     held = read_guards(con, schema)
     quoted, functions, found = held["quoted"], held["functions"], held["triggers"]
-    function, expected = expected_definitions(tables, quoted)
+    function, expected = expected_definitions(tables, quoted, erasable)
     # (EXECUTE PROCEDURE: the older spelling of EXECUTE FUNCTION, same meaning)
     definitions = {
         name: _fold(d.replace("EXECUTE PROCEDURE", "EXECUTE FUNCTION"))

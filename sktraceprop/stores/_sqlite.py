@@ -5,6 +5,7 @@ import os
 import sqlite3
 import threading
 import uuid
+import warnings
 from pathlib import Path
 
 from .._lineage._source import utc_now
@@ -19,43 +20,58 @@ from ..exceptions import (
 from . import _legacy
 from ._base import BaseStore, _raise_problems, describe
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APP = "sktraceprop"
 _MAGIC = b"SQLite format 3\x00"
 _MODES = ("rw", "ro")
 _CHECK_ON_OPEN = ("header", "quick", "full")
-_TABLES = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpoints")
-_APPEND_ONLY = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpoints")
+_TABLES_2 = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpoints")
+#: Version 3 adds the values of sealed runs (see stores/_sealed.py): deleted when erased,
+#: never updated.
+_TABLES = (*_TABLES_2, "run_leaves")
+_APPEND_ONLY = _TABLES_2
 
-_SCHEMA = [
-    "CREATE TABLE stp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
-    """CREATE TABLE sources (
+_SCHEMA = (
+    [
+        "CREATE TABLE stp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+        """CREATE TABLE sources (
         source_id TEXT NOT NULL, sha256 TEXT NOT NULL, record TEXT NOT NULL,
         n_parent_ids INTEGER, parents BLOB, event_seq INTEGER NOT NULL,
         PRIMARY KEY (source_id, sha256))""",
-    """CREATE TABLE runs (
+        """CREATE TABLE runs (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT UNIQUE NOT NULL,
         created_at TEXT NOT NULL, record TEXT NOT NULL, n_samples INTEGER NOT NULL,
         n_input INTEGER, row_ids BLOB NOT NULL, input_row_ids BLOB,
         event_seq INTEGER NOT NULL)""",
-    """CREATE TABLE events (
+        """CREATE TABLE events (
         seq INTEGER PRIMARY KEY, run_id TEXT, created_at TEXT NOT NULL, kind TEXT NOT NULL,
         payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""",
-    "CREATE INDEX events_run_id ON events (run_id)",
-    "CREATE TABLE checkpoints (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)",
-] + [
-    f"""CREATE TRIGGER {table}_append_only_{op} BEFORE {op.upper()} ON {table}
+        "CREATE INDEX events_run_id ON events (run_id)",
+        "CREATE TABLE checkpoints (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)",
+        """CREATE TABLE run_leaves (
+        run_id TEXT NOT NULL, leaf INTEGER NOT NULL, value TEXT NOT NULL, salt TEXT NOT NULL,
+        PRIMARY KEY (run_id, leaf))""",
+    ]
+    + [
+        f"""CREATE TRIGGER {table}_append_only_{op} BEFORE {op.upper()} ON {table}
         BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"""
-    for table in _APPEND_ONLY
-    for op in ("update", "delete")
-]
+        for table in _APPEND_ONLY
+        for op in ("update", "delete")
+    ]
+    + [
+        """CREATE TRIGGER run_leaves_no_update BEFORE UPDATE ON run_leaves
+        BEGIN SELECT RAISE(ABORT, 'run_leaves are erased, never updated'); END"""
+    ]
+)
 #: The append-only triggers by name, each as its CREATE statement, whitespace folded.
 _TRIGGERS = {
     statement.split()[2]: " ".join(statement.split())
     for statement in _SCHEMA
     if statement.startswith("CREATE TRIGGER")
 }
+#: Those of a store of schema version 2 (no run_leaves).
+_TRIGGERS_2 = {n: t for n, t in _TRIGGERS.items() if not n.startswith("run_leaves")}
 # A damaged schema makes SQLite's error message hold bytes that are not UTF-8: Python
 # then raises UnicodeDecodeError where sqlite3 would have raised DatabaseError.
 _SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
@@ -261,7 +277,7 @@ class SQLiteStore(BaseStore):
                 f"{self.path} has schema version {version}; this sktraceprop reads up to "
                 f"{SCHEMA_VERSION}. Upgrade sktraceprop."
             )
-        if version not in (1, SCHEMA_VERSION):
+        if version not in (1, 2, SCHEMA_VERSION):
             raise CorruptStoreError(f"{self.path} has an unknown schema version {version!r}")
         later = ["a checkpoints table"] if "checkpoints" in tables else []
         later += ["a runs.event_seq column"] if "event_seq" in run_columns else []
@@ -275,9 +291,17 @@ class SQLiteStore(BaseStore):
             )
             error.problems = [{"check": "schema", "message": f"version 1 holding {later}"}]
             raise error
+        if version < SCHEMA_VERSION and "run_leaves" in tables:
+            error = CorruptStoreError(
+                f"{self.path} says it has schema version {version}, but it has a run_leaves "
+                "table, which only version 3 has: its version was altered outside "
+                "sktraceprop. It was not modified."
+            )
+            error.problems = [{"check": "schema", "message": f"version {version} with leaves"}]
+            raise error
         self._meta = meta
         self._legacy = version == 1
-        expected = _legacy.TABLES if self._legacy else _TABLES
+        expected = _legacy.TABLES if self._legacy else _TABLES if version == 3 else _TABLES_2
         missing = [t for t in expected if t not in tables]
         if missing:
             error = CorruptStoreError(
@@ -288,7 +312,7 @@ class SQLiteStore(BaseStore):
             error.problems = [{"check": "schema", "message": f"missing table(s) {missing}"}]
             raise error
         if not self._legacy:
-            wrong = _trigger_problem(triggers)
+            wrong = _trigger_problem(triggers, version)
             if wrong:
                 self._refuse_writes(wrong)
 
@@ -354,6 +378,8 @@ class SQLiteStore(BaseStore):
                 try:
                     con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
                     con.execute("PRAGMA synchronous=NORMAL")
+                    # an erased value's bytes are overwritten, not left in a free page
+                    con.execute("PRAGMA secure_delete=ON")
                 except _SQLITE_ERRORS as exc:
                     raise self._translate(exc) from None
             self._local.con, self._local.pid = con, os.getpid()
@@ -532,6 +558,34 @@ class SQLiteStore(BaseStore):
             "ORDER BY event_seq"
         )
 
+    @property
+    def _seals_runs(self):
+        return self.schema_version >= 3
+
+    def _raw_leaves(self, run_id):
+        if self.schema_version < 3:
+            return {}
+        rows = self._query("SELECT leaf, value, salt FROM run_leaves WHERE run_id = ?", (run_id,))
+        return {leaf: (value, salt) for leaf, value, salt in rows}
+
+    def _scrub(self):
+        """Fold the write-ahead log into the file and truncate it: the pages that held
+        erased values (overwritten in the file by ``secure_delete``) leave the log."""
+        con = self._connection()
+        try:
+            busy, _, _ = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except _SQLITE_ERRORS as exc:
+            raise self._translate(exc) from None
+        if busy:
+            warnings.warn(
+                f"{self.path}: another connection is reading, so the write-ahead log "
+                f"({self.path}-wal) still holds the erased values' old pages until it is "
+                "checkpointed (the next write after the readers finish, or closing every "
+                "connection)",
+                UserWarning,
+                stacklevel=4,
+            )
+
     _EVENT_COLUMNS = "seq, run_id, created_at, kind, payload, prev_hash, hash"
 
     def _raw_event(self, seq):
@@ -661,7 +715,9 @@ class SQLiteStore(BaseStore):
                 names = []
                 problems.append({"check": "schema", "message": f"unreadable: {exc}"})
             if not self._legacy and names:
-                wrong = _trigger_problem({n: sql for n, kind, sql in names if kind == "trigger"})
+                wrong = _trigger_problem(
+                    {n: sql for n, kind, sql in names if kind == "trigger"}, self.schema_version
+                )
                 if wrong:
                     problems.append({"check": "schema", "message": wrong})
             con.isolation_level = None
@@ -677,17 +733,18 @@ class SQLiteStore(BaseStore):
         return {"path": self.path, "sqlite_check": pragma, **report}
 
 
-def _trigger_problem(found):
+def _trigger_problem(found, version=SCHEMA_VERSION):
     """What was done to the store's triggers outside sktraceprop (None if nothing).
 
     ``found`` maps each trigger's name to its CREATE statement. A trigger added (or one
     of the store's redefined) can change or silently drop what sktraceprop writes, as
     ``SELECT RAISE(IGNORE)`` before an insert does.
     """
-    gone = sorted(set(_TRIGGERS) - set(found))
-    added = sorted(set(found) - set(_TRIGGERS))
+    expected = _TRIGGERS if version == SCHEMA_VERSION else _TRIGGERS_2
+    gone = sorted(set(expected) - set(found))
+    added = sorted(set(found) - set(expected))
     redefined = sorted(
-        n for n in set(found) & set(_TRIGGERS) if " ".join(str(found[n]).split()) != _TRIGGERS[n]
+        n for n in set(found) & set(expected) if " ".join(str(found[n]).split()) != expected[n]
     )
     parts = []
     if gone:
@@ -739,6 +796,19 @@ class _Writer:
             "input_row_ids, event_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, created_at, record_text, n_samples, n_input, ids, inputs, seq),
         )
+
+    def insert_leaves(self, run_id, leaves):
+        self.con.executemany(
+            "INSERT INTO run_leaves VALUES (?, ?, ?, ?)",
+            [(run_id, n, text, salt) for n, text, salt in leaves],
+        )
+
+    def delete_leaves(self, run_id, numbers):
+        before = self.con.total_changes
+        self.con.executemany(
+            "DELETE FROM run_leaves WHERE run_id = ? AND leaf = ?", [(run_id, n) for n in numbers]
+        )
+        return self.con.total_changes - before
 
     def next_checkpoint_seq(self):
         return self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM checkpoints").fetchone()[0]

@@ -59,6 +59,7 @@ from ..utils._module_input import check_module_input
 from ..utils._private_copy import private_copy
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples
 from ._convex import NewtonCorrection, check_convex, final_step, unsupported
+from ._erase import check_redact, erase, stored_run_values
 from ._event import UnlearningEvent, row_ids_digest
 from ._neural import NeuralCorrection
 from ._neural_backend import neural_backend
@@ -707,7 +708,14 @@ class GradientCorrectionUnlearner(
 
     # -- removal requests ------------------------------------------------------------------
     def unlearn(
-        self, *, source_id=None, sample_id=None, mask=None, X_holdout=None, y_holdout=None
+        self,
+        *,
+        source_id=None,
+        sample_id=None,
+        mask=None,
+        X_holdout=None,
+        y_holdout=None,
+        redact=None,
     ):
         """Remove the influence of training rows from the fitted model, in place.
 
@@ -731,6 +739,17 @@ class GradientCorrectionUnlearner(
             ``predict``), whose mean loss is the calibration target of the influence
             step (see ``calibration``). None uses a skorch validation split if the net
             had one.
+        redact : str, default=None
+            Also erase from the store what the run stored at fit holds of the removed
+            rows (feature names only they produced, the training-data statistics of
+            their sources, the SHA-256 and counts of their sample weights: what the
+            event's ``caveat`` lists), giving this reason (an erasure request's
+            reference). The store appends a ``store.redaction`` event naming the
+            unlearning event and deletes the values (:meth:`BaseStore.redact
+            <sktraceprop.stores.BaseStore.redact>`); the hash chain still verifies.
+            Audit events already logged (predictions, explanations) are not changed.
+            Needs a store of schema version 3 (runs sealed), checked before anything
+            is removed.
 
         Returns
         -------
@@ -766,6 +785,7 @@ class GradientCorrectionUnlearner(
         given = [a is not None for a in (source_id, sample_id, mask)]
         if sum(given) != 1:
             raise TypeError("unlearn() takes exactly one of source_id=, sample_id= or mask=")
+        check_redact(self, redact)
         if source_id is not None:
             sources = [source_id] if isinstance(source_id, str) else list(source_id)
             request = {"source_id": sources}
@@ -802,6 +822,7 @@ class GradientCorrectionUnlearner(
             named,
             request=request,
             options={"X_holdout": X_holdout, "y_holdout": y_holdout},
+            redact=redact,
         )
         return self
 
@@ -940,7 +961,7 @@ class GradientCorrectionUnlearner(
         return np.flatnonzero(mask)
 
     # -- the removal and its record --------------------------------------------------------
-    def _remove(self, positions, named, request, options):
+    def _remove(self, positions, named, request, options, redact=None):
         if fingerprint(self.estimator_) != self._fingerprint_now:
             # The removal method holds the data and curvature of the model it fitted or
             # last corrected: it would describe the old one, and the event claim it.
@@ -1010,7 +1031,17 @@ class GradientCorrectionUnlearner(
                 "the neural correction diverged (non-finite gradient); lower lr or raise "
                 "damping. Nothing was changed."
             )
-        self._commit(UnlearningEvent(with_caveats(self, event, removal)), removal, retained)
+        erasing = None
+        if redact is not None:  # read before the commit replaces the copy of the run
+            erasing = stored_run_values(self, removal, event["row_ids"])
+        self._commit(
+            UnlearningEvent(with_caveats(self, event, removal, erasing=erasing)),
+            removal,
+            retained,
+        )
+        if erasing is not None:
+            logged = self.unlearning_log_[-1]
+            erase(self, erasing, redact, logged.get("seq", len(self.unlearning_log_)))
         # the values of a few hundred rows per load, kept in this process to notice
         # columns changed after loading: the removed rows' go too
         WITNESSES.forget(np.concatenate([self.train_row_ids_[positions], leaves]))

@@ -136,9 +136,10 @@ def aggregates_over_removed(unl, kept, removed_ids, removed_codes):
     return out
 
 
-def with_caveats(unl, event, removal):
+def with_caveats(unl, event, removal, erasing=None):
     """The event with a ``preprocessing`` field and a ``caveat`` naming what still
-    carries the removed rows' data, if anything."""
+    carries the removed rows' data, if anything (``erasing``: what ``redact=`` erases
+    from the stored run next, see ``_erase``)."""
     caveats = [event.pop("caveat")] if "caveat" in event else []
     if removal.preprocessing is None and has_preprocessing(unl.estimator_):
         event["preprocessing"] = "kept"
@@ -182,6 +183,11 @@ def with_caveats(unl, event, removal):
         warnings.warn(message, UserWarning, stacklevel=4)
         caveats.append(message)
     stored = _stored_run_caveat(unl, removal, event["row_ids"])
+    if stored and erasing is not None:
+        stored += (
+            "; redact= erases these values from it next, in a store.redaction event "
+            "naming this one (audit events already logged keep what they hold)"
+        )
     if stored:
         caveats.append(stored)
     # the unlearner, its model and its steps, and the estimator parameter (named apart)

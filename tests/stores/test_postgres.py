@@ -183,7 +183,9 @@ def test_opening_never_recreates_a_dropped_table(pg_dsn):
         assert (
             tables()
             == before
-            == sorted(["checkpoints", "runs", "schema_version", "sources", "stp_meta"])
+            == sorted(
+                ["checkpoints", "run_leaves", "runs", "schema_version", "sources", "stp_meta"]
+            )
         )
         empty = new_schema()
         con.execute(f'CREATE SCHEMA "{empty}"')

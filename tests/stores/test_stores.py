@@ -151,8 +151,17 @@ def test_every_run_and_source_is_under_the_chain(store):
     events = store.events(include_store_events=True)
     assert [e["kind"] for e in events] == ["store.source", "store.run"]
     assert events[1]["run_id"] == run.run_id
-    # the digest, computed here from its definition (independently of the store)
-    record = json.dumps(run.to_dict(), sort_keys=True, separators=(",", ":"))
+    # the digest, computed here from its definition (independently of the store): over
+    # the record as stored, sealed (its erasable values replaced by tokens and committed)
+    record = store._raw_run(run.run_id)[0]
+    sealed = json.loads(record)
+    assert record == json.dumps(sealed, sort_keys=True, separators=(",", ":"))
+    leaves = store._raw_leaves(run.run_id)
+    for n, digest in enumerate(sealed.pop("sealed")["commitments"]):
+        value, salt = leaves[n]
+        body = f"sktraceprop-leaf-1\n{salt}\n{value}"
+        assert hashlib.sha256(body.encode()).hexdigest() == digest
+    assert _restored(sealed, leaves) == json.loads(json.dumps(run.to_dict()))
     ids = hashlib.sha256(run.row_ids.astype("<i8").tobytes()).hexdigest()
     body = f"sktraceprop-run-2\n{record}\n{ids}\n-"
     assert events[1]["payload"]["digest"] == hashlib.sha256(body.encode()).hexdigest()
@@ -167,6 +176,28 @@ def test_every_run_and_source_is_under_the_chain(store):
     stp.make_traced_pipeline(Ridge(), store=store).fit(X, X["x1"])
     kinds = [e["kind"] for e in store.events(include_store_events=True)]
     assert kinds == ["store.source", "store.run", "store.run"]
+
+
+def _restored(value, leaves):
+    """A sealed record with every token replaced by its leaf's value (written here from
+    the format's definition, not with the store's code)."""
+
+    def leaf(token):
+        return json.loads(leaves[int(token[len("\x00stp-leaf:") :])][0])
+
+    def is_token(v):
+        return isinstance(v, str) and v.startswith("\x00stp-leaf:")
+
+    if is_token(value):
+        return leaf(value)
+    if isinstance(value, list):
+        return [_restored(v, leaves) for v in value]
+    if isinstance(value, dict):
+        out = {(leaf(k) if is_token(k) else k): _restored(v, leaves) for k, v in value.items()}
+        if is_token(value.get("leaf")):  # a source's statistics
+            return {**{k: v for k, v in out.items() if k != "leaf"}, **leaf(value["leaf"])}
+        return out
+    return value
 
 
 def test_search_runs_are_listed_by_role_and_search(store):

@@ -384,7 +384,7 @@ def test_a_postgresql_store_whose_schema_version_was_edited_is_corrupt(pg_record
         _pg(
             pg_record,
             lambda con: con.execute(
-                "UPDATE stp_meta SET key = 'schema_version', value = '2' "
+                "UPDATE stp_meta SET key = 'schema_version', value = '3' "
                 "WHERE key IN ('schema_version', 'schema_versionx')"
             ),
         )
@@ -493,7 +493,7 @@ def test_a_rehashed_run_event_whose_payload_is_no_object_is_named(record, tmp_pa
     [
         # found by an audit: SQLite's message about a damaged schema then holds bytes
         # that are not UTF-8, and Python raised UnicodeDecodeError from opening
-        (b"CREATE TRIGGER", 3),
+        (b"CREATE TRIGGER stp_meta_append_only_update", 3),
         # the events' seq no longer the rowid: every seq read NULL, and check() raised
         # TypeError comparing None with an int
         (b"seq INTEGER PRIMARY KEY, run_id", 11),
@@ -541,6 +541,7 @@ def test_a_store_whose_version_was_lowered_to_1_is_refused(record, tmp_path):
     for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
         con.execute(f"DROP TRIGGER {name}")
     con.execute("DROP TABLE checkpoints")
+    con.execute("DROP TABLE run_leaves")  # (what schema version 3 added)
     con.execute("ALTER TABLE runs DROP COLUMN event_seq")
     con.close()
     store = stp.stores.SQLiteStore(path, mode="ro")
