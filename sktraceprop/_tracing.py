@@ -31,6 +31,7 @@ from ._prediction_log import check_log_predictions, remember_answering_parts
 from ._selection import SelectionCloneMixin, selection_of
 from .exceptions import LineageWarning
 from .utils._delegation import SourcesTravelMixin
+from .utils._sklearn_compat import sample_id_request
 from .utils._stack import user_stacklevel
 
 __all__ = ["library_fit", "run_context"]
@@ -282,5 +283,8 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
 
     def _add_sample_id_request(self, router):
         # ``sample_id`` is consumed by the traced estimator itself, like sample_weight
-        # by a consumer: with metadata routing on, request it with set_fit_request.
-        return router.add_self_request(self)
+        # by a consumer: with metadata routing on, request it with set_fit_request. Only
+        # it: a self request built from every signature would also request score's
+        # sample_weight (Pipeline.score), which a plain Pipeline routes to its final step
+        # as that step requested; model selection then refused weights as never requested.
+        return router.add_self_request(sample_id_request(self))

@@ -12,6 +12,7 @@ __all__ = [
     "name_estimators",
     "num_samples",
     "safe_indexing",
+    "sample_id_request",
 ]
 
 
@@ -22,3 +23,18 @@ def model_selection_internals():
     from sklearn.model_selection._validation import _fit_and_predict, _fit_and_score
 
     return BaseSearchCV, _fit_and_score, _fit_and_predict
+
+
+def sample_id_request(estimator):
+    """A ``MetadataRequest`` holding only ``estimator``'s request of ``sample_id`` in fit.
+
+    ``estimator._get_metadata_request()`` is its request built from every method's
+    signature; scikit-learn's own scorer reads it directly before release 1.7 or so.
+    """
+    from sklearn.utils.metadata_routing import MetadataRequest
+
+    own = estimator._get_metadata_request()
+    request = MetadataRequest(owner=own.owner)
+    if "sample_id" in own.fit.requests:
+        request.fit.add_request(param="sample_id", alias=own.fit.requests["sample_id"])
+    return request
