@@ -24,6 +24,7 @@ from ._holders import HolderMixin, hold
 from ._lineage._capture import check_aligned, resolve_row_ids
 from ._lineage._current import check_unchanged
 from ._lineage._fit_params import fit_params_notes, fit_params_record
+from ._lineage._fit_routes import fit_param_routes
 from ._lineage._record import add_input_notes, changes, recording
 from ._lineage._stats import empty_columns, empty_columns_message, source_stats
 from ._model_lock import exclusive
@@ -218,7 +219,9 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                 # Counted before the fit: a step with copy=False (SimpleImputer, scalers)
                 # may write into the caller's data, and the record is of the data given.
                 stats = source_stats(X, y, ids, classes=is_classifier(self))
-                fit_record = fit_params_record(params)
+                # where each parameter goes (routing validated here, before the fit)
+                method = getattr(fit_method, "__name__", "fit")
+                fit_record = fit_params_record(params, fit_param_routes(self, method, params))
                 changed = changes(X, ids) if isinstance(X, pd.DataFrame) else None
                 selection = selection_of(self)
                 if selection is None:

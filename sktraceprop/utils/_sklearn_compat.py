@@ -11,6 +11,7 @@ __all__ = [
     "model_selection_internals",
     "name_estimators",
     "num_samples",
+    "routing_children",
     "safe_indexing",
     "sample_id_request",
 ]
@@ -23,6 +24,13 @@ def model_selection_internals():
     from sklearn.model_selection._validation import _fit_and_predict, _fit_and_score
 
     return BaseSearchCV, _fit_and_score, _fit_and_predict
+
+
+def routing_children(router):
+    """``(name, (method mapping, routing))`` for each child of a ``MetadataRouter``, and
+    ``(None, ...)`` for the metadata the router consumes itself (its self request)."""
+    for name, pair in router:
+        yield (None if name == "$self_request" else name), (pair.mapping, pair.router)
 
 
 def sample_id_request(estimator):
