@@ -17,7 +17,7 @@ from sklearn.utils.metadata_routing import MetadataRouter, get_routing_for_objec
 
 from ..utils._sklearn_compat import routing_children
 
-__all__ = ["fit_param_routes"]
+__all__ = ["fit_param_routes", "weighted_parts"]
 
 
 class _Given:
@@ -121,9 +121,13 @@ def fit_param_routes(estimator, method, params):
         return {}
     found = set()
     if sklearn.get_config()["enable_metadata_routing"]:
-        given = {n: _Given(n) for n in names}
-        process_routing(estimator, method, **given)  # validates: raises as the fit would
-        _follow_routed(get_routing_for_object(estimator), method, given, "", found)
+        routing = get_routing_for_object(estimator)
+        if not isinstance(routing, MetadataRouter):  # a plain estimator takes all itself
+            found = {(n, "", n) for n in names}
+        else:
+            given = {n: _Given(n) for n in names}
+            process_routing(estimator, method, **given)  # validates: raises as fit would
+            _follow_routed(routing, method, given, "", found)
     else:
         _follow_named(estimator, {n: n for n in names}, "", found)
     leaf = _leaf_path(estimator)
@@ -132,3 +136,15 @@ def fit_param_routes(estimator, method, params):
         final = not leaf or path == leaf or path.startswith(leaf + "__")
         routes[name].append({"step": path, "as": as_name, "final": final})
     return routes
+
+
+def weighted_parts(estimator, params, method="fit"):
+    """Whether ``estimator.<method>(X, y, **params)`` gives sample weights to steps before
+    the final estimator, and to the final estimator: ``(preprocessing, final)``."""
+    given = [
+        d
+        for routes in fit_param_routes(estimator, method, params).values()
+        for d in routes
+        if d["as"] == "sample_weight"
+    ]
+    return any(not d["final"] for d in given), any(d["final"] for d in given)
