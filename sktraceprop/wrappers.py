@@ -95,6 +95,8 @@ class TracedEstimator(
             if sklearn.get_config()["enable_metadata_routing"]:
                 # as a meta-estimator: the estimator gets what it requested, under its names
                 params = process_routing(self, "fit", **params)["estimator"]["fit"]
+            if spied is None:  # (a pipeline's final step is watched as it is fitted)
+                final.see_validation_set(params)
             return est.fit(X, y, **params)
 
         leaf, steps = pipeline_leaf(est)

@@ -17,7 +17,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..exceptions import LineageError
+from ._capture import carried_ids
 from ._fingerprint import _feed, json_safe
+from ._ids import codes_of
+from ._source import REGISTRY
 
 
 def _is_array(value):
@@ -36,6 +40,22 @@ def _digest(value):
     h = hashlib.sha256(b"fit-param")
     _feed(h, value)
     return h.hexdigest()
+
+
+def _row_sources(value):
+    """Rows per source of a parameter that carries row ids (a traced frame given as
+    ``X_val``, a weight Series with X's index), or None."""
+    try:
+        ids = carried_ids(value, validate=False)
+    except LineageError:
+        return None
+    if ids is None or not ids.size:
+        return None
+    codes, counts = np.unique(codes_of(ids), return_counts=True)
+    try:
+        return {REGISTRY.by_code(int(c)).source_id: int(n) for c, n in zip(codes, counts)}
+    except LineageError:  # ids of no registered source: nothing to name
+        return None
 
 
 def _weights(value):
@@ -85,7 +105,8 @@ def fit_params_record(params, routes=None):
     record : dict
         Name -> ``{"kind": "array", "shape", "dtype", "sha256"}`` for array-likes (with
         ``"weights"``, exact counts and the sum, for sample weights: parameters a step
-        received as ``sample_weight``, or, without ``routes``, so named), or
+        received as ``sample_weight``, or, without ``routes``, so named; and
+        ``"row_sources"``, rows per source, for arrays that carry row ids), or
         ``{"kind": "value", "value"}`` for the rest; and ``"given_to"``.
     """
     record = {}
@@ -104,6 +125,9 @@ def fit_params_record(params, routes=None):
                 "dtype": str(getattr(value, "dtype", type(value).__name__)),
                 "sha256": _digest(value),
             }
+            sources = _row_sources(value)
+            if sources is not None:
+                entry["row_sources"] = sources
             if _as_weights(name, given_to):
                 weights = _weights(value)
                 if weights is not None:
