@@ -215,13 +215,13 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                 store = self.store
                 _check_store(store)
                 ids = resolve_row_ids(X, sample_id)
-                check_aligned(ids, y, params)
+                # where each parameter goes (routing validated here, before the fit)
+                routes = fit_param_routes(self, getattr(fit_method, "__name__", "fit"), params)
+                check_aligned(ids, y, params, routes)
                 # Counted before the fit: a step with copy=False (SimpleImputer, scalers)
                 # may write into the caller's data, and the record is of the data given.
                 stats = source_stats(X, y, ids, classes=is_classifier(self))
-                # where each parameter goes (routing validated here, before the fit)
-                method = getattr(fit_method, "__name__", "fit")
-                fit_record = fit_params_record(params, fit_param_routes(self, method, params))
+                fit_record = fit_params_record(params, routes)
                 changed = changes(X, ids) if isinstance(X, pd.DataFrame) else None
                 selection = selection_of(self)
                 if selection is None:

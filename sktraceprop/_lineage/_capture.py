@@ -46,15 +46,24 @@ def carried_ids(X, validate=True):
     return ids_from_index(X, validate)
 
 
-def check_aligned(ids, y, params):
+def check_aligned(ids, y, params, routes=None):
     """Refuse a target or fit parameter whose row ids put its rows in another order than X.
 
     scikit-learn pairs ``X`` and ``y`` by position; pandas aligns by index. A ``y`` sorted
     or filtered apart from ``X`` still has the right length, and every row would meet
     another row's target. Ids of other sources (labels read from their own file, paired
-    by position) are not compared.
+    by position) are not compared. The fit parameters compared are the sample weights:
+    those named ``sample_weight`` or ``<step>__sample_weight``, and those a step receives
+    as ``sample_weight`` under another name (``routes``, see ``_fit_routes``: a metadata
+    routing alias).
     """
-    weights = [(k, v) for k, v in params.items() if k.split("__")[-1] == "sample_weight"]
+    routes = routes or {}
+    weights = [
+        (k, v)
+        for k, v in params.items()
+        if k.split("__")[-1] == "sample_weight"
+        or any(d["as"] == "sample_weight" for d in routes.get(k, ()))
+    ]
     for name, value in [("y", y), *weights]:
         if not isinstance(value, pd.DataFrame | pd.Series):
             continue

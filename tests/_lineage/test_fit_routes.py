@@ -225,3 +225,23 @@ def test_model_selection_scores_a_traced_pipeline_as_a_plain_one(tmp_path, routi
     hits = model.predict(scale.transform(X.iloc[test])) == y.iloc[test].to_numpy()
     first = search.cv_results_["split0_test_score"][0]
     assert first == pytest.approx(np.sum(hits * w[test]) / np.sum(w[test]), rel=1e-12)
+
+
+def test_an_alias_out_of_the_order_of_x_is_refused_like_sample_weight(tmp_path, routing):
+    import pandas as pd
+
+    X, y, _ = _data(tmp_path)
+    w = pd.Series(_weights(len(y)), index=X.index)
+    shuffled = w.sample(frac=1.0, random_state=0)  # same rows, other order: positions lie
+    for name in ("sample_weight", "w_model"):
+        pipe = stp.make_traced_pipeline(
+            LogisticRegression().set_fit_request(
+                sample_weight=True if name == "sample_weight" else name
+            )
+        )
+        with pytest.raises(stp.exceptions.LineageError, match=f"{name} is not in the order"):
+            pipe.fit(X, y, **{name: shuffled})
+        assert not hasattr(pipe[-1], "coef_")  # refused before fitting
+        pipe.fit(X, y, **{name: shuffled.loc[X.index]})
+        truth = LogisticRegression().fit(X, y, sample_weight=w.to_numpy())
+        np.testing.assert_allclose(pipe[-1].coef_, truth.coef_, rtol=1e-10)
