@@ -355,3 +355,22 @@ def test_a_validation_set_given_as_x_val_is_named_not_called_a_split(tmp_path, r
     assert traced.lineage_.row_ids.size == 120
     assert traced.lineage_.fit_params["X_val"]["row_sources"] == {"val": 50}
     assert traced.lineage_.fit_params["y_val"]["row_sources"] == {"val": 50}
+
+
+def test_a_y_val_out_of_the_order_of_x_val_is_refused(tmp_path):
+    """HistGradientBoosting pairs X_val and y_val by position, as X and y."""
+    import inspect
+
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    if "X_val" not in inspect.signature(HistGradientBoostingClassifier.fit).parameters:
+        pytest.skip("HistGradientBoosting takes X_val from scikit-learn 1.7")
+    a, b, _ = _load(_write_files(tmp_path))
+    X_val, y_val = b[["a", "c"]], b["label"]
+    shuffled = y_val.sample(frac=1.0, random_state=1)
+    traced = stp.TracedEstimator(HistGradientBoostingClassifier(early_stopping=True))
+    with pytest.raises(LineageError, match="y_val is not in the order of X_val"):
+        traced.fit(a[["a", "c"]], a["label"], X_val=X_val, y_val=shuffled)
+    assert not hasattr(traced, "estimator_")
+    traced.fit(a[["a", "c"]], a["label"], X_val=X_val, y_val=shuffled.loc[X_val.index])
+    assert traced.lineage_.fit_params["y_val"]["row_sources"] == {"ward_b": len(b)}
