@@ -24,6 +24,7 @@ from ._holders import HolderMixin, hold
 from ._lineage._capture import check_aligned, resolve_row_ids
 from ._lineage._current import check_unchanged
 from ._lineage._fit_params import fit_params_notes, fit_params_record
+from ._lineage._fit_routes import fit_param_routes
 from ._lineage._record import add_input_notes, changes, recording
 from ._lineage._stats import empty_columns, empty_columns_message, source_stats
 from ._model_lock import exclusive
@@ -31,6 +32,7 @@ from ._prediction_log import check_log_predictions, remember_answering_parts
 from ._selection import SelectionCloneMixin, selection_of
 from .exceptions import LineageWarning
 from .utils._delegation import SourcesTravelMixin
+from .utils._sklearn_compat import sample_id_request
 from .utils._stack import user_stacklevel
 
 __all__ = ["library_fit", "run_context"]
@@ -213,11 +215,13 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                 store = self.store
                 _check_store(store)
                 ids = resolve_row_ids(X, sample_id)
-                check_aligned(ids, y, params)
+                # where each parameter goes (routing validated here, before the fit)
+                routes = fit_param_routes(self, getattr(fit_method, "__name__", "fit"), params)
+                check_aligned(ids, y, params, routes)
                 # Counted before the fit: a step with copy=False (SimpleImputer, scalers)
                 # may write into the caller's data, and the record is of the data given.
                 stats = source_stats(X, y, ids, classes=is_classifier(self))
-                fit_record = fit_params_record(params)
+                fit_record = fit_params_record(params, routes)
                 changed = changes(X, ids) if isinstance(X, pd.DataFrame) else None
                 selection = selection_of(self)
                 if selection is None:
@@ -282,5 +286,8 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
 
     def _add_sample_id_request(self, router):
         # ``sample_id`` is consumed by the traced estimator itself, like sample_weight
-        # by a consumer: with metadata routing on, request it with set_fit_request.
-        return router.add_self_request(self)
+        # by a consumer: with metadata routing on, request it with set_fit_request. Only
+        # it: a self request built from every signature would also request score's
+        # sample_weight (Pipeline.score), which a plain Pipeline routes to its final step
+        # as that step requested; model selection then refused weights as never requested.
+        return router.add_self_request(sample_id_request(self))

@@ -1,7 +1,9 @@
 """TracedEstimator: lineage for any single estimator (or plain sklearn Pipeline)."""
 
+import sklearn
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -77,22 +79,30 @@ class TracedEstimator(
         sample_id : array-like of int64 of shape (n_samples,), default=None
             Row ids, overriding those carried by ``X``.
         **fit_params : dict
-            Passed to ``estimator.fit``.
+            Passed to ``estimator.fit``; with metadata routing enabled, routed to it as
+            it requested (``set_fit_request``), as scikit-learn's meta-estimators do.
 
         Returns
         -------
         self : object
         """
         refuse_frozen(pipeline_leaf(self.estimator)[0])
-        self.estimator_ = clone(self.estimator)
+        est = clone(self.estimator)
 
         def fit(X, y, **params):
-            return self.estimator_.fit(X, y, **params)
+            # set once the checks before fitting passed: a refused fit leaves the last one
+            self.estimator_ = est
+            if sklearn.get_config()["enable_metadata_routing"]:
+                # as a meta-estimator: the estimator gets what it requested, under its names
+                params = process_routing(self, "fit", **params)["estimator"]["fit"]
+            if spied is None:  # (a pipeline's final step is watched as it is fitted)
+                final.see_validation_set(params)
+            return est.fit(X, y, **params)
 
-        leaf, steps = pipeline_leaf(self.estimator_)
+        leaf, steps = pipeline_leaf(est)
         # a lone estimator sees X itself; only a pipeline's steps can change its rows
         spied = leaf if steps else None
-        with skorch_fit_indices(self.estimator_) as seen, final_fit_rows(spied) as final:
+        with skorch_fit_indices(est) as seen, final_fit_rows(spied) as final:
             self._traced_fit(fit, X, y, sample_id, fit_params, context=(seen, final))
         for attr in ("n_features_in_", "feature_names_in_", "classes_"):
             if hasattr(self.estimator_, attr):

@@ -46,35 +46,59 @@ def carried_ids(X, validate=True):
     return ids_from_index(X, validate)
 
 
-def check_aligned(ids, y, params):
+def check_aligned(ids, y, params, routes=None):
     """Refuse a target or fit parameter whose row ids put its rows in another order than X.
 
     scikit-learn pairs ``X`` and ``y`` by position; pandas aligns by index. A ``y`` sorted
     or filtered apart from ``X`` still has the right length, and every row would meet
     another row's target. Ids of other sources (labels read from their own file, paired
-    by position) are not compared.
+    by position) are not compared. The fit parameters compared are the sample weights:
+    those named ``sample_weight`` or ``<step>__sample_weight``, and those a step receives
+    as ``sample_weight`` under another name (``routes``, see ``_fit_routes``: a metadata
+    routing alias). A validation set given as ``X_val`` (HistGradientBoosting) is
+    compared with its ``y_val`` and ``sample_weight_val`` the same way.
     """
-    weights = [(k, v) for k, v in params.items() if k.split("__")[-1] == "sample_weight"]
+    routes = routes or {}
+    weights = [
+        (k, v)
+        for k, v in params.items()
+        if k.split("__")[-1] == "sample_weight"
+        or any(d["as"] == "sample_weight" for d in routes.get(k, ()))
+    ]
     for name, value in [("y", y), *weights]:
-        if not isinstance(value, pd.DataFrame | pd.Series):
-            continue
-        other = index_ids(value.index)
-        if other is None or other.dtype != np.int64 or other.shape != ids.shape:
-            continue
-        if np.array_equal(other, ids):
-            continue
-        if not np.isin(distinct_codes(other), distinct_codes(ids)).any():
-            continue
-        k = int(np.flatnonzero(other != ids)[0])
-        raise LineageError(
-            f"{name} is not in the order of X: row {k} of X is {describe_id(ids[k])} but row "
-            f"{k} of {name} is {describe_id(other[k])}. scikit-learn pairs them by position, "
-            f"so rows would meet other rows' values; X and {name} were sorted or filtered "
-            f"apart. Reorder {name} like X ({name}.loc[X.index]) before fit. If the pairing is "
-            f"deliberate (scikit-learn's permutation_test_score permutes y for its null "
-            f"distribution), pass {name} without its row ids ({name}.to_numpy()): its values "
-            f"are then recorded as given, without rows."
-        )
+        _check_pair(ids, "X", name, value)
+    val = {k.split("__")[-1]: (k, v) for k, v in params.items() if v is not None}
+    if "X_val" in val:
+        x_name, x_val = val["X_val"]
+        val_ids = carried_ids(x_val, validate=False)
+        if val_ids is not None:
+            for key in ("y_val", "sample_weight_val"):
+                if key in val:
+                    _check_pair(val_ids, x_name, *val[key])
+
+
+def _check_pair(ids, x_name, name, value):
+    """Refuse ``value`` when its row ids are rows of ``ids``' sources in another order."""
+    if not isinstance(value, pd.DataFrame | pd.Series):
+        return
+    other = index_ids(value.index)
+    if other is None or other.dtype != np.int64 or other.shape != ids.shape:
+        return
+    if np.array_equal(other, ids):
+        return
+    if not np.isin(distinct_codes(other), distinct_codes(ids)).any():
+        return
+    k = int(np.flatnonzero(other != ids)[0])
+    raise LineageError(
+        f"{name} is not in the order of {x_name}: row {k} of {x_name} is "
+        f"{describe_id(ids[k])} but row {k} of {name} is {describe_id(other[k])}. "
+        f"scikit-learn pairs them by position, so rows would meet other rows' values; "
+        f"{x_name} and {name} were sorted or filtered apart. Reorder {name} like {x_name} "
+        f"({name}.loc[{x_name}.index]) before fit. If the pairing is deliberate "
+        f"(scikit-learn's permutation_test_score permutes y for its null distribution), "
+        f"pass {name} without its row ids ({name}.to_numpy()): its values are then "
+        f"recorded as given, without rows."
+    )
 
 
 def describe_id(row_id):

@@ -49,12 +49,24 @@ WARM_START_NOTE = "was fitted with warm_start=True on top of its previous fit"
 
 class FinalRows:
     """What the final estimator was fitted on: row count, carried row ids, with a target;
-    and whether the fit continued from its previous one (``warm_start=True``)."""
+    whether the fit continued from its previous one (``warm_start=True``); and the rows
+    of a validation set given to it (``X_val``), None when none was."""
 
     n = None
     ids = None
     with_y = False
     warm = False
+    n_val = None
+
+    def see_validation_set(self, params):
+        """Note the ``X_val`` among the fit parameters ``params`` of the final estimator
+        (HistGradientBoosting stops early on it instead of a split of its rows)."""
+        if params.get("X_val") is None:
+            return
+        try:
+            self.n_val = num_samples(params["X_val"])
+        except TypeError:
+            self.n_val = -1
 
 
 def _warm_started(estimator):
@@ -91,6 +103,7 @@ class _Spy:
                 seen.n = -1
             seen.ids = carried_ids(X)
             seen.with_y = (args[0] if args else kwargs.get("y")) is not None
+            seen.see_validation_set(kwargs)
         return _class_method(self.estimator, self.name)(X, *args, **kwargs)
 
     def __reduce__(self):
@@ -150,7 +163,14 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
             "parameters also depend on the rows that fit used, which this run does not list"
         )
     held_out = _validation_fraction(leaf)
-    if held_out:
+    if seen.n_val is not None:
+        rows = f"{seen.n_val} rows" if seen.n_val >= 0 else "rows"
+        notes.append(
+            f"{step} was given a validation set as X_val ({rows}, fit_params names it): "
+            "those rows decided when training stopped but were not trained on, and are "
+            "not among the run's rows; no split of the rows given to fit was held out"
+        )
+    elif held_out:
         notes.append(
             f"{step} held out an internal validation split for early stopping (a fraction "
             f"{held_out} of its rows, drawn inside its fit): those rows decided when training "

@@ -6,7 +6,9 @@ and a row of weight 10 counts ten times. So every fit parameter is recorded in t
 (``Lineage.fit_params``) by content: arrays by shape, dtype and a SHA-256 of their
 values (never the values themselves: a removal must not find them kept), sample weights
 also by exact counts (rows, rows of weight 0, negative and non-finite weights) and their
-sum; other values JSON-safe. The record is what was given to ``fit``, taken before it.
+sum; other values JSON-safe. The record is what was given to ``fit``, taken before it,
+with the steps each parameter was given to (see ``_fit_routes``): weights given to a
+scaler only are not weights of the model.
 """
 
 import hashlib
@@ -15,7 +17,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..exceptions import LineageError
+from ._capture import carried_ids
 from ._fingerprint import _feed, json_safe
+from ._ids import codes_of
+from ._source import REGISTRY
 
 
 def _is_array(value):
@@ -34,6 +40,22 @@ def _digest(value):
     h = hashlib.sha256(b"fit-param")
     _feed(h, value)
     return h.hexdigest()
+
+
+def _row_sources(value):
+    """Rows per source of a parameter that carries row ids (a traced frame given as
+    ``X_val``, a weight Series with X's index), or None."""
+    try:
+        ids = carried_ids(value, validate=False)
+    except LineageError:
+        return None
+    if ids is None or not ids.size:
+        return None
+    codes, counts = np.unique(codes_of(ids), return_counts=True)
+    try:
+        return {REGISTRY.by_code(int(c)).source_id: int(n) for c, n in zip(codes, counts)}
+    except LineageError:  # ids of no registered source: nothing to name
+        return None
 
 
 def _weights(value):
@@ -58,20 +80,40 @@ def _weights(value):
     return out
 
 
-def fit_params_record(params):
+def _as_weights(name, given_to):
+    """Whether the parameter ``name`` is sample weights: received as ``sample_weight`` by
+    a step, or, where its steps are not known, so named."""
+    if given_to is None:
+        return name.split("__")[-1] == "sample_weight"
+    return any(d["as"] == "sample_weight" for d in given_to)
+
+
+def fit_params_record(params, routes=None):
     """JSON-safe record of the fit parameters ``params`` (name -> value).
+
+    Parameters
+    ----------
+    params : dict
+        Name -> value, as given to ``fit``.
+    routes : dict, default=None
+        Name -> the steps given the parameter (see
+        :func:`~sktraceprop._lineage._fit_routes.fit_param_routes`), recorded as
+        ``"given_to"``. None where not known.
 
     Returns
     -------
     record : dict
         Name -> ``{"kind": "array", "shape", "dtype", "sha256"}`` for array-likes (with
-        ``"weights"``, exact counts and the sum, for parameters named ``sample_weight`` or
-        ``<step>__sample_weight``), or ``{"kind": "value", "value"}`` for the rest.
+        ``"weights"``, exact counts and the sum, for sample weights: parameters a step
+        received as ``sample_weight``, or, without ``routes``, so named; and
+        ``"row_sources"``, rows per source, for arrays that carry row ids), or
+        ``{"kind": "value", "value"}`` for the rest; and ``"given_to"``.
     """
     record = {}
     for name, value in params.items():
         if value is None:
             continue  # sample_weight=None is scikit-learn's default: nothing was given
+        given_to = None if routes is None else routes.get(name)
         if _is_array(value):
             # a list's length only: its items may be anything (LightGBM's eval_set holds
             # (X, y) pairs), and an array of them may not even be buildable
@@ -83,14 +125,23 @@ def fit_params_record(params):
                 "dtype": str(getattr(value, "dtype", type(value).__name__)),
                 "sha256": _digest(value),
             }
-            if name.split("__")[-1] == "sample_weight":
+            sources = _row_sources(value)
+            if sources is not None:
+                entry["row_sources"] = sources
+            if _as_weights(name, given_to):
                 weights = _weights(value)
                 if weights is not None:
                     entry["weights"] = weights
-            record[str(name)] = entry
         else:
-            record[str(name)] = {"kind": "value", "value": json_safe(value)}
+            entry = {"kind": "value", "value": json_safe(value)}
+        if given_to is not None:
+            entry["given_to"] = [dict(d) for d in given_to]
+        record[str(name)] = entry
     return record
+
+
+def _steps(given_to):
+    return ", ".join(d["step"] or "the estimator" for d in given_to)
 
 
 def fit_params_notes(record):
@@ -105,13 +156,32 @@ def fit_params_notes(record):
         zero = weights["n_zero"]
         text = (
             f"fitted with {name} (weights of {weights['n']} rows, SHA-256 "
-            f"{entry['sha256'][:12]}...): each row counts in proportion to its weight"
+            f"{entry['sha256'][:12]}...)"
         )
-        if zero:
+        given_to = entry.get("given_to")
+        weighted = (
+            None if given_to is None else [d for d in given_to if d["as"] == "sample_weight"]
+        )
+        if weighted is not None and not any(d["final"] for d in weighted):
+            # weights of a preprocessing step only: the model itself was fitted unweighted
             text += (
-                f"; {zero} row(s) of weight 0 are in the run's rows but the model did not "
-                "learn from them"
+                f": given as sample_weight to step(s) {_steps(weighted)} only; the final "
+                "estimator was not given them and learnt from every row with weight 1"
             )
+            if zero:
+                text += (
+                    f"; {zero} row(s) of weight 0 were left out by those steps only, and the "
+                    "final estimator learnt from them"
+                )
+        else:
+            text += ": each row counts in proportion to its weight"
+            if weighted and name.split("__")[-1] != "sample_weight":
+                text += f" (given as sample_weight to {_steps(weighted)})"
+            if zero:
+                text += (
+                    f"; {zero} row(s) of weight 0 are in the run's rows but the model did not "
+                    "learn from them"
+                )
         if weights["n_negative"] or weights["n_not_finite"]:
             text += (
                 f"; {weights['n_negative']} negative and {weights['n_not_finite']} "

@@ -137,8 +137,11 @@ class Lineage:
         (``sample_weight``, routed ``step__sample_weight``, ...), recorded before the
         fit: arrays by shape, dtype and SHA-256 of their values, sample weights also by
         exact counts (rows of weight 0, negative, non-finite) and their sum; other
-        values JSON-safe (see ``sktraceprop._lineage._fit_params``). Empty when none
-        were given, and in runs recorded before they were recorded.
+        values JSON-safe (see ``sktraceprop._lineage._fit_params``); and ``given_to``,
+        the steps each was given to and as what, with whether the step is the final
+        estimator (see ``sktraceprop._lineage._fit_routes``; absent in runs recorded
+        before it was). Empty when none were given, and in runs recorded before they
+        were recorded.
     """
 
     run_id: str

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import sklearn
 from scipy import sparse
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -18,6 +19,7 @@ from .._lineage._capture import resolve_row_ids
 from .._lineage._current import FingerprintCarryMixin, check_unchanged
 from .._lineage._final import WARM_START_NOTE
 from .._lineage._fingerprint import fingerprint
+from .._lineage._fit_routes import weighted_parts
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._rows import lineage_frame
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
@@ -409,7 +411,9 @@ class InfluenceExplainer(
             Training data; traced frames carry the row ids scores are mapped to.
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
-            Passed to the final estimator's ``fit`` and used in its objective.
+            Passed to the final estimator's ``fit`` and used in its objective. With
+            metadata routing enabled, passed as ``sample_weight`` to the steps that
+            request it, the final estimator among them.
 
         Returns
         -------
@@ -689,9 +693,20 @@ class InfluenceExplainer(
 
     def _sample_weight_params(self, sample_weight):
         est = self.estimator_
-        if isinstance(est, Pipeline):
-            return {f"{est.steps[-1][0]}__sample_weight": sample_weight}
-        return {"sample_weight": sample_weight}
+        if not sklearn.get_config()["enable_metadata_routing"]:
+            if isinstance(est, Pipeline):
+                return {f"{est.steps[-1][0]}__sample_weight": sample_weight}
+            return {"sample_weight": sample_weight}
+        # With routing, ``step__param`` names are refused: the weights go as the steps
+        # requested them, and must reach the final estimator, whose objective uses them.
+        params = {"sample_weight": sample_weight}
+        if not weighted_parts(est, params)[1]:
+            raise ValueError(
+                "with metadata routing enabled, the final estimator does not request "
+                "sample_weight, so it would be fitted without the weights the explainer's "
+                "objective uses. Request them: final_step.set_fit_request(sample_weight=True)."
+            )
+        return params
 
     @staticmethod
     def _input_positions(input_ids, row_ids, n):

@@ -31,6 +31,7 @@ from .._holders import HolderMixin, hold
 from .._lineage._capture import resolve_row_ids, validate_ids
 from .._lineage._current import FingerprintCarryMixin
 from .._lineage._fingerprint import class_path, fingerprint
+from .._lineage._fit_routes import weighted_parts
 from .._lineage._ids import codes_of
 from .._lineage._record import (
     changes,
@@ -584,6 +585,9 @@ class GradientCorrectionUnlearner(
                 )
         sw = _sample_weight(sample_weight, X)
         fit_params = sample_weight_params(est, sw, warn=True)
+        # the parts the weights reach (with metadata routing, the steps that requested
+        # them; checked here, before the fit): a correction weights what the fit weighted
+        weighted = weighted_parts(est, fit_params) if fit_params else (False, False)
         # taken before the fit, which may write into X; kept in place of the caller's
         # data, which the caller may write into later
         given, y = private_copy(X), private_copy(y)
@@ -618,10 +622,10 @@ class GradientCorrectionUnlearner(
                 if is_classifier(final) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
                     y_arr = y_arr.ravel()
                 if self.preprocessing == "refit" and has_preprocessing(est):
-                    method = PipelineRefit(given, y_arr, sw)
+                    method = PipelineRefit(given, y_arr, sw, weighted)
                 else:
                     Z = est[:-1].transform(given) if has_preprocessing(est) else given
-                    method = NewtonCorrection.fit(final, Z, y_arr, sw)
+                    method = NewtonCorrection.fit(final, Z, y_arr, sw if weighted[1] else None)
             try:
                 self._set_fitted(est, ids, lineage, method)
                 self._changed = changed

@@ -136,12 +136,16 @@ class PipelineRefit(RemovalMethod):
         Raw input of the rows the pipeline holds.
     y : ndarray of shape (n_held,) or (n_held, n_targets)
     sample_weight : ndarray of shape (n_held,) or None
+    weighted : tuple of (bool, bool), default=(True, True)
+        Whether the fit gave ``sample_weight`` to the preprocessing and to the final step
+        (with metadata routing, each step takes them only as it requested).
     """
 
-    def __init__(self, X, y, sample_weight):
+    def __init__(self, X, y, sample_weight, weighted=(True, True)):
         self.X = X
         self.y = y
         self.sample_weight = sample_weight
+        self.weighted = weighted
 
     def held_data(self):
         return self.X, self.y
@@ -151,13 +155,15 @@ class PipelineRefit(RemovalMethod):
         X_r = retained_rows(self.X, keep)
         y_r = self.y[keep]
         sw_r = None if self.sample_weight is None else self.sample_weight[keep]
+        # the weights each part was fitted with: a retrain gives them the same way
+        sw_pre, sw_fin = (sw_r if part else None for part in self.weighted)
         pre = Pipeline(
             [
                 (name, step if step in (None, "passthrough") else clone(step))
                 for name, step in estimator.steps[:-1]
             ]
         )
-        Z_r = pre.fit_transform(X_r, y_r, **sample_weight_params(pre, sw_r))
+        Z_r = pre.fit_transform(X_r, y_r, **sample_weight_params(pre, sw_pre))
         Z_r = check_array(Z_r, accept_sparse="csr", dtype=np.float64)
         objective = objective_of(final)
         notes, dropped = [], []
@@ -190,9 +196,9 @@ class PipelineRefit(RemovalMethod):
                 "was replaced by another); the final step was corrected on them"
             )
         if Z_r.shape[1] != objective.n_features:
-            final = refit(final, Z_r, y_r, sw_r)
+            final = refit(final, Z_r, y_r, sw_fin)
             objective = objective_of(final)
-            gradient = objective.objective_gradient(Z_r, y_r, sw_r, theta=objective.params())
+            gradient = objective.objective_gradient(Z_r, y_r, sw_fin, theta=objective.params())
             fields = {
                 "method": "refit",
                 "certificate": float(np.linalg.norm(gradient) / Z_r.shape[0]),
@@ -208,8 +214,8 @@ class PipelineRefit(RemovalMethod):
             dropped = sorted(set(_feature_names(estimator[:-1])) - set(_feature_names(pre)))
         else:
             theta = objective.params()
-            H = objective.hessian(Z_r, y_r, sw_r, theta=theta)
-            final, fields, _, _ = correct(final, objective, Z_r, y_r, sw_r, H, theta, params)
+            H = objective.hessian(Z_r, y_r, sw_fin, theta=theta)
+            final, fields, _, _ = correct(final, objective, Z_r, y_r, sw_fin, H, theta, params)
         notes += [fields.pop("note")] if "note" in fields else []
         unseeded = _unseeded_cross_fitting(pre)
         if unseeded:
@@ -227,7 +233,7 @@ class PipelineRefit(RemovalMethod):
             fields["steps_not_refitted"] = kept
         return Removal(
             final,
-            PipelineRefit(X_r, y_r, sw_r),
+            PipelineRefit(X_r, y_r, sw_r, self.weighted),
             fields,
             preprocessing=pre.steps,
             dropped_features=dropped,

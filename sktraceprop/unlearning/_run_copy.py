@@ -178,11 +178,13 @@ def retained_fit_params(lineage, sample_weight, n_events):
         if sample_weight is not None and np.shape(sample_weight)[:1] == (
             lineage.row_ids.shape[0],
         ):
-            record = fit_params_record({name: sample_weight})[name]
+            # the steps the weights were given to are those of the fit
+            routes = {name: entry["given_to"]} if "given_to" in entry else None
+            record = fit_params_record({name: sample_weight}, routes)[name]
             fresh[name] = record
             record["retained"] = f"counted over the retained rows after {n_events} removal(s)"
         else:
-            record = {k: entry[k] for k in ("kind", "shape", "dtype")}
+            record = {k: entry[k] for k in ("kind", "shape", "dtype", "given_to") if k in entry}
             record["retained"] = (
                 f"not recounted after {n_events} removal(s): the removal method keeps no "
                 "weights of the retained rows; the run's stored record has the weights' "

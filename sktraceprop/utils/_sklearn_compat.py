@@ -11,7 +11,9 @@ __all__ = [
     "model_selection_internals",
     "name_estimators",
     "num_samples",
+    "routing_children",
     "safe_indexing",
+    "sample_id_request",
 ]
 
 
@@ -22,3 +24,25 @@ def model_selection_internals():
     from sklearn.model_selection._validation import _fit_and_predict, _fit_and_score
 
     return BaseSearchCV, _fit_and_score, _fit_and_predict
+
+
+def routing_children(router):
+    """``(name, (method mapping, routing))`` for each child of a ``MetadataRouter``, and
+    ``(None, ...)`` for the metadata the router consumes itself (its self request)."""
+    for name, pair in router:
+        yield (None if name == "$self_request" else name), (pair.mapping, pair.router)
+
+
+def sample_id_request(estimator):
+    """A ``MetadataRequest`` holding only ``estimator``'s request of ``sample_id`` in fit.
+
+    ``estimator._get_metadata_request()`` is its request built from every method's
+    signature; scikit-learn's own scorer reads it directly before release 1.7 or so.
+    """
+    from sklearn.utils.metadata_routing import MetadataRequest
+
+    own = estimator._get_metadata_request()
+    request = MetadataRequest(owner=own.owner)
+    if "sample_id" in own.fit.requests:
+        request.fit.add_request(param="sample_id", alias=own.fit.requests["sample_id"])
+    return request

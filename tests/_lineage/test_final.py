@@ -303,3 +303,74 @@ def test_an_internal_validation_split_is_named_in_the_notes(tmp_path, early):
             notes = traced.fit(a[["a", "c"]], a["label"]).lineage_.notes
             held = [n for n in notes if "internal validation split" in n]
             assert len(held) == early and all("fraction 0.25 of its rows" in n for n in held)
+
+
+@pytest.mark.parametrize("routed", [False, True])
+def test_a_validation_set_given_as_x_val_is_named_not_called_a_split(tmp_path, routed):
+    """HistGradientBoosting with X_val trains on every row and stops on X_val's rows; the
+    run said a fraction of its own rows was held out (and named none of X_val's)."""
+    import inspect
+
+    import sklearn
+    from sklearn.base import clone
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    if "X_val" not in inspect.signature(HistGradientBoostingClassifier.fit).parameters:
+        pytest.skip("HistGradientBoosting takes X_val from scikit-learn 1.7")
+    rng = np.random.default_rng(3)
+    frames = {}
+    for name, n in (("train", 120), ("val", 50)):
+        x = rng.normal(size=(n, 2))
+        label = (x[:, 0] + 0.5 * rng.normal(size=n) > 0).astype(int)
+        text = "a,b,label\n" + "".join(f"{u:.4f},{v:.4f},{t}\n" for (u, v), t in zip(x, label))
+        (tmp_path / f"{name}.csv").write_text(text)
+        frames[name] = stp.read_csv(tmp_path / f"{name}.csv", source_id=name)
+    X, y = frames["train"][["a", "b"]], frames["train"]["label"]
+    X_val, y_val = frames["val"][["a", "b"]], frames["val"]["label"]
+    model = HistGradientBoostingClassifier(
+        early_stopping=True, max_iter=40, n_iter_no_change=2, random_state=0
+    )
+    with sklearn.config_context(enable_metadata_routing=routed):
+        if routed:
+            traced = stp.make_traced_pipeline(
+                FunctionTransformer(feature_names_out="one-to-one"),
+                clone(model).set_fit_request(X_val=True, y_val=True),
+                transform_input=["X_val"],
+            )
+        else:
+            traced = stp.TracedEstimator(model)
+        traced.fit(X, y, X_val=X_val, y_val=y_val)
+    fitted = traced[-1] if routed else traced.estimator_
+    # truth: a fit by hand on every row with that validation set, and one that held out
+    # a split of the rows instead
+    by_hand = clone(model).fit(X.to_numpy(), y, X_val=X_val.to_numpy(), y_val=y_val)
+    split = clone(model).fit(X.to_numpy(), y)
+    proba = fitted.predict_proba(X.to_numpy())
+    np.testing.assert_array_equal(proba, by_hand.predict_proba(X.to_numpy()))
+    assert not np.array_equal(proba, split.predict_proba(X.to_numpy()))
+    notes = traced.lineage_.notes
+    assert not [n for n in notes if "internal validation split" in n]
+    (note,) = [n for n in notes if "X_val" in n]
+    assert "as X_val (50 rows" in note and "not among the run's rows" in note
+    assert traced.lineage_.row_ids.size == 120
+    assert traced.lineage_.fit_params["X_val"]["row_sources"] == {"val": 50}
+    assert traced.lineage_.fit_params["y_val"]["row_sources"] == {"val": 50}
+
+
+def test_a_y_val_out_of_the_order_of_x_val_is_refused(tmp_path):
+    """HistGradientBoosting pairs X_val and y_val by position, as X and y."""
+    import inspect
+
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    if "X_val" not in inspect.signature(HistGradientBoostingClassifier.fit).parameters:
+        pytest.skip("HistGradientBoosting takes X_val from scikit-learn 1.7")
+    a, b, _ = _load(_write_files(tmp_path))
+    X_val, y_val = b[["a", "c"]], b["label"]
+    shuffled = y_val.sample(frac=1.0, random_state=1)
+    traced = stp.TracedEstimator(HistGradientBoostingClassifier(early_stopping=True))
+    with pytest.raises(LineageError, match="y_val is not in the order of X_val"):
+        traced.fit(a[["a", "c"]], a["label"], X_val=X_val, y_val=shuffled)
+    assert not hasattr(traced, "estimator_")
+    traced.fit(a[["a", "c"]], a["label"], X_val=X_val, y_val=shuffled.loc[X_val.index])
+    assert traced.lineage_.fit_params["y_val"]["row_sources"] == {"ward_b": len(b)}

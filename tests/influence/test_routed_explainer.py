@@ -1,0 +1,54 @@
+"""InfluenceExplainer with sample weights and scikit-learn's metadata routing enabled."""
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sktraceprop import InfluenceExplainer
+from sktraceprop.gradients import linear_model_objective
+
+
+@pytest.fixture(autouse=True)
+def _routing():
+    with sklearn.config_context(enable_metadata_routing=True):
+        yield
+
+
+def test_weights_reach_the_steps_that_request_them_and_leave_one_out_agrees():
+    X, y = make_classification(90, 4, n_informative=3, n_redundant=0, random_state=3)
+    w = np.random.default_rng(1).uniform(0.3, 3.0, 70)
+    pipe = make_pipeline(
+        StandardScaler().set_fit_request(sample_weight=True),
+        LogisticRegression(C=0.5, tol=1e-10).set_fit_request(sample_weight=True),
+    )
+    explainer = InfluenceExplainer(pipe).fit(X[:70], y[:70], sample_weight=w)
+    # the scaler was fitted with the weights, as requested
+    weighted = StandardScaler().fit(X[:70], sample_weight=w)
+    np.testing.assert_allclose(explainer.transformer_[0].mean_, weighted.mean_, rtol=1e-12)
+    scores = explainer.explain(X[70:], y[70:], keep_scores=True).scores
+    # truth: leave-one-out refits of the weighted model on the fitted features
+    Xt, Xte = explainer.Xt_, explainer.transformer_.transform(X[70:])
+    base = linear_model_objective(explainer.model_).margins(Xte, y[70:])[0]
+    actual = np.empty_like(scores)
+    for i in range(70):
+        keep = np.arange(70) != i
+        refit = clone(explainer.model_).fit(Xt[keep], y[:70][keep], sample_weight=w[keep])
+        actual[:, i] = linear_model_objective(refit).margins(Xte, y[70:])[0] - base
+    assert np.corrcoef(-scores.ravel(), actual.ravel())[0, 1] >= 0.99
+
+
+def test_a_final_step_that_does_not_request_the_weights_is_refused_before_fitting():
+    X, y = make_classification(40, 3, n_informative=2, n_redundant=0, random_state=0)
+    pipe = make_pipeline(
+        StandardScaler().set_fit_request(sample_weight=True),
+        LogisticRegression().set_fit_request(sample_weight=False),
+    )
+    explainer = InfluenceExplainer(pipe)
+    with pytest.raises(ValueError, match="final estimator does not request sample_weight"):
+        explainer.fit(X, y, sample_weight=np.ones(40))
+    assert not hasattr(explainer, "hessian_")
