@@ -73,7 +73,12 @@ def _resolve(model, X, y, params):
         )
     if params is None:
         raise ValueError("Pass params with an apply_fn.")
-    return model, params, np.asarray(X, dtype=np.float32), np.asarray(y).astype(np.int32)
+    from ..adapters._jax import check_apply_fn
+
+    X = np.asarray(X, dtype=np.float32)
+    # per-sample gradients take one row at a time: its outputs must not need the others
+    check_apply_fn(model, params, X)
+    return model, params, X, np.asarray(y).astype(np.int32)
 
 
 def _margin(z, t):
