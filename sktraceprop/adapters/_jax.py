@@ -395,6 +395,12 @@ def _row_weights(sample_weight, n_samples):
     return keep, w[keep]
 
 
+def _is_weighted(keep, W, n_samples):
+    """Whether :func:`_row_weights`'s rows and weights make another objective than the
+    plain mean loss over all ``n_samples`` rows (a row left out, or unequal weights)."""
+    return keep is not None and (keep.shape[0] < n_samples or bool(np.any(W != 1)))
+
+
 class _BaseJax(BaseEstimator):
     _parameter_constraints = {
         "apply_fn": [callable, None],
@@ -435,7 +441,7 @@ class _BaseJax(BaseEstimator):
             return mlp(hidden=(100,))
         return self.init_fn, self.apply_fn
 
-    def _fit(self, X, Y, kind, n_outputs, W=None):
+    def _fit(self, X, Y, kind, n_outputs, W=None, weighted=False):
         import jax
         import jax.numpy as jnp
 
@@ -480,6 +486,9 @@ class _BaseJax(BaseEstimator):
         self.loss_curve_ = np.asarray(curve, dtype=np.float64)
         self.n_iter_ = int(self.n_epochs)
         self.n_outputs_ = n_outputs
+        # read by the neural influence, which scores the plain mean loss of every row
+        # given to fit: weighted rows (or rows of weight zero, left out) are another one
+        self._sample_weighted = bool(weighted)
         if not np.all(np.isfinite(self.loss_curve_)):
             raise ValueError(
                 "Training diverged (non-finite loss); lower learning_rate or scale X."
@@ -612,6 +621,7 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
         keep, W = _row_weights(sample_weight, X.shape[0])
+        weighted = _is_weighted(keep, W, X.shape[0])
         if keep is not None:
             X, y = X[keep], y[keep]
         classes, y_enc = np.unique(y, return_inverse=True)
@@ -623,8 +633,8 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
             )
         self.classes_ = classes
         if classes.shape[0] == 2:
-            return self._fit(X, y_enc.astype(np.float32), "binary", 1, W)
-        return self._fit(X, y_enc.astype(np.int32), "multiclass", classes.shape[0], W)
+            return self._fit(X, y_enc.astype(np.float32), "binary", 1, W, weighted)
+        return self._fit(X, y_enc.astype(np.int32), "multiclass", classes.shape[0], W, weighted)
 
     def decision_function(self, X):
         """Logits: the decision value (binary, shape (n,)) or the class logits (n, K).
@@ -768,9 +778,10 @@ class JaxRegressor(RegressorMixin, _BaseJax):
         self._y_1d = y.ndim == 1
         Y = y[:, None] if y.ndim == 1 else y
         keep, W = _row_weights(sample_weight, X.shape[0])
+        weighted = _is_weighted(keep, W, X.shape[0])
         if keep is not None:
             X, Y = X[keep], Y[keep]
-        return self._fit(X, Y, "squared", Y.shape[1], W)
+        return self._fit(X, Y, "squared", Y.shape[1], W, weighted)
 
     def predict(self, X):
         """Model outputs.

@@ -69,11 +69,21 @@ _BLOCK_BYTES = 128 << 20
 
 
 def is_jax_model(model):
-    return hasattr(model, "apply_fn_") and hasattr(model, "params_")
+    """Whether ``model`` is a JaxClassifier (fitted or not), or a fitted classifier with
+    its ``apply_fn_``, ``params_`` and ``classes_``.
+
+    Not a :class:`~sktraceprop.adapters.JaxRegressor`: the neural influence scores the
+    margin of a class under the cross-entropy, which a regressor does not have.
+    """
+    from ..adapters import JaxClassifier
+
+    if isinstance(model, JaxClassifier):
+        return True
+    return all(hasattr(model, a) for a in ("apply_fn_", "params_", "classes_"))
 
 
 def is_neural_model(model):
-    """Whether ``model`` is a fitted skorch net or JAX adapter (explained by TRAK)."""
+    """Whether ``model`` is a skorch net or a JAX classifier (explained by TRAK)."""
     return is_skorch_net(model) or is_jax_model(model)
 
 
