@@ -30,8 +30,17 @@ def prepare(model, Z, y):
             f"sktraceprop.adapters.mlp(); got apply_fn={model.apply_fn_!r}."
         )
     Z = np.ascontiguousarray(Z, dtype=np.float32)
-    Y = np.searchsorted(model.classes_, np.asarray(y).ravel()).astype(np.int64)
-    return Z, Y
+    y = np.asarray(y).ravel()
+    classes = model.classes_
+    Y = np.clip(np.searchsorted(classes, y), 0, classes.shape[0] - 1)
+    unknown = classes[Y] != y
+    if unknown.any():
+        # searchsorted gives a label between two classes the index of the next one
+        raise ValueError(
+            f"y has labels that are not among the model's classes_ {classes.tolist()}: "
+            f"{np.unique(y[unknown])[:5].tolist()}."
+        )
+    return Z, Y.astype(np.int64)
 
 
 def fit_clone(fitted, template, Z, Y, seed):

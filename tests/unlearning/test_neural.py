@@ -910,3 +910,44 @@ def _marked_split_fit(base, prefix):
     unl = GradientCorrectionUnlearner(_traced(net), n_steps=2, calibration="holdout")
     unl.fit(pd.concat(frames), y)
     return unl, frames, marks
+
+
+def test_jax_holdout_labels_not_among_the_classes_are_refused():
+    # A holdout label between two classes took the next class's index (searchsorted),
+    # silently: the calibration target moved from 0.476 to 0.543 on the script that
+    # found it; a label past the last class raised IndexError.
+    pytest.importorskip("jax")
+    from sktraceprop.adapters import JaxClassifier, mlp
+    from sktraceprop.metrics import per_sample_loss
+
+    X, y, X_te, y_te = _data(n=100, n_test=60)
+    names = np.array(["cat", "dog", "emu"])
+    init_fn, apply_fn = mlp(hidden=(8,))
+    unl = GradientCorrectionUnlearner(
+        JaxClassifier(apply_fn, init_fn, n_epochs=30, random_state=0),
+        calibration="holdout",
+        n_steps=2,
+    ).fit(X, names[y])
+    model = pickle.loads(pickle.dumps(unl.estimator_))
+    for bad in ("cow", "zebra"):
+        y_ho = names[y_te].astype(object)
+        y_ho[:3] = bad
+        with pytest.raises(ValueError, match=rf"not among the model's classes_.*'{bad}'"):
+            unl.unlearn(mask=np.arange(100) < 5, X_holdout=X_te, y_holdout=y_ho)
+        assert not hasattr(unl, "unlearning_log_") or not unl.unlearning_log_
+    unl.unlearn(mask=np.arange(100) < 5, X_holdout=X_te, y_holdout=names[y_te])
+    target = per_sample_loss(model, X_te, names[y_te]).mean()
+    assert unl.unlearning_log_[-1]["calibration_target"] == pytest.approx(target, rel=1e-5)
+
+
+@pytest.mark.parametrize("bad", [-1, 0.5, 3])
+def test_skorch_holdout_targets_that_are_not_class_indices_are_refused(bad):
+    # -1 was cast and read as the last class, 0.5 as class 0, silently; 3 raised
+    # IndexError
+    X, y, X_te, y_te = _data(n=100, n_test=60)
+    unl = GradientCorrectionUnlearner(_net(max_epochs=2), calibration="holdout", n_steps=2)
+    unl.fit(X, y)
+    y_ho = y_te.astype(np.float64)
+    y_ho[:3] = bad
+    with pytest.raises(ValueError, match=r"class indices in \[0, 2\]"):
+        unl.unlearn(mask=np.arange(100) < 5, X_holdout=X_te, y_holdout=y_ho)
