@@ -11,6 +11,7 @@ import numpy as np
 
 from ._blockwise import write_blockwise
 from ._curvature import n_directions_for, output_curvature
+from ._labels import class_indices
 
 __all__ = [
     "jax_gauss_newton_factors",
@@ -61,6 +62,11 @@ def _resolve(model, X, y, params):
 
         X = validate_data(model, X, reset=False, dtype=np.float32)
         y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"y must be 1d with {X.shape[0]} entries (class labels, not one-hot); got "
+                f"shape {y.shape}."
+            )
         classes = model.classes_
         index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
         if not np.all(classes[index] == y):
@@ -76,9 +82,10 @@ def _resolve(model, X, y, params):
     from ..adapters._jax import check_apply_fn
 
     X = np.asarray(X, dtype=np.float32)
+    y = class_indices(y, X.shape[0]).astype(np.int32)
     # per-sample gradients take one row at a time: its outputs must not need the others
     check_apply_fn(model, params, X)
-    return model, params, X, np.asarray(y).astype(np.int32)
+    return model, params, X, y
 
 
 def _margin(z, t):

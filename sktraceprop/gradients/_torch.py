@@ -15,6 +15,7 @@ import numpy as np
 
 from ._blockwise import write_blockwise
 from ._curvature import n_directions_for, output_curvature
+from ._labels import class_indices
 
 __all__ = [
     "torch_gauss_newton_factors",
@@ -151,9 +152,7 @@ def _prepare(model, X, y, outputs):
     except StopIteration:
         raise ValueError("The module has no parameters.") from None
     X = torch.as_tensor(np.asarray(X), dtype=dtype, device=device)
-    y = torch.as_tensor(np.asarray(y), dtype=torch.long, device=device)
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must be 1d with {X.shape[0]} entries; got shape {tuple(y.shape)}.")
+    y = torch.as_tensor(class_indices(y, X.shape[0]), dtype=torch.long, device=device)
     return module, outputs, X, y
 
 
