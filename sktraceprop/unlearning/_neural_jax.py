@@ -66,9 +66,11 @@ def get_last_layer(model):
 
 def set_last_layer(model, W):
     params = list(model.params_)
+    last = params[-1]
+    # in the leaves' own precision (float64 under jax_enable_x64 with such an init_fn)
     params[-1] = {
-        "weight": np.ascontiguousarray(W[:, :-1].T, dtype=np.float32),
-        "bias": np.asarray(W[:, -1], dtype=np.float32),
+        "weight": np.ascontiguousarray(W[:, :-1].T, dtype=np.asarray(last["weight"]).dtype),
+        "bias": np.asarray(W[:, -1], dtype=np.asarray(last["bias"]).dtype),
     }
     model.params_ = params
 
@@ -126,8 +128,8 @@ def params_vector(model):
 
 
 def set_params_vector(model, v):
-    _, unravel = jax.flatten_util.ravel_pytree(model.params_)
-    params = unravel(jnp.asarray(v, dtype=jnp.float32))
+    flat, unravel = jax.flatten_util.ravel_pytree(model.params_)
+    params = unravel(jnp.asarray(v, dtype=flat.dtype))  # the leaves' own precision
     model.params_ = jax.tree_util.tree_map(np.asarray, params)
 
 

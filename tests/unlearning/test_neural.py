@@ -951,3 +951,33 @@ def test_skorch_holdout_targets_that_are_not_class_indices_are_refused(bad):
     y_ho[:3] = bad
     with pytest.raises(ValueError, match=r"class indices in \[0, 2\]"):
         unl.unlearn(mask=np.arange(100) < 5, X_holdout=X_te, y_holdout=y_ho)
+
+
+def _float64_mlp_init(key, n_features, n_outputs):
+    """mlp()'s initialisation in float64 (kept so under jax_enable_x64)."""
+    import jax.numpy as jnp
+
+    from sktraceprop.adapters import MLPInit
+
+    layers = MLPInit(hidden=(6,))(key, n_features, n_outputs)
+    return [{k: jnp.asarray(v, jnp.float64) for k, v in layer.items()} for layer in layers]
+
+
+@pytest.mark.parametrize("influence", ["last_layer", "full"])
+def test_jax_removal_keeps_float64_parameters(influence):
+    # The full-influence step wrote the parameters back as float32: a float64 model
+    # (jax_enable_x64, float64 init_fn) came out of a removal rounded to float32.
+    jax = pytest.importorskip("jax")
+    from sktraceprop.adapters import JaxClassifier, MLPApply
+
+    X, y, _, _ = _data(n=80, n_test=0)
+    with jax.enable_x64(True):
+        model = JaxClassifier(MLPApply(), _float64_mlp_init, n_epochs=20, random_state=0)
+        unl = GradientCorrectionUnlearner(
+            model, influence=influence, calibration="none", n_steps=2
+        ).fit(X.astype(np.float64), y)
+        unl.unlearn(mask=np.arange(80) < 5)
+        leaves = jax.tree_util.tree_leaves(unl.estimator_.params_)
+    assert all(leaf.dtype == np.float64 for leaf in leaves)
+    # not float32 values stored in float64
+    assert any(np.any(leaf != leaf.astype(np.float32)) for leaf in leaves)
