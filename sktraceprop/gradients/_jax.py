@@ -58,9 +58,19 @@ def _resolve(model, X, y, params):
     if hasattr(model, "params_") and hasattr(model, "apply_fn_"):
         if params is not None:
             raise ValueError("params is taken from the fitted model; do not pass it.")
-        from sklearn.utils.validation import validate_data
+        from sklearn.utils.validation import check_array, validate_data
 
-        X = validate_data(model, X, reset=False, dtype=np.float32)
+        if hasattr(X, "columns"):
+            X = validate_data(model, X, reset=False, dtype=np.float32)
+        else:
+            # an array (the explainer's inputs of a model fitted on a DataFrame): no
+            # names to check, and no warning that it has none
+            X = check_array(X, dtype=np.float32)
+            if X.shape[1] != model.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(model).__name__} is "
+                    f"expecting {model.n_features_in_} features as input."
+                )
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(

@@ -179,3 +179,26 @@ def test_one_hot_or_fractional_labels_are_refused():
     clf = JaxClassifier(APPLY, INIT, n_epochs=5, random_state=0).fit(X, yb)
     with pytest.raises(ValueError, match="not one-hot"):
         jax_margins(clf, X, np.eye(2)[yb].astype(int))
+
+
+def test_model_fitted_on_a_frame_takes_arrays_without_warnings():
+    # The explainer hands arrays to a model fitted on a DataFrame: each call warned
+    # "X does not have valid feature names" (four times per explainer fit).
+    import warnings
+
+    import pandas as pd
+
+    from sktraceprop import InfluenceExplainer
+
+    X, y = _data(n=30, n_classes=2)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = JaxClassifier(APPLY, INIT, n_epochs=5, random_state=0).fit(frame, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        margins = jax_margins(clf, X, y)[0]
+        InfluenceExplainer(clf, damping=1.0).fit(frame, y).explain(frame[:2], y[:2])
+    np.testing.assert_array_equal(jax_margins(clf, frame, y)[0], margins)
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        jax_margins(clf, X[:, :3], y)
+    with pytest.raises(ValueError, match="feature names"):
+        jax_margins(clf, frame[["b", "a", "c", "d"]], y)
