@@ -480,6 +480,9 @@ class _BaseJax(BaseEstimator):
             batch_size=None if batch_size is None else int(batch_size),
             optimizer=optimizer,
         )
+        # again at the trained parameters: an initialisation can hide a dependence on
+        # the batch (all-zero weights give zero outputs whatever the other rows)
+        check_apply_fn(apply_fn, params, X[:n], n_outputs)
         self.init_fn_ = init_fn
         self.apply_fn_ = apply_fn
         self.params_ = jax.tree_util.tree_map(np.asarray, params)

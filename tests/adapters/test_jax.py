@@ -400,6 +400,12 @@ def dropout_apply(params, X):
     return (jax.numpy.tanh(X @ params["W"] + params["b"]) * keep) @ params["V"]
 
 
+def zero_init(key, n_features, n_outputs):
+    """A zero output layer: every batch gives zero outputs at the initialisation."""
+    params = hidden_init(key, n_features, n_outputs)
+    return {**params, "V": jax.numpy.zeros_like(params["V"])}
+
+
 def layer_norm_apply(params, X):
     """Normalises each row by its own statistics: row-wise."""
     h = (X - X.mean(1, keepdims=True)) / (X.std(1, keepdims=True) + 1e-5)
@@ -441,6 +447,11 @@ def test_apply_fn_that_is_not_row_wise_is_refused_before_training(apply_fn):
 
     with pytest.raises(ValueError, match="apply_fn is not row-wise"):
         jax_per_sample_gradients(apply_fn, X, y, params=params)
+    # an initialisation that hides it: found at the trained parameters
+    clf = JaxClassifier(apply_fn, zero_init, n_epochs=5, random_state=0)
+    with pytest.raises(ValueError, match="apply_fn is not row-wise"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "params_")
 
 
 def test_row_wise_normalisation_is_accepted():
