@@ -94,6 +94,7 @@ def prepare(net, Z, y):
             f"{type(net).__name__} uses {type(criterion).__name__}."
         )
     check_torch_objective(net, "the neural correction")
+    weight_decay(net)  # one for all parameters, checked at fit
     Z = np.ascontiguousarray(Z, dtype=np.float32)
     # The last Linear layer must produce the logits: check on a few rows.
     out, _, z = _forward_with_head(net, Z[:64])
@@ -149,7 +150,23 @@ def reset_optimizer(net):
 
 
 def weight_decay(net):
-    return float(getattr(net, "optimizer__weight_decay", 0.0) or 0.0)
+    """The weight decay the net's optimizer applies, read from its parameter groups.
+
+    Not from ``optimizer__weight_decay`` alone: an optimizer's own default
+    (``torch.optim.AdamW``: 0.01) is not a parameter of the net. Groups with different
+    weight decays (``optimizer__param_groups``) make an objective the removal does not
+    model: refused.
+    """
+    groups = getattr(getattr(net, "optimizer_", None), "param_groups", None)
+    if not groups:
+        return float(getattr(net, "optimizer__weight_decay", 0.0) or 0.0)
+    values = sorted({float(g.get("weight_decay", 0.0) or 0.0) for g in groups})
+    if len(values) > 1:
+        raise NotImplementedError(
+            f"the optimizer of {type(net).__name__} has parameter groups with different "
+            f"weight decays {values}; the neural correction needs one for all parameters."
+        )
+    return values[0]
 
 
 def default_lr(net):

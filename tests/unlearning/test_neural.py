@@ -981,3 +981,25 @@ def test_jax_removal_keeps_float64_parameters(influence):
     assert all(leaf.dtype == np.float64 for leaf in leaves)
     # not float32 values stored in float64
     assert any(np.any(leaf != leaf.astype(np.float32)) for leaf in leaves)
+
+
+def test_weight_decay_is_the_optimizers_own():
+    # optimizer=AdamW without optimizer__weight_decay decays by AdamW's default 0.01;
+    # the removal fine-tuned and certified the objective without it (weight_decay 0)
+    X, y, _, _ = _data(n=100, n_test=0)
+    net = skorch.NeuralNetClassifier(
+        MLP,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.AdamW,
+        lr=0.01,
+        max_epochs=2,
+        train_split=None,
+        verbose=0,
+    )
+    unl = GradientCorrectionUnlearner(net, calibration="none", n_steps=2).fit(X, y)
+    unl.unlearn(mask=np.arange(100) < 5)
+    assert unl.unlearning_log_[-1]["weight_decay"] == 0.01
+    # no decay on the biases: two objectives in one
+    grouped = _net(max_epochs=2, optimizer__param_groups=[("*.bias", {"weight_decay": 0.0})])
+    with pytest.raises(NotImplementedError, match="different weight decays"):
+        GradientCorrectionUnlearner(grouped, calibration="none").fit(X, y)
