@@ -176,9 +176,11 @@ def _logits(apply_fn, params, X):
 
 #: Rows of the data that :func:`check_apply_fn` passes through ``apply_fn``.
 _PROBE_ROWS = 4
-#: Largest difference, relative to the largest output, between a row's output alone and
-#: in a batch: float32 kernels of different batch shapes differ by about 1e-7.
-_ROW_WISE_RTOL = 1e-4
+#: Largest difference, relative to the largest output (or 1), between a row's output
+#: alone and in a batch: float32 kernels of different batch shapes differ by about 1e-7
+#: of their terms, which may cancel; batch statistics and dropout change outputs by
+#: their own size.
+_ROW_WISE_RTOL = 1e-3
 
 
 def check_apply_fn(apply_fn, params, X, n_outputs=None):
@@ -481,7 +483,7 @@ class _BaseJax(BaseEstimator):
             optimizer=optimizer,
         )
         # again at the trained parameters: an initialisation can hide a dependence on
-        # the batch (all-zero weights give zero outputs whatever the other rows)
+        # the batch (a zero output layer gives zero outputs whatever the other rows)
         check_apply_fn(apply_fn, params, X[:n], n_outputs)
         self.init_fn_ = init_fn
         self.apply_fn_ = apply_fn
