@@ -109,3 +109,66 @@ def test_confident_rows_weigh_by_their_exact_probability(method):
     # the projection (trak, k = 4096 >> 31 parameters) keeps the scores within 10%
     tol = 1e-3 if method == "ggn" else 0.1
     np.testing.assert_allclose(scores, truth, atol=tol * np.abs(truth).max())
+
+
+def nested_init(key, n_features, n_outputs):
+    """A pytree of dicts, a tuple and a leaf sorted before them (column order)."""
+    k1, k2 = jax.random.split(key)
+    return {
+        "enc": (jax.random.normal(k1, (n_features, 5)) * 0.5, jax.numpy.zeros(5)),
+        "head": {
+            "w": jax.random.normal(k2, (5, n_outputs)) * 0.5,
+            "b": jax.numpy.zeros(n_outputs),
+        },
+        "a_scale": jax.numpy.ones(5),
+    }
+
+
+def nested_apply(params, X):
+    W, b = params["enc"]
+    h = jax.numpy.tanh(X @ W + b) * params["a_scale"]
+    return h @ params["head"]["w"] + params["head"]["b"]
+
+
+def _dense_truth(params, X, y, Xte, yte, factor):
+    """Damped GGN influence from ``jax.jacobian`` of the logits in the flattened
+    parameters (``ravel_pytree``), assembled row by row in float64."""
+    from jax.flatten_util import ravel_pytree
+    from scipy.special import logsumexp, softmax
+
+    flat, unravel = ravel_pytree(jax.tree_util.tree_map(jax.numpy.asarray, params))
+
+    def logits(w, x):
+        return nested_apply(unravel(w), x[None])[0]
+
+    def row(x, t):
+        J = np.asarray(jax.jacobian(logits)(flat, x), np.float64)
+        z = np.asarray(logits(flat, x), np.float64)
+        p = softmax(z)
+        dm = -softmax(np.where(np.arange(z.size) == t, -np.inf, z))  # d margin / d z
+        dm[t] = 1.0
+        return z[t] - logsumexp(np.delete(z, t)), dm @ J, J.T @ (np.diag(p) - np.outer(p, p)) @ J
+
+    rows = [row(x, t) for x, t in zip(X, y)]
+    G = sum(r[2] for r in rows)
+    F = np.array([r[1] for r in rows])
+    q = 1 - 1 / (1 + np.exp(-np.array([r[0] for r in rows])))
+    Ft = np.array([row(x, t)[1] for x, t in zip(Xte, yte)])
+    eig = np.linalg.eigvalsh(G)
+    scale = eig[eig > 1e-10 * eig.max()].mean()
+    return Ft @ np.linalg.solve(G + factor * scale * np.eye(len(G)), F.T) * q
+
+
+def test_nested_pytree_exact_influence_matches_dense_jacobians():
+    # every leaf of a dict / tuple pytree lands in its own columns: the explainer's
+    # scores against jax.jacobian over ravel_pytree's flat vector
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = _data(n=40, n_classes=3, seed=2)
+    names = np.array(["x", "y", "z"])
+    clf = JaxClassifier(nested_apply, nested_init, n_epochs=100, learning_rate=0.05)
+    clf.set_params(random_state=0).fit(X[:32], names[y[:32]])
+    exp = InfluenceExplainer(FrozenEstimator(clf), method="ggn", damping=0.5)
+    scores = exp.fit(X[:32], names[y[:32]]).explain(X[32:], names[y[32:]], keep_scores=True)
+    truth = _dense_truth(clf.params_, X[:32], y[:32], X[32:], y[32:], 0.5)
+    np.testing.assert_allclose(scores.scores, truth, atol=1e-4 * np.abs(truth).max())
