@@ -206,7 +206,8 @@ def jax_margins(model, X, y, *, params=None, block_size=1024):
     margins : ndarray of shape (n_samples,), dtype float32
     p_true : ndarray of shape (n_samples,), dtype float32
         ``sigmoid(margin)``, the probability of the true class; TRAK's train-side weight
-        is ``1 - p_true``.
+        is ``1 - p_true``, best taken as ``scipy.special.expit(-margins)``: float32
+        keeps no digit of it near ``p_true = 1``.
     """
     import jax
 

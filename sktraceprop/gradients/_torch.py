@@ -213,7 +213,8 @@ def torch_margins(model, X, y, *, outputs="auto", block_size=1024):
     margins : ndarray of shape (n_samples,), dtype float32
     p_true : ndarray of shape (n_samples,), dtype float32
         Probability of the true class, ``sigmoid(margin)``; TRAK's train-side weight
-        is ``1 - p_true``.
+        is ``1 - p_true``, best taken as ``scipy.special.expit(-margins)``: float32
+        keeps no digit of it near ``p_true = 1``.
     """
     torch = _torch()
     module, outputs, X, y = _prepare(model, X, y, outputs)
