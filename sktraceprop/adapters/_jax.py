@@ -174,6 +174,78 @@ def _logits(apply_fn, params, X):
     return z[:, None] if z.ndim == 1 else z
 
 
+#: Rows of the data that :func:`check_apply_fn` passes through ``apply_fn``.
+_PROBE_ROWS = 4
+#: Largest difference, relative to the largest output (or 1), between a row's output
+#: alone and in a batch: float32 kernels of different batch shapes differ by about 1e-7
+#: of their terms, which may cancel; batch statistics and dropout change outputs by
+#: their own size.
+_ROW_WISE_RTOL = 1e-3
+
+
+def check_apply_fn(apply_fn, params, X, n_outputs=None):
+    """Raise unless ``apply_fn`` maps each row to ``n_outputs`` values on its own.
+
+    A row's output must not depend on the other rows passed with it: training pads the
+    data with zero rows, prediction runs in padded blocks and per-sample gradients
+    differentiate one row at a time, so a model with batch statistics (batch
+    normalisation on the batch, ``X - X.mean(0)``) or random dropout would be trained,
+    predicted and explained as three different functions. Checked on the first rows of
+    ``X``: each alone, all together, and in reverse order followed by zero rows.
+
+    Parameters
+    ----------
+    apply_fn : callable
+        ``apply_fn(params, X) -> outputs``.
+    params : pytree
+        Parameters to evaluate it at.
+    X : ndarray of shape (n_samples, n_features)
+        Rows to probe (the first few are used).
+    n_outputs : int, default=None
+        Expected outputs per row (a 1D result counts as one); None accepts any.
+
+    Raises
+    ------
+    ValueError
+        If the outputs have another shape, or a row's outputs change with its batch.
+    """
+    probe = np.asarray(X[:_PROBE_ROWS])
+    m = probe.shape[0]
+    batch = np.asarray(_logits(apply_fn, params, probe), dtype=np.float64)
+    width = batch.shape[1] if batch.ndim == 2 else None
+    if batch.ndim != 2 or batch.shape[0] != m or (n_outputs is not None and width != n_outputs):
+        expected = f"({m}, {n_outputs})" if n_outputs is not None else f"({m}, n_outputs)"
+        raise ValueError(
+            f"apply_fn returned shape {np.shape(apply_fn(params, probe))} for {m} rows; "
+            f"expected {expected} (or ({m},) for one output): one row of outputs per "
+            "input row, as many as init_fn was asked for (its third argument)."
+        )
+    if m < 2:
+        return
+    alone = np.concatenate(
+        [np.asarray(_logits(apply_fn, params, probe[i : i + 1]), np.float64) for i in range(m)]
+    )
+    padded = np.concatenate([probe[::-1], np.zeros_like(probe)])
+    mixed = np.asarray(_logits(apply_fn, params, padded), np.float64)[:m][::-1]
+    if not np.all(np.isfinite(batch)):
+        return  # training reports the non-finite loss
+    tol = _ROW_WISE_RTOL * max(1.0, float(np.abs(batch).max()))
+    for name, other in (("alone", alone), ("among other rows", mixed)):
+        if other.shape != batch.shape or not np.all(np.abs(other - batch) <= tol):
+            diff = np.abs(other - batch).max() if other.shape == batch.shape else np.nan
+            raise ValueError(
+                "apply_fn is not row-wise: a row's outputs change with the rows passed "
+                f"with it (the first {m} rows of X, each {name}, differ by up to "
+                f"{diff:.3g} from their outputs in one batch). Batch statistics (batch "
+                "normalisation on the batch, X - X.mean(0)) or random dropout do this. "
+                "Training pads the data with zero rows, prediction runs in blocks and "
+                "per-sample gradients take one row at a time, so the model would be "
+                "trained, predicted and explained as different functions. Compute such "
+                "statistics once, outside apply_fn (a StandardScaler step), or pass "
+                "them as constants."
+            )
+
+
 @functools.cache
 def _trainer():
     import jax
@@ -325,6 +397,12 @@ def _row_weights(sample_weight, n_samples):
     return keep, w[keep]
 
 
+def _is_weighted(keep, W, n_samples):
+    """Whether :func:`_row_weights`'s rows and weights make another objective than the
+    plain mean loss over all ``n_samples`` rows (a row left out, or unequal weights)."""
+    return keep is not None and (keep.shape[0] < n_samples or bool(np.any(W != 1)))
+
+
 class _BaseJax(BaseEstimator):
     _parameter_constraints = {
         "apply_fn": [callable, None],
@@ -365,7 +443,7 @@ class _BaseJax(BaseEstimator):
             return mlp(hidden=(100,))
         return self.init_fn, self.apply_fn
 
-    def _fit(self, X, Y, kind, n_outputs, W=None):
+    def _fit(self, X, Y, kind, n_outputs, W=None, weighted=False):
         import jax
         import jax.numpy as jnp
 
@@ -373,6 +451,7 @@ class _BaseJax(BaseEstimator):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
         params = init_fn(init_key, X.shape[1], n_outputs)
+        check_apply_fn(apply_fn, params, X, n_outputs)
         n = X.shape[0]
         if W is None:
             W = np.ones(n, dtype=np.float32)
@@ -403,12 +482,18 @@ class _BaseJax(BaseEstimator):
             batch_size=None if batch_size is None else int(batch_size),
             optimizer=optimizer,
         )
+        # again at the trained parameters: an initialisation can hide a dependence on
+        # the batch (a zero output layer gives zero outputs whatever the other rows)
+        check_apply_fn(apply_fn, params, X[:n], n_outputs)
         self.init_fn_ = init_fn
         self.apply_fn_ = apply_fn
         self.params_ = jax.tree_util.tree_map(np.asarray, params)
         self.loss_curve_ = np.asarray(curve, dtype=np.float64)
         self.n_iter_ = int(self.n_epochs)
         self.n_outputs_ = n_outputs
+        # read by the neural influence, which scores the plain mean loss of every row
+        # given to fit: weighted rows (or rows of weight zero, left out) are another one
+        self._sample_weighted = bool(weighted)
         if not np.all(np.isfinite(self.loss_curve_)):
             raise ValueError(
                 "Training diverged (non-finite loss); lower learning_rate or scale X."
@@ -541,6 +626,7 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
         keep, W = _row_weights(sample_weight, X.shape[0])
+        weighted = _is_weighted(keep, W, X.shape[0])
         if keep is not None:
             X, y = X[keep], y[keep]
         classes, y_enc = np.unique(y, return_inverse=True)
@@ -552,8 +638,8 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
             )
         self.classes_ = classes
         if classes.shape[0] == 2:
-            return self._fit(X, y_enc.astype(np.float32), "binary", 1, W)
-        return self._fit(X, y_enc.astype(np.int32), "multiclass", classes.shape[0], W)
+            return self._fit(X, y_enc.astype(np.float32), "binary", 1, W, weighted)
+        return self._fit(X, y_enc.astype(np.int32), "multiclass", classes.shape[0], W, weighted)
 
     def decision_function(self, X):
         """Logits: the decision value (binary, shape (n,)) or the class logits (n, K).
@@ -697,9 +783,10 @@ class JaxRegressor(RegressorMixin, _BaseJax):
         self._y_1d = y.ndim == 1
         Y = y[:, None] if y.ndim == 1 else y
         keep, W = _row_weights(sample_weight, X.shape[0])
+        weighted = _is_weighted(keep, W, X.shape[0])
         if keep is not None:
             X, Y = X[keep], Y[keep]
-        return self._fit(X, Y, "squared", Y.shape[1], W)
+        return self._fit(X, Y, "squared", Y.shape[1], W, weighted)
 
     def predict(self, X):
         """Model outputs.

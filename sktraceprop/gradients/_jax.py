@@ -11,6 +11,7 @@ import numpy as np
 
 from ._blockwise import write_blockwise
 from ._curvature import n_directions_for, output_curvature
+from ._labels import class_indices
 
 __all__ = [
     "jax_gauss_newton_factors",
@@ -57,10 +58,25 @@ def _resolve(model, X, y, params):
     if hasattr(model, "params_") and hasattr(model, "apply_fn_"):
         if params is not None:
             raise ValueError("params is taken from the fitted model; do not pass it.")
-        from sklearn.utils.validation import validate_data
+        from sklearn.utils.validation import check_array, validate_data
 
-        X = validate_data(model, X, reset=False, dtype=np.float32)
+        if hasattr(X, "columns"):
+            X = validate_data(model, X, reset=False, dtype=np.float32)
+        else:
+            # an array (the explainer's inputs of a model fitted on a DataFrame): no
+            # names to check, and no warning that it has none
+            X = check_array(X, dtype=np.float32)
+            if X.shape[1] != model.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(model).__name__} is "
+                    f"expecting {model.n_features_in_} features as input."
+                )
         y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"y must be 1d with {X.shape[0]} entries (class labels, not one-hot); got "
+                f"shape {y.shape}."
+            )
         classes = model.classes_
         index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
         if not np.all(classes[index] == y):
@@ -73,7 +89,13 @@ def _resolve(model, X, y, params):
         )
     if params is None:
         raise ValueError("Pass params with an apply_fn.")
-    return model, params, np.asarray(X, dtype=np.float32), np.asarray(y).astype(np.int32)
+    from ..adapters._jax import check_apply_fn
+
+    X = np.asarray(X, dtype=np.float32)
+    y = class_indices(y, X.shape[0]).astype(np.int32)
+    # per-sample gradients take one row at a time: its outputs must not need the others
+    check_apply_fn(model, params, X)
+    return model, params, X, y
 
 
 def _margin(z, t):
@@ -184,7 +206,8 @@ def jax_margins(model, X, y, *, params=None, block_size=1024):
     margins : ndarray of shape (n_samples,), dtype float32
     p_true : ndarray of shape (n_samples,), dtype float32
         ``sigmoid(margin)``, the probability of the true class; TRAK's train-side weight
-        is ``1 - p_true``.
+        is ``1 - p_true``, best taken as ``scipy.special.expit(-margins)``: float32
+        keeps no digit of it near ``p_true = 1``.
     """
     import jax
 

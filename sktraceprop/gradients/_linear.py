@@ -67,8 +67,10 @@ SUPPORTED_ESTIMATORS = (
 def _unsupported(estimator, why=""):
     return TypeError(
         f"{type(estimator).__name__} is not supported by the closed-form linear "
-        f"gradients{why}. Supported: {', '.join(SUPPORTED_ESTIMATORS)}. Neural models "
-        "are handled by the torch/JAX gradient modules."
+        f"gradients{why}. Supported: {', '.join(SUPPORTED_ESTIMATORS)}. Neural "
+        "classifiers (skorch NeuralNetClassifier / NeuralNetBinaryClassifier, "
+        "sktraceprop.adapters.JaxClassifier) are explained by Gauss-Newton influence; "
+        "neural regressors (JaxRegressor, NeuralNetRegressor) are not supported."
     )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._blockwise import write_blockwise
 from ._curvature import n_directions_for, output_curvature
+from ._labels import class_indices
 
 __all__ = [
     "torch_gauss_newton_factors",
@@ -151,9 +152,7 @@ def _prepare(model, X, y, outputs):
     except StopIteration:
         raise ValueError("The module has no parameters.") from None
     X = torch.as_tensor(np.asarray(X), dtype=dtype, device=device)
-    y = torch.as_tensor(np.asarray(y), dtype=torch.long, device=device)
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must be 1d with {X.shape[0]} entries; got shape {tuple(y.shape)}.")
+    y = torch.as_tensor(class_indices(y, X.shape[0]), dtype=torch.long, device=device)
     return module, outputs, X, y
 
 
@@ -214,7 +213,8 @@ def torch_margins(model, X, y, *, outputs="auto", block_size=1024):
     margins : ndarray of shape (n_samples,), dtype float32
     p_true : ndarray of shape (n_samples,), dtype float32
         Probability of the true class, ``sigmoid(margin)``; TRAK's train-side weight
-        is ``1 - p_true``.
+        is ``1 - p_true``, best taken as ``scipy.special.expit(-margins)``: float32
+        keeps no digit of it near ``p_true = 1``.
     """
     torch = _torch()
     module, outputs, X, y = _prepare(model, X, y, outputs)

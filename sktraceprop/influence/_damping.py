@@ -41,6 +41,7 @@ lost 0.10 LDS). Of the candidates that pass, the one with the largest gain is ke
 """
 
 import numpy as np
+from scipy.special import expit
 
 from ._trak import _margins, refit_on
 
@@ -203,9 +204,9 @@ def select_damping(state, model, Xt, y, *, rng, alpha, verbose=0):
     for r in progress(range(N_RETRAINS), verbose=verbose, desc="damping retrains"):
         # a skorch validation split leaves rows of the subset out: they are not removed
         est, masks[r] = refit_on(model, Xt, y, masks[r], int(seeds[r]))
-        margins, p = _margins(est, Xt, y)
+        margins = _margins(est, Xt, y)[0].astype(np.float64)
         actual[:, r] = margins[probe]
-        q_sub[r] = 1.0 - p.astype(np.float64)
+        q_sub[r] = expit(-margins)  # 1 - p, without p's rounding (see _trak._probabilities)
     crossfit = crossfit_weights(q_sub, groups)
     # candidates: the first m members averaged, for every m (nested: more models only
     # add candidates), times the two weightings

@@ -504,6 +504,14 @@ class InfluenceExplainer(
         if neural:
             if sample_weight is not None:
                 raise ValueError(_NEURAL_SAMPLE_WEIGHT)
+            if getattr(model, "_sample_weighted", False):
+                raise ValueError(
+                    f"This {type(model).__name__} was fitted with sample_weight (unequal "
+                    "weights, or rows of weight zero, which it left out): "
+                    + _NEURAL_SAMPLE_WEIGHT
+                    + " Its rows of weight zero would be scored as training rows. Explain "
+                    "a model fitted without sample_weight, on the rows it trained on."
+                )
             Xt = as_inputs(Xt)
         else:
             # CSR: rows are taken by slices and by index arrays

@@ -42,6 +42,7 @@ import os
 import warnings
 
 import numpy as np
+from scipy.special import expit
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
@@ -69,11 +70,21 @@ _BLOCK_BYTES = 128 << 20
 
 
 def is_jax_model(model):
-    return hasattr(model, "apply_fn_") and hasattr(model, "params_")
+    """Whether ``model`` is a JaxClassifier (fitted or not), or a fitted classifier with
+    its ``apply_fn_``, ``params_`` and ``classes_``.
+
+    Not a :class:`~sktraceprop.adapters.JaxRegressor`: the neural influence scores the
+    margin of a class under the cross-entropy, which a regressor does not have.
+    """
+    from ..adapters import JaxClassifier
+
+    if isinstance(model, JaxClassifier):
+        return True
+    return all(hasattr(model, a) for a in ("apply_fn_", "params_", "classes_"))
 
 
 def is_neural_model(model):
-    """Whether ``model`` is a fitted skorch net or JAX adapter (explained by TRAK)."""
+    """Whether ``model`` is a skorch net or a JAX classifier (explained by TRAK)."""
     return is_skorch_net(model) or is_jax_model(model)
 
 
@@ -88,6 +99,18 @@ def _margins(model, X, y):
     from ..gradients import torch_margins
 
     return torch_margins(model, X, y)
+
+
+def _probabilities(model, X, y):
+    """``p`` and ``q = 1 - p``, the true-class probability and its complement, float64.
+
+    Both from the margin (``expit(m)``, ``expit(-m)``), not ``1 - p`` of a float32
+    ``p``: near ``p = 1`` float32 keeps no digit of ``q`` (``q = 3e-7`` at margin 15
+    came out 20% off, and ``q = 0`` beyond margin 17), and ``q`` weighs each training
+    row's score and ``p q`` its curvature.
+    """
+    m = _margins(model, X, y)[0].astype(np.float64)
+    return expit(m), expit(-m)
 
 
 def _gradients(model, X, y, parameters, block_size, out=None, projector=None):
@@ -375,7 +398,7 @@ def _member_trak(model, Xt, y, parameters, n_components, block_size, seed, out, 
     )
     rows = _rows_per_block(n_params, block_size)
     F = _gradients(model, Xt, y, parameters, rows, out, proj.transform)
-    p = _margins(model, Xt, y)[1].astype(np.float64)
+    p, q = _probabilities(model, Xt, y)
     k = F.shape[1]
     c = 1 if single else min(_n_directions(model, Xt), _TRAK_DIRECTIONS)
     n_factors = Xt.shape[0] * c
@@ -383,22 +406,22 @@ def _member_trak(model, Xt, y, parameters, n_components, block_size, seed, out, 
     if single:
         if dual:
             Fd = np.asarray(F, dtype=np.float64)
-            r = np.sqrt(p * (1.0 - p))
+            r = np.sqrt(p * q)
             K = Fd @ Fd.T
-            return proj, F, 1.0 - p, DualSolver(K, r[:, None] * K, r[:, None] * K * r), None
-        return proj, F, 1.0 - p, PrimalSolver(_weighted_gram(F, p * (1.0 - p))), None
+            return proj, F, q, DualSolver(K, r[:, None] * K, r[:, None] * K * r), None
+        return proj, F, q, PrimalSolver(_weighted_gram(F, p * q)), None
     frows = _rows_per_block(n_params * c, block_size)
     if dual:
         A = _factors(model, Xt, parameters, frows, proj.transform, c)
         A = np.asarray(A, dtype=np.float64)
         Fd = np.asarray(F, dtype=np.float64)
-        return proj, F, 1.0 - p, DualSolver(Fd @ Fd.T, A @ Fd.T, A @ A.T), A
+        return proj, F, q, DualSolver(Fd @ Fd.T, A @ Fd.T, A @ A.T), A
     gram = np.zeros((k, k))
     for start in range(0, Xt.shape[0], frows):
         A = _factors(model, Xt[start : start + frows], parameters, frows, proj.transform, c)
         A = np.asarray(A, dtype=np.float64)
         gram += A.T @ A
-    return proj, F, 1.0 - p, PrimalSolver(gram), None
+    return proj, F, q, PrimalSolver(gram), None
 
 
 def _weighted_gram(F, w, block_size=4096):
@@ -412,8 +435,7 @@ def _weighted_gram(F, w, block_size=4096):
 
 def _member_ggn(model, Xt, y, parameters, block_size, out, single, space):
     """Exact gradients; ``G`` in parameter space (primal) or its factor Gram (dual)."""
-    p = _margins(model, Xt, y)[1].astype(np.float64)
-    q = 1.0 - p
+    p, q = _probabilities(model, Xt, y)
     if space == "primal":
         n_params = _n_params(model, parameters)
         F = _gradients(model, Xt, y, parameters, _rows_per_block(n_params, block_size), out)

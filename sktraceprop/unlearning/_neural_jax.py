@@ -30,8 +30,17 @@ def prepare(model, Z, y):
             f"sktraceprop.adapters.mlp(); got apply_fn={model.apply_fn_!r}."
         )
     Z = np.ascontiguousarray(Z, dtype=np.float32)
-    Y = np.searchsorted(model.classes_, np.asarray(y).ravel()).astype(np.int64)
-    return Z, Y
+    y = np.asarray(y).ravel()
+    classes = model.classes_
+    Y = np.clip(np.searchsorted(classes, y), 0, classes.shape[0] - 1)
+    unknown = classes[Y] != y
+    if unknown.any():
+        # searchsorted gives a label between two classes the index of the next one
+        raise ValueError(
+            f"y has labels that are not among the model's classes_ {classes.tolist()}: "
+            f"{np.unique(y[unknown])[:5].tolist()}."
+        )
+    return Z, Y.astype(np.int64)
 
 
 def fit_clone(fitted, template, Z, Y, seed):
@@ -57,9 +66,11 @@ def get_last_layer(model):
 
 def set_last_layer(model, W):
     params = list(model.params_)
+    last = params[-1]
+    # in the leaves' own precision (float64 under jax_enable_x64 with such an init_fn)
     params[-1] = {
-        "weight": np.ascontiguousarray(W[:, :-1].T, dtype=np.float32),
-        "bias": np.asarray(W[:, -1], dtype=np.float32),
+        "weight": np.ascontiguousarray(W[:, :-1].T, dtype=np.asarray(last["weight"]).dtype),
+        "bias": np.asarray(W[:, -1], dtype=np.asarray(last["bias"]).dtype),
     }
     model.params_ = params
 
@@ -117,8 +128,8 @@ def params_vector(model):
 
 
 def set_params_vector(model, v):
-    _, unravel = jax.flatten_util.ravel_pytree(model.params_)
-    params = unravel(jnp.asarray(v, dtype=jnp.float32))
+    flat, unravel = jax.flatten_util.ravel_pytree(model.params_)
+    params = unravel(jnp.asarray(v, dtype=flat.dtype))  # the leaves' own precision
     model.params_ = jax.tree_util.tree_map(np.asarray, params)
 
 

@@ -66,6 +66,23 @@ def _forward_with_head(net, X):
     return np.concatenate(outs), np.concatenate(feats), np.concatenate(logits)
 
 
+def _class_indices(y, n_classes):
+    """``y`` as int64 class indices in ``[0, n_classes)``, skorch's targets; raise for
+    any other value (a cast would make -1 the last class and 0.5 class 0)."""
+    y = np.asarray(y).ravel()
+    if y.dtype.kind not in "iufb":
+        raise ValueError(
+            f"y must hold class indices (skorch's targets); got values of dtype {y.dtype}."
+        )
+    bad = (y != np.round(y)) | (y < 0) | (y >= n_classes) if y.size else np.zeros(0, bool)
+    if bad.any():
+        raise ValueError(
+            f"y must hold class indices in [0, {n_classes - 1}] for this net; got "
+            f"{np.unique(y[bad])[:5].tolist()}."
+        )
+    return y.astype(np.int64)
+
+
 def prepare(net, Z, y):
     """Float32 module inputs and integer targets; raise if the head is not supported."""
     criterion = getattr(net, "criterion_", None)
@@ -77,11 +94,12 @@ def prepare(net, Z, y):
             f"{type(net).__name__} uses {type(criterion).__name__}."
         )
     check_torch_objective(net, "the neural correction")
+    weight_decay(net)  # one for all parameters, checked at fit
     Z = np.ascontiguousarray(Z, dtype=np.float32)
-    Y = np.asarray(y).astype(np.int64).ravel()
     # The last Linear layer must produce the logits: check on a few rows.
     out, _, z = _forward_with_head(net, Z[:64])
     z = z.reshape(z.shape[0], -1).astype(np.float64)
+    Y = _class_indices(y, 2 if z.shape[1] == 1 else z.shape[1])
     out = out.reshape(out.shape[0], -1).astype(np.float64)
     if isinstance(criterion, torch.nn.NLLLoss):
         top = z.max(1, keepdims=True)
@@ -132,7 +150,23 @@ def reset_optimizer(net):
 
 
 def weight_decay(net):
-    return float(getattr(net, "optimizer__weight_decay", 0.0) or 0.0)
+    """The weight decay the net's optimizer applies, read from its parameter groups.
+
+    Not from ``optimizer__weight_decay`` alone: an optimizer's own default
+    (``torch.optim.AdamW``: 0.01) is not a parameter of the net. Groups with different
+    weight decays (``optimizer__param_groups``) make an objective the removal does not
+    model: refused.
+    """
+    groups = getattr(getattr(net, "optimizer_", None), "param_groups", None)
+    if not groups:
+        return float(getattr(net, "optimizer__weight_decay", 0.0) or 0.0)
+    values = sorted({float(g.get("weight_decay", 0.0) or 0.0) for g in groups})
+    if len(values) > 1:
+        raise NotImplementedError(
+            f"the optimizer of {type(net).__name__} has parameter groups with different "
+            f"weight decays {values}; the neural correction needs one for all parameters."
+        )
+    return values[0]
 
 
 def default_lr(net):

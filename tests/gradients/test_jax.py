@@ -161,3 +161,44 @@ def test_gauss_newton_factors_equal_the_dense_matrix(n_out):
         G = G + J.T @ lam @ J
     assert A.shape == (11 * max(1, n_out - 1), flat.size)
     np.testing.assert_allclose(A.astype(np.float64).T @ A, G, rtol=1e-4, atol=1e-6)
+
+
+def test_one_hot_or_fractional_labels_are_refused():
+    # A one-hot y passed the range check (its values are 0 and 1) and vmap read each row
+    # as K labels; 0.4 was cast to class 0: margins of other classes, silently.
+    X, y = _data(n=6)
+    params = INIT(jax.random.PRNGKey(0), X.shape[1], 3)
+    right = jax_margins(APPLY, X, y, params=params)[0]
+    assert not np.allclose(jax_margins(APPLY, X, y[::-1], params=params)[0], right)
+    for bad, match in ((np.eye(3)[y], "not one-hot"), (y + 0.4, "whole numbers")):
+        for fn in (jax_margins, jax_per_sample_gradients):
+            with pytest.raises(ValueError, match=match):
+                fn(APPLY, X, bad, params=params)
+    np.testing.assert_array_equal(jax_margins(APPLY, X, y.astype(float), params=params)[0], right)
+    yb = (y > 0).astype(int)
+    clf = JaxClassifier(APPLY, INIT, n_epochs=5, random_state=0).fit(X, yb)
+    with pytest.raises(ValueError, match="not one-hot"):
+        jax_margins(clf, X, np.eye(2)[yb].astype(int))
+
+
+def test_model_fitted_on_a_frame_takes_arrays_without_warnings():
+    # The explainer hands arrays to a model fitted on a DataFrame: each call warned
+    # "X does not have valid feature names" (four times per explainer fit).
+    import warnings
+
+    import pandas as pd
+
+    from sktraceprop import InfluenceExplainer
+
+    X, y = _data(n=30, n_classes=2)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = JaxClassifier(APPLY, INIT, n_epochs=5, random_state=0).fit(frame, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        margins = jax_margins(clf, X, y)[0]
+        InfluenceExplainer(clf, damping=1.0).fit(frame, y).explain(frame[:2], y[:2])
+    np.testing.assert_array_equal(jax_margins(clf, frame, y)[0], margins)
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        jax_margins(clf, X[:, :3], y)
+    with pytest.raises(ValueError, match="feature names"):
+        jax_margins(clf, frame[["b", "a", "c", "d"]], y)

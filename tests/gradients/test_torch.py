@@ -227,3 +227,16 @@ def test_gauss_newton_factors_equal_the_dense_matrix(n_out, subset):
     assert A.shape[0] == X.shape[0] * max(1, n_out - 1)
     np.testing.assert_allclose(A.astype(np.float64).T @ A, G, rtol=1e-4, atol=1e-6)
     assert np.abs(G).max() > 1e-2
+
+
+def test_fractional_labels_are_refused():
+    # 0.5 was cast to class 0 silently
+    X, y = _data(n=6)
+    module = _mlp(X.shape[1], 3)
+    with pytest.raises(ValueError, match="whole numbers"):
+        torch_margins(module, X, y + 0.5)
+    with pytest.raises(ValueError, match="not one-hot"):
+        torch_per_sample_gradients(module, X, np.eye(3)[y])
+    np.testing.assert_array_equal(
+        torch_margins(module, X, y.astype(np.float32))[0], torch_margins(module, X, y)[0]
+    )

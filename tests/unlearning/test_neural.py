@@ -910,3 +910,96 @@ def _marked_split_fit(base, prefix):
     unl = GradientCorrectionUnlearner(_traced(net), n_steps=2, calibration="holdout")
     unl.fit(pd.concat(frames), y)
     return unl, frames, marks
+
+
+def test_jax_holdout_labels_not_among_the_classes_are_refused():
+    # A holdout label between two classes took the next class's index (searchsorted),
+    # silently: the calibration target moved from 0.476 to 0.543 on the script that
+    # found it; a label past the last class raised IndexError.
+    pytest.importorskip("jax")
+    from sktraceprop.adapters import JaxClassifier, mlp
+    from sktraceprop.metrics import per_sample_loss
+
+    X, y, X_te, y_te = _data(n=100, n_test=60)
+    names = np.array(["cat", "dog", "emu"])
+    init_fn, apply_fn = mlp(hidden=(8,))
+    unl = GradientCorrectionUnlearner(
+        JaxClassifier(apply_fn, init_fn, n_epochs=30, random_state=0),
+        calibration="holdout",
+        n_steps=2,
+    ).fit(X, names[y])
+    model = pickle.loads(pickle.dumps(unl.estimator_))
+    for bad in ("cow", "zebra"):
+        y_ho = names[y_te].astype(object)
+        y_ho[:3] = bad
+        with pytest.raises(ValueError, match=rf"not among the model's classes_.*'{bad}'"):
+            unl.unlearn(mask=np.arange(100) < 5, X_holdout=X_te, y_holdout=y_ho)
+        assert not hasattr(unl, "unlearning_log_") or not unl.unlearning_log_
+    unl.unlearn(mask=np.arange(100) < 5, X_holdout=X_te, y_holdout=names[y_te])
+    target = per_sample_loss(model, X_te, names[y_te]).mean()
+    assert unl.unlearning_log_[-1]["calibration_target"] == pytest.approx(target, rel=1e-5)
+
+
+@pytest.mark.parametrize("bad", [-1, 0.5, 3])
+def test_skorch_holdout_targets_that_are_not_class_indices_are_refused(bad):
+    # -1 was cast and read as the last class, 0.5 as class 0, silently; 3 raised
+    # IndexError
+    X, y, X_te, y_te = _data(n=100, n_test=60)
+    unl = GradientCorrectionUnlearner(_net(max_epochs=2), calibration="holdout", n_steps=2)
+    unl.fit(X, y)
+    y_ho = y_te.astype(np.float64)
+    y_ho[:3] = bad
+    with pytest.raises(ValueError, match=r"class indices in \[0, 2\]"):
+        unl.unlearn(mask=np.arange(100) < 5, X_holdout=X_te, y_holdout=y_ho)
+
+
+def _float64_mlp_init(key, n_features, n_outputs):
+    """mlp()'s initialisation in float64 (kept so under jax_enable_x64)."""
+    import jax.numpy as jnp
+
+    from sktraceprop.adapters import MLPInit
+
+    layers = MLPInit(hidden=(6,))(key, n_features, n_outputs)
+    return [{k: jnp.asarray(v, jnp.float64) for k, v in layer.items()} for layer in layers]
+
+
+@pytest.mark.parametrize("influence", ["last_layer", "full"])
+def test_jax_removal_keeps_float64_parameters(influence):
+    # The full-influence step wrote the parameters back as float32: a float64 model
+    # (jax_enable_x64, float64 init_fn) came out of a removal rounded to float32.
+    jax = pytest.importorskip("jax")
+    from sktraceprop.adapters import JaxClassifier, MLPApply
+
+    X, y, _, _ = _data(n=80, n_test=0)
+    with jax.enable_x64(True):
+        model = JaxClassifier(MLPApply(), _float64_mlp_init, n_epochs=20, random_state=0)
+        unl = GradientCorrectionUnlearner(
+            model, influence=influence, calibration="none", n_steps=2
+        ).fit(X.astype(np.float64), y)
+        unl.unlearn(mask=np.arange(80) < 5)
+        leaves = jax.tree_util.tree_leaves(unl.estimator_.params_)
+    assert all(leaf.dtype == np.float64 for leaf in leaves)
+    # not float32 values stored in float64
+    assert any(np.any(leaf != leaf.astype(np.float32)) for leaf in leaves)
+
+
+def test_weight_decay_is_the_optimizers_own():
+    # optimizer=AdamW without optimizer__weight_decay decays by AdamW's default 0.01;
+    # the removal fine-tuned and certified the objective without it (weight_decay 0)
+    X, y, _, _ = _data(n=100, n_test=0)
+    net = skorch.NeuralNetClassifier(
+        MLP,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.AdamW,
+        lr=0.01,
+        max_epochs=2,
+        train_split=None,
+        verbose=0,
+    )
+    unl = GradientCorrectionUnlearner(net, calibration="none", n_steps=2).fit(X, y)
+    unl.unlearn(mask=np.arange(100) < 5)
+    assert unl.unlearning_log_[-1]["weight_decay"] == 0.01
+    # no decay on the biases: two objectives in one
+    grouped = _net(max_epochs=2, optimizer__param_groups=[("*.bias", {"weight_decay": 0.0})])
+    with pytest.raises(NotImplementedError, match="different weight decays"):
+        GradientCorrectionUnlearner(grouped, calibration="none").fit(X, y)

@@ -1,0 +1,45 @@
+"""Class indices given to the per-sample gradient functions, validated."""
+
+import numpy as np
+
+__all__ = ["class_indices"]
+
+
+def class_indices(y, n_samples):
+    """``y`` as a 1D int64 array of ``n_samples`` class indices.
+
+    The range is checked by the caller against the model's outputs. Raises instead of
+    casting: a one-hot ``y`` or ``0.5`` cast to integers names other classes silently.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Class indices, integers or floats holding integers (a binary net's 0.0 / 1.0).
+    n_samples : int
+        Rows of ``X``.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,), dtype int64
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 1D with ``n_samples`` entries, or holds values that are not
+        whole numbers.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != n_samples:
+        raise ValueError(
+            f"y must be 1d with {n_samples} entries (class indices, not one-hot); got "
+            f"shape {y.shape}."
+        )
+    if y.dtype.kind not in "iub":
+        if y.dtype.kind != "f":
+            raise ValueError(f"y must hold class indices; got values of dtype {y.dtype}.")
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            raise ValueError(
+                f"y must hold class indices (whole numbers); got {np.unique(y[bad])[:5]}."
+            )
+    return y.astype(np.int64)
