@@ -92,18 +92,24 @@ def test_pickle_store_round_trip_and_tamper(tmp_path):
     assert loaded.fit_params == run.fit_params
     assert store.verify()
     store.close()
-    # edit the stored record: the weights' zero count, as someone hiding them would
+    # edit the stored record: the weights' zero count, as someone hiding them would (the
+    # run is sealed: its fit parameters' record is a value kept beside it, committed in
+    # the record by a salted SHA-256)
     con = sqlite3.connect(tmp_path / "w.db")
     (record,) = con.execute("SELECT record FROM runs").fetchone()
-    d = json.loads(record)
-    d["fit_params"]["logisticregression__sample_weight"]["weights"]["n_zero"] = 0
+    token = json.loads(record)["fit_params"]["logisticregression__sample_weight"]
+    leaf = int(token.rsplit(":", 1)[1])
+    (value,) = con.execute("SELECT value FROM run_leaves WHERE leaf = ?", (leaf,)).fetchone()
+    d = json.loads(value)
+    assert d["weights"]["n_zero"] == 5
+    d["weights"]["n_zero"] = 0
     triggers = con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
     for (name,) in triggers:  # an attacker with write access drops the append-only guards
         con.execute(f"DROP TRIGGER {name}")
-    con.execute("UPDATE runs SET record = ?", (json.dumps(d),))
+    con.execute("UPDATE run_leaves SET value = ? WHERE leaf = ?", (json.dumps(d), leaf))
     con.commit()
     con.close()
-    with pytest.raises(CorruptStoreError, match="runs"):
+    with pytest.raises(CorruptStoreError, match=f"leaf {leaf} does not match its commitment"):
         SQLiteStore(tmp_path / "w.db").verify()
 
 
@@ -137,7 +143,7 @@ def test_report_carries_fit_params_and_verify_catches_an_edit(tmp_path):
     )
     assert stp.compliance.verify(path)
     d = json.loads(path.read_text())
-    assert d["report"]["format_version"] == 4
+    assert d["report"]["format_version"] == 5
     weights = d["model"]["fit_params"]["logisticregression__sample_weight"]["weights"]
     assert weights["n_zero"] == 4
     weights["n_zero"] = 0
