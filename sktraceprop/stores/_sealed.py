@@ -25,7 +25,8 @@ stay in the record) and each fit parameter's record in ``fit_params``.
 
 import hashlib
 import json
-import secrets
+import os
+from json.encoder import encode_basestring_ascii
 
 from ._chain import canonical_json
 
@@ -37,6 +38,20 @@ SEALED_FORMAT = 1
 TOKEN = "\x00stp-leaf:"
 _STATS_KEYS = ("sources", "through_merges")
 _IDENTITY = ("code", "source_id")
+
+
+def _text(value):
+    """A value's canonical JSON (a string's, by the C encoder json.dumps uses)."""
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    return canonical_json(value)
+
+
+def _value(text):
+    """The value of a leaf's canonical JSON text (a string without escapes directly)."""
+    if text[:1] == '"' and "\\" not in text:
+        return text[1:-1]
+    return json.loads(text)
 
 
 def commitment(salt, value_text):
@@ -61,22 +76,27 @@ def seal(record):
         If a string of the record already starts with the token prefix (nothing could
         tell it from a token).
     """
-    out = json.loads(canonical_json(record))  # a deep copy, JSON as stored
-    leaves, by_name = [], {}
+    # copies of the parts replaced below (the rest is written as it is)
+    out = dict(record)
+    out["ops"] = [dict(op) for op in record.get("ops", ())]
+    if isinstance(record.get("source_stats"), dict):
+        out["source_stats"] = dict(record["source_stats"])
+    texts, tokens = [], {}  # a leaf's value text; a name's token
 
     def leaf(value):
         if isinstance(value, str) and value.startswith(TOKEN):
             raise ValueError(
                 f"the run's record holds {value!r}, which reads as a sealed leaf's token"
             )
-        leaves.append((len(leaves), canonical_json(value), secrets.token_hex(16)))
-        return leaves[-1][0]
+        texts.append(_text(value))
+        return f"{TOKEN}{len(texts) - 1}"
 
     def name(value):
-        key = canonical_json(value)
-        if key not in by_name:
-            by_name[key] = leaf(value)
-        return f"{TOKEN}{by_name[key]}"
+        key = value if isinstance(value, str) else _text(value)
+        token = tokens.get(key)
+        if token is None:
+            token = tokens[key] = leaf(value)
+        return token
 
     for op in out.get("ops", ()):
         for key in ("features_in", "features_out"):
@@ -86,7 +106,7 @@ def seal(record):
         out["feature_lineage"] = {
             name(k): None if v is None else [name(c) for c in v] for k, v in lineage.items()
         }
-    out["notes"] = [f"{TOKEN}{leaf(n)}" for n in out.get("notes", ())]
+    out["notes"] = [leaf(n) for n in out.get("notes", ())]
     stats = out.get("source_stats") or {}
     if stats.get("columns") is not None:
         stats["columns"] = [name(c) for c in stats["columns"]]
@@ -95,7 +115,9 @@ def seal(record):
             stats[key] = [_seal_stats(entry, leaf) for entry in stats[key]]
     params = out.get("fit_params")
     if params:
-        out["fit_params"] = {k: f"{TOKEN}{leaf(v)}" for k, v in params.items()}
+        out["fit_params"] = {k: leaf(v) for k, v in params.items()}
+    salts = os.urandom(16 * len(texts)).hex()  # one draw: 128 random bits per leaf
+    leaves = [(n, text, salts[32 * n : 32 * n + 32]) for n, text in enumerate(texts)]
     out["sealed"] = {
         "format": SEALED_FORMAT,
         "commitments": [commitment(salt, text) for _, text, salt in leaves],
@@ -105,7 +127,7 @@ def seal(record):
 
 def _seal_stats(entry, leaf):
     kept = {k: entry[k] for k in _IDENTITY if k in entry}
-    kept["leaf"] = f"{TOKEN}{leaf({k: v for k, v in entry.items() if k not in _IDENTITY})}"
+    kept["leaf"] = leaf({k: v for k, v in entry.items() if k not in _IDENTITY})
     return kept
 
 
@@ -151,7 +173,7 @@ def unseal(sealed, values, redacted):
                     f"leaf {n} does not match its commitment: altered after it was stored"
                 )
                 continue
-            resolved[n] = ("value", json.loads(text))
+            resolved[n] = ("value", _value(text))
         elif n in redacted:
             resolved[n] = ("redacted", redacted[n])
         else:
@@ -174,16 +196,21 @@ def as_redacted(record, sealed, redacted):
     } or len(leaves) != len(sealed["sealed"]["commitments"]):
         return None
     resolved = {
-        n: ("redacted", redacted[n]) if n in redacted else ("value", json.loads(text))
+        n: ("redacted", redacted[n]) if n in redacted else ("value", _value(text))
         for n, text, _ in leaves
     }
     return _fill(sealed, resolved)
 
 
 def _fill(sealed, resolved):
-    """The sealed record with each leaf ``n`` replaced by ``resolved[n]``:
-    ``("value", value)`` or ``("redacted", {"event_seq", "reason"})``."""
-    record = json.loads(json.dumps({k: v for k, v in sealed.items() if k != "sealed"}))
+    """The sealed record (read from its text: its objects are reused) with each leaf
+    ``n`` replaced by ``resolved[n]``: ``("value", value)`` or ``("redacted",
+    {"event_seq", "reason"})``."""
+    record = {k: v for k, v in sealed.items() if k != "sealed"}
+
+    names = {}
+    for n, (kind, value) in resolved.items():
+        names[f"{TOKEN}{n}"] = value if kind == "value" else f"<redacted name {n}>"
 
     def number(token):
         if isinstance(token, str) and token.startswith(TOKEN):
@@ -193,9 +220,10 @@ def _fill(sealed, resolved):
         raise ValueError(f"{token!r} is not a leaf of this record")
 
     def name(token):
-        n = number(token)
-        kind, value = resolved[n]
-        return value if kind == "value" else f"<redacted name {n}>"
+        try:
+            return names[token]
+        except (KeyError, TypeError):
+            raise ValueError(f"{token!r} is not a leaf of this record") from None
 
     def whole(token, placeholder):
         n = number(token)
