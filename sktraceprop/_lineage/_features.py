@@ -89,7 +89,8 @@ def _uses_target(est):
 
 
 def _leaf(est, names):
-    """Dependencies of a leaf transformer, read from its feature names on sentinel inputs.
+    """Dependencies (input positions) of a leaf transformer, read from its feature names
+    on sentinel inputs.
 
     Output names that embed the input names (one-hot ``sex_F``, polynomial ``a b``,
     one-to-one scalers) reveal exactly which inputs they use; names that do not
@@ -103,20 +104,22 @@ def _leaf(est, names):
     if out is None:
         return None
     real, deps = out
+    every = list(range(len(names)))
     if _mixes_rows(est):
         deps = [
-            dep if str(name).startswith("missingindicator_") else list(names)
+            dep if str(name).startswith("missingindicator_") else every
             for name, dep in zip(real, deps)
         ]
     if _selects_on_target(est):
-        deps = [list(names)] * len(real)
+        deps = [every] * len(real)
     if _uses_target(est):
         deps = [[*dep, TARGET] for dep in deps]
     return real, deps
 
 
 def _leaf_by_names(est, names):
-    """Dependencies read from the feature names alone (see :func:`_leaf`)."""
+    """Dependencies (input positions) read from the feature names alone (see
+    :func:`_leaf`)."""
     if not hasattr(est, "get_feature_names_out"):
         return None
     n = len(names)
@@ -136,17 +139,18 @@ def _leaf_by_names(est, names):
             fake = list(probe.get_feature_names_out(_sentinels(n)))
     except (ValueError, TypeError, AttributeError):
         fake = None
+    every = list(range(n))
     if fake is None or len(fake) != len(real):
-        return real, [list(names)] * len(real)
+        return real, [every] * len(real)
     # PolynomialFeatures names its constant column "1": no input, not every input
     constant = "1" if _is_sklearn(est, {"PolynomialFeatures"}) else None
     deps = []
     for name in fake:
         used = sorted({int(j) for j in _SENTINEL.findall(str(name))})
         if used:
-            deps.append([names[j] for j in used])
+            deps.append(used)
         else:
-            deps.append([] if str(name) == constant else list(names))
+            deps.append([] if str(name) == constant else every)
     return real, deps
 
 
@@ -164,22 +168,41 @@ def feature_lineage(est, names):
     out_names : list of str or None
         None when the output features cannot be named.
     deps : list of list of str
+        Input names in input order, :data:`TARGET` last. Compositions are followed by
+        position, not by name: two features of one name (an input ``"a b"`` beside the
+        ``PolynomialFeatures`` interaction ``"a b"``) keep their own inputs.
     """
     names = [str(n) for n in names]
+    out = _positional(est, names)
+    if out is None:
+        return None
+    out_names, deps = out
+    return out_names, [_named(dep, names) for dep in deps]
+
+
+def _named(dep, names):
+    """Input positions (and :data:`TARGET`) of one output -> input names, in input order
+    (a name given to two inputs once), :data:`TARGET` last."""
+    listed = dict.fromkeys(names[j] for j in sorted({d for d in dep if d != TARGET}))
+    return [*listed, TARGET] if TARGET in dep else list(listed)
+
+
+def _positional(est, names):
+    """:func:`feature_lineage` with each output's inputs as positions in ``names``."""
     if est is None or est == "passthrough":
-        return names, [[n] for n in names]
+        return names, [[j] for j in range(len(names))]
     est = _unwrapped(est)
     if isinstance(est, Pipeline):
-        raw = {n: [n] for n in names}
+        raw = [[j] for j in range(len(names))]
         for _, step in est.steps:
             if hasattr(step, "fit_resample"):  # samplers change rows, not features
                 continue
-            out = feature_lineage(step, names)
+            out = _positional(step, names)
             if out is None:
                 return None
             names, step_deps = out
-            raw = dict(zip(names, (_through(raw, ds) for ds in step_deps)))
-        return names, [raw[n] for n in names]
+            raw = [_through(raw, dep) for dep in step_deps]
+        return names, raw
     if isinstance(est, ColumnTransformer) and hasattr(est, "transformers_"):
         return _column_transformer(est, names)
     if isinstance(est, FeatureUnion):
@@ -217,10 +240,11 @@ def _fitted_on_target(est):
     return _uses_target(est)
 
 
-def _through(raw, deps):
-    """The pipeline's inputs behind a step's output that uses the step inputs ``deps``
-    (``raw``: step input -> pipeline inputs), sorted, :data:`TARGET` last."""
-    found = {r for d in deps for r in ([TARGET] if d == TARGET else raw[d])}
+def _through(raw, dep):
+    """The pipeline's input positions behind a step's output that uses the step input
+    positions ``dep`` (``raw[k]``: step input ``k`` -> pipeline input positions), sorted,
+    :data:`TARGET` last."""
+    found = {r for d in dep for r in ([TARGET] if d == TARGET else raw[d])}
     return sorted(found - {TARGET}) + ([TARGET] if TARGET in found else [])
 
 
@@ -251,8 +275,8 @@ def _column_transformer(ct, names):
     for name, trans, _ in ct.transformers_:
         if trans == "drop" or name not in ct.output_indices_:
             continue
-        cols = [names[i] for i in ct._transformer_to_input_indices[name]]
-        sub = feature_lineage(trans, cols)
+        cols = list(ct._transformer_to_input_indices[name])
+        sub = _positional(trans, [names[i] for i in cols])
         piece = ct.output_indices_[name]
         width = piece.stop - piece.start
         if sub is None or len(sub[0]) != width:
@@ -260,7 +284,8 @@ def _column_transformer(ct, names):
             every = [*cols, TARGET] if _fitted_on_target(trans) else cols
             sub_names, sub_deps = [f"{name}__{k}" for k in range(width)], [every] * width
         else:
-            sub_names, sub_deps = sub
+            sub_names = sub[0]
+            sub_deps = [[d if d == TARGET else cols[d] for d in dep] for dep in sub[1]]
         out_names += full[piece] if full is not None else [f"{name}__{n}" for n in sub_names]
         deps += sub_deps
     return out_names, deps
@@ -275,7 +300,7 @@ def _feature_union(fu, names):
     for name, trans in fu.transformer_list:
         if trans == "drop" or trans is None:
             continue
-        sub = feature_lineage(trans, names)
+        sub = _positional(trans, names)
         if sub is None:
             return None
         out_names += [f"{name}__{n}" for n in sub[0]]
@@ -283,3 +308,38 @@ def _feature_union(fu, names):
     if full is not None and len(full) == len(out_names):
         out_names = full
     return out_names, deps
+
+
+def by_feature(out_names, deps, inputs=()):
+    """Feature lineage as a dict (feature name -> input names), and the names given to
+    more than one output feature.
+
+    A name given to several features (``PolynomialFeatures`` of inputs ``a``, ``b`` and
+    ``"a b"`` outputs two ``"a b"``) maps to the inputs of all of them, a superset of
+    each one's: a dict cannot tell them apart. Their inputs are listed in the order of
+    ``inputs`` (the input names), :data:`TARGET` last.
+    """
+    rank = {name: k for k, name in enumerate(inputs)}
+    lineage, count = {}, {}
+    for name, dep in zip(out_names, deps):
+        count[name] = count.get(name, 0) + 1
+        if count[name] == 1:
+            lineage[name] = dep
+            continue
+        both = {*lineage[name], *dep}
+        columns = sorted(both - {TARGET}, key=lambda c: (rank.get(c, len(rank)), c))
+        lineage[name] = [*columns, TARGET] if TARGET in both else columns
+    return lineage, [name for name, n in count.items() if n > 1]
+
+
+def duplicate_note(shared):
+    """The run's note for feature names given to more than one model input."""
+    listed = ", ".join(repr(n) for n in shared[:6]) + (
+        f" and {len(shared) - 6} more" if len(shared) > 6 else ""
+    )
+    return (
+        f"feature name(s) {listed} are each given to more than one model input: feature "
+        "lineage lists under such a name the input columns of all the features of that "
+        "name (a superset of each one's), and counts them as one feature; rename the "
+        "input columns whose names the preprocessing's output names repeat"
+    )

@@ -21,7 +21,7 @@ import dataclasses
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from .._lineage._features import feature_lineage
+from .._lineage._features import by_feature, feature_lineage
 from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_params import fit_params_notes, fit_params_record
 from .._lineage._ids import codes_of
@@ -63,7 +63,7 @@ def redact_features(lineage, preprocessing, final_name, note):
     if traced is not None and traced[0] == order:
         # features the refitted steps name otherwise (another category among the most
         # frequent) get their lineage as a fit would record it
-        features = dict(zip(*traced))
+        features = by_feature(*traced, [str(n) for n in names_in])[0]
     return dataclasses.replace(
         lineage, ops=ops, feature_lineage=features, notes=[*lineage.notes, note]
     )
