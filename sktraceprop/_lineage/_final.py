@@ -32,6 +32,17 @@ def pipeline_leaf(estimator):
     return estimator, steps
 
 
+def model_inputs(steps):
+    """The steps before the model (``pipeline_leaf``'s), as one pipeline whose output
+    features are the model's inputs; None when there are none.
+
+    A pipeline as the final step of another (``make_pipeline(scaler, make_pipeline(
+    PolynomialFeatures(), LogisticRegression()))``) has steps of its own: the model's
+    inputs are their outputs, not the outer steps' ones.
+    """
+    return Pipeline(list(steps)) if steps else None
+
+
 def refuse_frozen(leaf):
     """Refuse a frozen final estimator: a fit does not train it on the rows it is given."""
     if isinstance(leaf, FrozenEstimator):

@@ -142,8 +142,11 @@ def source_closure(codes):
 
 
 def _final_estimator(estimator):
+    """The model: the innermost final step of (nested) pipelines."""
     inner = getattr(estimator, "estimator_", estimator)
-    return inner[-1] if isinstance(inner, Pipeline) else inner
+    while isinstance(inner, Pipeline):
+        inner = inner[-1]
+    return inner
 
 
 def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):

@@ -8,11 +8,17 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.base import clone
+from sklearn.compose import make_column_transformer
+from sklearn.feature_selection import SelectKBest
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 import sktraceprop as stp
+from sktraceprop._lineage._features import TARGET
 
 
 def _csv(tmp_path, name="people", n=60, seed=0):
@@ -115,3 +121,33 @@ def test_a_feature_named_like_another_lists_the_inputs_of_both(tmp_path):
     before = pre.transform(X)
     after = pre.transform(X.assign(**{"a b": X["a b"] + 1.0}))
     assert _moved(before, after)[real.index("a b")]
+
+
+@pytest.mark.parametrize("traced", ["pipeline", "estimator"])
+def test_a_pipeline_as_final_step_records_the_inputs_of_its_model(tmp_path, traced):
+    """The model of ``make_traced_pipeline(ct, make_pipeline(PolynomialFeatures(2),
+    SelectKBest(k=2), LogisticRegression()))`` takes the two polynomial features the
+    target chose: the run recorded the column transformer's three outputs, none from the
+    target (target_features() was empty, so no removal or report said the model's inputs
+    were chosen by the removed rows' targets)."""
+    X = stp.read_csv(_csv(tmp_path))
+    y = X.pop("y")
+    ct = make_column_transformer((SimpleImputer(), ["age", "income", "hours"]))
+    model = make_pipeline(
+        PolynomialFeatures(2, include_bias=False), SelectKBest(k=2), LogisticRegression()
+    )
+    if traced == "pipeline":
+        pipe = stp.make_traced_pipeline(ct, model)
+    else:
+        pipe = stp.TracedEstimator(make_pipeline(ct, model))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe.fit(X, y)
+    run = pipe.lineage_
+    fitted = pipe if traced == "pipeline" else pipe.estimator_
+    inner = fitted[-1]
+    kept = list(inner[:-1].get_feature_names_out(fitted[0].get_feature_names_out()))
+    assert list(run.feature_lineage) == kept and inner[-1].n_features_in_ == 2
+    every = ["age", "income", "hours", TARGET]
+    assert list(run.feature_lineage.values()) == [every, every]
+    assert run.target_features() == kept
