@@ -16,6 +16,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils import get_tags
 
 from ..utils._prefit import unfrozen
+from ._declared import check, columns_of, declared, sample_rows, transformed
 
 _SENTINEL = re.compile(r"__stp(\d+)__")
 
@@ -154,7 +155,7 @@ def _leaf_by_names(est, names):
     return real, deps
 
 
-def feature_lineage(est, names):
+def feature_lineage(est, names, X=None, notes=None):
     """Output feature names of ``est`` and, for each, the input names it derives from.
 
     Parameters
@@ -162,6 +163,12 @@ def feature_lineage(est, names):
     est : fitted transformer, ``"passthrough"`` or None
     names : list of str
         Input feature names.
+    X : DataFrame, ndarray or sparse matrix, default=None
+        Rows ``est`` was fitted on. When given, steps whose output names only declare
+        their inputs (a ``FunctionTransformer`` of a user's function, a class from
+        outside scikit-learn) are checked on a few of them (:mod:`._declared`).
+    notes : list of str, default=None
+        Where what the check found is appended.
 
     Returns
     -------
@@ -173,7 +180,11 @@ def feature_lineage(est, names):
         ``PolynomialFeatures`` interaction ``"a b"``) keep their own inputs.
     """
     names = [str(n) for n in names]
-    out = _positional(est, names)
+    sample = _OFF
+    if X is not None and _has_declared(est):
+        sample = sample_rows(X)
+    said = [] if notes is None else notes
+    out = _positional(est, names, sample, said, type(est).__name__)
     if out is None:
         return None
     out_names, deps = out
@@ -187,27 +198,63 @@ def _named(dep, names):
     return [*listed, TARGET] if TARGET in dep else list(listed)
 
 
-def _positional(est, names):
-    """:func:`feature_lineage` with each output's inputs as positions in ``names``."""
+#: The sample of :func:`_positional` when declared steps are not checked.
+_OFF = object()
+
+
+def _has_declared(est):
+    """Whether a leaf of the composition ``est`` only declares its inputs by its names."""
+    est = _unwrapped(est)
+    if est is None or isinstance(est, str):
+        return False
+    if isinstance(est, Pipeline):
+        return any(_has_declared(step) for _, step in est.steps)
+    if isinstance(est, ColumnTransformer):
+        parts = getattr(est, "transformers_", est.transformers)
+        return any(_has_declared(t) for _, t, _ in parts)
+    if isinstance(est, FeatureUnion):
+        return any(_has_declared(t) for _, t in est.transformer_list)
+    return declared(est)
+
+
+def _positional(est, names, sample=_OFF, notes=None, label=None):
+    """:func:`feature_lineage` with each output's inputs as positions in ``names``.
+
+    ``sample`` is the input of ``est`` on a few training rows (None where it could not
+    be computed), or :data:`_OFF`; ``notes`` collects what checking it found.
+    """
     if est is None or est == "passthrough":
         return names, [[j] for j in range(len(names))]
     est = _unwrapped(est)
     if isinstance(est, Pipeline):
         raw = [[j] for j in range(len(names))]
-        for _, step in est.steps:
+        for step_name, step in est.steps:
             if hasattr(step, "fit_resample"):  # samplers change rows, not features
                 continue
-            out = _positional(step, names)
+            label = f"{step_name!r} ({type(_unwrapped(step)).__name__})"
+            out = _positional(step, names, sample, notes, label)
             if out is None:
                 return None
+            if sample is not _OFF:
+                sample = transformed(step, sample)
             names, step_deps = out
             raw = [_through(raw, dep) for dep in step_deps]
         return names, raw
     if isinstance(est, ColumnTransformer) and hasattr(est, "transformers_"):
-        return _column_transformer(est, names)
+        return _column_transformer(est, names, sample, notes)
     if isinstance(est, FeatureUnion):
-        return _feature_union(est, names)
-    return _leaf(est, names)
+        return _feature_union(est, names, sample, notes)
+    out = _leaf(est, names)
+    if out is None or sample is _OFF or not declared(est):
+        return out
+    real, deps = out
+    wrong, note = check(est, sample, deps, label or type(est).__name__, real, names)
+    if note is not None:
+        notes.append(note)
+    if wrong:
+        every = list(range(len(names)))
+        deps = [[*every, TARGET] if TARGET in dep else every for dep in deps]
+    return real, deps
 
 
 def _unwrapped(est):
@@ -266,17 +313,19 @@ def unknown_step(est, names):
     return None
 
 
-def _column_transformer(ct, names):
+def _column_transformer(ct, names, sample=_OFF, notes=None):
     try:
         full = list(ct.get_feature_names_out())
     except (ValueError, TypeError, AttributeError):
         full = None
     out_names, deps = [], []
-    for name, trans, _ in ct.transformers_:
+    for name, trans, columns in ct.transformers_:
         if trans == "drop" or name not in ct.output_indices_:
             continue
         cols = list(ct._transformer_to_input_indices[name])
-        sub = _positional(trans, [names[i] for i in cols])
+        part = _OFF if sample is _OFF else columns_of(sample, columns)
+        label = f"{name!r} ({type(_unwrapped(trans)).__name__})"
+        sub = _positional(trans, [names[i] for i in cols], part, notes, label)
         piece = ct.output_indices_[name]
         width = piece.stop - piece.start
         if sub is None or len(sub[0]) != width:
@@ -291,7 +340,7 @@ def _column_transformer(ct, names):
     return out_names, deps
 
 
-def _feature_union(fu, names):
+def _feature_union(fu, names, sample=_OFF, notes=None):
     try:
         full = list(fu.get_feature_names_out())
     except (ValueError, TypeError, AttributeError):
@@ -300,7 +349,8 @@ def _feature_union(fu, names):
     for name, trans in fu.transformer_list:
         if trans == "drop" or trans is None:
             continue
-        sub = _positional(trans, names)
+        label = f"{name!r} ({type(_unwrapped(trans)).__name__})"
+        sub = _positional(trans, names, sample, notes, label)
         if sub is None:
             return None
         out_names += [f"{name}__{n}" for n in sub[0]]

@@ -164,7 +164,7 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
     elif transformer is None:
         lineage = {n: [n] for n in names}
     else:
-        out = feature_lineage(transformer, names)
+        out = feature_lineage(transformer, names, X, notes)
         if out is None:
             # Unknown, said so: every feature the estimator saw maps to None.
             final = input_names(_final_estimator(estimator), None)

@@ -31,7 +31,7 @@ from .._lineage._stats import source_stats
 __all__ = ["redact_features", "retained_fit_params", "retained_rows_of", "retained_stats"]
 
 
-def redact_features(lineage, preprocessing, final_name, note):
+def redact_features(lineage, preprocessing, final_name, note, X=None):
     """A copy of the run ``lineage`` listing only the feature names the refitted
     ``preprocessing`` steps still produce (the others came from removed rows only), with
     the lineage of the features they now name otherwise."""
@@ -59,7 +59,8 @@ def redact_features(lineage, preprocessing, final_name, note):
         ops.append(op)
     features = {k: v for k, v in lineage.feature_lineage.items() if k in produced}
     names_in = getattr(pre, "feature_names_in_", None)
-    traced = None if names_in is None else feature_lineage(pre, list(names_in))
+    checks = []  # (what a fit's check said is in the run's notes already)
+    traced = None if names_in is None else feature_lineage(pre, list(names_in), X, checks)
     if traced is not None and traced[0] == order:
         # features the refitted steps name otherwise (another category among the most
         # frequent) get their lineage as a fit would record it

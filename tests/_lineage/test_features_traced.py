@@ -9,13 +9,26 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
-from sklearn.compose import make_column_transformer
-from sklearn.feature_selection import SelectKBest
-from sklearn.impute import SimpleImputer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
+from sklearn.compose import make_column_selector, make_column_transformer
+from sklearn.decomposition import PCA
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+from sklearn.feature_selection import SelectKBest, VarianceThreshold
+from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+from sklearn.pipeline import make_pipeline, make_union
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    KBinsDiscretizer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    PolynomialFeatures,
+    SplineTransformer,
+    StandardScaler,
+    TargetEncoder,
+)
 
 import sktraceprop as stp
 from sktraceprop._lineage._features import TARGET
@@ -54,7 +67,7 @@ def _perturbed(X, column, rng):
     other = X.copy()
     rows = rng.random(len(X)) < 0.5
     values = X[column]
-    if values.dtype == object:
+    if not pd.api.types.is_numeric_dtype(values):
         categories = sorted(values.dropna().unique())
         other.loc[rows, column] = [
             categories[(categories.index(v) + 1) % len(categories)] for v in values[rows]
@@ -65,18 +78,32 @@ def _perturbed(X, column, rng):
     return other
 
 
+def _by_name(before, names, pre, X):
+    """Outputs of ``names`` that ``pre`` (a refit) moves or no longer outputs."""
+    after = _dense(pre.transform(X))
+    position = {str(n): k for k, n in enumerate(pre.get_feature_names_out())}
+    moved = np.ones(len(names), dtype=bool)
+    for j, name in enumerate(names):
+        if name in position:
+            k = position[name]
+            moved[j] = _moved(before[:, [j]], after[:, [k]])[0]
+    return moved
+
+
 def _moves_with(pipe, X, y, rng, repeats=3):
     """``{input column: outputs of the fitted preprocessing that move with it}``, at
-    transform and through a refit."""
+    transform and through a refit (whose outputs are matched by name: a category made
+    frequent by the change adds one)."""
     pre = pipe[:-1]
     before = _dense(pre.transform(X))
+    names = [str(n) for n in pre.get_feature_names_out()]
     found = {}
     for column in X.columns:
         moved = np.zeros(before.shape[1], dtype=bool)
         for _ in range(repeats):
             other = _perturbed(X, column, rng)
             moved |= _moved(before, _dense(pre.transform(other)))
-            moved |= _moved(before, _dense(clone(pipe).fit(other, y)[:-1].transform(X)))
+            moved |= _by_name(before, names, clone(pipe).fit(other, y)[:-1], X)
         found[column] = moved
     return found
 
@@ -151,3 +178,153 @@ def test_a_pipeline_as_final_step_records_the_inputs_of_its_model(tmp_path, trac
     every = ["age", "income", "hours", TARGET]
     assert list(run.feature_lineage.values()) == [every, every]
     assert run.target_features() == kept
+
+
+NUMERIC = ["age", "income", "hours"]
+CATEGORICAL = ["city", "sex"]
+
+
+def _kbins():
+    est = KBinsDiscretizer(n_bins=3, encode="onehot-dense")
+    if "quantile_method" in est.get_params():
+        est.set_params(quantile_method="averaged_inverted_cdf")
+    return est
+
+
+def _numeric_steps():
+    """Transformers a user puts after an imputer on numeric columns (after ``impute``)."""
+    return {
+        "scale": StandardScaler(),
+        "poly": PolynomialFeatures(2),
+        "spline": SplineTransformer(n_knots=3, degree=2),
+        "kbins": _kbins(),
+        "pca": PCA(2),
+        "select": SelectKBest(k=2),
+        "variance": VarianceThreshold(20.0),
+        "log": FunctionTransformer(np.log1p, feature_names_out="one-to-one"),
+        "union": make_union(PCA(1), StandardScaler()),
+    }
+
+
+def _impute():
+    return {
+        "simple": SimpleImputer(add_indicator=True),
+        "knn": KNNImputer(n_neighbors=3, add_indicator=True),
+        "iterative": IterativeImputer(max_iter=3, random_state=0),
+    }
+
+
+def _encoders():
+    return {
+        "onehot": OneHotEncoder(
+            handle_unknown="infrequent_if_exist", min_frequency=6, sparse_output=False
+        ),
+        "onehot_drop": OneHotEncoder(drop="first", sparse_output=False),
+        "ordinal": OrdinalEncoder(),
+        "target": TargetEncoder(random_state=0),
+    }
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    numeric=st.lists(st.sampled_from(NUMERIC), min_size=1, max_size=3, unique=True),
+    categorical=st.lists(st.sampled_from(CATEGORICAL), max_size=2, unique=True),
+    impute=st.sampled_from(sorted(_impute())),
+    step=st.sampled_from(sorted(_numeric_steps())),
+    encoder=st.sampled_from(sorted(_encoders())),
+    remainder=st.sampled_from(["drop", "passthrough", "scaled"]),
+    verbose=st.booleans(),
+    pandas_out=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_recorded_lineage_lists_every_column_that_moves_a_feature(
+    tmp_path_factory,
+    numeric,
+    categorical,
+    impute,
+    step,
+    encoder,
+    remainder,
+    verbose,
+    pandas_out,
+    seed,
+):
+    """Random column sets and transformers in a traced ColumnTransformer (a nested
+    pipeline per part, columns by name and by dtype, a remainder) before a model."""
+    X = stp.read_csv(_csv(tmp_path_factory.mktemp("csv"), seed=seed))
+    y = X.pop("y")
+    if step in ("select", "pca"):
+        numeric = NUMERIC  # (SelectKBest(k=2) and PCA(2) need two columns)
+    rest = [] if remainder == "drop" else [c for c in ("age", "hours") if c not in numeric]
+    X = X[numeric + categorical + rest]
+    parts = [(make_pipeline(_impute()[impute], _numeric_steps()[step]), numeric)]
+    if categorical:
+        strings = make_column_selector(dtype_exclude="number")
+        parts.append((_encoders()[encoder], strings))
+    if remainder == "scaled":
+        remainder = StandardScaler()
+    ct = stp.make_traced_column_transformer(
+        *parts, remainder=remainder, verbose_feature_names_out=verbose
+    )
+    if pandas_out:
+        ct.set_output(transform="pandas")
+    _check(stp.make_traced_pipeline(ct, LogisticRegression(max_iter=2000)), X, y, seed)
+
+
+class _RowCentred(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Each value minus its row's mean: one-to-one names, every output from the row."""
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X, dtype=float)
+        return X - X.mean(axis=1, keepdims=True)
+
+
+def _shares(Z):
+    return Z / Z.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        FunctionTransformer(_shares, feature_names_out="one-to-one"),
+        FunctionTransformer(
+            lambda Z: Z / Z.sum(axis=1, keepdims=True), feature_names_out="one-to-one"
+        ),
+        _RowCentred(),
+    ],
+    ids=["function", "lambda", "custom_class"],
+)
+def test_names_that_leave_out_inputs_a_step_computes_from_are_widened(tmp_path, step):
+    """A user's FunctionTransformer (or class) with one-to-one names that divides by the
+    row's sum: each share moves with every column of the row. Lineage recorded each as
+    made of its own column alone (a subset), with no word; now every output of the step
+    lists every input of the step, and the run's notes say why."""
+    X = stp.read_csv(_csv(tmp_path))
+    y = X.pop("y")
+    numeric = ["age", "income", "hours"]
+    ct = make_column_transformer(
+        (make_pipeline(SimpleImputer(), step), numeric), (OneHotEncoder(), ["sex"])
+    )
+    run = _check(stp.make_traced_pipeline(ct, LogisticRegression(max_iter=2000)), X, y)
+    lineage = run.feature_lineage
+    assert [lineage[f"pipeline__{c}"] for c in numeric] == [numeric] * 3
+    assert lineage["onehotencoder__sex_M"] == ["sex"]
+    assert any("names its outputs after inputs" in note for note in run.notes)
+
+
+def test_names_a_step_computes_from_alone_stay_precise(tmp_path):
+    """An elementwise user function (a lambda, checked) and a NumPy ufunc (elementwise by
+    definition, not run) keep one input per output, with no note."""
+    X = stp.read_csv(_csv(tmp_path))
+    y = X.pop("y")
+    numeric = ["age", "income", "hours"]
+    for func in (lambda Z: np.log1p(np.abs(Z)), np.log1p):
+        step = FunctionTransformer(func, feature_names_out="one-to-one")
+        ct = make_column_transformer((make_pipeline(SimpleImputer(), step), numeric))
+        run = _check(stp.make_traced_pipeline(ct, LogisticRegression(max_iter=2000)), X, y)
+        assert list(run.feature_lineage.values()) == [[c] for c in numeric]
+        assert not any("step" in note for note in run.notes)
