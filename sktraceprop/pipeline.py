@@ -80,7 +80,7 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
                 f"the final estimator trained on {seen.indices.size} of the "
                 f"{ids.size} rows; the rest formed its internal validation split"
             )
-        transformer = model_inputs(steps)
+        transformer = model_inputs(self)
         return build_lineage(self, X, ids, row_ids, transformer, collect_ops(self), notes=notes)
 
     def get_metadata_routing(self):

@@ -112,7 +112,7 @@ class TracedEstimator(
         row_ids, notes, traced = final_row_ids(X, ids, steps, leaf, final)
         if traced and seen.indices is not None:
             row_ids = row_ids[seen.indices]
-        transformer = model_inputs(steps)
+        transformer = model_inputs(est)
         lineage = build_lineage(self, X, ids, row_ids, transformer, collect_ops(est), notes)
         if hasattr(est, "transform") and not hasattr(est, "predict"):
             sources = {REGISTRY.by_code(c).source_id for c in set(codes_of(ids).tolist())}

@@ -142,11 +142,10 @@ def source_closure(codes):
 
 
 def _final_estimator(estimator):
-    """The model: the innermost final step of (nested) pipelines."""
-    inner = getattr(estimator, "estimator_", estimator)
-    while isinstance(inner, Pipeline):
-        inner = inner[-1]
-    return inner
+    """The model (see :func:`~._final.model_of`)."""
+    from ._final import model_of  # (_final imports this module)
+
+    return model_of(getattr(estimator, "estimator_", estimator))[0]
 
 
 def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):

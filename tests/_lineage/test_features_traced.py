@@ -12,12 +12,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
-from sklearn.compose import make_column_selector, make_column_transformer
+from sklearn.compose import (
+    TransformedTargetRegressor,
+    make_column_selector,
+    make_column_transformer,
+)
 from sklearn.decomposition import PCA
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.feature_selection import SelectKBest, VarianceThreshold
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import (
     FunctionTransformer,
@@ -328,3 +332,29 @@ def test_names_a_step_computes_from_alone_stay_precise(tmp_path):
         run = _check(stp.make_traced_pipeline(ct, LogisticRegression(max_iter=2000)), X, y)
         assert list(run.feature_lineage.values()) == [[c] for c in numeric]
         assert not any("step" in note for note in run.notes)
+
+
+@pytest.mark.parametrize("traced", ["pipeline", "estimator"])
+def test_a_transformed_target_regressor_records_the_inputs_of_its_regressor(tmp_path, traced):
+    """``TransformedTargetRegressor(regressor=make_pipeline(ct, PolynomialFeatures(2),
+    Ridge()), func=np.log1p)``, the scikit-learn way of a log target: its Ridge takes 5
+    polynomial features of two columns, and the run recorded the 5 input columns each
+    as a feature made of itself."""
+    X = stp.read_csv(_csv(tmp_path))
+    target = X.pop("hours")
+    ct = make_column_transformer((SimpleImputer(), ["age", "income"]))
+    model = TransformedTargetRegressor(
+        regressor=make_pipeline(ct, PolynomialFeatures(2, include_bias=False), Ridge()),
+        func=np.log1p,
+        inverse_func=np.expm1,
+    )
+    if traced == "pipeline":
+        pipe = stp.make_traced_pipeline(model).fit(X, target)
+        fitted = pipe[-1]
+    else:
+        pipe = stp.TracedEstimator(model).fit(X, target)
+        fitted = pipe.estimator_
+    run = pipe.lineage_
+    assert fitted.regressor_[-1].n_features_in_ == len(run.feature_lineage) == 5
+    assert run.feature_lineage["simpleimputer__age simpleimputer__income"] == ["age", "income"]
+    assert run.feature_lineage["simpleimputer__age^2"] == ["age"]
