@@ -145,9 +145,14 @@ def check(est, sample, deps, label, out_names, in_names):
     if before is None:
         return False, f"{unchecked} (its transform failed on {sample.shape[0]} training rows)"
     before = _as_table(before)
+    again = transformed(est, sample)
+    if again is None or _moved(before, _as_table(again)).any():
+        return False, f"{unchecked} (its transform gave other values for the same rows)"
+    skipped = []
     for j in range(n):
         after = transformed(est, _perturbed(sample, j))
         if after is None:
+            skipped.append(in_names[j])
             continue
         for k in np.flatnonzero(_moved(before, _as_table(after))):
             if k >= len(deps) or j not in deps[k]:
@@ -158,4 +163,11 @@ def check(est, sample, deps, label, out_names, in_names):
                     f"on {sample.shape[0]} training rows; feature lineage lists every "
                     "input of the step for each of its outputs"
                 )
+    if skipped:
+        listed = ", ".join(repr(c) for c in skipped[:6]) + (
+            f" and {len(skipped) - 6} more" if len(skipped) > 6 else ""
+        )
+        return False, (
+            f"{unchecked} for input(s) {listed} (its transform failed when they changed)"
+        )
     return False, None

@@ -147,7 +147,8 @@ def _leaf_by_names(est, names):
     constant = "1" if _is_sklearn(est, {"PolynomialFeatures"}) else None
     deps = []
     for name in fake:
-        used = sorted({int(j) for j in _SENTINEL.findall(str(name))})
+        # (a category written like a sentinel may name an input past the last: none)
+        used = sorted({int(j) for j in _SENTINEL.findall(str(name)) if int(j) < n})
         if used:
             deps.append(used)
         else:

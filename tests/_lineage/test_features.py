@@ -27,6 +27,7 @@ from sklearn.preprocessing import (
     MaxAbsScaler,
     MinMaxScaler,
     Normalizer,
+    OneHotEncoder,
     PolynomialFeatures,
     PowerTransformer,
     QuantileTransformer,
@@ -389,3 +390,12 @@ def test_compositions_follow_features_by_position_not_by_name():
         other = X.assign(**{column: X[column] + 1.5})
         after = pipe.transform(other)[:, names.index("a b")]
         assert (not np.allclose(before, after)) == moves, column
+
+
+def test_a_category_written_like_a_sentinel_names_no_input_past_the_last():
+    """The sentinel names read back from output names are checked against the inputs: a
+    category value ``"__stp7__"`` of two inputs raised IndexError in the fit."""
+    X = pd.DataFrame({"a": ["__stp7__", "x"], "b": ["__stp0__", "v"]})
+    names, deps = feature_lineage(OneHotEncoder().fit(X), ["a", "b"])
+    assert names == ["a___stp7__", "a_x", "b___stp0__", "b_v"]
+    assert deps == [["a"], ["a"], ["a", "b"], ["b"]]  # (a superset where a value misleads)

@@ -358,3 +358,25 @@ def test_a_transformed_target_regressor_records_the_inputs_of_its_regressor(tmp_
     assert fitted.regressor_[-1].n_features_in_ == len(run.feature_lineage) == 5
     assert run.feature_lineage["simpleimputer__age simpleimputer__income"] == ["age", "income"]
     assert run.feature_lineage["simpleimputer__age^2"] == ["age"]
+
+
+class _Noisy(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Each value plus fresh noise: other values at each call, from its own column."""
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X, dtype=float)
+        return X + np.random.default_rng().normal(scale=1e-3, size=X.shape)
+
+
+def test_a_step_that_gives_other_values_each_time_is_not_checked_and_says_so(tmp_path):
+    """Noise is no other column: the names are kept, and the notes say they were not
+    checked (every output moves at every call)."""
+    X = stp.read_csv(_csv(tmp_path))[["age", "hours"]]
+    y = np.arange(len(X)) % 2
+    pipe = stp.make_traced_pipeline(_Noisy(), LogisticRegression()).fit(X, y)
+    assert pipe.lineage_.feature_lineage == {"age": ["age"], "hours": ["hours"]}
+    assert any("gave other values for the same rows" in n for n in pipe.lineage_.notes)
