@@ -288,6 +288,7 @@ class _RowCentred(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
 
 def _shares(Z):
+    Z = np.asarray(Z, dtype=float)
     return Z / Z.sum(axis=1, keepdims=True)
 
 
@@ -380,3 +381,37 @@ def test_a_step_that_gives_other_values_each_time_is_not_checked_and_says_so(tmp
     pipe = stp.make_traced_pipeline(_Noisy(), LogisticRegression()).fit(X, y)
     assert pipe.lineage_.feature_lineage == {"age": ["age"], "hours": ["hours"]}
     assert any("gave other values for the same rows" in n for n in pipe.lineage_.notes)
+
+
+def test_an_unlearner_names_every_feature_made_from_an_aggregate_of_removed_rows(tmp_path):
+    """A group statistic over two hospitals (stp.aggregate, merged back) feeds a user's
+    row-share function and a PolynomialFeatures interaction; removing one hospital, the
+    unlearner's caveat names the features that still carry its rows' data. The truth:
+    the features that move when the aggregate column changes. The share named after
+    ``age`` was missing from the caveat (its lineage said ``age`` alone)."""
+    a = stp.read_csv(_csv(tmp_path, "a", n=50, seed=1), source_id="a")
+    b = stp.read_csv(_csv(tmp_path, "b", n=40, seed=2), source_id="b")
+    rows = pd.concat([a, b])
+    groups = stp.aggregate(rows, by="city", city_hours=("hours", "mean"))
+    X = stp.merge(rows, groups, on="city", how="left")[["age", "city_hours", "sex", "y"]]
+    y = X.pop("y")
+    share = FunctionTransformer(_shares, feature_names_out="one-to-one")
+    ct = make_column_transformer(
+        (share, ["age", "city_hours"]),
+        (PolynomialFeatures(2, include_bias=False), ["age", "city_hours"]),
+        (OneHotEncoder(), ["sex"]),
+    )
+    pipe = stp.make_traced_pipeline(ct, StandardScaler(), LogisticRegression(max_iter=1000))
+    pipe.fit(X, y)
+    pre = pipe[:-1]
+    names = list(pre.get_feature_names_out())
+    moved = _moved(pre.transform(X), pre.transform(X.assign(city_hours=X["city_hours"] * 2)))
+    truth = sorted(n for n, m in zip(names, moved) if m)
+    assert "functiontransformer__age" in truth
+    assert sorted(pipe.lineage_.feature_aggregates()) == truth
+    unlearner = stp.GradientCorrectionUnlearner(pipe, preprocessing="keep").fit(X, y)
+    with pytest.warns(UserWarning, match="group statistics"):
+        unlearner.unlearn(source_id="b")
+    caveat = unlearner.unlearning_log_[-1]["caveat"]
+    named = caveat.split("(features ")[1].split(")")[0].split(", ")
+    assert sorted(named) == truth
