@@ -30,12 +30,14 @@ MAX_INPUTS = 256
 
 def declared(est):
     """Whether the dependencies read from ``est``'s output names are only declared: a
-    ``FunctionTransformer`` with a function other than a NumPy ufunc (elementwise by
-    definition), or a class from outside scikit-learn."""
+    ``FunctionTransformer`` other than a NumPy ufunc (elementwise by definition) or the
+    identity with ``feature_names_out="one-to-one"`` (a callable may name any output
+    after any input), or a class from outside scikit-learn."""
     module = type(est).__module__
     if module.startswith("sklearn.") and type(est).__name__ == "FunctionTransformer":
         func = getattr(est, "func", None)
-        return not (func is None or isinstance(func, np.ufunc))
+        elementwise = func is None or isinstance(func, np.ufunc)
+        return not (elementwise and getattr(est, "feature_names_out", None) == "one-to-one")
     return not module.startswith("sklearn.")
 
 

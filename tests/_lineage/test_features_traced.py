@@ -415,3 +415,16 @@ def test_an_unlearner_names_every_feature_made_from_an_aggregate_of_removed_rows
     caveat = unlearner.unlearning_log_[-1]["caveat"]
     named = caveat.split("(features ")[1].split(")")[0].split(", ")
     assert sorted(named) == truth
+
+
+def test_names_given_by_a_callable_are_checked_even_for_a_ufunc(tmp_path):
+    """``feature_names_out`` as a callable names outputs as the user writes it: here each
+    log after the other column (a slip), which the record took at its word."""
+    X = stp.read_csv(_csv(tmp_path))[["age", "hours"]]
+    y = np.arange(len(X)) % 2
+    swapped = FunctionTransformer(
+        np.log1p, feature_names_out=lambda self, names: [f"log_{n}" for n in names[::-1]]
+    )
+    run = _check(stp.make_traced_pipeline(swapped, LogisticRegression()), X, y)
+    assert run.feature_lineage == {"log_hours": ["age", "hours"], "log_age": ["age", "hours"]}
+    assert any("names its outputs after inputs" in note for note in run.notes)
