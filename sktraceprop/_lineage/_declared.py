@@ -9,7 +9,9 @@ feature_names_out="one-to-one")`` names each share after its own column, and div
 by the whole row. Such a step is run on a few of the rows the pipeline was fitted on, one
 input column changed at a time; an output that moves with a column its name leaves out
 shows the declaration wrong, and every output of the step is then recorded as using
-every input of the step (a superset), with a note.
+every input of the step (a superset), with a note. The rows are spread over the training
+rows, with a row holding a missing value for each column that has one (a step filling a
+missing value from other columns uses them only there).
 
 The check sees what ``transform`` does on these rows: an output that uses another column
 only for other values, or only at fit, can still pass it.
@@ -23,6 +25,9 @@ from ..utils._sklearn_compat import safe_indexing
 
 #: How many training rows the declared steps are run on.
 N_ROWS = 16
+
+#: How many of the first rows are searched for missing values to add to the sample.
+SCANNED = 100_000
 
 #: Steps with more inputs than this are not checked (each input costs a transform).
 MAX_INPUTS = 256
@@ -41,15 +46,34 @@ def declared(est):
     return not module.startswith("sklearn.")
 
 
+def _missing_rows(X):
+    """For each column of ``X`` holding a missing value among its first
+    :data:`SCANNED` rows, the first row where it does (steps that fill a missing value
+    from other columns use them only there)."""
+    head = X.iloc[:SCANNED] if isinstance(X, pd.DataFrame) else X[:SCANNED]
+    if sp.issparse(head):
+        return []
+    try:
+        missing = np.asarray(pd.isna(head), dtype=bool)
+    except (TypeError, ValueError):
+        return []
+    if missing.ndim != 2:
+        return []
+    has = missing.any(axis=0)
+    return sorted(set(np.argmax(missing[:, has], axis=0).tolist()))
+
+
 def sample_rows(X):
-    """Up to :data:`N_ROWS` rows of ``X`` spread over it (plain data: a DataFrame, a
-    NumPy array or a SciPy sparse matrix), or None when ``X`` is none of these."""
+    """Up to :data:`N_ROWS` rows of ``X`` spread over it, and a row with a missing value
+    for each column that has one (plain data: a DataFrame, a NumPy array or a SciPy
+    sparse matrix), or None when ``X`` is none of these."""
     if not isinstance(X, pd.DataFrame | np.ndarray) and not sp.issparse(X):
         return None
     n = X.shape[0]
     if n == 0 or len(X.shape) != 2:
         return None
-    rows = np.unique(np.linspace(0, n - 1, min(n, N_ROWS)).astype(np.intp))
+    spread = np.linspace(0, n - 1, min(n, N_ROWS)).astype(np.intp)
+    rows = np.unique(np.concatenate([spread, _missing_rows(X)[:N_ROWS]]).astype(np.intp))
     if isinstance(X, pd.DataFrame):
         return X.iloc[rows]
     return np.array(X[rows]) if isinstance(X, np.ndarray) else X[rows]
