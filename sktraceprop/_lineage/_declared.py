@@ -167,11 +167,12 @@ def check(est, sample, deps, label, out_names, in_names):
         return False, f"{unchecked} ({why})"
     if n < 2:
         return False, None  # one input: an output uses it or nothing, as its name says
-    before = transformed(est, sample)
+    # each call on a copy: a step may write into what it is given
+    before = transformed(est, sample.copy())
     if before is None:
         return False, f"{unchecked} (its transform failed on {sample.shape[0]} training rows)"
     before = _as_table(before)
-    again = transformed(est, sample)
+    again = transformed(est, sample.copy())
     if again is None or _moved(before, _as_table(again)).any():
         return False, f"{unchecked} (its transform gave other values for the same rows)"
     skipped = []

@@ -35,7 +35,7 @@ from sklearn.preprocessing import (
 )
 
 import sktraceprop as stp
-from sktraceprop._lineage._features import TARGET
+from sktraceprop._lineage._features import TARGET, feature_lineage
 
 
 def _csv(tmp_path, name="people", n=60, seed=0):
@@ -432,7 +432,10 @@ def test_names_given_by_a_callable_are_checked_even_for_a_ufunc(tmp_path):
 
 class _FillByZone(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Fills a missing income with its zone's mean income: the zone is used only in the
-    rows whose income is missing."""
+    rows whose income is missing. ``in_place`` writes into the frame it is given."""
+
+    def __init__(self, in_place=False):
+        self.in_place = in_place
 
     def fit(self, X, y=None):
         self.means_ = X.groupby("zone")["income"].mean()
@@ -441,6 +444,9 @@ class _FillByZone(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        if self.in_place:
+            X["income"] = X["income"].fillna(X["zone"].map(self.means_))
+            return X
         return X.assign(income=X["income"].fillna(X["zone"].map(self.means_)))
 
 
@@ -448,7 +454,8 @@ def test_a_step_filling_missing_values_from_another_column_is_checked_where_they
     tmp_path,
 ):
     """Missing incomes only in lines 2 and 3, which 16 rows spread over 60 leave out:
-    the rows with a missing value are run too, and show the zone used."""
+    the rows with a missing value are run too, and show the zone used. Each run is on
+    a copy: a step filling them in place left none for the runs after the first."""
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
         {"income": rng.normal(50, 10, 60), "zone": rng.integers(1, 4, 60).astype(float)}
@@ -462,3 +469,8 @@ def test_a_step_filling_missing_values_from_another_column_is_checked_where_they
     pipe = stp.make_traced_pipeline(_FillByZone(), SimpleImputer(), LogisticRegression())
     run = _check(pipe, X, y)
     assert run.feature_lineage["income"] == ["income", "zone"]
+    in_place = _FillByZone(in_place=True).fit(X)
+    notes = []
+    _, deps = feature_lineage(in_place, ["income", "zone"], X, notes)
+    assert deps == [["income", "zone"]] * 2 and X["income"].isna().sum() == 2
+    assert any("names its outputs after inputs" in note for note in notes)
