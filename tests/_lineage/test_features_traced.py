@@ -188,6 +188,17 @@ NUMERIC = ["age", "income", "hours"]
 CATEGORICAL = ["city", "sex"]
 
 
+def _shares(Z):
+    """Each value's share of its row's sum: every output from the whole row."""
+    Z = np.asarray(Z, dtype=float)
+    return Z / Z.sum(axis=1, keepdims=True)
+
+
+def _abs_log(Z):
+    """Elementwise: each output from its own column."""
+    return np.log1p(np.abs(np.asarray(Z, dtype=float)))
+
+
 def _kbins():
     est = KBinsDiscretizer(n_bins=3, encode="onehot-dense")
     if "quantile_method" in est.get_params():
@@ -206,6 +217,9 @@ def _numeric_steps():
         "select": SelectKBest(k=2),
         "variance": VarianceThreshold(20.0),
         "log": FunctionTransformer(np.log1p, feature_names_out="one-to-one"),
+        # a user's functions: names that only declare their inputs, checked at fit
+        "abs_log": FunctionTransformer(_abs_log, feature_names_out="one-to-one"),
+        "shares": FunctionTransformer(_shares, feature_names_out="one-to-one"),
         "union": make_union(PCA(1), StandardScaler()),
     }
 
@@ -285,11 +299,6 @@ class _RowCentred(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def transform(self, X):
         X = np.asarray(X, dtype=float)
         return X - X.mean(axis=1, keepdims=True)
-
-
-def _shares(Z):
-    Z = np.asarray(Z, dtype=float)
-    return Z / Z.sum(axis=1, keepdims=True)
 
 
 @pytest.mark.parametrize(
