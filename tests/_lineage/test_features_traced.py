@@ -107,7 +107,11 @@ def _moves_with(pipe, X, y, rng, repeats=3):
         for _ in range(repeats):
             other = _perturbed(X, column, rng)
             moved |= _moved(before, _dense(pre.transform(other)))
-            moved |= _by_name(before, names, clone(pipe).fit(other, y)[:-1], X)
+            refit = clone(pipe).fit(other, y)[:-1]
+            try:
+                moved |= _by_name(before, names, refit, X)
+            except ValueError:  # a category the change took out of the fit's rows
+                continue
         found[column] = moved
     return found
 
