@@ -487,3 +487,14 @@ def test_a_step_filling_missing_values_from_another_column_is_checked_where_they
     _, deps = feature_lineage(in_place, ["income", "zone"], X, notes)
     assert deps == [["income", "zone"]] * 2 and X["income"].isna().sum() == 2
     assert any("names its outputs after inputs" in note for note in notes)
+
+
+def test_a_step_whose_outputs_list_every_input_already_is_not_run():
+    """Names that embed no input (``jlprojector0``) list every input: no check to make,
+    and no note that it was not made, however many inputs."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(20, 300)), columns=[f"c{j}" for j in range(300)])
+    step = stp.JLProjector(n_components=4, random_state=0).fit(X)
+    notes = []
+    names, deps = feature_lineage(step, list(X.columns), X, notes)
+    assert len(names) == 4 and deps == [list(X.columns)] * 4 and notes == []
