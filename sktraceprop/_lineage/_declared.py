@@ -50,9 +50,9 @@ def _missing_rows(X):
     """For each column of ``X`` holding a missing value among its first
     :data:`SCANNED` rows, the first row where it does (steps that fill a missing value
     from other columns use them only there)."""
+    if sp.issparse(X):
+        return []  # (a sparse matrix stores no missing value apart from explicit NaN)
     head = X.iloc[:SCANNED] if isinstance(X, pd.DataFrame) else X[:SCANNED]
-    if sp.issparse(head):
-        return []
     try:
         missing = np.asarray(pd.isna(head), dtype=bool)
     except (TypeError, ValueError):
@@ -73,10 +73,15 @@ def sample_rows(X):
     if n == 0 or len(X.shape) != 2:
         return None
     spread = np.linspace(0, n - 1, min(n, N_ROWS)).astype(np.intp)
-    rows = np.unique(np.concatenate([spread, _missing_rows(X)[:N_ROWS]]).astype(np.intp))
-    if isinstance(X, pd.DataFrame):
-        return X.iloc[rows]
-    return np.array(X[rows]) if isinstance(X, np.ndarray) else X[rows]
+    try:
+        rows = np.unique(np.concatenate([spread, _missing_rows(X)[:N_ROWS]]).astype(np.intp))
+        if isinstance(X, pd.DataFrame):
+            return X.iloc[rows]
+        if isinstance(X, np.ndarray):
+            return np.array(X[rows])
+        return type(X)(X.tocsr()[rows])  # (DIA and COO cannot be indexed by rows)
+    except (TypeError, ValueError, IndexError, AttributeError):
+        return None  # (the check is skipped, and the run says so)
 
 
 def transformed(est, sample):

@@ -209,7 +209,10 @@ def _has_declared(est):
     if est is None or isinstance(est, str):
         return False
     if isinstance(est, Pipeline):
-        return any(_has_declared(step) for _, step in est.steps)
+        # (samplers change rows, not features: not read, so not checked)
+        return any(
+            _has_declared(step) for _, step in est.steps if not hasattr(step, "fit_resample")
+        )
     if isinstance(est, ColumnTransformer):
         parts = getattr(est, "transformers_", est.transformers)
         return any(_has_declared(t) for _, t, _ in parts)

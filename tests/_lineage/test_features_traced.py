@@ -498,3 +498,20 @@ def test_a_step_whose_outputs_list_every_input_already_is_not_run():
     notes = []
     names, deps = feature_lineage(step, list(X.columns), X, notes)
     assert len(names) == 4 and deps == [list(X.columns)] * 4 and notes == []
+
+
+def test_sparse_rows_of_any_format_are_sampled():
+    """A DIA or COO matrix cannot be indexed by rows: sampling one raised TypeError in
+    the fit of a pipeline holding a step outside scikit-learn."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    dense = rng.uniform(1, 2, size=(20, 3))
+    for matrix in (sp.dia_array(dense), sp.coo_matrix(dense), sp.csr_matrix(dense)):
+        step = FunctionTransformer(
+            lambda Z: _shares(Z.toarray()), feature_names_out="one-to-one", accept_sparse=True
+        ).fit(matrix)
+        notes = []
+        _, deps = feature_lineage(step, ["a", "b", "c"], matrix, notes)
+        assert deps == [["a", "b", "c"]] * 3, type(matrix)
+        assert any("names its outputs after inputs" in note for note in notes)
