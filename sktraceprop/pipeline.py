@@ -3,7 +3,13 @@
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
-from ._lineage._final import final_fit_rows, final_row_ids, pipeline_leaf, refuse_frozen
+from ._lineage._final import (
+    final_fit_rows,
+    final_row_ids,
+    model_inputs,
+    pipeline_leaf,
+    refuse_frozen,
+)
 from ._lineage._record import build_lineage, collect_ops
 from ._lineage._skorch import skorch_fit_indices
 from ._prediction_log import PredictionLogMixin
@@ -74,7 +80,7 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
                 f"the final estimator trained on {seen.indices.size} of the "
                 f"{ids.size} rows; the rest formed its internal validation split"
             )
-        transformer = self[:-1] if len(self.steps) > 1 else None
+        transformer = model_inputs(self)
         return build_lineage(self, X, ids, row_ids, transformer, collect_ops(self), notes=notes)
 
     def get_metadata_routing(self):

@@ -2,12 +2,17 @@
 
 import sklearn
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
-from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._lineage._final import final_fit_rows, final_row_ids, pipeline_leaf, refuse_frozen
+from ._lineage._final import (
+    final_fit_rows,
+    final_row_ids,
+    model_inputs,
+    pipeline_leaf,
+    refuse_frozen,
+)
 from ._lineage._ids import codes_of
 from ._lineage._record import build_lineage, collect_ops
 from ._lineage._skorch import skorch_fit_indices
@@ -117,7 +122,7 @@ class TracedEstimator(
         row_ids, notes, traced = final_row_ids(X, ids, steps, leaf, final)
         if traced and seen.indices is not None:
             row_ids = row_ids[seen.indices]
-        transformer = est[:-1] if isinstance(est, Pipeline) and len(est.steps) > 1 else None
+        transformer = model_inputs(est)
         lineage = build_lineage(self, X, ids, row_ids, transformer, collect_ops(est), notes)
         if hasattr(est, "transform") and not hasattr(est, "predict"):
             sources = {REGISTRY.by_code(c).source_id for c in set(codes_of(ids).tolist())}

@@ -16,6 +16,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils import get_tags
 
 from ..utils._prefit import unfrozen
+from ._declared import check, columns_of, declared, sample_rows, transformed
 
 _SENTINEL = re.compile(r"__stp(\d+)__")
 
@@ -89,7 +90,8 @@ def _uses_target(est):
 
 
 def _leaf(est, names):
-    """Dependencies of a leaf transformer, read from its feature names on sentinel inputs.
+    """Dependencies (input positions) of a leaf transformer, read from its feature names
+    on sentinel inputs.
 
     Output names that embed the input names (one-hot ``sex_F``, polynomial ``a b``,
     one-to-one scalers) reveal exactly which inputs they use; names that do not
@@ -103,20 +105,22 @@ def _leaf(est, names):
     if out is None:
         return None
     real, deps = out
+    every = list(range(len(names)))
     if _mixes_rows(est):
         deps = [
-            dep if str(name).startswith("missingindicator_") else list(names)
+            dep if str(name).startswith("missingindicator_") else every
             for name, dep in zip(real, deps)
         ]
     if _selects_on_target(est):
-        deps = [list(names)] * len(real)
+        deps = [every] * len(real)
     if _uses_target(est):
         deps = [[*dep, TARGET] for dep in deps]
     return real, deps
 
 
 def _leaf_by_names(est, names):
-    """Dependencies read from the feature names alone (see :func:`_leaf`)."""
+    """Dependencies (input positions) read from the feature names alone (see
+    :func:`_leaf`)."""
     if not hasattr(est, "get_feature_names_out"):
         return None
     n = len(names)
@@ -136,21 +140,23 @@ def _leaf_by_names(est, names):
             fake = list(probe.get_feature_names_out(_sentinels(n)))
     except (ValueError, TypeError, AttributeError):
         fake = None
+    every = list(range(n))
     if fake is None or len(fake) != len(real):
-        return real, [list(names)] * len(real)
+        return real, [every] * len(real)
     # PolynomialFeatures names its constant column "1": no input, not every input
     constant = "1" if _is_sklearn(est, {"PolynomialFeatures"}) else None
     deps = []
     for name in fake:
-        used = sorted({int(j) for j in _SENTINEL.findall(str(name))})
+        # (a category written like a sentinel may name an input past the last: none)
+        used = sorted({int(j) for j in _SENTINEL.findall(str(name)) if int(j) < n})
         if used:
-            deps.append([names[j] for j in used])
+            deps.append(used)
         else:
-            deps.append([] if str(name) == constant else list(names))
+            deps.append([] if str(name) == constant else every)
     return real, deps
 
 
-def feature_lineage(est, names):
+def feature_lineage(est, names, X=None, notes=None):
     """Output feature names of ``est`` and, for each, the input names it derives from.
 
     Parameters
@@ -158,33 +164,101 @@ def feature_lineage(est, names):
     est : fitted transformer, ``"passthrough"`` or None
     names : list of str
         Input feature names.
+    X : DataFrame, ndarray or sparse matrix, default=None
+        Rows ``est`` was fitted on. When given, steps whose output names only declare
+        their inputs (a ``FunctionTransformer`` of a user's function, a class from
+        outside scikit-learn) are checked on a few of them (:mod:`._declared`).
+    notes : list of str, default=None
+        Where what the check found is appended.
 
     Returns
     -------
     out_names : list of str or None
         None when the output features cannot be named.
     deps : list of list of str
+        Input names in input order, :data:`TARGET` last. Compositions are followed by
+        position, not by name: two features of one name (an input ``"a b"`` beside the
+        ``PolynomialFeatures`` interaction ``"a b"``) keep their own inputs.
     """
     names = [str(n) for n in names]
+    sample = _OFF
+    if X is not None and _has_declared(est):
+        sample = sample_rows(X)
+    said = [] if notes is None else notes
+    out = _positional(est, names, sample, said, type(est).__name__)
+    if out is None:
+        return None
+    out_names, deps = out
+    return out_names, [_named(dep, names) for dep in deps]
+
+
+def _named(dep, names):
+    """Input positions (and :data:`TARGET`) of one output -> input names, in input order
+    (a name given to two inputs once), :data:`TARGET` last."""
+    listed = dict.fromkeys(names[j] for j in sorted({d for d in dep if d != TARGET}))
+    return [*listed, TARGET] if TARGET in dep else list(listed)
+
+
+#: The sample of :func:`_positional` when declared steps are not checked.
+_OFF = object()
+
+
+def _has_declared(est):
+    """Whether a leaf of the composition ``est`` only declares its inputs by its names."""
+    est = _unwrapped(est)
+    if est is None or isinstance(est, str):
+        return False
+    if isinstance(est, Pipeline):
+        # (samplers change rows, not features: not read, so not checked)
+        return any(
+            _has_declared(step) for _, step in est.steps if not hasattr(step, "fit_resample")
+        )
+    if isinstance(est, ColumnTransformer):
+        parts = getattr(est, "transformers_", est.transformers)
+        return any(_has_declared(t) for _, t, _ in parts)
+    if isinstance(est, FeatureUnion):
+        return any(_has_declared(t) for _, t in est.transformer_list)
+    return declared(est)
+
+
+def _positional(est, names, sample=_OFF, notes=None, label=None):
+    """:func:`feature_lineage` with each output's inputs as positions in ``names``.
+
+    ``sample`` is the input of ``est`` on a few training rows (None where it could not
+    be computed), or :data:`_OFF`; ``notes`` collects what checking it found.
+    """
     if est is None or est == "passthrough":
-        return names, [[n] for n in names]
+        return names, [[j] for j in range(len(names))]
     est = _unwrapped(est)
     if isinstance(est, Pipeline):
-        raw = {n: [n] for n in names}
-        for _, step in est.steps:
+        raw = [[j] for j in range(len(names))]
+        for step_name, step in est.steps:
             if hasattr(step, "fit_resample"):  # samplers change rows, not features
                 continue
-            out = feature_lineage(step, names)
+            label = f"{step_name!r} ({type(_unwrapped(step)).__name__})"
+            out = _positional(step, names, sample, notes, label)
             if out is None:
                 return None
+            if sample is not _OFF:
+                sample = transformed(step, sample)
             names, step_deps = out
-            raw = dict(zip(names, (_through(raw, ds) for ds in step_deps)))
-        return names, [raw[n] for n in names]
+            raw = [_through(raw, dep) for dep in step_deps]
+        return names, raw
     if isinstance(est, ColumnTransformer) and hasattr(est, "transformers_"):
-        return _column_transformer(est, names)
+        return _column_transformer(est, names, sample, notes)
     if isinstance(est, FeatureUnion):
-        return _feature_union(est, names)
-    return _leaf(est, names)
+        return _feature_union(est, names, sample, notes)
+    out = _leaf(est, names)
+    if out is None or sample is _OFF or not declared(est):
+        return out
+    real, deps = out
+    wrong, note = check(est, sample, deps, label or type(est).__name__, real, names)
+    if note is not None:
+        notes.append(note)
+    if wrong:
+        every = list(range(len(names)))
+        deps = [[*every, TARGET] if TARGET in dep else every for dep in deps]
+    return real, deps
 
 
 def _unwrapped(est):
@@ -217,10 +291,11 @@ def _fitted_on_target(est):
     return _uses_target(est)
 
 
-def _through(raw, deps):
-    """The pipeline's inputs behind a step's output that uses the step inputs ``deps``
-    (``raw``: step input -> pipeline inputs), sorted, :data:`TARGET` last."""
-    found = {r for d in deps for r in ([TARGET] if d == TARGET else raw[d])}
+def _through(raw, dep):
+    """The pipeline's input positions behind a step's output that uses the step input
+    positions ``dep`` (``raw[k]``: step input ``k`` -> pipeline input positions), sorted,
+    :data:`TARGET` last."""
+    found = {r for d in dep for r in ([TARGET] if d == TARGET else raw[d])}
     return sorted(found - {TARGET}) + ([TARGET] if TARGET in found else [])
 
 
@@ -242,17 +317,19 @@ def unknown_step(est, names):
     return None
 
 
-def _column_transformer(ct, names):
+def _column_transformer(ct, names, sample=_OFF, notes=None):
     try:
         full = list(ct.get_feature_names_out())
     except (ValueError, TypeError, AttributeError):
         full = None
     out_names, deps = [], []
-    for name, trans, _ in ct.transformers_:
+    for name, trans, columns in ct.transformers_:
         if trans == "drop" or name not in ct.output_indices_:
             continue
-        cols = [names[i] for i in ct._transformer_to_input_indices[name]]
-        sub = feature_lineage(trans, cols)
+        cols = list(ct._transformer_to_input_indices[name])
+        part = _OFF if sample is _OFF else columns_of(sample, columns)
+        label = f"{name!r} ({type(_unwrapped(trans)).__name__})"
+        sub = _positional(trans, [names[i] for i in cols], part, notes, label)
         piece = ct.output_indices_[name]
         width = piece.stop - piece.start
         if sub is None or len(sub[0]) != width:
@@ -260,13 +337,14 @@ def _column_transformer(ct, names):
             every = [*cols, TARGET] if _fitted_on_target(trans) else cols
             sub_names, sub_deps = [f"{name}__{k}" for k in range(width)], [every] * width
         else:
-            sub_names, sub_deps = sub
+            sub_names = sub[0]
+            sub_deps = [[d if d == TARGET else cols[d] for d in dep] for dep in sub[1]]
         out_names += full[piece] if full is not None else [f"{name}__{n}" for n in sub_names]
         deps += sub_deps
     return out_names, deps
 
 
-def _feature_union(fu, names):
+def _feature_union(fu, names, sample=_OFF, notes=None):
     try:
         full = list(fu.get_feature_names_out())
     except (ValueError, TypeError, AttributeError):
@@ -275,7 +353,8 @@ def _feature_union(fu, names):
     for name, trans in fu.transformer_list:
         if trans == "drop" or trans is None:
             continue
-        sub = feature_lineage(trans, names)
+        label = f"{name!r} ({type(_unwrapped(trans)).__name__})"
+        sub = _positional(trans, names, sample, notes, label)
         if sub is None:
             return None
         out_names += [f"{name}__{n}" for n in sub[0]]
@@ -283,3 +362,38 @@ def _feature_union(fu, names):
     if full is not None and len(full) == len(out_names):
         out_names = full
     return out_names, deps
+
+
+def by_feature(out_names, deps, inputs=()):
+    """Feature lineage as a dict (feature name -> input names), and the names given to
+    more than one output feature.
+
+    A name given to several features (``PolynomialFeatures`` of inputs ``a``, ``b`` and
+    ``"a b"`` outputs two ``"a b"``) maps to the inputs of all of them, a superset of
+    each one's: a dict cannot tell them apart. Their inputs are listed in the order of
+    ``inputs`` (the input names), :data:`TARGET` last.
+    """
+    rank = {name: k for k, name in enumerate(inputs)}
+    lineage, count = {}, {}
+    for name, dep in zip(out_names, deps):
+        count[name] = count.get(name, 0) + 1
+        if count[name] == 1:
+            lineage[name] = dep
+            continue
+        both = {*lineage[name], *dep}
+        columns = sorted(both - {TARGET}, key=lambda c: (rank.get(c, len(rank)), c))
+        lineage[name] = [*columns, TARGET] if TARGET in both else columns
+    return lineage, [name for name, n in count.items() if n > 1]
+
+
+def duplicate_note(shared):
+    """The run's note for feature names given to more than one model input."""
+    listed = ", ".join(repr(n) for n in shared[:6]) + (
+        f" and {len(shared) - 6} more" if len(shared) > 6 else ""
+    )
+    return (
+        f"feature name(s) {listed} are each given to more than one model input: feature "
+        "lineage lists under such a name the input columns of all the features of that "
+        "name (a superset of each one's), and counts them as one feature; rename the "
+        "input columns whose names the preprocessing's output names repeat"
+    )

@@ -10,6 +10,7 @@ the final estimator receives is looked at as it arrives.
 from contextlib import contextmanager
 
 import numpy as np
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
@@ -30,6 +31,36 @@ def pipeline_leaf(estimator):
         steps += estimator.steps[:-1]
         estimator = estimator.steps[-1][1]
     return estimator, steps
+
+
+def model_of(estimator):
+    """The model inside ``estimator``, and the steps before it, in order: the innermost
+    final step of (nested) pipelines, looking into the fitted regressor of a
+    ``TransformedTargetRegressor`` (which transforms the target, not the features)."""
+    steps = []
+    while True:
+        if isinstance(estimator, Pipeline):
+            steps += estimator.steps[:-1]
+            estimator = estimator.steps[-1][1]
+        elif isinstance(estimator, TransformedTargetRegressor) and hasattr(
+            estimator, "regressor_"
+        ):
+            estimator = estimator.regressor_
+        else:
+            return estimator, steps
+
+
+def model_inputs(estimator):
+    """The steps before the model of ``estimator`` (see :func:`model_of`), as one pipeline
+    whose output features are the model's inputs; None when there are none.
+
+    A pipeline as the final step of another (``make_pipeline(scaler, make_pipeline(
+    PolynomialFeatures(), LogisticRegression()))``), or as the regressor of a
+    ``TransformedTargetRegressor``, has steps of its own: the model's inputs are their
+    outputs, not the outer steps' ones.
+    """
+    steps = model_of(estimator)[1]
+    return Pipeline(list(steps)) if steps else None
 
 
 def refuse_frozen(leaf):

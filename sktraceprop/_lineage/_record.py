@@ -11,7 +11,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from ..exceptions import LineageError, LineageWarning
 from ..utils._stack import user_stacklevel
-from ._features import TARGET, feature_lineage, unknown_step
+from ._features import TARGET, by_feature, duplicate_note, feature_lineage, unknown_step
 from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import distinct_codes
 from ._misplaced import MIN_COLUMNS, misplaced_row
@@ -142,8 +142,10 @@ def source_closure(codes):
 
 
 def _final_estimator(estimator):
-    inner = getattr(estimator, "estimator_", estimator)
-    return inner[-1] if isinstance(inner, Pipeline) else inner
+    """The model (see :func:`~._final.model_of`)."""
+    from ._final import model_of  # (_final imports this module)
+
+    return model_of(getattr(estimator, "estimator_", estimator))[0]
 
 
 def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
@@ -161,7 +163,7 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
     elif transformer is None:
         lineage = {n: [n] for n in names}
     else:
-        out = feature_lineage(transformer, names)
+        out = feature_lineage(transformer, names, X, notes)
         if out is None:
             # Unknown, said so: every feature the estimator saw maps to None.
             final = input_names(_final_estimator(estimator), None)
@@ -173,7 +175,9 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
                 "feature_names_out=, or use a transformer with get_feature_names_out)"
             )
         else:
-            lineage = dict(zip(out[0], out[1]))
+            lineage, shared = by_feature(*out, names)
+            if shared:
+                notes.append(duplicate_note(shared))
     sources = source_table(input_ids)
     upstream = upstream_ops(sources)
     traced_array = getattr(X, "__stp_run_ops__", None)  # the ops of a sktraceprop.array

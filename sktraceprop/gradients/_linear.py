@@ -49,6 +49,7 @@ from sklearn.linear_model import (
     RidgeClassifier,
     SGDClassifier,
 )
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._class_weight import class_weights, per_class_weights
@@ -64,7 +65,16 @@ SUPPORTED_ESTIMATORS = (
 )
 
 
+#: What the errors add for a pipeline given where its final step was expected.
+NESTED_PIPELINE = (
+    " (a Pipeline as the final step of a pipeline: put its steps in the outer one, "
+    "make_traced_pipeline(*outer_steps, *inner.steps), so that its last step is the model)"
+)
+
+
 def _unsupported(estimator, why=""):
+    if isinstance(estimator, Pipeline) and not why:
+        why = NESTED_PIPELINE
     return TypeError(
         f"{type(estimator).__name__} is not supported by the closed-form linear "
         f"gradients{why}. Supported: {', '.join(SUPPORTED_ESTIMATORS)}. Neural "

@@ -59,8 +59,11 @@ SUPPORTED_MODELS = (
 
 def unsupported(estimator, why=""):
     """The error naming what can be unlearned from, for an estimator that cannot."""
+    from ..gradients._linear import NESTED_PIPELINE
     from ._neural_backend import NEURAL_MODELS
 
+    if isinstance(estimator, Pipeline) and not why:
+        why = NESTED_PIPELINE
     return NotImplementedError(
         f"GradientCorrectionUnlearner cannot unlearn from {type(estimator).__name__}{why}. "
         f"Supported (convex, exact Newton correction): {'; '.join(SUPPORTED_MODELS)}, alone "

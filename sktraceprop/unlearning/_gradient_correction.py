@@ -1171,6 +1171,7 @@ class GradientCorrectionUnlearner(
         """The unlearner's copy of the run, naming no value of a removed row, with the
         retained rows as its training rows and their statistics (the stored record keeps
         what it said at fit)."""
+        X, y = removal.method.held_data()
         if removal.dropped_features:
             lineage = redact_features(
                 lineage,
@@ -1179,8 +1180,8 @@ class GradientCorrectionUnlearner(
                 f"unlearning event {event.get('seq', len(self.unlearning_log_) + 1)} "
                 f"removed {len(removal.dropped_features)} feature name(s) that only "
                 "removed rows produced from this copy of the run",
+                X,
             )
-        X, y = removal.method.held_data()
         lineage = retained_rows_of(
             lineage,
             self.train_row_ids_[~retained],

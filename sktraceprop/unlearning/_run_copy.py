@@ -21,7 +21,7 @@ import dataclasses
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from .._lineage._features import feature_lineage
+from .._lineage._features import by_feature, feature_lineage
 from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_params import fit_params_notes, fit_params_record
 from .._lineage._ids import codes_of
@@ -31,7 +31,7 @@ from .._lineage._stats import source_stats
 __all__ = ["redact_features", "retained_fit_params", "retained_rows_of", "retained_stats"]
 
 
-def redact_features(lineage, preprocessing, final_name, note):
+def redact_features(lineage, preprocessing, final_name, note, X=None):
     """A copy of the run ``lineage`` listing only the feature names the refitted
     ``preprocessing`` steps still produce (the others came from removed rows only), with
     the lineage of the features they now name otherwise."""
@@ -59,11 +59,12 @@ def redact_features(lineage, preprocessing, final_name, note):
         ops.append(op)
     features = {k: v for k, v in lineage.feature_lineage.items() if k in produced}
     names_in = getattr(pre, "feature_names_in_", None)
-    traced = None if names_in is None else feature_lineage(pre, list(names_in))
+    checks = []  # (what a fit's check said is in the run's notes already)
+    traced = None if names_in is None else feature_lineage(pre, list(names_in), X, checks)
     if traced is not None and traced[0] == order:
         # features the refitted steps name otherwise (another category among the most
         # frequent) get their lineage as a fit would record it
-        features = dict(zip(*traced))
+        features = by_feature(*traced, [str(n) for n in names_in])[0]
     return dataclasses.replace(
         lineage, ops=ops, feature_lineage=features, notes=[*lineage.notes, note]
     )

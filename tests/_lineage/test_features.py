@@ -27,6 +27,7 @@ from sklearn.preprocessing import (
     MaxAbsScaler,
     MinMaxScaler,
     Normalizer,
+    OneHotEncoder,
     PolynomialFeatures,
     PowerTransformer,
     QuantileTransformer,
@@ -367,3 +368,34 @@ def test_category_encoders_supervised_encoders_name_the_target():
     )
     _, deps = feature_lineage(encoder().fit(None, None), NAMES)
     assert deps == [["a", TARGET], ["b", TARGET], ["c", TARGET]]
+
+
+def test_compositions_follow_features_by_position_not_by_name():
+    """PolynomialFeatures of inputs ``a``, ``b`` and ``"a b"`` outputs two features named
+    ``"a b"``: the input and the interaction. When a later step keeps only the input
+    (the interaction is constant here), its lineage is the input's, not the interaction's
+    (a name lookup took the last ``"a b"``: ``["a", "b"]``, leaving out ``"a b"``)."""
+    X = pd.DataFrame({"a": [1.0, 2.0, 4.0, 1.0, 2.0], "b": [4.0, 2.0, 1.0, 4.0, 2.0]})
+    X["a b"] = [0.0, 3.0, 1.0, 5.0, 2.0]
+    pipe = make_pipeline(
+        PolynomialFeatures(2, include_bias=False), VarianceThreshold(1e-12), StandardScaler()
+    ).fit(X)
+    names, deps = feature_lineage(pipe, list(X.columns))
+    assert names.count("a b") == 1
+    lineage = dict(zip(names, deps))
+    assert lineage["a b"] == ["a b"]
+    # the truth: the kept "a b" moves with the input "a b", and with neither a nor b
+    before = pipe.transform(X)[:, names.index("a b")]
+    for column, moves in (("a", False), ("b", False), ("a b", True)):
+        other = X.assign(**{column: X[column] + 1.5})
+        after = pipe.transform(other)[:, names.index("a b")]
+        assert (not np.allclose(before, after)) == moves, column
+
+
+def test_a_category_written_like_a_sentinel_names_no_input_past_the_last():
+    """The sentinel names read back from output names are checked against the inputs: a
+    category value ``"__stp7__"`` of two inputs raised IndexError in the fit."""
+    X = pd.DataFrame({"a": ["__stp7__", "x"], "b": ["__stp0__", "v"]})
+    names, deps = feature_lineage(OneHotEncoder().fit(X), ["a", "b"])
+    assert names == ["a___stp7__", "a_x", "b___stp0__", "b_v"]
+    assert deps == [["a"], ["a"], ["a", "b"], ["b"]]  # (a superset where a value misleads)

@@ -133,3 +133,16 @@ def test_sgd_with_early_stopping_is_refused():
         InfluenceExplainer(est).fit(X, y)
     with pytest.raises(TypeError, match="early_stopping=True"):
         InfluenceExplainer(clone(est).fit(X, y)).fit(X, y)
+
+
+def test_a_pipeline_as_final_step_is_refused_saying_how_to_flatten_it():
+    """The explainer and the unlearner said only 'Pipeline is not supported'."""
+    X, y = make_classification(n_samples=40, n_features=4, n_informative=2, random_state=0)
+    X = stp.from_numpy(X, "nested")
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), make_pipeline(StandardScaler(), LogisticRegression())
+    ).fit(X, y)
+    with pytest.raises(TypeError, match=r"make_traced_pipeline\(\*outer_steps, \*inner.steps\)"):
+        InfluenceExplainer(pipe).fit(X, y)
+    with pytest.raises(NotImplementedError, match="as the final step of a pipeline"):
+        stp.GradientCorrectionUnlearner(pipe).fit(X, y)

@@ -43,7 +43,7 @@ def test_arrays_and_feature_lineage_in_a_traced_pipeline(tmp_path):
         GroupStatistics(by=["ward"], columns=["bp"]), LogisticRegression()
     )
     pipe.fit(df[["ward", "bp"]], df["label"])
-    assert pipe.lineage_.feature_lineage["bp_mean_by_ward"] == ["bp", "ward"]
+    assert pipe.lineage_.feature_lineage["bp_mean_by_ward"] == ["ward", "bp"]  # (input order)
     assert pipe.lineage_.feature_lineage["bp"] == ["bp"]
     arr = GroupStatistics(by=[0], columns=[1]).fit_transform(df[["ward", "bp"]].to_numpy())
     np.testing.assert_allclose(arr[:, 2], [130, 130, 95, 95])
