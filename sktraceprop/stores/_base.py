@@ -231,6 +231,10 @@ class BaseStore(ABC):
         """``{leaf number: (value_text, salt)}`` of a sealed run's leaves still held."""
         return {}
 
+    def _raw_redaction_events(self, run_id):
+        """The ``store.redaction`` event rows of a run, oldest first."""
+        return [row for row in self._raw_events(run_id) if row[3] == REDACTION_EVENT]
+
     def _scrub(self):  # noqa: B027 (most stores keep nothing to wipe)
         """After a redaction: wipe what the store's files keep of deleted rows."""
 
@@ -531,9 +535,7 @@ class BaseStore(ABC):
     def _redactions(self, run_id):
         """``{leaf: {"event_seq", "reason"}}`` erased by the run's redaction events."""
         out = {}
-        for row in self._raw_events(run_id):
-            if row[3] != REDACTION_EVENT:
-                continue
+        for row in self._raw_redaction_events(run_id):
             payload = loads_stored(row[4])
             for n in payload["leaves"]:
                 if not isinstance(n, int) or isinstance(n, bool) or n in out:

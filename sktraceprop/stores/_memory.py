@@ -9,6 +9,7 @@ import numpy as np
 
 from ..exceptions import StoreError
 from ._base import BaseStore
+from ._sealed import REDACTION_EVENT
 
 
 def _frozen(ids):
@@ -52,6 +53,7 @@ class MemoryStore(BaseStore):
         self._id = str(uuid.uuid4())
         self._pid = os.getpid()
         self._lock = threading.RLock()
+        self._redactions_by_run = {}
 
     @property
     def store_id(self):
@@ -59,7 +61,9 @@ class MemoryStore(BaseStore):
 
     def __getstate__(self):
         with self._lock:
-            state = {k: v for k, v in self.__dict__.items() if k != "_lock"}
+            state = {
+                k: v for k, v in self.__dict__.items() if k not in ("_lock", "_redactions_by_run")
+            }
             state["_runs"] = dict(self._runs)
             state["_leaves"] = {k: dict(v) for k, v in self._leaves.items()}
             state["_sources"] = dict(self._sources)
@@ -72,6 +76,13 @@ class MemoryStore(BaseStore):
         self._lock = threading.RLock()
         self.__dict__.setdefault("_pid", os.getpid())
         self.__dict__.setdefault("_leaves", {})  # (a store pickled before runs were sealed)
+        self._index_redactions()
+
+    def _index_redactions(self):
+        self._redactions_by_run = {}
+        for row in self._events:
+            if row[3] == REDACTION_EVENT:
+                self._redactions_by_run.setdefault(row[1], []).append(row)
 
     def copy(self):
         """A writable copy of this store (same runs, events, checkpoints and store id)."""
@@ -121,6 +132,10 @@ class MemoryStore(BaseStore):
 
     def _raw_events(self, run_id=None):
         return [row for row in self._events if run_id is None or row[1] == run_id]
+
+    def _raw_redaction_events(self, run_id):
+        # read at every load of a sealed run: an index, not a scan of every event
+        return list(self._redactions_by_run.get(run_id, ()))
 
     def _raw_checkpoints(self):
         return list(self._checkpoints)
@@ -187,6 +202,9 @@ class _Writer:
     def apply(self):
         store = self.store
         store._events.extend(self.events)
+        for row in self.events:
+            if row[3] == REDACTION_EVENT:
+                store._redactions_by_run.setdefault(row[1], []).append(row)
         store._sources.update(self.sources)
         store._runs.update(self.runs)
         store._leaves.update(self.leaves)
