@@ -11,6 +11,10 @@ Two measurements per size:
 2. A traced fit (StandardScaler + LogisticRegression on 10 features) without a store,
    into SQLite, and into PostgreSQL, interleaved in one process: the ratio of the
    stored fit to the fit without a store. Target: <= 1.15 at 5M rows.
+3. A wide run: a one-hot encoded category of ``--categories`` values (every name a
+   sealed value of the run, see ``sktraceprop/stores/_sealed.py``), saved, loaded and
+   verified sealed and, for comparison, unsealed (as stores of schema version 2 keep
+   runs), and ``redact`` of one category.
 
 PostgreSQL runs in a temporary local server (``TemporaryPostgres``, fsync on, as in
 production); SQLite in WAL mode with ``synchronous=NORMAL``, the store's default.
@@ -93,6 +97,59 @@ def store_operations(make_store, run, repeats):
     return {k: statistics.median(v) for k, v in times.items()}, times, size / run.n_samples
 
 
+class _Unsealed:
+    """A store that keeps runs unsealed (as schema-version-2 stores did), to measure
+    what sealing costs on the same run."""
+
+    _seals_runs = False
+
+
+def wide_run(n_categories, n_rows=50_000, seed=0):
+    """The run of a one-hot encoded category of ``n_categories`` values."""
+    import pandas as pd
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, n_categories, n_rows)
+    frame = pd.DataFrame({"city": [f"city{c}" for c in codes], "x": rng.normal(size=n_rows)})
+    X = stp.from_pandas(frame, f"wide_{n_categories}")
+    y = (X["x"] > 0).astype(np.int64)
+    pre = stp.make_traced_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["city"]), ("passthrough", ["x"])
+    )
+    pipe = stp.make_traced_pipeline(pre, LogisticRegression(max_iter=20))
+    return pipe.fit(X, y).lineage_, sorted(set(codes.tolist()))[0]
+
+
+def wide_operations(make_store, run, first, repeats):
+    """Median seconds of save, load, verify (sealed and unsealed) and of one redact."""
+    times = {k: [] for k in ("save", "load", "verify", "redact")}
+    plain = {k: [] for k in ("save", "load", "verify")}
+    for _ in range(repeats):
+        for sealed, into in ((True, times), (False, plain)):
+            store = make_store(sealed)
+            copy = stp.Lineage.from_dict(
+                {**run.to_dict(), "run_id": str(uuid.uuid4())}, run.row_ids, sources=run.sources
+            )
+            into["save"].append(timed(lambda s=store, c=copy: s.save_run(c))[0])
+            into["load"].append(timed(lambda s=store, c=copy: s.load_run(c.run_id))[0])
+            into["verify"].append(timed(store.verify)[0])
+            if sealed:
+                name = f"onehotencoder__city_city{first}"
+                into["redact"].append(
+                    timed(
+                        lambda s=store, c=copy, f=name: s.redact(
+                            c.run_id, features=[f], reason="b"
+                        )
+                    )[0]
+                )
+            store.close()
+    return (
+        {k: statistics.median(v) for k, v in times.items()},
+        {k: statistics.median(v) for k, v in plain.items()},
+    )
+
+
 def fit_overhead(X, y, stores, repeats):
     """Median seconds of a traced fit into each store (None: no store), interleaved."""
     names = list(stores)
@@ -111,13 +168,15 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--fit-repeats", type=int, default=3)
+    parser.add_argument("--categories", type=int, default=20_000)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="stp-bench-stores-"))
     results = {
         "machine": machine(),
         "command": "python benchmarks/bench_stores.py --rows "
         + " ".join(map(str, args.rows))
-        + f" --repeats {args.repeats} --fit-repeats {args.fit_repeats}",
+        + f" --repeats {args.repeats} --fit-repeats {args.fit_repeats}"
+        + f" --categories {args.categories}",
         "cases": {},
     }
     with TemporaryPostgres(fsync=True) as server:
@@ -149,6 +208,28 @@ def main(argv=None):
             print(f"{n:>9,} fit {medians} ratios {case['fit']['ratio']}", flush=True)
             results["cases"][str(n)] = case
             del X, y, run
+        classes = {
+            "SQLite": (stp.stores.SQLiteStore, type("U", (_Unsealed, stp.stores.SQLiteStore), {})),
+            "PostgreSQL": (
+                stp.stores.PostgresStore,
+                type("U", (_Unsealed, stp.stores.PostgresStore), {}),
+            ),
+        }
+
+        def wide_store(name, sealed):
+            cls = classes[name][0 if sealed else 1]
+            if name == "SQLite":
+                return cls(folder / f"{uuid.uuid4().hex}.db")
+            return cls(server.dsn, schema=f"w_{uuid.uuid4().hex[:12]}")
+
+        run, first = wide_run(args.categories)
+        results["wide"] = {"n_features": len(run.feature_lineage), "stores": {}}
+        for name in classes:
+            sealed, plain = wide_operations(
+                lambda s, name=name: wide_store(name, s), run, first, args.repeats
+            )
+            results["wide"]["stores"][name] = {"sealed_s": sealed, "unsealed_s": plain}
+            print(f"wide {name} sealed {sealed} unsealed {plain}", flush=True)
     ops_rows, fit_rows = [], []
     for case in results["cases"].values():
         n = f"{case['n_rows']:,}"
@@ -182,8 +263,23 @@ def main(argv=None):
         ["train rows", "traced fit s", "+ SQLite s", "ratio", "+ PostgreSQL s", "ratio"],
         fit_rows,
     )
+    wide_rows = [
+        [
+            name,
+            *(
+                f"{w['sealed_s'][k]:.3f} ({w['unsealed_s'][k]:.3f})"
+                for k in ("save", "load", "verify")
+            ),
+            f"{w['sealed_s']['redact']:.3f}",
+        ]
+        for name, w in results["wide"]["stores"].items()
+    ]
+    wide = markdown_table(
+        ["store", "save s sealed (unsealed)", "load s", "verify s", "redact s"], wide_rows
+    )
     print(ops)
     print(fits)
+    print(wide)
     m = results["machine"]
     md = f"""## Stores (`bench_stores.py`)
 
@@ -200,6 +296,17 @@ against its digest. Median of {args.repeats} runs each, a new store each time.
 A traced fit (StandardScaler + LogisticRegression) without a store, and storing its run
 in SQLite or PostgreSQL (one open store each, created before timing); median of
 {args.fit_repeats} interleaved runs. Target: ratio <= 1.15 at 5M rows.
+
+{wide}
+
+A wide run: one category of {args.categories:,} values one-hot encoded
+({results["wide"]["n_features"]:,} model inputs, 50,000 rows). Stores seal each run
+(every feature and column name, note, per-source statistics and fit parameters' record
+committed by a salted SHA-256, kept beside the record so that `redact` can erase it);
+in brackets the same run kept unsealed, as stores of schema version 2 keep runs.
+`redact` erases one category's names (a `store.redaction` event, the values deleted;
+SQLite then folds its write-ahead log into the file, PostgreSQL rewrites the table of
+values with `VACUUM FULL`). Median of {args.repeats} runs, a new store each time.
 
 SQLite: WAL, `synchronous=NORMAL` (the store's settings). PostgreSQL
 {results["postgresql"]}: a local temporary server (fsync on) reached over TCP on
