@@ -173,6 +173,18 @@ def fit_params_notes(record):
                     f"; {zero} row(s) of weight 0 were left out by those steps only, and the "
                     "final estimator learnt from them"
                 )
+        elif weighted and all(d.get("meta") for d in weighted if d["final"]):
+            # a meta-estimator decides what its own estimators are given
+            text += (
+                f": given as sample_weight to {_steps([d for d in weighted if d['final']])}, "
+                "which fits estimators of its own: whether they weighted the rows by them "
+                "(and left out rows of weight 0) is its own routing, not recorded"
+            )
+            if zero:
+                text += (
+                    f"; {zero} row(s) of weight 0 are in the run's rows, and the model may "
+                    "have learnt from them"
+                )
         else:
             text += ": each row counts in proportion to its weight"
             if weighted and name.split("__")[-1] != "sample_weight":

@@ -51,6 +51,34 @@ def _leaf_path(estimator):
     return ""
 
 
+#: Parameters by which scikit-learn's meta-estimators take the estimators they fit.
+_INNER_PARAMS = ("estimator", "base_estimator", "estimators", "regressor", "classifier")
+
+
+def _leaf(estimator):
+    """The final estimator of (nested) pipelines and TracedEstimators."""
+    inner = _inner_estimator(estimator)
+    if inner is not None:
+        return _leaf(inner)
+    if isinstance(estimator, Pipeline) and estimator.steps:
+        return _leaf(estimator.steps[-1][1])
+    return estimator
+
+
+def _is_meta(estimator):
+    """Whether ``estimator`` fits estimators of its own (CalibratedClassifierCV,
+    BaggingClassifier, a search): how they use what it is given is its own business."""
+    try:
+        params = estimator.get_params(deep=False)
+    except (AttributeError, TypeError):
+        return False
+    return any(
+        hasattr(params.get(k), "fit") or isinstance(params.get(k), list | tuple)
+        for k in _INNER_PARAMS
+        if params.get(k) is not None
+    )
+
+
 def _follow_routed(routing, method, given, prefix, found):
     """Follow metadata routing: ``given`` maps names as ``routing``'s owner receives them
     in ``method`` to the parameters they stand for."""
@@ -114,7 +142,9 @@ def fit_param_routes(estimator, method, params):
         Name -> list of ``{"step": path, "as": name, "final": bool}``: the ``set_params``
         path of each step given the parameter (``"standardscaler"``,
         ``"estimator__logisticregression"``; ``""`` for ``estimator`` itself), the name
-        it received it as, and whether that step is (part of) the final estimator.
+        it received it as, and whether that step is (part of) the final estimator;
+        ``"meta": True`` where that step is the final estimator and fits estimators of
+        its own (``CalibratedClassifierCV``), which may or may not pass it on.
     """
     names = [n for n, v in params.items() if v is not None]
     if not names:
@@ -131,10 +161,14 @@ def fit_param_routes(estimator, method, params):
     else:
         _follow_named(estimator, {n: n for n in names}, "", found)
     leaf = _leaf_path(estimator)
+    meta = _is_meta(_leaf(estimator))
     routes = {n: [] for n in names}
     for name, path, as_name in sorted(found):
         final = not leaf or path == leaf or path.startswith(leaf + "__")
-        routes[name].append({"step": path, "as": as_name, "final": final})
+        entry = {"step": path, "as": as_name, "final": final}
+        if final and meta and path == leaf:
+            entry["meta"] = True  # the final step fits estimators of its own
+        routes[name].append(entry)
     return routes
 
 

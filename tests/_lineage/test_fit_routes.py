@@ -245,3 +245,44 @@ def test_an_alias_out_of_the_order_of_x_is_refused_like_sample_weight(tmp_path, 
         pipe.fit(X, y, **{name: shuffled.loc[X.index]})
         truth = LogisticRegression().fit(X, y, sample_weight=w.to_numpy())
         np.testing.assert_allclose(pipe[-1].coef_, truth.coef_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_a_meta_estimator_given_weights_is_not_said_to_leave_weight_0_rows_out(tmp_path, routing):
+    """Found by an audit: a CalibratedClassifierCV as the final step, given the weights
+    but with an inner estimator that was not (routing on: its request False), learnt from
+    the rows of weight 0, which the run said the model did not learn from."""
+    from sklearn.calibration import CalibratedClassifierCV
+
+    X, y, _ = _data(tmp_path)
+    w = _weights(len(y))
+    inner = LogisticRegression()
+    try:
+        sklearn.set_config(enable_metadata_routing=routing)
+        scaler = StandardScaler()
+        calibrated = CalibratedClassifierCV(inner, cv=3)
+        if routing:
+            scaler.set_fit_request(sample_weight=False)
+            inner.set_fit_request(sample_weight=False)
+            calibrated.set_fit_request(sample_weight=True)
+        pipe = stp.make_traced_pipeline(scaler, calibrated)
+        given = {"sample_weight": w} if routing else {"calibratedclassifiercv__sample_weight": w}
+        pipe.fit(X, y, **given)
+        if routing:  # the truth: the weight-0 rows changed what the inner estimators learnt
+            kept = w > 0
+            without = make_pipeline(
+                StandardScaler().set_fit_request(sample_weight=False),
+                CalibratedClassifierCV(
+                    LogisticRegression().set_fit_request(sample_weight=False), cv=3
+                ).set_fit_request(sample_weight=True),
+            ).fit(X.to_numpy()[kept], y.to_numpy()[kept], sample_weight=w[kept])
+            assert not np.allclose(
+                without.predict_proba(X.to_numpy())[:, 1], pipe.predict_proba(X)[:, 1]
+            )
+    finally:
+        sklearn.set_config(enable_metadata_routing=False)
+    (note,) = [n for n in pipe.lineage_.notes if "weight" in n]
+    assert "fits estimators of its own" in note and "may have learnt from them" in note
+    assert "did not learn from them" not in note
+    (route,) = next(iter(pipe.lineage_.fit_params.values()))["given_to"]
+    assert route["meta"] is True and route["final"] is True
