@@ -101,6 +101,12 @@ def _store_pointer(run, store, store_uri):
             f"run {run.run_id} is not in {store!r}, so the row-lineage facet would point at "
             "nothing: save the run there first (fit with store=), or leave store= out"
         ) from None
+    if stored != run and stored == store._as_stored(run):
+        raise LineageError(
+            f"values of run {run.run_id} were erased from {store!r} since it was fitted "
+            "(store.redaction events): exporting the run as fitted would write them again. "
+            "Export the stored run, store.load_run(run_id), which shows them as erased"
+        )
     if stored != run:
         raise LineageError(
             f"run {run.run_id} in {store!r} differs from the run given: the event would "

@@ -336,6 +336,13 @@ def test_a_stored_run_that_differs_is_refused(tmp_path):
     other = stp.Lineage(**{**vars(run), "row_ids": run.row_ids[::-1].copy()})
     with pytest.raises(LineageError, match="differs from the run given"):
         to_openlineage(other, store=store)
+    # values erased from the stored run since: the run as fitted would write them again
+    store.redact(run.run_id, sources=["s"], reason="erasure request")
+    with pytest.raises(LineageError, match="were erased from .* since it was fitted"):
+        to_openlineage(run, store=store)
+    stored = store.load_run(run.run_id)
+    assert stored.source_stats["sources"][0]["redacted"]["reason"] == "erasure request"
+    validate(to_openlineage(stored, store=store, store_uri="file:///lineage.db"))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
