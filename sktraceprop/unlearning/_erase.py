@@ -37,11 +37,10 @@ def check_redact(unl, redact):
         )
 
 
-def stored_run_values(unl, removal, removed_ids):
-    """What the stored run holds of the removed rows: ``features`` (names only they
-    produced), ``sources`` (whose statistics counted them: their sources, and the
-    parents of merged ones) and ``fit_params`` (sample weights over them)."""
-    lineage = unl.estimator_.lineage_
+def _values_of(lineage, features, removed_ids):
+    """What ``lineage`` (a run) holds of the removed rows: ``features`` (the names given),
+    ``sources`` (whose statistics counted them: their sources, and the parents of
+    merged ones) and ``fit_params`` (sample weights over them)."""
     sources = set()
     if lineage.source_stats:
         for code in np.unique(codes_of(np.asarray(removed_ids, dtype=np.int64))).tolist():
@@ -53,28 +52,50 @@ def stored_run_values(unl, removal, removed_ids):
                 if parent in lineage.sources:
                     sources.add(lineage.sources[parent].source_id)
     weights = [k for k, v in lineage.fit_params.items() if "weights" in v or "retained" in v]
-    return {
-        "features": list(removal.dropped_features),
-        "sources": sorted(sources),
-        "fit_params": weights,
-    }
+    return {"features": list(features), "sources": sorted(sources), "fit_params": weights}
 
 
-def erase(unl, values, reason, event_seq):
-    """Erase ``values`` (:func:`stored_run_values`) from the stored run; the summary of
-    :meth:`BaseStore.redact`, or None when the run holds none of them any more."""
+def stored_run_values(unl, removal, removed_ids):
+    """What the run stored at fit holds of the removed rows (see :func:`_values_of`;
+    ``features``: the names only they produced)."""
+    return _values_of(unl.estimator_.lineage_, removal.dropped_features, removed_ids)
+
+
+def _trained_on(run, removed_ids):
+    rows = [run.row_ids] + ([] if run.input_row_ids is None else [run.input_row_ids])
+    return any(np.isin(removed_ids, ids).any() for ids in rows)
+
+
+def erase(unl, values, reason, event_seq, removed_ids):
+    """Erase ``values`` (:func:`stored_run_values`) from the run stored at fit, and what
+    every other sealed run of the store that was given removed rows holds of them (their
+    sources' statistics, their weights, the same feature names): cross-validation and
+    search runs, an explainer's, the run of a fitted estimator the unlearner was given.
+    Returns the summaries of :meth:`BaseStore.redact`, one per run erased from."""
     store = unl.estimator_.store
-    held = store._held_values(unl.run_id_, **values)
-    if not any(held.values()):
-        return None
     why = f"{reason.strip()} (unlearning event {event_seq})"
-    try:
-        return store.redact(unl.run_id_, **held, reason=why)
-    except Exception as exc:
-        raise StoreError(
-            f"the rows were removed and the removal logged (event {event_seq}), but "
-            f"erasing their values from stored run {unl.run_id_} failed: {exc}. Erase them "
-            f"with store.redact({unl.run_id_!r}, features={held['features']!r}, "
-            f"sources={held['sources']!r}, fit_params={held['fit_params']!r}, "
-            f"reason={why!r})"
-        ) from exc
+    removed_ids = np.asarray(removed_ids, dtype=np.int64)
+    wanted = [(unl.run_id_, values)]
+    for run_id in store.list_runs()["run_id"]:
+        if run_id == unl.run_id_ or not store._is_sealed_run(run_id):
+            continue
+        run = store.load_run(run_id)
+        if _trained_on(run, removed_ids):
+            wanted.append((run_id, _values_of(run, values["features"], removed_ids)))
+    done = []
+    for run_id, asked in wanted:
+        held = store._held_values(run_id, **asked)
+        if not any(held.values()):
+            continue
+        try:
+            done.append(store.redact(run_id, **held, reason=why))
+        except Exception as exc:
+            finished = ", ".join(d["run_id"] for d in done) or "none"
+            raise StoreError(
+                f"the rows were removed and the removal logged (event {event_seq}), but "
+                f"erasing their values from stored run {run_id} failed: {exc} (erased "
+                f"from: {finished}). Erase them with store.redact({run_id!r}, "
+                f"features={held['features']!r}, sources={held['sources']!r}, "
+                f"fit_params={held['fit_params']!r}, reason={why!r})"
+            ) from exc
+    return done

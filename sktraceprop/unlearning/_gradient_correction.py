@@ -748,8 +748,11 @@ class GradientCorrectionUnlearner(
             rows (feature names only they produced, the training-data statistics of
             their sources, the SHA-256 and counts of their sample weights: what the
             event's ``caveat`` lists), giving this reason (an erasure request's
-            reference). The store appends a ``store.redaction`` event naming the
-            unlearning event and deletes the values (:meth:`BaseStore.redact
+            reference), and what every other stored run given removed rows holds of
+            them (cross-validation and search runs, an explainer's: their sources'
+            statistics, their weights' record, those feature names). The store appends
+            a ``store.redaction`` event per run, naming the unlearning event, and
+            deletes the values (:meth:`BaseStore.redact
             <sktraceprop.stores.BaseStore.redact>`); the hash chain still verifies.
             Audit events already logged (predictions, explanations) are not changed.
             Needs a store of schema version 3 (runs sealed), checked before anything
@@ -1045,7 +1048,13 @@ class GradientCorrectionUnlearner(
         )
         if erasing is not None:
             logged = self.unlearning_log_[-1]
-            erase(self, erasing, redact, logged.get("seq", len(self.unlearning_log_)))
+            erase(
+                self,
+                erasing,
+                redact,
+                logged.get("seq", len(self.unlearning_log_)),
+                np.asarray(event["row_ids"]),
+            )
         # the values of a few hundred rows per load, kept in this process to notice
         # columns changed after loading: the removed rows' go too
         WITNESSES.forget(np.concatenate([self.train_row_ids_[positions], leaves]))

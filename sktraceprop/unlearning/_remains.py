@@ -186,7 +186,8 @@ def with_caveats(unl, event, removal, erasing=None):
     if stored and erasing is not None:
         stored += (
             "; redact= erases these values from it next, in a store.redaction event "
-            "naming this one (audit events already logged keep what they hold)"
+            "naming this one, and what other stored runs given removed rows hold of them "
+            "(audit events already logged keep what they hold)"
         )
     if stored:
         caveats.append(stored)

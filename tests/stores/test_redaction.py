@@ -237,6 +237,12 @@ def test_unlearn_redact_erases_what_the_caveat_lists(tmp_path):
         _pipeline(store, log_predictions=True), preprocessing="refit"
     ).fit(X, y, sample_weight=np.ones(len(y)))
     unlearner.predict(X.iloc[:3])
+    # other runs of the store given the removed rows: cross-validation folds
+    from sklearn.model_selection import KFold, cross_validate
+
+    cross_validate(_pipeline(store), X, y, cv=KFold(3, shuffle=True, random_state=0))
+    folds = [r for r in store.list_runs()["run_id"] if r != unlearner.run_id_]
+    assert len(folds) >= 3
     for bad in ("", 3):
         with pytest.raises(ValueError, match="redact must be the reason"):
             unlearner.unlearn(source_id="extra", redact=bad)
@@ -244,6 +250,10 @@ def test_unlearn_redact_erases_what_the_caveat_lists(tmp_path):
     event = unlearner.unlearning_log_[-1]
     assert "redact= erases these values from it next" in event["caveat"]
     (erasure,) = store.events(unlearner.run_id_, kind="store.redaction", include_store_events=True)
+    for fold in folds:  # each fold's statistics of the source counted removed rows
+        stats = {s["source_id"]: s for s in store.load_run(fold).source_stats["sources"]}
+        assert stats["extra"]["redacted"]["reason"] == erasure["payload"]["reason"]
+        assert "redacted" not in stats["main"]
     assert erasure["payload"]["reason"] == (
         f"GDPR Art. 17 request 118 (unlearning event {event['seq']})"
     )
