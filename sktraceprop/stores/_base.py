@@ -223,9 +223,11 @@ class BaseStore(ABC):
     def store_id(self):
         """A UUID naming this store; checkpoints sign it."""
 
-    #: Whether runs saved here are sealed (:mod:`._sealed`): stores whose schema keeps
-    #: the leaves of a run beside its record.
-    _seals_runs = False
+    @property
+    def _seals_runs(self):
+        """Whether runs saved here are sealed (:mod:`._sealed`): stores of schema version
+        3 and later, which keep the values of a run beside its record."""
+        return getattr(self, "schema_version", 3) >= 3
 
     def _raw_leaves(self, run_id):
         """``{leaf number: (value_text, salt)}`` of a sealed run's leaves still held."""

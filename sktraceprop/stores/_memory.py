@@ -42,8 +42,6 @@ class MemoryStore(BaseStore):
     0
     """
 
-    _seals_runs = True
-
     def __init__(self):
         self._runs = {}
         self._leaves = {}

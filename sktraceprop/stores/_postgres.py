@@ -563,10 +563,6 @@ class PostgresStore(BaseStore):
     def _tables(self):
         return _TABLES if self.schema_version >= 3 else _TABLES_2
 
-    @property
-    def _seals_runs(self):
-        return self.schema_version >= 3
-
     def _raw_leaves(self, run_id):
         if self.schema_version < 3:
             return {}

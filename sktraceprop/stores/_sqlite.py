@@ -558,10 +558,6 @@ class SQLiteStore(BaseStore):
             "ORDER BY event_seq"
         )
 
-    @property
-    def _seals_runs(self):
-        return self.schema_version >= 3
-
     def _raw_leaves(self, run_id):
         if self.schema_version < 3:
             return {}

@@ -82,3 +82,15 @@ def format_3_retention(data, store):
     )
     data["retention"] = json.loads(json.dumps(section))
     data["articles"] = articles(data)
+
+
+def as_javascript_writes(value):
+    """A JSON value as JavaScript's JSON.stringify writes it back: a float with an integer
+    value (below 1e21) as an integer (0.0 as 0)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: as_javascript_writes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_javascript_writes(v) for v in value]
+    return value

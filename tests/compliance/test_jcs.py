@@ -24,7 +24,7 @@ from sktraceprop.compliance._jcs import es_number, jcs_bytes
 from sktraceprop.exceptions import ReportVerificationError
 
 from ._browser import load_page
-from .conftest import DEPLOYER
+from .conftest import DEPLOYER, as_javascript_writes
 
 
 def _doc_code(first, last):
@@ -230,15 +230,6 @@ def test_a_format_4_report_is_checked_over_pythons_json_as_it_was_hashed(report,
     old = tmp_path / "format4.json"
     old.write_text(json.dumps(data), encoding="utf-8")
     assert verify(old, store=store)
-
-    def as_javascript_writes(value):
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, dict):
-            return {k: as_javascript_writes(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [as_javascript_writes(v) for v in value]
-        return value
 
     old.write_text(json.dumps(as_javascript_writes(data)), encoding="utf-8")
     with pytest.raises(ReportVerificationError, match="was changed after the report was made"):

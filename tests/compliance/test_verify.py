@@ -17,7 +17,7 @@ from sktraceprop.compliance._integrity import body_of, event_hash, seal
 from sktraceprop.exceptions import ReportVerificationError
 from sktraceprop.stores._base import GENESIS, make_event
 
-from .conftest import DEPLOYER
+from .conftest import DEPLOYER, as_javascript_writes
 
 pytestmark = pytest.mark.filterwarnings("ignore:the report is signed:UserWarning")
 
@@ -366,15 +366,6 @@ def test_a_report_reformatted_verifies_and_one_with_a_number_changed_is_named(fi
     path = tmp_path / "reformatted.json"
     path.write_text(json.dumps(shuffled(data, random.Random(0)), indent=7, ensure_ascii=True))
     assert "\\u00e9" in path.read_text() and verify(path, store=store)
-
-    def as_javascript_writes(value):
-        if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-            return int(value)
-        if isinstance(value, dict):
-            return {k: as_javascript_writes(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [as_javascript_writes(v) for v in value]
-        return value
 
     rewritten = as_javascript_writes(data)
     text = json.dumps(rewritten)
