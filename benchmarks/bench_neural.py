@@ -54,6 +54,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from scipy.special import expit  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -242,7 +243,7 @@ def retrained_margins(case, model, Xtr, ytr_fit, Xte, yte, masks, protocol):
     t0 = time.perf_counter()
     actual = np.column_stack(
         [
-            refit_subset_margins(model, Xtr, ytr_fit, m, Xte, yte, s)
+            refit_subset_margins(model, Xtr, ytr_fit, m, Xte, yte, s)[0]
             for m, s in zip(masks, protocol_seeds(protocol))
         ]
     )
@@ -336,7 +337,8 @@ def gradient_dot(case, model, Xtr, ytr, Xte, yte, masks):
 
     t0, c0 = time.perf_counter(), time.process_time()
     Gt = np.asarray(_gradients(model, Xte, yte, None, 64), dtype=np.float64)
-    q = 1.0 - _margins(model, Xtr, ytr)[1].astype(np.float64)
+    # 1 - p from the margin in float64: float32 keeps no digit of it near p = 1
+    q = expit(-_margins(model, Xtr, ytr)[0].astype(np.float64))
     pred = np.zeros((Xte.shape[0], masks.shape[0]))
     for start in range(0, Xtr.shape[0], 256):
         sl = slice(start, start + 256)
@@ -362,8 +364,9 @@ def kernel_ablation(model, Xtr, ytr, Xte, yte, masks, actual, exact):
 
     J = np.asarray(_gradients(model, Xtr, ytr, None, 64), dtype=np.float64)
     Jt = np.asarray(_gradients(model, Xte, yte, None, 64), dtype=np.float64)
-    p = _margins(model, Xtr, ytr)[1].astype(np.float64)
-    q, r = 1.0 - p, np.sqrt(p * (1.0 - p))
+    m = _margins(model, Xtr, ytr)[0].astype(np.float64)
+    p, q = expit(m), expit(-m)  # (1 - p from the margin: float32 keeps no digit of it)
+    r = np.sqrt(p * q)
     proj = JLProjector(PROJ_DIM, random_state=SEED).fit(J[:1].astype(np.float32))
     Phi = proj.transform(J.astype(np.float32)).astype(np.float64)
     Phit = proj.transform(Jt.astype(np.float32)).astype(np.float64)
