@@ -7,6 +7,7 @@ Commands:
   report    write the compliance report of a stored run (JSON, and HTML)
   verify    check a compliance report (and, with --db, its store)
   check     the full integrity check of a SQLite store (read-only)
+  erase     erase what every stored run holds of a source's rows (an erasure request)
 
 Run "sktraceprop COMMAND --help" for the options of one command.
 """
@@ -250,7 +251,7 @@ def _print(*args, out=None, file=None):
 
 
 def _open_store(db, full_check=False):
-    """An existing SQLite store, read-only: no command writes to the store it reads."""
+    """An existing SQLite store, read-only: no command but ``erase`` writes to a store."""
     from .stores import SQLiteStore
 
     path = Path(db)
@@ -601,7 +602,65 @@ def _parser():
         action="store_true",
         help="with --public-key: accept events appended after the last checkpoint",
     )
+    p = command(
+        "erase",
+        "erase what stored runs hold of a source's rows",
+        "Erase, from every run of a SQLite store given rows of the sources named (as "
+        "training rows, or through merges and aggregates), what the run holds of them: "
+        "its training-data statistics of those sources and of the sources merged with "
+        "them, its sample weights' record, and the feature names given with --feature "
+        "(the store keeps no row values, so it cannot tell which one-hot categories only "
+        "those rows produced). Each run gets a store.redaction event giving the reason; "
+        "the values are deleted and overwritten in the file; the hash chain still "
+        "verifies. The store must verify first; the whole request is checked before "
+        "anything is erased. The model is not changed: remove the rows from it with "
+        "GradientCorrectionUnlearner.unlearn(..., redact=reason).",
+    )
+    p.add_argument("db", metavar="DB", help="SQLite store file (written to)")
+    p.add_argument(
+        "--source", action="append", required=True, metavar="SOURCE_ID", help="repeatable"
+    )
+    p.add_argument("--reason", required=True, help="the erasure request's reference")
+    p.add_argument("--feature", action="append", metavar="NAME", help="repeatable")
+    p.add_argument(
+        "--dry-run", action="store_true", help="say what would be erased; write nothing"
+    )
     return parser
+
+
+def _cmd_erase(args, out):
+    from .stores import SQLiteStore
+
+    _verified_store(args.db).close()  # nothing is erased from a store that does not verify
+    store = SQLiteStore(Path(args.db))
+    done = store.erase_rows(
+        source_id=args.source,
+        reason=args.reason,
+        features=args.feature or (),
+        dry_run=args.dry_run,
+    )
+    store.close()
+    sources = ", ".join(map(_shown, args.source))
+    if not done:
+        _print(f"{args.db}: no stored run holds anything more of the rows of {sources}", out=out)
+        return 0
+    verb = "would erase" if args.dry_run else "erased"
+    _print(f"{args.db}: {verb} what {len(done)} run(s) hold of the rows of {sources}", out=out)
+    for d in done:
+        if args.dry_run:
+            what = "; ".join(
+                f"{kind}: {', '.join(map(_shown, d[kind]))}"
+                for kind in ("sources", "fit_params", "features")
+                if d[kind]
+            )
+            _print(f"{_shown(d['run_id'])}  {what}", out=out)
+        else:
+            _print(
+                f"{_shown(d['run_id'])}  {d['erased']} value(s), store.redaction event "
+                f"seq {d['event_seq']}",
+                out=out,
+            )
+    return 0
 
 
 _COMMANDS = {
@@ -610,6 +669,7 @@ _COMMANDS = {
     "report": _cmd_report,
     "verify": _cmd_verify,
     "check": _cmd_check,
+    "erase": _cmd_erase,
 }
 
 
@@ -618,6 +678,7 @@ def main(argv=None, out=None):
     from .exceptions import (
         ComplianceError,
         CorruptStoreError,
+        LineageError,
         ReportVerificationError,
         StoreError,
     )
@@ -635,7 +696,7 @@ def main(argv=None, out=None):
     except (_UsageError, ComplianceError, StoreError, OSError, ImportError) as exc:
         _print(f"sktraceprop {args.command}: {exc}", file=err)
         return 2
-    except (ValueError, TypeError) as exc:  # e.g. a key file that holds no Ed25519 key
+    except (ValueError, TypeError, LineageError) as exc:  # e.g. a key file holding no key
         _print(f"sktraceprop {args.command}: {exc}", file=err)
         return 2
 

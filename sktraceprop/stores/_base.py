@@ -588,6 +588,68 @@ class BaseStore(ABC):
             self, run_id, features=features, sources=sources, fit_params=fit_params, reason=reason
         )
 
+    def erase_rows(self, *, source_id=None, sample_id=None, reason, features=(), dry_run=False):
+        """Erase what every stored run holds of some training rows (an erasure request).
+
+        Finds every run given the rows (as training rows, as rows given to ``fit``, as
+        parents of merged rows or members of an aggregate joined back to them; matched
+        by source and line, whichever process stored the run) and erases from each, with
+        :meth:`redact`, what it holds of them: its training-data statistics of their
+        sources (and of the sources merged or aggregated from them), its sample
+        weights' record, and the feature names given. The whole request is checked
+        before anything is erased. The store keeps no values of rows, so it cannot tell
+        which feature names (one-hot categories) only these rows produced: name them in
+        ``features``, or remove the rows from the model with
+        ``GradientCorrectionUnlearner.unlearn(..., redact=reason)``, which refits the
+        preprocessing and finds them. Row ids, digests and fingerprints stay, as do audit
+        events already logged; the model itself is not changed.
+
+        Parameters
+        ----------
+        source_id : str or list of str, default=None
+            Erase for every row of these sources (every version stored).
+        sample_id : array-like of int64, default=None
+            Erase for these rows (packed row ids, as ``trace`` and ``train_row_ids_``
+            give them; read through this process's sources, else the stored runs').
+        reason : str
+            Why (the erasure request's reference): recorded in each ``store.redaction``
+            event.
+        features : list of str, default=()
+            Feature or column names to erase wherever a run given the rows holds them.
+        dry_run : bool, default=False
+            Only say what would be erased: nothing is written.
+
+        Returns
+        -------
+        erased : list of dict
+            One summary per run erased from (``run_id``, ``event_seq``, ``erased``), or
+            with ``dry_run``, per run that would be (``run_id``, ``features``,
+            ``sources``, ``fit_params``). Empty when no stored run holds anything of
+            the rows any more.
+
+        Raises
+        ------
+        ValueError
+            Neither or both of ``source_id``/``sample_id``, an empty reason, rows no
+            stored run was given, feature names no run given the rows holds.
+        UnknownSourceError
+            A source (or the source of a row id) the store does not know.
+        StoreError
+            A run given the rows was stored unsealed (schema version 2): nothing is
+            changed. If erasing from one run fails after others were erased, the error
+            names those; running the request again erases the rest.
+        """
+        from ._erase_rows import erase_rows
+
+        return erase_rows(
+            self,
+            source_id=source_id,
+            sample_id=sample_id,
+            reason=reason,
+            features=features,
+            dry_run=dry_run,
+        )
+
     def _read_source(self, source_id, sha256):
         """``(parents or None, digest, event_seq, n_rows)`` of a stored source."""
         row = self._raw_source(source_id, sha256)

@@ -9,8 +9,9 @@ schema version 3) can lose them without breaking the chain: :meth:`BaseStore.red
 
 import numpy as np
 
-from .._lineage._ids import codes_of
+from .._lineage._source import REGISTRY
 from ..exceptions import StoreError
+from ..stores._erase_rows import keyed_rows, removed_in, run_values
 
 
 def check_redact(unl, redact):
@@ -37,33 +38,15 @@ def check_redact(unl, redact):
         )
 
 
-def _values_of(lineage, features, removed_ids):
-    """What ``lineage`` (a run) holds of the removed rows: ``features`` (the names given),
-    ``sources`` (whose statistics counted them: their sources, and the parents of
-    merged ones) and ``fit_params`` (sample weights over them)."""
-    sources = set()
-    if lineage.source_stats:
-        for code in np.unique(codes_of(np.asarray(removed_ids, dtype=np.int64))).tolist():
-            source = lineage.sources.get(code)
-            if source is None:
-                continue
-            sources.add(source.source_id)
-            for parent in source.parent_codes:
-                if parent in lineage.sources:
-                    sources.add(lineage.sources[parent].source_id)
-    weights = [k for k, v in lineage.fit_params.items() if "weights" in v or "retained" in v]
-    return {"features": list(features), "sources": sorted(sources), "fit_params": weights}
-
-
 def stored_run_values(unl, removal, removed_ids):
-    """What the run stored at fit holds of the removed rows (see :func:`_values_of`;
-    ``features``: the names only they produced)."""
-    return _values_of(unl.estimator_.lineage_, removal.dropped_features, removed_ids)
-
-
-def _trained_on(run, removed_ids):
-    rows = [run.row_ids] + ([] if run.input_row_ids is None else [run.input_row_ids])
-    return any(np.isin(removed_ids, ids).any() for ids in rows)
+    """What the run stored at fit holds of the removed rows (see
+    :func:`~sktraceprop.stores._erase_rows.run_values`; ``features``: the names only they
+    produced)."""
+    run = unl.estimator_.lineage_
+    values = run_values(run, removed_ids, features=removal.dropped_features)
+    if values is None:  # rows the run knows only through the unlearner (never given)
+        values = {"features": list(removal.dropped_features), "sources": [], "fit_params": []}
+    return values
 
 
 def erase(unl, values, reason, event_seq, removed_ids):
@@ -71,17 +54,22 @@ def erase(unl, values, reason, event_seq, removed_ids):
     every other sealed run of the store that was given removed rows holds of them (their
     sources' statistics, their weights, the same feature names): cross-validation and
     search runs, an explainer's, the run of a fitted estimator the unlearner was given.
-    Returns the summaries of :meth:`BaseStore.redact`, one per run erased from."""
+    Rows are matched in each run by source and line (another process may have given the
+    source another code). Returns the summaries of :meth:`BaseStore.redact`, one per
+    run erased from."""
     store = unl.estimator_.store
     why = f"{reason.strip()} (unlearning event {event_seq})"
-    removed_ids = np.asarray(removed_ids, dtype=np.int64)
+    own = {code: {s.key} for code, s in unl.estimator_.lineage_.sources.items()}
+    rows = keyed_rows(np.asarray(removed_ids, dtype=np.int64), own, REGISTRY)
     wanted = [(unl.run_id_, values)]
     for run_id in store.list_runs()["run_id"]:
         if run_id == unl.run_id_ or not store._is_sealed_run(run_id):
             continue
         run = store.load_run(run_id)
-        if _trained_on(run, removed_ids):
-            wanted.append((run_id, _values_of(run, values["features"], removed_ids)))
+        ids, _ = removed_in(run, rows=rows)
+        asked = run_values(run, ids, features=values["features"])
+        if asked is not None:
+            wanted.append((run_id, asked))
     done = []
     for run_id, asked in wanted:
         held = store._held_values(run_id, **asked)

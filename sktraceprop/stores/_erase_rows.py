@@ -1,0 +1,240 @@
+"""Erasing what every stored run holds of some training rows: :meth:`BaseStore.erase_rows`.
+
+An erasure request names rows (or whole sources); the store finds every run that was
+given them (as training rows, as rows given to ``fit`` before a sampler, as parents of
+merged rows or members of an aggregate joined back) and erases from each what it holds
+of them: its statistics of their sources (and of the sources merged from them), its
+sample weights' record, and any feature names the request names. The whole request is
+planned and checked before anything is erased.
+
+Row ids are packed with a source *code* that is a property of the process that read the
+source (derived from its id and content, probed on a collision), so a run stored by
+another process may give the same source another code. Rows are therefore matched by
+source identity (``source_id`` and SHA-256) and line, never by the raw packed id.
+"""
+
+import numpy as np
+
+from .._lineage._ids import codes_of, lines_of, pack
+from .._lineage._rows import depends_on, expand
+from ..exceptions import StoreError, UnknownSourceError
+
+
+def _names(value, what):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    names = list(value)
+    wrong = [v for v in names if not isinstance(v, str)]
+    if wrong:
+        raise TypeError(f"{what} must be strings; got {wrong[0]!r}")
+    if not names:
+        raise ValueError(f"{what} is empty: name at least one")
+    return list(dict.fromkeys(names))
+
+
+def _ids(sample_id):
+    ids = np.asarray(sample_id)
+    if ids.ndim != 1 or ids.size == 0:
+        raise ValueError(
+            f"sample_id must be a non-empty 1-D array of packed row ids, got shape {ids.shape}"
+        )
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"sample_id must hold integers (packed row ids), got dtype {ids.dtype}")
+    return np.unique(ids.astype(np.int64))
+
+
+def keyed_rows(ids, stored_sources, registry=None):
+    """``{source key: lines}`` of packed row ids ``ids``.
+
+    A code is read through ``registry`` (this process's sources: the ids were made
+    here) when it knows it, else through the codes the stored runs give their sources
+    (``stored_sources``: ``{code: set of keys}``), which must name one source.
+    """
+    out = {}
+    codes = codes_of(ids)
+    for code in np.unique(codes).tolist():
+        key = None
+        if registry is not None and registry.has_code(code):
+            key = registry.by_code(code).key
+        else:
+            keys = stored_sources.get(code, set())
+            if len(keys) > 1:
+                names = " and ".join(sorted(f"{k[0]!r} (sha256 {k[1][:12]}...)" for k in keys))
+                raise StoreError(
+                    f"row ids with source code {code} name {names} in different stored runs "
+                    "(codes made by different processes): give the rows in the process that "
+                    "read the data, or erase by source_id. Nothing was changed."
+                )
+            if keys:
+                key = next(iter(keys))
+        if key is None:
+            raise UnknownSourceError(
+                f"row ids name source code {code}, which neither this process nor any run "
+                "stored here knows; were the ids changed? Nothing was changed."
+            )
+        lines = lines_of(ids[codes == code])
+        out[key] = np.union1d(out.get(key, np.zeros(0, np.int64)), lines)
+    return out
+
+
+def removed_in(run, source_ids=None, rows=None):
+    """``(removed_ids, removed_codes)`` of the request in ``run``'s codes."""
+    codes_by_key = {s.key: code for code, s in run.sources.items()}
+    if source_ids is not None:
+        codes = [c for c, s in run.sources.items() if s.source_id in source_ids]
+        return np.zeros(0, np.int64), codes
+    parts = [pack(codes_by_key[k], lines) for k, lines in rows.items() if k in codes_by_key]
+    return (np.concatenate(parts) if parts else np.zeros(0, np.int64)), []
+
+
+def _run_rows(run):
+    ids = [run.row_ids] + ([] if run.input_row_ids is None else [run.input_row_ids])
+    return np.concatenate(ids) if len(ids) > 1 else ids[0]
+
+
+def run_values(run, removed_ids=(), removed_codes=(), features=()):
+    """What ``run`` holds of the removed rows (None when it was not given any).
+
+    ``removed_ids`` and ``removed_codes`` are in the run's own codes. Returns
+    ``{"features", "sources", "fit_params"}``: the names asked for, the sources whose
+    statistics counted removed rows (their sources; the merged and aggregate sources of
+    the training rows built from them, and the other sources those rows were built
+    from, whose records count the same rows) and the fit parameters recorded per row
+    (sample weights).
+    """
+    removed_ids = np.asarray(removed_ids, dtype=np.int64)
+    if not removed_ids.size and not len(removed_codes):
+        return None
+    ids = _run_rows(run)
+    if not ids.size:
+        return None
+    hit, _ = depends_on(ids, run.sources.__getitem__, removed_ids, removed_codes)
+    if not hit.any():
+        return None
+    codes = set(codes_of(ids[hit]).tolist())
+    codes |= set(codes_of(removed_ids).tolist()) | set(removed_codes)
+    _, leaves, _ = expand(ids[hit], run.sources.__getitem__, with_via=False)
+    codes |= set(codes_of(leaves).tolist())
+    # a source's record counts the training rows built from it (``through_merges`` for
+    # the parents of merged rows): the sources of the rows hit and of their leaves hold
+    # the removed rows' labels; the other parents of a merge never counted them
+    sources = {run.sources[c].source_id for c in codes if c in run.sources}
+    weights = [k for k, v in run.fit_params.items() if "weights" in v or "retained" in v]
+    return {"features": list(features), "sources": sorted(sources), "fit_params": weights}
+
+
+def _covered(run, removed_ids):
+    """Which of ``removed_ids`` (the run's codes) the run was given, or built rows from."""
+    ids = _run_rows(run)
+    _, leaves, _ = expand(ids, run.sources.__getitem__, with_via=False)
+    seen = [leaves]
+    for code in np.unique(codes_of(leaves)).tolist():
+        source = run.sources.get(code)
+        if source is not None and source.kind == "aggregate":
+            seen.append(source.require_parents().ids)
+    return np.isin(removed_ids, np.concatenate(seen))
+
+
+def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, skip=()):
+    """``[(run_id, {"features", "sources", "fit_params"})]``: what each stored run given
+    the rows holds of them (only what it still holds), checked before anything changes.
+
+    Raises when a source or row is unknown to the store, or when a run given the rows
+    was stored unsealed (its record cannot lose a value).
+    """
+    runs = [store.load_run(r) for r in store.list_runs()["run_id"] if r not in skip]
+    stored_sources = {}
+    for run in runs:
+        for code, source in run.sources.items():
+            stored_sources.setdefault(code, set()).add(source.key)
+    source_ids = source_id
+    if source_ids is not None:
+        known = {k[0] for keys in stored_sources.values() for k in keys}
+        known |= {row[0] for row in store._raw_sources()}
+        unknown = [s for s in source_ids if s not in known]
+        if unknown:
+            raise UnknownSourceError(
+                f"{store!r} holds no source {', '.join(map(repr, unknown))}; its sources: "
+                f"{', '.join(sorted(map(repr, known))[:10]) or 'none'}. Nothing was changed."
+            )
+        rows = None
+    else:
+        rows = keyed_rows(sample_id, stored_sources, registry)
+    wanted, unsealed, given = [], [], {}
+    for run in runs:
+        removed_ids, removed_codes = removed_in(run, source_ids, rows)
+        values = run_values(run, removed_ids, removed_codes, features)
+        if rows is not None and removed_ids.size:
+            for key, lines in rows.items():
+                mine = [c for c, s in run.sources.items() if s.key == key]
+                if mine:
+                    got = _covered(run, pack(mine[0], lines))
+                    given[key] = given.get(key, np.zeros(lines.size, bool)) | got
+        if values is None:
+            continue
+        if not store._is_sealed_run(run.run_id):
+            unsealed.append(run.run_id)
+            continue
+        held = store._held_values(run.run_id, **values)
+        wanted.append((run.run_id, held))
+    if rows is not None:
+        never = [
+            f"{key[0]!r} line {int(line)}"
+            for key, lines in rows.items()
+            for line in lines[~given.get(key, np.zeros(lines.size, bool))][:5]
+        ]
+        if never:
+            raise ValueError(
+                f"no run stored in {store!r} was given these rows: {', '.join(never[:5])}"
+                f"{' ...' if len(never) > 5 else ''}. Nothing was changed."
+            )
+    if unsealed:
+        raise StoreError(
+            f"runs {', '.join(unsealed)} in {store!r} were given the rows but were stored "
+            "with their whole record under the hash chain (a store of schema version 2, or "
+            "runs saved before sktraceprop sealed them): no part of them can be erased "
+            "without breaking the chain. Nothing was changed."
+        )
+    named = {f for _, held in wanted for f in held["features"]}
+    missing = [f for f in features if f not in named]
+    if missing:
+        raise ValueError(
+            f"no stored run given the rows holds the feature names "
+            f"{', '.join(map(repr, missing))} (never there, or erased already). Nothing "
+            "was changed."
+        )
+    return [(run_id, held) for run_id, held in wanted if any(held.values())]
+
+
+def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
+    """See :meth:`BaseStore.erase_rows`."""
+    if (source_id is None) == (sample_id is None):
+        raise ValueError("give exactly one of source_id= or sample_id=")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError("reason must say why the rows are erased (a non-empty string)")
+    source_ids = _names(source_id, "source_id")
+    ids = None if sample_id is None else _ids(sample_id)
+    features = _names(features, "features") if features else []
+    if not dry_run:
+        store._check_writable()
+    from .._lineage._source import REGISTRY
+
+    planned = plan(
+        store, source_id=source_ids, sample_id=ids, features=features, registry=REGISTRY
+    )
+    if dry_run:
+        return [{"run_id": run_id, **held} for run_id, held in planned]
+    done = []
+    for run_id, held in planned:
+        try:
+            done.append(store.redact(run_id, **held, reason=reason))
+        except Exception as exc:
+            finished = ", ".join(d["run_id"] for d in done) or "none"
+            raise StoreError(
+                f"erasing from stored run {run_id} failed: {exc} (erased from: {finished}). "
+                f"Erase the rest with store.erase_rows again (runs already erased from hold "
+                "nothing more of them)."
+            ) from exc
+    return done

@@ -1,0 +1,296 @@
+"""``store.erase_rows``: an erasure request reaches every stored run given the rows.
+
+The truth: which runs were given the rows is computed here by brute force from the
+frames each run was fitted on (their row ids, and the lines of the files behind them);
+what leaves the store is checked on its bytes.
+"""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, cross_validate
+from sklearn.preprocessing import OneHotEncoder
+
+import sktraceprop as stp
+from sktraceprop._lineage._ids import LINE_BITS, codes_of, lines_of, pack
+from sktraceprop.exceptions import StoreError, UnknownSourceError
+from sktraceprop.stores._erase_rows import keyed_rows, removed_in, run_values
+
+MARK = "Qxzvw"
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def _frames(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    pd.DataFrame(
+        {"pid": np.arange(30) % 10, "city": ["Aa", "Bb", "Cc"] * 10, "y": [0, 1] * 15}
+    ).to_csv(tmp_path / "visits.csv", index=False)
+    pd.DataFrame(
+        {"city": [MARK, "Aa", MARK, "Bb"], "pid": [1, 2, 3, 4], "y": [1, 0, 1, 0]}
+    ).to_csv(tmp_path / "extra.csv", index=False)
+    pd.DataFrame({"pid": np.arange(10), "age": np.arange(10) * 3.0 + 20}).to_csv(
+        tmp_path / "people.csv", index=False
+    )
+    visits = stp.read_csv(tmp_path / "visits.csv")
+    extra = stp.read_csv(tmp_path / "extra.csv")
+    people = stp.read_csv(tmp_path / "people.csv")
+    df = stp.merge(pd.concat([visits, extra]), people, on="pid", how="left")
+    return df, visits, extra, people
+
+
+def _pipeline(store):
+    pre = stp.make_traced_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["city"]), ("passthrough", ["age"])
+    )
+    return stp.make_traced_pipeline(pre, LogisticRegression(), store=store)
+
+
+def _fit(store, df, **fit):
+    return _pipeline(store).fit(df[["city", "age"]], df["y"], **fit)
+
+
+def _bytes(store, path):
+    store.close()
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+def test_a_source_is_erased_from_every_run_given_its_rows_and_no_other(tmp_path):
+    path = tmp_path / "s.db"
+    store = stp.stores.SQLiteStore(path)
+    df, visits, extra, _ = _frames(tmp_path / "data")
+    all_rows = _fit(store, df, logisticregression__sample_weight=np.ones(len(df)))
+    only_visits = _fit(store, stp.merge(visits, _frames(tmp_path / "again")[3], on="pid"))
+    cross_validate(
+        _pipeline(store), df[["city", "age"]], df["y"], cv=KFold(3, shuffle=True, random_state=0)
+    )
+    runs = list(store.list_runs()["run_id"])
+    # truth: a run was given a row of extra.csv where a row id of its run is a merged row
+    # whose parent is one of extra's
+    extra_ids = set(extra.index.get_level_values(0))
+    given = {}
+    for run_id in runs:
+        run = store.load_run(run_id)
+        frame = stp.row_lineage(run.row_ids) if run.row_ids.size else pd.DataFrame()
+        given[run_id] = bool(set(frame["row_id"]) & extra_ids)
+    assert not given[only_visits.lineage_.run_id] and given[all_rows.lineage_.run_id]
+    assert sum(given.values()) >= 3  # the folds given extra's rows too
+    n_events = len(store.events(include_store_events=True))
+    feature = f"onehotencoder__city_{MARK}"
+    planned = store.erase_rows(
+        source_id="extra", reason="consent withdrawn", features=[feature], dry_run=True
+    )
+    assert len(store.events(include_store_events=True)) == n_events  # nothing written
+    assert {p["run_id"] for p in planned} == {r for r, g in given.items() if g}
+    for p in planned:
+        # the stats of the source, and of the merge built from it
+        assert "extra" in p["sources"] and p["features"] == [feature]
+        assert "visits" not in p["sources"] and "people" in p["sources"]
+    done = store.erase_rows(source_id="extra", reason="consent withdrawn", features=[feature])
+    assert [d["run_id"] for d in done] == [p["run_id"] for p in planned]
+    store = stp.stores.SQLiteStore(path)
+    assert store.verify()
+    for run_id in runs:
+        recorded = store.load_run(run_id).source_stats
+        stats = {
+            s["source_id"]: s for s in recorded["sources"] + recorded.get("through_merges", [])
+        }
+        assert ("redacted" in stats["extra"]) == given[run_id] if "extra" in stats else True
+        assert (
+            "redacted" in stats["people"] if given[run_id] else "redacted" not in stats["people"]
+        )
+        assert "redacted" not in stats["visits"]  # no row of visits was built from extra
+    weights = store.load_run(all_rows.lineage_.run_id).fit_params
+    assert "redacted" in weights["logisticregression__sample_weight"]
+    assert MARK.encode() not in _bytes(store, path)
+    # asked again: nothing is held any more
+    store = stp.stores.SQLiteStore(path)
+    assert store.erase_rows(source_id="extra", reason="again") == []
+
+
+def test_rows_are_erased_through_merges_from_every_run_given_them(tmp_path):
+    store = stp.stores.MemoryStore()
+    df, visits, extra, people = _frames(tmp_path / "data")
+    first = _fit(store, df).lineage_.run_id
+    _fit(store, df[df["pid"] != 7])  # a run not given person 7 (nor its merged rows)
+    person_7 = people.index.get_level_values(0)[people["pid"].to_numpy() == 7]
+    planned = store.erase_rows(sample_id=person_7, reason="request 5", dry_run=True)
+    (p,) = planned
+    assert p["run_id"] == first
+    # the training rows built from person 7 (their visits, merged) are counted by the
+    # records of every source they were built from: people, visits, the merge; extra had
+    # no visit of person 7
+    merges = {s.source_id for s in store.load_run(first).sources.values() if s.kind == "merge"}
+    assert sorted(p["sources"]) == sorted({"people", "visits"} | merges)
+    store.erase_rows(sample_id=person_7, reason="request 5")
+    assert store.verify()
+
+
+def test_rows_are_matched_by_source_and_line_not_by_a_code_another_process_gave(tmp_path):
+    """A run stored by another process may give the same source another code (probed on
+    a collision there): the rows are the same, the packed ids differ."""
+    store = stp.stores.MemoryStore()
+    df, visits, extra, people = _frames(tmp_path / "data")
+    run = _fit(store, df).lineage_
+    shift = {code: code + 1000 for code in run.sources}
+
+    def moved(ids):
+        return pack_each(ids, shift)
+
+    sources = {
+        shift[c]: dataclasses.replace(
+            s, code=shift[c], parent_codes=tuple(shift[p] for p in s.parent_codes)
+        )
+        for c, s in run.sources.items()
+    }
+    for code, source in sources.items():
+        if source.parents is not None:
+            parents = dataclasses.replace(source.parents, ids=moved(source.parents.ids))
+            sources[code] = dataclasses.replace(source, parents=parents)
+    there = dataclasses.replace(run, row_ids=moved(run.row_ids), sources=sources)
+    row = extra.index.get_level_values(0)[:1]
+    rows = keyed_rows(row, {}, stp._lineage._source.REGISTRY)
+    ids, _ = removed_in(there, rows=rows)
+    assert codes_of(ids).tolist() == [shift[int(codes_of(row)[0])]]
+    assert run_values(there, ids)["sources"] == run_values(run, row)["sources"]
+    # the raw id names nothing there (or another row): matching by it would miss the run
+    assert run_values(there, row) is None
+
+
+def pack_each(ids, shift):
+    ids = np.asarray(ids, np.int64)
+    codes = codes_of(ids)
+    out = ids.copy()
+    for old, new in shift.items():
+        m = codes == old
+        out[m] = pack(new, lines_of(ids[m]))
+    return out
+
+
+def test_requests_that_cannot_be_honoured_change_nothing(tmp_path):
+    path = tmp_path / "s.db"
+    store = stp.stores.SQLiteStore(path)
+    df, visits, extra, _ = _frames(tmp_path / "data")
+    _fit(store, df)
+    held = _bytes(store, path)
+    store = stp.stores.SQLiteStore(path)
+    never = np.array([int(pack(int(codes_of(extra.index.get_level_values(0)[:1])[0]), [99])[0])])
+    unknown_code = np.array([(np.int64(12345) << np.int64(LINE_BITS)) | 1])
+    bad = [
+        (ValueError, "exactly one of", dict()),
+        (ValueError, "exactly one of", dict(source_id="extra", sample_id=never)),
+        (ValueError, "reason must say why", dict(source_id="extra", reason=" ")),
+        (UnknownSourceError, "holds no source 'nowhere'", dict(source_id="nowhere")),
+        (UnknownSourceError, "source code 12345", dict(sample_id=unknown_code)),
+        (ValueError, "was given these rows: 'extra' line 99", dict(sample_id=never)),
+        (
+            ValueError,
+            "holds the feature names 'city_Nope'",
+            dict(source_id="extra", features=["city_Nope"]),
+        ),
+        (TypeError, "sample_id must hold integers", dict(sample_id=["a"])),
+        (ValueError, "non-empty 1-D", dict(sample_id=[])),
+    ]
+    for error, match, kwargs in bad:
+        kwargs = {"reason": "r", **kwargs}
+        with pytest.raises(error, match=match):
+            store.erase_rows(**kwargs)
+    assert _bytes(store, path) == held
+
+
+def test_a_schema_2_store_refuses_before_anything_changes(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    path = tmp_path / "schema2.db"
+    shutil.copyfile(Path(__file__).parent / "data" / "schema2.db", path)
+    store = stp.stores.SQLiteStore(path)
+    df, *_ = _frames(tmp_path / "data")
+    _fit(store, df)
+    held = _bytes(store, path)
+    store = stp.stores.SQLiteStore(path)
+    with pytest.raises(StoreError, match="schema version 2.*Nothing was changed"):
+        store.erase_rows(source_id="extra", reason="r")
+    assert _bytes(store, path) == held
+
+
+_FITTED = {}
+
+
+def _fitted(tmp_path_factory):
+    """One store with runs each fitted on a different subset of the same rows."""
+    if not _FITTED:
+        store = stp.stores.MemoryStore()
+        df, *_ = _frames(tmp_path_factory.mktemp("d"))
+        rng = np.random.default_rng(0)
+        subsets = []
+        for _ in range(4):
+            keep = rng.random(len(df)) < 0.6
+            keep[:4] = [True, False, True, False]  # both classes
+            part = df[keep]
+            if part["y"].nunique() < 2:
+                continue
+            run = _fit(store, part).lineage_
+            subsets.append((run.run_id, part))
+        leaves = stp.row_lineage(df)["row_id"].unique()
+        _FITTED.update(store=store, subsets=subsets, leaves=np.sort(leaves))
+    return _FITTED["store"], _FITTED["subsets"], _FITTED["leaves"]
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.data())
+def test_the_runs_erased_from_are_exactly_those_given_a_row(tmp_path_factory, data):
+    store, subsets, leaves = _fitted(tmp_path_factory)
+    chosen = data.draw(
+        st.lists(st.sampled_from(leaves.tolist()), min_size=1, max_size=4, unique=True)
+    )
+    truth = set()
+    for run_id, part in subsets:  # brute force: the file lines behind each fitted row
+        if set(stp.row_lineage(part)["row_id"]) & set(chosen):
+            truth.add(run_id)
+    given_any = any(
+        set(stp.row_lineage(part)["row_id"]) & {c} for _, part in subsets for c in chosen
+    )
+    copy = store.copy()
+    everywhere = all(
+        any(c in set(stp.row_lineage(part)["row_id"]) for _, part in subsets) for c in chosen
+    )
+    if not everywhere:
+        with pytest.raises(ValueError, match="was given these rows"):
+            copy.erase_rows(sample_id=chosen, reason="r", dry_run=True)
+        return
+    assert given_any
+    planned = copy.erase_rows(sample_id=chosen, reason="r", dry_run=True)
+    assert {p["run_id"] for p in planned} == truth
+
+
+def test_the_command_line_erases_a_source_after_the_store_verifies(tmp_path, capsys):
+    from sktraceprop.cli import main
+
+    path = tmp_path / "s.db"
+    store = stp.stores.SQLiteStore(path)
+    df, *_ = _frames(tmp_path / "data")
+    run_id = _fit(store, df).lineage_.run_id
+    store.close()
+    feature = f"onehotencoder__city_{MARK}"
+    args = ["erase", str(path), "--source", "extra", "--reason", "request 7"]
+    before = path.read_bytes()
+    assert main([*args, "--feature", feature, "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "would erase what 1 run(s) hold" in printed and run_id in printed
+    assert "sources: extra, " in printed and f"features: {feature}" in printed
+    assert path.read_bytes() == before
+    assert main(["erase", str(path), "--source", "nowhere", "--reason", "r"]) == 2
+    assert "holds no source 'nowhere'" in capsys.readouterr().err
+    assert main([*args, "--feature", feature]) == 0
+    assert "store.redaction event seq" in capsys.readouterr().out
+    assert MARK.encode() not in _bytes(stp.stores.SQLiteStore(path), path)
+    assert main(args) == 0
+    assert "holds anything more" in capsys.readouterr().out
+    assert main(["check", str(path)]) == 0
