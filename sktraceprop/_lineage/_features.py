@@ -203,22 +203,28 @@ def _named(dep, names):
 _OFF = object()
 
 
-def _has_declared(est):
-    """Whether a leaf of the composition ``est`` only declares its inputs by its names."""
+def _any_leaf(est, test, samplers=True):
+    """Whether ``test`` holds for a leaf of the composition ``est`` (the fitted steps
+    inside pipelines, column transformers and unions; ``samplers=False`` skips steps
+    that change rows, not features)."""
     est = _unwrapped(est)
     if est is None or isinstance(est, str):
         return False
     if isinstance(est, Pipeline):
-        # (samplers change rows, not features: not read, so not checked)
-        return any(
-            _has_declared(step) for _, step in est.steps if not hasattr(step, "fit_resample")
-        )
-    if isinstance(est, ColumnTransformer):
-        parts = getattr(est, "transformers_", est.transformers)
-        return any(_has_declared(t) for _, t, _ in parts)
-    if isinstance(est, FeatureUnion):
-        return any(_has_declared(t) for _, t in est.transformer_list)
-    return declared(est)
+        steps = [s for _, s in est.steps if samplers or not hasattr(s, "fit_resample")]
+    elif isinstance(est, ColumnTransformer):
+        steps = [t for _, t, _ in getattr(est, "transformers_", est.transformers)]
+    elif isinstance(est, FeatureUnion):
+        steps = [t for _, t in est.transformer_list]
+    else:
+        return test(est)
+    return any(_any_leaf(step, test, samplers) for step in steps)
+
+
+def _has_declared(est):
+    """Whether a leaf of the composition ``est`` only declares its inputs by its names
+    (samplers change rows, not features: not read, so not checked)."""
+    return _any_leaf(est, declared, samplers=False)
 
 
 def _positional(est, names, sample=_OFF, notes=None, label=None):
@@ -278,17 +284,7 @@ def _unwrapped(est):
 def _fitted_on_target(est):
     """Whether a fitted transformer (a composition: any of its parts) was fitted on the
     target (see :func:`_uses_target`)."""
-    est = _unwrapped(est)
-    if est is None or isinstance(est, str):
-        return False
-    if isinstance(est, Pipeline):
-        return any(_fitted_on_target(step) for _, step in est.steps)
-    if isinstance(est, ColumnTransformer):
-        parts = getattr(est, "transformers_", est.transformers)
-        return any(_fitted_on_target(t) for _, t, _ in parts)
-    if isinstance(est, FeatureUnion):
-        return any(_fitted_on_target(t) for _, t in est.transformer_list)
-    return _uses_target(est)
+    return _any_leaf(est, _uses_target)
 
 
 def _through(raw, dep):

@@ -138,6 +138,14 @@ def _raise_problems(where, problems):
     raise error
 
 
+def schema_error(message, problem):
+    """A :class:`CorruptStoreError` for a store whose layout was altered, with the
+    ``problems`` entry ``check`` would list (``problem``: what is wrong, briefly)."""
+    error = CorruptStoreError(message)
+    error.problems = [{"check": "schema", "message": problem}]
+    return error
+
+
 def describe(problem):
     where = ""
     if problem.get("seq") is not None:

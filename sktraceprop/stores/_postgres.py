@@ -15,7 +15,7 @@ from ..exceptions import (
     StoreNotFoundError,
     StorePermissionError,
 )
-from ._base import BaseStore
+from ._base import BaseStore, schema_error
 from ._postgres_guards import guard_problems, guard_statements
 
 SCHEMA_VERSION = 3
@@ -347,13 +347,12 @@ class PostgresStore(BaseStore):
             )
         missing = [t for t in expected if t not in tables]
         if missing:
-            error = CorruptStoreError(
+            raise schema_error(
                 f"schema {self.schema!r} is missing table(s) {', '.join(missing)}: altered "
                 "outside sktraceprop (the audit log may have been erased); nothing was "
-                "modified or recreated"
+                "modified or recreated",
+                f"missing table(s) {missing}",
             )
-            error.problems = [{"check": "schema", "message": f"missing table(s) {missing}"}]
-            raise error
         problems = guard_problems(con, self.schema, expected, _ERASABLE)
         if problems:
             self._refuse_writes("; ".join(problems))

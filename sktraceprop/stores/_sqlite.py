@@ -18,7 +18,7 @@ from ..exceptions import (
     UnknownRunError,
 )
 from . import _legacy
-from ._base import BaseStore, _raise_problems, describe
+from ._base import BaseStore, _raise_problems, describe, schema_error
 
 SCHEMA_VERSION = 3
 APP = "sktraceprop"
@@ -284,33 +284,30 @@ class SQLiteStore(BaseStore):
         if version == 1 and later:
             # Version 1 runs are outside the chain: a version lowered to 1 would turn off
             # every run and source digest check.
-            error = CorruptStoreError(
+            raise schema_error(
                 f"{self.path} says it has schema version 1, but it has what only version 2 "
                 f"has ({' and '.join(later)}): its version was altered outside sktraceprop "
-                "(version 1 runs are read unchecked). It was not modified."
+                "(version 1 runs are read unchecked). It was not modified.",
+                f"version 1 holding {later}",
             )
-            error.problems = [{"check": "schema", "message": f"version 1 holding {later}"}]
-            raise error
         if version < SCHEMA_VERSION and "run_leaves" in tables:
-            error = CorruptStoreError(
+            raise schema_error(
                 f"{self.path} says it has schema version {version}, but it has a run_leaves "
                 "table, which only version 3 has: its version was altered outside "
-                "sktraceprop. It was not modified."
+                "sktraceprop. It was not modified.",
+                f"version {version} with leaves",
             )
-            error.problems = [{"check": "schema", "message": f"version {version} with leaves"}]
-            raise error
         self._meta = meta
         self._legacy = version == 1
         expected = _legacy.TABLES if self._legacy else _TABLES if version == 3 else _TABLES_2
         missing = [t for t in expected if t not in tables]
         if missing:
-            error = CorruptStoreError(
+            raise schema_error(
                 f"{self.path} is missing table(s) {', '.join(missing)}: it was altered outside "
                 "sktraceprop (the audit log may have been erased). It was not modified; "
-                "nothing is recreated."
+                "nothing is recreated.",
+                f"missing table(s) {missing}",
             )
-            error.problems = [{"check": "schema", "message": f"missing table(s) {missing}"}]
-            raise error
         if not self._legacy:
             wrong = _trigger_problem(triggers, version)
             if wrong:

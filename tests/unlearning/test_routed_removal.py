@@ -29,21 +29,25 @@ def _routing():
         yield
 
 
-@pytest.mark.parametrize("requests", [(True, False), (False, True)])
-def test_a_removal_weights_the_parts_the_fit_weighted(requests):
-    X, y, w = _data()
-    scaler, model = requests
+def _removed(seed, scaler, model, rows, preprocessing):
+    """``(X, y, w, pipe, unl, kept)``: a routed pipeline fitted through the unlearner with
+    weights, then ``rows`` removed."""
+    X, y, w = _data(seed=seed)
     pipe = stp.make_traced_pipeline(
         StandardScaler().set_fit_request(sample_weight=scaler),
         LogisticRegression(tol=1e-12, max_iter=10_000).set_fit_request(sample_weight=model),
     )
-    rows = np.r_[2:9]
-    kept = np.setdiff1d(np.arange(len(y)), rows)
-    unl = GradientCorrectionUnlearner(pipe, preprocessing="refit", tol=1e-10)
+    unl = GradientCorrectionUnlearner(pipe, preprocessing=preprocessing, tol=1e-10)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (the weights' notes)
         unl.fit(X, y, sample_weight=w)
         unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    return X, y, w, pipe, unl, np.setdiff1d(np.arange(len(y)), rows)
+
+
+@pytest.mark.parametrize("requests", [(True, False), (False, True)])
+def test_a_removal_weights_the_parts_the_fit_weighted(requests):
+    X, y, w, pipe, unl, kept = _removed(0, *requests, np.r_[2:9], "refit")
     # truth: the same routed fit, from scratch, on the retained rows
     truth = clone(pipe).fit(X.iloc[kept], y[kept], sample_weight=w[kept])
     before = clone(pipe).fit(X, y, sample_weight=w)
@@ -54,18 +58,7 @@ def test_a_removal_weights_the_parts_the_fit_weighted(requests):
 
 
 def test_a_model_that_did_not_request_the_weights_is_corrected_unweighted():
-    X, y, w = _data(seed=1)
-    pipe = stp.make_traced_pipeline(
-        StandardScaler().set_fit_request(sample_weight=True),
-        LogisticRegression(tol=1e-12, max_iter=10_000).set_fit_request(sample_weight=False),
-    )
-    rows = np.r_[10:16]
-    kept = np.setdiff1d(np.arange(len(y)), rows)
-    unl = GradientCorrectionUnlearner(pipe, preprocessing="keep", tol=1e-10)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        unl.fit(X, y, sample_weight=w)
-        unl.unlearn(sample_id=stp.row_ids(X)[rows])
+    X, y, _, _, unl, kept = _removed(1, True, False, np.r_[10:16], "keep")
     # truth ("keep": the scaler fitted on all rows stays): the model refitted unweighted on
     # the retained rows' kept scaling
     scaler = unl.estimator_[0]
