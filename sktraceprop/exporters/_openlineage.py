@@ -72,10 +72,12 @@ def _ids_digest(ids):
 def _store_pointer(run, store, store_uri):
     """``{"kind", "uri"}`` of a store that holds ``run`` (checked), or None."""
     from ..stores import BaseStore, MemoryStore, SQLiteStore
+    from ..stores._saved import refuse_erased
 
     if store is None:
         if store_uri is not None:
             raise ValueError("store_uri= names where store= lives: pass the store too")
+        refuse_erased(run, "an OpenLineage event")
         return None
     if not isinstance(store, BaseStore):
         raise TypeError(f"store must be a sktraceprop store, got {type(store).__name__}")

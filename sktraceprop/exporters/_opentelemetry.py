@@ -135,10 +135,12 @@ def to_opentelemetry(run, tracer_provider=None):
     ['fit TracedPipeline', 'logisticregression']
     """
     from .. import __version__
+    from ..stores._saved import refuse_erased
 
     trace = require("opentelemetry.trace", "otel", "OpenTelemetry export")
     if not isinstance(run, Lineage):
         raise TypeError(f"to_opentelemetry exports a Lineage (a run), got {type(run).__name__}")
+    refuse_erased(run, "OpenTelemetry spans")
     when = utc_ns(run.created_at)
     tracer = trace.get_tracer(
         "sktraceprop.exporters", __version__, tracer_provider=tracer_provider

@@ -565,6 +565,10 @@ def to_parquet(run_or_store, path):
         raise FileNotFoundError(f"{path.parent} is not a folder")
     schemas = _schemas(pa)
     runs = _runs_of(run_or_store)
+    if isinstance(run_or_store, Lineage):
+        from ..stores._saved import refuse_erased
+
+        refuse_erased(run_or_store, "a Parquet export")
     partial = path.parent / f".{path.name}.{uuid.uuid4().hex}.partial"
     partial.mkdir()
     try:

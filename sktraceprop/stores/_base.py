@@ -35,6 +35,7 @@ from ._chain import (
     stored_event_matches,
 )
 from ._codec import decode_ids, encode_ids
+from ._saved import note_saved
 from ._sealed import REDACTION_EVENT, as_redacted, is_sealed, leaves_of, seal, unseal
 
 _EVENT_KEYS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
@@ -390,7 +391,9 @@ class BaseStore(ABC):
         def committed():
             return lineage.run_id if self._raw_run(lineage.run_id) is not None else None
 
-        return self._transact(write, committed)
+        run_id = self._transact(write, committed)
+        note_saved(self, run_id)
+        return run_id
 
     def load_run(self, run_id):
         """The stored run, checked against the digest its audit event holds.

@@ -294,3 +294,40 @@ def test_the_command_line_erases_a_source_after_the_store_verifies(tmp_path, cap
     assert main(args) == 0
     assert "holds anything more" in capsys.readouterr().out
     assert main(["check", str(path)]) == 0
+
+
+def test_exports_of_the_run_as_fitted_are_refused_once_its_values_were_erased(tmp_path):
+    """The run object a fit made still holds the values erased from its stored copy: an
+    export of it would write them out again (a Parquet folder held the category)."""
+    pytest.importorskip("pyarrow")
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from sktraceprop.exceptions import LineageError
+    from sktraceprop.exporters import to_openlineage, to_opentelemetry, to_parquet
+
+    path = tmp_path / "s.db"
+    store = stp.stores.SQLiteStore(path)
+    df, visits, _, people = _frames(tmp_path / "data")
+    run = _fit(store, df).lineage_
+    never_erased = _fit(store, stp.merge(visits, people, on="pid", how="left")).lineage_
+    exports = {
+        "a Parquet export": lambda r, name: to_parquet(r, tmp_path / name),
+        "an OpenLineage event": lambda r, name: to_openlineage(r),
+        "OpenTelemetry spans": lambda r, name: to_opentelemetry(
+            r, tracer_provider=TracerProvider()
+        ),
+    }
+    for what, export in exports.items():
+        export(run, f"before {what}")  # nothing erased yet
+    store.close()
+    other = stp.stores.SQLiteStore(path)  # the erasure comes through another handle
+    other.erase_rows(source_id="extra", reason="r", features=[f"onehotencoder__city_{MARK}"])
+    for what, export in exports.items():
+        with pytest.raises(LineageError, match=f"erased from .*: {what} of the run as fitted"):
+            export(run, f"after {what}")
+        export(never_erased, f"other {what}")  # its own values stay exportable
+    assert not (tmp_path / "after a Parquet export").exists()
+    folder = to_parquet(store.load_run(run.run_id), tmp_path / "stored")
+    written = b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
+    assert MARK.encode() not in written and b"city_Aa" in written
