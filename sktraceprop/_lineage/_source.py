@@ -498,6 +498,12 @@ class SourceRegistry:
             ) from None
         return list(found)
 
+    def code_of_key(self, key):
+        """The code this process gives the source ``key`` (``(source_id, sha256)``);
+        KeyError when it has not read it."""
+        with self._lock:
+            return self._by_key[tuple(key)].code
+
     def has_code(self, code):
         return int(code) in self._by_code
 

@@ -649,6 +649,13 @@ class BaseStore(ABC):
             A run given the rows was stored unsealed (schema version 2): nothing is
             changed. If erasing from one run fails after others were erased, the error
             names those; running the request again erases the rest.
+
+        Warns
+        -----
+        UserWarning
+            When fitted objects of this process (the model fitted on the rows, an
+            explainer's or valuer's copies) keep data of them: the erasure does not
+            reach them.
         """
         from ._erase_rows import erase_rows
 

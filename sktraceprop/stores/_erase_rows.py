@@ -13,6 +13,8 @@ another process may give the same source another code. Rows are therefore matche
 source identity (``source_id`` and SHA-256) and line, never by the raw packed id.
 """
 
+import warnings
+
 import numpy as np
 
 from .._lineage._ids import codes_of, lines_of, pack
@@ -94,6 +96,28 @@ def _run_rows(run):
     return np.concatenate(ids) if len(ids) > 1 else ids[0]
 
 
+def hit_rows(run, ids, removed_ids, removed_codes):
+    """Which of ``ids`` (rows of ``run``) are, or were built from, removed rows."""
+    hit, _ = depends_on(ids, run.sources.__getitem__, removed_ids, removed_codes)
+    return hit
+
+
+def _here(run, ids, registry):
+    """``ids`` (in ``run``'s codes) in this process's codes, where it knows the source."""
+    out = []
+    codes = codes_of(ids)
+    for code in np.unique(codes).tolist():
+        source = run.sources.get(code)
+        if source is None:
+            continue
+        try:
+            mine = registry.code_of_key(source.key)
+        except KeyError:
+            continue
+        out.append(pack(mine, lines_of(ids[codes == code])))
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
 def run_values(run, removed_ids=(), removed_codes=(), features=()):
     """What ``run`` holds of the removed rows (None when it was not given any).
 
@@ -110,7 +134,7 @@ def run_values(run, removed_ids=(), removed_codes=(), features=()):
     ids = _run_rows(run)
     if not ids.size:
         return None
-    hit, _ = depends_on(ids, run.sources.__getitem__, removed_ids, removed_codes)
+    hit = hit_rows(run, ids, removed_ids, removed_codes)
     if not hit.any():
         return None
     codes = set(codes_of(ids[hit]).tolist())
@@ -138,8 +162,10 @@ def _covered(run, removed_ids):
 
 
 def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, skip=()):
-    """``[(run_id, {"features", "sources", "fit_params"})]``: what each stored run given
-    the rows holds of them (only what it still holds), checked before anything changes.
+    """``([(run_id, {"features", "sources", "fit_params"})], ids)``: what each stored
+    run given the rows holds of them (only what it still holds), checked before anything
+    changes, and the rows given to those runs (and their leaves) in this process's codes
+    (``registry``: the rows objects of this process may hold).
 
     Raises when a source or row is unknown to the store, or when a run given the rows
     was stored unsealed (its record cannot lose a value).
@@ -162,7 +188,7 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
         rows = None
     else:
         rows = keyed_rows(sample_id, stored_sources, registry)
-    wanted, unsealed, given = [], [], {}
+    wanted, unsealed, given, here = [], [], {}, []
     for run in runs:
         removed_ids, removed_codes = removed_in(run, source_ids, rows)
         values = run_values(run, removed_ids, removed_codes, features)
@@ -174,6 +200,11 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
                     given[key] = given.get(key, np.zeros(lines.size, bool)) | got
         if values is None:
             continue
+        if registry is not None:
+            ids = _run_rows(run)
+            ids = ids[hit_rows(run, ids, removed_ids, removed_codes)]
+            _, leaves, _ = expand(ids, run.sources.__getitem__, with_via=False)
+            here.append(_here(run, np.concatenate([ids, leaves]), registry))
         if not store._is_sealed_run(run.run_id):
             unsealed.append(run.run_id)
             continue
@@ -205,7 +236,26 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
             f"{', '.join(map(repr, missing))} (never there, or erased already). Nothing "
             "was changed."
         )
-    return [(run_id, held) for run_id, held in wanted if any(held.values())]
+    held_here = np.unique(np.concatenate(here)) if here else np.zeros(0, np.int64)
+    return [(run_id, held) for run_id, held in wanted if any(held.values())], held_here
+
+
+def _warn_held_here(ids):
+    """Warn when fitted objects of this process keep data of the rows being erased."""
+    from .._holders import held_elsewhere
+
+    held = held_elsewhere(ids, exclude=()) if ids.size else {}
+    if held:
+        named = ", ".join(f"{name} ({n} row(s))" for name, n in sorted(held.items()))
+        warnings.warn(
+            f"fitted objects in this process keep data of the rows being erased: {named}. "
+            "Erasing from the store does not reach them (a model's steps fitted on the rows, "
+            "an explainer's or valuer's copies): remove the rows from a model with "
+            "GradientCorrectionUnlearner.unlearn(..., redact=reason), refit or discard the "
+            "others. Objects in other processes cannot be seen",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
@@ -221,11 +271,12 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
         store._check_writable()
     from .._lineage._source import REGISTRY
 
-    planned = plan(
+    planned, given_here = plan(
         store, source_id=source_ids, sample_id=ids, features=features, registry=REGISTRY
     )
     if dry_run:
         return [{"run_id": run_id, **held} for run_id, held in planned]
+    _warn_held_here(given_here)
     done = []
     for run_id, held in planned:
         try:

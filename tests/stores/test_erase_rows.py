@@ -331,3 +331,20 @@ def test_exports_of_the_run_as_fitted_are_refused_once_its_values_were_erased(tm
     folder = to_parquet(store.load_run(run.run_id), tmp_path / "stored")
     written = b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
     assert MARK.encode() not in written and b"city_Aa" in written
+
+
+def test_objects_of_this_process_that_keep_the_rows_are_named(tmp_path):
+    import gc
+    import warnings
+
+    store = stp.stores.MemoryStore()
+    df, visits, _, people = _frames(tmp_path / "data")
+    pipe = _fit(store, df)
+    kept = _fit(store, stp.merge(visits, people, on="pid", how="left"))  # noqa: F841
+    with pytest.warns(UserWarning, match=r"keep data of the rows being erased: TracedPipeline"):
+        store.erase_rows(source_id="extra", reason="r")
+    del pipe
+    gc.collect()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the model given the rows is gone; the other has none
+        assert store.erase_rows(source_id="extra", reason="again") == []
