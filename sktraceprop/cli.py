@@ -340,8 +340,10 @@ def _cmd_trace(args, out):
     except IndexError as exc:
         raise _UsageError(str(exc)) from None
     from ._lineage._ids import codes_of
+    from .stores._erase_rows import erased_rows
 
     removed_by = _removals_of(store, run)
+    erased_by = erased_rows(store, run)
     for row in frame.itertuples():
         source = run.source(codes_of(row.row_id))
         via = getattr(row, "via", None)
@@ -353,7 +355,15 @@ def _cmd_trace(args, out):
         )
         _print(f"  ops: {', '.join(map(_shown, row.ops)) or 'none'}", out=out)
         removal = removed_by.get(int(run.row_ids[row.train_index]))
-        if removal is not None:
+        erasure = erased_by.get(int(row.train_index))
+        if erasure is not None:
+            _print(
+                f"  named by erasure request event seq {erasure['seq']} "
+                f"({erasure['created_at']}; {_shown(erasure['payload']['reason'])}): its values "
+                "are not shown (an erasure changes the store's record, not the source file)",
+                out=out,
+            )
+        elif removal is not None:
             _print(
                 f"  removed from the model by unlearning event seq {removal['seq']} "
                 f"({removal['created_at']}): its values are not shown (a removal changes "

@@ -612,8 +612,12 @@ class BaseStore(ABC):
         which feature names (one-hot categories) only these rows produced: name them in
         ``features``, or remove the rows from the model with
         ``GradientCorrectionUnlearner.unlearn(..., redact=reason)``, which refits the
-        preprocessing and finds them. Row ids, digests and fingerprints stay, as do audit
-        events already logged; the model itself is not changed.
+        preprocessing and finds them. The request is recorded first, in a
+        ``store.erasure`` audit event (the sources, or the rows by source and line; the
+        reason; the runs), which each run's ``store.redaction`` event names, and which
+        ``sktraceprop trace`` reads to show no values of a row it reached. Row ids, digests
+        and fingerprints stay, as do audit events already logged; the model itself is not
+        changed.
 
         Parameters
         ----------

@@ -21,6 +21,9 @@ from .._lineage._ids import codes_of, lines_of, pack
 from .._lineage._rows import depends_on, expand
 from ..exceptions import StoreError, UnknownSourceError
 
+#: The audit event that records an erasure request (what was asked, why, which runs).
+ERASURE_EVENT = "store.erasure"
+
 
 def _names(value, what):
     if value is None:
@@ -162,10 +165,11 @@ def _covered(run, removed_ids):
 
 
 def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, skip=()):
-    """``([(run_id, {"features", "sources", "fit_params"})], ids)``: what each stored
-    run given the rows holds of them (only what it still holds), checked before anything
-    changes, and the rows given to those runs (and their leaves) in this process's codes
-    (``registry``: the rows objects of this process may hold).
+    """``([(run_id, {"features", "sources", "fit_params"})], ids, rows)``: what each
+    stored run given the rows holds of them (only what it still holds), checked before
+    anything changes; the rows given to those runs (and their leaves) in this process's
+    codes (``registry``: the rows objects of this process may hold); and the rows asked
+    for, ``{source key: lines}`` (None for a request by source).
 
     Raises when a source or row is unknown to the store, or when a run given the rows
     was stored unsealed (its record cannot lose a value).
@@ -237,7 +241,8 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
             "was changed."
         )
     held_here = np.unique(np.concatenate(here)) if here else np.zeros(0, np.int64)
-    return [(run_id, held) for run_id, held in wanted if any(held.values())], held_here
+    planned = [(run_id, held) for run_id, held in wanted if any(held.values())]
+    return planned, held_here, rows
 
 
 def _warn_held_here(ids):
@@ -258,6 +263,67 @@ def _warn_held_here(ids):
         )
 
 
+def _request(source_ids, rows):
+    """The request as an erasure event records it: sources by id, rows by source key and
+    line (never by a packed id, whose code belongs to this process)."""
+    if source_ids is not None:
+        return {"source_ids": list(source_ids), "rows": None}
+    rows = [
+        {"source_id": key[0], "sha256": key[1], "lines": lines.tolist()}
+        for key, lines in sorted(rows.items())
+    ]
+    return {"source_ids": None, "rows": rows}
+
+
+def _log_request(store, source_ids, rows, reason, runs):
+    """Append the erasure event (before the runs' redaction events, which name it)."""
+    from ._base import _Chain
+    from ._chain import payload_text
+
+    payload = {**_request(source_ids, rows), "reason": reason.strip(), "runs": runs}
+    text, payload = payload_text(payload)
+    made = []
+
+    def write(writer):
+        chain = _Chain(store, writer)
+        made.append(chain.append(ERASURE_EVENT, payload, None, text))
+        chain.confirm()
+        return made[-1]
+
+    def committed():
+        if not made:
+            return None
+        row = store._raw_event(made[-1]["seq"])
+        return made[-1] if row is not None and row[6] == made[-1]["hash"] else None
+
+    return store._transact(write, committed)
+
+
+def erased_rows(store, run):
+    """``{training row position: erasure event}``: the rows of ``run`` (a stored run) that
+    an erasure request (:meth:`BaseStore.erase_rows`) named, or that were built from
+    rows it named; the earliest request for each."""
+    out = {}
+    events = store.events(kind=ERASURE_EVENT, include_store_events=True)
+    for event in events:
+        payload = event["payload"]
+        if run.run_id not in payload.get("runs", ()):
+            continue
+        if payload.get("source_ids") is not None:
+            ids, codes = removed_in(run, source_ids=set(payload["source_ids"]))
+        else:
+            rows = {
+                (r["source_id"], r["sha256"]): np.asarray(r["lines"], dtype=np.int64)
+                for r in payload["rows"]
+            }
+            ids, codes = removed_in(run, rows=rows)
+        if not ids.size and not codes:
+            continue
+        for position in np.flatnonzero(hit_rows(run, run.row_ids, ids, codes)).tolist():
+            out.setdefault(position, event)
+    return out
+
+
 def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     """See :meth:`BaseStore.erase_rows`."""
     if (source_id is None) == (sample_id is None):
@@ -271,16 +337,20 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
         store._check_writable()
     from .._lineage._source import REGISTRY
 
-    planned, given_here = plan(
+    planned, given_here, rows = plan(
         store, source_id=source_ids, sample_id=ids, features=features, registry=REGISTRY
     )
     if dry_run:
         return [{"run_id": run_id, **held} for run_id, held in planned]
     _warn_held_here(given_here)
+    if not planned:
+        return []
+    event = _log_request(store, source_ids, rows, reason, [run_id for run_id, _ in planned])
+    why = f"{reason.strip()} (erasure event {event['seq']})"
     done = []
     for run_id, held in planned:
         try:
-            done.append(store.redact(run_id, **held, reason=reason))
+            done.append(store.redact(run_id, **held, reason=why))
         except Exception as exc:
             finished = ", ".join(d["run_id"] for d in done) or "none"
             raise StoreError(

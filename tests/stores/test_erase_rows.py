@@ -290,6 +290,33 @@ def test_the_command_line_erases_a_source_after_the_store_verifies(tmp_path, cap
     assert "holds no source 'nowhere'" in capsys.readouterr().err
     assert main([*args, "--feature", feature]) == 0
     assert "store.redaction event seq" in capsys.readouterr().out
+    # the request is on the record, each run's erasure names it
+    store = stp.stores.SQLiteStore(path)
+    (request,) = store.events(kind="store.erasure", include_store_events=True)
+    assert request["payload"] == {
+        "source_ids": ["extra"],
+        "rows": None,
+        "reason": "request 7",
+        "runs": [run_id],
+    }
+    (erasure,) = store.events(kind="store.redaction", include_store_events=True)
+    assert erasure["payload"]["reason"] == f"request 7 (erasure event {request['seq']})"
+    # trace names a row built from the erased source with the request, and shows no
+    # values of it; a row of another source is shown from its file
+    run = store.load_run(run_id)
+    frame = stp.row_lineage(run.row_ids)
+    of_extra = frame.loc[frame["source_id"] == "extra", "row"].iloc[0]
+    only_visits = frame.groupby("row")["source_id"].agg(set)
+    of_visits = only_visits[only_visits.map(lambda s: "extra" not in s)].index[0]
+    store.close()
+    for row, erased in ((of_extra, True), (of_visits, False)):
+        assert main(["trace", str(path), "--run", run_id, "--row", str(row)]) == 0
+        printed = capsys.readouterr().out
+        assert (f"named by erasure request event seq {request['seq']}" in printed) == erased
+        assert ("  line " in printed) != erased
+    text = (tmp_path / "data" / "extra.csv").read_text().splitlines()
+    assert main(["trace", str(path), "--run", run_id, "--row", str(of_extra)]) == 0
+    assert not any(line in capsys.readouterr().out for line in text[1:])
     assert MARK.encode() not in _bytes(stp.stores.SQLiteStore(path), path)
     assert main(args) == 0
     assert "holds anything more" in capsys.readouterr().out
@@ -348,3 +375,28 @@ def test_objects_of_this_process_that_keep_the_rows_are_named(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the model given the rows is gone; the other has none
         assert store.erase_rows(source_id="extra", reason="again") == []
+
+
+def test_a_report_after_an_erasure_says_so_and_verifies_against_the_store(tmp_path):
+    from sktraceprop.compliance import compliance_report, verify
+
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    df, *_ = _frames(tmp_path / "data")
+    pipe = _fit(store, df).set_params(log_predictions=True)
+    pipe.predict(df[["city", "age"]].iloc[:3])
+    store.erase_rows(source_id="extra", reason="request 9")
+    (request,) = store.events(kind="store.erasure", include_store_events=True)
+    report = compliance_report(
+        pipe,
+        system_name="S",
+        system_version="1",
+        deployer_name="D",
+        high_risk_category="creditworthiness",
+        intended_purpose="p",
+        human_oversight=["o"],
+        output_path=tmp_path / "r.json",
+    )
+    statistics = {s["source_id"]: s["statistics"] for s in report.to_dict()["sources"]}
+    assert "request 9 (erasure event" in str(statistics["extra"]["erased"])
+    assert "erased" not in statistics["visits"]
+    assert verify(tmp_path / "r.json", store=store)
