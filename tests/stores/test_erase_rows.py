@@ -400,3 +400,20 @@ def test_a_report_after_an_erasure_says_so_and_verifies_against_the_store(tmp_pa
     assert "request 9 (erasure event" in str(statistics["extra"]["erased"])
     assert "erased" not in statistics["visits"]
     assert verify(tmp_path / "r.json", store=store)
+
+
+def test_every_store_erases_a_request_and_still_verifies(backend, tmp_path):
+    store = backend.make()
+    df, visits, _, people = _frames(tmp_path / "data")
+    given = _fit(store, df).lineage_.run_id
+    other = _fit(store, stp.merge(visits, people, on="pid", how="left")).lineage_.run_id
+    done = store.erase_rows(
+        source_id=["extra"], reason="r", features=[f"onehotencoder__city_{MARK}"]
+    )
+    assert [d["run_id"] for d in done] == [given]
+    store = backend.make()
+    assert store.verify() and store.check()
+    kinds = [e["kind"] for e in store.events(include_store_events=True)][-2:]
+    assert kinds == ["store.erasure", "store.redaction"]
+    assert MARK not in str(store.load_run(given).feature_lineage)
+    assert "redacted" not in str(store.load_run(other).source_stats)  # never given extra
