@@ -1062,17 +1062,34 @@ class GradientCorrectionUnlearner(
     def _drop_validation_only(self, named, what):
         """For a request that reaches no training row: drop the rows of the skorch
         validation split it names (never trained on, kept as the calibration holdout) and
-        warn. The model is unchanged, so no event is logged. True when it dropped any."""
+        warn. The model is unchanged, so no unlearning event is logged; a store gets an
+        ``unlearning.holdout_dropped`` event (the rows, the request), so that the record
+        shows the request was carried out. True when it dropped any."""
         dropped = self._validation_rows_named(named)
         if dropped is None or not dropped.any():
             return False
         n = int(dropped.sum())
+        ids = np.asarray(self._method.validation_ids, dtype=np.int64)[dropped]
+        store = self._event_store()
+        logged = ""
+        if store is not None:
+            event = store.append_event(
+                "unlearning.holdout_dropped",
+                {
+                    "request": what,
+                    "n_rows": n,
+                    "row_ids": ids.tolist(),
+                    "row_ids_sha256": row_ids_digest(ids),
+                },
+                run_id=getattr(self, "run_id_", None),
+            )
+            logged = f"; the store logged unlearning.holdout_dropped event seq {event['seq']}"
         self._method = self._method.without_validation(dropped)
         warnings.warn(
             f"{what} names no row the model trained on, but {n} row(s) of its skorch "
             "validation split (never trained on, kept as the calibration holdout): those "
             "were dropped from what the unlearner keeps. The model is unchanged (it never "
-            "trained on them), so no unlearning event was logged.",
+            f"trained on them), so no unlearning event was logged{logged}.",
             UserWarning,
             stacklevel=3,
         )

@@ -519,14 +519,10 @@ def test_a_removed_sources_rows_in_the_validation_split_are_not_kept():
     assert "were in the validation split" in event["note"]
 
 
-@pytest.mark.parametrize("how", ["forget", "source_id", "sample_id"])
-def test_a_source_only_in_the_validation_split_is_dropped_with_a_warning(how):
-    """A source whose rows all fell in skorch's validation split (never trained on):
-    forget= at fit did nothing and unlearn(source_id=...) raised "never trained on",
-    both keeping its 40 rows' values as the calibration holdout, unsaid. Truth: the
-    bytes of the pickle."""
-    import struct
-
+def _only_in_validation(**params):
+    """An unlearner (unfitted), the frames and targets whose first source,
+    "nn_allval_a" (40 rows marked 5151.5, 5152.5, ... in column 0), is all in skorch's
+    validation split."""
     from sklearn.model_selection import PredefinedSplit
 
     X, y, _, _ = _data(n=200)
@@ -538,8 +534,20 @@ def test_a_source_only_in_the_validation_split_is_dropped_with_a_warning(how):
     frames = [stp.from_numpy(X[:40], source_id="nn_allval_a")]
     frames.append(stp.from_numpy(X[40:], source_id="nn_allval_b"))
     net = _net(max_epochs=2, train_split=skorch.dataset.ValidSplit(PredefinedSplit(fold)))
+    unl = GradientCorrectionUnlearner(_traced(net), n_steps=2, calibration="holdout", **params)
+    return unl, frames, y, marks
+
+
+@pytest.mark.parametrize("how", ["forget", "source_id", "sample_id"])
+def test_a_source_only_in_the_validation_split_is_dropped_with_a_warning(how):
+    """A source whose rows all fell in skorch's validation split (never trained on):
+    forget= at fit did nothing and unlearn(source_id=...) raised "never trained on",
+    both keeping its 40 rows' values as the calibration holdout, unsaid. Truth: the
+    bytes of the pickle."""
+    import struct
+
     forget = {"forget": "nn_allval_a"} if how == "forget" else {}
-    unl = GradientCorrectionUnlearner(_traced(net), n_steps=2, calibration="holdout", **forget)
+    unl, frames, y, marks = _only_in_validation(**forget)
 
     def hits(blob):
         return [m for m in marks if struct.pack("<f", m) in blob]
@@ -572,6 +580,21 @@ def test_a_source_only_in_the_validation_split_is_dropped_with_a_warning(how):
         assert hits(pickle.dumps(unl)) == []
     with pytest.raises(UnlearningError, match="never trained on"):
         unl.unlearn(source_id="nn_allval_a")  # nothing left of it: an error, as before
+
+
+def test_dropping_validation_rows_is_on_the_record():
+    """The request was carried out (the rows dropped from the unlearner's holdout) but
+    the audit log said nothing: no unlearning event, the model being unchanged."""
+    store = stp.stores.MemoryStore()
+    unl, frames, y, _ = _only_in_validation(store=store)
+    unl.fit(pd.concat(frames), y)
+    with pytest.warns(UserWarning, match="unlearning.holdout_dropped event seq"):
+        unl.unlearn(source_id="nn_allval_a")
+    (event,) = store.events(kind="unlearning.holdout_dropped")
+    assert event["run_id"] == unl.run_id_ and event["payload"]["n_rows"] == 40
+    assert event["payload"]["row_ids"] == stp.row_ids(frames[0]).tolist()
+    assert "source_id" in event["payload"]["request"]
+    assert store.verify() and unl.unlearning_log_ == []
 
 
 def test_holdout_calibration_lengthens_the_last_layer_step_to_its_target(multiclass_models):
