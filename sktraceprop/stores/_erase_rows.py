@@ -347,15 +347,26 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
         return []
     event = _log_request(store, source_ids, rows, reason, [run_id for run_id, _ in planned])
     why = f"{reason.strip()} (erasure event {event['seq']})"
+    return redact_each(
+        store,
+        planned,
+        why,
+        lambda run_id, held, exc, finished: (
+            f"erasing from stored run {run_id} failed: {exc} (erased from: {finished}). "
+            "Erase the rest with store.erase_rows again (runs already erased from hold "
+            "nothing more of them)."
+        ),
+    )
+
+
+def redact_each(store, planned, why, failed):
+    """:meth:`BaseStore.redact` each ``(run_id, held)`` of ``planned``; a failure raises
+    :class:`StoreError` with ``failed(run_id, held, exc, runs erased from)``."""
     done = []
     for run_id, held in planned:
         try:
             done.append(store.redact(run_id, **held, reason=why))
         except Exception as exc:
             finished = ", ".join(d["run_id"] for d in done) or "none"
-            raise StoreError(
-                f"erasing from stored run {run_id} failed: {exc} (erased from: {finished}). "
-                f"Erase the rest with store.erase_rows again (runs already erased from hold "
-                "nothing more of them)."
-            ) from exc
+            raise StoreError(failed(run_id, held, exc, finished)) from exc
     return done

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._lineage._source import REGISTRY
 from ..exceptions import StoreError
-from ..stores._erase_rows import keyed_rows, removed_in, run_values
+from ..stores._erase_rows import keyed_rows, redact_each, removed_in, run_values
 
 
 def check_redact(unl, redact):
@@ -70,20 +70,16 @@ def erase(unl, values, reason, event_seq, removed_ids):
         asked = run_values(run, ids, features=values["features"])
         if asked is not None:
             wanted.append((run_id, asked))
-    done = []
-    for run_id, asked in wanted:
-        held = store._held_values(run_id, **asked)
-        if not any(held.values()):
-            continue
-        try:
-            done.append(store.redact(run_id, **held, reason=why))
-        except Exception as exc:
-            finished = ", ".join(d["run_id"] for d in done) or "none"
-            raise StoreError(
-                f"the rows were removed and the removal logged (event {event_seq}), but "
-                f"erasing their values from stored run {run_id} failed: {exc} (erased "
-                f"from: {finished}). Erase them with store.redact({run_id!r}, "
-                f"features={held['features']!r}, sources={held['sources']!r}, "
-                f"fit_params={held['fit_params']!r}, reason={why!r})"
-            ) from exc
-    return done
+    planned = [(r, store._held_values(r, **asked)) for r, asked in wanted]
+    return redact_each(
+        store,
+        [(r, held) for r, held in planned if any(held.values())],
+        why,
+        lambda run_id, held, exc, finished: (
+            f"the rows were removed and the removal logged (event {event_seq}), but "
+            f"erasing their values from stored run {run_id} failed: {exc} (erased "
+            f"from: {finished}). Erase them with store.redact({run_id!r}, "
+            f"features={held['features']!r}, sources={held['sources']!r}, "
+            f"fit_params={held['fit_params']!r}, reason={why!r})"
+        ),
+    )
