@@ -61,3 +61,23 @@ def parents_of(indptr, ids, rows):
             out[k] = ids[j]
             k += 1
     return which, out
+
+
+@njit(cache=True, nogil=True)
+def rows_by_source(pos, codes, sources, n_rows):
+    """``out[j, r]``: row ``r`` has a leaf of source ``sources[j]`` (leaf ``t`` of row
+    ``pos[t]`` has code ``codes[t]``), in one pass over the leaves. A position outside
+    ``0 .. n_rows - 1`` or a code not in ``sources`` raises (numba's bounds check is
+    off: nothing may be written past the array)."""
+    out = np.zeros((sources.size, n_rows), np.bool_)
+    for t in range(pos.size):
+        r = pos[t]
+        if r < 0 or r >= n_rows:
+            raise IndexError("a leaf's row is outside the rows")
+        j = 0
+        while j < sources.size and sources[j] != codes[t]:
+            j += 1
+        if j == sources.size:
+            raise IndexError("a leaf's source is not among the sources")
+        out[j, r] = True
+    return out

@@ -271,6 +271,7 @@ def _through_merges(X, y, ids, classes, names, whole=None):
     ``whole``: the label record and missing counts (per column of ``names``) of all the
     rows, when already counted: a source that every row was built from has those.
     """
+    from ._parents_kernel import rows_by_source
     from ._rows import expand
 
     direct = distinct_codes(ids).tolist()
@@ -287,11 +288,16 @@ def _through_merges(X, y, ids, classes, names, whole=None):
     frame = isinstance(X, pd.DataFrame) and names is not None
     memo = {}
     out = []
-    for code in few_distinct(sel_code).tolist():
-        # the training rows built from this source (once each, in order): a mask, not a
-        # sort, over the rows
-        mask = np.zeros(ids.size, bool)
-        mask[sel_pos[sel_code == code]] = True
+    leaf_sources = few_distinct(sel_code)
+    # the training rows built from each source (once each, in order): masks, not a
+    # sort, over the rows, all in one pass over the leaves
+    masks = rows_by_source(
+        np.ascontiguousarray(sel_pos, dtype=np.int64),
+        np.ascontiguousarray(sel_code, dtype=np.int64),
+        leaf_sources,
+        ids.size,
+    )
+    for code, mask in zip(leaf_sources.tolist(), masks):
         everyone = bool(mask.all())  # every training row (a left merge's left side)
         rows = np.flatnonzero(mask) if not everyone else slice(None)
         n_rows = ids.size if everyone else rows.size

@@ -141,3 +141,29 @@ def test_expand_lists_a_merged_rows_parents_left_then_right():
     assert pos.tolist() == [2, 0, 1, 1]
     assert leaves.tolist() == [pack(1, [3])[0], pack(1, [2])[0], pack(2, [4])[0], pack(1, [1])[0]]
     assert via.tolist() == [None, "m", "m", "m"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.lists(st.tuples(st.integers(0, 11), st.sampled_from([3, 9, 2**26])), max_size=40),
+)
+def test_rows_by_source_marks_each_row_with_a_leaf_of_each_source(n_rows, leaves):
+    from sktraceprop._lineage._parents_kernel import rows_by_source
+
+    leaves = [(r % n_rows, c) for r, c in leaves]
+    sources = np.array(sorted({c for _, c in leaves}), np.int64)
+    pos = np.array([r for r, _ in leaves], np.int64)
+    codes = np.array([c for _, c in leaves], np.int64)
+    out = rows_by_source(pos, codes, sources, n_rows)
+    assert out.shape == (sources.size, n_rows)
+    for j, code in enumerate(sources.tolist()):
+        assert out[j].tolist() == [(r, code) in leaves for r in range(n_rows)]
+
+
+@pytest.mark.parametrize("pos, code", [(5, 3), (-1, 3), (0, 4)])
+def test_rows_by_source_refuses_a_row_or_source_outside_its_arrays(pos, code):
+    from sktraceprop._lineage._parents_kernel import rows_by_source
+
+    with pytest.raises(IndexError):
+        rows_by_source(np.array([0, pos]), np.array([3, code]), np.array([3]), 5)
