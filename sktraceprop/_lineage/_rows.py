@@ -57,8 +57,9 @@ def expand(ids, sources, with_via=True):
     rows are leaves here: expanding a group into all its rows would multiply a frame by
     the group sizes (see :func:`depends_on` for what an aggregate was computed from).
     ``with_via=False`` gives ``via`` as None (an object array per row is the slow part).
-    Leaves come level by level (a row's own leaves before those of its merged parents),
-    in row order within a level, and a row's parents in their recorded order.
+    Leaves come level by level (a row's own leaves before those of its merged parents);
+    within a level, by merge in order of first appearance, each row's parents in their
+    recorded order.
     """
     pos = None  # positions of the current rows in the given ids; None while 0 .. n-1
     via = np.full(ids.size, None, dtype=object) if with_via else None
