@@ -34,7 +34,7 @@ from ._csv_kernel import (
     START_RECORD,
     _count_to,
 )
-from ._csv_quoted import _ALL, _HIGHS, _ONES, NEWLINE, QUOTE, line_end
+from ._csv_quoted import _ALL, _HIGHS, _ONES, NEWLINE, QUOTE, line_end, parity_lines
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -232,7 +232,17 @@ def scan_plain(
     # line reload them (the output arrays might alias it, as far as the compiler knows).
     n_rec = st[S_N_REC]
     fl = st[S_FILE_LINES]
+    by_parity = quote >= 0 and doublequote and masks.shape[1] > 0
     while i < n and k < room and not (max_records >= 0 and n_rec >= max_records):
+        if by_parity and fl >= skip.size:
+            # the lines that are one record each, many at a time (past skiprows' lines)
+            k0 = k
+            i, k, n_rec, line = parity_lines(
+                buf, masks, i, base, line, k, n_rec, max_records, starts, ends, lines
+            )
+            fl += k - k0
+            if i >= n or k >= room or (max_records >= 0 and n_rec >= max_records):
+                break
         skipped = fl < skip.size and skip[fl]
         if skipped and quote >= 0 and buf[i] == delim:
             # In a skipped line, pandas does not take a leading delimiter as the end of a

@@ -170,3 +170,95 @@ def line_end(masks, i, n):
         low = _ALL
         line_start = np.uint64(0)
     return n, inner, True
+
+
+@njit(cache=True, nogil=True)
+def parity_lines(buf, masks, i, base, line, k, n_rec, max_records, starts, ends, lines):
+    """Records of the lines from ``i`` on that quote parity ends, block by block.
+
+    What :func:`line_end` finds one line at a time, for every line of a run at once: the
+    line ends are the ``\\n`` bytes outside quoted fields, and every quote of the run is
+    checked as there. The run stops before the first line that is not one record ended
+    this way (a quote the parity does not model, a line that starts with ``\\n``, a
+    space or a tab, which may be blank), when ``starts`` is full or ``max_records``
+    reached, and at the chunk's unfinished last line: the caller takes the line there.
+    Every line of the run is one record and one of pandas' logical lines.
+
+    Parameters
+    ----------
+    buf : ndarray of uint8
+        The chunk, whose :func:`quote_masks` are ``masks``.
+    i : int
+        A line start in ``buf``.
+    base : int
+        Absolute offset of ``buf[0]``.
+    line : int
+        Physical line of ``i``.
+    k, n_rec : int
+        Records written to the outputs so far, and emitted in all.
+    max_records : int
+        Stop once ``n_rec`` reaches it (``-1``: no limit).
+    starts, ends, lines : ndarray of int64
+        Outputs: byte span and physical line of each record, from index ``k``.
+
+    Returns
+    -------
+    stop : int
+        Index in ``buf`` of the line start where the run stopped.
+    k, n_rec, line : int
+        The counters after the run (``line``: the physical line of ``stop``).
+    """
+    nb = masks.shape[1]
+    flip = np.uint64(0)
+    if i > 0:
+        before = i - 1
+        if (masks[PARITY, before >> 6] >> np.uint64(before & 63)) & _ONE:
+            flip = _ALL
+    first_line = line
+    seen = 0  # "\n" bytes from i to the start of the block
+    s = i  # the start of the current line
+    blk = i >> 6
+    low = _ALL << np.uint64(i & 63)  # bits at or after i, in the first block
+    carry = _ONE << np.uint64(i & 63)  # field starts from before the block, and i
+    while blk < nb:
+        nl = masks[NEWLINE, blk]
+        qt = masks[QUOTE, blk]
+        dl = masks[DELIM, blk]
+        inside = masks[PARITY, blk] ^ flip  # 1: inside a quoted field after this byte
+        closing = qt & ~inside
+        found = nl & ~inside & low  # line ends
+        bounds = dl | closing | found  # a field starts after each
+        # As in line_end: a quote that opens a field must start it, one that closes it
+        # must be followed by a delimiter, a "\n" or a quote.
+        bad = qt & inside & ~((bounds << _ONE) | carry)
+        after = (nl | qt | dl) >> _ONE
+        if blk + 1 < nb:
+            nxt = masks[NEWLINE, blk + 1] | masks[QUOTE, blk + 1] | masks[DELIM, blk + 1]
+            after |= (nxt & _ONE) << _TOP
+        bad = (bad | (closing & ~after)) & low
+        if bad:
+            found &= ~(_ALL << np.uint64(trailing_zeros(bad)))  # the lines before it
+        while found:
+            b = trailing_zeros(found)
+            c = buf[s]
+            if c == 10 or c == 32 or c == 9:
+                return s, k, n_rec, line  # blank, or it may be: the caller's
+            if k >= starts.size or (max_records >= 0 and n_rec >= max_records):
+                return s, k, n_rec, line
+            e = (blk << 6) + b
+            starts[k] = base + s
+            ends[k] = base + e
+            lines[k] = line
+            k += 1
+            n_rec += 1
+            # the next line's: one more than the "\n" bytes up to this one
+            line = first_line + seen + _popcount(nl & low & (_ALL >> (_TOP - np.uint64(b))))
+            s = e + 1
+            found &= found - _ONE
+        if bad:
+            return s, k, n_rec, line
+        seen += _popcount(nl & low)
+        carry = bounds >> _TOP
+        blk += 1
+        low = _ALL
+    return s, k, n_rec, line

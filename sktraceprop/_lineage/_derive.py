@@ -1,6 +1,7 @@
 """Rows derived from other rows: ``merge`` (joins) and ``aggregate`` (group statistics)."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -30,13 +31,13 @@ def _positions(column, n_out):
     return out
 
 
-def _identity(parents, codes, columns, params):
+def _identity(h, codes, columns, params):
     """SHA-256 naming a derived source: its parent rows, their sources and its parameters.
 
-    The rows' values are a function of these (the parents' content is named by their own
-    hashes), so hashing the whole derived frame again is not needed.
+    ``h`` is :meth:`Parents.digest` of its parent rows. The rows' values are a function of
+    these (the parents' content is named by their own hashes), so hashing the whole
+    derived frame again is not needed.
     """
-    h = parents.digest()
     for code in codes:
         h.update(REGISTRY.by_code(code).sha256.encode())
     h.update(json.dumps([list(map(str, columns)), params], sort_keys=True, default=str).encode())
@@ -119,8 +120,6 @@ def merge(left, right, source_id=None, **merge_kwargs):
         if clash:
             raise ValueError(f"sktraceprop.merge: column names {sorted(clash)} are reserved")
     lids, rids = row_ids(left), row_ids(right)
-    # before anything is made: rows holding other rows' values are refused here
-    before = {"left": changes(left, lids, "left"), "right": changes(right, rids, "right")}
     lf = left.set_axis(pd.RangeIndex(len(left)), axis=0).assign(**{_LEFT: np.arange(len(left))})
     rf = right.set_axis(pd.RangeIndex(len(right)), axis=0).assign(
         **{_RIGHT: np.arange(len(right))}
@@ -129,6 +128,13 @@ def merge(left, right, source_id=None, **merge_kwargs):
     lpos, rpos = _positions(out[_LEFT], len(out)), _positions(out[_RIGHT], len(out))
     out = out.drop(columns=[_LEFT, _RIGHT])
     parents = Parents.from_positions(lpos, rpos, lids, rids)
+    # The parents' SHA-256 (most of the derived source's identity) runs beside the checks
+    # of the inputs: hashing releases the GIL.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(parents.digest)
+        # before anything is registered: rows holding other rows' values are refused here
+        before = {"left": changes(left, lids, "left"), "right": changes(right, rids, "right")}
+        hashed = hashing.result()
     lcodes, rcodes = _side_codes(lids), _side_codes(rids)
     columns_from = {}
     origins = _merge_columns(left, right, out.columns, merge_kwargs)
@@ -139,7 +145,7 @@ def merge(left, right, source_id=None, **merge_kwargs):
             for ref in _origin(str(col), lcodes if side == "left" else rcodes)
         ]
     parent_codes = tuple(sorted(set(lcodes) | set(rcodes)))
-    digest = _identity(parents, parent_codes, out.columns, {"merge": merge_kwargs})
+    digest = _identity(hashed, parent_codes, out.columns, {"merge": merge_kwargs})
     names = sorted({REGISTRY.by_code(c).source_id for c in parent_codes})
     source = REGISTRY.register(
         Source(
@@ -236,7 +242,7 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
         columns_from[str(column)] = _origin(str(source_column), codes)
         origins[str(column)] = [("in", source_column)]
     params = {"by": keys, "agg": spec, "named": named, "dropna": dropna}
-    digest = _identity(parents, codes, result.columns, params)
+    digest = _identity(parents.digest(), codes, result.columns, params)
     names = sorted({REGISTRY.by_code(c).source_id for c in codes})
     source = REGISTRY.register(
         Source(

@@ -8,6 +8,7 @@ SHA-256 of its content, so two processes give the same source the same code.
 """
 
 import numpy as np
+import pandas as pd
 
 #: Name of the pandas index that carries row ids.
 ROW_INDEX_NAME = "stp_row_id"
@@ -41,11 +42,28 @@ def distinct_codes(ids):
     if ids.size == 0:
         return np.zeros(0, np.int64)
     # The code is in the high bits, so the codes of the smallest and largest id bound
-    # every code: one source (the common case) needs no sort or hash of a large array.
+    # every code: one source (the common case) needs no array of codes.
     first, last = codes_of([ids.min(), ids.max()])
     if first == last:
         return np.array([first])
-    return np.unique(codes_of(ids))
+    return few_distinct(codes_of(ids))
+
+
+def few_distinct(values):
+    """Sorted distinct values of an int64 array that holds few of them (source codes)."""
+    values = np.asarray(values, dtype=np.int64)
+    if values.size == 0:
+        return np.zeros(0, np.int64)
+    # The smallest and largest are two of them: one value (one source, the common case)
+    # or two (a merge's two sides) need no sort or hash of a large array.
+    first, last = values.min(), values.max()
+    if first == last:
+        return np.array([first])
+    ends = (values == first) | (values == last)
+    if ends.all():
+        return np.array([first, last])
+    # more: a hash of the others (a sort of every value costs several times more)
+    return np.concatenate(([first], np.sort(pd.unique(values[~ends])), [last]))
 
 
 def lines_of(ids):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
-from ._ids import ROW_INDEX_NAME, codes_of, lines_of
+from ._ids import ROW_INDEX_NAME, codes_of, distinct_codes, lines_of
 
 #: Merges of merges are expanded at most this deep.
 _MAX_DEPTH = 64
@@ -57,36 +57,52 @@ def expand(ids, sources, with_via=True):
     rows are leaves here: expanding a group into all its rows would multiply a frame by
     the group sizes (see :func:`depends_on` for what an aggregate was computed from).
     ``with_via=False`` gives ``via`` as None (an object array per row is the slow part).
+    Leaves come level by level (a row's own leaves before those of its merged parents);
+    within a level, by merge in order of first appearance, each row's parents in their
+    recorded order.
     """
-    pos = np.arange(ids.size)
-    via = np.full(ids.size, None, dtype=object) if with_via else np.empty(ids.size, bool)
+    pos = None  # positions of the current rows in the given ids; None while 0 .. n-1
+    via = np.full(ids.size, None, dtype=object) if with_via else None
     out = []
     for _ in range(_MAX_DEPTH):
-        codes = codes_of(ids)
-        leaf = np.ones(ids.size, bool)
-        nxt_pos, nxt_ids, nxt_via = [], [], []
-        for code in pd.unique(codes):
-            src = sources(code)
-            if src.kind != "merge":
-                continue
-            m = codes == code
-            leaf &= ~m
-            which, parent_ids = src.require_parents().of(lines_of(ids[m]) - 1)
-            nxt_pos.append(pos[m][which])
-            nxt_ids.append(parent_ids)
-            nxt_via.append(
-                np.full(parent_ids.size, src.source_id, dtype=object)
-                if with_via
-                else np.empty(parent_ids.size, bool)
-            )
-        out.append((pos[leaf], ids[leaf], via[leaf]))
-        if not nxt_ids:
+        present = distinct_codes(ids)
+        merges = [c for c in present.tolist() if sources(c).kind == "merge"]
+        if not merges:
+            out.append((pos, ids, via))
             break
-        pos, ids, via = map(np.concatenate, (nxt_pos, nxt_ids, nxt_via))
+        codes = None if present.size == 1 else codes_of(ids)
+        if len(merges) > 1:  # in order of first appearance, as the rows list them
+            merges.sort(key=lambda c: int(np.argmax(codes == c)))
+        nxt_pos, nxt_ids, nxt_via = [], [], []
+        for code in merges:
+            src = sources(code)
+            at = None if codes is None else np.flatnonzero(codes == code)
+            which, parent_ids = src.require_parents().of(
+                lines_of(ids if at is None else ids[at]) - 1
+            )
+            where = which if at is None else at[which]
+            nxt_pos.append(where if pos is None else pos[where])
+            nxt_ids.append(parent_ids)
+            if with_via:
+                nxt_via.append(np.full(parent_ids.size, src.source_id, dtype=object))
+        if len(merges) < present.size:
+            leaf = np.flatnonzero(~np.isin(codes, merges))
+            out.append(
+                (leaf if pos is None else pos[leaf], ids[leaf], None if via is None else via[leaf])
+            )
+        pos, ids = _joined(nxt_pos), _joined(nxt_ids)
+        via = _joined(nxt_via) if with_via else None
     else:
         raise LineageError(f"merges nested deeper than {_MAX_DEPTH} levels")
-    pos, leaf_ids, via = (np.concatenate(parts) for parts in zip(*out))
-    return pos, leaf_ids, via if with_via else None
+    if out[0][0] is None:  # no row was merged
+        out[0] = (np.arange(ids.size), *out[0][1:])
+    pos, leaf_ids = _joined([p for p, _, _ in out]), _joined([i for _, i, _ in out])
+    return pos, leaf_ids, _joined([v for _, _, v in out]) if with_via else None
+
+
+def _joined(parts):
+    """The arrays one after the other (the one array itself, not a copy, when alone)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def lineage_frame(ids, sources, position_name="row"):

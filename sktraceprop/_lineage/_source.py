@@ -117,12 +117,13 @@ class Parents:
 
     def of(self, rows):
         """``(which, parent_ids)``: each parent of ``rows[which[k]]`` is ``parent_ids[k]``."""
-        rows = np.asarray(rows, dtype=np.int64)
-        starts, stops = self.indptr[rows], self.indptr[rows + 1]
-        counts = stops - starts
-        which = np.repeat(np.arange(rows.size), counts)
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        return which, self.ids[np.repeat(starts, counts) + offsets]
+        from ._parents_kernel import parents_of
+
+        return parents_of(
+            np.ascontiguousarray(self.indptr, dtype=np.int64),
+            np.ascontiguousarray(self.ids, dtype=np.int64),
+            np.ascontiguousarray(rows, dtype=np.int64),
+        )
 
     def codes(self):
         """Codes of the parent sources, sorted."""

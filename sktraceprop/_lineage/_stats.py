@@ -5,12 +5,14 @@ data never recomputes them from files that may have changed since. Every figure 
 exact count (rates are derived by whoever reads them), and the whole record is JSON-safe.
 """
 
+import copy
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from ..exceptions import LineageError
-from ._ids import codes_of, distinct_codes, lines_of
+from ._ids import codes_of, distinct_codes, few_distinct, lines_of
 from ._source import REGISTRY
 
 #: Classes listed one by one up to this many; above, the record says how many there are.
@@ -236,7 +238,9 @@ def source_stats(X, y, ids, classes):
         out["sources"].append(record)
     if any(REGISTRY.by_code(int(c)).kind == "merge" for c in codes):
         try:
-            merged = _through_merges(X, y, ids, classes, None if counts is None else names)
+            # one source given: its figures are those of a source every row was built from
+            whole = (labels[0], None if counts is None else counts[0]) if n_sources == 1 else None
+            merged = _through_merges(X, y, ids, classes, None if counts is None else names, whole)
         except LineageError as exc:  # a merge whose parent rows stayed in another process
             out["through_merges_note"] = f"not counted in this process: {exc}"
         else:
@@ -261,27 +265,39 @@ def _reads(source, lines):
     return out
 
 
-def _through_merges(X, y, ids, classes, names):
-    """One statistics record per source reached through merged rows (see above)."""
+def _through_merges(X, y, ids, classes, names, whole=None):
+    """One statistics record per source reached through merged rows (see above).
+
+    ``whole``: the label record and missing counts (per column of ``names``) of all the
+    rows, when already counted: a source that every row was built from has those.
+    """
+    from ._parents_kernel import rows_by_source
     from ._rows import expand
 
-    pos, leaf_ids, _ = expand(ids, REGISTRY.by_code, with_via=False)
-    # a leaf came through a merge exactly when the row it stands for is a merged row
-    codes = codes_of(ids)
-    merges = [c for c in pd.unique(codes) if REGISTRY.by_code(int(c)).kind == "merge"]
-    merged = np.isin(codes, merges)[pos]
-    if not merged.any():
+    direct = distinct_codes(ids).tolist()
+    merges = [c for c in direct if REGISTRY.by_code(c).kind == "merge"]
+    if not merges:
         return []
-    sel_pos, sel_code = pos[merged], codes_of(leaf_ids[merged])
+    pos, leaf_ids, _ = expand(ids, REGISTRY.by_code, with_via=False)
+    sel_pos, sel_code = pos, codes_of(leaf_ids)
+    if len(merges) < len(direct):
+        # a leaf came through a merge exactly when the row it stands for is a merged row
+        merged = np.isin(codes_of(ids), merges)[pos]
+        sel_pos, sel_code = pos[merged], sel_code[merged]
     y_arr = None if y is None else np.asarray(y)
     frame = isinstance(X, pd.DataFrame) and names is not None
     memo = {}
     out = []
-    for code in np.unique(sel_code).tolist():
-        # the training rows built from this source (once each, in order): a mask, not a
-        # sort, over the rows
-        mask = np.zeros(ids.size, bool)
-        mask[sel_pos[sel_code == code]] = True
+    leaf_sources = few_distinct(sel_code)
+    # the training rows built from each source (once each, in order): masks, not a
+    # sort, over the rows, all in one pass over the leaves
+    masks = rows_by_source(
+        np.ascontiguousarray(sel_pos, dtype=np.int64),
+        np.ascontiguousarray(sel_code, dtype=np.int64),
+        leaf_sources,
+        ids.size,
+    )
+    for code, mask in zip(leaf_sources.tolist(), masks):
         everyone = bool(mask.all())  # every training row (a left merge's left side)
         rows = np.flatnonzero(mask) if not everyone else slice(None)
         n_rows = ids.size if everyone else rows.size
@@ -289,19 +305,26 @@ def _through_merges(X, y, ids, classes, names):
             "code": int(code),
             "source_id": REGISTRY.by_code(int(code)).source_id,
             "n_rows": int(n_rows),
-            "labels": _label_stats(None if y_arr is None else y_arr[rows], None, 1, classes)[0],
         }
+        if everyone and whole is not None:
+            record["labels"] = copy.deepcopy(whole[0])
+        else:
+            y_rows = None if y_arr is None else y_arr[rows]
+            record["labels"] = _label_stats(y_rows, None, 1, classes)[0]
         if frame:
             # the columns of X whose values come from this source in every merge its
             # rows went through (a merge records where each of its columns came from)
-            direct = pd.unique(codes[rows]).tolist()
+            mine = direct if everyone else distinct_codes(ids[rows]).tolist()
             checked = [
                 j
                 for j, name in enumerate(names)
-                if all(int(code) in _leaf_codes(int(d), X.columns[j], memo) for d in direct)
+                if all(int(code) in _leaf_codes(int(d), X.columns[j], memo) for d in mine)
             ]
-            part = X.iloc[:, checked] if everyone else X.iloc[rows, checked]
-            sub_names, counts = _missing_counts(part, None, 1)
+            if everyone and whole is not None:
+                sub_names, counts = [names[j] for j in checked], whole[1][None, checked]
+            else:
+                part = X.iloc[:, checked] if everyone else X.iloc[rows, checked]
+                sub_names, counts = _missing_counts(part, None, 1)
             record["columns_checked"] = sub_names
             record["missing"] = {
                 sub_names[j]: int(counts[0, j]) for j in np.flatnonzero(counts[0])
