@@ -76,12 +76,23 @@ def _shift(X):
     relative to their spread (a Unix time: 1.7e9 plus a few seconds ranks neighbours by
     rounding error). Distances do not change under a shift, so the data are moved by
     their mean first. The mean is rounded to an integer: integer data stay integers,
-    whose products are exact, so ties stay exact ties.
+    whose products are exact, so ties stay exact ties. A column is shifted only where
+    every training value moves exactly: ``1e-14 - 500`` rounds to ``-500``, as
+    ``2e-14 - 500`` does, and two rows that differ would be ranked as a tie.
     """
     if sparse.issparse(X) or X.shape[0] == 0:
         return None
     shift = np.round(X.mean(axis=0))
+    shift[~_shifted(X, shift)[1].all(axis=0)] = 0.0
     return shift if np.any(shift) else None
+
+
+def _shifted(X, shift):
+    """``X - shift`` and where that difference is exact (Knuth's TwoSum error is 0)."""
+    out = X - shift
+    back = out - X
+    exact = (X - (out - back)) + (-shift - back) == 0.0
+    return out, exact
 
 
 def _entries(X):
@@ -131,17 +142,20 @@ def _tolerances(fit_stats, X_block):
     return 4.0 * gamma * (max_sq_norm + 2.0 * norms * np.sqrt(max_sq_norm))
 
 
-def _direct_distances(X_fit, rows, n_threads):
+def _direct_distances(X_fit, shift, rows, n_threads):
     """Squared distances from each of ``rows`` to the training rows, from differences.
 
     No ``||x||^2 - 2 <x, x_j>`` cancellation: for the rows whose neighbours the fast
-    distances cannot order.
+    distances cannot order. ``rows`` are not shifted; a dense ``X_fit`` was shifted by
+    ``shift`` (None: not shifted) exactly, so ``X_fit + shift`` is the training data
+    itself and each difference is that of the stored doubles.
     """
     rows = rows.toarray() if sparse.issparse(rows) else np.asarray(rows)
     rows = np.ascontiguousarray(rows, dtype=np.float64)
     out = np.empty((rows.shape[0], X_fit.shape[0]))
     if not sparse.issparse(X_fit):
-        _run_kernel("direct_squared_distances", (X_fit, rows, out), n_threads)
+        shift = np.zeros(X_fit.shape[1]) if shift is None else shift
+        _run_kernel("direct_squared_distances", (X_fit, shift, rows, out), n_threads)
         return out
     # sparse: stored entries by their difference, x's other nonzeros by their square
     # (all terms nonnegative: nothing cancels)
@@ -215,28 +229,37 @@ def _run_kernel(name, args, n_threads):
 
 
 def _block_values(
-    block, metric, X_fit, fit_norms, fit_stats, y_fit, n_neighbors, regression, n_threads
+    block, metric, X_fit, shift, fit_norms, fit_stats, y_fit, n_neighbors, regression, n_threads
 ):
     """Sum over a block ``(X_block, y_block)`` of validation rows of their KNN-Shapley
     values, and their utilities.
 
-    ``n_threads`` None runs the parallel kernel with Numba's current thread count.
-    Rows whose fast distances leave two neighbours within their rounding error are
-    valued again on distances computed from differences.
+    ``X_block`` is not shifted yet; ``shift`` is what the training rows were shifted by
+    (None: not shifted). ``n_threads`` None runs the parallel kernel with Numba's
+    current thread count. Rows whose fast distances leave two neighbours within their
+    rounding error, or that the shift does not move exactly, are valued again on
+    distances computed from differences.
     """
     X_block, y_block = block
-    dist = _distances(metric, X_fit, fit_norms, X_block)
+    moved = np.zeros(X_block.shape[0], dtype=np.bool_)
+    shifted = X_block
+    if shift is not None:
+        dense = X_block.toarray() if sparse.issparse(X_block) else X_block
+        shifted, exact = _shifted(dense, shift)
+        moved = ~exact.all(axis=1)
+    dist = _distances(metric, X_fit, fit_norms, shifted)
     near = np.zeros(dist.shape[0], dtype=np.bool_)
-    tolerance = _tolerances(fit_stats, X_block)
+    tolerance = _tolerances(fit_stats, shifted)
     # the values overwrite the distances
     utility = _run_kernel(
         "knn_shapley_rows",
         (dist, y_fit, y_block, n_neighbors, regression, dist, tolerance, near),
         n_threads,
     )
+    near |= moved
     if near.any():
         rows = np.flatnonzero(near)
-        exact = _direct_distances(X_fit, X_block[rows], n_threads)
+        exact = _direct_distances(X_fit, shift, X_block[rows], n_threads)
         utility[rows] = _run_kernel(
             "knn_shapley_rows",
             (
@@ -282,10 +305,13 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         ``"euclidean"`` (``"sqeuclidean"``, ``"l2"``) and ``"cosine"`` are computed
         with matrix products (BLAS); any other metric accepted by
         :func:`sklearn.metrics.pairwise_distances` is computed block by block by that
-        function. Euclidean data are first shifted by their (rounded) mean, and a
-        validation row whose fast distances leave two neighbours within their rounding
-        error is ranked again on distances summed from differences, so columns far from
-        zero (a Unix time) do not rank neighbours by rounding noise.
+        function. Euclidean data are first shifted by their (rounded) mean where every
+        training value moves exactly, and a validation row whose fast distances leave
+        two neighbours within their rounding error, or that the shift would round, is
+        ranked again on distances summed from differences of its own values, so columns
+        far from zero (a Unix time) do not rank neighbours by rounding noise. Two
+        distances that float64 differences cannot tell apart (they differ by less than
+        the rounding of the distances themselves) count as a tie.
     transformer : transformer object, default=None
         When given, training and validation data are passed through
         ``transformer.transform`` and neighbours are found in its output space (dense
@@ -523,9 +549,6 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             validate_data(self, X, skip_check_array=True, reset=False)
             X = self._transform(X)
         y = _labels(y, X.shape[0])
-        shift = getattr(self, "_shift", None)  # (a valuer pickled before it was kept)
-        if shift is not None:
-            X = (X.toarray() if sparse.issparse(X) else X) - shift
         if self.task_ == "regression":
             return X, check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         # Labels no training row has never match: code -1.
@@ -545,6 +568,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             shared=(
                 self.metric,
                 self._fit_X,
+                getattr(self, "_shift", None),  # (a valuer pickled before it was kept)
                 self._fit_norms,
                 getattr(self, "_fit_stats", None),
                 self._fit_y,

@@ -713,3 +713,58 @@ def test_shifted_grids_with_duplicates_equal_exhaustive_shapley(
     task = "regression" if regression else "classification"
     values = KNNShapleyValuer(k, task=task).fit(X, y).value(Xv, yv)
     np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+
+
+def test_a_shift_that_rounds_training_values_is_not_made():
+    # 1e-14 - 500 and 2e-14 - 500 both round to -500: shifted by the column's mean,
+    # two different training rows became a tie, broken by index against the nearer
+    # one (value -0.75 for the far row, score 0 where 1-NN is right)
+    X = np.array([[2e-14], [1e-14], [1000.0], [1000.0]])
+    y = np.array([1, 0, 0, 0])
+    val = KNNShapleyValuer(n_neighbors=1).fit(X, y)
+    expected = exhaustive_shapley(_fraction_squared_distances([[1e-14]], X), y, [0], 1)
+    np.testing.assert_allclose(val.value([[1e-14]], [0]), expected, rtol=0, atol=1e-12)
+    assert val.score([[1e-14]], [0]) == 1.0
+
+
+def test_a_validation_row_the_shift_rounds_is_valued_on_its_own_values():
+    # the training rows shift exactly (multiples of 2**-44 near 500); the validation
+    # row 2**-41 + 2**-60 does not: shifted, it sat halfway between rows 0 and 1
+    X = np.array([[0.0], [2.0**-40], [1000.0], [1000.0]])
+    y = np.array([1, 0, 1, 1])
+    Xv = np.array([[2.0**-41 + 2.0**-60]])
+    val = KNNShapleyValuer(n_neighbors=1).fit(X, y)
+    expected = exhaustive_shapley(_fraction_squared_distances(Xv, X), y, [0], 1)
+    np.testing.assert_allclose(val.value(Xv, [0]), expected, rtol=0, atol=1e-12)
+    sparse_rows = sparse.csr_matrix(Xv)
+    np.testing.assert_allclose(val.value(sparse_rows, [0]), expected, rtol=0, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    tiny=st.sampled_from([2.0**-46, 2.0**-40, 2.0**-34]),
+    large=st.sampled_from([10.0, 1000.0, 1.7e9]),
+    n_train=st.integers(2, 7),
+    k=st.integers(1, 4),
+    regression=st.booleans(),
+)
+def test_columns_mixing_tiny_and_large_values_equal_exhaustive_shapley(
+    seed, tiny, large, n_train, k, regression
+):
+    # concentrations next to large readings in one column: the column's mean shift
+    # rounds the tiny values of the training rows (then no shift may be made) or of
+    # the validation rows only (then those rows need distances of their own values).
+    # One feature and small rows near 0: every distance is resolvable in float64.
+    rng = np.random.default_rng(seed)
+    small = tiny * rng.integers(0, 5, (n_train, 1))
+    X = np.where(rng.random((n_train, 1)) < 0.6, small, large + rng.integers(0, 3, (n_train, 1)))
+    Xv = tiny * rng.integers(0, 5, (3, 1)) * (1 + rng.integers(0, 2, (3, 1)) * 2.0**-30)
+    if regression:
+        y, yv, utility = rng.normal(size=n_train), rng.normal(size=3), knn_regression_utility
+    else:
+        y, yv, utility = rng.integers(0, 2, n_train), rng.integers(0, 2, 3), knn_utility
+    expected = exhaustive_shapley(_fraction_squared_distances(Xv, X), y, yv, k, utility)
+    task = "regression" if regression else "classification"
+    values = KNNShapleyValuer(k, task=task).fit(X, y).value(Xv, yv)
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
