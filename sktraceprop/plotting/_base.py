@@ -24,11 +24,16 @@ def axes(ax, caller, figsize):
     return ax
 
 
+def source_path(source_id, uri):
+    """The folders and name of a source read from a file, else its source id alone."""
+    if isinstance(uri, str) and uri.startswith("file:"):
+        return PurePosixPath(unquote(urlparse(uri).path)).parts
+    return (source_id,)
+
+
 def source_name(source_id, uri):
     """The file name of a source read from a file, else its source id."""
-    if isinstance(uri, str) and uri.startswith("file:"):
-        return PurePosixPath(unquote(urlparse(uri).path)).name
-    return source_id
+    return source_path(source_id, uri)[-1]
 
 
 def row_label(source_id, uri, line):

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .._holders import HolderMixin, hold
 from .._lineage._capture import resolve_row_ids
 from .._lineage._current import changed_steps
+from .._lineage._ids import codes_of
 from .._lineage._io import lineage_frame
 from .._lineage._record import collect_ops, source_table, upstream_ops
 from ..utils._delegation import SourcesTravelMixin
@@ -635,27 +636,51 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             self, "values_", msg="No values_ yet: call value(X_val, y_val) on this %(name)s."
         )
         frame = lineage_frame(self.row_ids_, self._sources.__getitem__)
-        frame = frame.drop_duplicates(["row", "source_id"])
+        # a source is a code (one content); versions of a source_id share the name
+        frame["code"] = codes_of(frame["row_id"].to_numpy())
+        frame = frame.drop_duplicates(["row", "code"])
         frame["value"] = self.values_[frame["row"].to_numpy()]
         return frame
 
     def by_source(self):
-        """Values of the training rows summed and averaged per source file.
+        """Values of the training rows summed and averaged per source.
 
-        A row built by :func:`sktraceprop.merge` counts, with its full value, toward
-        each source of its parents; with merges the per-source sums can therefore add
-        up to more than the total.
+        A source is one content (SHA-256): two files read under one ``source_id`` (two
+        folders' ``data.csv``, both named ``data`` by default) or two versions of one
+        file are two rows of the table, told apart by ``uri`` and ``sha256``. A row
+        built by :func:`sktraceprop.merge` counts, with its full value, toward each
+        source of its parents; with merges the per-source sums can therefore add up to
+        more than the total.
 
         Returns
         -------
         table : DataFrame
-            Columns ``source_id``, ``n_rows``, ``sum`` and ``mean`` of the values in
-            ``values_``, one row per source, sorted by ``source_id``.
+            Columns ``source_id``, ``uri``, ``sha256``, ``n_rows``, ``sum`` and
+            ``mean`` of the values in ``values_``, one row per source, sorted by
+            ``source_id``, then ``uri``, then load time.
         """
         frame = self._lineage_rows()
-        # source ids as strings: a categorical column would sort in category order
-        grouped = frame.groupby(frame["source_id"].astype(str), sort=True)["value"]
-        return grouped.agg(n_rows="size", sum="sum", mean="mean").reset_index()
+        grouped = frame.groupby("code", sort=False)["value"]
+        table = grouped.agg(n_rows="size", sum="sum", mean="mean")
+        sources = [self._sources[int(code)] for code in table.index]
+        order = sorted(
+            range(len(sources)),
+            key=lambda i: (
+                sources[i].source_id,
+                sources[i].uri,
+                sources[i].loaded_at,
+                sources[i].sha256,
+            ),
+        )
+        head = pd.DataFrame(
+            {
+                "source_id": [s.source_id for s in sources],
+                "uri": [s.uri for s in sources],
+                "sha256": [s.sha256 for s in sources],
+            }
+        )
+        out = pd.concat([head, table.reset_index(drop=True)], axis=1)
+        return out.iloc[order].reset_index(drop=True)
 
     def by_op(self):
         """Values of the training rows summed and averaged per preprocessing op.

@@ -130,6 +130,52 @@ def test_by_source_display_of_influence(traced):
         BySourceDisplay.from_explanation(exp, over="sources")
 
 
+def test_by_source_display_keeps_files_and_versions_of_one_name_apart(tmp_path):
+    # a/data.csv, b/data.csv and a second version of a/data.csv all read as source
+    # "data": the display drew one box, "data.csv (95 rows)", of all three
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, -1]]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    parts, which = [], []
+    for name, rows in [("a", slice(0, 40)), ("b", slice(40, 70)), ("a", slice(70, 95))]:
+        frame.iloc[rows].to_csv(tmp_path / name / "data.csv", index=False)
+        parts.append(stp.read_csv(tmp_path / name / "data.csv"))
+        which += [len(parts) - 1] * len(parts[-1])
+    which = np.array(which)
+    train = pd.concat(parts)
+    X, y = train.drop(columns="target"), train["target"].to_numpy()
+    X_val, y_val = frame.iloc[95:, :3], frame["target"].iloc[95:]
+
+    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(X, y)
+    display = BySourceDisplay.from_estimator(valuer, X_val, y_val)
+    shas = valuer.by_source()["sha256"].str[:12].tolist()
+    labels = [
+        f"a/data.csv [{shas[0]}] (40 rows)",
+        f"a/data.csv [{shas[1]}] (25 rows)",
+        "b/data.csv (30 rows)",
+    ]
+    assert list(display.values) == labels
+    assert [t.get_text() for t in display.ax_.get_yticklabels()] == labels
+    for numbers, part in zip(display.values.values(), [0, 2, 1]):
+        np.testing.assert_array_equal(numbers, valuer.values_[which == part])
+
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    explainer = stp.InfluenceExplainer(pipe).fit(X, y)
+    exp = explainer.explain(X_val.iloc[:6], keep_scores=True)
+    per_row = BySourceDisplay.from_explanation(exp)
+    per_test = BySourceDisplay.from_explanation(exp, over="test_rows")
+    assert list(per_row.values) == list(per_test.values) == labels
+    for rows, test, part in zip(per_row.values.values(), per_test.values.values(), [0, 2, 1]):
+        np.testing.assert_allclose(rows, exp.scores.mean(axis=0)[which == part])
+        np.testing.assert_allclose(test, exp.scores[:, which == part].sum(axis=1))
+    # the explanation's source_scores add the three together: not drawn as one
+    lean = explainer.explain(X_val.iloc[:6], keep_scores=False)
+    with pytest.raises(ValueError, match="source_id 'data' names several sources"):
+        BySourceDisplay.from_explanation(lean, over="test_rows")
+
+
 def test_unlearning_display_distances(demo_xy):
     X, y = demo_xy
     X = X[["age", "bp", "cholesterol"]]

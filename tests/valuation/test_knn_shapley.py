@@ -277,7 +277,7 @@ def test_by_source_sums_values_per_file(hospital_frames):
     np.testing.assert_array_equal(val.row_ids_, stp.row_ids(X.iloc[:50]))
 
     table = val.by_source()
-    assert table.columns.tolist() == ["source_id", "n_rows", "sum", "mean"]
+    assert table.columns.tolist() == ["source_id", "uri", "sha256", "n_rows", "sum", "mean"]
     assert table["source_id"].tolist() == ["hospital_a", "hospital_b"]
     source = stp.row_lineage(X.iloc[:50])["source_id"].to_numpy()
     for _, row in table.iterrows():
@@ -286,6 +286,41 @@ def test_by_source_sums_values_per_file(hospital_frames):
         assert row["sum"] == pytest.approx(mine.sum(), abs=1e-15)
         assert row["mean"] == pytest.approx(mine.mean(), abs=1e-15)
     assert table["sum"].sum() == pytest.approx(values.sum(), abs=1e-14)
+
+
+def _write_cancer_files(tmp_path):
+    """Breast cancer rows in ``a/data.csv``, ``b/data.csv`` and a second version of
+    ``a/data.csv``: three sources that read_csv names ``data`` (no ``source_id=``)."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, -1]]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    parts, which = [], []
+    for name, rows in [("a", slice(0, 40)), ("b", slice(40, 70)), ("a", slice(70, 95))]:
+        frame.iloc[rows].to_csv(tmp_path / name / "data.csv", index=False)
+        parts.append(stp.read_csv(tmp_path / name / "data.csv"))
+        which += [len(parts) - 1] * len(parts[-1])
+    train = pd.concat(parts)
+    return train.drop(columns="target"), train["target"], frame.iloc[95:], np.array(which)
+
+
+def test_by_source_keeps_files_and_versions_of_one_name_apart(tmp_path):
+    # two folders' data.csv and a rewritten a/data.csv are three sources of source_id
+    # "data": by_source gave one row "data, 95 rows" with the sum of all three
+    X, y, valid, which = _write_cancer_files(tmp_path)
+    val = KNNShapleyValuer(3).fit(X, y)
+    values = val.value(valid.drop(columns="target"), valid["target"])
+    table = val.by_source()
+    assert table["source_id"].tolist() == ["data"] * 3
+    assert table["uri"].tolist() == [
+        (tmp_path / name / "data.csv").as_uri() for name in ("a", "a", "b")
+    ]
+    assert table["sha256"].nunique() == 3
+    for row, part in zip(table.itertuples(), [0, 2, 1]):  # a (first), a (second), b
+        assert row.n_rows == (which == part).sum()
+        assert row.sum == pytest.approx(values[which == part].sum(), abs=1e-15)
+        assert row.mean == pytest.approx(values[which == part].mean(), abs=1e-15)
 
 
 def test_by_op_separates_per_hospital_scalers():
