@@ -1,7 +1,5 @@
 """Row values or influence grouped by source file, with their spread."""
 
-from pathlib import PurePosixPath
-
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
@@ -9,7 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._lineage import row_lineage
 from .._lineage._ids import codes_of
 from .._lineage._source import REGISTRY
-from ._base import axes, source_name, source_path
+from ._base import axes, source_names
 
 
 class BySourceDisplay:
@@ -199,29 +197,10 @@ def _groups(lines, sources):
         for code, part in pairs.groupby("code", sort=False)
     ]
     found.sort(key=lambda f: (f[0].source_id, f[0].uri, f[0].loaded_at, f[0].sha256))
-    names = _unique_names([source for source, _ in found])
+    names = source_names([source for source, _ in found])
     return [
         (f"{name} ({rows.size} rows)", rows, source) for name, (source, rows) in zip(names, found)
     ]
-
-
-def _unique_names(sources):
-    """A name per source: the file name, with as many of its folders as tell two files of
-    one name apart, and the first 12 digits of the SHA-256 for two contents of one file
-    (or of one source id)."""
-    names = [source_name(s.source_id, s.uri) for s in sources]
-    paths = [source_path(s.source_id, s.uri) for s in sources]
-    for name in set(names):
-        same = [i for i, n in enumerate(names) if n == name]
-        files = len({paths[i] for i in same})
-        depth = 1
-        while len({paths[i][-depth:] for i in same}) < files:
-            depth += 1
-        if depth > 1:
-            for i in same:
-                names[i] = str(PurePosixPath(*paths[i][-depth:]))
-    counts = pd.Series(names).value_counts()
-    return [f"{n} [{s.sha256[:12]}]" if counts[n] > 1 else n for n, s in zip(names, sources)]
 
 
 def _shared_names(found):
