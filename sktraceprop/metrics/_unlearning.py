@@ -14,6 +14,8 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring, roc_auc_score
 
+from ..utils._labels import check_label_kinds
+
 __all__ = [
     "forget_loss_gap_closed",
     "function_space_distance_ratio",
@@ -93,11 +95,7 @@ def _class_positions(estimator, y):
     """Position of each label of ``y`` in ``estimator.classes_`` (-1: not a class of it)."""
     classes = np.asarray(estimator.classes_)
     y = np.asarray(y)
-    if (y.dtype.kind in "OSU") != (classes.dtype.kind in "OSU") and y.size:
-        raise ValueError(
-            f"y holds {y.dtype} labels but {type(estimator).__name__}'s classes_ are "
-            f"{classes.dtype} ({classes[:5].tolist()}): pass labels of the same type"
-        )
+    check_label_kinds(y, classes, type(estimator).__name__)
     order = np.argsort(classes, kind="stable")
     at = np.searchsorted(classes[order], y).clip(0, max(classes.size - 1, 0))
     found = classes.size > 0

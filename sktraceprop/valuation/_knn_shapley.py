@@ -24,6 +24,7 @@ from .._lineage._ids import codes_of
 from .._lineage._io import lineage_frame
 from .._lineage._record import collect_ops, source_table, upstream_ops
 from ..utils._delegation import SourcesTravelMixin
+from ..utils._labels import check_label_kinds
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
 from ..utils._private_copy import shares_memory
 from ..utils._progress import map_blocks
@@ -371,7 +372,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
     to ``score(X_val, y_val) - U(empty)``: the utility of the whole training set for
     classification (where ``U(empty) = 0``), and ``score(X_val, y_val) +
     mean(y_val ** 2)`` for regression. Labels of the validation set that no training
-    row has simply never match.
+    row has simply never match; labels of another kind (text against numbers, which
+    would all be such) raise a ``ValueError``.
 
     References
     ----------
@@ -552,7 +554,9 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         y = _labels(y, X.shape[0])
         if self.task_ == "regression":
             return X, check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-        # Labels no training row has never match: code -1.
+        # Labels no training row has never match: code -1 (labels of another kind, text
+        # against numbers, would all be such: refused).
+        check_label_kinds(y, self.classes_, f"this {type(self).__name__}'s training rows")
         pos = np.searchsorted(self.classes_, y).clip(0, self.classes_.size - 1)
         return X, np.where(self.classes_[pos] == y, pos, -1).astype(np.float64)
 

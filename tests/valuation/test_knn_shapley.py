@@ -803,3 +803,21 @@ def test_columns_mixing_tiny_and_large_values_equal_exhaustive_shapley(
     task = "regression" if regression else "classification"
     values = KNNShapleyValuer(k, task=task).fit(X, y).value(Xv, yv)
     np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+
+
+def test_validation_labels_of_another_kind_are_refused():
+    # y_val read as text ("1") against integer training labels matched no class: every
+    # value was 0 and the score 0, with nothing said
+    X, y, Xv, yv = integer_data(8, 4, 2, 0)
+    val = KNNShapleyValuer(3).fit(X, y)
+    with pytest.raises(ValueError, match="string labels but the classes .* are integer"):
+        val.value(Xv, yv.astype(str))
+    with pytest.raises(ValueError, match="string labels but the classes .* are integer"):
+        val.score(Xv, yv.astype(str))
+    text = KNNShapleyValuer(3).fit(X, y.astype(str))
+    with pytest.raises(ValueError, match="integer labels but the classes .* are string"):
+        text.value(Xv, yv)
+    # same kind, other dtype (floats, an object column of ints): the same values
+    expected = val.value(Xv, yv)
+    np.testing.assert_array_equal(val.value(Xv, yv.astype(float)), expected)
+    np.testing.assert_array_equal(val.value(Xv, yv.astype(object)), expected)
