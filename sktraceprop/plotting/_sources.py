@@ -189,13 +189,17 @@ def _groups(lines, sources):
     parents, once. ``sources`` maps a code to its :class:`Source`. Labels are
     ``"file (n rows)"``, widened until two sources never share one."""
     position = "train_index" if "train_index" in lines else "row"
-    pairs = pd.DataFrame(
-        {"row": lines[position].to_numpy(), "code": codes_of(lines["row_id"].to_numpy())}
-    ).drop_duplicates()
-    found = [
-        (sources(int(code)), part["row"].to_numpy())
-        for code, part in pairs.groupby("code", sort=False)
-    ]
+    codes = codes_of(lines["row_id"].to_numpy())
+    # one content is one source, whatever its code (an alias from another process)
+    unique = np.unique(codes)
+    found_at, group = {}, []
+    for code in unique:
+        source = sources(int(code))
+        group.append(found_at.setdefault(_content(source), (len(found_at), source))[0])
+    of_row = np.asarray(group)[np.searchsorted(unique, codes)]
+    pairs = pd.DataFrame({"row": lines[position].to_numpy(), "group": of_row}).drop_duplicates()
+    first = {g: source for g, source in found_at.values()}
+    found = [(first[g], part["row"].to_numpy()) for g, part in pairs.groupby("group", sort=False)]
     found.sort(key=lambda f: (f[0].source_id, f[0].uri, f[0].loaded_at, f[0].sha256))
     names = source_names([source for source, _ in found])
     return [
@@ -207,3 +211,7 @@ def _shared_names(found):
     """Source ids that several of the sources ``found`` by :func:`_groups` carry."""
     ids = pd.Series([source.source_id for _, _, source in found])
     return sorted(ids[ids.duplicated()].unique())
+
+
+def _content(source):
+    return source.source_id, source.uri, source.sha256

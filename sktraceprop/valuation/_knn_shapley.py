@@ -2,6 +2,7 @@
 
 import threading
 import warnings
+from collections import Counter
 from dataclasses import replace
 from numbers import Integral
 
@@ -208,6 +209,9 @@ def _distances(metric, X_fit, fit_norms, X_block):
         dist = _inner_products(X_fit, normalize(X_block))
         np.negative(dist, out=dist)
         return dist
+    if metric == "precomputed":
+        # a copy: the values overwrite the distances
+        return X_block.toarray() if sparse.issparse(X_block) else np.array(X_block, order="C")
     return np.ascontiguousarray(pairwise_distances(X_block, X_fit, metric=metric), np.float64)
 
 
@@ -307,7 +311,10 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         ``"euclidean"`` (``"sqeuclidean"``, ``"l2"``) and ``"cosine"`` are computed
         with matrix products (BLAS); any other metric accepted by
         :func:`sklearn.metrics.pairwise_distances` is computed block by block by that
-        function. Euclidean data are first shifted by their (rounded) mean where every
+        function; ``"precomputed"`` takes the square matrix of distances between the
+        training rows in :meth:`fit` and, in :meth:`value` and :meth:`score`, the
+        distances from each validation row to every training row (columns in the
+        training rows' order). Euclidean data are first shifted by their (rounded) mean where every
         training value moves exactly, and a validation row whose fast distances leave
         two neighbours within their rounding error, or that the shift would round, is
         ranked again on distances summed from differences of its own values, so columns
@@ -468,7 +475,15 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             if shares_memory(X, given):
                 X = X.copy()  # an identity transformer's output is the caller's data
             y = _labels(y, X.shape[0])
-        if self.metric not in ("euclidean", "sqeuclidean", "cosine"):
+        if self.metric == "precomputed":
+            if X.shape[0] != X.shape[1]:
+                raise ValueError(
+                    "metric='precomputed' takes in fit the square matrix of distances "
+                    "between the training rows, (n_samples, n_samples), and in value and "
+                    "score the distances from each validation row to every training row, "
+                    f"(n_val, n_samples); got X of shape {X.shape} in fit"
+                )
+        elif self.metric not in ("euclidean", "sqeuclidean", "cosine"):
             pairwise_distances(X[:1], X[:1], metric=self.metric)  # fail early on a bad one
         self.task_ = self.task
         if self.task == "auto":
@@ -501,6 +516,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         self._shift = _shift(X) if self.metric in _DOT_METRICS else None
         if self._shift is not None:
             X = X - self._shift
+        if self.metric == "precomputed":
+            X = np.empty((X.shape[0], 0))  # the validation rows bring their distances
         self._fit_X = X
         self._fit_norms = _squared_norms(X)
         self._fit_stats = _fit_stats(X, self.metric)
@@ -640,8 +657,16 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             self, "values_", msg="No values_ yet: call value(X_val, y_val) on this %(name)s."
         )
         frame = lineage_frame(self.row_ids_, self._sources.__getitem__)
-        # a source is a code (one content); versions of a source_id share the name
-        frame["code"] = codes_of(frame["row_id"].to_numpy())
+        # a source is one content (versions of a source_id share the name); an alias
+        # code (the same source coded in another process) joins the first code
+        first = {}
+        for code, source in sorted(self._sources.items()):
+            first.setdefault((source.source_id, source.uri, source.sha256), code)
+        canonical = {
+            code: first[(s.source_id, s.uri, s.sha256)] for code, s in self._sources.items()
+        }
+        codes = codes_of(frame["row_id"].to_numpy())
+        frame["code"] = pd.Series(codes, index=frame.index).map(canonical)
         frame = frame.drop_duplicates(["row", "code"])
         frame["value"] = self.values_[frame["row"].to_numpy()]
         return frame
@@ -697,6 +722,11 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         up to the total. A group's sum is the sum of its rows' Shapley values, not the
         Shapley value of the group as a single player.
 
+        An op records the source ids it was fitted on. When several sources of the
+        training rows carry one of them (two folders' ``data.csv`` read without
+        ``source_id=``, two versions of a file), which of them the op transformed is
+        not recorded: its ``n_rows``, ``sum`` and ``mean`` are NaN, with a warning.
+
         Returns
         -------
         table : DataFrame
@@ -706,8 +736,25 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         """
         frame = self._lineage_rows()
         via = frame["via"] if "via" in frame else pd.Series(None, index=frame.index)
-        records = []
+        contents = {(source.source_id, source.sha256) for source in self._sources.values()}
+        carriers = Counter(source_id for source_id, _ in contents)
+        records, unknown = [], []
         for op in self.ops_:
+            shared = sorted(i for i in op.sources or () if carriers[i] > 1)
+            if shared:
+                unknown.append(f"{op.name} (fitted on {', '.join(map(repr, shared))})")
+                records.append(
+                    {
+                        "op": op.name,
+                        "cls": op.cls,
+                        "fingerprint": op.fingerprint,
+                        "sources": list(op.sources),
+                        "n_rows": np.nan,
+                        "sum": np.nan,
+                        "mean": np.nan,
+                    }
+                )
+                continue
             if op.sources is None:
                 rows = np.arange(self.n_samples_fit_)
             else:
@@ -725,12 +772,24 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                     "mean": values.mean() if rows.size else np.nan,
                 }
             )
+        if unknown:
+            warnings.warn(
+                f"by_op: ops {'; '.join(unknown)} record a source id that several sources "
+                "of the training rows carry (other files or other contents of one file): "
+                "which of them each op transformed is not recorded, and its n_rows, sum "
+                "and mean are NaN. Read each file with its own source_id= to tell them "
+                "apart.",
+                UserWarning,
+                stacklevel=2,
+            )
         columns = ["op", "cls", "fingerprint", "sources", "n_rows", "sum", "mean"]
         return pd.DataFrame.from_records(records, columns=columns)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        # cross-validation slices a precomputed matrix by rows and columns
+        tags.input_tags.pairwise = self.metric == "precomputed"
         if self.transformer is None:
             tags.input_tags.sparse = True
         elif isinstance(unfrozen(self.transformer), BaseEstimator):

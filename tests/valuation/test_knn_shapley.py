@@ -323,6 +323,26 @@ def test_by_source_keeps_files_and_versions_of_one_name_apart(tmp_path):
         assert row.mean == pytest.approx(values[which == part].mean(), abs=1e-15)
 
 
+def test_by_op_says_it_cannot_tell_which_source_of_a_shared_id_an_op_transformed(tmp_path):
+    # a scaler fitted on b/data.csv records source id "data", which a/data.csv carries
+    # too: by_op counted all 95 rows as having gone through it (only b's 30 did)
+    X, y, valid, which = _write_cancer_files(tmp_path)
+    X = X.copy()
+    scaler = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
+    X.loc[which == 1, :] = scaler.fit_transform(X[which == 1]).to_numpy()
+    pre = stp.make_traced_pipeline(StandardScaler()).fit(X)
+    val = KNNShapleyValuer(3, transformer=pre).fit(X, y)
+    values = val.value(valid.drop(columns="target"), valid["target"])
+    with pytest.warns(UserWarning, match=r"which of them each op transformed is not recorded"):
+        table = val.by_op()
+    outside = table[table["sources"].notna()].iloc[0]
+    assert outside["sources"] == ["data"]
+    assert np.isnan(outside["n_rows"]) and np.isnan(outside["sum"])
+    inside = table[table["sources"].isna()].iloc[0]  # the pipeline's step: every row
+    assert inside["n_rows"] == 95
+    assert inside["sum"] == pytest.approx(values.sum(), abs=1e-14)
+
+
 def test_by_op_separates_per_hospital_scalers():
     a, b = _hospital("hospital_a", 60, 0.0, 0), _hospital("hospital_b", 40, 3.0, 1)
     scaled = []
@@ -821,3 +841,32 @@ def test_validation_labels_of_another_kind_are_refused():
     expected = val.value(Xv, yv)
     np.testing.assert_array_equal(val.value(Xv, yv.astype(float)), expected)
     np.testing.assert_array_equal(val.value(Xv, yv.astype(object)), expected)
+
+
+def test_precomputed_distances_equal_exhaustive_shapley():
+    # metric="precomputed" failed in fit on the user's square matrix ("requires shape
+    # (n_queries, n_indexed). Got (1, 5) for 1 indexed"): a distance the user computed
+    # (Gower distance of mixed records, say) could not be valued
+    X, y, Xv, yv = integer_data(7, 4, 3, 2)
+    train = pairwise_distances(X, X, metric="cityblock")
+    dist = pairwise_distances(Xv, X, metric="cityblock")
+    val = KNNShapleyValuer(3, metric="precomputed").fit(train, y)
+    given = dist.copy()
+    values = val.value(given, yv)
+    np.testing.assert_allclose(values, exhaustive_shapley(dist, y, yv, 3), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(given, dist)  # the values did not overwrite them
+    np.testing.assert_array_equal(
+        values, KNNShapleyValuer(3, metric="manhattan").fit(X, y).value(Xv, yv)
+    )
+    np.testing.assert_array_equal(val.value(sparse.csr_matrix(dist), yv), values)
+    with pytest.raises(ValueError, match="square matrix of distances"):
+        KNNShapleyValuer(3, metric="precomputed").fit(dist, yv)
+    with pytest.raises(ValueError, match="expecting 7 features"):
+        val.value(dist[:, :5], yv)
+    # cross-validation slices the square matrix by rows and columns, as for X itself
+    folds = KFold(3)
+    on_matrix = cross_val_score(
+        KNNShapleyValuer(3, metric="precomputed"), pairwise_distances(X, X), y, cv=folds
+    )
+    on_rows = cross_val_score(KNNShapleyValuer(3), X, y, cv=folds)
+    np.testing.assert_allclose(on_matrix, on_rows, rtol=0, atol=1e-12)
