@@ -4,6 +4,7 @@ import threading
 import warnings
 from collections import Counter
 from dataclasses import replace
+from fractions import Fraction
 from numbers import Integral
 
 import numpy as np
@@ -113,11 +114,33 @@ def _max_abs(X):
 
 
 def _fit_stats(X, metric):
-    """What the error bound of the dot-product distances needs from the training rows."""
+    """What the error bound of the dot-product distances needs from the training rows;
+    for cosine, which training rows are equal (their exact ties need no rationals)."""
+    if metric == "cosine":
+        norms = _squared_norms(X)
+        top = float(norms.max()) if norms.size else 0.0
+        return _row_classes(X), _integral(X), _max_abs(X), top
     if metric not in _DOT_METRICS:
         return None
     norms = _squared_norms(X)
     return _integral(X), _max_abs(X), float(norms.max()) if norms.size else 0.0, X.shape[1]
+
+
+def _row_classes(X):
+    """An id per training row, equal for equal rows."""
+    if not sparse.issparse(X):
+        return np.unique(X, axis=0, return_inverse=True)[1].ravel()
+    X = X.tocsr()
+    X.sum_duplicates()
+    X.sort_indices()
+    seen = {}
+    return np.array(
+        [
+            seen.setdefault((X.indices[a:b].tobytes(), X.data[a:b].tobytes()), len(seen))
+            for a, b in zip(X.indptr[:-1], X.indptr[1:])
+        ],
+        dtype=np.int64,
+    )
 
 
 def _tolerances(fit_stats, X_block):
@@ -206,8 +229,9 @@ def _distances(metric, X_fit, fit_norms, X_block):
         dist += fit_norms
         return dist
     if metric == "cosine":
+        # the training rows are kept as given (their exact directions, for re-ranking)
         dist = _inner_products(X_fit, normalize(X_block))
-        np.negative(dist, out=dist)
+        dist /= -np.sqrt(np.where(fit_norms > 0, fit_norms, 1.0))
         return dist
     if metric == "precomputed":
         # a copy: the values overwrite the distances
@@ -234,6 +258,79 @@ def _run_kernel(name, args, n_threads):
             numba.set_num_threads(previous)
 
 
+def _cosine_tolerance(width):
+    """Bound on the difference of two computed cosine distances of one row (a multiple
+    of float64's unit roundoff: normalising, the dot product over ``width`` terms, the
+    division by the training row's norm)."""
+    unit = np.finfo(np.float64).eps / 2
+    terms = 3 * width + 12
+    return 4.0 * terms * unit / (1 - terms * unit)
+
+
+def _cosine_key(a, x):
+    """``-cos(a, x)`` up to the positive factor ``|x|``, as an exact order key:
+    ``-sign(a.x) (a.x)^2 / |a|^2`` in rationals (0 for a zero row, as sklearn does)."""
+    a = a.toarray().ravel() if sparse.issparse(a) else np.asarray(a).ravel()
+    nonzero = np.flatnonzero(a)
+    dot = sum(Fraction(float(a[i])) * Fraction(float(x[i])) for i in nonzero)
+    norm = sum(Fraction(float(a[i])) ** 2 for i in nonzero)
+    if norm == 0 or dot == 0:
+        return Fraction(0)
+    return -dot * abs(dot) / norm
+
+
+def _cosine_ranks(X_fit, rows, fit_norms, fit_stats, tolerance):
+    """For each of ``rows``, a key per training row in exact cosine order (equal keys:
+    a tie).
+
+    Integer data small enough give the key ``-sign(a.x) (a.x)^2 / |a|^2`` exactly
+    enough in float64: two different such fractions are further apart than their
+    rounding. Otherwise neighbours the fast distances place within ``tolerance`` of
+    each other form a group; a group of equal training rows is a tie, any other is
+    ordered on exact rationals; groups keep their computed order.
+    """
+    rows = rows.toarray() if sparse.issparse(rows) else np.asarray(rows, dtype=np.float64)
+    X_fit = X_fit.tocsr() if sparse.issparse(X_fit) else X_fit
+    n = X_fit.shape[0]
+    classes, integral, max_abs, max_norm = (
+        fit_stats if fit_stats is not None else (np.arange(n), False, 0.0, 0.0)
+    )
+    dist = _distances("cosine", X_fit, fit_norms, rows)
+    dots = _inner_products(X_fit, rows)
+    out = np.empty_like(dist)
+    for r, x in enumerate(rows):
+        x_abs = float(np.abs(x).max())
+        bound = np.sqrt(max_norm * float(x @ x))  # |a.x| <= |a| |x|
+        if (
+            integral
+            and _integral(x)
+            and X_fit.shape[1] * max_abs * x_abs < 2.0**53
+            and bound * bound * max_norm * max_norm < 2.0**51
+        ):
+            norms = np.where(fit_norms > 0, fit_norms, 1.0)
+            out[r] = -dots[r] * np.abs(dots[r]) / norms
+            continue
+        if not np.any(x):  # no direction: every training row at cosine distance 1
+            out[r] = 0.0
+            continue
+        order = np.argsort(dist[r], kind="stable")
+        group = np.r_[0, np.cumsum(np.diff(dist[r][order]) > tolerance)]
+        sub = np.zeros(n)
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        ends = np.r_[starts[1:], n]
+        members = classes[order]
+        mixed = np.minimum.reduceat(members, starts) != np.maximum.reduceat(members, starts)
+        for a, b in zip(starts[mixed], ends[mixed]):
+            keys = {}
+            for c, j in zip(members[a:b], order[a:b]):
+                if c not in keys:
+                    keys[c] = _cosine_key(X_fit[j], x)
+            distinct = sorted(set(keys.values()))
+            sub[a:b] = [distinct.index(keys[c]) for c in members[a:b]]
+        out[r, order] = group * n + sub
+    return out
+
+
 def _block_values(
     block, metric, X_fit, shift, fit_norms, fit_stats, y_fit, n_neighbors, regression, n_threads
 ):
@@ -255,7 +352,10 @@ def _block_values(
         moved = ~exact.all(axis=1)
     dist = _distances(metric, X_fit, fit_norms, shifted)
     near = np.zeros(dist.shape[0], dtype=np.bool_)
-    tolerance = _tolerances(fit_stats, shifted)
+    if metric == "cosine":
+        tolerance = np.full(dist.shape[0], _cosine_tolerance(X_fit.shape[1]))
+    else:
+        tolerance = _tolerances(fit_stats, shifted)
     # the values overwrite the distances
     utility = _run_kernel(
         "knn_shapley_rows",
@@ -265,7 +365,10 @@ def _block_values(
     near |= moved
     if near.any():
         rows = np.flatnonzero(near)
-        exact = _direct_distances(X_fit, shift, X_block[rows], n_threads)
+        if metric == "cosine":
+            exact = _cosine_ranks(X_fit, X_block[rows], fit_norms, fit_stats, tolerance[0])
+        else:
+            exact = _direct_distances(X_fit, shift, X_block[rows], n_threads)
         utility[rows] = _run_kernel(
             "knn_shapley_rows",
             (
@@ -320,7 +423,9 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         ranked again on distances summed from differences of its own values, so columns
         far from zero (a Unix time) do not rank neighbours by rounding noise. Two
         distances that float64 differences cannot tell apart (they differ by less than
-        the rounding of the distances themselves) count as a tie.
+        the rounding of the distances themselves) count as a tie. Cosine distances
+        within their rounding of each other are ranked again exactly, so rows in one
+        direction at other lengths (a count row and its double) tie.
     transformer : transformer object, default=None
         When given, training and validation data are passed through
         ``transformer.transform`` and neighbours are found in its output space (dense
@@ -511,8 +616,6 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                     UserWarning,
                     stacklevel=2,
                 )
-        if self.metric == "cosine":
-            X = normalize(X)
         self._shift = _shift(X) if self.metric in _DOT_METRICS else None
         if self._shift is not None:
             X = X - self._shift
