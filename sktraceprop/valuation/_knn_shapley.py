@@ -552,6 +552,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         self : object
         """
         self._validate_params()
+        # values of the previous training rows must not be read as those of the new ones
+        self.__dict__.pop("values_", None)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None"

@@ -906,3 +906,19 @@ def test_cosine_ties_of_parallel_rows_equal_exhaustive_shapley(seed, scale, k, a
     fit_X = sparse.csr_matrix(X) if as_sparse else X
     values = KNNShapleyValuer(k, metric="cosine").fit(fit_X, y).value(Xv, yv)
     np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+
+
+def test_a_refit_forgets_the_values_of_the_previous_training_rows():
+    # after fit(shop_b), by_source() reported shop_b with the values computed for
+    # shop_a's rows by the value() call before the refit
+    rng = np.random.default_rng(0)
+    a = stp.from_numpy(rng.normal(size=(30, 2)), "shop_a")
+    b = stp.from_numpy(rng.normal(size=(30, 2)), "shop_b")
+    val = KNNShapleyValuer(3).fit(a, (a["x0"] > 0).astype(int))
+    val.value(a, (a["x0"] > 0).astype(int))
+    val.fit(b, (b["x0"] > 0).astype(int))
+    assert not hasattr(val, "values_")
+    with pytest.raises(NotFittedError, match="No values_ yet"):
+        val.by_source()
+    with pytest.raises(NotFittedError, match="No values_ yet"):
+        val.by_op()
