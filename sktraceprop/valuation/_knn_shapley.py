@@ -62,6 +62,11 @@ def _block_rows(n_train, dense_width=0):
 
 
 def _labels(y, n_rows):
+    if y is None:
+        raise ValueError(
+            f"y is None: the validation rows' labels (or targets) are needed, one per row "
+            f"of X ({n_rows})"
+        )
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
     if y.ndim != 1 or y.shape[0] != n_rows:
         raise ValueError(f"y must be 1-D with one label per row of X ({n_rows}), got {y.shape}")

@@ -924,3 +924,14 @@ def test_a_refit_forgets_the_values_of_the_previous_training_rows():
         val.by_source()
     with pytest.raises(NotFittedError, match="No values_ yet"):
         val.by_op()
+
+
+def test_validation_without_labels_is_refused_clearly():
+    # value(X, None) raised "Input should have at least 1 dimension ... got scalar
+    # array(None, dtype=object)", as BySourceDisplay.from_estimator(valuer, X) did
+    X, y, Xv, _ = integer_data(5, 3, 2, 0)
+    val = KNNShapleyValuer(2).fit(X, y)
+    with pytest.raises(ValueError, match=r"y is None: the validation rows' labels"):
+        val.value(Xv, None)
+    with pytest.raises(ValueError, match=r"y is None: the validation rows' labels"):
+        val.score(Xv, None)
