@@ -120,6 +120,9 @@ class UnlearningDisplay:
         response_method : {"auto", "decision_function", "predict_proba", "predict"}, \
 default="auto"
             Output compared; "auto" takes the first the models have, in that order.
+            Classifiers that know different classes (a retrain without a whole class)
+            compare "predict_proba" only (see
+            :func:`~sktraceprop.metrics.function_space_distance_ratio`).
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
 
