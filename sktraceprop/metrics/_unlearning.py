@@ -75,11 +75,11 @@ def _responses(models, X, response_method):
             "probability 0 there)"
         )
     if differ and name == "predict_proba":
-        every = list(dict.fromkeys(c for classes in known for c in classes))
+        every = np.unique(np.concatenate([np.asarray(c) for c in known]))  # sorted, as sklearn
         aligned = []
         for out, classes in zip(outs, known):
-            full = np.zeros((out.shape[0], len(every)))
-            full[:, [every.index(c) for c in classes]] = out
+            full = np.zeros((out.shape[0], every.size))
+            full[:, np.searchsorted(every, np.asarray(classes))] = out
             aligned.append(full)
         outs = aligned
     shapes = {out.shape for out in outs}

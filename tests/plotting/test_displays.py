@@ -344,3 +344,31 @@ def test_displays_need_matplotlib_only_to_draw():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "UnlearningDisplay.plot requires matplotlib" in out.stdout
+
+
+def test_unlearning_display_of_a_retrain_without_a_class():
+    # the retrain knows classes 0 and 2 only: 3-column outputs against 2-column ones
+    # failed to broadcast (or, binary, broadcast silently)
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    keep = y != 1
+    original = LogisticRegression().fit(X, y)
+    retrained = LogisticRegression().fit(X[keep], y[keep])
+    unlearned = LogisticRegression(C=0.05).fit(X[keep], y[keep])
+    with pytest.raises(ValueError, match="know different classes"):
+        UnlearningDisplay.from_estimator(unlearned, retrained, original, X)
+    display = UnlearningDisplay.from_estimator(
+        unlearned, retrained, original, X, response_method="predict_proba"
+    )
+    ref = np.zeros((len(y), 3))
+    ref[:, [0, 2]] = retrained.predict_proba(X)
+    np.testing.assert_allclose(display.retrained, ref.ravel())
+    np.testing.assert_allclose(display.original, original.predict_proba(X).ravel())
+    assert display.distance_ratio == pytest.approx(
+        function_space_distance_ratio(
+            unlearned, retrained, original, X, response_method="predict_proba"
+        ),
+        rel=1e-12,
+    )
