@@ -3,6 +3,8 @@
 import numbers
 
 import numpy as np
+import pandas as pd
+from scipy import sparse
 from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.utils import check_random_state
@@ -47,6 +49,31 @@ def _rowwise_spearman(a, b):
     return out
 
 
+def _same_rows(a, b):
+    """Whether two inputs hold the same rows in the same order (values, and row ids
+    where both carry them)."""
+    if a is b:
+        return True
+    from .._lineage import row_ids
+
+    if isinstance(a, pd.DataFrame) and isinstance(b, pd.DataFrame):
+        try:
+            ids_a, ids_b = row_ids(a), row_ids(b)
+        except Exception:
+            ids_a = ids_b = None
+        if ids_a is not None and ids_b is not None and not np.array_equal(ids_a, ids_b):
+            return False
+        return a.reset_index(drop=True).equals(b.reset_index(drop=True))
+    a = a.toarray() if sparse.issparse(a) else np.asarray(a)
+    b = b.toarray() if sparse.issparse(b) else np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    try:
+        return bool(np.array_equal(a, b, equal_nan=True))
+    except TypeError:  # objects that NaN cannot be looked for in
+        return bool(np.array_equal(a, b))
+
+
 def linear_datamodeling_score(
     explainer,
     X_train,
@@ -75,6 +102,9 @@ def linear_datamodeling_score(
     explainer : InfluenceExplainer
         Fitted on ``(X_train, y_train)``; an unfitted one is fitted on a clone.
     X_train : array-like of shape (n_train, n_features)
+        The data the explainer was (or is to be) fitted on; for a fitted explainer,
+        other rows, or the same in another order, raise a ``ValueError`` (the retrains
+        use the explainer's rows), and None uses them.
     y_train : array-like of shape (n_train,)
         May be None when ``explainer`` is fitted.
     X_test : array-like of shape (n_test, n_features)
@@ -112,6 +142,13 @@ def linear_datamodeling_score(
         raise ValueError(
             f"X_train has {num_samples(X_train)} rows but the explainer was fitted on "
             f"{num_samples(explainer._X_fit)}"
+        )
+    if X_train is not None and not _same_rows(X_train, explainer._X_fit):
+        # the retrains use the explainer's rows: an LDS on these would not be theirs
+        raise ValueError(
+            "X_train is not the data the explainer was fitted on (same number of rows, "
+            "other values or order): the score retrains on the explainer's training "
+            "rows; pass those, or X_train=None"
         )
     n = explainer.n_train_
     size = max(1, int(round(alpha * n)))

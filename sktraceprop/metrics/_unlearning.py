@@ -14,6 +14,8 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring, roc_auc_score
 
+from ..utils._labels import check_label_kinds
+
 __all__ = [
     "forget_loss_gap_closed",
     "function_space_distance_ratio",
@@ -44,6 +46,63 @@ def _response(estimator, X, response_method):
     raise AttributeError(f"{type(estimator).__name__} has none of {', '.join(methods)}")
 
 
+def _responses(models, X, response_method):
+    """The outputs of ``models`` on ``X`` by one method, column for column.
+
+    ``"auto"`` takes the first method of ``decision_function``, ``predict_proba`` and
+    ``predict`` that every model has. Classifiers that know different classes (a
+    retrain without every row of a class) have columns of different meaning: their
+    probabilities are laid out over all the classes, 0 for a class a model does not
+    know; their decision functions are refused.
+    """
+    methods = _RESPONSE_ORDER if response_method == "auto" else (response_method,)
+    name = next((n for n in methods if all(hasattr(m, n) for m in models)), None)
+    if name is None:
+        raise AttributeError(f"the models do not all have one of {', '.join(methods)}")
+    outs = [_response(m, X, name) for m in models]
+    known = [getattr(m, "classes_", None) if is_classifier(m) else None for m in models]
+    differ = all(c is not None for c in known) and any(
+        len(c) != len(known[0]) or np.any(np.asarray(c) != np.asarray(known[0])) for c in known
+    )
+    if differ and name == "decision_function":
+        named = "; ".join(
+            f"{type(m).__name__} {np.asarray(c).tolist()}" for m, c in zip(models, known)
+        )
+        raise ValueError(
+            f"the models know different classes ({named}): their decision_function "
+            "outputs do not compare column for column; pass "
+            "response_method='predict_proba' (a class a model does not know has "
+            "probability 0 there)"
+        )
+    if differ and name == "predict_proba":
+        every = np.unique(np.concatenate([np.asarray(c) for c in known]))  # sorted, as sklearn
+        aligned = []
+        for out, classes in zip(outs, known):
+            full = np.zeros((out.shape[0], every.size))
+            full[:, np.searchsorted(every, np.asarray(classes))] = out
+            aligned.append(full)
+        outs = aligned
+    shapes = {out.shape for out in outs}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"the models' {name} outputs have different shapes {sorted(shapes)}: they "
+            "cannot be compared on these rows"
+        )
+    return name, outs
+
+
+def _class_positions(estimator, y):
+    """Position of each label of ``y`` in ``estimator.classes_`` (-1: not a class of it)."""
+    classes = np.asarray(estimator.classes_)
+    y = np.asarray(y)
+    check_label_kinds(y, classes, type(estimator).__name__)
+    order = np.argsort(classes, kind="stable")
+    at = np.searchsorted(classes[order], y).clip(0, max(classes.size - 1, 0))
+    found = classes.size > 0
+    pos = order[at] if found else np.zeros(y.shape, dtype=np.intp)
+    return np.where(found & (classes[pos] == y), pos, -1)
+
+
 def function_space_distance_ratio(unlearned, retrained, original, X, *, response_method="auto"):
     """Distance of the unlearned model to the retrain, relative to the original's.
 
@@ -61,8 +120,11 @@ def function_space_distance_ratio(unlearned, retrained, original, X, *, response
         Rows on which the functions are compared (e.g. a test set or the forget set).
     response_method : {"auto", "decision_function", "predict_proba", "predict"}, \
             default="auto"
-        Output compared; ``"auto"`` takes the first available in that order (logits for
-        linear classifiers).
+        Output compared; ``"auto"`` takes the first that every model has, in that order
+        (logits for linear classifiers). Classifiers that know different classes (a
+        retrain without a whole class) are compared on ``"predict_proba"`` over all the
+        classes, a class a model does not know having probability 0; their
+        ``decision_function`` outputs raise a ``ValueError``.
 
     Returns
     -------
@@ -70,9 +132,9 @@ def function_space_distance_ratio(unlearned, retrained, original, X, *, response
         ``0.0`` if all three functions coincide on ``X``, ``inf`` if only the original
         and the retrain coincide.
     """
-    f_unl = _response(unlearned, X, response_method)
-    f_ret = np.mean([_response(m, X, response_method) for m in _as_list(retrained)], axis=0)
-    f_orig = _response(original, X, response_method)
+    retrains = _as_list(retrained)
+    _, (f_unl, f_orig, *f_rets) = _responses([unlearned, original, *retrains], X, response_method)
+    f_ret = np.mean(f_rets, axis=0)
     num = np.linalg.norm(f_unl - f_ret)
     den = np.linalg.norm(f_orig - f_ret)
     if den == 0:
@@ -88,7 +150,9 @@ def per_sample_loss(estimator, X, y):
     Probabilities are clipped below at float64's machine epsilon (a loss of at most
     36.04) whatever their dtype: float32 probabilities, from a torch or JAX model,
     represent much smaller values, and clipping them at float32's epsilon would cap
-    every loss at 15.9.
+    every loss at 15.9. A label that is not among the classifier's ``classes_`` (a
+    class only the removed rows had, which a retrain never saw) has probability 0, so
+    its loss is that cap; without ``predict_proba`` such a label is refused.
 
     Parameters
     ----------
@@ -102,11 +166,19 @@ def per_sample_loss(estimator, X, y):
     """
     y = np.asarray(y)
     if is_classifier(estimator):
-        idx = np.searchsorted(estimator.classes_, y)
+        idx = _class_positions(estimator, y)
+        unknown = idx < 0
         if hasattr(estimator, "predict_proba"):
             proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
             eps = np.finfo(np.float64).eps
-            return -np.log(np.clip(proba[np.arange(y.shape[0]), idx], eps, None))
+            p = np.where(unknown, 0.0, proba[np.arange(y.shape[0]), np.maximum(idx, 0)])
+            return -np.log(np.clip(p, eps, None))
+        if unknown.any():
+            raise ValueError(
+                f"labels {sorted(set(y[unknown].tolist()))} are not classes of "
+                f"{type(estimator).__name__} ({np.asarray(estimator.classes_).tolist()}): "
+                "without predict_proba there is no loss for a class the model does not know"
+            )
         scores = np.asarray(estimator.decision_function(X), dtype=np.float64)
         if scores.ndim == 1:
             return (scores - (2.0 * idx - 1.0)) ** 2
@@ -205,6 +277,7 @@ def unlearning_report(
     y_test,
     *,
     gap_tolerance=1.0,
+    response_method="auto",
 ):
     """All unlearning metrics at once, with a verdict on the forget-loss gap.
 
@@ -218,6 +291,11 @@ def unlearning_report(
     X_test, y_test : held-out rows (never trained on by any of the models)
     gap_tolerance : float, default=1.0
         Percentage points around 100% counted as matching the retrain.
+    response_method : {"auto", "decision_function", "predict_proba", "predict"}, \
+            default="auto"
+        Output the distance ratios compare (see
+        :func:`function_space_distance_ratio`); ``"predict_proba"`` when a retrain
+        without every row of a class knows fewer classes than the original.
 
     Returns
     -------
@@ -252,10 +330,10 @@ def unlearning_report(
     retrains = _as_list(retrained)
     report = {
         "distance_ratio_test": function_space_distance_ratio(
-            unlearned, retrains, original, X_test
+            unlearned, retrains, original, X_test, response_method=response_method
         ),
         "distance_ratio_forget": function_space_distance_ratio(
-            unlearned, retrains, original, X_forget
+            unlearned, retrains, original, X_forget, response_method=response_method
         ),
         "forget_gap_closed_percent": gap,
         "verdict": verdict,
@@ -276,6 +354,9 @@ def unlearning_report(
             forget_loss_gap_closed(m, retrains, original, X_forget, y_forget) for m in retrains
         ]
         report["retrain_distance_ratio_test"] = [
-            function_space_distance_ratio(m, retrains, original, X_test) for m in retrains
+            function_space_distance_ratio(
+                m, retrains, original, X_test, response_method=response_method
+            )
+            for m in retrains
         ]
     return report

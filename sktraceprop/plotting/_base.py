@@ -1,5 +1,6 @@
 """What the displays share: the lazy matplotlib import, axes, and row labels."""
 
+from collections import Counter
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
@@ -24,13 +25,32 @@ def axes(ax, caller, figsize):
     return ax
 
 
+def source_path(source_id, uri):
+    """The folders and name of a source read from a file, else its source id alone."""
+    if isinstance(uri, str) and uri.startswith("file:"):
+        return PurePosixPath(unquote(urlparse(uri).path)).parts
+    return (source_id,)
+
+
 def source_name(source_id, uri):
     """The file name of a source read from a file, else its source id."""
-    if isinstance(uri, str) and uri.startswith("file:"):
-        return PurePosixPath(unquote(urlparse(uri).path)).name
-    return source_id
+    return source_path(source_id, uri)[-1]
 
 
-def row_label(source_id, uri, line):
-    """``file:line`` of a training row (``source_id:row`` for data not read from a file)."""
-    return f"{source_name(source_id, uri)}:{int(line)}"
+def source_names(sources):
+    """A name per source: the file name, with as many of its folders as tell two files of
+    one name apart, and the first 12 digits of the SHA-256 for two contents of one file
+    (or of one source id)."""
+    names = [source_name(s.source_id, s.uri) for s in sources]
+    paths = [source_path(s.source_id, s.uri) for s in sources]
+    for name in set(names):
+        same = [i for i, n in enumerate(names) if n == name]
+        files = len({paths[i] for i in same})
+        depth = 1
+        while len({paths[i][-depth:] for i in same}) < files:
+            depth += 1
+        if depth > 1:
+            for i in same:
+                names[i] = str(PurePosixPath(*paths[i][-depth:]))
+    counts = Counter(names)
+    return [f"{n} [{s.sha256[:12]}]" if counts[n] > 1 else n for n, s in zip(names, sources)]

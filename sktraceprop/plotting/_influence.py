@@ -3,8 +3,10 @@
 import numpy as np
 import pandas as pd
 
+from .._lineage._ids import codes_of
+from .._lineage._source import REGISTRY
 from ..utils._sklearn_compat import safe_indexing
-from ._base import axes, row_label
+from ._base import axes, source_names
 
 
 class InfluenceDisplay:
@@ -144,11 +146,14 @@ class InfluenceDisplay:
         sides = [side[side["test_index"] == test_index] for side in sides]
         # with few training rows a row can be among both the top and the bottom k
         frame = pd.concat(sides, ignore_index=True)
-        # a merged row has one line per parent: its label names them all
+        # a merged row has one line per parent: its label names them all; a file name
+        # that two training sources share takes their folders or SHA-256 (a/data.csv:3)
+        codes = np.unique(codes_of(explanation.train_rows["row_id"].to_numpy()))
+        names = dict(zip(codes, source_names([REGISTRY.by_code(int(c)) for c in codes])))
         frame = frame.assign(
             label=[
-                row_label(source_id, uri, line)
-                for source_id, uri, line in zip(frame["source_id"], frame["uri"], frame["line"])
+                f"{names[code]}:{int(line)}"
+                for code, line in zip(codes_of(frame["row_id"].to_numpy()), frame["line"])
             ]
         )
         joined = frame.groupby("train_index", sort=False)["label"].agg(

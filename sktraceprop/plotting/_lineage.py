@@ -1,11 +1,13 @@
 """The lineage of a run as a graph: source files -> ops -> model."""
 
+from collections import Counter
+
 import numpy as np
 
 from .._lineage._current import check_unchanged
 from .._lineage._ids import codes_of
 from ..utils._prefit import unfrozen
-from ._base import axes, source_name
+from ._base import axes, source_names
 
 _COLORS = {"source": "#dbe9f6", "derived": "#dbe9f6", "op": "#fdebd0", "model": "#d5f5e3"}
 
@@ -169,40 +171,58 @@ class LineageDisplay:
 
 def _graph(lineage):
     """Nodes and edges of a run; see :class:`LineageDisplay` for the layout."""
-    counts = lineage.source_counts()
+    counts = _source_counts(lineage)
     nodes, edges, siblings = [], [], {}
 
     def add(node_id, label, kind):
         nodes.append({"id": node_id, "label": label, "kind": kind})
 
-    sources = sorted(lineage.sources.values(), key=lambda source: source.source_id)
+    sources = sorted(
+        lineage.sources.values(), key=lambda s: (s.source_id, s.uri, s.loaded_at, s.sha256)
+    )
+    # several sources of one source_id (two folders' data.csv, two versions of a file):
+    # a node each, told apart by the SHA-256
+    versions = Counter(source.source_id for source in sources)
+
+    def node_of(source):
+        if versions[source.source_id] > 1:
+            return f"source:{source.source_id}@{source.sha256[:12]}"
+        return f"source:{source.source_id}"
+
+    leaves = [source for source in sources if source.parents is None]
+    names = dict(zip([source.code for source in leaves], source_names(leaves)))
     # Where each source's rows enter the next step, with the columns that flow there:
     # the source itself, the merge that combined it, or the ops fitted on it outside
     # the pipeline (for the columns they were fitted on).
     entries = {}
-    for source in sources:
-        if source.parents is None:
-            node = f"source:{source.source_id}"
-            name = source_name(source.source_id, source.uri)
-            add(node, f"{name}\n{int(counts.get(source.source_id, 0))} rows", "source")
-            entries[source.source_id] = [(node, set(source.columns_read()))]
+    for source in leaves:
+        node = node_of(source)
+        add(node, f"{names[source.code]}\n{int(counts.get(source.code, 0))} rows", "source")
+        entries.setdefault(source.source_id, []).append((node, set(source.columns_read())))
     for source in sources:
         if source.parents is None:
             continue
-        node = f"source:{source.source_id}"
+        node = node_of(source)
         # a derived source (a merge, an aggregate) is fed by the sources of its parents
         add(node, f"{source.kind}\n{source.source_id}", "derived")
         codes = np.unique(codes_of(source.parents.ids))
-        for parent in sorted(lineage.sources[int(code)].source_id for code in codes):
-            edges.append((f"source:{parent}", node))
-            entries.pop(parent, None)
-        entries[source.source_id] = [(node, set(source.columns_read()))]
+        parents = sorted((lineage.sources[int(code)] for code in codes), key=node_of)
+        for parent in parents:
+            parent_node = node_of(parent)
+            edges.append((parent_node, node))
+            left = [e for e in entries.get(parent.source_id, []) if e[0] != parent_node]
+            entries[parent.source_id] = left
+        entries.setdefault(source.source_id, []).append((node, set(source.columns_read())))
 
     for op in lineage.ops:
         if op.sources is None:
             continue
         node = f"op:{op.name}"
-        add(node, _op_label(op), "op")
+        # an op records the source ids it was fitted on: one that several sources carry
+        # does not say which of them
+        unsure = sorted(i for i in op.sources if versions[i] > 1)
+        unsure = f"\nfitted on {', '.join(unsure)}: which source not recorded" if unsure else ""
+        add(node, _op_label(op) + unsure, "op")
         wanted = set(op.features_in)
         for source_id in op.sources:
             kept, out = [], set(op.features_out) or set(wanted)
@@ -297,3 +317,13 @@ def _op_label(op):
     name = op.name.rsplit("/", 1)[-1]
     cls = _short(op.cls)
     return cls if name == cls.lower() else f"{cls}\n{name}"
+
+
+def _source_counts(lineage):
+    """Training rows per source, by code (a merged row counts for each parent, once)."""
+    if any(source.derived for source in lineage.sources.values()):
+        frame = lineage.rows()
+        codes = codes_of(frame["row_id"].to_numpy())
+        return frame["train_index"].groupby(codes).nunique().to_dict()
+    codes, counts = np.unique(codes_of(lineage.row_ids), return_counts=True)
+    return dict(zip(codes.tolist(), counts.tolist()))

@@ -1,10 +1,13 @@
 """Row values or influence grouped by source file, with their spread."""
 
 import numpy as np
+import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from .._lineage import row_lineage
-from ._base import axes, source_name
+from .._lineage._ids import codes_of
+from .._lineage._source import REGISTRY
+from ._base import axes, source_names
 
 
 class BySourceDisplay:
@@ -109,7 +112,12 @@ class BySourceDisplay:
         else:
             check_is_fitted(valuer, "values_", msg="No values_ yet: pass X and y to value.")
             values = valuer.values_
-        groups = _by_source(valuer.row_ids_, values)
+        groups = {
+            label: np.asarray(values)[rows]
+            for label, rows, _ in _groups(
+                row_lineage(np.asarray(valuer.row_ids_)), valuer._sources.__getitem__
+            )
+        }
         display = cls(
             values=groups,
             xlabel="KNN-Shapley value of a training row",
@@ -146,16 +154,26 @@ class BySourceDisplay:
             per_row = explanation.scores.mean(axis=0)
             groups = {
                 label: per_row[rows]
-                for label, rows in _training_rows_by_source(explanation.train_rows)
+                for label, rows, _ in _groups(explanation.train_rows, REGISTRY.by_code)
             }
             xlabel = "mean influence of a training row on the test margins"
         elif over == "test_rows":
-            sums = explanation.source_scores
-            groups = {
-                label: sums[source_id].to_numpy()
-                for label, source_id in _training_rows_by_source(
-                    explanation.train_rows, names=True
+            found = _groups(explanation.train_rows, REGISTRY.by_code)
+            shared = _shared_names(found)
+            if shared and explanation.scores is None:
+                raise ValueError(
+                    f"over='test_rows': source_id {', '.join(map(repr, shared))} names "
+                    "several sources (other files, or other contents of one file), whose "
+                    "rows the explanation's source_scores add together; explain with "
+                    "keep_scores=True to show them apart"
                 )
+            groups = {
+                label: (
+                    explanation.scores[:, rows].sum(axis=1)
+                    if shared
+                    else explanation.source_scores[source.source_id].to_numpy()
+                )
+                for label, rows, source in found
             }
             xlabel = "summed influence of the source on a test margin"
         else:
@@ -164,19 +182,36 @@ class BySourceDisplay:
         return display.plot(ax=ax)
 
 
-def _training_rows_by_source(lines, names=False):
-    """``("file (n rows)", training positions or the source id)`` per source, sorted by
-    source id, from an explanation's ``train_rows`` (a merged row counts for each
-    source of its parents, once)."""
-    pairs = lines.drop_duplicates(["train_index", "source_id"])
-    for source_id, part in pairs.groupby(pairs["source_id"].astype(str), sort=True):
-        rows = part["train_index"].to_numpy()
-        label = f"{source_name(source_id, part['uri'].iloc[0])} ({rows.size} rows)"
-        yield label, (source_id if names else rows)
+def _groups(lines, sources):
+    """``(label, training positions, Source)`` per source (one content), sorted by source
+    id, URI and load time, from lines such as :func:`sktraceprop.row_lineage`'s
+    (``train_index`` or ``row``, ``row_id``): a merged row counts for each source of its
+    parents, once. ``sources`` maps a code to its :class:`Source`. Labels are
+    ``"file (n rows)"``, widened until two sources never share one."""
+    position = "train_index" if "train_index" in lines else "row"
+    codes = codes_of(lines["row_id"].to_numpy())
+    # one content is one source, whatever its code (an alias from another process)
+    unique = np.unique(codes)
+    found_at, group = {}, []
+    for code in unique:
+        source = sources(int(code))
+        group.append(found_at.setdefault(_content(source), (len(found_at), source))[0])
+    of_row = np.asarray(group)[np.searchsorted(unique, codes)]
+    pairs = pd.DataFrame({"row": lines[position].to_numpy(), "group": of_row}).drop_duplicates()
+    first = {g: source for g, source in found_at.values()}
+    found = [(first[g], part["row"].to_numpy()) for g, part in pairs.groupby("group", sort=False)]
+    found.sort(key=lambda f: (f[0].source_id, f[0].uri, f[0].loaded_at, f[0].sha256))
+    names = source_names([source for source, _ in found])
+    return [
+        (f"{name} ({rows.size} rows)", rows, source) for name, (source, rows) in zip(names, found)
+    ]
 
 
-def _by_source(row_ids, numbers):
-    """``{"file (n rows)": numbers of its rows}``; a merged row counts for each parent."""
-    frame = row_lineage(np.asarray(row_ids)).rename(columns={"row": "train_index"})
-    numbers = np.asarray(numbers)
-    return {label: numbers[rows] for label, rows in _training_rows_by_source(frame)}
+def _shared_names(found):
+    """Source ids that several of the sources ``found`` by :func:`_groups` carry."""
+    ids = pd.Series([source.source_id for _, _, source in found])
+    return sorted(ids[ids.duplicated()].unique())
+
+
+def _content(source):
+    return source.source_id, source.uri, source.sha256

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..metrics._unlearning import _as_list, _response
+from ..metrics._unlearning import _as_list, _responses
 from ._base import axes
 
 
@@ -120,6 +120,9 @@ class UnlearningDisplay:
         response_method : {"auto", "decision_function", "predict_proba", "predict"}, \
 default="auto"
             Output compared; "auto" takes the first the models have, in that order.
+            Classifiers that know different classes (a retrain without a whole class)
+            compare "predict_proba" only (see
+            :func:`~sktraceprop.metrics.function_space_distance_ratio`).
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
 
@@ -127,21 +130,14 @@ default="auto"
         -------
         display : UnlearningDisplay
         """
-        methods = (
-            ("decision_function", "predict_proba", "predict")
-            if response_method == "auto"
-            else (response_method,)
-        )
         retrained = _as_list(retrained)
-        models = [unlearned, original, *retrained]
-        name = next((m for m in methods if all(hasattr(e, m) for e in models)), None)
-        if name is None:
-            raise AttributeError(f"the models do not all have one of {', '.join(methods)}")
-        ref = np.mean([_response(r, X, name) for r in retrained], axis=0)
+        name, (unl, orig, *refs) = _responses(
+            [unlearned, original, *retrained], X, response_method
+        )
         display = cls(
-            original=_response(original, X, name).ravel(),
-            unlearned=_response(unlearned, X, name).ravel(),
-            retrained=ref.ravel(),
+            original=orig.ravel(),
+            unlearned=unl.ravel(),
+            retrained=np.mean(refs, axis=0).ravel(),
             response=name,
         )
         return display.plot(ax=ax)

@@ -189,18 +189,19 @@ knn_shapley_rows = numba.njit(parallel=True, cache=True, nogil=True)(_knn_shaple
 knn_shapley_rows_serial = numba.njit(cache=True, nogil=True)(_knn_shapley_rows)
 
 
-def _direct_squared_distances(X_fit, rows, out):
+def _direct_squared_distances(X_fit, shift, rows, out):
     for r in prange(rows.shape[0]):
         for j in range(X_fit.shape[0]):
             acc = 0.0
             for c in range(X_fit.shape[1]):
-                diff = X_fit[j, c] - rows[r, c]
+                diff = (X_fit[j, c] + shift[c]) - rows[r, c]
                 acc += diff * diff
             out[r, j] = acc
 
 
-#: Squared Euclidean distances ``out[r, j]`` from ``rows`` (m, d) to ``X_fit`` (n, d),
-#: both dense float64, summed from differences (no ``||x||^2 - 2 <x, y>`` cancellation).
+#: Squared Euclidean distances ``out[r, j]`` from ``rows`` (m, d) to ``X_fit + shift``
+#: (n, d; ``shift`` (d,) moves ``X_fit`` back to the data exactly), all dense float64,
+#: summed from differences (no ``||x||^2 - 2 <x, y>`` cancellation).
 direct_squared_distances = numba.njit(parallel=True, cache=True, nogil=True)(
     _direct_squared_distances
 )

@@ -2,7 +2,9 @@
 
 import threading
 import warnings
+from collections import Counter
 from dataclasses import replace
+from fractions import Fraction
 from numbers import Integral
 
 import numpy as np
@@ -20,9 +22,11 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from .._holders import HolderMixin, hold
 from .._lineage._capture import resolve_row_ids
 from .._lineage._current import changed_steps
+from .._lineage._ids import codes_of
 from .._lineage._io import lineage_frame
 from .._lineage._record import collect_ops, source_table, upstream_ops
 from ..utils._delegation import SourcesTravelMixin
+from ..utils._labels import check_label_kinds
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
 from ..utils._private_copy import shares_memory
 from ..utils._progress import map_blocks
@@ -58,6 +62,11 @@ def _block_rows(n_train, dense_width=0):
 
 
 def _labels(y, n_rows):
+    if y is None:
+        raise ValueError(
+            f"y is None: the validation rows' labels (or targets) are needed, one per row "
+            f"of X ({n_rows})"
+        )
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
     if y.ndim != 1 or y.shape[0] != n_rows:
         raise ValueError(f"y must be 1-D with one label per row of X ({n_rows}), got {y.shape}")
@@ -76,12 +85,23 @@ def _shift(X):
     relative to their spread (a Unix time: 1.7e9 plus a few seconds ranks neighbours by
     rounding error). Distances do not change under a shift, so the data are moved by
     their mean first. The mean is rounded to an integer: integer data stay integers,
-    whose products are exact, so ties stay exact ties.
+    whose products are exact, so ties stay exact ties. A column is shifted only where
+    every training value moves exactly: ``1e-14 - 500`` rounds to ``-500``, as
+    ``2e-14 - 500`` does, and two rows that differ would be ranked as a tie.
     """
     if sparse.issparse(X) or X.shape[0] == 0:
         return None
     shift = np.round(X.mean(axis=0))
+    shift[~_shifted(X, shift)[1].all(axis=0)] = 0.0
     return shift if np.any(shift) else None
+
+
+def _shifted(X, shift):
+    """``X - shift`` and where that difference is exact (Knuth's TwoSum error is 0)."""
+    out = X - shift
+    back = out - X
+    exact = (X - (out - back)) + (-shift - back) == 0.0
+    return out, exact
 
 
 def _entries(X):
@@ -99,11 +119,33 @@ def _max_abs(X):
 
 
 def _fit_stats(X, metric):
-    """What the error bound of the dot-product distances needs from the training rows."""
+    """What the error bound of the dot-product distances needs from the training rows;
+    for cosine, which training rows are equal (their exact ties need no rationals)."""
+    if metric == "cosine":
+        norms = _squared_norms(X)
+        top = float(norms.max()) if norms.size else 0.0
+        return _row_classes(X), _integral(X), _max_abs(X), top
     if metric not in _DOT_METRICS:
         return None
     norms = _squared_norms(X)
     return _integral(X), _max_abs(X), float(norms.max()) if norms.size else 0.0, X.shape[1]
+
+
+def _row_classes(X):
+    """An id per training row, equal for equal rows."""
+    if not sparse.issparse(X):
+        return np.unique(X, axis=0, return_inverse=True)[1].ravel()
+    X = X.tocsr()
+    X.sum_duplicates()
+    X.sort_indices()
+    seen = {}
+    return np.array(
+        [
+            seen.setdefault((X.indices[a:b].tobytes(), X.data[a:b].tobytes()), len(seen))
+            for a, b in zip(X.indptr[:-1], X.indptr[1:])
+        ],
+        dtype=np.int64,
+    )
 
 
 def _tolerances(fit_stats, X_block):
@@ -131,17 +173,20 @@ def _tolerances(fit_stats, X_block):
     return 4.0 * gamma * (max_sq_norm + 2.0 * norms * np.sqrt(max_sq_norm))
 
 
-def _direct_distances(X_fit, rows, n_threads):
+def _direct_distances(X_fit, shift, rows, n_threads):
     """Squared distances from each of ``rows`` to the training rows, from differences.
 
     No ``||x||^2 - 2 <x, x_j>`` cancellation: for the rows whose neighbours the fast
-    distances cannot order.
+    distances cannot order. ``rows`` are not shifted; a dense ``X_fit`` was shifted by
+    ``shift`` (None: not shifted) exactly, so ``X_fit + shift`` is the training data
+    itself and each difference is that of the stored doubles.
     """
     rows = rows.toarray() if sparse.issparse(rows) else np.asarray(rows)
     rows = np.ascontiguousarray(rows, dtype=np.float64)
     out = np.empty((rows.shape[0], X_fit.shape[0]))
     if not sparse.issparse(X_fit):
-        _run_kernel("direct_squared_distances", (X_fit, rows, out), n_threads)
+        shift = np.zeros(X_fit.shape[1]) if shift is None else shift
+        _run_kernel("direct_squared_distances", (X_fit, shift, rows, out), n_threads)
         return out
     # sparse: stored entries by their difference, x's other nonzeros by their square
     # (all terms nonnegative: nothing cancels)
@@ -189,9 +234,13 @@ def _distances(metric, X_fit, fit_norms, X_block):
         dist += fit_norms
         return dist
     if metric == "cosine":
+        # the training rows are kept as given (their exact directions, for re-ranking)
         dist = _inner_products(X_fit, normalize(X_block))
-        np.negative(dist, out=dist)
+        dist /= -np.sqrt(np.where(fit_norms > 0, fit_norms, 1.0))
         return dist
+    if metric == "precomputed":
+        # a copy: the values overwrite the distances
+        return X_block.toarray() if sparse.issparse(X_block) else np.array(X_block, order="C")
     return np.ascontiguousarray(pairwise_distances(X_block, X_fit, metric=metric), np.float64)
 
 
@@ -214,29 +263,117 @@ def _run_kernel(name, args, n_threads):
             numba.set_num_threads(previous)
 
 
+def _cosine_tolerance(width):
+    """Bound on the difference of two computed cosine distances of one row (a multiple
+    of float64's unit roundoff: normalising, the dot product over ``width`` terms, the
+    division by the training row's norm)."""
+    unit = np.finfo(np.float64).eps / 2
+    terms = 3 * width + 12
+    return 4.0 * terms * unit / (1 - terms * unit)
+
+
+def _cosine_key(a, x):
+    """``-cos(a, x)`` up to the positive factor ``|x|``, as an exact order key:
+    ``-sign(a.x) (a.x)^2 / |a|^2`` in rationals (0 for a zero row, as sklearn does)."""
+    a = a.toarray().ravel() if sparse.issparse(a) else np.asarray(a).ravel()
+    nonzero = np.flatnonzero(a)
+    dot = sum(Fraction(float(a[i])) * Fraction(float(x[i])) for i in nonzero)
+    norm = sum(Fraction(float(a[i])) ** 2 for i in nonzero)
+    if norm == 0 or dot == 0:
+        return Fraction(0)
+    return -dot * abs(dot) / norm
+
+
+def _cosine_ranks(X_fit, rows, fit_norms, fit_stats, tolerance):
+    """For each of ``rows``, a key per training row in exact cosine order (equal keys:
+    a tie).
+
+    Integer data small enough give the key ``-sign(a.x) (a.x)^2 / |a|^2`` exactly
+    enough in float64: two different such fractions are further apart than their
+    rounding. Otherwise neighbours the fast distances place within ``tolerance`` of
+    each other form a group; a group of equal training rows is a tie, any other is
+    ordered on exact rationals; groups keep their computed order.
+    """
+    rows = rows.toarray() if sparse.issparse(rows) else np.asarray(rows, dtype=np.float64)
+    X_fit = X_fit.tocsr() if sparse.issparse(X_fit) else X_fit
+    n = X_fit.shape[0]
+    classes, integral, max_abs, max_norm = (
+        fit_stats if fit_stats is not None else (np.arange(n), False, 0.0, 0.0)
+    )
+    dist = _distances("cosine", X_fit, fit_norms, rows)
+    dots = _inner_products(X_fit, rows)
+    out = np.empty_like(dist)
+    for r, x in enumerate(rows):
+        x_abs = float(np.abs(x).max())
+        bound = np.sqrt(max_norm * float(x @ x))  # |a.x| <= |a| |x|
+        if (
+            integral
+            and _integral(x)
+            and X_fit.shape[1] * max_abs * x_abs < 2.0**53
+            and bound * bound * max_norm * max_norm < 2.0**51
+        ):
+            norms = np.where(fit_norms > 0, fit_norms, 1.0)
+            out[r] = -dots[r] * np.abs(dots[r]) / norms
+            continue
+        if not np.any(x):  # no direction: every training row at cosine distance 1
+            out[r] = 0.0
+            continue
+        order = np.argsort(dist[r], kind="stable")
+        group = np.r_[0, np.cumsum(np.diff(dist[r][order]) > tolerance)]
+        sub = np.zeros(n)
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        ends = np.r_[starts[1:], n]
+        members = classes[order]
+        mixed = np.minimum.reduceat(members, starts) != np.maximum.reduceat(members, starts)
+        for a, b in zip(starts[mixed], ends[mixed]):
+            keys = {}
+            for c, j in zip(members[a:b], order[a:b]):
+                if c not in keys:
+                    keys[c] = _cosine_key(X_fit[j], x)
+            distinct = sorted(set(keys.values()))
+            sub[a:b] = [distinct.index(keys[c]) for c in members[a:b]]
+        out[r, order] = group * n + sub
+    return out
+
+
 def _block_values(
-    block, metric, X_fit, fit_norms, fit_stats, y_fit, n_neighbors, regression, n_threads
+    block, metric, X_fit, shift, fit_norms, fit_stats, y_fit, n_neighbors, regression, n_threads
 ):
     """Sum over a block ``(X_block, y_block)`` of validation rows of their KNN-Shapley
     values, and their utilities.
 
-    ``n_threads`` None runs the parallel kernel with Numba's current thread count.
-    Rows whose fast distances leave two neighbours within their rounding error are
-    valued again on distances computed from differences.
+    ``X_block`` is not shifted yet; ``shift`` is what the training rows were shifted by
+    (None: not shifted). ``n_threads`` None runs the parallel kernel with Numba's
+    current thread count. Rows whose fast distances leave two neighbours within their
+    rounding error, or that the shift does not move exactly, are valued again on
+    distances computed from differences.
     """
     X_block, y_block = block
-    dist = _distances(metric, X_fit, fit_norms, X_block)
+    moved = np.zeros(X_block.shape[0], dtype=np.bool_)
+    shifted = X_block
+    if shift is not None:
+        dense = X_block.toarray() if sparse.issparse(X_block) else X_block
+        shifted, exact = _shifted(dense, shift)
+        moved = ~exact.all(axis=1)
+    dist = _distances(metric, X_fit, fit_norms, shifted)
     near = np.zeros(dist.shape[0], dtype=np.bool_)
-    tolerance = _tolerances(fit_stats, X_block)
+    if metric == "cosine":
+        tolerance = np.full(dist.shape[0], _cosine_tolerance(X_fit.shape[1]))
+    else:
+        tolerance = _tolerances(fit_stats, shifted)
     # the values overwrite the distances
     utility = _run_kernel(
         "knn_shapley_rows",
         (dist, y_fit, y_block, n_neighbors, regression, dist, tolerance, near),
         n_threads,
     )
+    near |= moved
     if near.any():
         rows = np.flatnonzero(near)
-        exact = _direct_distances(X_fit, X_block[rows], n_threads)
+        if metric == "cosine":
+            exact = _cosine_ranks(X_fit, X_block[rows], fit_norms, fit_stats, tolerance[0])
+        else:
+            exact = _direct_distances(X_fit, shift, X_block[rows], n_threads)
         utility[rows] = _run_kernel(
             "knn_shapley_rows",
             (
@@ -282,10 +419,18 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         ``"euclidean"`` (``"sqeuclidean"``, ``"l2"``) and ``"cosine"`` are computed
         with matrix products (BLAS); any other metric accepted by
         :func:`sklearn.metrics.pairwise_distances` is computed block by block by that
-        function. Euclidean data are first shifted by their (rounded) mean, and a
-        validation row whose fast distances leave two neighbours within their rounding
-        error is ranked again on distances summed from differences, so columns far from
-        zero (a Unix time) do not rank neighbours by rounding noise.
+        function; ``"precomputed"`` takes the square matrix of distances between the
+        training rows in :meth:`fit` and, in :meth:`value` and :meth:`score`, the
+        distances from each validation row to every training row (columns in the
+        training rows' order). Euclidean data are first shifted by their (rounded) mean where every
+        training value moves exactly, and a validation row whose fast distances leave
+        two neighbours within their rounding error, or that the shift would round, is
+        ranked again on distances summed from differences of its own values, so columns
+        far from zero (a Unix time) do not rank neighbours by rounding noise. Two
+        distances that float64 differences cannot tell apart (they differ by less than
+        the rounding of the distances themselves) count as a tie. Cosine distances
+        within their rounding of each other are ranked again exactly, so rows in one
+        direction at other lengths (a count row and its double) tie.
     transformer : transformer object, default=None
         When given, training and validation data are passed through
         ``transformer.transform`` and neighbours are found in its output space (dense
@@ -344,7 +489,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
     to ``score(X_val, y_val) - U(empty)``: the utility of the whole training set for
     classification (where ``U(empty) = 0``), and ``score(X_val, y_val) +
     mean(y_val ** 2)`` for regression. Labels of the validation set that no training
-    row has simply never match.
+    row has simply never match; labels of another kind (text against numbers, which
+    would all be such) raise a ``ValueError``.
 
     References
     ----------
@@ -411,6 +557,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         self : object
         """
         self._validate_params()
+        # values of the previous training rows must not be read as those of the new ones
+        self.__dict__.pop("values_", None)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None"
@@ -439,7 +587,15 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             if shares_memory(X, given):
                 X = X.copy()  # an identity transformer's output is the caller's data
             y = _labels(y, X.shape[0])
-        if self.metric not in ("euclidean", "sqeuclidean", "cosine"):
+        if self.metric == "precomputed":
+            if X.shape[0] != X.shape[1]:
+                raise ValueError(
+                    "metric='precomputed' takes in fit the square matrix of distances "
+                    "between the training rows, (n_samples, n_samples), and in value and "
+                    "score the distances from each validation row to every training row, "
+                    f"(n_val, n_samples); got X of shape {X.shape} in fit"
+                )
+        elif self.metric not in ("euclidean", "sqeuclidean", "cosine"):
             pairwise_distances(X[:1], X[:1], metric=self.metric)  # fail early on a bad one
         self.task_ = self.task
         if self.task == "auto":
@@ -467,11 +623,11 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                     UserWarning,
                     stacklevel=2,
                 )
-        if self.metric == "cosine":
-            X = normalize(X)
         self._shift = _shift(X) if self.metric in _DOT_METRICS else None
         if self._shift is not None:
             X = X - self._shift
+        if self.metric == "precomputed":
+            X = np.empty((X.shape[0], 0))  # the validation rows bring their distances
         self._fit_X = X
         self._fit_norms = _squared_norms(X)
         self._fit_stats = _fit_stats(X, self.metric)
@@ -523,12 +679,11 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             validate_data(self, X, skip_check_array=True, reset=False)
             X = self._transform(X)
         y = _labels(y, X.shape[0])
-        shift = getattr(self, "_shift", None)  # (a valuer pickled before it was kept)
-        if shift is not None:
-            X = (X.toarray() if sparse.issparse(X) else X) - shift
         if self.task_ == "regression":
             return X, check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-        # Labels no training row has never match: code -1.
+        # Labels no training row has never match: code -1 (labels of another kind, text
+        # against numbers, would all be such: refused).
+        check_label_kinds(y, self.classes_, f"this {type(self).__name__}'s training rows")
         pos = np.searchsorted(self.classes_, y).clip(0, self.classes_.size - 1)
         return X, np.where(self.classes_[pos] == y, pos, -1).astype(np.float64)
 
@@ -545,6 +700,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             shared=(
                 self.metric,
                 self._fit_X,
+                getattr(self, "_shift", None),  # (a valuer pickled before it was kept)
                 self._fit_norms,
                 getattr(self, "_fit_stats", None),
                 self._fit_y,
@@ -611,27 +767,59 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             self, "values_", msg="No values_ yet: call value(X_val, y_val) on this %(name)s."
         )
         frame = lineage_frame(self.row_ids_, self._sources.__getitem__)
-        frame = frame.drop_duplicates(["row", "source_id"])
+        # a source is one content (versions of a source_id share the name); an alias
+        # code (the same source coded in another process) joins the first code
+        first = {}
+        for code, source in sorted(self._sources.items()):
+            first.setdefault((source.source_id, source.uri, source.sha256), code)
+        canonical = {
+            code: first[(s.source_id, s.uri, s.sha256)] for code, s in self._sources.items()
+        }
+        codes = codes_of(frame["row_id"].to_numpy())
+        frame["code"] = pd.Series(codes, index=frame.index).map(canonical)
+        frame = frame.drop_duplicates(["row", "code"])
         frame["value"] = self.values_[frame["row"].to_numpy()]
         return frame
 
     def by_source(self):
-        """Values of the training rows summed and averaged per source file.
+        """Values of the training rows summed and averaged per source.
 
-        A row built by :func:`sktraceprop.merge` counts, with its full value, toward
-        each source of its parents; with merges the per-source sums can therefore add
-        up to more than the total.
+        A source is one content (SHA-256): two files read under one ``source_id`` (two
+        folders' ``data.csv``, both named ``data`` by default) or two versions of one
+        file are two rows of the table, told apart by ``uri`` and ``sha256``. A row
+        built by :func:`sktraceprop.merge` counts, with its full value, toward each
+        source of its parents; with merges the per-source sums can therefore add up to
+        more than the total.
 
         Returns
         -------
         table : DataFrame
-            Columns ``source_id``, ``n_rows``, ``sum`` and ``mean`` of the values in
-            ``values_``, one row per source, sorted by ``source_id``.
+            Columns ``source_id``, ``uri``, ``sha256``, ``n_rows``, ``sum`` and
+            ``mean`` of the values in ``values_``, one row per source, sorted by
+            ``source_id``, then ``uri``, then load time.
         """
         frame = self._lineage_rows()
-        # source ids as strings: a categorical column would sort in category order
-        grouped = frame.groupby(frame["source_id"].astype(str), sort=True)["value"]
-        return grouped.agg(n_rows="size", sum="sum", mean="mean").reset_index()
+        grouped = frame.groupby("code", sort=False)["value"]
+        table = grouped.agg(n_rows="size", sum="sum", mean="mean")
+        sources = [self._sources[int(code)] for code in table.index]
+        order = sorted(
+            range(len(sources)),
+            key=lambda i: (
+                sources[i].source_id,
+                sources[i].uri,
+                sources[i].loaded_at,
+                sources[i].sha256,
+            ),
+        )
+        head = pd.DataFrame(
+            {
+                "source_id": [s.source_id for s in sources],
+                "uri": [s.uri for s in sources],
+                "sha256": [s.sha256 for s in sources],
+            }
+        )
+        out = pd.concat([head, table.reset_index(drop=True)], axis=1)
+        return out.iloc[order].reset_index(drop=True)
 
     def by_op(self):
         """Values of the training rows summed and averaged per preprocessing op.
@@ -644,6 +832,11 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         up to the total. A group's sum is the sum of its rows' Shapley values, not the
         Shapley value of the group as a single player.
 
+        An op records the source ids it was fitted on. When several sources of the
+        training rows carry one of them (two folders' ``data.csv`` read without
+        ``source_id=``, two versions of a file), which of them the op transformed is
+        not recorded: its ``n_rows``, ``sum`` and ``mean`` are NaN, with a warning.
+
         Returns
         -------
         table : DataFrame
@@ -653,8 +846,25 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         """
         frame = self._lineage_rows()
         via = frame["via"] if "via" in frame else pd.Series(None, index=frame.index)
-        records = []
+        contents = {(source.source_id, source.sha256) for source in self._sources.values()}
+        carriers = Counter(source_id for source_id, _ in contents)
+        records, unknown = [], []
         for op in self.ops_:
+            shared = sorted(i for i in op.sources or () if carriers[i] > 1)
+            if shared:
+                unknown.append(f"{op.name} (fitted on {', '.join(map(repr, shared))})")
+                records.append(
+                    {
+                        "op": op.name,
+                        "cls": op.cls,
+                        "fingerprint": op.fingerprint,
+                        "sources": list(op.sources),
+                        "n_rows": np.nan,
+                        "sum": np.nan,
+                        "mean": np.nan,
+                    }
+                )
+                continue
             if op.sources is None:
                 rows = np.arange(self.n_samples_fit_)
             else:
@@ -672,12 +882,24 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                     "mean": values.mean() if rows.size else np.nan,
                 }
             )
+        if unknown:
+            warnings.warn(
+                f"by_op: ops {'; '.join(unknown)} record a source id that several sources "
+                "of the training rows carry (other files or other contents of one file): "
+                "which of them each op transformed is not recorded, and its n_rows, sum "
+                "and mean are NaN. Read each file with its own source_id= to tell them "
+                "apart.",
+                UserWarning,
+                stacklevel=2,
+            )
         columns = ["op", "cls", "fingerprint", "sources", "n_rows", "sum", "mean"]
         return pd.DataFrame.from_records(records, columns=columns)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        # cross-validation slices a precomputed matrix by rows and columns
+        tags.input_tags.pairwise = self.metric == "precomputed"
         if self.transformer is None:
             tags.input_tags.sparse = True
         elif isinstance(unfrozen(self.transformer), BaseEstimator):

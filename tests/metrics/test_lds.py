@@ -92,3 +92,15 @@ def test_lds_validates_arguments():
         linear_datamodeling_score(explainer, Xtr, ytr, Xte, yte, n_subsets=1)
     with pytest.raises(ValueError, match="rows"):
         linear_datamodeling_score(explainer, Xtr[:10], ytr[:10], Xte, yte)
+
+
+def test_lds_refuses_other_training_rows_of_the_same_size():
+    # the retrains use the explainer's rows: X_train reversed (or another sample of the
+    # same size) gave the explainer's LDS as if it were computed on those rows
+    Xtr, ytr, Xte, yte = _data()
+    explainer = InfluenceExplainer(LogisticRegression()).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="not the data the explainer was fitted on"):
+        linear_datamodeling_score(explainer, Xtr[::-1], ytr[::-1], Xte, yte, n_subsets=2)
+    kwargs = {"n_subsets": 4, "random_state": 0}
+    same = linear_datamodeling_score(explainer, Xtr.copy(), ytr, Xte, yte, **kwargs)
+    assert same == linear_datamodeling_score(explainer, None, None, Xte, yte, **kwargs)

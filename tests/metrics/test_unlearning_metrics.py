@@ -213,3 +213,80 @@ def test_no_gap_to_close_is_not_a_match_when_the_unlearned_model_differs():
     report = unlearning_report(off, retrained, original, *args)
     assert np.isnan(report["forget_gap_closed_percent"])
     assert report["verdict"] == "differs from retrain"
+
+
+def _wine_without_class(label):
+    """Wine (standardised), a model on every row and a retrain without class ``label``."""
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    forget = y == label
+    original = LogisticRegression().fit(X, y)
+    retrained = LogisticRegression().fit(X[~forget], y[~forget])
+    return X, y, forget, original, retrained
+
+
+@pytest.mark.parametrize("label", [1, 2])
+def test_loss_of_a_class_the_retrain_never_saw_is_the_cap(label):
+    # a retrain without every row of class 1 has classes_ [0, 2]: the loss of a class-1
+    # row was that of class 2 (searchsorted's position), 0.05-0.32 where the model
+    # gives the class probability 0; without class 2 it was an IndexError
+    X, y, forget, original, retrained = _wine_without_class(label)
+    cap = -np.log(np.finfo(np.float64).eps)
+    np.testing.assert_allclose(per_sample_loss(retrained, X[forget], y[forget]), cap)
+    proba = retrained.predict_proba(X[~forget])
+    column = [retrained.classes_.tolist().index(c) for c in y[~forget]]
+    expected = -np.log(proba[np.arange(len(column)), column])
+    np.testing.assert_allclose(per_sample_loss(retrained, X[~forget], y[~forget]), expected)
+    # the gap closed by the retrain itself is 100%, by the original 0%
+    assert forget_loss_gap_closed(retrained, retrained, original, X[forget], y[forget]) == 100.0
+    assert forget_loss_gap_closed(original, retrained, original, X[forget], y[forget]) == 0.0
+
+
+def test_loss_needs_labels_of_the_classes_type_and_probabilities_for_unknown_ones():
+    X, y, forget, original, retrained = _wine_without_class(1)
+    with pytest.raises(ValueError, match="string labels but the classes of .* are integer"):
+        per_sample_loss(original, X[:3], y[:3].astype(str))
+    ridge = RidgeClassifier().fit(X[~forget], y[~forget])
+    with pytest.raises(ValueError, match=r"labels \[1\] are not classes of RidgeClassifier"):
+        per_sample_loss(ridge, X[forget], y[forget])
+
+
+def test_models_knowing_other_classes_compare_probabilities_over_all_classes():
+    # the original's decision function has 3 columns, the retrain's (classes 0 and 2)
+    # 2: they were compared by broadcasting, or column 1 against class 2's
+    X, y, forget, original, retrained = _wine_without_class(1)
+    unlearned = retrained
+    with pytest.raises(ValueError, match="know different classes"):
+        function_space_distance_ratio(unlearned, retrained, original, X)
+    got = function_space_distance_ratio(
+        unlearned, retrained, original, X, response_method="predict_proba"
+    )
+    assert got == 0.0
+    noisy = LogisticRegression(C=0.01).fit(X[~forget], y[~forget])
+    ret = np.zeros((len(y), 3))
+    ret[:, [0, 2]] = retrained.predict_proba(X)
+    unl = np.zeros((len(y), 3))
+    unl[:, [0, 2]] = noisy.predict_proba(X)
+    expected = np.linalg.norm(unl - ret) / np.linalg.norm(original.predict_proba(X) - ret)
+    got = function_space_distance_ratio(
+        noisy, retrained, original, X, response_method="predict_proba"
+    )
+    assert got == pytest.approx(expected, rel=1e-12)
+    report = unlearning_report(
+        noisy,
+        retrained,
+        original,
+        X[forget],
+        y[forget],
+        X[~forget],
+        y[~forget],
+        response_method="predict_proba",
+    )
+    assert report["distance_ratio_test"] == pytest.approx(
+        function_space_distance_ratio(
+            noisy, retrained, original, X[~forget], response_method="predict_proba"
+        )
+    )

@@ -130,6 +130,92 @@ def test_by_source_display_of_influence(traced):
         BySourceDisplay.from_explanation(exp, over="sources")
 
 
+def _three_data_files(tmp_path):
+    """Breast cancer rows in a/data.csv, b/data.csv and a second version of a/data.csv,
+    all read as source "data"; which part each training row is from; validation rows."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, -1]]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    parts, which = [], []
+    for name, rows in [("a", slice(0, 40)), ("b", slice(40, 70)), ("a", slice(70, 95))]:
+        frame.iloc[rows].to_csv(tmp_path / name / "data.csv", index=False)
+        parts.append(stp.read_csv(tmp_path / name / "data.csv"))
+        which += [len(parts) - 1] * len(parts[-1])
+    train = pd.concat(parts)
+    X, y = train.drop(columns="target"), train["target"].to_numpy()
+    return X, y, np.array(which), frame.iloc[95:, :3], frame["target"].iloc[95:]
+
+
+def test_by_source_display_keeps_files_and_versions_of_one_name_apart(tmp_path):
+    # a/data.csv, b/data.csv and a second version of a/data.csv all read as source
+    # "data": the display drew one box, "data.csv (95 rows)", of all three
+    X, y, which, X_val, y_val = _three_data_files(tmp_path)
+
+    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(X, y)
+    display = BySourceDisplay.from_estimator(valuer, X_val, y_val)
+    shas = valuer.by_source()["sha256"].str[:12].tolist()
+    labels = [
+        f"a/data.csv [{shas[0]}] (40 rows)",
+        f"a/data.csv [{shas[1]}] (25 rows)",
+        "b/data.csv (30 rows)",
+    ]
+    assert list(display.values) == labels
+    assert [t.get_text() for t in display.ax_.get_yticklabels()] == labels
+    for numbers, part in zip(display.values.values(), [0, 2, 1]):
+        np.testing.assert_array_equal(numbers, valuer.values_[which == part])
+
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    explainer = stp.InfluenceExplainer(pipe).fit(X, y)
+    exp = explainer.explain(X_val.iloc[:6], keep_scores=True)
+    per_row = BySourceDisplay.from_explanation(exp)
+    per_test = BySourceDisplay.from_explanation(exp, over="test_rows")
+    assert list(per_row.values) == list(per_test.values) == labels
+    for rows, test, part in zip(per_row.values.values(), per_test.values.values(), [0, 2, 1]):
+        np.testing.assert_allclose(rows, exp.scores.mean(axis=0)[which == part])
+        np.testing.assert_allclose(test, exp.scores[:, which == part].sum(axis=1))
+    # the explanation's source_scores add the three together: not drawn as one
+    lean = explainer.explain(X_val.iloc[:6], keep_scores=False)
+    with pytest.raises(ValueError, match="source_id 'data' names several sources"):
+        BySourceDisplay.from_explanation(lean, over="test_rows")
+
+
+def test_influence_and_lineage_displays_keep_files_of_one_name_apart(tmp_path):
+    # rows of a/data.csv and b/data.csv were both labelled data.csv:<line>; the lineage
+    # graph failed on the two sources of one name (int() of a Series)
+    X, y, which, X_val, _ = _three_data_files(tmp_path)
+    scaled = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
+    X = X.copy()
+    X.loc[which == 1, :] = scaled.fit_transform(X[which == 1]).to_numpy()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    exp = stp.InfluenceExplainer(pipe).fit(X, y).explain(X_val.iloc[:4], top_k=10)
+    display = InfluenceDisplay.from_explanation(exp, test_index=0, n_rows=10)
+    lines = stp.row_lineage(X)["line"].to_numpy()
+    shas = pipe.lineage_.sources
+    sha = {s.uri.rsplit("/", 2)[-2] + str(s.n_rows): s.sha256[:12] for s in shas.values()}
+    names = [
+        f"a/data.csv [{sha['a40']}]",
+        "b/data.csv",
+        f"a/data.csv [{sha['a25']}]",
+    ]
+    shown = exp.top(10).query("test_index == 0")["train_index"].to_numpy()
+    for row in shown:
+        assert f"{names[which[row]]}:{lines[row]}" in display.labels
+
+    graph = LineageDisplay.from_estimator(pipe)
+    sources = [n for n in graph.nodes if n["kind"] == "source"]
+    assert [n["label"] for n in sources] == [
+        f"a/data.csv [{sha['a40']}]\n40 rows",
+        f"a/data.csv [{sha['a25']}]\n25 rows",
+        "b/data.csv\n30 rows",
+    ]
+    assert len({n["id"] for n in graph.nodes}) == len(graph.nodes)
+    # the scaler records source id "data" only: the graph says it cannot tell which
+    (scaler,) = [n for n in graph.nodes if "@" in n["id"] and n["kind"] == "op"]
+    assert scaler["label"].endswith("fitted on data: which source not recorded")
+
+
 def test_unlearning_display_distances(demo_xy):
     X, y = demo_xy
     X = X[["age", "bp", "cholesterol"]]
@@ -258,3 +344,31 @@ def test_displays_need_matplotlib_only_to_draw():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "UnlearningDisplay.plot requires matplotlib" in out.stdout
+
+
+def test_unlearning_display_of_a_retrain_without_a_class():
+    # the retrain knows classes 0 and 2 only: 3-column outputs against 2-column ones
+    # failed to broadcast (or, binary, broadcast silently)
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    keep = y != 1
+    original = LogisticRegression().fit(X, y)
+    retrained = LogisticRegression().fit(X[keep], y[keep])
+    unlearned = LogisticRegression(C=0.05).fit(X[keep], y[keep])
+    with pytest.raises(ValueError, match="know different classes"):
+        UnlearningDisplay.from_estimator(unlearned, retrained, original, X)
+    display = UnlearningDisplay.from_estimator(
+        unlearned, retrained, original, X, response_method="predict_proba"
+    )
+    ref = np.zeros((len(y), 3))
+    ref[:, [0, 2]] = retrained.predict_proba(X)
+    np.testing.assert_allclose(display.retrained, ref.ravel())
+    np.testing.assert_allclose(display.original, original.predict_proba(X).ravel())
+    assert display.distance_ratio == pytest.approx(
+        function_space_distance_ratio(
+            unlearned, retrained, original, X, response_method="predict_proba"
+        ),
+        rel=1e-12,
+    )
