@@ -40,6 +40,7 @@ from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples, safe_indexing
 from ._class_balance import BalancedRemoval
 from ._explanation import Explanation
+from ._fit_features import cross_fitting_steps, differs, final_fit_inputs
 from ._leverage import leverages
 from ._stationarity import NOT_STATIONARY, stationarity
 from ._trak import as_inputs, fit_neural, is_neural_model
@@ -434,7 +435,7 @@ class InfluenceExplainer(
             raise ValueError(_NEURAL_SAMPLE_WEIGHT)
         if is_skorch_net(final) and not is_fitted(final):
             check_torch_objective(final)  # the criterion it will train with, before the fit
-        seen = None
+        seen = fed = None
         as_is = _is_frozen(self.estimator) or is_fitted(self.estimator)
         if as_is:
             check_is_fitted(unfrozen(self.estimator))
@@ -448,6 +449,7 @@ class InfluenceExplainer(
             # The clone's run reaches the store only once the model is known supported.
             with (
                 skorch_fit_indices(self.estimator_) as seen,
+                final_fit_inputs(self.estimator_) as fed,
                 library_fit("influence", self.estimator, owner=self, model=self.estimator_),
             ):
                 self.estimator_.fit(X, y, **params)
@@ -501,6 +503,7 @@ class InfluenceExplainer(
         Xt = given if transformer is None else transformer.transform(X)
         if shares_memory(Xt, X):
             Xt = private_copy(Xt)  # an identity step's output is the caller's data
+        Xt = self._features_trained_on(X, Xt, fed, transformer, as_is)
         if neural:
             if sample_weight is not None:
                 raise ValueError(_NEURAL_SAMPLE_WEIGHT)
@@ -610,6 +613,35 @@ class InfluenceExplainer(
         self._record_fingerprint()
         return self
 
+    def _features_trained_on(self, X, Xt, fed, transformer, as_is):
+        """The training rows' features as the final estimator was fitted on them.
+
+        Where this explainer fitted the pipeline, the features that reached the final
+        estimator (``fed``) replace ``transform``'s: a ``TargetEncoder`` cross fits, so
+        they differ (``cross_fitted_`` names the steps). A pipeline fitted before gives
+        ``transform``'s, and ``cross_fitted_`` names the steps that may make them differ
+        from those it was trained on.
+        """
+        self.cross_fitted_ = []
+        self._fit_features = "transform"
+        if transformer is None:
+            return Xt
+        steps = cross_fitting_steps(transformer)
+        if fed is None or fed.X is None or num_samples(fed.X) != num_samples(X):
+            if as_is and steps:
+                self.cross_fitted_ = steps
+                self._fit_features = "unknown"
+            return Xt
+        trained = fed.X
+        if getattr(trained, "shape", None) != getattr(Xt, "shape", None):
+            return Xt  # (a module's n-d inputs as a list: left to as_inputs)
+        if shares_memory(trained, X):
+            trained = private_copy(trained)  # an identity step's output is the caller's data
+        if differs(trained, Xt):
+            self.cross_fitted_ = steps
+            self._fit_features = "fit"
+        return trained
+
     def _check_stationary(self):
         """Measure (``stationarity_``) and warn when the model is not at the minimum of
         the objective whose derivatives the scores are."""
@@ -617,7 +649,19 @@ class InfluenceExplainer(
         self.stationarity_ = stationarity(
             self.objective_, self.Xt_, self.y_, self._row_weights, gradient, self._inv_hessian
         )
-        if self.stationarity_ > NOT_STATIONARY:
+        if self.stationarity_ > NOT_STATIONARY and self._fit_features == "unknown":
+            warnings.warn(
+                f"{type(self.model_).__name__} is not at the minimum of its objective on "
+                "the training rows' features as the fitted pipeline's transform gives them: "
+                f"the rows' effects at that minimum differ by {self.stationarity_:.0%} "
+                f"(stationarity_). {_cross_fit_cause(self.cross_fitted_)} The scores are "
+                "taken at transform's features, so they do not say what removing a row "
+                "does. Explain sklearn.base.clone(pipeline) instead: the explainer then "
+                "fits it and takes the features its final estimator was trained on.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif self.stationarity_ > NOT_STATIONARY:
             warnings.warn(
                 f"{type(self.model_).__name__} is not at the minimum of the objective the "
                 "influence scores differentiate: at that minimum (one Newton step away) the "
@@ -1019,6 +1063,7 @@ class InfluenceExplainer(
                 f"row moves the margins about 1 / (1 - leverage) times as much (up to "
                 f"{times:.3g} times its score)."
             )
+        notes += self._cross_fit_notes()
         if not self.fixed_steps_:
             return notes
         return notes + [
@@ -1029,6 +1074,33 @@ class InfluenceExplainer(
             "pipeline also refits these steps (for a StandardScaler the difference is "
             "usually small; a PCA or a target encoder can move the features of every "
             "row)."
+        ]
+
+    def _cross_fit_notes(self):
+        where = getattr(self, "_fit_features", "transform")
+        if where == "transform":
+            return []
+        steps = self.cross_fitted_
+        if where == "fit":
+            return [
+                f"{_cross_fit_cause(steps)} The scores take each training row's "
+                "gradient at the features the final estimator was trained on (as they "
+                "reached it at fit); the rows to explain are transformed by transform(), "
+                "as they are predicted."
+            ]
+        measured = getattr(self, "stationarity_", None)
+        measured = (
+            ""
+            if measured is None
+            else f" (stationarity_ = {measured:.2g}: 0 means it is; above 0.1 the scores "
+            "do not say what removing a row does)"
+        )
+        return [
+            f"{_cross_fit_cause(steps)} The pipeline was fitted before the explainer, "
+            "which cannot know those features: the scores take the training rows at "
+            f"transform's features, where the model is not at its minimum{measured}. "
+            "Explain sklearn.base.clone(pipeline) to have them taken at the features it "
+            "trained on."
         ]
 
     def score(self, X, y):
@@ -1074,6 +1146,23 @@ class InfluenceExplainer(
         except (AttributeError, TypeError):
             pass
         return tags
+
+
+def _cross_fit_cause(steps):
+    """The sentence that says why a pipeline's training features are not transform's."""
+    if not steps:
+        return (
+            "A preprocessing step gave the training rows other features at the "
+            "pipeline's fit than transform() gives them (its fit_transform is not "
+            "fit().transform(): cross fitting, a leave-one-out encoding, random noise), "
+            "and the final estimator was trained on those."
+        )
+    return (
+        f"Step(s) {', '.join(steps)} gave the training rows other features at the "
+        "pipeline's fit than transform() gives them (TargetEncoder's fit_transform cross "
+        "fits: each training row is encoded with the targets of the other folds, not its "
+        "own), and the final estimator was trained on those."
+    )
 
 
 def _influence_sums_block(block, explainer, masks):
