@@ -42,6 +42,7 @@ from ._class_balance import BalancedRemoval
 from ._explanation import Explanation
 from ._fit_features import cross_fitting_steps, differs, final_fit_inputs
 from ._leverage import leverages
+from ._prefit_rows import check_prefit_rows
 from ._stationarity import NOT_STATIONARY, stationarity
 from ._trak import as_inputs, fit_neural, is_neural_model
 
@@ -322,6 +323,12 @@ class InfluenceExplainer(
         PCA, encoder; not a ``FunctionTransformer`` or a ``FrozenEstimator``). Scores
         hold them fixed: they do not include how removing a row would change these
         steps. Every explanation says so in its ``notes``.
+    cross_fitted_ : list of str
+        The ``TargetEncoder`` steps among them (their ``fit_transform`` cross fits, so
+        the final estimator was trained on other features than ``transform`` gives the
+        training rows). A pipeline fitted here is scored at the features its final
+        estimator was given; one fitted before at ``transform``'s, which a note and
+        (above 0.1 ``stationarity_``) a warning say.
     leverage_ : ndarray of shape (n_train,)
         Leverage of each training row (the largest eigenvalue of its leverage matrix,
         ``w_i l''_i x_i^T H^-1 x_i`` for one output). A score is the first-order effect
@@ -556,6 +563,11 @@ class InfluenceExplainer(
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
 
+        self._rows_unknown = None
+        if neural and as_is and lineage is None and trained is None:
+            self._rows_unknown = check_prefit_rows(model, self.Xt_, self.y_)
+            if self._rows_unknown is not None:
+                warnings.warn(self._rows_unknown, LineageWarning, stacklevel=2)
         if neural:
             self.trak_ = fit_neural(
                 model,
@@ -1064,6 +1076,8 @@ class InfluenceExplainer(
                 f"{times:.3g} times its score)."
             )
         notes += self._cross_fit_notes()
+        if getattr(self, "_rows_unknown", None):
+            notes.append(self._rows_unknown)
         if not self.fixed_steps_:
             return notes
         return notes + [

@@ -166,7 +166,9 @@ def test_ensemble_members_and_projection_seeds_differ():
     s3 = exp.explain(X[:5], y[:5], keep_scores=True).scores
     alone = []
     for m in range(3):
-        one = InfluenceExplainer(FrozenEstimator(state.models[m]), **kw).fit(X, y)
+        # (built on the explained model: a member trained on a subset, explained alone,
+        # refuses the rows it did not train on; its member replaces the model's)
+        one = InfluenceExplainer(FrozenEstimator(exp.model_), **kw).fit(X, y)
         one.trak_.members[0] = state.members[m]  # same projection, no other change
         one.trak_.set_damping(1.0, state.weights)
         alone.append(one.explain(X[:5], y[:5], keep_scores=True).scores)
