@@ -242,7 +242,10 @@ class InfluenceExplainer(
         Neural models: a multiple of the mean nonzero eigenvalue of the Gauss-Newton
         matrix; "auto" chooses it (and the train-side weights, and whether ensemble
         members are averaged) from a few retrains on subsets, scored on held-out
-        training rows; ``damping_selection_`` says what was chosen and why.
+        training rows; ``damping_selection_`` says what was chosen and why. The
+        model's own L2 penalty (a ``JaxClassifier``'s ``alpha``, the ``weight_decay``
+        of a skorch net's torch optimizer unless decoupled as in ``AdamW``) is part
+        of the curvature, ``n * alpha`` added under the damping.
     block_size : int, default=2048
         Rows of training and test data processed together: at most
         ``block_size ** 2`` scores are held at once unless the full matrix is kept.
@@ -303,7 +306,8 @@ class InfluenceExplainer(
     hessian_ : ndarray of shape (n_params, n_params)
         Exact Hessian of the training objective at the fitted parameters.
     damping_ : float
-        Absolute damping added to the eigenvalues (neural: of the explained model).
+        Absolute damping added to the eigenvalues (neural: of the explained model,
+        with ``n`` times the model's own L2 coefficient).
     method_ : {"trak", "ggn"}
         Neural models only: the method used.
     damping_selection_ : dict
@@ -1062,6 +1066,13 @@ class InfluenceExplainer(
                 "(n_models); not exact influence. Retraining the network without a row can "
                 "move its margins differently (its training is not convex, and random); "
                 "score() measures how well the scores predict retraining."
+            )
+            penalty = getattr(self.trak_, "penalty", "no L2")
+            notes.append(
+                "neural curvature: G + (n * alpha + damping) I, G the Gauss-Newton matrix "
+                f"summed over the {self.n_train_} training rows; it includes {penalty}, "
+                f"and the damping chosen ({self.trak_.selection['rule']}); damping_ = "
+                f"{self.damping_:.3g} in all."
             )
         leverage = getattr(self, "leverage_", None)
         high = np.flatnonzero(leverage > _HIGH_LEVERAGE) if leverage is not None else []
