@@ -244,8 +244,8 @@ class InfluenceExplainer(
         members are averaged) from a few retrains on subsets, scored on held-out
         training rows; ``damping_selection_`` says what was chosen and why. The
         model's own L2 penalty (a ``JaxClassifier``'s ``alpha``, the ``weight_decay``
-        of a skorch net's torch optimizer unless decoupled as in ``AdamW``) is part
-        of the curvature, ``n * alpha`` added under the damping.
+        of a skorch net's torch optimizer unless decoupled as in ``AdamW``) is the
+        damping's floor: the absolute damping is at least ``n * alpha``.
     block_size : int, default=2048
         Rows of training and test data processed together: at most
         ``block_size ** 2`` scores are held at once unless the full matrix is kept.
@@ -306,8 +306,8 @@ class InfluenceExplainer(
     hessian_ : ndarray of shape (n_params, n_params)
         Exact Hessian of the training objective at the fitted parameters.
     damping_ : float
-        Absolute damping added to the eigenvalues (neural: of the explained model,
-        with ``n`` times the model's own L2 coefficient).
+        Absolute damping added to the eigenvalues (neural: of the explained model, at
+        least ``n`` times the model's own L2 coefficient).
     method_ : {"trak", "ggn"}
         Neural models only: the method used.
     damping_selection_ : dict
@@ -1069,10 +1069,10 @@ class InfluenceExplainer(
             )
             penalty = getattr(self.trak_, "penalty", "no L2")
             notes.append(
-                "neural curvature: G + (n * alpha + damping) I, G the Gauss-Newton matrix "
-                f"summed over the {self.n_train_} training rows; it includes {penalty}, "
-                f"and the damping chosen ({self.trak_.selection['rule']}); damping_ = "
-                f"{self.damping_:.3g} in all."
+                "neural curvature: G + damping_ I, G the Gauss-Newton matrix summed over "
+                f"the {self.n_train_} training rows, damping_ = {self.damping_:.3g} "
+                f"({self.trak_.selection['rule']}); of the model's own L2 penalty it "
+                f"includes {penalty}."
             )
         leverage = getattr(self, "leverage_", None)
         high = np.flatnonzero(leverage > _HIGH_LEVERAGE) if leverage is not None else []

@@ -5,7 +5,10 @@ skorch net whose torch optimizer has ``weight_decay`` (coupled, as in ``SGD``, `
 or ``RMSprop``: the decay is added to the gradient) minimises the mean cross-entropy
 plus ``weight_decay / 2 ||theta||^2``. The Gauss-Newton matrix ``G`` of
 :mod:`._trak` sums over the ``n`` training rows, so the curvature of the objective is
-``G + n * alpha * I``: the penalty is added to the damping the explainer chooses. A
+``G + n * alpha * I``: the damping is never below ``n * alpha``. (Added to any damping
+instead, it changed the LDS of ``damping="auto"`` only within noise, and lowered it on
+four of four skorch nets; as a floor it leaves the choice of ``"auto"`` as it was, and
+lifts a given damping below it: LDS 0.27 -> 0.55 at factor 1e-3 on a small MLP.) A
 decoupled decay (``AdamW``, ``Adam(decoupled_weight_decay=True)``) shrinks the weights
 outside the loss: it is no term of the objective, and is left out, as are parameter
 groups with different decays (said in the explanation's notes).
@@ -36,7 +39,9 @@ def l2_penalty(model):
     if isinstance(model, JaxClassifier):
         coef = float(model.alpha)
         return coef, (
-            f"the model's own L2 penalty (alpha={coef:g}, as n * alpha)" if coef else "no L2"
+            f"the model's own L2 penalty (alpha={coef:g}: damping at least n * alpha)"
+            if coef
+            else "no L2"
         )
     optimizer = getattr(model, "optimizer_", None)
     groups = getattr(optimizer, "param_groups", None)
@@ -57,4 +62,7 @@ def l2_penalty(model):
             f"({sorted(decays)}): the scores are those of an unpenalised objective"
         )
     coef = decays.pop()
-    return coef, f"the model's own L2 penalty ({name} weight_decay={coef:g}, as n * weight_decay)"
+    return coef, (
+        f"the model's own L2 penalty ({name} weight_decay={coef:g}: damping at least "
+        "n * weight_decay)"
+    )

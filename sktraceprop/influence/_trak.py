@@ -4,16 +4,17 @@ A training row ``i`` is scored against a test row ``z`` by the influence functio
 the model linearised at its trained parameters, with the generalised Gauss-Newton
 (GGN) matrix of the training loss as curvature::
 
-    tau(z, i) = grad m(z)^T (G + (n alpha + lambda) I)^-1 grad m(x_i) * q_i,
+    tau(z, i) = grad m(z)^T (G + lambda I)^-1 grad m(x_i) * q_i,
     G = sum_i J_i^T Lambda_i J_i,
 
-where ``n alpha`` is the model's own L2 penalty in the summed objective (its Hessian;
-:mod:`._penalty`), ``lambda`` the damping, ``m`` the signed margin (DESIGN.md),
+where ``lambda`` is the damping, never below ``n alpha``, the curvature of the model's
+own L2 penalty in the summed objective (:mod:`._penalty`), ``m`` the signed margin
+(DESIGN.md),
 ``J_i`` the Jacobian of row ``i``'s logits, ``Lambda_i`` the Hessian of its
 cross-entropy with respect to them (``p (1 - p)`` for one logit, ``diag(p) - p p^T`` for
 ``K``) and ``q_i = 1 - p_i`` the derivative of the row's cross-entropy
 ``log(1 + exp(-m))`` with respect to its margin: removing row ``i`` moves the parameters
-by about ``(G + (n alpha + lambda) I)^-1 grad m(x_i) q_i``. Two methods compute it:
+by about ``(G + lambda I)^-1 grad m(x_i) q_i``. Two methods compute it:
 
 * ``"trak"`` (Park et al., 2023): the gradients are projected to ``k`` dimensions by
   :class:`~sktraceprop.projection.JLProjector` (``phi = P^T grad m``) and ``G`` by the
@@ -291,13 +292,13 @@ class _Member:
         self.A = A
         self.damping = None
         self._map = None
-        # the model's own L2 penalty in the summed objective (n * alpha): curvature
-        # under whatever damping is chosen
+        # the curvature of the model's own L2 penalty in the summed objective (n * alpha):
+        # the damping's floor
         self.penalty = 0.0
 
     def set_damping(self, lam):
-        """Damping ``lam`` on top of the model's own penalty: ``G + (penalty + lam) I``."""
-        self.damping = float(lam) + self.penalty
+        """Damping ``lam``, raised to the model's own penalty where below it."""
+        self.damping = max(float(lam), self.penalty)
         self._map = self.solver.inverse(self.damping) if self.space == "primal" else None
 
     def _test_gradients(self, Xt, y, parameters, block_size):
@@ -326,8 +327,8 @@ class _Member:
 
     def probe_sums(self, rows, W, factors):
         """Predicted sums ``f_r (G + lambda I)^-1 F^T W`` of training rows ``rows``
-        for ``lambda = factor * scale`` over ``factors`` (plus the model's own penalty)."""
-        lams = [f * self.solver.scale + self.penalty for f in factors]
+        for ``lambda = factor * scale`` over ``factors``."""
+        lams = [f * self.solver.scale for f in factors]
         if isinstance(self.solver, PrimalSolver):
             return self.solver.probe_sums(self.F, rows, W, lams)
         return self.solver.probe_sums(rows, W, lams)
@@ -505,7 +506,7 @@ class NeuralState:
         Damping as a multiple of each member's mean nonzero eigenvalue of ``G``.
     dampings : ndarray of shape (n_models,)
         Absolute damping ``lambda_m`` per member: the factor times the member's scale,
-        plus ``n`` times the model's own L2 coefficient (:mod:`._penalty`).
+        at least ``n`` times the model's own L2 coefficient (:mod:`._penalty`).
     penalty : str
         What the curvature includes of the model's own L2 penalty, in words.
     selection : dict
