@@ -114,6 +114,15 @@ def _probabilities(model, X, y):
     row's score and ``p q`` its curvature.
     """
     m = _margins(model, X, y)[0].astype(np.float64)
+    bad = ~np.isfinite(m)
+    if bad.any():
+        raise ValueError(
+            f"The margins of {int(bad.sum())} of {m.size} training rows are NaN or "
+            f"infinite (row {int(np.flatnonzero(bad)[0])} first): the model's outputs are "
+            "not finite there (its training diverged, or its parameters are NaN), so no "
+            "influence can be computed. Train it again (a smaller learning rate, scaled "
+            "inputs)."
+        )
     return expit(m), expit(-m)
 
 
