@@ -514,7 +514,7 @@ class InfluenceExplainer(
         Xt = given if transformer is None else transformer.transform(X)
         if shares_memory(Xt, X):
             Xt = private_copy(Xt)  # an identity step's output is the caller's data
-        Xt = self._features_trained_on(X, Xt, fed, transformer, as_is)
+        Xt = self._features_trained_on(X, Xt, fed, transformer)
         if neural:
             if sample_weight is not None:
                 raise ValueError(_NEURAL_SAMPLE_WEIGHT)
@@ -629,14 +629,15 @@ class InfluenceExplainer(
         self._record_fingerprint()
         return self
 
-    def _features_trained_on(self, X, Xt, fed, transformer, as_is):
+    def _features_trained_on(self, X, Xt, fed, transformer):
         """The training rows' features as the final estimator was fitted on them.
 
         Where this explainer fitted the pipeline, the features that reached the final
         estimator (``fed``) replace ``transform``'s: a ``TargetEncoder`` cross fits, so
-        they differ (``cross_fitted_`` names the steps). A pipeline fitted before gives
-        ``transform``'s, and ``cross_fitted_`` names the steps that may make them differ
-        from those it was trained on.
+        they differ (``cross_fitted_`` names the steps). Where it did not see them (a
+        pipeline fitted before, one fitted inside a wrapper, one with a sampler), the
+        features are ``transform``'s, and ``cross_fitted_`` names the steps that may make
+        them differ from those it was trained on.
         """
         self.cross_fitted_ = []
         self._fit_features = "transform"
@@ -644,7 +645,7 @@ class InfluenceExplainer(
             return Xt
         steps = cross_fitting_steps(transformer)
         if fed is None or fed.X is None or num_samples(fed.X) != num_samples(X):
-            if as_is and steps:
+            if steps:
                 self.cross_fitted_ = steps
                 self._fit_features = "unknown"
             return Xt
@@ -672,8 +673,7 @@ class InfluenceExplainer(
                 f"the rows' effects at that minimum differ by {self.stationarity_:.0%} "
                 f"(stationarity_). {_cross_fit_cause(self.cross_fitted_)} The scores are "
                 "taken at transform's features, so they do not say what removing a row "
-                "does. Explain sklearn.base.clone(pipeline) instead: the explainer then "
-                "fits it and takes the features its final estimator was trained on.",
+                f"does. {_SEE_THE_FIT}",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -1121,11 +1121,10 @@ class InfluenceExplainer(
             "do not say what removing a row does)"
         )
         return [
-            f"{_cross_fit_cause(steps)} The pipeline was fitted before the explainer, "
-            "which cannot know those features: the scores take the training rows at "
-            f"transform's features, where the model is not at its minimum{measured}. "
-            "Explain sklearn.base.clone(pipeline) to have them taken at the features it "
-            "trained on."
+            f"{_cross_fit_cause(steps)} The explainer did not see those features (the "
+            "pipeline was fitted before it, inside a wrapper, or with a sampler): the "
+            "scores take the training rows at transform's features, where the model is "
+            f"not at its minimum{measured}. {_SEE_THE_FIT}"
         ]
 
     def score(self, X, y):
@@ -1171,6 +1170,12 @@ class InfluenceExplainer(
         except (AttributeError, TypeError):
             pass
         return tags
+
+
+_SEE_THE_FIT = (
+    "Explain an unfitted pipeline (sklearn.base.clone(pipeline)), not inside a wrapper: "
+    "the explainer then fits it and takes the features its final estimator was trained on."
+)
 
 
 def _cross_fit_cause(steps):

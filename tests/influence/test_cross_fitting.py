@@ -84,7 +84,7 @@ def test_prefit_target_encoder_pipeline_names_cross_fitting():
     assert "clone(pipeline)" in str(w[0].message)
     assert exp.stationarity_ > 0.1
     notes = exp.explain(X[:2]).notes
-    assert "fitted before the explainer, which cannot know" in notes[0]
+    assert "The explainer did not see those features" in notes[0]
     assert f"stationarity_ = {exp.stationarity_:.2g}" in notes[0]
 
 
@@ -97,3 +97,14 @@ def test_plain_pipeline_has_no_cross_fitting_note():
     exp = InfluenceExplainer(pipe).fit(X, y)
     assert exp.cross_fitted_ == []
     assert not any("cross fit" in note for note in exp.explain(X[:2]).notes)
+
+
+def test_pipeline_fitted_inside_a_wrapper_names_cross_fitting():
+    # a TracedEstimator fits its own clone, out of the explainer's sight: the warning
+    # was the generic one (solver, sample_weight, separable classes), no word of the
+    # encoder
+    X, y = _data()
+    wrapped = stp.TracedEstimator(make_pipeline(_encoder(), LogisticRegression()))
+    with pytest.warns(ConvergenceWarning, match="TargetEncoder's fit_transform cross"):
+        exp = InfluenceExplainer(wrapped).fit(stp.from_pandas(X, "cross_fit_wrapped"), y)
+    assert exp.cross_fitted_ == ["targetencoder (TargetEncoder)"]
