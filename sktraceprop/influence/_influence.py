@@ -686,7 +686,15 @@ class InfluenceExplainer(
                 "stopped early (raise max_iter, lower tol; SGDClassifier: average=True, "
                 "tol=None, more iterations), the model was fitted with sample_weight "
                 "that was not passed to InfluenceExplainer.fit, or the objective has no "
-                "minimum (classes a hyperplane separates, with no penalty).",
+                "minimum (classes a hyperplane separates, with no penalty)"
+                + (
+                    "; or a preprocessing step gave the training rows other features at "
+                    "fit than its transform gives them (a fit_transform that is not "
+                    "fit().transform(): cross fitting, leave-one-out encoding, noise), "
+                    f"which the explainer did not see. {_SEE_THE_FIT}"
+                    if self._fit_features == "transform" and self.transformer_ is not None
+                    else "."
+                ),
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.compose import make_column_transformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -108,3 +108,39 @@ def test_pipeline_fitted_inside_a_wrapper_names_cross_fitting():
     with pytest.warns(ConvergenceWarning, match="TargetEncoder's fit_transform cross"):
         exp = InfluenceExplainer(wrapped).fit(stp.from_pandas(X, "cross_fit_wrapped"), y)
     assert exp.cross_fitted_ == ["targetencoder (TargetEncoder)"]
+
+
+class _LeaveOneOutMean(TransformerMixin, BaseEstimator):
+    """A user's leave-one-out target encoding of column 0: at fit each row is encoded
+    without its own target; transform uses all of them."""
+
+    def fit(self, X, y):
+        self.fit_transform(X, y)
+        return self
+
+    def fit_transform(self, X, y):
+        codes = np.asarray(X)[:, 0]
+        y = np.asarray(y, dtype=float)
+        self.sums_ = {c: y[codes == c].sum() for c in np.unique(codes)}
+        self.counts_ = {c: (codes == c).sum() for c in np.unique(codes)}
+        own = [(self.sums_[c] - t) / max(self.counts_[c] - 1, 1) for c, t in zip(codes, y)]
+        return np.column_stack([own, np.asarray(X)[:, 1].astype(float)])
+
+    def transform(self, X):
+        codes = np.asarray(X)[:, 0]
+        mean = np.array([self.sums_[c] / self.counts_[c] for c in codes])
+        return np.column_stack([mean, np.asarray(X)[:, 1].astype(float)])
+
+
+def test_any_step_whose_fit_transform_differs_is_caught():
+    X, y = _data()
+    X = X.to_numpy(dtype=object)
+    exp = InfluenceExplainer(make_pipeline(_LeaveOneOutMean(), LogisticRegression())).fit(X, y)
+    assert exp.stationarity_ < 1e-3 and exp._fit_features == "fit"
+    assert "A preprocessing step gave the training rows" in exp.explain(X[:2]).notes[0]
+    # five rows a category: leaving a row's own target out moves its encoding far
+    X, y = _data(40)
+    X = X.to_numpy(dtype=object)
+    prefit = make_pipeline(_LeaveOneOutMean(), LogisticRegression()).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="a fit_transform that is not fit"):
+        InfluenceExplainer(prefit).fit(X, y)
