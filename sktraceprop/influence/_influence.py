@@ -279,7 +279,9 @@ class InfluenceExplainer(
         name; e.g. the last layer only.
     gradient_store : None or path, default=None
         Neural models only: a directory where the (projected) training gradients are
-        written block by block as ``.npy`` memmaps instead of held in memory.
+        written block by block as ``.npy`` memmaps instead of held in memory, in a
+        subdirectory ``fit_<id>`` of each fit's own (``trak_.store``). :meth:`explain`
+        refuses to run if a file there changed since the fit.
     method : {"auto", "trak", "ggn"}, default="auto"
         Neural models only: "ggn" is the exact damped Gauss-Newton influence (no
         projection; for nets and training sets small enough, see
@@ -758,6 +760,8 @@ class InfluenceExplainer(
         self._fingerprint_now = self.model_fingerprint_
 
     def _check_model_unchanged(self):
+        if getattr(self, "trak_", None) is not None:
+            self.trak_.check_store()
         now = fingerprint(unfrozen(self.estimator_))
         if now != self._fingerprint_now:
             raise ValueError(

@@ -42,6 +42,7 @@ torch and jax are imported only through :mod:`sktraceprop.gradients`, when used.
 """
 
 import os
+import uuid
 import warnings
 
 import numpy as np
@@ -498,6 +499,12 @@ def _member_ggn(model, Xt, y, parameters, block_size, out, single, space):
 # -- the state -----------------------------------------------------------------------------
 
 
+def _file_state(path):
+    """What changes when a file is written or replaced: inode, size, modification time."""
+    st = os.stat(path)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 class NeuralState:
     """What :meth:`InfluenceExplainer.explain` needs for a neural model.
 
@@ -532,6 +539,24 @@ class NeuralState:
         self.n_used = len(members)
         self.selection = None
         self.penalty = "no L2"
+        self.store = None
+        self.store_files = {}
+
+    def check_store(self):
+        """Raise if a training-feature file of ``gradient_store`` changed since the fit:
+        the features are read from it, so its scores would be another fit's or none."""
+        for path, was in getattr(self, "store_files", {}).items():
+            try:
+                now = _file_state(path)
+            except OSError:
+                now = None
+            if now != was:
+                what = "was deleted" if now is None else "was written or replaced"
+                raise ValueError(
+                    f"The gradient store file {path} {what} after InfluenceExplainer.fit: "
+                    "the training features are read from it, so the scores would not be "
+                    "those of this fit. Fit the explainer again."
+                )
 
     @property
     def projectors(self):
@@ -655,8 +680,12 @@ def fit_neural(
     rng = check_random_state(random_state)
     method, space = resolve_method(method, model, Xt, parameters)
     single = _n_directions(model, Xt) == 1
+    store = None
     if gradient_store is not None:
-        os.makedirs(gradient_store, exist_ok=True)
+        # a directory of this fit's own: another fit into the same gradient_store (a
+        # clone in a search, a second explainer) wrote over the files this one maps
+        store = os.path.join(os.fspath(gradient_store), f"fit_{uuid.uuid4().hex[:16]}")
+        os.makedirs(store)
     # the damping retrains draw from their own stream, so that they are the same for
     # every ensemble size (and the members the same for every damping)
     damping_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
@@ -677,11 +706,7 @@ def fit_neural(
     )
     members = []
     for m, member in enumerate(models):
-        out = (
-            None
-            if gradient_store is None
-            else os.path.join(os.fspath(gradient_store), f"trak_features_{m}.npy")
-        )
+        out = None if store is None else os.path.join(store, f"trak_features_{m}.npy")
         if method == "trak":
             proj, F, q, solver, A = _member_trak(
                 member, Xt, y, parameters, n_components, block_size, proj_seeds[m], out, single
@@ -698,6 +723,10 @@ def fit_neural(
         member.penalty = n * coef
     state = NeuralState(method, members, parameters)
     state.penalty = state_penalty
+    state.store = store
+    state.store_files = {
+        f.filename: _file_state(f.filename) for f in state.features if isinstance(f, np.memmap)
+    }
     if damping == "auto":
         factor, used, weights, selection = select_damping(
             state, model, Xt, y, rng=damping_rng, alpha=alpha, verbose=verbose
