@@ -545,7 +545,12 @@ class NeuralState:
     def check_store(self):
         """Raise if a training-feature file of ``gradient_store`` changed since the fit:
         the features are read from it, so its scores would be another fit's or none."""
-        for path, was in getattr(self, "store_files", {}).items():
+        files = getattr(self, "store_files", {})
+        # (an unpickled explainer holds its features in memory: no file is read)
+        mapped = {getattr(m.F, "filename", None) for m in self.members}
+        for path, was in files.items():
+            if path not in mapped:
+                continue
             try:
                 now = _file_state(path)
             except OSError:

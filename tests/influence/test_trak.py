@@ -1,3 +1,4 @@
+import pickle
 import warnings
 
 import numpy as np
@@ -299,8 +300,11 @@ def test_fits_into_one_gradient_store_keep_their_own_features(tmp_path):
     before = a.explain(X[:3], y[:3], keep_scores=True).scores
     explainer(1, slice(80, 160))
     np.testing.assert_array_equal(a.explain(X[:3], y[:3], keep_scores=True).scores, before)
+    # pickled, the features travel in memory: the files may go
+    copy = pickle.loads(pickle.dumps(a))
     # a file changed behind its back is refused, not read
     path = a.trak_.features[0].filename
     np.save(path, np.zeros_like(np.asarray(a.trak_.features[0])))
     with pytest.raises(ValueError, match="was written or replaced after"):
         a.explain(X[:3], y[:3])
+    np.testing.assert_array_equal(copy.explain(X[:3], y[:3], keep_scores=True).scores, before)
