@@ -4,7 +4,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["rows_digest"]
+__all__ = ["params_digest", "rows_digest"]
 
 
 def rows_digest(X, y_codes):
@@ -21,4 +21,27 @@ def rows_digest(X, y_codes):
     h.update(repr(X.shape).encode())
     h.update(X.tobytes())
     h.update(y_codes.tobytes())
+    return h.hexdigest()
+
+
+def params_digest(params):
+    """SHA-256 of the leaves of a parameter pytree (nested dicts, lists, tuples of
+    arrays), in order: the digest of the rows is trusted only while it is unchanged (a
+    correction by an unlearner moves the parameters off those rows)."""
+    h = hashlib.sha256()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key in sorted(node, key=str):
+                h.update(repr(key).encode())
+                walk(node[key])
+        elif isinstance(node, list | tuple):
+            for item in node:
+                walk(item)
+        else:
+            leaf = np.ascontiguousarray(node)
+            h.update(repr((leaf.shape, str(leaf.dtype))).encode())
+            h.update(leaf.tobytes())
+
+    walk(params)
     return h.hexdigest()

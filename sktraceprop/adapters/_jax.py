@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._digest import rows_digest
+from ._digest import params_digest, rows_digest
 
 __all__ = ["JaxClassifier", "JaxRegressor", "MLPApply", "MLPInit", "mlp"]
 
@@ -644,7 +644,7 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
             self._fit(X, y_enc.astype(np.int32), "multiclass", classes.shape[0], W, weighted)
         # read by the neural influence: a fitted model explained with rows it did not
         # train on is refused, not scored
-        self._fit_digest = rows_digest(X, y_enc)
+        self._fit_digest = (rows_digest(X, y_enc), params_digest(self.params_))
         return self
 
     def decision_function(self, X):

@@ -12,7 +12,7 @@ nothing says which rows they were, the explainer says so (a warning and a note).
 import numpy as np
 
 from .._lineage._skorch import is_skorch_net
-from ..adapters._digest import rows_digest
+from ..adapters._digest import params_digest, rows_digest
 
 __all__ = ["check_prefit_rows"]
 
@@ -59,11 +59,16 @@ def check_prefit_rows(model, Xt, y):
     name = type(model).__name__
     n = Xt.shape[0]
     digest = getattr(model, "_fit_digest", None)
+    changed = ""
+    if digest is not None and params_digest(model.params_) != digest[1]:
+        # corrected (an unlearner) or edited since its fit: the rows it holds are unknown
+        changed = " (its parameters changed since its fit, so its record of them is void)"
+        digest = None
     if digest is not None:
         classes = np.asarray(model.classes_)
         y = np.asarray(y)
         same = bool(np.isin(y, classes).all()) and (
-            rows_digest(Xt, np.searchsorted(classes, y)) == digest
+            rows_digest(Xt, np.searchsorted(classes, y)) == digest[0]
         )
         if not same:
             raise ValueError(
@@ -84,7 +89,7 @@ def check_prefit_rows(model, Xt, y):
             counted = f" (skorch's history_ agrees on their number, {n}, not on which)"
     return (
         f"{name} was fitted before the explainer, outside a traced pipeline: nothing "
-        "records which rows it was trained on, so the scores take the rows of X given "
+        f"records which rows it was trained on{changed}, so the scores take the rows of X given "
         f"to fit as its training rows{counted}. A row of X it did not train on gets a "
         "score all the same, though it had no influence, and a row it trained on that X "
         "lacks gets none. Fit it in a TracedPipeline (its run records the rows, which "

@@ -95,3 +95,17 @@ def test_prefit_jax_classifier_refuses_rows_it_did_not_train_on():
         warnings.simplefilter("error", LineageWarning)
         exp = InfluenceExplainer(model, damping=1.0).fit(X[:60].astype(np.float64), y[:60])
     assert exp.n_train_ == 60
+
+
+def test_prefit_jax_classifier_with_changed_parameters_says_its_rows_are_unknown():
+    # its digest names the rows of its fit; parameters moved since (an unlearner's
+    # correction, an edit) void it: said, not checked against stale rows
+    pytest.importorskip("jax")
+    from sktraceprop.adapters import JaxClassifier, mlp
+
+    X, y = _data()
+    init_fn, apply_fn = mlp(hidden=(5,))
+    model = JaxClassifier(apply_fn, init_fn, n_epochs=20, random_state=0).fit(X[:60], y[:60])
+    model.params_[0]["bias"] = model.params_[0]["bias"] + 0.01
+    with pytest.warns(LineageWarning, match="its parameters changed since its fit"):
+        InfluenceExplainer(model, damping=1.0).fit(X[60:], y[60:])
