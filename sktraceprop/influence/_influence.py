@@ -462,8 +462,8 @@ class InfluenceExplainer(
             # The clone's run reaches the store only once the model is known supported.
             with (
                 skorch_fit_indices(self.estimator_) as seen,
-                final_fit_inputs(self.estimator_) as fed,
                 library_fit("influence", self.estimator, owner=self, model=self.estimator_),
+                final_fit_inputs(self.estimator_) as fed,  # gone before the run is kept
             ):
                 self.estimator_.fit(X, y, **params)
                 fitted = _unwrap(self.estimator_)[0]
