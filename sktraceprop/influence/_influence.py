@@ -317,7 +317,8 @@ class InfluenceExplainer(
         ``members``, ``weights``; with ``damping="auto"`` also the retrains' scores
         per candidate in ``probe_lds``, each candidate's factor in ``probe_factor``,
         its gain over the explained model alone and the gain's standard error in
-        ``probe_gain``, and a sentence in ``reason``).
+        ``probe_gain``, and a sentence in ``reason``; ``floor`` where the damping was
+        raised to ``n * alpha``, the curvature of the model's own L2 penalty).
     n_null_ : int
         Number of eigenvalues dropped as the null space.
     n_bound_ : int

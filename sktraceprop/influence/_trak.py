@@ -746,5 +746,14 @@ def fit_neural(
             "weights": "model",
         }
     state.set_damping(factor, weights, used)
+    first = members[0]
+    if first.penalty > factor * first.solver.scale:
+        # said, so that the factor recorded is not read as the damping used
+        selection["floor"] = first.penalty
+        selection["reason"] = (
+            selection.get("reason", f"damping factor {factor:g} given")
+            + f"; the damping is raised to n * alpha = {first.penalty:.3g}, the curvature "
+            f"of the model's own L2 penalty (the factor gives {factor * first.solver.scale:.3g})"
+        )
     state.selection = selection
     return state

@@ -195,8 +195,11 @@ def test_the_models_own_l2_penalty_is_in_the_curvature():
     member = exp.trak_.members[0]
     assert 32 * 0.05 > 0.01 * member.solver.scale
     assert exp.damping_ == pytest.approx(32 * 0.05)
+    assert exp.damping_selection_["floor"] == pytest.approx(32 * 0.05)
+    assert "raised to n * alpha = 1.6" in exp.damping_selection_["reason"]
     assert any("alpha=0.05: damping at least n * alpha" in note for note in scores.notes)
     # a damping above the floor is used as given
     exp = InfluenceExplainer(FrozenEstimator(clf), method="ggn", damping=10.0).fit(X[:32], y[:32])
     given = 10.0 * exp.trak_.members[0].solver.scale
     assert given > 32 * 0.05 and exp.damping_ == pytest.approx(given)
+    assert "floor" not in exp.damping_selection_
