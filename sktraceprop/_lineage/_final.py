@@ -122,8 +122,10 @@ def _class_method(estimator, name):
 class _Spy:
     """Stands in for one fit method of the final estimator during a traced fit."""
 
-    def __init__(self, estimator, name, seen):
+    def __init__(self, estimator, name, seen, inner=None):
         self.estimator, self.name, self.seen = estimator, name, seen
+        # another spy already standing in for the method (an explainer's): called in turn
+        self.inner = inner
 
     def __call__(self, X, *args, **kwargs):
         seen = self.seen
@@ -135,6 +137,8 @@ class _Spy:
             seen.ids = carried_ids(X)
             seen.with_y = (args[0] if args else kwargs.get("y")) is not None
             seen.see_validation_set(kwargs)
+        if self.inner is not None:
+            return self.inner(X, *args, **kwargs)
         return _class_method(self.estimator, self.name)(X, *args, **kwargs)
 
     def __reduce__(self):
@@ -152,14 +156,16 @@ def final_fit_rows(estimator):
         return
     seen.warm = _warm_started(estimator)
     names = [n for n in _FIT_METHODS if callable(getattr(estimator, n, None))]
+    inner = {name: estimator.__dict__[name] for name in names if name in estimator.__dict__}
     for name in names:
         # the instance's own dict: skorch's __setattr__ would register a spy as a module
-        estimator.__dict__[name] = _Spy(estimator, name, seen)
+        estimator.__dict__[name] = _Spy(estimator, name, seen, inner.get(name))
     try:
         yield seen
     finally:
         for name in names:
             estimator.__dict__.pop(name, None)
+        estimator.__dict__.update(inner)
 
 
 def _describe(ids, k):

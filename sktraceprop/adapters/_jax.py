@@ -15,6 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ..utils._sklearn_compat import Interval, StrOptions
+from ._digest import params_digest, rows_digest
 
 __all__ = ["JaxClassifier", "JaxRegressor", "MLPApply", "MLPInit", "mlp"]
 
@@ -638,8 +639,13 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
             )
         self.classes_ = classes
         if classes.shape[0] == 2:
-            return self._fit(X, y_enc.astype(np.float32), "binary", 1, W, weighted)
-        return self._fit(X, y_enc.astype(np.int32), "multiclass", classes.shape[0], W, weighted)
+            self._fit(X, y_enc.astype(np.float32), "binary", 1, W, weighted)
+        else:
+            self._fit(X, y_enc.astype(np.int32), "multiclass", classes.shape[0], W, weighted)
+        # read by the neural influence: a fitted model explained with rows it did not
+        # train on is refused, not scored
+        self._fit_digest = (rows_digest(X, y_enc), params_digest(self.params_))
+        return self
 
     def decision_function(self, X):
         """Logits: the decision value (binary, shape (n,)) or the class logits (n, K).

@@ -163,6 +163,26 @@ def _forward(module, params, X, to_logits):
     return z[:, None] if z.ndim == 1 else z
 
 
+def _check_probabilities(raw):
+    """Refuse module outputs read as probabilities (``NLLLoss``: skorch trains on their
+    log) that are not: negative, NaN, or rows that do not sum to 1. Their log is then no
+    log-softmax, so the net trained on another loss than the cross-entropy (or on NaN,
+    from the log of a negative output) and its margins would be another model's."""
+    raw = raw[:, None] if raw.ndim == 1 else raw
+    sums = raw.sum(-1)
+    bad = ~((raw >= 0).all(-1) & ((sums - 1).abs() <= 1e-3))
+    if bool(bad.any()):
+        k = int(bad.nonzero()[0, 0])
+        raise ValueError(
+            "The net trains with NLLLoss, on the log of its module's outputs, which must "
+            "then be probabilities (the module ends in a softmax); the outputs of "
+            f"{int(bad.sum())} row(s) are not (row {k}: sum {float(sums[k]):.4g}, "
+            f"smallest {float(raw[k].min()):.4g}). Its loss was not the cross-entropy "
+            "(NaN where an output is negative). End the module in torch.nn.Softmax, or "
+            "train with criterion=torch.nn.CrossEntropyLoss on logits."
+        )
+
+
 def _check_labels(z, y):
     n_out = z.shape[-1]
     high = 2 if n_out == 1 else n_out
@@ -223,7 +243,12 @@ def torch_margins(model, X, y, *, outputs="auto", block_size=1024):
     margins = np.empty(X.shape[0], dtype=np.float32)
     with _Eval(module), torch.no_grad():
         for start in range(0, X.shape[0], block_size):
-            z = _forward(module, params, X[start : start + block_size], to_logits)
+            if outputs == "proba":
+                raw = _forward(module, params, X[start : start + block_size], lambda o: o)
+                _check_probabilities(raw)
+                z = to_logits(raw)
+            else:
+                z = _forward(module, params, X[start : start + block_size], to_logits)
             _check_labels(z, y[start : start + block_size])
             m = _margin(z, y[start : start + block_size])
             margins[start : start + block_size] = m.float().cpu().numpy()

@@ -40,7 +40,9 @@ from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples, safe_indexing
 from ._class_balance import BalancedRemoval
 from ._explanation import Explanation
+from ._fit_features import cross_fitting_steps, differs, final_fit_inputs
 from ._leverage import leverages
+from ._prefit_rows import check_prefit_rows
 from ._stationarity import NOT_STATIONARY, stationarity
 from ._trak import as_inputs, fit_neural, is_neural_model
 
@@ -240,7 +242,10 @@ class InfluenceExplainer(
         Neural models: a multiple of the mean nonzero eigenvalue of the Gauss-Newton
         matrix; "auto" chooses it (and the train-side weights, and whether ensemble
         members are averaged) from a few retrains on subsets, scored on held-out
-        training rows; ``damping_selection_`` says what was chosen and why.
+        training rows; ``damping_selection_`` says what was chosen and why. The
+        model's own L2 penalty (a ``JaxClassifier``'s ``alpha``, the ``weight_decay``
+        of a skorch net's torch optimizer unless decoupled as in ``AdamW``) is the
+        damping's floor: the absolute damping is at least ``n * alpha``.
     block_size : int, default=2048
         Rows of training and test data processed together: at most
         ``block_size ** 2`` scores are held at once unless the full matrix is kept.
@@ -274,7 +279,9 @@ class InfluenceExplainer(
         name; e.g. the last layer only.
     gradient_store : None or path, default=None
         Neural models only: a directory where the (projected) training gradients are
-        written block by block as ``.npy`` memmaps instead of held in memory.
+        written block by block as ``.npy`` memmaps instead of held in memory, in a
+        subdirectory ``fit_<id>`` of each fit's own (``trak_.store``). :meth:`explain`
+        refuses to run if a file there changed since the fit.
     method : {"auto", "trak", "ggn"}, default="auto"
         Neural models only: "ggn" is the exact damped Gauss-Newton influence (no
         projection; for nets and training sets small enough, see
@@ -301,7 +308,8 @@ class InfluenceExplainer(
     hessian_ : ndarray of shape (n_params, n_params)
         Exact Hessian of the training objective at the fitted parameters.
     damping_ : float
-        Absolute damping added to the eigenvalues (neural: of the explained model).
+        Absolute damping added to the eigenvalues (neural: of the explained model, at
+        least ``n`` times the model's own L2 coefficient).
     method_ : {"trak", "ggn"}
         Neural models only: the method used.
     damping_selection_ : dict
@@ -309,7 +317,8 @@ class InfluenceExplainer(
         ``members``, ``weights``; with ``damping="auto"`` also the retrains' scores
         per candidate in ``probe_lds``, each candidate's factor in ``probe_factor``,
         its gain over the explained model alone and the gain's standard error in
-        ``probe_gain``, and a sentence in ``reason``).
+        ``probe_gain``, and a sentence in ``reason``; ``floor`` where the damping was
+        raised to ``n * alpha``, the curvature of the model's own L2 penalty).
     n_null_ : int
         Number of eigenvalues dropped as the null space.
     n_bound_ : int
@@ -321,6 +330,12 @@ class InfluenceExplainer(
         PCA, encoder; not a ``FunctionTransformer`` or a ``FrozenEstimator``). Scores
         hold them fixed: they do not include how removing a row would change these
         steps. Every explanation says so in its ``notes``.
+    cross_fitted_ : list of str
+        The ``TargetEncoder`` steps among them (their ``fit_transform`` cross fits, so
+        the final estimator was trained on other features than ``transform`` gives the
+        training rows). A pipeline fitted here is scored at the features its final
+        estimator was given; one fitted before at ``transform``'s, which a note and
+        (above 0.1 ``stationarity_``) a warning say.
     leverage_ : ndarray of shape (n_train,)
         Leverage of each training row (the largest eigenvalue of its leverage matrix,
         ``w_i l''_i x_i^T H^-1 x_i`` for one output). A score is the first-order effect
@@ -434,7 +449,7 @@ class InfluenceExplainer(
             raise ValueError(_NEURAL_SAMPLE_WEIGHT)
         if is_skorch_net(final) and not is_fitted(final):
             check_torch_objective(final)  # the criterion it will train with, before the fit
-        seen = None
+        seen = fed = None
         as_is = _is_frozen(self.estimator) or is_fitted(self.estimator)
         if as_is:
             check_is_fitted(unfrozen(self.estimator))
@@ -449,6 +464,7 @@ class InfluenceExplainer(
             with (
                 skorch_fit_indices(self.estimator_) as seen,
                 library_fit("influence", self.estimator, owner=self, model=self.estimator_),
+                final_fit_inputs(self.estimator_) as fed,  # gone before the run is kept
             ):
                 self.estimator_.fit(X, y, **params)
                 fitted = _unwrap(self.estimator_)[0]
@@ -501,6 +517,7 @@ class InfluenceExplainer(
         Xt = given if transformer is None else transformer.transform(X)
         if shares_memory(Xt, X):
             Xt = private_copy(Xt)  # an identity step's output is the caller's data
+        Xt = self._features_trained_on(X, Xt, fed, transformer)
         if neural:
             if sample_weight is not None:
                 raise ValueError(_NEURAL_SAMPLE_WEIGHT)
@@ -553,6 +570,11 @@ class InfluenceExplainer(
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
 
+        self._rows_unknown = None
+        if neural and as_is and lineage is None and trained is None:
+            self._rows_unknown = check_prefit_rows(model, self.Xt_, self.y_)
+            if self._rows_unknown is not None:
+                warnings.warn(self._rows_unknown, LineageWarning, stacklevel=2)
         if neural:
             self.trak_ = fit_neural(
                 model,
@@ -610,6 +632,36 @@ class InfluenceExplainer(
         self._record_fingerprint()
         return self
 
+    def _features_trained_on(self, X, Xt, fed, transformer):
+        """The training rows' features as the final estimator was fitted on them.
+
+        Where this explainer fitted the pipeline, the features that reached the final
+        estimator (``fed``) replace ``transform``'s: a ``TargetEncoder`` cross fits, so
+        they differ (``cross_fitted_`` names the steps). Where it did not see them (a
+        pipeline fitted before, one fitted inside a wrapper, one with a sampler), the
+        features are ``transform``'s, and ``cross_fitted_`` names the steps that may make
+        them differ from those it was trained on.
+        """
+        self.cross_fitted_ = []
+        self._fit_features = "transform"
+        if transformer is None:
+            return Xt
+        steps = cross_fitting_steps(transformer)
+        if fed is None or fed.X is None or num_samples(fed.X) != num_samples(X):
+            if steps:
+                self.cross_fitted_ = steps
+                self._fit_features = "unknown"
+            return Xt
+        trained = fed.X
+        if getattr(trained, "shape", None) != getattr(Xt, "shape", None):
+            return Xt  # (a module's n-d inputs as a list: left to as_inputs)
+        if shares_memory(trained, X):
+            trained = private_copy(trained)  # an identity step's output is the caller's data
+        if differs(trained, Xt):
+            self.cross_fitted_ = steps
+            self._fit_features = "fit"
+        return trained
+
     def _check_stationary(self):
         """Measure (``stationarity_``) and warn when the model is not at the minimum of
         the objective whose derivatives the scores are."""
@@ -617,7 +669,18 @@ class InfluenceExplainer(
         self.stationarity_ = stationarity(
             self.objective_, self.Xt_, self.y_, self._row_weights, gradient, self._inv_hessian
         )
-        if self.stationarity_ > NOT_STATIONARY:
+        if self.stationarity_ > NOT_STATIONARY and self._fit_features == "unknown":
+            warnings.warn(
+                f"{type(self.model_).__name__} is not at the minimum of its objective on "
+                "the training rows' features as the fitted pipeline's transform gives them: "
+                f"the rows' effects at that minimum differ by {self.stationarity_:.0%} "
+                f"(stationarity_). {_cross_fit_cause(self.cross_fitted_)} The scores are "
+                "taken at transform's features, so they do not say what removing a row "
+                f"does. {_SEE_THE_FIT}",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif self.stationarity_ > NOT_STATIONARY:
             warnings.warn(
                 f"{type(self.model_).__name__} is not at the minimum of the objective the "
                 "influence scores differentiate: at that minimum (one Newton step away) the "
@@ -626,7 +689,15 @@ class InfluenceExplainer(
                 "stopped early (raise max_iter, lower tol; SGDClassifier: average=True, "
                 "tol=None, more iterations), the model was fitted with sample_weight "
                 "that was not passed to InfluenceExplainer.fit, or the objective has no "
-                "minimum (classes a hyperplane separates, with no penalty).",
+                "minimum (classes a hyperplane separates, with no penalty)"
+                + (
+                    "; or a preprocessing step gave the training rows other features at "
+                    "fit than its transform gives them (a fit_transform that is not "
+                    "fit().transform(): cross fitting, leave-one-out encoding, noise), "
+                    f"which the explainer did not see. {_SEE_THE_FIT}"
+                    if self._fit_features == "transform" and self.transformer_ is not None
+                    else "."
+                ),
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -690,6 +761,8 @@ class InfluenceExplainer(
         self._fingerprint_now = self.model_fingerprint_
 
     def _check_model_unchanged(self):
+        if getattr(self, "trak_", None) is not None:
+            self.trak_.check_store()
         now = fingerprint(unfrozen(self.estimator_))
         if now != self._fingerprint_now:
             raise ValueError(
@@ -1007,6 +1080,13 @@ class InfluenceExplainer(
                 "move its margins differently (its training is not convex, and random); "
                 "score() measures how well the scores predict retraining."
             )
+            penalty = getattr(self.trak_, "penalty", "no L2")
+            notes.append(
+                "neural curvature: G + damping_ I, G the Gauss-Newton matrix summed over "
+                f"the {self.n_train_} training rows, damping_ = {self.damping_:.3g} "
+                f"({self.trak_.selection['rule']}); of the model's own L2 penalty it "
+                f"includes {penalty}."
+            )
         leverage = getattr(self, "leverage_", None)
         high = np.flatnonzero(leverage > _HIGH_LEVERAGE) if leverage is not None else []
         if len(high):
@@ -1019,6 +1099,9 @@ class InfluenceExplainer(
                 f"row moves the margins about 1 / (1 - leverage) times as much (up to "
                 f"{times:.3g} times its score)."
             )
+        notes += self._cross_fit_notes()
+        if getattr(self, "_rows_unknown", None):
+            notes.append(self._rows_unknown)
         if not self.fixed_steps_:
             return notes
         return notes + [
@@ -1029,6 +1112,32 @@ class InfluenceExplainer(
             "pipeline also refits these steps (for a StandardScaler the difference is "
             "usually small; a PCA or a target encoder can move the features of every "
             "row)."
+        ]
+
+    def _cross_fit_notes(self):
+        where = getattr(self, "_fit_features", "transform")
+        if where == "transform":
+            return []
+        steps = self.cross_fitted_
+        if where == "fit":
+            return [
+                f"{_cross_fit_cause(steps)} The scores take each training row's "
+                "gradient at the features the final estimator was trained on (as they "
+                "reached it at fit); the rows to explain are transformed by transform(), "
+                "as they are predicted."
+            ]
+        measured = getattr(self, "stationarity_", None)
+        measured = (
+            ""
+            if measured is None
+            else f" (stationarity_ = {measured:.2g}: 0 means it is; above 0.1 the scores "
+            "do not say what removing a row does)"
+        )
+        return [
+            f"{_cross_fit_cause(steps)} The explainer did not see those features (the "
+            "pipeline was fitted before it, inside a wrapper, or with a sampler): the "
+            "scores take the training rows at transform's features, where the model is "
+            f"not at its minimum{measured}. {_SEE_THE_FIT}"
         ]
 
     def score(self, X, y):
@@ -1074,6 +1183,29 @@ class InfluenceExplainer(
         except (AttributeError, TypeError):
             pass
         return tags
+
+
+_SEE_THE_FIT = (
+    "Explain an unfitted pipeline (sklearn.base.clone(pipeline)), not inside a wrapper: "
+    "the explainer then fits it and takes the features its final estimator was trained on."
+)
+
+
+def _cross_fit_cause(steps):
+    """The sentence that says why a pipeline's training features are not transform's."""
+    if not steps:
+        return (
+            "A preprocessing step gave the training rows other features at the "
+            "pipeline's fit than transform() gives them (its fit_transform is not "
+            "fit().transform(): cross fitting, a leave-one-out encoding, random noise), "
+            "and the final estimator was trained on those."
+        )
+    return (
+        f"Step(s) {', '.join(steps)} gave the training rows other features at the "
+        "pipeline's fit than transform() gives them (TargetEncoder's fit_transform cross "
+        "fits: each training row is encoded with the targets of the other folds, not its "
+        "own), and the final estimator was trained on those."
+    )
 
 
 def _influence_sums_block(block, explainer, masks):

@@ -7,11 +7,14 @@ the model linearised at its trained parameters, with the generalised Gauss-Newto
     tau(z, i) = grad m(z)^T (G + lambda I)^-1 grad m(x_i) * q_i,
     G = sum_i J_i^T Lambda_i J_i,
 
-where ``m`` is the signed margin (DESIGN.md), ``J_i`` the Jacobian of row ``i``'s logits,
-``Lambda_i`` the Hessian of its cross-entropy with respect to them (``p (1 - p)`` for one
-logit, ``diag(p) - p p^T`` for ``K``) and ``q_i = 1 - p_i`` the derivative of the row's
-cross-entropy ``log(1 + exp(-m))`` with respect to its margin: removing row ``i`` moves
-the parameters by about ``(G + lambda I)^-1 grad m(x_i) q_i``. Two methods compute it:
+where ``lambda`` is the damping, never below ``n alpha``, the curvature of the model's
+own L2 penalty in the summed objective (:mod:`._penalty`), ``m`` the signed margin
+(DESIGN.md),
+``J_i`` the Jacobian of row ``i``'s logits, ``Lambda_i`` the Hessian of its
+cross-entropy with respect to them (``p (1 - p)`` for one logit, ``diag(p) - p p^T`` for
+``K``) and ``q_i = 1 - p_i`` the derivative of the row's cross-entropy
+``log(1 + exp(-m))`` with respect to its margin: removing row ``i`` moves the parameters
+by about ``(G + lambda I)^-1 grad m(x_i) q_i``. Two methods compute it:
 
 * ``"trak"`` (Park et al., 2023): the gradients are projected to ``k`` dimensions by
   :class:`~sktraceprop.projection.JLProjector` (``phi = P^T grad m``) and ``G`` by the
@@ -39,6 +42,7 @@ torch and jax are imported only through :mod:`sktraceprop.gradients`, when used.
 """
 
 import os
+import uuid
 import warnings
 
 import numpy as np
@@ -50,6 +54,7 @@ from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from ..utils._module_input import check_module_input
 from ..utils._progress import map_blocks
 from ._gauss_newton import DualSolver, PrimalSolver
+from ._penalty import l2_penalty
 
 __all__ = ["fit_neural", "is_neural_model", "refit_subset_margins"]
 
@@ -110,6 +115,15 @@ def _probabilities(model, X, y):
     row's score and ``p q`` its curvature.
     """
     m = _margins(model, X, y)[0].astype(np.float64)
+    bad = ~np.isfinite(m)
+    if bad.any():
+        raise ValueError(
+            f"The margins of {int(bad.sum())} of {m.size} training rows are NaN or "
+            f"infinite (row {int(np.flatnonzero(bad)[0])} first): the model's outputs are "
+            "not finite there (its training diverged, or its parameters are NaN), so no "
+            "influence can be computed. Train it again (a smaller learning rate, scaled "
+            "inputs)."
+        )
     return expit(m), expit(-m)
 
 
@@ -288,10 +302,14 @@ class _Member:
         self.A = A
         self.damping = None
         self._map = None
+        # the curvature of the model's own L2 penalty in the summed objective (n * alpha):
+        # the damping's floor
+        self.penalty = 0.0
 
     def set_damping(self, lam):
-        self.damping = float(lam)
-        self._map = self.solver.inverse(lam) if self.space == "primal" else None
+        """Damping ``lam``, raised to the model's own penalty where below it."""
+        self.damping = max(float(lam), self.penalty)
+        self._map = self.solver.inverse(self.damping) if self.space == "primal" else None
 
     def _test_gradients(self, Xt, y, parameters, block_size):
         proj = None if self.projector is None else self.projector.transform
@@ -481,6 +499,12 @@ def _member_ggn(model, Xt, y, parameters, block_size, out, single, space):
 # -- the state -----------------------------------------------------------------------------
 
 
+def _file_state(path):
+    """What changes when a file is written or replaced: inode, size, modification time."""
+    st = os.stat(path)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 class NeuralState:
     """What :meth:`InfluenceExplainer.explain` needs for a neural model.
 
@@ -497,7 +521,10 @@ class NeuralState:
     factor : float
         Damping as a multiple of each member's mean nonzero eigenvalue of ``G``.
     dampings : ndarray of shape (n_models,)
-        Absolute damping ``lambda_m`` per member.
+        Absolute damping ``lambda_m`` per member: the factor times the member's scale,
+        at least ``n`` times the model's own L2 coefficient (:mod:`._penalty`).
+    penalty : str
+        What the curvature includes of the model's own L2 penalty, in words.
     selection : dict
         How the damping (and the weights) were chosen.
     """
@@ -511,6 +538,30 @@ class NeuralState:
         self.factor = None
         self.n_used = len(members)
         self.selection = None
+        self.penalty = "no L2"
+        self.store = None
+        self.store_files = {}
+
+    def check_store(self):
+        """Raise if a training-feature file of ``gradient_store`` changed since the fit:
+        the features are read from it, so its scores would be another fit's or none."""
+        files = getattr(self, "store_files", {})
+        # (an unpickled explainer holds its features in memory: no file is read)
+        mapped = {getattr(m.F, "filename", None) for m in self.members}
+        for path, was in files.items():
+            if path not in mapped:
+                continue
+            try:
+                now = _file_state(path)
+            except OSError:
+                now = None
+            if now != was:
+                what = "was deleted" if now is None else "was written or replaced"
+                raise ValueError(
+                    f"The gradient store file {path} {what} after InfluenceExplainer.fit: "
+                    "the training features are read from it, so the scores would not be "
+                    "those of this fit. Fit the explainer again."
+                )
 
     @property
     def projectors(self):
@@ -634,8 +685,12 @@ def fit_neural(
     rng = check_random_state(random_state)
     method, space = resolve_method(method, model, Xt, parameters)
     single = _n_directions(model, Xt) == 1
+    store = None
     if gradient_store is not None:
-        os.makedirs(gradient_store, exist_ok=True)
+        # a directory of this fit's own: another fit into the same gradient_store (a
+        # clone in a search, a second explainer) wrote over the files this one maps
+        store = os.path.join(os.fspath(gradient_store), f"fit_{uuid.uuid4().hex[:16]}")
+        os.makedirs(store)
     # the damping retrains draw from their own stream, so that they are the same for
     # every ensemble size (and the members the same for every damping)
     damping_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
@@ -656,11 +711,7 @@ def fit_neural(
     )
     members = []
     for m, member in enumerate(models):
-        out = (
-            None
-            if gradient_store is None
-            else os.path.join(os.fspath(gradient_store), f"trak_features_{m}.npy")
-        )
+        out = None if store is None else os.path.join(store, f"trak_features_{m}.npy")
         if method == "trak":
             proj, F, q, solver, A = _member_trak(
                 member, Xt, y, parameters, n_components, block_size, proj_seeds[m], out, single
@@ -672,7 +723,15 @@ def fit_neural(
                 member, Xt, y, parameters, block_size, out, single, space
             )
             members.append(_Member(member, None, space, F, q, solver, train))
+    coef, state_penalty = l2_penalty(model)
+    for member in members:
+        member.penalty = n * coef
     state = NeuralState(method, members, parameters)
+    state.penalty = state_penalty
+    state.store = store
+    state.store_files = {
+        f.filename: _file_state(f.filename) for f in state.features if isinstance(f, np.memmap)
+    }
     if damping == "auto":
         factor, used, weights, selection = select_damping(
             state, model, Xt, y, rng=damping_rng, alpha=alpha, verbose=verbose
@@ -687,5 +746,14 @@ def fit_neural(
             "weights": "model",
         }
     state.set_damping(factor, weights, used)
+    first = members[0]
+    if first.penalty > factor * first.solver.scale:
+        # said, so that the factor recorded is not read as the damping used
+        selection["floor"] = first.penalty
+        selection["reason"] = (
+            selection.get("reason", f"damping factor {factor:g} given")
+            + f"; the damping is raised to n * alpha = {first.penalty:.3g}, the curvature "
+            f"of the model's own L2 penalty (the factor gives {factor * first.solver.scale:.3g})"
+        )
     state.selection = selection
     return state

@@ -1,3 +1,4 @@
+import pickle
 import warnings
 
 import numpy as np
@@ -166,7 +167,9 @@ def test_ensemble_members_and_projection_seeds_differ():
     s3 = exp.explain(X[:5], y[:5], keep_scores=True).scores
     alone = []
     for m in range(3):
-        one = InfluenceExplainer(FrozenEstimator(state.models[m]), **kw).fit(X, y)
+        # (built on the explained model: a member trained on a subset, explained alone,
+        # refuses the rows it did not train on; its member replaces the model's)
+        one = InfluenceExplainer(FrozenEstimator(exp.model_), **kw).fit(X, y)
         one.trak_.members[0] = state.members[m]  # same projection, no other change
         one.trak_.set_damping(1.0, state.weights)
         alone.append(one.explain(X[:5], y[:5], keep_scores=True).scores)
@@ -214,11 +217,13 @@ def test_memmap_gradient_store_equals_memory(tmp_path, method):
     mem = InfluenceExplainer(clf, **kw).fit(X, y)
     disk = InfluenceExplainer(clf, gradient_store=tmp_path, **kw).fit(X, y)
     assert isinstance(disk.trak_.features[0], np.memmap)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
+    (store,) = tmp_path.iterdir()  # the fit's own directory
+    assert store.name.startswith("fit_") and str(store) == disk.trak_.store
+    assert sorted(p.name for p in store.iterdir()) == [
         "trak_features_0.npy",
         "trak_features_1.npy",
     ]
-    np.testing.assert_array_equal(np.load(tmp_path / "trak_features_1.npy"), mem.trak_.features[1])
+    np.testing.assert_array_equal(np.load(store / "trak_features_1.npy"), mem.trak_.features[1])
     a = mem.explain(X[:6], y[:6], keep_scores=True, top_k=3)
     b = disk.explain(X[:6], y[:6], keep_scores=True, top_k=3)
     np.testing.assert_allclose(a.scores, b.scores, rtol=1e-10, atol=1e-12)
@@ -275,3 +280,31 @@ def test_neural_explanations_say_the_scores_are_estimates(method):
         assert "TRAK estimates" in note and "projected to 16 dimensions" in note
     else:
         assert "Gauss-Newton estimates" in note and "not projected" in note
+
+
+def test_fits_into_one_gradient_store_keep_their_own_features(tmp_path):
+    # a second explainer fitted into the same gradient_store wrote over the first one's
+    # memmapped features: its scores changed by three times their size, with no word
+    pytest.importorskip("jax")
+    from sktraceprop.adapters import JaxClassifier, mlp
+
+    X, y = _data(n=160)
+    init_fn, apply_fn = mlp(hidden=(6,))
+    kw = dict(method="trak", n_components=16, damping=1.0, gradient_store=tmp_path)
+
+    def explainer(seed, rows):
+        clf = JaxClassifier(apply_fn, init_fn, n_epochs=20, random_state=seed)
+        return InfluenceExplainer(clf, random_state=seed, **kw).fit(X[rows], y[rows])
+
+    a = explainer(0, slice(0, 80))
+    before = a.explain(X[:3], y[:3], keep_scores=True).scores
+    explainer(1, slice(80, 160))
+    np.testing.assert_array_equal(a.explain(X[:3], y[:3], keep_scores=True).scores, before)
+    # pickled, the features travel in memory: the files may go
+    copy = pickle.loads(pickle.dumps(a))
+    # a file changed behind its back is refused, not read
+    path = a.trak_.features[0].filename
+    np.save(path, np.zeros_like(np.asarray(a.trak_.features[0])))
+    with pytest.raises(ValueError, match="was written or replaced after"):
+        a.explain(X[:3], y[:3])
+    np.testing.assert_array_equal(copy.explain(X[:3], y[:3], keep_scores=True).scores, before)

@@ -130,9 +130,10 @@ def nested_apply(params, X):
     return h @ params["head"]["w"] + params["head"]["b"]
 
 
-def _dense_truth(params, X, y, Xte, yte, factor):
+def _dense_truth(params, X, y, Xte, yte, factor, l2=0.0):
     """Damped GGN influence from ``jax.jacobian`` of the logits in the flattened
-    parameters (``ravel_pytree``), assembled row by row in float64."""
+    parameters (``ravel_pytree``), assembled row by row in float64; ``l2``: the model's
+    own penalty ``l2 / 2 ||theta||^2`` on the mean loss, ``n * l2`` the damping's floor."""
     from jax.flatten_util import ravel_pytree
     from scipy.special import logsumexp, softmax
 
@@ -156,7 +157,8 @@ def _dense_truth(params, X, y, Xte, yte, factor):
     Ft = np.array([row(x, t)[1] for x, t in zip(Xte, yte)])
     eig = np.linalg.eigvalsh(G)
     scale = eig[eig > 1e-10 * eig.max()].mean()
-    return Ft @ np.linalg.solve(G + factor * scale * np.eye(len(G)), F.T) * q
+    lam = max(factor * scale, len(X) * l2)
+    return Ft @ np.linalg.solve(G + lam * np.eye(len(G)), F.T) * q
 
 
 def test_nested_pytree_exact_influence_matches_dense_jacobians():
@@ -172,3 +174,32 @@ def test_nested_pytree_exact_influence_matches_dense_jacobians():
     scores = exp.fit(X[:32], names[y[:32]]).explain(X[32:], names[y[32:]], keep_scores=True)
     truth = _dense_truth(clf.params_, X[:32], y[:32], X[32:], y[32:], 0.5)
     np.testing.assert_allclose(scores.scores, truth, atol=1e-4 * np.abs(truth).max())
+
+
+def test_the_models_own_l2_penalty_is_in_the_curvature():
+    # JaxClassifier(alpha=...) minimises the mean loss + alpha / 2 ||theta||^2: the
+    # curvature of the summed objective is G + n * alpha * I, so the damping is at least
+    # n * alpha; a smaller one was used as given (at damping factor 1e-3 the LDS of a small
+    # MLP was 0.27, 0.55 with the floor)
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = _data(n=40, n_classes=3, seed=2)
+    clf = JaxClassifier(nested_apply, nested_init, n_epochs=100, learning_rate=0.05)
+    clf.set_params(random_state=0, alpha=0.05).fit(X[:32], y[:32])
+    exp = InfluenceExplainer(FrozenEstimator(clf), method="ggn", damping=0.01)
+    scores = exp.fit(X[:32], y[:32]).explain(X[32:], y[32:], keep_scores=True)
+    truth = _dense_truth(clf.params_, X[:32], y[:32], X[32:], y[32:], 0.01, l2=0.05)
+    unpenalised = _dense_truth(clf.params_, X[:32], y[:32], X[32:], y[32:], 0.01)
+    assert np.abs(truth - unpenalised).max() > 0.2 * np.abs(truth).max()
+    np.testing.assert_allclose(scores.scores, truth, atol=1e-4 * np.abs(truth).max())
+    member = exp.trak_.members[0]
+    assert 32 * 0.05 > 0.01 * member.solver.scale
+    assert exp.damping_ == pytest.approx(32 * 0.05)
+    assert exp.damping_selection_["floor"] == pytest.approx(32 * 0.05)
+    assert "raised to n * alpha = 1.6" in exp.damping_selection_["reason"]
+    assert any("alpha=0.05: damping at least n * alpha" in note for note in scores.notes)
+    # a damping above the floor is used as given
+    exp = InfluenceExplainer(FrozenEstimator(clf), method="ggn", damping=10.0).fit(X[:32], y[:32])
+    given = 10.0 * exp.trak_.members[0].solver.scale
+    assert given > 32 * 0.05 and exp.damping_ == pytest.approx(given)
+    assert "floor" not in exp.damping_selection_

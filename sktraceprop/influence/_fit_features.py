@@ -1,0 +1,119 @@
+"""The features a pipeline's final estimator was trained on, taken as they reached it.
+
+A step whose ``fit_transform`` gives other features than ``fit(...).transform`` hands
+the final estimator, at fit, features that ``transform`` does not give the same rows
+afterwards: ``TargetEncoder`` cross fits (each training row is encoded with the
+targets of the other folds, and ``transform`` encodes it with all of them), a
+leave-one-out encoder leaves the row's own target out. The final estimator is at the
+minimum of its objective on the features it was fitted on, so the influence of a
+training row is taken there (its gradient and the Hessian); a test row is transformed
+by ``transform``, as it is predicted.
+
+The features are taken by standing in for the final estimator's ``fit`` during the
+explainer's own fit; a pipeline fitted before cannot say what its final estimator was
+given, and :func:`cross_fitting_steps` names the steps known to differ.
+"""
+
+from contextlib import contextmanager
+
+import numpy as np
+from scipy import sparse
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import TargetEncoder
+
+from .._lineage._record import fitted_steps
+
+__all__ = ["cross_fitting_steps", "final_fit_inputs"]
+
+
+class FitInputs:
+    """What the final estimator's ``fit`` was given: its ``X`` (None if not seen)."""
+
+    X = None
+    seen = False
+
+
+def _class_fit(estimator):
+    """``estimator.fit`` as its class defines it."""
+    return type(estimator).fit.__get__(estimator, type(estimator))
+
+
+class _Spy:
+    """Stands in for the final estimator's ``fit`` and keeps the ``X`` it is given."""
+
+    def __init__(self, estimator, inputs):
+        self.estimator, self.inputs = estimator, inputs
+
+    def __call__(self, X, *args, **kwargs):
+        if not self.inputs.seen:  # the outer call (a meta-estimator may fit itself again)
+            self.inputs.X, self.inputs.seen = X, True
+        return _class_fit(self.estimator)(X, *args, **kwargs)
+
+    def __reduce__(self):
+        # pickled during its own fit (sent to joblib workers): the plain method
+        return (_class_fit, (self.estimator,))
+
+
+def _leaf(estimator):
+    """The final estimator of a (nested) pipeline with preprocessing steps, or None."""
+    if not isinstance(estimator, Pipeline):
+        return None
+    steps = []
+    while isinstance(estimator, Pipeline):
+        steps += estimator.steps[:-1]
+        estimator = estimator.steps[-1][1]
+    if estimator is None or isinstance(estimator, str | FrozenEstimator):
+        return None
+    if any(hasattr(step, "fit_resample") for _, step in steps):
+        return None  # a sampler changes the rows: X's rows are not the leaf's
+    return estimator
+
+
+@contextmanager
+def final_fit_inputs(estimator):
+    """Keep the ``X`` the final estimator of the pipeline ``estimator`` is fitted on.
+
+    Yields a :class:`FitInputs`; its ``X`` stays None for an estimator that is not a
+    pipeline with preprocessing steps, or one with a sampler among them.
+    """
+    inputs = FitInputs()
+    leaf = _leaf(estimator)
+    if leaf is None or not callable(getattr(leaf, "fit", None)):
+        yield inputs
+        return
+    # the instance's own dict: skorch's __setattr__ would register the spy as a module
+    leaf.__dict__["fit"] = _Spy(leaf, inputs)
+    try:
+        yield inputs
+    finally:
+        leaf.__dict__.pop("fit", None)
+
+
+def cross_fitting_steps(transformer):
+    """Names of the fitted ``TargetEncoder`` steps of ``transformer`` (nested in column
+    transformers and unions too): their ``fit_transform`` cross fits, so the training rows
+    were given other features at fit than their ``transform`` gives them."""
+    if transformer is None:
+        return []
+    found = []
+    for name, step in fitted_steps(transformer):
+        if isinstance(step, TargetEncoder):
+            found.append(f"{name} (TargetEncoder)")
+    return found
+
+
+def differs(a, b):
+    """Whether two feature matrices (dense or sparse) differ beyond rounding."""
+    if a.shape != b.shape:
+        return True
+    if sparse.issparse(a) or sparse.issparse(b):
+        a = sparse.csr_matrix(a)
+        b = sparse.csr_matrix(b)
+        d = abs(a - b)
+        scale = max(abs(a).max(), abs(b).max(), 1e-300)
+        return d.max() > 1e-6 * scale if d.nnz else False
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0), 1e-300)
+    return not np.allclose(a, b, rtol=0, atol=1e-6 * scale, equal_nan=True)
