@@ -7,7 +7,6 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.compose import make_column_transformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler, TargetEncoder
 
@@ -24,7 +23,7 @@ def _data(n=160, seed=0):
 
 def _encoder():
     # seeded folds: the test reproduces the cross-fitted features independently
-    return TargetEncoder(cv=KFold(5, shuffle=True, random_state=0))
+    return TargetEncoder(cv=5, shuffle=True, random_state=0)
 
 
 def _leave_one_out_margins(Z, y, Z_test, y_test, rows):
