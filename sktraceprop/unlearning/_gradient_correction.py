@@ -386,8 +386,10 @@ class GradientCorrectionUnlearner(
         If the refitted preprocessing outputs another number of features (a category
         only the removed rows had), the features are matched by name and the missing
         ones' coefficients dropped, or else the final step is refitted; the event says
-        which. ``"keep"``: only the final step is corrected and the preprocessing keeps
-        what it learnt from the removed rows (the event's ``caveat`` says so). Neural
+        which. ``"keep"``: only the final step is corrected, on the features it was
+        fitted on (a ``TargetEncoder``'s cross-fitted encodings, not ``transform``'s), and
+        the preprocessing keeps what it learnt from the removed rows (the event's
+        ``caveat`` says so). Neural
         models always keep the preprocessing: new inputs would invalidate the trained
         network.
     store : BaseStore, default=None
