@@ -11,9 +11,12 @@ def rows_digest(X, y_codes):
     """SHA-256 of float32 inputs ``X`` and the class codes ``y_codes`` of their rows.
 
     A fitted :class:`~sktraceprop.adapters.JaxClassifier` keeps the digest of its
-    training rows; :class:`~sktraceprop.InfluenceExplainer` compares it with the rows
-    it is given, so that rows the model never trained on are not scored as training
-    rows. Row order counts (the scores are matched to rows by position).
+    training rows, and a removal by
+    :class:`~sktraceprop.unlearning.GradientCorrectionUnlearner` replaces it with that of
+    the retained rows; :class:`~sktraceprop.InfluenceExplainer` compares it with the rows
+    it is given, so that rows the model never trained on, or no longer holds, are not
+    scored as training rows. Row order counts (the scores are matched to rows by
+    position).
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
     y_codes = np.ascontiguousarray(y_codes, dtype=np.int64)

@@ -72,8 +72,9 @@ def check_prefit_rows(model, Xt, y):
         )
         if not same:
             raise ValueError(
-                f"X and y are not the rows this {name} was trained on: its fit kept a "
-                "digest of its training inputs and labels, and the rows given differ "
+                f"X and y are not the rows this {name} was trained on: its fit (or an "
+                "unlearner's last removal from it) kept a digest of the inputs and labels "
+                "of the rows it holds, and the rows given differ "
                 f"({n} rows: other rows, another order, other values or labels). " + _REFUSED
             )
         return None

@@ -443,6 +443,7 @@ class NeuralCorrection(RemovalMethod):
             crossfit=crossfit,
         )
         backend.reset_optimizer(final)
+        backend.record_held_rows(final, self.Z[keep], self.Y[keep])
         note = (
             f"non-convex model: {info['influence'].replace('_', '-')} Gauss-Newton "
             "influence step"

@@ -149,6 +149,11 @@ def reset_optimizer(net):
             value.state.clear()
 
 
+def record_held_rows(net, Z, Y):
+    """A skorch net keeps no record of its rows to update (its ``history_`` counts the
+    rows of its fit's last epoch; an explainer given the net alone says so)."""
+
+
 def weight_decay(net):
     """The weight decay the net's optimizer applies, read from its parameter groups.
 
