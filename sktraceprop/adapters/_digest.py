@@ -4,7 +4,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["params_digest", "rows_digest"]
+__all__ = ["module_digest", "params_digest", "rows_digest"]
 
 
 def rows_digest(X, y_codes):
@@ -48,3 +48,9 @@ def params_digest(params):
 
     walk(params)
     return h.hexdigest()
+
+
+def module_digest(net):
+    """SHA-256 of the parameters of a fitted skorch net's module (:func:`params_digest`
+    of their values, in ``module_.parameters()`` order)."""
+    return params_digest([p.detach().cpu().numpy() for p in net.module_.parameters()])

@@ -12,7 +12,7 @@ nothing says which rows they were, the explainer says so (a warning and a note).
 import numpy as np
 
 from .._lineage._skorch import is_skorch_net
-from ..adapters._digest import params_digest, rows_digest
+from ..adapters._digest import module_digest, params_digest, rows_digest
 
 __all__ = ["check_prefit_rows"]
 
@@ -81,13 +81,25 @@ def check_prefit_rows(model, Xt, y):
     counted = ""
     if is_skorch_net(model):
         seen = _skorch_epoch_rows(model)
+        how, whose = (
+            "its last epoch trained on {} rows (skorch's history_ counts them)",
+            "skorch's history_",
+        )
+        held = model.__dict__.get("_held_rows")
+        if held is not None and held[1] == module_digest(model):
+            # an unlearner removed rows since its fit: history_ counts them too
+            seen = held[0]
+            how, whose = (
+                "an unlearner's last removal left it holding {} rows",
+                "the unlearner's record",
+            )
         if seen is not None and seen != n:
             raise ValueError(
-                f"X is not the data this {name} was trained on: its last epoch trained on "
-                f"{seen} rows (skorch's history_ counts them), X has {n}. " + _REFUSED
+                f"X is not the data this {name} was trained on: {how.format(seen)}, X "
+                f"has {n}. " + _REFUSED
             )
         if seen is not None:
-            counted = f" (skorch's history_ agrees on their number, {n}, not on which)"
+            counted = f" ({whose} agrees on their number, {n}, not on which)"
     return (
         f"{name} was fitted before the explainer, outside a traced pipeline: nothing "
         f"records which rows it was trained on{changed}, so the scores take the rows of X given "
