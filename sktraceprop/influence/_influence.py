@@ -572,7 +572,8 @@ class InfluenceExplainer(
 
         self._rows_unknown = None
         if neural and as_is and lineage is None and trained is None:
-            self._rows_unknown = check_prefit_rows(model, self.Xt_, self.y_)
+            cause = _cross_fit_cause(self.cross_fitted_) if self.cross_fitted_ else None
+            self._rows_unknown = check_prefit_rows(model, self.Xt_, self.y_, cause)
             if self._rows_unknown is not None:
                 warnings.warn(self._rows_unknown, LineageWarning, stacklevel=2)
         if neural:

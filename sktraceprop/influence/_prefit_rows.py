@@ -34,7 +34,7 @@ def _skorch_epoch_rows(net):
     return int(sum(sizes)) if sizes else None
 
 
-def check_prefit_rows(model, Xt, y):
+def check_prefit_rows(model, Xt, y, cross_fitted=None):
     """Check the rows given for a neural ``model`` fitted before the explainer.
 
     Parameters
@@ -44,6 +44,9 @@ def check_prefit_rows(model, Xt, y):
         The model's inputs of the rows the explainer takes as its training rows.
     y : ndarray of shape (n_rows,)
         Their labels.
+    cross_fitted : str or None
+        Why the inputs ``Xt`` (``transform``'s) may not be those the model was fitted on
+        (a pipeline's cross-fitting step), said where they do not match its record.
 
     Returns
     -------
@@ -75,7 +78,14 @@ def check_prefit_rows(model, Xt, y):
                 f"X and y are not the rows this {name} was trained on: its fit (or an "
                 "unlearner's last removal from it) kept a digest of the inputs and labels "
                 "of the rows it holds, and the rows given differ "
-                f"({n} rows: other rows, another order, other values or labels). " + _REFUSED
+                f"({n} rows: other rows, another order, other values or labels). "
+                + (
+                    ""
+                    if cross_fitted is None
+                    else f"They may be its rows all the same: {cross_fitted} The "
+                    "explainer's inputs of them are transform()'s, not those. "
+                )
+                + _REFUSED
             )
         return None
     counted = ""

@@ -121,3 +121,23 @@ def test_a_neural_correction_starts_from_the_inputs_the_net_was_trained_on():
     assert_allclose(unl._method.Z, trained_on)
     unl.unlearn(source_id="cfn_2")
     assert_allclose(unl._method.Z, trained_on[:110])
+
+
+def test_a_prefit_net_after_a_cross_fitting_step_is_refused_naming_the_cross_fitting():
+    """A fitted pipeline's JaxClassifier keeps the digest of the cross-fitted inputs it
+    was trained on; an explainer given the pipeline and exactly its rows compares that
+    with transform()'s inputs: refused, as before, but the error named only other rows,
+    another order, other values or labels. It names the cross fitting now; an unfitted
+    clone, whose fit the explainer watches, is explained."""
+    pytest.importorskip("jax")
+    from sktraceprop import InfluenceExplainer
+    from sktraceprop.adapters import JaxClassifier, mlp
+
+    X, y = _sites("cfp")
+    init_fn, apply_fn = mlp(hidden=(4,))
+    net = JaxClassifier(apply_fn, init_fn, n_epochs=5, random_state=0)
+    pipe = make_pipeline(make_column_transformer(*_pre()), net)
+    with pytest.raises(ValueError, match=r"They may be its rows all the same: Step\(s\) "):
+        InfluenceExplainer(pipe.fit(X, y), damping=1.0).fit(X, y)
+    explainer = InfluenceExplainer(clone(pipe), damping=1.0).fit(X, y)
+    assert explainer.cross_fitted_ == ["columntransformer/targetencoder (TargetEncoder)"]
