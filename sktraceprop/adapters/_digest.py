@@ -4,16 +4,19 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["params_digest", "rows_digest"]
+__all__ = ["module_digest", "params_digest", "rows_digest"]
 
 
 def rows_digest(X, y_codes):
     """SHA-256 of float32 inputs ``X`` and the class codes ``y_codes`` of their rows.
 
     A fitted :class:`~sktraceprop.adapters.JaxClassifier` keeps the digest of its
-    training rows; :class:`~sktraceprop.InfluenceExplainer` compares it with the rows
-    it is given, so that rows the model never trained on are not scored as training
-    rows. Row order counts (the scores are matched to rows by position).
+    training rows, and a removal by
+    :class:`~sktraceprop.unlearning.GradientCorrectionUnlearner` replaces it with that of
+    the retained rows; :class:`~sktraceprop.InfluenceExplainer` compares it with the rows
+    it is given, so that rows the model never trained on, or no longer holds, are not
+    scored as training rows. Row order counts (the scores are matched to rows by
+    position).
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
     y_codes = np.ascontiguousarray(y_codes, dtype=np.int64)
@@ -45,3 +48,9 @@ def params_digest(params):
 
     walk(params)
     return h.hexdigest()
+
+
+def module_digest(net):
+    """SHA-256 of the parameters of a fitted skorch net's module (:func:`params_digest`
+    of their values, in ``module_.parameters()`` order)."""
+    return params_digest([p.detach().cpu().numpy() for p in net.module_.parameters()])

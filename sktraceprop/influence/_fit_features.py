@@ -23,8 +23,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import TargetEncoder
 
 from .._lineage._record import fitted_steps
+from ..utils._private_copy import private_copy, shares_memory
+from ..utils._sklearn_compat import num_samples
 
-__all__ = ["cross_fitting_steps", "final_fit_inputs"]
+__all__ = ["cross_fitting_steps", "features_trained_on", "final_fit_inputs"]
 
 
 class FitInputs:
@@ -101,6 +103,48 @@ def cross_fitting_steps(transformer):
         if isinstance(step, TargetEncoder):
             found.append(f"{name} (TargetEncoder)")
     return found
+
+
+def features_trained_on(X, Xt, fed, transformer):
+    """The training rows' features as the final estimator was fitted on them.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame
+        The raw rows given to the pipeline's ``fit``.
+    Xt : array-like or sparse matrix
+        ``transformer.transform(X)``.
+    fed : FitInputs or None
+        What :func:`final_fit_inputs` saw during the pipeline's fit (None: not watched).
+    transformer : estimator or None
+        The fitted steps before the final estimator.
+
+    Returns
+    -------
+    features : array-like or sparse matrix
+        The features that reached the final estimator (a copy sharing no memory with
+        ``X``) where they were seen for the same rows, else ``Xt``.
+    steps : list of str
+        The cross-fitting steps (:func:`cross_fitting_steps`) that explain a difference,
+        or that may make ``transform``'s features differ where the features were not seen.
+    where : {"transform", "fit", "unknown"}
+        ``"fit"``: the seen features differ from ``transform``'s and were taken;
+        ``"unknown"``: not seen, and cross-fitting steps may make ``transform``'s differ;
+        ``"transform"``: ``transform``'s are those the final estimator was fitted on.
+    """
+    if transformer is None:
+        return Xt, [], "transform"
+    steps = cross_fitting_steps(transformer)
+    if fed is None or fed.X is None or num_samples(fed.X) != num_samples(X):
+        return Xt, steps, ("unknown" if steps else "transform")
+    trained = fed.X
+    if getattr(trained, "shape", None) != getattr(Xt, "shape", None):
+        return Xt, [], "transform"  # (a module's n-d inputs as a list: left to the caller)
+    if shares_memory(trained, X):
+        trained = private_copy(trained)  # an identity step's output is the caller's data
+    if differs(trained, Xt):
+        return trained, steps, "fit"
+    return trained, [], "transform"
 
 
 def differs(a, b):

@@ -40,7 +40,7 @@ from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples, safe_indexing
 from ._class_balance import BalancedRemoval
 from ._explanation import Explanation
-from ._fit_features import cross_fitting_steps, differs, final_fit_inputs
+from ._fit_features import features_trained_on, final_fit_inputs
 from ._leverage import leverages
 from ._prefit_rows import check_prefit_rows
 from ._stationarity import NOT_STATIONARY, stationarity
@@ -572,7 +572,8 @@ class InfluenceExplainer(
 
         self._rows_unknown = None
         if neural and as_is and lineage is None and trained is None:
-            self._rows_unknown = check_prefit_rows(model, self.Xt_, self.y_)
+            cause = _cross_fit_cause(self.cross_fitted_) if self.cross_fitted_ else None
+            self._rows_unknown = check_prefit_rows(model, self.Xt_, self.y_, cause)
             if self._rows_unknown is not None:
                 warnings.warn(self._rows_unknown, LineageWarning, stacklevel=2)
         if neural:
@@ -642,25 +643,8 @@ class InfluenceExplainer(
         features are ``transform``'s, and ``cross_fitted_`` names the steps that may make
         them differ from those it was trained on.
         """
-        self.cross_fitted_ = []
-        self._fit_features = "transform"
-        if transformer is None:
-            return Xt
-        steps = cross_fitting_steps(transformer)
-        if fed is None or fed.X is None or num_samples(fed.X) != num_samples(X):
-            if steps:
-                self.cross_fitted_ = steps
-                self._fit_features = "unknown"
-            return Xt
-        trained = fed.X
-        if getattr(trained, "shape", None) != getattr(Xt, "shape", None):
-            return Xt  # (a module's n-d inputs as a list: left to as_inputs)
-        if shares_memory(trained, X):
-            trained = private_copy(trained)  # an identity step's output is the caller's data
-        if differs(trained, Xt):
-            self.cross_fitted_ = steps
-            self._fit_features = "fit"
-        return trained
+        Xt, self.cross_fitted_, self._fit_features = features_trained_on(X, Xt, fed, transformer)
+        return Xt
 
     def _check_stationary(self):
         """Measure (``stationarity_``) and warn when the model is not at the minimum of

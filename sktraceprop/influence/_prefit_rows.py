@@ -12,7 +12,7 @@ nothing says which rows they were, the explainer says so (a warning and a note).
 import numpy as np
 
 from .._lineage._skorch import is_skorch_net
-from ..adapters._digest import params_digest, rows_digest
+from ..adapters._digest import module_digest, params_digest, rows_digest
 
 __all__ = ["check_prefit_rows"]
 
@@ -34,7 +34,7 @@ def _skorch_epoch_rows(net):
     return int(sum(sizes)) if sizes else None
 
 
-def check_prefit_rows(model, Xt, y):
+def check_prefit_rows(model, Xt, y, cross_fitted=None):
     """Check the rows given for a neural ``model`` fitted before the explainer.
 
     Parameters
@@ -44,6 +44,9 @@ def check_prefit_rows(model, Xt, y):
         The model's inputs of the rows the explainer takes as its training rows.
     y : ndarray of shape (n_rows,)
         Their labels.
+    cross_fitted : str or None
+        Why the inputs ``Xt`` (``transform``'s) may not be those the model was fitted on
+        (a pipeline's cross-fitting step), said where they do not match its record.
 
     Returns
     -------
@@ -72,21 +75,41 @@ def check_prefit_rows(model, Xt, y):
         )
         if not same:
             raise ValueError(
-                f"X and y are not the rows this {name} was trained on: its fit kept a "
-                "digest of its training inputs and labels, and the rows given differ "
-                f"({n} rows: other rows, another order, other values or labels). " + _REFUSED
+                f"X and y are not the rows this {name} was trained on: its fit (or an "
+                "unlearner's last removal from it) kept a digest of the inputs and labels "
+                "of the rows it holds, and the rows given differ "
+                f"({n} rows: other rows, another order, other values or labels). "
+                + (
+                    ""
+                    if cross_fitted is None
+                    else f"They may be its rows all the same: {cross_fitted} The "
+                    "explainer's inputs of them are transform()'s, not those. "
+                )
+                + _REFUSED
             )
         return None
     counted = ""
     if is_skorch_net(model):
         seen = _skorch_epoch_rows(model)
+        how, whose = (
+            "its last epoch trained on {} rows (skorch's history_ counts them)",
+            "skorch's history_",
+        )
+        held = model.__dict__.get("_held_rows")
+        if held is not None and held[1] == module_digest(model):
+            # an unlearner removed rows since its fit: history_ counts them too
+            seen = held[0]
+            how, whose = (
+                "an unlearner's last removal left it holding {} rows",
+                "the unlearner's record",
+            )
         if seen is not None and seen != n:
             raise ValueError(
-                f"X is not the data this {name} was trained on: its last epoch trained on "
-                f"{seen} rows (skorch's history_ counts them), X has {n}. " + _REFUSED
+                f"X is not the data this {name} was trained on: {how.format(seen)}, X "
+                f"has {n}. " + _REFUSED
             )
         if seen is not None:
-            counted = f" (skorch's history_ agrees on their number, {n}, not on which)"
+            counted = f" ({whose} agrees on their number, {n}, not on which)"
     return (
         f"{name} was fitted before the explainer, outside a traced pipeline: nothing "
         f"records which rows it was trained on{changed}, so the scores take the rows of X given "

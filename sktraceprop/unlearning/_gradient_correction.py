@@ -50,6 +50,7 @@ from .._tracing import library_fit
 from .._trained import record_trained_rows
 from ..exceptions import UnlearningError
 from ..gradients._torch_objective import check_torch_objective
+from ..influence._fit_features import features_trained_on, final_fit_inputs
 from ..utils._delegation import (
     InnerTagsMixin,
     PredictDelegationMixin,
@@ -130,6 +131,23 @@ def _unsourced_inputs(X, ids, lineage, sources):
     if not isinstance(X, pd.DataFrame):
         return None
     return unsourced_columns([str(c) for c in X.columns], ids, sources) or None
+
+
+def _trained_features(est, X, fed):
+    """The features the final step of the fitted ``est`` was trained on, for the rows
+    ``X`` given to its fit: those that reached it (``fed``, see
+    :func:`~sktraceprop.influence._fit_features.final_fit_inputs`), which differ from
+    ``est[:-1].transform(X)`` where a step's ``fit_transform`` cross fits
+    (``TargetEncoder``); ``X`` itself without preprocessing.
+
+    The correction starts from the model at the minimum of its objective on these
+    features; with ``transform``'s it would converge to the minimum on other features
+    than any retrain of the final step gives it.
+    """
+    if not has_preprocessing(est):
+        return X
+    pre = est[:-1]
+    return features_trained_on(X, pre.transform(X), fed, pre)[0]
 
 
 def _sample_weight(sample_weight, X):
@@ -368,8 +386,10 @@ class GradientCorrectionUnlearner(
         If the refitted preprocessing outputs another number of features (a category
         only the removed rows had), the features are matched by name and the missing
         ones' coefficients dropped, or else the final step is refitted; the event says
-        which. ``"keep"``: only the final step is corrected and the preprocessing keeps
-        what it learnt from the removed rows (the event's ``caveat`` says so). Neural
+        which. ``"keep"``: only the final step is corrected, on the features it was
+        fitted on (a ``TargetEncoder``'s cross-fitted encodings, not ``transform``'s), and
+        the preprocessing keeps what it learnt from the removed rows (the event's
+        ``caveat`` says so). Neural
         models always keep the preprocessing: new inputs would invalidate the trained
         network.
     store : BaseStore, default=None
@@ -594,7 +614,10 @@ class GradientCorrectionUnlearner(
         # A run the clone records has purpose "unlearning" and the user's fitted
         # estimator (if any) as parent; it is stored only if preparing the removal works.
         with library_fit("unlearning", self.estimator, owner=self, model=est):
-            with skorch_fit_indices(final_step(est)) as seen:
+            # the features the final step is fitted on, taken as they reach it: a step
+            # whose fit_transform is not fit().transform() (TargetEncoder cross fits)
+            # gives the training rows other features at fit than its transform does
+            with skorch_fit_indices(final_step(est)) as seen, final_fit_inputs(est) as fed:
                 if hasattr(est, "_traced_fit"):
                     est.fit(X, y, sample_id=sample_id, **fit_params)
                 else:
@@ -613,7 +636,16 @@ class GradientCorrectionUnlearner(
             if backend is not None:
                 # before anything is set on self: a failure here leaves the unlearner as it was
                 method = NeuralCorrection.fit(
-                    backend, est, given, y, trained, params, X_holdout, y_holdout, ids=ids
+                    backend,
+                    est,
+                    given,
+                    y,
+                    trained,
+                    params,
+                    X_holdout,
+                    y_holdout,
+                    ids=ids,
+                    features=_trained_features(est, given, fed),
                 )
                 if trained is not None:
                     ids = ids[trained]
@@ -624,7 +656,7 @@ class GradientCorrectionUnlearner(
                 if self.preprocessing == "refit" and has_preprocessing(est):
                     method = PipelineRefit(given, y_arr, sw, weighted)
                 else:
-                    Z = est[:-1].transform(given) if has_preprocessing(est) else given
+                    Z = _trained_features(est, given, fed)
                     method = NewtonCorrection.fit(final, Z, y_arr, sw if weighted[1] else None)
             try:
                 self._set_fitted(est, ids, lineage, method)

@@ -210,9 +210,16 @@ def _final(estimator):
     return estimator[-1] if isinstance(estimator, Pipeline) else estimator
 
 
-def _module_inputs(estimator, X):
-    """``X`` as the final step sees it (through the preprocessing), as float32."""
-    if isinstance(estimator, Pipeline) and len(estimator) > 1:
+def _module_inputs(estimator, X, features=None):
+    """``X`` as the final step sees it (through the preprocessing), as float32.
+
+    ``features``: ``X``'s features as they reached the final step at its fit, taken in
+    place of the preprocessing's ``transform`` (training rows; see
+    :func:`~sktraceprop.influence._fit_features.features_trained_on`).
+    """
+    if features is not None:
+        X = features
+    elif isinstance(estimator, Pipeline) and len(estimator) > 1:
         X = estimator[:-1].transform(X)
     check_module_input(X, "the neural correction")
     return check_array(X, dtype=np.float32, allow_nd=True)
@@ -272,16 +279,29 @@ class NeuralCorrection(RemovalMethod):
 
     @classmethod
     def fit(
-        cls, backend, estimator, X, y, trained, params, X_holdout=None, y_holdout=None, ids=None
+        cls,
+        backend,
+        estimator,
+        X,
+        y,
+        trained,
+        params,
+        X_holdout=None,
+        y_holdout=None,
+        ids=None,
+        features=None,
     ):
         """Prepare the removal for the fitted ``estimator`` (fit the crossfit clones).
 
         ``trained`` are the positions of the rows the net trained on (None: all); the
         others form a skorch validation split, used as a calibration holdout. ``ids``:
-        the row ids of ``X``.
+        the row ids of ``X``. ``features``: the inputs of the rows of ``X`` as the net
+        was fitted on them (a ``TargetEncoder`` cross fits: its ``transform`` gives the
+        training rows other encodings); None takes them through the preprocessing's
+        ``transform``.
         """
         final = _final(estimator)
-        Z_all = _module_inputs(estimator, X)
+        Z_all = _module_inputs(estimator, X, features)
         y_all = np.asarray(y)
         if y_all.ndim == 2 and y_all.shape[1] == 1:
             y_all = y_all.ravel()
@@ -423,6 +443,7 @@ class NeuralCorrection(RemovalMethod):
             crossfit=crossfit,
         )
         backend.reset_optimizer(final)
+        backend.record_held_rows(final, self.Z[keep], self.Y[keep])
         note = (
             f"non-convex model: {info['influence'].replace('_', '-')} Gauss-Newton "
             "influence step"

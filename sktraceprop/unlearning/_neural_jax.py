@@ -7,6 +7,7 @@ import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 
+from ..adapters._digest import params_digest, rows_digest
 from ..adapters._jax import MLPApply, _logits, _per_sample_loss
 from ._neural_backend import minibatches
 
@@ -77,6 +78,15 @@ def set_last_layer(model, W):
 
 def reset_optimizer(model):
     """A JaxClassifier keeps no optimizer state after fit: nothing to clear."""
+
+
+def record_held_rows(model, Z, Y):
+    """Make the digest of the model's training rows (``_fit_digest``) name the rows it
+    holds after a removal: the retained rows' inputs ``Z`` and class codes ``Y``, with
+    its corrected parameters. Its fit's digest named the removed rows too, so an
+    explainer given the model alone (a pickled ``unlearner.estimator_``) would compare
+    the rows it is given with rows the model no longer holds."""
+    model._fit_digest = (rows_digest(Z, Y), params_digest(model.params_))
 
 
 def weight_decay(model):

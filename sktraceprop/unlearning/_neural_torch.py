@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from ..adapters._digest import module_digest
 from ..gradients._torch_objective import check_torch_objective
 from ._neural_backend import minibatches
 
@@ -147,6 +148,15 @@ def reset_optimizer(net):
     for value in vars(net).values():
         if isinstance(value, torch.optim.Optimizer):
             value.state.clear()
+
+
+def record_held_rows(net, Z, Y):
+    """Record on the net how many rows it holds after a removal, with its corrected
+    parameters (``_held_rows``): its ``history_`` counts the rows of its fit's last
+    epoch, removed rows included, which an explainer given the net alone (a pickled
+    ``unlearner.estimator_``) compared with the rows it was given."""
+    # the instance's own dict: skorch's __setattr__ inspects what it is given
+    net.__dict__["_held_rows"] = (int(Z.shape[0]), module_digest(net))
 
 
 def weight_decay(net):
