@@ -596,7 +596,7 @@ class InfluenceExplainer(
             self.method_ = self.trak_.method
             self.damping_ = float(self.trak_.dampings[0])
             self.damping_selection_ = self.trak_.selection
-            self._train_rows = self._locate(self.train_row_ids_)
+            self._locate_train_rows()
             self._record_fingerprint()
             return self
         self.trak_ = None
@@ -629,7 +629,7 @@ class InfluenceExplainer(
             self._inv_hessian,
             self.block_size,
         )
-        self._train_rows = self._locate(self.train_row_ids_)
+        self._locate_train_rows()
         self._record_fingerprint()
         return self
 
@@ -807,6 +807,14 @@ class InfluenceExplainer(
                 "X (synthesised by a sampler); influence needs real training rows."
             )
         return order[found]
+
+    def _locate_train_rows(self):
+        """The training rows' lines (:meth:`_locate`) and their sources, one per content
+        (in this process, whose registry knows them: an anonymous source does not travel
+        with a pickle, and explain needs no registry)."""
+        self._train_rows = self._locate(self.train_row_ids_)
+        group, sources = row_groups(self._train_rows["row_id"].to_numpy(), REGISTRY.by_code)
+        self._train_sources = (group, [source.light() for source in sources])
 
     @staticmethod
     def _locate(ids):
@@ -1031,7 +1039,9 @@ class InfluenceExplainer(
         k = min(top_k, n_train)
         if keep_scores == "auto":
             keep_scores = n_test * n_train <= 2**24
-        names, sources, incidence = _source_incidence(self._train_rows, n_train)
+        names, sources, incidence = _source_incidence(
+            self._train_rows, self._train_sources, n_train
+        )
         parts = map_blocks(
             _explain_block,
             self._test_blocks(X, y),
@@ -1220,16 +1230,18 @@ def _influence_sums_block(block, explainer, masks):
     return out
 
 
-def _source_incidence(leaf_rows, n_train):
+def _source_incidence(leaf_rows, groups, n_train):
     """Sources and a sparse ``(n_train, n_sources)`` 0/1 matrix: which sources each
     training row has a line in (a merged row: every source of its parents, once).
 
     A source is one content (see :func:`sktraceprop._lineage._labels.content_key`), not
     a name: two files read under one ``source_id``, or two contents of one file, are two
     columns. Returns the labels of the columns (the source id, widened where several
-    sources share it), the :class:`Source` of each, and the matrix.
+    sources share it), the :class:`Source` of each, and the matrix. ``groups``: the
+    source of each line of ``leaf_rows`` and the sources, as :func:`row_groups` gives
+    them (at fit, see :meth:`InfluenceExplainer._locate_train_rows`).
     """
-    which, sources = row_groups(leaf_rows["row_id"].to_numpy(), REGISTRY.by_code)
+    which, sources = groups
     rows = leaf_rows["train_index"].to_numpy().astype(np.int64)
     if "via" in leaf_rows:  # a merged row has a line per parent: one entry per source
         pair = np.unique(rows * len(sources) + which)

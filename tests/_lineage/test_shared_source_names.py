@@ -172,3 +172,29 @@ def test_labels_tell_every_content_apart(contents):
     for label, (i, _, sha) in zip(labels, contents):
         if ids.count(i) > 1:
             assert label.startswith(f"{i} [{sha[:12]}]")
+
+
+def test_an_explainer_of_untraced_rows_explains_in_another_process(tmp_path):
+    # the sources of by_source are kept at fit: an anonymous source (plain arrays) does
+    # not travel with a pickle, and explain must not need the registry to know it
+    import pickle
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    explainer = stp.InfluenceExplainer(LogisticRegression()).fit(X, y)
+    (tmp_path / "ex.pkl").write_bytes(pickle.dumps((explainer, X)))
+    want = explainer.explain(X[:3]).by_source()
+    code = (
+        "import pickle; ex, X = pickle.load(open('ex.pkl', 'rb')); "
+        "t = ex.explain(X[:3]).by_source(); print(int(t['n_rows'][0]), float(t['score'][0]).hex())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    n_rows, score = out.stdout.split()
+    assert int(n_rows) == want["n_rows"][0] == 40
+    np.testing.assert_allclose(float.fromhex(score), want["score"][0], rtol=1e-12)
