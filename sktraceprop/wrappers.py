@@ -125,8 +125,8 @@ class TracedEstimator(
         transformer = model_inputs(est)
         lineage = build_lineage(self, X, ids, row_ids, transformer, collect_ops(est), notes)
         if hasattr(est, "transform") and not hasattr(est, "predict"):
-            sources = {REGISTRY.by_code(c).source_id for c in set(codes_of(ids).tolist())}
-            if not any(s.startswith("anonymous:") for s in sources):
+            sources = [REGISTRY.by_code(c) for c in set(codes_of(ids).tolist())]
+            if not any(s.source_id.startswith("anonymous:") for s in sources):
                 REGISTRY.log_op(lineage.ops[-1], sources)
         return lineage
 

@@ -118,9 +118,9 @@ def resample_ids(ids, steps):
 
 
 def upstream_ops(codes):
-    """Ops applied outside the estimator (by :class:`TracedEstimator`) to these sources."""
-    ids = {REGISTRY.by_code(c).source_id for c in codes}
-    return [op for op in REGISTRY.op_log() if set(op.sources) & ids]
+    """Ops applied outside the estimator (by :class:`TracedEstimator`) to these sources
+    (matched by identity: an op fitted on one ``data.csv`` is not another folder's)."""
+    return REGISTRY.ops_on({REGISTRY.by_code(c).key for c in codes})
 
 
 def source_table(ids):

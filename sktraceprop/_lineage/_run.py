@@ -2,15 +2,18 @@
 
 import platform
 import sys
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import UnknownSourceError
+from ..exceptions import LineageWarning, UnknownSourceError
+from ..utils._stack import user_stacklevel
 from ._features import TARGET
 from ._ids import codes_of
+from ._labels import row_groups, source_labels
 from ._rows import depends_on, lineage_frame
 
 
@@ -186,15 +189,25 @@ class Lineage:
         return lineage_frame(self.row_ids, self.source, position_name="train_index")
 
     def source_counts(self):
-        """Number of training rows per leaf source (a merged row counts for each parent)."""
+        """Number of training rows per leaf source (a merged row counts for each parent).
+
+        A source is one content, not a name: two files read under one ``source_id``
+        (two folders' ``data.csv``, both ``data`` by default) or two contents of one
+        edited file are counted apart. The index holds the source id, and where several
+        sources share one, ``"source_id [first 12 digits of the sha256]"`` (see
+        :func:`sktraceprop._lineage._labels.source_labels`), sorted.
+        """
         if any(s.derived for s in self.sources.values()):
             frame = self.rows()
-            return frame.groupby("source_id", sort=True, observed=True)["train_index"].nunique()
-        # No merges: count codes directly instead of building a frame of every row.
-        codes, counts = np.unique(codes_of(self.row_ids), return_counts=True)
-        names = [self.source(c).source_id for c in codes]
-        series = pd.Series(counts, index=pd.Index(names, name="source_id"), name="train_index")
-        return series.sort_index()
+            group, sources = row_groups(frame["row_id"].to_numpy(), self.source)
+            pairs = np.unique(frame["train_index"].to_numpy() * len(sources) + group)
+            counts = np.bincount(pairs % len(sources), minlength=len(sources))
+        else:
+            # No merges: count codes directly instead of building a frame of every row.
+            group, sources = row_groups(self.row_ids, self.source)
+            counts = np.bincount(group, minlength=len(sources))
+        index = pd.Index(source_labels(sources), name="source_id")
+        return pd.Series(counts, index=index, name="train_index").sort_index()
 
     def trace(self, indices):
         """Source, URI, line and ops of the given training rows.
@@ -209,6 +222,13 @@ class Lineage:
         trace : DataFrame
             Columns ``train_index``, ``row_id``, ``source_id``, ``uri``, ``line``
             (``via`` for merged rows) and ``ops``: the step names the row went through.
+
+        Warns
+        -----
+        LineageWarning
+            When an op fitted outside the estimator names a source id that several
+            sources of the run carry (two folders' ``data.csv``, two contents of one
+            file): an op records source ids, so it is listed for the rows of each.
         """
         indices = np.atleast_1d(np.asarray(indices))
         if indices.dtype.kind not in "iu":
@@ -225,7 +245,28 @@ class Lineage:
         top_codes = codes_of(self.row_ids[frame["train_index"].to_numpy()])
         top = [self.source(c).source_id for c in top_codes]
         frame["ops"] = [self._ops_for({leaf, t}) for leaf, t in zip(frame["source_id"], top)]
+        self._warn_shared_op_sources()
         return frame
+
+    def _warn_shared_op_sources(self):
+        contents = {}
+        for source in self.sources.values():
+            contents.setdefault(source.source_id, set()).add(source.key)
+        shared = [
+            f"{op.name} (fitted on {', '.join(map(repr, ids))})"
+            for op in self.ops
+            if (ids := sorted(i for i in op.sources or () if len(contents.get(i, ())) > 1))
+        ]
+        if shared:
+            warnings.warn(
+                f"trace: ops {'; '.join(shared)} name a source id that several sources of "
+                "the training rows carry (other files or other contents of one file); an op "
+                "records source ids only, so it is listed for the rows of each, including "
+                "rows it may not have transformed. Read each file with its own source_id= "
+                "to tell them apart.",
+                LineageWarning,
+                stacklevel=user_stacklevel(),
+            )
 
     def _ops_for(self, row_sources):
         return [op.name for op in self.ops if op.sources is None or row_sources & set(op.sources)]

@@ -349,6 +349,7 @@ class SourceRegistry:
         self._versions = {}
         self._ambiguous = {}
         self._ops = {}
+        self._op_keys = {}
         # (code, n_rows, columns, dtypes) of a file read -> (first, last) data line it
         # read, or None when two reads of that shape read other lines (not known which)
         self._read_lines = {}
@@ -523,20 +524,36 @@ class SourceRegistry:
             if s.kind != "anonymous" and wanted and wanted <= s.columns_read().keys()
         ]
 
-    def log_op(self, op, source_ids):
-        """Remember that a traced step outside any pipeline was applied to these sources."""
+    def log_op(self, op, sources):
+        """Remember that a traced step outside any pipeline was applied to these sources.
+
+        ``sources``: the :class:`Source` records of the rows it was fitted on. The op
+        names their source ids (``op.sources``); the registry also keeps their
+        identities, so :meth:`ops_on` never hands the op to another source that shares
+        a source id (another folder's ``data.csv``, another content of one file).
+        """
         with self._lock:
+            keys = {s.key for s in sources}
             known = self._ops.get(op.fingerprint)
             if known is not None:
-                source_ids = set(source_ids) | set(known.sources)
+                keys |= self._op_keys[op.fingerprint]
+            source_ids = {source_id for source_id, _ in keys}
             base = op.name.split("@")[0]
             self._ops[op.fingerprint] = replace(
                 op, name=f"{base}@{'+'.join(sorted(source_ids))}", sources=sorted(source_ids)
             )
+            self._op_keys[op.fingerprint] = keys
 
     def op_log(self):
         with self._lock:
             return list(self._ops.values())
+
+    def ops_on(self, keys):
+        """Logged ops fitted on a source whose key (``(source_id, sha256)``) is in
+        ``keys``, in the order they were first logged."""
+        keys = set(keys)
+        with self._lock:
+            return [op for f, op in self._ops.items() if self._op_keys[f] & keys]
 
     def snapshot(self, parents=False):
         """Records of the sources users loaded, under every code they have here.
@@ -560,6 +577,7 @@ class SourceRegistry:
             self._versions.clear()
             self._ambiguous.clear()
             self._ops.clear()
+            self._op_keys.clear()
             self._read_lines.clear()
         WITNESSES.clear()
 

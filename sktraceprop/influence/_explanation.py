@@ -30,10 +30,14 @@ class Explanation:
     bottom_indices, bottom_scores : ndarray of shape (n_test, top_k)
         The ``top_k`` most negative scores (opponents), most negative first.
     source_scores : DataFrame of shape (n_test, n_sources)
-        Sum of the scores of each source's training rows, per test row (columns: the
-        source ids). A row built by :func:`sktraceprop.merge` counts, with its full
-        score, toward each source of its parents, so with merges the columns can add
-        up to more than the total.
+        Sum of the scores of each source's training rows, per test row. A source is
+        one content, not a name: two files read under one ``source_id`` (two folders'
+        ``data.csv``, both ``data`` by default) or two contents of one edited file are
+        two columns. Columns are labelled by source id, and where several sources share
+        one, by ``"source_id [first 12 digits of the sha256]"`` (the ``label`` column of
+        :meth:`by_source`). A row built by :func:`sktraceprop.merge` counts, with its
+        full score, toward each source of its parents, so with merges the columns can
+        add up to more than the total.
     model_fingerprint : str
         SHA-256 fingerprint of the explained model (class, parameters and fitted
         state), as recorded by the explainer's ``fit``; for a traced pipeline it equals
@@ -58,6 +62,8 @@ class Explanation:
         source_scores,
         train_rows,
         explainer,
+        sources=None,
+        source_rows=None,
         model_fingerprint,
         notes=(),
     ):
@@ -70,6 +76,8 @@ class Explanation:
         self.bottom_scores = bottom_scores
         self.source_scores = source_scores
         self._train_rows = train_rows
+        self._sources = sources
+        self._source_rows = source_rows
         self._explainer = explainer
         self.model_fingerprint = model_fingerprint
         self.notes = list(notes)
@@ -156,11 +164,13 @@ class Explanation:
         -------
         by_source : DataFrame
             One row per source, sorted by ``score`` descending: ``source_id``, ``uri``,
-            ``n_rows`` (training rows with a line in the source), ``score`` (sum of
-            their scores over the selected test rows) and ``mean_score`` (per training
-            row and test row). A merged row counts, with its full score, toward each
-            source of its parents: with merges the scores can add up to more than the
-            total.
+            ``sha256``, ``label`` (its column in :attr:`source_scores`), ``n_rows``
+            (training rows with a line in the source), ``score`` (sum of their scores
+            over the selected test rows) and ``mean_score`` (per training row and test
+            row). A source is one content: two files read under one ``source_id``, or
+            two contents of one file, are two rows, told apart by ``uri``, ``sha256``
+            and ``label``. A merged row counts, with its full score, toward each source
+            of its parents: with merges the scores can add up to more than the total.
 
         Notes
         -----
@@ -174,15 +184,16 @@ class Explanation:
         frame = self.source_scores
         if test_index is not None:
             frame = frame.iloc[np.atleast_1d(test_index)]
-        pairs = self._train_rows.drop_duplicates(["train_index", "source_id"])
-        counts = pairs.groupby(pairs["source_id"].astype(str))["uri"].agg(["first", "size"])
-        total = frame.sum(axis=0)
+        sources, n_rows = self._sources, self._source_rows
+        total = frame.sum(axis=0).to_numpy()
         out = pd.DataFrame(
             {
-                "source_id": total.index,
-                "uri": counts.loc[total.index, "first"].to_numpy(),
-                "n_rows": counts.loc[total.index, "size"].to_numpy(),
-                "score": total.to_numpy(),
+                "source_id": [s.source_id for s in sources],
+                "uri": [s.uri for s in sources],
+                "sha256": [s.sha256 for s in sources],
+                "label": list(self.source_scores.columns),
+                "n_rows": n_rows,
+                "score": total,
             }
         )
         out["mean_score"] = out["score"] / (out["n_rows"] * len(frame))

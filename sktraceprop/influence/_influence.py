@@ -21,6 +21,7 @@ from .._lineage._final import WARM_START_NOTE
 from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_routes import weighted_parts
 from .._lineage._ids import codes_of, lines_of
+from .._lineage._labels import row_groups, source_labels
 from .._lineage._rows import lineage_frame
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
@@ -596,7 +597,7 @@ class InfluenceExplainer(
             self.method_ = self.trak_.method
             self.damping_ = float(self.trak_.dampings[0])
             self.damping_selection_ = self.trak_.selection
-            self._train_rows = self._locate(self.train_row_ids_)
+            self._locate_train_rows()
             self._record_fingerprint()
             return self
         self.trak_ = None
@@ -629,7 +630,7 @@ class InfluenceExplainer(
             self._inv_hessian,
             self.block_size,
         )
-        self._train_rows = self._locate(self.train_row_ids_)
+        self._locate_train_rows()
         self._record_fingerprint()
         return self
 
@@ -790,6 +791,14 @@ class InfluenceExplainer(
                 "X (synthesised by a sampler); influence needs real training rows."
             )
         return order[found]
+
+    def _locate_train_rows(self):
+        """The training rows' lines (:meth:`_locate`) and their sources, one per content
+        (in this process, whose registry knows them: an anonymous source does not travel
+        with a pickle, and explain needs no registry)."""
+        self._train_rows = self._locate(self.train_row_ids_)
+        group, sources = row_groups(self._train_rows["row_id"].to_numpy(), REGISTRY.by_code)
+        self._train_sources = (group, [source.light() for source in sources])
 
     @staticmethod
     def _locate(ids):
@@ -1014,7 +1023,9 @@ class InfluenceExplainer(
         k = min(top_k, n_train)
         if keep_scores == "auto":
             keep_scores = n_test * n_train <= 2**24
-        names, incidence = _source_incidence(self._train_rows, n_train)
+        names, sources, incidence = _source_incidence(
+            self._train_rows, self._train_sources, n_train
+        )
         parts = map_blocks(
             _explain_block,
             self._test_blocks(X, y),
@@ -1038,6 +1049,8 @@ class InfluenceExplainer(
                 np.vstack(src_sums), columns=pd.Index(names, name="source_id")
             ),
             train_rows=self._train_rows,
+            sources=sources,
+            source_rows=np.asarray(incidence.sum(axis=0), dtype=np.int64).ravel(),
             explainer=self,
             model_fingerprint=self.model_fingerprint_,
             notes=self._notes(),
@@ -1201,24 +1214,26 @@ def _influence_sums_block(block, explainer, masks):
     return out
 
 
-def _source_incidence(leaf_rows, n_train):
-    """Source names and a sparse ``(n_train, n_sources)`` 0/1 matrix: which sources
-    each training row has a line in (a merged row: every source of its parents, once)."""
-    source = leaf_rows["source_id"]
-    if isinstance(source.dtype, pd.CategoricalDtype):  # (lineage_frame's: no string per row)
-        names = np.asarray([str(c) for c in source.cat.categories], dtype=object)
-        labels, order = np.unique(names, return_inverse=True)
-        which = order[source.cat.codes.to_numpy()]
-    else:
-        labels, which = np.unique(source.astype(str).to_numpy(dtype=object), return_inverse=True)
-    rows = leaf_rows["train_index"].to_numpy()
+def _source_incidence(leaf_rows, groups, n_train):
+    """Sources and a sparse ``(n_train, n_sources)`` 0/1 matrix: which sources each
+    training row has a line in (a merged row: every source of its parents, once).
+
+    A source is one content (see :func:`sktraceprop._lineage._labels.content_key`), not
+    a name: two files read under one ``source_id``, or two contents of one file, are two
+    columns. Returns the labels of the columns (the source id, widened where several
+    sources share it), the :class:`Source` of each, and the matrix. ``groups``: the
+    source of each line of ``leaf_rows`` and the sources, as :func:`row_groups` gives
+    them (at fit, see :meth:`InfluenceExplainer._locate_train_rows`).
+    """
+    which, sources = groups
+    rows = leaf_rows["train_index"].to_numpy().astype(np.int64)
     if "via" in leaf_rows:  # a merged row has a line per parent: one entry per source
-        pair = np.unique(rows.astype(np.int64) * len(labels) + which)
-        rows, which = np.divmod(pair, len(labels))
+        pair = np.unique(rows * len(sources) + which)
+        rows, which = np.divmod(pair, len(sources))
     incidence = sparse.csr_matrix(
-        (np.ones(rows.size), (rows, which)), shape=(n_train, len(labels))
+        (np.ones(rows.size), (rows, which)), shape=(n_train, len(sources))
     )
-    return [str(name) for name in labels], incidence
+    return source_labels(sources), sources, incidence
 
 
 def _explain_block(block, explainer, k, keep_scores, incidence):

@@ -159,20 +159,13 @@ class BySourceDisplay:
             xlabel = "mean influence of a training row on the test margins"
         elif over == "test_rows":
             found = _groups(explanation.train_rows, REGISTRY.by_code)
-            shared = _shared_names(found)
-            if shared and explanation.scores is None:
-                raise ValueError(
-                    f"over='test_rows': source_id {', '.join(map(repr, shared))} names "
-                    "several sources (other files, or other contents of one file), whose "
-                    "rows the explanation's source_scores add together; explain with "
-                    "keep_scores=True to show them apart"
-                )
+            # source_scores has a column per source (one content), named in by_source()
+            table = explanation.by_source()
+            column = dict(
+                zip(zip(table["source_id"], table["uri"], table["sha256"]), table["label"])
+            )
             groups = {
-                label: (
-                    explanation.scores[:, rows].sum(axis=1)
-                    if shared
-                    else explanation.source_scores[source.source_id].to_numpy()
-                )
+                label: explanation.source_scores[column[_content(source)]].to_numpy()
                 for label, rows, source in found
             }
             xlabel = "summed influence of the source on a test margin"
@@ -205,12 +198,6 @@ def _groups(lines, sources):
     return [
         (f"{name} ({rows.size} rows)", rows, source) for name, (source, rows) in zip(names, found)
     ]
-
-
-def _shared_names(found):
-    """Source ids that several of the sources ``found`` by :func:`_groups` carry."""
-    ids = pd.Series([source.source_id for _, _, source in found])
-    return sorted(ids[ids.duplicated()].unique())
 
 
 def _content(source):

@@ -175,10 +175,12 @@ def test_by_source_display_keeps_files_and_versions_of_one_name_apart(tmp_path):
     for rows, test, part in zip(per_row.values.values(), per_test.values.values(), [0, 2, 1]):
         np.testing.assert_allclose(rows, exp.scores.mean(axis=0)[which == part])
         np.testing.assert_allclose(test, exp.scores[:, which == part].sum(axis=1))
-    # the explanation's source_scores add the three together: not drawn as one
+    # the explanation's source_scores keep the three apart too: no full matrix needed
     lean = explainer.explain(X_val.iloc[:6], keep_scores=False)
-    with pytest.raises(ValueError, match="source_id 'data' names several sources"):
-        BySourceDisplay.from_explanation(lean, over="test_rows")
+    lean_test = BySourceDisplay.from_explanation(lean, over="test_rows")
+    assert list(lean_test.values) == labels
+    for test, part in zip(lean_test.values.values(), [0, 2, 1]):
+        np.testing.assert_allclose(test, exp.scores[:, which == part].sum(axis=1))
 
 
 def test_influence_and_lineage_displays_keep_files_of_one_name_apart(tmp_path):
