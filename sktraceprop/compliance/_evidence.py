@@ -12,6 +12,7 @@ import numpy as np
 
 from .._lineage._fingerprint import json_safe
 from .._lineage._ids import codes_of
+from .._lineage._labels import content_key, source_labels
 from .._lineage._record import unsourced_run_columns
 from ..exceptions import ComplianceError
 from ._exact_ints import event_copy
@@ -89,6 +90,7 @@ def sources_section(run):
     checked = stats.get("columns")
     codes, counts = np.unique(codes_of(run.row_ids), return_counts=True)
     training = dict(zip(codes.tolist(), counts.tolist()))
+    shared = _shared_names(run)
     out = []
     for code in sorted(run.sources):
         source = run.sources[code]
@@ -140,6 +142,8 @@ def sources_section(run):
                 if op.sources is None or source.source_id in (op.sources or ())
             ],
         }
+        if code in shared:
+            entry.update(shared[code])
         if record is not None:
             entry["statistics"] = {
                 "recorded_at_fit": True,
@@ -172,6 +176,43 @@ def sources_section(run):
         else:
             entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
         out.append(entry)
+    return out
+
+
+def _shared_names(run):
+    """For each source of ``run`` whose ``source_id`` another source of it carries (two
+    folders' ``data.csv``; an edited file read again), what tells it apart: a distinct
+    ``label`` (:func:`sktraceprop._lineage._labels.source_labels`), the codes of the
+    others, its parents by code, and a note of what the report cannot say of it.
+
+    A source's ops, the feature lineage and the runs name sources by ``source_id``: for
+    a shared name they cannot say which of the sources they mean.
+    """
+    by_name = {}
+    for code, source in run.sources.items():
+        by_name.setdefault(source.source_id, []).append(code)
+    contents = {}
+    for code in sorted(run.sources):
+        contents.setdefault(content_key(run.sources[code]), run.sources[code])
+    labels = dict(zip(contents, source_labels(list(contents.values()))))
+    out = {}
+    for name, codes in by_name.items():
+        if len({content_key(run.sources[c]) for c in codes}) < 2:
+            continue  # one content (an alias code from another process): one source
+        for code in codes:
+            source = run.sources[code]
+            out[code] = {
+                "label": labels[content_key(source)],
+                "name_shared_with": sorted(int(c) for c in codes if c != code),
+                "parent_codes": [int(c) for c in source.parent_codes if c in run.sources],
+                "name_note": (
+                    f"{len(codes)} sources of this run carry the source_id {name!r} "
+                    "(told apart here by URI and SHA-256): the ops listed, the feature "
+                    "lineage and the runs name sources by source_id, so for this name "
+                    "they cannot say which of those sources an op was fitted on or a "
+                    "model input came from"
+                ),
+            }
     return out
 
 

@@ -45,31 +45,40 @@ def lineage_graph(report):
 
     leaves = [s for s in sources if s["kind"] not in ("merge", "aggregate")]
     derived = [s for s in sources if s["kind"] in ("merge", "aggregate")]
-    by_id = {}
+    # nodes by code; a source_id (what parents and ops name) may name several sources
+    node_of = {}
+    by_name = {}
     for s in sources:
-        node = {
+        node_of[s["code"]] = {
             "id": f"source:{s['code']}",
             "kind": "derived" if s in derived else "source",
-            "label": s["source_id"],
+            "label": s.get("label", s["source_id"]),
             "detail": f"{s['kind']}, {s['n_rows']} rows, sha256 {s['sha256'][:10]}",
             "columns": {c["name"] for c in s["columns"]},
         }
-        by_id[s["source_id"]] = node
-    layer([by_id[s["source_id"]] for s in leaves])
+        by_name.setdefault(s["source_id"], []).append(node_of[s["code"]])
+
+    def parents_of(s):
+        if "parent_codes" in s:
+            return [node_of[c] for c in s["parent_codes"] if c in node_of]
+        return [n for p in s["parents"] for n in by_name.get(p, ())]
+
+    layer([node_of[s["code"]] for s in leaves])
     # a derived source one layer after the last of its parents (a merge with an aggregate)
-    depth = {s["source_id"]: 0 for s in leaves}
+    depth = {node_of[s["code"]]["id"]: 0 for s in leaves}
     pending = list(derived)
     while pending:
-        ready = [s for s in pending if all(p in depth for p in s["parents"])] or pending
+        ready = [s for s in pending if all(p["id"] in depth for p in parents_of(s))] or pending
         for s in ready:
-            depth[s["source_id"]] = 1 + max((depth.get(p, 0) for p in s["parents"]), default=0)
+            depth[node_of[s["code"]]["id"]] = 1 + max(
+                (depth.get(p["id"], 0) for p in parents_of(s)), default=0
+            )
         pending = [s for s in pending if s not in ready]
-    for level in sorted({depth[s["source_id"]] for s in derived}):
-        layer([by_id[s["source_id"]] for s in derived if depth[s["source_id"]] == level])
+    for level in sorted({depth[node_of[s["code"]]["id"]] for s in derived}):
+        layer([node_of[s["code"]] for s in derived if depth[node_of[s["code"]]["id"]] == level])
     for s in derived:
-        for parent in s["parents"]:
-            if parent in by_id:
-                edges.append((by_id[parent]["id"], by_id[s["source_id"]]["id"]))
+        for parent in parents_of(s):
+            edges.append((parent["id"], node_of[s["code"]]["id"]))
 
     upstream = [op for op in ops[:-1] if op["sources"] is not None]
     pipeline = [op for op in ops[:-1] if op["sources"] is None]
@@ -77,14 +86,16 @@ def lineage_graph(report):
     for op in upstream:
         node = _op_node(op, "upstream op")
         up_nodes.append(node)
+        # a shared source_id: an edge from each source carrying it (the report's sources
+        # section says the op cannot tell which)
         for sid in op["sources"]:
-            if sid in by_id:
-                edges.append((by_id[sid]["id"], node["id"]))
+            for source_node in by_name.get(sid, ()):
+                edges.append((source_node["id"], node["id"]))
     layer(up_nodes)
 
-    inputs = [by_id[s["source_id"]] for s in sources if s["training_rows"] > 0]
+    inputs = [node_of[s["code"]] for s in sources if s["training_rows"] > 0]
     # rows went through their upstream ops before the pipeline: start from those
-    feeders = [(n, n["columns"]) for n in inputs if not _has_upstream(n, upstream, by_id)]
+    feeders = [(n, n["columns"]) for n in inputs if not _has_upstream(n, upstream, by_name)]
     feeders += [(n, None) for n in up_nodes]
     steps = []
     for op in pipeline:
@@ -197,5 +208,7 @@ def _op_node(op, kind):
     }
 
 
-def _has_upstream(node, upstream, by_id):
-    return any(by_id.get(sid) is node for op in upstream for sid in op["sources"])
+def _has_upstream(node, upstream, by_name):
+    return any(
+        node is other for op in upstream for sid in op["sources"] for other in by_name.get(sid, ())
+    )

@@ -267,7 +267,7 @@ def _section_sources(report):
         stats = s["statistics"]
         rows.append(
             [
-                f"<strong>{_e(s['source_id'])}</strong>",
+                f"<strong>{_e(s.get('label', s['source_id']))}</strong>",
                 _e(s["kind"]),
                 str(s["n_rows"]),
                 _training_rows(s),
@@ -300,8 +300,10 @@ def _section_sources(report):
         if s["parents"]:
             facts.append(("Built from", _e(", ".join(s["parents"]))))
         facts.append(("Ops its rows went through", _e(", ".join(s["ops"]))))
+        if "name_note" in s:
+            facts.append(("Shared source_id", _e(s["name_note"])))
         details.append(
-            f"<h3>{_e(s['source_id'])}</h3>"
+            f"<h3>{_e(s.get('label', s['source_id']))}</h3>"
             + _kv(facts)
             + _table(["Column", "dtype", "Missing at fit", "Rate"], columns, numeric=(2, 3))
         )

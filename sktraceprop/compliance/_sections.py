@@ -117,6 +117,15 @@ def _input_data(report):
             f" {rows} training rows come from data with no file identity (anonymous "
             "sources): their origin is not in the record."
         )
+    shared = sorted({s["source_id"] for s in sources if "label" in s})
+    if shared:
+        parts.append(
+            f" Several sources carry the source_id {', '.join(map(repr, shared))} (files "
+            "read under one name, or one file's contents read before and after an edit): "
+            "they are listed apart, each with its URI, SHA-256 and a label, but the ops, "
+            "the feature lineage and the runs name sources by source_id and cannot say "
+            "which of them they mean."
+        )
     if features["aggregated_over_several_sources"]:
         parts.append(
             f" {_plural(len(features['aggregated_over_several_sources']), 'model input')} "
@@ -152,7 +161,15 @@ def _input_data(report):
             "relevance and representativeness for the intended purpose",
             "data that did not reach the model (what was left out, and why)",
         ]
-        + (["the origin of rows from anonymous sources"] if anonymous else []),
+        + (["the origin of rows from anonymous sources"] if anonymous else [])
+        + (
+            [
+                "which of the sources that share a source_id each op was fitted on and "
+                "each model input came from"
+            ]
+            if shared
+            else []
+        ),
     )
 
 

@@ -1,0 +1,93 @@
+"""Two sources that carry one source_id (two folders' data.csv) stay apart in a report.
+
+The report listed both, but its lineage graph keyed source nodes by source_id, so one
+file's node stood for both (the other file vanished from the drawing), and nothing said
+that the ops, feature lineage and runs, which name sources by source_id, cannot tell
+the two apart. Checked against the raw files' bytes.
+"""
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop.compliance import verify
+
+
+def _write(path, n, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": (X[:, 0] > 0).astype(int)}).to_csv(
+        path, index=False
+    )
+    return path
+
+
+def _report(tmp_path, paths):
+    frames = [stp.read_csv(p) for p in paths]
+    df = pd.concat(frames)
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), LogisticRegression(), store=store, log_predictions=True
+    ).fit(df[["x1", "x2"]], df["y"])
+    pipe.predict(df[["x1", "x2"]])
+    return stp.compliance_report(
+        pipe,
+        system_name="Scorer",
+        system_version="1.0.0",
+        deployer_name="Bank",
+        high_risk_category="creditworthiness",
+        intended_purpose="credit decisions",
+        human_oversight=["risk officer"],
+        output_path=tmp_path / "report.json",
+    )
+
+
+def test_two_files_named_alike_are_two_sources_everywhere_in_the_report(tmp_path):
+    a = _write(tmp_path / "a" / "data.csv", 30, 0)
+    b = _write(tmp_path / "b" / "data.csv", 20, 1)
+    report = _report(tmp_path, [a, b])
+    data = report.to_dict()
+    sources = data["sources"]
+    assert [s["source_id"] for s in sources] == ["data", "data"]
+    truth = {p.resolve().as_uri(): hashlib.sha256(p.read_bytes()).hexdigest() for p in (a, b)}
+    assert {s["uri"]: s["sha256"] for s in sources} == truth
+    assert {s["uri"]: s["training_rows"] for s in sources} == {
+        a.resolve().as_uri(): 30,
+        b.resolve().as_uri(): 20,
+    }
+    labels = [s["label"] for s in sources]
+    assert len(set(labels)) == 2
+    for s, other in zip(sources, sources[::-1]):
+        assert s["label"] == f"data [{s['sha256'][:12]}]"
+        assert s["name_shared_with"] == [other["code"]]
+        assert "cannot say which" in s["name_note"]
+    article = next(x for x in data["articles"] if x["article"] == "26(4)")
+    assert "carry the source_id 'data'" in article["why"]
+    assert any("share a source_id" in c for c in article["cannot_show"])
+
+    # the drawing has a node per file (it had one node standing for both)
+    graph = report.lineage_graph()
+    nodes = [n for n in graph["nodes"] if n["kind"] == "source"]
+    assert sorted(n["label"] for n in nodes) == sorted(labels)
+    assert {n["id"] for n in nodes} == {f"source:{s['code']}" for s in sources}
+    fed = {src for src, _ in graph["edges"]}
+    assert {n["id"] for n in nodes} <= fed
+
+    html = report.to_html(tmp_path / "report.html")
+    assert all(label in html for label in labels)
+    assert verify(tmp_path / "report.json") is True
+
+
+def test_distinct_names_keep_the_report_as_it_was(tmp_path):
+    a = _write(tmp_path / "a" / "alpha.csv", 12, 0)
+    b = _write(tmp_path / "b" / "beta.csv", 9, 1)
+    data = _report(tmp_path, [a, b]).to_dict()
+    for s in data["sources"]:
+        assert not {"label", "name_shared_with", "parent_codes", "name_note"} & set(s)
+    article = next(x for x in data["articles"] if x["article"] == "26(4)")
+    assert not any("share a source_id" in c for c in article["cannot_show"])
