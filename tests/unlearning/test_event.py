@@ -1,5 +1,6 @@
 """The removal record: every removed id kept, a summary printed."""
 
+import hashlib
 import json
 import pickle
 
@@ -65,3 +66,72 @@ def test_a_row_ids_record_compares_and_prints():
     one = UnlearningEvent({"method": "newton", "row_ids": [7], "lines": {"s": [2, 2]}})
     assert "<1 row ids: s line 2; sha256" in repr(one)
     assert one.payload() == {"method": "newton", "row_ids": [7], "lines": {"s": [2, 2]}}
+
+
+def _raw_lines(path, rows):
+    """1-based line numbers of ``path`` whose values are those of ``rows``, read from
+    the file's bytes (independent of the library)."""
+    text = path.read_bytes().decode().splitlines()
+    found = []
+    for values in rows:
+        hits = [
+            n
+            for n, line in enumerate(text[1:], start=2)
+            if np.allclose([float(v) for v in line.split(",")], values, rtol=0, atol=1e-12)
+        ]
+        assert len(hits) == 1
+        found.append(hits[0])
+    return found
+
+
+def test_sources_sharing_a_name_are_recorded_apart(tmp_path):
+    # two folders' data.csv are both "data": the event once counted them as one source
+    # with one line span across both files ({'data': [3, 27]}), which file unsaid
+    rng = np.random.default_rng(3)
+    paths = []
+    for folder, n in (("a", 30), ("b", 20)):
+        (tmp_path / folder).mkdir()
+        X = rng.normal(size=(n, 2))
+        frame = pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": X @ [1.0, -1.0]})
+        frame.to_csv(tmp_path / folder / "data.csv", index=False)
+        paths.append(tmp_path / folder / "data.csv")
+    data = pd.concat([stp.read_csv(p) for p in paths])
+    store = MemoryStore()
+    unl = GradientCorrectionUnlearner(Ridge(), store=store).fit(data[["x1", "x2"]], data["y"])
+    removed = {0: [5, 25], 1: [1]}  # positions in a/data.csv, b/data.csv
+    mask = np.zeros(50, bool)
+    mask[[5, 25, 30 + 1]] = True
+    unl.unlearn(mask=mask)
+    event = unl.unlearning_log_[-1]
+    digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+    labels = [f"data [{d[:12]}]" for d in digests]
+    assert event["sources"] == {labels[0]: 2, labels[1]: 1}
+    for k, path in enumerate(paths):
+        truth = _raw_lines(path, data.iloc[[30 * k + i for i in removed[k]]].to_numpy())
+        assert event["lines"][labels[k]] == [min(truth), max(truth)]
+        named = event["source_contents"][labels[k]]
+        assert named["source_id"] == "data" and named["sha256"] == digests[k]
+        assert named["uri"].endswith(f"{path.parent.name}/data.csv")
+    assert f"{labels[0]} lines 7-27, {labels[1]} line 3" in repr(event)
+    # the store keeps the same, and it verifies
+    payload = store.events()[-1]["payload"]
+    assert payload["sources"] == event["sources"] and payload["lines"] == event["lines"]
+    assert payload["source_contents"] == event["source_contents"]
+    assert store.verify()
+    # a removal from one of the two names which, though the other loses nothing
+    mask = np.zeros(50, bool)
+    mask[40] = True
+    unl.unlearn(mask=mask)
+    event = unl.unlearning_log_[-1]
+    assert event["sources"] == {labels[1]: 1}
+    assert event["lines"] == {labels[1]: _raw_lines(paths[1], data.iloc[[40]].to_numpy()) * 2}
+    assert event["source_contents"][labels[1]]["sha256"] == digests[1]
+
+
+def test_sources_with_distinct_names_are_recorded_as_before():
+    X, unl = _fitted(n=(60, 40))
+    unl.unlearn(sample_id=stp.row_ids(X)[[3, 70]])
+    event = unl.unlearning_log_[-1]
+    assert event["sources"] == {"ev_0": 1, "ev_1": 1}
+    assert event["lines"] == {"ev_0": [4, 4], "ev_1": [11, 11]}  # line = index + 1
+    assert "source_contents" not in event
