@@ -33,7 +33,7 @@ from .._lineage._current import FingerprintCarryMixin
 from .._lineage._fingerprint import class_path, fingerprint
 from .._lineage._fit_routes import weighted_parts
 from .._lineage._ids import codes_of
-from .._lineage._labels import content_key, row_groups, source_labels
+from .._lineage._labels import row_groups
 from .._lineage._record import (
     changes,
     source_table,
@@ -71,6 +71,7 @@ from ._remains import (
     aggregates_over_removed,
     has_preprocessing,
     kept_lineage,
+    labels_among,
     merged_parents_kept,
     merged_parents_note,
     outside_steps,
@@ -224,16 +225,6 @@ def _warn_not_in_training_data(absent, removed):
 def _jsonable(forget):
     items = [forget] if isinstance(forget, str | int | np.integer) else list(forget)
     return [f if isinstance(f, str) else int(f) for f in items]
-
-
-def _labels_among(contents, known):
-    """:func:`source_labels` of ``contents`` (distinct contents), told apart from one
-    another and from the ``known`` sources too."""
-    pool = {content_key(s): s for s in known}
-    pool.update((content_key(s), s) for s in contents)
-    pool = sorted(pool.values(), key=lambda s: (str(s.source_id), s.uri, s.loaded_at, s.sha256))
-    label = dict(zip(map(content_key, pool), source_labels(pool)))
-    return [label[content_key(s)] for s in contents]
 
 
 def _merge_parents(ids, sources):
@@ -1168,7 +1159,7 @@ class GradientCorrectionUnlearner(
         # among every source the model trained on: a removal from one of two "data"
         # files names which, though it removes nothing of the other.
         group, contents = row_groups(frame["row_id"].to_numpy(), self._source)
-        labels = _labels_among(contents, self._sources.values())
+        labels = labels_among(self, contents)
         frame["source"] = np.asarray(labels, dtype=object)[group]
         by_source = frame.groupby("source", sort=True)
         lines = by_source["line"].agg(["min", "max"])

@@ -9,6 +9,8 @@ import pandas as pd
 from sklearn.linear_model import Ridge
 
 import sktraceprop as stp
+from sktraceprop._lineage._ids import codes_of
+from sktraceprop._lineage._source import REGISTRY
 from sktraceprop.stores import MemoryStore
 from sktraceprop.unlearning import GradientCorrectionUnlearner, RemovedRows, UnlearningEvent
 from sktraceprop.unlearning._event import row_ids_digest
@@ -135,3 +137,40 @@ def test_sources_with_distinct_names_are_recorded_as_before():
     assert event["sources"] == {"ev_0": 1, "ev_1": 1}
     assert event["lines"] == {"ev_0": [4, 4], "ev_1": [11, 11]}  # line = index + 1
     assert "source_contents" not in event
+
+
+def test_merged_parents_kept_names_sources_as_the_counts_do():
+    # two "patients" tables (two contents under one name): the parent rows of removed
+    # merged rows that stay are counted per content, under the labels of "sources"
+    rng = np.random.default_rng(2)
+    visits = stp.from_pandas(
+        pd.DataFrame({"patient": rng.integers(0, 8, 60), "x0": rng.normal(size=60)}), "visits"
+    )
+    halves = [
+        stp.from_pandas(
+            pd.DataFrame({"patient": np.arange(4) + 4 * k, "x1": rng.normal(size=4)}),
+            "patients",
+        )
+        for k in range(2)
+    ]
+    X = stp.merge(visits, pd.concat(halves), on="patient").drop(columns="patient")
+    y = X["x0"].to_numpy() + rng.normal(size=len(X))
+    unl = GradientCorrectionUnlearner(Ridge()).fit(X, y)
+    lineage = stp.row_lineage(X)
+    gone = stp.row_ids(visits)[:25]
+    unl.unlearn(sample_id=gone)
+    event = unl.unlearning_log_[-1]
+    removed_rows = set(lineage.loc[lineage["row_id"].isin(gone), "row"])
+    by_row = lineage.groupby("row")["row_id"].apply(set)
+    behind_removed = set().union(*(by_row[r] for r in removed_rows))
+    behind_kept = set().union(*(by_row[r] for r in set(by_row.index) - removed_rows))
+    want = {}
+    for half in halves:
+        sha = REGISTRY.by_code(int(codes_of(stp.row_ids(half)[:1])[0])).sha256
+        label = f"patients [{sha[:12]}]"
+        assert event["source_contents"][label]["sha256"] == sha
+        still = behind_removed & behind_kept & set(stp.row_ids(half).tolist())
+        if still:
+            want[label] = len(still)
+    assert want and event["merged_parents_kept"] == want
+    assert set(want) <= set(event["sources"])
