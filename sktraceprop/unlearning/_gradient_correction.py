@@ -33,6 +33,7 @@ from .._lineage._current import FingerprintCarryMixin
 from .._lineage._fingerprint import class_path, fingerprint
 from .._lineage._fit_routes import weighted_parts
 from .._lineage._ids import codes_of
+from .._lineage._labels import row_groups
 from .._lineage._record import (
     changes,
     source_table,
@@ -70,6 +71,7 @@ from ._remains import (
     aggregates_over_removed,
     has_preprocessing,
     kept_lineage,
+    labels_among,
     merged_parents_kept,
     merged_parents_note,
     outside_steps,
@@ -417,7 +419,11 @@ class GradientCorrectionUnlearner(
         One event (a dict) per removal: ``time_utc``, ``estimator``, ``method``
         (``"newton"`` or ``"refit"``), ``certificate``, ``tol``, ``n_iter``,
         ``seconds``, ``n_removed``, ``n_retained``, ``sources`` (removed rows per
-        source), ``lines`` (first and last line per source), ``row_ids`` (every removed
+        source), ``lines`` (first and last line per source), ``source_contents`` (where
+        several sources share a ``source_id``: two folders' ``data.csv``, two contents of
+        an edited file, each counted apart under ``"source_id [first 12 digits of its
+        sha256]"``, this maps such a label to the ``source_id``, ``uri`` and ``sha256``
+        it stands for), ``row_ids`` (every removed
         row id, int64), ``row_ids_sha256``, ``via_merge`` (removed rows per merge they
         came from), ``merged_parents_kept`` (parent rows of removed merged rows that
         retained rows were merged from too, per source: counted under ``sources``, not
@@ -1146,8 +1152,16 @@ class GradientCorrectionUnlearner(
         the merges they came from), and the leaf row ids behind them."""
         removed_ids = self.train_row_ids_[positions]
         frame = lineage_frame(removed_ids, self._source)
-        frame["source_id"] = frame["source_id"].astype(str)
-        by_source = frame.groupby("source_id", sort=True)
+        # Per source, a source being one content, not a name: two files read under one
+        # source_id (two folders' data.csv) or two contents of one edited file are
+        # counted apart, under the labels of source_labels (the source_id where no other
+        # source carries it), and their lines are not spanned as if one file's. Labelled
+        # among every source the model trained on: a removal from one of two "data"
+        # files names which, though it removes nothing of the other.
+        group, contents = row_groups(frame["row_id"].to_numpy(), self._source)
+        labels = labels_among(self, contents)
+        frame["source"] = np.asarray(labels, dtype=object)[group]
+        by_source = frame.groupby("source", sort=True)
         lines = by_source["line"].agg(["min", "max"])
         fields = {
             "sources": {k: int(v) for k, v in by_source["row"].nunique().items()},
@@ -1155,6 +1169,12 @@ class GradientCorrectionUnlearner(
             "row_ids": removed_ids,
             "row_ids_sha256": row_ids_digest(removed_ids),
         }
+        if any(label != str(s.source_id) for label, s in zip(labels, contents)):
+            # a label that is not the source_id alone: what it stands for
+            fields["source_contents"] = {
+                label: {"source_id": str(s.source_id), "uri": s.uri, "sha256": s.sha256}
+                for label, s in sorted(zip(labels, contents), key=lambda p: p[0])
+            }
         if "via" in frame.columns:
             via = frame.dropna(subset=["via"]).groupby("via", sort=True)["row"].nunique()
             fields["via_merge"] = {str(k): int(v) for k, v in via.items()}

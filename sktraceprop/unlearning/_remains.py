@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from .._holders import held_elsewhere, held_elsewhere_caveat, parts_of
 from .._lineage._features import TARGET, feature_lineage
 from .._lineage._ids import codes_of
+from .._lineage._labels import content_key, source_labels
 from .._lineage._record import upstream_ops
 from .._lineage._rows import depends_on, lineage_frame
 from ..utils._prefit import is_fitted, unfrozen
@@ -86,19 +87,34 @@ def outside_steps(unl, kept, removed_leaves):
     return outside_steps_over(ops, removed, frame["row"].to_numpy(), sources)
 
 
+def labels_among(unl, contents):
+    """:func:`~sktraceprop._lineage._labels.source_labels` of ``contents`` (distinct
+    sources), told apart from one another and from every source ``unl`` trained on: a
+    removal from one of two ``data`` files names which, though the other loses nothing."""
+    pool = {content_key(s): s for s in unl._sources.values()}
+    pool.update((content_key(s), s) for s in contents)
+    pool = sorted(pool.values(), key=lambda s: (str(s.source_id), s.uri, s.loaded_at, s.sha256))
+    label = dict(zip(map(content_key, pool), source_labels(pool)))
+    return [label[content_key(s)] for s in contents]
+
+
 def merged_parents_kept(unl, kept, removed_leaves):
-    """``{source_id: n}``: parent rows of removed merged rows that are parents of
-    retained training rows too, so still reach the model (empty if none).
+    """``{source: n}``, labelled as the event's ``sources``: parent rows of removed
+    merged rows that are parents of retained training rows too, so still reach the model
+    (empty if none).
 
     A merged row goes whole, so the event's ``sources`` and ``lines`` count every
     parent's source; a lookup row joined to many rows is counted there and stays.
     """
     behind = kept()["row_id"].to_numpy(np.int64)
     still = np.unique(removed_leaves[np.isin(removed_leaves, behind)])
+    codes, counts = np.unique(codes_of(still), return_counts=True)
+    sources = [unl._source(c) for c in codes]
+    contents = list({content_key(s): s for s in sources}.values())
+    label = dict(zip(map(content_key, contents), labels_among(unl, contents)))
     out = {}
-    for code, n in zip(*np.unique(codes_of(still), return_counts=True)):
-        source_id = unl._source(code).source_id
-        out[source_id] = out.get(source_id, 0) + int(n)
+    for source, n in zip(sources, counts):
+        out[label[content_key(source)]] = out.get(label[content_key(source)], 0) + int(n)
     return dict(sorted(out.items()))
 
 
