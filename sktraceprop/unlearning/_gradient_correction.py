@@ -49,7 +49,7 @@ from .._prediction_log import release_replaced_parts
 from .._selection import SelectionCloneMixin
 from .._tracing import library_fit
 from .._trained import record_trained_rows
-from ..exceptions import UnlearningError
+from ..exceptions import LineageWarning, UnlearningError
 from ..gradients._torch_objective import check_torch_objective
 from ..influence._fit_features import features_trained_on, final_fit_inputs
 from ..utils._delegation import (
@@ -225,6 +225,23 @@ def _warn_not_in_training_data(absent, removed):
 def _jsonable(forget):
     items = [forget] if isinstance(forget, str | int | np.integer) else list(forget)
     return [f if isinstance(f, str) else int(f) for f in items]
+
+
+def _warn_if_several_files(name, sources):
+    """Say so when one source id names the rows of several files (two folders'
+    ``data.csv``, both ``data`` by default): a request by that id removes the rows of
+    all of them. Versions of one file (read again after an edit) are one source."""
+    uris = sorted({s.uri for s in sources})
+    if len(uris) > 1:
+        warnings.warn(
+            f"source_id {name!r} names the training rows of {len(uris)} files "
+            f"({', '.join(uris)}): the rows of every one of them are removed, each counted "
+            "apart in the event. To remove one file's rows, pass sample_id= with its row "
+            "ids (sktraceprop.row_ids of the frame read from it), or read files "
+            "under distinct source_id= names.",
+            LineageWarning,
+            stacklevel=4,
+        )
 
 
 def _merge_parents(ids, sources):
@@ -768,7 +785,10 @@ class GradientCorrectionUnlearner(
         ----------
         source_id : str or list of str, default=None
             Remove every retained training row derived from these sources, rows merged
-            from them included.
+            from them included. A source id names every source read under it: every
+            version of an edited file, and every file read under that name (two
+            folders' ``data.csv`` are both ``data`` by default; a ``LineageWarning``
+            then names the files, and ``sample_id=`` removes one file's rows).
         sample_id : array-like of int64, default=None
             Remove these rows (packed row ids): each must be a retained training row or
             a parent of one (a row of a source that :func:`sktraceprop.merge` merged
@@ -947,6 +967,8 @@ class GradientCorrectionUnlearner(
                 )
             if not of_s.size:
                 unmatched.append(s)
+            if strict:
+                _warn_if_several_files(s, [self._source(c) for c in of_s_codes])
             hit[of_s] = True
         n_parents = 0
         if ids.size:

@@ -3,14 +3,17 @@
 import hashlib
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.linear_model import Ridge
 
 import sktraceprop as stp
 from sktraceprop._lineage._ids import codes_of
 from sktraceprop._lineage._source import REGISTRY
+from sktraceprop.exceptions import LineageWarning
 from sktraceprop.stores import MemoryStore
 from sktraceprop.unlearning import GradientCorrectionUnlearner, RemovedRows, UnlearningEvent
 from sktraceprop.unlearning._event import row_ids_digest
@@ -128,6 +131,29 @@ def test_sources_sharing_a_name_are_recorded_apart(tmp_path):
     assert event["sources"] == {labels[1]: 1}
     assert event["lines"] == {labels[1]: _raw_lines(paths[1], data.iloc[[40]].to_numpy()) * 2}
     assert event["source_contents"][labels[1]]["sha256"] == digests[1]
+
+
+def test_a_source_id_naming_two_files_warns_and_removes_both(tmp_path):
+    # unlearn(source_id="data") reaches both folders' data.csv: said, not silent
+    rng = np.random.default_rng(4)
+    frames = []
+    for folder, name, n in (("a", "data", 25), ("b", "data", 15), ("c", "other", 20)):
+        (tmp_path / folder).mkdir()
+        X = rng.normal(size=(n, 2))
+        frame = pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": X @ [1.0, -1.0]})
+        frame.to_csv(tmp_path / folder / f"{name}.csv", index=False)
+        frames.append(stp.read_csv(tmp_path / folder / f"{name}.csv"))
+    data = pd.concat(frames)
+    unl = GradientCorrectionUnlearner(Ridge()).fit(data[["x1", "x2"]], data["y"])
+    with pytest.warns(LineageWarning, match=r"names the training rows of 2 files .*a/data\.csv"):
+        unl.unlearn(source_id="data")
+    assert unl.retained_mask_.sum() == 20
+    # one file's rows by their ids: no warning, only its rows
+    unl = GradientCorrectionUnlearner(Ridge()).fit(data[["x1", "x2"]], data["y"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LineageWarning)
+        unl.unlearn(sample_id=stp.row_ids(frames[0]))
+    assert unl.retained_mask_.sum() == 35
 
 
 def test_sources_with_distinct_names_are_recorded_as_before():
