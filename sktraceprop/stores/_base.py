@@ -622,7 +622,9 @@ class BaseStore(ABC):
         Parameters
         ----------
         source_id : str or list of str, default=None
-            Erase for every row of these sources (every version stored).
+            Erase for every row of these sources (every version stored; every file
+            stored under the name, which a ``LineageWarning`` then lists: two
+            folders' ``data.csv`` are both ``data`` by default).
         sample_id : array-like of int64, default=None
             Erase for these rows (packed row ids, as ``trace`` and ``train_row_ids_``
             give them; read through this process's sources, else the stored runs').

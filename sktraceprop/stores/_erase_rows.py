@@ -19,7 +19,7 @@ import numpy as np
 
 from .._lineage._ids import codes_of, lines_of, pack
 from .._lineage._rows import depends_on, expand
-from ..exceptions import StoreError, UnknownSourceError
+from ..exceptions import LineageWarning, StoreError, UnknownSourceError
 
 #: The audit event that records an erasure request (what was asked, why, which runs).
 ERASURE_EVENT = "store.erasure"
@@ -190,6 +190,7 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
                 f"{', '.join(sorted(map(repr, known))[:10]) or 'none'}. Nothing was changed."
             )
         rows = None
+        _warn_if_several_files(runs, source_ids)
     else:
         rows = keyed_rows(sample_id, stored_sources, registry)
     wanted, unsealed, given, here = [], [], {}, []
@@ -322,6 +323,24 @@ def erased_rows(store, run):
         for position in np.flatnonzero(hit_rows(run, run.row_ids, ids, codes)).tolist():
             out.setdefault(position, event)
     return out
+
+
+def _warn_if_several_files(runs, source_ids):
+    """Say so when a source id names sources of several files in the stored runs (two
+    folders' ``data.csv``, both ``data`` by default): a request by that id erases for
+    the rows of all of them. Versions of one file (read again after an edit) are one
+    source, erased together by design."""
+    for name in source_ids:
+        uris = sorted({s.uri for run in runs for s in run.sources.values() if s.source_id == name})
+        if len(uris) > 1:
+            warnings.warn(
+                f"source_id {name!r} names sources of {len(uris)} files in this store "
+                f"({', '.join(uris)}): the rows of every one of them are erased. To erase "
+                "one file's rows, pass sample_id= with its row ids (sktraceprop.row_ids "
+                "of the frame read from it).",
+                LineageWarning,
+                stacklevel=4,
+            )
 
 
 def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):

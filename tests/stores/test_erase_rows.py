@@ -6,6 +6,7 @@ what leaves the store is checked on its bytes.
 """
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -417,3 +418,29 @@ def test_every_store_erases_a_request_and_still_verifies(backend, tmp_path):
     assert kinds == ["store.erasure", "store.redaction"]
     assert MARK not in str(store.load_run(given).feature_lineage)
     assert "redacted" not in str(store.load_run(other).source_stats)  # never given extra
+
+
+def test_a_source_id_naming_two_files_warns_and_erases_for_both(tmp_path):
+    # two folders' data.csv are both "data": a request by that name reaches both files'
+    # rows, said with their URIs (it was silent); one file's rows by their ids
+    frames = []
+    for folder, n in (("a", 12), ("b", 8)):
+        (tmp_path / folder).mkdir()
+        pd.DataFrame(
+            {"city": (["Aa", "Bb"] * n)[:n], "age": np.arange(n) + 20.0, "y": [0, 1] * (n // 2)}
+        ).to_csv(tmp_path / folder / "data.csv", index=False)
+        frames.append(stp.read_csv(tmp_path / folder / "data.csv"))
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    both = _fit(store, pd.concat(frames))
+    only_b = _fit(store, frames[1])
+    with pytest.warns(stp.exceptions.LineageWarning, match=r"names sources of 2 files") as got:
+        planned = store.erase_rows(source_id="data", reason="request 7", dry_run=True)
+    message = str(got[0].message)
+    assert all(f.resolve().as_uri() in message for f in tmp_path.glob("*/data.csv"))
+    assert {p["run_id"] for p in planned} == {both.lineage_.run_id, only_b.lineage_.run_id}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", stp.exceptions.LineageWarning)
+        planned = store.erase_rows(
+            sample_id=stp.row_ids(frames[0]), reason="request 8", dry_run=True
+        )
+    assert [p["run_id"] for p in planned] == [both.lineage_.run_id]
