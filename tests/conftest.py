@@ -65,6 +65,29 @@ def _fresh_registry():
     REGISTRY.clear()
 
 
+def same_named_cancer_files(tmp_path):
+    """Breast cancer rows in ``a/data.csv``, ``b/data.csv`` and a second version of
+    ``a/data.csv``: three sources that read_csv names ``data`` (no ``source_id=``).
+
+    Returns the traced training frame (three features and ``target``, 95 rows), the
+    untraced validation rows after them, and which of the three parts each training
+    row is from.
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    import sktraceprop as stp
+
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, -1]]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    parts, which = [], []
+    for name, rows in [("a", slice(0, 40)), ("b", slice(40, 70)), ("a", slice(70, 95))]:
+        frame.iloc[rows].to_csv(tmp_path / name / "data.csv", index=False)
+        parts.append(stp.read_csv(tmp_path / name / "data.csv"))
+        which += [len(parts) - 1] * len(parts[-1])
+    return pd.concat(parts), frame.iloc[95:], np.array(which)
+
+
 def lines_from_key(df):
     return df["key"].to_numpy(np.int64)
 
@@ -77,4 +100,4 @@ def demo_xy():
     return X.drop(columns="notes"), y
 
 
-__all__ = ["lines_from_key", "write_hospitals", "pd"]
+__all__ = ["lines_from_key", "same_named_cancer_files", "write_hospitals", "pd"]

@@ -19,6 +19,7 @@ from sktraceprop.plotting import (
     LineageDisplay,
     UnlearningDisplay,
 )
+from tests.conftest import same_named_cancer_files
 
 plt = pytest.importorskip("matplotlib.pyplot")
 
@@ -131,21 +132,11 @@ def test_by_source_display_of_influence(traced):
 
 
 def _three_data_files(tmp_path):
-    """Breast cancer rows in a/data.csv, b/data.csv and a second version of a/data.csv,
-    all read as source "data"; which part each training row is from; validation rows."""
-    from sklearn.datasets import load_breast_cancer
-
-    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, -1]]
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    parts, which = [], []
-    for name, rows in [("a", slice(0, 40)), ("b", slice(40, 70)), ("a", slice(70, 95))]:
-        frame.iloc[rows].to_csv(tmp_path / name / "data.csv", index=False)
-        parts.append(stp.read_csv(tmp_path / name / "data.csv"))
-        which += [len(parts) - 1] * len(parts[-1])
-    train = pd.concat(parts)
+    """Training rows of three sources all named "data"; which part each row is from;
+    validation rows."""
+    train, valid, which = same_named_cancer_files(tmp_path)
     X, y = train.drop(columns="target"), train["target"].to_numpy()
-    return X, y, np.array(which), frame.iloc[95:, :3], frame["target"].iloc[95:]
+    return X, y, which, valid.iloc[:, :3], valid["target"]
 
 
 def test_by_source_display_keeps_files_and_versions_of_one_name_apart(tmp_path):

@@ -24,6 +24,7 @@ from sklearn.utils.estimator_checks import check_estimator, parametrize_with_che
 
 import sktraceprop as stp
 from sktraceprop import KNNShapleyValuer
+from tests.conftest import same_named_cancer_files
 
 
 # -- independent truth: the KNN utility and Shapley's formula over every subset ------------
@@ -289,20 +290,10 @@ def test_by_source_sums_values_per_file(hospital_frames):
 
 
 def _write_cancer_files(tmp_path):
-    """Breast cancer rows in ``a/data.csv``, ``b/data.csv`` and a second version of
-    ``a/data.csv``: three sources that read_csv names ``data`` (no ``source_id=``)."""
-    from sklearn.datasets import load_breast_cancer
-
-    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, -1]]
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    parts, which = [], []
-    for name, rows in [("a", slice(0, 40)), ("b", slice(40, 70)), ("a", slice(70, 95))]:
-        frame.iloc[rows].to_csv(tmp_path / name / "data.csv", index=False)
-        parts.append(stp.read_csv(tmp_path / name / "data.csv"))
-        which += [len(parts) - 1] * len(parts[-1])
-    train = pd.concat(parts)
-    return train.drop(columns="target"), train["target"], frame.iloc[95:], np.array(which)
+    """Three sources that read_csv names ``data``: features, target, validation rows
+    and which part each training row is from."""
+    train, valid, which = same_named_cancer_files(tmp_path)
+    return train.drop(columns="target"), train["target"], valid, which
 
 
 def test_by_source_keeps_files_and_versions_of_one_name_apart(tmp_path):
@@ -703,10 +694,21 @@ def test_far_apart_clusters_equal_exhaustive_shapley(seed, spread, step, k, regr
         centres[0] + step * rng.integers(0, 12, 4), centres[1] + step * rng.integers(0, 12, 3)
     ]
     X, Xv = X[:, None], (centres[0] + step * rng.integers(0, 12, 2))[:, None]
+    y, yv = _labels(rng, 7, 2, regression)
+    _assert_exhaustive(X, y, Xv, yv, k, regression, as_sparse=as_sparse)
+
+
+def _labels(rng, n_train, n_val, regression):
+    """Training and validation targets: normal values, or two classes."""
     if regression:
-        y, yv, utility = rng.normal(size=7), rng.normal(size=2), knn_regression_utility
-    else:
-        y, yv, utility = rng.integers(0, 2, 7), rng.integers(0, 2, 2), knn_utility
+        return rng.normal(size=n_train), rng.normal(size=n_val)
+    return rng.integers(0, 2, n_train), rng.integers(0, 2, n_val)
+
+
+def _assert_exhaustive(X, y, Xv, yv, k, regression, as_sparse=False):
+    """The valuer's values equal exhaustive Shapley over all subsets on the exact
+    (rational) squared distances of the stored doubles."""
+    utility = knn_regression_utility if regression else knn_utility
     expected = exhaustive_shapley(_fraction_squared_distances(Xv, X), y, yv, k, utility)
     task = "regression" if regression else "classification"
     fit_X = sparse.csr_matrix(X) if as_sparse else X
@@ -761,15 +763,11 @@ def test_shifted_grids_with_duplicates_equal_exhaustive_shapley(
         X[-1] = X[0]
     if constant:
         X[:, 0] = Xv[:, 0] = offset
-    if regression:
+    if regression:  # tied targets too
         y, yv = rng.integers(-2, 3, n_train) * 0.5 + 0.25, rng.normal(size=3)
-        utility = knn_regression_utility
     else:
-        y, yv, utility = rng.integers(0, 2, n_train), rng.integers(0, 2, 3), knn_utility
-    expected = exhaustive_shapley(_fraction_squared_distances(Xv, X), y, yv, k, utility)
-    task = "regression" if regression else "classification"
-    values = KNNShapleyValuer(k, task=task).fit(X, y).value(Xv, yv)
-    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+        y, yv = _labels(rng, n_train, 3, regression)
+    _assert_exhaustive(X, y, Xv, yv, k, regression)
 
 
 def test_a_shift_that_rounds_training_values_is_not_made():
@@ -817,14 +815,8 @@ def test_columns_mixing_tiny_and_large_values_equal_exhaustive_shapley(
     small = tiny * rng.integers(0, 5, (n_train, 1))
     X = np.where(rng.random((n_train, 1)) < 0.6, small, large + rng.integers(0, 3, (n_train, 1)))
     Xv = tiny * rng.integers(0, 5, (3, 1)) * (1 + rng.integers(0, 2, (3, 1)) * 2.0**-30)
-    if regression:
-        y, yv, utility = rng.normal(size=n_train), rng.normal(size=3), knn_regression_utility
-    else:
-        y, yv, utility = rng.integers(0, 2, n_train), rng.integers(0, 2, 3), knn_utility
-    expected = exhaustive_shapley(_fraction_squared_distances(Xv, X), y, yv, k, utility)
-    task = "regression" if regression else "classification"
-    values = KNNShapleyValuer(k, task=task).fit(X, y).value(Xv, yv)
-    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+    y, yv = _labels(rng, n_train, 3, regression)
+    _assert_exhaustive(X, y, Xv, yv, k, regression)
 
 
 def test_validation_labels_of_another_kind_are_refused():
