@@ -123,6 +123,8 @@ def _page_namespace(page, tmp_path):
         keep = stp.row_lineage(X_train)["source_id"].ne("hospital_a").to_numpy()
         ns["retrained"] = clone(pipe).fit(X_train[keep], y_train[keep])
         ns["original"] = pipe
+    if page == "stores.rst":
+        ns.update(_stores_namespace(ns))
     if page == "compliance.rst":
         from sktraceprop import signing
 
@@ -130,6 +132,35 @@ def _page_namespace(page, tmp_path):
         signing.save_key(key, "audit.pem")
         signing.save_key(key.public_key(), "audit.pub.pem")
     return ns
+
+
+def _stores_namespace(ns):
+    """A run whose one-hot category "city_Zed" only hospital_b's rows have, fitted with
+    sample weights (what the erasure examples name), twice; and a search's refit."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    stp, store, X, y = ns["stp"], ns["store"], ns["X"], ns["y"]
+    from_b = stp.row_lineage(X)["source_id"].eq("hospital_b").to_numpy()
+    X = X.assign(city=np.where(from_b & (np.arange(len(X)) % 3 == 0), "Zed", "Ash"))
+    pre = stp.make_traced_column_transformer(
+        (OneHotEncoder(), ["city"]), (StandardScaler(), ["age", "bp", "cholesterol"])
+    )
+    pipe = stp.make_traced_pipeline(pre, LogisticRegression(), store=store)
+    weights = {"logisticregression__sample_weight": np.ones(len(y))}
+    pipe.fit(X, y, **weights)
+    run_id = pipe.lineage_.run_id
+    clone_of = stp.make_traced_pipeline(pre, LogisticRegression(), store=store)
+    clone_of.fit(X, y, **weights)  # a second run given the same rows: erase_rows finds both
+    search = GridSearchCV(pipe, {"logisticregression__C": [0.1, 1.0]}, cv=2).fit(X, y)
+    sources = pipe.lineage_.sources.values()
+    return dict(
+        X=X, y=y, pipe=pipe, run_id=run_id, run=search.best_estimator_.lineage_,
+        sha256=next(s.sha256 for s in sources if s.source_id == "hospital_a"),
+        ids=stp.row_ids(X)[from_b][:3],
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("page", _guide_pages())
