@@ -44,14 +44,16 @@ class HolderMixin:
 
 def held_elsewhere(removed_ids, exclude):
     """``{name: removed rows held}`` over the registered objects other than ``exclude``
-    (an object, or a tuple of them) that keep data of any of ``removed_ids``, summed per
-    name: the class name, or ``"<class> in <class of its holder>"`` for an object held
+    (an object, or a tuple of them) that keep data of any of ``removed_ids``: per name,
+    the number of distinct removed rows that any object of that name holds (never more
+    than were removed: three pipelines holding the same three rows hold 3, not 9). The
+    name is the class name, or ``"<class> in <class of its holder>"`` for an object held
     by another one named (an explainer's fitted pipeline), which discarding the holder
     frees only where nothing else uses it (the same pipeline in use, say)."""
     removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
     exclude = exclude if isinstance(exclude, tuple) else (exclude,)
     # weak references: the matches must not keep alive what the collection below frees
-    matched = [(weakref.ref(obj), n) for obj, n in _matches(removed, exclude)]
+    matched = [(weakref.ref(obj), held) for obj, held in _matches(removed, exclude)]
     if not matched:
         return {}
     # objects let go but still in reference cycles are garbage, not holders: a full
@@ -59,19 +61,20 @@ def held_elsewhere(removed_ids, exclude):
     # registered object holds removed rows; it frees objects and makes none, so the
     # matches that survive it are all there are
     gc.collect()
-    found = [(obj, n) for obj, n in ((ref(), n) for ref, n in matched) if obj is not None]
+    found = [(ref(), held) for ref, held in matched]
+    found = [(obj, held) for obj, held in found if obj is not None]
     holder_of = {}
     for obj, _ in found:
         for v in parts_of(obj):
             holder_of.setdefault(id(v), obj)
-    out = {}
-    for obj, n in found:
+    union = {}
+    for obj, held in found:
         name = type(obj).__name__
         holder = holder_of.get(id(obj))
         if holder is not None and holder is not obj:
             name = f"{name} in {type(holder).__name__}"
-        out[name] = out.get(name, 0) + n
-    return out
+        union[name] = union[name] | held if name in union else held
+    return {name: int(held.sum()) for name, held in union.items()}
 
 
 def parts_of(obj):
@@ -85,7 +88,8 @@ def parts_of(obj):
 
 
 def _matches(removed, exclude):
-    """``[(obj, removed rows it holds)]`` over the registered objects but ``exclude``."""
+    """``[(obj, mask over removed of the rows it holds)]`` over the registered objects
+    but ``exclude``."""
     with _LOCK:
         holders = [obj for obj in _HOLDERS.values() if not any(obj is other for other in exclude)]
     out = []
@@ -96,9 +100,9 @@ def _matches(removed, exclude):
             continue
         if ids is None or not len(ids):
             continue
-        n = int(np.isin(removed, np.asarray(ids, dtype=np.int64)).sum())
-        if n:
-            out.append((obj, n))
+        held = np.isin(removed, np.asarray(ids, dtype=np.int64))
+        if held.any():
+            out.append((obj, held))
     return out
 
 

@@ -173,7 +173,8 @@ def test_a_traced_model_fitted_on_removed_rows_is_named_and_the_unlearners_own_i
     removed = stp.row_ids(df)[:50]
     with pytest.warns(UserWarning, match="other fitted objects"):
         unlearner.unlearn(sample_id=removed)
-    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"TracedPipeline": 50 + 10}
+    # both pipelines hold removed rows: 50 distinct ones (part's 10 are among in_use's 50)
+    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"TracedPipeline": 50}
     assert b"zqheld" in pickle.dumps(in_use) and b"zqheld" in pickle.dumps(part)
     assert b"zqheld" not in pickle.dumps(unlearner.estimator_.steps)
     del in_use, part
@@ -237,3 +238,41 @@ def test_a_model_in_use_that_an_explainer_holds_is_named_with_it():
         unlearner.unlearn(sample_id=stp.row_ids(df)[5:8])  # still in use: named alone
     assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"TracedPipeline": 3}
     del in_use
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    fitted_on=st.lists(
+        st.sets(st.integers(0, N - 1), min_size=30, max_size=N), min_size=1, max_size=4
+    ),
+    removed=st.sets(st.integers(0, N - 1), min_size=1, max_size=10),
+)
+def test_removed_rows_held_count_each_row_once_however_many_objects_hold_it(fitted_on, removed):
+    """held_elsewhere summed the removed rows each object held: three pipelines fitted on
+    the same rows logged {"TracedPipeline": 9} for a removal of 3 rows, and the warnings
+    of unlearn and store.erase_rows said "TracedPipeline (9 removed row(s))". Each count
+    is now of distinct removed rows. Truth: the rows each pipeline was given to fit."""
+    df = _frame(7)
+    X, y = df[list("abc")], df["y"]
+    r = _positions(removed)
+    pipes, truth = [], np.zeros(N, bool)
+    for rows in fitted_on:
+        p = _positions(rows)
+        if len(np.unique(y.iloc[p])) < 2:
+            continue
+        pipes.append(stp.make_traced_pipeline(StandardScaler(), LogisticRegression()))
+        pipes[-1].fit(X.iloc[p], y.iloc[p])
+        truth[p] = True
+    expected = int(truth[r].sum())
+    store = stp.stores.MemoryStore()
+    unlearner = GradientCorrectionUnlearner(LogisticRegression(), store=store).fit(X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        unlearner.unlearn(sample_id=stp.row_ids(df)[r])
+    event = unlearner.unlearning_log_[-1]
+    assert event.get("held_elsewhere", {}) == ({"TracedPipeline": expected} if expected else {})
+    assert all(n <= event["n_removed"] for n in event.get("held_elsewhere", {}).values())
+    if expected:
+        messages = " ".join(str(w.message) for w in caught)
+        assert f"TracedPipeline ({expected} removed row(s))" in messages
+    del pipes

@@ -32,5 +32,20 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     assert (tmp_path / "lineage.db").exists()
 
 
+def test_quick_start_is_two_commands_and_ci_runs_the_test_one():
+    """The README's quick start: one command that runs the demo, one that runs the
+    tests, each a Makefile target; .ci/run runs that same test command."""
+    root = README.parent
+    quick = README.read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```bash\n(.*?)```", quick, flags=re.S)
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["make demo", "make test"]
+    makefile = (root / "Makefile").read_text()
+    assert re.search(r"^demo:.*\n\t\$\(BIN\)/sktraceprop demo ", makefile, flags=re.M)
+    assert re.search(r"^test: ", makefile, flags=re.M)
+    ci = [line.strip() for line in (root / ".ci" / "run").read_text().splitlines()]
+    assert "make test || status=$?" in ci
+
+
 if __name__ == "__main__":
     pytest.main([__file__])
