@@ -131,7 +131,7 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     )
     say(
         f"run {run.run_id} at {run.created_at} appended to {db} "
-        f"({len(store.list_runs())} runs stored)"
+        f"({_count(len(store.list_runs()), 'run')} stored)"
     )
     say("\nops:")
     for op in run.ops:
@@ -208,9 +208,12 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     )
     for warning in caught:
         say(f"  warning: {warning.message}")
+    chained = len(store.events(include_store_events=True))
     say(
-        f"\n{db} now holds {len(store.list_runs())} runs (every fit above, clones included) "
-        f"and {len(store.events())} audit event(s); hash chain intact: {store.verify()}"
+        f"\n{db} now holds {_count(len(store.list_runs()), 'run')} (every fit above, clones "
+        f"included) and {_count(len(store.events()), 'audit event')} (removals, predictions, "
+        f"explanations), {_count(chained, 'entry', 'entries')} chained in all with the "
+        f"stored runs and sources; hash chain intact: {store.verify()}"
     )
     return run.run_id
 
@@ -241,6 +244,11 @@ def _shown(value):
     """A value from a store or a data file as one line of text: its control characters
     (a newline included, which would forge an output line) shown escaped (``\\x1b``)."""
     return _CONTROL_OR_NEWLINE.sub(_escaped, str(value))
+
+
+def _count(n, noun, plural=None):
+    """``"1 run"``, ``"3 runs"``."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def _print(*args, out=None, file=None):
