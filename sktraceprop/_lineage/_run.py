@@ -3,7 +3,7 @@
 import platform
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -397,7 +397,15 @@ class Lineage:
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self):
-        """JSON-safe description (row id arrays and merge parents excluded)."""
+        """JSON-safe description (row id arrays and merge parents excluded).
+
+        The ops' ``source_keys`` are kept apart from the ops, under ``op_source_keys``
+        (one entry per op, None for an op without): an op's record keeps the fields
+        earlier versions read, so they read a run stored now (matching its ops by
+        source id, as they did). Absent when no op has them (and in older runs).
+        """
+        ops = [op.to_dict() for op in self.ops]
+        keys = [op.pop("source_keys", None) for op in ops]
         out = {
             "run_id": self.run_id,
             "created_at": self.created_at,
@@ -405,7 +413,7 @@ class Lineage:
             "params": self.params,
             "versions": self.versions,
             "sources": [self.sources[c].to_dict() for c in sorted(self.sources)],
-            "ops": [op.to_dict() for op in self.ops],
+            "ops": ops,
             "feature_lineage": self.feature_lineage,
             "n_samples": self.n_samples,
             "model_fingerprint": self.model_fingerprint,
@@ -420,6 +428,8 @@ class Lineage:
             out["selection"] = dict(self.selection)
         if self.fit_params:  # absent when none were given (and from older runs)
             out["fit_params"] = dict(self.fit_params)
+        if any(k is not None for k in keys):
+            out["op_source_keys"] = keys
         return out
 
     @classmethod
@@ -436,7 +446,7 @@ class Lineage:
             params=d["params"],
             versions=d["versions"],
             sources=sources,
-            ops=[Op.from_dict(o) for o in d["ops"]],
+            ops=_ops_from(d),
             feature_lineage=d["feature_lineage"],
             row_ids=row_ids,
             input_row_ids=input_row_ids,
@@ -473,6 +483,20 @@ class Lineage:
             f"{self.n_samples} rows ({counts}); {len(self.ops)} ops, "
             f"{len(self.feature_lineage)} features>"
         )
+
+
+def _ops_from(d):
+    """The ops of a run's record, with their ``source_keys`` (see :meth:`Lineage.to_dict`)."""
+    ops = [Op.from_dict(o) for o in d["ops"]]
+    keys = d.get("op_source_keys")
+    if keys is None:
+        return ops
+    if not isinstance(keys, list) or len(keys) != len(ops):
+        raise ValueError(
+            f"op_source_keys holds {len(keys) if isinstance(keys, list) else repr(keys)} "
+            f"entries for {len(ops)} ops"
+        )
+    return [op if k is None else replace(op, source_keys=k) for op, k in zip(ops, keys)]
 
 
 def column_origins(sources, code, column, through=()):

@@ -20,6 +20,10 @@ from sktraceprop._lineage._ids import codes_of
 from sktraceprop._lineage._run import Op
 from sktraceprop._lineage._source import REGISTRY
 
+#: The fields of an op's record that sktraceprop read before source_keys (its
+#: ``Op.from_dict`` took no other).
+OLD_OP_FIELDS = ("name", "cls", "params", "fingerprint", "features_in", "features_out", "sources")
+
 
 def _write(path, n, shift, seed):
     rng = np.random.default_rng(seed)
@@ -70,8 +74,11 @@ def test_trace_lists_an_op_for_the_rows_of_the_file_it_was_fitted_on(files):
     assert scaler.source_keys == [["data", _sha(a)]]
     # the run's record keeps it, and reads it back
     assert Op.from_dict(scaler.to_dict()) == scaler
-    assert run.to_dict()["ops"][0]["source_keys"] == [["data", _sha(a)]]
-    assert "source_keys" not in run.to_dict()["ops"][1]  # an op of every row
+    record = run.to_dict()
+    # beside the ops, whose records keep the fields earlier versions read
+    assert record["op_source_keys"] == [[["data", _sha(a)]], None]
+    assert all(set(op) == set(OLD_OP_FIELDS) for op in record["ops"])
+    assert type(run).from_dict(record, run.row_ids, sources=run.sources) == run
 
 
 def test_an_op_fitted_on_a_merge_is_listed_through_a_merge_of_it(files):
@@ -118,7 +125,7 @@ def test_an_op_of_an_older_run_falls_back_to_its_names_and_says_so(files):
     X, y = _scaled_on_a(a, b)
     run = stp.TracedEstimator(LogisticRegression()).fit(X, y).lineage_
     old = run.to_dict()
-    del old["ops"][0]["source_keys"]  # as runs were stored before it was kept
+    del old["op_source_keys"]  # as runs were stored before it was kept
     run = type(run).from_dict(old, run.row_ids, sources=run.sources)
     assert run.ops[0].source_keys is None
     with pytest.warns(stp.exceptions.LineageWarning, match="recorded before ops kept"):
