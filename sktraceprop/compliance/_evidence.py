@@ -569,6 +569,11 @@ def _removals(events):
                 "method": json_safe(p.get("method")),
                 "n_removed": json_safe(p.get("n_removed")),
                 "sources": json_safe(p.get("sources")),
+                **(
+                    {"source_contents": json_safe(p["source_contents"])}
+                    if "source_contents" in p
+                    else {}
+                ),
                 "certificate": json_safe(p.get("certificate")),
                 "preprocessing": json_safe(p.get("preprocessing")),
                 "caveat": json_safe(_caveat_and_note(p)),

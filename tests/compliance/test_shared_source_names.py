@@ -7,14 +7,18 @@ the two apart. Checked against the raw files' bytes.
 """
 
 import hashlib
+import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.compliance import verify
+from sktraceprop.compliance._integrity import body_of, seal
+from sktraceprop.exceptions import ReportVerificationError
 
 
 def _write(path, n, seed):
@@ -152,3 +156,37 @@ def test_an_op_fitted_on_one_file_is_listed_for_that_file_only(tmp_path):
     assert into == {node[uri_a]}
     assert verify(tmp_path / "report.json") is True
     assert report.verify(store=store)
+
+
+def test_the_removals_summary_names_each_widened_sources_content(tmp_path):
+    # only /events showed source_contents; /record_keeping/removals had the labels alone
+    a, b, store, unlearner, report = _scaled_on_a_and_unlearned(tmp_path)
+    event = unlearner.unlearning_log_[-1]
+    (removal,) = report.to_dict()["record_keeping"]["removals"]
+    label = f"data [{_sha(b)[:12]}]"
+    assert removal["sources"] == {label: 2}
+    assert removal["source_contents"] == {
+        label: {"source_id": "data", "uri": b.resolve().as_uri(), "sha256": _sha(b)}
+    }
+    assert removal["source_contents"] == event["source_contents"]
+    assert report.verify(store=store)
+
+
+def test_a_format_5_report_without_source_contents_still_verifies(tmp_path):
+    # format 6 added them: a report made before, of the same store, verifies as it was;
+    # one of format 6 that lost them does not
+    _, _, store, _, report = _scaled_on_a_and_unlearned(tmp_path)
+    data = report.to_dict()
+    assert data["report"]["format_version"] == 6
+    for removal in data["record_keeping"]["removals"]:
+        del removal["source_contents"]
+    data["integrity"] = seal(body_of(data))
+    cut = tmp_path / "cut.json"
+    cut.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ReportVerificationError, match="removals"):
+        verify(cut, store=store)
+    data["report"]["format_version"] = 5
+    data["integrity"] = seal(body_of(data))
+    old = tmp_path / "format5.json"
+    old.write_text(json.dumps(data), encoding="utf-8")
+    assert verify(old, store=store)
