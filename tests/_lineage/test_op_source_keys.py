@@ -159,3 +159,33 @@ def test_an_array_op_on_one_file_is_listed_for_that_files_rows(files):
     for uri, ops in zip(frame["uri"], frame["ops"]):
         assert (doubled[0].name in ops) == (uri == uri_a)
     assert [op.source_keys for op in doubled] == [[["data", _sha(a)]]]
+
+
+def test_leaf_paths_name_every_source_on_each_rows_way(files):
+    # against expand (the leaf rows) and the merges' own parents (the way)
+    from sktraceprop._lineage._op_rows import leaf_paths
+    from sktraceprop._lineage._rows import expand
+
+    a, b = files
+    A, B = stp.read_csv(a), stp.read_csv(b)
+    inner = stp.merge(A[["k", "x1"]], B[["k", "x2"]], on="k", how="left", source_id="ab")
+    extra = stp.from_pandas(pd.DataFrame({"k": np.arange(0, 40, 2), "x3": 1.0}), "extra")
+    outer = stp.merge(inner, extra, on="k", how="left", source_id="abc")
+    ids = np.r_[stp.row_ids(outer), stp.row_ids(A)[:3]]  # merged rows and plain ones
+    pos, leaves, entry, code = leaf_paths(ids, REGISTRY.by_code)
+    want_pos, want_leaves, _ = expand(ids, REGISTRY.by_code, with_via=False)
+    assert sorted(zip(pos.tolist(), leaves.tolist())) == sorted(
+        zip(want_pos.tolist(), want_leaves.tolist())
+    )
+    (c_ab,) = np.unique(codes_of(stp.row_ids(inner)))
+    (c_abc,) = np.unique(codes_of(stp.row_ids(outer)))
+    for k in range(pos.size):
+        way = set(code[entry == k].tolist())
+        leaf = int(codes_of(leaves[k : k + 1])[0])
+        if pos[k] >= len(outer):  # a row of a itself
+            assert way == {leaf}
+        elif REGISTRY.by_code(leaf).source_id == "extra":
+            assert way == {int(c_abc), leaf}
+        else:  # a line of a or b, through "ab" then "abc"
+            assert way == {int(c_abc), int(c_ab), leaf}
+    assert leaf_paths(np.empty(0, np.int64), REGISTRY.by_code)[0].size == 0
