@@ -143,3 +143,17 @@ def test_aggregates_of_one_name_are_told_apart(files):
         label_a: int((on_a & (g == 1)).sum()) - 1,
         label_b: int((~on_a & (g == 2)).sum()) - 1,
     }
+
+
+def test_a_step_fitted_on_a_merge_is_named_when_its_rows_are_removed(files):
+    # the step named the merge ("ab") and the removed rows their files ("data"): the
+    # name match found no step, and the removal said nothing of it
+    a, b = files
+    A, B = stp.read_csv(a), stp.read_csv(b)
+    merged = stp.merge(A[["g", "x1", "y"]], B[["g", "x2"]].iloc[:3], on="g", source_id="ab")
+    scaler = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
+    X, y = scaler.fit_transform(merged[["x1", "x2"]]), merged["y"]
+    unl = GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
+    event, said = _unlearn(unl, stp.row_ids(X)[:2])
+    assert event[OUTSIDE] == {"standardscaler@ab": len(X) - 2}
+    assert any("'standardscaler@ab'" in s for s in said)
