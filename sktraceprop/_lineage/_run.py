@@ -3,7 +3,7 @@
 import platform
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -14,6 +14,7 @@ from ..utils._stack import user_stacklevel
 from ._features import TARGET
 from ._ids import codes_of
 from ._labels import row_groups, source_labels
+from ._op_rows import entries_through, leaf_paths, name_only
 from ._rows import depends_on, lineage_frame
 
 
@@ -55,7 +56,14 @@ class Op:
     features_in, features_out : list of str
         Feature names seen and produced (empty when unknown).
     sources : list of str or None
-        Source ids whose rows went through the op; None means every training row.
+        Source ids whose rows went through the op (for display: two files read under
+        one source_id share it); None means every training row.
+    source_keys : list of [str, str] or None
+        ``[source_id, sha256]`` of each source whose rows went through the op, sorted:
+        what tells two sources that share a source id apart (two folders'
+        ``data.csv``, two contents of one edited file). None where ``sources`` is
+        None, and in ops recorded before it was kept (then only the names are known,
+        and rows are matched to the op by name: see ``sktraceprop._lineage._op_rows``).
     """
 
     name: str
@@ -65,9 +73,31 @@ class Op:
     features_in: list = field(default_factory=list)
     features_out: list = field(default_factory=list)
     sources: list = None
+    source_keys: list = None
+
+    def __post_init__(self):
+        if self.source_keys is None:
+            return
+        try:
+            keys = sorted({(str(i), str(sha)) for i, sha in self.source_keys})
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"op {self.name!r}: source_keys must be [source_id, sha256] pairs, got "
+                f"{self.source_keys!r}"
+            ) from None
+        names = {i for i, _ in keys}
+        if self.sources is None or names != {str(i) for i in self.sources}:
+            raise ValueError(
+                f"op {self.name!r}: source_keys name the source ids {sorted(names)}, "
+                f"sources {self.sources!r}"
+            )
+        self.source_keys = [list(k) for k in keys]
 
     def to_dict(self):
-        return dict(vars(self))
+        out = dict(vars(self))
+        if self.source_keys is None:  # absent from ops of every row (and older runs)
+            del out["source_keys"]
+        return out
 
     @classmethod
     def from_dict(cls, d):
@@ -221,14 +251,18 @@ class Lineage:
         -------
         trace : DataFrame
             Columns ``train_index``, ``row_id``, ``source_id``, ``uri``, ``line``
-            (``via`` for merged rows) and ``ops``: the step names the row went through.
+            (``via`` for merged rows) and ``ops``: the step names the row went through
+            (an op fitted on some sources only is listed where the row, a merge it was
+            built through, or the leaf row is of one of them: matched by content, so
+            two files read under one source_id are told apart).
 
         Warns
         -----
         LineageWarning
-            When an op fitted outside the estimator names a source id that several
-            sources of the run carry (two folders' ``data.csv``, two contents of one
-            file): an op records source ids, so it is listed for the rows of each.
+            When an op of a run recorded before ops kept their sources' contents names
+            a source id that several sources of the run carry (two folders'
+            ``data.csv``, two contents of one file): it is then listed for the rows of
+            each.
         """
         indices = np.atleast_1d(np.asarray(indices))
         if indices.dtype.kind not in "iu":
@@ -240,36 +274,47 @@ class Lineage:
                 f"training row {int(bad[0])} out of range: the model was fitted on {n} rows"
             )
         indices = np.where(indices < 0, indices + n, indices)
-        frame = lineage_frame(self.row_ids[indices], self.source, position_name="train_index")
+        ids = self.row_ids[indices]
+        frame = lineage_frame(ids, self.source, position_name="train_index")
+        ops = self._ops_by_leaf(ids)
+        frame["ops"] = [
+            ops[(int(p), int(r))]
+            for p, r in zip(frame["train_index"].to_numpy(), frame["row_id"].to_numpy())
+        ]
         frame["train_index"] = indices[frame["train_index"].to_numpy()]
-        top_codes = codes_of(self.row_ids[frame["train_index"].to_numpy()])
-        top = [self.source(c).source_id for c in top_codes]
-        frame["ops"] = [self._ops_for({leaf, t}) for leaf, t in zip(frame["source_id"], top)]
         self._warn_shared_op_sources()
         return frame
 
+    def _ops_by_leaf(self, ids):
+        """``{(position in ids, leaf row id): [op names]}``, in the order of the ops."""
+        pos, leaves, entry, code = leaf_paths(ids, self.source)
+        hits = np.zeros((pos.size, len(self.ops)), dtype=bool)
+        for j, op in enumerate(self.ops):
+            hits[:, j] = entries_through(op, self.sources, entry, code, pos.size)
+        # one leaf reached twice (through two merges): the ops of both ways
+        keys, inverse = np.unique(np.stack([pos, leaves], axis=1), axis=0, return_inverse=True)
+        found = np.zeros((len(keys), len(self.ops)), dtype=bool)
+        np.logical_or.at(found, inverse.ravel(), hits)
+        names = np.array([op.name for op in self.ops], dtype=object)
+        return {(int(p), int(r)): list(names[f]) for (p, r), f in zip(keys, found)}
+
     def _warn_shared_op_sources(self):
-        contents = {}
-        for source in self.sources.values():
-            contents.setdefault(source.source_id, set()).add(source.key)
         shared = [
             f"{op.name} (fitted on {', '.join(map(repr, ids))})"
             for op in self.ops
-            if (ids := sorted(i for i in op.sources or () if len(contents.get(i, ())) > 1))
+            if (ids := name_only(op, self.sources))
         ]
         if shared:
             warnings.warn(
                 f"trace: ops {'; '.join(shared)} name a source id that several sources of "
-                "the training rows carry (other files or other contents of one file); an op "
-                "records source ids only, so it is listed for the rows of each, including "
-                "rows it may not have transformed. Read each file with its own source_id= "
-                "to tell them apart.",
+                "the training rows carry (other files or other contents of one file); the "
+                "run was recorded before ops kept their sources' contents (SHA-256), so "
+                "each is listed for the rows of each, including rows it may not have "
+                "transformed. Refit to record them, or read each file with its own "
+                "source_id= to tell them apart.",
                 LineageWarning,
                 stacklevel=user_stacklevel(),
             )
-
-    def _ops_for(self, row_sources):
-        return [op.name for op in self.ops if op.sources is None or row_sources & set(op.sources)]
 
     def _column_origins(self, code, column):
         """Leaf sources (and the aggregates passed on the way) behind one column."""
@@ -352,7 +397,15 @@ class Lineage:
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self):
-        """JSON-safe description (row id arrays and merge parents excluded)."""
+        """JSON-safe description (row id arrays and merge parents excluded).
+
+        The ops' ``source_keys`` are kept apart from the ops, under ``op_source_keys``
+        (one entry per op, None for an op without): an op's record keeps the fields
+        earlier versions read, so they read a run stored now (matching its ops by
+        source id, as they did). Absent when no op has them (and in older runs).
+        """
+        ops = [op.to_dict() for op in self.ops]
+        keys = [op.pop("source_keys", None) for op in ops]
         out = {
             "run_id": self.run_id,
             "created_at": self.created_at,
@@ -360,7 +413,7 @@ class Lineage:
             "params": self.params,
             "versions": self.versions,
             "sources": [self.sources[c].to_dict() for c in sorted(self.sources)],
-            "ops": [op.to_dict() for op in self.ops],
+            "ops": ops,
             "feature_lineage": self.feature_lineage,
             "n_samples": self.n_samples,
             "model_fingerprint": self.model_fingerprint,
@@ -375,6 +428,8 @@ class Lineage:
             out["selection"] = dict(self.selection)
         if self.fit_params:  # absent when none were given (and from older runs)
             out["fit_params"] = dict(self.fit_params)
+        if any(k is not None for k in keys):
+            out["op_source_keys"] = keys
         return out
 
     @classmethod
@@ -391,7 +446,7 @@ class Lineage:
             params=d["params"],
             versions=d["versions"],
             sources=sources,
-            ops=[Op.from_dict(o) for o in d["ops"]],
+            ops=_ops_from(d),
             feature_lineage=d["feature_lineage"],
             row_ids=row_ids,
             input_row_ids=input_row_ids,
@@ -428,6 +483,20 @@ class Lineage:
             f"{self.n_samples} rows ({counts}); {len(self.ops)} ops, "
             f"{len(self.feature_lineage)} features>"
         )
+
+
+def _ops_from(d):
+    """The ops of a run's record, with their ``source_keys`` (see :meth:`Lineage.to_dict`)."""
+    ops = [Op.from_dict(o) for o in d["ops"]]
+    keys = d.get("op_source_keys")
+    if keys is None:
+        return ops
+    if not isinstance(keys, list) or len(keys) != len(ops):
+        raise ValueError(
+            f"op_source_keys holds {len(keys) if isinstance(keys, list) else repr(keys)} "
+            f"entries for {len(ops)} ops"
+        )
+    return [op if k is None else replace(op, source_keys=k) for op, k in zip(ops, keys)]
 
 
 def column_origins(sources, code, column, through=()):

@@ -528,9 +528,10 @@ class SourceRegistry:
         """Remember that a traced step outside any pipeline was applied to these sources.
 
         ``sources``: the :class:`Source` records of the rows it was fitted on. The op
-        names their source ids (``op.sources``); the registry also keeps their
-        identities, so :meth:`ops_on` never hands the op to another source that shares
-        a source id (another folder's ``data.csv``, another content of one file).
+        names their source ids (``op.sources``) and their identities
+        (``op.source_keys``), and so does the registry: :meth:`ops_on` never hands the
+        op to another source that shares a source id (another folder's ``data.csv``,
+        another content of one file), nor does a run list it for that source's rows.
         """
         with self._lock:
             keys = {s.key for s in sources}
@@ -540,7 +541,10 @@ class SourceRegistry:
             source_ids = {source_id for source_id, _ in keys}
             base = op.name.split("@")[0]
             self._ops[op.fingerprint] = replace(
-                op, name=f"{base}@{'+'.join(sorted(source_ids))}", sources=sorted(source_ids)
+                op,
+                name=f"{base}@{'+'.join(sorted(source_ids))}",
+                sources=sorted(source_ids),
+                source_keys=sorted(keys),
             )
             self._op_keys[op.fingerprint] = keys
 

@@ -106,11 +106,22 @@ def _json_safe(value):
     return str(value)
 
 
+def _step_keys(steps):
+    """``(source_id, sha256)`` of the sources behind every step (by ``id`` of the node)."""
+    behind = {}
+    for step in steps:
+        if step[OP] == "source":
+            behind[id(step)] = {REGISTRY.by_code(c).key for c in step[PARAMS]["codes"]}
+        else:
+            behind[id(step)] = set().union(*(behind.get(id(p), set()) for p in step[INPUTS]))
+    return behind
+
+
 def fit_ops(x):
     """``(ops, notes)``: the array operations behind ``x`` as run :class:`Op` records."""
     rm, node, _, _ = state_of(x)
     steps = ancestors(node)
-    behind = _step_sources(steps)
+    behind, keys_behind = _step_sources(steps), _step_keys(steps)
     prints, ops, notes = {}, [], []
     for k, step in enumerate(steps, start=1):
         op, framework = step[OP], step[FRAMEWORK]
@@ -133,6 +144,7 @@ def fit_ops(x):
                 params=params,
                 fingerprint=prints[id(step)],
                 sources=sorted(behind[id(step)]),
+                source_keys=sorted(keys_behind[id(step)]),
             )
         )
     if any(s[OP] == UNRECORDED for s in steps):

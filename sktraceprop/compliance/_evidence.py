@@ -13,6 +13,7 @@ import numpy as np
 from .._lineage._fingerprint import json_safe
 from .._lineage._ids import codes_of
 from .._lineage._labels import content_key, source_labels
+from .._lineage._op_rows import op_codes
 from .._lineage._record import unsourced_run_columns
 from ..exceptions import ComplianceError
 from ._exact_ints import event_copy
@@ -91,6 +92,8 @@ def sources_section(run):
     codes, counts = np.unique(codes_of(run.row_ids), return_counts=True)
     training = dict(zip(codes.tolist(), counts.tolist()))
     shared = _shared_names(run)
+    # each op's sources by code (by SHA-256 where recorded: one of two files named alike)
+    through = [op_codes(op, run.sources) for op in run.ops]
     out = []
     for code in sorted(run.sources):
         source = run.sources[code]
@@ -137,9 +140,7 @@ def sources_section(run):
             **_other_reads(source, record),
             "parents": [run.sources[c].source_id for c in source.parent_codes if c in run.sources],
             "ops": [
-                op.name
-                for op in run.ops
-                if op.sources is None or source.source_id in (op.sources or ())
+                op.name for op, codes in zip(run.ops, through) if codes is None or code in codes
             ],
         }
         if code in shared:
@@ -185,8 +186,9 @@ def _shared_names(run):
     ``label`` (:func:`sktraceprop._lineage._labels.source_labels`), the codes of the
     others, its parents by code, and a note of what the report cannot say of it.
 
-    A source's ops, the feature lineage and the runs name sources by ``source_id``: for
-    a shared name they cannot say which of the sources they mean.
+    The feature lineage and the runs name sources by ``source_id``: for a shared name
+    they cannot say which of the sources they mean; nor can the ops of a run recorded
+    before ops kept their sources' contents (SHA-256).
     """
     by_name = {}
     for code, source in run.sources.items():
@@ -195,6 +197,9 @@ def _shared_names(run):
     for code in sorted(run.sources):
         contents.setdefault(content_key(run.sources[code]), run.sources[code])
     labels = dict(zip(contents, source_labels(list(contents.values()))))
+    told = ops_told_apart(
+        [(op.sources, op.source_keys is not None) for op in run.ops], set(by_name)
+    )
     out = {}
     for name, codes in by_name.items():
         if len({content_key(run.sources[c]) for c in codes}) < 2:
@@ -207,13 +212,33 @@ def _shared_names(run):
                 "parent_codes": [int(c) for c in source.parent_codes if c in run.sources],
                 "name_note": (
                     f"{len(codes)} sources of this run carry the source_id {name!r} "
-                    "(told apart here by URI and SHA-256): the ops listed, the feature "
-                    "lineage and the runs name sources by source_id, so for this name "
-                    "they cannot say which of those sources an op was fitted on or a "
-                    "model input came from"
+                    "(told apart here by URI and SHA-256): "
+                    + (
+                        "the ops listed, the feature lineage and the runs name sources by "
+                        "source_id, so for this name they cannot say which of those "
+                        "sources an op was fitted on or a model input came from"
+                        if name not in told
+                        else "the ops listed are matched to it by SHA-256, but the feature "
+                        "lineage and the runs name sources by source_id, so for this name "
+                        "they cannot say which of those sources a model input came from"
+                    )
                 ),
             }
     return out
+
+
+def ops_told_apart(ops, names):
+    """Of ``names`` (source ids several sources carry), those that ops name and that
+    every op naming them tells apart by SHA-256. ``ops``: ``(sources, has_keys)`` pairs.
+
+    Reports say so only then: a run recorded before ops kept their sources' contents
+    (and a report made from one) reads as it did.
+    """
+    named, unsure = set(), set()
+    for sources, has_keys in ops:
+        for name in set(sources or ()) & names:
+            (named if has_keys else unsure).add(name)
+    return named - unsure
 
 
 def _other_reads(source, record=None):
@@ -310,6 +335,7 @@ def model_section(run, matches=None, after_removal=None):
                 "features_in": [str(f) for f in op.features_in],
                 "n_features_out": len(op.features_out),
                 "sources": None if op.sources is None else list(op.sources),
+                **_source_keys(op),
             }
             for op in run.ops
         ],
@@ -324,6 +350,14 @@ def model_section(run, matches=None, after_removal=None):
     if after_removal is not None:
         out["fitted_object_after_removal"] = dict(after_removal)
     return out
+
+
+def _source_keys(op):
+    """``{"source_keys": [...]}``: the ``source_id`` and SHA-256 of each source an op was
+    fitted on; empty for an op of every row, or recorded before they were kept."""
+    if op.source_keys is None:
+        return {}
+    return {"source_keys": [{"source_id": i, "sha256": sha} for i, sha in op.source_keys]}
 
 
 def _progress(pair, what):
@@ -535,6 +569,11 @@ def _removals(events):
                 "method": json_safe(p.get("method")),
                 "n_removed": json_safe(p.get("n_removed")),
                 "sources": json_safe(p.get("sources")),
+                **(
+                    {"source_contents": json_safe(p["source_contents"])}
+                    if "source_contents" in p
+                    else {}
+                ),
                 "certificate": json_safe(p.get("certificate")),
                 "preprocessing": json_safe(p.get("preprocessing")),
                 "caveat": json_safe(_caveat_and_note(p)),

@@ -48,6 +48,7 @@ def lineage_graph(report):
     # nodes by code; a source_id (what parents and ops name) may name several sources
     node_of = {}
     by_name = {}
+    by_key = {}
     for s in sources:
         node_of[s["code"]] = {
             "id": f"source:{s['code']}",
@@ -57,6 +58,7 @@ def lineage_graph(report):
             "columns": {c["name"] for c in s["columns"]},
         }
         by_name.setdefault(s["source_id"], []).append(node_of[s["code"]])
+        by_key.setdefault((s["source_id"], s["sha256"]), []).append(node_of[s["code"]])
 
     def parents_of(s):
         if "parent_codes" in s:
@@ -86,16 +88,16 @@ def lineage_graph(report):
     for op in upstream:
         node = _op_node(op, "upstream op")
         up_nodes.append(node)
-        # a shared source_id: an edge from each source carrying it (the report's sources
-        # section says the op cannot tell which)
-        for sid in op["sources"]:
-            for source_node in by_name.get(sid, ()):
-                edges.append((source_node["id"], node["id"]))
+        # by SHA-256 where the op names it; else, for a shared source_id, an edge from
+        # each source carrying it (the report's sources section says the op cannot tell)
+        for source_node in _fed_by(op, by_name, by_key):
+            edges.append((source_node["id"], node["id"]))
     layer(up_nodes)
 
     inputs = [node_of[s["code"]] for s in sources if s["training_rows"] > 0]
     # rows went through their upstream ops before the pipeline: start from those
-    feeders = [(n, n["columns"]) for n in inputs if not _has_upstream(n, upstream, by_name)]
+    feeding = [n for op in upstream for n in _fed_by(op, by_name, by_key)]
+    feeders = [(n, n["columns"]) for n in inputs if not any(n is m for m in feeding)]
     feeders += [(n, None) for n in up_nodes]
     steps = []
     for op in pipeline:
@@ -208,7 +210,10 @@ def _op_node(op, kind):
     }
 
 
-def _has_upstream(node, upstream, by_name):
-    return any(
-        node is other for op in upstream for sid in op["sources"] for other in by_name.get(sid, ())
-    )
+def _fed_by(op, by_name, by_key):
+    """The source nodes an upstream op was fitted on: by ``source_keys`` where the op
+    names them, else every source carrying one of its source ids."""
+    if "source_keys" in op:
+        keys = [(k["source_id"], k["sha256"]) for k in op["source_keys"]]
+        return [n for key in keys for n in by_key.get(key, ())]
+    return [n for sid in op["sources"] for n in by_name.get(sid, ())]

@@ -10,6 +10,8 @@ and ends in one of three statuses:
   that no record of data and models can show; the report holds what the deployer stated.
 """
 
+from ._evidence import ops_told_apart
+
 EVIDENCED = "evidenced"
 PARTLY = "partly evidenced"
 DEPLOYER = "needs the deployer's input"
@@ -118,6 +120,10 @@ def _input_data(report):
             "sources): their origin is not in the record."
         )
     shared = sorted({s["source_id"] for s in sources if "label" in s})
+    told = ops_told_apart(
+        [(op.get("sources"), "source_keys" in op) for op in report["model"]["ops"]],
+        set(shared),
+    )
     if shared:
         parts.append(
             f" Several sources carry the source_id {', '.join(map(repr, shared))} (files "
@@ -125,6 +131,12 @@ def _input_data(report):
             "they are listed apart, each with its URI, SHA-256 and a label, but the ops, "
             "the feature lineage and the runs name sources by source_id and cannot say "
             "which of them they mean."
+            if told != set(shared)
+            else f" Several sources carry the source_id {', '.join(map(repr, shared))} "
+            "(files read under one name, or one file's contents read before and after an "
+            "edit): they are listed apart, each with its URI, SHA-256 and a label, and "
+            "the ops fitted on some of them name their SHA-256, but the feature lineage "
+            "and the runs name sources by source_id and cannot say which of them they mean."
         )
     if features["aggregated_over_several_sources"]:
         parts.append(
@@ -166,6 +178,8 @@ def _input_data(report):
             [
                 "which of the sources that share a source_id each op was fitted on and "
                 "each model input came from"
+                if told != set(shared)
+                else "which of the sources that share a source_id each model input came from"
             ]
             if shared
             else []

@@ -41,12 +41,14 @@ _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
 _MODEL_KEYS_4 = ("fit_params",)
 _RUN_KEYS_3 = ("purpose", "search_role", "search_id")
+#: What format 6 added: each removal's source_contents, as its event records it.
+_REMOVAL_KEYS_6 = ("source_contents",)
 
 
 def read_report(source):
@@ -437,6 +439,8 @@ def _record_keeping_problems(report, store, run, upto):
     rebuilt["runs"] = [r for r in rebuilt["runs"] if r["run_id"] in at_head]
     if report["report"]["format_version"] < 3:
         rebuilt["runs"] = [_without(r, _RUN_KEYS_3) for r in rebuilt["runs"]]
+    if report["report"]["format_version"] < 6:
+        rebuilt["removals"] = [_without(r, _REMOVAL_KEYS_6) for r in rebuilt["removals"]]
     rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
     runs = store.list_runs()
     retention = written(

@@ -140,6 +140,7 @@ def _schemas(pa):
             ("features_in", names),
             ("features_out", names),
             ("sources", names),
+            ("source_keys", s),
         ],
         "features": [
             ("run_id", s),
@@ -287,6 +288,9 @@ def _encode(pa, schemas, run):
             "features_in": list(op.features_in),
             "features_out": list(op.features_out),
             "sources": None if op.sources is None else list(op.sources),
+            # JSON [[source_id, sha256], ...]; null for an op of every row (absent from
+            # folders written before ops kept them)
+            "source_keys": None if op.source_keys is None else json.dumps(op.source_keys),
         }
         for k, op in enumerate(run.ops)
     ]
@@ -439,6 +443,7 @@ def _decode(tables, parents, where):
             features_in=list(o["features_in"]),
             features_out=list(o["features_out"]),
             sources=None if o["sources"] is None else list(o["sources"]),
+            source_keys=None if o.get("source_keys") is None else json.loads(o["source_keys"]),
         )
         for o in sorted(tables["ops"].to_pylist(), key=lambda o: o["position"])
     ]

@@ -1078,7 +1078,7 @@ class GradientCorrectionUnlearner(
                 event["merged_parents_kept"] = kept
                 notes = [event.pop("note")] if "note" in event else []
                 event["note"] = "; ".join([*notes, merged_parents_note(kept)])
-        outside = outside_steps(self, kept_frame, leaves)
+        outside = outside_steps(self, retained, positions)
         if outside:
             event["steps_fitted_outside_over_removed_rows"] = outside
         unsourced = getattr(self, "_unsourced", None)

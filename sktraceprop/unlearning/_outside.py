@@ -2,17 +2,19 @@
 
 A transformer wrapped in :class:`~sktraceprop.TracedEstimator` and applied before the
 pipeline (one scaler per hospital, say) is recorded as an op of the sources it was
-applied to (``Op.sources``). When rows of such a source are removed, the retained rows
-of those sources still hold values that step computed with what it learnt from the
-removed rows (a scaler's mean and scale, an encoder's categories): no correction of the
-model reaches them. The rows the step was fitted on are not recorded, only its sources,
-so such a step *may* carry the removed rows; the removal's record names it. So are input
+applied to (``Op.sources``, by content ``Op.source_keys``). When rows of such a source
+are removed, the retained rows of those sources still hold values that step computed
+with what it learnt from the removed rows (a scaler's mean and scale, an encoder's
+categories): no correction of the model reaches them. The rows the step was fitted on
+are not recorded, only its sources, so such a step *may* carry the removed rows; the
+removal's record names it. So are input
 columns changed after loading by pandas code the library could not see
 (:func:`changed_columns_caveat`).
 """
 
-import numpy as np
+from collections import Counter
 
+from .._lineage._op_rows import leaf_paths, positions_through
 from .._lineage._witness import describe
 
 __all__ = [
@@ -23,30 +25,49 @@ __all__ = [
 ]
 
 
-def outside_steps_over(ops, removed_sources, rows, sources):
-    """``{op name: n}``: how many retained training rows come from the sources of each
-    step fitted outside the model on a source of the removed rows.
+def outside_steps_over(ops, sources, source_of, removed_ids, retained_ids):
+    """``{op: n}``: how many retained training rows went through each step fitted outside
+    the model that removed rows went through too.
+
+    A row went through a step when a source on its way (its own, a merge it was built
+    through, a leaf row's) is one the step was fitted on: matched by ``source_id`` and
+    SHA-256, so a step fitted on one folder's ``data.csv`` is not another's (ops of runs
+    recorded before they kept their sources' contents are matched by source id, see
+    :mod:`sktraceprop._lineage._op_rows`). Two steps of one name (a scaler per file of
+    one source id) are told apart by their fingerprint: ``"name [fingerprint[:12]]"``,
+    whether or not both went through removed rows.
 
     Parameters
     ----------
     ops : iterable of Op
         Steps applied outside the model (their ``sources`` set), repeats allowed.
-    removed_sources : set of str
-        Source ids of the removed rows (leaf sources of merged rows).
-    rows, sources : ndarray
-        Position of a retained training row and the id of one of its (leaf) sources,
-        one entry per pair.
+    sources : dict of int to Source
+        The sources of the training rows (merge parents included), by code.
+    source_of : callable
+        Code -> Source, with the parents of merged sources.
+    removed_ids, retained_ids : ndarray of int64
+        The removed and the retained training rows.
     """
-    touched = {}
-    for op in ops:
-        if op.sources and set(op.sources) & removed_sources:
-            touched.setdefault(op.name, op)
-    out = {}
-    for name, op in sorted(touched.items()):
-        n = np.unique(rows[np.isin(sources, list(op.sources))]).size
+    steps = {op.fingerprint: op for op in ops if op.sources}
+    if not steps:
+        return {}
+    removed = leaf_paths(removed_ids, source_of)
+    retained = leaf_paths(retained_ids, source_of)
+    counts = {}
+    for op in steps.values():
+        pos, _, entry, code = removed
+        if not positions_through(op, sources, pos, entry, code, len(removed_ids)).any():
+            continue
+        pos, _, entry, code = retained
+        n = int(positions_through(op, sources, pos, entry, code, len(retained_ids)).sum())
         if n:
-            out[name] = int(n)
-    return out
+            counts[op.fingerprint] = n
+    names = Counter(op.name for op in steps.values())
+    out = {
+        (steps[f].name if names[steps[f].name] == 1 else f"{steps[f].name} [{f[:12]}]"): n
+        for f, n in counts.items()
+    }
+    return dict(sorted(out.items()))
 
 
 def outside_steps_caveat(steps):

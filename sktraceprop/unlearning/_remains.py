@@ -73,18 +73,16 @@ def kept_lineage(unl, retained):
     return frame
 
 
-def outside_steps(unl, kept, removed_leaves):
-    """``{op name: n}``: retained rows of the sources of steps fitted outside the model
-    (:class:`~sktraceprop.TracedEstimator`) on sources of removed rows (see
-    :mod:`._outside`); ``kept`` is :func:`kept_lineage`'s function."""
+def outside_steps(unl, retained, positions):
+    """``{op name: n}``: retained rows (mask ``retained``) that went through steps fitted
+    outside the model (:class:`~sktraceprop.TracedEstimator`) that removed rows
+    (training ``positions``) went through too (see :mod:`._outside`)."""
     lineage = getattr(unl.estimator_, "lineage_", None)
     ops = [*upstream_ops(list(unl._sources)), *(lineage.ops if lineage else ())]
     if not any(op.sources for op in ops):
         return {}
-    removed = {unl._source(c).source_id for c in np.unique(codes_of(removed_leaves))}
-    frame = kept()
-    sources = frame["source_id"].astype(str).to_numpy()
-    return outside_steps_over(ops, removed, frame["row"].to_numpy(), sources)
+    ids = unl.train_row_ids_
+    return outside_steps_over(ops, unl._sources, unl._source, ids[positions], ids[retained])
 
 
 def labels_among(unl, contents):
@@ -130,15 +128,17 @@ def merged_parents_note(kept):
 
 
 def aggregates_over_removed(unl, kept, removed_ids, removed_codes):
-    """``{aggregate source_id: n}``: retained training rows that joined a group
-    statistic (:func:`sktraceprop.aggregate`) computed over removed rows.
+    """``{aggregate: n}``: retained training rows that joined a group statistic
+    (:func:`sktraceprop.aggregate`) computed over removed rows.
 
     Their features still carry the removed rows' data, which no correction of the
-    model can take out: the aggregate must be recomputed.
+    model can take out: the aggregate must be recomputed. An aggregate is one content,
+    labelled as the event's ``sources`` (its source_id, widened where two aggregates the
+    model trained on share it: two files' statistics both named ``"stats"``).
     """
     frame = kept()
     leaf_codes = codes_of(frame["row_id"].to_numpy(np.int64))
-    out = {}
+    counts = {}
     for code in np.unique(leaf_codes):
         source = unl._source(code)
         if source.kind != "aggregate":
@@ -146,10 +146,20 @@ def aggregates_over_removed(unl, kept, removed_ids, removed_codes):
         joined = leaf_codes == code
         group_rows = frame["row_id"].to_numpy(np.int64)[joined]
         hit, _ = depends_on(group_rows, unl._source, removed_ids, removed_codes)
-        n = np.unique(frame["row"].to_numpy()[joined][hit]).size
-        if n:
-            out[source.source_id] = out.get(source.source_id, 0) + int(n)
-    return out
+        rows = frame["row"].to_numpy()[joined][hit]
+        if rows.size:  # (an alias code of one content joins its rows)
+            known = counts.setdefault(content_key(source), (source, []))
+            known[1].append(rows)
+    if not counts:
+        return {}
+    contents = [source for source, _ in counts.values()]
+    labels = labels_among(unl, contents)
+    return dict(
+        sorted(
+            (label, int(np.unique(np.concatenate(rows)).size))
+            for label, (_, rows) in zip(labels, counts.values())
+        )
+    )
 
 
 def with_caveats(unl, event, removal, erasing=None):
@@ -397,7 +407,7 @@ def _aggregate_caveat(unl, remaining, removal):
         features = sorted(
             f
             for f, aggs in lineage.feature_aggregates().items()
-            if set(aggs) & set(remaining) and f not in gone
+            if f not in gone and any(_labelled(a, remaining) for a in aggs)
         )
     shown = f" (features {', '.join(features)})" if features else ""
     return (
@@ -407,3 +417,9 @@ def _aggregate_caveat(unl, remaining, removal):
         "without them and refit, or compute it inside the pipeline "
         "(sktraceprop.preprocessing.GroupStatistics), where unlearning refits it"
     )
+
+
+def _labelled(source_id, labels):
+    """Whether one of ``labels`` (of :func:`labels_among`) is of a source ``source_id``
+    names: the source id itself, or widened (``"stats [dbc3be512a6d]"``)."""
+    return any(label == source_id or label.startswith(f"{source_id} [") for label in labels)

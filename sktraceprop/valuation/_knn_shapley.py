@@ -1,7 +1,6 @@
 """Exact KNN-Shapley data values (Jia et al., VLDB 2019), aggregated through lineage."""
 
 import warnings
-from collections import Counter
 from dataclasses import replace
 from numbers import Integral
 
@@ -21,6 +20,7 @@ from .._lineage._capture import resolve_row_ids
 from .._lineage._current import changed_steps
 from .._lineage._ids import codes_of
 from .._lineage._io import lineage_frame
+from .._lineage._op_rows import leaf_paths, name_only, positions_through
 from .._lineage._record import collect_ops, source_table, upstream_ops
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._labels import check_label_kinds
@@ -576,10 +576,13 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         up to the total. A group's sum is the sum of its rows' Shapley values, not the
         Shapley value of the group as a single player.
 
-        An op records the source ids it was fitted on. When several sources of the
-        training rows carry one of them (two folders' ``data.csv`` read without
-        ``source_id=``, two versions of a file), which of them the op transformed is
-        not recorded: its ``n_rows``, ``sum`` and ``mean`` are NaN, with a warning.
+        An op records the sources it was fitted on by content (``source_id`` and
+        SHA-256), so of two folders' ``data.csv`` read without ``source_id=`` (or two
+        versions of a file) only the rows of the one it was fitted on count toward it.
+        An op recorded before ops kept their sources' contents names source ids only:
+        when several sources of the training rows carry one of them, which of them the
+        op transformed is not known, and its ``n_rows``, ``sum`` and ``mean`` are NaN,
+        with a warning.
 
         Returns
         -------
@@ -588,13 +591,11 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             sources the op was fitted on, ``None`` for every row), ``n_rows``, ``sum``
             and ``mean``, one row per op, in the order of ``ops_``.
         """
-        frame = self._lineage_rows()
-        via = frame["via"] if "via" in frame else pd.Series(None, index=frame.index)
-        contents = {(source.source_id, source.sha256) for source in self._sources.values()}
-        carriers = Counter(source_id for source_id, _ in contents)
+        self._lineage_rows()  # (checks that values were computed)
+        pos, _, entry, code = leaf_paths(self.row_ids_, self._sources.__getitem__)
         records, unknown = [], []
         for op in self.ops_:
-            shared = sorted(i for i in op.sources or () if carriers[i] > 1)
+            shared = name_only(op, self._sources)
             if shared:
                 unknown.append(f"{op.name} (fitted on {', '.join(map(repr, shared))})")
                 records.append(
@@ -609,21 +610,17 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                     }
                 )
                 continue
-            if op.sources is None:
-                rows = np.arange(self.n_samples_fit_)
-            else:
-                hit = frame["source_id"].isin(op.sources) | via.isin(op.sources)
-                rows = np.unique(frame.loc[hit, "row"].to_numpy())
-            values = self.values_[rows]
+            hit = positions_through(op, self._sources, pos, entry, code, self.n_samples_fit_)
+            values = self.values_[hit]
             records.append(
                 {
                     "op": op.name,
                     "cls": op.cls,
                     "fingerprint": op.fingerprint,
                     "sources": None if op.sources is None else list(op.sources),
-                    "n_rows": rows.size,
+                    "n_rows": int(hit.sum()),
                     "sum": values.sum(),
-                    "mean": values.mean() if rows.size else np.nan,
+                    "mean": values.mean() if values.size else np.nan,
                 }
             )
         if unknown:

@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
@@ -15,7 +14,6 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop._lineage._labels import source_labels
 from sktraceprop._lineage._source import Source
-from sktraceprop.exceptions import LineageWarning
 
 
 def _write(path, n, shift, seed):
@@ -129,9 +127,11 @@ def test_an_op_fitted_on_one_data_csv_is_not_another_folders(tmp_path):
     both = pd.concat([A, B])
     run = stp.TracedEstimator(LogisticRegression()).fit(both[["x1", "x2"]], both["y"])
     assert [op.sources for op in run.lineage_.ops] == [["data"], None]
-    # the op names "data", which both files carry: trace says it cannot tell
-    with pytest.warns(LineageWarning, match="several sources"):
-        run.lineage_.trace([0, 40])
+    # the op names "data", which both files carry, and a's content: trace tells them apart
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = run.lineage_.trace([0, 40])
+    assert [len(ops) for ops in frame["ops"]] == [2, 1]
 
 
 def test_trace_of_distinct_sources_does_not_warn(tmp_path):
