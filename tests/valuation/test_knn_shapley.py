@@ -314,9 +314,10 @@ def test_by_source_keeps_files_and_versions_of_one_name_apart(tmp_path):
         assert row.mean == pytest.approx(values[which == part].mean(), abs=1e-15)
 
 
-def test_by_op_says_it_cannot_tell_which_source_of_a_shared_id_an_op_transformed(tmp_path):
+def test_by_op_counts_the_rows_of_the_file_an_op_was_fitted_on(tmp_path):
     # a scaler fitted on b/data.csv records source id "data", which a/data.csv carries
-    # too: by_op counted all 95 rows as having gone through it (only b's 30 did)
+    # too: by_op counted all 95 rows as having gone through it (only b's 30 did), then
+    # gave NaN; the op now records b's content (Op.source_keys: source_id and sha256)
     X, y, valid, which = _write_cancer_files(tmp_path)
     X = X.copy()
     scaler = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
@@ -324,11 +325,13 @@ def test_by_op_says_it_cannot_tell_which_source_of_a_shared_id_an_op_transformed
     pre = stp.make_traced_pipeline(StandardScaler()).fit(X)
     val = KNNShapleyValuer(3, transformer=pre).fit(X, y)
     values = val.value(valid.drop(columns="target"), valid["target"])
-    with pytest.warns(UserWarning, match=r"which of them each op transformed is not recorded"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         table = val.by_op()
     outside = table[table["sources"].notna()].iloc[0]
     assert outside["sources"] == ["data"]
-    assert np.isnan(outside["n_rows"]) and np.isnan(outside["sum"])
+    assert outside["n_rows"] == (which == 1).sum() == 30
+    assert outside["sum"] == pytest.approx(values[which == 1].sum(), abs=1e-14)
     inside = table[table["sources"].isna()].iloc[0]  # the pipeline's step: every row
     assert inside["n_rows"] == 95
     assert inside["sum"] == pytest.approx(values.sum(), abs=1e-14)
