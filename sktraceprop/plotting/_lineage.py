@@ -198,7 +198,9 @@ def _graph(lineage):
     for source in leaves:
         node = node_of(source)
         add(node, f"{names[source.code]}\n{int(counts.get(source.code, 0))} rows", "source")
-        entries.setdefault(source.source_id, []).append((node, set(source.columns_read())))
+        entries.setdefault(source.source_id, []).append(
+            (node, set(source.columns_read()), {source.sha256})
+        )
     for source in sources:
         if source.parents is None:
             continue
@@ -212,30 +214,40 @@ def _graph(lineage):
             edges.append((parent_node, node))
             left = [e for e in entries.get(parent.source_id, []) if e[0] != parent_node]
             entries[parent.source_id] = left
-        entries.setdefault(source.source_id, []).append((node, set(source.columns_read())))
+        entries.setdefault(source.source_id, []).append(
+            (node, set(source.columns_read()), {source.sha256})
+        )
 
     for op in lineage.ops:
         if op.sources is None:
             continue
         node = f"op:{op.name}"
-        # an op records the source ids it was fitted on: one that several sources carry
-        # does not say which of them
-        unsure = sorted(i for i in op.sources if versions[i] > 1)
+        # an op records the contents it was fitted on (source_keys: source id and
+        # SHA-256); one recorded before that names source ids only, and one that several
+        # sources carry does not say which of them
+        contents = None
+        if op.source_keys is not None:
+            contents = {}
+            for source_id, sha in op.source_keys:
+                contents.setdefault(source_id, set()).add(sha)
+        unsure = sorted(i for i in op.sources if versions[i] > 1) if contents is None else []
         unsure = f"\nfitted on {', '.join(unsure)}: which source not recorded" if unsure else ""
         add(node, _op_label(op) + unsure, "op")
         wanted = set(op.features_in)
         for source_id in op.sources:
-            kept, out = [], set(op.features_out) or set(wanted)
-            for src, columns in entries.get(source_id, []):
-                if not wanted or wanted & columns:
+            shas = None if contents is None else contents.get(source_id, set())
+            kept, out, fed = [], set(op.features_out) or set(wanted), set()
+            for src, columns, of in entries.get(source_id, []):
+                if (shas is None or of & shas) and (not wanted or wanted & columns):
                     edges.append((src, node))
+                    fed |= of
                     out |= columns if not wanted else set()
                     columns = columns - wanted if wanted else set()
                 if columns:
-                    kept.append((src, columns))
+                    kept.append((src, columns, of))
             if source_id in entries:
-                entries[source_id] = [*kept, (node, out)]
-    inputs = [entry for ids in entries.values() for entry in ids]
+                entries[source_id] = [*kept, (node, out, fed or set(shas or ()))]
+    inputs = [entry[:2] for ids in entries.values() for entry in ids]
 
     steps = [op for op in lineage.ops if op.sources is None]
     top = [op for op in steps if "/" not in op.name]

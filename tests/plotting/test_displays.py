@@ -204,9 +204,14 @@ def test_influence_and_lineage_displays_keep_files_of_one_name_apart(tmp_path):
         "b/data.csv\n30 rows",
     ]
     assert len({n["id"] for n in graph.nodes}) == len(graph.nodes)
-    # the scaler records source id "data" only: the graph says it cannot tell which
+    # the scaler was fitted on b/data.csv alone: it records that file's content
+    # (Op.source_keys), so one edge from b's node; it was drawn from all three "data"
+    # nodes, labelled "which source not recorded"
     (scaler,) = [n for n in graph.nodes if "@" in n["id"] and n["kind"] == "op"]
-    assert scaler["label"].endswith("fitted on data: which source not recorded")
+    assert "not recorded" not in scaler["label"]
+    b_node = next(n["id"] for n in sources if n["label"].startswith("b/data.csv"))
+    assert [src for src, dst in graph.edges if dst == scaler["id"]] == [b_node]
+    assert all(dst != scaler["id"] for src, dst in graph.edges if src != b_node)
 
 
 def test_unlearning_display_distances(demo_xy):
