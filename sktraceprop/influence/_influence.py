@@ -41,7 +41,7 @@ from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples, safe_indexing
 from ._class_balance import BalancedRemoval
 from ._explanation import Explanation
-from ._fit_features import features_trained_on, final_fit_inputs
+from ._fit_features import features_trained_on, final_fit_inputs, held_features
 from ._leverage import leverages
 from ._prefit_rows import check_prefit_rows
 from ._stationarity import NOT_STATIONARY, stationarity
@@ -77,22 +77,27 @@ def _innermost(fitted):
 
 
 def _trained_row_ids(fitted):
-    """The rows a model without a run holds, where this library knows them: an
-    unlearner's retained rows, or a model it recorded (:mod:`sktraceprop._trained`)."""
+    """The rows a model without a run holds, where this library knows them, and the
+    features its final step was fitted on for them: an unlearner's retained rows (with
+    what :func:`~sktraceprop.influence._fit_features.held_features` takes), or a model
+    it recorded (:mod:`sktraceprop._trained`; features None). ``(None, None)`` if
+    unknown."""
     est = fitted
     for _ in range(8):
         if hasattr(est, "retained_mask_") and hasattr(est, "train_row_ids_"):
-            return np.asarray(est.train_row_ids_, dtype=np.int64)[est.retained_mask_]
+            held = getattr(est, "_final_step_features", None)
+            rows = np.asarray(est.train_row_ids_, dtype=np.int64)[est.retained_mask_]
+            return rows, (held() if callable(held) else None)
         found = trained_rows(est)
         if found is not None:
-            return found
+            return found, None
         if hasattr(est, "frozen_estimator") or type(est).__name__ == "FrozenEstimator":
             est = est.estimator
         elif hasattr(est, "estimator_") and hasattr(est, "lineage_"):
             est = est.estimator_
         else:
-            return None
-    return None
+            return None, None
+    return None, None
 
 
 _NEURAL_SAMPLE_WEIGHT = (
@@ -194,6 +199,18 @@ def _fitted_steps(transformer):
         and not _is_frozen(step)
         and get_tags(step).requires_fit
     ]
+
+
+def _as_features(Xt, neural):
+    """The final estimator's features as the scores take them: a neural model's float32
+    inputs; a linear model's float64 2-D array or CSR matrix (rows are taken by slices
+    and by index arrays)."""
+    if neural:
+        return as_inputs(Xt)
+    Xt = Xt.tocsr() if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+    if Xt.ndim != 2:
+        raise ValueError(f"Expected 2D features, got shape {Xt.shape}")
+    return Xt
 
 
 def _check_top_k(top_k):
@@ -335,8 +352,9 @@ class InfluenceExplainer(
         The ``TargetEncoder`` steps among them (their ``fit_transform`` cross fits, so
         the final estimator was trained on other features than ``transform`` gives the
         training rows). A pipeline fitted here is scored at the features its final
-        estimator was given; one fitted before at ``transform``'s, which a note and
-        (above 0.1 ``stationarity_``) a warning say.
+        estimator was given, an unlearner's retained rows at those its final step was
+        corrected on; one fitted before at ``transform``'s, which a note and a warning
+        say (a ``ConvergenceWarning`` above 0.1 ``stationarity_``).
     leverage_ : ndarray of shape (n_train,)
         Leverage of each training row (the largest eigenvalue of its leverage matrix,
         ``w_i l''_i x_i^T H^-1 x_i`` for one output). A score is the first-order effect
@@ -483,7 +501,7 @@ class InfluenceExplainer(
                 "rows (RandomUnderSampler, RandomOverSampler)."
             )
         model, transformer, lineage = _unwrap(self.estimator_)
-        trained = _trained_row_ids(self.estimator_)
+        trained, held = _trained_row_ids(self.estimator_)
         if as_is and trained is not None and lineage is None:
             self._check_training_ids(X, trained, "it holds (an unlearner's retained rows)")
         if as_is and lineage is not None:
@@ -530,12 +548,7 @@ class InfluenceExplainer(
                     + " Its rows of weight zero would be scored as training rows. Explain "
                     "a model fitted without sample_weight, on the rows it trained on."
                 )
-            Xt = as_inputs(Xt)
-        else:
-            # CSR: rows are taken by slices and by index arrays
-            Xt = Xt.tocsr() if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
-            if Xt.ndim != 2:
-                raise ValueError(f"Expected 2D features, got shape {Xt.shape}")
+        Xt = _as_features(Xt, neural)
         y = np.array(y, copy=True)  # kept: the caller's may change
         input_ids = (
             resolve_row_ids(X)
@@ -560,6 +573,12 @@ class InfluenceExplainer(
         self._input_positions_ = positions
         self._lineage = lineage
         self.Xt_ = Xt[positions] if positions is not None else Xt
+        if trained is not None:
+            # the unlearner's final step was fitted (or corrected) on its retained rows'
+            # features as they reached it, which a cross-fitting step makes differ from
+            # transform's: the rows are scored there, or a warning says it cannot be
+            Xt, self.cross_fitted_, self._fit_features = held_features(held, self.Xt_, transformer)
+            self.Xt_ = _as_features(Xt, neural)
         self.y_ = y[positions] if positions is not None else y
         sw = None if sample_weight is None else np.array(sample_weight, dtype=np.float64)
         self.sample_weight_ = sw if sw is None or positions is None else sw[positions]
@@ -577,6 +596,8 @@ class InfluenceExplainer(
             self._rows_unknown = check_prefit_rows(model, self.Xt_, self.y_, cause)
             if self._rows_unknown is not None:
                 warnings.warn(self._rows_unknown, LineageWarning, stacklevel=2)
+        elif neural and self._fit_features == "unknown":
+            warnings.warn(self._unseen_features_warning(), LineageWarning, stacklevel=2)
         if neural:
             self.trak_ = fit_neural(
                 model,
@@ -665,6 +686,8 @@ class InfluenceExplainer(
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        elif self._fit_features == "unknown":
+            warnings.warn(self._unseen_features_warning(), LineageWarning, stacklevel=3)
         elif self.stationarity_ > NOT_STATIONARY:
             warnings.warn(
                 f"{type(self.model_).__name__} is not at the minimum of the objective the "
@@ -686,6 +709,28 @@ class InfluenceExplainer(
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    def _unseen_features_warning(self):
+        """Why the training rows are taken at transform's features, which the final
+        estimator was perhaps not fitted on (``_fit_features == "unknown"``)."""
+        measured = getattr(self, "stationarity_", None)
+        measured = (
+            ""
+            if measured is None
+            else f" (stationarity_ = {measured:.2g} measures how far the model is from "
+            "the minimum there: 0 means it is; above 0.1 the scores do not say what "
+            "removing a row does)"
+        )
+        return (
+            f"{_cross_fit_cause(self.cross_fitted_)} The explainer cannot see those "
+            "features (a pipeline fitted before it or inside a wrapper, or a model an "
+            "unlearner corrected, given without the unlearner): the scores take the "
+            "training rows at transform's features, where the model is not at its "
+            f"minimum{measured}. Explain the unlearner itself, which keeps them, or "
+            "an unfitted pipeline (sklearn.base.clone(pipeline)), not inside a "
+            "wrapper: the explainer then fits it and takes the features its final "
+            "estimator was trained on."
+        )
 
     def _prepare_removal(self):
         """The rows' weights in the objective, taken on the whole training set (balanced
@@ -1120,8 +1165,8 @@ class InfluenceExplainer(
             return [
                 f"{_cross_fit_cause(steps)} The scores take each training row's "
                 "gradient at the features the final estimator was trained on (as they "
-                "reached it at fit); the rows to explain are transformed by transform(), "
-                "as they are predicted."
+                "reached it at fit, or those an unlearner corrected it on); the rows to "
+                "explain are transformed by transform(), as they are predicted."
             ]
         measured = getattr(self, "stationarity_", None)
         measured = (
@@ -1132,7 +1177,8 @@ class InfluenceExplainer(
         )
         return [
             f"{_cross_fit_cause(steps)} The explainer did not see those features (the "
-            "pipeline was fitted before it, inside a wrapper, or with a sampler): the "
+            "pipeline was fitted before it, inside a wrapper, or with a sampler, or an "
+            "unlearner corrected it and was not given): the "
             "scores take the training rows at transform's features, where the model is "
             f"not at its minimum{measured}. {_SEE_THE_FIT}"
         ]
