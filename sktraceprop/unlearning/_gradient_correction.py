@@ -156,7 +156,8 @@ def _refit_start(est, X, fed):
     """``(Z, Z_known)`` of :class:`PipelineRefit` for the fitted pipeline ``est``: the
     features its final step was fitted on where they differ from ``transform``'s."""
     pre = est[:-1]
-    Z, _, where = features_trained_on(X, pre.transform(X), fed, pre)
+    # (a copy: X is kept for the refits, and a copy=False step writes into what it transforms)
+    Z, _, where = features_trained_on(X, pre.transform(private_copy(X)), fed, pre)
     return (Z if where == "fit" else None), where != "unknown"
 
 

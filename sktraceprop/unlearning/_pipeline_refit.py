@@ -184,8 +184,9 @@ class PipelineRefit(RemovalMethod):
         Z_r = pre.fit_transform(X_r, y_r, **sample_weight_params(pre, sw_pre))
         Z_r = check_array(Z_r, accept_sparse="csr", dtype=np.float64)
         # kept where transform gives the retained rows other features (cross fitting):
-        # the final step is corrected to the minimum on these, which an explainer needs
-        trained = Z_r if differs(Z_r, pre.transform(X_r)) else None
+        # the final step is corrected to the minimum on these, which an explainer needs.
+        # (Transformed afresh: a copy=False step wrote into X_r, and may return it as Z_r)
+        trained = Z_r if differs(Z_r, pre.transform(retained_rows(self.X, keep))) else None
         objective = objective_of(final)
         notes, dropped = [], []
         if Z_r.shape[1] != objective.n_features:
