@@ -26,8 +26,15 @@ from sklearn.preprocessing import TargetEncoder
 from .._lineage._record import fitted_steps
 from ..utils._private_copy import private_copy, shares_memory
 from ..utils._sklearn_compat import num_samples
+from ._trak import as_inputs
 
-__all__ = ["cross_fitting_steps", "features_trained_on", "final_fit_inputs", "held_features"]
+__all__ = [
+    "as_features",
+    "cross_fitting_steps",
+    "features_trained_on",
+    "final_fit_inputs",
+    "held_features",
+]
 
 
 class FitInputs:
@@ -181,6 +188,18 @@ def held_features(held, Xt, transformer):
     if differs(features, Xt):
         return private_copy(features), steps, "fit"
     return Xt, [], "transform"
+
+
+def as_features(Xt, neural):
+    """The final estimator's features as the scores take them: a neural model's float32
+    inputs; a linear model's float64 2-D array or CSR matrix (rows are taken by slices
+    and by index arrays)."""
+    if neural:
+        return as_inputs(Xt)
+    Xt = Xt.tocsr() if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+    if Xt.ndim != 2:
+        raise ValueError(f"Expected 2D features, got shape {Xt.shape}")
+    return Xt
 
 
 def differs(a, b):
