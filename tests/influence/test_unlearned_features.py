@@ -152,3 +152,23 @@ def test_a_neural_unlearners_retained_rows_are_explained_at_their_trained_inputs
         exp = InfluenceExplainer(unl, method="ggn").fit(X[keep], y[keep])
     assert_allclose(exp.Xt_, trained_on, rtol=1e-6)
     assert exp._fit_features == "fit"
+
+
+@pytest.mark.parametrize("preprocessing", ["keep", "refit"])
+def test_an_unfitted_unlearner_is_fitted_and_explained_at_its_trained_features(preprocessing):
+    """Given an unfitted unlearner (forget= set), the explainer fits it on every row and
+    scores the retained ones at the features its corrected final step sits on."""
+    prefix = f"ulf_unfitted_{preprocessing}"
+    X, y = _sites(prefix)
+    unl = GradientCorrectionUnlearner(
+        _pipe(False), preprocessing=preprocessing, tol=1e-10, forget=f"{prefix}_2"
+    )
+    with warnings.catch_warnings():
+        _strict()
+        exp = InfluenceExplainer(unl).fit(X, y)
+    keep = np.arange(len(X)) < 110
+    Z = _pre().fit_transform(X, y)[keep] if preprocessing == "keep" else None
+    Z = _pre().fit_transform(X[keep], y[keep]) if Z is None else Z
+    assert exp.stationarity_ < 1e-5
+    assert_allclose(exp.Xt_, Z, rtol=1e-10, atol=1e-12)
+    assert exp._fit_features == "fit" and exp.n_train_ == 110
