@@ -345,9 +345,9 @@ def explanation_store(explainer):
     if store is None:
         # the traced model whose run the explainer reads, inside a wrapper without a
         # store of its own (an unlearner given store=None)
-        from .influence._influence import _run_holder
+        from .influence._fitted import run_holder
 
-        store = getattr(_run_holder(getattr(explainer, "estimator_", None)), "store", None)
+        store = getattr(run_holder(getattr(explainer, "estimator_", None)), "store", None)
     if store is None:
         raise ValueError(
             "explain(log=True) needs a store: the explained estimator has none. Fit a "

@@ -10,8 +10,9 @@ training row is taken there (its gradient and the Hessian); a test row is transf
 by ``transform``, as it is predicted.
 
 The features are taken by standing in for the final estimator's ``fit`` during the
-explainer's own fit; a pipeline fitted before cannot say what its final estimator was
-given, and :func:`cross_fitting_steps` names the steps known to differ.
+explainer's own fit, or from the unlearner that holds them (:func:`held_features`: its
+final step was corrected on them); a pipeline fitted before cannot say what its final
+estimator was given, and :func:`cross_fitting_steps` names the steps known to differ.
 """
 
 from contextlib import contextmanager
@@ -25,8 +26,15 @@ from sklearn.preprocessing import TargetEncoder
 from .._lineage._record import fitted_steps
 from ..utils._private_copy import private_copy, shares_memory
 from ..utils._sklearn_compat import num_samples
+from ._trak import as_inputs
 
-__all__ = ["cross_fitting_steps", "features_trained_on", "final_fit_inputs"]
+__all__ = [
+    "as_features",
+    "cross_fitting_steps",
+    "features_trained_on",
+    "final_fit_inputs",
+    "held_features",
+]
 
 
 class FitInputs:
@@ -145,6 +153,53 @@ def features_trained_on(X, Xt, fed, transformer):
     if differs(trained, Xt):
         return trained, steps, "fit"
     return trained, [], "transform"
+
+
+def held_features(held, Xt, transformer):
+    """The rows' features as an unlearner's final step was fitted (or corrected) on them.
+
+    Parameters
+    ----------
+    held : tuple (features, known) or None
+        What the unlearner holds for its retained rows
+        (``GradientCorrectionUnlearner._final_step_features``): the features, or None
+        with ``known`` True where they are ``transform``'s; None where the rows' holder
+        is no unlearner (a model it corrected, recorded without its features).
+    Xt : array-like or sparse matrix
+        ``transformer.transform`` of the same rows, in the same order.
+    transformer : estimator or None
+        The fitted steps before the final estimator.
+
+    Returns
+    -------
+    features, steps, where
+        As :func:`features_trained_on` returns them.
+    """
+    if transformer is None:
+        return Xt, [], "transform"
+    steps = cross_fitting_steps(transformer)
+    features, known = (None, False) if held is None else held
+    if features is None:
+        return Xt, ([] if known else steps), ("unknown" if steps and not known else "transform")
+    if num_samples(features) != num_samples(Xt) or (
+        getattr(features, "shape", None) != getattr(Xt, "shape", None)
+    ):
+        return Xt, steps, ("unknown" if steps else "transform")
+    if differs(features, Xt):
+        return private_copy(features), steps, "fit"
+    return Xt, [], "transform"
+
+
+def as_features(Xt, neural):
+    """The final estimator's features as the scores take them: a neural model's float32
+    inputs; a linear model's float64 2-D array or CSR matrix (rows are taken by slices
+    and by index arrays)."""
+    if neural:
+        return as_inputs(Xt)
+    Xt = Xt.tocsr() if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+    if Xt.ndim != 2:
+        raise ValueError(f"Expected 2D features, got shape {Xt.shape}")
+    return Xt
 
 
 def differs(a, b):

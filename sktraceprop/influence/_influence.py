@@ -9,9 +9,7 @@ import pandas as pd
 import sklearn
 from scipy import sparse
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
-from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._holders import HolderMixin, hold
@@ -20,17 +18,14 @@ from .._lineage._current import FingerprintCarryMixin, check_unchanged
 from .._lineage._final import WARM_START_NOTE
 from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_routes import weighted_parts
-from .._lineage._ids import codes_of, lines_of
-from .._lineage._labels import row_groups, source_labels
-from .._lineage._rows import lineage_frame
+from .._lineage._labels import row_groups
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from .._prediction_log import explanation_store, log_explanation
 from .._row_hash import start_hash_rows
 from .._selection import SelectionCloneMixin
 from .._tracing import library_fit
-from .._trained import trained_rows
-from ..exceptions import LineageError, LineageWarning
+from ..exceptions import LineageWarning
 from ..gradients import linear_model_objective
 from ..gradients._torch_objective import check_torch_objective
 from ..utils._delegation import SourcesTravelMixin
@@ -39,169 +34,38 @@ from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
 from ..utils._private_copy import private_copy, shares_memory
 from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples, safe_indexing
+from ._blocks import check_top_k, explain_block, influence_sums_block, source_incidence
 from ._class_balance import BalancedRemoval
 from ._explanation import Explanation
-from ._fit_features import features_trained_on, final_fit_inputs
+from ._fit_features import as_features, features_trained_on, final_fit_inputs, held_features
+from ._fitted import (
+    is_frozen,
+    learning_steps,
+    run_holder,
+    synthesising_samplers,
+    trained_row_ids,
+    unwrap,
+    warn_if_refitted,
+)
+from ._inverse_hessian import inverse_hessian
 from ._leverage import leverages
+from ._messages import (
+    cross_fit_cause,
+    explanation_notes,
+    stationarity_warning,
+    unseen_features_warning,
+)
 from ._prefit_rows import check_prefit_rows
-from ._stationarity import NOT_STATIONARY, stationarity
+from ._stationarity import stationarity
+from ._training_rows import check_training_ids, check_training_rows, input_positions, locate
 from ._trak import as_inputs, fit_neural, is_neural_model
 
 __all__ = ["InfluenceExplainer"]
-
-# Leverage above which a removal moves the margins more than twice the row's score.
-_HIGH_LEVERAGE = 0.5
-
-# Eigenvalues below this fraction of the largest are the Hessian's numerical null space
-# (e.g. one-hot columns that sum to the intercept column); gradients have no component
-# there, so they are dropped rather than inverted.
-_NULL_RTOL = 1e-10
-
-
-def _innermost(fitted):
-    """``(estimator, lineage or None)``: the fitted estimator inside frozen and traced
-    wrappers, and the first run found on the way."""
-    lineage = getattr(fitted, "lineage_", None)
-    est = fitted
-    for _ in range(8):
-        if hasattr(est, "frozen_estimator") or type(est).__name__ == "FrozenEstimator":
-            est = est.estimator
-        elif hasattr(est, "estimator_") and (
-            hasattr(est, "lineage_") or hasattr(est, "retained_mask_")
-        ):
-            est = est.estimator_  # a traced wrapper, or an unlearner's corrected model
-        else:
-            break
-        lineage = lineage if lineage is not None else getattr(est, "lineage_", None)
-    return est, lineage
-
-
-def _trained_row_ids(fitted):
-    """The rows a model without a run holds, where this library knows them: an
-    unlearner's retained rows, or a model it recorded (:mod:`sktraceprop._trained`)."""
-    est = fitted
-    for _ in range(8):
-        if hasattr(est, "retained_mask_") and hasattr(est, "train_row_ids_"):
-            return np.asarray(est.train_row_ids_, dtype=np.int64)[est.retained_mask_]
-        found = trained_rows(est)
-        if found is not None:
-            return found
-        if hasattr(est, "frozen_estimator") or type(est).__name__ == "FrozenEstimator":
-            est = est.estimator
-        elif hasattr(est, "estimator_") and hasattr(est, "lineage_"):
-            est = est.estimator_
-        else:
-            return None
-    return None
-
 
 _NEURAL_SAMPLE_WEIGHT = (
     "sample_weight is not supported for neural models: the neural influence scores the "
     "plain mean cross-entropy, every row weighted alike."
 )
-
-
-def _warn_if_refitted(net):
-    """Warn when a fitted bare skorch net ran more epochs than one ``fit`` runs."""
-    epochs, limit = len(getattr(net, "history_", None) or ()), getattr(net, "max_epochs", None)
-    if isinstance(limit, numbers.Integral) and epochs > limit:
-        warnings.warn(
-            f"{type(net).__name__} ran {epochs} epochs, more than max_epochs={limit}: it "
-            "was trained by more than one fit (warm_start=True or partial_fit), perhaps "
-            "on other rows. The scores cover only the rows of X; rows of the earlier "
-            "fits also shaped the model and are not scored.",
-            LineageWarning,
-            stacklevel=3,
-        )
-
-
-def _unwrap(fitted):
-    """(model, transformer or None, lineage or None) of a fitted estimator."""
-    est, lineage = _innermost(fitted)
-    if isinstance(est, Pipeline):
-        lineage = lineage if lineage is not None else getattr(est, "lineage_", None)
-        return est[-1], _transformer(est), lineage
-    return est, None, lineage
-
-
-def _transformer(pipe):
-    """The steps of a fitted pipeline that transform rows for its final step, or None.
-
-    Samplers (``fit_resample``) change the rows at fit only: a pipeline's ``transform``
-    and ``predict`` pass rows through them, so they are left out (imbalanced-learn's
-    pipeline has no ``transform`` when a sampler is its last step).
-    """
-    steps = [
-        (name, step)
-        for name, step in pipe.steps[:-1]
-        if step is not None and step != "passthrough" and not hasattr(step, "fit_resample")
-    ]
-    if not steps:
-        return None
-    if len(steps) == len(pipe.steps) - 1:
-        return pipe[:-1]
-    return Pipeline(steps)
-
-
-def _synthesising_samplers(fitted):
-    """Names of fitted sampler steps that do not say which input rows they kept
-    (no ``sample_indices_``: SMOTE and other samplers that make rows)."""
-    est, _ = _innermost(fitted)
-    if not isinstance(est, Pipeline):
-        return []
-    return [
-        f"{name} ({type(step).__name__})"
-        for name, step in est.steps[:-1]
-        if hasattr(step, "fit_resample") and not hasattr(step, "sample_indices_")
-    ]
-
-
-def _run_holder(fitted):
-    """The traced estimator whose ``lineage_`` :func:`_unwrap` reads, or None."""
-    est = fitted
-    for _ in range(8):
-        # (a FrozenEstimator answers for its inner estimator's attributes)
-        if hasattr(est, "frozen_estimator") or type(est).__name__ == "FrozenEstimator":
-            est = est.estimator
-        elif getattr(est, "lineage_", None) is not None:
-            return est
-        elif hasattr(est, "estimator_"):
-            est = est.estimator_
-        else:
-            return None
-    return None
-
-
-def _is_frozen(est):
-    return type(est).__name__ == "FrozenEstimator"
-
-
-def _fitted_steps(transformer):
-    """Names of the preprocessing steps that learn from the rows they are fitted on
-    (a FrozenEstimator was fitted elsewhere and is never refitted)."""
-    if transformer is None:
-        return []
-    steps = (
-        transformer.steps
-        if isinstance(transformer, Pipeline)
-        else [(type(transformer).__name__, transformer)]
-    )
-    return [
-        name
-        for name, step in steps
-        if step is not None
-        and step != "passthrough"
-        and not _is_frozen(step)
-        and get_tags(step).requires_fit
-    ]
-
-
-def _check_top_k(top_k):
-    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
-        raise ValueError(
-            f"top_k must be a positive integer (training rows kept per test row), got {top_k!r}"
-        )
-    return int(top_k)
 
 
 class InfluenceExplainer(
@@ -335,8 +199,9 @@ class InfluenceExplainer(
         The ``TargetEncoder`` steps among them (their ``fit_transform`` cross fits, so
         the final estimator was trained on other features than ``transform`` gives the
         training rows). A pipeline fitted here is scored at the features its final
-        estimator was given; one fitted before at ``transform``'s, which a note and
-        (above 0.1 ``stationarity_``) a warning say.
+        estimator was given, an unlearner's retained rows at those its final step was
+        corrected on; one fitted before at ``transform``'s, which a note and a warning
+        say (a ``ConvergenceWarning`` above 0.1 ``stationarity_``).
     leverage_ : ndarray of shape (n_train,)
         Leverage of each training row (the largest eigenvalue of its leverage matrix,
         ``w_i l''_i x_i^T H^-1 x_i`` for one output). A score is the first-order effect
@@ -440,6 +305,40 @@ class InfluenceExplainer(
             raise ValueError(
                 "InfluenceExplainer requires y to be passed, but the target y is None"
             )
+        as_is, seen, fed = self._resolve_model(X, y, sample_weight)
+        model, transformer, lineage = unwrap(self.estimator_)
+        trained, held = trained_row_ids(self.estimator_)
+        if as_is:
+            self._check_given_rows(X, model, lineage, trained)
+        self.model_ = model
+        self.transformer_ = transformer
+        self.fixed_steps_ = learning_steps(transformer)
+        neural = is_neural_model(model)
+        if as_is and is_skorch_net(model):
+            check_torch_objective(model)  # (a net fitted here was checked at its fit)
+        self.objective_ = None if neural else linear_model_objective(model)
+        Xt = self._take_features(X, fed, neural, sample_weight)
+        self._select_rows(X, y, sample_weight, Xt, (lineage, trained, held, seen), neural)
+        hold(self)  # a removal of any of these rows names this explainer
+        self.n_train_ = self.Xt_.shape[0]
+        if hasattr(self.estimator_, "n_features_in_"):
+            self.n_features_in_ = self.estimator_.n_features_in_
+        if hasattr(self.estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.estimator_.feature_names_in_
+        if neural:
+            self._fit_neural(as_is and lineage is None and trained is None)
+        else:
+            self._fit_linear()
+        self._locate_train_rows()
+        self._record_fingerprint()
+        return self
+
+    # -- the steps of fit ----------------------------------------------------------------
+    def _resolve_model(self, X, y, sample_weight):
+        """Set ``estimator_``: the estimator itself when fitted (or frozen), else a clone
+        fitted here. Returns ``(as_is, seen, fed)``: whether it was fitted before, the
+        rows a bare skorch net kept from its validation split and the features its final
+        estimator was fitted on (None when not fitted here)."""
         final = unfrozen(self.estimator)
         if is_neural_model(final):
             check_module_input(X, "the neural influence")
@@ -451,7 +350,7 @@ class InfluenceExplainer(
         if is_skorch_net(final) and not is_fitted(final):
             check_torch_objective(final)  # the criterion it will train with, before the fit
         seen = fed = None
-        as_is = _is_frozen(self.estimator) or is_fitted(self.estimator)
+        as_is = is_frozen(self.estimator) or is_fitted(self.estimator)
         if as_is:
             check_is_fitted(unfrozen(self.estimator))
             self.estimator_ = self.estimator
@@ -468,12 +367,12 @@ class InfluenceExplainer(
                 final_fit_inputs(self.estimator_) as fed,  # gone before the run is kept
             ):
                 self.estimator_.fit(X, y, **params)
-                fitted = _unwrap(self.estimator_)[0]
+                fitted = unwrap(self.estimator_)[0]
                 if is_skorch_net(fitted):
                     check_torch_objective(fitted)
                 elif not is_neural_model(fitted):
                     linear_model_objective(fitted)
-        made = _synthesising_samplers(self.estimator_)
+        made = synthesising_samplers(self.estimator_)
         if made:
             raise ValueError(
                 f"the final estimator was trained on rows that sampler step {made[0]} made "
@@ -482,15 +381,18 @@ class InfluenceExplainer(
                 "Explain a model trained without it, or with a sampler that keeps real "
                 "rows (RandomUnderSampler, RandomOverSampler)."
             )
-        model, transformer, lineage = _unwrap(self.estimator_)
-        trained = _trained_row_ids(self.estimator_)
-        if as_is and trained is not None and lineage is None:
-            self._check_training_ids(X, trained, "it holds (an unlearner's retained rows)")
-        if as_is and lineage is not None:
-            holder = _run_holder(self.estimator_)
+        return as_is, seen, fed
+
+    def _check_given_rows(self, X, model, lineage, trained):
+        """A model fitted before is explained by the rows it holds: refuse other rows
+        of ``X``, and warn where rows of an earlier fit shaped it too."""
+        if trained is not None and lineage is None:
+            check_training_ids(X, trained, "it holds (an unlearner's retained rows)")
+        if lineage is not None:
+            holder = run_holder(self.estimator_)
             if holder is not None:
                 check_unchanged(holder, "explaining it by the run's training rows")
-            self._check_training_rows(X, lineage)
+            check_training_rows(X, lineage)
             warm = [note for note in lineage.notes if WARM_START_NOTE in note]
             if warm:
                 warnings.warn(
@@ -498,23 +400,20 @@ class InfluenceExplainer(
                     "of this run; rows of the earlier fit also shaped the model and are "
                     "not scored.",
                     LineageWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
-        if as_is and lineage is None and is_skorch_net(model):
-            _warn_if_refitted(model)
-        self.model_ = model
-        self.transformer_ = transformer
-        self.fixed_steps_ = _fitted_steps(transformer)
-        neural = is_neural_model(model)
-        if as_is and is_skorch_net(model):
-            check_torch_objective(model)  # (a net fitted here was checked at its fit)
-        self.objective_ = None if neural else linear_model_objective(model)
+        if lineage is None and is_skorch_net(model):
+            warn_if_refitted(model, stacklevel=4)
 
-        n = num_samples(X)
+    def _take_features(self, X, fed, neural, sample_weight):
+        """The rows of ``X`` as the final estimator takes them (where it was fitted
+        here, the features it was given: see :meth:`_features_trained_on`); keeps a
+        private copy of ``X`` (``_X_fit``)."""
+        model, transformer = self.model_, self.transformer_
         # the raw rows as given, kept to show a training row's values and to retrain for
         # score(): taken before the transform, which a step with copy=False writes into,
         # and shared with nothing the caller may write into later
-        given = private_copy(X)
+        self._X_fit = given = private_copy(X)
         Xt = given if transformer is None else transformer.transform(X)
         if shares_memory(Xt, X):
             Xt = private_copy(Xt)  # an identity step's output is the caller's data
@@ -530,12 +429,15 @@ class InfluenceExplainer(
                     + " Its rows of weight zero would be scored as training rows. Explain "
                     "a model fitted without sample_weight, on the rows it trained on."
                 )
-            Xt = as_inputs(Xt)
-        else:
-            # CSR: rows are taken by slices and by index arrays
-            Xt = Xt.tocsr() if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
-            if Xt.ndim != 2:
-                raise ValueError(f"Expected 2D features, got shape {Xt.shape}")
+        return as_features(Xt, neural)
+
+    def _select_rows(self, X, y, sample_weight, Xt, holds, neural):
+        """Keep the rows the final estimator was trained on (``Xt_``, ``y_``,
+        ``sample_weight_``, ``train_row_ids_``): those of ``X``, or those its run, an
+        unlearner or a skorch split says. ``holds``: ``(lineage, trained, held, seen)``
+        as :meth:`fit` found them."""
+        lineage, trained, held, seen = holds
+        model = self.model_
         y = np.array(y, copy=True)  # kept: the caller's may change
         input_ids = (
             resolve_row_ids(X)
@@ -555,71 +457,70 @@ class InfluenceExplainer(
                     "unknown; fit it in a TracedPipeline (which records them) or with "
                     "train_split=None."
                 )
-        positions = self._input_positions(input_ids, row_ids, n)
-        self._X_fit = given
+        positions = input_positions(input_ids, row_ids, num_samples(X))
         self._input_positions_ = positions
         self._lineage = lineage
         self.Xt_ = Xt[positions] if positions is not None else Xt
+        if trained is not None:
+            # the unlearner's final step was fitted (or corrected) on its retained rows'
+            # features as they reached it, which a cross-fitting step makes differ from
+            # transform's: the rows are scored there, or a warning says it cannot be
+            Xt, self.cross_fitted_, self._fit_features = held_features(
+                held, self.Xt_, self.transformer_
+            )
+            self.Xt_ = as_features(Xt, neural)
         self.y_ = y[positions] if positions is not None else y
         sw = None if sample_weight is None else np.array(sample_weight, dtype=np.float64)
         self.sample_weight_ = sw if sw is None or positions is None else sw[positions]
         self.train_row_ids_ = np.asarray(row_ids, dtype=np.int64)
-        hold(self)  # a removal of any of these rows names this explainer
-        self.n_train_ = self.Xt_.shape[0]
-        if hasattr(self.estimator_, "n_features_in_"):
-            self.n_features_in_ = self.estimator_.n_features_in_
-        if hasattr(self.estimator_, "feature_names_in_"):
-            self.feature_names_in_ = self.estimator_.feature_names_in_
 
+    def _fit_neural(self, check_rows):
+        """The neural part: the ensemble's gradients and the damped Gauss-Newton solve
+        (:func:`~sktraceprop.influence._trak.fit_neural`). ``check_rows``: a net fitted
+        before whose training rows nothing recorded is checked against its digest."""
+        model = self.model_
         self._rows_unknown = None
-        if neural and as_is and lineage is None and trained is None:
-            cause = _cross_fit_cause(self.cross_fitted_) if self.cross_fitted_ else None
+        if check_rows:
+            cause = cross_fit_cause(self.cross_fitted_) if self.cross_fitted_ else None
             self._rows_unknown = check_prefit_rows(model, self.Xt_, self.y_, cause)
             if self._rows_unknown is not None:
-                warnings.warn(self._rows_unknown, LineageWarning, stacklevel=2)
-        if neural:
-            self.trak_ = fit_neural(
-                model,
-                self.Xt_,
-                self.y_,
-                method=self.method,
-                n_models=self.n_models,
-                n_components=self.n_components,
-                parameters=self.parameters,
-                damping=self.damping,
-                gradient_store=self.gradient_store,
-                block_size=self.block_size,
-                random_state=self.random_state,
-                alpha=self.alpha,
-                verbose=self.verbose,
-                n_jobs=self.n_jobs,
-            )
-            self.method_ = self.trak_.method
-            self.damping_ = float(self.trak_.dampings[0])
-            self.damping_selection_ = self.trak_.selection
-            self._locate_train_rows()
-            self._record_fingerprint()
-            return self
+                warnings.warn(self._rows_unknown, LineageWarning, stacklevel=3)
+        elif self._fit_features == "unknown":
+            warnings.warn(unseen_features_warning(self), LineageWarning, stacklevel=3)
+        self.trak_ = fit_neural(
+            model,
+            self.Xt_,
+            self.y_,
+            method=self.method,
+            n_models=self.n_models,
+            n_components=self.n_components,
+            parameters=self.parameters,
+            damping=self.damping,
+            gradient_store=self.gradient_store,
+            block_size=self.block_size,
+            random_state=self.random_state,
+            alpha=self.alpha,
+            verbose=self.verbose,
+            n_jobs=self.n_jobs,
+        )
+        self.method_ = self.trak_.method
+        self.damping_ = float(self.trak_.dampings[0])
+        self.damping_selection_ = self.trak_.selection
+
+    def _fit_linear(self):
+        """The linear part: the exact Hessian, its inverse, how far the model is from
+        the minimum (``stationarity_``) and each row's leverage."""
+        self._rows_unknown = None
         self.trak_ = None
         # blocks of training rows get the class weights of all of them ("balanced")
         self.objective_.fix_class_weights(self.y_, self.sample_weight_)
         self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
-        # positive=True: coefficients the constraint holds at 0 stay there under a small
-        # change of the rows, so the inverse lives on the free parameters only
         free = ~self.objective_.bound_parameters()
-        eigval, eigvec = np.linalg.eigh(self.hessian_[np.ix_(free, free)])
-        keep = eigval > _NULL_RTOL * max(eigval.max(), 0.0)
-        if not keep.any():
-            raise ValueError("The Hessian of the objective is zero: nothing to attribute.")
-        self.n_null_ = int((~keep).sum())
-        self.n_bound_ = int((~free).sum())
-        self.damping_ = (
-            0.0 if self.damping == "auto" else float(self.damping * eigval[keep].mean())
+        self._inv_hessian, eigval, self.n_null_, self.damping_ = inverse_hessian(
+            self.hessian_, free, self.damping
         )
+        self.n_bound_ = int((~free).sum())
         self.hessian_eigenvalues_ = eigval
-        vec = eigvec[:, keep]
-        self._inv_hessian = np.zeros_like(self.hessian_)
-        self._inv_hessian[np.ix_(free, free)] = (vec / (eigval[keep] + self.damping_)) @ vec.T
         self._prepare_removal()
         self._check_stationary()
         self.leverage_ = leverages(
@@ -630,9 +531,6 @@ class InfluenceExplainer(
             self._inv_hessian,
             self.block_size,
         )
-        self._locate_train_rows()
-        self._record_fingerprint()
-        return self
 
     def _features_trained_on(self, X, Xt, fed, transformer):
         """The training rows' features as the final estimator was fitted on them.
@@ -649,43 +547,15 @@ class InfluenceExplainer(
 
     def _check_stationary(self):
         """Measure (``stationarity_``) and warn when the model is not at the minimum of
-        the objective whose derivatives the scores are."""
+        the objective whose derivatives the scores are (or the features it was fitted on
+        are unknown)."""
         gradient = self.objective_.objective_gradient(self.Xt_, self.y_, self.sample_weight_)
         self.stationarity_ = stationarity(
             self.objective_, self.Xt_, self.y_, self._row_weights, gradient, self._inv_hessian
         )
-        if self.stationarity_ > NOT_STATIONARY and self._fit_features == "unknown":
-            warnings.warn(
-                f"{type(self.model_).__name__} is not at the minimum of its objective on "
-                "the training rows' features as the fitted pipeline's transform gives them: "
-                f"the rows' effects at that minimum differ by {self.stationarity_:.0%} "
-                f"(stationarity_). {_cross_fit_cause(self.cross_fitted_)} The scores are "
-                "taken at transform's features, so they do not say what removing a row "
-                f"does. {_SEE_THE_FIT}",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        elif self.stationarity_ > NOT_STATIONARY:
-            warnings.warn(
-                f"{type(self.model_).__name__} is not at the minimum of the objective the "
-                "influence scores differentiate: at that minimum (one Newton step away) the "
-                f"training rows' effects differ by {self.stationarity_:.0%} (stationarity_), "
-                "so the scores do not say what removing a row does. Causes: the solver "
-                "stopped early (raise max_iter, lower tol; SGDClassifier: average=True, "
-                "tol=None, more iterations), the model was fitted with sample_weight "
-                "that was not passed to InfluenceExplainer.fit, or the objective has no "
-                "minimum (classes a hyperplane separates, with no penalty)"
-                + (
-                    "; or a preprocessing step gave the training rows other features at "
-                    "fit than its transform gives them (a fit_transform that is not "
-                    "fit().transform(): cross fitting, leave-one-out encoding, noise), "
-                    f"which the explainer did not see. {_SEE_THE_FIT}"
-                    if self._fit_features == "transform" and self.transformer_ is not None
-                    else "."
-                ),
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+        found = stationarity_warning(self)
+        if found is not None:
+            warnings.warn(*found, stacklevel=4)  # fit -> _fit_linear -> here
 
     def _prepare_removal(self):
         """The rows' weights in the objective, taken on the whole training set (balanced
@@ -710,35 +580,6 @@ class InfluenceExplainer(
         if self._balance is not None:
             G = self._balance.removal_gradients(G, self.y_[rows], sw)
         return G
-
-    @classmethod
-    def _check_training_rows(cls, X, lineage):
-        """A model explained as it is must be given the rows it was fitted on."""
-        expected = lineage.input_row_ids if lineage.input_row_ids is not None else lineage.row_ids
-        cls._check_training_ids(X, expected, f"its run {lineage.run_id} recorded")
-
-    @staticmethod
-    def _check_training_ids(X, expected, whose):
-        given = resolve_row_ids(X)
-        if given.shape == expected.shape and np.array_equal(given, expected):
-            return
-        unknown = int((~np.isin(given, expected)).sum())
-        untraced = ""
-        if all(REGISTRY.by_code(int(c)).kind == "anonymous" for c in np.unique(codes_of(given))):
-            untraced = (
-                " X carries no row ids (it is not traced), so its rows match only when it "
-                "is the very array the model was fitted on, not a subset of it: trace the "
-                "data before fitting (sktraceprop.from_numpy, sktraceprop.from_pandas or "
-                "read_csv) so that a subset keeps its rows' ids."
-            )
-        raise ValueError(
-            f"X is not the data the fitted model was trained on: {expected.size} rows "
-            f"{whose}, X has {given.size} rows ({unknown} of them not among those, or in "
-            "another order). A fitted model is explained as it is: pass the rows it was "
-            "fitted on, in the same order (for an unlearner, X[unlearner.retained_mask_] "
-            "when X is what it was fitted on), or an unfitted estimator "
-            f"(sklearn.base.clone(model)) to fit one on X.{untraced}"
-        )
 
     # -- the explained model must stay the one fitted -----------------------------------
     def _record_fingerprint(self):
@@ -774,55 +615,13 @@ class InfluenceExplainer(
             )
         return params
 
-    @staticmethod
-    def _input_positions(input_ids, row_ids, n):
-        if row_ids is input_ids or (
-            row_ids.shape == input_ids.shape and np.array_equal(row_ids, input_ids)
-        ):
-            return None
-        # A sampler or a skorch split changed the rows: find each final row in the input.
-        order = np.argsort(input_ids, kind="stable")
-        found = np.searchsorted(input_ids[order], row_ids)
-        found = np.clip(found, 0, n - 1)
-        ok = input_ids[order][found] == row_ids
-        if not ok.all():
-            raise ValueError(
-                f"{int((~ok).sum())} training rows of the final estimator are not rows of "
-                "X (synthesised by a sampler); influence needs real training rows."
-            )
-        return order[found]
-
     def _locate_train_rows(self):
         """The training rows' lines (:meth:`_locate`) and their sources, one per content
         (in this process, whose registry knows them: an anonymous source does not travel
         with a pickle, and explain needs no registry)."""
-        self._train_rows = self._locate(self.train_row_ids_)
+        self._train_rows = locate(self.train_row_ids_)
         group, sources = row_groups(self._train_rows["row_id"].to_numpy(), REGISTRY.by_code)
         self._train_sources = (group, [source.light() for source in sources])
-
-    @staticmethod
-    def _locate(ids):
-        """The file lines behind each training row: a merged row once per parent.
-
-        Where a merge's parent rows stayed in the process that made it (a worker of
-        ``GridSearchCV(n_jobs=2)``), its rows are named by the merge itself (its
-        ``merge:`` URI and row number), as :func:`sktraceprop.row_lineage` cannot do
-        better there.
-        """
-        try:
-            return lineage_frame(ids, REGISTRY.by_code, position_name="train_index")
-        except LineageError:
-            codes = codes_of(ids)
-            table = {int(c): REGISTRY.by_code(int(c)) for c in pd.unique(codes)}
-            return pd.DataFrame(
-                {
-                    "train_index": np.arange(ids.size),
-                    "row_id": ids,
-                    "source_id": [table[int(c)].source_id for c in codes],
-                    "uri": [table[int(c)].uri for c in codes],
-                    "line": lines_of(ids),
-                }
-            )
 
     def _raw_values(self, train_index):
         pos = (
@@ -964,7 +763,7 @@ class InfluenceExplainer(
         _, y = self._check_explained(X, y)
         masks = np.asarray(masks, dtype=np.float64)
         parts = map_blocks(
-            _influence_sums_block,
+            influence_sums_block,
             self._test_blocks(X, y),
             shared=(self, masks),
             n_jobs=self.n_jobs,
@@ -1014,7 +813,7 @@ class InfluenceExplainer(
             # the rows as given: a step with copy=False (SimpleImputer) may write into
             # them while they are explained
             input_sha256 = start_hash_rows(X)
-        top_k = _check_top_k(top_k)
+        top_k = check_top_k(top_k)
         if not (keep_scores == "auto" or isinstance(keep_scores, bool | np.bool_)):
             raise ValueError(f'keep_scores must be True, False or "auto", got {keep_scores!r}')
         self._check_model_unchanged()
@@ -1023,11 +822,11 @@ class InfluenceExplainer(
         k = min(top_k, n_train)
         if keep_scores == "auto":
             keep_scores = n_test * n_train <= 2**24
-        names, sources, incidence = _source_incidence(
+        names, sources, incidence = source_incidence(
             self._train_rows, self._train_sources, n_train
         )
         parts = map_blocks(
-            _explain_block,
+            explain_block,
             self._test_blocks(X, y),
             shared=(self, k, bool(keep_scores), incidence),
             n_jobs=self.n_jobs,
@@ -1061,81 +860,7 @@ class InfluenceExplainer(
 
     def _notes(self):
         """What the scores do not include, in words (the explanation's ``notes``)."""
-        notes = []
-        if self.trak_ is not None:
-            n_used = len(self.trak_.used)
-            kind, grads = (
-                ("TRAK", f"randomly projected to {self.trak_.members[0].F.shape[1]} dimensions")
-                if self.trak_.method == "trak"
-                else ("Gauss-Newton", "exact, not projected")
-            )
-            notes.append(
-                f"neural model: the scores are {kind} estimates of the first-order effect "
-                "of removing a row, under a damped Gauss-Newton approximation of the loss "
-                f"curvature (training gradients {grads}), averaged over {n_used} model(s) "
-                "(n_models); not exact influence. Retraining the network without a row can "
-                "move its margins differently (its training is not convex, and random); "
-                "score() measures how well the scores predict retraining."
-            )
-            penalty = getattr(self.trak_, "penalty", "no L2")
-            notes.append(
-                "neural curvature: G + damping_ I, G the Gauss-Newton matrix summed over "
-                f"the {self.n_train_} training rows, damping_ = {self.damping_:.3g} "
-                f"({self.trak_.selection['rule']}); of the model's own L2 penalty it "
-                f"includes {penalty}."
-            )
-        leverage = getattr(self, "leverage_", None)
-        high = np.flatnonzero(leverage > _HIGH_LEVERAGE) if leverage is not None else []
-        if len(high):
-            top = int(high[np.argmax(leverage[high])])
-            times = 1.0 / (1.0 - leverage[top]) if leverage[top] < 1 else float("inf")
-            notes.append(
-                f"{len(high)} training row(s) have leverage above {_HIGH_LEVERAGE} "
-                f"(leverage_; highest {leverage[top]:.3g}, train_index {top}): a score is "
-                "the first-order effect of removing the row, and a refit without such a "
-                f"row moves the margins about 1 / (1 - leverage) times as much (up to "
-                f"{times:.3g} times its score)."
-            )
-        notes += self._cross_fit_notes()
-        if getattr(self, "_rows_unknown", None):
-            notes.append(self._rows_unknown)
-        if not self.fixed_steps_:
-            return notes
-        return notes + [
-            f"preprocessing held fixed: {', '.join(self.fixed_steps_)} learned from the "
-            "training rows, and the scores do not include how removing a row would "
-            f"change them; each score is the row's effect on {type(self.model_).__name__} "
-            "through its transformed features. Removing a row and refitting the whole "
-            "pipeline also refits these steps (for a StandardScaler the difference is "
-            "usually small; a PCA or a target encoder can move the features of every "
-            "row)."
-        ]
-
-    def _cross_fit_notes(self):
-        where = getattr(self, "_fit_features", "transform")
-        if where == "transform":
-            return []
-        steps = self.cross_fitted_
-        if where == "fit":
-            return [
-                f"{_cross_fit_cause(steps)} The scores take each training row's "
-                "gradient at the features the final estimator was trained on (as they "
-                "reached it at fit); the rows to explain are transformed by transform(), "
-                "as they are predicted."
-            ]
-        measured = getattr(self, "stationarity_", None)
-        measured = (
-            ""
-            if measured is None
-            else f" (stationarity_ = {measured:.2g}: 0 means it is; above 0.1 the scores "
-            "do not say what removing a row does)"
-        )
-        return [
-            f"{_cross_fit_cause(steps)} The explainer did not see those features (the "
-            "pipeline was fitted before it, inside a wrapper, or with a sampler): the "
-            "scores take the training rows at transform's features, where the model is "
-            f"not at its minimum{measured}. {_SEE_THE_FIT}"
-        ]
+        return explanation_notes(self)
 
     def score(self, X, y):
         """Linear datamodeling score (LDS) of the attributions on ``(X, y)``.
@@ -1180,96 +905,3 @@ class InfluenceExplainer(
         except (AttributeError, TypeError):
             pass
         return tags
-
-
-_SEE_THE_FIT = (
-    "Explain an unfitted pipeline (sklearn.base.clone(pipeline)), not inside a wrapper: "
-    "the explainer then fits it and takes the features its final estimator was trained on."
-)
-
-
-def _cross_fit_cause(steps):
-    """The sentence that says why a pipeline's training features are not transform's."""
-    if not steps:
-        return (
-            "A preprocessing step gave the training rows other features at the "
-            "pipeline's fit than transform() gives them (its fit_transform is not "
-            "fit().transform(): cross fitting, a leave-one-out encoding, random noise), "
-            "and the final estimator was trained on those."
-        )
-    return (
-        f"Step(s) {', '.join(steps)} gave the training rows other features at the "
-        "pipeline's fit than transform() gives them (TargetEncoder's fit_transform cross "
-        "fits: each training row is encoded with the targets of the other folds, not its "
-        "own), and the final estimator was trained on those."
-    )
-
-
-def _influence_sums_block(block, explainer, masks):
-    """Summed scores of every subset (rows of ``masks``) for one block of test rows."""
-    _, _, A = explainer._test_gradients(*block)
-    out = np.zeros((A.shape[0], masks.shape[0]))
-    for tr, te, S in explainer._blocks(A):
-        out[te] += S @ masks[:, tr].T
-    return out
-
-
-def _source_incidence(leaf_rows, groups, n_train):
-    """Sources and a sparse ``(n_train, n_sources)`` 0/1 matrix: which sources each
-    training row has a line in (a merged row: every source of its parents, once).
-
-    A source is one content (see :func:`sktraceprop._lineage._labels.content_key`), not
-    a name: two files read under one ``source_id``, or two contents of one file, are two
-    columns. Returns the labels of the columns (the source id, widened where several
-    sources share it), the :class:`Source` of each, and the matrix. ``groups``: the
-    source of each line of ``leaf_rows`` and the sources, as :func:`row_groups` gives
-    them (at fit, see :meth:`InfluenceExplainer._locate_train_rows`).
-    """
-    which, sources = groups
-    rows = leaf_rows["train_index"].to_numpy().astype(np.int64)
-    if "via" in leaf_rows:  # a merged row has a line per parent: one entry per source
-        pair = np.unique(rows * len(sources) + which)
-        rows, which = np.divmod(pair, len(sources))
-    incidence = sparse.csr_matrix(
-        (np.ones(rows.size), (rows, which)), shape=(n_train, len(sources))
-    )
-    return source_labels(sources), sources, incidence
-
-
-def _explain_block(block, explainer, k, keep_scores, incidence):
-    """Everything :meth:`InfluenceExplainer.explain` keeps, for one block of test rows.
-
-    Returns margins, explained classes, scores (or None), per-source sums, and the
-    indices and scores of the top and bottom ``k`` training rows of each test row.
-    """
-    n_sources = incidence.shape[1]
-    margins, y_exp, A = explainer._test_gradients(*block)
-    n_test, n_train = A.shape[0], explainer.n_train_
-    scores = np.empty((n_test, n_train)) if keep_scores else None
-    src_sums = np.zeros((n_test, n_sources))
-    top_i = np.full((n_test, k), -1, dtype=np.int64)
-    top_v = np.full((n_test, k), -np.inf)
-    bot_i, bot_v = top_i.copy(), np.full((n_test, k), np.inf)
-    for tr, te, S in explainer._blocks(A):
-        if scores is not None:
-            scores[te, tr] = S
-        src_sums[te] += np.asarray((incidence[tr].T @ S.T).T)
-        # Merge each block into the running top-k of its test rows: memory stays
-        # a few blocks whatever the number of training rows.
-        cols = np.arange(tr.start, tr.stop)
-        top_i[te], top_v[te] = _merge_top(top_i[te], top_v[te], S, cols, k, largest=True)
-        bot_i[te], bot_v[te] = _merge_top(bot_i[te], bot_v[te], S, cols, k, largest=False)
-    return margins, y_exp, scores, src_sums, top_i, top_v, bot_i, bot_v
-
-
-def _merge_top(idx, val, S, cols, k, largest):
-    """Merge block scores ``S`` (columns ``cols``) into the running top-k per row."""
-    all_v = np.hstack([val, S])
-    all_i = np.hstack([idx, np.broadcast_to(cols, S.shape)])
-    key = -all_v if largest else all_v
-    kk = min(k, all_v.shape[1])
-    part = np.argpartition(key, kk - 1, axis=1)[:, :kk]
-    rows = np.arange(S.shape[0])[:, None]
-    order = np.argsort(key[rows, part], axis=1, kind="stable")
-    sel = part[rows, order]
-    return all_i[rows, sel], all_v[rows, sel]

@@ -142,6 +142,9 @@ class NewtonCorrection(RemovalMethod):
         # the features are transformed in a pipeline; the targets are as given
         return None, self.y
 
+    def trained_features(self):
+        return self.Z, True
+
     def remove(self, estimator, forget, keep, params, **options):
         final = copy.deepcopy(final_step(estimator))
         objective = objective_of(final)

@@ -152,6 +152,15 @@ def _trained_features(est, X, fed):
     return features_trained_on(X, pre.transform(X), fed, pre)[0]
 
 
+def _refit_start(est, X, fed):
+    """``(Z, Z_known)`` of :class:`PipelineRefit` for the fitted pipeline ``est``: the
+    features its final step was fitted on where they differ from ``transform``'s."""
+    pre = est[:-1]
+    # (a copy: X is kept for the refits, and a copy=False step writes into what it transforms)
+    Z, _, where = features_trained_on(X, pre.transform(private_copy(X)), fed, pre)
+    return (Z if where == "fit" else None), where != "unknown"
+
+
 def _sample_weight(sample_weight, X):
     """``sample_weight`` as a float64 array of one finite non-negative weight per row."""
     if sample_weight is None:
@@ -677,7 +686,8 @@ class GradientCorrectionUnlearner(
                 if is_classifier(final) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
                     y_arr = y_arr.ravel()
                 if self.preprocessing == "refit" and has_preprocessing(est):
-                    method = PipelineRefit(given, y_arr, sw, weighted)
+                    Z, known = _refit_start(est, given, fed)
+                    method = PipelineRefit(given, y_arr, sw, weighted, Z=Z, Z_known=known)
                 else:
                     Z = _trained_features(est, given, fed)
                     method = NewtonCorrection.fit(final, Z, y_arr, sw if weighted[1] else None)
@@ -757,6 +767,14 @@ class GradientCorrectionUnlearner(
     def _held_row_ids(self):
         """The training rows whose data this unlearner keeps (its retained rows)."""
         return self.train_row_ids_[self.retained_mask_]
+
+    def _final_step_features(self):
+        """The retained rows' features as the final step of ``estimator_`` was fitted (or
+        corrected) on them, in the order of :meth:`_held_row_ids`: ``(features, known)``,
+        see :meth:`~sktraceprop.unlearning._method.RemovalMethod.trained_features`. A
+        step that cross fits (``TargetEncoder``) makes them differ from ``transform``'s;
+        an explainer of this unlearner takes them."""
+        return self._method.trained_features()
 
     def _discard_fitted(self):
         """Leave the unlearner unfitted (a fit that failed part-way)."""

@@ -57,6 +57,20 @@ class RemovalMethod(ABC):
         statistics; None for what the method keeps only in another form."""
         return None, None
 
+    def trained_features(self):
+        """The held rows' features as the final step was fitted on them.
+
+        Returns
+        -------
+        features : array-like, sparse matrix or None
+            One row per held row, in order, as they reached the final step (after the
+            preprocessing); None where they are not held.
+        known : bool
+            With ``features`` None: True when the preprocessing's ``transform`` gives
+            them (no step cross fits), False when this method cannot say.
+        """
+        return None, False
+
     @abstractmethod
     def remove(self, estimator, forget, keep, params, **options):
         """Compute the removal of rows ``forget``; change nothing.

@@ -362,6 +362,9 @@ class NeuralCorrection(RemovalMethod):
             }
         return cls(backend, Z, Y, validation, crossfit, calibration, validation_ids)
 
+    def trained_features(self):
+        return self.Z, True
+
     def without_validation(self, drop):
         """A copy that no longer holds the validation rows the mask ``drop`` selects (the
         model never trained on them: nothing else changes)."""

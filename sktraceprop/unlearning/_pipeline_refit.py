@@ -17,7 +17,11 @@ refitted and the event says so.
 
 :class:`PipelineRefit` keeps the raw input of the retained rows (as given to ``fit``),
 their targets and weights; unused categories of pandas categorical columns are
-dropped with the rows, so no category value only removed rows had stays behind.
+dropped with the rows, so no category value only removed rows had stays behind. Where
+the preprocessing's ``transform`` gives the retained rows other features than its
+``fit_transform`` (a ``TargetEncoder`` cross fits), it keeps those the final step was
+corrected on too (:meth:`PipelineRefit.trained_features`, which an explainer of the
+unlearner takes).
 """
 
 import copy
@@ -31,6 +35,7 @@ from sklearn.preprocessing import TargetEncoder
 from sklearn.utils.validation import check_array
 
 from .._lineage._record import fitted_steps
+from ..influence._fit_features import differs
 from ..utils._prefit import is_fitted
 from ..utils._sklearn_compat import safe_indexing
 from ._convex import correct, objective_of, refit
@@ -139,16 +144,29 @@ class PipelineRefit(RemovalMethod):
     weighted : tuple of (bool, bool), default=(True, True)
         Whether the fit gave ``sample_weight`` to the preprocessing and to the final step
         (with metadata routing, each step takes them only as it requested).
+    Z : ndarray, sparse matrix or None, default=None
+        The held rows' features as the final step was fitted on them, where they differ
+        from the preprocessing's ``transform`` (a ``TargetEncoder`` cross fits); None
+        where they do not (``Z_known``) or are not known.
+    Z_known : bool, default=True
+        Whether the final step's training features are known (``Z``, or ``transform``'s).
     """
 
-    def __init__(self, X, y, sample_weight, weighted=(True, True)):
+    Z, Z_known = None, False  # (a method pickled before they were kept: not known)
+
+    def __init__(self, X, y, sample_weight, weighted=(True, True), Z=None, Z_known=True):
         self.X = X
         self.y = y
         self.sample_weight = sample_weight
         self.weighted = weighted
+        self.Z = Z
+        self.Z_known = Z_known
 
     def held_data(self):
         return self.X, self.y
+
+    def trained_features(self):
+        return self.Z, self.Z_known
 
     def remove(self, estimator, forget, keep, params, **options):
         final = copy.deepcopy(estimator[-1])
@@ -165,6 +183,10 @@ class PipelineRefit(RemovalMethod):
         )
         Z_r = pre.fit_transform(X_r, y_r, **sample_weight_params(pre, sw_pre))
         Z_r = check_array(Z_r, accept_sparse="csr", dtype=np.float64)
+        # kept where transform gives the retained rows other features (cross fitting):
+        # the final step is corrected to the minimum on these, which an explainer needs.
+        # (Transformed afresh: a copy=False step wrote into X_r, and may return it as Z_r)
+        trained = Z_r if differs(Z_r, pre.transform(retained_rows(self.X, keep))) else None
         objective = objective_of(final)
         notes, dropped = [], []
         if Z_r.shape[1] != objective.n_features:
@@ -233,7 +255,7 @@ class PipelineRefit(RemovalMethod):
             fields["steps_not_refitted"] = kept
         return Removal(
             final,
-            PipelineRefit(X_r, y_r, sw_r, self.weighted),
+            PipelineRefit(X_r, y_r, sw_r, self.weighted, Z=trained),
             fields,
             preprocessing=pre.steps,
             dropped_features=dropped,

@@ -1,0 +1,49 @@
+"""The inverse of a linear model's Hessian on its free parameters, null space dropped.
+
+The Hessian of the objective is inverted from its spectrum. Eigenvalues below
+``1e-10`` of the largest are its numerical null space (e.g. one-hot columns that sum to
+the intercept column): no gradient has a component there, so they are dropped rather
+than inverted. With ``damping="auto"`` the rest are inverted undamped, since the
+Hessian already holds the model's L2 penalty; a float adds that multiple of their mean.
+Parameters a constraint holds fixed (``positive=True`` coefficients at 0) stay there
+under a small change of the rows, so the inverse lives on the free parameters only.
+"""
+
+import numpy as np
+
+__all__ = ["inverse_hessian"]
+
+# Eigenvalues below this fraction of the largest are the Hessian's numerical null space.
+_NULL_RTOL = 1e-10
+
+
+def inverse_hessian(hessian, free, damping):
+    """The damped inverse of ``hessian`` on its free parameters.
+
+    Parameters
+    ----------
+    hessian : ndarray of shape (p, p)
+    free : ndarray of bool of shape (p,)
+        The parameters not held by a constraint; the others get zero rows and columns.
+    damping : "auto" or float
+        A multiple of the mean kept eigenvalue added to each ("auto": 0).
+
+    Returns
+    -------
+    inverse : ndarray of shape (p, p)
+    eigenvalues : ndarray
+        Of the free block, all of them.
+    n_null : int
+        Eigenvalues dropped as the null space.
+    damping : float
+        The absolute damping added.
+    """
+    eigval, eigvec = np.linalg.eigh(hessian[np.ix_(free, free)])
+    keep = eigval > _NULL_RTOL * max(eigval.max(), 0.0)
+    if not keep.any():
+        raise ValueError("The Hessian of the objective is zero: nothing to attribute.")
+    absolute = 0.0 if damping == "auto" else float(damping * eigval[keep].mean())
+    vec = eigvec[:, keep]
+    inverse = np.zeros_like(hessian)
+    inverse[np.ix_(free, free)] = (vec / (eigval[keep] + absolute)) @ vec.T
+    return inverse, eigval, int((~keep).sum()), absolute

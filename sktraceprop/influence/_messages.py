@@ -1,0 +1,191 @@
+"""What an explainer says in words: its explanations' notes and its warnings at fit.
+
+Each note names what the scores do not include (a neural model's estimate, high
+leverage, preprocessing held fixed, features a cross-fitting step gave the training
+rows); each warning says why the scores may not mean what removing a row does.
+"""
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ..exceptions import LineageWarning
+from ._stationarity import NOT_STATIONARY
+
+__all__ = [
+    "HIGH_LEVERAGE",
+    "SEE_THE_FIT",
+    "cross_fit_cause",
+    "cross_fit_notes",
+    "explanation_notes",
+    "stationarity_warning",
+    "unseen_features_warning",
+]
+
+# Leverage above which a removal moves the margins more than twice the row's score.
+HIGH_LEVERAGE = 0.5
+
+SEE_THE_FIT = (
+    "Explain an unfitted pipeline (sklearn.base.clone(pipeline)), not inside a wrapper: "
+    "the explainer then fits it and takes the features its final estimator was trained on."
+)
+
+
+def cross_fit_cause(steps):
+    """The sentence that says why a pipeline's training features are not transform's."""
+    if not steps:
+        return (
+            "A preprocessing step gave the training rows other features at the "
+            "pipeline's fit than transform() gives them (its fit_transform is not "
+            "fit().transform(): cross fitting, a leave-one-out encoding, random noise), "
+            "and the final estimator was trained on those."
+        )
+    return (
+        f"Step(s) {', '.join(steps)} gave the training rows other features at the "
+        "pipeline's fit than transform() gives them (TargetEncoder's fit_transform cross "
+        "fits: each training row is encoded with the targets of the other folds, not its "
+        "own), and the final estimator was trained on those."
+    )
+
+
+def explanation_notes(explainer):
+    """What the scores do not include, in words (the explanation's ``notes``)."""
+    notes = []
+    if explainer.trak_ is not None:
+        n_used = len(explainer.trak_.used)
+        kind, grads = (
+            ("TRAK", f"randomly projected to {explainer.trak_.members[0].F.shape[1]} dimensions")
+            if explainer.trak_.method == "trak"
+            else ("Gauss-Newton", "exact, not projected")
+        )
+        notes.append(
+            f"neural model: the scores are {kind} estimates of the first-order effect "
+            "of removing a row, under a damped Gauss-Newton approximation of the loss "
+            f"curvature (training gradients {grads}), averaged over {n_used} model(s) "
+            "(n_models); not exact influence. Retraining the network without a row can "
+            "move its margins differently (its training is not convex, and random); "
+            "score() measures how well the scores predict retraining."
+        )
+        penalty = getattr(explainer.trak_, "penalty", "no L2")
+        notes.append(
+            "neural curvature: G + damping_ I, G the Gauss-Newton matrix summed over "
+            f"the {explainer.n_train_} training rows, damping_ = {explainer.damping_:.3g} "
+            f"({explainer.trak_.selection['rule']}); of the model's own L2 penalty it "
+            f"includes {penalty}."
+        )
+    leverage = getattr(explainer, "leverage_", None)
+    high = np.flatnonzero(leverage > HIGH_LEVERAGE) if leverage is not None else []
+    if len(high):
+        top = int(high[np.argmax(leverage[high])])
+        times = 1.0 / (1.0 - leverage[top]) if leverage[top] < 1 else float("inf")
+        notes.append(
+            f"{len(high)} training row(s) have leverage above {HIGH_LEVERAGE} "
+            f"(leverage_; highest {leverage[top]:.3g}, train_index {top}): a score is "
+            "the first-order effect of removing the row, and a refit without such a "
+            f"row moves the margins about 1 / (1 - leverage) times as much (up to "
+            f"{times:.3g} times its score)."
+        )
+    notes += cross_fit_notes(explainer)
+    if getattr(explainer, "_rows_unknown", None):
+        notes.append(explainer._rows_unknown)
+    if not explainer.fixed_steps_:
+        return notes
+    return notes + [
+        f"preprocessing held fixed: {', '.join(explainer.fixed_steps_)} learned from the "
+        "training rows, and the scores do not include how removing a row would "
+        f"change them; each score is the row's effect on {type(explainer.model_).__name__} "
+        "through its transformed features. Removing a row and refitting the whole "
+        "pipeline also refits these steps (for a StandardScaler the difference is "
+        "usually small; a PCA or a target encoder can move the features of every "
+        "row)."
+    ]
+
+
+def cross_fit_notes(explainer):
+    """The notes on features a cross-fitting step gave the training rows at fit."""
+    where = getattr(explainer, "_fit_features", "transform")
+    if where == "transform":
+        return []
+    steps = explainer.cross_fitted_
+    if where == "fit":
+        return [
+            f"{cross_fit_cause(steps)} The scores take each training row's "
+            "gradient at the features the final estimator was trained on (as they "
+            "reached it at fit, or those an unlearner corrected it on); the rows to "
+            "explain are transformed by transform(), as they are predicted."
+        ]
+    measured = getattr(explainer, "stationarity_", None)
+    measured = (
+        ""
+        if measured is None
+        else f" (stationarity_ = {measured:.2g}: 0 means it is; above 0.1 the scores "
+        "do not say what removing a row does)"
+    )
+    return [
+        f"{cross_fit_cause(steps)} The explainer did not see those features (the "
+        "pipeline was fitted before it, inside a wrapper, or with a sampler, or an "
+        "unlearner corrected it and was not given): the "
+        "scores take the training rows at transform's features, where the model is "
+        f"not at its minimum{measured}. {SEE_THE_FIT}"
+    ]
+
+
+def unseen_features_warning(explainer):
+    """Why the training rows are taken at transform's features, which the final
+    estimator was perhaps not fitted on (``_fit_features == "unknown"``)."""
+    measured = getattr(explainer, "stationarity_", None)
+    measured = (
+        ""
+        if measured is None
+        else f" (stationarity_ = {measured:.2g} measures how far the model is from "
+        "the minimum there: 0 means it is; above 0.1 the scores do not say what "
+        "removing a row does)"
+    )
+    return (
+        f"{cross_fit_cause(explainer.cross_fitted_)} The explainer cannot see those "
+        "features (a pipeline fitted before it or inside a wrapper, or a model an "
+        "unlearner corrected, given without the unlearner): the scores take the "
+        "training rows at transform's features, where the model is not at its "
+        f"minimum{measured}. Explain the unlearner itself, which keeps them, or "
+        "an unfitted pipeline (sklearn.base.clone(pipeline)), not inside a "
+        "wrapper: the explainer then fits it and takes the features its final "
+        "estimator was trained on."
+    )
+
+
+def stationarity_warning(explainer):
+    """``(message, category)`` of the warning at fit when the model is not at the
+    minimum of the objective whose derivatives the scores are, or when the features it
+    was fitted on are unknown (``stationarity_`` measured); None if neither."""
+    if explainer.stationarity_ > NOT_STATIONARY and explainer._fit_features == "unknown":
+        return (
+            f"{type(explainer.model_).__name__} is not at the minimum of its objective on "
+            "the training rows' features as the fitted pipeline's transform gives them: "
+            f"the rows' effects at that minimum differ by {explainer.stationarity_:.0%} "
+            f"(stationarity_). {cross_fit_cause(explainer.cross_fitted_)} The scores are "
+            "taken at transform's features, so they do not say what removing a row "
+            f"does. {SEE_THE_FIT}",
+            ConvergenceWarning,
+        )
+    if explainer._fit_features == "unknown":
+        return unseen_features_warning(explainer), LineageWarning
+    if explainer.stationarity_ > NOT_STATIONARY:
+        return (
+            f"{type(explainer.model_).__name__} is not at the minimum of the objective the "
+            "influence scores differentiate: at that minimum (one Newton step away) the "
+            f"training rows' effects differ by {explainer.stationarity_:.0%} (stationarity_), "
+            "so the scores do not say what removing a row does. Causes: the solver "
+            "stopped early (raise max_iter, lower tol; SGDClassifier: average=True, "
+            "tol=None, more iterations), the model was fitted with sample_weight "
+            "that was not passed to InfluenceExplainer.fit, or the objective has no "
+            "minimum (classes a hyperplane separates, with no penalty)"
+            + (
+                "; or a preprocessing step gave the training rows other features at "
+                "fit than its transform gives them (a fit_transform that is not "
+                "fit().transform(): cross fitting, leave-one-out encoding, noise), "
+                f"which the explainer did not see. {SEE_THE_FIT}"
+                if explainer._fit_features == "transform" and explainer.transformer_ is not None
+                else "."
+            ),
+            ConvergenceWarning,
+        )
+    return None
