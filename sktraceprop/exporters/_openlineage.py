@@ -64,6 +64,15 @@ def dataset_name(source, namespace):
     return namespace, source.source_id
 
 
+def _op_keys(op):
+    """``sourceKeys`` of an op fitted on some sources: the contents (source id and
+    SHA-256) its rows came from, which tell apart two sources of one source id; absent
+    where the op records none (an op of every row, a run recorded before)."""
+    if op.source_keys is None:
+        return {}
+    return {"sourceKeys": [{"sourceId": i, "sha256": sha} for i, sha in op.source_keys]}
+
+
 def _ids_digest(ids):
     ids = np.ascontiguousarray(np.asarray(ids, dtype="<i8"))
     return {"count": int(ids.size), "sha256": hashlib.sha256(ids.tobytes()).hexdigest()}
@@ -375,6 +384,7 @@ def to_openlineage(
                 "featuresIn": list(op.features_in),
                 "featuresOut": list(op.features_out),
                 "sources": None if op.sources is None else list(op.sources),
+                **_op_keys(op),
             }
             for op in run.ops
         ],

@@ -73,6 +73,11 @@ def _op_attributes(run, op):
     }
     if op.sources is not None:
         attributes["sktraceprop.op.sources"] = [str(s) for s in op.sources]
+    if op.source_keys is not None:
+        # the contents its rows came from (two sources of one source id apart), as two
+        # parallel lists: attribute values are flat lists of one type
+        attributes["sktraceprop.op.source_keys.source_id"] = [str(i) for i, _ in op.source_keys]
+        attributes["sktraceprop.op.source_keys.sha256"] = [str(h) for _, h in op.source_keys]
     return attributes
 
 

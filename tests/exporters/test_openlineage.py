@@ -499,3 +499,36 @@ def test_a_clone_names_the_run_it_derives_from():
     event = to_openlineage(run)
     validate(event)
     assert event["run"]["facets"]["sktraceprop_fit"]["parentRunId"] == pipe.lineage_.run_id
+
+
+def test_an_op_fitted_on_one_of_two_same_named_files_names_its_content(tmp_path):
+    # a/data.csv and b/data.csv are both "data": the fit facet's op said only
+    # sources ["data"], though the run records which file's rows the scaler was fitted on
+    X, y, which, _, _ = _same_named_files(tmp_path)
+    event = to_openlineage(_fit_scaled_b(X, y, which))
+    validate(event)
+    (op,) = [o for o in event["run"]["facets"]["sktraceprop_fit"]["ops"] if o["sources"]]
+    b_sha = hashlib.sha256((tmp_path / "b" / "data.csv").read_bytes()).hexdigest()
+    assert op["sources"] == ["data"]
+    assert op["sourceKeys"] == [{"sourceId": "data", "sha256": b_sha}]
+    # ops of every row carry no keys
+    assert all(
+        "sourceKeys" not in o
+        for o in event["run"]["facets"]["sktraceprop_fit"]["ops"]
+        if o["sources"] is None
+    )
+
+
+def _same_named_files(tmp_path):
+    from tests.conftest import same_named_cancer_files
+
+    train, valid, which = same_named_cancer_files(tmp_path)
+    X, y = train.drop(columns="target"), train["target"].to_numpy()
+    return X, y, which, valid, None
+
+
+def _fit_scaled_b(X, y, which):
+    scaler = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
+    X = X.copy()
+    X.loc[which == 1, :] = scaler.fit_transform(X[which == 1]).to_numpy()
+    return stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y).lineage_

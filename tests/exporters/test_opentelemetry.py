@@ -205,3 +205,23 @@ def test_a_parameter_beyond_2_53_is_read_exactly_by_a_float_reader():
     # as JavaScript reads JSON (every number a double), and exactly: the same parameters
     assert json.loads(texts[0], parse_int=float) == json.loads(texts[0])
     assert int(json.loads(texts[0])["kw_args"]["offset"]) == big
+
+
+def test_an_op_fitted_on_one_of_two_same_named_files_names_its_content(tmp_path):
+    # a/data.csv and b/data.csv are both "data": the op span said sources ["data"] only
+    import hashlib
+
+    from tests.exporters.test_openlineage import _fit_scaled_b, _same_named_files
+
+    X, y, which, _, _ = _same_named_files(tmp_path)
+    run = _fit_scaled_b(X, y, which)
+    provider, exporter = _capture()
+    to_opentelemetry(run, tracer_provider=provider)
+    spans = {s.name: dict(s.attributes) for s in exporter.get_finished_spans()}
+    (outside,) = [op for op in run.ops if op.sources is not None]
+    attributes = spans[outside.name]
+    b_sha = hashlib.sha256((tmp_path / "b" / "data.csv").read_bytes()).hexdigest()
+    assert list(attributes["sktraceprop.op.source_keys.source_id"]) == ["data"]
+    assert list(attributes["sktraceprop.op.source_keys.sha256"]) == [b_sha]
+    inside = [op for op in run.ops if op.sources is None]
+    assert all("sktraceprop.op.source_keys.sha256" not in spans[op.name] for op in inside)
