@@ -1,8 +1,16 @@
 """GradientCorrectionUnlearner: remove rows or whole sources from a fitted model.
 
-This module is the estimator: the scikit-learn surface, the resolution of a request
-(source ids, row ids, a mask) to training rows, and the audit record. How a model
-forgets is a removal method (:mod:`._method`), one module each:
+This module is the estimator: the scikit-learn surface, and ``fit`` and ``unlearn`` as
+sequences of named steps. The steps live apart, each readable alone:
+
+- :mod:`._prepare`: what ``fit`` checks before fitting, the clone it fits, and the
+  removal method it prepares for the fitted model;
+- :mod:`._request`: what a request (``forget=``, or ``unlearn``'s source ids, row ids
+  or mask) reaches among the training rows, merged rows' parents included;
+- :mod:`._record`: a removal carried out and its audit record (the event, stored before
+  the corrected model is swapped in).
+
+How a model forgets is a removal method (:mod:`._method`), one module each:
 
 - :mod:`._convex`: Newton steps on the retained objective of a convex model (how a
   ``LogisticRegression`` forgets), certified by the retained gradient norm;
@@ -15,7 +23,6 @@ the corrected model swapped in and the removed rows' data dropped, so a failure 
 point leaves the unlearner as it was.
 """
 
-import time
 import warnings
 from numbers import Integral, Real
 
@@ -31,11 +38,9 @@ from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_routes import weighted_parts
 from .._lineage._record import changes, source_table
 from .._lineage._skorch import skorch_fit_indices
-from .._lineage._witness import WITNESSES
 from .._selection import SelectionCloneMixin
 from .._tracing import library_fit
 from .._trained import record_trained_rows
-from ..exceptions import UnlearningError
 from ..influence._fit_features import final_fit_inputs
 from ..utils._delegation import (
     InnerTagsMixin,
@@ -46,29 +51,25 @@ from ..utils._delegation import (
 from ..utils._private_copy import private_copy
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._convex import final_step
-from ._erase import check_redact, erase, stored_run_values
-from ._event import UnlearningEvent
+from ._erase import check_redact
 from ._neural_backend import neural_backend
 from ._prepare import (
     check_neural_fit,
     check_supported,
     removal_method,
     sample_weight_array,
-    trained_positions,
     unsourced_inputs,
     without_cache,
 )
-from ._record import commit, removal_event
-from ._remains import with_caveats
+from ._record import remove
 from ._request import (
     Resolver,
     check_parents_here,
     drop_validation_only,
-    jsonable,
+    forget_at_fit,
     merge_parents,
     source_record,
     split_forget,
-    warn_not_in_training_data,
 )
 from ._weights import sample_weight_params
 
@@ -424,12 +425,7 @@ class GradientCorrectionUnlearner(
         changed = changes(X, ids)
         # rows this unlearner removed on request before this new fit
         removed_before = [np.asarray(e["row_ids"]) for e in getattr(self, "unlearning_log_", ())]
-        est, backend = self._fresh_clone(X, sample_weight)
-        sw = sample_weight_array(sample_weight, X)
-        fit_params = sample_weight_params(est, sw, warn=True)
-        # the parts the weights reach (with metadata routing, the steps that requested
-        # them; checked here, before the fit): a correction weights what the fit weighted
-        weighted = weighted_parts(est, fit_params) if fit_params else (False, False)
+        est, backend, sw, fit_params, weighted = self._clone_to_fit(X, sample_weight)
         # taken before the fit, which may write into X; kept in place of the caller's
         # data, which the caller may write into later
         given, y = private_copy(X), private_copy(y)
@@ -444,33 +440,23 @@ class GradientCorrectionUnlearner(
                     est.fit(X, y, sample_id=sample_id, **fit_params)
                 else:
                     est.fit(X, y, **fit_params)
-            trained = trained_positions(est, ids, seen, backend)  # None: all rows
             # before anything is set on self: a failure here leaves the unlearner as it was
-            method = removal_method(
+            method, ids = removal_method(
                 est,
                 backend,
                 (given, y, sw, weighted),
+                seen,
                 fed,
-                trained,
-                self.get_params(deep=False),
                 ids,
+                self.get_params(deep=False),
                 (X_holdout, y_holdout),
             )
-            if backend is not None and trained is not None:
-                ids = ids[trained]
-            lineage = getattr(est, "lineage_", None)
-            try:
-                self._set_fitted(est, ids, lineage, method)
-                self._changed = changed
-                self._unsourced = unsourced_inputs(X, ids, lineage, self._sources)
-                pending = None if forget is None else self._forget_at_fit(forget, ids)
-            except BaseException:
-                self._discard_fitted()
-                raise
+            pending = self._hold_fitted(est, ids, method, X, changed, forget)
         if pending is not None:
             positions, named, request = pending
             try:
-                self._remove(
+                remove(
+                    self,
                     positions,
                     named,
                     request=request,
@@ -484,9 +470,12 @@ class GradientCorrectionUnlearner(
             self._warn_trained_again(removed_before)
         return self
 
-    def _fresh_clone(self, X, sample_weight):
-        """``(clone of estimator, its neural backend or None)``, set to store its run where
-        the events go, without pipeline caches, checked for the neural correction."""
+    def _clone_to_fit(self, X, sample_weight):
+        """``(est, backend, sw, fit_params, weighted)``: a clone of ``estimator`` set to
+        store its run where the events go, without pipeline caches, checked for the neural
+        correction (of ``backend``, None for a convex model); ``sample_weight`` checked,
+        the fit parameters that give it to the steps taking it, and the parts it reaches
+        (:func:`~sktraceprop._lineage._fit_routes.weighted_parts`)."""
         est = clone(self.estimator)
         if self.store is not None and "store" in est.get_params(deep=False):
             # the run the removal events name is stored where they are appended
@@ -494,33 +483,26 @@ class GradientCorrectionUnlearner(
         without_cache(est, stacklevel=3)
         backend = neural_backend(final_step(est))
         check_neural_fit(est, backend, X, sample_weight, self.get_params(deep=False))
-        return est, backend
+        sw = sample_weight_array(sample_weight, X)
+        fit_params = sample_weight_params(est, sw, warn=True, stacklevel=3)
+        # the parts the weights reach (with metadata routing, the steps that requested
+        # them; checked here, before the fit): a correction weights what the fit weighted
+        weighted = weighted_parts(est, fit_params) if fit_params else (False, False)
+        return est, backend, sw, fit_params, weighted
 
-    def _forget_at_fit(self, forget, ids):
-        """Resolve ``forget=`` (``(sources, ids)``) among the training rows just fitted:
-        ``(positions, named, request)`` of the removal, or None when it reaches no
-        training row (rows of a skorch validation split it names are dropped, said)."""
-        resolver = self._resolver()
-        positions, named = resolver.resolve(*forget, strict=False)
-        # (before rows of a skorch validation split the request names go)
-        absent = resolver.not_in_training_data(named)
-        dropped = resolver.validation_only(positions, named)
-        if dropped is not None:
-            drop_validation_only(self, dropped, f"forget={self.forget!r}", stacklevel=3)
-        if positions.size == ids.shape[0]:
-            raise UnlearningError(
-                f"forget={self.forget!r} names every training row of this fit; "
-                "nothing was fitted or stored."
-            )
-        if absent:
-            warn_not_in_training_data(absent, removed=bool(positions.size), stacklevel=3)
-        if not positions.size:
-            return None
-        request = {
-            "forget": jsonable(self.forget),
-            **({"not_in_training_data": absent} if absent else {}),
-        }
-        return positions, named, request
+    def _hold_fitted(self, est, ids, method, X, changed, forget):
+        """Set the fitted state, then resolve ``forget`` among its training rows: the
+        removal it asks, ``(positions, named, request)``, or None. A failure leaves the
+        unlearner unfitted."""
+        lineage = getattr(est, "lineage_", None)
+        try:
+            self._set_fitted(est, ids, lineage, method)
+            self._changed = changed
+            self._unsourced = unsourced_inputs(X, ids, lineage, self._sources)
+            return None if forget is None else forget_at_fit(self, forget, ids, 3)
+        except BaseException:
+            self._discard_fitted()
+            raise
 
     def _warn_trained_again(self, removed_before):
         """Warn when this new fit trains on rows this unlearner removed before it."""
@@ -667,7 +649,8 @@ class GradientCorrectionUnlearner(
             # it names only rows of the validation split, which the model never trained on
             drop_validation_only(self, asked.dropped, asked.what, stacklevel=2)
             return self
-        self._remove(
+        remove(
+            self,
             asked.positions,
             asked.named,
             request=asked.request,
@@ -708,76 +691,6 @@ class GradientCorrectionUnlearner(
     def _source(self, code):
         """The source record of ``code``, with its parents when anyone has them."""
         return source_record(self._sources, code)
-
-    # -- the removal -----------------------------------------------------------------------
-    def _remove(self, positions, named, request, options, redact=None):
-        """Remove the training rows at ``positions`` (a request that ``named`` them):
-        computed on copies, its event stored, then the corrected model swapped in
-        (:func:`~._record.commit`); a failure before leaves the unlearner as it was."""
-        retained = self._check_removal(positions)
-        start = time.perf_counter()
-        # The method holds the retained rows in training order: map positions to them.
-        held = np.flatnonzero(self.retained_mask_)
-        forget = np.searchsorted(held, positions)
-        keep = np.searchsorted(held, np.flatnonzero(retained))
-        dropped = self._resolver().validation_rows_named(named)
-        if dropped is not None:
-            options = {**options, "drop_validation": dropped}
-        removal = self._method.remove(
-            self.estimator_, forget, keep, self.get_params(deep=False), **options
-        )
-        seconds = time.perf_counter() - start
-        event, leaves = removal_event(
-            self, removal, positions, retained, int(keep.size), named, request, seconds
-        )
-        if neural_backend(removal.final) is not None and not np.isfinite(event["certificate"]):
-            raise UnlearningError(
-                "the neural correction diverged (non-finite gradient); lower lr or raise "
-                "damping. Nothing was changed."
-            )
-        erasing = None
-        if redact is not None:  # read before the commit replaces the copy of the run
-            erasing = stored_run_values(self, removal, event["row_ids"])
-        commit(
-            self,
-            UnlearningEvent(with_caveats(self, event, removal, erasing=erasing)),
-            removal,
-            retained,
-        )
-        if erasing is not None:
-            logged = self.unlearning_log_[-1]
-            erase(
-                self,
-                erasing,
-                redact,
-                logged.get("seq", len(self.unlearning_log_)),
-                np.asarray(event["row_ids"]),
-            )
-        # the values of a few hundred rows per load, kept in this process to notice
-        # columns changed after loading: the removed rows' go too
-        WITNESSES.forget(np.concatenate([self.train_row_ids_[positions], leaves]))
-
-    def _check_removal(self, positions):
-        """The retained mask after removing ``positions``, or raise (nothing changed)."""
-        if fingerprint(self.estimator_) != self._fingerprint_now:
-            # The removal method holds the data and curvature of the model it fitted or
-            # last corrected: it would describe the old one, and the event claim it.
-            raise UnlearningError(
-                "estimator_ changed since the unlearner last fitted or corrected it "
-                "(refitted, trained further or modified in place): the removal would start "
-                "from a model the unlearner did not prepare, and its event would name run "
-                f"{self.run_id_}. Fit the unlearner again. Nothing was changed."
-            )
-        if positions.size == 0:
-            raise UnlearningError("the request names no retained training row; nothing to do.")
-        retained = self.retained_mask_.copy()
-        retained[positions] = False
-        if not retained.any():
-            raise UnlearningError(
-                "the request would remove every training row the model holds; refit on "
-                "other data instead. Nothing was changed."
-            )
-        return retained
 
     # -- delegation ------------------------------------------------------------------------
     @available_if(inner_has("score"))

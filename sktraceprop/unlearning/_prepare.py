@@ -101,7 +101,7 @@ def sample_weight_array(sample_weight, X):
     return sw
 
 
-def trained_positions(est, ids, seen, backend):
+def _trained_positions(est, ids, seen, backend):
     """Positions among the rows given to fit (row ids ``ids``) of those the final step
     of the fitted ``est`` trained on; None when it trained on all of them. ``seen`` is
     what :func:`~sktraceprop._lineage._skorch.skorch_fit_indices` recorded."""
@@ -125,22 +125,26 @@ def _positions_of(ids, subset):
     return order[np.searchsorted(sorted_ids, subset)]
 
 
-def removal_method(est, backend, data, fed, trained, params, ids, holdout):
-    """The removal method prepared for the fitted ``est``: a
-    :class:`~._neural.NeuralCorrection` for a neural final step (of ``backend``), a
-    :class:`~._pipeline_refit.PipelineRefit` for a pipeline whose preprocessing is
-    refitted, else a :class:`~._convex.NewtonCorrection` of the final step.
+def removal_method(est, backend, data, seen, fed, ids, params, holdout):
+    """``(method, ids)``: the removal method prepared for the fitted ``est`` and the row
+    ids of the rows it holds, those its final step trained on (a skorch net's internal
+    validation split left out). The method is a :class:`~._neural.NeuralCorrection` for a
+    neural final step (of ``backend``), a :class:`~._pipeline_refit.PipelineRefit` for a
+    pipeline whose preprocessing is refitted, else a :class:`~._convex.NewtonCorrection`
+    of the final step.
 
     ``data`` is ``(X, y, sample_weight, weighted)``: the private copies of the rows given
     to fit, their weights and which parts they reach (see
-    :func:`~sktraceprop._lineage._fit_routes.weighted_parts`); ``fed`` the features that
-    reached the final step (:func:`~sktraceprop.influence._fit_features.final_fit_inputs`);
-    ``trained`` :func:`trained_positions`; ``params`` the unlearner's; ``ids`` the rows'
-    ids; ``holdout`` ``(X_holdout, y_holdout)``.
+    :func:`~sktraceprop._lineage._fit_routes.weighted_parts`); ``seen`` what
+    :func:`~sktraceprop._lineage._skorch.skorch_fit_indices` recorded; ``fed`` the
+    features that reached the final step
+    (:func:`~sktraceprop.influence._fit_features.final_fit_inputs`); ``ids`` the rows'
+    ids; ``params`` the unlearner's; ``holdout`` ``(X_holdout, y_holdout)``.
     """
     X, y, sw, weighted = data
+    trained = _trained_positions(est, ids, seen, backend)  # None: all rows
     if backend is not None:
-        return NeuralCorrection.fit(
+        method = NeuralCorrection.fit(
             backend,
             est,
             X,
@@ -151,14 +155,15 @@ def removal_method(est, backend, data, fed, trained, params, ids, holdout):
             ids=ids,
             features=_trained_features(est, X, fed),
         )
+        return method, (ids if trained is None else ids[trained])
     y_arr = np.asarray(y)
     if is_classifier(final_step(est)) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
         y_arr = y_arr.ravel()
     if params["preprocessing"] == "refit" and has_preprocessing(est):
         Z, known = _refit_start(est, X, fed)
-        return PipelineRefit(X, y_arr, sw, weighted, Z=Z, Z_known=known)
+        return PipelineRefit(X, y_arr, sw, weighted, Z=Z, Z_known=known), ids
     Z = _trained_features(est, X, fed)
-    return NewtonCorrection.fit(final_step(est), Z, y_arr, sw if weighted[1] else None)
+    return NewtonCorrection.fit(final_step(est), Z, y_arr, sw if weighted[1] else None), ids
 
 
 def _trained_features(est, X, fed):

@@ -1,13 +1,17 @@
-"""The audit record of one removal: its event, stored before the corrected model is used.
+"""One removal and its audit record: the event, stored before the corrected model is used.
 
-:func:`removal_event` builds the event of a removal computed by a removal method (the
-rows it removed per source and line, the merges they came from, what retained rows still
-carry of them); :func:`commit` appends it to the store, then swaps the corrected model
-into the unlearner and drops the removed rows' data. Nothing before the commit touches
+:func:`remove` carries out a request resolved to training rows (:mod:`._request`): the
+removal method (:mod:`._method`) computes the corrected model on copies;
+:func:`removal_event` builds its event (the rows removed per source and line, the
+merges they came from, what retained rows still carry of them); :func:`commit` appends
+it to the store, then swaps the corrected model into the unlearner and drops the
+removed rows' data. Nothing before the commit touches
 the unlearner, so a failure leaves it as it was; the event names the fingerprint of the
 model the commit leaves (:func:`corrected_fingerprint`), so that prediction events and
 reports of the corrected model are matched to the removal that made it.
 """
+
+import time
 
 import numpy as np
 from sklearn.pipeline import Pipeline
@@ -17,10 +21,14 @@ from .._lineage._ids import codes_of
 from .._lineage._labels import row_groups
 from .._lineage._rows import lineage_frame
 from .._lineage._source import utc_now
+from .._lineage._witness import WITNESSES
 from .._model_lock import exclusive
 from .._prediction_log import release_replaced_parts
 from .._trained import record_trained_rows
+from ..exceptions import UnlearningError
+from ._erase import erase, stored_run_values
 from ._event import UnlearningEvent, row_ids_digest
+from ._neural_backend import neural_backend
 from ._remains import (
     aggregates_over_removed,
     kept_lineage,
@@ -28,6 +36,7 @@ from ._remains import (
     merged_parents_kept,
     merged_parents_note,
     outside_steps,
+    with_caveats,
 )
 from ._run_copy import unlearner_run_copy
 
@@ -37,6 +46,81 @@ def event_store(unl):
     if unl.store is not None:
         return unl.store
     return getattr(unl.estimator_, "store", None)
+
+
+def remove(unl, positions, named, request, options, redact=None):
+    """Remove the training rows at ``positions`` (of a request that ``named`` them, see
+    :meth:`~._request.Resolver.resolve`) from the fitted unlearner ``unl``: computed on
+    copies, its event stored, then the corrected model swapped in (:func:`commit`); a
+    failure before leaves the unlearner as it was.
+
+    Called by the unlearner's ``fit`` and ``unlearn`` themselves: the warnings of its
+    caveats point two frames above this one, at their caller."""
+    retained = _retained_after(unl, positions)
+    start = time.perf_counter()
+    # The method holds the retained rows in training order: map positions to them.
+    held = np.flatnonzero(unl.retained_mask_)
+    forget = np.searchsorted(held, positions)
+    keep = np.searchsorted(held, np.flatnonzero(retained))
+    dropped = unl._resolver().validation_rows_named(named)
+    if dropped is not None:
+        options = {**options, "drop_validation": dropped}
+    removal = unl._method.remove(
+        unl.estimator_, forget, keep, unl.get_params(deep=False), **options
+    )
+    seconds = time.perf_counter() - start
+    event, leaves = removal_event(
+        unl, removal, positions, retained, int(keep.size), named, request, seconds
+    )
+    if neural_backend(removal.final) is not None and not np.isfinite(event["certificate"]):
+        raise UnlearningError(
+            "the neural correction diverged (non-finite gradient); lower lr or raise "
+            "damping. Nothing was changed."
+        )
+    erasing = None
+    if redact is not None:  # read before the commit replaces the copy of the run
+        erasing = stored_run_values(unl, removal, event["row_ids"])
+    commit(
+        unl,
+        UnlearningEvent(with_caveats(unl, event, removal, erasing=erasing)),
+        removal,
+        retained,
+    )
+    if erasing is not None:
+        logged = unl.unlearning_log_[-1]
+        erase(
+            unl,
+            erasing,
+            redact,
+            logged.get("seq", len(unl.unlearning_log_)),
+            np.asarray(event["row_ids"]),
+        )
+    # the values of a few hundred rows per load, kept in this process to notice
+    # columns changed after loading: the removed rows' go too
+    WITNESSES.forget(np.concatenate([unl.train_row_ids_[positions], leaves]))
+
+
+def _retained_after(unl, positions):
+    """The retained mask after removing ``positions``, or raise (nothing changed)."""
+    if fingerprint(unl.estimator_) != unl._fingerprint_now:
+        # The removal method holds the data and curvature of the model it fitted or
+        # last corrected: it would describe the old one, and the event claim it.
+        raise UnlearningError(
+            "estimator_ changed since the unlearner last fitted or corrected it "
+            "(refitted, trained further or modified in place): the removal would start "
+            "from a model the unlearner did not prepare, and its event would name run "
+            f"{unl.run_id_}. Fit the unlearner again. Nothing was changed."
+        )
+    if positions.size == 0:
+        raise UnlearningError("the request names no retained training row; nothing to do.")
+    retained = unl.retained_mask_.copy()
+    retained[positions] = False
+    if not retained.any():
+        raise UnlearningError(
+            "the request would remove every training row the model holds; refit on "
+            "other data instead. Nothing was changed."
+        )
+    return retained
 
 
 def removal_event(unl, removal, positions, retained, n_retained, named, request, seconds):

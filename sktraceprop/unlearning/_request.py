@@ -366,3 +366,32 @@ def drop_validation_only(unl, dropped, what, stacklevel):
         UserWarning,
         stacklevel=stacklevel + 1,
     )
+
+
+def forget_at_fit(unl, forget, ids, stacklevel):
+    """Resolve ``forget=`` (``(sources, ids)`` of :func:`split_forget`) among the rows the
+    unlearner ``unl`` just fitted on (row ids ``ids``): ``(positions, named, request)`` of
+    the removal, or None when it reaches no training row (rows of a skorch validation
+    split it names are dropped, and said). Items that reach no training row are named in
+    a warning ``stacklevel`` frames above the caller."""
+    resolver = unl._resolver()
+    positions, named = resolver.resolve(*forget, strict=False)
+    # (before rows of a skorch validation split the request names go)
+    absent = resolver.not_in_training_data(named)
+    dropped = resolver.validation_only(positions, named)
+    if dropped is not None:
+        drop_validation_only(unl, dropped, f"forget={unl.forget!r}", stacklevel + 1)
+    if positions.size == ids.shape[0]:
+        raise UnlearningError(
+            f"forget={unl.forget!r} names every training row of this fit; "
+            "nothing was fitted or stored."
+        )
+    if absent:
+        warn_not_in_training_data(absent, bool(positions.size), stacklevel + 1)
+    if not positions.size:
+        return None
+    request = {
+        "forget": jsonable(unl.forget),
+        **({"not_in_training_data": absent} if absent else {}),
+    }
+    return positions, named, request
