@@ -41,6 +41,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_array
 
 from ..exceptions import UnlearningError
+from ..utils._stack import user_stacklevel
 from ._method import Removal, RemovalMethod
 from ._min_norm import least_norm
 from ._solver_state import refresh_solver_state
@@ -262,7 +263,7 @@ def _note_separated(final, objective, Z, y, sw, fields):
     if objective.penalty_strength(Z.shape[0]) != 0 or not _separated(final, objective, Z, y, sw):
         return
     _add_note(fields, SEPARATED_NOTE)
-    warnings.warn(f"Removal: {SEPARATED_NOTE}.", UserWarning, stacklevel=5)
+    warnings.warn(f"Removal: {SEPARATED_NOTE}.", UserWarning, stacklevel=user_stacklevel())
 
 
 def _separated(final, objective, Z, y, sw):

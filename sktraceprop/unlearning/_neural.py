@@ -522,7 +522,7 @@ def resolve_calibration(calibration, has_holdout):
         "from a retrain's forget loss (benchmarks/results/unlearning_neural.md). Pass "
         "X_holdout and y_holdout to fit, or set calibration explicitly.",
         UserWarning,
-        stacklevel=4,
+        stacklevel=5,  # GradientCorrectionUnlearner.fit's caller
     )
     return "holdout"
 

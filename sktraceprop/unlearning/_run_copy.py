@@ -19,6 +19,7 @@ row, its training rows are the retained rows and its statistics describe them:
 import dataclasses
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
 from .._lineage._features import by_feature, feature_lineage
@@ -28,7 +29,13 @@ from .._lineage._ids import codes_of
 from .._lineage._record import collect_ops
 from .._lineage._stats import source_stats
 
-__all__ = ["redact_features", "retained_fit_params", "retained_rows_of", "retained_stats"]
+__all__ = [
+    "redact_features",
+    "retained_fit_params",
+    "retained_rows_of",
+    "retained_stats",
+    "unlearner_run_copy",
+]
 
 
 def redact_features(lineage, preprocessing, final_name, note, X=None):
@@ -217,4 +224,45 @@ def corrected_fingerprints(lineage, estimator):
     notes = list(lineage.notes) + ([note] if note not in lineage.notes else [])
     return dataclasses.replace(
         lineage, ops=ops, model_fingerprint=fingerprint(estimator), notes=notes
+    )
+
+
+def unlearner_run_copy(unl, lineage, event, removal, retained):
+    """The copy of the run ``lineage`` the unlearner ``unl`` holds after ``removal``
+    (its ``event``, not yet logged), naming no value of a removed row, with the
+    ``retained`` rows as its training rows and their statistics (the stored record keeps
+    what it said at fit). ``unl.estimator_`` already holds the corrected steps."""
+    n_events = len(unl.unlearning_log_) + 1
+    X, y = removal.method.held_data()
+    if removal.dropped_features:
+        lineage = redact_features(
+            lineage,
+            removal.preprocessing,
+            unl.estimator_.steps[-1][0],
+            f"unlearning event {event.get('seq', n_events)} "
+            f"removed {len(removal.dropped_features)} feature name(s) that only "
+            "removed rows produced from this copy of the run",
+            X,
+        )
+    lineage = retained_rows_of(
+        lineage,
+        unl.train_row_ids_[~retained],
+        f"unlearning event {event.get('seq', n_events)}",
+    )
+    stats = retained_stats(
+        lineage.source_stats,
+        unl.train_row_ids_[retained],
+        X,
+        y,
+        classes=is_classifier(unl.estimator_),
+        n_events=n_events,
+    )
+    fit_params, notes = retained_fit_params(
+        lineage, getattr(removal.method, "sample_weight", None), n_events
+    )
+    return dataclasses.replace(
+        corrected_fingerprints(lineage, unl.estimator_),
+        source_stats=stats,
+        fit_params=fit_params,
+        notes=notes,
     )

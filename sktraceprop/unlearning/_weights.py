@@ -18,7 +18,7 @@ from sklearn.utils.validation import has_fit_parameter
 __all__ = ["sample_weight_params"]
 
 
-def sample_weight_params(estimator, sample_weight, *, warn=False):
+def sample_weight_params(estimator, sample_weight, *, warn=False, stacklevel=2):
     """Fit parameters that give ``sample_weight`` to every step accepting it.
 
     Parameters
@@ -28,6 +28,8 @@ def sample_weight_params(estimator, sample_weight, *, warn=False):
     warn : bool, default=False
         Warn about the steps that cannot take the weights (stateless
         ``FunctionTransformer`` steps excepted).
+    stacklevel : int, default=2
+        Where the warning points, counted from the caller (2: the caller's caller).
 
     Returns
     -------
@@ -51,6 +53,6 @@ def sample_weight_params(estimator, sample_weight, *, warn=False):
             f"pipeline step(s) {', '.join(map(repr, unweighted))} do not accept "
             "sample_weight: they are fitted as if every row had weight 1.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel + 1,
         )
     return params

@@ -1,5 +1,6 @@
 """GradientCorrectionUnlearner against retraining from scratch with exact solvers."""
 
+import inspect
 import pickle
 import warnings
 
@@ -1117,6 +1118,26 @@ def test_separable_rows_without_a_penalty_are_said_to_have_no_minimum(n_classes)
     assert "has no minimum there" in unl.unlearning_log_[-1]["note"]
     # the truth behind the note: each row is on its own class's side of the model
     assert (unl.predict(Xt[12:]) == y[12:]).all()
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_the_no_minimum_warning_names_the_line_that_asked_for_the_removal(pipeline):
+    """The warning of a removal that leaves separable rows points at the caller's
+    ``unlearn`` line, as the unlearner's other warnings do (found: it named the line
+    of the library's own ``unlearn`` that calls the removal, in
+    ``_gradient_correction.py``, for a bare model and a pipeline alike)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 3))
+    y = (X @ rng.normal(size=(3, 2))).argmax(axis=1)  # separable by construction
+    Xt = stp.from_numpy(X, f"separable_line_{pipeline}")
+    model = LogisticRegression(C=np.inf, max_iter=2000)
+    model = make_pipeline(StandardScaler(), model) if pipeline else model
+    unl = GradientCorrectionUnlearner(model).fit(Xt, y)
+    with pytest.warns(UserWarning, match="has no minimum there") as record:
+        line = inspect.currentframe().f_lineno + 1
+        unl.unlearn(sample_id=stp.row_ids(Xt)[:12])
+    (warning,) = [w for w in record if "has no minimum there" in str(w.message)]
+    assert (warning.filename, warning.lineno) == (__file__, line)
 
 
 @pytest.mark.parametrize("C", [np.inf, 1.0])

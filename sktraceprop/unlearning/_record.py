@@ -1,0 +1,270 @@
+"""One removal and its audit record: the event, stored before the corrected model is used.
+
+:func:`remove` carries out a request resolved to training rows (:mod:`._request`): the
+removal method (:mod:`._method`) computes the corrected model on copies;
+:func:`removal_event` builds its event (the rows removed per source and line, the
+merges they came from, what retained rows still carry of them); :func:`commit` appends
+it to the store, then swaps the corrected model into the unlearner and drops the
+removed rows' data. Nothing before the commit touches
+the unlearner, so a failure leaves it as it was; the event names the fingerprint of the
+model the commit leaves (:func:`corrected_fingerprint`), so that prediction events and
+reports of the corrected model are matched to the removal that made it.
+"""
+
+import time
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from .._lineage._fingerprint import class_path, fingerprint
+from .._lineage._ids import codes_of
+from .._lineage._labels import row_groups
+from .._lineage._rows import lineage_frame
+from .._lineage._source import utc_now
+from .._lineage._witness import WITNESSES
+from .._model_lock import exclusive
+from .._prediction_log import release_replaced_parts
+from .._trained import record_trained_rows
+from ..exceptions import UnlearningError
+from ._erase import erase, stored_run_values
+from ._event import UnlearningEvent, row_ids_digest
+from ._neural_backend import neural_backend
+from ._remains import (
+    aggregates_over_removed,
+    kept_lineage,
+    labels_among,
+    merged_parents_kept,
+    merged_parents_note,
+    outside_steps,
+    with_caveats,
+)
+from ._run_copy import unlearner_run_copy
+
+
+def event_store(unl):
+    """Where the removal events of the unlearner ``unl`` are appended, or None."""
+    if unl.store is not None:
+        return unl.store
+    return getattr(unl.estimator_, "store", None)
+
+
+def remove(unl, positions, named, request, options, redact=None):
+    """Remove the training rows at ``positions`` (of a request that ``named`` them, see
+    :meth:`~._request.Resolver.resolve`) from the fitted unlearner ``unl``: computed on
+    copies, its event stored, then the corrected model swapped in (:func:`commit`); a
+    failure before leaves the unlearner as it was.
+
+    Called by the unlearner's ``fit`` and ``unlearn`` themselves: the warnings of its
+    caveats point two frames above this one, at their caller."""
+    retained = _retained_after(unl, positions)
+    start = time.perf_counter()
+    # The method holds the retained rows in training order: map positions to them.
+    held = np.flatnonzero(unl.retained_mask_)
+    forget = np.searchsorted(held, positions)
+    keep = np.searchsorted(held, np.flatnonzero(retained))
+    dropped = unl._resolver().validation_rows_named(named)
+    if dropped is not None:
+        options = {**options, "drop_validation": dropped}
+    removal = unl._method.remove(
+        unl.estimator_, forget, keep, unl.get_params(deep=False), **options
+    )
+    seconds = time.perf_counter() - start
+    event, leaves = removal_event(
+        unl, removal, positions, retained, int(keep.size), named, request, seconds
+    )
+    if neural_backend(removal.final) is not None and not np.isfinite(event["certificate"]):
+        raise UnlearningError(
+            "the neural correction diverged (non-finite gradient); lower lr or raise "
+            "damping. Nothing was changed."
+        )
+    erasing = None
+    if redact is not None:  # read before the commit replaces the copy of the run
+        erasing = stored_run_values(unl, removal, event["row_ids"])
+    commit(
+        unl,
+        UnlearningEvent(with_caveats(unl, event, removal, erasing=erasing)),
+        removal,
+        retained,
+    )
+    if erasing is not None:
+        logged = unl.unlearning_log_[-1]
+        erase(
+            unl,
+            erasing,
+            redact,
+            logged.get("seq", len(unl.unlearning_log_)),
+            np.asarray(event["row_ids"]),
+        )
+    # the values of a few hundred rows per load, kept in this process to notice
+    # columns changed after loading: the removed rows' go too
+    WITNESSES.forget(np.concatenate([unl.train_row_ids_[positions], leaves]))
+
+
+def _retained_after(unl, positions):
+    """The retained mask after removing ``positions``, or raise (nothing changed)."""
+    if fingerprint(unl.estimator_) != unl._fingerprint_now:
+        # The removal method holds the data and curvature of the model it fitted or
+        # last corrected: it would describe the old one, and the event claim it.
+        raise UnlearningError(
+            "estimator_ changed since the unlearner last fitted or corrected it "
+            "(refitted, trained further or modified in place): the removal would start "
+            "from a model the unlearner did not prepare, and its event would name run "
+            f"{unl.run_id_}. Fit the unlearner again. Nothing was changed."
+        )
+    if positions.size == 0:
+        raise UnlearningError("the request names no retained training row; nothing to do.")
+    retained = unl.retained_mask_.copy()
+    retained[positions] = False
+    if not retained.any():
+        raise UnlearningError(
+            "the request would remove every training row the model holds; refit on "
+            "other data instead. Nothing was changed."
+        )
+    return retained
+
+
+def removal_event(unl, removal, positions, retained, n_retained, named, request, seconds):
+    """The event of ``removal`` (a :class:`~._method.Removal`) of the training rows at
+    ``positions`` from the fitted unlearner ``unl``, leaving those ``retained`` (a mask),
+    before its caveats (:func:`~._remains.with_caveats`); and the leaf row ids behind the
+    removed rows (the rows of the sources they were merged from)."""
+    rows, leaves = removed_rows(unl, positions)
+    event = {
+        "time_utc": utc_now(),
+        "estimator": class_path(removal.final),
+        **removal.fields,
+        "seconds": seconds,
+        "n_removed": int(positions.size),
+        "n_retained": n_retained,
+        **rows,
+        "request": request,
+    }
+    kept_frame = kept_lineage(unl, retained)  # read by the checks below, made once
+    if "via_merge" in rows:
+        kept = merged_parents_kept(unl, kept_frame, leaves)
+        if kept:
+            event["merged_parents_kept"] = kept
+            notes = [event.pop("note")] if "note" in event else []
+            event["note"] = "; ".join([*notes, merged_parents_note(kept)])
+    outside = outside_steps(unl, retained, positions)
+    if outside:
+        event["steps_fitted_outside_over_removed_rows"] = outside
+    unsourced = getattr(unl, "_unsourced", None)
+    if unsourced:
+        event["columns_in_no_source"] = list(unsourced)
+    changed = getattr(unl, "_changed", None)
+    if changed:
+        event["columns_changed_after_loading"] = {c: list(v) for c, v in changed.items()}
+    if unl._derived:
+        remaining = aggregates_over_removed(
+            unl, kept_frame, np.concatenate([named["ids"], leaves]), named["codes"]
+        )
+        if remaining:
+            event["aggregates_over_removed_rows"] = remaining
+    return event, leaves
+
+
+def removed_rows(unl, positions):
+    """Event fields naming the removed rows (ids, digest, counts and lines per source,
+    the merges they came from), and the leaf row ids behind them."""
+    removed_ids = unl.train_row_ids_[positions]
+    frame = lineage_frame(removed_ids, unl._source)
+    # Per source, a source being one content, not a name: two files read under one
+    # source_id (two folders' data.csv) or two contents of one edited file are
+    # counted apart, under the labels of source_labels (the source_id where no other
+    # source carries it), and their lines are not spanned as if one file's. Labelled
+    # among every source the model trained on: a removal from one of two "data"
+    # files names which, though it removes nothing of the other.
+    group, contents = row_groups(frame["row_id"].to_numpy(), unl._source)
+    labels = labels_among(unl, contents)
+    frame["source"] = np.asarray(labels, dtype=object)[group]
+    by_source = frame.groupby("source", sort=True)
+    lines = by_source["line"].agg(["min", "max"])
+    fields = {
+        "sources": {k: int(v) for k, v in by_source["row"].nunique().items()},
+        "lines": {k: [int(lo), int(hi)] for k, lo, hi in lines.itertuples()},
+        "row_ids": removed_ids,
+        "row_ids_sha256": row_ids_digest(removed_ids),
+    }
+    if any(label != str(s.source_id) for label, s in zip(labels, contents)):
+        # a label that is not the source_id alone: what it stands for
+        fields["source_contents"] = {
+            label: {"source_id": str(s.source_id), "uri": s.uri, "sha256": s.sha256}
+            for label, s in sorted(zip(labels, contents), key=lambda p: p[0])
+        }
+    if "via" in frame.columns:
+        via = frame.dropna(subset=["via"]).groupby("via", sort=True)["row"].nunique()
+        fields["via_merge"] = {str(k): int(v) for k, v in via.items()}
+    # Leaves that are rows of an aggregate stand for groups, not removed data.
+    leaves = frame["row_id"].to_numpy(np.int64)
+    kinds = {int(c): unl._source(c).kind for c in np.unique(codes_of(leaves))}
+    grouped = np.isin(codes_of(leaves), [c for c, k in kinds.items() if k == "aggregate"])
+    return fields, leaves[~grouped]
+
+
+def commit(unl, event, removal, retained):
+    """Store the event, then swap the corrected model into the unlearner ``unl`` and drop
+    the removed rows' data (nothing before touched the unlearner)."""
+    # The corrected model's fingerprint, in the event: prediction events and reports
+    # of the corrected model are matched to the removal that made it.
+    after = corrected_fingerprint(unl.estimator_, removal)
+    event = UnlearningEvent({**event, "model_fingerprint_after": after})
+    store = event_store(unl)
+    if store is not None:
+        stored = store.append_event("unlearning", event.payload(), run_id=unl.run_id_)
+        event = UnlearningEvent({**event, "seq": stored["seq"], "event_hash": stored["hash"]})
+    _swap_in(unl, event, removal, retained)
+    if hasattr(removal.final, "classes_"):
+        unl.classes_ = removal.final.classes_  # fewer when a class only removed rows had
+    unl._method = removal.method
+    unl._fingerprint_now = fingerprint(unl.estimator_)
+    if unl._fingerprint_now != after:  # a defect of this library, never silent
+        raise RuntimeError(
+            "sktraceprop defect: the corrected model's fingerprint differs from the one "
+            f"its unlearning event records ({unl._fingerprint_now} != {after})"
+        )
+    unl.retained_mask_ = retained
+    record_trained_rows(unl.estimator_, unl._held_row_ids(), unl._fingerprint_now)
+    unl.certificate_ = event["certificate"]
+    unl.n_iter_ = event["n_iter"]
+    unl.unlearning_log_.append(event)
+
+
+def _swap_in(unl, event, removal, retained):
+    """Put the corrected model of ``removal`` in place of ``unl.estimator_``'s parts."""
+    estimator = unl.estimator_
+    # swapped in whole: a logged call of estimator_ in another thread answers and
+    # logs with the model before or after, never a mix (see sktraceprop._model_lock)
+    with exclusive(estimator, "an unlearner's correction"):
+        if isinstance(estimator, Pipeline):
+            for i, (name, step) in enumerate(removal.preprocessing or ()):
+                estimator.steps[i] = (name, step)
+            estimator.steps[-1] = (estimator.steps[-1][0], removal.final)
+            # the replaced steps hold what was learnt from the removed rows
+            release_replaced_parts(estimator)
+            lineage = getattr(estimator, "lineage_", None)
+            if lineage is not None:
+                estimator.lineage_ = unlearner_run_copy(unl, lineage, event, removal, retained)
+        else:
+            # In place, as a pipeline's steps are replaced in place: whoever holds
+            # estimator_ (a reference, an explainer fitted on it) holds the corrected
+            # model, not one that keeps the removed rows' influence.
+            state = vars(estimator)
+            state.clear()
+            state.update(vars(removal.final))
+
+
+def corrected_fingerprint(estimator, removal):
+    """Fingerprint of ``estimator`` as :func:`commit` will leave it (before it does)."""
+    # A bare instance given the attributes (no pickling protocol: a skorch net's
+    # would serialise its weights only for them to be replaced).
+    model = object.__new__(type(estimator))
+    if isinstance(estimator, Pipeline):
+        vars(model).update(vars(estimator))
+        model.steps = list(estimator.steps)  # replaced below, not the original's
+        for i, (name, step) in enumerate(removal.preprocessing or ()):
+            model.steps[i] = (name, step)
+        model.steps[-1] = (model.steps[-1][0], removal.final)
+    else:
+        vars(model).update(vars(removal.final))
+    return fingerprint(model)
