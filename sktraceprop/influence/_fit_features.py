@@ -19,8 +19,10 @@ from contextlib import contextmanager
 
 import numpy as np
 from scipy import sparse
+from sklearn.base import TransformerMixin
+from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import TargetEncoder
 
 from .._lineage._record import fitted_steps
@@ -111,6 +113,27 @@ def cross_fitting_steps(transformer):
         if isinstance(step, TargetEncoder):
             found.append(f"{name} (TargetEncoder)")
     return found
+
+
+_COMPOSITES = (Pipeline, ColumnTransformer, FeatureUnion)
+
+
+def fit_transform_may_differ(transformer):
+    """Whether a fitted step of ``transformer`` defines a ``fit_transform`` of its own,
+    which may give its training rows other features than ``fit(...).transform`` does
+    (``TargetEncoder`` cross fits; ``PCA`` computes them another way). Where no step
+    does, each ``fit_transform`` is ``fit`` then ``transform`` (pipelines, column
+    transformers and unions compose their steps'), so the training rows' features are
+    ``transform``'s and need no comparison."""
+    if transformer is None:
+        return False
+    for _, step in fitted_steps(transformer):
+        if isinstance(step, _COMPOSITES):
+            continue
+        own = getattr(type(step), "fit_transform", None)
+        if own is not None and own is not TransformerMixin.fit_transform:
+            return True
+    return False
 
 
 def features_trained_on(X, Xt, fed, transformer):

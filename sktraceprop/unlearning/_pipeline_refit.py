@@ -35,7 +35,7 @@ from sklearn.preprocessing import TargetEncoder
 from sklearn.utils.validation import check_array
 
 from .._lineage._record import fitted_steps
-from ..influence._fit_features import differs
+from ..influence._fit_features import differs, fit_transform_may_differ
 from ..utils._prefit import is_fitted
 from ..utils._sklearn_compat import safe_indexing
 from ._convex import correct, objective_of, refit
@@ -185,8 +185,12 @@ class PipelineRefit(RemovalMethod):
         Z_r = check_array(Z_r, accept_sparse="csr", dtype=np.float64)
         # kept where transform gives the retained rows other features (cross fitting):
         # the final step is corrected to the minimum on these, which an explainer needs.
-        # (Transformed afresh: a copy=False step wrote into X_r, and may return it as Z_r)
-        trained = Z_r if differs(Z_r, pre.transform(retained_rows(self.X, keep))) else None
+        # (Transformed afresh: a copy=False step wrote into X_r, and may return it as Z_r.
+        # Compared only where a step's fit_transform may differ from its transform.)
+        trained = None
+        if fit_transform_may_differ(pre):
+            fresh = pre.transform(retained_rows(self.X, keep))
+            trained = Z_r if differs(Z_r, fresh) else None
         objective = objective_of(final)
         notes, dropped = [], []
         if Z_r.shape[1] != objective.n_features:

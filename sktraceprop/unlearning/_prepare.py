@@ -18,7 +18,7 @@ from .._lineage._record import unsourced_columns, unsourced_run_columns
 from .._lineage._skorch import is_skorch_net
 from ..exceptions import UnlearningError
 from ..gradients._torch_objective import check_torch_objective
-from ..influence._fit_features import features_trained_on
+from ..influence._fit_features import features_trained_on, fit_transform_may_differ
 from ..utils._module_input import check_module_input
 from ..utils._private_copy import private_copy
 from ..utils._sklearn_compat import num_samples
@@ -187,6 +187,8 @@ def _refit_start(est, X, fed):
     """``(Z, Z_known)`` of :class:`PipelineRefit` for the fitted pipeline ``est``: the
     features its final step was fitted on where they differ from ``transform``'s."""
     pre = est[:-1]
+    if not fit_transform_may_differ(pre):
+        return None, True  # every step's fit_transform is fit then transform
     # (a copy: X is kept for the refits, and a copy=False step writes into what it transforms)
     Z, _, where = features_trained_on(X, pre.transform(private_copy(X)), fed, pre)
     return (Z if where == "fit" else None), where != "unknown"
