@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..exceptions import LineageError, LineageLostError, LineageWarning
 from ..utils._sklearn_compat import num_samples as _num_samples
+from ..utils._stack import user_stacklevel
 from ._ids import (
     MAX_CODE,
     ROW_INDEX_NAME,
@@ -239,7 +240,7 @@ def _warn_if_resembles(X):
         "register it with sktraceprop.from_pandas to name it. The run records X as an "
         "anonymous source.",
         LineageWarning,
-        stacklevel=5,
+        stacklevel=user_stacklevel(),
     )
     return True
 
@@ -261,7 +262,7 @@ def _warn_if_holds_loaded_rows(X):
         "or pass them as sample_id=sktraceprop.row_ids(df). The run records X as an "
         "anonymous source.",
         LineageWarning,
-        stacklevel=5,
+        stacklevel=user_stacklevel(),
     )
 
 
