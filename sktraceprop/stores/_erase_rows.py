@@ -20,6 +20,7 @@ import numpy as np
 from .._lineage._ids import codes_of, lines_of, pack
 from .._lineage._rows import depends_on, expand
 from ..exceptions import LineageWarning, StoreError, UnknownSourceError
+from ..utils._stack import user_stacklevel
 
 #: The audit event that records an erasure request (what was asked, why, which runs).
 ERASURE_EVENT = "store.erasure"
@@ -260,7 +261,7 @@ def _warn_held_here(ids):
             "GradientCorrectionUnlearner.unlearn(..., redact=reason), refit or discard the "
             "others. Objects in other processes cannot be seen",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -339,7 +340,7 @@ def _warn_if_several_files(runs, source_ids):
                 "one file's rows, pass sample_id= with its row ids (sktraceprop.row_ids "
                 "of the frame read from it).",
                 LineageWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
 
 

@@ -369,8 +369,11 @@ def test_objects_of_this_process_that_keep_the_rows_are_named(tmp_path):
     df, visits, _, people = _frames(tmp_path / "data")
     pipe = _fit(store, df)
     kept = _fit(store, stp.merge(visits, people, on="pid", how="left"))  # noqa: F841
-    with pytest.warns(UserWarning, match=r"keep data of the rows being erased: TracedPipeline"):
+    with pytest.warns(
+        UserWarning, match=r"keep data of the rows being erased: TracedPipeline"
+    ) as got:
         store.erase_rows(source_id="extra", reason="r")
+    assert got[0].filename == __file__  # it named sktraceprop/stores/_base.py
     del pipe
     gc.collect()
     with warnings.catch_warnings():
@@ -436,6 +439,7 @@ def test_a_source_id_naming_two_files_warns_and_erases_for_both(tmp_path):
     with pytest.warns(stp.exceptions.LineageWarning, match=r"names sources of 2 files") as got:
         planned = store.erase_rows(source_id="data", reason="request 7", dry_run=True)
     message = str(got[0].message)
+    assert got[0].filename == __file__  # it named sktraceprop/stores/_base.py
     assert all(f.resolve().as_uri() in message for f in tmp_path.glob("*/data.csv"))
     assert {p["run_id"] for p in planned} == {both.lineage_.run_id, only_b.lineage_.run_id}
     with warnings.catch_warnings():
