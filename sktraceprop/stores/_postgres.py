@@ -15,6 +15,7 @@ from ..exceptions import (
     StoreNotFoundError,
     StorePermissionError,
 )
+from ..utils._stack import user_stacklevel
 from ._base import BaseStore, schema_error
 from ._postgres_guards import guard_problems, guard_statements
 
@@ -583,7 +584,7 @@ class PostgresStore(BaseStore):
                 f"failed ({exc}): their bytes stay in the table's files until it is "
                 "vacuumed (run VACUUM FULL as the table's owner)",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
 
 

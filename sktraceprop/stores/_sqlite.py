@@ -17,6 +17,7 @@ from ..exceptions import (
     StorePermissionError,
     UnknownRunError,
 )
+from ..utils._stack import user_stacklevel
 from . import _legacy
 from ._base import BaseStore, _raise_problems, describe, schema_error
 
@@ -576,7 +577,7 @@ class SQLiteStore(BaseStore):
                 "checkpointed (the next write after the readers finish, or closing every "
                 "connection)",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
 
     _EVENT_COLUMNS = "seq, run_id, created_at, kind, payload, prev_hash, hash"
