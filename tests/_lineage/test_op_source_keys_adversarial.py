@@ -6,6 +6,8 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from joblib import Parallel, delayed
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
@@ -52,3 +54,46 @@ def test_a_scaler_fitted_in_a_worker_is_listed_for_the_rows_it_was_fitted_on(tmp
     assert on_a.sum() == len(pd.read_csv(a))
     assert frame["line"][on_a].tolist() == list(range(2, len(pd.read_csv(a)) + 2))
     np.testing.assert_array_equal(["standardscaler@data" in ops for ops in frame["ops"]], on_a)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=st.lists(st.integers(4, 12), min_size=2, max_size=3),
+    scaled=st.lists(st.booleans(), min_size=3, max_size=3),
+    merged=st.booleans(),
+    fit_on=st.integers(2, 4),
+)
+def test_trace_lists_each_files_own_scaler_for_its_lines_only(
+    tmp_path_factory, sizes, scaled, merged, fit_on
+):
+    # every file read as "data"; one scaler per file in ``scaled``, fitted on its first
+    # ``fit_on`` rows and applied to all of them; optionally the first file merged with
+    # the last by key. Truth: the file (uri) and line of each leaf row, from
+    # pandas.read_csv, and which files were scaled.
+    root = tmp_path_factory.mktemp("f")
+    paths = [_write(root / str(k) / "data.csv", n, k) for k, n in enumerate(sizes)]
+    frames, ops_of = [], {}
+    for k, path in enumerate(paths):
+        frame = stp.read_csv(path)
+        frame["key"] = np.arange(len(frame))
+        if scaled[k]:
+            scaler = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
+            scaler.fit(frame[["x1", "x2"]].iloc[:fit_on])
+            frame[["x1", "x2"]] = scaler.transform(frame[["x1", "x2"]])
+            ops_of[path.resolve().as_uri()] = [["data", _sha(path)]]
+        frames.append(frame)
+    if merged:
+        last = frames[-1][["key", "x1"]].rename(columns={"x1": "x3"})
+        first = stp.merge(frames[0], last, on="key")
+        frames = [first[["x1", "x2", "y"]], *(f[["x1", "x2", "y"]] for f in frames[1:])]
+    X = pd.concat([f[["x1", "x2"]] for f in frames])
+    y = pd.concat([f["y"] for f in frames])
+    if y.nunique() < 2:
+        return
+    run = stp.TracedEstimator(LogisticRegression()).fit(X, y).lineage_
+    scalers = {op.name: op.source_keys for op in run.ops if op.source_keys is not None}
+    frame = run.trace(np.arange(run.n_samples))
+    for uri, line, ops in zip(frame["uri"], frame["line"], frame["ops"]):
+        assert 2 <= line <= len(pd.read_csv(uri.removeprefix("file://"))) + 1
+        keys = [scalers[name] for name in ops if name in scalers]
+        assert keys == ([ops_of[uri]] if uri in ops_of else [])
