@@ -19,6 +19,7 @@ from ._lineage._skorch import skorch_fit_indices
 from ._lineage._source import REGISTRY
 from ._prediction_log import PredictionLogMixin
 from ._tracing import TracedMixin
+from .exceptions import LineageError
 from .utils._delegation import InnerTagsMixin, PredictDelegationMixin, inner_has
 
 __all__ = ["TracedEstimator"]
@@ -135,7 +136,15 @@ class TracedEstimator(
         lineage = self.__dict__.get("lineage_")
         if lineage is not None and "estimator_" in self.__dict__:
             ids = lineage.row_ids if lineage.input_row_ids is None else lineage.input_row_ids
-            _log_upstream(self.estimator_, lineage, ids, lineage.sources.__getitem__)
+            try:
+                _log_upstream(
+                    self.estimator_,
+                    lineage,
+                    ids,
+                    lambda c: lineage.sources.get(c) or REGISTRY.by_code(c),
+                )
+            except LineageError:  # a source neither the run nor this process knows
+                pass  # (unpickling never fails for it; the op stays unknown here, as before)
 
     @available_if(inner_has("transform"))
     def transform(self, X, **params):
