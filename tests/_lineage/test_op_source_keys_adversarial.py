@@ -102,4 +102,32 @@ def test_trace_lists_each_files_own_scaler_for_its_lines_only(
     frame = run.trace(np.arange(run.n_samples))
     for uri, line, ops in zip(frame["uri"], frame["line"], frame["ops"]):
         assert 2 <= line <= len(pd.read_csv(uri.removeprefix("file://"))) + 1
-        assert ops.count("standardscaler@data") == (uri in ops_of)
+        # two scalers are told apart by fingerprint, each row naming its own file's
+        named = [op for op in scalers if any(o.startswith(op.name) for o in ops)]
+        if len(scalers) > 1:
+            named = [op for op in scalers if f"{op.name} [{op.fingerprint[:12]}]" in ops]
+        assert [op.source_keys for op in named] == ([ops_of[uri]] if uri in ops_of else [])
+        assert sum(o.startswith("standardscaler@data") for o in ops) == len(named)
+
+
+def test_trace_tells_apart_two_scalers_that_share_a_name(tmp_path):
+    # one scaler per file, both files read as "data": both ops are named
+    # "standardscaler@data", and each row's list said just that, for either file
+    a, b = _write(tmp_path / "a" / "data.csv", 12, 30), _write(tmp_path / "b" / "data.csv", 9, 31)
+    parts = []
+    for path in (a, b):
+        frame = stp.read_csv(path)
+        scaler = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
+        parts.append((scaler.fit_transform(frame[["x1", "x2"]]), frame["y"]))
+    X, y = pd.concat([p[0] for p in parts]), pd.concat([p[1] for p in parts])
+    run = stp.TracedEstimator(LogisticRegression()).fit(X, y).lineage_
+    by_file = {
+        op.source_keys[0][1]: f"{op.name} [{op.fingerprint[:12]}]"
+        for op in run.ops
+        if op.source_keys
+    }
+    assert sorted(by_file) == sorted([_sha(a), _sha(b)])
+    frame = run.trace(np.arange(run.n_samples))
+    for uri, ops in zip(frame["uri"], frame["ops"]):
+        own = _sha(a) if uri == a.resolve().as_uri() else _sha(b)
+        assert ops == [by_file[own], "logisticregression"]
