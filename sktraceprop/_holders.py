@@ -44,7 +44,8 @@ class HolderMixin:
 
 def held_elsewhere(removed_ids, exclude):
     """``{name: removed rows held}`` over the registered objects other than ``exclude``
-    (an object, or a tuple of them) that keep data of any of ``removed_ids``: per name,
+    (an object, or a tuple of them) that keep data of any of ``removed_ids`` (the rows
+    themselves, or merged rows built from them at any depth): per name,
     the number of distinct removed rows that any object of that name holds (never more
     than were removed: three pipelines holding the same three rows hold 3, not 9). The
     name is the class name, or ``"<class> in <class of its holder>"`` for an object held
@@ -100,10 +101,37 @@ def _matches(removed, exclude):
             continue
         if ids is None or not len(ids):
             continue
-        held = np.isin(removed, np.asarray(ids, dtype=np.int64))
+        held = np.isin(removed, _with_rows_behind(np.asarray(ids, dtype=np.int64)))
         if held.any():
             out.append((obj, held))
     return out
+
+
+def _with_rows_behind(ids):
+    """``ids`` and every row behind them through merges (``sktraceprop.merge``, traced
+    arrays' merged rows), at every level: an object fitted on merged rows keeps the
+    values of their parent rows, so removing a parent reaches it. (Not the reverse: a
+    merged row removed for one parent's sake says nothing of the other parent's rows
+    an object keeps.) Where the parents are not in this process (a record from a
+    pickle), the ids themselves."""
+    from ._lineage._ids import codes_of, lines_of
+    from ._lineage._source import REGISTRY
+    from .exceptions import LineageError
+
+    found, current = [ids], ids
+    try:
+        while current.size:
+            codes = codes_of(current)
+            merges = [c for c in np.unique(codes) if REGISTRY.by_code(c).kind == "merge"]
+            parents = [
+                REGISTRY.by_code(c).require_parents().of(lines_of(current[codes == c]) - 1)[1]
+                for c in merges
+            ]
+            current = np.concatenate(parents) if parents else current[:0]
+            found.append(current)
+    except LineageError:  # (unknown or ambiguous codes too)
+        return ids
+    return np.concatenate(found)
 
 
 def held_elsewhere_caveat(held):

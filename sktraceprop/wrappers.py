@@ -19,6 +19,7 @@ from ._lineage._skorch import skorch_fit_indices
 from ._lineage._source import REGISTRY
 from ._prediction_log import PredictionLogMixin
 from ._tracing import TracedMixin
+from .exceptions import LineageError
 from .utils._delegation import InnerTagsMixin, PredictDelegationMixin, inner_has
 
 __all__ = ["TracedEstimator"]
@@ -124,11 +125,26 @@ class TracedEstimator(
             row_ids = row_ids[seen.indices]
         transformer = model_inputs(est)
         lineage = build_lineage(self, X, ids, row_ids, transformer, collect_ops(est), notes)
-        if hasattr(est, "transform") and not hasattr(est, "predict"):
-            sources = [REGISTRY.by_code(c) for c in set(codes_of(ids).tolist())]
-            if not any(s.source_id.startswith("anonymous:") for s in sources):
-                REGISTRY.log_op(lineage.ops[-1], sources)
+        _log_upstream(est, lineage, ids, REGISTRY.by_code)
         return lineage
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # Fitted in another process (a joblib worker, a pickle from another session):
+        # this process learns the op there, as the fit would have told it here, so a
+        # run of rows it transformed lists it (the pickle carried its sources' records).
+        lineage = self.__dict__.get("lineage_")
+        if lineage is not None and "estimator_" in self.__dict__:
+            ids = lineage.row_ids if lineage.input_row_ids is None else lineage.input_row_ids
+            try:
+                _log_upstream(
+                    self.estimator_,
+                    lineage,
+                    ids,
+                    lambda c: lineage.sources.get(c) or REGISTRY.by_code(c),
+                )
+            except LineageError:  # a source neither the run nor this process knows
+                pass  # (unpickling never fails for it; the op stays unknown here, as before)
 
     @available_if(inner_has("transform"))
     def transform(self, X, **params):
@@ -177,3 +193,13 @@ class TracedEstimator(
             mapping.add(caller=method, callee=method)
         mapping.add(caller="transform", callee="transform")
         return router.add(estimator=self.estimator, method_mapping=mapping)
+
+
+def _log_upstream(est, lineage, ids, source_of):
+    """Log a fitted transformer (not a model) as an upstream op of the sources of the
+    rows ``ids`` it was fitted on (see :meth:`SourceRegistry.log_op`); ``source_of``:
+    code -> :class:`Source`. Not for untraced (anonymous) rows."""
+    if hasattr(est, "transform") and not hasattr(est, "predict"):
+        sources = [source_of(c) for c in set(codes_of(ids).tolist())]
+        if not any(s.source_id.startswith("anonymous:") for s in sources):
+            REGISTRY.log_op(lineage.ops[-1], sources)

@@ -254,7 +254,9 @@ class Lineage:
             (``via`` for merged rows) and ``ops``: the step names the row went through
             (an op fitted on some sources only is listed where the row, a merge it was
             built through, or the leaf row is of one of them: matched by content, so
-            two files read under one source_id are told apart).
+            two files read under one source_id are told apart). Ops of other fitted
+            states that share a name (a scaler per file, both ``"standardscaler@data"``)
+            are named ``"name [fingerprint[:12]]"``.
 
         Warns
         -----
@@ -295,7 +297,7 @@ class Lineage:
         keys, inverse = np.unique(np.stack([pos, leaves], axis=1), axis=0, return_inverse=True)
         found = np.zeros((len(keys), len(self.ops)), dtype=bool)
         np.logical_or.at(found, inverse.ravel(), hits)
-        names = np.array([op.name for op in self.ops], dtype=object)
+        names = np.array(op_labels(self.ops), dtype=object)
         return {(int(p), int(r)): list(names[f]) for (p, r), f in zip(keys, found)}
 
     def _warn_shared_op_sources(self):
@@ -483,6 +485,19 @@ class Lineage:
             f"{self.n_samples} rows ({counts}); {len(self.ops)} ops, "
             f"{len(self.feature_lineage)} features>"
         )
+
+
+def op_labels(ops):
+    """The ops' names, each as ``"name [fingerprint[:12]]"`` where ops of another fitted
+    state share it (one scaler per file of one source id: both ``standardscaler@data``),
+    so that a row's list says which of them it went through."""
+    prints = {}
+    for op in ops:
+        prints.setdefault(op.name, set()).add(op.fingerprint)
+    return [
+        op.name if len(prints[op.name]) == 1 else f"{op.name} [{op.fingerprint[:12]}]"
+        for op in ops
+    ]
 
 
 def _ops_from(d):

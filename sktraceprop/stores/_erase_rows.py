@@ -168,8 +168,9 @@ def _covered(run, removed_ids):
 def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, skip=()):
     """``([(run_id, {"features", "sources", "fit_params"})], ids, rows)``: what each
     stored run given the rows holds of them (only what it still holds), checked before
-    anything changes; the rows given to those runs (and their leaves) in this process's
-    codes (``registry``: the rows objects of this process may hold); and the rows asked
+    anything changes; the erased lines behind the rows given to those runs, and those
+    rows that joined an aggregate over erased lines, in this process's codes
+    (``registry``: what objects of this process may hold of them); and the rows asked
     for, ``{source key: lines}`` (None for a request by source).
 
     Raises when a source or row is unknown to the store, or when a run given the rows
@@ -208,9 +209,19 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
             continue
         if registry is not None:
             ids = _run_rows(run)
-            ids = ids[hit_rows(run, ids, removed_ids, removed_codes)]
-            _, leaves, _ = expand(ids, run.sources.__getitem__, with_via=False)
-            here.append(_here(run, np.concatenate([ids, leaves]), registry))
+            hit, via_aggregate = depends_on(
+                ids, run.sources.__getitem__, removed_ids, removed_codes
+            )
+            _, leaves, _ = expand(ids[hit], run.sources.__getitem__, with_via=False)
+            # The erased lines (an object holding rows merged from them is found through
+            # them: see held_elsewhere), not the other parents of those merged rows (an
+            # object holding these keeps nothing erased), and rows that joined an
+            # aggregate over erased lines. Each erased line once: counts are of lines.
+            leaves = leaves[
+                np.isin(leaves, removed_ids)
+                | np.isin(codes_of(leaves), np.asarray(removed_codes, np.int64))
+            ]
+            here.append(_here(run, np.concatenate([leaves, ids[via_aggregate]]), registry))
         if not store._is_sealed_run(run.run_id):
             unsealed.append(run.run_id)
             continue

@@ -1,0 +1,55 @@
+"""A stored run's ``op_source_keys`` cannot be dropped or blanked by hand: the run would
+read as one recorded before keys were kept, matching its ops by source id (an op fitted
+on a/data.csv listed for b/data.csv's rows too). Every store's ``verify`` and
+``load_run`` call either edit corruption, as they do a swapped key."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop.exceptions import CorruptStoreError
+
+
+def _write(path, n, seed):
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+    frame["y"] = np.arange(n) % 2
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _dropped(text):
+    record = json.loads(text)
+    del record["op_source_keys"]
+    return json.dumps(record, separators=(",", ":"), sort_keys=True)
+
+
+def _blanked(text):
+    record = json.loads(text)
+    record["op_source_keys"] = [None] * len(record["ops"])
+    return json.dumps(record, separators=(",", ":"), sort_keys=True)
+
+
+@pytest.mark.parametrize("edit", [_dropped, _blanked])
+def test_dropping_an_ops_source_keys_is_corruption(backend, tmp_path, edit):
+    store = backend.make()
+    a = _write(tmp_path / "a" / "data.csv", 12, 21)
+    b = _write(tmp_path / "b" / "data.csv", 8, 22)
+    A, B = stp.read_csv(a), stp.read_csv(b)
+    scaler = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
+    X = pd.concat([scaler.fit_transform(A[["x1", "x2"]]), B[["x1", "x2"]]])
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    run = pipe.fit(X, pd.concat([A["y"], B["y"]])).lineage_
+    assert store.verify()
+    backend.edit_run_record(store, run.run_id, edit)
+    reopened = backend.make()
+    with pytest.raises(CorruptStoreError):
+        reopened.verify()
+    with pytest.raises(CorruptStoreError):
+        reopened.load_run(run.run_id)
