@@ -123,3 +123,20 @@ def test_erase_rows_does_not_name_a_valuer_of_the_other_files_lines(tmp_path):
     (said,) = _erase_warnings(store, stp.row_ids(erased))
     assert "TracedPipeline (2 row(s))" in said and "KNNShapleyValuer" not in said
     del valuer, pipe
+
+
+def test_a_valuer_of_a_files_lines_is_named_when_an_unlearner_of_merged_rows_removes_them(
+    tmp_path,
+):
+    # the reverse: the unlearner trained on merged rows, the valuer on a/data.csv's own
+    # rows. Removing two of a's lines removed the merged rows built from them, and the
+    # event checked only those merged rows: held_elsewhere was None, though the valuer
+    # keeps the two lines' x1
+    a, A, merged = _files(tmp_path, 3, np.arange(30))
+    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(A[["x1"]], A["y"])  # noqa: F841
+    unlearner = GradientCorrectionUnlearner(LogisticRegression()).fit(
+        merged[["x1", "x2"]], merged["y"]
+    )
+    removed = A.iloc[[10, 11]]
+    assert _lines(removed) <= _lines(A)  # the truth: the valuer's rows hold both lines
+    assert _removal(unlearner, stp.row_ids(removed)) == {"KNNShapleyValuer": 2}

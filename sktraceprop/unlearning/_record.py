@@ -80,9 +80,14 @@ def remove(unl, positions, named, request, options, redact=None):
     erasing = None
     if redact is not None:  # read before the commit replaces the copy of the run
         erasing = stored_run_values(unl, removal, event["row_ids"])
+    # the file lines the request named behind removed merged rows: an object holding
+    # them directly (a valuer fitted on one file) keeps data the user asked to remove
+    asked = np.isin(codes_of(leaves), named["codes"]) | np.isin(leaves, named["ids"])
     commit(
         unl,
-        UnlearningEvent(with_caveats(unl, event, removal, erasing=erasing)),
+        UnlearningEvent(
+            with_caveats(unl, event, removal, erasing=erasing, asked_lines=leaves[asked])
+        ),
         removal,
         retained,
     )

@@ -162,10 +162,11 @@ def aggregates_over_removed(unl, kept, removed_ids, removed_codes):
     )
 
 
-def with_caveats(unl, event, removal, erasing=None):
+def with_caveats(unl, event, removal, erasing=None, asked_lines=()):
     """The event with a ``preprocessing`` field and a ``caveat`` naming what still
     carries the removed rows' data, if anything (``erasing``: what ``redact=`` erases
-    from the stored run next, see ``_erase``)."""
+    from the stored run next, see ``_erase``; ``asked_lines``: the rows the request
+    named behind removed merged rows, which other objects may hold directly)."""
     caveats = [event.pop("caveat")] if "caveat" in event else []
     if removal.preprocessing is None and has_preprocessing(unl.estimator_):
         event["preprocessing"] = "kept"
@@ -219,7 +220,8 @@ def with_caveats(unl, event, removal, erasing=None):
         caveats.append(stored)
     # the unlearner, its model and its steps, and the estimator parameter (named apart)
     own = (unl, unl.estimator_, unl.estimator, *parts_of(unl.estimator_))
-    held = held_elsewhere(event["row_ids"], exclude=own)
+    removed = np.concatenate([np.asarray(event["row_ids"], np.int64), asked_lines])
+    held = held_elsewhere(removed, exclude=own)
     if held:
         event["held_elsewhere"] = held
         message = held_elsewhere_caveat(held)
