@@ -76,9 +76,12 @@ def outside_steps_caveat(steps):
     names = ", ".join(f"{k!r} ({v} rows)" for k, v in steps.items())
     return (
         f"{n} retained training row(s) went through step(s) fitted outside the model "
-        f"(TracedEstimator) on sources that held removed rows: {names}. What such a step "
-        "learnt from the removed rows (a scaler's mean and scale, an encoder's categories) "
-        "may still be in those rows' values, which no correction of the model removes: "
+        f"(TracedEstimator) on sources behind the removed rows (their own, or for removed "
+        f"merged rows the sources they were merged from): {names}. What such a step "
+        "learnt from those sources' rows (a scaler's mean and scale, an encoder's "
+        "categories) may still be in the retained rows' values, which no correction of the "
+        "model removes (for a source that only joined removed merged rows, the step saw "
+        "none of the data asked to be removed, only the rows it was merged with): "
         "refit the step without them and refit the model, or make the step part of the "
         "pipeline, where unlearning refits it"
     )
