@@ -88,6 +88,20 @@ def same_named_cancer_files(tmp_path):
     return pd.concat(parts), frame.iloc[95:], np.array(which)
 
 
+def write_two_features(path, n, shift, seed, first=None):
+    """A CSV file of ``n`` rows: two normal features shifted by ``shift`` (``x1``,
+    ``x2``) and a label ``y`` (``x1 + x2 > 2 shift``, the first two rows 0 and 1), after
+    the columns of ``first`` (``{name: values}``, e.g. a key). Returns ``path``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2)) + shift
+    y = (X[:, 0] + X[:, 1] > 2 * shift).astype(int)
+    y[:2] = [0, 1]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = {**(first or {}), "x1": X[:, 0], "x2": X[:, 1], "y": y}
+    pd.DataFrame(columns).to_csv(path, index=False)
+    return path
+
+
 def lines_from_key(df):
     return df["key"].to_numpy(np.int64)
 
@@ -100,4 +114,10 @@ def demo_xy():
     return X.drop(columns="notes"), y
 
 
-__all__ = ["lines_from_key", "same_named_cancer_files", "write_hospitals", "pd"]
+__all__ = [
+    "lines_from_key",
+    "same_named_cancer_files",
+    "write_hospitals",
+    "write_two_features",
+    "pd",
+]

@@ -19,6 +19,7 @@ import sktraceprop as stp
 from sktraceprop._lineage._ids import codes_of
 from sktraceprop._lineage._run import Op
 from sktraceprop._lineage._source import REGISTRY
+from tests.conftest import write_two_features
 
 #: The fields of an op's record that sktraceprop read before source_keys (its
 #: ``Op.from_dict`` took no other).
@@ -26,15 +27,7 @@ OLD_OP_FIELDS = ("name", "cls", "params", "fingerprint", "features_in", "feature
 
 
 def _write(path, n, shift, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2)) + shift
-    y = (X[:, 0] + X[:, 1] > 2 * shift).astype(int)
-    y[:2] = [0, 1]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"k": np.arange(n), "x1": X[:, 0], "x2": X[:, 1], "y": y}).to_csv(
-        path, index=False
-    )
-    return path
+    return write_two_features(path, n, shift, seed, first={"k": np.arange(n)})
 
 
 def _sha(path):

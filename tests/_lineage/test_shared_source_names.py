@@ -14,15 +14,11 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop._lineage._labels import source_labels
 from sktraceprop._lineage._source import Source
+from tests.conftest import write_two_features
 
 
 def _write(path, n, shift, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2)) + shift
-    y = (X[:, 0] + X[:, 1] > 2 * shift).astype(int)
-    y[:2] = [0, 1]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": y}).to_csv(path, index=False)
+    return write_two_features(path, n, shift, seed)
 
 
 def _sha(path):

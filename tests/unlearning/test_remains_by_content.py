@@ -21,19 +21,13 @@ import sktraceprop as stp
 from sktraceprop._lineage._ids import codes_of
 from sktraceprop._lineage._source import REGISTRY
 from sktraceprop.unlearning import GradientCorrectionUnlearner
+from tests.conftest import write_two_features
 
 OUTSIDE = "steps_fitted_outside_over_removed_rows"
 
 
 def _write(path, n, shift, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2)) + shift
-    y = (X[:, 0] + X[:, 1] > 2 * shift).astype(int)
-    y[:2] = [0, 1]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame({"g": np.arange(n) % 3, "x1": X[:, 0], "x2": X[:, 1], "y": y})
-    frame.to_csv(path, index=False)
-    return path
+    return write_two_features(path, n, shift, seed, first={"g": np.arange(n) % 3})
 
 
 @pytest.fixture
