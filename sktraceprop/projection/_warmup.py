@@ -17,8 +17,9 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def _kernels_cached():
-    """Whether every projection kernel has a current entry in numba's on-disk cache.
+def _cached(dispatcher, dtype=None):
+    """Whether numba's on-disk cache holds a current entry of ``dispatcher`` (for its
+    first argument of ``dtype``, where given).
 
     The thread must only *load* kernels: compiling one runs numba's compiler, which
     wraps its work in ``warnings.catch_warnings`` - process-wide state, not the
@@ -26,47 +27,47 @@ def _kernels_cached():
     block (a test's ``pytest.warns``, the library's own record of warnings) restores
     the warning filters and handler the block had replaced when it ends: the block
     records nothing more, and filters set meanwhile are undone. Measured: with the
-    cache cleared, warnings raised in the first seconds after the import were not
-    recorded by ``pytest.warns`` (2 of 5 runs). Without a cached entry for every
-    kernel (a fresh install, a changed source) the first projection compiles in its
-    own thread, as it would without the warm-up. (A cache holding some of a kernel's
-    signatures only, say float64 but not float32, still lets the thread compile the
-    others: the race remains there.)
+    cache cleared, warnings raised in the first seconds after the import went
+    unrecorded by ``pytest.warns`` in 2 of 5 runs. A call whose kernels are not all
+    cached is left to the first projection, which compiles them in its own thread, as
+    it would without the warm-up.
     """
-    import numba
-
-    from . import _kernels, _scatter, _simd
-
     try:
-        for module in (_kernels, _scatter, _simd):
-            for value in vars(module).values():
-                if not isinstance(value, numba.core.registry.CPUDispatcher):
-                    continue
-                if value.targetoptions.get("inline") == "always":
-                    continue  # compiled into its callers, never cached alone
-                # (numba's index of the function's cache: empty where absent or stale)
-                if not value._cache._cache_file._load_index():
-                    return False
+        index = dispatcher._cache._cache_file._load_index()  # empty: absent or stale
+        if dtype is None:
+            return bool(index)
+        name = np.dtype(dtype).name
+        return any(name in str(key[0][0]) for key in index)
     except Exception:  # noqa: BLE001 - numba's private layout changed: do not warm
         return False
-    return True
+
+
+def _calls():
+    """The warm-up's calls, ``(X, density)``, whose kernels are all cached."""
+    from . import _kernels, _scatter
+
+    shared = _cached(_kernels.column_counts) and _cached(_kernels.column_entries)
+    calls = []
+    # dense before sparse, float32 first: the likeliest first calls wait least (numba
+    # loads one kernel at a time); the low density picks the scatter kernel
+    for dtype in (np.float32, np.float64):
+        X = np.ones((2, 3), dtype=dtype)
+        if shared and _cached(_kernels.tile_rows) and _cached(_kernels.project_dense, dtype):
+            calls.append((X, "auto"))
+        if shared and _cached(_scatter.project_scatter, dtype):
+            calls.append((X, 1e-3))
+    for dtype in (np.float32, np.float64):
+        if shared and _cached(_kernels.project_csr, dtype):
+            calls.append((sp.csr_matrix(np.ones((2, 3), dtype=dtype)), "auto"))
+    return calls
 
 
 def _warm():
     from ._jl import JLProjector
 
-    if not _kernels_cached():
-        return
     try:
-        # dense before sparse, float32 first: the likeliest first calls wait least
-        # (numba loads one kernel at a time); the low density picks the scatter kernel
-        for dtype in (np.float32, np.float64):
-            X = np.ones((2, 3), dtype=dtype)
-            for density in ("auto", 1e-3):
-                JLProjector(2, density=density, random_state=0, n_jobs=1).fit_transform(X)
-        for dtype in (np.float32, np.float64):
-            X = sp.csr_matrix(np.ones((2, 3), dtype=dtype))
-            JLProjector(2, random_state=0, n_jobs=1).fit_transform(X)
+        for X, density in _calls():
+            JLProjector(2, density=density, random_state=0, n_jobs=1).fit_transform(X)
     except Exception:
         # nothing depends on the warm-up: a failing kernel fails again, with its
         # error, in the caller's own projection
