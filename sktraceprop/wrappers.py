@@ -1,5 +1,6 @@
 """TracedEstimator: lineage for any single estimator (or plain sklearn Pipeline)."""
 
+import pandas as pd
 import sklearn
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils.metadata_routing import process_routing
@@ -14,9 +15,11 @@ from ._lineage._final import (
     refuse_frozen,
 )
 from ._lineage._ids import codes_of
-from ._lineage._record import build_lineage, collect_ops
+from ._lineage._record import build_lineage, collect_ops, source_table, upstream_ops
+from ._lineage._rows import has_id_level, row_ids
 from ._lineage._skorch import skorch_fit_indices
 from ._lineage._source import REGISTRY
+from ._lineage._upstream_outputs import keep_output
 from ._prediction_log import PredictionLogMixin
 from ._tracing import TracedMixin
 from .exceptions import LineageError
@@ -40,7 +43,10 @@ class TracedEstimator(
     the rest to it. A wrapped transformer fitted on traced rows outside a pipeline
     (for example one scaler per hospital before concatenation) is remembered as an
     *upstream op* of those sources: later runs list it among the ops their rows went
-    through.
+    through where their values show it (its ``transform`` keeps its output on a few
+    hundred witness rows, in this process; a traced fit leaves out the upstream ops its
+    data is found not to hold, such as each fold's scaler of a ``GridSearchCV``, and its
+    notes say which, and which could not be checked).
 
     Parameters
     ----------
@@ -148,9 +154,17 @@ class TracedEstimator(
 
     @available_if(inner_has("transform"))
     def transform(self, X, **params):
-        """Transform with the fitted estimator."""
+        """Transform with the fitted estimator.
+
+        A transformer logged as an upstream op (fitted outside a pipeline) keeps its
+        output on the witness rows of traced input, in this process: a later traced fit
+        compares its data with it, to tell whether its rows went through this step
+        (see ``sktraceprop._lineage._upstream_outputs``).
+        """
         check_is_fitted(self)
-        return self.estimator_.transform(X, **params)
+        out = self.estimator_.transform(X, **params)
+        _keep_upstream_output(self, X, out)
+        return out
 
     @available_if(inner_has("transform"))
     def fit_transform(self, X, y=None, sample_id=None, **fit_params):
@@ -195,11 +209,34 @@ class TracedEstimator(
         return router.add(estimator=self.estimator, method_mapping=mapping)
 
 
+def _keep_upstream_output(wrapper, X, out):
+    """Keep ``out`` on its witness rows when ``wrapper`` is an upstream op of the
+    sources of ``X``'s rows (see :func:`~sktraceprop._lineage._upstream_outputs.keep_output`)."""
+    lineage = getattr(wrapper, "lineage_", None)
+    est = wrapper.estimator_
+    if lineage is None or not lineage.ops or not _is_upstream(est):
+        return
+    frames = (pd.DataFrame, pd.Series)
+    if not (isinstance(X, frames) and isinstance(out, pd.DataFrame)):
+        return
+    if not (has_id_level(X.index) and has_id_level(out.index)):
+        return
+    sources = source_table(row_ids(X))
+    upstream = upstream_ops(sources)
+    op = lineage.ops[-1]
+    if any(o.fingerprint == op.fingerprint for o in upstream):
+        keep_output(op, X, out, sources, upstream)
+
+
+def _is_upstream(est):
+    return hasattr(est, "transform") and not hasattr(est, "predict")
+
+
 def _log_upstream(est, lineage, ids, source_of):
     """Log a fitted transformer (not a model) as an upstream op of the sources of the
     rows ``ids`` it was fitted on (see :meth:`SourceRegistry.log_op`); ``source_of``:
     code -> :class:`Source`. Not for untraced (anonymous) rows."""
-    if hasattr(est, "transform") and not hasattr(est, "predict"):
+    if _is_upstream(est):
         sources = [source_of(c) for c in set(codes_of(ids).tolist())]
         if not any(s.source_id.startswith("anonymous:") for s in sources):
             REGISTRY.log_op(lineage.ops[-1], sources)

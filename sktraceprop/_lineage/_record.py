@@ -17,6 +17,7 @@ from ._ids import distinct_codes
 from ._misplaced import MIN_COLUMNS, misplaced_row
 from ._run import Lineage, Op, column_origins, library_versions
 from ._source import REGISTRY, utc_now
+from ._upstream_outputs import identify, identify_note
 from ._witness import MAX_LOADS, WITNESSES, changed_columns, changed_note
 
 #: True while a traced estimator fits: nested traced estimators then leave the
@@ -179,7 +180,8 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
             if shared:
                 notes.append(duplicate_note(shared))
     sources = source_table(input_ids)
-    upstream = upstream_ops(sources)
+    upstream, left_out, unchecked = identify(X, input_ids, sources, upstream_ops(sources))
+    notes += identify_note(left_out, unchecked)
     traced_array = getattr(X, "__stp_run_ops__", None)  # the ops of a sktraceprop.array
     if traced_array is not None:
         array_ops, array_notes = traced_array()
@@ -246,7 +248,8 @@ def changes(X, ids, name="X"):
         is what the message calls ``X``.
     """
     sources = source_table(ids)
-    written = {f for op in upstream_ops(sources) for f in op.features_out}
+    upstream, _, _ = identify(X, ids, sources, upstream_ops(sources))
+    written = {f for op in upstream for f in op.features_out}
     changed = changed_columns(X, ids, sources, skip=written)
     if len(changed) >= MIN_COLUMNS:  # a row moved differs in at least as many columns
         with np.errstate(over="ignore", invalid="ignore"):  # (float32 keys of huge values)

@@ -247,6 +247,12 @@ class _Witnesses:
         self._by_code = {}
         self._overflow = set()
         self._version = 0
+        self._followers = []
+
+    def follow(self, store):
+        """Have ``store`` (with ``forget(ids)`` and ``clear()``) forget and clear with
+        the witnesses: it keeps values of witness rows too."""
+        self._followers.append(store)
 
     def add(self, code, sha256, frame, inherited=None, ids=None, every=None, group=None):
         """Keep the witness rows of ``frame`` (indexed by row ids; see :func:`stride`).
@@ -310,6 +316,8 @@ class _Witnesses:
                         load.columns = {k: c.take(keep) for k, c in load.columns.items()}
                 if known is not None:
                     known[1] = [load for load in known[1] if load.ids.size]
+        for store in self._followers:
+            store.forget(ids)
 
     def unchecked(self, codes):
         """Of ``codes``, those whose loads are no longer kept (read more than
@@ -330,6 +338,8 @@ class _Witnesses:
             self._version += 1
             self._by_code.clear()
             self._overflow.clear()
+        for store in self._followers:
+            store.clear()
 
 
 WITNESSES = _Witnesses()

@@ -78,7 +78,9 @@ def outside_steps(unl, retained, positions):
     outside the model (:class:`~sktraceprop.TracedEstimator`) that removed rows
     (training ``positions``) went through too (see :mod:`._outside`)."""
     lineage = getattr(unl.estimator_, "lineage_", None)
-    ops = [*upstream_ops(list(unl._sources)), *(lineage.ops if lineage else ())]
+    # the run lists the steps fitted outside that its rows were found to go through
+    # (sktraceprop._lineage._upstream_outputs); without a run, every one logged on them
+    ops = lineage.ops if lineage else upstream_ops(list(unl._sources))
     if not any(op.sources for op in ops):
         return {}
     ids = unl.train_row_ids_

@@ -22,6 +22,7 @@ from .._lineage._ids import codes_of
 from .._lineage._io import lineage_frame
 from .._lineage._op_rows import leaf_paths, name_only, positions_through
 from .._lineage._record import collect_ops, source_table, upstream_ops
+from .._lineage._upstream_outputs import identify
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._labels import check_label_kinds
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
@@ -308,6 +309,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                 f"{type(self).__name__} requires y to be passed, but the target y is None"
             )
         row_ids = resolve_row_ids(X, sample_id)
+        given_rows = X  # (what tells which steps fitted outside the rows went through)
         if self.transformer is None:
             self.transformer_ = None
             given = X
@@ -379,7 +381,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         self.row_ids_ = row_ids
         hold(self)  # a removal of any of these rows names this valuer
         self._sources = source_table(row_ids)
-        self.ops_ = self._collect_ops(self._sources)
+        self.ops_ = self._collect_ops(self._sources, given_rows, row_ids)
         return self
 
     def _held_row_ids(self):
@@ -392,8 +394,12 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             Xt, accept_sparse="csr", dtype=np.float64, order="C", input_name="transformed X"
         )
 
-    def _collect_ops(self, sources):
-        ops = {op.fingerprint: replace(op) for op in upstream_ops(sources)}
+    def _collect_ops(self, sources, X, ids):
+        # the steps fitted outside that the rows went through, told by their values
+        upstream = upstream_ops(sources)
+        if ids is not None:
+            upstream = identify(X, ids, sources, upstream)[0]
+        ops = {op.fingerprint: replace(op) for op in upstream}
         transformer = unfrozen(self.transformer_)
         lineage = getattr(transformer, "lineage_", None)
         if lineage is not None and not changed_steps(transformer, lineage):

@@ -1,0 +1,313 @@
+"""Which steps fitted outside the pipeline a fit's rows went through, told by their values.
+
+A :class:`~sktraceprop.TracedEstimator` transformer fitted on traced rows outside a
+traced pipeline (one scaler per hospital before ``pd.concat``) is logged as an *upstream
+op* of its sources (:meth:`SourceRegistry.log_op`). The registry cannot see which data a
+later fit is given, so listing every op logged on a source for every later run of it
+names steps its rows never went through: each fold's scaler of a ``GridSearchCV`` over a
+plain ``Pipeline``, a scaler tried in an earlier cell of a notebook.
+
+The values tell. Each ``transform`` of traced rows by such a transformer keeps its output
+on the witness rows (:mod:`._witness`: the same few hundred rows per load, at most
+:data:`CAP` per op, in this process only; rows an unlearner removes are dropped). A traced
+fit compares the witness rows of the data it is given with what was loaded for them and
+with each upstream op's kept output, column by column (:func:`identify`). An op whose
+output agrees on at least half of the cells compared is what the rows are (or part of
+it); the run lists it, and the upstream ops its own input was found to have gone through
+(kept when it transformed). An op whose output agrees on fewer cells, when another
+candidate (the loaded values, another op) agrees on at least half of its own, is left
+out of the run, and its notes say so. Where nothing can be compared (no output kept: an
+op learnt from another process, a NumPy output; data that is not a DataFrame) or no
+candidate agrees on half its cells (values changed again by code the library does not
+see), every upstream op stays listed and the notes say the rows' passage through them
+was not established.
+"""
+
+import threading
+
+import numpy as np
+import pandas as pd
+
+from ._ids import codes_of, distinct_codes
+from ._witness import WITNESSES, _equal, _take_columns, is_witness
+
+#: Witness rows kept per op (across all its transforms).
+CAP = 512
+#: Share of the cells compared on which a candidate must agree to count as what the data is.
+AGREE = 0.5
+
+
+class _Kept:
+    """An op's output on witness rows: sorted ids, columns, and the upstream ops (by
+    fingerprint) its input had gone through."""
+
+    __slots__ = ("after", "columns", "ids")
+
+    def __init__(self, ids, columns, after):
+        self.ids, self.columns, self.after = ids, columns, after
+
+    def positions(self, ids):
+        at = np.minimum(np.searchsorted(self.ids, ids), self.ids.size - 1)
+        return np.where(self.ids[at] == ids, at, -1)
+
+
+class _Outputs:
+    """Thread-safe map: op fingerprint -> :class:`_Kept`."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_op = {}
+
+    def keep(self, fingerprint, ids, columns, after):
+        """Add rows ``ids`` (their output ``columns``: name -> ``_Column``) of an op."""
+        order = np.argsort(ids, kind="stable")
+        ids = ids[order]
+        columns = {k: c.take(order) for k, c in columns.items()}
+        with self._lock:
+            known = self._by_op.get(fingerprint)
+            if known is not None:
+                new = np.flatnonzero(~np.isin(ids, known.ids))[: max(0, CAP - known.ids.size)]
+                if set(known.columns) != set(columns):
+                    new = new[:0]  # (another output layout: keep the first)
+                ids = np.concatenate([known.ids, ids[new]])
+                columns = {
+                    k: _concat(known.columns[k], columns[k].take(new)) for k in known.columns
+                }
+                after = known.after | after
+                order = np.argsort(ids, kind="stable")
+                ids = ids[order]
+                columns = {k: c.take(order) for k, c in columns.items()}
+            elif ids.size > CAP:
+                keep = np.sort(np.arange(ids.size)[:CAP])
+                ids, columns = ids[keep], {k: c.take(keep) for k, c in columns.items()}
+            self._by_op[fingerprint] = _Kept(ids, columns, frozenset(after))
+
+    def get(self, fingerprint):
+        with self._lock:
+            return self._by_op.get(fingerprint)
+
+    def forget(self, ids):
+        """Drop the rows with these ids (rows an unlearner removed)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        with self._lock:
+            for fingerprint, kept in list(self._by_op.items()):
+                keep = np.flatnonzero(~np.isin(kept.ids, ids))
+                if keep.size < kept.ids.size:
+                    columns = {k: c.take(keep) for k, c in kept.columns.items()}
+                    self._by_op[fingerprint] = _Kept(kept.ids[keep], columns, kept.after)
+
+    def clear(self):
+        with self._lock:
+            self._by_op.clear()
+
+
+def _concat(a, b):
+    from ._witness import _Column
+
+    return _Column(
+        np.concatenate([a.values, b.values]),
+        np.concatenate([a.missing, b.missing]),
+        a.numeric and b.numeric,
+        min(a.bits, b.bits),
+    )
+
+
+OUTPUTS = _Outputs()
+WITNESSES.follow(OUTPUTS)
+
+
+def _ids_of(frame):
+    from ._rows import has_id_level, row_ids
+
+    if not isinstance(frame, pd.DataFrame) or not has_id_level(frame.index):
+        return None
+    if frame.columns.has_duplicates or not len(frame):
+        return None
+    return np.asarray(row_ids(frame), dtype=np.int64)
+
+
+def _witness_rows(ids, sources):
+    """Positions of the rows of ``ids`` that are witnesses of their source's loads."""
+    hit = np.zeros(len(ids), dtype=bool)
+    distinct = distinct_codes(ids)
+    codes = codes_of(ids) if len(distinct) > 1 else None
+    for code in distinct:
+        source = sources.get(int(code))
+        loads = WITNESSES.loads(code, source.sha256) if source is not None else []
+        maybe = np.zeros(len(ids), dtype=bool)
+        for every in {w.stride for w in loads}:
+            maybe |= is_witness(ids, every)
+        if codes is not None:
+            maybe &= codes == code
+        hit |= maybe
+    return np.flatnonzero(hit)
+
+
+def _loaded_agreement(mine, ids, sources):
+    """Column -> ``(agreeing cells, cells compared)`` of ``mine`` (name -> column at
+    rows ``ids``) with what was loaded for those rows."""
+    out = {}
+    codes = codes_of(ids)
+    for code in np.unique(codes):
+        source = sources.get(int(code))
+        loads = WITNESSES.loads(code, source.sha256) if source is not None else []
+        rows = np.flatnonzero(codes == code)
+        for name, column in mine.items():
+            matched = np.zeros(rows.size, dtype=bool)
+            covered = np.zeros(rows.size, dtype=bool)
+            for w in loads:
+                theirs = w.columns.get(name)
+                if theirs is None:
+                    continue
+                here = w.positions(ids[rows])
+                inside = np.flatnonzero(here >= 0)
+                if inside.size:
+                    eq = _equal(column.take(rows[inside]), theirs.take(here[inside]))
+                    matched[inside] |= eq
+                    covered[inside] = True
+            if covered.any():
+                a, c = out.get(name, (0, 0))
+                out[name] = (a + int(matched.sum()), c + int(covered.sum()))
+    return out
+
+
+def _op_agreement(mine, ids, kept):
+    """Column -> ``(agreeing cells, cells compared)`` of ``mine`` with an op's output."""
+    here = kept.positions(ids)
+    inside = np.flatnonzero(here >= 0)
+    out = {}
+    if not inside.size:
+        return out
+    for name, theirs in kept.columns.items():
+        column = mine.get(name)
+        if column is not None:
+            eq = _equal(column.take(inside), theirs.take(here[inside]))
+            out[name] = (int(eq.sum()), int(inside.size))
+    return out
+
+
+def _share(by_column, columns):
+    agree = sum(by_column[c][0] for c in columns if c in by_column)
+    compared = sum(by_column[c][1] for c in columns if c in by_column)
+    return agree / compared if compared else None
+
+
+def identify(X, ids, sources, upstream):
+    """Which of the ``upstream`` ops (:class:`Op`) the rows of ``X`` went through.
+
+    An op whose kept output agrees with ``X`` on at least :data:`AGREE` of the cells
+    compared was gone through, and so were the ops its own input was found to have gone
+    through. One that agrees less, on columns where ``X`` agrees that much with what was
+    loaded or with another op's output, was not; nor was one that transformed rows of
+    ``X`` but none of whose output columns ``X`` holds, when every column of ``X`` is
+    accounted for that way (by the loaded values or an op gone through). Any other op
+    stays listed, unchecked: one that transformed none of these rows (the parents of
+    merged rows, say) cannot be compared.
+
+    Returns
+    -------
+    through : list of Op
+        The ops to list for the rows (in ``upstream``'s order), unchecked ones included.
+    left_out : list of Op
+        Ops found not gone through.
+    unchecked : list of Op
+        Ops listed without evidence either way.
+    """
+    if not upstream:
+        return [], [], []
+    ids = np.asarray(ids, dtype=np.int64)
+    if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates or not len(ids):
+        return list(upstream), [], list(upstream)
+    hit = _witness_rows(ids, sources)
+    if not hit.size:
+        return list(upstream), [], list(upstream)
+    names = [str(c) for c in X.columns]
+    mine = dict(zip(names, _take_columns(X, hit)))
+    wids = ids[hit]
+    # fingerprint -> column -> (agree, compared); ops that transformed rows of X
+    agreement, kept_any = {}, set()
+    for op in upstream:
+        kept = OUTPUTS.get(op.fingerprint)
+        if kept is not None and (kept.positions(wids) >= 0).any():
+            kept_any.add(op.fingerprint)  # (it transformed some of these very rows)
+            found = _op_agreement(mine, wids, kept)
+            if found:
+                agreement[op.fingerprint] = found
+    loaded = _loaded_agreement(mine, wids, sources)
+    gone = {f for f, by in agreement.items() if _share(by, by) >= AGREE}
+    closure, todo = set(), list(gone)
+    while todo:
+        f = todo.pop()
+        if f not in closure:
+            closure.add(f)
+            kept = OUTPUTS.get(f)
+            todo.extend(kept.after if kept is not None else ())
+    explained = all(
+        any((_share(by, [name]) or 0) >= AGREE for by in (loaded, *(agreement[f] for f in gone)))
+        for name in names
+    )
+    through, left_out, unchecked = [], [], []
+    for op in upstream:
+        f = op.fingerprint
+        if f in closure:
+            through.append(op)
+            continue
+        by = agreement.get(f)
+        if by is not None:
+            others = [loaded, *(a for g, a in agreement.items() if g != f)]
+            shares = (_share(other, by) for other in others)
+            if any(s is not None and s >= AGREE for s in shares):
+                left_out.append(op)
+                continue
+        elif f in kept_any and explained and names:
+            left_out.append(op)
+            continue
+        through.append(op)
+        unchecked.append(op)
+    return through, left_out, unchecked
+
+
+def keep_output(op, X, out, sources, upstream):
+    """Keep ``out`` (the transform of ``X`` by the upstream op ``op``) on its witness
+    rows, with the upstream ops ``X``'s rows were found to have gone through."""
+    ids = _ids_of(out)
+    if ids is None:
+        return
+    hit = _witness_rows(ids, sources)
+    if not hit.size:
+        return
+    others = [o for o in upstream if o.fingerprint != op.fingerprint]
+    x_ids = _ids_of(X)
+    if x_ids is not None and others:
+        through, _, unchecked = identify(X, x_ids, sources, others)
+        # what the input was found to have gone through (an unchecked op is not)
+        after = {o.fingerprint for o in through} - {o.fingerprint for o in unchecked}
+    else:
+        after = set()
+    names = [str(c) for c in out.columns]
+    OUTPUTS.keep(op.fingerprint, ids[hit], dict(zip(names, _take_columns(out, hit))), after)
+
+
+def _names(ops):
+    return ", ".join(op.name + f" [{op.fingerprint[:12]}]" for op in ops)
+
+
+def identify_note(left_out, unchecked):
+    """The run's notes about what :func:`identify` found (empty when nothing to say)."""
+    notes = []
+    if left_out:
+        notes.append(
+            f"step(s) fitted outside the pipeline on these sources and left out of this "
+            f"run's ops: {_names(left_out)}: on the witness rows compared, the data given to "
+            "this fit does not hold their output (it disagrees with it, or lacks its "
+            "columns) and agrees with what was loaded or with another step's output, so "
+            "its rows did not go through them"
+        )
+    if unchecked:
+        notes.append(
+            f"step(s) fitted outside the pipeline on these sources, listed among this "
+            f"run's ops though it is not established that its rows went through them: "
+            f"{_names(unchecked)} (their output is not kept in this process, or the data "
+            "given to the fit is not a DataFrame whose values match a known state)"
+        )
+    return notes
