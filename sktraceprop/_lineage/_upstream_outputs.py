@@ -12,15 +12,16 @@ on the witness rows (:mod:`._witness`: the same few hundred rows per load, at mo
 :data:`CAP` per op, in this process only; rows an unlearner removes are dropped). A traced
 fit compares the witness rows of the data it is given with what was loaded for them and
 with each upstream op's kept output, column by column (:func:`identify`). An op whose
-output agrees on at least half of the cells compared is what the rows are (or part of
-it); the run lists it, and the upstream ops its own input was found to have gone through
-(kept when it transformed). An op whose output agrees on fewer cells, when another
-candidate (the loaded values, another op) agrees on at least half of its own, is left
-out of the run, and its notes say so. Where nothing can be compared (no output kept: an
-op learnt from another process, a NumPy output; data that is not a DataFrame) or no
-candidate agrees on half its cells (values changed again by code the library does not
-see), every upstream op stays listed and the notes say the rows' passage through them
-was not established.
+output agrees with some witness row on at least half of that row's cells compared was
+gone through by those rows (all of them, or one chunk, one hospital's part); the run
+lists it, and the upstream ops its own input was found to have gone through (kept when
+it transformed). An op whose output agrees with no row, on columns where the data agrees
+on at least half of the cells with another candidate (the loaded values, another op's
+output), is left out of the run, and its notes say so. Where nothing can be compared (no
+output kept: an op learnt from another process, a NumPy output; rows merged after the
+op; data that is not a DataFrame) or nothing else accounts for the values (changed again
+by code the library does not see), the op stays listed and the notes say the rows'
+passage through it was not established.
 """
 
 import threading
@@ -172,18 +173,22 @@ def _loaded_agreement(mine, ids, sources):
 
 
 def _op_agreement(mine, ids, kept):
-    """Column -> ``(agreeing cells, cells compared)`` of ``mine`` with an op's output."""
+    """Column -> ``(agreeing cells, cells compared)`` of ``mine`` with an op's output,
+    and the number of rows that agree with it on at least :data:`AGREE` of their cells."""
     here = kept.positions(ids)
     inside = np.flatnonzero(here >= 0)
     out = {}
     if not inside.size:
-        return out
+        return out, 0
+    per_row = np.zeros(inside.size, dtype=np.int64)
     for name, theirs in kept.columns.items():
         column = mine.get(name)
         if column is not None:
             eq = _equal(column.take(inside), theirs.take(here[inside]))
+            per_row += eq
             out[name] = (int(eq.sum()), int(inside.size))
-    return out
+    rows = int((per_row >= AGREE * len(out)).sum()) if out else 0
+    return out, rows
 
 
 def _share(by_column, columns):
@@ -195,14 +200,15 @@ def _share(by_column, columns):
 def identify(X, ids, sources, upstream):
     """Which of the ``upstream`` ops (:class:`Op`) the rows of ``X`` went through.
 
-    An op whose kept output agrees with ``X`` on at least :data:`AGREE` of the cells
-    compared was gone through, and so were the ops its own input was found to have gone
-    through. One that agrees less, on columns where ``X`` agrees that much with what was
-    loaded or with another op's output, was not; nor was one that transformed rows of
-    ``X`` but none of whose output columns ``X`` holds, when every column of ``X`` is
-    accounted for that way (by the loaded values or an op gone through). Any other op
-    stays listed, unchecked: one that transformed none of these rows (the parents of
-    merged rows, say) cannot be compared.
+    An op whose kept output agrees with a row of ``X`` on at least :data:`AGREE` of the
+    row's cells compared was gone through (by some rows: one chunk of a file, one
+    hospital's part), and so were the ops its own input was found to have gone through.
+    One that agrees with no row, on columns where ``X`` agrees on at least
+    :data:`AGREE` of the cells with what was loaded or with another op's output, was
+    not; nor was one that transformed rows of ``X`` but none of whose output columns
+    ``X`` holds, when every column of ``X`` is accounted for that way (by the loaded
+    values or an op gone through). Any other op stays listed, unchecked: one that
+    transformed none of these rows (the parents of merged rows, say) cannot be compared.
 
     Returns
     -------
@@ -225,16 +231,17 @@ def identify(X, ids, sources, upstream):
     mine = dict(zip(names, _take_columns(X, hit)))
     wids = ids[hit]
     # fingerprint -> column -> (agree, compared); ops that transformed rows of X
-    agreement, kept_any = {}, set()
+    agreement, kept_any, gone = {}, set(), set()
     for op in upstream:
         kept = OUTPUTS.get(op.fingerprint)
         if kept is not None and (kept.positions(wids) >= 0).any():
             kept_any.add(op.fingerprint)  # (it transformed some of these very rows)
-            found = _op_agreement(mine, wids, kept)
+            found, rows = _op_agreement(mine, wids, kept)
             if found:
                 agreement[op.fingerprint] = found
+                if rows:
+                    gone.add(op.fingerprint)
     loaded = _loaded_agreement(mine, wids, sources)
-    gone = {f for f, by in agreement.items() if _share(by, by) >= AGREE}
     closure, todo = set(), list(gone)
     while todo:
         f = todo.pop()

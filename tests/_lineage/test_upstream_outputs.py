@@ -168,3 +168,14 @@ def test_the_valuer_and_the_unlearner_leave_out_a_step_the_rows_did_not_go_throu
     unl = GradientCorrectionUnlearner(stp.make_traced_pipeline(LogisticRegression())).fit(X, y)
     unl.unlearn(sample_id=stp.row_ids(X)[:3])
     assert "steps_fitted_outside_over_removed_rows" not in unl.unlearning_log_[-1]
+
+
+def test_a_step_applied_to_one_part_of_the_rows_is_listed(tmp_path):
+    """A scaler fitted on the first chunk of a file and applied to that chunk only: a
+    minority of the rows went through it, and it is listed."""
+    df = stp.read_csv(write_two_features(tmp_path / "data.csv", 400, 0.0, 5))
+    X, y = df[["x1", "x2"]], df["y"]
+    scaler = _traced(StandardScaler())
+    X = pd.concat([scaler.fit_transform(X.iloc[:100]), X.iloc[100:]])
+    model = stp.TracedEstimator(LogisticRegression()).fit(X, y)
+    assert [op.fingerprint for op in _upstream(model.lineage_)] == [_fingerprint(scaler)]
