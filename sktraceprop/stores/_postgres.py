@@ -16,7 +16,8 @@ from ..exceptions import (
     StorePermissionError,
 )
 from ..utils._stack import user_stacklevel
-from ._base import BaseStore, schema_error
+from ._base import BaseStore
+from ._integrity import check_with, schema_error
 from ._postgres_guards import guard_problems, guard_statements
 
 SCHEMA_VERSION = 3
@@ -390,7 +391,7 @@ class PostgresStore(BaseStore):
             refuses writes.
         """
         problems = [{"check": "schema", "message": m} for m in self._guard_problems()]
-        return self._check_with(problems, repr(self), public_key, checkpoint, allow_unsigned_tail)
+        return check_with(self, problems, repr(self), public_key, checkpoint, allow_unsigned_tail)
 
     def _guard_problems(self):
         """What was done to the append-only guards, read from the catalog now."""
@@ -589,7 +590,7 @@ class PostgresStore(BaseStore):
 
 
 class _Writer:
-    """The rows of one PostgreSQL write transaction (see :class:`._base._Chain`)."""
+    """The rows of one PostgreSQL write transaction (see :class:`._append._Chain`)."""
 
     def __init__(self, store, con):
         self.store, self.con = store, con

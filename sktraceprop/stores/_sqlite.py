@@ -19,7 +19,8 @@ from ..exceptions import (
 )
 from ..utils._stack import user_stacklevel
 from . import _legacy
-from ._base import BaseStore, _raise_problems, describe, schema_error
+from ._base import BaseStore
+from ._integrity import check_with, describe, raise_problems, schema_error
 
 SCHEMA_VERSION = 3
 APP = "sktraceprop"
@@ -625,7 +626,7 @@ class SQLiteStore(BaseStore):
                 problems, counts = _legacy.audit(self)
             if problems:
                 self._refuse_writes(describe(problems[0]))
-                _raise_problems(repr(self), problems)
+                raise_problems(repr(self), problems)
             raise StoreError(
                 f"{self.path} has schema version 1 (sktraceprop 0.1): its hash chain of "
                 f"{counts['events']} audit events is intact and its {counts['runs']} runs "
@@ -717,8 +718,8 @@ class SQLiteStore(BaseStore):
             con.isolation_level = None
             self._local.override = con
             try:
-                report = self._check_with(
-                    problems, self.path, public_key, checkpoint, allow_unsigned_tail
+                report = check_with(
+                    self, problems, self.path, public_key, checkpoint, allow_unsigned_tail
                 )
             finally:
                 self._local.override = None
@@ -756,7 +757,7 @@ def _trigger_problem(found, version=SCHEMA_VERSION):
 
 
 class _Writer:
-    """The rows of one SQLite write transaction (see :class:`._base._Chain`)."""
+    """The rows of one SQLite write transaction (see :class:`._append._Chain`)."""
 
     def __init__(self, con):
         self.con = con
