@@ -233,7 +233,10 @@ class SQLiteStore(BaseStore):
                     con.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, now))
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                # SQLite rolls back by itself after a failed write (a full disk): a
+                # ROLLBACK then fails, and its error would hide the cause
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
                 raise
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
@@ -254,8 +257,9 @@ class SQLiteStore(BaseStore):
             if not tables:
                 raise CorruptStoreError(
                     f"{self.path} is a SQLite database without tables: not a sktraceprop "
-                    "store (or one whose tables were all dropped); it was not modified. To "
-                    "start a new store there, remove the file."
+                    "store (or one whose tables were all dropped, or whose creation failed, "
+                    "on a full disk for example); it was not modified. To start a new store "
+                    "there, remove the file."
                 )
             if "stp_meta" not in tables:
                 raise CorruptStoreError(
@@ -438,7 +442,20 @@ class SQLiteStore(BaseStore):
                 "the permissions, or open it with mode='ro' to read it."
             )
         if name.startswith("SQLITE_FULL") or "disk is full" in lower:
-            return StoreError(f"{self.path}: the disk is full ({text}); nothing was written.")
+            return StoreError(
+                f"{self.path}: the disk is full ({text}). Nothing of this call was stored; "
+                "what the store held is unchanged. Free space, then retry."
+            )
+        if name.startswith("SQLITE_IOERR") or "disk i/o error" in lower:
+            # A write past a size limit (a quota, ulimit -f) fails with EFBIG, which SQLite
+            # reports as an I/O error, not as a full disk.
+            return StoreError(
+                f"{self.path}: the operating system refused to read or write the file "
+                f"({text}, {name or 'SQLITE_IOERR'}): the disk may be full, the file may be "
+                "at a size limit (a quota, ulimit -f), or the device failed. Nothing of this "
+                "call was stored; what the store held is unchanged. Free space (or raise the "
+                "limit), then retry."
+            )
         if (
             name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
             or (
@@ -570,7 +587,13 @@ class SQLiteStore(BaseStore):
         try:
             busy, _, _ = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         except _SQLITE_ERRORS as exc:
-            raise self._translate(exc) from None
+            # the erasure is committed: the error must not say that nothing was stored
+            raise StoreError(
+                f"{self.path}: the erasure is stored, but its write-ahead log could not be "
+                f"folded into the file ({exc}): {self.path}-wal still holds the erased "
+                "values' old pages until every connection to the file is closed (SQLite "
+                "then folds the log into the file and deletes it)"
+            ) from None
         if busy:
             warnings.warn(
                 f"{self.path}: another connection is reading, so the write-ahead log "

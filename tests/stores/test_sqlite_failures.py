@@ -1,0 +1,114 @@
+"""SQLiteStore when the file system fails it: a full disk, a file-size limit, a file
+removed or replaced under an open handle, a store of a newer schema.
+
+Each must raise an error that names the problem, and lose nothing stored before: the
+truth is the list of event hashes each call returned, read back from the file by a
+fresh handle and checked with ``check()``.
+"""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sktraceprop as stp
+from sktraceprop.exceptions import StoreError
+from tests.stores._store_helpers import fit_run
+
+_LIMITED = """
+import json, resource, signal, sys
+import sktraceprop as stp
+path, limit, when = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+store = stp.stores.SQLiteStore(path) if when == "opened" else None
+# past the limit a write fails with EFBIG, as on a full disk, instead of killing us
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+out = {"written": []}
+try:
+    store = store or stp.stores.SQLiteStore(path)
+    for i in range(10_000):
+        out["written"].append(store.append_event("review", {"i": i, "pad": "x" * 2000})["hash"])
+except Exception as exc:
+    out["error"] = [type(exc).__name__, str(exc)]
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+if store is not None:
+    out["after"] = store.append_event("review", {"i": "after"})["hash"]
+print(json.dumps(out))
+"""
+
+
+def _run_limited(path, limit, when):
+    out = subprocess.run(
+        [sys.executable, "-c", _LIMITED, str(path), str(limit), when],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(stp.__file__).parents[1])},
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def test_a_write_past_a_file_size_limit_names_it_and_loses_nothing(tmp_path):
+    # SQLite reports EFBIG as "disk I/O error": the message said only that, as if the
+    # file were damaged, not that the disk or a limit was full
+    path = tmp_path / "s.db"
+    out = _run_limited(path, 200_000, "opened")
+    kind, message = out["error"]
+    assert kind == "StoreError" and len(out["written"]) > 10
+    assert "size limit" in message and "disk may be full" in message
+    assert "Nothing of this call was stored" in message
+    store = stp.stores.SQLiteStore(path)
+    assert store.check()["events"] == len(out["written"]) + 1
+    assert [e["hash"] for e in store.events()] == [*out["written"], out["after"]]
+
+
+@pytest.mark.parametrize("limit", [1_000, 40_000])
+def test_creating_a_store_past_a_file_size_limit_names_it(tmp_path, limit):
+    # the failed creation's own ROLLBACK failed ("cannot rollback - no transaction is
+    # active": SQLite had rolled back already), and that error hid the cause
+    path = tmp_path / "s.db"
+    out = _run_limited(path, limit, "created")
+    kind, message = out["error"]
+    assert (kind, out["written"]) == ("StoreError", [])
+    assert "size limit" in message and "no transaction" not in message
+    if path.stat().st_size == 0:  # nothing written: the next open creates the store
+        assert stp.stores.SQLiteStore(path).check()["events"] == 0
+    else:
+        with pytest.raises(StoreError, match="creation failed.*remove the file"):
+            stp.stores.SQLiteStore(path)
+
+
+class _FailingCheckpoint:
+    """A connection whose WAL checkpoint fails as on a full disk; all else passes through."""
+
+    def __init__(self, con):
+        self._con = con
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+    def execute(self, sql, *args):
+        if "wal_checkpoint" in sql:
+            raise sqlite3.OperationalError("disk I/O error")
+        return self._con.execute(sql, *args)
+
+
+def test_an_erasure_whose_log_cannot_be_folded_says_it_is_stored(tmp_path, monkeypatch):
+    # after a redaction commits, the store folds its write-ahead log into the file; a
+    # failure there was reported as a plain I/O error, as if the erasure had not happened
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    run = fit_run(store)
+    connection = store._connection
+    monkeypatch.setattr(store, "_connection", lambda: _FailingCheckpoint(connection()))
+    with pytest.raises(StoreError, match=r"the erasure is stored.*s\.db-wal still holds"):
+        store.redact(run.run_id, sources=["s0"], reason="request 1")
+    monkeypatch.undo()
+    (event,) = stp.stores.SQLiteStore(tmp_path / "s.db").events(
+        kind="store.redaction", include_store_events=True
+    )
+    assert event["payload"]["reason"] == "request 1"
