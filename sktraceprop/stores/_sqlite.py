@@ -374,6 +374,10 @@ class SQLiteStore(BaseStore):
             return override
         con = getattr(self._local, "con", None)
         if con is None or getattr(self._local, "pid", None) != os.getpid():
+            # sqlite3.connect would create an empty file where the store was removed
+            before = _file_id(self.path)
+            if before is None:
+                raise self._not_the_file_opened()
             if self.mode == "ro":
                 con = self._open_readonly()
                 con.isolation_level = None
@@ -385,8 +389,40 @@ class SQLiteStore(BaseStore):
                     con.execute("PRAGMA secure_delete=ON")
                 except _SQLITE_ERRORS as exc:
                     raise self._translate(exc) from None
-            self._local.con, self._local.pid = con, os.getpid()
+            self._check_same_store(con, before)
+            self._local.con, self._local.pid, self._local.file = con, os.getpid(), before
         return con
+
+    def _check_same_store(self, con, before):
+        """Close ``con`` and raise unless it is on the file that was at the path before
+        it was opened, and that file is the store this handle opened (its ``store_id``):
+        a handle must never read or write another store under its own name."""
+        same = _file_id(self.path) == before
+        if same:
+            try:
+                row = con.execute("SELECT value FROM stp_meta WHERE key = 'store_id'").fetchone()
+            except _SQLITE_ERRORS as exc:
+                con.close()
+                raise self._translate(exc) from None
+            same = (None if row is None else row[0]) == self._meta.get("store_id")
+        if not same:
+            con.close()
+            raise self._not_the_file_opened()
+
+    def _not_the_file_opened(self):
+        """The error for a store file removed, moved or replaced since it was opened."""
+        if _file_id(self.path) is None:
+            return StoreNotFoundError(
+                f"{self.path} was removed or moved since this handle opened it; nothing was "
+                "read or written. Open the store where it is now (SQLiteStore(path) on the "
+                "old path would create a new, empty store)."
+            )
+        return StoreError(
+            f"{self.path} is no longer the store this handle opened (store_id "
+            f"{self.store_id}): the file was replaced since (removed and created again, or "
+            "another file moved there). Nothing was read or written. Open the file now "
+            "there with SQLiteStore(path)."
+        )
 
     def close(self):
         """Close this thread's connection to the file (a later call opens a new one).
@@ -496,6 +532,10 @@ class SQLiteStore(BaseStore):
                 "the hash chain, so it is read-only here; nothing was written. Write to a new "
                 "store, and copy the old runs there with new.save_run(old.load_run(run_id))."
             )
+        opened = getattr(self._local, "file", None)
+        now = _file_id(self.path)
+        if now is None or (opened is not None and now != opened):
+            return self._not_the_file_opened()
         if not os.access(self.path, os.W_OK):
             return StorePermissionError(
                 f"{self.path} is not writable (file permissions); nothing was fitted or "
@@ -510,6 +550,11 @@ class SQLiteStore(BaseStore):
             con.execute("BEGIN IMMEDIATE")
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
+        if _file_id(self.path) != getattr(self._local, "file", None):
+            # the connection writes to a file no longer at the path (removed, or replaced
+            # by another store): what it wrote would be lost, or go to the wrong store
+            con.execute("ROLLBACK")
+            raise self._not_the_file_opened()
         try:
             yield _Writer(con)
             con.execute("COMMIT")
@@ -749,6 +794,15 @@ class SQLiteStore(BaseStore):
         finally:
             con.close()
         return {"path": self.path, "sqlite_check": pragma, **report}
+
+
+def _file_id(path):
+    """``(device, inode)`` of the file at ``path``, or None when there is none."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _trigger_problem(found, version=SCHEMA_VERSION):

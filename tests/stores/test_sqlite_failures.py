@@ -11,12 +11,13 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 import sktraceprop as stp
-from sktraceprop.exceptions import StoreError
+from sktraceprop.exceptions import StoreError, StoreNotFoundError
 from tests.stores._store_helpers import fit_run
 
 _LIMITED = """
@@ -112,3 +113,61 @@ def test_an_erasure_whose_log_cannot_be_folded_says_it_is_stored(tmp_path, monke
         kind="store.redaction", include_store_events=True
     )
     assert event["payload"]["reason"] == "request 1"
+
+
+def _remove(path):
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        Path(name).unlink(missing_ok=True)
+
+
+def test_a_handle_on_a_removed_or_replaced_file_refuses_to_write(tmp_path):
+    # the handle's connection kept the removed file open: its writes returned events
+    # that no file at the path held, and they were lost when the process ended
+    path = tmp_path / "s.db"
+    store = stp.stores.SQLiteStore(path)
+    store.append_event("review", {"i": 1})
+    _remove(path)
+    with pytest.raises(StoreNotFoundError, match="removed or moved since this handle opened"):
+        store.append_event("review", {"i": 2})  # it said 'not writable (file permissions)'
+    with pytest.raises(StoreNotFoundError, match="removed or moved"):
+        fit_run(store)
+    assert not path.exists()  # nothing created in its place
+    other = stp.stores.SQLiteStore(path)  # another process starts a new store there
+    with pytest.raises(StoreError, match="no longer the store this handle opened"):
+        store.append_event("review", {"i": 3})
+    assert other.events() == [] and other.check()["events"] == 0
+    assert stp.stores.SQLiteStore(path).append_event("review", {})["seq"] == 1
+
+
+def test_a_moved_store_is_written_where_it_is_opened_now(tmp_path):
+    path, moved = tmp_path / "s.db", tmp_path / "archive.db"
+    store = stp.stores.SQLiteStore(path)
+    first = store.append_event("review", {"i": 1})
+    store.close()
+    path.rename(moved)
+    with pytest.raises(StoreNotFoundError, match="removed or moved"):
+        store.append_event("review", {"i": 2})
+    assert not path.exists()
+    assert [e["hash"] for e in stp.stores.SQLiteStore(moved).events()] == [first["hash"]]
+
+
+def test_a_new_thread_never_reads_another_store_under_the_handle_s_name(tmp_path):
+    # a thread opens its own connection: it read whatever store was at the path now,
+    # under the handle that names the store it opened (checkpoints sign that store_id)
+    path = tmp_path / "s.db"
+    store = stp.stores.SQLiteStore(path)
+    store.append_event("review", {"i": 1})
+    _remove(path)
+    stp.stores.SQLiteStore(path).append_event("other store", {})
+    got = []
+
+    def read():
+        try:
+            got.append(store.events())
+        except StoreError as exc:
+            got.append(exc)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    assert isinstance(got[0], StoreError) and "no longer the store" in str(got[0])
