@@ -274,17 +274,22 @@ class SQLiteStore(BaseStore):
             con.close()
         if meta.get("app") != APP:
             raise CorruptStoreError(f"{self.path} was not written by sktraceprop; not modified.")
+        stored = meta.get("schema_version")
         try:
-            version = int(meta.get("schema_version", 0))
-        except ValueError:
-            version = 0
-        if version > SCHEMA_VERSION:
+            version = int(stored)
+        except (TypeError, ValueError):
+            version = None
+        if version is not None and version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} has schema version {version}; this sktraceprop reads up to "
-                f"{SCHEMA_VERSION}. Upgrade sktraceprop."
+                f"{SCHEMA_VERSION}. Upgrade sktraceprop. It was not modified."
             )
         if version not in (1, 2, SCHEMA_VERSION):
-            raise CorruptStoreError(f"{self.path} has an unknown schema version {version!r}")
+            said = "no schema version" if stored is None else f"schema version {stored!r}"
+            raise CorruptStoreError(
+                f"{self.path} has {said} in its stp_meta table: no version sktraceprop ever "
+                "wrote, so it was altered outside sktraceprop. It was not modified."
+            )
         later = ["a checkpoints table"] if "checkpoints" in tables else []
         later += ["a runs.event_seq column"] if "event_seq" in run_columns else []
         if version == 1 and later:
@@ -408,6 +413,27 @@ class SQLiteStore(BaseStore):
         if not same:
             con.close()
             raise self._not_the_file_opened()
+
+    def _schema_changed(self, con):
+        """An error if the file's store or schema version is no longer what this handle
+        opened (a newer sktraceprop upgraded it since: rows written as this version
+        describes them could be wrong there), else None."""
+        keys = ("store_id", "schema_version")
+        try:
+            now = dict(con.execute("SELECT key, value FROM stp_meta WHERE key IN (?, ?)", keys))
+        except _SQLITE_ERRORS as exc:
+            con.execute("ROLLBACK")
+            raise self._translate(exc) from None
+        if now.get("store_id") != self._meta.get("store_id"):
+            return self._not_the_file_opened()
+        if now.get("schema_version") != self._meta.get("schema_version"):
+            return StoreError(
+                f"{self.path} now has schema version {now.get('schema_version')!r}; this "
+                f"handle opened version {self._meta.get('schema_version')!r}: it was changed "
+                "since (by another sktraceprop?). Nothing was written. Open it again "
+                "(a newer version needs a newer sktraceprop)."
+            )
+        return None
 
     def _not_the_file_opened(self):
         """The error for a store file removed, moved or replaced since it was opened."""
@@ -555,6 +581,10 @@ class SQLiteStore(BaseStore):
             # by another store): what it wrote would be lost, or go to the wrong store
             con.execute("ROLLBACK")
             raise self._not_the_file_opened()
+        changed = self._schema_changed(con)
+        if changed is not None:
+            con.execute("ROLLBACK")
+            raise changed
         try:
             yield _Writer(con)
             con.execute("COMMIT")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import sktraceprop as stp
-from sktraceprop.exceptions import StoreError, StoreNotFoundError
+from sktraceprop.exceptions import CorruptStoreError, StoreError, StoreNotFoundError
 from tests.stores._store_helpers import fit_run
 
 _LIMITED = """
@@ -171,3 +171,65 @@ def test_a_new_thread_never_reads_another_store_under_the_handle_s_name(tmp_path
     thread.start()
     thread.join()
     assert isinstance(got[0], StoreError) and "no longer the store" in str(got[0])
+
+
+def _set_meta(path, key, value):
+    """Set (or with ``value=None`` delete) a stp_meta entry, as software other than this
+    sktraceprop would: a newer release, or an edit."""
+    con = sqlite3.connect(path)
+    guards = con.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'stp_meta'"
+    ).fetchall()
+    for name, _ in guards:
+        con.execute(f"DROP TRIGGER {name}")
+    if value is None:
+        con.execute("DELETE FROM stp_meta WHERE key = ?", (key,))
+    else:
+        con.execute("UPDATE stp_meta SET value = ? WHERE key = ?", (value, key))
+    for _, sql in guards:
+        con.execute(sql)
+    con.commit()
+    con.close()
+
+
+def _closed(tmp_path):
+    path = tmp_path / "s.db"
+    store = stp.stores.SQLiteStore(path)
+    store.append_event("review", {})
+    store.close()
+    return path
+
+
+@pytest.mark.parametrize("mode", ["rw", "ro"])
+def test_a_store_of_a_newer_schema_is_refused_untouched(tmp_path, mode):
+    path = _closed(tmp_path)
+    _set_meta(path, "schema_version", "4")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"schema version 4; this sktraceprop reads up to 3"):
+        stp.stores.SQLiteStore(path, mode=mode)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("stored", "said"),
+    [("abc", "schema version 'abc'"), ("3.0", "schema version '3.0'"), (None, "no schema")],
+)
+def test_a_schema_version_no_release_wrote_is_named_as_stored(tmp_path, stored, said):
+    # the message named version 0 for each of these
+    path = _closed(tmp_path)
+    _set_meta(path, "schema_version", stored)
+    with pytest.raises(CorruptStoreError, match=f"has {said}.*altered outside sktraceprop"):
+        stp.stores.SQLiteStore(path)
+
+
+def test_a_store_upgraded_under_an_open_handle_is_not_written(tmp_path):
+    # a newer sktraceprop upgrading the file while this handle is open: the handle went
+    # on writing rows as version 3 describes them into a version 4 store
+    path = tmp_path / "s.db"
+    store = stp.stores.SQLiteStore(path)
+    first = store.append_event("review", {"i": 1})
+    _set_meta(path, "schema_version", "4")
+    with pytest.raises(StoreError, match="now has schema version '4'.*Nothing was written"):
+        store.append_event("review", {"i": 2})
+    _set_meta(path, "schema_version", "3")
+    assert [e["hash"] for e in stp.stores.SQLiteStore(path).events()] == [first["hash"]]
