@@ -432,10 +432,32 @@ class PostgresStore(BaseStore):
         try:
             with con.transaction():
                 con.execute(self._sql("LOCK TABLE {e} IN SHARE ROW EXCLUSIVE MODE", e="events"))
+                self._check_same_store(con)
                 yield _Writer(self, con)
                 committing = True
         except psycopg.Error as exc:
             raise self._translate(exc, committing=committing) from None
+
+    def _check_same_store(self, con):
+        """Raise unless the schema still holds the store, at the schema version, that this
+        handle opened: one dropped and created again since (by another client) is another
+        store, and one upgraded by a newer sktraceprop is not written as this version."""
+        keys = ("store_id", "schema_version")
+        now = dict(
+            con.execute(
+                self._sql("SELECT key, value FROM {m} WHERE key IN (%s, %s)", m="stp_meta"), keys
+            )
+        )
+        opened = {k: self._meta.get(k) for k in keys}
+        if now != opened:
+            raise StoreError(
+                f"{self!r} no longer holds the store this handle opened (store_id "
+                f"{opened['store_id']}, schema version {opened['schema_version']}); it now "
+                f"holds store_id {now.get('store_id')}, schema version "
+                f"{now.get('schema_version')}: the schema was created again or upgraded "
+                "since. Nothing was written. Open it again (a newer version needs a newer "
+                "sktraceprop)."
+            )
 
     def _transact(self, write, committed):
         for attempt in range(2):
