@@ -15,6 +15,8 @@ Each job is done, once for every store, in its own module:
 - :mod:`._redaction` and :mod:`._erase_rows`: erasing values and rows.
 """
 
+import math
+import numbers
 from abc import ABC, abstractmethod
 
 from ..exceptions import CorruptStoreError
@@ -22,6 +24,15 @@ from . import _checkpoint, _events, _integrity, _list_runs, _load_run, _save_run
 from ._chain import GENESIS, make_event  # noqa: F401 (importable from here, as before)
 from ._codec import encode_ids
 from ._sealed import REDACTION_EVENT
+
+
+def check_timeout(timeout):
+    """``timeout`` (seconds to wait for another writer), refused unless a number >= 0."""
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise TypeError(f"timeout must be a number of seconds; got {timeout!r}")
+    if not 0 <= timeout < math.inf:
+        raise ValueError(f"timeout must be a finite number of seconds >= 0; got {timeout!r}")
+    return float(timeout)
 
 
 class BaseStore(ABC):

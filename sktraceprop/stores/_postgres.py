@@ -16,7 +16,7 @@ from ..exceptions import (
     StorePermissionError,
 )
 from ..utils._stack import user_stacklevel
-from ._base import BaseStore
+from ._base import BaseStore, check_timeout
 from ._integrity import check_with, schema_error
 from ._postgres_guards import guard_problems, guard_statements
 
@@ -65,7 +65,8 @@ class PostgresStore(BaseStore):
         ``"ro"``: every transaction is read-only, and writes raise
         :class:`~sktraceprop.exceptions.StorePermissionError` (for auditors).
     timeout : float, default=60.0
-        Seconds to wait to connect, and for another writer's lock, before raising
+        Seconds (a finite number >= 0) to wait to connect (at least 1 s), and for
+        another writer's lock (at least 1 ms), before raising
         :class:`~sktraceprop.exceptions.StoreConnectionError` or
         :class:`~sktraceprop.exceptions.StoreBusyError`.
 
@@ -92,6 +93,7 @@ class PostgresStore(BaseStore):
             raise ValueError(f"schema must be a non-empty string; got {schema!r}")
         if not isinstance(mode, str) or mode not in _MODES:
             raise ValueError(f"mode must be 'rw' or 'ro'; got {mode!r}")
+        check_timeout(timeout)
         _psycopg()
         self.dsn = dsn
         self.schema = schema
@@ -141,7 +143,8 @@ class PostgresStore(BaseStore):
             con.execute(
                 "SELECT set_config('lock_timeout', %s, false), "
                 "set_config('default_transaction_read_only', %s, false)",
-                (f"{int(self.timeout * 1000)}ms", "on" if self.mode == "ro" else "off"),
+                # lock_timeout 0 would wait for ever: at least 1 ms
+                (f"{max(1, round(self.timeout * 1000))}ms", "on" if self.mode == "ro" else "off"),
             )
         except psycopg.Error as exc:
             raise self._translate(exc, connecting=True) from None

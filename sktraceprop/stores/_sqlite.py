@@ -19,7 +19,7 @@ from ..exceptions import (
 )
 from ..utils._stack import user_stacklevel
 from . import _legacy
-from ._base import BaseStore
+from ._base import BaseStore, check_timeout
 from ._integrity import check_with, describe, raise_problems, schema_error
 
 SCHEMA_VERSION = 3
@@ -94,8 +94,8 @@ class SQLiteStore(BaseStore):
         and media), for audits: reads and checks work, writes raise
         :class:`~sktraceprop.exceptions.StorePermissionError`.
     timeout : float, default=60.0
-        Seconds to wait for another process's write transaction before raising
-        :class:`~sktraceprop.exceptions.StoreBusyError`.
+        Seconds (a finite number >= 0; 0: do not wait) to wait for another process's
+        write transaction before raising :class:`~sktraceprop.exceptions.StoreBusyError`.
     check_on_open : {"header", "quick", "full"}, default="header"
         How much of an existing file is checked before it is used. ``"header"`` reads only
         the SQLite header, the schema and the store's metadata, so opening is fast whatever
@@ -137,6 +137,16 @@ class SQLiteStore(BaseStore):
             raise ValueError(
                 f"check_on_open must be one of {', '.join(map(repr, _CHECK_ON_OPEN))}; "
                 f"got {check_on_open!r}"
+            )
+        check_timeout(timeout)
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path must be a file path (str or path-like); got {path!r}")
+        if os.path.isdir(path or "."):
+            raise IsADirectoryError(
+                f"path {os.fspath(path)!r} is a folder: give the store's file, such as "
+                f"{os.path.join(os.fspath(path), 'lineage.db')!r}"
             )
         self.path = os.fspath(path)
         self.mode = mode

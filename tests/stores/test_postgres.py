@@ -9,6 +9,7 @@ import pytest
 import sktraceprop as stp
 from sktraceprop.exceptions import (
     CorruptStoreError,
+    StoreBusyError,
     StoreConnectionError,
     StoreError,
     StorePermissionError,
@@ -407,3 +408,29 @@ def test_a_handle_never_writes_to_a_store_created_again_or_upgraded_since(pg_dsn
         con.execute("SET session_replication_role = replica")
         con.execute(upgrade, ("3",))
     assert new.events() == []
+
+
+def test_timeout_0_does_not_wait_for_ever(pg_dsn):
+    # timeout=0 became lock_timeout '0ms', which PostgreSQL reads as no timeout at all:
+    # a write behind another writer's lock waited for ever instead of raising at once
+    schema = new_schema()
+    store = stp.stores.PostgresStore(pg_dsn, schema=schema, timeout=0)
+    got = []
+
+    def write():
+        try:
+            got.append(store.append_event("review", {}))
+        except StoreBusyError as exc:
+            got.append(exc)
+
+    with _admin(pg_dsn) as con:
+        with con.transaction():
+            con.execute(f'LOCK TABLE "{schema}".events IN SHARE ROW EXCLUSIVE MODE')
+            thread = threading.Thread(target=write)
+            thread.start()
+            thread.join(timeout=20)
+            waited = thread.is_alive()
+        thread.join()
+    assert not waited and isinstance(got[0], StoreBusyError)
+    with pytest.raises(ValueError, match="timeout must be"):
+        stp.stores.PostgresStore(pg_dsn, schema=schema, timeout=-1)

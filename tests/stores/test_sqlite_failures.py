@@ -233,3 +233,25 @@ def test_a_store_upgraded_under_an_open_handle_is_not_written(tmp_path):
         store.append_event("review", {"i": 2})
     _set_meta(path, "schema_version", "3")
     assert [e["hash"] for e in stp.stores.SQLiteStore(path).events()] == [first["hash"]]
+
+
+@pytest.mark.parametrize(
+    ("timeout", "error"),
+    [("60", TypeError), (None, TypeError), (True, TypeError), (-5, ValueError)]
+    + [(float("nan"), ValueError), (float("inf"), ValueError)],
+)
+def test_a_timeout_that_is_no_number_of_seconds_is_refused_first(tmp_path, timeout, error):
+    # '60' and None raised sqlite3's "must be real number, not str" when the file was
+    # opened, naming no argument; -5, nan and inf were taken
+    with pytest.raises(error, match="timeout must be"):
+        stp.stores.SQLiteStore(tmp_path / "s.db", timeout=timeout)
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_a_folder_given_as_the_path_is_named(tmp_path):
+    # it raised "[Errno 21] Is a directory: '.'" for "", from deep inside opening
+    with pytest.raises(IsADirectoryError, match="is a folder: give the store's file"):
+        stp.stores.SQLiteStore(tmp_path)
+    with pytest.raises(TypeError, match="path must be a file path"):
+        stp.stores.SQLiteStore(None)
+    assert stp.stores.SQLiteStore(os.fsencode(tmp_path / "s.db")).path == str(tmp_path / "s.db")
