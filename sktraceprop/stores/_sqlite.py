@@ -467,6 +467,7 @@ class SQLiteStore(BaseStore):
         threads' connections close when their thread's objects are collected.
         """
         con = getattr(self._local, "con", None)
+        self._local.file = None  # the next connection opens the file then at the path
         if con is not None:
             self._local.con = None
             con.close()

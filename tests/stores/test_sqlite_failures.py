@@ -255,3 +255,18 @@ def test_a_folder_given_as_the_path_is_named(tmp_path):
     with pytest.raises(TypeError, match="path must be a file path"):
         stp.stores.SQLiteStore(None)
     assert stp.stores.SQLiteStore(os.fsencode(tmp_path / "s.db")).path == str(tmp_path / "s.db")
+
+
+def test_after_close_a_handle_writes_to_its_store_copied_back(tmp_path):
+    # a backup of the store put back while the handle was closed is the same store
+    path = tmp_path / "s.db"
+    store = stp.stores.SQLiteStore(path)
+    first = store.append_event("review", {"i": 1})
+    store.close()
+    backup = tmp_path / "backup.db"
+    backup.write_bytes(path.read_bytes())
+    _remove(path)
+    backup.rename(path)
+    second = store.append_event("review", {"i": 2})
+    hashes = [e["hash"] for e in stp.stores.SQLiteStore(path).events()]
+    assert hashes == [first["hash"], second["hash"]]
