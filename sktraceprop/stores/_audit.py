@@ -12,6 +12,7 @@ from ._chain import (
     loads_stored,
     stored_event_hash,
 )
+from ._load_run import decode_source, read_run
 from ._sealed import REDACTION_EVENT, is_sealed
 
 
@@ -165,7 +166,7 @@ def _check_sources(store, source_events, problems, report):
         report["sources"] += 1
         name = f"(sha256 {str(sha256)[:12]}...)"
         try:
-            decoded = store._decode_source(source_id, sha256, *row)
+            decoded = decode_source(store, source_id, sha256, *row)
         except StoreError as exc:
             problem(source_id, f"{name} cannot be loaded: {exc}")
             source_events.pop((source_id, sha256), None)
@@ -209,7 +210,7 @@ def _check_runs(store, run_events, cache, problems, report, redactions):
         report["runs"] += 1
         event = run_events.pop(run_id, None)
         try:
-            lineage, digest, event_seq, _ = store._read_run(run_id, cache=cache)
+            lineage, digest, event_seq, _ = read_run(store, run_id, cache=cache)
         except StoreError as exc:  # CorruptStoreError, or UnknownRunError (bad index)
             problem(run_id, f"cannot be loaded: {exc}")
             continue

@@ -1,172 +1,38 @@
-"""The store interface: runs, audit events and checkpoints, all under one hash chain.
+"""The store interface: what every store offers, and what a store must provide.
 
-Subclasses keep rows; everything that gives the rows their meaning lives here, once:
-what a run is stored as, the events that put it under the chain, bounded decoding, the
-checks of :meth:`BaseStore.load_run`, :meth:`BaseStore.verify` and checkpoints. A
-subclass implements the private ``_raw_*`` readers, ``_snapshot()`` (a consistent read)
-and ``_writer()`` (one transaction; see :class:`_Chain` for what it must offer).
+:class:`BaseStore` declares what a subclass implements (the private ``_raw_*``
+readers, ``_snapshot()`` for a consistent read and ``_writer()`` for one transaction;
+see :class:`._append._Chain` for what a writer must offer), keeps a handle's integrity
+state (a handle that found damage refuses writes), and documents the public methods.
+Each job is done, once for every store, in its own module:
+
+- :mod:`._save_run` and :mod:`._load_run`: a run stored under the hash chain, and read
+  back checked against it; :mod:`._sealed_runs`: sealed runs' values and erasures;
+- :mod:`._list_runs`: runs listed and filtered;
+- :mod:`._events`: the user's audit events;
+- :mod:`._integrity` (with :mod:`._audit`) and :mod:`._checkpoint`: verification and
+  signed checkpoints;
+- :mod:`._redaction` and :mod:`._erase_rows`: erasing values and rows.
 """
 
-import json
-import os
-import weakref
+import math
+import numbers
 from abc import ABC, abstractmethod
 
-import numpy as np
-import pandas as pd
-
-from .. import signing
-from .._lineage._fingerprint import class_path
-from .._lineage._run import Lineage
-from .._lineage._source import DERIVED_KINDS, Parents, Source
-from ..exceptions import CorruptStoreError, StoreError, UnknownRunError
-from . import _checkpoint
-from ._chain import (
-    GENESIS,
-    RESERVED_PREFIX,
-    RUN_EVENT,
-    SOURCE_EVENT,
-    canonical_json,
-    loads_stored,
-    make_event,
-    payload_text,
-    run_digest,
-    source_digest,
-    stored_event_matches,
-)
-from ._codec import decode_ids, encode_ids
-from ._saved import note_saved
-from ._sealed import REDACTION_EVENT, as_redacted, is_sealed, leaves_of, seal, unseal
-
-_EVENT_KEYS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
-_RUN_COLUMNS = [
-    "run_id",
-    "created_at",
-    "estimator",
-    "model",
-    "n_samples",
-    "sources",
-    "purpose",
-    "name",
-    "parent_run_id",
-    "tags",
-    "search_role",
-    "search_id",
-]
-_MAX_LISTED = 20  # problems named in a CorruptStoreError message (all are in .problems)
+from ..exceptions import CorruptStoreError
+from . import _checkpoint, _events, _integrity, _list_runs, _load_run, _save_run, _sealed_runs
+from ._chain import GENESIS, make_event  # noqa: F401 (importable from here, as before)
+from ._codec import encode_ids
+from ._sealed import REDACTION_EVENT
 
 
-#: Per store handle, the last event row it appended: known to match its hash. Kept out
-#: of the store's attributes, which are pickled and fingerprinted with the estimator
-#: that holds the store.
-_CHECKED_TIP = weakref.WeakKeyDictionary()
-
-
-class _Chain:
-    """Appends events inside one write transaction, after checking the log's last event.
-
-    ``writer`` is what a store's ``_writer()`` yields: ``last_event()`` (the row of the
-    last event or None) and ``insert_event(row)``, rows being ``(seq, run_id,
-    created_at, kind, payload_text, prev_hash, hash)``.
-    """
-
-    def __init__(self, store, writer):
-        self.store, self.writer = store, writer
-        last = writer.last_event()
-        if last is None:
-            self.seq, self.head = 0, GENESIS
-        else:
-            # The row this handle last appended (or checked) is known to match its hash:
-            # an identical row need not be hashed again (a changed one is).
-            if last != _CHECKED_TIP.get(store) and not stored_event_matches(last):
-                store._refuse_writes(
-                    f"its last audit event ({last[0]}) does not match its hash: the log "
-                    "was altered"
-                )
-                store._check_writable()
-            self.seq, self.head = int(last[0]), last[6]
-
-    def append(self, kind, payload, run_id=None, text=None):
-        """Append one event; ``text`` is the payload's canonical JSON when known
-        (from :func:`payload_text`, or a caller that made sure it is canonical)."""
-        if text is None:
-            text, payload = payload_text(payload)
-        event = make_event(self.head, kind, payload, run_id, self.seq + 1, text)
-        row = (
-            event["seq"],
-            run_id,
-            event["created_at"],
-            kind,
-            text,
-            event["prev_hash"],
-            event["hash"],
-        )
-        self.writer.insert_event(row)
-        self.row = row
-        self.seq, self.head = event["seq"], event["hash"]
-        return event
-
-    def confirm(self):
-        """Check, before the transaction commits, that the log ends with what was appended.
-
-        A trigger or rule added to the database outside sktraceprop can drop or change
-        a row as it is inserted (SQLite's ``RAISE(IGNORE)``): the event would be
-        reported as written, and a checkpoint signed later would cover a log without
-        it. Raising rolls the transaction back.
-        """
-        row = getattr(self, "row", None)
-        if row is None:
-            return
-        if self.writer.last_event() != row:
-            message = (
-                f"audit event {row[0]} was not stored as written: the database changes or "
-                "drops what is written (a trigger or rule added outside sktraceprop)"
-            )
-            self.store._refuse_writes(message)
-            raise CorruptStoreError(f"{self.store!r}: {message}; nothing was written")
-        _CHECKED_TIP[self.store] = row
-
-
-def _raise_problems(where, problems):
-    lines = [describe(p) for p in problems[:_MAX_LISTED]]
-    if len(problems) > _MAX_LISTED:
-        lines.append(f"... and {len(problems) - _MAX_LISTED} more")
-    error = CorruptStoreError(
-        f"{where} failed its integrity check ({len(problems)} problem(s)); it was not "
-        "modified:\n  - " + "\n  - ".join(lines)
-    )
-    error.problems = problems
-    raise error
-
-
-def schema_error(message, problem):
-    """A :class:`CorruptStoreError` for a store whose layout was altered, with the
-    ``problems`` entry ``check`` would list (``problem``: what is wrong, briefly)."""
-    error = CorruptStoreError(message)
-    error.problems = [{"check": "schema", "message": problem}]
-    return error
-
-
-def describe(problem):
-    where = ""
-    if problem.get("seq") is not None:
-        where = f" audit event {problem['seq']}"
-    elif problem.get("run_id") is not None:
-        where = f" run {problem['run_id']}"
-    elif problem.get("source_id") is not None:
-        where = f" source {problem['source_id']!r}"
-    elif problem.get("checkpoint") is not None:
-        where = f" checkpoint {problem['checkpoint']}"
-    return f"{problem['check']}:{where} {problem['message']}"
-
-
-def _class_name(value):
-    """A class path from a string, a class or an instance (as runs record it)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, type):
-        return f"{value.__module__}.{value.__qualname__}"
-    return class_path(value)
+def check_timeout(timeout):
+    """``timeout`` (seconds to wait for another writer), refused unless a number >= 0."""
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise TypeError(f"timeout must be a number of seconds; got {timeout!r}")
+    if not 0 <= timeout < math.inf:
+        raise ValueError(f"timeout must be a finite number of seconds >= 0; got {timeout!r}")
+    return float(timeout)
 
 
 class BaseStore(ABC):
@@ -308,92 +174,7 @@ class BaseStore(ABC):
         -------
         run_id : str
         """
-        self._check_writable()
-        record, leaves = lineage.to_dict(), None
-        if self._seals_runs:
-            record, leaves = seal(record)
-        record_text = canonical_json(record)
-        row_ids = np.ascontiguousarray(lineage.row_ids, dtype=np.int64)
-        inputs = lineage.input_row_ids
-        inputs = None if inputs is None else np.ascontiguousarray(inputs, dtype=np.int64)
-        digest = run_digest(record_text, row_ids, inputs)
-        sources = []
-        for source in lineage.sources.values():
-            if source.parents is not None and source.parents.n_rows != source.n_rows:
-                raise ValueError(
-                    f"source {source.source_id!r} has parents for {source.parents.n_rows} "
-                    f"rows but {source.n_rows} rows; nothing was stored"
-                )
-            text = canonical_json(source.to_dict())
-            flat = None if source.parents is None else source.parents.to_flat()
-            encoded = None if flat is None else self._encode(flat)
-            sources.append((source, text, flat, source_digest(text, flat), encoded))
-        stored_ids = self._encode(row_ids)
-        stored_inputs = None if inputs is None else self._encode(inputs)
-        n_input = None if inputs is None else int(inputs.size)
-
-        def write(writer):
-            if writer.run_exists(lineage.run_id):
-                raise StoreError(
-                    f"run {lineage.run_id} is already stored in {self!r}; runs are append-only"
-                )
-            chain = _Chain(self, writer)
-            for source, text, flat, sdigest, parents in sources:
-                if writer.source_exists(source.source_id, source.sha256):
-                    continue
-                n_parent_ids = None if flat is None else int(flat.size - source.n_rows - 1)
-                event = chain.append(
-                    SOURCE_EVENT,
-                    {
-                        "source_id": source.source_id,
-                        "sha256": source.sha256,
-                        "n_rows": int(source.n_rows),
-                        "n_parent_ids": n_parent_ids,
-                        "digest": sdigest,
-                    },
-                )
-                writer.insert_source(
-                    source.source_id, source.sha256, text, n_parent_ids, parents, event["seq"]
-                )
-            event = chain.append(
-                RUN_EVENT,
-                {
-                    "digest": digest,
-                    "n_samples": lineage.n_samples,
-                    "n_input": n_input,
-                    "estimator": lineage.estimator,
-                    "purpose": lineage.purpose,
-                },
-                run_id=lineage.run_id,
-            )
-            writer.insert_run(
-                lineage.run_id,
-                lineage.created_at,
-                record_text,
-                lineage.n_samples,
-                n_input,
-                stored_ids,
-                stored_inputs,
-                event["seq"],
-            )
-            if leaves:
-                writer.insert_leaves(lineage.run_id, leaves)
-            chain.confirm()
-            if not writer.run_exists(lineage.run_id):
-                message = (
-                    f"run {lineage.run_id} was not stored as written: the database drops "
-                    "what is written (a trigger or rule added outside sktraceprop)"
-                )
-                self._refuse_writes(message)
-                raise CorruptStoreError(f"{self!r}: {message}; nothing was written")
-            return lineage.run_id
-
-        def committed():
-            return lineage.run_id if self._raw_run(lineage.run_id) is not None else None
-
-        run_id = self._transact(write, committed)
-        note_saved(self, run_id)
-        return run_id
+        return _save_run.save_run(self, lineage)
 
     def load_run(self, run_id):
         """The stored run, checked against the digest its audit event holds.
@@ -418,144 +199,26 @@ class BaseStore(ABC):
             The run, a source of it, or its audit event was altered or is unreadable;
             this store handle then refuses writes.
         """
-        with self._snapshot():
-            lineage, digest, event_seq, source_events = self._read_run(run_id, cache=None)
-            self._check_event(event_seq, RUN_EVENT, digest, run_id=run_id)
-            for key, (seq, sdigest) in source_events.items():
-                self._check_event(seq, SOURCE_EVENT, sdigest, source_key=key)
-        return lineage
+        return _load_run.load_run(self, run_id)
 
-    def _read_run(self, run_id, cache):
-        """``(lineage, digest, event_seq, {source key: (event_seq, digest)})``, bounded."""
-        row = self._raw_run(run_id)
-        if row is None:
-            raise UnknownRunError(f"no run {run_id!r} in {self!r}")
-        record_text, n_samples, n_input, blob, input_blob, event_seq = row
-        name = f"run {run_id}"
-        try:
-            record = json.loads(record_text)
-            declared = (record["run_id"], int(record["n_samples"]))
-        except (TypeError, ValueError, KeyError) as exc:
-            raise self._corrupt(
-                f"{name}: its record is not readable ({exc!r})", run_id=run_id
-            ) from None
-        if declared != (run_id, n_samples):
-            raise self._corrupt(
-                f"{name}: its record says run {declared[0]} with {declared[1]} rows; its row "
-                f"says {run_id} with {n_samples}",
-                run_id=run_id,
-            )
-        if is_sealed(record):
-            record = self._unsealed(run_id, record)
-        try:
-            row_ids = decode_ids(blob, n_samples, f"row ids of {name}")
-            inputs = None
-            if n_input is not None:
-                inputs = decode_ids(input_blob, n_input, f"input row ids of {name}")
-            elif input_blob is not None:
-                raise CorruptStoreError(f"{name} has input row ids but declares none")
-        except CorruptStoreError as exc:
-            raise self._corrupt(str(exc), run_id=run_id) from None
-        sources, source_events = {}, {}
-        for entry in record.get("sources", ()):
-            key = (entry.get("source_id"), entry.get("sha256"))
-            found = None if cache is None else cache.get(key)
-            if found is None:
-                found = self._read_source(*key)
-                if cache is not None:
-                    cache[key] = found
-            parents, sdigest, sseq, rows = found
-            # A file's rows depend on the read (nrows, usecols...): another process may
-            # have stored another read of the same bytes. Derived rows are laid out by
-            # their stored parents, so their count must match.
-            if (parents is not None or entry.get("kind") in DERIVED_KINDS) and rows != entry.get(
-                "n_rows"
-            ):
-                raise self._corrupt(
-                    f"{name}: source {key[0]!r} holds {rows} rows; the run says "
-                    f"{entry.get('n_rows')}",
-                    run_id=run_id,
-                )
-            source_events[key] = (sseq, sdigest)
-            try:
-                sources[int(entry["code"])] = Source.from_dict(entry, parents=parents)
-            except (TypeError, ValueError, KeyError) as exc:
-                raise self._corrupt(
-                    f"{name}: source {key[0]!r} is not readable ({exc!r})", run_id=run_id
-                ) from None
-        try:
-            lineage = Lineage.from_dict(record, row_ids, inputs, sources=sources)
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise self._corrupt(
-                f"{name}: its record is not readable ({exc!r})", run_id=run_id
-            ) from None
-        return lineage, run_digest(record_text, row_ids, inputs), event_seq, source_events
-
-    def _unsealed(self, run_id, record):
-        """A sealed record with its leaves back (or the placeholders of erased ones)."""
-        name = f"run {run_id}"
-        try:
-            redacted = self._redactions(run_id)
-            unsealed, problems = unseal(record, self._raw_leaves(run_id), redacted)
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise self._corrupt(
-                f"{name}: its sealed record is not readable ({exc!r})", run_id=run_id
-            ) from None
-        if problems:
-            raise self._corrupt(f"{name}: {'; '.join(problems)}", run_id=run_id)
-        return unsealed
-
+    # -- sealed runs (see _sealed_runs.py) -----------------------------------------------------
     def _as_stored(self, run):
         """``run`` (a Lineage as its fit made it) as this store shows it now, with the
         placeholders of the values erased from its stored copy; None if the store holds
         no erasure of it, or a record of another layout."""
-        with self._snapshot():
-            row = self._raw_run(run.run_id)
-            redacted = self._redactions(run.run_id) if row is not None else {}
-        if not redacted:
-            return None
-        record = loads_stored(row[0])
-        if not is_sealed(record):
-            return None
-        view = as_redacted(run.to_dict(), record, redacted)
-        if view is None:
-            return None
-        return Lineage.from_dict(view, run.row_ids, run.input_row_ids, sources=run.sources)
+        return _sealed_runs.as_stored(self, run)
 
     def _is_sealed_run(self, run_id):
         """Whether the stored run ``run_id`` is sealed (False when not stored)."""
-        with self._snapshot():
-            row = self._raw_run(run_id)
-        try:
-            return row is not None and is_sealed(loads_stored(row[0]))
-        except (TypeError, ValueError):
-            return False
+        return _sealed_runs.is_sealed_run(self, run_id)
 
     def _held_values(self, run_id, *, features=(), sources=(), fit_params=()):
         """The named values the sealed run ``run_id`` still holds (by kind)."""
-        with self._snapshot():
-            record = loads_stored(self._raw_run(run_id)[0])
-            values = self._raw_leaves(run_id)
-        _, unknown = leaves_of(
-            record, values, features=features, sources=sources, fit_params=fit_params
+        return _sealed_runs.held_values(
+            self, run_id, features=features, sources=sources, fit_params=fit_params
         )
-        return {
-            "features": [f for f in features if f not in unknown.get("features", ())],
-            "sources": [s for s in sources if s not in unknown.get("sources", ())],
-            "fit_params": [p for p in fit_params if p not in unknown.get("fit_params", ())],
-        }
 
-    def _redactions(self, run_id):
-        """``{leaf: {"event_seq", "reason"}}`` erased by the run's redaction events."""
-        out = {}
-        for row in self._raw_redaction_events(run_id):
-            payload = loads_stored(row[4])
-            for n in payload["leaves"]:
-                if not isinstance(n, int) or isinstance(n, bool) or n in out:
-                    raise ValueError(f"redaction event {row[0]} lists leaf {n!r} again or wrongly")
-                out[n] = {"event_seq": row[0], "reason": payload["reason"]}
-        return out
-
+    # -- erasure --------------------------------------------------------------------------------
     def redact(self, run_id, *, features=(), sources=(), fit_params=(), reason):
         """Erase from a stored run what it holds of training data, keeping the chain whole.
 
@@ -674,72 +337,7 @@ class BaseStore(ABC):
             dry_run=dry_run,
         )
 
-    def _read_source(self, source_id, sha256):
-        """``(parents or None, digest, event_seq, n_rows)`` of a stored source."""
-        row = self._raw_source(source_id, sha256)
-        if row is None:
-            raise self._corrupt(
-                f"source {source_id!r} (sha256 {str(sha256)[:12]}...) is missing from the store",
-                source_id=source_id,
-            )
-        return self._decode_source(source_id, sha256, *row)
-
-    def _decode_source(self, source_id, sha256, record_text, n_parent_ids, blob, event_seq):
-        """Decode a source row, merge parents bounded by the counts it declares."""
-        name = f"source {source_id!r} (sha256 {str(sha256)[:12]}...)"
-        try:
-            stored = json.loads(record_text)
-            rows = int(stored["n_rows"])
-            if (stored["source_id"], stored["sha256"]) != (source_id, sha256):
-                raise ValueError("its record names another source")
-        except (TypeError, ValueError, KeyError) as exc:
-            raise self._corrupt(f"{name}: its record is not readable ({exc})") from None
-        parents = flat = None
-        if blob is not None or n_parent_ids is not None:
-            try:
-                if n_parent_ids is None or blob is None or int(n_parent_ids) < 0 or rows < 0:
-                    raise CorruptStoreError(f"merge parents of {name} are incomplete")
-                flat = decode_ids(blob, rows + 1 + int(n_parent_ids), f"parents of {name}")
-                parents = Parents.from_flat(flat, rows)
-            except (CorruptStoreError, ValueError) as exc:
-                raise self._corrupt(f"{name}: {exc}", source_id=source_id) from None
-        return parents, source_digest(record_text, flat), event_seq, rows
-
-    def _check_event(self, seq, kind, digest, run_id=None, source_key=None):
-        """The event a run or source row points at must be its own, unaltered."""
-        row = None if seq is None else self._raw_event(seq)
-        if run_id is not None:
-            what, where = f"run {run_id}", {"run_id": run_id}
-        else:
-            what = f"source {source_key[0]!r} (sha256 {str(source_key[1])[:12]}...)"
-            where = {"source_id": source_key[0]}
-        if row is None:
-            raise self._corrupt(
-                f"{what} has no audit event: it was inserted outside sktraceprop, or its "
-                "event was removed",
-                **where,
-            )
-        payload = loads_stored(row[4]) if stored_event_matches(row) else None
-        if payload is None:
-            raise self._corrupt(f"{what}: its audit event {seq} was altered", **where)
-        if (
-            row[3] != kind
-            or not isinstance(payload, dict)
-            or (run_id is not None and row[1] != run_id)
-        ):
-            raise self._corrupt(f"{what}: audit event {seq} is not its event", **where)
-        if source_key is not None and (
-            payload.get("source_id"),
-            payload.get("sha256"),
-        ) != tuple(source_key):
-            raise self._corrupt(f"{what}: audit event {seq} is not its event", **where)
-        if payload.get("digest") != digest:
-            raise self._corrupt(
-                f"{what} was altered after it was stored: it no longer matches the digest "
-                f"in audit event {seq}",
-                **where,
-            )
-
+    # -- queries -----------------------------------------------------------------------------
     def list_runs(
         self,
         *,
@@ -797,71 +395,16 @@ class BaseStore(ABC):
         listed as it now reads. :meth:`load_run` checks the run it returns, and
         :meth:`verify` every run.
         """
-        wanted_source = None
-        if source is not None:
-            if isinstance(source, Source):
-                wanted_source = (source.source_id, source.sha256)
-            elif isinstance(source, str):
-                wanted_source = (source, None)
-            else:
-                wanted_source = tuple(source)
-        names = None
-        if estimator is not None:
-            names = {_class_name(estimator)}
-        purposes = None
-        if purpose is not None:
-            purposes = {purpose} if isinstance(purpose, str) else set(purpose)
-        rows = []
-        with self._snapshot():
-            listed = self._raw_run_list()
-        for run_id, record_text, _ in listed:
-            try:
-                record = json.loads(record_text)
-                entries = record["sources"]
-                keys = [(s["source_id"], s["sha256"]) for s in entries]
-                ops = record["ops"]
-                row = {
-                    "run_id": run_id,
-                    "created_at": record["created_at"],
-                    "estimator": record["estimator"],
-                    "model": ops[-1]["cls"] if ops else None,
-                    "n_samples": int(record["n_samples"]),
-                    "sources": [k[0] for k in keys],
-                    "purpose": record.get("purpose"),
-                    "name": record.get("name"),
-                    "parent_run_id": record.get("parent_run_id"),
-                    "tags": dict(record.get("tags") or {}),
-                    "search_role": (record.get("selection") or {}).get("role"),
-                    "search_id": (record.get("selection") or {}).get("search_id"),
-                }
-            except (ValueError, KeyError, TypeError, IndexError) as exc:
-                raise self._corrupt(
-                    f"run {run_id} in {self!r} is corrupt: {exc!r}; check() or verify() "
-                    "lists every problem",
-                    run_id=run_id,
-                ) from None
-            if wanted_source is not None and not any(
-                k[0] == wanted_source[0] and wanted_source[1] in (None, k[1]) for k in keys
-            ):
-                continue
-            if names is not None and not _matches_class(names, row["estimator"], row["model"]):
-                continue
-            if purposes is not None and row["purpose"] not in purposes:
-                continue
-            if tags is not None and any(row["tags"].get(k) != v for k, v in tags.items()):
-                continue
-            if parent_run_id is not None and row["parent_run_id"] != parent_run_id:
-                continue
-            if search_id is not None and row["search_id"] != search_id:
-                continue
-            if search_role is not None and row["search_role"] != search_role:
-                continue
-            rows.append(row)
-        # object columns keep None as None (pandas would make missing names NaN)
-        frame = pd.DataFrame(
-            {c: pd.Series([r[c] for r in rows], dtype=object) for c in _RUN_COLUMNS}
+        return _list_runs.list_runs(
+            self,
+            source=source,
+            estimator=estimator,
+            purpose=purpose,
+            tags=tags,
+            parent_run_id=parent_run_id,
+            search_id=search_id,
+            search_role=search_role,
         )
-        return frame.astype({"n_samples": np.int64})
 
     # -- audit events ---------------------------------------------------------------------------
     def append_event(self, kind, payload, run_id=None):
@@ -884,48 +427,12 @@ class BaseStore(ABC):
             ``seq``, ``run_id``, ``created_at`` (UTC), ``kind``, ``payload``,
             ``prev_hash`` and ``hash``.
         """
-        if not isinstance(kind, str) or not kind:
-            raise ValueError(f"kind must be a non-empty string, got {kind!r}")
-        if kind.startswith(RESERVED_PREFIX):
-            raise ValueError(
-                f"event kinds starting with {RESERVED_PREFIX!r} are written by the store "
-                f"itself; got {kind!r}"
-            )
-        if run_id is not None and not isinstance(run_id, str):
-            raise TypeError(f"run_id must be a string or None, got {type(run_id).__name__}")
-        # refuse what cannot be stored before taking the write lock
-        text, payload = payload_text(payload)
-        return self._append_event_text(kind, payload, text, run_id)
+        return _events.append_event(self, kind, payload, run_id)
 
     def _append_event_text(self, kind, payload, text, run_id):
         """Append an event whose payload's canonical JSON is ``text`` (see
-        :func:`payload_text`); ``payload`` is what the returned event holds."""
-        self._check_writable()
-        made = []
-        known = self.__dict__.setdefault("_known_runs", set())
-
-        def write(writer):
-            if run_id is not None and run_id not in known:
-                # An event about a run this store does not hold could never be matched
-                # to its model or data: refused, not written. Runs are append-only, so
-                # a run once found stays known to this handle.
-                if not writer.run_exists(run_id):
-                    raise UnknownRunError(
-                        f"no run {run_id!r} in {self!r}: an audit event about a run must "
-                        "go to the store that holds the run (fit the estimator with this "
-                        "store); nothing was written"
-                    )
-                known.add(run_id)
-            chain = _Chain(self, writer)
-            made.append(chain.append(kind, payload, run_id, text))
-            chain.confirm()
-            return made[-1]
-
-        def committed():
-            row = self._raw_event(made[-1]["seq"]) if made else None
-            return made[-1] if row is not None and row[6] == made[-1]["hash"] else None
-
-        return self._transact(write, committed)
+        :func:`._chain.payload_text`); ``payload`` is what the returned event holds."""
+        return _events.append_event_text(self, kind, payload, text, run_id)
 
     def events(self, run_id=None, *, kind=None, include_store_events=False):
         """Audit events, oldest first.
@@ -955,23 +462,7 @@ class BaseStore(ABC):
         :meth:`verify` (or :meth:`check`) checks the chain; a compliance report is
         made only from a store that verifies.
         """
-        out = []
-        with self._snapshot():
-            rows = list(self._raw_events(run_id))
-        for row in rows:
-            event = dict(zip(_EVENT_KEYS, row))
-            if kind is not None and event["kind"] != kind:
-                continue
-            if not include_store_events and str(event["kind"]).startswith(RESERVED_PREFIX):
-                continue
-            try:
-                event["payload"] = json.loads(event["payload"])
-            except (ValueError, TypeError, RecursionError) as exc:
-                raise self._corrupt(
-                    f"audit event {event['seq']} in {self!r} is corrupt: {exc}", seq=event["seq"]
-                ) from None
-            out.append(event)
-        return out
+        return _events.events(self, run_id, kind=kind, include_store_events=include_store_events)
 
     # -- integrity ----------------------------------------------------------------------------
     def verify(self, public_key=None, *, checkpoint=None, allow_unsigned_tail=False):
@@ -1040,17 +531,9 @@ class BaseStore(ABC):
         CorruptStoreError
             As :meth:`verify`.
         """
-        from ._audit import audit
-
-        report, problems = audit(self, public_key, checkpoint, allow_unsigned_tail)
-        if problems:
-            # What the data shows refuses writes; what a given key does not sign may
-            # be the wrong key, or work not signed yet.
-            damage = [p for p in problems if not p.get("signature")]
-            if damage:
-                self._refuse_writes(describe(damage[0]))
-            _raise_problems(repr(self), problems)
-        return report
+        return _integrity.check_integrity(
+            self, public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
+        )
 
     def check(self, full=True, *, public_key=None, checkpoint=None, allow_unsigned_tail=False):
         """Check the whole store and return a report; see :meth:`verify` for what is checked.
@@ -1071,26 +554,6 @@ class BaseStore(ABC):
         return self.check_integrity(
             public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
         )
-
-    def _check_with(self, problems, where, public_key, checkpoint, allow_unsigned_tail):
-        """:meth:`check_integrity`'s report, after a store's own checks found ``problems``:
-        raise them all together with what it finds (refusing writes on damage, not on
-        signatures alone), or return the report."""
-        try:
-            report = self.check_integrity(
-                public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
-            )
-        except CorruptStoreError as exc:
-            problems = problems + getattr(
-                exc, "problems", [{"check": "read", "message": str(exc)}]
-            )
-            report = None
-        if problems:
-            damage = [p for p in problems if not p.get("signature")]
-            if damage:
-                self._refuse_writes(describe(damage[0]))
-            _raise_problems(where, problems)
-        return report
 
     def checkpoint(self, private_key, *, path=None):
         """Sign the chain head with an Ed25519 key, after verifying the whole store.
@@ -1116,52 +579,8 @@ class BaseStore(ABC):
             ``key_fingerprint`` and ``signature`` (base64). Stored in the store too
             (:meth:`checkpoints`).
         """
-        key = signing.load_private_key(private_key)
-        if path is not None and os.path.lexists(path):
-            # refused before anything is stored: a checkpoint in the store whose copy
-            # could not be written would be one the caller believes was never made
-            raise FileExistsError(f"{os.fspath(path)} exists; nothing was signed or stored")
-        self._check_writable()
-        report = self.check_integrity()
-        texts = []
-
-        def write(writer):
-            number = writer.next_checkpoint_seq()
-            made = _checkpoint.make_checkpoint(
-                key, self.store_id, number, report["last_seq"], report["chain_head"]
-            )
-            texts.append(canonical_json(made))
-            writer.insert_checkpoint(number, texts[-1])
-            return made
-
-        def committed():
-            return (
-                json.loads(texts[-1]) if texts and texts[-1] in self._raw_checkpoints() else None
-            )
-
-        made = self._transact(write, committed)
-        if path is not None:
-            _checkpoint.write_checkpoint(made, path)
-        return made
+        return _checkpoint.sign_store(self, private_key, path)
 
     def checkpoints(self):
         """The stored checkpoints, oldest first (JSON-safe dicts, as :meth:`checkpoint`)."""
-        out = []
-        with self._snapshot():
-            texts = self._raw_checkpoints()
-        for text in texts:
-            try:
-                out.append(json.loads(text))
-            except (TypeError, ValueError) as exc:
-                raise self._corrupt(f"a stored checkpoint is not readable: {exc}") from None
-        return out
-
-
-def _matches_class(names, *paths):
-    for path in paths:
-        if path is None:
-            continue
-        short = path.rsplit(".", 1)[-1]
-        if path in names or short in names:
-            return True
-    return False
+        return _checkpoint.stored_checkpoints(self)

@@ -6,6 +6,8 @@ with hash ``chain_head``". Signed over the canonical JSON of every field but
 in the store and, for truncation to be detectable, elsewhere (a file, a ticket): events
 cut from the end of a log, with the checkpoints that covered them, leave a shorter log
 that is valid on its own; only a checkpoint kept elsewhere shows that it was longer.
+:func:`sign_store` signs a store's head once the whole store verifies, and stores the
+checkpoint in it.
 """
 
 import base64
@@ -137,3 +139,45 @@ def signature_problem(checkpoint, public_key, fingerprint):
     if not signing.verify(public_key, message(checkpoint), str(checkpoint["signature"])):
         return "has a signature that does not verify with the given key (forged or altered)"
     return None
+
+
+def sign_store(store, private_key, path=None):
+    """See :meth:`BaseStore.checkpoint`."""
+    key = signing.load_private_key(private_key)
+    if path is not None and os.path.lexists(path):
+        # refused before anything is stored: a checkpoint in the store whose copy
+        # could not be written would be one the caller believes was never made
+        raise FileExistsError(f"{os.fspath(path)} exists; nothing was signed or stored")
+    store._check_writable()
+    report = store.check_integrity()
+    texts = []
+
+    def write(writer):
+        number = writer.next_checkpoint_seq()
+        made = make_checkpoint(
+            key, store.store_id, number, report["last_seq"], report["chain_head"]
+        )
+        texts.append(canonical_json(made))
+        writer.insert_checkpoint(number, texts[-1])
+        return made
+
+    def committed():
+        return json.loads(texts[-1]) if texts and texts[-1] in store._raw_checkpoints() else None
+
+    made = store._transact(write, committed)
+    if path is not None:
+        write_checkpoint(made, path)
+    return made
+
+
+def stored_checkpoints(store):
+    """See :meth:`BaseStore.checkpoints`."""
+    out = []
+    with store._snapshot():
+        texts = store._raw_checkpoints()
+    for text in texts:
+        try:
+            out.append(json.loads(text))
+        except (TypeError, ValueError) as exc:
+            raise store._corrupt(f"a stored checkpoint is not readable: {exc}") from None
+    return out

@@ -21,6 +21,7 @@ from .._lineage._ids import codes_of, lines_of, pack
 from .._lineage._rows import depends_on, expand
 from ..exceptions import LineageWarning, StoreError, UnknownSourceError
 from ..utils._stack import user_stacklevel
+from ._append import _Chain
 
 #: The audit event that records an erasure request (what was asked, why, which runs).
 ERASURE_EVENT = "store.erasure"
@@ -290,7 +291,6 @@ def _request(source_ids, rows):
 
 def _log_request(store, source_ids, rows, reason, runs):
     """Append the erasure event (before the runs' redaction events, which name it)."""
-    from ._base import _Chain
     from ._chain import payload_text
 
     payload = {**_request(source_ids, rows), "reason": reason.strip(), "runs": runs}

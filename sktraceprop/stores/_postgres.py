@@ -16,7 +16,8 @@ from ..exceptions import (
     StorePermissionError,
 )
 from ..utils._stack import user_stacklevel
-from ._base import BaseStore, schema_error
+from ._base import BaseStore, check_timeout
+from ._integrity import check_with, schema_error
 from ._postgres_guards import guard_problems, guard_statements
 
 SCHEMA_VERSION = 3
@@ -64,7 +65,8 @@ class PostgresStore(BaseStore):
         ``"ro"``: every transaction is read-only, and writes raise
         :class:`~sktraceprop.exceptions.StorePermissionError` (for auditors).
     timeout : float, default=60.0
-        Seconds to wait to connect, and for another writer's lock, before raising
+        Seconds (a finite number >= 0) to wait to connect (at least 1 s), and for
+        another writer's lock (at least 1 ms), before raising
         :class:`~sktraceprop.exceptions.StoreConnectionError` or
         :class:`~sktraceprop.exceptions.StoreBusyError`.
 
@@ -91,6 +93,7 @@ class PostgresStore(BaseStore):
             raise ValueError(f"schema must be a non-empty string; got {schema!r}")
         if not isinstance(mode, str) or mode not in _MODES:
             raise ValueError(f"mode must be 'rw' or 'ro'; got {mode!r}")
+        check_timeout(timeout)
         _psycopg()
         self.dsn = dsn
         self.schema = schema
@@ -140,7 +143,8 @@ class PostgresStore(BaseStore):
             con.execute(
                 "SELECT set_config('lock_timeout', %s, false), "
                 "set_config('default_transaction_read_only', %s, false)",
-                (f"{int(self.timeout * 1000)}ms", "on" if self.mode == "ro" else "off"),
+                # lock_timeout 0 would wait for ever: at least 1 ms
+                (f"{max(1, round(self.timeout * 1000))}ms", "on" if self.mode == "ro" else "off"),
             )
         except psycopg.Error as exc:
             raise self._translate(exc, connecting=True) from None
@@ -390,7 +394,7 @@ class PostgresStore(BaseStore):
             refuses writes.
         """
         problems = [{"check": "schema", "message": m} for m in self._guard_problems()]
-        return self._check_with(problems, repr(self), public_key, checkpoint, allow_unsigned_tail)
+        return check_with(self, problems, repr(self), public_key, checkpoint, allow_unsigned_tail)
 
     def _guard_problems(self):
         """What was done to the append-only guards, read from the catalog now."""
@@ -431,10 +435,32 @@ class PostgresStore(BaseStore):
         try:
             with con.transaction():
                 con.execute(self._sql("LOCK TABLE {e} IN SHARE ROW EXCLUSIVE MODE", e="events"))
+                self._check_same_store(con)
                 yield _Writer(self, con)
                 committing = True
         except psycopg.Error as exc:
             raise self._translate(exc, committing=committing) from None
+
+    def _check_same_store(self, con):
+        """Raise unless the schema still holds the store, at the schema version, that this
+        handle opened: one dropped and created again since (by another client) is another
+        store, and one upgraded by a newer sktraceprop is not written as this version."""
+        keys = ("store_id", "schema_version")
+        now = dict(
+            con.execute(
+                self._sql("SELECT key, value FROM {m} WHERE key IN (%s, %s)", m="stp_meta"), keys
+            )
+        )
+        opened = {k: self._meta.get(k) for k in keys}
+        if now != opened:
+            raise StoreError(
+                f"{self!r} no longer holds the store this handle opened (store_id "
+                f"{opened['store_id']}, schema version {opened['schema_version']}); it now "
+                f"holds store_id {now.get('store_id')}, schema version "
+                f"{now.get('schema_version')}: the schema was created again or upgraded "
+                "since. Nothing was written. Open it again (a newer version needs a newer "
+                "sktraceprop)."
+            )
 
     def _transact(self, write, committed):
         for attempt in range(2):
@@ -589,7 +615,7 @@ class PostgresStore(BaseStore):
 
 
 class _Writer:
-    """The rows of one PostgreSQL write transaction (see :class:`._base._Chain`)."""
+    """The rows of one PostgreSQL write transaction (see :class:`._append._Chain`)."""
 
     def __init__(self, store, con):
         self.store, self.con = store, con

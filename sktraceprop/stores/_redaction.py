@@ -8,6 +8,7 @@ its files keep of deleted rows (:meth:`BaseStore._scrub`).
 """
 
 from ..exceptions import CorruptStoreError, StoreError
+from ._append import _Chain
 from ._chain import loads_stored, payload_text
 from ._sealed import REDACTION_EVENT, is_sealed, leaves_of
 
@@ -27,7 +28,6 @@ def _names(value, what):
 
 def redact(store, run_id, *, features, sources, fit_params, reason):
     """See :meth:`BaseStore.redact`."""
-    from ._base import _Chain
 
     if not isinstance(run_id, str):
         raise TypeError(f"run_id must be a string, got {type(run_id).__name__}")

@@ -19,7 +19,8 @@ from ..exceptions import (
 )
 from ..utils._stack import user_stacklevel
 from . import _legacy
-from ._base import BaseStore, _raise_problems, describe, schema_error
+from ._base import BaseStore, check_timeout
+from ._integrity import check_with, describe, raise_problems, schema_error
 
 SCHEMA_VERSION = 3
 APP = "sktraceprop"
@@ -93,8 +94,8 @@ class SQLiteStore(BaseStore):
         and media), for audits: reads and checks work, writes raise
         :class:`~sktraceprop.exceptions.StorePermissionError`.
     timeout : float, default=60.0
-        Seconds to wait for another process's write transaction before raising
-        :class:`~sktraceprop.exceptions.StoreBusyError`.
+        Seconds (a finite number >= 0; 0: do not wait) to wait for another process's
+        write transaction before raising :class:`~sktraceprop.exceptions.StoreBusyError`.
     check_on_open : {"header", "quick", "full"}, default="header"
         How much of an existing file is checked before it is used. ``"header"`` reads only
         the SQLite header, the schema and the store's metadata, so opening is fast whatever
@@ -136,6 +137,16 @@ class SQLiteStore(BaseStore):
             raise ValueError(
                 f"check_on_open must be one of {', '.join(map(repr, _CHECK_ON_OPEN))}; "
                 f"got {check_on_open!r}"
+            )
+        check_timeout(timeout)
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path must be a file path (str or path-like); got {path!r}")
+        if os.path.isdir(path or "."):
+            raise IsADirectoryError(
+                f"path {os.fspath(path)!r} is a folder: give the store's file, such as "
+                f"{os.path.join(os.fspath(path), 'lineage.db')!r}"
             )
         self.path = os.fspath(path)
         self.mode = mode
@@ -232,7 +243,10 @@ class SQLiteStore(BaseStore):
                     con.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, now))
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                # SQLite rolls back by itself after a failed write (a full disk): a
+                # ROLLBACK then fails, and its error would hide the cause
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
                 raise
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
@@ -253,8 +267,9 @@ class SQLiteStore(BaseStore):
             if not tables:
                 raise CorruptStoreError(
                     f"{self.path} is a SQLite database without tables: not a sktraceprop "
-                    "store (or one whose tables were all dropped); it was not modified. To "
-                    "start a new store there, remove the file."
+                    "store (or one whose tables were all dropped, or whose creation failed, "
+                    "on a full disk for example); it was not modified. To start a new store "
+                    "there, remove the file."
                 )
             if "stp_meta" not in tables:
                 raise CorruptStoreError(
@@ -269,17 +284,22 @@ class SQLiteStore(BaseStore):
             con.close()
         if meta.get("app") != APP:
             raise CorruptStoreError(f"{self.path} was not written by sktraceprop; not modified.")
+        stored = meta.get("schema_version")
         try:
-            version = int(meta.get("schema_version", 0))
-        except ValueError:
-            version = 0
-        if version > SCHEMA_VERSION:
+            version = int(stored)
+        except (TypeError, ValueError):
+            version = None
+        if version is not None and version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} has schema version {version}; this sktraceprop reads up to "
-                f"{SCHEMA_VERSION}. Upgrade sktraceprop."
+                f"{SCHEMA_VERSION}. Upgrade sktraceprop. It was not modified."
             )
         if version not in (1, 2, SCHEMA_VERSION):
-            raise CorruptStoreError(f"{self.path} has an unknown schema version {version!r}")
+            said = "no schema version" if stored is None else f"schema version {stored!r}"
+            raise CorruptStoreError(
+                f"{self.path} has {said} in its stp_meta table: no version sktraceprop ever "
+                "wrote, so it was altered outside sktraceprop. It was not modified."
+            )
         later = ["a checkpoints table"] if "checkpoints" in tables else []
         later += ["a runs.event_seq column"] if "event_seq" in run_columns else []
         if version == 1 and later:
@@ -369,6 +389,10 @@ class SQLiteStore(BaseStore):
             return override
         con = getattr(self._local, "con", None)
         if con is None or getattr(self._local, "pid", None) != os.getpid():
+            # sqlite3.connect would create an empty file where the store was removed
+            before = _file_id(self.path)
+            if before is None:
+                raise self._not_the_file_opened()
             if self.mode == "ro":
                 con = self._open_readonly()
                 con.isolation_level = None
@@ -380,8 +404,61 @@ class SQLiteStore(BaseStore):
                     con.execute("PRAGMA secure_delete=ON")
                 except _SQLITE_ERRORS as exc:
                     raise self._translate(exc) from None
-            self._local.con, self._local.pid = con, os.getpid()
+            self._check_same_store(con, before)
+            self._local.con, self._local.pid, self._local.file = con, os.getpid(), before
         return con
+
+    def _check_same_store(self, con, before):
+        """Close ``con`` and raise unless it is on the file that was at the path before
+        it was opened, and that file is the store this handle opened (its ``store_id``):
+        a handle must never read or write another store under its own name."""
+        same = _file_id(self.path) == before
+        if same:
+            try:
+                row = con.execute("SELECT value FROM stp_meta WHERE key = 'store_id'").fetchone()
+            except _SQLITE_ERRORS as exc:
+                con.close()
+                raise self._translate(exc) from None
+            same = (None if row is None else row[0]) == self._meta.get("store_id")
+        if not same:
+            con.close()
+            raise self._not_the_file_opened()
+
+    def _schema_changed(self, con):
+        """An error if the file's store or schema version is no longer what this handle
+        opened (a newer sktraceprop upgraded it since: rows written as this version
+        describes them could be wrong there), else None."""
+        keys = ("store_id", "schema_version")
+        try:
+            now = dict(con.execute("SELECT key, value FROM stp_meta WHERE key IN (?, ?)", keys))
+        except _SQLITE_ERRORS as exc:
+            con.execute("ROLLBACK")
+            raise self._translate(exc) from None
+        if now.get("store_id") != self._meta.get("store_id"):
+            return self._not_the_file_opened()
+        if now.get("schema_version") != self._meta.get("schema_version"):
+            return StoreError(
+                f"{self.path} now has schema version {now.get('schema_version')!r}; this "
+                f"handle opened version {self._meta.get('schema_version')!r}: it was changed "
+                "since (by another sktraceprop?). Nothing was written. Open it again "
+                "(a newer version needs a newer sktraceprop)."
+            )
+        return None
+
+    def _not_the_file_opened(self):
+        """The error for a store file removed, moved or replaced since it was opened."""
+        if _file_id(self.path) is None:
+            return StoreNotFoundError(
+                f"{self.path} was removed or moved since this handle opened it; nothing was "
+                "read or written. Open the store where it is now (SQLiteStore(path) on the "
+                "old path would create a new, empty store)."
+            )
+        return StoreError(
+            f"{self.path} is no longer the store this handle opened (store_id "
+            f"{self.store_id}): the file was replaced since (removed and created again, or "
+            "another file moved there). Nothing was read or written. Open the file now "
+            "there with SQLiteStore(path)."
+        )
 
     def close(self):
         """Close this thread's connection to the file (a later call opens a new one).
@@ -390,6 +467,7 @@ class SQLiteStore(BaseStore):
         threads' connections close when their thread's objects are collected.
         """
         con = getattr(self._local, "con", None)
+        self._local.file = None  # the next connection opens the file then at the path
         if con is not None:
             self._local.con = None
             con.close()
@@ -437,7 +515,20 @@ class SQLiteStore(BaseStore):
                 "the permissions, or open it with mode='ro' to read it."
             )
         if name.startswith("SQLITE_FULL") or "disk is full" in lower:
-            return StoreError(f"{self.path}: the disk is full ({text}); nothing was written.")
+            return StoreError(
+                f"{self.path}: the disk is full ({text}). Nothing of this call was stored; "
+                "what the store held is unchanged. Free space, then retry."
+            )
+        if name.startswith("SQLITE_IOERR") or "disk i/o error" in lower:
+            # A write past a size limit (a quota, ulimit -f) fails with EFBIG, which SQLite
+            # reports as an I/O error, not as a full disk.
+            return StoreError(
+                f"{self.path}: the operating system refused to read or write the file "
+                f"({text}, {name or 'SQLITE_IOERR'}): the disk may be full, the file may be "
+                "at a size limit (a quota, ulimit -f), or the device failed. Nothing of this "
+                "call was stored; what the store held is unchanged. Free space (or raise the "
+                "limit), then retry."
+            )
         if (
             name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
             or (
@@ -478,6 +569,10 @@ class SQLiteStore(BaseStore):
                 "the hash chain, so it is read-only here; nothing was written. Write to a new "
                 "store, and copy the old runs there with new.save_run(old.load_run(run_id))."
             )
+        opened = getattr(self._local, "file", None)
+        now = _file_id(self.path)
+        if now is None or (opened is not None and now != opened):
+            return self._not_the_file_opened()
         if not os.access(self.path, os.W_OK):
             return StorePermissionError(
                 f"{self.path} is not writable (file permissions); nothing was fitted or "
@@ -492,6 +587,15 @@ class SQLiteStore(BaseStore):
             con.execute("BEGIN IMMEDIATE")
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
+        if _file_id(self.path) != getattr(self._local, "file", None):
+            # the connection writes to a file no longer at the path (removed, or replaced
+            # by another store): what it wrote would be lost, or go to the wrong store
+            con.execute("ROLLBACK")
+            raise self._not_the_file_opened()
+        changed = self._schema_changed(con)
+        if changed is not None:
+            con.execute("ROLLBACK")
+            raise changed
         try:
             yield _Writer(con)
             con.execute("COMMIT")
@@ -569,7 +673,13 @@ class SQLiteStore(BaseStore):
         try:
             busy, _, _ = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         except _SQLITE_ERRORS as exc:
-            raise self._translate(exc) from None
+            # the erasure is committed: the error must not say that nothing was stored
+            raise StoreError(
+                f"{self.path}: the erasure is stored, but its write-ahead log could not be "
+                f"folded into the file ({exc}): {self.path}-wal still holds the erased "
+                "values' old pages until every connection to the file is closed (SQLite "
+                "then folds the log into the file and deletes it)"
+            ) from None
         if busy:
             warnings.warn(
                 f"{self.path}: another connection is reading, so the write-ahead log "
@@ -625,7 +735,7 @@ class SQLiteStore(BaseStore):
                 problems, counts = _legacy.audit(self)
             if problems:
                 self._refuse_writes(describe(problems[0]))
-                _raise_problems(repr(self), problems)
+                raise_problems(repr(self), problems)
             raise StoreError(
                 f"{self.path} has schema version 1 (sktraceprop 0.1): its hash chain of "
                 f"{counts['events']} audit events is intact and its {counts['runs']} runs "
@@ -717,14 +827,23 @@ class SQLiteStore(BaseStore):
             con.isolation_level = None
             self._local.override = con
             try:
-                report = self._check_with(
-                    problems, self.path, public_key, checkpoint, allow_unsigned_tail
+                report = check_with(
+                    self, problems, self.path, public_key, checkpoint, allow_unsigned_tail
                 )
             finally:
                 self._local.override = None
         finally:
             con.close()
         return {"path": self.path, "sqlite_check": pragma, **report}
+
+
+def _file_id(path):
+    """``(device, inode)`` of the file at ``path``, or None when there is none."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _trigger_problem(found, version=SCHEMA_VERSION):
@@ -756,7 +875,7 @@ def _trigger_problem(found, version=SCHEMA_VERSION):
 
 
 class _Writer:
-    """The rows of one SQLite write transaction (see :class:`._base._Chain`)."""
+    """The rows of one SQLite write transaction (see :class:`._append._Chain`)."""
 
     def __init__(self, con):
         self.con = con

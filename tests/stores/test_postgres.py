@@ -9,7 +9,9 @@ import pytest
 import sktraceprop as stp
 from sktraceprop.exceptions import (
     CorruptStoreError,
+    StoreBusyError,
     StoreConnectionError,
+    StoreError,
     StorePermissionError,
     UnknownRunError,
 )
@@ -378,3 +380,57 @@ def test_a_checkpoint_reads_the_guards_again(pg_dsn):
     with pytest.raises(CorruptStoreError, match=f"refuses writes.*{message}"):
         store.checkpoint(key)
     assert len(store.checkpoints()) == 1  # nothing signed
+
+
+def test_a_handle_never_writes_to_a_store_created_again_or_upgraded_since(pg_dsn):
+    # A schema dropped and created again by another client under an open handle: the
+    # handle wrote its events into the new store, and signed a checkpoint there with its
+    # own store_id, after which the new store failed verify() ("made for another store").
+    schema = new_schema()
+    old = stp.stores.PostgresStore(pg_dsn, schema=schema)
+    old.append_event("review", {"i": 1})
+    with _admin(pg_dsn) as con:
+        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    new = stp.stores.PostgresStore(pg_dsn, schema=schema)
+    with pytest.raises(StoreError, match="no longer holds the store this handle opened"):
+        old.append_event("review", {"i": 2})
+    with pytest.raises(StoreError, match="no longer holds the store this handle opened"):
+        old.checkpoint(stp.signing.generate_key())
+    assert new.events() == [] and new.verify() and new.checkpoints() == []
+    # a newer sktraceprop upgrading the store while a handle is open
+    upgrade = f"UPDATE \"{schema}\".stp_meta SET value = %s WHERE key = 'schema_version'"
+    with _admin(pg_dsn) as con:
+        con.execute("SET session_replication_role = replica")
+        con.execute(upgrade, ("4",))
+    with pytest.raises(StoreError, match="schema version 4: the schema was created again or"):
+        new.append_event("review", {})
+    with _admin(pg_dsn) as con:
+        con.execute("SET session_replication_role = replica")
+        con.execute(upgrade, ("3",))
+    assert new.events() == []
+
+
+def test_timeout_0_does_not_wait_for_ever(pg_dsn):
+    # timeout=0 became lock_timeout '0ms', which PostgreSQL reads as no timeout at all:
+    # a write behind another writer's lock waited for ever instead of raising at once
+    schema = new_schema()
+    store = stp.stores.PostgresStore(pg_dsn, schema=schema, timeout=0)
+    got = []
+
+    def write():
+        try:
+            got.append(store.append_event("review", {}))
+        except StoreBusyError as exc:
+            got.append(exc)
+
+    with _admin(pg_dsn) as con:
+        with con.transaction():
+            con.execute(f'LOCK TABLE "{schema}".events IN SHARE ROW EXCLUSIVE MODE')
+            thread = threading.Thread(target=write)
+            thread.start()
+            thread.join(timeout=20)
+            waited = thread.is_alive()
+        thread.join()
+    assert not waited and isinstance(got[0], StoreBusyError)
+    with pytest.raises(ValueError, match="timeout must be"):
+        stp.stores.PostgresStore(pg_dsn, schema=schema, timeout=-1)

@@ -1,0 +1,83 @@
+"""Appending audit events inside one write transaction, and confirming they were stored.
+
+Every write of a store (a run saved, an event, a redaction, an erasure request) appends
+through :class:`_Chain`: it checks that the log's last event still matches its hash
+before linking a new event to it, and, before the transaction commits, that the log
+ends with what was appended (a trigger or rule added outside sktraceprop could drop or
+change the row as it is inserted).
+"""
+
+import weakref
+
+from ..exceptions import CorruptStoreError
+from ._chain import GENESIS, make_event, payload_text, stored_event_matches
+
+#: Per store handle, the last event row it appended: known to match its hash. Kept out
+#: of the store's attributes, which are pickled and fingerprinted with the estimator
+#: that holds the store.
+_CHECKED_TIP = weakref.WeakKeyDictionary()
+
+
+class _Chain:
+    """Appends events inside one write transaction, after checking the log's last event.
+
+    ``writer`` is what a store's ``_writer()`` yields: ``last_event()`` (the row of the
+    last event or None) and ``insert_event(row)``, rows being ``(seq, run_id,
+    created_at, kind, payload_text, prev_hash, hash)``.
+    """
+
+    def __init__(self, store, writer):
+        self.store, self.writer = store, writer
+        last = writer.last_event()
+        if last is None:
+            self.seq, self.head = 0, GENESIS
+        else:
+            # The row this handle last appended (or checked) is known to match its hash:
+            # an identical row need not be hashed again (a changed one is).
+            if last != _CHECKED_TIP.get(store) and not stored_event_matches(last):
+                store._refuse_writes(
+                    f"its last audit event ({last[0]}) does not match its hash: the log "
+                    "was altered"
+                )
+                store._check_writable()
+            self.seq, self.head = int(last[0]), last[6]
+
+    def append(self, kind, payload, run_id=None, text=None):
+        """Append one event; ``text`` is the payload's canonical JSON when known
+        (from :func:`payload_text`, or a caller that made sure it is canonical)."""
+        if text is None:
+            text, payload = payload_text(payload)
+        event = make_event(self.head, kind, payload, run_id, self.seq + 1, text)
+        row = (
+            event["seq"],
+            run_id,
+            event["created_at"],
+            kind,
+            text,
+            event["prev_hash"],
+            event["hash"],
+        )
+        self.writer.insert_event(row)
+        self.row = row
+        self.seq, self.head = event["seq"], event["hash"]
+        return event
+
+    def confirm(self):
+        """Check, before the transaction commits, that the log ends with what was appended.
+
+        A trigger or rule added to the database outside sktraceprop can drop or change
+        a row as it is inserted (SQLite's ``RAISE(IGNORE)``): the event would be
+        reported as written, and a checkpoint signed later would cover a log without
+        it. Raising rolls the transaction back.
+        """
+        row = getattr(self, "row", None)
+        if row is None:
+            return
+        if self.writer.last_event() != row:
+            message = (
+                f"audit event {row[0]} was not stored as written: the database changes or "
+                "drops what is written (a trigger or rule added outside sktraceprop)"
+            )
+            self.store._refuse_writes(message)
+            raise CorruptStoreError(f"{self.store!r}: {message}; nothing was written")
+        _CHECKED_TIP[self.store] = row

@@ -1,0 +1,106 @@
+"""Saving a run: its record (sealed), row ids and new sources, under the hash chain.
+
+Everything is prepared and checked before the write transaction: the record sealed
+(:mod:`._sealed`) and serialised, row ids and merge parents encoded, the digests made.
+In one transaction, a ``store.source`` event for each source the store does not hold
+yet, then the run's ``store.run`` event, each with the digest of what is stored beside
+it; a run id already stored is refused (runs are append-only).
+"""
+
+import numpy as np
+
+from ..exceptions import CorruptStoreError, StoreError
+from ._append import _Chain
+from ._chain import RUN_EVENT, SOURCE_EVENT, canonical_json, run_digest, source_digest
+from ._saved import note_saved
+from ._sealed import seal
+
+
+def save_run(store, lineage):
+    """See :meth:`BaseStore.save_run`."""
+    store._check_writable()
+    record, leaves = lineage.to_dict(), None
+    if store._seals_runs:
+        record, leaves = seal(record)
+    record_text = canonical_json(record)
+    row_ids = np.ascontiguousarray(lineage.row_ids, dtype=np.int64)
+    inputs = lineage.input_row_ids
+    inputs = None if inputs is None else np.ascontiguousarray(inputs, dtype=np.int64)
+    digest = run_digest(record_text, row_ids, inputs)
+    sources = []
+    for source in lineage.sources.values():
+        if source.parents is not None and source.parents.n_rows != source.n_rows:
+            raise ValueError(
+                f"source {source.source_id!r} has parents for {source.parents.n_rows} "
+                f"rows but {source.n_rows} rows; nothing was stored"
+            )
+        text = canonical_json(source.to_dict())
+        flat = None if source.parents is None else source.parents.to_flat()
+        encoded = None if flat is None else store._encode(flat)
+        sources.append((source, text, flat, source_digest(text, flat), encoded))
+    stored_ids = store._encode(row_ids)
+    stored_inputs = None if inputs is None else store._encode(inputs)
+    n_input = None if inputs is None else int(inputs.size)
+
+    def write(writer):
+        if writer.run_exists(lineage.run_id):
+            raise StoreError(
+                f"run {lineage.run_id} is already stored in {store!r}; runs are append-only"
+            )
+        chain = _Chain(store, writer)
+        for source, text, flat, sdigest, parents in sources:
+            if writer.source_exists(source.source_id, source.sha256):
+                continue
+            n_parent_ids = None if flat is None else int(flat.size - source.n_rows - 1)
+            event = chain.append(
+                SOURCE_EVENT,
+                {
+                    "source_id": source.source_id,
+                    "sha256": source.sha256,
+                    "n_rows": int(source.n_rows),
+                    "n_parent_ids": n_parent_ids,
+                    "digest": sdigest,
+                },
+            )
+            writer.insert_source(
+                source.source_id, source.sha256, text, n_parent_ids, parents, event["seq"]
+            )
+        event = chain.append(
+            RUN_EVENT,
+            {
+                "digest": digest,
+                "n_samples": lineage.n_samples,
+                "n_input": n_input,
+                "estimator": lineage.estimator,
+                "purpose": lineage.purpose,
+            },
+            run_id=lineage.run_id,
+        )
+        writer.insert_run(
+            lineage.run_id,
+            lineage.created_at,
+            record_text,
+            lineage.n_samples,
+            n_input,
+            stored_ids,
+            stored_inputs,
+            event["seq"],
+        )
+        if leaves:
+            writer.insert_leaves(lineage.run_id, leaves)
+        chain.confirm()
+        if not writer.run_exists(lineage.run_id):
+            message = (
+                f"run {lineage.run_id} was not stored as written: the database drops "
+                "what is written (a trigger or rule added outside sktraceprop)"
+            )
+            store._refuse_writes(message)
+            raise CorruptStoreError(f"{store!r}: {message}; nothing was written")
+        return lineage.run_id
+
+    def committed():
+        return lineage.run_id if store._raw_run(lineage.run_id) is not None else None
+
+    run_id = store._transact(write, committed)
+    note_saved(store, run_id)
+    return run_id
