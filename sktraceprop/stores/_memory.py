@@ -27,7 +27,9 @@ class MemoryStore(BaseStore):
     (:meth:`verify`, :meth:`checkpoint`).
 
     A MemoryStore lives in one process. Pickling it (or an estimator holding one)
-    pickles its runs, and the copy unpickled in another process is read-only: process
+    pickles its runs, and the copy unpickled is read-only (in this process too: a model
+    saved with ``joblib.dump`` and loaded again holds a copy, which would never pass
+    what it is given to the store it was saved with): process
     workers (``n_jobs`` with joblib's default ``loky`` backend, ``multiprocessing``,
     Dask) would otherwise write to copies that are thrown away, so a traced fit there
     raises :class:`~sktraceprop.exceptions.StoreError` before fitting. Use
@@ -71,6 +73,9 @@ class MemoryStore(BaseStore):
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        # a copy, in this process too (joblib.dump then load): what it would be given to
+        # write would never reach the store that was pickled
+        self._unpickled = True
         self._lock = threading.RLock()
         self.__dict__.setdefault("_pid", os.getpid())
         self.__dict__.setdefault("_leaves", {})  # (a store pickled before runs were sealed)
@@ -87,9 +92,19 @@ class MemoryStore(BaseStore):
         new = MemoryStore.__new__(MemoryStore)
         new.__setstate__(self.__getstate__())
         new._pid = os.getpid()
+        new._unpickled = False
         return new
 
     def _writable_problem(self):
+        if self._pid == os.getpid() and self.__dict__.get("_unpickled"):
+            return StoreError(
+                "this MemoryStore was unpickled (pickle.loads, joblib.load, or a model "
+                "that holds it loaded so): it is a copy of the store that was pickled, and "
+                "runs or events written here would never reach that store. Nothing was "
+                "fitted or written. Use SQLiteStore(path) or PostgresStore(dsn) for a "
+                "store that outlives a pickle, pass the original store, or write to "
+                "store.copy()."
+            )
         if self._pid != os.getpid():
             return StoreError(
                 f"this MemoryStore was copied into process {os.getpid()} from process "

@@ -201,13 +201,19 @@ def test_a_memory_store_copy_from_another_process_is_read_only():
     store = stp.stores.MemoryStore()
     X, y = _data()
     run = _estimators(store)["pipeline"].fit(X, y).lineage_
-    copy = pickle.loads(pickle.dumps(store))  # this process: a writable copy
-    copy.append_event("review", {})
-    assert store.events() == [] and len(copy.events()) == 1
+    copy = pickle.loads(pickle.dumps(store))
+    # this process too: what it were given would never reach ``store`` (it was writable,
+    # so a model saved and loaded with joblib logged to a copy nobody held)
+    with pytest.raises(StoreError, match="was unpickled"):
+        copy.append_event("review", {})
+    with pytest.raises(StoreError, match="was unpickled"):
+        _estimators(copy)["pipeline"].fit(X, y)
+    assert store.events() == [] and copy.events() == [] and len(copy.list_runs()) == 1
     copy._pid = os.getpid() + 1  # as if unpickled in a worker
     assert copy.load_run(run.run_id) == run and copy.verify()
     with pytest.raises(StoreError, match="copied into process"):
         copy.append_event("review", {})
     writable = copy.copy()
     writable.append_event("review", {})
-    assert len(writable.events()) == 2 and writable.store_id == store.store_id
+    assert len(writable.events()) == 1 and writable.store_id == store.store_id
+    assert pickle.loads(pickle.dumps(writable)).events() == writable.events()
