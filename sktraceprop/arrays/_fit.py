@@ -20,7 +20,7 @@ from .._lineage._source import REGISTRY, Parents, Source
 from ..exceptions import LineageLostError
 from . import _rowmap as rmap
 from ._graph import FRAMEWORK, INPUTS, LEFT_OUT, OP, PARAMS, UNRECORDED, ancestors, params_dict
-from ._provenance import _codes_behind, _step_sources, state_of, unmodelled_ops
+from ._provenance import codes_in_graph, graph_step_sources, state_of, unmodelled_ops
 
 
 def _names(codes):
@@ -121,7 +121,7 @@ def fit_ops(x):
     """``(ops, notes)``: the array operations behind ``x`` as run :class:`Op` records."""
     rm, node, _, _ = state_of(x)
     steps = ancestors(node)
-    behind, keys_behind = _step_sources(steps), _step_keys(steps)
+    behind, keys_behind = graph_step_sources(steps), _step_keys(steps)
     prints, ops, notes = {}, [], []
     for k, step in enumerate(steps, start=1):
         op, framework = step[OP], step[FRAMEWORK]
@@ -169,4 +169,4 @@ def fit_ops(x):
 def sources_of(x):
     """Light records of every source behind ``x`` (they travel with a pickle)."""
     rm, node, _, _ = state_of(x)
-    return [s.light() for s in _codes_behind(rm, node).values()]
+    return [s.light() for s in codes_in_graph(rm, node).values()]
