@@ -175,6 +175,19 @@ def ancestors(node):
     return order
 
 
+def without_rows(node):
+    """The graph of ``node`` with no row maps: what a pickle of an array carries (the
+    maps of intermediate results would travel for nothing, since their origins do not:
+    after a round trip, provenance lists the operations behind a row as "may have")."""
+    if node is None:
+        return None
+    made = {}
+    for step in ancestors(node):
+        inputs = tuple(None if p is None else made[id(p)] for p in step[INPUTS])
+        made[id(step)] = (step[OP], inputs, step[PARAMS], step[FRAMEWORK], None)
+    return made[id(node)]
+
+
 _PLAIN = (int, float, bool, str, type(None))
 
 

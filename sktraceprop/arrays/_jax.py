@@ -22,7 +22,7 @@ from jax.extend.core import Literal
 
 from ..exceptions import LineageError
 from . import _rowmap as rmap
-from ._graph import _MODE, NOT_RECORDED, note_rows, record
+from ._graph import _MODE, NOT_RECORDED, note_rows, record, without_rows
 from ._index import written_rows
 from ._state import CAPTURED, JAX_TRACING
 
@@ -98,7 +98,8 @@ class TracedJaxArray:
     def __reduce__(self):
         from ._fit import sources_of
 
-        return _rebuild, (np.asarray(self.value), self._stp_rows, self._stp_node, sources_of(self))
+        node = without_rows(self._stp_node)
+        return _rebuild, (np.asarray(self.value), self._stp_rows, node, sources_of(self))
 
     # -- array attributes ---------------------------------------------------------------------
     shape = property(lambda self: tuple(self.value.shape))

@@ -22,7 +22,7 @@ from ._elide import ENABLED as _ELIDE
 from ._elide import LAST as _LAST
 from ._elide import MIN_BYTES as _MIN_ELIDE
 from ._elide import note, temporary
-from ._graph import _MODE, NOT_RECORDED, ROWS, note_rows, operand, record
+from ._graph import _MODE, NOT_RECORDED, ROWS, note_rows, operand, record, without_rows
 from ._index import assign_map, index_map, reshaped, written_rows
 from ._state import (
     _EPOCH,
@@ -1264,7 +1264,8 @@ class TracedArray(np.ndarray):
         from ._fit import sources_of
 
         plain = _view(self, _nd)
-        return _rebuild, (plain, _rows_of(self), _node_of(self), sources_of(self))
+        node = without_rows(_node_of(self))
+        return _rebuild, (plain, _rows_of(self), node, sources_of(self))
 
 
 def _element(arr, plain, out, key, key_nodes):

@@ -8,7 +8,7 @@ the result's map down to the maps of the operation's inputs, and so learns which
 each input the rows asked about were made from (pooled inputs: all their rows). An
 operation is *gone through* when at least one row of its result is behind the array's.
 
-Where a relation was not recorded (granularity ``"batch"``, a map restored from a pickle,
+Where a relation was not recorded (granularity ``"batch"``, an array restored from a pickle,
 two inputs with the same map whose rows cannot be told apart), every row of the inputs is
 taken as needed, and what is reached only that way is *may have*, never left out.
 """

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from . import _rowmap as rmap
-from ._graph import _MODE, NOT_RECORDED, ROWS, note_rows, operand, record
+from ._graph import _MODE, NOT_RECORDED, ROWS, note_rows, operand, record, without_rows
 from ._index import assign_map, index_map
 from ._state import _EPOCH, _WRITES, STALE, is_stale, note_write
 from ._torch_rules import _LIST_KEY, _RULES, _elementwise, _funcs, _in_place_name, _torch_key
@@ -83,7 +83,8 @@ class TracedTensor(torch.Tensor):
 
         with _Disabled():
             plain = self.as_subclass(torch.Tensor)
-        state = (_rows_of(self), self.__dict__.get("_stp_node"), sources_of(self))
+        node = without_rows(self.__dict__.get("_stp_node"))
+        state = (_rows_of(self), node, sources_of(self))
         return _rebuild, (plain, *state)
 
     def __stp_value__(self):

@@ -116,6 +116,21 @@ def test_where_the_relation_is_not_recorded_the_ops_are_listed_as_may_have():
     assert _sources(w) == {"x"}  # the row ids were kept: exact
 
 
+@pytest.mark.parametrize("framework", ["numpy", "torch", "jax"])
+def test_a_pickle_carries_no_row_map_of_intermediate_results(framework):
+    # the maps the steps keep (for ops()) stay in the process: pickled, they would
+    # travel with every traced array sent to a worker, and without their origins they
+    # could not tell anything
+    backend = _backend(framework)
+    x = backend.make(np.random.default_rng(0).random((20_000, 2)), "x")
+    perm = np.random.default_rng(1).permutation(40_000)
+    z = _select(backend.concat([x, x * 2.0]), perm)[:1] * 1.0  # (not a view: torch pickles all)
+    assert len(pickle.dumps(z)) < 20_000  # the maps of the concatenation: 320,000 bytes
+    ops = stp.provenance(pickle.loads(pickle.dumps(z))).ops()
+    assert ops["went_through"].tolist()[-1] == "yes"
+    assert set(ops["went_through"].tolist()[:-1]) == {"may have"}
+
+
 def test_sources_fall_back_to_the_graph_where_row_ids_were_dropped_and_say_so():
     x = stp.array(np.arange(10.0).reshape(5, 2), source_id="x")
     y = stp.array(np.arange(6.0).reshape(3, 2), source_id="y")
