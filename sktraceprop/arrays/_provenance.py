@@ -85,17 +85,6 @@ def codes_in_graph(rm, node):
 GRAPH_BASIS = "operation graph (row ids dropped)"
 
 
-def graph_step_sources(steps):
-    """Source ids behind every step of the graph (by ``id`` of the node)."""
-    behind = {}
-    for step in steps:
-        if step[OP] == "source":
-            behind[id(step)] = set(step[PARAMS]["source_ids"])
-        else:
-            behind[id(step)] = set().union(*(behind.get(id(p), set()) for p in step[INPUTS]))
-    return behind
-
-
 def _step_sources(steps):
     """Source ids behind the rows of every listed step that the array's rows came
     through (by ``id`` of the node): from the step's row maps where they are known,

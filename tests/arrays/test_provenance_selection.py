@@ -422,3 +422,19 @@ def test_jax_selected_rows_name_their_own_branch_only():
         lambda xs: stp.arrays.apply(jnp.concatenate, xs),
         lambda z, k: z[np.asarray([k])],
     )
+
+
+def test_a_traced_fit_records_only_the_ops_its_rows_went_through():
+    # b's rows alone are fitted: the run named a's multiplication, with a as its source
+    from sklearn.linear_model import LogisticRegression
+
+    a = stp.array(np.random.default_rng(0).random((10, 2)), source_id="fit_a")
+    b = stp.array(np.random.default_rng(1).random((10, 2)), source_id="fit_b")
+    X = np.concatenate([a * 2, b])[10:]
+    clf = stp.make_traced_pipeline(LogisticRegression()).fit(X, np.arange(10) % 2)
+    ops = [op for op in clf.lineage_.ops if op.name.startswith("array/")]
+    assert [(op.name, op.sources) for op in ops] == [
+        ("array/2:concatenate", ["fit_b"]),
+        ("array/3:getitem", ["fit_b"]),
+    ]
+    assert [op.name.split(":")[1] for op in ops] == stp.provenance(X).ops()["op"].tolist()
