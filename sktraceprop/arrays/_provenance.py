@@ -58,7 +58,7 @@ def _codes_behind(rm, node):
     sources of every step of the graph where the row ids were dropped."""
     if rm.dropped is None:
         every = np.ones(1 if rm.n is None else rm.n, bool)
-        codes = _source_codes(codes_at(rm, every))
+        codes = codes_at(rm, every)
         if node is not None and node[OP] == "source":
             codes |= set(node[PARAMS]["codes"])  # the array is that source, rows or none
         return source_closure(codes), "row ids"
@@ -89,14 +89,14 @@ def _step_sources(steps):
     """Source ids behind the rows of every listed step that the array's rows came
     through (by ``id`` of the node): from the step's row maps where they are known,
     else those of its inputs."""
-    behind = {}
+    behind, memo = {}, {}
     for step, _, masks, _ in steps:
         names = set()
         if step[OP] == "source":
             names = set(step[PARAMS]["source_ids"])
-        known = [codes_at(rm, m) for rm, m in masks.values()]
+        known = [codes_at(rm, m, memo) for rm, m in masks.values()]
         if masks and all(c is not None for c in known):
-            codes = set().union(*(_source_codes(c) for c in known))
+            codes = set().union(*known)
             names = {s.source_id for s in source_closure(codes).values()}
         elif step[OP] != "source":
             names = set().union(*(behind.get(id(p), set()) for p in step[INPUTS]))
@@ -178,7 +178,9 @@ class Provenance:
         mask, stay alive for as long as an array computed from them does (measured in
         ``doc/arrays.rst``, "Cost").
         Where that relation was not recorded (granularity ``"batch"``, an array restored
-        from a pickle, two inputs with the same row map whose rows cannot be told apart),
+        from a pickle, two inputs with the same row map whose rows cannot be told apart,
+        an input whose rows decided the result without being its parents: the traced
+        condition of ``x[x[:, 0] > 4]``),
         every row of the step's inputs is taken as behind it, and the steps reached only
         that way are listed with ``went_through == "may have"``, never left out.
 

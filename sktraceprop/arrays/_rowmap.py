@@ -577,9 +577,21 @@ def codes(rm, seen=None):
     if id(rm) in seen or rm.dropped is not None:
         return np.zeros(0, np.int64)
     seen.add(id(rm))
-    parts = [np.unique(s) for s in rm.ids]
+    parts = [unique_ids(s) for s in rm.ids]
     parts += [codes(p.rowmap, seen) for p, _ in rm.pools]
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def unique_ids(ids):
+    """Sorted distinct ids: ``np.unique``, by sorting (NumPy 2.4's ``unique`` hashes
+    packed ids slowly: 1.1 s for a million, against 0.1 s to sort them)."""
+    out = np.sort(ids)
+    if out.size > 1:
+        keep = np.empty(out.size, bool)
+        keep[0] = True
+        np.not_equal(out[1:], out[:-1], out=keep[1:])
+        out = out[keep]
+    return out
 
 
 def direct(rm, rows):
@@ -620,6 +632,6 @@ def expand(pool, memo=None):
     # a pool whose mask names none of the rows (those rows were indexed away before
     # this input was pooled) is behind none of them
     parts += [expand(p, memo) for p, m in rm.pools if m is None or rm.n is None or m.any()]
-    out = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+    out = unique_ids(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
     memo[key] = out
     return out

@@ -9,13 +9,15 @@ each input the rows asked about were made from (pooled inputs: all their rows). 
 operation is *gone through* when at least one row of its result is behind the array's.
 
 Where a relation was not recorded (granularity ``"batch"``, an array restored from a pickle,
-two inputs with the same map whose rows cannot be told apart), every row of the inputs is
-taken as needed, and what is reached only that way is *may have*, never left out.
+two inputs with the same map whose rows cannot be told apart, an input the result's map
+does not describe: a traced index or condition that chose the rows), every row of the
+inputs is taken as needed, and what is reached only that way is *may have*, never left
+out.
 """
 
 import numpy as np
 
-from . import _rowmap as rmap
+from .._lineage._ids import codes_of
 from ._graph import INPUTS, OP, UNRECORDED, node_rows
 
 #: Maps visited by one walk from an operation's result to its inputs before the walk
@@ -215,8 +217,10 @@ def went_through(node, rm):
                 if m.any():
                     states[id(inputs[j])].add(target, s, m)
                     state.inputs.add(id(inputs[j]))
-        if unknown:
-            for p in inputs:
+        for p in inputs:
+            if unknown or not any(id(r) in reached for r in node_rows(p)):
+                # a way in the result's map does not describe (an index or a condition
+                # that chose the rows, a shape): any of its rows may be behind them
                 states[id(p)].add_all(False)
                 state.inputs.add(id(p))
     out = []
@@ -228,17 +232,38 @@ def went_through(node, rm):
     return out
 
 
-def codes_at(rm, mask):
-    """Packed row ids behind rows ``mask`` of ``rm`` (direct and pooled)."""
+def codes_at(rm, mask, memo=None):
+    """Codes of the sources behind rows ``mask`` of ``rm`` (direct and pooled); None
+    where its row ids were dropped. ``memo`` keeps what pooled inputs hold, by map."""
     if rm.dropped is not None:
         return None
-    rows = np.flatnonzero(mask) if rm.n is not None else np.zeros(1, np.int64)
-    parts = [s[rows if rm.n is not None else np.zeros(min(len(s), 1), np.int64)] for s in rm.ids]
-    memo = {}
+    if memo is None:
+        memo = {}
+    rows = np.flatnonzero(mask) if rm.n is not None else None
+    found = set()
+    for s in rm.ids:
+        # (the codes first: NumPy's unique hashes a million packed ids in about a second)
+        found.update(np.unique(codes_of(s if rows is None else s[rows])).tolist())
     for pool, m in rm.pools:
-        if m is None or rm.n is None or m[rows].any():
-            parts.append(rmap.expand(pool, memo))
-    if not parts:
-        return np.zeros(0, np.int64)
-    out = np.unique(np.concatenate(parts))
-    return out[out != 0]
+        if m is None or rows is None or m[rows].any():
+            found |= _pooled_codes(pool.rowmap, memo)
+    found.discard(0)
+    return found
+
+
+def _pooled_codes(rm, memo):
+    """Codes of the sources behind every row of ``rm`` (a pooled input)."""
+    key = id(rm)
+    if key in memo:
+        return memo[key]
+    if rm.dropped is not None:
+        raise LookupError(rm.dropped)
+    memo[key] = set()  # a cycle cannot occur; guards recursion anyway
+    found = set()
+    for s in rm.ids:
+        found.update(np.unique(codes_of(s)).tolist())
+    for pool, m in rm.pools:
+        if m is None or rm.n is None or m.any():
+            found |= _pooled_codes(pool.rowmap, memo)
+    memo[key] = found
+    return found

@@ -438,3 +438,16 @@ def test_a_traced_fit_records_only_the_ops_its_rows_went_through():
         ("array/3:getitem", ["fit_b"]),
     ]
     assert [op.name.split(":")[1] for op in ops] == stp.provenance(X).ops()["op"].tolist()
+
+
+def test_a_traced_index_that_chose_the_rows_is_listed_as_may_have():
+    # the condition's rows are no parent of the selected rows (rows() names X's rows
+    # only), but it chose them: its steps are listed, marked, not left out
+    x = stp.array(np.arange(20.0).reshape(10, 2), source_id="x")
+    ops = _ops((x * 3)[x[:, 0] > 4])
+    assert list(zip(ops["op"], ops["went_through"])) == [
+        ("multiply", "yes"),
+        ("getitem", "may have"),
+        ("greater", "may have"),
+        ("getitem", "yes"),
+    ]
