@@ -19,8 +19,9 @@ from .._lineage._run import Op
 from .._lineage._source import REGISTRY, Parents, Source
 from ..exceptions import LineageLostError
 from . import _rowmap as rmap
-from ._graph import FRAMEWORK, INPUTS, LEFT_OUT, OP, PARAMS, UNRECORDED, ancestors, params_dict
-from ._provenance import _codes_behind, _step_sources, state_of, unmodelled_ops
+from ._graph import FRAMEWORK, INPUTS, LEFT_OUT, OP, PARAMS, UNRECORDED, params_dict
+from ._provenance import codes_in_graph, state_of, unmodelled_ops
+from ._through import went_through
 
 
 def _names(codes):
@@ -106,27 +107,33 @@ def _json_safe(value):
     return str(value)
 
 
-def _step_keys(steps):
-    """``(source_id, sha256)`` of the sources behind every step (by ``id`` of the node)."""
+def _step_codes(steps, came):
+    """Codes of the sources behind every step (by ``id`` of the node), through the inputs
+    the rows of the array came from (``came``: ids of those inputs, by step)."""
     behind = {}
     for step in steps:
         if step[OP] == "source":
-            behind[id(step)] = {REGISTRY.by_code(c).key for c in step[PARAMS]["codes"]}
+            behind[id(step)] = set(step[PARAMS]["codes"])
         else:
-            behind[id(step)] = set().union(*(behind.get(id(p), set()) for p in step[INPUTS]))
+            inputs = [p for p in step[INPUTS] if p is not None and id(p) in came[id(step)]]
+            behind[id(step)] = set().union(*(behind[id(p)] for p in inputs))
     return behind
 
 
 def fit_ops(x):
     """``(ops, notes)``: the array operations behind ``x`` as run :class:`Op` records."""
     rm, node, _, _ = state_of(x)
-    steps = ancestors(node)
-    behind, keys_behind = _step_sources(steps), _step_keys(steps)
+    # the steps that rows of x went through (provenance(x).ancestors()), not every step
+    # of the graph: a step whose rows were all indexed away fitted nothing
+    listed = went_through(node, rm) if node is not None else []
+    steps = [step for step, _, _, _ in listed]
+    came = {id(step): inputs for step, _, _, inputs in listed}
+    codes = _step_codes(steps, came)
     prints, ops, notes = {}, [], []
     for k, step in enumerate(steps, start=1):
         op, framework = step[OP], step[FRAMEWORK]
         params = _json_safe(params_dict(step))
-        inputs = [prints[id(p)] for p in step[INPUTS] if p is not None]
+        inputs = [prints[id(p)] for p in step[INPUTS] if p is not None and id(p) in came[id(step)]]
         payload = json.dumps(
             {"op": op, "framework": framework, "params": params, "inputs": inputs},
             sort_keys=True,
@@ -143,12 +150,18 @@ def fit_ops(x):
                 cls=f"{framework}.{op}",
                 params=params,
                 fingerprint=prints[id(step)],
-                sources=sorted(behind[id(step)]),
-                source_keys=sorted(keys_behind[id(step)]),
+                sources=sorted({REGISTRY.by_code(c).source_id for c in codes[id(step)]}),
+                source_keys=sorted({REGISTRY.by_code(c).key for c in codes[id(step)]}),
             )
         )
     if any(s[OP] == UNRECORDED for s in steps):
         notes.append(f"array ops: {LEFT_OUT['batch']}")
+    maybe = sorted({step[OP] for step, sure, _, _ in listed if not sure and step[OP] != "source"})
+    if maybe:
+        notes.append(
+            "array ops the training rows may have gone through (how their rows relate to "
+            f"their inputs' was not recorded): {', '.join(maybe)}"
+        )
     unmodelled = unmodelled_ops(steps)
     if unmodelled:
         notes.append(
@@ -169,4 +182,4 @@ def fit_ops(x):
 def sources_of(x):
     """Light records of every source behind ``x`` (they travel with a pickle)."""
     rm, node, _, _ = state_of(x)
-    return [s.light() for s in _codes_behind(rm, node).values()]
+    return [s.light() for s in codes_in_graph(rm, node).values()]

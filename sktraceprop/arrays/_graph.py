@@ -81,14 +81,36 @@ def granularity(mode):
         _MODE.reset(token)
 
 
-#: Fields of a node. A node is a plain tuple ``(op, inputs, params, framework)``: one is
-#: made per operation, and a tuple costs a fraction of an object. ``op`` is the operation
-#: name (``"multiply"``, ``"getitem"``; ``"source"`` for a source, ``"(not recorded)"``
-#: for a batch-mode step), ``inputs`` the nodes of the traced inputs, ``params`` a dict
-#: of parameters or a tuple of operands (``"<input>"`` for a traced one) and never any
-#: data, ``framework`` ``"numpy"``, ``"torch"``, ``"jax"`` or ``"source"``.
-OP, INPUTS, PARAMS, FRAMEWORK = range(4)
+#: Fields of a node. A node is a plain tuple ``(op, inputs, params, framework, rows)``:
+#: one is made per operation, and a tuple costs a fraction of an object. ``op`` is the
+#: operation name (``"multiply"``, ``"getitem"``; ``"source"`` for a source,
+#: ``"(not recorded)"`` for a batch-mode step), ``inputs`` the nodes of the traced inputs,
+#: ``params`` a dict of parameters or a tuple of operands (``"<input>"`` for a traced one)
+#: and never any data, ``framework`` ``"numpy"``, ``"torch"``, ``"jax"`` or ``"source"``.
+#: ``rows`` is the row map of the result (shared with the array, not a copy), a list of
+#: the maps of its results (filled as they are wrapped), or None where it is not known;
+#: provenance follows it to tell which operations an array's rows went through.
+OP, INPUTS, PARAMS, FRAMEWORK, ROWS = range(5)
 UNRECORDED = "(not recorded)"
+
+
+def node_rows(node):
+    """The row maps of a node's results (empty where they were not recorded)."""
+    if len(node) <= ROWS:
+        return ()
+    rows = node[ROWS]
+    if rows is None:
+        return ()
+    return rows if type(rows) is list else (rows,)
+
+
+def note_rows(node, rm):
+    """Add ``rm`` to the row maps of a node made by :func:`record` (a no-op for a node
+    that names its map already, or none)."""
+    if node is not None and len(node) > ROWS:
+        rows = node[ROWS]
+        if type(rows) is list and not any(r is rm for r in rows):
+            rows.append(rm)
 
 
 def params_dict(node):
@@ -101,10 +123,14 @@ def params_dict(node):
     return {k: describe(v) for k, v in params.items()}
 
 
-def record(op, inputs, params, framework, mode):
-    """The node of a result computed at granularity ``mode`` from ``inputs``."""
+def record(op, inputs, params, framework, mode, rows=None):
+    """The node of a result computed at granularity ``mode`` from ``inputs``.
+
+    ``rows`` is the result's row map (or a list of them); when it is not given, the
+    wrappers that give the result its map add it (:func:`note_rows`).
+    """
     if mode == "op":
-        return (op, inputs, params, framework)
+        return (op, inputs, params, framework, [] if rows is None else rows)
     # batch: the operations after the same recorded points (sources, recorded ops) share
     # one unrecorded node whose inputs are those points.
     if len(inputs) == 1:
@@ -126,7 +152,7 @@ def record(op, inputs, params, framework, mode):
             and all(any(p is f for f in frontier) for p in node[INPUTS])
         ):
             return node
-    return (UNRECORDED, tuple(frontier), {"granularity": "batch"}, framework)
+    return (UNRECORDED, tuple(frontier), {"granularity": "batch"}, framework, None)
 
 
 def ancestors(node):
@@ -147,6 +173,19 @@ def ancestors(node):
             if id(parent) not in seen:
                 stack.append((parent, False))
     return order
+
+
+def without_rows(node):
+    """The graph of ``node`` with no row maps: what a pickle of an array carries (the
+    maps of intermediate results would travel for nothing, since their origins do not:
+    after a round trip, provenance lists the operations behind a row as "may have")."""
+    if node is None:
+        return None
+    made = {}
+    for step in ancestors(node):
+        inputs = tuple(None if p is None else made[id(p)] for p in step[INPUTS])
+        made[id(step)] = (step[OP], inputs, step[PARAMS], step[FRAMEWORK], None)
+    return made[id(node)]
 
 
 _PLAIN = (int, float, bool, str, type(None))

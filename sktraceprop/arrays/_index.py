@@ -233,7 +233,9 @@ def _scatter(value, target, source, n):
         where = np.zeros(n, bool)
         where[target] = True if mask is None else mask
         pools.append((p, where))
-    return rmap.RowMap(tuple(ids), tuple(pools), n)
+    rows = np.full(n, -1, np.int64)
+    rows[target] = np.arange(len(target))
+    return rmap.RowMap(tuple(ids), tuple(pools), n, None, ("gather", value, rows))
 
 
 def written_rows(written):

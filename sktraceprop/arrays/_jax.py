@@ -22,7 +22,7 @@ from jax.extend.core import Literal
 
 from ..exceptions import LineageError
 from . import _rowmap as rmap
-from ._graph import _MODE, NOT_RECORDED, record
+from ._graph import _MODE, NOT_RECORDED, note_rows, record, without_rows
 from ._index import written_rows
 from ._state import CAPTURED, JAX_TRACING
 
@@ -62,6 +62,7 @@ class TracedJaxArray:
     __array_priority__ = 100
 
     def __init__(self, value, rows, node):
+        note_rows(node, rows)
         self.value = value
         self._stp_rows = rows
         self._stp_node = node
@@ -97,7 +98,8 @@ class TracedJaxArray:
     def __reduce__(self):
         from ._fit import sources_of
 
-        return _rebuild, (np.asarray(self.value), self._stp_rows, self._stp_node, sources_of(self))
+        node = without_rows(self._stp_node)
+        return _rebuild, (np.asarray(self.value), self._stp_rows, node, sources_of(self))
 
     # -- array attributes ---------------------------------------------------------------------
     shape = property(lambda self: tuple(self.value.shape))
@@ -378,6 +380,7 @@ def _interpret(jaxpr, consts, values, maps, nodes, mode):
                     _params(eqn.params),
                     "jax",
                     mode,
+                    list(maps_out),
                 )
                 outs = [(v, m, node) for v, m in zip(outvals, maps_out)]
         for var, out in zip(eqn.outvars, outs):

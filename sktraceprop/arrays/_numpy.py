@@ -22,7 +22,7 @@ from ._elide import ENABLED as _ELIDE
 from ._elide import LAST as _LAST
 from ._elide import MIN_BYTES as _MIN_ELIDE
 from ._elide import note, temporary
-from ._graph import _MODE, NOT_RECORDED, operand, record
+from ._graph import _MODE, NOT_RECORDED, ROWS, note_rows, operand, record, without_rows
 from ._index import assign_map, index_map, reshaped, written_rows
 from ._state import (
     _EPOCH,
@@ -84,6 +84,8 @@ def _wrap(out, rm, node):
     r._stp_node = node
     if _EPOCH[0]:
         r._stp_epoch = _EPOCH[0]
+    if node is not None and type(node[ROWS]) is list:
+        note_rows(node, rm)
     return r
 
 
@@ -359,7 +361,7 @@ def _operator(ufunc, name):
             args = None
             nodes = (nl, nr)
         if mode == "op":
-            node = (name, nodes, args, "numpy")
+            node = (name, nodes, args, "numpy", rm)
         elif mode == "batch":
             node = record(name, nodes, args, "numpy", mode)
         if reuse is None:
@@ -385,9 +387,10 @@ def _operator(ufunc, name):
 def _scalar_result(traced, out, name, args):
     """The result of ``traced <op> number`` (or ``number <op> traced``): same rows."""
     try:
-        rm, node = traced._stp_rows, (name, (traced._stp_node,), args, "numpy")
+        rm = traced._stp_rows
+        node = (name, (traced._stp_node,), args, "numpy", rm)
     except AttributeError:
-        rm, node = UNMODELLED, (name, (None,), args, "numpy")
+        rm, node = UNMODELLED, (name, (None,), args, "numpy", UNMODELLED)
     mode = _MODE.get()
     if mode != "op":
         if mode == "none":
@@ -424,7 +427,7 @@ def _pair_result(left, right, ufunc, name):
     else:
         # both operands came from traced arrays: each is an array or a NumPy scalar
         rm = rmap.pair(rl, pl.shape, rr, pr.shape, out.shape, name)
-        node = (name, (nl, nr), None, "numpy")
+        node = (name, (nl, nr), None, "numpy", rm)
         if mode != "op":
             node = record(name, node[1], None, "numpy", mode)
     return _wrap(out, rm, node)
@@ -603,6 +606,7 @@ def _set_rows(target, rm, node, partial, old=None):
             else rmap.merge([rmap.collapse(old, "where"), rmap.collapse(rm, "where")], None)
         )
     target._stp_node = node
+    note_rows(node, rm)
     if rm is not old:
         target._stp_rows = rm
         target._stp_epoch = note_write(target)
@@ -623,7 +627,7 @@ def reduce_map(rm, shape, axis, name):
 
 def _record(name, nodes, params, mode):
     if mode == "op":
-        return (name, nodes, params, "numpy")
+        return (name, nodes, params, "numpy", [])
     return record(name, nodes, params, "numpy", mode)
 
 
@@ -707,7 +711,7 @@ def _reduction(name, default=None):
                 rm = _with_read(rm, plain.shape, read, name)
                 parents += tuple(n for _, _, nodes in read for n in nodes)
             if mode == "op":
-                node = (name, parents, {"axis": axis}, "numpy")
+                node = (name, parents, {"axis": axis}, "numpy", rm)
             else:
                 node = record(name, parents, {"axis": axis}, "numpy", mode)
         if target is not None and type(target) is TracedArray:
@@ -809,6 +813,7 @@ def _layout(attr):
             node = _record(f"set {attr}", (_node_of(self),), params, mode)
         self._stp_rows = rm
         self._stp_node = node
+        note_rows(node, rm)
 
     doc = {
         "shape": "The array's shape (as ``ndarray.shape``); setting it reshapes in place in "
@@ -982,7 +987,7 @@ class TracedArray(np.ndarray):
                 # what operand() keeps of it
                 key = ("<array>", key.shape, key.dtype) if key.shape else operand(key)
             if mode == "op":
-                node = ("getitem", (parent,), {"key": key}, "numpy")
+                node = ("getitem", (parent,), {"key": key}, "numpy", rm)
             else:
                 node = record("getitem", (parent,), {"key": key}, "numpy", mode)
             return _wrap(out, rm, node)
@@ -1259,7 +1264,8 @@ class TracedArray(np.ndarray):
         from ._fit import sources_of
 
         plain = _view(self, _nd)
-        return _rebuild, (plain, _rows_of(self), _node_of(self), sources_of(self))
+        node = without_rows(_node_of(self))
+        return _rebuild, (plain, _rows_of(self), node, sources_of(self))
 
 
 def _element(arr, plain, out, key, key_nodes):
@@ -1292,7 +1298,7 @@ def _element(arr, plain, out, key, key_nodes):
         nodes = (_node_of(arr), *key_nodes)
         params = {"key": key if type(key) is int else operand(key)}
         if mode == "op":
-            node = ("getitem", nodes, params, "numpy")
+            node = ("getitem", nodes, params, "numpy", rm)
         else:
             node = record("getitem", nodes, params, "numpy", mode)
     if value is out:

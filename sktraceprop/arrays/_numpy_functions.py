@@ -773,7 +773,7 @@ def _concatenate_fast(arrays, axis=0, *more, **kwargs):
         rm = rmap.elementwise(parts, out.shape, "concatenate") if parts else rmap.EMPTY
     params = {"axis": axis}
     node = (
-        ("concatenate", tuple(nodes), params, "numpy")
+        ("concatenate", tuple(nodes), params, "numpy", rm)
         if mode == "op"
         else record("concatenate", tuple(nodes), params, "numpy", mode)
     )

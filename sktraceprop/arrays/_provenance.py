@@ -21,6 +21,10 @@ from ._graph import (
     params_dict,
 )
 from ._sources import source_node
+from ._through import codes_at, went_through
+
+#: ``went_through`` of a step reached only where a relation between rows was not recorded.
+MAY_HAVE = "may have"
 
 
 def state_of(x):
@@ -31,9 +35,10 @@ def state_of(x):
         return rm, node, tuple(x.shape), x.__stp_framework__
     if isinstance(x, pd.DataFrame | pd.Series) and has_id_level(x.index):
         ids = row_ids(x)
+        rm = rmap.of_ids(ids)
         return (
-            rmap.of_ids(ids),
-            source_node(np.unique(codes_of(ids)), type(x).__name__),
+            rm,
+            source_node(np.unique(codes_of(ids)), type(x).__name__, rows=rm),
             x.shape,
             "pandas",
         )
@@ -44,24 +49,58 @@ def state_of(x):
     )
 
 
+def _source_codes(ids):
+    return {int(c) for c in np.unique(codes_of(ids))} - {0}
+
+
 def _codes_behind(rm, node):
+    """``(codes, basis)``: the sources behind the array's rows, as its row map says; the
+    sources of every step of the graph where the row ids were dropped."""
+    if rm.dropped is None:
+        every = np.ones(1 if rm.n is None else rm.n, bool)
+        codes = codes_at(rm, every)
+        if node is not None and node[OP] == "source":
+            codes |= set(node[PARAMS]["codes"])  # the array is that source, rows or none
+        return source_closure(codes), "row ids"
+    found = set()
+    for step in ancestors(node):
+        if step[OP] == "source":
+            found |= set(step[PARAMS]["codes"])
+    return source_closure(found), GRAPH_BASIS
+
+
+def codes_in_graph(rm, node):
+    """Every source named by the row map or by a step of the graph (what a pickle of the
+    array must carry, whichever rows are behind it)."""
     found = set()
     if rm.dropped is None:
-        found |= {int(c) for c in np.unique(codes_of(rmap.codes(rm)))} - {0}
+        found |= _source_codes(rmap.codes(rm))
     for step in ancestors(node):
         if step[OP] == "source":
             found |= set(step[PARAMS]["codes"])
     return source_closure(found)
 
 
+#: How :meth:`Provenance.sources` names sources found from the operation graph.
+GRAPH_BASIS = "operation graph (row ids dropped)"
+
+
 def _step_sources(steps):
-    """Source ids behind every step of the graph (by ``id`` of the node)."""
-    behind = {}
-    for step in steps:
+    """Source ids behind the rows of every listed step that the array's rows came
+    through (by ``id`` of the node): from the step's row maps where they are known,
+    else those of its inputs."""
+    behind, memo = {}, {}
+    for step, _, masks, _ in steps:
+        names = set()
         if step[OP] == "source":
-            behind[id(step)] = set(step[PARAMS]["source_ids"])
-        else:
-            behind[id(step)] = set().union(*(behind.get(id(p), set()) for p in step[INPUTS]))
+            names = set(step[PARAMS]["source_ids"])
+        known = [codes_at(rm, m, memo) for rm, m in masks.values()]
+        if masks and all(c is not None for c in known):
+            codes = set().union(*known)
+            names = {s.source_id for s in source_closure(codes).values()}
+        elif step[OP] != "source":
+            names = set().union(*(behind.get(id(p), set()) for p in step[INPUTS]))
+        behind[id(step)] = names
     return behind
 
 
@@ -82,17 +121,25 @@ class Provenance:
         self._node = node
         self.shape = shape
         self.framework = framework
+        self._through = None
 
     # -- sources and operations ------------------------------------------------------------
     def sources(self):
-        """The registered sources behind the array (merge parents included).
+        """The registered sources behind the array's rows (merge parents included).
+
+        The sources are those of the rows each row of the array is made of and of the rows
+        it depends on through an operation that mixed rows (``a - b.mean(axis=0)``: every
+        row of ``b``), as its row ids say: the provenance of ``z[[3]]`` names the sources
+        of row 3 only. Where the row ids were dropped (see :meth:`notes`), the sources of
+        every step of the operation graph are listed instead, and ``basis`` says so.
 
         Returns
         -------
         sources : DataFrame
-            Columns ``source_id``, ``kind``, ``uri``, ``sha256``, ``n_rows``, ``code``.
+            Columns ``source_id``, ``kind``, ``uri``, ``sha256``, ``n_rows``, ``code``
+            and ``basis``: ``"row ids"``, or ``"operation graph (row ids dropped)"``.
         """
-        table = _codes_behind(self._rows, self._node)
+        table, basis = _codes_behind(self._rows, self._node)
         table = dict(sorted(table.items(), key=lambda item: (item[1].source_id, item[0])))
         return pd.DataFrame(
             [
@@ -103,27 +150,54 @@ class Provenance:
                     "sha256": s.sha256,
                     "n_rows": s.n_rows,
                     "code": code,
+                    "basis": basis,
                 }
                 for code, s in table.items()
             ],
-            columns=["source_id", "kind", "uri", "sha256", "n_rows", "code"],
+            columns=["source_id", "kind", "uri", "sha256", "n_rows", "code", "basis"],
         )
 
+    def _steps(self):
+        if self._node is None:
+            return []
+        if self._through is None:
+            self._through = went_through(self._node, self._rows)
+        return self._through
+
     def ancestors(self):
-        """Every step the array depends on, sources first, inputs before their users.
+        """The steps the array's rows went through, sources first, inputs before their
+        users.
+
+        A step is listed when at least one row of its result is behind a row of the array
+        (made of it, or pooled in by an operation that mixed rows): the provenance of
+        ``np.concatenate([a * 2, b])[[-1]]`` lists ``b``'s source and the concatenation,
+        not ``a`` nor the multiplication. This is told from the row maps that the steps'
+        results keep and the origins of those maps (which rows of which inputs), so it
+        costs the operations no work; it costs memory: the row maps of intermediate
+        results made by concatenation or indexing, and a copy of each integer index or
+        mask, stay alive for as long as an array computed from them does (measured in
+        ``doc/arrays.rst``, "Cost").
+        Where that relation was not recorded (granularity ``"batch"``, an array restored
+        from a pickle, two inputs with the same row map whose rows cannot be told apart,
+        an input whose rows decided the result without being its parents: the traced
+        condition of ``x[x[:, 0] > 4]``),
+        every row of the step's inputs is taken as behind it, and the steps reached only
+        that way are listed with ``went_through == "may have"``, never left out.
 
         Returns
         -------
         steps : DataFrame
             Columns ``step`` (1-based), ``kind`` (``"source"``, ``"op"`` or
-            ``"not recorded"``), ``op``, ``framework``, ``inputs`` (step numbers),
-            ``params`` and ``sources`` (the source ids behind the step).
+            ``"not recorded"``), ``op``, ``framework``, ``inputs`` (the step numbers of
+            the inputs the rows came through), ``params``, ``sources`` (the source ids
+            behind the step's rows that the array's rows came through) and
+            ``went_through``: ``"yes"``, or ``"may have"``.
         """
-        steps = ancestors(self._node)
-        number = {id(s): k + 1 for k, s in enumerate(steps)}
+        steps = self._steps()
+        number = {id(step[0]): k + 1 for k, step in enumerate(steps)}
         behind = _step_sources(steps)
         records = []
-        for step in steps:
+        for step, sure, _, came in steps:
             kind = {"source": "source", UNRECORDED: "not recorded"}.get(step[OP], "op")
             records.append(
                 {
@@ -131,27 +205,36 @@ class Provenance:
                     "kind": kind,
                     "op": step[OP],
                     "framework": step[FRAMEWORK],
-                    "inputs": [number[id(p)] for p in step[INPUTS] if p is not None],
+                    "inputs": [
+                        number[id(p)] for p in step[INPUTS] if p is not None and id(p) in came
+                    ],
                     "params": params_dict(step),
                     "sources": sorted(behind[id(step)]),
+                    "went_through": "yes" if sure else MAY_HAVE,
                 }
             )
-        columns = ["step", "kind", "op", "framework", "inputs", "params", "sources"]
+        columns = [
+            "step", "kind", "op", "framework", "inputs", "params", "sources", "went_through"
+        ]  # fmt: skip
         return pd.DataFrame(records, columns=columns)
 
     def ops(self):
-        """The operations, in the order they ran (sources left out; see :meth:`ancestors`).
+        """The operations the array's rows went through, in the order they ran (sources
+        left out; see :meth:`ancestors` for what "went through" means).
 
         Returns
         -------
         ops : DataFrame
             Columns ``step``, ``op``, ``framework``, ``inputs`` (step numbers, sources
-            included) and ``params``. Operations run at granularity ``"batch"`` appear
-            as one ``"(not recorded)"`` step.
+            included), ``params`` and ``went_through`` (``"yes"``, or ``"may have"``
+            where how the step's rows relate to its inputs' was not recorded).
+            Operations run at granularity ``"batch"`` appear as one
+            ``"(not recorded)"`` step.
         """
         frame = self.ancestors()
         ops = frame[frame["kind"] != "source"]
-        return ops[["step", "op", "framework", "inputs", "params"]].reset_index(drop=True)
+        columns = ["step", "op", "framework", "inputs", "params", "went_through"]
+        return ops[columns].reset_index(drop=True)
 
     # -- rows -------------------------------------------------------------------------------
     def _check(self):
@@ -247,6 +330,8 @@ class Provenance:
         self._check()
         memo, records = {}, []
         for pool, mask in self._rows.pools:
+            if mask is not None and self._rows.n is not None and not mask.any():
+                continue  # pooled into rows that were indexed away
             ids = rmap.expand(pool, memo)
             names = sorted({REGISTRY.by_code(c).source_id for c in np.unique(codes_of(ids))})
             records.append(
@@ -264,12 +349,23 @@ class Provenance:
         notes = []
         if self._rows.dropped is not None:
             notes.append(f"row ids: {self._rows.dropped}")
+            notes.append(
+                "sources: those of every step of the operation graph (the row ids that "
+                "would say which rows are behind the array were dropped)"
+            )
         if self._node is None:
             notes.append("operations: none recorded for this array")
         else:
             steps = ancestors(self._node)
             if any(s[OP] == UNRECORDED for s in steps):
                 notes.append(LEFT_OUT["batch"])
+            maybe = sorted({s[OP] for s, sure, _, _ in self._steps() if not sure})
+            if maybe:
+                notes.append(
+                    "steps listed as 'may have' (how their rows relate to their "
+                    "inputs' was not recorded, so every input row is taken as behind "
+                    f"them): {', '.join(maybe)}"
+                )
             unmodelled = unmodelled_ops(steps)
             if unmodelled:
                 notes.append(

@@ -15,6 +15,15 @@ Two kinds of dependence are kept apart:
 A *collapsed* map (``n is None``) describes an array whose first axis is not a row axis
 (the result of a reduction over rows, one row taken out by an integer index): every
 element derives from the same parents.
+
+A map made from other maps keeps its *origin*: which rows of which maps each of its rows
+was made from (a slice or an index, concatenation offsets, "every row", "the same rows").
+It references the parent maps (never copied) and, for an integer index or a mask, holds
+a copy of it (the caller may change its array later): 8 bytes per selected row, 1 byte
+per row of a mask. :func:`sktraceprop.provenance` follows origins to tell which
+operations the rows of an array went through (see :mod:`._through`); the graph keeps the
+map of every step's result, so these stay alive as long as an array computed from them
+(measured in ``doc/arrays.rst``, "Cost").
 """
 
 import numpy as np
@@ -57,15 +66,20 @@ class RowMap:
         Number of rows; None for a collapsed map.
     dropped : str, default=None
         Why the parents are unknown; the map then holds nothing else.
+    origin : tuple, default=None
+        Which rows of which maps this map's rows were made from (see :data:`ORIGINS`);
+        None: not known (a source's map, or a map built outside this module). Not
+        pickled: after a round trip the operations behind a row are told as "may have".
     """
 
-    __slots__ = ("ids", "pools", "n", "dropped")
+    __slots__ = ("ids", "pools", "n", "dropped", "origin")
 
-    def __init__(self, ids=_NO_IDS, pools=(), n=None, dropped=None):
+    def __init__(self, ids=_NO_IDS, pools=(), n=None, dropped=None, origin=None):
         self.ids = ids
         self.pools = pools
         self.n = n
         self.dropped = dropped
+        self.origin = origin
 
     def __reduce__(self):
         return RowMap, (self.ids, self.pools, self.n, self.dropped)
@@ -84,6 +98,23 @@ class RowMap:
 #: Depends on no source row (untraced data, constants, ``zeros_like``).
 EMPTY = RowMap()
 
+#: Origins of a map (first item: the kind; ``parent`` is a RowMap):
+#:
+#: - ``("take", parent, key)``: row ``i`` is row ``arange(parent.n)[key][i]``;
+#: - ``("gather", parent, rows)``: row ``i`` is row ``rows[i]`` (``-1``: none);
+#: - ``("concat", ((part, start, stop), ...))``: rows ``start:stop`` are ``part``'s;
+#: - ``("row", parent, k)``: a collapsed map made of row ``k`` of ``parent``;
+#: - ``("all", parent)``: every row depends on every row of ``parent``;
+#: - ``("union", parent, ...)``: row ``i`` is row ``i`` of each parent with as many rows
+#:   (every row of a collapsed one);
+#: - ``("repeat", parent, repeats)``, ``("group", parent, size)``: ``np.repeat`` of the
+#:   rows, consecutive groups of ``size`` rows;
+#: - ``("overwrite", old, full, touched, value)``: row ``i`` is ``old``'s unless
+#:   ``full[i]``, and also ``value``'s if ``touched[i]``;
+#: - ``NOTHING``: made of no row.
+ORIGINS = ("take", "gather", "concat", "row", "all", "union", "repeat", "group", "overwrite")
+NOTHING = ("nothing",)
+
 
 def dropped(reason):
     return RowMap(dropped=reason)
@@ -100,7 +131,7 @@ def single(rm):
     if rm.n is None or rm.dropped is not None:
         return rm
     pools = tuple((p, None) for p, m in rm.pools if m is None or m[0])
-    return RowMap(tuple(s[:1] for s in rm.ids), pools, None)
+    return RowMap(tuple(s[:1] for s in rm.ids), pools, None, None, ("row", rm, 0))
 
 
 def row(rm, k):
@@ -112,7 +143,7 @@ def row(rm, k):
     pools = rm.pools
     if pools:
         pools = tuple([(p, None) for p, m in pools if m is None or m[k]])
-    return RowMap(ids, pools, None)
+    return RowMap(ids, pools, None, None, ("row", rm, k))
 
 
 def collapse(rm, via):
@@ -124,8 +155,8 @@ def collapse(rm, via):
         if not rm.pools:
             return EMPTY
         if all(m is None for _, m in rm.pools):
-            return RowMap(_NO_IDS, rm.pools, None)
-    return RowMap(_NO_IDS, ((Pool(rm, via), None),), None)
+            return RowMap(_NO_IDS, rm.pools, None, None, ("all", rm))
+    return RowMap(_NO_IDS, ((Pool(rm, via), None),), None, None, ("all", rm))
 
 
 def spread(rm, n):
@@ -137,7 +168,7 @@ def spread(rm, n):
             return rm
         rm = single(rm) if rm.n == 1 else collapse(rm, "broadcast")
     ids = tuple(np.broadcast_to(s[:1], (n,)) for s in rm.ids)
-    return RowMap(ids, rm.pools, n)
+    return RowMap(ids, rm.pools, n, None, ("all", rm))
 
 
 def _same(a, b):
@@ -194,8 +225,10 @@ def merge(maps, n):
         if rm.pools:
             _add_pools(pools, rm.pools)
     if n is None and len(ids) > _MOST_SLOTS:
-        return _fold(ids, pools)
-    return RowMap(tuple(ids), tuple(pools), n)
+        out = _fold(ids, pools)
+        out.origin = ("union", *maps)
+        return out
+    return RowMap(tuple(ids), tuple(pools), n, None, ("union", *maps))
 
 
 #: Direct parents a collapsed map keeps before they are pooled (see _fold).
@@ -268,14 +301,16 @@ def with_parents(rm, other):
     if not other.pools:
         return rm
     if not rm.pools:
-        return RowMap(rm.ids, other.pools, rm.n)
+        return RowMap(rm.ids, other.pools, rm.n, None, ("union", rm, other))
     if len(rm.ids) > 1:
-        return merge([rm, RowMap(_NO_IDS, other.pools, rm.n)], rm.n)
+        out = merge([rm, RowMap(_NO_IDS, other.pools, rm.n)], rm.n)
+        out.origin = ("union", rm, other)
+        return out
     # what merge gives (one slot has nothing to deduplicate), without its loops
     pools = []
     _add_pools(pools, rm.pools)
     _add_pools(pools, other.pools)
-    return RowMap(rm.ids, tuple(pools), rm.n)
+    return RowMap(rm.ids, tuple(pools), rm.n, None, ("union", rm, other))
 
 
 def pair(ra, sa, rb, sb, out_shape, via):
@@ -297,6 +332,8 @@ def take(rm, key):
     if rm.n is None or rm.dropped is not None:
         return rm
     ids = tuple([s[key] for s in rm.ids])
+    # the origin keeps the index: a copy, the caller's array may change later
+    where = key.copy() if type(key) is np.ndarray else key
     pools = ()
     if rm.pools:
         if type(key) is np.ndarray and key.dtype.kind == "i":
@@ -310,7 +347,7 @@ def take(rm, key):
         n = next(len(m) for _, m in pools if m is not None)
     else:
         n = count(rm.n, key)
-    return RowMap(ids, pools, n)
+    return RowMap(ids, pools, n, None, ("take", rm, where))
 
 
 def count(n, key):
@@ -343,6 +380,11 @@ def concat(parts):
         pooled = pooled or bool(rm.pools)
     if len(blocks) == 1:
         return blocks[0]
+    at, start = [], 0
+    for b, size in zip(blocks, sizes):
+        at.append((b, start, start + size))
+        start += size
+    origin = ("concat", tuple(at))
     if not short:
         ids = tuple([np.concatenate([b.ids[j] for b in blocks]) for j in range(k)])
     else:
@@ -359,7 +401,7 @@ def concat(parts):
             ]
         )
     if not pooled:
-        return RowMap(ids, (), total)
+        return RowMap(ids, (), total, None, origin)
     # pools by input (a map holds each pooled input once), in order of first appearance:
     # [pool, via, [(start, stop, mask or None) for each block that has it]]
     found = {}
@@ -388,7 +430,7 @@ def concat(parts):
         for begin, end, m in spans:
             mask[begin:end] = True if m is None else m
         pools.append((pool, mask))
-    return RowMap(ids, tuple(pools), total)
+    return RowMap(ids, tuple(pools), total, None, origin)
 
 
 def repeat_rows(rm, repeats):
@@ -398,7 +440,8 @@ def repeat_rows(rm, repeats):
     ids = tuple(np.repeat(s, repeats) for s in rm.ids)
     pools = tuple((p, None if m is None else np.repeat(m, repeats)) for p, m in rm.pools)
     n = int(np.sum(np.broadcast_to(repeats, (rm.n,)))) if rm.n else 0
-    return RowMap(ids, pools, n)
+    where = repeats.copy() if isinstance(repeats, np.ndarray) else repeats
+    return RowMap(ids, pools, n, None, ("repeat", rm, where))
 
 
 def group_rows(rm, size):
@@ -408,7 +451,7 @@ def group_rows(rm, size):
     n = rm.n // size
     ids = tuple(s.reshape(n, size)[:, j] for s in rm.ids for j in range(size))
     pools = tuple((p, None if m is None else m.reshape(n, size).any(axis=1)) for p, m in rm.pools)
-    return merge([RowMap(ids, pools, n)], n)
+    return merge([RowMap(ids, pools, n, None, ("group", rm, size))], n)
 
 
 def reshape(rm, old_shape, new_shape, via="reshape"):
@@ -425,7 +468,7 @@ def reshape(rm, old_shape, new_shape, via="reshape"):
     if per_old == per_new:
         return rm
     if n_old == 0 or n_new == 0:
-        return RowMap(tuple(s[:0] for s in rm.ids), (), 0) if n_new == 0 else rm
+        return RowMap(tuple(s[:0] for s in rm.ids), (), 0, None, NOTHING) if n_new == 0 else rm
     if per_old % per_new == 0:
         return repeat_rows(rm, per_old // per_new)
     if per_new % per_old == 0:
@@ -465,7 +508,7 @@ def from_positions(rm, pos):
         return take(rm, np.zeros(0, np.int64))  # no rows (``x[[]]``)
     flat = pos.reshape(m, -1)
     if flat.shape[1] == 0:
-        return RowMap(tuple(np.zeros(m, np.int64) for _ in rm.ids), (), m)
+        return RowMap(tuple(np.zeros(m, np.int64) for _ in rm.ids), (), m, None, NOTHING)
     flat = np.sort(flat, axis=1)
     keep = np.ones(flat.shape, bool)
     keep[:, 1:] = flat[:, 1:] != flat[:, :-1]
@@ -488,10 +531,10 @@ def _gather(rm, rows):
     if not present.any():  # (``rm`` may have no rows to index)
         none = np.zeros(len(rows), bool)
         ids = tuple(np.zeros(len(rows), np.int64) for _ in rm.ids)
-        return RowMap(ids, tuple((p, none) for p, _ in rm.pools), len(rows))
+        return RowMap(ids, tuple((p, none) for p, _ in rm.pools), len(rows), None, NOTHING)
     ids = tuple(np.where(present, s[safe], 0) for s in rm.ids)
     pools = tuple((p, present if m is None else (m[safe] & present)) for p, m in rm.pools)
-    return RowMap(ids, pools, len(rows))
+    return RowMap(ids, pools, len(rows), None, ("gather", rm, rows))
 
 
 def overwrite(rm, full, touched, value):
@@ -512,16 +555,19 @@ def overwrite(rm, full, touched, value):
         return value
     n = rm.n
     kept = rm
+    origin = ("overwrite", rm, full, touched, value)
     if full.any():
         keep = ~full
         ids = tuple(np.where(keep, s, 0) for s in rm.ids)
         pools = tuple((p, keep if m is None else (m & keep)) for p, m in rm.pools)
-        kept = RowMap(ids, pools, n)
+        kept = RowMap(ids, pools, n, None, origin)
     if value is EMPTY or (not value.ids and not value.pools):
         return kept
     ids = tuple(np.where(touched, s, 0) for s in value.ids)
     pools = tuple((p, touched if m is None else (m & touched)) for p, m in value.pools)
-    return merge([kept, RowMap(ids, pools, n)], n)
+    out = merge([kept, RowMap(ids, pools, n)], n)
+    out.origin = origin
+    return out
 
 
 def codes(rm, seen=None):
@@ -531,9 +577,21 @@ def codes(rm, seen=None):
     if id(rm) in seen or rm.dropped is not None:
         return np.zeros(0, np.int64)
     seen.add(id(rm))
-    parts = [np.unique(s) for s in rm.ids]
+    parts = [unique_ids(s) for s in rm.ids]
     parts += [codes(p.rowmap, seen) for p, _ in rm.pools]
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def unique_ids(ids):
+    """Sorted distinct ids: ``np.unique``, by sorting (NumPy 2.4's ``unique`` hashes
+    packed ids slowly: 1.1 s for a million, against 0.1 s to sort them)."""
+    out = np.sort(ids)
+    if out.size > 1:
+        keep = np.empty(out.size, bool)
+        keep[0] = True
+        np.not_equal(out[1:], out[:-1], out=keep[1:])
+        out = out[keep]
+    return out
 
 
 def direct(rm, rows):
@@ -571,7 +629,9 @@ def expand(pool, memo=None):
     if rm.dropped is not None:
         raise LookupError(rm.dropped)
     parts = [s[s != 0] for s in rm.ids]
-    parts += [expand(p, memo) for p, _ in rm.pools]
-    out = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+    # a pool whose mask names none of the rows (those rows were indexed away before
+    # this input was pooled) is behind none of them
+    parts += [expand(p, memo) for p, m in rm.pools if m is None or rm.n is None or m.any()]
+    out = unique_ids(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
     memo[key] = out
     return out

@@ -28,11 +28,13 @@ def to_numpy(X):
     return np.asarray(X)
 
 
-def source_node(codes, origin):
-    """The graph node of a source: the codes of the sources its rows come from."""
+def source_node(codes, origin, rows=None):
+    """The graph node of a source: the codes of the sources its rows come from (``rows``:
+    its row map; when not given, the array made with the node adds it)."""
     codes = sorted(int(c) for c in codes)
     names = sorted({REGISTRY.by_code(c).source_id for c in codes})
-    return ("source", (), {"source_ids": names, "codes": codes, "from": origin}, "source")
+    params = {"source_ids": names, "codes": codes, "from": origin}
+    return ("source", (), params, "source", [] if rows is None else rows)
 
 
 def register(X, source_id, uri=None):

@@ -11,6 +11,8 @@ what ``str`` itself computes from them (``s[0].upper()``, ``s[0] + "x"``) is a p
 
 import numpy as np
 
+from ._graph import note_rows
+
 
 def _state(self):
     return self._stp_rows, self._stp_node
@@ -63,4 +65,5 @@ def element(value, rm, node):
     out = (TracedStr if isinstance(value, np.str_) else TracedBytes)(value)
     out._stp_rows = rm
     out._stp_node = node
+    note_rows(node, rm)
     return out

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from . import _rowmap as rmap
-from ._graph import _MODE, NOT_RECORDED, operand, record
+from ._graph import _MODE, NOT_RECORDED, ROWS, note_rows, operand, record, without_rows
 from ._index import assign_map, index_map
 from ._state import _EPOCH, _WRITES, STALE, is_stale, note_write
 from ._torch_rules import _LIST_KEY, _RULES, _elementwise, _funcs, _in_place_name, _torch_key
@@ -83,7 +83,8 @@ class TracedTensor(torch.Tensor):
 
         with _Disabled():
             plain = self.as_subclass(torch.Tensor)
-        state = (_rows_of(self), self.__dict__.get("_stp_node"), sources_of(self))
+        node = without_rows(self.__dict__.get("_stp_node"))
+        state = (_rows_of(self), node, sources_of(self))
         return _rebuild, (plain, *state)
 
     def __stp_value__(self):
@@ -156,6 +157,8 @@ def _wrap(out, rm, node, inputs=()):
     d["_stp_node"] = node
     if _EPOCH[0]:
         d["_stp_epoch"] = _EPOCH[0]
+    if node is not None and type(node[ROWS]) is list:
+        note_rows(node, rm)
     return r
 
 
@@ -278,7 +281,7 @@ def _dispatch(func, args, kwargs):
         if extra:
             rm = _pooled(rm, extra, name)
         node = (
-            (name, tuple(nodes), params, "torch")
+            (name, tuple(nodes), params, "torch", rm)
             if mode == "op"
             else record(name, tuple(nodes), params, "torch", mode)
         )
@@ -305,9 +308,9 @@ def _dispatch(func, args, kwargs):
 # Each returns None, before running anything, when the general path must answer.
 
 
-def _node(name, inputs, params, mode):
+def _node(name, inputs, params, mode, rm):
     if mode == "op":
-        return (name, inputs, params, "torch")
+        return (name, inputs, params, "torch", rm)
     if mode == "none":
         return None
     return record(name, inputs, params, "torch", mode)
@@ -361,7 +364,7 @@ def _fast_reduction(func, args, kwargs):
         ):
             rm = rmap.collapse(rx, name)
         params = {"dim": dim, **kwargs} if kwargs else {"dim": dim}
-        node = _node(name, (d.get("_stp_node"),), params, mode)
+        node = _node(name, (d.get("_stp_node"),), params, mode, rm)
     if type(out) is torch.Tensor:
         return _finish(out, rm, node, tuple(out.shape))
     return _wrap_all(out, rm, node, args)
@@ -390,7 +393,7 @@ def _fast_getitem(func, args, kwargs):
         rm = index_map(rx, rows, sx) if tk is int else rmap.take(rx, rows)
     else:
         rm = rx
-    node = _node("__getitem__", (nx,), (_ARG, operand(key)), mode)
+    node = _node("__getitem__", (nx,), (_ARG, operand(key)), mode, rm)
     if type(out) is torch.Tensor:
         return _finish(out, rm, node, tuple(out.shape))
     return _wrap(out, rm, node, args)
@@ -431,7 +434,7 @@ def _fast_cat(func, args, kwargs):
     else:
         parts = [(m, s) for m, s in maps if m is not None]
         rm = rmap.elementwise(parts, shape, func.__name__)
-    node = _node(func.__name__, tuple(nodes), {"dim": dim}, mode)
+    node = _node(func.__name__, tuple(nodes), {"dim": dim}, mode, rm)
     return _finish(out, rm, node, shape)
 
 
@@ -448,7 +451,7 @@ def _fast_matmul(func, args, kwargs):
     with _Disabled():
         out = func(x, w)
     mode = _MODE.get()
-    node = _node(func.__name__, (nx,), (_ARG, operand(w)), mode)
+    node = _node(func.__name__, (nx,), (_ARG, operand(w)), mode, rx)
     return _finish(out, rx if mode != "none" else NOT_RECORDED, node, tuple(out.shape))
 
 
@@ -483,12 +486,12 @@ def _fast_elementwise(func, args, kwargs):
         rm, node = NOT_RECORDED, None
     elif ty is TracedTensor:
         rm = rmap.pair(rx, sx, ry, sy, shape, name)
-        node = _node(name, (dx.get("_stp_node"), dy.get("_stp_node")), None, mode)
+        node = _node(name, (dx.get("_stp_node"), dy.get("_stp_node")), None, mode, rm)
     else:
         rm = rx
         if rm.n is not None and (len(sx) != len(shape) or sx[0] != shape[0]):
             rm = rmap.elementwise([(rx, sx)], shape, name)
-        node = _node(name, (dx.get("_stp_node"),), (_ARG, y), mode)
+        node = _node(name, (dx.get("_stp_node"),), (_ARG, y), mode, rm)
     if type(out) is not torch.Tensor:
         return _wrap(out, rm, node, args)
     return _finish(out, rm, node, shape)
@@ -500,6 +503,7 @@ def _set_rows(target, rm, node):
     old = _rows_of(target)
     d = target.__dict__
     d["_stp_node"] = node
+    note_rows(node, rm)
     with _Disabled():
         d["_stp_shape"] = tuple(target.shape)
     if rm is not old or (old.dropped is not None and "_stp_owner" in d):
