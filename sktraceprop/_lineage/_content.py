@@ -6,7 +6,9 @@ fit records it as an anonymous source. The witness rows of each load (see
 :mod:`._witness`) still recognise their values. A row of such data that holds, in at
 least two numeric columns and more than half of those compared, the values of one
 witness row, found by a value that no other witness row of its load has and no other
-row of the data holds, was copied from that row.
+row of the data holds, was copied from that row. Half of the witness row's own numeric
+values count as well: a row of a plain merge holds a whole loaded row beside the other
+side's columns (one-hot columns, suffixed copies), more columns than the loaded row has.
 """
 
 import numpy as np
@@ -92,7 +94,8 @@ def loaded_row_in(X):
     -------
     found : tuple or None
         ``(position, row_id, shared)``: row ``position`` of ``X`` holds ``shared``
-        numeric values of the loaded row ``row_id``.
+        numeric values of the loaded row ``row_id``: more than half of the
+        numeric columns of ``X``, or of the loaded row's numeric values.
     """
     numeric = _Numeric(X)
     if len(numeric.at) < MIN_SHARED:
@@ -119,6 +122,6 @@ def loaded_row_in(X):
             _, w = loads[load_at]
             loaded = [c.values[k] for c in w.columns.values() if c.numeric and not c.missing[k]]
             shared = int(np.isin(np.asarray(loaded, np.float32), numeric.row(position)).sum())
-            if shared >= MIN_SHARED and 2 * shared > len(numeric.at):
+            if shared >= MIN_SHARED and 2 * shared > min(len(numeric.at), len(loaded)):
                 return int(position), int(w.ids[k]), shared
     return None
