@@ -5,8 +5,11 @@ data with no row ids and, once renamed, nothing that says where it came from: a 
 fit records it as an anonymous source. The witness rows of each load (see
 :mod:`._witness`) still recognise their values. A row of such data that holds, in at
 least two numeric columns and more than half of those compared, the values of one
-witness row, found by a value that no other witness row of its load has and no other
-row of the data holds, was copied from that row.
+witness row, found by a value that no other witness row of its load has (where the data
+holds it in several rows, as a many-to-many merge repeats a row, its first), was copied
+from that row. Half of the witness row's own numeric
+values count as well: a row of a plain merge holds a whole loaded row beside the other
+side's columns (one-hot columns, suffixed copies), more columns than the loaded row has.
 """
 
 import numpy as np
@@ -92,7 +95,8 @@ def loaded_row_in(X):
     -------
     found : tuple or None
         ``(position, row_id, shared)``: row ``position`` of ``X`` holds ``shared``
-        numeric values of the loaded row ``row_id``.
+        numeric values of the loaded row ``row_id``: more than half of the
+        numeric columns of ``X``, or of the loaded row's numeric values.
     """
     numeric = _Numeric(X)
     if len(numeric.at) < MIN_SHARED:
@@ -111,14 +115,16 @@ def loaded_row_in(X):
         hit = np.flatnonzero(values[at] == column)
         if not hit.size:
             continue
-        # a value the rows searched hold once: a value that repeats names no row
-        _, inverse, counts = np.unique(column[hit], return_inverse=True, return_counts=True)
-        for found in hit[counts[inverse] == 1][:64]:
+        # each value once (a row of a many-to-many merge repeats one loaded row's values),
+        # those the rows searched hold once first
+        _, first, counts = np.unique(column[hit], return_index=True, return_counts=True)
+        first = first[np.argsort(counts > 1, kind="stable")]
+        for found in hit[first][:64]:
             load_at, k = where[at[found]]
             position = found * rows.step
             _, w = loads[load_at]
             loaded = [c.values[k] for c in w.columns.values() if c.numeric and not c.missing[k]]
             shared = int(np.isin(np.asarray(loaded, np.float32), numeric.row(position)).sum())
-            if shared >= MIN_SHARED and 2 * shared > len(numeric.at):
+            if shared >= MIN_SHARED and 2 * shared > min(len(numeric.at), len(loaded)):
                 return int(position), int(w.ids[k]), shared
     return None

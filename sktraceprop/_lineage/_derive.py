@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
-from ._ids import distinct_codes, pack
+from ._ids import ROW_INDEX_NAME, distinct_codes, pack
 from ._io import _with_ids
 from ._record import changes
 from ._rows import row_ids
@@ -62,7 +62,33 @@ def _origin(column, codes):
     return out
 
 
-def _merge_columns(left, right, out_columns, kwargs):
+def _key_labels(kwargs, side):
+    """The labels ``merge_kwargs`` give as join keys of one side (``"left"``/``"right"``)."""
+    keys = kwargs.get("on") if kwargs.get("on") is not None else kwargs.get(f"{side}_on")
+    keys = list(keys) if isinstance(keys, list | tuple) else [keys]
+    return [k for k in keys if k is not None and pd.api.types.is_hashable(k)]
+
+
+def _keyed(frame, keys, side):
+    """``frame`` on a RangeIndex, its index levels named as join keys moved to columns.
+
+    pandas joins on index level names as on columns (a file read with ``index_col``);
+    the other levels are dropped, as pandas drops the index of a join on columns.
+    """
+    names = [n for n in frame.index.names if n is not None]
+    levels = [k for k in keys if k in names and k not in frame.columns]
+    if ROW_INDEX_NAME in levels:
+        raise ValueError(
+            f"sktraceprop.merge: the {side} key {ROW_INDEX_NAME!r} is the row ids; frames "
+            "with the same rows align on them without a merge (DataFrame.join, "
+            "pd.concat(axis=1))"
+        )
+    if levels:
+        frame = frame.reset_index(level=levels)
+    return frame.set_axis(pd.RangeIndex(len(frame)), axis=0)
+
+
+def _merge_columns(left, right, kwargs):
     """Which side (or both) each output column of ``pd.merge`` comes from, by name."""
 
     def listed(value):
@@ -90,7 +116,7 @@ def _merge_columns(left, right, out_columns, kwargs):
     for c in right.columns:
         name = f"{c}{suffixes[1] or ''}" if c in overlap else c
         sides.setdefault(str(name), []).append(("right", c))
-    return {str(c): sides.get(str(c), []) for c in out_columns}
+    return sides
 
 
 def merge(left, right, source_id=None, **merge_kwargs):
@@ -104,7 +130,8 @@ def merge(left, right, source_id=None, **merge_kwargs):
         Name of the derived source; defaults to ``"merge:<hash>"``.
     **merge_kwargs
         Passed to :func:`pandas.merge` (``left_index``/``right_index`` are not supported:
-        the index holds row ids).
+        the index holds row ids). Keys may name index levels, as in pandas (a file read
+        with ``index_col``): those levels join as columns and stay columns of the result.
 
     Returns
     -------
@@ -120,11 +147,14 @@ def merge(left, right, source_id=None, **merge_kwargs):
         if clash:
             raise ValueError(f"sktraceprop.merge: column names {sorted(clash)} are reserved")
     lids, rids = row_ids(left), row_ids(right)
-    lf = left.set_axis(pd.RangeIndex(len(left)), axis=0).assign(**{_LEFT: np.arange(len(left))})
-    rf = right.set_axis(pd.RangeIndex(len(right)), axis=0).assign(
-        **{_RIGHT: np.arange(len(right))}
+    lf = _keyed(left, _key_labels(merge_kwargs, "left"), "left")
+    rf = _keyed(right, _key_labels(merge_kwargs, "right"), "right")
+    origins = _merge_columns(lf, rf, merge_kwargs)
+    out = pd.merge(
+        lf.assign(**{_LEFT: np.arange(len(lf))}),
+        rf.assign(**{_RIGHT: np.arange(len(rf))}),
+        **merge_kwargs,
     )
-    out = pd.merge(lf, rf, **merge_kwargs)
     lpos, rpos = _positions(out[_LEFT], len(out)), _positions(out[_RIGHT], len(out))
     out = out.drop(columns=[_LEFT, _RIGHT])
     parents = Parents.from_positions(lpos, rpos, lids, rids)
@@ -137,7 +167,7 @@ def merge(left, right, source_id=None, **merge_kwargs):
         hashed = hashing.result()
     lcodes, rcodes = _side_codes(lids), _side_codes(rids)
     columns_from = {}
-    origins = _merge_columns(left, right, out.columns, merge_kwargs)
+    origins = {str(c): origins.get(str(c), []) for c in out.columns}
     for name, sides in origins.items():
         columns_from[name] = [
             ref

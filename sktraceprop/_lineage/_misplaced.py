@@ -199,7 +199,7 @@ def misplaced_row(X, ids, sources, skip=()):
     moved_ids = {int(ids[position]) for position, _, _, _ in candidates}
     if not moved_ids:
         return None
-    return _held_elsewhere(X, names, ids, all_loads, skip, moved_ids, indexes)
+    return _held_elsewhere(X, names, ids, all_loads, skip, moved_ids, indexes, own_rows)
 
 
 def _positions_holding(column, numeric, values):
@@ -222,14 +222,16 @@ def _positions_holding(column, numeric, values):
     return [(int(r), v) for r, v in zip(hits, found) if counts[v] == 1 and v in values]
 
 
-def _held_elsewhere(X, names, ids, loads, skip, moved_ids, indexes):
+def _held_elsewhere(X, names, ids, loads, skip, moved_ids, indexes, own_rows):
     """A row of ``X`` that is not a witness holding the record of a witness row whose
     own row moved: found by a value of that record that only one witness row has and
     only one row of ``X`` holds (in a load of more than 512 rows, a moved row and the
     row it took are rarely both witnesses). It must share more than half of the values
     compared, and at least ``MIN_COLUMNS``, with that record; what it keeps of its own
     record is not known. Returns as :func:`misplaced_row`, with ``None`` for that.
-    ``indexes``: the :class:`_Index` of each load by position in ``loads``, where made."""
+    ``indexes``: the :class:`_Index` of each load by position in ``loads``, where made;
+    ``own_rows``: ids of witness rows equal to their own record, which hold their own
+    values, not another's (two files holding one record, joined on the index)."""
     for at, w in enumerate(loads):
         cols = [n for n in names if n not in skip and n in w.columns]
         targets = [k for k in range(w.ids.size) if int(w.ids[k]) in moved_ids]
@@ -250,7 +252,7 @@ def _held_elsewhere(X, names, ids, loads, skip, moved_ids, indexes):
             column = X.iloc[:, names.index(name)]
             for position, value in _positions_holding(column, w.columns[name].numeric, values):
                 holds = int(w.ids[values[value]])
-                if holds == int(ids[position]):
+                if holds == int(ids[position]) or int(ids[position]) in own_rows:
                     continue
                 one = X.iloc[[position], [names.index(n) for n in cols]]
                 row = tuple(_key(c, 0) for c in _take_columns(one, [0]))

@@ -79,3 +79,68 @@ def test_unrelated_or_transformed_data_is_not_named(tmp_path):
     # one value of a row is not a row (a single column copied next to new ones)
     one = np.column_stack([df["a"].to_numpy(), rng.normal(size=len(df))])
     assert _lineage_warnings(one, y) == []
+
+
+def test_plain_merge_of_one_hot_rows_is_named(tmp_path):
+    # pd.get_dummies drops the frame's traced marker (attrs); a plain merge then drops
+    # the ids: 4 of 16 columns keep a source's name (no name warning), and each row holds
+    # a whole loaded row among more columns than that row has (no content warning before)
+    rng = np.random.default_rng(0)
+    patients, labs = tmp_path / "patients.csv", tmp_path / "labs.csv"
+    patients.write_text(
+        "pid,ward,age,bp,label\n"
+        + "".join(
+            f"{i},{'ABCDEFGHIJ'[i % 10]},{rng.normal(50, 9):.2f},{rng.normal(120, 15):.1f},"
+            f"{i % 2}\n"
+            for i in range(40)
+        )
+    )
+    labs.write_text(
+        "pid,lab1,lab2\n"
+        + "".join(f"{i},{rng.normal():.4f},{rng.normal():.4f}\n" for i in range(40))
+    )
+    a = pd.get_dummies(stp.read_csv(patients), columns=["ward"], dtype=float)
+    df = a.merge(stp.read_csv(labs), on="pid", suffixes=("", "_lab"))
+    assert isinstance(df.index, pd.RangeIndex) and not df.attrs
+    X = df.drop(columns=["label"])
+    [message] = _lineage_warnings(X, df["label"])
+    row, source, line = re.search(
+        r"row (\d+) of X holds \d+ of the values loaded for (\w+) line (\d+)", message
+    ).groups()
+    # the named line of the named file holds the row's values
+    record = (tmp_path / f"{source}.csv").read_text().split("\n")[int(line) - 1].split(",")
+    held = set(X.iloc[int(row)].to_numpy(dtype=float).tolist())
+    numbers = [float(v) for v in record if v.replace(".", "").replace("-", "").isdigit()]
+    assert len(numbers) >= 3 and sum(v in held for v in numbers) >= 3
+
+
+def test_plain_many_to_many_merge_is_named(tmp_path):
+    # Every value of a many-to-many merge repeats (a visit once per lab of the patient):
+    # the content check looked only for values the data holds once; group statistics
+    # joined on before drop the attrs marker and outnumber the sources' column names
+    rng = np.random.default_rng(3)
+    visits, labs = tmp_path / "visits.csv", tmp_path / "labs.csv"
+    visits.write_text(
+        "pid,age,bp,y\n"
+        + "".join(
+            f"{i // 2},{rng.normal(50, 9):.2f},{rng.normal(120, 15):.1f},{i % 2}\n"
+            for i in range(30)
+        )
+    )
+    labs.write_text(
+        "pid,lab1,lab2\n"
+        + "".join(f"{i // 3},{rng.normal():.4f},{rng.normal():.4f}\n" for i in range(45))
+    )
+    a = stp.read_csv(visits)
+    stats = a.groupby("pid")[["age", "bp"]].agg(["mean", "min", "max", "std"])
+    a = a.join(stats.set_axis([f"{c}_{s}" for c, s in stats.columns], axis=1), on="pid")
+    df = a.merge(stp.read_csv(labs), on="pid", suffixes=("", "_lab"))
+    assert len(df) == 90 and not df.attrs
+    X = df.drop(columns=["y"])
+    [message] = _lineage_warnings(X, df["y"])
+    row, source, line = re.search(
+        r"row (\d+) of X holds \d+ of the values loaded for (\w+) line (\d+)", message
+    ).groups()
+    record = (tmp_path / f"{source}.csv").read_text().split("\n")[int(line) - 1].split(",")
+    held = set(X.iloc[int(row)].to_numpy(dtype=float).tolist())
+    assert sum(float(v) in held for v in record) >= 3

@@ -285,3 +285,26 @@ def test_parents_from_positions_refuses_a_position_past_the_ids():
         Parents.from_positions(np.array([0, 2]), np.array([-1, -1]), ids, ids)
     with pytest.raises(ValueError, match="same length"):
         Parents.from_positions(np.array([0]), np.array([0, 1]), ids, ids)
+
+
+@pytest.mark.parametrize("how", ["left", "right", "outer", "inner"])
+def test_merge_on_an_index_level_as_pandas_does(tmp_path, how):
+    # read_csv(index_col="pid") keeps pid as an index level: pandas joins on it by name,
+    # stp.merge raised KeyError('pid')
+    left = _write(tmp_path / "p.csv", "pid,age", [f"{p},{30 + p}" for p in (1, 2, 3, 5)])
+    right = _write(tmp_path / "l.csv", "pid,lab", [f"{p},{p / 10}" for p in (2, 3, 4)])
+    a = stp.read_csv(left, source_id="patients", index_col="pid")
+    b = stp.read_csv(right, source_id="labs")
+    merged = stp.merge(a, b, on="pid", how=how)
+    expected = pd.merge(pd.read_csv(left, index_col="pid"), pd.read_csv(right), on="pid", how=how)
+    pd.testing.assert_frame_equal(merged.reset_index(drop=True), expected.reset_index(drop=True))
+    lineage = stp.row_lineage(merged)
+    for row, pid in enumerate(merged["pid"]):
+        got = lineage[lineage["row"] == row]
+        assert len(got) == (pid in (1, 2, 3, 5)) + (pid in (2, 3, 4))
+        for r in got.itertuples():
+            assert _file_line(r.uri, r.line).split(",")[0] == str(pid)
+    both = stp.merge(a, stp.read_csv(right, source_id="labs", index_col="pid"), on="pid")
+    assert both["pid"].tolist() == [2, 3]
+    with pytest.raises(ValueError, match="is the row ids"):
+        stp.merge(a, b, on="stp_row_id")

@@ -227,3 +227,23 @@ def test_moves_in_large_loads_are_found_beyond_the_witness_rows(tmp_path, n):
     pipe = _fit(X[["key", "a", "b", "grp"]], X["y"])
     trace = pipe.trace(np.arange(len(X)))
     assert [_key_at(path, line) for line in trace["line"][:200]] == X["key"].tolist()[:200]
+
+
+def test_a_record_held_by_two_files_joined_on_the_index_is_not_a_move(tmp_path):
+    # One patient exported by both hospitals: an outer join on the index leaves b's row
+    # empty in a's columns (its values under the suffixed names), and a's row holding
+    # the same values as b's record. a's row holds its own record: the fit was refused
+    # ("row 1 of X holds the values loaded for b line 2 ... yet its row id names a line 3")
+    (tmp_path / "a.csv").write_text("key,x,z,y\na1,1.5,2.5,0\nsame,3.5,4.5,1\n")
+    (tmp_path / "b.csv").write_text("key,x,z,y\nsame,3.5,4.5,1\nb2,7.5,8.5,0\n")
+    a = stp.read_csv(tmp_path / "a.csv", source_id="a")
+    b = stp.read_csv(tmp_path / "b.csv", source_id="b")
+    X = a.merge(b, left_index=True, right_index=True, how="outer", suffixes=("", "_b"))
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    pipe.fit(X[["x", "z", "x_b", "z_b"]].fillna(0.0), [0, 1, 0, 1])
+    traced = pipe.trace(np.arange(len(X)))
+    keys = X["key"].fillna(X["key_b"]).tolist()
+    for row in traced.itertuples():
+        path = tmp_path / f"{row.source_id}.csv"
+        assert _key_at(path, row.line) == keys[row.train_index]
+    assert sorted(traced["source_id"]) == ["a", "a", "b", "b"]
