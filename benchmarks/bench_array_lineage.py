@@ -194,6 +194,37 @@ def lineage_memory(traced):
     return per_row, shared
 
 
+def provenance_memory(n=100_000, seed=0):
+    """Lineage kept alive by a result (tracemalloc): centre and scale one ``n x 10``
+    source, concatenate a second, permute the ``2n`` rows and keep about 3/4 of them with
+    a mask. The graph keeps the row maps of the concatenation and the indexing (and a
+    copy of the index and the mask) for ``provenance(x).ops()``; compared with the
+    result's own map alone and with the result's data."""
+    import gc
+    import tracemalloc
+
+    rng = np.random.default_rng(seed)
+    a = stp.array(rng.random((n, 10)), source_id="mem_a")
+    b = stp.array(rng.random((n, 10)), source_id="mem_b")
+    perm, keep = rng.permutation(2 * n), rng.random(2 * n) < 0.75
+    gc.collect()
+    tracemalloc.start()
+    z = np.concatenate([(a - a.mean(axis=0)) / a.std(axis=0), b])[perm]
+    out = z[keep]
+    del z
+    gc.collect()
+    kept = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    rows = stp.provenance(out)._rows
+    own = sum(s.nbytes for s in rows.ids) + sum(m.nbytes for _, m in rows.pools if m is not None)
+    return {
+        "rows": int(out.shape[0]),
+        "data_bytes": int(out.nbytes),
+        "lineage_bytes": int(kept - out.nbytes),
+        "own_map_bytes": int(own),
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=31)
@@ -219,6 +250,7 @@ def main(argv=None):
         f"--repeats {args.repeats} --min-calls {args.min_calls}",
         "temporaries_reused": _elide.ENABLED,
         "cases": [],
+        "provenance_memory": provenance_memory(),
     }
     if "torch" in frameworks:
         import torch
@@ -327,6 +359,43 @@ def render(results, args):
         if over
         else "The bare subclass is within every target."
     )
+    heavy = [
+        c
+        for c in results["cases"]
+        if c["elements"] in TARGETS
+        and c["ratio_cpu_op"] - c["ratio_cpu_none"] > max(c["ratio_cpu_none"] - 1, 0.02)
+    ]
+    fresh = [
+        f"{c['framework']} {c['workload']} at {c['elements']:,}: {c['faults_traced']:g} "
+        f"minor page faults per call against {c['faults_plain']:g} plain"
+        for c in heavy
+        if c["faults_traced"] > c["faults_plain"]
+    ]
+    gap_note = (
+        "Cases where recording costs more than the Python per operator (op minus none "
+        "above none minus 1): "
+        + "; ".join(
+            f"{c['framework']} {c['workload']} at {c['elements']:,} (op "
+            f"{c['ratio_cpu_op']:.3f}x, none {c['ratio_cpu_none']:.3f}x)"
+            for c in heavy
+        )
+        + ". Recording builds each step's row map and graph node in Python, and the maps "
+        "of a concatenation or an index are new memory each call"
+        + (" (" + "; ".join(fresh) + ")." if fresh else ".")
+        if heavy
+        else "In every case with a target, most of `op`'s cost is already `none`'s."
+    )
+    pm = results.get("provenance_memory")
+    memory_note = (
+        f"Measured (`tracemalloc`): centring and scaling one 100,000 x 10 source, "
+        f"concatenating a second, permuting the 200,000 rows and keeping {pm['rows']:,} "
+        f"of them with a mask leaves {pm['lineage_bytes'] / 2**20:.1f} MiB of lineage "
+        f"alive ({pm['lineage_bytes'] / pm['rows']:.0f} bytes per row), of which the "
+        f"result's own map is {pm['own_map_bytes'] / 2**20:.1f} MiB; the result's data is "
+        f"{pm['data_bytes'] / 2**20:.1f} MiB."
+        if pm
+        else ""
+    )
     m = results["machine"]
     return f"""## Row lineage on arrays (`bench_array_lineage.py`)
 
@@ -348,14 +417,18 @@ subclass mechanism costs before any lineage. {bare_note}
 
 Row ids cost {", ".join(f"{v:g}" for v in per_row)} bytes per row (one int64), and the
 outputs of row-preserving operations share the source's id array (`np.shares_memory`:
-`{shared}`); concatenation and fancy indexing make one new int64 per output row.
+`{shared}`); concatenation and fancy indexing make one new int64 per output row, fancy
+indexing keeps a copy of its index (8 bytes per selected row) and a mask its mask, and
+the graph keeps the row maps of intermediate results alive, for `provenance(x).ops()`
+to tell which operations each row went through (`doc/arrays.rst`, "Cost").
+{memory_note}
 Temporaries are reused in place as NumPy does for plain arrays (`a * 2 + 1` writes `+ 1`
 into the temporary `a * 2`): `{results["temporaries_reused"]}` on this interpreter.
 Targets (granularity `op`): <= 1.5x at 10K, <= 1.05x at 100K, <= 1.01x at 1M elements.
 {"Missed: " + "; ".join(missed) + "." if missed else "All targets met."}
-What remains is Python work per operation, not extra copies: granularity `none` records
-nothing and still runs each operator in Python (the operator's dunder, type tests, the
-result's view as a traced array), and its ratio is most of `op`'s. A traced `mean` calls
+Where the time goes: granularity `none` records nothing and still runs each operator in
+Python (the operator's dunder, type tests, the result's view as a traced array); what
+`op` adds beyond it is the row maps and the graph. {gap_note} A traced `mean` calls
 `np.add.reduce` and divides by NumPy's own `intp` count, skipping NumPy's Python wrapper
 `_methods._mean` (the same result bit for bit, tested against `ndarray.mean`), and a
 traced array keeps its plain `ndarray` instead of making a view of every operand
@@ -364,8 +437,8 @@ the per-operator Python (a few microseconds each, including the Python proof tha
 temporary may be reused) still weighs against ufuncs of tens of microseconds, and `std`
 runs NumPy's own Python `_var`. torch adds its `__torch_function__` protocol (a
 class-level dispatch and a disabled-dispatch context per call). Minor page faults per
-call, plain / traced (cases with none left out): {faults or "none"}; at 1M elements
-these first touches of freshly allocated results weigh on both sides alike. Cases at
+call, plain / traced (cases with none left out; each is a first touch of freshly
+allocated memory): {faults or "none"}. Cases at
 1M whose interquartile range of the ratio includes 1.0: {spans or "none"}. Concatenation and
 fancy indexing write one int64 per output row (and one bool per row for each pooled
 input).
