@@ -15,16 +15,21 @@ two) holds that other row, more than its own. Loaded values that were missing ar
 evidence (a row filled from its neighbour), and one column is too little (a column
 shifted alone is a value moved, which the notes name). A value no other witness row has
 is what names a row: a recoding of low-cardinality values (flipped bits) maps rows onto
-each other's combinations, never onto such a value. And a row whose record is in the
-data with its own values is not taken as moved: another row was made equal to it
-(values capped).
+each other's combinations, never onto such a value. In a many-to-many merge every
+value repeats (once per row of its join group), yet each still names one row of the
+parent it was merged from (``columns_from``): a merged row is named by the values it
+holds that one parent witness row alone has, all of them together. And a row whose
+record is in the data with its own values is not taken as moved: another row was made
+equal to it (values capped).
 """
 
 from collections import Counter
 
 import numpy as np
 
+from ..exceptions import LineageError
 from ._ids import codes_of, distinct_codes
+from ._source import REGISTRY
 from ._witness import WITNESSES, _equal, _is_numeric, _take_columns, is_witness
 
 #: Columns that must differ (each loaded non-missing) before a row counts as moved.
@@ -89,11 +94,47 @@ def _column_keys(column):
     return [_key(column, k) for k in range(column.values.size)]
 
 
+def _parent_unique(source, cols):
+    """Per column of ``cols``, the values (keys of :func:`_key`) that one witness row
+    alone holds in the parent column it was merged from (``columns_from``), or ``None``
+    for a column of no merge or of several parent columns.
+
+    In a many-to-many merge every value repeats over the merged rows, yet each still
+    names one row of its parent: a merged row holding such values of parent rows that
+    are not its own holds another merged row's record.
+    """
+    refs = (source.columns_from or {}) if source is not None and source.kind == "merge" else {}
+    out = []
+    for name in cols:
+        found = refs.get(name) or []
+        if len({(int(code), str(column)) for code, column in found}) != 1:
+            out.append(None)
+            continue
+        code, column = int(found[0][0]), str(found[0][1])
+        parent = _source_of(code)
+        values = set()
+        for w in WITNESSES.loads(code, parent.sha256) if parent is not None else []:
+            if column in w.columns:
+                counts = Counter(_column_keys(w.columns[column]))
+                values |= {v for v, n in counts.items() if n == 1 and v is not None}
+        out.append(values or None)
+    return out
+
+
+def _source_of(code):
+    try:
+        return REGISTRY.by_code(code)
+    except LineageError:  # unknown or ambiguous here: its values name no row
+        return None
+
+
 class _Index:
     """The witness rows of one load keyed by their values in ``cols``: each row's
-    values, and per column the row of each value no other witness row has."""
+    values, and per column the row of each value no other witness row has, and, for a
+    merge, the rows holding each value that one parent witness row alone has
+    (:func:`_parent_unique`)."""
 
-    def __init__(self, w, cols):
+    def __init__(self, w, cols, source=None):
         self.ids = w.ids
         self.keys = list(zip(*(_column_keys(w.columns[n]) for n in cols)))
         self.unique = []
@@ -102,6 +143,13 @@ class _Index:
             self.unique.append(
                 {key[j]: k for k, key in enumerate(self.keys) if counts[key[j]] == 1}
             )
+        self.by_parent = []  # per column: parent-unique value -> witness rows holding it
+        for j, values in enumerate(_parent_unique(source, cols)):
+            rows = {}
+            for k, key in enumerate(self.keys):
+                if values is not None and key[j] in values:
+                    rows.setdefault(key[j], set()).add(k)
+            self.by_parent.append(rows)
 
     def keys_of(self, row_id):
         return self.keys[int(np.flatnonzero(self.ids == row_id)[0])]
@@ -115,6 +163,10 @@ class _Index:
         of values, never onto such a value.
         """
         named = {u[v] for u, v in zip(self.unique, row) if v is not None and v in u}
+        # a merge: the rows holding every value of ``row`` that names one parent row
+        held = [p[v] for p, v in zip(self.by_parent, row) if v is not None and v in p]
+        if held:
+            named |= set.intersection(*held)
         best, most = None, 0
         for k in sorted(named):
             equal = sum(a == b for a, b in zip(row, self.keys[k]))
@@ -128,9 +180,10 @@ def misplaced_row(X, ids, sources, skip=()):
 
     A witness row is taken for another row ``j`` when it differs from its own record
     in at least ``MIN_COLUMNS`` loaded values, one of its values is found in ``j``'s
-    record and in no other witness row's, and it shares more values (at least
-    ``MIN_COLUMNS``) with ``j``'s record than with its own; and ``j``, where ``X`` has
-    it, no longer holds its record either.
+    record and in no other witness row's (for a merge: ``j`` holds every value of it
+    that names one parent witness row, see :func:`_parent_unique`), and it shares more
+    values (at least ``MIN_COLUMNS``) with ``j``'s record than with its own; and ``j``,
+    where ``X`` has it, no longer holds its record either.
 
     Parameters
     ----------
@@ -157,13 +210,14 @@ def misplaced_row(X, ids, sources, skip=()):
     ids = np.asarray(ids, dtype=np.int64)
     distinct = distinct_codes(ids)
     codes = codes_of(ids) if len(distinct) > 1 else None
-    all_loads, candidates, own_rows = [], [], set()
+    all_loads, load_sources, candidates, own_rows = [], [], [], set()
     for code in distinct:
         source = sources.get(int(code))
         loads = WITNESSES.loads(code, source.sha256) if source is not None else []
         if not loads:
             continue
         all_loads += loads
+        load_sources += [source] * len(loads)
         maybe = np.zeros(len(ids), dtype=bool)
         for every in {w.stride for w in loads}:
             maybe |= is_witness(ids, every)
@@ -183,7 +237,7 @@ def misplaced_row(X, ids, sources, skip=()):
             if len(cols) < MIN_COLUMNS:
                 continue
             if k not in indexes:
-                indexes[k] = _Index(all_loads[k], cols)
+                indexes[k] = _Index(all_loads[k], cols, load_sources[k])
             if (k, id(mine)) not in rows:
                 rows[k, id(mine)] = list(zip(*(_column_keys(mine[n]) for n in cols)))
             row = rows[k, id(mine)][c]
@@ -199,7 +253,9 @@ def misplaced_row(X, ids, sources, skip=()):
     moved_ids = {int(ids[position]) for position, _, _, _ in candidates}
     if not moved_ids:
         return None
-    return _held_elsewhere(X, names, ids, all_loads, skip, moved_ids, indexes, own_rows)
+    return _held_elsewhere(
+        X, names, ids, all_loads, load_sources, skip, moved_ids, indexes, own_rows
+    )
 
 
 def _positions_holding(column, numeric, values):
@@ -222,7 +278,7 @@ def _positions_holding(column, numeric, values):
     return [(int(r), v) for r, v in zip(hits, found) if counts[v] == 1 and v in values]
 
 
-def _held_elsewhere(X, names, ids, loads, skip, moved_ids, indexes, own_rows):
+def _held_elsewhere(X, names, ids, loads, sources, skip, moved_ids, indexes, own_rows):
     """A row of ``X`` that is not a witness holding the record of a witness row whose
     own row moved: found by a value of that record that only one witness row has and
     only one row of ``X`` holds (in a load of more than 512 rows, a moved row and the
@@ -237,7 +293,7 @@ def _held_elsewhere(X, names, ids, loads, skip, moved_ids, indexes, own_rows):
         targets = [k for k in range(w.ids.size) if int(w.ids[k]) in moved_ids]
         if len(cols) < MIN_COLUMNS or not targets:
             continue
-        index = indexes[at] if at in indexes else _Index(w, cols)
+        index = indexes[at] if at in indexes else _Index(w, cols, sources[at])
         searched = []
         for j, name in enumerate(cols):
             values = {}

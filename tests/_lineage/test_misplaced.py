@@ -13,6 +13,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -247,3 +249,112 @@ def test_a_record_held_by_two_files_joined_on_the_index_is_not_a_move(tmp_path):
         path = tmp_path / f"{row.source_id}.csv"
         assert _key_at(path, row.line) == keys[row.train_index]
     assert sorted(traced["source_id"]) == ["a", "a", "b", "b"]
+
+
+def _many_to_many(tmp_path, n, groups):
+    """A file of ``n`` records in ``groups`` join groups, merged with itself on the
+    group: every value of the merge repeats (once per row of its group)."""
+    rng = np.random.default_rng(n)
+    lines = ["key,k,a,b,y"]
+    for i in range(n):
+        if i % 7 == 3:
+            lines.append("# c, with a comma")
+        lines.append(f"r{i},{i % groups},{rng.normal():.6f},{rng.normal():.6f},{i % 2}")
+    path = tmp_path / "mm.csv"
+    path.write_text("\n".join(lines) + "\n")
+    f = stp.read_csv(path, source_id="mm", comment="#")
+    return path, stp.merge(f, f, on="k", suffixes=("", "_r"))
+
+
+def _merged_keys(path, m, line):
+    """The two file keys (left, right) of line ``line`` of merge ``m``, from the raw
+    file through the lines its row lineage names."""
+    lineage = stp.row_lineage(m)
+    lines = lineage.loc[lineage["row"] == line - 1, "line"].tolist()
+    return sorted(_key_at(path, k) for k in lines)
+
+
+@pytest.mark.parametrize(("n", "groups"), [(3, 1), (40, 4), (90, 6)])
+def test_ids_moved_among_rows_of_a_many_to_many_merge_are_refused(tmp_path, n, groups):
+    # No value of a many-to-many merge names one of its rows (each repeats once per row
+    # of its group), yet each names one row of the parent it was merged from: the fit
+    # was silently traced to the wrong lines (row 1 holding r0+r1 named r0+r2), with a
+    # note saying only that a_r and b_r had changed.
+    path, m = _many_to_many(tmp_path, n, groups)
+    order = np.random.default_rng(n).permutation(len(m))
+    moved = m.set_axis(m.index[order])
+    X = moved[["k", "a", "b", "a_r", "b_r"]]
+    with pytest.raises(LineageError, match="holds the values loaded for merge:") as info:
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, moved["y"])
+    found = re.search(
+        r"row (\d+) of X holds the values loaded for merge:\w+ row (\d+) \(.*\), more "
+        r"than the \d+ it keeps of the values loaded for merge:\w+ row (\d+), which its "
+        r"row id names",
+        str(info.value),
+    )
+    row, holds, named = map(int, found.groups())
+    # the raw file: the merged row it holds joined the records of its keys, the one its
+    # id names did not
+    want = sorted([moved["key"].iloc[row], moved["key_r"].iloc[row]])
+    assert _merged_keys(path, m, holds) == want != _merged_keys(path, m, named)
+
+
+@pytest.mark.parametrize(
+    "name", ["as merged", "rescaled", "one column copied", "two columns copied", "sampled"]
+)
+def test_many_to_many_merges_changed_in_place_still_fit(tmp_path, name):
+    # no false alarm from the parents' values: each row still names its own two lines
+    path, m = _many_to_many(tmp_path, 40, 4)
+    X = m.copy()
+    if name == "rescaled":
+        X[["a", "b", "a_r", "b_r"]] = X[["a", "b", "a_r", "b_r"]] * 3 - 1
+    elif name == "one column copied":
+        X["a_r"] = X["a"]
+    elif name == "two columns copied":
+        # rows made equal to the row joining a record with itself, which X holds too
+        X[["a_r", "b_r"]] = X[["a", "b"]].to_numpy()
+    elif name == "sampled":
+        X = X.sample(frac=0.6, random_state=0)
+    cols = ["k", "a", "b", "a_r", "b_r"]
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X[cols], X["y"])
+    trace = pipe.trace(np.arange(len(X)))
+    for i, rows in trace.groupby("train_index"):
+        got = sorted(_key_at(path, line) for line in rows["line"])
+        assert got == sorted([X["key"].iloc[i], X["key_r"].iloc[i]]), i
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    n=st.integers(2, 30),
+    groups=st.integers(1, 4),
+    how=st.sampled_from(["inner", "left", "outer"]),
+    columns=st.sampled_from([["a", "b", "a_r", "b_r"], ["k", "a", "b", "b_r"], ["a_r", "b_r"]]),
+    data=st.data(),
+)
+def test_moves_in_merges_are_refused_or_traced_right(
+    tmp_path_factory, n, groups, how, columns, data
+):
+    # never a wrong line: a fit either refused or names, for every row, the lines of
+    # the two records its keys name in the raw file. Each row's columns hold two loaded
+    # values of one side (one value moved alone is a column changed, said in the notes)
+    tmp_path = tmp_path_factory.mktemp("mm")
+    path, _ = _many_to_many(tmp_path, n, groups)
+    f = stp.read_csv(path, source_id="mm", comment="#")
+    g = f[f["k"] != 0] if how != "inner" else f
+    if how != "inner" and columns == ["a_r", "b_r"]:
+        return  # rows of no right record: nothing of theirs to compare
+    m = stp.merge(f, g, on="k", how=how, suffixes=("", "_r"))
+    order = data.draw(st.permutations(range(len(m))))
+    X = m.set_axis(m.index[list(order)]).fillna({"a_r": 0.0, "b_r": 0.0})
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    y = np.arange(len(X)) % 2
+    try:
+        pipe.fit(X[columns], y)
+    except LineageError as e:
+        assert "holds the values loaded for merge:" in str(e), e
+        return
+    trace = pipe.trace(np.arange(len(X)))
+    for i, rows in trace.groupby("train_index"):
+        got = sorted(_key_at(path, line) for line in rows["line"])
+        want = sorted(k for k in [X["key"].iloc[i], X["key_r"].iloc[i]] if pd.notna(k))
+        assert got == want, (i, got, want, pipe.lineage_.notes)
