@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ._ids import codes_of, distinct_codes
-from ._witness import WITNESSES, _equal, _take_columns, is_witness
+from ._witness import WITNESSES, _Column, _equal, _take_columns, is_witness, positions_in
 
 #: Witness rows kept per op (across all its transforms).
 CAP = 512
@@ -48,8 +48,7 @@ class _Kept:
         self.ids, self.columns, self.after = ids, columns, after
 
     def positions(self, ids):
-        at = np.minimum(np.searchsorted(self.ids, ids), self.ids.size - 1)
-        return np.where(self.ids[at] == ids, at, -1)
+        return positions_in(self.ids, ids)
 
 
 class _Outputs:
@@ -60,28 +59,22 @@ class _Outputs:
         self._by_op = {}
 
     def keep(self, fingerprint, ids, columns, after):
-        """Add rows ``ids`` (their output ``columns``: name -> ``_Column``) of an op."""
-        order = np.argsort(ids, kind="stable")
-        ids = ids[order]
-        columns = {k: c.take(order) for k, c in columns.items()}
+        """Add rows ``ids`` (their output ``columns``: name -> ``_Column``) of an op: the
+        rows kept before come first, then new ones, up to :data:`CAP`, sorted by id."""
         with self._lock:
             known = self._by_op.get(fingerprint)
             if known is not None:
-                new = np.flatnonzero(~np.isin(ids, known.ids))[: max(0, CAP - known.ids.size)]
-                if set(known.columns) != set(columns):
-                    new = new[:0]  # (another output layout: keep the first)
+                same = set(known.columns) == set(columns)  # (else keep the first layout)
+                new = np.flatnonzero(~np.isin(ids, known.ids)) if same else np.empty(0, int)
                 ids = np.concatenate([known.ids, ids[new]])
                 columns = {
-                    k: _concat(known.columns[k], columns[k].take(new)) for k in known.columns
+                    k: _concat(c, columns[k].take(new)) if same else c
+                    for k, c in known.columns.items()
                 }
                 after = known.after | after
-                order = np.argsort(ids, kind="stable")
-                ids = ids[order]
-                columns = {k: c.take(order) for k, c in columns.items()}
-            elif ids.size > CAP:
-                keep = np.sort(np.arange(ids.size)[:CAP])
-                ids, columns = ids[keep], {k: c.take(keep) for k, c in columns.items()}
-            self._by_op[fingerprint] = _Kept(ids, columns, frozenset(after))
+            order = np.argsort(ids[:CAP], kind="stable")
+            columns = {k: c.take(order) for k, c in columns.items()}
+            self._by_op[fingerprint] = _Kept(ids[:CAP][order], columns, frozenset(after))
 
     def get(self, fingerprint):
         with self._lock:
@@ -103,8 +96,6 @@ class _Outputs:
 
 
 def _concat(a, b):
-    from ._witness import _Column
-
     return _Column(
         np.concatenate([a.values, b.values]),
         np.concatenate([a.missing, b.missing]),

@@ -235,8 +235,15 @@ class _Load:
 
     def positions(self, ids):
         """Position of each id among this load's rows, ``-1`` where it is not one."""
-        at = np.minimum(np.searchsorted(self.ids, ids), self.ids.size - 1)
-        return np.where(self.ids[at] == ids, at, -1)
+        return positions_in(self.ids, ids)
+
+
+def positions_in(sorted_ids, ids):
+    """Position of each of ``ids`` in ``sorted_ids``, ``-1`` where absent."""
+    if not sorted_ids.size:  # (an op's kept rows, all unlearned)
+        return np.full(np.shape(ids), -1, dtype=np.intp)
+    at = np.minimum(np.searchsorted(sorted_ids, ids), sorted_ids.size - 1)
+    return np.where(sorted_ids[at] == ids, at, -1)
 
 
 class _Witnesses:

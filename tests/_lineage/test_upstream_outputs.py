@@ -179,3 +179,12 @@ def test_a_step_applied_to_one_part_of_the_rows_is_listed(tmp_path):
     X = pd.concat([scaler.fit_transform(X.iloc[:100]), X.iloc[100:]])
     model = stp.TracedEstimator(LogisticRegression()).fit(X, y)
     assert [op.fingerprint for op in _upstream(model.lineage_)] == [_fingerprint(scaler)]
+
+
+def test_a_step_whose_kept_rows_were_all_unlearned_is_unchecked(frame):
+    X, y = frame
+    scaler = _traced(StandardScaler())
+    Z = scaler.fit_transform(X)
+    WITNESSES.forget(OUTPUTS.get(_fingerprint(scaler)).ids)
+    model = stp.TracedEstimator(LogisticRegression()).fit(Z, y)
+    assert [op.fingerprint for op in _upstream(model.lineage_)] == [_fingerprint(scaler)]
