@@ -25,7 +25,7 @@ from ._lineage._capture import check_aligned, resolve_row_ids
 from ._lineage._current import check_unchanged
 from ._lineage._fit_params import fit_params_notes, fit_params_record
 from ._lineage._fit_routes import fit_param_routes
-from ._lineage._record import add_input_notes, changes, recording
+from ._lineage._record import add_input_notes, changes, fit_inputs, recording
 from ._lineage._stats import empty_columns, empty_columns_message, source_stats
 from ._model_lock import exclusive
 from ._prediction_log import check_log_predictions, remember_answering_parts
@@ -222,37 +222,40 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                 # may write into the caller's data, and the record is of the data given.
                 stats = source_stats(X, y, ids, classes=is_classifier(self))
                 fit_record = fit_params_record(params, routes)
-                changed = changes(X, ids) if isinstance(X, pd.DataFrame) else None
-                selection = selection_of(self)
-                if selection is None:
-                    model, given = (_RUN_INFO.get() or {}).get("selection", (None, None))
-                    selection = given if model is self else None
-                try:
-                    result = fit_method(X, y, **params)
-                    lineage = add_input_notes(self._build_lineage(X, ids, context), X, changed)
-                    lineage.source_stats = stats
-                    lineage.fit_params = fit_record
-                    lineage.notes.extend(fit_params_notes(fit_record))
-                    empty = empty_columns(lineage.source_stats, len(ids))
-                    if empty:
-                        warnings.warn(
-                            empty_columns_message(empty),
-                            LineageWarning,
-                            stacklevel=user_stacklevel(),
-                        )
-                    _label(lineage, selection)
-                    self.lineage_ = lineage
-                    hold(self)  # its fitted steps learnt from these rows: a removal names it
-                    if store is not None:
-                        pending = _PENDING.get()
-                        if pending is None:
-                            store.save_run(lineage)
-                        else:
-                            pending.append((self, store, lineage))
-                    remember_answering_parts(self)
-                except BaseException:
-                    _discard_fit(self)
-                    raise
+                # which upstream ops the rows went through: found once, before the fit
+                with fit_inputs(X, ids):
+                    changed = changes(X, ids) if isinstance(X, pd.DataFrame) else None
+                    selection = selection_of(self)
+                    if selection is None:
+                        model, given = (_RUN_INFO.get() or {}).get("selection", (None, None))
+                        selection = given if model is self else None
+                    try:
+                        result = fit_method(X, y, **params)
+                        lineage = self._build_lineage(X, ids, context)
+                        lineage = add_input_notes(lineage, X, changed)
+                        lineage.source_stats = stats
+                        lineage.fit_params = fit_record
+                        lineage.notes.extend(fit_params_notes(fit_record))
+                        empty = empty_columns(lineage.source_stats, len(ids))
+                        if empty:
+                            warnings.warn(
+                                empty_columns_message(empty),
+                                LineageWarning,
+                                stacklevel=user_stacklevel(),
+                            )
+                        _label(lineage, selection)
+                        self.lineage_ = lineage
+                        hold(self)  # its fitted steps learnt from these rows: a removal names it
+                        if store is not None:
+                            pending = _PENDING.get()
+                            if pending is None:
+                                store.save_run(lineage)
+                            else:
+                                pending.append((self, store, lineage))
+                        remember_answering_parts(self)
+                    except BaseException:
+                        _discard_fit(self)
+                        raise
         return result
 
     def _held_row_ids(self):

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..exceptions import LineageError
 from ._ids import codes_of, lines_of
+from ._row_sets import contains
 
 #: Merges of merges are followed at most this deep (as :func:`._rows.expand`).
 _MAX_DEPTH = 64
@@ -41,11 +42,13 @@ def leaf_paths(ids, source_of):
     entry, code : ndarray of int64
         Pairs: leaf ``entry`` (an index into ``pos``) has the source ``code`` on its way
         (the row's own source, each merge it came through, the leaf's source).
+    way : ndarray of int64
+        The row id there, with each pair (the row's own, a merged row's, the leaf's).
     """
     ids = np.asarray(ids, dtype=np.int64)
     # the current rows: their position in ids, and the node of their way so far
     pos, node = np.arange(ids.size), np.arange(ids.size)
-    up, node_code = [np.full(ids.size, -1)], [codes_of(ids)]
+    up, node_code, node_ids = [np.full(ids.size, -1)], [codes_of(ids)], [ids]
     n_nodes = ids.size
     done_pos, done_ids, done_node = [], [], []
     for _ in range(_MAX_DEPTH):
@@ -67,23 +70,27 @@ def leaf_paths(ids, source_of):
         pos, ids = np.concatenate(next_pos), np.concatenate(next_ids)
         up.append(np.concatenate(next_up))
         node_code.append(codes_of(ids))
+        node_ids.append(ids)
         node = np.arange(n_nodes, n_nodes + ids.size)
         n_nodes += ids.size
     else:
         raise LineageError(f"merges nested deeper than {_MAX_DEPTH} levels")
     parent, node_codes = np.concatenate(up), np.concatenate(node_code)
+    way_ids = np.concatenate(node_ids)
     leaf_pos, leaf_ids = np.concatenate(done_pos), np.concatenate(done_ids)
     at = np.concatenate(done_node)
-    entries, found = [], []
+    entries, found, found_ids = [], [], []
     leaf = np.arange(at.size)
     while at.size:  # up the way from each leaf to its row: one level a step
         entries.append(leaf)
         found.append(node_codes[at])
+        found_ids.append(way_ids[at])
         keep = parent[at] >= 0
         leaf, at = leaf[keep], parent[at][keep]
     entry = np.concatenate(entries) if entries else np.empty(0, np.int64)
     code = np.concatenate(found) if found else np.empty(0, np.int64)
-    return leaf_pos, leaf_ids, entry, code
+    way = np.concatenate(found_ids) if found_ids else np.empty(0, np.int64)
+    return leaf_pos, leaf_ids, entry, code, way
 
 
 def op_codes(op, sources):
@@ -111,23 +118,32 @@ def name_only(op, sources):
     return sorted(i for i in op.sources if len(contents.get(i, ())) > 1)
 
 
-def positions_through(op, sources, pos, entry, code, n):
+def _pairs_through(op, sources, code, way):
+    """Bool mask over :func:`leaf_paths`' pairs: the row there went through ``op`` (its
+    source is one of the op's and, where the op records its rows, it is one of them)."""
+    hit = np.isin(code, sorted(op_codes(op, sources)))
+    if op.rows is not None:
+        hit[hit] = contains(op.rows, way[hit])
+    return hit
+
+
+def positions_through(op, sources, paths, n):
     """Bool mask of shape ``(n,)``: the rows (positions) that went through ``op``, from
-    :func:`leaf_paths`' ``pos``, ``entry`` and ``code`` of rows ``0 .. n-1``."""
-    matched = op_codes(op, sources)
-    if matched is None:
+    :func:`leaf_paths`' output ``paths`` for rows ``0 .. n-1``."""
+    if op.sources is None:
         return np.ones(n, dtype=bool)
+    pos, _, entry, code, way = paths
     out = np.zeros(n, dtype=bool)
-    out[pos[entry[np.isin(code, sorted(matched))]]] = True
+    out[pos[entry[_pairs_through(op, sources, code, way)]]] = True
     return out
 
 
-def entries_through(op, sources, entry, code, n_leaves):
-    """Bool mask of shape ``(n_leaves,)``: the leaf entries of :func:`leaf_paths` whose
-    way meets a source ``op`` went through."""
-    matched = op_codes(op, sources)
-    if matched is None:
-        return np.ones(n_leaves, dtype=bool)
-    out = np.zeros(n_leaves, dtype=bool)
-    out[entry[np.isin(code, sorted(matched))]] = True
+def entries_through(op, sources, paths):
+    """Bool mask over the leaf entries of :func:`leaf_paths`' output ``paths``: those
+    whose way meets a row that went through ``op``."""
+    pos, _, entry, code, way = paths
+    if op.sources is None:
+        return np.ones(pos.size, dtype=bool)
+    out = np.zeros(pos.size, dtype=bool)
+    out[entry[_pairs_through(op, sources, code, way)]] = True
     return out

@@ -17,12 +17,46 @@ from ._ids import distinct_codes
 from ._misplaced import MIN_COLUMNS, misplaced_row
 from ._run import Lineage, Op, column_origins, library_versions
 from ._source import REGISTRY, utc_now
-from ._upstream_outputs import identify, identify_note
+from ._upstream_outputs import identify, identify_note, restrict_rows
 from ._witness import MAX_LOADS, WITNESSES, changed_columns, changed_note
 
 #: True while a traced estimator fits: nested traced estimators then leave the
 #: recording to the outermost one.
 _RECORDING = contextvars.ContextVar("sktraceprop_recording", default=False)
+
+
+#: ``(X, ids, identify's result)`` of the fit under way (see :class:`fit_inputs`).
+_FOUND = contextvars.ContextVar("sktraceprop_upstream_found", default=None)
+
+
+class fit_inputs:
+    """Context manager of a traced fit of ``X`` (rows ``ids``): which upstream ops its
+    rows went through (:func:`identify`) is found once, before the fit (a step with
+    ``copy=False`` may write into ``X``: the record is of the data given), and is what
+    :func:`changes` and :func:`build_lineage` of the same ``X`` and ``ids`` use."""
+
+    def __init__(self, X, ids):
+        self.X, self.ids = X, ids
+
+    def __enter__(self):
+        found = None
+        if isinstance(self.X, pd.DataFrame):
+            sources = source_table(self.ids)
+            found = identify(self.X, self.ids, sources, upstream_ops(sources))
+        self.token = _FOUND.set((self.X, self.ids, found))
+        return self
+
+    def __exit__(self, *exc):
+        _FOUND.reset(self.token)
+        return False
+
+
+def _identified(X, ids, sources):
+    """:func:`identify` of ``X``'s upstream ops, as found before the fit under way."""
+    held = _FOUND.get()
+    if held is not None and held[0] is X and held[1] is ids and held[2] is not None:
+        return held[2]
+    return identify(X, ids, sources, upstream_ops(sources))
 
 
 class recording:
@@ -180,8 +214,9 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
             if shared:
                 notes.append(duplicate_note(shared))
     sources = source_table(input_ids)
-    upstream, left_out, unchecked = identify(X, input_ids, sources, upstream_ops(sources))
+    upstream, left_out, unchecked = _identified(X, input_ids, sources)
     notes += identify_note(left_out, unchecked)
+    upstream = restrict_rows(upstream, X, input_ids, sources, notes)
     traced_array = getattr(X, "__stp_run_ops__", None)  # the ops of a sktraceprop.array
     if traced_array is not None:
         array_ops, array_notes = traced_array()
@@ -248,7 +283,7 @@ def changes(X, ids, name="X"):
         is what the message calls ``X``.
     """
     sources = source_table(ids)
-    upstream, _, _ = identify(X, ids, sources, upstream_ops(sources))
+    upstream, _, _ = _identified(X, ids, sources)
     written = {f for op in upstream for f in op.features_out}
     changed = changed_columns(X, ids, sources, skip=written)
     if len(changed) >= MIN_COLUMNS:  # a row moved differs in at least as many columns

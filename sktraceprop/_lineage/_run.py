@@ -15,6 +15,7 @@ from ._features import TARGET
 from ._ids import codes_of
 from ._labels import row_groups, source_labels
 from ._op_rows import entries_through, leaf_paths, name_only
+from ._row_sets import from_json, to_json
 from ._rows import depends_on, lineage_frame
 
 
@@ -64,6 +65,11 @@ class Op:
         ``data.csv``, two contents of one edited file). None where ``sources`` is
         None, and in ops recorded before it was kept (then only the names are known,
         and rows are matched to the op by name: see ``sktraceprop._lineage._op_rows``).
+    rows : tuple or None
+        The rows of those sources that went through the op, where only some did (a
+        scaler fitted on one hospital's rows of a file): a set of row ids (see
+        ``sktraceprop._lineage._row_sets``). None where every row of its sources did,
+        or where which ones is not known (an op learnt from another process).
     """
 
     name: str
@@ -74,6 +80,7 @@ class Op:
     features_out: list = field(default_factory=list)
     sources: list = None
     source_keys: list = None
+    rows: tuple = None
 
     def __post_init__(self):
         if self.source_keys is None:
@@ -97,10 +104,17 @@ class Op:
         out = dict(vars(self))
         if self.source_keys is None:  # absent from ops of every row (and older runs)
             del out["source_keys"]
+        if self.rows is None:  # absent where every row of its sources went through
+            del out["rows"]
+        else:
+            out["rows"] = to_json(self.rows)
         return out
 
     @classmethod
     def from_dict(cls, d):
+        d = dict(d)
+        if "rows" in d:
+            d["rows"] = from_json(d["rows"])
         return cls(**d)
 
 
@@ -254,7 +268,8 @@ class Lineage:
             (``via`` for merged rows) and ``ops``: the step names the row went through
             (an op fitted on some sources only is listed where the row, a merge it was
             built through, or the leaf row is of one of them: matched by content, so
-            two files read under one source_id are told apart). Ops of other fitted
+            two files read under one source_id are told apart; and, where it transformed
+            some of their rows only, one of those: ``Op.rows``). Ops of other fitted
             states that share a name (a scaler per file, both ``"standardscaler@data"``)
             are named ``"name [fingerprint[:12]]"``.
 
@@ -289,10 +304,11 @@ class Lineage:
 
     def _ops_by_leaf(self, ids):
         """``{(position in ids, leaf row id): [op names]}``, in the order of the ops."""
-        pos, leaves, entry, code = leaf_paths(ids, self.source)
+        paths = leaf_paths(ids, self.source)
+        pos, leaves = paths[:2]
         hits = np.zeros((pos.size, len(self.ops)), dtype=bool)
         for j, op in enumerate(self.ops):
-            hits[:, j] = entries_through(op, self.sources, entry, code, pos.size)
+            hits[:, j] = entries_through(op, self.sources, paths)
         # one leaf reached twice (through two merges): the ops of both ways
         keys, inverse = np.unique(np.stack([pos, leaves], axis=1), axis=0, return_inverse=True)
         found = np.zeros((len(keys), len(self.ops)), dtype=bool)
@@ -404,10 +420,12 @@ class Lineage:
         The ops' ``source_keys`` are kept apart from the ops, under ``op_source_keys``
         (one entry per op, None for an op without): an op's record keeps the fields
         earlier versions read, so they read a run stored now (matching its ops by
-        source id, as they did). Absent when no op has them (and in older runs).
+        source id, as they did). Absent when no op has them (and in older runs). The
+        ops' ``rows`` likewise, under ``op_rows``.
         """
         ops = [op.to_dict() for op in self.ops]
         keys = [op.pop("source_keys", None) for op in ops]
+        rows = [op.pop("rows", None) for op in ops]
         out = {
             "run_id": self.run_id,
             "created_at": self.created_at,
@@ -432,6 +450,8 @@ class Lineage:
             out["fit_params"] = dict(self.fit_params)
         if any(k is not None for k in keys):
             out["op_source_keys"] = keys
+        if any(r is not None for r in rows):
+            out["op_rows"] = rows
         return out
 
     @classmethod
@@ -503,15 +523,19 @@ def op_labels(ops):
 def _ops_from(d):
     """The ops of a run's record, with their ``source_keys`` (see :meth:`Lineage.to_dict`)."""
     ops = [Op.from_dict(o) for o in d["ops"]]
-    keys = d.get("op_source_keys")
-    if keys is None:
-        return ops
-    if not isinstance(keys, list) or len(keys) != len(ops):
-        raise ValueError(
-            f"op_source_keys holds {len(keys) if isinstance(keys, list) else repr(keys)} "
-            f"entries for {len(ops)} ops"
-        )
-    return [op if k is None else replace(op, source_keys=k) for op, k in zip(ops, keys)]
+    for name, field_name in (("op_source_keys", "source_keys"), ("op_rows", "rows")):
+        values = d.get(name)
+        if values is None:
+            continue
+        if not isinstance(values, list) or len(values) != len(ops):
+            raise ValueError(
+                f"{name} holds {len(values) if isinstance(values, list) else repr(values)} "
+                f"entries for {len(ops)} ops"
+            )
+        if field_name == "rows":
+            values = [from_json(v) for v in values]
+        ops = [op if v is None else replace(op, **{field_name: v}) for op, v in zip(ops, values)]
+    return ops
 
 
 def column_origins(sources, code, column, through=()):

@@ -22,9 +22,15 @@ output kept: an op learnt from another process, a NumPy output; rows merged afte
 op; data that is not a DataFrame) or nothing else accounts for the values (changed again
 by code the library does not see), the op stays listed and the notes say the rows'
 passage through it was not established.
+
+Which rows: each transform also notes the ids of all the rows it transformed (8 bytes a
+row, in the process). An op that transformed only some of the rows of its sources given
+to a fit (one hospital's rows of a file) is listed for those rows only
+(:func:`restrict_rows`, ``Op.rows``), once the others are accounted for by their values.
 """
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -52,11 +58,36 @@ class _Kept:
 
 
 class _Outputs:
-    """Thread-safe map: op fingerprint -> :class:`_Kept`."""
+    """Thread-safe maps: op fingerprint -> :class:`_Kept`, and -> the sorted ids of every
+    row it transformed (8 bytes a row)."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._by_op = {}
+        self._rows = {}
+
+    def add_rows(self, fingerprint, ids):
+        """Note that the op transformed the rows ``ids``."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size > 1 and not (ids[1:] > ids[:-1]).all():  # (loaded rows come sorted)
+            ids = np.unique(ids)
+        with self._lock:
+            known = self._rows.get(fingerprint)
+            if known is None or not known.size:
+                self._rows[fingerprint] = ids.copy()
+            elif ids.size and known[-1] < ids[0]:  # a later chunk of the file
+                self._rows[fingerprint] = np.concatenate([known, ids])
+            elif ids.size and not np.array_equal(known, ids):  # (the same rows again)
+                self._rows[fingerprint] = np.union1d(known, ids)
+
+    def fingerprints(self):
+        with self._lock:
+            return list(self._by_op)
+
+    def rows(self, fingerprint):
+        """Sorted ids of the rows the op transformed in this process, or None."""
+        with self._lock:
+            return self._rows.get(fingerprint)
 
     def keep(self, fingerprint, ids, columns, after):
         """Add rows ``ids`` (their output ``columns``: name -> ``_Column``) of an op: the
@@ -89,10 +120,13 @@ class _Outputs:
                 if keep.size < kept.ids.size:
                     columns = {k: c.take(keep) for k, c in kept.columns.items()}
                     self._by_op[fingerprint] = _Kept(kept.ids[keep], columns, kept.after)
+            for fingerprint, rows in list(self._rows.items()):
+                self._rows[fingerprint] = rows[~np.isin(rows, ids)]
 
     def clear(self):
         with self._lock:
             self._by_op.clear()
+            self._rows.clear()
 
 
 def _concat(a, b):
@@ -267,10 +301,12 @@ def identify(X, ids, sources, upstream):
 
 def keep_output(op, X, out, sources, upstream):
     """Keep ``out`` (the transform of ``X`` by the upstream op ``op``) on its witness
-    rows, with the upstream ops ``X``'s rows were found to have gone through."""
+    rows, with the upstream ops ``X``'s rows were found to have gone through, and the
+    ids of all its rows (see :func:`restrict_rows`)."""
     ids = _ids_of(out)
     if ids is None:
         return
+    OUTPUTS.add_rows(op.fingerprint, ids)
     hit = _witness_rows(ids, sources)
     if not hit.size:
         return
@@ -284,6 +320,116 @@ def keep_output(op, X, out, sources, upstream):
         after = set()
     names = [str(c) for c in out.columns]
     OUTPUTS.keep(op.fingerprint, ids[hit], dict(zip(names, _take_columns(out, hit))), after)
+
+
+def restrict_rows(ops, X, ids, sources, notes):
+    """``ops`` with each upstream op that transformed only some of the rows of its
+    sources among ``ids`` (one hospital's rows of a file, before ``pd.concat``) limited
+    to those rows (``Op.rows``): the ids on the way of the rows (their own, a merge's,
+    the leaf's) it transformed in this process.
+
+    The rows it did not transform must be accounted for otherwise: each witness row of
+    ``X`` among them agrees on at least :data:`AGREE` of its cells with what was loaded
+    or with another op's kept output. Where one does not (it may have been transformed
+    in another process: a joblib worker), where the op's rows are not known here (learnt
+    from another process, an array op), or where none of its rows is among ``ids`` (its
+    listing rests on the values, see :func:`identify`), the op stays as it is, listed
+    for every row of its sources, and ``notes`` says why where it matters.
+    """
+    from ._op_rows import leaf_paths, op_codes
+    from ._row_sets import encode
+
+    out, paths = [], None
+    for op in ops:
+        done = OUTPUTS.rows(op.fingerprint) if op.sources is not None else None
+        if done is None or op.rows is not None:
+            out.append(op)
+            continue
+        if paths is None:
+            paths = leaf_paths(ids, sources.__getitem__)
+        pos, _, entry, code, way = paths
+        mine = np.isin(code, sorted(op_codes(op, sources)))
+        went = np.isin(way[mine], done)
+        if went.all():
+            out.append(op)
+            continue
+        if not went.any():
+            notes.append(
+                f"step {_names([op])} is listed for every row of its sources, though none "
+                "of the rows given to this fit is one it transformed in this process (its "
+                "output was found in the data by value)"
+            )
+            out.append(op)
+            continue
+        # rows of its sources, given as they are (not merged), that it did not transform
+        own = mine & (way == ids[pos[entry]])
+        others = np.unique(pos[entry[own]][~np.isin(way[own], done)])
+        unexplained = _unaccounted(X, ids, others, sources, op)
+        if unexplained:
+            notes.append(
+                f"step {_names([op])} is listed for every row of its sources, though it "
+                f"transformed {int(np.unique(way[mine][went]).size)} of them in this "
+                f"process: {unexplained} row(s) it did not transform here hold values "
+                "neither loaded nor made by another step seen (transformed in another "
+                "process, or changed since), so which rows went through it is not known"
+            )
+            out.append(op)
+        else:
+            out.append(replace(op, rows=encode(way[mine][went])))
+    return out
+
+
+def _unaccounted(X, ids, positions, sources, op):
+    """How many witness rows among ``positions`` of ``X`` agree on fewer than
+    :data:`AGREE` of their compared cells with what was loaded for them and with each
+    other op's kept output (all of them where ``X`` cannot be compared)."""
+    if not positions.size:
+        return 0
+    if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates:
+        return int(positions.size)
+    hit = positions[_witness_rows(ids[positions], sources)]
+    if not hit.size:
+        return 0
+    names = [str(c) for c in X.columns]
+    mine = dict(zip(names, _take_columns(X, hit)))
+    wids = ids[hit]
+    best = np.zeros(hit.size)  # the highest share of a row's cells a candidate explains
+    for agree, compared in _row_agreements(mine, wids, sources, op):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(compared > 0, agree / np.maximum(compared, 1), 0.0)
+        best = np.maximum(best, share)
+    return int((best < AGREE).sum())
+
+
+def _row_agreements(mine, wids, sources, op):
+    """Per candidate (the loads of each row's source; each other op's kept output):
+    ``(cells agreeing, cells compared)`` per witness row."""
+    codes = codes_of(wids)
+    for code in np.unique(codes):
+        source = sources.get(int(code))
+        for w in WITNESSES.loads(code, source.sha256) if source is not None else []:
+            here = w.positions(wids)
+            yield _cells(mine, here, w.columns, codes == code)
+    for fingerprint in OUTPUTS.fingerprints():
+        kept = OUTPUTS.get(fingerprint)
+        if fingerprint != op.fingerprint and kept is not None:
+            yield _cells(mine, kept.positions(wids), kept.columns, None)
+
+
+def _cells(mine, here, theirs, rows):
+    n = here.size
+    agree, compared = np.zeros(n), np.zeros(n)
+    inside = here >= 0 if rows is None else (here >= 0) & rows
+    at = np.flatnonzero(inside)
+    if not at.size:
+        return agree, compared
+    for name, column in mine.items():
+        other = theirs.get(name)
+        if other is None:
+            continue
+        agree[at] += _equal(column.take(at), other.take(here[at]))
+        compared[at] += 1
+    return agree, compared
 
 
 def _names(ops):

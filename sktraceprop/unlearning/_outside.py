@@ -55,11 +55,9 @@ def outside_steps_over(ops, sources, source_of, removed_ids, retained_ids):
     retained = leaf_paths(retained_ids, source_of)
     counts = {}
     for op in steps.values():
-        pos, _, entry, code = removed
-        if not positions_through(op, sources, pos, entry, code, len(removed_ids)).any():
+        if not positions_through(op, sources, removed, len(removed_ids)).any():
             continue
-        pos, _, entry, code = retained
-        n = int(positions_through(op, sources, pos, entry, code, len(retained_ids)).sum())
+        n = int(positions_through(op, sources, retained, len(retained_ids)).sum())
         if n:
             counts[op.fingerprint] = n
     names = Counter(op.name for op in steps.values())

@@ -22,7 +22,7 @@ from .._lineage._ids import codes_of
 from .._lineage._io import lineage_frame
 from .._lineage._op_rows import leaf_paths, name_only, positions_through
 from .._lineage._record import collect_ops, source_table, upstream_ops
-from .._lineage._upstream_outputs import identify
+from .._lineage._upstream_outputs import identify, restrict_rows
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._labels import check_label_kinds
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
@@ -399,6 +399,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         upstream = upstream_ops(sources)
         if ids is not None:
             upstream = identify(X, ids, sources, upstream)[0]
+            # each limited to the rows it transformed (one hospital's of a file)
+            upstream = restrict_rows(upstream, X, ids, sources, [])
         ops = {op.fingerprint: replace(op) for op in upstream}
         transformer = unfrozen(self.transformer_)
         lineage = getattr(transformer, "lineage_", None)
@@ -598,7 +600,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             and ``mean``, one row per op, in the order of ``ops_``.
         """
         self._lineage_rows()  # (checks that values were computed)
-        pos, _, entry, code = leaf_paths(self.row_ids_, self._sources.__getitem__)
+        paths = leaf_paths(self.row_ids_, self._sources.__getitem__)
         records, unknown = [], []
         for op in self.ops_:
             shared = name_only(op, self._sources)
@@ -616,7 +618,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                     }
                 )
                 continue
-            hit = positions_through(op, self._sources, pos, entry, code, self.n_samples_fit_)
+            hit = positions_through(op, self._sources, paths, self.n_samples_fit_)
             values = self.values_[hit]
             records.append(
                 {

@@ -165,7 +165,7 @@ def test_leaf_paths_name_every_source_on_each_rows_way(files):
     extra = stp.from_pandas(pd.DataFrame({"k": np.arange(0, 40, 2), "x3": 1.0}), "extra")
     outer = stp.merge(inner, extra, on="k", how="left", source_id="abc")
     ids = np.r_[stp.row_ids(outer), stp.row_ids(A)[:3]]  # merged rows and plain ones
-    pos, leaves, entry, code = leaf_paths(ids, REGISTRY.by_code)
+    pos, leaves, entry, code, _ = leaf_paths(ids, REGISTRY.by_code)
     want_pos, want_leaves, _ = expand(ids, REGISTRY.by_code, with_via=False)
     assert sorted(zip(pos.tolist(), leaves.tolist())) == sorted(
         zip(want_pos.tolist(), want_leaves.tolist())

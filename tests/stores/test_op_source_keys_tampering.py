@@ -53,3 +53,35 @@ def test_dropping_an_ops_source_keys_is_corruption(backend, tmp_path, edit):
         reopened.verify()
     with pytest.raises(CorruptStoreError):
         reopened.load_run(run.run_id)
+
+
+def _rows_dropped(text):
+    record = json.loads(text)
+    del record["op_rows"]
+    return json.dumps(record, separators=(",", ":"), sort_keys=True)
+
+
+def _rows_widened(text):
+    """The step said to have transformed every row of the file."""
+    record = json.loads(text)
+    record["op_rows"] = [None] * len(record["ops"])
+    return json.dumps(record, separators=(",", ":"), sort_keys=True)
+
+
+@pytest.mark.parametrize("edit", [_rows_dropped, _rows_widened])
+def test_editing_which_rows_went_through_a_step_is_corruption(backend, tmp_path, edit):
+    """``op_rows`` (a step fitted on one part of a file) is part of the sealed record."""
+    store = backend.make()
+    A = stp.read_csv(_write(tmp_path / "a.csv", 20, 23))
+    scaler = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
+    X = pd.concat([scaler.fit_transform(A[["x1", "x2"]].iloc[:8]), A[["x1", "x2"]].iloc[8:]])
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    run = pipe.fit(X, A["y"]).lineage_
+    assert run.to_dict()["op_rows"][0] is not None
+    assert store.verify()
+    backend.edit_run_record(store, run.run_id, edit)
+    reopened = backend.make()
+    with pytest.raises(CorruptStoreError):
+        reopened.verify()
+    with pytest.raises(CorruptStoreError):
+        reopened.load_run(run.run_id)
