@@ -398,6 +398,7 @@ def _section_model(report):
             f'<span class="hash">{_e(op["fingerprint"])}</span>',
             _e(", ".join(op["features_in"])),
             str(op["n_features_out"]),
+            str(op["training_rows"]) if "training_rows" in op else "all",
         ]
         for op in m["ops"]
     ]
@@ -436,7 +437,11 @@ def _section_model(report):
             ],
         )
         + "<h3>Ops (fitted steps)</h3>"
-        + _table(["Step", "Class", "Fingerprint", "Input features", "Outputs"], ops, (4,))
+        + _table(
+            ["Step", "Class", "Fingerprint", "Input features", "Outputs", "Training rows"],
+            ops,
+            (4,),
+        )
         + (f"<h3>Notes recorded at fit</h3><ul>{notes}</ul>" if notes else "")
         + "</section>"
     )

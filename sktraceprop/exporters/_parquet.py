@@ -27,7 +27,9 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
 ``ops``
     One row per fitted step, in order: ``position``, ``name``, ``class``, ``params``
     (JSON), ``fingerprint``, ``features_in``, ``features_out``, ``sources`` (null:
-    every training row).
+    every training row), ``source_keys`` (JSON ``[[source_id, sha256], ...]``) and
+    ``rows`` (JSON: the set of row ids that went through a step fitted on some rows of
+    its sources only, ``Op.rows``; null where every row of its sources did).
 ``features``
     One row per final-estimator feature: ``columns`` (its input columns; null when
     unknown), and, derived from the sources and checked on reading, ``sources`` and
@@ -49,6 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from .._lineage._ids import codes_of, lines_of
+from .._lineage._row_sets import from_json, to_json
 from .._lineage._run import Lineage, Op
 from .._lineage._source import Parents, Source
 from ..exceptions import LineageError
@@ -141,6 +144,7 @@ def _schemas(pa):
             ("features_out", names),
             ("sources", names),
             ("source_keys", s),
+            ("rows", s),
         ],
         "features": [
             ("run_id", s),
@@ -291,6 +295,9 @@ def _encode(pa, schemas, run):
             # JSON [[source_id, sha256], ...]; null for an op of every row (absent from
             # folders written before ops kept them)
             "source_keys": None if op.source_keys is None else json.dumps(op.source_keys),
+            # JSON (sktraceprop._lineage._row_sets); null where every row of its sources
+            # went through (absent from folders written before ops kept them)
+            "rows": None if op.rows is None else json.dumps(to_json(op.rows)),
         }
         for k, op in enumerate(run.ops)
     ]
@@ -371,6 +378,14 @@ def _corrupt(where, message):
     return LineageError(f"{where} is not a consistent sktraceprop Parquet export: {message}")
 
 
+def _row_set(text, where):
+    """An op's ``rows`` from its JSON text (a malformed one is corruption)."""
+    try:
+        return from_json(json.loads(text))
+    except ValueError as e:
+        raise _corrupt(where, f"an op's rows: {e}") from None
+
+
 def _decode_parents(table, where):
     """``{(source_id, sha256): Parents}`` from rows of the parents table."""
     pc = require("pyarrow.compute", "parquet", "Parquet export")
@@ -444,6 +459,7 @@ def _decode(tables, parents, where):
             features_out=list(o["features_out"]),
             sources=None if o["sources"] is None else list(o["sources"]),
             source_keys=None if o.get("source_keys") is None else json.loads(o["source_keys"]),
+            rows=None if o.get("rows") is None else _row_set(o["rows"], where),
         )
         for o in sorted(tables["ops"].to_pylist(), key=lambda o: o["position"])
     ]
