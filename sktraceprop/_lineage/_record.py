@@ -214,9 +214,9 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
             if shared:
                 notes.append(duplicate_note(shared))
     sources = source_table(input_ids)
-    upstream, left_out, unchecked = _identified(X, input_ids, sources)
-    notes += identify_note(left_out, unchecked)
-    upstream = restrict_rows(upstream, X, input_ids, sources, notes)
+    found = _identified(X, input_ids, sources)
+    upstream, left_out, unchecked, row_notes = restrict_rows(found, X, input_ids, sources)
+    notes += identify_note(left_out, unchecked) + row_notes
     traced_array = getattr(X, "__stp_run_ops__", None)  # the ops of a sktraceprop.array
     if traced_array is not None:
         array_ops, array_notes = traced_array()

@@ -120,8 +120,8 @@ class _Outputs:
                 if keep.size < kept.ids.size:
                     columns = {k: c.take(keep) for k, c in kept.columns.items()}
                     self._by_op[fingerprint] = _Kept(kept.ids[keep], columns, kept.after)
-            for fingerprint, rows in list(self._rows.items()):
-                self._rows[fingerprint] = rows[~np.isin(rows, ids)]
+            # (the ids of the rows each op transformed stay: ids, not values, and a
+            # later fit given those rows again must still list the op for them)
 
     def clear(self):
         with self._lock:
@@ -322,60 +322,85 @@ def keep_output(op, X, out, sources, upstream):
     OUTPUTS.keep(op.fingerprint, ids[hit], dict(zip(names, _take_columns(out, hit))), after)
 
 
-def restrict_rows(ops, X, ids, sources, notes):
-    """``ops`` with each upstream op that transformed only some of the rows of its
-    sources among ``ids`` (one hospital's rows of a file, before ``pd.concat``) limited
-    to those rows (``Op.rows``): the ids on the way of the rows (their own, a merge's,
-    the leaf's) it transformed in this process.
+def restrict_rows(found, X, ids, sources):
+    """:func:`identify`'s ``found`` with each op limited to the rows it transformed.
 
-    The rows it did not transform must be accounted for otherwise: each witness row of
-    ``X`` among them agrees on at least :data:`AGREE` of its cells with what was loaded
-    or with another op's kept output. Where one does not (it may have been transformed
-    in another process: a joblib worker), where the op's rows are not known here (learnt
-    from another process, an array op), or where none of its rows is among ``ids`` (its
-    listing rests on the values, see :func:`identify`), the op stays as it is, listed
-    for every row of its sources, and ``notes`` says why where it matters.
+    An upstream op that transformed only some of the rows of its sources among ``ids``
+    (one hospital's rows of a file, before ``pd.concat``) is limited to those rows
+    (``Op.rows``): the ids on the way of the rows (their own, a merge's, the leaf's) it
+    transformed in this process. One that transformed none of them is left out. Either
+    way the rows it did not transform must be accounted for otherwise: each witness row
+    of ``X`` among them agrees on at least :data:`AGREE` of its cells with what was
+    loaded or with another op's kept output. Where one does not (it may have been
+    transformed in another process: a joblib worker), or where the op's rows are not
+    known here (learnt from another process, an array op), the op stays as
+    :func:`identify` found it, listed for every row of its sources.
+
+    Returns
+    -------
+    through, left_out, unchecked : list of Op
+        As :func:`identify`'s, the ops of ``through`` (and ``unchecked``) limited.
+    notes : list of str
+        What the run's notes must add (an op kept for every row, and why).
     """
     from ._op_rows import leaf_paths, op_codes
     from ._row_sets import encode
 
-    out, paths = [], None
-    for op in ops:
+    through, left_out, unchecked = found
+    unchecked_prints = {op.fingerprint for op in unchecked}
+    out, dropped, kept_unchecked, notes, paths = [], list(left_out), [], [], None
+    for op in through:
         done = OUTPUTS.rows(op.fingerprint) if op.sources is not None else None
         if done is None or op.rows is not None:
             out.append(op)
             continue
         if paths is None:
             paths = leaf_paths(ids, sources.__getitem__)
-        pos, _, entry, code, way = paths
+            pos, _, entry, code, way = paths
+            own = way == ids[pos[entry]]  # pairs of a row's own id (not a merge's parent)
         mine = np.isin(code, sorted(op_codes(op, sources)))
-        went = np.isin(way[mine], done)
-        if went.all():
-            out.append(op)
-            continue
-        if not went.any():
-            notes.append(
-                f"step {_names([op])} is listed for every row of its sources, though none "
-                "of the rows given to this fit is one it transformed in this process (its "
-                "output was found in the data by value)"
-            )
+        went = np.zeros(way.size, dtype=bool)
+        went[mine] = _member(done, way[mine])
+        if not (mine & ~went).any():
             out.append(op)
             continue
         # rows of its sources, given as they are (not merged), that it did not transform
-        own = mine & (way == ids[pos[entry]])
-        others = np.unique(pos[entry[own]][~np.isin(way[own], done)])
-        unexplained = _unaccounted(X, ids, others, sources, op)
+        flag = np.zeros(ids.size, dtype=bool)
+        flag[pos[entry[own & mine & ~went]]] = True
+        unexplained = _unaccounted(X, ids, np.flatnonzero(flag), sources, op)
         if unexplained:
             notes.append(
                 f"step {_names([op])} is listed for every row of its sources, though it "
-                f"transformed {int(np.unique(way[mine][went]).size)} of them in this "
-                f"process: {unexplained} row(s) it did not transform here hold values "
-                "neither loaded nor made by another step seen (transformed in another "
-                "process, or changed since), so which rows went through it is not known"
+                f"transformed {int(np.unique(way[went]).size)} of them in this process: "
+                f"{unexplained} row(s) it did not transform here hold values neither "
+                "loaded nor made by another step seen (transformed in another process, "
+                "or changed since), so which rows went through it is not known"
             )
             out.append(op)
+        elif not went.any():
+            dropped.append(op)  # none of these rows, and their values are accounted for
+            continue
         else:
-            out.append(replace(op, rows=encode(way[mine][went])))
+            out.append(replace(op, rows=encode(way[went])))
+    for op in out:
+        if op.fingerprint in unchecked_prints:
+            kept_unchecked.append(op)
+    return out, dropped, kept_unchecked, notes
+
+
+def _member(sorted_ids, ids):
+    """Bool mask: which of ``ids`` are in ``sorted_ids`` (sorted, distinct). A bitmap over
+    their range where it is small (the lines of one file: no log factor), else a search."""
+    if not sorted_ids.size:
+        return np.zeros(np.shape(ids), dtype=bool)
+    lo, hi = int(sorted_ids[0]), int(sorted_ids[-1])
+    if hi - lo >= max(1 << 26, 8 * ids.size):
+        return positions_in(sorted_ids, ids) >= 0
+    bits = np.zeros(hi - lo + 1, dtype=bool)
+    bits[sorted_ids - lo] = True
+    inside = (ids >= lo) & (ids <= hi)
+    out = np.zeros(np.shape(ids), dtype=bool)
+    out[inside] = bits[ids[inside] - lo]
     return out
 
 

@@ -398,9 +398,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         # the steps fitted outside that the rows went through, told by their values
         upstream = upstream_ops(sources)
         if ids is not None:
-            upstream = identify(X, ids, sources, upstream)[0]
             # each limited to the rows it transformed (one hospital's of a file)
-            upstream = restrict_rows(upstream, X, ids, sources, [])
+            upstream = restrict_rows(identify(X, ids, sources, upstream), X, ids, sources)[0]
         ops = {op.fingerprint: replace(op) for op in upstream}
         transformer = unfrozen(self.transformer_)
         lineage = getattr(transformer, "lineage_", None)

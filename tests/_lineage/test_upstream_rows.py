@@ -195,3 +195,18 @@ def test_row_sets_hold_exactly_their_ids(members, probes):
 def test_a_malformed_row_set_is_an_error(bad):
     with pytest.raises(ValueError, match="malformed set of row ids"):
         from_json(bad)
+
+
+def test_a_fit_on_rows_a_step_never_transformed_leaves_it_out(tmp_path):
+    """A scaler fitted and applied to the first half of a file; a fit on the second half
+    as loaded. Before, the step was listed (its output could not be compared on rows it
+    never saw) with a 'not established' note; the rows it transformed say it was not."""
+    df = stp.read_csv(write_two_features(tmp_path / "d.csv", 200, 0.0, 9))
+    X, y = df[["x1", "x2"]], df["y"]
+    scaler = _traced(StandardScaler())
+    scaler.fit_transform(X.iloc[:100])
+    model = stp.TracedEstimator(LogisticRegression()).fit(X.iloc[100:], y.iloc[100:])
+    assert [op for op in model.lineage_.ops if op.sources is not None] == []
+    notes = model.lineage_.notes
+    assert any("left out of this run's ops" in n for n in notes), notes
+    assert not any("not established" in n for n in notes), notes
