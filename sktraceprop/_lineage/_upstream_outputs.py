@@ -349,6 +349,7 @@ def restrict_rows(found, X, ids, sources):
     through, left_out, unchecked = found
     unchecked_prints = {op.fingerprint for op in unchecked}
     out, dropped, kept_unchecked, notes, paths = [], list(left_out), [], [], None
+    unexplained_rows = False  # (found once, when first needed)
     for op in through:
         done = OUTPUTS.rows(op.fingerprint) if op.sources is not None else None
         if done is None or op.rows is not None:
@@ -367,7 +368,12 @@ def restrict_rows(found, X, ids, sources):
         # rows of its sources, given as they are (not merged), that it did not transform
         flag = np.zeros(ids.size, dtype=bool)
         flag[pos[entry[own & mine & ~went]]] = True
-        unexplained = _unaccounted(X, ids, np.flatnonzero(flag), sources, op)
+        if unexplained_rows is False:
+            unexplained_rows = _unexplained(X, ids, sources)
+        if unexplained_rows is None:
+            unexplained = int(flag.sum())
+        else:
+            unexplained = int((flag & unexplained_rows).sum())
         if unexplained:
             notes.append(
                 f"step {_names([op])} is listed for every row of its sources, though it "
@@ -404,30 +410,32 @@ def _member(sorted_ids, ids):
     return out
 
 
-def _unaccounted(X, ids, positions, sources, op):
-    """How many witness rows among ``positions`` of ``X`` agree on fewer than
-    :data:`AGREE` of their compared cells with what was loaded for them and with each
-    other op's kept output (all of them where ``X`` cannot be compared)."""
-    if not positions.size:
-        return 0
+def _unexplained(X, ids, sources):
+    """Bool mask over the rows of ``X``: witness rows whose cells agree on fewer than
+    :data:`AGREE` of those compared with what was loaded for them and with every op's
+    kept output (None where ``X`` cannot be compared: every row then counts). An op's
+    own kept output covers only rows it transformed, so one mask serves every op's
+    question about the rows it did not transform."""
     if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates:
-        return int(positions.size)
-    hit = positions[_witness_rows(ids[positions], sources)]
+        return None
+    out = np.zeros(len(ids), dtype=bool)
+    hit = _witness_rows(ids, sources)
     if not hit.size:
-        return 0
+        return out
     names = [str(c) for c in X.columns]
     mine = dict(zip(names, _take_columns(X, hit)))
     wids = ids[hit]
     best = np.zeros(hit.size)  # the highest share of a row's cells a candidate explains
-    for agree, compared in _row_agreements(mine, wids, sources, op):
+    for agree, compared in _row_agreements(mine, wids, sources):
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(compared > 0, agree / np.maximum(compared, 1), 0.0)
         best = np.maximum(best, share)
-    return int((best < AGREE).sum())
+    out[hit[best < AGREE]] = True
+    return out
 
 
-def _row_agreements(mine, wids, sources, op):
-    """Per candidate (the loads of each row's source; each other op's kept output):
+def _row_agreements(mine, wids, sources):
+    """Per candidate (the loads of each row's source; each op's kept output):
     ``(cells agreeing, cells compared)`` per witness row."""
     codes = codes_of(wids)
     for code in np.unique(codes):
@@ -437,7 +445,7 @@ def _row_agreements(mine, wids, sources, op):
             yield _cells(mine, here, w.columns, codes == code)
     for fingerprint in OUTPUTS.fingerprints():
         kept = OUTPUTS.get(fingerprint)
-        if fingerprint != op.fingerprint and kept is not None:
+        if kept is not None:
             yield _cells(mine, kept.positions(wids), kept.columns, None)
 
 
