@@ -14,7 +14,7 @@ from ._lineage._final import (
     pipeline_leaf,
     refuse_frozen,
 )
-from ._lineage._ids import codes_of
+from ._lineage._ids import distinct_codes
 from ._lineage._record import build_lineage, collect_ops, source_table, upstream_ops
 from ._lineage._rows import has_id_level, row_ids
 from ._lineage._skorch import skorch_fit_indices
@@ -237,6 +237,6 @@ def _log_upstream(est, lineage, ids, source_of):
     rows ``ids`` it was fitted on (see :meth:`SourceRegistry.log_op`); ``source_of``:
     code -> :class:`Source`. Not for untraced (anonymous) rows."""
     if _is_upstream(est):
-        sources = [source_of(c) for c in set(codes_of(ids).tolist())]
+        sources = [source_of(int(c)) for c in distinct_codes(ids)]
         if not any(s.source_id.startswith("anonymous:") for s in sources):
             REGISTRY.log_op(lineage.ops[-1], sources)

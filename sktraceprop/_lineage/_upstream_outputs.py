@@ -356,18 +356,29 @@ def restrict_rows(found, X, ids, sources):
             out.append(op)
             continue
         if paths is None:
-            paths = leaf_paths(ids, sources.__getitem__)
-            pos, _, entry, code, way = paths
-            own = way == ids[pos[entry]]  # pairs of a row's own id (not a merge's parent)
-        mine = np.isin(code, sorted(op_codes(op, sources)))
+            if any(s.kind == "merge" for s in sources.values()):
+                pos, _, entry, code, way = leaf_paths(ids, sources.__getitem__)
+                own = way == ids[pos[entry]]  # pairs of a row's own id (not a parent's)
+            else:  # each row is its own leaf: one pair a row, its own
+                pos = entry = own = None
+                code, way = codes_of(ids), ids
+            paths, by_codes = True, {}
+        codes = tuple(sorted(op_codes(op, sources)))
+        if codes not in by_codes:
+            by_codes[codes] = np.isin(code, codes)
+        mine = by_codes[codes]
         went = np.zeros(way.size, dtype=bool)
         went[mine] = _member(done, way[mine])
-        if not (mine & ~went).any():
+        missed = mine & ~went
+        if not missed.any():
             out.append(op)
             continue
         # rows of its sources, given as they are (not merged), that it did not transform
-        flag = np.zeros(ids.size, dtype=bool)
-        flag[pos[entry[own & mine & ~went]]] = True
+        if pos is None:
+            flag = missed
+        else:
+            flag = np.zeros(ids.size, dtype=bool)
+            flag[pos[entry[own & missed]]] = True
         if unexplained_rows is False:
             unexplained_rows = _unexplained(X, ids, sources)
         if unexplained_rows is None:
