@@ -20,6 +20,7 @@ from ..exceptions import (
 from ..utils._stack import user_stacklevel
 from . import _legacy
 from ._base import BaseStore, check_timeout
+from ._identity import store_gone, store_replaced
 from ._integrity import check_with, describe, raise_problems, schema_error
 
 SCHEMA_VERSION = 3
@@ -424,6 +425,19 @@ class SQLiteStore(BaseStore):
             con.close()
             raise self._not_the_file_opened()
 
+    def _check_identity(self, con):
+        """Raise unless ``con`` still reads the store this handle opened, at the schema
+        version it opened (see :mod:`._identity`): the file it has open is the one at the
+        path (a connection keeps a removed file open), holding this handle's store_id.
+        Every read and write checks this first."""
+        if con is not getattr(self._local, "override", None) and (
+            _file_id(self.path) != getattr(self._local, "file", None)
+        ):
+            raise self._not_the_file_opened()
+        changed = self._schema_changed(con)
+        if changed is not None:
+            raise changed
+
     def _schema_changed(self, con):
         """An error if the file's store or schema version is no longer what this handle
         opened (a newer sktraceprop upgraded it since: rows written as this version
@@ -432,7 +446,6 @@ class SQLiteStore(BaseStore):
         try:
             now = dict(con.execute("SELECT key, value FROM stp_meta WHERE key IN (?, ?)", keys))
         except _SQLITE_ERRORS as exc:
-            con.execute("ROLLBACK")
             raise self._translate(exc) from None
         if now.get("store_id") != self._meta.get("store_id"):
             return self._not_the_file_opened()
@@ -440,7 +453,7 @@ class SQLiteStore(BaseStore):
             return StoreError(
                 f"{self.path} now has schema version {now.get('schema_version')!r}; this "
                 f"handle opened version {self._meta.get('schema_version')!r}: it was changed "
-                "since (by another sktraceprop?). Nothing was written. Open it again "
+                "since (by another sktraceprop?). Nothing was read or written. Open it again "
                 "(a newer version needs a newer sktraceprop)."
             )
         return None
@@ -448,17 +461,33 @@ class SQLiteStore(BaseStore):
     def _not_the_file_opened(self):
         """The error for a store file removed, moved or replaced since it was opened."""
         if _file_id(self.path) is None:
-            return StoreNotFoundError(
-                f"{self.path} was removed or moved since this handle opened it; nothing was "
-                "read or written. Open the store where it is now (SQLiteStore(path) on the "
-                "old path would create a new, empty store)."
+            return store_gone(
+                self,
+                f"{self.path} was removed or moved since this handle opened it",
+                "Open the store where it is now (SQLiteStore(path) on the old path would "
+                "create a new, empty store).",
             )
-        return StoreError(
-            f"{self.path} is no longer the store this handle opened (store_id "
-            f"{self.store_id}): the file was replaced since (removed and created again, or "
-            "another file moved there). Nothing was read or written. Open the file now "
-            "there with SQLiteStore(path)."
+        return store_replaced(
+            self,
+            f"{self.path} is not the file this handle opened (it was removed and created "
+            "again, or another file was moved there)",
+            self._meta_now(),
+            "Open the file now there with SQLiteStore(path).",
         )
+
+    def _meta_now(self):
+        """The stp_meta of the file now at the path (None if it holds none), read on a
+        read-only connection of its own: for an error message only."""
+        try:
+            con = sqlite3.connect(self._readonly_uri(self._immutable), uri=True, timeout=1)
+        except _SQLITE_ERRORS:
+            return None
+        try:
+            return dict(con.execute("SELECT key, value FROM stp_meta"))
+        except _SQLITE_ERRORS:
+            return None
+        finally:
+            con.close()
 
     def close(self):
         """Close this thread's connection to the file (a later call opens a new one).
@@ -544,15 +573,23 @@ class SQLiteStore(BaseStore):
             return CorruptStoreError(message)
         return StoreError(f"{self.path}: {text}")
 
+    def _checked_connection(self):
+        """This thread's connection, its store checked unless a transaction (which
+        checked it when it began) is open."""
+        con = self._connection()
+        if not con.in_transaction:
+            self._check_identity(con)
+        return con
+
     def _query(self, sql, args=()):
         try:
-            return self._connection().execute(sql, args).fetchall()
+            return self._checked_connection().execute(sql, args).fetchall()
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
 
     def _iterate(self, sql, args=()):
         try:
-            yield from self._connection().execute(sql, args)
+            yield from self._checked_connection().execute(sql, args)
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
 
@@ -587,16 +624,10 @@ class SQLiteStore(BaseStore):
             con.execute("BEGIN IMMEDIATE")
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
-        if _file_id(self.path) != getattr(self._local, "file", None):
-            # the connection writes to a file no longer at the path (removed, or replaced
-            # by another store): what it wrote would be lost, or go to the wrong store
-            con.execute("ROLLBACK")
-            raise self._not_the_file_opened()
-        changed = self._schema_changed(con)
-        if changed is not None:
-            con.execute("ROLLBACK")
-            raise changed
         try:
+            # A connection on a file no longer at the path (removed, or replaced by another
+            # store) would write where it is lost, or into the wrong store.
+            self._check_identity(con)
             yield _Writer(con)
             con.execute("COMMIT")
         except BaseException as exc:
@@ -619,6 +650,7 @@ class SQLiteStore(BaseStore):
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
         try:
+            self._check_identity(con)
             yield
         finally:
             # Ending a read transaction writes nothing; on a damaged file it can fail,
@@ -786,7 +818,8 @@ class SQLiteStore(BaseStore):
             ``run_id``, ``source_id`` or ``checkpoint`` where they apply. This handle
             then refuses writes.
         StoreError
-            If the file no longer exists, or has schema version 1 (see the class notes).
+            If the file no longer holds the store this handle opened (removed, or replaced
+            by another), or has schema version 1 (see the class notes).
 
         See Also
         --------
@@ -800,12 +833,18 @@ class SQLiteStore(BaseStore):
         >>> store.check(full=False)["sqlite_check"]
         'quick_check'
         """
-        if not Path(self.path).exists():
-            raise StoreNotFoundError(f"{self.path} does not exist")
+        opened = getattr(self._local, "file", None)
+        if _file_id(self.path) is None or (opened is not None and _file_id(self.path) != opened):
+            raise self._not_the_file_opened()
         pragma = "integrity_check" if full else "quick_check"
         con = self._open_readonly()
         problems = []
         try:
+            # the file at the path must hold this handle's store: another one's checks
+            # would be reported under this handle's name (and its store_id)
+            changed = self._schema_changed(con)
+            if changed is not None:
+                raise changed
             try:
                 messages = [r[0] for r in con.execute(f"PRAGMA {pragma}")]
             except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:

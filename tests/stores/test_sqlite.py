@@ -427,7 +427,7 @@ def test_sqlite_check_on_open_argument(tmp_path):
 
     assert pickle.loads(pickle.dumps(store)).check_on_open == "full"
     path.unlink()
-    with pytest.raises(StoreNotFoundError, match="does not exist"):
+    with pytest.raises(StoreNotFoundError, match="is gone: .*never.db was removed"):
         store.check()
 
 
