@@ -23,6 +23,7 @@ import base64
 import hashlib
 import json
 import math
+import sys
 import uuid
 
 import numpy as np
@@ -60,6 +61,29 @@ def loads_stored(text):
     never holds one, so such a text was altered.
     """
     return json.loads(text, object_pairs_hook=unique_keys)
+
+
+def text_problem(value):
+    """Why the string ``value`` cannot be stored as a text column by every store (None
+    when it can): PostgreSQL's text holds no NUL character, and neither SQLite nor
+    PostgreSQL text holds a lone surrogate (not UTF-8: what ``os.fsdecode`` makes of a
+    file name's undecodable bytes). Every store refuses both, so that what one store
+    holds can be copied into another."""
+    if "\x00" in value:
+        return "holds a NUL character (PostgreSQL text cannot hold one)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds a lone surrogate, which is not text UTF-8 can store"
+    return None
+
+
+def check_text(value, what):
+    """Raise ValueError, naming ``what``, unless ``value`` can be stored as text
+    (see :func:`text_problem`); nothing is written."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(f"{what} {value!r} {problem}; nothing was written")
 
 
 #: Python type of each column of a stored event row, as every store returns it.
@@ -135,7 +159,13 @@ def payload_text(payload):
     differently). The copy is what the event holds, so a caller mutating its dict
     afterwards changes neither the log nor the returned event.
     """
-    copy = json.loads(_serialised(payload))
+    try:
+        copy = json.loads(_serialised(payload))
+    except RecursionError:
+        raise TypeError(
+            "an audit event payload is nested too deeply to be stored and read back "
+            f"(over Python's recursion limit, {sys.getrecursionlimit()}); nothing was written"
+        ) from None
     text = canonical_json(copy)
     return text, copy
 
