@@ -496,8 +496,8 @@ class PostgresStore(BaseStore):
             if not self._schema_exists(con):
                 return store_gone(
                     self,
-                    f"schema {self.schema!r} was dropped since this handle opened it (no "
-                    "schema of that name exists now)",
+                    f"schema {self.schema!r} was dropped (or renamed) since this handle "
+                    "opened it: no schema of that name exists now",
                     "Open the store where it is now (PostgresStore(dsn, schema=...) on this "
                     "name would create a new, empty store).",
                 )

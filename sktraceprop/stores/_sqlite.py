@@ -86,10 +86,12 @@ class SQLiteStore(BaseStore):
     Parameters
     ----------
     path : str or path-like
-        Database file. A missing (or empty, 0-byte) file is created with the schema; an
-        existing file is never altered by opening it: a file that is not a sktraceprop
-        store (corrupt, another application's database, a store missing a table)
-        raises :class:`~sktraceprop.exceptions.CorruptStoreError` and is left untouched.
+        Database file, kept as an absolute path (changing the working directory later
+        does not move the store). A missing (or empty, 0-byte) file is created with the
+        schema; an existing file is never altered by opening it: a file that is not a
+        sktraceprop store (corrupt, another application's database, a store missing a
+        table) raises :class:`~sktraceprop.exceptions.CorruptStoreError` and is left
+        untouched.
     mode : {"rw", "ro"}, default="rw"
         ``"ro"`` opens an existing store read-only (also on read-only files, folders
         and media), for audits: reads and checks work, writes raise
@@ -149,7 +151,9 @@ class SQLiteStore(BaseStore):
                 f"path {os.fspath(path)!r} is a folder: give the store's file, such as "
                 f"{os.path.join(os.fspath(path), 'lineage.db')!r}"
             )
-        self.path = os.fspath(path)
+        # absolute: a later os.chdir (or a worker process started elsewhere) must not
+        # take the handle to another file, or to none
+        self.path = os.path.abspath(os.fspath(path))
         self.mode = mode
         self.timeout = timeout
         self.check_on_open = check_on_open

@@ -8,6 +8,7 @@ fresh handle and checked with ``check()``.
 
 import json
 import os
+import pickle
 import sqlite3
 import subprocess
 import sys
@@ -276,3 +277,25 @@ def test_after_close_a_handle_writes_to_its_store_copied_back(tmp_path):
     second = store.append_event("review", {"i": 2})
     hashes = [e["hash"] for e in stp.stores.SQLiteStore(path).events()]
     assert hashes == [first["hash"], second["hash"]]
+
+
+def test_a_store_opened_by_a_relative_path_stays_where_it_was_opened(tmp_path, monkeypatch):
+    # the handle kept the relative path: after os.chdir its writes (and any new thread's
+    # or process's connection) looked for the file in the new folder and were refused
+    # ('removed or moved'), or would have gone to another store of that name there
+    first, elsewhere = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(first)
+    store = stp.stores.SQLiteStore("s.db")
+    event = store.append_event("review", {"i": 1})
+    monkeypatch.chdir(elsewhere)
+    stp.stores.SQLiteStore("s.db").append_event("another store", {})
+    later = store.append_event("review", {"i": 2})
+    assert store.path == str(first / "s.db")
+    assert store.events() == [event, later]
+    copy = pickle.loads(pickle.dumps(store))  # as a worker process gets it
+    assert copy.events() == [event, later]
+    assert [e["kind"] for e in stp.stores.SQLiteStore(elsewhere / "s.db").events()] == [
+        "another store"
+    ]
