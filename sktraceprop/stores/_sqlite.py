@@ -764,6 +764,23 @@ class SQLiteStore(BaseStore):
             raise UnknownRunError(f"no run {run_id!r} in {self.path}")
         return int(rows[0][0])
 
+    def checkpoint(self, private_key, *, path=None):
+        if self.mode != "rw":
+            return super().checkpoint(private_key, path=path)  # (refused)
+        con = self._connection()
+        # Writes are committed with synchronous=NORMAL: the last ones can roll back on a
+        # power loss or system crash. A checkpoint (and its copy written to ``path``)
+        # must never cover events that could then be lost, or verify() would later
+        # report them cut from the log: its transaction syncs the log to disk, and with
+        # it every write before it.
+        con.execute("PRAGMA synchronous=FULL")
+        try:
+            return super().checkpoint(private_key, path=path)
+        finally:
+            con.execute("PRAGMA synchronous=NORMAL")
+
+    checkpoint.__doc__ = BaseStore.checkpoint.__doc__
+
     # -- checks -------------------------------------------------------------------------------
     def check_integrity(self, public_key=None, *, checkpoint=None, allow_unsigned_tail=False):
         if self._legacy:
