@@ -220,12 +220,43 @@ def _serialised(payload):
         # canonical_json's text, refusing a non-finite number as it goes
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
-        where = _non_finite_path(payload) if isinstance(exc, ValueError) else None
+        if isinstance(exc, ValueError):
+            where = _non_finite_path(payload)
+            said = f"{where} is not a finite number" if where else str(exc)
+        else:
+            mixed = _mixed_keys(payload)
+            said = (
+                str(exc)
+                if mixed is None
+                else (
+                    f"{mixed[0]} has keys of several types ({mixed[1]}): JSON turns every key "
+                    "into a string, where two can become one (1 and '1'); give keys of one type"
+                )
+            )
         raise TypeError(
             "an audit event payload must be JSON-serialisable (dicts with str keys, "
-            "lists, str, int, float, bool, None; finite numbers)"
-            + (f": {where} is not a finite number" if where else f": {exc}")
+            f"lists, str, int, float, bool, None; finite numbers): {said}"
         ) from None
+
+
+def _mixed_keys(value, path="payload"):
+    """``(place, types)`` of the first dict in ``value`` whose keys cannot be sorted
+    together (str with numbers, None or bools), or None."""
+    if isinstance(value, dict):
+        kinds = {str if isinstance(k, str) else type(None) if k is None else float for k in value}
+        if len(kinds) > 1:
+            names = sorted({type(k).__name__ for k in value})
+            return path, ", ".join(names)
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _mixed_keys(item, f"{path}[{key!r}]")
+        if found:
+            return found
+    return None
 
 
 def _non_finite_path(value, path="payload"):

@@ -108,3 +108,13 @@ def test_any_payload_is_stored_as_json_reads_it_or_refused(backend, store, paylo
     fresh = backend.reopen(store)
     assert fresh.events() == [*before, event]
     assert fresh.verify()
+
+
+def test_keys_of_several_types_in_one_dict_are_named(store):
+    # the error said only "'<' not supported between instances of 'str' and 'int'"
+    payload = {"counts": [{0: 10, "total": 10}]}
+    with pytest.raises(TypeError, match=r"payload\['counts'\]\[0\] has keys of several types"):
+        store.append_event("review", payload)
+    event = store.append_event("review", {"counts": [{0: 10, 1: 5}]})
+    assert event["payload"] == {"counts": [{"0": 10, "1": 5}]}
+    assert [e["seq"] for e in store.events()] == [event["seq"]]
