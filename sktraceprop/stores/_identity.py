@@ -47,3 +47,14 @@ def store_replaced(store, what, now, advice):
         f"{store!r}: the store this handle was opened on (store_id {store.store_id}) was "
         f"replaced: {what}; {found}. Nothing was read or written. {advice}"
     )
+
+
+def store_upgraded(store, opened, now):
+    """The error for a store whose schema version changed (from ``opened`` to ``now``)
+    since ``store`` opened it: rows read or written as version ``opened`` describes them
+    could be wrong there."""
+    return StoreError(
+        f"{store!r} now has schema version {now}; this handle opened version {opened}: it "
+        "was upgraded since (by a newer sktraceprop?). Nothing was read or written. Open it "
+        "again (a newer version needs a newer sktraceprop)."
+    )

@@ -17,7 +17,7 @@ from ..exceptions import (
 )
 from ..utils._stack import user_stacklevel
 from ._base import BaseStore, check_timeout
-from ._identity import store_gone, store_replaced
+from ._identity import store_gone, store_replaced, store_upgraded
 from ._integrity import check_with, schema_error
 from ._postgres_guards import guard_problems, guard_statements
 
@@ -474,12 +474,7 @@ class PostgresStore(BaseStore):
                 "Open it again with PostgresStore(dsn, schema=...).",
             )
         if now.get("schema_version") != self._meta.get("schema_version"):
-            raise StoreError(
-                f"{self!r} now holds schema version {now.get('schema_version')}; this handle "
-                f"opened version {self._meta.get('schema_version')}: the schema was upgraded "
-                "since (by a newer sktraceprop). Nothing was read or written. Open it again "
-                "(a newer version needs a newer sktraceprop)."
-            )
+            raise store_upgraded(self, self._meta.get("schema_version"), now.get("schema_version"))
 
     def _gone_or_replaced(self):
         """The error for a schema dropped (or dropped and created again without the

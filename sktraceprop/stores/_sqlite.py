@@ -20,7 +20,7 @@ from ..exceptions import (
 from ..utils._stack import user_stacklevel
 from . import _legacy
 from ._base import BaseStore, check_timeout
-from ._identity import store_gone, store_replaced
+from ._identity import store_gone, store_replaced, store_upgraded
 from ._integrity import check_with, describe, raise_problems, schema_error
 
 SCHEMA_VERSION = 3
@@ -454,11 +454,8 @@ class SQLiteStore(BaseStore):
         if now.get("store_id") != self._meta.get("store_id"):
             return self._not_the_file_opened()
         if now.get("schema_version") != self._meta.get("schema_version"):
-            return StoreError(
-                f"{self.path} now has schema version {now.get('schema_version')!r}; this "
-                f"handle opened version {self._meta.get('schema_version')!r}: it was changed "
-                "since (by another sktraceprop?). Nothing was read or written. Open it again "
-                "(a newer version needs a newer sktraceprop)."
+            return store_upgraded(
+                self, self._meta.get("schema_version"), now.get("schema_version")
             )
         return None
 

@@ -402,7 +402,7 @@ def test_a_handle_never_writes_to_a_store_created_again_or_upgraded_since(pg_dsn
     with _admin(pg_dsn) as con:
         con.execute("SET session_replication_role = replica")
         con.execute(upgrade, ("4",))
-    upgraded = "now holds schema version 4; this handle opened version 3: the schema was upgraded"
+    upgraded = "now has schema version 4; this handle opened version 3: it was upgraded"
     with pytest.raises(StoreError, match=upgraded):
         new.append_event("review", {})
     with pytest.raises(StoreError, match=upgraded):  # nor read as version 3
