@@ -33,6 +33,11 @@ def store_replaced(store, what, now, advice):
     """
     if now is None:
         found = "what is there now is not a sktraceprop store"
+    elif not now.get("store_id"):
+        found = (
+            "what is there now has no store_id in its metadata (altered outside "
+            "sktraceprop, or not a sktraceprop store)"
+        )
     elif now.get("store_id") == store.store_id:
         found = (
             "what is there now is another copy of this store (the same store_id: restored "

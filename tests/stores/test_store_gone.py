@@ -127,3 +127,17 @@ def test_a_store_upgraded_under_a_handle_is_neither_read_nor_written(kind, tmp_p
     backend.sql("UPDATE stp_meta SET value = ? WHERE key = 'schema_version'", ("3",))
     assert backend.events(store) == before
     assert store.verify() and store.list_runs()["run_id"].tolist() == [run.run_id]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_store_whose_store_id_was_deleted_is_not_taken_for_the_one_opened(
+    kind, tmp_path, request
+):
+    backend = Backend(kind, tmp_path, request)
+    store = backend.make()
+    key = stp.signing.generate_key()
+    run = fit_run(store)
+    backend.sql("DELETE FROM stp_meta WHERE key = 'store_id'")
+    for call in _calls(store, [run.run_id], key).values():
+        with pytest.raises(StoreError, match="was replaced: .*has no store_id in its metadata"):
+            call()
