@@ -465,7 +465,7 @@ class PostgresStore(BaseStore):
             )
         except psycopg.Error as exc:
             raise self._translate(exc) from None
-        if now.get("store_id") != self.store_id:
+        if now.get("store_id") != self._meta.get("store_id"):
             raise store_replaced(
                 self,
                 f"schema {self.schema!r} was dropped and created again since this handle "
