@@ -774,7 +774,9 @@ class SQLiteStore(BaseStore):
         try:
             return super().checkpoint(private_key, path=path)
         finally:
-            con.execute("PRAGMA synchronous=NORMAL")
+            # (left at FULL, writes are only slower: this must not hide an error)
+            with contextlib.suppress(*_SQLITE_ERRORS):
+                con.execute("PRAGMA synchronous=NORMAL")
 
     checkpoint.__doc__ = BaseStore.checkpoint.__doc__
 
