@@ -359,23 +359,47 @@ class SQLiteStore(BaseStore):
         return uri + "&immutable=1" if immutable else uri
 
     def _open_readonly(self):
-        """A read-only connection; on read-only media, an immutable one if that is safe."""
+        """A read-only connection; on read-only media, an immutable one if that is safe.
+
+        An immutable connection reads the file as it was (SQLite assumes it never
+        changes): it keeps the file's ``stamp``, which every read compares (see
+        :meth:`_connection` and :meth:`_check_read`).
+        """
+        con = None
         try:
-            con = sqlite3.connect(
-                self._readonly_uri(self._immutable), uri=True, timeout=self.timeout
-            )
+            con = sqlite3.connect(self._readonly_uri(), uri=True, timeout=self.timeout)
             con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            self._immutable = False
             return con
         except _SQLITE_ERRORS as exc:
-            if self._immutable or not self._readonly_media():
+            if con is not None:
+                con.close()
+            if not self._readonly_media():
                 raise self._translate(exc, opening=True) from None
         # SQLite cannot create the -shm file next to a WAL database on read-only media;
         # with no -wal file holding uncheckpointed writes, the file alone is the store.
         self._immutable = True
+        stamp = _stamp(self.path)
         try:
-            return sqlite3.connect(self._readonly_uri(True), uri=True, timeout=self.timeout)
+            con = sqlite3.connect(
+                self._readonly_uri(True), uri=True, timeout=self.timeout, factory=_Immutable
+            )
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc, opening=True) from None
+        con.stamp = stamp
+        return con
+
+    def _check_read(self, con):
+        """Raise if ``con`` is immutable and the file changed since it was opened: what
+        it read may be stale, or mix pages of two states."""
+        stamp = getattr(con, "stamp", None)
+        if stamp is not None and _stamp(self.path) != stamp:
+            raise StoreBusyError(
+                f"{self.path} changed while this handle read it: it is read as an immutable "
+                "file (mode='ro' where no -shm file can be made next to it, as on read-only "
+                "media), but another process writes to it. Nothing was returned; read again "
+                "(the next read opens it anew), or audit a copy of the file."
+            )
 
     def _readonly_media(self):
         wal = Path(f"{self.path}-wal")
@@ -393,6 +417,11 @@ class SQLiteStore(BaseStore):
         if override is not None:
             return override
         con = getattr(self._local, "con", None)
+        stamp = getattr(con, "stamp", None)
+        if stamp is not None and _stamp(self.path) != stamp:
+            # an immutable connection on a file written since: it would read it as it was
+            con.close()
+            con = self._local.con = None
         if con is None or getattr(self._local, "pid", None) != os.getpid():
             # sqlite3.connect would create an empty file where the store was removed
             before = _file_id(self.path)
@@ -584,15 +613,20 @@ class SQLiteStore(BaseStore):
 
     def _query(self, sql, args=()):
         try:
-            return self._checked_connection().execute(sql, args).fetchall()
+            con = self._checked_connection()
+            rows = con.execute(sql, args).fetchall()
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
+        self._check_read(con)
+        return rows
 
     def _iterate(self, sql, args=()):
         try:
-            yield from self._checked_connection().execute(sql, args)
+            con = self._checked_connection()
+            yield from con.execute(sql, args)
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
+        self._check_read(con)
 
     # -- transactions -------------------------------------------------------------------------
     def _writable_problem(self):
@@ -659,6 +693,7 @@ class SQLiteStore(BaseStore):
             with contextlib.suppress(*_SQLITE_ERRORS):
                 if con.in_transaction:
                     con.execute("ROLLBACK")
+        self._check_read(con)
 
     # -- raw rows -----------------------------------------------------------------------------
     def _raw_run(self, run_id):
@@ -891,9 +926,30 @@ class SQLiteStore(BaseStore):
                 )
             finally:
                 self._local.override = None
+            self._check_read(con)
         finally:
             con.close()
         return {"path": self.path, "sqlite_check": pragma, **report}
+
+
+class _Immutable(sqlite3.Connection):
+    """A connection opened with ``immutable=1``, and the ``stamp`` of the file then."""
+
+    stamp = None
+
+
+def _stamp(path):
+    """``(size, mtime_ns)`` of a store's file and of its -wal file (None where there is
+    none): what changes when another process writes to it."""
+    out = []
+    for name in (path, f"{path}-wal"):
+        try:
+            found = os.stat(name)
+        except FileNotFoundError:
+            out.append(None)
+        else:
+            out.append((found.st_size, found.st_mtime_ns))
+    return tuple(out)
 
 
 def _file_id(path):
