@@ -282,7 +282,8 @@ def _check_checkpoints(
             )
 
         if cp.get("store_id") != store.store_id:
-            problem(f"was made for another store ({cp.get('store_id')}, not {store.store_id})")
+            own = store.store_id or "none: this store's metadata holds no store_id"
+            problem(f"was made for another store ({cp.get('store_id')}, not {own})")
             continue
         seq = int(cp["event_seq"])
         matched = False

@@ -23,6 +23,7 @@ import base64
 import hashlib
 import json
 import math
+import sys
 import uuid
 
 import numpy as np
@@ -60,6 +61,29 @@ def loads_stored(text):
     never holds one, so such a text was altered.
     """
     return json.loads(text, object_pairs_hook=unique_keys)
+
+
+def text_problem(value):
+    """Why the string ``value`` cannot be stored as a text column by every store (None
+    when it can): PostgreSQL's text holds no NUL character, and neither SQLite nor
+    PostgreSQL text holds a lone surrogate (not UTF-8: what ``os.fsdecode`` makes of a
+    file name's undecodable bytes). Every store refuses both, so that what one store
+    holds can be copied into another."""
+    if "\x00" in value:
+        return "holds a NUL character (PostgreSQL text cannot hold one)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds a lone surrogate, which is not text UTF-8 can store"
+    return None
+
+
+def check_text(value, what):
+    """Raise ValueError, naming ``what``, unless ``value`` can be stored as text
+    (see :func:`text_problem`); nothing is written."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(f"{what} {value!r} {problem}; nothing was written")
 
 
 #: Python type of each column of a stored event row, as every store returns it.
@@ -135,7 +159,13 @@ def payload_text(payload):
     differently). The copy is what the event holds, so a caller mutating its dict
     afterwards changes neither the log nor the returned event.
     """
-    copy = json.loads(_serialised(payload))
+    try:
+        copy = json.loads(_serialised(payload))
+    except RecursionError:
+        raise TypeError(
+            "an audit event payload is nested too deeply to be stored and read back "
+            f"(over Python's recursion limit, {sys.getrecursionlimit()}); nothing was written"
+        ) from None
     text = canonical_json(copy)
     return text, copy
 
@@ -190,12 +220,43 @@ def _serialised(payload):
         # canonical_json's text, refusing a non-finite number as it goes
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
-        where = _non_finite_path(payload) if isinstance(exc, ValueError) else None
+        if isinstance(exc, ValueError):
+            where = _non_finite_path(payload)
+            said = f"{where} is not a finite number" if where else str(exc)
+        else:
+            mixed = _mixed_keys(payload)
+            said = (
+                str(exc)
+                if mixed is None
+                else (
+                    f"{mixed[0]} has keys of several types ({mixed[1]}): JSON turns every key "
+                    "into a string, where two can become one (1 and '1'); give keys of one type"
+                )
+            )
         raise TypeError(
             "an audit event payload must be JSON-serialisable (dicts with str keys, "
-            "lists, str, int, float, bool, None; finite numbers)"
-            + (f": {where} is not a finite number" if where else f": {exc}")
+            f"lists, str, int, float, bool, None; finite numbers): {said}"
         ) from None
+
+
+def _mixed_keys(value, path="payload"):
+    """``(place, types)`` of the first dict in ``value`` whose keys cannot be sorted
+    together (str with numbers, None or bools), or None."""
+    if isinstance(value, dict):
+        kinds = {str if isinstance(k, str) else type(None) if k is None else float for k in value}
+        if len(kinds) > 1:
+            names = sorted({type(k).__name__ for k in value})
+            return path, ", ".join(names)
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _mixed_keys(item, f"{path}[{key!r}]")
+        if found:
+            return found
+    return None
 
 
 def _non_finite_path(value, path="payload"):

@@ -9,7 +9,7 @@ import json
 
 from ..exceptions import UnknownRunError
 from ._append import _Chain
-from ._chain import EVENT_COLUMNS, RESERVED_PREFIX, payload_text
+from ._chain import EVENT_COLUMNS, RESERVED_PREFIX, check_text, payload_text, text_problem
 
 
 def append_event(store, kind, payload, run_id=None):
@@ -23,6 +23,9 @@ def append_event(store, kind, payload, run_id=None):
         )
     if run_id is not None and not isinstance(run_id, str):
         raise TypeError(f"run_id must be a string or None, got {type(run_id).__name__}")
+    check_text(kind, "kind")
+    if run_id is not None:
+        check_text(run_id, "run_id")
     # refuse what cannot be stored before taking the write lock
     text, payload = payload_text(payload)
     return append_event_text(store, kind, payload, text, run_id)
@@ -62,6 +65,8 @@ def append_event_text(store, kind, payload, text, run_id):
 def events(store, run_id=None, *, kind=None, include_store_events=False):
     """See :meth:`BaseStore.events`."""
     out = []
+    if run_id is not None and (not isinstance(run_id, str) or text_problem(run_id)):
+        return out  # no run has such an id (and the database could not be asked)
     with store._snapshot():
         rows = list(store._raw_events(run_id))
     for row in rows:

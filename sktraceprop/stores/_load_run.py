@@ -19,6 +19,7 @@ from ._chain import (
     run_digest,
     source_digest,
     stored_event_matches,
+    text_problem,
 )
 from ._codec import decode_ids
 from ._sealed import is_sealed
@@ -27,6 +28,9 @@ from ._sealed_runs import unseal_stored
 
 def load_run(store, run_id):
     """See :meth:`BaseStore.load_run`."""
+    if not isinstance(run_id, str) or text_problem(run_id):
+        # no run has such an id (and the database could not be asked for it)
+        raise UnknownRunError(f"no run {run_id!r} in {store!r}")
     with store._snapshot():
         lineage, digest, event_seq, source_events = read_run(store, run_id, cache=None)
         check_event(store, event_seq, RUN_EVENT, digest, run_id=run_id)

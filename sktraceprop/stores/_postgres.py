@@ -17,6 +17,7 @@ from ..exceptions import (
 )
 from ..utils._stack import user_stacklevel
 from ._base import BaseStore, check_timeout
+from ._identity import store_gone, store_replaced, store_upgraded
 from ._integrity import check_with, schema_error
 from ._postgres_guards import guard_problems, guard_statements
 
@@ -196,6 +197,9 @@ class PostgresStore(BaseStore):
         if isinstance(exc, errors.InvalidCatalogName) or "does not exist" in text and connecting:
             return StoreNotFoundError(f"{self!r}: {text}")
         if isinstance(exc, errors.UndefinedTable | errors.InvalidSchemaName):
+            gone = self._gone_or_replaced()
+            if gone is not None:
+                return gone
             message = (
                 f"{self!r}: {text}: a table of the store was dropped outside sktraceprop; "
                 "nothing is recreated"
@@ -399,10 +403,11 @@ class PostgresStore(BaseStore):
     def _guard_problems(self):
         """What was done to the append-only guards, read from the catalog now."""
         psycopg, _, _ = _psycopg()
-        try:
-            return guard_problems(self._connection(), self.schema, self._tables, _ERASABLE)
-        except psycopg.Error as exc:
-            raise self._translate(exc) from None
+        with self._snapshot():  # the store this handle opened, not another one since
+            try:
+                return guard_problems(self._connection(), self.schema, self._tables, _ERASABLE)
+            except psycopg.Error as exc:
+                raise self._translate(exc) from None
 
     def checkpoint(self, private_key, *, path=None):
         """Sign the chain head, as :meth:`BaseStore.checkpoint
@@ -444,23 +449,69 @@ class PostgresStore(BaseStore):
     def _check_same_store(self, con):
         """Raise unless the schema still holds the store, at the schema version, that this
         handle opened: one dropped and created again since (by another client) is another
-        store, and one upgraded by a newer sktraceprop is not written as this version."""
-        keys = ("store_id", "schema_version")
-        now = dict(
-            con.execute(
-                self._sql("SELECT key, value FROM {m} WHERE key IN (%s, %s)", m="stp_meta"), keys
+        store (see :mod:`._identity`), and one upgraded by a newer sktraceprop is not read
+        or written as this version. Every read and write checks this first, in its
+        transaction."""
+        psycopg, _, _ = _psycopg()
+        keys = ("store_id", "schema_version", "created_at")
+        try:
+            now = dict(
+                con.execute(
+                    self._sql(
+                        "SELECT key, value FROM {m} WHERE key IN (%s, %s, %s)", m="stp_meta"
+                    ),
+                    keys,
+                )
             )
-        )
-        opened = {k: self._meta.get(k) for k in keys}
-        if now != opened:
-            raise StoreError(
-                f"{self!r} no longer holds the store this handle opened (store_id "
-                f"{opened['store_id']}, schema version {opened['schema_version']}); it now "
-                f"holds store_id {now.get('store_id')}, schema version "
-                f"{now.get('schema_version')}: the schema was created again or upgraded "
-                "since. Nothing was written. Open it again (a newer version needs a newer "
-                "sktraceprop)."
+        except psycopg.Error as exc:
+            raise self._translate(exc) from None
+        if now.get("store_id") != self._meta.get("store_id"):
+            raise store_replaced(
+                self,
+                f"schema {self.schema!r} was dropped and created again since this handle "
+                "opened it",
+                now,
+                "Open it again with PostgresStore(dsn, schema=...).",
             )
+        if now.get("schema_version") != self._meta.get("schema_version"):
+            raise store_upgraded(self, self._meta.get("schema_version"), now.get("schema_version"))
+
+    def _gone_or_replaced(self):
+        """The error for a schema dropped (or dropped and created again without the
+        store's metadata) since this handle opened it, read on a connection of its own;
+        None when the schema still holds this store (a table of it was dropped), or when
+        the server cannot say."""
+        if not self._meta:
+            return None  # still opening: there is no store to compare with
+        try:
+            con = self._connect()
+        except StoreError:
+            return None
+        try:
+            if not self._schema_exists(con):
+                return store_gone(
+                    self,
+                    f"schema {self.schema!r} was dropped (or renamed) since this handle "
+                    "opened it: no schema of that name exists now",
+                    "Open the store where it is now (PostgresStore(dsn, schema=...) on this "
+                    "name would create a new, empty store).",
+                )
+            (table,) = con.execute(
+                "SELECT to_regclass(quote_ident(%s) || '.stp_meta')", (self.schema,)
+            ).fetchone()
+            if table is not None:
+                return None  # the metadata is there: _check_same_store compares it
+            return store_replaced(
+                self,
+                f"schema {self.schema!r} holds no stp_meta table now (the schema was dropped "
+                "and created again, or that table dropped)",
+                None,
+                "Open it again with PostgresStore(dsn, schema=...).",
+            )
+        except Exception:  # noqa: BLE001 (only the message depends on it)
+            return None
+        finally:
+            con.close()
 
     def _transact(self, write, committed):
         for attempt in range(2):
@@ -502,6 +553,7 @@ class PostgresStore(BaseStore):
                     raise self._translate(exc) from None
         self._local.depth = 1
         try:
+            self._check_same_store(con)
             yield
         except BaseException as exc:
             self._local.depth = 0
@@ -516,8 +568,13 @@ class PostgresStore(BaseStore):
 
     def _query(self, query, args=()):
         psycopg, _, _ = _psycopg()
+        con = self._connection()
+        if con.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            # outside a transaction (whose start checked the store): check it first
+            with self._snapshot():
+                return self._query(query, args)
         try:
-            return self._connection().execute(query, args, binary=True).fetchall()
+            return con.execute(query, args, binary=True).fetchall()
         except psycopg.Error as exc:
             raise self._translate(exc) from None
 

@@ -11,7 +11,14 @@ import numpy as np
 
 from ..exceptions import CorruptStoreError, StoreError
 from ._append import _Chain
-from ._chain import RUN_EVENT, SOURCE_EVENT, canonical_json, run_digest, source_digest
+from ._chain import (
+    RUN_EVENT,
+    SOURCE_EVENT,
+    canonical_json,
+    check_text,
+    run_digest,
+    source_digest,
+)
 from ._saved import note_saved
 from ._sealed import seal
 
@@ -19,6 +26,9 @@ from ._sealed import seal
 def save_run(store, lineage):
     """See :meth:`BaseStore.save_run`."""
     store._check_writable()
+    check_text(lineage.run_id, "run id")
+    for source in lineage.sources.values():
+        check_text(source.source_id, "source id")
     record, leaves = lineage.to_dict(), None
     if store._seals_runs:
         record, leaves = seal(record)

@@ -20,6 +20,7 @@ from ..exceptions import (
 from ..utils._stack import user_stacklevel
 from . import _legacy
 from ._base import BaseStore, check_timeout
+from ._identity import store_gone, store_replaced, store_upgraded
 from ._integrity import check_with, describe, raise_problems, schema_error
 
 SCHEMA_VERSION = 3
@@ -85,10 +86,12 @@ class SQLiteStore(BaseStore):
     Parameters
     ----------
     path : str or path-like
-        Database file. A missing (or empty, 0-byte) file is created with the schema; an
-        existing file is never altered by opening it: a file that is not a sktraceprop
-        store (corrupt, another application's database, a store missing a table)
-        raises :class:`~sktraceprop.exceptions.CorruptStoreError` and is left untouched.
+        Database file, kept as an absolute path (changing the working directory later
+        does not move the store). A missing (or empty, 0-byte) file is created with the
+        schema; an existing file is never altered by opening it: a file that is not a
+        sktraceprop store (corrupt, another application's database, a store missing a
+        table) raises :class:`~sktraceprop.exceptions.CorruptStoreError` and is left
+        untouched.
     mode : {"rw", "ro"}, default="rw"
         ``"ro"`` opens an existing store read-only (also on read-only files, folders
         and media), for audits: reads and checks work, writes raise
@@ -148,7 +151,9 @@ class SQLiteStore(BaseStore):
                 f"path {os.fspath(path)!r} is a folder: give the store's file, such as "
                 f"{os.path.join(os.fspath(path), 'lineage.db')!r}"
             )
-        self.path = os.fspath(path)
+        # absolute: a later os.chdir (or a worker process started elsewhere) must not
+        # take the handle to another file, or to none
+        self.path = os.path.abspath(os.fspath(path))
         self.mode = mode
         self.timeout = timeout
         self.check_on_open = check_on_open
@@ -354,23 +359,47 @@ class SQLiteStore(BaseStore):
         return uri + "&immutable=1" if immutable else uri
 
     def _open_readonly(self):
-        """A read-only connection; on read-only media, an immutable one if that is safe."""
+        """A read-only connection; on read-only media, an immutable one if that is safe.
+
+        An immutable connection reads the file as it was (SQLite assumes it never
+        changes): it keeps the file's ``stamp``, which every read compares (see
+        :meth:`_connection` and :meth:`_check_read`).
+        """
+        con = None
         try:
-            con = sqlite3.connect(
-                self._readonly_uri(self._immutable), uri=True, timeout=self.timeout
-            )
+            con = sqlite3.connect(self._readonly_uri(), uri=True, timeout=self.timeout)
             con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            self._immutable = False
             return con
         except _SQLITE_ERRORS as exc:
-            if self._immutable or not self._readonly_media():
+            if con is not None:
+                con.close()
+            if not self._readonly_media():
                 raise self._translate(exc, opening=True) from None
         # SQLite cannot create the -shm file next to a WAL database on read-only media;
         # with no -wal file holding uncheckpointed writes, the file alone is the store.
         self._immutable = True
+        stamp = _stamp(self.path)
         try:
-            return sqlite3.connect(self._readonly_uri(True), uri=True, timeout=self.timeout)
+            con = sqlite3.connect(
+                self._readonly_uri(True), uri=True, timeout=self.timeout, factory=_Immutable
+            )
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc, opening=True) from None
+        con.stamp = stamp
+        return con
+
+    def _check_read(self, con):
+        """Raise if ``con`` is immutable and the file changed since it was opened: what
+        it read may be stale, or mix pages of two states."""
+        stamp = getattr(con, "stamp", None)
+        if stamp is not None and _stamp(self.path) != stamp:
+            raise StoreBusyError(
+                f"{self.path} changed while this handle read it: it is read as an immutable "
+                "file (mode='ro' where no -shm file can be made next to it, as on read-only "
+                "media), but another process writes to it. Nothing was returned; read again "
+                "(the next read opens it anew), or audit a copy of the file."
+            )
 
     def _readonly_media(self):
         wal = Path(f"{self.path}-wal")
@@ -388,6 +417,11 @@ class SQLiteStore(BaseStore):
         if override is not None:
             return override
         con = getattr(self._local, "con", None)
+        stamp = getattr(con, "stamp", None)
+        if stamp is not None and _stamp(self.path) != stamp:
+            # an immutable connection on a file written since: it would read it as it was
+            con.close()
+            con = self._local.con = None
         if con is None or getattr(self._local, "pid", None) != os.getpid():
             # sqlite3.connect would create an empty file where the store was removed
             before = _file_id(self.path)
@@ -424,6 +458,19 @@ class SQLiteStore(BaseStore):
             con.close()
             raise self._not_the_file_opened()
 
+    def _check_identity(self, con):
+        """Raise unless ``con`` still reads the store this handle opened, at the schema
+        version it opened (see :mod:`._identity`): the file it has open is the one at the
+        path (a connection keeps a removed file open), holding this handle's store_id.
+        Every read and write checks this first."""
+        if con is not getattr(self._local, "override", None) and (
+            _file_id(self.path) != getattr(self._local, "file", None)
+        ):
+            raise self._not_the_file_opened()
+        changed = self._schema_changed(con)
+        if changed is not None:
+            raise changed
+
     def _schema_changed(self, con):
         """An error if the file's store or schema version is no longer what this handle
         opened (a newer sktraceprop upgraded it since: rows written as this version
@@ -432,33 +479,45 @@ class SQLiteStore(BaseStore):
         try:
             now = dict(con.execute("SELECT key, value FROM stp_meta WHERE key IN (?, ?)", keys))
         except _SQLITE_ERRORS as exc:
-            con.execute("ROLLBACK")
             raise self._translate(exc) from None
         if now.get("store_id") != self._meta.get("store_id"):
             return self._not_the_file_opened()
         if now.get("schema_version") != self._meta.get("schema_version"):
-            return StoreError(
-                f"{self.path} now has schema version {now.get('schema_version')!r}; this "
-                f"handle opened version {self._meta.get('schema_version')!r}: it was changed "
-                "since (by another sktraceprop?). Nothing was written. Open it again "
-                "(a newer version needs a newer sktraceprop)."
+            return store_upgraded(
+                self, self._meta.get("schema_version"), now.get("schema_version")
             )
         return None
 
     def _not_the_file_opened(self):
         """The error for a store file removed, moved or replaced since it was opened."""
         if _file_id(self.path) is None:
-            return StoreNotFoundError(
-                f"{self.path} was removed or moved since this handle opened it; nothing was "
-                "read or written. Open the store where it is now (SQLiteStore(path) on the "
-                "old path would create a new, empty store)."
+            return store_gone(
+                self,
+                f"{self.path} was removed or moved since this handle opened it",
+                "Open the store where it is now (SQLiteStore(path) on the old path would "
+                "create a new, empty store).",
             )
-        return StoreError(
-            f"{self.path} is no longer the store this handle opened (store_id "
-            f"{self.store_id}): the file was replaced since (removed and created again, or "
-            "another file moved there). Nothing was read or written. Open the file now "
-            "there with SQLiteStore(path)."
+        return store_replaced(
+            self,
+            f"{self.path} is not the file this handle opened (it was removed and created "
+            "again, or another file was moved there)",
+            self._meta_now(),
+            "Open the file now there with SQLiteStore(path).",
         )
+
+    def _meta_now(self):
+        """The stp_meta of the file now at the path (None if it holds none), read on a
+        read-only connection of its own: for an error message only."""
+        try:
+            con = sqlite3.connect(self._readonly_uri(self._immutable), uri=True, timeout=1)
+        except _SQLITE_ERRORS:
+            return None
+        try:
+            return dict(con.execute("SELECT key, value FROM stp_meta"))
+        except _SQLITE_ERRORS:
+            return None
+        finally:
+            con.close()
 
     def close(self):
         """Close this thread's connection to the file (a later call opens a new one).
@@ -544,17 +603,30 @@ class SQLiteStore(BaseStore):
             return CorruptStoreError(message)
         return StoreError(f"{self.path}: {text}")
 
+    def _checked_connection(self):
+        """This thread's connection, its store checked unless a transaction (which
+        checked it when it began) is open."""
+        con = self._connection()
+        if not con.in_transaction:
+            self._check_identity(con)
+        return con
+
     def _query(self, sql, args=()):
         try:
-            return self._connection().execute(sql, args).fetchall()
+            con = self._checked_connection()
+            rows = con.execute(sql, args).fetchall()
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
+        self._check_read(con)
+        return rows
 
     def _iterate(self, sql, args=()):
         try:
-            yield from self._connection().execute(sql, args)
+            con = self._checked_connection()
+            yield from con.execute(sql, args)
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
+        self._check_read(con)
 
     # -- transactions -------------------------------------------------------------------------
     def _writable_problem(self):
@@ -587,16 +659,10 @@ class SQLiteStore(BaseStore):
             con.execute("BEGIN IMMEDIATE")
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
-        if _file_id(self.path) != getattr(self._local, "file", None):
-            # the connection writes to a file no longer at the path (removed, or replaced
-            # by another store): what it wrote would be lost, or go to the wrong store
-            con.execute("ROLLBACK")
-            raise self._not_the_file_opened()
-        changed = self._schema_changed(con)
-        if changed is not None:
-            con.execute("ROLLBACK")
-            raise changed
         try:
+            # A connection on a file no longer at the path (removed, or replaced by another
+            # store) would write where it is lost, or into the wrong store.
+            self._check_identity(con)
             yield _Writer(con)
             con.execute("COMMIT")
         except BaseException as exc:
@@ -619,6 +685,7 @@ class SQLiteStore(BaseStore):
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
         try:
+            self._check_identity(con)
             yield
         finally:
             # Ending a read transaction writes nothing; on a damaged file it can fail,
@@ -626,6 +693,7 @@ class SQLiteStore(BaseStore):
             with contextlib.suppress(*_SQLITE_ERRORS):
                 if con.in_transaction:
                     con.execute("ROLLBACK")
+        self._check_read(con)
 
     # -- raw rows -----------------------------------------------------------------------------
     def _raw_run(self, run_id):
@@ -728,6 +796,25 @@ class SQLiteStore(BaseStore):
             raise UnknownRunError(f"no run {run_id!r} in {self.path}")
         return int(rows[0][0])
 
+    def checkpoint(self, private_key, *, path=None):
+        if self.mode != "rw":
+            return super().checkpoint(private_key, path=path)  # (refused)
+        con = self._connection()
+        # Writes are committed with synchronous=NORMAL: the last ones can roll back on a
+        # power loss or system crash. A checkpoint (and its copy written to ``path``)
+        # must never cover events that could then be lost, or verify() would later
+        # report them cut from the log: its transaction syncs the log to disk, and with
+        # it every write before it.
+        con.execute("PRAGMA synchronous=FULL")
+        try:
+            return super().checkpoint(private_key, path=path)
+        finally:
+            # (left at FULL, writes are only slower: this must not hide an error)
+            with contextlib.suppress(*_SQLITE_ERRORS):
+                con.execute("PRAGMA synchronous=NORMAL")
+
+    checkpoint.__doc__ = BaseStore.checkpoint.__doc__
+
     # -- checks -------------------------------------------------------------------------------
     def check_integrity(self, public_key=None, *, checkpoint=None, allow_unsigned_tail=False):
         if self._legacy:
@@ -786,7 +873,8 @@ class SQLiteStore(BaseStore):
             ``run_id``, ``source_id`` or ``checkpoint`` where they apply. This handle
             then refuses writes.
         StoreError
-            If the file no longer exists, or has schema version 1 (see the class notes).
+            If the file no longer holds the store this handle opened (removed, or replaced
+            by another), or has schema version 1 (see the class notes).
 
         See Also
         --------
@@ -800,12 +888,18 @@ class SQLiteStore(BaseStore):
         >>> store.check(full=False)["sqlite_check"]
         'quick_check'
         """
-        if not Path(self.path).exists():
-            raise StoreNotFoundError(f"{self.path} does not exist")
+        opened = getattr(self._local, "file", None)
+        if _file_id(self.path) is None or (opened is not None and _file_id(self.path) != opened):
+            raise self._not_the_file_opened()
         pragma = "integrity_check" if full else "quick_check"
         con = self._open_readonly()
         problems = []
         try:
+            # the file at the path must hold this handle's store: another one's checks
+            # would be reported under this handle's name (and its store_id)
+            changed = self._schema_changed(con)
+            if changed is not None:
+                raise changed
             try:
                 messages = [r[0] for r in con.execute(f"PRAGMA {pragma}")]
             except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
@@ -832,9 +926,30 @@ class SQLiteStore(BaseStore):
                 )
             finally:
                 self._local.override = None
+            self._check_read(con)
         finally:
             con.close()
         return {"path": self.path, "sqlite_check": pragma, **report}
+
+
+class _Immutable(sqlite3.Connection):
+    """A connection opened with ``immutable=1``, and the ``stamp`` of the file then."""
+
+    stamp = None
+
+
+def _stamp(path):
+    """``(size, mtime_ns)`` of a store's file and of its -wal file (None where there is
+    none): what changes when another process writes to it."""
+    out = []
+    for name in (path, f"{path}-wal"):
+        try:
+            found = os.stat(name)
+        except FileNotFoundError:
+            out.append(None)
+        else:
+            out.append((found.st_size, found.st_mtime_ns))
+    return tuple(out)
 
 
 def _file_id(path):

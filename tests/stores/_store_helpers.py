@@ -2,6 +2,7 @@
 
 import sqlite3
 import uuid
+from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -140,6 +141,28 @@ class Backend:
             store._checkpoints.append(text)
             return
         self.sql("INSERT INTO checkpoints VALUES (?, ?)", (number, text))
+
+    def drop_store(self):
+        """Remove the store as someone else would: its file (with its -wal and -shm), or
+        its schema (``DROP SCHEMA ... CASCADE``)."""
+        if self.kind == "sqlite":
+            for name in (self.path, f"{self.path}-wal", f"{self.path}-shm"):
+                Path(name).unlink(missing_ok=True)
+            return
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
+
+    def store_exists(self):
+        """Whether a file or schema is where the store was."""
+        if self.kind == "sqlite":
+            return self.path.exists()
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as con:
+            query = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
+            return con.execute(query, (self.schema,)).fetchone() is not None
 
     def reopen(self, store):
         """A fresh handle on the same store (for SQL stores; the same object in memory)."""

@@ -427,7 +427,7 @@ def test_sqlite_check_on_open_argument(tmp_path):
 
     assert pickle.loads(pickle.dumps(store)).check_on_open == "full"
     path.unlink()
-    with pytest.raises(StoreNotFoundError, match="does not exist"):
+    with pytest.raises(StoreNotFoundError, match="is gone: .*never.db was removed"):
         store.check()
 
 
@@ -584,6 +584,67 @@ def test_a_store_on_a_read_only_folder_is_audited_in_ro_mode(tmp_path):
     assert "mode='ro'" in result["ro_write"][1]
     assert result["rw_write"][0] == "StorePermissionError"
     assert "mode='ro'" in result["rw_write"][1]
+
+
+_LIVE_READER_SCRIPT = """
+import json, os, sys
+import sktraceprop as stp
+path, warm_path = sys.argv[1:3]
+warm = stp.stores.SQLiteStore(warm_path)
+warm.events(); warm.verify(); warm.check(); warm.list_runs(); warm.close()
+if os.geteuid() == 0:
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+ro = stp.stores.SQLiteStore(path, mode="ro")
+print(json.dumps({"events": len(ro.events())}), flush=True)
+sys.stdin.readline()  # the writer appends
+out = {}
+for name, call in (
+    ("events", lambda: len(ro.events())),
+    ("verify", lambda: ro.verify()),
+    ("check", lambda: ro.check()["events"]),
+    ("runs", lambda: len(ro.list_runs())),
+):
+    try:
+        out[name] = call()
+    except Exception as exc:
+        out[name] = [type(exc).__name__, str(exc)]
+print(json.dumps(out), flush=True)
+"""
+
+
+def test_a_read_only_handle_sees_what_another_process_writes_since(tmp_path):
+    # In a folder the reader cannot write, no -shm file can be made: mode='ro' opened
+    # the file immutable (SQLite then assumes it never changes), and went on answering
+    # from the file as it was when another process wrote to it (3 events and verify()
+    # True while the store held 6; check() said 3 too).
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to write where the reader cannot")
+    base = Path(tempfile.mkdtemp())
+    os.chmod(base, 0o755)
+    folder = base / "media"
+    folder.mkdir()
+    path, runs = _closed_store(folder)
+    warm, _ = _closed_store(tmp_path, "warm.db")
+    os.chmod(folder, 0o555)
+    try:
+        reader = subprocess.Popen(
+            [sys.executable, "-c", _LIVE_READER_SCRIPT, str(path), str(warm)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(stp.__file__).parents[1])},
+        )
+        first = json.loads(reader.stdout.readline() or "null")
+        writer = stp.stores.SQLiteStore(path)  # root writes in the folder all the same
+        for k in range(3):
+            writer.append_event("review", {"k": k})
+        out, err = reader.communicate("\n", timeout=300)
+    finally:
+        os.chmod(folder, 0o755)
+        shutil.rmtree(base)
+    assert first == {"events": 3}, err
+    assert json.loads(out) == {"events": 6, "verify": True, "check": 12, "runs": len(runs)}
 
 
 def test_ro_mode_refuses_writes_and_fits_before_fitting(tmp_path):
@@ -799,3 +860,24 @@ def test_the_command_lists_and_traces_a_schema_1_store_with_a_note(tmp_path, cap
     out, err = capsys.readouterr()
     assert f"training row 0 of run {run.run_id}" in out and "schema version 1" in err
     assert _stamp(path) == before
+
+
+def test_an_immutable_read_during_which_the_file_changed_returns_nothing(tmp_path):
+    # an immutable connection reads pages of the file as it finds them: a write by
+    # another process during a read could mix two states of the store
+    from sktraceprop.stores import _sqlite
+
+    path, _ = _closed_store(tmp_path)
+    store = stp.stores.SQLiteStore(path, mode="ro")
+    uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
+    con = sqlite3.connect(uri, uri=True, factory=_sqlite._Immutable, isolation_level=None)
+    con.stamp = _sqlite._stamp(str(path))  # as on read-only media (see the test above)
+    store._local.con, store._local.pid = con, os.getpid()
+    store._local.file = _sqlite._file_id(str(path))
+    writer = stp.stores.SQLiteStore(path)
+    with pytest.raises(StoreBusyError, match="changed while this handle read it"):
+        with store._snapshot():
+            rows = list(store._raw_events())
+            writer.append_event("review", {"during": True})
+    assert len(rows) == 9  # what it read before, never returned
+    assert [e["payload"] for e in store.events()][-1] == {"during": True}  # opened anew

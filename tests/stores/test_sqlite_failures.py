@@ -8,6 +8,7 @@ fresh handle and checked with ``check()``.
 
 import json
 import os
+import pickle
 import sqlite3
 import subprocess
 import sys
@@ -133,7 +134,9 @@ def test_a_handle_on_a_removed_or_replaced_file_refuses_to_write(tmp_path):
         fit_run(store)
     assert not path.exists()  # nothing created in its place
     other = stp.stores.SQLiteStore(path)  # another process starts a new store there
-    with pytest.raises(StoreError, match="no longer the store this handle opened"):
+    with pytest.raises(
+        StoreError, match="opened on .* was replaced: .* is not the file this handle opened"
+    ):
         store.append_event("review", {"i": 3})
     assert other.events() == [] and other.check()["events"] == 0
     assert stp.stores.SQLiteStore(path).append_event("review", {})["seq"] == 1
@@ -170,7 +173,7 @@ def test_a_new_thread_never_reads_another_store_under_the_handle_s_name(tmp_path
     thread = threading.Thread(target=read)
     thread.start()
     thread.join()
-    assert isinstance(got[0], StoreError) and "no longer the store" in str(got[0])
+    assert isinstance(got[0], StoreError) and "was replaced" in str(got[0])
 
 
 def _set_meta(path, key, value):
@@ -229,8 +232,13 @@ def test_a_store_upgraded_under_an_open_handle_is_not_written(tmp_path):
     store = stp.stores.SQLiteStore(path)
     first = store.append_event("review", {"i": 1})
     _set_meta(path, "schema_version", "4")
-    with pytest.raises(StoreError, match="now has schema version '4'.*Nothing was written"):
+    with pytest.raises(
+        StoreError,
+        match="now has schema version 4; this handle opened version 3.*Nothing was read",
+    ):
         store.append_event("review", {"i": 2})
+    with pytest.raises(StoreError, match="now has schema version 4"):  # nor read as 3
+        store.events()
     _set_meta(path, "schema_version", "3")
     assert [e["hash"] for e in stp.stores.SQLiteStore(path).events()] == [first["hash"]]
 
@@ -270,3 +278,46 @@ def test_after_close_a_handle_writes_to_its_store_copied_back(tmp_path):
     second = store.append_event("review", {"i": 2})
     hashes = [e["hash"] for e in stp.stores.SQLiteStore(path).events()]
     assert hashes == [first["hash"], second["hash"]]
+
+
+def test_a_store_opened_by_a_relative_path_stays_where_it_was_opened(tmp_path, monkeypatch):
+    # the handle kept the relative path: after os.chdir its writes (and any new thread's
+    # or process's connection) looked for the file in the new folder and were refused
+    # ('removed or moved'), or would have gone to another store of that name there
+    first, elsewhere = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(first)
+    store = stp.stores.SQLiteStore("s.db")
+    event = store.append_event("review", {"i": 1})
+    monkeypatch.chdir(elsewhere)
+    stp.stores.SQLiteStore("s.db").append_event("another store", {})
+    later = store.append_event("review", {"i": 2})
+    assert store.path == str(first / "s.db")
+    assert store.events() == [event, later]
+    copy = pickle.loads(pickle.dumps(store))  # as a worker process gets it
+    assert copy.events() == [event, later]
+    assert [e["kind"] for e in stp.stores.SQLiteStore(elsewhere / "s.db").events()] == [
+        "another store"
+    ]
+
+
+def test_a_checkpoint_is_synced_to_disk_before_it_is_signed_out(tmp_path, monkeypatch):
+    # writes commit with synchronous=NORMAL (WAL): the last ones can roll back on a power
+    # loss. A checkpoint committed so, and its copy written to path=, could cover events
+    # the store then lost: verify(checkpoint=...) would report them cut from the log
+    from sktraceprop.stores import _sqlite
+
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    store.append_event("review", {})
+    seen = []
+    insert = _sqlite._Writer.insert_checkpoint
+
+    def spy(writer, number, text):
+        seen.append(writer.con.execute("PRAGMA synchronous").fetchone()[0])
+        return insert(writer, number, text)
+
+    monkeypatch.setattr(_sqlite._Writer, "insert_checkpoint", spy)
+    store.checkpoint(stp.signing.generate_key(), path=tmp_path / "c.json")
+    assert seen == [2]  # FULL: the log is synced when the checkpoint commits
+    assert store._connection().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
