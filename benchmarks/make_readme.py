@@ -8,6 +8,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     "lineage",
+    "upstream_steps",
     "stores",
     "array_lineage",
     "source_stats",

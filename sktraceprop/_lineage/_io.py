@@ -301,6 +301,9 @@ def register_file(path, source_id, sha256, n_rows, lines, df):
         # '.a', not '', which would make every dot-file a version of one source)
         dots = len(path.name) - len(path.name.lstrip("."))
         source_id = path.name[:dots] + path.name[dots:].split(".")[0]
+        # a name's bytes that are not UTF-8 (os.fsdecode's lone surrogates) shown as
+        # escapes: no store holds a surrogate ('caf\udce9' -> 'caf\\xe9')
+        source_id = os.fsencode(source_id).decode("utf-8", "backslashreplace")
     source = REGISTRY.register(
         Source(
             source_id=str(source_id),

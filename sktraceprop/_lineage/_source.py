@@ -382,7 +382,22 @@ class SourceRegistry:
 
         The same ``source_id`` with the same content returns the existing record; with
         different content it is a new version, with its own code.
+
+        Raises
+        ------
+        ValueError
+            When its ``source_id`` or ``uri`` is text no store can keep (a NUL
+            character, a lone surrogate: ``os.fsdecode`` of bytes that are not UTF-8).
         """
+        from ..stores._chain import text_problem
+
+        for name in ("source_id", "uri"):
+            problem = text_problem(str(getattr(source, name)))
+            if problem is not None:
+                raise ValueError(
+                    f"{name} {getattr(source, name)!r} {problem}: no run or report of its "
+                    f"rows could be stored; give a {name} of plain text"
+                )
         with self._lock:
             existing = self._by_key.get(source.key)
             if existing is not None:

@@ -708,3 +708,31 @@ def test_every_read_of_one_file_is_listed_as_pandas_reads_it(tmp_path_factory, r
     assert [(r["n_rows"], r["columns"], r["dtypes"]) for r in record.reads()] == expected
     assert record.max_line == last
     assert Source.from_dict(record.to_dict()) == record
+
+
+def test_a_file_name_that_is_not_utf8_gets_a_source_id_every_store_keeps(tmp_path):
+    """Bytes of a file name that are not UTF-8 (os.fsdecode makes lone surrogates of
+    them): the default source_id shows them escaped, the URI percent-encoded, and a run
+    of its rows is stored and verified. Before: a bare UnicodeEncodeError."""
+    import os
+
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9.csv")
+    with open(raw, "wb") as f:
+        f.write(b"a,y\n1,0\n2,1\n3,0\n4,1\n")
+    df = stp.read_csv(os.fsdecode(raw))
+    lineage = stp.row_lineage(df)
+    assert set(lineage["source_id"]) == {"caf\\xe9"}
+    assert set(lineage["uri"]) == {tmp_path.as_uri() + "/caf%E9.csv"}
+    lines = open(raw, "rb").read().split(b"\n")
+    assert [lines[k - 1].split(b",")[0] for k in lineage["line"]] == [b"1", b"2", b"3", b"4"]
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    stp.make_traced_pipeline(LogisticRegression(), store=store).fit(df[["a"]], df["y"])
+    assert store.verify()
+
+
+@pytest.mark.parametrize("bad", ["lab\udcffa", "lab\x00a"])
+def test_a_source_id_no_store_can_keep_is_refused_before_it_is_registered(bad):
+    with pytest.raises(ValueError, match="no run or report of its rows could be stored"):
+        stp.from_numpy(np.ones((3, 2)), bad)
+    with pytest.raises(UnknownSourceError):
+        REGISTRY.by_id(bad)
