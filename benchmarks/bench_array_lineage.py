@@ -379,8 +379,8 @@ def render(results, args):
             f"{c['ratio_cpu_op']:.3f}x, none {c['ratio_cpu_none']:.3f}x)"
             for c in heavy
         )
-        + ". Recording builds each step's row map and graph node in Python, and the maps "
-        "of a concatenation or an index are new memory each call"
+        + ". Recording builds each step's row map and graph node in Python (the ids of "
+        "a concatenation or an index only when first read)"
         + (" (" + "; ".join(fresh) + ")." if fresh else ".")
         if heavy
         else "In every case with a target, most of `op`'s cost is already `none`'s."
@@ -417,8 +417,10 @@ subclass mechanism costs before any lineage. {bare_note}
 
 Row ids cost {", ".join(f"{v:g}" for v in per_row)} bytes per row (one int64), and the
 outputs of row-preserving operations share the source's id array (`np.shares_memory`:
-`{shared}`); concatenation and fancy indexing make one new int64 per output row, fancy
-indexing keeps a copy of its index (8 bytes per selected row) and a mask its mask, and
+`{shared}`); concatenation and fancy indexing make one new int64 per output row when
+their ids are first read (by provenance, a fit, or an operation that needs them; never,
+in these workloads), fancy indexing keeps a copy of its index (8 bytes per selected row)
+and a mask its mask, and
 the graph keeps the row maps of intermediate results alive, for `provenance(x).ops()`
 to tell which operations each row went through (`doc/arrays.rst`, "Cost").
 {memory_note}
@@ -441,7 +443,7 @@ call, plain / traced (cases with none left out; each is a first touch of freshly
 allocated memory): {faults or "none"}. Cases at
 1M whose interquartile range of the ratio includes 1.0: {spans or "none"}. Concatenation and
 fancy indexing write one int64 per output row (and one bool per row for each pooled
-input).
+input) when their ids are first read.
 
 Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared with other jobs; timings taken under
 the exclusive lock, which keeps other timings and tests off but not all other work),
