@@ -148,7 +148,12 @@ class Deferred(RowMap):
         self.origin = origin
 
     def _fill(self):
-        ids, pools = self._make()
+        # read once: another thread may make the map meanwhile (then both make the same
+        # ids; ``_make`` is let go only after they are set)
+        make = self._make
+        if make is None:
+            return
+        ids, pools = make()
         _IDS.__set__(self, ids)
         _POOLS.__set__(self, pools)
         self._make = None
