@@ -214,6 +214,9 @@ def provenance_memory(n=100_000, seed=0):
     del z
     gc.collect()
     kept = tracemalloc.get_traced_memory()[0]
+    stp.provenance(out).rows(0)  # reading the rows makes the maps behind them
+    gc.collect()
+    read = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     rows = stp.provenance(out)._rows
     own = sum(s.nbytes for s in rows.ids) + sum(m.nbytes for _, m in rows.pools if m is not None)
@@ -221,6 +224,7 @@ def provenance_memory(n=100_000, seed=0):
         "rows": int(out.shape[0]),
         "data_bytes": int(out.nbytes),
         "lineage_bytes": int(kept - out.nbytes),
+        "lineage_bytes_read": int(read - out.nbytes),
         "own_map_bytes": int(own),
     }
 
@@ -379,8 +383,8 @@ def render(results, args):
             f"{c['ratio_cpu_op']:.3f}x, none {c['ratio_cpu_none']:.3f}x)"
             for c in heavy
         )
-        + ". Recording builds each step's row map and graph node in Python, and the maps "
-        "of a concatenation or an index are new memory each call"
+        + ". Recording builds each step's row map and graph node in Python (the ids of "
+        "a concatenation or an index only when first read)"
         + (" (" + "; ".join(fresh) + ")." if fresh else ".")
         if heavy
         else "In every case with a target, most of `op`'s cost is already `none`'s."
@@ -390,8 +394,12 @@ def render(results, args):
         f"Measured (`tracemalloc`): centring and scaling one 100,000 x 10 source, "
         f"concatenating a second, permuting the 200,000 rows and keeping {pm['rows']:,} "
         f"of them with a mask leaves {pm['lineage_bytes'] / 2**20:.1f} MiB of lineage "
-        f"alive ({pm['lineage_bytes'] / pm['rows']:.0f} bytes per row), of which the "
-        f"result's own map is {pm['own_map_bytes'] / 2**20:.1f} MiB; the result's data is "
+        f"alive ({pm['lineage_bytes'] / pm['rows']:.0f} bytes per row: the copies of the "
+        f"index and the mask; the ids of the concatenation and the indexes are not made "
+        f"yet), and {pm['lineage_bytes_read'] / 2**20:.1f} MiB "
+        f"({pm['lineage_bytes_read'] / pm['rows']:.0f} bytes per row) once provenance has "
+        f"read a row, of which the result's own map is "
+        f"{pm['own_map_bytes'] / 2**20:.1f} MiB; the result's data is "
         f"{pm['data_bytes'] / 2**20:.1f} MiB."
         if pm
         else ""
@@ -417,8 +425,10 @@ subclass mechanism costs before any lineage. {bare_note}
 
 Row ids cost {", ".join(f"{v:g}" for v in per_row)} bytes per row (one int64), and the
 outputs of row-preserving operations share the source's id array (`np.shares_memory`:
-`{shared}`); concatenation and fancy indexing make one new int64 per output row, fancy
-indexing keeps a copy of its index (8 bytes per selected row) and a mask its mask, and
+`{shared}`); concatenation and fancy indexing make one new int64 per output row when
+their ids are first read (by provenance, a fit, or an operation that needs them; never,
+in these workloads), fancy indexing keeps a copy of its index (8 bytes per selected row)
+and a mask its mask, and
 the graph keeps the row maps of intermediate results alive, for `provenance(x).ops()`
 to tell which operations each row went through (`doc/arrays.rst`, "Cost").
 {memory_note}
@@ -441,7 +451,7 @@ call, plain / traced (cases with none left out; each is a first touch of freshly
 allocated memory): {faults or "none"}. Cases at
 1M whose interquartile range of the ratio includes 1.0: {spans or "none"}. Concatenation and
 fancy indexing write one int64 per output row (and one bool per row for each pooled
-input).
+input) when their ids are first read.
 
 Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared with other jobs; timings taken under
 the exclusive lock, which keeps other timings and tests off but not all other work),

@@ -68,7 +68,7 @@ def array(X, source_id=None, *, framework=None, uri=None):
         if framework != X.__stp_framework__ and "jax" not in (framework, X.__stp_framework__):
             # NumPy <-> torch would share memory: a write through one would change rows
             # the other's lineage still names, unseen (JAX copies by itself)
-            if framework == "numpy":  # copied once, into memory NumPy owns (_numpy._wrap)
+            if framework == "numpy":  # copied once, into memory NumPy owns (_array._wrap)
                 value = value.detach().cpu().numpy().copy()
             else:
                 value = value.detach().clone() if hasattr(value, "detach") else value.copy()

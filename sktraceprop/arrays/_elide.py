@@ -161,13 +161,13 @@ def temporary(obj, reflected, other, ufunc, plain):
     if type(base) is not np.ndarray:
         return False
     # held by obj, by the plain view the operator made of it, by `base` and the call;
-    # when the operator used the plain array obj keeps (see _numpy._plain), that array
+    # when the operator used the plain array obj keeps (see _array._plain), that array
     # is `base`, held also by obj's slot, the operator's local and `plain` (counted
     # before reading any flags: a flags object holds its array)
     if sys.getrefcount(base) != (6 if plain is base else 4):
         return False
     flags = base.flags
-    # (read-only: the traced result's memory is locked, see _numpy._wrap)
+    # (read-only: the traced result's memory is locked, see _array._wrap)
     if not flags.owndata:
         return False
     if not (flags if plain is base else plain.flags).c_contiguous:

@@ -13,13 +13,10 @@ import operator
 import numpy as np
 
 from . import _rowmap as rmap
-from ._graph import _MODE, NOT_RECORDED, operand, record
-from ._index import positions, reshaped, written_rows
-from ._numpy import (
+from ._array import (
     TracedArray,
     node_of,
     plain_of,
-    reduce_map,
     rows_of,
     set_rows,
     split,
@@ -27,6 +24,9 @@ from ._numpy import (
     wrap_foreign,
     writable,
 )
+from ._graph import _MODE, NOT_RECORDED, operand, record
+from ._index import positions, reshaped, written_rows
+from ._reductions import reduce_map
 from ._state import freeze, owner_of
 
 HANDLED = {}

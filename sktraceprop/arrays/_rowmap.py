@@ -98,6 +98,84 @@ class RowMap:
 #: Depends on no source row (untraced data, constants, ``zeros_like``).
 EMPTY = RowMap()
 
+_IDS = RowMap.ids  # the slots' own descriptors, under Deferred's properties
+_POOLS = RowMap.pools
+#: Unmade maps a Deferred map may stand on, one on another (see Deferred.__init__).
+_DEEPEST = 16
+
+
+class Deferred(RowMap):
+    """A rowed map whose ``ids`` and ``pools`` are made the first time either is read.
+
+    A concatenation or a fancy index makes one new int64 per row (and one bool per row of
+    each pooled input); most intermediate maps are never read (the array is indexed, or
+    multiplied by weights, and let go), so they are made only when asked for: by
+    provenance, a traced fit, or an operation that needs the ids. Everything ``make``
+    reads is immutable (parent maps, an index copied here), so the ids made later are
+    the ids that would have been made now.
+
+    Parameters
+    ----------
+    make : callable
+        Returns ``(ids, pools)``.
+    n : int
+        Number of rows.
+    origin : tuple
+        As :class:`RowMap`'s.
+    parents : sequence of RowMap
+        The maps ``make`` reads.
+    """
+
+    __slots__ = ("_make", "_depth")
+
+    def __init__(self, make, n, origin, parents):
+        # Making a map makes its unmade parents first, recursively: a chain of them
+        # (``acc = np.concatenate([acc, batch])`` in a loop) is made now and then, so that
+        # no making recurses deeper than _DEEPEST maps.
+        depth = 0
+        for p in parents:
+            if type(p) is Deferred and p._make is not None and p._depth > depth:
+                depth = p._depth
+        if depth >= _DEEPEST:
+            for p in parents:
+                if type(p) is Deferred and p._make is not None:
+                    p._fill()
+            depth = 0
+        self._make = make
+        self._depth = depth + 1
+        self.n = n
+        self.dropped = None
+        self.origin = origin
+
+    def _fill(self):
+        # read once: another thread may make the map meanwhile (then both make the same
+        # ids; ``_make`` is let go only after they are set)
+        make = self._make
+        if make is None:
+            return
+        ids, pools = make()
+        _IDS.__set__(self, ids)
+        _POOLS.__set__(self, pools)
+        self._make = None
+
+    @property
+    def ids(self):
+        if self._make is not None:
+            self._fill()
+        return _IDS.__get__(self)
+
+    @property
+    def pools(self):
+        if self._make is not None:
+            self._fill()
+        return _POOLS.__get__(self)
+
+    @property
+    def made(self):
+        """Whether ``ids`` and ``pools`` have been made."""
+        return self._make is None
+
+
 #: Origins of a map (first item: the kind; ``parent`` is a RowMap):
 #:
 #: - ``("take", parent, key)``: row ``i`` is row ``arange(parent.n)[key][i]``;
@@ -328,19 +406,25 @@ def pair(ra, sa, rb, sb, out_shape, via):
 
 
 def take(rm, key):
-    """Rows ``key`` (slice, integer array, boolean mask) of a rowed map."""
+    """Rows ``key`` (slice, integer array, boolean mask) of a rowed map.
+
+    For a 1-D index array (copied: the caller's array may change later) or a slice of a
+    map not made yet, the rows are gathered when first read (:class:`Deferred`).
+    """
     if rm.n is None or rm.dropped is not None:
         return rm
-    ids = tuple([s[key] for s in rm.ids])
-    # the origin keeps the index: a copy, the caller's array may change later
-    where = key.copy() if type(key) is np.ndarray else key
-    pools = ()
-    if rm.pools:
-        if type(key) is np.ndarray and key.dtype.kind == "i":
-            # the same rows as ``m[key]``; NumPy's take gathers bytes about twice as fast
-            pools = tuple([(p, None if m is None else m.take(key)) for p, m in rm.pools])
-        else:
-            pools = tuple([(p, None if m is None else m[key]) for p, m in rm.pools])
+    if type(key) is np.ndarray:
+        # the origin keeps the index: a copy, the caller's array may change later
+        where = key.copy()
+        if where.ndim == 1 and where.dtype.kind in "biu":
+            n = int(np.count_nonzero(where)) if where.dtype.kind == "b" else where.size
+            return Deferred(lambda: _taken(rm, where), n, ("take", rm, where), (rm,))
+    else:
+        where = key
+        if type(key) is slice and type(rm) is Deferred and not rm.made:
+            n = len(range(rm.n)[key])
+            return Deferred(lambda: _taken(rm, key), n, ("take", rm, key), (rm,))
+    ids, pools = _taken(rm, where)
     if ids:
         n = len(ids[0])
     elif any(m is not None for _, m in pools):
@@ -348,6 +432,19 @@ def take(rm, key):
     else:
         n = count(rm.n, key)
     return RowMap(ids, pools, n, None, ("take", rm, where))
+
+
+def _taken(rm, key):
+    """``(ids, pools)`` of rows ``key`` of ``rm``."""
+    ids = tuple([s[key] for s in rm.ids])
+    pools = ()
+    if rm.pools:
+        if type(key) is np.ndarray and key.dtype.kind == "i":
+            # the same rows as ``m[key]``; NumPy's take gathers bytes about twice as fast
+            pools = tuple([(p, None if m is None else m.take(key)) for p, m in rm.pools])
+        else:
+            pools = tuple([(p, None if m is None else m[key]) for p, m in rm.pools])
+    return ids, pools
 
 
 def count(n, key):
@@ -359,9 +456,13 @@ def count(n, key):
 
 
 def concat(parts):
-    """Map of blocks ``(map, n_rows)`` stacked along the row axis (None: untraced block)."""
+    """Map of blocks ``(map, n_rows)`` stacked along the row axis (None: untraced block).
+
+    The stacked ids are made when first read (:class:`Deferred`): the blocks' maps are
+    kept (the origin names them anyway), not a new int64 per row.
+    """
     blocks, sizes = [], []
-    total, k, short, pooled = 0, 0, False, False
+    total = 0
     for rm, n in parts:
         if rm is None:
             rm = EMPTY
@@ -369,15 +470,9 @@ def concat(parts):
             return rm
         if rm.n != n:
             rm = spread(rm, n)
-        slots = len(rm.ids)
-        if slots != k:
-            short = short or bool(blocks)  # some block has fewer slots than another
-            if slots > k:
-                k = slots
         blocks.append(rm)
         sizes.append(n)
         total += n
-        pooled = pooled or bool(rm.pools)
     if len(blocks) == 1:
         return blocks[0]
     at, start = [], 0
@@ -385,7 +480,13 @@ def concat(parts):
         at.append((b, start, start + size))
         start += size
     origin = ("concat", tuple(at))
-    if not short:
+    return Deferred(lambda: _stacked(blocks, sizes, total), total, origin, blocks)
+
+
+def _stacked(blocks, sizes, total):
+    """``(ids, pools)`` of ``blocks`` of ``sizes`` rows stacked (``total`` rows)."""
+    k = max(len(b.ids) for b in blocks)
+    if all(len(b.ids) == k for b in blocks):
         ids = tuple([np.concatenate([b.ids[j] for b in blocks]) for j in range(k)])
     else:
         # a block with fewer slots has no parent (0) in the others
@@ -400,8 +501,8 @@ def concat(parts):
                 for j in range(k)
             ]
         )
-    if not pooled:
-        return RowMap(ids, (), total, None, origin)
+    if not any(b.pools for b in blocks):
+        return ids, ()
     # pools by input (a map holds each pooled input once), in order of first appearance:
     # [pool, via, [(start, stop, mask or None) for each block that has it]]
     found = {}
@@ -430,7 +531,7 @@ def concat(parts):
         for begin, end, m in spans:
             mask[begin:end] = True if m is None else m
         pools.append((pool, mask))
-    return RowMap(ids, tuple(pools), total, None, origin)
+    return ids, tuple(pools)
 
 
 def repeat_rows(rm, repeats):

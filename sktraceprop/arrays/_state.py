@@ -89,7 +89,7 @@ def is_stale(arr, born, owner=None, writer=None):
 
 #: Memory owners frozen by a user (``x.flags.writeable = False`` on a traced array), or
 #: read-only before it was traced: ``id(owner) -> (weakref, permanent)``. A traced
-#: array's own writes check it (see _numpy._writable).
+#: array's own writes check it (see _array._writable).
 _FROZEN = {}
 
 

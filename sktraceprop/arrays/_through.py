@@ -244,26 +244,61 @@ def codes_at(rm, mask, memo=None):
     for s in rm.ids:
         # (the codes first: NumPy's unique hashes a million packed ids in about a second)
         found.update(np.unique(codes_of(s if rows is None else s[rows])).tolist())
-    for pool, m in rm.pools:
-        if m is None or rows is None or m[rows].any():
-            found |= _pooled_codes(pool.rowmap, memo)
+    if rm.pools:
+        _pools_codes(rm, rows, memo, found)
     found.discard(0)
     return found
 
 
+#: Masks of a group of pools tested one by one; more are tested in one NumPy call.
+_FEW_MASKS = 16
+
+
+def _pools_codes(rm, rows, memo, found):
+    """Add to ``found`` the codes behind the pools of ``rm`` that apply to some row of
+    ``rows`` (indices; a slice for every row; None: a collapsed map, where every pool
+    applies).
+
+    A map holds every input pooled into its rows so far (each ``x - x.mean(axis=0)`` of
+    a loop adds one), so the maps of a long graph hold many pools, which hold few
+    distinct sets of codes (a few sources): the pools are grouped by their codes, and a
+    group's masks are tested only when its codes are not all found yet, at most once.
+    """
+    pools = rm.pools
+    maps = [p.rowmap for p, _ in pools]
+    sets = list(map(memo.get, map(id, maps)))
+    if None in sets:
+        sets = [_pooled_codes(m, memo) if s is None else s for m, s in zip(maps, sets)]
+    for codes in dict.fromkeys(sets):
+        if codes <= found:
+            continue
+        if rows is None:
+            found |= codes
+            continue
+        masks = [m for (_, m), s in zip(pools, sets) if s == codes]
+        if any(m is None for m in masks):
+            found |= codes
+        elif len(masks) > _FEW_MASKS:
+            if np.array(masks)[:, rows].any():
+                found |= codes
+        elif any(m[rows].any() for m in masks):
+            found |= codes
+
+
 def _pooled_codes(rm, memo):
-    """Codes of the sources behind every row of ``rm`` (a pooled input)."""
+    """Codes of the sources behind every row of ``rm`` (a pooled input), a frozenset."""
     key = id(rm)
-    if key in memo:
-        return memo[key]
+    found = memo.get(key)
+    if found is not None:
+        return found
     if rm.dropped is not None:
         raise LookupError(rm.dropped)
-    memo[key] = set()  # a cycle cannot occur; guards recursion anyway
+    memo[key] = frozenset()  # a cycle cannot occur; guards recursion anyway
     found = set()
     for s in rm.ids:
         found.update(np.unique(codes_of(s)).tolist())
-    for pool, m in rm.pools:
-        if m is None or rm.n is None or m.any():
-            found |= _pooled_codes(pool.rowmap, memo)
+    if rm.pools:
+        _pools_codes(rm, None if rm.n is None else slice(None), memo, found)
+    found = frozenset(found)
     memo[key] = found
     return found

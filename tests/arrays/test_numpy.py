@@ -828,3 +828,59 @@ def test_every_handled_function_with_an_out_parameter_knows_its_position():
         doc = (func.__doc__ or "").lstrip().split("\n", 1)[0]
         if doc.startswith(f"{func.__name__}(") and "out=" in doc:
             assert _numpy_functions._out_position(func) is not None, func.__name__
+
+
+def test_concat_then_index_and_concat_of_concats_match_an_id_column():
+    # concatenation and fancy-index maps are made when first read: rows read late, after
+    # the caller changed its index arrays, through concatenations of concatenations,
+    # must still be the rows an explicit id column carried through the same steps
+    rng = np.random.default_rng(3)
+    a = stp.array(rng.random((5, 2)), source_id="deferred_a")
+    b = stp.array(rng.random((4, 2)), source_id="deferred_b")
+    pooled_a = frozenset(("deferred_a", k + 1) for k in range(5))
+    ca = a - a.mean(axis=0)  # every row also depends on every row of a (pooled)
+    truth_ca = [(frozenset({("deferred_a", k + 1)}), pooled_a) for k in range(5)]
+    truth_b = [(frozenset({("deferred_b", k + 1)}), frozenset()) for k in range(4)]
+
+    c = np.concatenate([ca, b])
+    truth_c = truth_ca + truth_b
+    assert reported(c[[3]], 1) == [truth_c[3]]  # read one row of an index first
+    cc = np.concatenate([c, b[::-1], c])
+    truth_cc = truth_c + truth_b[::-1] + truth_c
+    key = np.array([21, 0, 9, 12, 12, 4, 17])
+    picked = cc[key]
+    mask = rng.random(22) > 0.5
+    masked = cc[mask]
+    twice = np.concatenate([picked, masked])[::2]
+    truth_picked = [truth_cc[k] for k in key]
+    truth_masked = [t for t, m in zip(truth_cc, mask) if m]
+    truth_twice = (truth_picked + truth_masked)[::2]
+    key[:] = 0
+    mask[:] = False
+    assert reported(twice, len(truth_twice)) == truth_twice
+    assert reported(picked, 7) == truth_picked
+    assert reported(masked, len(truth_masked)) == truth_masked
+    assert reported(cc, 22) == truth_cc
+    for i in (0, 4, 5, 8):
+        rows = stp.provenance(c).rows(i)
+        direct = rows[rows["through"].isna()]
+        assert set(zip(direct["source_id"], direct["line"])) == set(truth_c[i][0])
+    assert twice.__stp_row_ids__().shape[0] == len(truth_twice)
+
+
+def test_a_long_loop_of_concatenations_and_indexes_reads_its_rows():
+    # each map is made when first read, from its parents: a loop of a thousand
+    # concatenations and indexes must not make them by recursing a thousand deep
+    b = stp.array(np.arange(4.0).reshape(2, 2), source_id="deferred_loop")
+    acc, carried = b, [1, 2]
+    for k in range(1000):
+        if k % 2:
+            acc = np.concatenate([acc, b])
+            carried = carried + [1, 2]
+        else:
+            order = np.arange(acc.shape[0])[::-1].copy()
+            acc = acc[order]
+            carried = [carried[i] for i in order]
+    assert reported(acc, len(carried)) == [
+        (frozenset({("deferred_loop", line)}), frozenset()) for line in carried
+    ]

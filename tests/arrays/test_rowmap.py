@@ -122,3 +122,71 @@ def test_with_parents_adds_the_pools_to_every_row(rm, other, data):
         assert (m is None) == (g is None)
         if m is not None:
             np.testing.assert_array_equal(m, g)
+
+
+def _key(data, n):
+    """A row key of every kind NumPy takes, and the rows it picks."""
+    kind = data.draw(st.sampled_from(["int", "negative", "bool", "slice", "uint"]))
+    if kind == "bool":
+        key = np.asarray(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+        return key, list(np.flatnonzero(key))
+    if kind == "slice":
+        key = slice(data.draw(st.integers(0, n)), None, data.draw(st.integers(1, 3)))
+        return key, list(range(n))[key]
+    picked = data.draw(st.lists(st.integers(0, n - 1), max_size=8)) if n else []
+    key = np.asarray(picked, np.uint32 if kind == "uint" else np.int64)
+    return (key - n if kind == "negative" else key), picked
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(rowmaps(), min_size=1, max_size=3), st.data())
+def test_deferred_concat_and_take_rows_match_carried_rows(start, data):
+    # concatenations and fancy indexes make their ids when first read: chains of them
+    # (concat of concats, an index of a concat, a slice of an index of a concat), read
+    # in any order, read early or not at all, give every row its carried parents, also
+    # when the caller's key arrays change after indexing
+    maps = [(rm, _meaning(rm)) for rm in start]
+    keys = []
+    for _ in range(data.draw(st.integers(1, 6))):
+        if data.draw(st.booleans()):
+            picked = data.draw(st.lists(st.sampled_from(range(len(maps))), min_size=2, max_size=3))
+            out = rmap.concat([(maps[k][0], maps[k][0].n) for k in picked])
+            truth = [row for k in picked for row in maps[k][1]]
+        else:
+            rm, rows = maps[data.draw(st.integers(0, len(maps) - 1))]
+            key, picked = _key(data, rm.n)
+            out = rmap.take(rm, key)
+            truth = [rows[i] for i in picked]
+            keys.append(key)
+        assert out.n == len(truth)
+        maps.append((out, truth))
+        if data.draw(st.booleans()):
+            _ = out.ids  # read now: later maps are built on a map already made
+    for key in keys:
+        if isinstance(key, np.ndarray) and key.size:
+            key[...] = key[::-1]  # the caller reuses its index array
+    order = data.draw(st.permutations(range(len(maps))))
+    for k in order:
+        rm, truth = maps[k]
+        assert _meaning(rm) == truth
+        assert all(len(s) == rm.n for s in rm.ids)
+
+
+def test_concat_and_index_maps_are_made_only_when_read():
+    a = rmap.of_ids(np.arange(1, 5, dtype=np.int64))
+    b = rmap.RowMap(
+        (np.arange(11, 14, dtype=np.int64),), ((rmap.Pool(_INPUTS[0], "mean"), None),), 3
+    )
+    both = rmap.concat([(a, 4), (b, 3)])
+    key = np.array([6, 0, 4])
+    picked = rmap.take(both, key)
+    head = rmap.take(picked, slice(0, 2))
+    assert not (both.made or picked.made or head.made)
+    assert head.n == 2 and picked.n == 3 and both.n == 7
+    key[:] = 0
+    assert _meaning(head) == [([13], [0]), ([1], [])]
+    assert both.made and picked.made
+    assert head.origin[1] is picked and picked.origin[1] is both
+    np.testing.assert_array_equal(picked.origin[2], [6, 0, 4])
+    # a slice of a map already made is taken at once, as before
+    assert type(rmap.take(both, slice(1, 3))) is rmap.RowMap
