@@ -147,3 +147,25 @@ def entries_through(op, sources, paths):
     out = np.zeros(pos.size, dtype=bool)
     out[entry[_pairs_through(op, sources, code, way)]] = True
     return out
+
+
+def training_rows(run):
+    """How many training rows of ``run`` went through each of its ops: a list, one entry
+    per op, None for an op of every row; an entry is ``-1`` where it cannot be counted
+    in this process (a merge's parent rows travelled without the record)."""
+    from ..exceptions import LineageError
+
+    if not any(op.sources is not None for op in run.ops):
+        return [None] * len(run.ops)
+    try:
+        paths = leaf_paths(run.row_ids, run.source)
+    except LineageError:
+        paths = None
+    return [
+        None
+        if op.sources is None
+        else -1
+        if paths is None
+        else int(positions_through(op, run.sources, paths, run.n_samples).sum())
+        for op in run.ops
+    ]

@@ -13,7 +13,7 @@ import numpy as np
 from .._lineage._fingerprint import json_safe
 from .._lineage._ids import codes_of
 from .._lineage._labels import content_key, source_labels
-from .._lineage._op_rows import leaf_paths, op_codes, positions_through
+from .._lineage._op_rows import op_codes, training_rows
 from .._lineage._record import unsourced_run_columns
 from ..exceptions import ComplianceError
 from ._exact_ints import event_copy
@@ -318,7 +318,7 @@ def model_section(run, matches=None, after_removal=None):
     ``after_removal``: for a model an unlearner corrected, the removal event that left
     it (``seq``, ``hash`` and the corrected model's ``fingerprint`` it records).
     """
-    paths = leaf_paths(run.row_ids, run.source) if any(op.sources for op in run.ops) else None
+    counts = training_rows(run)
     out = {
         "run_id": run.run_id,
         "trained_at": run.created_at,
@@ -337,9 +337,9 @@ def model_section(run, matches=None, after_removal=None):
                 "n_features_out": len(op.features_out),
                 "sources": None if op.sources is None else list(op.sources),
                 **_source_keys(op),
-                **_training_rows(op, run, paths),
+                **({} if n is None else {"training_rows": None if n < 0 else n}),
             }
-            for op in run.ops
+            for op, n in zip(run.ops, counts)
         ],
         "notes": list(run.notes),
         "fitted_object_matches_run": matches,
@@ -352,14 +352,6 @@ def model_section(run, matches=None, after_removal=None):
     if after_removal is not None:
         out["fitted_object_after_removal"] = dict(after_removal)
     return out
-
-
-def _training_rows(op, run, paths):
-    """``{"training_rows": n}``: how many training rows went through an op fitted on
-    some sources only (or some rows of them: ``Op.rows``); empty for an op of every row."""
-    if op.sources is None or paths is None:
-        return {}
-    return {"training_rows": int(positions_through(op, run.sources, paths, run.n_samples).sum())}
 
 
 def _source_keys(op):

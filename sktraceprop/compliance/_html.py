@@ -398,7 +398,13 @@ def _section_model(report):
             f'<span class="hash">{_e(op["fingerprint"])}</span>',
             _e(", ".join(op["features_in"])),
             str(op["n_features_out"]),
-            str(op["training_rows"]) if "training_rows" in op else "all",
+            (
+                "all"
+                if "training_rows" not in op
+                else "not counted"
+                if op["training_rows"] is None
+                else str(op["training_rows"])
+            ),
         ]
         for op in m["ops"]
     ]

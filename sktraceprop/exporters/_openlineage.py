@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 
 from .._lineage._ids import LINE_BITS, codes_of
+from .._lineage._op_rows import training_rows
 from .._lineage._run import Lineage
 from ..exceptions import LineageError, UnknownRunError
 from ..utils._exact_ints import exact_view
@@ -71,6 +72,15 @@ def _op_keys(op):
     if op.source_keys is None:
         return {}
     return {"sourceKeys": [{"sourceId": i, "sha256": sha} for i, sha in op.source_keys]}
+
+
+def _op_rows(n):
+    """``trainingRows`` of an op fitted on some sources (or some of their rows): how many
+    training rows went through it (null where it cannot be counted in this process: a
+    merge's parent rows travelled without the record); absent for an op of every row."""
+    if n is None:
+        return {}
+    return {"trainingRows": None if n < 0 else n}
 
 
 def _ids_digest(ids):
@@ -368,6 +378,7 @@ def to_openlineage(
             for code, s in sorted(run.sources.items())
         ],
     )
+    counts = training_rows(run)
     fit_facet = facet(
         "sktraceprop_fit",
         estimator=run.estimator,
@@ -385,8 +396,9 @@ def to_openlineage(
                 "featuresOut": list(op.features_out),
                 "sources": None if op.sources is None else list(op.sources),
                 **_op_keys(op),
+                **_op_rows(n),
             }
-            for op in run.ops
+            for op, n in zip(run.ops, counts)
         ],
         notes=list(run.notes),
         unknownFeatureLineage=unknown,

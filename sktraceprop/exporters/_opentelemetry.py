@@ -9,6 +9,7 @@ identifiers, never a duration that was not measured (the attribute
 import json
 from datetime import datetime, timezone
 
+from .._lineage._op_rows import training_rows
 from .._lineage._run import Lineage
 from ..utils._exact_ints import exact_view
 from ._optional import require
@@ -58,7 +59,7 @@ def _run_attributes(run):
     return attributes
 
 
-def _op_attributes(run, op):
+def _op_attributes(run, op, n=None):
     attributes = {
         "sktraceprop.run_id": run.run_id,
         "sktraceprop.op.name": op.name,
@@ -73,6 +74,9 @@ def _op_attributes(run, op):
     }
     if op.sources is not None:
         attributes["sktraceprop.op.sources"] = [str(s) for s in op.sources]
+        # how many training rows went through it (some sources, or some of their rows);
+        # -1 where it cannot be counted here (a merge's parent rows not at hand)
+        attributes["sktraceprop.op.training_rows"] = n
     if op.source_keys is not None:
         # the contents its rows came from (two sources of one source id apart), as two
         # parallel lists: attribute values are flat lists of one type
@@ -159,6 +163,7 @@ def to_opentelemetry(run, tracer_provider=None):
         root.add_event("sktraceprop.note", {"message": str(note)}, timestamp=when)
     names = {op.name for op in run.ops}
     spans = {}
+    counts = dict(zip(map(id, run.ops), training_rows(run)))
     # Shallow paths first, so a composite op's span exists before its steps'.
     for op in sorted(run.ops, key=lambda op: op.name.count("/")):
         parent = spans.get(_parent_name(op.name, names), root)
@@ -166,7 +171,7 @@ def to_opentelemetry(run, tracer_provider=None):
             op.name,
             context=trace.set_span_in_context(parent),
             start_time=when,
-            attributes=_op_attributes(run, op),
+            attributes=_op_attributes(run, op, counts[id(op)]),
         )
         spans.setdefault(op.name, span)
         span.end(end_time=when)
