@@ -17,7 +17,8 @@ from ._ids import distinct_codes
 from ._misplaced import MIN_COLUMNS, misplaced_row
 from ._run import Lineage, Op, column_origins, library_versions
 from ._source import REGISTRY, utc_now
-from ._upstream_outputs import identify, identify_note, restrict_rows
+from ._upstream_outputs import identify, identify_note
+from ._upstream_rows import restrict_rows
 from ._witness import MAX_LOADS, WITNESSES, changed_columns, changed_note
 
 #: True while a traced estimator fits: nested traced estimators then leave the

@@ -22,7 +22,8 @@ from .._lineage._ids import codes_of
 from .._lineage._io import lineage_frame
 from .._lineage._op_rows import leaf_paths, name_only, positions_through
 from .._lineage._record import collect_ops, source_table, upstream_ops
-from .._lineage._upstream_outputs import identify, restrict_rows
+from .._lineage._upstream_outputs import identify
+from .._lineage._upstream_rows import restrict_rows
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._labels import check_label_kinds
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
