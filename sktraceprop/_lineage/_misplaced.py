@@ -55,9 +55,16 @@ def _key(column, k):
 
 def _compared(names, w, skip, as_loaded):
     """``[(column of X, loaded column)]`` of X's columns that load ``w`` has, by name or
-    identified under another (``as_loaded``, see :mod:`._renamed`)."""
-    pairs = ((n, as_loaded.get(n, n)) for n in names if n not in skip)
-    return [(n, m) for n, m in pairs if m in w.columns]
+    identified under another (``as_loaded``, see :mod:`._renamed`), each loaded column
+    once (the column of its name first): two copies of one column are one piece of
+    evidence, not two."""
+    pairs = [(n, as_loaded.get(n, n)) for n in names if n not in skip]
+    out, seen = [], set()
+    for n, m in sorted(pairs, key=lambda p: p[0] != p[1]):  # (a stable sort)
+        if m in w.columns and m not in seen:
+            seen.add(m)
+            out.append((n, m))
+    return out
 
 
 def _rows_moved(X, names, ids, loads, hit, skip, as_loaded):

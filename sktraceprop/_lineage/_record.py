@@ -229,12 +229,13 @@ def add_input_notes(run, X, changed):
         if renamed:
             run.notes.append(
                 "input column(s) "
-                f"{', '.join(f'{c} (loaded as {s})' for c, s in renamed.items())} are loaded "
-                "columns under new names, identified by their values on the rows compared "
-                "with what was loaded (renamed, or copied, outside the pipeline). They were "
-                "compared with those columns (a change found is noted with the others); "
-                "feature lineage names columns by name, so the features made from them have "
-                "no known source (feature_sources() names none). Rename columns in the "
+                f"{', '.join(f'{c} (loaded as {s})' for c, s in renamed.items())} hold the "
+                "values of the loaded column named beside each, identified by those values "
+                "on the rows compared with what was loaded (a column renamed or copied "
+                "outside the pipeline, or computed so that its values are that column's): "
+                "they were compared with it, and a change found is noted with the others. "
+                "Feature lineage names columns by name: the features made from them have no "
+                "known source (feature_sources() names none). Rename columns in the "
                 "pipeline, or keep the loaded names."
             )
         if unsourced:
@@ -253,8 +254,8 @@ def add_input_notes(run, X, changed):
 def _renamed_columns(run, compared):
     """Column of the data -> ``"column of source"`` it was identified as (renamed)."""
     out = {}
-    for code, (_, _, as_loaded) in compared.items():
-        for name, loaded in as_loaded.items():
+    for code, found in compared.items():
+        for name, loaded in found[2].items() if found is not None else ():
             out.setdefault(name, []).append(f"{loaded} of {run.sources[code].source_id}")
     return {name: ", ".join(where) for name, where in out.items()}
 
@@ -264,8 +265,19 @@ def compared_notes(run, compared, ambiguous):
     loaded, or with fewer than ``MIN_COLUMNS`` columns (a move of row ids off their rows
     is noticed from two): their lines are not checked."""
     notes, sampled = [], []
-    for code, ((rows, total), same, as_loaded) in compared.items():
+    for code, found in compared.items():
         source = run.sources[code].source_id
+        if found is None:
+            notes.append(
+                f"the lines named for the training rows from source {source!r} were not "
+                "checked: the values loaded for them are not kept in this process (loaded "
+                "in another process, whose frame was unpickled here, or a frame with "
+                "duplicate column names or row ids). Had their ids been moved off their "
+                "rows (df.index = ..., set_axis, values assigned without alignment), these "
+                "would be wrong lines and nothing here would notice."
+            )
+            continue
+        (rows, total), same, as_loaded = found
         columns = same + list(as_loaded)
         if 0 < rows < total and len(columns) >= MIN_COLUMNS:
             sampled.append(f"{rows} of the {total} rows from {source!r}")
@@ -357,6 +369,10 @@ def _compared_columns(X, sources, renamed, skip):
         loaded = {n for w in WITNESSES.loads(code, sources[code].sha256) for n in w.columns}
         same = [n for n in names if n in loaded and n not in skip]
         out[code] = (rows, same, renamed.of(code))
+    noted = set(WITNESSES.unchecked(renamed.unloaded))  # (a note of their own)
+    for code in renamed.unloaded:
+        if code not in noted and sources[code].kind != "anonymous":  # (lineage lost, said)
+            out[code] = None
     return out, renamed.ambiguous
 
 

@@ -44,12 +44,15 @@ class Renamed:
         Source code -> ``(witness rows, rows)`` of the data from that source: the rows
         whose values can be compared with what was loaded (its loads' witness rows), of
         all its rows.
+    unloaded : list
+        Codes of the data's sources whose loads this process does not keep (loaded in
+        another process, or never kept): nothing of theirs can be compared.
     """
 
-    __slots__ = ("ambiguous", "by_code", "rows")
+    __slots__ = ("ambiguous", "by_code", "rows", "unloaded")
 
     def __init__(self):
-        self.by_code, self.ambiguous, self.rows = {}, {}, {}
+        self.by_code, self.ambiguous, self.rows, self.unloaded = {}, {}, {}, []
 
     def of(self, code):
         """Column of the data -> loaded column, for the rows of source ``code``."""
@@ -101,6 +104,7 @@ def loaded_names(X, ids, sources, skip=()):
         source = sources.get(int(code))
         loads = WITNESSES.loads(code, source.sha256) if source is not None else []
         if not loads:
+            found.unloaded.append(int(code))
             continue
         hit = witness_rows(ids, code, loads, codes, tested)
         total = len(ids) if codes is None else int((codes == code).sum())

@@ -116,7 +116,7 @@ def test_renamed_columns_in_place_are_identified_and_traced(tmp_path, n):
     X = df[["a", "b", "c"]].add_suffix("_s")
     pipe = _fit(X, df["y"].astype(float))
     assert _lines_right(pipe, X, df["key"], path)
-    renamed = [m for m in pipe.lineage_.notes if "are loaded columns under new names" in m]
+    renamed = [m for m in pipe.lineage_.notes if "hold the values of the loaded column named" in m]
     assert len(renamed) == 1 and "a_s (loaded as a of kept)" in renamed[0]
     assert not any("in none of the sources" in m for m in pipe.lineage_.notes)
     assert not any("were not checked" in m for m in pipe.lineage_.notes)
@@ -176,3 +176,45 @@ def test_a_sampled_check_says_how_many_rows_were_compared(tmp_path):
     few = _write(tmp_path / "few.csv", 300)  # every row of a load of 512 or fewer is compared
     small = _fit(few[["a", "b"]], few["y"].astype(float))
     assert not any("on a sample" in m for m in small.lineage_.notes)
+
+
+def test_two_columns_identified_as_one_loaded_column_are_one_piece_of_evidence(tmp_path):
+    # ranks of two monotone-related columns, identified as the loaded integer column
+    # they equal: the same rank twice is not two values of another row's record
+    n = 40
+    rows = [f"r{i},{i + 1},{np.sin(i):.5f}" for i in range(n)]
+    path = tmp_path / "ranked.csv"
+    path.write_text("key,idx,v\n" + "\n".join(rows) + "\n")
+    df = stp.read_csv(path, source_id="ranked")
+    X = pd.DataFrame({"rank_v": df["v"].rank(), "rank_2v": (2 * df["v"]).rank()})
+    pipe = _fit(X, pd.Series(np.arange(n) % 2, index=df.index, dtype=float))
+    changed = [m for m in pipe.lineage_.notes if "differ from what was loaded" in m]
+    assert len(changed) == 1 and "rank_v" in changed[0]
+
+
+def test_rows_loaded_in_another_process_say_their_lines_were_not_checked(tmp_path):
+    import pickle
+    import subprocess
+    import sys
+
+    df = _write(tmp_path / "far.csv", 30)
+    # (the pickled pipeline carries the sources its frame names, not their loaded values)
+    pipe = stp.make_traced_pipeline(Ridge())
+    (tmp_path / "frame.pkl").write_bytes(pickle.dumps((pipe, df)))
+    code = """if True:
+        import pickle, warnings
+        pipe, df = pickle.loads(open("frame.pkl", "rb").read())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pipe.fit(df[["a", "b"]], df["y"])
+        print("\\n".join(pipe.lineage_.notes))
+    """
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "from source 'far' were not checked" in out
+    assert "not kept in this process" in out
+    here = _fit(df[["a", "b"]], df["y"].astype(float))  # loaded here: compared, no such note
+    assert not any("were not checked" in m for m in here.lineage_.notes)
