@@ -13,21 +13,31 @@ that ``c`` holds on the load's witness rows (a set, so rows permuted among thems
 still match), at least ``MIN_UNIQUE`` of them values that one witness row alone holds in
 ``c`` (a column of a few repeated values, 0/1 or small counts, names no column), and no
 other loaded column fits the first condition (a match must be unambiguous). The checks
-then compare it with ``c``. In a load of more than 512 rows, a column renamed after its
-rows were moved holds mostly values of rows that are not witnesses: it is not identified,
-and the run says its rows could not be compared.
+then compare it with ``c``.
+
+In a load of more than 512 rows, a column renamed after its rows were moved holds, on
+the witness rows, mostly values of rows that are not witnesses. Where fewer than
+``MIN_COLUMNS`` columns of a source can be compared so (every column renamed), up to
+``SEARCHED`` numeric columns are also searched whole: a column holding, in any rows,
+more than half of the values that one witness row (of those whose ids the data has)
+alone holds in ``c``, and no other loaded column's, is taken for ``c``. What is still
+not identified, the run names as not checked.
 """
 
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 
 from ._ids import codes_of, distinct_codes
+from ._misplaced import MIN_COLUMNS
 from ._misplaced import _column_keys as _keys
 from ._witness import WITNESSES, _take_columns, is_witness
 
 #: Values of the column that one witness row alone holds in the loaded column.
 MIN_UNIQUE = 2
+#: Numeric columns searched whole, per source, where too few could be compared.
+SEARCHED = 4
 
 
 class Renamed:
@@ -122,7 +132,54 @@ def loaded_names(X, ids, sources, skip=()):
                 found.by_code.setdefault(int(code), {})[names[j]] = fits[0][0]
             elif fits:  # several columns, or too few distinct values to name one
                 found.ambiguous[names[j]] = sorted(name for name, _ in fits)
+        named = found.by_code.get(int(code), {})
+        same = sum(n in loaded and n not in skip for n in names)
+        if same + len(named) < MIN_COLUMNS:  # rows moved, then renamed: search them whole
+            rest = [
+                j for j in unknown if names[j] not in named and names[j] not in found.ambiguous
+            ]
+            rows = slice(None) if codes is None else np.flatnonzero(codes == code)
+            for j in _numeric(X, rest)[:SEARCHED]:
+                values = X.iloc[rows, j].to_numpy(dtype=np.float64, na_value=np.nan)
+                fits = _held_anywhere(values.astype(np.float32), loads, ids[hit])
+                if len(fits) == 1:
+                    found.by_code.setdefault(int(code), {})[names[j]] = fits[0]
+                elif fits:
+                    found.ambiguous[names[j]] = fits
     return found
+
+
+def _numeric(X, columns):
+    """Of ``columns`` (positions), those of a numeric dtype."""
+    return [
+        j
+        for j in columns
+        if pd.api.types.is_numeric_dtype(X.dtypes.iloc[j])
+        and not isinstance(X.dtypes.iloc[j], pd.CategoricalDtype)
+    ]
+
+
+def _held_anywhere(values, loads, present):
+    """Loaded numeric columns of which ``values`` (float32, of any rows) hold more than
+    half of the values that one witness row alone holds among the loaded column's
+    witness rows, of the witness rows whose ids are ``present``."""
+    have = np.unique(values[np.isfinite(values)])
+    fits = set()
+    for w in loads:
+        here = np.isin(w.ids, present)
+        for name, column in w.columns.items():
+            if not column.numeric or not have.size:
+                continue
+            v = column.values.astype(np.float32)
+            ok = ~column.missing & np.isfinite(v)
+            uniq, counts = np.unique(v[ok], return_counts=True)
+            mine = np.intersect1d(uniq[counts == 1], v[ok & here])
+            if mine.size < MIN_UNIQUE:
+                continue
+            at = np.minimum(np.searchsorted(have, mine), have.size - 1)
+            if 2 * int((have[at] == mine).sum()) > mine.size:
+                fits.add(name)
+    return sorted(fits)
 
 
 _CACHE = {}

@@ -95,9 +95,12 @@ def test_moved_ids_then_renamed_columns_are_refused_or_traced_right(
 
 
 @pytest.mark.parametrize("how", ["add_suffix", "rename", "join suffixes", "set_axis columns"])
-def test_reversed_ids_then_renamed_is_refused_naming_the_held_line(tmp_path, how):
+@pytest.mark.parametrize("n", [30, 3000])
+def test_reversed_ids_then_renamed_is_refused_naming_the_held_line(tmp_path, how, n):
+    # (3000 rows: the witness rows hold other rows' values, not witnesses' ones; the
+    # renamed columns are found by searching them whole)
     path = tmp_path / "rev.csv"
-    df = _write(path, 30)
+    df = _write(path, n)
     df.index = df.index[::-1]
     X = _renamed(how, df, ["a", "b", "c"])
     with pytest.raises(LineageError, match="loaded as") as caught:
