@@ -254,6 +254,7 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
     indexes, rows = {}, {}  # per load; per (load, the candidates' columns)
     columns = [_compared(names, w, skip, m) for w, m in zip(all_loads, load_names)]
     for position, agree, mine, c in candidates:
+        own = int(ids[position])
         for k, cols in enumerate(columns):
             if len(cols) < MIN_COLUMNS:
                 continue
@@ -265,9 +266,10 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
             holds, equal = indexes[k].closest(row)
             if holds is None or equal < MIN_COLUMNS or equal <= agree:
                 continue
-            if holds == int(ids[position]) or holds in own_rows:
+            if holds == int(ids[position]) or (holds in own_rows and own not in own_rows):
                 # (the row loaded with these values is in X with them too: a row made
-                # equal to it, by capped or recoded values, not a row moved)
+                # equal to it, by capped or recoded values, not a row moved; unless this
+                # row's id is in X with its own record too: an id twice, once wrong)
                 continue
             keys = indexes[k].keys_of(holds)
             shared = [_shown(n, m) for (n, m), a, b in zip(cols, row, keys) if a == b]
