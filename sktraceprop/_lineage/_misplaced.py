@@ -53,7 +53,21 @@ def _key(column, k):
     return ("o", value)
 
 
-def _rows_moved(X, names, ids, loads, hit, skip):
+def _compared(names, w, skip, as_loaded):
+    """``[(column of X, loaded column)]`` of X's columns that load ``w`` has, by name or
+    identified under another (``as_loaded``, see :mod:`._renamed`), each loaded column
+    once (the column of its name first): two copies of one column are one piece of
+    evidence, not two."""
+    pairs = [(n, as_loaded.get(n, n)) for n in names if n not in skip]
+    out, seen = [], set()
+    for n, m in sorted(pairs, key=lambda p: p[0] != p[1]):  # (a stable sort)
+        if m in w.columns and m not in seen:
+            seen.add(m)
+            out.append((n, m))
+    return out
+
+
+def _rows_moved(X, names, ids, loads, hit, skip, as_loaded):
     """What the witness rows ``hit`` of ``X`` (one source's) share with their records.
 
     Returns ``moved`` (rows differing from what every load holds for their ids in at
@@ -69,14 +83,14 @@ def _rows_moved(X, names, ids, loads, hit, skip):
     for w in loads:
         here = w.positions(ids[hit])
         inside = np.flatnonzero(here >= 0)
-        cols = [n for n in names if n not in skip and n in w.columns]
+        cols = _compared(names, w, skip, as_loaded)
         if not inside.size or len(cols) < MIN_COLUMNS:
             own[inside] = True
             continue
         evidence = np.zeros(inside.size, dtype=np.int64)
         equal = np.zeros(inside.size, dtype=np.int64)
-        for name in cols:
-            theirs = w.columns[name].take(here[inside])
+        for name, loaded in cols:
+            theirs = w.columns[loaded].take(here[inside])
             eq = _equal(mine[name].take(inside), theirs)
             evidence += ~eq & ~theirs.missing  # a missing value filled is no evidence
             equal += eq
@@ -175,7 +189,7 @@ class _Index:
         return best, most
 
 
-def misplaced_row(X, ids, sources, skip=()):
+def misplaced_row(X, ids, sources, skip=(), renamed=None):
     """The first row of ``X`` found holding another loaded row's values, or None.
 
     A witness row is taken for another row ``j`` when it differs from its own record
@@ -195,13 +209,17 @@ def misplaced_row(X, ids, sources, skip=()):
         Source code -> :class:`~sktraceprop._lineage._source.Source`, covering ``ids``.
     skip : iterable of str
         Columns not compared (written by a traced step outside the pipeline).
+    renamed : Renamed, optional
+        Columns of ``X`` identified as loaded columns under other names
+        (:func:`._renamed.loaded_names`): compared with those.
 
     Returns
     -------
     found : tuple or None
         ``(position, id, holds, columns, own)``: row ``position`` of ``X`` has the id
-        ``id`` but holds the values loaded for the row id ``holds`` in ``columns``, more
-        than the ``own`` values it shares with its own record.
+        ``id`` but holds the values loaded for the row id ``holds`` in ``columns`` (a
+        renamed column as ``"name (loaded as column)"``), more than the ``own`` values it
+        shares with its own record.
     """
     if X.columns.has_duplicates or not len(ids):
         return None
@@ -211,6 +229,7 @@ def misplaced_row(X, ids, sources, skip=()):
     distinct = distinct_codes(ids)
     codes = codes_of(ids) if len(distinct) > 1 else None
     all_loads, load_sources, candidates, own_rows = [], [], [], set()
+    load_names = []  # per load: the X column -> loaded column map of its source
     for code in distinct:
         source = sources.get(int(code))
         loads = WITNESSES.loads(code, source.sha256) if source is not None else []
@@ -218,6 +237,8 @@ def misplaced_row(X, ids, sources, skip=()):
             continue
         all_loads += loads
         load_sources += [source] * len(loads)
+        as_loaded = renamed.of(code) if renamed is not None else {}
+        load_names += [as_loaded] * len(loads)
         maybe = np.zeros(len(ids), dtype=bool)
         for every in {w.stride for w in loads}:
             maybe |= is_witness(ids, every)
@@ -226,36 +247,43 @@ def misplaced_row(X, ids, sources, skip=()):
         hit = np.flatnonzero(maybe)
         if not hit.size:
             continue
-        moved, own, agree, mine = _rows_moved(X, names, ids, loads, hit, skip)
+        moved, own, agree, mine = _rows_moved(X, names, ids, loads, hit, skip, as_loaded)
         own_rows.update(ids[hit[own]].tolist())
         candidates += [(int(hit[c]), int(agree[c]), mine, c) for c in np.flatnonzero(moved)]
     # the rows' values may be another source's (two frames' indexes swapped)
     indexes, rows = {}, {}  # per load; per (load, the candidates' columns)
-    columns = [[n for n in names if n not in skip and n in w.columns] for w in all_loads]
+    columns = [_compared(names, w, skip, m) for w, m in zip(all_loads, load_names)]
     for position, agree, mine, c in candidates:
+        own = int(ids[position])
         for k, cols in enumerate(columns):
             if len(cols) < MIN_COLUMNS:
                 continue
             if k not in indexes:
-                indexes[k] = _Index(all_loads[k], cols, load_sources[k])
+                indexes[k] = _Index(all_loads[k], [m for _, m in cols], load_sources[k])
             if (k, id(mine)) not in rows:
-                rows[k, id(mine)] = list(zip(*(_column_keys(mine[n]) for n in cols)))
+                rows[k, id(mine)] = list(zip(*(_column_keys(mine[n]) for n, _ in cols)))
             row = rows[k, id(mine)][c]
             holds, equal = indexes[k].closest(row)
             if holds is None or equal < MIN_COLUMNS or equal <= agree:
                 continue
-            if holds == int(ids[position]) or holds in own_rows:
+            if holds == int(ids[position]) or (holds in own_rows and own not in own_rows):
                 # (the row loaded with these values is in X with them too: a row made
-                # equal to it, by capped or recoded values, not a row moved)
+                # equal to it, by capped or recoded values, not a row moved; unless this
+                # row's id is in X with its own record too: an id twice, once wrong)
                 continue
-            shared = [n for n, a, b in zip(cols, row, indexes[k].keys_of(holds)) if a == b]
+            keys = indexes[k].keys_of(holds)
+            shared = [_shown(n, m) for (n, m), a, b in zip(cols, row, keys) if a == b]
             return position, int(ids[position]), holds, shared, agree
     moved_ids = {int(ids[position]) for position, _, _, _ in candidates}
     if not moved_ids:
         return None
     return _held_elsewhere(
-        X, names, ids, all_loads, load_sources, skip, moved_ids, indexes, own_rows
+        X, names, ids, all_loads, load_sources, columns, moved_ids, indexes, own_rows
     )
+
+
+def _shown(name, loaded):
+    return name if name == loaded else f"{name} (loaded as {loaded})"
 
 
 def _positions_holding(column, numeric, values):
@@ -278,41 +306,44 @@ def _positions_holding(column, numeric, values):
     return [(int(r), v) for r, v in zip(hits, found) if counts[v] == 1 and v in values]
 
 
-def _held_elsewhere(X, names, ids, loads, sources, skip, moved_ids, indexes, own_rows):
+def _held_elsewhere(X, names, ids, loads, sources, columns, moved_ids, indexes, own_rows):
     """A row of ``X`` that is not a witness holding the record of a witness row whose
     own row moved: found by a value of that record that only one witness row has and
     only one row of ``X`` holds (in a load of more than 512 rows, a moved row and the
     row it took are rarely both witnesses). It must share more than half of the values
     compared, and at least ``MIN_COLUMNS``, with that record; what it keeps of its own
     record is not known. Returns as :func:`misplaced_row`, with ``None`` for that.
+    ``columns``: per load, the ``(column of X, loaded column)`` compared (:func:`_compared`);
     ``indexes``: the :class:`_Index` of each load by position in ``loads``, where made;
     ``own_rows``: ids of witness rows equal to their own record, which hold their own
     values, not another's (two files holding one record, joined on the index)."""
     for at, w in enumerate(loads):
-        cols = [n for n in names if n not in skip and n in w.columns]
+        cols = columns[at]
         targets = [k for k in range(w.ids.size) if int(w.ids[k]) in moved_ids]
         if len(cols) < MIN_COLUMNS or not targets:
             continue
-        index = indexes[at] if at in indexes else _Index(w, cols, sources[at])
+        index = indexes[at] if at in indexes else _Index(w, [m for _, m in cols], sources[at])
         searched = []
-        for j, name in enumerate(cols):
+        for j, (name, loaded) in enumerate(cols):
             values = {}
             for k in targets:
                 value = index.keys[k][j]
                 if value is not None and index.unique[j].get(value) == k:
                     values[value] = k
             if values:
-                searched.append((-len(values), j, name, values))
+                searched.append((-len(values), j, name, loaded, values))
         # each search reads a whole column of X: the columns that name the most rows
-        for _, _j, name, values in sorted(searched, key=lambda t: t[:2])[:SEARCHED]:
+        for _, _j, name, loaded, values in sorted(searched, key=lambda t: t[:2])[:SEARCHED]:
             column = X.iloc[:, names.index(name)]
-            for position, value in _positions_holding(column, w.columns[name].numeric, values):
+            numeric = w.columns[loaded].numeric
+            for position, value in _positions_holding(column, numeric, values):
                 holds = int(w.ids[values[value]])
                 if holds == int(ids[position]) or int(ids[position]) in own_rows:
                     continue
-                one = X.iloc[[position], [names.index(n) for n in cols]]
+                one = X.iloc[[position], [names.index(n) for n, _ in cols]]
                 row = tuple(_key(c, 0) for c in _take_columns(one, [0]))
-                shared = [n for n, a, b in zip(cols, row, index.keys[values[value]]) if a == b]
+                keys = index.keys[values[value]]
+                shared = [_shown(n, m) for (n, m), a, b in zip(cols, row, keys) if a == b]
                 if len(shared) >= MIN_COLUMNS and 2 * len(shared) > len(cols):
                     return position, int(ids[position]), holds, shared, None
     return None

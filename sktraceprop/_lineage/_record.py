@@ -15,6 +15,7 @@ from ._features import TARGET, by_feature, duplicate_note, feature_lineage, unkn
 from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import distinct_codes
 from ._misplaced import MIN_COLUMNS, misplaced_row
+from ._renamed import loaded_names
 from ._run import Lineage, Op, column_origins, library_versions
 from ._source import REGISTRY, utc_now
 from ._upstream_outputs import identify, identify_note
@@ -256,7 +257,23 @@ def add_input_notes(run, X, changed):
                 f"than {MAX_LOADS} ways, or the registry was cleared), so a change made "
                 "outside the pipeline to their columns would not be noted here"
             )
+        compared = getattr(changed, "compared", None)
+        run.notes += compared_notes(run, *compared) if compared else []
         unsourced = unsourced_run_columns(run)
+        renamed = _renamed_columns(run, compared[0] if compared else {})
+        unsourced = [c for c in unsourced if c not in renamed]
+        if renamed:
+            run.notes.append(
+                "input column(s) "
+                f"{', '.join(f'{c} (loaded as {s})' for c, s in renamed.items())} hold the "
+                "values of the loaded column named beside each, identified by those values "
+                "on the rows compared with what was loaded (a column renamed or copied "
+                "outside the pipeline, or computed so that its values are that column's): "
+                "they were compared with it, and a change found is noted with the others. "
+                "Feature lineage names columns by name: the features made from them have no "
+                "known source (feature_sources() names none). Rename columns in the "
+                "pipeline, or keep the loaded names."
+            )
         if unsourced:
             run.notes.append(
                 f"input column(s) {', '.join(unsourced)} are in none of the sources of the "
@@ -268,6 +285,77 @@ def add_input_notes(run, X, changed):
                 "sktraceprop.preprocessing.GroupStatistics."
             )
     return run
+
+
+def _renamed_columns(run, compared):
+    """Column of the data -> ``"column of source"`` it was identified as (renamed)."""
+    out = {}
+    for code, found in compared.items():
+        for name, loaded in found[2].items() if found is not None else ():
+            out.setdefault(name, []).append(f"{loaded} of {run.sources[code].source_id}")
+    return {name: ", ".join(where) for name, where in out.items()}
+
+
+def compared_notes(run, compared, ambiguous):
+    """Notes for the sources whose training rows could not be compared with what was
+    loaded, or with fewer than ``MIN_COLUMNS`` columns (a move of row ids off their rows
+    is noticed from two): their lines are not checked."""
+    notes, sampled = [], []
+    for code, found in compared.items():
+        source = run.sources[code].source_id
+        if found is None:
+            notes.append(
+                f"the lines named for the training rows from source {source!r} were not "
+                "checked: the values loaded for them are not kept in this process (loaded "
+                "in another process, whose frame was unpickled here, or a frame with "
+                "duplicate column names or row ids). Had their ids been moved off their "
+                "rows (df.index = ..., set_axis, values assigned without alignment), these "
+                "would be wrong lines and nothing here would notice."
+            )
+            continue
+        (rows, total), same, as_loaded = found
+        columns = same + list(as_loaded)
+        if 0 < rows < total and len(columns) >= MIN_COLUMNS:
+            sampled.append(f"{rows} of the {total} rows from {source!r}")
+        if rows == 0:
+            why = (
+                "none of them is among the rows whose loaded values are kept (a sample "
+                "of 256 to 512 rows per load)"
+            )
+        elif len(columns) >= MIN_COLUMNS:
+            continue
+        elif columns:
+            why = (
+                f"only column {columns[0]} could be compared with what was loaded, on "
+                f"{rows} rows (a move is noticed from {MIN_COLUMNS} columns)"
+            )
+        else:
+            why = (
+                "none of the input columns is one of its loaded columns, by name or "
+                "identified by its values"
+            )
+            unsure = [f"{c} (values of {' or '.join(m)})" for c, m in ambiguous.items()]
+            if unsure:
+                why += (
+                    f"; {', '.join(unsure)} could not be identified: several loaded "
+                    "columns hold such values, or they have too few distinct values to name one"
+                )
+        notes.append(
+            f"the lines named for the training rows from source {source!r} were not "
+            f"checked: {why}. Their row ids name the lines; had the ids been moved off "
+            "their rows (df.index = ..., set_axis, values assigned without alignment) "
+            "before the columns were renamed or computed, these would be wrong lines and "
+            "nothing here would notice."
+        )
+    if sampled:
+        notes.append(
+            "the training rows' values were compared with what was loaded on a sample: "
+            f"{', '.join(sampled)} (the rows a hash of their id picks, 256 to 512 per "
+            "load). A change, or a move of row ids off their rows, confined to rows "
+            "outside the sample is not noticed: a block of 10 rows whose ids were moved "
+            "among 10,000 loaded rows holds none of them about half the time."
+        )
+    return notes
 
 
 def changes(X, ids, name="X"):
@@ -286,13 +374,42 @@ def changes(X, ids, name="X"):
     sources = source_table(ids)
     upstream, _, _ = _identified(X, ids, sources)
     written = {f for op in upstream for f in op.features_out}
-    changed = changed_columns(X, ids, sources, skip=written)
+    with np.errstate(over="ignore", invalid="ignore"):  # (float32 keys of huge values)
+        renamed = loaded_names(X, ids, sources, skip=written)
+    changed = Changes(changed_columns(X, ids, sources, skip=written, renamed=renamed))
     if len(changed) >= MIN_COLUMNS:  # a row moved differs in at least as many columns
-        with np.errstate(over="ignore", invalid="ignore"):  # (float32 keys of huge values)
-            found = misplaced_row(X, ids, sources, skip=written)
+        with np.errstate(over="ignore", invalid="ignore"):
+            found = misplaced_row(X, ids, sources, skip=written, renamed=renamed)
         if found is not None:
             raise LineageError(misplaced_message(found, name))
+    changed.compared = _compared_columns(X, sources, renamed, written)
     return changed
+
+
+class Changes(dict):
+    """:func:`changes`' columns changed after loading (a dict, as
+    :func:`~._witness.changed_columns` gives them), and ``compared``: what could be
+    compared (see :func:`_compared_columns`), for the run's notes."""
+
+    compared = None
+
+
+def _compared_columns(X, sources, renamed, skip):
+    """Per source code whose loads are kept: ``((witness rows of X compared, rows of X),
+    columns of X compared by name, {column of X: loaded column} compared under another
+    name)``, and the columns not identified for holding values of several loaded
+    columns."""
+    names = [str(c) for c in X.columns]
+    out = {}
+    for code, rows in renamed.rows.items():
+        loaded = {n for w in WITNESSES.loads(code, sources[code].sha256) for n in w.columns}
+        same = [n for n in names if n in loaded and n not in skip]
+        out[code] = (rows, same, renamed.of(code))
+    noted = set(WITNESSES.unchecked(renamed.unloaded))  # (a note of their own)
+    for code in renamed.unloaded:
+        if code not in noted and sources[code].kind != "anonymous":  # (lineage lost, said)
+            out[code] = None
+    return out, renamed.ambiguous
 
 
 def misplaced_message(found, name):
@@ -300,6 +417,7 @@ def misplaced_message(found, name):
     from ._capture import describe_id
 
     position, own, holds, columns, kept = found
+    renamed = any("(loaded as " in c for c in columns)
     shown = ", ".join(columns[:6]) + (f" and {len(columns) - 6} more" if len(columns) > 6 else "")
     if kept is not None:
         where = (
@@ -322,7 +440,14 @@ def misplaced_message(found, name):
         "mask). Keep each row's index with it (assign Series or frames, which pandas "
         "aligns by index; reorder with .loc[index]). Values deliberately taken from "
         "other rows (lag features) belong in new columns (df['x_prev'] = "
-        "df['x'].shift()), which the run records as columns of no known source."
+        "df['x'].shift()), which the run records as columns of no known source"
+        + (
+            ", beside the loaded columns: the columns said 'loaded as' are renamed copies "
+            "of loaded columns (identified by their values), and none of this row's "
+            "values is its own; or compute them in the pipeline."
+            if renamed
+            else "."
+        )
     )
 
 

@@ -333,6 +333,12 @@ class _Witnesses:
         with self._lock:
             return sorted(int(c) for c in codes if int(c) in self._overflow)
 
+    @property
+    def version(self):
+        """A number that changes whenever the loads kept do."""
+        with self._lock:
+            return self._version
+
     def every_load(self):
         """``(version, [(code, load), ...])``: every load kept, in no particular order,
         and a number that changes whenever the loads kept do."""
@@ -352,7 +358,7 @@ class _Witnesses:
 WITNESSES = _Witnesses()
 
 
-def changed_columns(X, ids, sources, skip=()):
+def changed_columns(X, ids, sources, skip=(), renamed=None):
     """Columns of ``X`` whose values differ from what was loaded for the same rows.
 
     Parameters
@@ -365,6 +371,9 @@ def changed_columns(X, ids, sources, skip=()):
         Source code -> :class:`~sktraceprop._lineage._source.Source`, covering ``ids``.
     skip : iterable of str
         Columns not to compare (written by a traced step outside the pipeline).
+    renamed : Renamed, optional
+        Columns of ``X`` identified as loaded columns under other names
+        (:func:`._renamed.loaded_names`): compared with those.
 
     Returns
     -------
@@ -399,6 +408,7 @@ def changed_columns(X, ids, sources, skip=()):
         if not hit.size:
             continue
         mine = dict(zip(names, _take_columns(X, hit)))  # a few hundred rows
+        as_loaded = renamed.of(code) if renamed is not None else {}
         matched = {n: np.zeros(hit.size, dtype=bool) for n in names}
         covered = {n: np.zeros(hit.size, dtype=bool) for n in names}
         # missing in every load that has the row: a difference there fills a gap
@@ -410,9 +420,10 @@ def changed_columns(X, ids, sources, skip=()):
                 continue
             agrees = np.ones(inside.size, dtype=bool)  # rows equal to this load throughout
             for name in names:
-                if name in skip or name not in w.columns:
+                loaded = as_loaded.get(name, name)
+                if name in skip or loaded not in w.columns:
                     continue
-                theirs = w.columns[name].take(here[inside])
+                theirs = w.columns[loaded].take(here[inside])
                 eq = _equal(mine[name].take(inside), theirs)
                 matched[name][inside] |= eq
                 covered[name][inside] = True
@@ -420,8 +431,9 @@ def changed_columns(X, ids, sources, skip=()):
                 agrees &= eq
             if agrees.any() or len(loads) == 1:
                 # X's rows come from this load (a merge or aggregate of changed inputs)
-                for name, found in w.inherited.items():
-                    if name in counts and name not in skip:
+                for name in names:
+                    found = w.inherited.get(as_loaded.get(name, name))
+                    if found is not None and name not in skip:
                         counts[name] = [a + b for a, b in zip(counts[name], found)]
         for name in names:
             differs = covered[name] & ~matched[name]

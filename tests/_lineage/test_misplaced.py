@@ -74,6 +74,9 @@ def _moved(name, a, b):
     if name == "index permuted, then a column scaled":
         out = a.set_axis(a.index[np.random.default_rng(3).permutation(len(a))])
         return out.assign(b=out["b"] * 2)
+    if name == "a moved copy concatenated with the original":
+        # each id twice: once with its own record, once with another row's
+        return pd.concat([a, a.set_axis(a.index[np.roll(np.arange(len(a)), 1)])])
     if name == "two sources, one index":
         both = pd.concat([a.iloc[:15], b.iloc[:15]])
         return both.set_axis(pd.concat([b.iloc[:15], a.iloc[:15]]).index)
@@ -91,6 +94,7 @@ def _moved(name, a, b):
         "ids shifted by one",
         "index permuted, then a column scaled",
         "two sources, one index",
+        "a moved copy concatenated with the original",
     ],
 )
 @pytest.mark.parametrize("columns", [["key", "a", "b", "grp"], ["a", "b"]])
