@@ -371,6 +371,8 @@ def changes(X, ids, name="X"):
         :mod:`._misplaced`): its id names a line whose record it does not hold. ``name``
         is what the message calls ``X``.
     """
+    if not isinstance(X, pd.DataFrame):  # (an array's columns have no names to compare)
+        return Changes()
     sources = source_table(ids)
     upstream, _, _ = _identified(X, ids, sources)
     written = {f for op in upstream for f in op.features_out}
