@@ -325,11 +325,11 @@ class _Chain:
 
     def op_join_concat_keys(self, f):
         g = self.other()
+        if f.index.nlevels != g.index.nlevels:  # (pandas refuses both: a test's own error)
+            return None
         if self.draw(st.booleans()):
             return pd.concat({"one": f, "two": g}).droplevel(0)
         how = self.draw(st.sampled_from(["inner", "outer", "left"]))
-        if f.index.nlevels != g.index.nlevels:
-            return None
         right = g[_keys(g) + _groups(g) + _numeric(g)[:1]]
         if self.draw(st.booleans()):
             return f.join(right.add_suffix(f"_o{self.n}"), how=how)
