@@ -1,10 +1,10 @@
 """Loaded columns under new names are identified by their values and compared.
 
 Ids moved off their rows, then every column renamed (``add_suffix``, ``rename``, a
-``join`` with ``suffixes``), left no loaded column to compare: the fit named the lines the
-moved ids name, wrong lines, with only a note that the columns have no source. The truth
-is the raw file: a fit that passes must name, for every row, the line holding its key;
-otherwise it is refused.
+``join`` with ``lsuffix``/``rsuffix``), left no loaded column to compare: the fit named
+the lines the moved ids name, wrong lines, with only a note that the columns have no
+source. The truth is the raw file: a fit that passes must name, for every row, the line
+holding its key; otherwise it is refused.
 """
 
 import csv
@@ -55,7 +55,7 @@ def _renamed(how, frame, cols):
     if how == "rename":
         return frame[cols].rename(columns={c: c.upper() for c in cols})
     if how == "join suffixes":  # two frames of the same rows joined: every name suffixed
-        return frame[cols].join(frame[cols], suffixes=("_l", "_r"))
+        return frame[cols].join(frame[cols], lsuffix="_l", rsuffix="_r")
     return frame[cols].set_axis([f"x{j}" for j in range(len(cols))], axis=1)
 
 
