@@ -153,8 +153,6 @@ def training_rows(run):
     """How many training rows of ``run`` went through each of its ops: a list, one entry
     per op, None for an op of every row; an entry is ``-1`` where it cannot be counted
     in this process (a merge's parent rows travelled without the record)."""
-    from ..exceptions import LineageError
-
     if not any(op.sources is not None for op in run.ops):
         return [None] * len(run.ops)
     try:

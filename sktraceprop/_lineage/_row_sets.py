@@ -43,6 +43,11 @@ def encode(ids):
     return tuple(segments)
 
 
+def _bits(text):
+    """The bits of one segment (0/1 uint8, padded to a multiple of 8)."""
+    return np.unpackbits(np.frombuffer(zlib.decompress(base64.b64decode(text)), np.uint8))
+
+
 def contains(segments, ids):
     """Bool mask: which of ``ids`` are in the set ``segments`` (from :func:`encode`)."""
     ids = np.asarray(ids, dtype=np.int64)
@@ -52,17 +57,14 @@ def contains(segments, ids):
         inside = (ids >= first) & (offset < n)
         if not inside.any():
             continue
-        bits = np.unpackbits(np.frombuffer(zlib.decompress(base64.b64decode(text)), np.uint8))
+        bits = _bits(text)
         out[inside] = bits[offset[inside]].astype(bool)
     return out
 
 
 def count(segments):
     """The number of ids in the set."""
-    return sum(
-        int(np.unpackbits(np.frombuffer(zlib.decompress(base64.b64decode(t)), np.uint8)).sum())
-        for _, _, t in segments
-    )
+    return sum(int(_bits(t).sum()) for _, _, t in segments)
 
 
 def to_json(segments):
@@ -79,7 +81,7 @@ def from_json(value):
     try:
         segments = tuple((int(first), int(n), str(text)) for first, n, text in value)
         for _, n, text in segments:
-            bits = np.unpackbits(np.frombuffer(zlib.decompress(base64.b64decode(text)), np.uint8))
+            bits = _bits(text)
             if n <= 0 or bits.size < n or bits.size - n >= 8:
                 raise ValueError(f"{n} bits recorded, {bits.size} stored")
     except (TypeError, ValueError, zlib.error, base64.binascii.Error) as e:
