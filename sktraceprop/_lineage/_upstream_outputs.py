@@ -45,13 +45,15 @@ AGREE = 0.5
 
 
 class _Kept:
-    """An op's output on witness rows: sorted ids, columns, and the upstream ops (by
-    fingerprint) its input had gone through."""
+    """An op's output on witness rows: sorted ids, columns, the upstream ops (by
+    fingerprint) its input had gone through, and those of them (or listed unchecked)
+    for which which of its input rows went through them was not established
+    (``unknown``: its output cannot tell that a row did not go through them)."""
 
-    __slots__ = ("after", "columns", "ids")
+    __slots__ = ("after", "columns", "ids", "unknown")
 
-    def __init__(self, ids, columns, after):
-        self.ids, self.columns, self.after = ids, columns, after
+    def __init__(self, ids, columns, after, unknown=frozenset()):
+        self.ids, self.columns, self.after, self.unknown = ids, columns, after, unknown
 
     def positions(self, ids):
         return positions_in(self.ids, ids)
@@ -89,7 +91,7 @@ class _Outputs:
         with self._lock:
             return self._rows.get(fingerprint)
 
-    def keep(self, fingerprint, ids, columns, after):
+    def keep(self, fingerprint, ids, columns, after, unknown=frozenset()):
         """Add rows ``ids`` (their output ``columns``: name -> ``_Column``) of an op: the
         rows kept before come first, then new ones, up to :data:`CAP`, sorted by id."""
         with self._lock:
@@ -102,10 +104,12 @@ class _Outputs:
                     k: _concat(c, columns[k].take(new)) if same else c
                     for k, c in known.columns.items()
                 }
-                after = known.after | after
+                after, unknown = known.after | after, known.unknown | unknown
             order = np.argsort(ids[:CAP], kind="stable")
             columns = {k: c.take(order) for k, c in columns.items()}
-            self._by_op[fingerprint] = _Kept(ids[:CAP][order], columns, frozenset(after))
+            self._by_op[fingerprint] = _Kept(
+                ids[:CAP][order], columns, frozenset(after), frozenset(unknown)
+            )
 
     def get(self, fingerprint):
         with self._lock:
@@ -119,7 +123,9 @@ class _Outputs:
                 keep = np.flatnonzero(~np.isin(kept.ids, ids))
                 if keep.size < kept.ids.size:
                     columns = {k: c.take(keep) for k, c in kept.columns.items()}
-                    self._by_op[fingerprint] = _Kept(kept.ids[keep], columns, kept.after)
+                    self._by_op[fingerprint] = _Kept(
+                        kept.ids[keep], columns, kept.after, kept.unknown
+                    )
             # (the ids of the rows each op transformed stay: ids, not values, and a
             # later fit given those rows again must still list the op for them)
 
@@ -312,14 +318,17 @@ def keep_output(op, X, out, sources, upstream):
         return
     others = [o for o in upstream if o.fingerprint != op.fingerprint]
     x_ids = _ids_of(X)
+    after, unknown = set(), set()
     if x_ids is not None and others:
-        through, _, unchecked = identify(X, x_ids, sources, others)
+        from ._upstream_rows import unrestricted
+
+        found = identify(X, x_ids, sources, others)
         # what the input was found to have gone through (an unchecked op is not)
-        after = {o.fingerprint for o in through} - {o.fingerprint for o in unchecked}
-    else:
-        after = set()
+        after = {o.fingerprint for o in found[0]} - {o.fingerprint for o in found[2]}
+        unknown = unrestricted(found, X, x_ids, sources)
     names = [str(c) for c in out.columns]
-    OUTPUTS.keep(op.fingerprint, ids[hit], dict(zip(names, _take_columns(out, hit))), after)
+    columns = dict(zip(names, _take_columns(out, hit)))
+    OUTPUTS.keep(op.fingerprint, ids[hit], columns, after, unknown)
 
 
 def _names(ops):

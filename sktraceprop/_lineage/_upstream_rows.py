@@ -19,7 +19,7 @@ import pandas as pd
 from ._ids import codes_of
 from ._op_rows import leaf_paths, op_codes
 from ._row_sets import encode
-from ._upstream_outputs import AGREE, OUTPUTS, _names, _witness_rows
+from ._upstream_outputs import OUTPUTS, _names, _witness_rows
 from ._witness import WITNESSES, _equal, _take_columns, positions_in
 
 
@@ -30,12 +30,14 @@ def restrict_rows(found, X, ids, sources):
     (one hospital's rows of a file, before ``pd.concat``) is limited to those rows
     (``Op.rows``): the ids on the way of the rows (their own, a merge's, the leaf's) it
     transformed in this process. One that transformed none of them is left out. Either
-    way the rows it did not transform must be accounted for otherwise: each witness row
-    of ``X`` among them agrees on at least :data:`AGREE` of its cells with what was
-    loaded or with another op's kept output. Where one does not (it may have been
-    transformed in another process: a joblib worker), or where the op's rows are not
-    known here (learnt from another process, an array op), the op stays as
-    :func:`identify` found it, listed for every row of its sources.
+    way the rows it did not transform must be accounted for otherwise: each cell of each
+    witness row of ``X`` among them agrees with what was loaded or with the kept output
+    of another op that cannot have passed it through this one (an op whose own input
+    was not established to have missed it is no witness). Where one does not (it may
+    have been transformed in another process: a joblib worker; an imputer there changed
+    only its missing cells), or where the op's rows are not known here (learnt from
+    another process, an array op), the op stays as :func:`identify` found it, listed for
+    every row of its sources.
 
     Returns
     -------
@@ -44,10 +46,22 @@ def restrict_rows(found, X, ids, sources):
     notes : list of str
         What the run's notes must add (an op kept for every row, and why).
     """
+    out, dropped, kept_unchecked, notes = _restrict(found, X, ids, sources)
+    return out, dropped, kept_unchecked, notes
+
+
+def unrestricted(found, X, ids, sources):
+    """Fingerprints of the ops of :func:`restrict_rows`'s ``through`` it lists for every
+    row of their sources (not limited to the rows they transformed): an output made from
+    these rows cannot tell that a row did not go through them."""
+    return {op.fingerprint for op in _restrict(found, X, ids, sources)[0] if op.rows is None}
+
+
+def _restrict(found, X, ids, sources):
     through, left_out, unchecked = found
     unchecked_prints = {op.fingerprint for op in unchecked}
     out, dropped, kept_unchecked, notes, paths = [], list(left_out), [], [], None
-    unexplained_rows = False  # (found once, when first needed)
+    cells = None  # (compared once, when first needed)
     for op in through:
         done = OUTPUTS.rows(op.fingerprint) if op.sources is not None else None
         if done is None or op.rows is not None:
@@ -77,12 +91,9 @@ def restrict_rows(found, X, ids, sources):
         else:
             flag = np.zeros(ids.size, dtype=bool)
             flag[pos[entry[own & missed]]] = True
-        if unexplained_rows is False:
-            unexplained_rows = _unexplained(X, ids, sources)
-        if unexplained_rows is None:
-            unexplained = int(flag.sum())
-        else:
-            unexplained = int((flag & unexplained_rows).sum())
+        if cells is None:
+            cells = _Cells(X, ids, sources)
+        unexplained = int((flag & cells.unexplained(op.fingerprint)).sum())
         if unexplained:
             notes.append(
                 f"step {_names([op])} is listed for every row of its sources, though it "
@@ -119,56 +130,66 @@ def _member(sorted_ids, ids):
     return out
 
 
-def _unexplained(X, ids, sources):
-    """Bool mask over the rows of ``X``: witness rows whose cells agree on fewer than
-    :data:`AGREE` of those compared with what was loaded for them and with every op's
-    kept output (None where ``X`` cannot be compared: every row then counts). An op's
-    own kept output covers only rows it transformed, so one mask serves every op's
-    question about the rows it did not transform."""
-    if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates:
-        return None
-    out = np.zeros(len(ids), dtype=bool)
-    hit = _witness_rows(ids, sources)
-    if not hit.size:
-        return out
-    names = [str(c) for c in X.columns]
-    mine = dict(zip(names, _take_columns(X, hit)))
-    wids = ids[hit]
-    best = np.zeros(hit.size)  # the highest share of a row's cells a candidate explains
-    for agree, compared in _row_agreements(mine, wids, sources):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(compared > 0, agree / np.maximum(compared, 1), 0.0)
-        best = np.maximum(best, share)
-    out[hit[best < AGREE]] = True
-    return out
+class _Cells:
+    """Which cells of the witness rows of ``X`` each candidate accounts for: what was
+    loaded for the row, or an op's kept output on it. A row counts as accounted for, to
+    the question whether it went through an op it was not seen to go through, when each
+    of its cells compared agrees with some candidate that is no witness to that op
+    (:meth:`unexplained`). Where ``X`` cannot be compared (not a DataFrame, duplicate
+    column names) every row counts as unexplained."""
 
+    def __init__(self, X, ids, sources):
+        self.n = len(ids)
+        self.hit, self.candidates, self._cache = None, [], {}
+        if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates:
+            return
+        self.hit = _witness_rows(ids, sources)
+        if not self.hit.size:
+            return
+        names = [str(c) for c in X.columns]
+        mine = dict(zip(names, _take_columns(X, self.hit)))
+        wids = ids[self.hit]
+        codes = codes_of(wids)
+        for c in np.unique(codes):
+            source = sources.get(int(c))
+            for w in WITNESSES.loads(c, source.sha256) if source is not None else []:
+                self._add(mine, names, w.positions(wids), w.columns, codes == c, frozenset())
+        for fingerprint in OUTPUTS.fingerprints():
+            kept = OUTPUTS.get(fingerprint)
+            if kept is not None:
+                here = kept.positions(wids)
+                self._add(mine, names, here, kept.columns, None, kept.unknown)
 
-def _row_agreements(mine, wids, sources):
-    """Per candidate (the loads of each row's source; each op's kept output):
-    ``(cells agreeing, cells compared)`` per witness row."""
-    codes = codes_of(wids)
-    for code in np.unique(codes):
-        source = sources.get(int(code))
-        for w in WITNESSES.loads(code, source.sha256) if source is not None else []:
-            here = w.positions(wids)
-            yield _cells(mine, here, w.columns, codes == code)
-    for fingerprint in OUTPUTS.fingerprints():
-        kept = OUTPUTS.get(fingerprint)
-        if kept is not None:
-            yield _cells(mine, kept.positions(wids), kept.columns, None)
+    def _add(self, mine, names, here, theirs, rows, unknown):
+        inside = here >= 0 if rows is None else (here >= 0) & rows
+        at = np.flatnonzero(inside)
+        if not at.size:
+            return
+        n = self.hit.size
+        agree = np.zeros((n, len(names)), dtype=bool)
+        compared = np.zeros((n, len(names)), dtype=bool)
+        for j, name in enumerate(names):
+            other = theirs.get(name)
+            if other is not None:
+                agree[at, j] = _equal(mine[name].take(at), other.take(here[at]))
+                compared[at, j] = True
+        self.candidates.append((agree, compared, unknown))
 
-
-def _cells(mine, here, theirs, rows):
-    n = here.size
-    agree, compared = np.zeros(n), np.zeros(n)
-    inside = here >= 0 if rows is None else (here >= 0) & rows
-    at = np.flatnonzero(inside)
-    if not at.size:
-        return agree, compared
-    for name, column in mine.items():
-        other = theirs.get(name)
-        if other is None:
-            continue
-        agree[at] += _equal(column.take(at), other.take(here[at]))
-        compared[at] += 1
-    return agree, compared
+    def unexplained(self, fingerprint):
+        """Bool mask over the rows of ``X``: witness rows not accounted for, to the
+        question whether they went through the op ``fingerprint``."""
+        if self.hit is None:
+            return np.ones(self.n, dtype=bool)
+        valid = tuple(i for i, c in enumerate(self.candidates) if fingerprint not in c[2])
+        if valid not in self._cache:
+            out = np.zeros(self.n, dtype=bool)
+            if self.hit.size:
+                shape = (self.hit.size, 0) if not self.candidates else self.candidates[0][0].shape
+                agree, compared = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+                for i in valid:
+                    agree |= self.candidates[i][0]
+                    compared |= self.candidates[i][1]
+                accounted = compared.any(axis=1) & ~(compared & ~agree).any(axis=1)
+                out[self.hit[~accounted]] = True
+            self._cache[valid] = out
+        return self._cache[valid]

@@ -210,3 +210,78 @@ def test_a_fit_on_rows_a_step_never_transformed_leaves_it_out(tmp_path):
     notes = model.lineage_.notes
     assert any("left out of this run's ops" in n for n in notes), notes
     assert not any("not established" in n for n in notes), notes
+
+
+def _with_missing(path, n, seed):
+    """A CSV file of ``n`` rows, three features, a fifth of ``x1`` missing."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    x[rng.random(n) < 0.2, 0] = np.nan
+    frame = pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "x3": x[:, 2], "y": np.arange(n) % 2})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_step_that_changes_few_cells_in_another_process_keeps_every_row(tmp_path):
+    """An imputer applied to half the rows here and half in a worker: the worker's rows
+    agree with what was loaded on every cell but the imputed ones, which counted as
+    'accounted for as loaded' (half the cells or more), so the step was listed for the
+    rows seen here only, with no note. A row is accounted for only where each of its
+    cells is (as loaded or another step's output)."""
+    from sklearn.impute import SimpleImputer
+
+    df = stp.read_csv(_with_missing(tmp_path / "d.csv", 400, 3))
+    X = df[["x1", "x2", "x3"]]
+    imputer = _traced(SimpleImputer()).fit(X)
+    here = imputer.transform(X.iloc[:200])
+    (there,) = joblib.Parallel(n_jobs=2, backend="loky")(
+        [joblib.delayed(imputer.transform)(X.iloc[200:])]
+    )
+    model = stp.TracedEstimator(LogisticRegression()).fit(pd.concat([here, there]), df["y"])
+    listed = _ops_per_row(model, len(df))
+    assert all(ops == {_fingerprint(imputer)} for ops in listed.values())
+    assert any("which rows went through it is not known" in n for n in model.lineage_.notes)
+
+
+def test_a_step_in_another_process_then_a_step_here_keeps_every_row(tmp_path):
+    """A scaler applied to half the rows here and half in a worker, then a second scaler
+    fitted here on all of them: the worker's rows are the second scaler's output, which
+    counted as 'accounted for', so the first scaler was listed for half the rows with no
+    note. The second scaler's input did not establish which rows went through the first;
+    its output cannot rule it out either."""
+    df = stp.read_csv(write_two_features(tmp_path / "d.csv", 300, 0.0, 11))
+    X = df[["x1", "x2"]]
+    first = _traced(StandardScaler()).fit(X)
+    here = first.transform(X.iloc[:150])
+    (there,) = joblib.Parallel(n_jobs=2, backend="loky")(
+        [joblib.delayed(first.transform)(X.iloc[150:])]
+    )
+    second = _traced(MinMaxScaler())
+    Z = second.fit_transform(pd.concat([here, there]))
+    model = stp.TracedEstimator(LogisticRegression()).fit(Z, df["y"])
+    listed = _ops_per_row(model, len(df))
+    both = {_fingerprint(first), _fingerprint(second)}
+    assert all(ops == both for ops in listed.values()), {
+        r: o for r, o in listed.items() if o != both
+    }
+    assert any("which rows went through it is not known" in n for n in model.lineage_.notes)
+
+
+def test_cells_accounted_for_by_different_steps(tmp_path):
+    """A scaler on ``x1`` of the first half of the rows, another on ``x2`` of every row:
+    the second half's ``x1`` is as loaded and its ``x2`` the second scaler's output, so
+    each of its cells is accounted for and the first scaler is listed for the first half
+    only (no single candidate explains those rows' every cell)."""
+    df = stp.read_csv(write_two_features(tmp_path / "d.csv", 200, 0.0, 12))
+    on_x2 = _traced(StandardScaler())
+    x2 = on_x2.fit_transform(df[["x2"]])
+    on_x1 = _traced(MinMaxScaler())
+    x1 = pd.concat([on_x1.fit_transform(df[["x1"]].iloc[:100]), df[["x1"]].iloc[100:]])
+    X = pd.concat([x1, x2], axis=1)
+    model = stp.TracedEstimator(LogisticRegression()).fit(X, df["y"])
+    listed = _ops_per_row(model, len(df))
+    first = set(stp.row_ids(df.iloc[:100]).tolist())
+    for r, ops in listed.items():
+        want = {_fingerprint(on_x2)} | ({_fingerprint(on_x1)} if r in first else set())
+        assert ops == want, r
+    assert not any("not known" in n for n in model.lineage_.notes), model.lineage_.notes
