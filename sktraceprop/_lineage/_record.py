@@ -259,6 +259,11 @@ def add_input_notes(run, X, changed):
             )
         compared = getattr(changed, "compared", None)
         run.notes += compared_notes(run, *compared) if compared else []
+        # a renamed column whose values differ from the loaded column's on some rows
+        # compared (a lag: shift(1) holds the same values, on other rows) is not that
+        # column: its features keep no known source
+        renamed_pairs = _renamed_pairs(compared[0] if compared else {})
+        run.renamed_columns = {c: v for c, v in renamed_pairs.items() if c not in (changed or {})}
         unsourced = unsourced_run_columns(run)
         renamed = _renamed_columns(run, compared[0] if compared else {})
         unsourced = [c for c in unsourced if c not in renamed]
@@ -270,9 +275,11 @@ def add_input_notes(run, X, changed):
                 "on the rows compared with what was loaded (a column renamed or copied "
                 "outside the pipeline, or computed so that its values are that column's): "
                 "they were compared with it, and a change found is noted with the others. "
-                "Feature lineage names columns by name: the features made from them have no "
-                "known source (feature_sources() names none). Rename columns in the "
-                "pipeline, or keep the loaded names."
+                "feature_sources() names that column's source for the features made from "
+                "those whose values are the loaded column's on every row compared "
+                "(run.renamed_columns: an identification by values), and none for those "
+                "noted as changed (a lag holds the column's values on other rows). Rename "
+                "columns in the pipeline, or keep the loaded names, to have it by name."
             )
         if unsourced:
             run.notes.append(
@@ -285,6 +292,16 @@ def add_input_notes(run, X, changed):
                 "sktraceprop.preprocessing.GroupStatistics."
             )
     return run
+
+
+def _renamed_pairs(compared):
+    """Column of the data -> ``[[source code, loaded column], ...]`` (see
+    :attr:`Lineage.renamed_columns`)."""
+    out = {}
+    for code, found in sorted(compared.items()):
+        for name, loaded in found[2].items() if found is not None else ():
+            out.setdefault(str(name), []).append([int(code), str(loaded)])
+    return out
 
 
 def _renamed_columns(run, compared):
@@ -459,7 +476,14 @@ def unsourced_run_columns(run):
     used = dict.fromkeys(
         c for cols in run.feature_lineage.values() for c in cols or () if c != TARGET
     )
-    return unsourced_columns(used, run.row_ids, run.sources)
+    renamed = run.renamed_columns
+    return [
+        c
+        for c in unsourced_columns(used, run.row_ids, run.sources)
+        if not any(
+            column_origins(run.sources, code, loaded)[0] for code, loaded in renamed.get(c, ())
+        )
+    ]
 
 
 def unsourced_columns(columns, ids, sources):

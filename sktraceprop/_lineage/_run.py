@@ -189,6 +189,12 @@ class Lineage:
         estimator (see ``sktraceprop._lineage._fit_routes``; absent in runs recorded
         before it was). Empty when none were given, and in runs recorded before they
         were recorded.
+    renamed_columns : dict of str to list
+        Input columns under a name no source has, identified by their values as a
+        loaded column (renamed or copied outside the pipeline, see
+        ``sktraceprop._lineage._renamed``): column -> ``[[source code, loaded column],
+        ...]``. :meth:`feature_sources` follows them to their source. Empty when none
+        were (and in runs recorded before they were kept).
     """
 
     run_id: str
@@ -210,6 +216,7 @@ class Lineage:
     source_stats: dict = field(default_factory=dict)
     selection: dict = None
     fit_params: dict = field(default_factory=dict)
+    renamed_columns: dict = field(default_factory=dict)
 
     # -- queries ----------------------------------------------------------------------------
     def source(self, code):
@@ -348,6 +355,10 @@ class Lineage:
                     sub_leaves, sub_aggs = self._column_origins(code, column)
                     leaves |= sub_leaves
                     aggregates |= sub_aggs
+                for code, loaded in self.renamed_columns.get(column, ()) if not leaves else ():
+                    sub_leaves, sub_aggs = self._column_origins(code, loaded)
+                    leaves |= sub_leaves
+                    aggregates |= sub_aggs
             out[feature] = (sorted(leaves), sorted(aggregates))
         return out
 
@@ -355,7 +366,9 @@ class Lineage:
         """Each final-estimator feature -> the sources that hold its input columns.
 
         Through a merge, a column names the side it came from; through an aggregate, it
-        names every source the aggregate was computed over. A feature whose lineage is
+        names every source the aggregate was computed over; a column renamed outside the
+        pipeline, the source of the loaded column its values were identified as
+        (:attr:`renamed_columns`). A feature whose lineage is
         unknown (``None`` in :attr:`feature_lineage`) maps to an empty list, and so does
         one that depends on no input column (tell them apart there); the target names
         no source here (see :meth:`target_features`).
@@ -411,6 +424,7 @@ class Lineage:
         sources = state.get("sources") or {}
         state["sources"] = {c: REGISTRY.complete(s) for c, s in sources.items()}
         state.setdefault("fit_params", {})  # pickled before fit parameters were recorded
+        state.setdefault("renamed_columns", {})  # (and before renamed columns were kept)
         self.__dict__.update(state)
 
     # -- serialisation ----------------------------------------------------------------------
@@ -448,6 +462,10 @@ class Lineage:
             out["selection"] = dict(self.selection)
         if self.fit_params:  # absent when none were given (and from older runs)
             out["fit_params"] = dict(self.fit_params)
+        if self.renamed_columns:  # absent when none were found (and from older runs)
+            out["renamed_columns"] = {
+                c: [list(pair) for pair in pairs] for c, pairs in self.renamed_columns.items()
+            }
         if any(k is not None for k in keys):
             out["op_source_keys"] = keys
         if any(r is not None for r in rows):
@@ -481,6 +499,10 @@ class Lineage:
             source_stats=dict(d.get("source_stats", {})),
             selection=None if d.get("selection") is None else dict(d["selection"]),
             fit_params=dict(d.get("fit_params") or {}),
+            renamed_columns={
+                c: [[int(code), str(loaded)] for code, loaded in pairs]
+                for c, pairs in (d.get("renamed_columns") or {}).items()
+            },
         )
 
     def __eq__(self, other):

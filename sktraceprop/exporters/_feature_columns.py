@@ -92,6 +92,8 @@ def feature_inputs(run):
             found = False
             for code in top:
                 found |= _walk(run, code, column, (), out, ())
+            for code, loaded in run.renamed_columns.get(column, ()) if not found else ():
+                found |= _walk(run, int(code), loaded, (), out, ())  # (identified by values)
             if not found:
                 out.unresolved.append(column)
         result[feature] = out

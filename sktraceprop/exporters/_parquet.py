@@ -11,7 +11,9 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     for a fit scikit-learn's model selection did not make) with its ``search_role``
     (``"cv_fold"``, ``"refit"``) and ``search_id``, and ``fit_params`` (JSON: the
     sample weights and other parameters ``fit`` was given, by digest and counts; null
-    when none were).
+    when none were), ``renamed_columns`` (JSON: input columns identified by their
+    values as a loaded column under another name, ``{column: [[code, loaded column],
+    ...]}``; null when none were).
 ``sources``
     One row per source of a run: ``code``, ``source_id``, ``uri``, ``sha256``,
     ``n_rows``, ``columns``, ``dtypes``, ``loaded_at``, ``kind``, ``max_line``; for
@@ -109,6 +111,7 @@ def _schemas(pa):
             ("search_role", s),
             ("search_id", s),
             ("fit_params", s),
+            ("renamed_columns", s),
         ],
         "sources": [
             ("run_id", s),
@@ -341,6 +344,11 @@ def _encode(pa, schemas, run):
                 if run.fit_params
                 else None
             ),
+            "renamed_columns": (
+                _json(run.renamed_columns, "the renamed columns' record", rid)
+                if run.renamed_columns
+                else None
+            ),
         }
     ]
     tables = {
@@ -499,6 +507,7 @@ def _decode(tables, parents, where):
         source_stats=json.loads(record.get("source_stats") or "{}"),
         selection=None if record.get("selection") is None else json.loads(record["selection"]),
         fit_params=json.loads(record.get("fit_params") or "{}"),
+        renamed_columns=json.loads(record.get("renamed_columns") or "{}"),
     )
     selection = run.selection or {}
     if (record.get("search_role"), record.get("search_id")) != (

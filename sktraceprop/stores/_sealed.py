@@ -16,7 +16,8 @@ the leaf numbers (never the values) and why: the chain and every other leaf stil
 verify, and the erased value cannot be recovered from what remains.
 
 Leaves: every feature and column name (``ops[*].features_in/out``, the keys and
-columns of ``feature_lineage``, the columns of ``source_stats``: one leaf per distinct
+columns of ``feature_lineage``, the columns of ``source_stats``, the columns of
+``renamed_columns`` and the loaded columns they were identified as: one leaf per distinct
 name; a model fitted on one-hot columns made outside the pipeline has category names
 there), every note, each source's record in
 ``source_stats`` (``sources`` and ``through_merges``; its ``code`` and ``source_id``
@@ -105,6 +106,12 @@ def seal(record):
     if isinstance(lineage, dict):
         out["feature_lineage"] = {
             name(k): None if v is None else [name(c) for c in v] for k, v in lineage.items()
+        }
+    renamed = out.get("renamed_columns")
+    if isinstance(renamed, dict):
+        out["renamed_columns"] = {
+            name(k): [[code, name(loaded)] for code, loaded in pairs]
+            for k, pairs in renamed.items()
         }
     out["notes"] = [leaf(n) for n in out.get("notes", ())]
     stats = out.get("source_stats") or {}
@@ -238,6 +245,11 @@ def _fill(sealed, resolved):
             name(k): None if v is None else [name(c) for c in v]
             for k, v in record["feature_lineage"].items()
         }
+    if isinstance(record.get("renamed_columns"), dict):
+        record["renamed_columns"] = {
+            name(k): [[code, name(loaded)] for code, loaded in pairs]
+            for k, pairs in record["renamed_columns"].items()
+        }
     record["notes"] = [
         whole(t, lambda n, by: f"<redacted note {n}: erased by audit event {by['event_seq']}>")
         for t in record.get("notes", ())
@@ -296,6 +308,9 @@ def leaves_of(sealed, values, *, features=(), sources=(), fit_params=(), notes_w
         names.add(key)
         names.update(columns or ())
     names.update((sealed.get("source_stats") or {}).get("columns") or ())
+    for key, pairs in (sealed.get("renamed_columns") or {}).items():
+        names.add(key)
+        names.update(loaded for _, loaded in pairs)
     held = {}
     for token in names:
         n = _number(token)

@@ -23,6 +23,8 @@ import sktraceprop as stp
 from sktraceprop._lineage._record import source_table
 from sktraceprop._lineage._renamed import loaded_names
 from sktraceprop.exceptions import LineageError
+from sktraceprop.exporters import read_parquet, to_parquet
+from sktraceprop.stores import SQLiteStore
 
 
 def _write(path, n, seed=0):
@@ -221,3 +223,33 @@ def test_rows_loaded_in_another_process_say_their_lines_were_not_checked(tmp_pat
     assert "not kept in this process" in out
     here = _fit(df[["a", "b"]], df["y"].astype(float))  # loaded here: compared, no such note
     assert not any("were not checked" in m for m in here.lineage_.notes)
+
+
+def test_features_of_renamed_columns_name_their_source(tmp_path):
+    """feature_sources() named no source for features made from a renamed loaded column
+    (only the notes said so): the run now keeps what each was identified as
+    (renamed_columns), the stored run too, and follows it to the source."""
+    df = _write(tmp_path / "kept.csv", 300)
+    X = df[["a", "b", "c"]].add_suffix("_s")
+    store = SQLiteStore(tmp_path / "s.db")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = stp.make_traced_pipeline(StandardScaler(), Ridge(), store=store)
+        pipe.fit(X, df["y"].astype(float))
+    run = pipe.lineage_
+    assert run.renamed_columns == {
+        f"{c}_s": [[int(code), c]] for c in "abc" for code in run.sources
+    }
+    assert run.feature_sources() == {f"{c}_s": ["kept"] for c in "abc"}
+    stored = store.load_run(run.run_id)
+    assert stored.renamed_columns == run.renamed_columns
+    assert stored.feature_sources() == run.feature_sources()
+    assert store.verify()
+    back = read_parquet(to_parquet(run, tmp_path / "pq"))
+    assert back == run and back.renamed_columns == run.renamed_columns
+    assert not any("in none of the sources" in m for m in run.notes)
+    # a renamed column's name is a leaf of the sealed record: erased like any other name
+    store.redact(run.run_id, features=["a_s"], reason="test")
+    erased = store.load_run(run.run_id)
+    assert "a_s" not in erased.renamed_columns and len(erased.renamed_columns) == 3
+    assert store.verify()
