@@ -13,7 +13,7 @@ import numpy as np
 from .._lineage._fingerprint import json_safe
 from .._lineage._ids import codes_of
 from .._lineage._labels import content_key, source_labels
-from .._lineage._op_rows import op_codes, training_rows
+from .._lineage._op_rows import op_codes, source_training_rows, training_rows
 from .._lineage._record import unsourced_run_columns
 from ..exceptions import ComplianceError
 from ._exact_ints import event_copy
@@ -83,6 +83,24 @@ def _rate(count, n):
     return None if count is None or not n else count / n
 
 
+def _ops_of(code, ops, through, op_rows):
+    """A source's ``ops`` (the steps its training rows went through, a step limited to
+    some rows listed when one of this source's did) and ``op_training_rows`` (how many
+    of its training rows went through each; null where not countable here)."""
+    if op_rows is None:
+        listed = [k for k, codes in enumerate(through) if codes is None or code in codes]
+        counts = [None] * len(listed)
+    else:
+        n = op_rows.get(int(code))
+        listed = [
+            k
+            for k, codes in enumerate(through)
+            if (codes is None or code in codes) and (ops[k].rows is None or n[k] > 0)
+        ]
+        counts = [n[k] for k in listed]
+    return {"ops": [ops[k].name for k in listed], "op_training_rows": counts}
+
+
 def sources_section(run):
     """One record per source of the run: identity, columns, statistics at fit, ops."""
     stats = run.source_stats or {}
@@ -94,6 +112,7 @@ def sources_section(run):
     shared = _shared_names(run)
     # each op's sources by code (by SHA-256 where recorded: one of two files named alike)
     through = [op_codes(op, run.sources) for op in run.ops]
+    _, op_rows = source_training_rows(run)  # (None: not countable in this process)
     out = []
     for code in sorted(run.sources):
         source = run.sources[code]
@@ -139,9 +158,7 @@ def sources_section(run):
             ),
             **_other_reads(source, record),
             "parents": [run.sources[c].source_id for c in source.parent_codes if c in run.sources],
-            "ops": [
-                op.name for op, codes in zip(run.ops, through) if codes is None or code in codes
-            ],
+            **_ops_of(code, run.ops, through, op_rows),
         }
         if code in shared:
             entry.update(shared[code])

@@ -249,6 +249,18 @@ def _training_rows(source):
     return f"{source['training_rows']} + {merged} through merges"
 
 
+def _source_ops(source):
+    """The ops a source's training rows went through, with how many of them where not
+    every one did (a step fitted outside the pipeline on some rows of the source)."""
+    counts = source.get("op_training_rows") or [None] * len(source["ops"])
+    # (the final estimator, listed for every row, went through all of them)
+    total = max((n for n in counts if n is not None), default=None)
+    return ", ".join(
+        name if n is None or n == total else f"{name} ({n} of {total} training rows)"
+        for name, n in zip(source["ops"], counts)
+    )
+
+
 def _rows_in_source(source):
     """The source's rows; every read's, and why, for a file read more than once."""
     if not source.get("other_reads"):
@@ -299,7 +311,7 @@ def _section_sources(report):
             facts.append(("Target", _e(stats.get("target") or "unnamed")))
         if s["parents"]:
             facts.append(("Built from", _e(", ".join(s["parents"]))))
-        facts.append(("Ops its rows went through", _e(", ".join(s["ops"]))))
+        facts.append(("Ops its rows went through", _e(_source_ops(s))))
         if "name_note" in s:
             facts.append(("Shared source_id", _e(s["name_note"])))
         details.append(
