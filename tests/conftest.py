@@ -102,6 +102,36 @@ def write_two_features(path, n, shift, seed, first=None):
     return path
 
 
+def scaled_per_hospital(tmp_path, n, hospitals, seed):
+    """One file of ``n`` rows with a ``hospital`` column (values drawn from
+    ``hospitals``), read traced, one ``TracedEstimator(StandardScaler)`` fitted on each
+    hospital's ``x1, x2`` and the parts concatenated (the reproducer of a step fitted
+    outside the pipeline on some rows of a file).
+
+    Returns ``(frame, d, X, scalers)``: the frame written, the traced read, the
+    concatenated scaled features, and hospital -> its scaler."""
+    from sklearn.preprocessing import StandardScaler
+
+    import sktraceprop as stp
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "hospital": rng.choice(hospitals, n),
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(size=n),
+            "y": np.arange(n) % 2,
+        }
+    )
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    d = stp.read_csv(tmp_path / "d.csv")
+    parts, scalers = [], {}
+    for h, g in d.groupby("hospital"):
+        scalers[h] = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
+        parts.append(scalers[h].fit_transform(g[["x1", "x2"]]))
+    return frame, d, pd.concat(parts), scalers
+
+
 def lines_from_key(df):
     return df["key"].to_numpy(np.int64)
 

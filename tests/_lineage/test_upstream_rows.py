@@ -19,7 +19,7 @@ import sktraceprop as stp
 from sktraceprop._lineage import REGISTRY
 from sktraceprop._lineage._row_sets import contains, count, encode, from_json, to_json
 from sktraceprop._lineage._run import op_labels
-from tests.conftest import write_two_features
+from tests.conftest import scaled_per_hospital, write_two_features
 
 _STEPS = [
     lambda: StandardScaler(),
@@ -112,23 +112,8 @@ def test_each_row_lists_exactly_the_steps_it_was_given_to(
 
 def test_two_hospitals_in_one_file(tmp_path):
     """The reproducer: a hospital column, one scaler per hospital, concat."""
-    rng = np.random.default_rng(0)
     n = 200
-    frame = pd.DataFrame(
-        {
-            "hospital": rng.choice(["a", "b"], n),
-            "x1": rng.normal(size=n),
-            "x2": rng.normal(size=n),
-            "y": np.arange(n) % 2,
-        }
-    )
-    frame.to_csv(tmp_path / "d.csv", index=False)
-    d = stp.read_csv(tmp_path / "d.csv", source_id="d")
-    parts, scalers = [], {}
-    for h, g in d.groupby("hospital"):
-        scalers[h] = _traced(StandardScaler())
-        parts.append(scalers[h].fit_transform(g[["x1", "x2"]]))
-    X = pd.concat(parts)
+    frame, d, X, scalers = scaled_per_hospital(tmp_path, n, ["a", "b"], 0)
     model = stp.TracedEstimator(LogisticRegression()).fit(X, d["y"].loc[X.index])
     listed = _ops_per_row(model, n)
     hospital = dict(zip(stp.row_ids(d).tolist(), frame["hospital"]))

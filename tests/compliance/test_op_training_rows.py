@@ -13,26 +13,12 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop.compliance import verify
 from sktraceprop.exceptions import ReportVerificationError
+from tests.conftest import scaled_per_hospital
 
 
 def test_each_hospitals_scaler_counts_its_own_rows(tmp_path):
-    rng = np.random.default_rng(3)
     n = 120
-    frame = pd.DataFrame(
-        {
-            "hospital": rng.choice(["north", "south"], n),
-            "x1": rng.normal(size=n),
-            "x2": rng.normal(size=n),
-            "y": np.arange(n) % 2,
-        }
-    )
-    frame.to_csv(tmp_path / "d.csv", index=False)
-    d = stp.read_csv(tmp_path / "d.csv")
-    parts, scalers = [], {}
-    for h, g in d.groupby("hospital"):
-        scalers[h] = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
-        parts.append(scalers[h].fit_transform(g[["x1", "x2"]]))
-    X = pd.concat(parts)
+    frame, d, X, scalers = scaled_per_hospital(tmp_path, n, ["north", "south"], 3)
     store = stp.stores.SQLiteStore(tmp_path / "audit.db")
     pipe = stp.make_traced_pipeline(LogisticRegression(), store=store, log_predictions=True)
     pipe.fit(X, d["y"].loc[X.index])

@@ -2,34 +2,19 @@
 fitted on some rows of a file (a scaler per hospital of one file), counted against what
 the test gave each scaler."""
 
-import numpy as np
-import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from tests.conftest import scaled_per_hospital
 
 
 def _fit(tmp_path):
-    rng = np.random.default_rng(4)
-    n = 90
-    frame = pd.DataFrame(
-        {
-            "hospital": rng.choice(["n", "s", "e"], n),
-            "x1": rng.normal(size=n),
-            "x2": rng.normal(size=n),
-            "y": np.arange(n) % 2,
-        }
-    )
-    frame.to_csv(tmp_path / "d.csv", index=False)
-    d = stp.read_csv(tmp_path / "d.csv")
-    parts, want = [], {}
-    for h, g in d.groupby("hospital"):
-        scaler = stp.TracedEstimator(StandardScaler()).set_output(transform="pandas")
-        parts.append(scaler.fit_transform(g[["x1", "x2"]]))
-        want[scaler.lineage_.ops[-1].fingerprint] = int((frame["hospital"] == h).sum())
-    X = pd.concat(parts)
+    frame, d, X, scalers = scaled_per_hospital(tmp_path, 90, ["n", "s", "e"], 4)
+    want = {
+        s.lineage_.ops[-1].fingerprint: int((frame["hospital"] == h).sum())
+        for h, s in scalers.items()
+    }
     run = stp.TracedEstimator(LogisticRegression()).fit(X, d["y"].loc[X.index]).lineage_
     return run, want
 
