@@ -239,41 +239,44 @@ def _serialised(payload):
         ) from None
 
 
-def _mixed_keys(value, path="payload"):
-    """``(place, types)`` of the first dict in ``value`` whose keys cannot be sorted
-    together (str with numbers, None or bools), or None."""
+def _first_in(value, found_at, path="payload"):
+    """The first ``found_at(node, place)`` that is not None, depth first through the
+    dicts, lists and tuples of ``value`` (the node itself before its items)."""
+    found = found_at(value, path)
+    if found is not None:
+        return found
     if isinstance(value, dict):
-        kinds = {str if isinstance(k, str) else type(None) if k is None else float for k in value}
-        if len(kinds) > 1:
-            names = sorted({type(k).__name__ for k in value})
-            return path, ", ".join(names)
         items = value.items()
     elif isinstance(value, list | tuple):
         items = enumerate(value)
     else:
         return None
     for key, item in items:
-        found = _mixed_keys(item, f"{path}[{key!r}]")
-        if found:
+        found = _first_in(item, found_at, f"{path}[{key!r}]")
+        if found is not None:
             return found
     return None
+
+
+def _mixed_here(value, path):
+    if isinstance(value, dict):
+        kinds = {str if isinstance(k, str) else type(None) if k is None else float for k in value}
+        if len(kinds) > 1:
+            return path, ", ".join(sorted({type(k).__name__ for k in value}))
+    return None
+
+
+def _mixed_keys(value, path="payload"):
+    """``(place, types)`` of the first dict in ``value`` whose keys cannot be sorted
+    together (str with numbers, None or bools), or None."""
+    return _first_in(value, _mixed_here, path)
 
 
 def _non_finite_path(value, path="payload"):
     """The first place in ``value`` holding a NaN or infinite float, or None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list | tuple):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = _non_finite_path(item, f"{path}[{key!r}]")
-        if found:
-            return found
-    return None
+    return _first_in(
+        value, lambda v, p: p if isinstance(v, float) and not math.isfinite(v) else None, path
+    )
 
 
 def make_event(prev_hash, kind, payload, run_id, seq, text=None):
