@@ -37,6 +37,16 @@ def _fingerprint(wrapper):
     return wrapper.lineage_.ops[-1].fingerprint
 
 
+def _half_in_a_worker(step, X, k):
+    """``step.transform`` of the first ``k`` rows here, of the rest in a joblib worker
+    process (loky): ``(here, there)``."""
+    here = step.transform(X.iloc[:k])
+    (there,) = joblib.Parallel(n_jobs=2, backend="loky")(
+        [joblib.delayed(step.transform)(X.iloc[k:])]
+    )
+    return here, there
+
+
 def _ops_per_row(model, n):
     """Row id -> set of fingerprints of the upstream ops its trace lists."""
     run = model.lineage_
@@ -128,10 +138,7 @@ def test_a_part_transformed_in_another_process_keeps_the_step_for_every_row(tmp_
     df = stp.read_csv(write_two_features(tmp_path / "d.csv", 300, 0.0, 7))
     X = df[["x1", "x2"]]
     scaler = _traced(StandardScaler()).fit(X)
-    here = scaler.transform(X.iloc[:150])
-    (there,) = joblib.Parallel(n_jobs=2, backend="loky")(
-        [joblib.delayed(scaler.transform)(X.iloc[150:])]
-    )
+    here, there = _half_in_a_worker(scaler, X, 150)
     Z = pd.concat([here, there])
     model = stp.TracedEstimator(LogisticRegression()).fit(Z, df["y"])
     listed = _ops_per_row(model, len(Z))
@@ -218,10 +225,7 @@ def test_a_step_that_changes_few_cells_in_another_process_keeps_every_row(tmp_pa
     df = stp.read_csv(_with_missing(tmp_path / "d.csv", 400, 3))
     X = df[["x1", "x2", "x3"]]
     imputer = _traced(SimpleImputer()).fit(X)
-    here = imputer.transform(X.iloc[:200])
-    (there,) = joblib.Parallel(n_jobs=2, backend="loky")(
-        [joblib.delayed(imputer.transform)(X.iloc[200:])]
-    )
+    here, there = _half_in_a_worker(imputer, X, 200)
     model = stp.TracedEstimator(LogisticRegression()).fit(pd.concat([here, there]), df["y"])
     listed = _ops_per_row(model, len(df))
     assert all(ops == {_fingerprint(imputer)} for ops in listed.values())
@@ -237,10 +241,7 @@ def test_a_step_in_another_process_then_a_step_here_keeps_every_row(tmp_path):
     df = stp.read_csv(write_two_features(tmp_path / "d.csv", 300, 0.0, 11))
     X = df[["x1", "x2"]]
     first = _traced(StandardScaler()).fit(X)
-    here = first.transform(X.iloc[:150])
-    (there,) = joblib.Parallel(n_jobs=2, backend="loky")(
-        [joblib.delayed(first.transform)(X.iloc[150:])]
-    )
+    here, there = _half_in_a_worker(first, X, 150)
     second = _traced(MinMaxScaler())
     Z = second.fit_transform(pd.concat([here, there]))
     model = stp.TracedEstimator(LogisticRegression()).fit(Z, df["y"])

@@ -15,6 +15,8 @@ from sktraceprop.compliance import verify
 from sktraceprop.exceptions import ReportVerificationError
 from tests.conftest import scaled_per_hospital
 
+from .conftest import DEPLOYER
+
 
 def test_each_hospitals_scaler_counts_its_own_rows(tmp_path):
     n = 120
@@ -23,16 +25,7 @@ def test_each_hospitals_scaler_counts_its_own_rows(tmp_path):
     pipe = stp.make_traced_pipeline(LogisticRegression(), store=store, log_predictions=True)
     pipe.fit(X, d["y"].loc[X.index])
     pipe.predict(X.iloc[:5])
-    report = stp.compliance_report(
-        pipe,
-        system_name="Scorer",
-        system_version="1.0.0",
-        deployer_name="Clinic",
-        high_risk_category="essential_services",
-        intended_purpose="triage",
-        human_oversight=["duty nurse"],
-        output_path=tmp_path / "report.json",
-    )
+    report = stp.compliance_report(pipe, **DEPLOYER, output_path=tmp_path / "report.json")
     ops = {op["fingerprint"]: op for op in report.to_dict()["model"]["ops"]}
     for h, scaler in scalers.items():
         op = ops[scaler.lineage_.ops[-1].fingerprint]
@@ -73,16 +66,7 @@ def test_each_source_lists_the_steps_its_training_rows_went_through(tmp_path):
     store = stp.stores.SQLiteStore(tmp_path / "audit.db")
     pipe = stp.make_traced_pipeline(LogisticRegression(), store=store, log_predictions=True)
     pipe.fit(X, y).predict(X.iloc[:3])
-    report = stp.compliance_report(
-        pipe,
-        system_name="Scorer",
-        system_version="1.0.0",
-        deployer_name="Clinic",
-        high_risk_category="essential_services",
-        intended_purpose="triage",
-        human_oversight=["duty nurse"],
-        output_path=tmp_path / "report.json",
-    )
+    report = stp.compliance_report(pipe, **DEPLOYER, output_path=tmp_path / "report.json")
     by_id = {s["source_id"]: s for s in report.to_dict()["sources"]}
     (upstream,) = [op for op in pipe.lineage_.ops if op.sources is not None]
     scaler_name, final_name = upstream.name, pipe.lineage_.ops[-1].name
