@@ -16,6 +16,12 @@ order alternates every repeat), each over enough calls to last ~20 ms (at least
 wall time. NumPy and torch run single-threaded. Targets at granularity ``op``: <= 1.5x at
 10K, <= 1.05x at 100K, <= 1.01x at 1M elements.
 
+``--loop-steps 500 1000 2000 3000`` also times loops that keep pooling an array into
+itself (``pooling_loop``): the CPU time per step to record them, and to answer
+``provenance(acc).ops()`` and ``.rows([0, -1])`` at each length; per-step times that stay
+flat as the loop grows are what linear recording looks like. ``--frameworks`` with no
+name and ``--sizes`` with none run these loops alone.
+
 Run (timings, so under the exclusive lock, with nothing else timed or tested beside it):
     flock -x /tmp/stp-cpu.lock python benchmarks/bench_array_lineage.py [--repeats 31]
 """
@@ -229,12 +235,72 @@ def provenance_memory(n=100_000, seed=0):
     }
 
 
+#: What each pooling loop does at step ``i`` (by ``i % 5``); ``acc`` starts as 8 rows of
+#: source ``a``, ``a`` and ``b`` are sources, ``cut`` keeps the last rows or all of them.
+LOOP_WORKLOADS = {
+    "window": "concatenate a row of a; acc[-8:] * 0.9 + b (8 rows of b); "
+    "vstack([acc[:4], acc[4:] - acc[4:].mean(axis=0)]); acc + acc.sum(axis=0) * 1e-3; "
+    "concatenate the last row doubled",
+    "growing": "the same with every row kept (acc * 0.9 + acc.mean(axis=0) instead of the "
+    "window), so every row keeps every input pooled into it",
+}
+
+
+def _loop_step(acc, a, b, i, window):
+    k = i % 5
+    if k == 0:
+        return np.concatenate([acc, a[i : i + 1]])
+    if k == 1:
+        return acc[-8:] * 0.9 + b if window else acc * 0.9 + acc.mean(axis=0)
+    if k == 2:
+        return np.vstack([acc[:4], acc[4:] - acc[4:].mean(axis=0)])
+    if k == 3:
+        return acc + acc.sum(axis=0) * 1e-3
+    return np.concatenate([acc, acc[-1:] * 2])
+
+
+def pooling_loop(steps, workload, seed=0):
+    """CPU seconds (this thread) to record ``steps`` steps of a pooling loop (see
+    :data:`LOOP_WORKLOADS`) and to answer ``ops()`` and ``rows([0, -1])`` of its result."""
+    rng = np.random.default_rng(seed)
+    a = stp.array(rng.random((steps + 8, 3)), source_id=f"loop_{workload}_{steps}_a")
+    b = stp.array(rng.random((8, 3)), source_id=f"loop_{workload}_{steps}_b")
+    acc = a[:8]
+    window = workload == "window"
+    c0 = time.thread_time()
+    for i in range(steps):
+        acc = _loop_step(acc, a, b, i, window)
+    c1 = time.thread_time()
+    ops = stp.provenance(acc).ops()
+    c2 = time.thread_time()
+    rows = stp.provenance(acc).rows([0, -1])
+    c3 = time.thread_time()
+    return {
+        "workload": workload,
+        "steps": steps,
+        "record_us_per_step": (c1 - c0) / steps * 1e6,
+        "ops_s": c2 - c1,
+        "ops_listed": len(ops),
+        "rows_s": c3 - c2,
+        "rows_listed": len(rows),
+        "rows_of_result": int(acc.shape[0]),
+        "pooled_inputs": len(stp.provenance(acc)._rows.pools),
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=31)
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     parser.add_argument("--frameworks", nargs="*", default=["numpy", "torch"])
     parser.add_argument("--min-calls", type=int, default=10, help="calls per repeat, at least")
+    parser.add_argument(
+        "--loop-steps",
+        type=int,
+        nargs="*",
+        default=[],
+        help="lengths of the pooling loops to time (none by default)",
+    )
     args = parser.parse_args(argv)
 
     frameworks = {"numpy": numpy_workloads}
@@ -251,7 +317,8 @@ def main(argv=None):
     results = {
         "machine": machine(),
         "command": "flock -x /tmp/stp-cpu.lock python benchmarks/bench_array_lineage.py "
-        f"--repeats {args.repeats} --min-calls {args.min_calls}",
+        f"--repeats {args.repeats} --min-calls {args.min_calls}"
+        + (f" --loop-steps {' '.join(map(str, args.loop_steps))}" if args.loop_steps else ""),
         "temporaries_reused": _elide.ENABLED,
         "cases": [],
         "provenance_memory": provenance_memory(),
@@ -294,7 +361,55 @@ def main(argv=None):
                     f"  (wall op {case['ratio_wall_op']:.3f}x)",
                     flush=True,
                 )
+    if args.loop_steps:
+        results["pooling_loops"] = []
+        for workload in LOOP_WORKLOADS:
+            for steps in args.loop_steps:
+                loop = pooling_loop(steps, workload)
+                results["pooling_loops"].append(loop)
+                print(
+                    f"loop   {workload:7s} {steps:>6,} steps  record "
+                    f"{loop['record_us_per_step']:8.1f} us/step  ops() {loop['ops_s']:7.3f} s"
+                    f" ({loop['ops_listed']:,} listed)  rows([0, -1]) {loop['rows_s']:7.3f} s"
+                    f"  pooled inputs {loop['pooled_inputs']:,}",
+                    flush=True,
+                )
     write_results("array_lineage", results, render(results, args))
+
+
+def render_loops(loops):
+    """The pooling loops' section of the results (empty when none was run)."""
+    if not loops:
+        return ""
+    rows = [
+        [
+            c["workload"],
+            f"{c['steps']:,}",
+            f"{c['record_us_per_step']:.1f}",
+            f"{c['ops_s']:.3f} ({c['ops_listed']:,})",
+            f"{c['rows_s']:.3f} ({c['rows_listed']:,})",
+            f"{c['rows_of_result']:,}",
+            f"{c['pooled_inputs']:,}",
+        ]
+        for c in loops
+    ]
+    headers = [
+        "loop",
+        "steps",
+        "record: us per step (CPU)",
+        "ops() s (steps listed)",
+        "rows([0, -1]) s (rows listed)",
+        "rows of the result",
+        "pooled inputs of the result",
+    ]
+    described = "; ".join(f"`{k}`: {v}" for k, v in LOOP_WORKLOADS.items())
+    return f"""
+### Loops that keep pooling (`--loop-steps`)
+
+{markdown_table(headers, rows)}
+
+Each step (by step number modulo 5) is one of: {described}. CPU time of this thread.
+"""
 
 
 def render(results, args):
@@ -453,6 +568,7 @@ allocated memory): {faults or "none"}. Cases at
 fancy indexing write one int64 per output row (and one bool per row for each pooled
 input) when their ids are first read.
 
+{render_loops(results.get("pooling_loops"))}
 Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared with other jobs; timings taken under
 the exclusive lock, which keeps other timings and tests off but not all other work),
 Python {m["python"]}, NumPy {m["numpy"]}{

@@ -262,27 +262,33 @@ def _same(a, b):
     return np.array_equal(a, b)
 
 
-def _add_pools(pools, more):
+def _add_pools(pools, more, index):
     """Add the ``(pool, mask)`` pairs ``more`` to the list ``pools``, one entry per pooled
-    input (the masks of an input pooled twice join; so do the names of the operations)."""
+    input (the masks of an input pooled twice join; so do the names of the operations).
+
+    ``index`` maps ``id(pool.rowmap)`` to the position of that input in ``pools`` (kept up
+    to date here): a map of a long loop holds many pooled inputs, and looking each one up
+    by a scan of the others made every union quadratic in their number.
+    """
     for pool, mask in more:
-        for k, (known, known_mask) in enumerate(pools):
-            if known.rowmap is pool.rowmap:
-                if known.via != pool.via and pool.via not in known.via.split(", "):
-                    known = Pool(known.rowmap, f"{known.via}, {pool.via}")
-                if known_mask is None or mask is None:
-                    known_mask = None
-                elif known_mask is not mask:
-                    known_mask = known_mask | mask
-                pools[k] = (known, known_mask)
-                break
-        else:
+        k = index.get(id(pool.rowmap))
+        if k is None:
+            index[id(pool.rowmap)] = len(pools)
             pools.append((pool, mask))
+            continue
+        known, known_mask = pools[k]
+        if known.via != pool.via and pool.via not in known.via.split(", "):
+            known = Pool(known.rowmap, f"{known.via}, {pool.via}")
+        if known_mask is None or mask is None:
+            known_mask = None
+        elif known_mask is not mask:
+            known_mask = known_mask | mask
+        pools[k] = (known, known_mask)
 
 
 def merge(maps, n):
     """Union of the parents of maps that all describe the same ``n`` rows."""
-    ids, pools = [], []
+    ids, pools, index = [], [], {}
     # a collapsed map's slots hold one id each: compared by value, not array by array
     seen = set() if n is None else None
     for rm in maps:
@@ -301,7 +307,7 @@ def merge(maps, n):
             else:
                 ids.append(s)
         if rm.pools:
-            _add_pools(pools, rm.pools)
+            _add_pools(pools, rm.pools, index)
     if n is None and len(ids) > _MOST_SLOTS:
         out = _fold(ids, pools)
         out.origin = ("union", *maps)
@@ -385,9 +391,9 @@ def with_parents(rm, other):
         out.origin = ("union", rm, other)
         return out
     # what merge gives (one slot has nothing to deduplicate), without its loops
-    pools = []
-    _add_pools(pools, rm.pools)
-    _add_pools(pools, other.pools)
+    pools, index = [], {}
+    _add_pools(pools, rm.pools, index)
+    _add_pools(pools, other.pools, index)
     return RowMap(rm.ids, tuple(pools), rm.n, None, ("union", rm, other))
 
 
@@ -435,16 +441,40 @@ def take(rm, key):
 
 
 def _taken(rm, key):
-    """``(ids, pools)`` of rows ``key`` of ``rm``."""
+    """``(ids, pools)`` of rows ``key`` of ``rm``.
+
+    A pooled input that applies to none of the rows taken is left out: it is behind no
+    row of the result (see :func:`live_pools`).
+    """
     ids = tuple([s[key] for s in rm.ids])
-    pools = ()
-    if rm.pools:
-        if type(key) is np.ndarray and key.dtype.kind == "i":
-            # the same rows as ``m[key]``; NumPy's take gathers bytes about twice as fast
-            pools = tuple([(p, None if m is None else m.take(key)) for p, m in rm.pools])
-        else:
-            pools = tuple([(p, None if m is None else m[key]) for p, m in rm.pools])
-    return ids, pools
+    return ids, (live_pools(rm.pools, key) if rm.pools else ())
+
+
+def live_pools(pools, key):
+    """The ``(pool, mask)`` pairs of ``pools`` for rows ``key``, leaving out every pool
+    that applies to none of those rows.
+
+    A pool that applies to no row is behind none (``rows``, ``pools``, ``sources`` and
+    the pooled ids all skip it), but kept, it would be carried into every map made from
+    this one: a loop that keeps the last rows of an array it keeps pooling
+    (``acc = acc[-8:] - acc.mean(axis=0)``) would carry every input it ever pooled, and
+    each step would cost more than the one before. Pools that share one mask (those
+    pooled into the same rows) share its rows taken, tested once.
+    """
+    # the same rows as ``m[key]``; NumPy's take gathers bytes about twice as fast
+    gather = type(key) is np.ndarray and key.dtype.kind == "i"
+    out, made = [], {}
+    for p, m in pools:
+        if m is None:
+            out.append((p, None))
+            continue
+        found = made.get(id(m))
+        if found is None:
+            taken = m.take(key) if gather else m[key]
+            found = made[id(m)] = (taken, bool(taken.any()))
+        if found[1]:
+            out.append((p, found[0]))
+    return tuple(out)
 
 
 def count(n, key):
@@ -519,17 +549,21 @@ def _stacked(blocks, sizes, total):
                 entry[1] = f"{via}, {p.via}"
             entry[2].append((start, stop, m))
         start = stop
-    pools = []
+    pools, made = [], {}
     for pool, via, spans in found.values():
         if via != pool.via:
             pool = Pool(pool.rowmap, via)
         if len(spans) == len(blocks) and all(m is None for _, _, m in spans):
             pools.append((pool, None))
             continue
-        # one mask over all rows, written block by block (no per-block temporaries)
-        mask = np.zeros(total, bool)
-        for begin, end, m in spans:
-            mask[begin:end] = True if m is None else m
+        # inputs pooled into the same rows of every block share one mask (made once)
+        key = tuple([(begin, id(m)) for begin, _, m in spans])
+        mask = made.get(key)
+        if mask is None:
+            # one mask over all rows, written block by block (no per-block temporaries)
+            mask = made[key] = np.zeros(total, bool)
+            for begin, end, m in spans:
+                mask[begin:end] = True if m is None else m
         pools.append((pool, mask))
     return ids, tuple(pools)
 

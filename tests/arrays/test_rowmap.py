@@ -90,11 +90,19 @@ def test_take_rows_are_the_keyed_rows(rm, data):
     rows = _meaning(rm)
     assert out.n == len(picked)
     assert _meaning(out) == [rows[i] for i in picked]
-    for (p, m), (q, k) in zip(rm.pools, out.pools):
+    # the pools that apply to a row taken, in order, with their masks' rows taken; a
+    # pool that applies to none of them is behind no row of the result: left out
+    kept = iter(out.pools)
+    for p, m in rm.pools:
+        if m is not None and not m[key].any():
+            continue
+        q, k = next(kept)
         assert q is p
+        assert (k is None) == (m is None)
         if m is not None:
             assert k.dtype == bool
             np.testing.assert_array_equal(k, m[key])
+    assert next(kept, None) is None
 
 
 @settings(max_examples=200, deadline=None)
@@ -190,3 +198,74 @@ def test_concat_and_index_maps_are_made_only_when_read():
     np.testing.assert_array_equal(picked.origin[2], [6, 0, 4])
     # a slice of a map already made is taken at once, as before
     assert type(rmap.take(both, slice(1, 3))) is rmap.RowMap
+
+
+def test_take_leaves_out_pools_behind_no_row_taken():
+    # a loop that keeps the last rows of an array it keeps pooling
+    # (``acc = acc[-4:] - acc.mean(axis=0)``, then a concatenation) would otherwise carry
+    # every input it ever pooled into every later map
+    old, new = _INPUTS[0], _INPUTS[1]
+    early = np.array([True, True, False, False])
+    rm = rmap.RowMap(
+        (np.arange(1, 5, dtype=np.int64),),
+        ((rmap.Pool(old, "mean"), early), (rmap.Pool(new, "std"), ~early)),
+        4,
+    )
+    tail = rmap.take(rm, slice(2, None))
+    assert [(_label(p), m.tolist()) for p, m in tail.pools] == [(1, [True, True])]
+    picked = rmap.take(rm, np.array([3, 0]))
+    assert [(_label(p), m.tolist()) for p, m in picked.pools] == [
+        (0, [False, True]),
+        (1, [True, False]),
+    ]
+    assert rmap.take(rm, np.zeros(4, bool)).pools == ()
+
+
+class _CountedPool(rmap.Pool):
+    """A Pool that counts how often its input map is read."""
+
+    __slots__ = ()
+    reads = [0]
+
+    @property
+    def rowmap(self):
+        _CountedPool.reads[0] += 1
+        return rmap.Pool.rowmap.__get__(self)
+
+    @rowmap.setter
+    def rowmap(self, value):
+        rmap.Pool.rowmap.__set__(self, value)
+
+
+def test_union_of_many_pooled_inputs_reads_each_input_a_few_times():
+    # a map of a long loop holds every input pooled into its rows so far; the union of
+    # two maps used to look each input up by a scan of the others (quadratic in their
+    # number, the recording of a 3000-step loop took tens of seconds): now by identity
+    n, many = 3, 2000
+    inputs = [rmap.of_ids(np.array([k + 1], np.int64)) for k in range(many + 1)]
+    pools = tuple((_CountedPool(rm, "mean"), None) for rm in inputs[:many])
+    rm = rmap.RowMap((np.arange(1, n + 1, dtype=np.int64),), pools, n)
+    other = rmap.RowMap((), ((_CountedPool(inputs[many], "sum"), None),), None)
+    for union in (
+        lambda: rmap.with_parents(rm, other),
+        lambda: rmap.merge([rm, rmap.RowMap((), other.pools, n)], n),
+    ):
+        _CountedPool.reads[0] = 0
+        out = union()
+        assert [p.rowmap for p, _ in out.pools] == inputs
+        assert _CountedPool.reads[0] <= 3 * (many + 1) + len(out.pools)
+
+
+def test_concat_gives_inputs_pooled_into_the_same_rows_one_mask():
+    inputs = [rmap.of_ids(np.array([k + 1], np.int64)) for k in range(50)]
+    shared = np.array([True, False, True])
+    pooled = rmap.RowMap(
+        (np.arange(1, 4, dtype=np.int64),),
+        tuple((rmap.Pool(rm, "mean"), shared) for rm in inputs),
+        3,
+    )
+    plain = rmap.of_ids(np.arange(7, 9, dtype=np.int64))
+    out = rmap.concat([(pooled, 3), (plain, 2)])
+    masks = {id(m) for _, m in out.pools}
+    assert len(out.pools) == 50 and len(masks) == 1
+    assert out.pools[0][1].tolist() == [True, False, True, False, False]

@@ -9,12 +9,14 @@ from hypothesis import strategies as st
 import sktraceprop as stp
 
 from ._chains import (
+    OPS,
     HypothesisChoices,
     NumpyBackend,
     SeededChoices,
     everything,
     reported,
     run_chain,
+    source_truth,
 )
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -63,3 +65,40 @@ def test_sort_over_rows_never_leaves_out_a_row(seed, n):
         landed = {("a", int(order[i, j]) + 1) for j in range(3)}
         assert landed <= claimed[i][0] | claimed[i][1]
     assert all(c[1] == everything(claimed) for c in claimed)
+
+
+#: Operations that keep an array's size bounded over a long chain, and pool its rows
+#: over and over (centring, scaling), cut and mix them.
+_LOOP_OPS = [
+    "affine", "astype", "center", "choose", "concat", "cut", "mask", "minus_element",
+    "mirror", "roll", "row_center", "scale", "set_element", "set_row", "weights",
+]  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), n_ops=st.integers(12, 30))
+def test_long_pooling_chains_match_carried_ids(data, n_ops):
+    # long chains pool the array into itself again and again, then cut, mask and
+    # concatenate it (so the inputs pooled into rows that are later cut away are left
+    # out of the maps made after): every row still reports exactly its carried rows
+    x, truth, names, _ = run_chain(NumpyBackend(), HypothesisChoices(data), n_ops, ops=_LOOP_OPS)
+    assert reported(x, len(truth)) == truth, names
+
+
+def test_a_loop_that_keeps_pooling_carries_only_the_pools_behind_its_rows():
+    # acc = concatenate([acc, b]); acc = acc - acc.mean(axis=0); acc = acc[2:], 150
+    # times: each step pools the array into itself, and the rows each pool applies to
+    # are cut away two steps later. The row map used to keep every input ever pooled
+    # (150 here; each step cost more than the one before), now only those behind a row.
+    backend = NumpyBackend()
+    rng = np.random.default_rng(0)
+    x = backend.make(rng.random((4, 3)), "loop_a")
+    y = backend.make(rng.random((2, 3)), "loop_b")
+    truth, truth_y = source_truth("loop_a", 4), source_truth("loop_b", 2)
+    for _ in range(150):
+        for name, p in (("concat", None), ("center", None), ("cut", (2, None, 1))):
+            apply, carry, _ = OPS[name]
+            x = apply(backend, x, y, p)
+            truth = carry(truth, truth_y, p)
+    assert reported(x, len(truth)) == truth
+    assert len(stp.provenance(x)._rows.pools) <= 3
