@@ -9,6 +9,7 @@ import pandas as pd
 from ..exceptions import LineageError
 from ._ids import ROW_INDEX_NAME, distinct_codes, pack
 from ._io import _with_ids
+from ._misplaced_merge import merge_sides
 from ._record import changes
 from ._rows import row_ids
 from ._source import REGISTRY, Parents, Source
@@ -193,7 +194,8 @@ def merge(left, right, source_id=None, **merge_kwargs):
         )
     )
     out = _with_ids(out, pack(source.code, np.arange(1, len(out) + 1)))
-    WITNESSES.add(source.code, source.sha256, out, _inherited(origins, before))
+    sides = merge_sides(origins, lcodes, rcodes)
+    WITNESSES.add(source.code, source.sha256, out, _inherited(origins, before), sides=sides)
     return out
 
 

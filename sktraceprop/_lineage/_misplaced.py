@@ -17,40 +17,24 @@ shifted alone is a value moved, which the notes name). A value no other witness 
 is what names a row: a recoding of low-cardinality values (flipped bits) maps rows onto
 each other's combinations, never onto such a value. In a many-to-many merge every
 value repeats (once per row of its join group), yet each still names one row of the
-parent it was merged from (``columns_from``): a merged row is named by the values it
-holds that one parent witness row alone has, all of them together. And a row whose
-record is in the data with its own values is not taken as moved: another row was made
-equal to it (values capped).
+parent it was merged from: the merged rows a row may hold are named through their
+parents (:mod:`._misplaced_merge`), witnesses or not. And a row whose record is in the
+data with its own values is not taken as moved: another row was made equal to it
+(values capped).
 """
 
 from collections import Counter
 
 import numpy as np
 
-from ..exceptions import LineageError
 from ._ids import codes_of, distinct_codes
-from ._source import REGISTRY
-from ._witness import WITNESSES, _equal, _is_numeric, _take_columns, is_witness
+from ._misplaced_merge import MergeRows, RowsOfX, held_merged_row
+from ._witness import WITNESSES, _equal, _is_numeric, _take_columns, cell_keys, is_witness
 
 #: Columns that must differ (each loaded non-missing) before a row counts as moved.
 MIN_COLUMNS = 2
 #: Columns of X searched, per load, for the records of moved witness rows.
 SEARCHED = 4
-
-
-def _key(column, k):
-    """A hashable form of one cell: numbers at float32 precision (a cast to float32 is
-    no change, see :func:`._witness._equal`), ``None`` where missing."""
-    if column.missing[k]:
-        return None
-    value = column.values[k]
-    if column.numeric:
-        return ("n", float(np.float32(value)))
-    try:
-        hash(value)
-    except TypeError:  # lists, arrays in cells
-        return ("r", type(value).__name__, repr(value))
-    return ("o", value)
 
 
 def _compared(names, w, skip, as_loaded):
@@ -100,70 +84,19 @@ def _rows_moved(X, names, ids, loads, hit, skip, as_loaded):
     return moved & ~own, own, agree, mine
 
 
-def _column_keys(column):
-    """:func:`_key` of every cell of a column, numbers converted in one block."""
-    if column.numeric:
-        values = column.values.astype(np.float32).astype(np.float64).tolist()
-        return [None if m else ("n", v) for v, m in zip(values, column.missing.tolist())]
-    return [_key(column, k) for k in range(column.values.size)]
-
-
-def _parent_unique(source, cols):
-    """Per column of ``cols``, the values (keys of :func:`_key`) that one witness row
-    alone holds in the parent column it was merged from (``columns_from``), or ``None``
-    for a column of no merge or of several parent columns.
-
-    In a many-to-many merge every value repeats over the merged rows, yet each still
-    names one row of its parent: a merged row holding such values of parent rows that
-    are not its own holds another merged row's record.
-    """
-    refs = (source.columns_from or {}) if source is not None and source.kind == "merge" else {}
-    out = []
-    for name in cols:
-        found = refs.get(name) or []
-        if len({(int(code), str(column)) for code, column in found}) != 1:
-            out.append(None)
-            continue
-        code, column = int(found[0][0]), str(found[0][1])
-        parent = _source_of(code)
-        values = set()
-        for w in WITNESSES.loads(code, parent.sha256) if parent is not None else []:
-            if column in w.columns:
-                counts = Counter(_column_keys(w.columns[column]))
-                values |= {v for v, n in counts.items() if n == 1 and v is not None}
-        out.append(values or None)
-    return out
-
-
-def _source_of(code):
-    try:
-        return REGISTRY.by_code(code)
-    except LineageError:  # unknown or ambiguous here: its values name no row
-        return None
-
-
 class _Index:
     """The witness rows of one load keyed by their values in ``cols``: each row's
-    values, and per column the row of each value no other witness row has, and, for a
-    merge, the rows holding each value that one parent witness row alone has
-    (:func:`_parent_unique`)."""
+    values, and per column the row of each value no other witness row has."""
 
-    def __init__(self, w, cols, source=None):
+    def __init__(self, w, cols):
         self.ids = w.ids
-        self.keys = list(zip(*(_column_keys(w.columns[n]) for n in cols)))
+        self.keys = list(zip(*(cell_keys(w.columns[n]) for n in cols)))
         self.unique = []
         for j in range(len(cols)):
             counts = Counter(key[j] for key in self.keys)
             self.unique.append(
                 {key[j]: k for k, key in enumerate(self.keys) if counts[key[j]] == 1}
             )
-        self.by_parent = []  # per column: parent-unique value -> witness rows holding it
-        for j, values in enumerate(_parent_unique(source, cols)):
-            rows = {}
-            for k, key in enumerate(self.keys):
-                if values is not None and key[j] in values:
-                    rows.setdefault(key[j], set()).add(k)
-            self.by_parent.append(rows)
 
     def keys_of(self, row_id):
         return self.keys[int(np.flatnonzero(self.ids == row_id)[0])]
@@ -177,10 +110,6 @@ class _Index:
         of values, never onto such a value.
         """
         named = {u[v] for u, v in zip(self.unique, row) if v is not None and v in u}
-        # a merge: the rows holding every value of ``row`` that names one parent row
-        held = [p[v] for p, v in zip(self.by_parent, row) if v is not None and v in p]
-        if held:
-            named |= set.intersection(*held)
         best, most = None, 0
         for k in sorted(named):
             equal = sum(a == b for a, b in zip(row, self.keys[k]))
@@ -194,10 +123,10 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
 
     A witness row is taken for another row ``j`` when it differs from its own record
     in at least ``MIN_COLUMNS`` loaded values, one of its values is found in ``j``'s
-    record and in no other witness row's (for a merge: ``j`` holds every value of it
-    that names one parent witness row, see :func:`_parent_unique`), and it shares more
-    values (at least ``MIN_COLUMNS``) with ``j``'s record than with its own; and ``j``,
-    where ``X`` has it, no longer holds its record either.
+    record and in no other witness row's (for a merge: ``j`` joins the parent rows its
+    values name, see :mod:`._misplaced_merge`), and it shares more values (at least
+    ``MIN_COLUMNS``) with ``j``'s record than with its own; and ``j``, where ``X`` has
+    it, no longer holds its record either.
 
     Parameters
     ----------
@@ -253,16 +182,26 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
     # the rows' values may be another source's (two frames' indexes swapped)
     indexes, rows = {}, {}  # per load; per (load, the candidates' columns)
     columns = [_compared(names, w, skip, m) for w, m in zip(all_loads, load_names)]
+    # per load of a merge: its rows, named through their parents (witnesses or not)
+    merges, rows_of_x = {}, RowsOfX(X, ids)
     for position, agree, mine, c in candidates:
         own = int(ids[position])
         for k, cols in enumerate(columns):
             if len(cols) < MIN_COLUMNS:
                 continue
             if k not in indexes:
-                indexes[k] = _Index(all_loads[k], [m for _, m in cols], load_sources[k])
+                indexes[k] = _Index(all_loads[k], [m for _, m in cols])
+                merges[k] = _merge_rows(load_sources[k], all_loads[k], cols)
             if (k, id(mine)) not in rows:
-                rows[k, id(mine)] = list(zip(*(_column_keys(mine[n]) for n, _ in cols)))
+                rows[k, id(mine)] = list(zip(*(cell_keys(mine[n]) for n, _ in cols)))
             row = rows[k, id(mine)][c]
+            if merges[k] is not None:
+                found = held_merged_row(
+                    cols, row, own, agree, merges[k], rows_of_x, MIN_COLUMNS, own not in own_rows
+                )
+                if found is not None:
+                    shared = [_shown(*cols[j]) for j in found[1]]
+                    return position, own, found[0], shared, agree
             holds, equal = indexes[k].closest(row)
             if holds is None or equal < MIN_COLUMNS or equal <= agree:
                 continue
@@ -282,28 +221,42 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
     )
 
 
+def _merge_rows(source, load, cols):
+    """:class:`._misplaced_merge.MergeRows` of a load of a merge made in this process,
+    else ``None``."""
+    if source.kind != "merge" or load.sides is None or source.parents is None:
+        return None
+    return MergeRows(source, load, cols)
+
+
 def _shown(name, loaded):
     return name if name == loaded else f"{name} (loaded as {loaded})"
 
 
 def _positions_holding(column, numeric, values):
     """``(position, value key)`` of the rows of ``column`` (a Series) holding one of
-    ``values`` (keys of :func:`_key`) that no other row of the column holds."""
+    ``values`` (keys of :func:`._witness.cell_keys`) that no other row of the column
+    holds."""
     if numeric:
         if not _is_numeric(column.dtype):
             return []
         wanted = np.array([v[1] for v in values], dtype=np.float32)
         data = column.to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
         hits = np.flatnonzero(np.isin(data, wanted))
-        found = [("n", float(data[r])) for r in hits]
+        # (a value repeated, once per row of a join group, names none: dropped before
+        # any is made a key)
+        _, at, counts = np.unique(data[hits], return_inverse=True, return_counts=True)
+        hits = hits[counts[at.reshape(-1)] == 1]
+        found = [("n", float(v)) for v in data[hits].tolist()]
     else:
         raw = [v[1] for v in values if v[0] == "o"]
         if not raw:
             return []
         hits = np.flatnonzero(column.isin(raw).to_numpy(dtype=bool))
+        held = column.iloc[hits]
+        hits = hits[~held.duplicated(keep=False).to_numpy(dtype=bool)]
         found = [("o", column.iloc[r]) for r in hits]
-    counts = Counter(found)
-    return [(int(r), v) for r, v in zip(hits, found) if counts[v] == 1 and v in values]
+    return [(int(r), v) for r, v in zip(hits, found) if v in values]
 
 
 def _held_elsewhere(X, names, ids, loads, sources, columns, moved_ids, indexes, own_rows):
@@ -322,7 +275,7 @@ def _held_elsewhere(X, names, ids, loads, sources, columns, moved_ids, indexes, 
         targets = [k for k in range(w.ids.size) if int(w.ids[k]) in moved_ids]
         if len(cols) < MIN_COLUMNS or not targets:
             continue
-        index = indexes[at] if at in indexes else _Index(w, [m for _, m in cols], sources[at])
+        index = indexes[at] if at in indexes else _Index(w, [m for _, m in cols])
         searched = []
         for j, (name, loaded) in enumerate(cols):
             values = {}
@@ -341,7 +294,7 @@ def _held_elsewhere(X, names, ids, loads, sources, columns, moved_ids, indexes, 
                 if holds == int(ids[position]) or int(ids[position]) in own_rows:
                     continue
                 one = X.iloc[[position], [names.index(n) for n, _ in cols]]
-                row = tuple(_key(c, 0) for c in _take_columns(one, [0]))
+                row = tuple(cell_keys(c)[0] for c in _take_columns(one, [0]))
                 keys = index.keys[values[value]]
                 shared = [_shown(n, m) for (n, m), a, b in zip(cols, row, keys) if a == b]
                 if len(shared) >= MIN_COLUMNS and 2 * len(shared) > len(cols):

@@ -31,8 +31,8 @@ import pandas as pd
 
 from ._ids import codes_of, distinct_codes
 from ._misplaced import MIN_COLUMNS
-from ._misplaced import _column_keys as _keys
 from ._witness import WITNESSES, _take_columns, is_witness
+from ._witness import cell_keys as _keys
 
 #: Values of the column that one witness row alone holds in the loaded column.
 MIN_UNIQUE = 2

@@ -83,6 +83,26 @@ class _Column:
         return _Column(self.values[positions], self.missing[positions], self.numeric, self.bits)
 
 
+def cell_keys(column):
+    """A hashable key for every cell of a :class:`_Column`: numbers at float32
+    precision (a cast to float32 is no change), ``None`` where missing."""
+    if column.numeric:
+        values = column.values.astype(np.float32).astype(np.float64).tolist()
+        return [None if m else ("n", v) for v, m in zip(values, column.missing.tolist())]
+    out = []
+    for value, missing in zip(column.values.tolist(), column.missing.tolist()):
+        if missing:
+            out.append(None)
+            continue
+        try:
+            hash(value)
+        except TypeError:  # lists, arrays in cells
+            out.append(("r", type(value).__name__, repr(value)))
+            continue
+        out.append(("o", value))
+    return out
+
+
 def _arrow_chunks(array):
     """The chunks of an Arrow-backed string or numeric array (through the public
     ``__arrow_array__`` protocol), or ``None`` for any other array."""
@@ -198,16 +218,18 @@ def _scalar_equal(x, y):
 
 
 class _Load:
-    """The witness rows of one load: sorted ids, columns, stride, inherited changes."""
+    """The witness rows of one load: sorted ids, columns, stride, inherited changes, and
+    for a merge the sides its columns came from."""
 
-    __slots__ = ("_digest", "columns", "dtypes", "group", "ids", "inherited", "stride")
+    __slots__ = ("_digest", "columns", "dtypes", "group", "ids", "inherited", "sides", "stride")
 
-    def __init__(self, frame, positions, ids, every, inherited, group=None):
+    def __init__(self, frame, positions, ids, every, inherited, group=None, sides=None):
         order = np.argsort(ids, kind="stable")
         self.ids = ids[order]
         self.stride = every
         self.group = group
         self.inherited = dict(inherited or {})
+        self.sides = sides
         names = (str(c) for c in frame.columns)
         self.columns = dict(zip(names, _take_columns(frame, positions[order])))
         self.dtypes = [str(t) for t in frame.dtypes]
@@ -261,14 +283,18 @@ class _Witnesses:
         the witnesses: it keeps values of witness rows too."""
         self._followers.append(store)
 
-    def add(self, code, sha256, frame, inherited=None, ids=None, every=None, group=None):
+    def add(
+        self, code, sha256, frame, inherited=None, ids=None, every=None, group=None, sides=None
+    ):
         """Keep the witness rows of ``frame`` (indexed by row ids; see :func:`stride`).
 
         ``inherited``: for a merge or aggregate, its columns whose inputs had changed
         after loading (column -> ``(rows that differ, rows checked)``). ``ids``: the
         frame's row ids, when the caller has them as an array. ``every``: the stride
         (default: ``stride(len(frame))``). ``group``: the loads of one read in chunks
-        share it (and the stride of the whole read), and count as one load.
+        share it (and the stride of the whole read), and count as one load. ``sides``:
+        for a merge, what :mod:`._misplaced_merge` needs to name its rows by their
+        parents' values (column -> sides and parent columns, each side's codes).
         """
         n = len(frame)
         if n == 0 or frame.columns.has_duplicates:
@@ -279,7 +305,7 @@ class _Witnesses:
         pos = np.flatnonzero(is_witness(ids, every))
         if not pos.size or np.unique(ids[pos]).size != pos.size:
             return
-        load = _Load(frame, pos, ids[pos], every, inherited, group)
+        load = _Load(frame, pos, ids[pos], every, inherited, group, sides)
         with self._lock:
             if code in self._overflow:
                 return
