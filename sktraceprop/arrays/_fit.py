@@ -18,6 +18,7 @@ from .._lineage._ids import codes_of, pack
 from .._lineage._run import Op
 from .._lineage._source import REGISTRY, Parents, Source
 from ..exceptions import LineageLostError
+from . import _pools
 from . import _rowmap as rmap
 from ._graph import FRAMEWORK, INPUTS, LEFT_OUT, OP, PARAMS, UNRECORDED, params_dict
 from ._provenance import codes_in_graph, state_of, unmodelled_ops
@@ -72,7 +73,7 @@ def fit_row_ids(x):
         agg = _pool_source(pool, memo)
         column = np.full(n, pack(agg.code, [1])[0], dtype=np.int64)
         if mask is not None:
-            column = np.where(mask, column, 0)
+            column = np.where(_pools.full(mask, n), column, 0)
         columns.append(column)
     if not columns:
         columns = [np.zeros(n, np.int64)]

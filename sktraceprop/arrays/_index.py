@@ -10,6 +10,7 @@ import operator
 
 import numpy as np
 
+from . import _pools
 from . import _rowmap as rmap
 
 _BASIC_SCALARS = (int, np.integer)
@@ -231,7 +232,7 @@ def _scatter(value, target, source, n):
     pools = []
     for p, mask in value.pools:
         where = np.zeros(n, bool)
-        where[target] = True if mask is None else mask
+        where[target] = True if mask is None else _pools.full(mask, len(target))
         pools.append((p, where))
     rows = np.full(n, -1, np.int64)
     rows[target] = np.arange(len(target))

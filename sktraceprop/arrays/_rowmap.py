@@ -28,29 +28,10 @@ map of every step's result, so these stay alive as long as an array computed fro
 
 import numpy as np
 
+from ._pools import Pool, add_pools, has, live_pools, stacked_pools
+from ._pools import full as full_mask
+
 _NO_IDS = ()
-
-
-class Pool:
-    """Every row of an input, mixed into some output rows by the operation ``via``.
-
-    Parameters
-    ----------
-    rowmap : RowMap
-        Map of the input whose rows were mixed (shared, not copied).
-    via : str
-        Name of the operation (``"mean"``, ``"matmul"``...); names join with ``", "``
-        when two operations pooled the same input.
-    """
-
-    __slots__ = ("rowmap", "via")
-
-    def __init__(self, rowmap, via):
-        self.rowmap = rowmap
-        self.via = via
-
-    def __reduce__(self):
-        return Pool, (self.rowmap, self.via)
 
 
 class RowMap:
@@ -61,7 +42,9 @@ class RowMap:
     ids : tuple of ndarray of int64
         Direct parent slots, each of length ``n`` (length 1 when collapsed).
     pools : tuple of (Pool, ndarray of bool or None)
-        Pooled parents and the rows they apply to (``None``: every row).
+        Pooled parents and the rows they apply to (``None``: every row). A mask may be
+        shorter than ``n``: the rows past its end are False (see :func:`._pools.full`), so that
+        rows appended by a concatenation leave the masks before them shared.
     n : int or None
         Number of rows; None for a collapsed map.
     dropped : str, default=None
@@ -208,7 +191,7 @@ def single(rm):
     own parents, direct as they were."""
     if rm.n is None or rm.dropped is not None:
         return rm
-    pools = tuple((p, None) for p, m in rm.pools if m is None or m[0])
+    pools = tuple((p, None) for p, m in rm.pools if has(m, 0, rm.n))
     return RowMap(tuple(s[:1] for s in rm.ids), pools, None, None, ("row", rm, 0))
 
 
@@ -220,7 +203,7 @@ def row(rm, k):
     ids = (ids[0][k : k + 1],) if len(ids) == 1 else tuple([s[k : k + 1] for s in ids])
     pools = rm.pools
     if pools:
-        pools = tuple([(p, None) for p, m in pools if m is None or m[k]])
+        pools = tuple([(p, None) for p, m in pools if has(m, k, rm.n)])
     return RowMap(ids, pools, None, None, ("row", rm, k))
 
 
@@ -262,30 +245,6 @@ def _same(a, b):
     return np.array_equal(a, b)
 
 
-def _add_pools(pools, more, index):
-    """Add the ``(pool, mask)`` pairs ``more`` to the list ``pools``, one entry per pooled
-    input (the masks of an input pooled twice join; so do the names of the operations).
-
-    ``index`` maps ``id(pool.rowmap)`` to the position of that input in ``pools`` (kept up
-    to date here): a map of a long loop holds many pooled inputs, and looking each one up
-    by a scan of the others made every union quadratic in their number.
-    """
-    for pool, mask in more:
-        k = index.get(id(pool.rowmap))
-        if k is None:
-            index[id(pool.rowmap)] = len(pools)
-            pools.append((pool, mask))
-            continue
-        known, known_mask = pools[k]
-        if known.via != pool.via and pool.via not in known.via.split(", "):
-            known = Pool(known.rowmap, f"{known.via}, {pool.via}")
-        if known_mask is None or mask is None:
-            known_mask = None
-        elif known_mask is not mask:
-            known_mask = known_mask | mask
-        pools[k] = (known, known_mask)
-
-
 def merge(maps, n):
     """Union of the parents of maps that all describe the same ``n`` rows."""
     ids, pools, index = [], [], {}
@@ -307,7 +266,7 @@ def merge(maps, n):
             else:
                 ids.append(s)
         if rm.pools:
-            _add_pools(pools, rm.pools, index)
+            add_pools(pools, rm.pools, index)
     if n is None and len(ids) > _MOST_SLOTS:
         out = _fold(ids, pools)
         out.origin = ("union", *maps)
@@ -392,8 +351,8 @@ def with_parents(rm, other):
         return out
     # what merge gives (one slot has nothing to deduplicate), without its loops
     pools, index = [], {}
-    _add_pools(pools, rm.pools, index)
-    _add_pools(pools, other.pools, index)
+    add_pools(pools, rm.pools, index)
+    add_pools(pools, other.pools, index)
     return RowMap(rm.ids, tuple(pools), rm.n, None, ("union", rm, other))
 
 
@@ -431,12 +390,7 @@ def take(rm, key):
             n = len(range(rm.n)[key])
             return Deferred(lambda: _taken(rm, key), n, ("take", rm, key), (rm,))
     ids, pools = _taken(rm, where)
-    if ids:
-        n = len(ids[0])
-    elif any(m is not None for _, m in pools):
-        n = next(len(m) for _, m in pools if m is not None)
-    else:
-        n = count(rm.n, key)
+    n = len(ids[0]) if ids else count(rm.n, key)
     return RowMap(ids, pools, n, None, ("take", rm, where))
 
 
@@ -447,34 +401,7 @@ def _taken(rm, key):
     row of the result (see :func:`live_pools`).
     """
     ids = tuple([s[key] for s in rm.ids])
-    return ids, (live_pools(rm.pools, key) if rm.pools else ())
-
-
-def live_pools(pools, key):
-    """The ``(pool, mask)`` pairs of ``pools`` for rows ``key``, leaving out every pool
-    that applies to none of those rows.
-
-    A pool that applies to no row is behind none (``rows``, ``pools``, ``sources`` and
-    the pooled ids all skip it), but kept, it would be carried into every map made from
-    this one: a loop that keeps the last rows of an array it keeps pooling
-    (``acc = acc[-8:] - acc.mean(axis=0)``) would carry every input it ever pooled, and
-    each step would cost more than the one before. Pools that share one mask (those
-    pooled into the same rows) share its rows taken, tested once.
-    """
-    # the same rows as ``m[key]``; NumPy's take gathers bytes about twice as fast
-    gather = type(key) is np.ndarray and key.dtype.kind == "i"
-    out, made = [], {}
-    for p, m in pools:
-        if m is None:
-            out.append((p, None))
-            continue
-        found = made.get(id(m))
-        if found is None:
-            taken = m.take(key) if gather else m[key]
-            found = made[id(m)] = (taken, bool(taken.any()))
-        if found[1]:
-            out.append((p, found[0]))
-    return tuple(out)
+    return ids, (live_pools(rm.pools, key, rm.n) if rm.pools else ())
 
 
 def count(n, key):
@@ -531,41 +458,7 @@ def _stacked(blocks, sizes, total):
                 for j in range(k)
             ]
         )
-    if not any(b.pools for b in blocks):
-        return ids, ()
-    # pools by input (a map holds each pooled input once), in order of first appearance:
-    # [pool, via, [(start, stop, mask or None) for each block that has it]]
-    found = {}
-    start = 0
-    for b, size in zip(blocks, sizes):
-        stop = start + size
-        for p, m in b.pools:
-            entry = found.get(id(p.rowmap))
-            if entry is None:
-                found[id(p.rowmap)] = [p, p.via, [(start, stop, m)]]
-                continue
-            via = entry[1]
-            if p.via != via and p.via not in via.split(", "):
-                entry[1] = f"{via}, {p.via}"
-            entry[2].append((start, stop, m))
-        start = stop
-    pools, made = [], {}
-    for pool, via, spans in found.values():
-        if via != pool.via:
-            pool = Pool(pool.rowmap, via)
-        if len(spans) == len(blocks) and all(m is None for _, _, m in spans):
-            pools.append((pool, None))
-            continue
-        # inputs pooled into the same rows of every block share one mask (made once)
-        key = tuple([(begin, id(m)) for begin, _, m in spans])
-        mask = made.get(key)
-        if mask is None:
-            # one mask over all rows, written block by block (no per-block temporaries)
-            mask = made[key] = np.zeros(total, bool)
-            for begin, end, m in spans:
-                mask[begin:end] = True if m is None else m
-        pools.append((pool, mask))
-    return ids, tuple(pools)
+    return ids, stacked_pools(blocks, sizes)
 
 
 def repeat_rows(rm, repeats):
@@ -573,7 +466,9 @@ def repeat_rows(rm, repeats):
     if rm.n is None or rm.dropped is not None:
         return rm
     ids = tuple(np.repeat(s, repeats) for s in rm.ids)
-    pools = tuple((p, None if m is None else np.repeat(m, repeats)) for p, m in rm.pools)
+    pools = tuple(
+        (p, None if m is None else np.repeat(full_mask(m, rm.n), repeats)) for p, m in rm.pools
+    )
     n = int(np.sum(np.broadcast_to(repeats, (rm.n,)))) if rm.n else 0
     where = repeats.copy() if isinstance(repeats, np.ndarray) else repeats
     return RowMap(ids, pools, n, None, ("repeat", rm, where))
@@ -585,7 +480,10 @@ def group_rows(rm, size):
         return rm
     n = rm.n // size
     ids = tuple(s.reshape(n, size)[:, j] for s in rm.ids for j in range(size))
-    pools = tuple((p, None if m is None else m.reshape(n, size).any(axis=1)) for p, m in rm.pools)
+    pools = tuple(
+        (p, None if m is None else full_mask(m, rm.n)[: n * size].reshape(n, size).any(axis=1))
+        for p, m in rm.pools
+    )
     return merge([RowMap(ids, pools, n, None, ("group", rm, size))], n)
 
 
@@ -668,7 +566,9 @@ def _gather(rm, rows):
         ids = tuple(np.zeros(len(rows), np.int64) for _ in rm.ids)
         return RowMap(ids, tuple((p, none) for p, _ in rm.pools), len(rows), None, NOTHING)
     ids = tuple(np.where(present, s[safe], 0) for s in rm.ids)
-    pools = tuple((p, present if m is None else (m[safe] & present)) for p, m in rm.pools)
+    pools = tuple(
+        (p, present if m is None else (full_mask(m, rm.n)[safe] & present)) for p, m in rm.pools
+    )
     return RowMap(ids, pools, len(rows), None, ("gather", rm, rows))
 
 
@@ -694,12 +594,14 @@ def overwrite(rm, full, touched, value):
     if full.any():
         keep = ~full
         ids = tuple(np.where(keep, s, 0) for s in rm.ids)
-        pools = tuple((p, keep if m is None else (m & keep)) for p, m in rm.pools)
+        pools = tuple((p, keep if m is None else (full_mask(m, n) & keep)) for p, m in rm.pools)
         kept = RowMap(ids, pools, n, None, origin)
     if value is EMPTY or (not value.ids and not value.pools):
         return kept
     ids = tuple(np.where(touched, s, 0) for s in value.ids)
-    pools = tuple((p, touched if m is None else (m & touched)) for p, m in value.pools)
+    pools = tuple(
+        (p, touched if m is None else (full_mask(m, n) & touched)) for p, m in value.pools
+    )
     out = merge([kept, RowMap(ids, pools, n)], n)
     out.origin = origin
     return out
@@ -749,7 +651,7 @@ def direct(rm, rows):
 
 def pools_of(rm, row):
     """Pools that apply to row ``row`` (every pool of a collapsed map)."""
-    return [p for p, m in rm.pools if m is None or rm.n is None or m[row]]
+    return [p for p, m in rm.pools if rm.n is None or has(m, row, rm.n)]
 
 
 def expand(pool, memo=None):

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._lineage._ids import codes_of
 from ._graph import INPUTS, OP, UNRECORDED, node_rows
+from ._pools import full
 
 #: Maps visited by one walk from an operation's result to its inputs before the walk
 #: gives up (the relation is then unknown: every input row may be behind the result).
@@ -276,6 +277,8 @@ def _pools_codes(rm, rows, memo, found):
             found |= codes
             continue
         masks = [m for (_, m), s in zip(pools, sets) if s == codes]
+        # (a mask may end before the last row: the rows past it are False)
+        masks = [m if m is None else full(m, rm.n) for m in masks]
         if any(m is None for m in masks):
             found |= codes
         elif len(masks) > _FEW_MASKS:

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sktraceprop as stp
+from sktraceprop.arrays._pools import full
 
 from ._chains import HypothesisChoices, NumpyBackend, run_chain
 
@@ -480,7 +481,7 @@ def _reference_codes_at(rm, mask, memo=None):
     for s in rm.ids:
         found.update(np.unique(codes_of(s if rows is None else s[rows])).tolist())
     for pool, m in rm.pools:
-        if m is None or rows is None or m[rows].any():
+        if m is None or rows is None or full(m, rm.n)[rows].any():
             found |= pooled(pool.rowmap)
     found.discard(0)
     return found

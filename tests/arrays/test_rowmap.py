@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sktraceprop.arrays import _rowmap as rmap
+from sktraceprop.arrays._pools import full
 
 #: Pooled inputs shared between generated maps (so pools meet in concatenation).
 _INPUTS = [rmap.of_ids(np.arange(1, 4, dtype=np.int64) + 10 * k) for k in range(3)]
@@ -26,7 +27,7 @@ def _meaning(rm):
     rows = []
     for i in range(rm.n):
         direct = sorted({int(s[i]) for s in rm.ids if s[i] != 0})
-        pooled = sorted(_label(p) for p, m in rm.pools if m is None or m[i])
+        pooled = sorted(_label(p) for p, m in rm.pools if m is None or full(m, rm.n)[i])
         rows.append((direct, pooled))
     return rows
 
@@ -47,8 +48,12 @@ def rowmaps(draw, n=None):
     for k in draw(st.lists(st.integers(0, 2), max_size=3, unique=True)):
         via = draw(st.sampled_from(_VIAS))
         masked = draw(st.booleans())
+        # a mask may end before the last row (the rows past it are False)
+        size = draw(st.integers(0, n))
         mask = (
-            np.asarray(draw(st.lists(st.booleans(), min_size=n, max_size=n))) if masked else None
+            np.asarray(draw(st.lists(st.booleans(), min_size=size, max_size=size)), bool)
+            if masked
+            else None
         )
         pools.append((rmap.Pool(_INPUTS[k], via), mask))
     return rmap.RowMap(ids, tuple(pools), n)
@@ -94,14 +99,15 @@ def test_take_rows_are_the_keyed_rows(rm, data):
     # pool that applies to none of them is behind no row of the result: left out
     kept = iter(out.pools)
     for p, m in rm.pools:
-        if m is not None and not m[key].any():
+        if m is not None and not full(m, rm.n)[key].any():
             continue
         q, k = next(kept)
         assert q is p
         assert (k is None) == (m is None)
         if m is not None:
             assert k.dtype == bool
-            np.testing.assert_array_equal(k, m[key])
+            assert len(k) <= out.n
+            np.testing.assert_array_equal(full(k, out.n), full(m, rm.n)[key])
     assert next(kept, None) is None
 
 
@@ -129,7 +135,7 @@ def test_with_parents_adds_the_pools_to_every_row(rm, other, data):
     for (_, m), (_, g) in zip(out.pools, general.pools):
         assert (m is None) == (g is None)
         if m is not None:
-            np.testing.assert_array_equal(m, g)
+            np.testing.assert_array_equal(full(m, rm.n), full(g, rm.n))
 
 
 def _key(data, n):
@@ -266,6 +272,37 @@ def test_concat_gives_inputs_pooled_into_the_same_rows_one_mask():
     )
     plain = rmap.of_ids(np.arange(7, 9, dtype=np.int64))
     out = rmap.concat([(pooled, 3), (plain, 2)])
-    masks = {id(m) for _, m in out.pools}
-    assert len(out.pools) == 50 and len(masks) == 1
-    assert out.pools[0][1].tolist() == [True, False, True, False, False]
+    # pooled into rows of the first block only: the rows appended are False past the
+    # masks' end, so the pairs (and their one mask) are shared, not copied
+    assert len(out.pools) == 50
+    assert all(a is b for a, b in zip(out.pools, pooled.pools))
+    assert full(out.pools[0][1], 5).tolist() == [True, False, True, False, False]
+    # pooled into rows of both blocks: one mask, up to the last row it applies to
+    both = rmap.concat([(pooled, 3), (plain, 2), (pooled, 3)])
+    masks = {id(m) for _, m in both.pools}
+    assert len(both.pools) == 50 and len(masks) == 1
+    assert both.pools[0][1].tolist() == [True, False, True, False, False, True, False, True]
+
+
+def test_concat_of_pieces_of_one_mask_gives_a_view_of_it():
+    # ``vstack([x[:2], x[2:] - x[2:].mean(axis=0)])`` of an array with pools: the pieces'
+    # masks are views of x's masks where their rows are, so the result views them too
+    # (a loop that keeps every row would otherwise copy every mask at every such step)
+    mask = np.array([True, False, True, True, False])
+    rm = rmap.RowMap(
+        (np.arange(1, 6, dtype=np.int64),), ((rmap.Pool(_INPUTS[0], "mean"), mask),), 5
+    )
+    head, tail = rmap.take(rm, slice(0, 2)), rmap.take(rm, slice(2, None))
+    out = rmap.concat([(head, 2), (tail, 3)])
+    got = out.pools[0][1]
+    assert got.base is mask and np.shares_memory(got, mask)
+    assert full(got, 5).tolist() == mask.tolist()
+    # pieces out of place, or of another array, are copied into a new mask
+    swapped = rmap.concat([(tail, 3), (head, 2)])
+    got = swapped.pools[0][1]
+    assert not np.shares_memory(got, mask)
+    assert full(got, 5).tolist() == [True, True, False, True, False]
+    copy = rmap.RowMap(rm.ids, ((rmap.Pool(_INPUTS[0], "mean"), mask.copy()),), 5)
+    other = rmap.concat([(head, 2), (rmap.take(copy, slice(2, None)), 3)])
+    assert not np.shares_memory(other.pools[0][1], mask)
+    assert full(other.pools[0][1], 5).tolist() == mask.tolist()

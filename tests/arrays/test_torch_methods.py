@@ -5,6 +5,7 @@ import pytest
 
 import sktraceprop as stp
 from sktraceprop.arrays import _torch
+from sktraceprop.arrays._pools import full
 
 torch = pytest.importorskip("torch")
 
@@ -56,7 +57,9 @@ def _meaning(t):
     rows = [
         (
             sorted({int(s[0 if rm.n is None else i]) for s in rm.ids}),
-            sorted(int(x) for p, m in rm.pools if m is None or m[i] for x in p.rowmap.ids[0]),
+            sorted(
+                int(x) for p, m in rm.pools if m is None or full(m, n)[i] for x in p.rowmap.ids[0]
+            ),
         )
         for i in range(n)
     ]
