@@ -1,9 +1,11 @@
 """SQLite store: the embedded default for lineage that must persist."""
 
 import contextlib
+import ctypes
 import os
 import sqlite3
 import threading
+import time
 import uuid
 import warnings
 from pathlib import Path
@@ -22,6 +24,7 @@ from . import _legacy
 from ._base import BaseStore, check_timeout
 from ._identity import store_gone, store_replaced, store_upgraded
 from ._integrity import check_with, describe, raise_problems, schema_error
+from ._wal import stamp_statements, wal_mismatch
 
 SCHEMA_VERSION = 3
 APP = "sktraceprop"
@@ -214,6 +217,7 @@ class SQLiteStore(BaseStore):
                     f"{self.path} is not a SQLite database (corrupt or another file type); "
                     "it was not modified."
                 )
+        self._check_wal()
         self._read_schema()
         if self.check_on_open != "header":
             try:
@@ -246,6 +250,8 @@ class SQLiteStore(BaseStore):
                     )
                     con.executemany("INSERT INTO stp_meta VALUES (?, ?)", meta)
                     con.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, now))
+                    for statement in stamp_statements(0):
+                        con.execute(statement)
                 con.execute("COMMIT")
             except BaseException:
                 # SQLite rolls back by itself after a failed write (a full disk): a
@@ -427,6 +433,7 @@ class SQLiteStore(BaseStore):
             before = _file_id(self.path)
             if before is None:
                 raise self._not_the_file_opened()
+            self._check_wal()
             if self.mode == "ro":
                 con = self._open_readonly()
                 con.isolation_level = None
@@ -467,6 +474,7 @@ class SQLiteStore(BaseStore):
             _file_id(self.path) != getattr(self._local, "file", None)
         ):
             raise self._not_the_file_opened()
+        self._check_wal(con)
         changed = self._schema_changed(con)
         if changed is not None:
             raise changed
@@ -487,6 +495,40 @@ class SQLiteStore(BaseStore):
                 self, self._meta.get("schema_version"), now.get("schema_version")
             )
         return None
+
+    def _check_wal(self, con=None):
+        """Raise unless the file's -wal file, if there is one, was written on this file
+        (see :mod:`._wal`): SQLite would replay another file's log onto it, and read a
+        mix of two stores. Checked before SQLite reads the file, and again whenever the
+        file or its log changed since; ``con``, this thread's open connection, is then
+        set aside unclosed (closed last, it would fold the log into the file)."""
+        for _ in range(3):
+            key = _wal_key(self.path)
+            if key == getattr(self, "_wal_checked", None):
+                return
+            if getattr(self._local, "wal_memo", None) is None:
+                self._local.wal_memo = {}  # what was read of the log (see wal_mismatch)
+            problem = wal_mismatch(self.path, self._local.wal_memo)
+            if problem is None:
+                self._wal_checked = key
+                return
+            if _wal_key(self.path) == key:
+                break  # not a checkpoint or a write caught half-way: both files held still
+            time.sleep(0.01)
+        if con is not None and con is getattr(self._local, "con", None):
+            self._local.con = None
+            _set_aside(con)
+        raise CorruptStoreError(
+            f"{self!r}: {self.path}-wal, the write-ahead log next to the store's file, was "
+            f"not written on that file ({problem}): the file was replaced in place (another "
+            "store's file, or an older backup, copied over it) while the log of the file it "
+            "replaced stayed. SQLite would replay that log onto this file and read a mix of "
+            "two stores. Nothing was read or written; both files are as they were. If the "
+            f"file now there is the one wanted, move {self.path}-wal and {self.path}-shm "
+            "away once no program has the store open (the last program to close it folds "
+            "the log into the file); to get back the store the log belongs to, put its file "
+            f"back at {self.path}."
+        )
 
     def _not_the_file_opened(self):
         """The error for a store file removed, moved or replaced since it was opened."""
@@ -664,6 +706,10 @@ class SQLiteStore(BaseStore):
             # store) would write where it is lost, or into the wrong store.
             self._check_identity(con)
             yield _Writer(con)
+            # binds the log to the file (see ._wal): page 1 goes into every transaction
+            (current,) = con.execute("PRAGMA user_version").fetchone()
+            for statement in stamp_statements(current):
+                con.execute(statement)
             con.execute("COMMIT")
         except BaseException as exc:
             if con.in_transaction:
@@ -891,6 +937,7 @@ class SQLiteStore(BaseStore):
         opened = getattr(self._local, "file", None)
         if _file_id(self.path) is None or (opened is not None and _file_id(self.path) != opened):
             raise self._not_the_file_opened()
+        self._check_wal()
         pragma = "integrity_check" if full else "quick_check"
         con = self._open_readonly()
         problems = []
@@ -949,6 +996,31 @@ def _stamp(path):
             out.append(None)
         else:
             out.append((found.st_size, found.st_mtime_ns))
+    return tuple(out)
+
+
+def _set_aside(con):
+    """Keep ``con`` open until the process ends, without closing it then either.
+
+    ``con`` is on a file whose log was written on another file: the last connection to
+    close a file folds its log into it, which would mix the two stores for good (see
+    :meth:`SQLiteStore._check_wal`). A process that ends without closing a connection
+    leaves both files as they are, as after a crash. Python closes the connections it
+    still holds when it exits, so one more reference is taken that is never given back.
+    """
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(con))
+
+
+def _wal_key(path):
+    """What changes when the file or its -wal file is written, replaced or removed."""
+    out = []
+    for name in (path, f"{path}-wal"):
+        try:
+            found = os.stat(name)
+        except FileNotFoundError:
+            out.append(None)
+        else:
+            out.append((found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns))
     return tuple(out)
 
 
