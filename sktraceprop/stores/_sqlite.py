@@ -986,17 +986,29 @@ class _Immutable(sqlite3.Connection):
 
 
 def _stamp(path):
-    """``(size, mtime_ns)`` of a store's file and of its -wal file (None where there is
-    none): what changes when another process writes to it."""
-    out = []
-    for name in (path, f"{path}-wal"):
-        try:
-            found = os.stat(name)
-        except FileNotFoundError:
-            out.append(None)
-        else:
-            out.append((found.st_size, found.st_mtime_ns))
-    return tuple(out)
+    """What changes when the store's file or its -wal file is written or replaced.
+
+    The file's inode, size, mtime and ctime (None where there is none), its -wal file's
+    the same but the ctime (SQLite changes it when it opens the log, to give it the
+    file's owner), and the file's page 1. The mtime alone can be set back (``cp -p``,
+    ``touch -r``, ``rsync -t``, ``os.utime``) over a file of the same size; doing so
+    changes the ctime, and a file moved there has another inode. Page 1 is compared
+    where the file system keeps no ctime: a sktraceprop write changes it (see
+    :mod:`._wal`), as does any write in rollback-journal mode (its change counter).
+    """
+    found, log = _wal_key(path)
+    return found, log and log[:3], _page_one(path)
+
+
+def _page_one(path):
+    """The first page of the file at ``path`` (b"" where there is none)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+            size = int.from_bytes(head[16:18], "big") if len(head) == 100 else 0
+            return head + f.read(max((65536 if size == 1 else size) - 100, 0))
+    except FileNotFoundError:
+        return b""
 
 
 def _set_aside(con):
