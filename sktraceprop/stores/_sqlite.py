@@ -25,6 +25,7 @@ from ._identity import store_gone, store_replaced, store_upgraded
 from ._integrity import check_with, describe, raise_problems, schema_error
 from ._sqlite_errors import translate
 from ._sqlite_files import Immutable, file_id, file_stamp, set_aside, wal_key
+from ._sqlite_reads import read_file
 from ._sqlite_schema import (
     APP,
     SCHEMA,
@@ -172,12 +173,11 @@ class SQLiteStore(BaseStore):
             )
         elif not path.exists() or path.stat().st_size == 0:
             self._create()
-        with open(path, "rb") as f:
-            if f.read(16) != _MAGIC:
-                raise CorruptStoreError(
-                    f"{self.path} is not a SQLite database (corrupt or another file type); "
-                    "it was not modified."
-                )
+        if read_file(self.path, 0, 16) != _MAGIC:
+            raise CorruptStoreError(
+                f"{self.path} is not a SQLite database (corrupt or another file type); "
+                "it was not modified."
+            )
         self._check_wal()
         self._read_schema()
         if self.check_on_open != "header":
@@ -463,19 +463,32 @@ class SQLiteStore(BaseStore):
         mix of two stores. Checked before SQLite reads the file, and again whenever the
         file or its log changed since; ``con``, this thread's open connection, is then
         set aside unclosed (closed last, it would fold the log into the file)."""
-        for _ in range(3):
+        if getattr(self._local, "wal_memo", None) is None:
+            self._local.wal_memo = {}  # what was read of the log (see wal_mismatch)
+        memo = self._local.wal_memo
+        deadline = time.monotonic() + max(self.timeout, 1.0)
+        while True:
             key = wal_key(self.path)
             if key == getattr(self, "_wal_checked", None):
                 return
-            if getattr(self._local, "wal_memo", None) is None:
-                self._local.wal_memo = {}  # what was read of the log (see wal_mismatch)
-            problem = wal_mismatch(self.path, self._local.wal_memo)
-            if problem is None:
+            problem = wal_mismatch(self.path, memo)
+            if problem is None and wal_key(self.path) == key:
                 self._wal_checked = key
                 return
-            if wal_key(self.path) == key:
-                break  # not a checkpoint or a write caught half-way: both files held still
-            time.sleep(0.01)
+            memo.clear()  # it may hold a frame read while it was written
+            if problem is not None:
+                # believed when a second read, from scratch, finds the same in the same
+                # files: another process writing or checkpointing changes them
+                time.sleep(0.01)
+                if wal_mismatch(self.path, {}) == problem and wal_key(self.path) == key:
+                    break
+            if time.monotonic() > deadline:
+                raise StoreBusyError(
+                    f"{self.path} and its write-ahead log kept changing while this handle "
+                    f"checked that the log was written on the file (for {self.timeout} s); "
+                    "nothing was read or written. Retry, or open the store with a longer "
+                    "timeout=."
+                )
         if con is not None and con is getattr(self._local, "con", None):
             self._local.con = None
             set_aside(con)

@@ -5,6 +5,8 @@ import ctypes
 import os
 import sqlite3
 
+from ._sqlite_reads import read_file
+
 
 class Immutable(sqlite3.Connection):
     """A connection opened with ``immutable=1``, and the ``stamp`` of the file then."""
@@ -30,10 +32,9 @@ def file_stamp(path):
 def page_one(path):
     """The first page of the file at ``path`` (b"" where there is none)."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(100)
-            size = int.from_bytes(head[16:18], "big") if len(head) == 100 else 0
-            return head + f.read(max((65536 if size == 1 else size) - 100, 0))
+        head = read_file(path, 0, 100)
+        size = int.from_bytes(head[16:18], "big") if len(head) == 100 else 0
+        return head + read_file(path, 100, max((65536 if size == 1 else size) - 100, 0))
     except FileNotFoundError:
         return b""
 

@@ -8,6 +8,7 @@ before SQLite reads either file, and leave both as they are.
 """
 
 import gc
+import multiprocessing
 import shutil
 import sqlite3
 import tempfile
@@ -177,5 +178,54 @@ def test_a_file_copied_over_a_store_is_never_read_with_the_log_of_another(
                 assert read == (runs, n_events, True)
             if read is None:
                 assert _bytes(path) == before  # neither file touched
+    finally:
+        shutil.rmtree(folder)
+
+
+def _busy_worker(path, k, n, queue):
+    """Append ``n`` events, checkpoint now and then, and open read-only handles: what
+    other processes do to one store; report every error."""
+    errors = []
+    try:
+        store = stp.stores.SQLiteStore(path)
+        for i in range(n):
+            try:
+                store.append_event("review", {"worker": k, "i": i})
+                if i % 11 == 0:
+                    con = sqlite3.connect(path)
+                    con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    con.close()
+                if i % 13 == 0:
+                    with stp.stores.SQLiteStore(path, mode="ro") as reader:
+                        reader.list_runs()
+            except Exception as exc:
+                errors.append(repr(exc))
+        store.close()
+    except Exception as exc:  # report to the parent rather than hang
+        errors.append(repr(exc))
+    queue.put(errors)
+
+
+def test_processes_writing_checkpointing_and_reading_one_store_are_never_refused():
+    # The check reads the store's files beside SQLite. Closing a descriptor of a file
+    # drops every POSIX lock the process holds on it, SQLite's too: with the files read
+    # by open() and closed (also the header check on opening, before this test), other
+    # processes' writes failed with disk I/O errors, lost events, and the check refused
+    # a store whose log was its own.
+    folder = Path(tempfile.mkdtemp())
+    try:
+        path = str(folder / "store.db")
+        stp.stores.SQLiteStore(path).close()
+        ctx = multiprocessing.get_context("spawn")
+        queue = ctx.Queue()
+        procs = [ctx.Process(target=_busy_worker, args=(path, k, 100, queue)) for k in range(4)]
+        for p in procs:
+            p.start()
+        errors = [e for _ in procs for e in queue.get(timeout=240)]
+        for p in procs:
+            p.join(timeout=60)
+        assert errors == []
+        store = stp.stores.SQLiteStore(path)
+        assert len(store.events()) == 400 and store.verify()
     finally:
         shutil.rmtree(folder)
