@@ -6,8 +6,9 @@ connections' too (SQLite's "How To Corrupt", 2.2). Reading a store's file, -wal 
 file with ``open()`` then closing it, while a connection of the process had the file
 open, left that connection unprotected: with several processes writing, checkpointing
 and opening read-only handles, writes failed with disk I/O errors (SQLITE_IOERR_SHORT_READ)
-and events were lost. So the descriptors read here are never closed: one per file (path
-and inode) seen, kept for the life of the process.
+and events were lost. So a descriptor read here is kept open, one per file (path and
+inode) seen, until the file is deleted (a -wal file when the last connection closes, for
+example): no connection then has it open, and closing it frees the file's space.
 """
 
 import os
@@ -27,6 +28,7 @@ def read_file(path, offset=0, size=None):
     with _LOCK:
         fd = _OPEN.get(key)
         if fd is None:
+            _close_deleted()
             fd = os.open(path, os.O_RDONLY)
             opened = os.fstat(fd)  # (another file may have been put there since the stat)
             key = (path, opened.st_dev, opened.st_ino)
@@ -45,3 +47,11 @@ def read_file(path, offset=0, size=None):
         chunks.append(chunk)
         offset, size = offset + len(chunk), size - len(chunk)
     return b"".join(chunks)
+
+
+def _close_deleted():
+    """Close the descriptors of files deleted since (no name left: st_nlink 0)."""
+    for key, fd in list(_OPEN.items()):
+        if os.fstat(fd).st_nlink == 0:
+            os.close(fd)
+            del _OPEN[key]
