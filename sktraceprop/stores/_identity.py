@@ -8,10 +8,6 @@ passes, events appended to that store). So every read, write and check of
 :class:`SQLiteStore` and :class:`PostgresStore` first looks whether the store it
 opened is still there, and otherwise raises one of these errors before reading or
 writing anything. What either store held is left as it is.
-
-A SQLite file overwritten in place keeps its inode: where the write-ahead log of the
-file it replaced is still next to it, the same check first finds that the log was not
-written on the file (see :mod:`._wal`), and raises before SQLite reads the two as one.
 """
 
 from ..exceptions import StoreError, StoreNotFoundError
