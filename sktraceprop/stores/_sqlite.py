@@ -22,6 +22,7 @@ from . import _legacy
 from ._base import BaseStore, check_timeout
 from ._identity import store_gone, store_replaced, store_upgraded
 from ._integrity import check_with, describe, raise_problems, schema_error
+from ._sqlite_reads import read_file
 
 SCHEMA_VERSION = 3
 APP = "sktraceprop"
@@ -208,12 +209,13 @@ class SQLiteStore(BaseStore):
             )
         elif not path.exists() or path.stat().st_size == 0:
             self._create()
-        with open(path, "rb") as f:
-            if f.read(16) != _MAGIC:
-                raise CorruptStoreError(
-                    f"{self.path} is not a SQLite database (corrupt or another file type); "
-                    "it was not modified."
-                )
+        # (read beside SQLite: closing a descriptor of the file would drop the locks
+        # every connection of this process holds on it)
+        if read_file(str(path), 0, 16) != _MAGIC:
+            raise CorruptStoreError(
+                f"{self.path} is not a SQLite database (corrupt or another file type); "
+                "it was not modified."
+            )
         self._read_schema()
         if self.check_on_open != "header":
             try:
@@ -939,8 +941,16 @@ class _Immutable(sqlite3.Connection):
 
 
 def _stamp(path):
-    """``(size, mtime_ns)`` of a store's file and of its -wal file (None where there is
-    none): what changes when another process writes to it."""
+    """What changes when the store's file or its -wal file is written or replaced.
+
+    The file's inode, size, mtime and ctime (None where there is none), its -wal file's
+    the same but the ctime (SQLite changes it when it opens the log, to give it the
+    file's owner), and the file's page 1. The mtime alone can be set back (``cp -p``,
+    ``touch -r``, ``rsync -t``, ``os.utime``) over a file of the same size; doing so
+    changes the ctime, and a file moved there has another inode. Page 1 is compared
+    where the file system keeps no ctime: a write in rollback-journal mode changes it
+    (its change counter).
+    """
     out = []
     for name in (path, f"{path}-wal"):
         try:
@@ -948,8 +958,19 @@ def _stamp(path):
         except FileNotFoundError:
             out.append(None)
         else:
-            out.append((found.st_size, found.st_mtime_ns))
-    return tuple(out)
+            out.append((found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns))
+    return out[0], out[1] and out[1][:3], _page_one(path)
+
+
+def _page_one(path):
+    """The first page of the file at ``path`` (b"" where there is none), read beside
+    SQLite (:mod:`._sqlite_reads`)."""
+    try:
+        head = read_file(str(path), 0, 100)
+        size = int.from_bytes(head[16:18], "big") if len(head) == 100 else 0
+        return head + read_file(str(path), 100, max((65536 if size == 1 else size) - 100, 0))
+    except FileNotFoundError:
+        return b""
 
 
 def _file_id(path):
