@@ -11,6 +11,7 @@ process, changed since), the step stays listed for every row of its sources and 
 notes say why.
 """
 
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -122,12 +123,33 @@ def _member(sorted_ids, ids):
     lo, hi = int(sorted_ids[0]), int(sorted_ids[-1])
     if hi - lo >= max(1 << 26, 8 * ids.size):
         return positions_in(sorted_ids, ids) >= 0
-    bits = np.zeros(hi - lo + 1, dtype=bool)
-    bits[sorted_ids - lo] = True
+    bits = _bits(sorted_ids, lo, hi)
     inside = (ids >= lo) & (ids <= hi)
     out = np.zeros(np.shape(ids), dtype=bool)
     out[inside] = bits[ids[inside] - lo]
     return out
+
+
+#: The bitmaps of the last few sets of ids :func:`_member` was asked about: each
+#: transform of a step asks about every other step's rows (a scaler per group of a file).
+_BITS = {}
+_BITS_LOCK = threading.Lock()
+_BITS_KEPT = 16
+
+
+def _bits(sorted_ids, lo, hi):
+    key = id(sorted_ids)
+    with _BITS_LOCK:
+        found = _BITS.get(key)
+        if found is not None and found[0] is sorted_ids:
+            return found[1]
+    bits = np.zeros(hi - lo + 1, dtype=bool)
+    bits[sorted_ids - lo] = True
+    with _BITS_LOCK:
+        while len(_BITS) >= _BITS_KEPT:
+            _BITS.pop(next(iter(_BITS)))
+        _BITS[key] = (sorted_ids, bits)  # (the ids kept too: an id is not reused meanwhile)
+    return bits
 
 
 class _Cells:
