@@ -170,30 +170,27 @@ def training_rows(run):
 
 
 def source_training_rows(run):
-    """Per source of ``run`` (code) and op: how many training rows from it went through.
+    """Per source of ``run`` (code): how many of its training rows went through each op.
 
     A training row is from a source when the source is on its way (its own, a merge it
-    was built through, the source of a leaf row behind it). Returns ``(from_source,
-    through)``: code -> the number of training rows from it, and code -> a list, one
-    entry per op of ``run.ops``, of those that went through the op (every one of them
-    for an op of every row); None for both where it cannot be counted in this process
-    (a merge's parent rows travelled without the record).
+    was built through, the source of a leaf row behind it). Returns code -> a list, one
+    entry per op of ``run.ops``, of the source's training rows that went through the op
+    (every one of them for an op of every row); None where it cannot be counted in this
+    process (a merge's parent rows travelled without the record).
     """
     try:
         pos, _, entry, code, way = leaf_paths(run.row_ids, run.source)
     except LineageError:
-        return None, None
+        return None
     row = pos[entry]  # the training row (position) of each pair
-    from_source, through = {}, {}
     hits = [
         None if op.sources is None else _pairs_through(op, run.sources, code, way)
         for op in run.ops
     ]
+    out = {}
     for c in run.sources:
         mine = code == int(c)
-        from_source[int(c)] = int(np.unique(row[mine]).size)
-        through[int(c)] = [
-            from_source[int(c)] if hit is None else int(np.unique(row[mine & hit]).size)
-            for hit in hits
+        out[int(c)] = [
+            int(np.unique(row[mine if hit is None else mine & hit]).size) for hit in hits
         ]
-    return from_source, through
+    return out

@@ -265,7 +265,7 @@ def add_input_notes(run, X, changed):
         renamed_pairs = _renamed_pairs(compared[0] if compared else {})
         run.renamed_columns = {c: v for c, v in renamed_pairs.items() if c not in (changed or {})}
         unsourced = unsourced_run_columns(run)
-        renamed = _renamed_columns(run, compared[0] if compared else {})
+        renamed = _renamed_columns(run, renamed_pairs)
         unsourced = [c for c in unsourced if c not in renamed]
         if renamed:
             run.notes.append(
@@ -304,13 +304,13 @@ def _renamed_pairs(compared):
     return out
 
 
-def _renamed_columns(run, compared):
-    """Column of the data -> ``"column of source"`` it was identified as (renamed)."""
-    out = {}
-    for code, found in compared.items():
-        for name, loaded in found[2].items() if found is not None else ():
-            out.setdefault(name, []).append(f"{loaded} of {run.sources[code].source_id}")
-    return {name: ", ".join(where) for name, where in out.items()}
+def _renamed_columns(run, pairs):
+    """Column of the data -> ``"column of source"`` it was identified as (renamed), from
+    :func:`_renamed_pairs`."""
+    return {
+        name: ", ".join(f"{loaded} of {run.sources[code].source_id}" for code, loaded in found)
+        for name, found in pairs.items()
+    }
 
 
 def compared_notes(run, compared, ambiguous):

@@ -47,18 +47,6 @@ def restrict_rows(found, X, ids, sources):
     notes : list of str
         What the run's notes must add (an op kept for every row, and why).
     """
-    out, dropped, kept_unchecked, notes = _restrict(found, X, ids, sources)
-    return out, dropped, kept_unchecked, notes
-
-
-def unrestricted(found, X, ids, sources):
-    """Fingerprints of the ops of :func:`restrict_rows`'s ``through`` it lists for every
-    row of their sources (not limited to the rows they transformed): an output made from
-    these rows cannot tell that a row did not go through them."""
-    return {op.fingerprint for op in _restrict(found, X, ids, sources)[0] if op.rows is None}
-
-
-def _restrict(found, X, ids, sources):
     through, left_out, unchecked = found
     unchecked_prints = {op.fingerprint for op in unchecked}
     out, dropped, kept_unchecked, notes, paths = [], list(left_out), [], [], None
@@ -113,6 +101,13 @@ def _restrict(found, X, ids, sources):
         if op.fingerprint in unchecked_prints:
             kept_unchecked.append(op)
     return out, dropped, kept_unchecked, notes
+
+
+def unrestricted(found, X, ids, sources):
+    """Fingerprints of the ops of :func:`restrict_rows`'s ``through`` it lists for every
+    row of their sources (not limited to the rows they transformed): an output made from
+    these rows cannot tell that a row did not go through them."""
+    return {op.fingerprint for op in restrict_rows(found, X, ids, sources)[0] if op.rows is None}
 
 
 def _member(sorted_ids, ids):

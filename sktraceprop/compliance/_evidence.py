@@ -112,7 +112,7 @@ def sources_section(run):
     shared = _shared_names(run)
     # each op's sources by code (by SHA-256 where recorded: one of two files named alike)
     through = [op_codes(op, run.sources) for op in run.ops]
-    _, op_rows = source_training_rows(run)  # (None: not countable in this process)
+    op_rows = source_training_rows(run)  # (None: not countable in this process)
     out = []
     for code in sorted(run.sources):
         source = run.sources[code]

@@ -85,16 +85,22 @@ def test_long_pooling_chains_match_carried_ids(data, n_ops):
     assert reported(x, len(truth)) == truth, names
 
 
+def _two_sources(name, rows_b):
+    """NumPy sources ``<name>_a`` (4 rows) and ``<name>_b`` (``rows_b`` rows) of 3
+    columns, with the rows each carries: ``(backend, a, b, truth_a, truth_b)``."""
+    backend = NumpyBackend()
+    rng = np.random.default_rng(0)
+    a = backend.make(rng.random((4, 3)), f"{name}_a")
+    b = backend.make(rng.random((rows_b, 3)), f"{name}_b")
+    return backend, a, b, source_truth(f"{name}_a", 4), source_truth(f"{name}_b", rows_b)
+
+
 def test_a_loop_that_keeps_pooling_carries_only_the_pools_behind_its_rows():
     # acc = concatenate([acc, b]); acc = acc - acc.mean(axis=0); acc = acc[2:], 150
     # times: each step pools the array into itself, and the rows each pool applies to
     # are cut away two steps later. The row map used to keep every input ever pooled
     # (150 here; each step cost more than the one before), now only those behind a row.
-    backend = NumpyBackend()
-    rng = np.random.default_rng(0)
-    x = backend.make(rng.random((4, 3)), "loop_a")
-    y = backend.make(rng.random((2, 3)), "loop_b")
-    truth, truth_y = source_truth("loop_a", 4), source_truth("loop_b", 2)
+    backend, x, y, truth, truth_y = _two_sources("loop", 2)
     for _ in range(150):
         for name, p in (("concat", None), ("center", None), ("cut", (2, None, 1))):
             apply, carry, _ = OPS[name]
@@ -124,11 +130,7 @@ def test_a_loop_that_keeps_every_row_matches_carried_ids_and_shares_its_masks():
     # mask of every row for every group of pooled inputs (memory and time per step
     # growing with the steps); masks now end at their last row and pieces of one mask
     # are put back as a view of it, so a step makes a few masks, whatever its number.
-    backend = NumpyBackend()
-    rng = np.random.default_rng(0)
-    x = backend.make(rng.random((4, 3)), "grow_a")
-    y = backend.make(rng.random((1, 3)), "grow_b")
-    truth, truth_y = source_truth("grow_a", 4), source_truth("grow_b", 1)
+    backend, x, y, truth, truth_y = _two_sources("grow", 1)
     (center, center_t, _), (cut, cut_t, _) = OPS["center"][:3], OPS["cut"][:3]
     (concat, concat_t, _), (affine, same, _) = OPS["concat"][:3], OPS["affine"][:3]
     steps, maps = 60, []
