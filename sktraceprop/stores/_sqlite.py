@@ -26,7 +26,6 @@ from ._sqlite_reads import read_file
 
 SCHEMA_VERSION = 3
 APP = "sktraceprop"
-_MAGIC = b"SQLite format 3\x00"
 _MODES = ("rw", "ro")
 _CHECK_ON_OPEN = ("header", "quick", "full")
 _TABLES_2 = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpoints")
@@ -209,13 +208,10 @@ class SQLiteStore(BaseStore):
             )
         elif not path.exists() or path.stat().st_size == 0:
             self._create()
-        # (read beside SQLite: closing a descriptor of the file would drop the locks
-        # every connection of this process holds on it)
-        if read_file(str(path), 0, 16) != _MAGIC:
-            raise CorruptStoreError(
-                f"{self.path} is not a SQLite database (corrupt or another file type); "
-                "it was not modified."
-            )
+        # The file is read through SQLite only (a read-only connection, which refuses a
+        # file that is not a SQLite database): a descriptor of it opened and closed here
+        # would drop the locks every connection of this process holds on it, and one kept
+        # open would be kept for the life of the process (see ._sqlite_reads).
         self._read_schema()
         if self.check_on_open != "header":
             try:
@@ -590,8 +586,16 @@ class SQLiteStore(BaseStore):
                 "call was stored; what the store held is unchanged. Free space (or raise the "
                 "limit), then retry."
             )
+        if name.startswith("SQLITE_NOTADB") or "file is not a database" in lower:
+            message = (
+                f"{self.path} is not a SQLite database (corrupt or another file type: "
+                f"{text}); it was not modified."
+            )
+            if not opening:
+                self._refuse_writes(message)
+            return CorruptStoreError(message)
         if (
-            name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+            name.startswith("SQLITE_CORRUPT")
             or (
                 isinstance(exc, sqlite3.DatabaseError)
                 and not isinstance(exc, sqlite3.OperationalError)

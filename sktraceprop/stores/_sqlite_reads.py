@@ -8,6 +8,11 @@ open, left that connection unprotected: with several processes writing, checkpoi
 and opening read-only handles, writes failed with disk I/O errors (SQLITE_IOERR_SHORT_READ)
 and events were lost. So the descriptors read here are never closed: one per file (path
 and inode) seen, kept for the life of the process.
+
+Only a handle that reads its file as immutable (``mode='ro'`` on read-only media, see
+``SQLiteStore._open_readonly``) reads it here, for page 1 of its stamp; opening a store
+reads its file through SQLite alone, so a process that opens, closes and removes many
+stores keeps no descriptor of them (nor the disk space of a removed one).
 """
 
 import os
