@@ -21,60 +21,15 @@ from ..utils._stack import user_stacklevel
 from . import _legacy
 from ._base import BaseStore, check_timeout
 from ._identity import store_gone, store_replaced, store_upgraded
-from ._integrity import check_with, describe, raise_problems, schema_error
-from ._sqlite_reads import read_file
+from ._integrity import check_with, describe, raise_problems
+from ._sqlite_errors import translate
+from ._sqlite_files import Immutable, file_id
+from ._sqlite_files import stamp as file_stamp
+from ._sqlite_schema import APP, SCHEMA, SCHEMA_VERSION, check_schema, trigger_problem
+from ._sqlite_writer import Writer
 
-SCHEMA_VERSION = 3
-APP = "sktraceprop"
 _MODES = ("rw", "ro")
 _CHECK_ON_OPEN = ("header", "quick", "full")
-_TABLES_2 = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpoints")
-#: Version 3 adds the values of sealed runs (see stores/_sealed.py): deleted when erased,
-#: never updated.
-_TABLES = (*_TABLES_2, "run_leaves")
-_APPEND_ONLY = _TABLES_2
-
-_SCHEMA = (
-    [
-        "CREATE TABLE stp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
-        """CREATE TABLE sources (
-        source_id TEXT NOT NULL, sha256 TEXT NOT NULL, record TEXT NOT NULL,
-        n_parent_ids INTEGER, parents BLOB, event_seq INTEGER NOT NULL,
-        PRIMARY KEY (source_id, sha256))""",
-        """CREATE TABLE runs (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT UNIQUE NOT NULL,
-        created_at TEXT NOT NULL, record TEXT NOT NULL, n_samples INTEGER NOT NULL,
-        n_input INTEGER, row_ids BLOB NOT NULL, input_row_ids BLOB,
-        event_seq INTEGER NOT NULL)""",
-        """CREATE TABLE events (
-        seq INTEGER PRIMARY KEY, run_id TEXT, created_at TEXT NOT NULL, kind TEXT NOT NULL,
-        payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""",
-        "CREATE INDEX events_run_id ON events (run_id)",
-        "CREATE TABLE checkpoints (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)",
-        """CREATE TABLE run_leaves (
-        run_id TEXT NOT NULL, leaf INTEGER NOT NULL, value TEXT NOT NULL, salt TEXT NOT NULL,
-        PRIMARY KEY (run_id, leaf))""",
-    ]
-    + [
-        f"""CREATE TRIGGER {table}_append_only_{op} BEFORE {op.upper()} ON {table}
-        BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"""
-        for table in _APPEND_ONLY
-        for op in ("update", "delete")
-    ]
-    + [
-        """CREATE TRIGGER run_leaves_no_update BEFORE UPDATE ON run_leaves
-        BEGIN SELECT RAISE(ABORT, 'run_leaves are erased, never updated'); END"""
-    ]
-)
-#: The append-only triggers by name, each as its CREATE statement, whitespace folded.
-_TRIGGERS = {
-    statement.split()[2]: " ".join(statement.split())
-    for statement in _SCHEMA
-    if statement.startswith("CREATE TRIGGER")
-}
-#: Those of a store of schema version 2 (no run_leaves).
-_TRIGGERS_2 = {n: t for n, t in _TRIGGERS.items() if not n.startswith("run_leaves")}
 # A damaged schema makes SQLite's error message hold bytes that are not UTF-8: Python
 # then raises UnicodeDecodeError where sqlite3 would have raised DatabaseError.
 _SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
@@ -233,7 +188,7 @@ class SQLiteStore(BaseStore):
             con.execute("BEGIN IMMEDIATE")
             try:
                 if con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
-                    for statement in _SCHEMA:
+                    for statement in SCHEMA:
                         con.execute(statement)
                     now = utc_now()
                     meta = (
@@ -285,57 +240,11 @@ class SQLiteStore(BaseStore):
             raise self._translate(exc, opening=True) from None
         finally:
             con.close()
-        if meta.get("app") != APP:
-            raise CorruptStoreError(f"{self.path} was not written by sktraceprop; not modified.")
-        stored = meta.get("schema_version")
-        try:
-            version = int(stored)
-        except (TypeError, ValueError):
-            version = None
-        if version is not None and version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} has schema version {version}; this sktraceprop reads up to "
-                f"{SCHEMA_VERSION}. Upgrade sktraceprop. It was not modified."
-            )
-        if version not in (1, 2, SCHEMA_VERSION):
-            said = "no schema version" if stored is None else f"schema version {stored!r}"
-            raise CorruptStoreError(
-                f"{self.path} has {said} in its stp_meta table: no version sktraceprop ever "
-                "wrote, so it was altered outside sktraceprop. It was not modified."
-            )
-        later = ["a checkpoints table"] if "checkpoints" in tables else []
-        later += ["a runs.event_seq column"] if "event_seq" in run_columns else []
-        if version == 1 and later:
-            # Version 1 runs are outside the chain: a version lowered to 1 would turn off
-            # every run and source digest check.
-            raise schema_error(
-                f"{self.path} says it has schema version 1, but it has what only version 2 "
-                f"has ({' and '.join(later)}): its version was altered outside sktraceprop "
-                "(version 1 runs are read unchecked). It was not modified.",
-                f"version 1 holding {later}",
-            )
-        if version < SCHEMA_VERSION and "run_leaves" in tables:
-            raise schema_error(
-                f"{self.path} says it has schema version {version}, but it has a run_leaves "
-                "table, which only version 3 has: its version was altered outside "
-                "sktraceprop. It was not modified.",
-                f"version {version} with leaves",
-            )
+        version, wrong = check_schema(self.path, tables, triggers, meta, run_columns)
         self._meta = meta
         self._legacy = version == 1
-        expected = _legacy.TABLES if self._legacy else _TABLES if version == 3 else _TABLES_2
-        missing = [t for t in expected if t not in tables]
-        if missing:
-            raise schema_error(
-                f"{self.path} is missing table(s) {', '.join(missing)}: it was altered outside "
-                "sktraceprop (the audit log may have been erased). It was not modified; "
-                "nothing is recreated.",
-                f"missing table(s) {missing}",
-            )
-        if not self._legacy:
-            wrong = _trigger_problem(triggers, version)
-            if wrong:
-                self._refuse_writes(wrong)
+        if wrong:
+            self._refuse_writes(wrong)
 
     @staticmethod
     def _schema_names(con):
@@ -377,10 +286,10 @@ class SQLiteStore(BaseStore):
         # SQLite cannot create the -shm file next to a WAL database on read-only media;
         # with no -wal file holding uncheckpointed writes, the file alone is the store.
         self._immutable = True
-        stamp = _stamp(self.path)
+        stamp = file_stamp(self.path)
         try:
             con = sqlite3.connect(
-                self._readonly_uri(True), uri=True, timeout=self.timeout, factory=_Immutable
+                self._readonly_uri(True), uri=True, timeout=self.timeout, factory=Immutable
             )
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc, opening=True) from None
@@ -391,7 +300,7 @@ class SQLiteStore(BaseStore):
         """Raise if ``con`` is immutable and the file changed since it was opened: what
         it read may be stale, or mix pages of two states."""
         stamp = getattr(con, "stamp", None)
-        if stamp is not None and _stamp(self.path) != stamp:
+        if stamp is not None and file_stamp(self.path) != stamp:
             raise StoreBusyError(
                 f"{self.path} changed while this handle read it: it is read as an immutable "
                 "file (mode='ro' where no -shm file can be made next to it, as on read-only "
@@ -416,13 +325,13 @@ class SQLiteStore(BaseStore):
             return override
         con = getattr(self._local, "con", None)
         stamp = getattr(con, "stamp", None)
-        if stamp is not None and _stamp(self.path) != stamp:
+        if stamp is not None and file_stamp(self.path) != stamp:
             # an immutable connection on a file written since: it would read it as it was
             con.close()
             con = self._local.con = None
         if con is None or getattr(self._local, "pid", None) != os.getpid():
             # sqlite3.connect would create an empty file where the store was removed
-            before = _file_id(self.path)
+            before = file_id(self.path)
             if before is None:
                 raise self._not_the_file_opened()
             if self.mode == "ro":
@@ -444,7 +353,7 @@ class SQLiteStore(BaseStore):
         """Close ``con`` and raise unless it is on the file that was at the path before
         it was opened, and that file is the store this handle opened (its ``store_id``):
         a handle must never read or write another store under its own name."""
-        same = _file_id(self.path) == before
+        same = file_id(self.path) == before
         if same:
             try:
                 row = con.execute("SELECT value FROM stp_meta WHERE key = 'store_id'").fetchone()
@@ -462,7 +371,7 @@ class SQLiteStore(BaseStore):
         path (a connection keeps a removed file open), holding this handle's store_id.
         Every read and write checks this first."""
         if con is not getattr(self._local, "override", None) and (
-            _file_id(self.path) != getattr(self._local, "file", None)
+            file_id(self.path) != getattr(self._local, "file", None)
         ):
             raise self._not_the_file_opened()
         changed = self._schema_changed(con)
@@ -488,7 +397,7 @@ class SQLiteStore(BaseStore):
 
     def _not_the_file_opened(self):
         """The error for a store file removed, moved or replaced since it was opened."""
-        if _file_id(self.path) is None:
+        if file_id(self.path) is None:
             return store_gone(
                 self,
                 f"{self.path} was removed or moved since this handle opened it",
@@ -537,77 +446,12 @@ class SQLiteStore(BaseStore):
 
     # -- errors -------------------------------------------------------------------------------
     def _translate(self, exc, opening=False):
-        """A store exception saying what happened and what to do."""
-        if isinstance(exc, UnicodeDecodeError):
-            message = (
-                f"{self.path} is corrupt (SQLite reported damage in a message that is not "
-                f"UTF-8 text: {exc}); it was not modified."
-            )
-            if not opening:
-                self._refuse_writes(message)
-            return CorruptStoreError(message)
-        name = getattr(exc, "sqlite_errorname", "") or ""
-        text = str(exc)
-        lower = text.lower()
-        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in lower:
-            return StoreBusyError(
-                f"{self.path} is locked by another writer; waited {self.timeout} s ({text}). "
-                "Nothing was written. Retry, or open the store with a longer timeout=."
-            )
-        if name.startswith("SQLITE_READONLY") or "readonly" in lower or "read-only" in lower:
-            return StorePermissionError(
-                f"{self.path} cannot be written: the file or its folder is read-only ({text}). "
-                "Nothing was written. Open it with SQLiteStore(path, mode='ro') to read or "
-                "audit it, or make the file and its folder writable."
-            )
-        if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")) or (
-            "unable to open" in lower
-        ):
-            path = Path(self.path)
-            if not path.parent.exists():
-                return StoreNotFoundError(f"folder {path.parent} does not exist ({text})")
-            return StorePermissionError(
-                f"{self.path} cannot be opened ({text}): no permission on the file or its "
-                "folder (SQLite also needs to create -wal and -shm files next to it). Fix "
-                "the permissions, or open it with mode='ro' to read it."
-            )
-        if name.startswith("SQLITE_FULL") or "disk is full" in lower:
-            return StoreError(
-                f"{self.path}: the disk is full ({text}). Nothing of this call was stored; "
-                "what the store held is unchanged. Free space, then retry."
-            )
-        if name.startswith("SQLITE_IOERR") or "disk i/o error" in lower:
-            # A write past a size limit (a quota, ulimit -f) fails with EFBIG, which SQLite
-            # reports as an I/O error, not as a full disk.
-            return StoreError(
-                f"{self.path}: the operating system refused to read or write the file "
-                f"({text}, {name or 'SQLITE_IOERR'}): the disk may be full, the file may be "
-                "at a size limit (a quota, ulimit -f), or the device failed. Nothing of this "
-                "call was stored; what the store held is unchanged. Free space (or raise the "
-                "limit), then retry."
-            )
-        if name.startswith("SQLITE_NOTADB") or "file is not a database" in lower:
-            message = (
-                f"{self.path} is not a SQLite database (corrupt or another file type: "
-                f"{text}); it was not modified."
-            )
-            if not opening:
-                self._refuse_writes(message)
-            return CorruptStoreError(message)
-        if (
-            name.startswith("SQLITE_CORRUPT")
-            or (
-                isinstance(exc, sqlite3.DatabaseError)
-                and not isinstance(exc, sqlite3.OperationalError)
-            )
-            # sktraceprop writes UTF-8 text only (the sqlite3 module's message)
-            or "could not decode to utf-8" in lower
-        ):
-            message = f"{self.path} is corrupt ({text}); it was not modified."
-            if not opening:
-                self._refuse_writes(message)
-            return CorruptStoreError(message)
-        return StoreError(f"{self.path}: {text}")
+        """A store exception saying what happened and what to do; a handle that found
+        its file damaged (once opened) refuses writes from then on."""
+        error = translate(self.path, self.timeout, exc)
+        if isinstance(error, CorruptStoreError) and not opening:
+            self._refuse_writes(str(error))
+        return error
 
     def _checked_connection(self):
         """This thread's connection, its store checked unless a transaction (which
@@ -648,7 +492,7 @@ class SQLiteStore(BaseStore):
                 "store, and copy the old runs there with new.save_run(old.load_run(run_id))."
             )
         opened = getattr(self._local, "file", None)
-        now = _file_id(self.path)
+        now = file_id(self.path)
         if now is None or (opened is not None and now != opened):
             return self._not_the_file_opened()
         if not os.access(self.path, os.W_OK):
@@ -669,7 +513,7 @@ class SQLiteStore(BaseStore):
             # A connection on a file no longer at the path (removed, or replaced by another
             # store) would write where it is lost, or into the wrong store.
             self._check_identity(con)
-            yield _Writer(con)
+            yield Writer(con)
             con.execute("COMMIT")
         except BaseException as exc:
             if con.in_transaction:
@@ -895,7 +739,7 @@ class SQLiteStore(BaseStore):
         'quick_check'
         """
         opened = getattr(self._local, "file", None)
-        if _file_id(self.path) is None or (opened is not None and _file_id(self.path) != opened):
+        if file_id(self.path) is None or (opened is not None and file_id(self.path) != opened):
             raise self._not_the_file_opened()
         pragma = "integrity_check" if full else "quick_check"
         con = self._open_readonly()
@@ -919,7 +763,7 @@ class SQLiteStore(BaseStore):
                 names = []
                 problems.append({"check": "schema", "message": f"unreadable: {exc}"})
             if not self._legacy and names:
-                wrong = _trigger_problem(
+                wrong = trigger_problem(
                     {n: sql for n, kind, sql in names if kind == "trigger"}, self.schema_version
                 )
                 if wrong:
@@ -936,135 +780,3 @@ class SQLiteStore(BaseStore):
         finally:
             con.close()
         return {"path": self.path, "sqlite_check": pragma, **report}
-
-
-class _Immutable(sqlite3.Connection):
-    """A connection opened with ``immutable=1``, and the ``stamp`` of the file then."""
-
-    stamp = None
-
-
-def _stamp(path):
-    """What changes when the store's file or its -wal file is written or replaced.
-
-    The file's inode, size, mtime and ctime (None where there is none), its -wal file's
-    the same but the ctime (SQLite changes it when it opens the log, to give it the
-    file's owner), and the file's page 1. The mtime alone can be set back (``cp -p``,
-    ``touch -r``, ``rsync -t``, ``os.utime``) over a file of the same size; doing so
-    changes the ctime, and a file moved there has another inode. Page 1 is compared
-    where the file system keeps no ctime: a write in rollback-journal mode changes it
-    (its change counter).
-    """
-    out = []
-    for name in (path, f"{path}-wal"):
-        try:
-            found = os.stat(name)
-        except FileNotFoundError:
-            out.append(None)
-        else:
-            out.append((found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns))
-    return out[0], out[1] and out[1][:3], _page_one(path)
-
-
-def _page_one(path):
-    """The first page of the file at ``path`` (b"" where there is none), read beside
-    SQLite (:mod:`._sqlite_reads`)."""
-    try:
-        head = read_file(str(path), 0, 100)
-        size = int.from_bytes(head[16:18], "big") if len(head) == 100 else 0
-        return head + read_file(str(path), 100, max((65536 if size == 1 else size) - 100, 0))
-    except FileNotFoundError:
-        return b""
-
-
-def _file_id(path):
-    """``(device, inode)`` of the file at ``path``, or None when there is none."""
-    try:
-        found = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return found.st_dev, found.st_ino
-
-
-def _trigger_problem(found, version=SCHEMA_VERSION):
-    """What was done to the store's triggers outside sktraceprop (None if nothing).
-
-    ``found`` maps each trigger's name to its CREATE statement. A trigger added (or one
-    of the store's redefined) can change or silently drop what sktraceprop writes, as
-    ``SELECT RAISE(IGNORE)`` before an insert does.
-    """
-    expected = _TRIGGERS if version == SCHEMA_VERSION else _TRIGGERS_2
-    gone = sorted(set(expected) - set(found))
-    added = sorted(set(found) - set(expected))
-    redefined = sorted(
-        n for n in set(found) & set(expected) if " ".join(str(found[n]).split()) != expected[n]
-    )
-    parts = []
-    if gone:
-        parts.append(f"append-only trigger(s) {', '.join(gone)} were dropped outside sktraceprop")
-    if added:
-        parts.append(
-            f"trigger(s) {', '.join(added)} were added outside sktraceprop (a trigger can "
-            "change or drop what is written)"
-        )
-    if redefined:
-        parts.append(
-            f"append-only trigger(s) {', '.join(redefined)} were redefined outside sktraceprop"
-        )
-    return "; ".join(parts) or None
-
-
-class _Writer:
-    """The rows of one SQLite write transaction (see :class:`._append._Chain`)."""
-
-    def __init__(self, con):
-        self.con = con
-
-    def last_event(self):
-        return self.con.execute(
-            "SELECT seq, run_id, created_at, kind, payload, prev_hash, hash FROM events "
-            "ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-
-    def insert_event(self, row):
-        self.con.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", row)
-
-    def run_exists(self, run_id):
-        return self.con.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-
-    def source_exists(self, source_id, sha256):
-        return self.con.execute(
-            "SELECT 1 FROM sources WHERE source_id = ? AND sha256 = ?", (source_id, sha256)
-        ).fetchone()
-
-    def insert_source(self, source_id, sha256, record_text, n_parent_ids, parents, event_seq):
-        self.con.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)",
-            (source_id, sha256, record_text, n_parent_ids, parents, event_seq),
-        )
-
-    def insert_run(self, run_id, created_at, record_text, n_samples, n_input, ids, inputs, seq):
-        self.con.execute(
-            "INSERT INTO runs (run_id, created_at, record, n_samples, n_input, row_ids, "
-            "input_row_ids, event_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, created_at, record_text, n_samples, n_input, ids, inputs, seq),
-        )
-
-    def insert_leaves(self, run_id, leaves):
-        self.con.executemany(
-            "INSERT INTO run_leaves VALUES (?, ?, ?, ?)",
-            [(run_id, n, text, salt) for n, text, salt in leaves],
-        )
-
-    def delete_leaves(self, run_id, numbers):
-        before = self.con.total_changes
-        self.con.executemany(
-            "DELETE FROM run_leaves WHERE run_id = ? AND leaf = ?", [(run_id, n) for n in numbers]
-        )
-        return self.con.total_changes - before
-
-    def next_checkpoint_seq(self):
-        return self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM checkpoints").fetchone()[0]
-
-    def insert_checkpoint(self, number, text):
-        self.con.execute("INSERT INTO checkpoints VALUES (?, ?)", (number, text))

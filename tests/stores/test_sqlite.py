@@ -865,15 +865,15 @@ def test_the_command_lists_and_traces_a_schema_1_store_with_a_note(tmp_path, cap
 def test_an_immutable_read_during_which_the_file_changed_returns_nothing(tmp_path):
     # an immutable connection reads pages of the file as it finds them: a write by
     # another process during a read could mix two states of the store
-    from sktraceprop.stores import _sqlite
+    from sktraceprop.stores import _sqlite_files
 
     path, _ = _closed_store(tmp_path)
     store = stp.stores.SQLiteStore(path, mode="ro")
     uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
-    con = sqlite3.connect(uri, uri=True, factory=_sqlite._Immutable, isolation_level=None)
-    con.stamp = _sqlite._stamp(str(path))  # as on read-only media (see the test above)
+    con = sqlite3.connect(uri, uri=True, factory=_sqlite_files.Immutable, isolation_level=None)
+    con.stamp = _sqlite_files.stamp(str(path))  # as on read-only media (see the test above)
     store._local.con, store._local.pid = con, os.getpid()
-    store._local.file = _sqlite._file_id(str(path))
+    store._local.file = _sqlite_files.file_id(str(path))
     writer = stp.stores.SQLiteStore(path)
     with pytest.raises(StoreBusyError, match="changed while this handle read it"):
         with store._snapshot():

@@ -306,18 +306,18 @@ def test_a_checkpoint_is_synced_to_disk_before_it_is_signed_out(tmp_path, monkey
     # writes commit with synchronous=NORMAL (WAL): the last ones can roll back on a power
     # loss. A checkpoint committed so, and its copy written to path=, could cover events
     # the store then lost: verify(checkpoint=...) would report them cut from the log
-    from sktraceprop.stores import _sqlite
+    from sktraceprop.stores import _sqlite_writer
 
     store = stp.stores.SQLiteStore(tmp_path / "s.db")
     store.append_event("review", {})
     seen = []
-    insert = _sqlite._Writer.insert_checkpoint
+    insert = _sqlite_writer.Writer.insert_checkpoint
 
     def spy(writer, number, text):
         seen.append(writer.con.execute("PRAGMA synchronous").fetchone()[0])
         return insert(writer, number, text)
 
-    monkeypatch.setattr(_sqlite._Writer, "insert_checkpoint", spy)
+    monkeypatch.setattr(_sqlite_writer.Writer, "insert_checkpoint", spy)
     store.checkpoint(stp.signing.generate_key(), path=tmp_path / "c.json")
     assert seen == [2]  # FULL: the log is synced when the checkpoint commits
     assert store._connection().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL

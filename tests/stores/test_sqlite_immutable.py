@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import sktraceprop as stp
 from sktraceprop.exceptions import StoreBusyError, StoreError
-from sktraceprop.stores import _sqlite
+from sktraceprop.stores import _sqlite_files
 from tests.stores._store_helpers import fit_run
 
 
@@ -53,10 +53,10 @@ def _immutable_handle(path):
     """A mode='ro' handle reading ``path`` as on read-only media (immutable=1)."""
     store = stp.stores.SQLiteStore(path, mode="ro")
     uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
-    con = sqlite3.connect(uri, uri=True, factory=_sqlite._Immutable, isolation_level=None)
-    con.stamp = _sqlite._stamp(str(path))
+    con = sqlite3.connect(uri, uri=True, factory=_sqlite_files.Immutable, isolation_level=None)
+    con.stamp = _sqlite_files.stamp(str(path))
     store._local.con, store._local.pid = con, os.getpid()
-    store._local.file = _sqlite._file_id(str(path))
+    store._local.file = _sqlite_files.file_id(str(path))
     return store
 
 

@@ -1,0 +1,57 @@
+"""The rows one SQLite write transaction reads and writes."""
+
+
+class Writer:
+    """The rows of one SQLite write transaction (see :class:`._append._Chain`)."""
+
+    def __init__(self, con):
+        self.con = con
+
+    def last_event(self):
+        return self.con.execute(
+            "SELECT seq, run_id, created_at, kind, payload, prev_hash, hash FROM events "
+            "ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+
+    def insert_event(self, row):
+        self.con.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+
+    def run_exists(self, run_id):
+        return self.con.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+
+    def source_exists(self, source_id, sha256):
+        return self.con.execute(
+            "SELECT 1 FROM sources WHERE source_id = ? AND sha256 = ?", (source_id, sha256)
+        ).fetchone()
+
+    def insert_source(self, source_id, sha256, record_text, n_parent_ids, parents, event_seq):
+        self.con.execute(
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)",
+            (source_id, sha256, record_text, n_parent_ids, parents, event_seq),
+        )
+
+    def insert_run(self, run_id, created_at, record_text, n_samples, n_input, ids, inputs, seq):
+        self.con.execute(
+            "INSERT INTO runs (run_id, created_at, record, n_samples, n_input, row_ids, "
+            "input_row_ids, event_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, created_at, record_text, n_samples, n_input, ids, inputs, seq),
+        )
+
+    def insert_leaves(self, run_id, leaves):
+        self.con.executemany(
+            "INSERT INTO run_leaves VALUES (?, ?, ?, ?)",
+            [(run_id, n, text, salt) for n, text, salt in leaves],
+        )
+
+    def delete_leaves(self, run_id, numbers):
+        before = self.con.total_changes
+        self.con.executemany(
+            "DELETE FROM run_leaves WHERE run_id = ? AND leaf = ?", [(run_id, n) for n in numbers]
+        )
+        return self.con.total_changes - before
+
+    def next_checkpoint_seq(self):
+        return self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM checkpoints").fetchone()[0]
+
+    def insert_checkpoint(self, number, text):
+        self.con.execute("INSERT INTO checkpoints VALUES (?, ?)", (number, text))
