@@ -268,7 +268,9 @@ class Provenance:
             Columns ``row`` (the output row), ``row_id``, ``source_id``, ``uri``,
             ``line`` (physical 1-based file line for files read with ``read_csv``;
             1-based row position otherwise) and ``through``: None for the rows the
-            output row is made of, else the operations that pooled it in. A row built
+            output row is made of, else the operations that pooled it in (a source row
+            is listed once among the rows an output row is made of, and once among
+            those pooled into it, with every operation that did). A row built
             by ``sktraceprop.merge`` appears once per parent, with column ``via``.
 
         Raises
@@ -297,6 +299,7 @@ class Provenance:
         if pooled:
             memo = {}
             for r in np.unique(rows):
+                pooled_in = []
                 for pool in rmap.pools_of(rm, r):
                     ids = rmap.expand(pool, memo)
                     if not ids.size:
@@ -305,7 +308,9 @@ class Provenance:
                     frame.pop("k")
                     frame.insert(0, "row", r)
                     frame["through"] = pool.via
-                    frames.append(frame)
+                    pooled_in.append(frame)
+                if pooled_in:
+                    frames.append(_once_each(pooled_in))
         columns = ["row", "row_id", "source_id", "uri", "line", "through"]
         if not frames:
             return pd.DataFrame({c: [] for c in columns})
@@ -418,3 +423,22 @@ def provenance(x):
     """
     rm, node, shape, framework = state_of(x)
     return Provenance(rm, node, shape, framework)
+
+
+def _once_each(frames):
+    """The rows pooled into one output row, each source row once: a row that several
+    inputs pooled in (a mean over rows, then a sum over some of them) is listed with
+    every operation that pooled it in, in the order first met."""
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    keys = [c for c in out.columns if c != "through"]
+    if len(frames) == 1 or not out.duplicated(keys).any():
+        return out
+
+    def union(values):
+        names = []
+        for value in values:
+            names += [n for n in value.split(", ") if n not in names]
+        return ", ".join(names)
+
+    through = out.groupby(keys, sort=False, dropna=False)["through"].agg(union)
+    return through.reset_index()[out.columns]

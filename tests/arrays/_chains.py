@@ -27,6 +27,11 @@ def everything(truth):
 def reported(x, n):
     """``[(direct, pooled)]`` per row, as ``provenance(x).rows`` tells it."""
     frame = stp.provenance(x).rows(np.arange(n))
+    # each source row once per output row among the rows it is made of, once among
+    # those pooled into it (with every operation that pooled it in)
+    keys = frame[["row", "row_id"]].assign(pooled=frame["through"].notna())
+    twice = frame[keys.duplicated(keep=False)]
+    assert twice.empty, f"source rows listed more than once:\n{twice}"
     out = [(set(), set()) for _ in range(n)]
     for row, source_id, line, through in zip(
         frame["row"], frame["source_id"], frame["line"], frame["through"]

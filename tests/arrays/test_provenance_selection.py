@@ -538,3 +538,18 @@ def test_many_pools_indexed_away_name_no_source():
     frame = stp.provenance(z).ancestors()
     assert frame["sources"].tolist()[-1] == ["many_pools_b"]
     assert set(frame["op"]) == {"source", "concatenate", "getitem"}
+
+
+def test_a_row_pooled_in_by_two_operations_is_listed_once_with_both():
+    a = stp.array(np.arange(8.0).reshape(4, 2), source_id="pooled_twice")
+    z = a - a.mean(axis=0) + a[1:2].sum(axis=0)
+    rows = stp.provenance(z).rows(0)
+    pooled = rows[rows["through"].notna()]
+    assert pooled["line"].tolist() == [1, 2, 3, 4]
+    assert pooled.set_index("line")["through"].to_dict() == {
+        1: "mean",
+        2: "mean, sum",
+        3: "mean",
+        4: "mean",
+    }
+    assert rows[rows["through"].isna()]["line"].tolist() == [1]
