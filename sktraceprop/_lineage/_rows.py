@@ -39,12 +39,14 @@ def row_ids(X):
     -------
     ids : ndarray of int64
     """
-    from ._capture import ids_from_index
+    from ._capture import _lost, ids_from_index
 
     ids = ids_from_index(X)
     if ids is None:
+        lost = _lost(X, name=type(X).__name__)
         raise LineageError(
-            f"{type(X).__name__} carries no sktraceprop row ids (its index has no level "
+            lost
+            or f"{type(X).__name__} carries no sktraceprop row ids (its index has no level "
             f"{ROW_INDEX_NAME!r}); load it with sktraceprop.read_csv/from_pandas/from_numpy."
         )
     return ids
