@@ -177,21 +177,28 @@ def removed_within(ids, sources, removed):
     """For each id: is it, or a merged row it was built from at any depth, one that
     ``removed`` (a mask over ids) says is removed? Leaves are asked too."""
     out = np.zeros(ids.size, bool)
+    for pos, level in levels(ids, sources):
+        out[pos[removed(level)]] = True
+    return out
+
+
+def levels(ids, sources):
+    """``(positions in ids, row ids)`` of ``ids`` and then, level by level, of the rows
+    their merged rows were merged from (merged rows and leaves alike)."""
     pos = np.arange(ids.size)
     for _ in range(_MAX_DEPTH + 1):
         if not ids.size:
-            return out
-        out[pos[removed(ids)]] = True
+            return
+        yield pos, ids
         codes = codes_of(ids)
         merges = [c for c in np.unique(codes).tolist() if sources(c).kind == "merge"]
-        nxt_pos, nxt_ids = [], []
+        nxt_pos, nxt_ids = [pos[:0]], [ids[:0]]
         for code in merges:
             at = np.flatnonzero(codes == code)
             which, parents = sources(code).require_parents().of(lines_of(ids[at]) - 1)
             nxt_pos.append(pos[at[which]])
             nxt_ids.append(parents)
-        pos = _joined(nxt_pos) if merges else pos[:0]
-        ids = _joined(nxt_ids) if merges else ids[:0]
+        pos, ids = np.concatenate(nxt_pos), np.concatenate(nxt_ids)
     raise LineageError(f"merges nested deeper than {_MAX_DEPTH} levels")
 
 
