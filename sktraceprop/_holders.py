@@ -42,7 +42,7 @@ class HolderMixin:
             hold(self)
 
 
-def held_elsewhere(removed_ids, exclude):
+def held_elsewhere(removed_ids, exclude, asked=()):
     """``{name: removed rows held}`` over the registered objects other than ``exclude``
     (an object, or a tuple of them) that keep data of any of ``removed_ids`` (the rows
     themselves, or merged rows built from them at any depth): per name,
@@ -50,11 +50,18 @@ def held_elsewhere(removed_ids, exclude):
     than were removed: three pipelines holding the same three rows hold 3, not 9). The
     name is the class name, or ``"<class> in <class of its holder>"`` for an object held
     by another one named (an explainer's fitted pipeline), which discarding the holder
-    frees only where nothing else uses it (the same pipeline in use, say)."""
+    frees only where nothing else uses it (the same pipeline in use, say).
+
+    ``asked`` are the file lines a request named behind removed merged rows: an object
+    holding such a line (a valuer fitted on that file's rows) holds data asked to be
+    removed, and it counts as a removed row where the object holds no removed row built
+    from it (one holding the merged row and so its line holds one row, not two)."""
     removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
+    asked = np.setdiff1d(np.asarray(asked, dtype=np.int64), removed)
+    wanted = np.concatenate([removed, asked])
     exclude = exclude if isinstance(exclude, tuple) else (exclude,)
     # weak references: the matches must not keep alive what the collection below frees
-    matched = [(weakref.ref(obj), held) for obj, held in _matches(removed, exclude)]
+    matched = [(weakref.ref(obj), held) for obj, held in _matches(wanted, exclude)]
     if not matched:
         return {}
     # objects let go but still in reference cycles are garbage, not holders: a full
@@ -75,7 +82,17 @@ def held_elsewhere(removed_ids, exclude):
         if holder is not None and holder is not obj:
             name = f"{name} in {type(holder).__name__}"
         union[name] = union[name] | held if name in union else held
-    return {name: int(held.sum()) for name, held in union.items()}
+    return {name: _count(held, removed, asked) for name, held in union.items()}
+
+
+def _count(held, removed, asked):
+    """Removed rows held (``held``: a mask over ``removed`` then ``asked``), each asked
+    line counted only where no removed row held was built from it."""
+    rows, lines = held[: removed.size], held[removed.size :]
+    if not lines.any():
+        return int(rows.sum())
+    covered = np.isin(asked, _with_rows_behind(removed[rows]))
+    return int(rows.sum() + (lines & ~covered).sum())
 
 
 def parts_of(obj):

@@ -7,6 +7,7 @@ them did not name a KNNShapleyValuer fitted on stp.merge(a, b) (held_elsewhere N
 though the valuer keeps those lines' x1 in its merged rows.
 """
 
+import itertools
 import warnings
 
 import numpy as np
@@ -140,3 +141,51 @@ def test_a_valuer_of_a_files_lines_is_named_when_an_unlearner_of_merged_rows_rem
     removed = A.iloc[[10, 11]]
     assert _lines(removed) <= _lines(A)  # the truth: the valuer's rows hold both lines
     assert _removal(unlearner, stp.row_ids(removed)) == {"KNNShapleyValuer": 2}
+
+
+def test_a_valuer_of_the_unlearners_merged_rows_counts_each_removed_row_once(tmp_path):
+    # unlearner and valuer fitted on the same merged rows; removing a's lines by source
+    # counted every removed merged row twice, once as itself and once as the a line
+    # behind it ({'KNNShapleyValuer': 20} for 10 removed rows, more than were removed)
+    _, A, merged = _files(tmp_path, 11, np.arange(30))
+    X, y = merged[["x1", "x2"]], merged["y"]
+    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(X, y)  # noqa: F841
+    unlearner = GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
+    gone = A.iloc[:10]
+    held = _removal(unlearner, stp.row_ids(gone))
+    event = unlearner.unlearning_log_[-1]
+    assert event["n_removed"] == 10
+    assert held == {"KNNShapleyValuer": 10}
+
+
+_SEEDS = itertools.count(1000, 2)  # one content per example: equal bytes are one source
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    keys_b=st.lists(st.integers(0, 39), min_size=12, max_size=30),
+    valued=st.sets(st.integers(0, 29), min_size=8, max_size=30),
+    removed=st.sets(st.integers(0, 29), min_size=1, max_size=6),
+)
+def test_the_count_is_of_removed_merged_rows_the_valuer_holds(
+    tmp_path_factory, keys_b, valued, removed
+):
+    # the unlearner trained on every merged row, the valuer on some; a's lines removed:
+    # the truth, by key, is the merged rows the valuer holds that were built from them
+    # (a line of a behind several merged rows when b repeats its key)
+    _, A, merged = _files(tmp_path_factory.mktemp("m"), next(_SEEDS), keys_b)
+    kept = merged[merged["k"].isin(sorted(valued))]
+    gone = A.iloc[sorted(removed)]
+    gone = gone[gone["k"].isin(merged["k"])]  # lines of a merged into no row: refused
+    left = merged[~merged["k"].isin(gone["k"])]
+    if gone.empty or left["y"].nunique() < 2 or kept["y"].nunique() < 2:
+        return
+    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(kept[["x1", "x2"]], kept["y"])
+    unlearner = GradientCorrectionUnlearner(LogisticRegression()).fit(
+        merged[["x1", "x2"]], merged["y"]
+    )
+    held = _removal(unlearner, stp.row_ids(gone)) or {}
+    expected = int(kept["k"].isin(gone["k"]).sum())
+    assert held.get("KNNShapleyValuer", 0) == expected
+    assert expected <= unlearner.unlearning_log_[-1]["n_removed"]
+    del valuer

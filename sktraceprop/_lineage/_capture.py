@@ -168,6 +168,22 @@ def _looks_like_ids(index):
     return found
 
 
+def _ids_in_tuples(index):
+    """True when an object index holds tuples whose last items, with its other values,
+    are row ids of registered sources (a MultiIndex of row ids flattened by pandas)."""
+    if isinstance(index, pd.MultiIndex) or index.dtype != object or len(index) == 0:
+        return False
+    values = index.to_list()
+    if not any(isinstance(v, tuple) for v in values):
+        return False
+    last = [v[-1] if isinstance(v, tuple) and v else v for v in values]
+    if not all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in last):
+        return False
+    if not all(-(2**63) <= int(v) < 2**63 for v in last):
+        return False
+    return _looks_like_ids(pd.Index(np.asarray(last, dtype=np.int64)))
+
+
 def _lost(X, marker=True, name="X"):
     """Why ``X`` lost its row ids, when the evidence says it had them; else None.
 
@@ -188,6 +204,15 @@ def _lost(X, marker=True, name="X"):
             f"{ROW_INDEX_NAME!r}: pandas drops the name when traced and untraced frames are "
             "concatenated (pd.concat) or an index is rebuilt. Register the untraced part "
             "with sktraceprop.from_pandas before concatenating."
+        )
+    if _ids_in_tuples(X.index):
+        return (
+            f"{name}'s index holds tuples whose last item is an sktraceprop row id: "
+            "pd.concat of frames whose indexes have different levels (one read with "
+            f"index_col, whose index is the file's index then {ROW_INDEX_NAME!r}, with one "
+            "read without) builds a plain Index of tuples and ids. Give every frame the "
+            f"same levels before concatenating: drop the file's index "
+            f"(df.droplevel(0), or df.reset_index(level=0)) to keep only {ROW_INDEX_NAME!r}."
         )
     if marker and X.attrs.get(TRACED_ATTR, False):
         return (

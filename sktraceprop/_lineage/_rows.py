@@ -39,12 +39,14 @@ def row_ids(X):
     -------
     ids : ndarray of int64
     """
-    from ._capture import ids_from_index
+    from ._capture import _lost, ids_from_index
 
     ids = ids_from_index(X)
     if ids is None:
+        lost = _lost(X, name=type(X).__name__)
         raise LineageError(
-            f"{type(X).__name__} carries no sktraceprop row ids (its index has no level "
+            lost
+            or f"{type(X).__name__} carries no sktraceprop row ids (its index has no level "
             f"{ROW_INDEX_NAME!r}); load it with sktraceprop.read_csv/from_pandas/from_numpy."
         )
     return ids
@@ -133,8 +135,9 @@ def _categorical(which, labels):
     return pd.Categorical.from_codes(inverse[which], names)
 
 
-def _hits(ids, sources, removed, memo):
-    """For each id: is it, or (through merges and aggregates) was it built from, a removed row?"""
+def _hits(ids, sources, removed, memo, inner=False):
+    """For each id: is it, or (through merges and aggregates) was it built from, a removed row?
+    ``inner``: some removed rows are merged rows, looked for among the merged rows too."""
     pos, leaf_ids, _ = expand(ids, sources, with_via=False)
     hit = removed(leaf_ids)
     codes = codes_of(leaf_ids)
@@ -144,7 +147,7 @@ def _hits(ids, sources, removed, memo):
             continue
         if code not in memo:
             parents = src.require_parents()
-            member = _hits(parents.ids, sources, removed, memo)
+            member = _hits(parents.ids, sources, removed, memo, inner)
             counts = np.diff(parents.indptr)
             group_hit = np.zeros(parents.n_rows, bool)
             nonempty = counts > 0
@@ -155,7 +158,48 @@ def _hits(ids, sources, removed, memo):
         hit[m] |= memo[code][lines_of(leaf_ids[m]) - 1]
     out = np.zeros(ids.size, bool)
     np.logical_or.at(out, pos, hit)
+    # a removed merged row (a training row removed whole) is no leaf: the rows that are
+    # it, or were merged from it at any depth, are found among every row's ancestors
+    if inner:
+        out |= removed_within(ids, sources, removed)
     return out
+
+
+def _is_merge(sources, code):
+    """Whether ``code`` names a merge (False for a code ``sources`` does not know)."""
+    try:
+        return sources(code).kind == "merge"
+    except (KeyError, LineageError):
+        return False
+
+
+def removed_within(ids, sources, removed):
+    """For each id: is it, or a merged row it was built from at any depth, one that
+    ``removed`` (a mask over ids) says is removed? Leaves are asked too."""
+    out = np.zeros(ids.size, bool)
+    for pos, level in levels(ids, sources):
+        out[pos[removed(level)]] = True
+    return out
+
+
+def levels(ids, sources):
+    """``(positions in ids, row ids)`` of ``ids`` and then, level by level, of the rows
+    their merged rows were merged from (merged rows and leaves alike)."""
+    pos = np.arange(ids.size)
+    for _ in range(_MAX_DEPTH + 1):
+        if not ids.size:
+            return
+        yield pos, ids
+        codes = codes_of(ids)
+        merges = [c for c in np.unique(codes).tolist() if sources(c).kind == "merge"]
+        nxt_pos, nxt_ids = [pos[:0]], [ids[:0]]
+        for code in merges:
+            at = np.flatnonzero(codes == code)
+            which, parents = sources(code).require_parents().of(lines_of(ids[at]) - 1)
+            nxt_pos.append(pos[at[which]])
+            nxt_ids.append(parents)
+        pos, ids = np.concatenate(nxt_pos), np.concatenate(nxt_ids)
+    raise LineageError(f"merges nested deeper than {_MAX_DEPTH} levels")
 
 
 def depends_on(ids, sources, removed_ids=None, removed_codes=None):
@@ -168,7 +212,9 @@ def depends_on(ids, sources, removed_ids=None, removed_codes=None):
     sources : callable
         Maps a code to its :class:`Source`.
     removed_ids : array-like of int64, default=None
-        Leaf row ids being removed.
+        Row ids being removed: leaf rows (file lines), or merged rows removed whole
+        (a training row merged by :func:`sktraceprop.merge`), which hit the rows that
+        are them or were merged from them.
     removed_codes : iterable of int, default=None
         Sources being removed whole.
 
@@ -187,10 +233,14 @@ def depends_on(ids, sources, removed_ids=None, removed_codes=None):
     def removed(leaf):
         return np.isin(leaf, removed_ids) | np.isin(codes_of(leaf), removed_codes)
 
-    row = _hits(ids, sources, removed, {})
+    removed_codes_all = np.union1d(distinct_codes(removed_ids), removed_codes)
+    inner = any(_is_merge(sources, c) for c in removed_codes_all.tolist())
+    row = _hits(ids, sources, removed, {}, inner)
     pos, leaf_ids, _ = expand(ids, sources, with_via=False)
     direct = np.zeros(ids.size, bool)
     np.logical_or.at(direct, pos, removed(leaf_ids))
+    if inner:
+        direct |= removed_within(ids, sources, removed)
     return row, row & ~direct
 
 

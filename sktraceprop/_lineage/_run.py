@@ -400,7 +400,8 @@ class Lineage:
         Parameters
         ----------
         removed_ids : array-like of int64, default=None
-            Leaf row ids (file lines) being removed.
+            Row ids being removed: file lines, or merged rows removed whole (training
+            rows built by :func:`sktraceprop.merge`).
         removed_sources : iterable of str, default=None
             Source ids being removed whole (every version).
 

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from .._lineage._ids import codes_of, lines_of, pack
-from .._lineage._rows import depends_on, expand
+from .._lineage._rows import depends_on, expand, levels
 from ..exceptions import LineageWarning, StoreError, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._append import _Chain
@@ -157,9 +157,10 @@ def run_values(run, removed_ids=(), removed_codes=(), features=()):
 def _covered(run, removed_ids):
     """Which of ``removed_ids`` (the run's codes) the run was given, or built rows from."""
     ids = _run_rows(run)
-    _, leaves, _ = expand(ids, run.sources.__getitem__, with_via=False)
-    seen = [leaves]
-    for code in np.unique(codes_of(leaves)).tolist():
+    # the rows themselves, the merged rows they were built from and the leaves: a
+    # request may name a training row, which a merge made
+    seen = [rows for _, rows in levels(ids, run.sources.__getitem__)]
+    for code in np.unique(codes_of(np.concatenate(seen))).tolist():
         source = run.sources.get(code)
         if source is not None and source.kind == "aggregate":
             seen.append(source.require_parents().ids)
@@ -222,7 +223,10 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
                 np.isin(leaves, removed_ids)
                 | np.isin(codes_of(leaves), np.asarray(removed_codes, np.int64))
             ]
-            here.append(_here(run, np.concatenate([leaves, ids[via_aggregate]]), registry))
+            # merged rows named themselves (training rows), at any level of the merges
+            behind = [ids[:0]] + [r for _, r in levels(ids[hit], run.sources.__getitem__)]
+            named = removed_ids[np.isin(removed_ids, np.concatenate(behind))]
+            here.append(_here(run, np.concatenate([leaves, named, ids[via_aggregate]]), registry))
         if not store._is_sealed_run(run.run_id):
             unsealed.append(run.run_id)
             continue

@@ -222,8 +222,7 @@ def with_caveats(unl, event, removal, erasing=None, asked_lines=()):
         caveats.append(stored)
     # the unlearner, its model and its steps, and the estimator parameter (named apart)
     own = (unl, unl.estimator_, unl.estimator, *parts_of(unl.estimator_))
-    removed = np.concatenate([np.asarray(event["row_ids"], np.int64), asked_lines])
-    held = held_elsewhere(removed, exclude=own)
+    held = held_elsewhere(event["row_ids"], exclude=own, asked=asked_lines)
     if held:
         event["held_elsewhere"] = held
         message = held_elsewhere_caveat(held)
