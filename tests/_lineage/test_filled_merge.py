@@ -70,11 +70,18 @@ def _files(tmp_path, n, groups, seed, left_missing=(), right_missing=()):
     return left, right, _records(*paths)
 
 
-def _move(m, side, pairs):
+def _move(m, side, pairs, whole=False):
     """``m`` with each side's columns (its key among them) of rows ``j`` copied onto
-    rows ``i``, for ``(i, j)`` in ``pairs`` (values of ``m`` as it was)."""
+    rows ``i``, for ``(i, j)`` in ``pairs`` (values of ``m`` as it was): cell by cell, or
+    (``whole``) the columns replaced by an array of them (objects: the key is text)."""
     key, cols = _SIDES[side]
     out = m.copy()
+    if whole:
+        values = m[[key, *cols]].to_numpy()
+        for i, j in pairs:
+            values[i] = values[j]
+        out[[key, *cols]] = values
+        return out
     for i, j in pairs:
         for c in [key, *cols]:
             out.iloc[i, out.columns.get_loc(c)] = m.iloc[j, m.columns.get_loc(c)]
@@ -130,6 +137,7 @@ def check_filled(m, X, columns, records, moved, steps=()):
     return "noted" if notes else "fitted"
 
 
+@pytest.mark.parametrize("whole", [False, True])
 @pytest.mark.parametrize(
     ("how", "side", "columns"),
     [
@@ -140,16 +148,18 @@ def check_filled(m, X, columns, records, moved, steps=()):
         ("right", "L", ["a", "b", "c", "d"]),
     ],
 )
-def test_another_merged_rows_values_in_a_gap_are_refused(tmp_path, how, side, columns):
+def test_another_merged_rows_values_in_a_gap_are_refused(tmp_path, how, side, columns, whole):
     # one row's gap (no record on that side) given another merged row's values: the
     # fit passed, tracing the row to its own line only, with a note saying "c (2 of 60
-    # rows checked, 2 of them missing values filled)"
+    # rows checked, 2 of them missing values filled)". Columns assigned whole from an
+    # array with the key's text hold their numbers as objects, which named no row
     left, right, records = _files(tmp_path, 24, 6, 0, left_missing={5}, right_missing={0})
     m = stp.merge(left, right, on="k", how=how)
     key = _SIDES[side][0]
     gap = int(np.flatnonzero(m[key].isna().to_numpy())[0])
     donor = int(np.flatnonzero(m[key].notna().to_numpy())[3])
-    X = _move(m, side, [(gap, donor)]).fillna({c: 0.0 for c in ["a", "b", "c", "d"]})
+    X = _move(m, side, [(gap, donor)], whole).fillna(dict.fromkeys(["a", "b", "c", "d"], 0.0))
+    assert all(t == np.dtype(object) for t in X[_SIDES[side][1]].dtypes) == whole
     with pytest.raises(LineageError, match="where the record its row id names has none"):
         _fit(X, columns)
     assert check_filled(m, X, columns, records, moved=True) == "refused"
@@ -199,13 +209,14 @@ def test_one_rows_values_filling_every_gap_are_named(tmp_path):
         [["c", "d"], ["a", "b"], ["a", "b", "c", "d"], ["a", "c", "d"], ["a", "b", "d"]]
     ),
     n_moves=st.integers(0, 4),
+    whole=st.booleans(),
     fill=st.sampled_from(["zero", "constant", "mean"]),
     constant=st.floats(-1e3, 1e3, allow_nan=False),
     frac=st.sampled_from([1.0, 0.7]),
     seed=st.integers(0, 2**16),
 )
 def test_gaps_are_traced_right_named_or_refused(
-    tmp_path_factory, n, groups, how, columns, n_moves, fill, constant, frac, seed
+    tmp_path_factory, n, groups, how, columns, n_moves, whole, fill, constant, frac, seed
 ):
     # never a trace naming a line whose values the row does not hold without an error
     # or a note naming the line it holds; a fill with a value of no row never refused
@@ -226,7 +237,7 @@ def test_gaps_are_traced_right_named_or_refused(
             pairs[side] = list(zip(rng.choice(gaps, k, replace=False), rng.choice(donors, k)))
     X = m
     for side, moves in pairs.items():
-        X = _move(X, side, moves)
+        X = _move(X, side, moves, whole)
     cols = ["a", "b", "c", "d"]
     if fill == "zero":
         X = X.fillna(dict.fromkeys(cols, 0.0))
