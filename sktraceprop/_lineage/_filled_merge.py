@@ -17,6 +17,11 @@ hold them (by id), plus this one, they were moved onto it (or among those rows, 
 columns permuted): the fit is refused. Where they fill several gaps, a fill with a value
 of one row (a column's mode or median) and a copy of that row onto every gap look the
 same: the run's notes name the row whose values they are.
+
+Like every check of witness rows, it is a sample: a gap that is no witness row of the
+merge is not compared, and values are named only by a parent row that is a witness row
+of its file (all rows below 512, one in ``stride`` above), so in large files a move onto
+a gap compared is often left to the note on filled values.
 """
 
 import numpy as np
@@ -70,7 +75,7 @@ def filled_from_rows(X, ids, sources, skip=(), renamed=None):
     ids = np.asarray(ids, dtype=np.int64)
     distinct = distinct_codes(ids)
     codes = codes_of(ids) if len(distinct) > 1 else None
-    shared, in_x = [], _Ids(ids)
+    shared, of_x = [], _OfX(X, ids)
     for code in distinct:
         source = sources.get(int(code))
         if source is None or source.kind != "merge" or source.parents is None:
@@ -90,7 +95,7 @@ def filled_from_rows(X, ids, sources, skip=(), renamed=None):
         mine = dict(zip(names, _take_columns(X, hit)))
         for w in loads:
             cols = _compared(names, w, skip, as_loaded)
-            found = _gaps_filled(X, ids, in_x, hit, mine, source, w, cols)
+            found = _gaps_filled(of_x, hit, mine, source, w, cols)
             if found is None:
                 continue
             moved, here = found
@@ -100,10 +105,11 @@ def filled_from_rows(X, ids, sources, skip=(), renamed=None):
     return None, shared
 
 
-def _gaps_filled(X, ids, in_x, hit, mine, source, w, cols):
-    """:func:`filled_from_rows` for the witness rows ``hit`` of ``X`` in load ``w`` of
-    merge ``source`` (``mine``: their columns), compared in ``cols``; ``None`` where no
-    row fills ``MIN_COLUMNS`` gaps. ``in_x``: :class:`_Ids` of ``X``."""
+def _gaps_filled(of_x, hit, mine, source, w, cols):
+    """:func:`filled_from_rows` for the witness rows ``hit`` of ``X`` (``of_x``: its
+    :class:`_OfX`) in load ``w`` of merge ``source`` (``mine``: their columns), compared
+    in ``cols``; ``None`` where no row fills ``MIN_COLUMNS`` gaps."""
+    ids = of_x.ids
     if len(cols) < MIN_COLUMNS:
         return None
     here = w.positions(ids[hit])
@@ -134,25 +140,49 @@ def _gaps_filled(X, ids, in_x, hit, mine, source, w, cols):
         holds = merge.row_id(best[0])
         parents = _parents(source, best[0])
         shown = [_shown(*cols[j]) for j in columns]
-        n_rows = _rows_holding(X, [cols[j][0] for j in columns], [key[j] for j in columns])
-        if n_rows <= in_x.count([merge.row_id(r) for r in best]) + 1:
+        n_rows = of_x.holding([cols[j][0] for j in columns], [key[j] for j in columns])
+        if n_rows <= of_x.count([merge.row_id(r) for r in best]) + 1:
             position = positions[0]
             return (position, int(ids[position]), holds, shown, parents), []
         shared.append((holds, shown, parents, positions, n_rows))
     return None, shared
 
 
-class _Ids:
-    """Row ids of ``X``, sorted when first asked how many of some ids it holds."""
+class _OfX:
+    """What is asked of the whole of ``X``: how many of some row ids it holds (its ids
+    sorted once), and how many of its rows hold some values (each column read once)."""
 
-    def __init__(self, ids):
-        self.ids, self._sorted = ids, None
+    def __init__(self, X, ids):
+        self.X, self.ids, self._sorted, self._columns = X, ids, None, {}
+        self._at = {str(c): j for j, c in enumerate(X.columns)}
 
     def count(self, wanted):
         """How many of ``wanted`` (distinct row ids) are ids of ``X``."""
         if self._sorted is None:
             self._sorted = np.unique(self.ids)
         return int((positions_in(self._sorted, np.asarray(wanted, np.int64)) >= 0).sum())
+
+    def holding(self, names, keys):
+        """Rows of ``X`` holding ``keys`` (:func:`._witness.cell_keys`) in the columns
+        ``names``."""
+        held = np.ones(len(self.X), dtype=bool)
+        for name, key in zip(names, keys):
+            if key[0] == "n":
+                held &= self._numbers(name) == np.float32(key[1])
+            elif key[0] == "o":
+                held &= self.X.iloc[:, self._at[name]].isin([key[1]]).to_numpy(dtype=bool)
+            else:  # (lists, arrays in cells: not counted, so not taken for a fill)
+                return 0
+        return int(held.sum())
+
+    def _numbers(self, name):
+        """Column ``name`` as float32 (NaN where missing or not a number)."""
+        if name not in self._columns:
+            column = pd.to_numeric(self.X.iloc[:, self._at[name]], errors="coerce")
+            with np.errstate(over="ignore", invalid="ignore"):
+                values = column.to_numpy(np.float64, na_value=np.nan).astype(np.float32)
+            self._columns[name] = values
+        return self._columns[name]
 
 
 def _held(merge, key, filled):
@@ -174,24 +204,6 @@ def _parents(source, merged):
     """The row ids merged row ``merged`` (0-based) was made of."""
     lo, hi = source.parents.indptr[merged], source.parents.indptr[merged + 1]
     return [int(p) for p in source.parents.ids[lo:hi]]
-
-
-def _rows_holding(X, names, keys):
-    """Rows of ``X`` holding ``keys`` (:func:`._witness.cell_keys`) in the columns
-    ``names``, each compared as a whole column."""
-    held = np.ones(len(X), dtype=bool)
-    at = {str(c): j for j, c in enumerate(X.columns)}
-    for name, key in zip(names, keys):
-        column = X.iloc[:, at[name]]
-        if key[0] == "n":
-            values = pd.to_numeric(column, errors="coerce").to_numpy(np.float64, na_value=np.nan)
-            with np.errstate(over="ignore", invalid="ignore"):
-                held &= values.astype(np.float32) == np.float32(key[1])
-        elif key[0] == "o":
-            held &= column.isin([key[1]]).to_numpy(dtype=bool)
-        else:  # (lists, arrays in cells: not counted, so not taken for a fill)
-            return 0
-    return int(held.sum())
 
 
 def _lines(parents):
