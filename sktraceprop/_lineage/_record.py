@@ -12,6 +12,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from ..exceptions import LineageError, LineageWarning
 from ..utils._stack import user_stacklevel
 from ._features import TARGET, by_feature, duplicate_note, feature_lineage, unknown_step
+from ._filled_merge import filled_from_rows, filled_message, filled_note
 from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import distinct_codes
 from ._misplaced import MIN_COLUMNS, misplaced_row
@@ -248,6 +249,8 @@ def add_input_notes(run, X, changed):
     if isinstance(X, pd.DataFrame):
         if changed:
             run.notes.append(changed_note(changed))
+        if getattr(changed, "filled", None):
+            run.notes.append(filled_note(changed.filled))
         unchecked = WITNESSES.unchecked(run.sources)
         if unchecked:
             names = sorted({run.sources[c].source_id for c in unchecked})
@@ -385,8 +388,9 @@ def changes(X, ids, name="X"):
     ------
     LineageError
         When a row of ``X`` holds the values loaded for another row (see
-        :mod:`._misplaced`): its id names a line whose record it does not hold. ``name``
-        is what the message calls ``X``.
+        :mod:`._misplaced`): its id names a line whose record it does not hold; or
+        when values missing in a row's record hold another merged row's values, moved
+        there (see :mod:`._filled_merge`). ``name`` is what the message calls ``X``.
     """
     if not isinstance(X, pd.DataFrame):  # (an array's columns have no names to compare)
         return Changes()
@@ -401,16 +405,27 @@ def changes(X, ids, name="X"):
             found = misplaced_row(X, ids, sources, skip=written, renamed=renamed)
         if found is not None:
             raise LineageError(misplaced_message(found, name))
+    if sum(1 for counts in changed.values() if counts[2]) >= MIN_COLUMNS:
+        # gaps filled in as many columns: with another merged row's values? (a move)
+        with np.errstate(over="ignore", invalid="ignore"):
+            moved, changed.filled = filled_from_rows(
+                X, ids, sources, skip=written, renamed=renamed
+            )
+        if moved is not None:
+            raise LineageError(filled_message(moved, name))
     changed.compared = _compared_columns(X, sources, renamed, written)
     return changed
 
 
 class Changes(dict):
     """:func:`changes`' columns changed after loading (a dict, as
-    :func:`~._witness.changed_columns` gives them), and ``compared``: what could be
-    compared (see :func:`_compared_columns`), for the run's notes."""
+    :func:`~._witness.changed_columns` gives them), ``compared``: what could be
+    compared (see :func:`_compared_columns`), and ``filled``: values of merged rows
+    filling gaps of several rows (see :func:`._filled_merge.filled_from_rows`), for the
+    run's notes."""
 
     compared = None
+    filled = ()
 
 
 def _compared_columns(X, sources, renamed, skip):

@@ -31,6 +31,8 @@ N_WITNESS = 256
 MAX_LOADS = 8
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: Cells of object columns keyed as numbers (bools are, as in a numeric column).
+_NUMBERS = (int, float, np.integer, np.floating)
 _CHUNK = 1 << 16
 
 
@@ -85,7 +87,9 @@ class _Column:
 
 def cell_keys(column):
     """A hashable key for every cell of a :class:`_Column`: numbers at float32
-    precision (a cast to float32 is no change), ``None`` where missing."""
+    precision (a cast to float32 is no change), those of an object column too (a frame's
+    columns assigned from ``to_numpy()`` of mixed columns hold floats as objects),
+    ``None`` where missing."""
     if column.numeric:
         values = column.values.astype(np.float32).astype(np.float64).tolist()
         return [None if m else ("n", v) for v, m in zip(values, column.missing.tolist())]
@@ -94,6 +98,13 @@ def cell_keys(column):
         if missing:
             out.append(None)
             continue
+        if isinstance(value, _NUMBERS):
+            try:
+                with np.errstate(over="ignore"):
+                    out.append(("n", float(np.float32(value))))
+                continue
+            except OverflowError:  # (an int beyond any float: kept as it is)
+                pass
         try:
             hash(value)
         except TypeError:  # lists, arrays in cells

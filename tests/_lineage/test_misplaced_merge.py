@@ -105,6 +105,13 @@ _ERROR = re.compile(
 _SIDES = {"key": {"a", "b"}, "key_r": {"a_r", "b_r"}}
 
 
+def _noted(notes, records):
+    """Keys of the records at the lines named by the notes of merged rows' values
+    filling gaps."""
+    text = " ".join(n for n in notes if n.startswith("missing values filled with the values"))
+    return {records[s, int(k)] for s, k in re.findall(r"\b(mm|nn) line (\d+)", text)}
+
+
 def _same(a, b):
     return (pd.isna(a) and pd.isna(b)) or a == b
 
@@ -154,9 +161,12 @@ def check_moved_merge(
         own = _merged(records, m, int(lines_of(ids[i])))
         if all(pd.isna(own[side]) for side in sides):
             # its own record has no values in these columns (a side that did not
-            # match): values there are missing values filled, which the notes say
+            # match): values there are missing values filled, which the notes say, or
+            # another merged row's (its key moved with them), which they name
             assert all(f"{c} (" in notes for side in sides for c in _SIDES[side]), notes
             assert "missing values filled" in notes, notes
+            named = _noted(pipe.lineage_.notes, records)
+            assert all(pd.isna(X[s].iloc[i]) or X[s].iloc[i] in named for s in sides), i
             continue
         want = sorted(k for k in (X["key"].iloc[i], X["key_r"].iloc[i]) if pd.notna(k))
         for side in sides:

@@ -20,6 +20,8 @@ from sktraceprop._lineage._record import source_closure
 from sktraceprop._lineage._witness import (
     N_WITNESS,
     WITNESSES,
+    _Column,
+    cell_keys,
     changed_columns,
     changed_note,
     is_witness,
@@ -340,6 +342,17 @@ def test_cells_that_do_not_compare_simply():
     assert _changed(traced) == {}
     changed = traced.assign(lists=traced["lists"].shift(1), text=traced["text"].str.upper())
     assert set(_changed(changed)) == {"lists", "text"}
+
+
+def test_numbers_held_as_objects_have_the_keys_of_numbers():
+    # columns assigned from to_numpy() of a frame with a text column hold floats as
+    # objects: their keys were ("o", 0.25), never a loaded number's ("n", 0.25), so no
+    # value of theirs named the row it was moved from
+    values = [0.25, 1 / 3, np.float32(2.5), 7, True, None, "x", 10**400]
+    numbers = _Column(np.array([0.25, 1 / 3, 2.5, 7.0, 1.0]), np.zeros(5, bool), True, 64)
+    objects = _Column(np.array(values, dtype=object), pd.isna(values), False, 64)
+    assert cell_keys(objects)[:5] == cell_keys(numbers)
+    assert cell_keys(objects)[5:] == [None, ("o", "x"), ("o", 10**400)]
 
 
 def test_filled_gaps_are_counted_apart(hospitals):
