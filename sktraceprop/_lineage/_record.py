@@ -22,6 +22,7 @@ from ._source import REGISTRY, utc_now
 from ._upstream_outputs import identify, identify_note
 from ._upstream_rows import restrict_rows
 from ._witness import MAX_LOADS, WITNESSES, changed_columns, changed_note
+from ._witness_view import taken_once
 
 #: True while a traced estimator fits: nested traced estimators then leave the
 #: recording to the outermost one.
@@ -36,21 +37,30 @@ class fit_inputs:
     """Context manager of a traced fit of ``X`` (rows ``ids``): which upstream ops its
     rows went through (:func:`identify`) is found once, before the fit (a step with
     ``copy=False`` may write into ``X``: the record is of the data given), and is what
-    :func:`changes` and :func:`build_lineage` of the same ``X`` and ``ids`` use."""
+    :func:`changes` and :func:`build_lineage` of the same ``X`` and ``ids`` use. So are
+    ``X``'s witness rows, taken then, and their comparisons with what was loaded and
+    with the steps' kept outputs (:func:`._witness_view.taken_once`)."""
 
     def __init__(self, X, ids):
         self.X, self.ids = X, ids
 
     def __enter__(self):
-        found = None
-        if isinstance(self.X, pd.DataFrame):
-            sources = source_table(self.ids)
-            found = identify(self.X, self.ids, sources, upstream_ops(sources))
-        self.token = _FOUND.set((self.X, self.ids, found))
+        self.views = taken_once()
+        self.views.__enter__()
+        try:
+            found = None
+            if isinstance(self.X, pd.DataFrame):
+                sources = source_table(self.ids)
+                found = identify(self.X, self.ids, sources, upstream_ops(sources))
+            self.token = _FOUND.set((self.X, self.ids, found))
+        except BaseException:
+            self.views.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc):
         _FOUND.reset(self.token)
+        self.views.__exit__(None, None, None)
         return False
 
 

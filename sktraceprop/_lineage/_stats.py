@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .._frame_columns import column_arrays
 from ..exceptions import LineageError
 from ._ids import codes_of, distinct_codes, few_distinct, lines_of
 from ._source import REGISTRY
@@ -126,8 +127,12 @@ def _missing_counts(X, index, n_sources):
     """``(column names, counts (n_sources, n_columns))`` of missing values, or a reason."""
     if isinstance(X, pd.DataFrame):
         names = [str(c) for c in X.columns]
-        dtypes = set(X.dtypes)
-        if len(dtypes) == 1 and isinstance(X.dtypes.iloc[0], np.dtype):
+        kinds = [d for d, _ in column_arrays(X)]
+        if all(isinstance(d, np.dtype) and d.kind in "iub" for d in kinds):
+            # numpy integers and booleans cannot be missing (no copy of the values)
+            return names, np.zeros((n_sources, len(names)), dtype=np.int64)
+        dtypes = set(kinds)
+        if len(dtypes) == 1 and isinstance(kinds[0], np.dtype):
             # one numpy dtype: the frame's values are (usually) one block, a view
             return names, _missing_counts(X.to_numpy(), index, n_sources)[1]
         counts = np.zeros((n_sources, len(names)), dtype=np.int64)

@@ -35,8 +35,9 @@ import threading
 import numpy as np
 import pandas as pd
 
-from ._ids import codes_of, distinct_codes
-from ._witness import WITNESSES, _Column, _equal, _take_columns, is_witness, positions_in
+from ._ids import distinct_codes
+from ._witness import WITNESSES, _Column, _take_columns, positions_in
+from ._witness_view import _strides, taken_once, witness_positions, witness_view
 
 #: Witness rows kept per op (across all its transforms).
 CAP = 512
@@ -160,65 +161,47 @@ def _ids_of(frame):
 
 def _witness_rows(ids, sources):
     """Positions of the rows of ``ids`` that are witnesses of their source's loads."""
-    hit = np.zeros(len(ids), dtype=bool)
-    distinct = distinct_codes(ids)
-    codes = codes_of(ids) if len(distinct) > 1 else None
-    for code in distinct:
-        source = sources.get(int(code))
-        loads = WITNESSES.loads(code, source.sha256) if source is not None else []
-        maybe = np.zeros(len(ids), dtype=bool)
-        for every in {w.stride for w in loads}:
-            maybe |= is_witness(ids, every)
-        if codes is not None:
-            maybe &= codes == code
-        hit |= maybe
-    return np.flatnonzero(hit)
+    return witness_positions(ids, _strides(distinct_codes(ids), sources))
 
 
-def _loaded_agreement(mine, ids, sources):
-    """Column -> ``(agreeing cells, cells compared)`` of ``mine`` (name -> column at
-    rows ``ids``) with what was loaded for those rows."""
+def _loaded_agreement(view, sources):
+    """Column -> ``(agreeing cells, cells compared)`` of the witness rows of ``view``
+    with what was loaded for those rows."""
     out = {}
-    codes = codes_of(ids)
+    codes = view.codes
     for code in np.unique(codes):
         source = sources.get(int(code))
         loads = WITNESSES.loads(code, source.sha256) if source is not None else []
-        rows = np.flatnonzero(codes == code)
-        for name, column in mine.items():
-            matched = np.zeros(rows.size, dtype=bool)
-            covered = np.zeros(rows.size, dtype=bool)
-            for w in loads:
-                theirs = w.columns.get(name)
-                if theirs is None:
-                    continue
-                here = w.positions(ids[rows])
-                inside = np.flatnonzero(here >= 0)
-                if inside.size:
-                    eq = _equal(column.take(rows[inside]), theirs.take(here[inside]))
-                    matched[inside] |= eq
-                    covered[inside] = True
-            if covered.any():
+        rows = (codes == code)[:, None]
+        matched = np.zeros((codes.size, len(view.names)), dtype=bool)
+        covered = np.zeros_like(matched)
+        for w in loads:
+            agree, compared = view.cells(w)
+            matched |= agree & rows
+            covered |= compared & rows
+        agreeing, compared = matched.sum(axis=0), covered.sum(axis=0)
+        for name, j in view.at.items():
+            if compared[j]:
                 a, c = out.get(name, (0, 0))
-                out[name] = (a + int(matched.sum()), c + int(covered.sum()))
+                out[name] = (a + int(agreeing[j]), c + int(compared[j]))
     return out
 
 
-def _op_agreement(mine, ids, kept):
-    """Column -> ``(agreeing cells, cells compared)`` of ``mine`` with an op's output,
-    and the number of rows that agree with it on at least :data:`AGREE` of their cells."""
-    here = kept.positions(ids)
-    inside = np.flatnonzero(here >= 0)
-    out = {}
-    if not inside.size:
-        return out, 0
-    per_row = np.zeros(inside.size, dtype=np.int64)
-    for name, theirs in kept.columns.items():
-        column = mine.get(name)
-        if column is not None:
-            eq = _equal(column.take(inside), theirs.take(here[inside]))
-            per_row += eq
-            out[name] = (int(eq.sum()), int(inside.size))
-    rows = int((per_row >= AGREE * len(out)).sum()) if out else 0
+def _op_agreement(view, kept):
+    """Column -> ``(agreeing cells, cells compared)`` of the witness rows of ``view``
+    with an op's output, and the number of rows that agree with it on at least
+    :data:`AGREE` of their cells."""
+    inside = view.positions(kept) >= 0
+    if not inside.any():
+        return {}, 0
+    agree = view.cells(kept)[0][inside]
+    at = [j for j in map(view.at.get, kept.columns) if j is not None]
+    if not at:
+        return {}, 0
+    agree = agree[:, at]
+    counts, n = agree.sum(axis=0), int(agree.shape[0])
+    out = {view.names[j]: (int(c), n) for j, c in zip(at, counts)}
+    rows = int((agree.sum(axis=1) >= AGREE * len(out)).sum())
     return out, rows
 
 
@@ -255,24 +238,22 @@ def identify(X, ids, sources, upstream):
     ids = np.asarray(ids, dtype=np.int64)
     if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates or not len(ids):
         return list(upstream), [], list(upstream)
-    hit = _witness_rows(ids, sources)
-    if not hit.size:
+    view = witness_view(X, ids, sources)
+    if view is None:
         return list(upstream), [], list(upstream)
-    names = [str(c) for c in X.columns]
-    mine = dict(zip(names, _take_columns(X, hit)))
-    wids = ids[hit]
+    names = view.names
     # fingerprint -> column -> (agree, compared); ops that transformed rows of X
     agreement, kept_any, gone = {}, set(), set()
     for op in upstream:
         kept = OUTPUTS.get(op.fingerprint)
-        if kept is not None and (kept.positions(wids) >= 0).any():
+        if kept is not None and (view.positions(kept) >= 0).any():
             kept_any.add(op.fingerprint)  # (it transformed some of these very rows)
-            found, rows = _op_agreement(mine, wids, kept)
+            found, rows = _op_agreement(view, kept)
             if found:
                 agreement[op.fingerprint] = found
                 if rows:
                     gone.add(op.fingerprint)
-    loaded = _loaded_agreement(mine, wids, sources)
+    loaded = _loaded_agreement(view, sources)
     closure, todo = set(), list(gone)
     while todo:
         f = todo.pop()
@@ -322,10 +303,11 @@ def keep_output(op, X, out, sources, upstream):
     if x_ids is not None and others:
         from ._upstream_rows import unrestricted
 
-        found = identify(X, x_ids, sources, others)
+        with taken_once():  # (X's witness rows, compared once for both questions)
+            found = identify(X, x_ids, sources, others)
+            unknown = unrestricted(found, X, x_ids, sources)
         # what the input was found to have gone through (an unchecked op is not)
         after = {o.fingerprint for o in found[0]} - {o.fingerprint for o in found[2]}
-        unknown = unrestricted(found, X, x_ids, sources)
     names = [str(c) for c in out.columns]
     columns = dict(zip(names, _take_columns(out, hit)))
     OUTPUTS.keep(op.fingerprint, ids[hit], columns, after, unknown)

@@ -20,8 +20,9 @@ import pandas as pd
 from ._ids import codes_of
 from ._op_rows import leaf_paths, op_codes
 from ._row_sets import encode
-from ._upstream_outputs import OUTPUTS, _names, _witness_rows
-from ._witness import WITNESSES, _equal, _take_columns, positions_in
+from ._upstream_outputs import OUTPUTS, _names
+from ._witness import WITNESSES, positions_in
+from ._witness_view import witness_view
 
 
 def restrict_rows(found, X, ids, sources):
@@ -160,36 +161,29 @@ class _Cells:
         self.hit, self.candidates, self._cache = None, [], {}
         if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates:
             return
-        self.hit = _witness_rows(ids, sources)
-        if not self.hit.size:
+        view = witness_view(X, ids, sources)
+        if view is None:
+            self.hit = np.zeros(0, dtype=np.intp)
             return
-        names = [str(c) for c in X.columns]
-        mine = dict(zip(names, _take_columns(X, self.hit)))
-        wids = ids[self.hit]
-        codes = codes_of(wids)
+        self.hit = view.hit
+        codes = view.codes
         for c in np.unique(codes):
             source = sources.get(int(c))
             for w in WITNESSES.loads(c, source.sha256) if source is not None else []:
-                self._add(mine, names, w.positions(wids), w.columns, codes == c, frozenset())
+                self._add(view, w, codes == c, frozenset())
         for fingerprint in OUTPUTS.fingerprints():
             kept = OUTPUTS.get(fingerprint)
             if kept is not None:
-                here = kept.positions(wids)
-                self._add(mine, names, here, kept.columns, None, kept.unknown)
+                self._add(view, kept, None, kept.unknown)
 
-    def _add(self, mine, names, here, theirs, rows, unknown):
+    def _add(self, view, candidate, rows, unknown):
+        here = view.positions(candidate)
         inside = here >= 0 if rows is None else (here >= 0) & rows
-        at = np.flatnonzero(inside)
-        if not at.size:
+        if not inside.any():
             return
-        n = self.hit.size
-        agree = np.zeros((n, len(names)), dtype=bool)
-        compared = np.zeros((n, len(names)), dtype=bool)
-        for j, name in enumerate(names):
-            other = theirs.get(name)
-            if other is not None:
-                agree[at, j] = _equal(mine[name].take(at), other.take(here[at]))
-                compared[at, j] = True
+        agree, compared = view.cells(candidate)
+        if rows is not None:
+            agree, compared = agree & rows[:, None], compared & rows[:, None]
         self.candidates.append((agree, compared, unknown))
 
     def unexplained(self, fingerprint):

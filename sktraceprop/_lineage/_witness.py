@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .._frame_columns import column_arrays
-from ._ids import codes_of, distinct_codes
+from ._ids import codes_of
 
 #: Rows kept per load: 256 to 512 expected (a hash of the id picks them).
 N_WITNESS = 256
@@ -422,37 +422,28 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
     """
     if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates or not len(ids):
         return {}
+    from ._witness_view import witness_view  # (it builds on this module)
+
     names = [str(c) for c in X.columns]
     skip = set(skip)
     ids = np.asarray(ids, dtype=np.int64)
     counts = {n: [0, 0, 0] for n in names}  # differ, compared, filled
-    distinct = distinct_codes(ids)
-    codes = codes_of(ids) if len(distinct) > 1 else None
-    tested = {}  # stride -> is_witness(ids, stride)
-    for code in distinct:
+    view = witness_view(X, ids, sources)  # (taken once per fit: see taken_once)
+    codes = view.codes if view is not None else np.zeros(0, np.int64)
+    for code in np.unique(codes):
         source = sources.get(int(code))
         loads = WITNESSES.loads(code, source.sha256) if source is not None else []
         if not loads:
             continue
-        maybe = np.zeros(len(ids), dtype=bool)
-        for every in {w.stride for w in loads}:
-            if every not in tested:  # once per stride, not once per source
-                tested[every] = is_witness(ids, every)
-            maybe |= tested[every]
-        if codes is not None:
-            maybe &= codes == code
-        hit = np.flatnonzero(maybe)
-        if not hit.size:
-            continue
-        mine = dict(zip(names, _take_columns(X, hit)))  # a few hundred rows
+        rows = np.flatnonzero(codes == code)  # its witness rows, among the view's
         as_loaded = renamed.of(code) if renamed is not None else {}
-        matched = {n: np.zeros(hit.size, dtype=bool) for n in names}
-        covered = {n: np.zeros(hit.size, dtype=bool) for n in names}
+        matched = {n: np.zeros(rows.size, dtype=bool) for n in names}
+        covered = {n: np.zeros(rows.size, dtype=bool) for n in names}
         # missing in every load that has the row: a difference there fills a gap
-        was_missing = {n: np.ones(hit.size, dtype=bool) for n in names}
+        was_missing = {n: np.ones(rows.size, dtype=bool) for n in names}
         for w in loads:
-            here = w.positions(ids[hit])
-            inside = np.flatnonzero(here >= 0)
+            where = view.positions(w)
+            inside = np.flatnonzero(where[rows] >= 0)
             if not inside.size:
                 continue
             agrees = np.ones(inside.size, dtype=bool)  # rows equal to this load throughout
@@ -460,11 +451,12 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
                 loaded = as_loaded.get(name, name)
                 if name in skip or loaded not in w.columns:
                     continue
-                theirs = w.columns[loaded].take(here[inside])
-                eq = _equal(mine[name].take(inside), theirs)
+                at, eq = view.equal(w, name, loaded)
+                ours = codes[at] == code  # (then at holds rows[inside], in order)
+                eq = eq[ours]
                 matched[name][inside] |= eq
                 covered[name][inside] = True
-                was_missing[name][inside] &= theirs.missing
+                was_missing[name][inside] &= w.columns[loaded].missing[where[at[ours]]]
                 agrees &= eq
             if agrees.any() or len(loads) == 1:
                 # X's rows come from this load (a merge or aggregate of changed inputs)
