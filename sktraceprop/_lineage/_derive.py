@@ -195,7 +195,32 @@ def merge(left, right, source_id=None, **merge_kwargs):
     )
     out = _with_ids(out, pack(source.code, np.arange(1, len(out) + 1)))
     sides = merge_sides(origins, lcodes, rcodes)
-    WITNESSES.add(source.code, source.sha256, out, _inherited(origins, before), sides=sides)
+    WITNESSES.add(
+        source.code,
+        source.sha256,
+        out,
+        _inherited(origins, before),
+        sides=sides,
+        inherited_from=_inherited_from(origins, before),
+    )
+    return out
+
+
+def _inherited_from(origins, before):
+    """Output column -> ``[(source code, its column, counts), ...]``: per source of the
+    inputs (:attr:`~._witness.ChangedColumns.by_source` and ``through`` of
+    :func:`changes`), the changes of the input columns it comes from."""
+    out = {}
+    for name, refs in origins.items():
+        for side, col in refs:
+            found = before[side]
+            for code, columns in (getattr(found, "by_source", None) or {}).items():
+                for given, (loaded, *counts) in columns.items():
+                    if given == str(col):
+                        out.setdefault(name, []).append((int(code), str(loaded), tuple(counts)))
+            for (code, loaded, given, _), counts in getattr(found, "through", {}).items():
+                if given == str(col):
+                    out.setdefault(name, []).append((int(code), str(loaded), tuple(counts)))
     return out
 
 

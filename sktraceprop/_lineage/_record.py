@@ -257,6 +257,8 @@ def add_input_notes(run, X, changed):
     ``changed`` (:func:`changes`, taken before the fit: a step with ``copy=False``
     writes into the data it is fitted on), and columns no source holds."""
     if isinstance(X, pd.DataFrame):
+        if changed is not None:
+            run.changed_columns = changed_record(changed)
         if changed:
             run.notes.append(changed_note(changed))
         if getattr(changed, "filled", None):
@@ -305,6 +307,34 @@ def add_input_notes(run, X, changed):
                 "sktraceprop.preprocessing.GroupStatistics."
             )
     return run
+
+
+def changed_record(changed):
+    """:attr:`Lineage.changed_columns` of :func:`changes`' result: one entry per source
+    and loaded column found changed, in source code order, then one per parent source
+    of a merge whose rows showed a change in a column the merge took from it
+    (``through``: the merge's code); None where nothing could be compared."""
+    if getattr(changed, "by_source", None) is None:
+        return None
+
+    def entry(code, loaded, name, differ, checked, filled):
+        return {
+            "code": int(code),
+            "column": str(loaded),
+            **({"input_column": str(name)} if str(name) != str(loaded) else {}),
+            "rows_checked": int(checked),
+            "rows_changed": int(differ),
+            "missing_filled": int(filled),
+        }
+
+    out = [
+        entry(code, loaded, name, *counts)
+        for code, found in sorted(changed.by_source.items())
+        for name, (loaded, *counts) in found.items()
+    ]
+    for (code, loaded, name, merge), counts in sorted(changed.through.items()):
+        out.append({**entry(code, loaded, name, *counts), "through": int(merge)})
+    return out
 
 
 def _renamed_pairs(compared):
@@ -409,7 +439,9 @@ def changes(X, ids, name="X"):
     written = {f for op in upstream for f in op.features_out}
     with np.errstate(over="ignore", invalid="ignore"):  # (float32 keys of huge values)
         renamed = loaded_names(X, ids, sources, skip=written)
-    changed = Changes(changed_columns(X, ids, sources, skip=written, renamed=renamed))
+    found = changed_columns(X, ids, sources, skip=written, renamed=renamed)
+    changed = Changes(found)
+    changed.by_source, changed.through = found.by_source, found.through
     if len(changed) >= MIN_COLUMNS:  # a row moved differs in at least as many columns
         with np.errstate(over="ignore", invalid="ignore"):
             found = misplaced_row(X, ids, sources, skip=written, renamed=renamed)
@@ -429,13 +461,15 @@ def changes(X, ids, name="X"):
 
 class Changes(dict):
     """:func:`changes`' columns changed after loading (a dict, as
-    :func:`~._witness.changed_columns` gives them), ``compared``: what could be
-    compared (see :func:`_compared_columns`), and ``filled``: values of merged rows
-    filling gaps of several rows (see :func:`._filled_merge.filled_from_rows`), for the
-    run's notes."""
+    :func:`~._witness.changed_columns` gives them, with its ``by_source``),
+    ``compared``: what could be compared (see :func:`_compared_columns`), and
+    ``filled``: values of merged rows filling gaps of several rows (see
+    :func:`._filled_merge.filled_from_rows`), for the run's notes."""
 
     compared = None
     filled = ()
+    by_source = None  # (set per instance: see ChangedColumns.by_source, .through)
+    through = {}
 
 
 def _compared_columns(X, sources, renamed, skip):

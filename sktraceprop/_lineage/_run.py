@@ -195,6 +195,18 @@ class Lineage:
         ``sktraceprop._lineage._renamed``): column -> ``[[source code, loaded column],
         ...]``. :meth:`feature_sources` follows them to their source. Empty when none
         were (and in runs recorded before they were kept).
+    changed_columns : list of dict or None
+        The loaded columns whose values, in the data given to ``fit``, differ from what
+        was loaded for the same rows (changed outside the pipeline: ``fillna``, a unit
+        conversion, a shift; see ``sktraceprop._lineage._witness``): one entry per
+        source and column, ``code`` and ``column`` (the loaded column; ``input_column``
+        where the data holds it under another name), ``rows_checked`` (the witness rows
+        compared: a sample), ``rows_changed`` and ``missing_filled`` (of those changed,
+        the rows whose loaded value was missing); an entry with ``through`` (a merge's
+        code) counts the merge's rows built from this source, for a column the merge
+        took from it. Empty when no change was found on the
+        rows compared (which proves nothing of the other rows); None when not recorded:
+        data without column names, runs recorded before it was kept.
     """
 
     run_id: str
@@ -217,6 +229,7 @@ class Lineage:
     selection: dict = None
     fit_params: dict = field(default_factory=dict)
     renamed_columns: dict = field(default_factory=dict)
+    changed_columns: list = None
 
     # -- queries ----------------------------------------------------------------------------
     def source(self, code):
@@ -426,6 +439,7 @@ class Lineage:
         state["sources"] = {c: REGISTRY.complete(s) for c, s in sources.items()}
         state.setdefault("fit_params", {})  # pickled before fit parameters were recorded
         state.setdefault("renamed_columns", {})  # (and before renamed columns were kept)
+        state.setdefault("changed_columns", None)  # (and changed ones: not known)
         self.__dict__.update(state)
 
     # -- serialisation ----------------------------------------------------------------------
@@ -467,6 +481,8 @@ class Lineage:
             out["renamed_columns"] = {
                 c: [list(pair) for pair in pairs] for c, pairs in self.renamed_columns.items()
             }
+        if self.changed_columns is not None:  # absent when not recorded (and in older runs)
+            out["changed_columns"] = [dict(e) for e in self.changed_columns]
         if any(k is not None for k in keys):
             out["op_source_keys"] = keys
         if any(r is not None for r in rows):
@@ -504,6 +520,7 @@ class Lineage:
                 c: [[int(code), str(loaded)] for code, loaded in pairs]
                 for c, pairs in (d.get("renamed_columns") or {}).items()
             },
+            changed_columns=changed_from(d.get("changed_columns")),
         )
 
     def __eq__(self, other):
@@ -528,6 +545,27 @@ class Lineage:
             f"{self.n_samples} rows ({counts}); {len(self.ops)} ops, "
             f"{len(self.feature_lineage)} features>"
         )
+
+
+_CHANGED_COUNTS = ("rows_checked", "rows_changed", "missing_filled")
+
+
+def changed_from(entries):
+    """:attr:`Lineage.changed_columns` from its record (None stays None: not recorded)."""
+    if entries is None:
+        return None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"changed_columns holds {entries!r}, not a list of columns")
+    return [
+        {
+            "code": int(e["code"]),
+            "column": str(e["column"]),
+            **({"input_column": str(e["input_column"])} if "input_column" in e else {}),
+            **{k: int(e[k]) for k in _CHANGED_COUNTS},
+            **({"through": int(e["through"])} if "through" in e else {}),
+        }
+        for e in entries
+    ]
 
 
 def op_labels(ops):

@@ -232,14 +232,27 @@ class _Load:
     """The witness rows of one load: sorted ids, columns, stride, inherited changes, and
     for a merge the sides its columns came from."""
 
-    __slots__ = ("_digest", "columns", "dtypes", "group", "ids", "inherited", "sides", "stride")
+    __slots__ = (
+        "_digest",
+        "columns",
+        "dtypes",
+        "group",
+        "ids",
+        "inherited",
+        "inherited_from",
+        "sides",
+        "stride",
+    )
 
-    def __init__(self, frame, positions, ids, every, inherited, group=None, sides=None):
+    def __init__(
+        self, frame, positions, ids, every, inherited, group=None, sides=None, inherited_from=None
+    ):
         order = np.argsort(ids, kind="stable")
         self.ids = ids[order]
         self.stride = every
         self.group = group
         self.inherited = dict(inherited or {})
+        self.inherited_from = dict(inherited_from or {})
         self.sides = sides
         names = (str(c) for c in frame.columns)
         self.columns = dict(zip(names, _take_columns(frame, positions[order])))
@@ -295,13 +308,24 @@ class _Witnesses:
         self._followers.append(store)
 
     def add(
-        self, code, sha256, frame, inherited=None, ids=None, every=None, group=None, sides=None
+        self,
+        code,
+        sha256,
+        frame,
+        inherited=None,
+        ids=None,
+        every=None,
+        group=None,
+        sides=None,
+        inherited_from=None,
     ):
         """Keep the witness rows of ``frame`` (indexed by row ids; see :func:`stride`).
 
         ``inherited``: for a merge or aggregate, its columns whose inputs had changed
-        after loading (column -> ``(rows that differ, rows checked)``). ``ids``: the
-        frame's row ids, when the caller has them as an array. ``every``: the stride
+        after loading (column -> ``(rows that differ, rows checked)``);
+        ``inherited_from``: for a merge, the same per source of the inputs (column ->
+        ``[(source code, its column, counts), ...]``, see :attr:`ChangedColumns.through`).
+        ``ids``: the frame's row ids, when the caller has them as an array. ``every``: the stride
         (default: ``stride(len(frame))``). ``group``: the loads of one read in chunks
         share it (and the stride of the whole read), and count as one load. ``sides``:
         for a merge, what :mod:`._misplaced_merge` needs to name its rows by their
@@ -316,7 +340,7 @@ class _Witnesses:
         pos = np.flatnonzero(is_witness(ids, every))
         if not pos.size or np.unique(ids[pos]).size != pos.size:
             return
-        load = _Load(frame, pos, ids[pos], every, inherited, group, sides)
+        load = _Load(frame, pos, ids[pos], every, inherited, group, sides, inherited_from)
         with self._lock:
             if code in self._overflow:
                 return
@@ -414,20 +438,22 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
 
     Returns
     -------
-    changed : dict
+    changed : ChangedColumns
         Column -> ``(rows that differ, witness rows compared, of those that differ the
         rows whose loaded value was missing)``, for the columns with at least one
         difference, in ``X``'s column order. For rows of a merge or aggregate,
-        the counts include those found in its inputs when it was made.
+        the counts include those found in its inputs when it was made. Its
+        ``by_source`` holds the same counts per source (see :class:`ChangedColumns`).
     """
     if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates or not len(ids):
-        return {}
+        return ChangedColumns()  # (nothing compared: by_source None)
     from ._witness_view import witness_view  # (it builds on this module)
 
     names = [str(c) for c in X.columns]
     skip = set(skip)
     ids = np.asarray(ids, dtype=np.int64)
     counts = {n: [0, 0, 0] for n in names}  # differ, compared, filled
+    by_source, through = {}, {}
     view = witness_view(X, ids, sources)  # (taken once per fit: see taken_once)
     codes = view.codes if view is not None else np.zeros(0, np.int64)
     for code in np.unique(codes):
@@ -437,6 +463,7 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
             continue
         rows = np.flatnonzero(codes == code)  # its witness rows, among the view's
         as_loaded = renamed.of(code) if renamed is not None else {}
+        mine = {n: [0, 0, 0] for n in names}  # this source's share of counts
         matched = {n: np.zeros(rows.size, dtype=bool) for n in names}
         covered = {n: np.zeros(rows.size, dtype=bool) for n in names}
         # missing in every load that has the row: a difference there fills a gap
@@ -463,13 +490,59 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
                 for name in names:
                     found = w.inherited.get(as_loaded.get(name, name))
                     if found is not None and name not in skip:
-                        counts[name] = [a + b for a, b in zip(counts[name], found)]
+                        mine[name] = [a + b for a, b in zip(mine[name], found)]
+                        for leaf, column, c in w.inherited_from.get(as_loaded.get(name, name), ()):
+                            _add(through, (leaf, column, name, int(code)), c)
+        masks = {}
         for name in names:
             differs = covered[name] & ~matched[name]
-            counts[name][0] += int(differs.sum())
-            counts[name][1] += int(covered[name].sum())
-            counts[name][2] += int((differs & was_missing[name]).sum())
-    return {n: tuple(c) for n, c in counts.items() if c[0]}
+            mine[name][0] += int(differs.sum())
+            mine[name][1] += int(covered[name].sum())
+            mine[name][2] += int((differs & was_missing[name]).sum())
+            counts[name] = [a + b for a, b in zip(counts[name], mine[name])]
+            if differs.any():
+                masks[name] = (
+                    as_loaded.get(name, name),
+                    covered[name],
+                    differs,
+                    differs & was_missing[name],
+                )
+        if masks and source.kind == "merge":
+            from ._changed_leaves import leaf_counts  # (it builds on _rows)
+
+            found = leaf_counts(sources, int(code), view.ids[rows], masks)
+            for (leaf, column, name), c in (found or {}).items():
+                _add(through, (leaf, column, name, int(code)), c)
+        found = {
+            n: (as_loaded.get(n, n), *c) for n, c in mine.items() if c[0]
+        }  # (only a source with a change is listed)
+        if found:
+            by_source[int(code)] = found
+    out = ChangedColumns((n, tuple(c)) for n, c in counts.items() if c[0])
+    out.by_source, out.through = by_source, through
+    return out
+
+
+def _add(counts, key, more):
+    """``counts[key]`` plus ``more``, elementwise (a tuple of counts)."""
+    held = counts.get(key)
+    counts[key] = tuple(more) if held is None else tuple(a + b for a, b in zip(held, more))
+
+
+class ChangedColumns(dict):
+    """:func:`changed_columns`' counts by column of the data, and ``by_source``: source
+    code -> {column of the data: ``(loaded column, rows that differ, witness rows
+    compared, of those that differ the rows whose loaded value was missing)``}, for the
+    sources with at least one difference (the loaded column is the one the column was
+    compared with: its own name, or the name it was identified by its values as); None
+    where nothing was compared (the data has duplicate column names, or no rows).
+    ``through``: ``{(source code, its column, column of the data, merge code): (rows
+    that differ, rows compared, missing filled)}``, the share of a merge's witness rows
+    built from a row of each parent source its changed column comes from (see
+    :func:`._changed_leaves.leaf_counts`)."""
+
+    by_source = None  # (None: nothing was compared; set by changed_columns)
+    through = {}  # (set per instance by changed_columns)
 
 
 def describe(changed):

@@ -113,6 +113,7 @@ def sources_section(run):
     # each op's sources by code (by SHA-256 where recorded: one of two files named alike)
     through = [op_codes(op, run.sources) for op in run.ops]
     op_rows = source_training_rows(run)  # (None: not countable in this process)
+    changed = _changed_after_loading(run)
     out = []
     for code in sorted(run.sources):
         source = run.sources[code]
@@ -139,6 +140,11 @@ def sources_section(run):
                     "dtype": dtype,
                     "missing": count,
                     "missing_rate": _rate(count, given),
+                    **(
+                        {"changed_after_loading": changed[code, name]}
+                        if (code, name) in changed
+                        else {}
+                    ),
                 }
             )
         entry = {
@@ -195,6 +201,38 @@ def sources_section(run):
             entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
         out.append(entry)
     return out
+
+
+def _changed_after_loading(run):
+    """``{(source code, loaded column): mark}`` of the columns the run found changed
+    after loading (:attr:`~sktraceprop._lineage._run.Lineage.changed_columns`): the
+    witness rows checked and changed, the missing values filled, and the name the data
+    given to fit held the column under, where another. A column a merge took from a
+    parent source is marked in the parent too, with the merge's rows built from it and
+    ``found_in`` naming the merges (counts summed over them). Empty where none were
+    found or the run did not record it."""
+    out = {}
+    for entry in run.changed_columns or ():
+        key = (entry["code"], entry["column"])
+        given = entry.get("input_column", entry["column"])
+        merge = run.sources.get(entry.get("through"))
+        if "through" not in entry:
+            out[key] = {k: entry[k] for k in _COUNTS}
+        elif key in out and "found_in" not in out[key]:
+            continue  # (changed as loaded directly: said so, with its own rows)
+        else:
+            mark = out.setdefault(key, {**dict.fromkeys(_COUNTS, 0), "found_in": []})
+            for k in _COUNTS:
+                mark[k] += entry[k]
+            name = merge.source_id if merge is not None else f"code {entry['through']}"
+            if name not in mark["found_in"]:
+                mark["found_in"].append(name)
+        if given != entry["column"]:
+            out[key]["input_column"] = given
+    return out
+
+
+_COUNTS = ("rows_checked", "rows_changed", "missing_filled")
 
 
 def _shared_names(run):

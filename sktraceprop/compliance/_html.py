@@ -116,10 +116,35 @@ def _missing(source):
         return "not recorded"
     if not any(c["missing"] is not None for c in source["columns"]):
         return _e(source["statistics"].get("missing_note") or "not counted")
+    changed = [c for c in source["columns"] if "changed_after_loading" in c]
+    told = (
+        f"; changed after loading, counted on the values given to fit: "
+        f"{', '.join(_iso(c['name']) for c in changed)}"
+        if changed
+        else ""
+    )
     if not with_missing:
-        return "none"
-    return "; ".join(
-        f"{_iso(c['name'])}: {c['missing']} ({_pct(c['missing_rate'])})" for c in with_missing
+        return "none" + told
+    return (
+        "; ".join(
+            f"{_iso(c['name'])}: {c['missing']} ({_pct(c['missing_rate'])})" for c in with_missing
+        )
+        + told
+    )
+
+
+def _changed(column):
+    """A column's ``changed_after_loading`` mark, in words ("" where it has none)."""
+    mark = column.get("changed_after_loading")
+    if mark is None:
+        return ""
+    held = f"; given to fit as {mark['input_column']}" if "input_column" in mark else ""
+    if mark.get("found_in"):
+        held += f"; in the rows merged into {', '.join(mark['found_in'])}"
+    return _e(
+        f"{mark['rows_changed']} of {mark['rows_checked']} rows checked differ from the "
+        f"values loaded, {mark['missing_filled']} of them missing values filled{held}: "
+        "the missing count is of the values given to fit"
     )
 
 
@@ -287,6 +312,7 @@ def _section_sources(report):
                 _missing(s),
             ]
         )
+        marked = any("changed_after_loading" in c for c in s["columns"])
         columns = [
             [
                 _e(c["name"]),
@@ -294,6 +320,7 @@ def _section_sources(report):
                 "not given to fit" if c["missing"] is None else str(c["missing"]),
                 "" if c["missing"] is None else _pct(c["missing_rate"]),
             ]
+            + ([_changed(c)] if marked else [])
             for c in s["columns"]
         ]
         facts = [
@@ -317,7 +344,12 @@ def _section_sources(report):
         details.append(
             f"<h3>{_e(s.get('label', s['source_id']))}</h3>"
             + _kv(facts)
-            + _table(["Column", "dtype", "Missing at fit", "Rate"], columns, numeric=(2, 3))
+            + _table(
+                ["Column", "dtype", "Missing at fit", "Rate"]
+                + (["Changed after loading"] if marked else []),
+                columns,
+                numeric=(2, 3),
+            )
         )
     return (
         '<section id="sources"><h2>Input data, per source</h2>'

@@ -73,6 +73,27 @@ def _oversight(report):
     )
 
 
+def _changed_columns(sources):
+    """Each column a source's entry marks ``changed_after_loading``, in words: ``"product
+    of south (7 of 222 rows checked changed, 7 of them missing values filled)"``."""
+    out = []
+    for source in sources:
+        name = source.get("label", source["source_id"])
+        for column in source["columns"]:
+            mark = column.get("changed_after_loading")
+            if mark is None:
+                continue
+            held = f", given to fit as {mark['input_column']}" if "input_column" in mark else ""
+            if mark.get("found_in"):
+                held += f", in the rows merged into {', '.join(mark['found_in'])}"
+            out.append(
+                f"{column['name']} of {name} ({mark['rows_changed']} of "
+                f"{mark['rows_checked']} rows checked changed, {mark['missing_filled']} of "
+                f"them missing values filled{held})"
+            )
+    return out
+
+
 def _input_data(report):
     sources = report["sources"]
     with_stats = [s for s in sources if s["statistics"]["recorded_at_fit"]]
@@ -113,6 +134,16 @@ def _input_data(report):
             "training rows built from them and the columns that came from it)"
         )
     parts.append(".")
+    changed = _changed_columns(sources)
+    if changed:
+        parts.append(
+            f" {_plural(len(changed), 'column')} held values in the data given to fit that "
+            f"differ from what was loaded for the same rows ({'; '.join(changed)}): "
+            "changed after loading, outside the pipeline (fillna, a conversion, a shift). "
+            "The missing values counted for them are those of the values given to fit, "
+            "not of the values loaded; the rows checked are a sample (witness rows), so "
+            "more rows may have changed."
+        )
     if anonymous:
         rows = sum(s["training_rows"] for s in anonymous)
         parts.append(
@@ -174,6 +205,14 @@ def _input_data(report):
             "data that did not reach the model (what was left out, and why)",
         ]
         + (["the origin of rows from anonymous sources"] if anonymous else [])
+        + (
+            [
+                "the missing values of the loaded data in the columns changed after "
+                f"loading ({'; '.join(changed)}): the counts are of the values given to fit"
+            ]
+            if changed
+            else []
+        )
         + (
             [
                 "which of the sources that share a source_id each op was fitted on and "

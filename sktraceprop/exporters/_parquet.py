@@ -13,7 +13,9 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     sample weights and other parameters ``fit`` was given, by digest and counts; null
     when none were), ``renamed_columns`` (JSON: input columns identified by their
     values as a loaded column under another name, ``{column: [[code, loaded column],
-    ...]}``; null when none were).
+    ...]}``; null when none were), ``changed_columns`` (JSON: the loaded columns found
+    changed after loading, per source, with the witness rows checked, changed and
+    missing values filled; ``[]`` when none was found, null when not recorded).
 ``sources``
     One row per source of a run: ``code``, ``source_id``, ``uri``, ``sha256``,
     ``n_rows``, ``columns``, ``dtypes``, ``loaded_at``, ``kind``, ``max_line``; for
@@ -54,7 +56,7 @@ import numpy as np
 
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._row_sets import from_json, to_json
-from .._lineage._run import Lineage, Op
+from .._lineage._run import Lineage, Op, changed_from
 from .._lineage._source import Parents, Source
 from ..exceptions import LineageError
 from ._optional import require
@@ -112,6 +114,7 @@ def _schemas(pa):
             ("search_id", s),
             ("fit_params", s),
             ("renamed_columns", s),
+            ("changed_columns", s),
         ],
         "sources": [
             ("run_id", s),
@@ -349,6 +352,11 @@ def _encode(pa, schemas, run):
                 if run.renamed_columns
                 else None
             ),
+            "changed_columns": (
+                None
+                if run.changed_columns is None
+                else _json(run.changed_columns, "the changed columns' record", rid)
+            ),
         }
     ]
     tables = {
@@ -508,6 +516,11 @@ def _decode(tables, parents, where):
         selection=None if record.get("selection") is None else json.loads(record["selection"]),
         fit_params=json.loads(record.get("fit_params") or "{}"),
         renamed_columns=json.loads(record.get("renamed_columns") or "{}"),
+        changed_columns=changed_from(
+            None
+            if record.get("changed_columns") is None
+            else json.loads(record["changed_columns"])
+        ),
     )
     selection = run.selection or {}
     if (record.get("search_role"), record.get("search_id")) != (

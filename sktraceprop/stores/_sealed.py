@@ -17,9 +17,9 @@ verify, and the erased value cannot be recovered from what remains.
 
 Leaves: every feature and column name (``ops[*].features_in/out``, the keys and
 columns of ``feature_lineage``, the columns of ``source_stats``, the columns of
-``renamed_columns`` and the loaded columns they were identified as: one leaf per distinct
-name; a model fitted on one-hot columns made outside the pipeline has category names
-there), every note, each source's record in
+``renamed_columns`` and the loaded columns they were identified as, the columns of
+``changed_columns``: one leaf per distinct name; a model fitted on one-hot columns made
+outside the pipeline has category names there), every note, each source's record in
 ``source_stats`` (``sources`` and ``through_merges``; its ``code`` and ``source_id``
 stay in the record) and each fit parameter's record in ``fit_params``.
 """
@@ -113,6 +113,8 @@ def seal(record):
             name(k): [[code, name(loaded)] for code, loaded in pairs]
             for k, pairs in renamed.items()
         }
+    if isinstance(out.get("changed_columns"), list):
+        out["changed_columns"] = [_changed_names(e, name) for e in out["changed_columns"]]
     out["notes"] = [leaf(n) for n in out.get("notes", ())]
     stats = out.get("source_stats") or {}
     if stats.get("columns") is not None:
@@ -130,6 +132,11 @@ def seal(record):
         "commitments": [commitment(salt, text) for _, text, salt in leaves],
     }
     return out, leaves
+
+
+def _changed_names(entry, name):
+    """An entry of ``changed_columns`` with its column names replaced by ``name(...)``."""
+    return {k: name(v) if k in ("column", "input_column") else v for k, v in entry.items()}
 
 
 def _seal_stats(entry, leaf):
@@ -250,6 +257,8 @@ def _fill(sealed, resolved):
             name(k): [[code, name(loaded)] for code, loaded in pairs]
             for k, pairs in record["renamed_columns"].items()
         }
+    if isinstance(record.get("changed_columns"), list):
+        record["changed_columns"] = [_changed_names(e, name) for e in record["changed_columns"]]
     record["notes"] = [
         whole(t, lambda n, by: f"<redacted note {n}: erased by audit event {by['event_seq']}>")
         for t in record.get("notes", ())
@@ -311,6 +320,8 @@ def leaves_of(sealed, values, *, features=(), sources=(), fit_params=(), notes_w
     for key, pairs in (sealed.get("renamed_columns") or {}).items():
         names.add(key)
         names.update(loaded for _, loaded in pairs)
+    for entry in sealed.get("changed_columns") or ():
+        names.update(entry[k] for k in ("column", "input_column") if k in entry)
     held = {}
     for token in names:
         n = _number(token)
