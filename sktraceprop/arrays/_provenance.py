@@ -430,15 +430,24 @@ def _once_each(frames):
     inputs pooled in (a mean over rows, then a sum over some of them) is listed with
     every operation that pooled it in, in the order first met."""
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if len(frames) == 1:
+        return out
     keys = [c for c in out.columns if c != "through"]
-    if len(frames) == 1 or not out.duplicated(keys).any():
+    twice = out.duplicated(keys, keep=False).to_numpy()
+    if not twice.any():
         return out
 
-    def union(values):
-        names = []
-        for value in values:
-            names += [n for n in value.split(", ") if n not in names]
-        return ", ".join(names)
+    def key_of(frame):
+        # (missing values as None: NaN is not equal to itself as a dict key)
+        cells = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in keys]
+        return list(zip(*cells))
 
-    through = out.groupby(keys, sort=False, dropna=False)["through"].agg(union)
-    return through.reset_index()[out.columns]
+    names = {}
+    sub = out[twice]
+    for key, value in zip(key_of(sub), sub["through"].tolist()):
+        listed = names.setdefault(key, [])
+        listed += [n for n in str(value).split(", ") if n not in listed]
+    kept = out[~out.duplicated(keys, keep="first").to_numpy()].copy()
+    joined = twice[kept.index.to_numpy()]
+    kept.loc[joined, "through"] = [", ".join(names[k]) for k in key_of(kept[joined])]
+    return kept.reset_index(drop=True)
