@@ -7,8 +7,6 @@ files: each side's key column moves with that side's values, so the line holding
 key a row holds on a side is the line whose values the model saw there.
 """
 
-import csv
-import io
 import re
 
 import numpy as np
@@ -23,6 +21,7 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop._lineage._ids import lines_of
 from sktraceprop.exceptions import LineageError
+from tests._lineage._raw_files import keys_by_line
 
 #: Each file's key column and value columns.
 _SIDES = {"L": ("key", ["a", "b"]), "R": ("rkey", ["c", "d"])}
@@ -50,24 +49,11 @@ def _write(path, header, tag, n, groups, missing, seed):
     return stp.read_csv(path, source_id=path.stem, comment="#")
 
 
-def _records(*paths):
-    """``(source_id, physical line)`` -> key of the record starting there, read from
-    the raw files."""
-    out = {}
-    for path in paths:
-        text = path.read_text().splitlines(keepends=True)
-        for line in range(2, len(text) + 1):
-            row = next(csv.reader(io.StringIO(text[line - 1])), None)
-            if row and not row[0].startswith("#"):
-                out[path.stem, line] = row[0]
-    return out
-
-
 def _files(tmp_path, n, groups, seed, left_missing=(), right_missing=()):
     paths = tmp_path / "L.csv", tmp_path / "R.csv"
     left = _write(paths[0], "key,k,a,b,y", "l", n, groups, left_missing, seed)
     right = _write(paths[1], "rkey,k,c,d,z", "r", n + 2, groups, right_missing, seed + 1)
-    return left, right, _records(*paths)
+    return left, right, keys_by_line(*paths)
 
 
 def _move(m, side, pairs, whole=False):

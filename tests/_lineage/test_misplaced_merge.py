@@ -6,8 +6,6 @@ keeps the keys of the two records it joined (``key``, ``key_r``), moved with its
 and the lines a fit traces a row to must hold those records.
 """
 
-import csv
-import io
 import re
 
 import numpy as np
@@ -23,6 +21,7 @@ from sktraceprop._lineage._ids import codes_of, lines_of
 from sktraceprop._lineage._source import REGISTRY
 from sktraceprop._lineage._witness import WITNESSES, is_witness
 from sktraceprop.exceptions import LineageError
+from tests._lineage._raw_files import keys_by_line
 
 
 def _write(path, n, groups, seed, tag="r"):
@@ -36,19 +35,6 @@ def _write(path, n, groups, seed, tag="r"):
         lines.append(f"{tag}{i},{i % groups},{rng.normal():.6f},{rng.normal():.6f},{i % 2}")
     path.write_text("\n".join(lines) + "\n")
     return stp.read_csv(path, source_id=path.stem, comment="#")
-
-
-def _records(*paths):
-    """``(source_id, physical line)`` -> key of the record starting there, from the raw
-    files."""
-    out = {}
-    for path in paths:
-        text = path.read_text().splitlines(keepends=True)
-        for line in range(2, len(text) + 1):
-            row = next(csv.reader(io.StringIO(text[line - 1])), None)
-            if row and not row[0].startswith("#"):
-                out[path.stem, line] = row[0]
-    return out
 
 
 def _merge(f, g, how):
@@ -125,7 +111,7 @@ def check_moved_merge(
     paths = [tmp_path / "mm.csv", tmp_path / "nn.csv"][: 1 + two_files]
     f = _write(paths[0], n, groups, seed)
     g = _write(paths[-1], n + 3, groups, seed + 1, tag="s") if two_files else f
-    records = _records(*paths)
+    records = keys_by_line(*paths)
     m = _merge(f, g, how)
     assume(len(m) >= 4)
     hi = min(hi, len(m))
@@ -189,7 +175,7 @@ def test_a_witness_row_holding_a_row_that_is_no_witness_is_refused(tmp_path, col
     path = tmp_path / "mm.csv"
     f = _write(path, 100, 10, 0)
     m = _merge(f, f, "inner")
-    records = _records(path)
+    records = keys_by_line(path)
     code = int(codes_of(np.asarray(m.index)[:1])[0])
     (every,) = {w.stride for w in WITNESSES.loads(code, REGISTRY.by_code(code).sha256)}
     assert every == 2
