@@ -208,6 +208,21 @@ def levels(ids, sources):
     raise LineageError(f"merges nested deeper than {_MAX_DEPTH} levels")
 
 
+def rows_behind(ids, sources):
+    """``(row_ids, rows)``: every row the merged rows among ``ids`` were built from, at
+    every level of the merges (the merged rows of an inner merge and the leaves alike),
+    and the position in ``ids`` of the row each is behind (empty when no row is merged).
+    """
+    found = [(np.empty(0, np.intp), np.empty(0, np.int64))]
+    for depth, (pos, level) in enumerate(levels(np.asarray(ids, dtype=np.int64), sources)):
+        if depth:
+            found.append((pos, level))
+    return (
+        np.concatenate([level for _, level in found]).astype(np.int64, copy=False),
+        np.concatenate([pos for pos, _ in found]).astype(np.intp, copy=False),
+    )
+
+
 def depends_on(ids, sources, removed_ids=None, removed_codes=None):
     """Which rows were built from removed rows, through merges or aggregates.
 
