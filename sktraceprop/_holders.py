@@ -52,10 +52,12 @@ def held_elsewhere(removed_ids, exclude, asked=()):
     by another one named (an explainer's fitted pipeline), which discarding the holder
     frees only where nothing else uses it (the same pipeline in use, say).
 
-    ``asked`` are the file lines a request named behind removed merged rows: an object
-    holding such a line (a valuer fitted on that file's rows) holds data asked to be
-    removed, and it counts as a removed row where the object holds no removed row built
-    from it (one holding the merged row and so its line holds one row, not two)."""
+    ``asked`` are rows a request named besides ``removed_ids``: the file lines behind
+    removed merged rows, or an erasure request's rows (file lines, merged rows, rows of
+    whole sources). An object holding such a row (a valuer fitted on that file's rows)
+    holds data asked to be removed, and it counts as a removed row where the object holds
+    no other removed or asked row built from it (one holding the merged row and so its
+    line holds one row, not two)."""
     removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
     asked = np.setdiff1d(np.asarray(asked, dtype=np.int64), removed)
     wanted = np.concatenate([removed, asked])
@@ -87,11 +89,14 @@ def held_elsewhere(removed_ids, exclude, asked=()):
 
 def _count(held, removed, asked):
     """Removed rows held (``held``: a mask over ``removed`` then ``asked``), each asked
-    line counted only where no removed row held was built from it."""
+    row counted only where no other removed or asked row held was built from it (at any
+    depth of merges: an object holding a merged row holds one row, not one per row of
+    the request behind it)."""
     rows, lines = held[: removed.size], held[removed.size :]
     if not lines.any():
         return int(rows.sum())
-    covered = np.isin(asked, _with_rows_behind(removed[rows]))
+    behind = np.concatenate([_rows_behind(removed[rows]), _rows_behind(asked[lines])])
+    covered = np.isin(asked, behind)
     return int(rows.sum() + (lines & ~covered).sum())
 
 
@@ -131,11 +136,18 @@ def _with_rows_behind(ids):
     merged row removed for one parent's sake says nothing of the other parent's rows
     an object keeps.) Where the parents are not in this process (a record from a
     pickle), the ids themselves."""
+    return np.concatenate([ids, _rows_behind(ids)])
+
+
+def _rows_behind(ids):
+    """Every row behind ``ids`` through merges, at every level, not ``ids`` themselves
+    (unless a row is also behind another); none where the parents are not in this
+    process."""
     from ._lineage._ids import codes_of, lines_of
     from ._lineage._source import REGISTRY
     from .exceptions import LineageError
 
-    found, current = [ids], ids
+    found, current = [ids[:0]], ids
     try:
         while current.size:
             codes = codes_of(current)
@@ -147,8 +159,30 @@ def _with_rows_behind(ids):
             current = np.concatenate(parents) if parents else current[:0]
             found.append(current)
     except LineageError:  # (unknown or ambiguous codes too)
-        return ids
+        return ids[:0]
     return np.concatenate(found)
+
+
+def rows_held_of(codes):
+    """The rows of the sources ``codes`` (this process's codes) that registered objects
+    hold: their own rows, or rows behind merged rows they hold at any depth. A request
+    to erase whole sources looks for these (see :func:`held_elsewhere`'s ``asked``)."""
+    from ._lineage._ids import codes_of
+
+    codes = np.asarray(sorted(codes), dtype=np.int64)
+    with _LOCK:
+        holders = list(_HOLDERS.values())
+    found = [np.zeros(0, np.int64)]
+    for obj in holders:
+        try:
+            ids = obj._held_row_ids()
+        except AttributeError:  # refitted into a state that holds none, or unfitted
+            continue
+        if ids is None or not len(ids):
+            continue
+        rows = _with_rows_behind(np.asarray(ids, dtype=np.int64))
+        found.append(rows[np.isin(codes_of(rows), codes)])
+    return np.unique(np.concatenate(found))
 
 
 def held_elsewhere_caveat(held):

@@ -136,10 +136,12 @@ def _categorical(which, labels):
 
 
 def _hits(ids, sources, removed, memo, inner=False):
-    """For each id: is it, or (through merges and aggregates) was it built from, a removed row?
+    """``(hit, direct)`` for each id: is it, or (through merges and aggregates) was it
+    built from, a removed row; and is it, or was it merged from, one (aggregates aside).
     ``inner``: some removed rows are merged rows, looked for among the merged rows too."""
     pos, leaf_ids, _ = expand(ids, sources, with_via=False)
-    hit = removed(leaf_ids)
+    leaf_hit = removed(leaf_ids)
+    hit = leaf_hit.copy()
     codes = codes_of(leaf_ids)
     for code in pd.unique(codes):
         src = sources(code)
@@ -147,7 +149,7 @@ def _hits(ids, sources, removed, memo, inner=False):
             continue
         if code not in memo:
             parents = src.require_parents()
-            member = _hits(parents.ids, sources, removed, memo, inner)
+            member, _ = _hits(parents.ids, sources, removed, memo, inner)
             counts = np.diff(parents.indptr)
             group_hit = np.zeros(parents.n_rows, bool)
             nonempty = counts > 0
@@ -158,11 +160,15 @@ def _hits(ids, sources, removed, memo, inner=False):
         hit[m] |= memo[code][lines_of(leaf_ids[m]) - 1]
     out = np.zeros(ids.size, bool)
     np.logical_or.at(out, pos, hit)
+    direct = np.zeros(ids.size, bool)
+    np.logical_or.at(direct, pos, leaf_hit)
     # a removed merged row (a training row removed whole) is no leaf: the rows that are
     # it, or were merged from it at any depth, are found among every row's ancestors
     if inner:
-        out |= removed_within(ids, sources, removed)
-    return out
+        within = removed_within(ids, sources, removed)
+        out |= within
+        direct |= within
+    return out, direct
 
 
 def _is_merge(sources, code):
@@ -202,6 +208,21 @@ def levels(ids, sources):
     raise LineageError(f"merges nested deeper than {_MAX_DEPTH} levels")
 
 
+def rows_behind(ids, sources):
+    """``(row_ids, rows)``: every row the merged rows among ``ids`` were built from, at
+    every level of the merges (the merged rows of an inner merge and the leaves alike),
+    and the position in ``ids`` of the row each is behind (empty when no row is merged).
+    """
+    found = [(np.empty(0, np.intp), np.empty(0, np.int64))]
+    for depth, (pos, level) in enumerate(levels(np.asarray(ids, dtype=np.int64), sources)):
+        if depth:
+            found.append((pos, level))
+    return (
+        np.concatenate([level for _, level in found]).astype(np.int64, copy=False),
+        np.concatenate([pos for pos, _ in found]).astype(np.intp, copy=False),
+    )
+
+
 def depends_on(ids, sources, removed_ids=None, removed_codes=None):
     """Which rows were built from removed rows, through merges or aggregates.
 
@@ -235,12 +256,7 @@ def depends_on(ids, sources, removed_ids=None, removed_codes=None):
 
     removed_codes_all = np.union1d(distinct_codes(removed_ids), removed_codes)
     inner = any(_is_merge(sources, c) for c in removed_codes_all.tolist())
-    row = _hits(ids, sources, removed, {}, inner)
-    pos, leaf_ids, _ = expand(ids, sources, with_via=False)
-    direct = np.zeros(ids.size, bool)
-    np.logical_or.at(direct, pos, removed(leaf_ids))
-    if inner:
-        direct |= removed_within(ids, sources, removed)
+    row, direct = _hits(ids, sources, removed, {}, inner)
     return row, row & ~direct
 
 

@@ -323,8 +323,9 @@ class BaseStore(ABC):
         -----
         UserWarning
             When fitted objects of this process (the model fitted on the rows, an
-            explainer's or valuer's copies) keep data of them: the erasure does not
-            reach them.
+            explainer's or valuer's copies) keep data of them, or of merged rows built
+            from them at any depth (for ``source_id``, of any row of those sources,
+            given to a stored run or not): the erasure does not reach them.
         """
         from ._erase_rows import erase_rows
 

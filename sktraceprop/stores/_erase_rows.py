@@ -22,6 +22,7 @@ from .._lineage._rows import depends_on, expand, levels
 from ..exceptions import LineageWarning, StoreError, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._append import _Chain
+from ._erase_holders import run_rows_here, source_rows_here, warn_held_here
 
 #: The audit event that records an erasure request (what was asked, why, which runs).
 ERASURE_EVENT = "store.erasure"
@@ -107,22 +108,6 @@ def hit_rows(run, ids, removed_ids, removed_codes):
     return hit
 
 
-def _here(run, ids, registry):
-    """``ids`` (in ``run``'s codes) in this process's codes, where it knows the source."""
-    out = []
-    codes = codes_of(ids)
-    for code in np.unique(codes).tolist():
-        source = run.sources.get(code)
-        if source is None:
-            continue
-        try:
-            mine = registry.code_of_key(source.key)
-        except KeyError:
-            continue
-        out.append(pack(mine, lines_of(ids[codes == code])))
-    return np.concatenate(out) if out else np.zeros(0, np.int64)
-
-
 def run_values(run, removed_ids=(), removed_codes=(), features=()):
     """What ``run`` holds of the removed rows (None when it was not given any).
 
@@ -168,12 +153,14 @@ def _covered(run, removed_ids):
 
 
 def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, skip=()):
-    """``([(run_id, {"features", "sources", "fit_params"})], ids, rows)``: what each
-    stored run given the rows holds of them (only what it still holds), checked before
-    anything changes; the erased lines behind the rows given to those runs, and those
-    rows that joined an aggregate over erased lines, in this process's codes
-    (``registry``: what objects of this process may hold of them); and the rows asked
-    for, ``{source key: lines}`` (None for a request by source).
+    """``([(run_id, {"features", "sources", "fit_params"})], (removed, asked), rows)``:
+    what each stored run given the rows holds of them (only what it still holds),
+    checked before anything changes; what objects of this process (``registry``) may
+    hold of them, in its codes (see :mod:`._erase_holders`): the rows given to those
+    runs that joined an aggregate over erased rows (``removed``), and the erased rows
+    behind the rows given to them at any level of the merges, with, for a request by
+    source, every row of those sources objects here hold (``asked``); and the rows
+    asked for, ``{source key: lines}`` (None for a request by source).
 
     Raises when a source or row is unknown to the store, or when a run given the rows
     was stored unsealed (its record cannot lose a value).
@@ -214,19 +201,9 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
             hit, via_aggregate = depends_on(
                 ids, run.sources.__getitem__, removed_ids, removed_codes
             )
-            _, leaves, _ = expand(ids[hit], run.sources.__getitem__, with_via=False)
-            # The erased lines (an object holding rows merged from them is found through
-            # them: see held_elsewhere), not the other parents of those merged rows (an
-            # object holding these keeps nothing erased), and rows that joined an
-            # aggregate over erased lines. Each erased line once: counts are of lines.
-            leaves = leaves[
-                np.isin(leaves, removed_ids)
-                | np.isin(codes_of(leaves), np.asarray(removed_codes, np.int64))
-            ]
-            # merged rows named themselves (training rows), at any level of the merges
-            behind = [ids[:0]] + [r for _, r in levels(ids[hit], run.sources.__getitem__)]
-            named = removed_ids[np.isin(removed_ids, np.concatenate(behind))]
-            here.append(_here(run, np.concatenate([leaves, named, ids[via_aggregate]]), registry))
+            here.append(
+                run_rows_here(run, ids, hit, via_aggregate, removed_ids, removed_codes, registry)
+            )
         if not store._is_sealed_run(run.run_id):
             unsealed.append(run.run_id)
             continue
@@ -258,27 +235,15 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
             f"{', '.join(map(repr, missing))} (never there, or erased already). Nothing "
             "was changed."
         )
-    held_here = np.unique(np.concatenate(here)) if here else np.zeros(0, np.int64)
+    if registry is not None and source_ids is not None:
+        keys = {k for keys in stored_sources.values() for k in keys if k[0] in source_ids}
+        keys |= {(row[0], row[1]) for row in store._raw_sources() if row[0] in source_ids}
+        here.append((np.zeros(0, np.int64), source_rows_here(source_ids, keys, registry)))
+    held_here = tuple(
+        np.unique(np.concatenate([np.zeros(0, np.int64), *(h[i] for h in here)])) for i in (0, 1)
+    )
     planned = [(run_id, held) for run_id, held in wanted if any(held.values())]
     return planned, held_here, rows
-
-
-def _warn_held_here(ids):
-    """Warn when fitted objects of this process keep data of the rows being erased."""
-    from .._holders import held_elsewhere
-
-    held = held_elsewhere(ids, exclude=()) if ids.size else {}
-    if held:
-        named = ", ".join(f"{name} ({n} row(s))" for name, n in sorted(held.items()))
-        warnings.warn(
-            f"fitted objects in this process keep data of the rows being erased: {named}. "
-            "Erasing from the store does not reach them (a model's steps fitted on the rows, "
-            "an explainer's or valuer's copies): remove the rows from a model with "
-            "GradientCorrectionUnlearner.unlearn(..., redact=reason), refit or discard the "
-            "others. Objects in other processes cannot be seen",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
 
 
 def _request(source_ids, rows):
@@ -377,7 +342,7 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     )
     if dry_run:
         return [{"run_id": run_id, **held} for run_id, held in planned]
-    _warn_held_here(given_here)
+    warn_held_here(*given_here)
     if not planned:
         return []
     event = _log_request(store, source_ids, rows, reason, [run_id for run_id, _ in planned])

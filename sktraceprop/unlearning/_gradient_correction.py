@@ -37,6 +37,7 @@ from .._lineage._current import FingerprintCarryMixin
 from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_routes import weighted_parts
 from .._lineage._record import changes, source_table
+from .._lineage._rows import rows_behind
 from .._lineage._skorch import skorch_fit_indices
 from .._selection import SelectionCloneMixin
 from .._tracing import library_fit
@@ -67,7 +68,6 @@ from ._request import (
     check_parents_here,
     drop_validation_only,
     forget_at_fit,
-    merge_parents,
     source_record,
     split_forget,
 )
@@ -673,7 +673,7 @@ class GradientCorrectionUnlearner(
         """``(parent_ids, rows)`` of the merged training rows (made once, then kept)."""
         if self._parents is None:
             self._parents = (
-                merge_parents(self.train_row_ids_, self._source)
+                rows_behind(self.train_row_ids_, self._source)
                 if self._derived
                 else (np.empty(0, np.int64), np.empty(0, np.intp))
             )

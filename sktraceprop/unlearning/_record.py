@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from .._lineage._fingerprint import class_path, fingerprint
 from .._lineage._ids import codes_of
 from .._lineage._labels import row_groups
-from .._lineage._rows import lineage_frame
+from .._lineage._rows import lineage_frame, rows_behind
 from .._lineage._source import utc_now
 from .._lineage._witness import WITNESSES
 from .._model_lock import exclusive
@@ -80,13 +80,15 @@ def remove(unl, positions, named, request, options, redact=None):
     erasing = None
     if redact is not None:  # read before the commit replaces the copy of the run
         erasing = stored_run_values(unl, removal, event["row_ids"])
-    # the file lines the request named behind removed merged rows: an object holding
-    # them directly (a valuer fitted on one file) keeps data the user asked to remove
-    asked = np.isin(codes_of(leaves), named["codes"]) | np.isin(leaves, named["ids"])
+    # the rows the request named behind removed merged rows, at any level of the merges
+    # (file lines, an inner merge's rows): an object holding them directly (a valuer
+    # fitted on one file, or on the inner merge) keeps data the user asked to remove
+    behind = np.concatenate([leaves, rows_behind(event["row_ids"], unl._source)[0]])
+    asked = behind[np.isin(codes_of(behind), named["codes"]) | np.isin(behind, named["ids"])]
     commit(
         unl,
         UnlearningEvent(
-            with_caveats(unl, event, removal, erasing=erasing, asked_lines=leaves[asked])
+            with_caveats(unl, event, removal, erasing=erasing, asked_lines=np.unique(asked))
         ),
         removal,
         retained,

@@ -3,12 +3,13 @@
 A request (``forget=`` at fit, :meth:`GradientCorrectionUnlearner.unlearn
 <sktraceprop.GradientCorrectionUnlearner.unlearn>` later) names sources, packed row ids
 or a mask over the training rows. Each training row is named by its own id and, when
-merged or aggregated, by the ids of its leaf parents
-(:func:`~sktraceprop._lineage._rows.lineage_frame`); a request reaches a row through any
-of them, and a source id names every version of it. :class:`Resolver` turns a request
-into positions among the training rows of one fitted unlearner, and says what it named
-that reaches no training row (rows of a skorch validation split, which the unlearner
-keeps as a calibration holdout, are told apart: :func:`drop_validation_only`).
+merged, by the ids of every row it was merged from at any depth (the merged rows of an
+inner merge and the file lines: :func:`~sktraceprop._lineage._rows.levels`); a request
+reaches a row through any of them, and a source id names every version of it.
+:class:`Resolver` turns a request into positions among the training rows of one fitted
+unlearner, and says what it named that reaches no training row (rows of a skorch
+validation split, which the unlearner keeps as a calibration holdout, are told apart:
+:func:`drop_validation_only`).
 """
 
 import warnings
@@ -19,7 +20,7 @@ import numpy as np
 from .._lineage._capture import validate_ids
 from .._lineage._ids import codes_of
 from .._lineage._record import source_table
-from .._lineage._rows import lineage_frame
+from .._lineage._rows import rows_behind
 from .._lineage._source import REGISTRY
 from ..exceptions import LineageWarning, UnlearningError
 from ._event import row_ids_digest
@@ -67,19 +68,6 @@ def check_parents_here(forget, ids):
             "them: give forget= to the unlearner handed to the search, not through its "
             "parameter grid, or use n_jobs=1. Nothing was fitted or stored."
         )
-
-
-def merge_parents(ids, sources):
-    """``(parent_ids, rows)``: every leaf parent of the merged rows among ``ids`` and the
-    position of the row it is a parent of (empty arrays when no row is merged)."""
-    frame = lineage_frame(ids, sources)
-    if "via" not in frame.columns:
-        return np.empty(0, np.int64), np.empty(0, np.intp)
-    merged = frame["via"].notna().to_numpy()
-    return (
-        frame["row_id"].to_numpy(np.int64)[merged],
-        frame["row"].to_numpy(np.intp)[merged],
-    )
 
 
 def source_record(sources, code):
@@ -159,7 +147,7 @@ class Resolver:
         Which of them the model holds (``retained_mask_``).
     parents : callable
         Returns ``(parent_ids, rows)`` of the merged training rows
-        (:func:`merge_parents`), called when a request needs them.
+        (:func:`~sktraceprop._lineage._rows.rows_behind`), called when a request needs them.
     source : callable
         Code -> source record, with its parents (:func:`source_record`).
     validation_ids : ndarray of int64 or None
@@ -246,7 +234,7 @@ class Resolver:
         ids = self.validation_ids
         if not unmatched or ids is None:
             return unmatched
-        held = np.concatenate([ids, lineage_frame(ids, self.source)["row_id"].to_numpy(np.int64)])
+        held = np.concatenate([ids, rows_behind(ids, self.source)[0]])
         held_sources = {self.source(c).source_id for c in np.unique(codes_of(held))}
         return [
             u
@@ -261,11 +249,10 @@ class Resolver:
         ids = self.validation_ids
         if ids is None or not (len(named["codes"]) or named["ids"].size):
             return None
-        frame = lineage_frame(ids, self.source)
-        leaves = frame["row_id"].to_numpy(np.int64)
-        hit = np.isin(codes_of(leaves), named["codes"]) | np.isin(leaves, named["ids"])
+        behind, rows = rows_behind(ids, self.source)
+        hit = np.isin(codes_of(behind), named["codes"]) | np.isin(behind, named["ids"])
         mask = np.isin(codes_of(ids), named["codes"]) | np.isin(ids, named["ids"])
-        mask[np.unique(frame["row"].to_numpy(np.intp)[hit])] = True
+        mask[np.unique(rows[hit])] = True
         return mask
 
     def validation_only(self, positions, named):
