@@ -703,7 +703,8 @@ def test_whole_pipeline_drops_the_coefficients_of_a_category_that_disappears():
     n_before = unl.estimator_[-1].coef_.shape[1]
     unl.unlearn(source_id="site_2")
     event = unl.unlearning_log_[-1]
-    assert event["method"] == "newton" and "dropped 1 feature" in event["note"]
+    assert event["method"] == "newton"
+    assert "no longer outputs 1 feature(s): 1 that no retained row has" in event["note"]
     assert unl.estimator_[-1].coef_.shape[1] == n_before - 1
     assert unl.estimator_[-1].n_features_in_ == n_before - 1
     keep = site != "site_2"
@@ -713,6 +714,39 @@ def test_whole_pipeline_drops_the_coefficients_of_a_category_that_disappears():
     )
     retrained.fit(X[keep], y[keep])
     # (the removed rows' category is unknown to both now: compare on the retained rows)
+    assert_allclose(
+        unl.predict_proba(X[keep]), retrained.predict_proba(X[keep]), rtol=1e-6, atol=1e-8
+    )
+
+
+def test_a_dropped_reference_category_is_not_said_to_be_absent():
+    # OneHotEncoder(drop="first") drops "amber", which only site_2 has; refitted once
+    # site_2 is removed it drops "blue", which the retained rows do have: the event said
+    # the feature no longer output was one "no retained row has"
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, y = _frame("binary")
+    X = X.drop(columns=["x1"])
+    site = stp.row_lineage(X)["source_id"].to_numpy()
+    X.loc[site == "site_2", "colour"] = "amber"  # only site_2 has it; first in order
+    pipe = make_pipeline(
+        stp.TracedColumnTransformer(
+            [("cat", OneHotEncoder(drop="first"), ["colour"])], remainder="passthrough"
+        ),
+        LogisticRegression(),
+    )
+    unl = GradientCorrectionUnlearner(pipe, tol=1e-11).fit(X, y)
+    unl.unlearn(source_id="site_2")
+    note = unl.unlearning_log_[-1]["note"]
+    assert "no retained row has" not in note
+    assert "no longer outputs 1 feature(s): 1 that retained rows do have" in note
+    keep = site != "site_2"
+    retrained = clone(pipe)
+    retrained.set_params(
+        logisticregression__solver="newton-cholesky", logisticregression__tol=1e-13
+    )
+    retrained.fit(X[keep], y[keep])
     assert_allclose(
         unl.predict_proba(X[keep]), retrained.predict_proba(X[keep]), rtol=1e-6, atol=1e-8
     )
