@@ -38,7 +38,7 @@ from .._lineage._record import fitted_steps
 from ..influence._fit_features import differs, fit_transform_may_differ
 from ..utils._prefit import is_fitted
 from ..utils._sklearn_compat import safe_indexing
-from ._convex import correct, objective_of, refit
+from ._convex import correct, note_refit_certificate, objective_of, refit
 from ._dropped_features import dropped_features_note
 from ._method import Removal, RemovalMethod
 from ._weights import sample_weight_params
@@ -237,6 +237,7 @@ class PipelineRefit(RemovalMethod):
                 f"features instead of {objective_of(estimator[-1]).n_features} and they "
                 "cannot be matched by name; the final step was refitted"
             )
+            note_refit_certificate(fields)
             dropped = sorted(set(_feature_names(estimator[:-1])) - set(_feature_names(pre)))
         else:
             theta = objective.params()

@@ -1187,3 +1187,28 @@ def test_no_such_note_where_a_minimum_exists(C):
         warnings.filterwarnings("error", message=".*has no minimum there")
         unl.unlearn(sample_id=stp.row_ids(Xt)[:12])
     assert "has no minimum" not in (unl.unlearning_log_[-1].get("note") or "")
+
+
+def test_a_refit_above_tol_says_it_is_not_certified():
+    # removing every row of a class refits the final step with the estimator's own
+    # solver; with LogisticRegression(tol=1e-2) it stopped at certificate 6.1e-3 against
+    # tol=1e-8 and the event said nothing of it (method "refit", the two numbers only)
+    X, y = _data("multiclass")
+    ids = stp.row_ids(X)
+    loose = LogisticRegression(tol=1e-2, max_iter=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the loose solver's ConvergenceWarning
+        unl = GradientCorrectionUnlearner(loose).fit(X, y)
+        unl.unlearn(sample_id=ids[y == 0])
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "refit" and event["certificate"] > event["tol"]
+    assert "not certified to tol" in event["note"]
+    assert f"stopped at certificate {event['certificate']:.3g}" in event["note"]
+    # a refit that reaches tol says nothing of the kind
+    tight = LogisticRegression(solver="newton-cholesky", tol=1e-12, max_iter=1000)
+    exact = GradientCorrectionUnlearner(tight, tol=1e-6).fit(X, y)
+    exact.unlearn(sample_id=ids[y == 0])
+    event = exact.unlearning_log_[-1]
+    assert event["method"] == "refit" and event["certificate"] <= event["tol"]
+    assert "class(es) only removed rows had" in event["note"]
+    assert "not certified" not in event["note"]
