@@ -16,6 +16,7 @@ from scipy import sparse
 from .._lineage._labels import source_labels
 
 __all__ = [
+    "check_masks",
     "check_top_k",
     "explain_block",
     "influence_sums_block",
@@ -32,6 +33,30 @@ def check_top_k(top_k):
             f"top_k must be a positive integer (training rows kept per test row), got {top_k!r}"
         )
     return int(top_k)
+
+
+def check_masks(masks, n_train):
+    """``masks`` (one row of training rows per subset) as float64 0/1; refuse any other
+    shape or values.
+
+    Summed by a matrix product, a mask with more columns than training rows was cut to
+    the first ``n_train`` and values other than 0/1 (row indices, weights) counted as
+    weights, with nothing said.
+    """
+    given = np.asarray(masks)
+    if given.ndim != 2 or given.shape[1] != n_train:
+        raise ValueError(
+            f"masks must be a 2-D boolean array of shape (n_subsets, {n_train}), one column "
+            f"per training row of the explainer (train_row_ids_), got shape {given.shape}"
+        )
+    if given.dtype != np.bool_:
+        if not np.issubdtype(given.dtype, np.number) or not np.isin(given, (0, 1)).all():
+            raise ValueError(
+                "masks must be boolean (or hold only 0 and 1): True where the subset has "
+                "the training row; to select rows by index, set those columns of a "
+                "False mask to True"
+            )
+    return given.astype(np.float64)
 
 
 def influence_sums_block(block, explainer, masks):

@@ -34,7 +34,13 @@ from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
 from ..utils._private_copy import private_copy, shares_memory
 from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions, num_samples, safe_indexing
-from ._blocks import check_top_k, explain_block, influence_sums_block, source_incidence
+from ._blocks import (
+    check_masks,
+    check_top_k,
+    explain_block,
+    influence_sums_block,
+    source_incidence,
+)
 from ._class_balance import BalancedRemoval
 from ._explanation import Explanation
 from ._fit_features import as_features, features_trained_on, final_fit_inputs, held_features
@@ -752,7 +758,9 @@ class InfluenceExplainer(
         y : array-like of shape (n_test,) or None
             Classes whose margins are predicted; the predicted classes if None.
         masks : ndarray of bool of shape (n_subsets, n_train)
-            The training rows of each subset.
+            The training rows of each subset, one column per training row (in the
+            order of ``train_row_ids_``); 0/1 numbers are read as booleans, any other
+            shape or value raises a ``ValueError``.
 
         Returns
         -------
@@ -761,7 +769,7 @@ class InfluenceExplainer(
         check_is_fitted(self)
         self._check_model_unchanged()
         _, y = self._check_explained(X, y)
-        masks = np.asarray(masks, dtype=np.float64)
+        masks = check_masks(masks, self.n_train_)
         parts = map_blocks(
             influence_sums_block,
             self._test_blocks(X, y),

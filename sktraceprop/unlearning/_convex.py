@@ -248,9 +248,23 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     theta = objective.params()
     gradient = objective.objective_gradient(Z, y, sw, theta=theta)
     fields["certificate"] = float(np.linalg.norm(gradient) / n)
+    note_refit_certificate(fields)
     _note_separated(final, objective, Z, y, sw, fields)
     hessian = objective.hessian(Z, y, sw, theta=theta) if keep_hessian else None
     return final, fields, hessian, theta
+
+
+def note_refit_certificate(fields):
+    """Say in ``fields`` (a refit's event fields) when the refit's certificate is above
+    ``tol``: the model is where the estimator's own solver stopped (its ``tol`` and
+    ``max_iter``), as a retrain with it would be, and is not certified to ``tol``."""
+    if fields["certificate"] > fields["tol"]:
+        _add_note(
+            fields,
+            f"the refit's solver stopped at certificate {fields['certificate']:.3g}, above "
+            f"tol={fields['tol']:g} (its own tol and max_iter): the model is what a retrain "
+            "with that solver gives, not certified to tol",
+        )
 
 
 def _add_note(fields, text):

@@ -11,9 +11,9 @@ downdate applies). The whole pipeline then equals a retrain of the whole pipelin
 at each fit, a retrain's included: the event's note says so).
 
 If the refitted preprocessing outputs fewer features (a category only the removed rows
-had), the features are matched by name and the coefficients of the missing ones
-dropped, as a retrain lacks them; when they cannot be matched the final step is
-refitted and the event says so.
+had; :mod:`._dropped_features` says which kind), the features are matched by name
+and the coefficients of the missing ones dropped, as a retrain lacks them; when they
+cannot be matched the final step is refitted and the event says so.
 
 :class:`PipelineRefit` keeps the raw input of the retained rows (as given to ``fit``),
 their targets and weights; unused categories of pandas categorical columns are
@@ -38,7 +38,8 @@ from .._lineage._record import fitted_steps
 from ..influence._fit_features import differs, fit_transform_may_differ
 from ..utils._prefit import is_fitted
 from ..utils._sklearn_compat import safe_indexing
-from ._convex import correct, objective_of, refit
+from ._convex import correct, note_refit_certificate, objective_of, refit
+from ._dropped_features import dropped_features_note
 from ._method import Removal, RemovalMethod
 from ._weights import sample_weight_params
 
@@ -200,13 +201,12 @@ class PipelineRefit(RemovalMethod):
             cols = _surviving_columns(estimator[:-1], pre, Z_r.shape[1])
             if cols is not None:
                 old = _feature_names(estimator[:-1])
-                dropped = [old[j] for j in np.setdiff1d(np.arange(len(old)), cols)]
+                gone = np.setdiff1d(np.arange(len(old)), cols)
+                dropped = [old[j] for j in gone]
                 _keep_columns(final, cols)
                 objective = objective_of(final)
                 notes.append(
-                    f"the preprocessing refitted on the retained rows dropped {len(dropped)} "
-                    "feature(s) no retained row has (e.g. a category only the removed rows "
-                    "had); their coefficients were removed, as a retrain lacks them"
+                    dropped_features_note(estimator[:-1], retained_rows(self.X, keep), gone)
                 )
         elif _renamed(estimator[:-1], pre):
             # As many features, other names: a category only the removed rows had was
@@ -237,6 +237,7 @@ class PipelineRefit(RemovalMethod):
                 f"features instead of {objective_of(estimator[-1]).n_features} and they "
                 "cannot be matched by name; the final step was refitted"
             )
+            note_refit_certificate(fields)
             dropped = sorted(set(_feature_names(estimator[:-1])) - set(_feature_names(pre)))
         else:
             theta = objective.params()

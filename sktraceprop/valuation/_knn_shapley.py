@@ -43,6 +43,7 @@ from ._distances import (
     _squared_norms,
     _tolerances,
 )
+from ._magnitude import check_magnitude, magnitude_scale, scaled
 
 __all__ = ["KNNShapleyValuer"]
 
@@ -177,6 +178,10 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         the rounding of the distances themselves) count as a tie. Cosine distances
         within their rounding of each other are ranked again exactly, so rows in one
         direction at other lengths (a count row and its double) tie.
+        Euclidean data whose largest magnitude lies beyond ``2**256`` or below
+        ``2**-256`` (whose squares would over- or underflow) are first multiplied by
+        one power of two, exactly, which leaves the neighbours' order as it is; a
+        validation row whose squared distances would overflow even so is refused.
     transformer : transformer object, default=None
         When given, training and validation data are passed through
         ``transformer.transform`` and neighbours are found in its output space (dense
@@ -370,6 +375,9 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                     UserWarning,
                     stacklevel=2,
                 )
+        # values whose squares under- or overflow, brought near 1 (exactly)
+        self._scale = magnitude_scale(X) if self.metric in _DOT_METRICS else None
+        X = scaled(X, self._scale)
         self._shift = _shift(X) if self.metric in _DOT_METRICS else None
         if self._shift is not None:
             X = X - self._shift
@@ -430,6 +438,9 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         else:
             validate_data(self, X, skip_check_array=True, reset=False)
             X = self._transform(X)
+        if self.metric in _DOT_METRICS:
+            X = scaled(X, getattr(self, "_scale", None))  # (a valuer pickled before it)
+            check_magnitude(self._fit_X, X)
         y = _labels(y, X.shape[0])
         if self.task_ == "regression":
             return X, check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")

@@ -530,3 +530,27 @@ def test_pickled_explainer_of_a_fitted_skorch_net_still_explains():
         explainer.explain(X[:3], keep_scores=True).scores,
         rtol=1e-6,
     )
+
+
+def test_influence_sums_refuse_masks_of_other_rows_or_values():
+    # a mask with more columns than training rows was cut to the first n_train (a mask
+    # over 80 rows for an explainer of 60 was summed over its first 60 columns, whatever
+    # rows they stood for), and values other than 0/1 (row indices, weights) counted as
+    # weights, with nothing said
+    X, y = make_classification(n_samples=80, n_features=4, random_state=0)
+    explainer = InfluenceExplainer(LogisticRegression().fit(X[:60], y[:60])).fit(X[:60], y[:60])
+    scores = explainer.explain(X[60:63]).scores
+    first = np.arange(60) < 10
+    np.testing.assert_allclose(
+        explainer.influence_sums(X[60:63], None, first[None]).ravel(), scores[:, :10].sum(1)
+    )
+    np.testing.assert_allclose(  # 0/1 numbers read as booleans
+        explainer.influence_sums(X[60:63], None, first[None].astype(int)).ravel(),
+        scores[:, :10].sum(1),
+    )
+    for masks in (np.ones((1, 80), bool), np.ones((1, 40), bool), first):
+        with pytest.raises(ValueError, match=r"shape \(n_subsets, 60\)"):
+            explainer.influence_sums(X[60:63], None, masks)
+    for masks in (np.full((1, 60), 2.0), np.arange(60)[None]):
+        with pytest.raises(ValueError, match="boolean"):
+            explainer.influence_sums(X[60:63], None, masks)

@@ -703,7 +703,8 @@ def test_whole_pipeline_drops_the_coefficients_of_a_category_that_disappears():
     n_before = unl.estimator_[-1].coef_.shape[1]
     unl.unlearn(source_id="site_2")
     event = unl.unlearning_log_[-1]
-    assert event["method"] == "newton" and "dropped 1 feature" in event["note"]
+    assert event["method"] == "newton"
+    assert "no longer outputs 1 feature(s): 1 that no retained row has" in event["note"]
     assert unl.estimator_[-1].coef_.shape[1] == n_before - 1
     assert unl.estimator_[-1].n_features_in_ == n_before - 1
     keep = site != "site_2"
@@ -713,6 +714,39 @@ def test_whole_pipeline_drops_the_coefficients_of_a_category_that_disappears():
     )
     retrained.fit(X[keep], y[keep])
     # (the removed rows' category is unknown to both now: compare on the retained rows)
+    assert_allclose(
+        unl.predict_proba(X[keep]), retrained.predict_proba(X[keep]), rtol=1e-6, atol=1e-8
+    )
+
+
+def test_a_dropped_reference_category_is_not_said_to_be_absent():
+    # OneHotEncoder(drop="first") drops "amber", which only site_2 has; refitted once
+    # site_2 is removed it drops "blue", which the retained rows do have: the event said
+    # the feature no longer output was one "no retained row has"
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, y = _frame("binary")
+    X = X.drop(columns=["x1"])
+    site = stp.row_lineage(X)["source_id"].to_numpy()
+    X.loc[site == "site_2", "colour"] = "amber"  # only site_2 has it; first in order
+    pipe = make_pipeline(
+        stp.TracedColumnTransformer(
+            [("cat", OneHotEncoder(drop="first"), ["colour"])], remainder="passthrough"
+        ),
+        LogisticRegression(),
+    )
+    unl = GradientCorrectionUnlearner(pipe, tol=1e-11).fit(X, y)
+    unl.unlearn(source_id="site_2")
+    note = unl.unlearning_log_[-1]["note"]
+    assert "no retained row has" not in note
+    assert "no longer outputs 1 feature(s): 1 that retained rows do have" in note
+    keep = site != "site_2"
+    retrained = clone(pipe)
+    retrained.set_params(
+        logisticregression__solver="newton-cholesky", logisticregression__tol=1e-13
+    )
+    retrained.fit(X[keep], y[keep])
     assert_allclose(
         unl.predict_proba(X[keep]), retrained.predict_proba(X[keep]), rtol=1e-6, atol=1e-8
     )
@@ -1153,3 +1187,28 @@ def test_no_such_note_where_a_minimum_exists(C):
         warnings.filterwarnings("error", message=".*has no minimum there")
         unl.unlearn(sample_id=stp.row_ids(Xt)[:12])
     assert "has no minimum" not in (unl.unlearning_log_[-1].get("note") or "")
+
+
+def test_a_refit_above_tol_says_it_is_not_certified():
+    # removing every row of a class refits the final step with the estimator's own
+    # solver; with LogisticRegression(tol=1e-2) it stopped at certificate 6.1e-3 against
+    # tol=1e-8 and the event said nothing of it (method "refit", the two numbers only)
+    X, y = _data("multiclass")
+    ids = stp.row_ids(X)
+    loose = LogisticRegression(tol=1e-2, max_iter=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the loose solver's ConvergenceWarning
+        unl = GradientCorrectionUnlearner(loose).fit(X, y)
+        unl.unlearn(sample_id=ids[y == 0])
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "refit" and event["certificate"] > event["tol"]
+    assert "not certified to tol" in event["note"]
+    assert f"stopped at certificate {event['certificate']:.3g}" in event["note"]
+    # a refit that reaches tol says nothing of the kind
+    tight = LogisticRegression(solver="newton-cholesky", tol=1e-12, max_iter=1000)
+    exact = GradientCorrectionUnlearner(tight, tol=1e-6).fit(X, y)
+    exact.unlearn(sample_id=ids[y == 0])
+    event = exact.unlearning_log_[-1]
+    assert event["method"] == "refit" and event["certificate"] <= event["tol"]
+    assert "class(es) only removed rows had" in event["note"]
+    assert "not certified" not in event["note"]

@@ -930,3 +930,38 @@ def test_validation_without_labels_is_refused_clearly():
         val.value(Xv, None)
     with pytest.raises(ValueError, match=r"y is None: the validation rows' labels"):
         val.score(Xv, None)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.sampled_from([1e-300, 2.0**-600, 1e-170, 1e160, 1e200, 1e300]),
+    n_train=st.integers(2, 6),
+    k=st.integers(1, 4),
+    regression=st.booleans(),
+    as_sparse=st.booleans(),
+)
+def test_extreme_magnitudes_equal_exhaustive_shapley(
+    seed, scale, n_train, k, regression, as_sparse
+):
+    # squared, values near 1e-300 underflowed to 0: every neighbour tied, values off by
+    # up to 0.61 against exhaustive Shapley with no warning at all; near 1e200 they
+    # overflowed (values off by up to 0.4 behind numpy's RuntimeWarning)
+    rng = np.random.default_rng(seed)
+    X = scale * rng.integers(0, 4, (n_train, 2)).astype(float)
+    Xv = scale * rng.integers(0, 4, (2, 2)).astype(float)
+    y, yv = _labels(rng, n_train, 2, regression)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        _assert_exhaustive(X, y, Xv, yv, k, regression, as_sparse=as_sparse)
+
+
+def test_validation_rows_whose_distances_overflow_are_refused():
+    # a validation value 1e300 against training rows near 1: every squared distance
+    # was inf, every neighbour a tie, and the values those of the index order
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
+    val = KNNShapleyValuer(n_neighbors=2).fit(X, [0, 1, 0])
+    with pytest.raises(ValueError, match="overflow float64"):
+        val.value(np.array([[1e300, 0.0]]), [0])
+    # far, but with finite squared distances: valued
+    assert val.value(np.array([[1e150, 0.0]]), [0]).shape == (3,)
