@@ -46,15 +46,17 @@ def leaf_counts(sources, code, ids, masks):
         Row ids of the merge's rows compared.
     masks : dict
         Column of the data -> ``(loaded column of the merge, covered, differs,
-        filled)``, the masks boolean over ``ids``: compared, found different, and of
-        those missing when loaded.
+        filled, unknown)``, the masks boolean over ``ids``: compared, found different,
+        of those missing when loaded, and not known (see
+        :attr:`._witness.ChangedColumns.by_source`).
 
     Returns
     -------
     counts : dict or None
         ``{(leaf code, leaf column, column of the data): (rows that differ, rows
-        compared, missing filled)}`` over the rows built from a row of that leaf, for the leaves
-        with a difference; None when the merge's parent rows are not in this process.
+        compared, missing filled, rows not known)}`` over the rows built from a row of
+        that leaf, for the leaves with a difference or a row not known; None when the
+        merge's parent rows are not in this process.
     """
     try:
         pos, leaf_ids, _ = expand(
@@ -64,15 +66,16 @@ def leaf_counts(sources, code, ids, masks):
         return None
     leaf_codes = codes_of(leaf_ids)
     out = {}
-    for name, (column, covered, differs, filled) in masks.items():
+    for name, (column, covered, differs, filled, unknown) in masks.items():
         for leaf, leaf_column in sorted(leaf_columns(sources, code, column)):
             built = np.zeros(len(ids), dtype=bool)
             built[pos[leaf_codes == leaf]] = True
-            changed = int((differs & built).sum())
-            if changed:
+            changed, unsure = int((differs & built).sum()), int((unknown & built).sum())
+            if changed or unsure:
                 out[leaf, leaf_column, name] = (
                     changed,
                     int((covered & built).sum()),
                     int((filled & built).sum()),
+                    unsure,
                 )
     return out

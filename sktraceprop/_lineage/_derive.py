@@ -195,43 +195,50 @@ def merge(left, right, source_id=None, **merge_kwargs):
     )
     out = _with_ids(out, pack(source.code, np.arange(1, len(out) + 1)))
     sides = merge_sides(origins, lcodes, rcodes)
+    parents_of = {"left": _parent_ids(lpos, lids), "right": _parent_ids(rpos, rids)}
     WITNESSES.add(
-        source.code,
-        source.sha256,
-        out,
-        _inherited(origins, before),
-        sides=sides,
-        inherited_from=_inherited_from(origins, before),
+        source.code, source.sha256, out, _inherited(origins, before, parents_of), sides=sides
     )
     return out
 
 
-def _inherited_from(origins, before):
-    """Output column -> ``[(source code, its column, counts), ...]``: per source of the
-    inputs (:attr:`~._witness.ChangedColumns.by_source` and ``through`` of
-    :func:`changes`), the changes of the input columns it comes from."""
-    out = {}
-    for name, refs in origins.items():
-        for side, col in refs:
-            found = before[side]
-            for code, columns in (getattr(found, "by_source", None) or {}).items():
-                for given, (loaded, *counts) in columns.items():
-                    if given == str(col):
-                        out.setdefault(name, []).append((int(code), str(loaded), tuple(counts)))
-            for (code, loaded, given, _), counts in getattr(found, "through", {}).items():
-                if given == str(col):
-                    out.setdefault(name, []).append((int(code), str(loaded), tuple(counts)))
+def _parent_ids(positions, ids):
+    """Per merged row, the id of its parent on one side (-1 where it has none)."""
+    positions = np.asarray(positions)
+    out = np.full(positions.shape, -1, dtype=np.int64)
+    has = positions >= 0
+    out[has] = np.asarray(ids, dtype=np.int64)[positions[has]]
     return out
 
 
-def _inherited(origins, before):
-    """Output column -> summed counts (:func:`changed_columns`) of the changed inputs it
-    comes from."""
+def _inherited(origins, before, parents_of):
+    """Output column -> ``(differs, filled, known)`` over the rows made (see
+    :meth:`._witness._Witnesses.add`): a row differs where a parent it took the column's
+    value from is a witness row found changed in its input (:attr:`.ChangedColumns.rows`
+    of :func:`changes`), was filled where that value was missing in the files, and is
+    known where every parent it took the value from was compared (a row made from a
+    row that is not a witness of its load may hold a changed value that nothing saw).
+
+    ``origins``: output column -> ``[(side, input column), ...]``; ``before``: side ->
+    :func:`changes` of that input; ``parents_of``: side -> per row made, the id of the
+    parent row it was made from on that side (-1 where none; an aggregate's rows:
+    :func:`_group_inherited`)."""
     out = {}
     for name, refs in origins.items():
-        found = [before[side][str(col)] for side, col in refs if str(col) in before[side]]
-        if found:
-            out[name] = tuple(int(sum(c)) for c in zip(*found))
+        masks = None
+        for side, col in refs:
+            found = getattr(before[side], "rows", {}).get(str(col))
+            if found is None:
+                continue
+            compared, differs, filled = (np.isin(parents_of[side], ids) for ids in found)
+            # (a row with no parent on this side holds no value of it: nothing to know)
+            known = compared | (parents_of[side] < 0)
+            if masks is None:
+                masks = (differs, filled, known)
+            else:
+                masks = (masks[0] | differs, masks[1] | filled, masks[2] & known)
+        if masks is not None:
+            out[name] = masks
     return out
 
 
@@ -317,6 +324,26 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
         )
     )
     result = _with_ids(result, pack(source.code, np.arange(1, len(result) + 1)))
-    inherited = _inherited(origins, {"in": changed})
+    inherited = _group_inherited(origins, changed, group, ids, len(result))
     WITNESSES.add(source.code, source.sha256, result, inherited)
     return result
+
+
+def _group_inherited(origins, changed, group, ids, n_groups):
+    """:func:`_inherited` of an aggregate: a group's row differs where one of the rows it
+    was computed from is a witness row found changed (``group``: each input row's group,
+    -1 where it is in none), was filled where such a row's value was missing in the
+    files, and is known where it differs or every row it was computed from was compared."""
+    out = {}
+    kept = group >= 0
+
+    def some(mask):
+        return np.bincount(group[kept & mask], minlength=n_groups) > 0
+
+    for name, refs in origins.items():
+        found = getattr(changed, "rows", {}).get(str(refs[0][1]))
+        if found is None:
+            continue
+        compared, differs, filled = (np.isin(ids, hit) for hit in found)
+        out[name] = (some(differs), some(filled), some(differs) | ~some(~compared))
+    return out

@@ -259,8 +259,12 @@ def add_input_notes(run, X, changed):
     if isinstance(X, pd.DataFrame):
         if changed is not None:
             run.changed_columns = changed_record(changed)
+            run.rows_compared = compared_record(changed)
         if changed:
             run.notes.append(changed_note(changed))
+        unsure = [e for e in run.changed_columns or () if "rows_not_known" in e]
+        if unsure:
+            run.notes.append(unknown_note(run, unsure))
         if getattr(changed, "filled", None):
             run.notes.append(filled_note(changed.filled))
         unchecked = WITNESSES.unchecked(run.sources)
@@ -313,11 +317,13 @@ def changed_record(changed):
     """:attr:`Lineage.changed_columns` of :func:`changes`' result: one entry per source
     and loaded column found changed, in source code order, then one per parent source
     of a merge whose rows showed a change in a column the merge took from it
-    (``through``: the merge's code); None where nothing could be compared."""
+    (``through``: the merge's code); ``rows_not_known`` where some rows' values are not
+    known (see :attr:`._witness.ChangedColumns.by_source`); None where nothing could be
+    compared."""
     if getattr(changed, "by_source", None) is None:
         return None
 
-    def entry(code, loaded, name, differ, checked, filled):
+    def entry(code, loaded, name, differ, checked, filled, unknown=0):
         return {
             "code": int(code),
             "column": str(loaded),
@@ -325,6 +331,7 @@ def changed_record(changed):
             "rows_checked": int(checked),
             "rows_changed": int(differ),
             "missing_filled": int(filled),
+            **({"rows_not_known": int(unknown)} if unknown else {}),
         }
 
     out = [
@@ -335,6 +342,32 @@ def changed_record(changed):
     for (code, loaded, name, merge), counts in sorted(changed.through.items()):
         out.append({**entry(code, loaded, name, *counts), "through": int(merge)})
     return out
+
+
+def unknown_note(run, entries):
+    """The run's note naming the columns of ``entries`` (of :func:`changed_record`) with
+    rows whose values are not known."""
+    named = ", ".join(
+        f"{e['column']} of {run.sources[e['code']].source_id} ({e['rows_not_known']} rows)"
+        for e in entries
+        if "through" not in e
+    )
+    return (
+        f"input column(s) {named} hold, on rows given to fit, values a merge or aggregate "
+        "made from rows of its inputs whose loaded values are not kept (not witness "
+        "rows), in columns its inputs had changed after loading on rows that are: "
+        "whether these rows hold the values loaded is not known, and they are not "
+        "counted among the rows checked"
+    )
+
+
+def compared_record(changed):
+    """:attr:`Lineage.rows_compared` of :func:`changes`' result (None where
+    :func:`changed_record` is)."""
+    found = getattr(changed, "rows_compared", None)
+    if getattr(changed, "by_source", None) is None or found is None:
+        return None
+    return [{"code": int(c), "rows": int(n)} for c, n in sorted(found.items())]
 
 
 def _renamed_pairs(compared):
@@ -442,6 +475,7 @@ def changes(X, ids, name="X"):
     found = changed_columns(X, ids, sources, skip=written, renamed=renamed)
     changed = Changes(found)
     changed.by_source, changed.through = found.by_source, found.through
+    changed.rows, changed.rows_compared = found.rows, found.rows_compared
     if len(changed) >= MIN_COLUMNS:  # a row moved differs in at least as many columns
         with np.errstate(over="ignore", invalid="ignore"):
             found = misplaced_row(X, ids, sources, skip=written, renamed=renamed)
@@ -468,8 +502,10 @@ class Changes(dict):
 
     compared = None
     filled = ()
-    by_source = None  # (set per instance: see ChangedColumns.by_source, .through)
-    through = {}
+    by_source = None  # (set per instance: see ChangedColumns.by_source, .through,
+    through = {}  # .rows and .rows_compared)
+    rows = {}
+    rows_compared = None
 
 
 def _compared_columns(X, sources, renamed, skip):

@@ -204,9 +204,27 @@ class Lineage:
         compared: a sample), ``rows_changed`` and ``missing_filled`` (of those changed,
         the rows whose loaded value was missing); an entry with ``through`` (a merge's
         code) counts the merge's rows built from this source, for a column the merge
-        took from it. Empty when no change was found on the
-        rows compared (which proves nothing of the other rows); None when not recorded:
-        data without column names, runs recorded before it was kept.
+        took from it. A merge's or aggregate's row counts as changed where it holds a
+        value made from an input value changed before the merge (each row once);
+        ``rows_not_known`` (where any) counts its rows that hold a value it made from
+        input rows that were not compared (not witness rows of their loads), in a column
+        whose inputs had changed on rows that were: whether they changed is not known,
+        and they are not among ``rows_checked``. Empty
+        when no change was found on the rows compared (which proves nothing of the
+        other rows, nor of a source none of whose rows could be compared: see
+        ``rows_compared``); None when not recorded: data without column names, runs
+        recorded before it was kept. In an unlearner's copy of the run, each entry says
+        (``retained``) that its counts are those of the fit, not recounted over the
+        retained rows.
+    rows_compared : list of dict or None
+        One entry per source of the rows given to ``fit``: ``code`` and ``rows``, its
+        witness rows whose values were compared with what was loaded (in at least one
+        column), for ``changed_columns``: 0 where none could be (its loads are not kept
+        in this process: a frame unpickled from another; none of its rows is a witness
+        row; no input column is one of its loaded columns), and then an empty
+        ``changed_columns`` says nothing of it. None when not recorded (with
+        ``changed_columns``, and in runs recorded before it was kept). ``retained`` as
+        in ``changed_columns``.
     """
 
     run_id: str
@@ -230,6 +248,7 @@ class Lineage:
     fit_params: dict = field(default_factory=dict)
     renamed_columns: dict = field(default_factory=dict)
     changed_columns: list = None
+    rows_compared: list = None
 
     # -- queries ----------------------------------------------------------------------------
     def source(self, code):
@@ -440,6 +459,7 @@ class Lineage:
         state.setdefault("fit_params", {})  # pickled before fit parameters were recorded
         state.setdefault("renamed_columns", {})  # (and before renamed columns were kept)
         state.setdefault("changed_columns", None)  # (and changed ones: not known)
+        state.setdefault("rows_compared", None)
         self.__dict__.update(state)
 
     # -- serialisation ----------------------------------------------------------------------
@@ -483,6 +503,8 @@ class Lineage:
             }
         if self.changed_columns is not None:  # absent when not recorded (and in older runs)
             out["changed_columns"] = [dict(e) for e in self.changed_columns]
+        if self.rows_compared is not None:  # (likewise)
+            out["rows_compared"] = [dict(e) for e in self.rows_compared]
         if any(k is not None for k in keys):
             out["op_source_keys"] = keys
         if any(r is not None for r in rows):
@@ -521,6 +543,7 @@ class Lineage:
                 for c, pairs in (d.get("renamed_columns") or {}).items()
             },
             changed_columns=changed_from(d.get("changed_columns")),
+            rows_compared=compared_from(d.get("rows_compared")),
         )
 
     def __eq__(self, other):
@@ -562,7 +585,25 @@ def changed_from(entries):
             "column": str(e["column"]),
             **({"input_column": str(e["input_column"])} if "input_column" in e else {}),
             **{k: int(e[k]) for k in _CHANGED_COUNTS},
+            **({"rows_not_known": int(e["rows_not_known"])} if "rows_not_known" in e else {}),
             **({"through": int(e["through"])} if "through" in e else {}),
+            **({"retained": str(e["retained"])} if "retained" in e else {}),
+        }
+        for e in entries
+    ]
+
+
+def compared_from(entries):
+    """:attr:`Lineage.rows_compared` from its record (None stays None: not recorded)."""
+    if entries is None:
+        return None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"rows_compared holds {entries!r}, not a list of sources")
+    return [
+        {
+            "code": int(e["code"]),
+            "rows": int(e["rows"]),
+            **({"retained": str(e["retained"])} if "retained" in e else {}),
         }
         for e in entries
     ]

@@ -12,6 +12,12 @@ A traced fit compares the rows it is given that are witnesses with what was load
 them, column by column, and its run names the columns whose values changed
 (:func:`changed_columns`). A change found proves the column was altered after loading;
 no change found proves nothing about the rows that are not witnesses.
+
+A merge or aggregate made from inputs changed after loading keeps, per witness row and
+column, whether the value it made differs from the files' (its input rows were
+compared, and found changed), so that a fit counts each of its rows once, changed
+before or after the merge. Each load picks its own sample: a merged row whose input
+rows were not compared holds a value nothing saw, and is counted apart, as not known.
 """
 
 import hashlib
@@ -232,27 +238,20 @@ class _Load:
     """The witness rows of one load: sorted ids, columns, stride, inherited changes, and
     for a merge the sides its columns came from."""
 
-    __slots__ = (
-        "_digest",
-        "columns",
-        "dtypes",
-        "group",
-        "ids",
-        "inherited",
-        "inherited_from",
-        "sides",
-        "stride",
-    )
+    __slots__ = ("_digest", "columns", "dtypes", "group", "ids", "inherited", "sides", "stride")
 
-    def __init__(
-        self, frame, positions, ids, every, inherited, group=None, sides=None, inherited_from=None
-    ):
+    def __init__(self, frame, positions, ids, every, inherited, group=None, sides=None):
         order = np.argsort(ids, kind="stable")
         self.ids = ids[order]
         self.stride = every
         self.group = group
-        self.inherited = dict(inherited or {})
-        self.inherited_from = dict(inherited_from or {})
+        # column -> (differs, filled, known): per witness row, whether the value this load
+        # holds differs from the files' (its inputs had changed), was missing there, and
+        # whether that is known (the inputs' rows it was made from were compared)
+        self.inherited = {
+            str(k): tuple(np.asarray(m, dtype=bool)[positions[order]] for m in masks)
+            for k, masks in (inherited or {}).items()
+        }
         self.sides = sides
         names = (str(c) for c in frame.columns)
         self.columns = dict(zip(names, _take_columns(frame, positions[order])))
@@ -265,7 +264,8 @@ class _Load:
         source needs comparing (a re-read of unchanged values is kept once)."""
         if self._digest is None:
             h = hashlib.sha256(self.ids.tobytes())
-            h.update(repr(sorted(self.inherited.items())).encode())
+            for name, masks in sorted(self.inherited.items()):
+                h.update(name.encode() + b"\0" + b"".join(m.tobytes() for m in masks))
             for (name, col), dtype in zip(self.columns.items(), self.dtypes):
                 h.update(name.encode() + b"\0" + dtype.encode() + b"\0")
                 h.update(col.missing.tobytes())
@@ -317,17 +317,18 @@ class _Witnesses:
         every=None,
         group=None,
         sides=None,
-        inherited_from=None,
     ):
         """Keep the witness rows of ``frame`` (indexed by row ids; see :func:`stride`).
 
         ``inherited``: for a merge or aggregate, its columns whose inputs had changed
-        after loading (column -> ``(rows that differ, rows checked)``);
-        ``inherited_from``: for a merge, the same per source of the inputs (column ->
-        ``[(source code, its column, counts), ...]``, see :attr:`ChangedColumns.through`).
-        ``ids``: the frame's row ids, when the caller has them as an array. ``every``: the stride
-        (default: ``stride(len(frame))``). ``group``: the loads of one read in chunks
-        share it (and the stride of the whole read), and count as one load. ``sides``:
+        after loading (column -> ``(differs, filled, known)``, bool arrays over the rows
+        of ``frame``: the rows whose value was made from an input value that differs
+        from the files', of those the rows whose value was missing there, and the rows
+        whose input values were compared, for which this is known; see
+        :attr:`ChangedColumns.rows`). ``ids``: the frame's row ids, when the caller has
+        them as an array. ``every``: the stride (default: ``stride(len(frame))``).
+        ``group``: the loads of one read in chunks share it (and the stride of the whole
+        read), and count as one load. ``sides``:
         for a merge, what :mod:`._misplaced_merge` needs to name its rows by their
         parents' values (column -> sides and parent columns, each side's codes).
         """
@@ -340,7 +341,7 @@ class _Witnesses:
         pos = np.flatnonzero(is_witness(ids, every))
         if not pos.size or np.unique(ids[pos]).size != pos.size:
             return
-        load = _Load(frame, pos, ids[pos], every, inherited, group, sides, inherited_from)
+        load = _Load(frame, pos, ids[pos], every, inherited, group, sides)
         with self._lock:
             if code in self._overflow:
                 return
@@ -382,6 +383,9 @@ class _Witnesses:
                     if keep.size < load.ids.size:
                         load.ids = load.ids[keep]
                         load.columns = {k: c.take(keep) for k, c in load.columns.items()}
+                        load.inherited = {
+                            k: tuple(m[keep] for m in masks) for k, masks in load.inherited.items()
+                        }
                 if known is not None:
                     known[1] = [load for load in known[1] if load.ids.size]
         for store in self._followers:
@@ -441,9 +445,10 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
     changed : ChangedColumns
         Column -> ``(rows that differ, witness rows compared, of those that differ the
         rows whose loaded value was missing)``, for the columns with at least one
-        difference, in ``X``'s column order. For rows of a merge or aggregate,
-        the counts include those found in its inputs when it was made. Its
-        ``by_source`` holds the same counts per source (see :class:`ChangedColumns`).
+        difference, in ``X``'s column order. A row of a merge or aggregate differs too
+        where it holds the value the merge or aggregate made from an input value that
+        had changed (each witness row counted once). Its ``by_source``, ``through``,
+        ``rows_compared`` and ``rows`` say more (see :class:`ChangedColumns`).
     """
     if not isinstance(X, pd.DataFrame) or X.columns.has_duplicates or not len(ids):
         return ChangedColumns()  # (nothing compared: by_source None)
@@ -453,7 +458,8 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
     skip = set(skip)
     ids = np.asarray(ids, dtype=np.int64)
     counts = {n: [0, 0, 0] for n in names}  # differ, compared, filled
-    by_source, through = {}, {}
+    by_source, through, rows_of, uncertain = {}, {}, {}, set()
+    compared = {int(c): 0 for c in np.unique(codes_of(ids))}  # witness rows compared
     view = witness_view(X, ids, sources)  # (taken once per fit: see taken_once)
     codes = view.codes if view is not None else np.zeros(0, np.int64)
     for code in np.unique(codes):
@@ -463,63 +469,72 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
             continue
         rows = np.flatnonzero(codes == code)  # its witness rows, among the view's
         as_loaded = renamed.of(code) if renamed is not None else {}
-        mine = {n: [0, 0, 0] for n in names}  # this source's share of counts
-        matched = {n: np.zeros(rows.size, dtype=bool) for n in names}
-        covered = {n: np.zeros(rows.size, dtype=bool) for n in names}
-        # missing in every load that has the row: a difference there fills a gap
+        mine = {}  # this source's counts
+        # per row: held by a load (found equal), equal to a load's value that is the
+        # files' value, or to one that is not (made from inputs changed before a merge)
+        covered, matched, clean, made_changed = (
+            {n: np.zeros(rows.size, dtype=bool) for n in names} for _ in range(4)
+        )
+        # missing in the files for every load that has the row: a difference fills a gap
         was_missing = {n: np.ones(rows.size, dtype=bool) for n in names}
         for w in loads:
             where = view.positions(w)
             inside = np.flatnonzero(where[rows] >= 0)
             if not inside.size:
                 continue
-            agrees = np.ones(inside.size, dtype=bool)  # rows equal to this load throughout
             for name in names:
                 loaded = as_loaded.get(name, name)
                 if name in skip or loaded not in w.columns:
                     continue
                 at, eq = view.equal(w, name, loaded)
                 ours = codes[at] == code  # (then at holds rows[inside], in order)
-                eq = eq[ours]
+                eq, kept = eq[ours], where[at[ours]]
+                gaps = w.columns[loaded].missing[kept]
+                made = w.inherited.get(loaded)
                 matched[name][inside] |= eq
+                if made is None:
+                    clean[name][inside] |= eq
+                else:  # the load's value, compared with the files' where known
+                    differs_in, filled_in, known = (m[kept] for m in made)
+                    clean[name][inside] |= eq & known & ~differs_in
+                    made_changed[name][inside] |= eq & known & differs_in
+                    gaps = gaps | filled_in
                 covered[name][inside] = True
-                was_missing[name][inside] &= w.columns[loaded].missing[where[at[ours]]]
-                agrees &= eq
-            if agrees.any() or len(loads) == 1:
-                # X's rows come from this load (a merge or aggregate of changed inputs)
-                for name in names:
-                    found = w.inherited.get(as_loaded.get(name, name))
-                    if found is not None and name not in skip:
-                        mine[name] = [a + b for a, b in zip(mine[name], found)]
-                        for leaf, column, c in w.inherited_from.get(as_loaded.get(name, name), ()):
-                            _add(through, (leaf, column, name, int(code)), c)
+                was_missing[name][inside] &= gaps
         masks = {}
+        seen = np.zeros(rows.size, dtype=bool)
         for name in names:
-            differs = covered[name] & ~matched[name]
-            mine[name][0] += int(differs.sum())
-            mine[name][1] += int(covered[name].sum())
-            mine[name][2] += int((differs & was_missing[name]).sum())
-            counts[name] = [a + b for a, b in zip(counts[name], mine[name])]
-            if differs.any():
-                masks[name] = (
-                    as_loaded.get(name, name),
-                    covered[name],
-                    differs,
-                    differs & was_missing[name],
-                )
+            # a row equal only to a load value made from inputs whose values were not
+            # compared (not witness rows of theirs) is not known to hold the files' value
+            differs = covered[name] & ~clean[name] & (made_changed[name] | ~matched[name])
+            checked = clean[name] | differs
+            unknown = covered[name] & ~checked
+            filled = differs & was_missing[name]
+            seen |= checked
+            found = (int(differs.sum()), int(checked.sum()), int(filled.sum()))
+            counts[name] = [a + b for a, b in zip(counts[name], found)]
+            if found[1] or unknown.any():
+                _add_rows(rows_of, name, view.ids[rows], checked, differs, filled)
+            if found[0] or unknown.any():
+                mine[name] = (as_loaded.get(name, name), *found, int(unknown.sum()))
+                masks[name] = (as_loaded.get(name, name), checked, differs, filled, unknown)
+                uncertain.update([name] if unknown.any() else [])
+        compared[int(code)] = int(seen.sum())
         if masks and source.kind == "merge":
             from ._changed_leaves import leaf_counts  # (it builds on _rows)
 
             found = leaf_counts(sources, int(code), view.ids[rows], masks)
             for (leaf, column, name), c in (found or {}).items():
                 _add(through, (leaf, column, name, int(code)), c)
-        found = {
-            n: (as_loaded.get(n, n), *c) for n, c in mine.items() if c[0]
-        }  # (only a source with a change is listed)
-        if found:
-            by_source[int(code)] = found
+        if mine:  # (only a source with a change is listed)
+            by_source[int(code)] = mine
     out = ChangedColumns((n, tuple(c)) for n, c in counts.items() if c[0])
-    out.by_source, out.through = by_source, through
+    out.by_source, out.through, out.rows_compared = by_source, through, compared
+    out.rows = {
+        n: tuple(np.concatenate(part) for part in held)
+        for n, held in rows_of.items()
+        if n in out or n in uncertain  # (a column with no difference: nothing to carry)
+    }
     return out
 
 
@@ -529,20 +544,44 @@ def _add(counts, key, more):
     counts[key] = tuple(more) if held is None else tuple(a + b for a, b in zip(held, more))
 
 
+def _add_rows(rows_of, name, ids, *masks):
+    """Add to ``rows_of[name]`` the ids of the rows each of ``masks`` holds."""
+    held = rows_of.setdefault(name, tuple([] for _ in masks))
+    for part, mask in zip(held, masks):
+        part.append(ids[mask])
+
+
 class ChangedColumns(dict):
-    """:func:`changed_columns`' counts by column of the data, and ``by_source``: source
-    code -> {column of the data: ``(loaded column, rows that differ, witness rows
-    compared, of those that differ the rows whose loaded value was missing)``}, for the
-    sources with at least one difference (the loaded column is the one the column was
-    compared with: its own name, or the name it was identified by its values as); None
-    where nothing was compared (the data has duplicate column names, or no rows).
+    """:func:`changed_columns`' counts by column of the data, and:
+
+    ``by_source``: source code -> {column of the data: ``(loaded column, rows that
+    differ, witness rows compared, of those that differ the rows whose loaded value was
+    missing, rows not known)``}, for the sources with at least one difference or row
+    not known (a merge's rows equal to the values it made from input rows that were not
+    compared, in a column whose inputs had changed on rows compared; not counted among
+    the rows compared). The loaded column is the
+    one the column was compared with: its own name, or the name it was identified by its
+    values as); None where nothing was compared (the data has duplicate column names, or
+    no rows).
     ``through``: ``{(source code, its column, column of the data, merge code): (rows
-    that differ, rows compared, missing filled)}``, the share of a merge's witness rows
-    built from a row of each parent source its changed column comes from (see
-    :func:`._changed_leaves.leaf_counts`)."""
+    that differ, rows compared, missing filled, rows not known)}``, the share of a
+    merge's witness rows built from a row of each parent source its changed column
+    comes from (see
+    :func:`._changed_leaves.leaf_counts`).
+    ``rows_compared``: source code -> the witness rows of the data from that source
+    compared with what was loaded (in at least one column), for every source of its rows: 0 where
+    none could be (its loads are not kept in this process, none of its rows is a
+    witness row, no column of the data is one of its loaded columns).
+    ``rows``: column of the data -> ``(ids of the witness rows compared, of those that
+    differ, of those whose value was missing in the files)``, for the columns with a
+    difference, for :func:`._derive.merge` and :func:`._derive.aggregate` to carry to
+    the rows they make.
+    """
 
     by_source = None  # (None: nothing was compared; set by changed_columns)
     through = {}  # (set per instance by changed_columns)
+    rows_compared = None
+    rows = {}
 
 
 def describe(changed):

@@ -114,6 +114,7 @@ def sources_section(run):
     through = [op_codes(op, run.sources) for op in run.ops]
     op_rows = source_training_rows(run)  # (None: not countable in this process)
     changed = _changed_after_loading(run)
+    compared = changes_checked(run, changed, training)
     out = []
     for code in sorted(run.sources):
         source = run.sources[code]
@@ -168,6 +169,8 @@ def sources_section(run):
         }
         if code in shared:
             entry.update(shared[code])
+        if code in compared:
+            entry["changes_after_loading"] = compared[code]
         if record is not None:
             entry["statistics"] = {
                 "recorded_at_fit": True,
@@ -209,21 +212,24 @@ def _changed_after_loading(run):
     witness rows checked and changed, the missing values filled, and the name the data
     given to fit held the column under, where another. A column a merge took from a
     parent source is marked in the parent too, with the merge's rows built from it and
-    ``found_in`` naming the merges (counts summed over them). Empty where none were
-    found or the run did not record it."""
+    ``found_in`` naming the merges (counts summed over them); ``rows_not_known``: rows
+    whose values a merge made from input rows not compared, in a column its inputs had
+    changed (see ``Lineage.changed_columns``). Empty where none were found or the run
+    did not record it."""
     out = {}
     for entry in run.changed_columns or ():
         key = (entry["code"], entry["column"])
         given = entry.get("input_column", entry["column"])
         merge = run.sources.get(entry.get("through"))
         if "through" not in entry:
-            out[key] = {k: entry[k] for k in _COUNTS}
+            out[key] = {k: entry[k] for k in _COUNTS + _UNKNOWN if k in entry}
         elif key in out and "found_in" not in out[key]:
             continue  # (changed as loaded directly: said so, with its own rows)
         else:
             mark = out.setdefault(key, {**dict.fromkeys(_COUNTS, 0), "found_in": []})
-            for k in _COUNTS:
-                mark[k] += entry[k]
+            for k in _COUNTS + _UNKNOWN:
+                if k in entry:
+                    mark[k] = mark.get(k, 0) + entry[k]
             name = merge.source_id if merge is not None else f"code {entry['through']}"
             if name not in mark["found_in"]:
                 mark["found_in"].append(name)
@@ -233,6 +239,77 @@ def _changed_after_loading(run):
 
 
 _COUNTS = ("rows_checked", "rows_changed", "missing_filled")
+_UNKNOWN = ("rows_not_known",)
+
+#: Why a source's columns were not compared with what was loaded, per case.
+NOT_RECORDED = (
+    "not recorded for this run (a run recorded by an older sktraceprop, or data given to "
+    "fit without column names)"
+)
+NOT_COMPARED = (
+    "not checked: none of the values given to fit from it could be compared with what "
+    "was loaded (its loads were not kept in the fitting process, as for a frame "
+    "unpickled from another; no column given to fit is one of its loaded columns; or "
+    "its columns were written by a traced step outside the pipeline: see the run's notes)"
+)
+COMPARED_UNKNOWN = (
+    "not known: no change was found, but the run did not record whether any of its rows "
+    "could be compared with what was loaded (recorded by an older sktraceprop)"
+)
+
+
+def changes_checked(run, marks, training):
+    """``{source code: changes_after_loading}`` for each source whose rows reached the
+    model (``training``: its training rows by code; a parent of merged rows too):
+    whether its values given to fit were compared with what was loaded, so that no
+    ``changed_after_loading`` mark on its columns means none was found, and how many of
+    its witness rows were (for a source reached through merges, the merged rows of
+    ``compared_in``). Where they were not, ``note`` says why: then nothing shows that its
+    columns hold the values loaded, nor that its missing counts are the files'."""
+    top = {int(c) for c, n in training.items() if n}
+    reached = {c: _ancestors(run.sources, c) for c in top}
+    marked = {code for code, _ in marks}
+    by_code = None
+    if run.rows_compared is not None:
+        by_code = {e["code"]: e["rows"] for e in run.rows_compared}
+    out = {}
+    for code in sorted(run.sources):
+        via = sorted(c for c in top if code in reached[c] and c != code)
+        if code not in top and not via:
+            continue  # no row of it reached the model
+        if run.changed_columns is None:
+            out[code] = {"checked": False, "rows_compared": None, "note": NOT_RECORDED}
+            continue
+        if by_code is None:
+            out[code] = (
+                {"checked": True, "rows_compared": None}
+                if code in marked
+                else {"checked": False, "rows_compared": None, "note": COMPARED_UNKNOWN}
+            )
+            continue
+        own = code in top
+        n = by_code.get(code, 0) if own else sum(by_code.get(c, 0) for c in via)
+        entry = {"checked": n > 0, "rows_compared": n}
+        if not own:
+            entry["compared_in"] = [run.sources[c].source_id for c in via if by_code.get(c)]
+            if not entry["compared_in"]:
+                del entry["compared_in"]
+        if not n:
+            entry["note"] = NOT_COMPARED
+        out[code] = entry
+    return out
+
+
+def _ancestors(sources, code):
+    """``code`` and the codes of every source its rows were built from."""
+    seen, todo = set(), [int(code)]
+    while todo:
+        c = todo.pop()
+        if c in seen or c not in sources:
+            continue
+        seen.add(c)
+        todo.extend(int(p) for p in sources[c].parent_codes)
+    return seen
 
 
 def _shared_names(run):

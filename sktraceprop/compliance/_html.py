@@ -123,6 +123,9 @@ def _missing(source):
         if changed
         else ""
     )
+    check = source.get("changes_after_loading")
+    if check is not None and not check["checked"]:
+        told += _e(f"; whether columns were changed after loading is {check['note']}")
     if not with_missing:
         return "none" + told
     return (
@@ -141,6 +144,11 @@ def _changed(column):
     held = f"; given to fit as {mark['input_column']}" if "input_column" in mark else ""
     if mark.get("found_in"):
         held += f"; in the rows merged into {', '.join(mark['found_in'])}"
+    if mark.get("rows_not_known"):
+        held += (
+            f"; {mark['rows_not_known']} more rows hold values a merge made from inputs "
+            "changed after loading, from rows not compared: whether they changed is not known"
+        )
     return _e(
         f"{mark['rows_changed']} of {mark['rows_checked']} rows checked differ from the "
         f"values loaded, {mark['missing_filled']} of them missing values filled{held}: "
@@ -297,6 +305,21 @@ def _rows_in_source(source):
     return text
 
 
+def _checked(check):
+    """A source's ``changes_after_loading``, in words."""
+    if not check["checked"]:
+        return (
+            f"{check['note']}: no column is marked, which does not show that none was "
+            "changed; the missing counts are of the values given to fit"
+        )
+    if check["rows_compared"] is None:
+        return "compared with what was loaded (how many rows: not recorded)"
+    where = (
+        f" (merged rows of {', '.join(check['compared_in'])})" if check.get("compared_in") else ""
+    )
+    return f"{check['rows_compared']} rows compared with what was loaded{where}"
+
+
 def _section_sources(report):
     rows = []
     details = []
@@ -339,6 +362,10 @@ def _section_sources(report):
         if s["parents"]:
             facts.append(("Built from", _e(", ".join(s["parents"]))))
         facts.append(("Ops its rows went through", _e(_source_ops(s))))
+        if "changes_after_loading" in s:
+            facts.append(
+                ("Checked for changes after loading", _e(_checked(s["changes_after_loading"])))
+            )
         if "name_note" in s:
             facts.append(("Shared source_id", _e(s["name_note"])))
         details.append(

@@ -86,11 +86,27 @@ def _changed_columns(sources):
             held = f", given to fit as {mark['input_column']}" if "input_column" in mark else ""
             if mark.get("found_in"):
                 held += f", in the rows merged into {', '.join(mark['found_in'])}"
+            if mark.get("rows_not_known"):
+                held += (
+                    f"; {mark['rows_not_known']} more rows hold values a merge made from "
+                    "inputs changed after loading, from rows not compared: not known"
+                )
             out.append(
                 f"{column['name']} of {name} ({mark['rows_changed']} of "
                 f"{mark['rows_checked']} rows checked changed, {mark['missing_filled']} of "
                 f"them missing values filled{held})"
             )
+    return out
+
+
+def _unchecked_sources(sources):
+    """Each source whose ``changes_after_loading`` says its values given to fit were not
+    compared with what was loaded, in words: ``"south (not recorded for this run ...)"``."""
+    out = []
+    for source in sources:
+        check = source.get("changes_after_loading")
+        if check is not None and not check["checked"]:
+            out.append(f"{source.get('label', source['source_id'])} ({check['note']})")
     return out
 
 
@@ -144,6 +160,15 @@ def _input_data(report):
             "not of the values loaded; the rows checked are a sample (witness rows), so "
             "more rows may have changed."
         )
+    unchecked = _unchecked_sources(sources)
+    if unchecked:
+        parts.append(
+            " Whether columns were changed after loading (fillna, a conversion, outside the "
+            f"pipeline) is not known for {_plural(len(unchecked), 'source')}: "
+            f"{'; '.join(unchecked)}. No column of these is marked changed_after_loading, "
+            "which does not show that none was changed: their missing counts and rates are "
+            "of the values given to fit, which may not be the values loaded."
+        )
     if anonymous:
         rows = sum(s["training_rows"] for s in anonymous)
         parts.append(
@@ -184,7 +209,13 @@ def _input_data(report):
         ]
         parts.append(
             f" The model reported is this run's model after removal seq {after['seq']}: "
-            "these figures describe the data as given to fit, of which the "
+            "these figures "
+            + (
+                "(the counts of the columns changed after loading among them) "
+                if changed and report["report"]["format_version"] >= 7
+                else ""
+            )
+            + "describe the data as given to fit, of which the "
             f"{_plural(len(taken), 'removal')} listed in the record-keeping section took "
             f"out {sum(taken)} training rows."
         )
@@ -211,6 +242,15 @@ def _input_data(report):
                 f"loading ({'; '.join(changed)}): the counts are of the values given to fit"
             ]
             if changed
+            else []
+        )
+        + (
+            [
+                "whether columns were changed after loading, and so whether the missing "
+                "counts and rates are those of the values loaded, for "
+                f"{'; '.join(unchecked)}"
+            ]
+            if unchecked
             else []
         )
         + (

@@ -41,7 +41,7 @@ _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -49,6 +49,9 @@ _MODEL_KEYS_4 = ("fit_params",)
 _RUN_KEYS_3 = ("purpose", "search_role", "search_id")
 #: What format 6 added: each removal's source_contents, as its event records it.
 _REMOVAL_KEYS_6 = ("source_contents",)
+#: What format 7 added: whether each source's values given to fit were compared with
+#: what was loaded (changes_after_loading).
+_SOURCE_KEYS_7 = ("changes_after_loading",)
 
 
 def read_report(source):
@@ -391,9 +394,12 @@ def _store_problems(report, store):
         model = _without(model, _MODEL_KEYS_3)
     if report["report"]["format_version"] < 4:
         model = _without(model, _MODEL_KEYS_4)
+    sources = sources_section(run)
+    if report["report"]["format_version"] < 7:
+        sources = [_without(s, _SOURCE_KEYS_7) for s in sources]
     for name, rebuilt in (
         ("model", model),
-        ("sources", sources_section(run)),
+        ("sources", sources),
         ("feature_lineage", features_section(run)),
     ):
         for pointer in _differences(report[name], written(rebuilt), f"/{name}"):

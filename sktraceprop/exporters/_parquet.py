@@ -15,7 +15,9 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     values as a loaded column under another name, ``{column: [[code, loaded column],
     ...]}``; null when none were), ``changed_columns`` (JSON: the loaded columns found
     changed after loading, per source, with the witness rows checked, changed and
-    missing values filled; ``[]`` when none was found, null when not recorded).
+    missing values filled; ``[]`` when none was found, null when not recorded),
+    ``rows_compared`` (JSON: per source of the rows given to fit, the witness rows
+    compared with what was loaded, ``[{code, rows}, ...]``; null when not recorded).
 ``sources``
     One row per source of a run: ``code``, ``source_id``, ``uri``, ``sha256``,
     ``n_rows``, ``columns``, ``dtypes``, ``loaded_at``, ``kind``, ``max_line``; for
@@ -56,7 +58,7 @@ import numpy as np
 
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._row_sets import from_json, to_json
-from .._lineage._run import Lineage, Op, changed_from
+from .._lineage._run import Lineage, Op, changed_from, compared_from
 from .._lineage._source import Parents, Source
 from ..exceptions import LineageError
 from ._optional import require
@@ -115,6 +117,7 @@ def _schemas(pa):
             ("fit_params", s),
             ("renamed_columns", s),
             ("changed_columns", s),
+            ("rows_compared", s),
         ],
         "sources": [
             ("run_id", s),
@@ -357,6 +360,11 @@ def _encode(pa, schemas, run):
                 if run.changed_columns is None
                 else _json(run.changed_columns, "the changed columns' record", rid)
             ),
+            "rows_compared": (
+                None
+                if run.rows_compared is None
+                else _json(run.rows_compared, "the rows compared record", rid)
+            ),
         }
     ]
     tables = {
@@ -520,6 +528,9 @@ def _decode(tables, parents, where):
             None
             if record.get("changed_columns") is None
             else json.loads(record["changed_columns"])
+        ),
+        rows_compared=compared_from(
+            None if record.get("rows_compared") is None else json.loads(record["rows_compared"])
         ),
     )
     selection = run.selection or {}

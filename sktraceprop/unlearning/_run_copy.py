@@ -13,7 +13,10 @@ row, its training rows are the retained rows and its statistics describe them:
   does not keep in the form given to ``fit`` is not recounted, and ``retained`` says
   so instead of keeping a figure that counts removed rows;
 - ``fit_params``: sample weights are recorded again over the retained rows (digest,
-  counts, sum), and their note with them.
+  counts, sum), and their note with them;
+- ``changed_columns`` and ``rows_compared`` (the columns changed after loading, counted
+  on the witness rows of the data given to fit) are not recounted: each entry says
+  (``retained``) that its counts are the fit's, over removed rows too.
 """
 
 import dataclasses
@@ -30,6 +33,7 @@ from .._lineage._record import collect_ops
 from .._lineage._stats import source_stats
 
 __all__ = [
+    "changes_of_fit",
     "redact_features",
     "retained_fit_params",
     "retained_rows_of",
@@ -203,6 +207,20 @@ def retained_fit_params(lineage, sample_weight, n_events):
     return params, notes
 
 
+def changes_of_fit(entries, n_events):
+    """``changed_columns`` or ``rows_compared`` entries of the run's copy after
+    ``n_events`` removals: as recorded at fit, each saying so (``retained``). They count
+    witness rows of the data given to fit, which the unlearner does not keep as given,
+    so they are not recounted over the retained rows; None (not recorded) stays None."""
+    if entries is None:
+        return None
+    said = (
+        f"counted at fit over the rows given to fit, removed rows included: not "
+        f"recounted after {n_events} removal(s)"
+    )
+    return [{**e, "retained": said} for e in entries]
+
+
 def corrected_fingerprints(lineage, estimator):
     """The copy with the fingerprints of the corrected model's steps.
 
@@ -265,4 +283,6 @@ def unlearner_run_copy(unl, lineage, event, removal, retained):
         source_stats=stats,
         fit_params=fit_params,
         notes=notes,
+        changed_columns=changes_of_fit(lineage.changed_columns, n_events),
+        rows_compared=changes_of_fit(lineage.rows_compared, n_events),
     )

@@ -22,6 +22,7 @@ from sktraceprop._lineage._capture import resolve_row_ids
 from sktraceprop._lineage._ids import codes_of
 from sktraceprop._lineage._record import changed_record, changes
 from sktraceprop._lineage._run import Lineage
+from sktraceprop._lineage._witness import is_witness, stride
 from sktraceprop.exporters import read_parquet, to_parquet
 from sktraceprop.stores import SQLiteStore
 from tests.conftest import write_hospitals
@@ -206,3 +207,136 @@ def test_counts_are_the_rows_changed_and_the_gaps_filled(rows, n_second):
     }
     assert got == truth
     assert all(e["column"] == "v" and "through" not in e for e in found)
+
+
+def _truth(X, raw, column):
+    """By hand: ``(rows, rows whose value differs from the files', of those the rows
+    missing there)`` of ``X``'s ``column`` against ``raw`` (the files' values, pandas'
+    own read and merge, aligned with ``X``)."""
+    given, loaded = X[column].to_numpy(), raw[column].to_numpy()
+    gap = pd.isna(loaded)
+    same = (given == loaded) | (pd.isna(given) & gap)
+    return len(X), int((~same).sum()), int((~same & gap).sum())
+
+
+def _merge_entry(run, column):
+    (merge,) = np.unique(codes_of(run.row_ids)).tolist()
+    (entry,) = [e for e in run.changed_columns if e["code"] == merge and e["column"] == column]
+    return entry["rows_checked"], entry["rows_changed"], entry["missing_filled"]
+
+
+def test_a_change_before_a_merge_counts_each_merged_row_once(tmp_path):
+    """fillna, then stp.merge: the merge's entry counted its rows twice (the inputs'
+    rows compared when merging, then the merged rows compared at fit: 140 rows checked
+    of 70). Truth: pandas' merge of the raw files, row by row."""
+    paths, a, b = _frames(tmp_path)
+    df = pd.concat([a, b])
+    df["bp"] = df["bp"].fillna(-1.0)
+    weights = pd.DataFrame({"sex": ["F", "M"], "w": [1.0, 2.0]})
+    joined = stp.merge(df, stp.from_pandas(weights, source_id="w"), on="sex", how="left")
+    raw = pd.concat(
+        [pd.read_csv(paths["hospital_a"]), pd.read_csv(paths["hospital_b"], comment="#")]
+    ).merge(weights, on="sex", how="left")
+    run = _fit(joined[["age", "bp", "w"]], joined["label"]).lineage_
+    assert _merge_entry(run, "bp") == _truth(joined, raw, "bp")
+    assert _truth(joined, raw, "bp")[1] > 0
+    # a part of the merged rows (a split): only those rows are counted
+    part = joined.iloc[::3]
+    run = _fit(part[["age", "bp", "w"]], part["label"]).lineage_
+    assert _merge_entry(run, "bp") == _truth(part, raw.iloc[::3], "bp")
+    # changed before the merge and again after it: each row once
+    X = joined[["age", "bp", "w"]].copy()
+    X["bp"] = X["bp"] * 2
+    run = _fit(X, joined["label"]).lineage_
+    assert _merge_entry(run, "bp") == _truth(X, raw, "bp") == (len(X), len(X), 3)
+
+
+def test_a_lookup_changed_before_a_merge_counts_the_merged_rows_it_made(tmp_path):
+    """One lookup row changed before a one-to-many merge: every merged row that took it
+    differs from the files' (the lookup row counted once, as before, said 1)."""
+    paths, a, b = _frames(tmp_path)
+    df = pd.concat([a, b])
+    weights = pd.DataFrame({"sex": ["F", "M"], "w": [np.nan, 2.0]})
+    lookup = stp.from_pandas(weights, source_id="w")
+    lookup["w"] = lookup["w"].fillna(1.0)
+    joined = stp.merge(df, lookup, on="sex", how="left")
+    raw = pd.concat(
+        [pd.read_csv(paths["hospital_a"]), pd.read_csv(paths["hospital_b"], comment="#")]
+    ).merge(weights, on="sex", how="left")
+    run = _fit(joined[["age", "w"]], joined["label"]).lineage_
+    truth = _truth(joined, raw, "w")
+    assert truth == (len(joined), int((df["sex"] == "F").sum()), truth[1]) and truth[1] > 1
+    assert _merge_entry(run, "w") == truth
+    (leaf,) = [e for e in run.changed_columns if "through" in e]
+    assert run.sources[leaf["code"]].source_id == "w"
+    assert (leaf["rows_changed"], leaf["missing_filled"]) == (truth[1], truth[1])
+
+
+def test_rows_compared_say_whether_an_empty_record_means_unchanged(tmp_path):
+    """``changed_columns == []`` was recorded alike when every row was compared and
+    nothing changed, and when no value could be compared (the loads not kept: a frame
+    unpickled from another process). ``rows_compared`` tells them apart, per source."""
+    from sktraceprop._lineage._witness import WITNESSES
+
+    paths, a, b = _frames(tmp_path)
+    df = pd.concat([a, b])
+    store = SQLiteStore(tmp_path / "s.db")
+    run = _fit(df[["age", "bp"]], df["label"], store).lineage_
+    n = {s: len(pd.read_csv(paths[s], comment="#")) for s in ("hospital_a", "hospital_b")}
+    compared = {run.sources[e["code"]].source_id: e["rows"] for e in run.rows_compared}
+    assert run.changed_columns == [] and compared == n  # (small files: every row)
+    assert store.load_run(run.run_id).rows_compared == run.rows_compared
+    assert read_parquet(to_parquet(run, tmp_path / "pq")).rows_compared == run.rows_compared
+    assert Lineage.from_dict(run.to_dict(), run.row_ids).rows_compared == run.rows_compared
+    WITNESSES.clear()  # as in a process the frames were unpickled into
+    X = df[["age", "bp"]].copy()
+    X["bp"] = X["bp"].fillna(0.0)  # (a change, that nothing can see)
+    run = _fit(X, df["label"]).lineage_
+    assert run.changed_columns == []
+    assert run.rows_compared == [{"code": c, "rows": 0} for c in sorted(run.sources)]
+    # not recorded (arrays, older runs): None, as changed_columns
+    state = run.__dict__.copy()
+    del state["rows_compared"]
+    revived = Lineage.__new__(Lineage)
+    revived.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert revived.rows_compared is None
+    old = run.to_dict()
+    del old["rows_compared"]
+    assert Lineage.from_dict(old, run.row_ids).rows_compared is None
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(600, 3000), st.integers(2, 9), st.integers(0, 2**31))
+def test_a_change_before_a_large_merge_counts_the_rows_it_can_know(n, every, seed):
+    """Past 512 rows a load keeps a sample of witness rows, and the merged rows' sample
+    is not their parents': a merged row whose parent was not compared when merging may
+    hold a changed value nothing saw. Only rows whose value is known are counted as
+    checked, and every change among them is found. Truth: the raw values, by hand."""
+    REGISTRY.clear()
+    rng = np.random.default_rng(seed)
+    raw = pd.DataFrame({"k": rng.integers(0, 3, n), "v": rng.normal(size=n)})
+    raw.loc[rng.random(n) < 1 / every, "v"] = np.nan
+    frame = stp.from_pandas(raw, source_id="big")
+    lookup = stp.from_pandas(pd.DataFrame({"k": [0, 1, 2], "w": [1.0, 2.0, 3.0]}), "w")
+    frame["v"] = frame["v"].fillna(0.0)
+    joined = stp.merge(frame, lookup, on="k", how="left")
+    found = changed_record(changes(joined[["v", "w"]], resolve_row_ids(joined)))
+    (entry,) = [e for e in found if "through" not in e]
+    # by hand: a merged row is compared where it is a witness of the merge's load, and
+    # known where its parent (the left row: stp.merge keeps pandas' order, here the
+    # frame's) is one of the frame's load, whose values were compared when merging
+    merged_ids, parent_ids = resolve_row_ids(joined), resolve_row_ids(frame)
+    compared = is_witness(merged_ids, stride(len(joined)))
+    known = compared & is_witness(parent_ids, stride(len(frame)))
+    gap = raw["v"].isna().to_numpy()
+    assert entry == {
+        "code": int(merged_ids[0] >> 36),
+        "column": "v",
+        "rows_checked": int(known.sum()),
+        "rows_changed": int((known & gap).sum()),
+        "missing_filled": int((known & gap).sum()),
+        **(
+            {"rows_not_known": int((compared & ~known).sum())} if (compared & ~known).any() else {}
+        ),
+    }
+    assert entry["rows_checked"] + entry.get("rows_not_known", 0) == int(compared.sum())

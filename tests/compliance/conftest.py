@@ -84,6 +84,17 @@ def format_3_retention(data, store):
     data["articles"] = articles(data)
 
 
+def before_format_7(data):
+    """Drop from ``data``'s sources what format 7 added (``changes_after_loading``), and
+    the article statements made from it, for tests that turn a report made now into an
+    older format's."""
+    from sktraceprop.compliance._sections import articles
+
+    for source in data["sources"]:
+        source.pop("changes_after_loading", None)
+    data["articles"] = articles(data)
+
+
 def as_javascript_writes(value):
     """A JSON value as JavaScript's JSON.stringify writes it back: a float with an integer
     value (below 1e21) as an integer (0.0 as 0)."""

@@ -11,7 +11,13 @@ from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.exceptions import ReportVerificationError
 
 from ._browser import load_page
-from .conftest import DEPLOYER, format_3_retention, logged_pipeline, traced_frames
+from .conftest import (
+    DEPLOYER,
+    before_format_7,
+    format_3_retention,
+    logged_pipeline,
+    traced_frames,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:the estimator parameter is a fitted model")
 
@@ -126,6 +132,7 @@ def test_a_version_1_report_still_verifies(removed, tmp_path):
 
     def version_1(data):
         data["report"]["format_version"] = 1
+        before_format_7(data)  # (nor had it each source's changes_after_loading)
         for event in data["events"]:
             if "payload_json" in event:
                 event["payload"] = json.loads(event.pop("payload_json"))

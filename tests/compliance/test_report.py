@@ -23,7 +23,13 @@ from sktraceprop.compliance._evidence import months_before
 from sktraceprop.compliance._jcs import jcs_bytes
 from sktraceprop.exceptions import ComplianceError, UnknownRunError
 
-from .conftest import DEPLOYER, format_3_retention, logged_pipeline, traced_frames
+from .conftest import (
+    DEPLOYER,
+    before_format_7,
+    format_3_retention,
+    logged_pipeline,
+    traced_frames,
+)
 
 UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
 
@@ -822,6 +828,7 @@ def test_selection_record_edited_in_a_resealed_report_is_found(tmp_path):
     # a report of format 2 (before runs said their purpose) still verifies against the store
     def format_2(d):
         d["report"]["format_version"] = 2
+        before_format_7(d)
         for key in ("purpose", "selection", "selection_note"):
             del d["model"][key]
         for run in d["record_keeping"]["runs"]:
