@@ -34,6 +34,7 @@ from ._integrity import (
     event_hash,
     sha256_of,
 )
+from ._report_time import store_time_problems, time_problems
 from ._schema import schema_problems
 from ._sections import articles
 
@@ -354,6 +355,7 @@ def _store_problems(report, store):
                 f"event seq {event['seq']} ({event['kind']}) differs between the report and "
                 "the store"
             )
+    problems += store_time_problems(report, events, head["seq"])
     run_id = report["model"]["run_id"]
     upto = [e for e in events if e["seq"] <= head["seq"]]
     keys = {(s["source_id"], s["sha256"]) for s in report["sources"]}
@@ -564,6 +566,7 @@ def verify_report(source, *, store=None, public_key=None):
             for pointer in _differences(report["articles"], stated, "/articles")
         ]
     problems += _fixed_problems(report)
+    problems += time_problems(report)
     if integrity["canonicalization"] != canonicalization(version):
         # it says how integrity.sha256 was computed: a report saying otherwise is altered
         problems.append(
