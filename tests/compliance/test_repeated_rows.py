@@ -46,4 +46,4 @@ def test_an_oversampled_source_says_its_rows_repeat(tmp_path):
     small_source = [s for s in report["sources"] if s["source_id"] == "rep_small"][0]
     assert small_source["training_rows"] == 120  # copies, as given to fit
     said = json.dumps(small_source) + json.dumps(report["model"]["notes"])
-    assert str(distinct.size) in said and "repeat" in said
+    assert f"{distinct.size} distinct" in said and "repeat" in said
