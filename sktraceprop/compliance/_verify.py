@@ -11,6 +11,7 @@ import numpy as np
 
 from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationError, StoreError
 from ..stores._chain import RUN_EVENT, unique_keys
+from ..stores._sealed import REDACTION_EVENT
 from ..utils._exact_ints import exact_view
 from ._after_removal import after_removal_problems
 from ._categories import REGULATION, annex_iii_category
@@ -393,14 +394,32 @@ def _store_problems(report, store):
         model = _without(model, _MODEL_KEYS_3)
     if report["report"]["format_version"] < 4:
         model = _without(model, _MODEL_KEYS_4)
+    differ = []
     for name, rebuilt in (
         ("model", model),
         ("sources", sources_section(run)),
         ("feature_lineage", features_section(run)),
     ):
         for pointer in _differences(report[name], written(rebuilt), f"/{name}"):
-            problems.append(f"{pointer} differs from the store's run record")
-    return problems
+            differ.append(f"{pointer} differs from the store's run record")
+    erased = [
+        e
+        for e in events
+        if e["seq"] > head["seq"] and e["kind"] == REDACTION_EVENT and e["run_id"] == run_id
+    ]
+    if differ and erased:
+        # a lawful erasure after the report, not an edit of it: said first
+        named = "; ".join(
+            f"event seq {e['seq']} ({e['payload'].get('reason', 'no reason recorded')})"
+            for e in erased
+        )
+        problems.append(
+            f"values of run {run_id} were erased from the store after this report was made "
+            f"({named}): the report's figures below that the store held can no longer be "
+            "checked against it; they differ for that reason, not because the report was "
+            "altered"
+        )
+    return problems + differ
 
 
 def _checkpoint_problems(kept, store, written):
