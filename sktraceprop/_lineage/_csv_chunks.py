@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
-from ._csv_lines import data_lines, header_records, record_limit
+from ._csv_lines import data_lines, header_records, one_row_per_line, record_limit
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import _check_rows
 from ._ids import pack
@@ -77,7 +77,7 @@ class TracedChunks:
         if kwargs.get("nrows") is not None:
             total = min(total, int(kwargs["nrows"]))
         self._total = total
-        self._lines = self._scan.lines[self._first : self._first + total]
+        self._lines = one_row_per_line(self._scan.lines[self._first : self._first + total], path)
         self._reader = pd.read_csv(path, **kwargs)
         self._start = 0  # rows handed out so far
         self._source = None

@@ -79,6 +79,14 @@ def check_options(kwargs):
                 f"sktraceprop.read_csv: {name} must be one ASCII character other than a "
                 f"space or tab, got {value!r}"
             )
+    if kwargs.get("lineterminator") not in (None, "\n", "\r"):
+        # records would end where no line does: several rows on one line, one row id
+        raise ValueError(
+            f"sktraceprop.read_csv: lineterminator={kwargs['lineterminator']!r} ends "
+            "records where no line ends, so several rows would start on one physical "
+            "line and share its row id. Read it with pandas and use "
+            "sktraceprop.from_pandas (lines become row positions)."
+        )
     header = kwargs.get("header", "infer")
     if header not in ("infer", None) and not isinstance(header, int | np.integer):
         raise ValueError("sktraceprop.read_csv supports header=int or None, not a list.")
@@ -172,7 +180,28 @@ def data_lines(scan, n_rows, kwargs, where):
             f"{where} to physical lines ({max(stop, 0)} records found); read it with "
             "pandas and use sktraceprop.from_pandas (lines become row positions)."
         )
-    return scan.lines[first : first + n_rows]
+    return one_row_per_line(scan.lines[first : first + n_rows], where)
+
+
+def one_row_per_line(lines, where, offset=0):
+    """``lines`` (start lines of consecutive rows), checked to be strictly increasing:
+    two rows starting on one line would share a row id.
+
+    Raises
+    ------
+    LineageError
+        Naming the first two rows (counted from ``offset``) that start on one line.
+    """
+    lines = np.asarray(lines)
+    same = np.flatnonzero(lines[1:] <= lines[:-1])
+    if same.size:
+        k = int(same[0])
+        raise LineageError(
+            f"sktraceprop.read_csv: {where}: rows {offset + k} and {offset + k + 1} both "
+            f"start on line {int(lines[k + 1])}, so they would share a row id. Read it "
+            "with pandas and use sktraceprop.from_pandas (lines become row positions)."
+        )
+    return lines
 
 
 def _line_ends(text):

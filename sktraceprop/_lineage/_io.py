@@ -187,12 +187,14 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     ValueError
         For options whose rows cannot be mapped to lines: ``iterator`` without
         ``chunksize``, ``memory_map``, ``delim_whitespace``, ``dialect``, a ``sep``
-        longer than one byte (a regex, or ``r"\t"``: use ``"\t"``), a list ``header``,
+        longer than one byte (a regex, or ``r"\t"``: use ``"\t"``), a
+        ``lineterminator`` other than ``"\n"`` or ``"\r"``, a list ``header``,
         ``engine="pyarrow"``, ``nrows`` with ``engine="python"`` (or ``sep=None``),
         a callable ``on_bad_lines``, and ``"skip"`` or ``"warn"`` with the python
         engine, ``nrows`` or ``chunksize``.
     LineageError
-        If physical lines cannot be guaranteed for this file and these options (with
+        If two rows would start on one physical line (and share a row id), or if
+        physical lines cannot be guaranteed for this file and these options (with
         ``skipfooter``: blank, comment or skipped lines among or after the footer
         records, which pandas' python engine counts as footer lines; with
         ``engine="python"`` or ``skipfooter``: a row that engine drops as blank, such as

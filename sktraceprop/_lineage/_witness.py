@@ -29,6 +29,8 @@ import pandas as pd
 
 from .._frame_columns import column_arrays
 from ._ids import codes_of
+from ._witness_text import NUMBERS as _NUMBERS
+from ._witness_text import as_numbers, times_equal
 
 #: Rows kept per load: 256 to 512 expected (a hash of the id picks them).
 N_WITNESS = 256
@@ -37,8 +39,6 @@ N_WITNESS = 256
 MAX_LOADS = 8
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-#: Cells of object columns keyed as numbers (bools are, as in a numeric column).
-_NUMBERS = (int, float, np.integer, np.floating)
 _CHUNK = 1 << 16
 
 
@@ -197,7 +197,14 @@ def _take_columns(frame, positions):
 
 
 def _equal(mine, theirs):
-    """Elementwise: equal values, or missing on both sides."""
+    """Elementwise: equal values, or missing on both sides. A number equals text that
+    spells it, and a time text that spells it (a column converted after loading, see
+    :mod:`._witness_text`)."""
+    if mine.numeric != theirs.numeric:
+        text, numbers = (theirs, mine) if mine.numeric else (mine, theirs)
+        # the missing mask stays the text's own: text that spells no number still differs
+        text = _Column(as_numbers(text.values), text.missing, True, 64)
+        mine, theirs = (numbers, text) if mine.numeric else (text, numbers)
     either = mine.missing | theirs.missing
     if mine.numeric and theirs.numeric:
         with np.errstate(invalid="ignore", over="ignore"):
@@ -218,6 +225,7 @@ def _equal(mine, theirs):
                 dtype=bool,
                 count=mine.values.size,
             )
+        eq = times_equal(mine.values, theirs.values, eq.copy())
     return (eq & ~either) | (mine.missing & theirs.missing)
 
 

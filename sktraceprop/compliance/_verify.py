@@ -11,6 +11,7 @@ import numpy as np
 
 from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationError, StoreError
 from ..stores._chain import RUN_EVENT, unique_keys
+from ..stores._sealed import REDACTION_EVENT
 from ..utils._exact_ints import exact_view
 from ._after_removal import after_removal_problems
 from ._categories import REGULATION, annex_iii_category
@@ -34,6 +35,7 @@ from ._integrity import (
     event_hash,
     sha256_of,
 )
+from ._report_time import store_time_problems, time_problems
 from ._schema import schema_problems
 from ._sections import articles
 
@@ -357,6 +359,7 @@ def _store_problems(report, store):
                 f"event seq {event['seq']} ({event['kind']}) differs between the report and "
                 "the store"
             )
+    problems += store_time_problems(report, events, head["seq"])
     run_id = report["model"]["run_id"]
     upto = [e for e in events if e["seq"] <= head["seq"]]
     keys = {(s["source_id"], s["sha256"]) for s in report["sources"]}
@@ -397,14 +400,32 @@ def _store_problems(report, store):
     sources = sources_section(run)
     if report["report"]["format_version"] < 7:
         sources = [_without(s, _SOURCE_KEYS_7) for s in sources]
+    differ = []
     for name, rebuilt in (
         ("model", model),
         ("sources", sources),
         ("feature_lineage", features_section(run)),
     ):
         for pointer in _differences(report[name], written(rebuilt), f"/{name}"):
-            problems.append(f"{pointer} differs from the store's run record")
-    return problems
+            differ.append(f"{pointer} differs from the store's run record")
+    erased = [
+        e
+        for e in events
+        if e["seq"] > head["seq"] and e["kind"] == REDACTION_EVENT and e["run_id"] == run_id
+    ]
+    if differ and erased:
+        # a lawful erasure after the report, not an edit of it: said first
+        named = "; ".join(
+            f"event seq {e['seq']} ({e['payload'].get('reason', 'no reason recorded')})"
+            for e in erased
+        )
+        problems.append(
+            f"values of run {run_id} were erased from the store after this report was made "
+            f"({named}): the report's figures below that the store held can no longer be "
+            "checked against it; they differ for that reason, not because the report was "
+            "altered"
+        )
+    return problems + differ
 
 
 def _checkpoint_problems(kept, store, written):
@@ -570,6 +591,7 @@ def verify_report(source, *, store=None, public_key=None):
             for pointer in _differences(report["articles"], stated, "/articles")
         ]
     problems += _fixed_problems(report)
+    problems += time_problems(report)
     if integrity["canonicalization"] != canonicalization(version):
         # it says how integrity.sha256 was computed: a report saying otherwise is altered
         problems.append(

@@ -18,11 +18,12 @@ from typing import NamedTuple
 import numpy as np
 
 from .._lineage._capture import validate_ids
-from .._lineage._ids import codes_of
+from .._lineage._ids import codes_of, lines_of
 from .._lineage._record import source_table
 from .._lineage._rows import rows_behind
 from .._lineage._source import REGISTRY
 from ..exceptions import LineageWarning, UnlearningError
+from ._aggregated import aggregated_into, aggregated_message
 from ._event import row_ids_digest
 from ._record import event_store
 
@@ -82,8 +83,9 @@ def source_record(sources, code):
     return source
 
 
-def warn_not_in_training_data(absent, removed, stacklevel):
-    """Warn that the ``forget=`` items ``absent`` reach no training row of this fit."""
+def warn_not_in_training_data(absent, removed, stacklevel, aggregated=0):
+    """Warn that the ``forget=`` items ``absent`` reach no training row of this fit
+    (``aggregated``: how many training rows hold group statistics computed over them)."""
     sources = [a for a in absent if isinstance(a, str)]
     ids = [a for a in absent if not isinstance(a, str)]
     named = []
@@ -92,10 +94,18 @@ def warn_not_in_training_data(absent, removed, stacklevel):
     if ids:
         shown = ", ".join(str(i) for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
         named.append(f"{len(ids)} row id(s) ({shown})")
+    if aggregated:
+        said = aggregated_message(f"forget= names {' and '.join(named)}: in", aggregated, False)
+        said += ". Nothing was removed for them. "
+    else:
+        said = (
+            f"forget= names {' and '.join(named)} that no training row of this fit holds "
+            "or was merged from: the model never trained on them, so nothing was removed "
+            "for them (in a cross-validation fold: they are in its test rows, or in no "
+            "split). "
+        )
     warnings.warn(
-        f"forget= names {' and '.join(named)} that no training row of this fit holds or "
-        "was merged from: the model never trained on them, so nothing was removed for "
-        "them (in a cross-validation fold: they are in its test rows, or in no split). "
+        said
         + (
             "The removal event lists them under request['not_in_training_data']."
             if removed
@@ -184,6 +194,11 @@ class Resolver:
             codes += sorted(set(versions) | set(of_s_codes))
             of_s = rows[np.isin(name_codes, of_s_codes)]
             if strict and not of_s.size:
+                n = aggregated_into(train_ids, retained, self.source, codes=versions)
+                if n:
+                    raise UnlearningError(
+                        aggregated_message(f"source {s!r} has", n) + "; nothing was changed."
+                    )
                 raise UnlearningError(
                     f"source {s!r} has no retained training rows in this model: it was "
                     "never trained on, directly or through a merge; nothing was changed."
@@ -207,6 +222,17 @@ class Resolver:
             present = np.isin(ids, names)
             if strict and not present.all():
                 bad = ids[~present]
+                n = aggregated_into(train_ids, retained, self.source, ids=bad)
+                if n:
+                    first = self.source(int(codes_of(bad[:1])[0])).source_id
+                    raise UnlearningError(
+                        aggregated_message(
+                            f"{bad.size} of the {ids.size} row ids (first: {int(bad[0])}, "
+                            f"{first} line {int(lines_of(bad[:1])[0])}) name",
+                            n,
+                        )
+                        + "; nothing was changed."
+                    )
                 raise UnlearningError(
                     f"{bad.size} of the {ids.size} row ids were never trained on by this "
                     f"model, directly or through a merge (first: {int(bad[0])}); nothing "
@@ -374,7 +400,10 @@ def forget_at_fit(unl, forget, ids, stacklevel):
             "nothing was fitted or stored."
         )
     if absent:
-        warn_not_in_training_data(absent, bool(positions.size), stacklevel + 1)
+        asked = np.asarray([a for a in absent if not isinstance(a, str)], dtype=np.int64)
+        codes = [int(v.code) for a in absent if isinstance(a, str) for v in REGISTRY.versions(a)]
+        n = aggregated_into(resolver.train_ids, resolver.retained, resolver.source, asked, codes)
+        warn_not_in_training_data(absent, bool(positions.size), stacklevel + 1, n)
     if not positions.size:
         return None
     request = {

@@ -197,16 +197,17 @@ def test_lone_carriage_returns_inside_and_outside_quotes(tmp_path):
 
 
 def test_custom_lineterminator(tmp_path):
-    # Records end only at the given byte; the content check joins the records it parses
-    # again with that byte (joined with "\n" they were one record: always refused).
+    # Records end only at the given byte, so r1 and r2 both start on line 1: they would
+    # share one row id (removing r1 removed r2 too). Refused; "\r" and "\n" end lines.
     path = tmp_path / "semi.csv"
     path.write_bytes(b'id,a;r1,x;r2,"y;\nq"\nw;r3,z;')
-    df = stp.read_csv(path, lineterminator=";")
-    pd.testing.assert_frame_equal(df.reset_index(drop=True), pd.read_csv(path, lineterminator=";"))
-    lines = _physical_lines(path.read_text())
-    found = stp.row_lineage(df)["line"].tolist()
-    assert found == [1, 1, 3]
-    assert all(lines[k - 1].find(rid) >= 0 for rid, k in zip(df["id"], found))
+    with pytest.raises(ValueError, match="ends records where no line ends"):
+        stp.read_csv(path, lineterminator=";")
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes(b"id,a\rr1,x\rr2,y\r")
+    df = stp.read_csv(mac, lineterminator="\r")
+    pd.testing.assert_frame_equal(df.reset_index(drop=True), pd.read_csv(mac, lineterminator="\r"))
+    assert stp.row_lineage(df)["line"].tolist() == [2, 3]
 
 
 def test_comment_character_inside_quotes_is_data(tmp_path):
