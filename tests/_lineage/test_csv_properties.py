@@ -172,6 +172,8 @@ def test_read_csv_names_the_line_the_writer_wrote(tmp_path_factory, doc):
     ids = df.index.get_level_values("id") if "index_col" in options else df["id"]
     lines = _physical_lines(data.decode(options.get("encoding", "utf-8")))
     for rid, reported in zip(ids, lineage["line"]):
+        if not isinstance(rid, str):  # a piece of a record whose "id" field is empty
+            rid = ""
         if rid not in truth:
             # the python engine (pandas 2, and 3.1 where skiprows is a callable), a skipped
             # line inside a quoted record: the rest of the record is read as a row of its
@@ -194,6 +196,24 @@ def test_lone_carriage_returns_inside_and_outside_quotes(tmp_path):
     df = stp.read_csv(path)
     assert df["id"].tolist() == ["r0", "r1", "r2"]
     assert stp.row_lineage(df)["line"].tolist() == [2, 4, 6]
+
+
+def test_piece_of_a_record_split_by_a_skipped_line_names_its_own_line(tmp_path):
+    # pandas 3.1's C parser does not count the commented first line among skiprows: it
+    # skips r0's first line, and reads the rest of its quoted field as a row whose "id"
+    # is empty (NaN). Its line is where that piece is (hypothesis found the test failing
+    # on the NaN id, not read_csv on the line).
+    data = b'#,"\nr0,"\n,a",\nr1,,\nr2,x,3\nr3,,1\n'
+    options = dict(header=None, names=["id", "a", "b"], comment="#", dtype={"id": str})
+    options["skiprows"] = lambda k: k >= 0 and k % 3 == 0
+    path = tmp_path / "doc.csv"
+    path.write_bytes(data)
+    expected = pd.read_csv(io.BytesIO(data), **options)
+    df = stp.read_csv(path, **options)
+    pd.testing.assert_frame_equal(df.reset_index(drop=True), expected)
+    lines = data.decode().split("\n")
+    for rid, line in zip(df["id"], stp.row_lineage(df)["line"]):
+        assert (rid if isinstance(rid, str) else expected["a"].iloc[0]) in lines[line - 1]
 
 
 def test_custom_lineterminator(tmp_path):
