@@ -109,6 +109,8 @@ def sources_section(run):
     checked = stats.get("columns")
     codes, counts = np.unique(codes_of(run.row_ids), return_counts=True)
     training = dict(zip(codes.tolist(), counts.tolist()))
+    codes, counts = np.unique(codes_of(np.unique(run.row_ids)), return_counts=True)
+    distinct = dict(zip(codes.tolist(), counts.tolist()))
     shared = _shared_names(run)
     # each op's sources by code (by SHA-256 where recorded: one of two files named alike)
     through = [op_codes(op, run.sources) for op in run.ops]
@@ -158,6 +160,7 @@ def sources_section(run):
             "n_rows": int(source.n_rows),
             "columns": columns,
             "training_rows": int(training.get(code, 0)),
+            **_repeated(training.get(code, 0), distinct.get(code, 0)),
             **(
                 {"training_rows_through_merges": int(merged["n_rows"])}
                 if merged is not None
@@ -371,6 +374,27 @@ def ops_told_apart(ops, names):
         for name in set(sources or ()) & names:
             (named if has_keys else unsure).add(name)
     return named - unsure
+
+
+def _repeated(n_rows, n_distinct):
+    """``{"repeated_rows": ...}`` where a source's ``n_rows`` training rows hold only
+    ``n_distinct`` distinct rows of it (a row given to fit more than once: oversampling,
+    ``pd.concat`` of overlapping parts), else ``{}``. The statistics counted at fit time
+    count every copy, as the model saw them."""
+    if n_rows <= n_distinct:
+        return {}
+    return {
+        "repeated_rows": {
+            "distinct_rows": int(n_distinct),
+            "copies": int(n_rows - n_distinct),
+            "note": (
+                f"the {n_rows} training rows of this source hold {n_distinct} distinct "
+                f"rows: rows repeat ({n_rows - n_distinct} are copies of others: "
+                "oversampling, or rows given to fit more than once); its label balance "
+                "and missing counts count every copy, as the model saw them"
+            ),
+        }
+    }
 
 
 def _other_reads(source, record=None):

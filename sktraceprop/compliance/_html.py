@@ -275,11 +275,14 @@ def _kv(rows):
 def _training_rows(source):
     """Training rows of a source: its own, and those merges built from its rows."""
     merged = source.get("training_rows_through_merges")
+    own = str(source["training_rows"])
+    if "repeated_rows" in source:
+        own += f" ({source['repeated_rows']['distinct_rows']} distinct: rows repeat)"
     if not merged:
-        return str(source["training_rows"])
+        return own
     if not source["training_rows"]:
         return f"{merged} through merges"
-    return f"{source['training_rows']} + {merged} through merges"
+    return f"{own} + {merged} through merges"
 
 
 def _source_ops(source):

@@ -175,6 +175,18 @@ def _input_data(report):
             f" {rows} training rows come from data with no file identity (anonymous "
             "sources): their origin is not in the record."
         )
+    repeated = [s for s in sources if "repeated_rows" in s]
+    if repeated:
+        listed = "; ".join(
+            f"{s.get('label', s['source_id'])}: {s['training_rows']} training rows, "
+            f"{s['repeated_rows']['distinct_rows']} distinct"
+            for s in repeated
+        )
+        parts.append(
+            f" Rows repeat in the data given to fit ({listed}): oversampled, or given to "
+            "fit more than once. The label balance and missing counts of these sources "
+            "count every copy, as the model saw them, not the distinct rows."
+        )
     shared = sorted({s["source_id"] for s in sources if "label" in s})
     told = ops_told_apart(
         [(op.get("sources"), "source_keys" in op) for op in report["model"]["ops"]],

@@ -53,7 +53,7 @@ _RUN_KEYS_3 = ("purpose", "search_role", "search_id")
 _REMOVAL_KEYS_6 = ("source_contents",)
 #: What format 7 added: whether each source's values given to fit were compared with
 #: what was loaded (changes_after_loading).
-_SOURCE_KEYS_7 = ("changes_after_loading",)
+_SOURCE_KEYS_7 = ("changes_after_loading", "repeated_rows")
 
 
 def read_report(source):

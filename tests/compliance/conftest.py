@@ -85,13 +85,15 @@ def format_3_retention(data, store):
 
 
 def before_format_7(data):
-    """Drop from ``data``'s sources what format 7 added (``changes_after_loading``), and
+    """Drop from ``data``'s sources what format 7 added (``changes_after_loading``,
+    ``repeated_rows``), and
     the article statements made from it, for tests that turn a report made now into an
     older format's."""
     from sktraceprop.compliance._sections import articles
 
     for source in data["sources"]:
         source.pop("changes_after_loading", None)
+        source.pop("repeated_rows", None)
     data["articles"] = articles(data)
 
 
