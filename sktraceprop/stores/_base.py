@@ -275,7 +275,9 @@ class BaseStore(ABC):
         which feature names (one-hot categories) only these rows produced: name them in
         ``features``, or remove the rows from the model with
         ``GradientCorrectionUnlearner.unlearn(..., redact=reason)``, which refits the
-        preprocessing and finds them. The request is recorded first, in a
+        preprocessing and finds them; a ``UserWarning`` says how many names made of
+        values (not input column names) each run erased from keeps that ``features``
+        did not name. The request is recorded first, in a
         ``store.erasure`` audit event (the sources, or the rows by source and line; the
         reason; the runs), which each run's ``store.redaction`` event names, and which
         ``sktraceprop trace`` reads to show no values of a row it reached. Row ids, digests

@@ -345,6 +345,7 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     warn_held_here(*given_here)
     if not planned:
         return []
+    _warn_value_names(store, planned, features)
     event = _log_request(store, source_ids, rows, reason, [run_id for run_id, _ in planned])
     why = f"{reason.strip()} (erasure event {event['seq']})"
     return redact_each(
@@ -356,6 +357,46 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
             "Erase the rest with store.erase_rows again (runs already erased from hold "
             "nothing more of them)."
         ),
+    )
+
+
+def value_names(run):
+    """Feature names of ``run`` that are not input column names (after a step's
+    ``prefix__``): names made from values, one-hot categories for one (``occupation_x``),
+    which may spell a value only some rows had."""
+    names = []
+    for feature, columns in run.feature_lineage.items():
+        base = str(feature).rpartition("__")[2]
+        if base not in {str(c) for c in columns or ()}:
+            names.append(feature)
+    return names
+
+
+def _warn_value_names(store, planned, features):
+    """Warn that the runs erased from keep feature names made from values (one-hot
+    categories) that ``features=`` did not name: the store holds no data, so it cannot
+    tell whether only the erased rows had a category; a category they alone had stays
+    spelled in the stored run. The names themselves are not shown (they may be the
+    erased data)."""
+    asked = set(features)
+    kept = {
+        run_id: [n for n in value_names(store.load_run(run_id)) if n not in asked]
+        for run_id, _ in planned
+    }
+    kept = {run_id: names for run_id, names in kept.items() if names}
+    if not kept:
+        return
+    counts = ", ".join(f"{len(names)} in run {run_id}" for run_id, names in kept.items())
+    warnings.warn(
+        f"the stored runs erased from keep feature names that are not input column names "
+        f"({counts}: one-hot categories, for one), which features= did not name. A name "
+        "made from a category that only the erased rows had spells their data, and stays "
+        "in the store: the store holds no data to tell which do. Erase those names with "
+        "store.redact(run_id, features=[...], reason=...) (the run's feature_lineage "
+        "lists them), or name them in erase_rows(features=) with the rows; "
+        "GradientCorrectionUnlearner.unlearn(redact=) finds them from the data.",
+        UserWarning,
+        stacklevel=user_stacklevel(),
     )
 
 

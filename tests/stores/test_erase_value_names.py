@@ -1,0 +1,71 @@
+"""store.erase_rows says when the runs it erases from keep feature names made of values.
+
+A category only the erased rows had (``job_falconer`` of a one-hot encoder) stayed in
+the SQLite file after ``erase_rows(source_id=...)``, and nothing said so (the redaction
+counted no names): the store holds no data, so it cannot tell which names only those
+rows made. The truth is the raw bytes of the store's file.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import sktraceprop as stp
+
+_WARNED = "keep feature names that are not input column names"
+
+
+def _fit(tmp_path, categorical=True):
+    rng = np.random.default_rng(0)
+    a = pd.DataFrame(
+        {"job": rng.choice(["clerk", "nurse"], 40), "age": rng.normal(40, 5, 40)}
+    ).assign(y=rng.integers(0, 2, 40))
+    b = pd.DataFrame({"job": ["falconer"] * 5, "age": rng.normal(40, 5, 5), "y": [0, 1] * 2 + [1]})
+    a.to_csv(tmp_path / "a.csv", index=False)
+    b.to_csv(tmp_path / "b.csv", index=False)
+    X = pd.concat([stp.read_csv(tmp_path / f"{s}.csv", source_id=s) for s in "ab"])
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    steps = [(StandardScaler(), ["age"])] + ([(OneHotEncoder(), ["job"])] if categorical else [])
+    pipe = stp.make_traced_pipeline(
+        make_column_transformer(*steps), LogisticRegression(), store=store
+    )
+    pipe.fit(X[["job", "age"]], X["y"])
+    return store, pipe.lineage_.run_id
+
+
+def test_names_made_of_values_are_said_to_stay_and_can_be_erased(tmp_path):
+    store, run_id = _fit(tmp_path)
+    with pytest.warns(UserWarning, match=_WARNED) as info:
+        store.erase_rows(source_id="b", reason="erasure request")
+    (message,) = [str(w.message) for w in info if _WARNED in str(w.message)]
+    assert f"3 in run {run_id}" in message  # the job_ names; age is an input column
+    assert "falconer" not in message  # the names are not shown: they may be the data
+    store.close()
+    assert b"falconer" in (tmp_path / "s.db").read_bytes()  # what the warning says
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    store.redact(run_id, features=["onehotencoder__job_falconer"], reason="category of b")
+    store.close()
+    assert b"falconer" not in (tmp_path / "s.db").read_bytes()
+
+
+def test_no_warning_where_every_such_name_is_named_or_none_is_kept(tmp_path):
+    store, _ = _fit(tmp_path)
+    names = [f"onehotencoder__job_{j}" for j in ("clerk", "falconer", "nurse")]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        store.erase_rows(source_id="b", reason="erasure request", features=names)
+    assert not [w for w in seen if _WARNED in str(w.message)]
+    store.close()
+    assert b"falconer" not in (tmp_path / "s.db").read_bytes()
+    numeric = tmp_path / "numeric"
+    numeric.mkdir()
+    store, _ = _fit(numeric, categorical=False)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        store.erase_rows(source_id="b", reason="erasure request")
+    assert not [w for w in seen if _WARNED in str(w.message)]
