@@ -78,7 +78,7 @@ class RemovedRows:
 
     def __repr__(self):
         where = ", ".join(
-            f"{source} lines {lo}-{hi}" if lo != hi else f"{source} line {lo}"
+            f"{source} lines {lo} to {hi}, first and last" if lo != hi else f"{source} line {lo}"
             for source, (lo, hi) in self.lines.items()
         )
         where = f": {where}" if where else ""

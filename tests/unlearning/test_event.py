@@ -39,7 +39,10 @@ def test_printing_an_event_summarises_the_ids_and_keeps_them_all():
     event = unl.unlearning_log_[-1]
     text = repr(event)
     assert str(event) == text and repr(unl.unlearning_log_) == f"[{text}]"
-    assert "<550 row ids: ev_0 lines 11-510, ev_1 lines 51-100; sha256 " in text
+    assert (
+        "<550 row ids: ev_0 lines 11 to 510, first and last, ev_1 lines 51 to 100, first and "
+        "last; sha256 " in text
+    )
     assert row_ids_digest(removed)[:16] in text
     assert "sources={'ev_0': 500, 'ev_1': 50}" in text
     assert len(text) < 1500  # not 550 ids
@@ -66,7 +69,7 @@ def test_a_row_ids_record_compares_and_prints():
     rows = RemovedRows(np.array([5, 3, 9]), {"s": (1, 3)})
     assert rows == [5, 3, 9] and rows != [3, 5, 9] and rows != [5, 3]
     assert list(rows) == [5, 3, 9] and rows[1] == 3 and len(rows) == 3
-    assert repr(rows).startswith("<3 row ids: s lines 1-3; sha256 ")
+    assert repr(rows).startswith("<3 row ids: s lines 1 to 3, first and last; sha256 ")
     assert not np.asarray(rows).flags.writeable
     one = UnlearningEvent({"method": "newton", "row_ids": [7], "lines": {"s": [2, 2]}})
     assert "<1 row ids: s line 2; sha256" in repr(one)
@@ -117,7 +120,7 @@ def test_sources_sharing_a_name_are_recorded_apart(tmp_path):
         named = event["source_contents"][labels[k]]
         assert named["source_id"] == "data" and named["sha256"] == digests[k]
         assert named["uri"].endswith(f"{path.parent.name}/data.csv")
-    assert f"{labels[0]} lines 7-27, {labels[1]} line 3" in repr(event)
+    assert f"{labels[0]} lines 7 to 27, first and last, {labels[1]} line 3" in repr(event)
     # the store keeps the same, and it verifies
     payload = store.events()[-1]["payload"]
     assert payload["sources"] == event["sources"] and payload["lines"] == event["lines"]
