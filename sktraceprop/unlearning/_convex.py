@@ -243,7 +243,7 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
         fields["certificate"] = certificate
         _note_separated(final, objective, Z, y, sw, fields)
         return final, fields, result["hessian"], result["hessian_theta"]
-    final = refit(final, Z, y, sw)
+    final = _refit_left(final, Z, y, sw, lost)
     objective = objective_of(final)
     theta = objective.params()
     gradient = objective.objective_gradient(Z, y, sw, theta=theta)
@@ -252,6 +252,24 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     _note_separated(final, objective, Z, y, sw, fields)
     hessian = objective.hessian(Z, y, sw, theta=theta) if keep_hessian else None
     return final, fields, hessian, theta
+
+
+def _refit_left(final, Z, y, sw, lost):
+    """:func:`refit` on the retained rows; where the removal took every row of a class
+    (``lost``) and the estimator cannot fit what is left (one class), its error says
+    so, naming the removal rather than only the estimator's requirement."""
+    try:
+        return refit(final, Z, y, sw)
+    except ValueError as exc:
+        left = np.unique(y) if lost and np.ndim(y) == 1 else None
+        if left is None or left.size > 1:
+            raise
+        raise ValueError(
+            f"this removal takes every row of {lost} class(es): the retained rows hold "
+            f"only class {left.tolist()}, and {type(final).__name__} cannot be fitted on "
+            f"one class ({exc}). A retrain without these rows would fail the same way; "
+            "nothing was changed. Remove fewer rows, or retrain on data with both classes"
+        ) from exc
 
 
 def note_refit_certificate(fields):
