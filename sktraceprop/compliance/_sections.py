@@ -10,7 +10,7 @@ and ends in one of three statuses:
   that no record of data and models can show; the report holds what the deployer stated.
 """
 
-from ._evidence import ops_told_apart
+from ._source_evidence import ops_told_apart
 
 EVIDENCED = "evidenced"
 PARTLY = "partly evidenced"

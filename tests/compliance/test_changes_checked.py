@@ -19,9 +19,9 @@ import pytest
 
 import sktraceprop as stp
 from sktraceprop.compliance import ComplianceReport, compliance_report
-from sktraceprop.compliance._evidence import NOT_COMPARED, NOT_RECORDED
 from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.compliance._sections import articles
+from sktraceprop.compliance._source_evidence import NOT_COMPARED, NOT_RECORDED
 from sktraceprop.exceptions import ReportVerificationError
 
 from .conftest import DEPLOYER, logged_pipeline, traced_frames
@@ -232,7 +232,7 @@ def test_a_run_that_recorded_changes_but_not_rows_compared_is_not_read_as_unchan
 ):
     """A run stored with changed_columns but before rows_compared was kept: its [] may
     mean nothing was compared, so each source says it is not known."""
-    from sktraceprop.compliance._evidence import COMPARED_UNKNOWN
+    from sktraceprop.compliance._source_evidence import COMPARED_UNKNOWN
 
     pipe, store, _, _ = fitted
     run = pipe.lineage_

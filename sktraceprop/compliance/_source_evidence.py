@@ -1,0 +1,401 @@
+"""What the record holds about the sources of one run: the report's ``sources``.
+
+Per source: identity, columns, statistics counted at fit, changes after loading, rows
+that repeat, other reads and the ops its rows went through. Every figure is read from
+the run record; nothing is recomputed from files (they may have changed).
+"""
+
+import numpy as np
+
+from .._lineage._ids import codes_of
+from .._lineage._labels import content_key, source_labels
+from .._lineage._op_rows import op_codes, source_training_rows
+
+
+def _rate(count, n):
+    return None if count is None or not n else count / n
+
+
+def _ops_of(code, ops, through, op_rows):
+    """A source's ``ops`` (the steps its training rows went through, a step limited to
+    some rows listed when one of this source's did) and ``op_training_rows`` (how many
+    of its training rows went through each; null where not countable here)."""
+    if op_rows is None:
+        listed = [k for k, codes in enumerate(through) if codes is None or code in codes]
+        counts = [None] * len(listed)
+    else:
+        n = op_rows.get(int(code))
+        listed = [
+            k
+            for k, codes in enumerate(through)
+            if (codes is None or code in codes) and (ops[k].rows is None or n[k] > 0)
+        ]
+        counts = [n[k] for k in listed]
+    return {"ops": [ops[k].name for k in listed], "op_training_rows": counts}
+
+
+def sources_section(run):
+    """One record per source of the run: identity, columns, statistics at fit, ops."""
+    stats = run.source_stats or {}
+    by_code = {r["code"]: r for r in stats.get("sources", [])}
+    by_merge = {r["code"]: r for r in stats.get("through_merges", [])}
+    checked = stats.get("columns")
+    codes, counts = np.unique(codes_of(run.row_ids), return_counts=True)
+    training = dict(zip(codes.tolist(), counts.tolist()))
+    codes, counts = np.unique(codes_of(np.unique(run.row_ids)), return_counts=True)
+    distinct = dict(zip(codes.tolist(), counts.tolist()))
+    shared = _shared_names(run)
+    # each op's sources by code (by SHA-256 where recorded: one of two files named alike)
+    through = [op_codes(op, run.sources) for op in run.ops]
+    op_rows = source_training_rows(run)  # (None: not countable in this process)
+    changed = _changed_after_loading(run)
+    compared = changes_checked(run, changed, training)
+    out = []
+    for code in sorted(run.sources):
+        source = run.sources[code]
+        record = by_code.get(code)
+        merged = by_merge.get(code)
+        # erased from the store since (BaseStore.redact): as if never counted, said so
+        erased = next((r["redacted"] for r in (record, merged) if r and "redacted" in r), None)
+        if erased is not None:
+            record = merged = None
+        if record is not None:
+            counted = set(checked) if checked is not None else set()
+        elif merged is not None:
+            counted = set(merged.get("columns_checked", ()))
+        else:
+            counted = set()  # no row of it was given to fit: nothing was counted
+        counts = (record or merged or {}).get("missing", {})
+        given = (record or merged or {}).get("n_rows")
+        columns = []
+        for name, dtype in source.columns_read().items():
+            count = counts.get(name, 0) if name in counted else None
+            columns.append(
+                {
+                    "name": name,
+                    "dtype": dtype,
+                    "missing": count,
+                    "missing_rate": _rate(count, given),
+                    **(
+                        {"changed_after_loading": changed[code, name]}
+                        if (code, name) in changed
+                        else {}
+                    ),
+                }
+            )
+        entry = {
+            "source_id": source.source_id,
+            "code": int(code),
+            "kind": source.kind,
+            "uri": source.uri,
+            "sha256": source.sha256,
+            "loaded_at": source.loaded_at,
+            "n_rows": int(source.n_rows),
+            "columns": columns,
+            "training_rows": int(training.get(code, 0)),
+            **_repeated(training.get(code, 0), distinct.get(code, 0)),
+            **(
+                {"training_rows_through_merges": int(merged["n_rows"])}
+                if merged is not None
+                else {}
+            ),
+            **_other_reads(source, record),
+            "parents": [run.sources[c].source_id for c in source.parent_codes if c in run.sources],
+            **_ops_of(code, run.ops, through, op_rows),
+        }
+        if code in shared:
+            entry.update(shared[code])
+        if code in compared:
+            entry["changes_after_loading"] = compared[code]
+        if record is not None:
+            entry["statistics"] = {
+                "recorded_at_fit": True,
+                "rows_given_to_fit": int(record["n_rows"]),
+                "target": stats.get("target"),
+                "labels": record["labels"],
+            }
+            if checked is None:
+                entry["statistics"]["missing_note"] = stats.get("missing_note", "")
+        elif merged is not None:
+            entry["statistics"] = {
+                "recorded_at_fit": True,
+                "through_merges": True,
+                "rows_given_to_fit": int(merged["n_rows"]),
+                "target": stats.get("target"),
+                "labels": merged["labels"],
+            }
+            if "columns_checked" not in merged:
+                entry["statistics"]["missing_note"] = stats.get("missing_note") or (
+                    "the data given to fit has no column names: the columns that came "
+                    "from this source through merges are not known"
+                )
+        elif erased is not None:
+            entry["statistics"] = {
+                "recorded_at_fit": False,
+                "erased": {"event_seq": erased["event_seq"], "reason": erased["reason"]},
+                "note": "counted at fit time, then erased from the store by audit event "
+                f"{erased['event_seq']} ({erased['reason']})",
+            }
+        else:
+            entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
+        out.append(entry)
+    return out
+
+
+def _changed_after_loading(run):
+    """``{(source code, loaded column): mark}`` of the columns the run found changed
+    after loading (:attr:`~sktraceprop._lineage._run.Lineage.changed_columns`): the
+    witness rows checked and changed, the missing values filled, and the name the data
+    given to fit held the column under, where another. A column a merge took from a
+    parent source is marked in the parent too, with the merge's rows built from it and
+    ``found_in`` naming the merges (counts summed over them); ``rows_not_known``: rows
+    whose values a merge made from input rows not compared, in a column its inputs had
+    changed (see ``Lineage.changed_columns``). Empty where none were found or the run
+    did not record it."""
+    out = {}
+    for entry in run.changed_columns or ():
+        key = (entry["code"], entry["column"])
+        given = entry.get("input_column", entry["column"])
+        merge = run.sources.get(entry.get("through"))
+        if "through" not in entry:
+            out[key] = {k: entry[k] for k in _COUNTS + _UNKNOWN if k in entry}
+        elif key in out and "found_in" not in out[key]:
+            continue  # (changed as loaded directly: said so, with its own rows)
+        else:
+            mark = out.setdefault(key, {**dict.fromkeys(_COUNTS, 0), "found_in": []})
+            for k in _COUNTS + _UNKNOWN:
+                if k in entry:
+                    mark[k] = mark.get(k, 0) + entry[k]
+            name = merge.source_id if merge is not None else f"code {entry['through']}"
+            if name not in mark["found_in"]:
+                mark["found_in"].append(name)
+        if given != entry["column"]:
+            out[key]["input_column"] = given
+    return out
+
+
+_COUNTS = ("rows_checked", "rows_changed", "missing_filled")
+_UNKNOWN = ("rows_not_known",)
+
+#: Why a source's columns were not compared with what was loaded, per case.
+NOT_RECORDED = (
+    "not recorded for this run (a run recorded by an older sktraceprop, or data given to "
+    "fit without column names)"
+)
+NOT_COMPARED = (
+    "not checked: none of the values given to fit from it could be compared with what "
+    "was loaded (its loads were not kept in the fitting process, as for a frame "
+    "unpickled from another; no column given to fit is one of its loaded columns; or "
+    "its columns were written by a traced step outside the pipeline: see the run's notes)"
+)
+COMPARED_UNKNOWN = (
+    "not known: no change was found, but the run did not record whether any of its rows "
+    "could be compared with what was loaded (recorded by an older sktraceprop)"
+)
+
+
+def changes_checked(run, marks, training):
+    """``{source code: changes_after_loading}`` for each source whose rows reached the
+    model (``training``: its training rows by code; a parent of merged rows too):
+    whether its values given to fit were compared with what was loaded, so that no
+    ``changed_after_loading`` mark on its columns means none was found, and how many of
+    its witness rows were (for a source reached through merges, the merged rows of
+    ``compared_in``). Where they were not, ``note`` says why: then nothing shows that its
+    columns hold the values loaded, nor that its missing counts are the files'."""
+    top = {int(c) for c, n in training.items() if n}
+    reached = {c: _ancestors(run.sources, c) for c in top}
+    marked = {code for code, _ in marks}
+    by_code = None
+    if run.rows_compared is not None:
+        by_code = {e["code"]: e["rows"] for e in run.rows_compared}
+    out = {}
+    for code in sorted(run.sources):
+        via = sorted(c for c in top if code in reached[c] and c != code)
+        if code not in top and not via:
+            continue  # no row of it reached the model
+        if run.changed_columns is None:
+            out[code] = {"checked": False, "rows_compared": None, "note": NOT_RECORDED}
+            continue
+        if by_code is None:
+            out[code] = (
+                {"checked": True, "rows_compared": None}
+                if code in marked
+                else {"checked": False, "rows_compared": None, "note": COMPARED_UNKNOWN}
+            )
+            continue
+        own = code in top
+        n = by_code.get(code, 0) if own else sum(by_code.get(c, 0) for c in via)
+        entry = {"checked": n > 0, "rows_compared": n}
+        if not own:
+            entry["compared_in"] = [run.sources[c].source_id for c in via if by_code.get(c)]
+            if not entry["compared_in"]:
+                del entry["compared_in"]
+        if not n:
+            entry["note"] = NOT_COMPARED
+        out[code] = entry
+    return out
+
+
+def _ancestors(sources, code):
+    """``code`` and the codes of every source its rows were built from."""
+    seen, todo = set(), [int(code)]
+    while todo:
+        c = todo.pop()
+        if c in seen or c not in sources:
+            continue
+        seen.add(c)
+        todo.extend(int(p) for p in sources[c].parent_codes)
+    return seen
+
+
+def _shared_names(run):
+    """For each source of ``run`` whose ``source_id`` another source of it carries (two
+    folders' ``data.csv``; an edited file read again), what tells it apart: a distinct
+    ``label`` (:func:`sktraceprop._lineage._labels.source_labels`), the codes of the
+    others, its parents by code, and a note of what the report cannot say of it.
+
+    The feature lineage and the runs name sources by ``source_id``: for a shared name
+    they cannot say which of the sources they mean; nor can the ops of a run recorded
+    before ops kept their sources' contents (SHA-256).
+    """
+    by_name = {}
+    for code, source in run.sources.items():
+        by_name.setdefault(source.source_id, []).append(code)
+    contents = {}
+    for code in sorted(run.sources):
+        contents.setdefault(content_key(run.sources[code]), run.sources[code])
+    labels = dict(zip(contents, source_labels(list(contents.values()))))
+    told = ops_told_apart(
+        [(op.sources, op.source_keys is not None) for op in run.ops], set(by_name)
+    )
+    out = {}
+    for name, codes in by_name.items():
+        if len({content_key(run.sources[c]) for c in codes}) < 2:
+            continue  # one content (an alias code from another process): one source
+        for code in codes:
+            source = run.sources[code]
+            out[code] = {
+                "label": labels[content_key(source)],
+                "name_shared_with": sorted(int(c) for c in codes if c != code),
+                "parent_codes": [int(c) for c in source.parent_codes if c in run.sources],
+                "name_note": (
+                    f"{len(codes)} sources of this run carry the source_id {name!r} "
+                    "(told apart here by URI and SHA-256): "
+                    + (
+                        "the ops listed, the feature lineage and the runs name sources by "
+                        "source_id, so for this name they cannot say which of those "
+                        "sources an op was fitted on or a model input came from"
+                        if name not in told
+                        else "the ops listed are matched to it by SHA-256, but the feature "
+                        "lineage and the runs name sources by source_id, so for this name "
+                        "they cannot say which of those sources a model input came from"
+                    )
+                ),
+            }
+    return out
+
+
+def ops_told_apart(ops, names):
+    """Of ``names`` (source ids several sources carry), those that ops name and that
+    every op naming them tells apart by SHA-256. ``ops``: ``(sources, has_keys)`` pairs.
+
+    Reports say so only then: a run recorded before ops kept their sources' contents
+    (and a report made from one) reads as it did.
+    """
+    named, unsure = set(), set()
+    for sources, has_keys in ops:
+        for name in set(sources or ()) & names:
+            (named if has_keys else unsure).add(name)
+    return named - unsure
+
+
+def _repeated(n_rows, n_distinct):
+    """``{"repeated_rows": ...}`` where a source's ``n_rows`` training rows hold only
+    ``n_distinct`` distinct rows of it (a row given to fit more than once: oversampling,
+    ``pd.concat`` of overlapping parts), else ``{}``. The statistics counted at fit time
+    count every copy, as the model saw them."""
+    if n_rows <= n_distinct:
+        return {}
+    return {
+        "repeated_rows": {
+            "distinct_rows": int(n_distinct),
+            "copies": int(n_rows - n_distinct),
+            "note": (
+                f"the {n_rows} training rows of this source hold {n_distinct} distinct "
+                f"rows: rows repeat ({n_rows - n_distinct} are copies of others: "
+                "oversampling, or rows given to fit more than once); its label balance "
+                "and missing counts count every copy, as the model saw them"
+            ),
+        }
+    }
+
+
+def _other_reads(source, record=None):
+    """The report's ``other_reads`` and ``reads_note`` of a file read more than once,
+    and, where the run recorded them, the lines each read spans and how many rows given
+    to fit lie outside them (``rows_by_read``, ``rows_by_read_note``)."""
+    if not source.other_reads:
+        return {}
+    reads = source.reads()
+    shapes = "; ".join(f"{r['n_rows']} rows, {len(r['columns'])} columns" for r in reads)
+    out = {
+        "other_reads": [dict(r) for r in source.other_reads],
+        "reads_note": (
+            f"the process that fitted the model read these bytes {len(reads)} ways "
+            f"({shapes}): n_rows is the first read's; the training rows name file lines, "
+            "which every read shares; the columns listed are every read's"
+        ),
+    }
+    by_read = (record or {}).get("reads")
+    if by_read is not None:
+        out["rows_by_read"] = [dict(r) for r in by_read]
+        out["rows_by_read_note"] = _rows_by_read_note(by_read, record["n_rows"])
+    return out
+
+
+def _rows_by_read_note(reads, n_given):
+    """Which reads the rows given to fit can have come from, in words: a row whose line
+    lies outside the lines a read spans did not come from that read."""
+    parts, spanning, unknown = [], [], []
+    for r in reads:
+        name = f"the read of {r['n_rows']} rows at {r['loaded_at']}"
+        if r["rows_outside"] is None:
+            unknown.append(name)
+        elif r["rows_outside"]:
+            parts.append(
+                f"{r['rows_outside']} of the {n_given} rows given to fit lie outside lines "
+                f"{r['first_line']}-{r['last_line']}, which {name} spans: they did not come "
+                "from it"
+            )
+        else:
+            spanning.append(f"{name} (lines {r['first_line']}-{r['last_line']})")
+    if len(spanning) == 1 and not unknown:
+        parts.append(f"every row given to fit lies within the lines of {spanning[0]}")
+    elif spanning:
+        parts.append(
+            f"every row given to fit lies within the lines of each of {', '.join(spanning)}"
+            + (f" (and of {', '.join(unknown)} perhaps)" if unknown else "")
+            + ": which of them gave the rows is not recorded (a row id names a file line, "
+            "the same in every read of these bytes)"
+        )
+    if unknown and not spanning:
+        parts.append(
+            f"the lines that {', '.join(unknown)} spans are not known in the process that "
+            "fitted the model (read in another process): whether it gave rows is not known"
+        )
+    return "; ".join(parts)
+
+
+def _no_stats_note(source, stats):
+    if not stats:
+        return "the run was recorded without per-source statistics (an older sktraceprop)"
+    if source.kind in ("merge", "aggregate") or source.parent_codes:
+        return "its rows reach the model only through derived rows: see those sources"
+    note = (
+        "no row given to fit came directly from this source: it reached the model "
+        "only through merged or aggregated rows"
+    )
+    if stats.get("through_merges_note"):
+        # the fit ran where a merge's parent rows were not (a worker process)
+        note += f"; statistics over the merged rows: {stats['through_merges_note']}"
+    return note
