@@ -117,16 +117,25 @@ def _matches(removed, exclude):
         holders = [obj for obj in _HOLDERS.values() if not any(obj is other for other in exclude)]
     out = []
     for obj in holders:
-        try:
-            ids = obj._held_row_ids()
-        except AttributeError:  # refitted into a state that holds none, or unfitted
+        ids = _held_ids(obj)
+        if ids is None:
             continue
-        if ids is None or not len(ids):
-            continue
-        held = np.isin(removed, _with_rows_behind(np.asarray(ids, dtype=np.int64)))
+        held = np.isin(removed, _with_rows_behind(ids))
         if held.any():
             out.append((obj, held))
     return out
+
+
+def _held_ids(obj):
+    """The row ids a registered object holds (int64), or None where it holds none
+    (refitted into a state that holds none, unfitted, or an empty set)."""
+    try:
+        ids = obj._held_row_ids()
+    except AttributeError:
+        return None
+    if ids is None or not len(ids):
+        return None
+    return np.asarray(ids, dtype=np.int64)
 
 
 def _with_rows_behind(ids):
@@ -174,13 +183,10 @@ def rows_held_of(codes):
         holders = list(_HOLDERS.values())
     found = [np.zeros(0, np.int64)]
     for obj in holders:
-        try:
-            ids = obj._held_row_ids()
-        except AttributeError:  # refitted into a state that holds none, or unfitted
+        ids = _held_ids(obj)
+        if ids is None:
             continue
-        if ids is None or not len(ids):
-            continue
-        rows = _with_rows_behind(np.asarray(ids, dtype=np.int64))
+        rows = _with_rows_behind(ids)
         found.append(rows[np.isin(codes_of(rows), codes)])
     return np.unique(np.concatenate(found))
 

@@ -291,3 +291,17 @@ def row_lineage(X):
     else:
         ids = validate_ids(np.asarray(X), REGISTRY)
     return lineage_frame(ids, REGISTRY.by_code)
+
+
+def ancestor_codes(sources, codes):
+    """``codes`` and the codes of every source their rows were built from (merges'
+    and aggregates' parents, at every depth), among the keys of ``sources`` (a dict
+    code -> Source)."""
+    seen, todo = set(), [int(c) for c in codes]
+    while todo:
+        c = todo.pop()
+        if c in seen or c not in sources:
+            continue
+        seen.add(c)
+        todo.extend(int(p) for p in sources[c].parent_codes)
+    return seen

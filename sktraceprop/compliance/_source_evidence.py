@@ -10,6 +10,7 @@ import numpy as np
 from .._lineage._ids import codes_of
 from .._lineage._labels import content_key, source_labels
 from .._lineage._op_rows import op_codes, source_training_rows
+from .._lineage._rows import ancestor_codes
 
 
 def _rate(count, n):
@@ -203,7 +204,7 @@ def changes_checked(run, marks, training):
     ``compared_in``). Where they were not, ``note`` says why: then nothing shows that its
     columns hold the values loaded, nor that its missing counts are the files'."""
     top = {int(c) for c, n in training.items() if n}
-    reached = {c: _ancestors(run.sources, c) for c in top}
+    reached = {c: ancestor_codes(run.sources, [c]) for c in top}
     marked = {code for code, _ in marks}
     by_code = None
     if run.rows_compared is not None:
@@ -234,18 +235,6 @@ def changes_checked(run, marks, training):
             entry["note"] = NOT_COMPARED
         out[code] = entry
     return out
-
-
-def _ancestors(sources, code):
-    """``code`` and the codes of every source its rows were built from."""
-    seen, todo = set(), [int(code)]
-    while todo:
-        c = todo.pop()
-        if c in seen or c not in sources:
-            continue
-        seen.add(c)
-        todo.extend(int(p) for p in sources[c].parent_codes)
-    return seen
 
 
 def _shared_names(run):

@@ -23,6 +23,7 @@ from ..exceptions import LineageWarning, StoreError, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._append import _Chain
 from ._erase_holders import run_rows_here, source_rows_here, warn_held_here
+from ._sealed import REDACTED_NAME
 
 #: The audit event that records an erasure request (what was asked, why, which runs).
 ERASURE_EVENT = "store.erasure"
@@ -153,14 +154,17 @@ def _covered(run, removed_ids):
 
 
 def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, skip=()):
-    """``([(run_id, {"features", "sources", "fit_params"})], (removed, asked), rows)``:
+    """``([(run_id, {"features", "sources", "fit_params"})], (removed, asked), rows,
+    kept)``:
     what each stored run given the rows holds of them (only what it still holds),
     checked before anything changes; what objects of this process (``registry``) may
     hold of them, in its codes (see :mod:`._erase_holders`): the rows given to those
     runs that joined an aggregate over erased rows (``removed``), and the erased rows
     behind the rows given to them at any level of the merges, with, for a request by
     source, every row of those sources objects here hold (``asked``); and the rows
-    asked for, ``{source key: lines}`` (None for a request by source).
+    asked for, ``{source key: lines}`` (None for a request by source); ``kept``: per run
+    given the rows, how many of its feature names are made of values (:func:`value_names`)
+    and not among ``features``.
 
     Raises when a source or row is unknown to the store, or when a run given the rows
     was stored unsealed (its record cannot lose a value).
@@ -184,7 +188,7 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
         _warn_if_several_files(runs, source_ids)
     else:
         rows = keyed_rows(sample_id, stored_sources, registry)
-    wanted, unsealed, given, here = [], [], {}, []
+    wanted, unsealed, given, here, kept, asked = [], [], {}, [], {}, set(features)
     for run in runs:
         removed_ids, removed_codes = removed_in(run, source_ids, rows)
         values = run_values(run, removed_ids, removed_codes, features)
@@ -209,6 +213,7 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
             continue
         held = store._held_values(run.run_id, **values)
         wanted.append((run.run_id, held))
+        kept[run.run_id] = sum(n not in asked for n in value_names(run))
     if rows is not None:
         never = [
             f"{key[0]!r} line {int(line)}"
@@ -243,7 +248,7 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
         np.unique(np.concatenate([np.zeros(0, np.int64), *(h[i] for h in here)])) for i in (0, 1)
     )
     planned = [(run_id, held) for run_id, held in wanted if any(held.values())]
-    return planned, held_here, rows
+    return planned, held_here, rows, kept
 
 
 def _request(source_ids, rows):
@@ -337,7 +342,7 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
         store._check_writable()
     from .._lineage._source import REGISTRY
 
-    planned, given_here, rows = plan(
+    planned, given_here, rows, kept = plan(
         store, source_id=source_ids, sample_id=ids, features=features, registry=REGISTRY
     )
     if dry_run:
@@ -345,7 +350,7 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     warn_held_here(*given_here)
     if not planned:
         return []
-    _warn_value_names(store, planned, features)
+    _warn_value_names({run_id: kept[run_id] for run_id, _ in planned})
     event = _log_request(store, source_ids, rows, reason, [run_id for run_id, _ in planned])
     why = f"{reason.strip()} (erasure event {event['seq']})"
     return redact_each(
@@ -363,30 +368,25 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
 def value_names(run):
     """Feature names of ``run`` that are not input column names (after a step's
     ``prefix__``): names made from values, one-hot categories for one (``occupation_x``),
-    which may spell a value only some rows had."""
+    which may spell a value only some rows had (names erased already are not)."""
     names = []
     for feature, columns in run.feature_lineage.items():
         base = str(feature).rpartition("__")[2]
-        if base not in {str(c) for c in columns or ()}:
+        if base not in {str(c) for c in columns or ()} and not base.startswith(REDACTED_NAME):
             names.append(feature)
     return names
 
 
-def _warn_value_names(store, planned, features):
+def _warn_value_names(kept):
     """Warn that the runs erased from keep feature names made from values (one-hot
-    categories) that ``features=`` did not name: the store holds no data, so it cannot
-    tell whether only the erased rows had a category; a category they alone had stays
-    spelled in the stored run. The names themselves are not shown (they may be the
-    erased data)."""
-    asked = set(features)
-    kept = {
-        run_id: [n for n in value_names(store.load_run(run_id)) if n not in asked]
-        for run_id, _ in planned
-    }
-    kept = {run_id: names for run_id, names in kept.items() if names}
+    categories) that ``features=`` did not name (``kept``: run id -> how many): the
+    store holds no data, so it cannot tell whether only the erased rows had a category;
+    a category they alone had stays spelled in the stored run. The names themselves are
+    not shown (they may be the erased data)."""
+    kept = {run_id: n for run_id, n in kept.items() if n}
     if not kept:
         return
-    counts = ", ".join(f"{len(names)} in run {run_id}" for run_id, names in kept.items())
+    counts = ", ".join(f"{n} in run {run_id}" for run_id, n in kept.items())
     warnings.warn(
         f"the stored runs erased from keep feature names that are not input column names "
         f"({counts}: one-hot categories, for one), which features= did not name. A name "

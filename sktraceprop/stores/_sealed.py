@@ -37,6 +37,8 @@ REDACTION_EVENT = "store.redaction"
 SEALED_FORMAT = 1
 #: A token standing for a leaf in a sealed record: this prefix, then the leaf's number.
 TOKEN = "\x00stp-leaf:"
+#: How a record loaded from a store shows an erased name (with its leaf number).
+REDACTED_NAME = "<redacted name "
 _STATS_KEYS = ("sources", "through_merges")
 _IDENTITY = ("code", "source_id")
 
@@ -224,7 +226,7 @@ def _fill(sealed, resolved):
 
     names = {}
     for n, (kind, value) in resolved.items():
-        names[f"{TOKEN}{n}"] = value if kind == "value" else f"<redacted name {n}>"
+        names[f"{TOKEN}{n}"] = value if kind == "value" else f"{REDACTED_NAME}{n}>"
 
     def number(token):
         if isinstance(token, str) and token.startswith(TOKEN):

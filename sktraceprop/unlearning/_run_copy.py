@@ -30,6 +30,7 @@ from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_params import fit_params_notes, fit_params_record
 from .._lineage._ids import codes_of
 from .._lineage._record import collect_ops
+from .._lineage._rows import ancestor_codes
 from .._lineage._stats import source_stats
 
 __all__ = [
@@ -109,13 +110,7 @@ def retained_rows_of(lineage, removed_ids, event):
 def _sources_of(sources, ids):
     """The records of ``sources`` that rows ``ids`` come from, directly or as parents
     of merged and aggregate rows (a source whose rows were all removed is left out)."""
-    reached, todo = set(), [int(c) for c in np.unique(codes_of(ids))]
-    while todo:
-        code = todo.pop()
-        if code in reached or code not in sources:
-            continue
-        reached.add(code)
-        todo.extend(int(c) for c in sources[code].parent_codes)
+    reached = ancestor_codes(sources, np.unique(codes_of(ids)).tolist())
     return {code: source for code, source in sources.items() if code in reached}
 
 

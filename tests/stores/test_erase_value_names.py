@@ -49,6 +49,11 @@ def test_names_made_of_values_are_said_to_stay_and_can_be_erased(tmp_path):
     assert b"falconer" in (tmp_path / "s.db").read_bytes()  # what the warning says
     store = stp.stores.SQLiteStore(tmp_path / "s.db")
     store.redact(run_id, features=["onehotencoder__job_falconer"], reason="category of b")
+    # a name erased already is not counted again
+    with pytest.warns(UserWarning, match=_WARNED) as info:
+        store.erase_rows(source_id="a", reason="erasure request")
+    (message,) = [str(w.message) for w in info if _WARNED in str(w.message)]
+    assert f"2 in run {run_id}" in message
     store.close()
     assert b"falconer" not in (tmp_path / "s.db").read_bytes()
 
