@@ -707,13 +707,17 @@ def test_whole_pipeline_drops_the_coefficients_of_a_category_that_disappears():
     assert "no longer outputs 1 feature(s): 1 that no retained row has" in event["note"]
     assert unl.estimator_[-1].coef_.shape[1] == n_before - 1
     assert unl.estimator_[-1].n_features_in_ == n_before - 1
-    keep = site != "site_2"
+    _assert_as_retrained_without(unl, pipe, X, y, site != "site_2")
+
+
+def _assert_as_retrained_without(unl, pipe, X, y, keep):
+    """The unlearned pipeline predicts as ``pipe`` refitted tightly on the ``keep`` rows
+    (compared on those rows: a removed rows' category is unknown to both now)."""
     retrained = clone(pipe)
     retrained.set_params(
         logisticregression__solver="newton-cholesky", logisticregression__tol=1e-13
     )
     retrained.fit(X[keep], y[keep])
-    # (the removed rows' category is unknown to both now: compare on the retained rows)
     assert_allclose(
         unl.predict_proba(X[keep]), retrained.predict_proba(X[keep]), rtol=1e-6, atol=1e-8
     )
@@ -741,15 +745,7 @@ def test_a_dropped_reference_category_is_not_said_to_be_absent():
     note = unl.unlearning_log_[-1]["note"]
     assert "no retained row has" not in note
     assert "no longer outputs 1 feature(s): 1 that retained rows do have" in note
-    keep = site != "site_2"
-    retrained = clone(pipe)
-    retrained.set_params(
-        logisticregression__solver="newton-cholesky", logisticregression__tol=1e-13
-    )
-    retrained.fit(X[keep], y[keep])
-    assert_allclose(
-        unl.predict_proba(X[keep]), retrained.predict_proba(X[keep]), rtol=1e-6, atol=1e-8
-    )
+    _assert_as_retrained_without(unl, pipe, X, y, site != "site_2")
 
 
 class _DropConstantColumns(TransformerMixin, BaseEstimator):

@@ -1,0 +1,138 @@
+"""The explained rows' side of :class:`InfluenceExplainer`: their features, margins
+and gradients, the blocks of scores against the training rows, and what an
+:class:`~sktraceprop.influence.Explanation` shows of a training row (its values as given
+to ``fit`` and the ops it went through)."""
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import is_classifier
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import validate_data
+
+from ..utils._sklearn_compat import num_samples, safe_indexing
+from ._trak import as_inputs
+
+
+class ScoringMixin:
+    """Test-side methods of :class:`InfluenceExplainer` (fitted attributes it reads:
+    ``trak_``, ``transformer_``, ``model_``, ``objective_``, ``n_train_``,
+    ``block_size``, the training rows' gradients through ``_train_gradients``)."""
+
+    def _raw_values(self, train_index):
+        pos = (
+            train_index if self._input_positions_ is None else self._input_positions_[train_index]
+        )
+        X = self._X_fit
+        if isinstance(X, pd.DataFrame):
+            return X.iloc[int(pos)].to_dict()
+        row = X[int(pos)]
+        row = row.toarray().ravel() if sparse.issparse(row) else np.asarray(row).ravel()
+        return {f"x{j}": v.item() for j, v in enumerate(row)}
+
+    def _ops(self, train_index):
+        if self._lineage is None:
+            if self.transformer_ is None:
+                return [type(self.model_).__name__]
+            return (
+                [name for name, _ in self.estimator_.steps]
+                if isinstance(self.estimator_, Pipeline)
+                else [type(self.model_).__name__]
+            )
+        return list(self._lineage.trace([train_index])["ops"].iloc[0])
+
+    def _test_features(self, X):
+        if self.trak_ is not None:
+            Xt = as_inputs(X if self.transformer_ is None else self.transformer_.transform(X))
+            if not np.isfinite(Xt).all():
+                # the network's margin of such a row is NaN (its scores NaN, its top
+                # rows -1) or, with infinity, finite while its scores are not
+                where = (
+                    "the rows to explain contain NaN or infinity"
+                    if self.transformer_ is None
+                    else "the rows to explain contain NaN or infinity after the pipeline's "
+                    f"preprocessing ({type(self.transformer_).__name__} passed them through)"
+                )
+                raise ValueError(
+                    f"{where[0].upper()}{where[1:]} (as the network's float32 inputs), so "
+                    "their margins and scores are undefined. Impute or drop them first."
+                )
+            return Xt
+        if self.transformer_ is None:
+            Xt = validate_data(self, X, reset=False, accept_sparse=True, dtype=np.float64)
+        else:
+            Xt = self.transformer_.transform(X)
+        Xt = Xt if sparse.issparse(Xt) else np.asarray(Xt, dtype=np.float64)
+        if not np.isfinite(Xt.data if sparse.issparse(Xt) else Xt).all():
+            # a step such as StandardScaler passes NaN through; every score of the row
+            # would be NaN
+            raise ValueError(
+                "The rows to explain contain NaN or infinity after the pipeline's "
+                f"preprocessing ({type(self.transformer_).__name__} passed them through), "
+                "so their margins and scores are undefined. Impute or drop them first."
+            )
+        return Xt
+
+    def _test_gradients(self, X, y):
+        """Margins, explained targets and ``-H^-1 grad f`` of test rows (n_test, p)."""
+        Xt = self._test_features(X)
+        if y is None and (self.trak_ is not None or is_classifier(self.model_)):
+            # a bare linear model predicts on X as given (its feature names, if any)
+            linear_alone = self.trak_ is None and self.transformer_ is None
+            y = self.model_.predict(X if linear_alone else Xt)
+        y = None if y is None else np.asarray(y)
+        if self.trak_ is not None:
+            margins = self.trak_.margins(Xt, y)
+            return margins, y, self.trak_.test_features(Xt, y, self.block_size)
+        margins, grads = self.objective_.margins(Xt, y)
+        return margins, y, -grads @ self._inv_hessian
+
+    def _blocks(self, A):
+        """Yield ``(train_slice, test_slice, scores)`` blocks of ``A @ G_train^T``."""
+        b = self.block_size
+        n_test = A.shape[0]
+        for start in range(0, self.n_train_, b):
+            tr = slice(start, min(start + b, self.n_train_))
+            if self.trak_ is not None:
+                S = self.trak_.train_block(A, tr)
+                for t0 in range(0, n_test, b):
+                    yield tr, slice(t0, min(t0 + b, n_test)), S[t0 : t0 + b]
+                continue
+            G = self._train_gradients(tr)
+            for t0 in range(0, n_test, b):
+                te = slice(t0, min(t0 + b, n_test))
+                yield tr, te, A[te] @ G.T
+
+    def _check_explained(self, X, y):
+        """Validate the rows to explain and their classes; return ``(n_test, y)``."""
+        n_test = num_samples(X)
+        if n_test == 0:
+            raise ValueError("X has no rows to explain (0 samples).")
+        if y is None:
+            return n_test, None
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != n_test:
+            raise ValueError(
+                f"y must be 1-D with one class per row of X ({n_test} rows), got shape {y.shape}"
+            )
+        classes = getattr(self.model_, "classes_", None)
+        if classes is not None and (self.trak_ is not None or is_classifier(self.model_)):
+            unknown = ~np.isin(y, classes)
+            if unknown.any():
+                raise ValueError(
+                    f"y names classes the model does not have: "
+                    f"{np.unique(y[unknown])[:10].tolist()}; its classes are "
+                    f"{np.asarray(classes).tolist()}"
+                )
+        return n_test, y
+
+    def _test_blocks(self, X, y):
+        """``(X_block, y_block)`` pieces of ``block_size`` test rows."""
+        n_test = num_samples(X)
+        return [
+            (
+                safe_indexing(X, slice(t0, t0 + self.block_size)),
+                None if y is None else y[t0 : t0 + self.block_size],
+            )
+            for t0 in range(0, n_test, self.block_size)
+        ]
