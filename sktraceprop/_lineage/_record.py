@@ -476,6 +476,7 @@ def changes(X, ids, name="X"):
     changed = Changes(found)
     changed.by_source, changed.through = found.by_source, found.through
     changed.rows, changed.rows_compared = found.rows, found.rows_compared
+    changed.compared_at = found.compared_at
     if len(changed) >= MIN_COLUMNS:  # a row moved differs in at least as many columns
         with np.errstate(over="ignore", invalid="ignore"):
             found = misplaced_row(X, ids, sources, skip=written, renamed=renamed)
@@ -503,9 +504,10 @@ class Changes(dict):
     compared = None
     filled = ()
     by_source = None  # (set per instance: see ChangedColumns.by_source, .through,
-    through = {}  # .rows and .rows_compared)
+    through = {}  # .rows, .rows_compared and .compared_at)
     rows = {}
     rows_compared = None
+    compared_at = np.zeros(0, dtype=np.intp)
 
 
 def _compared_columns(X, sources, renamed, skip):

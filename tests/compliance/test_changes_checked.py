@@ -184,20 +184,26 @@ def test_a_model_after_removal_says_its_change_counts_are_of_the_fit(hospitals, 
 
 def test_merged_rows_made_from_rows_not_compared_are_not_counted_as_checked(tmp_path):
     """A column filled before a merge of more than 512 rows: the merged rows compared
-    are not those whose parents were (each load keeps its own sample), so the change
-    was marked on rows that could not show it. Their count is now given apart, as not
-    known, and the mark and Art. 26(4) say so. Truth: the gaps of the raw frame."""
+    were not those whose parents were (each load kept its own sample), so the change
+    was marked on rows that could not show it. Their count is given apart, as not
+    known, and the mark and Art. 26(4) say so. A merge now takes the rows made from its
+    changed inputs' witness rows: with both inputs changed, each compared on its own
+    rows, a row taken for one input's holds the other's values unknown. Truth: the gaps
+    of the raw frames."""
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(0)
     n = 1500
-    raw = pd.DataFrame({"k": rng.integers(0, 3, n), "v": rng.normal(size=n)})
+    raw = pd.DataFrame({"k": rng.permutation(n), "v": rng.normal(size=n)})
     raw.loc[rng.random(n) < 0.3, "v"] = np.nan
     raw["label"] = rng.integers(0, 2, n)
     frame = stp.from_pandas(raw, source_id="big")
     frame["v"] = frame["v"].fillna(0.0)
-    lookup = stp.from_pandas(pd.DataFrame({"k": [0, 1, 2], "w": [1.0, 2.0, 3.0]}), "w")
+    other = pd.DataFrame({"k": rng.permutation(n), "w": rng.normal(size=n)})
+    other.loc[rng.random(n) < 0.3, "w"] = np.nan
+    lookup = stp.from_pandas(other, "w")
+    lookup["w"] = lookup["w"].fillna(0.0)
     joined = stp.merge(frame, lookup, on="k", how="left", source_id="joined")
     store = stp.stores.SQLiteStore(tmp_path / "audit.db")
     pipe = stp.make_traced_pipeline(
