@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
-from ._derived_witness import aggregate_witnesses, merge_witnesses
+from ._derived_witness import aggregate_witnesses, merge_witnesses, unchecked_codes
 from ._ids import ROW_INDEX_NAME, distinct_codes, pack
 from ._io import _with_ids
 from ._misplaced_merge import merge_sides
@@ -211,6 +211,8 @@ def merge(left, right, source_id=None, **merge_kwargs):
         ids=out_ids,
         sides=sides,
         chosen=merge_witnesses(out_ids, changed),
+        unchecked=unchecked_codes(before["left"], lcodes)
+        | unchecked_codes(before["right"], rcodes),
     )
     return out
 
@@ -348,7 +350,15 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
     chosen = None
     if changed.rows:  # (an input column differing or not known: see merge)
         chosen = aggregate_witnesses(out_ids, group, changed.compared_at)
-    WITNESSES.add(source.code, source.sha256, result, inherited, ids=out_ids, chosen=chosen)
+    WITNESSES.add(
+        source.code,
+        source.sha256,
+        result,
+        inherited,
+        ids=out_ids,
+        chosen=chosen,
+        unchecked=unchecked_codes(changed, codes),
+    )
     return result
 
 

@@ -25,11 +25,20 @@ share of them, as with the hash. Beyond ``MAX_CHOSEN`` rows, those with the lowe
 of their ids are kept; below ``N_WITNESS`` (inputs that are small parts of their files),
 the rows the hash picks are added, so changes made after the merge are still compared on
 a few hundred rows.
+
+Comparing a merge's rows with what it made shows its ancestors' values as loaded only
+where those values, given to the merge, were compared with their loads. A frame whose
+loads this process does not keep (unpickled from another) was compared with nothing:
+the merge keeps its source and ancestors as not compared (:func:`unchecked_codes`), and
+a fit records, per ancestor, the merge's rows compared or 0 (:func:`compared_through`),
+so the report does not call such a source checked through the merge.
 """
 
 import numpy as np
 
-from ._witness import _GOLDEN, N_WITNESS, is_witness, stride
+from ._rows import ancestor_codes
+from ._source import REGISTRY
+from ._witness import _GOLDEN, N_WITNESS, WITNESSES, is_witness, stride
 
 #: Witness rows a merge or aggregate chooses at most.
 MAX_CHOSEN = 4 * N_WITNESS
@@ -98,3 +107,45 @@ def _bounded(out_ids, chosen):
         picked = np.flatnonzero(is_witness(out_ids, stride(len(out_ids))))
         chosen = np.union1d(chosen, picked)
     return chosen
+
+
+def unchecked_codes(found, codes):
+    """The codes among ``codes`` (an input's sources) and their ancestors whose values
+    given to a merge or aggregate were not compared with what was loaded: those of
+    which :func:`._record.changes` (``found``) compared no row (their loads not kept
+    in this process: a frame unpickled from another; or no witness row among the rows
+    given), with their ancestors, and those an input merge or aggregate kept as such.
+    """
+    compared = getattr(found, "rows_compared", None) or {}
+    out = set()
+    for code in map(int, codes):
+        source = REGISTRY.by_code(code)
+        if not compared.get(code):
+            todo = [code]
+            while todo:  # it and its ancestors, as the registry knows them
+                c = todo.pop()
+                if c not in out:
+                    out.add(c)
+                    todo.extend(int(p) for p in REGISTRY.by_code(c).parent_codes)
+        else:
+            for load in WITNESSES.loads(code, source.sha256):
+                out |= load.unchecked
+    return frozenset(out)
+
+
+def compared_through(sources, compared):
+    """``{(ancestor code, merge code): rows}`` for each merge or aggregate among the
+    sources of the data compared (``compared``: code -> its witness rows compared): the
+    merge's rows compared where the ancestor's values given to it (or to a merge before
+    it) were compared with what was loaded, 0 where not (:func:`unchecked_codes`), or
+    where the merge's loads are not kept here."""
+    out = {}
+    for code, n in compared.items():
+        source = sources.get(int(code))
+        if source is None or source.kind not in ("merge", "aggregate"):
+            continue
+        loads = WITNESSES.loads(code, source.sha256)
+        unchecked = frozenset().union(*(w.unchecked for w in loads))
+        for parent in sorted(ancestor_codes(sources, [code]) - {int(code)}):
+            out[parent, int(code)] = 0 if not loads or parent in unchecked else int(n)
+    return out

@@ -315,16 +315,29 @@ class _Load:
         "inherited",
         "sides",
         "stride",
+        "unchecked",
     )
 
     def __init__(
-        self, frame, positions, ids, every, inherited, group=None, sides=None, chosen=False
+        self,
+        frame,
+        positions,
+        ids,
+        every,
+        inherited,
+        group=None,
+        sides=None,
+        chosen=False,
+        unchecked=frozenset(),
     ):
         order = np.argsort(ids, kind="stable")
         self.ids = ids[order]
         self.stride = every
         # the rows chosen (a merge's or aggregate's), or None: those the hash picks
         self.chosen = Chosen(self.ids) if chosen else None
+        # a merge's or aggregate's: the ancestor codes whose values given to it were
+        # not compared with what was loaded (:func:`._derived_witness.unchecked_codes`)
+        self.unchecked = frozenset(unchecked)
         self.group = group
         # column -> (differs, filled, known): per witness row, whether the value this load
         # holds differs from the files' (its inputs had changed), was missing there, and
@@ -345,6 +358,7 @@ class _Load:
         source needs comparing (a re-read of unchanged values is kept once)."""
         if self._digest is None:
             h = hashlib.sha256(self.ids.tobytes())
+            h.update(repr(sorted(self.unchecked)).encode())
             for name, masks in sorted(self.inherited.items()):
                 h.update(name.encode() + b"\0" + b"".join(m.tobytes() for m in masks))
             for (name, col), dtype in zip(self.columns.items(), self.dtypes):
@@ -399,6 +413,7 @@ class _Witnesses:
         group=None,
         sides=None,
         chosen=None,
+        unchecked=frozenset(),
     ):
         """Keep the witness rows of ``frame`` (indexed by row ids; see :func:`stride`).
 
@@ -415,6 +430,8 @@ class _Witnesses:
         parents' values (column -> sides and parent columns, each side's codes).
         ``chosen``: the positions of the witness rows, where the caller chooses them
         (a merge's or aggregate's, :mod:`._derived_witness`), not the hash of their ids.
+        ``unchecked``: for a merge or aggregate, the codes of its ancestors whose values
+        given to it were not compared with what was loaded.
         """
         n = len(frame)
         if n == 0 or frame.columns.has_duplicates:
@@ -428,7 +445,9 @@ class _Witnesses:
             pos = np.unique(np.asarray(chosen, dtype=np.intp))
         if not pos.size or np.unique(ids[pos]).size != pos.size:
             return
-        load = _Load(frame, pos, ids[pos], every, inherited, group, sides, chosen is not None)
+        load = _Load(
+            frame, pos, ids[pos], every, inherited, group, sides, chosen is not None, unchecked
+        )
         with self._lock:
             if code in self._overflow:
                 return
@@ -622,6 +641,9 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
     out = ChangedColumns((n, tuple(c)) for n, c in counts.items() if c[0])
     out.by_source, out.through, out.rows_compared = by_source, through, compared
     out.compared_at = np.sort(np.concatenate(compared_at))
+    from ._derived_witness import compared_through  # (it builds on this module)
+
+    out.compared_through = compared_through(sources, compared)
     out.rows = {
         n: tuple(np.concatenate(part) for part in held)
         for n, held in rows_of.items()
@@ -671,6 +693,10 @@ class ChangedColumns(dict):
     ``compared_at``: the positions in the data of the witness rows compared (in at
     least one column), sorted: of those, :func:`._derived_witness.merge_witnesses` makes
     a merge's witness rows.
+    ``compared_through``: ``{(source code, merge code): rows}`` for each ancestor of a
+    merge or aggregate among the data's sources: the merge's rows compared, or 0 where
+    the ancestor's values given to it were not compared with what was loaded (see
+    :func:`._derived_witness.compared_through`).
     """
 
     by_source = None  # (None: nothing was compared; set by changed_columns)
@@ -678,6 +704,7 @@ class ChangedColumns(dict):
     rows_compared = None
     rows = {}
     compared_at = np.zeros(0, dtype=np.intp)
+    compared_through = {}
 
 
 def describe(changed):
