@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
+from ._derived_witness import aggregate_witnesses, merge_witnesses, unchecked_codes
 from ._ids import ROW_INDEX_NAME, distinct_codes, pack
 from ._io import _with_ids
 from ._misplaced_merge import merge_sides
@@ -193,25 +194,43 @@ def merge(left, right, source_id=None, **merge_kwargs):
             columns_from=columns_from,
         )
     )
-    out = _with_ids(out, pack(source.code, np.arange(1, len(out) + 1)))
+    out_ids = pack(source.code, np.arange(1, len(out) + 1))
+    out = _with_ids(out, out_ids)
     sides = merge_sides(origins, lcodes, rcodes)
-    parents_of = {"left": _parent_ids(lpos, lids), "right": _parent_ids(rpos, rids)}
+    positions = {"left": lpos, "right": rpos}
+    changed = [
+        (positions[side], before[side].compared_at, len(frame))
+        for side, frame in (("left", left), ("right", right))
+        if getattr(before[side], "rows", None)  # (a column differing or not known)
+    ]
     WITNESSES.add(
-        source.code, source.sha256, out, _inherited(origins, before, parents_of), sides=sides
+        source.code,
+        source.sha256,
+        out,
+        _inherited(origins, before, {"left": (lpos, lids), "right": (rpos, rids)}),
+        ids=out_ids,
+        sides=sides,
+        chosen=merge_witnesses(out_ids, changed),
+        unchecked=unchecked_codes(before["left"], lcodes)
+        | unchecked_codes(before["right"], rcodes),
     )
     return out
 
 
-def _parent_ids(positions, ids):
-    """Per merged row, the id of its parent on one side (-1 where it has none)."""
-    positions = np.asarray(positions)
-    out = np.full(positions.shape, -1, dtype=np.int64)
-    has = positions >= 0
-    out[has] = np.asarray(ids, dtype=np.int64)[positions[has]]
+def _marks(ids, compared_at, found):
+    """Per row of an input (row ids ``ids``, witness rows compared at ``compared_at``),
+    whether its id is one of each of ``found`` (ids of some of those witness rows), and a
+    last entry ``False`` (for a position -1: no row)."""
+    held = np.asarray(ids, dtype=np.int64)[compared_at]
+    out = []
+    for wanted in found:
+        mark = np.zeros(len(ids) + 1, dtype=bool)
+        mark[compared_at[np.isin(held, wanted)]] = True  # (a few hundred ids each)
+        out.append(mark)
     return out
 
 
-def _inherited(origins, before, parents_of):
+def _inherited(origins, before, parents):
     """Output column -> ``(differs, filled, known)`` over the rows made (see
     :meth:`._witness._Witnesses.add`): a row differs where a parent it took the column's
     value from is a witness row found changed in its input (:attr:`.ChangedColumns.rows`
@@ -220,9 +239,9 @@ def _inherited(origins, before, parents_of):
     row that is not a witness of its load may hold a changed value that nothing saw).
 
     ``origins``: output column -> ``[(side, input column), ...]``; ``before``: side ->
-    :func:`changes` of that input; ``parents_of``: side -> per row made, the id of the
-    parent row it was made from on that side (-1 where none; an aggregate's rows:
-    :func:`_group_inherited`)."""
+    :func:`changes` of that input; ``parents``: side -> ``(positions, ids)``, per row
+    made the position of its parent row in that input (-1 where none), and the input's
+    row ids (an aggregate's rows: :func:`_group_inherited`)."""
     out = {}
     for name, refs in origins.items():
         masks = None
@@ -230,9 +249,11 @@ def _inherited(origins, before, parents_of):
             found = getattr(before[side], "rows", {}).get(str(col))
             if found is None:
                 continue
-            compared, differs, filled = (np.isin(parents_of[side], ids) for ids in found)
+            positions, ids = parents[side]
+            marks = _marks(ids, before[side].compared_at, found)
+            compared, differs, filled = (mark[positions] for mark in marks)
             # (a row with no parent on this side holds no value of it: nothing to know)
-            known = compared | (parents_of[side] < 0)
+            known = compared | (positions < 0)
             if masks is None:
                 masks = (differs, filled, known)
             else:
@@ -323,9 +344,21 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
             columns_from=columns_from,
         )
     )
-    result = _with_ids(result, pack(source.code, np.arange(1, len(result) + 1)))
+    out_ids = pack(source.code, np.arange(1, len(result) + 1))
+    result = _with_ids(result, out_ids)
     inherited = _group_inherited(origins, changed, group, ids, len(result))
-    WITNESSES.add(source.code, source.sha256, result, inherited)
+    chosen = None
+    if changed.rows:  # (an input column differing or not known: see merge)
+        chosen = aggregate_witnesses(out_ids, group, changed.compared_at)
+    WITNESSES.add(
+        source.code,
+        source.sha256,
+        result,
+        inherited,
+        ids=out_ids,
+        chosen=chosen,
+        unchecked=unchecked_codes(changed, codes),
+    )
     return result
 
 
@@ -344,6 +377,6 @@ def _group_inherited(origins, changed, group, ids, n_groups):
         found = getattr(changed, "rows", {}).get(str(refs[0][1]))
         if found is None:
             continue
-        compared, differs, filled = (np.isin(ids, hit) for hit in found)
+        compared, differs, filled = (m[:-1] for m in _marks(ids, changed.compared_at, found))
         out[name] = (some(differs), some(filled), some(differs) | ~some(~compared))
     return out

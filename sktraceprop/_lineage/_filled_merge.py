@@ -30,7 +30,7 @@ import pandas as pd
 from ._ids import codes_of, distinct_codes
 from ._misplaced import MIN_COLUMNS, _compared, _shown
 from ._misplaced_merge import MergeRows
-from ._witness import WITNESSES, _take_columns, cell_keys, is_witness, positions_in
+from ._witness import WITNESSES, _take_columns, cell_keys, positions_in, witness_mask
 
 #: Rows of the data named in the run's note per merged row whose values fill gaps.
 SHOWN = 6
@@ -83,9 +83,7 @@ def filled_from_rows(X, ids, sources, skip=(), renamed=None):
         loads = [w for w in WITNESSES.loads(code, source.sha256) if w.sides is not None]
         if not loads:
             continue
-        maybe = np.zeros(len(ids), dtype=bool)
-        for every in {w.stride for w in loads}:
-            maybe |= is_witness(ids, every)
+        maybe = witness_mask(ids, loads)
         if codes is not None:
             maybe &= codes == code
         hit = np.flatnonzero(maybe)

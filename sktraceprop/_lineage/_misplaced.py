@@ -29,7 +29,7 @@ import numpy as np
 
 from ._ids import codes_of, distinct_codes
 from ._misplaced_merge import MergeRows, RowsOfX, held_merged_row
-from ._witness import WITNESSES, _equal, _is_numeric, _take_columns, cell_keys, is_witness
+from ._witness import WITNESSES, _equal, _is_numeric, _take_columns, cell_keys, witness_mask
 
 #: Columns that must differ (each loaded non-missing) before a row counts as moved.
 MIN_COLUMNS = 2
@@ -168,9 +168,7 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
         load_sources += [source] * len(loads)
         as_loaded = renamed.of(code) if renamed is not None else {}
         load_names += [as_loaded] * len(loads)
-        maybe = np.zeros(len(ids), dtype=bool)
-        for every in {w.stride for w in loads}:
-            maybe |= is_witness(ids, every)
+        maybe = witness_mask(ids, loads)
         if codes is not None:
             maybe &= codes == code
         hit = np.flatnonzero(maybe)

@@ -363,11 +363,16 @@ def unknown_note(run, entries):
 
 def compared_record(changed):
     """:attr:`Lineage.rows_compared` of :func:`changes`' result (None where
-    :func:`changed_record` is)."""
+    :func:`changed_record` is): one entry per source of the rows, then one per ancestor
+    of a merge or aggregate among them (``through``: its code)."""
     found = getattr(changed, "rows_compared", None)
     if getattr(changed, "by_source", None) is None or found is None:
         return None
-    return [{"code": int(c), "rows": int(n)} for c, n in sorted(found.items())]
+    through = getattr(changed, "compared_through", {})
+    return [{"code": int(c), "rows": int(n)} for c, n in sorted(found.items())] + [
+        {"code": int(c), "rows": int(n), "through": int(m)}
+        for (c, m), n in sorted(through.items())
+    ]
 
 
 def _renamed_pairs(compared):
@@ -476,6 +481,7 @@ def changes(X, ids, name="X"):
     changed = Changes(found)
     changed.by_source, changed.through = found.by_source, found.through
     changed.rows, changed.rows_compared = found.rows, found.rows_compared
+    changed.compared_at, changed.compared_through = found.compared_at, found.compared_through
     if len(changed) >= MIN_COLUMNS:  # a row moved differs in at least as many columns
         with np.errstate(over="ignore", invalid="ignore"):
             found = misplaced_row(X, ids, sources, skip=written, renamed=renamed)
@@ -503,9 +509,11 @@ class Changes(dict):
     compared = None
     filled = ()
     by_source = None  # (set per instance: see ChangedColumns.by_source, .through,
-    through = {}  # .rows and .rows_compared)
+    through = {}  # .rows, .rows_compared, .compared_at and .compared_through)
     rows = {}
     rows_compared = None
+    compared_at = np.zeros(0, dtype=np.intp)
+    compared_through = {}
 
 
 def _compared_columns(X, sources, renamed, skip):

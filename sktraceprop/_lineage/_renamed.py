@@ -31,7 +31,7 @@ import pandas as pd
 
 from ._ids import codes_of, distinct_codes
 from ._misplaced import MIN_COLUMNS
-from ._witness import WITNESSES, _take_columns, is_witness
+from ._witness import WITNESSES, _take_columns, witness_mask
 from ._witness import cell_keys as _keys
 
 #: Values of the column that one witness row alone holds in the loaded column.
@@ -72,12 +72,9 @@ class Renamed:
 def witness_rows(ids, code, loads, codes, tested):
     """Positions of the rows of ``ids`` from source ``code`` that are witness rows of one
     of its ``loads``. ``codes``: the code of each id (``None`` for one source);
-    ``tested``: stride -> :func:`is_witness` of ``ids``, filled as needed."""
-    maybe = np.zeros(len(ids), dtype=bool)
-    for every in {w.stride for w in loads}:
-        if every not in tested:
-            tested[every] = is_witness(ids, every)
-        maybe |= tested[every]
+    ``tested``: selector -> its answer for ``ids`` (see :func:`._witness.witness_mask`),
+    filled as needed."""
+    maybe = witness_mask(ids, loads, tested)
     if codes is not None:
         maybe &= codes == code
     return np.flatnonzero(maybe)

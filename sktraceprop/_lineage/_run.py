@@ -222,7 +222,12 @@ class Lineage:
         column), for ``changed_columns``: 0 where none could be (its loads are not kept
         in this process: a frame unpickled from another; none of its rows is a witness
         row; no input column is one of its loaded columns), and then an empty
-        ``changed_columns`` says nothing of it. None when not recorded (with
+        ``changed_columns`` says nothing of it. Then one entry per ancestor of a merge
+        or aggregate among those sources, with ``through`` (its code): the merge's rows
+        compared, or 0 where the ancestor's values given to the merge were not compared
+        with what was loaded (its frame unpickled from another process), so that the
+        merge's rows compared show nothing of them; absent in runs recorded before
+        they were kept. None when not recorded (with
         ``changed_columns``, and in runs recorded before it was kept). ``retained`` as
         in ``changed_columns``.
     """
@@ -603,6 +608,7 @@ def compared_from(entries):
         {
             "code": int(e["code"]),
             "rows": int(e["rows"]),
+            **({"through": int(e["through"])} if "through" in e else {}),
             **({"retained": str(e["retained"])} if "retained" in e else {}),
         }
         for e in entries

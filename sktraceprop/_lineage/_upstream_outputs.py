@@ -37,7 +37,7 @@ import pandas as pd
 
 from ._ids import distinct_codes
 from ._witness import WITNESSES, _Column, _take_columns, positions_in
-from ._witness_view import _strides, taken_once, witness_positions, witness_view
+from ._witness_view import _selectors, taken_once, witness_positions, witness_view
 
 #: Witness rows kept per op (across all its transforms).
 CAP = 512
@@ -161,7 +161,7 @@ def _ids_of(frame):
 
 def _witness_rows(ids, sources):
     """Positions of the rows of ``ids`` that are witnesses of their source's loads."""
-    return witness_positions(ids, _strides(distinct_codes(ids), sources))
+    return witness_positions(ids, _selectors(distinct_codes(ids), sources))
 
 
 def _loaded_agreement(view, sources):

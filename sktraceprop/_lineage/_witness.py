@@ -16,8 +16,12 @@ no change found proves nothing about the rows that are not witnesses.
 A merge or aggregate made from inputs changed after loading keeps, per witness row and
 column, whether the value it made differs from the files' (its input rows were
 compared, and found changed), so that a fit counts each of its rows once, changed
-before or after the merge. Each load picks its own sample: a merged row whose input
-rows were not compared holds a value nothing saw, and is counted apart, as not known.
+before or after the merge. Its witness rows are then not picked by the hash of their
+ids but chosen among the rows made from its changed inputs' witness rows
+(:mod:`._derived_witness`; a fit finds them by their ids, :class:`Chosen`): a merged row
+whose input rows were not compared holds a value nothing saw, and is counted apart, as
+not known (a row chosen for one changed input, in the columns of another; or a row the
+hash adds where too few were made from witness rows).
 """
 
 import hashlib
@@ -67,6 +71,61 @@ def is_witness(ids, every):
         # the top bits of the product are its best mixed: zero with probability 1/every
         np.less(part, limit, out=out[start : start + part.size])
     return out
+
+
+class Chosen:
+    """The witness rows of a load chosen by the load, not by the hash of their ids (a
+    merge's or aggregate's: :mod:`._derived_witness`): ``ids``, sorted, of one source."""
+
+    __slots__ = ("ids",)
+
+    def __init__(self, ids):
+        self.ids = ids
+
+    def holds(self, ids):
+        """Whether each row id is one of these: a look-up in a table over the lines
+        they span (one byte per line, made for the call), in chunks, as
+        :func:`is_witness` (a search of a million ids among the chosen would cost a
+        hundred times more)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        out = np.zeros(ids.size, dtype=bool)
+        if not self.ids.size:
+            return out
+        below = self.ids[0] - 1  # (a valid id's line is at least 1: no overflow)
+        table = np.zeros(int(self.ids[-1] - below) + 2, dtype=bool)
+        table[self.ids - below] = True  # (entries 0 and -1 stay False: ids outside)
+        at = np.empty(min(ids.size, _CHUNK), dtype=np.int64)
+        for start in range(0, ids.size, _CHUNK):
+            part = at[: min(_CHUNK, ids.size - start)]
+            np.subtract(ids[start : start + part.size], below, out=part)
+            np.take(table, part, mode="clip", out=out[start : start + part.size])
+        return out
+
+
+def selector(load):
+    """What picks ``load``'s witness rows: its stride (the hash of the ids), or its
+    :class:`Chosen` rows. Loads with equal selectors have the same witness rows."""
+    return load.stride if load.chosen is None else load.chosen
+
+
+def witness_mask(ids, loads, tested=None):
+    """Whether each row id is a witness row of one of ``loads`` (of one source).
+
+    ``tested``: selector (:func:`selector`) -> its answer for these ``ids``, kept
+    across calls for the same ``ids`` (several sources share a stride).
+    """
+    tested = {} if tested is None else tested
+    out = np.zeros(len(ids), dtype=bool)
+    for key in {selector(w) for w in loads}:
+        if key not in tested:
+            tested[key] = selected(ids, key)
+        out |= tested[key]
+    return out
+
+
+def selected(ids, key):
+    """Whether each row id is a witness row of the loads with selector ``key``."""
+    return key.holds(ids) if isinstance(key, Chosen) else is_witness(ids, key)
 
 
 def _is_numeric(dtype):
@@ -243,15 +302,42 @@ def _scalar_equal(x, y):
 
 
 class _Load:
-    """The witness rows of one load: sorted ids, columns, stride, inherited changes, and
-    for a merge the sides its columns came from."""
+    """The witness rows of one load: sorted ids, columns, stride (or the rows chosen),
+    inherited changes, and for a merge the sides its columns came from."""
 
-    __slots__ = ("_digest", "columns", "dtypes", "group", "ids", "inherited", "sides", "stride")
+    __slots__ = (
+        "_digest",
+        "chosen",
+        "columns",
+        "dtypes",
+        "group",
+        "ids",
+        "inherited",
+        "sides",
+        "stride",
+        "unchecked",
+    )
 
-    def __init__(self, frame, positions, ids, every, inherited, group=None, sides=None):
+    def __init__(
+        self,
+        frame,
+        positions,
+        ids,
+        every,
+        inherited,
+        group=None,
+        sides=None,
+        chosen=False,
+        unchecked=frozenset(),
+    ):
         order = np.argsort(ids, kind="stable")
         self.ids = ids[order]
         self.stride = every
+        # the rows chosen (a merge's or aggregate's), or None: those the hash picks
+        self.chosen = Chosen(self.ids) if chosen else None
+        # a merge's or aggregate's: the ancestor codes whose values given to it were
+        # not compared with what was loaded (:func:`._derived_witness.unchecked_codes`)
+        self.unchecked = frozenset(unchecked)
         self.group = group
         # column -> (differs, filled, known): per witness row, whether the value this load
         # holds differs from the files' (its inputs had changed), was missing there, and
@@ -272,6 +358,7 @@ class _Load:
         source needs comparing (a re-read of unchanged values is kept once)."""
         if self._digest is None:
             h = hashlib.sha256(self.ids.tobytes())
+            h.update(repr(sorted(self.unchecked)).encode())
             for name, masks in sorted(self.inherited.items()):
                 h.update(name.encode() + b"\0" + b"".join(m.tobytes() for m in masks))
             for (name, col), dtype in zip(self.columns.items(), self.dtypes):
@@ -325,6 +412,8 @@ class _Witnesses:
         every=None,
         group=None,
         sides=None,
+        chosen=None,
+        unchecked=frozenset(),
     ):
         """Keep the witness rows of ``frame`` (indexed by row ids; see :func:`stride`).
 
@@ -339,6 +428,10 @@ class _Witnesses:
         read), and count as one load. ``sides``:
         for a merge, what :mod:`._misplaced_merge` needs to name its rows by their
         parents' values (column -> sides and parent columns, each side's codes).
+        ``chosen``: the positions of the witness rows, where the caller chooses them
+        (a merge's or aggregate's, :mod:`._derived_witness`), not the hash of their ids.
+        ``unchecked``: for a merge or aggregate, the codes of its ancestors whose values
+        given to it were not compared with what was loaded.
         """
         n = len(frame)
         if n == 0 or frame.columns.has_duplicates:
@@ -346,10 +439,15 @@ class _Witnesses:
         if ids is None:
             ids = np.asarray(frame.index.get_level_values(-1), dtype=np.int64)
         every = stride(n) if every is None else every
-        pos = np.flatnonzero(is_witness(ids, every))
+        if chosen is None:
+            pos = np.flatnonzero(is_witness(ids, every))
+        else:
+            pos = np.unique(np.asarray(chosen, dtype=np.intp))
         if not pos.size or np.unique(ids[pos]).size != pos.size:
             return
-        load = _Load(frame, pos, ids[pos], every, inherited, group, sides)
+        load = _Load(
+            frame, pos, ids[pos], every, inherited, group, sides, chosen is not None, unchecked
+        )
         with self._lock:
             if code in self._overflow:
                 return
@@ -390,6 +488,8 @@ class _Witnesses:
                     keep = np.flatnonzero(~np.isin(load.ids, ids))
                     if keep.size < load.ids.size:
                         load.ids = load.ids[keep]
+                        if load.chosen is not None:  # (a new selector: no stale answer)
+                            load.chosen = Chosen(load.ids)
                         load.columns = {k: c.take(keep) for k, c in load.columns.items()}
                         load.inherited = {
                             k: tuple(m[keep] for m in masks) for k, masks in load.inherited.items()
@@ -468,6 +568,7 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
     counts = {n: [0, 0, 0] for n in names}  # differ, compared, filled
     by_source, through, rows_of, uncertain = {}, {}, {}, set()
     compared = {int(c): 0 for c in np.unique(codes_of(ids))}  # witness rows compared
+    compared_at = [np.zeros(0, dtype=np.intp)]  # their positions in X
     view = witness_view(X, ids, sources)  # (taken once per fit: see taken_once)
     codes = view.codes if view is not None else np.zeros(0, np.int64)
     for code in np.unique(codes):
@@ -528,6 +629,7 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
                 masks[name] = (as_loaded.get(name, name), checked, differs, filled, unknown)
                 uncertain.update([name] if unknown.any() else [])
         compared[int(code)] = int(seen.sum())
+        compared_at.append(view.hit[rows[seen]])
         if masks and source.kind == "merge":
             from ._changed_leaves import leaf_counts  # (it builds on _rows)
 
@@ -538,6 +640,10 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
             by_source[int(code)] = mine
     out = ChangedColumns((n, tuple(c)) for n, c in counts.items() if c[0])
     out.by_source, out.through, out.rows_compared = by_source, through, compared
+    out.compared_at = np.sort(np.concatenate(compared_at))
+    from ._derived_witness import compared_through  # (it builds on this module)
+
+    out.compared_through = compared_through(sources, compared)
     out.rows = {
         n: tuple(np.concatenate(part) for part in held)
         for n, held in rows_of.items()
@@ -584,12 +690,21 @@ class ChangedColumns(dict):
     differ, of those whose value was missing in the files)``, for the columns with a
     difference, for :func:`._derive.merge` and :func:`._derive.aggregate` to carry to
     the rows they make.
+    ``compared_at``: the positions in the data of the witness rows compared (in at
+    least one column), sorted: of those, :func:`._derived_witness.merge_witnesses` makes
+    a merge's witness rows.
+    ``compared_through``: ``{(source code, merge code): rows}`` for each ancestor of a
+    merge or aggregate among the data's sources: the merge's rows compared, or 0 where
+    the ancestor's values given to it were not compared with what was loaded (see
+    :func:`._derived_witness.compared_through`).
     """
 
     by_source = None  # (None: nothing was compared; set by changed_columns)
     through = {}  # (set per instance by changed_columns)
     rows_compared = None
     rows = {}
+    compared_at = np.zeros(0, dtype=np.intp)
+    compared_through = {}
 
 
 def describe(changed):

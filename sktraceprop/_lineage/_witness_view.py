@@ -23,9 +23,10 @@ import contextvars
 import numpy as np
 
 from ._ids import codes_of, distinct_codes
-from ._witness import WITNESSES, _equal, _take_columns, is_witness, positions_in
+from ._witness import WITNESSES, _equal, _take_columns, positions_in, selected, selector
 
-#: While a :func:`taken_once` block runs: ``(id(X), id(ids)) -> (X, ids, {strides: view})``.
+#: While a :func:`taken_once` block runs: ``(id(X), id(ids)) -> (X, ids, codes,
+#: {selectors: view})``.
 _VIEWS = contextvars.ContextVar("sktraceprop_witness_views", default=None)
 
 
@@ -40,29 +41,30 @@ def taken_once():
         _VIEWS.reset(token)
 
 
-def _strides(codes, sources):
-    """``((code, strides of its loads), ...)`` for the source ``codes`` (distinct, of
-    some ids): what decides which of those rows are witness rows."""
+def _selectors(codes, sources):
+    """``((code, its loads' selectors), ...)`` for the source ``codes`` (distinct, of
+    some ids): what decides which of those rows are witness rows (the strides of the
+    hash, or the rows a merge chose: :func:`._witness.selector`)."""
     out = []
     for code in codes:
         source = sources.get(int(code))
         loads = WITNESSES.loads(code, source.sha256) if source is not None else []
-        out.append((int(code), tuple(sorted({w.stride for w in loads}))))
+        out.append((int(code), frozenset(selector(w) for w in loads)))
     return tuple(out)
 
 
-def witness_positions(ids, strides):
+def witness_positions(ids, selectors):
     """Positions of the rows of ``ids`` that are witnesses of their source's loads
-    (``strides``: from :func:`_strides`)."""
+    (``selectors``: from :func:`_selectors`)."""
     hit = np.zeros(len(ids), dtype=bool)
-    codes = codes_of(ids) if len(strides) > 1 else None
-    tested = {}  # stride -> is_witness(ids, stride), once per stride
-    for code, every_of in strides:
+    codes = codes_of(ids) if len(selectors) > 1 else None
+    tested = {}  # selector -> its answer for ids, once each
+    for code, keys in selectors:
         maybe = np.zeros(len(ids), dtype=bool)
-        for every in every_of:
-            if every not in tested:
-                tested[every] = is_witness(ids, every)
-            maybe |= tested[every]
+        for key in keys:
+            if key not in tested:
+                tested[key] = selected(ids, key)
+            maybe |= tested[key]
         if codes is not None:
             maybe &= codes == code
         hit |= maybe
@@ -72,24 +74,24 @@ def witness_positions(ids, strides):
 def witness_view(X, ids, sources):
     """The :class:`WitnessView` of DataFrame ``X`` (row ids ``ids``), or None when none of
     its rows is a witness row. Inside :func:`taken_once`, taken once per ``X`` and
-    ``ids`` (and the strides of their sources' loads)."""
+    ``ids`` (and the selectors of their sources' loads)."""
     ids = np.asarray(ids, dtype=np.int64)
     held = _VIEWS.get()
     if held is None:
-        return _make(X, ids, _strides(distinct_codes(ids), sources))
+        return _make(X, ids, _selectors(distinct_codes(ids), sources))
     key = (id(X), id(ids))
     entry = held.get(key)
     if entry is None or entry[0] is not X or entry[1] is not ids:
         # (holding X and ids, whose id() then stays theirs)
         entry = held[key] = (X, ids, distinct_codes(ids), {})
-    strides = _strides(entry[2], sources)  # (a load added since: other witness rows)
-    if strides not in entry[3]:
-        entry[3][strides] = _make(X, ids, strides)
-    return entry[3][strides]
+    selectors = _selectors(entry[2], sources)  # (a load added since: other witness rows)
+    if selectors not in entry[3]:
+        entry[3][selectors] = _make(X, ids, selectors)
+    return entry[3][selectors]
 
 
-def _make(X, ids, strides):
-    hit = witness_positions(ids, strides)
+def _make(X, ids, selectors):
+    hit = witness_positions(ids, selectors)
     return WitnessView(X, ids, hit) if hit.size else None
 
 

@@ -189,6 +189,13 @@ NOT_COMPARED = (
     "unpickled from another; no column given to fit is one of its loaded columns; or "
     "its columns were written by a traced step outside the pipeline: see the run's notes)"
 )
+NOT_COMPARED_THROUGH = (
+    "not checked: the merged rows given to fit were compared with what the merge made, "
+    "but this source's values given to the merge were not compared with what was loaded "
+    "(its loads were not kept in the process that merged, as for a frame unpickled from "
+    "another; or none of its rows given to the merge was a witness row): the merged rows "
+    "show nothing of its values as loaded"
+)
 COMPARED_UNKNOWN = (
     "not known: no change was found, but the run did not record whether any of its rows "
     "could be compared with what was loaded (recorded by an older sktraceprop)"
@@ -201,14 +208,20 @@ def changes_checked(run, marks, training):
     whether its values given to fit were compared with what was loaded, so that no
     ``changed_after_loading`` mark on its columns means none was found, and how many of
     its witness rows were (for a source reached through merges, the merged rows of
-    ``compared_in``). Where they were not, ``note`` says why: then nothing shows that its
-    columns hold the values loaded, nor that its missing counts are the files'."""
+    ``compared_in``: the merges whose rows were compared, its values given to them
+    compared too, per the run's ``rows_compared`` entries ``through`` a merge; a run
+    recorded before those were kept counts every merge's). Where they were not, ``note``
+    says why: then nothing shows that its columns hold the values loaded, nor that its
+    missing counts are the files'."""
     top = {int(c) for c, n in training.items() if n}
     reached = {c: ancestor_codes(run.sources, [c]) for c in top}
     marked = {code for code, _ in marks}
-    by_code = None
+    by_code, through = None, {}
     if run.rows_compared is not None:
-        by_code = {e["code"]: e["rows"] for e in run.rows_compared}
+        by_code = {e["code"]: e["rows"] for e in run.rows_compared if "through" not in e}
+        for e in run.rows_compared:
+            if "through" in e:
+                through[e["code"], e["through"]] = e["rows"]
     out = {}
     for code in sorted(run.sources):
         via = sorted(c for c in top if code in reached[c] and c != code)
@@ -225,14 +238,18 @@ def changes_checked(run, marks, training):
             )
             continue
         own = code in top
-        n = by_code.get(code, 0) if own else sum(by_code.get(c, 0) for c in via)
+        # through a merge: its rows compared where this source's values given to it were
+        # (recorded per merge since; before, every merge's rows counted)
+        rows = {c: through.get((code, c), by_code.get(c, 0)) for c in via}
+        n = by_code.get(code, 0) if own else sum(rows.values())
         entry = {"checked": n > 0, "rows_compared": n}
         if not own:
-            entry["compared_in"] = [run.sources[c].source_id for c in via if by_code.get(c)]
+            entry["compared_in"] = [run.sources[c].source_id for c in via if rows[c]]
             if not entry["compared_in"]:
                 del entry["compared_in"]
         if not n:
-            entry["note"] = NOT_COMPARED
+            unseen = not own and any(by_code.get(c) for c in via)
+            entry["note"] = NOT_COMPARED_THROUGH if unseen else NOT_COMPARED
         out[code] = entry
     return out
 

@@ -22,7 +22,7 @@ from sktraceprop._lineage._capture import resolve_row_ids
 from sktraceprop._lineage._ids import codes_of
 from sktraceprop._lineage._record import changed_record, changes
 from sktraceprop._lineage._run import Lineage
-from sktraceprop._lineage._witness import is_witness, stride
+from sktraceprop._lineage._witness import WITNESSES, is_witness, stride
 from sktraceprop.exporters import read_parquet, to_parquet
 from sktraceprop.stores import SQLiteStore
 from tests.conftest import write_hospitals
@@ -308,10 +308,12 @@ def test_rows_compared_say_whether_an_empty_record_means_unchanged(tmp_path):
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(600, 3000), st.integers(2, 9), st.integers(0, 2**31))
 def test_a_change_before_a_large_merge_counts_the_rows_it_can_know(n, every, seed):
-    """Past 512 rows a load keeps a sample of witness rows, and the merged rows' sample
-    is not their parents': a merged row whose parent was not compared when merging may
-    hold a changed value nothing saw. Only rows whose value is known are counted as
-    checked, and every change among them is found. Truth: the raw values, by hand."""
+    """Past 512 rows a load keeps a sample of witness rows. The merged rows' sample was
+    picked by the hash of their own ids, not their parents' (disjoint from them here):
+    each merged row compared held a value nothing saw, counted as not known. The merge
+    now takes as witness rows the rows made from its changed input's witness rows: every
+    one of them, each known, and every change among them is found. Truth: the raw
+    values, by hand."""
     REGISTRY.clear()
     rng = np.random.default_rng(seed)
     raw = pd.DataFrame({"k": rng.integers(0, 3, n), "v": rng.normal(size=n)})
@@ -322,19 +324,21 @@ def test_a_change_before_a_large_merge_counts_the_rows_it_can_know(n, every, see
     joined = stp.merge(frame, lookup, on="k", how="left")
     found = changed_record(changes(joined[["v", "w"]], resolve_row_ids(joined)))
     (entry,) = [e for e in found if "through" not in e]
-    # by hand: a merged row is compared where it is a witness of the merge's load, and
-    # known where its parent (the left row: stp.merge keeps pandas' order, here the
-    # frame's) is one of the frame's load, whose values were compared when merging
+    # by hand: a merged row is known where its parent (the left row: stp.merge keeps
+    # pandas' order, here the frame's) is a witness of the frame's load, whose values
+    # were compared when merging; compared where it is a witness row of the merge's load
     merged_ids, parent_ids = resolve_row_ids(joined), resolve_row_ids(frame)
-    compared = is_witness(merged_ids, stride(len(joined)))
-    known = compared & is_witness(parent_ids, stride(len(frame)))
+    known = is_witness(parent_ids, stride(len(frame)))
+    (load,) = WITNESSES.loads(entry["code"], REGISTRY.by_code(entry["code"]).sha256)
+    compared = np.isin(merged_ids, load.ids)
+    assert np.all(compared[known])  # every row made from a row compared is a witness
     gap = raw["v"].isna().to_numpy()
     assert entry == {
         "code": int(merged_ids[0] >> 36),
         "column": "v",
-        "rows_checked": int(known.sum()),
-        "rows_changed": int((known & gap).sum()),
-        "missing_filled": int((known & gap).sum()),
+        "rows_checked": int((compared & known).sum()),
+        "rows_changed": int((compared & known & gap).sum()),
+        "missing_filled": int((compared & known & gap).sum()),
         **(
             {"rows_not_known": int((compared & ~known).sum())} if (compared & ~known).any() else {}
         ),

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.compliance import ComplianceReport, compliance_report
@@ -184,20 +185,26 @@ def test_a_model_after_removal_says_its_change_counts_are_of_the_fit(hospitals, 
 
 def test_merged_rows_made_from_rows_not_compared_are_not_counted_as_checked(tmp_path):
     """A column filled before a merge of more than 512 rows: the merged rows compared
-    are not those whose parents were (each load keeps its own sample), so the change
-    was marked on rows that could not show it. Their count is now given apart, as not
-    known, and the mark and Art. 26(4) say so. Truth: the gaps of the raw frame."""
+    were not those whose parents were (each load kept its own sample), so the change
+    was marked on rows that could not show it. Their count is given apart, as not
+    known, and the mark and Art. 26(4) say so. A merge now takes the rows made from its
+    changed inputs' witness rows: with both inputs changed, each compared on its own
+    rows, a row taken for one input's holds the other's values unknown. Truth: the gaps
+    of the raw frames."""
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(0)
     n = 1500
-    raw = pd.DataFrame({"k": rng.integers(0, 3, n), "v": rng.normal(size=n)})
+    raw = pd.DataFrame({"k": rng.permutation(n), "v": rng.normal(size=n)})
     raw.loc[rng.random(n) < 0.3, "v"] = np.nan
     raw["label"] = rng.integers(0, 2, n)
     frame = stp.from_pandas(raw, source_id="big")
     frame["v"] = frame["v"].fillna(0.0)
-    lookup = stp.from_pandas(pd.DataFrame({"k": [0, 1, 2], "w": [1.0, 2.0, 3.0]}), "w")
+    other = pd.DataFrame({"k": rng.permutation(n), "w": rng.normal(size=n)})
+    other.loc[rng.random(n) < 0.3, "w"] = np.nan
+    lookup = stp.from_pandas(other, "w")
+    lookup["w"] = lookup["w"].fillna(0.0)
     joined = stp.merge(frame, lookup, on="k", how="left", source_id="joined")
     store = stp.stores.SQLiteStore(tmp_path / "audit.db")
     pipe = stp.make_traced_pipeline(
@@ -246,3 +253,108 @@ def test_a_run_that_recorded_changes_but_not_rows_compared_is_not_read_as_unchan
     assert stp.compliance.verify(path, store=store)
     unknown = {"checked": False, "rows_compared": None, "note": COMPARED_UNKNOWN}
     assert _checks(data.to_dict()) == {"hospital_a": unknown, "hospital_b": unknown}
+
+
+def _merged_fit(tmp_path, unkept, changed=True):
+    """a and b merged (c joined after, through a second merge), the sources in
+    ``unkept`` loaded as in a process the frames were unpickled into (their loads not
+    kept here), a's column changed before merging; fitted, logged and reported."""
+    from sktraceprop._lineage._witness import WITNESSES
+
+    rng = np.random.default_rng(0)
+    n = 200
+    raw = {
+        "a": pd.DataFrame({"k": np.arange(n), "x": rng.normal(size=n)}),
+        "b": pd.DataFrame({"k": np.arange(n), "z": rng.normal(size=n)}),
+        "c": pd.DataFrame({"k": np.arange(n), "u": rng.normal(size=n)}),
+    }
+    raw["a"]["label"] = rng.integers(0, 2, n)
+    frames = {}
+    for kept in (False, True):
+        for name in sorted(s for s in raw if (s not in unkept) == kept):
+            frames[name] = stp.from_pandas(raw[name], source_id=name)
+            if name == "a" and changed:
+                frames[name]["x"] = frames[name]["x"] + 100.0  # (in that process)
+        if not kept:
+            WITNESSES.clear()  # (what a process that unpickled them keeps of their loads)
+    ab = stp.merge(frames["a"], frames["b"], on="k", source_id="ab")
+    m = stp.merge(ab, frames["c"], on="k", source_id="abc")
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store, log_predictions=True).fit(
+        m[["x", "z", "u"]], m["label"]
+    )
+    pipe.predict(m[["x", "z", "u"]].iloc[:3])
+    path = tmp_path / "report.json"
+    data = compliance_report(pipe, **DEPLOYER, output_path=path).to_dict()
+    assert stp.compliance.verify(path, store=store)
+    return pipe, store, data
+
+
+def test_a_merge_of_frames_whose_loads_are_not_kept_does_not_check_their_sources(tmp_path):
+    """Frames changed and pickled in another process, merged here: the merged rows were
+    compared with what the merge made, and the report said their parent sources were
+    'checked' (rows compared 200, compared in the merge), though nothing compared their
+    values with what was loaded: a's +100 was seen by nothing. Now they are not checked,
+    and the note says why; a source loaded here, merged after, still is."""
+    from sktraceprop.compliance._source_evidence import NOT_COMPARED_THROUGH
+
+    pipe, store, data = _merged_fit(tmp_path, unkept={"a", "b"})
+    assert pipe.lineage_.changed_columns == []  # (the change: seen by nothing)
+    unseen = {"checked": False, "rows_compared": 0, "note": NOT_COMPARED_THROUGH}
+    checked = {"checked": True, "rows_compared": 200, "compared_in": ["abc"]}
+    assert _checks(data) == {
+        "abc": {"checked": True, "rows_compared": 200},
+        "ab": checked,  # (its load is kept: the rows it made were compared)
+        "a": unseen,
+        "b": unseen,
+        "c": checked,
+    }
+    run = pipe.lineage_
+    names = {c: s.source_id for c, s in run.sources.items()}
+    assert {
+        (names[e["code"]], names.get(e.get("through"))): e["rows"] for e in run.rows_compared
+    } == {
+        ("abc", None): 200,
+        ("ab", "abc"): 200,
+        ("a", "abc"): 0,
+        ("b", "abc"): 0,
+        ("c", "abc"): 200,
+    }
+    # kept as recorded: the store, a run read back
+    assert store.load_run(run.run_id).rows_compared == run.rows_compared
+    assert store.verify()
+    (cannot,) = [c for c in _article(data)["cannot_show"] if "changed after loading" in c]
+    assert f"a ({NOT_COMPARED_THROUGH})" in cannot
+
+
+def test_a_merge_of_one_frame_whose_loads_are_not_kept_checks_the_other(tmp_path):
+    """Only a unpickled: b, loaded here, is checked through the merges; a is not."""
+    from sktraceprop.compliance._source_evidence import NOT_COMPARED_THROUGH
+
+    _, _, data = _merged_fit(tmp_path, unkept={"a"}, changed=False)
+    checks = _checks(data)
+    assert checks["a"] == {"checked": False, "rows_compared": 0, "note": NOT_COMPARED_THROUGH}
+    assert (
+        checks["b"]
+        == checks["c"]
+        == {
+            "checked": True,
+            "rows_compared": 200,
+            "compared_in": ["abc"],
+        }
+    )
+
+
+def test_a_run_recorded_without_the_merges_entries_counts_every_merge(tmp_path):
+    """A run recorded before the per-merge entries were kept: its merges' parents count
+    the merged rows compared, as they did (nothing tells which were not compared)."""
+    from sktraceprop._lineage._ids import codes_of
+    from sktraceprop.compliance._source_evidence import changes_checked
+
+    pipe, _, _ = _merged_fit(tmp_path, unkept={"a", "b"})
+    run = pipe.lineage_
+    run.rows_compared = [e for e in run.rows_compared if "through" not in e]
+    codes, counts = np.unique(codes_of(run.row_ids), return_counts=True)
+    found = changes_checked(run, {}, dict(zip(codes.tolist(), counts.tolist())))
+    checks = {run.sources[c].source_id: v for c, v in found.items()}
+    assert checks["a"] == {"checked": True, "rows_compared": 200, "compared_in": ["abc"]}
