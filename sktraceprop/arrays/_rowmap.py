@@ -232,6 +232,16 @@ def spread(rm, n):
     return RowMap(ids, rm.pools, n, None, ("all", rm))
 
 
+def written_map(rm, shape):
+    """The map of an array about to be written in place at some of the positions of its
+    first axis (``shape``: the array's): a collapsed map (an array whose first axis was
+    not known to be a row axis, ``x.T.copy().T``) is spread over that axis first, so that
+    the write gives its value to the positions it reaches, not to every one."""
+    if rm.n is None and rm.dropped is None and shape:
+        return spread(rm, shape[0])
+    return rm
+
+
 def _same(a, b):
     if a is b:
         return True
