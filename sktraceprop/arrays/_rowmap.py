@@ -220,6 +220,18 @@ def collapse(rm, via):
     return RowMap(_NO_IDS, ((Pool(rm, via), None),), None, None, ("all", rm))
 
 
+def pooled_in(rm, via):
+    """:func:`collapse`, for an input whose relation to the output rows is not modelled
+    (a NumPy function without a rule, an argument a rule does not reason about): a
+    row-less input (``y[3]``, one element) is pooled too, where ``collapse`` keeps its
+    parents direct (right for arithmetic, which spreads the element over every row, but
+    ``np.insert(x, 0, y[3], axis=0)`` would then name ``y``'s row as a row that every
+    row of ``x`` is made of)."""
+    if rm.n is not None or rm.dropped is not None or not rm.ids:
+        return collapse(rm, via)
+    return RowMap(_NO_IDS, ((Pool(rm, via), None),), None, None, ("all", rm))
+
+
 def spread(rm, n):
     """A collapsed map (or a one-row map) given to each of ``n`` rows."""
     if rm.dropped is not None:

@@ -532,7 +532,7 @@ def _wrap_all(out, rm, node, inputs=()):
 
 
 def _pooled(rm, extra, name):
-    pooled = rmap.merge([rmap.collapse(m, name) for m in extra], None)
+    pooled = rmap.merge([rmap.pooled_in(m, name) for m in extra], None)
     if isinstance(rm, list):
         return [_pooled(r, extra, name) for r in rm]
     if rm.dropped is not None:
@@ -545,7 +545,7 @@ def _pooled(rm, extra, name):
 
 
 def _unmodelled(out, args, kwargs, maps, name):
-    rm = rmap.merge([rmap.collapse(m, name) for m, _ in maps.values()], None)
+    rm = rmap.merge([rmap.pooled_in(m, name) for m, _ in maps.values()], None)
     return rm, set(maps)
 
 
