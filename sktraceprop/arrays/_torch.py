@@ -19,7 +19,15 @@ from . import _rowmap as rmap
 from ._graph import _MODE, NOT_RECORDED, ROWS, note_rows, operand, record, without_rows
 from ._index import assign_map, index_map
 from ._state import _EPOCH, _WRITES, STALE, is_stale, note_write
-from ._torch_rules import _LIST_KEY, _RULES, _elementwise, _funcs, _in_place_name, _torch_key
+from ._torch_rules import (
+    _LIST_KEY,
+    _RULES,
+    UNREADABLE,
+    _elementwise,
+    _funcs,
+    _in_place_name,
+    _torch_key,
+)
 
 __all__ = ["TracedTensor"]
 
@@ -720,7 +728,7 @@ def _dispatch_setitem(args, kwargs):
     parts = key if isinstance(key, tuple) else (key,)
     keep = any(getattr(k, "_stp_rows", None) is not None for k in parts)  # a traced key
     key = _torch_key(key, shape)
-    if key is None:
+    if key is UNREADABLE:
         new = _LIST_KEY
     else:
         value_map = rmap.EMPTY if rv is None else rv
