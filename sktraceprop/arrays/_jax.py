@@ -543,6 +543,7 @@ def _positions(shape):
 def _pad(eqn, inputs, rm0, s0):
     """``pad``: the rows of the operand by position; the padding value (data, unlike
     an index) is a parent of every row it fills."""
+    rm0 = rmap.written_map(rm0, s0)
     if rm0.n is None or rm0.dropped is not None or not s0:
         rm, pos = rm0, None
     else:
@@ -617,6 +618,7 @@ def _scatter(eqn, inputs, rm0, s0, name):
     combined with the old values (``scatter-add``...), keep theirs and gain them."""
     update_index = 1 if name == "dynamic_update_slice" else 2
     update = inputs[update_index]
+    rm0 = rmap.written_map(rm0, s0)
     if rm0.n is None or not s0:
         return rmap.merge(
             [rm0] + ([] if update[1] is None else [rmap.collapse(update[1], name)]), None

@@ -97,3 +97,29 @@ def test_a_write_of_some_cells_names_the_value_only_in_their_rows(n, data, how):
     # written in part: keeps its pooled rows, gains y's row 1
     assert {line for s, line in direct if s.startswith("coll_b_")} == {1}
     assert {line for _, line in pooled} == set(range(1, n + 1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 5), data=st.data(), how=st.sampled_from(["at_set", "insert", "pad"]))
+def test_jax_updates_name_the_value_only_in_the_rows_it_reaches(n, data, how):
+    """The same in a JAX function (``stp.arrays.apply``): ``x.T.T.at[k].set(v)``, and
+    ``jnp.insert`` (scatters into a new array of untraced zeros, whose map is collapsed)
+    and a pad with a traced constant gave every row ``v``'s row as a row it is made of."""
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    k = next(_COUNT)
+    x = stp.array(jnp.arange(n * 3.0).reshape(n, 3), source_id=f"coll_a_{k}")
+    y = stp.array(100.0 + jnp.arange(6.0).reshape(2, 3), source_id=f"coll_b_{k}")
+    at = data.draw(st.integers(0, n - 1))
+    if how == "at_set":
+        z = stp.arrays.apply(lambda a, b: a.T.T.at[jnp.array([at])].set(b[1]), x, y)
+    elif how == "insert":
+        z = stp.arrays.apply(lambda a, b: jnp.insert(a, at, b[1], axis=0), x, y)
+    else:
+        z = stp.arrays.apply(
+            lambda a, b: jnp.pad(a.T.T, ((at, 0), (0, 0)), constant_values=b[1, 0]), x, y
+        )
+    values = np.asarray(z.__stp_value__())
+    rows = values.shape[0]
+    claimed = reported(z, rows)
+    assert _names_b(claimed) == _landed(values, rows)
