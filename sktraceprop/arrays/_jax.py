@@ -437,7 +437,7 @@ def _rule(eqn, inputs, outvals):
     rm0, s0 = (inputs[0][1], _shape(inputs[0][0])) if inputs else (None, ())
 
     def pooled_all():
-        merged = rmap.merge([rmap.collapse(m, name) for _, m, _ in traced], None)
+        merged = rmap.merge([rmap.pooled_in(m, name) for _, m, _ in traced], None)
         return [merged] * len(outvals)
 
     if name in _ELEMENTWISE:
@@ -447,6 +447,12 @@ def _rule(eqn, inputs, outvals):
         # the traced inputs are not the operand (indices, padding values, updates)
         if name in ("gather", "dynamic_slice"):
             return [rmap.EMPTY] * len(outvals)
+        # an update of, or a padding around, untraced data: rows of no source, but
+        # those the traced update or padding value reaches
+        if name.startswith("scatter") or name == "dynamic_update_slice":
+            return [_scatter(eqn, inputs, rmap.EMPTY, s0, name)]
+        if name == "pad":
+            return [_pad(eqn, inputs, rmap.EMPTY, s0)]
         return pooled_all()
     if name in _REDUCTIONS:
         axes = params.get("axes", ())

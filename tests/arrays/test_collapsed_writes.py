@@ -100,11 +100,16 @@ def test_a_write_of_some_cells_names_the_value_only_in_their_rows(n, data, how):
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(2, 5), data=st.data(), how=st.sampled_from(["at_set", "insert", "pad"]))
+@given(
+    n=st.integers(2, 5),
+    data=st.data(),
+    how=st.sampled_from(["at_set", "insert", "pad", "zeros_at", "zeros_pad"]),
+)
 def test_jax_updates_name_the_value_only_in_the_rows_it_reaches(n, data, how):
     """The same in a JAX function (``stp.arrays.apply``): ``x.T.T.at[k].set(v)``, and
     ``jnp.insert`` (scatters into a new array of untraced zeros, whose map is collapsed)
-    and a pad with a traced constant gave every row ``v``'s row as a row it is made of."""
+    and a pad with a traced constant gave every row ``v``'s row as a row it is made of;
+    so did an update of, or a pad around, untraced data (``jnp.zeros(...).at[k].set(v)``)."""
     jax = pytest.importorskip("jax")
     jnp = jax.numpy
     k = next(_COUNT)
@@ -115,9 +120,15 @@ def test_jax_updates_name_the_value_only_in_the_rows_it_reaches(n, data, how):
         z = stp.arrays.apply(lambda a, b: a.T.T.at[jnp.array([at])].set(b[1]), x, y)
     elif how == "insert":
         z = stp.arrays.apply(lambda a, b: jnp.insert(a, at, b[1], axis=0), x, y)
-    else:
+    elif how == "pad":
         z = stp.arrays.apply(
             lambda a, b: jnp.pad(a.T.T, ((at, 0), (0, 0)), constant_values=b[1, 0]), x, y
+        )
+    elif how == "zeros_at":
+        z = stp.arrays.apply(lambda b: jnp.zeros((n, 3)).at[at].set(b[1]), y)
+    else:
+        z = stp.arrays.apply(
+            lambda b: jnp.pad(jnp.zeros((n, 3)), ((at, 1), (0, 0)), constant_values=b[1, 0]), y
         )
     values = np.asarray(z.__stp_value__())
     rows = values.shape[0]
