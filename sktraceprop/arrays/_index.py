@@ -158,6 +158,7 @@ def assign_map(rm, key, shape, value, value_shape, via="setitem", keep=False):
         return rmap.merge([rm, new], rm.n) if rm.n == new.n else new
     written = np.zeros(shape, bool)
     written[key] = True
+    rm = rmap.written_map(rm, shape)
     if rm.n is None or not shape:
         whole = written.all() and not keep
         if value is rmap.EMPTY:

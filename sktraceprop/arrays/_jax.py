@@ -437,7 +437,7 @@ def _rule(eqn, inputs, outvals):
     rm0, s0 = (inputs[0][1], _shape(inputs[0][0])) if inputs else (None, ())
 
     def pooled_all():
-        merged = rmap.merge([rmap.collapse(m, name) for _, m, _ in traced], None)
+        merged = rmap.merge([rmap.pooled_in(m, name) for _, m, _ in traced], None)
         return [merged] * len(outvals)
 
     if name in _ELEMENTWISE:
@@ -447,6 +447,12 @@ def _rule(eqn, inputs, outvals):
         # the traced inputs are not the operand (indices, padding values, updates)
         if name in ("gather", "dynamic_slice"):
             return [rmap.EMPTY] * len(outvals)
+        # an update of, or a padding around, untraced data: rows of no source, but
+        # those the traced update or padding value reaches
+        if name.startswith("scatter") or name == "dynamic_update_slice":
+            return [_scatter(eqn, inputs, rmap.EMPTY, s0, name)]
+        if name == "pad":
+            return [_pad(eqn, inputs, rmap.EMPTY, s0)]
         return pooled_all()
     if name in _REDUCTIONS:
         axes = params.get("axes", ())
@@ -543,6 +549,7 @@ def _positions(shape):
 def _pad(eqn, inputs, rm0, s0):
     """``pad``: the rows of the operand by position; the padding value (data, unlike
     an index) is a parent of every row it fills."""
+    rm0 = rmap.written_map(rm0, s0)
     if rm0.n is None or rm0.dropped is not None or not s0:
         rm, pos = rm0, None
     else:
@@ -617,6 +624,7 @@ def _scatter(eqn, inputs, rm0, s0, name):
     combined with the old values (``scatter-add``...), keep theirs and gain them."""
     update_index = 1 if name == "dynamic_update_slice" else 2
     update = inputs[update_index]
+    rm0 = rmap.written_map(rm0, s0)
     if rm0.n is None or not s0:
         return rmap.merge(
             [rm0] + ([] if update[1] is None else [rmap.collapse(update[1], name)]), None

@@ -175,7 +175,3 @@ def _nan_to_num_in_place(x, copy=True, nan=0.0, posinf=None, neginf=None):
 
 GENERAL[np.nan_to_num] = HANDLED[np.nan_to_num]
 HANDLED[np.nan_to_num] = _nan_to_num_in_place
-
-
-GENERAL[np.nan_to_num] = HANDLED[np.nan_to_num]
-HANDLED[np.nan_to_num] = _nan_to_num_in_place

@@ -36,7 +36,7 @@ def _write(target, written, value_map, value_aligned, name, nodes, choice=None):
     if mode == "none":
         set_rows(target, NOT_RECORDED, None)
         return
-    old = rows_of(target)
+    old = rmap.written_map(rows_of(target), written.shape)
     node = record(name, (node_of(target), *nodes), None, "numpy", mode)
     if old.n is None or not written.shape:
         new = old

@@ -131,7 +131,7 @@ def _pooled(rm, extra, out, name):
     """Add every unconsumed traced argument to every row of the result."""
     if not extra:
         return rm
-    pooled = rmap.merge([rmap.collapse(m, name) for m in extra], None)
+    pooled = rmap.merge([rmap.pooled_in(m, name) for m in extra], None)
     if isinstance(rm, list):
         return [_pooled(r, extra, o, name) for r, o in zip(rm, out)]
     if rm.dropped is not None:
@@ -235,7 +235,7 @@ def unmodelled(func, args, kwargs):
         return _wrap_all(out, NOT_RECORDED, None, _caller_owners(args, kwargs))
     name = getattr(func, "__name__", "function")
     maps_all = [rows_of(x) if type(x) is TracedArray else x._stp_rows for x in found]
-    rm = rmap.merge([rmap.collapse(m, name) for m in maps_all], None)
+    rm = rmap.merge([rmap.pooled_in(m, name) for m in maps_all], None)
     nodes = tuple(node_of(x) if type(x) is TracedArray else x._stp_node for x in found)
     node = record(name, nodes, {"modelled": False}, "numpy", mode)
     if type(target) is TracedArray:

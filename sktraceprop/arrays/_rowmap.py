@@ -220,6 +220,18 @@ def collapse(rm, via):
     return RowMap(_NO_IDS, ((Pool(rm, via), None),), None, None, ("all", rm))
 
 
+def pooled_in(rm, via):
+    """:func:`collapse`, for an input whose relation to the output rows is not modelled
+    (a NumPy function without a rule, an argument a rule does not reason about): a
+    row-less input (``y[3]``, one element) is pooled too, where ``collapse`` keeps its
+    parents direct (right for arithmetic, which spreads the element over every row, but
+    ``np.insert(x, 0, y[3], axis=0)`` would then name ``y``'s row as a row that every
+    row of ``x`` is made of)."""
+    if rm.n is not None or rm.dropped is not None or not rm.ids:
+        return collapse(rm, via)
+    return RowMap(_NO_IDS, ((Pool(rm, via), None),), None, None, ("all", rm))
+
+
 def spread(rm, n):
     """A collapsed map (or a one-row map) given to each of ``n`` rows."""
     if rm.dropped is not None:
@@ -230,6 +242,16 @@ def spread(rm, n):
         rm = single(rm) if rm.n == 1 else collapse(rm, "broadcast")
     ids = tuple(np.broadcast_to(s[:1], (n,)) for s in rm.ids)
     return RowMap(ids, rm.pools, n, None, ("all", rm))
+
+
+def written_map(rm, shape):
+    """The map of an array about to be written in place at some of the positions of its
+    first axis (``shape``: the array's): a collapsed map (an array whose first axis was
+    not known to be a row axis, ``x.T.copy().T``) is spread over that axis first, so that
+    the write gives its value to the positions it reaches, not to every one."""
+    if rm.n is None and rm.dropped is None and shape:
+        return spread(rm, shape[0])
+    return rm
 
 
 def _same(a, b):

@@ -19,7 +19,15 @@ from . import _rowmap as rmap
 from ._graph import _MODE, NOT_RECORDED, ROWS, note_rows, operand, record, without_rows
 from ._index import assign_map, index_map
 from ._state import _EPOCH, _WRITES, STALE, is_stale, note_write
-from ._torch_rules import _LIST_KEY, _RULES, _elementwise, _funcs, _in_place_name, _torch_key
+from ._torch_rules import (
+    _LIST_KEY,
+    _RULES,
+    UNREADABLE,
+    _elementwise,
+    _funcs,
+    _in_place_name,
+    _torch_key,
+)
 
 __all__ = ["TracedTensor"]
 
@@ -532,7 +540,7 @@ def _wrap_all(out, rm, node, inputs=()):
 
 
 def _pooled(rm, extra, name):
-    pooled = rmap.merge([rmap.collapse(m, name) for m in extra], None)
+    pooled = rmap.merge([rmap.pooled_in(m, name) for m in extra], None)
     if isinstance(rm, list):
         return [_pooled(r, extra, name) for r in rm]
     if rm.dropped is not None:
@@ -545,7 +553,7 @@ def _pooled(rm, extra, name):
 
 
 def _unmodelled(out, args, kwargs, maps, name):
-    rm = rmap.merge([rmap.collapse(m, name) for m, _ in maps.values()], None)
+    rm = rmap.merge([rmap.pooled_in(m, name) for m, _ in maps.values()], None)
     return rm, set(maps)
 
 
@@ -720,7 +728,7 @@ def _dispatch_setitem(args, kwargs):
     parts = key if isinstance(key, tuple) else (key,)
     keep = any(getattr(k, "_stp_rows", None) is not None for k in parts)  # a traced key
     key = _torch_key(key, shape)
-    if key is None:
+    if key is UNREADABLE:
         new = _LIST_KEY
     else:
         value_map = rmap.EMPTY if rv is None else rv

@@ -269,9 +269,14 @@ def _gather(out, args, kwargs, maps, name):
     return rmap.from_positions(rm, index), {0, 2, "index"}
 
 
+#: What :func:`_torch_key` gives for a list key it cannot tell (``None`` is a key:
+#: ``x[None]`` adds an axis).
+UNREADABLE = object()
+
+
 def _torch_key(key, shape=None):
-    """A torch indexing key in NumPy terms (tensors become arrays); None when a list key
-    of a tensor of ``shape`` cannot be told (see :func:`_list_key`)."""
+    """A torch indexing key in NumPy terms (tensors become arrays); :data:`UNREADABLE`
+    when a list key of a tensor of ``shape`` cannot be told (see :func:`_list_key`)."""
     if isinstance(key, tuple):
         return tuple(_torch_key(k) for k in key)
     if isinstance(key, torch.Tensor):
@@ -280,7 +285,8 @@ def _torch_key(key, shape=None):
         return key.detach().cpu().numpy()
     if isinstance(key, list):
         if shape and any(_tuple_like(k) for k in key):
-            return _list_key(key, shape)
+            found = _list_key(key, shape)
+            return UNREADABLE if found is None else found
         arr = np.asarray([k.item() if isinstance(k, torch.Tensor) else k for k in key])
         return arr.astype(np.int64) if arr.size == 0 else arr  # torch reads [] as integers
     return key
@@ -331,7 +337,7 @@ def _getitem(out, args, kwargs, maps, name):
         return rmap.EMPTY, set(maps)
     key = _torch_key(args[1], shape)
     used = {0} | {k for k in maps if k != 0}  # an index's own rows select, they are not data
-    if key is None:
+    if key is UNREADABLE:
         return _LIST_KEY, used
     return index_map(rm, key, shape), used
 

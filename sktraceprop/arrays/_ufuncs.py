@@ -388,8 +388,8 @@ def _at(target, plain, maps, nodes, name, mode):
     if mode == "none":
         _set_rows(target, NOT_RECORDED, None, False)
         return
-    old = _rows_of(target)
     shape = plain[0].shape
+    old = rmap.written_map(_rows_of(target), shape)
     written = np.zeros(shape, bool)
     written[plain[1]] = True
     if old.n is None or not shape:

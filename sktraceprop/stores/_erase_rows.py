@@ -350,10 +350,9 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     warn_held_here(*given_here)
     if not planned:
         return []
-    _warn_value_names({run_id: kept[run_id] for run_id, _ in planned})
     event = _log_request(store, source_ids, rows, reason, [run_id for run_id, _ in planned])
     why = f"{reason.strip()} (erasure event {event['seq']})"
-    return redact_each(
+    done = redact_each(
         store,
         planned,
         why,
@@ -363,6 +362,9 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
             "nothing more of them)."
         ),
     )
+    # said once the runs are erased from: an erasure refused (a busy store) erased nothing
+    _warn_value_names({run_id: kept[run_id] for run_id, _ in planned})
+    return done
 
 
 def value_names(run):

@@ -305,6 +305,24 @@ def test_nan_to_num_without_a_copy_writes_into_the_traced_array_as_numpy_does():
     assert all(("nan_to_num_filler", 2) in d | p for d, p in rows)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    cells=st.lists(st.sampled_from([0.5, -2.0, np.nan, np.inf, -np.inf]), min_size=2, max_size=12),
+    nan=st.sampled_from([0.0, -1.0, 7.5]),
+)
+def test_nan_to_num_with_a_copy_gives_numpys_values_and_keeps_each_row(cells, nan):
+    """``np.nan_to_num(x)`` (``copy=True``, the default) of a traced array recursed
+    until Python's limit (RecursionError): its handler was registered twice, so the
+    general rule it falls back to for copies was the handler itself."""
+    X = np.asarray(cells[: len(cells) // 2 * 2]).reshape(-1, 2)
+    x = stp.array(X, source_id=f"nan_to_num_copy_{len(cells)}_{nan}")
+    out = np.nan_to_num(x, nan=nan)
+    assert out is not x and isinstance(out, stp.arrays.TracedArray)
+    assert np.array_equal(np.asarray(out), np.nan_to_num(X, nan=nan))
+    assert np.array_equal(np.asarray(x), X, equal_nan=True)  # the input is not written
+    assert _direct_lines(out, len(X)) == [{k + 1} for k in range(len(X))]
+
+
 def test_a_view_as_ndarray_is_a_plain_read_only_array_as_asarray_gives():
     """``x.view(np.ndarray)`` (how libraries strip a subclass) gave a TracedArray."""
     x = stp.array(np.arange(6.0).reshape(3, 2), source_id="view_as_ndarray")

@@ -518,3 +518,21 @@ def test_numpy_shuffles_of_a_tensor_leave_its_lineage_stale_not_wrong(shape):
         np.random.default_rng(1).shuffle(t)
     with pytest.raises(LineageError, match="modified in place through another view"):
         stp.provenance(t).rows(0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 5), data=st.data())
+def test_a_new_axis_in_the_key_keeps_the_rows_as_numpys_does(n, data):
+    """``x[None]`` (and a write ``x[None] = v``) dropped the tensor's row ids with the
+    error of an unreadable *list* key: None, the key, was taken for the marker of a key
+    that could not be read."""
+    k = data.draw(st.integers(0, n - 1))
+    x = stp.array(torch.arange(n * 3.0).reshape(n, 3), source_id=f"t_none_{n}_{k}")
+    every = {(0, f"t_none_{n}_{k}", line) for line in range(1, n + 1)}
+    assert set(_lines(x[None], [0])) == every
+    assert set(_lines(x[None, k], [0])) == {(0, f"t_none_{n}_{k}", k + 1)}
+    assert set(_lines(x[k][None], [0])) == {(0, f"t_none_{n}_{k}", k + 1)}
+    z = x.clone()
+    z[None] = x.flip(0)[None]
+    # the whole tensor written through a new axis: each row may hold any row of x
+    assert {line for _, _, line in _lines(z, list(range(n)))} == {line for *_, line in every}

@@ -6,6 +6,7 @@ counted no names): the store holds no data, so it cannot tell which names only t
 rows made. The truth is the raw bytes of the store's file.
 """
 
+import sqlite3
 import warnings
 
 import numpy as np
@@ -16,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sktraceprop as stp
+from sktraceprop.exceptions import StoreBusyError
 
 _WARNED = "keep feature names that are not input column names"
 
@@ -74,3 +76,26 @@ def test_no_warning_where_every_such_name_is_named_or_none_is_kept(tmp_path):
         warnings.simplefilter("always")
         store.erase_rows(source_id="b", reason="erasure request")
     assert not [w for w in seen if _WARNED in str(w.message)]
+
+
+def test_an_erasure_refused_by_a_busy_store_says_nothing_was_erased_from(tmp_path):
+    # the warning "the stored runs erased from keep feature names..." came before the
+    # store was written: an erasure that a busy store refused (nothing written, as its
+    # error says) still told of runs erased from
+    store, _ = _fit(tmp_path)
+    store.close()
+    store = stp.stores.SQLiteStore(tmp_path / "s.db", timeout=0.2)
+    holder = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            with pytest.raises(StoreBusyError, match="Nothing was written"):
+                store.erase_rows(source_id="b", reason="erasure request")
+        assert not [w for w in seen if _WARNED in str(w.message)]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with pytest.warns(UserWarning, match=_WARNED):  # said once the erasure is done
+        store.erase_rows(source_id="b", reason="erasure request")
+    store.close()

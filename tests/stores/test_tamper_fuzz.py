@@ -308,7 +308,8 @@ def test_any_cell_edited_in_a_postgresql_store_is_found_or_changes_nothing(
     import psycopg
 
     table = data.draw(
-        st.sampled_from(["stp_meta", "sources", "runs", "events", "checkpoints"]), label="table"
+        st.sampled_from(["stp_meta", "sources", "runs", "events", "checkpoints", "run_leaves"]),
+        label="table",
     )
 
     def rows(con):
