@@ -671,6 +671,11 @@ def _cmd_erase(args, out):
                 for kind in ("sources", "fit_params", "features")
                 if d[kind]
             )
+            if d["value_names_kept"]:
+                what += (
+                    f"; {d['value_names_kept']} feature name(s) made of values (one-hot "
+                    "categories) would stay: name them with --feature to erase them"
+                )
             _print(f"{_shown(d['run_id'])}  {what}", out=out)
         else:
             _print(

@@ -306,8 +306,10 @@ class BaseStore(ABC):
         erased : list of dict
             One summary per run erased from (``run_id``, ``event_seq``, ``erased``), or
             with ``dry_run``, per run that would be (``run_id``, ``features``,
-            ``sources``, ``fit_params``). Empty when no stored run holds anything of
-            the rows any more.
+            ``sources``, ``fit_params``, and ``value_names_kept``: how many of its
+            feature names made of values ``features`` did not name, which the erasure
+            would keep and warn of). Empty when no stored run holds anything of the
+            rows any more.
 
         Raises
         ------
@@ -324,10 +326,11 @@ class BaseStore(ABC):
         Warns
         -----
         UserWarning
-            When fitted objects of this process (the model fitted on the rows, an
-            explainer's or valuer's copies) keep data of them, or of merged rows built
-            from them at any depth (for ``source_id``, of any row of those sources,
-            given to a stored run or not): the erasure does not reach them.
+            With ``dry_run`` too: when fitted objects of this process (the model
+            fitted on the rows, an explainer's or valuer's copies) keep data of them,
+            or of merged rows built from them at any depth (for ``source_id``, of any
+            row of those sources, given to a stored run or not): the erasure does not
+            reach them.
         """
         from ._erase_rows import erase_rows
 

@@ -345,9 +345,13 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     planned, given_here, rows, kept = plan(
         store, source_id=source_ids, sample_id=ids, features=features, registry=REGISTRY
     )
+    warn_held_here(*given_here)  # a dry run too: what erasing would not reach
     if dry_run:
-        return [{"run_id": run_id, **held} for run_id, held in planned]
-    warn_held_here(*given_here)
+        # the names made of values a real erasure would warn of (counted, never named)
+        return [
+            {"run_id": run_id, **held, "value_names_kept": kept[run_id]}
+            for run_id, held in planned
+        ]
     if not planned:
         return []
     event = _log_request(store, source_ids, rows, reason, [run_id for run_id, _ in planned])

@@ -22,7 +22,7 @@ from sktraceprop.exceptions import StoreBusyError
 _WARNED = "keep feature names that are not input column names"
 
 
-def _fit(tmp_path, categorical=True):
+def _fit(tmp_path, categorical=True, keep=None):
     rng = np.random.default_rng(0)
     a = pd.DataFrame(
         {"job": rng.choice(["clerk", "nurse"], 40), "age": rng.normal(40, 5, 40)}
@@ -37,6 +37,8 @@ def _fit(tmp_path, categorical=True):
         make_column_transformer(*steps), LogisticRegression(), store=store
     )
     pipe.fit(X[["job", "age"]], X["y"])
+    if keep is not None:
+        keep.append(pipe)  # alive: a fitted object holding the rows
     return store, pipe.lineage_.run_id
 
 
@@ -99,3 +101,27 @@ def test_an_erasure_refused_by_a_busy_store_says_nothing_was_erased_from(tmp_pat
     with pytest.warns(UserWarning, match=_WARNED):  # said once the erasure is done
         store.erase_rows(source_id="b", reason="erasure request")
     store.close()
+
+
+def test_a_dry_run_counts_the_names_it_would_keep_and_warns_of_holders(tmp_path, capsys):
+    # a dry run said nothing of the names an erasure would keep, nor of the fitted
+    # objects it would not reach: it now counts the first (never naming them) and gives
+    # the second's warning; nothing is written
+    from sktraceprop.cli import main
+
+    alive = []
+    store, run_id = _fit(tmp_path, keep=alive)
+    n_events = len(store.events(include_store_events=True))
+    with pytest.warns(UserWarning, match="fitted objects in this process keep data"):
+        (planned,) = store.erase_rows(source_id="b", reason="request", dry_run=True)
+    assert planned["run_id"] == run_id and planned["value_names_kept"] == 3
+    names = ["onehotencoder__job_falconer"]
+    (planned,) = store.erase_rows(source_id="b", reason="request", features=names, dry_run=True)
+    assert planned["value_names_kept"] == 2
+    assert len(store.events(include_store_events=True)) == n_events
+    store.close()
+    main(["erase", str(tmp_path / "s.db"), "--source", "b", "--reason", "r", "--dry-run"])
+    out = capsys.readouterr().out
+    assert "3 feature name(s) made of values (one-hot categories) would stay" in out
+    assert "falconer" not in out
+    assert b"falconer" in (tmp_path / "s.db").read_bytes()  # nothing erased
