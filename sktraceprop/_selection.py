@@ -27,7 +27,7 @@ import weakref
 
 from ._lineage._fingerprint import json_safe
 
-__all__ = ["SelectionCloneMixin", "selection_of"]
+__all__ = ["SelectionCloneMixin", "anonymous_split_note", "selection_of"]
 
 #: The attribute a clone made by model selection carries: ``{"search_id", "search"}``.
 TAG = "_stp_search"
@@ -246,3 +246,33 @@ def selection_of(estimator):
             ),
         }
     return None
+
+
+def anonymous_split_note(ids, selection):
+    """The run's note for a cross-validation split fitted on rows without ids, or None.
+
+    Rows that carry no ids are recorded as an anonymous source, the data given to the
+    fit, with lines that are positions in it. A split's fit is given only its training
+    rows: its lines are positions among them, not in the data given to the search, and
+    each split's rows are another source. ``ids`` are the run's input row ids and
+    ``selection`` its :func:`selection_of` record.
+    """
+    if selection is None or selection.get("role") != "cv_fold":
+        return None
+    from ._lineage._ids import distinct_codes
+    from ._lineage._source import REGISTRY
+
+    sources = [REGISTRY.by_code(int(c)) for c in distinct_codes(ids)]
+    anonymous = [s.source_id for s in sources if s.kind == "anonymous"]
+    if not anonymous:
+        return None
+    n = selection.get("n_train")
+    rows = "training rows" if n is None else f"{n} training rows"
+    return (
+        f"this cross-validation split's rows carried no row ids: they are recorded as "
+        f"{', '.join(anonymous)}, the split's own {rows}, and its lines are positions "
+        "among them, not in the data given to the search or cross-validation call (each "
+        "split is another anonymous source). Give the data ids (sktraceprop.from_numpy, "
+        "read_csv) or pass sample_id=, sliced per split like sample_weight, to name the "
+        "same rows in every split"
+    )

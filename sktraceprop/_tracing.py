@@ -29,7 +29,7 @@ from ._lineage._record import add_input_notes, changes, fit_inputs, recording
 from ._lineage._stats import empty_columns, empty_columns_message, source_stats
 from ._model_lock import exclusive
 from ._prediction_log import check_log_predictions, remember_answering_parts
-from ._selection import SelectionCloneMixin, selection_of
+from ._selection import SelectionCloneMixin, anonymous_split_note, selection_of
 from .exceptions import LineageWarning
 from .utils._delegation import SourcesTravelMixin
 from .utils._sklearn_compat import sample_id_request
@@ -244,6 +244,9 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                                 stacklevel=user_stacklevel(),
                             )
                         _label(lineage, selection)
+                        split = anonymous_split_note(ids, selection)
+                        if split is not None:
+                            lineage.notes.append(split)
                         self.lineage_ = lineage
                         hold(self)  # its fitted steps learnt from these rows: a removal names it
                         if store is not None:

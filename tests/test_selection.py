@@ -397,3 +397,28 @@ def test_learning_and_validation_curves_are_one_call_each(data):
         sorted(r.selection["candidate_params"]["logisticregression__C"] for r in valid)
         == [0.1] * 3 + [10.0] * 3
     )
+
+
+def test_a_split_of_rows_without_ids_says_its_lines_are_positions_in_the_split(data):
+    X, y = data
+    rng = np.random.default_rng(3)
+    arrays = (rng.normal(size=(48, 2)), rng.integers(0, 2, 48))  # never loaded: no ids
+    cv = KFold(3, shuffle=True, random_state=0)
+    store = stp.stores.MemoryStore()
+    res = cross_validate(_pipe(store), *arrays, cv=cv, return_estimator=True)
+    assert len(_runs(store, purpose="cv_fold")) == 3
+    for fitted, (train, _) in zip(res["estimator"], cv.split(*arrays)):
+        run = fitted.lineage_
+        [note] = [n for n in run.notes if "carried no row ids" in n]
+        [source] = run.sources.values()
+        assert f"recorded as {source.source_id}, the split's own {train.size} training" in note
+        # its line k is the split's k-th row, not row k of the data given to the search
+        line = int(run.rows()["line"].iloc[-1])
+        assert line == train.size and train[line - 1] != line - 1
+    # traced rows, or sample_id: lines of the file, no note
+    cross_validate(_pipe(store), X.to_numpy(), y, cv=cv, params={"sample_id": stp.row_ids(X)})
+    cross_validate(_pipe(store), X, y, cv=cv)
+    assert not any("carried no row ids" in n for r in _runs(store)[3:] for n in r.notes)
+    # the refit of a search is given all the rows: positions in them, no note
+    search = GridSearchCV(_pipe(store), GRID, cv=cv).fit(*arrays)
+    assert not any("carried no row ids" in n for n in search.best_estimator_.lineage_.notes)
