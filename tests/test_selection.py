@@ -422,3 +422,30 @@ def test_a_split_of_rows_without_ids_says_its_lines_are_positions_in_the_split(d
     # the refit of a search is given all the rows: positions in them, no note
     search = GridSearchCV(_pipe(store), GRID, cv=cv).fit(*arrays)
     assert not any("carried no row ids" in n for n in search.best_estimator_.lineage_.notes)
+
+
+def test_a_regressor_fitted_by_a_transformed_target_regressor_says_its_target_is_transformed(
+    data,
+):
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.linear_model import Ridge
+
+    X, _ = data
+    price = np.exp(X["x2"]) * 100.0  # prices; the regressor is fitted on their log
+    model = TransformedTargetRegressor(
+        stp.make_traced_pipeline(StandardScaler(), Ridge()), func=np.log, inverse_func=np.exp
+    ).fit(X[["x1"]], price)
+    run = model.regressor_.lineage_
+    [stats] = run.source_stats["sources"]
+    assert np.isclose(stats["labels"]["mean"], np.log(price).mean())  # not price.mean()
+    [note] = [n for n in run.notes if "TransformedTargetRegressor" in n]
+    assert "on the target it transformed (by func=log): the run's target statistics" in note
+    scaled = TransformedTargetRegressor(stp.TracedEstimator(Ridge()), transformer=StandardScaler())
+    [note] = [n for n in scaled.fit(X[["x1"]], price).regressor_.lineage_.notes if "Trans" in n]
+    assert "(by its transformer StandardScaler)" in note
+    # the identity transforms nothing; a regressor fitted directly is given the target
+    for fitted in (
+        TransformedTargetRegressor(stp.TracedEstimator(Ridge())).fit(X[["x1"]], price).regressor_,
+        stp.TracedEstimator(Ridge()).fit(X[["x1"]], price),
+    ):
+        assert not any("TransformedTargetRegressor" in n for n in fitted.lineage_.notes)
