@@ -95,16 +95,17 @@ def _first_column(Z):
 
 
 def _found_at(received, row):
-    """Positions of the final estimator's input that hold ``row`` (a 1-D array)."""
+    """Positions of the final estimator's input that hold ``row`` (a 1-D array), and
+    whether they are all of them (only :data:`MAX_CANDIDATES` rows whose first value is
+    the row's are compared)."""
     first = _first_column(received)
     candidates = np.flatnonzero(_same(first.reshape(-1, 1), np.full((first.size, 1), row[0])))
+    complete = candidates.size <= MAX_CANDIDATES
     candidates = candidates[:MAX_CANDIDATES]
-    if candidates.size == 0:
-        return candidates
-    rows = _take(received, candidates)
+    rows = _take(received, candidates) if candidates.size else None
     if rows is None:
-        return candidates[:0]
-    return candidates[_same(rows, np.broadcast_to(row, rows.shape))]
+        return candidates[:0], complete
+    return candidates[_same(rows, np.broadcast_to(row, rows.shape))], complete
 
 
 def _input_positions(steps, n):
@@ -142,9 +143,10 @@ def _among(rows, pool):
 
 
 def _moved(X, steps, received, given, at):
-    """``(k, position)``: the ``k``-th sample row reached the final estimator only at
-    ``position``; None when every sample row is at its own position; or a string, why
-    the order cannot be told."""
+    """``(count, k, position)``: the ``k``-th sample row reached the final estimator only
+    elsewhere, at ``position`` (one of ``count`` positions holding its values, ``inf``
+    when not all were compared; the fewest of the moved rows); None when every sample
+    row is at its own position; or a string, why the order cannot be told."""
     alone = _alone(X, steps, given)
     seen = _take(received, at)
     if alone is None or seen is None:
@@ -160,13 +162,15 @@ def _moved(X, steps, received, given, at):
     if together is None or together.shape != alone.shape or not _among(together, alone):
         # a step computes a row from the rows run with it: a row alone is no evidence
         return "they gave rows run together other values than rows run alone"
-    moved = None
+    moved = []
     for k in np.flatnonzero(~here):
-        where = _found_at(received, alone[k])
+        where, complete = _found_at(received, alone[k])
         if where.size == 0:
             return "they gave values the final estimator did not receive"
-        moved = moved or (int(k), int(where[0]))
-    return moved
+        moved.append((where.size if complete else np.inf, int(k), int(where[0])))
+    # named: a row found at one position only, where there is one (rows of equal values
+    # cannot be told apart)
+    return min(moved)
 
 
 def check_order(X, steps, received, ids, row_ids, with_y, step, carried=False):
@@ -222,11 +226,14 @@ def check_order(X, steps, received, ids, row_ids, with_y, step, carried=False):
 
 
 def _refuse(moved, given_ids, row_ids, with_y, step, labels, m, carried):
-    k, position = moved
+    count, k, position = moved
     how = "under row ids that are not theirs" if carried else "without row ids"
+    alike = "" if count == 1 else f", one of {count:g} rows of its values"
+    if count == np.inf:
+        alike = ", one of many rows of its values"
     found = (
         f"the row given to fit as {describe_id(given_ids[k])} reached {step} as its row "
-        f"{position}, where {describe_id(row_ids[position])} was given (found by running "
+        f"{position}{alike}, where {describe_id(row_ids[position])} was given (found by running "
         f"{m} of the rows given to fit again, one at a time, through the fitted steps; "
         f"step(s) {labels} returned rows {how})"
     )

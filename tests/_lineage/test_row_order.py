@@ -233,3 +233,31 @@ def test_pipelines_fitted_inside_the_final_estimator_are_named_as_not_checked(da
     pipe = stp.make_traced_pipeline(StandardScaler(), TransformedTargetRegressor(plain))
     pipe.fit(X, target)
     assert not any("kept its place" in n for n in pipe.lineage_.notes)
+
+
+def test_a_moved_row_among_rows_of_equal_values_is_named_as_one_of_them(data):
+    import re
+
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame, truth = data
+    X = (frame[["key"]] % 3).astype(str)  # three groups: rows of equal one-hot values
+    pipe = stp.make_traced_pipeline(
+        OneHotEncoder(sparse_output=False),
+        FunctionTransformer(lambda Z: Z[::-1]),
+        LogisticRegression(),
+    )
+    with pytest.raises(LineageError) as info:
+        pipe.fit(X, frame["label"])
+    found = re.search(
+        r"given to fit as rows line (\d+) reached the final step \(LogisticRegression\) as its "
+        r"row (\d+), one of (\d+) rows of its values",
+        str(info.value),
+    )
+    line, position, count = (int(g) for g in found.groups())
+    # the truth, from the raw lines: the keys of the file, in order, and their groups
+    by_line = {v: k for k, v in truth.items()}
+    keys = [by_line[v] for v in sorted(by_line)]
+    group = by_line[line] % 3
+    assert count == sum(k % 3 == group for k in keys)
+    assert keys[::-1][position] % 3 == group  # what the model received at that row
