@@ -205,6 +205,8 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
     """
     row_ids, notes, traced = resample_ids(ids, steps)
     step = f"the final step ({type(leaf).__name__})"
+    # (the final estimator's input, held no longer than this check needs it)
+    received, seen.received = seen.received, None
     nested = nested_note(leaf, step)
     if nested is not None:
         notes.append(nested)
@@ -239,8 +241,8 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
         else:  # sample_id= named other ids than X carries: compare with X's own
             own = resample_ids(own, steps)[0]
         if np.array_equal(seen.ids, own):
-            if seen.received is not None:  # the ids in order: are the values theirs?
-                check_order(X, steps, seen.received, ids, row_ids, seen.with_y, step, True)
+            if received is not None:  # the ids in order: are the values theirs?
+                check_order(X, steps, received, ids, row_ids, seen.with_y, step, True)
             return row_ids, notes, traced
         if seen.with_y:
             k = _first_difference(seen.ids, own)
@@ -265,8 +267,8 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
             "model saw cannot be traced. Filter the rows before fit, or return a DataFrame "
             "that keeps the row-id index from that step."
         )
-    if seen.received is not None and seen.ids is None:  # no ids: are the rows in order?
-        note = check_order(X, steps, seen.received, ids, row_ids, seen.with_y, step)
+    if received is not None and seen.ids is None:  # no ids: are the rows in order?
+        note = check_order(X, steps, received, ids, row_ids, seen.with_y, step)
         if note is not None:
             notes.append(note)
     return row_ids, notes, traced
