@@ -27,7 +27,12 @@ import weakref
 
 from ._lineage._fingerprint import json_safe
 
-__all__ = ["SelectionCloneMixin", "selection_of"]
+__all__ = [
+    "SelectionCloneMixin",
+    "anonymous_split_note",
+    "selection_of",
+    "transformed_target_note",
+]
 
 #: The attribute a clone made by model selection carries: ``{"search_id", "search"}``.
 TAG = "_stp_search"
@@ -246,3 +251,62 @@ def selection_of(estimator):
             ),
         }
     return None
+
+
+def anonymous_split_note(ids, selection):
+    """The run's note for a cross-validation split fitted on rows without ids, or None.
+
+    Rows that carry no ids are recorded as an anonymous source, the data given to the
+    fit, with lines that are positions in it. A split's fit is given only its training
+    rows: its lines are positions among them, not in the data given to the search, and
+    each split's rows are another source. ``ids`` are the run's input row ids and
+    ``selection`` its :func:`selection_of` record.
+    """
+    if selection is None or selection.get("role") != "cv_fold":
+        return None
+    from ._lineage._ids import distinct_codes
+    from ._lineage._source import REGISTRY
+
+    sources = [REGISTRY.by_code(int(c)) for c in distinct_codes(ids)]
+    anonymous = [s.source_id for s in sources if s.kind == "anonymous"]
+    if not anonymous:
+        return None
+    n = selection.get("n_train")
+    rows = "training rows" if n is None else f"{n} training rows"
+    return (
+        f"this cross-validation split's rows carried no row ids: they are recorded as "
+        f"{', '.join(anonymous)}, the split's own {rows}, and its lines are positions "
+        "among them, not in the data given to the search or cross-validation call (each "
+        "split is another anonymous source). Give the data ids (sktraceprop.from_numpy, "
+        "read_csv) or pass sample_id=, sliced per split like sample_weight, to name the "
+        "same rows in every split"
+    )
+
+
+def transformed_target_note(estimator):
+    """The run's note when ``estimator`` is being fitted by a ``TransformedTargetRegressor``
+    as its ``regressor_``, on the target it transformed; None otherwise (as the call stack
+    shows it, as for :func:`selection_of`).
+
+    The run's target statistics (``source_stats``) are then of the transformed values
+    (``log`` of prices, say), not of the target the user gave.
+    """
+    from sklearn.compose import TransformedTargetRegressor
+
+    frame = _caller(("sktraceprop.", "contextlib"))
+    owner = None if frame is None else frame.f_locals.get("self")
+    if not isinstance(owner, TransformedTargetRegressor):
+        return None
+    if owner.__dict__.get("regressor_") is not estimator:
+        return None
+    if owner.transformer is not None:
+        how = f"by its transformer {type(owner.transformer).__name__}"
+    elif owner.func is not None:
+        how = f"by func={getattr(owner.func, '__name__', repr(owner.func))}"
+    else:
+        return None  # the identity: the target is the one given
+    return (
+        "fitted by a TransformedTargetRegressor as its regressor, on the target it "
+        f"transformed ({how}): the run's target statistics are of the transformed values, "
+        "not of the target given to the TransformedTargetRegressor"
+    )

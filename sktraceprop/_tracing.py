@@ -29,7 +29,12 @@ from ._lineage._record import add_input_notes, changes, fit_inputs, recording
 from ._lineage._stats import empty_columns, empty_columns_message, source_stats
 from ._model_lock import exclusive
 from ._prediction_log import check_log_predictions, remember_answering_parts
-from ._selection import SelectionCloneMixin, selection_of
+from ._selection import (
+    SelectionCloneMixin,
+    anonymous_split_note,
+    selection_of,
+    transformed_target_note,
+)
 from .exceptions import LineageWarning
 from .utils._delegation import SourcesTravelMixin
 from .utils._sklearn_compat import sample_id_request
@@ -226,6 +231,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                 with fit_inputs(X, ids):
                     changed = changes(X, ids) if isinstance(X, pd.DataFrame) else None
                     selection = selection_of(self)
+                    target_note = transformed_target_note(self)
                     if selection is None:
                         model, given = (_RUN_INFO.get() or {}).get("selection", (None, None))
                         selection = given if model is self else None
@@ -244,6 +250,10 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                                 stacklevel=user_stacklevel(),
                             )
                         _label(lineage, selection)
+                        split = anonymous_split_note(ids, selection)
+                        for note in (split, target_note):
+                            if note is not None:
+                                lineage.notes.append(note)
                         self.lineage_ = lineage
                         hold(self)  # its fitted steps learnt from these rows: a removal names it
                         if store is not None:

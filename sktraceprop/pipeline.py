@@ -63,9 +63,12 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
         return self._fit_traced(super().fit_predict, X, y, sample_id, params)
 
     def _fit_traced(self, method, X, y, sample_id, params):
-        leaf, _ = pipeline_leaf(self)
+        leaf, steps = pipeline_leaf(self)
         refuse_frozen(leaf)
-        with skorch_fit_indices(self._final_estimator) as seen, final_fit_rows(leaf) as final:
+        with (
+            skorch_fit_indices(self._final_estimator) as seen,
+            final_fit_rows(leaf, steps) as final,
+        ):
             return self._traced_fit(method, X, y, sample_id, params, context=(seen, final))
 
     def _build_lineage(self, X, ids, context):

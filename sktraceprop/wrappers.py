@@ -114,7 +114,7 @@ class TracedEstimator(
         leaf, steps = pipeline_leaf(est)
         # a lone estimator sees X itself; only a pipeline's steps can change its rows
         spied = leaf if steps else None
-        with skorch_fit_indices(est) as seen, final_fit_rows(spied) as final:
+        with skorch_fit_indices(est) as seen, final_fit_rows(spied, steps) as final:
             self._traced_fit(fit, X, y, sample_id, fit_params, context=(seen, final))
         for attr in ("n_features_in_", "feature_names_in_", "classes_"):
             if hasattr(self.estimator_, attr):

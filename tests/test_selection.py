@@ -397,3 +397,55 @@ def test_learning_and_validation_curves_are_one_call_each(data):
         sorted(r.selection["candidate_params"]["logisticregression__C"] for r in valid)
         == [0.1] * 3 + [10.0] * 3
     )
+
+
+def test_a_split_of_rows_without_ids_says_its_lines_are_positions_in_the_split(data):
+    X, y = data
+    rng = np.random.default_rng(3)
+    arrays = (rng.normal(size=(48, 2)), rng.integers(0, 2, 48))  # never loaded: no ids
+    cv = KFold(3, shuffle=True, random_state=0)
+    store = stp.stores.MemoryStore()
+    res = cross_validate(_pipe(store), *arrays, cv=cv, return_estimator=True)
+    assert len(_runs(store, purpose="cv_fold")) == 3
+    for fitted, (train, _) in zip(res["estimator"], cv.split(*arrays)):
+        run = fitted.lineage_
+        [note] = [n for n in run.notes if "carried no row ids" in n]
+        [source] = run.sources.values()
+        assert f"recorded as {source.source_id}, the split's own {train.size} training" in note
+        # its line k is the split's k-th row, not row k of the data given to the search
+        line = int(run.rows()["line"].iloc[-1])
+        assert line == train.size and train[line - 1] != line - 1
+    # traced rows, or sample_id: lines of the file, no note
+    cross_validate(_pipe(store), X.to_numpy(), y, cv=cv, params={"sample_id": stp.row_ids(X)})
+    cross_validate(_pipe(store), X, y, cv=cv)
+    assert not any("carried no row ids" in n for r in _runs(store)[3:] for n in r.notes)
+    # the refit of a search is given all the rows: positions in them, no note
+    search = GridSearchCV(_pipe(store), GRID, cv=cv).fit(*arrays)
+    assert not any("carried no row ids" in n for n in search.best_estimator_.lineage_.notes)
+
+
+def test_a_regressor_fitted_by_a_transformed_target_regressor_says_its_target_is_transformed(
+    data,
+):
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.linear_model import Ridge
+
+    X, _ = data
+    price = np.exp(X["x2"]) * 100.0  # prices; the regressor is fitted on their log
+    model = TransformedTargetRegressor(
+        stp.make_traced_pipeline(StandardScaler(), Ridge()), func=np.log, inverse_func=np.exp
+    ).fit(X[["x1"]], price)
+    run = model.regressor_.lineage_
+    [stats] = run.source_stats["sources"]
+    assert np.isclose(stats["labels"]["mean"], np.log(price).mean())  # not price.mean()
+    [note] = [n for n in run.notes if "TransformedTargetRegressor" in n]
+    assert "on the target it transformed (by func=log): the run's target statistics" in note
+    scaled = TransformedTargetRegressor(stp.TracedEstimator(Ridge()), transformer=StandardScaler())
+    [note] = [n for n in scaled.fit(X[["x1"]], price).regressor_.lineage_.notes if "Trans" in n]
+    assert "(by its transformer StandardScaler)" in note
+    # the identity transforms nothing; a regressor fitted directly is given the target
+    for fitted in (
+        TransformedTargetRegressor(stp.TracedEstimator(Ridge())).fit(X[["x1"]], price).regressor_,
+        stp.TracedEstimator(Ridge()).fit(X[["x1"]], price),
+    ):
+        assert not any("TransformedTargetRegressor" in n for n in fitted.lineage_.notes)

@@ -182,7 +182,7 @@ def feature_lineage(est, names, X=None, notes=None):
     """
     names = [str(n) for n in names]
     sample = _OFF
-    if X is not None and _has_declared(est):
+    if X is not None and has_declared(est):
         sample = sample_rows(X)
     said = [] if notes is None else notes
     out = _positional(est, names, sample, said, type(est).__name__)
@@ -221,7 +221,7 @@ def _any_leaf(est, test, samplers=True):
     return any(_any_leaf(step, test, samplers) for step in steps)
 
 
-def _has_declared(est):
+def has_declared(est):
     """Whether a leaf of the composition ``est`` only declares its inputs by its names
     (samplers change rows, not features: not read, so not checked)."""
     return _any_leaf(est, declared, samplers=False)

@@ -4,7 +4,9 @@ A step may change the rows of ``X`` without saying so: a ``FunctionTransformer``
 filters or sorts a DataFrame. With ``y`` scikit-learn refuses a changed row count but not
 a changed order; without ``y`` (clustering, outlier detection) it refuses neither. The
 ids given to ``fit`` would then name lines whose data the model never saw, so the data
-the final estimator receives is looked at as it arrives.
+the final estimator receives is looked at as it arrives: by the row ids it carries, or,
+where a step returned none, by a few rows run through the steps again
+(:mod:`._row_order`).
 """
 
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ from ..exceptions import LineageError, LineageLostError
 from ..utils._sklearn_compat import num_samples
 from ._capture import carried_ids, describe_id
 from ._record import resample_ids
+from ._row_order import check_order, nested_note, unchecked_steps
 
 _FIT_METHODS = ("fit", "fit_transform", "fit_predict")
 
@@ -88,6 +91,10 @@ class FinalRows:
     with_y = False
     warm = False
     n_val = None
+    #: Whether to keep the data the final estimator receives (``received``) for
+    #: :func:`._row_order.check_order`: a step before it may have moved rows.
+    watch = False
+    received = None
 
     def see_validation_set(self, params):
         """Note the ``X_val`` among the fit parameters ``params`` of the final estimator
@@ -135,6 +142,8 @@ class _Spy:
             except TypeError:  # inputs without a row count (a dict of arrays)
                 seen.n = -1
             seen.ids = carried_ids(X)
+            if seen.watch:
+                seen.received = X
             seen.with_y = (args[0] if args else kwargs.get("y")) is not None
             seen.see_validation_set(kwargs)
         if self.inner is not None:
@@ -148,9 +157,12 @@ class _Spy:
 
 
 @contextmanager
-def final_fit_rows(estimator):
-    """Record what ``estimator`` is fitted on while the block runs (see :class:`FinalRows`)."""
+def final_fit_rows(estimator, steps=()):
+    """Record what ``estimator`` is fitted on while the block runs (see :class:`FinalRows`);
+    ``steps`` are the steps before it, ``(name, step)``: where one's code alone decides
+    which rows it returns, the data reaching ``estimator`` without row ids is kept."""
     seen = FinalRows()
+    seen.watch = bool(unchecked_steps(steps))
     if estimator is None or isinstance(estimator, str):
         yield seen
         return
@@ -193,6 +205,11 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
     """
     row_ids, notes, traced = resample_ids(ids, steps)
     step = f"the final step ({type(leaf).__name__})"
+    # (the final estimator's input, held no longer than this check needs it)
+    received, seen.received = seen.received, None
+    nested = nested_note(leaf, step)
+    if nested is not None:
+        notes.append(nested)
     if seen.warm:
         run = f" (run {previous_run})" if previous_run else ""
         notes.append(
@@ -224,6 +241,8 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
         else:  # sample_id= named other ids than X carries: compare with X's own
             own = resample_ids(own, steps)[0]
         if np.array_equal(seen.ids, own):
+            if received is not None:  # the ids in order: are the values theirs?
+                check_order(X, steps, received, ids, row_ids, seen.with_y, step, True)
             return row_ids, notes, traced
         if seen.with_y:
             k = _first_difference(seen.ids, own)
@@ -248,6 +267,10 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
             "model saw cannot be traced. Filter the rows before fit, or return a DataFrame "
             "that keeps the row-id index from that step."
         )
+    if received is not None and seen.ids is None:  # no ids: are the rows in order?
+        note = check_order(X, steps, received, ids, row_ids, seen.with_y, step)
+        if note is not None:
+            notes.append(note)
     return row_ids, notes, traced
 
 
