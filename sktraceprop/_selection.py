@@ -117,11 +117,20 @@ def _parallel_of(frame):
     from joblib import Parallel
 
     while frame is not None:
-        candidate = frame.f_locals.get("self")
-        if isinstance(candidate, Parallel):
-            return candidate
+        if _library_frame(frame, ("joblib.", "sklearn.")):
+            candidate = frame.f_locals.get("self")
+            if isinstance(candidate, Parallel):
+                return candidate
         frame = frame.f_back
     return None
+
+
+def _library_frame(frame, prefixes):
+    """Whether ``frame`` runs code of a module named with one of ``prefixes``. Only such
+    frames' ``f_locals`` are read: reading a frame's ``f_locals`` stores a snapshot of its
+    variables in the frame, so a user's function would keep alive, until it returns,
+    every object it had when a fit looked (one it then deletes, too)."""
+    return frame.f_globals.get("__name__", "").startswith(prefixes)
 
 
 def clone_tag(original):
@@ -294,7 +303,9 @@ def transformed_target_note(estimator):
     from sklearn.compose import TransformedTargetRegressor
 
     frame = _caller(("sktraceprop.", "contextlib"))
-    owner = None if frame is None else frame.f_locals.get("self")
+    if frame is None or not _library_frame(frame, ("sklearn.compose.",)):
+        return None  # (a user's frame: its f_locals are not read, see _library_frame)
+    owner = frame.f_locals.get("self")
     if not isinstance(owner, TransformedTargetRegressor):
         return None
     if owner.__dict__.get("regressor_") is not estimator:

@@ -449,3 +449,25 @@ def test_a_regressor_fitted_by_a_transformed_target_regressor_says_its_target_is
         stp.TracedEstimator(Ridge()).fit(X[["x1"]], price),
     ):
         assert not any("TransformedTargetRegressor" in n for n in fitted.lineage_.notes)
+
+
+def test_a_traced_fit_keeps_no_object_of_its_callers_alive():
+    # the TransformedTargetRegressor note read the calling frame's f_locals, which
+    # stores a snapshot of the caller's variables in its frame: an explainer the caller
+    # then deleted stayed alive (and was named as holding removed rows) until it returned
+    import gc
+    import weakref
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = stp.from_numpy(rng.normal(size=(30, 3)), source_id="alive")
+    y = (X.to_numpy()[:, 0] > 0).astype(int)
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    explainer = stp.InfluenceExplainer(pipe).fit(X, y)
+    seen = weakref.ref(explainer)
+    stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    del explainer
+    gc.collect()
+    assert seen() is None
