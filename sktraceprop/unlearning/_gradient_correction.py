@@ -254,8 +254,13 @@ class GradientCorrectionUnlearner(
     unlearning_log_ : list of UnlearningEvent
         One event (a dict) per removal: ``time_utc``, ``estimator``, ``method``
         (``"newton"`` or ``"refit"``), ``certificate``, ``tol``, ``n_iter``,
-        ``seconds``, ``n_removed``, ``n_retained``, ``sources`` (removed rows per
-        source), ``lines`` (first and last line per source), ``source_contents`` (where
+        ``seconds``, ``n_removed`` (training rows removed), ``n_retained``,
+        ``sources`` (training rows removed, per source they came from: a merged row
+        counts under each source it was built from, each copy of a repeated row once),
+        ``source_rows`` (per source, the distinct rows of it behind them: file lines or
+        frame rows; fewer where merged rows share a parent row), ``counts_note`` (where
+        the two differ, what each counts), ``lines`` (first and last line per source),
+        ``source_contents`` (where
         several sources share a ``source_id``: two folders' ``data.csv``, two contents of
         an edited file, each counted apart under ``"source_id [first 12 digits of its
         sha256]"``, this maps such a label to the ``source_id``, ``uri`` and ``sha256``
