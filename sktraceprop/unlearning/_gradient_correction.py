@@ -132,7 +132,12 @@ class GradientCorrectionUnlearner(
         training data of this fit are removed, so a cross-validation fold removes its own
         rows of a source; items that reach no training row of the fit (a source not in
         ``X``, row ids left out of it) are named in a warning and, when other rows were
-        removed, in the event's ``request["not_in_training_data"]``. An unregistered source
+        removed, in the event's ``request["not_in_training_data"]``; those only averaged
+        into group statistics training rows hold (``stp.aggregate`` joined with
+        ``stp.merge``) are named apart, in their own warning and under
+        ``request["held_in_aggregates"]`` (``items`` and ``training_rows``, how many
+        training rows hold statistics over them), never as not in the training data.
+        An unregistered source
         id, a row id of no registered source (or past its last row), or a request naming
         every row raises before anything is fitted or stored; if the removal itself fails,
         the unlearner is left unfitted. Pickled unfitted with ``forget`` set (a clone
