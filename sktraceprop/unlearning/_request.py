@@ -233,13 +233,26 @@ class Resolver:
                 bad = ids[~present]
                 n = aggregated_into(train_ids, retained, self.source, ids=bad)
                 if n:
-                    first = self.source(int(codes_of(bad[:1])[0])).source_id
+                    # those held in statistics, said apart from those never trained on
+                    members = aggregate_members(train_ids, retained, self.source)
+                    held = np.isin(bad, members)
+                    held, never = (bad[held], bad[~held]) if held.any() else (bad, bad[:0])
+                    n = aggregated_into(train_ids, retained, self.source, ids=held)
+                    first = self.source(int(codes_of(held[:1])[0])).source_id
+                    never_said = (
+                        f"; {never.size} other(s) were never trained on by this model, "
+                        "directly, through a merge or in group statistics (first: "
+                        f"{int(never[0])})"
+                        if never.size
+                        else ""
+                    )
                     raise UnlearningError(
                         aggregated_message(
-                            f"{bad.size} of the {ids.size} row ids (first: {int(bad[0])}, "
-                            f"{first} line {int(lines_of(bad[:1])[0])}) name",
+                            f"{held.size} of the {ids.size} row ids (first: {int(held[0])}, "
+                            f"{first} line {int(lines_of(held[:1])[0])}) name",
                             n,
                         )
+                        + never_said
                         + "; nothing was changed."
                     )
                 raise UnlearningError(

@@ -110,3 +110,29 @@ def test_nothing_else_asked_still_warns_apart_and_logs_nothing():
     assert unl.unlearning_log_ == []
     assert len([m for m in said if "no removal event was logged" in m]) == 2
     assert any("1 training row(s) hold group statistics" in m for m in said)
+
+
+def test_unlearn_says_rows_in_statistics_apart_from_rows_never_used():
+    # unlearn(sample_id=) of a salary row (averaged into a trained person's mean) and a
+    # row of a source never used said all of them "hold group statistics"; the error now
+    # counts them apart, and nothing is changed
+    import pytest
+
+    from sktraceprop.exceptions import UnlearningError
+
+    _, salaries, other, X, y = _data("mixed")
+    unl, _ = _fit([], X, y)
+    coef = unl.estimator_.coef_.copy()
+    salary_ids, other_ids = stp.row_ids(salaries), stp.row_ids(other)
+    # salary rows 0 and 1: person 0's two salaries, whose mean one training row holds
+    asked = [int(salary_ids[0]), int(salary_ids[1]), int(other_ids[0])]
+    with pytest.raises(UnlearningError) as info:
+        unl.unlearn(sample_id=asked)
+    message = str(info.value)
+    assert "2 of the 3 row ids" in message and "but 1 retained training row(s)" in message
+    assert "1 other(s) were never trained on" in message and str(asked[2]) in message
+    assert np.array_equal(unl.estimator_.coef_, coef)
+    with pytest.raises(UnlearningError, match="3 row ids.*hold group statistics") as info:
+        unl.unlearn(sample_id=asked[:2] + [int(salary_ids[2])])  # person 1's too: 2 rows
+    assert "3 of the 3 row ids" in str(info.value) and "but 2 retained" in str(info.value)
+    assert "never trained on" not in str(info.value)
