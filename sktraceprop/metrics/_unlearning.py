@@ -137,7 +137,21 @@ def function_space_distance_ratio(unlearned, retrained, original, X, *, response
     retrains = _as_list(retrained)
     _, (f_unl, f_orig, *f_rets) = _responses([unlearned, original, *retrains], X, response_method)
     f_ret = np.mean(f_rets, axis=0)
-    return distance_ratio(np.linalg.norm(f_unl - f_ret), np.linalg.norm(f_orig - f_ret))
+    return distance_ratio(frobenius(f_unl - f_ret), frobenius(f_orig - f_ret))
+
+
+def frobenius(diff):
+    """The Frobenius norm of ``diff``, scaled by its largest entry first, so that
+    differences below 1e-154 (whose squares underflow) or above 1e154 (whose squares
+    overflow) keep their size: an unscaled norm reads them as 0 or inf, which turns a
+    ratio of two of them into another number (:func:`distance_ratio`)."""
+    diff = np.abs(np.asarray(diff, dtype=np.float64)).ravel()
+    if not diff.size:
+        return 0.0
+    top = float(diff.max())
+    if top == 0 or not np.isfinite(top):
+        return top
+    return top * float(np.sqrt(np.sum(np.square(diff / top))))
 
 
 def distance_ratio(unlearned, original):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..metrics._unlearning import _as_list, _responses, distance_ratio
+from ..metrics._unlearning import _as_list, _responses, distance_ratio, frobenius
 from ._base import axes
 
 
@@ -144,4 +144,5 @@ default="auto"
 
 
 def _rms(diff):
-    return float(np.sqrt(np.mean(np.square(diff)))) if diff.size else float("nan")
+    """Root mean square of ``diff`` (scaled: see :func:`..metrics._unlearning.frobenius`)."""
+    return frobenius(diff) / np.sqrt(diff.size) if diff.size else float("nan")

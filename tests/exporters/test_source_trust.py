@@ -170,15 +170,19 @@ def _merged_oversampled(hospital_frames, tmp_path):
 
 
 def _big_merge(tmp_path):
-    """A column filled before a merge of more than 512 rows: rows not known."""
+    """Both inputs of a merge of more than 512 rows filled before it: a merged row taken
+    for one input's compared rows holds the other's values not known."""
     rng = np.random.default_rng(0)
     n = 1500
-    raw = pd.DataFrame({"k": rng.integers(0, 3, n), "v": rng.normal(size=n)})
+    raw = pd.DataFrame({"k": rng.permutation(n), "v": rng.normal(size=n)})
     raw.loc[rng.random(n) < 0.3, "v"] = np.nan
     raw["label"] = rng.integers(0, 2, n)
     frame = stp.from_pandas(raw, source_id="trust_big")
     frame["v"] = frame["v"].fillna(0.0)
-    lookup = stp.from_pandas(pd.DataFrame({"k": [0, 1, 2], "w": [1.0, 2.0, 3.0]}), "trust_w3")
+    other = pd.DataFrame({"k": rng.permutation(n), "w": rng.normal(size=n)})
+    other.loc[rng.random(n) < 0.3, "w"] = np.nan
+    lookup = stp.from_pandas(other, "trust_w3")
+    lookup["w"] = lookup["w"].fillna(0.0)
     joined = stp.merge(frame, lookup, on="k", how="left", source_id="trust_joined3")
     store = stp.stores.SQLiteStore(tmp_path / "audit.db")
     pipe = stp.make_traced_pipeline(

@@ -8,6 +8,8 @@ both: one figure, two answers. Both now read the rule from
 NumPy.
 """
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -71,8 +73,9 @@ def test_display_ratio_is_the_ratio_of_the_frobenius_norms(original, unlearned, 
     ratio = UnlearningDisplay(
         original=original, unlearned=unlearned, retrained=retrained, response="predict"
     ).distance_ratio
-    num = np.linalg.norm(unlearned - retrained)
-    den = np.linalg.norm(original - retrained)
+    # (math.hypot: no square under- or overflows, as in np.linalg.norm of 1e-162s)
+    num = math.hypot(*(unlearned - retrained))
+    den = math.hypot(*(original - retrained))
     if den == 0:
         assert ratio == (0.0 if num == 0 else np.inf)
     else:
@@ -85,3 +88,20 @@ def test_no_outputs_give_nan_not_a_number_that_reads_as_a_result():
         original=empty, unlearned=empty, retrained=empty, response="predict"
     )
     assert np.isnan(display.distance_ratio)
+
+
+@pytest.mark.parametrize("scale", [1e-170, 1e-160, 1.0, 1e160, 1e170])
+def test_tiny_and_huge_distances_keep_their_ratio(scale):
+    # squares of differences below 1e-154 underflowed (the display read 4.50e161 where
+    # the ratio is 6.70e161) and above 1e154 overflowed (inf / inf: NaN)
+    from sktraceprop.metrics._unlearning import frobenius
+
+    retrained = np.zeros(6)
+    unlearned = np.full(6, scale)
+    original = np.r_[0.0, np.full(5, 3 * scale)]
+    ratio = UnlearningDisplay(
+        original=original, unlearned=unlearned, retrained=retrained, response="predict"
+    ).distance_ratio
+    truth = math.sqrt(6) / math.sqrt(45)
+    assert ratio == pytest.approx(truth, rel=1e-12)
+    assert frobenius(unlearned) == pytest.approx(math.sqrt(6) * scale, rel=1e-12)
