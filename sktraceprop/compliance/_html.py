@@ -629,8 +629,9 @@ def _section_records(report):
                     "Event",
                     "Time (UTC)",
                     "Method",
-                    "Rows removed",
-                    "Sources",
+                    "Training rows removed",
+                    # (the event's 'sources': a merged row under each of its sources)
+                    "Training rows removed, per source",
                     "Certificate",
                     "Preprocessing",
                     "Caveat",

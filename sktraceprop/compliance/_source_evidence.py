@@ -5,12 +5,15 @@ that repeat, other reads and the ops its rows went through. Every figure is read
 the run record; nothing is recomputed from files (they may have changed).
 """
 
-import numpy as np
-
-from .._lineage._ids import codes_of
 from .._lineage._labels import content_key, source_labels
 from .._lineage._op_rows import op_codes, source_training_rows
-from .._lineage._rows import ancestor_codes
+from .._lineage._trust import (  # noqa: F401 (the notes, named here by the report's readers)
+    COMPARED_UNKNOWN,
+    NOT_COMPARED,
+    NOT_COMPARED_THROUGH,
+    NOT_RECORDED,
+    source_trust,
+)
 
 
 def _rate(count, n):
@@ -41,19 +44,17 @@ def sources_section(run):
     by_code = {r["code"]: r for r in stats.get("sources", [])}
     by_merge = {r["code"]: r for r in stats.get("through_merges", [])}
     checked = stats.get("columns")
-    codes, counts = np.unique(codes_of(run.row_ids), return_counts=True)
-    training = dict(zip(codes.tolist(), counts.tolist()))
-    codes, counts = np.unique(codes_of(np.unique(run.row_ids)), return_counts=True)
-    distinct = dict(zip(codes.tolist(), counts.tolist()))
+    # changes after loading and repeated rows: computed once, for exports too
+    trust = source_trust(run)
     shared = _shared_names(run)
     # each op's sources by code (by SHA-256 where recorded: one of two files named alike)
     through = [op_codes(op, run.sources) for op in run.ops]
     op_rows = source_training_rows(run)  # (None: not countable in this process)
-    changed = _changed_after_loading(run)
-    compared = changes_checked(run, changed, training)
     out = []
     for code in sorted(run.sources):
         source = run.sources[code]
+        facts = trust[code]
+        changed = facts["changed_columns"]
         record = by_code.get(code)
         merged = by_merge.get(code)
         # erased from the store since (BaseStore.redact): as if never counted, said so
@@ -77,11 +78,7 @@ def sources_section(run):
                     "dtype": dtype,
                     "missing": count,
                     "missing_rate": _rate(count, given),
-                    **(
-                        {"changed_after_loading": changed[code, name]}
-                        if (code, name) in changed
-                        else {}
-                    ),
+                    **({"changed_after_loading": changed[name]} if name in changed else {}),
                 }
             )
         entry = {
@@ -93,8 +90,8 @@ def sources_section(run):
             "loaded_at": source.loaded_at,
             "n_rows": int(source.n_rows),
             "columns": columns,
-            "training_rows": int(training.get(code, 0)),
-            **_repeated(training.get(code, 0), distinct.get(code, 0)),
+            "training_rows": facts["training_rows"],
+            **({"repeated_rows": facts["repeated_rows"]} if "repeated_rows" in facts else {}),
             **(
                 {"training_rows_through_merges": int(merged["n_rows"])}
                 if merged is not None
@@ -106,8 +103,8 @@ def sources_section(run):
         }
         if code in shared:
             entry.update(shared[code])
-        if code in compared:
-            entry["changes_after_loading"] = compared[code]
+        if "changes_after_loading" in facts:
+            entry["changes_after_loading"] = facts["changes_after_loading"]
         if record is not None:
             entry["statistics"] = {
                 "recorded_at_fit": True,
@@ -140,117 +137,6 @@ def sources_section(run):
         else:
             entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
         out.append(entry)
-    return out
-
-
-def _changed_after_loading(run):
-    """``{(source code, loaded column): mark}`` of the columns the run found changed
-    after loading (:attr:`~sktraceprop._lineage._run.Lineage.changed_columns`): the
-    witness rows checked and changed, the missing values filled, and the name the data
-    given to fit held the column under, where another. A column a merge took from a
-    parent source is marked in the parent too, with the merge's rows built from it and
-    ``found_in`` naming the merges (counts summed over them); ``rows_not_known``: rows
-    whose values a merge made from input rows not compared, in a column its inputs had
-    changed (see ``Lineage.changed_columns``). Empty where none were found or the run
-    did not record it."""
-    out = {}
-    for entry in run.changed_columns or ():
-        key = (entry["code"], entry["column"])
-        given = entry.get("input_column", entry["column"])
-        merge = run.sources.get(entry.get("through"))
-        if "through" not in entry:
-            out[key] = {k: entry[k] for k in _COUNTS + _UNKNOWN if k in entry}
-        elif key in out and "found_in" not in out[key]:
-            continue  # (changed as loaded directly: said so, with its own rows)
-        else:
-            mark = out.setdefault(key, {**dict.fromkeys(_COUNTS, 0), "found_in": []})
-            for k in _COUNTS + _UNKNOWN:
-                if k in entry:
-                    mark[k] = mark.get(k, 0) + entry[k]
-            name = merge.source_id if merge is not None else f"code {entry['through']}"
-            if name not in mark["found_in"]:
-                mark["found_in"].append(name)
-        if given != entry["column"]:
-            out[key]["input_column"] = given
-    return out
-
-
-_COUNTS = ("rows_checked", "rows_changed", "missing_filled")
-_UNKNOWN = ("rows_not_known",)
-
-#: Why a source's columns were not compared with what was loaded, per case.
-NOT_RECORDED = (
-    "not recorded for this run (a run recorded by an older sktraceprop, or data given to "
-    "fit without column names)"
-)
-NOT_COMPARED = (
-    "not checked: none of the values given to fit from it could be compared with what "
-    "was loaded (its loads were not kept in the fitting process, as for a frame "
-    "unpickled from another; no column given to fit is one of its loaded columns; or "
-    "its columns were written by a traced step outside the pipeline: see the run's notes)"
-)
-NOT_COMPARED_THROUGH = (
-    "not checked: the merged rows given to fit were compared with what the merge made, "
-    "but this source's values given to the merge were not compared with what was loaded "
-    "(its loads were not kept in the process that merged, as for a frame unpickled from "
-    "another; or none of its rows given to the merge was a witness row): the merged rows "
-    "show nothing of its values as loaded"
-)
-COMPARED_UNKNOWN = (
-    "not known: no change was found, but the run did not record whether any of its rows "
-    "could be compared with what was loaded (recorded by an older sktraceprop)"
-)
-
-
-def changes_checked(run, marks, training):
-    """``{source code: changes_after_loading}`` for each source whose rows reached the
-    model (``training``: its training rows by code; a parent of merged rows too):
-    whether its values given to fit were compared with what was loaded, so that no
-    ``changed_after_loading`` mark on its columns means none was found, and how many of
-    its witness rows were (for a source reached through merges, the merged rows of
-    ``compared_in``: the merges whose rows were compared, its values given to them
-    compared too, per the run's ``rows_compared`` entries ``through`` a merge; a run
-    recorded before those were kept counts every merge's). Where they were not, ``note``
-    says why: then nothing shows that its columns hold the values loaded, nor that its
-    missing counts are the files'."""
-    top = {int(c) for c, n in training.items() if n}
-    reached = {c: ancestor_codes(run.sources, [c]) for c in top}
-    marked = {code for code, _ in marks}
-    by_code, through = None, {}
-    if run.rows_compared is not None:
-        by_code = {e["code"]: e["rows"] for e in run.rows_compared if "through" not in e}
-        for e in run.rows_compared:
-            if "through" in e:
-                through[e["code"], e["through"]] = e["rows"]
-    out = {}
-    for code in sorted(run.sources):
-        via = sorted(c for c in top if code in reached[c] and c != code)
-        if code not in top and not via:
-            continue  # no row of it reached the model
-        if run.changed_columns is None:
-            out[code] = {"checked": False, "rows_compared": None, "note": NOT_RECORDED}
-            continue
-        if by_code is None:
-            out[code] = (
-                {"checked": True, "rows_compared": None}
-                if code in marked
-                else {"checked": False, "rows_compared": None, "note": COMPARED_UNKNOWN}
-            )
-            continue
-        own = code in top
-        # through a merge: its rows compared where this source's values given to it were
-        # (recorded per merge since; before, every merge's rows counted)
-        rows = {c: through.get((code, c), by_code.get(c, 0)) for c in via}
-        n = by_code.get(code, 0) if own else sum(rows.values())
-        entry = {"checked": n > 0, "rows_compared": n}
-        if not own:
-            entry["compared_in"] = [run.sources[c].source_id for c in via if rows[c]]
-            if not entry["compared_in"]:
-                del entry["compared_in"]
-        if not n:
-            unseen = not own and any(by_code.get(c) for c in via)
-            entry["note"] = NOT_COMPARED_THROUGH if unseen else NOT_COMPARED
-        out[code] = entry
     return out
 
 
@@ -313,27 +199,6 @@ def ops_told_apart(ops, names):
         for name in set(sources or ()) & names:
             (named if has_keys else unsure).add(name)
     return named - unsure
-
-
-def _repeated(n_rows, n_distinct):
-    """``{"repeated_rows": ...}`` where a source's ``n_rows`` training rows hold only
-    ``n_distinct`` distinct rows of it (a row given to fit more than once: oversampling,
-    ``pd.concat`` of overlapping parts), else ``{}``. The statistics counted at fit time
-    count every copy, as the model saw them."""
-    if n_rows <= n_distinct:
-        return {}
-    return {
-        "repeated_rows": {
-            "distinct_rows": int(n_distinct),
-            "copies": int(n_rows - n_distinct),
-            "note": (
-                f"the {n_rows} training rows of this source hold {n_distinct} distinct "
-                f"rows: rows repeat ({n_rows - n_distinct} are copies of others: "
-                "oversampling, or rows given to fit more than once); its label balance "
-                "and missing counts count every copy, as the model saw them"
-            ),
-        }
-    }
 
 
 def _other_reads(source, record=None):

@@ -2,10 +2,12 @@
 
 The event follows the OpenLineage 2-0-2 spec and these facets: ``schema`` and
 ``version`` on every dataset, ``columnLineage`` on the model, ``jobType`` on the job,
-``processing_engine`` on the run, and two custom run facets, ``sktraceprop_fit`` (the
-estimator, its ops, and what the run could not say) and ``sktraceprop_rowLineage`` (where
-the training rows are kept and how to check them). The custom facets' JSON Schemas ship
-in ``sktraceprop/exporters/schemas/``.
+``processing_engine`` on the run, and three custom run facets, ``sktraceprop_fit`` (the
+estimator, its ops, and what the run could not say), ``sktraceprop_rowLineage`` (where
+the training rows are kept and how to check them) and ``sktraceprop_sourceTrust`` (per
+source, whether its values were compared with what was loaded, its columns changed
+after loading, its rows that repeat: the compliance report's figures). The custom
+facets' JSON Schemas ship in ``sktraceprop/exporters/schemas/``.
 """
 
 import hashlib
@@ -22,6 +24,7 @@ from .._lineage._run import Lineage
 from ..exceptions import LineageError, UnknownRunError
 from ..utils._exact_ints import exact_view
 from ._feature_columns import feature_inputs
+from ._source_trust import openlineage_sources
 
 __all__ = ["to_openlineage"]
 
@@ -43,6 +46,7 @@ FACET_SCHEMAS = {
     "parent": "https://openlineage.io/spec/facets/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet",
     "sktraceprop_fit": f"{_CUSTOM}:FitRunFacet.json#/$defs/FitRunFacet",
     "sktraceprop_rowLineage": f"{_CUSTOM}:RowLineageRunFacet.json#/$defs/RowLineageRunFacet",
+    "sktraceprop_sourceTrust": f"{_CUSTOM}:SourceTrustRunFacet.json#/$defs/SourceTrustRunFacet",
 }
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 
@@ -234,12 +238,16 @@ def to_openlineage(
     dtypes; ``version`` facet: the SHA-256 of its content); the fitted model is the
     output dataset (``schema``: the features the final estimator saw; ``version``: the
     model fingerprint; ``columnLineage``: each feature -> the source columns it derives
-    from, through merges and aggregates). Two custom run facets carry the rest:
+    from, through merges and aggregates). Three custom run facets carry the rest:
     ``sktraceprop_fit`` (estimator, parameters, ops with fingerprints, notes, and the
     features whose lineage is unknown or partly unresolved, and those computed from the
     target, which ``columnLineage`` cannot express) and ``sktraceprop_rowLineage`` (the
     store holding the training row ids, their count and SHA-256, and the source codes
-    packed into them). A fit that scikit-learn's model selection made (one split of a
+    packed into them), and ``sktraceprop_sourceTrust`` (per source, the compliance
+    report's ``changes_after_loading``, its columns' ``changed_after_loading`` marks
+    and ``repeated_rows``, computed by the same code: a source whose values were not
+    compared with what was loaded says so, as in the report). A fit that
+    scikit-learn's model selection made (one split of a
     search or cross-validation, or a search's refit) has the standard ``parent`` facet:
     the search call as a run (its ``search_id``) of the job named after the search
     (``selection["search"]``, e.g. ``sklearn.model_selection._search.GridSearchCV``),
@@ -423,6 +431,9 @@ def to_openlineage(
                 "processing_engine": facet("processing_engine", **engine),
                 "sktraceprop_fit": fit_facet,
                 "sktraceprop_rowLineage": row_facet,
+                "sktraceprop_sourceTrust": facet(
+                    "sktraceprop_sourceTrust", sources=openlineage_sources(run)
+                ),
             },
         },
         "job": {

@@ -13,6 +13,7 @@ from .._lineage._op_rows import training_rows
 from .._lineage._run import Lineage
 from ..utils._exact_ints import exact_view
 from ._optional import require
+from ._source_trust import span_attributes
 
 __all__ = ["to_opentelemetry"]
 
@@ -51,6 +52,8 @@ def _run_attributes(run):
         "sktraceprop.sources.kind": [s.kind for s in sources],
         "sktraceprop.sources.loaded_at": [s.loaded_at for s in sources],
         "sktraceprop.features": [str(f) for f in run.feature_lineage],
+        # changes after loading and repeated rows, as the compliance report says them
+        **span_attributes(run),
     }
     if run.input_row_ids is not None:
         attributes["sktraceprop.n_input_rows"] = int(len(run.input_row_ids))
@@ -103,7 +106,11 @@ def to_opentelemetry(run, tracer_provider=None):
     (``columntransformer/onehotencoder`` under ``columntransformer``). Attributes:
     ``sktraceprop.run_id`` on every span; on the fit span the estimator, row count,
     model fingerprint, UTC time, library versions and, per source, its id, code,
-    SHA-256, URI, kind and load time; on op spans the class, fingerprint, parameters
+    SHA-256, URI, kind and load time, and the compliance report's trust figures (its
+    training rows and distinct ones, whether its values were compared with what was
+    loaded and on how many rows, its columns changed after loading: see
+    :func:`~sktraceprop.exporters._source_trust.span_attributes`); on op spans the
+    class, fingerprint, parameters
     (JSON), feature names in and out, and the sources whose rows went through the op.
     The run's notes are events on the fit span.
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..metrics._unlearning import _as_list, _responses
+from ..metrics._unlearning import _as_list, _responses, distance_ratio, frobenius
 from ._base import axes
 
 
@@ -30,7 +30,10 @@ class UnlearningDisplay:
         The same for the unlearned model.
     distance_ratio : float
         ``distance_unlearned / distance_original``: 0 is a perfect removal, 1 no
-        removal at all (NaN when the original already equals the retrain).
+        removal at all; where the original already equals the retrain, 0 when the
+        unlearned model does too and ``inf`` when it does not, as
+        :func:`~sktraceprop.metrics.function_space_distance_ratio` gives it (NaN only
+        without outputs to compare).
     original_points_, unlearned_points_ : matplotlib PathCollection
         The two scatters.
     ax_ : matplotlib Axes
@@ -57,11 +60,8 @@ class UnlearningDisplay:
         self.response = response
         self.distance_original = _rms(self.original - self.retrained)
         self.distance_unlearned = _rms(self.unlearned - self.retrained)
-        self.distance_ratio = (
-            self.distance_unlearned / self.distance_original
-            if self.distance_original > 0
-            else float("nan")
-        )
+        # (the metric's rule for a zero distance: one ratio wherever it is read)
+        self.distance_ratio = distance_ratio(self.distance_unlearned, self.distance_original)
 
     def plot(self, *, ax=None):
         """Draw both models' outputs against the retrain's.
@@ -144,4 +144,5 @@ default="auto"
 
 
 def _rms(diff):
-    return float(np.sqrt(np.mean(np.square(diff)))) if diff.size else float("nan")
+    """Root mean square of ``diff`` (scaled: see :func:`..metrics._unlearning.frobenius`)."""
+    return frobenius(diff) / np.sqrt(diff.size) if diff.size else float("nan")

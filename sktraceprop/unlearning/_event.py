@@ -2,7 +2,9 @@
 
 A request can remove tens of thousands of rows. The event keeps every removed row id
 (``event["row_ids"]``, a :class:`RemovedRows`: an int64 array underneath) so that an
-auditor can check exactly what went, but printing it shows their count per source, the
+auditor can check exactly what went, but printing it shows per source the training rows
+removed (``sources``) and the distinct rows of it behind them (``source_rows``: fewer
+where merged rows share a parent row or a row was given to fit more than once), the
 line range per source and a SHA-256 digest of the ids, not the ids themselves. What
 goes to a store is :meth:`UnlearningEvent.payload`: the same fields, JSON-safe, the ids
 as a list.
@@ -15,7 +17,16 @@ import numpy as np
 __all__ = ["RemovedRows", "UnlearningEvent", "row_ids_digest"]
 
 #: Fields shown first when an event is printed, in this order.
-_LEAD = ("time_utc", "method", "n_removed", "n_retained", "sources", "row_ids")
+_LEAD = (
+    "time_utc",
+    "method",
+    "n_removed",
+    "n_retained",
+    "sources",
+    "source_rows",
+    "counts_note",
+    "row_ids",
+)
 #: Lists longer than this are summarised when printed.
 _SHOWN_ITEMS = 8
 

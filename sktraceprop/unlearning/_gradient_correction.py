@@ -132,7 +132,12 @@ class GradientCorrectionUnlearner(
         training data of this fit are removed, so a cross-validation fold removes its own
         rows of a source; items that reach no training row of the fit (a source not in
         ``X``, row ids left out of it) are named in a warning and, when other rows were
-        removed, in the event's ``request["not_in_training_data"]``. An unregistered source
+        removed, in the event's ``request["not_in_training_data"]``; those only averaged
+        into group statistics training rows hold (``stp.aggregate`` joined with
+        ``stp.merge``) are named apart, in their own warning and under
+        ``request["held_in_aggregates"]`` (``items`` and ``training_rows``, how many
+        training rows hold statistics over them), never as not in the training data.
+        An unregistered source
         id, a row id of no registered source (or past its last row), or a request naming
         every row raises before anything is fitted or stored; if the removal itself fails,
         the unlearner is left unfitted. Pickled unfitted with ``forget`` set (a clone
@@ -254,8 +259,13 @@ class GradientCorrectionUnlearner(
     unlearning_log_ : list of UnlearningEvent
         One event (a dict) per removal: ``time_utc``, ``estimator``, ``method``
         (``"newton"`` or ``"refit"``), ``certificate``, ``tol``, ``n_iter``,
-        ``seconds``, ``n_removed``, ``n_retained``, ``sources`` (removed rows per
-        source), ``lines`` (first and last line per source), ``source_contents`` (where
+        ``seconds``, ``n_removed`` (training rows removed), ``n_retained``,
+        ``sources`` (training rows removed, per source they came from: a merged row
+        counts under each source it was built from, each copy of a repeated row once),
+        ``source_rows`` (per source, the distinct rows of it behind them: file lines or
+        frame rows; fewer where merged rows share a parent row), ``counts_note`` (where
+        the two differ, what each counts), ``lines`` (first and last line per source),
+        ``source_contents`` (where
         several sources share a ``source_id``: two folders' ``data.csv``, two contents of
         an edited file, each counted apart under ``"source_id [first 12 digits of its
         sha256]"``, this maps such a label to the ``source_id``, ``uri`` and ``sha256``

@@ -172,8 +172,9 @@ def removal_event(unl, removal, positions, retained, n_retained, named, request,
 
 
 def removed_rows(unl, positions):
-    """Event fields naming the removed rows (ids, digest, counts and lines per source,
-    the merges they came from), and the leaf row ids behind them."""
+    """Event fields naming the removed rows (ids, digest, per source the training rows
+    removed and the distinct rows of it behind them, lines, the merges they came from),
+    and the leaf row ids behind them."""
     removed_ids = unl.train_row_ids_[positions]
     frame = lineage_frame(removed_ids, unl._source)
     # Per source, a source being one content, not a name: two files read under one
@@ -187,12 +188,21 @@ def removed_rows(unl, positions):
     frame["source"] = np.asarray(labels, dtype=object)[group]
     by_source = frame.groupby("source", sort=True)
     lines = by_source["line"].agg(["min", "max"])
+    # Two counts, said apart: a merged row is one training row built from rows of
+    # several sources, and one row of a source can be behind several merged rows (a
+    # lookup row) or repeat (oversampling). "sources": training rows, per source they
+    # come from; "source_rows": the distinct rows of each source behind them.
+    training = {k: int(v) for k, v in by_source["row"].nunique().items()}
+    behind = {k: int(v) for k, v in by_source["row_id"].nunique().items()}
     fields = {
-        "sources": {k: int(v) for k, v in by_source["row"].nunique().items()},
+        "sources": training,
+        "source_rows": behind,
         "lines": {k: [int(lo), int(hi)] for k, lo, hi in lines.itertuples()},
         "row_ids": removed_ids,
         "row_ids_sha256": row_ids_digest(removed_ids),
     }
+    if behind != training:
+        fields["counts_note"] = counts_note(training, behind)
     if any(label != str(s.source_id) for label, s in zip(labels, contents)):
         # a label that is not the source_id alone: what it stands for
         fields["source_contents"] = {
@@ -207,6 +217,23 @@ def removed_rows(unl, positions):
     kinds = {int(c): unl._source(c).kind for c in np.unique(codes_of(leaves))}
     grouped = np.isin(codes_of(leaves), [c for c, k in kinds.items() if k == "aggregate"])
     return fields, leaves[~grouped]
+
+
+def counts_note(training, behind):
+    """What the event's ``sources`` and ``source_rows`` count, in words, where they
+    differ (``training``: removed training rows per source; ``behind``: the distinct
+    rows of each source behind them)."""
+    differ = "; ".join(
+        f"{label}: {n} training row(s) from {behind[label]} row(s) of the source"
+        for label, n in training.items()
+        if behind[label] != n
+    )
+    return (
+        "'sources' counts removed training rows per source they came from (a merged row "
+        "under each source it was built from, a row given to fit more than once per "
+        "copy); 'source_rows' counts the distinct rows of each source behind them "
+        f"(file lines, frame rows): {differ}"
+    )
 
 
 def commit(unl, event, removal, retained):

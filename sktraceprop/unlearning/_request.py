@@ -23,7 +23,7 @@ from .._lineage._record import source_table
 from .._lineage._rows import rows_behind
 from .._lineage._source import REGISTRY
 from ..exceptions import LineageWarning, UnlearningError
-from ._aggregated import aggregated_into, aggregated_message
+from ._aggregated import aggregate_members, aggregated_into, aggregated_message
 from ._event import row_ids_digest
 from ._record import event_store
 
@@ -83,37 +83,46 @@ def source_record(sources, code):
     return source
 
 
-def warn_not_in_training_data(absent, removed, stacklevel, aggregated=0):
-    """Warn that the ``forget=`` items ``absent`` reach no training row of this fit
-    (``aggregated``: how many training rows hold group statistics computed over them)."""
-    sources = [a for a in absent if isinstance(a, str)]
-    ids = [a for a in absent if not isinstance(a, str)]
+def _named(items):
+    """The ``forget=`` items ``items`` (source ids, row ids) as a phrase."""
+    sources = [a for a in items if isinstance(a, str)]
+    ids = [a for a in items if not isinstance(a, str)]
     named = []
     if sources:
         named.append(f"source(s) {', '.join(map(repr, sources))}")
     if ids:
         shown = ", ".join(str(i) for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
         named.append(f"{len(ids)} row id(s) ({shown})")
-    if aggregated:
-        said = aggregated_message(f"forget= names {' and '.join(named)}: in", aggregated, False)
-        said += ". Nothing was removed for them. "
-    else:
-        said = (
-            f"forget= names {' and '.join(named)} that no training row of this fit holds "
-            "or was merged from: the model never trained on them, so nothing was removed "
-            "for them (in a cross-validation fold: they are in its test rows, or in no "
-            "split). "
+    return " and ".join(named)
+
+
+def warn_not_in_training_data(absent, removed, stacklevel, held=(), aggregated=0):
+    """Warn that the ``forget=`` items ``absent`` reach no training row of this fit, nor
+    a group statistic one holds, and, apart, that the items ``held`` are in no training
+    row but averaged into statistics ``aggregated`` training rows hold."""
+    for items, key in ((absent, "not_in_training_data"), (held, "held_in_aggregates")):
+        if not items:
+            continue
+        if key == "held_in_aggregates":
+            said = aggregated_message(f"forget= names {_named(items)}: in", aggregated, False)
+            said += ". Nothing was removed for them. "
+        else:
+            said = (
+                f"forget= names {_named(items)} that no training row of this fit holds "
+                "or was merged from, nor was averaged into a group statistic one holds: "
+                "the model never trained on them, so nothing was removed for them (in a "
+                "cross-validation fold: they are in its test rows, or in no split). "
+            )
+        warnings.warn(
+            said
+            + (
+                f"The removal event lists them under request[{key!r}]."
+                if removed
+                else "Nothing else was asked, so no removal event was logged."
+            ),
+            UserWarning,
+            stacklevel=stacklevel + 1,
         )
-    warnings.warn(
-        said
-        + (
-            "The removal event lists them under request['not_in_training_data']."
-            if removed
-            else "Nothing else was asked, so no removal event was logged."
-        ),
-        UserWarning,
-        stacklevel=stacklevel + 1,
-    )
 
 
 def _warn_if_several_files(name, sources, stacklevel):
@@ -224,13 +233,26 @@ class Resolver:
                 bad = ids[~present]
                 n = aggregated_into(train_ids, retained, self.source, ids=bad)
                 if n:
-                    first = self.source(int(codes_of(bad[:1])[0])).source_id
+                    # those held in statistics, said apart from those never trained on
+                    members = aggregate_members(train_ids, retained, self.source)
+                    held = np.isin(bad, members)
+                    held, never = (bad[held], bad[~held]) if held.any() else (bad, bad[:0])
+                    n = aggregated_into(train_ids, retained, self.source, ids=held)
+                    first = self.source(int(codes_of(held[:1])[0])).source_id
+                    never_said = (
+                        f"; {never.size} other(s) were never trained on by this model, "
+                        "directly, through a merge or in group statistics (first: "
+                        f"{int(never[0])})"
+                        if never.size
+                        else ""
+                    )
                     raise UnlearningError(
                         aggregated_message(
-                            f"{bad.size} of the {ids.size} row ids (first: {int(bad[0])}, "
-                            f"{first} line {int(lines_of(bad[:1])[0])}) name",
+                            f"{held.size} of the {ids.size} row ids (first: {int(held[0])}, "
+                            f"{first} line {int(lines_of(held[:1])[0])}) name",
                             n,
                         )
+                        + never_said
                         + "; nothing was changed."
                     )
                 raise UnlearningError(
@@ -399,15 +421,46 @@ def forget_at_fit(unl, forget, ids, stacklevel):
             f"forget={unl.forget!r} names every training row of this fit; "
             "nothing was fitted or stored."
         )
+    held, n = [], 0
     if absent:
-        asked = np.asarray([a for a in absent if not isinstance(a, str)], dtype=np.int64)
-        codes = [int(v.code) for a in absent if isinstance(a, str) for v in REGISTRY.versions(a)]
-        n = aggregated_into(resolver.train_ids, resolver.retained, resolver.source, asked, codes)
-        warn_not_in_training_data(absent, bool(positions.size), stacklevel + 1, n)
+        absent, held = _split_aggregated(resolver, absent)
+        if held:
+            asked = np.asarray([a for a in held if not isinstance(a, str)], dtype=np.int64)
+            n = aggregated_into(
+                resolver.train_ids, resolver.retained, resolver.source, asked, _codes_of(held)
+            )
+        warn_not_in_training_data(absent, bool(positions.size), stacklevel + 1, held, n)
     if not positions.size:
         return None
     request = {
         "forget": jsonable(unl.forget),
         **({"not_in_training_data": absent} if absent else {}),
+        # in no training row, but averaged into statistics training rows hold: apart,
+        # never as "not in the training data" (an erasure request closed on it would
+        # leave the model with values they helped compute)
+        **({"held_in_aggregates": {"items": held, "training_rows": n}} if held else {}),
     }
     return positions, named, request
+
+
+def _codes_of(items):
+    """Source codes of every version of the source ids among ``items``."""
+    return [int(v.code) for a in items if isinstance(a, str) for v in REGISTRY.versions(a)]
+
+
+def _split_aggregated(resolver, items):
+    """``(absent, held)``: the ``forget=`` items that reach no training row, split by
+    whether group statistics the training rows hold were computed over them (a row id
+    among the statistics' members, a source with a member row), in their order."""
+    members = aggregate_members(resolver.train_ids, resolver.retained, resolver.source)
+    if not members.size:
+        return list(items), []
+    member_codes = set(np.unique(codes_of(members)).tolist())
+    absent, held = [], []
+    for item in items:
+        if isinstance(item, str):
+            hit = bool(member_codes & set(_codes_of([item])))
+        else:
+            hit = bool(np.isin(np.int64(item), members))
+        (held if hit else absent).append(item)
+    return absent, held

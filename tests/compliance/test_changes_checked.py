@@ -349,7 +349,7 @@ def test_a_run_recorded_without_the_merges_entries_counts_every_merge(tmp_path):
     """A run recorded before the per-merge entries were kept: its merges' parents count
     the merged rows compared, as they did (nothing tells which were not compared)."""
     from sktraceprop._lineage._ids import codes_of
-    from sktraceprop.compliance._source_evidence import changes_checked
+    from sktraceprop._lineage._trust import changes_checked
 
     pipe, _, _ = _merged_fit(tmp_path, unkept={"a", "b"})
     run = pipe.lineage_

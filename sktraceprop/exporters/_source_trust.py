@@ -1,0 +1,98 @@
+"""The sources' trust fields in the exports: the compliance report's figures, as is.
+
+What the report says per source (whether its values were compared with what was
+loaded, its columns changed after loading, its rows that repeat) is computed once, by
+:func:`sktraceprop._lineage._trust.source_trust`; this module only spells it for
+OpenLineage (a run facet, camelCase keys) and OpenTelemetry (flat span attributes), so
+that no export shows a source as clean where the report does not.
+"""
+
+import json
+
+from .._lineage._trust import source_trust
+
+#: Report key -> OpenLineage key, for the keys the facet holds.
+_CAMEL = {
+    "checked": "checked",
+    "rows_compared": "rowsCompared",
+    "compared_in": "comparedIn",
+    "note": "note",
+    "input_column": "inputColumn",
+    "rows_checked": "rowsChecked",
+    "rows_changed": "rowsChanged",
+    "missing_filled": "missingFilled",
+    "rows_not_known": "rowsNotKnown",
+    "found_in": "foundIn",
+    "distinct_rows": "distinctRows",
+    "copies": "copies",
+}
+
+
+def _camel(entry):
+    return None if entry is None else {_CAMEL[k]: v for k, v in entry.items()}
+
+
+def openlineage_sources(run):
+    """The ``sources`` of the ``sktraceprop_sourceTrust`` facet: per source of ``run``,
+    its code, id, training rows, ``changesAfterLoading`` (null: no row of it reached
+    the model), ``changedColumns`` and ``repeatedRows`` (null: none repeat)."""
+    out = []
+    for code, facts in source_trust(run).items():
+        out.append(
+            {
+                "code": int(code),
+                "sourceId": run.sources[code].source_id,
+                "trainingRows": facts["training_rows"],
+                "changesAfterLoading": _camel(facts.get("changes_after_loading")),
+                "changedColumns": [
+                    {"column": str(column), **_camel(mark)}
+                    for column, mark in facts["changed_columns"].items()
+                ],
+                "repeatedRows": _camel(facts.get("repeated_rows")),
+            }
+        )
+    return out
+
+
+def span_attributes(run):
+    """Fit-span attributes of the same figures, as lists parallel to
+    ``sktraceprop.sources.code`` (attribute values are flat lists of one type).
+
+    Per source: ``training_rows`` and ``distinct_training_rows`` (fewer: rows repeat),
+    ``changes_checked`` (false also where no row of it reached the model, or the run did
+    not record it), ``rows_compared`` (-1 where not known or no row of it reached the
+    model) and ``changes_after_loading`` (the report's entry as JSON; ``"null"``: no row
+    of it reached the model). Per changed column, parallel lists ``changed_columns.*``:
+    the source code, the loaded column, the rows checked, changed, missing values
+    filled, rows not known, and the whole mark as JSON.
+    """
+    trust = source_trust(run)
+    codes = sorted(trust)
+    checks = [trust[c].get("changes_after_loading") for c in codes]
+    attributes = {
+        "sktraceprop.sources.training_rows": [trust[c]["training_rows"] for c in codes],
+        "sktraceprop.sources.distinct_training_rows": [
+            trust[c].get("repeated_rows", {}).get("distinct_rows", trust[c]["training_rows"])
+            for c in codes
+        ],
+        "sktraceprop.sources.changes_checked": [bool(e and e["checked"]) for e in checks],
+        "sktraceprop.sources.rows_compared": [
+            -1 if e is None or e["rows_compared"] is None else int(e["rows_compared"])
+            for e in checks
+        ],
+        "sktraceprop.sources.changes_after_loading": [
+            json.dumps(e, sort_keys=True) for e in checks
+        ],
+    }
+    marks = [(c, col, m) for c in codes for col, m in trust[c]["changed_columns"].items()]
+    columns = {
+        "code": [int(c) for c, _, _ in marks],
+        "column": [str(col) for _, col, _ in marks],
+        "rows_checked": [int(m["rows_checked"]) for _, _, m in marks],
+        "rows_changed": [int(m["rows_changed"]) for _, _, m in marks],
+        "missing_filled": [int(m["missing_filled"]) for _, _, m in marks],
+        "rows_not_known": [int(m.get("rows_not_known", 0)) for _, _, m in marks],
+        "mark": [json.dumps(m, sort_keys=True) for _, _, m in marks],
+    }
+    attributes.update({f"sktraceprop.changed_columns.{k}": v for k, v in columns.items()})
+    return attributes

@@ -1,0 +1,306 @@
+"""The exports carry the report's trust figures per source, computed by the same code.
+
+The OpenLineage and OpenTelemetry exports named each source with its hash and row
+count but not what the compliance report says of it: that its values given to fit were
+not compared with what was loaded, that a column was changed after loading (with the
+rows checked, changed, filled and not known), or that its training rows repeat (an
+oversampler). An auditor reading the export saw a clean source where the report did
+not. Truth: the compliance report made from the same run.
+"""
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+
+import sktraceprop as stp
+from sktraceprop.compliance import compliance_report
+from sktraceprop.compliance._source_evidence import sources_section
+from sktraceprop.exporters import to_openlineage, to_opentelemetry
+from tests.exporters._runs import runs
+from tests.exporters.test_openlineage import validate
+
+sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
+over_sampling = pytest.importorskip("imblearn.over_sampling")
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+    InMemorySpanExporter,
+)
+
+DEPLOYER = {
+    "system_name": "Triage",
+    "system_version": "1.0.0",
+    "deployer_name": "Example Hospital",
+    "high_risk_category": "creditworthiness",
+    "intended_purpose": "Rank cases for manual review",
+    "human_oversight": ["Head of triage"],
+}
+
+_SNAKE = {
+    "rowsCompared": "rows_compared",
+    "comparedIn": "compared_in",
+    "inputColumn": "input_column",
+    "rowsChecked": "rows_checked",
+    "rowsChanged": "rows_changed",
+    "missingFilled": "missing_filled",
+    "rowsNotKnown": "rows_not_known",
+    "foundIn": "found_in",
+    "distinctRows": "distinct_rows",
+}
+
+
+def _snake(entry):
+    return None if entry is None else {_SNAKE.get(k, k): v for k, v in entry.items()}
+
+
+def _report_view(sources):
+    """Per source code, the report's trust figures: training rows, changes after
+    loading, its columns' marks, repeated rows (None where the report has none)."""
+    return {
+        s["code"]: (
+            s["training_rows"],
+            s.get("changes_after_loading"),
+            {
+                c["name"]: c["changed_after_loading"]
+                for c in s["columns"]
+                if "changed_after_loading" in c
+            },
+            s.get("repeated_rows"),
+        )
+        for s in sources
+    }
+
+
+def _openlineage_view(event):
+    facet = event["run"]["facets"]["sktraceprop_sourceTrust"]
+    return {
+        s["code"]: (
+            s["trainingRows"],
+            _snake(s["changesAfterLoading"]),
+            {
+                c["column"]: _snake({k: v for k, v in c.items() if k != "column"})
+                for c in s["changedColumns"]
+            },
+            _snake(s["repeatedRows"]),
+        )
+        for s in facet["sources"]
+    }
+
+
+def _span_attributes(run):
+    exporter = InMemorySpanExporter()
+    provider = sdk_trace.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    to_opentelemetry(run, tracer_provider=provider)
+    (fit,) = [s for s in exporter.get_finished_spans() if s.name.startswith("fit ")]
+    return dict(fit.attributes)
+
+
+def _opentelemetry_view(attributes):
+    codes = list(attributes["sktraceprop.sources.code"])
+    marks = {}
+    changed = "sktraceprop.changed_columns."
+    for k, code in enumerate(attributes[changed + "code"]):
+        mark = json.loads(attributes[changed + "mark"][k])
+        # the flat lists say what the JSON mark says
+        assert attributes[changed + "rows_checked"][k] == mark["rows_checked"]
+        assert attributes[changed + "rows_changed"][k] == mark["rows_changed"]
+        assert attributes[changed + "missing_filled"][k] == mark["missing_filled"]
+        assert attributes[changed + "rows_not_known"][k] == mark.get("rows_not_known", 0)
+        marks.setdefault(code, {})[attributes[changed + "column"][k]] = mark
+    out = {}
+    for k, code in enumerate(codes):
+        n = attributes["sktraceprop.sources.training_rows"][k]
+        distinct = attributes["sktraceprop.sources.distinct_training_rows"][k]
+        check = json.loads(attributes["sktraceprop.sources.changes_after_loading"][k])
+        assert attributes["sktraceprop.sources.changes_checked"][k] == bool(
+            check and check["checked"]
+        )
+        compared = attributes["sktraceprop.sources.rows_compared"][k]
+        if check is None or check["rows_compared"] is None:
+            assert compared == -1
+        else:
+            assert compared == check["rows_compared"]
+        repeated = None
+        if distinct < n:
+            repeated = {"distinct_rows": distinct, "copies": n - distinct}
+        out[code] = (n, check, marks.get(code, {}), repeated)
+    return out
+
+
+def _without_notes(view):
+    """``view`` with the repeated-rows note left out (the spans give the counts)."""
+    return {
+        code: (
+            n,
+            check,
+            marks,
+            None if rep is None else {k: rep[k] for k in ("distinct_rows", "copies")},
+        )
+        for code, (n, check, marks, rep) in view.items()
+    }
+
+
+def _merged_oversampled(hospital_frames, tmp_path):
+    """Both files, bp filled after loading, merged with a lookup, oversampled."""
+    a, b = hospital_frames
+    lookup = stp.from_pandas(pd.DataFrame({"sex": ["F", "M"], "w": [0.4, 0.6]}), "trust_w")
+    df = pd.concat([a, b])
+    df["bp"] = df["bp"].fillna(120.0)
+    joined = stp.merge(df, lookup, on="sex", how="left", source_id="trust_joined")
+    X, y = joined[["age", "bp", "w"]], joined["label"]
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(
+        over_sampling.RandomOverSampler(random_state=0),
+        LogisticRegression(),
+        store=store,
+        log_predictions=True,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe.fit(X, y)
+    pipe.predict(X.iloc[:3])
+    return pipe
+
+
+def _big_merge(tmp_path):
+    """Both inputs of a merge of more than 512 rows filled before it: a merged row taken
+    for one input's compared rows holds the other's values not known."""
+    rng = np.random.default_rng(0)
+    n = 1500
+    raw = pd.DataFrame({"k": rng.permutation(n), "v": rng.normal(size=n)})
+    raw.loc[rng.random(n) < 0.3, "v"] = np.nan
+    raw["label"] = rng.integers(0, 2, n)
+    frame = stp.from_pandas(raw, source_id="trust_big")
+    frame["v"] = frame["v"].fillna(0.0)
+    other = pd.DataFrame({"k": rng.permutation(n), "w": rng.normal(size=n)})
+    other.loc[rng.random(n) < 0.3, "w"] = np.nan
+    lookup = stp.from_pandas(other, "trust_w3")
+    lookup["w"] = lookup["w"].fillna(0.0)
+    joined = stp.merge(frame, lookup, on="k", how="left", source_id="trust_joined3")
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(
+        SimpleImputer(), LogisticRegression(), store=store, log_predictions=True
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe.fit(joined[["v", "w"]], joined["label"])
+    pipe.predict(joined[["v", "w"]].iloc[:3])
+    return pipe
+
+
+def test_merged_oversampled_and_changed_sources_export_the_reports_figures(
+    hospital_frames, tmp_path
+):
+    pipe = _merged_oversampled(hospital_frames, tmp_path)
+    run = pipe.lineage_
+    report = _report_view(compliance_report(pipe, **DEPLOYER).to_dict()["sources"])
+    by_id = {run.sources[c].source_id: v for c, v in report.items()}
+    # the case is what it claims: a changed column, a merge, rows repeated
+    assert by_id["hospital_b"][2]["bp"]["rows_changed"] > 0
+    assert by_id["hospital_b"][2]["bp"]["found_in"] == ["trust_joined"]
+    assert by_id["trust_joined"][3]["copies"] > 0
+    assert by_id["hospital_a"][1]["compared_in"] == ["trust_joined"]
+    event = to_openlineage(run)
+    validate(event)
+    assert _openlineage_view(event) == report
+    assert _opentelemetry_view(_span_attributes(run)) == _without_notes(report)
+    # Parquet keeps the records the figures are computed from: the same figures back
+    back = stp.exporters.read_parquet(stp.exporters.to_parquet(run, tmp_path / "pq"))
+    assert _report_view(sources_section(back)) == report
+
+
+def test_rows_not_known_are_exported_as_the_report_counts_them(tmp_path):
+    pipe = _big_merge(tmp_path)
+    run = pipe.lineage_
+    report = _report_view(compliance_report(pipe, **DEPLOYER).to_dict()["sources"])
+    (joined,) = [v for c, v in report.items() if run.sources[c].source_id == "trust_joined3"]
+    assert joined[2]["v"]["rows_not_known"] > 0
+    event = to_openlineage(run)
+    validate(event)
+    assert _openlineage_view(event) == report
+    assert _opentelemetry_view(_span_attributes(run)) == _without_notes(report)
+
+
+def test_values_not_compared_are_exported_as_not_checked(hospital_frames, tmp_path):
+    """Loads not kept where the model was fitted: the report says not checked, so does
+    the export (which said nothing, reading as clean)."""
+    from sktraceprop._lineage._witness import WITNESSES
+
+    a, b = hospital_frames
+    X = pd.concat([a, b])
+    X["bp"] = X["bp"].fillna(120.0)
+    WITNESSES.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = (
+            stp.make_traced_pipeline(LogisticRegression())
+            .fit(X[["age", "bp"]], X["label"])
+            .lineage_
+        )
+    event = to_openlineage(run)
+    validate(event)
+    facet = event["run"]["facets"]["sktraceprop_sourceTrust"]
+    assert {s["sourceId"]: s["changesAfterLoading"]["checked"] for s in facet["sources"]} == {
+        "hospital_a": False,
+        "hospital_b": False,
+    }
+    assert list(_span_attributes(run)["sktraceprop.sources.changes_checked"]) == [False, False]
+    assert _openlineage_view(event) == _report_view(sources_section(run))
+
+
+@st.composite
+def _runs_with_changes(draw):
+    """A drawn run with drawn ``changed_columns`` / ``rows_compared`` records (None,
+    empty, direct and through a merge, rows not known, another input name)."""
+    run = draw(runs())
+    codes = sorted(run.sources)
+    if draw(st.booleans()):
+        return run  # (not recorded: None, None)
+    entries = []
+    for _ in range(draw(st.integers(0, 4))):
+        code = draw(st.sampled_from(codes))
+        columns = list(run.sources[code].columns_read()) or ["c"]
+        n = draw(st.integers(0, 40))
+        entry = {
+            "code": code,
+            "column": draw(st.sampled_from(columns)),
+            "rows_checked": n,
+            "rows_changed": (changed := draw(st.integers(0, n))),
+            "missing_filled": draw(st.integers(0, changed)),
+        }
+        if draw(st.booleans()):
+            entry["rows_not_known"] = draw(st.integers(1, 9))
+        if draw(st.booleans()):
+            entry["through"] = draw(st.sampled_from(codes))
+        if draw(st.booleans()):
+            entry["input_column"] = "renamed"
+        entries.append(entry)
+    run.changed_columns = entries
+    run.rows_compared = draw(
+        st.none()
+        | st.lists(
+            st.builds(
+                lambda c, r: {"code": c, "rows": r}, st.sampled_from(codes), st.integers(0, 30)
+            ),
+            max_size=len(codes),
+            unique_by=lambda e: e["code"],
+        )
+    )
+    return run
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(run=_runs_with_changes())
+def test_exports_say_what_the_report_says_of_any_run(run):
+    report = _report_view(sources_section(run))
+    event = to_openlineage(run)
+    validate(event)
+    assert _openlineage_view(event) == report
+    assert _opentelemetry_view(_span_attributes(run)) == _without_notes(report)
