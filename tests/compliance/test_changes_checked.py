@@ -24,6 +24,7 @@ from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.compliance._sections import articles
 from sktraceprop.compliance._source_evidence import NOT_COMPARED, NOT_RECORDED
 from sktraceprop.exceptions import ReportVerificationError
+from tests._lineage._filled_merge_fit import filled_merge_fit
 
 from .conftest import DEPLOYER, logged_pipeline, traced_frames
 
@@ -191,29 +192,7 @@ def test_merged_rows_made_from_rows_not_compared_are_not_counted_as_checked(tmp_
     changed inputs' witness rows: with both inputs changed, each compared on its own
     rows, a row taken for one input's holds the other's values unknown. Truth: the gaps
     of the raw frames."""
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-
-    rng = np.random.default_rng(0)
-    n = 1500
-    raw = pd.DataFrame({"k": rng.permutation(n), "v": rng.normal(size=n)})
-    raw.loc[rng.random(n) < 0.3, "v"] = np.nan
-    raw["label"] = rng.integers(0, 2, n)
-    frame = stp.from_pandas(raw, source_id="big")
-    frame["v"] = frame["v"].fillna(0.0)
-    other = pd.DataFrame({"k": rng.permutation(n), "w": rng.normal(size=n)})
-    other.loc[rng.random(n) < 0.3, "w"] = np.nan
-    lookup = stp.from_pandas(other, "w")
-    lookup["w"] = lookup["w"].fillna(0.0)
-    joined = stp.merge(frame, lookup, on="k", how="left", source_id="joined")
-    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
-    pipe = stp.make_traced_pipeline(
-        SimpleImputer(), LogisticRegression(), store=store, log_predictions=True
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pipe.fit(joined[["v", "w"]], joined["label"])
-    pipe.predict(joined[["v", "w"]].iloc[:3])
+    pipe, store, raw = filled_merge_fit(tmp_path)
     path = tmp_path / "report.json"
     data = compliance_report(pipe, **DEPLOYER, output_path=path).to_dict()
     assert stp.compliance.verify(path, store=store)  # (the schema allows the mark)

@@ -11,18 +11,17 @@ not. Truth: the compliance report made from the same run.
 import json
 import warnings
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.compliance import compliance_report
 from sktraceprop.compliance._source_evidence import sources_section
 from sktraceprop.exporters import to_openlineage, to_opentelemetry
+from tests._lineage._filled_merge_fit import filled_merge_fit
 from tests.exporters._runs import runs
 from tests.exporters.test_openlineage import validate
 
@@ -172,27 +171,7 @@ def _merged_oversampled(hospital_frames, tmp_path):
 def _big_merge(tmp_path):
     """Both inputs of a merge of more than 512 rows filled before it: a merged row taken
     for one input's compared rows holds the other's values not known."""
-    rng = np.random.default_rng(0)
-    n = 1500
-    raw = pd.DataFrame({"k": rng.permutation(n), "v": rng.normal(size=n)})
-    raw.loc[rng.random(n) < 0.3, "v"] = np.nan
-    raw["label"] = rng.integers(0, 2, n)
-    frame = stp.from_pandas(raw, source_id="trust_big")
-    frame["v"] = frame["v"].fillna(0.0)
-    other = pd.DataFrame({"k": rng.permutation(n), "w": rng.normal(size=n)})
-    other.loc[rng.random(n) < 0.3, "w"] = np.nan
-    lookup = stp.from_pandas(other, "trust_w3")
-    lookup["w"] = lookup["w"].fillna(0.0)
-    joined = stp.merge(frame, lookup, on="k", how="left", source_id="trust_joined3")
-    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
-    pipe = stp.make_traced_pipeline(
-        SimpleImputer(), LogisticRegression(), store=store, log_predictions=True
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pipe.fit(joined[["v", "w"]], joined["label"])
-    pipe.predict(joined[["v", "w"]].iloc[:3])
-    return pipe
+    return filled_merge_fit(tmp_path, names=("trust_big", "trust_w3", "trust_joined3"))[0]
 
 
 def test_merged_oversampled_and_changed_sources_export_the_reports_figures(
