@@ -145,4 +145,4 @@ default="auto"
 
 def _rms(diff):
     """Root mean square of ``diff`` (scaled: see :func:`..metrics._unlearning.frobenius`)."""
-    return frobenius(diff) / np.sqrt(diff.size) if diff.size else float("nan")
+    return float(frobenius(diff) / np.sqrt(diff.size)) if diff.size else float("nan")
