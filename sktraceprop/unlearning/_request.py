@@ -231,12 +231,11 @@ class Resolver:
             present = np.isin(ids, names)
             if strict and not present.all():
                 bad = ids[~present]
-                n = aggregated_into(train_ids, retained, self.source, ids=bad)
-                if n:
-                    # those held in statistics, said apart from those never trained on
-                    members = aggregate_members(train_ids, retained, self.source)
-                    held = np.isin(bad, members)
-                    held, never = (bad[held], bad[~held]) if held.any() else (bad, bad[:0])
+                # those held in statistics (as forget= splits them), said apart from
+                # those never trained on
+                in_stats = np.isin(bad, aggregate_members(train_ids, retained, self.source))
+                held, never = bad[in_stats], bad[~in_stats]
+                if held.size:
                     n = aggregated_into(train_ids, retained, self.source, ids=held)
                     first = self.source(int(codes_of(held[:1])[0])).source_id
                     never_said = (
