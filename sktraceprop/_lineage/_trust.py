@@ -3,10 +3,11 @@
 Per source of a run: whether the values given to fit were compared with what was
 loaded (``changes_after_loading``), the loaded columns found changed after loading
 (with the rows checked, changed, filled and not known), and the rows given to fit more
-than once (``repeated_rows``). The compliance report's ``sources`` and the exporters
-(OpenLineage, OpenTelemetry) read them from :func:`source_trust`, so an export never
-shows a source as clean where the report does not. Every figure is read from the run
-record; nothing is recomputed from files.
+than once (``repeated_rows``); in an unlearner's copy of a run, whose counts of these
+are the fit's, the remark saying so (:func:`counted_at_fit`). The compliance report's
+``sources`` and the exporters (OpenLineage, OpenTelemetry) read them from
+:func:`source_trust`, so an export never shows a source as clean where the report does
+not. Every figure is read from the run record; nothing is recomputed from files.
 """
 
 import numpy as np
@@ -41,6 +42,35 @@ COMPARED_UNKNOWN = (
 )
 
 
+def counted_at_fit(n_removals):
+    """The remark on a run's counts of columns changed after loading and of rows
+    compared with what was loaded, where the run's model is the one ``n_removals``
+    removals left: they were counted at fit, over the rows removed since too.
+
+    One text for every reader: the unlearner's copy of the run marks each such entry
+    with it (``retained``), the exports of that copy carry it with the counts
+    (``counted_at_fit``), and the compliance report on the corrected model (which
+    rests on the run as stored at fit) says it in Art. 26(4).
+
+    >>> print(counted_at_fit(2))  # doctest: +NORMALIZE_WHITESPACE
+    counted at fit over the rows given to fit, removed rows included:
+    not recounted after 2 removal(s)
+    """
+    return (
+        "counted at fit over the rows given to fit, removed rows included: not "
+        f"recounted after {int(n_removals)} removal(s)"
+    )
+
+
+def fit_counts_remark(run):
+    """:func:`counted_at_fit` as the run's entries record it (``retained`` of its
+    ``changed_columns`` and ``rows_compared``: an unlearner's copy), else None."""
+    for entry in (run.rows_compared or []) + (run.changed_columns or []):
+        if "retained" in entry:
+            return entry["retained"]
+    return None
+
+
 def training_counts(run):
     """``(training, distinct)``: per source code, the run's training rows whose id names
     it directly (every copy counted), and the distinct rows among them."""
@@ -58,11 +88,18 @@ def source_trust(run):
     see
     :func:`changed_after_loading`), and, where they apply, ``changes_after_loading``
     (only for a source whose rows reached the model, see :func:`changes_checked`) and
-    ``repeated_rows`` (see :func:`repeated_rows`).
+    ``repeated_rows`` (see :func:`repeated_rows`). In an unlearner's copy of a run,
+    every mark and ``changes_after_loading`` also holds ``counted_at_fit`` (see
+    :func:`counted_at_fit`): its counts are the fit's, removed rows included.
     """
     training, distinct = training_counts(run)
     marks = changed_after_loading(run)
     checked = changes_checked(run, marks, training)
+    remark = fit_counts_remark(run)
+    if remark is not None:
+        # an unlearner's copy: its counts are the fit's, said with every one of them
+        marks = {key: {**mark, "counted_at_fit": remark} for key, mark in marks.items()}
+        checked = {code: {**entry, "counted_at_fit": remark} for code, entry in checked.items()}
     out = {}
     for code in sorted(run.sources):
         n = int(training.get(code, 0))

@@ -336,6 +336,10 @@ def _removals(events):
                 "method": json_safe(p.get("method")),
                 "n_removed": json_safe(p.get("n_removed")),
                 "sources": json_safe(p.get("sources")),
+                # the distinct source rows behind them (null: the event did not count
+                # them, logged by an older sktraceprop), and what tells the two apart
+                "source_rows": json_safe(p.get("source_rows")),
+                **({"counts_note": json_safe(p["counts_note"])} if "counts_note" in p else {}),
                 **(
                     {"source_contents": json_safe(p["source_contents"])}
                     if "source_contents" in p

@@ -541,6 +541,16 @@ def _run_purpose(run):
     return words
 
 
+def _source_rows(removal):
+    """A removal's distinct source rows per source, with its counts note, in words."""
+    if "source_rows" not in removal:
+        return _e("not in reports of format 7 and earlier (see the event)")
+    if removal["source_rows"] is None:
+        return _e("not recorded by the removal's event (logged by an older sktraceprop)")
+    note = removal.get("counts_note")
+    return _e(removal["source_rows"]) + (f"<br><small>{_e(note)}</small>" if note else "")
+
+
 def _section_records(report):
     rk = report["record_keeping"]
     store = rk["store"]
@@ -561,6 +571,7 @@ def _section_records(report):
             _e(r["method"]),
             _e(r["n_removed"]),
             _e(r["sources"]),
+            _source_rows(r),
             _e(r["certificate"]),
             _e(r["preprocessing"]),
             _e(r["caveat"]),
@@ -632,6 +643,8 @@ def _section_records(report):
                     "Training rows removed",
                     # (the event's 'sources': a merged row under each of its sources)
                     "Training rows removed, per source",
+                    # (the event's 'source_rows': file lines or frame rows, each once)
+                    "Source rows behind them, per source",
                     "Certificate",
                     "Preprocessing",
                     "Caveat",

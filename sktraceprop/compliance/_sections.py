@@ -10,6 +10,7 @@ and ends in one of three statuses:
   that no record of data and models can show; the report holds what the deployer stated.
 """
 
+from .._lineage._trust import counted_at_fit
 from ._source_evidence import ops_told_apart
 
 EVIDENCED = "evidenced"
@@ -108,6 +109,43 @@ def _unchecked_sources(sources):
         if check is not None and not check["checked"]:
             out.append(f"{source.get('label', source['source_id'])} ({check['note']})")
     return out
+
+
+def _after_removal(report, after, changed):
+    """Art. 26(4)'s words on a model an unlearner corrected: the figures are the fit's.
+
+    From format 8, the counts of the rows compared with what was loaded and of the
+    columns changed after loading are said to be the fit's in the words the exports of
+    the unlearner's copy of the run use
+    (:func:`~sktraceprop._lineage._trust.counted_at_fit`); format 7 said it in
+    its own, and earlier formats not at all (their statements are rebuilt as written).
+    """
+    version = report["report"]["format_version"]
+    upto = [r for r in report["record_keeping"]["removals"] if r["seq"] <= after["seq"]]
+    taken = [r["n_removed"] for r in upto if isinstance(r["n_removed"], int)]
+    said = (
+        f" The model reported is this run's model after removal seq {after['seq']}: "
+        "these figures "
+        + (
+            "(the counts of the columns changed after loading among them) "
+            if changed and version == 7
+            else ""
+        )
+        + "describe the data as given to fit, of which the "
+        f"{_plural(len(taken), 'removal')} listed in the record-keeping section took "
+        f"out {sum(taken)} training rows."
+    )
+    compared = any(
+        isinstance(s.get("changes_after_loading", {}).get("rows_compared"), int)
+        for s in report["sources"]
+    )
+    if version >= 8 and (changed or compared):
+        said += (
+            " The rows compared with what was loaded and the columns changed after "
+            "loading (changes_after_loading, changed_after_loading) were "
+            f"{counted_at_fit(len(upto))}."
+        )
+    return said
 
 
 def _input_data(report):
@@ -214,23 +252,7 @@ def _input_data(report):
         )
     after = report["model"].get("fitted_object_after_removal")
     if after is not None:
-        taken = [
-            r["n_removed"]
-            for r in report["record_keeping"]["removals"]
-            if r["seq"] <= after["seq"] and isinstance(r["n_removed"], int)
-        ]
-        parts.append(
-            f" The model reported is this run's model after removal seq {after['seq']}: "
-            "these figures "
-            + (
-                "(the counts of the columns changed after loading among them) "
-                if changed and report["report"]["format_version"] >= 7
-                else ""
-            )
-            + "describe the data as given to fit, of which the "
-            f"{_plural(len(taken), 'removal')} listed in the record-keeping section took "
-            f"out {sum(taken)} training rows."
-        )
+        parts.append(_after_removal(report, after, changed))
     parts.append(
         " Whether this data is relevant and sufficiently representative for the intended "
         "purpose is a judgement the record supports but cannot make."

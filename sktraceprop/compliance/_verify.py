@@ -43,7 +43,7 @@ _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -54,6 +54,9 @@ _REMOVAL_KEYS_6 = ("source_contents",)
 #: What format 7 added: whether each source's values given to fit were compared with
 #: what was loaded (changes_after_loading).
 _SOURCE_KEYS_7 = ("changes_after_loading", "repeated_rows")
+#: What format 8 added: each removal's source_rows (the distinct rows of each source
+#: behind the training rows removed) and counts_note, as its event records them.
+_REMOVAL_KEYS_8 = ("source_rows", "counts_note")
 
 
 def read_report(source):
@@ -468,6 +471,8 @@ def _record_keeping_problems(report, store, run, upto):
         rebuilt["runs"] = [_without(r, _RUN_KEYS_3) for r in rebuilt["runs"]]
     if report["report"]["format_version"] < 6:
         rebuilt["removals"] = [_without(r, _REMOVAL_KEYS_6) for r in rebuilt["removals"]]
+    if report["report"]["format_version"] < 8:
+        rebuilt["removals"] = [_without(r, _REMOVAL_KEYS_8) for r in rebuilt["removals"]]
     rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
     runs = store.list_runs()
     retention = written(

@@ -9,7 +9,7 @@ that no export shows a source as clean where the report does not.
 
 import json
 
-from .._lineage._trust import source_trust
+from .._lineage._trust import fit_counts_remark, source_trust
 
 #: Report key -> OpenLineage key, for the keys the facet holds.
 _CAMEL = {
@@ -25,6 +25,7 @@ _CAMEL = {
     "found_in": "foundIn",
     "distinct_rows": "distinctRows",
     "copies": "copies",
+    "counted_at_fit": "countedAtFit",
 }
 
 
@@ -35,7 +36,9 @@ def _camel(entry):
 def openlineage_sources(run):
     """The ``sources`` of the ``sktraceprop_sourceTrust`` facet: per source of ``run``,
     its code, id, training rows, ``changesAfterLoading`` (null: no row of it reached
-    the model), ``changedColumns`` and ``repeatedRows`` (null: none repeat)."""
+    the model), ``changedColumns`` and ``repeatedRows`` (null: none repeat). For an
+    unlearner's copy of a run, each ``changesAfterLoading`` and changed column holds
+    ``countedAtFit``: its counts are the fit's, removed rows included."""
     out = []
     for code, facts in source_trust(run).items():
         out.append(
@@ -64,7 +67,10 @@ def span_attributes(run):
     model) and ``changes_after_loading`` (the report's entry as JSON; ``"null"``: no row
     of it reached the model). Per changed column, parallel lists ``changed_columns.*``:
     the source code, the loaded column, the rows checked, changed, missing values
-    filled, rows not known, and the whole mark as JSON.
+    filled, rows not known, and the whole mark as JSON. For an unlearner's copy of a run,
+    whose counts are those of the fit (removed rows included),
+    ``sktraceprop.changes_after_loading.counted_at_fit`` says so (the remark each JSON
+    entry holds too, see :func:`~sktraceprop._lineage._trust.counted_at_fit`).
     """
     trust = source_trust(run)
     codes = sorted(trust)
@@ -95,4 +101,7 @@ def span_attributes(run):
         "mark": [json.dumps(m, sort_keys=True) for _, _, m in marks],
     }
     attributes.update({f"sktraceprop.changed_columns.{k}": v for k, v in columns.items()})
+    remark = fit_counts_remark(run)
+    if remark is not None:
+        attributes["sktraceprop.changes_after_loading.counted_at_fit"] = remark
     return attributes

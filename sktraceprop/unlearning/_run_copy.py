@@ -32,6 +32,7 @@ from .._lineage._ids import codes_of
 from .._lineage._record import collect_ops
 from .._lineage._rows import ancestor_codes
 from .._lineage._stats import source_stats
+from .._lineage._trust import counted_at_fit
 
 __all__ = [
     "changes_of_fit",
@@ -209,10 +210,7 @@ def changes_of_fit(entries, n_events):
     so they are not recounted over the retained rows; None (not recorded) stays None."""
     if entries is None:
         return None
-    said = (
-        f"counted at fit over the rows given to fit, removed rows included: not "
-        f"recounted after {n_events} removal(s)"
-    )
+    said = counted_at_fit(n_events)
     return [{**e, "retained": said} for e in entries]
 
 

@@ -84,13 +84,23 @@ def format_3_retention(data, store):
     data["articles"] = articles(data)
 
 
+def before_format_8(data):
+    """Drop from ``data``'s removals what format 8 added (``source_rows``,
+    ``counts_note``), for tests that turn a report made now into an older format's (the
+    caller sets the version and rebuilds the article statements)."""
+    for removal in data["record_keeping"]["removals"]:
+        removal.pop("source_rows", None)
+        removal.pop("counts_note", None)
+
+
 def before_format_7(data):
     """Drop from ``data``'s sources what format 7 added (``changes_after_loading``,
-    ``repeated_rows``), and
-    the article statements made from it, for tests that turn a report made now into an
+    ``repeated_rows``), and what format 8 added after it (:func:`before_format_8`), and
+    the article statements made from them, for tests that turn a report made now into an
     older format's."""
     from sktraceprop.compliance._sections import articles
 
+    before_format_8(data)
     for source in data["sources"]:
         source.pop("changes_after_loading", None)
         source.pop("repeated_rows", None)

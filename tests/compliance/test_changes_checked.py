@@ -19,6 +19,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
+from sktraceprop._lineage._trust import counted_at_fit
 from sktraceprop.compliance import ComplianceReport, compliance_report
 from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.compliance._sections import articles
@@ -178,10 +179,12 @@ def test_a_model_after_removal_says_its_change_counts_are_of_the_fit(hospitals, 
     ).changed_columns == (copied.changed_columns)
     report = compliance_report(unl, **DEPLOYER)
     assert report.verify(store=store)
+    # (format 8: in the words of the copy's entries and its exports, one function's)
     assert (
-        "these figures (the counts of the columns changed after loading among them) "
-        in (_article(report.to_dict())["why"])
-    )
+        "The rows compared with what was loaded and the columns changed after loading "
+        f"(changes_after_loading, changed_after_loading) were {counted_at_fit(1)}."
+    ) in _article(report.to_dict())["why"]
+    assert copied.changed_columns[0]["retained"] == counted_at_fit(1)
 
 
 def test_merged_rows_made_from_rows_not_compared_are_not_counted_as_checked(tmp_path):

@@ -21,6 +21,8 @@ from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.compliance._sections import articles
 from sktraceprop.exceptions import ReportVerificationError
 
+from .conftest import before_format_8
+
 
 def _write(path, n, seed):
     rng = np.random.default_rng(seed)
@@ -189,6 +191,7 @@ def test_a_format_5_report_without_source_contents_still_verifies(tmp_path):
     cut.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ReportVerificationError, match="removals"):
         verify(cut, store=store)
+    before_format_8(data)  # (nor had it each removal's source_rows)
     data["report"]["format_version"] = 5
     data["articles"] = articles(data)
     data["integrity"] = seal(body_of(data))

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
+from sktraceprop._lineage._trust import counted_at_fit
 from sktraceprop.compliance import compliance_report
 from sktraceprop.compliance._source_evidence import sources_section
 from sktraceprop.exporters import to_openlineage, to_opentelemetry
@@ -51,7 +52,13 @@ _SNAKE = {
     "rowsNotKnown": "rows_not_known",
     "foundIn": "found_in",
     "distinctRows": "distinct_rows",
+    "countedAtFit": "counted_at_fit",
 }
+
+
+def _without_remark(entry):
+    """An exported entry without the remark of a copy's counts (``countedAtFit``)."""
+    return {k: v for k, v in entry.items() if k != "countedAtFit"}
 
 
 def _snake(entry):
@@ -272,6 +279,12 @@ def _runs_with_changes(draw):
             unique_by=lambda e: e["code"],
         )
     )
+    if draw(st.booleans()):  # an unlearner's copy: every entry says it is the fit's
+        said = counted_at_fit(draw(st.integers(1, 5)))
+        run.changed_columns = [{**e, "retained": said} for e in entries]
+        run.rows_compared = [{**e, "retained": said} for e in run.rows_compared or []] or (
+            run.rows_compared
+        )
     return run
 
 
@@ -282,4 +295,61 @@ def test_exports_say_what_the_report_says_of_any_run(run):
     event = to_openlineage(run)
     validate(event)
     assert _openlineage_view(event) == report
-    assert _opentelemetry_view(_span_attributes(run)) == _without_notes(report)
+    attributes = _span_attributes(run)
+    assert _opentelemetry_view(attributes) == _without_notes(report)
+    # the copy's remark: on every count exported, and only on a copy's
+    said = {e.get("retained") for e in (run.changed_columns or []) + (run.rows_compared or [])}
+    assert len(said - {None}) <= 1
+    remark = next(iter(said - {None}), None)
+    counts = [c for _, check, marks, _ in report.values() for c in [check, *marks.values()]]
+    assert all(c.get("counted_at_fit") == remark for c in counts if c is not None)
+    assert attributes.get("sktraceprop.changes_after_loading.counted_at_fit") == remark
+
+
+def test_an_unlearned_copys_export_says_its_counts_are_the_fits(hospital_frames, tmp_path):
+    """The unlearner's copy of the run keeps the fit's counts of columns changed after
+    loading and of rows compared (removed rows included), each entry marked so; its
+    exports gave the counts without the remark, which the report on the corrected model
+    makes. Now every count carries the remark, the one the report makes, in the same
+    words (one function makes it)."""
+    a, b = hospital_frames
+    X = pd.concat([a, b])
+    X["bp"] = X["bp"].fillna(120.0)  # changed after loading: marked, with counts
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store, log_predictions=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unl = stp.GradientCorrectionUnlearner(pipe).fit(X[["age", "bp"]], X["label"])
+        from_b = (stp.row_lineage(X)["source_id"] == "hospital_b").to_numpy()
+        unl.unlearn(sample_id=stp.row_ids(X)[from_b][:4])
+    unl.predict(X[["age", "bp"]].iloc[:3])
+    remark = counted_at_fit(1)
+    stored, copied = store.load_run(unl.run_id_), unl.estimator_.lineage_
+    assert len(copied.row_ids) == len(stored.row_ids) - 4
+    # OpenLineage: every count the copy exports says it is the fit's ...
+    event = to_openlineage(copied)
+    validate(event)
+    facet = event["run"]["facets"]["sktraceprop_sourceTrust"]["sources"]
+    checks = [s["changesAfterLoading"] for s in facet]
+    columns = [c for s in facet for c in s["changedColumns"]]
+    assert [c["column"] for c in columns] == ["bp"] and columns[0]["rowsChanged"] > 0
+    assert len(checks) == 2 and all(e["countedAtFit"] == remark for e in checks + columns)
+    # ... and is: the stored run's counts, as exported from it (without the remark)
+    fit = to_openlineage(stored)["run"]["facets"]["sktraceprop_sourceTrust"]["sources"]
+    assert "countedAtFit" not in json.dumps(fit)
+    assert [_without_remark(s["changesAfterLoading"]) for s in facet] == [
+        s["changesAfterLoading"] for s in fit
+    ]
+    assert [_without_remark(c) for c in columns] == [c for s in fit for c in s["changedColumns"]]
+    # OpenTelemetry: the run's attribute, and every JSON entry
+    attributes = _span_attributes(copied)
+    assert attributes["sktraceprop.changes_after_loading.counted_at_fit"] == remark
+    entries = [json.loads(e) for e in attributes["sktraceprop.sources.changes_after_loading"]]
+    entries += [json.loads(m) for m in attributes["sktraceprop.changed_columns.mark"]]
+    assert len(entries) == 3 and all(e["counted_at_fit"] == remark for e in entries)
+    assert "sktraceprop.changes_after_loading.counted_at_fit" not in _span_attributes(stored)
+    # the report on the corrected model (on the run as stored at fit) says the same
+    report = compliance_report(unl, **DEPLOYER)
+    assert report.verify(store=store)
+    (why,) = [a["why"] for a in report.articles if a["article"] == "26(4)"]
+    assert f"were {remark}." in why
