@@ -519,6 +519,38 @@ def test_truncation_is_found_by_a_checkpoint_kept_elsewhere(backend, store, key,
         store.verify(checkpoint=kept)
 
 
+def test_what_a_check_cannot_show_is_said_in_its_report(backend, store, key, tmp_path):
+    """A store put back to an older copy of itself (events cut from the end with the
+    checkpoints that signed them) passes every check without a checkpoint kept
+    elsewhere: the report says so (``not_shown``) rather than let True read as proof."""
+    fit_run(store, seed=0)
+    store.checkpoint(key)
+    second = fit_run(store, seed=1)
+    kept = store.checkpoint(key, path=tmp_path / "kept.json")
+    report = store.check_integrity(key.public_key(), checkpoint=kept)
+    assert report["not_shown"] == [
+        f"events after event {kept['event_seq']} (the latest checkpoint kept elsewhere), cut "
+        "from the end of the log together with the stored checkpoints that signed them, are "
+        "not shown: only a later checkpoint kept outside the store shows them"
+    ]
+    # the older copy: the second run, its events and the checkpoint after it gone
+    backend.delete_run(store, second.run_id)
+    backend.delete_source(store, "s1")
+    backend.replace_events(store, backend.events(store)[:2])
+    first = store.checkpoints()[0]
+    backend.delete_checkpoints(store)
+    backend.insert_checkpoint(store, 1, json.dumps(first))
+    store = backend.reopen(store)
+    unkeyed = store.check_integrity()["not_shown"]
+    assert len(unkeyed) == 2 and all(s.startswith("signatures not checked") for s in unkeyed)
+    assert "events cut from the end of the log" in unkeyed[0]
+    assert "a chain re-computed after an edit" in unkeyed[1]
+    (keyed,) = store.check_integrity(key.public_key())["not_shown"]
+    assert "an older copy of the store put back" in keyed and "(checkpoint=)" in keyed
+    with pytest.raises(CorruptStoreError, match="removed from its end"):
+        store.check_integrity(key.public_key(), checkpoint=kept)
+
+
 def test_a_checkpoint_of_another_store_is_refused(store, key, tmp_path):
     other = stp.stores.MemoryStore()
     cp = other.checkpoint(key)
