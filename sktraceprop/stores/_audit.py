@@ -153,6 +153,8 @@ def _check_chain(store, wanted, problems, report):
                 payload, rehashed = stored_event_hash(row, checked=True)
             except ValueError as exc:
                 problem(seq, f"payload is not JSON as sktraceprop writes it ({exc})")
+                if seq in wanted:  # (its hash as stored: a checkpoint is compared with it)
+                    heads[seq] = stored
                 prev_hash, prev_seq = stored, seq
                 continue
             if prev_link != prev_hash:
