@@ -401,6 +401,28 @@ def test_edited_and_deleted_events_are_found(backend, store):
     assert [p["seq"] for p in info.value.problems] == [3, 3]  # a gap, and a broken link
 
 
+def test_an_event_text_rewritten_to_the_same_python_value_is_found(backend, store):
+    """The hash is over the payload as Python reads it: a stored text rewritten to the
+    same value (digits a double does not hold, which PostgreSQL's jsonb keeps) verified
+    in every store."""
+    store.append_event("review", {"score": 0.1})
+    store.append_event("review", {"k": 1})
+    rows = backend.events(store)
+    assert rows[0][4] == '{"score":0.1}'
+    for text in ('{"score":0.10000000000000000001}', '{"score":0.1 }', '{"sc\\u006fre":0.1}'):
+        assert json.loads(text) == {"score": 0.1}
+        backend.replace_events(store, [(*rows[0][:4], text, *rows[0][5:]), rows[1]])
+        store = backend.reopen(store)
+        with pytest.raises(
+            CorruptStoreError, match="audit event 1 payload is not JSON as"
+        ) as info:
+            store.verify()
+        assert [p["seq"] for p in info.value.problems] == [1]
+    # as sktraceprop 0.1 wrote payloads (keys sorted, Python's default separators): read
+    backend.replace_events(store, [(*rows[0][:4], '{"score": 0.1}', *rows[0][5:]), rows[1]])
+    assert backend.reopen(store).verify()
+
+
 def test_a_recomputed_chain_without_a_run_event_is_found(backend, store):
     run = fit_run(store)
     rows = [r for r in backend.events(store) if r[3] != "store.run"]
