@@ -448,7 +448,7 @@ def _cmd_verify(args, out):
         checked.append(f"store {args.db}")
     _print(f"{args.report}: verified ({', '.join(checked)})", out=out)
     for w in caught:
-        _print(f"note: {w.message}", out=out)
+        _print(f"note: {str(w.message).replace('(public_key=)', '(--public-key)')}", out=out)
     if args.public_key is None:
         signature = read_report(args.report)[0]["integrity"]["signature"]
         if signature is not None:
@@ -462,6 +462,15 @@ def _cmd_verify(args, out):
             _print(
                 "note: without --public-key or --db, a report edited and then re-hashed "
                 "passes these checks: check its signature, or check it against its store",
+                out=out,
+            )
+        elif signature is None:
+            # what the store does not record: only a signature protects it
+            _print(
+                "note: without --public-key, a report edited and then re-hashed is found "
+                "only where the store records what was edited: not in the system and "
+                "human oversight the deployer gave, the report's time and generator, the "
+                "store's location or what it says of checkpoint signatures",
                 out=out,
             )
     return 0
@@ -487,13 +496,7 @@ def _cmd_check(args, out):
         f"{report['chain_head']})",
         out=out,
     )
-    if args.public_key is None:
-        _print(
-            "note: signatures not checked (give --public-key): the chain alone cannot show "
-            "events cut from its end or a chain recomputed after an edit",
-            out=out,
-        )
-    else:
+    if args.public_key is not None:
         through = report["signed_through"]
         tail = report["last_seq"] - (through or 0)
         _print(
@@ -501,6 +504,11 @@ def _cmd_check(args, out):
             + (f"; {tail} later event(s) not signed yet" if tail else ""),
             out=out,
         )
+    for said in report["not_shown"]:  # (in the library's words: keys given as arguments)
+        said = said.replace("no public key given", "give --public-key").replace(
+            "(checkpoint=)", "(--checkpoint)"
+        )
+        _print(f"note: {said}", out=out)
     return 0
 
 

@@ -57,6 +57,17 @@ _SOURCE_KEYS_7 = ("changes_after_loading", "repeated_rows")
 #: What format 8 added: each removal's source_rows (the distinct rows of each source
 #: behind the training rows removed) and counts_note, as its event records them.
 _REMOVAL_KEYS_8 = ("source_rows", "counts_note")
+#: What each format version added, in words: what a report of an older one cannot show.
+_ADDED_IN = {
+    2: "integers beyond 2**53 written exactly (as decimal strings)",
+    3: "the model's and each run's purpose and model selection",
+    4: "the model's fit parameters (sample weights: digest and exact counts)",
+    5: "a hash over RFC 8785 (JCS), kept by any JSON tool's re-save",
+    6: "each removal's source_contents",
+    7: "whether each source's values given to fit were compared with what was loaded "
+    "(changes_after_loading) and its repeated rows",
+    8: "each removal's source rows behind its training rows (source_rows, counts_note)",
+}
 
 
 def read_report(source):
@@ -523,6 +534,11 @@ def verify_report(source, *, store=None, public_key=None):
     was seen when the report was made (its time and generator, the store's location,
     whether checkpoint signatures were checked, ``fitted_object_matches_run``).
 
+    A report of an older format version is checked as that version was written, so
+    it shows none of what later versions added; its signature not checked, a newer
+    report lowered to an older format with those parts removed and re-hashed cannot
+    be told from one an older sktraceprop wrote: a ``UserWarning`` says so.
+
     Parameters
     ----------
     source : str, path-like, dict or ComplianceReport
@@ -618,7 +634,28 @@ def verify_report(source, *, store=None, public_key=None):
         problems += _store_problems(report, store)
     if problems:
         raise _failure(name, "failed verification", problems)
+    if version < FORMAT_VERSION and public_key is None:
+        _warn_older_format(version)
     return True
+
+
+def _warn_older_format(version):
+    """Say what a report of an older format cannot show, and that, its signature not
+    checked, it may be a newer report lowered to that format (the downgrade no content
+    hash or store shows: a format's checks are those of its version)."""
+    added = "; ".join(
+        f"format {v}: {_ADDED_IN[v]}" for v in range(version + 1, FORMAT_VERSION + 1)
+    )
+    warnings.warn(
+        f"the report is of format {version}; this sktraceprop writes format "
+        f"{FORMAT_VERSION}, and later formats add what it does not hold ({added}): none "
+        "of that is in this report or was checked. Its signature not checked "
+        "(public_key=), a report of a later format lowered to format "
+        f"{version} (those parts removed, then re-hashed) cannot be told from one an "
+        "older sktraceprop wrote",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _failure(name, what, problems):

@@ -55,7 +55,43 @@ def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
     _check_checkpoints(
         store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
     )
+    report["not_shown"] = not_shown(key is not None, external)
     return report, problems
+
+
+def not_shown(keyed, external):
+    """What a check with (``keyed``) or without a public key, and with the checkpoints
+    kept elsewhere ``external``, cannot show, in words (one sentence each).
+
+    A log that is valid on its own can have lost its end: events cut together with the
+    stored checkpoints that signed them (an older copy of the file put back) leave a
+    shorter, consistent log; and without the key, a chain re-computed after an edit,
+    its checkpoints removed or re-signed by another key, is consistent too. Only a
+    signature checked with the owner's key, and a checkpoint kept outside the store,
+    tell such a log from the one that was written.
+    """
+    if not keyed:
+        return [
+            "signatures not checked (no public key given): events cut from the end of the "
+            "log, with the stored checkpoints that signed them (an older copy of the store "
+            "put back), are not shown",
+            "signatures not checked (no public key given): a chain re-computed after an "
+            "edit, its stored checkpoints removed or signed again by another key, is not "
+            "shown",
+        ]
+    seqs = [int(cp["event_seq"]) for cp in external]
+    if not seqs:
+        return [
+            "events cut from the end of the log together with the stored checkpoints that "
+            "signed them (an older copy of the store put back, or another store signed by "
+            "the same key) are not shown: only a checkpoint kept outside the store shows "
+            "them (checkpoint=)"
+        ]
+    return [
+        f"events after event {max(seqs)} (the latest checkpoint kept elsewhere), cut from "
+        "the end of the log together with the stored checkpoints that signed them, are not "
+        "shown: only a later checkpoint kept outside the store shows them"
+    ]
 
 
 def _stored_checkpoints(store, problems):
@@ -117,6 +153,8 @@ def _check_chain(store, wanted, problems, report):
                 payload, rehashed = stored_event_hash(row, checked=True)
             except ValueError as exc:
                 problem(seq, f"payload is not JSON as sktraceprop writes it ({exc})")
+                if seq in wanted:  # (its hash as stored: a checkpoint is compared with it)
+                    heads[seq] = stored
                 prev_hash, prev_seq = stored, seq
                 continue
             if prev_link != prev_hash:

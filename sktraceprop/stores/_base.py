@@ -506,6 +506,10 @@ class BaseStore(ABC):
         Returns
         -------
         True
+            Nothing found. What no check without ``public_key`` and ``checkpoint``
+            can show (events cut from the end with the checkpoints that signed them,
+            an older copy of the store put back) is listed by
+            :meth:`check_integrity` (``not_shown``).
 
         Raises
         ------
@@ -530,7 +534,12 @@ class BaseStore(ABC):
             ``checkpoints`` checked; ``chain_head`` (hash of the last event, 64 zeros
             when none) and ``last_seq``; ``signed_through`` (the last event covered by
             a checkpoint whose signature was checked, None without ``public_key``);
-            ``key_fingerprint``.
+            ``key_fingerprint``; ``not_shown``: what this check cannot show, in words
+            (a list of sentences). A log cut at its end together with the stored
+            checkpoints that signed them, as an older copy of the store put back, is
+            valid on its own: only a checkpoint kept elsewhere (``checkpoint=``) shows
+            it; without ``public_key``, neither that nor a chain re-computed after an
+            edit with its checkpoints removed or signed again is shown.
 
         Raises
         ------

@@ -296,6 +296,14 @@ def make_event(prev_hash, kind, payload, run_id, seq, text=None):
     }
 
 
+_NOT_AS_WRITTEN = (
+    "its text is not the JSON sktraceprop writes of its value (canonical, or keys sorted "
+    "as sktraceprop 0.1 wrote it): it was rewritten outside sktraceprop, in a form the "
+    "hash does not see and another reader may read otherwise (a number with more digits "
+    "than a double holds)"
+)
+
+
 def stored_event_hash(row, checked=False):
     """``(payload, hash)`` of a stored event row, from its payload text as stored.
 
@@ -303,7 +311,13 @@ def stored_event_hash(row, checked=False):
     ``prev_hash``; ``checked`` says :func:`event_row_problem` found nothing already.
     Raises ValueError if the row cannot be an event sktraceprop wrote:
     a column of another type (:func:`event_row_problem`), a payload that is not JSON,
-    or one holding a key twice in one object (see :func:`loads_stored`).
+    one holding a key twice in one object (see :func:`loads_stored`), or a text that
+    is not what sktraceprop writes of its value. The hash is over the value as Python
+    reads it, so a text rewritten to the same value (``0.1`` as ``0.10000000000000001``,
+    whitespace, escapes) would match it while PostgreSQL's ``jsonb`` or a decimal
+    reader reads another number: sktraceprop writes canonical JSON (stores of
+    sktraceprop 0.1 and the first of schema 2, ``json.dumps(payload, sort_keys=True)``),
+    and any other text is refused.
     """
     wrong = None if checked else event_row_problem(row)
     if wrong is not None:
@@ -323,9 +337,11 @@ def stored_event_hash(row, checked=False):
         # hold no unescaped quote
         start = body.index('"payload":') + len('"payload":')
         if not (body.startswith(text, start) and body.startswith(',"run_id":', start + len(text))):
-            # not canonical as stored: a key held twice is the one way for the text to
-            # mean something else elsewhere (the canonical text never holds one)
+            # not canonical as stored: a key held twice (the last read here, the first by
+            # json_extract) is named; else only what the first stores wrote is accepted
             loads_stored(text)
+            if text != json.dumps(payload, sort_keys=True):
+                raise ValueError(_NOT_AS_WRITTEN)
     except RecursionError:
         raise ValueError("nested too deeply to be read") from None
     return payload, hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()

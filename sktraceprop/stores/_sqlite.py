@@ -711,7 +711,8 @@ class SQLiteStore(BaseStore):
             ``path``, ``sqlite_check`` (the pragma that ran), and what
             :meth:`check_integrity` reports: ``runs``, ``sources``, ``events``,
             ``checkpoints``, ``chain_head`` (the hash of the last audit event, 64 zeros
-            when there is none), ``last_seq``, ``signed_through``, ``key_fingerprint``.
+            when there is none), ``last_seq``, ``signed_through``, ``key_fingerprint``,
+            ``not_shown`` (what the check cannot show, in words).
 
         Raises
         ------

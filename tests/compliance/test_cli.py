@@ -15,7 +15,7 @@ import sktraceprop as stp
 from sktraceprop.cli import main
 from sktraceprop.compliance import compliance_report
 
-from .conftest import DEPLOYER
+from .conftest import DEPLOYER, before_format_7
 
 REPORT_ARGS = [
     "--system-name",
@@ -471,3 +471,39 @@ def _marked_rows_removed(tmp_path):
     unl = GradientCorrectionUnlearner(pipe).fit(frame[["x"]], frame["y"])
     unl.unlearn(sample_id=stp.row_ids(frame)[20:])
     return store, store.events(unl.run_id_, kind="unlearning")[0], unl.run_id_
+
+
+def test_check_and_verify_say_what_they_cannot_show(fitted, tmp_path, capsys):
+    """``check --public-key`` printed "signed through event N" for a store put back to
+    an older copy of itself (events cut from the end with the checkpoint that signed
+    them), and ``verify --db`` "verified" for an unsigned report re-hashed after an edit
+    of what the store does not record, or lowered to an older format: each with no
+    word that such a change passes."""
+    from sktraceprop import signing
+    from sktraceprop.compliance._integrity import body_of, seal
+
+    pipe, store, *_ = fitted
+    key = signing.generate_key()
+    public = tmp_path / "audit.pub.pem"
+    signing.save_key(key.public_key(), public)
+    kept = store.checkpoint(key, path=tmp_path / "cp.json")
+    code, out, _ = _run(capsys, "check", store.path, "--public-key", public)
+    assert code == 0 and "note: events cut from the end of the log together with" in out
+    assert "an older copy of the store put back" in out and "(--checkpoint)" in out
+    code, out, _ = _run(
+        capsys, "check", store.path, "--public-key", public, "--checkpoint", tmp_path / "cp.json"
+    )
+    assert code == 0 and f"events after event {kept['event_seq']} (the latest checkpoint" in out
+
+    body = body_of(compliance_report(pipe, **DEPLOYER).to_dict())
+    body["system"]["deployer"] = "Someone Else SA"  # recorded nowhere in the store
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps({**body, "integrity": seal(body)}))
+    code, out, _ = _run(capsys, "verify", edited, "--db", store.path)
+    assert code == 0 and "found only where the store records what was edited" in out
+    body["report"]["format_version"] = 6
+    before_format_7(body)
+    edited.write_text(json.dumps({**body, "integrity": seal(body)}))
+    code, out, _ = _run(capsys, "verify", edited, "--db", store.path)
+    assert code == 0 and "note: the report is of format 6" in out
+    assert "(--public-key)" in out and "public_key=" not in out

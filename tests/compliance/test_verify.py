@@ -17,7 +17,7 @@ from sktraceprop.compliance._integrity import body_of, event_hash, seal
 from sktraceprop.exceptions import ReportVerificationError
 from sktraceprop.stores._base import GENESIS, make_event
 
-from .conftest import DEPLOYER, as_javascript_writes
+from .conftest import DEPLOYER, as_javascript_writes, before_format_7
 
 pytestmark = pytest.mark.filterwarnings("ignore:the report is signed:UserWarning")
 
@@ -386,3 +386,33 @@ def test_a_report_reformatted_verifies_and_one_with_a_number_changed_is_named(fi
     path.write_text(json.dumps(rewritten))
     with pytest.raises(ReportVerificationError, match=f"/sources/{i}/columns was changed"):
         verify(path)
+
+
+def test_a_report_lowered_to_an_older_format_is_said_to_be_unprovable(made, tmp_path):
+    """A report of format 7 lowered to format 6 (what format 7 added removed, the hash
+    recomputed) verified alone and against its store, with no word that the evidence
+    format 7 adds (whether each source's values were compared with what was loaded)
+    is gone: the downgrade nothing but the signature can show."""
+    path, store, key = made
+    body = body_of(json.loads(path.read_text()))
+    body["report"]["format_version"] = 6
+    before_format_7(body)
+    lowered = tmp_path / "lowered.json"
+    lowered.write_text(json.dumps({**body, "integrity": seal(body)}))
+    said = r"is of format 6.*format 7: whether each source's values .*changes_after_loading"
+    for kwargs in ({}, {"store": store}):
+        with pytest.warns(UserWarning, match=said) as caught:
+            assert verify(lowered, **kwargs)
+        assert "cannot be told from one an older sktraceprop wrote" in str(caught[-1].message)
+    # its signature checked, the format is the signer's: nothing to say
+    signed = tmp_path / "signed.json"
+    signed.write_text(json.dumps({**body, "integrity": seal(body, key)}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert verify(signed, store=store, public_key=key.public_key())
+        assert verify(path, store=store, public_key=key.public_key())  # format 7 itself
+    # the original's signature kept on the lowered report: it no longer matches
+    original = json.loads(path.read_text())["integrity"]["signature"]
+    lowered.write_text(json.dumps({**body, "integrity": {**seal(body), "signature": original}}))
+    with pytest.raises(ReportVerificationError, match="signature does not match"):
+        verify(lowered, public_key=key.public_key())

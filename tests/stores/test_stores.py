@@ -401,6 +401,28 @@ def test_edited_and_deleted_events_are_found(backend, store):
     assert [p["seq"] for p in info.value.problems] == [3, 3]  # a gap, and a broken link
 
 
+def test_an_event_text_rewritten_to_the_same_python_value_is_found(backend, store):
+    """The hash is over the payload as Python reads it: a stored text rewritten to the
+    same value (digits a double does not hold, which PostgreSQL's jsonb keeps) verified
+    in every store."""
+    store.append_event("review", {"score": 0.1})
+    store.append_event("review", {"k": 1})
+    rows = backend.events(store)
+    assert rows[0][4] == '{"score":0.1}'
+    for text in ('{"score":0.10000000000000000001}', '{"score":0.1 }', '{"sc\\u006fre":0.1}'):
+        assert json.loads(text) == {"score": 0.1}
+        backend.replace_events(store, [(*rows[0][:4], text, *rows[0][5:]), rows[1]])
+        store = backend.reopen(store)
+        with pytest.raises(
+            CorruptStoreError, match="audit event 1 payload is not JSON as"
+        ) as info:
+            store.verify()
+        assert [p["seq"] for p in info.value.problems] == [1]
+    # as sktraceprop 0.1 wrote payloads (keys sorted, Python's default separators): read
+    backend.replace_events(store, [(*rows[0][:4], '{"score": 0.1}', *rows[0][5:]), rows[1]])
+    assert backend.reopen(store).verify()
+
+
 def test_a_recomputed_chain_without_a_run_event_is_found(backend, store):
     run = fit_run(store)
     rows = [r for r in backend.events(store) if r[3] != "store.run"]
@@ -517,6 +539,38 @@ def test_truncation_is_found_by_a_checkpoint_kept_elsewhere(backend, store, key,
         store.verify(key.public_key(), checkpoint=tmp_path / "kept.json")
     with pytest.raises(ValueError, match="needs public_key"):
         store.verify(checkpoint=kept)
+
+
+def test_what_a_check_cannot_show_is_said_in_its_report(backend, store, key, tmp_path):
+    """A store put back to an older copy of itself (events cut from the end with the
+    checkpoints that signed them) passes every check without a checkpoint kept
+    elsewhere: the report says so (``not_shown``) rather than let True read as proof."""
+    fit_run(store, seed=0)
+    store.checkpoint(key)
+    second = fit_run(store, seed=1)
+    kept = store.checkpoint(key, path=tmp_path / "kept.json")
+    report = store.check_integrity(key.public_key(), checkpoint=kept)
+    assert report["not_shown"] == [
+        f"events after event {kept['event_seq']} (the latest checkpoint kept elsewhere), cut "
+        "from the end of the log together with the stored checkpoints that signed them, are "
+        "not shown: only a later checkpoint kept outside the store shows them"
+    ]
+    # the older copy: the second run, its events and the checkpoint after it gone
+    backend.delete_run(store, second.run_id)
+    backend.delete_source(store, "s1")
+    backend.replace_events(store, backend.events(store)[:2])
+    first = store.checkpoints()[0]
+    backend.delete_checkpoints(store)
+    backend.insert_checkpoint(store, 1, json.dumps(first))
+    store = backend.reopen(store)
+    unkeyed = store.check_integrity()["not_shown"]
+    assert len(unkeyed) == 2 and all(s.startswith("signatures not checked") for s in unkeyed)
+    assert "events cut from the end of the log" in unkeyed[0]
+    assert "a chain re-computed after an edit" in unkeyed[1]
+    (keyed,) = store.check_integrity(key.public_key())["not_shown"]
+    assert "an older copy of the store put back" in keyed and "(checkpoint=)" in keyed
+    with pytest.raises(CorruptStoreError, match="removed from its end"):
+        store.check_integrity(key.public_key(), checkpoint=kept)
 
 
 def test_a_checkpoint_of_another_store_is_refused(store, key, tmp_path):

@@ -456,6 +456,30 @@ def test_a_key_twice_in_an_event_payload_is_named(record, tmp_path):
         stp.stores.SQLiteStore(path, mode="ro").check(public_key=record["key"].public_key())
 
 
+@pytest.mark.parametrize("how", ["digits", "spaces"])
+def test_a_payload_rewritten_to_the_same_python_value_is_named(record, tmp_path, how):
+    """Found by an audit: the hash is over the payload as Python reads it, so its text
+    rewritten to the same value verified: a probability with digits past a double's
+    (another number to PostgreSQL's jsonb or any decimal reader), or spaces added."""
+    path = copy_store(record["pristine"], tmp_path)
+    con = sqlite3.connect(path)
+    rows = con.execute("SELECT seq, payload FROM events ORDER BY seq").fetchall()
+    con.close()
+    seq, text = next((q, t) for q, t in rows if '"mean":[' in t)  # a predict_proba event
+    if how == "digits":
+        start = text.index('"mean":[') + len('"mean":[')
+        number = text[start : text.index(",", start)]
+        forged = text[:start] + number + "00001" + text[start + len(number) :]
+        assert float(number + "00001") == float(number)  # one double, two decimal numbers
+    else:
+        forged = json.dumps(json.loads(text), sort_keys=True, indent=1)
+    assert forged != text and json.loads(forged) == json.loads(text)
+    assert tamper(path, [("UPDATE events SET payload = ? WHERE seq = ?", (forged, seq))])
+    with pytest.raises(CorruptStoreError, match=f"event {seq} payload is not JSON as") as info:
+        stp.stores.SQLiteStore(path, mode="ro").check(public_key=record["key"].public_key())
+    assert len(info.value.problems) == 1  # (the checkpoint over it still matches its hash)
+
+
 @pytest.mark.parametrize("exists", [True, False])
 def test_a_stored_checkpoint_edited_into_a_path_is_named_and_no_file_is_read(
     record, tmp_path, exists
