@@ -2,7 +2,8 @@
 
 Each note names what the scores do not include (a neural model's estimate, high
 leverage, preprocessing held fixed, features a cross-fitting step gave the training
-rows); each warning says why the scores may not mean what removing a row does.
+rows, copies of one row scored apart); each warning says why the scores may not mean
+what removing a row does.
 """
 
 import numpy as np
@@ -17,6 +18,7 @@ __all__ = [
     "cross_fit_cause",
     "cross_fit_notes",
     "explanation_notes",
+    "repeated_rows_notes",
     "stationarity_warning",
     "unseen_features_warning",
 ]
@@ -85,6 +87,7 @@ def explanation_notes(explainer):
             f"{times:.3g} times its score)."
         )
     notes += cross_fit_notes(explainer)
+    notes += repeated_rows_notes(explainer)
     if getattr(explainer, "_rows_unknown", None):
         notes.append(explainer._rows_unknown)
     if not explainer.fixed_steps_:
@@ -97,6 +100,26 @@ def explanation_notes(explainer):
         "pipeline also refits these steps (for a StandardScaler the difference is "
         "usually small; a PCA or a target encoder can move the features of every "
         "row)."
+    ]
+
+
+def repeated_rows_notes(explainer):
+    """The note on training rows that are copies of one row (an over-sampler repeated
+    them): each copy is scored apart, and removing the row removes every copy."""
+    ids = getattr(explainer, "train_row_ids_", None)
+    if ids is None or ids.size < 2:
+        return []
+    _, counts = np.unique(ids, return_counts=True)
+    repeated = counts[counts > 1]
+    if not repeated.size:
+        return []
+    return [
+        f"{int(repeated.sum())} of the {ids.size} training rows are copies of "
+        f"{repeated.size} row(s) (a sampler such as RandomOverSampler repeated them; at "
+        f"most {int(repeated.max())} copies of one): each copy is scored apart, as one "
+        "training row of the model, and top() lists the copies of one file line apart. "
+        "Removing that line removes every copy, whose first-order effect is the sum of "
+        "its copies' scores (by_source() sums them)."
     ]
 
 

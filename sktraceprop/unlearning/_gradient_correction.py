@@ -225,7 +225,9 @@ class GradientCorrectionUnlearner(
         pipeline. ``"refit"``: each removal refits them on the retained rows and the
         final step is corrected on the features they now produce, so the pipeline
         equals a retrain of the whole pipeline (scalers, imputers and encoders forget the
-        rows too); the unlearner then keeps the raw training input of the retained rows.
+        rows too; a step that draws randomly without an int seed draws anew, so it equals
+        one only in distribution, and the event's note names the step); the unlearner
+        then keeps the raw training input of the retained rows.
         If the refitted preprocessing outputs another number of features (a category
         only the removed rows had), the features are matched by name and the missing
         ones' coefficients dropped, or else the final step is refitted; the event says

@@ -8,7 +8,8 @@ final step on those features by the Newton steps of :mod:`._convex`, starting fr
 current parameters with the Hessian evaluated afresh (the features changed, so no
 downdate applies). The whole pipeline then equals a retrain of the whole pipeline (a
 ``TargetEncoder`` that shuffles its cross-fitting folds without a seed draws other folds
-at each fit, a retrain's included: the event's note says so).
+at each fit, a retrain's included, and so does a step whose output depends on an
+unseeded random draw, :mod:`._random_draws`: the event's note says so).
 
 If the refitted preprocessing outputs fewer features (a category only the removed rows
 had; :mod:`._dropped_features` says which kind), the features are matched by name
@@ -41,6 +42,7 @@ from ..utils._sklearn_compat import safe_indexing
 from ._convex import correct, note_refit_certificate, objective_of, refit
 from ._dropped_features import dropped_features_note
 from ._method import Removal, RemovalMethod
+from ._random_draws import redrawn_steps
 from ._weights import sample_weight_params
 
 __all__ = ["PipelineRefit", "retained_rows"]
@@ -151,17 +153,25 @@ class PipelineRefit(RemovalMethod):
         where they do not (``Z_known``) or are not known.
     Z_known : bool, default=True
         Whether the final step's training features are known (``Z``, or ``transform``'s).
+    redrawn : list of str or None, default=None
+        The preprocessing steps whose features depend on an unseeded random draw (see
+        :mod:`._random_draws`), measured at the first removal and kept for the next;
+        None where not yet measured.
     """
 
     Z, Z_known = None, False  # (a method pickled before they were kept: not known)
+    redrawn = None
 
-    def __init__(self, X, y, sample_weight, weighted=(True, True), Z=None, Z_known=True):
+    def __init__(
+        self, X, y, sample_weight, weighted=(True, True), Z=None, Z_known=True, redrawn=None
+    ):
         self.X = X
         self.y = y
         self.sample_weight = sample_weight
         self.weighted = weighted
         self.Z = Z
         self.Z_known = Z_known
+        self.redrawn = redrawn
 
     def held_data(self):
         return self.X, self.y
@@ -252,6 +262,18 @@ class PipelineRefit(RemovalMethod):
                 "such draw, as a retrain would be, and matches a retrain only in "
                 "distribution; give cv= a seeded or unshuffled splitter to compare exactly"
             )
+        redrawn = self.redrawn
+        if redrawn is None:
+            redrawn = redrawn_steps(pre, lambda: retained_rows(self.X, keep), y_r, sw_pre, differs)
+        if redrawn:
+            notes.append(
+                f"step(s) {', '.join(redrawn)} draw randomly at fit without an int seed "
+                "(random_state None or a RandomState instance), and their features "
+                "depend on the draw: refitted on the retained rows they drew anew, as a "
+                "retrain would, so the pipeline matches a retrain only in distribution "
+                "(the certificate is of the final step on these features); give them an "
+                "int random_state to compare exactly"
+            )
         if notes:
             fields["note"] = "; ".join(notes)
         fields["preprocessing"] = "refitted on the retained rows"
@@ -260,7 +282,7 @@ class PipelineRefit(RemovalMethod):
             fields["steps_not_refitted"] = kept
         return Removal(
             final,
-            PipelineRefit(X_r, y_r, sw_r, self.weighted, Z=trained),
+            PipelineRefit(X_r, y_r, sw_r, self.weighted, Z=trained, redrawn=redrawn),
             fields,
             preprocessing=pre.steps,
             dropped_features=dropped,

@@ -152,7 +152,35 @@ def _near_tie(row, order, tolerance):
     return False
 
 
-def _knn_shapley_rows(dist, y_train, y_val, n_neighbors, regression, values, tolerance, near):
+@numba.njit(cache=True, nogil=True)
+def _tie_decides(row, order, y_train, label, regression, k):
+    """Whether the order of training rows at equal distance changes the values: a run
+    of equal distances in ``order`` that reaches past the K nearest and holds rows that
+    differ in what the utility counts (match with ``label``; the target, for a
+    regression). A run wholly among the K nearest is among the K nearest of every
+    subset holding its rows, in any order: it decides nothing."""
+    n = order.shape[0]
+    start = 0
+    while start < n:
+        end = start
+        while end + 1 < n and row[order[end + 1]] == row[order[start]]:
+            end += 1
+        if end >= k and end > start:
+            first = order[start]
+            for i in range(start + 1, end + 1):
+                j = order[i]
+                if regression:
+                    if y_train[j] != y_train[first]:
+                        return True
+                elif (y_train[j] == label) != (y_train[first] == label):
+                    return True
+        start = end + 1
+    return False
+
+
+def _knn_shapley_rows(
+    dist, y_train, y_val, n_neighbors, regression, values, tolerance, near, tied
+):
     n_val, n = dist.shape
     utility = np.empty(n_val)
     for r in prange(n_val):
@@ -164,6 +192,7 @@ def _knn_shapley_rows(dist, y_train, y_val, n_neighbors, regression, values, tol
         _stable_argsort(keys, order, keys_tmp, order_tmp)
         # read before the values overwrite row r (values may be dist)
         near[r] = _near_tie(dist[r], order, tolerance[r])
+        tied[r] = _tie_decides(dist[r], order, y_train, y_val[r], regression, n_neighbors)
         if regression:
             prefix = np.empty(n)
             utility[r] = _regression_row(order, y_train, y_val[r], n_neighbors, values[r], prefix)
@@ -181,7 +210,9 @@ def _knn_shapley_rows(dist, y_train, y_val, n_neighbors, regression, values, tol
 #: point for each validation row (it may be ``dist`` itself); ``tolerance`` (n_val,)
 #: float64, the error bound of each row's distances (0: exact); ``near`` (n_val,) bool,
 #: set where two consecutive neighbours are closer than the tolerance, so the order of
-#: the row's neighbours (and its values) cannot be trusted. Returns ``utility``
+#: the row's neighbours (and its values) cannot be trusted; ``tied`` (n_val,) bool, set
+#: where neighbours at equal distance, not all among the K nearest, differ in label
+#: match (or target), so the tie rule below decides the row's values. Returns ``utility``
 #: (n_val,), the utility of the whole training set for each validation row. Ties in
 #: distance are broken by the smaller training index.
 knn_shapley_rows = numba.njit(parallel=True, cache=True, nogil=True)(_knn_shapley_rows)

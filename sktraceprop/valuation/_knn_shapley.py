@@ -44,6 +44,7 @@ from ._distances import (
     _tolerances,
 )
 from ._magnitude import check_magnitude, magnitude_scale, scaled
+from ._ties import tie_warning
 
 __all__ = ["KNNShapleyValuer"]
 
@@ -87,7 +88,7 @@ def _block_values(
     block, metric, X_fit, shift, fit_norms, fit_stats, y_fit, n_neighbors, regression, n_threads
 ):
     """Sum over a block ``(X_block, y_block)`` of validation rows of their KNN-Shapley
-    values, and their utilities.
+    values, their utilities, and whether ties in distance decided each row's values.
 
     ``X_block`` is not shifted yet; ``shift`` is what the training rows were shifted by
     (None: not shifted). ``n_threads`` None runs the parallel kernel with Numba's
@@ -104,6 +105,7 @@ def _block_values(
         moved = ~exact.all(axis=1)
     dist = _distances(metric, X_fit, fit_norms, shifted)
     near = np.zeros(dist.shape[0], dtype=np.bool_)
+    tied = np.zeros(dist.shape[0], dtype=np.bool_)
     if metric == "cosine":
         tolerance = np.full(dist.shape[0], _cosine_tolerance(X_fit.shape[1]))
     else:
@@ -111,7 +113,7 @@ def _block_values(
     # the values overwrite the distances
     utility = _run_kernel(
         "knn_shapley_rows",
-        (dist, y_fit, y_block, n_neighbors, regression, dist, tolerance, near),
+        (dist, y_fit, y_block, n_neighbors, regression, dist, tolerance, near, tied),
         n_threads,
     )
     near |= moved
@@ -121,6 +123,7 @@ def _block_values(
             exact = _cosine_ranks(X_fit, X_block[rows], fit_norms, fit_stats, tolerance[0])
         else:
             exact = _direct_distances(X_fit, shift, X_block[rows], n_threads)
+        tied_exact = np.zeros(rows.size, dtype=np.bool_)
         utility[rows] = _run_kernel(
             "knn_shapley_rows",
             (
@@ -132,11 +135,13 @@ def _block_values(
                 exact,
                 np.zeros(rows.size),  # distances from differences: no near ties to flag
                 np.zeros(rows.size, dtype=np.bool_),
+                tied_exact,
             ),
             n_threads,
         )
         dist[rows] = exact
-    return dist.sum(axis=0), utility
+        tied[rows] = tied_exact
+    return dist.sum(axis=0), utility, tied
 
 
 class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator):
@@ -156,7 +161,10 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
     matrix; sparse data (one-hot encoded columns) stays sparse, only a block of
     validation rows at a time is made dense.
 
-    Neighbours are ranked by distance, ties broken by the smaller training index.
+    Neighbours are ranked by distance, ties broken by the smaller training index. Where
+    that rule decides values (tied rows that differ in label or target), they depend on
+    the order of the training rows: :meth:`value` warns and counts those validation rows
+    (``n_ties_ranked_by_index_``).
 
     Parameters
     ----------
@@ -229,6 +237,11 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         steps of ``transformer`` when it recorded a lineage.
     values_ : ndarray of shape (n_samples_fit_,)
         The values computed by the last call to :meth:`value`.
+    n_ties_ranked_by_index_ : int
+        Of the validation rows of the last call to :meth:`value`, those whose values
+        the tie rule decided: two training rows at equal distance differed in label
+        match (or target), and the smaller index took the nearer rank. Those values
+        depend on the order of the training rows; :meth:`value` warns when any did.
 
     See Also
     --------
@@ -476,9 +489,10 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             desc=desc,
         )
         total = np.zeros(n_train)
-        for block_sum, _ in results:
+        for block_sum, _, _ in results:
             total += block_sum
-        return total / X.shape[0], np.concatenate([u for _, u in results])
+        utility = np.concatenate([u for _, u, _ in results])
+        return total / X.shape[0], utility, np.concatenate([t for _, _, t in results])
 
     def value(self, X, y):
         """Exact KNN-Shapley value of every training row on a validation set.
@@ -498,7 +512,14 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             ``score(X, y) + mean(y ** 2)`` for regression.
         """
         X, y = self._validation_data(X, y)
-        self.values_ = self._run(X, y, "KNN-Shapley values")[0]
+        self.values_, _, tied = self._run(X, y, "KNN-Shapley values")
+        self.n_ties_ranked_by_index_ = int(tied.sum())
+        if self.n_ties_ranked_by_index_:
+            warnings.warn(
+                tie_warning(self.n_ties_ranked_by_index_, tied.size, self.task_),
+                UserWarning,
+                stacklevel=2,
+            )
         return self.values_
 
     def score(self, X, y):

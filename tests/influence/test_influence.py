@@ -279,6 +279,49 @@ def test_a_sampler_before_the_final_step_is_explained_on_the_rows_it_kept():
     )
 
 
+def test_copies_of_one_row_an_over_sampler_made_are_noted_with_their_summed_effect():
+    """RandomOverSampler repeats rows: each copy is scored apart and top() lists one file
+    line several times, each with one copy's score, while removing the line removes every
+    copy. The explanation said nothing; now its notes count the copies and say that a
+    line's effect is the sum of its copies' scores (checked against a refit)."""
+    pytest.importorskip("imblearn")
+    from imblearn.over_sampling import RandomOverSampler
+
+    X, y = make_classification(
+        90, 4, n_informative=3, n_redundant=0, weights=[0.75], random_state=2
+    )
+    frame = stp.from_pandas(pd.DataFrame(X, columns=list("abcd")), source_id="oversampled")
+    model = LogisticRegression(C=1.0, tol=1e-12, max_iter=10_000)
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), RandomOverSampler(random_state=0), model
+    ).fit(frame.iloc[:70], y[:70])
+    drawn = pipe.named_steps["randomoversampler"].sample_indices_
+    rows, counts = np.unique(drawn, return_counts=True)
+    explainer = InfluenceExplainer(pipe).fit(frame.iloc[:70], y[:70])
+    exp = explainer.explain(frame.iloc[70:], y[70:], keep_scores=True)
+    n_copies = int(counts[counts > 1].sum())
+    assert (
+        f"{n_copies} of the {drawn.size} training rows are copies of "
+        f"{int((counts > 1).sum())} row(s)"
+    ) in " ".join(exp.notes)
+    # the line's effect is the sum of its copies' scores: a refit without both copies
+    row = rows[np.flatnonzero(counts == 2)[0]]
+    copies = np.flatnonzero(drawn == row)
+    Z = pipe[0].transform(frame.iloc[:70])
+    Zte = pipe[0].transform(frame.iloc[70:])
+    base = linear_model_objective(explainer.model_).margins(Zte, y[70:])[0]
+    keep = drawn[drawn != row]
+    refit = clone(model).fit(Z[keep], y[:70][keep])
+    actual = linear_model_objective(refit).margins(Zte, y[70:])[0] - base
+    summed = -exp.scores[:, copies].sum(axis=1)
+    one = -exp.scores[:, copies[0]]
+    assert np.linalg.norm(actual - summed) < 0.25 * np.linalg.norm(actual - one)
+    # without repeated rows, no such note
+    plain = stp.make_traced_pipeline(StandardScaler(), clone(model)).fit(frame.iloc[:70], y[:70])
+    notes = InfluenceExplainer(plain).fit(frame.iloc[:70], y[:70]).explain(frame.iloc[70:]).notes
+    assert not any("copies of" in note for note in notes)
+
+
 def test_a_model_trained_on_rows_a_sampler_made_is_refused():
     pytest.importorskip("imblearn")
     from imblearn.over_sampling import SMOTE

@@ -163,6 +163,60 @@ def test_ties_go_to_the_smaller_training_index():
     )
 
 
+def _order_decides(dist_row, y_train, label, k, utility_of):
+    """Whether some order of the training rows at equal distance gives other values
+    for this validation row: every such order, valued by enumerating every subset."""
+    n = dist_row.size
+    groups = [np.flatnonzero(dist_row == d) for d in np.unique(dist_row)]
+    base = None
+    for perms in itertools.product(*(itertools.permutations(g) for g in groups)):
+        order = np.concatenate([np.asarray(p, dtype=int) for p in perms])
+        # row order[r] renamed r: the tie rule (smaller index first) follows this order
+        rank = np.empty(n, dtype=int)
+        rank[order] = np.arange(n)
+        values = exhaustive_shapley(
+            dist_row[order][None, :], np.asarray(y_train)[order], [label], k, utility_of
+        )[rank]
+        if base is None:
+            base = values
+        elif not np.allclose(values, base, rtol=0, atol=1e-12):
+            return True
+    return False
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_train=st.integers(1, 5),
+    k=st.integers(1, 6),
+    regression=st.booleans(),
+)
+def test_the_rows_whose_values_ties_decide_are_counted_and_warned_of(seed, n_train, k, regression):
+    """Tied training rows that differ in label were ranked by index without a word: the
+    values (and by_source sums) depended on the order of the rows (on breast-cancer
+    data one-hot encoded, a source's summed value changed sign when the sources were
+    concatenated the other way round). Now the validation rows whose values some order of
+    the tied rows changes are counted (n_ties_ranked_by_index_), exactly, and warned of."""
+    X, y, Xv, yv = integer_data(n_train, 4, 2, seed, high=2)
+    utility_of = knn_utility
+    if regression:
+        rng = np.random.default_rng(seed)
+        y, yv = rng.integers(0, 3, n_train) + 0.5, rng.normal(size=4)
+        utility_of = knn_regression_utility
+    dist = ((Xv[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+    expected = sum(_order_decides(dist[r], y, yv[r], k, utility_of) for r in range(len(yv)))
+    val = KNNShapleyValuer(n_neighbors=k, task="regression" if regression else "auto")
+    val.fit(X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        val.value(Xv, yv)
+    assert val.n_ties_ranked_by_index_ == expected
+    said = [w for w in caught if "ranked by their position" in str(w.message)]
+    assert len(said) == (1 if expected else 0)
+    if expected:
+        assert f"In {expected} of 4 validation rows" in str(said[0].message)
+
+
 def test_efficiency_values_sum_to_full_utility():
     rng = np.random.default_rng(0)
     X, Xv = rng.normal(size=(500, 6)), rng.normal(size=(120, 6))
