@@ -308,7 +308,8 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
     changed = changes(df, ids, "df")  # before anything is made (see merge)
     keys = [by] if isinstance(by, str) else list(by)
     grouped = df.groupby(keys, sort=True, dropna=dropna)
-    group = grouped.ngroup().to_numpy()
+    # each row's group, -1 where it is in none (pandas numbers those NaN: a float column)
+    group = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
     result = grouped.agg(spec) if agg is not None else grouped.agg(**named)
     result = result.reset_index()
     kept = group >= 0

@@ -11,8 +11,12 @@ The outcome must be one of: each training row's traced lines (``trace``, ``row_l
 and the stored run) are exactly the lines holding its keys in the raw file bytes (an
 aggregate row, where one was joined, naming the group the row holds), a
 :class:`~sktraceprop.exceptions.LineageError`, or an explicit anonymous source with a
-:class:`~sktraceprop.exceptions.LineageWarning`. Anything else (a wrong line, a key not
-named, an anonymous source without a warning, an internal error) fails.
+:class:`~sktraceprop.exceptions.LineageWarning`. One exception: a row that holds its
+own record beside columns joined from a frame whose ids were moved (a lag feature, for
+the library, which sees only the values) may be traced to its own line where the run
+names those columns as changed after loading or as in none of its sources. Anything
+else (a wrong line, a key not named, an anonymous source without a warning, an internal
+error) fails.
 ``STP_CHAINS=1000`` runs more chains (100 by default: about 15 s).
 """
 
@@ -235,8 +239,9 @@ class _Chain:
     def op_lose_ids(self, f):
         # what pandas does to the ids; the fit must refuse (or warn and say anonymous)
         how = self.draw(st.sampled_from(["ignore_index", "reset_drop", "set_key", "values"]))
-        if how == "ignore_index":
-            return f.sort_values(_keys(f)[0], ignore_index=True)
+        if how == "ignore_index":  # (the key may be the index: set_key)
+            keys = _keys(f)
+            return f.sort_values(keys[0], ignore_index=True) if keys else f.reset_index()
         if how == "reset_drop":
             return f.reset_index(drop=True)
         if how == "set_key":
@@ -375,10 +380,28 @@ def _records(files):
     return out
 
 
-def _moved_column_noted(X, traced, records, notes):
+def _unsourced(run):
+    """The input columns the run's note names as in none of its sources, of those whose
+    features all name no source (``feature_sources``): lineage said to be unknown."""
+    named = set()
+    for n in run.notes:
+        if m := re.match(r"input column\(s\) (.+?) are in none of the sources", n):
+            named.update(m.group(1).split(", "))
+    sources = run.feature_sources()
+    return {
+        c
+        for c in named
+        if not any(sources[f] for f, cols in run.feature_lineage.items() if c in (cols or ()))
+    }
+
+
+def _moved_column_noted(X, traced, records, run):
     """Whether each key a row holds that its traced lines miss came with numeric columns
-    that hold a traced record's value, or that a note names as changed after loading."""
-    changed = " ".join(n for n in notes if "differ from what was loaded" in n)
+    that hold a traced record's value, that a note names as changed after loading, or
+    that the run names as in none of its sources (too few distinct values to be
+    identified as a loaded column, so compared with none)."""
+    changed = " ".join(n for n in run.notes if "differ from what was loaded" in n)
+    unsourced = _unsourced(run)
     for i, rows in traced.groupby("train_index"):
         row = X.iloc[i]
         files = rows[rows["uri"].str.startswith("file:")]
@@ -394,7 +417,7 @@ def _moved_column_noted(X, traced, records, notes):
                     continue
                 base = str(d).split("_")[0]
                 held = any(records[g].get(base) == row[d] for g in got if g in records)
-                if not held and f"{d} (" not in changed:
+                if not held and f"{d} (" not in changed and str(d) not in unsourced:
                     return False
     return True
 
@@ -464,11 +487,13 @@ def test_chains_of_pandas_operations_name_the_right_lines(tmp_path_factory, file
     except AssertionError:
         # a row holding its own record beside a column joined from a frame whose ids
         # were moved (a lag feature, for the library): right where that column holds
-        # the traced record's value, else named by the notes of changed columns
-        if not _moved_column_noted(final, traced, _records(files), run.notes):
+        # the traced record's value, else named by the notes of changed columns, or,
+        # where its values identify no loaded column (a 0/1 column), by the note of
+        # columns in none of the sources, its features naming no source
+        if not _moved_column_noted(final, traced, _records(files), run):
             raise
         _check(final, traced, chain.aggregates, keys_too=False)  # the groups still right
-        event("a column of moved rows joined beside a row's own record: noted as changed")
+        event("a column of moved rows beside a row's own record: noted changed or unsourced")
         return
     assert np.array_equal(run.row_ids, stp.row_ids(X))
     frame = stp.row_lineage(X).rename(columns={"row": "train_index"})
@@ -484,3 +509,38 @@ def test_chains_of_pandas_operations_name_the_right_lines(tmp_path_factory, file
     stored = stp.stores.MemoryStore()
     stored.save_run(run)
     pd.testing.assert_frame_equal(stored.load_run(run.run_id).trace(np.arange(len(X))), traced)
+
+
+def test_a_binary_column_of_moved_rows_beside_the_rows_own_records_has_no_source(tmp_path):
+    # the chain hypothesis found: train_test_split of s0 joined back, its ids permuted
+    # (two swapped), its key and k columns concatenated beside s0. Row 4 holds s0r4's
+    # record and, in k_j1_c4, s0r5's k (1). The 0/1 values of k_j1_c4 identify no loaded
+    # column (k or y), so nothing compares it: the run must say it has no known source
+    text = "key,g,k,a,b,y\n" + "".join(
+        f"s0r{i},g0,{int(i == 5)},{10 * i + 0.125},{-(10 * i) - 0.375},{i % 2}\n" for i in range(7)
+    )
+    path = tmp_path / "chain_0.csv"
+    path.write_text(text)
+    f = stp.read_csv(path, source_id="chain_0", comment="#")
+    from sklearn.model_selection import train_test_split
+
+    part, _ = train_test_split(f, test_size=0.4, random_state=0)
+    joined = f[["key", "g"]].join(part[["k", "a", "b"]].add_suffix("_j1"), how="inner")
+    moved = joined.set_axis(joined.index[[0, 1, 3, 2]], axis=0)
+    final = pd.concat([f, moved[["key", "g", "k_j1"]].add_suffix("_c4")], axis=1)
+    assert final["key_c4"].iloc[4] == "s0r5" and final["k_j1_c4"].iloc[4] == 1
+    X = final[["k", "a", "b", "k_j1_c4"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = stp.make_traced_pipeline(SimpleImputer(), StandardScaler(), Ridge())
+        pipe.fit(X, final["y"].astype(float))
+    run = pipe.lineage_
+    traced = pipe.trace(np.arange(len(X)))
+    # every row traced to the line of its own record (k, a, b are its own values)
+    assert [_key_at(u, n) for u, n in zip(traced["uri"], traced["line"])] == list(final["key"])
+    assert _unsourced(run) == {"k_j1_c4"}
+    assert run.feature_sources()["k_j1_c4"] == [] and "k_j1_c4" not in run.renamed_columns
+    (said,) = [n for n in run.notes if "are in none of the sources" in n]
+    assert said.startswith("input column(s) k_j1_c4 ") and "data of other rows" in said
+    assert _moved_column_noted(final, traced, _records([text]), run)
+    assert not any("differ from what was loaded" in n for n in run.notes)

@@ -328,6 +328,35 @@ def test_an_aggregate_of_a_changed_column_is_named_where_it_is_joined_back(tmp_p
     assert note.startswith("input column(s) bp_mean (")
 
 
+@pytest.mark.parametrize("n_a", [40, 400])
+def test_an_aggregate_of_rows_some_without_a_group_key_carries_the_changes(tmp_path, n_a):
+    # pandas numbers the groups of rows whose key is missing NaN (dropna): the group of
+    # each row was then a float array, and an aggregate of a changed column failed with
+    # a TypeError (np.bincount) instead of recording the change
+    paths = write_hospitals(tmp_path, n_a=n_a, n_b=10)
+    a, _ = _load(paths)
+    shifted = a.assign(bp=a["bp"].shift(1))
+    shifted.loc[shifted.index[:5], "sex"] = None
+    stats = stp.aggregate(shifted, by="sex", bp_mean=("bp", "mean"))
+    truth = pd.read_csv(paths["hospital_a"]).iloc[5:]  # the rows in a group, from the file
+    truth = truth.assign(bp=pd.read_csv(paths["hospital_a"])["bp"].shift(1).iloc[5:])
+    expected = truth.groupby("sex")["bp"].mean()
+    assert stats["sex"].tolist() == expected.index.tolist()
+    np.testing.assert_allclose(stats["bp_mean"], expected.to_numpy())
+    joined = stp.merge(a, stats, on="sex")
+    assert set(_changed(joined)) == {"bp_mean"}
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(joined[["age", "bp_mean"]], joined["label"])
+    (note,) = [n for n in pipe.lineage_.notes if "differ from what was loaded" in n]
+    assert note.startswith("input column(s) bp_mean (")
+    # a row without a key is in no group: no row depends on it through the statistics
+    keyless = stp.row_ids(shifted)[:1]
+    _, via_aggregate = pipe.lineage_.depends_on(removed_ids=keyless)
+    assert not via_aggregate.any()
+    _, via_aggregate = pipe.lineage_.depends_on(removed_ids=stp.row_ids(shifted)[5:6])
+    assert via_aggregate.sum() == (joined["sex"] == shifted["sex"].iloc[5]).sum() - 1
+
+
 def test_cells_that_do_not_compare_simply():
     frame = pd.DataFrame(
         {
