@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 
 from ._lineage._current import changed_steps
-from ._lineage._fingerprint import class_path
+from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
 from ._row_hash import hash_rows, start_hash_rows
 from .stores._chain import blob_payload_text
@@ -260,8 +260,10 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
     changed = changed_steps(estimator, run)
     if changed:
         # Refitted or modified in place (partial_fit, a warm start): the run's
-        # fingerprint above is not the answering model's, and the event says so.
+        # fingerprint above is not the answering model's; the event says so, and names
+        # the model that answered by its own fingerprint.
         payload["changed_since_fit"] = changed
+        payload["model_fingerprint_now"] = fingerprint(estimator)
     blobs = [("outputs", key) for key in ("labels", "values") if key in payload["outputs"]]
     blobs = [path for path in blobs if isinstance(payload["outputs"][path[1]].get("data"), bytes)]
     # built here, of JSON values only, and held by nothing else: serialised once

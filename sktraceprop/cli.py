@@ -431,6 +431,7 @@ def _cmd_predictions(args, out):
                 "output": logged_outputs(e["payload"]) if args.sha256 else None,
                 "classes": e["payload"]["outputs"].get("classes"),
                 "model_fingerprint": e["payload"].get("model_fingerprint"),
+                "model_fingerprint_now": e["payload"].get("model_fingerprint_now"),
                 "changed_since_fit": e["payload"].get("changed_since_fit"),
                 "replaced_since_fit": e["payload"].get("replaced_since_fit"),
             }
@@ -469,6 +470,8 @@ def _cmd_predictions(args, out):
         ):
             if e[key]:
                 _print(f"  {words}: {', '.join(map(_shown, e[key]))}", out=out)
+        if e.get("model_fingerprint_now"):
+            _print(f"  answered by model {_shown(e['model_fingerprint_now'])}", out=out)
     return 0
 
 

@@ -28,6 +28,7 @@ COLUMNS = (
     "output",
     "classes",
     "model_fingerprint",
+    "model_fingerprint_now",
     "estimator",
     "changed_since_fit",
     "replaced_since_fit",
@@ -91,9 +92,12 @@ def find_predictions(store, X, *, row=None, run_id=None):
         8601), ``run_id`` (the model that answered: ``store.load_run(run_id)`` gives its
         training data), ``method``, ``n_rows``, ``row``, ``output`` (what the call
         returned, see :func:`logged_outputs`, or the row's part), ``classes`` (the
-        order of the classes in the output, or None), ``model_fingerprint``,
-        ``estimator``, ``changed_since_fit`` and ``replaced_since_fit`` (the steps that
-        no longer were as the run recorded when the call was answered, or None), and
+        order of the classes in the output, or None), ``model_fingerprint`` (the
+        run's; after an unlearner's removal, the corrected model's),
+        ``model_fingerprint_now`` (where the model had changed since its run's fit:
+        the fingerprint of the model that answered, else None), ``estimator``,
+        ``changed_since_fit`` and ``replaced_since_fit`` (the steps that no longer
+        were as the run recorded when the call was answered, or None), and
         ``event_hash``.
 
     Warns
@@ -126,6 +130,7 @@ def find_predictions(store, X, *, row=None, run_id=None):
                 "output": outputs if row is None else outputs[row],
                 "classes": payload["outputs"].get("classes"),
                 "model_fingerprint": payload.get("model_fingerprint"),
+                "model_fingerprint_now": payload.get("model_fingerprint_now"),
                 "estimator": payload.get("estimator"),
                 "changed_since_fit": payload.get("changed_since_fit"),
                 "replaced_since_fit": payload.get("replaced_since_fit"),
