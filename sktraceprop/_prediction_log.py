@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 
 from ._lineage._current import changed_steps
-from ._lineage._fingerprint import class_path
+from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
 from ._row_hash import hash_rows, start_hash_rows
 from .stores._chain import blob_payload_text
@@ -94,6 +94,22 @@ def _class_index(values, classes):
     return index if np.array_equal(classes[index], values) else None
 
 
+def _scores_classes(values, classes):
+    """Whether ``values`` hold one column per class (or, for two classes, one column)."""
+    if classes is None or values.dtype.kind not in "iubf":
+        return False
+    try:
+        classes = np.asarray(classes)
+    except ValueError:  # one array of classes per output (multi-output): not listed
+        return False
+    if classes.ndim != 1:
+        return False
+    n = classes.size
+    if values.ndim == 2:
+        return n >= 1 and values.shape[1] == n
+    return values.ndim == 1 and n == 2
+
+
 def encode_outputs(method, values, classes=None, raw=False):
     """The outputs of one call, compact: labels as class indices, scores as float64.
 
@@ -102,9 +118,16 @@ def encode_outputs(method, values, classes=None, raw=False):
     count of each class; numbers as float64 with their min, mean and max per column;
     anything else as text. ``sha256`` covers the exact outputs either way. With
     ``raw``, the arrays' ``data`` are bytes (see :func:`encode_array`).
+
+    Scores of classes (``predict_proba``, ``predict_log_proba``,
+    ``decision_function``) list ``classes`` too, in the order of their columns (a
+    one-column decision function scores the last of two classes), so that the store
+    alone says which probability was which class's.
     """
     values = np.asarray(values)
     record = {"shape": list(values.shape), "sha256": _output_sha256(values)}
+    if method != "predict" and _scores_classes(values, classes):
+        record["classes"] = [str(c) for c in np.asarray(classes).tolist()]
     if method == "predict" and classes is not None and values.ndim == 1:
         classes = np.asarray(classes)
         index = _class_index(values, classes)
@@ -237,8 +260,10 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
     changed = changed_steps(estimator, run)
     if changed:
         # Refitted or modified in place (partial_fit, a warm start): the run's
-        # fingerprint above is not the answering model's, and the event says so.
+        # fingerprint above is not the answering model's; the event says so, and names
+        # the model that answered by its own fingerprint.
         payload["changed_since_fit"] = changed
+        payload["model_fingerprint_now"] = fingerprint(estimator)
     blobs = [("outputs", key) for key in ("labels", "values") if key in payload["outputs"]]
     blobs = [path for path in blobs if isinstance(payload["outputs"][path[1]].get("data"), bytes)]
     # built here, of JSON values only, and held by nothing else: serialised once

@@ -5,7 +5,9 @@ was asked about can show which logged decision they belong to. The hash depends 
 values, the column names and the column order, never on the storage: an ``int32`` and
 an ``int64`` column, an ``object``, ``str`` or pyarrow-backed text column, a ``float32``
 and a ``float64`` column with the same values, a nullable ``Int64`` column without
-missing values and an ``int64`` one all hash alike.
+missing values and an ``int64`` one, a categorical column and the column of its values
+all hash alike. An integer and a float column differ (``44`` and ``44.0``), as do
+numbers held as Python objects (``object`` dtype: hashed as their text).
 """
 
 import hashlib
@@ -121,8 +123,42 @@ def _python_text(h, values, missing):
     _feed_text(h, lengths, data, tag)
 
 
+def _feed_categorical(h, values):
+    """A categorical column as the column of its values: categories of numbers,
+    booleans or datetimes hash as those (a missing value as one), others as text."""
+    values = pd.Categorical(values)
+    categories = values.categories
+    kind = getattr(categories.dtype, "kind", None)
+    if kind not in ("i", "u", "b", "f", "M"):
+        values = np.asarray(values, dtype=object)
+        missing = pd.isna(values)
+        _python_text(h, values, missing if missing.any() else None)
+        return
+    missing = values.codes < 0
+    # one category per row (the first where missing: the mask says so); categories
+    # never hold a missing value, so they convert to numpy as they are
+    codes = np.where(missing, 0, values.codes)
+    if kind == "M":
+        times = pd.DatetimeIndex(categories)
+        if times.tz is not None:
+            times = times.tz_convert("UTC").tz_localize(None)
+        data = np.full(missing.size, np.datetime64("NaT"), "datetime64[ns]")
+        if categories.size:
+            data = times.to_numpy("datetime64[ns]")[codes]
+            data[missing] = np.datetime64("NaT")
+        _feed_datetime(h, data)
+        return
+    dtype = getattr(categories.dtype, "numpy_dtype", categories.dtype)
+    data = np.zeros(codes.size, dtype)
+    if categories.size:
+        data = categories.to_numpy(dtype=dtype)[codes]
+    _feed_numbers(h, data, missing if missing.any() else None)
+
+
 def _feed_column(h, dtype, values):
-    if isinstance(dtype, np.dtype) and dtype.kind in "iubf":
+    if isinstance(dtype, pd.CategoricalDtype):
+        _feed_categorical(h, values)
+    elif isinstance(dtype, np.dtype) and dtype.kind in "iubf":
         _feed_numbers(h, np.asarray(values), None)
     elif isinstance(dtype, np.dtype) and dtype.kind == "M":
         _feed_datetime(h, np.asarray(values))
@@ -177,6 +213,9 @@ def hash_rows(X):
     - numbers: ``int`` (int64), ``uint`` (uint64, only above the int64 range),
       ``float`` (float64) or ``bool`` (uint8), little-endian, after the count and
       the row positions of missing values (NaN, None, ``pd.NA``; written as 0);
+    - a categorical column: as the column of its values (categories of numbers,
+      booleans or datetimes as those, a missing value as one; others as text, as
+      are the categories pandas gives no type, when every row is missing);
     - text (``object``, ``str``, pyarrow strings, categories of strings): the byte
       length of each value as int64 (-1 for a missing value), then the UTF-8 bytes;
       other objects are hashed as the text of ``str()``, tagged with their

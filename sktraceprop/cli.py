@@ -4,6 +4,7 @@ Commands:
   demo      run the end-to-end demo on the bundled two-hospital data
   runs      list the runs (fits) kept in a store
   trace     a training row's source file, line and the ops it went through
+  predictions  the logged calls (predictions), or those whose input rows were a CSV file's
   report    write the compliance report of a stored run (JSON, and HTML)
   verify    check a compliance report (and, with --db, its store)
   check     the full integrity check of a SQLite store (read-only)
@@ -393,6 +394,87 @@ def _removals_of(store, run):
     return out
 
 
+def _output_text(output):
+    """One logged output (a label, or a row of scores) exactly, as one line."""
+    import numpy as np
+
+    values = np.asarray(output, dtype=object).ravel().tolist()
+    return ", ".join(repr(v) if isinstance(v, float) else _shown(v) for v in values)
+
+
+def _cmd_predictions(args, out):
+    import pandas as pd
+
+    from .compliance import find_predictions, logged_outputs
+
+    if args.input is not None and args.sha256 is not None:
+        raise _UsageError("give --input or --sha256, not both")
+    if args.row is not None and args.input is None:
+        raise _UsageError("--row needs --input (the batch the row was scored in)")
+    store = _verified_store(args.db)
+    if args.input is not None:
+        rows = pd.read_csv(args.input)
+        found = find_predictions(store, rows, row=args.row, run_id=args.run)
+        what = f"the {_count(len(rows), 'row')} of {args.input}"
+    else:
+        events = store.events(args.run, kind="prediction")
+        if args.sha256 is not None:
+            events = [e for e in events if e["payload"].get("input_sha256") == args.sha256]
+        found = [
+            {
+                "seq": e["seq"],
+                "created_at": e["created_at"],
+                "run_id": e["run_id"],
+                "method": e["payload"]["method"],
+                "n_rows": e["payload"]["n_rows"],
+                "row": None,
+                "output": logged_outputs(e["payload"]) if args.sha256 else None,
+                "classes": e["payload"]["outputs"].get("classes"),
+                "model_fingerprint": e["payload"].get("model_fingerprint"),
+                "model_fingerprint_now": e["payload"].get("model_fingerprint_now"),
+                "changed_since_fit": e["payload"].get("changed_since_fit"),
+                "replaced_since_fit": e["payload"].get("replaced_since_fit"),
+            }
+            for e in events
+        ]
+        found = pd.DataFrame(found)
+        what = f"input rows of SHA-256 {args.sha256}" if args.sha256 else None
+    if found.empty:
+        tail = (
+            f" given {what} (a row scored inside a batch is found only with that batch)"
+            if what
+            else ""
+        )
+        _print(f"{args.db}: no logged call{tail}", out=out)
+        return 0
+    head = f"{args.db}: {_count(len(found), 'logged call')}"
+    _print(head + (f" given {what}" if what else "") + ", oldest first (times UTC)", out=out)
+    for e in found.to_dict("records"):
+        _print(
+            f"event {e['seq']}  {_shown(e['created_at'])}  run {_shown(e['run_id'])}  "
+            f"{_shown(e['method'])}  {_count(e['n_rows'], 'row')}  model "
+            f"{_shown(e['model_fingerprint'])}",
+            out=out,
+        )
+        if e["output"] is not None:
+            if e["row"] is not None:
+                _print(f"  row {e['row']}: {_output_text(e['output'])}", out=out)
+            else:
+                for i, output in enumerate(e["output"]):
+                    _print(f"  row {i}: {_output_text(output)}", out=out)
+        if e["classes"] is not None and e["method"] != "predict":
+            _print(f"  columns: classes {', '.join(map(_shown, e['classes']))}", out=out)
+        for key, words in (
+            ("changed_since_fit", "changed since the run's fit"),
+            ("replaced_since_fit", "replaced since the run's fit"),
+        ):
+            if e[key]:
+                _print(f"  {words}: {', '.join(map(_shown, e[key]))}", out=out)
+        if e.get("model_fingerprint_now"):
+            _print(f"  answered by model {_shown(e['model_fingerprint_now'])}", out=out)
+    return 0
+
+
 def _cmd_report(args, out):
     from .compliance import compliance_report
     from .compliance._report import check_new_file
@@ -559,6 +641,23 @@ def _parser():
     )
 
     p = command(
+        "predictions",
+        "the logged calls, or those given a CSV file's rows",
+        "List the logged predict-like calls of a store (UTC time, the run that answered, "
+        "method, rows, model fingerprint), once the store verifies. With --input, only "
+        "the calls whose input rows were that CSV file's rows (read with "
+        "pandas.read_csv's defaults; found by sktraceprop.compliance.hash_rows, so the "
+        "columns must be as given, in the same order, with the same rows: a row scored "
+        "inside a batch is found with the batch, and --row picks its output), with what "
+        "each call returned.",
+    )
+    p.add_argument("db", metavar="DB", help="SQLite store file")
+    p.add_argument("--run", metavar="R", help="only the calls of this run")
+    p.add_argument("--input", metavar="ROWS.csv", help="the input rows, as given to the call")
+    p.add_argument("--sha256", metavar="H", help="hash_rows of the input rows (instead)")
+    p.add_argument("--row", type=int, metavar="N", help="with --input: row N's output only")
+
+    p = command(
         "report",
         "write the compliance report of a stored run",
         "Write the EU AI Act compliance report of a stored run as JSON (validated against "
@@ -697,6 +796,7 @@ def _cmd_erase(args, out):
 _COMMANDS = {
     "runs": _cmd_runs,
     "trace": _cmd_trace,
+    "predictions": _cmd_predictions,
     "report": _cmd_report,
     "verify": _cmd_verify,
     "check": _cmd_check,

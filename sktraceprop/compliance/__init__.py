@@ -13,6 +13,7 @@ one is also kept exactly, as the hash chain covers it (``payload_json``). Requir
 
 from .._row_hash import hash_rows
 from ._categories import ANNEX_III, annex_iii_category
+from ._find import find_predictions, logged_outputs
 from ._report import ComplianceReport, compliance_report
 from ._schema import report_schema
 from ._verify import verify_report as verify
@@ -22,7 +23,9 @@ __all__ = [
     "ComplianceReport",
     "annex_iii_category",
     "compliance_report",
+    "find_predictions",
     "hash_rows",
+    "logged_outputs",
     "report_schema",
     "verify",
 ]

@@ -169,7 +169,10 @@ class InfluenceExplainer(
         the fitted clone.
     model_fingerprint_ : str
         SHA-256 fingerprint of the explained model (class, parameters, fitted state)
-        at :meth:`fit`; for a traced pipeline it equals ``lineage_.model_fingerprint``.
+        at :meth:`fit`; for a traced pipeline it equals ``lineage_.model_fingerprint``,
+        and for an unlearner (or a ``FrozenEstimator``) it is that of the traced model
+        inside, the fingerprint its prediction events record (the corrected model's
+        after a removal), so an explanation can be matched to a logged decision.
         :meth:`explain` refuses to run if the model has changed since.
     model_ : estimator
         The final linear model whose gradients are used.
@@ -590,8 +593,13 @@ class InfluenceExplainer(
 
     # -- the explained model must stay the one fitted -----------------------------------
     def _record_fingerprint(self):
-        self.model_fingerprint_ = fingerprint(unfrozen(self.estimator_))
-        self._fingerprint_now = self.model_fingerprint_
+        self._fingerprint_now = fingerprint(unfrozen(self.estimator_))
+        # The model that answers and logs predictions: inside an unlearner (or a frozen
+        # wrapper), the traced model whose run and prediction events name it.
+        holder = run_holder(self.estimator_)
+        self.model_fingerprint_ = (
+            self._fingerprint_now if holder is None else fingerprint(unfrozen(holder))
+        )
 
     def _check_model_unchanged(self):
         if getattr(self, "trak_", None) is not None:
@@ -600,7 +608,7 @@ class InfluenceExplainer(
         if now != self._fingerprint_now:
             raise ValueError(
                 "The explained model changed after InfluenceExplainer.fit (fingerprint "
-                f"{self.model_fingerprint_[:12]} at fit, {now[:12]} now): it was refitted "
+                f"{str(self._fingerprint_now)[:12]} at fit, {now[:12]} now): it was refitted "
                 "or modified in place, so the stored gradients and Hessian no longer "
                 "describe it. Fit the explainer again."
             )

@@ -18,6 +18,8 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from sktraceprop._lineage._fingerprint import fingerprint
+from sktraceprop.compliance import find_predictions
 from sktraceprop.exceptions import LineageError
 
 
@@ -147,6 +149,12 @@ def test_prediction_log_says_the_model_changed_in_place(tmp_path):
     assert "changed_since_fit" not in first
     assert second["changed_since_fit"] == ["sgdclassifier"]
     assert second["model_fingerprint"] == pipe.lineage_.model_fingerprint
+    # the model that answered, by its own fingerprint (the run's is not its)
+    assert "model_fingerprint_now" not in first
+    assert second["model_fingerprint_now"] == fingerprint(pipe)
+    assert second["model_fingerprint_now"] != pipe.lineage_.model_fingerprint
+    (found,) = find_predictions(store, X.iloc[:4]).iloc[1:].itertuples()
+    assert found.model_fingerprint_now == fingerprint(pipe)
 
 
 def test_lineage_display_refuses_a_changed_model(tmp_path):

@@ -142,3 +142,56 @@ def test_datetimes_are_utc():
         {"t": pd.to_datetime(["2025-01-01 11:00", None]).tz_localize("Europe/Paris")}
     )
     assert hash_rows(naive) == hash_rows(aware)
+
+
+def _column(kind, values):
+    """A plain column of ``kind`` holding ``values`` (None: missing)."""
+    if kind == "int":
+        return pd.Series(values, dtype="Int64")
+    if kind == "bool":
+        return pd.Series(values, dtype="boolean")
+    if kind == "float":
+        return pd.Series([np.nan if v is None else v for v in values], dtype=np.float64)
+    if kind == "datetime":
+        return pd.Series(pd.to_datetime(values, unit="s"), dtype="datetime64[ns]")
+    return pd.Series(values, dtype=object)
+
+
+_values = {
+    "int": st.one_of(st.none(), st.integers(-(2**40), 2**40)),
+    "bool": st.one_of(st.none(), st.booleans()),
+    "float": floats,
+    "datetime": st.one_of(st.none(), st.integers(0, 2**31)),
+    "text": texts,
+}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.sampled_from(sorted(_values)).flatmap(
+        lambda kind: st.tuples(st.just(kind), st.lists(_values[kind], max_size=8))
+    )
+)
+def test_a_categorical_column_hashes_as_the_column_of_its_values(data):
+    """An applicant's row scored with a categorical column (``astype("category")``)
+    and looked up from its plain values was not found: categories of numbers, booleans
+    and datetimes were hashed as the text of their values."""
+    kind, values = data
+    plain = pd.DataFrame({"c": _column(kind, values)})
+    digest = hash_rows(plain)
+    if all(v is None for v in values):
+        # no value: pandas gives the categories no type (text), the plain column has one
+        return
+    assert hash_rows(plain.astype({"c": "category"})) == digest
+    if kind == "datetime":
+        aware = plain["c"].dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo")
+        assert hash_rows(pd.DataFrame({"c": aware.astype("category")})) == digest
+    if kind == "int" and values and None not in values:
+        # must not match: an integer column and a float one holding the same numbers
+        floated = plain.astype({"c": np.float64})
+        assert hash_rows(floated) != digest
+        assert hash_rows(floated.astype({"c": "category"})) != digest
+    # a category the rows do not use changes nothing; another value does
+    if kind == "int" and values:
+        cat = plain["c"].astype(pd.CategoricalDtype([2**50, *pd.unique(plain["c"].dropna())]))
+        assert hash_rows(pd.DataFrame({"c": cat})) == digest

@@ -513,16 +513,16 @@ def test_events_logged_before_a_removal_that_list_a_removed_class_are_counted():
     pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
     unl = GradientCorrectionUnlearner(pipe.set_params(log_predictions=True)).fit(X, y)
     unl.predict(X.iloc[:5])
-    unl.predict_proba(X.iloc[:5])  # lists no classes: probabilities
+    unl.predict_proba(X.iloc[:5])  # its columns' classes are listed too
     stp.InfluenceExplainer(unl.estimator_).fit(X, y).explain(X.iloc[:3], log=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the explainer holds the rows: said apart
         unl.unlearn(sample_id=stp.row_ids(X)[[4, 9]])
     unl.predict(X.iloc[:5])  # after the removal: the model has no such class
     listing = [e for e in store.events() if "zqlisted" in json.dumps(e["payload"])]
-    assert [e["kind"] for e in listing] == ["prediction", "explanation"]
+    assert [e["kind"] for e in listing] == ["prediction", "prediction", "explanation"]
     caveat = unl.unlearning_log_[-1]["caveat"]
-    assert "; 2 prediction or explanation event(s) logged for the run before this" in caveat
+    assert "; 3 prediction or explanation event(s) logged for the run before this" in caveat
     assert hits(_pickled(unl), [], ["zqlisted"]) == []
 
 
