@@ -16,8 +16,10 @@ Which search or cross-validation call a split belongs to is known from the clone
 split fits: clones made by a search (of its ``estimator``, then of that base clone) or
 by ``cross_validate``, ``cross_val_predict``, ``learning_curve`` or ``validation_curve``
 carry the call's id, minted once per call in the process that made them, and travel
-with the clone to worker processes. A fit any other code makes (a third-party loop, a
-meta-estimator's own fits) records nothing here: the library does not guess.
+with the clone to worker processes; so does, for a successive-halving search, the
+iteration the split belongs to (see ``_selection_halving``). A fit any other code
+makes (a third-party loop, a meta-estimator's own fits) records nothing here: the
+library does not guess.
 """
 
 import sys
@@ -25,6 +27,7 @@ import threading
 import uuid
 import weakref
 
+from . import _selection_halving
 from ._lineage._fingerprint import json_safe
 
 __all__ = [
@@ -152,7 +155,8 @@ def clone_tag(original):
         if not isinstance(search, codes["search"]):
             return None
         if getattr(search, "estimator", None) is original:
-            return {"search_id": str(uuid.uuid4()), "search": _class_path(search)}
+            tag = {"search_id": str(uuid.uuid4()), "search": _class_path(search)}
+            return _selection_halving.register(search, tag)
         if frame.f_locals.get("base_estimator") is original:
             return getattr(original, TAG, None)  # the refit's clone
         return None
@@ -160,7 +164,10 @@ def clone_tag(original):
         return None
     name = codes["cloning"][frame.f_code]
     if name is None:  # a search's split: a clone of its base clone
-        return getattr(original, TAG, None)
+        tag = getattr(original, TAG, None)
+        if tag is None or not tag.get("halving"):
+            return tag
+        return _selection_halving.clone_position(tag, frame.f_locals)
     parallel = _parallel_of(frame)
     if parallel is None:
         return None
@@ -216,6 +223,7 @@ def selection_of(estimator):
         if local.get("estimator") is not estimator:
             return None
         train, test = local.get("train"), local.get("test")
+        candidate_progress = _progress(local.get("candidate_progress"))
         return {
             "role": "cv_fold",
             "estimator": _class_path(estimator),
@@ -223,12 +231,13 @@ def selection_of(estimator):
             "search": tag.get("search"),
             "called_by": called_by,
             "split_progress": _progress(local.get("split_progress")),
-            "candidate_progress": _progress(local.get("candidate_progress")),
+            "candidate_progress": candidate_progress,
             "candidate_params": (
                 None if local.get("parameters") is None else json_safe(local["parameters"])
             ),
             "n_train": None if train is None else len(train),
             "n_test": None if test is None else len(test),
+            **_selection_halving.fold_fields(tag, candidate_progress),
         }
     if frame.f_code is codes["search_fit"]:
         search = frame.f_locals.get("self")

@@ -6,6 +6,7 @@ of the frame (``X.index``), the parameters of the search's ``cv_results_`` and
 ``best_params_``, and the run the fitted ``best_estimator_`` carries.
 """
 
+import functools
 import warnings
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import (
     GridSearchCV,
     HalvingGridSearchCV,
+    HalvingRandomSearchCV,
     KFold,
     RandomizedSearchCV,
     StratifiedKFold,
@@ -31,6 +33,7 @@ from sklearn.model_selection import (
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from sktraceprop.compliance._evidence import selection_note
 
 GRID = {"logisticregression__C": [0.1, 1.0, 10.0]}
 
@@ -165,6 +168,107 @@ def test_halving_search_runs_and_refit(data):
     assert refit.selection["n_candidates"] == len(search.cv_results_["params"])
     assert refit.selection["n_splits"] == 3
     assert refit.selection["search"].endswith("HalvingGridSearchCV")
+
+
+#: The keys of a split's record for any search but a halving one (as before halving
+#: searches recorded their iteration): unchanged.
+FOLD_KEYS = {
+    "role",
+    "estimator",
+    "search_id",
+    "search",
+    "called_by",
+    "split_progress",
+    "candidate_progress",
+    "candidate_params",
+    "n_train",
+    "n_test",
+}
+
+
+@pytest.mark.parametrize(
+    ("search_class", "resource", "n_jobs"),
+    [
+        (HalvingGridSearchCV, "n_samples", 1),
+        (HalvingGridSearchCV, "n_samples", 2),
+        (HalvingRandomSearchCV, "n_samples", 1),
+        (HalvingGridSearchCV, "logisticregression__max_iter", 1),
+    ],
+)
+def test_halving_split_runs_name_their_cv_results_row(
+    data, tmp_path, search_class, resource, n_jobs
+):
+    X, y = data
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")  # worker processes write to it
+    cv = KFold(3, shuffle=True, random_state=5)
+    grid = {"logisticregression__C": [0.01, 0.1, 1.0, 10.0]}
+    kwargs = dict(cv=cv, factor=2, random_state=0, resource=resource, n_jobs=n_jobs)
+    if resource == "n_samples":
+        kwargs["min_resources"] = 18
+    else:
+        kwargs.update(min_resources=20, max_resources=80)
+    search = search_class(_pipe(store), grid, **kwargs).fit(X, y)
+    results = search.cv_results_
+    assert max(results["iter"]) >= 1, "the search ran more than one iteration"
+    splits = list(cv.split(X, y))
+    ids = X.index.to_numpy()
+
+    folds = _runs(store, search_role="cv_fold")
+    seen = set()
+    for run in folds:
+        s = run.selection
+        row, k = s["cv_results_index"], s["split_progress"][0]
+        assert s["iteration"] == results["iter"][row]
+        assert s["n_resources"] == results["n_resources"][row]
+        # the row's candidate is the one this run fitted, with the row's resources
+        assert s["candidate_params"] == results["params"][row]
+        train, test = splits[k]
+        if resource == "n_samples":
+            # each split of the iteration keeps the fraction n_resources / n_samples of
+            # the splitter's training and test rows
+            fraction = results["n_resources"][row] / len(X)
+            assert s["n_train"] == int(fraction * len(train))
+            assert s["n_test"] == int(fraction * len(test))
+        else:
+            assert run.ops[-1].params["max_iter"] == results["n_resources"][row]
+            assert s["n_train"] == len(train)
+        # the run's rows are among split k's training rows, none of its test rows
+        assert np.isin(run.row_ids, ids[train]).all() and len(run.row_ids) == s["n_train"]
+        assert f"halving iteration {s['iteration']}, row {row} of" in selection_note(run)
+        seen.add((row, k))
+    # every row of cv_results_ on every split, exactly once
+    assert len(folds) == len(seen)
+    assert seen == {(i, k) for i in range(len(results["params"])) for k in range(len(splits))}
+    assert store.verify()
+
+
+def test_halving_iteration_is_not_known_under_a_subclass_loop(data):
+    class OwnLoop(HalvingGridSearchCV):
+        # the same loop, but the search's own: the library cannot know its order
+        @functools.wraps(HalvingGridSearchCV._run_search)
+        def _run_search(self, *args, **kwargs):
+            return super()._run_search(*args, **kwargs)
+
+    X, y = data
+    store = stp.stores.MemoryStore()
+    OwnLoop(_pipe(store), GRID, cv=3, min_resources=18, factor=2, random_state=0).fit(X, y)
+    folds = _runs(store, search_role="cv_fold")
+    assert folds
+    for run in folds:
+        s = run.selection
+        assert (s["iteration"], s["n_resources"], s["cv_results_index"]) == (None,) * 3
+        assert "halving iteration not known" in selection_note(run)
+
+
+@pytest.mark.parametrize("search_class", [GridSearchCV, RandomizedSearchCV])
+def test_other_searches_record_what_they_recorded(data, search_class):
+    X, y = data
+    store = stp.stores.MemoryStore()
+    search_class(_pipe(store), GRID, cv=3).fit(X, y)
+    folds = _runs(store, search_role="cv_fold")
+    assert len(folds) == 9
+    assert all(set(run.selection) == FOLD_KEYS for run in folds)
+    assert not any("halving" in selection_note(run) for run in folds)
 
 
 def test_a_search_fitted_again_names_the_splits_of_its_new_fit(data):

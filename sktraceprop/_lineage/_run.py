@@ -174,9 +174,12 @@ class Lineage:
         When scikit-learn's model selection made the fit (see
         ``sktraceprop._selection``): ``role`` ``"cv_fold"`` (one cross-validation
         split: ``split_progress`` and ``candidate_progress`` as ``[index, count]``, the
-        candidate's parameters, ``n_train``/``n_test``) or ``"refit"`` (a search's
-        refit: ``best_index``, ``best_params``, ``n_splits``, ``n_candidates``), with
-        the ``search_id`` shared by the runs of one search or cross-validation call
+        candidate's parameters, ``n_train``/``n_test``; for a successive-halving
+        search also ``iteration``, its ``n_resources`` and ``cv_results_index``, the
+        row of the search's ``cv_results_``, each None when not known and absent in
+        runs recorded before they were) or ``"refit"`` (a search's refit:
+        ``best_index``, ``best_params``, ``n_splits``, ``n_candidates``), with the
+        ``search_id`` shared by the runs of one search or cross-validation call
         and the ``search`` (its class or function; both None when not known). None
         for any other fit, and in runs recorded before it existed.
     fit_params : dict

@@ -131,6 +131,19 @@ def _progress(pair, what):
     return f"{what} {pair[0] + 1} of {pair[1]}" if pair else None
 
 
+def _iteration(selection):
+    """Where a halving search's split is in its ``cv_results_``, in words (None for the
+    split of any other search)."""
+    if "iteration" not in selection:
+        return None
+    if selection["iteration"] is None or selection.get("cv_results_index") is None:
+        return "halving iteration not known"
+    return (
+        f"halving iteration {selection['iteration']}, row {selection['cv_results_index']} "
+        "of the search's cv_results_"
+    )
+
+
 def _failed(selection):
     """How many of a search's fits on splits failed (they stored no run), in words."""
     if selection.get("n_split_fits") is None:
@@ -175,6 +188,7 @@ def selection_note(run):
         for p in (
             _progress(selection.get("split_progress"), "split"),
             _progress(selection.get("candidate_progress"), "candidate"),
+            _iteration(selection),
         )
         if p
     ]

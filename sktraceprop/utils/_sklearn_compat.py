@@ -14,6 +14,7 @@ __all__ = [
     "routing_children",
     "safe_indexing",
     "sample_id_request",
+    "successive_halving_base",
 ]
 
 
@@ -24,6 +25,15 @@ def model_selection_internals():
     from sklearn.model_selection._validation import _fit_and_predict, _fit_and_score
 
     return BaseSearchCV, _fit_and_score, _fit_and_predict
+
+
+def successive_halving_base():
+    """``BaseSuccessiveHalving``, the base class of the halving searches, or None when
+    its module is not imported (then no halving search exists in this process)."""
+    import sys
+
+    module = sys.modules.get("sklearn.model_selection._search_successive_halving")
+    return None if module is None else getattr(module, "BaseSuccessiveHalving", None)
 
 
 def routing_children(router):
