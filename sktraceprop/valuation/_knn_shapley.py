@@ -43,6 +43,7 @@ from ._distances import (
     _squared_norms,
     _tolerances,
 )
+from ._exact_order import TrainingGrid, exactly_ordered
 from ._magnitude import check_magnitude, magnitude_scale, scaled
 from ._ties import tie_warning
 
@@ -85,7 +86,17 @@ def _labels(y, n_rows):
 
 
 def _block_values(
-    block, metric, X_fit, shift, fit_norms, fit_stats, y_fit, n_neighbors, regression, n_threads
+    block,
+    metric,
+    X_fit,
+    shift,
+    fit_norms,
+    fit_stats,
+    y_fit,
+    n_neighbors,
+    regression,
+    n_threads,
+    fit_grid,
 ):
     """Sum over a block ``(X_block, y_block)`` of validation rows of their KNN-Shapley
     values, their utilities, and whether ties in distance decided each row's values.
@@ -94,7 +105,9 @@ def _block_values(
     (None: not shifted). ``n_threads`` None runs the parallel kernel with Numba's
     current thread count. Rows whose fast distances leave two neighbours within their
     rounding error, or that the shift does not move exactly, are valued again on
-    distances computed from differences.
+    distances computed from differences, and where those may still misorder them
+    (values off a common grid of one power of two), on exact rationals
+    (:func:`._exact_order.exactly_ordered`; ``fit_grid``: the training rows' grid).
     """
     X_block, y_block = block
     moved = np.zeros(X_block.shape[0], dtype=np.bool_)
@@ -123,6 +136,7 @@ def _block_values(
             exact = _cosine_ranks(X_fit, X_block[rows], fit_norms, fit_stats, tolerance[0])
         else:
             exact = _direct_distances(X_fit, shift, X_block[rows], n_threads)
+            exact = exactly_ordered(X_fit, shift, X_block[rows], exact, fit_grid)
         tied_exact = np.zeros(rows.size, dtype=np.bool_)
         utility[rows] = _run_kernel(
             "knn_shapley_rows",
@@ -483,6 +497,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                 self.n_neighbors,
                 self.task_ == "regression",
                 n_threads,
+                TrainingGrid(self._fit_X, getattr(self, "_shift", None)),
             ),
             n_jobs=self.n_jobs,
             verbose=self.verbose,

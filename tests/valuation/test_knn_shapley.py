@@ -1010,6 +1010,42 @@ def test_extreme_magnitudes_equal_exhaustive_shapley(
         _assert_exhaustive(X, y, Xv, yv, k, regression, as_sparse=as_sparse)
 
 
+def test_neighbours_closer_than_doubles_tell_apart_are_ranked_exactly():
+    # 3e160 is not 3 * 1e160 exactly: the stored doubles put training row 4 nearer the
+    # second validation row than row 2 by less than a squared distance's rounding. The
+    # distances summed from differences were equal doubles, the tie rule ranked row 2
+    # first, and four values were off by 0.043 against exhaustive Shapley on the exact
+    # distances (found by the hypothesis test above)
+    X = np.array([[3.0, 2.0], [2.0, 1.0], [1.0, 0.0], [0.0, 0.0], [0.0, 3.0]]) * 1e160
+    y = np.array([0.94708096, -0.70373524, -1.26542147, -0.62327446, 0.04132598])
+    Xv = np.array([[2.0, 3.0], [2.0, 2.0]]) * 1e160
+    yv = np.array([-2.32503077, -0.21879166])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no tie is left for the tie rule to decide
+        _assert_exhaustive(X, y, Xv, yv, 1, True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    step=st.sampled_from([0.1, 0.3, 1.1, 1e-3, 7e40]),
+    n_train=st.integers(2, 7),
+    k=st.integers(1, 4),
+    regression=st.booleans(),
+    as_sparse=st.booleans(),
+)
+def test_decimal_steps_off_a_binary_grid_equal_exhaustive_shapley(
+    seed, step, n_train, k, regression, as_sparse
+):
+    # multiples of 0.1 are not multiples of one power of two: distances that would tie
+    # in decimals differ in the stored doubles, often below a double's rounding
+    rng = np.random.default_rng(seed)
+    X = step * rng.integers(0, 4, (n_train, 2)).astype(float)
+    Xv = step * rng.integers(0, 4, (2, 2)).astype(float)
+    y, yv = _labels(rng, n_train, 2, regression)
+    _assert_exhaustive(X, y, Xv, yv, k, regression, as_sparse=as_sparse)
+
+
 def test_validation_rows_whose_distances_overflow_are_refused():
     # a validation value 1e300 against training rows near 1: every squared distance
     # was inf, every neighbour a tie, and the values those of the index order
