@@ -1025,6 +1025,20 @@ def test_neighbours_closer_than_doubles_tell_apart_are_ranked_exactly():
         _assert_exhaustive(X, y, Xv, yv, 1, True)
 
 
+def test_runs_too_long_to_compare_exactly_are_one_tie_and_said(monkeypatch):
+    # past MAX_EXACT training rows within rounding of each other, a validation row's
+    # runs are one tie each: ranked by index, and counted where that decides values
+    from sktraceprop.valuation import _exact_order
+
+    monkeypatch.setattr(_exact_order, "MAX_EXACT", 0)
+    X = np.array([[3.0, 2.0], [2.0, 1.0], [1.0, 0.0], [0.0, 0.0], [0.0, 3.0]]) * 1e160
+    Xv = np.array([[2.0, 2.0]]) * 1e160  # rows 2 and 4 within rounding: 4 is nearer
+    valuer = KNNShapleyValuer(3).fit(X, [0, 0, 1, 0, 0])
+    with pytest.warns(UserWarning, match="ranked by their position"):
+        valuer.value(Xv, [1])
+    assert valuer.n_ties_ranked_by_index_ == 1
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
