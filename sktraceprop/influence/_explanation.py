@@ -45,8 +45,10 @@ class Explanation:
     notes : list of str
         What the scores do not include, in words: for a pipeline, the preprocessing
         steps that learned from the training rows and are held fixed (empty when
-        there are none), and training rows whose leverage makes a refit without them
-        move the margins more than twice their score.
+        there are none), training rows whose leverage makes a refit without them
+        move the margins more than twice their score, and training rows that share one
+        file line (copies an over-sampler made, rows a one-to-many merge built from one
+        parent line), whose line's effect is the sum of their scores.
     """
 
     def __init__(

@@ -2,8 +2,8 @@
 
 Each note names what the scores do not include (a neural model's estimate, high
 leverage, preprocessing held fixed, features a cross-fitting step gave the training
-rows, copies of one row scored apart); each warning says why the scores may not mean
-what removing a row does.
+rows, copies of one row scored apart, rows a merge built from one file line scored
+apart); each warning says why the scores may not mean what removing a row does.
 """
 
 import numpy as np
@@ -18,6 +18,7 @@ __all__ = [
     "cross_fit_cause",
     "cross_fit_notes",
     "explanation_notes",
+    "merged_rows_notes",
     "repeated_rows_notes",
     "stationarity_warning",
     "unseen_features_warning",
@@ -88,6 +89,7 @@ def explanation_notes(explainer):
         )
     notes += cross_fit_notes(explainer)
     notes += repeated_rows_notes(explainer)
+    notes += merged_rows_notes(explainer)
     if getattr(explainer, "_rows_unknown", None):
         notes.append(explainer._rows_unknown)
     if not explainer.fixed_steps_:
@@ -120,6 +122,44 @@ def repeated_rows_notes(explainer):
         "training row of the model, and top() lists the copies of one file line apart. "
         "Removing that line removes every copy, whose first-order effect is the sum of "
         "its copies' scores (by_source() sums them)."
+    ]
+
+
+def merged_rows_notes(explainer):
+    """The note on training rows a merge built from one parent file line (the one side
+    of a one-to-many :func:`sktraceprop.merge`): each is scored apart, and removing the
+    line removes every training row built from it.
+
+    A line is shared when it is a parent of several distinct merged rows; copies of one
+    merged row (an over-sampler's) are the other note's.
+    """
+    rows = getattr(explainer, "_train_rows", None)
+    if rows is None or "via" not in rows:
+        return []
+    merged = rows[rows["via"].notna()]
+    train_index = merged["train_index"].to_numpy()
+    parent = merged["row_id"].to_numpy()
+    built = explainer.train_row_ids_[train_index]
+    lines, n_built = np.unique(
+        np.unique(np.column_stack([parent, built]), axis=0)[:, 0], return_counts=True
+    )
+    shared = lines[n_built > 1]
+    if not shared.size:
+        return []
+    hit = np.isin(parent, shared)
+    _, per_line = np.unique(
+        np.unique(np.column_stack([parent[hit], train_index[hit]]), axis=0)[:, 0],
+        return_counts=True,
+    )
+    sources = ", ".join(sorted({str(s) for s in merged["source_id"].to_numpy()[hit]}))
+    return [
+        f"{np.unique(train_index[hit]).size} of the {explainer.n_train_} training rows "
+        f"were built by a merge (sktraceprop.merge) from {shared.size} file line(s) of "
+        f"{sources} that several of them share (up to {int(per_line.max())} training "
+        "rows from one line): each is scored apart, as one training row of the model, "
+        "and top() lists them apart, each naming the shared line. Removing that line "
+        "removes every training row built from it, whose first-order effect is the sum "
+        "of their scores (the rows train_rows lists with that row_id)."
     ]
 
 

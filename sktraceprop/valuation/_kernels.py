@@ -154,11 +154,16 @@ def _near_tie(row, order, tolerance):
 
 @numba.njit(cache=True, nogil=True)
 def _tie_decides(row, order, y_train, label, regression, k):
-    """Whether the order of training rows at equal distance changes the values: a run
-    of equal distances in ``order`` that reaches past the K nearest and holds rows that
-    differ in what the utility counts (match with ``label``; the target, for a
-    regression). A run wholly among the K nearest is among the K nearest of every
-    subset holding its rows, in any order: it decides nothing."""
+    """Whether the order of training rows at equal distance changes the values, and
+    whether it changes the utility of the whole training set.
+
+    Values: a run of equal distances in ``order`` that reaches past the K nearest and
+    holds rows that differ in what the utility counts (match with ``label``; the
+    target, for a regression). A run wholly among the K nearest is among the K nearest
+    of every subset holding its rows, in any order: it decides nothing. The utility:
+    such a run that also starts among the K nearest (it straddles the K-th rank), so
+    which of its rows are counted is the tie rule's choice. Returns both, as a pair.
+    """
     n = order.shape[0]
     start = 0
     while start < n:
@@ -170,16 +175,18 @@ def _tie_decides(row, order, y_train, label, regression, k):
             for i in range(start + 1, end + 1):
                 j = order[i]
                 if regression:
-                    if y_train[j] != y_train[first]:
-                        return True
-                elif (y_train[j] == label) != (y_train[first] == label):
-                    return True
+                    differ = y_train[j] != y_train[first]
+                else:
+                    differ = (y_train[j] == label) != (y_train[first] == label)
+                if differ:
+                    # runs are met nearest first: no later one starts among the K
+                    return True, start < k
         start = end + 1
-    return False
+    return False, False
 
 
 def _knn_shapley_rows(
-    dist, y_train, y_val, n_neighbors, regression, values, tolerance, near, tied
+    dist, y_train, y_val, n_neighbors, regression, values, tolerance, near, tied, tied_utility
 ):
     n_val, n = dist.shape
     utility = np.empty(n_val)
@@ -192,7 +199,9 @@ def _knn_shapley_rows(
         _stable_argsort(keys, order, keys_tmp, order_tmp)
         # read before the values overwrite row r (values may be dist)
         near[r] = _near_tie(dist[r], order, tolerance[r])
-        tied[r] = _tie_decides(dist[r], order, y_train, y_val[r], regression, n_neighbors)
+        tied[r], tied_utility[r] = _tie_decides(
+            dist[r], order, y_train, y_val[r], regression, n_neighbors
+        )
         if regression:
             prefix = np.empty(n)
             utility[r] = _regression_row(order, y_train, y_val[r], n_neighbors, values[r], prefix)
@@ -212,7 +221,9 @@ def _knn_shapley_rows(
 #: set where two consecutive neighbours are closer than the tolerance, so the order of
 #: the row's neighbours (and its values) cannot be trusted; ``tied`` (n_val,) bool, set
 #: where neighbours at equal distance, not all among the K nearest, differ in label
-#: match (or target), so the tie rule below decides the row's values. Returns ``utility``
+#: match (or target), so the tie rule below decides the row's values; ``tied_utility``
+#: (n_val,) bool, set where such a run straddles the K-th rank, so the tie rule also
+#: decides the row's utility (``tied_utility`` implies ``tied``). Returns ``utility``
 #: (n_val,), the utility of the whole training set for each validation row. Ties in
 #: distance are broken by the smaller training index.
 knn_shapley_rows = numba.njit(parallel=True, cache=True, nogil=True)(_knn_shapley_rows)

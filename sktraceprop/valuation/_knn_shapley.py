@@ -45,7 +45,7 @@ from ._distances import (
 )
 from ._exact_order import TrainingGrid, exactly_ordered
 from ._magnitude import check_magnitude, magnitude_scale, scaled
-from ._ties import tie_warning
+from ._ties import score_tie_warning, tie_warning
 
 __all__ = ["KNNShapleyValuer"]
 
@@ -99,7 +99,8 @@ def _block_values(
     fit_grid,
 ):
     """Sum over a block ``(X_block, y_block)`` of validation rows of their KNN-Shapley
-    values, their utilities, and whether ties in distance decided each row's values.
+    values, their utilities, and whether ties in distance decided each row's values and
+    its utility (two boolean arrays).
 
     ``X_block`` is not shifted yet; ``shift`` is what the training rows were shifted by
     (None: not shifted). ``n_threads`` None runs the parallel kernel with Numba's
@@ -119,6 +120,7 @@ def _block_values(
     dist = _distances(metric, X_fit, fit_norms, shifted)
     near = np.zeros(dist.shape[0], dtype=np.bool_)
     tied = np.zeros(dist.shape[0], dtype=np.bool_)
+    tied_utility = np.zeros(dist.shape[0], dtype=np.bool_)
     if metric == "cosine":
         tolerance = np.full(dist.shape[0], _cosine_tolerance(X_fit.shape[1]))
     else:
@@ -126,7 +128,7 @@ def _block_values(
     # the values overwrite the distances
     utility = _run_kernel(
         "knn_shapley_rows",
-        (dist, y_fit, y_block, n_neighbors, regression, dist, tolerance, near, tied),
+        (dist, y_fit, y_block, n_neighbors, regression, dist, tolerance, near, tied, tied_utility),
         n_threads,
     )
     near |= moved
@@ -138,6 +140,7 @@ def _block_values(
             exact = _direct_distances(X_fit, shift, X_block[rows], n_threads)
             exact = exactly_ordered(X_fit, shift, X_block[rows], exact, fit_grid)
         tied_exact = np.zeros(rows.size, dtype=np.bool_)
+        tied_utility_exact = np.zeros(rows.size, dtype=np.bool_)
         utility[rows] = _run_kernel(
             "knn_shapley_rows",
             (
@@ -150,12 +153,14 @@ def _block_values(
                 np.zeros(rows.size),  # distances from differences: no near ties to flag
                 np.zeros(rows.size, dtype=np.bool_),
                 tied_exact,
+                tied_utility_exact,
             ),
             n_threads,
         )
         dist[rows] = exact
         tied[rows] = tied_exact
-    return dist.sum(axis=0), utility, tied
+        tied_utility[rows] = tied_utility_exact
+    return dist.sum(axis=0), utility, tied, tied_utility
 
 
 class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator):
@@ -178,7 +183,9 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
     Neighbours are ranked by distance, ties broken by the smaller training index. Where
     that rule decides values (tied rows that differ in label or target), they depend on
     the order of the training rows: :meth:`value` warns and counts those validation rows
-    (``n_ties_ranked_by_index_``).
+    (``n_ties_ranked_by_index_``). :meth:`score` does the same for the rows whose
+    utility the rule decides, where tied rows that differ straddle the ``K``-th
+    neighbour (``n_score_ties_ranked_by_index_``).
 
     Parameters
     ----------
@@ -256,6 +263,13 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         the tie rule decided: two training rows at equal distance differed in label
         match (or target), and the smaller index took the nearer rank. Those values
         depend on the order of the training rows; :meth:`value` warns when any did.
+    n_score_ties_ranked_by_index_ : int
+        Of the validation rows of the last call to :meth:`score`, those whose utility
+        the tie rule decided: a run of training rows at equal distance straddled the
+        ``K``-th neighbour and its rows differed in label match (or target), so which
+        of them counted among the ``K`` nearest was the smaller index's. Such a score
+        depends on the order of the training rows; :meth:`score` warns when any did.
+        Every such row is also counted by ``n_ties_ranked_by_index_``.
 
     See Also
     --------
@@ -504,10 +518,12 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             desc=desc,
         )
         total = np.zeros(n_train)
-        for block_sum, _, _ in results:
+        for block_sum, *_ in results:
             total += block_sum
-        utility = np.concatenate([u for _, u, _ in results])
-        return total / X.shape[0], utility, np.concatenate([t for _, _, t in results])
+        utility, tied, tied_utility = (
+            np.concatenate([block[i] for block in results]) for i in (1, 2, 3)
+        )
+        return total / X.shape[0], utility, tied, tied_utility
 
     def value(self, X, y):
         """Exact KNN-Shapley value of every training row on a validation set.
@@ -527,7 +543,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             ``score(X, y) + mean(y ** 2)`` for regression.
         """
         X, y = self._validation_data(X, y)
-        self.values_, _, tied = self._run(X, y, "KNN-Shapley values")
+        self.values_, _, tied, _ = self._run(X, y, "KNN-Shapley values")
         self.n_ties_ranked_by_index_ = int(tied.sum())
         if self.n_ties_ranked_by_index_:
             warnings.warn(
@@ -554,10 +570,21 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             nearest training rows that carry the row's label (missing neighbours when
             ``K`` exceeds the number of training rows count as misses). Regression:
             minus the mean squared error of the mean target of the ``K`` nearest rows
-            (summed over at most ``K`` rows, divided by ``K``).
+            (summed over at most ``K`` rows, divided by ``K``). Where training rows
+            at equal distance straddle the ``K``-th neighbour and differ in label match
+            (or target), the smaller index counts: a ``UserWarning`` says in how many
+            validation rows, also stored in ``n_score_ties_ranked_by_index_``.
         """
         X, y = self._validation_data(X, y)
-        return float(self._run(X, y, "KNN utility")[1].mean())
+        _, utility, _, tied = self._run(X, y, "KNN utility")
+        self.n_score_ties_ranked_by_index_ = int(tied.sum())
+        if self.n_score_ties_ranked_by_index_:
+            warnings.warn(
+                score_tie_warning(self.n_score_ties_ranked_by_index_, tied.size, self.task_),
+                UserWarning,
+                stacklevel=2,
+            )
+        return float(utility.mean())
 
     # -- aggregation -----------------------------------------------------------------------
     def _lineage_rows(self):

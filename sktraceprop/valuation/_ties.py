@@ -8,9 +8,13 @@ rank, and so their values: the same data in another row order (the sources
 concatenated the other way round) gets other values, and other per-source sums. One-hot
 or binned features tie often. The kernel flags each validation row where this happened
 (``_kernels._tie_decides``); the valuer counts them and says so.
+
+The utility that ``score`` reports depends on the rule too, but only where such a run
+straddles the K-th rank: which of its rows are among the K nearest is then the rule's
+choice. The same pass over each validation row flags both.
 """
 
-__all__ = ["tie_warning"]
+__all__ = ["score_tie_warning", "tie_warning"]
 
 
 def tie_warning(n_tied, n_val, task):
@@ -25,4 +29,18 @@ def tie_warning(n_tied, n_val, task):
         "order get other values). n_ties_ranked_by_index_ counts these rows; features "
         "that tell the rows apart (a continuous column beside one-hot or binned ones) "
         "leave fewer ties."
+    )
+
+
+def score_tie_warning(n_tied, n_val, task):
+    """The warning of a ``score`` call in which ties decided ``n_tied`` of the ``n_val``
+    validation rows' utilities."""
+    what = "targets" if task == "regression" else "labels (one matching, one not)"
+    return (
+        f"In {n_tied} of {n_val} validation rows, training rows at equal distance with "
+        f"different {what} straddle the K-th neighbour and were ranked by their position "
+        "in the training data (ties go to the smaller index): which of them count among "
+        "the K nearest, and so the score, depend on the order of the training rows. "
+        "n_score_ties_ranked_by_index_ counts these rows; features that tell the rows "
+        "apart (a continuous column beside one-hot or binned ones) leave fewer ties."
     )

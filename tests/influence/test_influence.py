@@ -322,6 +322,62 @@ def test_copies_of_one_row_an_over_sampler_made_are_noted_with_their_summed_effe
     assert not any("copies of" in note for note in notes)
 
 
+def test_rows_a_merge_built_from_one_file_line_are_noted_with_their_summed_effect(tmp_path):
+    """A one-to-many stp.merge gives several training rows one parent line (a person's,
+    for each of their visits): each is scored apart and top() lists them apart, while
+    removing the line removes them all. The explanation said nothing; now its notes
+    count them and say that the line's effect is the sum of their scores (checked
+    against the raw file and a refit without every row of one parent)."""
+    rng = np.random.default_rng(7)
+    people = ["uid,age,income"]
+    for uid in range(25):
+        people.append(f"{uid},{rng.integers(18, 90)},{rng.normal(50, 15):.3f}")
+    path = tmp_path / "people.csv"
+    path.write_text("\n".join(people) + "\n")
+    uids = rng.integers(0, 25, 110)
+    visits = stp.from_pandas(
+        pd.DataFrame({"uid": uids, "dur": rng.normal(size=110).round(3)}), source_id="visits"
+    )
+    df = stp.merge(visits, stp.read_csv(path, source_id="people"), on="uid", how="left")
+    X = df[["age", "income", "dur"]]
+    y = (df["dur"] + (df["age"] - 50) / 20 + rng.normal(size=110) > 0).to_numpy().astype(int)
+    model = LogisticRegression(C=1.0, tol=1e-12, max_iter=10_000)
+    pipe = stp.make_traced_pipeline(StandardScaler(), model).fit(X.iloc[:80], y[:80])
+    explainer = InfluenceExplainer(pipe).fit(X.iloc[:80], y[:80])
+    exp = explainer.explain(X.iloc[80:], y[80:], keep_scores=True)
+    per_person = pd.Series(df["uid"].to_numpy()[:80]).value_counts()
+    shared = per_person[per_person > 1]
+    assert (
+        f"{int(shared.sum())} of the 80 training rows were built by a merge "
+        f"(sktraceprop.merge) from {shared.size} file line(s) of people that several of "
+        f"them share (up to {int(shared.max())} training rows from one line)"
+    ) in " ".join(exp.notes)
+    # the rows of one person name one line of the raw file: that person's
+    uid = int(shared.idxmin())  # the fewest rows: a removal small enough for first order
+    rows = np.flatnonzero(df["uid"].to_numpy()[:80] == uid)
+    lines = exp.train_rows.query("source_id == 'people'").set_index("train_index")
+    assert lines.loc[rows, "line"].nunique() == 1
+    raw = path.read_text().splitlines()[int(lines.loc[rows[0], "line"]) - 1].split(",")
+    assert int(raw[0]) == uid
+    assert float(raw[2]) == pytest.approx(float(X.iloc[rows[0]]["income"]))
+    # the line's effect is the sum of its rows' scores: a refit without all of them
+    Z = pipe[0].transform(X.iloc[:80])
+    Zte = pipe[0].transform(X.iloc[80:])
+    base = linear_model_objective(explainer.model_).margins(Zte, y[80:])[0]
+    keep = np.setdiff1d(np.arange(80), rows)
+    refit = clone(model).fit(Z[keep], y[:80][keep])
+    actual = linear_model_objective(refit).margins(Zte, y[80:])[0] - base
+    summed = -exp.scores[:, rows].sum(axis=1)
+    one = -exp.scores[:, rows[0]]
+    assert np.linalg.norm(actual - summed) < 0.25 * np.linalg.norm(actual - one)
+    # one training row per parent line (a one-to-one merge): no such note
+    once = np.unique(df["uid"].to_numpy(), return_index=True)[1]
+    single = X.iloc[once]
+    plain = stp.make_traced_pipeline(StandardScaler(), clone(model)).fit(single, y[once])
+    notes = InfluenceExplainer(plain).fit(single, y[once]).explain(single.iloc[:3]).notes
+    assert not any("built by a merge" in note for note in notes)
+
+
 def test_a_model_trained_on_rows_a_sampler_made_is_refused():
     pytest.importorskip("imblearn")
     from imblearn.over_sampling import SMOTE

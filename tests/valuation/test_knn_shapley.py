@@ -217,6 +217,77 @@ def test_the_rows_whose_values_ties_decide_are_counted_and_warned_of(seed, n_tra
         assert f"In {expected} of 4 validation rows" in str(said[0].message)
 
 
+def _order_decides_utility(dist_row, y_train, label, k, utility_of):
+    """Whether some order of the training rows at equal distance gives another utility
+    of the whole training set for this validation row: every such order, by the slow
+    utility (ties by index, so by the order)."""
+    groups = [np.flatnonzero(dist_row == d) for d in np.unique(dist_row)]
+    utilities = set()
+    for perms in itertools.product(*(itertools.permutations(g) for g in groups)):
+        order = np.concatenate([np.asarray(p, dtype=int) for p in perms])
+        everyone = tuple(range(dist_row.size))
+        utilities.add(utility_of(everyone, dist_row[order], np.asarray(y_train)[order], label, k))
+    return len(utilities) > 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_train=st.integers(1, 6),
+    k=st.integers(1, 7),
+    regression=st.booleans(),
+)
+def test_the_rows_whose_score_ties_decide_are_counted_and_warned_of(seed, n_train, k, regression):
+    """score() ranked tied training rows by index without a word (value() warned): where
+    a run of equal distances straddled the K-th neighbour and its rows differed in label
+    match (or target), the score depended on the order of the rows. Now the validation
+    rows whose utility some order of the tied rows changes are counted
+    (n_score_ties_ranked_by_index_), exactly, and warned of; a tie that changes only the
+    values (a run wholly beyond the K nearest) is not."""
+    X, y, Xv, yv = integer_data(n_train, 4, 2, seed, high=2)
+    utility_of = knn_utility
+    if regression:
+        rng = np.random.default_rng(seed)
+        y, yv = rng.integers(0, 3, n_train) + 0.5, rng.normal(size=4)
+        utility_of = knn_regression_utility
+    dist = ((Xv[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+    expected = sum(
+        _order_decides_utility(dist[r], y, yv[r], k, utility_of) for r in range(len(yv))
+    )
+    val = KNNShapleyValuer(n_neighbors=k, task="regression" if regression else "auto")
+    val.fit(X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        score = val.score(Xv, yv)
+    assert val.n_score_ties_ranked_by_index_ == expected
+    said = [w for w in caught if "straddle the K-th neighbour" in str(w.message)]
+    assert len(said) == (1 if expected else 0)
+    if expected:
+        assert f"In {expected} of 4 validation rows" in str(said[0].message)
+    # the score itself is the index rule's, and every row it flags value() flags too
+    everyone = tuple(range(n_train))
+    truth = np.mean([utility_of(everyone, dist[r], y, yv[r], k) for r in range(4)])
+    assert score == pytest.approx(truth, abs=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        val.value(Xv, yv)
+    assert val.n_ties_ranked_by_index_ >= val.n_score_ties_ranked_by_index_
+
+
+def test_a_tie_beyond_the_k_nearest_changes_values_not_the_score():
+    # rows 1 and 2 tie at the 2nd and 3rd ranks, K = 1: row 0 alone is the nearest in
+    # any order, so the score is order-free, while the values are not
+    X = np.array([[0.0], [-1.0], [1.0]])
+    val = KNNShapleyValuer(n_neighbors=1).fit(X, [0, 0, 1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert val.score([[0.0]], [0]) == 1.0
+        val.value([[0.0]], [0])
+    assert val.n_score_ties_ranked_by_index_ == 0
+    assert val.n_ties_ranked_by_index_ == 1
+    assert [("straddle" in str(w.message)) for w in caught] == [False]
+
+
 def test_efficiency_values_sum_to_full_utility():
     rng = np.random.default_rng(0)
     X, Xv = rng.normal(size=(500, 6)), rng.normal(size=(120, 6))
