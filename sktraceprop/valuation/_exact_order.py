@@ -1,0 +1,158 @@
+"""Neighbours whose squared distances differ below what doubles hold, ranked exactly.
+
+Squared Euclidean distances summed from differences (:func:`._distances._direct_distances`)
+round each difference, square and partial sum: two training rows whose exact distances
+differ by less than that rounding (values near ``1e160`` that are not multiples of a
+common power of two, say) get equal doubles, or doubles in the wrong order, and the
+neighbours' order, hence the values, are those of the tie rule, not of the data.
+
+Where every value (the training rows and the validation row) is an integer multiple of
+one power of two within a range whose squared differences, summed, stay below ``2**53``
+(integers, one-hot, binned data: :func:`on_small_grid`), every step is exact and equal
+doubles are equal distances: nothing is done. Otherwise, in each validation row, runs of
+neighbours whose distances lie within their rounding of each other are compared exactly
+(integers in units of one power of two; each distinct training row once), and the row's
+distances are replaced by their ranks (equal ranks only for equal exact distances), which
+order the neighbours exactly as the distances do: KNN-Shapley depends on the order only.
+Where a row's runs hold more than ``MAX_EXACT`` training rows (decimal values on a
+coarse lattice put thousands in each), each run is made one tie instead: ranked by the
+training index, and said where it decides values (:mod:`._ties`).
+"""
+
+import numpy as np
+from scipy import sparse
+
+__all__ = ["TrainingGrid", "exactly_ordered", "on_small_grid"]
+
+_EPS = np.finfo(np.float64).eps
+#: Training rows (in runs within rounding of each other) a validation row may have
+#: compared exactly; past it, each run is one tie.
+MAX_EXACT = 256
+
+
+def _grid(values):
+    """``(lowest, highest)`` binary exponents of the nonzero finite ``values``: each is
+    ``m * 2**lowest`` with ``|m| < 2**(highest - lowest)``; None where all are 0."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    values = values[values != 0.0]
+    if values.size == 0:
+        return None
+    mantissa, exponent = np.frexp(values)  # |mantissa| in [0.5, 1)
+    whole = np.abs(np.ldexp(mantissa, 53)).astype(np.int64)  # 53-bit integers
+    trailing = np.log2((whole & -whole).astype(np.float64)).astype(np.int64)
+    return int((exponent - 53 + trailing).min()), int(exponent.max())
+
+
+class TrainingGrid:
+    """The training rows' :func:`_grid`, found at its first use and kept (a ``value``
+    call's blocks share it). ``X_fit + shift`` is the data (``shift`` None: ``X_fit``)."""
+
+    def __init__(self, X_fit, shift):
+        self._X_fit, self._shift, self._found, self._grid = X_fit, shift, False, None
+
+    def __call__(self):
+        if not self._found:
+            X = self._X_fit
+            if sparse.issparse(X):
+                self._grid = _grid(X.data)
+            else:
+                self._grid = _grid(X if self._shift is None else X + self._shift)
+            self._found = True
+        return self._grid
+
+
+def on_small_grid(grids, width):
+    """Whether every value with these grids (:func:`_grid` of each array) is an integer
+    multiple of one power of two and ``width`` squared differences of them sum exactly
+    in float64."""
+    lows, highs = [], []
+    for found in grids:
+        if found is not None:
+            lows.append(found[0])
+            highs.append(found[1])
+    if not lows:
+        return True
+    span = max(highs) - min(lows) + 1  # a difference is below 2**span units
+    return 2 * span + int(np.ceil(np.log2(max(width, 1)))) < 53
+
+
+def _runs(d, width):
+    """``d``'s stable sort order and the runs (``[(start, stop), ...]`` in that order) of
+    at least two distances, each within its rounding of the next."""
+    order = np.argsort(d, kind="stable")
+    s = d[order]
+    # a sum of `width` rounded squares of rounded differences: relative error below
+    # (width + 3) eps, doubled for safety; and the smallest normal for values near 0
+    bound = s * (2 * (width + 3) * _EPS) + np.finfo(np.float64).tiny
+    close = np.diff(s) <= bound[1:] + bound[:-1]
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], close, [False]]).astype(np.int8)))
+    return order, list(zip(edges[0::2].tolist(), (edges[1::2] + 1).tolist()))
+
+
+def _exact_squared(rows, x):
+    """Exact squared distances from ``x`` to each of ``rows`` (float64 arrays), as
+    Python integers in units of one power of two (the same for all)."""
+    values = np.concatenate([rows.ravel(), x])
+    mantissa, exponent = np.frexp(values)
+    whole = np.ldexp(mantissa, 53).astype(np.int64).tolist()  # exact: 53-bit integers
+    power = (exponent - 53).tolist()
+    low = min(power)
+    ints = [w << (p - low) for w, p in zip(whole, power)]
+    width = x.size
+    mine = ints[-width:]
+    return [
+        sum((a - b) ** 2 for a, b in zip(ints[i * width : (i + 1) * width], mine))
+        for i in range(rows.shape[0])
+    ]
+
+
+def exactly_ordered(X_fit, shift, rows, dist, fit_grid):
+    """``dist`` (validation rows x training rows, squared distances from differences),
+    with each row whose neighbours the doubles may misorder replaced by exact ranks.
+
+    ``X_fit`` may be shifted by ``shift`` (``X_fit + shift`` is the data, exactly);
+    ``rows`` are the validation rows, not shifted; ``fit_grid`` the training rows'
+    :class:`TrainingGrid`. A validation row's runs of neighbours within rounding of each
+    other are compared exactly while they hold at most ``MAX_EXACT`` distinct training
+    rows in all; past that (decimal data on a coarse lattice: thousands of rows a run),
+    each run is made one tie (its rows at the run's least distance), ranked by the
+    training index as exact ties are, and counted by the tie check where it decides
+    values. ``dist`` is changed in place and returned.
+    """
+    width = X_fit.shape[1]
+    dense_fit = not sparse.issparse(X_fit)
+    shift = np.zeros(width) if shift is None or not dense_fit else np.asarray(shift)
+    rows = rows.toarray() if sparse.issparse(rows) else np.asarray(rows, dtype=np.float64)
+    if on_small_grid([fit_grid(), _grid(rows)], width):
+        return dist
+    X_csr = None if dense_fit else X_fit.tocsr()
+
+    def training_rows(members):
+        if dense_fit:
+            return X_fit[members] + shift
+        return X_csr[members].toarray()
+
+    for r in range(rows.shape[0]):
+        order, runs = _runs(dist[r], width)
+        if not runs:
+            continue
+        if sum(stop - start for start, stop in runs) > MAX_EXACT:
+            for start, stop in runs:  # too many to compare exactly: one tie each
+                dist[r, order[start:stop]] = dist[r, order[start]]
+            continue
+        ranks = np.empty(order.size)
+        rank, done = 0, 0
+        for start, stop in runs:
+            ranks[order[done:start]] = np.arange(rank, rank + start - done)
+            rank += start - done
+            members = order[start:stop]
+            unique, back = np.unique(training_rows(members), axis=0, return_inverse=True)
+            exact = _exact_squared(unique, rows[r])
+            levels = sorted(set(exact))
+            level_of = {value: i for i, value in enumerate(levels)}
+            ranks[members] = rank + np.array([level_of[exact[i]] for i in back.ravel()])
+            rank += len(levels)
+            done = stop
+        ranks[order[done:]] = np.arange(rank, rank + order.size - done)
+        dist[r] = ranks
+    return dist
