@@ -17,30 +17,34 @@ choice. The same pass over each validation row flags both.
 __all__ = ["score_tie_warning", "tie_warning"]
 
 
-def tie_warning(n_tied, n_val, task):
-    """The warning of a ``value`` call in which ties decided ``n_tied`` of the ``n_val``
-    validation rows' values."""
+def _message(n_tied, n_val, task, decided, counter):
     what = "targets" if task == "regression" else "labels (one matching, one not)"
     return (
         f"In {n_tied} of {n_val} validation rows, training rows at equal distance with "
-        f"different {what} were ranked by their position in the training data (ties go "
-        "to the smaller index): their values, and the sums of by_source() and by_op(), "
-        "depend on the order of the training rows (the sources concatenated in another "
-        "order get other values). n_ties_ranked_by_index_ counts these rows; features "
-        "that tell the rows apart (a continuous column beside one-hot or binned ones) "
-        "leave fewer ties."
+        f"different {what} {decided}. {counter} counts these rows; features that tell "
+        "the rows apart (a continuous column beside one-hot or binned ones) leave fewer "
+        "ties."
     )
+
+
+def tie_warning(n_tied, n_val, task):
+    """The warning of a ``value`` call in which ties decided ``n_tied`` of the ``n_val``
+    validation rows' values."""
+    decided = (
+        "were ranked by their position in the training data (ties go to the smaller "
+        "index): their values, and the sums of by_source() and by_op(), depend on the "
+        "order of the training rows (the sources concatenated in another order get "
+        "other values)"
+    )
+    return _message(n_tied, n_val, task, decided, "n_ties_ranked_by_index_")
 
 
 def score_tie_warning(n_tied, n_val, task):
     """The warning of a ``score`` call in which ties decided ``n_tied`` of the ``n_val``
     validation rows' utilities."""
-    what = "targets" if task == "regression" else "labels (one matching, one not)"
-    return (
-        f"In {n_tied} of {n_val} validation rows, training rows at equal distance with "
-        f"different {what} straddle the K-th neighbour and were ranked by their position "
-        "in the training data (ties go to the smaller index): which of them count among "
-        "the K nearest, and so the score, depend on the order of the training rows. "
-        "n_score_ties_ranked_by_index_ counts these rows; features that tell the rows "
-        "apart (a continuous column beside one-hot or binned ones) leave fewer ties."
+    decided = (
+        "straddle the K-th neighbour and were ranked by their position in the training "
+        "data (ties go to the smaller index): which of them count among the K nearest, "
+        "and so the score, depend on the order of the training rows"
     )
+    return _message(n_tied, n_val, task, decided, "n_score_ties_ranked_by_index_")
