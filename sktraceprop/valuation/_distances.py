@@ -37,6 +37,8 @@ def _shift(X):
     if sparse.issparse(X) or X.shape[0] == 0:
         return None
     shift = np.round(X.mean(axis=0))
+    if not np.any(shift):  # data centred near 0 (standardised): nothing to move
+        return None
     shift[~_shifted(X, shift)[1].all(axis=0)] = 0.0
     return shift if np.any(shift) else None
 

@@ -12,7 +12,8 @@ from ..utils import _numba_cache  # noqa: F401  (registers the cache locators fi
 
 _DIGIT_BITS = 11
 _N_BUCKETS = 1 << _DIGIT_BITS
-_N_PASSES = 6  # 6 x 11 bits cover a 64-bit key
+_TOP_BIT = 31  # three digits from bit 31 sort the top 33 bits; three from bit 0 the rest
+_SHORT_RUN = 32  # runs equal in the top bits up to this long are sorted by insertion
 _SIGN = np.uint64(1 << 63)
 
 
@@ -30,33 +31,33 @@ def _sortable_keys(row, keys):
 
 
 @numba.njit(cache=True, nogil=True)
-def _stable_argsort(keys, order, keys_tmp, order_tmp):
-    """Stable LSD radix argsort of ``keys`` into ``order``; equal keys keep index order.
-
-    Passes whose digit is the same for every key (the exponent bits of distances in
-    a narrow range) are skipped. ``keys`` is overwritten.
-    """
-    n = keys.shape[0]
+def _radix_passes(keys, order, keys_tmp, order_tmp, lo, hi, s0, s1, s2):
+    """Three stable LSD radix passes over ``keys[lo:hi]``, on the 11-bit digits at bit
+    offsets ``s0 < s1 < s2``, carrying ``order`` along; the sorted keys and their order
+    end in ``keys`` and ``order``. A pass whose digit is the same for every key is
+    skipped."""
+    n = hi - lo
     mask = np.uint64(_N_BUCKETS - 1)
-    hist = np.zeros((_N_PASSES, _N_BUCKETS), np.int64)
-    for i in range(n):
+    shifts = (np.uint64(s0), np.uint64(s1), np.uint64(s2))
+    hist = np.zeros((3, _N_BUCKETS), np.int64)
+    for i in range(lo, hi):
         k = keys[i]
-        for p in range(_N_PASSES):
-            hist[p, (k >> np.uint64(p * _DIGIT_BITS)) & mask] += 1
-        order[i] = i
+        hist[0, (k >> shifts[0]) & mask] += 1
+        hist[1, (k >> shifts[1]) & mask] += 1
+        hist[2, (k >> shifts[2]) & mask] += 1
     src_k, src_o, dst_k, dst_o = keys, order, keys_tmp, order_tmp
     swapped = False
-    for p in range(_N_PASSES):
+    for p in range(3):
         h = hist[p]
-        shift = np.uint64(p * _DIGIT_BITS)
-        if h[(src_k[0] >> shift) & mask] == n:
+        shift = shifts[p]
+        if h[(src_k[lo] >> shift) & mask] == n:
             continue
-        start = 0
+        start = lo
         for b in range(_N_BUCKETS):
             count = h[b]
             h[b] = start
             start += count
-        for i in range(n):
+        for i in range(lo, hi):
             k = src_k[i]
             b = (k >> shift) & mask
             dst_k[h[b]] = k
@@ -66,7 +67,49 @@ def _stable_argsort(keys, order, keys_tmp, order_tmp):
         src_o, dst_o = dst_o, src_o
         swapped = not swapped
     if swapped:
-        order[:] = src_o
+        for i in range(lo, hi):
+            keys[i] = src_k[i]
+            order[i] = src_o[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def _stable_argsort(keys, order, keys_tmp, order_tmp):
+    """Stable argsort of ``keys`` into ``order``; equal keys keep index order, and
+    ``keys`` ends sorted.
+
+    Radix passes on the top 33 bits first (sign, exponent and 21 bits of mantissa of
+    the distances the keys come from: most keys differ there); then each run of keys
+    equal in those bits is put in order by the low 33 bits, by insertion for a short
+    run and by three more radix passes for a long one. Both keep equal keys in the
+    order the stable passes left them, index order.
+    """
+    n = keys.shape[0]
+    for i in range(n):
+        order[i] = i
+    if n < 2:
+        return
+    _radix_passes(keys, order, keys_tmp, order_tmp, 0, n, _TOP_BIT, _TOP_BIT + 11, _TOP_BIT + 22)
+    top_shift = np.uint64(_TOP_BIT)
+    start = 0
+    while start < n:
+        top = keys[start] >> top_shift
+        end = start + 1
+        while end < n and (keys[end] >> top_shift) == top:
+            end += 1
+        if end - start > _SHORT_RUN:
+            _radix_passes(keys, order, keys_tmp, order_tmp, start, end, 0, 11, 22)
+        elif end - start > 1:
+            for i in range(start + 1, end):
+                k = keys[i]
+                o = order[i]
+                j = i - 1
+                while j >= start and keys[j] > k:
+                    keys[j + 1] = keys[j]
+                    order[j + 1] = order[j]
+                    j -= 1
+                keys[j + 1] = k
+                order[j + 1] = o
+        start = end
 
 
 @numba.njit(cache=True, nogil=True)
@@ -142,18 +185,29 @@ def _regression_row(order, y_train, target, k, out, prefix):
 
 
 @numba.njit(cache=True, nogil=True)
-def _near_tie(row, order, tolerance):
-    """Whether two neighbours in ``order`` are closer in ``row`` than ``tolerance``."""
+def _sorted_values(keys, bits):
+    """The floats behind sorted ``keys`` (``_sortable_keys`` undone), in ``bits``'s
+    memory: the row's distances in neighbour order, read without a gather."""
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        bits[i] = k ^ _SIGN if k & _SIGN else ~k
+    return bits.view(np.float64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _near_tie(ranked, tolerance):
+    """Whether two consecutive distances of ``ranked`` (a row's distances in neighbour
+    order) are closer than ``tolerance``."""
     if tolerance <= 0.0:
         return False
-    for i in range(order.shape[0] - 1):
-        if row[order[i + 1]] - row[order[i]] <= tolerance:
+    for i in range(ranked.shape[0] - 1):
+        if ranked[i + 1] - ranked[i] <= tolerance:
             return True
     return False
 
 
 @numba.njit(cache=True, nogil=True)
-def _tie_decides(row, order, y_train, label, regression, k):
+def _tie_decides(ranked, order, y_train, label, regression, k):
     """Whether the order of training rows at equal distance changes the values, and
     whether it changes the utility of the whole training set.
 
@@ -168,7 +222,7 @@ def _tie_decides(row, order, y_train, label, regression, k):
     start = 0
     while start < n:
         end = start
-        while end + 1 < n and row[order[end + 1]] == row[order[start]]:
+        while end + 1 < n and ranked[end + 1] == ranked[start]:
             end += 1
         if end >= k and end > start:
             first = order[start]
@@ -197,10 +251,10 @@ def _knn_shapley_rows(
         order_tmp = np.empty(n, np.int64)
         _sortable_keys(dist[r], keys)
         _stable_argsort(keys, order, keys_tmp, order_tmp)
-        # read before the values overwrite row r (values may be dist)
-        near[r] = _near_tie(dist[r], order, tolerance[r])
+        ranked = _sorted_values(keys, keys_tmp)  # (values may be dist: read it first)
+        near[r] = _near_tie(ranked, tolerance[r])
         tied[r], tied_utility[r] = _tie_decides(
-            dist[r], order, y_train, y_val[r], regression, n_neighbors
+            ranked, order, y_train, y_val[r], regression, n_neighbors
         )
         if regression:
             prefix = np.empty(n)
