@@ -11,7 +11,7 @@ one power of two within a range whose squared differences, summed, stay below ``
 (integers, one-hot, binned data: :func:`on_small_grid`), every step is exact and equal
 doubles are equal distances: nothing is done. Otherwise, in each validation row, runs of
 neighbours whose distances lie within their rounding of each other are compared exactly
-(integers in units of one power of two; each distinct training row once), and the row's
+(integers in units of one power of two), and the row's
 distances are replaced by their ranks (equal ranks only for equal exact distances), which
 order the neighbours exactly as the distances do: KNN-Shapley depends on the order only.
 Where a row's runs hold more than ``MAX_EXACT`` training rows (decimal values on a
@@ -76,17 +76,28 @@ def on_small_grid(grids, width):
     return 2 * span + int(np.ceil(np.log2(max(width, 1)))) < 53
 
 
+def _stable_order(d):
+    """``np.argsort(d, kind="stable")``, by the valuation kernels' radix sort."""
+    from ._kernels import _sortable_keys, _stable_argsort  # compiled by then
+
+    keys = np.empty(d.size, np.uint64)
+    _sortable_keys(np.ascontiguousarray(d, dtype=np.float64), keys)
+    order = np.empty(d.size, np.int64)
+    _stable_argsort(keys, order, np.empty_like(keys), np.empty_like(order))
+    return order
+
+
 def _runs(d, width):
-    """``d``'s stable sort order and the runs (``[(start, stop), ...]`` in that order) of
-    at least two distances, each within its rounding of the next."""
-    order = np.argsort(d, kind="stable")
+    """``d``'s stable sort order and the runs (``starts``, ``stops``: positions in that
+    order) of at least two distances, each within its rounding of the next."""
+    order = _stable_order(d)
     s = d[order]
     # a sum of `width` rounded squares of rounded differences: relative error below
     # (width + 3) eps, doubled for safety; and the smallest normal for values near 0
     bound = s * (2 * (width + 3) * _EPS) + np.finfo(np.float64).tiny
     close = np.diff(s) <= bound[1:] + bound[:-1]
     edges = np.flatnonzero(np.diff(np.concatenate([[False], close, [False]]).astype(np.int8)))
-    return order, list(zip(edges[0::2].tolist(), (edges[1::2] + 1).tolist()))
+    return order, edges[0::2], edges[1::2] + 1
 
 
 def _exact_squared(rows, x):
@@ -113,8 +124,8 @@ def exactly_ordered(X_fit, shift, rows, dist, fit_grid):
     ``X_fit`` may be shifted by ``shift`` (``X_fit + shift`` is the data, exactly);
     ``rows`` are the validation rows, not shifted; ``fit_grid`` the training rows'
     :class:`TrainingGrid`. A validation row's runs of neighbours within rounding of each
-    other are compared exactly while they hold at most ``MAX_EXACT`` distinct training
-    rows in all; past that (decimal data on a coarse lattice: thousands of rows a run),
+    other are compared exactly while they hold at most ``MAX_EXACT`` training rows in
+    all; past that (decimal data on a coarse lattice: thousands of rows a run),
     each run is made one tie (its rows at the run's least distance), ranked by the
     training index as exact ties are, and counted by the tie check where it decides
     values. ``dist`` is changed in place and returned.
@@ -133,26 +144,27 @@ def exactly_ordered(X_fit, shift, rows, dist, fit_grid):
         return X_csr[members].toarray()
 
     for r in range(rows.shape[0]):
-        order, runs = _runs(dist[r], width)
-        if not runs:
+        order, starts, stops = _runs(dist[r], width)
+        if not starts.size:
             continue
-        if sum(stop - start for start, stop in runs) > MAX_EXACT:
-            for start, stop in runs:  # too many to compare exactly: one tie each
-                dist[r, order[start:stop]] = dist[r, order[start]]
+        sizes = stops - starts
+        if sizes.sum() > MAX_EXACT:  # too many to compare exactly: one tie each
+            first = np.repeat(starts, sizes)
+            within = np.arange(first.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+            dist[r, order[first + within]] = dist[r, order[first]]
             continue
-        ranks = np.empty(order.size)
-        rank, done = 0, 0
+        runs = list(zip(starts.tolist(), stops.tolist()))
+        members = np.concatenate([order[start:stop] for start, stop in runs])
+        exact = _exact_squared(training_rows(members), rows[r])
+        ranked = order.copy()  # the neighbours, runs put in exact order
+        new_level = np.ones(order.size, dtype=bool)
+        at = 0
         for start, stop in runs:
-            ranks[order[done:start]] = np.arange(rank, rank + start - done)
-            rank += start - done
-            members = order[start:stop]
-            unique, back = np.unique(training_rows(members), axis=0, return_inverse=True)
-            exact = _exact_squared(unique, rows[r])
-            levels = sorted(set(exact))
-            level_of = {value: i for i, value in enumerate(levels)}
-            ranks[members] = rank + np.array([level_of[exact[i]] for i in back.ravel()])
-            rank += len(levels)
-            done = stop
-        ranks[order[done:]] = np.arange(rank, rank + order.size - done)
-        dist[r] = ranks
+            part = exact[at : at + stop - start]
+            at += stop - start
+            by_exact = sorted(range(stop - start), key=part.__getitem__)
+            ranked[start:stop] = order[start:stop][by_exact]
+            part = [part[i] for i in by_exact]
+            new_level[start + 1 : stop] = [a != b for a, b in zip(part[1:], part[:-1])]
+        dist[r, ranked] = np.cumsum(new_level) - 1
     return dist
