@@ -10,8 +10,12 @@ pyDVL 0.10 pins numpy<2, so it runs in its own virtual environment, in a subproc
     python -m venv benchmarks/.venv-pydvl
     benchmarks/.venv-pydvl/bin/pip install "pydvl==0.10.*"
 
+Then the same data rounded to one decimal (``--decimal-sizes``), where many neighbours
+are ranked again on exact distances: ours (and numpy's time) only.
+
 Run: python benchmarks/bench_valuation.py [--sizes 2000,10000,50000]
          [--pydvl-sizes 2000,10000,50000 | --pydvl-sizes none] [--repeats 5]
+         [--decimal-sizes 20000,50000 | --decimal-sizes none]
 pyDVL at N=50,000 takes about two minutes; ``--pydvl-sizes`` picks the sizes it runs on
 (the results record which).
 """
@@ -22,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +40,7 @@ from sktraceprop import KNNShapleyValuer  # noqa: E402
 HERE = Path(__file__).resolve().parent
 PYDVL_PYTHON = HERE / ".venv-pydvl" / "bin" / "python"
 N_FEATURES, N_CLASSES, K = 32, 10, 5
+DECIMALS = 1  # the --decimal-sizes table rounds the data to this many decimals
 
 
 def make_data(n_train, n_val, seed):
@@ -67,14 +73,18 @@ def numpy_knn_shapley(X, y, X_val, y_val, k, block=100):
 
 
 def time_ours(X, y, X_val, y_val, repeats):
-    """Values, wall times and CPU times (all threads) of fit + value."""
+    """Values, wall times and CPU times (all threads) of fit + value, and the number of
+    validation rows whose values the tie rule decided (their warning is kept quiet)."""
     times, cpu = [], []
     for _ in range(repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
-        values = KNNShapleyValuer(n_neighbors=K).fit(X, y).value(X_val, y_val)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            valuer = KNNShapleyValuer(n_neighbors=K).fit(X, y)
+            values = valuer.value(X_val, y_val)
         times.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
-    return values, times, cpu
+    return values, times, cpu, int(valuer.n_ties_ranked_by_index_)
 
 
 def run_pydvl(X, y, X_val, y_val):
@@ -114,6 +124,33 @@ def verdict(records):
     return " ".join(out)
 
 
+def decimal_section(rows, n_val):
+    """The table of the same data rounded to DECIMALS decimals, where the doubles of
+    many neighbours lie within rounding of each other and are ranked again exactly."""
+    if not rows:
+        return []
+    headers = [
+        "N train",
+        "KNNShapleyValuer s (min)",
+        "KNNShapleyValuer s (median)",
+        "its CPU s (all threads, min)",
+        "numpy s",
+        "validation rows the tie rule decided",
+    ]
+    return [
+        f"The same data rounded to {DECIMALS} decimal (what lab values, prices and scores "
+        f"look like), {n_val:,} validation rows: decimals are not multiples of a power of "
+        "two, so many neighbours' squared distances differ by less than a double's "
+        "rounding; the valuer ranks them again on exact distances, and where a validation "
+        "row has more than 256 such neighbours it ranks each group by training index and "
+        "counts the row where that decides values (last column). The numpy version ranks "
+        "them by rounding noise and is shown for time only.",
+        "",
+        markdown_table(headers, rows),
+        "",
+    ]
+
+
 def sizes(text):
     return [] if text == "none" else [int(s) for s in text.split(",")]
 
@@ -124,6 +161,7 @@ def main():
     parser.add_argument("--pydvl-sizes", type=sizes, default=None)
     parser.add_argument("--n-val", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--decimal-sizes", type=sizes, default=[20000, 50000])
     args = parser.parse_args()
     pydvl_sizes = args.sizes if args.pydvl_sizes is None else args.pydvl_sizes
     if pydvl_sizes and not PYDVL_PYTHON.exists():
@@ -139,7 +177,7 @@ def main():
     rows, records, versions = [], [], {}
     for n in args.sizes:
         X, y, X_val, y_val = make_data(n, args.n_val, seed=n)
-        ours, times, cpu = time_ours(X, y, X_val, y_val, args.repeats)
+        ours, times, cpu, _ = time_ours(X, y, X_val, y_val, args.repeats)
         start = time.perf_counter()
         plain = numpy_knn_shapley(X, y, X_val, y_val, K)
         numpy_s = time.perf_counter() - start
@@ -176,6 +214,32 @@ def main():
         rows.append(row)
         print(" | ".join(row), flush=True)
 
+    decimal_rows, decimal_records = [], []
+    for n in args.decimal_sizes:
+        X, y, X_val, y_val = make_data(n, args.n_val, seed=n)
+        X, X_val = np.round(X, DECIMALS), np.round(X_val, DECIMALS)
+        _, times, cpu, ties = time_ours(X, y, X_val, y_val, args.repeats)
+        start = time.perf_counter()
+        numpy_knn_shapley(X, y, X_val, y_val, K)
+        numpy_s = time.perf_counter() - start
+        decimal_records.append(
+            {
+                "load_avg_1min_before": os.getloadavg()[0],
+                "n_train": n,
+                "n_val": args.n_val,
+                "decimals": DECIMALS,
+                "ours_s_min": min(times),
+                "ours_s_median": float(np.median(times)),
+                "ours_cpu_s_min": min(cpu),
+                "numpy_s": numpy_s,
+                "n_ties_ranked_by_index": ties,
+            }
+        )
+        row = [f"{n:,}", f"{min(times):.3f}", f"{np.median(times):.3f}", f"{min(cpu):.3f}"]
+        row += [f"{numpy_s:.2f}", f"{ties:,}"]
+        decimal_rows.append(row)
+        print(" | ".join(row), flush=True)
+
     env = {
         **machine(),
         **versions,
@@ -195,6 +259,7 @@ def main():
         },
         "machine": env,
         "results": records,
+        "decimal_results": decimal_records,
     }
     headers = [
         "N train",
@@ -227,6 +292,7 @@ def main():
             "",
             verdict(records) or "pyDVL and the 50,000-row case were not run.",
             "",
+            *decimal_section(decimal_rows, args.n_val),
             f"Machine: {env['cpu']}, {env['cpu_count']} cores, Numba "
             f"{env['numba']} ({env['numba_threads']} threads, {env['numba_threading_layer']}), "
             f"numpy {env['numpy']}; pyDVL {versions.get('pydvl', 'not run')} with numpy "

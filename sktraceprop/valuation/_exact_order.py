@@ -76,28 +76,16 @@ def on_small_grid(grids, width):
     return 2 * span + int(np.ceil(np.log2(max(width, 1)))) < 53
 
 
-def _stable_order(d):
-    """``np.argsort(d, kind="stable")``, by the valuation kernels' radix sort."""
-    from ._kernels import _sortable_keys, _stable_argsort  # compiled by then
-
-    keys = np.empty(d.size, np.uint64)
-    _sortable_keys(np.ascontiguousarray(d, dtype=np.float64), keys)
-    order = np.empty(d.size, np.int64)
-    _stable_argsort(keys, order, np.empty_like(keys), np.empty_like(order))
-    return order
-
-
-def _runs(d, width):
-    """``d``'s stable sort order and the runs (``starts``, ``stops``: positions in that
+def _runs(d, order, width):
+    """The runs (``starts``, ``stops``: positions in ``order``, ``d``'s stable sort
     order) of at least two distances, each within its rounding of the next."""
-    order = _stable_order(d)
     s = d[order]
     # a sum of `width` rounded squares of rounded differences: relative error below
     # (width + 3) eps, doubled for safety; and the smallest normal for values near 0
     bound = s * (2 * (width + 3) * _EPS) + np.finfo(np.float64).tiny
     close = np.diff(s) <= bound[1:] + bound[:-1]
     edges = np.flatnonzero(np.diff(np.concatenate([[False], close, [False]]).astype(np.int8)))
-    return order, edges[0::2], edges[1::2] + 1
+    return edges[0::2], edges[1::2] + 1
 
 
 def _exact_squared(rows, x):
@@ -117,7 +105,7 @@ def _exact_squared(rows, x):
     ]
 
 
-def exactly_ordered(X_fit, shift, rows, dist, fit_grid):
+def exactly_ordered(X_fit, shift, rows, dist, fit_grid, n_threads=None):
     """``dist`` (validation rows x training rows, squared distances from differences),
     with each row whose neighbours the doubles may misorder replaced by exact ranks.
 
@@ -128,7 +116,8 @@ def exactly_ordered(X_fit, shift, rows, dist, fit_grid):
     all; past that (decimal data on a coarse lattice: thousands of rows a run),
     each run is made one tie (its rows at the run's least distance), ranked by the
     training index as exact ties are, and counted by the tie check where it decides
-    values. ``dist`` is changed in place and returned.
+    values. ``dist`` is changed in place and returned. ``n_threads``: as the kernels
+    take it (None: Numba's thread count), for sorting the rows.
     """
     width = X_fit.shape[1]
     dense_fit = not sparse.issparse(X_fit)
@@ -143,8 +132,14 @@ def exactly_ordered(X_fit, shift, rows, dist, fit_grid):
             return X_fit[members] + shift
         return X_csr[members].toarray()
 
+    from ._distances import _run_kernel
+
+    dist = np.ascontiguousarray(dist)
+    orders = np.empty(dist.shape, dtype=np.int64)
+    _run_kernel("stable_orders", (dist, orders), n_threads)
     for r in range(rows.shape[0]):
-        order, starts, stops = _runs(dist[r], width)
+        order = orders[r]
+        starts, stops = _runs(dist[r], order, width)
         if not starts.size:
             continue
         sizes = stops - starts

@@ -285,6 +285,21 @@ knn_shapley_rows = numba.njit(parallel=True, cache=True, nogil=True)(_knn_shaple
 knn_shapley_rows_serial = numba.njit(cache=True, nogil=True)(_knn_shapley_rows)
 
 
+def _stable_orders(dist, orders):
+    n = dist.shape[1]
+    for r in prange(dist.shape[0]):
+        keys = np.empty(n, np.uint64)
+        _sortable_keys(dist[r], keys)
+        _stable_argsort(keys, orders[r], np.empty(n, np.uint64), np.empty(n, np.int64))
+
+
+#: ``orders[r] = np.argsort(dist[r], kind="stable")`` for each row of ``dist`` (float64,
+#: C-contiguous, finite; ``orders`` int64 of the same shape).
+stable_orders = numba.njit(parallel=True, cache=True, nogil=True)(_stable_orders)
+#: The same kernel on one thread.
+stable_orders_serial = numba.njit(cache=True, nogil=True)(_stable_orders)
+
+
 def _direct_squared_distances(X_fit, shift, rows, out):
     for r in prange(rows.shape[0]):
         for j in range(X_fit.shape[0]):

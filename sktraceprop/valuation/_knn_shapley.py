@@ -138,7 +138,7 @@ def _block_values(
             exact = _cosine_ranks(X_fit, X_block[rows], fit_norms, fit_stats, tolerance[0])
         else:
             exact = _direct_distances(X_fit, shift, X_block[rows], n_threads)
-            exact = exactly_ordered(X_fit, shift, X_block[rows], exact, fit_grid)
+            exact = exactly_ordered(X_fit, shift, X_block[rows], exact, fit_grid, n_threads)
         tied_exact = np.zeros(rows.size, dtype=np.bool_)
         tied_utility_exact = np.zeros(rows.size, dtype=np.bool_)
         utility[rows] = _run_kernel(

@@ -52,7 +52,8 @@ def _one_tie_per_run(dist, width):
     """The rule past MAX_EXACT, one run at a time (the slow reference)."""
     out = dist.copy()
     for r in range(out.shape[0]):
-        order, starts, stops = _exact_order._runs(out[r], width)
+        order = np.argsort(out[r], kind="stable")
+        starts, stops = _exact_order._runs(out[r], order, width)
         for start, stop in zip(starts, stops):
             out[r, order[start:stop]] = out[r, order[start]]
     return out
