@@ -76,13 +76,18 @@ def on_small_grid(grids, width):
     return 2 * span + int(np.ceil(np.log2(max(width, 1)))) < 53
 
 
+def _factor(width):
+    """Relative rounding bound of a squared distance summed from differences: a sum of
+    ``width`` rounded squares of rounded differences errs by less than (width + 3) eps,
+    doubled for safety (plus the smallest normal, for values near 0)."""
+    return 2 * (width + 3) * _EPS
+
+
 def _runs(d, order, width):
     """The runs (``starts``, ``stops``: positions in ``order``, ``d``'s stable sort
     order) of at least two distances, each within its rounding of the next."""
     s = d[order]
-    # a sum of `width` rounded squares of rounded differences: relative error below
-    # (width + 3) eps, doubled for safety; and the smallest normal for values near 0
-    bound = s * (2 * (width + 3) * _EPS) + np.finfo(np.float64).tiny
+    bound = s * _factor(width) + np.finfo(np.float64).tiny
     close = np.diff(s) <= bound[1:] + bound[:-1]
     edges = np.flatnonzero(np.diff(np.concatenate([[False], close, [False]]).astype(np.int8)))
     return edges[0::2], edges[1::2] + 1
@@ -136,18 +141,12 @@ def exactly_ordered(X_fit, shift, rows, dist, fit_grid, n_threads=None):
 
     dist = np.ascontiguousarray(dist)
     orders = np.empty(dist.shape, dtype=np.int64)
-    _run_kernel("stable_orders", (dist, orders), n_threads)
-    for r in range(rows.shape[0]):
+    needs_exact = np.zeros(dist.shape[0], dtype=np.bool_)
+    # sorts each row, and makes the runs of a row past MAX_EXACT one tie each
+    _run_kernel("order_runs", (dist, orders, _factor(width), MAX_EXACT, needs_exact), n_threads)
+    for r in np.flatnonzero(needs_exact):
         order = orders[r]
         starts, stops = _runs(dist[r], order, width)
-        if not starts.size:
-            continue
-        sizes = stops - starts
-        if sizes.sum() > MAX_EXACT:  # too many to compare exactly: one tie each
-            first = np.repeat(starts, sizes)
-            within = np.arange(first.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-            dist[r, order[first + within]] = dist[r, order[first]]
-            continue
         runs = list(zip(starts.tolist(), stops.tolist()))
         members = np.concatenate([order[start:stop] for start, stop in runs])
         exact = _exact_squared(training_rows(members), rows[r])

@@ -15,6 +15,7 @@ _N_BUCKETS = 1 << _DIGIT_BITS
 _TOP_BIT = 31  # three digits from bit 31 sort the top 33 bits; three from bit 0 the rest
 _SHORT_RUN = 32  # runs equal in the top bits up to this long are sorted by insertion
 _SIGN = np.uint64(1 << 63)
+_TINY = np.finfo(np.float64).tiny
 
 
 @numba.njit(cache=True, nogil=True)
@@ -285,19 +286,51 @@ knn_shapley_rows = numba.njit(parallel=True, cache=True, nogil=True)(_knn_shaple
 knn_shapley_rows_serial = numba.njit(cache=True, nogil=True)(_knn_shapley_rows)
 
 
-def _stable_orders(dist, orders):
+@numba.njit(cache=True, nogil=True)
+def _close(d, order, i, factor):
+    """Whether the ``i``-th and ``i + 1``-th nearest distances lie within their
+    rounding of each other (as ``_exact_order._runs`` decides it)."""
+    a, b = d[order[i]], d[order[i + 1]]
+    return b - a <= (b * factor + _TINY) + (a * factor + _TINY)
+
+
+def _order_runs(dist, orders, factor, max_exact, needs_exact):
     n = dist.shape[1]
     for r in prange(dist.shape[0]):
+        d, order = dist[r], orders[r]
         keys = np.empty(n, np.uint64)
-        _sortable_keys(dist[r], keys)
-        _stable_argsort(keys, orders[r], np.empty(n, np.uint64), np.empty(n, np.int64))
+        _sortable_keys(d, keys)
+        _stable_argsort(keys, order, np.empty(n, np.uint64), np.empty(n, np.int64))
+        members = 0
+        i = 0
+        while i < n - 1:
+            if _close(d, order, i, factor):
+                start = i
+                while i < n - 1 and _close(d, order, i, factor):
+                    i += 1
+                members += i - start + 1
+            i += 1
+        needs_exact[r] = 0 < members <= max_exact
+        if members > max_exact:  # one tie each: every member at its run's least distance
+            i = 0
+            while i < n - 1:
+                if _close(d, order, i, factor):
+                    start = i
+                    while i < n - 1 and _close(d, order, i, factor):
+                        i += 1  # (the run's end found before any of it is written)
+                    for m in range(start + 1, i + 1):
+                        d[order[m]] = d[order[start]]
+                i += 1
 
 
-#: ``orders[r] = np.argsort(dist[r], kind="stable")`` for each row of ``dist`` (float64,
-#: C-contiguous, finite; ``orders`` int64 of the same shape).
-stable_orders = numba.njit(parallel=True, cache=True, nogil=True)(_stable_orders)
+#: For each row of ``dist`` (float64, C-contiguous, finite): ``orders[r]`` (int64, same
+#: shape) its stable sort order; ``needs_exact[r]`` (bool) whether it has runs of
+#: distances within rounding of each other (``factor``: the relative bound; see
+#: ``_exact_order._runs``) holding at most ``max_exact`` rows in all; where they hold
+#: more, each run is made one tie in ``dist`` (its rows at the run's least distance).
+order_runs = numba.njit(parallel=True, cache=True, nogil=True)(_order_runs)
 #: The same kernel on one thread.
-stable_orders_serial = numba.njit(cache=True, nogil=True)(_stable_orders)
+order_runs_serial = numba.njit(cache=True, nogil=True)(_order_runs)
 
 
 def _direct_squared_distances(X_fit, shift, rows, out):
