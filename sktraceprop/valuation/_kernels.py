@@ -334,10 +334,26 @@ order_runs_serial = numba.njit(cache=True, nogil=True)(_order_runs)
 
 
 def _direct_squared_distances(X_fit, shift, rows, out):
+    n, width = X_fit.shape
     for r in prange(rows.shape[0]):
-        for j in range(X_fit.shape[0]):
+        j = 0
+        while j + 4 <= n:  # four training rows at once: independent sums, each in order
+            a0 = a1 = a2 = a3 = 0.0
+            for c in range(width):
+                x, s = rows[r, c], shift[c]
+                d0 = (X_fit[j, c] + s) - x
+                d1 = (X_fit[j + 1, c] + s) - x
+                d2 = (X_fit[j + 2, c] + s) - x
+                d3 = (X_fit[j + 3, c] + s) - x
+                a0 += d0 * d0
+                a1 += d1 * d1
+                a2 += d2 * d2
+                a3 += d3 * d3
+            out[r, j], out[r, j + 1], out[r, j + 2], out[r, j + 3] = a0, a1, a2, a3
+            j += 4
+        for j in range(j, n):
             acc = 0.0
-            for c in range(X_fit.shape[1]):
+            for c in range(width):
                 diff = (X_fit[j, c] + shift[c]) - rows[r, c]
                 acc += diff * diff
             out[r, j] = acc

@@ -62,3 +62,30 @@ def test_sort_long_runs_and_signed_zeros(n):
         ]
     )
     _check(row)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(0, 11),
+    width=st.integers(1, 5),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_direct_distances_sum_each_row_in_column_order(n, width, seed):
+    # four training rows are summed side by side; each sum must still be the plain
+    # left-to-right sum of its squared differences, bit for bit
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, width)) * 10.0 ** rng.integers(-8, 8, (n, width))
+    rows = rng.normal(size=(3, width))
+    shift = np.round(rng.normal(size=width))
+    expected = np.empty((3, n))
+    for r in range(3):
+        for j in range(n):
+            acc = 0.0
+            for c in range(width):
+                diff = (X[j, c] + shift[c]) - rows[r, c]
+                acc += diff * diff
+            expected[r, j] = acc
+    for kernel in (K.direct_squared_distances, K.direct_squared_distances_serial):
+        out = np.empty((3, n))
+        kernel(X, shift, rows, out)
+        assert np.array_equal(out, expected)
