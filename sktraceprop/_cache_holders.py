@@ -47,15 +47,15 @@ def _location(memory):
     return None if location is None else os.path.abspath(os.fspath(location))
 
 
-def note_cache(pipeline):
-    """Register the caches of a fitted traced ``pipeline`` (its own ``memory`` and that
-    of every pipeline nested in its steps), with the rows given to its fit."""
-    params = pipeline.get_params(deep=True)
+def note_cache(traced):
+    """Register the caches of a fitted traced pipeline or estimator (the ``memory`` of
+    every pipeline it is or holds), with the rows given to its fit."""
+    params = traced.get_params(deep=True)
     memories = [v for k, v in params.items() if k == "memory" or k.endswith("__memory")]
     locations = {_location(m) for m in memories} - {None}
     if not locations:
         return
-    run = pipeline.lineage_
+    run = traced.lineage_
     ids = [run.row_ids] + ([] if run.input_row_ids is None else [run.input_row_ids])
     for location in sorted(locations):
         with _LOCK:

@@ -3,7 +3,6 @@
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
-from ._cache_holders import note_cache
 from ._lineage._final import (
     final_fit_rows,
     final_row_ids,
@@ -70,9 +69,7 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
             skorch_fit_indices(self._final_estimator) as seen,
             final_fit_rows(leaf, steps) as final,
         ):
-            out = self._traced_fit(method, X, y, sample_id, params, context=(seen, final))
-        note_cache(self)  # its memory= files keep the rows: a removal or erasure names them
-        return out
+            return self._traced_fit(method, X, y, sample_id, params, context=(seen, final))
 
     def _build_lineage(self, X, ids, context):
         seen, final = context

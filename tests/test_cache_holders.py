@@ -55,6 +55,7 @@ def _cache_bytes(*folders):
     return b"".join(p.read_bytes() for f in folders for p in f.rglob("*") if p.is_file())
 
 
+@pytest.mark.filterwarnings("ignore:the stored runs erased from keep feature names")
 def test_an_erasure_names_the_caches_that_keep_the_rows(tmp_path):
     store = SQLiteStore(tmp_path / "s.db")
     X, _, inner, outer = _cached_fit(tmp_path, store)
@@ -76,7 +77,7 @@ def test_an_erasure_names_the_caches_that_keep_the_rows(tmp_path):
 
 
 def test_a_removal_names_the_cache_in_its_event(tmp_path):
-    X, y, _, outer = _cached_fit(tmp_path, None)
+    X, y, inner, outer = _cached_fit(tmp_path, None)
     unl = stp.GradientCorrectionUnlearner(LogisticRegression())
     unl.fit(X[["dose"]], y)
     with warnings.catch_warnings():
@@ -85,3 +86,21 @@ def test_a_removal_names_the_cache_in_its_event(tmp_path):
     event = unl.unlearning_log_[-1]
     assert event["held_elsewhere"][f"the memory= cache {str(outer)!r}"] == 2
     assert "joblib.Memory(location).clear()" in event["caveat"]
+    for folder in (outer, inner):  # (named by later removals of these rows otherwise)
+        joblib.Memory(folder, verbose=0).clear(warn=False)
+
+
+def test_a_plain_pipeline_traced_by_traced_estimator_has_its_cache_named(tmp_path):
+    X, y, inner, outer = _cached_fit(tmp_path, None)
+    for folder in (outer, inner):
+        joblib.Memory(folder, verbose=0).clear(warn=False)
+    plain = tmp_path / "plain"
+    stp.TracedEstimator(
+        make_pipeline(SimpleImputer(), LogisticRegression(), memory=str(plain))
+    ).fit(X[["dose"]], y)
+    gc.collect()
+    assert hits(_cache_bytes(plain), [NUMBER]) == [NUMBER]
+    held = held_elsewhere(stp.row_ids(X)[[4]], ())
+    assert held == {f"the memory= cache {str(plain)!r}": 1}
+    joblib.Memory(plain, verbose=0).clear(warn=False)
+    assert held_elsewhere(stp.row_ids(X)[[4]], ()) == {}
