@@ -4,16 +4,17 @@ Reading a file (:func:`sktraceprop.read_csv`, :func:`sktraceprop.from_pandas`), 
 merging or aggregating traced frames, keeps the values of a few hundred rows of each
 load in the process (:mod:`sktraceprop._lineage._witness`), so that a later fit can
 tell columns changed after loading. They are values of rows, so an erasure request
-(:meth:`BaseStore.erase_rows`) drops those of the rows it erases, and of every row
-built from them through merges or aggregates, as a removal by an unlearner does.
+(:meth:`BaseStore.erase_rows`) drops those of the rows it erases, of every row built
+from them through merges or aggregates, and of the rows a merged row it names was built
+from, as a removal by an unlearner does.
 """
 
 import numpy as np
 
 from .._lineage._ids import pack
-from .._lineage._rows import depends_on
+from .._lineage._rows import depends_on, rows_behind
 from .._lineage._witness import WITNESSES
-from ..exceptions import UnknownSourceError
+from ..exceptions import LineageError, UnknownSourceError
 
 
 def _requested_here(source_ids, rows, registry):
@@ -40,12 +41,17 @@ def forget_erased(source_ids, rows, registry):
     ids, codes = _requested_here(source_ids, rows, registry)
     if not ids.size and not codes:
         return 0
-    gone = [ids]
+    # a merged row erased by its id holds its parents' values: theirs go too, as an
+    # unlearner's removal of merged rows drops its parents' (every level of the merges)
+    try:
+        gone = [ids, rows_behind(ids, registry.by_code)[0]]
+    except LineageError:  # (parents not in this process: nothing of them is kept here)
+        gone = [ids]
     _, loads = WITNESSES.every_load()
     for _, load in loads:
         try:
             hit, _ = depends_on(load.ids, registry.by_code, ids, codes)
-        except UnknownSourceError:  # a load of rows this process cannot trace
+        except LineageError:  # a load of rows this process cannot trace
             continue
         gone.append(load.ids[hit])
     gone = np.unique(np.concatenate(gone))

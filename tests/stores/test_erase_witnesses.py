@@ -76,6 +76,25 @@ def test_erasing_a_source_drops_its_rows_and_the_merged_rows_kept_here(tmp_path)
     assert hits(_kept_bytes(), **markers) == []  # the file's rows, and the merged rows
 
 
+def test_erasing_a_merged_row_drops_the_rows_it_was_built_from(tmp_path):
+    path, numbers, wards, notes = _write(tmp_path, 9, 715_000)
+    patients = stp.read_csv(path, source_id="patients_m")
+    wards_file = tmp_path / "wards_m.csv"
+    pd.DataFrame({"key": [0, 1, 2], "floor": [3.25, 4.25, 5.25]}).to_csv(wards_file, index=False)
+    merged = stp.merge(patients, stp.read_csv(wards_file, source_id="wards_m"), on="key")
+    store = MemoryStore()
+    _fit(merged, store)
+    line = stp.row_lineage(merged.iloc[[4]])
+    row = int(line.loc[line["source_id"] == "patients_m", "line"].iloc[0]) - 2  # (header)
+    assert hits(_kept_bytes(), [numbers[row]], [wards[row]]) == [numbers[row], wards[row]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        store.erase_rows(sample_id=stp.row_ids(merged)[[4]], reason="GDPR Art. 17")
+    assert hits(_kept_bytes(), [numbers[row]], [wards[row], notes[row]]) == []
+    others = [i for i in range(9) if i != row]
+    assert len(hits(_kept_bytes(), numbers[others])) == 8  # the other rows' stay
+
+
 @settings(
     max_examples=12,
     deadline=None,
