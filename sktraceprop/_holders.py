@@ -79,7 +79,7 @@ def held_elsewhere(removed_ids, exclude, asked=()):
             holder_of.setdefault(id(v), obj)
     union = {}
     for obj, held in found:
-        name = type(obj).__name__
+        name = getattr(obj, "holder_name", type(obj).__name__)
         holder = holder_of.get(id(obj))
         if holder is not None and holder is not obj:
             name = f"{name} in {type(holder).__name__}"
@@ -206,5 +206,17 @@ def held_elsewhere_caveat(held):
             if inside
             else ""
         )
+        + cache_advice(held)
         + ". Objects in other processes cannot be seen"
+    )
+
+
+def cache_advice(held):
+    """What to do of the ``memory=`` caches among ``held``'s names (see
+    :mod:`sktraceprop._cache_holders`), or nothing."""
+    if not any(name.startswith("the memory= cache") for name in held):
+        return ""
+    return (
+        "; a memory= cache's files keep the fitted steps and the data given to them, "
+        "also once its pipeline is gone: clear them (joblib.Memory(location).clear())"
     )

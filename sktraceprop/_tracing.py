@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.base import clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
+from ._cache_holders import note_cache
 from ._holders import HolderMixin, hold
 from ._lineage._capture import check_aligned, resolve_row_ids
 from ._lineage._current import check_unchanged
@@ -256,6 +257,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                                 lineage.notes.append(note)
                         self.lineage_ = lineage
                         hold(self)  # its fitted steps learnt from these rows: a removal names it
+                        note_cache(self)  # and so do its memory= files, which outlive it
                         if store is not None:
                             pending = _PENDING.get()
                             if pending is None:

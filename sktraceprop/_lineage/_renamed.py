@@ -182,6 +182,20 @@ def _held_anywhere(values, loads, present):
 _CACHE = {}
 
 
+class _ForgetCache:
+    """Empties :data:`_CACHE` when witness rows are forgotten or cleared: it indexes
+    their values (a removed or erased row's too), which must not outlive them."""
+
+    def forget(self, ids):
+        _CACHE.clear()
+
+    def clear(self):
+        _CACHE.clear()
+
+
+WITNESSES.follow(_ForgetCache())
+
+
 def _held_values(code, loads):
     """Value key -> {loaded column -> witness rows holding it (the most over loads)}, for
     the loads of source ``code``: kept until the loads kept change."""

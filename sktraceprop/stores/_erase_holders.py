@@ -76,7 +76,7 @@ def source_rows_here(source_ids, keys, registry):
 def warn_held_here(removed, asked):
     """Warn when fitted objects of this process keep data of the rows being erased
     (``removed`` and ``asked``: see :func:`sktraceprop._holders.held_elsewhere`)."""
-    from .._holders import held_elsewhere
+    from .._holders import cache_advice, held_elsewhere
 
     held = held_elsewhere(removed, exclude=(), asked=asked) if removed.size or asked.size else {}
     if held:
@@ -86,7 +86,7 @@ def warn_held_here(removed, asked):
             "Erasing from the store does not reach them (a model's steps fitted on the rows, "
             "an explainer's or valuer's copies): remove the rows from a model with "
             "GradientCorrectionUnlearner.unlearn(..., redact=reason), refit or discard the "
-            "others. Objects in other processes cannot be seen",
+            f"others{cache_advice(held)}. Objects in other processes cannot be seen",
             UserWarning,
             stacklevel=user_stacklevel(),
         )

@@ -23,6 +23,7 @@ from ..exceptions import LineageWarning, StoreError, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._append import _Chain
 from ._erase_holders import run_rows_here, source_rows_here, warn_held_here
+from ._erase_witnesses import forget_erased
 from ._sealed import REDACTED_NAME
 
 #: The audit event that records an erasure request (what was asked, why, which runs).
@@ -352,6 +353,8 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
             {"run_id": run_id, **held, "value_names_kept": kept[run_id]}
             for run_id, held in planned
         ]
+    # the process's own copies of the rows' loaded values go, whatever the store held
+    forget_erased(source_ids, rows, REGISTRY)
     if not planned:
         return []
     event = _log_request(store, source_ids, rows, reason, [run_id for run_id, _ in planned])
