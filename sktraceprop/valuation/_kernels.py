@@ -351,12 +351,12 @@ def _direct_squared_distances(X_fit, shift, rows, out):
                 a3 += d3 * d3
             out[r, j], out[r, j + 1], out[r, j + 2], out[r, j + 3] = a0, a1, a2, a3
             j += 4
-        for j in range(j, n):
+        for last in range(j, n):
             acc = 0.0
             for c in range(width):
-                diff = (X_fit[j, c] + shift[c]) - rows[r, c]
+                diff = (X_fit[last, c] + shift[c]) - rows[r, c]
                 acc += diff * diff
-            out[r, j] = acc
+            out[r, last] = acc
 
 
 #: Squared Euclidean distances ``out[r, j]`` from ``rows`` (m, d) to ``X_fit + shift``
