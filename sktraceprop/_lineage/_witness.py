@@ -133,7 +133,15 @@ def _is_numeric(dtype):
 
 
 def _float_bits(dtype):
-    base = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+    """Width of a numeric column's floats (64 for anything else): masked and Arrow
+    dtypes name theirs ``numpy_dtype``, a sparse dtype its ``subtype``."""
+    base = getattr(dtype, "numpy_dtype", None)
+    if base is None:
+        base = getattr(dtype, "subtype", dtype)
+    try:
+        base = np.dtype(base)
+    except TypeError:  # a numeric extension dtype NumPy cannot name: compared at full width
+        return 64
     return base.itemsize * 8 if base.kind == "f" else 64
 
 

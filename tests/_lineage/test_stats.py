@@ -348,3 +348,31 @@ def test_reads_made_in_another_process_are_known_through_the_pickle(tmp_path):
         (None, None),
         (None, None),
     ]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    # values a few apart near 0, 2**63 and 2**64 (a cast to int64 wraps those above 2**63
+    # into a narrow range, where counting by range was taken)
+    labels=st.lists(
+        st.builds(
+            lambda base, offset: base + offset,
+            st.sampled_from([0, 2**63, 2**64 - 1024]),
+            st.integers(0, 1023),
+        ),
+        min_size=1,
+        max_size=6,
+        unique=True,
+    ),
+    picks=st.lists(st.integers(0, 5), min_size=1, max_size=30),
+)
+def test_uint64_class_labels_are_counted_as_their_values(labels, picks):
+    # uint64 labels above the int64 range (hashed ids as classes) were cast to int64 and
+    # reported as negative classes no row holds
+    y = np.array([labels[p % len(labels)] for p in picks], dtype=np.uint64)
+    X = stp.from_pandas(pd.DataFrame({"a": np.arange(y.size, dtype=np.float64)}), "uint_labels")
+    record = source_stats(X, y, stp.row_ids(X), classes=True)["sources"][0]["labels"]
+    truth = {str(int(k)): int(n) for k, n in pd.Series(y).value_counts().items()}
+    assert record["counts"] == truth
+    assert record["n_classes"] == len(truth)
+    assert record["missing"] == 0
