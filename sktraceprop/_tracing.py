@@ -17,7 +17,7 @@ import numbers
 import warnings
 
 import pandas as pd
-from sklearn.base import clone, is_classifier
+from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._cache_holders import note_cache
@@ -27,7 +27,14 @@ from ._lineage._current import check_unchanged
 from ._lineage._fit_params import fit_params_notes, fit_params_record
 from ._lineage._fit_routes import fit_param_routes
 from ._lineage._record import add_input_notes, changes, fit_inputs, recording
-from ._lineage._stats import empty_columns, empty_columns_message, source_stats
+from ._lineage._stats import (
+    empty_columns,
+    empty_columns_message,
+    source_stats,
+)
+from ._lineage._stats import (
+    target_kind as _target_kind,
+)
 from ._model_lock import exclusive
 from ._prediction_log import check_log_predictions, remember_answering_parts
 from ._selection import (
@@ -226,7 +233,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                 check_aligned(ids, y, params, routes)
                 # Counted before the fit: a step with copy=False (SimpleImputer, scalers)
                 # may write into the caller's data, and the record is of the data given.
-                stats = source_stats(X, y, ids, classes=is_classifier(self))
+                stats = source_stats(X, y, ids, classes=_target_kind(self))
                 fit_record = fit_params_record(params, routes)
                 # which upstream ops the rows went through: found once, before the fit
                 with fit_inputs(X, ids):

@@ -83,8 +83,8 @@ def _label_stats(y, index, n_sources, classes):
     if y.ndim != 1:
         reason = f"the target has shape {y.shape} (several outputs): balance not recorded"
         return [{"kind": "not recorded", "reason": reason}] * n_sources
-    if y.dtype.kind == "f" and not classes:
-        return _continuous(y, index, n_sources)
+    if not classes and (y.dtype.kind == "f" or (classes is False and y.dtype.kind in "iub")):
+        return _continuous(y, index, n_sources)  # (a regressor's integer target too)
     if y.dtype.kind not in "iubfOUST":
         reason = f"target dtype {y.dtype} is not supported: balance not recorded"
         return [{"kind": "not recorded", "reason": reason}] * n_sources
@@ -180,6 +180,16 @@ def _missing_counts(X, index, n_sources):
     return f"X is a {type(X).__name__} (shape {shape}): missing values not counted", None
 
 
+def target_kind(estimator):
+    """``classes`` for :func:`source_stats`: True for a classifier, False for a
+    regressor (its integer target is a quantity), None when neither is declared."""
+    from sklearn.base import is_classifier, is_regressor
+
+    if is_classifier(estimator):
+        return True
+    return False if is_regressor(estimator) else None
+
+
 def source_stats(X, y, ids, classes):
     """Training-data statistics per source of the rows given to fit.
 
@@ -191,8 +201,10 @@ def source_stats(X, y, ids, classes):
         The targets given to fit.
     ids : ndarray of int64 of shape (n_samples,)
         Row id of each row of ``X``.
-    classes : bool
-        True when the estimator is a classifier: ``y`` holds classes even if float.
+    classes : bool or None
+        True when the estimator is a classifier: ``y`` holds classes even if float;
+        False for a regressor: ``y`` holds quantities even if integer (summarised as
+        continuous); None when unknown: float targets are continuous, others classes.
 
     Returns
     -------

@@ -22,7 +22,6 @@ row, its training rows are the retained rows and its statistics describe them:
 import dataclasses
 
 import numpy as np
-from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
 from .._lineage._features import by_feature, feature_lineage
@@ -32,6 +31,7 @@ from .._lineage._ids import codes_of
 from .._lineage._record import collect_ops
 from .._lineage._rows import ancestor_codes
 from .._lineage._stats import source_stats
+from .._lineage._stats import target_kind as _target_kind
 from .._lineage._trust import counted_at_fit
 
 __all__ = [
@@ -265,7 +265,7 @@ def unlearner_run_copy(unl, lineage, event, removal, retained):
         unl.train_row_ids_[retained],
         X,
         y,
-        classes=is_classifier(unl.estimator_),
+        classes=_target_kind(unl.estimator_),
         n_events=n_events,
     )
     fit_params, notes = retained_fit_params(

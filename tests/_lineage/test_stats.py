@@ -178,6 +178,29 @@ def test_regressor_gets_continuous_target_summary(hospital_frames):
     assert rec["labels"]["std"] == pytest.approx(y.std())
 
 
+def test_a_regressors_integer_target_is_a_quantity_not_classes(hospital_frames):
+    # LinearRegression on whole-number prices was recorded as "N classes: too many to
+    # list" (and, below 50 values, their counts as class balance) in the run and report
+    a, _ = hospital_frames
+    X = a[["age"]]
+    prices = pd.Series(np.arange(len(a)) * 50 + 100, index=a.index)  # int64
+    pipe = stp.make_traced_pipeline(StandardScaler(), LinearRegression()).fit(X, prices)
+    (rec,) = pipe.lineage_.source_stats["sources"]
+    assert rec["labels"]["kind"] == "continuous"
+    assert rec["labels"]["count"] == len(a)
+    assert rec["labels"]["mean"] == pytest.approx(prices.mean())
+    assert rec["labels"]["min"] == 100 and rec["labels"]["max"] == prices.max()
+    # the same integers given to a classifier stay classes
+    labels = pd.Series(np.arange(len(a)) % 3, index=a.index)
+    clf = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, labels)
+    (rec,) = clf.lineage_.source_stats["sources"]
+    assert rec["labels"]["kind"] == "classes" and rec["labels"]["n_classes"] == 3
+    # an estimator that declares neither keeps the old reading: integers are classes
+    ids = resolve_row_ids(X)
+    (rec,) = source_stats(X, labels.to_numpy(), ids, classes=None)["sources"]
+    assert rec["labels"]["kind"] == "classes"
+
+
 def test_old_run_records_without_stats_still_load():
     X = stp.from_numpy(np.arange(6.0).reshape(3, 2), "old")
     pipe = stp.make_traced_pipeline(StandardScaler()).fit(X)
