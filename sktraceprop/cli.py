@@ -414,7 +414,10 @@ def _cmd_predictions(args, out):
     store = _verified_store(args.db)
     if args.input is not None:
         rows = pd.read_csv(args.input)
-        found = find_predictions(store, rows, row=args.row, run_id=args.run)
+        with warnings.catch_warnings():
+            # said below, from found.attrs, in the command's own words
+            warnings.simplefilter("ignore", UserWarning)
+            found = find_predictions(store, rows, row=args.row, run_id=args.run)
         what = f"the {_count(len(rows), 'row')} of {args.input}"
     else:
         events = store.events(args.run, kind="prediction")
@@ -446,6 +449,8 @@ def _cmd_predictions(args, out):
             else ""
         )
         _print(f"{args.db}: no logged call{tail}", out=out)
+        if found.attrs.get("not_found"):
+            _print(f"  {found.attrs['not_found']}", out=out)
         return 0
     head = f"{args.db}: {_count(len(found), 'logged call')}"
     _print(head + (f" given {what}" if what else "") + ", oldest first (times UTC)", out=out)
@@ -456,6 +461,8 @@ def _cmd_predictions(args, out):
             f"{_shown(e['model_fingerprint'])}",
             out=out,
         )
+        if e.get("matched_as"):
+            _print(f"  matched as: {e['matched_as']}", out=out)
         if e["output"] is not None:
             if e["row"] is not None:
                 _print(f"  row {e['row']}: {_output_text(e['output'])}", out=out)

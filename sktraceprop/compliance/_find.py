@@ -1,10 +1,11 @@
 """Logged decisions found again from their input rows (an applicant contests one).
 
 A prediction event holds :func:`~sktraceprop.compliance.hash_rows` of the rows the call
-was given, as one batch: the rows are found by hashing them again as they were given
-(the same values, column names and order, and the same rows in the batch). A row
-scored inside a larger batch is found only with that batch, then picked out by its
-position (``row=``): the log holds no hash per row.
+was given, as one batch: the rows are found by hashing them again, as given and then
+in their exact other forms (column order, names, integer or float; never a lossy
+conversion, and a match so found says so). A row scored inside a larger batch is found
+only with that batch, then picked out by its position (``row=``): the log holds no
+hash per row.
 """
 
 import warnings
@@ -14,6 +15,7 @@ import pandas as pd
 
 from .._prediction_log import decode_array
 from .._row_hash import hash_rows
+from ._find_exact import exact_variants
 
 __all__ = ["find_predictions", "logged_outputs"]
 
@@ -33,6 +35,7 @@ COLUMNS = (
     "changed_since_fit",
     "replaced_since_fit",
     "event_hash",
+    "matched_as",
 )
 
 
@@ -66,10 +69,15 @@ def find_predictions(store, X, *, row=None, run_id=None):
 
     ``X`` is hashed by :func:`~sktraceprop.compliance.hash_rows` and compared with the
     ``input_sha256`` of every ``"prediction"`` event of ``store`` (read as stored; run
-    ``store.verify()`` for the hash chain). A decision is found from the rows as they
-    were given: the same values (an integer column and a float one holding the same
-    numbers differ), column names and order, and the same batch. A row scored among
-    others is not found alone: pass the batch, and ``row`` for its position in it.
+    ``store.verify()`` for the hash chain). A decision is found from the same values
+    in the same batch: a row scored among others is not found alone (pass the batch,
+    and ``row`` for its position in it). When ``X`` as given matches no event, its
+    exact other forms are tried (see :mod:`~sktraceprop.compliance._find_exact`): the
+    columns in the order of the run's input, an array named as that input or a frame
+    unnamed, and integer columns as float (``44`` as ``44.0``) or float columns of
+    whole numbers as integers, as read again where a missing value made a column
+    float. A conversion that loses information (``44.5`` as ``44``) is never used. A
+    match found so says what was converted in ``matched_as``.
 
     Parameters
     ----------
@@ -97,14 +105,17 @@ def find_predictions(store, X, *, row=None, run_id=None):
         ``model_fingerprint_now`` (where the model had changed since its run's fit:
         the fingerprint of the model that answered, else None), ``estimator``,
         ``changed_since_fit`` and ``replaced_since_fit`` (the steps that no longer
-        were as the run recorded when the call was answered, or None), and
-        ``event_hash``.
+        were as the run recorded when the call was answered, or None),
+        ``event_hash``, and ``matched_as`` (None when ``X`` matched as given, else
+        the exact conversions that made it match). When empty, ``found.attrs
+        ["not_found"]`` says what was compared and the common reasons.
 
     Warns
     -----
     UserWarning
-        When ``X`` is a Series and nothing matched: a Series is hashed as one column
-        (a row taken with ``frame.iloc[i]`` is its values as a column).
+        When nothing matched, with ``found.attrs["not_found"]`` (a Series, for one:
+        it is hashed as one column, so a row taken with ``frame.iloc[i]`` is not the
+        one-row frame ``predict`` was given).
     """
     n_rows = len(X) if isinstance(X, pd.DataFrame | pd.Series) else np.shape(X)[0]
     if row is not None:
@@ -112,37 +123,95 @@ def find_predictions(store, X, *, row=None, run_id=None):
             raise TypeError(f"row must be an integer position in X, got {row!r}")
         if not 0 <= row < n_rows:
             raise ValueError(f"row {row} is not a position in X, which has {n_rows} rows")
-    digest = hash_rows(X)
-    found = []
-    for event in store.events(run_id, kind="prediction"):
-        payload = event["payload"]
-        if payload.get("input_sha256") != digest:
+    events = list(store.events(run_id, kind="prediction"))
+    matches = _match(events, {hash_rows(X): None})
+    tried = 1
+    complete = True
+    if not matches and events:
+        variants = {}
+        for frame, note, whole in exact_variants(X, _input_orders(store, events)):
+            complete = complete and whole
+            variants.setdefault(hash_rows(frame), note)
+        tried += len(variants)
+        matches = _match(events, variants)
+    found = [_found(event, row, note) for event, note in matches]
+    result = pd.DataFrame(found, columns=list(COLUMNS))
+    if not found:
+        message = _nothing_found(X, events, n_rows, tried, complete, run_id)
+        result.attrs["not_found"] = message
+        warnings.warn(message, UserWarning, stacklevel=2)
+    return result
+
+
+def _match(events, digests):
+    """``[(event, note)]`` of the events whose input hash is one of ``digests``."""
+    return [
+        (event, digests[event["payload"].get("input_sha256")])
+        for event in events
+        if event["payload"].get("input_sha256") in digests
+    ]
+
+
+def _input_orders(store, events):
+    """The input column names of the runs that answered ``events`` (as recorded)."""
+    orders = []
+    for run_id in dict.fromkeys(e["run_id"] for e in events if e["run_id"]):
+        try:
+            run = store.load_run(run_id)
+        except (KeyError, LookupError, ValueError):  # an event of a run not in the store
             continue
-        outputs = logged_outputs(payload)
-        found.append(
-            {
-                "seq": event["seq"],
-                "created_at": event["created_at"],
-                "run_id": event["run_id"],
-                "method": payload["method"],
-                "n_rows": payload["n_rows"],
-                "row": row,
-                "output": outputs if row is None else outputs[row],
-                "classes": payload["outputs"].get("classes"),
-                "model_fingerprint": payload.get("model_fingerprint"),
-                "model_fingerprint_now": payload.get("model_fingerprint_now"),
-                "estimator": payload.get("estimator"),
-                "changed_since_fit": payload.get("changed_since_fit"),
-                "replaced_since_fit": payload.get("replaced_since_fit"),
-                "event_hash": event["hash"],
-            }
+        # the model's input is one op's (which one depends on the pipeline's shape);
+        # an order only counts where it names X's columns or their number
+        for op in run.ops:
+            names = [str(name) for name in (op.features_in or ())]
+            if names and names not in orders:
+                orders.append(names)
+    return orders
+
+
+def _found(event, row, note):
+    payload = event["payload"]
+    outputs = logged_outputs(payload)
+    return {
+        "seq": event["seq"],
+        "created_at": event["created_at"],
+        "run_id": event["run_id"],
+        "method": payload["method"],
+        "n_rows": payload["n_rows"],
+        "row": row,
+        "output": outputs if row is None else outputs[row],
+        "classes": payload["outputs"].get("classes"),
+        "model_fingerprint": payload.get("model_fingerprint"),
+        "model_fingerprint_now": payload.get("model_fingerprint_now"),
+        "estimator": payload.get("estimator"),
+        "changed_since_fit": payload.get("changed_since_fit"),
+        "replaced_since_fit": payload.get("replaced_since_fit"),
+        "event_hash": event["hash"],
+        "matched_as": note,
+    }
+
+
+def _nothing_found(X, events, n_rows, tried, complete, run_id):
+    """Why no logged call matched, in words: what was compared, and the common causes."""
+    scope = f" of run {run_id}" if run_id else ""
+    if not events:
+        return (
+            f"no logged call: the store holds no prediction event{scope} (was the model "
+            "fitted with log_predictions=True, and is this its store?)"
         )
-    if not found and isinstance(X, pd.Series):
-        warnings.warn(
-            "no logged call had these rows; a Series is hashed as one column, so a row "
-            "taken with frame.iloc[i] is not the one-row frame predict was given: pass "
-            "frame.iloc[[i]]",
-            UserWarning,
-            stacklevel=2,
+    same = sum(1 for e in events if e["payload"].get("n_rows") == n_rows)
+    limited = "" if complete else " (not every combination of column dtypes was tried)"
+    text = (
+        f"no logged call had these {n_rows} row(s): {tried} exact form(s) of them (as "
+        "given, in the run's column order, integer and float columns converted where "
+        f"exact){limited} were compared with {len(events)} prediction event(s){scope}, "
+        f"{same} of them of {n_rows} row(s). Common reasons: a row scored inside a batch "
+        "is found only with that batch (pass the batch and row=); the values differ "
+        "from those the model was given; the call was logged to another store or run"
+    )
+    if isinstance(X, pd.Series):
+        text += (
+            "; a Series is hashed as one column, so a row taken with frame.iloc[i] is "
+            "not the one-row frame predict was given: pass frame.iloc[[i]]"
         )
-    return pd.DataFrame(found, columns=list(COLUMNS))
+    return text

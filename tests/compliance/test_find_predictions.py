@@ -88,7 +88,8 @@ def test_a_row_of_a_batch_is_found_with_its_batch_only(hospitals, tmp_path):
     pipe, store, X, _ = _fit(hospitals, tmp_path)
     batch = X.iloc[3:9]
     labels = pipe.predict(batch)
-    alone = find_predictions(store, batch.iloc[[2]])
+    with pytest.warns(UserWarning, match=r"pass the batch and row="):
+        alone = find_predictions(store, batch.iloc[[2]])
     assert alone.empty  # the log has one hash per call, none per row
     (found,) = find_predictions(store, batch.reset_index(drop=True), row=2).itertuples()
     assert found.output == str(labels[2]) and found.n_rows == 6
