@@ -72,12 +72,12 @@ def find_predictions(store, X, *, row=None, run_id=None):
     ``store.verify()`` for the hash chain). A decision is found from the same values
     in the same batch: a row scored among others is not found alone (pass the batch,
     and ``row`` for its position in it). When ``X`` as given matches no event, its
-    exact other forms are tried (see :mod:`~sktraceprop.compliance._find_exact`): the
-    columns in the order of the run's input, an array named as that input or a frame
-    unnamed, and integer columns as float (``44`` as ``44.0``) or float columns of
-    whole numbers as integers, as read again where a missing value made a column
-    float. A conversion that loses information (``44.5`` as ``44``) is never used. A
-    match found so says what was converted in ``matched_as``.
+    exact other forms are tried: the columns in the order of the run's input, an
+    array named as that input or a frame unnamed, and integer columns as float
+    (``44`` as ``44.0``) or float columns of whole numbers as integers, as read again
+    where a missing value made a column float. A conversion that loses information
+    (``44.5`` as ``44``) is never used. A match found so says what was converted in
+    ``matched_as``.
 
     Parameters
     ----------
