@@ -16,8 +16,10 @@ import pandas as pd
 __all__ = ["exact_variants"]
 
 #: At most this many combinations of column dtypes are hashed per column layout; above
-#: it, only "every column as given" and "every column converted" are.
-MAX_COMBINATIONS = 64
+#: it, only those with one column converted, and with every column as float, or as
+#: integers where exact, are (the common cases: one column read as float because of a
+#: missing value, a whole frame read as floats).
+MAX_COMBINATIONS = 256
 
 _FLOAT_EXACT = 2**53  # every integer up to this magnitude is a float64 exactly
 
@@ -55,6 +57,19 @@ def _exact_casts(column):
         return []
     target = "Int64" if missing.any() else "int64"
     return [(column.astype(target), f"{dtype} -> {target}")]
+
+
+def _few_combinations(options):
+    """Each column converted alone, then all as float, then all as integers."""
+    given = [o[0] for o in options]
+    for j, column in enumerate(options):
+        for cast in column[1:]:
+            yield given[:j] + [cast] + given[j + 1 :]
+    for target in ("float", "int"):
+        yield [
+            next((c for c in o[1:] if c[1].split(" -> ")[1].lower().startswith(target)), o[0])
+            for o in options
+        ]
 
 
 def _layouts(frame, is_array, orders):
@@ -120,8 +135,7 @@ def exact_variants(X, orders=()):
             combos = itertools.product(*options)
             complete = True
         else:
-            converted = [o[1] if len(o) > 1 else o[0] for o in options]
-            combos = [[o[0] for o in options], converted]
+            combos = _few_combinations(options)
             complete = False
         for combo in combos:
             if layout_note is None and all(values is None for values, _ in combo):

@@ -174,3 +174,19 @@ def test_found_iff_an_exact_form_exists(n_rows, kinds, flips, order, as_array, d
     changed = given.astype(np.float64)
     changed.iloc[n_rows - 1, 2] += 0.5 if kinds[2] == "int" else 1
     assert _quiet_find(store, changed[list(order)]).empty
+
+
+def test_many_columns_one_read_as_float_is_found():
+    """Past MAX_COMBINATIONS not every dtype combination is hashed; one column
+    converted alone still is (a missing value made one column float)."""
+    store = stp.stores.MemoryStore()
+    names = [f"x{j}" for j in range(10)]  # 2**10 combinations
+    X = pd.DataFrame(np.arange(40).reshape(4, 10) % 7, columns=names)
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store, log_predictions=True)
+    pipe.fit(X.astype(np.float64), [0, 1, 0, 1])
+    given = X.astype(np.float64).astype({"x3": np.int64})
+    pipe.predict(given)
+    (found,) = find_predictions(store, X.astype(np.float64)).itertuples()
+    assert found.matched_as == "column x3: float64 -> int64"
+    with pytest.warns(UserWarning, match="not every combination of column dtypes"):
+        assert find_predictions(store, X.astype(np.float64) + 1).empty
