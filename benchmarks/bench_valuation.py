@@ -41,6 +41,13 @@ HERE = Path(__file__).resolve().parent
 PYDVL_PYTHON = HERE / ".venv-pydvl" / "bin" / "python"
 N_FEATURES, N_CLASSES, K = 32, 10, 5
 DECIMALS = 1  # the --decimal-sizes table rounds the data to this many decimals
+TIME_HEADERS = [
+    "N train",
+    "KNNShapleyValuer s (min)",
+    "KNNShapleyValuer s (median)",
+    "its CPU s (all threads, min)",
+    "numpy s",
+]
 
 
 def make_data(n_train, n_val, seed):
@@ -129,14 +136,7 @@ def decimal_section(rows, n_val):
     many neighbours lie within rounding of each other and are ranked again exactly."""
     if not rows:
         return []
-    headers = [
-        "N train",
-        "KNNShapleyValuer s (min)",
-        "KNNShapleyValuer s (median)",
-        "its CPU s (all threads, min)",
-        "numpy s",
-        "validation rows the tie rule decided",
-    ]
+    headers = [*TIME_HEADERS, "validation rows the tie rule decided"]
     return [
         f"The same data rounded to {DECIMALS} decimal (what lab values, prices and scores "
         f"look like), {n_val:,} validation rows: decimals are not multiples of a power of "
@@ -262,11 +262,7 @@ def main():
         "decimal_results": decimal_records,
     }
     headers = [
-        "N train",
-        "KNNShapleyValuer s (min)",
-        "KNNShapleyValuer s (median)",
-        "its CPU s (all threads, min)",
-        "numpy s",
+        *TIME_HEADERS,
         "pyDVL s",
         "speed-up vs pyDVL",
         "max abs diff vs pyDVL",

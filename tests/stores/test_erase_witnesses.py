@@ -60,12 +60,18 @@ def _fit(X, store):
     return pipe.fit(X.drop(columns=["y", "note"]), X["y"])
 
 
-def test_erasing_a_source_drops_its_rows_and_the_merged_rows_kept_here(tmp_path):
-    path, numbers, wards, notes = _write(tmp_path, 12, 710_000)
-    patients = stp.read_csv(path, source_id="patients_w")
-    wards_file = tmp_path / "wards_w.csv"
+def _merged(tmp_path, n, first, tag):
+    """Marked patients (``_write``) merged with a small wards file on ``key``."""
+    path, numbers, wards, notes = _write(tmp_path, n, first)
+    patients = stp.read_csv(path, source_id=f"patients_{tag}")
+    wards_file = tmp_path / f"wards_{tag}.csv"
     pd.DataFrame({"key": [0, 1, 2], "floor": [3.25, 4.25, 5.25]}).to_csv(wards_file, index=False)
-    merged = stp.merge(patients, stp.read_csv(wards_file, source_id="wards_w"), on="key")
+    merged = stp.merge(patients, stp.read_csv(wards_file, source_id=f"wards_{tag}"), on="key")
+    return merged, numbers, wards, notes
+
+
+def test_erasing_a_source_drops_its_rows_and_the_merged_rows_kept_here(tmp_path):
+    merged, numbers, wards, notes = _merged(tmp_path, 12, 710_000, "w")
     store = SQLiteStore(tmp_path / "s.db")
     _fit(merged, store)
     markers = dict(numbers=numbers, strings=wards + notes)
@@ -77,11 +83,7 @@ def test_erasing_a_source_drops_its_rows_and_the_merged_rows_kept_here(tmp_path)
 
 
 def test_erasing_a_merged_row_drops_the_rows_it_was_built_from(tmp_path):
-    path, numbers, wards, notes = _write(tmp_path, 9, 715_000)
-    patients = stp.read_csv(path, source_id="patients_m")
-    wards_file = tmp_path / "wards_m.csv"
-    pd.DataFrame({"key": [0, 1, 2], "floor": [3.25, 4.25, 5.25]}).to_csv(wards_file, index=False)
-    merged = stp.merge(patients, stp.read_csv(wards_file, source_id="wards_m"), on="key")
+    merged, numbers, wards, notes = _merged(tmp_path, 9, 715_000, "m")
     store = MemoryStore()
     _fit(merged, store)
     line = stp.row_lineage(merged.iloc[[4]])
