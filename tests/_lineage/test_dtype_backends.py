@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -64,6 +65,11 @@ def _traced(frame):
     return out
 
 
+@pytest.mark.skipif(
+    int(pd.__version__.split(".")[0]) < 3,
+    reason="pandas 2 has no anti joins, reads the tz-aware key as object under some "
+    "backends, and fails some of these merges itself (UnboundLocalError)",
+)
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(
     left=_file("L"),
