@@ -551,6 +551,8 @@ def verify_report(source, *, store=None, public_key=None):
     Returns
     -------
     True
+        Given neither ``public_key`` nor ``store`` for an unsigned report, ``True``
+        means only that the report agrees with itself, and a ``UserWarning`` says so.
 
     Raises
     ------
@@ -634,9 +636,23 @@ def verify_report(source, *, store=None, public_key=None):
         problems += _store_problems(report, store)
     if problems:
         raise _failure(name, "failed verification", problems)
+    if public_key is None and store is None and integrity["signature"] is None:
+        _warn_content_only()
     if version < FORMAT_VERSION and public_key is None:
         _warn_older_format(version)
     return True
+
+
+def _warn_content_only():
+    """Say that True here means only that the report agrees with itself."""
+    warnings.warn(
+        "only the report's own content was checked: a report edited and then re-hashed "
+        "(integrity.sha256 recomputed) passes these checks; sign reports "
+        "(compliance_report(..., private_key=)) and check them with public_key=, or "
+        "check the report against its store (store=)",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _warn_older_format(version):

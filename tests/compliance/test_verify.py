@@ -416,3 +416,25 @@ def test_a_report_lowered_to_an_older_format_is_said_to_be_unprovable(made, tmp_
     lowered.write_text(json.dumps({**body, "integrity": {**seal(body), "signature": original}}))
     with pytest.raises(ReportVerificationError, match="signature does not match"):
         verify(lowered, public_key=key.public_key())
+
+
+def test_an_unsigned_report_checked_alone_says_an_edit_re_hashed_passes(fitted, tmp_path):
+    """Checked with neither its key nor its store, True means only that the report
+    agrees with itself: an edit followed by a new integrity seal passes that check, so
+    verify() says so (a warning), and the store check finds the edit."""
+    pipe, store, _, _ = fitted
+    path = tmp_path / "unsigned.json"
+    compliance_report(pipe, **DEPLOYER, output_path=path)
+    with pytest.warns(UserWarning, match="only the report's own content was checked"):
+        assert verify(path) is True
+    body = body_of(json.loads(path.read_text()))
+    body["sources"][0]["n_rows"] += 1  # a count the store records
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**body, "integrity": seal(body)}))
+    with pytest.warns(UserWarning, match="edited and then re-hashed"):
+        assert verify(forged) is True  # what the warning is there for
+    with pytest.raises(ReportVerificationError, match="n_rows"):
+        verify(forged, store=store)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert verify(path, store=store) is True  # checked against its store: no warning
