@@ -293,10 +293,12 @@ def _warn_if_holds_loaded_rows(X):
 
 def anonymous_source(X):
     """Register the content of untraced data as an anonymous source."""
-    from ._io import _array_digest, _frame_digest
+    from ._frame_digest import SCHEME, frame_digest
+    from ._io import _array_digest
 
+    scheme = None
     if isinstance(X, pd.DataFrame):
-        digest = _frame_digest(X)
+        digest, scheme = frame_digest(X), SCHEME
         columns = tuple(map(str, X.columns))
         dtypes = tuple(map(str, X.dtypes))
     else:
@@ -321,6 +323,7 @@ def anonymous_source(X):
             columns=columns,
             dtypes=dtypes,
             kind="anonymous",
+            digest_scheme=scheme,
         )
     )
 
