@@ -70,6 +70,21 @@ def test_frames_pandas_tells_apart_get_two_digests(name):
     assert frame_digest(one) != frame_digest(other)
 
 
+def test_a_crafted_frame_with_the_row_hashes_of_another_gets_its_own_digest():
+    """pandas' row hash is 64 bits with a public key, and for integer columns it can be
+    inverted: (3, b) with b solved for so that the row hashes equal those of (1, 2) took
+    microseconds (pandas' uint64 mixing and its column combination undone), and gave
+    the earlier digest of (1, 2)."""
+    one = pd.DataFrame({"a": np.array([1], np.uint64), "b": np.array([2], np.uint64)})
+    crafted = pd.DataFrame(
+        {"a": np.array([3], np.uint64), "b": np.array([12784177390070650380], np.uint64)}
+    )
+    assert pd.util.hash_pandas_object(one, index=False).equals(
+        pd.util.hash_pandas_object(crafted, index=False)
+    )
+    assert frame_digest(one) != frame_digest(crafted)
+
+
 def test_an_edited_frame_registered_again_is_a_new_version_and_the_run_says_so():
     """End to end: site codes turned to text, registered under the same source id."""
     df1 = pd.DataFrame(
