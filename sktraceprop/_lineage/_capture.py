@@ -304,13 +304,18 @@ def anonymous_source(X):
     else:
         try:
             arr = np.asarray(X)
-            digest = _array_digest(arr) if arr.dtype != object else None
-        except (TypeError, ValueError):
-            digest = None
-        if digest is None:
-            import joblib
+        except (TypeError, ValueError):  # ragged lists
+            arr = np.empty(0, dtype=object)
+        if arr.dtype.kind not in "OT":
+            digest = _array_digest(arr)
+        elif arr.ndim in (1, 2) and arr.size:
+            # objects (a list of dicts, mixed values): their cells, by type
+            digest, scheme = frame_digest(pd.DataFrame(arr)), SCHEME
+        else:
+            from joblib.hashing import NumpyHasher
 
-            digest = joblib.hash(X, hash_name="sha1")
+            # sparse matrices and other containers: joblib's content hash, in SHA-256
+            digest = NumpyHasher(hash_name="sha256").hash(X)
         columns, dtypes = (), ()
     n = _num_samples(X)
     return REGISTRY.register(

@@ -358,3 +358,21 @@ def test_one_digest_exactly_for_equal_labels_dtypes_and_cells(data):
     frame = data.draw(_frames())
     other = data.draw(_edited(frame))
     assert (frame_digest(frame) == frame_digest(other)) == _same(frame, other)
+
+
+def test_untraced_objects_and_containers_are_named_by_sha256():
+    """Untraced data given to a fit: objects (a list of dicts) by their cells, sparse
+    matrices by joblib's content hash, all in SHA-256 (the record's field says so;
+    joblib's SHA-1 was kept there before)."""
+    import scipy.sparse as sp
+
+    from sktraceprop._lineage._capture import anonymous_source
+
+    ints = anonymous_source([{"a": 1}, {"a": 2}])
+    texts = anonymous_source([{"a": 1}, {"a": "2"}])
+    assert ints.sha256 != texts.sha256
+    assert ints.digest_scheme == SCHEME
+    one, other = sp.csr_matrix(np.eye(2)), sp.csr_matrix(np.eye(2)[::-1])
+    for source in (ints, texts, anonymous_source(one), anonymous_source([[1, 2], [3]])):
+        assert len(source.sha256) == 64 and int(source.sha256, 16) >= 0
+    assert anonymous_source(one).sha256 != anonymous_source(other).sha256
