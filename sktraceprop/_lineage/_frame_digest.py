@@ -165,8 +165,8 @@ def _feed_numbers(h, arr):
     h.update(data)
 
 
-def _cells(cells):
-    """The serialization of a 1-D object array's cells.
+def _cells(cells, depth=0):
+    """The serialization of a 1-D object array's cells (``depth``: its nesting).
 
     Cells are grouped by exact type: each group of a common type (text, numbers, the
     missing markers) is written at once, as its tag, its row positions and its values;
@@ -181,7 +181,10 @@ def _cells(cells):
         group = cells[where] if len(kinds) > 1 else cells
         tag, encode = _GROUPS.get(kind, ("~", None))
         out.append(tag.encode() + _PACK_Q(where.size) + where.astype("<u8").tobytes())
-        out.append(b"".join([_cell(c, 0) for c in group]) if encode is None else encode(group))
+        if encode is None:
+            out.append(b"".join([_cell(c, depth) for c in group]))
+        else:
+            out.append(encode(group))
     return b"".join(out)
 
 
@@ -259,8 +262,8 @@ _EXACT = {
     dict: lambda v, d: (
         b"{" + _PACK_Q(len(v)) + _sorted_items((_Pair(k, x) for k, x in v.items()), d)
     ),
-    set: lambda v, d: b"{s" + _PACK_Q(len(v)) + _sorted_items(v, d),
-    frozenset: lambda v, d: b"{f" + _PACK_Q(len(v)) + _sorted_items(v, d),
+    set: lambda v, d: b"<" + _PACK_Q(len(v)) + _sorted_items(v, d),
+    frozenset: lambda v, d: b">" + _PACK_Q(len(v)) + _sorted_items(v, d),
 }
 #: Values whose repr is exact and names their type and time zone.
 _BY_REPR = (datetime, date, time, timedelta, pd.Timestamp, pd.Timedelta, pd.Period)
@@ -297,7 +300,8 @@ def _cell(value, depth):
         return b"v" + _text(value.closed) + ends
     if isinstance(value, np.ndarray) and depth < _MAX_DEPTH:
         cells = value.reshape(-1).astype(object)
-        return b"a" + _text(_dtype_text(value.dtype)) + _text(str(value.shape)) + _cells(cells)
+        head = b"a" + _text(_dtype_text(value.dtype)) + _text(str(value.shape))
+        return head + _cells(cells, depth + 1)
     for base in (str, bytes, int, float, complex):
         if isinstance(value, base) and not isinstance(value, np.generic) and depth < _MAX_DEPTH:
             # a subclass (an IntEnum, np.str_): its type, then its value as the base's

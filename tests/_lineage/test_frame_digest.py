@@ -157,6 +157,11 @@ def test_nested_cells_by_content_and_type():
     # equal dicts and sets whatever their order
     assert frame_digest(_objects({"a": 1, "b": 2})) == frame_digest(_objects({"b": 2, "a": 1}))
     assert frame_digest(_objects({"a", "b"})) == frame_digest(_objects({"b", "a"}))
+    # cells that hold themselves: named (by their pickle past a depth), not endless
+    looped, array = [], np.empty(1, dtype=object)
+    looped.append(looped)
+    array[0] = array
+    assert frame_digest(_objects(looped)) != frame_digest(_objects(array))
     # beyond int64, and text that is not valid UTF-8 (a lone surrogate)
     assert frame_digest(_objects(2**70)) != frame_digest(_objects(2**70 + 1))
     assert frame_digest(_objects("\ud800")) != frame_digest(_objects("\ud801"))
