@@ -4,16 +4,17 @@ Two frames get one digest only when they have the same number of rows, the same 
 labels (by type: ``1`` is not ``"1"``) in the same order, the same dtypes (``int32`` is
 not ``int64``; a categorical's categories, their order and ``ordered`` count; a
 string dtype's storage counts) and, cell by cell, the same values of the same types
-(``1``, ``1.0``, ``True``, ``"1"``, ``b"1"``, ``np.int64(1)`` and ``Decimal("1")`` are six
+(``1``, ``1.0``, ``True``, ``"1"``, ``b"1"``, ``np.int64(1)`` and ``Decimal("1")`` are seven
 values; ``None``, ``NaN``, ``pd.NA`` and ``NaT`` are four). Every NaN is one value
 (pandas' missing value: its bit pattern is no data); ``-0.0`` is not ``0.0``. The index
 is not named: registration replaces it by row ids.
 
 The bytes hashed are a type-tagged, length-prefixed serialization, so no two contents
 give the same bytes: numeric, datetime and masked columns by their raw little-endian
-memory, object cells one by one (text as UTF-8, numbers exactly, containers element by
-element, and only other objects by their pickle, which may tell two equal objects
-apart, never two different ones alike).
+memory, pyarrow text by its buffers, object cells grouped by exact type (text as UTF-8,
+numbers exactly, containers element by element, and only other objects by their pickle:
+what pickling keeps of them, which may tell two equal objects apart, and names two
+objects alike only when their pickles drop what tells them apart).
 """
 
 import hashlib
