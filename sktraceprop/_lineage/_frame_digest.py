@@ -95,6 +95,9 @@ def feed_values(h, values):
     elif _arrow_text(values):
         h.update(b"P" + _text(_dtype_text(dtype)))
         _feed_arrow_text(h, values)
+    elif _arrow_numbers(values):
+        h.update(b"W" + _text(_dtype_text(dtype)))
+        _feed_arrow_numbers(h, values)
     elif isinstance(dtype, np.dtype) and dtype.kind not in "OT":
         arr = np.asarray(values)
         h.update(b"N" + _text(_dtype_text(dtype)))
@@ -114,6 +117,40 @@ def _arrow_text(values):
 
     kind = pa.array(values).type
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _arrow_numbers(values):
+    """Whether ``values`` is a pyarrow array of numbers, booleans, times or durations."""
+    if not isinstance(values.dtype, pd.ArrowDtype):
+        return False
+    import pyarrow as pa
+
+    kind = values.dtype.pyarrow_dtype
+    return any(
+        test(kind)
+        for test in (
+            pa.types.is_integer,
+            pa.types.is_floating,
+            pa.types.is_boolean,
+            pa.types.is_timestamp,
+            pa.types.is_duration,
+        )
+    )
+
+
+def _feed_arrow_numbers(h, values):
+    """A pyarrow column of numbers: its missing rows, then its values (0 where missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    _feed_numbers(h, arr.is_null().to_numpy(zero_copy_only=False))
+    if arr.null_count:
+        zero = False if pa.types.is_boolean(arr.type) else 0
+        arr = pc.fill_null(arr, pa.scalar(zero, type=arr.type))
+    _feed_numbers(h, arr.to_numpy(zero_copy_only=False))
 
 
 def _feed_arrow_text(h, values):

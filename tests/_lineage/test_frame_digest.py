@@ -58,6 +58,10 @@ DIFFERENT = {
     "category order": (_categories(["x", "y"]), _categories(["y", "x"])),
     "an unused category": (_categories(["x", "y"]), _categories(["x", "y", "z"])),
     "ordered categories": (_categories(["x", "y"], True), _categories(["x", "y"])),
+    "pyarrow null and 0": (
+        pd.DataFrame({"a": pd.array([1, None], dtype="int64[pyarrow]")}),
+        pd.DataFrame({"a": pd.array([1, 0], dtype="int64[pyarrow]")}),
+    ),
     "string storages": (
         pd.DataFrame({"a": pd.array(["x"], dtype="string[python]")}),
         pd.DataFrame({"a": pd.array(["x"], dtype="string[pyarrow]")}),
@@ -118,8 +122,10 @@ def test_frames_with_equal_content_get_one_digest():
             "t": pd.date_range("2020", periods=n, freq="h", tz="Europe/Paris"),
             "m": pd.array(rng.integers(0, 3, n), dtype="Int64"),
             "s": pd.array(rng.choice(["u", "v"], n), dtype="string[pyarrow]"),
+            "w": pd.array(rng.integers(0, 3, n), dtype="int64[pyarrow]"),
         }
     )
+    df.loc[5, "w"] = None
     df.loc[3, "f"] = np.nan
     df.loc[4, "m"] = pd.NA
     digest = frame_digest(df)
