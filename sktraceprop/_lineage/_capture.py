@@ -293,22 +293,29 @@ def _warn_if_holds_loaded_rows(X):
 
 def anonymous_source(X):
     """Register the content of untraced data as an anonymous source."""
-    from ._io import _array_digest, _frame_digest
+    from ._frame_digest import SCHEME, frame_digest
+    from ._io import _array_digest
 
+    scheme = None
     if isinstance(X, pd.DataFrame):
-        digest = _frame_digest(X)
+        digest, scheme = frame_digest(X), SCHEME
         columns = tuple(map(str, X.columns))
         dtypes = tuple(map(str, X.dtypes))
     else:
         try:
             arr = np.asarray(X)
-            digest = _array_digest(arr) if arr.dtype != object else None
-        except (TypeError, ValueError):
-            digest = None
-        if digest is None:
-            import joblib
+        except (TypeError, ValueError):  # ragged lists
+            arr = np.empty(0, dtype=object)
+        if arr.dtype.kind not in "OT":
+            digest = _array_digest(arr)
+        elif arr.ndim in (1, 2) and arr.size:
+            # objects (a list of dicts, mixed values): their cells, by type
+            digest, scheme = frame_digest(pd.DataFrame(arr)), SCHEME
+        else:
+            from joblib.hashing import NumpyHasher
 
-            digest = joblib.hash(X, hash_name="sha1")
+            # sparse matrices and other containers: joblib's content hash, in SHA-256
+            digest = NumpyHasher(hash_name="sha256").hash(X)
         columns, dtypes = (), ()
     n = _num_samples(X)
     return REGISTRY.register(
@@ -321,6 +328,7 @@ def anonymous_source(X):
             columns=columns,
             dtypes=dtypes,
             kind="anonymous",
+            digest_scheme=scheme,
         )
     )
 

@@ -2,7 +2,6 @@
 
 import hashlib
 import os
-import pickle
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ._csv_python import python_engine_line
 from ._csv_sniff import sniffed_sep
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
+from ._frame_digest import SCHEME, frame_digest
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
 from ._rows import has_id_level, lineage_frame, row_ids, row_lineage
 from ._source import REGISTRY, Source
@@ -31,37 +31,18 @@ __all__ = [
 ]
 
 
-def _frame_digest(df):
-    h = hashlib.sha256()
-    h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
-    try:
-        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    except TypeError:  # unhashable cells (lists, arrays): column by column
-        h.update(b"by column")
-        for j in range(df.shape[1]):
-            h.update(_column_digest(df.iloc[:, j], df.columns[j]))
-    return h.hexdigest()
-
-
-def _column_digest(column, name):
-    try:
-        return pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes()
-    except TypeError:
-        pass
-    try:
-        # each cell's pickle: exact for lists and arrays, unlike their (truncated) text
-        return hashlib.sha256(pickle.dumps(column.tolist(), protocol=5)).digest()
-    except Exception as exc:  # noqa: BLE001 - any object's own pickling error
-        raise LineageError(
-            f"column {name!r} holds cells that can be neither hashed nor pickled "
-            f"({type(exc).__name__}: {exc}), so the frame's content cannot be named; "
-            "convert them (say, to text) before registering the frame."
-        ) from exc
-
-
 def _array_digest(X):
+    """SHA-256 of an array's dtype, shape and bytes (not of object or string-dtype
+    arrays, whose memory holds references)."""
     X = np.ascontiguousarray(X)
-    h = hashlib.sha256(f"{X.dtype.str}{X.shape}".encode())
+    if X.dtype.kind in "OT":
+        raise TypeError(f"an array of dtype {X.dtype} is named by its cells, not its memory")
+    dtype = X.dtype.str
+    if X.dtype.kind == "V":
+        # structured and foreign (ml_dtypes) dtypes share their .str ('|V8', '<V1'):
+        # the fields and the name tell them apart
+        dtype = f"{dtype}|{X.dtype.name}|{X.dtype.descr}"
+    h = hashlib.sha256(f"{dtype}{X.shape}".encode())
     h.update(X.reshape(-1).view(np.uint8))  # a flat byte view: also for zero-size arrays
     return h.hexdigest()
 
@@ -386,11 +367,12 @@ def register_frame(df, source_id, uri=None):
             source_id=str(source_id),
             code=None,
             uri=uri or f"pandas:{source_id}",
-            sha256=_frame_digest(df),
+            sha256=frame_digest(df),
             n_rows=len(df),
             columns=tuple(map(str, df.columns)),
             dtypes=tuple(map(str, df.dtypes)),
             kind="frame",
+            digest_scheme=SCHEME,
         )
     )
 
@@ -425,12 +407,16 @@ def from_numpy(X, source_id, columns=None, uri=None):
     # a copy: a later write to the caller's array must not change the traced rows (nor
     # break the SHA-256 recorded for them)
     df = pd.DataFrame(X, columns=columns, copy=True)
+    named = X.dtype.kind in "OT" or list(df.columns) != [f"x{j}" for j in range(X.shape[1])]
     source = REGISTRY.register(
         Source(
             source_id=str(source_id),
             code=None,
             uri=uri or f"numpy:{source_id}",
-            sha256=_array_digest(X),
+            # the array's bytes, unless its labels are not the default ones (which its
+            # shape gives) or it holds objects: then the frame's labels and cells
+            sha256=frame_digest(df) if named else _array_digest(X),
+            digest_scheme=SCHEME if named else None,
             n_rows=X.shape[0],
             columns=tuple(map(str, columns)),
             dtypes=(str(X.dtype),) * X.shape[1],

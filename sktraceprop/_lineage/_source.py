@@ -9,6 +9,7 @@ sources (a hash collision between processes) is refused loudly, never resolved t
 
 import hashlib
 import threading
+import warnings
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
@@ -183,6 +184,13 @@ class Source:
         so all reads share the code; ``n_rows``, ``columns`` and ``dtypes`` above
         describe the first read, these the others, oldest first, and ``max_line`` is the
         last data line any read reached.
+    digest_scheme : str, default=None
+        For a frame (and an array registered with its own column labels or holding
+        objects): how ``sha256`` names its content, ``"frame-2"`` (the column labels,
+        dtypes and every cell, each by its type and exact value). ``None`` for
+        files (the bytes), arrays (dtype, shape and bytes) and derived sources; a frame
+        record without it was written before that scheme, and its ``sha256`` cannot be
+        compared with one of the scheme's.
     """
 
     source_id: str
@@ -199,6 +207,7 @@ class Source:
     parent_codes: tuple = ()
     columns_from: dict = None
     other_reads: tuple = ()
+    digest_scheme: str = None
 
     def __post_init__(self):
         if self.max_line is None:
@@ -258,6 +267,8 @@ class Source:
             out["columns_from"] = self.columns_from or {}
         if self.other_reads:
             out["other_reads"] = [dict(r) for r in self.other_reads]
+        if self.digest_scheme is not None:
+            out["digest_scheme"] = self.digest_scheme
         return out
 
     def read(self):
@@ -314,6 +325,7 @@ class Source:
             parent_codes=tuple(int(c) for c in d.get("parent_codes", ())),
             columns_from=d.get("columns_from"),
             other_reads=tuple(_read_dict(r) for r in d.get("other_reads", ())),
+            digest_scheme=d.get("digest_scheme"),
         )
 
 
@@ -333,6 +345,52 @@ def _read_key(code, read):
 
 def _shape_of(read):
     return read["n_rows"], tuple(read["columns"]), tuple(read["dtypes"])
+
+
+def _earlier_scheme(versions, record):
+    """Versions of ``record``'s source id whose digest is of the scheme before
+    ``record``'s (written by an earlier sktraceprop, learnt from a pickle)."""
+    if record.digest_scheme is None:
+        return []
+    return [v for v in versions if v is not record and legacy_digest(v)]
+
+
+def legacy_digest(source):
+    """Whether a record's SHA-256 is of a digest scheme before "frame-2": a frame without
+    a scheme, or an array with labels of its own (which were not hashed)."""
+    if source.digest_scheme is not None:
+        return False
+    if source.kind == "frame":
+        return True
+    default = tuple(f"x{j}" for j in range(len(source.columns)))
+    return source.kind == "array" and tuple(source.columns) != default
+
+
+def earlier_scheme_message(record, earlier, where):
+    """Why ``record`` is a version of its own beside the ``earlier`` records (``where``:
+    where those are kept)."""
+    names = ", ".join(f"sha256 {v.sha256[:12]}... (from {v.uri})" for v in earlier)
+    return (
+        f"source {record.source_id!r} {where} also has a version whose digest was made by "
+        f"an earlier sktraceprop ({names}): frames then by pandas' 64-bit row hashes, "
+        "which named some different frames alike (1 and '1', None and NaN, the order of "
+        "categories, column labels 1 and '1'), and arrays without their column labels. "
+        f"This {record.kind}'s digest (sha256 {record.sha256[:12]}..., scheme "
+        f"{record.digest_scheme!r}) cannot be compared with it: it is a version of its "
+        "own, whether or not its content is the same. To compare them, register that "
+        "data again with this sktraceprop."
+    )
+
+
+def _warn_earlier_scheme(record, earlier):
+    from ..exceptions import LineageWarning
+    from ..utils._stack import user_stacklevel
+
+    warnings.warn(
+        earlier_scheme_message(record, earlier, "in this process"),
+        LineageWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def _describe(source):
@@ -420,7 +478,10 @@ class SourceRegistry:
                 code = code % MAX_CODE + 1
             record = replace(source, code=code)
             self._store(record)
-            return record
+            earlier = _earlier_scheme(self._versions[record.source_id], record)
+        if earlier:
+            _warn_earlier_scheme(record, earlier)
+        return record
 
     def _store(self, record, replace_key=False):
         if record.key not in self._by_key or replace_key:

@@ -68,8 +68,11 @@ def register(X, source_id, uri=None):
     values = to_numpy(X)
     if values.ndim == 0:
         raise ValueError("sktraceprop.array: a 0-d array has no rows to trace")
-    if values.dtype == object:
-        raise TypeError("sktraceprop.array: object arrays are not supported")
+    if values.dtype.kind in "OT":
+        raise TypeError(
+            f"sktraceprop.array: arrays of dtype {values.dtype} (objects, variable-length "
+            "text) are not supported; register them with sktraceprop.from_numpy"
+        )
     if source_id is None:
         raise LineageError(
             "sktraceprop.array: name the source with source_id= (the rows of a new array "

@@ -24,7 +24,8 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     merges and aggregates ``parent_codes`` and ``columns_from`` (column -> the
     ``parent_code``/``parent_column`` its values come from), and ``has_parents``; for a
     file read more than once, ``other_reads`` (JSON: the other reads' rows, columns,
-    dtypes and times).
+    dtypes and times); ``digest_scheme`` (how ``sha256`` names a frame's content, see
+    ``Source.digest_scheme``; null for files, arrays, derived sources and earlier frames).
 ``parents``
     Row-level parents of derived sources, one row per derived row: ``source_id``,
     ``sha256``, ``line`` (1-based) and ``parents`` (the parent row ids: a compressed
@@ -135,6 +136,7 @@ def _schemas(pa):
             ("columns_from", pa.map_(s, pa.list_(ref))),
             ("has_parents", pa.bool_()),
             ("other_reads", s),
+            ("digest_scheme", s),
         ],
         "parents": [
             ("source_id", s),
@@ -285,6 +287,7 @@ def _encode(pa, schemas, run):
                     if s.other_reads
                     else None
                 ),
+                "digest_scheme": s.digest_scheme,
             }
         )
         if s.parents is not None:

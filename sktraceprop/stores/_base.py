@@ -108,6 +108,10 @@ class BaseStore(ABC):
         """``{leaf number: (value_text, salt)}`` of a sealed run's leaves still held."""
         return {}
 
+    def _raw_source_versions(self, source_id):
+        """The record texts of the stored sources named ``source_id``."""
+        return [text for sid, _, text, *_ in self._raw_sources() if sid == source_id]
+
     def _raw_redaction_events(self, run_id):
         """The ``store.redaction`` event rows of a run, oldest first."""
         return [row for row in self._raw_events(run_id) if row[3] == REDACTION_EVENT]

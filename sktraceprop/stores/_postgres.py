@@ -615,6 +615,15 @@ class PostgresStore(BaseStore):
             )
         )
 
+    def _raw_source_versions(self, source_id):
+        rows = self._query(
+            self._sql(
+                "SELECT record FROM {s} WHERE source_id = %s ORDER BY event_seq", s="sources"
+            ),
+            (source_id,),
+        )
+        return [text for (text,) in rows]
+
     def _raw_event(self, seq):
         rows = self._query(
             self._sql(f"SELECT {_EVENT_COLUMNS} FROM {{e}} WHERE seq = %s", e="events"), (seq,)

@@ -7,9 +7,14 @@ yet, then the run's ``store.run`` event, each with the digest of what is stored 
 it; a run id already stored is refused (runs are append-only).
 """
 
+import json
+import warnings
+
 import numpy as np
 
-from ..exceptions import CorruptStoreError, StoreError
+from .._lineage._source import Source, earlier_scheme_message, legacy_digest
+from ..exceptions import CorruptStoreError, LineageWarning, StoreError
+from ..utils._stack import user_stacklevel
 from ._append import _Chain
 from ._chain import (
     RUN_EVENT,
@@ -111,6 +116,30 @@ def save_run(store, lineage):
     def committed():
         return lineage.run_id if store._raw_run(lineage.run_id) is not None else None
 
+    _warn_earlier_schemes(store, lineage.sources.values())
     run_id = store._transact(write, committed)
     note_saved(store, run_id)
     return run_id
+
+
+def _warn_earlier_schemes(store, sources):
+    """Warn of a new version of a source beside stored versions whose digests were made
+    by an earlier scheme (see :func:`~sktraceprop._lineage._source.legacy_digest`):
+    the two cannot be compared, and the store will hold both."""
+    for source in sources:
+        if source.digest_scheme is None or store._raw_source(*source.key) is not None:
+            continue
+        earlier = []
+        for text in store._raw_source_versions(source.source_id):
+            try:
+                stored = Source.from_dict(json.loads(text))
+            except (TypeError, ValueError, KeyError):
+                continue  # verify() names a record that cannot be read; not for here
+            if legacy_digest(stored):
+                earlier.append(stored)
+        if earlier:
+            warnings.warn(
+                earlier_scheme_message(source, earlier, f"in {store!r}"),
+                LineageWarning,
+                stacklevel=user_stacklevel(),
+            )

@@ -578,6 +578,12 @@ class SQLiteStore(BaseStore):
             "ORDER BY event_seq"
         )
 
+    def _raw_source_versions(self, source_id):
+        rows = self._query(
+            "SELECT record FROM sources WHERE source_id = ? ORDER BY event_seq", (source_id,)
+        )
+        return [text for (text,) in rows]
+
     def _raw_leaves(self, run_id):
         if self.schema_version < 3:
             return {}
