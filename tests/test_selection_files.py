@@ -1,0 +1,128 @@
+"""Runs of model selection over rows read from CSV files, against the files' bytes.
+
+The truth is independent of the library: the physical line where each record starts,
+found by Python's ``csv`` module over the raw bytes, the SHA-256 of those bytes, and
+the splits the CV splitter gives for the same data.
+"""
+
+import csv
+import hashlib
+
+import numpy as np
+import pytest
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+
+
+def _write(path, header, rows):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _lines_by_key(path):
+    """Key (first field) -> the physical 1-based line its record starts on, from the bytes."""
+    text = open(path, "rb").read().decode()
+    physical = iter(enumerate(text.split("\n"), start=1))
+    last = [0]
+
+    def lines():
+        for number, line in physical:
+            last[0] = number
+            yield line + "\n"
+
+    reader = csv.reader(lines())
+    next(reader)  # the header
+    out = {}
+    while True:
+        start = last[0] + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return out
+        if record:
+            out[int(record[0])] = start
+
+
+@pytest.fixture
+def files(tmp_path):
+    """Two files joined on ``pid``: quoted fields (commas, quotes, newlines), gaps."""
+    rng = np.random.default_rng(4)
+    n = 60
+    patients = [
+        [
+            1000 + i,
+            f"Name {i}, Jr",
+            "" if i % 11 == 4 else int(rng.integers(20, 80)),
+            f"{rng.normal(120, 15):.2f}",
+            'said "hi",\nthen left' if i % 7 == 0 else "ok",
+        ]
+        for i in range(n)
+    ]
+    keep = rng.permutation(n)[: n - 5]  # some patients have no labs; another order
+    labs = [
+        [1000 + i, "" if i % 9 == 2 else f"{rng.normal(200, 30):.1f}", int(i % 3 == 0)]
+        for i in keep
+    ]
+    a, b = tmp_path / "patients.csv", tmp_path / "labs.csv"
+    _write(a, ["pid", "name", "age", "bp", "note"], patients)
+    _write(b, ["pid", "chol", "label"], labs)
+    merged = stp.merge(
+        stp.read_csv(a, source_id="patients"), stp.read_csv(b, source_id="labs"), on="pid"
+    )
+    return merged, {"patients": a, "labs": b}
+
+
+def _pipe(store):
+    return stp.make_traced_pipeline(
+        SimpleImputer(), StandardScaler(), LogisticRegression(), store=store
+    )
+
+
+def _check_rows(run, pids, paths):
+    """The run's training rows are the rows of ``pids``, in order, on their files' lines."""
+    rows = run.rows()
+    assert rows["train_index"].nunique() == len(pids)
+    for name, path in paths.items():
+        lines = _lines_by_key(path)
+        mine = rows[rows["source_id"] == name].sort_values("train_index")
+        assert mine["train_index"].tolist() == list(range(len(pids)))
+        assert mine["line"].tolist() == [lines[p] for p in pids]
+        assert set(mine["uri"]) == {path.resolve().as_uri()}
+    digests = {s.source_id: s.sha256 for s in run.sources.values() if not s.derived}
+    assert digests == {
+        name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in paths.items()
+    }
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_merged_file_rows_of_every_split_and_the_refit_are_traceable_from_the_store(
+    files, tmp_path, n_jobs
+):
+    # With n_jobs=2 a worker process stored the merge source first, without its parent
+    # rows (they did not travel with the clone it was sent): the store then never held
+    # them, and no run of the search, the refit included, could be traced from it.
+    merged, paths = files
+    X, y, pids = merged[["age", "bp", "chol"]], merged["label"], merged["pid"].to_numpy()
+    path = tmp_path / "runs.db"
+    cv = StratifiedKFold(3, shuffle=True, random_state=1)
+    grid = {"logisticregression__C": [0.1, 10.0]}
+    search = GridSearchCV(_pipe(stp.stores.SQLiteStore(path)), grid, cv=cv, n_jobs=n_jobs)
+    search.fit(X, y)
+    splits = list(cv.split(X, y))
+    store = stp.stores.SQLiteStore(path)  # a new handle: what is on disk
+    runs = [store.load_run(r) for r in store.list_runs()["run_id"]]
+    assert len(runs) == 2 * 3 + 1
+    for run in runs:
+        if run.selection["role"] == "cv_fold":
+            train = splits[run.selection["split_progress"][0]][0]
+            _check_rows(run, pids[train], paths)
+        else:
+            assert run.run_id == search.best_estimator_.lineage_.run_id
+            _check_rows(run, pids, paths)
+    assert store.verify()
