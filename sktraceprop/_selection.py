@@ -33,6 +33,7 @@ from ._lineage._fingerprint import json_safe
 __all__ = [
     "SelectionCloneMixin",
     "anonymous_split_note",
+    "search_id_of",
     "selection_of",
     "transformed_target_note",
 ]
@@ -42,6 +43,8 @@ TAG = "_stp_search"
 #: Parallel object of a cross-validation call (``cross_validate``...) -> its id.
 _CALLS = weakref.WeakKeyDictionary()
 _CALLS_LOCK = threading.Lock()
+#: Search -> the id of its latest fit (in the process that ran it).
+_SEARCH_IDS = weakref.WeakKeyDictionary()
 _CODES = None
 
 
@@ -136,6 +139,24 @@ def _library_frame(frame, prefixes):
     return frame.f_globals.get("__name__", "").startswith(prefixes)
 
 
+def _remember(search, search_id):
+    """Keep ``search_id`` as the id of ``search``'s latest fit (see :func:`search_id_of`)."""
+    try:
+        with _CALLS_LOCK:
+            _SEARCH_IDS[search] = search_id
+    except TypeError:  # not weakly referable: its id is found through its refit's run
+        pass
+
+
+def search_id_of(search):
+    """The ``search_id`` of the latest fit of ``search`` in this process, or None."""
+    try:
+        with _CALLS_LOCK:
+            return _SEARCH_IDS.get(search)
+    except TypeError:
+        return None
+
+
 def clone_tag(original):
     """The tag a clone of ``original`` made now gets (None outside model selection).
 
@@ -156,6 +177,7 @@ def clone_tag(original):
             return None
         if getattr(search, "estimator", None) is original:
             tag = {"search_id": str(uuid.uuid4()), "search": _class_path(search)}
+            _remember(search, tag["search_id"])
             return _selection_halving.register(search, tag)
         if frame.f_locals.get("base_estimator") is original:
             return getattr(original, TAG, None)  # the refit's clone
