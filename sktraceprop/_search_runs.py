@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ._lineage._fingerprint import json_safe
-from ._selection import search_id_of
+from ._selection import search_fit_of
 from .exceptions import LineageError
 
 __all__ = ["search_runs"]
@@ -43,8 +43,30 @@ def _refit_run(search):
     return None
 
 
+def _latest_fit(search):
+    """The id of the search's latest fit in this process, checked to be the fit that made
+    its ``cv_results_``; None when it was not fitted here."""
+    found = search_fit_of(search)
+    if found is None:
+        return None
+    search_id, estimator, before = found
+    if search.cv_results_ is before:
+        raise LineageError(
+            f"the latest fit of this {type(search).__name__} (search_id {search_id}) did "
+            "not complete: its cv_results_ are of an earlier fit, whose runs cannot be "
+            "told apart here. Fit it again"
+        )
+    if estimator is None or estimator() is not search.estimator:
+        raise LineageError(
+            f"this {type(search).__name__}'s estimator was replaced since its fit "
+            f"{search_id}: whether its cv_results_ are of that fit (a fit of an estimator "
+            "that records no run leaves no id) is not known. Fit it again"
+        )
+    return search_id
+
+
 def _the_search_id(search):
-    mine = search_id_of(search)
+    mine = _latest_fit(search)
     refit = _refit_run(search)
     theirs = None if refit is None else refit.selection.get("search_id")
     if mine is not None and theirs is not None and mine != theirs:

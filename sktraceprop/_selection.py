@@ -33,7 +33,7 @@ from ._lineage._fingerprint import json_safe
 __all__ = [
     "SelectionCloneMixin",
     "anonymous_split_note",
-    "search_id_of",
+    "search_fit_of",
     "selection_of",
     "transformed_target_note",
 ]
@@ -140,16 +140,24 @@ def _library_frame(frame, prefixes):
 
 
 def _remember(search, search_id):
-    """Keep ``search_id`` as the id of ``search``'s latest fit (see :func:`search_id_of`)."""
+    """Keep ``search_id`` as the id of ``search``'s latest fit (see :func:`search_fit_of`),
+    with what shows later whether that fit made the search's ``cv_results_``: the
+    estimator it was given and the ``cv_results_`` it had before."""
+    try:
+        estimator = weakref.ref(search.estimator)
+    except TypeError:
+        estimator = None
     try:
         with _CALLS_LOCK:
-            _SEARCH_IDS[search] = search_id
+            _SEARCH_IDS[search] = (search_id, estimator, search.__dict__.get("cv_results_"))
     except TypeError:  # not weakly referable: its id is found through its refit's run
         pass
 
 
-def search_id_of(search):
-    """The ``search_id`` of the latest fit of ``search`` in this process, or None."""
+def search_fit_of(search):
+    """``(search_id, estimator, cv_results_ before)`` of the latest fit of ``search`` that
+    started in this process (``estimator``: a weak reference to the estimator it was
+    given, or None), or None."""
     try:
         with _CALLS_LOCK:
             return _SEARCH_IDS.get(search)

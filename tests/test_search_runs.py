@@ -233,3 +233,31 @@ def test_wrong_inputs_are_refused(data):
         stp.search_runs(search, stp.stores.MemoryStore())  # another store
     with pytest.raises(TypeError, match="sktraceprop store"):
         stp.search_runs(search, "runs.db")
+
+
+def test_results_of_a_fit_that_left_no_id_are_not_given_an_earlier_fits_runs(data):
+    # The search's id is minted when it clones a traced estimator: a later fit of an
+    # untraced estimator, or one that failed midway, left the earlier fit's id beside
+    # cv_results_ that are not that fit's (the same grid: nothing else told them apart)
+    from sklearn.pipeline import make_pipeline
+
+    X, y = data
+    store = stp.stores.MemoryStore()
+    grid = {"logisticregression__C": [0.1, 1.0]}
+    search = GridSearchCV(_pipe(store), grid, cv=KFold(2)).fit(X, y)
+    first = search.cv_results_
+    plain = make_pipeline(StandardScaler(), LogisticRegression())
+    search.set_params(estimator=plain, cv=KFold(2, shuffle=True, random_state=0)).fit(X, y)
+    assert search.cv_results_ is not first
+    with pytest.raises(LineageError, match="replaced"):
+        stp.search_runs(search, store)
+
+    search = GridSearchCV(_pipe(store), grid, cv=KFold(2)).fit(X, y)
+    first = search.cv_results_
+    failing = {"logisticregression__C": [0.1, -1.0]}
+    with pytest.raises(ValueError), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        search.set_params(param_grid=failing, error_score="raise").fit(X, y)
+    assert search.cv_results_ is first  # of the first fit; the second stored some runs
+    with pytest.raises(LineageError, match="did not complete"):
+        stp.search_runs(search, store)
