@@ -64,14 +64,18 @@ def files(tmp_path):
         ]
         for i in range(n)
     ]
+    # each test's files are other bytes: a worker process kept from an earlier test
+    # knows identical bytes by the path they were first read from
+    site = tmp_path.name
+    patients[0][1] = site
     keep = rng.permutation(n)[: n - 5]  # some patients have no labs; another order
     labs = [
-        [1000 + i, "" if i % 9 == 2 else f"{rng.normal(200, 30):.1f}", int(i % 3 == 0)]
+        [1000 + i, "" if i % 9 == 2 else f"{rng.normal(200, 30):.1f}", int(i % 3 == 0), site]
         for i in keep
     ]
     a, b = tmp_path / "patients.csv", tmp_path / "labs.csv"
     _write(a, ["pid", "name", "age", "bp", "note"], patients)
-    _write(b, ["pid", "chol", "label"], labs)
+    _write(b, ["pid", "chol", "label", "site"], labs)
     merged = stp.merge(
         stp.read_csv(a, source_id="patients"), stp.read_csv(b, source_id="labs"), on="pid"
     )
@@ -126,3 +130,42 @@ def test_merged_file_rows_of_every_split_and_the_refit_are_traceable_from_the_st
             assert run.run_id == search.best_estimator_.lineage_.run_id
             _check_rows(run, pids, paths)
     assert store.verify()
+
+
+def test_cross_validate_in_workers_stores_the_parents_of_merges_and_aggregates(files, tmp_path):
+    # a ward statistic joined back to the rows: a merge of the rows with an aggregate
+    # of them; the workers store both derived sources first
+    from sklearn.model_selection import KFold, cross_validate
+
+    merged, paths = files
+    patients = stp.read_csv(paths["patients"], source_id="patients")
+    merged = merged.assign(ward=merged["pid"] % 4)
+    wards = stp.aggregate(merged, "ward", ward_bp=("bp", "mean"))
+    rows = stp.merge(merged, wards, on="ward")
+    X, y, pids = rows[["age", "bp", "chol", "ward_bp"]], rows["label"], rows["pid"].to_numpy()
+    path = tmp_path / "runs.db"
+    cv = KFold(3, shuffle=True, random_state=0)
+    cross_validate(_pipe(stp.stores.SQLiteStore(path)), X, y, cv=cv, n_jobs=2)
+    store = stp.stores.SQLiteStore(path)
+    runs = [store.load_run(r) for r in store.list_runs()["run_id"]]
+    lines = _lines_by_key(paths["patients"])
+    found = []
+    for run in runs:
+        assert all(s.parents is not None for s in run.sources.values() if s.derived)
+        mine = run.rows().query("source_id == 'patients'").sort_values("train_index")
+        (k,) = [
+            k
+            for k, (train, _) in enumerate(cv.split(X, y))
+            if mine["line"].tolist() == [lines[p] for p in pids[train]]
+        ]
+        train, test = list(cv.split(X, y))[k]
+        _check_rows(run, pids[train], paths)
+        # a patient the split did not train on: the training rows of its ward depend on
+        # it through the ward's statistic (the aggregate's parents), and only those
+        gone = pids[test[0]]
+        (line,) = [p for p in stp.row_ids(patients)[patients["pid"].to_numpy() == gone]]
+        row, via = run.depends_on(removed_ids=[line])
+        np.testing.assert_array_equal(row, pids[train] % 4 == gone % 4)
+        np.testing.assert_array_equal(via, row)
+        found.append(k)
+    assert sorted(found) == [0, 1, 2]
