@@ -43,6 +43,14 @@ TAG = "_stp_search"
 #: Parallel object of a cross-validation call (``cross_validate``...) -> its id.
 _CALLS = weakref.WeakKeyDictionary()
 _CALLS_LOCK = threading.Lock()
+#: Parallel object of a cross_validate or cross_val_predict call -> splits cloned so far.
+_SPLITS_MADE = weakref.WeakKeyDictionary()
+#: The calls whose clones of their estimator are one per split, in the splitter's order
+#: (learning_curve and validation_curve make several per split).
+_SPLIT_ORDER = (
+    "sklearn.model_selection.cross_validate",
+    "sklearn.model_selection.cross_val_predict",
+)
 #: Search -> the id of its latest fit (in the process that ran it).
 _SEARCH_IDS = weakref.WeakKeyDictionary()
 _CODES = None
@@ -202,8 +210,14 @@ def clone_tag(original):
     if parallel is None:
         return None
     with _CALLS_LOCK:  # joblib may dispatch from several threads
-        tag = _CALLS.setdefault(parallel, {"search_id": str(uuid.uuid4()), "search": name})
-    return dict(tag)
+        tag = dict(_CALLS.setdefault(parallel, {"search_id": str(uuid.uuid4()), "search": name}))
+        if name in _SPLIT_ORDER and frame.f_locals.get("estimator") is original:
+            # one clone of the call's estimator per split, made in the splitter's order
+            # as joblib draws the next task (one generator: never two at once); clones
+            # of traced steps inside it are not counted
+            tag["split_index"] = _SPLITS_MADE.get(parallel, 0)
+            _SPLITS_MADE[parallel] = tag["split_index"] + 1
+    return tag
 
 
 class SelectionCloneMixin:
@@ -268,6 +282,7 @@ def selection_of(estimator):
             "n_train": None if train is None else len(train),
             "n_test": None if test is None else len(test),
             **_selection_halving.fold_fields(tag, candidate_progress),
+            **({"split_index": tag["split_index"]} if "split_index" in tag else {}),
         }
     if frame.f_code is codes["search_fit"]:
         search = frame.f_locals.get("self")
