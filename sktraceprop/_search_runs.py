@@ -28,13 +28,15 @@ def _search_classes():
     return (
         base,
         (GridSearchCV._run_search, RandomizedSearchCV._run_search),
-        (successive_halving_base()),
+        successive_halving_base(),
     )
 
 
 def _refit_run(search):
     """The run of the search's refitted model (or of the model an unlearner or explainer
     wraps there), or None."""
+    if not search.refit:  # a best_estimator_ left from an earlier fit is not this fit's
+        return None
     best = getattr(search, "best_estimator_", None)
     for model in (best, getattr(best, "estimator_", None)):
         run = getattr(model, "lineage_", None)
@@ -153,7 +155,9 @@ def search_runs(search, store):
     if listed.empty:
         raise LineageError(
             f"{store!r} holds no run of the splits of this search (search_id "
-            f"{search_id}): its estimator stored its runs elsewhere, or none (no store)"
+            f"{search_id}): its estimator stored its runs elsewhere, or none (no store), "
+            "or the traced estimator is a step of the estimator searched (a plain "
+            "Pipeline's step: its fits are that Pipeline's, not the search's splits)"
         )
     table = np.full((n_rows, n_splits), None, dtype=object)
     for run_id in listed["run_id"]:

@@ -261,3 +261,17 @@ def test_results_of_a_fit_that_left_no_id_are_not_given_an_earlier_fits_runs(dat
     assert search.cv_results_ is first  # of the first fit; the second stored some runs
     with pytest.raises(LineageError, match="did not complete"):
         stp.search_runs(search, store)
+
+
+def test_a_search_fitted_again_without_refit_is_not_refused_for_its_old_model(data):
+    # refit=False leaves the best_estimator_ of an earlier fit in place: not this fit's
+    X, y = data
+    store = stp.stores.MemoryStore()
+    search = GridSearchCV(_pipe(store), {"logisticregression__C": [0.1, 1.0]}, cv=KFold(2))
+    old = search.fit(X, y).best_estimator_
+    cv = KFold(3, shuffle=True, random_state=4)
+    search.set_params(refit=False, cv=cv).fit(X, y)
+    assert search.best_estimator_ is old
+    runs = stp.search_runs(search, store)
+    _check(search, runs, store, X, list(cv.split(X, y)))
+    assert runs.attrs["search_id"] != old.lineage_.selection["search_id"]
