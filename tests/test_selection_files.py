@@ -169,3 +169,20 @@ def test_cross_validate_in_workers_stores_the_parents_of_merges_and_aggregates(f
         np.testing.assert_array_equal(via, row)
         found.append(k)
     assert sorted(found) == [0, 1, 2]
+
+
+def test_explainer_of_the_best_model_names_its_rows_files_and_lines(files, tmp_path):
+    merged, paths = files
+    X, y, pids = merged[["age", "bp", "chol"]], merged["label"], merged["pid"].to_numpy()
+    store = stp.stores.SQLiteStore(tmp_path / "runs.db")
+    grid = {"logisticregression__C": [0.1, 10.0]}
+    search = GridSearchCV(_pipe(store), grid, cv=3, n_jobs=2).fit(X, y)
+    explainer = stp.InfluenceExplainer(search.best_estimator_, n_subsets=4, random_state=0)
+    top = explainer.fit(X, y).explain(X.iloc[:2], top_k=3)
+    table = top.top()
+    assert len(table) == 2 * 3 * 2  # two test rows, three training rows, two files each
+    for name, path in paths.items():
+        lines = _lines_by_key(path)
+        mine = table[table["source_id"] == name]
+        assert len(mine) == 6
+        assert mine["line"].tolist() == [lines[p] for p in pids[mine["train_index"]]]
