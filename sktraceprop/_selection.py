@@ -17,9 +17,12 @@ split fits: clones made by a search (of its ``estimator``, then of that base clo
 by ``cross_validate``, ``cross_val_predict``, ``learning_curve`` or ``validation_curve``
 carry the call's id, minted once per call in the process that made them, and travel
 with the clone to worker processes; so does, for a successive-halving search, the
-iteration the split belongs to (see ``_selection_halving``). A fit any other code
-makes (a third-party loop, a meta-estimator's own fits) records nothing here: the
-library does not guess.
+iteration the split belongs to (see ``_selection_halving``), and, for
+``cross_validate`` and ``cross_val_predict`` (which give their fits no split number),
+the split's place in the splitter's order, counted as the call clones its estimator
+once per split. A search's id is also kept for the search object in the process that
+fitted it (see ``sktraceprop._search_runs``). A fit any other code makes (a third-party
+loop, a meta-estimator's own fits) records nothing here: the library does not guess.
 """
 
 import sys
