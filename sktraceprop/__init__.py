@@ -17,6 +17,7 @@ _LAZY = {
     "row_ids": "._lineage",
     "row_lineage": "._lineage",
     "run_context": "._tracing",
+    "search_runs": "._search_runs",
     "Lineage": "._lineage",
     "Op": "._lineage",
     "Source": "._lineage",

@@ -17,9 +17,12 @@ split fits: clones made by a search (of its ``estimator``, then of that base clo
 by ``cross_validate``, ``cross_val_predict``, ``learning_curve`` or ``validation_curve``
 carry the call's id, minted once per call in the process that made them, and travel
 with the clone to worker processes; so does, for a successive-halving search, the
-iteration the split belongs to (see ``_selection_halving``). A fit any other code
-makes (a third-party loop, a meta-estimator's own fits) records nothing here: the
-library does not guess.
+iteration the split belongs to (see ``_selection_halving``), and, for
+``cross_validate`` and ``cross_val_predict`` (which give their fits no split number),
+the split's place in the splitter's order, counted as the call clones its estimator
+once per split. A search's id is also kept for the search object in the process that
+fitted it (see ``sktraceprop._search_runs``). A fit any other code makes (a third-party
+loop, a meta-estimator's own fits) records nothing here: the library does not guess.
 """
 
 import sys
@@ -33,6 +36,7 @@ from ._lineage._fingerprint import json_safe
 __all__ = [
     "SelectionCloneMixin",
     "anonymous_split_note",
+    "search_fit_of",
     "selection_of",
     "transformed_target_note",
 ]
@@ -42,6 +46,16 @@ TAG = "_stp_search"
 #: Parallel object of a cross-validation call (``cross_validate``...) -> its id.
 _CALLS = weakref.WeakKeyDictionary()
 _CALLS_LOCK = threading.Lock()
+#: Parallel object of a cross_validate or cross_val_predict call -> splits cloned so far.
+_SPLITS_MADE = weakref.WeakKeyDictionary()
+#: The calls whose clones of their estimator are one per split, in the splitter's order
+#: (learning_curve and validation_curve make several per split).
+_SPLIT_ORDER = (
+    "sklearn.model_selection.cross_validate",
+    "sklearn.model_selection.cross_val_predict",
+)
+#: Search -> the id of its latest fit (in the process that ran it).
+_SEARCH_IDS = weakref.WeakKeyDictionary()
 _CODES = None
 
 
@@ -136,6 +150,32 @@ def _library_frame(frame, prefixes):
     return frame.f_globals.get("__name__", "").startswith(prefixes)
 
 
+def _remember(search, search_id):
+    """Keep ``search_id`` as the id of ``search``'s latest fit (see :func:`search_fit_of`),
+    with what shows later whether that fit made the search's ``cv_results_``: the
+    estimator it was given and the ``cv_results_`` it had before."""
+    try:
+        estimator = weakref.ref(search.estimator)
+    except TypeError:
+        estimator = None
+    try:
+        with _CALLS_LOCK:
+            _SEARCH_IDS[search] = (search_id, estimator, search.__dict__.get("cv_results_"))
+    except TypeError:  # not weakly referable: its id is found through its refit's run
+        pass
+
+
+def search_fit_of(search):
+    """``(search_id, estimator, cv_results_ before)`` of the latest fit of ``search`` that
+    started in this process (``estimator``: a weak reference to the estimator it was
+    given, or None), or None."""
+    try:
+        with _CALLS_LOCK:
+            return _SEARCH_IDS.get(search)
+    except TypeError:
+        return None
+
+
 def clone_tag(original):
     """The tag a clone of ``original`` made now gets (None outside model selection).
 
@@ -156,6 +196,7 @@ def clone_tag(original):
             return None
         if getattr(search, "estimator", None) is original:
             tag = {"search_id": str(uuid.uuid4()), "search": _class_path(search)}
+            _remember(search, tag["search_id"])
             return _selection_halving.register(search, tag)
         if frame.f_locals.get("base_estimator") is original:
             return getattr(original, TAG, None)  # the refit's clone
@@ -172,8 +213,14 @@ def clone_tag(original):
     if parallel is None:
         return None
     with _CALLS_LOCK:  # joblib may dispatch from several threads
-        tag = _CALLS.setdefault(parallel, {"search_id": str(uuid.uuid4()), "search": name})
-    return dict(tag)
+        tag = dict(_CALLS.setdefault(parallel, {"search_id": str(uuid.uuid4()), "search": name}))
+        if name in _SPLIT_ORDER and frame.f_locals.get("estimator") is original:
+            # one clone of the call's estimator per split, made in the splitter's order
+            # as joblib draws the next task (one generator: never two at once); clones
+            # of traced steps inside it are not counted
+            tag["split_index"] = _SPLITS_MADE.get(parallel, 0)
+            _SPLITS_MADE[parallel] = tag["split_index"] + 1
+    return tag
 
 
 class SelectionCloneMixin:
@@ -238,6 +285,7 @@ def selection_of(estimator):
             "n_train": None if train is None else len(train),
             "n_test": None if test is None else len(test),
             **_selection_halving.fold_fields(tag, candidate_progress),
+            **({"split_index": tag["split_index"]} if "split_index" in tag else {}),
         }
     if frame.f_code is codes["search_fit"]:
         search = frame.f_locals.get("self")

@@ -217,6 +217,16 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
     call :meth:`_traced_fit` from their public fit methods.
     """
 
+    def _parents_travel(self):
+        # An unfitted estimator with a store, pickled (a GridSearchCV or cross_validate
+        # clone sent to a worker process), may store a run there before this process
+        # does: the merge and aggregate sources it stores first must hold their parent
+        # rows, or the store never does (it keeps a source's first record) and no run on
+        # those rows, this process's refit included, can be traced from it. Which merges
+        # the worker's data holds is not known when it is pickled: those of every merge
+        # and aggregate loaded here travel (24 bytes per merged row).
+        return getattr(self, "store", None) is not None and not hasattr(self, "lineage_")
+
     def _traced_fit(self, fit_method, X, y, sample_id, params, context=None):
         check_log_predictions(self)
         with recording() as outer:

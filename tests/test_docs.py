@@ -158,6 +158,7 @@ def _stores_namespace(ns):
     sources = pipe.lineage_.sources.values()
     return dict(
         X=X, y=y, pipe=pipe, run_id=run_id, run=search.best_estimator_.lineage_,
+        search=search,
         sha256=next(s.sha256 for s in sources if s.source_id == "hospital_a"),
         ids=stp.row_ids(X)[from_b][:3],
     )  # fmt: skip

@@ -13,6 +13,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
@@ -23,6 +25,7 @@ from sklearn.model_selection import (
     HalvingRandomSearchCV,
     KFold,
     RandomizedSearchCV,
+    ShuffleSplit,
     StratifiedKFold,
     cross_val_predict,
     cross_val_score,
@@ -575,3 +578,71 @@ def test_a_traced_fit_keeps_no_object_of_its_callers_alive():
     del explainer
     gc.collect()
     assert seen() is None
+
+
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n_splits=st.integers(2, 5),
+    seed=st.integers(0, 1000),
+    kind=st.sampled_from(["kfold", "stratified", "shuffle"]),
+    predict=st.booleans(),
+)
+def test_cross_validate_and_predict_runs_name_their_split_in_the_splitters_order(
+    data, n_splits, seed, kind, predict
+):
+    # cross_validate and cross_val_predict give their fits no split_progress: which
+    # stored run was which test_score (or which block of predictions) was not recorded
+    X, y = data
+    cv = {
+        "kfold": KFold(n_splits, shuffle=True, random_state=seed),
+        "stratified": StratifiedKFold(n_splits, shuffle=True, random_state=seed),
+        "shuffle": ShuffleSplit(n_splits, test_size=0.25, random_state=seed),
+    }[kind]
+    if predict and kind == "shuffle":
+        cv = KFold(n_splits)  # cross_val_predict needs a partition
+    store = stp.stores.MemoryStore()
+    call = cross_val_predict if predict else cross_validate
+    call(_pipe(store), X, y, cv=cv)
+    ids = X.index.to_numpy()
+    splits = list(cv.split(X, y))
+    runs = _runs(store)
+    assert sorted(r.selection["split_index"] for r in runs) == list(range(len(splits)))
+    for run in runs:
+        np.testing.assert_array_equal(run.row_ids, ids[splits[run.selection["split_index"]][0]])
+        assert f"split {run.selection['split_index'] + 1} in the splitter's order" in (
+            selection_note(run)
+        )
+
+
+@pytest.mark.parametrize("backend", ["loky", "threading"])
+def test_split_index_of_cross_validate_in_workers(data, tmp_path, backend):
+    from joblib import parallel_backend
+    from sklearn.pipeline import make_pipeline
+
+    X, y = data
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    cv = KFold(4, shuffle=True, random_state=2)
+    # a traced column transformer inside the traced pipeline: cloned with each split's
+    # clone, it is not a split of its own
+    nested = stp.make_traced_pipeline(
+        stp.make_traced_column_transformer((StandardScaler(), ["x1", "x2"])),
+        LogisticRegression(),
+        store=store,
+    )
+    with parallel_backend(backend):
+        scores = cross_validate(nested, X, y, cv=cv, n_jobs=2, return_estimator=True)
+        # a traced step inside a plain Pipeline: fitted by the Pipeline, not as a split
+        inner = stp.TracedEstimator(LogisticRegression(), store=store)
+        cross_validate(make_pipeline(StandardScaler(), inner), X, y, cv=cv, n_jobs=2)
+    splits = list(cv.split(X, y))
+    ids = X.index.to_numpy()
+    for k, fitted in enumerate(scores["estimator"]):
+        run = store.load_run(fitted.lineage_.run_id)
+        assert run.selection["split_index"] == k
+        np.testing.assert_array_equal(run.row_ids, ids[splits[k][0]])
+    runs = _runs(store)
+    assert len(runs) == 8
+    assert sorted(r.selection["split_index"] for r in runs if r.selection) == [0, 1, 2, 3]
+    assert [r.selection for r in runs if r.estimator.endswith("TracedEstimator")] == [None] * 4

@@ -177,7 +177,10 @@ class Lineage:
         candidate's parameters, ``n_train``/``n_test``; for a successive-halving
         search also ``iteration``, its ``n_resources`` and ``cv_results_index``, the
         row of the search's ``cv_results_``, each None when not known and absent in
-        runs recorded before they were) or ``"refit"`` (a search's refit:
+        runs recorded before they were; for ``cross_validate`` and
+        ``cross_val_predict``, which give their fits no ``split_progress``,
+        ``split_index``, the split's 0-based place in the splitter's order, that of
+        their results, absent in runs recorded before it was) or ``"refit"`` (a search's refit:
         ``best_index``, ``best_params``, ``n_splits``, ``n_candidates``), with the
         ``search_id`` shared by the runs of one search or cross-validation call
         and the ``search`` (its class or function; both None when not known). None

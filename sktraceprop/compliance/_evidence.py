@@ -131,6 +131,13 @@ def _progress(pair, what):
     return f"{what} {pair[0] + 1} of {pair[1]}" if pair else None
 
 
+def _split_index(selection):
+    """The split of a cross_validate or cross_val_predict fit, in words (None when the
+    run does not record it)."""
+    k = selection.get("split_index")
+    return None if k is None else f"split {k + 1} in the splitter's order"
+
+
 def _iteration(selection):
     """Where a halving search's split is in its ``cv_results_``, in words (None for the
     split of any other search)."""
@@ -186,7 +193,7 @@ def selection_note(run):
     parts = [
         p
         for p in (
-            _progress(selection.get("split_progress"), "split"),
+            _progress(selection.get("split_progress"), "split") or _split_index(selection),
             _progress(selection.get("candidate_progress"), "candidate"),
             _iteration(selection),
         )
