@@ -11,7 +11,8 @@ import numpy as np
 
 from .._lineage._source import REGISTRY
 from ..exceptions import StoreError
-from ..stores._erase_rows import keyed_rows, redact_each, removed_in, run_values
+from ..stores._erase_rows import keyed_rows, removed_in, run_values
+from ..stores._redaction import redact_runs
 
 
 def check_redact(unl, redact):
@@ -71,15 +72,18 @@ def erase(unl, values, reason, event_seq, removed_ids):
         if asked is not None:
             wanted.append((run_id, asked))
     planned = [(r, store._held_values(r, **asked)) for r, asked in wanted]
-    return redact_each(
+    # one transaction: a failure (or a writer killed) part way erases from no run
+    done, _ = redact_runs(
         store,
         [(r, held) for r, held in planned if any(held.values())],
         why,
-        lambda run_id, held, exc, finished: (
+        held_only=True,
+        failed=lambda run_id, held, exc: (
             f"the rows were removed and the removal logged (event {event_seq}), but "
-            f"erasing their values from stored run {run_id} failed: {exc} (erased "
-            f"from: {finished}). Erase them with store.redact({run_id!r}, "
-            f"features={held['features']!r}, sources={held['sources']!r}, "
-            f"fit_params={held['fit_params']!r}, reason={why!r})"
+            f"erasing their values from stored run {run_id} failed: {exc}. Nothing was "
+            "erased from any stored run; erase them with store.redact(run_id, "
+            f"features=..., sources=..., fit_params=..., reason={why!r}) for each run "
+            "given the rows, or with store.erase_rows"
         ),
     )
+    return done

@@ -1,0 +1,135 @@
+"""A writer killed (``kill -9``, power cut) in the middle of a store's work.
+
+Each case runs the work in a child process that exits at once (``os._exit``, as a
+kill would: no ``finally``, no rollback by Python) at a chosen point inside it, then
+opens the store as the next process would. The truth is the store's own rows read
+back: what was committed is all there, nothing is half there, and the next writer
+continues the chain.
+"""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop.stores._erase_rows import ERASURE_EVENT
+from sktraceprop.stores._sealed import REDACTION_EVENT
+from tests.stores._store_helpers import new_schema
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+#: The child's exit status when it stopped where it was told to.
+KILLED = 77
+
+
+def _store_code(kind, where):
+    if kind == "sqlite":
+        return f"stp.stores.SQLiteStore({where!r})"
+    dsn, schema = where
+    return f"stp.stores.PostgresStore({dsn!r}, schema={schema!r})"
+
+
+def _run_killed(kind, where, patch, work):
+    """Run ``work`` (code using ``store``) in a child whose ``patch`` (code) makes it
+    exit with :data:`KILLED` at the point to test; return the child's exit status."""
+    code = textwrap.dedent(
+        f"""
+        import os, warnings
+        warnings.simplefilter("ignore")
+        import sktraceprop as stp
+        store = {_store_code(kind, where)}
+        """
+    )
+    code += textwrap.dedent(patch) + textwrap.dedent(work)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == KILLED, done.stderr[-3000:]
+
+
+def _open(kind, where):
+    if kind == "sqlite":
+        return stp.stores.SQLiteStore(where)
+    return stp.stores.PostgresStore(where[0], schema=where[1])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def where(request, tmp_path):
+    if request.param == "sqlite":
+        return "sqlite", str(tmp_path / "store.db")
+    return "postgres", (request.getfixturevalue("pg_dsn"), new_schema())
+
+
+def _fit_two_runs(store, tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"])
+    frame["y"] = (frame["a"] > 0).astype(int)
+    frame.to_csv(tmp_path / "patients.csv", index=False)
+    df = stp.read_csv(tmp_path / "patients.csv")
+    runs = []
+    for C in (0.5, 2.0):
+        model = stp.make_traced_pipeline(
+            StandardScaler(), LogisticRegression(C=C), store=store
+        ).fit(df[["a", "b"]], df["y"])
+        runs.append(model.lineage_.run_id)
+    (source,) = {s.source_id for s in model.lineage_.sources.values()}
+    return runs, source
+
+
+def _erasures_carried_out(store):
+    """Every erasure event whose runs do not all have a redaction event naming it."""
+    events = store.events(include_store_events=True)
+    missing = {}
+    for event in events:
+        if event["kind"] != ERASURE_EVENT:
+            continue
+        named = f"(erasure event {event['seq']})"
+        done = {
+            e["run_id"]
+            for e in events
+            if e["kind"] == REDACTION_EVENT and e["payload"]["reason"].endswith(named)
+        }
+        if set(event["payload"]["runs"]) - done:
+            missing[event["seq"]] = sorted(set(event["payload"]["runs"]) - done)
+    return missing
+
+
+def test_a_writer_killed_inside_erase_rows_leaves_no_request_half_carried_out(where, tmp_path):
+    # Before: the request's store.erasure event was committed on its own, then each
+    # run's redaction in a transaction of its own: a writer killed between them left
+    # an event saying the runs' values were erased (and `sktraceprop trace` hid them)
+    # while the store still held them, and verify() passed.
+    kind, at = where
+    store = _open(kind, at)
+    runs, source = _fit_two_runs(store, tmp_path)
+    held = {run_id: store._raw_leaves(run_id) for run_id in runs}
+    n_events = len(store.events(include_store_events=True))
+    patch = f"""
+        import contextlib
+        opened = store._writer
+        @contextlib.contextmanager
+        def dying_writer():  # killed as it deletes the first run's values
+            with opened() as writer:
+                type(writer).delete_leaves = lambda *a: os._exit({KILLED})
+                yield writer
+        store._writer = dying_writer
+    """
+    _run_killed(kind, at, patch, f"store.erase_rows(source_id={source!r}, reason='GDPR-1')\n")
+    after = _open(kind, at)
+    assert after.verify()
+    assert _erasures_carried_out(after) == {}
+    # nothing of the killed request is kept: no event, every value still held
+    assert len(after.events(include_store_events=True)) == n_events
+    assert {run_id: after._raw_leaves(run_id) for run_id in runs} == held
+    # the request made again is carried out in full
+    done = after.erase_rows(source_id=source, reason="GDPR-1")
+    assert sorted(d["run_id"] for d in done) == sorted(runs)
+    assert _erasures_carried_out(after) == {} and after.verify()
+    for event in after.events(kind=REDACTION_EVENT, include_store_events=True):
+        leaves = set(event["payload"]["leaves"])
+        assert leaves and leaves <= set(held[event["run_id"]])
+        assert not leaves & set(after._raw_leaves(event["run_id"]))
