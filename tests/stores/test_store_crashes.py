@@ -133,3 +133,60 @@ def test_a_writer_killed_inside_erase_rows_leaves_no_request_half_carried_out(wh
         leaves = set(event["payload"]["leaves"])
         assert leaves and leaves <= set(held[event["run_id"]])
         assert not leaves & set(after._raw_leaves(event["run_id"]))
+
+
+def _dying(method):
+    """Child code: this store's writes exit (as killed) when they call ``method``."""
+    return f"""
+        import contextlib
+        opened = store._writer
+        @contextlib.contextmanager
+        def dying_writer():
+            with opened() as writer:
+                type(writer).{method} = lambda *a: os._exit({KILLED})
+                yield writer
+        store._writer = dying_writer
+    """
+
+
+@pytest.mark.parametrize("signed_before", [False, True])
+def test_a_checkpoint_interrupted_after_writes_is_named_as_possibly_that(
+    where, tmp_path, signed_before
+):
+    # Before: "appended after the last one (forged, or not signed yet ...)" under "failed
+    # its integrity check": a store whose writer was killed between writing and signing
+    # read as tampered, with no word of a crash or of what to do.
+    from sktraceprop import signing
+
+    kind, at = where
+    key = signing.generate_key()
+    signing.save_key(key, tmp_path / "audit.pem")
+    store = _open(kind, at)
+    store.append_event("review", {"n": 1})
+    if signed_before:
+        store.checkpoint(key)
+    work = f"""
+        store.append_event("review", {{"n": 2}})
+        store.checkpoint({str(tmp_path / "audit.pem")!r})
+    """
+    _run_killed(kind, at, _dying("insert_checkpoint"), work)
+    after = _open(kind, at)
+    assert after.verify()  # (no key: the chain, runs and sources)
+    with pytest.raises(stp.exceptions.CorruptStoreError) as caught:
+        after.verify(key.public_key())
+    said = str(caught.value)
+    assert "failed its integrity check" not in said
+    assert "its hash chain, runs and sources check out" in said
+    assert "interrupted" in said or "crash" in said
+    assert "store.checkpoint(private_key)" in said
+    if signed_before:
+        assert "event(s) 2 are not covered by a checkpoint signed by this key" in said
+        assert "through event 1" in said and "allow_unsigned_tail=True" in said
+        assert after.verify(key.public_key(), allow_unsigned_tail=True)
+    else:
+        assert "none of its 2 event(s) is signed by this key" in said
+    # the next writer continues, and signing the tail makes the store verify
+    after.append_event("review", {"n": 3})
+    made = after.checkpoint(key)
+    assert made["event_seq"] == 3
+    assert after.verify(key.public_key())
