@@ -35,9 +35,9 @@ def _store_code(kind, where):
     return f"stp.stores.PostgresStore({dsn!r}, schema={schema!r})"
 
 
-def _run_killed(kind, where, patch, work):
-    """Run ``work`` (code using ``store``) in a child whose ``patch`` (code) makes it
-    exit with :data:`KILLED` at the point to test; return the child's exit status."""
+def _run_killed(kind, where, *pieces):
+    """Run ``pieces`` of code (using ``store``; one of them makes the child exit with
+    :data:`KILLED` at the point to test, see :func:`_dying`) in a child process."""
     code = textwrap.dedent(
         f"""
         import os, warnings
@@ -46,7 +46,7 @@ def _run_killed(kind, where, patch, work):
         store = {_store_code(kind, where)}
         """
     )
-    code += textwrap.dedent(patch) + textwrap.dedent(work)
+    code += "".join(textwrap.dedent(piece) for piece in pieces)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == KILLED, done.stderr[-3000:]
 
@@ -98,6 +98,20 @@ def _erasures_carried_out(store):
     return missing
 
 
+def _dying(method):
+    """Child code: this store's writes exit (as killed) when they call ``method``."""
+    return f"""
+        import contextlib
+        opened = store._writer
+        @contextlib.contextmanager
+        def dying_writer():
+            with opened() as writer:
+                type(writer).{method} = lambda *a: os._exit({KILLED})
+                yield writer
+        store._writer = dying_writer
+    """
+
+
 def test_a_writer_killed_inside_erase_rows_leaves_no_request_half_carried_out(where, tmp_path):
     # Before: the request's store.erasure event was committed on its own, then each
     # run's redaction in a transaction of its own: a writer killed between them left
@@ -108,17 +122,9 @@ def test_a_writer_killed_inside_erase_rows_leaves_no_request_half_carried_out(wh
     runs, source = _fit_two_runs(store, tmp_path)
     held = {run_id: store._raw_leaves(run_id) for run_id in runs}
     n_events = len(store.events(include_store_events=True))
-    patch = f"""
-        import contextlib
-        opened = store._writer
-        @contextlib.contextmanager
-        def dying_writer():  # killed as it deletes the first run's values
-            with opened() as writer:
-                type(writer).delete_leaves = lambda *a: os._exit({KILLED})
-                yield writer
-        store._writer = dying_writer
-    """
-    _run_killed(kind, at, patch, f"store.erase_rows(source_id={source!r}, reason='GDPR-1')\n")
+    # killed as it deletes the first run's values
+    erase = f"store.erase_rows(source_id={source!r}, reason='GDPR-1')\n"
+    _run_killed(kind, at, _dying("delete_leaves"), erase)
     after = _open(kind, at)
     assert after.verify()
     assert _erasures_carried_out(after) == {}
@@ -133,20 +139,6 @@ def test_a_writer_killed_inside_erase_rows_leaves_no_request_half_carried_out(wh
         leaves = set(event["payload"]["leaves"])
         assert leaves and leaves <= set(held[event["run_id"]])
         assert not leaves & set(after._raw_leaves(event["run_id"]))
-
-
-def _dying(method):
-    """Child code: this store's writes exit (as killed) when they call ``method``."""
-    return f"""
-        import contextlib
-        opened = store._writer
-        @contextlib.contextmanager
-        def dying_writer():
-            with opened() as writer:
-                type(writer).{method} = lambda *a: os._exit({KILLED})
-                yield writer
-        store._writer = dying_writer
-    """
 
 
 @pytest.mark.parametrize("signed_before", [False, True])
@@ -190,3 +182,41 @@ def test_a_checkpoint_interrupted_after_writes_is_named_as_possibly_that(
     made = after.checkpoint(key)
     assert made["event_seq"] == 3
     assert after.verify(key.public_key())
+
+
+FIT_AND_PREDICT = """
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    df = stp.read_csv({csv!r})
+    model = stp.make_traced_pipeline(
+        LogisticRegression(), store=store, log_predictions=True
+    ).fit(df[["a", "b"]], df["y"])
+"""
+
+
+@pytest.mark.parametrize("killed_in", ["save_run", "prediction"])
+def test_a_writer_killed_inside_a_write_leaves_nothing_of_it(where, tmp_path, killed_in):
+    # Guard: a run's sources, events and row ids, or a prediction's event, are one
+    # transaction; the next writer continues the chain after the last committed event.
+    kind, at = where
+    store = _open(kind, at)
+    _, _ = _fit_two_runs(store, tmp_path)  # (writes patients.csv, read by the child)
+    before = store.events(include_store_events=True)
+    runs = store.list_runs()["run_id"].tolist()
+    work = FIT_AND_PREDICT.format(csv=str(tmp_path / "patients.csv"))
+    if killed_in == "save_run":
+        _run_killed(kind, at, _dying("insert_run"), work)
+    else:  # the fit is stored; the first logged call is killed as its event is written
+        _run_killed(kind, at, work, _dying("insert_event"), "model.predict(df[['a', 'b']])\n")
+    after = _open(kind, at)
+    assert after.verify()
+    events = after.events(include_store_events=True)
+    if killed_in == "save_run":
+        assert events == before and after.list_runs()["run_id"].tolist() == runs
+    else:  # the fit's own events are there, the killed call's is not
+        assert events[: len(before)] == before
+        assert {e["kind"] for e in events[len(before) :]} == {"store.run"}
+        assert after.events(kind="prediction") == []
+    event = after.append_event("review", {"after": "the crash"})
+    assert event["seq"] == len(events) + 1 and event["prev_hash"] == events[-1]["hash"]
+    assert after.verify()
