@@ -23,7 +23,7 @@ from ..exceptions import LineageWarning, StoreError, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._erase_holders import run_rows_here, source_rows_here, warn_held_here
 from ._erase_witnesses import forget_erased
-from ._redaction import redact_runs
+from ._redaction import Request, redact_runs
 from ._sealed import REDACTED_NAME
 
 #: The audit event that records an erasure request (what was asked, why, which runs).
@@ -342,7 +342,7 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
         store,
         planned,
         lambda event: f"{reason.strip()} (erasure event {event['seq']})",
-        request=(ERASURE_EVENT, payload),
+        request=Request(ERASURE_EVENT, payload),
         held_only=True,
         failed=lambda run_id, held, exc: (
             f"erasing from stored run {run_id} failed: {exc}. Nothing of the request was "

@@ -12,10 +12,26 @@ failure, part way leaves either all of it or none of it in the store, never a re
 that says values were erased while runs still hold them.
 """
 
-from ..exceptions import CorruptStoreError, StoreError
+from typing import NamedTuple
+
+from ..exceptions import CorruptStoreError, StoreError, UnknownRunError
 from ._append import _Chain
 from ._chain import loads_stored, payload_text
 from ._sealed import REDACTION_EVENT, is_sealed, leaves_of
+
+
+class Request(NamedTuple):
+    """The event appended before the erasures of :func:`redact_runs`, in its transaction.
+
+    ``names_runs``: the runs erased from are added to its payload (``"runs"``), and with
+    none left to erase from it is not written (an erasure request); else it is written
+    whatever is erased (an unlearning event, which records a removal from a model).
+    """
+
+    kind: str
+    payload: dict
+    run_id: str = None
+    names_runs: bool = True
 
 
 def _names(value, what):
@@ -85,8 +101,7 @@ def redact_runs(store, wanted, reason, *, request=None, held_only=False, failed=
     """Erase from each run of ``wanted`` (``(run_id, {"features": [...], "sources":
     [...], "fit_params": [...]})``) the values named, in one transaction.
 
-    ``request``: ``(kind, payload)`` of an event appended first (an erasure request;
-    ``"runs"``, the runs erased from, is added to its payload), which ``reason`` (a
+    ``request``: a :class:`Request`, the event appended first, which ``reason`` (a
     callable then) turns into each redaction's reason. ``held_only``: values erased by
     another writer since ``wanted`` was planned are left out (a run left with nothing
     is not named; with nothing left at all, nothing is written), where otherwise a
@@ -115,12 +130,18 @@ def redact_runs(store, wanted, reason, *, request=None, held_only=False, failed=
         chain = _Chain(store, writer)
         todo = [(run_id, _found(store, run_id, asked, held_only)) for run_id, asked in wanted]
         todo = [(run_id, found) for run_id, found in todo if any(found.values())]
-        if not todo:
+        if not todo and (request is None or request.names_runs):
             return [], None
         why = reason
         if request is not None:
-            kind, payload = request
-            made["first"] = chain.append(kind, {**payload, "runs": [r for r, _ in todo]})
+            if request.run_id is not None and not writer.run_exists(request.run_id):
+                raise UnknownRunError(
+                    f"no run {request.run_id!r} in {store!r}: nothing was written"
+                )
+            payload = request.payload
+            if request.names_runs:
+                payload = {**payload, "runs": [r for r, _ in todo]}
+            made["first"] = chain.append(request.kind, payload, request.run_id)
             why = reason(made["first"])
         for run_id, found in todo:
             made["erased"].append(_erase_one(store, chain, writer, run_id, found, why))
@@ -129,15 +150,20 @@ def redact_runs(store, wanted, reason, *, request=None, held_only=False, failed=
 
     def committed():
         if not made["erased"]:
-            return None
-        summary, event = made["erased"][-1]
-        if set(event["payload"]["leaves"]) & set(store._raw_leaves(summary["run_id"])):
-            return None
+            if made["first"] is None:
+                return None
+            event = made["first"]  # (a request written with nothing to erase)
+        else:
+            summary, event = made["erased"][-1]
+            if set(event["payload"]["leaves"]) & set(store._raw_leaves(summary["run_id"])):
+                return None
         row = store._raw_event(event["seq"])
         if row is None or row[6] != event["hash"]:
             return None
         return [s for s, _ in made["erased"]], made["first"]
 
+    if not wanted and request is None:
+        return [], None
     done, first = store._transact(write, committed)
     if done:
         store._scrub()

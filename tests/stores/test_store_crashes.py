@@ -220,3 +220,37 @@ def test_a_writer_killed_inside_a_write_leaves_nothing_of_it(where, tmp_path, ki
     event = after.append_event("review", {"after": "the crash"})
     assert event["seq"] == len(events) + 1 and event["prev_hash"] == events[-1]["hash"]
     assert after.verify()
+
+
+UNLEARN = """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+    df = stp.read_csv({csv!r})
+    unlearner = stp.GradientCorrectionUnlearner(
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    ).fit(df[["a", "b"]], df["y"])
+    removed = stp.row_ids(df)[:3]
+"""
+
+
+def test_a_writer_killed_inside_unlearn_redact_stores_no_event_promising_an_erasure(
+    where, tmp_path
+):
+    # Before: the unlearning event ("redact= erases these values from it next, in a
+    # store.redaction event naming this one") was committed on its own, then the runs'
+    # erasures: a process killed between them left that event with every value held.
+    kind, at = where
+    store = _open(kind, at)
+    runs, _ = _fit_two_runs(store, tmp_path)
+    held = {run_id: store._raw_leaves(run_id) for run_id in runs}
+    before = store.events(include_store_events=True)
+    work = UNLEARN.format(csv=str(tmp_path / "patients.csv"))
+    unlearn = "unlearner.unlearn(sample_id=removed, redact='GDPR-9')\n"
+    _run_killed(kind, at, work, _dying("delete_leaves"), unlearn)
+    after = _open(kind, at)
+    assert after.verify()
+    events = after.events(include_store_events=True)
+    assert events[: len(before)] == before
+    assert after.events(kind="unlearning") == []  # (the child's fit is all it stored)
+    assert [e["kind"] for e in events[len(before) :]] == ["store.run"]
+    assert {run_id: after._raw_leaves(run_id) for run_id in runs} == held
