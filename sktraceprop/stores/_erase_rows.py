@@ -333,6 +333,11 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     # the process's own copies of the rows' loaded values go, whatever the store held
     forget_erased(source_ids, rows, REGISTRY)
     if not planned:
+        # Erased already. The files are wiped again: a writer killed after committing
+        # the erasure, before it wiped them (SQLite's write-ahead log folded, PostgreSQL's
+        # table rewritten), left the values' old bytes there; the request run again
+        # is how that is finished.
+        store._scrub()
         return []
     # The request's event and every run's erasure: one transaction (a writer killed
     # part way leaves all or nothing), re-planned inside it against what the runs still

@@ -254,3 +254,41 @@ def test_a_writer_killed_inside_unlearn_redact_stores_no_event_promising_an_eras
     assert after.events(kind="unlearning") == []  # (the child's fit is all it stored)
     assert [e["kind"] for e in events[len(before) :]] == ["store.run"]
     assert {run_id: after._raw_leaves(run_id) for run_id in runs} == held
+
+
+def test_a_request_run_again_after_a_kill_before_the_wipe_wipes_the_files(tmp_path):
+    # Before: a writer killed after committing an erasure, before folding SQLite's
+    # write-ahead log, left the erased value's old page in the file; the request run
+    # again found nothing to erase and returned at once: the value stayed in the file
+    # as long as any handle was open.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import OneHotEncoder
+
+    path = tmp_path / "store.db"
+    mark = "Qxzvwq"
+    pd.DataFrame({"city": [mark, "Aa", "Bb", "Aa"] * 5, "y": [1, 0, 1, 0] * 5}).to_csv(
+        tmp_path / "p.csv", index=False
+    )
+    df = stp.read_csv(tmp_path / "p.csv")
+    store = stp.stores.SQLiteStore(path)
+    model = stp.make_traced_pipeline(OneHotEncoder(), LogisticRegression(), store=store)
+    model.fit(df[["city"]], df["y"])
+    (source,) = {s.source_id for s in model.lineage_.sources.values()}
+    feature = f"city_{mark}"
+    assert feature in model.lineage_.feature_lineage
+    store.close()
+
+    def held():
+        return sum(p.read_bytes().count(mark.encode()) for p in tmp_path.glob("store.db*"))
+
+    assert held()
+    erase = f"store.erase_rows(source_id={source!r}, features=[{feature!r}], reason='R-1')\n"
+    kill_at_wipe = f"type(store)._scrub = lambda self: os._exit({KILLED})\n"
+    _run_killed("sqlite", str(path), kill_at_wipe, erase)
+    after = stp.stores.SQLiteStore(path)
+    assert after.verify() and len(after.events(kind="store.redaction", include_store_events=True))
+    assert held()  # committed, not wiped: the old page is still in the file
+    # (the feature name is erased already: naming it again is refused, as ever)
+    assert after.erase_rows(source_id=source, reason="R-1") == []
+    assert not held()  # (the handle still open)
+    assert after.verify()
