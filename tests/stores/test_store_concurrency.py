@@ -71,3 +71,59 @@ def test_an_erasure_another_writer_carried_out_first_is_not_recorded_twice(
     redactions = [e for e in events if e["kind"] == REDACTION_EVENT]
     assert sorted(e["run_id"] for e in redactions) == sorted(runs)
     assert mine.verify() and other.verify()
+
+
+def _fit_and_erase(path, csv, rounds, queue):
+    """Fit a run on ``csv`` with logged predictions, then erase its source; ``rounds``
+    times, as one of several processes doing the same on one store; report errors."""
+    import warnings
+
+    errors = []
+    try:
+        warnings.simplefilter("ignore")
+        store = stp.stores.SQLiteStore(path)
+        df = stp.read_csv(csv)
+        for _ in range(rounds):
+            try:
+                model = stp.make_traced_pipeline(
+                    StandardScaler(), LogisticRegression(), store=store, log_predictions=True
+                ).fit(df[["a", "b"]], df["y"])
+                model.predict(df[["a", "b"]].iloc[:2])
+                (source,) = {s.source_id for s in model.lineage_.sources.values()}
+                store.erase_rows(source_id=source, reason="GDPR-3")
+            except Exception as exc:
+                errors.append(repr(exc))
+    except Exception as exc:  # report to the parent rather than hang
+        errors.append(repr(exc))
+    queue.put(errors)
+
+
+def test_processes_erasing_the_same_rows_at_once_fail_nothing_and_record_each_once(tmp_path):
+    # Before: a process whose request another one had carried out first failed and
+    # left its store.erasure event without any erasure.
+    import multiprocessing
+
+    path = str(tmp_path / "store.db")
+    _fit_two_runs(stp.stores.SQLiteStore(path), tmp_path)
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    args = (path, str(tmp_path / "patients.csv"), 3, queue)
+    procs = [ctx.Process(target=_fit_and_erase, args=args) for _ in range(3)]
+    for p in procs:
+        p.start()
+    errors = [e for _ in procs for e in queue.get(timeout=240)]
+    for p in procs:
+        p.join(timeout=60)
+    assert errors == []
+    store = stp.stores.SQLiteStore(path)
+    assert store.verify()
+    events = store.events(include_store_events=True)
+    runs = store.list_runs()["run_id"].tolist()
+    assert len(runs) == 2 + 3 * 3 and len(store.events(kind="prediction")) == 3 * 3
+    # every run erased from once, by a request that names it and that it names
+    redactions = [e for e in events if e["kind"] == REDACTION_EVENT]
+    assert sorted(e["run_id"] for e in redactions) == sorted(runs)
+    for request in (e for e in events if e["kind"] == ERASURE_EVENT):
+        named = f"(erasure event {request['seq']})"
+        done = [e["run_id"] for e in redactions if e["payload"]["reason"].endswith(named)]
+        assert sorted(done) == sorted(request["payload"]["runs"]) and done
