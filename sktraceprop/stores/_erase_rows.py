@@ -24,7 +24,7 @@ from ..utils._stack import user_stacklevel
 from ._erase_holders import run_rows_here, source_rows_here, warn_held_here
 from ._erase_witnesses import forget_erased
 from ._redaction import Request, redact_runs
-from ._sealed import REDACTED_NAME
+from ._sealed import REDACTED_NAME, REDACTION_EVENT
 
 #: The audit event that records an erasure request (what was asked, why, which runs).
 ERASURE_EVENT = "store.erasure"
@@ -267,13 +267,22 @@ def _request(source_ids, rows):
 def erased_rows(store, run):
     """``{training row position: erasure event}``: the rows of ``run`` (a stored run) that
     an erasure request (:meth:`BaseStore.erase_rows`) named, or that were built from
-    rows it named; the earliest request for each."""
+    rows it named; the earliest request for each (carried out, if one was). Each event
+    has ``carried_out``: whether a ``store.redaction`` event of the run names it (not so
+    where a writer of an older sktraceprop stopped, or failed, between recording the
+    request and erasing)."""
     out = {}
     events = store.events(kind=ERASURE_EVENT, include_store_events=True)
+    reasons = [
+        e["payload"].get("reason", "")
+        for e in store.events(run.run_id, kind=REDACTION_EVENT, include_store_events=True)
+    ]
     for event in events:
         payload = event["payload"]
         if run.run_id not in payload.get("runs", ()):
             continue
+        named = f"(erasure event {event['seq']})"
+        event = {**event, "carried_out": any(str(r).endswith(named) for r in reasons)}
         if payload.get("source_ids") is not None:
             ids, codes = removed_in(run, source_ids=set(payload["source_ids"]))
         else:
@@ -285,7 +294,8 @@ def erased_rows(store, run):
         if not ids.size and not codes:
             continue
         for position in np.flatnonzero(hit_rows(run, run.row_ids, ids, codes)).tolist():
-            out.setdefault(position, event)
+            if position not in out or (event["carried_out"] and not out[position]["carried_out"]):
+                out[position] = event
     return out
 
 

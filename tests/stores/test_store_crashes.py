@@ -292,3 +292,37 @@ def test_a_request_run_again_after_a_kill_before_the_wipe_wipes_the_files(tmp_pa
     assert after.erase_rows(source_id=source, reason="R-1") == []
     assert not held()  # (the handle still open)
     assert after.verify()
+
+
+def test_trace_says_when_a_request_stored_by_an_older_writer_was_not_carried_out(tmp_path, capsys):
+    # Stores written before the request and its erasures were one transaction can
+    # hold a store.erasure event that no erasure of a run it names carried out (its
+    # writer killed, or failed, between them): trace hid the row's values as erased.
+    from sktraceprop._lineage._ids import lines_of
+    from sktraceprop.cli import main
+    from sktraceprop.stores._append import _Chain
+
+    path = tmp_path / "store.db"
+    store = stp.stores.SQLiteStore(path)
+    (run_id, _), source = _fit_two_runs(store, tmp_path)
+
+    def old_request(writer):  # what such a writer left: the request alone
+        chain = _Chain(store, writer)
+        payload = {"source_ids": [source], "rows": None, "reason": "R-2", "runs": [run_id]}
+        chain.append(ERASURE_EVENT, payload)
+        chain.confirm()
+
+    store._transact(old_request, lambda: None)
+    assert store.verify()
+    line = int(lines_of(store.load_run(run_id).row_ids[:1])[0])
+    trace = ["trace", str(path), "--run", run_id, "--row", "0"]
+    assert main(trace) == 0
+    printed = capsys.readouterr().out
+    assert f"line {line} of" in printed and "named by erasure request event seq" in printed
+    assert "was not carried out for this run" in printed
+    assert main(["erase", str(path), "--source", source, "--reason", "R-2"]) == 0
+    capsys.readouterr()
+    assert main(trace) == 0
+    printed = capsys.readouterr().out
+    assert "named by erasure request event seq" in printed
+    assert "not carried out" not in printed
