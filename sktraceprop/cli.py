@@ -372,6 +372,14 @@ def _cmd_trace(args, out):
                 "are not shown (an erasure changes the store's record, not the source file)",
                 out=out,
             )
+            if not erasure["carried_out"]:
+                _print(
+                    "  that request was not carried out for this run: no store.redaction "
+                    "event of the run names it (its writer stopped or failed part way), so "
+                    "the run still holds what it would erase; run the request again "
+                    "(sktraceprop erase, or store.erase_rows)",
+                    out=out,
+                )
         elif removal is not None:
             _print(
                 f"  removed from the model by unlearning event seq {removal['seq']} "

@@ -350,23 +350,45 @@ def _check_checkpoints(
     if allow_unsigned_tail:
         return
     if not signed:
+        others = sorted(
+            {str(cp.get("key_fingerprint"))[:16] for cp in stored} - {fingerprint[:16]}
+        )
+        held = (
+            f"its stored checkpoints are signed by other key(s) ({', '.join(others)}...)"
+            if others
+            else "it holds no checkpoint signed by it"
+        )
         problems.append(
             {
                 "check": "checkpoints",
                 "message": f"no checkpoint signed by key {fingerprint[:16]}... covers this "
-                "store (sign one with checkpoint(private_key))",
+                f"store: none of its {last_seq} event(s) is signed by this key ({held}). "
+                "Either it was never signed with this key "
+                "(or the first checkpoint() was interrupted, by a crash or a kill, before "
+                "it was stored), or this is not the key that signs this store. If the "
+                "events are your own writes, sign them with store.checkpoint(private_key)",
                 "signature": True,
             }
         )
     elif max(signed) < last_seq:
         first = max(signed) + 1
         span = f"{first}" if first == last_seq else f"{first}..{last_seq}"
+        latest = max(
+            (cp for cp in (*stored, *external) if int(cp["event_seq"]) == max(signed)),
+            key=lambda cp: str(cp.get("created_at")),
+        )
         problems.append(
             {
                 "check": "checkpoints",
                 "message": f"event(s) {span} are not covered by a checkpoint signed by this "
-                "key: appended after the last one (forged, or not signed yet: "
-                "checkpoint(private_key) signs them)",
+                f"key: they come after the last one (made {latest['created_at']}, it signs "
+                f"the log through event {max(signed)}). Nothing signed tells whether they "
+                "are genuine: written since and not signed yet (a writer that signs now "
+                "and then, or one stopped by a crash or a kill between writing and "
+                "signing), or appended by someone without the key. Review them "
+                f"(store.events(), from seq {first}); if they are your own writes, sign "
+                "them with store.checkpoint(private_key), or check only what is signed "
+                "with allow_unsigned_tail=True (sktraceprop check --allow-unsigned-tail)",
                 "signature": True,
             }
         )

@@ -313,7 +313,7 @@ class BaseStore(ABC):
             ``sources``, ``fit_params``, and ``value_names_kept``: how many of its
             feature names made of values ``features`` did not name, which the erasure
             would keep and warn of). Empty when no stored run holds anything of the
-            rows any more.
+            rows any more (another writer may have erased it just before).
 
         Raises
         ------
@@ -324,8 +324,10 @@ class BaseStore(ABC):
             A source (or the source of a row id) the store does not know.
         StoreError
             A run given the rows was stored unsealed (schema version 2): nothing is
-            changed. If erasing from one run fails after others were erased, the error
-            names those; running the request again erases the rest.
+            changed. The request's event and every run's erasure are one transaction:
+            if erasing from one run fails (or the writer is killed), nothing of the
+            request is written; running it again erases it all. Values another writer
+            erased since the request was planned are left out, not refused.
 
         Warns
         -----

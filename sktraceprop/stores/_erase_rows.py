@@ -21,10 +21,10 @@ from .._lineage._ids import codes_of, lines_of, pack
 from .._lineage._rows import depends_on, expand, levels
 from ..exceptions import LineageWarning, StoreError, UnknownSourceError
 from ..utils._stack import user_stacklevel
-from ._append import _Chain
 from ._erase_holders import run_rows_here, source_rows_here, warn_held_here
 from ._erase_witnesses import forget_erased
-from ._sealed import REDACTED_NAME
+from ._redaction import Request, redact_runs
+from ._sealed import REDACTED_NAME, REDACTION_EVENT
 
 #: The audit event that records an erasure request (what was asked, why, which runs).
 ERASURE_EVENT = "store.erasure"
@@ -264,39 +264,25 @@ def _request(source_ids, rows):
     return {"source_ids": None, "rows": rows}
 
 
-def _log_request(store, source_ids, rows, reason, runs):
-    """Append the erasure event (before the runs' redaction events, which name it)."""
-    from ._chain import payload_text
-
-    payload = {**_request(source_ids, rows), "reason": reason.strip(), "runs": runs}
-    text, payload = payload_text(payload)
-    made = []
-
-    def write(writer):
-        chain = _Chain(store, writer)
-        made.append(chain.append(ERASURE_EVENT, payload, None, text))
-        chain.confirm()
-        return made[-1]
-
-    def committed():
-        if not made:
-            return None
-        row = store._raw_event(made[-1]["seq"])
-        return made[-1] if row is not None and row[6] == made[-1]["hash"] else None
-
-    return store._transact(write, committed)
-
-
 def erased_rows(store, run):
     """``{training row position: erasure event}``: the rows of ``run`` (a stored run) that
     an erasure request (:meth:`BaseStore.erase_rows`) named, or that were built from
-    rows it named; the earliest request for each."""
+    rows it named; the earliest request for each (carried out, if one was). Each event
+    has ``carried_out``: whether a ``store.redaction`` event of the run names it (not so
+    where a writer of an older sktraceprop stopped, or failed, between recording the
+    request and erasing)."""
     out = {}
     events = store.events(kind=ERASURE_EVENT, include_store_events=True)
+    reasons = [
+        e["payload"].get("reason", "")
+        for e in store.events(run.run_id, kind=REDACTION_EVENT, include_store_events=True)
+    ]
     for event in events:
         payload = event["payload"]
         if run.run_id not in payload.get("runs", ()):
             continue
+        named = f"(erasure event {event['seq']})"
+        event = {**event, "carried_out": any(str(r).endswith(named) for r in reasons)}
         if payload.get("source_ids") is not None:
             ids, codes = removed_in(run, source_ids=set(payload["source_ids"]))
         else:
@@ -308,7 +294,8 @@ def erased_rows(store, run):
         if not ids.size and not codes:
             continue
         for position in np.flatnonzero(hit_rows(run, run.row_ids, ids, codes)).tolist():
-            out.setdefault(position, event)
+            if position not in out or (event["carried_out"] and not out[position]["carried_out"]):
+                out[position] = event
     return out
 
 
@@ -356,17 +343,26 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     # the process's own copies of the rows' loaded values go, whatever the store held
     forget_erased(source_ids, rows, REGISTRY)
     if not planned:
+        # Erased already. The files are wiped again: a writer killed after committing
+        # the erasure, before it wiped them (SQLite's write-ahead log folded, PostgreSQL's
+        # table rewritten), left the values' old bytes there; the request run again
+        # is how that is finished.
+        store._scrub()
         return []
-    event = _log_request(store, source_ids, rows, reason, [run_id for run_id, _ in planned])
-    why = f"{reason.strip()} (erasure event {event['seq']})"
-    done = redact_each(
+    # The request's event and every run's erasure: one transaction (a writer killed
+    # part way leaves all or nothing), re-planned inside it against what the runs still
+    # hold (another writer may have erased some of it since).
+    payload = {**_request(source_ids, rows), "reason": reason.strip()}
+    done, _ = redact_runs(
         store,
         planned,
-        why,
-        lambda run_id, held, exc, finished: (
-            f"erasing from stored run {run_id} failed: {exc} (erased from: {finished}). "
-            "Erase the rest with store.erase_rows again (runs already erased from hold "
-            "nothing more of them)."
+        lambda event: f"{reason.strip()} (erasure event {event['seq']})",
+        request=Request(ERASURE_EVENT, payload),
+        held_only=True,
+        failed=lambda run_id, held, exc: (
+            f"erasing from stored run {run_id} failed: {exc}. Nothing of the request was "
+            "erased or recorded, from any run; run store.erase_rows again once that is "
+            "resolved."
         ),
     )
     # said once the runs are erased from: an erasure refused (a busy store) erased nothing
@@ -407,16 +403,3 @@ def _warn_value_names(kept):
         UserWarning,
         stacklevel=user_stacklevel(),
     )
-
-
-def redact_each(store, planned, why, failed):
-    """:meth:`BaseStore.redact` each ``(run_id, held)`` of ``planned``; a failure raises
-    :class:`StoreError` with ``failed(run_id, held, exc, runs erased from)``."""
-    done = []
-    for run_id, held in planned:
-        try:
-            done.append(store.redact(run_id, **held, reason=why))
-        except Exception as exc:
-            finished = ", ".join(d["run_id"] for d in done) or "none"
-            raise StoreError(failed(run_id, held, exc, finished)) from exc
-    return done

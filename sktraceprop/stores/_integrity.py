@@ -30,10 +30,18 @@ def raise_problems(where, problems):
     lines = [describe(p) for p in problems[:_MAX_LISTED]]
     if len(problems) > _MAX_LISTED:
         lines.append(f"... and {len(problems) - _MAX_LISTED} more")
-    error = CorruptStoreError(
-        f"{where} failed its integrity check ({len(problems)} problem(s)); it was not "
-        "modified:\n  - " + "\n  - ".join(lines)
-    )
+    if all(p.get("signature") for p in problems):
+        # the chain, runs and sources passed: only what the key signs is in question
+        head = (
+            f"{where}: the given key's signatures do not cover all of it "
+            f"({len(problems)} problem(s)); its hash chain, runs and sources check out, "
+            "and it was not modified"
+        )
+    else:
+        head = (
+            f"{where} failed its integrity check ({len(problems)} problem(s)); it was not modified"
+        )
+    error = CorruptStoreError(head + ":\n  - " + "\n  - ".join(lines))
     error.problems = problems
     raise error
 

@@ -5,13 +5,15 @@ produced or that were counted over them: feature names only they produced (one-h
 categories), the training-data statistics of their sources, the SHA-256 and counts of
 their sample weights (see ``_remains._stored_run_caveat``). A sealed run (stores of
 schema version 3) can lose them without breaking the chain: :meth:`BaseStore.redact`.
+The unlearning event and every run's erasure are stored in one transaction.
 """
 
 import numpy as np
 
 from .._lineage._source import REGISTRY
 from ..exceptions import StoreError
-from ..stores._erase_rows import keyed_rows, redact_each, removed_in, run_values
+from ..stores._erase_rows import keyed_rows, removed_in, run_values
+from ..stores._redaction import Request, redact_runs
 
 
 def check_redact(unl, redact):
@@ -49,16 +51,15 @@ def stored_run_values(unl, removal, removed_ids):
     return values
 
 
-def erase(unl, values, reason, event_seq, removed_ids):
-    """Erase ``values`` (:func:`stored_run_values`) from the run stored at fit, and what
-    every other sealed run of the store that was given removed rows holds of them (their
-    sources' statistics, their weights, the same feature names): cross-validation and
-    search runs, an explainer's, the run of a fitted estimator the unlearner was given.
-    Rows are matched in each run by source and line (another process may have given the
-    source another code). Returns the summaries of :meth:`BaseStore.redact`, one per
-    run erased from."""
+def erasure_plan(unl, values, removed_ids):
+    """The runs to erase ``values`` (:func:`stored_run_values`) from: the run stored at
+    fit, and every other sealed run of the store that was given removed rows, with what
+    it holds of them (their sources' statistics, their weights, the same feature names):
+    cross-validation and search runs, an explainer's, the run of a fitted estimator the
+    unlearner was given. Rows are matched in each run by source and line (another
+    process may have given the source another code). ``(run_id, held)`` pairs, for
+    :func:`~sktraceprop.stores._redaction.redact_runs`."""
     store = unl.estimator_.store
-    why = f"{reason.strip()} (unlearning event {event_seq})"
     own = {code: {s.key} for code, s in unl.estimator_.lineage_.sources.items()}
     rows = keyed_rows(np.asarray(removed_ids, dtype=np.int64), own, REGISTRY)
     wanted = [(unl.run_id_, values)]
@@ -71,15 +72,27 @@ def erase(unl, values, reason, event_seq, removed_ids):
         if asked is not None:
             wanted.append((run_id, asked))
     planned = [(r, store._held_values(r, **asked)) for r, asked in wanted]
-    return redact_each(
+    return [(r, held) for r, held in planned if any(held.values())]
+
+
+def store_with_erasure(unl, kind, payload, planned, reason):
+    """Append the unlearning event (``kind``, ``payload``) and erase what ``planned``
+    (:func:`erasure_plan`) names, each run's ``store.redaction`` event naming it, in
+    one transaction: a failure, or a process killed part way, stores none of it (the
+    event never says that values are erased next while runs still hold them). Returns
+    the stored event."""
+    store = unl.estimator_.store
+    _, event = redact_runs(
         store,
-        [(r, held) for r, held in planned if any(held.values())],
-        why,
-        lambda run_id, held, exc, finished: (
-            f"the rows were removed and the removal logged (event {event_seq}), but "
-            f"erasing their values from stored run {run_id} failed: {exc} (erased "
-            f"from: {finished}). Erase them with store.redact({run_id!r}, "
-            f"features={held['features']!r}, sources={held['sources']!r}, "
-            f"fit_params={held['fit_params']!r}, reason={why!r})"
+        planned,
+        lambda event: f"{reason.strip()} (unlearning event {event['seq']})",
+        request=Request(kind, payload, unl.run_id_, names_runs=False),
+        held_only=True,
+        failed=lambda run_id, held, exc: (
+            f"erasing the removed rows' values from stored run {run_id} failed: {exc}. "
+            "Nothing was changed: the rows were not removed and nothing was logged or "
+            "erased. Remove them again once that is resolved (without redact=, the "
+            "stored runs keep their values)"
         ),
     )
+    return event

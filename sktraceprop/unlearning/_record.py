@@ -26,7 +26,7 @@ from .._model_lock import exclusive
 from .._prediction_log import release_replaced_parts
 from .._trained import record_trained_rows
 from ..exceptions import UnlearningError
-from ._erase import erase, stored_run_values
+from ._erase import erasure_plan, store_with_erasure, stored_run_values
 from ._event import UnlearningEvent, row_ids_digest
 from ._neural_backend import neural_backend
 from ._remains import (
@@ -85,6 +85,9 @@ def remove(unl, positions, named, request, options, redact=None):
     # fitted on one file, or on the inner merge) keeps data the user asked to remove
     behind = np.concatenate([leaves, rows_behind(event["row_ids"], unl._source)[0]])
     asked = behind[np.isin(codes_of(behind), named["codes"]) | np.isin(behind, named["ids"])]
+    planned = None
+    if erasing is not None:  # (read before the commit replaces the copy of the run)
+        planned = (erasure_plan(unl, erasing, event["row_ids"]), redact)
     commit(
         unl,
         UnlearningEvent(
@@ -92,16 +95,8 @@ def remove(unl, positions, named, request, options, redact=None):
         ),
         removal,
         retained,
+        planned,
     )
-    if erasing is not None:
-        logged = unl.unlearning_log_[-1]
-        erase(
-            unl,
-            erasing,
-            redact,
-            logged.get("seq", len(unl.unlearning_log_)),
-            np.asarray(event["row_ids"]),
-        )
     # the values of a few hundred rows per load, kept in this process to notice
     # columns changed after loading: the removed rows' go too
     WITNESSES.forget(np.concatenate([unl.train_row_ids_[positions], leaves]))
@@ -236,16 +231,22 @@ def counts_note(training, behind):
     )
 
 
-def commit(unl, event, removal, retained):
+def commit(unl, event, removal, retained, erasing=None):
     """Store the event, then swap the corrected model into the unlearner ``unl`` and drop
-    the removed rows' data (nothing before touched the unlearner)."""
+    the removed rows' data (nothing before touched the unlearner). ``erasing``: the
+    stored runs' values to erase (:func:`~._erase.erasure_plan`) and the reason, erased
+    in the event's transaction."""
     # The corrected model's fingerprint, in the event: prediction events and reports
     # of the corrected model are matched to the removal that made it.
     after = corrected_fingerprint(unl.estimator_, removal)
     event = UnlearningEvent({**event, "model_fingerprint_after": after})
     store = event_store(unl)
     if store is not None:
-        stored = store.append_event("unlearning", event.payload(), run_id=unl.run_id_)
+        if erasing is not None:
+            planned, reason = erasing
+            stored = store_with_erasure(unl, "unlearning", event.payload(), planned, reason)
+        else:
+            stored = store.append_event("unlearning", event.payload(), run_id=unl.run_id_)
         event = UnlearningEvent({**event, "seq": stored["seq"], "event_hash": stored["hash"]})
     _swap_in(unl, event, removal, retained)
     if hasattr(removal.final, "classes_"):

@@ -214,9 +214,10 @@ def with_caveats(unl, event, removal, erasing=None, asked_lines=()):
     stored = _stored_run_caveat(unl, removal, event["row_ids"])
     if stored and erasing is not None:
         stored += (
-            "; redact= erases these values from it next, in a store.redaction event "
-            "naming this one, and what other stored runs given removed rows hold of them "
-            "(audit events already logged keep what they hold)"
+            "; redact= erases these values from it, in a store.redaction event naming "
+            "this one and stored with it (one transaction), and what other stored runs "
+            "given removed rows hold of them (audit events already logged keep what they "
+            "hold)"
         )
     if stored:
         caveats.append(stored)

@@ -248,7 +248,7 @@ def test_unlearn_redact_erases_what_the_caveat_lists(tmp_path):
             unlearner.unlearn(source_id="extra", redact=bad)
     unlearner.unlearn(source_id="extra", redact="GDPR Art. 17 request 118")
     event = unlearner.unlearning_log_[-1]
-    assert "redact= erases these values from it next" in event["caveat"]
+    assert "redact= erases these values from it, in a store.redaction event" in event["caveat"]
     (erasure,) = store.events(unlearner.run_id_, kind="store.redaction", include_store_events=True)
     for fold in folds:  # each fold's statistics of the source counted removed rows
         stats = {s["source_id"]: s for s in store.load_run(fold).source_stats["sources"]}
