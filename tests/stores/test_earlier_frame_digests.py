@@ -24,7 +24,9 @@ DATA = Path(__file__).parent / "data"
 
 
 def _fixture_frames():
-    spec = importlib.util.spec_from_file_location("make", DATA / "frame_digest1" / "make.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_frame_digest1", DATA / "frame_digest1" / "make_frame_digest1.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.frames()

@@ -1,6 +1,6 @@
 """Wrote ``../frame_digest1.db`` with sktraceprop at commit 775ad56 (frames named by the
 SHA-256 of pandas' ``hash_pandas_object``, arrays without their column labels); run with
-that version installed: ``python make.py /tmp/frame_digest1.db``, then copy the store
+that version installed: ``python make_frame_digest1.py /tmp/frame_digest1.db``, then copy the store
 here. :func:`frames` is also what the tests register again."""
 
 import sys
