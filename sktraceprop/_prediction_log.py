@@ -16,7 +16,7 @@ import zlib
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
-from ._lineage._current import changed_steps
+from ._lineage._current import step_matches
 from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
 from ._row_hash import hash_rows, start_hash_rows
@@ -257,7 +257,11 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
         # The run no longer describes every part that answered (an unlearner corrected
         # a step in place, or a step was swapped): said in the event, never hidden.
         payload["replaced_since_fit"] = replaced
-    changed = changed_steps(estimator, run)
+    changed, old_scheme = step_matches(estimator, run)
+    if old_scheme:
+        # a run recorded before fingerprint scheme 2: these steps match it only as far
+        # as scheme 1 could tell (see _fingerprint_match.OLD_SCHEME_NOTE)
+        payload["matched_by_old_fingerprint_scheme"] = old_scheme
     if changed:
         # Refitted or modified in place (partial_fit, a warm start): the run's
         # fingerprint above is not the answering model's; the event says so, and names

@@ -9,12 +9,16 @@ column transformer and a linear model; the fitted state, not the training rows, 
 hashed).
 """
 
-from ..exceptions import LineageError
+import warnings
+
+from ..exceptions import LineageError, LineageWarning
 from ..utils._prefit import unfrozen
+from ..utils._stack import user_stacklevel
 from ._fingerprint import fingerprint
+from ._fingerprint_match import OLD_SCHEME_NOTE, matching_scheme
 from ._record import fitted_steps
 
-__all__ = ["FingerprintCarryMixin", "changed_steps", "check_unchanged"]
+__all__ = ["FingerprintCarryMixin", "changed_steps", "check_unchanged", "step_matches"]
 
 
 def changed_steps(estimator, run=None):
@@ -33,12 +37,28 @@ def changed_steps(estimator, run=None):
     names : list of str
         Empty when every step is as recorded.
     """
+    return step_matches(estimator, run)[0]
+
+
+def step_matches(estimator, run=None):
+    """``(changed, old_scheme)``: names of ``estimator``'s fitted steps that match no
+    fingerprint of its run's ops, and names that match only a scheme-1 fingerprint (a
+    run recorded before scheme 2: :data:`OLD_SCHEME_NOTE` says what that match is worth).
+    """
     run = estimator.lineage_ if run is None else run
     inner = getattr(estimator, "estimator_", estimator)
     # The estimator's own ops come last (after ops applied upstream to its sources),
     # so where names repeat, the last one is the estimator's.
     recorded = {op.name: op.fingerprint for op in run.ops}
-    return [name for name, step in fitted_steps(inner) if recorded.get(name) != fingerprint(step)]
+    changed, old = [], []
+    for name, step in fitted_steps(inner):
+        given = recorded.get(name)
+        now = fingerprint(step)
+        if given == now:
+            continue
+        scheme = None if given is None else matching_scheme(step, given, now)
+        (old if scheme == 1 else changed).append(name)
+    return changed, old
 
 
 def check_unchanged(estimator, action):
@@ -47,7 +67,15 @@ def check_unchanged(estimator, action):
     ``action`` says what was asked ("tracing its training rows"), for the message.
     """
     run = estimator.lineage_
-    changed = changed_steps(estimator, run)
+    changed, old = step_matches(estimator, run)
+    if old and not changed:
+        warnings.warn(
+            f"run {run.run_id}: step(s) {', '.join(old)} match their run's fingerprints "
+            f"only by the earlier scheme: {OLD_SCHEME_NOTE}. Refit with fit() to record a "
+            "run of the current scheme.",
+            LineageWarning,
+            stacklevel=user_stacklevel(),
+        )
     if changed:
         raise LineageError(
             f"the fitted {type(estimator).__name__} changed since its run {run.run_id}: "

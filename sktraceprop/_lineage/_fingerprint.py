@@ -2,17 +2,27 @@
 
 A fingerprint must change whenever the fitted state changes and must not change when
 nothing did (a pickle round trip, another process). So every value is hashed by its
-content: arrays by their bytes, torch modules and optimizers by their ``state_dict``,
-tensors and JAX arrays by their bytes (never by ``repr``, which elides large arrays),
-other objects by their attributes, and a ``repr`` only for leaves, with memory addresses
-removed.
+content: arrays by their dtype, shape and bytes, torch modules and optimizers by their
+``state_dict``, tensors and JAX arrays by their bytes (never by ``repr``, which elides
+large arrays), other objects by their class and attributes, and a ``repr`` only for
+leaves that keep no other state, with memory addresses removed.
+
+Scheme 2 (this module) writes every value as a type tag, then its length or item count,
+then its content, so the bytes hashed are a prefix-free encoding: two values of the types
+walked here that differ (``[1, 23]`` and ``[12, 3]``, ``"1"`` and ``1``, a ``bfloat16``
+array and a ``float16`` one) feed different bytes. Scheme 1 (``_fingerprint_v1``, before
+this one) did not; records that hold its fingerprints are compared with
+``_fingerprint_match``. What a fingerprint cannot tell apart: functions are named by
+module and qualified name (two lambdas of one function are alike), objects with no state
+but their ``repr`` by that ``repr`` without addresses, and values nested deeper than
+``MAX_DEPTH`` are refused (``ValueError``), never cut short.
 """
 
 import functools
 import hashlib
 import numbers
-import operator
 import re
+import struct
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,26 +31,127 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.metaestimators import _BaseComposition
 
+#: The scheme of the fingerprints this module makes (the first bytes hashed name it).
+SCHEME = 2
+_PREFIX = b"sktraceprop fingerprint scheme 2\0"
+#: Levels of nesting walked; deeper values raise rather than hash alike.
+MAX_DEPTH = 100
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _LEAVES = (str, bytes, numbers.Number, type(None))
-#: The common leaves, told apart by their exact type (no ABC check).
-_EXACT_LEAVES = frozenset({str, bytes, int, float, bool, type(None)})
-_FIRST = operator.itemgetter(0)
+_DOUBLE = struct.Struct("<d")
+_COMPLEX = struct.Struct("<dd")
+
+
+def _lp(tag, data):
+    """``tag``, the length of ``data`` and ``data``: a netstring, prefix-free."""
+    return tag + b"%d:" % len(data) + data
+
+
+def _int_bytes(value):
+    return _lp(b"i", value.to_bytes(value.bit_length() // 8 + 1, "little", signed=True))
+
+
+#: The common leaves by their exact type (a logged predict fingerprints the model on
+#: every call, and an ABC check such as numbers.Number costs more than the rest of a
+#: leaf). Each gives its tagged, self-delimiting bytes.
+_LEAF = {
+    str: lambda v: _lp(b"s", v.encode("utf-8", "surrogatepass")),
+    bytes: lambda v: _lp(b"b", v),
+    bool: lambda v: b"T" if v else b"F",
+    int: _int_bytes,
+    float: lambda v: b"f" + _DOUBLE.pack(v),
+    complex: lambda v: b"c" + _COMPLEX.pack(v.real, v.imag),
+    type(None): lambda v: b"N",
+}
+_EXACT_LEAVES = frozenset(_LEAF)
+_CLASS_BYTES = {}
+_DTYPE_BYTES = {}
 
 
 def _from_torch(obj):
     return any(c.__module__.split(".")[0] == "torch" for c in type(obj).__mro__)
 
 
-def _feed_tensor(h, t, depth, memo):
+def _class_bytes(obj):
+    cls = type(obj)
+    out = _CLASS_BYTES.get(cls)
+    if out is None:
+        out = _lp(b"", f"{cls.__module__}.{cls.__qualname__}".encode())
+        _CLASS_BYTES[cls] = out
+    return out
+
+
+def _dtype_bytes(dtype):
+    """A dtype by its byte order and size and by what it is (``repr``: the name of an
+    ml_dtypes type, a structured dtype's fields and offsets, a datetime's unit)."""
+    out = _DTYPE_BYTES.get(dtype)
+    if out is None:
+        out = _lp(b"", f"{dtype.str}|{dtype!r}".encode())
+        _DTYPE_BYTES[dtype] = out
+    return out
+
+
+def _shape_bytes(shape):
+    return b"%d:" % len(shape) + b"".join(b"%d," % n for n in shape)
+
+
+class _Collect:
+    """A hasher stand-in that keeps the bytes (to order dict keys and set items)."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self):
+        self.parts = []
+
+    def update(self, data):
+        self.parts.append(bytes(data))
+
+    def value(self):
+        return b"".join(self.parts)
+
+
+def _encoded(obj, depth, memo):
+    out = _Collect()
+    _feed(out, obj, depth, memo)
+    return out.value()
+
+
+def _feed_tensor(h, t):
     """A tensor's dtype, shape and bytes, whatever its dtype, layout and device."""
     import torch
 
     t = t.detach().cpu()
-    h.update(f"tensor{t.dtype}{tuple(t.shape)}{t.layout}".encode())
+    h.update(_lp(b"t", f"{t.dtype}{tuple(t.shape)}{t.layout}".encode()))
     if t.layout != torch.strided:
         t = t.to_dense()
-    h.update(memoryview(t.contiguous().reshape(-1).view(torch.uint8).numpy()))
+    data = t.contiguous().reshape(-1).view(torch.uint8).numpy()
+    h.update(b"%d:" % data.nbytes)
+    h.update(memoryview(data))
+
+
+def _feed_other_leaf(h, obj):
+    """Leaves that are not of an exact common type: NumPy scalars by their dtype and
+    bytes, subclasses of the common types (enums) by class and value, other numbers
+    (``Decimal``, ``Fraction``) by class and ``repr``."""
+    if isinstance(obj, np.generic):
+        h.update(b"g")
+        array = np.asarray(obj)
+        if array.dtype.hasobject:  # a structured scalar with object fields
+            _feed_object_array(h, array, 0, {})
+        else:
+            _feed_array(h, array)
+        return
+    for base, plain in (
+        (str, str.__str__),
+        (bytes, bytes),
+        (int, int.__int__),
+        (float, float.__float__),
+        (complex, complex),
+    ):
+        if isinstance(obj, base):
+            h.update(b"x" + _class_bytes(obj) + _LEAF[base](plain(obj)))
+            return
+    h.update(b"r" + _class_bytes(obj) + _lp(b"", _ADDRESS.sub("", repr(obj)).encode()))
 
 
 def _feed_object(h, obj, depth, memo):
@@ -51,41 +162,51 @@ def _feed_object(h, obj, depth, memo):
 
     if isinstance(obj, BaseStore):
         # Where records go, not fitted state: its contents change with every event.
-        h.update(_class_bytes(obj) + repr(obj).encode())
+        h.update(b"S" + _class_bytes(obj) + _lp(b"", repr(obj).encode()))
     elif isinstance(obj, pd.DataFrame | pd.Series | pd.Index):
-        h.update(_class_bytes(obj))
+        h.update(b"P" + _class_bytes(obj))
         frame = obj.to_frame() if isinstance(obj, pd.Series | pd.Index) else obj
-        _feed(h, [list(frame.columns), frame.index.to_numpy()], depth + 1, memo)
+        index = frame.index
+        _feed(h, [list(frame.columns), list(frame.columns.names)], depth + 1, memo)
+        _feed(h, [index.to_numpy(), list(index.names)], depth + 1, memo)
         for _, column in frame.items():
-            _feed(h, [str(column.dtype), column.to_numpy()], depth + 1, memo)
+            dtype = column.dtype
+            kind = [str(dtype), column.to_numpy()]
+            if isinstance(dtype, pd.CategoricalDtype):
+                kind += [dtype.categories.to_numpy(), bool(dtype.ordered)]
+            _feed(h, kind, depth + 1, memo)
     elif _from_torch(obj) and hasattr(obj, "detach"):
-        _feed_tensor(h, obj, depth, memo)
+        _feed_tensor(h, obj)
     elif _from_torch(obj) and callable(getattr(obj, "state_dict", None)):
         # Modules and optimizers: the architecture (or settings) and every weight.
-        h.update(_class_bytes(obj) + _ADDRESS.sub("", repr(obj)).encode())
+        h.update(b"M" + _class_bytes(obj) + _lp(b"", _ADDRESS.sub("", repr(obj)).encode()))
         _feed(h, obj.state_dict(), depth + 1, memo)
     elif hasattr(obj, "__array__") and hasattr(obj, "shape") and hasattr(obj, "dtype"):
-        # JAX arrays, NumPy scalars: their values, not their (elided) repr.
+        # JAX arrays: their values, not their (elided) repr.
+        h.update(b"J" + _class_bytes(obj))
         _feed(h, np.asarray(obj), depth + 1, memo)
     elif isinstance(obj, functools.partial):
-        h.update(b"partial")
+        h.update(b"p" + _class_bytes(obj))
         _feed(h, (obj.func, obj.args, obj.keywords), depth + 1, memo)
     elif callable(obj) and hasattr(obj, "__qualname__"):
-        h.update(f"{getattr(obj, '__module__', '')}.{obj.__qualname__}".encode())
+        # functions and classes by name only: two lambdas of one function are alike
+        name = f"{getattr(obj, '__module__', '')}.{obj.__qualname__}"
+        h.update(_lp(b"F", name.encode()))
     elif hasattr(obj, "__dict__") and not isinstance(obj, type):
-        h.update(_class_bytes(obj))
+        h.update(b"o" + _class_bytes(obj))
         _feed(h, vars(obj), depth + 1, memo)
     elif isinstance(obj, set | frozenset):
-        h.update(_class_bytes(obj))
-        _feed(h, sorted(obj, key=repr), depth + 1, memo)
+        h.update(b"Z" + _class_bytes(obj) + b"%d:" % len(obj))
+        for part in sorted(_encoded(item, depth + 1, memo) for item in obj):
+            h.update(part)
     else:
         reduced = _reduced(obj)
         if reduced is None:
-            h.update(_ADDRESS.sub("", repr(obj)).encode())
+            h.update(b"r" + _class_bytes(obj) + _lp(b"", _ADDRESS.sub("", repr(obj)).encode()))
         else:
             # Extension objects (a fitted tree's nodes) show no state in their repr:
             # what pickling keeps of them is their content.
-            h.update(_class_bytes(obj))
+            h.update(b"k" + _class_bytes(obj))
             _feed(h, reduced, depth + 1, memo)
 
 
@@ -102,94 +223,113 @@ def _reduced(obj):
     return list(reduced[1:3])
 
 
-def _class_bytes(obj):
-    return f"<{type(obj).__module__}.{type(obj).__qualname__}>".encode()
-
-
 def _feed(h, obj, depth=0, memo=None):
-    """Hash ``obj`` by content into ``h``; ``memo`` holds the ids on the current path."""
+    """Hash ``obj`` by content into ``h``; ``memo`` maps the ids on the current path to
+    their depth."""
     cls = type(obj)
-    # exact types first: a logged predict fingerprints the model on every call, and an
-    # ABC check (numbers.Number) costs more than the rest of a leaf
-    if cls in _EXACT_LEAVES or isinstance(obj, _LEAVES):
-        h.update(repr(obj).encode())
+    leaf = _LEAF.get(cls)
+    if leaf is not None:
+        h.update(leaf(obj))
         return
-    if depth > 20:
-        h.update(b"<deep>")
-        return
-    if cls is np.ndarray and obj.dtype != object:
+    if cls is np.ndarray and not obj.dtype.hasobject:
         # holds no objects, so it is never on its own path: no cycle to look for
-        _feed_bytes(h, obj)
+        _feed_array(h, obj)
         return
-    memo = set() if memo is None else memo
-    # Only cycles are cut short: shared references are hashed again at each place,
-    # because pickling need not keep them shared (skorch does not).
+    if isinstance(obj, _LEAVES):
+        _feed_other_leaf(h, obj)
+        return
+    if depth > MAX_DEPTH:
+        raise ValueError(
+            f"cannot fingerprint a value nested deeper than {MAX_DEPTH} levels (a "
+            f"{cls.__module__}.{cls.__qualname__} at that depth): the fingerprint would not "
+            "cover it, and models that differ there would be named alike"
+        )
+    memo = {} if memo is None else memo
+    # Only cycles are cut short (by how many levels up they point): shared references
+    # are hashed again at each place, because pickling need not keep them shared.
     key = id(obj)
-    if key in memo:
-        h.update(b"<cycle>")
+    seen = memo.get(key)
+    if seen is not None:
+        h.update(b"C%d:" % (depth - seen))
         return
-    memo.add(key)
+    memo[key] = depth
     try:
         if cls is dict:
             _feed_dict(h, obj, depth, memo)
-        elif cls is list or cls is tuple:
-            _feed_items(h, obj, depth, memo)
+        elif cls is list:
+            _feed_items(h, b"L", obj, depth, memo)
+        elif cls is tuple:
+            _feed_items(h, b"U", obj, depth, memo)
         else:
             _feed_value(h, obj, depth, memo)
     finally:
-        memo.discard(key)
+        del memo[key]
 
 
-def _feed_bytes(h, array):
+def _feed_array(h, array):
     """An array of numbers (or bytes, not objects): dtype, shape and memory."""
-    h.update(f"nd{array.dtype.str}{array.shape}".encode())
+    h.update(b"A" + _dtype_bytes(array.dtype) + _shape_bytes(array.shape))
     h.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
 
 
+def _feed_object_array(h, array, depth, memo):
+    """An array holding objects (or variable-width strings): dtype, shape, each item."""
+    h.update(b"O" + _dtype_bytes(array.dtype) + _shape_bytes(array.shape))
+    items = array.ravel().tolist()  # the same objects, for an object array
+    try:
+        # one update for an array of plain values (a category array: a thousand items)
+        h.update(b"".join([_LEAF[type(item)](item) for item in items]))
+    except KeyError:
+        for item in items:
+            _feed(h, item, depth + 1, memo)
+
+
 def _feed_dict(h, obj, depth, memo):
-    # keys in the order of their repr (stable among equal reprs, as sorted(key=repr))
-    keyed = [(repr(key), key) for key in obj]
-    keyed.sort(key=_FIRST)
-    h.update(b"{")
-    for text, key in keyed:
-        h.update(text.encode())
+    h.update(b"D%d:" % len(obj))
+    if all(type(key) is str for key in obj):
+        # the common case (attributes, parameters): in the order of the keys
+        for key in sorted(obj):
+            h.update(_LEAF[str](key))
+            _feed(h, obj[key], depth + 1, memo)
+        return
+    # other keys in the order of their encoding (equal keys cannot both be in a dict)
+    keyed = [(_encoded(key, depth + 1, memo), key) for key in obj]
+    keyed.sort(key=lambda pair: pair[0])
+    for encoded, key in keyed:
+        h.update(encoded)
         _feed(h, obj[key], depth + 1, memo)
-    h.update(b"}")
 
 
-def _feed_items(h, obj, depth, memo):
-    h.update(b"[")
+def _feed_items(h, tag, obj, depth, memo):
+    h.update(tag + b"%d:" % len(obj))
     for item in obj:
         _feed(h, item, depth + 1, memo)
-    h.update(b"]")
 
 
 def _feed_value(h, obj, depth, memo):
     if isinstance(obj, np.ndarray):
-        if obj.dtype == object:
-            h.update(f"nd{obj.dtype.str}{obj.shape}".encode())
-            items = obj.ravel().tolist()  # the same objects, for an object array
-            if all(isinstance(item, _LEAVES) for item in items):
-                # what feeding each leaf gives (one category array: a thousand calls)
-                h.update("".join(map(repr, items)).encode())
-            else:
-                for item in items:
-                    _feed(h, item, depth + 1, memo)
+        if obj.dtype.hasobject:
+            _feed_object_array(h, obj, depth, memo)
         else:
-            _feed_bytes(h, obj)
+            _feed_array(h, obj)
     elif sp.issparse(obj):
         csr = obj.tocsr()
+        h.update(b"Q" + _class_bytes(obj) + _lp(b"", obj.format.encode()))
+        h.update(_shape_bytes(csr.shape))
         for part in (csr.data, csr.indices, csr.indptr):
             _feed(h, part, depth + 1, memo)
     elif isinstance(obj, BaseEstimator):
-        h.update(type(obj).__qualname__.encode())
+        h.update(b"E" + _class_bytes(obj))
         _feed(h, {"params": own_params(obj), "state": fitted_state(obj)}, depth + 1, memo)
     elif isinstance(obj, np.random.RandomState):
+        h.update(b"R")
         _feed(h, obj.get_state(legacy=False), depth + 1, memo)
     elif isinstance(obj, dict):
+        h.update(b"d" + _class_bytes(obj))
         _feed_dict(h, obj, depth, memo)
     elif isinstance(obj, list | tuple):
-        _feed_items(h, obj, depth, memo)
+        h.update(b"l" + _class_bytes(obj))
+        _feed_items(h, b"U" if isinstance(obj, tuple) else b"L", obj, depth, memo)
     else:
         _feed_object(h, obj, depth, memo)
 
@@ -261,8 +401,8 @@ def fitted_state(estimator):
 
 
 def fingerprint(estimator):
-    """SHA-256 of an estimator's class, parameters and fitted state."""
-    h = hashlib.sha256(type(estimator).__module__.encode())
+    """SHA-256 of an estimator's class, parameters and fitted state (scheme 2)."""
+    h = hashlib.sha256(_PREFIX)
     _feed(h, estimator)
     return h.hexdigest()
 

@@ -19,7 +19,8 @@ import scipy.sparse as sp
 
 from ..exceptions import LineageError
 from ._capture import carried_ids
-from ._fingerprint import _feed, json_safe
+from ._fingerprint import json_safe
+from ._fingerprint_v1 import _feed
 from ._ids import codes_of
 from ._source import REGISTRY
 

@@ -7,6 +7,7 @@ fingerprint the model has; the run's removals are listed in its record-keeping s
 """
 
 from .._lineage._fingerprint import fingerprint
+from .._lineage._fingerprint_v1 import fingerprint_v1
 from ..exceptions import ComplianceError
 
 
@@ -20,8 +21,10 @@ def _recorded(event):
 
 
 def fitted_after_removal(estimator, run_id, events):
-    """``{"seq", "hash", "fingerprint"}`` of the run's last removal when ``estimator``
-    (or the model it wraps) is the model that removal left, else ``None``.
+    """``({"seq", "hash", "fingerprint"}, scheme)`` of the run's last removal when
+    ``estimator`` (or the model it wraps) is the model that removal left, else
+    ``(None, None)``. ``scheme`` is 2, or 1 where only a scheme-1 fingerprint (a removal
+    recorded before scheme 2) matched: that scheme could not tell some models apart.
 
     Raises
     ------
@@ -31,11 +34,25 @@ def fitted_after_removal(estimator, run_id, events):
     """
     removals = _removals(events, run_id)
     if not removals:
-        return None
-    mine = {fingerprint(estimator)}
+        return None, None
+    models = [estimator]
     inner = getattr(estimator, "estimator_", None)
     if inner is not None:
-        mine.add(fingerprint(inner))
+        models.append(inner)
+    found = _matched(removals, {fingerprint(m) for m in models}, run_id, estimator)
+    scheme = 2
+    if found is None:
+        old = set()
+        for m in models:
+            try:
+                old.add(fingerprint_v1(m))
+            except Exception:  # a value scheme 1 could not walk: no record of it
+                continue
+        found, scheme = _matched(removals, old, run_id, estimator), 1
+    return (None, None) if found is None else (found, scheme)
+
+
+def _matched(removals, mine, run_id, estimator):
     last = removals[-1]
     if _recorded(last) in mine:
         return {"seq": int(last["seq"]), "hash": last["hash"], "fingerprint": _recorded(last)}

@@ -77,11 +77,13 @@ def months_before(moment, months):
     return moment.replace(year=year, month=month, day=min(moment.day, 28))
 
 
-def model_section(run, matches=None, after_removal=None):
+def model_section(run, matches=None, after_removal=None, match_caveat=None):
     """The model: class, parameters, fingerprint, versions and the training run.
 
     ``after_removal``: for a model an unlearner corrected, the removal event that left
     it (``seq``, ``hash`` and the corrected model's ``fingerprint`` it records).
+    ``match_caveat``: what the match rests on when the record's fingerprints are of
+    scheme 1 only (a record from before scheme 2), else None.
     """
     counts = training_rows(run)
     out = {
@@ -116,6 +118,8 @@ def model_section(run, matches=None, after_removal=None):
         out["fit_params"] = json_safe(run.fit_params)
     if after_removal is not None:
         out["fitted_object_after_removal"] = dict(after_removal)
+    if match_caveat is not None:
+        out["fitted_object_match_caveat"] = match_caveat
     return out
 
 

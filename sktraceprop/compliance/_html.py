@@ -494,6 +494,9 @@ def _section_model(report):
             f"unlearner (its fingerprint {after['fingerprint']} is the one that removal's "
             "event records); the rest of this section is the run as fitted"
         )
+    caveat = m.get("fitted_object_match_caveat")
+    if caveat is not None:
+        matches = f"{matches}; {caveat}"
     notes = "".join(f"<li>{_e(n)}</li>" for n in m["notes"])
     return (
         '<section id="model"><h2>The model</h2>'

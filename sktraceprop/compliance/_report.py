@@ -7,7 +7,8 @@ import warnings
 from pathlib import Path
 
 from .. import __version__
-from .._lineage._record import collect_ops
+from .._lineage._current import step_matches
+from .._lineage._fingerprint_match import OLD_SCHEME_NOTE
 from .._lineage._source import utc_now
 from .._prediction_log import _replaced_parts
 from ..exceptions import ComplianceError, UnknownRunError
@@ -74,13 +75,6 @@ def _write_new(path, text):
         f.write(text)
 
 
-def _changed_steps(estimator, run):
-    """Names of fitted steps whose fingerprint differs from the recorded run's."""
-    inner = getattr(estimator, "estimator_", estimator)
-    recorded = {op.name: op.fingerprint for op in run.ops}
-    return [op.name for op in collect_ops(inner) if recorded.get(op.name) != op.fingerprint]
-
-
 def _searched_model(estimator):
     """A fitted search's ``best_estimator_`` (the model its ``predict`` uses)."""
     if hasattr(estimator, "lineage_") or not hasattr(estimator, "cv_results_"):
@@ -97,14 +91,15 @@ def _searched_model(estimator):
 
 def _resolve(estimator, store, run_id):
     """``(run as stored, store, whether the fitted object matches it, the removal that
-    left it when it is a corrected model)``."""
+    left it when it is a corrected model, what a match rests on when it is only by
+    fingerprint scheme 1, else None)``."""
     if estimator is None:
         if store is None or run_id is None:
             raise ComplianceError(
                 "give a fitted traced estimator, or both store= and run_id= to report on "
                 "a stored run"
             )
-        return _load(store, run_id), store, None, None
+        return _load(store, run_id), store, None, None, None
     estimator = _searched_model(estimator)
     if not hasattr(estimator, "lineage_") and hasattr(estimator, "unlearning_log_"):
         estimator = getattr(estimator, "estimator_", estimator)  # an unlearner: its model
@@ -125,13 +120,17 @@ def _resolve(estimator, store, run_id):
             "and hash-chained events, so fit it with store=SQLiteStore(path)"
         )
     # Steps first: an unlearner that corrected them also rewrote its copy of the run.
-    changed = _changed_steps(estimator, run) or _replaced_parts(estimator)
+    changed, old_scheme = step_matches(estimator, run)
+    changed = changed or _replaced_parts(estimator)
     if changed:
-        after = fitted_after_removal(estimator, run.run_id, all_events(store))
+        after, scheme = fitted_after_removal(estimator, run.run_id, all_events(store))
         if after is not None:
             # the run as stored at fit, and the removal whose recorded fingerprint the
             # model has (the unlearner's copy of the run is not in the store)
-            return _load(store, run.run_id), store, False, after
+            caveat = None
+            if scheme == 1:
+                caveat = f"removal seq {after['seq']}: {OLD_SCHEME_NOTE}"
+            return _load(store, run.run_id), store, False, after, caveat
         raise ComplianceError(
             f"the fitted {type(estimator).__name__} differs from its recorded run "
             f"{run.run_id}: step(s) {', '.join(changed)} changed since fit (refitted, "
@@ -146,7 +145,10 @@ def _resolve(estimator, store, run_id):
             f"run {run.run_id} in {store!r} differs from the estimator's lineage_: the "
             "store's copy was altered, or the estimator's"
         )
-    return stored, store, True, None
+    caveat = None
+    if old_scheme:
+        caveat = f"step(s) {', '.join(old_scheme)}: {OLD_SCHEME_NOTE}"
+    return stored, store, True, None, caveat
 
 
 def _read_record(store, run, checkpoint_key):
@@ -279,7 +281,7 @@ def compliance_report(
     category = annex_iii_category(high_risk_category)
     people = _check_oversight(human_oversight)
     check_new_file(output_path, "output_path")
-    run, store, matches, after = _resolve(estimator, store, run_id)
+    run, store, matches, after, caveat = _resolve(estimator, store, run_id)
     now, kept, copied, retention = _read_record(store, run, checkpoint_key)
     body = {
         "report": {
@@ -297,7 +299,7 @@ def compliance_report(
             "high_risk_category": category,
         },
         "human_oversight": {"assigned": people},
-        "model": model_section(run, matches, after),
+        "model": model_section(run, matches, after, caveat),
         "sources": sources_section(run),
         "feature_lineage": features_section(run),
     }

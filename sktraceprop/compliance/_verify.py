@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._lineage._fingerprint_match import OLD_SCHEME_NOTE
 from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationError, StoreError
 from ..stores._chain import RUN_EVENT, unique_keys
 from ..stores._sealed import REDACTION_EVENT
@@ -405,8 +406,12 @@ def _store_problems(report, store):
         problems += after_removal_problems(after, upto, run_id)
     else:
         after = None  # (anything else differs from the rebuilt section, and is named)
+    # what a match rested on (fingerprints of scheme 1 only), seen when it was made
+    caveat = report["model"].get("fitted_object_match_caveat")
+    if not (isinstance(caveat, str) and caveat.endswith(OLD_SCHEME_NOTE)):
+        caveat = None  # (anything else differs from the rebuilt section, and is named)
     written = _as_written(report)
-    model = model_section(run, matches, after)
+    model = model_section(run, matches, after, caveat)
     if report["report"]["format_version"] < 3:
         model = _without(model, _MODEL_KEYS_3)
     if report["report"]["format_version"] < 4:

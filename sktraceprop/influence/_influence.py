@@ -169,7 +169,8 @@ class InfluenceExplainer(
         the fitted clone.
     model_fingerprint_ : str
         SHA-256 fingerprint of the explained model (class, parameters, fitted state)
-        at :meth:`fit`; for a traced pipeline it equals ``lineage_.model_fingerprint``,
+        at :meth:`fit`; for a traced pipeline it equals ``lineage_.model_fingerprint``
+        (unless that run was recorded before fingerprint scheme 2, which holds scheme 1's),
         and for an unlearner (or a ``FrozenEstimator``) it is that of the traced model
         inside, the fingerprint its prediction events record (the corrected model's
         after a removal), so an explanation can be matched to a logged decision.

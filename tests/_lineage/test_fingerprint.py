@@ -275,7 +275,7 @@ def test_object_arrays_of_leaves_hash_as_their_items_one_by_one():
     """The fast path for category arrays gives the bytes feeding each item gives."""
     import hashlib
 
-    from sktraceprop._lineage._fingerprint import _feed
+    from sktraceprop._lineage._fingerprint_v1 import _feed
 
     values = np.array(["a", "é", 3, 2.5, None, b"x", np.str_("s"), True], dtype=object)
     fast = hashlib.sha256()
@@ -364,7 +364,7 @@ def test_fast_paths_feed_the_bytes_of_the_plain_walk(value, shape):
     reprs made once) hash the bytes a plain walk of the same value hashes."""
     import hashlib
 
-    from sktraceprop._lineage._fingerprint import _feed
+    from sktraceprop._lineage._fingerprint_v1 import _feed
 
     if shape == 1:  # a cycle through a list and a dict
         holder = {"v": value}

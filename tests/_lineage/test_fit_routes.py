@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.metadata_routing import MetadataRouter, get_routing_for_object
 
 import sktraceprop as stp
-from sktraceprop._lineage._fingerprint import _feed
+from sktraceprop._lineage._fingerprint_v1 import _feed
 from tests.conftest import lines_from_key
 
 

@@ -1,0 +1,100 @@
+"""A store whose runs hold fingerprints of scheme 1 (before scheme 2).
+
+``data/frame_digest1.db`` was written by sktraceprop at commit 775ad56 (see
+``data/README.md``), whose fingerprints fed values by their ``repr`` (scheme 1). The
+same logistic regression fitted now on the same rows is the model of its first run: it
+must not be called changed (a false alarm), nor matched as if scheme 2 had checked it
+(a silent match): the match is by scheme 1, and every consumer says so.
+"""
+
+import importlib.util
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import sktraceprop as stp
+from sktraceprop._lineage._current import changed_steps, check_unchanged, step_matches
+from sktraceprop._lineage._fingerprint import fingerprint
+from sktraceprop._lineage._fingerprint_match import OLD_SCHEME_NOTE, matching_scheme
+from sktraceprop._lineage._fingerprint_v1 import fingerprint_v1
+from sktraceprop.compliance import compliance_report
+from sktraceprop.exceptions import LineageError, LineageWarning
+
+DATA = Path(__file__).parent / "data"
+DEPLOYER = {
+    "system_name": "CreditScorer",
+    "system_version": "1.0.0",
+    "deployer_name": "Example Bank SA",
+    "high_risk_category": "creditworthiness",
+    "intended_purpose": "Score consumer loan applications for manual review",
+    "human_oversight": ["Head of credit risk"],
+}
+
+
+def _fixture_frames():
+    spec = importlib.util.spec_from_file_location("make", DATA / "frame_digest1" / "make.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.frames()
+
+
+def _refit(tmp_path):
+    """The store's copy, its run on ``patients``, and that model fitted again now,
+    carrying the stored run as its ``lineage_`` (as a model pickled then would)."""
+    path = tmp_path / "frame_digest1.db"
+    shutil.copyfile(DATA / "frame_digest1.db", path)
+    store = stp.stores.SQLiteStore(path)
+    assert store.verify()
+    (run_id,) = store.list_runs(source="patients")["run_id"]
+    stored = store.load_run(run_id)
+    patients, _, _ = _fixture_frames()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LineageWarning)  # the earlier frame digest
+        df = stp.from_pandas(patients, "patients")
+        est = stp.TracedEstimator(LogisticRegression(), store=store, log_predictions=True)
+        est.fit(df[["age", "x"]], df["y"])
+    est.lineage_ = stored
+    return store, stored, est, df
+
+
+def test_the_stored_fingerprints_are_scheme_1s_of_the_same_model(tmp_path):
+    _, stored, est, _ = _refit(tmp_path)
+    recorded = stored.ops[-1].fingerprint
+    # the independent truth: the frozen scheme-1 walker gives the value 775ad56 stored
+    assert fingerprint_v1(est.estimator_) == recorded
+    assert fingerprint(est.estimator_) != recorded
+    assert matching_scheme(est.estimator_, recorded) == 1
+
+
+def test_an_old_run_is_neither_a_false_alarm_nor_a_silent_match(tmp_path):
+    store, stored, est, df = _refit(tmp_path)
+    name = stored.ops[-1].name
+    assert changed_steps(est) == []
+    assert step_matches(est) == ([], [name])
+    with pytest.warns(LineageWarning, match="scheme 1"):
+        check_unchanged(est, "testing")
+    est.predict(df[["age", "x"]])
+    (event,) = store.events(stored.run_id, kind="prediction")
+    assert event["payload"]["matched_by_old_fingerprint_scheme"] == [name]
+    assert "changed_since_fit" not in event["payload"]
+    report = compliance_report(est, **DEPLOYER)
+    model = report.to_dict()["model"]
+    assert model["fitted_object_matches_run"] is True
+    assert model["fitted_object_match_caveat"] == f"step(s) {name}: {OLD_SCHEME_NOTE}"
+    assert report.verify(store=store)
+    assert OLD_SCHEME_NOTE.split(" (")[0] in report.to_html()
+
+
+def test_a_different_model_matches_no_scheme(tmp_path):
+    store, stored, est, df = _refit(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LineageWarning)
+        est.estimator_.set_params(C=0.01).fit(df[["age", "x"]], df["y"])
+    recorded = stored.ops[-1].fingerprint
+    assert matching_scheme(est.estimator_, recorded) is None
+    assert changed_steps(est) == [stored.ops[-1].name]
+    with pytest.raises(LineageError, match="changed since its run"):
+        check_unchanged(est, "testing")
