@@ -40,6 +40,8 @@ from ._prediction_log import check_log_predictions, remember_answering_parts
 from ._selection import (
     SelectionCloneMixin,
     anonymous_split_note,
+    permuted_labels_note,
+    permuted_stats,
     selection_of,
     transformed_target_note,
 )
@@ -84,7 +86,8 @@ def run_context(*, name=None, purpose=None, tags=None, parent_run_id=None):
         A name for the runs ("baseline", "2025-Q3 retrain").
     purpose : str, default=None
         Why the fits run. Runs made outside any block have purpose ``"fit"``, or
-        ``"cv_fold"`` for one split of a cross-validation or search; the library's own
+        ``"cv_fold"`` for one split of a cross-validation or search (``"permutation_test"``
+        for one on the labels ``permutation_test_score`` permuted); the library's own
         fits say ``"influence"`` (the clone an ``InfluenceExplainer`` fits) or
         ``"unlearning"``. A purpose given here wins over ``"cv_fold"``; the run's
         ``selection`` still says what model selection fitted it as.
@@ -203,6 +206,9 @@ def _label(lineage, selection=None):
     # a cross-validation split's fit is not a model put in use: its purpose says so,
     # unless the user named one (the selection record says what the fit was either way)
     default = "cv_fold" if selection is not None and selection["role"] == "cv_fold" else "fit"
+    if selection is not None and selection.get("labels_permuted") is not False:
+        if "labels_permuted" in selection:  # a fit on labels permutation_test_score shuffled
+            default = "permutation_test"
     lineage.purpose = info.get("purpose", default)
     lineage.selection = selection
     lineage.name = info.get("name")
@@ -268,8 +274,10 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                                 stacklevel=user_stacklevel(),
                             )
                         _label(lineage, selection)
+                        lineage.source_stats = permuted_stats(stats, selection)
                         split = anonymous_split_note(ids, selection)
-                        for note in (split, target_note):
+                        permuted = permuted_labels_note(selection)
+                        for note in (split, target_note, permuted):
                             if note is not None:
                                 lineage.notes.append(note)
                         self.lineage_ = lineage
