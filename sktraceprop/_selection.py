@@ -36,6 +36,7 @@ from ._lineage._fingerprint import json_safe
 __all__ = [
     "SelectionCloneMixin",
     "anonymous_split_note",
+    "enclosing_permutation",
     "permuted_labels_note",
     "permuted_stats",
     "search_fit_of",
@@ -342,13 +343,7 @@ def _permutation_fold(frame, estimator, codes):
     local = frame.f_locals
     if local.get("estimator") is not estimator:
         return None
-    caller = frame.f_back
-    if caller is not None and caller.f_code is codes["permutation_call"]:
-        permuted = False
-    elif caller is not None and _library_frame(caller, ("sklearn.utils.parallel", "joblib.")):
-        permuted = True
-    else:
-        permuted = None
+    permuted = _permuted(frame, codes)
     train, test = local.get("train"), local.get("test")
     done = local.get("avg_score")  # one score per split fitted before this one
     return {
@@ -367,20 +362,49 @@ def _permutation_fold(frame, estimator, codes):
     }
 
 
+def enclosing_permutation():
+    """For a fit running inside a fit that ``permutation_test_score`` made (a traced
+    step of a plain scikit-learn pipeline it fits, a meta-estimator's inner fit):
+    ``{"labels_permuted": ...}`` of that outer fit, as :func:`_permutation_fold` finds
+    it; None outside one. The labels such a fit is given derive from the permuted ones
+    (a step may be given no labels at all: then nothing is counted of them anyway)."""
+    if "sklearn.model_selection" not in sys.modules:
+        return None
+    codes = _codes()
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is codes["permutation"]:
+            return {"labels_permuted": _permuted(frame, codes)}
+        frame = frame.f_back
+    return None
+
+
+def _permuted(frame, codes):
+    """Whether the ``_permutation_test_score`` call running in ``frame`` was given
+    permuted labels (see :func:`_permutation_fold`; None: not known)."""
+    caller = frame.f_back
+    if caller is not None and caller.f_code is codes["permutation_call"]:
+        return False
+    if caller is not None and _library_frame(caller, ("sklearn.utils.parallel", "joblib.")):
+        return True
+    return None
+
+
 def permuted_labels_note(selection):
     """The run's note for a fit ``permutation_test_score`` made, or None: whether the
     labels it was given were the data's or a permutation of them."""
     if selection is None or "labels_permuted" not in selection:
         return None
     permuted = selection["labels_permuted"]
+    how = "fitted by" if "role" in selection else "fitted inside a fit made by"
     if permuted is False:
         return (
-            "fitted by permutation_test_score on one split with the labels as given (its "
+            f"{how} permutation_test_score on one split with the labels as given (its "
             "score on the data's labels, against which the permutations are compared)"
         )
     which = "labels it permuted" if permuted else "labels it may have permuted"
     return (
-        f"fitted by permutation_test_score on one split with {which} (y shuffled across "
+        f"{how} permutation_test_score on one split with {which} (y shuffled across "
         "rows, or within groups): each row's label is not the data's, so the model "
         "learnt from labels no source holds, and the run's label balance per source is "
         "not recorded (a permutation moves labels between sources). A test of chance, "

@@ -40,6 +40,7 @@ from ._prediction_log import check_log_predictions, remember_answering_parts
 from ._selection import (
     SelectionCloneMixin,
     anonymous_split_note,
+    enclosing_permutation,
     permuted_labels_note,
     permuted_stats,
     selection_of,
@@ -201,13 +202,13 @@ def _discard_fit(estimator):
         ]
 
 
-def _label(lineage, selection=None):
+def _label(lineage, selection=None, labels=None):
     info = _RUN_INFO.get() or {}
     # a cross-validation split's fit is not a model put in use: its purpose says so,
     # unless the user named one (the selection record says what the fit was either way)
     default = "cv_fold" if selection is not None and selection["role"] == "cv_fold" else "fit"
-    if selection is not None and selection.get("labels_permuted") is not False:
-        if "labels_permuted" in selection:  # a fit on labels permutation_test_score shuffled
+    if labels is not None and labels.get("labels_permuted") is not False:
+        if "labels_permuted" in labels:  # a fit on labels permutation_test_score shuffled
             default = "permutation_test"
     lineage.purpose = info.get("purpose", default)
     lineage.selection = selection
@@ -273,10 +274,14 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                                 LineageWarning,
                                 stacklevel=user_stacklevel(),
                             )
-                        _label(lineage, selection)
-                        lineage.source_stats = permuted_stats(stats, selection)
+                        labels = selection
+                        if labels is None or "labels_permuted" not in labels:
+                            # a step's fit inside a fit permutation_test_score made
+                            labels = enclosing_permutation()
+                        _label(lineage, selection, labels)
+                        lineage.source_stats = permuted_stats(stats, labels)
                         split = anonymous_split_note(ids, selection)
-                        permuted = permuted_labels_note(selection)
+                        permuted = permuted_labels_note(labels)
                         for note in (split, target_note, permuted):
                             if note is not None:
                                 lineage.notes.append(note)

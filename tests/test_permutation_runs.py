@@ -94,3 +94,33 @@ def test_a_report_of_a_permuted_fit_says_its_labels_were_permuted(tmp_path):
     for s in data["sources"]:
         assert s["statistics"]["labels"]["kind"] == "not recorded"
     assert "labels it permuted" in report.to_html()
+
+
+def test_a_traced_step_inside_a_permuted_fit_counts_no_label_balance(tmp_path):
+    """A traced estimator as a step of a plain scikit-learn pipeline: the pipeline is
+    what permutation_test_score fits, the step's run is of a fit on its labels."""
+    from sklearn.pipeline import make_pipeline
+
+    data, paths = _two_files(tmp_path)
+    store = stp.stores.MemoryStore()
+    step = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    outer = make_pipeline("passthrough", step)  # X reaches the step with its row ids
+    permutation_test_score(outer, data[["a"]], data["y"].to_numpy(), cv=KFold(2), n_permutations=1)
+    runs = _runs(store)
+    assert len(runs) == 4
+    permuted = [r for r in runs if r.purpose == "permutation_test"]
+    assert len(permuted) == 2
+    for run in permuted:
+        assert any("fitted inside a fit made by permutation_test_score" in n for n in run.notes)
+        for s in run.source_stats["sources"]:
+            assert s["labels"]["kind"] == "not recorded"
+    truth = {p.stem: pd.read_csv(p)["y"] for p in paths}
+    lineage = stp.row_lineage(data)
+    for run in [r for r in runs if r.purpose != "permutation_test"]:
+        assert any("with the labels as given" in n for n in run.notes)
+        rows = lineage[lineage["row_id"].isin(run.row_ids)]
+        assert len(rows) == len(run.row_ids)
+        for s in run.source_stats["sources"]:
+            lines = rows.loc[rows["source_id"] == s["source_id"], "line"].to_numpy()
+            counts = truth[s["source_id"]].iloc[lines - 2].value_counts()
+            assert s["labels"]["counts"] == {str(c): int(n) for c, n in counts.items()}
