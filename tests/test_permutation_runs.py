@@ -94,6 +94,7 @@ def test_a_report_of_a_permuted_fit_says_its_labels_were_permuted(tmp_path):
     for s in data["sources"]:
         assert s["statistics"]["labels"]["kind"] == "not recorded"
     assert "labels it permuted" in report.to_html()
+    assert stp.compliance.verify(data, store=store)  # made again from the store: the same
 
 
 def test_a_traced_step_inside_a_permuted_fit_counts_no_label_balance(tmp_path):

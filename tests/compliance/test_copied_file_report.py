@@ -47,3 +47,4 @@ def test_the_report_lists_every_path_the_bytes_were_read_from(tmp_path):
     assert [r["uri"] for r in s["rows_by_read"]] == s["uris"]
     assert read in compliance_report(pipe, **DEPLOYER).to_html()
     assert store.verify()
+    assert stp.compliance.verify(data, store=store)  # made again from the store: the same
