@@ -40,6 +40,9 @@ from ._prediction_log import check_log_predictions, remember_answering_parts
 from ._selection import (
     SelectionCloneMixin,
     anonymous_split_note,
+    enclosing_permutation,
+    permuted_labels_note,
+    permuted_stats,
     selection_of,
     transformed_target_note,
 )
@@ -84,7 +87,8 @@ def run_context(*, name=None, purpose=None, tags=None, parent_run_id=None):
         A name for the runs ("baseline", "2025-Q3 retrain").
     purpose : str, default=None
         Why the fits run. Runs made outside any block have purpose ``"fit"``, or
-        ``"cv_fold"`` for one split of a cross-validation or search; the library's own
+        ``"cv_fold"`` for one split of a cross-validation or search (``"permutation_test"``
+        for one on the labels ``permutation_test_score`` permuted); the library's own
         fits say ``"influence"`` (the clone an ``InfluenceExplainer`` fits) or
         ``"unlearning"``. A purpose given here wins over ``"cv_fold"``; the run's
         ``selection`` still says what model selection fitted it as.
@@ -198,11 +202,14 @@ def _discard_fit(estimator):
         ]
 
 
-def _label(lineage, selection=None):
+def _label(lineage, selection=None, labels=None):
     info = _RUN_INFO.get() or {}
     # a cross-validation split's fit is not a model put in use: its purpose says so,
     # unless the user named one (the selection record says what the fit was either way)
     default = "cv_fold" if selection is not None and selection["role"] == "cv_fold" else "fit"
+    if labels is not None and labels.get("labels_permuted") is not False:
+        if "labels_permuted" in labels:  # a fit on labels permutation_test_score shuffled
+            default = "permutation_test"
     lineage.purpose = info.get("purpose", default)
     lineage.selection = selection
     lineage.name = info.get("name")
@@ -267,9 +274,15 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                                 LineageWarning,
                                 stacklevel=user_stacklevel(),
                             )
-                        _label(lineage, selection)
+                        labels = selection
+                        if labels is None or "labels_permuted" not in labels:
+                            # a step's fit inside a fit permutation_test_score made
+                            labels = enclosing_permutation()
+                        _label(lineage, selection, labels)
+                        lineage.source_stats = permuted_stats(stats, labels)
                         split = anonymous_split_note(ids, selection)
-                        for note in (split, target_note):
+                        permuted = permuted_labels_note(labels)
+                        for note in (split, target_note, permuted):
                             if note is not None:
                                 lineage.notes.append(note)
                         self.lineage_ = lineage

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -303,8 +304,32 @@ def register_file(path, source_id, sha256, n_rows, lines, df):
     if lines.size:
         read = {"n_rows": n_rows, "columns": list(map(str, df.columns))}
         read["dtypes"] = list(map(str, df.dtypes))
+        read["uri"] = path.resolve().as_uri()
         REGISTRY.note_read_lines(source.code, read, lines.min(), lines.max())
+    _warn_other_path(source, path.resolve().as_uri())
     return source
+
+
+def _warn_other_path(source, uri):
+    """Say so when these bytes were already read, under this ``source_id``, from
+    another path: the rows of both reads have the same ids, so no record can say which
+    path a row came from; every record lists all the paths (``Source.uris``)."""
+    if uri == source.uri:
+        return
+    from ..exceptions import LineageWarning
+    from ..utils._stack import user_stacklevel
+
+    others = ", ".join(u for u in source.uris() if u != uri)
+    warnings.warn(
+        f"{uri} holds the same bytes (sha256 {source.sha256[:12]}...) as {others}, "
+        f"already read under source_id {source.source_id!r}: the rows of these reads "
+        "have the same row ids, so runs, row_lineage and reports cannot say which of "
+        f"the paths a row was read from. Records name {source.uri} as the source's uri "
+        "and list every path read (Source.uris(), other_reads). To record this file as "
+        "a source of its own, read it with another source_id.",
+        LineageWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def check_index_names(index, keep, path):

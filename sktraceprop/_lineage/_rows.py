@@ -1,5 +1,7 @@
 """Row ids of traced data, and where each row comes from (through merges and aggregates)."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -126,7 +128,31 @@ def lineage_frame(ids, sources, position_name="row"):
     )
     if any(v is not None for v in via):
         frame["via"] = via
+    _warn_several_paths(table)
     return frame.sort_values([position_name], kind="stable").reset_index(drop=True)
+
+
+def _warn_several_paths(table):
+    """Say so where a source's bytes were read from more than one path: its rows' ids
+    are the same whichever copy they were read from, so ``uri`` names the first read's
+    path, which need not be the one these rows were read from."""
+    several = [s for s in table if len(s.uris()) > 1]
+    if not several:
+        return
+    from ..exceptions import LineageWarning
+    from ..utils._stack import user_stacklevel
+
+    names = "; ".join(
+        f"source {s.source_id!r} (sha256 {s.sha256[:12]}...): {', '.join(s.uris())}"
+        for s in several
+    )
+    warnings.warn(
+        f"the same bytes were read from several paths under one source_id ({names}): "
+        "their rows have the same ids, so which path a row was read from is not known; "
+        "the uri column names the first path read, which holds the same bytes",
+        LineageWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def _categorical(which, labels):

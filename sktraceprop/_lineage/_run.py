@@ -155,10 +155,11 @@ class Lineage:
         Caveats recorded during the fit.
     purpose : str or None
         Why the fit ran: ``"fit"`` (a user's fit, a search's refit), ``"cv_fold"``
-        (one split of a cross-validation or search, see ``selection``), ``"influence"``
-        (the clone an ``InfluenceExplainer`` fits), ``"unlearning"``, or a user's own
-        word (see :func:`sktraceprop.run_context`); None in runs stored before it was
-        recorded.
+        (one split of a cross-validation or search, see ``selection``),
+        ``"permutation_test"`` (one split of ``permutation_test_score``'s fits on labels
+        it permuted), ``"influence"`` (the clone an ``InfluenceExplainer`` fits),
+        ``"unlearning"``, or a user's own word (see :func:`sktraceprop.run_context`);
+        None in runs stored before it was recorded.
     name : str or None
         A name given with :func:`sktraceprop.run_context`.
     tags : dict of str to str
@@ -180,7 +181,10 @@ class Lineage:
         runs recorded before they were; for ``cross_validate`` and
         ``cross_val_predict``, which give their fits no ``split_progress``,
         ``split_index``, the split's 0-based place in the splitter's order, that of
-        their results, absent in runs recorded before it was) or ``"refit"`` (a search's refit:
+        their results, absent in runs recorded before it was; for
+        ``permutation_test_score``, ``split_index`` and ``labels_permuted``: False for
+        its score's fits on the labels as given, True for its fits on permuted labels,
+        whose ``source_stats`` then record no label balance) or ``"refit"`` (a search's refit:
         ``best_index``, ``best_params``, ``n_splits``, ``n_candidates``), with the
         ``search_id`` shared by the runs of one search or cross-validation call
         and the ``search`` (its class or function; both None when not known). None

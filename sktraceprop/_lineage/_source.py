@@ -179,11 +179,14 @@ class Source:
         values come from.
     other_reads : tuple of dict, default=()
         For files: other reads of the same bytes under the same ``source_id`` with other
-        options (``nrows``, ``usecols``, ``dtype``...), each ``{"n_rows", "columns",
-        "dtypes", "loaded_at"}``. Row ids do not depend on the read (a line is a line),
-        so all reads share the code; ``n_rows``, ``columns`` and ``dtypes`` above
-        describe the first read, these the others, oldest first, and ``max_line`` is the
-        last data line any read reached.
+        options (``nrows``, ``usecols``, ``dtype``...) or from another path (a copy of
+        the file), each ``{"n_rows", "columns", "dtypes", "loaded_at", "uri"}``
+        (``"uri"``: the path read; absent in records written before reads kept it).
+        Row ids do not depend on the read (a line is a line), so all reads share the
+        code; ``uri``, ``n_rows``, ``columns`` and ``dtypes`` above describe the first
+        read, these the others, oldest first, and ``max_line`` is the last data line any
+        read reached. Rows of the same bytes read from two paths have the same ids, so
+        which of the paths a row was read from is not known: :meth:`uris` lists them all.
     digest_scheme : str, default=None
         For a frame (and an array registered with its own column labels or holding
         objects): how ``sha256`` names its content, ``"frame-2"`` (the column labels,
@@ -272,14 +275,26 @@ class Source:
         return out
 
     def read(self):
-        """This record's own read: ``{"n_rows", "columns", "dtypes", "loaded_at"}``
-        (the first read of the bytes; see ``other_reads``)."""
+        """This record's own read: ``{"n_rows", "columns", "dtypes", "loaded_at",
+        "uri"}`` (the first read of the bytes; see ``other_reads``)."""
         return {
             "n_rows": int(self.n_rows),
             "columns": list(self.columns),
             "dtypes": list(self.dtypes),
             "loaded_at": self.loaded_at,
+            "uri": self.uri,
         }
+
+    def uris(self):
+        """Every path these bytes were read from under this ``source_id``, the first
+        read's first. More than one: the same bytes read from copies of the file, whose
+        rows have the same ids, so which of these paths a row was read from is not known.
+        (A read recorded before reads kept their path counts as the first read's.)"""
+        out = [self.uri]
+        for read in self.other_reads:
+            if read.get("uri") is not None and read["uri"] not in out:
+                out.append(read["uri"])
+        return out
 
     def reads(self):
         """Every read of these bytes this record knows, oldest first."""
@@ -330,13 +345,18 @@ class Source:
 
 
 def _read_dict(read):
-    """A read description in its canonical form (the keys :meth:`Source.read` gives)."""
-    return {
+    """A read description in its canonical form (the keys :meth:`Source.read` gives;
+    ``"uri"`` only where the read names its path: a record written before reads kept
+    their paths reads back, and hashes, as it was written)."""
+    out = {
         "n_rows": int(read["n_rows"]),
         "columns": [str(c) for c in read["columns"]],
         "dtypes": [str(t) for t in read["dtypes"]],
         "loaded_at": str(read["loaded_at"]),
     }
+    if read.get("uri") is not None:
+        out["uri"] = str(read["uri"])
+    return out
 
 
 def _read_key(code, read):
@@ -344,7 +364,9 @@ def _read_key(code, read):
 
 
 def _shape_of(read):
-    return read["n_rows"], tuple(read["columns"]), tuple(read["dtypes"])
+    """What tells two reads apart: their rows, columns, dtypes and path (None: a read
+    recorded before reads kept their path)."""
+    return read["n_rows"], tuple(read["columns"]), tuple(read["dtypes"]), read.get("uri")
 
 
 def _earlier_scheme(versions, record):

@@ -274,6 +274,8 @@ def _reads(source, lines):
     for read in source.reads():
         span = REGISTRY.read_lines(source.code, read)
         entry = {"n_rows": read["n_rows"], "loaded_at": read["loaded_at"]}
+        if read.get("uri") is not None:
+            entry["uri"] = read["uri"]
         if span is None:
             entry.update(first_line=None, last_line=None, rows_outside=None)
         else:

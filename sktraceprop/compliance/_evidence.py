@@ -209,11 +209,17 @@ def selection_note(run):
         if selection.get("candidate_params") is not None
         else ""
     )
+    labels = ""
+    if "labels_permuted" in selection:
+        labels = {
+            True: " with labels it permuted (not the data's; a test of chance)",
+            False: " with the labels as given",
+        }.get(selection["labels_permuted"], " with labels it may have permuted")
     return (
         f"a cross-validation fit{where} made by {of}: fitted on the "
-        f"{selection.get('n_train')} training rows of one split, to be evaluated on its "
-        f"{selection.get('n_test')} held-out rows{params}; a search puts its refit in "
-        "use, not this fit"
+        f"{selection.get('n_train')} training rows of one split{labels}, to be evaluated "
+        f"on its {selection.get('n_test')} held-out rows{params}; a search puts its refit "
+        "in use, not this fit"
     )
 
 

@@ -214,14 +214,29 @@ def _other_reads(source, record=None):
         "reads_note": (
             f"the process that fitted the model read these bytes {len(reads)} ways "
             f"({shapes}): n_rows is the first read's; the training rows name file lines, "
-            "which every read shares; the columns listed are every read's"
+            "which every read shares; the columns listed are every read's" + _paths_note(source)
         ),
     }
+    if len(source.uris()) > 1:
+        out["uris"] = source.uris()
     by_read = (record or {}).get("reads")
     if by_read is not None:
         out["rows_by_read"] = [dict(r) for r in by_read]
         out["rows_by_read_note"] = _rows_by_read_note(by_read, record["n_rows"])
     return out
+
+
+def _paths_note(source):
+    """Where the bytes were read from more than one path: that the rows' path is not
+    known (a row id names a line, the same in every copy)."""
+    uris = source.uris()
+    if len(uris) == 1:
+        return ""
+    return (
+        f"; these bytes were read from {len(uris)} paths ({', '.join(uris)}, listed in "
+        "uris): a row id names a line, the same in each copy, so which path the training "
+        f"rows were read from is not recorded; uri names the first read's path"
+    )
 
 
 def _rows_by_read_note(reads, n_given):
@@ -230,6 +245,8 @@ def _rows_by_read_note(reads, n_given):
     parts, spanning, unknown = [], [], []
     for r in reads:
         name = f"the read of {r['n_rows']} rows at {r['loaded_at']}"
+        if r.get("uri") is not None:
+            name += f" from {r['uri']}"
         if r["rows_outside"] is None:
             unknown.append(name)
         elif r["rows_outside"]:

@@ -376,7 +376,9 @@ class BaseStore(ABC):
             (``"LogisticRegression"``).
         purpose : str or list of str, default=None
             ``"fit"`` (a user's fit, a search's refit), ``"cv_fold"`` (one split of a
-            cross-validation or search), ``"influence"`` (an explainer's clone),
+            cross-validation or search), ``"permutation_test"`` (one split of
+            ``permutation_test_score``'s fits on permuted labels; its ``search_role`` is
+            ``"cv_fold"``), ``"influence"`` (an explainer's clone),
             ``"unlearning"`` (an unlearner's clone), or your own (see
             :func:`sktraceprop.run_context`).
         tags : dict, default=None
