@@ -7,7 +7,6 @@ must not be called changed (a false alarm), nor matched as if scheme 2 had check
 (a silent match): the match is by scheme 1, and every consumer says so.
 """
 
-import importlib.util
 import shutil
 import warnings
 from pathlib import Path
@@ -22,6 +21,7 @@ from sktraceprop._lineage._fingerprint_match import OLD_SCHEME_NOTE, matching_sc
 from sktraceprop._lineage._fingerprint_v1 import fingerprint_v1
 from sktraceprop.compliance import compliance_report
 from sktraceprop.exceptions import LineageError, LineageWarning
+from tests.stores._frame_digest1 import fixture_frames as _fixture_frames
 
 DATA = Path(__file__).parent / "data"
 DEPLOYER = {
@@ -32,13 +32,6 @@ DEPLOYER = {
     "intended_purpose": "Score consumer loan applications for manual review",
     "human_oversight": ["Head of credit risk"],
 }
-
-
-def _fixture_frames():
-    spec = importlib.util.spec_from_file_location("make", DATA / "frame_digest1" / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.frames()
 
 
 def _refit(tmp_path):

@@ -5,7 +5,6 @@ exact digest (see ``data/README.md``): it must still verify and load, and the sa
 registered now is a version of its own, which a warning names as such.
 """
 
-import importlib.util
 import shutil
 import warnings
 from pathlib import Path
@@ -19,17 +18,9 @@ import sktraceprop as stp
 from sktraceprop._lineage import REGISTRY
 from sktraceprop._lineage._ids import pack
 from sktraceprop.exceptions import LineageWarning
+from tests.stores._frame_digest1 import fixture_frames as _fixture_frames
 
 DATA = Path(__file__).parent / "data"
-
-
-def _fixture_frames():
-    spec = importlib.util.spec_from_file_location(
-        "make_frame_digest1", DATA / "frame_digest1" / "make_frame_digest1.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.frames()
 
 
 def test_a_store_of_the_earlier_scheme_verifies_loads_and_takes_new_versions(tmp_path):
