@@ -30,21 +30,15 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageError
+from tests._search_data import rows_file, scaled_logistic
 
 
 @pytest.fixture
 def data(tmp_path):
-    rng = np.random.default_rng(3)
-    frame = pd.DataFrame({"x1": rng.normal(size=40), "x2": rng.normal(size=40)})
-    frame["y"] = (frame["x1"] + rng.normal(size=40) > 0).astype(int)
-    path = tmp_path / "rows.csv"
-    frame.to_csv(path, index=False)
-    read = stp.read_csv(path, source_id="rows")
-    return read[["x1", "x2"]], read["y"]
+    return rows_file(tmp_path, seed=3, n=40)
 
 
-def _pipe(store):
-    return stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+_pipe = scaled_logistic
 
 
 def _check(search, runs, store, X, splits, c="logisticregression__C", model=None):

@@ -11,7 +11,6 @@ import warnings
 from datetime import datetime
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -37,23 +36,17 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.compliance._evidence import selection_note
+from tests._search_data import rows_file, scaled_logistic
 
 GRID = {"logisticregression__C": [0.1, 1.0, 10.0]}
 
 
 @pytest.fixture
 def data(tmp_path):
-    rng = np.random.default_rng(7)
-    frame = pd.DataFrame({"x1": rng.normal(size=48), "x2": rng.normal(size=48)})
-    frame["y"] = (frame["x1"] + rng.normal(size=48) > 0).astype(int)
-    path = tmp_path / "rows.csv"
-    frame.to_csv(path, index=False)
-    read = stp.read_csv(path, source_id="rows")
-    return read[["x1", "x2"]], read["y"]
+    return rows_file(tmp_path, seed=7, n=48)
 
 
-def _pipe(store):
-    return stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+_pipe = scaled_logistic
 
 
 def _runs(store, **filters):

@@ -5,6 +5,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -179,3 +180,21 @@ def fit_run(store, n=60, seed=0, source="s"):
     y = (X["x0"] > 0).astype(int)
     pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
     return pipe.fit(X, y).lineage_
+
+
+def fit_two_runs(store, tmp_path, seed=0):
+    """Two traced logistic regressions (C=0.5, 2.0) on one CSV file of 30 rows
+    (``patients.csv`` in ``tmp_path``), each run saved to ``store``: ``(runs, source_id)``."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"])
+    frame["y"] = (frame["a"] > 0).astype(int)
+    frame.to_csv(tmp_path / "patients.csv", index=False)
+    df = stp.read_csv(tmp_path / "patients.csv")
+    runs = []
+    for C in (0.5, 2.0):
+        model = stp.make_traced_pipeline(
+            StandardScaler(), LogisticRegression(C=C), store=store
+        ).fit(df[["a", "b"]], df["y"])
+        runs.append(model.lineage_.run_id)
+    (source,) = {s.source_id for s in model.lineage_.sources.values()}
+    return runs, source

@@ -5,8 +5,6 @@ erased from, every value named is gone, and nothing fails because another writer
 quicker.
 """
 
-import numpy as np
-import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
@@ -15,7 +13,7 @@ import sktraceprop as stp
 from sktraceprop.stores import _erase_rows
 from sktraceprop.stores._erase_rows import ERASURE_EVENT
 from sktraceprop.stores._sealed import REDACTION_EVENT
-from tests.stores._store_helpers import new_schema
+from tests.stores._store_helpers import fit_two_runs, new_schema
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -29,22 +27,6 @@ def two_handles(request, tmp_path):
     return [stp.stores.PostgresStore(dsn, schema=schema) for _ in range(2)]
 
 
-def _fit_two_runs(store, tmp_path):
-    rng = np.random.default_rng(1)
-    frame = pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"])
-    frame["y"] = (frame["a"] > 0).astype(int)
-    frame.to_csv(tmp_path / "patients.csv", index=False)
-    df = stp.read_csv(tmp_path / "patients.csv")
-    runs = []
-    for C in (0.5, 2.0):
-        model = stp.make_traced_pipeline(
-            StandardScaler(), LogisticRegression(C=C), store=store
-        ).fit(df[["a", "b"]], df["y"])
-        runs.append(model.lineage_.run_id)
-    (source,) = {s.source_id for s in model.lineage_.sources.values()}
-    return runs, source
-
-
 def test_an_erasure_another_writer_carried_out_first_is_not_recorded_twice(
     two_handles, tmp_path, monkeypatch
 ):
@@ -52,7 +34,7 @@ def test_an_erasure_another_writer_carried_out_first_is_not_recorded_twice(
     # ("holds no sources ... erased already"), leaving a store.erasure event that no
     # redaction carried out.
     mine, other = two_handles
-    runs, source = _fit_two_runs(mine, tmp_path)
+    runs, source = fit_two_runs(mine, tmp_path, seed=1)
     planned = _erase_rows.plan
     raced = []
 
@@ -104,7 +86,7 @@ def test_processes_erasing_the_same_rows_at_once_fail_nothing_and_record_each_on
     import multiprocessing
 
     path = str(tmp_path / "store.db")
-    _fit_two_runs(stp.stores.SQLiteStore(path), tmp_path)
+    fit_two_runs(stp.stores.SQLiteStore(path), tmp_path, seed=1)
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     args = (path, str(tmp_path / "patients.csv"), 3, queue)

@@ -11,16 +11,14 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.stores._erase_rows import ERASURE_EVENT
 from sktraceprop.stores._sealed import REDACTION_EVENT
-from tests.stores._store_helpers import new_schema
+from tests.stores._store_helpers import fit_two_runs, new_schema
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -64,22 +62,6 @@ def where(request, tmp_path):
     return "postgres", (request.getfixturevalue("pg_dsn"), new_schema())
 
 
-def _fit_two_runs(store, tmp_path):
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"])
-    frame["y"] = (frame["a"] > 0).astype(int)
-    frame.to_csv(tmp_path / "patients.csv", index=False)
-    df = stp.read_csv(tmp_path / "patients.csv")
-    runs = []
-    for C in (0.5, 2.0):
-        model = stp.make_traced_pipeline(
-            StandardScaler(), LogisticRegression(C=C), store=store
-        ).fit(df[["a", "b"]], df["y"])
-        runs.append(model.lineage_.run_id)
-    (source,) = {s.source_id for s in model.lineage_.sources.values()}
-    return runs, source
-
-
 def _erasures_carried_out(store):
     """Every erasure event whose runs do not all have a redaction event naming it."""
     events = store.events(include_store_events=True)
@@ -119,7 +101,7 @@ def test_a_writer_killed_inside_erase_rows_leaves_no_request_half_carried_out(wh
     # while the store still held them, and verify() passed.
     kind, at = where
     store = _open(kind, at)
-    runs, source = _fit_two_runs(store, tmp_path)
+    runs, source = fit_two_runs(store, tmp_path)
     held = {run_id: store._raw_leaves(run_id) for run_id in runs}
     n_events = len(store.events(include_store_events=True))
     # killed as it deletes the first run's values
@@ -200,7 +182,7 @@ def test_a_writer_killed_inside_a_write_leaves_nothing_of_it(where, tmp_path, ki
     # transaction; the next writer continues the chain after the last committed event.
     kind, at = where
     store = _open(kind, at)
-    _, _ = _fit_two_runs(store, tmp_path)  # (writes patients.csv, read by the child)
+    _, _ = fit_two_runs(store, tmp_path)  # (writes patients.csv, read by the child)
     before = store.events(include_store_events=True)
     runs = store.list_runs()["run_id"].tolist()
     work = FIT_AND_PREDICT.format(csv=str(tmp_path / "patients.csv"))
@@ -241,7 +223,7 @@ def test_a_writer_killed_inside_unlearn_redact_stores_no_event_promising_an_eras
     # erasures: a process killed between them left that event with every value held.
     kind, at = where
     store = _open(kind, at)
-    runs, _ = _fit_two_runs(store, tmp_path)
+    runs, _ = fit_two_runs(store, tmp_path)
     held = {run_id: store._raw_leaves(run_id) for run_id in runs}
     before = store.events(include_store_events=True)
     work = UNLEARN.format(csv=str(tmp_path / "patients.csv"))
@@ -261,7 +243,6 @@ def test_a_request_run_again_after_a_kill_before_the_wipe_wipes_the_files(tmp_pa
     # write-ahead log, left the erased value's old page in the file; the request run
     # again found nothing to erase and returned at once: the value stayed in the file
     # as long as any handle was open.
-    from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import OneHotEncoder
 
     path = tmp_path / "store.db"
@@ -304,7 +285,7 @@ def test_trace_says_when_a_request_stored_by_an_older_writer_was_not_carried_out
 
     path = tmp_path / "store.db"
     store = stp.stores.SQLiteStore(path)
-    (run_id, _), source = _fit_two_runs(store, tmp_path)
+    (run_id, _), source = fit_two_runs(store, tmp_path)
 
     def old_request(writer):  # what such a writer left: the request alone
         chain = _Chain(store, writer)
