@@ -198,3 +198,19 @@ def fit_two_runs(store, tmp_path, seed=0):
         runs.append(model.lineage_.run_id)
     (source,) = {s.source_id for s in model.lineage_.sources.values()}
     return runs, source
+
+
+def run_in_processes(target, args_list, timeout=240):
+    """Run ``target(*args, queue)`` in one spawned process per ``args``; each puts the
+    list of its errors on the queue once. The errors of all of them, gathered."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args, queue)) for args in args_list]
+    for p in procs:
+        p.start()
+    errors = [e for _ in procs for e in queue.get(timeout=timeout)]
+    for p in procs:
+        p.join(timeout=60)
+    return errors

@@ -8,13 +8,13 @@ read-only one, say) left its writing connection unprotected: under several proce
 writes failed with disk I/O errors and events were lost.
 """
 
-import multiprocessing
 import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
 
 import sktraceprop as stp
+from tests.stores._store_helpers import run_in_processes
 
 
 def _busy_worker(path, k, n, queue):
@@ -47,15 +47,7 @@ def test_processes_writing_checkpointing_and_reading_one_store_lose_nothing():
     try:
         path = str(folder / "store.db")
         stp.stores.SQLiteStore(path).close()
-        ctx = multiprocessing.get_context("spawn")
-        queue = ctx.Queue()
-        procs = [ctx.Process(target=_busy_worker, args=(path, k, 100, queue)) for k in range(4)]
-        for p in procs:
-            p.start()
-        errors = [e for _ in procs for e in queue.get(timeout=240)]
-        for p in procs:
-            p.join(timeout=60)
-        assert errors == []
+        assert run_in_processes(_busy_worker, [(path, k, 100) for k in range(4)]) == []
         store = stp.stores.SQLiteStore(path)
         assert len(store.events()) == 400 and store.verify()
     finally:

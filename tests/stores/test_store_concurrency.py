@@ -13,7 +13,7 @@ import sktraceprop as stp
 from sktraceprop.stores import _erase_rows
 from sktraceprop.stores._erase_rows import ERASURE_EVENT
 from sktraceprop.stores._sealed import REDACTION_EVENT
-from tests.stores._store_helpers import fit_two_runs, new_schema
+from tests.stores._store_helpers import fit_two_runs, new_schema, run_in_processes
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -83,20 +83,11 @@ def _fit_and_erase(path, csv, rounds, queue):
 def test_processes_erasing_the_same_rows_at_once_fail_nothing_and_record_each_once(tmp_path):
     # Before: a process whose request another one had carried out first failed and
     # left its store.erasure event without any erasure.
-    import multiprocessing
 
     path = str(tmp_path / "store.db")
     fit_two_runs(stp.stores.SQLiteStore(path), tmp_path, seed=1)
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    args = (path, str(tmp_path / "patients.csv"), 3, queue)
-    procs = [ctx.Process(target=_fit_and_erase, args=args) for _ in range(3)]
-    for p in procs:
-        p.start()
-    errors = [e for _ in procs for e in queue.get(timeout=240)]
-    for p in procs:
-        p.join(timeout=60)
-    assert errors == []
+    args = (path, str(tmp_path / "patients.csv"), 3)
+    assert run_in_processes(_fit_and_erase, [args] * 3) == []
     store = stp.stores.SQLiteStore(path)
     assert store.verify()
     events = store.events(include_store_events=True)
