@@ -5,7 +5,6 @@ import os
 import sqlite3
 import threading
 import uuid
-import warnings
 from pathlib import Path
 
 from .._lineage._source import utc_now
@@ -17,8 +16,7 @@ from ..exceptions import (
     StorePermissionError,
     UnknownRunError,
 )
-from ..utils._stack import user_stacklevel
-from . import _legacy
+from . import _legacy, _sqlite_scrub
 from ._base import BaseStore, check_timeout
 from ._identity import store_gone, store_replaced, store_upgraded
 from ._integrity import check_with, describe, raise_problems
@@ -515,6 +513,7 @@ class SQLiteStore(BaseStore):
             self._check_identity(con)
             yield Writer(con)
             con.execute("COMMIT")
+            _sqlite_scrub.retry(con)
         except BaseException as exc:
             if con.in_transaction:
                 con.execute("ROLLBACK")
@@ -592,27 +591,9 @@ class SQLiteStore(BaseStore):
 
     def _scrub(self):
         """Fold the write-ahead log into the file and truncate it: the pages that held
-        erased values (overwritten in the file by ``secure_delete``) leave the log."""
-        con = self._connection()
-        try:
-            busy, _, _ = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        except _SQLITE_ERRORS as exc:
-            # the erasure is committed: the error must not say that nothing was stored
-            raise StoreError(
-                f"{self.path}: the erasure is stored, but its write-ahead log could not be "
-                f"folded into the file ({exc}): {self.path}-wal still holds the erased "
-                "values' old pages until every connection to the file is closed (SQLite "
-                "then folds the log into the file and deletes it)"
-            ) from None
-        if busy:
-            warnings.warn(
-                f"{self.path}: another connection is reading, so the write-ahead log "
-                f"({self.path}-wal) still holds the erased values' old pages until it is "
-                "checkpointed (the next write after the readers finish, or closing every "
-                "connection)",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )
+        erased values (overwritten in the file by ``secure_delete``) leave the log
+        (see :mod:`._sqlite_scrub`)."""
+        _sqlite_scrub.scrub(self, self._connection())
 
     _EVENT_COLUMNS = "seq, run_id, created_at, kind, payload, prev_hash, hash"
 
