@@ -157,3 +157,20 @@ def test_a_run_recorded_with_the_earlier_digest_still_verifies_as_recorded(tmp_p
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         assert report.verify(store=store)
+
+
+def test_a_value_too_deep_to_walk_gets_no_digest_rather_than_a_partial_one():
+    """Scheme 1 cut values short at depth 20 (``<deep>``): two lists differing only
+    below it had one digest. Too deep to walk whole, a value now has none, and says so."""
+
+    def nested(leaf, depth):
+        value = [leaf]
+        for _ in range(depth):
+            value = [value]
+        return value
+
+    shallow = [_entry(nested(leaf, 30), "groups")["sha256"] for leaf in (1, 2)]
+    assert shallow[0] != shallow[1]
+    deep = _entry(nested(1, 150), "groups")
+    assert deep["sha256"] is None and "nested too deeply" in deep["digest_note"]
+    assert deep["shape"] == [1] and deep["digest_scheme"] == DIGEST_SCHEME
