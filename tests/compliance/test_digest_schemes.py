@@ -146,6 +146,8 @@ def test_fresh_sources_name_their_scheme_and_claim_no_more(tmp_path):
     assert schemes["plain"]["digest_scheme"] == "array-bytes"
     assert schemes["branches"]["digest_scheme"] == "frame-2"
     assert schemes["branches"]["digest_note"].startswith("SHA-256 of the frame's column labels")
+    graph = compliance_report(est, **DEPLOYER).lineage_graph()
+    assert any(n["detail"].startswith("file, 30 rows, sha256 ") for n in graph["nodes"])
 
 
 def test_a_format_9_report_edited_in_its_scheme_fails_and_a_format_8_one_verifies(tmp_path):
@@ -220,6 +222,13 @@ def test_the_page_flags_a_digest_that_does_not_name_the_data(browser, tmp_path):
     assert "Does not name the data exactly. frame-1: not a SHA-256 of the data" in text
     assert "The digest of 1 source (patients: frame-1)" in text
     assert report.to_dict()["sources"][0]["sha256"] in text
+    # the lineage graph's box names the scheme where "sha256" would mislead
+    (node,) = [n for n in report.lineage_graph()["nodes"] if n["kind"] == "source"]
+    assert (
+        node["detail"]
+        == f"frame, 24 rows, frame-1 {report.to_dict()['sources'][0]['sha256'][:10]}"
+    )
+    assert "frame, 24 rows, frame-1 " in text
 
 
 def test_every_scheme_has_a_note_and_each_kind_its_schemes():
