@@ -16,7 +16,7 @@ from ..stores._sealed import REDACTION_EVENT
 from ..utils._exact_ints import exact_view
 from ._after_removal import after_removal_problems
 from ._categories import REGULATION, annex_iii_category
-from ._digest_schemes import SOURCE_KEYS_9, scheme_problems
+from ._digest_schemes import INEXACT, SOURCE_KEYS_9, scheme_problems
 from ._evidence import (
     all_events,
     features_section,
@@ -658,6 +658,8 @@ def verify_report(source, *, store=None, public_key=None):
         _warn_content_only()
     if version < FORMAT_VERSION and public_key is None:
         _warn_older_format(version)
+    if store is not None and version < 9:
+        _warn_inexact_digests(report, store)
     return True
 
 
@@ -690,6 +692,29 @@ def _warn_older_format(version):
         UserWarning,
         stacklevel=3,
     )
+
+
+def _warn_inexact_digests(report, store):
+    """Say which sources of a report older than format 9 (which does not say what a
+    sha256 names) hold, by their store record, a digest that names some different data
+    alike: the report shows it as any other SHA-256."""
+    sources = sources_section(store.load_run(report["model"]["run_id"]))
+    inexact = [
+        f"{s.get('label', s['source_id'])} (sha256 {s['sha256'][:12]}...: "
+        f"{s['digest_scheme']}, {s['digest_note']})"
+        for s in sources
+        if s["digest_scheme"] in INEXACT
+    ]
+    if inexact:
+        warnings.warn(
+            f"the report is of format {_version(report)}, which does not say what a "
+            "source's sha256 names; by the store's record, the digest of "
+            f"{'; '.join(inexact)}. The report shows it as any other SHA-256: it does "
+            "not show that the data fitted on is exactly the data it names (a report "
+            "made now says so, in digest_scheme and Art. 26(4))",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _failure(name, what, problems):
