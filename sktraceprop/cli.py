@@ -413,6 +413,7 @@ def _output_text(output):
 def _cmd_predictions(args, out):
     import pandas as pd
 
+    from ._lineage._fingerprint_match import OLD_SCHEME_NOTE
     from .compliance import find_predictions, logged_outputs
 
     if args.input is not None and args.sha256 is not None:
@@ -445,6 +446,9 @@ def _cmd_predictions(args, out):
                 "model_fingerprint_now": e["payload"].get("model_fingerprint_now"),
                 "changed_since_fit": e["payload"].get("changed_since_fit"),
                 "replaced_since_fit": e["payload"].get("replaced_since_fit"),
+                "matched_by_old_fingerprint_scheme": e["payload"].get(
+                    "matched_by_old_fingerprint_scheme"
+                ),
             }
             for e in events
         ]
@@ -487,6 +491,9 @@ def _cmd_predictions(args, out):
                 _print(f"  {words}: {', '.join(map(_shown, e[key]))}", out=out)
         if e.get("model_fingerprint_now"):
             _print(f"  answered by model {_shown(e['model_fingerprint_now'])}", out=out)
+        if e.get("matched_by_old_fingerprint_scheme"):
+            steps = ", ".join(map(_shown, e["matched_by_old_fingerprint_scheme"]))
+            _print(f"  step(s) {steps}: {OLD_SCHEME_NOTE}", out=out)
     return 0
 
 

@@ -9,6 +9,14 @@ also by exact counts (rows, rows of weight 0, negative and non-finite weights) a
 sum; other values JSON-safe. The record is what was given to ``fit``, taken before it,
 with the steps each parameter was given to (see ``_fit_routes``): weights given to a
 scaler only are not weights of the model.
+
+The SHA-256 of an array is of :data:`DIGEST_SCHEME` (``"digest_scheme"`` in its entry):
+the type-tagged, length-prefixed encoding of fingerprint scheme 2, so two different
+values never share it (``[1, 23]`` and ``[12, 3]``, ``1`` and ``"1"`` in an object
+array). Entries without ``"digest_scheme"`` were recorded before it, by the encoding of
+fingerprint scheme 1 (values by their ``repr``, untyped and unseparated), which gave some
+different values one digest: such a digest is kept as recorded (the run's hash covers
+it), and says less.
 """
 
 import hashlib
@@ -19,8 +27,7 @@ import scipy.sparse as sp
 
 from ..exceptions import LineageError
 from ._capture import carried_ids
-from ._fingerprint import json_safe
-from ._fingerprint_v1 import _feed
+from ._fingerprint import _feed, json_safe
 from ._ids import codes_of
 from ._source import REGISTRY
 
@@ -36,10 +43,18 @@ def _is_array(value):
     return hasattr(value, "__array__") and bool(getattr(value, "shape", ()))
 
 
+#: The scheme of the digests recorded now (``"digest_scheme"`` of each array entry).
+DIGEST_SCHEME = "fit-param-2"
+
+
 def _digest(value):
-    """SHA-256 of an array's content (values, dtype and shape; see ``_fingerprint``)."""
-    h = hashlib.sha256(b"fit-param")
-    _feed(h, value)
+    """SHA-256 of an array's content (values by type, dtype and shape; see
+    ``_fingerprint``), or None for a value nested too deeply to be walked whole."""
+    h = hashlib.sha256(b"sktraceprop fit-param digest 2\0")
+    try:
+        _feed(h, value)
+    except ValueError:  # deeper than MAX_DEPTH: refused rather than cut short
+        return None
     return h.hexdigest()
 
 
@@ -104,7 +119,9 @@ def fit_params_record(params, routes=None):
     Returns
     -------
     record : dict
-        Name -> ``{"kind": "array", "shape", "dtype", "sha256"}`` for array-likes (with
+        Name -> ``{"kind": "array", "shape", "dtype", "sha256", "digest_scheme"}`` for
+        array-likes (``"sha256"`` None, with a ``"digest_note"``, for one nested too
+        deeply to be named whole; with
         ``"weights"``, exact counts and the sum, for sample weights: parameters a step
         received as ``sample_weight``, or, without ``routes``, so named; and
         ``"row_sources"``, rows per source, for arrays that carry row ids), or
@@ -120,12 +137,19 @@ def fit_params_record(params, routes=None):
             # (X, y) pairs), and an array of them may not even be buildable
             shape = getattr(value, "shape", None)
             shape = (len(value),) if shape is None else shape
+            digest = _digest(value)
             entry = {
                 "kind": "array",
                 "shape": [int(n) for n in shape],
                 "dtype": str(getattr(value, "dtype", type(value).__name__)),
-                "sha256": _digest(value),
+                "sha256": digest,
+                "digest_scheme": DIGEST_SCHEME,
             }
+            if digest is None:
+                entry["digest_note"] = (
+                    "no digest: the value is nested too deeply to be walked whole, and a "
+                    "digest of part of it would name other values alike"
+                )
             sources = _row_sources(value)
             if sources is not None:
                 entry["row_sources"] = sources
@@ -155,9 +179,9 @@ def fit_params_notes(record):
         if weights.get("all_equal"):
             continue  # equal weights change no fitted model's argmin; recorded all the same
         zero = weights["n_zero"]
-        text = (
-            f"fitted with {name} (weights of {weights['n']} rows, SHA-256 "
-            f"{entry['sha256'][:12]}...)"
+        digest = entry.get("sha256")
+        text = f"fitted with {name} (weights of {weights['n']} rows, SHA-256 " + (
+            f"{digest[:12]}...)" if digest else "not recorded)"
         )
         given_to = entry.get("given_to")
         weighted = (

@@ -302,7 +302,7 @@ def _rows_of(event):
 
 def _predictions(events):
     by_method, by_month, classes = {}, {}, {}
-    rows = flagged = 0
+    rows = flagged = old_scheme = 0
     for event in events:
         with _reading(event):
             payload = event["payload"] if isinstance(event["payload"], dict) else {}
@@ -321,6 +321,8 @@ def _predictions(events):
                 classes[str(label)] = classes.get(str(label), 0) + int(count)
             if payload.get("replaced_since_fit") or payload.get("changed_since_fit"):
                 flagged += 1
+            if payload.get("matched_by_old_fingerprint_scheme"):
+                old_scheme += 1
     return {
         "n_calls": len(events),
         "n_rows": rows,
@@ -332,6 +334,8 @@ def _predictions(events):
         "by_month": dict(sorted(by_month.items())),
         "predicted_classes": classes,
         "calls_by_a_model_changed_since_fit": flagged,
+        # format 9: answered by a model that matched its run only by fingerprint scheme 1
+        "calls_matched_by_old_fingerprint_scheme": old_scheme,
         "digest": prediction_digest(events),
     }
 

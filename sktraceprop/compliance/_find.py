@@ -34,6 +34,7 @@ COLUMNS = (
     "estimator",
     "changed_since_fit",
     "replaced_since_fit",
+    "matched_by_old_fingerprint_scheme",
     "event_hash",
     "matched_as",
 )
@@ -106,8 +107,13 @@ def find_predictions(store, X, *, row=None, run_id=None):
         the fingerprint of the model that answered, else None), ``estimator``,
         ``changed_since_fit`` and ``replaced_since_fit`` (the steps that no longer
         were as the run recorded when the call was answered, or None),
-        ``event_hash``, and ``matched_as`` (None when ``X`` matched as given, else
-        the exact conversions that made it match). When empty, ``found.attrs
+        ``matched_by_old_fingerprint_scheme`` (the steps that matched their run's
+        record, when the call was answered, only by fingerprint scheme 1, which some
+        different models share: the run was recorded before scheme 2, and that the
+        model that answered is the run's is known only as far as scheme 1 can tell;
+        None where every step matched by the current scheme, or the event was logged
+        before events said so), ``event_hash``, and ``matched_as`` (None when ``X``
+        matched as given, else the exact conversions that made it match). When empty, ``found.attrs
         ["not_found"]`` says what was compared and the common reasons.
 
     Warns
@@ -186,6 +192,7 @@ def _found(event, row, note):
         "estimator": payload.get("estimator"),
         "changed_since_fit": payload.get("changed_since_fit"),
         "replaced_since_fit": payload.get("replaced_since_fit"),
+        "matched_by_old_fingerprint_scheme": payload.get("matched_by_old_fingerprint_scheme"),
         "event_hash": event["hash"],
         "matched_as": note,
     }

@@ -4,12 +4,21 @@ Built from the report alone (its sources and the model's ops), so the HTML page,
 matplotlib figure and the JSON all show the same graph.
 """
 
+from ._digest_schemes import INEXACT
+
 #: Horizontal and vertical spacing of the layout, in layout units (SVG pixels).
 COLUMN_WIDTH = 210
 ROW_HEIGHT = 62
 NODE_WIDTH = 178
 NODE_HEIGHT = 44
 MARGIN = 16
+
+
+def _digest_name(source):
+    """``sha256``, or the scheme of a digest that names some different data alike (a
+    frame's of an earlier sktraceprop, ``frame-1``): never shown as a plain SHA-256."""
+    scheme = source.get("digest_scheme")
+    return scheme if scheme in INEXACT else "sha256"
 
 
 def _top_level(name):
@@ -54,7 +63,7 @@ def lineage_graph(report):
             "id": f"source:{s['code']}",
             "kind": "derived" if s in derived else "source",
             "label": s.get("label", s["source_id"]),
-            "detail": f"{s['kind']}, {s['n_rows']} rows, sha256 {s['sha256'][:10]}",
+            "detail": f"{s['kind']}, {s['n_rows']} rows, {_digest_name(s)} {s['sha256'][:10]}",
             "columns": {c["name"] for c in s["columns"]},
         }
         by_name.setdefault(s["source_id"], []).append(node_of[s["code"]])

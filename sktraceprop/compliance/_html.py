@@ -7,6 +7,7 @@ reads the same offline, archived, or attached to an e-mail.
 
 from html import escape
 
+from ._digest_schemes import INEXACT
 from ._graph import NODE_HEIGHT, NODE_WIDTH, lineage_graph
 from ._sections import DEPLOYER, EVIDENCED, PARTLY
 
@@ -323,6 +324,19 @@ def _checked(check):
     return f"{check['rows_compared']} rows compared with what was loaded{where}"
 
 
+def _digest_facts(source):
+    """The source's digest, and (format 9) what its scheme names: a digest of an
+    earlier scheme is flagged, never shown as if it named the data exactly."""
+    digest = f'<span class="hash">{_e(source["sha256"])}</span>'
+    scheme = source.get("digest_scheme")
+    if scheme is None:  # a report of format 8 or earlier: not stated
+        return [("SHA-256 of the content", digest)]
+    words = f"<code>{_e(scheme)}</code>: {_e(source['digest_note'])}"
+    if scheme in INEXACT:
+        words = f'<span class="warn">Does not name the data exactly.</span> {words}'
+    return [("Digest (sha256)", digest), ("What the digest names", words)]
+
+
 def _section_sources(report):
     rows = []
     details = []
@@ -351,7 +365,7 @@ def _section_sources(report):
         ]
         facts = [
             ("URI", f"<code>{_e(s['uri'])}</code>"),
-            ("SHA-256 of the content", f'<span class="hash">{_e(s["sha256"])}</span>'),
+            *_digest_facts(s),
             ("Loaded (UTC)", _e(s["loaded_at"])),
             ("Rows in the source", _rows_in_source(s)),
             ("Rows the model was trained on", _training_rows(s)),
@@ -629,6 +643,17 @@ def _section_records(report):
                     "Calls by a model changed since its run",
                     str(p["calls_by_a_model_changed_since_fit"]),
                 ],
+                *(
+                    [
+                        [
+                            "Calls by a model matched to its run by fingerprint scheme 1 only "
+                            "(which some different models share)",
+                            str(p["calls_matched_by_old_fingerprint_scheme"]),
+                        ]
+                    ]
+                    if "calls_matched_by_old_fingerprint_scheme" in p
+                    else []
+                ),
                 ["Digest of the logged calls", f'<span class="hash">{_e(p["digest"])}</span>'],
             ],
         )

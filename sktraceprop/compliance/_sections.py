@@ -11,6 +11,7 @@ and ends in one of three statuses:
 """
 
 from .._lineage._trust import counted_at_fit
+from ._digest_schemes import INEXACT
 from ._source_evidence import ops_told_apart
 
 EVIDENCED = "evidenced"
@@ -148,6 +149,16 @@ def _after_removal(report, after, changed):
     return said
 
 
+def _inexact_digests(sources):
+    """Each source whose digest is of a scheme that names some different data alike,
+    with its scheme."""
+    return [
+        f"{s.get('label', s['source_id'])}: {s['digest_scheme']}"
+        for s in sources
+        if s.get("digest_scheme") in INEXACT
+    ]
+
+
 def _input_data(report):
     sources = report["sources"]
     with_stats = [s for s in sources if s["statistics"]["recorded_at_fit"]]
@@ -156,10 +167,17 @@ def _input_data(report):
     ]
     anonymous = [s for s in direct if s["kind"] == "anonymous"]
     features = report["feature_lineage"]
+    # format 9 says per source what its sha256 names (a frame's is not of bytes)
+    schemes = report["report"]["format_version"] >= 9
+    identity = (
+        "URI and a SHA-256, whose digest_scheme says what it names"
+        if schemes
+        else "URI and SHA-256 of its bytes"
+    )
     parts = [
         f"For each of the {_plural(len(sources), 'source')} behind the "
         f"{report['model']['n_training_rows']} training rows the record holds its "
-        "identity (URI and SHA-256 of its bytes), rows, columns and dtypes, when it was "
+        f"identity ({identity}), rows, columns and dtypes, when it was "
         "loaded and the ops its rows went through"
     ]
     if len(with_stats) == len(direct):
@@ -206,6 +224,15 @@ def _input_data(report):
             f"{'; '.join(unchecked)}. No column of these is marked changed_after_loading, "
             "which does not show that none was changed: their missing counts and rates are "
             "of the values given to fit, which may not be the values loaded."
+        )
+    inexact = _inexact_digests(sources) if schemes else []
+    if inexact:
+        parts.append(
+            f" The digest of {_plural(len(inexact), 'source')} ({'; '.join(inexact)}) is "
+            "of a scheme of an earlier sktraceprop that names some different data alike "
+            "(see each source's digest_note): such a digest cannot show that the data fitted "
+            "on is exactly the data it names, and the same data registered now has another "
+            "digest."
         )
     if anonymous:
         rows = sum(s["training_rows"] for s in anonymous)
@@ -272,6 +299,15 @@ def _input_data(report):
         + (["the origin of rows from anonymous sources"] if anonymous else [])
         + (
             [
+                "that the data of each source whose digest is of an earlier scheme "
+                f"({'; '.join(inexact)}) is exactly the data recorded: such digests name "
+                "some different data alike"
+            ]
+            if inexact
+            else []
+        )
+        + (
+            [
                 "the missing values of the loaded data in the columns changed after "
                 f"loading ({'; '.join(changed)}): the counts are of the values given to fit"
             ]
@@ -327,6 +363,14 @@ def _monitoring(report):
         why += (
             f" {_plural(flagged, 'call')} came from a model changed since its run was "
             "recorded (a step replaced after fit, e.g. by an unlearner)."
+        )
+    old_scheme = predictions.get("calls_matched_by_old_fingerprint_scheme")
+    if old_scheme:
+        why += (
+            f" {_plural(old_scheme, 'call')} came from a model that matched its run only by "
+            "fingerprint scheme 1 (the run was recorded before scheme 2), which some "
+            "different models share: that the run's model answered them is shown only as "
+            "far as that scheme can tell."
         )
     why += (
         " Monitoring itself, and informing the provider or authorities of risks and "

@@ -1,8 +1,9 @@
 """What the record holds about the sources of one run: the report's ``sources``.
 
-Per source: identity, columns, statistics counted at fit, changes after loading, rows
-that repeat, other reads and the ops its rows went through. Every figure is read from
-the run record; nothing is recomputed from files (they may have changed).
+Per source: identity (with what its digest names), columns, statistics counted at fit,
+changes after loading, rows that repeat, other reads and the ops its rows went through.
+Every figure is read from the run record; nothing is recomputed from files (they may
+have changed).
 """
 
 from .._lineage._labels import content_key, source_labels
@@ -14,6 +15,7 @@ from .._lineage._trust import (  # noqa: F401 (the notes, named here by the repo
     NOT_RECORDED,
     source_trust,
 )
+from ._digest_schemes import digest_facts
 
 
 def _rate(count, n):
@@ -87,6 +89,8 @@ def sources_section(run):
             "kind": source.kind,
             "uri": source.uri,
             "sha256": source.sha256,
+            # what that sha256 names: an earlier scheme's names some different data alike
+            **digest_facts(source),
             "loaded_at": source.loaded_at,
             "n_rows": int(source.n_rows),
             "columns": columns,

@@ -16,6 +16,7 @@ from ..stores._sealed import REDACTION_EVENT
 from ..utils._exact_ints import exact_view
 from ._after_removal import after_removal_problems
 from ._categories import REGULATION, annex_iii_category
+from ._digest_schemes import INEXACT, SOURCE_KEYS_9, scheme_problems
 from ._evidence import (
     all_events,
     features_section,
@@ -44,7 +45,7 @@ _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -58,6 +59,10 @@ _SOURCE_KEYS_7 = ("changes_after_loading", "repeated_rows")
 #: What format 8 added: each removal's source_rows (the distinct rows of each source
 #: behind the training rows removed) and counts_note, as its event records them.
 _REMOVAL_KEYS_8 = ("source_rows", "counts_note")
+#: What format 9 added: each source's digest_scheme and digest_note (what its sha256
+#: names; see _digest_schemes), SOURCE_KEYS_9, and the count of logged calls whose model
+#: matched its run only by fingerprint scheme 1.
+_PREDICTION_KEYS_9 = ("calls_matched_by_old_fingerprint_scheme",)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -68,6 +73,9 @@ _ADDED_IN = {
     7: "whether each source's values given to fit were compared with what was loaded "
     "(changes_after_loading) and its repeated rows",
     8: "each removal's source rows behind its training rows (source_rows, counts_note)",
+    9: "what each source's sha256 names (digest_scheme, digest_note): a frame registered "
+    "by an earlier sktraceprop holds a digest that names some different frames alike; "
+    "the logged calls whose model matched its run only by fingerprint scheme 1",
 }
 
 
@@ -419,6 +427,8 @@ def _store_problems(report, store):
     sources = sources_section(run)
     if report["report"]["format_version"] < 7:
         sources = [_without(s, _SOURCE_KEYS_7) for s in sources]
+    if report["report"]["format_version"] < 9:
+        sources = [_without(s, SOURCE_KEYS_9) for s in sources]
     differ = []
     for name, rebuilt in (
         ("model", model),
@@ -489,6 +499,8 @@ def _record_keeping_problems(report, store, run, upto):
         rebuilt["removals"] = [_without(r, _REMOVAL_KEYS_6) for r in rebuilt["removals"]]
     if report["report"]["format_version"] < 8:
         rebuilt["removals"] = [_without(r, _REMOVAL_KEYS_8) for r in rebuilt["removals"]]
+    if report["report"]["format_version"] < 9:
+        rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_9)
     rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
     runs = store.list_runs()
     retention = written(
@@ -619,6 +631,7 @@ def verify_report(source, *, store=None, public_key=None):
             for pointer in _differences(report["articles"], stated, "/articles")
         ]
     problems += _fixed_problems(report)
+    problems += scheme_problems(report)
     problems += time_problems(report)
     if integrity["canonicalization"] != canonicalization(version):
         # it says how integrity.sha256 was computed: a report saying otherwise is altered
@@ -645,6 +658,8 @@ def verify_report(source, *, store=None, public_key=None):
         _warn_content_only()
     if version < FORMAT_VERSION and public_key is None:
         _warn_older_format(version)
+    if store is not None and version < 9:
+        _warn_inexact_digests(report, store)
     return True
 
 
@@ -677,6 +692,29 @@ def _warn_older_format(version):
         UserWarning,
         stacklevel=3,
     )
+
+
+def _warn_inexact_digests(report, store):
+    """Say which sources of a report older than format 9 (which does not say what a
+    sha256 names) hold, by their store record, a digest that names some different data
+    alike: the report shows it as any other SHA-256."""
+    sources = sources_section(store.load_run(report["model"]["run_id"]))
+    inexact = [
+        f"{s.get('label', s['source_id'])} (sha256 {s['sha256'][:12]}...: "
+        f"{s['digest_scheme']}, {s['digest_note']})"
+        for s in sources
+        if s["digest_scheme"] in INEXACT
+    ]
+    if inexact:
+        warnings.warn(
+            f"the report is of format {_version(report)}, which does not say what a "
+            "source's sha256 names; by the store's record, the digest of "
+            f"{'; '.join(inexact)}. The report shows it as any other SHA-256: it does "
+            "not show that the data fitted on is exactly the data it names (a report "
+            "made now says so, in digest_scheme and Art. 26(4))",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _failure(name, what, problems):

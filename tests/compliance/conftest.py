@@ -84,10 +84,23 @@ def format_3_retention(data, store):
     data["articles"] = articles(data)
 
 
+def before_format_9(data):
+    """Drop from ``data`` what format 9 added (each source's ``digest_scheme`` and
+    ``digest_note``, the predictions' ``calls_matched_by_old_fingerprint_scheme``), for
+    tests that turn a report made now into an older format's (the caller sets the
+    version and rebuilds the article statements)."""
+    for source in data["sources"]:
+        source.pop("digest_scheme", None)
+        source.pop("digest_note", None)
+    data["record_keeping"]["predictions"].pop("calls_matched_by_old_fingerprint_scheme", None)
+
+
 def before_format_8(data):
     """Drop from ``data``'s removals what format 8 added (``source_rows``,
-    ``counts_note``), for tests that turn a report made now into an older format's (the
-    caller sets the version and rebuilds the article statements)."""
+    ``counts_note``), and what format 9 added after it (:func:`before_format_9`), for
+    tests that turn a report made now into an older format's (the caller sets the
+    version and rebuilds the article statements)."""
+    before_format_9(data)
     for removal in data["record_keeping"]["removals"]:
         removal.pop("source_rows", None)
         removal.pop("counts_note", None)

@@ -27,7 +27,7 @@ from sktraceprop.compliance._source_evidence import NOT_COMPARED, NOT_RECORDED
 from sktraceprop.exceptions import ReportVerificationError
 from tests._lineage._filled_merge_fit import filled_merge_fit
 
-from .conftest import DEPLOYER, logged_pipeline, traced_frames
+from .conftest import DEPLOYER, before_format_9, logged_pipeline, traced_frames
 
 
 def _fit(store, X, y):
@@ -89,6 +89,7 @@ def test_a_run_that_did_not_record_changes_says_so_per_source(hospitals, tmp_pat
     )
     # a report of format 6 (made before sources said it) still verifies as written
     old = copy.deepcopy(data)
+    before_format_9(old)
     for source in old["sources"]:
         del source["changes_after_loading"]
     old["report"]["format_version"] = 6

@@ -109,3 +109,41 @@ def test_a_different_model_matches_no_scheme(tmp_path):
     assert changed_steps(est) == [stored.ops[-1].name]
     with pytest.raises(LineageError, match="changed since its run"):
         check_unchanged(est, "testing")
+
+
+def test_find_predictions_the_cli_and_the_report_say_a_call_matched_by_scheme_1(tmp_path, capsys):
+    """A call answered by the refitted model of the old run: its event says the match
+    rests on scheme 1; find_predictions, ``sktraceprop predictions`` and the report's
+    prediction log say it too. A call of a run of scheme 2, in the same store, does not."""
+    from sktraceprop.cli import main
+    from sktraceprop.compliance import find_predictions, verify
+
+    store, stored, est, df = _refit(tmp_path)
+    name = stored.ops[-1].name
+    X = df[["age", "x"]].iloc[:5]
+    est.predict(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LineageWarning)  # the earlier frame digest
+        fresh = stp.TracedEstimator(LogisticRegression(), store=store, log_predictions=True)
+        fresh.fit(df[["age", "x"]], df["y"])
+    fresh.predict(X)
+    found = find_predictions(store, X)
+    assert found["run_id"].tolist() == [stored.run_id, fresh.lineage_.run_id]
+    assert found["matched_by_old_fingerprint_scheme"].tolist() == [[name], None]
+    assert main(["predictions", str(store.path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count(f"step(s) {name}: {OLD_SCHEME_NOTE}") == 1
+    events = out.split("event ")[1:]
+    assert OLD_SCHEME_NOTE in events[0] and OLD_SCHEME_NOTE not in events[1]
+    report = compliance_report(est, **DEPLOYER)
+    logged = report.to_dict()["record_keeping"]["predictions"]
+    assert logged["n_calls"] == 1
+    assert logged["calls_matched_by_old_fingerprint_scheme"] == 1
+    (why,) = [a["why"] for a in report.articles if a["article"] == "26(5)"]
+    assert "1 call came from a model that matched its run only by fingerprint scheme 1" in why
+    assert verify(report, store=store)
+    fresh_report = compliance_report(fresh, **DEPLOYER).to_dict()
+    assert (
+        fresh_report["record_keeping"]["predictions"]["calls_matched_by_old_fingerprint_scheme"]
+        == 0
+    )
