@@ -51,12 +51,14 @@ print("read back equal:", read_parquet(folder / "run") == run)
 print(pd.read_parquet(folder / "run" / "rows.parquet").head(3).drop(columns="run_id"))
 
 # %%
-# OpenLineage: input files with their SHA-256 as version, the model as output, and a
+# OpenLineage: input files with their digest as version (and the scheme that made it:
+# ``file-bytes``, the SHA-256 of the file's bytes), the model as output, and a
 # row-lineage facet pointing at the store that holds the training rows.
 event = to_openlineage(run, store=store, job_name="readmission")
 for dataset in event["inputs"]:
     version = dataset["facets"]["version"]["datasetVersion"]
-    print(f"{dataset['namespace']}:{Path(dataset['name']).name}  sha256 {version[:12]}...")
+    scheme = dataset["facets"]["sktraceprop_digest"]["scheme"]
+    print(f"{dataset['namespace']}:{Path(dataset['name']).name}  {scheme} {version[:12]}...")
 print(json.dumps(event["run"]["facets"]["sktraceprop_rowLineage"]["store"]))
 
 # %%

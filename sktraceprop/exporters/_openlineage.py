@@ -1,7 +1,10 @@
 """A run as an OpenLineage RunEvent: the fit as a job run, sources in, the model out.
 
 The event follows the OpenLineage 2-0-2 spec and these facets: ``schema`` and
-``version`` on every dataset, ``columnLineage`` on the model, ``jobType`` on the job,
+``version`` on every dataset, the custom ``sktraceprop_digest`` on every input dataset
+(which scheme made its digest, whether it names the data exactly, and what it names:
+the compliance report's ``digest_scheme`` and ``digest_note``), ``columnLineage`` on
+the model, ``jobType`` on the job,
 ``processing_engine`` on the run, and three custom run facets, ``sktraceprop_fit`` (the
 estimator, its ops, and what the run could not say), ``sktraceprop_rowLineage`` (where
 the training rows are kept and how to check them) and ``sktraceprop_sourceTrust`` (per
@@ -18,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
+from .._lineage._digest_schemes import digest_facts, exact
 from .._lineage._ids import LINE_BITS, codes_of
 from .._lineage._op_rows import training_rows
 from .._lineage._run import Lineage
@@ -47,6 +51,7 @@ FACET_SCHEMAS = {
     "sktraceprop_fit": f"{_CUSTOM}:FitRunFacet.json#/$defs/FitRunFacet",
     "sktraceprop_rowLineage": f"{_CUSTOM}:RowLineageRunFacet.json#/$defs/RowLineageRunFacet",
     "sktraceprop_sourceTrust": f"{_CUSTOM}:SourceTrustRunFacet.json#/$defs/SourceTrustRunFacet",
+    "sktraceprop_digest": f"{_CUSTOM}:DigestDatasetFacet.json#/$defs/DigestDatasetFacet",
 }
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 
@@ -67,6 +72,29 @@ def dataset_name(source, namespace):
         name = unquote(parts.path).lstrip("/")
         return f"{parts.scheme}://{parts.netloc}", name or source.source_id
     return namespace, source.source_id
+
+
+def _digest(source):
+    """``(datasetVersion, body of the sktraceprop_digest facet)`` of a source.
+
+    A digest that names the data exactly is the version as it is; one that different
+    data can share (an earlier sktraceprop's frame-1, array-bytes-1, joblib-sha1), or of
+    a scheme this sktraceprop does not know, is prefixed with its scheme
+    (``frame-1:88fb...``): a catalogue comparing versions, or a reader taking a bare
+    hexadecimal version for a content SHA-256, would otherwise take two different frames
+    of one digest for one version.
+    """
+    facts = digest_facts(source)
+    scheme = facts["digest_scheme"]
+    is_exact = exact(scheme)
+    version = source.sha256 if is_exact else f"{scheme}:{source.sha256}"
+    body = {
+        "digest": source.sha256,
+        "scheme": scheme,
+        "exact": is_exact,
+        "note": facts["digest_note"],
+    }
+    return version, body
 
 
 def _op_keys(op):
@@ -235,7 +263,11 @@ def to_openlineage(
 
     The fit is the job run (``runId`` is the run's UUID, ``eventTime`` its UTC time);
     every source file, frame or array is an input dataset (``schema`` facet: columns and
-    dtypes; ``version`` facet: the SHA-256 of its content); the fitted model is the
+    dtypes; ``version`` facet: its digest; ``sktraceprop_digest`` facet: the scheme
+    that made the digest, whether it names the data exactly and, in words, what it
+    names; a digest that does not name the data exactly, such as an earlier
+    sktraceprop's ``frame-1`` over pandas' 64-bit row hashes, is never a bare version:
+    ``datasetVersion`` is ``"<scheme>:<digest>"``); the fitted model is the
     output dataset (``schema``: the features the final estimator saw; ``version``: the
     model fingerprint; ``columnLineage``: each feature -> the source columns it derives
     from, through merges and aggregates). Three custom run facets carry the rest:
@@ -333,6 +365,7 @@ def to_openlineage(
         if key in seen:  # one version of one dataset, held under two codes
             continue
         seen.add(key)
+        version, digest = _digest(source)
         inputs.append(
             {
                 "namespace": datasets[code][0],
@@ -341,7 +374,8 @@ def to_openlineage(
                     "schema": facet(
                         "schema", fields=_schema_fields(list(columns), list(columns.values()))
                     ),
-                    "version": facet("version", datasetVersion=source.sha256),
+                    "version": facet("version", datasetVersion=version),
+                    "sktraceprop_digest": facet("sktraceprop_digest", **digest),
                 },
             }
         )
@@ -375,6 +409,7 @@ def to_openlineage(
                 "code": int(code),
                 "sourceId": s.source_id,
                 "sha256": s.sha256,
+                "digestScheme": digest_facts(s)["digest_scheme"],
                 "kind": s.kind,
                 "uri": s.uri,
                 "namespace": datasets[code][0] if code in datasets else None,

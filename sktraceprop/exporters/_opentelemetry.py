@@ -9,6 +9,7 @@ identifiers, never a duration that was not measured (the attribute
 import json
 from datetime import datetime, timezone
 
+from .._lineage._digest_schemes import digest_facts, exact
 from .._lineage._op_rows import training_rows
 from .._lineage._run import Lineage
 from ..utils._exact_ints import exact_view
@@ -38,6 +39,7 @@ def utc_ns(timestamp):
 
 def _run_attributes(run):
     sources = [run.sources[c] for c in sorted(run.sources)]
+    facts = [digest_facts(s) for s in sources]
     attributes = {
         "sktraceprop.run_id": run.run_id,
         "sktraceprop.created_at": run.created_at,
@@ -48,6 +50,11 @@ def _run_attributes(run):
         "sktraceprop.sources.source_id": [s.source_id for s in sources],
         "sktraceprop.sources.code": [int(s.code) for s in sources],
         "sktraceprop.sources.sha256": [s.sha256 for s in sources],
+        # what each digest names: not every one is a SHA-256 of the data (an earlier
+        # sktraceprop's frame-1 is over pandas' 64-bit row hashes, shared by some frames)
+        "sktraceprop.sources.digest_scheme": [f["digest_scheme"] for f in facts],
+        "sktraceprop.sources.digest_exact": [exact(f["digest_scheme"]) for f in facts],
+        "sktraceprop.sources.digest_note": [f["digest_note"] for f in facts],
         "sktraceprop.sources.uri": [s.uri for s in sources],
         "sktraceprop.sources.kind": [s.kind for s in sources],
         "sktraceprop.sources.loaded_at": [s.loaded_at for s in sources],
@@ -106,7 +113,9 @@ def to_opentelemetry(run, tracer_provider=None):
     (``columntransformer/onehotencoder`` under ``columntransformer``). Attributes:
     ``sktraceprop.run_id`` on every span; on the fit span the estimator, row count,
     model fingerprint, UTC time, library versions and, per source, its id, code,
-    SHA-256, URI, kind and load time, and the compliance report's trust figures (its
+    digest (``sha256``) with the scheme that made it (``digest_scheme``), whether it
+    names the data exactly (``digest_exact``) and what it names (``digest_note``), URI,
+    kind and load time, and the compliance report's trust figures (its
     training rows and distinct ones, whether its values were compared with what was
     loaded and on how many rows, its columns changed after loading: see
     :func:`~sktraceprop.exporters._source_trust.span_attributes`); on op spans the

@@ -24,8 +24,14 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     merges and aggregates ``parent_codes`` and ``columns_from`` (column -> the
     ``parent_code``/``parent_column`` its values come from), and ``has_parents``; for a
     file read more than once, ``other_reads`` (JSON: the other reads' rows, columns,
-    dtypes and times); ``digest_scheme`` (how ``sha256`` names a frame's content, see
-    ``Source.digest_scheme``; null for files, arrays, derived sources and earlier frames).
+    dtypes and times); ``digest_scheme`` (the scheme that made ``sha256``: ``file-bytes``,
+    ``frame-2``, ``array-bytes``, ``anonymous-content``, ``derived``, or an earlier
+    sktraceprop's ``frame-1``, ``array-bytes-1``, ``joblib-sha1``), ``digest_exact``
+    (whether different data never share the digest: false for those three and for a
+    scheme this sktraceprop does not know) and ``digest_note`` (what it names, in words:
+    the compliance report's ``digest_scheme`` and ``digest_note``). Folders written
+    before ``digest_note`` held ``digest_scheme`` only where the record did
+    (``Source.digest_scheme``), null for every other source; they are read as before.
 ``parents``
     Row-level parents of derived sources, one row per derived row: ``source_id``,
     ``sha256``, ``line`` (1-based) and ``parents`` (the parent row ids: a compressed
@@ -57,6 +63,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._lineage._digest_schemes import KINDS, NOTES, RECORDED, digest_facts, digest_scheme, exact
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._row_sets import from_json, to_json
 from .._lineage._run import Lineage, Op, changed_from, compared_from
@@ -137,6 +144,8 @@ def _schemas(pa):
             ("has_parents", pa.bool_()),
             ("other_reads", s),
             ("digest_scheme", s),
+            ("digest_exact", pa.bool_()),
+            ("digest_note", s),
         ],
         "parents": [
             ("source_id", s),
@@ -243,6 +252,17 @@ def _parents_table(pa, schema, source):
     )
 
 
+def _digest_columns(source):
+    """``digest_scheme``, ``digest_exact`` and ``digest_note`` of a source's row: every
+    source's scheme, stated (the record holds it only where it cannot be inferred)."""
+    facts = digest_facts(source)
+    return {
+        "digest_scheme": facts["digest_scheme"],
+        "digest_exact": exact(facts["digest_scheme"]),
+        "digest_note": facts["digest_note"],
+    }
+
+
 def _encode(pa, schemas, run):
     """The tables of one run, and ``{source key: (parents table, digest)}``."""
     rid = run.run_id
@@ -287,7 +307,7 @@ def _encode(pa, schemas, run):
                     if s.other_reads
                     else None
                 ),
-                "digest_scheme": s.digest_scheme,
+                **_digest_columns(s),
             }
         )
         if s.parents is not None:
@@ -438,6 +458,32 @@ def _decode_parents(table, where):
     return out
 
 
+def _source_of(d, parents, where):
+    """A :class:`Source` from its row. A row with ``digest_note`` states its scheme
+    (``digest_scheme``) whether or not the record holds it: the record holds it where
+    the scheme cannot be inferred from the rest (a frame's ``frame-2``), and the stated
+    scheme, exactness and note must be what the record gives (an edited one would
+    present another digest as exact). A row of a folder written before holds the
+    record's own ``digest_scheme``."""
+    if "digest_note" not in d:
+        return Source.from_dict(d, parents=parents)
+    stated = {k: d.pop(k) for k in ("digest_scheme", "digest_exact", "digest_note")}
+    scheme = stated["digest_scheme"]
+    source = Source.from_dict({**d, "digest_scheme": None}, parents=parents)
+    if scheme != digest_scheme(source) and (scheme in RECORDED or scheme not in NOTES):
+        # a scheme only the record can say (or one a later sktraceprop recorded)
+        source = Source.from_dict({**d, "digest_scheme": scheme}, parents=parents)
+    if _digest_columns(source) != stated or scheme not in KINDS.get(source.kind, (scheme,)):
+        raise _corrupt(
+            where,
+            f"source {d['source_id']!r} states digest scheme {stated['digest_scheme']!r} "
+            f"(exact: {stated['digest_exact']}) where its record gives "
+            f"{_digest_columns(source)['digest_scheme']!r}, or its note is not that "
+            "scheme's: it was altered",
+        )
+    return source
+
+
 def _decode_rows(table, position, expected, where):
     if table.num_rows != expected:
         raise _corrupt(where, f"{table.num_rows} rows where the run records {expected}")
@@ -475,7 +521,7 @@ def _decode(tables, parents, where):
                 found = Parents(indptr=np.zeros(1, np.int64), ids=np.empty(0, np.int64))
             if found is None:
                 raise _corrupt(where, f"the parents of source {s['source_id']!r} are missing")
-        sources[int(s["code"])] = Source.from_dict(d, parents=found)
+        sources[int(s["code"])] = _source_of(d, found, where)
     ops = [
         Op(
             name=o["name"],
