@@ -13,6 +13,7 @@ from ..exceptions import LineageError, LineageWarning
 from ..utils._stack import user_stacklevel
 from ._features import TARGET, by_feature, duplicate_note, feature_lineage, unknown_step
 from ._filled_merge import filled_from_rows, filled_message, filled_note
+from ._fingerprint import SCHEME as FINGERPRINT_SCHEME
 from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import distinct_codes
 from ._misplaced import MIN_COLUMNS, misplaced_row
@@ -247,6 +248,7 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
         row_ids=row_ids,
         input_row_ids=None if row_ids is input_ids else input_ids,
         model_fingerprint=fingerprint(estimator),
+        fingerprint_scheme=FINGERPRINT_SCHEME,
         notes=notes,
     )
     return run

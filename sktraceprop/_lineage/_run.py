@@ -240,6 +240,13 @@ class Lineage:
         they were kept. None when not recorded (with
         ``changed_columns``, and in runs recorded before it was kept). ``retained`` as
         in ``changed_columns``.
+    fingerprint_scheme : int or None
+        The scheme that made ``model_fingerprint`` (and the ops' fingerprints recorded
+        at fit): 2 now (``sktraceprop._lineage._fingerprint``), 1 before
+        (``_fingerprint_v1``). Part of the stored record, so the hash chain covers it.
+        None where it was not recorded: runs stored before it was (scheme 1 or 2; the
+        library version they record does not tell which), except runs of sktraceprop
+        0.1 stores, which predate scheme 2 and are read as 1.
     """
 
     run_id: str
@@ -264,6 +271,7 @@ class Lineage:
     renamed_columns: dict = field(default_factory=dict)
     changed_columns: list = None
     rows_compared: list = None
+    fingerprint_scheme: int = None
 
     # -- queries ----------------------------------------------------------------------------
     def source(self, code):
@@ -475,6 +483,7 @@ class Lineage:
         state.setdefault("renamed_columns", {})  # (and before renamed columns were kept)
         state.setdefault("changed_columns", None)  # (and changed ones: not known)
         state.setdefault("rows_compared", None)
+        state.setdefault("fingerprint_scheme", None)  # (and their fingerprint scheme)
         self.__dict__.update(state)
 
     # -- serialisation ----------------------------------------------------------------------
@@ -520,6 +529,8 @@ class Lineage:
             out["changed_columns"] = [dict(e) for e in self.changed_columns]
         if self.rows_compared is not None:  # (likewise)
             out["rows_compared"] = [dict(e) for e in self.rows_compared]
+        if self.fingerprint_scheme is not None:  # absent when not recorded (older runs)
+            out["fingerprint_scheme"] = self.fingerprint_scheme
         if any(k is not None for k in keys):
             out["op_source_keys"] = keys
         if any(r is not None for r in rows):
@@ -559,6 +570,7 @@ class Lineage:
             },
             changed_columns=changed_from(d.get("changed_columns")),
             rows_compared=compared_from(d.get("rows_compared")),
+            fingerprint_scheme=scheme_from(d.get("fingerprint_scheme")),
         )
 
     def __eq__(self, other):
@@ -606,6 +618,16 @@ def changed_from(entries):
         }
         for e in entries
     ]
+
+
+def scheme_from(value):
+    """:attr:`Lineage.fingerprint_scheme` from its record: a positive int, or None
+    (absent: not recorded)."""
+    if value is None:
+        return None
+    if type(value) is not int or value < 1:
+        raise ValueError(f"fingerprint_scheme holds {value!r}, not a scheme number")
+    return value
 
 
 def compared_from(entries):

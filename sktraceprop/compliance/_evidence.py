@@ -10,6 +10,7 @@ import hashlib
 from datetime import datetime, timezone
 
 from .._lineage._fingerprint import json_safe
+from .._lineage._fingerprint_schemes import scheme_note
 from .._lineage._op_rows import training_rows
 from .._lineage._record import unsourced_run_columns
 from ..exceptions import ComplianceError
@@ -93,6 +94,9 @@ def model_section(run, matches=None, after_removal=None, match_caveat=None):
         "final_estimator": run.ops[-1].cls if run.ops else run.estimator,
         "params": json_safe(run.params),
         "fingerprint": run.model_fingerprint,
+        # format 10: the scheme that made it, as the run records it (null: not recorded)
+        "fingerprint_scheme": run.fingerprint_scheme,
+        "fingerprint_scheme_note": scheme_note(run.fingerprint_scheme),
         "versions": dict(run.versions),
         "n_training_rows": int(run.n_samples),
         "ops": [

@@ -524,6 +524,11 @@ def _section_model(report):
                     "Fingerprint (SHA-256 of the fitted state)",
                     f'<span class="hash">{_e(m["fingerprint"])}</span>',
                 ],
+                *(
+                    [["Fingerprint scheme", _e(m["fingerprint_scheme_note"])]]
+                    if m.get("fingerprint_scheme_note")  # (format 10)
+                    else []
+                ),
                 ["Fitted object matches the run", _e(matches)],
                 *(
                     [["Why it was fitted", _e(m["selection_note"])]]

@@ -45,7 +45,7 @@ _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 9
+FORMAT_VERSION = 10
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -63,6 +63,8 @@ _REMOVAL_KEYS_8 = ("source_rows", "counts_note")
 #: names; see _digest_schemes), SOURCE_KEYS_9, and the count of logged calls whose model
 #: matched its run only by fingerprint scheme 1.
 _PREDICTION_KEYS_9 = ("calls_matched_by_old_fingerprint_scheme",)
+#: What format 10 added: the scheme of the model's fingerprint, as its run records it.
+_MODEL_KEYS_10 = ("fingerprint_scheme", "fingerprint_scheme_note")
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -76,6 +78,9 @@ _ADDED_IN = {
     9: "what each source's sha256 names (digest_scheme, digest_note): a frame registered "
     "by an earlier sktraceprop holds a digest that names some different frames alike; "
     "the logged calls whose model matched its run only by fingerprint scheme 1",
+    10: "the scheme of the model's fingerprint, as its run records it "
+    "(fingerprint_scheme, fingerprint_scheme_note): scheme 1 could not tell some "
+    "different models apart",
 }
 
 
@@ -424,6 +429,8 @@ def _store_problems(report, store):
         model = _without(model, _MODEL_KEYS_3)
     if report["report"]["format_version"] < 4:
         model = _without(model, _MODEL_KEYS_4)
+    if report["report"]["format_version"] < 10:
+        model = _without(model, _MODEL_KEYS_10)
     sources = sources_section(run)
     if report["report"]["format_version"] < 7:
         sources = [_without(s, _SOURCE_KEYS_7) for s in sources]

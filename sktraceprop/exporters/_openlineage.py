@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 
 from .._lineage._digest_schemes import digest_facts, exact
+from .._lineage._fingerprint_schemes import scheme_note
 from .._lineage._ids import LINE_BITS, codes_of
 from .._lineage._op_rows import training_rows
 from .._lineage._run import Lineage
@@ -271,7 +272,8 @@ def to_openlineage(
     output dataset (``schema``: the features the final estimator saw; ``version``: the
     model fingerprint; ``columnLineage``: each feature -> the source columns it derives
     from, through merges and aggregates). Three custom run facets carry the rest:
-    ``sktraceprop_fit`` (estimator, parameters, ops with fingerprints, notes, and the
+    ``sktraceprop_fit`` (estimator, parameters, ops with fingerprints and the scheme
+    that made them as the run records it, or null where it does not, notes, and the
     features whose lineage is unknown or partly unresolved, and those computed from the
     target, which ``columnLineage`` cannot express) and ``sktraceprop_rowLineage`` (the
     store holding the training row ids, their count and SHA-256, and the source codes
@@ -428,6 +430,8 @@ def to_openlineage(
         params=exact_view(run.params),
         createdAt=run.created_at,
         modelFingerprint=run.model_fingerprint,
+        modelFingerprintScheme=run.fingerprint_scheme,
+        modelFingerprintNote=scheme_note(run.fingerprint_scheme),
         versions=run.versions,
         ops=[
             {

@@ -10,6 +10,7 @@ import json
 from datetime import datetime, timezone
 
 from .._lineage._digest_schemes import digest_facts, exact
+from .._lineage._fingerprint_schemes import scheme_note
 from .._lineage._op_rows import training_rows
 from .._lineage._run import Lineage
 from ..utils._exact_ints import exact_view
@@ -46,6 +47,8 @@ def _run_attributes(run):
         "sktraceprop.estimator": run.estimator,
         "sktraceprop.n_samples": run.n_samples,
         "sktraceprop.model_fingerprint": run.model_fingerprint,
+        # its scheme as the run records it (absent where it does not), and in words
+        "sktraceprop.model_fingerprint_scheme_note": scheme_note(run.fingerprint_scheme),
         "sktraceprop.durations_recorded": False,
         "sktraceprop.sources.source_id": [s.source_id for s in sources],
         "sktraceprop.sources.code": [int(s.code) for s in sources],
@@ -62,6 +65,8 @@ def _run_attributes(run):
         # changes after loading and repeated rows, as the compliance report says them
         **span_attributes(run),
     }
+    if run.fingerprint_scheme is not None:
+        attributes["sktraceprop.model_fingerprint_scheme"] = run.fingerprint_scheme
     if run.input_row_ids is not None:
         attributes["sktraceprop.n_input_rows"] = int(len(run.input_row_ids))
     for name, version in run.versions.items():

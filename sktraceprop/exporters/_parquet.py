@@ -17,7 +17,9 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     changed after loading, per source, with the witness rows checked, changed and
     missing values filled; ``[]`` when none was found, null when not recorded),
     ``rows_compared`` (JSON: per source of the rows given to fit, the witness rows
-    compared with what was loaded, ``[{code, rows}, ...]``; null when not recorded).
+    compared with what was loaded, ``[{code, rows}, ...]``; null when not recorded),
+    ``fingerprint_scheme`` (the scheme that made ``model_fingerprint``, as the run
+    records it; null where it does not, and absent from folders written before).
 ``sources``
     One row per source of a run: ``code``, ``source_id``, ``uri``, ``sha256``,
     ``n_rows``, ``columns``, ``dtypes``, ``loaded_at``, ``kind``, ``max_line``; for
@@ -66,7 +68,7 @@ import numpy as np
 from .._lineage._digest_schemes import KINDS, NOTES, RECORDED, digest_facts, digest_scheme, exact
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._row_sets import from_json, to_json
-from .._lineage._run import Lineage, Op, changed_from, compared_from
+from .._lineage._run import Lineage, Op, changed_from, compared_from, scheme_from
 from .._lineage._source import Parents, Source
 from ..exceptions import LineageError
 from ._optional import require
@@ -126,6 +128,7 @@ def _schemas(pa):
             ("renamed_columns", s),
             ("changed_columns", s),
             ("rows_compared", s),
+            ("fingerprint_scheme", i64),
         ],
         "sources": [
             ("run_id", s),
@@ -388,6 +391,7 @@ def _encode(pa, schemas, run):
                 if run.rows_compared is None
                 else _json(run.rows_compared, "the rows compared record", rid)
             ),
+            "fingerprint_scheme": run.fingerprint_scheme,
         }
     ]
     tables = {
@@ -482,6 +486,15 @@ def _source_of(d, parents, where):
             "scheme's: it was altered",
         )
     return source
+
+
+def _scheme(value, where):
+    """A run's ``fingerprint_scheme`` (null, or absent from folders written before it
+    was exported: not recorded)."""
+    try:
+        return scheme_from(value)
+    except ValueError as e:
+        raise _corrupt(where, str(e)) from None
 
 
 def _decode_rows(table, position, expected, where):
@@ -581,6 +594,7 @@ def _decode(tables, parents, where):
         rows_compared=compared_from(
             None if record.get("rows_compared") is None else json.loads(record["rows_compared"])
         ),
+        fingerprint_scheme=_scheme(record.get("fingerprint_scheme"), where),
     )
     selection = run.selection or {}
     if (record.get("search_role"), record.get("search_id")) != (

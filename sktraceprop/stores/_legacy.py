@@ -116,7 +116,11 @@ def load_run(store, run_id):
             code: Source.from_dict(entry, parents=_parents(store, entry, entries, bits, name))
             for code, entry in entries.items()
         }
-        return Lineage.from_dict(record, row_ids, inputs, sources=sources)
+        run = Lineage.from_dict(record, row_ids, inputs, sources=sources)
+        if run.fingerprint_scheme is None:
+            # 0.1 stores are read-only and predate fingerprint scheme 2: certainly 1
+            run.fingerprint_scheme = 1
+        return run
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise store._corrupt(f"{name} is corrupt: {exc!r}", run_id=run_id) from None
     except CorruptStoreError as exc:

@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from .._lineage._features import by_feature, feature_lineage
+from .._lineage._fingerprint import SCHEME as FINGERPRINT_SCHEME
 from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_params import fit_params_notes, fit_params_record
 from .._lineage._ids import codes_of
@@ -234,7 +235,11 @@ def corrected_fingerprints(lineage, estimator):
     )
     notes = list(lineage.notes) + ([note] if note not in lineage.notes else [])
     return dataclasses.replace(
-        lineage, ops=ops, model_fingerprint=fingerprint(estimator), notes=notes
+        lineage,
+        ops=ops,
+        model_fingerprint=fingerprint(estimator),
+        fingerprint_scheme=FINGERPRINT_SCHEME,
+        notes=notes,
     )
 
 

@@ -84,11 +84,21 @@ def format_3_retention(data, store):
     data["articles"] = articles(data)
 
 
+def before_format_10(data):
+    """Drop from ``data`` what format 10 added (the model's ``fingerprint_scheme`` and
+    ``fingerprint_scheme_note``), for tests that turn a report made now into an older
+    format's (the caller sets the version)."""
+    data["model"].pop("fingerprint_scheme", None)
+    data["model"].pop("fingerprint_scheme_note", None)
+
+
 def before_format_9(data):
     """Drop from ``data`` what format 9 added (each source's ``digest_scheme`` and
-    ``digest_note``, the predictions' ``calls_matched_by_old_fingerprint_scheme``), for
-    tests that turn a report made now into an older format's (the caller sets the
-    version and rebuilds the article statements)."""
+    ``digest_note``, the predictions' ``calls_matched_by_old_fingerprint_scheme``), and
+    what format 10 added after it (:func:`before_format_10`), for tests that turn a
+    report made now into an older format's (the caller sets the version and rebuilds
+    the article statements)."""
+    before_format_10(data)
     for source in data["sources"]:
         source.pop("digest_scheme", None)
         source.pop("digest_note", None)

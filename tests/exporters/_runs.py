@@ -193,6 +193,8 @@ def runs(draw):
         purpose=draw(st.sampled_from([None, "fit", "cv_fold", "influence"])),
         selection=draw(st.none() | _selections()),
         fit_params=draw(st.just({}) | _fit_params()),
+        # recorded now (2), read from a 0.1 store (1), stored before it was recorded (None)
+        fingerprint_scheme=draw(st.sampled_from([None, 1, 2])),
     )
 
 

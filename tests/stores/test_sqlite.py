@@ -702,8 +702,8 @@ def _v1_store(path, runs, old_layout, parents_as_pairs=None):
             return np.where(ids == 0, 0, (new << np.int64(bits)) | lines_of(ids))
 
         record = run.to_dict()
-        for key in ("purpose", "name", "tags", "parent_run_id"):
-            record.pop(key)
+        for key in ("purpose", "name", "tags", "parent_run_id", "fingerprint_scheme"):
+            record.pop(key)  # (0.1 recorded none of these)
         for entry in record["sources"]:
             entry["code"] = codes[entry["code"]]
         for source in run.sources.values():
@@ -783,6 +783,8 @@ def test_schema_1_stores_are_read_with_their_ids_repacked(tmp_path, old_layout):
         assert loaded.n_samples == run.n_samples
         if not old_layout:
             np.testing.assert_array_equal(loaded.row_ids, run.row_ids)
+        # 0.1 predates fingerprint scheme 2 (and its stores take no new runs): scheme 1
+        assert run.fingerprint_scheme == 2 and loaded.fingerprint_scheme == 1
     assert store.list_runs()["run_id"].tolist() == [plain.run_id, merged.run_id]
     assert [e["payload"] for e in store.events()] == [{"n": 1}, {"n": 2}]
     with pytest.raises(StoreError, match="not under the chain") as info:
@@ -799,6 +801,8 @@ def test_schema_1_stores_are_read_with_their_ids_repacked(tmp_path, old_layout):
     for run_id in store.list_runs()["run_id"]:
         new.save_run(store.load_run(run_id))
     assert new.verify() and len(new.list_runs()) == 2
+    # ... and keep the scheme they were read with, now in their records under the chain
+    assert {new.load_run(r).fingerprint_scheme for r in new.list_runs()["run_id"]} == {1}
     store.close()
     assert _stamp(path) == before
 

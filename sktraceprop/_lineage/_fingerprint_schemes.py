@@ -1,0 +1,46 @@
+"""What a run's recorded fingerprint scheme says of its ``model_fingerprint``, in words.
+
+A run records the scheme that made its fingerprints (``Lineage.fingerprint_scheme``),
+so that a record read without the model (a report from a stored run, an export) can say
+what the fingerprint tells apart. Runs stored before it was recorded hold none: their
+scheme is 1 or 2, and the library version they record does not tell which, so it is
+said to be not recorded, never guessed.
+"""
+
+from ._fingerprint import SCHEME
+
+__all__ = ["NOTES", "scheme_note"]
+
+#: Each scheme this sktraceprop knows, and what a fingerprint of it tells apart.
+NOTES = {
+    SCHEME: (
+        "fingerprint scheme 2: every value of the fitted model type-tagged and "
+        "length-prefixed, so different fitted models never share a fingerprint"
+    ),
+    1: (
+        "fingerprint scheme 1 (before sktraceprop's scheme 2): values fed by their repr "
+        "with no type or length, so some different models share a fingerprint (a "
+        "parameter [1, 23] and [12, 3], object categories [12, 34] and [1, 234])"
+    ),
+}
+#: Said of a run that does not record its scheme.
+NOT_RECORDED = (
+    "fingerprint scheme not recorded: the run was stored by an sktraceprop from before "
+    "runs recorded it, so its fingerprints are of scheme 1 (which could not tell some "
+    "different models apart) or of scheme 2, and the library version it records does "
+    "not tell which; a fitted model compared with the run is hashed by both, and a "
+    "match by scheme 1 only is said to be one"
+)
+
+
+def scheme_note(scheme):
+    """What a fingerprint of ``scheme`` (an int, or None: not recorded) tells apart."""
+    if scheme is None:
+        return NOT_RECORDED
+    note = NOTES.get(scheme)
+    if note is None:
+        return (
+            f"fingerprint scheme {scheme}, which this sktraceprop does not know: what "
+            "the fingerprint tells apart is not stated"
+        )
+    return note
