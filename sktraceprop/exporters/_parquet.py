@@ -474,8 +474,12 @@ def _source_of(d, parents, where):
     stated = {k: d.pop(k) for k in ("digest_scheme", "digest_exact", "digest_note")}
     scheme = stated["digest_scheme"]
     source = Source.from_dict({**d, "digest_scheme": None}, parents=parents)
-    if scheme != digest_scheme(source) and (scheme in RECORDED or scheme not in NOTES):
-        # a scheme only the record can say (or one a later sktraceprop recorded)
+    if scheme not in NOTES:
+        # a scheme a later sktraceprop recorded: kept as it is, with what it says of it
+        # (this one cannot check a note or an exactness it does not know)
+        return Source.from_dict({**d, "digest_scheme": scheme}, parents=parents)
+    if scheme != digest_scheme(source) and scheme in RECORDED:
+        # a scheme only the record can say
         source = Source.from_dict({**d, "digest_scheme": scheme}, parents=parents)
     if _digest_columns(source) != stated or scheme not in KINDS.get(source.kind, (scheme,)):
         raise _corrupt(

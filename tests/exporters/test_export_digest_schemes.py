@@ -318,6 +318,21 @@ def test_an_export_whose_digest_scheme_was_edited_is_refused(tmp_path, edit):
             read_parquet(tmp_path / "x", run_id=rid)
 
 
+def test_a_scheme_a_later_sktraceprop_recorded_is_kept_and_not_called_exact(tmp_path):
+    store = _old_store(tmp_path)
+    to_parquet(store, tmp_path / "x")
+    later = {"digest_scheme": "frame-9", "digest_exact": True, "digest_note": "exact, later"}
+    _rewrite_sources(tmp_path / "x", lambda rows: [r.update(later) for r in rows])
+    for rid in store.list_runs()["run_id"]:
+        run = read_parquet(tmp_path / "x", run_id=rid)
+        (source,) = run.sources.values()
+        assert source.digest_scheme == "frame-9"
+        event = to_openlineage(run)
+        (dataset,) = event["inputs"]
+        assert dataset["facets"]["sktraceprop_digest"]["exact"] is False
+        assert dataset["facets"]["version"]["datasetVersion"] == f"frame-9:{source.sha256}"
+
+
 def _as_written_before(folder):
     """The folder as sktraceprop wrote it before digest_exact and digest_note: the
     scheme column holds only what the record holds."""
