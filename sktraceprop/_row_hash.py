@@ -20,6 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._frame_columns import column_arrays as _columns
+from ._polars_frame import as_pandas, is_polars
 
 __all__ = ["hash_rows", "start_hash_rows"]
 
@@ -222,13 +223,16 @@ def hash_rows(X):
       inferred type;
     - datetimes: int64 nanoseconds since the epoch, in UTC;
     - a sparse matrix: its shape and canonical CSR arrays (sorted indices, summed
-      duplicates) as int64 and float64.
+      duplicates) as int64 and float64;
+    - a polars DataFrame or Series: as the pandas frame of its names and values (an
+      integer or boolean column with nulls as a nullable one, a null of a float
+      column as NaN), so it hashes as the same rows given as a pandas frame.
 
     Every length is an int64 prefix, so no two different batches give the same bytes.
 
     Parameters
     ----------
-    X : DataFrame, Series, ndarray, sparse matrix or array-like
+    X : DataFrame, Series, ndarray, sparse matrix, polars DataFrame or array-like
         The rows given to ``predict`` (one-dimensional input is one column).
 
     Returns
@@ -248,6 +252,8 @@ def hash_rows(X):
     False
     """
     h = hashlib.sha256(_VERSION)
+    if is_polars(X):
+        X = as_pandas(X)  # hashed as the pandas frame of its names and values
     if isinstance(X, pd.Series):
         X = X.to_frame()
     if isinstance(X, pd.DataFrame):
