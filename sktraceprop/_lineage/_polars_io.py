@@ -52,15 +52,29 @@ def from_polars(df, source_id, uri=None):
     """
     if not is_polars(df) or not hasattr(df, "get_columns"):
         raise TypeError(f"from_polars expects a polars DataFrame, got {type(df).__name__}")
+    check_no_id_column(df, "from_polars")
+    source = register_polars(df, source_id, uri)
+    from ._io import _witnessed
+
+    return _witnessed(as_pandas(df), pack(source.code, np.arange(1, df.height + 1)), source)
+
+
+def check_no_id_column(df, func):
+    """Refuse a polars frame with a row-id column (``pl.from_pandas(traced,
+    include_index=True)``): registering it would cut its rows' lineage to their files."""
     if ROW_INDEX_NAME in df.columns:
         raise LineageLostError(
-            f"from_polars: this frame has a column {ROW_INDEX_NAME!r}, the row ids of a "
+            f"{func}: this frame has a column {ROW_INDEX_NAME!r}, the row ids of a "
             "traced pandas frame (pl.from_pandas(df, include_index=True)); registering "
             "it would cut its rows' lineage to their files. Use the traced pandas frame, "
             f"or turn the column back into its index "
             f"(df.to_pandas().set_index({ROW_INDEX_NAME!r})) in the process that read them."
         )
-    source = REGISTRY.register(
+
+
+def register_polars(df, source_id, uri=None):
+    """Register a polars frame's content as a source of kind ``"frame"``; return it."""
+    return REGISTRY.register(
         Source(
             source_id=str(source_id),
             code=None,
@@ -73,6 +87,3 @@ def from_polars(df, source_id, uri=None):
             digest_scheme=SCHEME,
         )
     )
-    from ._io import _witnessed
-
-    return _witnessed(as_pandas(df), pack(source.code, np.arange(1, df.height + 1)), source)

@@ -211,3 +211,34 @@ def test_unlearning_valuing_and_explaining_untraced_polars_rows():
     # the same values as of the rows given as arrays
     plain = stp.KNNShapleyValuer(n_neighbors=3).fit(X.to_numpy(), y.to_numpy())
     np.testing.assert_array_equal(values, plain.value(X[:10].to_numpy(), y[:10].to_numpy()))
+
+
+def test_stp_array_names_a_polars_frame_by_its_content():
+    a = pl.DataFrame({"a": [1.0, 2.0]})
+    codes = {
+        name: int(codes_of(stp.provenance(stp.array(X, source_id="lab")).rows(0)["row_id"][0]))
+        for name, X in {
+            "a": a,
+            "a again": pl.concat([a[:1], a[1:]], rechunk=False),
+            "renamed": a.rename({"a": "b"}),
+            "null": a.with_columns(pl.Series("a", [1.0, None])),
+            "NaN": a.with_columns(pl.Series("a", [1.0, float("nan")])),
+        }.items()
+    }
+    assert codes["a"] == codes["a again"]
+    assert len({codes["a"], codes["renamed"], codes["null"], codes["NaN"]}) == 4
+    source = REGISTRY.by_code(codes["a"])
+    assert source.sha256 == polars_digest(a) and source.uri == "polars:lab"
+    # the traced array holds its own copy: a later write to the polars frame stays there
+    traced = stp.array(a, source_id="lab")
+    a[0, "a"] = 9.0
+    assert np.asarray(traced).ravel().tolist() == [1.0, 2.0]
+    with pytest.raises(LineageLostError, match="stp_row_id"):
+        stp.array(pl.DataFrame({"stp_row_id": [1], "x": [0.5]}), source_id="copy")
+
+
+def test_row_ids_of_a_polars_frame_say_where_ids_come_from():
+    with pytest.raises(stp.exceptions.LineageError, match="from_polars"):
+        stp.row_ids(pl.DataFrame({"a": [1]}))
+    with pytest.raises(stp.exceptions.LineageError, match="from_polars"):
+        stp.row_lineage(pl.DataFrame({"a": [1]}))
