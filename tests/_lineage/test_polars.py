@@ -4,11 +4,13 @@ and ``set_output(transform="polars")`` steps inside a traced pipeline."""
 
 import csv
 import io
+import math
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
 from sklearn.compose import make_column_transformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -19,6 +21,7 @@ from sktraceprop._lineage import REGISTRY
 from sktraceprop._lineage._ids import codes_of, lines_of
 from sktraceprop._lineage._polars_digest import SCHEME, polars_digest
 from sktraceprop.exceptions import LineageLostError, LineageWarning
+from tests._lineage.test_polars_digest import _frames
 
 pl = pytest.importorskip("polars")
 
@@ -242,3 +245,23 @@ def test_row_ids_of_a_polars_frame_say_where_ids_come_from():
         stp.row_ids(pl.DataFrame({"a": [1]}))
     with pytest.raises(stp.exceptions.LineageError, match="from_polars"):
         stp.row_lineage(pl.DataFrame({"a": [1]}))
+
+
+@settings(max_examples=100, deadline=None)
+@given(frame=_frames())
+def test_from_polars_gives_every_cell_back(frame):
+    df = stp.from_polars(frame, "drawn")
+    assert list(df.columns) == frame.columns and len(df) == frame.height
+    assert lines_of(stp.row_ids(df)).tolist() == list(range(1, frame.height + 1))
+    for name in frame.columns:
+        column = frame[name]
+        missing = column.is_null().to_list()
+        if column.dtype == pl.Float64:
+            # a null is pandas' NaN there; a NaN stays one
+            missing = [m or math.isnan(v) for m, v in zip(missing, column.fill_null(0.0))]
+        assert df[name].isna().tolist() == missing
+        given = [v for v, m in zip(column.to_list(), missing) if not m]
+        back = [v for v, m in zip(df[name].tolist(), missing) if not m]
+        if column.dtype == pl.Date:
+            back = [v.date() for v in back]
+        assert back == given

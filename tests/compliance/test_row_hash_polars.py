@@ -104,3 +104,29 @@ def test_a_polars_batch_is_found_by_its_rows_and_names():
     # other names are other rows, not the same call found as given
     with pytest.warns(UserWarning, match="no logged call"):
         assert find_predictions(store, batch.rename({"age": "income"})).empty
+
+
+def test_one_file_read_by_polars_and_every_pandas_backend_hashes_alike(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        '# c\nage,bp,ward,label\n30,120.5,A,0\n41,,B,1\n52,130.0,"C\nD",1\n25,99.0,,1\n'
+    )
+    frames = {
+        "polars": pl.read_csv(path, comment_prefix="#"),
+        "numpy": pd.read_csv(path, comment="#"),
+        "pyarrow": pd.read_csv(path, comment="#", dtype_backend="pyarrow"),
+        "numpy_nullable": pd.read_csv(path, comment="#", dtype_backend="numpy_nullable"),
+    }
+    digests = {name: hash_rows(frame) for name, frame in frames.items()}
+    assert len(set(digests.values())) == 1, digests
+    # and the rows are what the file says (the spec, from the text by hand)
+    expected = _spec(
+        [
+            ("age", [30, 41, 52, 25], "int"),
+            ("bp", [120.5, None, 130.0, 99.0], "float"),
+            ("ward", ["A", "B", "C\nD", None], "text"),
+            ("label", [0, 1, 1, 1], "int"),
+        ],
+        4,
+    )
+    assert digests["polars"] == expected
