@@ -1,4 +1,4 @@
-"""SHA-256 of a batch of input rows, independent of how pandas or numpy store them.
+"""SHA-256 of a batch of input rows, independent of how pandas, numpy or polars store them.
 
 The prediction log records this hash for every call, so whoever keeps the rows a model
 was asked about can show which logged decision they belong to. The hash depends on the
@@ -6,8 +6,9 @@ values, the column names and the column order, never on the storage: an ``int32`
 an ``int64`` column, an ``object``, ``str`` or pyarrow-backed text column, a ``float32``
 and a ``float64`` column with the same values, a nullable ``Int64`` column without
 missing values and an ``int64`` one, a categorical column and the column of its values
-all hash alike. An integer and a float column differ (``44`` and ``44.0``), as do
-numbers held as Python objects (``object`` dtype: hashed as their text).
+all hash alike, and so do the same rows as a polars frame. An integer and a float
+column differ (``44`` and ``44.0``), as do numbers held as Python objects (``object``
+dtype: hashed as their text).
 """
 
 import hashlib
