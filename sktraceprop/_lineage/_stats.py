@@ -195,7 +195,7 @@ def source_stats(X, y, ids, classes):
 
     Parameters
     ----------
-    X : DataFrame, ndarray or sparse matrix of shape (n_samples, n_features)
+    X : DataFrame, ndarray, sparse matrix or polars DataFrame of shape (n_samples, n_features)
         The data given to fit (other types get no missing-value counts, said so).
     y : array-like of shape (n_samples,) or None
         The targets given to fit.
@@ -227,6 +227,10 @@ def source_stats(X, y, ids, classes):
     ids = np.asarray(ids, dtype=np.int64)
     if ids.size == 0:
         return {}
+    from .._polars_frame import as_pandas, is_polars
+
+    if is_polars(X):
+        X = as_pandas(X)  # its nulls (and a float column's NaNs) are what is missing
     codes, index = _source_index(ids)
     n_sources = codes.size
     rows = np.array([ids.size]) if index is None else np.bincount(index, minlength=n_sources)
