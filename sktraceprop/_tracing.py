@@ -294,7 +294,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                                 store.save_run(lineage)
                             else:
                                 pending.append((self, store, lineage))
-                        remember_answering_parts(self)
+                        remember_answering_parts(self, y)
                     except BaseException:
                         _discard_fit(self)
                         raise
