@@ -113,6 +113,16 @@ def _label_stats(y, index, n_sources, classes):
     return out
 
 
+def _one_column(y):
+    """A target of one column (shape ``(n, 1)``, a one-column ``DataFrame``) as that
+    column: one target, as scikit-learn fits it, not several outputs."""
+    if isinstance(y, pd.DataFrame):
+        return y.iloc[:, 0] if y.shape[1] == 1 else y
+    if y is not None and np.ndim(y) == 2 and np.shape(y)[1] == 1:
+        return np.asarray(y)[:, 0]
+    return y
+
+
 def _unlabelled(y):
     """Rows whose target is -1 (unlabelled for a semi-supervised classifier), as a
     mask; None for targets that cannot hold -1 (text labels)."""
@@ -261,6 +271,7 @@ def source_stats(X, y, ids, classes):
     ids = np.asarray(ids, dtype=np.int64)
     if ids.size == 0:
         return {}
+    y = _one_column(y)
     codes, index = _source_index(ids)
     n_sources = codes.size
     rows = np.array([ids.size]) if index is None else np.bincount(index, minlength=n_sources)

@@ -1,10 +1,13 @@
 """Label balance of targets beyond one column of classes, against counts of the data."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.exceptions import DataConversionWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.multioutput import MultiOutputClassifier
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
@@ -95,3 +98,28 @@ def test_categorical_and_string_targets_are_counted_per_source(dtype):
     for source, part in (("sa", values[:15]), ("sb", values[15:])):
         labels, counts = np.unique(part, return_counts=True)
         assert stats[source]["counts"] == {str(k): int(c) for k, c in zip(labels, counts)}
+
+
+@pytest.mark.parametrize("form", ["column", "frame"])
+@pytest.mark.parametrize("classifier", [True, False])
+def test_a_target_of_one_column_is_counted_as_one_target(form, classifier):
+    # y of shape (n, 1), or y = df[["label"]], is one target (scikit-learn fits it so):
+    # its balance was "not recorded", the reason saying "(several outputs)"
+    X, rng = _two_sources(14, 9, 3)
+    y = rng.integers(0, 3, 23)
+    Y = y[:, None] if form == "column" else pd.DataFrame({"label": y}, index=X.index)
+    model = LogisticRegression() if classifier else Ridge()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataConversionWarning)
+        pipe = stp.make_traced_pipeline(model).fit(X, Y)
+    assert pipe.lineage_.source_stats["target"] == (None if form == "column" else "label")
+    stats = _by_source(pipe)
+    for source, part in (("sa", y[:14]), ("sb", y[14:])):
+        if classifier:
+            labels, counts = np.unique(part, return_counts=True)
+            assert stats[source]["counts"] == {str(k): int(c) for k, c in zip(labels, counts)}
+        else:
+            assert stats[source]["kind"] == "continuous"
+            assert stats[source]["count"] == part.size
+            assert stats[source]["mean"] == pytest.approx(part.mean(), rel=1e-12)
+            assert stats[source]["max"] == part.max()
