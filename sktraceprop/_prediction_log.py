@@ -235,7 +235,11 @@ def remember_answering_parts(estimator, y=None):
 
 def target_columns(y):
     """Columns of a target: 1 for one value per row (a column vector too), else k."""
-    shape = np.shape(y) if y is not None else ()
+    if y is None:
+        return 1
+    # (np.shape would ask an array-like's __array_function__, which may refuse)
+    shape = getattr(y, "shape", None)
+    shape = np.asarray(y).shape if shape is None else tuple(shape)
     return int(shape[1]) if len(shape) == 2 else 1
 
 

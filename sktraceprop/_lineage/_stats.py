@@ -118,9 +118,14 @@ def _one_column(y):
     column: one target, as scikit-learn fits it, not several outputs."""
     if isinstance(y, pd.DataFrame):
         return y.iloc[:, 0] if y.shape[1] == 1 else y
-    if y is not None and np.ndim(y) == 2 and np.shape(y)[1] == 1:
-        return np.asarray(y)[:, 0]
-    return y
+    if y is None or isinstance(y, pd.Series):
+        return y
+    # (np.shape would ask an array-like's __array_function__, which may refuse)
+    shape = getattr(y, "shape", None)
+    if shape is None:
+        y = np.asarray(y)
+        shape = y.shape
+    return np.asarray(y)[:, 0] if len(shape) == 2 and shape[1] == 1 else y
 
 
 def _unlabelled(y):
