@@ -33,6 +33,14 @@ def test_a_column_vector_target_is_explained_as_one_target(shape):
     flat = clone(pipe).fit(X, y)
     expected = InfluenceExplainer(flat).fit(X, y).explain(Xte, keep_scores=True).scores
     np.testing.assert_allclose(scores, expected, rtol=1e-9, atol=1e-12)
+    # the rows to explain take their classes in the same form (explain and score)
+    yte = column[:6] if shape == "array" else column.iloc[:6]
+    given = InfluenceExplainer(pipe).fit(X, column)
+    np.testing.assert_allclose(
+        given.explain(Xte, yte, keep_scores=True).scores,
+        given.explain(Xte, y[:6], keep_scores=True).scores,
+        rtol=1e-12,
+    )
     # and they predict leave-one-out refits (the predicted class's margin)
     base = pipe.decision_function(Xte)
     sign = np.where(pipe.predict(Xte) == 1, 1.0, -1.0)
