@@ -161,6 +161,14 @@ def linear_model_objective(estimator):
         alpha = 0.0 if est.penalty is None else float(est.alpha)
         return LinearObjective(est, "log_ovr", scale=1.0, penalty=0.0, penalty_per_sample=alpha)
     if isinstance(est, Ridge | RidgeClassifier):
+        target = getattr(getattr(est, "_label_binarizer", None), "y_type_", "")
+        if isinstance(est, RidgeClassifier) and target.startswith("multilabel"):
+            # one {-1, 1} column per label, several labels per row: no true class whose
+            # margin an influence scores, and not the one-column-per-class coding here
+            raise _unsupported(
+                est,
+                f" when fitted on a multilabel target ({len(est.classes_)} label columns of 0/1)",
+            )
         alpha = np.asarray(est.alpha, dtype=np.float64)
         if alpha.ndim:
             if np.ptp(alpha) != 0:
