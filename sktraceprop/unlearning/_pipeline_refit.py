@@ -39,19 +39,20 @@ from .._lineage._record import fitted_steps
 from ..influence._fit_features import differs, fit_transform_may_differ
 from ..utils._prefit import is_fitted
 from ..utils._sklearn_compat import safe_indexing
-from ._convex import correct, note_refit_certificate, objective_of, refit
+from ._convex import (
+    MAX_NEWTON_PARAMS,
+    correct,
+    note_refit_certificate,
+    objective_of,
+    refit,
+    refit_large,
+)
 from ._dropped_features import dropped_features_note
 from ._method import Removal, RemovalMethod
 from ._random_draws import redrawn_steps
 from ._weights import sample_weight_params
 
-__all__ = ["MAX_NEWTON_PARAMS", "PipelineRefit", "retained_rows"]
-
-#: Above this many parameters of the final step (a text vectorizer's vocabulary), a
-#: removal that refits the preprocessing refits the final step too: the Newton steps'
-#: dense Hessian (8 p^2 bytes: 640 MB at 9,000 parameters) and its O(p^3)
-#: factorisation cost far more than the solver's own fit on sparse features.
-MAX_NEWTON_PARAMS = 4096
+__all__ = ["PipelineRefit", "retained_rows"]
 
 
 def retained_rows(X, keep):
@@ -158,31 +159,6 @@ def _count_changed_note(n_new, n_old, added, final):
         f"the preprocessing refitted on the retained rows outputs {n_new} features instead "
         f"of {n_old} and they cannot be matched by name; the final step was refitted"
     )
-
-
-def _refit_large(final, objective, Z, y, sw, params):
-    """:func:`refit` of the final step with more than :data:`MAX_NEWTON_PARAMS`
-    parameters on the retained rows' features, and its event fields."""
-    n_params = objective.n_params
-    final = refit(final, Z, y, sw)
-    objective = objective_of(final)
-    gradient = objective.objective_gradient(Z, y, sw, theta=objective.params())
-    fields = {
-        "method": "refit",
-        "certificate": float(np.linalg.norm(gradient) / Z.shape[0]),
-        "tol": float(params["tol"]),
-        "n_iter": 0,
-        "n_hessian_updates": 0,
-        "note": (
-            f"the final step has {n_params} parameters, more than {MAX_NEWTON_PARAMS}: "
-            f"Newton steps would need their dense {n_params} x {n_params} Hessian "
-            f"({8 * n_params**2 / 2**20:,.0f} MiB) computed afresh on the refitted "
-            "features, so the final step was refitted on the retained rows instead, as a "
-            "retrain does"
-        ),
-    }
-    note_refit_certificate(fields)
-    return final, fields
 
 
 class PipelineRefit(RemovalMethod):
@@ -303,7 +279,7 @@ class PipelineRefit(RemovalMethod):
             # build and factorise a dense p x p Hessian afresh (O(n p^2 + p^3)), where a
             # refit of the final step on the retained rows' (sparse) features is what a
             # retrain does, and far cheaper.
-            final, fields = _refit_large(final, objective, Z_r, y_r, sw_fin, params)
+            final, fields = refit_large(final, objective, Z_r, y_r, sw_fin, params)
         else:
             theta = objective.params()
             H = objective.hessian(Z_r, y_r, sw_fin, theta=theta)
