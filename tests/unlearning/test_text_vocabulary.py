@@ -171,3 +171,22 @@ def test_a_model_on_a_large_vocabulary_is_refitted_and_holds_no_hessian():
     assert_allclose(unl.estimator_.coef_, retrained.coef_, atol=1e-8)
     assert_allclose(unl.estimator_.decision_function(Z), retrained.decision_function(Z), atol=1e-8)
     assert event["certificate"] < 1e-6
+
+
+def test_the_stored_run_caveat_does_not_say_retained_terms_were_removed_rows_only(tmp_path):
+    # CountVectorizer(min_df=9): removing the notes with "java" drops "java" (only
+    # they had it) and terms retained rows have, now in fewer than 9; the caveat said
+    # every dropped name was one "only removed rows produced"
+    X, y, _ = notes_file(tmp_path, seed=0, n=80)
+    removed = X["text"].str.contains("java").to_numpy()
+    pipe = text_pipeline(CountVectorizer(min_df=9), store=stp.stores.MemoryStore())
+    unl, retrained = _unlearn_and_retrain(pipe, X, y, removed)
+    before = set(_names(clone(pipe).fit(X, y)))
+    gone = sorted(before - set(_names(retrained)))
+    kept_by_retained = [
+        g for g in gone if X["text"][~removed].str.contains(g.split("__")[1]).any()
+    ]
+    assert kept_by_retained  # a dropped term that retained rows do have
+    caveat = unl.unlearning_log_[-1]["caveat"]
+    assert f"lists {len(gone)} feature name(s) the refitted preprocessing no longer" in caveat
+    assert "only removed rows produced" not in caveat
