@@ -41,8 +41,9 @@ WORDS = (
 )
 
 
-def write_text_csv(path, texts, x, labels, *, newline="\r\n"):
-    """Write ``id,text,x,label`` records to ``path`` (UTF-8); None texts are empty.
+def write_text_csv(path, texts, x, labels, *, newline="\r\n", encoding="utf-8"):
+    """Write ``id,text,x,label`` records to ``path`` in ``encoding``; None texts are
+    empty.
 
     Returns
     -------
@@ -61,7 +62,7 @@ def write_text_csv(path, texts, x, labels, *, newline="\r\n"):
         text = "" if text is None else text
         row = [i, text, repr(float(value)), int(label)]
         (quoted if _LINE_BREAK.search(text) else writer).writerow(row)
-    with open(path, "w", encoding="utf-8", newline="") as f:
+    with open(path, "w", encoding=encoding, newline="") as f:
         f.write(buf.getvalue())
     return np.array(lines)
 

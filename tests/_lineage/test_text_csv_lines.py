@@ -1,12 +1,12 @@
 """Lines of free-text CSV files: quoted commas, doubled quotes, embedded newlines.
 
 A hiring or clinical file's text column holds CV summaries and notes: fields quoted
-because of a comma, quotes doubled inside them, line breaks (``\\n``, ``\\r\\n``, a
-lone ``\\r``) inside the quotes, non-ASCII letters and emoji, empty and missing
-values. Each traced row, through ``read_csv``, a text vectorizer in a traced pipeline
-and ``trace``, must name the physical line where its record starts in the written
-bytes (counted here with universal newlines, independently of the library), and hold
-the text that was written.
+because of a comma, quotes doubled inside them, line breaks (``\\n``, ``\\r\\n``, a lone
+``\\r``) inside the quotes, non-ASCII letters and emoji, empty and missing values;
+UTF-8, with a byte-order mark, or UTF-16. Each traced row, through ``read_csv``, a text
+vectorizer in a traced pipeline and ``trace``, must name the physical line where its
+record starts in the written bytes (counted here with universal newlines, independently
+of the library), and hold the text that was written.
 """
 
 import numpy as np
@@ -35,15 +35,18 @@ _TEXT = st.one_of(st.none(), st.lists(_PIECES, max_size=8).map("".join))
 @given(
     texts=st.lists(_TEXT, min_size=2, max_size=12),
     newline=st.sampled_from(["\n", "\r\n"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
 )
-def test_traced_text_rows_name_the_line_their_record_starts_on(tmp_path, texts, newline):
+def test_traced_text_rows_name_the_line_their_record_starts_on(tmp_path, texts, newline, encoding):
     n = len(texts)
     labels = np.arange(n) % 2
     x = np.linspace(-1.0, 1.0, n)
     path = tmp_path / "notes.csv"
-    lines = write_text_csv(path, texts, x, labels, newline=newline)
+    lines = write_text_csv(path, texts, x, labels, newline=newline, encoding=encoding)
 
-    df = stp.read_csv(path, source_id="notes", dtype={"text": str}, keep_default_na=False)
+    df = stp.read_csv(
+        path, source_id="notes", encoding=encoding, dtype={"text": str}, keep_default_na=False
+    )
     assert df.shape[0] == n
     # the text read is the text written (empty and missing are both an empty field)
     assert df["text"].tolist() == ["" if t is None else t for t in texts]
