@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
@@ -20,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.unlearning._convex import MAX_NEWTON_PARAMS
-from tests._text_data import notes_file, text_pipeline
+from tests._text_data import notes_file, random_notes, text_pipeline
 
 
 def _names(pipe):
@@ -190,3 +192,34 @@ def test_the_stored_run_caveat_does_not_say_retained_terms_were_removed_rows_onl
     caveat = unl.unlearning_log_[-1]["caveat"]
     assert f"lists {len(gone)} feature name(s) the refitted preprocessing no longer" in caveat
     assert "only removed rows produced" not in caveat
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    limit=st.sampled_from(
+        [{}, {"min_df": 3}, {"max_df": 0.3}, {"max_features": 5}, {"ngram_range": (1, 2)}]
+    ),
+    share=st.floats(0.05, 0.4),
+)
+def test_any_removal_of_notes_equals_a_retrain(seed, limit, share):
+    rng = np.random.default_rng(seed)
+    texts = [t or "" for t in random_notes(rng, 50)]
+    frame = pd.DataFrame({"text": texts, "x": rng.normal(size=50)})
+    frame["label"] = (frame["text"].str.contains("fever|java") | (rng.random(50) < 0.3)).astype(
+        int
+    )
+    frame = stp.from_pandas(frame, source_id="notes")
+    X, y = frame[["text", "x"]], frame["label"]
+    removed = rng.random(50) < share
+    assume(0 < removed.sum() < 45 and y[~removed].nunique() == 2)
+    pipe = text_pipeline(TfidfVectorizer(**limit))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            clone(pipe).fit(X, y)
+            clone(pipe).fit(X[~removed], y[~removed])
+        except ValueError:  # no term left under the limit: a retrain fails too
+            assume(False)
+    unl, retrained = _unlearn_and_retrain(pipe, X, y, removed)
+    _assert_equals_retrain(unl, retrained, X, atol=1e-5)
