@@ -53,6 +53,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._class_weight import class_weights, per_class_weights
+from ._dense_size import check_dense_fits
 
 __all__ = ["SUPPORTED_ESTIMATORS", "LinearObjective", "linear_model_objective"]
 
@@ -469,6 +470,8 @@ class LinearObjective:
         _, _, H = self.pointwise(Z, t)
         k, d = self.n_outputs, self.n_features
         da = d + 1 if self.fit_intercept else d
+        # the blocks and their reordered copy
+        check_dense_fits(k * da, 2, f"The Hessian of {type(self.estimator).__name__}")
         full = H.ndim == 3
         # Blocks (a, c) of sum_i w_i H_i[a, c] xa_i xa_i^T, ordered (output, feature),
         # summed over chunks of rows: the temporaries (the rows made dense, with their

@@ -52,7 +52,7 @@ from ._fitted import (
     unwrap,
     warn_if_refitted,
 )
-from ._inverse_hessian import inverse_hessian
+from ._inverse_hessian import check_large_hessian, inverse_hessian
 from ._leverage import leverages
 from ._messages import (
     cross_fit_cause,
@@ -528,6 +528,7 @@ class InfluenceExplainer(
         self.trak_ = None
         # blocks of training rows get the class weights of all of them ("balanced")
         self.objective_.fix_class_weights(self.y_, self.sample_weight_)
+        check_large_hessian(self.objective_.n_params)
         self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
         free = ~self.objective_.bound_parameters()
         self._inv_hessian, eigval, self.n_null_, self.damping_ = inverse_hessian(
