@@ -22,6 +22,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from sktraceprop._lineage._ids import codes_of
 
 
 @pytest.fixture
@@ -142,3 +143,36 @@ def test_predictions_from_threads_are_each_logged_once(tmp_path, fast_switching)
     assert logged(store) == logged(reference)  # each call once, with its input and output
     assert len(logged(store)) == n
     assert store.verify()
+
+
+def test_one_source_id_read_in_threads_keeps_each_version_apart(tmp_path, fast_switching):
+    # four versions of one source_id (a notebook's edited file), each read whole, in
+    # chunks and with usecols, from several threads at once
+    paths = []
+    for v in range(4):
+        lines = [f"{v * 1000 + i},{i}\n" + ("\n" if i % 3 == v % 3 else "") for i in range(40)]
+        paths.append(tmp_path / f"v{v}.csv")
+        paths[-1].write_text("a,b\n" + "".join(lines))
+
+    def read(i):
+        v = i % 4
+        kw = {} if i % 3 else {"usecols": ["a"]}
+        if i % 5 == 0:
+            df = pd.concat(list(stp.read_csv(paths[v], source_id="same", chunksize=7, **kw)))
+        else:
+            df = stp.read_csv(paths[v], source_id="same", **kw)
+        return v, df
+
+    with ThreadPoolExecutor(8) as ex:
+        done = list(ex.map(read, range(32)))
+    codes = {}
+    for v, df in done:
+        raw = paths[v].read_text().split("\n")
+        lineage = stp.row_lineage(df)
+        assert lineage["uri"].str.endswith(f"/v{v}.csv").all()
+        for a, line in zip(df["a"], lineage["line"]):
+            assert raw[line - 1].startswith(f"{a},")
+        codes.setdefault(v, set()).update(codes_of(stp.row_ids(df)).tolist())
+    # one code per version, four versions, four codes
+    assert all(len(c) == 1 for c in codes.values())
+    assert len(set().union(*codes.values())) == 4
