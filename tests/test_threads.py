@@ -10,7 +10,9 @@ own splits, and the calls made (one prediction event per call, with that call's 
 likely.
 """
 
+import re
 import sys
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -176,3 +178,32 @@ def test_one_source_id_read_in_threads_keeps_each_version_apart(tmp_path, fast_s
     # one code per version, four versions, four codes
     assert all(len(c) == 1 for c in codes.values())
     assert len(set().union(*codes.values())) == 4
+
+
+def test_untraced_data_in_threads_names_a_row_of_its_own_file(tmp_path, fast_switching):
+    # ids dropped (to_numpy) in every thread while the others read files: the warning
+    # must name a line of the thread's own file holding the row it names
+    frames = {}
+
+    def fit(k):
+        rng = np.random.default_rng(k)
+        values = rng.normal(size=(40, 3)).round(6) + [100 * k, -100 * k, 0]
+        pd.DataFrame(values, columns=["a", "b", "c"]).assign(y=np.arange(40) % 2).to_csv(
+            tmp_path / f"u{k}.csv", index=False
+        )
+        df = stp.read_csv(tmp_path / f"u{k}.csv", source_id=f"u{k}")
+        X = pd.DataFrame(df[["a", "b", "c"]].to_numpy(), columns=[f"z{k}_{j}" for j in range(3)])
+        frames[k] = X
+        _pipe(None).fit(X, df["y"].to_numpy())
+
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        with ThreadPoolExecutor(6) as ex:
+            list(ex.map(fit, range(6)))
+    pattern = re.compile(r"row (\d+) of X holds .* loaded for u(\d+) line (\d+):")
+    named = [pattern.search(str(w.message)) for w in got]
+    named = [tuple(int(g) for g in m.groups()) for m in named if m is not None]
+    assert sorted(k for _, k, _ in named) == list(range(6))  # one per fit
+    for position, k, line in named:
+        raw = (tmp_path / f"u{k}.csv").read_text().split("\n")[line - 1].split(",")
+        np.testing.assert_allclose(np.float64(raw[:3]), frames[k].iloc[position].to_numpy())
