@@ -11,6 +11,7 @@ from ._version import __version__  # noqa: F401  (listed in __all__ below)
 _LAZY = {
     "read_csv": "._lineage",
     "from_pandas": "._lineage",
+    "from_polars": "._lineage",
     "from_numpy": "._lineage",
     "merge": "._lineage",
     "aggregate": "._lineage",

@@ -110,7 +110,25 @@ def _scores_classes(values, classes):
     return values.ndim == 1 and n == 2
 
 
-def encode_outputs(method, values, classes=None, raw=False):
+def _per_target(values, classes, n_targets):
+    """One array of outputs per target (multi-output ``predict_proba``) side by side, as
+    ``(array (n_rows, total columns), record)``: rows first, like every other output."""
+    arrays = [np.asarray(v) for v in values]
+    shapes = [a.shape for a in arrays]
+    if not arrays or any(a.ndim != 2 or a.shape[0] != arrays[0].shape[0] for a in arrays):
+        raise ValueError(
+            f"cannot log outputs given as a list of arrays of shapes {shapes}: one array "
+            "of shape (n_rows, n_columns) per target was expected"
+        )
+    record = {"per_target_columns": [int(a.shape[1]) for a in arrays]}
+    if isinstance(classes, list | tuple) and len(classes) == len(arrays):
+        per = [np.asarray(c) for c in classes]
+        if all(c.ndim == 1 and c.size == a.shape[1] for c, a in zip(per, arrays)):
+            record["per_target_classes"] = [[str(v) for v in c.tolist()] for c in per]
+    return np.concatenate(arrays, axis=1), record
+
+
+def encode_outputs(method, values, classes=None, raw=False, n_targets=1):
     """The outputs of one call, compact: labels as class indices, scores as float64.
 
     ``predict`` outputs that are all among ``classes`` are kept as one class index per
@@ -123,9 +141,25 @@ def encode_outputs(method, values, classes=None, raw=False):
     ``decision_function``) list ``classes`` too, in the order of their columns (a
     one-column decision function scores the last of two classes), so that the store
     alone says which probability was which class's.
+
+    A model fitted on a target of several columns (``n_targets``: multilabel,
+    multi-output) scores each target, not classes: its columns are not listed as
+    classes. Where it returns one array per target (``predict_proba`` of
+    ``MultiOutputClassifier`` or a forest), they are logged side by side, rows first
+    (``per_target_columns``, and ``per_target_classes`` where each target's classes
+    are known).
     """
+    per_target = None
+    if isinstance(values, list | tuple):
+        values, per_target = _per_target(values, classes, n_targets)
     values = np.asarray(values)
     record = {"shape": list(values.shape), "sha256": _output_sha256(values)}
+    if per_target is not None:
+        record.update(per_target)
+        classes = None  # each target's classes are listed above
+    if n_targets > 1:
+        record["n_targets"] = int(n_targets)
+        classes = None  # columns of targets, or per-target classes: not one class each
     if method != "predict" and _scores_classes(values, classes):
         record["classes"] = [str(c) for c in np.asarray(classes).tolist()]
     if method == "predict" and classes is not None and values.ndim == 1:
@@ -191,9 +225,22 @@ def _parts(estimator):
     return (("estimator_", getattr(estimator, "estimator_", None)),)
 
 
-def remember_answering_parts(estimator):
-    """Record which objects answer calls after this fit (to notice replacements)."""
+def remember_answering_parts(estimator, y=None):
+    """Record which objects answer calls after this fit (to notice replacements), and
+    how many target columns the fit's ``y`` had (their scores are per target, not per
+    class: see :func:`encode_outputs`)."""
     estimator._answering_parts = _parts(estimator)
+    estimator._fit_target_columns = target_columns(y)
+
+
+def target_columns(y):
+    """Columns of a target: 1 for one value per row (a column vector too), else k."""
+    if y is None:
+        return 1
+    # (np.shape would ask an array-like's __array_function__, which may refuse)
+    shape = getattr(y, "shape", None)
+    shape = np.asarray(y).shape if shape is None else tuple(shape)
+    return int(shape[1]) if len(shape) == 2 else 1
 
 
 class _Replaced:
@@ -249,7 +296,13 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
         "n_features": int(shape[1]) if len(shape) == 2 else None,
         "model_fingerprint": run.model_fingerprint,
         "estimator": class_path(estimator),
-        "outputs": encode_outputs(method, outputs, getattr(estimator, "classes_", None), raw=True),
+        "outputs": encode_outputs(
+            method,
+            outputs,
+            getattr(estimator, "classes_", None),
+            raw=True,
+            n_targets=getattr(estimator, "_fit_target_columns", 1),
+        ),
     }
     payload["input_sha256"] = input_sha256() if callable(input_sha256) else input_sha256
     replaced = _replaced_parts(estimator)

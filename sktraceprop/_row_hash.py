@@ -1,4 +1,4 @@
-"""SHA-256 of a batch of input rows, independent of how pandas or numpy store them.
+"""SHA-256 of a batch of input rows, independent of how pandas, numpy or polars store them.
 
 The prediction log records this hash for every call, so whoever keeps the rows a model
 was asked about can show which logged decision they belong to. The hash depends on the
@@ -6,8 +6,9 @@ values, the column names and the column order, never on the storage: an ``int32`
 an ``int64`` column, an ``object``, ``str`` or pyarrow-backed text column, a ``float32``
 and a ``float64`` column with the same values, a nullable ``Int64`` column without
 missing values and an ``int64`` one, a categorical column and the column of its values
-all hash alike. An integer and a float column differ (``44`` and ``44.0``), as do
-numbers held as Python objects (``object`` dtype: hashed as their text).
+all hash alike, and so do the same rows as a polars frame. An integer and a float
+column differ (``44`` and ``44.0``), as do numbers held as Python objects (``object``
+dtype: hashed as their text).
 """
 
 import hashlib
@@ -20,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._frame_columns import column_arrays as _columns
+from ._polars_frame import as_pandas, is_polars
 
 __all__ = ["hash_rows", "start_hash_rows"]
 
@@ -222,13 +224,16 @@ def hash_rows(X):
       inferred type;
     - datetimes: int64 nanoseconds since the epoch, in UTC;
     - a sparse matrix: its shape and canonical CSR arrays (sorted indices, summed
-      duplicates) as int64 and float64.
+      duplicates) as int64 and float64;
+    - a polars DataFrame or Series: as the pandas frame of its names and values (an
+      integer or boolean column with nulls as a nullable one, a null of a float
+      column as NaN), so it hashes as the same rows given as a pandas frame.
 
     Every length is an int64 prefix, so no two different batches give the same bytes.
 
     Parameters
     ----------
-    X : DataFrame, Series, ndarray, sparse matrix or array-like
+    X : DataFrame, Series, ndarray, sparse matrix, polars DataFrame or array-like
         The rows given to ``predict`` (one-dimensional input is one column).
 
     Returns
@@ -248,6 +253,8 @@ def hash_rows(X):
     False
     """
     h = hashlib.sha256(_VERSION)
+    if is_polars(X):
+        X = as_pandas(X)  # hashed as the pandas frame of its names and values
     if isinstance(X, pd.Series):
         X = X.to_frame()
     if isinstance(X, pd.DataFrame):

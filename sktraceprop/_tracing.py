@@ -21,6 +21,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._cache_holders import note_cache
+from ._enclosing_fit import enclosing_fit_note
 from ._holders import HolderMixin, hold
 from ._lineage._capture import check_aligned, resolve_row_ids
 from ._lineage._current import check_unchanged
@@ -260,6 +261,9 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                     if selection is None:
                         model, given = (_RUN_INFO.get() or {}).get("selection", (None, None))
                         selection = given if model is self else None
+                    enclosing = None
+                    if selection is None:
+                        enclosing = enclosing_fit_note(self)
                     try:
                         result = fit_method(X, y, **params)
                         lineage = self._build_lineage(X, ids, context)
@@ -282,7 +286,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                         lineage.source_stats = permuted_stats(stats, labels)
                         split = anonymous_split_note(ids, selection)
                         permuted = permuted_labels_note(labels)
-                        for note in (split, target_note, permuted):
+                        for note in (split, target_note, permuted, enclosing):
                             if note is not None:
                                 lineage.notes.append(note)
                         self.lineage_ = lineage
@@ -294,7 +298,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                                 store.save_run(lineage)
                             else:
                                 pending.append((self, store, lineage))
-                        remember_answering_parts(self)
+                        remember_answering_parts(self, y)
                     except BaseException:
                         _discard_fit(self)
                         raise

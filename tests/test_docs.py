@@ -174,6 +174,8 @@ def test_user_guide_python_blocks_run(page, tmp_path, monkeypatch):
     for line, code in _rst_python_blocks(DOC / page):
         if any(marker in code for marker in _SKIPPED_BLOCKS):
             continue
+        if "import polars" in code and importlib.util.find_spec("polars") is None:
+            continue  # polars is a test extra; the page's other blocks still run
         exec(compile(code, f"{DOC / page}:{line}", "exec"), ns)
         ran += 1
     assert ran >= 1

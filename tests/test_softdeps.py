@@ -18,7 +18,11 @@ def test_import_does_not_load_heavy_dependencies():
         """
         import sys
         import sktraceprop
-        heavy = [m for m in ("torch", "jax", "skorch", "numba", "imblearn") if m in sys.modules]
+        heavy = [
+            m
+            for m in ("torch", "jax", "skorch", "numba", "imblearn", "polars")
+            if m in sys.modules
+        ]
         print(heavy)
         """
     )
@@ -31,7 +35,7 @@ def test_public_modules_import_without_torch_and_jax():
         import sys
         import scipy.stats  # noqa: F401  (scipy probes for torch while importing)
         import sklearn.base  # noqa: F401
-        for name in ("torch", "jax", "jaxlib", "skorch", "optax"):
+        for name in ("torch", "jax", "jaxlib", "skorch", "optax", "polars"):
             sys.modules[name] = None  # makes "import name" raise ImportError
         import sktraceprop
         failed = []

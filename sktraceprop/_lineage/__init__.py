@@ -2,6 +2,7 @@
 
 from ._derive import aggregate, merge
 from ._io import from_numpy, from_pandas, read_csv
+from ._polars_io import from_polars
 from ._rows import row_ids, row_lineage
 from ._run import Lineage, Op
 from ._source import REGISTRY, Source
@@ -14,6 +15,7 @@ __all__ = [
     "aggregate",
     "from_numpy",
     "from_pandas",
+    "from_polars",
     "merge",
     "read_csv",
     "row_ids",

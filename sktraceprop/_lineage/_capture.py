@@ -1,5 +1,6 @@
 """Find and validate the row ids of the data given to a traced fit."""
 
+import sys
 import warnings
 
 import numpy as np
@@ -227,6 +228,20 @@ def _lost(X, marker=True, name="X"):
     return None
 
 
+def _check_polars_ids(X):
+    """Refuse a polars frame with a row-id column (``pl.from_pandas(df,
+    include_index=True)`` of a traced frame): the model would learn the ids as a
+    feature, and the run would not know the rows."""
+    if ROW_INDEX_NAME in getattr(X, "columns", ()):
+        raise LineageLostError(
+            f"X (a polars DataFrame) has a column {ROW_INDEX_NAME!r}: the row ids of a "
+            "traced pandas frame (pl.from_pandas(df, include_index=True)), which the model "
+            "would learn as a feature. polars has no index to carry them: fit on the "
+            f"traced pandas frame, or on X.drop({ROW_INDEX_NAME!r}) with "
+            f"sample_id=X[{ROW_INDEX_NAME!r}].to_numpy()."
+        )
+
+
 def _index_kind(index):
     """``index`` in words: its class, and its name when it has one."""
     kind = type(index).__name__
@@ -262,8 +277,8 @@ def _warn_if_resembles(X):
         f"are columns of traced source(s) {', '.join(names[:5])}. If X was derived from "
         "them (a plain DataFrame.merge/join drops row ids and every other marker), its "
         "lineage is lost: use sktraceprop.merge. Otherwise (new data with the same schema), "
-        "register it with sktraceprop.from_pandas to name it. The run records X as an "
-        "anonymous source.",
+        "register it with sktraceprop.from_pandas (from_polars for a polars frame) to name "
+        "it. The run records X as an anonymous source.",
         LineageWarning,
         stacklevel=user_stacklevel(),
     )
@@ -293,11 +308,22 @@ def _warn_if_holds_loaded_rows(X):
 
 def anonymous_source(X):
     """Register the content of untraced data as an anonymous source."""
+    from .._polars_frame import is_polars
     from ._frame_digest import SCHEME, frame_digest
     from ._io import _array_digest
 
     scheme = None
-    if isinstance(X, pd.DataFrame):
+    if is_polars(X):
+        from ._polars_digest import SCHEME as POLARS_SCHEME
+        from ._polars_digest import polars_digest
+
+        X = X if isinstance(X, sys.modules["polars"].DataFrame) else X.to_frame()
+        # its names, dtypes and cells: np.asarray(X) would drop the names and dtypes
+        # and make a null a NaN, naming different frames alike
+        digest, scheme = polars_digest(X), POLARS_SCHEME
+        columns = tuple(X.columns)
+        dtypes = tuple(map(str, X.dtypes))
+    elif isinstance(X, pd.DataFrame):
         digest, scheme = frame_digest(X), SCHEME
         columns = tuple(map(str, X.columns))
         dtypes = tuple(map(str, X.dtypes))
@@ -358,10 +384,19 @@ def resolve_row_ids(X, sample_id=None):
     ids = carried_ids(X)
     if ids is not None:
         return ids
-    message = _lost(X)
-    if message is not None:
-        raise LineageLostError(message)
-    if not _warn_if_resembles(X):
-        _warn_if_holds_loaded_rows(X)
+    from .._polars_frame import as_pandas, is_polars
+
+    if is_polars(X):
+        # no index, so no ids: the checks of untraced data read it as the pandas frame
+        # of its names and values
+        _check_polars_ids(X)
+        checked = as_pandas(X)
+    else:
+        checked = X
+        message = _lost(X)
+        if message is not None:
+            raise LineageLostError(message)
+    if not _warn_if_resembles(checked):
+        _warn_if_holds_loaded_rows(checked)
     source = anonymous_source(X)
     return pack(source.code, np.arange(1, n + 1))

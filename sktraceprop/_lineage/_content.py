@@ -12,6 +12,8 @@ values count as well: a row of a plain merge holds a whole loaded row beside the
 side's columns (one-hot columns, suffixed copies), more columns than the loaded row has.
 """
 
+import threading
+
 import numpy as np
 import pandas as pd
 
@@ -61,7 +63,27 @@ class _Numeric:
         return values[~np.isnan(values)]
 
 
-_CACHE = {"version": None}
+#: ``"entry"``: ``(version, values, where, loads)``, written and read as one tuple: read
+#: key by key, a thread could take one version's values with another's positions while
+#: threads reading files changed the loads kept.
+_CACHE = {"entry": None}
+_LOCK = threading.Lock()
+
+
+class _ForgetCache:
+    """Empties :data:`_CACHE` when witness rows are forgotten or cleared: it holds their
+    values, which must not outlive them."""
+
+    def forget(self, ids):
+        with _LOCK:
+            _CACHE["entry"] = None
+
+    def clear(self):
+        with _LOCK:
+            _CACHE["entry"] = None
+
+
+WITNESSES.follow(_ForgetCache())
 
 
 def _witness_values():
@@ -69,8 +91,9 @@ def _witness_values():
     where, loads)``, ``where`` holding the load (position in ``loads``) and row of each.
     Kept until the loads kept change."""
     version, loads = WITNESSES.every_load()
-    if _CACHE["version"] == version:
-        return _CACHE["values"], _CACHE["where"], _CACHE["loads"]
+    entry = _CACHE["entry"]
+    if entry is not None and entry[0] == version:
+        return entry[1:]
     values, where = [np.zeros(0, np.float32)], [np.zeros((0, 2), np.int64)]
     for at, (_, w) in enumerate(loads):
         for column in w.columns.values():
@@ -84,8 +107,13 @@ def _witness_values():
             where.append(np.column_stack([np.full(rows.size, at), rows]).astype(np.int64))
     values, where = np.concatenate(values), np.concatenate(where)
     order = np.argsort(values, kind="stable")
-    _CACHE.update(version=version, values=values[order], where=where[order], loads=loads)
-    return _CACHE["values"], _CACHE["where"], loads
+    entry = (version, values[order], where[order], loads)
+    with _LOCK:
+        # kept only while current: rows forgotten meanwhile were cleared after the
+        # version changed, and values holding them are not kept
+        if WITNESSES.version == version:
+            _CACHE["entry"] = entry
+    return entry[1:]
 
 
 def loaded_row_in(X):

@@ -10,6 +10,7 @@ this one module.
 """
 
 from ._frame_digest import SCHEME
+from ._polars_digest import SCHEME as POLARS_SCHEME
 from ._source import legacy_digest
 
 #: Each scheme a report names, and what a digest of it names, in words.
@@ -30,6 +31,12 @@ NOTES = {
         "'1', None and NaN, the order of categories, column labels 1 and '1'): it does not "
         "name the content exactly, and cannot be compared with a digest of scheme frame-2 "
         "(the same data registered now has another)"
+    ),
+    "polars-1": (
+        "SHA-256 of the polars frame's column names, dtypes, null mask and every cell by "
+        "its type and exact value (sktraceprop's scheme polars-1): names the content "
+        "exactly, not the bytes of any file; comparable only with digests of scheme "
+        "polars-1 (the same rows as a pandas frame have a frame-2 digest)"
     ),
     "array-bytes": (
         "SHA-256 of the array's dtype, shape and bytes: names its values exactly (its "
@@ -60,13 +67,13 @@ NOTES = {
 INEXACT = ("frame-1", "array-bytes-1", "joblib-sha1")
 #: The schemes a source record names itself (``Source.digest_scheme``): the others are
 #: inferred from the rest of the record (:func:`digest_scheme`), which holds None.
-RECORDED = (SCHEME,)
+RECORDED = (SCHEME, POLARS_SCHEME)
 #: The schemes each kind of source can have.
 KINDS = {
     "file": ("file-bytes",),
-    "frame": ("frame-2", "frame-1"),
+    "frame": ("frame-2", "frame-1", "polars-1"),
     "array": ("array-bytes", "frame-2", "array-bytes-1"),
-    "anonymous": ("frame-2", "frame-1", "anonymous-content", "joblib-sha1"),
+    "anonymous": ("frame-2", "frame-1", "polars-1", "anonymous-content", "joblib-sha1"),
     "merge": ("derived",),
     "aggregate": ("derived",),
 }

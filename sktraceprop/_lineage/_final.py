@@ -77,6 +77,28 @@ def refuse_frozen(leaf):
         )
 
 
+def frozen_inside_note(leaf, step):
+    """The run's note when the final estimator ``leaf`` holds a ``FrozenEstimator`` (a
+    ``CalibratedClassifierCV``, ``TunedThresholdClassifierCV`` or ensemble around a
+    model trained before): fit leaves that model as it was, trained on rows the run
+    does not list; None when it holds none."""
+    if not hasattr(leaf, "get_params"):
+        return None
+    try:
+        params = leaf.get_params(deep=True)
+    except Exception:  # noqa: BLE001 (a class with a broken get_params: nothing to look in)
+        return None
+    names = sorted(name for name, value in params.items() if isinstance(value, FrozenEstimator))
+    if not names:
+        return None
+    return (
+        f"{step} holds FrozenEstimator(s) ({', '.join(names)}): its fit left the model(s) "
+        "inside as they were trained, on rows this run does not list; the rows given to "
+        "fit trained only the rest (a calibrator, a threshold, the ensemble's final "
+        "estimator). Trace the frozen model(s) where they were fitted"
+    )
+
+
 #: How a run's note says its final estimator continued from an earlier fit.
 WARM_START_NOTE = "was fitted with warm_start=True on top of its previous fit"
 
@@ -207,9 +229,9 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
     step = f"the final step ({type(leaf).__name__})"
     # (the final estimator's input, held no longer than this check needs it)
     received, seen.received = seen.received, None
-    nested = nested_note(leaf, step)
-    if nested is not None:
-        notes.append(nested)
+    for note in (nested_note(leaf, step), frozen_inside_note(leaf, step)):
+        if note is not None:
+            notes.append(note)
     if seen.warm:
         run = f" (run {previous_run})" if previous_run else ""
         notes.append(

@@ -24,6 +24,7 @@ alone holds in ``c``, and no other loaded column's, is taken for ``c``. What is 
 not identified, the run names as not checked.
 """
 
+import threading
 from collections import Counter
 
 import numpy as np
@@ -109,7 +110,9 @@ def loaded_names(X, ids, sources, skip=()):
     tested = {}
     for code in distinct:
         source = sources.get(int(code))
-        loads = WITNESSES.loads(code, source.sha256) if source is not None else []
+        version, loads = (
+            WITNESSES.loads_at(code, source.sha256) if source is not None else (None, [])
+        )
         if not loads:
             found.unloaded.append(int(code))
             continue
@@ -120,7 +123,7 @@ def loaded_names(X, ids, sources, skip=()):
         unknown = [j for j, n in enumerate(names) if n not in skip and n not in loaded]
         if not unknown or not hit.size:
             continue
-        held = _held_values(int(code), loads)
+        held = _held_values(int(code), loads, version)
         mine = _take_columns(X.iloc[:, unknown], hit)
         for j, column in zip(unknown, mine):
             keys = [k for k in _keys(column) if k is not None]
@@ -179,7 +182,12 @@ def _held_anywhere(values, loads, present):
     return sorted(fits)
 
 
+#: Source code -> ``(version, index)``, the index of the loads kept at ``version`` of
+#: :data:`WITNESSES`. Under ``_LOCK``: threads fitting while others read files or forget
+#: rows share it (read and cleared key by key, an entry could vanish between writing and
+#: reading it, a KeyError in ``fit``, or outlive the rows forgotten).
 _CACHE = {}
+_LOCK = threading.Lock()
 
 
 class _ForgetCache:
@@ -187,25 +195,35 @@ class _ForgetCache:
     their values (a removed or erased row's too), which must not outlive them."""
 
     def forget(self, ids):
-        _CACHE.clear()
+        with _LOCK:
+            _CACHE.clear()
 
     def clear(self):
-        _CACHE.clear()
+        with _LOCK:
+            _CACHE.clear()
 
 
 WITNESSES.follow(_ForgetCache())
 
 
-def _held_values(code, loads):
+def _held_values(code, loads, version):
     """Value key -> {loaded column -> witness rows holding it (the most over loads)}, for
-    the loads of source ``code``: kept until the loads kept change."""
-    version = WITNESSES.version
-    if _CACHE.get("version") != version:
-        _CACHE.clear()
-        _CACHE["version"] = version
-    if code not in _CACHE:
-        _CACHE[code] = _index(loads)
-    return _CACHE[code]
+    the ``loads`` of source ``code``, kept at ``version`` of :data:`WITNESSES` (the two
+    read together: :meth:`~._witness._Witnesses.loads_at`): kept until the loads kept
+    change."""
+    with _LOCK:
+        entry = _CACHE.get(code)
+    if entry is not None and entry[0] == version:
+        return entry[1]
+    held = _index(loads)
+    with _LOCK:
+        # kept only while current: rows forgotten meanwhile were cleared after the
+        # version changed, and an index holding them is not kept
+        if WITNESSES.version == version:
+            for other in [c for c, (v, _) in _CACHE.items() if v != version]:
+                del _CACHE[other]
+            _CACHE[code] = (version, held)
+    return held
 
 
 def _index(loads):

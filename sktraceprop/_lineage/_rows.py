@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._polars_frame import is_polars
 from ..exceptions import LineageError
 from ._ids import ROW_INDEX_NAME, codes_of, distinct_codes, lines_of
 
@@ -43,6 +44,12 @@ def row_ids(X):
     """
     from ._capture import _lost, ids_from_index
 
+    if is_polars(X):
+        raise LineageError(
+            f"a polars {type(X).__name__} has no index to carry sktraceprop row ids: "
+            "register it with sktraceprop.from_polars (which returns its rows as a traced "
+            "pandas frame), or read its file with sktraceprop.read_csv."
+        )
     ids = ids_from_index(X)
     if ids is None:
         lost = _lost(X, name=type(X).__name__)
@@ -306,7 +313,7 @@ def row_lineage(X):
     from ._capture import validate_ids
     from ._source import REGISTRY
 
-    if isinstance(X, pd.DataFrame | pd.Series):
+    if isinstance(X, pd.DataFrame | pd.Series) or is_polars(X):
         ids = row_ids(X)
     elif hasattr(X, "fit") or hasattr(X, "lineage_"):
         raise TypeError(

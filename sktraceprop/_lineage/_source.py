@@ -190,7 +190,8 @@ class Source:
     digest_scheme : str, default=None
         For a frame (and an array registered with its own column labels or holding
         objects): how ``sha256`` names its content, ``"frame-2"`` (the column labels,
-        dtypes and every cell, each by its type and exact value). ``None`` for
+        dtypes and every cell, each by its type and exact value), or ``"polars-1"``
+        for a polars frame (its column names, dtypes and every cell). ``None`` for
         files (the bytes), arrays (dtype, shape and bytes) and derived sources; a frame
         record without it was written before that scheme, and its ``sha256`` cannot be
         compared with one of the scheme's.

@@ -88,6 +88,13 @@ def _label_stats(y, index, n_sources, classes):
     if y.dtype.kind not in "iubfOUST":
         reason = f"target dtype {y.dtype} is not supported: balance not recorded"
         return [{"kind": "not recorded", "reason": reason}] * n_sources
+    unlabelled = None
+    if classes == SEMI_SUPERVISED:
+        # scikit-learn's semi-supervised classifiers: -1 is "no label", not a class
+        marked = _unlabelled(y)
+        if marked is not None:
+            unlabelled = _per_source_sum(marked, index, n_sources)
+            y, index = y[~marked], None if index is None else index[~marked]
     try:
         labels, counts, missing = _class_counts(y, index, n_sources)
     except TypeError as exc:  # objects that cannot be hashed or ordered (the fit says why)
@@ -96,12 +103,39 @@ def _label_stats(y, index, n_sources, classes):
     out = []
     for s in range(n_sources):
         record = {"kind": "classes", "n_classes": int(len(labels)), "missing": int(missing[s])}
+        if unlabelled is not None:
+            record["unlabelled"] = int(unlabelled[s])
         if len(labels) <= MAX_CLASSES:
             record["counts"] = {str(k): int(c) for k, c in zip(labels.tolist(), counts[s])}
         else:
             record["note"] = f"{len(labels)} classes: too many to list"
         out.append(record)
     return out
+
+
+def _one_column(y):
+    """A target of one column (shape ``(n, 1)``, a one-column ``DataFrame``) as that
+    column: one target, as scikit-learn fits it, not several outputs."""
+    if isinstance(y, pd.DataFrame):
+        return y.iloc[:, 0] if y.shape[1] == 1 else y
+    if y is None or isinstance(y, pd.Series):
+        return y
+    # (np.shape would ask an array-like's __array_function__, which may refuse)
+    shape = getattr(y, "shape", None)
+    if shape is None:
+        y = np.asarray(y)
+        shape = y.shape
+    return np.asarray(y)[:, 0] if len(shape) == 2 and shape[1] == 1 else y
+
+
+def _unlabelled(y):
+    """Rows whose target is -1 (unlabelled for a semi-supervised classifier), as a
+    mask; None for targets that cannot hold -1 (text labels)."""
+    if y.dtype.kind in "iuf":
+        return y == -1
+    if y.dtype.kind == "O":
+        return np.array([isinstance(v, int | float | np.number) and v == -1 for v in y])
+    return None
 
 
 def _continuous(y, index, n_sources):
@@ -180,11 +214,23 @@ def _missing_counts(X, index, n_sources):
     return f"X is a {type(X).__name__} (shape {shape}): missing values not counted", None
 
 
+#: ``classes`` for a semi-supervised classifier: its target -1 marks an unlabelled row.
+SEMI_SUPERVISED = "semi-supervised"
+
+
 def target_kind(estimator):
     """``classes`` for :func:`source_stats`: True for a classifier, False for a
-    regressor (its integer target is a quantity), None when neither is declared."""
+    regressor (its integer target is a quantity), None when neither is declared, and
+    :data:`SEMI_SUPERVISED` for scikit-learn's semi-supervised classifiers
+    (``SelfTrainingClassifier``, ``LabelPropagation``, ``LabelSpreading``), which read
+    the target -1 as "no label", not as a class."""
     from sklearn.base import is_classifier, is_regressor
 
+    from ._final import model_of
+
+    model = model_of(getattr(estimator, "estimator", estimator))[0]
+    if type(model).__module__.startswith("sklearn.semi_supervised"):
+        return SEMI_SUPERVISED
     if is_classifier(estimator):
         return True
     return False if is_regressor(estimator) else None
@@ -195,16 +241,18 @@ def source_stats(X, y, ids, classes):
 
     Parameters
     ----------
-    X : DataFrame, ndarray or sparse matrix of shape (n_samples, n_features)
+    X : DataFrame, ndarray, sparse matrix or polars DataFrame of shape (n_samples, n_features)
         The data given to fit (other types get no missing-value counts, said so).
     y : array-like of shape (n_samples,) or None
         The targets given to fit.
     ids : ndarray of int64 of shape (n_samples,)
         Row id of each row of ``X``.
-    classes : bool or None
+    classes : bool, None or SEMI_SUPERVISED
         True when the estimator is a classifier: ``y`` holds classes even if float;
         False for a regressor: ``y`` holds quantities even if integer (summarised as
-        continuous); None when unknown: float targets are continuous, others classes.
+        continuous); None when unknown: float targets are continuous, others classes;
+        :data:`SEMI_SUPERVISED` for a semi-supervised classifier: rows of target -1
+        are counted as ``unlabelled``, not as a class.
 
     Returns
     -------
@@ -213,7 +261,8 @@ def source_stats(X, y, ids, classes):
         ``x0``, ``x1``, ... for arrays), ``target`` (the name of ``y``, when it has
         one), and ``sources``: one record per source code found in ``ids``, by code,
         with ``code``, ``source_id``, ``n_rows``, ``labels`` (``kind`` ``"classes"``
-        with ``counts`` per class, ``"continuous"`` with count, mean, std, min, max,
+        with ``counts`` per class (and ``unlabelled``, the rows of target -1, for a
+        semi-supervised classifier), ``"continuous"`` with count, mean, std, min, max,
         ``"none"`` without a target, or ``"not recorded"`` with a ``reason``; each with
         the number of ``missing`` targets) and ``missing`` (column -> count of missing
         values, only the columns that have some). When ``X``'s type allows no count,
@@ -227,6 +276,11 @@ def source_stats(X, y, ids, classes):
     ids = np.asarray(ids, dtype=np.int64)
     if ids.size == 0:
         return {}
+    from .._polars_frame import as_pandas, is_polars
+
+    if is_polars(X):
+        X = as_pandas(X)  # its nulls (and a float column's NaNs) are what is missing
+    y = _one_column(y)
     codes, index = _source_index(ids)
     n_sources = codes.size
     rows = np.array([ids.size]) if index is None else np.bincount(index, minlength=n_sources)

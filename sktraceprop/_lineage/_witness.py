@@ -382,6 +382,19 @@ class _Load:
             self._digest = h.hexdigest()
         return self._digest
 
+    def taking(self, keep):
+        """A new load of the witness rows at positions ``keep`` of this one."""
+        new = object.__new__(_Load)
+        for name in self.__slots__:
+            setattr(new, name, getattr(self, name))
+        new.ids = self.ids[keep]
+        if self.chosen is not None:  # (a new selector: no stale answer)
+            new.chosen = Chosen(new.ids)
+        new.columns = {k: c.take(keep) for k, c in self.columns.items()}
+        new.inherited = {k: tuple(m[keep] for m in masks) for k, masks in self.inherited.items()}
+        new._digest = None
+        return new
+
     def positions(self, ids):
         """Position of each id among this load's rows, ``-1`` where it is not one."""
         return positions_in(self.ids, ids)
@@ -478,11 +491,17 @@ class _Witnesses:
             self._version += 1
 
     def loads(self, code, sha256):
+        return self.loads_at(code, sha256)[1]
+
+    def loads_at(self, code, sha256):
+        """``(version, loads)``: the loads of source ``code`` (content ``sha256``) and
+        the :attr:`version` they are the loads of, read together (a cache of what they
+        hold is keyed by it: read apart, a load added in another thread between the two
+        would leave an index of fewer loads under the newer version)."""
         with self._lock:
             known = self._by_code.get(int(code))
-        if known is None or known[0] != sha256:
-            return []
-        return list(known[1])
+            kept = [] if known is None or known[0] != sha256 else list(known[1])
+            return self._version, kept
 
     def forget(self, ids):
         """Drop the witness rows with these ids (rows an unlearner removed): their
@@ -492,18 +511,18 @@ class _Witnesses:
             self._version += 1
             for code in np.unique(codes_of(ids)).tolist():
                 known = self._by_code.get(int(code))
-                for load in known[1] if known is not None else ():
+                if known is None:
+                    continue
+                kept = []
+                for load in known[1]:
                     keep = np.flatnonzero(~np.isin(load.ids, ids))
                     if keep.size < load.ids.size:
-                        load.ids = load.ids[keep]
-                        if load.chosen is not None:  # (a new selector: no stale answer)
-                            load.chosen = Chosen(load.ids)
-                        load.columns = {k: c.take(keep) for k, c in load.columns.items()}
-                        load.inherited = {
-                            k: tuple(m[keep] for m in masks) for k, masks in load.inherited.items()
-                        }
-                if known is not None:
-                    known[1] = [load for load in known[1] if load.ids.size]
+                        # a new load, not this one changed: a fit in another thread
+                        # reading it would see the ids of one and the values of the other
+                        load = load.taking(keep)
+                    if load.ids.size:
+                        kept.append(load)
+                known[1] = kept
         for store in self._followers:
             store.forget(ids)
 

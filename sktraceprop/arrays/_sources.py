@@ -5,8 +5,10 @@ import pandas as pd
 
 from .._lineage._ids import codes_of, pack
 from .._lineage._io import _array_digest, _check_untraced, register_frame
+from .._lineage._polars_io import check_no_id_column, register_polars
 from .._lineage._rows import has_id_level, row_ids
 from .._lineage._source import REGISTRY, Source
+from .._polars_frame import is_polars
 from ..exceptions import LineageError
 
 
@@ -64,6 +66,18 @@ def register(X, source_id, uri=None):
         _check_untraced(frame, "sktraceprop.array")
         source = register_frame(frame, source_id, uri)
         ids = pack(source.code, np.arange(1, len(frame) + 1))
+        return X.to_numpy(), ids, source_node([source.code], type(X).__name__)
+    if is_polars(X):
+        # named by its column names, dtypes and cells, as from_polars names it
+        frame = X.to_frame() if not hasattr(X, "get_columns") else X
+        if source_id is None:
+            raise LineageError(
+                "sktraceprop.array: a polars frame carries no row ids; name it with "
+                "source_id= (or read its file with sktraceprop.read_csv)."
+            )
+        check_no_id_column(frame, "sktraceprop.array")
+        source = register_polars(frame, source_id, uri)
+        ids = pack(source.code, np.arange(1, frame.height + 1))
         return X.to_numpy(), ids, source_node([source.code], type(X).__name__)
     values = to_numpy(X)
     if values.ndim == 0:

@@ -10,12 +10,16 @@ checked) until the first such write.
 """
 
 import contextvars
+import threading
 import weakref
 
 import numpy as np
 
 _EPOCH = [0]
 _WRITES = {}
+#: Each write gets its own epoch: ``_EPOCH[0] += 1`` in two threads at once could give
+#: both the same one, and an array made between them would not see the second as later.
+_WRITE_LOCK = threading.Lock()
 
 STALE = (
     "the memory of this array was modified in place through another view after it was "
@@ -42,8 +46,13 @@ def owner_of(arr):
 
 def note_write(arr, owner=None):
     """Record that ``arr``'s memory got new parents; return the new epoch for ``arr``."""
-    _EPOCH[0] += 1
     owner = owner_of(arr) if owner is None else owner
+    with _WRITE_LOCK:
+        return _note_write(arr, owner)
+
+
+def _note_write(arr, owner):
+    _EPOCH[0] += 1
     key = id(owner)
     found = _WRITES.get(key)
     if found is not None and found[0]() is owner:

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._polars_frame import as_pandas, is_polars
 from .._prediction_log import decode_array
 from .._row_hash import hash_rows
 from ._find_exact import exact_variants
@@ -85,7 +86,7 @@ def find_predictions(store, X, *, row=None, run_id=None):
     store : BaseStore
         The store the model logged to (``SQLiteStore(path, mode="ro")`` in another
         process).
-    X : DataFrame or array-like
+    X : DataFrame, polars DataFrame or array-like
         The input rows as given to ``predict`` (for one applicant scored alone, a
         one-row frame: ``frame.iloc[[i]]``, not the Series ``frame.iloc[i]``).
     row : int, default=None
@@ -123,6 +124,8 @@ def find_predictions(store, X, *, row=None, run_id=None):
         it is hashed as one column, so a row taken with ``frame.iloc[i]`` is not the
         one-row frame ``predict`` was given).
     """
+    if is_polars(X):
+        X = as_pandas(X)  # logged as the pandas frame of its names and values
     n_rows = len(X) if isinstance(X, pd.DataFrame | pd.Series) else np.shape(X)[0]
     if row is not None:
         if not isinstance(row, int | np.integer) or isinstance(row, bool):

@@ -100,7 +100,12 @@ def _labels(labels):
         total = sum(counts.values()) or 1
         parts = [f"{_iso(k)}: {v} ({100 * v / total:.1f}%)" for k, v in counts.items()]
         missing = labels.get("missing", 0)
-        return "; ".join(parts) + (f"; missing: {missing}" if missing else "")
+        unlabelled = labels.get("unlabelled", 0)  # (a semi-supervised classifier's -1)
+        return (
+            "; ".join(parts)
+            + (f"; unlabelled: {unlabelled}" if unlabelled else "")
+            + (f"; missing: {missing}" if missing else "")
+        )
     if kind == "continuous":
         return _e(
             f"n={labels.get('count')}, mean {labels.get('mean')}, std {labels.get('std')}, "

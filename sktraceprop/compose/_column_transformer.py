@@ -1,7 +1,11 @@
 """TracedColumnTransformer: a ColumnTransformer that records feature and row lineage."""
 
+from numbers import Integral
+
 from sklearn.compose import ColumnTransformer
 from sklearn.compose import make_column_transformer as _make_column_transformer
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
+from sklearn.pipeline import Pipeline
 
 from .._lineage._record import build_lineage, collect_ops
 from .._tracing import TracedMixin
@@ -17,6 +21,11 @@ class TracedColumnTransformer(TracedMixin, ColumnTransformer):
     holds its sub-transformers as ops. Either way, feature lineage maps each output
     column (``onehotencoder__sex_F``) to the input columns it derives from (``sex``),
     and so to the sources that hold them.
+
+    A text vectorizer (``CountVectorizer``, ``TfidfVectorizer``, ``HashingVectorizer``,
+    or a pipeline that starts with one) takes its column by name, ``"text"``: ``fit``
+    refuses a list, ``["text"]``, whose 2-D selection the vectorizer would read as
+    documents named after the columns.
 
     Parameters
     ----------
@@ -78,6 +87,7 @@ verbose_feature_names_out
 
     def fit_transform(self, X, y=None, sample_id=None, **params):
         """Fit all transformers, record the run, and return the transformed data."""
+        _check_text_columns(self.transformers)
         return self._traced_fit(super().fit_transform, X, y, sample_id, params)
 
     def _build_lineage(self, X, ids, context=None):
@@ -86,6 +96,30 @@ verbose_feature_names_out
     def get_metadata_routing(self):
         """Metadata routing of the transformers, plus ``sample_id``."""
         return self._add_sample_id_request(super().get_metadata_routing())
+
+
+def _check_text_columns(transformers):
+    """Refuse a text vectorizer given its column as a list (``["text"]``): the vectorizer
+    would iterate over the 2-D selection and read its column names as the documents,
+    and scikit-learn's error says only that the numbers of samples differ."""
+    for name, transformer, columns in transformers:
+        if isinstance(transformer, Pipeline) and transformer.steps:
+            transformer = transformer.steps[0][1]  # what reads the selected columns
+        if not isinstance(transformer, (CountVectorizer, HashingVectorizer)):
+            continue  # (TfidfVectorizer is a CountVectorizer)
+        if isinstance(columns, (str, Integral)) or callable(columns):
+            continue
+        try:
+            picked = list(columns)
+        except TypeError:  # a slice
+            picked = columns
+        one = picked[0] if isinstance(picked, list) and len(picked) == 1 else "text"
+        raise ValueError(
+            f"Transformer {name!r}: {type(transformer).__name__} takes one column of "
+            f"documents, selected by its name ({one!r}), not by a list ({picked!r}): a list "
+            "selects a 2-D frame, whose column names the vectorizer would read as its "
+            "documents. For several text columns, give each its own vectorizer."
+        )
 
 
 def make_traced_column_transformer(*transformers, store=None, **kwargs):

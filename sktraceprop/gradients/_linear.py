@@ -53,6 +53,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._class_weight import class_weights, per_class_weights
+from ._dense_size import check_dense_fits
 
 __all__ = ["SUPPORTED_ESTIMATORS", "LinearObjective", "linear_model_objective"]
 
@@ -161,6 +162,14 @@ def linear_model_objective(estimator):
         alpha = 0.0 if est.penalty is None else float(est.alpha)
         return LinearObjective(est, "log_ovr", scale=1.0, penalty=0.0, penalty_per_sample=alpha)
     if isinstance(est, Ridge | RidgeClassifier):
+        target = getattr(getattr(est, "_label_binarizer", None), "y_type_", "")
+        if isinstance(est, RidgeClassifier) and target.startswith("multilabel"):
+            # one {-1, 1} column per label, several labels per row: no true class whose
+            # margin an influence scores, and not the one-column-per-class coding here
+            raise _unsupported(
+                est,
+                f" when fitted on a multilabel target ({len(est.classes_)} label columns of 0/1)",
+            )
         alpha = np.asarray(est.alpha, dtype=np.float64)
         if alpha.ndim:
             if np.ptp(alpha) != 0:
@@ -461,6 +470,8 @@ class LinearObjective:
         _, _, H = self.pointwise(Z, t)
         k, d = self.n_outputs, self.n_features
         da = d + 1 if self.fit_intercept else d
+        # the blocks and their reordered copy
+        check_dense_fits(k * da, 2, f"The Hessian of {type(self.estimator).__name__}")
         full = H.ndim == 3
         # Blocks (a, c) of sum_i w_i H_i[a, c] xa_i xa_i^T, ordered (output, feature),
         # summed over chunks of rows: the temporaries (the rows made dense, with their

@@ -52,7 +52,7 @@ from ._fitted import (
     unwrap,
     warn_if_refitted,
 )
-from ._inverse_hessian import inverse_hessian
+from ._inverse_hessian import check_large_hessian, inverse_hessian
 from ._leverage import leverages
 from ._messages import (
     cross_fit_cause,
@@ -63,6 +63,7 @@ from ._messages import (
 from ._prefit_rows import check_prefit_rows
 from ._scoring import ScoringMixin
 from ._stationarity import stationarity
+from ._targets import check_one_output, one_target
 from ._training_rows import check_training_ids, check_training_rows, input_positions, locate
 from ._trak import fit_neural, is_neural_model
 
@@ -316,6 +317,7 @@ class InfluenceExplainer(
             raise ValueError(
                 "InfluenceExplainer requires y to be passed, but the target y is None"
             )
+        target = one_target(y, self.estimator)  # refused before anything is fitted
         as_is, seen, fed = self._resolve_model(X, y, sample_weight)
         model, transformer, lineage = unwrap(self.estimator_)
         trained, held = trained_row_ids(self.estimator_)
@@ -328,8 +330,9 @@ class InfluenceExplainer(
         if as_is and is_skorch_net(model):
             check_torch_objective(model)  # (a net fitted here was checked at its fit)
         self.objective_ = None if neural else linear_model_objective(model)
+        check_one_output(self.objective_, model)
         Xt = self._take_features(X, fed, neural, sample_weight)
-        self._select_rows(X, y, sample_weight, Xt, (lineage, trained, held, seen), neural)
+        self._select_rows(X, target, sample_weight, Xt, (lineage, trained, held, seen), neural)
         hold(self)  # a removal of any of these rows names this explainer
         self.n_train_ = self.Xt_.shape[0]
         if hasattr(self.estimator_, "n_features_in_"):
@@ -525,6 +528,7 @@ class InfluenceExplainer(
         self.trak_ = None
         # blocks of training rows get the class weights of all of them ("balanced")
         self.objective_.fix_class_weights(self.y_, self.sample_weight_)
+        check_large_hessian(self.objective_.n_params)
         self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
         free = ~self.objective_.bound_parameters()
         self._inv_hessian, eigval, self.n_null_, self.damping_ = inverse_hessian(

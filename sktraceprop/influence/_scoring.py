@@ -111,6 +111,8 @@ class ScoringMixin:
         if y is None:
             return n_test, None
         y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]  # a column vector: one target, as fit takes it
         if y.ndim != 1 or y.shape[0] != n_test:
             raise ValueError(
                 f"y must be 1-D with one class per row of X ({n_test} rows), got shape {y.shape}"

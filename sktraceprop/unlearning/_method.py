@@ -40,6 +40,9 @@ class Removal:
     dropped_features : list of str
         Names of features the preprocessing no longer outputs (only removed rows had
         them); kept out of the event, which must not name values of removed rows.
+    added_features : list of str
+        Names of features the refitted preprocessing outputs that the fitted one did not
+        (a term a document-frequency or ``max_features`` limit left out before).
     """
 
     final: object
@@ -47,6 +50,7 @@ class Removal:
     fields: dict
     preprocessing: list = None
     dropped_features: list = field(default_factory=list)
+    added_features: list = field(default_factory=list)
 
 
 class RemovalMethod(ABC):

@@ -39,7 +39,14 @@ from .._lineage._record import fitted_steps
 from ..influence._fit_features import differs, fit_transform_may_differ
 from ..utils._prefit import is_fitted
 from ..utils._sklearn_compat import safe_indexing
-from ._convex import correct, note_refit_certificate, objective_of, refit
+from ._convex import (
+    MAX_NEWTON_PARAMS,
+    correct,
+    note_refit_certificate,
+    objective_of,
+    refit,
+    refit_large,
+)
 from ._dropped_features import dropped_features_note
 from ._method import Removal, RemovalMethod
 from ._random_draws import redrawn_steps
@@ -135,6 +142,25 @@ def _renamed(old, new):
     return bool(old_names and new_names) and old_names != new_names
 
 
+def _count_changed_note(n_new, n_old, added, final):
+    """The event's note where the refitted preprocessing outputs another number of
+    features and the final step was refitted (the features' names are not given: an
+    added one is a value of retained rows, a dropped one may be a removed row's)."""
+    if n_old is None:
+        n_old = objective_of(final).n_features
+    if added:
+        return (
+            f"the preprocessing refitted on the retained rows outputs {n_new} features "
+            f"instead of {n_old}, {len(added)} of them new (left out by the fitted "
+            "preprocessing, e.g. a term a document-frequency or max_features limit "
+            "excluded, that the retained rows now pass); the final step was refitted"
+        )
+    return (
+        f"the preprocessing refitted on the retained rows outputs {n_new} features instead "
+        f"of {n_old} and they cannot be matched by name; the final step was refitted"
+    )
+
+
 class PipelineRefit(RemovalMethod):
     """Refit of a pipeline's preprocessing plus the Newton correction of its final step.
 
@@ -203,7 +229,7 @@ class PipelineRefit(RemovalMethod):
             fresh = pre.transform(retained_rows(self.X, keep))
             trained = Z_r if differs(Z_r, fresh) else None
         objective = objective_of(final)
-        notes, dropped = [], []
+        notes, dropped, added = [], [], []
         if Z_r.shape[1] != objective.n_features:
             # A category (or column) only the removed rows had is gone. When the
             # features can be matched by name, a retrain simply lacks those columns:
@@ -224,6 +250,7 @@ class PipelineRefit(RemovalMethod):
             # another takes its place. The names must leave the run's copy too.
             old, new = _feature_names(estimator[:-1]), _feature_names(pre)
             dropped = [name for name in old if name not in set(new)]
+            added = [name for name in new if name not in set(old)]
             if list(getattr(final, "feature_names_in_", ())) == old:
                 final.feature_names_in_ = np.asarray(new, dtype=object)
             notes.append(
@@ -242,13 +269,17 @@ class PipelineRefit(RemovalMethod):
                 "n_iter": 0,
                 "n_hessian_updates": 0,
             }
-            notes.append(
-                f"the preprocessing refitted on the retained rows outputs {Z_r.shape[1]} "
-                f"features instead of {objective_of(estimator[-1]).n_features} and they "
-                "cannot be matched by name; the final step was refitted"
-            )
+            old, new = _feature_names(estimator[:-1]), _feature_names(pre)
+            dropped = sorted(set(old) - set(new))
+            added = [name for name in new if name not in set(old)] if old else []
+            notes.append(_count_changed_note(Z_r.shape[1], len(old) or None, added, final))
             note_refit_certificate(fields)
-            dropped = sorted(set(_feature_names(estimator[:-1])) - set(_feature_names(pre)))
+        elif objective.n_params > MAX_NEWTON_PARAMS:
+            # The features were refitted, so no downdate applies: a Newton step would
+            # build and factorise a dense p x p Hessian afresh (O(n p^2 + p^3)), where a
+            # refit of the final step on the retained rows' (sparse) features is what a
+            # retrain does, and far cheaper.
+            final, fields = refit_large(final, objective, Z_r, y_r, sw_fin, params)
         else:
             theta = objective.params()
             H = objective.hessian(Z_r, y_r, sw_fin, theta=theta)
@@ -286,4 +317,5 @@ class PipelineRefit(RemovalMethod):
             fields,
             preprocessing=pre.steps,
             dropped_features=dropped,
+            added_features=added,
         )

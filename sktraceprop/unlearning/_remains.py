@@ -276,8 +276,9 @@ def _stored_run_caveat(unl, removal, removed_ids):
     kept, only = [], set()
     if removal.dropped_features:
         kept.append(
-            f"lists {len(removal.dropped_features)} feature name(s) only removed rows "
-            "produced (e.g. one-hot categories)"
+            f"lists {len(removal.dropped_features)} feature name(s) the refitted "
+            "preprocessing no longer outputs (e.g. one-hot categories only removed rows "
+            "had, terms only they used)"
         )
     if lineage.source_stats:
         kinds = {r["labels"].get("kind") for r in lineage.source_stats.get("sources", [])}

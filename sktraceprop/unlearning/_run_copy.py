@@ -5,7 +5,10 @@ append-only (under the store's hash chain) and keeps what it said at fit; the co
 unlearner holds is rewritten after each removal so that it names no value of a removed
 row, its training rows are the retained rows and its statistics describe them:
 
-- feature names that only removed rows produced (one-hot categories) are dropped;
+- feature names that only removed rows produced (one-hot categories) are dropped, and
+  so are those a refitted limit now leaves out (``min_df``, ``max_features``); those
+  the refitted preprocessing outputs and the fit did not (a term ``max_df`` excluded
+  before) are added, with their lineage;
 - ``row_ids`` (and ``input_row_ids``) no longer list the removed rows, nor ``sources``
   a source all of whose rows were removed;
 - ``source_stats`` is counted again over the retained rows (rows per source, label
@@ -243,6 +246,25 @@ def corrected_fingerprints(lineage, estimator):
     )
 
 
+def _features_note(seq, removal):
+    """The run copy's note on the feature names a removal's refitted preprocessing
+    dropped (only removed rows had them, or a limit on the retained rows now leaves them
+    out) and added (a limit left them out at fit)."""
+    parts = []
+    if removal.dropped_features:
+        parts.append(
+            f"removed {len(removal.dropped_features)} feature name(s) that the "
+            "preprocessing refitted on the retained rows no longer outputs from"
+        )
+    if removal.added_features:
+        parts.append(
+            f"added {len(removal.added_features)} feature name(s) that the preprocessing "
+            "refitted on the retained rows outputs and the fitted one did not (e.g. a term "
+            "a document-frequency or max_features limit excluded) to"
+        )
+    return f"unlearning event {seq} {' and '.join(parts)} this copy of the run"
+
+
 def unlearner_run_copy(unl, lineage, event, removal, retained):
     """The copy of the run ``lineage`` the unlearner ``unl`` holds after ``removal``
     (its ``event``, not yet logged), naming no value of a removed row, with the
@@ -250,14 +272,12 @@ def unlearner_run_copy(unl, lineage, event, removal, retained):
     what it said at fit). ``unl.estimator_`` already holds the corrected steps."""
     n_events = len(unl.unlearning_log_) + 1
     X, y = removal.method.held_data()
-    if removal.dropped_features:
+    if removal.dropped_features or removal.added_features:
         lineage = redact_features(
             lineage,
             removal.preprocessing,
             unl.estimator_.steps[-1][0],
-            f"unlearning event {event.get('seq', n_events)} "
-            f"removed {len(removal.dropped_features)} feature name(s) that only "
-            "removed rows produced from this copy of the run",
+            _features_note(event.get("seq", n_events), removal),
             X,
         )
     lineage = retained_rows_of(

@@ -249,3 +249,33 @@ def test_every_scheme_has_a_note_and_each_kind_its_schemes():
     described = schema["properties"]["sources"]["items"]["properties"]["digest_scheme"]
     for name in NOTES:
         assert name in described["description"]
+
+
+def test_every_scheme_the_library_writes_is_named_in_words():
+    from sktraceprop._lineage import _frame_digest, _polars_digest
+
+    for scheme in (_frame_digest.SCHEME, _polars_digest.SCHEME):
+        assert scheme in NOTES
+
+
+def test_a_polars_source_names_its_scheme(tmp_path):
+    pl = pytest.importorskip("polars")
+    rng = np.random.default_rng(5)
+    frame = pl.DataFrame({"a": rng.normal(size=30), "b": rng.normal(size=30)})
+    y = (frame["a"].to_numpy() > 0).astype(int)
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    named = stp.TracedEstimator(LogisticRegression(), store=store, log_predictions=True)
+    named.fit(stp.from_polars(frame, "branches"), y)
+    named.predict(stp.from_polars(frame, "branches").iloc[:2])
+    untraced = stp.TracedEstimator(LogisticRegression(), store=store, log_predictions=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        untraced.fit(frame, y)
+    untraced.predict(frame[:2])
+    for model in (named, untraced):
+        data = compliance_report(model, **DEPLOYER).to_dict()
+        (source,) = data["sources"]
+        assert source["digest_scheme"] == "polars-1"
+        assert source["digest_note"] == NOTES["polars-1"]
+        assert "is of a scheme of an earlier sktraceprop" not in _article(data, "26(4)")["why"]
+        assert verify(data, store=store)

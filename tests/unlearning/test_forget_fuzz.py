@@ -73,7 +73,7 @@ def test_a_frequent_category_of_removed_rows_leaves_the_run_copy_when_another_ta
     copy = unl.estimator_.lineage_
     assert hits(pickle.dumps(copy), strings=[CAT]) == []
     event = unl.unlearning_log_[-1]
-    assert "lists 1 feature name(s) only removed rows produced" in event["caveat"]
+    assert "lists 1 feature name(s) the refitted preprocessing no longer" in event["caveat"]
     assert "under other names" in event["note"]
     # truth: the run of a retrain on the retained rows
     kept = np.setdiff1d(np.arange(len(X)), rows)
@@ -494,7 +494,7 @@ def test_no_marker_in_the_store_file_or_the_exports_after_removals(
     caveats = " ".join(e.get("caveat", "") for e in unl.unlearning_log_)
     assert hits(raw, marks[: marked.size]) == []
     if hits(raw, [], cats):
-        assert "feature name(s) only removed rows produced" in caveats
+        assert "feature name(s) the refitted preprocessing no longer outputs" in caveats
     if regression and hits(raw, marks[marked.size :]):
         # the largest targets: each marked source's stored max, named as only removed
         # rows' by the removal that took it

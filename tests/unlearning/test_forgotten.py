@@ -125,7 +125,7 @@ def test_no_value_of_a_removed_row_remains_in_the_pickle(rows, kind, request, at
     in_store = pickle.dumps(store)
     assert hits(in_store, numbers) == []
     if hits(in_store, [], categories):
-        assert "feature name(s) only removed rows produced" in event["caveat"]
+        assert "feature name(s) the refitted preprocessing no longer outputs" in event["caveat"]
     if kind == "traced":
         # the copy of the run describes the retained rows: as counted on them alone
         from sktraceprop._lineage._stats import source_stats
@@ -153,7 +153,8 @@ def test_store_file_holds_no_removed_value_and_the_event_names_what_the_run_keep
     # which only removed rows had: the event says so, without naming them.
     assert hits(raw, [], categories) == categories
     event = unl.unlearning_log_[-1]
-    assert f"lists {len(rows)} feature name(s) only removed rows produced" in event["caveat"]
+    said = f"lists {len(rows)} feature name(s) the refitted preprocessing no longer outputs"
+    assert said in event["caveat"]
     assert hits(json.dumps(event.payload()).encode(), numbers, categories) == []
     # the unlearner's own copy of the run no longer lists them
     assert hits(pickle.dumps(unl.estimator_.lineage_), [], categories) == []
