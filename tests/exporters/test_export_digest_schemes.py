@@ -374,3 +374,19 @@ def test_generated_runs_say_each_digests_scheme_in_every_export(run):
         assert read_parquet(folder) == run
         _as_written_before(folder)
         assert read_parquet(folder) == run
+
+
+def test_a_polars_source_keeps_its_scheme_in_every_export(tmp_path):
+    pl = pytest.importorskip("polars")
+    frame = pl.DataFrame({"a": np.arange(30) / 7.0, "b": np.arange(30) % 4})
+    y = (np.arange(30) % 2).astype(int)
+    store = stp.stores.SQLiteStore(tmp_path / "p.db")
+    est = stp.TracedEstimator(LogisticRegression(), store=store)
+    est.fit(stp.from_polars(frame, "branches"), y)
+    run = store.load_run(est.lineage_.run_id)
+    (source,) = run.sources.values()
+    assert source.digest_scheme == "polars-1"
+    expected = {"branches": ("polars-1", True)}
+    _check_event(run, expected)
+    _check_spans(run, expected)
+    _check_parquet(run, tmp_path / "x", {run.run_id: (run, expected)})
