@@ -27,7 +27,7 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     ``parent_code``/``parent_column`` its values come from), and ``has_parents``; for a
     file read more than once, ``other_reads`` (JSON: the other reads' rows, columns,
     dtypes and times); ``digest_scheme`` (the scheme that made ``sha256``: ``file-bytes``,
-    ``frame-2``, ``array-bytes``, ``anonymous-content``, ``derived``, or an earlier
+    ``frame-2``, ``polars-1``, ``array-bytes``, ``anonymous-content``, ``derived``, or an earlier
     sktraceprop's ``frame-1``, ``array-bytes-1``, ``joblib-sha1``), ``digest_exact``
     (whether different data never share the digest: false for those three and for a
     scheme this sktraceprop does not know) and ``digest_note`` (what it names, in words:
