@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.metadata_routing import MetadataRouter, get_routing_for_object
 
 import sktraceprop as stp
-from sktraceprop._lineage._fingerprint_v1 import _feed
+from sktraceprop._lineage._fingerprint import _feed
 from tests.conftest import lines_from_key
 
 
@@ -37,8 +37,9 @@ def _weights(n):
 
 
 def _digest(value):
-    # the record's digest, computed here from the array the truth names
-    h = hashlib.sha256(b"fit-param")
+    # the record's digest (scheme fit-param-2), computed here from the array the truth
+    # names
+    h = hashlib.sha256(b"sktraceprop fit-param digest 2\0")
     _feed(h, value)
     return h.hexdigest()
 
