@@ -22,7 +22,7 @@ from ..exceptions import LineageError, LineageLostError
 from ..utils._sklearn_compat import num_samples
 from ._capture import carried_ids, describe_id
 from ._record import resample_ids
-from ._row_order import check_order, nested_note, unchecked_steps
+from ._row_order import check_order, deep_params, nested_note, unchecked_steps
 
 _FIT_METHODS = ("fit", "fit_transform", "fit_predict")
 
@@ -82,11 +82,8 @@ def frozen_inside_note(leaf, step):
     ``CalibratedClassifierCV``, ``TunedThresholdClassifierCV`` or ensemble around a
     model trained before): fit leaves that model as it was, trained on rows the run
     does not list; None when it holds none."""
-    if not hasattr(leaf, "get_params"):
-        return None
-    try:
-        params = leaf.get_params(deep=True)
-    except Exception:  # noqa: BLE001 (a class with a broken get_params: nothing to look in)
+    params = deep_params(leaf)
+    if params is None:
         return None
     names = sorted(name for name, value in params.items() if isinstance(value, FrozenEstimator))
     if not names:

@@ -250,17 +250,25 @@ def _refuse(moved, given_ids, row_ids, with_y, step, labels, m, carried):
     )
 
 
+def deep_params(leaf):
+    """``leaf.get_params(deep=True)``, or None for an object without it, or whose
+    ``get_params`` fails (nothing to look in)."""
+    if not hasattr(leaf, "get_params"):
+        return None
+    try:
+        return leaf.get_params(deep=True)
+    except Exception:  # noqa: BLE001 (a class with a broken get_params)
+        return None
+
+
 def nested_note(leaf, step):
     """The run's note when the final estimator ``leaf`` fits pipelines of its own (the
     regressor of a ``TransformedTargetRegressor``, a stacking ensemble's members) with
     steps whose code alone decides which rows they return: the rows those pipelines'
     models receive are not seen, so not checked (see :func:`check_order`); None when it
     fits none."""
-    if not hasattr(leaf, "get_params"):
-        return None
-    try:
-        params = leaf.get_params(deep=True)
-    except Exception:  # noqa: BLE001 (a class with a broken get_params: nothing to look in)
+    params = deep_params(leaf)
+    if params is None:
         return None
     labels = sorted(
         {

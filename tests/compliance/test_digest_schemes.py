@@ -27,21 +27,13 @@ from sktraceprop.compliance._digest_schemes import NOTES
 from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.compliance._sections import articles
 from sktraceprop.exceptions import ReportVerificationError
-from tests.stores._frame_digest1 import fixture_frames
+from tests.stores._frame_digest1 import fixture_frames, frame_1_digest
 
 from ._browser import load_page
 from .conftest import DEPLOYER, before_format_9
 
 STORES = Path(__file__).parents[1] / "stores" / "data"
 FORMAT8 = Path(__file__).parent / "data" / "format8"
-
-
-def _hash_pandas_digest(df):
-    """The frame digest of sktraceprop at 775ad56 (``_io._frame_digest``), verbatim."""
-    h = hashlib.sha256()
-    h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    return h.hexdigest()
 
 
 def _fixture_store(tmp_path):
@@ -77,10 +69,10 @@ def test_the_old_frame_digest_is_named_as_not_naming_the_data(tmp_path):
     # the independent truth: the old recipe gives the stored value for the fixture's
     # frame, and the same value for a frame whose site codes are text (object cells
     # "1" for 1)
-    assert _hash_pandas_digest(patients) == source.sha256
+    assert frame_1_digest(patients) == source.sha256
     edited = patients.assign(site=patients["site"].astype(str).astype(object))
     assert edited["site"].tolist() != patients["site"].tolist()
-    assert _hash_pandas_digest(edited) == source.sha256
+    assert frame_1_digest(edited) == source.sha256
 
     data = compliance_report(store=store, run_id=_run_of(store, "patients"), **DEPLOYER)
     data = data.to_dict()

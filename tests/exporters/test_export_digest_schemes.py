@@ -21,31 +21,20 @@ from sklearn.linear_model import LogisticRegression
 import sktraceprop as stp
 from sktraceprop._lineage._digest_schemes import NOTES
 from sktraceprop.exceptions import LineageError
-from sktraceprop.exporters import read_parquet, to_openlineage, to_opentelemetry, to_parquet
+from sktraceprop.exporters import read_parquet, to_openlineage, to_parquet
+from tests.exporters._fit_span import fit_span_attributes
 from tests.exporters._fits import merged_and_aggregated
 from tests.exporters._runs import runs
 from tests.exporters.test_openlineage import validate
-from tests.stores._frame_digest1 import fixture_frames
+from tests.stores._frame_digest1 import fixture_frames, frame_1_digest
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
-    InMemorySpanExporter,
-)
 
 DATA = Path(__file__).parents[1] / "stores" / "data"
 BEFORE = Path(__file__).parent / "data" / "parquet_f5988b3"
 HEX = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-
-
-def _frame_1(df):
-    """The frame digest of sktraceprop before frame-2 (commit 775ad56, _frame_digest)."""
-    h = hashlib.sha256()
-    h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    return h.hexdigest()
 
 
 def _array_bytes(X):
@@ -59,15 +48,6 @@ def _array_bytes(X):
 def _old_store(tmp_path):
     shutil.copyfile(DATA / "frame_digest1.db", tmp_path / "old.db")
     return stp.stores.SQLiteStore(tmp_path / "old.db")
-
-
-def _spans(run):
-    exporter = InMemorySpanExporter()
-    provider = sdk_trace.TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    to_opentelemetry(run, tracer_provider=provider)
-    (fit,) = [s for s in exporter.get_finished_spans() if s.name.startswith("fit ")]
-    return fit.attributes
 
 
 def _check_event(run, expected):
@@ -109,7 +89,7 @@ def _check_event(run, expected):
 
 
 def _check_spans(run, expected):
-    attributes = _spans(run)
+    attributes = fit_span_attributes(run)
     order = [run.sources[c].source_id for c in sorted(run.sources)]
     assert list(attributes["sktraceprop.sources.source_id"]) == order
     assert list(attributes["sktraceprop.sources.digest_scheme"]) == [expected[s][0] for s in order]
@@ -145,12 +125,12 @@ def test_the_earlier_stores_digests_are_exported_as_what_they_are(tmp_path):
         runs_by_source[source.source_id] = run
     (frame,) = runs_by_source["patients"].sources.values()
     (array,) = runs_by_source["measures"].sources.values()
-    assert frame.sha256 == _frame_1(patients)
+    assert frame.sha256 == frame_1_digest(patients)
     assert array.sha256 == _array_bytes(measures)
     # ... and different data share them: 'site' held as text (the array's digest holds
     # no labels, so the same values under any labels share it)
     as_text = patients.assign(site=patients["site"].astype(str).astype(object))
-    assert not as_text.equals(patients) and _frame_1(as_text) == frame.sha256
+    assert not as_text.equals(patients) and frame_1_digest(as_text) == frame.sha256
 
     expected = {
         "patients": {"patients": ("frame-1", False)},

@@ -12,28 +12,16 @@ from sklearn.linear_model import LogisticRegression
 import sktraceprop as stp
 from sktraceprop._lineage._fingerprint_schemes import NOT_RECORDED, NOTES
 from sktraceprop.exceptions import LineageError
-from sktraceprop.exporters import read_parquet, to_openlineage, to_opentelemetry, to_parquet
+from sktraceprop.exporters import read_parquet, to_openlineage, to_parquet
+from tests.exporters._fit_span import fit_span_attributes
 from tests.exporters.test_openlineage import validate
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
-    InMemorySpanExporter,
-)
 
 OLD_STORE = Path(__file__).parents[1] / "stores" / "data" / "frame_digest1.db"
 BEFORE = Path(__file__).parent / "data" / "parquet_f5988b3"
-
-
-def _fit_span(run):
-    exporter = InMemorySpanExporter()
-    provider = sdk_trace.TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    to_opentelemetry(run, tracer_provider=provider)
-    (fit,) = [s for s in exporter.get_finished_spans() if s.name.startswith("fit ")]
-    return fit.attributes
 
 
 def _check(run, scheme, note, folder):
@@ -41,7 +29,7 @@ def _check(run, scheme, note, folder):
     validate(event)
     fit = event["run"]["facets"]["sktraceprop_fit"]
     assert (fit["modelFingerprintScheme"], fit["modelFingerprintNote"]) == (scheme, note)
-    attributes = _fit_span(run)
+    attributes = fit_span_attributes(run)
     assert attributes.get("sktraceprop.model_fingerprint_scheme") == scheme
     assert attributes["sktraceprop.model_fingerprint_scheme_note"] == note
     to_parquet(run, folder)

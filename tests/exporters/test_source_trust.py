@@ -21,17 +21,14 @@ import sktraceprop as stp
 from sktraceprop._lineage._trust import counted_at_fit
 from sktraceprop.compliance import compliance_report
 from sktraceprop.compliance._source_evidence import sources_section
-from sktraceprop.exporters import to_openlineage, to_opentelemetry
+from sktraceprop.exporters import to_openlineage
 from tests._lineage._filled_merge_fit import filled_merge_fit
+from tests.exporters._fit_span import fit_span_attributes
 from tests.exporters._runs import runs
 from tests.exporters.test_openlineage import validate
 
 sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
 over_sampling = pytest.importorskip("imblearn.over_sampling")
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
-    InMemorySpanExporter,
-)
 
 DEPLOYER = {
     "system_name": "Triage",
@@ -97,15 +94,6 @@ def _openlineage_view(event):
         )
         for s in facet["sources"]
     }
-
-
-def _span_attributes(run):
-    exporter = InMemorySpanExporter()
-    provider = sdk_trace.TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    to_opentelemetry(run, tracer_provider=provider)
-    (fit,) = [s for s in exporter.get_finished_spans() if s.name.startswith("fit ")]
-    return dict(fit.attributes)
 
 
 def _opentelemetry_view(attributes):
@@ -196,7 +184,7 @@ def test_merged_oversampled_and_changed_sources_export_the_reports_figures(
     event = to_openlineage(run)
     validate(event)
     assert _openlineage_view(event) == report
-    assert _opentelemetry_view(_span_attributes(run)) == _without_notes(report)
+    assert _opentelemetry_view(fit_span_attributes(run)) == _without_notes(report)
     # Parquet keeps the records the figures are computed from: the same figures back
     back = stp.exporters.read_parquet(stp.exporters.to_parquet(run, tmp_path / "pq"))
     assert _report_view(sources_section(back)) == report
@@ -211,7 +199,7 @@ def test_rows_not_known_are_exported_as_the_report_counts_them(tmp_path):
     event = to_openlineage(run)
     validate(event)
     assert _openlineage_view(event) == report
-    assert _opentelemetry_view(_span_attributes(run)) == _without_notes(report)
+    assert _opentelemetry_view(fit_span_attributes(run)) == _without_notes(report)
 
 
 def test_values_not_compared_are_exported_as_not_checked(hospital_frames, tmp_path):
@@ -237,7 +225,10 @@ def test_values_not_compared_are_exported_as_not_checked(hospital_frames, tmp_pa
         "hospital_a": False,
         "hospital_b": False,
     }
-    assert list(_span_attributes(run)["sktraceprop.sources.changes_checked"]) == [False, False]
+    assert list(fit_span_attributes(run)["sktraceprop.sources.changes_checked"]) == [
+        False,
+        False,
+    ]
     assert _openlineage_view(event) == _report_view(sources_section(run))
 
 
@@ -295,7 +286,7 @@ def test_exports_say_what_the_report_says_of_any_run(run):
     event = to_openlineage(run)
     validate(event)
     assert _openlineage_view(event) == report
-    attributes = _span_attributes(run)
+    attributes = fit_span_attributes(run)
     assert _opentelemetry_view(attributes) == _without_notes(report)
     # the copy's remark: on every count exported, and only on a copy's
     said = {e.get("retained") for e in (run.changed_columns or []) + (run.rows_compared or [])}
@@ -342,12 +333,12 @@ def test_an_unlearned_copys_export_says_its_counts_are_the_fits(hospital_frames,
     ]
     assert [_without_remark(c) for c in columns] == [c for s in fit for c in s["changedColumns"]]
     # OpenTelemetry: the run's attribute, and every JSON entry
-    attributes = _span_attributes(copied)
+    attributes = fit_span_attributes(copied)
     assert attributes["sktraceprop.changes_after_loading.counted_at_fit"] == remark
     entries = [json.loads(e) for e in attributes["sktraceprop.sources.changes_after_loading"]]
     entries += [json.loads(m) for m in attributes["sktraceprop.changed_columns.mark"]]
     assert len(entries) == 3 and all(e["counted_at_fit"] == remark for e in entries)
-    assert "sktraceprop.changes_after_loading.counted_at_fit" not in _span_attributes(stored)
+    assert "sktraceprop.changes_after_loading.counted_at_fit" not in fit_span_attributes(stored)
     # the report on the corrected model (on the run as stored at fit) says the same
     report = compliance_report(unl, **DEPLOYER)
     assert report.verify(store=store)
