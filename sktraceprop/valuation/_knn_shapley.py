@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import pairwise_distances
 from sklearn.utils import gen_batches, get_tags
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from .._holders import HolderMixin, hold
 from .._lineage._capture import resolve_row_ids
@@ -80,6 +80,10 @@ def _labels(y, n_rows):
             f"of X ({n_rows})"
         )
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+    if y.ndim == 2 and y.shape[1] == 1:
+        # a column vector (df[["label"]]) is one label per row, as fit without a
+        # transformer takes it (scikit-learn's DataConversionWarning)
+        y = column_or_1d(y, warn=True)
     if y.ndim != 1 or y.shape[0] != n_rows:
         raise ValueError(f"y must be 1-D with one label per row of X ({n_rows}), got {y.shape}")
     return y
@@ -339,8 +343,9 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         X : {array-like, sparse matrix} or DataFrame of shape (n_samples, n_features)
             Training data. A DataFrame loaded by sktraceprop carries its row ids; with
             ``transformer``, ``X`` is what the transformer takes.
-        y : array-like of shape (n_samples,)
-            Class labels, or targets for regression.
+        y : array-like of shape (n_samples,) or (n_samples, 1)
+            Class labels, or targets for regression (one per row; a column vector is
+            taken as such, with scikit-learn's ``DataConversionWarning``).
         sample_id : array-like of int64 of shape (n_samples,), default=None
             Row ids, overriding those carried by ``X``.
 
@@ -532,8 +537,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         ----------
         X : {array-like, sparse matrix} or DataFrame of shape (n_val, n_features)
             Validation data.
-        y : array-like of shape (n_val,)
-            Validation labels or targets.
+        y : array-like of shape (n_val,) or (n_val, 1)
+            Validation labels or targets, one per row.
 
         Returns
         -------
@@ -560,8 +565,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         ----------
         X : {array-like, sparse matrix} or DataFrame of shape (n_val, n_features)
             Validation data.
-        y : array-like of shape (n_val,)
-            Validation labels or targets.
+        y : array-like of shape (n_val,) or (n_val, 1)
+            Validation labels or targets, one per row.
 
         Returns
         -------

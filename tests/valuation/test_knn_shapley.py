@@ -1134,3 +1134,25 @@ def test_validation_rows_whose_distances_overflow_are_refused():
         val.value(np.array([[1e300, 0.0]]), [0])
     # far, but with finite squared distances: valued
     assert val.value(np.array([[1e150, 0.0]]), [0]).shape == (3,)
+
+
+def test_a_column_vector_of_labels_is_one_label_per_row_in_fit_and_value():
+    # fit without a transformer took y of shape (n, 1) (scikit-learn's column-vector
+    # warning), fit with one and value refused it: each is now the 1-D labels
+    from sklearn.exceptions import DataConversionWarning
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(7)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    X_val, y_val = rng.normal(size=(9, 3)), rng.integers(0, 2, 9)
+    for transformer in (None, StandardScaler()):
+        flat = stp.KNNShapleyValuer(n_neighbors=3, transformer=transformer)
+        flat.fit(X, y)
+        column = stp.KNNShapleyValuer(n_neighbors=3, transformer=transformer)
+        with pytest.warns(DataConversionWarning):
+            column.fit(X, y[:, None])
+        with pytest.warns(DataConversionWarning):
+            got = column.value(X_val, y_val[:, None])
+        np.testing.assert_array_equal(got, flat.value(X_val, y_val))
+    with pytest.raises(ValueError, match=r"1-D with one label per row"):
+        flat.value(X_val, np.stack([y_val, y_val], axis=1))
