@@ -1,4 +1,5 @@
 import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -151,3 +152,13 @@ __all__ = [
     "write_two_features",
     "pd",
 ]
+
+
+@pytest.fixture
+def fast_switching():
+    """Threads switched every few bytecodes (``sys.setswitchinterval(1e-6)``), to make
+    a race likely rather than assumed."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(before)

@@ -11,7 +11,6 @@ likely.
 """
 
 import re
-import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,14 +24,6 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop._lineage._ids import codes_of
-
-
-@pytest.fixture
-def fast_switching():
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(before)
 
 
 def _write(path, k, n):

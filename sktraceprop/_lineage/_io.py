@@ -19,7 +19,7 @@ from ._csv_verify import check_content
 from ._frame_digest import SCHEME, frame_digest
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
 from ._rows import has_id_level, lineage_frame, row_ids, row_lineage
-from ._source import REGISTRY, Source
+from ._source import REGISTRY, Source, register_content
 from ._witness import WITNESSES
 
 __all__ = [
@@ -387,18 +387,14 @@ def from_pandas(df, source_id, uri=None):
 
 def register_frame(df, source_id, uri=None):
     """Register ``df``'s content as a source of kind ``"frame"``; return the Source."""
-    return REGISTRY.register(
-        Source(
-            source_id=str(source_id),
-            code=None,
-            uri=uri or f"pandas:{source_id}",
-            sha256=frame_digest(df),
-            n_rows=len(df),
-            columns=tuple(map(str, df.columns)),
-            dtypes=tuple(map(str, df.dtypes)),
-            kind="frame",
-            digest_scheme=SCHEME,
-        )
+    return register_content(
+        source_id,
+        uri or f"pandas:{source_id}",
+        sha256=frame_digest(df),
+        scheme=SCHEME,
+        n_rows=len(df),
+        columns=df.columns,
+        dtypes=df.dtypes,
     )
 
 

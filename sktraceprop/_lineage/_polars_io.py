@@ -6,7 +6,7 @@ from .._polars_frame import as_pandas, is_polars
 from ..exceptions import LineageLostError
 from ._ids import ROW_INDEX_NAME, pack
 from ._polars_digest import SCHEME, polars_digest
-from ._source import REGISTRY, Source
+from ._source import register_content
 
 __all__ = ["from_polars"]
 
@@ -74,16 +74,12 @@ def check_no_id_column(df, func):
 
 def register_polars(df, source_id, uri=None):
     """Register a polars frame's content as a source of kind ``"frame"``; return it."""
-    return REGISTRY.register(
-        Source(
-            source_id=str(source_id),
-            code=None,
-            uri=uri or f"polars:{source_id}",
-            sha256=polars_digest(df),
-            n_rows=df.height,
-            columns=tuple(df.columns),
-            dtypes=tuple(map(str, df.dtypes)),
-            kind="frame",
-            digest_scheme=SCHEME,
-        )
+    return register_content(
+        source_id,
+        uri or f"polars:{source_id}",
+        sha256=polars_digest(df),
+        scheme=SCHEME,
+        n_rows=df.height,
+        columns=df.columns,
+        dtypes=df.dtypes,
     )

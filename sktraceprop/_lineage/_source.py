@@ -687,3 +687,21 @@ class SourceRegistry:
 
 #: The process-wide registry used by ``read_csv``, ``from_pandas`` and traced fits.
 REGISTRY = SourceRegistry()
+
+
+def register_content(source_id, uri, *, sha256, scheme, n_rows, columns, dtypes):
+    """Register a frame's content (a pandas or polars frame, by its digest of
+    ``scheme``) as a source of kind ``"frame"``; return the stored record."""
+    return REGISTRY.register(
+        Source(
+            source_id=str(source_id),
+            code=None,
+            uri=uri,
+            sha256=sha256,
+            n_rows=n_rows,
+            columns=tuple(map(str, columns)),
+            dtypes=tuple(map(str, dtypes)),
+            kind="frame",
+            digest_scheme=scheme,
+        )
+    )

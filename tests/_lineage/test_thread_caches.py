@@ -16,13 +16,11 @@ before the fix) without changing what the code does.
 
 import pickle
 import struct
-import sys
 import threading
 import time
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import sktraceprop as stp
 from sktraceprop._lineage import _content, _renamed
@@ -36,14 +34,6 @@ class _SlowDict(dict):
     def __getitem__(self, key):
         time.sleep(0.0005)
         return super().__getitem__(key)
-
-
-@pytest.fixture
-def fast_switching():
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(before)
 
 
 def _loader(tmp_path, stop, n_files=25):

@@ -11,6 +11,16 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 
+#: The deployer's statements of the stores' compliance reports.
+DEPLOYER = {
+    "system_name": "CreditScorer",
+    "system_version": "1.0.0",
+    "deployer_name": "Example Bank SA",
+    "high_risk_category": "creditworthiness",
+    "intended_purpose": "Score consumer loan applications for manual review",
+    "human_oversight": ["Head of credit risk"],
+}
+
 
 def new_schema():
     return f"t_{uuid.uuid4().hex[:12]}"

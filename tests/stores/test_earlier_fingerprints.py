@@ -25,16 +25,9 @@ from sktraceprop._lineage._fingerprint_v1 import fingerprint_v1
 from sktraceprop.compliance import compliance_report
 from sktraceprop.exceptions import LineageError, LineageWarning
 from tests.stores._frame_digest1 import fixture_frames as _fixture_frames
+from tests.stores._store_helpers import DEPLOYER
 
 DATA = Path(__file__).parent / "data"
-DEPLOYER = {
-    "system_name": "CreditScorer",
-    "system_version": "1.0.0",
-    "deployer_name": "Example Bank SA",
-    "high_risk_category": "creditworthiness",
-    "intended_purpose": "Score consumer loan applications for manual review",
-    "human_oversight": ["Head of credit risk"],
-}
 
 
 def _refit(tmp_path):

@@ -26,19 +26,11 @@ from sktraceprop._lineage._run import Lineage
 from sktraceprop.compliance import compliance_report
 from sktraceprop.exceptions import CorruptStoreError
 from tests.exporters._runs import runs
-from tests.stores._store_helpers import fit_run
+from tests.stores._store_helpers import DEPLOYER, fit_run
 
 DATA = Path(__file__).parent / "data"
 BEFORE_SCHEME_2 = DATA / "frame_digest1.db"  # 775ad56: fingerprint scheme 1
 AFTER_SCHEME_2 = Path(__file__).parents[1] / "exporters" / "data" / "parquet_f5988b3"
-DEPLOYER = {
-    "system_name": "CreditScorer",
-    "system_version": "1.0.0",
-    "deployer_name": "Example Bank SA",
-    "high_risk_category": "creditworthiness",
-    "intended_purpose": "Score consumer loan applications for manual review",
-    "human_oversight": ["Head of credit risk"],
-}
 
 
 def _record(backend, store, run_id):
