@@ -94,3 +94,17 @@ def after_removal_problems(claimed, events, run_id):
             "store's removal event records"
         )
     return problems
+
+
+def removal_features(events, run_id, after):
+    """``features_after`` of the run's removal ``after`` (``{"seq", ...}``) names, as its
+    event records it: the model's inputs as that removal left them, where they differ
+    from those of the run stored at fit; else None."""
+    if not isinstance(after, dict):
+        return None
+    for event in _removals(events, run_id):
+        if int(event["seq"]) == after.get("seq"):
+            payload = event["payload"] if isinstance(event["payload"], dict) else {}
+            changed = payload.get("features_after")
+            return changed if isinstance(changed, dict) else None
+    return None

@@ -227,8 +227,13 @@ def selection_note(run):
     )
 
 
-def features_section(run):
-    """Feature lineage: each model input -> columns -> sources, with aggregates named."""
+def features_section(run, after_removal=None):
+    """Feature lineage: each model input -> columns -> sources, with aggregates named.
+
+    ``after_removal``: for a model an unlearner corrected, the removal's seq and what
+    its event records of the inputs it left (``features_after``), where they differ from
+    the fit's: said in ``after_removal`` beside the fit's lineage.
+    """
     sources = run.feature_sources()
     aggregates = run.feature_aggregates()
     by_id = {s.source_id: s for s in run.sources.values()}
@@ -274,6 +279,28 @@ def features_section(run):
         **({"from_columns_in_no_source": no_source} if no_source else {}),
         **({"from_the_target": target} if target else {}),
         "features": features,
+        **({"after_removal": _after_removal(*after_removal)} if after_removal else {}),
+    }
+
+
+def _after_removal(seq, changed):
+    """The model's inputs as removal ``seq`` left them (its event's ``features_after``)."""
+    added = [str(name) for name in changed.get("added_since_fit", [])]
+    n_dropped = int(changed.get("n_dropped_since_fit", 0))
+    n_now, n_fit = int(changed.get("n_features", 0)), int(changed.get("n_features_at_fit", 0))
+    return {
+        "seq": int(seq),
+        "n_features": n_now,
+        "added": added,
+        "n_dropped": n_dropped,
+        "note": (
+            f"the model takes {n_now} input(s), not the {n_fit} listed under features "
+            f"(the run as fitted): removal seq {seq} refitted the preprocessing on the "
+            f"retained rows, which output {len(added)} input(s) the fit did not (named in "
+            f"'added': values of retained rows that a limit such as min_df, max_df or "
+            f"max_features left out at fit) and no longer output {n_dropped} of the fit's "
+            "(not named: they may be values of removed rows)"
+        ),
     }
 
 

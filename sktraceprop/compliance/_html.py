@@ -471,6 +471,12 @@ def _section_lineage(report):
             f'<p class="warn">The lineage of {len(features["unknown"])} input(s) is unknown: a '
             "step did not report which columns its outputs derive from.</p>"
         )
+    after = features.get("after_removal")
+    if after:
+        added = ", ".join(after["added"])
+        note += f'<p class="warn">{_e(after["note"])}' + (
+            f"; added: {_e(added)}.</p>" if added else ".</p>"
+        )
     return (
         '<section id="lineage"><h2>Lineage: source files, ops, model</h2>'
         f'<div class="figure">{_svg_graph(report)}</div>'

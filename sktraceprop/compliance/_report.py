@@ -13,7 +13,7 @@ from .._lineage._source import utc_now
 from .._prediction_log import _replaced_parts
 from ..exceptions import ComplianceError, UnknownRunError
 from ..utils._exact_ints import exact_view
-from ._after_removal import fitted_after_removal
+from ._after_removal import fitted_after_removal, removal_features
 from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
     all_events,
@@ -149,6 +149,13 @@ def _resolve(estimator, store, run_id):
     if old_scheme:
         caveat = f"step(s) {', '.join(old_scheme)}: {OLD_SCHEME_NOTE}"
     return stored, store, True, None, caveat
+
+
+def _inputs_after(store, run, after):
+    """``(seq, features_after)`` of the removal ``after`` when it changed the model's
+    inputs from the fit's, else None."""
+    changed = removal_features(all_events(store), run.run_id, after) if after else None
+    return None if changed is None else (after["seq"], changed)
 
 
 def _read_record(store, run, checkpoint_key):
@@ -301,7 +308,7 @@ def compliance_report(
         "human_oversight": {"assigned": people},
         "model": model_section(run, matches, after, caveat),
         "sources": sources_section(run),
-        "feature_lineage": features_section(run),
+        "feature_lineage": features_section(run, _inputs_after(store, run, after)),
     }
     body["record_keeping"], body["events"], body["retention"] = kept, copied, retention
     # no JSON reader rounds a figure of the report: no integer beyond 2**53 as a number

@@ -514,6 +514,16 @@ def _data_governance(report):
             "of theirs, say) are no longer among its inputs (each removal's note says how "
             "many it dropped)"
         )
+        changed = features.get("after_removal")
+        if changed:
+            added = changed["added"]
+            why += (
+                f"; that removal left it {_plural(changed['n_features'], 'input')}, "
+                f"{len(added)} of them not among the fit's"
+                + (f" ({', '.join(added)})" if added else "")
+                + f" and {changed['n_dropped']} of the fit's no longer among them "
+                "(/feature_lineage/after_removal)"
+            )
     why += (
         ". Design choices, data collection, labelling, and the examination for possible "
         "biases are governance practices the record cannot show."

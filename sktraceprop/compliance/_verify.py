@@ -14,7 +14,7 @@ from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationE
 from ..stores._chain import RUN_EVENT, unique_keys
 from ..stores._sealed import REDACTION_EVENT
 from ..utils._exact_ints import exact_view
-from ._after_removal import after_removal_problems
+from ._after_removal import after_removal_problems, removal_features
 from ._categories import REGULATION, annex_iii_category
 from ._digest_schemes import INEXACT, SOURCE_KEYS_9, scheme_problems
 from ._evidence import (
@@ -45,7 +45,7 @@ _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 10
+FORMAT_VERSION = 11
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -65,6 +65,9 @@ _REMOVAL_KEYS_8 = ("source_rows", "counts_note")
 _PREDICTION_KEYS_9 = ("calls_matched_by_old_fingerprint_scheme",)
 #: What format 10 added: the scheme of the model's fingerprint, as its run records it.
 _MODEL_KEYS_10 = ("fingerprint_scheme", "fingerprint_scheme_note")
+#: What format 11 added: the inputs a removal left the model, where they differ from the
+#: fit's (feature_lineage/after_removal).
+_FEATURE_KEYS_11 = ("after_removal",)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -81,6 +84,8 @@ _ADDED_IN = {
     10: "the scheme of the model's fingerprint, as its run records it "
     "(fingerprint_scheme, fingerprint_scheme_note): scheme 1 could not tell some "
     "different models apart",
+    11: "the inputs a removal left the model where they differ from the fit's "
+    "(feature_lineage/after_removal): a term a limit let in after a removal",
 }
 
 
@@ -436,11 +441,15 @@ def _store_problems(report, store):
         sources = [_without(s, _SOURCE_KEYS_7) for s in sources]
     if report["report"]["format_version"] < 9:
         sources = [_without(s, SOURCE_KEYS_9) for s in sources]
+    changed = removal_features(upto, run_id, after)
+    features = features_section(run, None if changed is None else (after["seq"], changed))
+    if report["report"]["format_version"] < 11:
+        features = _without(features, _FEATURE_KEYS_11)
     differ = []
     for name, rebuilt in (
         ("model", model),
         ("sources", sources),
-        ("feature_lineage", features_section(run)),
+        ("feature_lineage", features),
     ):
         for pointer in _differences(report[name], written(rebuilt), f"/{name}"):
             differ.append(f"{pointer} differs from the store's run record")

@@ -28,6 +28,7 @@ from .._trained import record_trained_rows
 from ..exceptions import UnlearningError
 from ._erase import erasure_plan, store_with_erasure, stored_run_values
 from ._event import UnlearningEvent, row_ids_digest
+from ._features_after import features_after
 from ._neural_backend import neural_backend
 from ._remains import (
     aggregates_over_removed,
@@ -239,8 +240,11 @@ def commit(unl, event, removal, retained, erasing=None):
     # The corrected model's fingerprint, in the event: prediction events and reports
     # of the corrected model are matched to the removal that made it.
     after = corrected_fingerprint(unl.estimator_, removal)
-    event = UnlearningEvent({**event, "model_fingerprint_after": after})
     store = event_store(unl)
+    changed = features_after(unl, removal, store)
+    if changed is not None:  # inputs the run stored at fit does not list, or no longer
+        event = {**event, "features_after": changed}
+    event = UnlearningEvent({**event, "model_fingerprint_after": after})
     if store is not None:
         if erasing is not None:
             planned, reason = erasing
