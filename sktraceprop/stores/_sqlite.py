@@ -166,6 +166,9 @@ class SQLiteStore(BaseStore):
         # would drop the locks every connection of this process holds on it, and one kept
         # open would be kept for the life of the process (see ._sqlite_reads).
         self._read_schema()
+        if not self._legacy:
+            # an erasure whose write-ahead log was not folded in (see ._sqlite_scrub)
+            _sqlite_scrub.on_open(self, self._connection())
         if self.check_on_open != "header":
             try:
                 self.check(full=self.check_on_open == "full")
@@ -594,6 +597,9 @@ class SQLiteStore(BaseStore):
         erased values (overwritten in the file by ``secure_delete``) leave the log
         (see :mod:`._sqlite_scrub`)."""
         _sqlite_scrub.scrub(self, self._connection())
+
+    def _erasure_left(self):
+        return _sqlite_scrub.left(self.path, self._connection())
 
     _EVENT_COLUMNS = "seq, run_id, created_at, kind, payload, prev_hash, hash"
 
