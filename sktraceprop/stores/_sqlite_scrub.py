@@ -122,8 +122,8 @@ def scrub(store, con):
         # the erasure is committed: the error must not say that nothing was stored
         raise StoreError(
             f"{store.path}: the erasure is stored, but its write-ahead log could not be "
-            f"folded into the file ({exc}): {store.path} and {store.path}-wal still hold "
-            "the erased values' old pages. The next write to the store, or opening it "
+            f"folded into the file ({exc}): {store.path}-wal still holds the erased "
+            f"values' old pages, as {store.path} may. The next write to the store, or opening it "
             "writable, tries again once no other connection reads (so does closing every "
             "connection to the file)"
         ) from None

@@ -11,6 +11,7 @@ the next writable opening (or write) finishes the wipe, and until then opening,
 raw bytes of the store's files.
 """
 
+import io
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import warnings
 import pytest
 
 import sktraceprop as stp
+from sktraceprop.cli import main
 from sktraceprop.stores._sqlite_scrub import is_pending
 
 SECRET = "SECRETNAME007"
@@ -97,6 +99,11 @@ def test_until_it_is_wiped_opening_check_and_verify_say_so(tmp_path):
     assert any("still in" in m and "store.db-wal" in m for m in messages), messages
     (left,) = store.check()["erased_bytes_left"]
     assert "store.db-wal" in left
+    out = io.StringIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["check", str(tmp_path / "store.db")], out=out) == 0
+    assert f"warning: {left}" in out.getvalue()
     ok, messages = _messages(store.verify)
     assert ok and any("erased values' old bytes" in m for m in messages), messages
     # a write while the reader reads neither waits for it nor fails
