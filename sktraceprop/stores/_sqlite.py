@@ -168,7 +168,7 @@ class SQLiteStore(BaseStore):
         self._read_schema()
         if not self._legacy:
             # an erasure whose write-ahead log was not folded in (see ._sqlite_scrub)
-            _sqlite_scrub.on_open(self, self._connection())
+            _sqlite_scrub.on_open(self, self._meta)
         if self.check_on_open != "header":
             try:
                 self.check(full=self.check_on_open == "full")

@@ -44,9 +44,13 @@ def _truncate(con):
     return not busy
 
 
-def _pending_keys(con):
-    keys = {k for (k,) in con.execute("SELECT key FROM stp_meta WHERE key LIKE 'wal_scrub:%'")}
+def _pending_of(keys):
+    keys = {k for k in keys if k.startswith(PENDING_PREFIX)}
     return sorted(k for k in keys if not k.endswith(":done") and f"{k}:done" not in keys)
+
+
+def _pending_keys(con):
+    return _pending_of(k for (k,) in con.execute("SELECT key FROM stp_meta"))
 
 
 def _append_keys(con, keys, value):
@@ -150,12 +154,15 @@ def retry(con):
             _finish(con, wait=0)
 
 
-def on_open(store, con):
-    """When a store opens: finish a pending scrub (``con`` writable, not waiting for
-    readers), or warn that the erased values' old bytes are still in its files."""
-    with contextlib.suppress(*_SQLITE_ERRORS):
-        if not is_pending(con):
-            return
+def on_open(store, meta):
+    """When a store opens (``meta``: its ``stp_meta`` as read then): finish a pending
+    scrub (writable, not waiting for readers), or warn that the erased values' old bytes
+    are still in its files. Without one, no connection is opened (a handle holds none
+    until it reads or writes)."""
+    if not _pending_of(meta):
+        return
+    with contextlib.suppress(*_SQLITE_ERRORS, StoreError):
+        con = store._connection()
         if store.mode == "rw" and getattr(store, "_integrity_failure", None) is None:
             retry(con)
         if not is_pending(con):
