@@ -705,7 +705,9 @@ class SQLiteStore(BaseStore):
             :meth:`check_integrity` reports: ``runs``, ``sources``, ``events``,
             ``checkpoints``, ``chain_head`` (the hash of the last audit event, 64 zeros
             when there is none), ``last_seq``, ``signed_through``, ``key_fingerprint``,
-            ``not_shown`` (what the check cannot show, in words).
+            ``not_shown`` (what the check cannot show, in words), ``erased_bytes_left``
+            (an erasure not yet wiped from the file and its write-ahead log, in words;
+            ``[]`` when none).
 
         Raises
         ------
