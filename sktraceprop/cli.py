@@ -614,6 +614,8 @@ def _cmd_check(args, out):
             "(checkpoint=)", "(--checkpoint)"
         )
         _print(f"note: {said}", out=out)
+    for said in report["erased_bytes_left"]:
+        _print(f"warning: {said}", out=out)
     return 0
 
 

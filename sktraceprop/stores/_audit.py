@@ -56,6 +56,7 @@ def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
         store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
     )
     report["not_shown"] = not_shown(key is not None, external)
+    report["erased_bytes_left"] = store._erasure_left()
     return report, problems
 
 

@@ -17,6 +17,7 @@ Each job is done, once for every store, in its own module:
 
 import math
 import numbers
+import warnings
 from abc import ABC, abstractmethod
 
 from ..exceptions import CorruptStoreError
@@ -118,6 +119,11 @@ class BaseStore(ABC):
 
     def _scrub(self):  # noqa: B027 (most stores keep nothing to wipe)
         """After a redaction: wipe what the store's files keep of deleted rows."""
+
+    def _erasure_left(self):
+        """What of erased values the store's files may still hold, in words (one
+        sentence each; ``[]``: nothing): an erasure whose wipe is pending."""
+        return []
 
     def _transact(self, write, committed):
         """Run ``write(writer)`` in one transaction and return its result.
@@ -285,8 +291,18 @@ class BaseStore(ABC):
         ``store.erasure`` audit event (the sources, or the rows by source and line; the
         reason; the runs), which each run's ``store.redaction`` event names, and which
         ``sktraceprop trace`` reads to show no values of a row it reached. Row ids, digests
-        and fingerprints stay, as do audit events already logged; the model itself is not
-        changed.
+        and fingerprints stay, as do audit events already logged (the prediction log's
+        unsalted SHA-256 of each scored batch's input rows, which finds a row scored alone
+        from its values, and the outputs); the model itself is not changed.
+
+        The erased values' old bytes are then wiped from the store's files (SQLite's
+        write-ahead log folded in, PostgreSQL's table rewritten by ``VACUUM FULL``).
+        Where another connection's read blocks that, the erasure waits a few seconds,
+        warns, and the store stays marked: every later write and writable opening of it
+        tries again, and until one succeeds opening and :meth:`verify` warn and
+        :meth:`check_integrity` lists it (``erased_bytes_left``); a writer killed
+        before the wipe leaves the same mark. PostgreSQL's write-ahead log, archives,
+        replicas and backups keep their copies: no client can wipe them.
 
         Parameters
         ----------
@@ -332,7 +348,8 @@ class BaseStore(ABC):
         Warns
         -----
         UserWarning
-            With ``dry_run`` too: when fitted objects of this process (the model
+            When another connection kept the erased values' old bytes in the store's
+            files (see above). With ``dry_run`` too: when fitted objects of this process (the model
             fitted on the rows, an explainer's or valuer's copies) keep data of them,
             or of merged rows built from them at any depth (for ``source_id``, of any
             row of those sources, given to a stored run or not): the erasure does not
@@ -526,10 +543,20 @@ class BaseStore(ABC):
             is ``"hash_chain"``, ``"runs"``, ``"sources"`` or ``"checkpoints"``; those
             about signatures under ``public_key`` also have ``signature: True``). After
             any other problem, this handle refuses writes.
+
+        Warns
+        -----
+        UserWarning
+            When an erasure committed but the old bytes of the values it deleted are
+            still in the store's files (``erased_bytes_left`` of
+            :meth:`check_integrity`): the record checks out, the wipe is pending.
         """
-        self.check_integrity(
+        report = self.check_integrity(
             public_key=public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
         )
+        for sentence in report.get("erased_bytes_left", ()):
+            # not damage: the record is intact, but its erasures are not all wiped yet
+            warnings.warn(f"{self!r}: {sentence}", UserWarning, stacklevel=2)
         return True
 
     def check_integrity(self, public_key=None, *, checkpoint=None, allow_unsigned_tail=False):
@@ -548,6 +575,10 @@ class BaseStore(ABC):
             valid on its own: only a checkpoint kept elsewhere (``checkpoint=``) shows
             it; without ``public_key``, neither that nor a chain re-computed after an
             edit with its checkpoints removed or signed again is shown.
+            ``erased_bytes_left``: where an erasure committed but the store has not yet
+            wiped the old bytes of the values it deleted from its files (a SQLite
+            store's write-ahead log not yet folded in: a reader kept it in use, or the
+            writer stopped first), a sentence saying so (``[]`` when nothing is left).
 
         Raises
         ------

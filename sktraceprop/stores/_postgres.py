@@ -4,7 +4,6 @@ import contextlib
 import os
 import threading
 import uuid
-import warnings
 
 from .._lineage._source import utc_now
 from ..exceptions import (
@@ -15,7 +14,7 @@ from ..exceptions import (
     StoreNotFoundError,
     StorePermissionError,
 )
-from ..utils._stack import user_stacklevel
+from . import _postgres_scrub
 from ._base import BaseStore, check_timeout
 from ._identity import store_gone, store_replaced, store_upgraded
 from ._integrity import check_with, schema_error
@@ -231,6 +230,8 @@ class PostgresStore(BaseStore):
             self._read_schema(con)
         except psycopg.Error as exc:
             raise self._translate(exc) from None
+        if self.schema_version >= 3:
+            _postgres_scrub.on_open(self, con)
 
     def _schema_exists(self, con):
         found = con.execute(
@@ -445,6 +446,7 @@ class PostgresStore(BaseStore):
                 committing = True
         except psycopg.Error as exc:
             raise self._translate(exc, committing=committing) from None
+        _postgres_scrub.retry(self, con)
 
     def _check_same_store(self, con):
         """Raise unless the schema still holds the store, at the schema version, that this
@@ -666,18 +668,11 @@ class PostgresStore(BaseStore):
 
     def _scrub(self):
         """Rewrite the table of values (``VACUUM FULL``): deleted rows stay in a table's
-        files until then. The write-ahead log keeps them until it is recycled."""
-        psycopg, _, _ = _psycopg()
-        try:
-            self._connection().execute(self._sql("VACUUM (FULL) {l}", l="run_leaves"))
-        except psycopg.Error as exc:
-            warnings.warn(
-                f"{self!r}: the erased values were deleted, but VACUUM FULL of run_leaves "
-                f"failed ({exc}): their bytes stay in the table's files until it is "
-                "vacuumed (run VACUUM FULL as the table's owner)",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )
+        files until then (see :mod:`._postgres_scrub`)."""
+        _postgres_scrub.scrub(self)
+
+    def _erasure_left(self):
+        return _postgres_scrub.left(self, self._connection())
 
 
 class _Writer:
@@ -738,6 +733,10 @@ class _Writer:
             ),
             (run_id, list(numbers)),
         )
+        if cursor.rowcount:
+            # committed with the deletion: a writer killed before the table is
+            # rewritten leaves the store saying so
+            _postgres_scrub.mark(self.store, self.con)
         return cursor.rowcount
 
     def next_checkpoint_seq(self):

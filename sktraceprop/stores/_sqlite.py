@@ -166,6 +166,9 @@ class SQLiteStore(BaseStore):
         # would drop the locks every connection of this process holds on it, and one kept
         # open would be kept for the life of the process (see ._sqlite_reads).
         self._read_schema()
+        if not self._legacy:
+            # an erasure whose write-ahead log was not folded in (see ._sqlite_scrub)
+            _sqlite_scrub.on_open(self, self._meta)
         if self.check_on_open != "header":
             try:
                 self.check(full=self.check_on_open == "full")
@@ -595,6 +598,9 @@ class SQLiteStore(BaseStore):
         (see :mod:`._sqlite_scrub`)."""
         _sqlite_scrub.scrub(self, self._connection())
 
+    def _erasure_left(self):
+        return _sqlite_scrub.left(self.path, self._connection())
+
     _EVENT_COLUMNS = "seq, run_id, created_at, kind, payload, prev_hash, hash"
 
     def _raw_event(self, seq):
@@ -699,7 +705,9 @@ class SQLiteStore(BaseStore):
             :meth:`check_integrity` reports: ``runs``, ``sources``, ``events``,
             ``checkpoints``, ``chain_head`` (the hash of the last audit event, 64 zeros
             when there is none), ``last_seq``, ``signed_through``, ``key_fingerprint``,
-            ``not_shown`` (what the check cannot show, in words).
+            ``not_shown`` (what the check cannot show, in words), ``erased_bytes_left``
+            (an erasure not yet wiped from the file and its write-ahead log, in words;
+            ``[]`` when none).
 
         Raises
         ------

@@ -1,5 +1,7 @@
 """The rows one SQLite write transaction reads and writes."""
 
+from . import _sqlite_scrub
+
 
 class Writer:
     """The rows of one SQLite write transaction (see :class:`._append._Chain`)."""
@@ -48,7 +50,12 @@ class Writer:
         self.con.executemany(
             "DELETE FROM run_leaves WHERE run_id = ? AND leaf = ?", [(run_id, n) for n in numbers]
         )
-        return self.con.total_changes - before
+        deleted = self.con.total_changes - before
+        if deleted:
+            # committed with the deletion: a writer killed before the log is folded in
+            # leaves the file saying so (see ._sqlite_scrub)
+            _sqlite_scrub.mark(self.con)
+        return deleted
 
     def next_checkpoint_seq(self):
         return self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM checkpoints").fetchone()[0]

@@ -264,7 +264,13 @@ def test_a_request_run_again_after_a_kill_before_the_wipe_wipes_the_files(tmp_pa
 
     assert held()
     erase = f"store.erase_rows(source_id={source!r}, features=[{feature!r}], reason='R-1')\n"
-    kill_at_wipe = f"type(store)._scrub = lambda self: os._exit({KILLED})\n"
+    # as a writer of an earlier sktraceprop, whose erasure marked nothing in the file
+    # (an erasure now marks it, and the next opening wipes it: test_erasure_wipe_pending)
+    kill_at_wipe = (
+        "import sktraceprop.stores._sqlite_scrub as scrub\n"
+        "scrub.mark = lambda con: None\n"
+        f"scrub.retry = scrub.scrub = lambda *a: os._exit({KILLED})\n"
+    )
     _run_killed("sqlite", str(path), kill_at_wipe, erase)
     after = stp.stores.SQLiteStore(path)
     assert after.verify() and len(after.events(kind="store.redaction", include_store_events=True))

@@ -1,0 +1,164 @@
+"""Wiping erased values' dead row versions from a PostgreSQL store's table files.
+
+A ``DELETE`` leaves the deleted rows in the table's files (MVCC keeps them for
+snapshots that may still read them) until ``VACUUM`` prunes them; ``VACUUM FULL``
+rewrites the table of values (``run_leaves``) into new files without them. The
+transaction that deletes erased values also adds a marker (an ``stp_meta`` key
+``vacuum_scrub:<id>``, :func:`mark`): a writer killed after it commits and before the
+rewrite leaves the marker. ``stp_meta`` is append-only, so the rewrite that finishes
+adds ``vacuum_scrub:<id>:done``. ``VACUUM FULL`` waits for every open transaction that
+read the table: the erasure waits a few seconds (the store's timeout if less), then
+warns; every later write through any handle and every writable opening of the store
+tries again (without waiting) until one finishes, and until then ``check()`` and
+``verify()`` say so.
+
+What no client can wipe: the server's write-ahead log (``pg_wal``) holds the values as
+they were inserted until the server recycles its segments and writes over them, and its
+archives, replicas and backups keep their copies (see doc/stores.rst).
+"""
+
+import contextlib
+import uuid
+import warnings
+
+from ..utils._stack import user_stacklevel
+from ._sqlite_scrub import ERASURE_WAIT
+
+__all__ = ["PENDING_PREFIX", "left", "mark", "on_open", "retry", "scrub"]
+
+PENDING_PREFIX = "vacuum_scrub:"
+
+
+def _psycopg():
+    from ._postgres import _psycopg
+
+    return _psycopg()
+
+
+def mark(store, con):
+    """Add a pending marker in the transaction open on ``con`` (the one deleting values)."""
+    con.execute(
+        store._sql("INSERT INTO {m} VALUES (%s, %s)", m="stp_meta"),
+        (f"{PENDING_PREFIX}{uuid.uuid4()}", "erased values' dead row versions"),
+    )
+
+
+def _pending(store, con):
+    rows = con.execute(
+        store._sql("SELECT key FROM {m} WHERE key LIKE %s", m="stp_meta"),
+        (PENDING_PREFIX + "%",),
+    )
+    keys = {k for (k,) in rows}
+    return sorted(k for k in keys if not k.endswith(":done") and f"{k}:done" not in keys)
+
+
+def _finish(store, con, wait):
+    """``VACUUM FULL`` of the table of values, waiting ``wait`` seconds at most for the
+    locks of other transactions; then the pending markers are marked done. Raises the
+    server's error where it could not (a lock not granted in time, a missing privilege)."""
+    psycopg, _, _ = _psycopg()
+    if con.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise RuntimeError("a transaction is open on this connection")
+    pending = _pending(store, con)
+    (before,) = con.execute("SHOW lock_timeout").fetchone()
+    waits = f"{max(1, round(wait * 1000))}ms"  # 0 would wait for ever
+    con.execute("SELECT set_config('lock_timeout', %s, false)", (waits,))
+    try:
+        con.execute(store._sql("VACUUM (FULL) {l}", l="run_leaves"))
+    finally:
+        con.execute("SELECT set_config('lock_timeout', %s, false)", (before,))
+    if pending:
+        con.cursor().executemany(
+            store._sql("INSERT INTO {m} VALUES (%s, %s) ON CONFLICT DO NOTHING", m="stp_meta"),
+            [(f"{k}:done", "vacuumed") for k in pending],
+        )
+
+
+def _holders(store, con):
+    """The other server processes holding a lock on the table of values, in words."""
+    psycopg, _, _ = _psycopg()
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT a.pid, a.usename, a.application_name, a.state, a.xact_start "
+            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.relation = to_regclass(quote_ident(%s) || '.run_leaves') "
+            "AND l.pid <> pg_backend_pid() ORDER BY a.pid",
+            (store.schema,),
+        ).fetchall()
+    except psycopg.Error:
+        return ""
+    named = [
+        f"pid {pid} ({user or '?'}, {app or 'no application_name'}, {state or '?'}"
+        f"{f', transaction since {start:%Y-%m-%d %H:%M:%S %Z}' if start else ''})"
+        for pid, user, app, state, start in rows[:5]
+    ]
+    return f"; held by server process {', '.join(named)}" if named else ""
+
+
+def scrub(store):
+    """Rewrite the table of values after an erasure committed; warn where it could not."""
+    psycopg, _, _ = _psycopg()
+    con = store._connection()
+    try:
+        _finish(store, con, min(store.timeout, ERASURE_WAIT))
+    except psycopg.Error as exc:
+        warnings.warn(
+            f"{store!r}: the erased values were deleted, but VACUUM FULL of run_leaves "
+            f"failed ({str(exc).strip()}{_holders(store, con)}): their dead row versions "
+            "stay in the table's "
+            "files. Every later write to the store, and every writable opening of it, "
+            "tries again (another transaction that read the table blocks it until it "
+            "ends; one without the table's ownership cannot run it: run VACUUM FULL as "
+            "its owner); until then check() and verify() say so",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
+def retry(store, con):
+    """After a commit on ``con``: if an earlier erasure's rewrite is pending, try it
+    again without waiting for locks, silently (the erasure warned)."""
+    psycopg, _, _ = _psycopg()
+    with contextlib.suppress(psycopg.Error, RuntimeError):
+        if _pending(store, con):
+            _finish(store, con, 0)
+
+
+def left(store, con):
+    """What of erased values the store's table files may still hold, in words."""
+    if not _pending(store, con):
+        return []
+    return [
+        "erased values' dead row versions may still be in the files of its run_leaves "
+        "table: an erasure committed, but the table was not yet rewritten (VACUUM FULL: "
+        "another transaction held it, the role may not own it, or the writer stopped "
+        "first). The next write, or opening the store writable, tries again"
+    ]
+
+
+def on_open(store, con):
+    """When a store opens: finish a pending rewrite (writable), or warn that the erased
+    values' dead row versions are still in its table's files."""
+    psycopg, _, _ = _psycopg()
+    try:
+        if not _pending(store, con):
+            return
+    except psycopg.Error:
+        return
+    if store.mode == "rw" and getattr(store, "_integrity_failure", None) is None:
+        retry(store, con)
+        if not _pending(store, con):
+            return
+    reason = (
+        "it is opened read-only (mode='ro'): open it writable to finish"
+        if store.mode == "ro"
+        else "another transaction holds the table, or this role does not own it: the "
+        "next write tries again"
+    )
+    warnings.warn(
+        f"{store!r}: an erasure committed, but the erased values' dead row versions are "
+        f"still in the files of its run_leaves table (not yet rewritten by VACUUM FULL); "
+        f"{reason}",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )

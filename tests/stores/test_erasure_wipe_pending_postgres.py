@@ -1,0 +1,155 @@
+"""An erasure committed whose deleted values a PostgreSQL store had not yet rewritten out
+of its table's files (``VACUUM FULL``): the writer killed between the commit and the
+rewrite, or another transaction holding the table.
+
+Before: the dead row versions stayed in the table's heap file (raw bytes of the
+server's data directory, after a ``CHECKPOINT``) through a new process opening the
+store, verifying it and writing to it, with no word from any of them. Now the
+erasure's transaction marks the store, the next writable opening (or write) rewrites
+the table, and until then opening, ``check()`` and ``verify()`` say so. The server's
+write-ahead log (``pg_wal``) still holds the values as inserted: no client can wipe it
+(doc/stores.rst says so), and these tests count the table files only.
+"""
+
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+import psycopg
+import pytest
+
+import sktraceprop as stp
+from tests.stores._store_helpers import new_schema
+
+KILLED = 77
+
+_CHILD = """
+import os, sys, warnings
+warnings.simplefilter("ignore")
+import sktraceprop as stp
+import sktraceprop.stores._postgres_scrub as scrub
+folder, dsn, schema, secret = sys.argv[1:5]
+lines = ["name,x,y"] + [f"{secret}{i:03d},{i},{i % 2}" for i in range(40)]
+open(f"{folder}/a.csv", "w").write("\\n".join(lines) + "\\n")
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import OneHotEncoder
+store = stp.stores.PostgresStore(dsn, schema=schema)
+df = stp.read_csv(f"{folder}/a.csv", source_id="a")
+pre = stp.make_traced_column_transformer(
+    (OneHotEncoder(handle_unknown="ignore"), ["name"]), ("passthrough", ["x"])
+)
+pipe = stp.make_traced_pipeline(pre, LogisticRegression(), store=store)
+pipe.fit(df[["name", "x"]], df["y"])
+(feature,) = [f for f in pipe.lineage_.feature_lineage if f"{secret}007" in f]
+# killed once the erasure is committed, before the table is rewritten
+scrub.retry = scrub.scrub = lambda *a: os._exit(77)
+store.erase_rows(sample_id=df.index[[7]].to_numpy(), reason="request 7", features=[feature])
+"""
+
+
+@pytest.fixture
+def killed_after_commit(postgres_server, tmp_path):
+    secret = f"Q{uuid.uuid4().hex[:10]}"
+    schema = new_schema()
+    code = textwrap.dedent(_CHILD)
+    args = [str(tmp_path), postgres_server.dsn, schema, secret]
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert done.returncode == KILLED, done.stderr[-3000:]
+
+    def held(row="007"):
+        """The erased category's copies in the table files (not the write-ahead log)."""
+        with psycopg.connect(postgres_server.dsn, autocommit=True) as con:
+            con.execute("CHECKPOINT")  # the server's buffers written to its files
+        base = Path(postgres_server.folder)
+        return sum(
+            p.read_bytes().count(f"{secret}{row}".encode())
+            for p in base.rglob("*")
+            if p.is_file() and "pg_wal" not in p.parts
+        )
+
+    held.secret = secret
+    return postgres_server.dsn, schema, held
+
+
+def _messages(call):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = call()
+    return out, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+def test_the_next_open_rewrites_what_a_writer_killed_after_the_commit_left(killed_after_commit):
+    dsn, schema, held = killed_after_commit
+    assert held()  # committed, not rewritten: the dead row version is in the heap
+    store, messages = _messages(lambda: stp.stores.PostgresStore(dsn, schema=schema))
+    assert held() == 0
+    assert not any("still in" in m for m in messages), messages
+    assert store.check()["erased_bytes_left"] == []
+    assert store.verify()
+
+
+def test_until_it_is_rewritten_opening_check_and_verify_say_so(killed_after_commit):
+    dsn, schema, held = killed_after_commit
+    reader = psycopg.connect(dsn)
+    # a transaction holding the table (reading its pages would prune them by chance)
+    reader.execute(f'LOCK TABLE "{schema}".run_leaves IN ACCESS SHARE MODE')
+    try:
+        store, messages = _messages(lambda: stp.stores.PostgresStore(dsn, schema=schema))
+        assert held()
+        assert any("still in" in m and "run_leaves" in m for m in messages), messages
+        (left,) = store.check()["erased_bytes_left"]
+        assert "run_leaves" in left
+        ok, messages = _messages(store.verify)
+        assert ok and any("dead row versions" in m for m in messages), messages
+        store.append_event("review", {"n": 1})  # does not wait for the reader
+        # (verify's reads may have pruned the page by chance: the store cannot know)
+        assert store.check()["erased_bytes_left"]
+    finally:
+        reader.rollback()
+        reader.close()
+    store.append_event("review", {"n": 2})
+    assert held() == 0
+    assert store.check()["erased_bytes_left"] == []
+    ro, messages = _messages(lambda: stp.stores.PostgresStore(dsn, schema=schema, mode="ro"))
+    assert not messages and ro.verify()
+
+
+def test_a_read_only_opening_says_so_and_how_to_finish(killed_after_commit):
+    dsn, schema, held = killed_after_commit
+    _, messages = _messages(lambda: stp.stores.PostgresStore(dsn, schema=schema, mode="ro"))
+    assert any("read-only" in m and "writable" in m for m in messages), messages
+    assert held()
+    stp.stores.PostgresStore(dsn, schema=schema)
+    assert held() == 0
+
+
+def test_an_erasure_under_a_reader_warns_within_seconds_naming_it(killed_after_commit):
+    dsn, schema, held = killed_after_commit
+    store = stp.stores.PostgresStore(dsn, schema=schema, timeout=60)
+    (run_id,) = store.list_runs()["run_id"]
+    run = store.load_run(run_id)
+    (feature,) = [f for f in run.feature_lineage if f"{held.secret}008" in f]
+    reader = psycopg.connect(dsn)
+    reader.execute("SET application_name = 'the-auditors-notebook'")
+    reader.execute(f'LOCK TABLE "{schema}".run_leaves IN ACCESS SHARE MODE')
+    try:
+        started = time.monotonic()
+        _, messages = _messages(
+            lambda: store.erase_rows(
+                sample_id=run.row_ids[[8]], reason="request 8", features=[feature]
+            )
+        )
+        assert time.monotonic() - started < 30
+        (message,) = [m for m in messages if "VACUUM FULL" in m]
+        assert "the-auditors-notebook" in message and "tries again" in message
+        assert store.check()["erased_bytes_left"]
+    finally:
+        reader.rollback()
+        reader.close()
+    store.append_event("review", {"n": 1})
+    assert store.check()["erased_bytes_left"] == []
+    assert held("008") == 0
