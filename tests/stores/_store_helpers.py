@@ -2,6 +2,7 @@
 
 import sqlite3
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -224,3 +225,20 @@ def run_in_processes(target, args_list, timeout=240):
     for p in procs:
         p.join(timeout=60)
     return errors
+
+
+def user_warnings(call):
+    """``(call(), the messages of the UserWarnings it raised)``, every one recorded."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = call()
+    return out, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+def open_reader(path):
+    """A connection to the SQLite file ``path`` holding a read transaction open (until
+    its cursor, also returned, is exhausted or the connection closed)."""
+    reader = sqlite3.connect(path)
+    cursor = reader.execute("SELECT * FROM events")
+    cursor.fetchone()
+    return reader, cursor

@@ -24,6 +24,7 @@ import pytest
 import sktraceprop as stp
 from sktraceprop.cli import main
 from sktraceprop.stores._sqlite_scrub import is_pending
+from tests.stores._store_helpers import open_reader, user_warnings
 
 SECRET = "SECRETNAME007"
 KILLED = 77
@@ -66,24 +67,10 @@ def _held(folder):
     return sum(p.read_bytes().count(SECRET.encode()) for p in folder.glob("store.db*"))
 
 
-def _messages(call):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = call()
-    return out, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-
-
-def _reader(folder):
-    reader = sqlite3.connect(folder / "store.db")
-    cursor = reader.execute("SELECT * FROM events")
-    cursor.fetchone()  # a read transaction stays open until the cursor is exhausted
-    return reader, cursor
-
-
 def test_the_next_open_wipes_what_a_writer_killed_after_the_commit_left(tmp_path):
     _killed_after_commit(tmp_path)
     assert _held(tmp_path)  # committed, not wiped
-    store, messages = _messages(lambda: stp.stores.SQLiteStore(tmp_path / "store.db"))
+    store, messages = user_warnings(lambda: stp.stores.SQLiteStore(tmp_path / "store.db"))
     assert _held(tmp_path) == 0  # the opening finished it (the handle still open)
     assert not any("still in" in m for m in messages), messages
     assert store.check()["erased_bytes_left"] == []
@@ -93,8 +80,10 @@ def test_the_next_open_wipes_what_a_writer_killed_after_the_commit_left(tmp_path
 
 def test_until_it_is_wiped_opening_check_and_verify_say_so(tmp_path):
     _killed_after_commit(tmp_path)
-    reader, cursor = _reader(tmp_path)  # keeps the log in use
-    store, messages = _messages(lambda: stp.stores.SQLiteStore(tmp_path / "store.db", timeout=30))
+    reader, cursor = open_reader(tmp_path / "store.db")  # keeps the log in use
+    store, messages = user_warnings(
+        lambda: stp.stores.SQLiteStore(tmp_path / "store.db", timeout=30)
+    )
     assert _held(tmp_path)  # the warning is true
     assert any("still in" in m and "store.db-wal" in m for m in messages), messages
     (left,) = store.check()["erased_bytes_left"]
@@ -104,7 +93,7 @@ def test_until_it_is_wiped_opening_check_and_verify_say_so(tmp_path):
         warnings.simplefilter("ignore")
         assert main(["check", str(tmp_path / "store.db")], out=out) == 0
     assert f"warning: {left}" in out.getvalue()
-    ok, messages = _messages(store.verify)
+    ok, messages = user_warnings(store.verify)
     assert ok and any("erased values' old bytes" in m for m in messages), messages
     # a write while the reader reads neither waits for it nor fails
     started = time.monotonic()
@@ -115,13 +104,15 @@ def test_until_it_is_wiped_opening_check_and_verify_say_so(tmp_path):
     store.append_event("review", {"n": 2})
     assert _held(tmp_path) == 0
     assert store.check()["erased_bytes_left"] == []
-    _, messages = _messages(store.verify)
+    _, messages = user_warnings(store.verify)
     assert not messages
 
 
 def test_a_read_only_opening_says_the_bytes_are_there_and_how_to_finish(tmp_path):
     _killed_after_commit(tmp_path)
-    store, messages = _messages(lambda: stp.stores.SQLiteStore(tmp_path / "store.db", mode="ro"))
+    store, messages = user_warnings(
+        lambda: stp.stores.SQLiteStore(tmp_path / "store.db", mode="ro")
+    )
     assert _held(tmp_path)
     assert any("still in" in m and "writable" in m for m in messages), messages
     assert store.check()["erased_bytes_left"]
@@ -153,10 +144,10 @@ def test_an_erasure_under_a_reader_warns_within_seconds_not_the_whole_timeout(tm
     (run_id,) = store.list_runs()["run_id"]
     ids = store.load_run(run_id).row_ids[[7]]
     (feature,) = [f for f in store.load_run(run_id).feature_lineage if SECRET in f]
-    reader, cursor = _reader(tmp_path)
+    reader, cursor = open_reader(tmp_path / "store.db")
     try:
         started = time.monotonic()
-        _, messages = _messages(
+        _, messages = user_warnings(
             lambda: store.erase_rows(sample_id=ids, reason="request 7", features=[feature])
         )
         waited = time.monotonic() - started
@@ -174,11 +165,13 @@ def test_an_erasure_under_a_reader_warns_within_seconds_not_the_whole_timeout(tm
 @pytest.mark.parametrize("reopen_as", ["rw", "ro"])
 def test_a_store_marked_pending_keeps_working(tmp_path, reopen_as):
     _killed_after_commit(tmp_path)
-    reader, cursor = _reader(tmp_path)
+    reader, cursor = open_reader(tmp_path / "store.db")
     try:
-        store, _ = _messages(lambda: stp.stores.SQLiteStore(tmp_path / "store.db", mode=reopen_as))
+        store, _ = user_warnings(
+            lambda: stp.stores.SQLiteStore(tmp_path / "store.db", mode=reopen_as)
+        )
         assert len(store.list_runs()) == 1
-        _, _ = _messages(store.verify)
+        _, _ = user_warnings(store.verify)
     finally:
         cursor.fetchall()
         reader.close()

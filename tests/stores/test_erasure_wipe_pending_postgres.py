@@ -16,14 +16,13 @@ import sys
 import textwrap
 import time
 import uuid
-import warnings
 from pathlib import Path
 
 import psycopg
 import pytest
 
 import sktraceprop as stp
-from tests.stores._store_helpers import new_schema
+from tests.stores._store_helpers import new_schema, user_warnings
 
 KILLED = 77
 
@@ -75,17 +74,10 @@ def killed_after_commit(postgres_server, tmp_path):
     return postgres_server.dsn, schema, held
 
 
-def _messages(call):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = call()
-    return out, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-
-
 def test_the_next_open_rewrites_what_a_writer_killed_after_the_commit_left(killed_after_commit):
     dsn, schema, held = killed_after_commit
     assert held()  # committed, not rewritten: the dead row version is in the heap
-    store, messages = _messages(lambda: stp.stores.PostgresStore(dsn, schema=schema))
+    store, messages = user_warnings(lambda: stp.stores.PostgresStore(dsn, schema=schema))
     assert held() == 0
     assert not any("still in" in m for m in messages), messages
     assert store.check()["erased_bytes_left"] == []
@@ -98,12 +90,12 @@ def test_until_it_is_rewritten_opening_check_and_verify_say_so(killed_after_comm
     # a transaction holding the table (reading its pages would prune them by chance)
     reader.execute(f'LOCK TABLE "{schema}".run_leaves IN ACCESS SHARE MODE')
     try:
-        store, messages = _messages(lambda: stp.stores.PostgresStore(dsn, schema=schema))
+        store, messages = user_warnings(lambda: stp.stores.PostgresStore(dsn, schema=schema))
         assert held()
         assert any("still in" in m and "run_leaves" in m for m in messages), messages
         (left,) = store.check()["erased_bytes_left"]
         assert "run_leaves" in left
-        ok, messages = _messages(store.verify)
+        ok, messages = user_warnings(store.verify)
         assert ok and any("dead row versions" in m for m in messages), messages
         store.append_event("review", {"n": 1})  # does not wait for the reader
         # (verify's reads may have pruned the page by chance: the store cannot know)
@@ -114,13 +106,13 @@ def test_until_it_is_rewritten_opening_check_and_verify_say_so(killed_after_comm
     store.append_event("review", {"n": 2})
     assert held() == 0
     assert store.check()["erased_bytes_left"] == []
-    ro, messages = _messages(lambda: stp.stores.PostgresStore(dsn, schema=schema, mode="ro"))
+    ro, messages = user_warnings(lambda: stp.stores.PostgresStore(dsn, schema=schema, mode="ro"))
     assert not messages and ro.verify()
 
 
 def test_a_read_only_opening_says_so_and_how_to_finish(killed_after_commit):
     dsn, schema, held = killed_after_commit
-    _, messages = _messages(lambda: stp.stores.PostgresStore(dsn, schema=schema, mode="ro"))
+    _, messages = user_warnings(lambda: stp.stores.PostgresStore(dsn, schema=schema, mode="ro"))
     assert any("read-only" in m and "writable" in m for m in messages), messages
     assert held()
     stp.stores.PostgresStore(dsn, schema=schema)
@@ -138,7 +130,7 @@ def test_an_erasure_under_a_reader_warns_within_seconds_naming_it(killed_after_c
     reader.execute(f'LOCK TABLE "{schema}".run_leaves IN ACCESS SHARE MODE')
     try:
         started = time.monotonic()
-        _, messages = _messages(
+        _, messages = user_warnings(
             lambda: store.erase_rows(
                 sample_id=run.row_ids[[8]], reason="request 8", features=[feature]
             )

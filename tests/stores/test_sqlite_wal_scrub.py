@@ -21,6 +21,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 import sktraceprop as stp
 from sktraceprop.stores._sqlite_scrub import is_pending
+from tests.stores._store_helpers import open_reader
 
 SECRET = b"SECRETNAME007"
 
@@ -56,13 +57,6 @@ def _erase(store, df, pipe):
     return [str(w.message) for w in caught]
 
 
-def _reader(tmp_path):
-    reader = sqlite3.connect(tmp_path / "s.db")
-    cursor = reader.execute("SELECT * FROM events")
-    cursor.fetchone()  # a read transaction stays open until the cursor is exhausted
-    return reader, cursor
-
-
 def _pending(tmp_path):
     con = sqlite3.connect(tmp_path / "s.db")
     try:
@@ -77,7 +71,7 @@ def erased_under_a_reader(tmp_path):
     store = stp.stores.SQLiteStore(tmp_path / "s.db", timeout=1)
     df, pipe = _fit(tmp_path, store)
     assert sum(_copies(tmp_path).values()) > 0
-    reader, cursor = _reader(tmp_path)
+    reader, cursor = open_reader(tmp_path / "s.db")
     messages = _erase(store, df, pipe)
     return store, reader, cursor, messages
 
