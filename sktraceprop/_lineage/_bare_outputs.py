@@ -1,0 +1,205 @@
+"""Outputs of traced transformers that carry no row ids, recognised where a fit gets them.
+
+A traced pipeline, column transformer or :class:`~sktraceprop.TracedEstimator` given
+traced rows returns, by scikit-learn's default, a NumPy array (or a sparse matrix): the
+row ids stay behind. A model then fitted on that output (``make_traced_pipeline(model)
+.fit(pipe.transform(X), y)``, ``model.fit(pre.fit_transform(X), y)``) records anonymous
+rows, and its values are no longer the loaded ones, so nothing else recognises them.
+
+Each such output is remembered here, in this process only: a 64-bit hash of each of up
+to :data:`CAP` of its rows (those of the smallest hashes, so that any subset of the
+rows, a ``train_test_split`` of the output, holds its share of them), and who made it.
+An untraced fit whose data holds one of those rows warns, naming the step and how to
+keep the lineage. Rows with fewer than two values other than 0, 1 and -1 (one-hot
+rows, which other data holds as well) are not remembered. Rows forgotten by an
+unlearner empty the memory (it cannot tell which hashes were theirs).
+"""
+
+import contextvars
+import threading
+from collections import deque
+
+import numpy as np
+import pandas as pd
+
+from ._ids import distinct_codes
+from ._witness import WITNESSES
+
+#: Row hashes kept per output.
+CAP = 4096
+#: Outputs remembered (the latest).
+MAX_OUTPUTS = 16
+#: Outputs larger than this many cells are not read (a sparse matrix is made dense).
+MAX_CELLS = 1 << 26
+
+_PRIME = np.uint64(0x100000001B3)
+_KEPT = deque(maxlen=MAX_OUTPUTS)
+_LOCK = threading.Lock()
+#: True while a traced transform runs: the steps it calls leave the remembering to it.
+_ACTIVE = contextvars.ContextVar("sktraceprop_bare_output_active", default=False)
+
+
+class _Output:
+    __slots__ = ("hashes", "n_features", "sources", "step")
+
+    def __init__(self, step, sources, n_features, hashes):
+        self.step, self.sources, self.n_features, self.hashes = (
+            step,
+            sources,
+            n_features,
+            hashes,
+        )
+
+
+class _Forget:
+    """Empties the memory when witness rows are forgotten or cleared."""
+
+    def forget(self, ids):
+        self.clear()
+
+    def clear(self):
+        with _LOCK:
+            _KEPT.clear()
+
+
+WITNESSES.follow(_Forget())
+
+
+def _values(data):
+    """``data`` as a 2-D float32 array, or None where it is not numeric or too large."""
+    if hasattr(data, "tocsr") and hasattr(data, "toarray"):  # scipy.sparse
+        if data.ndim != 2 or data.shape[0] * data.shape[1] > MAX_CELLS:
+            return None
+        data = data.toarray()
+    elif isinstance(data, pd.DataFrame):
+        if not all(
+            pd.api.types.is_numeric_dtype(d) and not isinstance(d, pd.CategoricalDtype)
+            for d in data.dtypes
+        ):
+            return None
+        data = data.to_numpy(dtype=np.float64, na_value=np.nan)
+    elif not isinstance(data, np.ndarray):
+        return None
+    if data.ndim != 2 or data.dtype.kind not in "iufb" or data.size > MAX_CELLS:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = np.asarray(data, dtype=np.float32) + np.float32(0.0)  # -0.0 is 0.0
+    values[np.isnan(values)] = np.nan  # one NaN
+    return values
+
+
+def _row_hashes(values):
+    """A 64-bit hash of each row's float32 values."""
+    h = np.zeros(values.shape[0], dtype=np.uint64)
+    bits = np.ascontiguousarray(values).view(np.uint32).astype(np.uint64)
+    for j in range(values.shape[1]):
+        h = (h * _PRIME) ^ pd.util.hash_array(bits[:, j] + np.uint64(j), categorize=False)
+    return h
+
+
+def _informative(values):
+    """Rows with at least two finite values other than 0, 1 and -1."""
+    plain = (values == 0) | (values == 1) | (values == -1) | ~np.isfinite(values)
+    return (~plain).sum(axis=1) >= 2
+
+
+class transforming:
+    """Context manager around a traced ``transform``: true for the outermost one."""
+
+    def __enter__(self):
+        from ._record import _RECORDING
+
+        self.outer = not (_ACTIVE.get() or _RECORDING.get())
+        self.token = _ACTIVE.set(True)
+        return self.outer
+
+    def __exit__(self, *exc):
+        _ACTIVE.reset(self.token)
+        return False
+
+
+def remember(step, X, out, sample_id=None):
+    """Remember ``out`` when ``step``'s input ``X`` carried row ids and ``out`` carries none.
+
+    ``step`` names the call (``"TracedPipeline(standardscaler).transform"``);
+    ``sample_id`` the ids given with ``X``.
+    """
+    from ._capture import carried_ids
+
+    try:
+        ids = carried_ids(X, validate=False) if sample_id is None else sample_id
+        if ids is None or carried_ids(out, validate=False) is not None:
+            return
+        values = _values(out)
+    except Exception:  # noqa: BLE001 (a hint only: never fails the transform)
+        return
+    if values is None or values.shape[0] == 0 or values.shape[1] < 2:
+        return
+    hashes = np.unique(_row_hashes(values[_informative(values)]))[:CAP]
+    if not hashes.size:
+        return
+    from ._source import REGISTRY
+
+    sources = []
+    for code in distinct_codes(np.asarray(ids, dtype=np.int64)).tolist():
+        try:
+            sources.append(REGISTRY.by_code(code).source_id)
+        except Exception:  # noqa: BLE001 (a code this process does not know)
+            continue
+    with _LOCK:
+        _KEPT.append(_Output(step, sorted(set(sources)), values.shape[1], hashes))
+
+
+def output_in(X):
+    """The remembered output whose rows ``X`` holds: ``(output, rows found)``, or None.
+
+    The latest output first; ``rows found`` counts the rows of ``X`` whose hash is one
+    of the kept ones.
+    """
+    with _LOCK:
+        kept = list(_KEPT)
+    if not kept:
+        return None
+    width = X.shape[1] if len(getattr(X, "shape", ())) == 2 else None
+    kept = [o for o in kept if o.n_features == width]
+    if not kept:
+        return None
+    try:
+        values = _values(X)
+    except (TypeError, ValueError):
+        return None
+    if values is None:
+        return None
+    hashes = _row_hashes(values[_informative(values)])
+    for output in reversed(kept):
+        found = int(np.isin(hashes, output.hashes).sum())
+        if found:
+            return output, found
+    return None
+
+
+def bare_output_message(output, found, n_rows):
+    """The warning for data holding ``found`` rows of a remembered ``output``."""
+    sources = ", ".join(output.sources[:5]) or "traced sources"
+    return (
+        f"X carries no sktraceprop row ids, but at least {found} of its {n_rows} rows are rows of "
+        f"the output of {output.step} on rows of {sources}: that output is a plain "
+        "array, which carries no row ids, so this fit records its rows as an anonymous "
+        "source and their files and lines are lost there. Keep them by fitting the model "
+        "as the last step of the traced pipeline (make_traced_pipeline(..., model)), by "
+        "making the step output pandas (set_output(transform='pandas'): its index then "
+        "holds the row ids), or by passing sample_id=sktraceprop.row_ids(X_in) with "
+        "X_in the traced frame that was transformed, in the same order."
+    )
+
+
+def step_label(estimator, method):
+    """``estimator``'s class and parts, and ``method``: ``TracedPipeline(standardscaler,
+    pca).transform``."""
+    if hasattr(estimator, "steps"):
+        parts = [name for name, _ in estimator.steps]
+    elif hasattr(estimator, "transformers"):
+        parts = [t[0] for t in estimator.transformers]
+    else:
+        parts = [type(getattr(estimator, "estimator", None)).__name__]
+    return f"{type(estimator).__name__}({', '.join(map(str, parts))}).{method}"
