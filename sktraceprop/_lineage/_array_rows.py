@@ -1,0 +1,40 @@
+"""Row ids given for a plain array (``sample_id=``) checked against the rows' values.
+
+A DataFrame's ids are checked against what was loaded for them (:mod:`._misplaced`):
+a row holding another row's values is refused. An array has no column names, so its
+rows were not compared, and ids given in another order than the rows
+(``fit(df.to_numpy(), y, sample_id=row_ids(df_sorted))``) named a wrong line for every
+row, without a word. The array is compared as a frame whose columns have no loaded
+name: each column is identified with a loaded column by its values on the witness rows
+(:mod:`._renamed`), as a renamed column is, and a row holding another witness row's
+values, under the id of a row whose values it does not hold, is refused with the
+frame's :class:`~sktraceprop.exceptions.LineageError`. Columns that cannot be
+identified (scaled, encoded) are not compared; nothing is recorded from the comparison.
+"""
+
+import numpy as np
+import pandas as pd
+
+from ._ids import ROW_INDEX_NAME
+
+
+def check_array_rows(X, ids):
+    """Refuse ``ids`` that do not belong to the rows of the 2-D numeric array ``X``.
+
+    Raises
+    ------
+    LineageError
+        When a row of ``X`` holds the values loaded for another row than its id names.
+    """
+    from ._record import changes
+
+    if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype.kind not in "iuf":
+        return
+    if X.shape[0] != len(ids) or X.shape[1] < 2:
+        return
+    frame = pd.DataFrame(
+        np.asarray(X),
+        columns=[f"column {j} of the array" for j in range(X.shape[1])],
+        index=pd.Index(np.asarray(ids, dtype=np.int64), name=ROW_INDEX_NAME),
+    )
+    changes(frame, frame.index.to_numpy(), name="X")
