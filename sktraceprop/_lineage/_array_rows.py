@@ -38,3 +38,16 @@ def check_array_rows(X, ids):
         index=pd.Index(np.asarray(ids, dtype=np.int64), name=ROW_INDEX_NAME),
     )
     changes(frame, frame.index.to_numpy(), name="X")
+
+
+def check_ids_of_rows(X, ids, sample_id=None):
+    """Refuse ``ids`` that do not belong to the rows of ``X``: a DataFrame's as a traced
+    fit does (:func:`._record.changes`), an array's when they were given (``sample_id``)
+    as :func:`check_array_rows` does. For fits that record no changed columns (the
+    valuer): nothing of the comparison is kept."""
+    from ._record import changes
+
+    if isinstance(X, pd.DataFrame):
+        changes(X, ids)
+    elif sample_id is not None:
+        check_array_rows(X, ids)
