@@ -7,7 +7,7 @@ row ids stay behind. A model then fitted on that output (``make_traced_pipeline(
 rows, and its values are no longer the loaded ones, so nothing else recognises them.
 
 Each such output is remembered here, in this process only: a 64-bit hash of each of up
-to :data:`CAP` of its rows (those of the smallest hashes, so that any subset of the
+to :data:`CAP` of its rows (picked by a hash of their row ids, so that any subset of the
 rows, a ``train_test_split`` of the output, holds its share of them), and who made it.
 An untraced fit whose data holds one of those rows warns, naming the step and how to
 keep the lineage. Rows with fewer than two values other than 0, 1 and -1 (one-hot
@@ -29,8 +29,13 @@ from ._witness import WITNESSES
 CAP = 4096
 #: Outputs remembered (the latest).
 MAX_OUTPUTS = 16
-#: Outputs larger than this many cells are not read (a sparse matrix is made dense).
+#: Rows chosen or looked up larger than this many cells are not read (a sparse
+#: matrix is made dense).
 MAX_CELLS = 1 << 26
+#: Rows of a fit's data looked up, evenly spread (an output's kept rows are spread
+#: over it: a quarter of a million rows holds its share).
+LOOKED_UP = 1 << 18
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 _PRIME = np.uint64(0x100000001B3)
 _KEPT = deque(maxlen=MAX_OUTPUTS)
@@ -65,20 +70,27 @@ class _Forget:
 WITNESSES.follow(_Forget())
 
 
-def _values(data):
-    """``data`` as a 2-D float32 array, or None where it is not numeric or too large."""
+def _values(data, rows=slice(None)):
+    """``data[rows]`` as a 2-D float32 array, or None where it is not numeric or too
+    large."""
+    if len(getattr(data, "shape", ())) != 2:
+        return None
     if hasattr(data, "tocsr") and hasattr(data, "toarray"):  # scipy.sparse
-        if data.ndim != 2 or data.shape[0] * data.shape[1] > MAX_CELLS:
+        data = data.tocsr()[rows]
+        if data.shape[0] * data.shape[1] > MAX_CELLS:
             return None
         data = data.toarray()
     elif isinstance(data, pd.DataFrame):
+        data = data.iloc[rows]
         if not all(
             pd.api.types.is_numeric_dtype(d) and not isinstance(d, pd.CategoricalDtype)
             for d in data.dtypes
         ):
             return None
         data = data.to_numpy(dtype=np.float64, na_value=np.nan)
-    elif not isinstance(data, np.ndarray):
+    elif isinstance(data, np.ndarray):
+        data = data[rows]
+    else:
         return None
     if data.ndim != 2 or data.dtype.kind not in "iufb" or data.size > MAX_CELLS:
         return None
@@ -86,6 +98,16 @@ def _values(data):
         values = np.asarray(data, dtype=np.float32) + np.float32(0.0)  # -0.0 is 0.0
     values[np.isnan(values)] = np.nan  # one NaN
     return values
+
+
+def _chosen(ids):
+    """The positions of up to :data:`CAP` rows, picked by a hash of their ids: any
+    subset of the rows holds its share of them."""
+    if ids.shape[0] <= CAP:
+        return slice(None)
+    with np.errstate(over="ignore"):
+        key = ids.view(np.uint64) * _GOLDEN
+    return np.sort(np.argpartition(key, CAP)[:CAP])
 
 
 def _row_hashes(values):
@@ -130,12 +152,15 @@ def remember(step, X, out, sample_id=None):
         ids = carried_ids(X, validate=False) if sample_id is None else sample_id
         if ids is None or carried_ids(out, validate=False) is not None:
             return
-        values = _values(out)
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.shape[0] != getattr(out, "shape", (None,))[0]:
+            return  # (rows dropped or added: which output row is which is not known)
+        values = _values(out, _chosen(ids))
     except Exception:  # noqa: BLE001 (a hint only: never fails the transform)
         return
     if values is None or values.shape[0] == 0 or values.shape[1] < 2:
         return
-    hashes = np.unique(_row_hashes(values[_informative(values)]))[:CAP]
+    hashes = np.unique(_row_hashes(values[_informative(values)]))
     if not hashes.size:
         return
     from ._source import REGISTRY
@@ -164,8 +189,9 @@ def output_in(X):
     kept = [o for o in kept if o.n_features == width]
     if not kept:
         return None
+    n = X.shape[0]
     try:
-        values = _values(X)
+        values = _values(X, slice(None, None, max(1, -(-n // LOOKED_UP))))
     except (TypeError, ValueError):
         return None
     if values is None:

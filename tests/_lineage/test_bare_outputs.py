@@ -10,6 +10,7 @@ import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -169,3 +170,19 @@ def test_forgotten_rows_empty_the_memory(tmp_path):
     WITNESSES.forget(stp.row_ids(d)[:1])
     _, caught = _fit_warnings(Z, d["label"].to_numpy())
     assert not any("output of" in m for m in caught)
+
+
+def test_a_split_of_a_large_output_holds_kept_rows():
+    """Past 4,096 rows only rows picked by their ids are kept; a fifth of the output
+    (and a sparse output) still holds its share of them."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(1)
+    frame = stp.from_pandas(pd.DataFrame(rng.normal(size=(20_000, 3)), columns=FEATURES), "large")
+    Z = stp.make_traced_pipeline(StandardScaler()).fit(frame).transform(frame)
+    _, Z_test = train_test_split(Z, test_size=0.2, random_state=0)
+    _, caught = _fit_warnings(Z_test, np.arange(len(Z_test)) % 2)
+    found = int(re.search(r"at least (\d+) of its 4000 rows", caught[0]).group(1))
+    assert 500 < found < 1200  # about a fifth of the 4,096 kept
+    _, caught = _fit_warnings(sparse.csr_matrix(Z_test), np.arange(len(Z_test)) % 2)
+    assert "TracedPipeline(standardscaler).transform on rows of large" in caught[0]
