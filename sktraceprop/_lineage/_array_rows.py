@@ -21,6 +21,12 @@ from ._ids import ROW_INDEX_NAME
 def check_array_rows(X, ids):
     """Refuse ``ids`` that do not belong to the rows of the 2-D numeric array ``X``.
 
+    Returns
+    -------
+    changed : Changes or None
+        What was compared (:func:`._record.changes`), for :func:`unkept_notes`; None
+        where ``X`` is not such an array.
+
     Raises
     ------
     LineageError
@@ -29,15 +35,29 @@ def check_array_rows(X, ids):
     from ._record import changes
 
     if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype.kind not in "iuf":
-        return
+        return None
     if X.shape[0] != len(ids) or X.shape[1] < 2:
-        return
+        return None
     frame = pd.DataFrame(
         np.asarray(X),
         columns=[f"column {j} of the array" for j in range(X.shape[1])],
         index=pd.Index(np.asarray(ids, dtype=np.int64), name=ROW_INDEX_NAME),
     )
-    changes(frame, frame.index.to_numpy(), name="X")
+    return changes(frame, frame.index.to_numpy(), name="X")
+
+
+def unkept_notes(run, changed):
+    """The run's notes for the sources of an array's rows whose loaded values are not
+    kept in this process (a fit in a joblib worker): their ids were not checked, as
+    the notes of a frame's say. Other sources' (values that name no loaded column) get
+    no note: an array's ids are taken as given."""
+    from ._record import compared_notes
+
+    compared = getattr(changed, "compared", None)
+    if not compared:
+        return []
+    unkept = {code: found for code, found in compared[0].items() if found is None}
+    return compared_notes(run, unkept, {}) if unkept else []
 
 
 def check_ids_of_rows(X, ids, sample_id=None):

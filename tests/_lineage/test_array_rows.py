@@ -98,3 +98,25 @@ def test_lines_named_are_the_rows_or_the_fit_is_refused(tmp_path, rows, ids_orde
         return
     assert _named_keys(model, path) == X[:, 0].astype(int).tolist()
     assert (given_ids == rows).all()
+
+
+def test_worker_fits_say_the_array_ids_were_not_checked(tmp_path):
+    """A joblib worker keeps no loaded values: a split fitted there cannot compare, and
+    its run says so (as a frame's does) instead of naming wrong lines without a word."""
+    from sklearn.model_selection import cross_validate
+
+    path, d = _read(tmp_path)
+    X, y = d[["key", "a", "b"]].to_numpy(), np.arange(N) % 2
+    misordered = stp.row_ids(d.sort_values("a"))
+    store = stp.stores.SQLiteStore(tmp_path / "runs.db")
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
+    cross_validate(pipe, X, y, cv=2, n_jobs=2, params={"sample_id": misordered})
+    runs = [store.load_run(r) for r in store.list_runs()["run_id"]]
+    assert len(runs) == 2
+    for run in runs:
+        assert any(
+            "source 'array_rows' were not checked: the values loaded for them are not kept" in note
+            for note in run.notes
+        )
+    with pytest.raises(LineageError):  # the same call in one process is refused
+        cross_validate(pipe, X, y, cv=2, params={"sample_id": misordered}, error_score="raise")
