@@ -2,9 +2,10 @@
 
 A traced pipeline, column transformer or :class:`~sktraceprop.TracedEstimator` given
 traced rows returns, by scikit-learn's default, a NumPy array (or a sparse matrix): the
-row ids stay behind. A model then fitted on that output (``make_traced_pipeline(model)
-.fit(pipe.transform(X), y)``, ``model.fit(pre.fit_transform(X), y)``) records anonymous
-rows, and its values are no longer the loaded ones, so nothing else recognises them.
+row ids stay behind (as a pandas output's do in its ``.to_numpy()``). A model then
+fitted on that output (``make_traced_pipeline(model).fit(pipe.transform(X), y)``,
+``model.fit(pre.fit_transform(X), y)``) records anonymous rows, and its values are no
+longer the loaded ones, so nothing else recognises them.
 
 Each such output is remembered here, in this process only: a 64-bit hash of each of up
 to :data:`CAP` of its rows (picked by a hash of their row ids, so that any subset of the
@@ -141,7 +142,8 @@ class transforming:
 
 
 def remember(step, X, out, sample_id=None):
-    """Remember ``out`` when ``step``'s input ``X`` carried row ids and ``out`` carries none.
+    """Remember ``out`` when ``step``'s input ``X`` carried row ids (``out`` may keep them:
+    its ``.to_numpy()`` does not).
 
     ``step`` names the call (``"TracedPipeline(standardscaler).transform"``);
     ``sample_id`` the ids given with ``X``.
@@ -150,9 +152,11 @@ def remember(step, X, out, sample_id=None):
 
     try:
         ids = carried_ids(X, validate=False) if sample_id is None else sample_id
-        if ids is None or carried_ids(out, validate=False) is not None:
+        if ids is None:
             return
-        ids = np.asarray(ids, dtype=np.int64)
+        # an output that keeps them (set_output pandas) loses them in .to_numpy()
+        kept = carried_ids(out, validate=False)
+        ids = np.asarray(ids if kept is None else kept, dtype=np.int64)
         if ids.shape[0] != getattr(out, "shape", (None,))[0]:
             return  # (rows dropped or added: which output row is which is not known)
         values = _values(out, _chosen(ids))
@@ -208,13 +212,15 @@ def bare_output_message(output, found, n_rows):
     """The warning for data holding ``found`` rows of a remembered ``output``."""
     sources = ", ".join(output.sources[:5]) or "traced sources"
     return (
-        f"X carries no sktraceprop row ids, but at least {found} of its {n_rows} rows are rows of "
-        f"the output of {output.step} on rows of {sources}: that output is a plain "
-        "array, which carries no row ids, so this fit records its rows as an anonymous "
-        "source and their files and lines are lost there. Keep them by fitting the model "
+        f"X carries no sktraceprop row ids, but at least {found} of its {n_rows} rows are "
+        f"rows of the output of {output.step} on rows of {sources}, without their row ids "
+        "(a NumPy output, or the .to_numpy()/.values of a pandas one): this fit records "
+        "them as an anonymous source, and their files and lines are lost there. Keep "
+        "them by fitting the model "
         "as the last step of the traced pipeline (make_traced_pipeline(..., model)), by "
-        "making the step output pandas (set_output(transform='pandas'): its index then "
-        "holds the row ids), or by passing sample_id=sktraceprop.row_ids(X_in) with "
+        "making the step output pandas (set_output(transform='pandas')) and fitting on "
+        "that frame, whose index holds the row ids, or by passing "
+        "sample_id=sktraceprop.row_ids(X_in) with "
         "X_in the traced frame that was transformed, in the same order."
     )
 

@@ -186,3 +186,17 @@ def test_a_split_of_a_large_output_holds_kept_rows():
     assert 500 < found < 1200  # about a fifth of the 4,096 kept
     _, caught = _fit_warnings(sparse.csr_matrix(Z_test), np.arange(len(Z_test)) % 2)
     assert "TracedPipeline(standardscaler).transform on rows of large" in caught[0]
+
+
+def test_the_numpy_of_a_pandas_output_names_the_step(tmp_path):
+    """set_output(transform='pandas') keeps the ids; .to_numpy() of that frame drops them."""
+    path = _write(tmp_path)
+    d = stp.read_csv(path, source_id="patients")
+    pipe = stp.make_traced_pipeline(StandardScaler()).set_output(transform="pandas")
+    Z = pipe.fit(d[FEATURES]).transform(d[FEATURES].iloc[::-1])
+    assert stp.row_ids(Z).tolist() == stp.row_ids(d)[::-1].tolist()
+    _, caught = _fit_warnings(Z.to_numpy()[:30], np.arange(30) % 2)
+    assert len(caught) == 1
+    assert "TracedPipeline(standardscaler).transform on rows of patients" in caught[0]
+    model, caught = _fit_warnings(Z.iloc[:30], np.arange(30) % 2)
+    assert caught == [] and _lines_hold_keys(model, d["key"].iloc[::-1][:30], path)
