@@ -6,9 +6,16 @@ estimator given to them several times for one call of theirs (per split, per tar
 then on all rows). Each fit is a run of purpose ``"fit"``, like a user's own: the run's
 notes name the estimator whose ``fit`` made it, and the function it went through (a
 split's fit or the final one), as seen on the call stack. A fit made in a worker
-process (``n_jobs``) has only the worker's stack: no note, which proves nothing.
+process (``n_jobs``) has only the worker's stack; where the meta-estimator cloned the
+traced estimator in its own ``fit`` (``CalibratedClassifierCV``, ``VotingClassifier``,
+the final fits of ``StackingClassifier``), the clone carries the name of that ``fit``
+(:data:`TAG`) to the worker, and the note is the one a fit in one process gets. Where
+the clone is made in the worker (``MultiOutputClassifier``, ``OneVsRestClassifier``,
+``BaggingClassifier``) or joblib draws the meta-estimator's tasks in another thread, no
+note, which proves nothing.
 """
 
+import os
 import sys
 
 from sklearn.base import BaseEstimator
@@ -27,15 +34,16 @@ def _outside_library(frame):
     return not (name == "sktraceprop" or name.startswith("sktraceprop."))
 
 
-def enclosing_fit_note(estimator):
-    """A note naming the meta-estimator whose ``fit`` fitted ``estimator``, or None.
+#: The attribute a clone made inside a meta-estimator's ``fit`` carries to a worker
+#: process: ``{"owner": (class name, module, method), "pid": the process that cloned}``.
+TAG = "_stp_enclosing"
 
-    The nearest frame of a ``fit`` method of another scikit-learn-style estimator is
-    the one (None when that is one of the library's, which record their own purpose,
-    or a composition that fits each step once); the frame just inside it names the way
-    through (``_fit_classifier_calibrator_pair``: a split's fit).
-    """
-    frame = sys._getframe(1)
+
+def _walk(estimator, frame):
+    """``(owner, inner, decided)`` from ``frame`` outwards: ``owner`` the ``(class name,
+    module, method)`` of the nearest ``fit`` of another estimator (None when that is one
+    of the library's or a composition, ``decided`` then True), ``inner`` the function
+    just inside it (the fit's caller)."""
     inner = None
     while frame is not None:
         if _outside_library(frame) and frame.f_code.co_name in _FIT_NAMES:
@@ -44,18 +52,47 @@ def enclosing_fit_note(estimator):
                 if isinstance(owner, _COMPOSITIONS) or type(owner).__module__.startswith(
                     "sktraceprop"
                 ):
-                    return None  # one fit per call, or a purpose of the library's own
+                    return None, inner, True  # one fit per call, or a purpose of its own
                 cls = type(owner)
-                own = f"{cls.__module__}.{frame.f_code.co_name}"
-                through = "" if inner in (None, own) else f" through {inner}"
-                return (
-                    f"fitted by {cls.__name__}.{frame.f_code.co_name} ({cls.__module__})"
-                    f"{through}, not by a call of its own: one of the fits that estimator "
-                    "makes (per split, per target or on all its rows), on the rows it "
-                    "passed; purpose 'fit' does not say whether it keeps this model"
-                )
+                return (cls.__name__, cls.__module__, frame.f_code.co_name), inner, True
         name = frame.f_code.co_name
         if inner is None and _outside_library(frame) and name not in ("__call__", "wrapper"):
             inner = f"{frame.f_globals.get('__name__', '')}.{name}"  # the fit's caller
         frame = frame.f_back
-    return None
+    return None, inner, False
+
+
+def _note(owner, inner):
+    name, module, method = owner
+    through = "" if inner in (None, f"{module}.{method}") else f" through {inner}"
+    return (
+        f"fitted by {name}.{method} ({module}){through}, not by a call of its own: one of "
+        "the fits that estimator makes (per split, per target or on all its rows), on the "
+        "rows it passed; purpose 'fit' does not say whether it keeps this model"
+    )
+
+
+def enclosing_fit_note(estimator):
+    """A note naming the meta-estimator whose ``fit`` fitted ``estimator``, or None.
+
+    The nearest frame of a ``fit`` method of another scikit-learn-style estimator is
+    the one (None when that is one of the library's, which record their own purpose,
+    or a composition that fits each step once); the frame just inside it names the way
+    through (``_fit_classifier_calibrator_pair``: a split's fit). In a worker process,
+    whose stack holds no such frame, the :data:`TAG` of a clone made by a
+    meta-estimator's ``fit`` in another process names it. A tag is used once.
+    """
+    tag = estimator.__dict__.pop(TAG, None)
+    owner, inner, decided = _walk(estimator, sys._getframe(1))
+    if owner is not None:
+        return _note(owner, inner)
+    if decided or tag is None or tag["pid"] == os.getpid():
+        return None
+    return _note(tuple(tag["owner"]), inner)
+
+
+def clone_tag(original):
+    """The :data:`TAG` a clone of ``original`` made now gets: the meta-estimator ``fit``
+    on the stack, or None."""
+    owner, _, _ = _walk(original, sys._getframe(1))
+    return None if owner is None else {"owner": owner, "pid": os.getpid()}

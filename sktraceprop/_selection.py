@@ -31,6 +31,8 @@ import uuid
 import weakref
 
 from . import _selection_halving
+from ._enclosing_fit import TAG as ENCLOSING_TAG
+from ._enclosing_fit import clone_tag as enclosing_clone_tag
 from ._lineage._fingerprint import json_safe
 
 __all__ = [
@@ -241,6 +243,10 @@ class SelectionCloneMixin:
         tag = clone_tag(self)
         if tag is not None:
             setattr(new, TAG, tag)
+        else:  # a meta-estimator's fit, named where a worker process fits the clone
+            enclosing = enclosing_clone_tag(self)
+            if enclosing is not None:
+                setattr(new, ENCLOSING_TAG, enclosing)
         return new
 
 

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._cache_holders import note_cache
 from ._enclosing_fit import enclosing_fit_note
 from ._holders import HolderMixin, hold
+from ._lineage._array_rows import check_array_rows, unkept_notes
 from ._lineage._capture import check_aligned, resolve_row_ids
 from ._lineage._current import check_unchanged
 from ._lineage._fit_params import fit_params_notes, fit_params_record
@@ -256,6 +257,9 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                 # which upstream ops the rows went through: found once, before the fit
                 with fit_inputs(X, ids):
                     changed = changes(X, ids) if isinstance(X, pd.DataFrame) else None
+                    array_checked = None
+                    if changed is None and sample_id is not None:
+                        array_checked = check_array_rows(X, ids)  # (refuses ids not theirs)
                     selection = selection_of(self)
                     target_note = transformed_target_note(self)
                     if selection is None:
@@ -268,6 +272,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
                         result = fit_method(X, y, **params)
                         lineage = self._build_lineage(X, ids, context)
                         lineage = add_input_notes(lineage, X, changed)
+                        lineage.notes.extend(unkept_notes(lineage, array_checked))
                         lineage.source_stats = stats
                         lineage.fit_params = fit_record
                         lineage.notes.extend(fit_params_notes(fit_record))

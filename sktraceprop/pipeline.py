@@ -3,6 +3,7 @@
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
+from ._lineage._bare_outputs import remember, step_label, transforming
 from ._lineage._final import (
     final_fit_rows,
     final_row_ids,
@@ -55,7 +56,20 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
     @available_if(_final_has("fit_transform", "transform", passthrough=True))
     def fit_transform(self, X, y=None, sample_id=None, **params):
         """Fit, record lineage, and return the transformed training data."""
-        return self._fit_traced(super().fit_transform, X, y, sample_id, params)
+        with transforming() as outer:
+            out = self._fit_traced(super().fit_transform, X, y, sample_id, params)
+        if outer:  # a plain array: a fit on it can say where its row ids were left
+            remember(step_label(self, "fit_transform"), X, out, sample_id)
+        return out
+
+    @available_if(_final_has("transform", passthrough=True))
+    def transform(self, X, **params):
+        """Transform ``X`` with every step, as :meth:`sklearn.pipeline.Pipeline.transform`."""
+        with transforming() as outer:
+            out = super().transform(X, **params)
+        if outer:
+            remember(step_label(self, "transform"), X, out)
+        return out
 
     @available_if(_final_has("fit_predict"))
     def fit_predict(self, X, y=None, sample_id=None, **params):

@@ -7,6 +7,7 @@ from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._lineage._bare_outputs import remember, step_label, transforming
 from ._lineage._final import (
     final_fit_rows,
     final_row_ids,
@@ -161,15 +162,22 @@ class TracedEstimator(
         compares its data with it, to tell whether its rows went through this step
         (see ``sktraceprop._lineage._upstream_outputs``).
         """
+        return self._transform(X, params)
+
+    def _transform(self, X, params, method="transform", sample_id=None):
         check_is_fitted(self)
-        out = self.estimator_.transform(X, **params)
-        _keep_upstream_output(self, X, out)
+        with transforming() as outer:
+            out = self.estimator_.transform(X, **params)
+            _keep_upstream_output(self, X, out)
+        if outer:  # a plain array: a fit on it can say where its row ids were left
+            remember(step_label(self, method), X, out, sample_id)
         return out
 
     @available_if(inner_has("transform"))
     def fit_transform(self, X, y=None, sample_id=None, **fit_params):
         """Fit, record the run, and transform ``X``."""
-        return self.fit(X, y, sample_id=sample_id, **fit_params).transform(X)
+        self.fit(X, y, sample_id=sample_id, **fit_params)
+        return self._transform(X, {}, "fit_transform", sample_id)
 
     @available_if(inner_has("set_output"))
     def set_output(self, *, transform=None):

@@ -285,6 +285,22 @@ def _warn_if_resembles(X):
     return True
 
 
+def _warn_if_bare_output(X):
+    """Warn when untraced data holds rows a traced transformer output without their ids
+    (see :mod:`._bare_outputs`); True when it warned."""
+    from ._bare_outputs import bare_output_message, output_in
+
+    found = output_in(X)
+    if found is None:
+        return False
+    warnings.warn(
+        bare_output_message(*found, _num_samples(X)),
+        LineageWarning,
+        stacklevel=user_stacklevel(),
+    )
+    return True
+
+
 def _warn_if_holds_loaded_rows(X):
     """Warn when untraced data holds the values of a loaded row (see :mod:`._content`)."""
     from ._content import loaded_row_in
@@ -396,7 +412,7 @@ def resolve_row_ids(X, sample_id=None):
         message = _lost(X)
         if message is not None:
             raise LineageLostError(message)
-    if not _warn_if_resembles(checked):
+    if not _warn_if_bare_output(X) and not _warn_if_resembles(checked):
         _warn_if_holds_loaded_rows(checked)
     source = anonymous_source(X)
     return pack(source.code, np.arange(1, n + 1))

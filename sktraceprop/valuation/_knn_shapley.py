@@ -16,6 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from .._holders import HolderMixin, hold
+from .._lineage._array_rows import check_ids_of_rows
 from .._lineage._capture import resolve_row_ids
 from .._lineage._current import changed_steps
 from .._lineage._ids import codes_of
@@ -361,6 +362,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                 f"{type(self).__name__} requires y to be passed, but the target y is None"
             )
         row_ids = resolve_row_ids(X, sample_id)
+        check_ids_of_rows(X, row_ids, sample_id)  # a row's value is credited to its line
         given_rows = X  # (what tells which steps fitted outside the rows went through)
         if self.transformer is None:
             self.transformer_ = None
