@@ -191,12 +191,27 @@ def main():
                 else "-",
             ]
         )
-    md = markdown_table(headers, table)
-    print(md)
-    payload = {"machine": machine(), "platform": platform.platform(), "cases": rows}
-    write_results(
-        "woodbury", payload, "# Exact influence on TF-IDF text: dense vs Woodbury\n\n" + md
+    info = machine()
+    md = "\n\n".join(
+        [
+            "# Exact influence on TF-IDF text: dense Hessian vs Woodbury (`bench_woodbury.py`)",
+            "Generated free-text notes (Zipf-distributed pseudo-words, 20-200 per note, "
+            "labels from a few hundred words plus noise), `TfidfVectorizer(max_features="
+            "terms)`, `LogisticRegression(C=10)` fitted once; `InfluenceExplainer(pipe, "
+            "solver=...)` fitted on it (the inverse Hessian, stationarity, leverages), "
+            f"then `explain` of {N_TEST} test rows. Peak: the process's resident memory "
+            "high-water mark above what it held before the explainer's fit (each route "
+            "in a fresh process). Max score difference: largest |dense - Woodbury| "
+            "over the largest |score|. One run per cell.",
+            markdown_table(headers, table),
+            "Command: `flock -x /tmp/stp-cpu.lock python benchmarks/bench_woodbury.py` on "
+            f"{info['cpu']} ({info['cpu_count']} CPUs, shared), numpy {info['numpy']}, "
+            f"scikit-learn {info['scikit-learn']}, measured {info['measured_at']}.",
+        ]
     )
+    print(md)
+    payload = {"machine": info, "platform": platform.platform(), "cases": rows}
+    write_results("woodbury", payload, md)
 
 
 if __name__ == "__main__":

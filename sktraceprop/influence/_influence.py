@@ -588,7 +588,7 @@ class InfluenceExplainer(
             )
             self.hessian_ = self.hessian_eigenvalues_ = None
         else:
-            check_large_hessian(self.objective_.n_params)
+            check_large_hessian(self.objective_.n_params, route["reason"])
             self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
             self._inv_hessian, eigval, self.n_null_, self.damping_ = inverse_hessian(
                 self.hessian_, free, self.damping
