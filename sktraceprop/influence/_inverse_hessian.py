@@ -35,8 +35,7 @@ def check_large_hessian(n_params, reason=None):
     check_dense_fits(
         n_params,
         5,
-        "InfluenceExplainer's exact influence (the Hessian, its eigenvectors and inverse)"
-        + why,
+        "InfluenceExplainer's exact influence (the Hessian, its eigenvectors and inverse)" + why,
     )
     if n_params > LARGE_HESSIAN:
         warnings.warn(
