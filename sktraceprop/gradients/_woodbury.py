@@ -109,6 +109,11 @@ class WoodburyInverse:
         the mean eigenvalue of ``H`` (``trace(H) / p``) added to every eigenvalue.
     theta : ndarray of shape (n_params,), default=None
         Where the Hessian is taken; the fitted parameters if None.
+    absolute_damping : float, default=None
+        Added to every eigenvalue as it is (as the unlearner's ``damping``), in place
+        of ``damping``.
+    gram : ndarray of shape (n, n), default=None
+        ``X X^T`` when already computed (it does not depend on ``theta``).
 
     Attributes
     ----------
@@ -122,7 +127,18 @@ class WoodburyInverse:
     # numpy defers ``ndarray @ self`` to :meth:`__rmatmul__`
     __array_ufunc__ = None
 
-    def __init__(self, objective, X, y, row_weights, damping="auto", theta=None):
+    def __init__(
+        self,
+        objective,
+        X,
+        y,
+        row_weights,
+        damping="auto",
+        theta=None,
+        *,
+        absolute_damping=None,
+        gram=None,
+    ):
         self.k, self.d = objective.n_outputs, objective.n_features
         self.fit_intercept = objective.fit_intercept
         self.n_params = objective.n_params
@@ -133,7 +149,7 @@ class WoodburyInverse:
         self.m = n * r
         # B_b: the intercept columns of B, (m, k); B_b B_b^T = tilde L tilde L^T
         self.Bb = self.root.transpose(0, 2, 1).reshape(self.m, self.k)
-        self.G = _gram(self.X)
+        self.G = _gram(self.X) if gram is None else gram
         K = np.kron(self.G, np.ones((r, r)))
         K *= self.Bb @ self.Bb.T
         lam = objective.penalty_strength(n)
@@ -147,6 +163,8 @@ class WoodburyInverse:
         self.n_null = int(self.null)
         free = self.n_params - self.n_null
         self.damping_ = 0.0 if damping == "auto" else float(damping) * trace / free
+        if absolute_damping is not None:
+            self.damping_ = float(absolute_damping)
         self.mu = lam + self.damping_
         # Gershgorin on B B^T = K + B_b B_b^T (with the intercept), before K is overwritten
         full = np.abs(K + self.Bb @ self.Bb.T) if self.fit_intercept else np.abs(K)
