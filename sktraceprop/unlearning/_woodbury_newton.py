@@ -12,18 +12,34 @@ steps, the line search and the certificate ``||grad J_R|| / |R| <= tol`` are tho
 
 import numpy as np
 
+from ..gradients._dense_size import physical_memory
 from ..gradients._woodbury import WoodburyInverse, _gram, woodbury_applies
 
 __all__ = ["gram_of", "woodbury_solver", "woodbury_why_not"]
 
 
 def woodbury_why_not(objective, y, sw):
-    """Why the Woodbury steps do not apply to the retained rows, or None."""
+    """Why the Woodbury steps do not apply to the retained rows, or None: they must
+    be exact (:func:`woodbury_applies`), their ``m x m`` system smaller than the
+    ``p x p`` Hessian and its matrices within the machine's memory."""
     try:
         weights = objective.row_weights(y, sw)
     except ValueError as exc:  # balanced class weights of a class weighing 0
         return str(exc)
-    return woodbury_applies(objective, weights)
+    why = woodbury_applies(objective, weights)
+    if why is not None:
+        return why
+    n, k = np.shape(y)[0], objective.n_outputs
+    m = n * (k if k > 1 else 1)
+    if m >= objective.n_params:
+        return (
+            f"its system of {m} rows x outputs is not smaller than the {objective.n_params} "
+            "parameters"
+        )
+    need, total = 8 * (n * n + 3 * m * m), physical_memory()
+    if total is not None and need > total:
+        return f"its {m} x {m} system needs {need / 2**30:,.1f} GiB, more than the memory"
+    return None
 
 
 def gram_of(Z):

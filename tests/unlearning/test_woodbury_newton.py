@@ -78,3 +78,19 @@ def test_woodbury_newton_removal_is_the_retrain(
     assert_allclose(wood.estimator_.coef_, truth.coef_, atol=1e-8)
     outputs = "predict" if name == "ridge" else "decision_function"
     assert_allclose(getattr(wood.estimator_, outputs)(X), getattr(truth, outputs)(X), atol=1e-8)
+
+
+def test_more_rows_than_parameters_above_the_limit_refit_and_say_why(monkeypatch):
+    # the m x m system of 60 rows is larger than the 31 parameters' Hessian: no gain,
+    # and at scale (10^5 rows) a matrix that cannot fit, so the removal refits
+    X, y, sw = _data(60, 30, 2, seed=5)
+    model = _MODELS["logistic"][0]
+    monkeypatch.setattr(_convex, "MAX_NEWTON_PARAMS", 20)
+    removed = np.zeros(60, dtype=bool)
+    removed[:4] = True
+    unl = _unlearn(model, X, y, sw, removed)
+    event = unl.unlearning_log_[-1]
+    assert event["method"] == "refit"
+    assert "system of 56 rows x outputs is not smaller than the 31 parameters" in event["note"]
+    retrained = clone(model).fit(X[~removed], y[~removed], sample_weight=sw[~removed])
+    assert_allclose(unl.estimator_.coef_, retrained.coef_, atol=1e-8)
