@@ -574,7 +574,7 @@ class InfluenceExplainer(
             if inverse is None and self.solver == "woodbury":
                 raise ValueError(
                     f"solver='woodbury' cannot give the exact inverse Hessian here: {why} "
-                    "(the dense route would drop it as null space). Use solver='auto' or "
+                    "(the dense route drops such eigenvalues as null space). Use solver='auto' or "
                     "'dense'."
                 )
             if inverse is None:
