@@ -116,7 +116,7 @@ def measure(n_rows, n_terms, solver, scores_out=None):
             warnings.simplefilter("ignore")
             explainer = stp.InfluenceExplainer(pipe, solver=solver).fit(X_tr, y_tr)
     except MemoryError as exc:
-        out["refused"] = str(exc).split(":")[0]
+        out["refused"] = str(exc)
         out["fit_s"] = time.perf_counter() - t0
         return out
     out["fit_s"] = time.perf_counter() - t0
@@ -160,7 +160,11 @@ def main():
         for solver in ("woodbury", "dense"):
             (tmp / f".woodbury_scores_{solver}.npy").unlink(missing_ok=True)
         rows.append(case)
+    render(rows, machine())
 
+
+def render(rows, info):
+    """Print the table and write ``results/woodbury.{json,md}`` from the cases."""
     headers = [
         "rows",
         "terms",
@@ -175,7 +179,7 @@ def main():
     table = []
     for case in rows:
         d, w = case["dense"], case["woodbury"]
-        dense_fit = "refused: " + d["refused"] if "refused" in d else f"{d['fit_s']:.1f}"
+        dense_fit = "MemoryError before allocating" if "refused" in d else f"{d['fit_s']:.1f}"
         table.append(
             [
                 w["n_rows"],
@@ -191,7 +195,6 @@ def main():
                 else "-",
             ]
         )
-    info = machine()
     md = "\n\n".join(
         [
             "# Exact influence on TF-IDF text: dense Hessian vs Woodbury (`bench_woodbury.py`)",
@@ -215,7 +218,11 @@ def main():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+    if len(sys.argv) > 1 and sys.argv[1] == "--table":
+        # the table again from results/woodbury.json (no measurement)
+        saved = json.loads((Path(__file__).resolve().parent / "results/woodbury.json").read_text())
+        render(saved["cases"], saved["machine"])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--one":
         n_rows, n_terms, solver, scores_out = sys.argv[2:6]
         print(json.dumps(measure(int(n_rows), int(n_terms), solver, scores_out)))
     else:
