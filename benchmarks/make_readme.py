@@ -15,6 +15,7 @@ ORDER = [
     "frame_digest",
     "prediction_log",
     "influence",
+    "woodbury",
     "neural",
     "projection",
     "study_projection_floor",

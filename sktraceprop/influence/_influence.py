@@ -2,6 +2,7 @@
 
 import numbers
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -52,6 +53,7 @@ from ._fitted import (
     unwrap,
     warn_if_refitted,
 )
+from ._hessian_route import SOLVERS, choose_route, route_line, woodbury_inverse
 from ._inverse_hessian import check_large_hessian, inverse_hessian
 from ._leverage import leverages
 from ._messages import (
@@ -162,6 +164,20 @@ class InfluenceExplainer(
         ``n_components`` dimensions; "auto" is "ggn" where its cost is moderate, else
         "trak". Both are estimates, not exact influence: every explanation of a neural
         model says so in its ``notes``.
+    solver : {"auto", "dense", "woodbury"}, default="auto"
+        Linear models only: how the exact inverse Hessian is built. "dense"
+        eigendecomposes the ``p x p`` Hessian (time ``O(n p^2 + p^3)``, memory
+        ``O(p^2)``); "woodbury" inverts it through an ``m x m`` matrix, ``m`` the training
+        rows times the outputs (one for a binary or single-output model), by the Woodbury
+        identity with the unpenalised intercept eliminated by blocks (time
+        ``O(nnz(X X^T) + m^3)``, memory ``O(m^2)``, no ``p x p`` matrix and sparse
+        features kept sparse): for a text vocabulary larger than the training set. Both
+        give the same scores (to rounding). "woodbury" needs an L2 penalty on the
+        coefficients, no ``positive=True`` and non-negative weights, and its eigenvalue
+        bounds must prove the dense route would drop no eigenvalue (else a
+        ``ValueError``); "auto" takes it where allowed and its estimated flops are fewer
+        (see ``sktraceprop/influence/_hessian_route.py``), else "dense".
+        ``hessian_route_`` says which was taken and why.
 
     Attributes
     ----------
@@ -182,8 +198,16 @@ class InfluenceExplainer(
         Closed-form objective of ``model_``.
     train_row_ids_ : ndarray of int64 of shape (n_train,)
         Row ids of the rows ``model_`` was fitted on, in order.
-    hessian_ : ndarray of shape (n_params, n_params)
-        Exact Hessian of the training objective at the fitted parameters.
+    hessian_ : ndarray of shape (n_params, n_params) or None
+        Exact Hessian of the training objective at the fitted parameters; None on the
+        Woodbury route (``hessian_route_``), which never forms it.
+    hessian_eigenvalues_ : ndarray or None
+        Eigenvalues of the Hessian on its free parameters; None on the Woodbury route.
+    hessian_route_ : dict
+        Linear models: the route the inverse Hessian took, ``route`` ("dense" or
+        "woodbury"), the ``reason``, and the estimated costs of both routes
+        (``dense_flops``, ``woodbury_flops``, ``dense_bytes``, ``woodbury_bytes``;
+        ``n_params``, ``system_size``). With ``verbose`` the fit prints it.
     damping_ : float
         Absolute damping added to the eigenvalues (neural: of the explained model, at
         least ``n`` times the model's own L2 coefficient).
@@ -261,6 +285,7 @@ class InfluenceExplainer(
         "parameters": [list, tuple, str, callable, None],
         "gradient_store": [str, os.PathLike, None],
         "method": [StrOptions({"auto", "trak", "ggn"})],
+        "solver": [StrOptions(set(SOLVERS))],
     }
     _prefit_params = ("estimator",)
 
@@ -280,6 +305,7 @@ class InfluenceExplainer(
         parameters=None,
         gradient_store=None,
         method="auto",
+        solver="auto",
     ):
         self.estimator = estimator
         self.damping = damping
@@ -294,6 +320,7 @@ class InfluenceExplainer(
         self.parameters = parameters
         self.gradient_store = gradient_store
         self.method = method
+        self.solver = solver
 
     def fit(self, X, y, sample_weight=None):
         """Fit the estimator, then compute and factor the Hessian of its objective.
@@ -528,15 +555,48 @@ class InfluenceExplainer(
         self.trak_ = None
         # blocks of training rows get the class weights of all of them ("balanced")
         self.objective_.fix_class_weights(self.y_, self.sample_weight_)
-        check_large_hessian(self.objective_.n_params)
-        self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
         free = ~self.objective_.bound_parameters()
-        self._inv_hessian, eigval, self.n_null_, self.damping_ = inverse_hessian(
-            self.hessian_, free, self.damping
-        )
         self.n_bound_ = int((~free).sum())
-        self.hessian_eigenvalues_ = eigval
         self._prepare_removal()
+        route = choose_route(
+            self.objective_,
+            self.Xt_,
+            self._row_weights,
+            self.n_bound_,
+            self.solver,
+            self.block_size,
+        )
+        inverse = None
+        if route["route"] == "woodbury":
+            inverse, why = woodbury_inverse(
+                self.objective_, self.Xt_, self.y_, self._row_weights, self.damping
+            )
+            if inverse is None and self.solver == "woodbury":
+                raise ValueError(
+                    f"solver='woodbury' cannot give the exact inverse Hessian here: {why} "
+                    "(the dense route drops such eigenvalues as null space). Use solver='auto' or "
+                    "'dense'."
+                )
+            if inverse is None:
+                route = {**route, "route": "dense", "reason": f"Woodbury not exact: {why}"}
+        if inverse is not None:
+            # no p x p matrix: the Hessian is never formed, its spectrum not computed
+            self._inv_hessian, self.n_null_, self.damping_ = (
+                inverse,
+                inverse.n_null,
+                inverse.damping_,
+            )
+            self.hessian_ = self.hessian_eigenvalues_ = None
+        else:
+            check_large_hessian(self.objective_.n_params, route["reason"])
+            self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
+            self._inv_hessian, eigval, self.n_null_, self.damping_ = inverse_hessian(
+                self.hessian_, free, self.damping
+            )
+            self.hessian_eigenvalues_ = eigval
+        self.hessian_route_ = route
+        if self.verbose:
+            print(route_line(route), file=sys.stderr)
         self._check_stationary()
         self.leverage_ = leverages(
             self.objective_,

@@ -25,24 +25,27 @@ _NULL_RTOL = 1e-10
 LARGE_HESSIAN = 4096
 
 
-def check_large_hessian(n_params):
+def check_large_hessian(n_params, reason=None):
     """Before the exact Hessian of ``n_params`` parameters is built: raise
     ``MemoryError`` where it, its eigenvectors and its inverse (five dense matrices at
     once) exceed the machine's memory, and warn of the time above :data:`LARGE_HESSIAN`
-    parameters (the eigendecomposition grows as their cube)."""
+    parameters (the eigendecomposition grows as their cube). ``reason``: why the dense
+    route was taken rather than the Woodbury one (``hessian_route_["reason"]``)."""
+    why = "" if reason is None else f" (dense route: {reason})"
     check_dense_fits(
         n_params,
         5,
-        "InfluenceExplainer's exact influence (the Hessian, its eigenvectors and inverse)",
+        "InfluenceExplainer's exact influence (the Hessian, its eigenvectors and inverse)" + why,
     )
     if n_params > LARGE_HESSIAN:
         warnings.warn(
             f"InfluenceExplainer: the final step has {n_params} parameters (a text "
             "vectorizer's vocabulary?): the exact influence builds their dense "
             f"{n_params} x {n_params} Hessian ({8 * n_params**2 / 2**20:,.0f} MiB) and its "
-            "eigendecomposition, whose time grows as the cube of their number (90 s at "
-            "4,740 parameters on 2 cores). Fewer features (max_features=, min_df=, "
-            "SelectKBest) make the fit faster.",
+            "eigendecomposition, whose time grows as the cube of their number"
+            f"{why}. With fewer training rows than parameters and an L2 penalty, "
+            "solver='auto' takes the Woodbury route instead; fewer features "
+            "(max_features=, min_df=, SelectKBest) make the fit faster.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )

@@ -64,7 +64,7 @@ def leverages(objective, X, y, row_weights, inv_hessian, block_size):
     X, y : the training rows as the objective takes them
     row_weights : ndarray of shape (n_train,)
         :meth:`LinearObjective.row_weights` of the training rows.
-    inv_hessian : ndarray of shape (n_params, n_params)
+    inv_hessian : ndarray of shape (n_params, n_params) or WoodburyInverse
         The (pseudo-)inverse used for the scores.
     block_size : int
 
@@ -77,6 +77,8 @@ def leverages(objective, X, y, row_weights, inv_hessian, block_size):
     from ..gradients._linear import _dense
 
     n = np.shape(y)[0]
+    if not isinstance(inv_hessian, np.ndarray):  # the Woodbury operator: no p x p blocks
+        return _leverages_woodbury(objective, X, y, row_weights, inv_hessian, block_size)
     blocks = _output_blocks(objective)
     k = len(blocks)
     # B[a, c] = xa^T Hinv_ac xa is symmetric in (a, c): one product per output a with
@@ -99,6 +101,24 @@ def leverages(objective, X, y, row_weights, inv_hessian, block_size):
         weight = row_weights[rows] * objective.scale
         if k == 1:
             out[rows] = weight * B[:, 0, 0] * curvature.reshape(m)
+        else:
+            out[rows] = _largest_eigenvalues(B, curvature, weight, objective, Z)
+    return out
+
+
+def _leverages_woodbury(objective, X, y, row_weights, inverse, block_size):
+    """:func:`leverages` from the Woodbury operator's ``J_i H^-1 J_i^T`` blocks."""
+    n = np.shape(y)[0]
+    k = objective.n_outputs
+    out = np.empty(n)
+    for start in range(0, n, block_size):
+        rows = slice(start, min(start + block_size, n))
+        B = inverse.output_blocks(rows)
+        Z = objective.decision(X[rows])
+        _, _, curvature = objective.pointwise(Z, objective.encode_targets(y[rows]))
+        weight = row_weights[rows] * objective.scale
+        if k == 1:
+            out[rows] = weight * B[:, 0, 0] * curvature.reshape(-1)
         else:
             out[rows] = _largest_eigenvalues(B, curvature, weight, objective, Z)
     return out

@@ -24,7 +24,9 @@ solver:
 
 :class:`NewtonCorrection` keeps the final step's features, targets and weights of the
 retained rows (to evaluate ``grad J_R``) and the ``p x p`` Hessian (none above
-:data:`MAX_NEWTON_PARAMS` parameters, a text vocabulary: there each removal refits).
+:data:`MAX_NEWTON_PARAMS` parameters, a text vocabulary: there each removal takes its
+Newton steps through the retained rows by the Woodbury identity, :mod:`._woodbury_newton`,
+or, without an L2 penalty, refits).
 After a removal it keeps the retained rows only, and the Hessian of the retained
 objective at the corrected parameters, computed on the retained rows (one pass,
 ``O(|R| p^2)``). Neither the downdated Hessian nor the point it was evaluated at is kept: that
@@ -46,6 +48,7 @@ from ..utils._stack import user_stacklevel
 from ._method import Removal, RemovalMethod
 from ._min_norm import least_norm
 from ._solver_state import refresh_solver_state
+from ._woodbury_newton import gram_of, woodbury_solver, woodbury_why_not
 
 __all__ = [
     "MAX_NEWTON_PARAMS",
@@ -53,14 +56,15 @@ __all__ = [
     "NewtonCorrection",
     "check_convex",
     "correct",
+    "correct_large",
     "objective_of",
     "refit_large",
 ]
 
-#: Above this many parameters (a text vectorizer's vocabulary) a removal refits the
-#: model instead of Newton steps: their dense Hessian (8 p^2 bytes: 620 MiB at 9,000
-#: parameters), its O(n p^2) build and O(p^3) factorisation cost far more than the
-#: estimator's own fit on sparse features (94 s against 1 s, measured at 9,029).
+#: Above this many parameters (a text vectorizer's vocabulary) no dense Hessian is built
+#: (8 p^2 bytes: 620 MiB at 9,000 parameters; its O(n p^2) build and O(p^3)
+#: factorisation cost far more than the estimator's own fit on sparse features): a
+#: removal takes its Newton steps through the retained rows (Woodbury), or refits.
 MAX_NEWTON_PARAMS = 4096
 
 #: Models whose removal is certified.
@@ -176,7 +180,7 @@ class NewtonCorrection(RemovalMethod):
                 "would be fitted on nothing (a retrain fails too). Nothing was changed."
             )
         if self.hessian is None:
-            final, fields = refit_large(final, objective, Z_r, y_r, sw_r, params)
+            final, fields = correct_large(final, objective, Z_r, y_r, sw_r, params)
             return Removal(final, NewtonCorrection(Z_r, y_r, sw_r, None, None), fields)
         # Downdate: J_T's Hessian minus the removed rows' data terms, penalty for |R|.
         H = self.hessian - objective.hessian(
@@ -275,7 +279,19 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     return final, fields, hessian, theta
 
 
-def refit_large(final, objective, Z, y, sw, params):
+def correct_large(final, objective, Z, y, sw, params):
+    """The correction of a model of more than :data:`MAX_NEWTON_PARAMS` parameters on the
+    retained rows ``(Z, y, sw)``: Newton steps through the Woodbury identity where it
+    applies (an L2 penalty, non-negative weights; certified to ``tol`` as below the
+    limit), else :func:`refit_large`. Returns ``(final, fields)``."""
+    why = woodbury_why_not(objective, y, sw)
+    if why is not None:
+        return refit_large(final, objective, Z, y, sw, params, why)
+    final, fields, _, _ = correct(final, objective, Z, y, sw, None, objective.params(), params)
+    return final, fields
+
+
+def refit_large(final, objective, Z, y, sw, params, why=None):
     """A refit of ``final``, whose ``objective`` has more than
     :data:`MAX_NEWTON_PARAMS` parameters, on the retained rows ``(Z, y, sw)``, and its
     event fields: ``(final, fields)``."""
@@ -294,8 +310,9 @@ def refit_large(final, objective, Z, y, sw, params):
             f"the model has {n_params} parameters, more than {MAX_NEWTON_PARAMS}: Newton "
             f"steps would need their dense {n_params} x {n_params} Hessian "
             f"({8 * n_params**2 / 2**20:,.0f} MiB) and its factorisation, which cost far "
-            "more than the estimator's own fit, so it was refitted on the retained rows, "
-            "as a retrain is"
+            "more than the estimator's own fit"
+            + ("" if why is None else f", and the Woodbury route does not apply ({why})")
+            + ", so it was refitted on the retained rows, as a retrain is"
         ),
         "certificate": float(np.linalg.norm(gradient) / Z.shape[0]),
     }
@@ -446,7 +463,10 @@ def _factor(H, damping, null=None):
 def newton(objective, Z, y, sw, theta, H, H_theta, *, tol, max_iter, damping):
     """Newton-type steps on the retained objective from ``theta``.
 
-    ``H`` is the retained Hessian evaluated at ``H_theta``. Returns a dict with the new
+    ``H`` is the retained Hessian evaluated at ``H_theta``; None (above
+    :data:`MAX_NEWTON_PARAMS` parameters) solves through the rows by the Woodbury identity
+    (:func:`~._woodbury_newton.woodbury_solver`), the Hessian never formed, each
+    recomputation an exact Newton step there too. Returns a dict with the new
     ``theta``, ``certificate``, ``converged``, ``n_iter``, ``n_hessian_updates``, the
     Hessian to cache (and its point) and a ``note`` on failure.
     """
@@ -456,7 +476,18 @@ def newton(objective, Z, y, sw, theta, H, H_theta, *, tol, max_iter, damping):
         return objective.objective_gradient(Z, y, sw, theta=t)
 
     null = _null_space(objective)
-    solve = _factor(H, damping, null)
+    woodbury = H is None  # above MAX_NEWTON_PARAMS: H^-1 through the rows, at H_theta
+    gram = gram_of(Z) if woodbury else None
+
+    def factor(H, H_theta):
+        if woodbury:
+            return woodbury_solver(objective, Z, y, sw, H_theta, damping, gram)
+        return _factor(H, damping, null)
+
+    def hessian(theta):
+        return None if woodbury else objective.hessian(Z, y, sw, theta=theta)
+
+    solve = factor(H, H_theta)
     fresh = False
     g = grad(theta)
     gnorm = np.linalg.norm(g)
@@ -486,15 +517,15 @@ def newton(objective, Z, y, sw, theta, H, H_theta, *, tol, max_iter, damping):
                     f"tol={tol:g}: floating-point floor or ill-conditioning); refitted"
                 )
                 break
-            H, H_theta, fresh = objective.hessian(Z, y, sw, theta=theta), theta, True
-            solve, n_updates = _factor(H, damping, null), n_updates + 1
+            H, H_theta, fresh = hessian(theta), theta, True
+            solve, n_updates = factor(H, H_theta), n_updates + 1
             continue
         slow = g_new_norm > 0.25 * gnorm
         theta, g, gnorm = theta_new, g_new, g_new_norm
         fresh = False
         if slow and gnorm / n > tol:
-            H, H_theta, fresh = objective.hessian(Z, y, sw, theta=theta), theta, True
-            solve, n_updates = _factor(H, damping, null), n_updates + 1
+            H, H_theta, fresh = hessian(theta), theta, True
+            solve, n_updates = factor(H, H_theta), n_updates + 1
     converged = gnorm / n <= tol
     if not np.all(np.isfinite(theta)):
         converged, note = False, "the correction diverged; refitted"

@@ -42,10 +42,10 @@ from ..utils._sklearn_compat import safe_indexing
 from ._convex import (
     MAX_NEWTON_PARAMS,
     correct,
+    correct_large,
     note_refit_certificate,
     objective_of,
     refit,
-    refit_large,
 )
 from ._dropped_features import dropped_features_note
 from ._method import Removal, RemovalMethod
@@ -275,11 +275,12 @@ class PipelineRefit(RemovalMethod):
             notes.append(_count_changed_note(Z_r.shape[1], len(old) or None, added, final))
             note_refit_certificate(fields)
         elif objective.n_params > MAX_NEWTON_PARAMS:
-            # The features were refitted, so no downdate applies: a Newton step would
-            # build and factorise a dense p x p Hessian afresh (O(n p^2 + p^3)), where a
-            # refit of the final step on the retained rows' (sparse) features is what a
-            # retrain does, and far cheaper.
-            final, fields = refit_large(final, objective, Z_r, y_r, sw_fin, params)
+            # The features were refitted, so no downdate applies: a dense Newton step
+            # would build and factorise a p x p Hessian afresh (O(n p^2 + p^3)); the
+            # steps go through the retained rows (Woodbury) where they can, else the
+            # final step is refitted on the retained rows' (sparse) features, as a
+            # retrain does
+            final, fields = correct_large(final, objective, Z_r, y_r, sw_fin, params)
         else:
             theta = objective.params()
             H = objective.hessian(Z_r, y_r, sw_fin, theta=theta)
