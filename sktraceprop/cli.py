@@ -413,7 +413,7 @@ def _output_text(output):
 def _cmd_predictions(args, out):
     import pandas as pd
 
-    from ._lineage._fingerprint_match import OLD_SCHEME_NOTE
+    from ._lineage._current import old_note
     from .compliance import find_predictions, logged_outputs
 
     if args.input is not None and args.sha256 is not None:
@@ -449,6 +449,7 @@ def _cmd_predictions(args, out):
                 "matched_by_old_fingerprint_scheme": e["payload"].get(
                     "matched_by_old_fingerprint_scheme"
                 ),
+                "old_fingerprint_schemes": e["payload"].get("old_fingerprint_schemes"),
             }
             for e in events
         ]
@@ -493,7 +494,8 @@ def _cmd_predictions(args, out):
             _print(f"  answered by model {_shown(e['model_fingerprint_now'])}", out=out)
         if e.get("matched_by_old_fingerprint_scheme"):
             steps = ", ".join(map(_shown, e["matched_by_old_fingerprint_scheme"]))
-            _print(f"  step(s) {steps}: {OLD_SCHEME_NOTE}", out=out)
+            schemes = e.get("old_fingerprint_schemes")
+            _print(f"  step(s) {steps}: {old_note(schemes)}", out=out)
     return 0
 
 
