@@ -31,8 +31,9 @@ import types
 #: Packages whose versions a run records (``library_versions``): named, not hashed.
 _RECORDED = frozenset({"sktraceprop", "sklearn", "numpy", "scipy", "pandas", "joblib"})
 _INSTALLED_DIRS = ("site-packages", "dist-packages")
-#: Attributes of a class body that are not its code or values, or are caches Python
-#: adds to it later (``__slotnames__`` by the first pickling, ``_abc_impl`` by ABCs).
+#: Attributes of a class body that are not its code or values (``__firstlineno__``,
+#: Python 3.13: a line number), or are caches Python adds to it later
+#: (``__slotnames__`` by the first pickling, ``_abc_impl`` by ABCs).
 _CLASS_SKIP = frozenset(
     {
         "__module__",
@@ -40,6 +41,8 @@ _CLASS_SKIP = frozenset(
         "__dict__",
         "__weakref__",
         "__doc__",
+        "__firstlineno__",
+        "__static_attributes__",
         "__slotnames__",
         "__abstractmethods__",
         "_abc_impl",
@@ -101,21 +104,24 @@ def _code_parts(code):
 
 @functools.lru_cache(maxsize=4096)
 def _code_summary(code):
-    """``(parts, global names)`` of a code object (equal code objects are equal in
-    every part hashed, so the cache cannot confuse two)."""
+    """``(encoded parts, global names)`` of a code object, encoded once (a logged
+    predict fingerprints the model on every call). Equal code objects are equal in every
+    part hashed, so the cache cannot confuse two."""
+    from ._fingerprint import _encoded, _Path
+
     names = set(code.co_names)
     stack = [c for c in code.co_consts if isinstance(c, types.CodeType)]
     while stack:
         inner = stack.pop()
         names.update(inner.co_names)
         stack.extend(c for c in inner.co_consts if isinstance(c, types.CodeType))
-    return _code_parts(code), tuple(sorted(names))
+    return _encoded(_code_parts(code), 0, _Path()), tuple(sorted(names))
 
 
 def feed_function(h, fn, depth, memo, feed):
     """A user function: its code, defaults, closure cells and the globals it names."""
     parts, names = _code_summary(fn.__code__)
-    feed(h, parts, depth + 1, memo)
+    h.update(parts)
     feed(h, [fn.__defaults__, fn.__kwdefaults__], depth + 1, memo)
     cells = fn.__closure__ or ()
     h.update(b"c%d:" % len(cells))
