@@ -266,3 +266,32 @@ def test_a_user_estimator_is_hashed_stably_across_a_pickle_round_trip():
 
     est = _Wrapped().fit(X)
     assert fingerprint(pickle.loads(pickle.dumps(est))) == fingerprint(est)
+
+
+def test_upstream_steps_of_two_lambdas_are_told_apart_by_the_run():
+    """Two FunctionTransformers fitted outside the pipeline on one source, X * 2 and
+    X * 3, and a model fitted on the second's output: their outputs were kept under one
+    fingerprint, so the run could not tell which the rows went through (listed, "not
+    established"). Now it lists the one they went through and leaves the other out."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    frame["y"] = np.arange(60) % 2
+    df = stp.from_pandas(frame, "fp_code_upstream")
+
+    def step(func):
+        ft = FunctionTransformer(func=func, feature_names_out="one-to-one")
+        return stp.TracedEstimator(ft).set_output(transform="pandas")
+
+    twice, thrice = step(lambda X: X * 2), step(lambda X: X * 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        twice.fit_transform(df[["a", "b"]])
+        X = thrice.fit_transform(df[["a", "b"]])
+        run = stp.make_traced_pipeline(LogisticRegression()).fit(X, df["y"]).lineage_
+    upstream = [op for op in run.ops if op.name != "logisticregression"]
+    # the truth: the values given to fit are the loaded ones times 3
+    np.testing.assert_allclose(X.to_numpy(), frame[["a", "b"]].to_numpy() * 3)
+    assert [op.fingerprint for op in upstream] == [fingerprint(thrice.estimator_)]
+    left_out = fingerprint(twice.estimator_)[:12]
+    (note,) = [n for n in run.notes if "left out of this run's ops" in n]
+    assert left_out in note
