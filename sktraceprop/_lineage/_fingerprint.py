@@ -216,7 +216,11 @@ def _feed_object(h, obj, depth, memo):
 
     from ..stores._base import BaseStore
 
-    if isinstance(obj, BaseStore):
+    if isinstance(obj, types.ModuleType) and not memo.by_name:
+        # a module a user function holds (a closure over torch): by name, not its
+        # namespace (scheme 2 walked it, where it was reached at all)
+        h.update(b"m" + _lp(b"", obj.__name__.encode()))
+    elif isinstance(obj, BaseStore):
         # Where records go, not fitted state: its contents change with every event.
         h.update(b"S" + _class_bytes(obj) + _lp(b"", repr(obj).encode()))
     elif isinstance(obj, pd.DataFrame | pd.Series | pd.Index):
@@ -231,9 +235,13 @@ def _feed_object(h, obj, depth, memo):
             if isinstance(dtype, pd.CategoricalDtype):
                 kind += [dtype.categories.to_numpy(), bool(dtype.ordered)]
             _feed(h, kind, depth + 1, memo)
-    elif _from_torch(obj) and hasattr(obj, "detach"):
+    elif _from_torch(obj) and hasattr(obj, "detach") and not isinstance(obj, type):
         _feed_tensor(h, obj)
-    elif _from_torch(obj) and callable(getattr(obj, "state_dict", None)):
+    elif (
+        _from_torch(obj)
+        and callable(getattr(obj, "state_dict", None))
+        and not isinstance(obj, type)  # (torch's legacy tensor types: classes)
+    ):
         # Modules and optimizers: the architecture (or settings) and every weight.
         h.update(b"M" + _class_bytes(obj) + _lp(b"", _ADDRESS.sub("", repr(obj)).encode()))
         _user_class(h, obj, depth, memo)  # a user module's forward

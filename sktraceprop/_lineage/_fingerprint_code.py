@@ -149,10 +149,10 @@ def feed_named(h, value, depth, memo, feed):
     import pandas as pd
     from sklearn.base import BaseEstimator
 
-    if isinstance(value, types.ModuleType):
-        h.update(b"m" + value.__name__.encode() + b"\0")
-    elif callable(value) or isinstance(
-        value, _PLAIN + (np.ndarray, np.generic, BaseEstimator, pd.DataFrame, pd.Series)
+    if callable(value) or isinstance(
+        value,
+        _PLAIN
+        + (types.ModuleType, np.ndarray, np.generic, BaseEstimator, pd.DataFrame, pd.Series),
     ):
         feed(h, value, depth, memo)
     else:

@@ -295,3 +295,19 @@ def test_upstream_steps_of_two_lambdas_are_told_apart_by_the_run():
     left_out = fingerprint(twice.estimator_)[:12]
     (note,) = [n for n in run.notes if "left out of this run's ops" in n]
     assert left_out in note
+
+
+def _over_module(module):
+    return lambda X: module.sqrt(X)
+
+
+def test_a_closure_over_a_module_names_the_module():
+    """A class defined in a function closes over the modules it uses (``torch``): the
+    module is named, its namespace not walked (it failed on torch's tensor types)."""
+    import math
+
+    a = fingerprint(FunctionTransformer(func=_over_module(np)))
+    assert a == fingerprint(FunctionTransformer(func=_over_module(np)))
+    assert a != fingerprint(FunctionTransformer(func=_over_module(math)))
+    torch = pytest.importorskip("torch")
+    fingerprint(FunctionTransformer(func=_over_module(torch)))  # no longer raises
