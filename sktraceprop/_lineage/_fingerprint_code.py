@@ -13,9 +13,13 @@ line numbers, so moving unrelated lines does not change it, while editing its bo
 even its docstring, does), its defaults, the contents of its closure cells, and the
 globals it names: plain values, arrays, containers, estimators and frames by content,
 functions and classes again by this rule, modules by name, other objects by their
-class only. A bound method is its function and the object it is bound to. A user
-class is hashed by the functions and plain values of its body, through its user base
-classes.
+class only; not the globals it assigns (``global calls; calls += 1``: state that changes
+with use). A bound method is its function and the object it is bound to. A user class
+is hashed by the functions of its body (methods, static and class methods, properties,
+nested classes), through its user base classes; its other attributes by name only (a
+class-level counter changes with use; a class-level constant edited is not seen). A
+global a function changes in place (a cache dict) changes the fingerprint as it
+changes.
 
 *Installed code* is named by module and qualified name only, as before: functions and
 classes of Python's standard library, of sktraceprop, scikit-learn, NumPy, SciPy,
@@ -24,6 +28,7 @@ pandas and joblib (whose versions a run records), of any module under a
 any module, whose code cannot be read.
 """
 
+import dis
 import functools
 import sys
 import types
@@ -54,7 +59,8 @@ _PLAIN = (str, bytes, int, float, complex, bool, type(None), list, tuple, dict, 
 SCOPE = (
     "functions and classes of user code (__main__, a notebook, a module not installed) "
     "are hashed by their code, defaults, closure contents and the plain values and user "
-    "functions they name (not by file name or line numbers); those of installed "
+    "functions they read as globals (not by file name or line numbers; not globals they "
+    "assign, nor class attributes other than functions); those of installed "
     "packages (Python's standard library, sktraceprop, scikit-learn, NumPy, SciPy, "
     "pandas, joblib, anything under site-packages) and C functions are named by module "
     "and qualified name only, so an edited installed package is not told apart"
@@ -102,20 +108,26 @@ def _code_parts(code):
     )
 
 
+#: Instructions by which a function assigns a global: state it keeps (a counter), not
+#: what it reads.
+_STORES = frozenset({"STORE_GLOBAL", "DELETE_GLOBAL"})
+
+
 @functools.lru_cache(maxsize=4096)
 def _code_summary(code):
-    """``(encoded parts, global names)`` of a code object, encoded once (a logged
+    """``(encoded parts, global names read)`` of a code object, encoded once (a logged
     predict fingerprints the model on every call). Equal code objects are equal in every
-    part hashed, so the cache cannot confuse two."""
+    part hashed, so the cache cannot confuse two. Names the code assigns as globals
+    (``global calls; calls += 1``) are left out: their values change with use."""
     from ._fingerprint import _encoded, _Path
 
-    names = set(code.co_names)
-    stack = [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    names, stored, stack = set(), set(), [code]
     while stack:
         inner = stack.pop()
         names.update(inner.co_names)
+        stored.update(i.argval for i in dis.get_instructions(inner) if i.opname in _STORES)
         stack.extend(c for c in inner.co_consts if isinstance(c, types.CodeType))
-    return _encoded(_code_parts(code), 0, _Path()), tuple(sorted(names))
+    return _encoded(_code_parts(code), 0, _Path()), tuple(sorted(names - stored))
 
 
 def feed_function(h, fn, depth, memo, feed):
@@ -161,7 +173,9 @@ def feed_named(h, value, depth, memo, feed):
 
 
 def feed_class_code(h, cls, depth, memo, feed):
-    """The functions and plain values of the bodies of ``cls``'s user classes."""
+    """The functions (methods, static and class methods, properties) and nested classes
+    of the bodies of ``cls``'s user classes; other class attributes by name only (a
+    class-level counter or cache changes with use)."""
     for klass in cls.__mro__:
         if not is_user(klass):
             continue
@@ -175,4 +189,7 @@ def feed_class_code(h, cls, depth, memo, feed):
                 value = value.__func__
             elif isinstance(value, property):
                 value = (value.fget, value.fset, value.fdel)
-            feed_named(h, value, depth + 1, memo, feed)
+            if isinstance(value, types.FunctionType | type | tuple):
+                feed(h, value, depth + 1, memo)
+            else:
+                h.update(b"-")

@@ -311,3 +311,39 @@ def test_a_closure_over_a_module_names_the_module():
     assert a != fingerprint(FunctionTransformer(func=_over_module(math)))
     torch = pytest.importorskip("torch")
     fingerprint(FunctionTransformer(func=_over_module(torch)))  # no longer raises
+
+
+class _Counted(TransformerMixin, BaseEstimator):
+    """A user step that counts its calls in a class attribute."""
+
+    calls = 0
+
+    def fit(self, X, y=None):
+        self.n_ = 1
+        return self
+
+    def transform(self, X):
+        type(self).calls += 1
+        return X
+
+
+def test_state_user_code_keeps_with_use_does_not_change_the_fingerprint():
+    """A class-level counter and a global a function assigns change with every call:
+    the fitted model did not (an unlearner refused a removal after a transform)."""
+    step = _Counted().fit(X)
+    before = fingerprint(step)
+    step.transform(X)
+    assert fingerprint(step) == before
+    code = _module(
+        """
+        calls = 0
+        def f(X):
+            global calls
+            calls += 1
+            return X
+        """
+    )
+    ft = FunctionTransformer(func=code.f).fit(X)
+    before = fingerprint(ft)
+    ft.transform(X)
+    assert code.calls == 1 and fingerprint(ft) == before
