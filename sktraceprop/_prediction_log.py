@@ -310,11 +310,13 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
         # The run no longer describes every part that answered (an unlearner corrected
         # a step in place, or a step was swapped): said in the event, never hidden.
         payload["replaced_since_fit"] = replaced
-    changed, old_scheme = step_matches(estimator, run)
+    changed, old_scheme, schemes = step_matches(estimator, run)
     if old_scheme:
-        # a run recorded before fingerprint scheme 2: these steps match it only as far
-        # as scheme 1 could tell (see _fingerprint_match.OLD_SCHEME_NOTE)
+        # a run recorded before fingerprint scheme 3 (or 2): these steps match it only
+        # as far as those schemes could tell (see _fingerprint_match.OLD_SCHEME_NOTES);
+        # events without the schemes are from before scheme 3, of scheme 1
         payload["matched_by_old_fingerprint_scheme"] = old_scheme
+        payload["old_fingerprint_schemes"] = schemes
     if changed:
         # Refitted or modified in place (partial_fit, a warm start): the run's
         # fingerprint above is not the answering model's; the event says so, and names

@@ -356,9 +356,16 @@ def _cmd_trace(args, out):
     for row in frame.itertuples():
         source = run.source(codes_of(row.row_id))
         via = getattr(row, "via", None)
+        paths = source.uris()
+        where = (
+            f"of {_shown(paths[0])}"
+            if len(paths) == 1
+            else f"of one of {len(paths)} paths read with the same bytes, "
+            f"{', '.join(map(_shown, paths))} (which one this row was read from is not known)"
+        )
         _print(
             f"training row {row.train_index} of run {_shown(run.run_id)}: "
-            f"{_shown(row.source_id)}, line {row.line} of {_shown(row.uri)}"
+            f"{_shown(row.source_id)}, line {row.line} {where}"
             + (f" (through merge {_shown(via)})" if via else ""),
             out=out,
         )
@@ -388,7 +395,10 @@ def _cmd_trace(args, out):
                 out=out,
             )
         elif source.kind == "file":
-            text, why = _line_text(row.uri, row.line, source.sha256)
+            for path in paths:  # (the same bytes: the first still holding them)
+                text, why = _line_text(path, row.line, source.sha256)
+                if why is None:
+                    break
             _print(f"  line {row.line}: {_shown(text)}" if why is None else f"  ({why})", out=out)
     return 0
 
@@ -413,7 +423,7 @@ def _output_text(output):
 def _cmd_predictions(args, out):
     import pandas as pd
 
-    from ._lineage._fingerprint_match import OLD_SCHEME_NOTE
+    from ._lineage._current import old_note
     from .compliance import find_predictions, logged_outputs
 
     if args.input is not None and args.sha256 is not None:
@@ -449,6 +459,7 @@ def _cmd_predictions(args, out):
                 "matched_by_old_fingerprint_scheme": e["payload"].get(
                     "matched_by_old_fingerprint_scheme"
                 ),
+                "old_fingerprint_schemes": e["payload"].get("old_fingerprint_schemes"),
             }
             for e in events
         ]
@@ -493,7 +504,8 @@ def _cmd_predictions(args, out):
             _print(f"  answered by model {_shown(e['model_fingerprint_now'])}", out=out)
         if e.get("matched_by_old_fingerprint_scheme"):
             steps = ", ".join(map(_shown, e["matched_by_old_fingerprint_scheme"]))
-            _print(f"  step(s) {steps}: {OLD_SCHEME_NOTE}", out=out)
+            schemes = e.get("old_fingerprint_schemes")
+            _print(f"  step(s) {steps}: {old_note(schemes)}", out=out)
     return 0
 
 

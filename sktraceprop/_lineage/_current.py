@@ -14,11 +14,17 @@ import warnings
 from ..exceptions import LineageError, LineageWarning
 from ..utils._prefit import unfrozen
 from ..utils._stack import user_stacklevel
-from ._fingerprint import fingerprint
-from ._fingerprint_match import OLD_SCHEME_NOTE, matching_scheme
+from ._fingerprint import SCHEME, fingerprint
+from ._fingerprint_match import matching_scheme, old_scheme_note
 from ._record import fitted_steps
 
-__all__ = ["FingerprintCarryMixin", "changed_steps", "check_unchanged", "step_matches"]
+__all__ = [
+    "FingerprintCarryMixin",
+    "changed_steps",
+    "check_unchanged",
+    "old_note",
+    "step_matches",
+]
 
 
 def changed_steps(estimator, run=None):
@@ -41,24 +47,35 @@ def changed_steps(estimator, run=None):
 
 
 def step_matches(estimator, run=None):
-    """``(changed, old_scheme)``: names of ``estimator``'s fitted steps that match no
-    fingerprint of its run's ops, and names that match only a scheme-1 fingerprint (a
-    run recorded before scheme 2: :data:`OLD_SCHEME_NOTE` says what that match is worth).
+    """``(changed, old_scheme, schemes)``: names of ``estimator``'s fitted steps that
+    match no fingerprint of its run's ops, names that match only a fingerprint of an
+    earlier scheme (a run recorded before scheme 3 or 2), and those earlier schemes,
+    sorted (:func:`old_note` says what such a match is worth).
     """
     run = estimator.lineage_ if run is None else run
     inner = getattr(estimator, "estimator_", estimator)
     # The estimator's own ops come last (after ops applied upstream to its sources),
     # so where names repeat, the last one is the estimator's.
     recorded = {op.name: op.fingerprint for op in run.ops}
-    changed, old = [], []
+    changed, old, schemes = [], [], set()
     for name, step in fitted_steps(inner):
         given = recorded.get(name)
         now = fingerprint(step)
         if given == now:
             continue
         scheme = None if given is None else matching_scheme(step, given, now)
-        (old if scheme == 1 else changed).append(name)
-    return changed, old
+        if scheme is not None and scheme < SCHEME:
+            old.append(name)
+            schemes.add(scheme)
+        else:
+            changed.append(name)
+    return changed, old, sorted(schemes)
+
+
+def old_note(schemes):
+    """What matches by the earlier ``schemes`` only are worth (a record from before
+    scheme 3 that lists no schemes: scheme 1)."""
+    return "; ".join(old_scheme_note(s) for s in (schemes or [1]))
 
 
 def check_unchanged(estimator, action):
@@ -67,11 +84,11 @@ def check_unchanged(estimator, action):
     ``action`` says what was asked ("tracing its training rows"), for the message.
     """
     run = estimator.lineage_
-    changed, old = step_matches(estimator, run)
+    changed, old, schemes = step_matches(estimator, run)
     if old and not changed:
         warnings.warn(
             f"run {run.run_id}: step(s) {', '.join(old)} match their run's fingerprints "
-            f"only by the earlier scheme: {OLD_SCHEME_NOTE}. Refit with fit() to record a "
+            f"only by an earlier scheme: {old_note(schemes)}. Refit with fit() to record a "
             "run of the current scheme.",
             LineageWarning,
             stacklevel=user_stacklevel(),

@@ -7,14 +7,22 @@ content: arrays by their dtype, shape and bytes, torch modules and optimizers by
 large arrays), other objects by their class and attributes, and a ``repr`` only for
 leaves that keep no other state, with memory addresses removed.
 
-Scheme 2 (this module) writes every value as a type tag, then its length or item count,
-then its content, so the bytes hashed are a prefix-free encoding: two values of the types
-walked here that differ (``[1, 23]`` and ``[12, 3]``, ``"1"`` and ``1``, a ``bfloat16``
-array and a ``float16`` one) feed different bytes. Scheme 1 (``_fingerprint_v1``, before
-this one) did not; records that hold its fingerprints are compared with
-``_fingerprint_match``. What a fingerprint cannot tell apart: functions are named by
-module and qualified name (two lambdas of one function are alike), objects with no state
-but their ``repr`` by that ``repr`` without addresses, and values nested deeper than
+Every value is written as a type tag, then its length or item count, then its content,
+so the bytes hashed are a prefix-free encoding: two values of the types walked here that
+differ (``[1, 23]`` and ``[12, 3]``, ``"1"`` and ``1``, a ``bfloat16`` array and a
+``float16`` one) feed different bytes. Scheme 1 (``_fingerprint_v1``) did not.
+
+Scheme 3 (this module) hashes functions and classes of user code by their code
+(``_fingerprint_code``: two lambdas of one function, an edited function, closures over
+other values differ); scheme 2 named every function and class by module and qualified
+name only (``fingerprint_v2``: the same walk, functions by name). Scheme 3 writes user
+code with tags scheme 2 never wrote and everything else exactly as scheme 2 did, after
+the same first bytes: a model without user code has the fingerprint scheme 2 gave it,
+and one with user code a fingerprint no scheme-2 model has. Records of earlier schemes
+are compared with ``_fingerprint_match``. What a fingerprint cannot tell apart:
+functions and classes of installed packages and C functions are named by module and
+qualified name (an edited installed package is not seen), objects with no state but
+their ``repr`` by that ``repr`` without addresses, and values nested deeper than
 ``MAX_DEPTH`` are refused (``ValueError``), never cut short.
 """
 
@@ -23,6 +31,7 @@ import hashlib
 import numbers
 import re
 import struct
+import types
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,8 +40,12 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.metaestimators import _BaseComposition
 
-#: The scheme of the fingerprints this module makes (the first bytes hashed name it).
-SCHEME = 2
+from . import _fingerprint_code as _code
+
+#: The scheme of the fingerprints this module makes.
+SCHEME = 3
+#: The first bytes hashed, scheme 2's: a value without user code is hashed as scheme 2
+#: hashed it (scheme 3 writes user code with tags of its own).
 _PREFIX = b"sktraceprop fingerprint scheme 2\0"
 #: Levels of nesting walked; deeper values raise rather than hash alike.
 MAX_DEPTH = 100
@@ -95,6 +108,49 @@ def _shape_bytes(shape):
     return b"%d:" % len(shape) + b"".join(b"%d," % n for n in shape)
 
 
+class _Path(dict):
+    """The ids on the current path (-> their depth), and how the walk names code:
+    ``by_name`` for scheme 2 (every function and class by module and qualified name)."""
+
+    __slots__ = ("by_name",)
+
+    def __init__(self, by_name=False):
+        super().__init__()
+        self.by_name = by_name
+
+
+def _user_class(h, obj, depth, memo):
+    """The code of ``obj``'s user classes (scheme 3; nothing for installed classes)."""
+    if not memo.by_name and _code.is_user(type(obj)):
+        _code.feed_class_code(h, type(obj), depth, memo, _feed)
+
+
+def _feed_callable(h, obj, depth, memo):
+    """A function, method or class: user code by its code (scheme 3), the rest, and
+    everything in scheme 2, by module and qualified name."""
+    name = _lp(b"", f"{getattr(obj, '__module__', '')}.{obj.__qualname__}".encode())
+    if not memo.by_name:
+        if isinstance(obj, types.MethodType):
+            # the function and what it is bound to (a fitted object's method)
+            h.update(b"W")
+            _feed(h, (obj.__func__, obj.__self__), depth + 1, memo)
+            return
+        if isinstance(obj, types.FunctionType) and _code.is_user(obj):
+            h.update(b"Y" + name)
+            _code.feed_function(h, obj, depth, memo, _feed)
+            return
+        if isinstance(obj, type) and _code.is_user(obj):
+            h.update(b"K" + name)
+            _code.feed_class_code(h, obj, depth, memo, _feed)
+            return
+    h.update(b"F" + name)
+    wrapped = getattr(obj, "__wrapped__", None)
+    if not memo.by_name and wrapped is not obj and _code.is_user(wrapped):
+        # a compiled wrapper of a user function (jax.jit): the function it runs
+        h.update(b"V")
+        _feed(h, wrapped, depth + 1, memo)
+
+
 class _Collect:
     """A hasher stand-in that keeps the bytes (to order dict keys and set items)."""
 
@@ -129,7 +185,7 @@ def _feed_tensor(h, t):
     h.update(memoryview(data))
 
 
-def _feed_other_leaf(h, obj):
+def _feed_other_leaf(h, obj, memo):
     """Leaves that are not of an exact common type: NumPy scalars by their dtype and
     bytes, subclasses of the common types (enums) by class and value, other numbers
     (``Decimal``, ``Fraction``) by class and ``repr``."""
@@ -137,7 +193,7 @@ def _feed_other_leaf(h, obj):
         h.update(b"g")
         array = np.asarray(obj)
         if array.dtype.hasobject:  # a structured scalar with object fields
-            _feed_object_array(h, array, 0, {})
+            _feed_object_array(h, array, 0, memo)
         else:
             _feed_array(h, array)
         return
@@ -160,7 +216,11 @@ def _feed_object(h, obj, depth, memo):
 
     from ..stores._base import BaseStore
 
-    if isinstance(obj, BaseStore):
+    if isinstance(obj, types.ModuleType) and not memo.by_name:
+        # a module a user function holds (a closure over torch): by name, not its
+        # namespace (scheme 2 walked it, where it was reached at all)
+        h.update(b"m" + _lp(b"", obj.__name__.encode()))
+    elif isinstance(obj, BaseStore):
         # Where records go, not fitted state: its contents change with every event.
         h.update(b"S" + _class_bytes(obj) + _lp(b"", repr(obj).encode()))
     elif isinstance(obj, pd.DataFrame | pd.Series | pd.Index):
@@ -175,11 +235,16 @@ def _feed_object(h, obj, depth, memo):
             if isinstance(dtype, pd.CategoricalDtype):
                 kind += [dtype.categories.to_numpy(), bool(dtype.ordered)]
             _feed(h, kind, depth + 1, memo)
-    elif _from_torch(obj) and hasattr(obj, "detach"):
+    elif _from_torch(obj) and hasattr(obj, "detach") and not isinstance(obj, type):
         _feed_tensor(h, obj)
-    elif _from_torch(obj) and callable(getattr(obj, "state_dict", None)):
+    elif (
+        _from_torch(obj)
+        and callable(getattr(obj, "state_dict", None))
+        and not isinstance(obj, type)  # (torch's legacy tensor types: classes)
+    ):
         # Modules and optimizers: the architecture (or settings) and every weight.
         h.update(b"M" + _class_bytes(obj) + _lp(b"", _ADDRESS.sub("", repr(obj)).encode()))
+        _user_class(h, obj, depth, memo)  # a user module's forward
         _feed(h, obj.state_dict(), depth + 1, memo)
     elif hasattr(obj, "__array__") and hasattr(obj, "shape") and hasattr(obj, "dtype"):
         # JAX arrays: their values, not their (elided) repr.
@@ -189,11 +254,10 @@ def _feed_object(h, obj, depth, memo):
         h.update(b"p" + _class_bytes(obj))
         _feed(h, (obj.func, obj.args, obj.keywords), depth + 1, memo)
     elif callable(obj) and hasattr(obj, "__qualname__"):
-        # functions and classes by name only: two lambdas of one function are alike
-        name = f"{getattr(obj, '__module__', '')}.{obj.__qualname__}"
-        h.update(_lp(b"F", name.encode()))
+        _feed_callable(h, obj, depth, memo)
     elif hasattr(obj, "__dict__") and not isinstance(obj, type):
         h.update(b"o" + _class_bytes(obj))
+        _user_class(h, obj, depth, memo)
         _feed(h, vars(obj), depth + 1, memo)
     elif isinstance(obj, set | frozenset):
         h.update(b"Z" + _class_bytes(obj) + b"%d:" % len(obj))
@@ -207,6 +271,7 @@ def _feed_object(h, obj, depth, memo):
             # Extension objects (a fitted tree's nodes) show no state in their repr:
             # what pickling keeps of them is their content.
             h.update(b"k" + _class_bytes(obj))
+            _user_class(h, obj, depth, memo)
             _feed(h, reduced, depth + 1, memo)
 
 
@@ -236,7 +301,7 @@ def _feed(h, obj, depth=0, memo=None):
         _feed_array(h, obj)
         return
     if isinstance(obj, _LEAVES):
-        _feed_other_leaf(h, obj)
+        _feed_other_leaf(h, obj, _Path() if memo is None else memo)
         return
     if depth > MAX_DEPTH:
         raise ValueError(
@@ -244,7 +309,7 @@ def _feed(h, obj, depth=0, memo=None):
             f"{cls.__module__}.{cls.__qualname__} at that depth): the fingerprint would not "
             "cover it, and models that differ there would be named alike"
         )
-    memo = {} if memo is None else memo
+    memo = _Path() if memo is None else memo
     # Only cycles are cut short (by how many levels up they point): shared references
     # are hashed again at each place, because pickling need not keep them shared.
     key = id(obj)
@@ -320,6 +385,7 @@ def _feed_value(h, obj, depth, memo):
             _feed(h, part, depth + 1, memo)
     elif isinstance(obj, BaseEstimator):
         h.update(b"E" + _class_bytes(obj))
+        _user_class(h, obj, depth, memo)  # a user estimator's fit and transform
         _feed(h, {"params": own_params(obj), "state": fitted_state(obj)}, depth + 1, memo)
     elif isinstance(obj, np.random.RandomState):
         h.update(b"R")
@@ -401,9 +467,17 @@ def fitted_state(estimator):
 
 
 def fingerprint(estimator):
-    """SHA-256 of an estimator's class, parameters and fitted state (scheme 2)."""
+    """SHA-256 of an estimator's class, parameters and fitted state (scheme 3)."""
     h = hashlib.sha256(_PREFIX)
     _feed(h, estimator)
+    return h.hexdigest()
+
+
+def fingerprint_v2(estimator):
+    """The scheme-2 fingerprint of ``estimator`` (every function and class named by
+    module and qualified name only), to compare with records made before scheme 3."""
+    h = hashlib.sha256(_PREFIX)
+    _feed(h, estimator, 0, _Path(by_name=True))
     return h.hexdigest()
 
 

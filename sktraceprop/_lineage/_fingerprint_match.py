@@ -1,17 +1,21 @@
 """Comparing a model with a fingerprint a record holds, whichever scheme made it.
 
-Runs, prediction events, removal records and reports written before fingerprint scheme 2
-hold scheme-1 fingerprints (``_fingerprint_v1``). A model compared with such a record is
-hashed both ways: the record matches when either scheme gives its value, and a match by
-scheme 1 only is said to be one (scheme 1 fed values as their ``repr`` with no type or
-length, so some different models, ``[1, 23]`` and ``[12, 3]`` in a parameter, had one
-fingerprint). Neither a false alarm on an old record nor a silent match.
+Runs, prediction events, removal records and reports written before fingerprint scheme 3
+hold scheme-2 fingerprints, and those written before scheme 2 scheme-1 fingerprints
+(``_fingerprint_v1``). A model compared with such a record is hashed each way, newest
+first: the record matches when a scheme gives its value, and a match by an earlier scheme
+only is said to be one. Scheme 1 fed values as their ``repr`` with no type or length
+(``[1, 23]`` and ``[12, 3]`` in a parameter had one fingerprint); scheme 2 named
+functions and classes by module and qualified name only (two lambdas of one function,
+a function edited between runs had one fingerprint). A model without user code has the
+same fingerprint by schemes 2 and 3, so it matches a scheme-2 record by scheme 3. Neither
+a false alarm on an old record nor a silent match.
 """
 
-from ._fingerprint import SCHEME, fingerprint
+from ._fingerprint import SCHEME, fingerprint, fingerprint_v2
 from ._fingerprint_v1 import fingerprint_v1
 
-__all__ = ["OLD_SCHEME_NOTE", "matching_scheme"]
+__all__ = ["OLD_SCHEME_NOTE", "OLD_SCHEME_NOTES", "matching_scheme", "old_scheme_note"]
 
 #: Said wherever a model matched a record only by scheme 1.
 OLD_SCHEME_NOTE = (
@@ -20,21 +24,40 @@ OLD_SCHEME_NOTE = (
     "(a parameter [1, 23] and [12, 3], object categories [12, 34] and [1, 234]); the model "
     "matches the record as far as that scheme can tell"
 )
+#: Said wherever a model matched a record only by scheme 2.
+SCHEME_2_NOTE = (
+    "recorded with fingerprint scheme 2 (before sktraceprop's scheme 3), which named "
+    "functions and classes by module and qualified name only and could not tell apart "
+    "models that differ in their code (FunctionTransformer(func=lambda X: X * 2) and "
+    "lambda X: X * 3, a function or estimator class edited between runs, a closure over "
+    "another value); the model matches the record as far as that scheme can tell"
+)
+#: What each earlier scheme's match is worth, by scheme.
+OLD_SCHEME_NOTES = {1: OLD_SCHEME_NOTE, 2: SCHEME_2_NOTE}
+
+
+def old_scheme_note(scheme):
+    """What a match by the earlier ``scheme`` only (1 or 2; None read as 1: records
+    from before scheme 3 named no other) is worth."""
+    return OLD_SCHEME_NOTES[1 if scheme is None else scheme]
 
 
 def matching_scheme(obj, recorded, now=None):
-    """The scheme whose fingerprint of ``obj`` is ``recorded``: 2, 1, or None.
+    """The scheme whose fingerprint of ``obj`` is ``recorded``: 3, 2, 1, or None.
 
-    ``now``: ``fingerprint(obj)`` when already made. Scheme 1 is computed only when the
-    current scheme does not match (a record from before it, or a changed model).
+    ``now``: ``fingerprint(obj)`` when already made. Earlier schemes are computed only
+    when the current scheme does not match (a record from before it, or a changed model).
     """
     now = fingerprint(obj) if now is None else now
     if now == recorded:
         return SCHEME
     if not isinstance(recorded, str) or len(recorded) != 64:
         return None
-    try:
-        old = fingerprint_v1(obj)
-    except Exception:  # a value scheme 1 could not walk: its record cannot be of it
-        return None
-    return 1 if old == recorded else None
+    for scheme, made in ((2, fingerprint_v2), (1, fingerprint_v1)):
+        try:
+            old = made(obj)
+        except Exception:  # a value the scheme could not walk: its record cannot be of it
+            continue
+        if old == recorded:
+            return scheme
+    return None

@@ -8,14 +8,22 @@ said to be not recorded, never guessed.
 """
 
 from ._fingerprint import SCHEME
+from ._fingerprint_code import SCOPE
 
-__all__ = ["NOTES", "scheme_note"]
+__all__ = ["EARLIER_NOTES", "NOTES", "scheme_note"]
 
 #: Each scheme this sktraceprop knows, and what a fingerprint of it tells apart.
 NOTES = {
     SCHEME: (
-        "fingerprint scheme 2: every value of the fitted model type-tagged and "
-        "length-prefixed, so different fitted models never share a fingerprint"
+        "fingerprint scheme 3: every value of the fitted model type-tagged and "
+        f"length-prefixed, so different fitted models never share a fingerprint; {SCOPE}"
+    ),
+    2: (
+        "fingerprint scheme 2 (before sktraceprop's scheme 3): every value of the fitted "
+        "model type-tagged and length-prefixed, but functions and classes named by module "
+        "and qualified name only, so models that differ only in their code share a "
+        "fingerprint (FunctionTransformer(func=lambda X: X * 2) and lambda X: X * 3, a "
+        "function or estimator class edited between runs, a closure over another value)"
     ),
     1: (
         "fingerprint scheme 1 (before sktraceprop's scheme 2): values fed by their repr "
@@ -27,10 +35,27 @@ NOTES = {
 NOT_RECORDED = (
     "fingerprint scheme not recorded: the run was stored by an sktraceprop from before "
     "runs recorded it, so its fingerprints are of scheme 1 (which could not tell some "
-    "different models apart) or of scheme 2, and the library version it records does "
-    "not tell which; a fitted model compared with the run is hashed by both, and a "
-    "match by scheme 1 only is said to be one"
+    "different models apart) or of scheme 2 (which could not tell apart models that "
+    "differ only in their functions' or classes' code), and the library version it "
+    "records does not tell which; a fitted model compared with the run is hashed by each "
+    "scheme, and a match by an earlier scheme only is said to be one"
 )
+#: The words earlier sktraceprops wrote for a scheme (in reports of format 10, which
+#: verify as written): scheme 2's note before scheme 3 did not say what it cannot tell
+#: apart.
+EARLIER_NOTES = {
+    2: (
+        "fingerprint scheme 2: every value of the fitted model type-tagged and "
+        "length-prefixed, so different fitted models never share a fingerprint",
+    ),
+    None: (
+        "fingerprint scheme not recorded: the run was stored by an sktraceprop from before "
+        "runs recorded it, so its fingerprints are of scheme 1 (which could not tell some "
+        "different models apart) or of scheme 2, and the library version it records does "
+        "not tell which; a fitted model compared with the run is hashed by both, and a "
+        "match by scheme 1 only is said to be one",
+    ),
+}
 
 
 def scheme_note(scheme):

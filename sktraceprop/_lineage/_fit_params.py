@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from ..exceptions import LineageError
 from ._capture import carried_ids
-from ._fingerprint import _feed, json_safe
+from ._fingerprint import _feed, _Path, json_safe
 from ._ids import codes_of
 from ._source import REGISTRY
 
@@ -52,7 +52,7 @@ def _digest(value):
     ``_fingerprint``), or None for a value nested too deeply to be walked whole."""
     h = hashlib.sha256(b"sktraceprop fit-param digest 2\0")
     try:
-        _feed(h, value)
+        _feed(h, value, 0, _Path(by_name=True))  # scheme 2's walk, as fit-param-2 was
     except ValueError:  # deeper than MAX_DEPTH: refused rather than cut short
         return None
     return h.hexdigest()

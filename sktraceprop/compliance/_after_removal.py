@@ -6,7 +6,7 @@ record an auditor can check against the store) and names the removal whose recor
 fingerprint the model has; the run's removals are listed in its record-keeping section.
 """
 
-from .._lineage._fingerprint import fingerprint
+from .._lineage._fingerprint import SCHEME, fingerprint, fingerprint_v2
 from .._lineage._fingerprint_v1 import fingerprint_v1
 from ..exceptions import ComplianceError
 
@@ -23,8 +23,9 @@ def _recorded(event):
 def fitted_after_removal(estimator, run_id, events):
     """``({"seq", "hash", "fingerprint"}, scheme)`` of the run's last removal when
     ``estimator`` (or the model it wraps) is the model that removal left, else
-    ``(None, None)``. ``scheme`` is 2, or 1 where only a scheme-1 fingerprint (a removal
-    recorded before scheme 2) matched: that scheme could not tell some models apart.
+    ``(None, None)``. ``scheme`` is 3, or 2 or 1 where only a fingerprint of that
+    earlier scheme (a removal recorded before scheme 3, or 2) matched: that scheme could
+    not tell some models apart.
 
     Raises
     ------
@@ -40,15 +41,17 @@ def fitted_after_removal(estimator, run_id, events):
     if inner is not None:
         models.append(inner)
     found = _matched(removals, {fingerprint(m) for m in models}, run_id, estimator)
-    scheme = 2
-    if found is None:
+    scheme = SCHEME
+    for earlier, made in ((2, fingerprint_v2), (1, fingerprint_v1)):
+        if found is not None:
+            break
         old = set()
         for m in models:
             try:
-                old.add(fingerprint_v1(m))
-            except Exception:  # a value scheme 1 could not walk: no record of it
+                old.add(made(m))
+            except Exception:  # a value the scheme could not walk: no record of it
                 continue
-        found, scheme = _matched(removals, old, run_id, estimator), 1
+        found, scheme = _matched(removals, old, run_id, estimator), earlier
     return (None, None) if found is None else (found, scheme)
 
 

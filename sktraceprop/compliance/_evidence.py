@@ -333,7 +333,7 @@ def _rows_of(event):
 
 def _predictions(events):
     by_method, by_month, classes = {}, {}, {}
-    rows = flagged = old_scheme = 0
+    rows = flagged = old_scheme = scheme_2 = 0
     for event in events:
         with _reading(event):
             payload = event["payload"] if isinstance(event["payload"], dict) else {}
@@ -353,7 +353,10 @@ def _predictions(events):
             if payload.get("replaced_since_fit") or payload.get("changed_since_fit"):
                 flagged += 1
             if payload.get("matched_by_old_fingerprint_scheme"):
-                old_scheme += 1
+                # events from before scheme 3 name no schemes: theirs is scheme 1
+                schemes = payload.get("old_fingerprint_schemes") or [1]
+                old_scheme += 1 in schemes
+                scheme_2 += 2 in schemes
     return {
         "n_calls": len(events),
         "n_rows": rows,
@@ -367,6 +370,8 @@ def _predictions(events):
         "calls_by_a_model_changed_since_fit": flagged,
         # format 9: answered by a model that matched its run only by fingerprint scheme 1
         "calls_matched_by_old_fingerprint_scheme": old_scheme,
+        # format 12: ... only by scheme 2 (functions and classes named, not hashed)
+        "calls_matched_by_fingerprint_scheme_2": scheme_2,
         "digest": prediction_digest(events),
     }
 

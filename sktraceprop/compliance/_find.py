@@ -36,6 +36,7 @@ COLUMNS = (
     "changed_since_fit",
     "replaced_since_fit",
     "matched_by_old_fingerprint_scheme",
+    "old_fingerprint_schemes",
     "event_hash",
     "matched_as",
 )
@@ -109,11 +110,14 @@ def find_predictions(store, X, *, row=None, run_id=None):
         ``changed_since_fit`` and ``replaced_since_fit`` (the steps that no longer
         were as the run recorded when the call was answered, or None),
         ``matched_by_old_fingerprint_scheme`` (the steps that matched their run's
-        record, when the call was answered, only by fingerprint scheme 1, which some
-        different models share: the run was recorded before scheme 2, and that the
-        model that answered is the run's is known only as far as scheme 1 can tell;
-        None where every step matched by the current scheme, or the event was logged
-        before events said so), ``event_hash``, and ``matched_as`` (None when ``X``
+        record, when the call was answered, only by an earlier fingerprint scheme,
+        which some different models share: the run was recorded before the current
+        scheme, and that the model that answered is the run's is known only as far as
+        that scheme can tell; None where every step matched by the current scheme, or
+        the event was logged before events said so), ``old_fingerprint_schemes``
+        (those earlier schemes: ``[2]``, where scheme 2 named functions by name only,
+        or ``[1]``; events logged before scheme 3 name none and are of scheme 1; None
+        where no step matched only so), ``event_hash``, and ``matched_as`` (None when ``X``
         matched as given, else the exact conversions that made it match). When empty, ``found.attrs
         ["not_found"]`` says what was compared and the common reasons.
 
@@ -196,9 +200,18 @@ def _found(event, row, note):
         "changed_since_fit": payload.get("changed_since_fit"),
         "replaced_since_fit": payload.get("replaced_since_fit"),
         "matched_by_old_fingerprint_scheme": payload.get("matched_by_old_fingerprint_scheme"),
+        "old_fingerprint_schemes": _old_schemes(payload),
         "event_hash": event["hash"],
         "matched_as": note,
     }
+
+
+def _old_schemes(payload):
+    """The earlier schemes an event's steps matched by only (events from before scheme
+    3 say none: theirs is scheme 1), or None."""
+    if not payload.get("matched_by_old_fingerprint_scheme"):
+        return None
+    return payload.get("old_fingerprint_schemes") or [1]
 
 
 def _nothing_found(X, events, n_rows, tried, complete, run_id):

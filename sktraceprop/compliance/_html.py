@@ -670,6 +670,17 @@ def _section_records(report):
                     if "calls_matched_by_old_fingerprint_scheme" in p
                     else []
                 ),
+                *(
+                    [
+                        [
+                            "Calls by a model matched to its run by fingerprint scheme 2 only "
+                            "(which names functions and classes, not their code)",
+                            str(p["calls_matched_by_fingerprint_scheme_2"]),
+                        ]
+                    ]
+                    if "calls_matched_by_fingerprint_scheme_2" in p  # (format 12)
+                    else []
+                ),
                 ["Digest of the logged calls", f'<span class="hash">{_e(p["digest"])}</span>'],
             ],
         )

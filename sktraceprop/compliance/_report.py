@@ -7,8 +7,8 @@ import warnings
 from pathlib import Path
 
 from .. import __version__
-from .._lineage._current import step_matches
-from .._lineage._fingerprint_match import OLD_SCHEME_NOTE
+from .._lineage._current import old_note, step_matches
+from .._lineage._fingerprint import SCHEME
 from .._lineage._source import utc_now
 from .._prediction_log import _replaced_parts
 from ..exceptions import ComplianceError, UnknownRunError
@@ -120,7 +120,7 @@ def _resolve(estimator, store, run_id):
             "and hash-chained events, so fit it with store=SQLiteStore(path)"
         )
     # Steps first: an unlearner that corrected them also rewrote its copy of the run.
-    changed, old_scheme = step_matches(estimator, run)
+    changed, old_scheme, schemes = step_matches(estimator, run)
     changed = changed or _replaced_parts(estimator)
     if changed:
         after, scheme = fitted_after_removal(estimator, run.run_id, all_events(store))
@@ -128,8 +128,8 @@ def _resolve(estimator, store, run_id):
             # the run as stored at fit, and the removal whose recorded fingerprint the
             # model has (the unlearner's copy of the run is not in the store)
             caveat = None
-            if scheme == 1:
-                caveat = f"removal seq {after['seq']}: {OLD_SCHEME_NOTE}"
+            if scheme < SCHEME:
+                caveat = f"removal seq {after['seq']}: {old_note([scheme])}"
             return _load(store, run.run_id), store, False, after, caveat
         raise ComplianceError(
             f"the fitted {type(estimator).__name__} differs from its recorded run "
@@ -147,7 +147,7 @@ def _resolve(estimator, store, run_id):
         )
     caveat = None
     if old_scheme:
-        caveat = f"step(s) {', '.join(old_scheme)}: {OLD_SCHEME_NOTE}"
+        caveat = f"step(s) {', '.join(old_scheme)}: {old_note(schemes)}"
     return stored, store, True, None, caveat
 
 

@@ -372,6 +372,15 @@ def _monitoring(report):
             "different models share: that the run's model answered them is shown only as "
             "far as that scheme can tell."
         )
+    scheme_2 = predictions.get("calls_matched_by_fingerprint_scheme_2")
+    if scheme_2:
+        why += (
+            f" {_plural(scheme_2, 'call')} came from a model that matched its run only by "
+            "fingerprint scheme 2 (the run was recorded before scheme 3), which named "
+            "functions and classes by name only, so models that differ in their code "
+            "share it: that the run's model answered them is shown only as far as that "
+            "scheme can tell."
+        )
     why += (
         " Monitoring itself, and informing the provider or authorities of risks and "
         "serious incidents, are actions the record cannot show."

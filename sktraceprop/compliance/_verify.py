@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._lineage._fingerprint_match import OLD_SCHEME_NOTE
+from .._lineage._fingerprint_match import OLD_SCHEME_NOTES
+from .._lineage._fingerprint_schemes import EARLIER_NOTES
 from ..exceptions import ComplianceError, CorruptStoreError, ReportVerificationError, StoreError
 from ..stores._chain import RUN_EVENT, unique_keys
 from ..stores._sealed import REDACTION_EVENT
@@ -45,7 +46,7 @@ _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 11
+FORMAT_VERSION = 12
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -68,6 +69,9 @@ _MODEL_KEYS_10 = ("fingerprint_scheme", "fingerprint_scheme_note")
 #: What format 11 added: the inputs a removal left the model, where they differ from the
 #: fit's (feature_lineage/after_removal).
 _FEATURE_KEYS_11 = ("after_removal",)
+#: What format 12 added: the count of logged calls whose model matched its run only by
+#: fingerprint scheme 2 (functions and classes named by name, not hashed by code).
+_PREDICTION_KEYS_12 = ("calls_matched_by_fingerprint_scheme_2",)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -86,6 +90,9 @@ _ADDED_IN = {
     "different models apart",
     11: "the inputs a removal left the model where they differ from the fit's "
     "(feature_lineage/after_removal): a term a limit let in after a removal",
+    12: "the logged calls whose model matched its run only by fingerprint scheme 2, "
+    "which named functions and classes by name and could not tell apart models that "
+    "differ in their code",
 }
 
 
@@ -424,9 +431,11 @@ def _store_problems(report, store):
         problems += after_removal_problems(after, upto, run_id)
     else:
         after = None  # (anything else differs from the rebuilt section, and is named)
-    # what a match rested on (fingerprints of scheme 1 only), seen when it was made
+    # what a match rested on (fingerprints of an earlier scheme only), seen when made
     caveat = report["model"].get("fitted_object_match_caveat")
-    if not (isinstance(caveat, str) and caveat.endswith(OLD_SCHEME_NOTE)):
+    if not (
+        isinstance(caveat, str) and any(caveat.endswith(n) for n in OLD_SCHEME_NOTES.values())
+    ):
         caveat = None  # (anything else differs from the rebuilt section, and is named)
     written = _as_written(report)
     model = model_section(run, matches, after, caveat)
@@ -436,6 +445,12 @@ def _store_problems(report, store):
         model = _without(model, _MODEL_KEYS_4)
     if report["report"]["format_version"] < 10:
         model = _without(model, _MODEL_KEYS_10)
+    elif report["model"].get("fingerprint_scheme_note") in EARLIER_NOTES.get(
+        run.fingerprint_scheme, ()
+    ):
+        # written by an sktraceprop that described this scheme in other words (scheme
+        # 2's note before scheme 3 said what it cannot tell apart): the report as made
+        model["fingerprint_scheme_note"] = report["model"]["fingerprint_scheme_note"]
     sources = sources_section(run)
     if report["report"]["format_version"] < 7:
         sources = [_without(s, _SOURCE_KEYS_7) for s in sources]
@@ -517,6 +532,8 @@ def _record_keeping_problems(report, store, run, upto):
         rebuilt["removals"] = [_without(r, _REMOVAL_KEYS_8) for r in rebuilt["removals"]]
     if report["report"]["format_version"] < 9:
         rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_9)
+    if report["report"]["format_version"] < 12:
+        rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_12)
     rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
     runs = store.list_runs()
     retention = written(

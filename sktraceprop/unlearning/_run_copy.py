@@ -237,6 +237,25 @@ def corrected_fingerprints(lineage, estimator):
         "keeps those of the model as fitted"
     )
     notes = list(lineage.notes) + ([note] if note not in lineage.notes else [])
+    kept = [op.name for op in lineage.ops if op.name not in fresh]
+    if kept:
+        # steps fitted outside the model (upstream ops): not the unlearner's to correct
+        scheme = lineage.fingerprint_scheme
+        made = (
+            "by fingerprint scheme " + str(scheme)
+            if scheme is not None
+            else "by a fingerprint scheme the run did not record (1 or 2)"
+        )
+        said = (
+            f"op(s) {', '.join(kept)} (fitted outside the model) keep the fingerprints "
+            f"recorded at fit, made {made}"
+            + (
+                f", not by scheme {FINGERPRINT_SCHEME} as this copy's other fingerprints"
+                if scheme != FINGERPRINT_SCHEME
+                else ""
+            )
+        )
+        notes += [said] if said not in notes else []
     return dataclasses.replace(
         lineage,
         ops=ops,
@@ -296,11 +315,14 @@ def unlearner_run_copy(unl, lineage, event, removal, retained):
     fit_params, notes = retained_fit_params(
         lineage, getattr(removal.method, "sample_weight", None), n_events
     )
+    corrected = corrected_fingerprints(lineage, unl.estimator_)
+    # the notes on the fingerprints (whose they are) with those on the fit parameters
+    said = [n for n in corrected.notes if n not in lineage.notes and n not in notes]
     return dataclasses.replace(
-        corrected_fingerprints(lineage, unl.estimator_),
+        corrected,
         source_stats=stats,
         fit_params=fit_params,
-        notes=notes,
+        notes=notes + said,
         changed_columns=changes_of_fit(lineage.changed_columns, n_events),
         rows_compared=changes_of_fit(lineage.rows_compared, n_events),
     )

@@ -84,10 +84,29 @@ def format_3_retention(data, store):
     data["articles"] = articles(data)
 
 
+def before_format_12(data):
+    """Drop from ``data`` what format 12 added (the predictions'
+    ``calls_matched_by_fingerprint_scheme_2``), for tests that turn a report made now
+    into an older format's (the caller sets the version and rebuilds the article
+    statements)."""
+    data["record_keeping"]["predictions"].pop("calls_matched_by_fingerprint_scheme_2", None)
+
+
+def before_format_11(data):
+    """Drop from ``data`` what format 11 added (``feature_lineage.after_removal``), and
+    what format 12 added after it (:func:`before_format_12`), for tests that turn a
+    report made now into an older format's (the caller sets the version and rebuilds
+    the article statements)."""
+    before_format_12(data)
+    data["feature_lineage"].pop("after_removal", None)
+
+
 def before_format_10(data):
     """Drop from ``data`` what format 10 added (the model's ``fingerprint_scheme`` and
-    ``fingerprint_scheme_note``), for tests that turn a report made now into an older
+    ``fingerprint_scheme_note``), and what format 11 added after it
+    (:func:`before_format_11`), for tests that turn a report made now into an older
     format's (the caller sets the version)."""
+    before_format_11(data)
     data["model"].pop("fingerprint_scheme", None)
     data["model"].pop("fingerprint_scheme_note", None)
 

@@ -10,6 +10,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
+from sktraceprop._lineage._fingerprint import SCHEME
 from sktraceprop._lineage._fingerprint_schemes import NOT_RECORDED, NOTES
 from sktraceprop.exceptions import LineageError
 from sktraceprop.exporters import read_parquet, to_openlineage, to_parquet
@@ -39,12 +40,12 @@ def _check(run, scheme, note, folder):
     assert back == run and back.fingerprint_scheme == scheme
 
 
-def test_a_new_run_exports_scheme_2(tmp_path):
+def test_a_new_run_exports_the_current_scheme(tmp_path):
     store = stp.stores.SQLiteStore(tmp_path / "s.db")
     X = stp.from_numpy(np.random.default_rng(1).normal(size=(30, 2)), "fp_x")
     est = stp.TracedEstimator(LogisticRegression(), store=store).fit(X, X["x0"] > 0)
     run = store.load_run(est.lineage_.run_id)
-    _check(run, 2, NOTES[2], tmp_path / "new")
+    _check(run, SCHEME, NOTES[SCHEME], tmp_path / "new")
 
 
 def test_a_run_stored_before_exports_not_recorded(tmp_path):

@@ -77,7 +77,7 @@ def test_an_old_run_is_neither_a_false_alarm_nor_a_silent_match(tmp_path):
     store, stored, est, df = _refit(tmp_path)
     name = stored.ops[-1].name
     assert changed_steps(est) == []
-    assert step_matches(est) == ([], [name])
+    assert step_matches(est) == ([], [name], [1])
     with pytest.warns(LineageWarning, match="scheme 1"):
         check_unchanged(est, "testing")
     est.predict(df[["age", "x"]])

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
-from sktraceprop._lineage._fingerprint import fingerprint
+from sktraceprop._lineage._fingerprint import SCHEME, fingerprint
 from sktraceprop._lineage._fingerprint_schemes import NOT_RECORDED, NOTES
 from sktraceprop._lineage._fingerprint_v1 import fingerprint_v1
 from sktraceprop._lineage._run import Lineage
@@ -47,23 +47,25 @@ def test_a_new_run_records_its_scheme_and_an_edit_of_it_fails_verify(backend):
     X = stp.from_numpy(rng.normal(size=(40, 2)), "scheme_x")
     est.fit(X, (X["x0"] > 0).astype(int))
     run = est.lineage_
-    # the independent truth: the model's fingerprints are scheme 2's, not scheme 1's
+    # the independent truth: the model's fingerprints are the current scheme's, not
+    # scheme 1's
     model = est.estimator_
     assert run.ops[-1].fingerprint == fingerprint(model) != fingerprint_v1(model)
-    assert run.fingerprint_scheme == 2
-    assert _record(backend, store, run.run_id)["fingerprint_scheme"] == 2
-    assert store.load_run(run.run_id).fingerprint_scheme == 2
+    assert run.fingerprint_scheme == SCHEME == 3
+    assert _record(backend, store, run.run_id)["fingerprint_scheme"] == SCHEME
+    assert store.load_run(run.run_id).fingerprint_scheme == SCHEME
     assert store.verify()
     store.append_event("review", {"by": "auditor"})  # a report needs the system's use
     report = compliance_report(store=store, run_id=run.run_id, **DEPLOYER).to_dict()
-    assert report["model"]["fingerprint_scheme"] == 2
-    assert report["model"]["fingerprint_scheme_note"] == NOTES[2]
+    assert report["model"]["fingerprint_scheme"] == SCHEME
+    assert report["model"]["fingerprint_scheme_note"] == NOTES[SCHEME]
     html = compliance_report(store=store, run_id=run.run_id, **DEPLOYER).to_html()
-    assert NOTES[2].split(":")[0] in html
+    assert NOTES[SCHEME].split(":")[0] in html
 
     for edit in (
-        lambda r: r.update(fingerprint_scheme=1),  # said to be the weaker scheme
-        lambda r: r.update(fingerprint_scheme=3),
+        lambda r: r.update(fingerprint_scheme=1),  # said to be a weaker scheme
+        lambda r: r.update(fingerprint_scheme=2),
+        lambda r: r.update(fingerprint_scheme=4),
         lambda r: r.pop("fingerprint_scheme"),  # said to be not recorded
     ):
         text = json.dumps(_record(backend, store, run.run_id), separators=(",", ":"))
@@ -144,7 +146,7 @@ def test_a_new_run_in_an_old_store_records_its_scheme_beside_those_that_do_not(t
     old = list(store.list_runs()["run_id"])
     run = fit_run(store)
     assert store.verify()
-    assert store.load_run(run.run_id).fingerprint_scheme == 2
+    assert store.load_run(run.run_id).fingerprint_scheme == SCHEME
     assert {store.load_run(r).fingerprint_scheme for r in old} == {None}
 
 
@@ -157,7 +159,7 @@ def test_a_pickled_run_from_before_the_field_reads_as_not_recorded():
     blank = Lineage.__new__(Lineage)
     blank.__setstate__(state)
     assert blank.fingerprint_scheme is None
-    assert pickle.loads(pickle.dumps(run)).fingerprint_scheme == 2
+    assert pickle.loads(pickle.dumps(run)).fingerprint_scheme == SCHEME
 
 
 @pytest.mark.parametrize("value", [0, -1, True, "2", 2.0, [2]])
