@@ -1,35 +1,44 @@
 """What an :class:`~sktraceprop.influence.Explanation` reads of the explainer's fit.
 
 An explanation traces its rows (``trace``: row id, raw values, ops) long after
-``explain`` returned. Read from the explainer itself, a refit in between (the same
-explainer fitted on other rows, in this thread or another) would have the old scores'
-rows traced through the new fit: the row id, file and values of whichever row now sits
-at that position. The view keeps the fit's own attributes (each replaced, never changed
-in place, by a refit), so an explanation always describes the fit that scored it.
+``explain`` returned, reading them from the explainer. Read after a refit (the same
+explainer fitted on other rows, in this thread or another), the old scores' rows would
+be traced through the new fit: the row id, file and values of whichever row now sits at
+that position. The view checks that the explainer still holds the fit that scored the
+explanation (a token each fit replaces) and refuses otherwise. It keeps no copy of the
+fit: an explanation holds no training data the explainer does not (an erasure request
+names the explainer, and refitting or discarding it lets the data go).
 """
 
-from ._scoring import ScoringMixin
-
-#: The explainer's fitted attributes the view keeps (those read below).
-_KEPT = (
-    "train_row_ids_",
-    "n_train_",
-    "_X_fit",
-    "_input_positions_",
-    "_lineage",
-    "transformer_",
-    "model_",
-    "estimator_",
-)
+from .._model_lock import shared
 
 
 class FitView:
-    """The fitted attributes of one fit of an explainer, and the row readers of
-    :class:`~._scoring.ScoringMixin` over them."""
+    """One fit of an explainer, as an explanation reads it."""
 
     def __init__(self, explainer):
-        for name in _KEPT:
-            setattr(self, name, getattr(explainer, name))
+        self._explainer = explainer
+        self._token = explainer._fit_token
+        self.n_train_ = explainer.n_train_
 
-    _raw_values = ScoringMixin._raw_values
-    _ops = ScoringMixin._ops
+    def _read(self, name, *args):
+        explainer = self._explainer
+        with shared(explainer):  # never during a refit (see InfluenceExplainer.fit)
+            if getattr(explainer, "_fit_token", None) is not self._token:
+                raise ValueError(
+                    f"the {type(explainer).__name__} was fitted again after this "
+                    "explanation was made: its training rows are no longer the ones "
+                    "scored here. Call explain() again on the refitted explainer."
+                )
+            value = getattr(explainer, name)
+            return value(*args) if args else value
+
+    @property
+    def train_row_ids_(self):
+        return self._read("train_row_ids_")
+
+    def _raw_values(self, train_index):
+        return self._read("_raw_values", train_index)
+
+    def _ops(self, train_index):
+        return self._read("_ops", train_index)

@@ -318,6 +318,9 @@ class InfluenceExplainer(
         # old fit and half the new (scores of one model traced to the other's rows)
         with exclusive(self, "an explainer's fit"):
             self._validate_params()
+            # explanations of the fit this one replaces refuse to trace from here on,
+            # also where this fit fails halfway (see _fit_view)
+            self.__dict__.pop("_fit_token", None)
             if y is None:
                 raise ValueError(
                     "InfluenceExplainer requires y to be passed, but the target y is None"
@@ -350,6 +353,8 @@ class InfluenceExplainer(
                 self._fit_linear()
             self._locate_train_rows()
             self._record_fingerprint()
+            # names this fit for the explanations it scores (see _fit_view)
+            self._fit_token = object()
             return self
 
     # -- the steps of fit ----------------------------------------------------------------
@@ -761,7 +766,7 @@ class InfluenceExplainer(
                 train_rows=self._train_rows,
                 sources=sources,
                 source_rows=np.asarray(incidence.sum(axis=0), dtype=np.int64).ravel(),
-                explainer=FitView(self),  # this fit, whatever refits follow
+                explainer=FitView(self),  # read only while this fit is held
                 model_fingerprint=self.model_fingerprint_,
                 notes=self._notes(),
             )
