@@ -229,6 +229,12 @@ class Explanation:
             row read from a source, one per parent for a row built by
             :func:`sktraceprop.merge`, whose own ``source_id`` and ``uri`` are the
             merge's and whose ``line`` is None (a merged frame has no file line).
+
+        Raises
+        ------
+        ValueError
+            If the explainer was fitted again since this explanation was made (its
+            training rows are no longer the ones scored here).
         """
         idx, val = (
             (self.bottom_indices, self.bottom_scores)

@@ -21,6 +21,7 @@ from .._lineage._fit_routes import weighted_parts
 from .._lineage._labels import row_groups
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
+from .._model_lock import exclusive, shared
 from .._prediction_log import explanation_store, log_explanation
 from .._row_hash import start_hash_rows
 from .._selection import SelectionCloneMixin
@@ -44,6 +45,7 @@ from ._blocks import (
 from ._class_balance import BalancedRemoval
 from ._explanation import Explanation
 from ._fit_features import as_features, features_trained_on, final_fit_inputs, held_features
+from ._fit_view import FitView
 from ._fitted import (
     is_frozen,
     learning_steps,
@@ -339,40 +341,48 @@ class InfluenceExplainer(
         -------
         self : object
         """
-        self._validate_params()
-        if y is None:
-            raise ValueError(
-                "InfluenceExplainer requires y to be passed, but the target y is None"
-            )
-        target = one_target(y, self.estimator)  # refused before anything is fitted
-        as_is, seen, fed = self._resolve_model(X, y, sample_weight)
-        model, transformer, lineage = unwrap(self.estimator_)
-        trained, held = trained_row_ids(self.estimator_)
-        if as_is:
-            self._check_given_rows(X, model, lineage, trained)
-        self.model_ = model
-        self.transformer_ = transformer
-        self.fixed_steps_ = learning_steps(transformer)
-        neural = is_neural_model(model)
-        if as_is and is_skorch_net(model):
-            check_torch_objective(model)  # (a net fitted here was checked at its fit)
-        self.objective_ = None if neural else linear_model_objective(model)
-        check_one_output(self.objective_, model)
-        Xt = self._take_features(X, fed, neural, sample_weight)
-        self._select_rows(X, target, sample_weight, Xt, (lineage, trained, held, seen), neural)
-        hold(self)  # a removal of any of these rows names this explainer
-        self.n_train_ = self.Xt_.shape[0]
-        if hasattr(self.estimator_, "n_features_in_"):
-            self.n_features_in_ = self.estimator_.n_features_in_
-        if hasattr(self.estimator_, "feature_names_in_"):
-            self.feature_names_in_ = self.estimator_.feature_names_in_
-        if neural:
-            self._fit_neural(as_is and lineage is None and trained is None)
-        else:
-            self._fit_linear()
-        self._locate_train_rows()
-        self._record_fingerprint()
-        return self
+        # refitted alone: an explain under way in another thread would read half the
+        # old fit and half the new (scores of one model traced to the other's rows)
+        with exclusive(self, "an explainer's fit"):
+            self._validate_params()
+            # explanations of the fit this one replaces refuse to trace from here on,
+            # also where this fit fails halfway (see _fit_view)
+            self.__dict__.pop("_fit_token", None)
+            if y is None:
+                raise ValueError(
+                    "InfluenceExplainer requires y to be passed, but the target y is None"
+                )
+            target = one_target(y, self.estimator)  # refused before anything is fitted
+            as_is, seen, fed = self._resolve_model(X, y, sample_weight)
+            model, transformer, lineage = unwrap(self.estimator_)
+            trained, held = trained_row_ids(self.estimator_)
+            if as_is:
+                self._check_given_rows(X, model, lineage, trained)
+            self.model_ = model
+            self.transformer_ = transformer
+            self.fixed_steps_ = learning_steps(transformer)
+            neural = is_neural_model(model)
+            if as_is and is_skorch_net(model):
+                check_torch_objective(model)  # (a net fitted here was checked at its fit)
+            self.objective_ = None if neural else linear_model_objective(model)
+            check_one_output(self.objective_, model)
+            Xt = self._take_features(X, fed, neural, sample_weight)
+            self._select_rows(X, target, sample_weight, Xt, (lineage, trained, held, seen), neural)
+            hold(self)  # a removal of any of these rows names this explainer
+            self.n_train_ = self.Xt_.shape[0]
+            if hasattr(self.estimator_, "n_features_in_"):
+                self.n_features_in_ = self.estimator_.n_features_in_
+            if hasattr(self.estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.estimator_.feature_names_in_
+            if neural:
+                self._fit_neural(as_is and lineage is None and trained is None)
+            else:
+                self._fit_linear()
+            self._locate_train_rows()
+            self._record_fingerprint()
+            # names this fit for the explanations it scores (see _fit_view)
+            self._fit_token = object()
+            return self
 
     # -- the steps of fit ----------------------------------------------------------------
     def _resolve_model(self, X, y, sample_weight):
@@ -722,19 +732,20 @@ class InfluenceExplainer(
         -------
         sums : ndarray of shape (n_test, n_subsets)
         """
-        check_is_fitted(self)
-        self._check_model_unchanged()
-        _, y = self._check_explained(X, y)
-        masks = check_masks(masks, self.n_train_)
-        parts = map_blocks(
-            influence_sums_block,
-            self._test_blocks(X, y),
-            shared=(self, masks),
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-            desc="influence of subsets",
-        )
-        return np.vstack(parts) if parts else np.zeros((0, masks.shape[0]))
+        with shared(self):  # never during a fit of this explainer (see fit)
+            check_is_fitted(self)
+            self._check_model_unchanged()
+            _, y = self._check_explained(X, y)
+            masks = check_masks(masks, self.n_train_)
+            parts = map_blocks(
+                influence_sums_block,
+                self._test_blocks(X, y),
+                shared=(self, masks),
+                n_jobs=self.n_jobs,
+                verbose=self.verbose,
+                desc="influence of subsets",
+            )
+            return np.vstack(parts) if parts else np.zeros((0, masks.shape[0]))
 
     def _held_row_ids(self):
         """The training rows whose data this explainer keeps."""
@@ -770,57 +781,58 @@ class InfluenceExplainer(
         -------
         explanation : Explanation
         """
-        check_is_fitted(self)
-        input_sha256 = None
-        if log:
-            explanation_store(self)  # a missing store is refused before any work
-            # the rows as given: a step with copy=False (SimpleImputer) may write into
-            # them while they are explained
-            input_sha256 = start_hash_rows(X)
-        top_k = check_top_k(top_k)
-        if not (keep_scores == "auto" or isinstance(keep_scores, bool | np.bool_)):
-            raise ValueError(f'keep_scores must be True, False or "auto", got {keep_scores!r}')
-        self._check_model_unchanged()
-        n_test, y = self._check_explained(X, y)
-        n_train = self.n_train_
-        k = min(top_k, n_train)
-        if keep_scores == "auto":
-            keep_scores = n_test * n_train <= 2**24
-        names, sources, incidence = source_incidence(
-            self._train_rows, self._train_sources, n_train
-        )
-        parts = map_blocks(
-            explain_block,
-            self._test_blocks(X, y),
-            shared=(self, k, bool(keep_scores), incidence),
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-            desc="explain",
-        )
-        margins, y_exp, scores, src_sums, top_i, top_v, bot_i, bot_v = (
-            [part[j] for part in parts] for j in range(8)
-        )
-        explanation = Explanation(
-            scores=np.vstack(scores) if keep_scores else None,
-            margins=np.concatenate(margins),
-            y=None if y_exp[0] is None else np.concatenate(y_exp),
-            top_indices=np.vstack(top_i),
-            top_scores=np.vstack(top_v),
-            bottom_indices=np.vstack(bot_i),
-            bottom_scores=np.vstack(bot_v),
-            source_scores=pd.DataFrame(
-                np.vstack(src_sums), columns=pd.Index(names, name="source_id")
-            ),
-            train_rows=self._train_rows,
-            sources=sources,
-            source_rows=np.asarray(incidence.sum(axis=0), dtype=np.int64).ravel(),
-            explainer=self,
-            model_fingerprint=self.model_fingerprint_,
-            notes=self._notes(),
-        )
-        if log:
-            log_explanation(self, X, explanation, input_sha256)
-        return explanation
+        with shared(self):  # never during a fit of this explainer (see fit)
+            check_is_fitted(self)
+            input_sha256 = None
+            if log:
+                explanation_store(self)  # a missing store is refused before any work
+                # the rows as given: a step with copy=False (SimpleImputer) may write into
+                # them while they are explained
+                input_sha256 = start_hash_rows(X)
+            top_k = check_top_k(top_k)
+            if not (keep_scores == "auto" or isinstance(keep_scores, bool | np.bool_)):
+                raise ValueError(f'keep_scores must be True, False or "auto", got {keep_scores!r}')
+            self._check_model_unchanged()
+            n_test, y = self._check_explained(X, y)
+            n_train = self.n_train_
+            k = min(top_k, n_train)
+            if keep_scores == "auto":
+                keep_scores = n_test * n_train <= 2**24
+            names, sources, incidence = source_incidence(
+                self._train_rows, self._train_sources, n_train
+            )
+            parts = map_blocks(
+                explain_block,
+                self._test_blocks(X, y),
+                shared=(self, k, bool(keep_scores), incidence),
+                n_jobs=self.n_jobs,
+                verbose=self.verbose,
+                desc="explain",
+            )
+            margins, y_exp, scores, src_sums, top_i, top_v, bot_i, bot_v = (
+                [part[j] for part in parts] for j in range(8)
+            )
+            explanation = Explanation(
+                scores=np.vstack(scores) if keep_scores else None,
+                margins=np.concatenate(margins),
+                y=None if y_exp[0] is None else np.concatenate(y_exp),
+                top_indices=np.vstack(top_i),
+                top_scores=np.vstack(top_v),
+                bottom_indices=np.vstack(bot_i),
+                bottom_scores=np.vstack(bot_v),
+                source_scores=pd.DataFrame(
+                    np.vstack(src_sums), columns=pd.Index(names, name="source_id")
+                ),
+                train_rows=self._train_rows,
+                sources=sources,
+                source_rows=np.asarray(incidence.sum(axis=0), dtype=np.int64).ravel(),
+                explainer=FitView(self),  # read only while this fit is held
+                model_fingerprint=self.model_fingerprint_,
+                notes=self._notes(),
+            )
+            if log:
+                log_explanation(self, X, explanation, input_sha256)
+            return explanation
 
     def _notes(self):
         """What the scores do not include, in words (the explanation's ``notes``)."""
@@ -843,22 +855,23 @@ class InfluenceExplainer(
         -------
         score : float
         """
-        from ..metrics import linear_datamodeling_score
+        with shared(self):  # never during a fit of this explainer (see fit)
+            from ..metrics import linear_datamodeling_score
 
-        check_is_fitted(self)
-        self._check_explained(X, y)
-        return linear_datamodeling_score(
-            self,
-            self._X_fit,
-            None,
-            X,
-            y,
-            n_subsets=self.n_subsets,
-            alpha=self.alpha,
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-        )
+            check_is_fitted(self)
+            self._check_explained(X, y)
+            return linear_datamodeling_score(
+                self,
+                self._X_fit,
+                None,
+                X,
+                y,
+                n_subsets=self.n_subsets,
+                alpha=self.alpha,
+                random_state=self.random_state,
+                n_jobs=self.n_jobs,
+                verbose=self.verbose,
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -39,6 +39,7 @@ from .._lineage._fit_routes import weighted_parts
 from .._lineage._record import changes, source_table
 from .._lineage._rows import rows_behind
 from .._lineage._skorch import skorch_fit_indices
+from .._model_lock import exclusive
 from .._selection import SelectionCloneMixin
 from .._tracing import library_fit
 from .._trained import record_trained_rows
@@ -426,61 +427,64 @@ class GradientCorrectionUnlearner(
         -------
         self : object
         """
-        self._validate_params()
-        check_supported(self.estimator)
-        # a request that cannot be honoured is refused before anything is fitted or stored
-        forget = None if self.forget is None else split_forget(self.forget)
-        ids = resolve_row_ids(X, sample_id)
-        if forget is not None:
-            check_parents_here(self.forget, ids)
-        # columns changed after loading (values moved between rows stay after a removal)
-        changed = changes(X, ids)
-        # rows this unlearner removed on request before this new fit
-        removed_before = [np.asarray(e["row_ids"]) for e in getattr(self, "unlearning_log_", ())]
-        est, backend, sw, fit_params, weighted = self._clone_to_fit(X, sample_weight)
-        # taken before the fit, which may write into X; kept in place of the caller's
-        # data, which the caller may write into later
-        given, y = private_copy(X), private_copy(y)
-        # A run the clone records has purpose "unlearning" and the user's fitted
-        # estimator (if any) as parent; it is stored only if preparing the removal works.
-        with library_fit("unlearning", self.estimator, owner=self, model=est):
-            # the features the final step is fitted on, taken as they reach it: a step
-            # whose fit_transform is not fit().transform() (TargetEncoder cross fits)
-            # gives the training rows other features at fit than its transform does
-            with skorch_fit_indices(final_step(est)) as seen, final_fit_inputs(est) as fed:
-                if hasattr(est, "_traced_fit"):
-                    est.fit(X, y, sample_id=sample_id, **fit_params)
-                else:
-                    est.fit(X, y, **fit_params)
-            # before anything is set on self: a failure here leaves the unlearner as it was
-            method, ids = removal_method(
-                est,
-                backend,
-                (given, y, sw, weighted),
-                seen,
-                fed,
-                ids,
-                self.get_params(deep=False),
-                (X_holdout, y_holdout),
-            )
-            pending = self._hold_fitted(est, ids, method, X, changed, forget)
-        if pending is not None:
-            positions, named, request = pending
-            try:
-                remove(
-                    self,
-                    positions,
-                    named,
-                    request=request,
-                    options={"X_holdout": X_holdout, "y_holdout": y_holdout},
+        # one fit or removal of this unlearner at a time (see unlearn)
+        with exclusive(self, "an unlearner's fit"):
+            self._validate_params()
+            check_supported(self.estimator)
+            # a request that cannot be honoured is refused before anything is fitted or stored
+            forget = None if self.forget is None else split_forget(self.forget)
+            ids = resolve_row_ids(X, sample_id)
+            if forget is not None:
+                check_parents_here(self.forget, ids)
+            # columns changed after loading (values moved between rows stay after a removal)
+            changed = changes(X, ids)
+            # rows this unlearner removed on request before this new fit
+            log = getattr(self, "unlearning_log_", ())
+            removed_before = [np.asarray(e["row_ids"]) for e in log]
+            est, backend, sw, fit_params, weighted = self._clone_to_fit(X, sample_weight)
+            # taken before the fit, which may write into X; kept in place of the caller's
+            # data, which the caller may write into later
+            given, y = private_copy(X), private_copy(y)
+            # A run the clone records has purpose "unlearning" and the user's fitted
+            # estimator (if any) as parent; it is stored only if preparing the removal works.
+            with library_fit("unlearning", self.estimator, owner=self, model=est):
+                # the features the final step is fitted on, taken as they reach it: a step
+                # whose fit_transform is not fit().transform() (TargetEncoder cross fits)
+                # gives the training rows other features at fit than its transform does
+                with skorch_fit_indices(final_step(est)) as seen, final_fit_inputs(est) as fed:
+                    if hasattr(est, "_traced_fit"):
+                        est.fit(X, y, sample_id=sample_id, **fit_params)
+                    else:
+                        est.fit(X, y, **fit_params)
+                # before anything is set on self: a failure here leaves the unlearner as it was
+                method, ids = removal_method(
+                    est,
+                    backend,
+                    (given, y, sw, weighted),
+                    seen,
+                    fed,
+                    ids,
+                    self.get_params(deep=False),
+                    (X_holdout, y_holdout),
                 )
-            except BaseException:
-                # no model that holds rows the user asked to forget is left to use
-                self._discard_fitted()
-                raise
-        if removed_before:
-            self._warn_trained_again(removed_before)
-        return self
+                pending = self._hold_fitted(est, ids, method, X, changed, forget)
+            if pending is not None:
+                positions, named, request = pending
+                try:
+                    remove(
+                        self,
+                        positions,
+                        named,
+                        request=request,
+                        options={"X_holdout": X_holdout, "y_holdout": y_holdout},
+                    )
+                except BaseException:
+                    # no model that holds rows the user asked to forget is left to use
+                    self._discard_fitted()
+                    raise
+            if removed_before:
+                self._warn_trained_again(removed_before)
+            return self
 
     def _clone_to_fit(self, X, sample_weight):
         """``(est, backend, sw, fit_params, weighted)``: a clone of ``estimator`` set to
@@ -651,25 +655,29 @@ class GradientCorrectionUnlearner(
             on): those are dropped from the calibration holdout the unlearner keeps, the
             model is unchanged and no event is logged (also for ``forget=`` at fit).
         """
-        check_is_fitted(self, "estimator_")
-        given = [a is not None for a in (source_id, sample_id, mask)]
-        if sum(given) != 1:
-            raise TypeError("unlearn() takes exactly one of source_id=, sample_id= or mask=")
-        check_redact(self, redact)
-        asked = self._resolver().request(source_id, sample_id, mask, stacklevel=2)
-        if asked.dropped is not None:
-            # it names only rows of the validation split, which the model never trained on
-            drop_validation_only(self, asked.dropped, asked.what, stacklevel=2)
+        # Two removals racing would both be computed from the same retained rows and
+        # model, and the one swapped in last would undo the other while both events say
+        # their rows are removed: removals (and fits) of one unlearner wait their turn.
+        with exclusive(self, "an unlearner's removal"):
+            check_is_fitted(self, "estimator_")
+            given = [a is not None for a in (source_id, sample_id, mask)]
+            if sum(given) != 1:
+                raise TypeError("unlearn() takes exactly one of source_id=, sample_id= or mask=")
+            check_redact(self, redact)
+            asked = self._resolver().request(source_id, sample_id, mask, stacklevel=2)
+            if asked.dropped is not None:
+                # it names only rows of the validation split, which the model never trained on
+                drop_validation_only(self, asked.dropped, asked.what, stacklevel=2)
+                return self
+            remove(
+                self,
+                asked.positions,
+                asked.named,
+                request=asked.request,
+                options={"X_holdout": X_holdout, "y_holdout": y_holdout},
+                redact=redact,
+            )
             return self
-        remove(
-            self,
-            asked.positions,
-            asked.named,
-            request=asked.request,
-            options={"X_holdout": X_holdout, "y_holdout": y_holdout},
-            redact=redact,
-        )
-        return self
 
     def _resolver(self):
         """The :class:`~._request.Resolver` of a request to this fitted unlearner."""

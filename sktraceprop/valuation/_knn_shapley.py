@@ -25,6 +25,8 @@ from .._lineage._op_rows import leaf_paths, name_only, positions_through
 from .._lineage._record import collect_ops, source_table, upstream_ops
 from .._lineage._upstream_outputs import identify
 from .._lineage._upstream_rows import restrict_rows
+from .._model_lock import exclusive
+from .._model_lock import shared as shared_use
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._labels import check_label_kinds
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
@@ -354,92 +356,95 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         -------
         self : object
         """
-        self._validate_params()
-        # values of the previous training rows must not be read as those of the new ones
-        self.__dict__.pop("values_", None)
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None"
-            )
-        row_ids = resolve_row_ids(X, sample_id)
-        check_ids_of_rows(X, row_ids, sample_id)  # a row's value is credited to its line
-        given_rows = X  # (what tells which steps fitted outside the rows went through)
-        if self.transformer is None:
-            self.transformer_ = None
-            given = X
-            X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64, order="C")
-            if shares_memory(X, given):
-                X = X.copy()  # kept: a later write to the caller's array must not reach it
-        else:
-            if not hasattr(self.transformer, "transform"):
-                raise TypeError(
-                    f"transformer must have a transform method, got "
-                    f"{type(self.transformer).__name__}; for a fitted pipeline ending in a "
-                    "model, pass its preprocessing steps."
-                )
-            validate_data(self, X, skip_check_array=True)
-            if is_fitted(self.transformer):
-                self.transformer_ = self.transformer
-            else:
-                self.transformer_ = clone(self.transformer).fit(X, y)
-            given = X
-            X = self._transform(X)
-            if shares_memory(X, given):
-                X = X.copy()  # an identity transformer's output is the caller's data
-            y = _labels(y, X.shape[0])
-        if self.metric == "precomputed":
-            if X.shape[0] != X.shape[1]:
+        # refitted alone: a value() under way in another thread would read half the
+        # old rows and half the new (values of one set named by the other's row ids)
+        with exclusive(self, "a valuer's fit"):
+            self._validate_params()
+            # values of the previous training rows must not be read as those of the new ones
+            self.__dict__.pop("values_", None)
+            if y is None:
                 raise ValueError(
-                    "metric='precomputed' takes in fit the square matrix of distances "
-                    "between the training rows, (n_samples, n_samples), and in value and "
-                    "score the distances from each validation row to every training row, "
-                    f"(n_val, n_samples); got X of shape {X.shape} in fit"
+                    f"{type(self).__name__} requires y to be passed, but the target y is None"
                 )
-        elif self.metric not in ("euclidean", "sqeuclidean", "cosine"):
-            pairwise_distances(X[:1], X[:1], metric=self.metric)  # fail early on a bad one
-        self.task_ = self.task
-        if self.task == "auto":
-            continuous = type_of_target(y, input_name="y") == "continuous"
-            self.task_ = "regression" if continuous else "classification"
-        if self.task_ == "regression":
-            self._fit_y = check_array(
-                y, ensure_2d=False, dtype=np.float64, copy=True, input_name="y"
-            )
-        else:
-            check_classification_targets(y)
-            self.classes_, codes = np.unique(y, return_inverse=True)
-            self._fit_y = codes.astype(np.float64)
-            if (
-                self.task == "auto"
-                and np.issubdtype(self.classes_.dtype, np.number)
-                and self.classes_.size > _MANY_CLASSES
-            ):
-                warnings.warn(
-                    f"y holds {self.classes_.size} distinct whole numbers and is valued as "
-                    "a classification (task='auto'): a neighbour counts only when its "
-                    "label equals the validation label exactly. If y is a quantity (a "
-                    "price, a count, days), pass task='regression'; pass "
-                    "task='classification' to keep this and silence the warning.",
-                    UserWarning,
-                    stacklevel=2,
+            row_ids = resolve_row_ids(X, sample_id)
+            check_ids_of_rows(X, row_ids, sample_id)  # a row's value is credited to its line
+            given_rows = X  # (what tells which steps fitted outside the rows went through)
+            if self.transformer is None:
+                self.transformer_ = None
+                given = X
+                X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64, order="C")
+                if shares_memory(X, given):
+                    X = X.copy()  # kept: a later write to the caller's array must not reach it
+            else:
+                if not hasattr(self.transformer, "transform"):
+                    raise TypeError(
+                        f"transformer must have a transform method, got "
+                        f"{type(self.transformer).__name__}; for a fitted pipeline ending in a "
+                        "model, pass its preprocessing steps."
+                    )
+                validate_data(self, X, skip_check_array=True)
+                if is_fitted(self.transformer):
+                    self.transformer_ = self.transformer
+                else:
+                    self.transformer_ = clone(self.transformer).fit(X, y)
+                given = X
+                X = self._transform(X)
+                if shares_memory(X, given):
+                    X = X.copy()  # an identity transformer's output is the caller's data
+                y = _labels(y, X.shape[0])
+            if self.metric == "precomputed":
+                if X.shape[0] != X.shape[1]:
+                    raise ValueError(
+                        "metric='precomputed' takes in fit the square matrix of distances "
+                        "between the training rows, (n_samples, n_samples), and in value and "
+                        "score the distances from each validation row to every training row, "
+                        f"(n_val, n_samples); got X of shape {X.shape} in fit"
+                    )
+            elif self.metric not in ("euclidean", "sqeuclidean", "cosine"):
+                pairwise_distances(X[:1], X[:1], metric=self.metric)  # fail early on a bad one
+            self.task_ = self.task
+            if self.task == "auto":
+                continuous = type_of_target(y, input_name="y") == "continuous"
+                self.task_ = "regression" if continuous else "classification"
+            if self.task_ == "regression":
+                self._fit_y = check_array(
+                    y, ensure_2d=False, dtype=np.float64, copy=True, input_name="y"
                 )
-        # values whose squares under- or overflow, brought near 1 (exactly)
-        self._scale = magnitude_scale(X) if self.metric in _DOT_METRICS else None
-        X = scaled(X, self._scale)
-        self._shift = _shift(X) if self.metric in _DOT_METRICS else None
-        if self._shift is not None:
-            X = X - self._shift
-        if self.metric == "precomputed":
-            X = np.empty((X.shape[0], 0))  # the validation rows bring their distances
-        self._fit_X = X
-        self._fit_norms = _squared_norms(X)
-        self._fit_stats = _fit_stats(X, self.metric)
-        self.n_samples_fit_ = X.shape[0]
-        self.row_ids_ = row_ids
-        hold(self)  # a removal of any of these rows names this valuer
-        self._sources = source_table(row_ids)
-        self.ops_ = self._collect_ops(self._sources, given_rows, row_ids)
-        return self
+            else:
+                check_classification_targets(y)
+                self.classes_, codes = np.unique(y, return_inverse=True)
+                self._fit_y = codes.astype(np.float64)
+                if (
+                    self.task == "auto"
+                    and np.issubdtype(self.classes_.dtype, np.number)
+                    and self.classes_.size > _MANY_CLASSES
+                ):
+                    warnings.warn(
+                        f"y holds {self.classes_.size} distinct whole numbers and is valued as "
+                        "a classification (task='auto'): a neighbour counts only when its "
+                        "label equals the validation label exactly. If y is a quantity (a "
+                        "price, a count, days), pass task='regression'; pass "
+                        "task='classification' to keep this and silence the warning.",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+            # values whose squares under- or overflow, brought near 1 (exactly)
+            self._scale = magnitude_scale(X) if self.metric in _DOT_METRICS else None
+            X = scaled(X, self._scale)
+            self._shift = _shift(X) if self.metric in _DOT_METRICS else None
+            if self._shift is not None:
+                X = X - self._shift
+            if self.metric == "precomputed":
+                X = np.empty((X.shape[0], 0))  # the validation rows bring their distances
+            self._fit_X = X
+            self._fit_norms = _squared_norms(X)
+            self._fit_stats = _fit_stats(X, self.metric)
+            self.n_samples_fit_ = X.shape[0]
+            self.row_ids_ = row_ids
+            hold(self)  # a removal of any of these rows names this valuer
+            self._sources = source_table(row_ids)
+            self.ops_ = self._collect_ops(self._sources, given_rows, row_ids)
+            return self
 
     def _held_row_ids(self):
         """The training rows whose data this valuer keeps (None without row ids)."""
@@ -549,16 +554,17 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             in ``values_``. They sum to ``score(X, y)`` for classification and to
             ``score(X, y) + mean(y ** 2)`` for regression.
         """
-        X, y = self._validation_data(X, y)
-        self.values_, _, tied, _ = self._run(X, y, "KNN-Shapley values")
-        self.n_ties_ranked_by_index_ = int(tied.sum())
-        if self.n_ties_ranked_by_index_:
-            warnings.warn(
-                tie_warning(self.n_ties_ranked_by_index_, tied.size, self.task_),
-                UserWarning,
-                stacklevel=2,
-            )
-        return self.values_
+        with shared_use(self):  # never during a fit of this valuer (see fit)
+            X, y = self._validation_data(X, y)
+            self.values_, _, tied, _ = self._run(X, y, "KNN-Shapley values")
+            self.n_ties_ranked_by_index_ = int(tied.sum())
+            if self.n_ties_ranked_by_index_:
+                warnings.warn(
+                    tie_warning(self.n_ties_ranked_by_index_, tied.size, self.task_),
+                    UserWarning,
+                    stacklevel=2,
+                )
+            return self.values_
 
     def score(self, X, y):
         """KNN utility of the whole training set on a validation set.
@@ -582,16 +588,17 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             (or target), the smaller index counts: a ``UserWarning`` says in how many
             validation rows, also stored in ``n_score_ties_ranked_by_index_``.
         """
-        X, y = self._validation_data(X, y)
-        _, utility, _, tied = self._run(X, y, "KNN utility")
-        self.n_score_ties_ranked_by_index_ = int(tied.sum())
-        if self.n_score_ties_ranked_by_index_:
-            warnings.warn(
-                score_tie_warning(self.n_score_ties_ranked_by_index_, tied.size, self.task_),
-                UserWarning,
-                stacklevel=2,
-            )
-        return float(utility.mean())
+        with shared_use(self):  # never during a fit of this valuer (see fit)
+            X, y = self._validation_data(X, y)
+            _, utility, _, tied = self._run(X, y, "KNN utility")
+            self.n_score_ties_ranked_by_index_ = int(tied.sum())
+            if self.n_score_ties_ranked_by_index_:
+                warnings.warn(
+                    score_tie_warning(self.n_score_ties_ranked_by_index_, tied.size, self.task_),
+                    UserWarning,
+                    stacklevel=2,
+                )
+            return float(utility.mean())
 
     # -- aggregation -----------------------------------------------------------------------
     def _lineage_rows(self):
@@ -631,28 +638,29 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             ``mean`` of the values in ``values_``, one row per source, sorted by
             ``source_id``, then ``uri``, then load time.
         """
-        frame = self._lineage_rows()
-        grouped = frame.groupby("code", sort=False)["value"]
-        table = grouped.agg(n_rows="size", sum="sum", mean="mean")
-        sources = [self._sources[int(code)] for code in table.index]
-        order = sorted(
-            range(len(sources)),
-            key=lambda i: (
-                sources[i].source_id,
-                sources[i].uri,
-                sources[i].loaded_at,
-                sources[i].sha256,
-            ),
-        )
-        head = pd.DataFrame(
-            {
-                "source_id": [s.source_id for s in sources],
-                "uri": [s.uri for s in sources],
-                "sha256": [s.sha256 for s in sources],
-            }
-        )
-        out = pd.concat([head, table.reset_index(drop=True)], axis=1)
-        return out.iloc[order].reset_index(drop=True)
+        with shared_use(self):  # never during a fit of this valuer (see fit)
+            frame = self._lineage_rows()
+            grouped = frame.groupby("code", sort=False)["value"]
+            table = grouped.agg(n_rows="size", sum="sum", mean="mean")
+            sources = [self._sources[int(code)] for code in table.index]
+            order = sorted(
+                range(len(sources)),
+                key=lambda i: (
+                    sources[i].source_id,
+                    sources[i].uri,
+                    sources[i].loaded_at,
+                    sources[i].sha256,
+                ),
+            )
+            head = pd.DataFrame(
+                {
+                    "source_id": [s.source_id for s in sources],
+                    "uri": [s.uri for s in sources],
+                    "sha256": [s.sha256 for s in sources],
+                }
+            )
+            out = pd.concat([head, table.reset_index(drop=True)], axis=1)
+            return out.iloc[order].reset_index(drop=True)
 
     def by_op(self):
         """Values of the training rows summed and averaged per preprocessing op.
@@ -680,50 +688,51 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             sources the op was fitted on, ``None`` for every row), ``n_rows``, ``sum``
             and ``mean``, one row per op, in the order of ``ops_``.
         """
-        self._lineage_rows()  # (checks that values were computed)
-        paths = leaf_paths(self.row_ids_, self._sources.__getitem__)
-        records, unknown = [], []
-        for op in self.ops_:
-            shared = name_only(op, self._sources)
-            if shared:
-                unknown.append(f"{op.name} (fitted on {', '.join(map(repr, shared))})")
+        with shared_use(self):  # never during a fit of this valuer (see fit)
+            self._lineage_rows()  # (checks that values were computed)
+            paths = leaf_paths(self.row_ids_, self._sources.__getitem__)
+            records, unknown = [], []
+            for op in self.ops_:
+                shared = name_only(op, self._sources)
+                if shared:
+                    unknown.append(f"{op.name} (fitted on {', '.join(map(repr, shared))})")
+                    records.append(
+                        {
+                            "op": op.name,
+                            "cls": op.cls,
+                            "fingerprint": op.fingerprint,
+                            "sources": list(op.sources),
+                            "n_rows": np.nan,
+                            "sum": np.nan,
+                            "mean": np.nan,
+                        }
+                    )
+                    continue
+                hit = positions_through(op, self._sources, paths, self.n_samples_fit_)
+                values = self.values_[hit]
                 records.append(
                     {
                         "op": op.name,
                         "cls": op.cls,
                         "fingerprint": op.fingerprint,
-                        "sources": list(op.sources),
-                        "n_rows": np.nan,
-                        "sum": np.nan,
-                        "mean": np.nan,
+                        "sources": None if op.sources is None else list(op.sources),
+                        "n_rows": int(hit.sum()),
+                        "sum": values.sum(),
+                        "mean": values.mean() if values.size else np.nan,
                     }
                 )
-                continue
-            hit = positions_through(op, self._sources, paths, self.n_samples_fit_)
-            values = self.values_[hit]
-            records.append(
-                {
-                    "op": op.name,
-                    "cls": op.cls,
-                    "fingerprint": op.fingerprint,
-                    "sources": None if op.sources is None else list(op.sources),
-                    "n_rows": int(hit.sum()),
-                    "sum": values.sum(),
-                    "mean": values.mean() if values.size else np.nan,
-                }
-            )
-        if unknown:
-            warnings.warn(
-                f"by_op: ops {'; '.join(unknown)} record a source id that several sources "
-                "of the training rows carry (other files or other contents of one file): "
-                "which of them each op transformed is not recorded, and its n_rows, sum "
-                "and mean are NaN. Read each file with its own source_id= to tell them "
-                "apart.",
-                UserWarning,
-                stacklevel=2,
-            )
-        columns = ["op", "cls", "fingerprint", "sources", "n_rows", "sum", "mean"]
-        return pd.DataFrame.from_records(records, columns=columns)
+            if unknown:
+                warnings.warn(
+                    f"by_op: ops {'; '.join(unknown)} record a source id that several sources "
+                    "of the training rows carry (other files or other contents of one file): "
+                    "which of them each op transformed is not recorded, and its n_rows, sum "
+                    "and mean are NaN. Read each file with its own source_id= to tell them "
+                    "apart.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            columns = ["op", "cls", "fingerprint", "sources", "n_rows", "sum", "mean"]
+            return pd.DataFrame.from_records(records, columns=columns)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,44 @@
+"""What an :class:`~sktraceprop.influence.Explanation` reads of the explainer's fit.
+
+An explanation traces its rows (``trace``: row id, raw values, ops) long after
+``explain`` returned, reading them from the explainer. Read after a refit (the same
+explainer fitted on other rows, in this thread or another), the old scores' rows would
+be traced through the new fit: the row id, file and values of whichever row now sits at
+that position. The view checks that the explainer still holds the fit that scored the
+explanation (a token each fit replaces) and refuses otherwise. It keeps no copy of the
+fit: an explanation holds no training data the explainer does not (an erasure request
+names the explainer, and refitting or discarding it lets the data go).
+"""
+
+from .._model_lock import shared
+
+
+class FitView:
+    """One fit of an explainer, as an explanation reads it."""
+
+    def __init__(self, explainer):
+        self._explainer = explainer
+        self._token = explainer._fit_token
+        self.n_train_ = explainer.n_train_
+
+    def _read(self, name, *args):
+        explainer = self._explainer
+        with shared(explainer):  # never during a refit (see InfluenceExplainer.fit)
+            if getattr(explainer, "_fit_token", None) is not self._token:
+                raise ValueError(
+                    f"the {type(explainer).__name__} was fitted again after this "
+                    "explanation was made: its training rows are no longer the ones "
+                    "scored here. Call explain() again on the refitted explainer."
+                )
+            value = getattr(explainer, name)
+            return value(*args) if args else value
+
+    @property
+    def train_row_ids_(self):
+        return self._read("train_row_ids_")
+
+    def _raw_values(self, train_index):
+        return self._read("_raw_values", train_index)
+
+    def _ops(self, train_index):
+        return self._read("_ops", train_index)
