@@ -45,7 +45,8 @@ def _truncate(con):
 
 
 def _pending_of(keys):
-    keys = {k for k in keys if k.startswith(PENDING_PREFIX)}
+    # (a key that is not text is no marker this library wrote: an edit verify() names)
+    keys = {k for k in keys if isinstance(k, str) and k.startswith(PENDING_PREFIX)}
     return sorted(k for k in keys if not k.endswith(":done") and f"{k}:done" not in keys)
 
 
