@@ -356,16 +356,9 @@ def _cmd_trace(args, out):
     for row in frame.itertuples():
         source = run.source(codes_of(row.row_id))
         via = getattr(row, "via", None)
-        paths = source.uris()
-        where = (
-            f"of {_shown(paths[0])}"
-            if len(paths) == 1
-            else f"of one of {len(paths)} paths read with the same bytes, "
-            f"{', '.join(map(_shown, paths))} (which one this row was read from is not known)"
-        )
         _print(
             f"training row {row.train_index} of run {_shown(run.run_id)}: "
-            f"{_shown(row.source_id)}, line {row.line} {where}"
+            f"{_shown(row.source_id)}, line {row.line} of {_shown(row.uri)}"
             + (f" (through merge {_shown(via)})" if via else ""),
             out=out,
         )
@@ -395,10 +388,7 @@ def _cmd_trace(args, out):
                 out=out,
             )
         elif source.kind == "file":
-            for path in paths:  # (the same bytes: the first still holding them)
-                text, why = _line_text(path, row.line, source.sha256)
-                if why is None:
-                    break
+            text, why = _line_text(row.uri, row.line, source.sha256)
             _print(f"  line {row.line}: {_shown(text)}" if why is None else f"  ({why})", out=out)
     return 0
 

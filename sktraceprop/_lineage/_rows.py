@@ -124,22 +124,15 @@ def lineage_frame(ids, sources, position_name="row"):
     unique = np.unique(codes)
     table = [sources(c) for c in unique]
     which = np.searchsorted(unique, codes)
-    # a source whose bytes were read from several paths: which one a row was read from
-    # is not known (their rows share ids), so its uri is missing and uris lists them all
-    several = [len(s.uris()) > 1 for s in table]
     frame = pd.DataFrame(
         {
             position_name: pos,
             "row_id": leaf_ids,
             "source_id": _categorical(which, [s.source_id for s in table]),
-            "uri": _categorical(which, [None if k else s.uri for s, k in zip(table, several)]),
+            "uri": _categorical(which, [s.uri for s in table]),
             "line": lines_of(leaf_ids),
         }
     )
-    if any(several):
-        uris = np.empty(len(table), dtype=object)
-        uris[:] = [tuple(s.uris()) for s in table]
-        frame["uris"] = uris[which]
     if any(v is not None for v in via):
         frame["via"] = via
     _warn_several_paths(table)
@@ -148,9 +141,8 @@ def lineage_frame(ids, sources, position_name="row"):
 
 def _warn_several_paths(table):
     """Say so where a source's bytes were read from more than one path: its rows' ids
-    are the same whichever copy they were read from, so ``uri`` is missing for them
-    (naming one path would name one these rows need not have been read from) and
-    ``uris`` lists every path."""
+    are the same whichever copy they were read from, so ``uri`` names the first read's
+    path, which need not be the one these rows were read from."""
     several = [s for s in table if len(s.uris()) > 1]
     if not several:
         return
@@ -164,8 +156,7 @@ def _warn_several_paths(table):
     warnings.warn(
         f"the same bytes were read from several paths under one source_id ({names}): "
         "their rows have the same ids, so which path a row was read from is not known; "
-        "for them the uri column is empty and the uris column lists every path read, "
-        "each holding the same bytes",
+        "the uri column names the first path read, which holds the same bytes",
         LineageWarning,
         stacklevel=user_stacklevel(),
     )
@@ -173,14 +164,8 @@ def _warn_several_paths(table):
 
 def _categorical(which, labels):
     # Versions of one source share a source_id (and a file its uri): categories are unique.
-    # A None label (a uri not known) is a missing value.
-    known = [label for label in labels if label is not None]
-    names = np.unique(np.asarray(known, dtype=object)) if known else np.array([], object)
-    codes = np.array(
-        [-1 if label is None else int(np.searchsorted(names, label)) for label in labels],
-        dtype=np.int64,
-    )
-    return pd.Categorical.from_codes(codes[which], names)
+    names, inverse = np.unique(np.asarray(labels, dtype=object), return_inverse=True)
+    return pd.Categorical.from_codes(inverse[which], names)
 
 
 def _hits(ids, sources, removed, memo, inner=False):

@@ -150,8 +150,6 @@ class Explanation:
                 "line": rows["line"].to_numpy(),
             }
         )
-        if "uris" in rows:  # sources read from several paths (uri missing for them)
-            out["uris"] = rows["uris"].to_numpy()
         if "via" in rows:
             out["via"] = rows["via"].to_numpy()
         return out
@@ -223,9 +221,7 @@ class Explanation:
             values of the row as passed to ``fit``, a dict; None for a row a sampler
             synthesised) and ``ops`` (names of the steps the row went through).
             ``lines`` lists the file lines behind the row (dicts with ``row_id``,
-            ``source_id``, ``uri``, ``line``, ``via`` for a merged row, and ``uris``
-            where the source's bytes were read from several paths, whose ``uri`` is then
-            None: which path the row was read from is not known): one for a
+            ``source_id``, ``uri``, ``line``, and ``via`` for a merged row): one for a
             row read from a source, one per parent for a row built by
             :func:`sktraceprop.merge`, whose own ``source_id`` and ``uri`` are the
             merge's and whose ``line`` is None (a merged frame has no file line).
@@ -244,13 +240,12 @@ class Explanation:
         train_index = int(idx[test_index, rank])
         row_id = int(self._explainer.train_row_ids_[train_index])
         lines, _ = self._lines_of(np.array([train_index]))
-        keys = ("row_id", "source_id", "uri", "uris", "line", "via")
-        keys = [c for c in keys if c in self._train_rows]
+        keys = [c for c in ("row_id", "source_id", "uri", "line", "via") if c in self._train_rows]
         found = [
             {
                 key: (int(value) if key in ("row_id", "line") else value)
                 for key, value in row.items()
-                if not (key in ("via", "uris") and not isinstance(value, str | tuple))
+                if not (key == "via" and value is None)
             }
             for row in self._train_rows.iloc[lines][keys].to_dict("records")
         ]
@@ -259,8 +254,6 @@ class Explanation:
         else:
             source = REGISTRY.by_code(int(codes_of(np.array([row_id]))[0]))
             source_id, uri, line = source.source_id, source.uri, None
-        if not isinstance(uri, str):  # read from several paths: which one is not known
-            uri = None
         return {
             "test_index": int(test_index),
             "rank": int(rank),
