@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from sktraceprop._lineage._fingerprint import SCHEME
 from sktraceprop._lineage._ids import codes_of, lines_of
 from sktraceprop.exceptions import (
     CorruptStoreError,
@@ -785,7 +786,7 @@ def test_schema_1_stores_are_read_with_their_ids_repacked(tmp_path, old_layout):
         if not old_layout:
             np.testing.assert_array_equal(loaded.row_ids, run.row_ids)
         # 0.1 predates fingerprint scheme 2 (and its stores take no new runs): scheme 1
-        assert run.fingerprint_scheme == 2 and loaded.fingerprint_scheme == 1
+        assert run.fingerprint_scheme == SCHEME and loaded.fingerprint_scheme == 1
     assert store.list_runs()["run_id"].tolist() == [plain.run_id, merged.run_id]
     assert [e["payload"] for e in store.events()] == [{"n": 1}, {"n": 2}]
     with pytest.raises(StoreError, match="not under the chain") as info:
