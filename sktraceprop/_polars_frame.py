@@ -30,7 +30,9 @@ def as_pandas(X):
     Each column keeps what it says: an integer or boolean column with nulls becomes a
     nullable pandas array (``Int64``, ``boolean``: never floats, where a null would be a
     NaN), a float column a float array (a null as NaN, pandas' missing value), text,
-    categories and enums Python strings (``None`` where null), times numpy times (in
+    categories and enums strings (a null as pandas' missing value of the column's
+    dtype: NaN in pandas 3's default ``str`` dtype, ``None`` in an ``object`` column),
+    times numpy times (in
     their time zone), and every other column its Python values. pyarrow is not needed.
     """
     if isinstance(X, sys.modules["polars"].Series):

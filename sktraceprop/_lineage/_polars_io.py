@@ -37,7 +37,9 @@ def from_polars(df, source_id, uri=None):
         The same column names and values, indexed by row ids; row ``k`` (1-based) has
         line ``k``. An integer or boolean column with nulls becomes a nullable pandas
         column (``Int64``, ``boolean``), a null of a float column NaN, text,
-        categories and enums Python strings (``None`` where null), times numpy times
+        categories and enums strings (a null as pandas' missing value of the column's
+        dtype: NaN in pandas 3's default ``str`` dtype, ``None`` in an ``object``
+        column), times numpy times
         in their time zone, and other columns (lists, structs, decimals) their Python
         values. The source records the polars dtypes.
 
