@@ -3,7 +3,7 @@
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
-from ._lineage._bare_outputs import remember, step_label, transforming
+from ._lineage._bare_outputs import remembered_output
 from ._lineage._final import (
     final_fit_rows,
     final_row_ids,
@@ -56,20 +56,20 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
     @available_if(_final_has("fit_transform", "transform", passthrough=True))
     def fit_transform(self, X, y=None, sample_id=None, **params):
         """Fit, record lineage, and return the transformed training data."""
-        with transforming() as outer:
-            out = self._fit_traced(super().fit_transform, X, y, sample_id, params)
-        if outer:  # a plain array: a fit on it can say where its row ids were left
-            remember(step_label(self, "fit_transform"), X, out, sample_id)
-        return out
+        fit_transform = super().fit_transform
+        return remembered_output(
+            self,
+            "fit_transform",
+            X,
+            lambda: self._fit_traced(fit_transform, X, y, sample_id, params),
+            sample_id,
+        )
 
     @available_if(_final_has("transform", passthrough=True))
     def transform(self, X, **params):
         """Transform ``X`` with every step, as :meth:`sklearn.pipeline.Pipeline.transform`."""
-        with transforming() as outer:
-            out = super().transform(X, **params)
-        if outer:
-            remember(step_label(self, "transform"), X, out)
-        return out
+        transform = super().transform
+        return remembered_output(self, "transform", X, lambda: transform(X, **params))
 
     @available_if(_final_has("fit_predict"))
     def fit_predict(self, X, y=None, sample_id=None, **params):

@@ -7,7 +7,7 @@ from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._lineage._bare_outputs import remember, step_label, transforming
+from ._lineage._bare_outputs import remembered_output
 from ._lineage._final import (
     final_fit_rows,
     final_row_ids,
@@ -166,12 +166,13 @@ class TracedEstimator(
 
     def _transform(self, X, params, method="transform", sample_id=None):
         check_is_fitted(self)
-        with transforming() as outer:
+
+        def call():
             out = self.estimator_.transform(X, **params)
             _keep_upstream_output(self, X, out)
-        if outer:  # a plain array: a fit on it can say where its row ids were left
-            remember(step_label(self, method), X, out, sample_id)
-        return out
+            return out
+
+        return remembered_output(self, method, X, call, sample_id)
 
     @available_if(inner_has("transform"))
     def fit_transform(self, X, y=None, sample_id=None, **fit_params):

@@ -141,6 +141,16 @@ class transforming:
         return False
 
 
+def remembered_output(estimator, method, X, call, sample_id=None):
+    """``call()``, a traced ``method`` of ``estimator`` on ``X``, with its output
+    remembered (:func:`remember`) when it is the outermost traced transform."""
+    with transforming() as outer:
+        out = call()
+    if outer:  # a plain array: a fit on it can say where its row ids were left
+        remember(step_label(estimator, method), X, out, sample_id)
+    return out
+
+
 def remember(step, X, out, sample_id=None):
     """Remember ``out`` when ``step``'s input ``X`` carried row ids (``out`` may keep them:
     its ``.to_numpy()`` does not).

@@ -7,7 +7,7 @@ from sklearn.compose import make_column_transformer as _make_column_transformer
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
 from sklearn.pipeline import Pipeline
 
-from .._lineage._bare_outputs import remember, step_label, transforming
+from .._lineage._bare_outputs import remembered_output
 from .._lineage._record import build_lineage, collect_ops
 from .._tracing import TracedMixin
 
@@ -89,19 +89,19 @@ verbose_feature_names_out
     def fit_transform(self, X, y=None, sample_id=None, **params):
         """Fit all transformers, record the run, and return the transformed data."""
         _check_text_columns(self.transformers)
-        with transforming() as outer:
-            out = self._traced_fit(super().fit_transform, X, y, sample_id, params)
-        if outer:  # a plain array: a fit on it can say where its row ids were left
-            remember(step_label(self, "fit_transform"), X, out, sample_id)
-        return out
+        fit_transform = super().fit_transform
+        return remembered_output(
+            self,
+            "fit_transform",
+            X,
+            lambda: self._traced_fit(fit_transform, X, y, sample_id, params),
+            sample_id,
+        )
 
     def transform(self, X, **params):
         """Transform ``X`` by each transformer, as ``ColumnTransformer.transform``."""
-        with transforming() as outer:
-            out = super().transform(X, **params)
-        if outer:
-            remember(step_label(self, "transform"), X, out)
-        return out
+        transform = super().transform
+        return remembered_output(self, "transform", X, lambda: transform(X, **params))
 
     def _build_lineage(self, X, ids, context=None):
         return build_lineage(self, X, ids, ids, self, collect_ops(self))
