@@ -7,9 +7,12 @@ fitted on that output (``make_traced_pipeline(model).fit(pipe.transform(X), y)``
 ``model.fit(pre.fit_transform(X), y)``) records anonymous rows, and its values are no
 longer the loaded ones, so nothing else recognises them.
 
-Each such output is remembered here, in this process only: a 64-bit hash of each of up
-to :data:`CAP` of its rows (picked by a hash of their row ids, so that any subset of the
-rows, a ``train_test_split`` of the output, holds its share of them), and who made it.
+Each such output handed to the user's code (a ``transform`` or ``fit_transform`` the
+user called, not the transforms a pipeline's ``predict``, ``score`` or ``fit`` makes of
+its steps: :mod:`._handed_out`) is remembered here, in this process only: a 64-bit
+hash of each of up to :data:`CAP` of its rows (picked by a hash of their row ids, so
+that any subset of the rows, a ``train_test_split`` of the output, holds its share of
+them), and who made it.
 An untraced fit whose data holds one of those rows warns, naming the step and how to
 keep the lineage. Rows with fewer than two values other than 0, 1 and -1 (one-hot
 rows, which other data holds as well) are not remembered. Rows forgotten by an
@@ -23,6 +26,7 @@ from collections import deque
 import numpy as np
 import pandas as pd
 
+from ._handed_out import handed_to_user
 from ._ids import distinct_codes
 from ._witness import WITNESSES
 
@@ -143,10 +147,12 @@ class transforming:
 
 def remembered_output(estimator, method, X, call, sample_id=None):
     """``call()``, a traced ``method`` of ``estimator`` on ``X``, with its output
-    remembered (:func:`remember`) when it is the outermost traced transform."""
+    remembered (:func:`remember`) when it is the outermost traced transform and goes
+    back to the user's code (:func:`._handed_out.handed_to_user`: not one that a
+    pipeline's ``predict``, ``score`` or ``fit`` makes)."""
     with transforming() as outer:
         out = call()
-    if outer:  # a plain array: a fit on it can say where its row ids were left
+    if outer and handed_to_user():  # a fit on it can say where its row ids were left
         remember(step_label(estimator, method), X, out, sample_id)
     return out
 

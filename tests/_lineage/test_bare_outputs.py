@@ -200,3 +200,62 @@ def test_the_numpy_of_a_pandas_output_names_the_step(tmp_path):
     assert "TracedPipeline(standardscaler).transform on rows of patients" in caught[0]
     model, caught = _fit_warnings(Z.iloc[:30], np.arange(30) % 2)
     assert caught == [] and _lines_hold_keys(model, d["key"].iloc[::-1][:30], path)
+
+
+def _serving_pipelines(d):
+    """A traced pipeline and a scikit-learn one, each with a traced step (the step a
+    ``predict``, ``score`` or ``fit`` of the pipeline transforms with)."""
+    from sklearn.pipeline import Pipeline
+
+    X, y = d[FEATURES], d["label"]
+    traced = stp.make_traced_pipeline(stp.TracedEstimator(StandardScaler()), LogisticRegression())
+    plain = Pipeline(
+        [("scale", stp.TracedEstimator(StandardScaler())), ("model", LogisticRegression())]
+    )
+    return traced.fit(X, y), plain.fit(X, y)
+
+
+def test_serving_calls_keep_the_users_output(tmp_path):
+    """Before: every predict/predict_proba/score of a pipeline with a traced step
+    remembered the step's output, and after 16 of them the output the user holds was
+    gone: a fit on it recorded anonymous rows without a word. Only outputs handed to
+    the user's code are remembered now."""
+    from sklearn.model_selection import cross_val_score
+
+    from sktraceprop._lineage import _bare_outputs
+
+    path = _write(tmp_path)
+    d = stp.read_csv(path, source_id="patients")
+    X, y = d[FEATURES], d["label"]
+    Z = stp.make_traced_pipeline(StandardScaler(with_std=False)).fit(X).transform(X)
+    kept = [o.step for o in _bare_outputs._KEPT]
+    for pipe in _serving_pipelines(d):
+        for _ in range(_bare_outputs.MAX_OUTPUTS + 1):
+            pipe.predict(X)
+            pipe.predict_proba(X.iloc[:7])
+            pipe.score(X, y)
+        pipe.fit(X, y)
+        cross_val_score(pipe, X, y, cv=3)
+    assert [o.step for o in _bare_outputs._KEPT] == kept
+    _, caught = _fit_warnings(Z, y.to_numpy())
+    assert len(caught) == 1 and "TracedPipeline(standardscaler).transform" in caught[0]
+
+
+def test_a_transform_the_user_calls_through_a_pipeline_or_a_thread_is_remembered(tmp_path):
+    """A scikit-learn pipeline's transform (its traced step's output is the user's) and a
+    traced transform called from the user's own worker thread still warn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.pipeline import make_pipeline
+
+    path = _write(tmp_path)
+    d = stp.read_csv(path, source_id="patients")
+    X, y = d[FEATURES], d["label"].to_numpy()
+    plain = make_pipeline(stp.TracedEstimator(StandardScaler())).fit(X)
+    _, caught = _fit_warnings(plain.transform(X), y)
+    assert len(caught) == 1 and "TracedEstimator(StandardScaler).transform" in caught[0]
+    traced = stp.make_traced_pipeline(StandardScaler(with_mean=False)).fit(X)
+    with ThreadPoolExecutor(1) as pool:
+        Z = pool.submit(lambda: traced.fit_transform(X)).result()
+    _, caught = _fit_warnings(Z, y)
+    assert len(caught) == 1 and "TracedPipeline(standardscaler).fit_transform" in caught[0]
