@@ -10,7 +10,10 @@ adds ``vacuum_scrub:<id>:done``. ``VACUUM FULL`` waits for every open transactio
 read the table: the erasure waits a few seconds (the store's timeout if less), then
 warns; every later write through any handle and every writable opening of the store
 tries again (without waiting) until one finishes, and until then ``check()`` and
-``verify()`` say so.
+``verify()`` say so; an opening warns once per pending rewrite in a process. A role
+that does not own the table cannot rewrite it (the server skips it with a notice, read
+off the table's file number: :mod:`._postgres_scrub_owner`); the warnings say what its
+owner must run.
 
 What no client can wipe: the server's write-ahead log (``pg_wal``) holds the values as
 they were inserted until the server recycles its segments and writes over them, and its
@@ -22,6 +25,13 @@ import uuid
 import warnings
 
 from ..utils._stack import user_stacklevel
+from ._postgres_scrub_owner import (
+    NotRewritten,
+    filenode,
+    first_time,
+    owner_instruction,
+    rewritten,
+)
 from ._sqlite_scrub import ERASURE_WAIT
 
 __all__ = ["PENDING_PREFIX", "left", "mark", "on_open", "retry", "scrub"]
@@ -55,7 +65,9 @@ def _pending(store, con):
 def _finish(store, con, wait):
     """``VACUUM FULL`` of the table of values, waiting ``wait`` seconds at most for the
     locks of other transactions; then the pending markers are marked done. Raises the
-    server's error where it could not (a lock not granted in time, a missing privilege)."""
+    server's error where it could not (a lock not granted in time), and
+    :class:`NotRewritten` where the server skipped the table (a role that does not own
+    it: a notice, not an error)."""
     psycopg, _, _ = _psycopg()
     if con.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise RuntimeError("a transaction is open on this connection")
@@ -63,10 +75,18 @@ def _finish(store, con, wait):
     (before,) = con.execute("SHOW lock_timeout").fetchone()
     waits = f"{max(1, round(wait * 1000))}ms"  # 0 would wait for ever
     con.execute("SELECT set_config('lock_timeout', %s, false)", (waits,))
+    node, notices = filenode(store, con), []
+
+    def notice(diagnostic):
+        notices.append(diagnostic.message_primary or "")
+
+    con.add_notice_handler(notice)
     try:
         con.execute(store._sql("VACUUM (FULL) {l}", l="run_leaves"))
     finally:
+        con.remove_notice_handler(notice)
         con.execute("SELECT set_config('lock_timeout', %s, false)", (before,))
+    rewritten(store, con, node, notices)
     if pending:
         con.cursor().executemany(
             store._sql("INSERT INTO {m} VALUES (%s, %s) ON CONFLICT DO NOTHING", m="stp_meta"),
@@ -101,15 +121,17 @@ def scrub(store):
     con = store._connection()
     try:
         _finish(store, con, min(store.timeout, ERASURE_WAIT))
-    except psycopg.Error as exc:
+    except (psycopg.Error, NotRewritten) as exc:
+        pending = _pending(store, con)
+        first_time(pending)  # an opening in this process does not say it again
         warnings.warn(
             f"{store!r}: the erased values were deleted, but VACUUM FULL of run_leaves "
             f"failed ({str(exc).strip()}{_holders(store, con)}): their dead row versions "
             "stay in the table's "
             "files. Every later write to the store, and every writable opening of it, "
             "tries again (another transaction that read the table blocks it until it "
-            "ends; one without the table's ownership cannot run it: run VACUUM FULL as "
-            "its owner); until then check() and verify() say so",
+            "ends; one without the table's ownership cannot run it); until then check() "
+            f"and verify() say so{owner_instruction(store, con, pending)}",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
@@ -119,26 +141,29 @@ def retry(store, con):
     """After a commit on ``con``: if an earlier erasure's rewrite is pending, try it
     again without waiting for locks, silently (the erasure warned)."""
     psycopg, _, _ = _psycopg()
-    with contextlib.suppress(psycopg.Error, RuntimeError):
+    with contextlib.suppress(psycopg.Error, RuntimeError):  # (NotRewritten included)
         if _pending(store, con):
             _finish(store, con, 0)
 
 
 def left(store, con):
     """What of erased values the store's table files may still hold, in words."""
-    if not _pending(store, con):
+    pending = _pending(store, con)
+    if not pending:
         return []
     return [
         "erased values' dead row versions may still be in the files of its run_leaves "
         "table: an erasure committed, but the table was not yet rewritten (VACUUM FULL: "
         "another transaction held it, the role may not own it, or the writer stopped "
         "first). The next write, or opening the store writable, tries again"
+        + owner_instruction(store, con, pending)
     ]
 
 
 def on_open(store, con):
     """When a store opens: finish a pending rewrite (writable), or warn that the erased
-    values' dead row versions are still in its table's files."""
+    values' dead row versions are still in its table's files: once per pending rewrite
+    in this process (``check()`` and ``verify()`` say so every time)."""
     psycopg, _, _ = _psycopg()
     try:
         if not _pending(store, con):
@@ -147,8 +172,9 @@ def on_open(store, con):
         return
     if store.mode == "rw" and getattr(store, "_integrity_failure", None) is None:
         retry(store, con)
-        if not _pending(store, con):
-            return
+    pending = _pending(store, con)
+    if not pending or not first_time(pending):
+        return
     reason = (
         "it is opened read-only (mode='ro'): open it writable to finish"
         if store.mode == "ro"
@@ -158,7 +184,7 @@ def on_open(store, con):
     warnings.warn(
         f"{store!r}: an erasure committed, but the erased values' dead row versions are "
         f"still in the files of its run_leaves table (not yet rewritten by VACUUM FULL); "
-        f"{reason}",
+        f"{reason}{owner_instruction(store, con, pending)}",
         UserWarning,
         stacklevel=user_stacklevel(),
     )
