@@ -4,15 +4,21 @@ A polars ``DataFrame`` has no index, so it carries no row ids: a traced fit reco
 as an anonymous source named by its content (:mod:`._lineage._polars_digest`), and the
 checks made of untraced pandas data (an id column, the columns or values of a loaded
 source) read it through :func:`as_pandas`, as does the prediction log's
-:func:`~sktraceprop.compliance.hash_rows`.
+:func:`~sktraceprop.compliance.hash_rows`. Within one traced fit
+(:func:`one_conversion`) a frame is converted once, however many checks read it.
 """
 
+import contextlib
+import contextvars
 import sys
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_pandas", "is_polars"]
+__all__ = ["as_pandas", "is_polars", "one_conversion"]
+
+#: ``[frame, its pandas frame or None]`` while :func:`one_conversion` of it runs.
+_ONE = contextvars.ContextVar("sktraceprop_polars_conversion", default=None)
 
 _INTEGERS = frozenset("Int8 Int16 Int32 Int64 UInt8 UInt16 UInt32 UInt64".split())
 
@@ -35,6 +41,27 @@ def as_pandas(X):
     times numpy times (in
     their time zone), and every other column its Python values. pyarrow is not needed.
     """
+    held = _ONE.get()
+    if held is not None and held[0] is X:
+        if held[1] is None:
+            held[1] = _converted(X)
+        return held[1]
+    return _converted(X)
+
+
+@contextlib.contextmanager
+def one_conversion(X):
+    """Within it, :func:`as_pandas` of ``X`` converts it once and returns that frame
+    each time (its readers do not change it; a polars frame changed in place in between
+    is not: the scope is one traced fit)."""
+    token = _ONE.set([X, None] if is_polars(X) else None)
+    try:
+        yield
+    finally:
+        _ONE.reset(token)
+
+
+def _converted(X):
     if isinstance(X, sys.modules["polars"].Series):
         X = X.to_frame()
     data = {series.name: _column(series) for series in X.get_columns()}

@@ -38,6 +38,7 @@ from ._lineage._stats import (
     target_kind as _target_kind,
 )
 from ._model_lock import exclusive
+from ._polars_frame import one_conversion
 from ._prediction_log import check_log_predictions, remember_answering_parts
 from ._selection import (
     SelectionCloneMixin,
@@ -246,13 +247,16 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
             with exclusive(self):
                 store = self.store
                 _check_store(store)
-                ids = resolve_row_ids(X, sample_id)
-                # where each parameter goes (routing validated here, before the fit)
-                routes = fit_param_routes(self, getattr(fit_method, "__name__", "fit"), params)
-                check_aligned(ids, y, params, routes)
-                # Counted before the fit: a step with copy=False (SimpleImputer, scalers)
-                # may write into the caller's data, and the record is of the data given.
-                stats = source_stats(X, y, ids, classes=_target_kind(self))
+                with one_conversion(X):  # a polars X read as pandas once
+                    ids = resolve_row_ids(X, sample_id)
+                    # where each parameter goes (routing validated here, before the fit)
+                    method = getattr(fit_method, "__name__", "fit")
+                    routes = fit_param_routes(self, method, params)
+                    check_aligned(ids, y, params, routes)
+                    # Counted before the fit: a step with copy=False (SimpleImputer,
+                    # scalers) may write into the caller's data, and the record is of
+                    # the data given.
+                    stats = source_stats(X, y, ids, classes=_target_kind(self))
                 fit_record = fit_params_record(params, routes)
                 # which upstream ops the rows went through: found once, before the fit
                 with fit_inputs(X, ids):
