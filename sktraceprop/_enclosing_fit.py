@@ -11,8 +11,10 @@ traced estimator in its own ``fit`` (``CalibratedClassifierCV``, ``VotingClassif
 the final fits of ``StackingClassifier``), the clone carries the name of that ``fit``
 (:data:`TAG`) to the worker, and the note is the one a fit in one process gets. Where
 the clone is made in the worker (``MultiOutputClassifier``, ``OneVsRestClassifier``,
-``BaggingClassifier``) or joblib draws the meta-estimator's tasks in another thread, no
-note, which proves nothing.
+``BaggingClassifier``), the pickle of the estimator sent there carries the tag
+(:mod:`._enclosing_pickle`); where it is made in a joblib thread, the other threads'
+stacks name the ``fit``. A fit in a joblib task through scikit-learn's code that none of
+these name gets a note saying the estimator could not be named there.
 """
 
 import os
@@ -82,17 +84,39 @@ def enclosing_fit_note(estimator):
     whose stack holds no such frame, the :data:`TAG` of a clone made by a
     meta-estimator's ``fit`` in another process names it. A tag is used once.
     """
+    from ._enclosing_pickle import in_joblib_task
+
     tag = estimator.__dict__.pop(TAG, None)
-    owner, inner, decided = _walk(estimator, sys._getframe(1))
+    frame = sys._getframe(1)
+    owner, inner, decided = _walk(estimator, frame)
     if owner is not None:
         return _note(owner, inner)
-    if decided or tag is None or tag["pid"] == os.getpid():
+    if decided:
         return None
-    return _note(tuple(tag["owner"]), inner)
+    task = in_joblib_task(frame)
+    if tag is not None and (tag["pid"] != os.getpid() or tag.get("pickled")):
+        if task or not tag.get("pickled"):  # (not a saved model unpickled later)
+            return _note(tuple(tag["owner"]), inner)
+    if task and inner is not None and inner.partition(".")[0] in ("sklearn", "imblearn"):
+        return (
+            f"fitted in a joblib task through {inner}, not by a call of its own: the "
+            "estimator whose fit made this fit could not be named there; purpose 'fit' "
+            "does not say whether it keeps this model"
+        )
+    return None
 
 
 def clone_tag(original):
     """The :data:`TAG` a clone of ``original`` made now gets: the meta-estimator ``fit``
     on the stack, or None."""
     owner, _, _ = _walk(original, sys._getframe(1))
-    return None if owner is None else {"owner": owner, "pid": os.getpid()}
+    if owner is not None:
+        return {"owner": owner, "pid": os.getpid()}
+    # a clone made in a worker of an estimator pickled there with its tag
+    tag = original.__dict__.get(TAG)
+    if tag is not None and tag.get("pickled"):
+        return tag
+    from ._enclosing_pickle import in_joblib_task, pickled_tag
+
+    # a clone made in a joblib thread: the fit holding the original runs in another
+    return pickled_tag(original) if in_joblib_task(sys._getframe(1)) else None

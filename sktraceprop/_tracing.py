@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cache_holders import note_cache
 from ._enclosing_fit import enclosing_fit_note
+from ._enclosing_pickle import EnclosingPickleMixin
 from ._holders import HolderMixin, hold
 from ._lineage._array_rows import check_array_rows, unkept_notes
 from ._lineage._capture import check_aligned, resolve_row_ids
@@ -220,7 +221,7 @@ def _label(lineage, selection=None, labels=None):
     lineage.parent_run_id = info.get("parent_run_id")
 
 
-class TracedMixin(HolderMixin, SelectionCloneMixin, SourcesTravelMixin):
+class TracedMixin(HolderMixin, SelectionCloneMixin, EnclosingPickleMixin, SourcesTravelMixin):
     """Mixin recording a :class:`~sktraceprop.Lineage` run for every fit.
 
     Subclasses implement ``_build_lineage(X, ids, context)`` returning the run, and

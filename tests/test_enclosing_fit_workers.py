@@ -6,6 +6,7 @@ the notes against the runs of the same call with ``n_jobs=1``.
 """
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop._enclosing_fit import TAG
+from sktraceprop.exceptions import LineageWarning
 from tests._lineage._raw_files import keys_by_line
 
 
@@ -33,15 +35,17 @@ def _write(tmp_path, n=90):
     return path
 
 
-def _runs(store, path):
+def _runs(store, path, lines=True):
     """Each run's purpose, its 'fitted by' notes and its rows' keys as the raw file
-    holds them at the named lines, sorted."""
+    holds them at the named lines (or the rows' count: ``lines=False``), sorted."""
     truth = keys_by_line(path)
     out = []
     for run_id in store.list_runs()["run_id"]:
         run = store.load_run(run_id)
         rows = run.rows()
-        keys = tuple(truth[(path.stem, int(line))] for line in rows["line"])
+        keys = len(rows)
+        if lines:
+            keys = tuple(truth[(path.stem, int(line))] for line in rows["line"])
         notes = tuple(n for n in run.notes if n.startswith("fitted by"))
         out.append((run.purpose, notes, keys))
     return sorted(out)
@@ -100,3 +104,78 @@ def test_the_tag_is_used_once_and_never_in_the_process_that_cloned(tmp_path):
     again = pickle.loads(pickle.dumps(tagged))  # used once: a later fit gets nothing
     again.fit(d[["a", "b"]], d["y"])
     assert not any(n.startswith("fitted by") for n in again.lineage_.notes)
+
+
+def _clone_in_worker_metas():
+    from sklearn.ensemble import BaggingClassifier
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.multioutput import MultiOutputClassifier
+
+    return {
+        "multioutput": lambda p, n_jobs: MultiOutputClassifier(p, n_jobs=n_jobs),
+        "one_vs_rest": lambda p, n_jobs: OneVsRestClassifier(p, n_jobs=n_jobs),
+        "bagging": lambda p, n_jobs: BaggingClassifier(
+            p, n_estimators=3, n_jobs=n_jobs, random_state=0
+        ),
+    }
+
+
+def _targets(name, d):
+    y = d["y"].to_numpy()
+    if name == "multioutput":
+        return np.c_[y, 1 - y]
+    if name == "one_vs_rest":
+        return (np.arange(len(y)) + y) % 3
+    return y
+
+
+@pytest.mark.parametrize("name,n", [("multioutput", 92), ("one_vs_rest", 93), ("bagging", 94)])
+def test_estimators_cloned_in_the_worker_carry_the_note(tmp_path, name, n):
+    """Before: MultiOutputClassifier, OneVsRestClassifier and BaggingClassifier clone the
+    estimator in the worker, and the runs of n_jobs=2 had no 'fitted by' note at all.
+    Now the pickle sent to the worker carries it: the same runs as with n_jobs=1.
+    (Bagging hands its estimator NumPy rows without their ids: rows are counted.)"""
+    path = _write(tmp_path, n)
+    d = stp.read_csv(path, source_id="meta")
+    X, y = d[["a", "b"]], _targets(name, d)
+    by_jobs = {}
+    for n_jobs in (1, 2):
+        store = stp.stores.SQLiteStore(tmp_path / f"runs{n_jobs}.db")
+        pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LineageWarning)
+            _clone_in_worker_metas()[name](pipe, n_jobs).fit(X, y)
+        by_jobs[n_jobs] = _runs(store, path, lines=name != "bagging")
+    assert by_jobs[1] == by_jobs[2]
+    assert len(by_jobs[2]) >= 2
+    assert all(len(notes) == 1 and notes[0].startswith("fitted by ") for _, notes, _ in by_jobs[2])
+
+
+def test_threads_of_joblib_name_the_fit_and_a_saved_pickle_does_not(tmp_path):
+    """The threading backend clones in a joblib thread: the note names the fit running
+    in another thread. A pickle made while a meta-estimator's fit held the estimator,
+    fitted later outside a joblib task (a saved model), gets no note."""
+    from joblib import parallel_backend
+
+    path = _write(tmp_path, 95)
+    d = stp.read_csv(path, source_id="meta")
+    X, y = d[["a", "b"]], _targets("multioutput", d)
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    meta = _clone_in_worker_metas()["multioutput"](pipe, 2)
+    with parallel_backend("threading", n_jobs=2):
+        meta.fit(X, y)
+    notes = [[n for n in e.lineage_.notes if n.startswith("fitted by")] for e in meta.estimators_]
+    assert len(notes) == 2
+    assert all(n and n[0].startswith("fitted by MultiOutputClassifier.fit") for n in notes)
+    saved = []
+
+    class Saving(type(meta)):
+        def fit(self, X, y):
+            saved.append(pickle.dumps(self.estimator))
+            return super().fit(X, y)
+
+    Saving(pipe).fit(X, y)
+    later = pickle.loads(saved[0])
+    assert getattr(later, TAG)["owner"][0] == "Saving"  # made while its fit held it
+    later.fit(X, y[:, 0])
+    assert not any(n.startswith("fitted") for n in later.lineage_.notes)
