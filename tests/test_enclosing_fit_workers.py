@@ -179,3 +179,21 @@ def test_threads_of_joblib_name_the_fit_and_a_saved_pickle_does_not(tmp_path):
     assert getattr(later, TAG)["owner"][0] == "Saving"  # made while its fit held it
     later.fit(X, y[:, 0])
     assert not any(n.startswith("fitted") for n in later.lineage_.notes)
+
+
+def test_a_worker_fit_through_sklearn_that_nothing_names_says_so(tmp_path):
+    """A fit in a joblib task through scikit-learn's code whose meta-estimator no stack
+    shows (here its worker function called directly) notes that it could not be named,
+    rather than saying nothing."""
+    from sklearn.multioutput import _fit_estimator
+    from sklearn.utils.parallel import Parallel, delayed
+
+    path = _write(tmp_path, 96)
+    d = stp.read_csv(path, source_id="meta")
+    X, y = d[["a", "b"]], d["y"].to_numpy()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    fitted = Parallel(n_jobs=2)(delayed(_fit_estimator)(pipe, X, y) for _ in range(2))
+    for model in fitted:
+        (note,) = [n for n in model.lineage_.notes if "joblib task" in n]
+        assert "through sklearn.multioutput._fit_estimator" in note
+        assert "could not be named" in note
