@@ -178,3 +178,10 @@ def warn_unsalted_inputs(store):
         UserWarning,
         stacklevel=user_stacklevel(),
     )
+
+
+def input_was(store, event, input_sha256):
+    """Whether a logged event (as ``store.events()`` returns it) was given rows whose
+    :func:`~sktraceprop.compliance.hash_rows` is ``input_sha256``: through its salt,
+    or its plain digest where unsalted (False for a call erased)."""
+    return bool(matching([event], store._raw_prediction_salts(), {input_sha256: None}))
