@@ -309,7 +309,7 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
     }
     input_sha256 = input_sha256() if callable(input_sha256) else input_sha256
     salt = None
-    if store._salts_predictions:
+    if store._salting():
         # a commitment under a salt kept beside the chain: erasing the salt makes the
         # call unfindable from the rows (see stores/_prediction_salts.py)
         salt = new_salt()

@@ -116,6 +116,11 @@ class BaseStore(ABC):
         chain."""
         return getattr(self, "schema_version", 4) >= 4
 
+    def _salting(self):
+        """Whether a call logged now is salted (a store that can be upgraded to salts
+        is upgraded first: see :class:`SQLiteStore`)."""
+        return self._salts_predictions
+
     def _raw_prediction_salts(self):
         """``{event seq: salt}`` of the salted prediction events whose salt is held."""
         return {}

@@ -236,14 +236,21 @@ class PostgresStore(BaseStore):
             self._read_schema(con)
         except psycopg.Error as exc:
             raise self._translate(exc) from None
+        if self.schema_version >= 3:
+            _postgres_scrub.on_open(self, con)
+
+    def _salting(self):
+        # a store of schema version 3 is upgraded when a model first logs a call to it
+        # through this handle (opening, reading and verifying never alter it)
         if (
             self.mode == "rw"
             and self.schema_version == 3
             and getattr(self, "_integrity_failure", None) is None
+            and not self.__dict__.get("_upgrade_tried")
         ):
-            self._upgrade(con)
-        if self.schema_version >= 3:
-            _postgres_scrub.on_open(self, con)
+            self._upgrade_tried = True  # (warned once per handle where it failed)
+            self._upgrade(self._connection())
+        return self._salts_predictions
 
     def _upgrade(self, con):
         """Upgrade a store of schema version 3 to 4 (a table of prediction salts, under
@@ -292,8 +299,8 @@ class PostgresStore(BaseStore):
                 f"{self!r} has schema version 3 and could not be upgraded to version "
                 f"{SCHEMA_VERSION} ({str(exc).strip()}): the calls its models log are not "
                 "salted (the SHA-256 of their input rows stays in the chain, and "
-                "erase_predictions cannot make them unfindable). Opening it writable as "
-                "the owner of its tables upgrades it.",
+                "erase_predictions cannot make them unfindable). A handle of the owner of "
+                "its tables upgrades it.",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )

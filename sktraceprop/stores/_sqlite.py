@@ -175,8 +175,6 @@ class SQLiteStore(BaseStore):
         # would drop the locks every connection of this process holds on it, and one kept
         # open would be kept for the life of the process (see ._sqlite_reads).
         self._read_schema()
-        if self.mode == "rw" and self.schema_version == 3 and not self._integrity_failed():
-            self._upgrade()
         if not self._legacy:
             # an erasure whose write-ahead log was not folded in (see ._sqlite_scrub)
             _sqlite_scrub.on_open(self, self._meta)
@@ -223,8 +221,18 @@ class SQLiteStore(BaseStore):
         finally:
             con.close()
 
-    def _integrity_failed(self):
-        return getattr(self, "_integrity_failure", None) is not None
+    def _salting(self):
+        # a store of schema version 3 is upgraded when a model first logs a call to it
+        # through this handle (opening, reading and verifying never alter the file)
+        if (
+            self.mode == "rw"
+            and self.schema_version == 3
+            and getattr(self, "_integrity_failure", None) is None
+            and not self.__dict__.get("_upgrade_tried")
+        ):
+            self._upgrade_tried = True  # (warned once per handle where it failed)
+            self._upgrade()
+        return self._salts_predictions
 
     def _upgrade(self):
         """Upgrade a store of schema version 3 to 4 (a table of prediction salts), in one
@@ -265,7 +273,7 @@ class SQLiteStore(BaseStore):
             f"{self.path} has schema version 3 and could not be upgraded to version "
             f"{SCHEMA_VERSION} ({exc}): the calls its models log are not salted (the "
             "SHA-256 of their input rows stays in the chain, and erase_predictions cannot "
-            "make them unfindable). Opening it writable again tries again.",
+            "make them unfindable). Another handle opened writable tries again.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )

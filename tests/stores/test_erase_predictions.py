@@ -24,7 +24,7 @@ import sktraceprop as stp
 from sktraceprop.compliance import find_predictions, hash_rows
 from sktraceprop.exceptions import CorruptStoreError
 from sktraceprop.stores._prediction_salts import input_commitment
-from tests.stores._store_helpers import open_reader, user_warnings
+from tests.stores._store_helpers import Backend, open_reader, user_warnings
 
 _X = pd.DataFrame(
     {"age": [31.0, 47.0, 52.0, 29.0, 64.0, 38.0], "income": [2.5, 4.0, 1.2, 3.3, 5.1, 2.2]}
@@ -245,11 +245,15 @@ def test_a_schema_3_store_is_upgraded_and_its_old_calls_said_unsalted(tmp_path, 
     assert old.schema_version == 3 and old.verify()
     assert len(_found(old, _person(0))) == 1  # found by the plain digest, as before
     old.close()
-    assert path.read_bytes() == before  # a read-only opening does not upgrade
     store = stp.stores.SQLiteStore(path)
-    assert store.schema_version == 4 and store.verify()
+    assert store.schema_version == 3 and store.verify() and len(store.events()) == 2
+    store.close()
+    assert path.read_bytes() == before  # opening, reading, verifying never alter it
+    store = stp.stores.SQLiteStore(path)
     model.store = store
-    model.predict(_person(0))  # salted now
+    model.predict(_person(0))  # the first call logged upgrades it: salted
+    assert store.schema_version == 4 and store.verify() and store.check()
+    assert stp.stores.SQLiteStore(path, mode="ro").schema_version == 4
     seqs = _found(store, _person(0))
     assert len(seqs) == 2
     done, said = user_warnings(lambda: store.erase_predictions(_person(0), reason="r"))
@@ -268,12 +272,45 @@ def test_a_schema_3_store_is_upgraded_and_its_old_calls_said_unsalted(tmp_path, 
 def test_a_handle_opened_at_version_3_reads_on_after_another_upgrades(tmp_path, monkeypatch):
     path, _ = _unsalted_store(tmp_path, monkeypatch)
     reader = stp.stores.SQLiteStore(path, mode="ro")
-    assert reader.schema_version == 3
-    writer = stp.stores.SQLiteStore(path)
-    model = _model(writer)
+    other = stp.stores.SQLiteStore(path)
+    assert reader.schema_version == other.schema_version == 3 and reader.verify()
+    model = _model(stp.stores.SQLiteStore(path))
     model.predict(_person(4))
-    assert reader.schema_version == 3 or reader.schema_version == 4
+    # read on as version 4, salts included: not refused as upgraded by a newer release
     assert len(_found(reader, _person(4))) == 1 and reader.verify()
+    assert reader.schema_version == 4
+    other.append_event("review", {})  # writes on too, as version 4
+    assert other.schema_version == 4 and other.verify()
+    assert len(_found(other, _person(0))) == 1  # an old call, unsalted
+
+
+def test_a_postgresql_store_of_version_3_is_upgraded_when_a_call_is_logged(
+    pg_dsn, request, tmp_path, monkeypatch
+):
+    backend = Backend("postgres", tmp_path, request)
+    store = backend.make()
+    with monkeypatch.context() as m:
+        m.setattr(stp.stores.PostgresStore, "_salts_predictions", property(lambda self: False))
+        model = _model(store)
+        model.predict(_person(0))
+    backend.sql("DROP TABLE prediction_salts")
+    backend.sql("UPDATE stp_meta SET value = '3' WHERE key = 'schema_version'")
+    backend.sql("DELETE FROM schema_version WHERE version = 4")
+    store = backend.make()
+    assert store.schema_version == 3 and store.check() and store.verify()
+    model.store = store
+    model.predict(_person(0))
+    assert store.schema_version == 4
+    assert store.check()  # its guards as version 4 installs them, the salts' included
+    found = _found(backend.make(), _person(0))
+    assert len(found) == 2
+    done, said = user_warnings(lambda: store.erase_predictions(_person(0), reason="r"))
+    assert done["unsalted"] == found[:1] and done["calls"] == found[1:] and done["wiped"]
+    assert any("before prediction events were salted" in m for m in said), said
+    with pytest.raises(CorruptStoreError, match="prediction_salts"):
+        backend.sql("UPDATE prediction_salts SET salt = 'x'")  # (none left: no row)
+        backend.sql("INSERT INTO prediction_salts VALUES (?, ?)", (found[1], "0" * 32))
+        backend.make().verify()
 
 
 def test_erase_rows_says_nothing_of_the_log_where_every_call_is_salted(tmp_path):
