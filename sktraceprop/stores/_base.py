@@ -12,7 +12,9 @@ Each job is done, once for every store, in its own module:
 - :mod:`._events`: the user's audit events;
 - :mod:`._integrity` (with :mod:`._audit`) and :mod:`._checkpoint`: verification and
   signed checkpoints;
-- :mod:`._redaction` and :mod:`._erase_rows`: erasing values and rows.
+- :mod:`._redaction` and :mod:`._erase_rows`: erasing values and rows;
+  :mod:`._prediction_salts` and :mod:`._erase_predictions`: salted prediction events,
+  and erasing the calls that scored some rows.
 """
 
 import math
@@ -587,7 +589,10 @@ class BaseStore(ABC):
         linked to its predecessor and matching its hash, none missing); every stored
         run and source against the digest its ``store.run``/``store.source`` event holds
         (an edited record, row id or merge parent; a deleted run or source; one added
-        without an event); and the stored checkpoints against the chain.
+        without an event); the salts of logged calls against the ``salt_sha256`` their
+        events hold, each one missing named by a ``store.prediction_erasure`` event
+        (what a salted call committed to cannot be checked without its input rows);
+        and the stored checkpoints against the chain.
 
         With ``public_key``, also that every stored checkpoint is signed by that key,
         and that the chain's head is covered by one: events appended after the last
@@ -624,7 +629,9 @@ class BaseStore(ABC):
         ------
         CorruptStoreError
             If anything does not check out; ``problems`` lists each problem (``check``
-            is ``"hash_chain"``, ``"runs"``, ``"sources"`` or ``"checkpoints"``; those
+            is ``"hash_chain"``, ``"runs"``, ``"sources"``, ``"prediction_salts"`` (a
+            salt of a logged call replaced, deleted without an erasure, added, or held
+            again after its erasure) or ``"checkpoints"``; those
             about signatures under ``public_key`` also have ``signature: True``). After
             any other problem, this handle refuses writes.
 
