@@ -59,11 +59,6 @@ def salt_payload(payload, input_sha256, salt):
     return payload
 
 
-def is_salted(payload):
-    """Whether an event's payload commits to its input under a salt."""
-    return isinstance(payload, dict) and "input_commitment" in payload
-
-
 def is_unsalted(kind, payload):
     """Whether an event holds the plain SHA-256 of its input rows (anyone with the rows
     can find it)."""
