@@ -3,7 +3,9 @@
 ``TracedPipeline(..., log_predictions=True)`` (and ``TracedEstimator``) append a
 ``"prediction"`` event to their store for every ``predict``, ``predict_proba``,
 ``predict_log_proba`` and ``decision_function`` call: the run (model) that answered,
-the number of rows, the SHA-256 of the input rows, and the outputs. The event's time
+the number of rows, a salted commitment to the SHA-256 of the input rows (the salt is
+kept beside the chain, and erasable: see :mod:`.stores._prediction_salts`; a store of
+schema version 2 or 3 keeps the SHA-256 itself), and the outputs. The event's time
 is the store's wall-clock UTC time. ``InfluenceExplainer.explain(..., log=True)``
 appends an ``"explanation"`` event the same way.
 """
@@ -21,6 +23,7 @@ from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
 from ._row_hash import hash_rows, start_hash_rows
 from .stores._chain import blob_payload_text
+from .stores._prediction_salts import new_salt, salt_payload
 from .utils._sklearn_compat import num_samples
 
 #: True while a logged call runs: a traced estimator inside another one does not log the
@@ -304,7 +307,15 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
             n_targets=getattr(estimator, "_fit_target_columns", 1),
         ),
     }
-    payload["input_sha256"] = input_sha256() if callable(input_sha256) else input_sha256
+    input_sha256 = input_sha256() if callable(input_sha256) else input_sha256
+    salt = None
+    if store._salting():
+        # a commitment under a salt kept beside the chain: erasing the salt makes the
+        # call unfindable from the rows (see stores/_prediction_salts.py)
+        salt = new_salt()
+        salt_payload(payload, input_sha256, salt)
+    else:
+        payload["input_sha256"] = input_sha256  # a store of schema 2 or 3: unsalted
     replaced = _replaced_parts(estimator)
     if replaced:
         # The run no longer describes every part that answered (an unlearner corrected
@@ -327,7 +338,7 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
     blobs = [path for path in blobs if isinstance(payload["outputs"][path[1]].get("data"), bytes)]
     # built here, of JSON values only, and held by nothing else: serialised once
     text, payload = blob_payload_text(payload, blobs, copy=False)
-    return store._append_event_text("prediction", payload, text, run.run_id)
+    return store._append_event_text("prediction", payload, text, run.run_id, salt)
 
 
 def _next_has(name):

@@ -431,7 +431,11 @@ def _cmd_predictions(args, out):
     else:
         events = store.events(args.run, kind="prediction")
         if args.sha256 is not None:
-            events = [e for e in events if e["payload"].get("input_sha256") == args.sha256]
+            from .stores._prediction_salts import matching
+
+            # salted calls through their salts; erased ones are found by nothing
+            salts = store._raw_prediction_salts()
+            events = [e for e, _ in matching(events, salts, {args.sha256: None})]
         found = [
             {
                 "seq": e["seq"],

@@ -24,6 +24,8 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop._lineage._ids import codes_of
+from sktraceprop.compliance import hash_rows
+from sktraceprop.stores._prediction_salts import input_was
 
 
 def _write(path, k, n):
@@ -129,9 +131,18 @@ def test_predictions_from_threads_are_each_logged_once(tmp_path, fast_switching)
     for i in range(n):
         ask(alone, i)
 
+    asked = [hash_rows(pd.DataFrame({"key": [float(i)], "b": [float(-i)]})) for i in range(n)]
+
     def logged(s):
-        p = [e["payload"] for e in s.events(kind="prediction")]
-        return sorted((e["input_sha256"], e["method"], e["outputs"]["sha256"]) for e in p)
+        # each call's input: the one asked digest its salted commitment matches
+        return sorted(
+            (
+                [d for d in asked if input_was(s, e, d)],
+                e["payload"]["method"],
+                e["payload"]["outputs"]["sha256"],
+            )
+            for e in s.events(kind="prediction")
+        )
 
     assert logged(store) == logged(reference)  # each call once, with its input and output
     assert len(logged(store)) == n

@@ -1,7 +1,10 @@
 """Logged decisions found again from their input rows (an applicant contests one).
 
-A prediction event holds :func:`~sktraceprop.compliance.hash_rows` of the rows the call
-was given, as one batch: the rows are found by hashing them again, as given and then
+A prediction event commits to :func:`~sktraceprop.compliance.hash_rows` of the rows the
+call was given, as one batch, under a salt kept beside the chain (an event logged before
+salting holds the hash itself; see :mod:`sktraceprop.stores._prediction_salts`): the
+rows are found by hashing them again, then each salted call's commitment recomputed
+with its salt, as given and then
 in their exact other forms (column order, names, integer or float; never a lossy
 conversion, and a match so found says so). A row scored inside a larger batch is found
 only with that batch, then picked out by its position (``row=``): the log holds no
@@ -16,6 +19,7 @@ import pandas as pd
 from .._polars_frame import as_pandas, is_polars
 from .._prediction_log import decode_array
 from .._row_hash import hash_rows
+from ..stores._prediction_salts import matching
 from ._find_exact import exact_variants
 
 __all__ = ["find_predictions", "logged_outputs"]
@@ -70,9 +74,12 @@ def logged_outputs(payload):
 def find_predictions(store, X, *, row=None, run_id=None):
     """The logged calls whose input rows were ``X``: which model answered, when, what.
 
-    ``X`` is hashed by :func:`~sktraceprop.compliance.hash_rows` and compared with the
-    ``input_sha256`` of every ``"prediction"`` event of ``store`` (read as stored; run
-    ``store.verify()`` for the hash chain). A decision is found from the same values
+    ``X`` is hashed by :func:`~sktraceprop.compliance.hash_rows` and compared with
+    every ``"prediction"`` event of ``store`` (read as stored; run ``store.verify()``
+    for the hash chain): with its ``input_commitment`` through the call's salt, or,
+    for a call logged before salting, its ``input_sha256``. A call erased by
+    :meth:`~sktraceprop.stores.BaseStore.erase_predictions` (its salt deleted) is
+    never found. A decision is found from the same values
     in the same batch: a row scored among others is not found alone (pass the batch,
     and ``row`` for its position in it). When ``X`` as given matches no event, its
     exact other forms are tried: the columns in the order of the run's input, an
@@ -137,7 +144,8 @@ def find_predictions(store, X, *, row=None, run_id=None):
         if not 0 <= row < n_rows:
             raise ValueError(f"row {row} is not a position in X, which has {n_rows} rows")
     events = list(store.events(run_id, kind="prediction"))
-    matches = _match(events, {hash_rows(X): None})
+    salts = store._raw_prediction_salts() if events else {}
+    matches = matching(events, salts, {hash_rows(X): None})
     tried = 1
     complete = True
     if not matches and events:
@@ -146,7 +154,7 @@ def find_predictions(store, X, *, row=None, run_id=None):
             complete = complete and whole
             variants.setdefault(hash_rows(frame), note)
         tried += len(variants)
-        matches = _match(events, variants)
+        matches = matching(events, salts, variants)
     found = [_found(event, row, note) for event, note in matches]
     result = pd.DataFrame(found, columns=list(COLUMNS))
     if not found:
@@ -154,15 +162,6 @@ def find_predictions(store, X, *, row=None, run_id=None):
         result.attrs["not_found"] = message
         warnings.warn(message, UserWarning, stacklevel=2)
     return result
-
-
-def _match(events, digests):
-    """``[(event, note)]`` of the events whose input hash is one of ``digests``."""
-    return [
-        (event, digests[event["payload"].get("input_sha256")])
-        for event in events
-        if event["payload"].get("input_sha256") in digests
-    ]
 
 
 def _input_orders(store, events):

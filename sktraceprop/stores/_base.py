@@ -12,7 +12,9 @@ Each job is done, once for every store, in its own module:
 - :mod:`._events`: the user's audit events;
 - :mod:`._integrity` (with :mod:`._audit`) and :mod:`._checkpoint`: verification and
   signed checkpoints;
-- :mod:`._redaction` and :mod:`._erase_rows`: erasing values and rows.
+- :mod:`._redaction` and :mod:`._erase_rows`: erasing values and rows;
+  :mod:`._prediction_salts` and :mod:`._erase_predictions`: salted prediction events,
+  and erasing the calls that scored some rows.
 """
 
 import math
@@ -107,6 +109,22 @@ class BaseStore(ABC):
 
     def _raw_leaves(self, run_id):
         """``{leaf number: (value_text, salt)}`` of a sealed run's leaves still held."""
+        return {}
+
+    @property
+    def _salts_predictions(self):
+        """Whether prediction events logged here are salted (:mod:`._prediction_salts`):
+        stores of schema version 4 and later, which keep each call's salt beside the
+        chain."""
+        return getattr(self, "schema_version", 4) >= 4
+
+    def _salting(self):
+        """Whether a call logged now is salted (a store that can be upgraded to salts
+        is upgraded first: see :class:`SQLiteStore`)."""
+        return self._salts_predictions
+
+    def _raw_prediction_salts(self):
+        """``{event seq: salt}`` of the salted prediction events whose salt is held."""
         return {}
 
     def _raw_source_versions(self, source_id):
@@ -291,9 +309,14 @@ class BaseStore(ABC):
         ``store.erasure`` audit event (the sources, or the rows by source and line; the
         reason; the runs), which each run's ``store.redaction`` event names, and which
         ``sktraceprop trace`` reads to show no values of a row it reached. Row ids, digests
-        and fingerprints stay, as do audit events already logged (the prediction log's
-        unsalted SHA-256 of each scored batch's input rows, which finds a row scored alone
-        from its values, and the outputs); the model itself is not changed.
+        and fingerprints stay, as do audit events already logged; the model itself is not
+        changed. The prediction log is not reached: the calls that scored a person are
+        erased by :meth:`erase_predictions`, given the person's rows. Where the store
+        holds calls logged before prediction events were salted (schema version 3 and
+        earlier), or logged explanations, each holds the plain SHA-256 of its input
+        rows, which finds a row scored alone from its values, whatever is erased: a
+        ``UserWarning`` says how many (the store cannot know whether the erased rows
+        were among them).
 
         The erased values' old bytes are then wiped from the store's files (SQLite's
         write-ahead log folded in, PostgreSQL's table rewritten by ``VACUUM FULL``).
@@ -324,7 +347,10 @@ class BaseStore(ABC):
         Returns
         -------
         erased : list of dict
-            One summary per run erased from (``run_id``, ``event_seq``, ``erased``), or
+            One summary per run erased from (``run_id``, ``event_seq``, ``erased``, and
+            ``wiped``: True once the old bytes of what was erased are gone from the
+            store's files, False where the wipe is still pending, as the warning and
+            ``check()["erased_bytes_left"]`` say), or
             with ``dry_run``, per run that would be (``run_id``, ``features``,
             ``sources``, ``fit_params``, and ``value_names_kept``: how many of its
             feature names made of values ``features`` did not name, which the erasure
@@ -349,7 +375,8 @@ class BaseStore(ABC):
         -----
         UserWarning
             When another connection kept the erased values' old bytes in the store's
-            files (see above). With ``dry_run`` too: when fitted objects of this process (the model
+            files (see above). When the store holds unsalted input digests (see
+            above), once. With ``dry_run`` too: when fitted objects of this process (the model
             fitted on the rows, an explainer's or valuer's copies) keep data of them,
             or of merged rows built from them at any depth (for ``source_id``, of any
             row of those sources, given to a stored run or not): the erasure does not
@@ -365,6 +392,64 @@ class BaseStore(ABC):
             features=features,
             dry_run=dry_run,
         )
+
+    def erase_predictions(self, X, *, reason, run_id=None, dry_run=False):
+        """Make the logged calls that scored some input rows unfindable from them.
+
+        Finds the ``"prediction"`` events whose input was ``X`` (as
+        :func:`~sktraceprop.compliance.find_predictions` finds them: the rows as given
+        and in every exact other form it tries; a row scored inside a batch is found
+        only with that whole batch) and, in one transaction, deletes each call's salt
+        (kept beside the chain, see :mod:`._prediction_salts`) and appends a
+        ``store.prediction_erasure`` audit event naming the calls (their ``seq``) and
+        the reason. The old bytes are then wiped from the store's files, as
+        :meth:`erase_rows` does. After it, ``find_predictions(X)`` finds none of them,
+        the store holds neither their salts nor the plain SHA-256 of their input, and
+        :meth:`verify` passes: it checks the chain and that the missing salts were
+        erased so, but no longer anything of those calls' input.
+
+        What stays, under the chain, of each erased call: its time, the model (run)
+        that answered, the method, the number of rows and columns, the outputs
+        themselves (labels or scores, with their SHA-256) and this erasure event. The
+        outputs of one person scored alone (a probability to many decimals, a label
+        and its time) may still identify them to whoever knows when they were scored
+        or what they were told, and nothing can erase them from the chain. Calls
+        logged before prediction events were salted (stores of schema version 3 and
+        earlier) hold the plain SHA-256 of their input: they are found, returned in
+        ``unsalted`` and not erased (a ``UserWarning`` names them). Erasing a call
+        erases it for every row of its batch. The model, and copies made outside the
+        store (reports, exports, backups), are not changed.
+
+        Parameters
+        ----------
+        X : DataFrame, polars DataFrame or array-like
+            The rows as given to ``predict`` (one person scored alone: a one-row
+            frame; scored in a batch: the batch).
+        reason : str
+            Why (the erasure request's reference): recorded.
+        run_id : str, default=None
+            Only the calls answered by this run.
+        dry_run : bool, default=False
+            Only say which calls would be erased: nothing is written.
+
+        Returns
+        -------
+        erased : dict
+            ``event_seq`` (the ``store.prediction_erasure`` event, None when nothing
+            was erased), ``calls`` (the seqs of the calls erased, or with ``dry_run``
+            that would be), ``unsalted`` (the seqs of calls found that cannot be
+            erased) and, without ``dry_run``, ``wiped`` (True once the old bytes are
+            gone from the store's files; False where the wipe is pending: a warning
+            says why, and ``check()["erased_bytes_left"]`` until it is done).
+
+        Raises
+        ------
+        ValueError
+            An empty reason; nothing is changed.
+        """
+        from ._erase_predictions import erase_predictions
+
+        return erase_predictions(self, X, reason=reason, run_id=run_id, dry_run=dry_run)
 
     # -- queries -----------------------------------------------------------------------------
     def list_runs(
@@ -460,10 +545,11 @@ class BaseStore(ABC):
         """
         return _events.append_event(self, kind, payload, run_id)
 
-    def _append_event_text(self, kind, payload, text, run_id):
+    def _append_event_text(self, kind, payload, text, run_id, salt=None):
         """Append an event whose payload's canonical JSON is ``text`` (see
-        :func:`._chain.payload_text`); ``payload`` is what the returned event holds."""
-        return _events.append_event_text(self, kind, payload, text, run_id)
+        :func:`._chain.payload_text`); ``payload`` is what the returned event holds;
+        ``salt``, a salted prediction event's (kept beside the chain)."""
+        return _events.append_event_text(self, kind, payload, text, run_id, salt)
 
     def events(self, run_id=None, *, kind=None, include_store_events=False):
         """Audit events, oldest first.
@@ -503,7 +589,10 @@ class BaseStore(ABC):
         linked to its predecessor and matching its hash, none missing); every stored
         run and source against the digest its ``store.run``/``store.source`` event holds
         (an edited record, row id or merge parent; a deleted run or source; one added
-        without an event); and the stored checkpoints against the chain.
+        without an event); the salts of logged calls against the ``salt_sha256`` their
+        events hold, each one missing named by a ``store.prediction_erasure`` event
+        (what a salted call committed to cannot be checked without its input rows);
+        and the stored checkpoints against the chain.
 
         With ``public_key``, also that every stored checkpoint is signed by that key,
         and that the chain's head is covered by one: events appended after the last
@@ -540,7 +629,9 @@ class BaseStore(ABC):
         ------
         CorruptStoreError
             If anything does not check out; ``problems`` lists each problem (``check``
-            is ``"hash_chain"``, ``"runs"``, ``"sources"`` or ``"checkpoints"``; those
+            is ``"hash_chain"``, ``"runs"``, ``"sources"``, ``"prediction_salts"`` (a
+            salt of a logged call replaced, deleted without an erasure, added, or held
+            again after its erasure) or ``"checkpoints"``; those
             about signatures under ``public_key`` also have ``signature: True``). After
             any other problem, this handle refuses writes.
 

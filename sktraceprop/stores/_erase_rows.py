@@ -23,6 +23,7 @@ from ..exceptions import LineageWarning, StoreError, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._erase_holders import run_rows_here, source_rows_here, warn_held_here
 from ._erase_witnesses import forget_erased
+from ._prediction_salts import warn_unsalted_inputs
 from ._redaction import Request, redact_runs
 from ._sealed import REDACTED_NAME, REDACTION_EVENT
 
@@ -348,6 +349,7 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
         # table rewritten), left the values' old bytes there; the request run again
         # is how that is finished.
         store._scrub()
+        warn_unsalted_inputs(store)
         return []
     # The request's event and every run's erasure: one transaction (a writer killed
     # part way leaves all or nothing), re-planned inside it against what the runs still
@@ -367,7 +369,9 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     )
     # said once the runs are erased from: an erasure refused (a busy store) erased nothing
     _warn_value_names({run_id: kept[run_id] for run_id, _ in planned})
-    return done
+    warn_unsalted_inputs(store)
+    wiped = not store._erasure_left()
+    return [{**summary, "wiped": wiped} for summary in done]
 
 
 def value_names(run):

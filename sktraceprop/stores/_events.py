@@ -31,9 +31,11 @@ def append_event(store, kind, payload, run_id=None):
     return append_event_text(store, kind, payload, text, run_id)
 
 
-def append_event_text(store, kind, payload, text, run_id):
+def append_event_text(store, kind, payload, text, run_id, salt=None):
     """Append an event whose payload's canonical JSON is ``text`` (see
-    :func:`payload_text`); ``payload`` is what the returned event holds."""
+    :func:`payload_text`); ``payload`` is what the returned event holds. ``salt``: the
+    salt of a salted prediction event (see :mod:`._prediction_salts`), stored beside
+    the chain in the same transaction."""
     store._check_writable()
     made = []
     known = store.__dict__.setdefault("_known_runs", set())
@@ -52,6 +54,8 @@ def append_event_text(store, kind, payload, text, run_id):
             known.add(run_id)
         chain = _Chain(store, writer)
         made.append(chain.append(kind, payload, run_id, text))
+        if salt is not None:
+            writer.insert_salt(made[-1]["seq"], salt)
         chain.confirm()
         return made[-1]
 

@@ -47,6 +47,7 @@ class MemoryStore(BaseStore):
     def __init__(self):
         self._runs = {}
         self._leaves = {}
+        self._salts = {}  # salted prediction events' salts, by seq (beside the chain)
         self._sources = {}
         self._events = []
         self._checkpoints = []
@@ -66,6 +67,7 @@ class MemoryStore(BaseStore):
             }
             state["_runs"] = dict(self._runs)
             state["_leaves"] = {k: dict(v) for k, v in self._leaves.items()}
+            state["_salts"] = dict(self._salts)
             state["_sources"] = dict(self._sources)
             state["_events"] = list(self._events)
             state["_checkpoints"] = list(self._checkpoints)
@@ -79,6 +81,7 @@ class MemoryStore(BaseStore):
         self._lock = threading.RLock()
         self.__dict__.setdefault("_pid", os.getpid())
         self.__dict__.setdefault("_leaves", {})  # (a store pickled before runs were sealed)
+        self.__dict__.setdefault("_salts", {})  # (... before prediction events were salted)
         self._index_redactions()
 
     def _index_redactions(self):
@@ -130,6 +133,9 @@ class MemoryStore(BaseStore):
     def _raw_leaves(self, run_id):
         return dict(self._leaves.get(run_id, {}))
 
+    def _raw_prediction_salts(self):
+        return dict(self._salts)
+
     def _raw_source(self, source_id, sha256):
         return self._sources.get((source_id, sha256))
 
@@ -176,6 +182,7 @@ class _Writer:
         self.store = store
         self.events, self.sources, self.runs, self.checkpoints = [], {}, {}, []
         self.leaves, self.erased = {}, {}
+        self.salts, self.salts_erased = {}, []
 
     def last_event(self):
         if self.events:
@@ -206,6 +213,13 @@ class _Writer:
         self.erased[run_id] = [n for n in numbers if n in held]
         return len(self.erased[run_id])
 
+    def insert_salt(self, seq, salt):
+        self.salts[seq] = salt
+
+    def delete_salts(self, seqs):
+        self.salts_erased = [s for s in seqs if s in self.store._salts]
+        return len(self.salts_erased)
+
     def next_checkpoint_seq(self):
         return len(self.store._checkpoints) + len(self.checkpoints) + 1
 
@@ -226,4 +240,7 @@ class _Writer:
             for n in numbers:
                 del kept[n]
             store._leaves[run_id] = kept
+        store._salts.update(self.salts)  # (a pickled copy gets a copy: __getstate__)
+        for seq in self.salts_erased:
+            del store._salts[seq]
         store._checkpoints.extend(self.checkpoints)

@@ -4,6 +4,7 @@ import contextlib
 import os
 import threading
 import uuid
+import warnings
 
 from .._lineage._source import utc_now
 from ..exceptions import (
@@ -14,19 +15,24 @@ from ..exceptions import (
     StoreNotFoundError,
     StorePermissionError,
 )
+from ..utils._stack import user_stacklevel
 from . import _postgres_scrub
 from ._base import BaseStore, check_timeout
 from ._identity import store_gone, store_replaced, store_upgraded
 from ._integrity import check_with, schema_error
 from ._postgres_guards import guard_problems, guard_statements
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APP = "sktraceprop"
 _MODES = ("rw", "ro")
 _TABLES_2 = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpoints")
 #: Version 3 adds the values of sealed runs (see stores/_sealed.py): erased, never updated.
-_TABLES = (*_TABLES_2, "run_leaves")
-_ERASABLE = ("run_leaves",)
+_TABLES_3 = (*_TABLES_2, "run_leaves")
+#: Version 4 adds the salts of salted prediction events (stores/_prediction_salts.py).
+_TABLES = (*_TABLES_3, "prediction_salts")
+_TABLES_BY_VERSION = {2: _TABLES_2, 3: _TABLES_3, SCHEMA_VERSION: _TABLES}
+_ERASABLE = ("run_leaves", "prediction_salts")
+_SALTS_TABLE = "CREATE TABLE {salts} (seq BIGINT PRIMARY KEY, salt TEXT NOT NULL)"
 _EVENT_COLUMNS = "seq, run_id, created_at, kind, payload, prev_hash, hash"
 
 
@@ -233,6 +239,72 @@ class PostgresStore(BaseStore):
         if self.schema_version >= 3:
             _postgres_scrub.on_open(self, con)
 
+    def _salting(self):
+        # a store of schema version 3 is upgraded when a model first logs a call to it
+        # through this handle (opening, reading and verifying never alter it)
+        if (
+            self.mode == "rw"
+            and self.schema_version == 3
+            and getattr(self, "_integrity_failure", None) is None
+            and not self.__dict__.get("_upgrade_tried")
+        ):
+            self._upgrade_tried = True  # (warned once per handle where it failed)
+            self._upgrade(self._connection())
+        return self._salts_predictions
+
+    def _upgrade(self, con):
+        """Upgrade a store of schema version 3 to 4 (a table of prediction salts, under
+        the guards) in one transaction, unless another client just did; where it cannot
+        (a role that does not own the tables), warn: it stays at version 3, logging
+        unsalted."""
+        psycopg, _, sql = _psycopg()
+        try:
+            with con.transaction():
+                con.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"sktraceprop:{self.schema}",)
+                )
+                (version,) = con.execute(
+                    self._sql("SELECT value FROM {m} WHERE key = 'schema_version'", m="stp_meta")
+                ).fetchone()
+                if version == "3":
+                    con.execute(self._sql(_SALTS_TABLE, salts="prediction_salts"))
+                    _, triggers = guard_statements(_TABLES, _ERASABLE)
+                    schema = sql.Identifier(self.schema)
+                    for name, statement in triggers.items():
+                        if name.startswith("prediction_salts_"):
+                            con.execute(sql.SQL(statement).format(schema=schema))
+                    # stp_meta is append-only: its guard is dropped and made again
+                    # around the one update, inside this transaction
+                    guard = triggers["stp_meta_append_only"]
+                    con.execute(
+                        sql.SQL("DROP TRIGGER stp_meta_append_only ON {}").format(
+                            sql.Identifier(self.schema, "stp_meta")
+                        )
+                    )
+                    con.execute(
+                        self._sql(
+                            "UPDATE {m} SET value = %s WHERE key = 'schema_version'",
+                            m="stp_meta",
+                        ),
+                        (str(SCHEMA_VERSION),),
+                    )
+                    con.execute(sql.SQL(guard).format(schema=schema))
+                    con.execute(
+                        self._sql("INSERT INTO {v} VALUES (%s, %s)", v="schema_version"),
+                        (SCHEMA_VERSION, utc_now()),
+                    )
+            self._read_schema(con)
+        except psycopg.Error as exc:
+            warnings.warn(
+                f"{self!r} has schema version 3 and could not be upgraded to version "
+                f"{SCHEMA_VERSION} ({str(exc).strip()}): the calls its models log are not "
+                "salted (the SHA-256 of their input rows stays in the chain, and "
+                "erase_predictions cannot make them unfindable). A handle of the owner of "
+                "its tables upgrades it.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+
     def _schema_exists(self, con):
         found = con.execute(
             "SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,)
@@ -274,6 +346,7 @@ class PostgresStore(BaseStore):
                 """CREATE TABLE {leaves} (
                     run_id TEXT NOT NULL, leaf BIGINT NOT NULL, value TEXT NOT NULL,
                     salt TEXT NOT NULL, PRIMARY KEY (run_id, leaf))""",
+                _SALTS_TABLE,
             ]
             names = {
                 "meta": "stp_meta",
@@ -283,6 +356,7 @@ class PostgresStore(BaseStore):
                 "events": "events",
                 "checkpoints": "checkpoints",
                 "leaves": "run_leaves",
+                "salts": "prediction_salts",
             }
             for statement in statements:
                 con.execute(self._sql(statement, **names))
@@ -342,13 +416,19 @@ class PostgresStore(BaseStore):
                 f"schema {self.schema!r} has store schema version {version}; this "
                 f"sktraceprop reads up to {SCHEMA_VERSION}. Upgrade sktraceprop."
             )
-        if version not in (2, SCHEMA_VERSION):
+        if version not in (2, 3, SCHEMA_VERSION):
             # no version this library ever wrote: the metadata was altered
             raise CorruptStoreError(
                 f"schema {self.schema!r} has an unknown store schema version "
                 f"{meta.get('schema_version')!r}; nothing was modified"
             )
-        expected = _TABLES if version == 3 else _TABLES_2
+        expected = _TABLES_BY_VERSION[version]
+        if version < SCHEMA_VERSION and "prediction_salts" in tables:
+            raise CorruptStoreError(
+                f"schema {self.schema!r} says store schema version {version} but has a "
+                "prediction_salts table, which only version 4 has: its version was "
+                "altered outside sktraceprop; nothing was modified"
+            )
         if version < 3 and "run_leaves" in tables:
             raise CorruptStoreError(
                 f"schema {self.schema!r} says store schema version {version} but has a "
@@ -475,6 +555,14 @@ class PostgresStore(BaseStore):
                 now,
                 "Open it again with PostgresStore(dsn, schema=...).",
             )
+        if (self._meta.get("schema_version"), now.get("schema_version")) == (
+            "3",
+            str(SCHEMA_VERSION),
+        ):
+            # upgraded by another client of this version (a table of prediction salts
+            # added): read on as version 4
+            self._meta = {**self._meta, "schema_version": str(SCHEMA_VERSION)}
+            return
         if now.get("schema_version") != self._meta.get("schema_version"):
             raise store_upgraded(self, self._meta.get("schema_version"), now.get("schema_version"))
 
@@ -655,7 +743,13 @@ class PostgresStore(BaseStore):
 
     @property
     def _tables(self):
-        return _TABLES if self.schema_version >= 3 else _TABLES_2
+        return _TABLES_BY_VERSION.get(self.schema_version, _TABLES_2)
+
+    def _raw_prediction_salts(self):
+        if self.schema_version < 4:
+            return {}
+        rows = self._query(self._sql("SELECT seq, salt FROM {s}", s="prediction_salts"))
+        return {int(seq): salt for seq, salt in rows}
 
     def _raw_leaves(self, run_id):
         if self.schema_version < 3:
@@ -737,6 +831,20 @@ class _Writer:
             # committed with the deletion: a writer killed before the table is
             # rewritten leaves the store saying so
             _postgres_scrub.mark(self.store, self.con)
+        return cursor.rowcount
+
+    def insert_salt(self, seq, salt):
+        self.con.execute(
+            self.store._sql("INSERT INTO {s} VALUES (%s, %s)", s="prediction_salts"), (seq, salt)
+        )
+
+    def delete_salts(self, seqs):
+        cursor = self.con.execute(
+            self.store._sql("DELETE FROM {s} WHERE seq = ANY(%s)", s="prediction_salts"),
+            (list(seqs),),
+        )
+        if cursor.rowcount:
+            _postgres_scrub.mark(self.store, self.con)  # (as delete_leaves)
         return cursor.rowcount
 
     def next_checkpoint_seq(self):

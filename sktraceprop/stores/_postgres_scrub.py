@@ -83,6 +83,8 @@ def _finish(store, con, wait):
     con.add_notice_handler(notice)
     try:
         con.execute(store._sql("VACUUM (FULL) {l}", l="run_leaves"))
+        if store.schema_version >= 4:
+            con.execute(store._sql("VACUUM (FULL) {s}", s="prediction_salts"))
     finally:
         con.remove_notice_handler(notice)
         con.execute("SELECT set_config('lock_timeout', %s, false)", (before,))
@@ -153,7 +155,8 @@ def left(store, con):
         return []
     return [
         "erased values' dead row versions may still be in the files of its run_leaves "
-        "table: an erasure committed, but the table was not yet rewritten (VACUUM FULL: "
+        "(or prediction_salts) table: an erasure committed, but the table was not yet "
+        "rewritten (VACUUM FULL: "
         "another transaction held it, the role may not own it, or the writer stopped "
         "first). The next write, or opening the store writable, tries again"
         + owner_instruction(store, con, pending)

@@ -5,6 +5,7 @@ import os
 import sqlite3
 import threading
 import uuid
+import warnings
 from pathlib import Path
 
 from .._lineage._source import utc_now
@@ -16,6 +17,7 @@ from ..exceptions import (
     StorePermissionError,
     UnknownRunError,
 )
+from ..utils._stack import user_stacklevel
 from . import _legacy, _sqlite_scrub
 from ._base import BaseStore, check_timeout
 from ._identity import store_gone, store_replaced, store_upgraded
@@ -23,7 +25,14 @@ from ._integrity import check_with, describe, raise_problems
 from ._sqlite_errors import translate
 from ._sqlite_files import Immutable, file_id
 from ._sqlite_files import stamp as file_stamp
-from ._sqlite_schema import APP, SCHEMA, SCHEMA_VERSION, check_schema, trigger_problem
+from ._sqlite_schema import (
+    APP,
+    SCHEMA,
+    SCHEMA_VERSION,
+    check_schema,
+    trigger_problem,
+    upgrade_statements,
+)
 from ._sqlite_writer import Writer
 
 _MODES = ("rw", "ro")
@@ -212,6 +221,63 @@ class SQLiteStore(BaseStore):
         finally:
             con.close()
 
+    def _salting(self):
+        # a store of schema version 3 is upgraded when a model first logs a call to it
+        # through this handle (opening, reading and verifying never alter the file)
+        if (
+            self.mode == "rw"
+            and self.schema_version == 3
+            and getattr(self, "_integrity_failure", None) is None
+            and not self.__dict__.get("_upgrade_tried")
+        ):
+            self._upgrade_tried = True  # (warned once per handle where it failed)
+            self._upgrade()
+        return self._salts_predictions
+
+    def _upgrade(self):
+        """Upgrade a store of schema version 3 to 4 (a table of prediction salts), in one
+        transaction, unless another process just did. Old events stay as they are (and
+        verify as before); calls logged from now on are salted. Where it cannot (another
+        writer holds the file past the timeout, a read-only file), the store stays at
+        version 3, logging unsalted, and a warning says so."""
+        try:
+            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        except _SQLITE_ERRORS as exc:
+            return self._not_upgraded(exc)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                (version,) = con.execute(
+                    "SELECT value FROM stp_meta WHERE key = 'schema_version'"
+                ).fetchone()
+                if version == "3":
+                    for statement in upgrade_statements():
+                        con.execute(statement)
+                    con.execute(
+                        "INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, utc_now())
+                    )
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+        except _SQLITE_ERRORS as exc:
+            return self._not_upgraded(exc)
+        finally:
+            con.close()
+        self._read_schema()
+        return None
+
+    def _not_upgraded(self, exc):
+        warnings.warn(
+            f"{self.path} has schema version 3 and could not be upgraded to version "
+            f"{SCHEMA_VERSION} ({exc}): the calls its models log are not salted (the "
+            "SHA-256 of their input rows stays in the chain, and erase_predictions cannot "
+            "make them unfindable). Another handle opened writable tries again.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
     def _read_schema(self):
         con = self._open_readonly()
         try:
@@ -390,6 +456,14 @@ class SQLiteStore(BaseStore):
             raise self._translate(exc) from None
         if now.get("store_id") != self._meta.get("store_id"):
             return self._not_the_file_opened()
+        if (self._meta.get("schema_version"), now.get("schema_version")) == (
+            "3",
+            str(SCHEMA_VERSION),
+        ):
+            # upgraded by another handle of this version (a table of prediction salts
+            # added): read on as version 4
+            self._meta = {**self._meta, "schema_version": str(SCHEMA_VERSION)}
+            return None
         if now.get("schema_version") != self._meta.get("schema_version"):
             return store_upgraded(
                 self, self._meta.get("schema_version"), now.get("schema_version")
@@ -591,6 +665,11 @@ class SQLiteStore(BaseStore):
             return {}
         rows = self._query("SELECT leaf, value, salt FROM run_leaves WHERE run_id = ?", (run_id,))
         return {leaf: (value, salt) for leaf, value, salt in rows}
+
+    def _raw_prediction_salts(self):
+        if self.schema_version < 4:
+            return {}
+        return dict(self._query("SELECT seq, salt FROM prediction_salts"))
 
     def _scrub(self):
         """Fold the write-ahead log into the file and truncate it: the pages that held

@@ -5,12 +5,15 @@ from ..exceptions import CorruptStoreError, StoreError
 from . import _legacy
 from ._integrity import schema_error
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APP = "sktraceprop"
 _TABLES_2 = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpoints")
 #: Version 3 adds the values of sealed runs (see stores/_sealed.py): deleted when erased,
 #: never updated.
-_TABLES = (*_TABLES_2, "run_leaves")
+_TABLES_3 = (*_TABLES_2, "run_leaves")
+#: Version 4 adds the salts of salted prediction events (see
+#: stores/_prediction_salts.py): deleted when erased, never updated.
+_TABLES = (*_TABLES_3, "prediction_salts")
 _APPEND_ONLY = _TABLES_2
 
 SCHEMA = (
@@ -34,6 +37,7 @@ SCHEMA = (
         """CREATE TABLE run_leaves (
         run_id TEXT NOT NULL, leaf INTEGER NOT NULL, value TEXT NOT NULL, salt TEXT NOT NULL,
         PRIMARY KEY (run_id, leaf))""",
+        "CREATE TABLE prediction_salts (seq INTEGER PRIMARY KEY, salt TEXT NOT NULL)",
     ]
     + [
         f"""CREATE TRIGGER {table}_append_only_{op} BEFORE {op.upper()} ON {table}
@@ -43,7 +47,9 @@ SCHEMA = (
     ]
     + [
         """CREATE TRIGGER run_leaves_no_update BEFORE UPDATE ON run_leaves
-        BEGIN SELECT RAISE(ABORT, 'run_leaves are erased, never updated'); END"""
+        BEGIN SELECT RAISE(ABORT, 'run_leaves are erased, never updated'); END""",
+        """CREATE TRIGGER prediction_salts_no_update BEFORE UPDATE ON prediction_salts
+        BEGIN SELECT RAISE(ABORT, 'prediction_salts are erased, never updated'); END""",
     ]
 )
 #: The append-only triggers by name, each as its CREATE statement, whitespace folded.
@@ -52,8 +58,28 @@ _TRIGGERS = {
     for statement in SCHEMA
     if statement.startswith("CREATE TRIGGER")
 }
-#: Those of a store of schema version 2 (no run_leaves).
-_TRIGGERS_2 = {n: t for n, t in _TRIGGERS.items() if not n.startswith("run_leaves")}
+#: Those of a store of schema version 3 (no prediction_salts) and 2 (no run_leaves).
+_TRIGGERS_3 = {n: t for n, t in _TRIGGERS.items() if not n.startswith("prediction_salts")}
+_TRIGGERS_2 = {n: t for n, t in _TRIGGERS_3.items() if not n.startswith("run_leaves")}
+_TRIGGERS_BY_VERSION = {2: _TRIGGERS_2, 3: _TRIGGERS_3, SCHEMA_VERSION: _TRIGGERS}
+_TABLES_BY_VERSION = {2: _TABLES_2, 3: _TABLES_3, SCHEMA_VERSION: _TABLES}
+#: What upgrades a store of schema version 3 to 4 (see :func:`upgrade_statements`).
+_SALTS_TABLE = next(s for s in SCHEMA if "TABLE prediction_salts" in s)
+_META_UPDATE_TRIGGER = _TRIGGERS["stp_meta_append_only_update"]
+
+
+def upgrade_statements():
+    """The statements that upgrade a store of schema version 3 to 4, in one
+    transaction: the salts table and its trigger, and the version in ``stp_meta``
+    (append-only: its update trigger is dropped and created again around the one
+    update, inside the transaction, so no other connection ever sees it missing)."""
+    return [
+        _SALTS_TABLE,
+        _TRIGGERS["prediction_salts_no_update"],
+        "DROP TRIGGER stp_meta_append_only_update",
+        f"UPDATE stp_meta SET value = '{SCHEMA_VERSION}' WHERE key = 'schema_version'",
+        _META_UPDATE_TRIGGER,
+    ]
 
 
 def trigger_problem(found, version=SCHEMA_VERSION):
@@ -63,7 +89,7 @@ def trigger_problem(found, version=SCHEMA_VERSION):
     of the store's redefined) can change or silently drop what sktraceprop writes, as
     ``SELECT RAISE(IGNORE)`` before an insert does.
     """
-    expected = _TRIGGERS if version == SCHEMA_VERSION else _TRIGGERS_2
+    expected = _TRIGGERS_BY_VERSION.get(version, _TRIGGERS_2)
     gone = sorted(set(expected) - set(found))
     added = sorted(set(found) - set(expected))
     redefined = sorted(
@@ -105,7 +131,7 @@ def check_schema(path, tables, triggers, meta, run_columns):
             f"{path} has schema version {version}; this sktraceprop reads up to "
             f"{SCHEMA_VERSION}. Upgrade sktraceprop. It was not modified."
         )
-    if version not in (1, 2, SCHEMA_VERSION):
+    if version not in (1, 2, 3, SCHEMA_VERSION):
         said = "no schema version" if stored is None else f"schema version {stored!r}"
         raise CorruptStoreError(
             f"{path} has {said} in its stp_meta table: no version sktraceprop ever "
@@ -122,14 +148,21 @@ def check_schema(path, tables, triggers, meta, run_columns):
             "(version 1 runs are read unchecked). It was not modified.",
             f"version 1 holding {later}",
         )
-    if version < SCHEMA_VERSION and "run_leaves" in tables:
+    if version < 3 and "run_leaves" in tables:
         raise schema_error(
             f"{path} says it has schema version {version}, but it has a run_leaves "
             "table, which only version 3 has: its version was altered outside "
             "sktraceprop. It was not modified.",
             f"version {version} with leaves",
         )
-    expected = _legacy.TABLES if version == 1 else _TABLES if version == 3 else _TABLES_2
+    if version < SCHEMA_VERSION and "prediction_salts" in tables:
+        raise schema_error(
+            f"{path} says it has schema version {version}, but it has a prediction_salts "
+            "table, which only version 4 has: its version was altered outside "
+            "sktraceprop. It was not modified.",
+            f"version {version} with prediction salts",
+        )
+    expected = _legacy.TABLES if version == 1 else _TABLES_BY_VERSION[version]
     missing = [t for t in expected if t not in tables]
     if missing:
         raise schema_error(

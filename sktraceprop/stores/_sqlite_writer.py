@@ -57,6 +57,17 @@ class Writer:
             _sqlite_scrub.mark(self.con)
         return deleted
 
+    def insert_salt(self, seq, salt):
+        self.con.execute("INSERT INTO prediction_salts VALUES (?, ?)", (seq, salt))
+
+    def delete_salts(self, seqs):
+        before = self.con.total_changes
+        self.con.executemany("DELETE FROM prediction_salts WHERE seq = ?", [(s,) for s in seqs])
+        deleted = self.con.total_changes - before
+        if deleted:
+            _sqlite_scrub.mark(self.con)  # (as delete_leaves)
+        return deleted
+
     def next_checkpoint_seq(self):
         return self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM checkpoints").fetchone()[0]
 

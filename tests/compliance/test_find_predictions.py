@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop.cli import main
 from sktraceprop.compliance import find_predictions, hash_rows, logged_outputs
+from sktraceprop.stores._prediction_salts import input_was
 
 from .conftest import logged_pipeline, traced_frames
 
@@ -159,7 +160,7 @@ def test_logged_outputs_decode_what_each_call_returned(fitted):
     returned = [pipe.predict(X.iloc[:7]), pipe.predict_proba(X.iloc[5:9])]
     assert logged_outputs(events[0]["payload"]).tolist() == [str(v) for v in returned[0]]
     np.testing.assert_array_equal(logged_outputs(events[1]["payload"]), returned[1])
-    assert events[0]["payload"]["input_sha256"] == hash_rows(X.iloc[:7])
+    assert input_was(store, events[0], hash_rows(X.iloc[:7]))
 
 
 def _cli(capsys, *argv):

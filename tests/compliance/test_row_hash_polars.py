@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.compliance import find_predictions, hash_rows
+from sktraceprop.stores._prediction_salts import input_was
 
 from .test_row_hash import _spec
 
@@ -92,7 +93,7 @@ def test_a_polars_batch_is_found_by_its_rows_and_names():
     batch = X[5:8]
     answered = pipe.predict_proba(batch)
     (event,) = store.events(kind="prediction")
-    assert event["payload"]["input_sha256"] == hash_rows(batch.to_pandas())
+    assert input_was(store, event, hash_rows(batch.to_pandas()))
 
     found = find_predictions(store, batch)
     assert len(found) == 1 and found["matched_as"].tolist() == [None]

@@ -186,7 +186,15 @@ def test_opening_never_recreates_a_dropped_table(pg_dsn):
             tables()
             == before
             == sorted(
-                ["checkpoints", "run_leaves", "runs", "schema_version", "sources", "stp_meta"]
+                [
+                    "checkpoints",
+                    "prediction_salts",
+                    "run_leaves",
+                    "runs",
+                    "schema_version",
+                    "sources",
+                    "stp_meta",
+                ]
             )
         )
         empty = new_schema()
@@ -401,15 +409,15 @@ def test_a_handle_never_writes_to_a_store_created_again_or_upgraded_since(pg_dsn
     upgrade = f"UPDATE \"{schema}\".stp_meta SET value = %s WHERE key = 'schema_version'"
     with _admin(pg_dsn) as con:
         con.execute("SET session_replication_role = replica")
-        con.execute(upgrade, ("4",))
-    upgraded = "now has schema version 4; this handle opened version 3: it was upgraded"
+        con.execute(upgrade, ("5",))
+    upgraded = "now has schema version 5; this handle opened version 4: it was upgraded"
     with pytest.raises(StoreError, match=upgraded):
         new.append_event("review", {})
-    with pytest.raises(StoreError, match=upgraded):  # nor read as version 3
+    with pytest.raises(StoreError, match=upgraded):  # nor read as version 4
         new.events()
     with _admin(pg_dsn) as con:
         con.execute("SET session_replication_role = replica")
-        con.execute(upgrade, ("3",))
+        con.execute(upgrade, ("4",))
     assert new.events() == []
 
 

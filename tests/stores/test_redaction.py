@@ -72,6 +72,7 @@ def _held(backend, store):
         store.close()
         return b"".join(p.read_bytes() for p in backend.path.parent.glob(backend.path.name + "*"))
     tables = ["stp_meta", "sources", "runs", "events", "checkpoints", "run_leaves"]
+    tables += ["prediction_salts"]
     rows = [backend.sql(f"SELECT * FROM {t}", fetch=True) for t in tables]
     return repr(rows).encode()
 

@@ -206,9 +206,9 @@ def _closed(tmp_path):
 @pytest.mark.parametrize("mode", ["rw", "ro"])
 def test_a_store_of_a_newer_schema_is_refused_untouched(tmp_path, mode):
     path = _closed(tmp_path)
-    _set_meta(path, "schema_version", "4")
+    _set_meta(path, "schema_version", "5")
     before = path.read_bytes()
-    with pytest.raises(StoreError, match=r"schema version 4; this sktraceprop reads up to 3"):
+    with pytest.raises(StoreError, match=r"schema version 5; this sktraceprop reads up to 4"):
         stp.stores.SQLiteStore(path, mode=mode)
     assert path.read_bytes() == before
 
@@ -227,19 +227,19 @@ def test_a_schema_version_no_release_wrote_is_named_as_stored(tmp_path, stored, 
 
 def test_a_store_upgraded_under_an_open_handle_is_not_written(tmp_path):
     # a newer sktraceprop upgrading the file while this handle is open: the handle went
-    # on writing rows as version 3 describes them into a version 4 store
+    # on writing rows as version 4 describes them into a version 5 store
     path = tmp_path / "s.db"
     store = stp.stores.SQLiteStore(path)
     first = store.append_event("review", {"i": 1})
-    _set_meta(path, "schema_version", "4")
+    _set_meta(path, "schema_version", "5")
     with pytest.raises(
         StoreError,
-        match="now has schema version 4; this handle opened version 3.*Nothing was read",
+        match="now has schema version 5; this handle opened version 4.*Nothing was read",
     ):
         store.append_event("review", {"i": 2})
-    with pytest.raises(StoreError, match="now has schema version 4"):  # nor read as 3
+    with pytest.raises(StoreError, match="now has schema version 5"):  # nor read as 4
         store.events()
-    _set_meta(path, "schema_version", "3")
+    _set_meta(path, "schema_version", "4")
     assert [e["hash"] for e in stp.stores.SQLiteStore(path).events()] == [first["hash"]]
 
 

@@ -385,7 +385,7 @@ def test_a_postgresql_store_whose_schema_version_was_edited_is_corrupt(pg_record
         _pg(
             pg_record,
             lambda con: con.execute(
-                "UPDATE stp_meta SET key = 'schema_version', value = '3' "
+                "UPDATE stp_meta SET key = 'schema_version', value = '4' "
                 "WHERE key IN ('schema_version', 'schema_versionx')"
             ),
         )
@@ -445,14 +445,18 @@ def test_a_key_twice_in_an_event_payload_is_named(record, tmp_path):
     con = sqlite3.connect(path)
     ((text,),) = con.execute("SELECT payload FROM events WHERE seq = 4").fetchall()
     con.close()
-    forged = text.replace('"input_sha256"', f'"input_sha256":"{"f" * 64}","input_sha256"', 1)
+    forged = text.replace(
+        '"input_commitment"', f'"input_commitment":"{"f" * 64}","input_commitment"', 1
+    )
     assert forged != text
     assert tamper(path, [("UPDATE events SET payload = ? WHERE seq = 4", (forged,))])
     con = sqlite3.connect(path)
-    query = "SELECT json_extract(payload, '$.input_sha256') FROM events WHERE seq = 4"
+    query = "SELECT json_extract(payload, '$.input_commitment') FROM events WHERE seq = 4"
     assert con.execute(query).fetchall() == [("f" * 64,)]  # what SQL reads
     con.close()
-    with pytest.raises(CorruptStoreError, match="event 4 payload .*'input_sha256' appears twice"):
+    with pytest.raises(
+        CorruptStoreError, match="event 4 payload .*'input_commitment' appears twice"
+    ):
         stp.stores.SQLiteStore(path, mode="ro").check(public_key=record["key"].public_key())
 
 
@@ -567,6 +571,7 @@ def test_a_store_whose_version_was_lowered_to_1_is_refused(record, tmp_path):
         con.execute(f"DROP TRIGGER {name}")
     con.execute("DROP TABLE checkpoints")
     con.execute("DROP TABLE run_leaves")  # (what schema version 3 added)
+    con.execute("DROP TABLE prediction_salts")  # (and 4)
     con.execute("ALTER TABLE runs DROP COLUMN event_seq")
     con.close()
     store = stp.stores.SQLiteStore(path, mode="ro")

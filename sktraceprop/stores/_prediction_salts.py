@@ -1,0 +1,182 @@
+"""Salted prediction events: a logged call's input rows, findable until they are erased.
+
+A ``"prediction"`` event of a store of schema version 4 (every :class:`MemoryStore`)
+does not hold the SHA-256 of its input rows (:func:`~sktraceprop.compliance.hash_rows`),
+which anyone holding a person's row could recompute to find the call that scored it
+alone, forever, since the chain cannot be edited. It holds instead a commitment to that
+digest under a random 128-bit salt drawn for the call (``os.urandom``):
+``input_commitment = SHA-256("sktraceprop-input-1\\n" + salt + "\\n" + input SHA-256)``,
+and ``salt_sha256 = SHA-256("sktraceprop-salt-1\\n" + salt)``. The salt is kept beside
+the chain (table ``prediction_salts``, keyed by the event's ``seq``), so that
+:func:`~sktraceprop.compliance.find_predictions` finds the call by recomputing the
+commitment with it. Erasing the call (:meth:`BaseStore.erase_predictions`) deletes the
+salt and appends a ``store.prediction_erasure`` event naming the calls and why: the
+commitment can then not be tested against candidate rows (the salt cannot be guessed,
+nor recovered from ``salt_sha256``).
+
+What ``verify()`` checks of it: every salt held belongs to a salted prediction event and
+hashes to its ``salt_sha256`` (a replaced salt, which would hide the call from
+``find_predictions``, is found); every salted event without its salt is named by a
+``store.prediction_erasure`` event (a salt deleted outside sktraceprop is found); no
+erased call's salt is held again. It cannot check that a commitment is the input's: that
+needs the input rows. Events logged before salting (their payload holds
+``input_sha256``) are read and verified as before; they are *unsalted*.
+"""
+
+import hashlib
+import json
+import os
+import warnings
+
+from ..utils._stack import user_stacklevel
+
+#: The audit event that erases logged calls' salts (the store's own kind).
+PREDICTION_ERASURE_EVENT = "store.prediction_erasure"
+#: Event kinds whose input rows are logged: salted when the store keeps salts
+#: (``"prediction"``), or always unsalted (``"explanation"``).
+INPUT_KINDS = ("prediction", "explanation")
+
+
+def new_salt():
+    """A fresh salt: 128 random bits, as 32 hex digits."""
+    return os.urandom(16).hex()
+
+
+def salt_sha256(salt):
+    """What the chain holds of a salt: its SHA-256 (hex), which does not reveal it."""
+    return hashlib.sha256(f"sktraceprop-salt-1\n{salt}".encode()).hexdigest()
+
+
+def input_commitment(salt, input_sha256):
+    """The commitment to an input digest under a salt (hex)."""
+    return hashlib.sha256(f"sktraceprop-input-1\n{salt}\n{input_sha256}".encode()).hexdigest()
+
+
+def salt_payload(payload, input_sha256, salt):
+    """Put the salted commitment to ``input_sha256`` into a prediction event's payload."""
+    payload["input_commitment"] = input_commitment(salt, input_sha256)
+    payload["salt_sha256"] = salt_sha256(salt)
+    return payload
+
+
+def is_unsalted(kind, payload):
+    """Whether an event holds the plain SHA-256 of its input rows (anyone with the rows
+    can find it)."""
+    return kind in INPUT_KINDS and isinstance(payload, dict) and "input_sha256" in payload
+
+
+def matching(events, salts, digests):
+    """``[(event, note)]`` of ``events`` (prediction events, payloads decoded) whose input
+    was one of ``digests`` (``{input SHA-256: note}``); ``salts``: ``{seq: salt}`` held.
+
+    An unsalted event is compared directly; a salted one through its salt (one SHA-256
+    per digest: the rows are hashed once, whatever the number of calls); a salted event
+    whose salt is gone (erased) matches nothing.
+    """
+    out = []
+    for event in events:
+        payload = event["payload"]
+        if not isinstance(payload, dict):
+            continue
+        if "input_commitment" in payload:
+            salt = salts.get(event["seq"])
+            if salt is None:
+                continue
+            wanted = payload["input_commitment"]
+            for digest, note in digests.items():
+                if input_commitment(salt, digest) == wanted:
+                    out.append((event, note))
+                    break
+        elif payload.get("input_sha256") in digests:
+            out.append((event, digests[payload["input_sha256"]]))
+    return out
+
+
+def check_salts(store, salted, erased, problems):
+    """Add to ``problems`` what is wrong with the salts held beside the chain.
+
+    ``salted``: ``{seq: salt_sha256}`` of the salted prediction events in the chain
+    (None for an event whose payload could not be read);
+    ``erased``: ``{seq: erasure event seq}`` of the calls erased by
+    ``store.prediction_erasure`` events.
+    """
+
+    def problem(seq, message):
+        problems.append({"check": "prediction_salts", "seq": seq, "message": message})
+
+    try:
+        held = store._raw_prediction_salts()
+    except Exception as exc:  # noqa: BLE001 (any read error is a finding, named)
+        problems.append({"check": "prediction_salts", "message": f"unreadable: {exc}"})
+        return
+    for seq, salt in sorted(held.items()):
+        if seq in salted and salted[seq] is None:
+            continue  # an event whose payload is unreadable (the chain check names it)
+        if seq not in salted:
+            problem(
+                seq,
+                "has a salt stored, but is no salted prediction event: added outside sktraceprop",
+            )
+        elif seq in erased:
+            problem(
+                seq,
+                f"has its salt stored again after erasure event {erased[seq]} erased it",
+            )
+        elif not isinstance(salt, str) or salt_sha256(salt) != salted[seq]:
+            problem(
+                seq,
+                "has a salt that does not match the salt_sha256 its event holds (replaced "
+                "outside sktraceprop: find_predictions would not find the call)",
+            )
+    for seq in sorted(s for s in set(salted) - set(held) - set(erased) if salted[s]):
+        problem(
+            seq,
+            "is a salted prediction event whose salt is gone without a "
+            f"{PREDICTION_ERASURE_EVENT} event naming it: deleted outside sktraceprop",
+        )
+
+
+def unsalted_inputs(store):
+    """``{kind: count}`` of the events holding the plain SHA-256 of their input rows."""
+    counts = {}
+    with store._snapshot():
+        for row in store._raw_events():
+            kind = row[3]
+            if kind in INPUT_KINDS and '"input_sha256"' in str(row[4]):
+                try:
+                    payload = json.loads(row[4])
+                except ValueError:
+                    continue  # (an altered event: verify() names it)
+                if is_unsalted(kind, payload):
+                    counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def warn_unsalted_inputs(store):
+    """Warn, once, where the store holds events with the plain SHA-256 of their input
+    rows: an erasure reaches none of them, and the store cannot tell whether the rows
+    erased were scored or explained."""
+    counts = unsalted_inputs(store)
+    if not counts:
+        return
+    said = " and ".join(
+        f"{n} {'prediction' if kind == 'prediction' else 'explanation'} event(s)"
+        + (" logged before prediction events were salted" if kind == "prediction" else "")
+        for kind, n in sorted(counts.items(), key=lambda item: item[0] != "prediction")
+    )
+    warnings.warn(
+        f"{store!r} holds {said}, each with the plain SHA-256 of its input rows under "
+        "the hash chain, which no erasure reaches: whoever holds a person's rows can hash "
+        "them and find a call that scored (or explained) them alone, or in a batch they "
+        "hold whole. The store keeps no rows, so it cannot tell whether the rows erased "
+        "were among them.",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+def input_was(store, event, input_sha256):
+    """Whether a logged event (as ``store.events()`` returns it) was given rows whose
+    :func:`~sktraceprop.compliance.hash_rows` is ``input_sha256``: through its salt,
+    or its plain digest where unsalted (False for a call erased)."""
+    return bool(matching([event], store._raw_prediction_salts(), {input_sha256: None}))
