@@ -22,7 +22,7 @@ from ._lineage._current import step_matches
 from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
 from ._row_hash import hash_rows, start_hash_rows
-from .stores._chain import blob_payload_text
+from .stores._chain import blob_payload_text, payload_text
 from .stores._prediction_salts import new_salt, salt_payload
 from .utils._sklearn_compat import num_samples
 
@@ -411,7 +411,6 @@ def log_explanation(explainer, X, explanation, input_sha256=None):
     sources = explanation.source_scores
     payload = {
         "n_rows": int(explanation.n_test),
-        "input_sha256": input_sha256,
         "explainer": class_path(explainer),
         "model_fingerprint": None if lineage is None else lineage.model_fingerprint,
         "damping": float(explainer.damping_),
@@ -429,7 +428,16 @@ def log_explanation(explainer, X, explanation, input_sha256=None):
         },
     }
     run_id = None if lineage is None else lineage.run_id
-    return store.append_event("explanation", payload, run_id=run_id)
+    salt = None
+    if store._salting():
+        # as a prediction event: the explained rows committed to under a salt kept
+        # beside the chain, which erase_predictions deletes (stores/_prediction_salts.py)
+        salt = new_salt()
+        salt_payload(payload, input_sha256, salt)
+    else:
+        payload["input_sha256"] = input_sha256  # a store of schema 2 or 3: unsalted
+    text, payload = payload_text(payload)
+    return store._append_event_text("explanation", payload, text, run_id, salt)
 
 
 def explanation_store(explainer):

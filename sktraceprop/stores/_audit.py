@@ -13,7 +13,7 @@ from ._chain import (
     stored_event_hash,
 )
 from ._load_run import decode_source, read_run
-from ._prediction_salts import PREDICTION_ERASURE_EVENT, check_salts
+from ._prediction_salts import INPUT_KINDS, PREDICTION_ERASURE_EVENT, check_salts
 from ._sealed import REDACTION_EVENT, is_sealed
 
 
@@ -186,9 +186,7 @@ def _check_chain(store, wanted, problems, report, salts=None):
                     if isinstance(call, int):
                         erased.setdefault(call, seq)
             elif (
-                kind == "prediction"
-                and isinstance(payload, dict)
-                and "input_commitment" in payload
+                kind in INPUT_KINDS and isinstance(payload, dict) and "input_commitment" in payload
             ):
                 salted[seq] = payload.get("salt_sha256")
             elif kind == SOURCE_EVENT:

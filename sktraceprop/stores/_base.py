@@ -402,11 +402,14 @@ class BaseStore(ABC):
         only with that whole batch) and, in one transaction, deletes each call's salt
         (kept beside the chain, see :mod:`._prediction_salts`) and appends a
         ``store.prediction_erasure`` audit event naming the calls (their ``seq``) and
-        the reason. The old bytes are then wiped from the store's files, as
-        :meth:`erase_rows` does. After it, ``find_predictions(X)`` finds none of them,
-        the store holds neither their salts nor the plain SHA-256 of their input, and
-        :meth:`verify` passes: it checks the chain and that the missing salts were
-        erased so, but no longer anything of those calls' input.
+        the reason. The ``"explanation"`` events of the rows
+        (``InfluenceExplainer.explain(..., log=True)``, which commit to the rows
+        explained the same way) are erased with them and named among the calls. The
+        old bytes are then wiped from the store's files, as :meth:`erase_rows` does.
+        After it, ``find_predictions(X)`` finds none of them, the store holds neither
+        their salts nor the plain SHA-256 of their input, and :meth:`verify` passes: it
+        checks the chain and that the missing salts were erased so, but no longer
+        anything of those calls' input.
 
         What stays, under the chain, of each erased call: its time, the model (run)
         that answered, the method, the number of rows and columns, the outputs
@@ -436,8 +439,8 @@ class BaseStore(ABC):
         -------
         erased : dict
             ``event_seq`` (the ``store.prediction_erasure`` event, None when nothing
-            was erased), ``calls`` (the seqs of the calls erased, or with ``dry_run``
-            that would be), ``unsalted`` (the seqs of calls found that cannot be
+            was erased), ``calls`` (the seqs of the calls and explanations erased, or
+            with ``dry_run`` that would be), ``unsalted`` (the seqs of calls found that cannot be
             erased) and, without ``dry_run``, ``wiped`` (True once the old bytes are
             gone from the store's files; False where the wipe is pending: a warning
             says why, and ``check()["erased_bytes_left"]`` until it is done).

@@ -15,7 +15,7 @@ import warnings
 from ..exceptions import CorruptStoreError
 from ..utils._stack import user_stacklevel
 from ._append import _Chain
-from ._prediction_salts import PREDICTION_ERASURE_EVENT, matching
+from ._prediction_salts import INPUT_KINDS, PREDICTION_ERASURE_EVENT, matching
 
 
 def calls_of(store, X, run_id=None):
@@ -29,7 +29,9 @@ def calls_of(store, X, run_id=None):
 
     if is_polars(X):
         X = as_pandas(X)
-    events = list(store.events(run_id, kind="prediction"))
+    # the calls that scored the rows, and those that explained them
+    events = [e for kind in INPUT_KINDS for e in store.events(run_id, kind=kind)]
+    events.sort(key=lambda e: e["seq"])
     if not events:
         return [], []
     digests = {hash_rows(X): None}

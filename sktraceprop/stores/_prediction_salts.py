@@ -12,7 +12,9 @@ the chain (table ``prediction_salts``, keyed by the event's ``seq``), so that
 commitment with it. Erasing the call (:meth:`BaseStore.erase_predictions`) deletes the
 salt and appends a ``store.prediction_erasure`` event naming the calls and why: the
 commitment can then not be tested against candidate rows (the salt cannot be guessed,
-nor recovered from ``salt_sha256``).
+nor recovered from ``salt_sha256``). An ``"explanation"`` event
+(``InfluenceExplainer.explain(..., log=True)``) commits to the rows it explained the same
+way, and is erased with the calls that scored them.
 
 What ``verify()`` checks of it: every salt held belongs to a salted prediction event and
 hashes to its ``salt_sha256`` (a replaced salt, which would hide the call from
@@ -32,8 +34,8 @@ from ..utils._stack import user_stacklevel
 
 #: The audit event that erases logged calls' salts (the store's own kind).
 PREDICTION_ERASURE_EVENT = "store.prediction_erasure"
-#: Event kinds whose input rows are logged: salted when the store keeps salts
-#: (``"prediction"``), or always unsalted (``"explanation"``).
+#: Event kinds whose input rows are logged: salted where the store keeps salts (schema
+#: version 4, every MemoryStore), else with the plain SHA-256 of the rows.
 INPUT_KINDS = ("prediction", "explanation")
 
 
@@ -53,7 +55,8 @@ def input_commitment(salt, input_sha256):
 
 
 def salt_payload(payload, input_sha256, salt):
-    """Put the salted commitment to ``input_sha256`` into a prediction event's payload."""
+    """Put the salted commitment to ``input_sha256`` into a prediction or explanation
+    event's payload."""
     payload["input_commitment"] = input_commitment(salt, input_sha256)
     payload["salt_sha256"] = salt_sha256(salt)
     return payload
@@ -95,7 +98,7 @@ def matching(events, salts, digests):
 def check_salts(store, salted, erased, problems):
     """Add to ``problems`` what is wrong with the salts held beside the chain.
 
-    ``salted``: ``{seq: salt_sha256}`` of the salted prediction events in the chain
+    ``salted``: ``{seq: salt_sha256}`` of the salted events in the chain
     (None for an event whose payload could not be read);
     ``erased``: ``{seq: erasure event seq}`` of the calls erased by
     ``store.prediction_erasure`` events.
@@ -115,7 +118,8 @@ def check_salts(store, salted, erased, problems):
         if seq not in salted:
             problem(
                 seq,
-                "has a salt stored, but is no salted prediction event: added outside sktraceprop",
+                "has a salt stored, but is no salted prediction or explanation event: added "
+                "outside sktraceprop",
             )
         elif seq in erased:
             problem(
@@ -131,7 +135,7 @@ def check_salts(store, salted, erased, problems):
     for seq in sorted(s for s in set(salted) - set(held) - set(erased) if salted[s]):
         problem(
             seq,
-            "is a salted prediction event whose salt is gone without a "
+            "is a salted prediction or explanation event whose salt is gone without a "
             f"{PREDICTION_ERASURE_EVENT} event naming it: deleted outside sktraceprop",
         )
 
@@ -161,7 +165,7 @@ def warn_unsalted_inputs(store):
         return
     said = " and ".join(
         f"{n} {'prediction' if kind == 'prediction' else 'explanation'} event(s)"
-        + (" logged before prediction events were salted" if kind == "prediction" else "")
+        + f" logged before {kind} events were salted"
         for kind, n in sorted(counts.items(), key=lambda item: item[0] != "prediction")
     )
     warnings.warn(
