@@ -75,7 +75,9 @@ class ScoringMixin:
         return Xt
 
     def _test_gradients(self, X, y):
-        """Margins, explained targets and ``-H^-1 grad f`` of test rows (n_test, p)."""
+        """Margins, explained targets and ``-H^-1 grad f`` of test rows (n_test, p); on
+        the Woodbury route, in its place, their features and margins' gradients with
+        respect to the outputs (``(Xt, U)``, :meth:`_woodbury_blocks` scores them)."""
         Xt = self._test_features(X)
         if y is None and (self.trak_ is not None or is_classifier(self.model_)):
             # a bare linear model predicts on X as given (its feature names, if any)
