@@ -249,7 +249,8 @@ def render(rows, info):
         "solver=...)` fitted on it (the inverse Hessian, stationarity, leverages), "
         f"then `explain` of {N_TEST} test rows. Peaks: the process's resident memory "
         "high-water mark above what it held before the explainer's fit, and again "
-        "before `explain` (each route in a fresh process). Max score difference: "
+        "before `explain` (each route in a fresh process; resident memory, so arrays "
+        "placed in memory the fit had freed add nothing). Max score difference: "
         "largest |dense - Woodbury| over the largest |score|. One run per cell.",
         markdown_table(headers, table),
     ]
