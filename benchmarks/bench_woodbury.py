@@ -12,12 +12,19 @@ most frequent terms; ``LogisticRegression(C=10)`` is fitted once, and the explai
 fitted on the fitted pipeline with ``solver="dense"`` and ``solver="woodbury"``.
 
 Measured per case and route: the explainer's ``fit`` wall time (the inverse Hessian,
-the stationarity check and the leverages; the model is not refitted), ``explain`` of 20
-test rows, and the process's peak resident memory (``VmHWM``, reset through
-``/proc/self/clear_refs`` before the explainer's fit, so Linux only) above what it
-held then. Where the dense route cannot run (its matrices exceed the
-machine's memory) the refusal is recorded, not a figure. Where both run, the largest
-difference of their scores relative to the largest score is recorded.
+the stationarity check and the leverages; the model is not refitted), ``explain`` of
+200 test rows, and the process's peak resident memory (``VmHWM``, reset through
+``/proc/self/clear_refs`` before the explainer's fit and again before ``explain``, so
+Linux only) above what it held then: the fit's peak and explain's. Where the dense
+route cannot run (its matrices exceed the machine's memory) the refusal is recorded,
+not a figure. Where both run, the largest difference of their scores relative to the
+largest score is recorded.
+
+``--before DIR COMMIT`` also runs the Woodbury route of the wide cases with the package
+at ``DIR`` (the tree of an earlier commit, named ``COMMIT`` in the table, whose explain
+built ``block_size x p`` gradient blocks), under a 12 GiB address-space limit so that it fails with
+``MemoryError`` rather than exhausting the shared machine; a failure is recorded as
+such.
 """
 
 import gc
@@ -35,8 +42,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, markdown_table, write_results  # noqa: E402
 
-CASES = [(1000, 4000), (2000, 9000), (5000, 50000)]
-N_TEST = 20
+CASES = [(1000, 4000), (2000, 9000), (5000, 50000), (5000, 200000)]
+BEFORE_CASES = [(5000, 50000), (5000, 200000)]
+BEFORE_LIMIT = 12 << 30
+N_TEST = 200
 SEED = 0
 
 
@@ -120,10 +129,16 @@ def measure(n_rows, n_terms, solver, scores_out=None):
         out["fit_s"] = time.perf_counter() - t0
         return out
     out["fit_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    scores = explainer.explain(X_te, keep_scores=True).scores
-    out["explain_s"] = time.perf_counter() - t0
     out["peak_rss_above_mib"] = _status_mib("VmHWM") - before
+    before = _reset_peak()
+    t0 = time.perf_counter()
+    try:
+        scores = explainer.explain(X_te, keep_scores=True).scores
+    except MemoryError as exc:
+        out["explain_refused"] = f"MemoryError: {exc}"
+        return out
+    out["explain_s"] = time.perf_counter() - t0
+    out["explain_peak_rss_above_mib"] = _status_mib("VmHWM") - before
     out["route"] = explainer.hessian_route_["route"]
     out["estimated_flops"] = {
         "dense": explainer.hessian_route_["dense_flops"],
@@ -134,7 +149,23 @@ def measure(n_rows, n_terms, solver, scores_out=None):
     return out
 
 
-def main():
+def _before(code_dir, n_rows, n_terms):
+    """The Woodbury route with the package at ``code_dir``, memory limited."""
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(code_dir)}
+    cmd = [sys.executable, __file__, "--one", str(n_rows), str(n_terms), "woodbury", ""]
+    done = subprocess.run(
+        ["prlimit", f"--as={BEFORE_LIMIT}", *cmd], capture_output=True, text=True, env=env
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode == 0 and lines:
+        return json.loads(lines[-1])
+    tail = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+    return {"n_rows": n_rows, "n_terms": n_terms, "failed": tail[:300]}
+
+
+def main(before_dir=None, before_commit=None):
     rows = []
     tmp = Path(__file__).resolve().parent / "results"
     for n_rows, n_terms in CASES:
@@ -159,59 +190,115 @@ def main():
             case["max_relative_difference"] = float(np.abs(a - b).max() / np.abs(a).max())
         for solver in ("woodbury", "dense"):
             (tmp / f".woodbury_scores_{solver}.npy").unlink(missing_ok=True)
+        if before_dir is not None and (n_rows, n_terms) in BEFORE_CASES:
+            case["woodbury_before"] = _before(before_dir, n_rows, n_terms)
+            case["before_commit"] = before_commit
+            print(case["woodbury_before"], flush=True)
         rows.append(case)
     render(rows, machine())
 
 
+def _cell(figures, key, fmt):
+    for bad in ("refused", "failed", "explain_refused"):
+        if bad in figures:
+            return "MemoryError" if "MemoryError" in figures[bad] else "failed"
+    return fmt.format(figures[key]) if key in figures else "-"
+
+
 def render(rows, info):
-    """Print the table and write ``results/woodbury.{json,md}`` from the cases."""
+    """Print the tables and write ``results/woodbury.{json,md}`` from the cases."""
     headers = [
         "rows",
         "terms",
         "parameters",
         "dense fit (s)",
-        "dense peak (MiB)",
+        "dense fit peak (MiB)",
         "Woodbury fit (s)",
-        "Woodbury peak (MiB)",
-        "explain 20 rows, dense / Woodbury (s)",
+        "Woodbury fit peak (MiB)",
+        f"explain {N_TEST} rows, dense / Woodbury (s)",
+        "explain peak, dense / Woodbury (MiB)",
         "max score difference",
     ]
     table = []
     for case in rows:
         d, w = case["dense"], case["woodbury"]
-        dense_fit = "MemoryError before allocating" if "refused" in d else f"{d['fit_s']:.1f}"
+        refused = "refused" in d
         table.append(
             [
                 w["n_rows"],
                 w["n_terms"],
                 w["n_params"],
-                dense_fit,
-                "-" if "refused" in d else f"{d['peak_rss_above_mib']:,.0f}",
+                "MemoryError before allocating" if refused else f"{d['fit_s']:.1f}",
+                "-" if refused else f"{d['peak_rss_above_mib']:,.0f}",
                 f"{w['fit_s']:.1f}",
                 f"{w['peak_rss_above_mib']:,.0f}",
-                ("-" if "refused" in d else f"{d['explain_s']:.1f}") + f" / {w['explain_s']:.1f}",
+                ("-" if refused else f"{d['explain_s']:.1f}") + f" / {w['explain_s']:.1f}",
+                ("-" if refused else f"{d['explain_peak_rss_above_mib']:,.0f}")
+                + f" / {w['explain_peak_rss_above_mib']:,.0f}",
                 f"{case['max_relative_difference']:.1e}"
                 if "max_relative_difference" in case
                 else "-",
             ]
         )
-    md = "\n\n".join(
-        [
-            "# Exact influence on TF-IDF text: dense Hessian vs Woodbury (`bench_woodbury.py`)",
-            "Generated free-text notes (Zipf-distributed pseudo-words, 20-200 per note, "
-            "labels from a few hundred words plus noise), `TfidfVectorizer(max_features="
-            "terms)`, `LogisticRegression(C=10)` fitted once; `InfluenceExplainer(pipe, "
-            "solver=...)` fitted on it (the inverse Hessian, stationarity, leverages), "
-            f"then `explain` of {N_TEST} test rows. Peak: the process's resident memory "
-            "high-water mark above what it held before the explainer's fit (each route "
-            "in a fresh process). Max score difference: largest |dense - Woodbury| "
-            "over the largest |score|. One run per cell.",
-            markdown_table(headers, table),
-            "Command: `flock -x /tmp/stp-cpu.lock python benchmarks/bench_woodbury.py` on "
-            f"{info['cpu']} ({info['cpu_count']} CPUs, shared), numpy {info['numpy']}, "
-            f"scikit-learn {info['scikit-learn']}, measured {info['measured_at']}.",
+    parts = [
+        "# Exact influence on TF-IDF text: dense Hessian vs Woodbury (`bench_woodbury.py`)",
+        "Generated free-text notes (Zipf-distributed pseudo-words, 20-200 per note, "
+        "labels from a few hundred words plus noise), `TfidfVectorizer(max_features="
+        "terms)` (terms: those kept, at most the notes' distinct words), "
+        "`LogisticRegression(C=10)` fitted once; `InfluenceExplainer(pipe, "
+        "solver=...)` fitted on it (the inverse Hessian, stationarity, leverages), "
+        f"then `explain` of {N_TEST} test rows. Peaks: the process's resident memory "
+        "high-water mark above what it held before the explainer's fit, and again "
+        "before `explain` (each route in a fresh process; resident memory, so arrays "
+        "placed in memory the fit had freed add nothing). Max score difference: "
+        "largest |dense - Woodbury| over the largest |score|. One run per cell.",
+        markdown_table(headers, table),
+    ]
+    before = [case for case in rows if "woodbury_before" in case]
+    if before:
+        commit = before[0]["before_commit"]
+        headers = [
+            "rows",
+            "terms",
+            f"fit (s), {commit} / now",
+            f"fit peak (MiB), {commit} / now",
+            f"explain {N_TEST} rows (s), {commit} / now",
+            f"explain peak (MiB), {commit} / now",
         ]
+        table = []
+        for case in before:
+            b, w = case["woodbury_before"], case["woodbury"]
+            table.append(
+                [
+                    w["n_rows"],
+                    w["n_terms"],
+                    _cell(b, "fit_s", "{:.1f}") + f" / {w['fit_s']:.1f}",
+                    _cell(b, "peak_rss_above_mib", "{:,.0f}")
+                    + f" / {w['peak_rss_above_mib']:,.0f}",
+                    _cell(b, "explain_s", "{:.1f}") + f" / {w['explain_s']:.1f}",
+                    _cell(b, "explain_peak_rss_above_mib", "{:,.0f}")
+                    + f" / {w['explain_peak_rss_above_mib']:,.0f}",
+                ]
+            )
+        parts += [
+            f"Woodbury route before (commit {commit}: `explain` built `block_size x p` "
+            "dense gradient blocks, `fit`'s stationarity check a `1024 x p` block) and "
+            "now (scores through the rows, no `p`-sized row): the earlier code run with "
+            f"`--before`, under a {BEFORE_LIMIT >> 30} GiB address-space limit "
+            "(`prlimit --as`); MemoryError: it exceeded it.",
+            markdown_table(headers, table),
+        ]
+    parts.append(
+        "Command: `flock -x /tmp/stp-cpu.lock python benchmarks/bench_woodbury.py"
+        + (
+            f" --before <tree of {before[0]['before_commit']}> {before[0]['before_commit']}"
+            if before
+            else ""
+        )
+        + f"` on {info['cpu']} ({info['cpu_count']} CPUs, shared), numpy {info['numpy']}, "
+        f"scikit-learn {info['scikit-learn']}, measured {info['measured_at']}."
     )
+    md = "\n\n".join(parts)
     print(md)
     payload = {"machine": info, "platform": platform.platform(), "cases": rows}
     write_results("woodbury", payload, md)
@@ -225,5 +312,7 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "--one":
         n_rows, n_terms, solver, scores_out = sys.argv[2:6]
         print(json.dumps(measure(int(n_rows), int(n_terms), solver, scores_out)))
+    elif len(sys.argv) > 3 and sys.argv[1] == "--before":
+        main(Path(sys.argv[2]).resolve(), sys.argv[3])
     else:
         main()

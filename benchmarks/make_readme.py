@@ -21,6 +21,7 @@ ORDER = [
     "study_projection_floor",
     "valuation",
     "unlearning",
+    "unlearn_woodbury",
     "unlearning_neural",
     "examples",
     "make_test",

@@ -440,12 +440,28 @@ class LinearObjective:
         -------
         gradients : ndarray of shape (n_samples, n_params)
         """
-        t, w, Z = self._parts(X, y, sample_weight, theta, row_weights)
-        _, G, _ = self.pointwise(Z, t)
-        out = self._expand(X, G * w[:, None])
+        out = self._expand(
+            X, self.output_gradients(X, y, sample_weight, theta, row_weights=row_weights)
+        )
         if self.penalty_per_sample:
             out += self.penalty_per_sample * self._penalty_vector(theta)
         return out
+
+    def output_gradients(self, X, y, sample_weight=None, theta=None, *, row_weights=None):
+        """Each row's weighted loss gradient with respect to its ``K`` linear outputs.
+
+        Row ``i``'s gradient with respect to the parameters is ``J_i^T v_i`` (``v_i``
+        times ``x_i`` in each output's coefficients, ``v_i`` at the intercepts): this
+        is ``v_i``, without the ``p``-sized product (and without a per-row penalty share,
+        see :meth:`per_sample_gradients`). Arguments as :meth:`per_sample_gradients`.
+
+        Returns
+        -------
+        gradients : ndarray of shape (n_samples, n_outputs)
+        """
+        t, w, Z = self._parts(X, y, sample_weight, theta, row_weights)
+        _, G, _ = self.pointwise(Z, t)
+        return G * w[:, None]
 
     def objective_gradient(self, X, y, sample_weight=None, theta=None):
         """Gradient of the objective ``J`` on the given rows, shape (n_params,)."""
@@ -522,19 +538,32 @@ class LinearObjective:
         gradients : ndarray of shape (n_samples, n_params)
             Gradients of the margins with respect to ``theta``.
         """
+        margins, U = self.margin_outputs(X, y, theta)
+        return margins, self._expand(X, U)
+
+    def margin_outputs(self, X, y=None, theta=None):
+        """:meth:`margins` with each gradient as ``u_i``, its derivative with respect to
+        the row's ``K`` linear outputs (the gradient is ``J_i^T u_i``, see
+        :meth:`output_gradients`): no ``p``-sized row.
+
+        Returns
+        -------
+        margins : ndarray of shape (n_samples,)
+        gradients : ndarray of shape (n_samples, n_outputs)
+        """
         Z = self.decision(X, theta)
         if not is_classifier(self.estimator):
             if Z.shape[1] != 1:
                 raise ValueError("margins are defined for single-output regressors only")
-            return Z[:, 0], self._expand(X, np.ones_like(Z))
+            return Z[:, 0], np.ones_like(Z)
         idx = np.searchsorted(self.estimator.classes_, np.asarray(y))
         if Z.shape[1] == 1:
             sign = (2.0 * idx - 1.0)[:, None]
-            return (Z * sign)[:, 0], self._expand(X, sign)
-        return _multiclass_margins(Z, idx, self._expand, X)
+            return (Z * sign)[:, 0], sign
+        return _multiclass_margins(Z, idx)
 
 
-def _multiclass_margins(Z, idx, expand, X):
+def _multiclass_margins(Z, idx):
     rows = np.arange(Z.shape[0])
     others = Z.copy()
     others[rows, idx] = -np.inf
@@ -542,4 +571,4 @@ def _multiclass_margins(Z, idx, expand, X):
     margin = Z[rows, idx] - lse
     G = -softmax(others, axis=1)
     G[rows, idx] = 1.0
-    return margin, expand(X, G)
+    return margin, G

@@ -186,6 +186,9 @@ class WoodburyInverse:
             s_min = float(np.linalg.eigvalsh(self.S).min())
             f_norm = float(np.linalg.norm(self.F, 2)) if self.F.size else 0.0
             self.min_eigenvalue_bound = min(self.mu, s_min) / (1.0 + f_norm) ** 2
+            # (mu I + K)^-1 B_b: the intercepts' part of bilinear forms in the rows
+            # (:mod:`._woodbury_kernel`)
+            self.solved_bb = linalg.cho_solve(self.factor, self.Bb, check_finite=False)
 
     # -- products with B_w -------------------------------------------------------------
     def _bw(self, U):

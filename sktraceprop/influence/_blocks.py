@@ -61,8 +61,8 @@ def check_masks(masks, n_train):
 
 def influence_sums_block(block, explainer, masks):
     """Summed scores of every subset (rows of ``masks``) for one block of test rows."""
-    _, _, A = explainer._test_gradients(*block)
-    out = np.zeros((A.shape[0], masks.shape[0]))
+    margins, _, A = explainer._test_gradients(*block)
+    out = np.zeros((margins.shape[0], masks.shape[0]))
     for tr, te, S in explainer._blocks(A):
         out[te] += S @ masks[:, tr].T
     return out
@@ -98,7 +98,7 @@ def explain_block(block, explainer, k, keep_scores, incidence):
     """
     n_sources = incidence.shape[1]
     margins, y_exp, A = explainer._test_gradients(*block)
-    n_test, n_train = A.shape[0], explainer.n_train_
+    n_test, n_train = margins.shape[0], explainer.n_train_
     scores = np.empty((n_test, n_train)) if keep_scores else None
     src_sums = np.zeros((n_test, n_sources))
     top_i = np.full((n_test, k), -1, dtype=np.int64)

@@ -29,11 +29,9 @@ class BalancedRemoval:
         Objective of a classifier fitted with ``class_weight="balanced"``.
     X, y, sample_weight
         The training rows as the objective takes them.
-    block_size : int
-        Rows per block when the class sums are accumulated.
     """
 
-    def __init__(self, objective, X, y, sample_weight, block_size):
+    def __init__(self, objective, X, y, sample_weight):
         self.objective = objective
         self.classes, codes = np.unique(y, return_inverse=True)
         self.n_classes = self.classes.size
@@ -41,14 +39,18 @@ class BalancedRemoval:
         self.mass = np.bincount(codes, weights=masses, minlength=self.n_classes)
         self.total = float(self.mass.sum())
         self.weight = self.total / (self.n_classes * self.mass)
-        self.class_sums = np.zeros((self.n_classes, objective.n_params))
+        # u_j = J_j^T v_j / cw_j summed by class as X^T V products (sparse X stays
+        # sparse): no block of n x p row gradients
         weights = objective.row_weights(y, sample_weight)
-        n = np.shape(y)[0]
-        for start in range(0, n, block_size):
-            rows = slice(start, min(start + block_size, n))
-            G = objective.per_sample_gradients(X[rows], y[rows], row_weights=weights[rows])
-            u = (G - self._penalty_share()) / self.weight[codes[rows]][:, None]
-            np.add.at(self.class_sums, codes[rows], u)
+        V = objective.output_gradients(X, y, row_weights=weights)
+        V /= self.weight[codes][:, None]
+        k, d = objective.n_outputs, objective.n_features
+        self.class_sums = np.zeros((self.n_classes, objective.n_params))
+        for c in range(self.n_classes):
+            rows = np.flatnonzero(codes == c)
+            self.class_sums[c, : k * d] = np.asarray(X[rows].T @ V[rows]).T.ravel()
+            if objective.fit_intercept:
+                self.class_sums[c, k * d :] = V[rows].sum(axis=0)
 
     @staticmethod
     def applies(objective):
@@ -70,6 +72,14 @@ class BalancedRemoval:
     def removal_gradients(self, G, y, sample_weight):
         """Exact removal gradients from the rows' own gradients ``G`` (a block of rows,
         weighted by :meth:`LinearObjective.row_weights` of the whole training set)."""
+        ratio, coefs = self.removal_parts(y, sample_weight)
+        pen = self._penalty_share()
+        return (G - pen) * ratio[:, None] + pen + coefs @ self.class_sums
+
+    def removal_parts(self, y, sample_weight):
+        """The removal gradients' parts, ``(ratio, coefs)``: row ``i``'s is ``ratio_i``
+        times its own gradient (less its penalty share), plus its penalty share, plus
+        ``coefs_i @ class_sums``."""
         codes = np.searchsorted(self.classes, y)
         m = self._masses(y, sample_weight)
         total_after = self.total - m
@@ -80,6 +90,4 @@ class BalancedRemoval:
         with np.errstate(divide="ignore", invalid="ignore"):
             own = np.where(own_mass > 0, total_after / (self.n_classes * own_mass), 0.0)
         after[rows, codes] = own
-        pen = self._penalty_share()
-        ratio = own / self.weight[codes]
-        return (G - pen) * ratio[:, None] + pen + (self.weight[None, :] - after) @ self.class_sums
+        return own / self.weight[codes], self.weight[None, :] - after

@@ -126,6 +126,10 @@ class InfluenceExplainer(
     block_size : int, default=2048
         Rows of training and test data processed together: at most
         ``block_size ** 2`` scores are held at once unless the full matrix is kept.
+        On the dense route a block of gradients is ``block_size x p``; on the Woodbury
+        route no array has ``p`` columns, and test rows are taken fewer at a time where
+        their ``m``-row work arrays would exceed
+        ``sktraceprop.influence._woodbury_scores.WORK_BYTES`` (256 MiB; settable).
     n_subsets : int, default=100
         Retrained subsets for :meth:`score` (the linear datamodeling score).
     alpha : float, default=0.5
@@ -597,6 +601,8 @@ class InfluenceExplainer(
                 inverse.damping_,
             )
             self.hessian_ = self.hessian_eigenvalues_ = None
+            self._woodbury = None
+            self._woodbury_scores()  # at fit, not in each joblib worker of explain
         else:
             check_large_hessian(self.objective_.n_params, route["reason"])
             self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
@@ -650,7 +656,7 @@ class InfluenceExplainer(
         self._balance = None
         if BalancedRemoval.applies(self.objective_):
             self._balance = BalancedRemoval(
-                self.objective_, self.Xt_, self.y_, self.sample_weight_, self.block_size
+                self.objective_, self.Xt_, self.y_, self.sample_weight_
             )
 
     def _train_gradients(self, rows):

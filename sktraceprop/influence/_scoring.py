@@ -12,6 +12,7 @@ from sklearn.utils.validation import validate_data
 
 from ..utils._sklearn_compat import num_samples, safe_indexing
 from ._trak import as_inputs
+from ._woodbury_scores import WoodburyScores
 
 
 class ScoringMixin:
@@ -74,7 +75,9 @@ class ScoringMixin:
         return Xt
 
     def _test_gradients(self, X, y):
-        """Margins, explained targets and ``-H^-1 grad f`` of test rows (n_test, p)."""
+        """Margins, explained targets and ``-H^-1 grad f`` of test rows (n_test, p); on
+        the Woodbury route, in its place, their features and margins' gradients with
+        respect to the outputs (``(Xt, U)``, :meth:`_woodbury_blocks` scores them)."""
         Xt = self._test_features(X)
         if y is None and (self.trak_ is not None or is_classifier(self.model_)):
             # a bare linear model predicts on X as given (its feature names, if any)
@@ -84,11 +87,47 @@ class ScoringMixin:
         if self.trak_ is not None:
             margins = self.trak_.margins(Xt, y)
             return margins, y, self.trak_.test_features(Xt, y, self.block_size)
-        margins, grads = self.objective_.margins(Xt, y)
-        return margins, y, -grads @ self._inv_hessian
+        if isinstance(self._inv_hessian, np.ndarray):
+            margins, grads = self.objective_.margins(Xt, y)
+            return margins, y, -grads @ self._inv_hessian
+        # the Woodbury route: the test rows' side of the scores, no p-sized row
+        margins, U = self.objective_.margin_outputs(Xt, y)
+        return margins, y, (Xt, U)
+
+    def _woodbury_scores(self):
+        scores = getattr(self, "_woodbury", None)
+        if scores is None:  # pickled before they were kept, or not yet needed
+            if not hasattr(self, "_row_weights"):
+                self._prepare_removal()
+            scores = self._woodbury = WoodburyScores(
+                self._inv_hessian,
+                self.objective_,
+                self.y_,
+                self._row_weights,
+                self.sample_weight_,
+                self._balance,
+            )
+        return scores
+
+    def _woodbury_blocks(self, test):
+        """:meth:`_blocks` on the Woodbury route: test rows a few at a time (within
+        ``WORK_BYTES``), each against every block of training rows."""
+        Xt, U = test
+        scorer = self._woodbury_scores()
+        n_test, b = U.shape[0], self.block_size
+        step = min(b, scorer.chunk_rows())
+        for t0 in range(0, n_test, step):
+            te = slice(t0, min(t0 + step, n_test))
+            side = scorer.test_side(Xt[te], U[te])
+            for start in range(0, self.n_train_, b):
+                tr = slice(start, min(start + b, self.n_train_))
+                yield tr, te, scorer.scores(side, tr)
 
     def _blocks(self, A):
         """Yield ``(train_slice, test_slice, scores)`` blocks of ``A @ G_train^T``."""
+        if isinstance(A, tuple):
+            yield from self._woodbury_blocks(A)
+            return
         b = self.block_size
         n_test = A.shape[0]
         for start in range(0, self.n_train_, b):

@@ -52,6 +52,7 @@ from ._woodbury_newton import gram_of, woodbury_solver, woodbury_why_not
 
 __all__ = [
     "MAX_NEWTON_PARAMS",
+    "above_newton_limit",
     "SUPPORTED_MODELS",
     "NewtonCorrection",
     "check_convex",
@@ -66,6 +67,16 @@ __all__ = [
 #: factorisation cost far more than the estimator's own fit on sparse features): a
 #: removal takes its Newton steps through the retained rows (Woodbury), or refits.
 MAX_NEWTON_PARAMS = 4096
+
+
+def above_newton_limit(n_params):
+    """Whether a model of ``n_params`` parameters is above :data:`MAX_NEWTON_PARAMS`.
+
+    Every route reads the limit here, at call time: a value set on this module (by a
+    user, or a test's ``monkeypatch``) is the one all of them see.
+    """
+    return n_params > MAX_NEWTON_PARAMS
+
 
 #: Models whose removal is certified.
 SUPPORTED_MODELS = (
@@ -153,10 +164,10 @@ class NewtonCorrection(RemovalMethod):
     @classmethod
     def fit(cls, final, Z, y, sample_weight):
         """Cache the features and the Hessian of the fitted model ``final`` (no Hessian
-        above :data:`MAX_NEWTON_PARAMS` parameters: removals refit)."""
+        above :data:`MAX_NEWTON_PARAMS` parameters: removals step through the rows or refit)."""
         objective = objective_of(final)
         Z = check_array(Z, accept_sparse="csr", dtype=np.float64)
-        if objective.n_params > MAX_NEWTON_PARAMS:
+        if above_newton_limit(objective.n_params):
             return cls(Z, y, sample_weight, None, None)
         theta = objective.params()
         return cls(Z, y, sample_weight, objective.hessian(Z, y, sample_weight, theta=theta), theta)

@@ -40,7 +40,7 @@ from ..influence._fit_features import differs, fit_transform_may_differ
 from ..utils._prefit import is_fitted
 from ..utils._sklearn_compat import safe_indexing
 from ._convex import (
-    MAX_NEWTON_PARAMS,
+    above_newton_limit,
     correct,
     correct_large,
     note_refit_certificate,
@@ -274,7 +274,7 @@ class PipelineRefit(RemovalMethod):
             added = [name for name in new if name not in set(old)] if old else []
             notes.append(_count_changed_note(Z_r.shape[1], len(old) or None, added, final))
             note_refit_certificate(fields)
-        elif objective.n_params > MAX_NEWTON_PARAMS:
+        elif above_newton_limit(objective.n_params):
             # The features were refitted, so no downdate applies: a dense Newton step
             # would build and factorise a p x p Hessian afresh (O(n p^2 + p^3)); the
             # steps go through the retained rows (Woodbury) where they can, else the

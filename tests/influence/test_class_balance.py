@@ -99,7 +99,7 @@ def test_removal_gradient_is_the_exact_change_of_the_objective_gradient(
         else RidgeClassifier(class_weight="balanced")
     )
     objective = linear_model_objective(est.fit(X, y, sample_weight=sw))
-    balance = BalancedRemoval(objective, X, y, sw, block_size=5)
+    balance = BalancedRemoval(objective, X, y, sw)
     own = objective.per_sample_gradients(X, y, sw)  # all rows: their own class weights
     removal = balance.removal_gradients(own, y, sw)
     full = objective.objective_gradient(X, y, sw)

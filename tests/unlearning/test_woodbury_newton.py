@@ -8,13 +8,16 @@ correction the same removal gets below the limit.
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 from scipy import sparse
 from sklearn.base import clone
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier, SGDClassifier
 
 import sktraceprop as stp
+from sktraceprop.gradients._linear import LinearObjective
 from sktraceprop.unlearning import _convex
 
 _MODELS = {
@@ -94,3 +97,36 @@ def test_more_rows_than_parameters_above_the_limit_refit_and_say_why(monkeypatch
     assert "system of 56 rows x outputs is not smaller than the 31 parameters" in event["note"]
     retrained = clone(model).fit(X[~removed], y[~removed], sample_weight=sw[~removed])
     assert_allclose(unl.estimator_.coef_, retrained.coef_, atol=1e-8)
+
+
+def test_the_limit_set_on_convex_is_the_one_a_refitted_pipeline_sees(monkeypatch):
+    # found reading _pipeline_refit: it imported MAX_NEWTON_PARAMS by value, so a limit
+    # set on _convex (as the unlearner's own fit reads it) left a pipeline whose features
+    # are refitted building the dense p x p Hessian; one limit now holds for both
+    from tests._text_data import text_pipeline
+
+    rng = np.random.default_rng(3)
+    words = np.array([f"w{j}" for j in range(150)])
+    texts = [" ".join(rng.choice(words, 12)) for _ in range(40)]
+    frame = pd.DataFrame({"text": texts, "x": rng.normal(size=40)})
+    frame["label"] = (np.char.find(np.array(texts), "w1 ") >= 0) | (rng.random(40) < 0.4)
+    frame = stp.from_pandas(frame.astype({"label": int}), source_id="limit")
+    X, y = frame[["text", "x"]], frame["label"]
+    pipe = text_pipeline(
+        CountVectorizer(), LogisticRegression(C=0.5, solver="newton-cg", tol=1e-12)
+    )
+    monkeypatch.setattr(_convex, "MAX_NEWTON_PARAMS", 20)
+
+    def no_dense_hessian(*args, **kwargs):
+        raise AssertionError("a dense Hessian was built above MAX_NEWTON_PARAMS")
+
+    monkeypatch.setattr(LinearObjective, "hessian", no_dense_hessian)
+    removed = np.zeros(40, dtype=bool)
+    removed[::5] = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unl = stp.GradientCorrectionUnlearner(clone(pipe), tol=1e-12).fit(X, y)
+        unl.unlearn(sample_id=stp.row_ids(X)[removed])
+        retrained = clone(pipe).fit(X[~removed], y[~removed])
+    assert unl.unlearning_log_[-1]["method"] == "newton"
+    assert_allclose(unl.estimator_[-1].coef_, retrained[-1].coef_, atol=1e-7)
