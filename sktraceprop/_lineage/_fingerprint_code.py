@@ -55,6 +55,8 @@ import re
 import sys
 import types
 
+from . import _fingerprint_cache as _cache
+
 #: Packages whose versions a run records (``library_versions``): named, not hashed.
 _RECORDED = frozenset({"sktraceprop", "sklearn", "numpy", "scipy", "pandas", "joblib"})
 _INSTALLED_DIRS = ("site-packages", "dist-packages")
@@ -140,11 +142,7 @@ def _records(site):
     in ``site`` (read once a process, and only where a module's own name does not lead
     to its distribution), and the files ``.egg-info`` folders list as top-level names."""
     owners, legacy = {}, set()
-    try:
-        entries = os.listdir(site)
-    except OSError:
-        return owners, legacy
-    for entry in entries:
+    for entry in _entries(site):
         folder = os.path.join(site, entry)
         if entry.endswith(".dist-info"):
             for rel in _record_files(folder):
@@ -154,12 +152,23 @@ def _records(site):
     return owners, legacy
 
 
+@functools.lru_cache(maxsize=256)
 def _record_files(folder):
+    """The files a .dist-info's RECORD lists (read once a process: torch's lists tens of
+    thousands)."""
     try:
         with open(os.path.join(folder, "RECORD"), encoding="utf-8") as f:
-            return [line.split(",", 1)[0] for line in f if line.strip()]
+            return frozenset(line.split(",", 1)[0] for line in f if line.strip())
     except OSError:
-        return []
+        return frozenset()
+
+
+@functools.lru_cache(maxsize=64)
+def _entries(site):
+    try:
+        return tuple(os.listdir(site))
+    except OSError:
+        return ()
 
 
 def _top_level(folder):
@@ -177,11 +186,7 @@ def _installed_by_user(site, rel, top):
     archive, a checkout, not a package index), or of none (copied in by hand). A file an
     ``.egg-info`` names as its top level (a legacy install, no origin recorded) is not."""
     owner = None
-    try:
-        entries = os.listdir(site)
-    except OSError:
-        entries = []
-    for entry in entries:  # the distribution named as the module, most often
+    for entry in _entries(site):  # the distribution named as the module, most often
         if entry.endswith(".dist-info") and _normal(entry.split("-", 1)[0]) == _normal(top):
             folder = os.path.join(site, entry)
             if rel in _record_files(folder):
@@ -293,26 +298,50 @@ def _code_summary(code):
 
 
 def feed_function(h, fn, depth, memo, feed):
-    """A user function: its code, defaults, closure cells and the globals it names."""
-    parts, names = _code_summary(fn.__code__)
+    """A user function: its code, defaults, closure cells and the globals it names.
+
+    Its bytes are kept (``_fingerprint_cache``) while it holds the same unchangeable
+    values, and made afresh otherwise; away from the depth limit only, so that a value
+    nested too deep is refused as before."""
+    from ._fingerprint import MAX_DEPTH, _Collect
+
+    near_limit = depth + 16 > MAX_DEPTH
+    if not near_limit:
+        data = _cache.cached(fn, memo.scheme)
+        if data is not None:
+            h.update(data)
+            return
+    code = fn.__code__
+    parts, names = _code_summary(code)
+    made = _cache.inputs(fn, code, names)
+    if near_limit or not _cache.keepable(made):
+        # (fed as it is read: a global array is not copied into a buffer)
+        _feed_function(h, parts, made, depth, memo, feed)
+        return
+    out = _Collect()
+    _feed_function(out, parts, made, depth, memo, feed)
+    data = out.value()
+    _cache.keep(fn, memo.scheme, made, data)
+    h.update(data)
+
+
+def _feed_function(h, parts, made, depth, memo, feed):
+    """The bytes of a user function from what :func:`_fingerprint_cache.inputs` read."""
+    _, defaults, kwdefaults, cells, named = made
     h.update(parts)
-    feed(h, [fn.__defaults__, fn.__kwdefaults__], depth + 1, memo)
-    cells = fn.__closure__ or ()
+    feed(h, [defaults, kwdefaults], depth + 1, memo)
     h.update(b"c%d:" % len(cells))
-    for cell in cells:
-        try:
-            value = cell.cell_contents
-        except ValueError:  # an empty cell (a name assigned after the closure)
+    for value in cells:
+        if value is _cache._EMPTY:
             h.update(b"e")
             continue
         h.update(b"v")
         feed(h, value, depth + 1, memo)
-    scope = fn.__globals__
-    named = [name for name in names if name in scope]
+    named = [(name, value) for name, value in named if value is not _cache._ABSENT]
     h.update(b"g%d:" % len(named))
-    for name in named:
+    for name, value in named:
         feed(h, name, depth + 1, memo)
-        feed_named(h, scope[name], depth + 1, memo, feed)
+        feed_named(h, value, depth + 1, memo, feed)
 
 
 def feed_named(h, value, depth, memo, feed):
