@@ -260,13 +260,12 @@ def _class_state(classes):
         for value in klass.__dict__.values():
             for fn in _functions_of(value):
                 # and what a decorator wraps (TransformerMixin wraps transform)
+                # (functions only: another object's __getattr__ is not called)
                 for _ in range(8):
-                    code = getattr(fn, "__code__", None)
-                    if isinstance(code, types.CodeType):
-                        names |= _attributes_assigned(code)
-                    fn = getattr(fn, "__wrapped__", None)
-                    if fn is None:
+                    if not isinstance(fn, types.FunctionType):
                         break
+                    names |= _attributes_assigned(fn.__code__)
+                    fn = getattr(fn, "__wrapped__", None)
     return names
 
 

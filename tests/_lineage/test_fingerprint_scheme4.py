@@ -430,3 +430,17 @@ def test_a_function_transformer_of_a_user_method_sees_its_class_constant(limit):
     other = FunctionTransformer(func=_clip(limit + 1).transform)
     assert fingerprint_v3(step) == fingerprint_v3(other)
     assert fingerprint(step) != fingerprint(other)
+
+
+class _Raising:
+    """An object whose every attribute lookup fails with another error than
+    AttributeError (a lazy proxy)."""
+
+    def __getattr__(self, name):
+        raise RuntimeError(f"no {name}")
+
+
+def test_a_class_attribute_whose_lookups_raise_is_hashed_by_its_class():
+    holder = _module("class A:\n    pass\n").A
+    holder.PROXY = _Raising()
+    assert fingerprint(holder()) == fingerprint(holder())
