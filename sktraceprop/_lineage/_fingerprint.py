@@ -12,16 +12,20 @@ so the bytes hashed are a prefix-free encoding: two values of the types walked h
 differ (``[1, 23]`` and ``[12, 3]``, ``"1"`` and ``1``, a ``bfloat16`` array and a
 ``float16`` one) feed different bytes. Scheme 1 (``_fingerprint_v1``) did not.
 
-Scheme 3 (this module) hashes functions and classes of user code by their code
+Scheme 4 (this module) hashes functions and classes of user code by their code
 (``_fingerprint_code``: two lambdas of one function, an edited function, closures over
-other values differ); scheme 2 named every function and class by module and qualified
-name only (``fingerprint_v2``: the same walk, functions by name). Scheme 3 writes user
-code with tags scheme 2 never wrote and everything else exactly as scheme 2 did, after
-the same first bytes: a model without user code has the fingerprint scheme 2 gave it,
-and one with user code a fingerprint no scheme-2 model has. Records of earlier schemes
-are compared with ``_fingerprint_match``. What a fingerprint cannot tell apart:
-functions and classes of installed packages and C functions are named by module and
-qualified name (an edited installed package is not seen), objects with no state but
+other values, an edited class constant differ); scheme 3 (``fingerprint_v3``) did the
+same but named the non-function attributes of user classes and the code of packages
+installed into site-packages from a folder or an archive; scheme 2 named every
+function and class by module and qualified name only (``fingerprint_v2``: the same
+walk, functions by name). Each writes what it adds with tags the earlier one never
+wrote and everything else exactly as it did, after the same first bytes: a model
+without user code has the fingerprint scheme 2 gave it, and one whose user classes hold
+only functions (and no code installed from a folder) the fingerprint scheme 3 gave it.
+Records of earlier schemes are compared with ``_fingerprint_match``. What a fingerprint
+cannot tell apart: functions and classes of packages installed from a package index,
+of the standard library and C functions are named by module and qualified name (such a
+package edited in place is not seen), objects with no state but
 their ``repr`` by that ``repr`` without addresses, and values nested deeper than
 ``MAX_DEPTH`` are refused (``ValueError``), never cut short.
 """
@@ -43,9 +47,9 @@ from sklearn.utils.metaestimators import _BaseComposition
 from . import _fingerprint_code as _code
 
 #: The scheme of the fingerprints this module makes.
-SCHEME = 3
+SCHEME = 4
 #: The first bytes hashed, scheme 2's: a value without user code is hashed as scheme 2
-#: hashed it (scheme 3 writes user code with tags of its own).
+#: hashed it (schemes 3 and 4 write user code with tags of their own).
 _PREFIX = b"sktraceprop fingerprint scheme 2\0"
 #: Levels of nesting walked; deeper values raise rather than hash alike.
 MAX_DEPTH = 100
@@ -109,19 +113,21 @@ def _shape_bytes(shape):
 
 
 class _Path(dict):
-    """The ids on the current path (-> their depth), and how the walk names code:
-    ``by_name`` for scheme 2 (every function and class by module and qualified name)."""
+    """The ids on the current path (-> their depth), and the scheme of the walk:
+    ``by_name`` for scheme 2 (every function and class by module and qualified name),
+    ``scheme`` 3 or 4 otherwise (what user code is and what of its classes is hashed)."""
 
-    __slots__ = ("by_name",)
+    __slots__ = ("by_name", "scheme")
 
-    def __init__(self, by_name=False):
+    def __init__(self, by_name=False, scheme=SCHEME):
         super().__init__()
         self.by_name = by_name
+        self.scheme = 2 if by_name else scheme
 
 
 def _user_class(h, obj, depth, memo):
-    """The code of ``obj``'s user classes (scheme 3; nothing for installed classes)."""
-    if not memo.by_name and _code.is_user(type(obj)):
+    """The code of ``obj``'s user classes (schemes 3, 4; nothing for installed classes)."""
+    if not memo.by_name and _code.is_user(type(obj), memo.scheme):
         _code.feed_class_code(h, type(obj), depth, memo, _feed)
 
 
@@ -135,17 +141,17 @@ def _feed_callable(h, obj, depth, memo):
             h.update(b"W")
             _feed(h, (obj.__func__, obj.__self__), depth + 1, memo)
             return
-        if isinstance(obj, types.FunctionType) and _code.is_user(obj):
+        if isinstance(obj, types.FunctionType) and _code.is_user(obj, memo.scheme):
             h.update(b"Y" + name)
             _code.feed_function(h, obj, depth, memo, _feed)
             return
-        if isinstance(obj, type) and _code.is_user(obj):
+        if isinstance(obj, type) and _code.is_user(obj, memo.scheme):
             h.update(b"K" + name)
             _code.feed_class_code(h, obj, depth, memo, _feed)
             return
     h.update(b"F" + name)
     wrapped = getattr(obj, "__wrapped__", None)
-    if not memo.by_name and wrapped is not obj and _code.is_user(wrapped):
+    if not memo.by_name and wrapped is not obj and _code.is_user(wrapped, memo.scheme):
         # a compiled wrapper of a user function (jax.jit): the function it runs
         h.update(b"V")
         _feed(h, wrapped, depth + 1, memo)
@@ -467,9 +473,18 @@ def fitted_state(estimator):
 
 
 def fingerprint(estimator):
-    """SHA-256 of an estimator's class, parameters and fitted state (scheme 3)."""
+    """SHA-256 of an estimator's class, parameters and fitted state (scheme 4)."""
     h = hashlib.sha256(_PREFIX)
     _feed(h, estimator)
+    return h.hexdigest()
+
+
+def fingerprint_v3(estimator):
+    """The scheme-3 fingerprint of ``estimator`` (user classes' attributes other than
+    functions named, packages installed into site-packages from a folder named), to
+    compare with records made before scheme 4."""
+    h = hashlib.sha256(_PREFIX)
+    _feed(h, estimator, 0, _Path(scheme=3))
     return h.hexdigest()
 
 

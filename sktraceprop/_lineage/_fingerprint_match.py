@@ -1,18 +1,22 @@
 """Comparing a model with a fingerprint a record holds, whichever scheme made it.
 
-Runs, prediction events, removal records and reports written before fingerprint scheme 3
-hold scheme-2 fingerprints, and those written before scheme 2 scheme-1 fingerprints
+Runs, prediction events, removal records and reports written before fingerprint scheme 4
+hold scheme-3 fingerprints, those written before scheme 3 scheme-2 fingerprints, and
+those written before scheme 2 scheme-1 fingerprints
 (``_fingerprint_v1``). A model compared with such a record is hashed each way, newest
 first: the record matches when a scheme gives its value, and a match by an earlier scheme
 only is said to be one. Scheme 1 fed values as their ``repr`` with no type or length
 (``[1, 23]`` and ``[12, 3]`` in a parameter had one fingerprint); scheme 2 named
 functions and classes by module and qualified name only (two lambdas of one function,
-a function edited between runs had one fingerprint). A model without user code has the
-same fingerprint by schemes 2 and 3, so it matches a scheme-2 record by scheme 3. Neither
-a false alarm on an old record nor a silent match.
+a function edited between runs had one fingerprint); scheme 3 named the attributes of
+user classes other than functions (an edited class constant) and packages installed
+into site-packages from a folder or an archive. A model without user code has the same
+fingerprint by schemes 2, 3 and 4, and one whose user classes hold only functions the
+same by schemes 3 and 4, so it matches such a record by the current scheme. Neither a
+false alarm on an old record nor a silent match.
 """
 
-from ._fingerprint import SCHEME, fingerprint, fingerprint_v2
+from ._fingerprint import SCHEME, fingerprint, fingerprint_v2, fingerprint_v3
 from ._fingerprint_v1 import fingerprint_v1
 
 __all__ = ["OLD_SCHEME_NOTE", "OLD_SCHEME_NOTES", "matching_scheme", "old_scheme_note"]
@@ -32,18 +36,28 @@ SCHEME_2_NOTE = (
     "lambda X: X * 3, a function or estimator class edited between runs, a closure over "
     "another value); the model matches the record as far as that scheme can tell"
 )
+#: Said wherever a model matched a record only by scheme 3.
+SCHEME_3_NOTE = (
+    "recorded with fingerprint scheme 3 (before sktraceprop's scheme 4), which named the "
+    "attributes of user classes other than functions (a class constant such as LIMIT = 3 "
+    "edited, or set at run time) and the code of packages installed into site-packages "
+    "from a folder, an archive or a checkout, and could not tell apart models that differ "
+    "only there; the model matches the record as far as that scheme can tell"
+)
 #: What each earlier scheme's match is worth, by scheme.
-OLD_SCHEME_NOTES = {1: OLD_SCHEME_NOTE, 2: SCHEME_2_NOTE}
+OLD_SCHEME_NOTES = {1: OLD_SCHEME_NOTE, 2: SCHEME_2_NOTE, 3: SCHEME_3_NOTE}
+#: The earlier schemes, newest first, and how each is made.
+EARLIER = ((3, fingerprint_v3), (2, fingerprint_v2), (1, fingerprint_v1))
 
 
 def old_scheme_note(scheme):
-    """What a match by the earlier ``scheme`` only (1 or 2; None read as 1: records
+    """What a match by the earlier ``scheme`` only (1, 2 or 3; None read as 1: records
     from before scheme 3 named no other) is worth."""
     return OLD_SCHEME_NOTES[1 if scheme is None else scheme]
 
 
 def matching_scheme(obj, recorded, now=None):
-    """The scheme whose fingerprint of ``obj`` is ``recorded``: 3, 2, 1, or None.
+    """The scheme whose fingerprint of ``obj`` is ``recorded``: 4, 3, 2, 1, or None.
 
     ``now``: ``fingerprint(obj)`` when already made. Earlier schemes are computed only
     when the current scheme does not match (a record from before it, or a changed model).
@@ -53,7 +67,7 @@ def matching_scheme(obj, recorded, now=None):
         return SCHEME
     if not isinstance(recorded, str) or len(recorded) != 64:
         return None
-    for scheme, made in ((2, fingerprint_v2), (1, fingerprint_v1)):
+    for scheme, made in EARLIER:
         try:
             old = made(obj)
         except Exception:  # a value the scheme could not walk: its record cannot be of it

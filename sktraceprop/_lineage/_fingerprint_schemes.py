@@ -8,15 +8,24 @@ said to be not recorded, never guessed.
 """
 
 from ._fingerprint import SCHEME
-from ._fingerprint_code import SCOPE
+from ._fingerprint_code import SCOPE, SCOPE_3
 
 __all__ = ["EARLIER_NOTES", "NOTES", "scheme_note"]
 
 #: Each scheme this sktraceprop knows, and what a fingerprint of it tells apart.
 NOTES = {
     SCHEME: (
-        "fingerprint scheme 3: every value of the fitted model type-tagged and "
+        "fingerprint scheme 4: every value of the fitted model type-tagged and "
         f"length-prefixed, so different fitted models never share a fingerprint; {SCOPE}"
+    ),
+    3: (
+        "fingerprint scheme 3 (before sktraceprop's scheme 4): every value of the fitted "
+        "model type-tagged and length-prefixed, and user functions and classes hashed by "
+        "their code, but the attributes of user classes other than functions named only "
+        "(a class constant such as LIMIT = 3 edited, or set at run time, was not seen) "
+        "and packages installed into site-packages from a folder, an archive or a "
+        "checkout named by module and qualified name only, so models that differ only "
+        "there share a fingerprint"
     ),
     2: (
         "fingerprint scheme 2 (before sktraceprop's scheme 3): every value of the fitted "
@@ -42,8 +51,12 @@ NOT_RECORDED = (
 )
 #: The words earlier sktraceprops wrote for a scheme (in reports of format 10, which
 #: verify as written): scheme 2's note before scheme 3 did not say what it cannot tell
-#: apart.
+#: apart, nor scheme 3's before scheme 4.
 EARLIER_NOTES = {
+    3: (
+        "fingerprint scheme 3: every value of the fitted model type-tagged and "
+        f"length-prefixed, so different fitted models never share a fingerprint; {SCOPE_3}",
+    ),
     2: (
         "fingerprint scheme 2: every value of the fitted model type-tagged and "
         "length-prefixed, so different fitted models never share a fingerprint",

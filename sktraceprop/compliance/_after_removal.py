@@ -6,8 +6,8 @@ record an auditor can check against the store) and names the removal whose recor
 fingerprint the model has; the run's removals are listed in its record-keeping section.
 """
 
-from .._lineage._fingerprint import SCHEME, fingerprint, fingerprint_v2
-from .._lineage._fingerprint_v1 import fingerprint_v1
+from .._lineage._fingerprint import SCHEME, fingerprint
+from .._lineage._fingerprint_match import EARLIER
 from ..exceptions import ComplianceError
 
 
@@ -23,8 +23,8 @@ def _recorded(event):
 def fitted_after_removal(estimator, run_id, events):
     """``({"seq", "hash", "fingerprint"}, scheme)`` of the run's last removal when
     ``estimator`` (or the model it wraps) is the model that removal left, else
-    ``(None, None)``. ``scheme`` is 3, or 2 or 1 where only a fingerprint of that
-    earlier scheme (a removal recorded before scheme 3, or 2) matched: that scheme could
+    ``(None, None)``. ``scheme`` is 4, or 3, 2 or 1 where only a fingerprint of that
+    earlier scheme (a removal recorded before scheme 4, 3 or 2) matched: that scheme could
     not tell some models apart.
 
     Raises
@@ -42,7 +42,7 @@ def fitted_after_removal(estimator, run_id, events):
         models.append(inner)
     found = _matched(removals, {fingerprint(m) for m in models}, run_id, estimator)
     scheme = SCHEME
-    for earlier, made in ((2, fingerprint_v2), (1, fingerprint_v1)):
+    for earlier, made in EARLIER:
         if found is not None:
             break
         old = set()

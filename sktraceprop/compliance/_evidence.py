@@ -333,7 +333,7 @@ def _rows_of(event):
 
 def _predictions(events):
     by_method, by_month, classes = {}, {}, {}
-    rows = flagged = old_scheme = scheme_2 = 0
+    rows = flagged = old_scheme = scheme_2 = scheme_3 = 0
     for event in events:
         with _reading(event):
             payload = event["payload"] if isinstance(event["payload"], dict) else {}
@@ -357,6 +357,7 @@ def _predictions(events):
                 schemes = payload.get("old_fingerprint_schemes") or [1]
                 old_scheme += 1 in schemes
                 scheme_2 += 2 in schemes
+                scheme_3 += 3 in schemes
     return {
         "n_calls": len(events),
         "n_rows": rows,
@@ -372,6 +373,8 @@ def _predictions(events):
         "calls_matched_by_old_fingerprint_scheme": old_scheme,
         # format 12: ... only by scheme 2 (functions and classes named, not hashed)
         "calls_matched_by_fingerprint_scheme_2": scheme_2,
+        # format 13: ... only by scheme 3 (user classes' constants named, not hashed)
+        "calls_matched_by_fingerprint_scheme_3": scheme_3,
         "digest": prediction_digest(events),
     }
 

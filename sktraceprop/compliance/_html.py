@@ -681,6 +681,17 @@ def _section_records(report):
                     if "calls_matched_by_fingerprint_scheme_2" in p  # (format 12)
                     else []
                 ),
+                *(
+                    [
+                        [
+                            "Calls by a model matched to its run by fingerprint scheme 3 only "
+                            "(which names user classes' constants, not their values)",
+                            str(p["calls_matched_by_fingerprint_scheme_3"]),
+                        ]
+                    ]
+                    if "calls_matched_by_fingerprint_scheme_3" in p  # (format 13)
+                    else []
+                ),
                 ["Digest of the logged calls", f'<span class="hash">{_e(p["digest"])}</span>'],
             ],
         )

@@ -381,6 +381,16 @@ def _monitoring(report):
             "share it: that the run's model answered them is shown only as far as that "
             "scheme can tell."
         )
+    scheme_3 = predictions.get("calls_matched_by_fingerprint_scheme_3")
+    if scheme_3:
+        why += (
+            f" {_plural(scheme_3, 'call')} came from a model that matched its run only by "
+            "fingerprint scheme 3 (the run was recorded before scheme 4), which named the "
+            "attributes of user classes other than functions (a class constant) and "
+            "packages installed from a folder, so models that differ only there share "
+            "it: that the run's model answered them is shown only as far as that scheme "
+            "can tell."
+        )
     why += (
         " Monitoring itself, and informing the provider or authorities of risks and "
         "serious incidents, are actions the record cannot show."
