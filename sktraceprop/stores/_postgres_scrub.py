@@ -1,19 +1,20 @@
 """Wiping erased values' dead row versions from a PostgreSQL store's table files.
 
-A ``DELETE`` leaves the deleted rows in the table's files (MVCC keeps them for
-snapshots that may still read them) until ``VACUUM`` prunes them; ``VACUUM FULL``
-rewrites the table of values (``run_leaves``) into new files without them. The
-transaction that deletes erased values also adds a marker (an ``stp_meta`` key
-``vacuum_scrub:<id>``, :func:`mark`): a writer killed after it commits and before the
-rewrite leaves the marker. ``stp_meta`` is append-only, so the rewrite that finishes
-adds ``vacuum_scrub:<id>:done``. ``VACUUM FULL`` waits for every open transaction that
-read the table: the erasure waits a few seconds (the store's timeout if less), then
-warns; every later write through any handle and every writable opening of the store
-tries again (without waiting) until one finishes, and until then ``check()`` and
-``verify()`` say so; an opening warns once per pending rewrite in a process. A role
-that does not own the table cannot rewrite it (the server skips it with a notice, read
-off the table's file number: :mod:`._postgres_scrub_owner`); the warnings say what its
-owner must run.
+A ``DELETE`` leaves the deleted rows in the table's files (MVCC keeps them for snapshots
+that may still read them) until ``VACUUM`` prunes them; ``VACUUM FULL`` rewrites the
+table of values (``run_leaves``) into new files without them. The transaction that
+deletes erased values also adds a marker (an ``stp_meta`` key ``vacuum_scrub:<id>``,
+:func:`mark`): a writer killed after it commits and before the rewrite leaves the
+marker. ``stp_meta`` is append-only, so the rewrite that finishes adds
+``vacuum_scrub:<id>:done``. ``VACUUM FULL`` waits for every open transaction that read
+the table, and keeps the erased values for every snapshot older than the erasure
+(:mod:`._postgres_scrub_snapshots`): the erasure waits a few seconds for both (the
+store's timeout if less), then warns naming them; every later write through any handle
+and every writable opening of the store tries again (without waiting) until one
+finishes, and until then ``check()`` and ``verify()`` say so; an opening warns once per
+pending rewrite in a process. A role that does not own the table cannot rewrite it (the
+server skips it with a notice, read off the table's file number:
+:mod:`._postgres_scrub_owner`); the warnings say what its owner must run.
 
 What no client can wipe: the server's write-ahead log (``pg_wal``) holds the values as
 they were inserted until the server recycles its segments and writes over them, and its
@@ -32,6 +33,7 @@ from ._postgres_scrub_owner import (
     owner_instruction,
     rewritten,
 )
+from ._postgres_scrub_snapshots import OldSnapshots, marker_value, wait_for_older
 from ._sqlite_scrub import ERASURE_WAIT
 
 __all__ = ["PENDING_PREFIX", "left", "mark", "on_open", "retry", "scrub"]
@@ -49,7 +51,7 @@ def mark(store, con):
     """Add a pending marker in the transaction open on ``con`` (the one deleting values)."""
     con.execute(
         store._sql("INSERT INTO {m} VALUES (%s, %s)", m="stp_meta"),
-        (f"{PENDING_PREFIX}{uuid.uuid4()}", "erased values' dead row versions"),
+        (f"{PENDING_PREFIX}{uuid.uuid4()}", marker_value(con)),
     )
 
 
@@ -67,28 +69,32 @@ def _finish(store, con, wait):
     locks of other transactions; then the pending markers are marked done. Raises the
     server's error where it could not (a lock not granted in time), and
     :class:`NotRewritten` where the server skipped the table (a role that does not own
-    it: a notice, not an error)."""
+    it: a notice, not an error), and :class:`OldSnapshots` where other transactions
+    older than the erasure stay open ``wait`` seconds (the rewrite would keep the values
+    for them: :mod:`._postgres_scrub_snapshots`)."""
     psycopg, _, _ = _psycopg()
     if con.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise RuntimeError("a transaction is open on this connection")
     pending = _pending(store, con)
+    if pending:  # a snapshot open then, and not later, may hold the values
+        wait_for_older(store, con, pending, wait)
     (before,) = con.execute("SHOW lock_timeout").fetchone()
     waits = f"{max(1, round(wait * 1000))}ms"  # 0 would wait for ever
     con.execute("SELECT set_config('lock_timeout', %s, false)", (waits,))
-    node, notices = filenode(store, con), []
+    tables = ["run_leaves"] + (["prediction_salts"] if store.schema_version >= 4 else [])
+    nodes, notices = {table: filenode(store, con, table) for table in tables}, []
 
     def notice(diagnostic):
         notices.append(diagnostic.message_primary or "")
 
     con.add_notice_handler(notice)
     try:
-        con.execute(store._sql("VACUUM (FULL) {l}", l="run_leaves"))
-        if store.schema_version >= 4:
-            con.execute(store._sql("VACUUM (FULL) {s}", s="prediction_salts"))
+        for table in tables:
+            con.execute(store._sql("VACUUM (FULL) {t}", t=table))
     finally:
         con.remove_notice_handler(notice)
         con.execute("SELECT set_config('lock_timeout', %s, false)", (before,))
-    rewritten(store, con, node, notices)
+    rewritten(store, con, nodes, notices)
     if pending:
         con.cursor().executemany(
             store._sql("INSERT INTO {m} VALUES (%s, %s) ON CONFLICT DO NOTHING", m="stp_meta"),
@@ -123,7 +129,7 @@ def scrub(store):
     con = store._connection()
     try:
         _finish(store, con, min(store.timeout, ERASURE_WAIT))
-    except (psycopg.Error, NotRewritten) as exc:
+    except (psycopg.Error, NotRewritten, OldSnapshots) as exc:
         pending = _pending(store, con)
         first_time(pending)  # an opening in this process does not say it again
         warnings.warn(
@@ -131,8 +137,9 @@ def scrub(store):
             f"failed ({str(exc).strip()}{_holders(store, con)}): their dead row versions "
             "stay in the table's "
             "files. Every later write to the store, and every writable opening of it, "
-            "tries again (another transaction that read the table blocks it until it "
-            "ends; one without the table's ownership cannot run it); until then check() "
+            "tries again (another transaction that read the table, or one begun before the "
+            "erasure, blocks it until it ends; a role without the table's ownership "
+            "cannot run it); until then check() "
             f"and verify() say so{owner_instruction(store, con, pending)}",
             UserWarning,
             stacklevel=user_stacklevel(),
@@ -143,7 +150,7 @@ def retry(store, con):
     """After a commit on ``con``: if an earlier erasure's rewrite is pending, try it
     again without waiting for locks, silently (the erasure warned)."""
     psycopg, _, _ = _psycopg()
-    with contextlib.suppress(psycopg.Error, RuntimeError):  # (NotRewritten included)
+    with contextlib.suppress(psycopg.Error, RuntimeError):  # (NotRewritten, OldSnapshots)
         if _pending(store, con):
             _finish(store, con, 0)
 
@@ -156,10 +163,9 @@ def left(store, con):
     return [
         "erased values' dead row versions may still be in the files of its run_leaves "
         "(or prediction_salts) table: an erasure committed, but the table was not yet "
-        "rewritten (VACUUM FULL: "
-        "another transaction held it, the role may not own it, or the writer stopped "
-        "first). The next write, or opening the store writable, tries again"
-        + owner_instruction(store, con, pending)
+        "rewritten (VACUUM FULL: another transaction held it or began before the erasure, "
+        "the role may not own it, or the writer stopped first). The next write, or "
+        "opening the store writable, tries again" + owner_instruction(store, con, pending)
     ]
 
 
@@ -181,8 +187,8 @@ def on_open(store, con):
     reason = (
         "it is opened read-only (mode='ro'): open it writable to finish"
         if store.mode == "ro"
-        else "another transaction holds the table, or this role does not own it: the "
-        "next write tries again"
+        else "another transaction holds the table or began before the erasure, or this "
+        "role does not own it: the next write tries again"
     )
     warnings.warn(
         f"{store!r}: an erasure committed, but the erased values' dead row versions are "

@@ -23,22 +23,26 @@ class NotRewritten(RuntimeError):
     """``VACUUM FULL`` returned, but the table was not rewritten (the server skipped it)."""
 
 
-def filenode(store, con):
-    """The file number of the table of values (changed by every rewrite)."""
+def filenode(store, con, table="run_leaves"):
+    """The file number of one of the store's tables (changed by every rewrite)."""
     (node,) = con.execute(
-        "SELECT pg_relation_filenode(to_regclass(quote_ident(%s) || '.run_leaves'))",
-        (store.schema,),
+        "SELECT pg_relation_filenode(to_regclass(quote_ident(%s) || '.' || %s))",
+        (store.schema, table),
     ).fetchone()
     return node
 
 
 def rewritten(store, con, before, notices):
-    """Raise :class:`NotRewritten` unless the table's file number changed from ``before``
-    (``notices``: the server's notices during the ``VACUUM FULL``)."""
-    if filenode(store, con) != before:
+    """Raise :class:`NotRewritten` unless every table's file number changed from
+    ``before`` (``{table: file number}``; ``notices``: the server's notices during the
+    ``VACUUM FULL``)."""
+    kept = [table for table, node in before.items() if filenode(store, con, table) == node]
+    if not kept:
         return
     said = "; ".join(notices) or "no notice"
-    raise NotRewritten(f"VACUUM FULL did not rewrite run_leaves (the server said: {said})")
+    raise NotRewritten(
+        f"VACUUM FULL did not rewrite {' and '.join(kept)} (the server said: {said})"
+    )
 
 
 def owner_instruction(store, con, pending):

@@ -145,3 +145,66 @@ def test_an_erasure_under_a_reader_warns_within_seconds_naming_it(killed_after_c
     store.append_event("review", {"n": 1})
     assert store.check()["erased_bytes_left"] == []
     assert held("008") == 0
+
+
+def test_a_snapshot_older_than_the_erasure_keeps_it_pending_naming_it(killed_after_commit):
+    # VACUUM FULL copies every row version a snapshot still open may read: a repeatable
+    # read transaction begun before the erasure, which never read run_leaves (so it holds
+    # no lock on it), kept the erased value in the rewritten table, and the wipe was
+    # marked done with check() saying nothing was left
+    dsn, schema, held = killed_after_commit
+    store = stp.stores.PostgresStore(dsn, schema=schema)
+    assert held() == 0  # the killed writer's erasure finished by this opening
+    (run_id,) = store.list_runs()["run_id"]
+    run = store.load_run(run_id)
+    (feature,) = [f for f in run.feature_lineage if f"{held.secret}008" in f]
+    holder = psycopg.connect(dsn)
+    holder.execute("SET application_name = 'the-old-report'")
+    holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    holder.execute("SELECT count(*) FROM pg_class").fetchone()  # its snapshot taken
+    (pid,) = holder.execute("SELECT pg_backend_pid()").fetchone()
+    try:
+        _, messages = user_warnings(
+            lambda: store.erase_rows(
+                sample_id=run.row_ids[[8]], reason="request 8", features=[feature]
+            )
+        )
+        assert held("008")  # the raw bytes: still in the table's files
+        (message,) = [m for m in messages if "VACUUM FULL" in m]
+        assert f"pid {pid}" in message and "the-old-report" in message, message
+        assert store.check()["erased_bytes_left"]
+        store.append_event("review", {"n": 1})  # tries again: the snapshot is still open
+        assert held("008") and store.check()["erased_bytes_left"]
+    finally:
+        holder.rollback()
+        holder.close()
+    _, messages = user_warnings(lambda: stp.stores.PostgresStore(dsn, schema=schema))
+    assert not any("still in" in m for m in messages), messages
+    assert held("008") == 0
+    assert store.check()["erased_bytes_left"] == []
+
+
+def test_a_marker_written_before_the_erasure_id_was_recorded_is_read_off_its_row(
+    killed_after_commit,
+):
+    # an earlier sktraceprop's marker names no transaction: its row's xmin does
+    from sktraceprop.stores._postgres_scrub_snapshots import _erasure_xid, _next_xid
+
+    dsn, schema, _ = killed_after_commit
+    store, _ = user_warnings(lambda: stp.stores.PostgresStore(dsn, schema=schema, mode="ro"))
+    key = f"vacuum_scrub:{uuid.uuid4()}"
+    with psycopg.connect(dsn) as con:
+        con.execute(
+            f'INSERT INTO "{schema}".stp_meta VALUES (%s, %s)',
+            (key, "erased values' dead row versions"),
+        )
+        (xid,) = con.execute("SELECT pg_current_xact_id()::text").fetchone()
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute("SELECT pg_current_xact_id()")  # a later transaction
+        assert _erasure_xid(store, con, [key], _next_xid(con)) == int(xid)
+        (tagged,) = con.execute(
+            f'SELECT key FROM "{schema}".stp_meta WHERE key LIKE %s AND key <> %s '
+            "AND key NOT LIKE %s",
+            ("vacuum_scrub:%", key, "%:done"),
+        ).fetchone()
+        assert _erasure_xid(store, con, [tagged], _next_xid(con)) < int(xid)
