@@ -275,6 +275,20 @@ def _replaced_parts(estimator):
     return [name for (name, a), (_, b) in zip(now, fitted) if a is not b]
 
 
+def _commit_input(store, payload, input_sha256):
+    """Put what an event holds of its input rows into ``payload``; return the salt to
+    keep beside the chain (None where the store is of schema 2 or 3: unsalted).
+
+    A commitment under a fresh salt: erasing the salt makes the event unfindable from
+    the rows (see stores/_prediction_salts.py)."""
+    if not store._salting():
+        payload["input_sha256"] = input_sha256
+        return None
+    salt = new_salt()
+    salt_payload(payload, input_sha256, salt)
+    return salt
+
+
 def log_call(estimator, method, X, outputs, input_sha256=None):
     """Append the ``"prediction"`` event of one call; return it.
 
@@ -308,14 +322,7 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
         ),
     }
     input_sha256 = input_sha256() if callable(input_sha256) else input_sha256
-    salt = None
-    if store._salting():
-        # a commitment under a salt kept beside the chain: erasing the salt makes the
-        # call unfindable from the rows (see stores/_prediction_salts.py)
-        salt = new_salt()
-        salt_payload(payload, input_sha256, salt)
-    else:
-        payload["input_sha256"] = input_sha256  # a store of schema 2 or 3: unsalted
+    salt = _commit_input(store, payload, input_sha256)
     replaced = _replaced_parts(estimator)
     if replaced:
         # The run no longer describes every part that answered (an unlearner corrected
@@ -428,14 +435,7 @@ def log_explanation(explainer, X, explanation, input_sha256=None):
         },
     }
     run_id = None if lineage is None else lineage.run_id
-    salt = None
-    if store._salting():
-        # as a prediction event: the explained rows committed to under a salt kept
-        # beside the chain, which erase_predictions deletes (stores/_prediction_salts.py)
-        salt = new_salt()
-        salt_payload(payload, input_sha256, salt)
-    else:
-        payload["input_sha256"] = input_sha256  # a store of schema 2 or 3: unsalted
+    salt = _commit_input(store, payload, input_sha256)
     text, payload = payload_text(payload)
     return store._append_event_text("explanation", payload, text, run_id, salt)
 

@@ -119,9 +119,23 @@ class BaseStore(ABC):
         return getattr(self, "schema_version", 4) >= 4
 
     def _salting(self):
-        """Whether a call logged now is salted (a store that can be upgraded to salts
-        is upgraded first: see :class:`SQLiteStore`)."""
+        """Whether a call logged now is salted. A writable store of schema version 3 is
+        upgraded first, when a model first logs a call to it through this handle
+        (opening, reading and verifying never alter it; tried once per handle, which
+        warns where it failed)."""
+        if (
+            getattr(self, "mode", None) == "rw"
+            and getattr(self, "schema_version", 4) == 3
+            and getattr(self, "_integrity_failure", None) is None
+            and not self.__dict__.get("_upgrade_tried")
+        ):
+            self._upgrade_tried = True
+            self._upgrade_to_salts()
         return self._salts_predictions
+
+    def _upgrade_to_salts(self):
+        """Upgrade a store of schema version 3 to 4 (SQLite, PostgreSQL)."""
+        raise NotImplementedError(f"{type(self).__name__} has no schema version 3 to upgrade")
 
     def _raw_prediction_salts(self):
         """``{event seq: salt}`` of the salted prediction events whose salt is held."""

@@ -221,18 +221,8 @@ class SQLiteStore(BaseStore):
         finally:
             con.close()
 
-    def _salting(self):
-        # a store of schema version 3 is upgraded when a model first logs a call to it
-        # through this handle (opening, reading and verifying never alter the file)
-        if (
-            self.mode == "rw"
-            and self.schema_version == 3
-            and getattr(self, "_integrity_failure", None) is None
-            and not self.__dict__.get("_upgrade_tried")
-        ):
-            self._upgrade_tried = True  # (warned once per handle where it failed)
-            self._upgrade()
-        return self._salts_predictions
+    def _upgrade_to_salts(self):
+        self._upgrade()
 
     def _upgrade(self):
         """Upgrade a store of schema version 3 to 4 (a table of prediction salts), in one
