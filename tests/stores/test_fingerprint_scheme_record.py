@@ -65,7 +65,7 @@ def test_a_new_run_records_its_scheme_and_an_edit_of_it_fails_verify(backend):
     for edit in (
         lambda r: r.update(fingerprint_scheme=1),  # said to be a weaker scheme
         lambda r: r.update(fingerprint_scheme=2),
-        lambda r: r.update(fingerprint_scheme=4),
+        lambda r: r.update(fingerprint_scheme=3),
         lambda r: r.pop("fingerprint_scheme"),  # said to be not recorded
     ):
         text = json.dumps(_record(backend, store, run.run_id), separators=(",", ":"))
