@@ -356,9 +356,19 @@ def _cmd_trace(args, out):
     for row in frame.itertuples():
         source = run.source(codes_of(row.row_id))
         via = getattr(row, "via", None)
+        # the path the run's rows were read from; for a file read from several paths
+        # (copies, one source_id) by a fit that cannot say which, every path
+        paths = source.uris() if source.kind == "file" else [row.uri]
+        where = (
+            f"of {_shown(paths[0])}"
+            if len(paths) == 1
+            else f"of one of {len(paths)} paths read with the same bytes, "
+            f"{', '.join(map(_shown, paths))} (which one this row was read from is not "
+            "recorded; the line is the same in each)"
+        )
         _print(
             f"training row {row.train_index} of run {_shown(run.run_id)}: "
-            f"{_shown(row.source_id)}, line {row.line} of {_shown(row.uri)}"
+            f"{_shown(row.source_id)}, line {row.line} {where}"
             + (f" (through merge {_shown(via)})" if via else ""),
             out=out,
         )
@@ -388,7 +398,10 @@ def _cmd_trace(args, out):
                 out=out,
             )
         elif source.kind == "file":
-            text, why = _line_text(row.uri, row.line, source.sha256)
+            for path in paths:  # (the same bytes: the first path that still holds them)
+                text, why = _line_text(path, row.line, source.sha256)
+                if why is None:
+                    break
             _print(f"  line {row.line}: {_shown(text)}" if why is None else f"  ({why})", out=out)
     return 0
 
