@@ -197,10 +197,11 @@ def merge(left, right, source_id=None, **merge_kwargs):
     )
     out_ids = pack(source.code, np.arange(1, len(out) + 1))
     out = _with_ids(out, out_ids)
-    out.attrs.pop(READ_PATHS_ATTR, None)  # (pandas keeps the sides' attrs when equal)
     paths = joined(left, right)  # the paths the parent rows were read from
     if paths:
         out.attrs[READ_PATHS_ATTR] = paths
+    else:
+        out.attrs.pop(READ_PATHS_ATTR, None)
     sides = merge_sides(origins, lcodes, rcodes)
     positions = {"left": lpos, "right": rpos}
     changed = [

@@ -3,41 +3,102 @@ from several paths (copies of the file under one ``source_id``).
 
 Row ids name content (source id, SHA-256, line), so the rows of two copies have the same
 ids, and an id alone cannot say which copy it was read from. The frame can: ``read_csv``
-marks the frame it returns with the path it read (``DataFrame.attrs``, which pandas
-copies to frames derived from one frame: selections, filters, sorts, splits, pickles),
-and :func:`narrowed` gives the source record of that read alone, whose ``uri`` is that
-path. Where the mark is lost (ids alone, a concat of frames read from two copies, which
-pandas leaves without ``attrs``, a frame built anew), the record keeps every path
+marks the frame it returns with the path it read (a :class:`ReadPaths` in
+``DataFrame.attrs``, which pandas copies to frames derived from one frame: selections,
+filters, sorts, splits, pickles), and :func:`narrowed` gives the source record of that
+read alone, whose ``uri`` is that path. ``pd.concat`` keeps ``attrs`` only where its
+frames' ``attrs`` compare equal: two marks always do, and the concat gets their union
+(a code marked with two paths lists both). :func:`sktraceprop.merge` gives its result
+the union of its sides'. Where the mark is lost (ids alone, a frame built anew) or a
+code's rows came from a frame that had no mark for it, the record keeps every path
 (``Source.uris()``), and what names rows names them all and says they hold the same
 bytes: never one path that may be the wrong one.
 """
 
 from dataclasses import replace
 
-#: Key in ``DataFrame.attrs``: ``{str(code): [uri, ...]}``, the paths the frame's rows
-#: of each file source were read from (JSON-safe, so a frame written to parquet keeps it).
+#: Key in ``DataFrame.attrs``: a :class:`ReadPaths`, ``{str(code): [uri, ...]}``.
 READ_PATHS_ATTR = "sktraceprop_read_paths"
+
+
+class ReadPaths(dict):
+    """The paths a frame's rows of each file source were read from: ``{str(code):
+    [uri, ...]}``, or ``None`` for a code whose rows came from a frame without a mark
+    (any path). A dict of plain values, so ``to_parquet`` (JSON) and pickles keep it.
+
+    Two marks compare equal, whatever they hold: pandas keeps a concat's ``attrs`` only
+    where its frames' ``attrs`` are equal (and copies the first frame's), so the
+    comparison notes the union on the first mark and the copy pandas then makes of it
+    is that union (:func:`union`; a path is only ever added to a code's, so a code
+    marked with two paths names both).
+    """
+
+    __slots__ = ("_pending",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pending = None
+
+    def __eq__(self, other):
+        if not isinstance(other, ReadPaths):
+            return dict.__eq__(self, other)
+        # pandas compares each later frame's attrs with the first's, then copies the first
+        other._pending = union(other._pending or other, self)
+        return True
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = None
+
+    def __deepcopy__(self, memo):
+        pending, self._pending = self._pending, None
+        return ReadPaths(union(self, pending) if pending is not None else self)
+
+    def __copy__(self):
+        return ReadPaths(self)
+
+    def __reduce__(self):
+        return ReadPaths, (dict(self),)
+
+
+def union(*marks):
+    """One mark holding every code of ``marks``, each with every path they give it
+    (``None``, any path, where one gives ``None``)."""
+    out = {}
+    for m in marks:
+        for code, uris in m.items():
+            if code in out and out[code] is None:
+                continue
+            if uris is None:
+                out[code] = None
+                continue
+            known = out.setdefault(code, [])
+            known.extend(u for u in uris if u not in known)
+    return ReadPaths({c: None if u is None else list(u) for c, u in out.items()})
 
 
 def mark(df, code, uri):
     """Mark ``df`` (just read) as holding rows of source ``code`` read from ``uri``."""
-    df.attrs[READ_PATHS_ATTR] = {str(int(code)): [str(uri)]}
+    df.attrs[READ_PATHS_ATTR] = ReadPaths({str(int(code)): [str(uri)]})
     return df
 
 
 def joined(*frames):
-    """The mark of a frame whose rows combine the rows of ``frames`` (a merge): each
-    code's paths, the union where the frames name several (which of them a row came
-    from is then not known). A code is left out where a frame has rows of it (or rows
-    built from its rows) and no mark for it: its rows there may come from any path."""
-    out, unmarked = {}, set()
+    """The mark of a frame whose rows combine the rows of ``frames`` (a merge): their
+    union, each file code a frame has rows of (or rows built from its rows) and no mark
+    for given ``None`` (its rows there may come from any path)."""
+    from ._source import REGISTRY
+
+    marks = []
     for frame in frames:
         paths = frame_paths(frame)
-        unmarked |= _codes_within(frame) - set(paths)
-        for code, uris in paths.items():
-            known = out.setdefault(code, [])
-            known.extend(u for u in uris if u not in known)
-    return {str(c): uris for c, uris in out.items() if c not in unmarked}
+        unmarked = {
+            c for c in _codes_within(frame) - set(paths) if REGISTRY.by_code(c).kind == "file"
+        }
+        marks.append({str(c): None if u is None else list(u) for c, u in paths.items()})
+        marks.append(dict.fromkeys(map(str, unmarked)))
+    return union(*marks)
 
 
 def _codes_within(frame):
@@ -57,8 +118,9 @@ def _codes_within(frame):
 
 
 def frame_paths(X):
-    """``{code: tuple of uris}`` marked on ``X`` (empty for anything else, or a mark
-    that is not one: an ``attrs`` entry edited or written by something else)."""
+    """``{code: tuple of uris, or None (any path)}`` marked on ``X`` (empty for anything
+    else, or a mark that is not one: an ``attrs`` entry edited or written by something
+    else; a plain dict, as ``read_parquet`` gives it back, is read too)."""
     attrs = getattr(X, "attrs", None)
     marks = attrs.get(READ_PATHS_ATTR) if isinstance(attrs, dict) else None
     if not isinstance(marks, dict):
@@ -69,6 +131,9 @@ def frame_paths(X):
             code = int(code)
         except (TypeError, ValueError):
             return {}
+        if uris is None:
+            out[code] = None
+            continue
         if not isinstance(uris, list | tuple) or not uris:
             return {}
         if not all(isinstance(u, str) for u in uris):

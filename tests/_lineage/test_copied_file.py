@@ -401,3 +401,31 @@ def test_every_row_is_named_by_paths_that_hold_it(tmp_path_factory, contents, or
             warnings.simplefilter("ignore", LineageWarning)
             table = stp.row_lineage(whole)
         _check_named(whole, table, lambda p: [owner[p]])
+
+
+def test_a_concat_with_another_file_keeps_each_path_and_the_traced_marker(copies, tmp_path):
+    """pandas keeps a concat's attrs only where its frames' attrs are equal: the marks of
+    the paths read compare equal and the concat gets their union, so the rows of the
+    copy stay named by it beside another file's, and the frame keeps the marker that a
+    later reset_index dropped the ids (refused at fit, not recorded as new data)."""
+    from sktraceprop._lineage._ids import TRACED_ATTR
+    from sktraceprop.exceptions import LineageLostError
+
+    first, second = copies
+    other = _write(tmp_path / "other.csv", seed=7)
+    stp.read_csv(first, source_id="s")
+    with pytest.warns(LineageWarning):
+        b = stp.read_csv(second, source_id="s")
+    o = stp.read_csv(other)
+    both = pd.concat([o.iloc[:5], b, o.iloc[5:]])
+    owner = [other] * 5 + [second] * len(b) + [other] * (len(o) - 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LineageWarning)
+        table = stp.row_lineage(both)
+    named = _check_named(both, table, lambda p: [owner[p].resolve().as_uri()])
+    assert named == [(p.resolve().as_uri(),) for p in owner]
+    assert both.attrs[TRACED_ATTR] is True
+    with pytest.raises(LineageLostError):
+        stp.make_traced_pipeline(LogisticRegression()).fit(
+            both.reset_index(drop=True)[["a", "b"]], both["y"].to_numpy()
+        )
