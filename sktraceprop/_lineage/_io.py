@@ -332,12 +332,12 @@ def _warn_other_path(source, uri):
         f"{uri} holds the same bytes (sha256 {source.sha256[:12]}...) as {others}, "
         f"already read under source_id {source.source_id!r}: the rows of these reads "
         "have the same row ids. The frame this read returns (and frames taken from it, "
-        "and runs fitted on them) names this path; but row ids alone, or a frame that "
-        "no longer carries the path it was read from (a concat or merge of frames read "
-        "from two copies), cannot say which of the paths a row was read from: their "
-        "records list every path read (each holding the same bytes) and name none as "
-        "the uri. To record this file as a source of its own, read it with another "
-        "source_id.",
+        "and runs fitted on them) names this path; but row ids alone, a frame that lost "
+        "it (pandas drops DataFrame.attrs in some operations: get_dummies), or a concat "
+        "or merge of frames read from two copies cannot say which of the paths a row "
+        "was read from: their records list the paths (each holding the same bytes) and "
+        "name none as the uri. To record this file as a source of its own, read it with "
+        "another source_id.",
         LineageWarning,
         stacklevel=user_stacklevel(),
     )

@@ -152,7 +152,7 @@ def lineage_frame(ids, sources, position_name="row"):
 def _warn_several_paths(several):
     """Say so where rows name a source whose bytes were read from several paths and
     which of them these rows were read from is not known (ids alone, a concat of frames
-    read from two copies): their ``uri`` is empty and ``uris`` lists every path."""
+    read from two copies): their ``uri`` is empty and ``uris`` lists the paths."""
     if not several:
         return
     from ..exceptions import LineageWarning
@@ -164,10 +164,11 @@ def _warn_several_paths(several):
     )
     warnings.warn(
         f"the same bytes were read from several paths under one source_id ({names}), "
-        "and which of them these rows were read from is not known (row ids alone, or a "
-        "frame that no longer carries the path it was read from: a concat or merge of "
-        "frames read from two copies): their uri is empty and the uris column lists "
-        "every path, each holding the same bytes (so the line is the same in each)",
+        "and which of them these rows were read from is not known (row ids alone; a "
+        "frame that lost the path it was read from, as pandas drops DataFrame.attrs in "
+        "some operations (get_dummies); a concat or merge of frames read from two "
+        "copies): their uri is empty and the uris column lists the paths they may have "
+        "been read from, each holding the same bytes (so the line is the same in each)",
         LineageWarning,
         stacklevel=user_stacklevel(),
     )

@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop._lineage import REGISTRY
+from sktraceprop._lineage._ids import codes_of
 from sktraceprop._lineage._source import Source
 from sktraceprop.compliance import compliance_report
 from sktraceprop.exceptions import LineageWarning
@@ -429,3 +430,27 @@ def test_a_concat_with_another_file_keeps_each_path_and_the_traced_marker(copies
         stp.make_traced_pipeline(LogisticRegression()).fit(
             both.reset_index(drop=True)[["a", "b"]], both["y"].to_numpy()
         )
+
+
+@pytest.mark.parametrize("name", ["schema2.db", "ops_without_keys.db", "frame_digest1.db"])
+def test_runs_of_earlier_stores_name_their_recorded_uri(name, tmp_path):
+    """Stores written before the paths were marked read as written: each row named by
+    its source record's uri, nothing left empty, no uris column."""
+    data = Path(__file__).parents[1] / "stores" / "data"
+    path = tmp_path / name
+    shutil.copy(data / name, path)
+    before = path.read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        store = stp.stores.SQLiteStore(path)
+        assert store.verify()
+        run_ids = list(store.list_runs()["run_id"])
+        assert run_ids
+        for run_id in run_ids:
+            run = store.load_run(run_id)
+            frame = run.trace(np.arange(run.n_samples))
+            assert "uris" not in frame and frame["uri"].notna().all()
+            want = [run.source(c).uri for c in codes_of(frame["row_id"].to_numpy())]
+            assert frame["uri"].astype(object).tolist() == want
+        store.close()
+    assert path.read_bytes() == before
