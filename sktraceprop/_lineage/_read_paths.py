@@ -196,6 +196,15 @@ def run_sources(run, sources):
     return of
 
 
+def run_table(run, table):
+    """A dict code -> :class:`Source` narrowed to the paths ``run`` records (see
+    :func:`run_sources`); ``table`` unchanged without a run."""
+    if run is None:
+        return table
+    of = run_sources(run, table.__getitem__)
+    return {c: of(c) for c in table}
+
+
 def narrowed_table(X, table):
     """A dict code -> :class:`Source` narrowed as :func:`narrowed_sources` does."""
     paths = frame_paths(X)

@@ -454,3 +454,26 @@ def test_runs_of_earlier_stores_name_their_recorded_uri(name, tmp_path):
             assert frame["uri"].astype(object).tolist() == want
         store.close()
     assert path.read_bytes() == before
+
+
+def test_a_valuers_table_names_the_copy_it_was_fitted_on(copies):
+    """Before: KNNShapleyValuer.by_source named a.csv for values of rows read from the
+    copy; fitted on rows of both copies it named a.csv alone."""
+    first, second = copies
+    a = stp.read_csv(first, source_id="s")
+    with pytest.warns(LineageWarning):
+        b = stp.read_csv(second, source_id="s")
+    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(b[["a", "b"]], b["y"])
+    valuer.value(b[["a", "b"]].iloc[:4], b["y"].iloc[:4])
+    table = valuer.by_source()
+    assert table["uri"].tolist() == [second.resolve().as_uri()] and "uris" not in table
+    both = pd.concat([a.iloc[:6], b.iloc[6:]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LineageWarning)
+        valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(both[["a", "b"]], both["y"])
+        valuer.value(both[["a", "b"]].iloc[:4], both["y"].iloc[:4])
+        table = valuer.by_source()
+    assert table["uri"].isna().all()
+    assert [list(u) for u in table["uris"]] == [
+        [first.resolve().as_uri(), second.resolve().as_uri()]
+    ]
