@@ -30,7 +30,11 @@ class ReadPaths(dict):
     where its frames' ``attrs`` are equal (and copies the first frame's), so the
     comparison notes the union on the first mark and the copy pandas then makes of it
     is that union (:func:`union`; a path is only ever added to a code's, so a code
-    marked with two paths names both).
+    marked with two paths names both). A comparison made elsewhere (code comparing two
+    frames' ``attrs``, which then compare equal) leaves the union for the next copy of
+    the first mark: its frame has no rows of the codes it adds, and a code it shares
+    only gains paths, so rows are named by more paths (and said to be), never by one
+    they were not read from.
     """
 
     __slots__ = ("_pending",)
@@ -53,10 +57,10 @@ class ReadPaths(dict):
 
     def __deepcopy__(self, memo):
         pending, self._pending = self._pending, None
-        return ReadPaths(union(self, pending) if pending is not None else self)
+        return union(self, pending) if pending is not None else union(self)
 
     def __copy__(self):
-        return ReadPaths(self)
+        return union(self)
 
     def __reduce__(self):
         return ReadPaths, (dict(self),)
