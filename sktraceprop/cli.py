@@ -50,6 +50,13 @@ def _decompressed(data):
         return archive.read(names[0])
 
 
+def _a_path(row):
+    """A path holding a traced row's line: its ``uri``, or, for a file read from
+    several paths (copies) when not known which, the first of its ``uris`` (each holds
+    the same bytes)."""
+    return row.uri if isinstance(row.uri, str) else row.uris[0]
+
+
 def _line_of(uri, line, data=None):
     """Physical line ``line`` (1-based) of a file, as read_csv counts lines.
 
@@ -150,7 +157,8 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     trace = pipe.trace(list(range(n_rows)))
     for row in trace.itertuples():
         say(
-            f"  [{row.train_index}] {row.source_id} line {row.line}: {_line_of(row.uri, row.line)}"
+            f"  [{row.train_index}] {row.source_id} line {row.line}: "
+            f"{_line_of(_a_path(row), row.line)}"
         )
     loaded = store.load_run(run.run_id)
     say(f"\nreloaded run from {db}: equal to the in-memory lineage: {loaded == run}")
@@ -163,7 +171,7 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     for row in explanation.top(3).itertuples():
         say(
             f"  rank {row.rank}: {row.source_id} line {row.line} (score {row.score:+.4f}): "
-            f"{_line_of(row.uri, row.line)}"
+            f"{_line_of(_a_path(row), row.line)}"
         )
     say(
         f"linear datamodeling score of the explainer (50 retrained subsets): "
