@@ -189,7 +189,7 @@ class Source:
         the ids alone cannot say which of the paths a row was read from: :meth:`uris`
         lists them all. (The frame a read returns carries its path, and a run's record
         of a file keeps the reads its training rows came from: see
-        :mod:`sktraceprop._lineage._read_paths`.)
+        ``sktraceprop._lineage._read_paths``.)
     digest_scheme : str, default=None
         For a frame (and an array registered with its own column labels or holding
         objects): how ``sha256`` names its content, ``"frame-2"`` (the column labels,
