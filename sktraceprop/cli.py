@@ -50,6 +50,13 @@ def _decompressed(data):
         return archive.read(names[0])
 
 
+def _a_path(row):
+    """A path holding a traced row's line: its ``uri``, or, for a file read from
+    several paths (copies) when not known which, the first of its ``uris`` (each holds
+    the same bytes)."""
+    return row.uri if isinstance(row.uri, str) else row.uris[0]
+
+
 def _line_of(uri, line, data=None):
     """Physical line ``line`` (1-based) of a file, as read_csv counts lines.
 
@@ -150,7 +157,8 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     trace = pipe.trace(list(range(n_rows)))
     for row in trace.itertuples():
         say(
-            f"  [{row.train_index}] {row.source_id} line {row.line}: {_line_of(row.uri, row.line)}"
+            f"  [{row.train_index}] {row.source_id} line {row.line}: "
+            f"{_line_of(_a_path(row), row.line)}"
         )
     loaded = store.load_run(run.run_id)
     say(f"\nreloaded run from {db}: equal to the in-memory lineage: {loaded == run}")
@@ -163,7 +171,7 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     for row in explanation.top(3).itertuples():
         say(
             f"  rank {row.rank}: {row.source_id} line {row.line} (score {row.score:+.4f}): "
-            f"{_line_of(row.uri, row.line)}"
+            f"{_line_of(_a_path(row), row.line)}"
         )
     say(
         f"linear datamodeling score of the explainer (50 retrained subsets): "
@@ -356,9 +364,19 @@ def _cmd_trace(args, out):
     for row in frame.itertuples():
         source = run.source(codes_of(row.row_id))
         via = getattr(row, "via", None)
+        # the path the run's rows were read from; for a file read from several paths
+        # (copies, one source_id) by a fit that cannot say which, every path
+        paths = source.uris() if source.kind == "file" else [row.uri]
+        where = (
+            f"of {_shown(paths[0])}"
+            if len(paths) == 1
+            else f"of one of {len(paths)} paths read with the same bytes, "
+            f"{', '.join(map(_shown, paths))} (which one this row was read from is not "
+            "recorded; the line is the same in each)"
+        )
         _print(
             f"training row {row.train_index} of run {_shown(run.run_id)}: "
-            f"{_shown(row.source_id)}, line {row.line} of {_shown(row.uri)}"
+            f"{_shown(row.source_id)}, line {row.line} {where}"
             + (f" (through merge {_shown(via)})" if via else ""),
             out=out,
         )
@@ -388,7 +406,10 @@ def _cmd_trace(args, out):
                 out=out,
             )
         elif source.kind == "file":
-            text, why = _line_text(row.uri, row.line, source.sha256)
+            for path in paths:  # (the same bytes: the first path that still holds them)
+                text, why = _line_text(path, row.line, source.sha256)
+                if why is None:
+                    break
             _print(f"  line {row.line}: {_shown(text)}" if why is None else f"  ({why})", out=out)
     return 0
 

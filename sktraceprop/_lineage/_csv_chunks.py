@@ -24,10 +24,12 @@ from ._io import (
     _witnessed,
     check_index_names,
     check_python_engine,
+    file_uri,
     for_check,
     keeps_index,
     register_file,
 )
+from ._read_paths import mark
 from ._witness import stride
 
 
@@ -152,7 +154,7 @@ class TracedChunks:
             chunk = chunk.reset_index(drop=True)
         self._start = start + n
         # one load for the whole read (the stride of all its rows, a few hundred kept)
-        return _witnessed(
+        out = _witnessed(
             chunk,
             pack(self._source.code, lines),
             self._source,
@@ -160,6 +162,7 @@ class TracedChunks:
             every=stride(self._total),
             group=self._group,
         )
+        return mark(out, self._source.code, file_uri(where))
 
     def _check(self, chunk, start, n):
         """Check the chunk's first and last rows and its sampled rows by content."""

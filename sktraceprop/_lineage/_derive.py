@@ -11,6 +11,7 @@ from ._derived_witness import aggregate_witnesses, merge_witnesses, unchecked_co
 from ._ids import ROW_INDEX_NAME, distinct_codes, pack
 from ._io import _with_ids
 from ._misplaced_merge import merge_sides
+from ._read_paths import READ_PATHS_ATTR, joined
 from ._record import changes
 from ._rows import row_ids
 from ._source import REGISTRY, Parents, Source
@@ -196,6 +197,11 @@ def merge(left, right, source_id=None, **merge_kwargs):
     )
     out_ids = pack(source.code, np.arange(1, len(out) + 1))
     out = _with_ids(out, out_ids)
+    paths = joined(left, right)  # the paths the parent rows were read from
+    if paths:
+        out.attrs[READ_PATHS_ATTR] = paths
+    else:
+        out.attrs.pop(READ_PATHS_ATTR, None)
     sides = merge_sides(origins, lcodes, rcodes)
     positions = {"left": lpos, "right": rpos}
     changed = [

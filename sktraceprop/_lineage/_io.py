@@ -18,6 +18,7 @@ from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
 from ._frame_digest import SCHEME, frame_digest
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
+from ._read_paths import mark
 from ._rows import has_id_level, lineage_frame, row_ids, row_lineage
 from ._source import REGISTRY, Source, register_content
 from ._witness import WITNESSES
@@ -242,7 +243,8 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     keep = keeps_index(kwargs, df.index, 0)
     check_index_names(df.index, keep, path)
     source = register_file(path, source_id, scan.sha256, len(df), lines, df)
-    return _witnessed(df, pack(source.code, lines), source, keep_index=keep)
+    out = _witnessed(df, pack(source.code, lines), source, keep_index=keep)
+    return mark(out, source.code, file_uri(path))
 
 
 def check_python_engine(path, modelled, scan):
@@ -278,6 +280,11 @@ def for_check(df, sniffs):
     return df
 
 
+def file_uri(path):
+    """The ``file://`` URI of ``path`` as records name it (resolved, absolute)."""
+    return path.resolve().as_uri()
+
+
 def register_file(path, source_id, sha256, n_rows, lines, df):
     """Register the file read as a source (columns and dtypes: ``df``'s)."""
     if source_id is None:
@@ -292,7 +299,7 @@ def register_file(path, source_id, sha256, n_rows, lines, df):
         Source(
             source_id=str(source_id),
             code=None,
-            uri=path.resolve().as_uri(),
+            uri=file_uri(path),
             sha256=sha256,
             n_rows=n_rows,
             max_line=int(lines.max()) if lines.size else 0,
@@ -304,16 +311,17 @@ def register_file(path, source_id, sha256, n_rows, lines, df):
     if lines.size:
         read = {"n_rows": n_rows, "columns": list(map(str, df.columns))}
         read["dtypes"] = list(map(str, df.dtypes))
-        read["uri"] = path.resolve().as_uri()
+        read["uri"] = file_uri(path)
         REGISTRY.note_read_lines(source.code, read, lines.min(), lines.max())
-    _warn_other_path(source, path.resolve().as_uri())
+    _warn_other_path(source, file_uri(path))
     return source
 
 
 def _warn_other_path(source, uri):
     """Say so when these bytes were already read, under this ``source_id``, from
-    another path: the rows of both reads have the same ids, so no record can say which
-    path a row came from; every record lists all the paths (``Source.uris``)."""
+    another path: the rows of both reads have the same ids. The frame each read returns
+    carries its path (:mod:`._read_paths`), and so do runs fitted on it; what has the
+    ids alone lists every path (``Source.uris``)."""
     if uri == source.uri:
         return
     from ..exceptions import LineageWarning
@@ -323,10 +331,13 @@ def _warn_other_path(source, uri):
     warnings.warn(
         f"{uri} holds the same bytes (sha256 {source.sha256[:12]}...) as {others}, "
         f"already read under source_id {source.source_id!r}: the rows of these reads "
-        "have the same row ids, so runs, row_lineage and reports cannot say which of "
-        f"the paths a row was read from. Records name {source.uri} as the source's uri "
-        "and list every path read (Source.uris(), other_reads). To record this file as "
-        "a source of its own, read it with another source_id.",
+        "have the same row ids. The frame this read returns (and frames taken from it, "
+        "and runs fitted on them) names this path; but row ids alone, a frame that lost "
+        "it (pandas drops DataFrame.attrs in some operations: get_dummies), or a concat "
+        "or merge of frames read from two copies cannot say which of the paths a row "
+        "was read from: their records list the paths (each holding the same bytes) and "
+        "name none as the uri. To record this file as a source of its own, read it with "
+        "another source_id.",
         LineageWarning,
         stacklevel=user_stacklevel(),
     )

@@ -17,6 +17,7 @@ from ._fingerprint import SCHEME as FINGERPRINT_SCHEME
 from ._fingerprint import class_path, fingerprint, json_params
 from ._ids import distinct_codes
 from ._misplaced import MIN_COLUMNS, misplaced_row
+from ._read_paths import narrowed_table
 from ._renamed import loaded_names
 from ._run import Lineage, Op, column_origins, library_versions
 from ._source import REGISTRY, utc_now
@@ -227,7 +228,8 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
             lineage, shared = by_feature(*out, names)
             if shared:
                 notes.append(duplicate_note(shared))
-    sources = source_table(input_ids)
+    # a file read from several paths (copies): the record of the reads X's rows came from
+    sources = narrowed_table(X, source_table(input_ids))
     found = _identified(X, input_ids, sources)
     upstream, left_out, unchecked, row_notes = restrict_rows(found, X, input_ids, sources)
     notes += identify_note(left_out, unchecked) + row_notes

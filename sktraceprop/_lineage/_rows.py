@@ -117,33 +117,42 @@ def _joined(parts):
 
 
 def lineage_frame(ids, sources, position_name="row"):
-    """DataFrame describing each row id; ``sources`` maps a code to its :class:`Source`."""
+    """DataFrame describing each row id; ``sources`` maps a code to its :class:`Source`.
+
+    A file source whose bytes ``sources`` says were read from several paths (copies
+    under one ``source_id``, not told apart by the ids) gives its rows no ``uri`` (one
+    path would name one they need not have been read from) and a ``uris`` column
+    listing every path, each holding the same bytes; with a warning."""
     ids = np.asarray(ids, dtype=np.int64)
     pos, leaf_ids, via = expand(ids, sources)
     codes = codes_of(leaf_ids)
     unique = np.unique(codes)
     table = [sources(c) for c in unique]
     which = np.searchsorted(unique, codes)
+    several = [len(s.uris()) > 1 for s in table]
     frame = pd.DataFrame(
         {
             position_name: pos,
             "row_id": leaf_ids,
             "source_id": _categorical(which, [s.source_id for s in table]),
-            "uri": _categorical(which, [s.uri for s in table]),
+            "uri": _categorical(which, [None if k else s.uri for s, k in zip(table, several)]),
             "line": lines_of(leaf_ids),
         }
     )
+    if any(several):
+        uris = np.empty(len(table), dtype=object)
+        uris[:] = [tuple(s.uris()) for s in table]
+        frame["uris"] = uris[which]
     if any(v is not None for v in via):
         frame["via"] = via
-    _warn_several_paths(table)
+    _warn_several_paths([s for s, k in zip(table, several) if k])
     return frame.sort_values([position_name], kind="stable").reset_index(drop=True)
 
 
-def _warn_several_paths(table):
-    """Say so where a source's bytes were read from more than one path: its rows' ids
-    are the same whichever copy they were read from, so ``uri`` names the first read's
-    path, which need not be the one these rows were read from."""
-    several = [s for s in table if len(s.uris()) > 1]
+def _warn_several_paths(several):
+    """Say so where rows name a source whose bytes were read from several paths and
+    which of them these rows were read from is not known (ids alone, a concat of frames
+    read from two copies): their ``uri`` is empty and ``uris`` lists the paths."""
     if not several:
         return
     from ..exceptions import LineageWarning
@@ -154,9 +163,12 @@ def _warn_several_paths(table):
         for s in several
     )
     warnings.warn(
-        f"the same bytes were read from several paths under one source_id ({names}): "
-        "their rows have the same ids, so which path a row was read from is not known; "
-        "the uri column names the first path read, which holds the same bytes",
+        f"the same bytes were read from several paths under one source_id ({names}), "
+        "and which of them these rows were read from is not known (row ids alone; a "
+        "frame that lost the path it was read from, as pandas drops DataFrame.attrs in "
+        "some operations (get_dummies); a concat or merge of frames read from two "
+        "copies): their uri is empty and the uris column lists the paths they may have "
+        "been read from, each holding the same bytes (so the line is the same in each)",
         LineageWarning,
         stacklevel=user_stacklevel(),
     )
@@ -164,8 +176,14 @@ def _warn_several_paths(table):
 
 def _categorical(which, labels):
     # Versions of one source share a source_id (and a file its uri): categories are unique.
-    names, inverse = np.unique(np.asarray(labels, dtype=object), return_inverse=True)
-    return pd.Categorical.from_codes(inverse[which], names)
+    # A None label (a uri not known: see lineage_frame) is a missing value.
+    known = [label for label in labels if label is not None]
+    names = np.unique(np.asarray(known, dtype=object)) if known else np.array([], object)
+    codes = np.array(
+        [-1 if label is None else int(np.searchsorted(names, label)) for label in labels],
+        dtype=np.int64,
+    )
+    return pd.Categorical.from_codes(codes[which], names)
 
 
 def _hits(ids, sources, removed, memo, inner=False):
@@ -308,13 +326,22 @@ def row_lineage(X):
         ``line`` (physical 1-based file line, or 1-based row position for frames and
         arrays; the group number for an aggregate). A merged row appears once per
         parent, with the merge in column ``via``. Two versions of one ``source_id`` share
-        the name; their ``uri`` and ``row_id`` tell them apart.
+        the name; their ``uri`` and ``row_id`` tell them apart. A file whose bytes were
+        read from several paths (copies, one ``source_id``: the same row ids) is named
+        by the path ``X`` was read from (a frame read by :func:`read_csv` carries it);
+        where that is not known (row ids alone, a concat or merge of frames read from
+        two copies), ``uri`` is empty and a ``uris`` column lists every path (each
+        holding the same bytes), with a :class:`~sktraceprop.exceptions.LineageWarning`.
     """
     from ._capture import validate_ids
+    from ._read_paths import narrowed_sources
     from ._source import REGISTRY
 
+    sources = REGISTRY.by_code
     if isinstance(X, pd.DataFrame | pd.Series) or is_polars(X):
         ids = row_ids(X)
+        # a file's rows named by the path this frame read them from (its copies share ids)
+        sources = narrowed_sources(X, sources)
     elif hasattr(X, "fit") or hasattr(X, "lineage_"):
         raise TypeError(
             f"row_lineage takes traced data or row ids, not a {type(X).__name__}; a fitted "
@@ -323,7 +350,7 @@ def row_lineage(X):
         )
     else:
         ids = validate_ids(np.asarray(X), REGISTRY)
-    return lineage_frame(ids, REGISTRY.by_code)
+    return lineage_frame(ids, sources)
 
 
 def ancestor_codes(sources, codes):

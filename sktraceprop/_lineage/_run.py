@@ -327,7 +327,9 @@ class Lineage:
         -------
         trace : DataFrame
             Columns ``train_index``, ``row_id``, ``source_id``, ``uri``, ``line``
-            (``via`` for merged rows) and ``ops``: the step names the row went through
+            (``via`` for merged rows; ``uris``, with ``uri`` empty, for a file read from
+            several paths when the fit did not know which its rows came from: see
+            :func:`sktraceprop.row_lineage`) and ``ops``: the step names the row went through
             (an op fitted on some sources only is listed where the row, a merge it was
             built through, or the leaf row is of one of them: matched by content, so
             two files read under one source_id are told apart; and, where it transformed

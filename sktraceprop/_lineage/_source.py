@@ -186,7 +186,10 @@ class Source:
         code; ``uri``, ``n_rows``, ``columns`` and ``dtypes`` above describe the first
         read, these the others, oldest first, and ``max_line`` is the last data line any
         read reached. Rows of the same bytes read from two paths have the same ids, so
-        which of the paths a row was read from is not known: :meth:`uris` lists them all.
+        the ids alone cannot say which of the paths a row was read from: :meth:`uris`
+        lists them all. (The frame a read returns carries its path, and a run's record
+        of a file keeps the reads its training rows came from: see
+        ``sktraceprop._lineage._read_paths``.)
     digest_scheme : str, default=None
         For a frame (and an array registered with its own column labels or holding
         objects): how ``sha256`` names its content, ``"frame-2"`` (the column labels,
@@ -289,7 +292,8 @@ class Source:
     def uris(self):
         """Every path these bytes were read from under this ``source_id``, the first
         read's first. More than one: the same bytes read from copies of the file, whose
-        rows have the same ids, so which of these paths a row was read from is not known.
+        rows have the same ids, so which of these paths a row was read from is not known
+        (each holds the same bytes).
         (A read recorded before reads kept their path counts as the first read's.)"""
         out = [self.uri]
         for read in self.other_reads:

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from .._frame_columns import column_arrays
 from ..exceptions import LineageError
 from ._ids import codes_of, distinct_codes, few_distinct, lines_of
+from ._read_paths import frame_paths, narrowed
 from ._source import REGISTRY
 
 #: Classes listed one by one up to this many; above, the record says how many there are.
@@ -294,6 +295,7 @@ def source_stats(X, y, ids, classes):
     if counts is None:
         out["missing_note"] = names
     out["sources"] = []
+    paths = frame_paths(X)
     for s, code in enumerate(codes.tolist()):
         record = {
             "code": int(code),
@@ -303,7 +305,7 @@ def source_stats(X, y, ids, classes):
         }
         if counts is not None:
             record["missing"] = {names[j]: int(counts[s, j]) for j in np.flatnonzero(counts[s])}
-        source = REGISTRY.by_code(code)
+        source = narrowed(REGISTRY.by_code(code), paths.get(int(code)))  # X's reads
         if source.other_reads:
             mine = ids if index is None else ids[index == s]
             record["reads"] = _reads(source, lines_of(mine))

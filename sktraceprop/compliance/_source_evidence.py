@@ -238,8 +238,11 @@ def _paths_note(source):
         return ""
     return (
         f"; these bytes were read from {len(uris)} paths ({', '.join(uris)}, listed in "
-        "uris): a row id names a line, the same in each copy, so which path the training "
-        f"rows were read from is not recorded; uri names the first read's path"
+        "uris), each holding the same bytes: a row id names a line, the same in each "
+        "copy, and the rows given to fit did not carry the path they were read from "
+        "(row ids alone, or a concat or merge of frames read from two copies), so which "
+        "path the training rows were read from is not recorded; uri names the first "
+        "read's path"
     )
 
 

@@ -13,6 +13,7 @@ after loading, its rows that repeat: the compliance report's figures). The custo
 facets' JSON Schemas ship in ``sktraceprop/exporters/schemas/``.
 """
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -116,6 +117,18 @@ def _op_rows(n):
     return {"trainingRows": None if n < 0 else n}
 
 
+def _other_paths(source, code, paths):
+    """``uris`` and ``datasets`` of a source whose bytes were read from several paths
+    under its source_id (its rows share ids, so which of them a row was read from is
+    not known): every path read, and the input dataset of each; absent otherwise."""
+    if len(paths.get(code, ())) < 2:
+        return {}
+    return {
+        "uris": source.uris(),
+        "datasets": [{"namespace": ns, "name": name} for ns, name in paths[code]],
+    }
+
+
 def _ids_digest(ids):
     ids = np.ascontiguousarray(np.asarray(ids, dtype="<i8"))
     return {"count": int(ids.size), "sha256": hashlib.sha256(ids.tobytes()).hexdigest()}
@@ -186,7 +199,7 @@ def _transformation(run, via):
     }
 
 
-def _column_lineage(run, datasets):
+def _column_lineage(run, paths):
     fields, unknown, unresolved, target = {}, [], {}, []
     for feature, found in feature_inputs(run).items():
         if found is None:
@@ -200,8 +213,8 @@ def _column_lineage(run, datasets):
                 continue  # nothing it depends on can be named; listed as unresolved
         merged = {}
         for (code, column), via in found.leaves.items():
-            namespace, name = datasets[code]
-            merged.setdefault((namespace, name, column), set()).update(via)
+            for namespace, name in paths[code]:  # every path its bytes were read from
+                merged.setdefault((namespace, name, column), set()).update(via)
         fields[feature] = {
             "inputFields": [
                 {
@@ -356,32 +369,40 @@ def to_openlineage(
     def facet(key, **body):
         return {"_producer": producer, "_schemaURL": FACET_SCHEMAS[key], **body}
 
-    datasets, inputs, seen = {}, [], set()
+    datasets, paths, inputs, seen = {}, {}, [], set()
     for code in sorted(run.sources):
         source = run.sources[code]
         if source.derived:
             continue
-        datasets[code] = dataset_name(source, namespace)
+        # the same bytes read from several paths under one source_id: their rows share
+        # ids, so which path a row was read from is not known, and each path read is
+        # an input (the first read's is the source's own dataset)
+        paths[code] = [
+            dataset_name(dataclasses.replace(source, uri=uri), namespace) for uri in source.uris()
+        ]
+        datasets[code] = paths[code][0]
         columns = source.columns_read()
-        key = (*datasets[code], source.sha256, tuple(columns))
-        if key in seen:  # one version of one dataset, held under two codes
-            continue
-        seen.add(key)
         version, digest = _digest(source)
-        inputs.append(
-            {
-                "namespace": datasets[code][0],
-                "name": datasets[code][1],
-                "facets": {
-                    "schema": facet(
-                        "schema", fields=_schema_fields(list(columns), list(columns.values()))
-                    ),
-                    "version": facet("version", datasetVersion=version),
-                    "sktraceprop_digest": facet("sktraceprop_digest", **digest),
-                },
-            }
-        )
-    fields, unknown, unresolved, target = _column_lineage(run, datasets)
+        for dataset in paths[code]:
+            key = (*dataset, source.sha256, tuple(columns))
+            if key in seen:  # one version of one dataset, held under two codes
+                continue
+            seen.add(key)
+            inputs.append(
+                {
+                    "namespace": dataset[0],
+                    "name": dataset[1],
+                    "facets": {
+                        "schema": facet(
+                            "schema",
+                            fields=_schema_fields(list(columns), list(columns.values())),
+                        ),
+                        "version": facet("version", datasetVersion=version),
+                        "sktraceprop_digest": facet("sktraceprop_digest", **digest),
+                    },
+                }
+            )
+    fields, unknown, unresolved, target = _column_lineage(run, paths)
     model = {
         "namespace": namespace,
         "name": model_name,
@@ -419,6 +440,7 @@ def to_openlineage(
                 "nRows": int(s.n_rows),
                 "trainingRows": int(direct.get(int(code), 0)),
                 "parentCodes": [int(c) for c in s.parent_codes] if s.derived else [],
+                **_other_paths(s, code, paths),
             }
             for code, s in sorted(run.sources.items())
         ],

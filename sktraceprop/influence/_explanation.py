@@ -150,6 +150,8 @@ class Explanation:
                 "line": rows["line"].to_numpy(),
             }
         )
+        if "uris" in rows:  # sources read from several paths (uri missing for them)
+            out["uris"] = rows["uris"].to_numpy()
         if "via" in rows:
             out["via"] = rows["via"].to_numpy()
         return out
@@ -221,7 +223,9 @@ class Explanation:
             values of the row as passed to ``fit``, a dict; None for a row a sampler
             synthesised) and ``ops`` (names of the steps the row went through).
             ``lines`` lists the file lines behind the row (dicts with ``row_id``,
-            ``source_id``, ``uri``, ``line``, and ``via`` for a merged row): one for a
+            ``source_id``, ``uri``, ``line``, ``via`` for a merged row, and ``uris``
+            where the source's bytes were read from several paths and the model's run
+            does not know which its rows came from, whose ``uri`` is then None): one for a
             row read from a source, one per parent for a row built by
             :func:`sktraceprop.merge`, whose own ``source_id`` and ``uri`` are the
             merge's and whose ``line`` is None (a merged frame has no file line).
@@ -240,12 +244,13 @@ class Explanation:
         train_index = int(idx[test_index, rank])
         row_id = int(self._explainer.train_row_ids_[train_index])
         lines, _ = self._lines_of(np.array([train_index]))
-        keys = [c for c in ("row_id", "source_id", "uri", "line", "via") if c in self._train_rows]
+        keys = ("row_id", "source_id", "uri", "uris", "line", "via")
+        keys = [c for c in keys if c in self._train_rows]
         found = [
             {
                 key: (int(value) if key in ("row_id", "line") else value)
                 for key, value in row.items()
-                if not (key == "via" and value is None)
+                if not (key in ("via", "uris") and not isinstance(value, str | tuple))
             }
             for row in self._train_rows.iloc[lines][keys].to_dict("records")
         ]
@@ -254,6 +259,8 @@ class Explanation:
         else:
             source = REGISTRY.by_code(int(codes_of(np.array([row_id]))[0]))
             source_id, uri, line = source.source_id, source.uri, None
+        if not isinstance(uri, str):  # read from several paths: which one is not known
+            uri = None
         return {
             "test_index": int(test_index),
             "rank": int(rank),

@@ -19,6 +19,7 @@ from .._lineage._final import WARM_START_NOTE
 from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_routes import weighted_parts
 from .._lineage._labels import row_groups
+from .._lineage._read_paths import narrowed_sources, run_sources
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from .._model_lock import exclusive, shared
@@ -382,7 +383,7 @@ class InfluenceExplainer(
                 self._fit_neural(as_is and lineage is None and trained is None)
             else:
                 self._fit_linear()
-            self._locate_train_rows()
+            self._locate_train_rows(X)
             self._record_fingerprint()
             # names this fit for the explanations it scores (see _fit_view)
             self._fit_token = object()
@@ -711,12 +712,18 @@ class InfluenceExplainer(
             )
         return params
 
-    def _locate_train_rows(self):
+    def _locate_train_rows(self, X):
         """The training rows' lines (:meth:`_locate`) and their sources, one per content
         (in this process, whose registry knows them: an anonymous source does not travel
-        with a pickle, and explain needs no registry)."""
-        self._train_rows = locate(self.train_row_ids_)
-        group, sources = row_groups(self._train_rows["row_id"].to_numpy(), REGISTRY.by_code)
+        with a pickle, and explain needs no registry). A file read from several paths
+        (copies) is named by the paths the model's run read its rows from, or else
+        those ``X`` was read from (:mod:`sktraceprop._lineage._read_paths`)."""
+        if self._lineage is not None:
+            sources = run_sources(self._lineage, REGISTRY.by_code)
+        else:
+            sources = narrowed_sources(X, REGISTRY.by_code)
+        self._train_rows = locate(self.train_row_ids_, sources)
+        group, sources = row_groups(self._train_rows["row_id"].to_numpy(), sources)
         self._train_sources = (group, [source.light() for source in sources])
 
     # -- scoring ---------------------------------------------------------------------------

@@ -70,25 +70,37 @@ def input_positions(input_ids, row_ids, n):
     return order[found]
 
 
-def locate(ids):
+def locate(ids, sources=None):
     """The file lines behind each training row: a merged row once per parent.
 
-    Where a merge's parent rows stayed in the process that made it (a worker of
-    ``GridSearchCV(n_jobs=2)``), its rows are named by the merge itself (its
-    ``merge:`` URI and row number), as :func:`sktraceprop.row_lineage` cannot do
-    better there.
+    ``sources`` maps a code to its :class:`Source` (default: this process's registry;
+    :func:`~sktraceprop._lineage._read_paths.run_sources` gives a run's, whose files
+    name the paths the run's rows were read from). Where a merge's parent rows stayed
+    in the process that made it (a worker of ``GridSearchCV(n_jobs=2)``), its rows are
+    named by the merge itself (its ``merge:`` URI and row number), as
+    :func:`sktraceprop.row_lineage` cannot do better there.
     """
+    sources = REGISTRY.by_code if sources is None else sources
     try:
-        return lineage_frame(ids, REGISTRY.by_code, position_name="train_index")
+        return lineage_frame(ids, sources, position_name="train_index")
     except LineageError:
         codes = codes_of(ids)
-        table = {int(c): REGISTRY.by_code(int(c)) for c in pd.unique(codes)}
-        return pd.DataFrame(
+        table = {int(c): sources(int(c)) for c in pd.unique(codes)}
+        out = pd.DataFrame(
             {
                 "train_index": np.arange(ids.size),
                 "row_id": ids,
                 "source_id": [table[int(c)].source_id for c in codes],
-                "uri": [table[int(c)].uri for c in codes],
+                # a file read from several paths (copies) by a fit that cannot say
+                # which: no one uri, every path in uris (see lineage_frame)
+                "uri": [_one_uri(table[int(c)]) for c in codes],
                 "line": lines_of(ids),
             }
         )
+        if any(len(s.uris()) > 1 for s in table.values()):
+            out["uris"] = [tuple(table[int(c)].uris()) for c in codes]
+        return out
+
+
+def _one_uri(source):
+    return source.uri if len(source.uris()) == 1 else None

@@ -36,6 +36,7 @@ from .._lineage._capture import resolve_row_ids
 from .._lineage._current import FingerprintCarryMixin
 from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_routes import weighted_parts
+from .._lineage._read_paths import run_table
 from .._lineage._record import changes, source_table
 from .._lineage._rows import rows_behind
 from .._lineage._skorch import skorch_fit_indices
@@ -549,7 +550,8 @@ class GradientCorrectionUnlearner(
         self._fingerprint_now = fingerprint(self.estimator_)
         # The sources of the training rows, with the parents of merged and aggregate rows
         # (ids only), so that a pickled unlearner can still follow them.
-        self._sources = source_table(ids)
+        # (a file read from several paths, copies: the paths the run's rows were read from)
+        self._sources = run_table(lineage, source_table(ids))
         self._derived = any(s.derived for s in self._sources.values())
         self._parents = None
         hold(self)  # another unlearner's removal of these rows names this one

@@ -22,6 +22,7 @@ from .._lineage._current import changed_steps
 from .._lineage._ids import codes_of
 from .._lineage._io import lineage_frame
 from .._lineage._op_rows import leaf_paths, name_only, positions_through
+from .._lineage._read_paths import narrowed_table
 from .._lineage._record import collect_ops, source_table, upstream_ops
 from .._lineage._upstream_outputs import identify
 from .._lineage._upstream_rows import restrict_rows
@@ -442,7 +443,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             self.n_samples_fit_ = X.shape[0]
             self.row_ids_ = row_ids
             hold(self)  # a removal of any of these rows names this valuer
-            self._sources = source_table(row_ids)
+            # (a file read from several paths, copies: those the given rows were read from)
+            self._sources = narrowed_table(given_rows, source_table(row_ids))
             self.ops_ = self._collect_ops(self._sources, given_rows, row_ids)
             return self
 
@@ -636,7 +638,11 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         table : DataFrame
             Columns ``source_id``, ``uri``, ``sha256``, ``n_rows``, ``sum`` and
             ``mean`` of the values in ``values_``, one row per source, sorted by
-            ``source_id``, then ``uri``, then load time.
+            ``source_id``, then ``uri``, then load time. A file read from several
+            paths (copies under one ``source_id``) whose rows given to fit did not
+            carry the path they were read from (see :func:`sktraceprop.row_lineage`)
+            has no ``uri``, and a ``uris`` column lists its paths (each holding the
+            same bytes).
         """
         with shared_use(self):  # never during a fit of this valuer (see fit)
             frame = self._lineage_rows()
@@ -652,13 +658,16 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                     sources[i].sha256,
                 ),
             )
+            several = [len(s.uris()) > 1 for s in sources]  # copies: which is not known
             head = pd.DataFrame(
                 {
                     "source_id": [s.source_id for s in sources],
-                    "uri": [s.uri for s in sources],
+                    "uri": [None if k else s.uri for s, k in zip(sources, several)],
                     "sha256": [s.sha256 for s in sources],
                 }
             )
+            if any(several):
+                head["uris"] = pd.Series([tuple(s.uris()) for s in sources], dtype=object)
             out = pd.concat([head, table.reset_index(drop=True)], axis=1)
             return out.iloc[order].reset_index(drop=True)
 

@@ -14,6 +14,7 @@ was fitted on, in the order it saw them.
 import csv
 import io
 import re
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import numpy as np
@@ -67,8 +68,25 @@ def _key_at(uri, line):
     return next(csv.reader(io.StringIO(rest.decode(), newline="")))[0]
 
 
-def _keys(frame):
-    return [_key_at(uri, line) for uri, line in zip(frame["uri"], frame["line"])]
+def _keys(frame, folder=None):
+    """The key at each row's line. A row named by several paths (copies of one file:
+    each example writes its files into a fresh folder, and a chain that drops the
+    frame's mark of the path read, get_dummies say, cannot say which copy) has the key
+    that every copy holds at that line, and ``folder``'s copy (the file this example
+    read) is among them."""
+    if "uris" not in frame:
+        return [_key_at(uri, line) for uri, line in zip(frame["uri"], frame["line"])]
+    out = []
+    for uri, uris, line in zip(frame["uri"], frame["uris"], frame["line"]):
+        if isinstance(uri, str):
+            out.append(_key_at(uri, line))
+            continue
+        keys = {_key_at(u, line) for u in uris}
+        assert len(uris) > 1 and len(keys) == 1, uris
+        folders = {Path(unquote(urlparse(u).path)).parent for u in uris}
+        assert folder is None or folder.resolve() in folders, (folder, uris)
+        out.append(keys.pop())
+    return out
 
 
 def _cli_lines(db, run_id, row):
@@ -365,4 +383,4 @@ def test_chains_of_pandas_operations_name_each_rows_line_or_refuse(
         assert moving is not None, f"refused after {ops}: {exc}"
         assert "holds the values loaded for" in str(exc)
         return
-    assert _keys(pipe.trace(np.arange(len(X)))) == X["key"].tolist(), ops
+    assert _keys(pipe.trace(np.arange(len(X))), tmp_path) == X["key"].tolist(), ops

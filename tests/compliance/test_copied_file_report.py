@@ -1,5 +1,6 @@
-"""A report of a model trained on a copy of a file read under the same source_id lists
-every path read and says which one gave the rows is not recorded."""
+"""A report of a model trained on a copy of a file read under the same source_id names
+the copy; one trained on rows of both copies lists every path and says which one gave
+the rows is not recorded."""
 
 import shutil
 import warnings
@@ -15,7 +16,7 @@ from sktraceprop.exceptions import LineageWarning
 from .conftest import DEPLOYER, logged_pipeline
 
 
-def test_the_report_lists_every_path_the_bytes_were_read_from(tmp_path):
+def _copies(tmp_path):
     rng = np.random.default_rng(3)
     n = 30
     first = tmp_path / "a.csv"
@@ -30,21 +31,52 @@ def test_the_report_lists_every_path_the_bytes_were_read_from(tmp_path):
     second = tmp_path / "moved" / "a_copy.csv"
     second.parent.mkdir()
     shutil.copy(first, second)
+    return first, second
+
+
+def _report(tmp_path, frame):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LineageWarning)
+        store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+        pipe = logged_pipeline(store, frame[["age", "sex", "bp"]], frame["label"])
+        pipe.predict(frame[["age", "sex", "bp"]].iloc[:3])
+        data = compliance_report(pipe, **DEPLOYER).to_dict()
+        html = compliance_report(pipe, **DEPLOYER).to_html()
+    jsonschema.validate(data, stp.compliance.report_schema())
+    assert store.verify()
+    assert stp.compliance.verify(data, store=store)  # made again from the store: the same
+    return data, html
+
+
+def test_the_report_of_a_model_on_the_copy_names_the_copy(tmp_path):
+    """Before: the report named a.csv (the first path read) as the source's uri for a
+    model fitted on the rows read from moved/a_copy.csv."""
+    first, second = _copies(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LineageWarning)
         stp.read_csv(first, source_id="clinic")
         df = stp.read_csv(second, source_id="clinic")
-        store = stp.stores.SQLiteStore(tmp_path / "audit.db")
-        pipe = logged_pipeline(store, df[["age", "sex", "bp"]], df["label"])
-        pipe.predict(df[["age", "sex", "bp"]].iloc[:3])
-        data = compliance_report(pipe, **DEPLOYER).to_dict()
-    jsonschema.validate(data, stp.compliance.report_schema())
+    data, html = _report(tmp_path, df)
     (s,) = data["sources"]
     read = second.resolve().as_uri()  # the truth: the path this model's frame came from
-    assert read in s["uris"] and first.resolve().as_uri() in s["uris"]
-    assert [r.get("uri") for r in s["other_reads"]] == [read]
-    assert read in s["reads_note"] and "not recorded" in s["reads_note"]
+    assert s["uri"] == read
+    assert "uris" not in s and "other_reads" not in s and "reads_note" not in s
+    assert read in html and first.resolve().as_uri() not in html
+
+
+def test_the_report_lists_every_path_the_rows_may_come_from(tmp_path):
+    """A model fitted on rows of both copies (a concat): which copy a row came from is
+    not known; the report lists both paths and says so."""
+    first, second = _copies(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LineageWarning)
+        da = stp.read_csv(first, source_id="clinic")
+        df = stp.read_csv(second, source_id="clinic")
+    data, html = _report(tmp_path, pd.concat([da.iloc[:15], df.iloc[15:]]))
+    (s,) = data["sources"]
+    both = [first.resolve().as_uri(), second.resolve().as_uri()]
+    assert s["uris"] == both
+    assert [r.get("uri") for r in s["other_reads"]] == both[1:]
+    assert all(u in s["reads_note"] for u in both) and "not recorded" in s["reads_note"]
     assert [r["uri"] for r in s["rows_by_read"]] == s["uris"]
-    assert read in compliance_report(pipe, **DEPLOYER).to_html()
-    assert store.verify()
-    assert stp.compliance.verify(data, store=store)  # made again from the store: the same
+    assert all(u in html for u in both)
