@@ -48,15 +48,19 @@ pipe = stp.make_traced_pipeline(pre, LogisticRegression(), store=store, log_pred
 pipe.fit(X_tr, y_tr)
 
 # %%
-# Use the model: each call is one hash-chained audit event (run, UTC time, rows, SHA-256
-# of the input rows, outputs). One decision is explained, and the explanation logged.
+# Use the model: each call is one hash-chained audit event (run, UTC time, rows, a
+# commitment to the SHA-256 of the input rows under a salt kept beside the chain, which
+# ``store.erase_predictions`` deletes for a person who asks, outputs). One decision is
+# explained, and the explanation logged the same way.
 decisions = pipe.predict(X_te)
 pipe.predict_proba(X_te.iloc[:10])
 explainer = stp.InfluenceExplainer(FrozenEstimator(pipe)).fit(X_tr, y_tr)
 explainer.explain(X_te.iloc[:1], top_k=5, log=True)
 for event in store.events():
     p = event["payload"]
-    print(event["seq"], event["kind"], event["created_at"], p["n_rows"], p["input_sha256"][:16])
+    print(
+        event["seq"], event["kind"], event["created_at"], p["n_rows"], p["input_commitment"][:12]
+    )
 
 # %%
 # The report, signed with an Ed25519 key (the same kind of key as store checkpoints).
