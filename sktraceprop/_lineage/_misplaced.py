@@ -20,15 +20,19 @@ value repeats (once per row of its join group), yet each still names one row of 
 parent it was merged from: the merged rows a row may hold are named through their
 parents (:mod:`._misplaced_merge`), witnesses or not. And a row whose record is in the
 data with its own values is not taken as moved: another row was made equal to it
-(values capped).
+(values capped). The record a row holds may be of any source loaded in this process,
+one X has no row of too (a frame's ids moved onto another's rows, its own rows then
+dropped): the witness rows of every load kept are searched.
 """
 
 from collections import Counter
 
 import numpy as np
 
+from ..exceptions import LineageError
 from ._ids import codes_of, distinct_codes
 from ._misplaced_merge import MergeRows, RowsOfX, held_merged_row
+from ._source import REGISTRY
 from ._witness import WITNESSES, _equal, _is_numeric, _take_columns, cell_keys, witness_mask
 
 #: Columns that must differ (each loaded non-missing) before a row counts as moved.
@@ -126,7 +130,8 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
     record and in no other witness row's (for a merge: ``j`` joins the parent rows its
     values name, see :mod:`._misplaced_merge`), and it shares more values (at least
     ``MIN_COLUMNS``) with ``j``'s record than with its own; and ``j``, where ``X`` has
-    it, no longer holds its record either.
+    it, no longer holds its record either. ``j`` may be of any source whose loads this
+    process keeps, whether ``X`` has rows of it or not.
 
     Parameters
     ----------
@@ -177,7 +182,15 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
         moved, own, agree, mine = _rows_moved(X, names, ids, loads, hit, skip, as_loaded)
         own_rows.update(ids[hit[own]].tolist())
         candidates += [(int(hit[c]), int(agree[c]), mine, c) for c in np.flatnonzero(moved)]
-    # the rows' values may be another source's (two frames' indexes swapped)
+    if not candidates:
+        return None
+    # the rows' values may be another source's (two frames' indexes swapped), one X
+    # may have no row of (a frame's rows moved under another's ids, then dropped)
+    n_own = len(all_loads)
+    for source, load in _other_loads(distinct):
+        all_loads.append(load)
+        load_sources.append(source)
+        load_names.append({})
     indexes, rows = {}, {}  # per load; per (load, the candidates' columns)
     columns = [_compared(names, w, skip, m) for w, m in zip(all_loads, load_names)]
     # per load of a merge: its rows, named through their parents (witnesses or not)
@@ -215,8 +228,24 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
     if not moved_ids:
         return None
     return _held_elsewhere(
-        X, names, ids, all_loads, load_sources, columns, moved_ids, indexes, own_rows
+        X, names, ids, all_loads[:n_own], columns[:n_own], moved_ids, indexes, own_rows
     )
+
+
+def _other_loads(codes):
+    """``[(source, load)]``: the loads kept in this process (:data:`._witness.WITNESSES`)
+    of the sources not in ``codes`` whose source is registered with the content
+    loaded."""
+    mine = {int(c) for c in codes}
+    _, every = WITNESSES.every_load()
+    out = []
+    for code in sorted({int(c) for c, _ in every} - mine):
+        try:
+            source = REGISTRY.by_code(code)
+        except LineageError:  # (a code no source here has: nothing to name it by)
+            continue
+        out += [(source, load) for load in WITNESSES.loads(code, source.sha256)]
+    return out
 
 
 def _merge_rows(source, load, cols):
@@ -257,7 +286,7 @@ def _positions_holding(column, numeric, values):
     return [(int(r), v) for r, v in zip(hits, found) if v in values]
 
 
-def _held_elsewhere(X, names, ids, loads, sources, columns, moved_ids, indexes, own_rows):
+def _held_elsewhere(X, names, ids, loads, columns, moved_ids, indexes, own_rows):
     """A row of ``X`` that is not a witness holding the record of a witness row whose
     own row moved: found by a value of that record that only one witness row has and
     only one row of ``X`` holds (in a load of more than 512 rows, a moved row and the

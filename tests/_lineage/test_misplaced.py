@@ -80,6 +80,10 @@ def _moved(name, a, b):
     if name == "two sources, one index":
         both = pd.concat([a.iloc[:15], b.iloc[:15]])
         return both.set_axis(pd.concat([b.iloc[:15], a.iloc[:15]]).index)
+    if name == "another source's rows under one source's ids":
+        # the rows of X all have ids of n; their values are m's, a source X has no id of
+        both = pd.concat([a.iloc[:15], b.iloc[:15]])
+        return both.set_axis(pd.concat([b.iloc[:15], a.iloc[:15]]).index).iloc[:15]
     raise AssertionError(name)
 
 
@@ -94,6 +98,7 @@ def _moved(name, a, b):
         "ids shifted by one",
         "index permuted, then a column scaled",
         "two sources, one index",
+        "another source's rows under one source's ids",
         "a moved copy concatenated with the original",
     ],
 )
