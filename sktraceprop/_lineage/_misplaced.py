@@ -195,17 +195,30 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
     columns = [_compared(names, w, skip, m) for w, m in zip(all_loads, load_names)]
     # per load of a merge: its rows, named through their parents (witnesses or not)
     merges, rows_of_x = {}, RowsOfX(X, ids)
+
+    def row_in(k, mine, c):
+        cols = columns[k]
+        if k not in indexes:
+            indexes[k] = _Index(all_loads[k], [m for _, m in cols])
+            merges[k] = _merge_rows(load_sources[k], all_loads[k], cols)
+        if (k, id(mine)) not in rows:
+            rows[k, id(mine)] = list(zip(*(cell_keys(mine[n]) for n, _ in cols)))
+        return rows[k, id(mine)][c]
+
     for position, agree, mine, c in candidates:
         own = int(ids[position])
+        # a row still holding a value that names its own record (a key) has had values
+        # replaced, not moved: another source's record it matches is a copy of the same
+        # rows (a cleaned version loaded too), no evidence its id is wrong
+        keeps_own = any(
+            own in all_loads[k].ids and _names_own(k, row_in(k, mine, c), own, indexes)
+            for k in range(n_own)
+            if len(columns[k]) >= MIN_COLUMNS
+        )
         for k, cols in enumerate(columns):
-            if len(cols) < MIN_COLUMNS:
+            if len(cols) < MIN_COLUMNS or (k >= n_own and keeps_own):
                 continue
-            if k not in indexes:
-                indexes[k] = _Index(all_loads[k], [m for _, m in cols])
-                merges[k] = _merge_rows(load_sources[k], all_loads[k], cols)
-            if (k, id(mine)) not in rows:
-                rows[k, id(mine)] = list(zip(*(cell_keys(mine[n]) for n, _ in cols)))
-            row = rows[k, id(mine)][c]
+            row = row_in(k, mine, c)
             if merges[k] is not None:
                 found = held_merged_row(
                     cols, row, own, agree, merges[k], rows_of_x, MIN_COLUMNS, own not in own_rows
@@ -229,6 +242,17 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
         return None
     return _held_elsewhere(
         X, names, ids, all_loads[:n_own], columns[:n_own], moved_ids, indexes, own_rows
+    )
+
+
+def _names_own(k, row, own, indexes):
+    """Whether ``row`` holds a value of ``own``'s record that no other witness row of
+    load ``k`` has (a value that names the record, as a key does)."""
+    index = indexes[k]
+    record = index.keys_of(own)
+    return any(
+        v is not None and v == r and index.unique[j].get(v) is not None
+        for j, (v, r) in enumerate(zip(row, record))
     )
 
 
