@@ -20,15 +20,19 @@ value repeats (once per row of its join group), yet each still names one row of 
 parent it was merged from: the merged rows a row may hold are named through their
 parents (:mod:`._misplaced_merge`), witnesses or not. And a row whose record is in the
 data with its own values is not taken as moved: another row was made equal to it
-(values capped).
+(values capped). The record a row holds may be of any source loaded in this process,
+one X has no row of too (a frame's ids moved onto another's rows, its own rows then
+dropped): the witness rows of every load kept are searched.
 """
 
 from collections import Counter
 
 import numpy as np
 
+from ..exceptions import LineageError
 from ._ids import codes_of, distinct_codes
 from ._misplaced_merge import MergeRows, RowsOfX, held_merged_row
+from ._source import REGISTRY
 from ._witness import WITNESSES, _equal, _is_numeric, _take_columns, cell_keys, witness_mask
 
 #: Columns that must differ (each loaded non-missing) before a row counts as moved.
@@ -126,7 +130,8 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
     record and in no other witness row's (for a merge: ``j`` joins the parent rows its
     values name, see :mod:`._misplaced_merge`), and it shares more values (at least
     ``MIN_COLUMNS``) with ``j``'s record than with its own; and ``j``, where ``X`` has
-    it, no longer holds its record either.
+    it, no longer holds its record either. ``j`` may be of any source whose loads this
+    process keeps, whether ``X`` has rows of it or not.
 
     Parameters
     ----------
@@ -177,22 +182,43 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
         moved, own, agree, mine = _rows_moved(X, names, ids, loads, hit, skip, as_loaded)
         own_rows.update(ids[hit[own]].tolist())
         candidates += [(int(hit[c]), int(agree[c]), mine, c) for c in np.flatnonzero(moved)]
-    # the rows' values may be another source's (two frames' indexes swapped)
+    if not candidates:
+        return None
+    # the rows' values may be another source's (two frames' indexes swapped), one X
+    # may have no row of (a frame's rows moved under another's ids, then dropped)
+    n_own = len(all_loads)
+    for source, load in _other_loads(distinct):
+        all_loads.append(load)
+        load_sources.append(source)
+        load_names.append({})
     indexes, rows = {}, {}  # per load; per (load, the candidates' columns)
     columns = [_compared(names, w, skip, m) for w, m in zip(all_loads, load_names)]
     # per load of a merge: its rows, named through their parents (witnesses or not)
     merges, rows_of_x = {}, RowsOfX(X, ids)
+
+    def row_in(k, mine, c):
+        cols = columns[k]
+        if k not in indexes:
+            indexes[k] = _Index(all_loads[k], [m for _, m in cols])
+            merges[k] = _merge_rows(load_sources[k], all_loads[k], cols)
+        if (k, id(mine)) not in rows:
+            rows[k, id(mine)] = list(zip(*(cell_keys(mine[n]) for n, _ in cols)))
+        return rows[k, id(mine)][c]
+
     for position, agree, mine, c in candidates:
         own = int(ids[position])
+        # a row still holding a value that names its own record (a key) has had values
+        # replaced, not moved: another source's record it matches is a copy of the same
+        # rows (a cleaned version loaded too), no evidence its id is wrong
+        keeps_own = any(
+            own in all_loads[k].ids and _names_own(k, row_in(k, mine, c), own, indexes)
+            for k in range(n_own)
+            if len(columns[k]) >= MIN_COLUMNS
+        )
         for k, cols in enumerate(columns):
-            if len(cols) < MIN_COLUMNS:
+            if len(cols) < MIN_COLUMNS or (k >= n_own and keeps_own):
                 continue
-            if k not in indexes:
-                indexes[k] = _Index(all_loads[k], [m for _, m in cols])
-                merges[k] = _merge_rows(load_sources[k], all_loads[k], cols)
-            if (k, id(mine)) not in rows:
-                rows[k, id(mine)] = list(zip(*(cell_keys(mine[n]) for n, _ in cols)))
-            row = rows[k, id(mine)][c]
+            row = row_in(k, mine, c)
             if merges[k] is not None:
                 found = held_merged_row(
                     cols, row, own, agree, merges[k], rows_of_x, MIN_COLUMNS, own not in own_rows
@@ -215,8 +241,35 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
     if not moved_ids:
         return None
     return _held_elsewhere(
-        X, names, ids, all_loads, load_sources, columns, moved_ids, indexes, own_rows
+        X, names, ids, all_loads[:n_own], columns[:n_own], moved_ids, indexes, own_rows
     )
+
+
+def _names_own(k, row, own, indexes):
+    """Whether ``row`` holds a value of ``own``'s record that no other witness row of
+    load ``k`` has (a value that names the record, as a key does)."""
+    index = indexes[k]
+    record = index.keys_of(own)
+    return any(
+        v is not None and v == r and index.unique[j].get(v) is not None
+        for j, (v, r) in enumerate(zip(row, record))
+    )
+
+
+def _other_loads(codes):
+    """``[(source, load)]``: the loads kept in this process (:data:`._witness.WITNESSES`)
+    of the sources not in ``codes`` whose source is registered with the content
+    loaded."""
+    mine = {int(c) for c in codes}
+    _, every = WITNESSES.every_load()
+    out = []
+    for code in sorted({int(c) for c, _ in every} - mine):
+        try:
+            source = REGISTRY.by_code(code)
+        except LineageError:  # (a code no source here has: nothing to name it by)
+            continue
+        out += [(source, load) for load in WITNESSES.loads(code, source.sha256)]
+    return out
 
 
 def _merge_rows(source, load, cols):
@@ -257,7 +310,7 @@ def _positions_holding(column, numeric, values):
     return [(int(r), v) for r, v in zip(hits, found) if v in values]
 
 
-def _held_elsewhere(X, names, ids, loads, sources, columns, moved_ids, indexes, own_rows):
+def _held_elsewhere(X, names, ids, loads, columns, moved_ids, indexes, own_rows):
     """A row of ``X`` that is not a witness holding the record of a witness row whose
     own row moved: found by a value of that record that only one witness row has and
     only one row of ``X`` holds (in a load of more than 512 rows, a moved row and the

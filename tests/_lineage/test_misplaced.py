@@ -80,6 +80,10 @@ def _moved(name, a, b):
     if name == "two sources, one index":
         both = pd.concat([a.iloc[:15], b.iloc[:15]])
         return both.set_axis(pd.concat([b.iloc[:15], a.iloc[:15]]).index)
+    if name == "another source's rows under one source's ids":
+        # the rows of X all have ids of n; their values are m's, a source X has no id of
+        both = pd.concat([a.iloc[:15], b.iloc[:15]])
+        return both.set_axis(pd.concat([b.iloc[:15], a.iloc[:15]]).index).iloc[:15]
     raise AssertionError(name)
 
 
@@ -94,6 +98,7 @@ def _moved(name, a, b):
         "ids shifted by one",
         "index permuted, then a column scaled",
         "two sources, one index",
+        "another source's rows under one source's ids",
         "a moved copy concatenated with the original",
     ],
 )
@@ -369,3 +374,21 @@ def test_moves_in_merges_are_refused_or_traced_right(
             continue
         want = sorted(k for k in [X["key"].iloc[i], X["key_r"].iloc[i]] if pd.notna(k))
         assert got == want, (i, got, want, pipe.lineage_.notes)
+
+
+def test_a_row_cleaned_like_a_copy_loaded_as_another_source_is_its_own(tmp_path):
+    # A cleaned copy of the same rows loaded as another source (to compare), and the
+    # same cleaning applied in pandas: each row keeps its key, which names its own
+    # record, so it holds its own row with values replaced, not the copy's row (before
+    # the key rule, the search of other sources' loads refused the fit, saying the row
+    # ids no longer belonged to their rows)
+    raw = _write(tmp_path / "raw.csv", 40, "r", 3)
+    clean = raw.assign(a=(raw["a"] * 10).round(1), b=(raw["b"] * 10).round(1))
+    clean.reset_index(drop=True).to_csv(tmp_path / "clean.csv", index=False)
+    stp.read_csv(tmp_path / "clean.csv", source_id="clean")
+    X = raw.assign(a=(raw["a"] * 10).round(1), b=(raw["b"] * 10).round(1))
+    pipe = _fit(X[["key", "a", "b"]], X["y"])
+    trace = pipe.trace(np.arange(len(X)))
+    assert set(trace["source_id"]) == {"r"}
+    path = tmp_path / "raw.csv"
+    assert [_key_at(path, line) for line in trace["line"]] == X["key"].tolist()

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
@@ -350,6 +350,47 @@ _MOVING = {
 }
 
 
+def _rows(s, values, ys):
+    lines = ["key,a,b,note,y"] + [
+        f's{s}r{i},{v},0.0,"",{c}' for i, (v, c) in enumerate(zip(values, ys))
+    ]
+    return "\n".join(lines) + "\n"
+
+
+#: Three files; after these operations (seed 4072) a row of X holds file 3's record
+#: s2r6 under the id of file 1's s0r1, and X has no row id of file 3 (found by the
+#: property test below, which traced it silently to s0r1's line)
+_CROSS_SOURCE = dict(
+    files=[
+        _rows(0, range(1, 14, 3), [0, 1, 0, 0, 0]),
+        _rows(1, range(101, 117, 3), [0] * 6),
+        _rows(2, range(201, 232, 3), [0] * 6 + [1] + [0] * 4),
+    ],
+    chain=["sample", "head per label", "every other"],
+    moving="index permuted",
+    where=2,
+    seed=4072,
+)
+
+
+def test_a_row_holding_a_record_of_a_source_x_has_no_id_of_is_refused(tmp_path):
+    df = _write(tmp_path, _CROSS_SOURCE["files"], "chain")
+    rng = np.random.default_rng(_CROSS_SOURCE["seed"])
+    for name in ["sample", "head per label", "index permuted", "every other"]:
+        df = (_MOVING.get(name) or _KEEPING[name])(df, rng)
+    X, y = df[["key", "a", "b"]], df["y"].astype(int)
+    pre = stp.make_traced_column_transformer((StandardScaler(), ["a", "b"]))
+    pipe = stp.make_traced_pipeline(pre, LogisticRegression())
+    with pytest.raises(stp.exceptions.LineageError, match="holds the values loaded for") as info:
+        pipe.fit(X, y)
+    found = re.search(
+        r"row (\d+) of X holds the values loaded for (\S+) line (\d+)", str(info.value)
+    )
+    row, source, line = int(found[1]), found[2], int(found[3])
+    # the truth, from the raw bytes: the line named holds the row's key
+    assert _key_at((tmp_path / f"{source}.csv").as_uri(), line) == X["key"].iloc[row]
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     files=_keyed_sources(),
@@ -358,6 +399,7 @@ _MOVING = {
     where=st.integers(0, 4),
     seed=st.integers(0, 2**16),
 )
+@example(**_CROSS_SOURCE)
 def test_chains_of_pandas_operations_name_each_rows_line_or_refuse(
     tmp_path_factory, files, chain, moving, where, seed
 ):
