@@ -612,20 +612,20 @@ class SourceRegistry:
     def has_code(self, code):
         return int(code) in self._by_code
 
+    def _loaded(self):
+        """The registered sources users loaded (not anonymous data), taken under the lock:
+        another thread reading a file meanwhile must not break the iteration."""
+        with self._lock:
+            return [s for s in self._by_key.values() if s.kind != "anonymous"]
+
     def all_columns(self):
         """Column names of the registered sources that users loaded (not anonymous data)."""
-        return {
-            c for s in self._by_key.values() if s.kind != "anonymous" for c in s.columns_read()
-        }
+        return {c for s in self._loaded() for c in s.columns_read()}
 
     def sources_with_columns(self, columns):
         """Loaded (not anonymous) sources whose columns include all of ``columns``."""
         wanted = {str(c) for c in columns}
-        return [
-            s
-            for s in self._by_key.values()
-            if s.kind != "anonymous" and wanted and wanted <= s.columns_read().keys()
-        ]
+        return [s for s in self._loaded() if wanted and wanted <= s.columns_read().keys()]
 
     def log_op(self, op, sources):
         """Remember that a traced step outside any pipeline was applied to these sources.
