@@ -558,15 +558,16 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         """
         with shared_use(self):  # never during a fit of this valuer (see fit)
             X, y = self._validation_data(X, y)
-            self.values_, _, tied, _ = self._run(X, y, "KNN-Shapley values")
-            self.n_ties_ranked_by_index_ = int(tied.sum())
-            if self.n_ties_ranked_by_index_:
+            values, _, tied, _ = self._run(X, y, "KNN-Shapley values")
+            n_tied = int(tied.sum())
+            # Locals first: another thread's value() may store its own values_ at any
+            # moment; this call returns (and warns about) its own.
+            self.values_, self.n_ties_ranked_by_index_ = values, n_tied
+            if n_tied:
                 warnings.warn(
-                    tie_warning(self.n_ties_ranked_by_index_, tied.size, self.task_),
-                    UserWarning,
-                    stacklevel=2,
+                    tie_warning(n_tied, tied.size, self.task_), UserWarning, stacklevel=2
                 )
-            return self.values_
+            return values
 
     def score(self, X, y):
         """KNN utility of the whole training set on a validation set.

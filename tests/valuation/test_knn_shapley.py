@@ -1156,3 +1156,41 @@ def test_a_column_vector_of_labels_is_one_label_per_row_in_fit_and_value():
         np.testing.assert_array_equal(got, flat.value(X_val, y_val))
     with pytest.raises(ValueError, match=r"1-D with one label per row"):
         flat.value(X_val, np.stack([y_val, y_val], axis=1))
+
+
+def test_value_returns_its_own_values_while_another_thread_values(monkeypatch):
+    # value() stored values_ and then returned self.values_: a value() call of another
+    # thread finishing in between (here: during the first call's tie warning) made the
+    # first call return the other validation set's values.
+    import threading
+
+    from sktraceprop.valuation import _knn_shapley
+
+    X = np.repeat(np.arange(6.0), 2)[:, None]  # duplicated rows: ties, so a warning
+    y = np.array([0, 1] * 6)
+    Xv1, yv1 = np.array([[0.1], [2.2]]), np.array([0, 1])
+    Xv2, yv2 = np.array([[4.9], [5.1]]), np.array([1, 1])
+    valuer = KNNShapleyValuer(3).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        own1 = clone(valuer).fit(X, y).value(Xv1, yv1)
+        own2 = clone(valuer).fit(X, y).value(Xv2, yv2)
+    assert not np.array_equal(own1, own2)
+
+    real_warning, other = _knn_shapley.tie_warning, {}
+
+    def warning_while_another_thread_values(*args):
+        if not other:  # the first call only: run the other thread's value() now
+            other["thread"] = threading.Thread(
+                target=lambda: other.setdefault("values", valuer.value(Xv2, yv2))
+            )
+            other["thread"].start()
+            other["thread"].join()
+        return real_warning(*args)
+
+    monkeypatch.setattr(_knn_shapley, "tie_warning", warning_while_another_thread_values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = valuer.value(Xv1, yv1)
+    np.testing.assert_array_equal(other["values"], own2)
+    np.testing.assert_array_equal(got, own1)
