@@ -131,6 +131,9 @@ class BaseStore(ABC):
         ):
             self._upgrade_tried = True
             self._upgrade_to_salts()
+        if getattr(self, "schema_version", 4) == 2 and not self.__dict__.get("_unsalted_said"):
+            self._unsalted_said = True
+            _say_not_salted(self)
         return self._salts_predictions
 
     def _upgrade_to_salts(self):
@@ -746,3 +749,19 @@ class BaseStore(ABC):
     def checkpoints(self):
         """The stored checkpoints, oldest first (JSON-safe dicts, as :meth:`checkpoint`)."""
         return _checkpoint.stored_checkpoints(self)
+
+
+def _say_not_salted(store):
+    """Warn (once per handle) that a store of schema version 2 logs calls unsalted: it is
+    not upgraded (its runs are unsealed; version 3 changed how runs are stored)."""
+    from ..utils._stack import user_stacklevel
+
+    warnings.warn(
+        f"{store!r} has schema version 2, which is not upgraded: the calls its models log "
+        "are not salted (the plain SHA-256 of their input rows stays under the hash chain, "
+        "and erase_predictions cannot make them unfindable: whoever holds a person's rows "
+        "finds the call that scored them). Log calls to a store of the current version "
+        "(a new one) to be able to erase them.",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
