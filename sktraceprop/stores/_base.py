@@ -418,10 +418,14 @@ class BaseStore(ABC):
         and in every exact other form it tries; a row scored inside a batch is found
         only with that whole batch) and, in one transaction, deletes each call's salt
         (kept beside the chain, see :mod:`._prediction_salts`) and appends a
-        ``store.prediction_erasure`` audit event naming the calls (their ``seq``) and
-        the reason. The ``"explanation"`` events of the rows
+        ``store.prediction_erasure`` audit event giving the reason, which names no call:
+        it commits to every call erased so far under a key the next erasure deletes
+        (see :mod:`._prediction_erasures`), so the chain does not tie the request to
+        the calls' outputs. The ``"explanation"`` events of the rows
         (``InfluenceExplainer.explain(..., log=True)``, which commit to the rows
-        explained the same way) are erased with them and named among the calls. The
+        explained the same way) are erased with them and returned among the calls.
+        A store with a salt deleted outside sktraceprop is refused
+        (:class:`~sktraceprop.exceptions.CorruptStoreError`, nothing written). The
         old bytes are then wiped from the store's files, as :meth:`erase_rows` does.
         After it, ``find_predictions(X)`` finds none of them, the store holds neither
         their salts nor the plain SHA-256 of their input, and :meth:`verify` passes: it
@@ -610,8 +614,9 @@ class BaseStore(ABC):
         run and source against the digest its ``store.run``/``store.source`` event holds
         (an edited record, row id or merge parent; a deleted run or source; one added
         without an event); the salts of logged calls against the ``salt_sha256`` their
-        events hold, each one missing named by a ``store.prediction_erasure`` event
-        (what a salted call committed to cannot be checked without its input rows);
+        events hold, the calls without their salt being those the last
+        ``store.prediction_erasure`` event committed to (what a salted call committed
+        to cannot be checked without its input rows);
         and the stored checkpoints against the chain.
 
         With ``public_key``, also that every stored checkpoint is signed by that key,
