@@ -9,6 +9,7 @@ Commands:
   verify    check a compliance report (and, with --db, its store)
   check     the full integrity check of a SQLite store (read-only)
   erase     erase what every stored run holds of a source's rows (an erasure request)
+  erase-predictions  erase the logged calls that scored a CSV file's rows
 
 Run "sktraceprop COMMAND --help" for the options of one command.
 """
@@ -268,7 +269,8 @@ def _print(*args, out=None, file=None):
 
 
 def _open_store(db, full_check=False):
-    """An existing SQLite store, read-only: no command but ``erase`` writes to a store."""
+    """An existing SQLite store, read-only: no command but ``erase`` and
+    ``erase-predictions`` writes to a store."""
     from .stores import SQLiteStore
 
     path = Path(db)
@@ -802,6 +804,9 @@ def _parser():
     p.add_argument(
         "--dry-run", action="store_true", help="say what would be erased; write nothing"
     )
+    from ._cli_erase_predictions import add_command
+
+    add_command(command)
     return parser
 
 
@@ -845,6 +850,12 @@ def _cmd_erase(args, out):
     return 0
 
 
+def _cmd_erase_predictions(args, out):
+    from ._cli_erase_predictions import run
+
+    return run(args, out)
+
+
 _COMMANDS = {
     "runs": _cmd_runs,
     "trace": _cmd_trace,
@@ -853,6 +864,7 @@ _COMMANDS = {
     "verify": _cmd_verify,
     "check": _cmd_check,
     "erase": _cmd_erase,
+    "erase-predictions": _cmd_erase_predictions,
 }
 
 

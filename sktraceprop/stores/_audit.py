@@ -13,6 +13,7 @@ from ._chain import (
     stored_event_hash,
 )
 from ._load_run import decode_source, read_run
+from ._prediction_erasures import State
 from ._prediction_salts import INPUT_KINDS, PREDICTION_ERASURE_EVENT, check_salts
 from ._sealed import REDACTION_EVENT, is_sealed
 
@@ -48,13 +49,13 @@ def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
                 wanted.add(int(cp["event_seq"]))
             except (KeyError, TypeError, ValueError):
                 continue
-        salted, erased = {}, {}
+        salts = State()
         heads, run_events, source_events, redactions = _check_chain(
-            store, wanted, problems, report, (salted, erased)
+            store, wanted, problems, report, salts
         )
         cache = _check_sources(store, source_events, problems, report)
         _check_runs(store, run_events, cache, problems, report, redactions)
-        check_salts(store, salted, erased, problems)
+        check_salts(store, salts, problems)
     _check_checkpoints(
         store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
     )
@@ -127,9 +128,9 @@ def _stored_checkpoints(store, problems):
 
 def _check_chain(store, wanted, problems, report, salts=None):
     """Walk every event: links, hashes, numbering; collect the store's own events, and
-    into ``salts`` (two dicts) the salted prediction events (``{seq: salt_sha256}``) and
-    the calls erased (``{seq: erasure event seq}``)."""
-    salted, erased = ({}, {}) if salts is None else salts
+    into ``salts`` (a :class:`._prediction_erasures.State`) the salted prediction events
+    and the erasures of calls."""
+    salts = State() if salts is None else salts
     heads, run_events, source_events, redactions = {0: GENESIS}, {}, {}, {}
     prev_hash, prev_seq = GENESIS, 0
 
@@ -160,7 +161,7 @@ def _check_chain(store, wanted, problems, report, salts=None):
                 payload, rehashed = stored_event_hash(row, checked=True)
             except ValueError as exc:
                 problem(seq, f"payload is not JSON as sktraceprop writes it ({exc})")
-                salted[seq] = None  # (whether it held a salt is unknown: named here)
+                salts.salted[seq] = None  # (whether it held a salt is unknown: named here)
                 if seq in wanted:  # (its hash as stored: a checkpoint is compared with it)
                     heads[seq] = stored
                 prev_hash, prev_seq = stored, seq
@@ -181,14 +182,8 @@ def _check_chain(store, wanted, problems, report, salts=None):
                 run_events[run_id] = (seq, payload)
             elif kind == REDACTION_EVENT:
                 redactions.setdefault(run_id, []).append(seq)
-            elif kind == PREDICTION_ERASURE_EVENT:
-                for call in payload.get("calls") or ():
-                    if isinstance(call, int):
-                        erased.setdefault(call, seq)
-            elif (
-                kind in INPUT_KINDS and isinstance(payload, dict) and "input_commitment" in payload
-            ):
-                salted[seq] = payload.get("salt_sha256")
+            elif kind == PREDICTION_ERASURE_EVENT or kind in INPUT_KINDS:
+                salts.add(seq, kind, payload)
             elif kind == SOURCE_EVENT:
                 key = (payload.get("source_id"), payload.get("sha256"))
                 if all(isinstance(k, str) for k in key):

@@ -131,6 +131,9 @@ class BaseStore(ABC):
         ):
             self._upgrade_tried = True
             self._upgrade_to_salts()
+        if getattr(self, "schema_version", 4) == 2 and not self.__dict__.get("_unsalted_said"):
+            self._unsalted_said = True
+            _say_not_salted(self)
         return self._salts_predictions
 
     def _upgrade_to_salts(self):
@@ -415,10 +418,14 @@ class BaseStore(ABC):
         and in every exact other form it tries; a row scored inside a batch is found
         only with that whole batch) and, in one transaction, deletes each call's salt
         (kept beside the chain, see :mod:`._prediction_salts`) and appends a
-        ``store.prediction_erasure`` audit event naming the calls (their ``seq``) and
-        the reason. The ``"explanation"`` events of the rows
+        ``store.prediction_erasure`` audit event giving the reason, which names no call:
+        it commits to every call erased so far under a key the next erasure deletes
+        (see :mod:`._prediction_erasures`), so the chain does not tie the request to
+        the calls' outputs. The ``"explanation"`` events of the rows
         (``InfluenceExplainer.explain(..., log=True)``, which commit to the rows
-        explained the same way) are erased with them and named among the calls. The
+        explained the same way) are erased with them and returned among the calls.
+        A store with a salt deleted outside sktraceprop is refused
+        (:class:`~sktraceprop.exceptions.CorruptStoreError`, nothing written). The
         old bytes are then wiped from the store's files, as :meth:`erase_rows` does.
         After it, ``find_predictions(X)`` finds none of them, the store holds neither
         their salts nor the plain SHA-256 of their input, and :meth:`verify` passes: it
@@ -607,8 +614,9 @@ class BaseStore(ABC):
         run and source against the digest its ``store.run``/``store.source`` event holds
         (an edited record, row id or merge parent; a deleted run or source; one added
         without an event); the salts of logged calls against the ``salt_sha256`` their
-        events hold, each one missing named by a ``store.prediction_erasure`` event
-        (what a salted call committed to cannot be checked without its input rows);
+        events hold, the calls without their salt being those the last
+        ``store.prediction_erasure`` event committed to (what a salted call committed
+        to cannot be checked without its input rows);
         and the stored checkpoints against the chain.
 
         With ``public_key``, also that every stored checkpoint is signed by that key,
@@ -746,3 +754,19 @@ class BaseStore(ABC):
     def checkpoints(self):
         """The stored checkpoints, oldest first (JSON-safe dicts, as :meth:`checkpoint`)."""
         return _checkpoint.stored_checkpoints(self)
+
+
+def _say_not_salted(store):
+    """Warn (once per handle) that a store of schema version 2 logs calls unsalted: it is
+    not upgraded (its runs are unsealed; version 3 changed how runs are stored)."""
+    from ..utils._stack import user_stacklevel
+
+    warnings.warn(
+        f"{store!r} has schema version 2, which is not upgraded: the calls its models log "
+        "are not salted (the plain SHA-256 of their input rows stays under the hash chain, "
+        "and erase_predictions cannot make them unfindable: whoever holds a person's rows "
+        "finds the call that scored them). Log calls to a store of the current version "
+        "(a new one) to be able to erase them.",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )

@@ -4,7 +4,9 @@ The calls whose input held the rows are found as
 :func:`~sktraceprop.compliance.find_predictions` finds them (the rows as given and in
 every exact other form it tries). Of each salted call (see :mod:`._prediction_salts`),
 the salt is deleted, in one transaction with a ``store.prediction_erasure`` event that
-names the calls and the reason; then the store's files are wiped of the old bytes
+gives the reason and commits to every call erased so far without naming them (see
+:mod:`._prediction_erasures`: the chain must not tie the request to the calls'
+outputs); then the store's files are wiped of the old bytes
 (:meth:`BaseStore._scrub`, as for :meth:`BaseStore.erase_rows`). A call logged before
 salting holds the plain SHA-256 of its input in the chain, which nothing can erase: it
 is returned, not erased, and a warning says so.
@@ -15,6 +17,7 @@ import warnings
 from ..exceptions import CorruptStoreError
 from ..utils._stack import user_stacklevel
 from ._append import _Chain
+from ._prediction_erasures import erasure_payload, missing, problems, read_state
 from ._prediction_salts import INPUT_KINDS, PREDICTION_ERASURE_EVENT, matching
 
 
@@ -74,18 +77,29 @@ def erase_predictions(store, X, *, reason, run_id=None, dry_run=False):
         calls = [seq for seq in salted if seq in held]  # (another writer may have erased)
         if not calls:
             return None
-        chain = _Chain(store, writer)
-        event = chain.append(
-            PREDICTION_ERASURE_EVENT, {"calls": calls, "reason": reason.strip()}, None
-        )
-        deleted = writer.delete_salts(calls)
-        if deleted != len(calls):
+        state = read_state(store)
+        wrong = problems(state, held)
+        if wrong:
+            # a commitment over salts deleted outside sktraceprop would hide the deletion
+            said = "; ".join(f"event {seq} {message}" for seq, message in wrong[:5])
             raise CorruptStoreError(
-                f"{store!r}: {deleted} of the {len(calls)} salts being erased were deleted "
+                f"{store!r}: the prediction salts held do not match the record ({said}); "
+                "nothing was erased. Audit the store with verify() or check()."
+            )
+        payload, key = erasure_payload(reason.strip(), missing(state, held) | set(calls))
+        chain = _Chain(store, writer)
+        event = chain.append(PREDICTION_ERASURE_EVENT, payload, None)
+        # the last erasure's key goes: its commitment can no longer be tested
+        gone = calls + [seq for seq, _ in state.erasures if seq in held]
+        deleted = writer.delete_salts(gone)
+        if deleted != len(gone):
+            raise CorruptStoreError(
+                f"{store!r}: {deleted} of the {len(gone)} salts being erased were deleted "
                 "(the database did not delete what it was asked to); nothing was changed"
             )
+        writer.insert_salt(event["seq"], key)
         chain.confirm()
-        made["event"] = event
+        made["event"], made["calls"] = event, calls
         return event
 
     def committed():
@@ -97,7 +111,7 @@ def erase_predictions(store, X, *, reason, run_id=None, dry_run=False):
     store._scrub()
     return {
         "event_seq": None if event is None else event["seq"],
-        "calls": [] if event is None else list(event["payload"]["calls"]),
+        "calls": [] if event is None else list(made["calls"]),
         "unsalted": unsalted,
         "wiped": not store._erasure_left(),
     }

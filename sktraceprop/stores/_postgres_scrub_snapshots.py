@@ -11,7 +11,15 @@ with the oldest transaction ids every other server process, replication slot and
 prepared transaction holds (:func:`older_holders`): the wipe is marked done only when
 none is older. Ids are compared as 64-bit (``xid8``: epoch and id), so a wraparound of
 the 32-bit ids cannot make an old snapshot look new. A logical slot's ``catalog_xmin``
-holds back the system catalogs only, not the table of values, and is not counted.
+holds back the system catalogs only, not the table of values, and is not counted; nor is
+the snapshot of a plain (lazy) ``VACUUM``, manual or autovacuum, of any table: the server
+leaves it out of the horizon ``VACUUM FULL`` keeps row versions for (its process is
+flagged ``PROC_IN_VACUUM``), so it keeps no erased value (checked on the bytes of a
+table rewritten while one runs). Such a process is told by its row in
+``pg_stat_progress_vacuum``; ``VACUUM FULL`` (``pg_stat_progress_cluster``) and
+``ANALYZE`` hold real snapshots and are counted. ``backend_xmin`` and ``backend_xid``
+are shown to every role, the processes of other roles included (only their query and
+state are hidden without ``pg_read_all_stats``): a restricted role sees every holder.
 """
 
 import re
@@ -81,15 +89,18 @@ def older_holders(store, con, pending):
 
     said = []
     for pid, user, app, state, start, xmin, xid in con.execute(
-        "SELECT pid, usename, application_name, state, xact_start, backend_xmin::text, "
-        "backend_xid::text FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-        "AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL) ORDER BY pid"
+        # a lazy VACUUM's xmin is left out of VACUUM FULL's horizon by the server
+        "SELECT a.pid, a.usename, a.application_name, a.state, a.xact_start, "
+        "CASE WHEN v.pid IS NULL THEN a.backend_xmin::text END, a.backend_xid::text "
+        "FROM pg_stat_activity a LEFT JOIN pg_stat_progress_vacuum v ON v.pid = a.pid "
+        "WHERE a.pid <> pg_backend_pid() "
+        "AND (a.backend_xmin IS NOT NULL OR a.backend_xid IS NOT NULL) ORDER BY a.pid"
     ):
         if older(xmin, xid):
             since = f", transaction since {start:%Y-%m-%d %H:%M:%S %Z}" if start else ""
-            said.append(
-                f"pid {pid} ({user or '?'}, {app or 'no application_name'}, {state or '?'}{since})"
-            )
+            state = state or "its state hidden from this role"
+            app = app or "no application_name"
+            said.append(f"pid {pid} ({user or '?'}, {app}, {state}{since})")
     for name, xmin in con.execute(
         "SELECT slot_name, xmin::text FROM pg_replication_slots WHERE xmin IS NOT NULL"
     ):

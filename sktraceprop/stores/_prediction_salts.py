@@ -10,17 +10,18 @@ and ``salt_sha256 = SHA-256("sktraceprop-salt-1\\n" + salt)``. The salt is kept 
 the chain (table ``prediction_salts``, keyed by the event's ``seq``), so that
 :func:`~sktraceprop.compliance.find_predictions` finds the call by recomputing the
 commitment with it. Erasing the call (:meth:`BaseStore.erase_predictions`) deletes the
-salt and appends a ``store.prediction_erasure`` event naming the calls and why: the
-commitment can then not be tested against candidate rows (the salt cannot be guessed,
-nor recovered from ``salt_sha256``). An ``"explanation"`` event
+salt and appends a ``store.prediction_erasure`` event giving why (and committing to the
+calls erased without naming them: :mod:`._prediction_erasures`): the commitment can
+then not be tested against candidate rows (the salt cannot be guessed, nor recovered
+from ``salt_sha256``). An ``"explanation"`` event
 (``InfluenceExplainer.explain(..., log=True)``) commits to the rows it explained the same
 way, and is erased with the calls that scored them.
 
 What ``verify()`` checks of it: every salt held belongs to a salted prediction event and
 hashes to its ``salt_sha256`` (a replaced salt, which would hide the call from
-``find_predictions``, is found); every salted event without its salt is named by a
-``store.prediction_erasure`` event (a salt deleted outside sktraceprop is found); no
-erased call's salt is held again. It cannot check that a commitment is the input's: that
+``find_predictions``, is found); the salted events without their salt are the calls
+the last ``store.prediction_erasure`` event committed to (a salt deleted, or an erased
+one put back, outside sktraceprop is found). It cannot check that a commitment is the input's: that
 needs the input rows. Events logged before salting (their payload holds
 ``input_sha256``) are read and verified as before; they are *unsalted*.
 """
@@ -95,14 +96,14 @@ def matching(events, salts, digests):
     return out
 
 
-def check_salts(store, salted, erased, problems):
+def check_salts(store, state, problems):
     """Add to ``problems`` what is wrong with the salts held beside the chain.
 
-    ``salted``: ``{seq: salt_sha256}`` of the salted events in the chain
-    (None for an event whose payload could not be read);
-    ``erased``: ``{seq: erasure event seq}`` of the calls erased by
-    ``store.prediction_erasure`` events.
+    ``state``: what the chain says of salted calls and their erasures
+    (:class:`._prediction_erasures.State`).
     """
+    from ._prediction_erasures import erasure_keys
+    from ._prediction_erasures import problems as erasure_problems
 
     def problem(seq, message):
         problems.append({"check": "prediction_salts", "seq": seq, "message": message})
@@ -112,19 +113,20 @@ def check_salts(store, salted, erased, problems):
     except Exception as exc:  # noqa: BLE001 (any read error is a finding, named)
         problems.append({"check": "prediction_salts", "message": f"unreadable: {exc}"})
         return
+    salted, named, keys = state.salted, state.named, erasure_keys(state)
     for seq, salt in sorted(held.items()):
-        if seq in salted and salted[seq] is None:
-            continue  # an event whose payload is unreadable (the chain check names it)
+        if (seq in salted and salted[seq] is None) or seq in keys:
+            continue  # (an unreadable event: the chain check names it; a key: below)
         if seq not in salted:
             problem(
                 seq,
                 "has a salt stored, but is no salted prediction or explanation event: added "
                 "outside sktraceprop",
             )
-        elif seq in erased:
+        elif seq in named:
             problem(
                 seq,
-                f"has its salt stored again after erasure event {erased[seq]} erased it",
+                f"has its salt stored again after erasure event {named[seq]} erased it",
             )
         elif not isinstance(salt, str) or salt_sha256(salt) != salted[seq]:
             problem(
@@ -132,12 +134,8 @@ def check_salts(store, salted, erased, problems):
                 "has a salt that does not match the salt_sha256 its event holds (replaced "
                 "outside sktraceprop: find_predictions would not find the call)",
             )
-    for seq in sorted(s for s in set(salted) - set(held) - set(erased) if salted[s]):
-        problem(
-            seq,
-            "is a salted prediction or explanation event whose salt is gone without a "
-            f"{PREDICTION_ERASURE_EVENT} event naming it: deleted outside sktraceprop",
-        )
+    for seq, message in erasure_problems(state, held):
+        problem(seq, message)
 
 
 def unsalted_inputs(store):

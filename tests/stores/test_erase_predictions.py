@@ -8,6 +8,7 @@ raw bytes of the store (the SQLite file and its log, the PostgreSQL table's file
 server's data folder, a MemoryStore's pickle), and ``verify()``.
 """
 
+import hashlib
 import pickle
 import sqlite3
 import tempfile
@@ -97,7 +98,13 @@ def test_an_erased_call_is_no_longer_found_nor_its_salt_held(backend):
     assert store.verify()
     (record,) = store.events(kind="store.prediction_erasure", include_store_events=True)
     assert record["seq"] == erased["event_seq"]
-    assert record["payload"] == {"calls": [target], "reason": "GDPR Art. 17 request 7"}
+    # the event names no call: the chain must not tie the request to the call's outputs
+    payload = record["payload"]
+    assert set(payload) == {"reason", "erased_commitment", "key_sha256"}
+    assert payload["reason"] == "GDPR Art. 17 request 7"
+    key = backend.make()._raw_prediction_salts()[record["seq"]]
+    text = f"sktraceprop-erased-1\n{key}\n{target}"
+    assert payload["erased_commitment"] == hashlib.sha256(text.encode()).hexdigest()
     held = _held_bytes(backend, backend.make())
     assert salt.encode() not in held and digest.encode() not in held
     # what stays, as documented: the call's outputs and counts, under the chain
@@ -167,8 +174,15 @@ def test_a_salt_changed_outside_sktraceprop_fails_verify(backend, edit):
     store = backend.make()
     with pytest.raises(CorruptStoreError, match="prediction_salts") as info:
         store.verify()
-    where = 999 if edit == "added" else first
+    # a salt put back is found through the last erasure's commitment: that event named
+    where = {"added": 999}.get(edit, first)
+    if edit == "written back":
+        where = _last_erasure(store)
     assert [p["seq"] for p in info.value.problems if p["check"] == "prediction_salts"] == [where]
+
+
+def _last_erasure(store):
+    return store.events(kind="store.prediction_erasure", include_store_events=True)[-1]["seq"]
 
 
 def test_an_edited_or_removed_prediction_event_still_fails_verify(backend):
@@ -309,7 +323,7 @@ def test_a_postgresql_store_of_version_3_is_upgraded_when_a_call_is_logged(
     assert done["unsalted"] == found[:1] and done["calls"] == found[1:] and done["wiped"]
     assert any("before prediction events were salted" in m for m in said), said
     backend.sql("INSERT INTO prediction_salts VALUES (?, ?)", (found[1], "0" * 32))
-    with pytest.raises(CorruptStoreError, match="stored again after erasure event"):
+    with pytest.raises(CorruptStoreError, match="or an erased one put back"):
         backend.make().verify()
 
 
@@ -366,7 +380,10 @@ def test_erased_calls_are_never_found_and_the_others_always_are(kind, examples):
             assert {j: _found(store, _person(j)) for j in range(4)} == logged
             assert store.verify()
         held = store._raw_prediction_salts()
-        assert sorted(held) == sorted(seq for seqs in logged.values() for seq in seqs)
+        erasures = store.events(kind="store.prediction_erasure", include_store_events=True)
+        keys = [e["seq"] for e in erasures[-1:]]  # the last erasure's key, and no other
+        assert sorted(held) == sorted([seq for seqs in logged.values() for seq in seqs] + keys)
+        held = {seq: salt for seq, salt in held.items() if seq not in keys}
         if tamper and held:
             _replace_salt(store, path, min(held))
             with pytest.raises(CorruptStoreError, match="does not match the salt_sha256"):
