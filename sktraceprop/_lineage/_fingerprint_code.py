@@ -69,6 +69,7 @@ import dis
 import functools
 import re
 import types
+import weakref
 
 from . import _fingerprint_cache as _cache
 from ._fingerprint_state import CONTAINERS, class_state
@@ -313,8 +314,27 @@ def feed_bases(h, cls, scheme):
     (:func:`feed_installed`), in the order of its MRO."""
     if scheme < 5:
         return
-    for klass in cls.__mro__:
-        feed_installed(h, klass, scheme)
+    kept = _INDEX_BASES.get(cls)
+    if kept is not None and kept[0] == scheme:
+        modules = kept[1]
+    else:
+        modules = tuple(
+            klass.__module__
+            for klass in cls.__mro__
+            if isinstance(getattr(klass, "__module__", None), str)
+            and origin(klass.__module__, scheme) == "index"
+        )
+        try:
+            _INDEX_BASES[cls] = (scheme, modules)
+        except TypeError:  # a class that takes no weak reference: found again each time
+            pass
+    for module in modules:
+        h.update(b"I" + installed_identity(module))
+
+
+#: ``{class: (scheme, the modules of its MRO's classes installed from a package index)}``
+#: (a module's origin is read once a process, so this changes with nothing).
+_INDEX_BASES = weakref.WeakKeyDictionary()
 
 
 def _class_name(value):
