@@ -13,10 +13,10 @@ as changed since fit (the unlearner refuses it, the report flags it). The rule:
   ``bytearray``, ``collections.deque``, or a subclass of one: ``OrderedDict``,
   ``defaultdict``, ``Counter``) that those functions change in place is state, named by
   key and container type only (``_cache = {}`` filled by ``self._cache[key] = value``,
-  ``del self._cache[key]``, ``self._seen[key] += 1``, or a changing method:
-  ``self.hits.append(x)``, ``type(self)._cache.setdefault(k, v)``; found in their
-  bytecode). Scheme 4 hashed its contents, so a class cache made a model read as
-  changed after its first ``predict``.
+  ``del self._cache[key]``, ``self._seen[key] += 1``, ``self._memo[a][b] = v``, or a
+  changing method: ``self.hits.append(x)``, ``type(self)._cache.setdefault(k, v)``,
+  ``self._memo[a].append(x)``; found in their bytecode). Scheme 4 hashed its
+  contents, so a class cache made a model read as changed after its first ``predict``.
 
 Everything else a class holds is its code, hashed by value: numbers, strings, bytes,
 tuples, frozensets, compiled patterns, and a mutable value the class's functions do not
@@ -26,7 +26,9 @@ What the rule cannot tell from the code: a container changed through an alias
 function filling ``Model._cache``) is hashed by value, so the fingerprint changes as it
 fills (a false alarm, never a silent match); a container the class's functions change
 is named, so an edit of its initial contents (``_cache = {"a": 1}`` to ``{"a": 2}``) is
-not seen. ``functools.lru_cache`` on a method keeps its entries in the wrapper, not the
+not seen; the change is found by the attribute's name, so a method changing another
+object's attribute of that name (``other.table.append(x)``) makes the class's
+``table`` state too. ``functools.lru_cache`` on a method keeps its entries in the wrapper, not the
 class: hashed by the function it wraps.
 """
 
@@ -96,21 +98,27 @@ def _attributes_assigned(code):
 
 
 def _changes_item(instructions, start):
-    """Whether the attribute read at ``instructions[start]`` is the container a later
-    ``STORE_SUBSCR``/``DELETE_SUBSCR`` writes into (its key computed on top of it) or
-    an augmented item assignment reads and writes (``COPY 2; COPY 2`` over it and its
-    key). The stack above the attribute is followed by each instruction's net effect,
-    and the walk stops where the attribute may have been consumed (the height falls back
-    to it), at a jump or a swap: unsure means not found (hashed by value: at worst a
-    false alarm)."""
-    height = 0  # items above the attribute's value
+    """Whether the attribute read at ``instructions[start]``, or an item of it (read
+    by subscripts: ``self._cache[a][b] = v``, ``self._cache[a].append(v)``), is changed
+    in place: the container a later ``STORE_SUBSCR``/``DELETE_SUBSCR`` writes into (its
+    key computed on top of it), one an augmented item assignment reads and writes
+    (``COPY 2; COPY 2`` over it and its key), or one a changing method is read off. The
+    stack above the value is followed by each instruction's net effect, and the walk
+    stops where the value may have been consumed (the height falls back to it), at a
+    jump or a swap: unsure means not found (hashed by value: at worst a false alarm)."""
+    height = 0  # items above the attribute's value (or its item's)
     for at in range(start + 1, min(start + 64, len(instructions))):
         inst = instructions[at]
+        if height == 0 and inst.opname in _ATTR_LOADS:
+            return inst.argval in _CHANGING
         if inst.opname in _ITEM_STORES:
             return height == 1
         if height == 1 and inst.opname == "COPY" and inst.arg == 2:
             following = instructions[at + 1] if at + 1 < len(instructions) else None
             return following is not None and following.opname == "COPY" and following.arg == 2
+        if height == 1 and inst.opname == "BINARY_SUBSCR":
+            height = 0  # an item of it, in its place: followed as it is
+            continue
         if inst.opname in _STOP or inst.opcode in dis.hasjrel or inst.opcode in dis.hasjabs:
             return False
         try:
@@ -132,12 +140,7 @@ def _containers_changed(code):
         for at, inst in enumerate(instructions):
             if inst.opname not in _ATTR_LOADS or not isinstance(inst.argval, str):
                 continue
-            following = instructions[at + 1] if at + 1 < len(instructions) else None
-            if (
-                following is not None
-                and following.opname in _ATTR_LOADS
-                and following.argval in _CHANGING
-            ) or _changes_item(instructions, at):
+            if _changes_item(instructions, at):
                 names.add(inst.argval)
     return frozenset(names)
 

@@ -337,6 +337,8 @@ _CONTAINERS = {
     "deque": ("collections.deque()", "self._c.extend([len(X)])"),
     "counter": ("collections.Counter()", "self._c[len(X)] += 1"),
     "nested": ("{}", "type(self)._c.setdefault(len(X), []).append(1)"),
+    "memo": ("collections.defaultdict(dict)", "self._c[len(X)][X.shape] = 1"),
+    "items": ("collections.defaultdict(list)", "self._c[len(X)].append(1)"),
 }
 _GEN = """
 import collections
