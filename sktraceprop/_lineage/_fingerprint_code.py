@@ -68,6 +68,7 @@ is not seen. Where a module came from is ``_install_origin``'s to say.
 import dis
 import functools
 import re
+import threading
 import types
 import weakref
 
@@ -325,7 +326,8 @@ def feed_bases(h, cls, scheme):
             and origin(klass.__module__, scheme) == "index"
         )
         try:
-            _INDEX_BASES[cls] = (scheme, modules)
+            with _INDEX_LOCK:
+                _INDEX_BASES[cls] = (scheme, modules)
         except TypeError:  # a class that takes no weak reference: found again each time
             pass
     for module in modules:
@@ -335,6 +337,7 @@ def feed_bases(h, cls, scheme):
 #: ``{class: (scheme, the modules of its MRO's classes installed from a package index)}``
 #: (a module's origin is read once a process, so this changes with nothing).
 _INDEX_BASES = weakref.WeakKeyDictionary()
+_INDEX_LOCK = threading.Lock()
 
 
 def _class_name(value):
