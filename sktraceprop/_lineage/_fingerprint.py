@@ -33,8 +33,10 @@ gave it, and one without class caches, index packages or modules of standard lib
 names the fingerprint scheme 4 gave it. Records of earlier schemes are compared with
 ``_fingerprint_match``. What a fingerprint cannot tell apart: functions and classes of
 the standard library, of the packages whose versions a run records and C functions of
-builtin modules are named by module and qualified name (such a package edited in place
-is not seen), objects with no state but their ``repr`` by that ``repr`` without
+builtin modules are named by module and qualified name (the standard library, or a
+recorded package whose RECORD lists no hash, edited in place is not seen; a recorded
+package's file that is no longer the SHA-256 its RECORD lists is named with its SHA-256
+too), objects with no state but their ``repr`` by that ``repr`` without
 addresses, and values nested deeper than ``MAX_DEPTH`` are refused (``ValueError``),
 never cut short.
 """

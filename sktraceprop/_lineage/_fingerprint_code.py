@@ -56,13 +56,16 @@ Scheme 5 (the current one) closes three gaps of scheme 4 (kept as ``scheme=4``):
   class from one) are named with their distribution's name and version and the SHA-256
   of their module's file (:func:`feed_installed`); scheme 4 named them by module and
   qualified name, so an index package edited in place under ``site-packages`` or
-  upgraded was not seen.
+  upgraded was not seen. A file of a package whose version a run records (scikit-learn,
+  NumPy, SciPy, pandas, joblib) edited in place, no longer the SHA-256 its RECORD lists,
+  is written with its SHA-256 too; as installed, nothing is added.
 
 *Installed code* is named by module and qualified name only: functions and classes of
 Python's standard library and of sktraceprop, scikit-learn, NumPy, SciPy, pandas and
 joblib (whose versions a run records), and C functions of builtin modules, whose code
-cannot be read. An edited copy of one of those (a file of scikit-learn changed in place)
-is not seen. Where a module came from is ``_install_origin``'s to say.
+cannot be read. An edited file of the standard library, or of a recorded package whose
+RECORD lists no hash (an editable or source install), is not seen. Where a module came
+from is ``_install_origin``'s to say.
 """
 
 import dis
@@ -74,7 +77,7 @@ import weakref
 
 from . import _fingerprint_cache as _cache
 from ._fingerprint_state import CONTAINERS, class_state
-from ._install_origin import installed_identity, origin
+from ._install_origin import installed_identity, origin, recorded_integrity
 
 #: Attributes of a class body that are not its code or values (``__firstlineno__``,
 #: Python 3.13: a line number), or are caches Python adds to it later
@@ -142,7 +145,10 @@ SCOPE = (
     "edited in place or upgraded is told apart. Functions and classes of Python's "
     "standard library, sktraceprop, scikit-learn, NumPy, SciPy, pandas and joblib (whose "
     "versions a run records) and C functions of builtin modules are named by module and "
-    "qualified name only, so one of those edited in place is not told apart"
+    "qualified name only; a file of a recorded package edited in place (no longer the "
+    "SHA-256 its installed RECORD lists) is named with its SHA-256, while an edited file "
+    "of the standard library, or of a recorded package whose RECORD lists no hash (an "
+    "editable or source install), is not told apart"
 )
 
 
@@ -156,14 +162,25 @@ def is_user(obj, scheme):
 def feed_installed(h, obj, scheme):
     """From scheme 5, what names the code of a function or class ``obj`` of a package
     installed from a package index (its distribution and the SHA-256 of its module's
-    file, :func:`_install_origin.installed_identity`), after a tag no earlier scheme
-    wrote; nothing for any other (user code, the standard library, the packages whose
-    versions a run records, C functions of builtin modules)."""
+    file, :func:`_install_origin.installed_identity`), or of a package whose version a
+    run records edited in place since it was installed (its file's SHA-256,
+    :func:`_install_origin.recorded_integrity`), after tags no earlier scheme wrote;
+    nothing for any other (user code, the standard library, a recorded package as
+    installed, C functions of builtin modules)."""
     if scheme < 5:
         return
     module = getattr(obj, "__module__", None)
-    if isinstance(module, str) and origin(module, scheme) == "index":
+    if isinstance(module, str):
+        _feed_module(h, module, origin(module, scheme))
+
+
+def _feed_module(h, module, kind):
+    if kind == "index":
         h.update(b"I" + installed_identity(module))
+    elif kind == "recorded":
+        edited = recorded_integrity(module)
+        if edited:
+            h.update(b"G" + edited)
 
 
 def _code_parts(code):
@@ -311,30 +328,37 @@ def feed_class_code(h, cls, depth, memo, feed):
 
 
 def feed_bases(h, cls, scheme):
-    """From scheme 5, each class of ``cls``'s bases installed from a package index
-    (:func:`feed_installed`), in the order of its MRO."""
+    """From scheme 5, each class of ``cls``'s bases installed from a package index, or
+    of a recorded package edited in place (:func:`feed_installed`), in the order of its
+    MRO."""
     if scheme < 5:
         return
     kept = _INDEX_BASES.get(cls)
     if kept is not None and kept[0] == scheme:
-        modules = kept[1]
+        parts = kept[1]
     else:
-        modules = tuple(
-            klass.__module__
-            for klass in cls.__mro__
-            if isinstance(getattr(klass, "__module__", None), str)
-            and origin(klass.__module__, scheme) == "index"
-        )
+        parts = []
+        for klass in cls.__mro__:
+            module = getattr(klass, "__module__", None)
+            kind = origin(module, scheme) if isinstance(module, str) else None
+            if kind == "index":  # its file's identity, looked up each time
+                parts.append(module)
+            elif kind == "recorded":  # checked once a process: its bytes kept
+                edited = recorded_integrity(module)
+                if edited:
+                    parts.append(b"G" + edited)
+        parts = tuple(parts)
         try:
             with _INDEX_LOCK:
-                _INDEX_BASES[cls] = (scheme, modules)
+                _INDEX_BASES[cls] = (scheme, parts)
         except TypeError:  # a class that takes no weak reference: found again each time
             pass
-    for module in modules:
-        h.update(b"I" + installed_identity(module))
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else b"I" + installed_identity(part))
 
 
-#: ``{class: (scheme, the modules of its MRO's classes installed from a package index)}``
+#: ``{class: (scheme, for its MRO's classes: the modules from an index, the bytes of
+#: recorded modules edited in place)}``
 #: (a module's origin is read once a process, so this changes with nothing).
 _INDEX_BASES = weakref.WeakKeyDictionary()
 _INDEX_LOCK = threading.Lock()

@@ -23,10 +23,14 @@ rest; this module says which a module is, from its name and the file it was read
 
 :func:`installed_identity` gives what names the code of an ``"index"`` module from
 scheme 5: its distribution's name and version and the SHA-256 of the module's file as
-read (made again when the file changes), so that a package from an index edited in place under
-``site-packages``, or another version of it, is told apart.
+read (made again when the file changes), so that a package from an index edited in place
+under ``site-packages``, or another version of it, is told apart.
+:func:`recorded_integrity` checks a ``"recorded"`` module's file against the SHA-256 its
+distribution's RECORD lists: nothing when it is as installed (the run records the
+version), the file's SHA-256 when it was edited in place.
 """
 
+import base64
 import functools
 import hashlib
 import json
@@ -119,13 +123,14 @@ def _records(site):
 
 @functools.lru_cache(maxsize=256)
 def _record_files(folder):
-    """The files a .dist-info's RECORD lists (read once a process: torch's lists tens of
-    thousands)."""
+    """``{file: its hash as listed}`` for the files a .dist-info's RECORD lists (read
+    once a process: torch's lists tens of thousands)."""
     try:
         with open(os.path.join(folder, "RECORD"), encoding="utf-8") as f:
-            return frozenset(line.split(",", 1)[0] for line in f if line.strip())
+            rows = [line.rstrip("\r\n").split(",") for line in f if line.strip()]
     except OSError:
-        return frozenset()
+        return {}
+    return {row[0]: (row[1] if len(row) > 1 else "") for row in rows}
 
 
 @functools.lru_cache(maxsize=64)
@@ -144,15 +149,23 @@ def _top_level(folder):
         return set()
 
 
+#: Distributions not named as their module (``scikit-learn`` installs ``sklearn``).
+_DIST_OF = {"sklearn": "scikit_learn"}
+
+
 @functools.lru_cache(maxsize=4096)
-def _owner(site, rel, top):
+def _owner(site, rel, top, scan_all=True):
     """The ``.dist-info`` folder whose RECORD lists the file ``rel`` of ``site``,
-    ``"legacy"`` where an ``.egg-info`` names ``top``, or None (no distribution)."""
+    ``"legacy"`` where an ``.egg-info`` names ``top``, or None (no distribution; with
+    ``scan_all`` False, none named as the module or in ``_DIST_OF``)."""
+    wanted = {_normal(top), _normal(_DIST_OF.get(top, top))}
     for entry in _entries(site):  # the distribution named as the module, most often
-        if entry.endswith(".dist-info") and _normal(entry.split("-", 1)[0]) == _normal(top):
+        if entry.endswith(".dist-info") and _normal(entry.split("-", 1)[0]) in wanted:
             folder = os.path.join(site, entry)
             if rel in _record_files(folder):
                 return folder
+    if not scan_all:
+        return None
     owners, legacy = _records(site)
     owner = owners.get(rel)
     if owner is None and top in legacy:
@@ -223,4 +236,44 @@ def installed_identity(name):
     out = b"%d:" % len(text) + text
     if key is not None:
         _IDENTITIES[path] = (key, out)
+    return out
+
+
+#: ``{module name: bytes}``: what :func:`recorded_integrity` found, once a process.
+_CHECKED = {}
+
+
+def recorded_integrity(name):
+    """For a module of a package whose version a run records (scikit-learn, NumPy,
+    SciPy, pandas, joblib, sktraceprop), from scheme 5: ``b""`` when its file is as its
+    distribution's RECORD lists it (its SHA-256), or when nothing lists it with a hash
+    (an editable or source install: nothing to check against); else, the file edited in
+    place after it was installed, its distribution, path and SHA-256 as bytes. Checked
+    once a process (the code a process runs is what it imported)."""
+    kept = _CHECKED.get(name)
+    if kept is not None:
+        return kept
+    out = b""
+    path = getattr(sys.modules.get(name), "__file__", None)
+    parts = _parts(path) if path else []
+    at = [i for i, part in enumerate(parts) if part in _INSTALLED_DIRS]
+    if at:
+        site = "/".join(parts[: at[-1] + 1])
+        rel = "/".join(parts[at[-1] + 1 :])
+        owner = _owner(site, rel, name.partition(".")[0], scan_all=False)
+        listed = _record_files(owner).get(rel, "") if owner not in (None, "legacy") else ""
+        if listed.startswith("sha256="):
+            digest = hashlib.sha256()
+            try:
+                with open(path, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        digest.update(block)
+                now = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+                found = None if now == listed[7:] else digest.hexdigest()
+            except OSError as exc:
+                found = f"unreadable:{type(exc).__name__}"
+            if found is not None:
+                text = f"{os.path.basename(owner)}\0{rel}\0{found}".encode()
+                out = b"%d:" % len(text) + text
+    _CHECKED[name] = out
     return out

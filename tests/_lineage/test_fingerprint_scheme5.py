@@ -405,3 +405,74 @@ def test_each_kind_of_cache_changed_scheme_4s_value(kind):
     step.transform(X[:3])
     assert fingerprint_v4(step) != fitted_v4
     assert fingerprint(step) == fitted
+
+
+_RECORDED = """
+import json, sys
+from sktraceprop._lineage import _install_origin
+_install_origin.RECORDED = _install_origin.RECORDED | {"stp_fp5_rec"}  # as scikit-learn
+from sklearn.preprocessing import FunctionTransformer
+from sktraceprop._lineage._fingerprint import fingerprint, fingerprint_v4
+import stp_fp5_rec
+step = FunctionTransformer(func=stp_fp5_rec.f)
+print(json.dumps([_install_origin.origin("stp_fp5_rec", 5), fingerprint(step),
+                  fingerprint_v4(step)]))
+"""
+
+
+def test_a_recorded_library_edited_in_place_is_seen_and_as_installed_unchanged(tmp_path):
+    """scikit-learn and the other libraries whose versions a run records stay named, and
+    keep scheme 4's value as installed; a file of theirs edited in place (no longer the
+    SHA-256 its RECORD lists) is seen. A stand-in package with a real RECORD row (the
+    urlsafe base64 SHA-256 pip writes) is taken for a recorded one."""
+    import base64
+    import hashlib
+
+    site = tmp_path / "site-packages"
+    (site / "stp_fp5_rec").mkdir(parents=True)
+    source = b"def f(X):\n    return X * 2\n"
+    module = site / "stp_fp5_rec" / "__init__.py"
+    module.write_bytes(source)
+    digest = base64.urlsafe_b64encode(hashlib.sha256(source).digest()).rstrip(b"=").decode()
+    info = site / "stp_fp5_rec-1.0.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text(
+        f"stp_fp5_rec/__init__.py,sha256={digest},{len(source)}\n"
+        "stp_fp5_rec-1.0.dist-info/RECORD,,\n"
+    )
+    kind, first, first_v4 = _run(_RECORDED, path=[site])
+    assert kind == "recorded" and first == first_v4  # as installed: named, as before
+    module.write_bytes(source.replace(b"* 2", b"* 3"))  # edited in place
+    _, second, second_v4 = _run(_RECORDED, path=[site])
+    assert second_v4 == first_v4 and second != first
+    module.write_bytes(source)
+    assert _run(_RECORDED, path=[site])[1] == first
+
+
+def test_the_installed_scikit_learn_is_as_its_record_lists():
+    """The independent truth: importlib.metadata's hash of each installed file of
+    LogisticRegression's classes equals the file's SHA-256, and nothing is fed."""
+    import base64
+    import hashlib
+    import importlib.metadata
+    from pathlib import Path
+
+    from sktraceprop._lineage._install_origin import recorded_integrity
+
+    files = {}
+    for dist in ("scikit-learn", "numpy"):
+        for entry in importlib.metadata.distribution(dist).files or ():
+            if entry.hash is not None:
+                files[str(entry.locate().resolve())] = entry.hash.value
+    checked = 0
+    for klass in LogisticRegression.__mro__:
+        module = sys.modules[klass.__module__]
+        path = str(Path(getattr(module, "__file__", "") or "/").resolve())
+        if path in files:
+            data = Path(path).read_bytes()
+            now = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            assert now.decode() == files[path]
+            assert recorded_integrity(klass.__module__) == b""
+            checked += 1
+    if not checked:
+        pytest.skip("scikit-learn here lists no hashes (an editable or source install)")
