@@ -330,7 +330,7 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
         payload["replaced_since_fit"] = replaced
     changed, old_scheme, schemes = step_matches(estimator, run)
     if old_scheme:
-        # a run recorded before fingerprint scheme 4 (or 3, 2): these steps match it only
+        # a run recorded before fingerprint scheme 5 (or 4, 3, 2): these steps match it only
         # as far as those schemes could tell (see _fingerprint_match.OLD_SCHEME_NOTES);
         # events without the schemes are from before scheme 3, of scheme 1
         payload["matched_by_old_fingerprint_scheme"] = old_scheme

@@ -49,7 +49,7 @@ def changed_steps(estimator, run=None):
 def step_matches(estimator, run=None):
     """``(changed, old_scheme, schemes)``: names of ``estimator``'s fitted steps that
     match no fingerprint of its run's ops, names that match only a fingerprint of an
-    earlier scheme (a run recorded before scheme 4, 3 or 2), and those earlier schemes,
+    earlier scheme (a run recorded before scheme 5, 4, 3 or 2), and those earlier schemes,
     sorted (:func:`old_note` says what such a match is worth).
     """
     run = estimator.lineage_ if run is None else run

@@ -12,22 +12,33 @@ so the bytes hashed are a prefix-free encoding: two values of the types walked h
 differ (``[1, 23]`` and ``[12, 3]``, ``"1"`` and ``1``, a ``bfloat16`` array and a
 ``float16`` one) feed different bytes. Scheme 1 (``_fingerprint_v1``) did not.
 
-Scheme 4 (this module) hashes functions and classes of user code by their code
+Scheme 5 (this module) hashes functions and classes of user code by their code
 (``_fingerprint_code``: two lambdas of one function, an edited function, closures over
-other values, an edited class constant differ); scheme 3 (``fingerprint_v3``) did the
-same but named the non-function attributes of user classes and the code of packages
-installed into site-packages from a folder or an archive; scheme 2 named every
-function and class by module and qualified name only (``fingerprint_v2``: the same
-walk, functions by name). Each writes what it adds with tags the earlier one never
-wrote and everything else exactly as it did, after the same first bytes: a model
-without user code has the fingerprint scheme 2 gave it, and one whose user classes hold
-only functions (and no code installed from a folder) the fingerprint scheme 3 gave it.
-Records of earlier schemes are compared with ``_fingerprint_match``. What a fingerprint
-cannot tell apart: functions and classes of packages installed from a package index,
-of the standard library and C functions are named by module and qualified name (such a
-package edited in place is not seen), objects with no state but
-their ``repr`` by that ``repr`` without addresses, and values nested deeper than
-``MAX_DEPTH`` are refused (``ValueError``), never cut short.
+other values, an edited class constant differ), leaves out the containers a user class's
+own code fills (a class-level cache: ``_fingerprint_state``), takes a module for the
+standard library only when read from its folder, and names functions and classes of
+packages installed from a package index with their distribution and the SHA-256 of their
+module's file (``_install_origin``). Scheme 4 (``fingerprint_v4``) hashed a class cache's
+contents (a model read as changed after a ``predict``), took a user's ``statistics.py``
+for the standard library, and named an index package's code by module and qualified
+name only (edited in place, not seen); scheme 3 (``fingerprint_v3``) also named the
+non-function attributes of user classes and the code of packages installed into
+site-packages from a folder or an archive; scheme 2 named every function and class by
+module and qualified name only (``fingerprint_v2``: the same walk, functions by name).
+Each writes what it adds with tags the earlier one never wrote and everything else
+exactly as it did, after the same first bytes: a model without user code or packages
+from an index has the fingerprint scheme 2 gave it, one whose user classes hold only
+functions (and no code installed from a folder or an index) the fingerprint scheme 3
+gave it, and one without class caches, index packages or modules of standard library
+names the fingerprint scheme 4 gave it. Records of earlier schemes are compared with
+``_fingerprint_match``. What a fingerprint cannot tell apart: functions and classes of
+the standard library, of the packages whose versions a run records and C functions of
+builtin modules are named by module and qualified name (the standard library, or a
+recorded package whose RECORD lists no hash, edited in place is not seen; a recorded
+package's file that is no longer the SHA-256 its RECORD lists is named with its SHA-256
+too), objects with no state but their ``repr`` by that ``repr`` without
+addresses, and values nested deeper than ``MAX_DEPTH`` are refused (``ValueError``),
+never cut short.
 """
 
 import functools
@@ -47,7 +58,7 @@ from sklearn.utils.metaestimators import _BaseComposition
 from . import _fingerprint_code as _code
 
 #: The scheme of the fingerprints this module makes.
-SCHEME = 4
+SCHEME = 5
 #: The first bytes hashed, scheme 2's: a value without user code is hashed as scheme 2
 #: hashed it (schemes 3 and 4 write user code with tags of their own).
 _PREFIX = b"sktraceprop fingerprint scheme 2\0"
@@ -126,9 +137,15 @@ class _Path(dict):
 
 
 def _user_class(h, obj, depth, memo):
-    """The code of ``obj``'s user classes (schemes 3, 4; nothing for installed classes)."""
-    if not memo.by_name and _code.is_user(type(obj), memo.scheme):
+    """The code of ``obj``'s user classes (schemes 3 to 5), and from scheme 5 the file of
+    each of its classes installed from a package index (nothing for the standard
+    library's and the recorded packages')."""
+    if memo.by_name:
+        return
+    if _code.is_user(type(obj), memo.scheme):
         _code.feed_class_code(h, type(obj), depth, memo, _feed)
+    else:  # scheme 5: its classes installed from a package index, by file
+        _code.feed_bases(h, type(obj), memo.scheme)
 
 
 def _feed_callable(h, obj, depth, memo):
@@ -150,6 +167,11 @@ def _feed_callable(h, obj, depth, memo):
             _code.feed_class_code(h, obj, depth, memo, _feed)
             return
     h.update(b"F" + name)
+    if not memo.by_name:  # scheme 5: installed from a package index, by its file
+        if isinstance(obj, type):
+            _code.feed_bases(h, obj, memo.scheme)
+        else:
+            _code.feed_installed(h, obj, memo.scheme)
     wrapped = getattr(obj, "__wrapped__", None)
     if not memo.by_name and wrapped is not obj and _code.is_user(wrapped, memo.scheme):
         # a compiled wrapper of a user function (jax.jit): the function it runs
@@ -473,9 +495,18 @@ def fitted_state(estimator):
 
 
 def fingerprint(estimator):
-    """SHA-256 of an estimator's class, parameters and fitted state (scheme 4)."""
+    """SHA-256 of an estimator's class, parameters and fitted state (scheme 5)."""
     h = hashlib.sha256(_PREFIX)
     _feed(h, estimator)
+    return h.hexdigest()
+
+
+def fingerprint_v4(estimator):
+    """The scheme-4 fingerprint of ``estimator`` (a class cache's contents hashed, a
+    user module of a standard library name and packages from a package index named), to
+    compare with records made before scheme 5."""
+    h = hashlib.sha256(_PREFIX)
+    _feed(h, estimator, 0, _Path(scheme=4))
     return h.hexdigest()
 
 

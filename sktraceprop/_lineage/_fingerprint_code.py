@@ -1,4 +1,4 @@
-"""User functions and classes fingerprinted by their code (fingerprint schemes 3 and 4).
+"""User functions and classes fingerprinted by their code (fingerprint schemes 3 to 5).
 
 Scheme 2 named every function and class by module and qualified name only, so
 ``FunctionTransformer(func=lambda X: X * 2)`` and ``(func=lambda X: X * 3)``, a
@@ -19,8 +19,8 @@ is hashed by the functions of its body (methods, static and class methods, prope
 nested classes), through its user base classes. A global a function changes in place (a
 cache dict) changes the fingerprint as it changes.
 
-Scheme 4 (the current one) closes two gaps of scheme 3, which stays here to compare
-records made with it (``scheme=3``):
+Scheme 4 closed two gaps of scheme 3, which stays here to compare records made with it
+(``scheme=3``):
 
 - a user class's other attributes (``LIMIT = 3`` read as ``self.LIMIT``, a constant of
   a user base class, a ``cached_property``, a ``partialmethod``), which scheme 3 hashed
@@ -28,8 +28,8 @@ records made with it (``scheme=3``):
   arrays, estimators, frames, compiled regular expressions, functions and classes by
   content, other objects by their class only, and a value whose walk fails by its
   class, said with its own tag, never a failed fingerprint). So an edited constant, or
-  ``Clip.LIMIT = 5`` set at run time, changes the fingerprint; so does a class-level
-  counter or cache as it changes with use (a false alarm, never a silent match);
+  ``Clip.LIMIT = 5`` set at run time, changes the fingerprint. An attribute the class's
+  own functions assign (``type(self).calls += 1``) is state, named only;
 - a package installed into ``site-packages`` from a folder, a local or remote archive
   or a version-control checkout (``pip install .``, ``pip install ./dist/x.whl``,
   ``pip install git+...``: its ``direct_url.json``, PEP 610), or copied there by hand
@@ -38,28 +38,47 @@ records made with it (``scheme=3``):
   install (``pip install -e .``) was and is user code: its modules are read from the
   project's folder, outside ``site-packages``.
 
+Scheme 5 (the current one) closes three gaps of scheme 4 (kept as ``scheme=4``):
+
+- **what of a class is code.** A class attribute is code, hashed by value, unless it
+  is state the class keeps with use (``_fingerprint_state``): one its functions assign,
+  or (new) a ``dict``, ``list``, ``set``, ``bytearray`` or ``deque`` its functions
+  change in place (``_cache = {}`` filled by ``self._cache[key] = value``), named by
+  key and container type. Scheme 4 hashed such a cache's contents, so a model read as
+  changed since fit after its first ``predict`` (the unlearner refused it, the report
+  flagged it). Immutable constants (numbers, strings, tuples, frozensets, patterns) and
+  containers the class's code does not change stay hashed by value: editing them, or a
+  method's body, changes the fingerprint;
+- **the standard library by place, not name.** A module of a standard library name
+  (``statistics``, ``tokenize``) is the standard library only when read from its folder
+  (``_install_origin``); scheme 4 named a user's ``statistics.py`` beside the script;
+- **packages from a package index.** Their functions and classes (and the bases of a
+  class from one) are named with their distribution's name and version and the SHA-256
+  of their module's file (:func:`feed_installed`); scheme 4 named them by module and
+  qualified name, so an index package edited in place under ``site-packages`` or
+  upgraded was not seen. A file of a package whose version a run records (scikit-learn,
+  NumPy, SciPy, pandas, joblib) edited in place, no longer the SHA-256 its RECORD lists,
+  is written with its SHA-256 too; as installed, nothing is added.
+
 *Installed code* is named by module and qualified name only: functions and classes of
-Python's standard library, of sktraceprop, scikit-learn, NumPy, SciPy, pandas and joblib
-(whose versions a run records), of packages installed into ``site-packages`` or
-``dist-packages`` from a package index (or by a legacy installer that records no
-origin: an ``.egg-info``), and C functions (builtins, ufuncs) of any module, whose code
-cannot be read. An edited copy of such a package (a file changed in place under
-``site-packages``) is not seen.
+Python's standard library and of sktraceprop, scikit-learn, NumPy, SciPy, pandas and
+joblib (whose versions a run records), and C functions of builtin modules, whose code
+cannot be read. An edited file of the standard library, or of a recorded package whose
+RECORD lists no hash (an editable or source install), is not seen. Where a module came
+from is ``_install_origin``'s to say.
 """
 
 import dis
 import functools
-import json
-import os
 import re
-import sys
+import threading
 import types
+import weakref
 
 from . import _fingerprint_cache as _cache
+from ._fingerprint_state import CONTAINERS, class_state
+from ._install_origin import installed_identity, origin, recorded_integrity
 
-#: Packages whose versions a run records (``library_versions``): named, not hashed.
-_RECORDED = frozenset({"sktraceprop", "sklearn", "numpy", "scipy", "pandas", "joblib"})
-_INSTALLED_DIRS = ("site-packages", "dist-packages")
 #: Attributes of a class body that are not its code or values (``__firstlineno__``,
 #: Python 3.13: a line number), or are caches Python adds to it later
 #: (``__slotnames__`` by the first pickling, ``_abc_impl`` by ABCs).
@@ -90,8 +109,9 @@ SCOPE_3 = (
     "pandas, joblib, anything under site-packages) and C functions are named by module "
     "and qualified name only, so an edited installed package is not told apart"
 )
-#: The scope of what scheme 4 (the current scheme) hashes by code.
-SCOPE = (
+#: The scope of what scheme 4 hashed by code (a report of a scheme-4 run made before
+#: scheme 5 holds these words).
+SCOPE_4 = (
     "functions and classes of user code (__main__, a notebook, a module not installed, "
     "an editable install, a package installed from a folder, an archive or a "
     "version-control checkout rather than a package index, or copied into "
@@ -106,112 +126,61 @@ SCOPE = (
     "functions are named by module and qualified name only, so an installed package "
     "edited in place is not told apart"
 )
-
-
-@functools.lru_cache(maxsize=4096)
-def _module_is_user(name, scheme):
-    if name == "__main__":
-        return True
-    top = name.partition(".")[0]
-    if top in _RECORDED or top in sys.stdlib_module_names or top == "builtins":
-        return False
-    module = sys.modules.get(name)
-    path = getattr(module, "__file__", None)
-    if path is None:
-        # a module made at run time (exec, a notebook's cells, one not imported) holds
-        # user code; one compiled into the interpreter does not
-        return name not in sys.builtin_module_names
-    parts = str(path).replace("\\", "/").split("/")
-    at = [i for i, part in enumerate(parts) if part in _INSTALLED_DIRS]
-    if not at:
-        return True
-    if scheme < 4:
-        return False
-    # scheme 4: installed from a folder, an archive or a checkout, or by hand
-    site = "/".join(parts[: at[-1] + 1])
-    return _installed_by_user(site, "/".join(parts[at[-1] + 1 :]), name.partition(".")[0])
-
-
-def _normal(name):
-    return re.sub(r"[-_.]+", "_", name).lower()
-
-
-@functools.lru_cache(maxsize=64)
-def _records(site):
-    """``{file path in site: its .dist-info folder}`` for every wheel-style distribution
-    in ``site`` (read once a process, and only where a module's own name does not lead
-    to its distribution), and the files ``.egg-info`` folders list as top-level names."""
-    owners, legacy = {}, set()
-    for entry in _entries(site):
-        folder = os.path.join(site, entry)
-        if entry.endswith(".dist-info"):
-            for rel in _record_files(folder):
-                owners.setdefault(rel, folder)
-        elif entry.endswith(".egg-info"):
-            legacy.update(_top_level(folder))
-    return owners, legacy
-
-
-@functools.lru_cache(maxsize=256)
-def _record_files(folder):
-    """The files a .dist-info's RECORD lists (read once a process: torch's lists tens of
-    thousands)."""
-    try:
-        with open(os.path.join(folder, "RECORD"), encoding="utf-8") as f:
-            return frozenset(line.split(",", 1)[0] for line in f if line.strip())
-    except OSError:
-        return frozenset()
-
-
-@functools.lru_cache(maxsize=64)
-def _entries(site):
-    try:
-        return tuple(os.listdir(site))
-    except OSError:
-        return ()
-
-
-def _top_level(folder):
-    try:
-        with open(os.path.join(folder, "top_level.txt"), encoding="utf-8") as f:
-            return {line.strip() for line in f if line.strip()}
-    except OSError:
-        return set()
-
-
-@functools.lru_cache(maxsize=4096)
-def _installed_by_user(site, rel, top):
-    """Whether the file ``rel`` of ``site`` (a site-packages folder) is the user's: of
-    a distribution installed from a direct URL (``direct_url.json``: a folder, an
-    archive, a checkout, not a package index), or of none (copied in by hand). A file an
-    ``.egg-info`` names as its top level (a legacy install, no origin recorded) is not."""
-    owner = None
-    for entry in _entries(site):  # the distribution named as the module, most often
-        if entry.endswith(".dist-info") and _normal(entry.split("-", 1)[0]) == _normal(top):
-            folder = os.path.join(site, entry)
-            if rel in _record_files(folder):
-                owner = folder
-                break
-    if owner is None:
-        owners, legacy = _records(site)
-        owner = owners.get(rel)
-        if owner is None:
-            return top not in legacy
-    try:
-        with open(os.path.join(owner, "direct_url.json"), encoding="utf-8") as f:
-            json.load(f)
-    except FileNotFoundError:
-        return False  # from a package index
-    except (OSError, ValueError):
-        return True  # a direct_url.json that cannot be read: hashed, the sound side
-    return True
+#: The scope of what scheme 5 (the current scheme) hashes by code.
+SCOPE = (
+    "functions and classes of user code (__main__, a notebook, a module not installed, "
+    "a module of a standard library name read from outside the standard library's "
+    "folder, an editable install, a package installed from a folder, an archive or a "
+    "version-control checkout rather than a package index, or copied into "
+    "site-packages by hand) are hashed by their code, defaults, closure contents, the "
+    "values they read as globals and the attributes of user classes (through their user "
+    "base classes): plain values, arrays, estimators, frames, regular expressions and "
+    "user functions and classes by content, other objects by their class only; not by "
+    "file name or line numbers, nor the globals they assign, nor the class attributes "
+    "the class's own functions assign, nor the contents of a dict, list, set, bytearray "
+    "or deque class attribute they change in place (a cache: by its type); a global or "
+    "class attribute changed by other code changes the fingerprint as it changes. "
+    "Functions and classes of packages installed from a package index are named with "
+    "their distribution and the SHA-256 of their module's file, so such a package "
+    "edited in place or upgraded is told apart. Functions and classes of Python's "
+    "standard library, sktraceprop, scikit-learn, NumPy, SciPy, pandas and joblib (whose "
+    "versions a run records) and C functions of builtin modules are named by module and "
+    "qualified name only; a file of a recorded package edited in place (no longer the "
+    "SHA-256 its installed RECORD lists) is named with its SHA-256, while an edited file "
+    "of the standard library, or of a recorded package whose RECORD lists no hash (an "
+    "editable or source install), is not told apart"
+)
 
 
 def is_user(obj, scheme):
     """Whether ``obj`` (a function or class) is user code, hashed by its code, in
-    fingerprint ``scheme`` (3 or 4)."""
+    fingerprint ``scheme`` (3, 4 or 5; :func:`_install_origin.origin`)."""
     module = getattr(obj, "__module__", None)
-    return isinstance(module, str) and _module_is_user(module, scheme)
+    return isinstance(module, str) and origin(module, scheme) == "user"
+
+
+def feed_installed(h, obj, scheme):
+    """From scheme 5, what names the code of a function or class ``obj`` of a package
+    installed from a package index (its distribution and the SHA-256 of its module's
+    file, :func:`_install_origin.installed_identity`), or of a package whose version a
+    run records edited in place since it was installed (its file's SHA-256,
+    :func:`_install_origin.recorded_integrity`), after tags no earlier scheme wrote;
+    nothing for any other (user code, the standard library, a recorded package as
+    installed, C functions of builtin modules)."""
+    if scheme < 5:
+        return
+    module = getattr(obj, "__module__", None)
+    if isinstance(module, str):
+        _feed_module(h, module, origin(module, scheme))
+
+
+def _feed_module(h, module, kind):
+    if kind == "index":
+        h.update(b"I" + installed_identity(module))
+    elif kind == "recorded":
+        edited = recorded_integrity(module)
+        if edited:
+            h.update(b"G" + edited)
 
 
 def _code_parts(code):
@@ -235,48 +204,6 @@ def _code_parts(code):
 #: Instructions by which a function assigns a global: state it keeps (a counter), not
 #: what it reads.
 _STORES = frozenset({"STORE_GLOBAL", "DELETE_GLOBAL"})
-#: Instructions by which a method assigns an attribute (``type(self).calls += 1``).
-_ATTR_STORES = frozenset({"STORE_ATTR", "DELETE_ATTR"})
-
-
-@functools.lru_cache(maxsize=4096)
-def _attributes_assigned(code):
-    """The attribute names ``code`` (and the code nested in it) assigns or deletes."""
-    names, stack = set(), [code]
-    while stack:
-        inner = stack.pop()
-        names.update(i.argval for i in dis.get_instructions(inner) if i.opname in _ATTR_STORES)
-        stack.extend(c for c in inner.co_consts if isinstance(c, types.CodeType))
-    return frozenset(names)
-
-
-def _class_state(classes):
-    """The attribute names the functions of the bodies of ``classes`` assign: a class
-    attribute of one of these names is state the class keeps with use (``calls = 0``
-    and ``type(self).calls += 1``), named but not hashed, as a global a function
-    assigns is not."""
-    names = set()
-    for klass in classes:
-        for value in klass.__dict__.values():
-            for fn in _functions_of(value):
-                # and what a decorator wraps (TransformerMixin wraps transform)
-                # (functions only: another object's __getattr__ is not called)
-                for _ in range(8):
-                    if not isinstance(fn, types.FunctionType):
-                        break
-                    names |= _attributes_assigned(fn.__code__)
-                    fn = getattr(fn, "__wrapped__", None)
-    return names
-
-
-def _functions_of(value):
-    if isinstance(value, staticmethod | classmethod):
-        return (value.__func__,)
-    if isinstance(value, property):
-        return (value.fget, value.fset, value.fdel)
-    if isinstance(value, functools.cached_property | functools.partialmethod):
-        return (value.func,)
-    return (value,)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -369,11 +296,14 @@ def feed_named(h, value, depth, memo, feed):
 def feed_class_code(h, cls, depth, memo, feed):
     """The functions (methods, static and class methods, properties), nested classes and
     tuples of the bodies of ``cls``'s user classes; other class attributes by value
-    (:func:`feed_named`) in scheme 4, by name only in scheme 3. A class without other
-    attributes is hashed as scheme 3 hashed it."""
+    (:func:`feed_named`) in scheme 4 and 5, by name only in scheme 3, except the state
+    the class keeps with use (``_fingerprint_state``). From scheme 5, the classes of
+    ``cls``'s bases installed from a package index by their distribution and file
+    (:func:`feed_installed`). A class without other attributes or such bases is hashed
+    as scheme 3 hashed it."""
     scheme = memo.scheme
     classes = [klass for klass in cls.__mro__ if is_user(klass, scheme)]
-    state = _class_state(classes) if scheme >= 4 else ()
+    assigned, changed = class_state(classes, scheme) if scheme >= 4 else ((), ())
     for klass in classes:
         body = klass.__dict__
         keys = sorted(k for k in body if k not in _CLASS_SKIP)
@@ -387,10 +317,57 @@ def feed_class_code(h, cls, depth, memo, feed):
                 value = (value.fget, value.fset, value.fdel)
             if isinstance(value, types.FunctionType | type | tuple):
                 feed(h, value, depth + 1, memo)
-            elif scheme < 4 or key in state or _derived(key, value):
+            elif scheme < 4 or key in assigned or _derived(key, value):
                 h.update(b"-")
+            elif key in changed and isinstance(value, CONTAINERS):
+                # scheme 5: a container the class's code fills (a cache): by its type
+                h.update(b"h" + _class_name(value))
             else:
                 _feed_attribute(h, value, depth + 1, memo, feed)
+    feed_bases(h, cls, scheme)
+
+
+def feed_bases(h, cls, scheme):
+    """From scheme 5, each class of ``cls``'s bases installed from a package index, or
+    of a recorded package edited in place (:func:`feed_installed`), in the order of its
+    MRO."""
+    if scheme < 5:
+        return
+    kept = _INDEX_BASES.get(cls)
+    if kept is not None and kept[0] == scheme:
+        parts = kept[1]
+    else:
+        parts = []
+        for klass in cls.__mro__:
+            module = getattr(klass, "__module__", None)
+            kind = origin(module, scheme) if isinstance(module, str) else None
+            if kind == "index":  # its file's identity, looked up each time
+                parts.append(module)
+            elif kind == "recorded":  # checked once a process: its bytes kept
+                edited = recorded_integrity(module)
+                if edited:
+                    parts.append(b"G" + edited)
+        parts = tuple(parts)
+        try:
+            with _INDEX_LOCK:
+                _INDEX_BASES[cls] = (scheme, parts)
+        except TypeError:  # a class that takes no weak reference: found again each time
+            pass
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else b"I" + installed_identity(part))
+
+
+#: ``{class: (scheme, for its MRO's classes: the modules from an index, the bytes of
+#: recorded modules edited in place)}``
+#: (a module's origin is read once a process, so this changes with nothing).
+_INDEX_BASES = weakref.WeakKeyDictionary()
+_INDEX_LOCK = threading.Lock()
+
+
+def _class_name(value):
+    cls = type(value)
+    text = f"{cls.__module__}.{cls.__qualname__}".encode()
+    return b"%d:" % len(text) + text
 
 
 def _derived(key, value):

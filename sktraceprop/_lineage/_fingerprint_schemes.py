@@ -8,15 +8,25 @@ said to be not recorded, never guessed.
 """
 
 from ._fingerprint import SCHEME
-from ._fingerprint_code import SCOPE, SCOPE_3
+from ._fingerprint_code import SCOPE, SCOPE_3, SCOPE_4
 
 __all__ = ["EARLIER_NOTES", "NOTES", "scheme_note"]
 
 #: Each scheme this sktraceprop knows, and what a fingerprint of it tells apart.
 NOTES = {
     SCHEME: (
-        "fingerprint scheme 4: every value of the fitted model type-tagged and "
+        "fingerprint scheme 5: every value of the fitted model type-tagged and "
         f"length-prefixed, so different fitted models never share a fingerprint; {SCOPE}"
+    ),
+    4: (
+        "fingerprint scheme 4 (before sktraceprop's scheme 5): every value of the fitted "
+        "model type-tagged and length-prefixed, user functions and classes hashed by their "
+        "code and user classes' constants by value, but a container a user class fills as "
+        "a cache hashed by its contents (the model read as changed once it predicted), a "
+        "user module named like a standard library one taken for the standard library and "
+        "packages installed from a package index named by module and qualified name only, "
+        "so models that differ only in such a module or an index package edited in place "
+        "share a fingerprint"
     ),
     3: (
         "fingerprint scheme 3 (before sktraceprop's scheme 4): every value of the fitted "
@@ -51,8 +61,12 @@ NOT_RECORDED = (
 )
 #: The words earlier sktraceprops wrote for a scheme (in reports of format 10, which
 #: verify as written): scheme 2's note before scheme 3 did not say what it cannot tell
-#: apart, nor scheme 3's before scheme 4.
+#: apart, nor scheme 3's before scheme 4, nor scheme 4's before scheme 5.
 EARLIER_NOTES = {
+    4: (
+        "fingerprint scheme 4: every value of the fitted model type-tagged and "
+        f"length-prefixed, so different fitted models never share a fingerprint; {SCOPE_4}",
+    ),
     3: (
         "fingerprint scheme 3: every value of the fitted model type-tagged and "
         f"length-prefixed, so different fitted models never share a fingerprint; {SCOPE_3}",

@@ -333,7 +333,7 @@ def _rows_of(event):
 
 def _predictions(events):
     by_method, by_month, classes = {}, {}, {}
-    rows = flagged = old_scheme = scheme_2 = scheme_3 = 0
+    rows = flagged = old_scheme = scheme_2 = scheme_3 = scheme_4 = 0
     for event in events:
         with _reading(event):
             payload = event["payload"] if isinstance(event["payload"], dict) else {}
@@ -358,6 +358,7 @@ def _predictions(events):
                 old_scheme += 1 in schemes
                 scheme_2 += 2 in schemes
                 scheme_3 += 3 in schemes
+                scheme_4 += 4 in schemes
     return {
         "n_calls": len(events),
         "n_rows": rows,
@@ -375,6 +376,8 @@ def _predictions(events):
         "calls_matched_by_fingerprint_scheme_2": scheme_2,
         # format 13: ... only by scheme 3 (user classes' constants named, not hashed)
         "calls_matched_by_fingerprint_scheme_3": scheme_3,
+        # format 14: ... only by scheme 4 (a class cache hashed, index packages named)
+        "calls_matched_by_fingerprint_scheme_4": scheme_4,
         "digest": prediction_digest(events),
     }
 

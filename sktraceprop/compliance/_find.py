@@ -122,7 +122,8 @@ def find_predictions(store, X, *, row=None, run_id=None):
         scheme, and that the model that answered is the run's is known only as far as
         that scheme can tell; None where every step matched by the current scheme, or
         the event was logged before events said so), ``old_fingerprint_schemes``
-        (those earlier schemes: ``[3]``, where scheme 3 named the attributes of user
+        (those earlier schemes: ``[4]``, where scheme 4 named the code of packages
+        installed from a package index, ``[3]``, where scheme 3 named the attributes of user
         classes other than functions, ``[2]``, where scheme 2 named functions by name
         only, or ``[1]``; events logged before scheme 3 name none and are of scheme 1; None
         where no step matched only so), ``event_hash``, and ``matched_as`` (None when ``X``

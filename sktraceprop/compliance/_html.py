@@ -692,6 +692,17 @@ def _section_records(report):
                     if "calls_matched_by_fingerprint_scheme_3" in p  # (format 13)
                     else []
                 ),
+                *(
+                    [
+                        [
+                            "Calls by a model matched to its run by fingerprint scheme 4 only "
+                            "(which names packages from an index, not their code)",
+                            str(p["calls_matched_by_fingerprint_scheme_4"]),
+                        ]
+                    ]
+                    if "calls_matched_by_fingerprint_scheme_4" in p  # (format 14)
+                    else []
+                ),
                 ["Digest of the logged calls", f'<span class="hash">{_e(p["digest"])}</span>'],
             ],
         )

@@ -391,6 +391,16 @@ def _monitoring(report):
             "it: that the run's model answered them is shown only as far as that scheme "
             "can tell."
         )
+    scheme_4 = predictions.get("calls_matched_by_fingerprint_scheme_4")
+    if scheme_4:
+        why += (
+            f" {_plural(scheme_4, 'call')} came from a model that matched its run only by "
+            "fingerprint scheme 4 (the run was recorded before scheme 5), which named the "
+            "code of packages installed from a package index and took a user module named "
+            "like a standard library one for the standard library, so models that differ "
+            "only there share it: that the run's model answered them is shown only as far "
+            "as that scheme can tell."
+        )
     why += (
         " Monitoring itself, and informing the provider or authorities of risks and "
         "serious incidents, are actions the record cannot show."

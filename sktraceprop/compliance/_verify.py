@@ -46,7 +46,7 @@ _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 13
+FORMAT_VERSION = 14
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -75,6 +75,9 @@ _PREDICTION_KEYS_12 = ("calls_matched_by_fingerprint_scheme_2",)
 #: What format 13 added: the count of logged calls whose model matched its run only by
 #: fingerprint scheme 3 (user classes' attributes other than functions named).
 _PREDICTION_KEYS_13 = ("calls_matched_by_fingerprint_scheme_3",)
+#: What format 14 added: the count of logged calls whose model matched its run only by
+#: fingerprint scheme 4 (a class cache's contents hashed, index packages named).
+_PREDICTION_KEYS_14 = ("calls_matched_by_fingerprint_scheme_4",)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -99,6 +102,9 @@ _ADDED_IN = {
     13: "the logged calls whose model matched its run only by fingerprint scheme 3, "
     "which named the attributes of user classes other than functions and the code of "
     "packages installed from a folder, and could not tell apart models that differ there",
+    14: "the logged calls whose model matched its run only by fingerprint scheme 4, "
+    "which named the code of packages installed from a package index and of user modules "
+    "named like standard library ones, and could not tell apart models that differ there",
 }
 
 
@@ -542,6 +548,8 @@ def _record_keeping_problems(report, store, run, upto):
         rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_12)
     if report["report"]["format_version"] < 13:
         rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_13)
+    if report["report"]["format_version"] < 14:
+        rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_14)
     rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
     runs = store.list_runs()
     retention = written(

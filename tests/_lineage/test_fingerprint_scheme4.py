@@ -27,7 +27,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 import sktraceprop as stp
 from sktraceprop._lineage._current import changed_steps
-from sktraceprop._lineage._fingerprint import fingerprint, fingerprint_v3
+from sktraceprop._lineage._fingerprint import SCHEME, fingerprint, fingerprint_v3, fingerprint_v4
 from sktraceprop._lineage._fingerprint_code import is_user
 from sktraceprop._lineage._fingerprint_match import SCHEME_3_NOTE, matching_scheme
 
@@ -162,7 +162,7 @@ def test_user_classes_holding_only_functions_keep_their_scheme_3_fingerprint():
     classes still match by the current scheme."""
     for model in (_Plain().fit(X), _Classifier().fit(X, Y)):
         assert fingerprint(model) == fingerprint_v3(model)
-        assert matching_scheme(model, fingerprint_v3(model)) == 4
+        assert matching_scheme(model, fingerprint_v3(model)) == SCHEME
 
 
 class _Counter(TransformerMixin, BaseEstimator):
@@ -273,6 +273,7 @@ def _installed(site, name, monkeypatch):
         (
             fingerprint(step),
             fingerprint_v3(step),
+            fingerprint_v4(step),
         ),
     )
 
@@ -286,13 +287,14 @@ def test_a_package_in_site_packages_is_user_code_unless_installed_from_an_index(
     name = f"stp_probe_{origin}"
     site = _site(tmp_path, name, "def f(X):\n    return X * 2\n", origin)
     try:
-        path, now, before, (first, first_v3) = _installed(site, name, monkeypatch)
+        path, now, before, (first, first_v3, first_v4) = _installed(site, name, monkeypatch)
         assert path.startswith(str(site))
         assert (now, before) == (user, False)
         _site(tmp_path, name, "def f(X):\n    return X * 3\n", origin)  # edited in place
-        *_, (second, second_v3) = _installed(site, name, monkeypatch)
+        *_, (second, second_v3, second_v4) = _installed(site, name, monkeypatch)
         assert first_v3 == second_v3  # the gap: scheme 3 named it
-        assert (first != second) == user
+        assert (first_v4 != second_v4) == user  # scheme 4 named one from an index
+        assert first != second  # scheme 5: by its code, or by its file (from an index)
         _site(tmp_path, name, "def f(X):\n    return X * 2\n", origin)  # as it was
         assert _installed(site, name, monkeypatch)[3][0] == first
     finally:

@@ -28,6 +28,7 @@ from sktraceprop._lineage._fingerprint_match import SCHEME_3_NOTE, matching_sche
 from sktraceprop._lineage._fingerprint_schemes import EARLIER_NOTES, NOTES
 from sktraceprop.compliance import compliance_report, find_predictions, verify
 from sktraceprop.compliance._integrity import body_of, seal
+from sktraceprop.compliance._verify import FORMAT_VERSION
 from sktraceprop.exceptions import LineageWarning, ReportVerificationError
 from tests.stores._store_helpers import DEPLOYER
 
@@ -108,7 +109,7 @@ def test_an_old_run_with_a_class_constant_is_said_to_match_by_scheme_3(
         warnings.simplefilter("ignore", LineageWarning)
         report = compliance_report(pipe, **DEPLOYER)
     data = report.to_dict()
-    assert data["report"]["format_version"] == 13
+    assert data["report"]["format_version"] == FORMAT_VERSION
     assert data["model"]["fitted_object_matches_run"] is True
     assert data["model"]["fitted_object_match_caveat"] == f"step(s) clip: {SCHEME_3_NOTE}"
     assert data["model"]["fingerprint_scheme"] == 3

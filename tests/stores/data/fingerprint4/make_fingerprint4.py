@@ -1,0 +1,58 @@
+"""Wrote ``store.db`` with sktraceprop at commit f8229cf (fingerprint scheme 4, which
+hashed the contents of the containers a user class fills as a cache): one run of a
+traced pipeline ``fixture_cache.Memo()`` (a user transformer whose ``transform`` fills
+its class-level dict ``_seen``) then ``LogisticRegression`` on a 16-row frame registered
+as ``points`` (:func:`frame`), one ``review`` event, and ``report.json``: the compliance
+report (format 13) of that run from the store alone, whose ``fingerprint_scheme_note``
+holds scheme 4's words of then. Run with that version installed, from this folder:
+``python make_fingerprint4.py OUT_DIR``."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).parent
+
+
+def frame():
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(16, 2)).round(3) * 2
+    return pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": np.arange(16) % 2})
+
+
+def pipeline(store):
+    from sklearn.linear_model import LogisticRegression
+
+    import sktraceprop as stp
+
+    sys.path.insert(0, str(HERE))
+    from fixture_cache import Memo
+
+    return stp.make_traced_pipeline(Memo(), LogisticRegression(), store=store)
+
+
+def main(out):
+    import sktraceprop as stp
+    from sktraceprop.compliance import compliance_report
+
+    store = stp.stores.SQLiteStore(Path(out) / "store.db")
+    df = stp.from_pandas(frame(), "points")
+    run_id = pipeline(store).fit(df[["a", "b"]], df["y"]).lineage_.run_id
+    store.append_event("review", {"by": "auditor", "finding": "none"})
+    compliance_report(
+        store=store,
+        run_id=run_id,
+        system_name="CreditScorer",
+        system_version="1.0.0",
+        deployer_name="Example Bank SA",
+        high_risk_category="creditworthiness",
+        intended_purpose="Score consumer loan applications for manual review",
+        human_oversight=["Head of credit risk"],
+        output_path=Path(out) / "report.json",
+    )
+
+
+if __name__ == "__main__":  # not on import (pytest's --doctest-modules imports it)
+    main(sys.argv[1])
