@@ -25,8 +25,8 @@ solver:
 :class:`NewtonCorrection` keeps the final step's features, targets and weights of the
 retained rows (to evaluate ``grad J_R``) and the ``p x p`` Hessian (none above
 :data:`MAX_NEWTON_PARAMS` parameters, a text vocabulary: there each removal takes its
-Newton steps through the retained rows by the Woodbury identity, :mod:`._woodbury_newton`,
-or, without an L2 penalty, refits).
+matrix-free Newton steps, conjugate gradients on Hessian-vector products through the
+sparse retained rows, :mod:`._newton_cg`, or, without an L2 penalty, refits).
 After a removal it keeps the retained rows only, and the Hessian of the retained
 objective at the corrected parameters, computed on the retained rows (one pass,
 ``O(|R| p^2)``). Neither the downdated Hessian nor the point it was evaluated at is kept: that
@@ -47,8 +47,8 @@ from ..exceptions import UnlearningError
 from ..utils._stack import user_stacklevel
 from ._method import Removal, RemovalMethod
 from ._min_norm import least_norm
+from ._newton_cg import cg_solver, matrix_free_why_not, prepare_rows
 from ._solver_state import refresh_solver_state
-from ._woodbury_newton import gram_of, woodbury_solver, woodbury_why_not
 
 __all__ = [
     "MAX_NEWTON_PARAMS",
@@ -292,10 +292,10 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
 
 def correct_large(final, objective, Z, y, sw, params):
     """The correction of a model of more than :data:`MAX_NEWTON_PARAMS` parameters on the
-    retained rows ``(Z, y, sw)``: Newton steps through the Woodbury identity where it
-    applies (an L2 penalty, non-negative weights; certified to ``tol`` as below the
+    retained rows ``(Z, y, sw)``: matrix-free Newton steps (:mod:`._newton_cg`) where
+    they apply (an L2 penalty, non-negative weights; certified to ``tol`` as below the
     limit), else :func:`refit_large`. Returns ``(final, fields)``."""
-    why = woodbury_why_not(objective, y, sw)
+    why = matrix_free_why_not(objective, y, sw)
     if why is not None:
         return refit_large(final, objective, Z, y, sw, params, why)
     final, fields, _, _ = correct(final, objective, Z, y, sw, None, objective.params(), params)
@@ -322,7 +322,7 @@ def refit_large(final, objective, Z, y, sw, params, why=None):
             f"steps would need their dense {n_params} x {n_params} Hessian "
             f"({8 * n_params**2 / 2**20:,.0f} MiB) and its factorisation, which cost far "
             "more than the estimator's own fit"
-            + ("" if why is None else f", and the Woodbury route does not apply ({why})")
+            + ("" if why is None else f", and the matrix-free steps do not apply ({why})")
             + ", so it was refitted on the retained rows, as a retrain is"
         ),
         "certificate": float(np.linalg.norm(gradient) / Z.shape[0]),
@@ -475,9 +475,9 @@ def newton(objective, Z, y, sw, theta, H, H_theta, *, tol, max_iter, damping):
     """Newton-type steps on the retained objective from ``theta``.
 
     ``H`` is the retained Hessian evaluated at ``H_theta``; None (above
-    :data:`MAX_NEWTON_PARAMS` parameters) solves through the rows by the Woodbury identity
-    (:func:`~._woodbury_newton.woodbury_solver`), the Hessian never formed, each
-    recomputation an exact Newton step there too. Returns a dict with the new
+    :data:`MAX_NEWTON_PARAMS` parameters) solves each step by conjugate gradients on
+    Hessian-vector products (:func:`~._newton_cg.cg_solver`), the Hessian never formed
+    and taken afresh at every accepted point (one pass over the rows). Returns a dict with the new
     ``theta``, ``certificate``, ``converged``, ``n_iter``, ``n_hessian_updates``, the
     Hessian to cache (and its point) and a ``note`` on failure.
     """
@@ -487,21 +487,22 @@ def newton(objective, Z, y, sw, theta, H, H_theta, *, tol, max_iter, damping):
         return objective.objective_gradient(Z, y, sw, theta=t)
 
     null = _null_space(objective)
-    woodbury = H is None  # above MAX_NEWTON_PARAMS: H^-1 through the rows, at H_theta
-    gram = gram_of(Z) if woodbury else None
+    matrix_free = H is None  # above MAX_NEWTON_PARAMS: CG on H v through the rows
+    g = grad(theta)
+    gnorm = np.linalg.norm(g)
+    g0_norm, floor = gnorm, 0.1 * tol * n
+    rows = prepare_rows(Z) if matrix_free else None
 
-    def factor(H, H_theta):
-        if woodbury:
-            return woodbury_solver(objective, Z, y, sw, H_theta, damping, gram)
+    def factor(H, H_theta, retry=False):
+        if matrix_free:
+            return cg_solver(objective, Z, y, sw, H_theta, damping, g0_norm, floor, retry, rows)
         return _factor(H, damping, null)
 
     def hessian(theta):
-        return None if woodbury else objective.hessian(Z, y, sw, theta=theta)
+        return None if matrix_free else objective.hessian(Z, y, sw, theta=theta)
 
     solve = factor(H, H_theta)
     fresh = False
-    g = grad(theta)
-    gnorm = np.linalg.norm(g)
     n_iter = n_updates = 0
     note = ""
     while gnorm / n > tol:
@@ -528,14 +529,16 @@ def newton(objective, Z, y, sw, theta, H, H_theta, *, tol, max_iter, damping):
                     f"tol={tol:g}: floating-point floor or ill-conditioning); refitted"
                 )
                 break
+            # the matrix-free step at the same point, solved a thousand times tighter
             H, H_theta, fresh = hessian(theta), theta, True
-            solve, n_updates = factor(H, H_theta), n_updates + 1
+            solve, n_updates = factor(H, H_theta, retry=True), n_updates + 1
             continue
         slow = g_new_norm > 0.25 * gnorm
         theta, g, gnorm = theta_new, g_new, g_new_norm
         fresh = False
-        if slow and gnorm / n > tol:
-            H, H_theta, fresh = hessian(theta), theta, True
+        if (slow or matrix_free) and gnorm / n > tol:
+            # matrix-free, the Hessian at the new point costs one pass over the rows
+            H, H_theta, fresh = hessian(theta), theta, not matrix_free
             solve, n_updates = factor(H, H_theta), n_updates + 1
     converged = gnorm / n <= tol
     if not np.all(np.isfinite(theta)):

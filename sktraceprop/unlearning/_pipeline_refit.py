@@ -277,7 +277,7 @@ class PipelineRefit(RemovalMethod):
         elif above_newton_limit(objective.n_params):
             # The features were refitted, so no downdate applies: a dense Newton step
             # would build and factorise a p x p Hessian afresh (O(n p^2 + p^3)); the
-            # steps go through the retained rows (Woodbury) where they can, else the
+            # steps are solved matrix-free (CG on H v) where they can, else the
             # final step is refitted on the retained rows' (sparse) features, as a
             # retrain does
             final, fields = correct_large(final, objective, Z_r, y_r, sw_fin, params)

@@ -137,7 +137,7 @@ def _large_vocabulary(n_rows, n_terms, seed):
 def test_a_large_vocabulary_is_newton_corrected_through_the_rows():
     # found timing a 9,000-term TF-IDF pipeline: a removal took 94 s building and
     # factorising the dense 9,029 x 9,029 Hessian of refitted features, so it refitted;
-    # the Newton steps now go through the 300 retained rows (Woodbury), no p x p matrix
+    # the Newton steps now go through the 300 retained rows (matrix-free CG), no p x p matrix
     X, y = _large_vocabulary(300, MAX_NEWTON_PARAMS + 500, seed=0)
     pipe = text_pipeline(CountVectorizer(), LogisticRegression(C=0.5, tol=1e-10, max_iter=10_000))
     removed = np.zeros(300, dtype=bool)
@@ -193,8 +193,8 @@ def test_a_model_on_a_large_vocabulary_is_newton_corrected_and_holds_no_hessian(
 
 
 def test_a_large_vocabulary_without_a_penalty_is_refitted_and_says_why():
-    # no L2 penalty: the Hessian of more parameters than rows is singular, no Woodbury
-    # step applies, and the removal refits as a retrain does
+    # no L2 penalty: the Hessian of more parameters than rows is singular, no
+    # matrix-free step applies, and the removal refits as a retrain does
     X, y = _large_vocabulary(300, MAX_NEWTON_PARAMS + 500, seed=3)
     Z = CountVectorizer().fit_transform(X["text"])
     ids = stp.row_ids(X)
@@ -207,7 +207,8 @@ def test_a_large_vocabulary_without_a_penalty_is_refitted_and_says_why():
     assert event["method"] == "refit"
     assert f"the model has {Z.shape[1] + 1} parameters" in event["note"]
     assert (
-        "the Woodbury route does not apply (the coefficients have no L2 penalty" in (event["note"])
+        "the matrix-free steps do not apply (the coefficients have no L2 penalty"
+        in (event["note"])
     )
 
 
