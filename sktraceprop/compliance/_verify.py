@@ -41,12 +41,13 @@ from ._integrity import (
 from ._report_time import store_time_problems, time_problems
 from ._schema import schema_problems
 from ._sections import articles
+from ._source_evidence import as_format_13
 
 _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 13
+FORMAT_VERSION = 14
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -99,6 +100,9 @@ _ADDED_IN = {
     13: "the logged calls whose model matched its run only by fingerprint scheme 3, "
     "which named the attributes of user classes other than functions and the code of "
     "packages installed from a folder, and could not tell apart models that differ there",
+    14: "an empty uri for a source whose bytes were read from several paths (copies) "
+    "where the training rows' path is not known: format 13 named the first path read "
+    "there (listing every path in uris)",
 }
 
 
@@ -462,6 +466,8 @@ def _store_problems(report, store):
         sources = [_without(s, _SOURCE_KEYS_7) for s in sources]
     if report["report"]["format_version"] < 9:
         sources = [_without(s, SOURCE_KEYS_9) for s in sources]
+    if report["report"]["format_version"] < 14:
+        sources = [as_format_13(s) for s in sources]
     changed = removal_features(upto, run_id, after)
     features = features_section(run, None if changed is None else (after["seq"], changed))
     if report["report"]["format_version"] < 11:
