@@ -59,8 +59,8 @@ class ReadPaths(dict):
         if finalize is None:
             return union(self)
         held = operand_marks(finalize, READ_PATHS_ATTR, walk=other_paths_seen())
-        others = [parsed(m) for m in held if m is not self and not dict.__eq__(m, self)]
-        return union(self, *({str(c): u for c, u in m.items()} for m in others))
+        others = [m for m in held if m is not self and not dict.__eq__(m, self)]
+        return union(self, *(_as_union_part(m) for m in others))
 
     def __copy__(self):
         return union(self)
@@ -75,6 +75,16 @@ def _unpickled(marks):
     out = ReadPaths(marks)
     note_paths(out)
     return out
+
+
+def _as_union_part(mark):
+    """``mark`` as a part of a union: a plain dict (an ``attrs`` entry ``read_parquet``
+    gave back, which pandas' operations copy with no hook, so it may name one side's
+    paths alone) gives ``None`` (any path) for each of its codes."""
+    marks = parsed(mark)
+    if isinstance(mark, ReadPaths):
+        return {str(c): u for c, u in marks.items()}
+    return dict.fromkeys(map(str, marks))
 
 
 def union(*marks):
@@ -136,9 +146,11 @@ def _codes_within(frame):
 def frame_paths(X):
     """``{code: tuple of uris, or None (any path)}`` marked on ``X`` (empty for anything
     else, or a mark that is not one: an ``attrs`` entry edited or written by something
-    else; a plain dict, as ``read_parquet`` gives it back, is read too)."""
+    else, or a plain dict, as ``read_parquet`` gives it back: pandas' operations copy
+    such a mark with no hook, so a frame combined from two copies' may carry one's)."""
     attrs = getattr(X, "attrs", None)
-    return parsed(attrs.get(READ_PATHS_ATTR) if isinstance(attrs, dict) else None)
+    marks = attrs.get(READ_PATHS_ATTR) if isinstance(attrs, dict) else None
+    return parsed(marks) if isinstance(marks, ReadPaths) else {}
 
 
 def parsed(marks):

@@ -246,3 +246,32 @@ def test_any_ops_on_two_copies_never_name_a_wrong_path(
         model = stp.make_traced_pipeline(LogisticRegression()).fit(X, y)
         run_table = model.lineage_.trace(np.arange(len(X)))
     _check(run_table, fed, values, said)
+
+
+def test_a_frame_back_from_parquet_names_every_path_in_an_op(tmp_path):
+    """``read_parquet`` gives the mark back as a plain dict, which pandas copies with no
+    hook: before, ``a + back`` and ``back.combine_first(a)`` named the copy alone for
+    rows fed by both. A plain mark is not trusted: every path, said."""
+    a, b, uri_a, uri_b = _read_copies(tmp_path)
+    b.to_parquet(tmp_path / "b.parquet")
+    back = pd.read_parquet(tmp_path / "b.parquet")
+    assert type(back.attrs[READ_PATHS_ATTR]) is dict
+    fed = _joined_fed(_fed(a, uri_a), _fed(b, uri_b))
+    for out in (a + back, back + a, back.combine_first(a), pd.concat([a, back])):
+        table, said = _lineage_of(out)
+        named = _check(table, fed, _values(a, b), said)
+        assert all(set(p) == {uri_a, uri_b} for p in named)
+
+
+def test_an_array_of_a_copys_frame_never_names_the_other_copy(tmp_path):
+    """``stp.array`` of a frame read from the copy keeps its ids, not the frame's mark:
+    its rows name every path (each holding them at the line named), said, never the
+    first path read alone."""
+    a, b, uri_a, uri_b = _read_copies(tmp_path)
+    x = stp.array(b[["a", "b", "y"]])
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", LineageWarning)
+        table = stp.provenance(x).rows(np.arange(len(b)))
+    fed = _fed(b, uri_b)
+    named = _check(table, fed, _values(b), said)
+    assert len(named) == len(b)
