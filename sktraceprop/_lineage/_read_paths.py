@@ -6,16 +6,22 @@ ids, and an id alone cannot say which copy it was read from. The frame can: ``re
 marks the frame it returns with the path it read (a :class:`ReadPaths` in
 ``DataFrame.attrs``, which pandas copies to frames derived from one frame: selections,
 filters, sorts, splits, pickles), and :func:`narrowed` gives the source record of that
-read alone, whose ``uri`` is that path. ``pd.concat`` keeps ``attrs`` only where its
-frames' ``attrs`` compare equal: two marks always do, and the concat gets their union
-(a code marked with two paths lists both). :func:`sktraceprop.merge` gives its result
-the union of its sides'. Where the mark is lost (ids alone, a frame built anew) or a
-code's rows came from a frame that had no mark for it, the record keeps every path
+read alone, whose ``uri`` is that path. A pandas operation that combines frames
+(``pd.concat``, ``a + b``, ``combine_first``, ``join``...) gives its result the union of
+their marks (:mod:`._read_paths_ops`; a code marked with two paths lists both), and so
+does :func:`sktraceprop.merge`. The mark is not trusted alone: a row outside the lines
+every marked read spans did not come from them (:func:`narrowed`). Where the mark is
+lost (ids alone, a frame built anew), a code's rows came from a frame that had no mark
+for it, or rows lie outside the marked reads, the record keeps every path
 (``Source.uris()``), and what names rows names them all and says they hold the same
 bytes: never one path that may be the wrong one.
 """
 
 from dataclasses import replace
+
+import numpy as np
+
+from ._read_paths_ops import in_finalize, note_paths, operand_marks, other_paths_seen
 
 #: Key in ``DataFrame.attrs``: a :class:`ReadPaths`, ``{str(code): [uri, ...]}``.
 READ_PATHS_ATTR = "sktraceprop_read_paths"
@@ -24,31 +30,24 @@ READ_PATHS_ATTR = "sktraceprop_read_paths"
 class ReadPaths(dict):
     """The paths a frame's rows of each file source were read from: ``{str(code):
     [uri, ...]}``, or ``None`` for a code whose rows came from a frame without a mark
-    (any path). A dict of plain values, so ``to_parquet`` (JSON) and pickles keep it.
+    (any path). A dict of plain values, so ``to_parquet`` (JSON) keeps it; a pickle
+    keeps this class (unpickling the frame needs sktraceprop importable).
 
-    Two marks compare equal, whatever they hold: pandas keeps a concat's ``attrs`` only
-    where its frames' ``attrs`` are equal (and copies the first frame's), so the
-    comparison notes the union on the first mark and the copy pandas then makes of it
-    is that union (:func:`union`; a path is only ever added to a code's, so a code
-    marked with two paths names both). A comparison made elsewhere (code comparing two
-    frames' ``attrs``, which then compare equal) leaves the union for the next copy of
-    the first mark: its frame has no rows of the codes it adds, and a code it shares
-    only gains paths, so rows are named by more paths (and said to be), never by one
-    they were not read from.
+    Two marks compare equal where they hold the same paths; pandas' ``__finalize__``
+    of a ``concat`` or ``merge`` keeps its inputs' ``attrs`` only where they compare
+    equal, so there (and only there) two marks compare equal whatever they hold, and
+    the copy pandas then makes is the union of every input's (a code marked with two
+    paths names both). Each copy made inside ``__finalize__`` is the union of the marks
+    the operation holds (:mod:`._read_paths_ops`): ``a + b``, ``a.combine_first(b)``
+    and the like, which pandas gives one side's ``attrs``, are marked with both sides'.
     """
 
-    __slots__ = ("_pending",)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._pending = None
+    __slots__ = ()
 
     def __eq__(self, other):
-        if not isinstance(other, ReadPaths):
-            return dict.__eq__(self, other)
-        # pandas compares each later frame's attrs with the first's, then copies the first
-        other._pending = union(other._pending or other, self)
-        return True
+        if isinstance(other, dict) and in_finalize(depth=2) is not None:
+            return True  # pandas' concat or merge: the copy it makes is the union
+        return dict.__eq__(self, other)
 
     def __ne__(self, other):
         return not self.__eq__(other)
@@ -56,14 +55,36 @@ class ReadPaths(dict):
     __hash__ = None
 
     def __deepcopy__(self, memo):
-        pending, self._pending = self._pending, None
-        return union(self, pending) if pending is not None else union(self)
+        finalize = in_finalize(depth=6)
+        if finalize is None:
+            return union(self)
+        held = operand_marks(finalize, READ_PATHS_ATTR, walk=other_paths_seen())
+        others = [m for m in held if m is not self and not dict.__eq__(m, self)]
+        return union(self, *(_as_union_part(m) for m in others))
 
     def __copy__(self):
         return union(self)
 
     def __reduce__(self):
-        return ReadPaths, (dict(self),)
+        return _unpickled, (dict(self),)
+
+
+def _unpickled(marks):
+    """A mark read back from a pickle (noted: another process may have read another
+    copy)."""
+    out = ReadPaths(marks)
+    note_paths(out)
+    return out
+
+
+def _as_union_part(mark):
+    """``mark`` as a part of a union: a plain dict (an ``attrs`` entry ``read_parquet``
+    gave back, which pandas' operations copy with no hook, so it may name one side's
+    paths alone) gives ``None`` (any path) for each of its codes."""
+    marks = parsed(mark)
+    if isinstance(mark, ReadPaths):
+        return {str(c): u for c, u in marks.items()}
+    return dict.fromkeys(map(str, marks))
 
 
 def union(*marks):
@@ -84,7 +105,8 @@ def union(*marks):
 
 def mark(df, code, uri):
     """Mark ``df`` (just read) as holding rows of source ``code`` read from ``uri``."""
-    df.attrs[READ_PATHS_ATTR] = ReadPaths({str(int(code)): [str(uri)]})
+    df.attrs[READ_PATHS_ATTR] = out = ReadPaths({str(int(code)): [str(uri)]})
+    note_paths(out)
     return df
 
 
@@ -124,9 +146,16 @@ def _codes_within(frame):
 def frame_paths(X):
     """``{code: tuple of uris, or None (any path)}`` marked on ``X`` (empty for anything
     else, or a mark that is not one: an ``attrs`` entry edited or written by something
-    else; a plain dict, as ``read_parquet`` gives it back, is read too)."""
+    else, or a plain dict, as ``read_parquet`` gives it back: pandas' operations copy
+    such a mark with no hook, so a frame combined from two copies' may carry one's)."""
     attrs = getattr(X, "attrs", None)
     marks = attrs.get(READ_PATHS_ATTR) if isinstance(attrs, dict) else None
+    return parsed(marks) if isinstance(marks, ReadPaths) else {}
+
+
+def parsed(marks):
+    """``marks`` (an ``attrs`` entry) as :func:`frame_paths` gives it; empty where it
+    is not a mark."""
     if not isinstance(marks, dict):
         return {}
     out = {}
@@ -146,11 +175,14 @@ def frame_paths(X):
     return out
 
 
-def narrowed(source, uris):
+def narrowed(source, uris, ids=None):
     """``source`` as read from ``uris`` alone: its ``uri`` the first of them, its reads
     those made from them. Unchanged when ``uris`` is None, when ``source`` is no file,
-    or when one of ``uris`` is not a path its bytes were read from (a mark this
-    process's record does not back: every path is then kept, never one guessed)."""
+    when one of ``uris`` is not a path its bytes were read from (a mark this process's
+    record does not back), or when a row of ``ids`` (the rows named; the ids of other
+    sources are ignored) lies outside the lines every read from ``uris`` spans (that
+    read did not give it: the mark is not the whole story). Every path is then kept,
+    never one guessed."""
     if uris is None or source.kind != "file":
         return source
     known = source.uris()
@@ -158,6 +190,8 @@ def narrowed(source, uris):
         return source
     # a read recorded before reads kept their path is the first read's (Source.uris)
     kept = [r for r in source.reads() if r.get("uri", source.uri) in uris]
+    if ids is not None and not _within_reads(source.code, kept, ids):
+        return source
     first, others = kept[0], kept[1:]
     return replace(
         source,
@@ -168,6 +202,32 @@ def narrowed(source, uris):
         loaded_at=first["loaded_at"],
         other_reads=tuple(_as_other(r) for r in others),
     )
+
+
+def _within_reads(code, reads, ids):
+    """Whether every row of ``ids`` of source ``code`` lies within the lines one of
+    ``reads`` spans (True where a read's span is not known here: nothing to check)."""
+    from ._ids import LINE_BITS, MAX_LINE
+    from ._source import REGISTRY
+
+    spans = [REGISTRY.read_lines(code, r) for r in reads]
+    if any(span is None for span in spans):
+        return True
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.size == 0:
+        return True
+    low, high = int(ids.min()), int(ids.max())
+    if low >> LINE_BITS == high >> LINE_BITS == code:  # rows of this source alone
+        low, high = low & MAX_LINE, high & MAX_LINE
+        if any(first <= low and high <= last for first, last in spans):
+            return True  # (the common case: no array of lines)
+    mine = ids[(ids >> np.int64(LINE_BITS)) == code] & np.int64(MAX_LINE)
+    if mine.size == 0:
+        return True
+    inside = np.zeros(mine.size, dtype=bool)
+    for first, last in spans:
+        inside |= (mine >= first) & (mine <= last)
+    return bool(inside.all())
 
 
 def _as_other(read):
@@ -182,11 +242,20 @@ def narrowed_sources(X, sources):
     paths = frame_paths(X)
     if not paths:
         return sources
+    ids = _ids_of(X)
 
     def of(code):
-        return narrowed(sources(code), paths.get(int(code)))
+        return narrowed(sources(code), paths.get(int(code)), ids)
 
     return of
+
+
+def _ids_of(X):
+    """The row ids of ``X``'s index (None without them)."""
+    from ._rows import index_ids
+
+    index = getattr(X, "index", None)
+    return None if index is None else index_ids(index)
 
 
 def run_sources(run, sources):
@@ -212,4 +281,7 @@ def run_table(run, table):
 def narrowed_table(X, table):
     """A dict code -> :class:`Source` narrowed as :func:`narrowed_sources` does."""
     paths = frame_paths(X)
-    return {c: narrowed(s, paths.get(int(c))) for c, s in table.items()}
+    if not paths:
+        return table
+    ids = _ids_of(X)
+    return {c: narrowed(s, paths.get(int(c)), ids) for c, s in table.items()}

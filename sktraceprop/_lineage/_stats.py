@@ -305,7 +305,7 @@ def source_stats(X, y, ids, classes):
         }
         if counts is not None:
             record["missing"] = {names[j]: int(counts[s, j]) for j in np.flatnonzero(counts[s])}
-        source = narrowed(REGISTRY.by_code(code), paths.get(int(code)))  # X's reads
+        source = narrowed(REGISTRY.by_code(code), paths.get(int(code)), ids)  # X's reads
         if source.other_reads:
             mine = ids if index is None else ids[index == s]
             record["reads"] = _reads(source, lines_of(mine))

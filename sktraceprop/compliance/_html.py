@@ -369,7 +369,7 @@ def _section_sources(report):
             for c in s["columns"]
         ]
         facts = [
-            ("URI", f"<code>{_e(s['uri'])}</code>"),
+            ("URI", _uri(s)),
             *_digest_facts(s),
             ("Loaded (UTC)", _e(s["loaded_at"])),
             ("Rows in the source", _rows_in_source(s)),
@@ -809,3 +809,12 @@ def render_html(report):
         "run and audit events; statements about people, organisation and use are the "
         "deployer's.</footer></main></body></html>\n"
     )
+
+
+def _uri(source):
+    """The source's path; where its bytes were read from several paths and which gave
+    the training rows is not known (an empty uri), each of them, said so."""
+    if source["uri"] or "uris" not in source:
+        return f"<code>{_e(source['uri'])}</code>"
+    paths = ", ".join(f"<code>{_e(u)}</code>" for u in source["uris"])
+    return f"not known: one of {paths} (each holding these bytes)"

@@ -87,7 +87,8 @@ def sources_section(run):
             "source_id": source.source_id,
             "code": int(code),
             "kind": source.kind,
-            "uri": source.uri,
+            # bytes read from several paths (copies) not told apart: no path named
+            "uri": source.uri if len(source.uris()) == 1 else "",
             "sha256": source.sha256,
             # what that sha256 names: an earlier scheme's names some different data alike
             **digest_facts(source),
@@ -240,10 +241,33 @@ def _paths_note(source):
         f"; these bytes were read from {len(uris)} paths ({', '.join(uris)}, listed in "
         "uris), each holding the same bytes: a row id names a line, the same in each "
         "copy, and the rows given to fit did not carry the path they were read from "
-        "(row ids alone, or a concat or merge of frames read from two copies), so which "
-        "path the training rows were read from is not recorded; uri names the first "
-        "read's path"
+        "(row ids alone, or a concat, merge or other operation on frames read from two "
+        "copies), so which path the training rows were read from is not recorded; uri "
+        "is empty"
     )
+
+
+#: How a report of format 13 or earlier ended the note above (uri was the first path).
+PATHS_NOTE_13 = (
+    "(row ids alone, or a concat or merge of frames read from two copies), so which "
+    "path the training rows were read from is not recorded; uri names the first "
+    "read's path"
+)
+PATHS_NOTE_TAIL = (
+    "(row ids alone, or a concat, merge or other operation on frames read from two "
+    "copies), so which path the training rows were read from is not recorded; uri "
+    "is empty"
+)
+
+
+def as_format_13(source_entry):
+    """A source entry as a report of format 13 or earlier wrote it: ``uri`` the first
+    of ``uris`` (the first read's path) where the bytes were read from several."""
+    if "uris" not in source_entry:
+        return source_entry
+    out = dict(source_entry, uri=source_entry["uris"][0])
+    out["reads_note"] = out["reads_note"].replace(PATHS_NOTE_TAIL, PATHS_NOTE_13)
+    return out
 
 
 def _rows_by_read_note(reads, n_given):

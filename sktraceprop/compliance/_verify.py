@@ -41,6 +41,7 @@ from ._integrity import (
 from ._report_time import store_time_problems, time_problems
 from ._schema import schema_problems
 from ._sections import articles
+from ._source_evidence import as_format_13
 
 _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
@@ -104,7 +105,10 @@ _ADDED_IN = {
     "packages installed from a folder, and could not tell apart models that differ there",
     14: "the logged calls whose model matched its run only by fingerprint scheme 4, "
     "which named the code of packages installed from a package index and of user modules "
-    "named like standard library ones, and could not tell apart models that differ there",
+    "named like standard library ones, and could not tell apart models that differ there; "
+    "and an empty uri for a source whose bytes were read from several paths (copies) "
+    "where the training rows' path is not known: format 13 named the first path read "
+    "there (listing every path in uris)",
 }
 
 
@@ -468,6 +472,8 @@ def _store_problems(report, store):
         sources = [_without(s, _SOURCE_KEYS_7) for s in sources]
     if report["report"]["format_version"] < 9:
         sources = [_without(s, SOURCE_KEYS_9) for s in sources]
+    if report["report"]["format_version"] < 14:
+        sources = [as_format_13(s) for s in sources]
     changed = removal_features(upto, run_id, after)
     features = features_section(run, None if changed is None else (after["seq"], changed))
     if report["report"]["format_version"] < 11:

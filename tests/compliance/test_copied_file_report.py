@@ -34,7 +34,7 @@ def _copies(tmp_path):
     return first, second
 
 
-def _report(tmp_path, frame):
+def _report(tmp_path, frame, keep=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LineageWarning)
         store = stp.stores.SQLiteStore(tmp_path / "audit.db")
@@ -45,6 +45,8 @@ def _report(tmp_path, frame):
     jsonschema.validate(data, stp.compliance.report_schema())
     assert store.verify()
     assert stp.compliance.verify(data, store=store)  # made again from the store: the same
+    if keep is not None:
+        keep["store"] = store
     return data, html
 
 
@@ -76,7 +78,51 @@ def test_the_report_lists_every_path_the_rows_may_come_from(tmp_path):
     (s,) = data["sources"]
     both = [first.resolve().as_uri(), second.resolve().as_uri()]
     assert s["uris"] == both
+    assert s["uri"] == ""  # before: the first path read, as if it had given the rows
+    assert "uri is empty" in s["reads_note"]
+    assert "not known: one of" in html
     assert [r.get("uri") for r in s["other_reads"]] == both[1:]
     assert all(u in s["reads_note"] for u in both) and "not recorded" in s["reads_note"]
     assert [r["uri"] for r in s["rows_by_read"]] == s["uris"]
     assert all(u in html for u in both)
+
+
+def test_a_report_of_format_13_on_both_copies_verifies_as_written(tmp_path):
+    """Format 13 named the first path read as uri where the rows' path is not known; a
+    report written then still verifies against its store, and one edited to name the
+    other path does not."""
+    import copy
+    import json
+
+    import pytest
+
+    from sktraceprop.compliance._integrity import body_of, seal
+    from sktraceprop.compliance._sections import articles
+    from sktraceprop.compliance._source_evidence import PATHS_NOTE_13, PATHS_NOTE_TAIL
+    from sktraceprop.exceptions import ReportVerificationError
+
+    first, second = _copies(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LineageWarning)
+        da = stp.read_csv(first, source_id="clinic")
+        df = stp.read_csv(second, source_id="clinic")
+    keep = {}
+    data, _ = _report(tmp_path, pd.concat([da.iloc[:15], df.iloc[15:]]), keep)
+
+    def written(uri):
+        old = copy.deepcopy(data)
+        old["report"]["format_version"] = 13
+        (s,) = old["sources"]
+        s["uri"] = uri
+        s["reads_note"] = s["reads_note"].replace(PATHS_NOTE_TAIL, PATHS_NOTE_13)
+        old["articles"] = articles(old)
+        old["integrity"] = seal(body_of(old))
+        path = tmp_path / f"old{len(uri)}.json"
+        path.write_text(json.dumps(old))
+        return path
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # (an older format: said)
+        assert stp.compliance.verify(written(first.resolve().as_uri()), store=keep["store"])
+        with pytest.raises(ReportVerificationError):
+            stp.compliance.verify(written(second.resolve().as_uri()), store=keep["store"])
