@@ -24,7 +24,7 @@ from ._cache_holders import note_cache
 from ._enclosing_fit import enclosing_fit_note
 from ._enclosing_pickle import EnclosingPickleMixin
 from ._holders import HolderMixin, hold
-from ._lineage._array_rows import check_array_rows, unkept_notes
+from ._lineage._array_rows import array_notes, check_array_rows
 from ._lineage._capture import check_aligned, resolve_row_ids
 from ._lineage._current import check_unchanged
 from ._lineage._fit_params import fit_params_notes, fit_params_record
@@ -277,7 +277,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, EnclosingPickleMixin, Source
                         result = fit_method(X, y, **params)
                         lineage = self._build_lineage(X, ids, context)
                         lineage = add_input_notes(lineage, X, changed)
-                        lineage.notes.extend(unkept_notes(lineage, array_checked))
+                        lineage.notes.extend(array_notes(lineage, array_checked))
                         lineage.source_stats = stats
                         lineage.fit_params = fit_record
                         lineage.notes.extend(fit_params_notes(fit_record))

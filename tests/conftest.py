@@ -103,6 +103,27 @@ def write_two_features(path, n, shift, seed, first=None):
     return path
 
 
+def write_normal_features(path, n, seed, label="x1", first_classes=False):
+    """A CSV file of ``n`` rows: standard normal features ``x1``, ``x2`` and a label
+    ``y``: ``x1 > 0`` (``label="x1"``; with ``first_classes``, the first two rows 0 and
+    1), or ``0, 1, 0, ...`` (``label="alternating"``; the features then drawn one column
+    after the other). Returns ``path``."""
+    rng = np.random.default_rng(seed)
+    if label == "alternating":
+        x1 = rng.normal(size=n)
+        x2 = rng.normal(size=n)
+        y = np.arange(n) % 2
+    else:
+        X = rng.normal(size=(n, 2))
+        x1, x2 = X[:, 0], X[:, 1]
+        y = (x1 > 0).astype(int)
+        if first_classes:
+            y[:2] = [0, 1]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"x1": x1, "x2": x2, "y": y}).to_csv(path, index=False)
+    return path
+
+
 def scaled_per_hospital(tmp_path, n, hospitals, seed):
     """One file of ``n`` rows with a ``hospital`` column (values drawn from
     ``hospitals``), read traced, one ``TracedEstimator(StandardScaler)`` fitted on each

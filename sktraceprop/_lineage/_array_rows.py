@@ -8,14 +8,18 @@ row, without a word. The array is compared as a frame whose columns have no load
 name: each column is identified with a loaded column by its values on the witness rows
 (:mod:`._renamed`), as a renamed column is, and a row holding another witness row's
 values, under the id of a row whose values it does not hold, is refused with the
-frame's :class:`~sktraceprop.exceptions.LineageError`. Columns that cannot be
-identified (scaled, encoded) are not compared; nothing is recorded from the comparison.
+frame's :class:`~sktraceprop.exceptions.LineageError`. A column that is a loaded column
+scaled (a scaler's output, :mod:`._scaled`) is compared unscaled: a scaled array
+shuffled or split after scaling, given the ids of the rows before, named a wrong line
+for every row. Columns that cannot be identified (encoded, projected) are not compared;
+nothing is recorded from the comparison.
 """
 
 import numpy as np
 import pandas as pd
 
 from ._ids import ROW_INDEX_NAME
+from ._scaled import find_scaled, precision, unscaled
 
 
 def check_array_rows(X, ids):
@@ -24,7 +28,7 @@ def check_array_rows(X, ids):
     Returns
     -------
     changed : Changes or None
-        What was compared (:func:`._record.changes`), for :func:`unkept_notes`; None
+        What was compared (:func:`._record.changes`), for :func:`array_notes`; None
         where ``X`` is not such an array.
 
     Raises
@@ -38,26 +42,72 @@ def check_array_rows(X, ids):
         return None
     if X.shape[0] != len(ids) or X.shape[1] < 2:
         return None
+    values, columns = np.asarray(X), [f"column {j} of the array" for j in range(X.shape[1])]
+    matrix = np.asarray(X, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = find_scaled(matrix, precision(X))
+    if scaled:
+        # compared as the loaded values they are, scaled (see _scaled)
+        values = unscaled(matrix, scaled, precision(X))
+        for f in scaled:
+            columns[f.position] += ", unscaled"
     frame = pd.DataFrame(
-        np.asarray(X),
-        columns=[f"column {j} of the array" for j in range(X.shape[1])],
+        values,
+        columns=columns,
         index=pd.Index(np.asarray(ids, dtype=np.int64), name=ROW_INDEX_NAME),
     )
     return changes(frame, frame.index.to_numpy(), name="X")
 
 
-def unkept_notes(run, changed):
-    """The run's notes for the sources of an array's rows whose loaded values are not
-    kept in this process (a fit in a joblib worker): their ids were not checked, as
-    the notes of a frame's say. Other sources' (values that name no loaded column) get
-    no note: an array's ids are taken as given."""
+def array_notes(run, changed):
+    """The run's notes for the sources of an array's rows whose ids (``sample_id=``)
+    could not be checked against its values: their loaded values not kept in this
+    process (a fit in a joblib worker), as the notes of a frame's say, or no two columns
+    of the array holding loaded columns' values, as loaded or scaled (an encoded or
+    projected array, or too few rows to identify a scaling). Their ids are taken as
+    given, and the run says so."""
+    from ._misplaced import MIN_COLUMNS
     from ._record import compared_notes
 
     compared = getattr(changed, "compared", None)
     if not compared:
         return []
     unkept = {code: found for code, found in compared[0].items() if found is None}
-    return compared_notes(run, unkept, {}) if unkept else []
+    notes = compared_notes(run, unkept, {}) if unkept else []
+    for code, found in compared[0].items():
+        if found is None:
+            continue
+        (rows, _), same, as_loaded = found
+        columns = same + list(as_loaded)
+        if rows and len(columns) >= MIN_COLUMNS:
+            continue
+        if not rows:
+            why = (
+                "none of them is among the rows whose loaded values are kept (a sample "
+                "of 256 to 512 rows per load)"
+            )
+        elif columns:
+            why = (
+                f"only {columns[0]} holds a loaded column's values, as loaded or scaled "
+                f"(a reordering is noticed from {MIN_COLUMNS} columns)"
+            )
+        else:
+            why = (
+                "no column of the array holds a loaded column's values, as loaded or "
+                "scaled (encoded or projected values, or too few rows to identify a "
+                "scaling)"
+            )
+        source = run.sources[code].source_id
+        notes.append(
+            f"the lines named for the training rows from source {source!r} were not "
+            f"checked against the array's values: {why}. They are the lines of the ids "
+            "given as sample_id=, taken as given: had the array's rows been reordered or "
+            "split after the ids were taken (an array transformed outside a traced "
+            "pipeline, then shuffled), these would be wrong lines and nothing here would "
+            "notice. Transform inside a traced pipeline, or keep the ids with the rows "
+            "(sktraceprop.array(df))."
+        )
+    return notes
 
 
 def check_ids_of_rows(X, ids, sample_id=None):

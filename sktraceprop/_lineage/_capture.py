@@ -302,21 +302,57 @@ def _warn_if_bare_output(X):
 
 
 def _warn_if_holds_loaded_rows(X):
-    """Warn when untraced data holds the values of a loaded row (see :mod:`._content`)."""
+    """Warn when untraced data holds the values of a loaded row (see :mod:`._content`),
+    as they were loaded or scaled (see :mod:`._scaled`)."""
     from ._content import loaded_row_in
 
     with np.errstate(over="ignore", invalid="ignore"):  # (float32 of huge values)
         found = loaded_row_in(X)
+    if found is not None:
+        position, row_id, shared = found
+        warnings.warn(
+            f"X carries no sktraceprop row ids, but row {position} of X holds {shared} of "
+            f"the values loaded for {describe_id(row_id)}: X was likely made from traced "
+            "data whose row ids were dropped (to_numpy(), pd.DataFrame(df.values, "
+            "columns=...), a plain merge). Keep the ids with the rows "
+            "(pd.DataFrame(values, index=df.index)), or pass them as "
+            "sample_id=sktraceprop.row_ids(df). The run records X as an anonymous source.",
+            LineageWarning,
+            stacklevel=user_stacklevel(),
+        )
+        return
+    _warn_if_holds_scaled_rows(X)
+
+
+def _warn_if_holds_scaled_rows(X):
+    """Warn when untraced data holds a loaded row's values scaled: the output of a
+    scaler fitted outside a traced pipeline (see :mod:`._scaled`)."""
+    from ._content import loaded_row_in
+    from ._scaled import describe, find_scaled, numeric_matrix, precision, scaler_guess, unscaled
+
+    matrix = numeric_matrix(X)
+    if matrix is None:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = find_scaled(matrix, precision(X))
+        found = loaded_row_in(unscaled(matrix, scaled, precision(X))) if scaled else None
     if found is None:
         return
     position, row_id, shared = found
+    step = scaler_guess(matrix, scaled)
+    made = f"{step}().fit_transform(df)" if step else "a scaler's fit_transform(df)"
     warnings.warn(
-        f"X carries no sktraceprop row ids, but row {position} of X holds {shared} of the "
-        f"values loaded for {describe_id(row_id)}: X was likely made from traced data "
-        "whose row ids were dropped (to_numpy(), pd.DataFrame(df.values, columns=...), a "
-        "plain merge). Keep the ids with the rows (pd.DataFrame(values, index=df.index)), "
-        "or pass them as sample_id=sktraceprop.row_ids(df). The run records X as an "
-        "anonymous source.",
+        f"X carries no sktraceprop row ids, but its {describe(scaled)} hold loaded "
+        f"columns scaled (each a * value + b, as {step or 'a scaler'} outputs), and row "
+        f"{position} of X holds {shared} of the values loaded for {describe_id(row_id)}, "
+        "scaled: X was likely made by a transformer fitted outside a traced pipeline "
+        f"({made} returns a NumPy array without the rows' ids), so the file lines of its "
+        "rows are unknown. Fit the transformer inside the pipeline "
+        "(sktraceprop.make_traced_pipeline(transformer, model)), wrap it in "
+        "sktraceprop.TracedEstimator, or keep the ids with the rows "
+        "(sktraceprop.array(df), set_output(transform='pandas')) or pass them as "
+        "sample_id=sktraceprop.row_ids(df) in the order of X's rows. The run records X "
+        "as an anonymous source.",
         LineageWarning,
         stacklevel=user_stacklevel(),
     )

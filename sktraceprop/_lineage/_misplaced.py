@@ -22,7 +22,15 @@ parents (:mod:`._misplaced_merge`), witnesses or not. And a row whose record is 
 data with its own values is not taken as moved: another row was made equal to it
 (values capped). The record a row holds may be of any source loaded in this process,
 one X has no row of too (a frame's ids moved onto another's rows, its own rows then
-dropped): the witness rows of every load kept are searched.
+dropped): the witness rows of every load kept are searched. Among so many records (50
+files of 256 to 512 witness rows each) two values meet by chance, so another source's
+record must share two values that name it and all of the row's compared values but one.
+Each load's index of witness rows is kept while the loads kept stay the same, and the
+loads whose records a row may name are found by set operations over the values, not a
+lookup per row and load. What stays possible: a moved row whose own record is no
+witness row, taken for a record of its own source that shares two of its values by
+chance; the refusal is right (its id names a record it does not hold), the line named
+as the one it holds may not be.
 """
 
 from collections import Counter
@@ -101,6 +109,12 @@ class _Index:
             self.unique.append(
                 {key[j]: k for k, key in enumerate(self.keys) if counts[key[j]] == 1}
             )
+
+    def naming(self, row, row_id):
+        """How many of ``row``'s values name the witness row ``row_id`` (no other witness
+        row has them)."""
+        at = int(np.flatnonzero(self.ids == row_id)[0])
+        return sum(v is not None and u.get(v) == at for u, v in zip(self.unique, row))
 
     def keys_of(self, row_id):
         return self.keys[int(np.flatnonzero(self.ids == row_id)[0])]
@@ -191,20 +205,10 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
         all_loads.append(load)
         load_sources.append(source)
         load_names.append({})
-    indexes, rows = {}, {}  # per load; per (load, the candidates' columns)
     columns = [_compared(names, w, skip, m) for w, m in zip(all_loads, load_names)]
-    # per load of a merge: its rows, named through their parents (witnesses or not)
-    merges, rows_of_x = {}, RowsOfX(X, ids)
-
-    def row_in(k, mine, c):
-        cols = columns[k]
-        if k not in indexes:
-            indexes[k] = _Index(all_loads[k], [m for _, m in cols])
-            merges[k] = _merge_rows(load_sources[k], all_loads[k], cols)
-        if (k, id(mine)) not in rows:
-            rows[k, id(mine)] = list(zip(*(cell_keys(mine[n]) for n, _ in cols)))
-        return rows[k, id(mine)][c]
-
+    searched = _Searched(all_loads, load_sources, columns)
+    indexes, merges, row_in = searched.indexes, searched.merges, searched.row
+    rows_of_x = RowsOfX(X, ids)
     for position, agree, mine, c in candidates:
         own = int(ids[position])
         # a row still holding a value that names its own record (a key) has had values
@@ -215,9 +219,11 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
             for k in range(n_own)
             if len(columns[k]) >= MIN_COLUMNS
         )
-        for k, cols in enumerate(columns):
-            if len(cols) < MIN_COLUMNS or (k >= n_own and keeps_own):
-                continue
+        searching = [k for k in range(n_own) if len(columns[k]) >= MIN_COLUMNS]
+        if not keeps_own:
+            searching += searched.others(mine, c, n_own)
+        for k in searching:
+            cols = columns[k]
             row = row_in(k, mine, c)
             if merges[k] is not None:
                 found = held_merged_row(
@@ -228,6 +234,14 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
                     return position, own, found[0], shared, agree
             holds, equal = indexes[k].closest(row)
             if holds is None or equal < MIN_COLUMNS or equal <= agree:
+                continue
+            if k >= n_own and (
+                indexes[k].naming(row, holds) < MIN_COLUMNS or equal < len(cols) - 1
+            ):
+                # another source's record, searched among every load kept: two values
+                # meet by chance in one of thousands of records (50 files loaded; a
+                # column scaled in place, or a row whose own record there is no witness
+                # row): it must share two values that name it, and all its values but one
                 continue
             if holds == int(ids[position]) or (holds in own_rows and own not in own_rows):
                 # (the row loaded with these values is in X with them too: a row made
@@ -243,6 +257,104 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
     return _held_elsewhere(
         X, names, ids, all_loads[:n_own], columns[:n_own], moved_ids, indexes, own_rows
     )
+
+
+class _ForgetIndexes:
+    """Empties :data:`_INDEXES` when witness rows are forgotten or cleared: the indexes
+    hold their values, which must not outlive them."""
+
+    def forget(self, ids):
+        _INDEXES.clear()
+
+    def clear(self):
+        _INDEXES.clear()
+
+
+#: ``(id(load), loaded columns)`` -> ``(version, load, index)``: a load's
+#: :class:`_Index`, built once while the loads kept stay the same (each fit searches
+#: every load kept: built anew, about 1.5 ms per load of 256 to 512 witness rows).
+_INDEXES = {}
+WITNESSES.follow(_ForgetIndexes())
+
+
+def _index_of(load, cols):
+    version = WITNESSES.version
+    key = (id(load), cols)
+    kept = _INDEXES.get(key)
+    if kept is not None and kept[0] == version and kept[1] is load:
+        return kept[2]
+    index = _Index(load, list(cols))
+    if len(_INDEXES) > 4096:  # (bounded: loads come and go in a long session)
+        _INDEXES.clear()
+    _INDEXES[key] = (version, load, index)
+    return index
+
+
+class _Searched:
+    """The loads searched for the records of moved rows, and what is built for each
+    when first needed: ``indexes`` (its witness rows by value, :class:`_Index`),
+    ``merges`` (a merge's rows, :func:`_merge_rows`) and the candidates' rows as keys of
+    its compared columns."""
+
+    def __init__(self, loads, sources, columns):
+        self.loads, self.sources, self.columns = loads, sources, columns
+        self.indexes, self.merges = {}, {}
+        self._keys, self._values, self._named = {}, {}, {}
+
+    def _column_keys(self, name, mine):
+        """The candidates' keys in column ``name`` (the same for every load)."""
+        if (name, id(mine)) not in self._keys:
+            self._keys[name, id(mine)] = cell_keys(mine[name])
+        return self._keys[name, id(mine)]
+
+    def build(self, k):
+        """Build load ``k``'s index and merge rows, once."""
+        if k not in self.indexes:
+            cols = self.columns[k]
+            self.indexes[k] = _index_of(self.loads[k], tuple(m for _, m in cols))
+            self.merges[k] = _merge_rows(self.sources[k], self.loads[k], cols)
+
+    def row(self, k, mine, c):
+        """Row ``c`` of the candidates' columns ``mine`` as keys of load ``k``'s compared
+        columns."""
+        self.build(k)
+        return tuple(self._column_keys(n, mine)[c] for n, _ in self.columns[k])
+
+    def _by_value(self, name, mine):
+        """Key -> the candidates holding it in column ``name``."""
+        if (name, id(mine)) not in self._values:
+            by_value = {}
+            for c, v in enumerate(self._column_keys(name, mine)):
+                by_value.setdefault(v, []).append(c)
+            self._values[name, id(mine)] = by_value
+        return self._values[name, id(mine)]
+
+    def others(self, mine, c, first):
+        """The loads from ``first`` on (other sources') to search for candidate ``c``'s
+        record: a merge's, and those where it holds ``MIN_COLUMNS`` values or more that
+        name witness rows (no other witness row has them), the only ones whose record
+        :meth:`_Index.naming` can find. Found for every candidate at once, by set
+        operations over the values (every load kept is searched)."""
+        if id(mine) not in self._named:
+            named = {}
+            for k in range(first, len(self.loads)):
+                if len(self.columns[k]) < MIN_COLUMNS:
+                    continue
+                self.build(k)
+                if self.merges[k] is not None:
+                    continue
+                counts = Counter()
+                for j, (name, _) in enumerate(self.columns[k]):
+                    by_value = self._by_value(name, mine)
+                    for v in self.indexes[k].unique[j].keys() & by_value.keys():
+                        counts.update(by_value[v])
+                for c_named, n in counts.items():
+                    if n >= MIN_COLUMNS:
+                        named.setdefault(c_named, []).append(k)
+            merges = [k for k in range(first, len(self.loads)) if self.merges.get(k) is not None]
+            self._named[id(mine)] = (named, merges)
+        named, merges = self._named[id(mine)]
+        return sorted(merges + named.get(c, []))
 
 
 def _names_own(k, row, own, indexes):

@@ -33,6 +33,7 @@ from ._sqlite_schema import (
     trigger_problem,
     upgrade_statements,
 )
+from ._sqlite_transaction import immediate
 from ._sqlite_writer import Writer
 
 _MODES = ("rw", "ro")
@@ -195,8 +196,7 @@ class SQLiteStore(BaseStore):
             raise self._translate(exc) from None
         try:
             con.execute("PRAGMA journal_mode=WAL")
-            con.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(con):
                 if con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
                     for statement in SCHEMA:
                         con.execute(statement)
@@ -209,13 +209,6 @@ class SQLiteStore(BaseStore):
                     )
                     con.executemany("INSERT INTO stp_meta VALUES (?, ?)", meta)
                     con.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, now))
-                con.execute("COMMIT")
-            except BaseException:
-                # SQLite rolls back by itself after a failed write (a full disk): a
-                # ROLLBACK then fails, and its error would hide the cause
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-                raise
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
         finally:
@@ -235,8 +228,7 @@ class SQLiteStore(BaseStore):
         except _SQLITE_ERRORS as exc:
             return self._not_upgraded(exc)
         try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(con):
                 (version,) = con.execute(
                     "SELECT value FROM stp_meta WHERE key = 'schema_version'"
                 ).fetchone()
@@ -246,11 +238,6 @@ class SQLiteStore(BaseStore):
                     con.execute(
                         "INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, utc_now())
                     )
-                con.execute("COMMIT")
-            except BaseException:
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-                raise
         except _SQLITE_ERRORS as exc:
             return self._not_upgraded(exc)
         finally:

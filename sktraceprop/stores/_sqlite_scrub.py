@@ -25,6 +25,7 @@ import warnings
 
 from ..exceptions import StoreError
 from ..utils._stack import user_stacklevel
+from ._sqlite_transaction import immediate
 
 __all__ = ["ERASURE_WAIT", "PENDING_PREFIX", "is_pending", "left", "mark", "retry", "scrub"]
 
@@ -55,14 +56,8 @@ def _pending_keys(con):
 
 
 def _append_keys(con, keys, value):
-    con.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(con):
         con.executemany("INSERT OR IGNORE INTO stp_meta VALUES (?, ?)", [(k, value) for k in keys])
-        con.execute("COMMIT")
-    except BaseException:
-        if con.in_transaction:
-            con.execute("ROLLBACK")
-        raise
 
 
 def mark(con):

@@ -32,6 +32,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._holders import HolderMixin, hold
+from .._lineage._array_rows import check_array_rows
 from .._lineage._capture import resolve_row_ids
 from .._lineage._current import FingerprintCarryMixin
 from .._lineage._fingerprint import fingerprint
@@ -439,6 +440,9 @@ class GradientCorrectionUnlearner(
                 check_parents_here(self.forget, ids)
             # columns changed after loading (values moved between rows stay after a removal)
             changed = changes(X, ids)
+            if sample_id is not None and isinstance(X, np.ndarray):
+                # an array's ids, given: a removal by id must remove the rows they name
+                check_array_rows(X, ids)
             # rows this unlearner removed on request before this new fit
             log = getattr(self, "unlearning_log_", ())
             removed_before = [np.asarray(e["row_ids"]) for e in log]

@@ -65,9 +65,9 @@ def test_ids_of_the_rows_name_their_lines(tmp_path):
     assert _named_keys(model, path) == d["key"].tolist()
 
 
-def test_values_no_loaded_column_holds_are_not_compared(tmp_path):
-    """Scaled values name no loaded column: nothing to compare, no refusal (the run
-    cannot tell; the ids given are trusted)."""
+def test_scaled_values_with_their_own_ids_name_their_lines(tmp_path):
+    """Scaled values are compared unscaled (see test_scaled.py): the rows' own ids are
+    not refused, and name their lines."""
     path, d = _read(tmp_path)
     Z = StandardScaler().fit_transform(d[["a", "b"]])
     model = _fit(Z, stp.row_ids(d))

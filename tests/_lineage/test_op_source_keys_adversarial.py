@@ -14,18 +14,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from tests.conftest import write_normal_features
 
 _SEEDS = itertools.count(100)
 
 
 def _write(path, n, seed):
-    rng = np.random.default_rng(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame(
-        {"x1": rng.normal(size=n), "x2": rng.normal(size=n), "y": np.arange(n) % 2}
-    )
-    frame.to_csv(path, index=False)
-    return path
+    return write_normal_features(path, n, seed, label="alternating")
 
 
 def _sha(path):

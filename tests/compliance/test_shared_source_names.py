@@ -9,7 +9,6 @@ the two apart. Checked against the raw files' bytes.
 import hashlib
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -20,18 +19,13 @@ from sktraceprop.compliance import verify
 from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.compliance._sections import articles
 from sktraceprop.exceptions import ReportVerificationError
+from tests.conftest import write_normal_features
 
 from .conftest import before_format_8
 
 
 def _write(path, n, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": (X[:, 0] > 0).astype(int)}).to_csv(
-        path, index=False
-    )
-    return path
+    return write_normal_features(path, n, seed)
 
 
 def _report(tmp_path, paths):

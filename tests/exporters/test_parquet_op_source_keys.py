@@ -12,16 +12,11 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.exporters import read_parquet, to_parquet
+from tests.conftest import write_normal_features
 
 
 def _write(path, n, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": (X[:, 0] > 0).astype(int)}).to_csv(
-        path, index=False
-    )
-    return path
+    return write_normal_features(path, n, seed)
 
 
 def test_parquet_keeps_the_source_keys_of_an_op(tmp_path):

@@ -5,7 +5,6 @@ on a/data.csv listed for b/data.csv's rows too). Every store's ``verify`` and
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -13,15 +12,11 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.exceptions import CorruptStoreError
+from tests.conftest import write_normal_features
 
 
 def _write(path, n, seed):
-    rng = np.random.default_rng(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n)})
-    frame["y"] = np.arange(n) % 2
-    frame.to_csv(path, index=False)
-    return path
+    return write_normal_features(path, n, seed, label="alternating")
 
 
 def _dropped(text):

@@ -20,19 +20,14 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.exceptions import CorruptStoreError, LineageWarning
+from tests.conftest import write_normal_features
 
 DATA = Path(__file__).parent / "data"
 OLD_OP_FIELDS = {"name", "cls", "params", "fingerprint", "features_in", "features_out", "sources"}
 
 
 def _write(path, n, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2))
-    y = (X[:, 0] > 0).astype(int)
-    y[:2] = [0, 1]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": y}).to_csv(path, index=False)
-    return path
+    return write_normal_features(path, n, seed, first_classes=True)
 
 
 def _sha(path):
