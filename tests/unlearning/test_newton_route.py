@@ -95,7 +95,7 @@ def test_without_an_l2_penalty_a_sparse_wide_model_stays_dense():
     # no penalty: the matrix-free steps do not apply (the Hessian can be singular), and
     # below the limit the dense route (least-norm steps) still certifies the removal
     X, y = _sparse_wide(200, 400, seed=2)
-    model = LogisticRegression(penalty=None, solver="newton-cg", tol=1e-12, max_iter=5000)
+    model = LogisticRegression(C=np.inf, solver="newton-cg", tol=1e-12, max_iter=5000)
     objective = linear_model_objective(clone(model).fit(X, y))
     assert _convex.newton_route(objective, X, y, None) == "dense"
     assert _convex.newton_route(linear_model_objective(clone(MODEL).fit(X, y)), X, y, None) == (
