@@ -204,9 +204,10 @@ class NewtonCorrection(RemovalMethod):
         Features of the rows the model holds, as the final step sees them.
     y : ndarray of shape (n_held,) or (n_held, n_targets)
     sample_weight : ndarray of shape (n_held,) or None
-    hessian : ndarray of shape (p, p)
-        Hessian of the objective over the held rows, evaluated at ``hessian_theta``.
-    hessian_theta : ndarray of shape (p,)
+    hessian : ndarray of shape (p, p) or None
+        Hessian of the objective over the held rows, evaluated at ``hessian_theta``;
+        None off the dense route (:func:`newton_route`).
+    hessian_theta : ndarray of shape (p,) or None
     """
 
     def __init__(self, Z, y, sample_weight, hessian, hessian_theta):
