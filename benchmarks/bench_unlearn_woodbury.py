@@ -1,4 +1,4 @@
-"""Benchmark: certified removal from a wide TF-IDF model, matrix-free Newton vs refit vs dense.
+"""Benchmark: certified removal, Newton route chosen by cost, vs refit and the other route.
 
 Run (each case in a fresh process)::
 
@@ -11,11 +11,17 @@ fitted once on all the rows (only the model is unlearned), a binary
 ``GradientCorrectionUnlearner(tol=1e-8)`` (the default). Removal: 1% of the rows,
 drawn at random, by row id.
 
-Above ``MAX_NEWTON_PARAMS`` (4,096) parameters a removal takes matrix-free Newton steps
-(conjugate gradients on Hessian-vector products through the sparse retained rows, no
-``n x n`` or ``p x p`` matrix). Below it the dense path builds, downdates and
-factorises the ``p x p`` Hessian: on the smallest case both are run, the limit raised or
-lowered in the process (``_convex.MAX_NEWTON_PARAMS``). Measured per case: ``unlearn`` wall time
+The route is the shipped one (``_convex.newton_route``: matrix-free Newton steps,
+conjugate gradients on Hessian-vector products through the sparse retained rows, no
+``n x n`` or ``p x p`` matrix, where the dense route's estimated flops exceed
+``DENSE_PER_MATRIX_FREE`` times those of ``CG_PRODUCTS`` products, or above
+``MAX_NEWTON_PARAMS`` parameters; else the dense ``p x p`` Hessian built at fit,
+downdated and factorised at each removal), and on two cases the other route too,
+forced in the process (``_convex.DENSE_PER_MATRIX_FREE`` set to infinity or 0): the
+wide TF-IDF case (2,000 x 3,000, 3,001 parameters, at most ``MAX_NEWTON_PARAMS``) and
+a dense case with few features, generated Adult-like rows (6,000 x 100: standardised
+numeric columns and one-hot blocks), where the dense route should be the one chosen.
+Measured per case: ``unlearn`` wall time
 (least of ``REPEATS`` calls, each on a fresh copy of the fitted unlearner loaded from a
 pickle), the unlearner's ``fit`` time, a full refit (``LogisticRegression(C=10,
 max_iter=5000)`` from scratch on the retained rows, lbfgs at its default tol, least of
@@ -41,14 +47,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, markdown_table, write_results  # noqa: E402
 from bench_woodbury import notes  # noqa: E402
 
-#: ``sktraceprop.unlearning._convex.MAX_NEWTON_PARAMS`` as shipped (the cases change it)
-MAX_NEWTON_PARAMS = 4096
-
+#: (data, rows, features, routes): "auto" is the shipped routing, "dense" and
+#: "matrix_free" are forced
 CASES = [
-    (2000, 3000, ("matrix_free", "dense")),
-    (2000, 20000, ("matrix_free",)),
-    (5000, 50000, ("matrix_free",)),
+    ("tfidf", 2000, 3000, ("auto", "dense")),
+    ("adult", 6000, 100, ("auto", "matrix_free")),
+    ("tfidf", 2000, 20000, ("auto",)),
+    ("tfidf", 5000, 50000, ("auto",)),
 ]
+#: _convex.DENSE_PER_MATRIX_FREE that forces each route (None: as shipped)
+FORCE = {"auto": None, "dense": float("inf"), "matrix_free": 0.0}
 REPEATS = 2
 SHARE = 0.01
 SEED = 0
@@ -64,23 +72,44 @@ def _theta(model):
     return np.concatenate([model.coef_.ravel(), model.intercept_])
 
 
-def measure(n_rows, n_terms, path):
-    """One case and Newton path, in this process: a dict of figures."""
+def adult_like(n_rows, n_features, seed):
+    """Dense rows like the Adult census table one-hot encoded: a sixth standardised
+    numeric columns, the rest one-hot blocks of 8 categories; a logistic label."""
+    rng = np.random.default_rng(seed)
+    n_num = n_features // 6
+    blocks = [rng.normal(size=(n_rows, n_num))]
+    left = n_features - n_num
+    while left:
+        width = min(8, left)
+        blocks.append(np.eye(width)[rng.integers(0, width, n_rows)])
+        left -= width
+    Z = np.hstack(blocks)
+    w = rng.normal(size=n_features) / np.sqrt(n_features / 8)
+    y = (rng.random(n_rows) < 1 / (1 + np.exp(-(Z @ w - 0.5)))).astype(int)
+    return Z, y
+
+
+def measure(data, n_rows, n_terms, path):
+    """One case and Newton route, in this process: a dict of figures."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     import sktraceprop as stp
     from sktraceprop.gradients import linear_model_objective
     from sktraceprop.unlearning import _convex
 
-    _convex.MAX_NEWTON_PARAMS = 10**9 if path == "dense" else 0
-    X, y = notes(n_rows, SEED)
-    Z = TfidfVectorizer(max_features=n_terms).fit_transform(X["text"]).tocsr()
+    if FORCE[path] is not None:
+        _convex.DENSE_PER_MATRIX_FREE = FORCE[path]
+    if data == "tfidf":
+        X, y = notes(n_rows, SEED)
+        Z = TfidfVectorizer(max_features=n_terms).fit_transform(X["text"]).tocsr()
+    else:
+        Z, y = adult_like(n_rows, n_terms, SEED)
     ids = stp.row_ids(stp.from_numpy(np.arange(n_rows)[:, None], source_id="notes"))
     rng = np.random.default_rng(SEED)
     removed = np.zeros(n_rows, dtype=bool)
     removed[rng.choice(n_rows, size=int(SHARE * n_rows), replace=False)] = True
     keep = ~removed
-    out = {"n_rows": n_rows, "n_terms": int(Z.shape[1]), "path": path}
+    out = {"data": data, "n_rows": n_rows, "n_terms": int(Z.shape[1]), "path": path}
     out["n_params"] = int(Z.shape[1] + 1)
     out["n_removed"] = int(removed.sum())
     with warnings.catch_warnings():
@@ -89,6 +118,7 @@ def measure(n_rows, n_terms, path):
         unl = stp.GradientCorrectionUnlearner(_model()).fit(Z, y, sample_id=ids)
         out["unlearner_fit_s"] = time.perf_counter() - t0
         out["holds_hessian"] = unl._method.hessian is not None
+        out["route"] = "dense" if out["holds_hessian"] else "matrix_free"
         blob = pickle.dumps(unl)
         times = []
         for _ in range(REPEATS):
@@ -97,7 +127,7 @@ def measure(n_rows, n_terms, path):
             fresh.unlearn(sample_id=ids[removed])
             times.append(time.perf_counter() - t0)
         out["unlearn_s"] = min(times)
-        if path != "dense":
+        if out["route"] == "matrix_free":
             # the Newton steps alone (the rest of unlearn is the removal's record: event,
             # lineage, the search for other objects holding the rows)
             final = copy.deepcopy(unl.estimator_)
@@ -134,57 +164,64 @@ def measure(n_rows, n_terms, path):
 
 def main():
     rows = []
-    for n_rows, n_terms, paths in CASES:
+    for data, n_rows, n_terms, paths in CASES:
         for path in paths:
-            cmd = [sys.executable, __file__, "--one", str(n_rows), str(n_terms), path]
+            cmd = [sys.executable, __file__, "--one", data, str(n_rows), str(n_terms), path]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True)
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(rows[-1], flush=True)
     render(rows, machine())
 
 
-#: The same script's figures with the Woodbury route this one replaced (an m x m
-#: Cholesky factor per Newton step, X X^T made dense, Gershgorin and Schur-complement
-#: eigenvalue bounds the certificate never read), measured 2026-12-05T02:07:16+00:00.
+_ROUTE = {"dense": "dense p x p", "matrix_free": "matrix-free CG"}
+_DATA = {"tfidf": "TF-IDF notes", "adult": "Adult-like dense"}
+
+#: This script's figures before the routing by cost, when the dense route was taken
+#: by every model of at most MAX_NEWTON_PARAMS parameters, and each removal found
+#: another object holding the rows by a full garbage collection.
 BEFORE = (
-    "Before (the Woodbury route this replaced: per Newton step `X X^T` made dense, an "
-    "`m x m` Cholesky factor and eigenvalue bounds the certificate never read; the "
-    "same script, measured 2026-12-05T02:07 on the same shared machine, busier then: "
-    "its refit and exact-retrain times are 1.5x to 11x those of the run above, so "
-    "compare the ratios): unlearn 0.98 s / 0.70 s / 5.44 s at "
-    "2000x3000 / 2000x20000 / 5000x50000 against a full refit of 0.03 s / 0.53 s / "
-    "3.14 s and an exact retrain of 0.07 s / 0.35 s / 3.01 s (refit / unlearn 0.03, "
-    "0.76, 0.58); unlearned model 1.5e-07 / 1.1e-06 / 2.4e-06 from the exact retrain "
-    "in decision function. The dense p x p path at 2000x3000 took 6.55 s then."
+    "Before (the same script at commit 3cde151, measured 2026-12-05T04:57 on the same "
+    "shared machine: every model of at most 4,096 parameters took the dense route, and "
+    "a removal another object's rows matched ran a full garbage collection): at "
+    "2000 x 3000 TF-IDF the default route was the dense one, unlearn 2.45 s and "
+    "unlearner fit 1.8 s against a 0.02 s refit; the matrix-free route, forced, "
+    "0.09 s (0.03 s of it the Newton steps, most of the rest the collection); "
+    "2000 x 20000 0.15 s (Newton 0.05 s), 5000 x 50000 0.20 s (Newton 0.13 s); its "
+    "full refits took 0.02 s / 0.19 s / 0.39 s, so compare the ratios where the run "
+    "above had a busier machine (refit / unlearn then 0.17 matrix-free forced and "
+    "0.01 dense at 2000 x 3000, 1.24 at 2000 x 20000, 1.96 at 5000 x 50000). "
+    "Earlier (the Woodbury route the matrix-free one replaced, 02:07, busier machine): "
+    "unlearn 0.98 s / 0.70 s / 5.44 s at 2000x3000 / 2000x20000 / 5000x50000, the "
+    "dense path at 2000x3000 6.55 s."
 )
+
+
+def _name(r):
+    how = "chosen" if r["path"] == "auto" else "forced"
+    return f"{_ROUTE[r['route']]}, {how}"
 
 
 def _verdict(rows):
     """One line per case: faster or slower than the refit and the exact retrain."""
     lines = []
     for r in rows:
-        name = "dense p x p" if r["path"] == "dense" else "matrix-free CG"
         against = []
         for what, key in (("the full refit", "refit_s"), ("the exact retrain", "exact_retrain_s")):
             ratio = r[key] / r["unlearn_s"]
             word = "faster than" if ratio > 1 else "slower than"
             against.append(f"{word} {what} ({ratio:.2f}x)")
-        line = f"- {r['n_rows']} x {r['n_terms']}, {name}: unlearn {r['unlearn_s']:.2f} s, "
+        line = (
+            f"- {r['n_rows']} x {r['n_terms']} {_DATA[r['data']]} ({r['n_params']:,} "
+            f"parameters), {_name(r)}: unlearner fit {r['unlearner_fit_s']:.2f} s, "
+            f"unlearn {r['unlearn_s']:.2f} s, "
+        )
         line += " and ".join(against)
         if "newton_s" in r:
             line += (
                 f"; its Newton steps take {r['newton_s']:.2f} s, the rest is the removal's "
                 "record (event, lineage, and the search for other objects holding the "
-                "removed rows: this benchmark keeps the original unlearner alive, so a "
-                "full garbage collection runs)"
-            )
-        else:
-            line += (
-                f"; the default path for a model of at most {MAX_NEWTON_PARAMS:,} "
-                "parameters (this one has "
-                f"{r['n_params']:,}): the unlearner's fit builds the p x p Hessian and "
-                "each removal downdates and factorises it, O(|K| p^2 + p^3), against "
-                "the refit's passes over the sparse rows"
+                "removed rows: this benchmark keeps the original unlearner alive, found "
+                "from the caller's frame without a garbage collection)"
             )
         lines.append(line + ".")
     return "\n".join(lines)
@@ -193,10 +230,11 @@ def _verdict(rows):
 def render(rows, info):
     """Print the table and write ``results/unlearn_woodbury.{json,md}``."""
     headers = [
+        "data",
         "rows",
-        "terms",
+        "features",
         "removed",
-        "Newton path",
+        "Newton route",
         "unlearner fit (s)",
         "unlearn (s)",
         "of which Newton (s)",
@@ -209,17 +247,18 @@ def render(rows, info):
     ]
     table = [
         [
+            _DATA[r["data"]],
             r["n_rows"],
             r["n_terms"],
             r["n_removed"],
-            ("dense p x p" if r["path"] == "dense" else "matrix-free CG") + f" ({r['method']})",
-            f"{r['unlearner_fit_s']:.1f}",
+            f"{_name(r)} ({r['method']})",
+            f"{r['unlearner_fit_s']:.2f}",
             f"{r['unlearn_s']:.2f}",
             f"{r['newton_s']:.2f}" if "newton_s" in r else "-",
             r["n_iter"],
             f"{r['refit_s']:.2f}",
             f"{r['refit_s'] / r['unlearn_s']:.2f}",
-            f"{r['exact_retrain_s']:.2f}" if "exact_retrain_s" in r else "-",
+            f"{r['exact_retrain_s']:.2f}",
             f"{r['unlearned_max_decision_diff']:.1e} / {r['refit_max_decision_diff']:.1e}",
             f"{r['unlearned_param_ratio']:.1e} / {r['refit_param_ratio']:.1e}",
         ]
@@ -227,10 +266,11 @@ def render(rows, info):
     ]
     md = "\n\n".join(
         [
-            "# Certified removal from a wide TF-IDF model (`bench_unlearn_woodbury.py`)",
+            "# Certified removal: the Newton route by cost (`bench_unlearn_woodbury.py`)",
             "Generated Zipf-distributed notes (as `bench_woodbury.py`), "
-            "`TfidfVectorizer(max_features=terms)` fitted once, binary "
-            "`LogisticRegression(C=10, max_iter=5000)` fitted by "
+            "`TfidfVectorizer(max_features=terms)` fitted once, and generated Adult-like "
+            "dense rows (a sixth standardised numeric columns, the rest one-hot blocks); "
+            "binary `LogisticRegression(C=10, max_iter=5000)` fitted by "
             "`GradientCorrectionUnlearner` (tol=1e-8); 1% of the rows removed at random. "
             "unlearn: least of "
             f"{REPEATS} calls on fresh copies of the fitted unlearner; full refit: the same "
@@ -238,10 +278,12 @@ def render(rows, info):
             "Distances to an exact retrain (newton-cg, tol=1e-12, timed once): largest "
             "difference of "
             "the decision function over all rows, and parameter distance over the "
-            "original model's (the removal's own effect). Dense p x p: "
-            "`MAX_NEWTON_PARAMS` raised so that the Hessian is built, downdated and "
-            "factorised; matrix-free CG: Newton steps solved by conjugate gradients on "
-            "Hessian-vector products through the sparse retained rows. Each case in "
+            "original model's (the removal's own effect). Newton route: chosen is the "
+            "shipped routing by estimated cost (`_convex.newton_route`); forced, the "
+            "other route (`DENSE_PER_MATRIX_FREE` set to infinity or 0). Dense p x p: "
+            "the Hessian built at fit, downdated and factorised at each removal; "
+            "matrix-free CG: Newton steps solved by conjugate gradients on "
+            "Hessian-vector products through the retained rows. Each case in "
             "a fresh process, one run.",
             markdown_table(headers, table),
             _verdict(rows),
@@ -264,7 +306,7 @@ if __name__ == "__main__":
         )
         render(saved["cases"], saved["machine"])
     elif len(sys.argv) > 1 and sys.argv[1] == "--one":
-        n_rows, n_terms, path = sys.argv[2:5]
-        print(json.dumps(measure(int(n_rows), int(n_terms), path)))
+        data, n_rows, n_terms, path = sys.argv[2:6]
+        print(json.dumps(measure(data, int(n_rows), int(n_terms), path)))
     else:
         main()

@@ -13,10 +13,13 @@ in use elsewhere too. Objects in other processes are not seen.
 """
 
 import gc
+import sys
 import threading
 import weakref
 
 import numpy as np
+
+from ._reachable import reached
 
 _LOCK = threading.Lock()
 _HOLDERS = weakref.WeakValueDictionary()  # id(obj) -> obj
@@ -66,11 +69,7 @@ def held_elsewhere(removed_ids, exclude, asked=()):
     matched = [(weakref.ref(obj), held) for obj, held in _matches(wanted, exclude)]
     if not matched:
         return {}
-    # objects let go but still in reference cycles are garbage, not holders: a full
-    # collection (its cost grows with the objects in the process), only when some
-    # registered object holds removed rows; it frees objects and makes none, so the
-    # matches that survive it are all there are
-    gc.collect()
+    _drop_garbage([ref for ref, _ in matched], sys._getframe(1))
     found = [(ref(), held) for ref, held in matched]
     found = [(obj, held) for obj, held in found if obj is not None]
     holder_of = {}
@@ -85,6 +84,26 @@ def held_elsewhere(removed_ids, exclude, asked=()):
             name = f"{name} in {type(holder).__name__}"
         union[name] = union[name] | held if name in union else held
     return {name: _count(held, removed, asked) for name, held in union.items()}
+
+
+def _drop_garbage(refs, frame):
+    """Free the objects of ``refs`` (weak references) that are garbage: let go but still
+    in reference cycles, which no removal must name as holders. A collection frees
+    objects and makes none, so those that survive it are all the holders there are. A
+    full collection costs in proportion to every object in the process: none is run
+    where each object is reached from a live root (:func:`~._reachable.reached`, from
+    ``frame``, the caller's, up), a young one first where some is not, and a full one
+    only where some not reached survives that."""
+    pairs = [(ref, ref()) for ref in refs]
+    pairs = [(ref, obj) for ref, obj in pairs if obj is not None]
+    found = reached([obj for _, obj in pairs], frame)
+    undecided = [ref for ref, obj in pairs if id(obj) not in found]
+    del pairs
+    if not undecided:
+        return
+    gc.collect(1)
+    if any(ref() is not None for ref in undecided):
+        gc.collect()
 
 
 def _count(held, removed, asked):

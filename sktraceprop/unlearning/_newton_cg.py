@@ -1,8 +1,9 @@
-"""Newton steps for a model of more than :data:`~._convex.MAX_NEWTON_PARAMS` parameters,
-matrix-free: conjugate gradients on Hessian-vector products through the sparse rows.
+"""Newton steps off the dense route (:func:`~._convex.newton_route`: sparse wide features,
+or more than :data:`~._convex.MAX_NEWTON_PARAMS` parameters), matrix-free: conjugate
+gradients on Hessian-vector products through the rows.
 
-Above the limit (a text vocabulary) the dense ``p x p`` Hessian and its factorisation
-cost far more than the estimator's fit. With an L2 penalty on the coefficients the
+There (a text vocabulary) the dense ``p x p`` Hessian and its factorisation cost far
+more than the estimator's fit. With an L2 penalty on the coefficients the
 Newton step ``(H + damping I)^-1 g`` is solved by preconditioned conjugate gradients on
 
 .. math::

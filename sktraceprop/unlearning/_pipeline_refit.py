@@ -40,9 +40,9 @@ from ..influence._fit_features import differs, fit_transform_may_differ
 from ..utils._prefit import is_fitted
 from ..utils._sklearn_compat import safe_indexing
 from ._convex import (
-    above_newton_limit,
     correct,
     correct_large,
+    newton_route,
     note_refit_certificate,
     objective_of,
     refit,
@@ -274,12 +274,12 @@ class PipelineRefit(RemovalMethod):
             added = [name for name in new if name not in set(old)] if old else []
             notes.append(_count_changed_note(Z_r.shape[1], len(old) or None, added, final))
             note_refit_certificate(fields)
-        elif above_newton_limit(objective.n_params):
+        elif newton_route(objective, Z_r, y_r, sw_fin) != "dense":
             # The features were refitted, so no downdate applies: a dense Newton step
-            # would build and factorise a p x p Hessian afresh (O(n p^2 + p^3)); the
-            # steps are solved matrix-free (CG on H v) where they can, else the
-            # final step is refitted on the retained rows' (sparse) features, as a
-            # retrain does
+            # would build and factorise a p x p Hessian afresh (O(n p^2 + p^3)); where
+            # that costs more than a few hundred products through the rows (or cannot
+            # be held) the steps are solved matrix-free (CG on H v) where they can, else
+            # the final step is refitted on the retained rows' features, as a retrain is
             final, fields = correct_large(final, objective, Z_r, y_r, sw_fin, params)
         else:
             theta = objective.params()

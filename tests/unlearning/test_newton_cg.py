@@ -67,6 +67,8 @@ def test_matrix_free_newton_removal_is_the_retrain(
     sw = sw if weighted else None
     removed = np.zeros(40, dtype=bool)
     removed[::6] = True
+    # (this sparse wide model is routed matrix-free by cost: the dense route forced)
+    monkeypatch.setattr(_convex, "DENSE_PER_MATRIX_FREE", float("inf"))
     dense = _unlearn(model, X, y, sw, removed)
     assert dense._method.hessian is not None
     monkeypatch.setattr(_convex, "MAX_NEWTON_PARAMS", 20)
