@@ -230,10 +230,22 @@ def test_removal_from_random_sparse_wide_problems_is_the_retrain(
     assert gradient / keep.sum() == pytest.approx(event["certificate"], rel=1e-6, abs=1e-15)
     truth = stp.gradients.linear_model_objective(retrained)
     theta_star = truth.params()
+    if n_classes > 2 and fit_intercept:
+        # softmax with unpenalised intercepts: adding one constant to every class's
+        # intercept changes no probability and no loss, so the optimum is a line; the
+        # two solvers may stop anywhere on it (seen: 1.1e-5 apart). Compare the
+        # parameters off that null vector (the intercepts centred).
+        theta, theta_star = theta.copy(), theta_star.copy()
+        theta[-n_classes:] -= theta[-n_classes:].mean()
+        theta_star[-n_classes:] -= theta_star[-n_classes:].mean()
     distance = np.linalg.norm(theta - theta_star)
     if not fit_intercept:
         lam = objective.penalty_strength(keep.sum())
         retrain_gradient = np.linalg.norm(truth.objective_gradient(X[keep], y[keep]))
         assert distance <= (gradient + retrain_gradient) / lam + 1e-12
     assert distance <= 1e-6 * max(1.0, np.linalg.norm(theta_star))
-    assert_allclose(unl.estimator_.decision_function(X), retrained.decision_function(X), atol=1e-6)
+    decisions = [m.decision_function(X) for m in (unl.estimator_, retrained)]
+    if n_classes > 2:  # (the same null vector: one constant per row)
+        decisions = [z - z.mean(axis=1, keepdims=True) for z in decisions]
+    assert_allclose(decisions[0], decisions[1], atol=1e-6)
+    assert_allclose(unl.estimator_.predict_proba(X), retrained.predict_proba(X), atol=1e-7)
