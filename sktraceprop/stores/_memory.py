@@ -127,20 +127,26 @@ class MemoryStore(BaseStore):
     def _raw_run(self, run_id):
         return self._runs.get(run_id)
 
+    # Reads that walk a dict take the lock: another thread's writer.apply() may add to
+    # it meanwhile ("dictionary changed size during iteration", seen in a threaded test).
     def _raw_run_list(self):
-        return [(run_id, row[0], None) for run_id, row in self._runs.items()]
+        with self._lock:
+            return [(run_id, row[0], None) for run_id, row in self._runs.items()]
 
     def _raw_leaves(self, run_id):
-        return dict(self._leaves.get(run_id, {}))
+        with self._lock:
+            return dict(self._leaves.get(run_id, {}))
 
     def _raw_prediction_salts(self):
-        return dict(self._salts)
+        with self._lock:
+            return dict(self._salts)
 
     def _raw_source(self, source_id, sha256):
         return self._sources.get((source_id, sha256))
 
     def _raw_sources(self):
-        return [(*key, *row) for key, row in self._sources.items()]
+        with self._lock:
+            return [(*key, *row) for key, row in self._sources.items()]
 
     def _raw_event(self, seq):
         if isinstance(seq, int) and 1 <= seq <= len(self._events):
@@ -150,14 +156,17 @@ class MemoryStore(BaseStore):
         return next((row for row in self._events if row[0] == seq), None)
 
     def _raw_events(self, run_id=None):
-        return [row for row in self._events if run_id is None or row[1] == run_id]
+        with self._lock:
+            return [row for row in self._events if run_id is None or row[1] == run_id]
 
     def _raw_redaction_events(self, run_id):
         # read at every load of a sealed run: an index, not a scan of every event
-        return list(self._redactions_by_run.get(run_id, ()))
+        with self._lock:
+            return list(self._redactions_by_run.get(run_id, ()))
 
     def _raw_checkpoints(self):
-        return list(self._checkpoints)
+        with self._lock:
+            return list(self._checkpoints)
 
     def _encode(self, ids):
         return _frozen(ids)
