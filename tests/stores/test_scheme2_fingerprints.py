@@ -19,8 +19,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import scipy
-import sklearn
 from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
@@ -31,46 +29,25 @@ from sktraceprop._lineage._fingerprint_schemes import EARLIER_NOTES, NOTES
 from sktraceprop.compliance import compliance_report, find_predictions, verify
 from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.exceptions import LineageWarning, ReportVerificationError
+from tests.stores._old_fingerprint_stores import (
+    maker_module,
+    refit,
+    skip_unless_written_by_these_versions,
+)
 from tests.stores._store_helpers import DEPLOYER
 
 DATA = Path(__file__).parent / "data" / "fingerprint2"
 F5988B3 = Path(__file__).parents[1] / "exporters" / "data" / "parquet_f5988b3" / "store.db"
 
 
-def _skip_unless_written_by_these_versions(stored):
-    here = {"numpy": np.__version__, "scikit-learn": sklearn.__version__}
-    here["scipy"] = scipy.__version__
-    differ = {k: (stored.versions.get(k), v) for k, v in here.items()}
-    differ = {k: pair for k, pair in differ.items() if pair[0] != pair[1]}
-    if differ:
-        pytest.skip(f"the store's model is refitted exactly only by its versions: {differ}")
-
-
 @pytest.fixture
 def fixture_module():
-    sys.path.insert(0, str(DATA))
-    try:
-        import make_fingerprint2
-
-        yield make_fingerprint2
-    finally:
-        sys.path.remove(str(DATA))
+    with maker_module(DATA, "make_fingerprint2") as module:
+        yield module
 
 
 def _refit(tmp_path, maker, log_predictions=True):
-    """The store's copy, its run, and its pipeline fitted again now carrying the stored
-    run as its ``lineage_`` (as a model pickled then would)."""
-    shutil.copyfile(DATA / "store.db", tmp_path / "store.db")
-    store = stp.stores.SQLiteStore(tmp_path / "store.db")
-    assert store.verify()
-    (run_id,) = store.list_runs()["run_id"]
-    stored = store.load_run(run_id)
-    _skip_unless_written_by_these_versions(stored)
-    df = stp.from_pandas(maker.frame(), "points")
-    pipe = maker.pipeline(store).set_params(log_predictions=log_predictions)
-    pipe.fit(df[["a", "b"]], df["y"])
-    pipe.lineage_ = stored
-    return store, stored, pipe, df
+    return refit(DATA, tmp_path, maker, log_predictions=log_predictions)
 
 
 def test_the_stored_fingerprints_are_scheme_2s_of_the_same_steps(tmp_path, fixture_module):
@@ -150,7 +127,7 @@ def test_a_scheme_2_store_without_user_code_matches_by_the_current_scheme(tmp_pa
     store = stp.stores.SQLiteStore(tmp_path / "store.db")
     runs = [store.load_run(r) for r in store.list_runs(source="sites")["run_id"]]
     (stored,) = [run for run in runs if len(run.sources) == 1]  # (not the merge's)
-    _skip_unless_written_by_these_versions(stored)
+    skip_unless_written_by_these_versions(stored)
     rng = np.random.default_rng(3)
     rng.normal(size=20)  # the visits' values, drawn first by make_parquet_f5988b3.py
     sites = pd.DataFrame({"b": rng.normal(size=5).round(3)})

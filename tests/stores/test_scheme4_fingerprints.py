@@ -12,14 +12,10 @@ consumer says so.
 import copy
 import json
 import shutil
-import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
-import scipy
-import sklearn
 
 import sktraceprop as stp
 from sktraceprop._lineage._current import check_unchanged, step_matches
@@ -30,47 +26,29 @@ from sktraceprop.compliance import compliance_report, find_predictions, verify
 from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.compliance._verify import FORMAT_VERSION
 from sktraceprop.exceptions import LineageWarning, ReportVerificationError
+from tests.stores._old_fingerprint_stores import (
+    maker_module,
+    refit,
+)
 from tests.stores._store_helpers import DEPLOYER
 
 DATA = Path(__file__).parent / "data" / "fingerprint4"
 
 
-def _skip_unless_written_by_these_versions(stored):
-    here = {"numpy": np.__version__, "scikit-learn": sklearn.__version__}
-    here["scipy"] = scipy.__version__
-    differ = {k: (stored.versions.get(k), v) for k, v in here.items()}
-    differ = {k: pair for k, pair in differ.items() if pair[0] != pair[1]}
-    if differ:
-        pytest.skip(f"the store's model is refitted exactly only by its versions: {differ}")
-
-
 @pytest.fixture
 def fixture_module():
-    sys.path.insert(0, str(DATA))
-    try:
-        import make_fingerprint4
+    with maker_module(DATA, "make_fingerprint4") as module:
+        yield module
 
-        yield make_fingerprint4
-    finally:
-        sys.path.remove(str(DATA))
+
+def _clear_cache(pipe):
+    type(pipe.steps[0][1])._seen.clear()  # as in the process that wrote the store
 
 
 def _refit(tmp_path, maker, log_predictions=True):
-    """The store's copy, its run, and its pipeline fitted again now carrying the stored
-    run as its ``lineage_`` (as a model pickled then would)."""
-    shutil.copyfile(DATA / "store.db", tmp_path / "store.db")
-    store = stp.stores.SQLiteStore(tmp_path / "store.db")
-    assert store.verify()
-    (run_id,) = store.list_runs()["run_id"]
-    stored = store.load_run(run_id)
-    assert stored.fingerprint_scheme == 4
-    _skip_unless_written_by_these_versions(stored)
-    df = stp.from_pandas(maker.frame(), "points")
-    pipe = maker.pipeline(store).set_params(log_predictions=log_predictions)
-    type(pipe.steps[0][1])._seen.clear()  # as in the process that wrote the store
-    pipe.fit(df[["a", "b"]], df["y"])
-    pipe.lineage_ = stored
-    return store, stored, pipe, df
+    return refit(
+        DATA, tmp_path, maker, scheme=4, log_predictions=log_predictions, before_fit=_clear_cache
+    )
 
 
 def test_the_stored_fingerprints_are_scheme_4s_of_the_same_steps(tmp_path, fixture_module):
