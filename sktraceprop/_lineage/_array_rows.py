@@ -27,9 +27,10 @@ def check_array_rows(X, ids):
 
     Returns
     -------
-    changed : Changes or None
-        What was compared (:func:`._record.changes`), for :func:`array_notes`; None
-        where ``X`` is not such an array.
+    changed : Changes, Unchecked or None
+        What was compared (:func:`._record.changes`), for :func:`array_notes`;
+        :class:`Unchecked` where ``X`` is not such an array (one column, not numbers),
+        which :func:`array_notes` says; None where its rows are not as many as the ids.
 
     Raises
     ------
@@ -39,9 +40,12 @@ def check_array_rows(X, ids):
     from ._record import changes
 
     if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype.kind not in "iuf":
-        return None
-    if X.shape[0] != len(ids) or X.shape[1] < 2:
-        return None
+        what = "not a 2-D array" if not isinstance(X, np.ndarray) or X.ndim != 2 else None
+        return Unchecked(what or f"an array of {X.dtype} values, not numbers")
+    if X.shape[0] != len(ids):
+        return None  # (the fit itself refuses a count that differs)
+    if X.shape[1] < 2:
+        return Unchecked("an array of one column (a reordering is noticed from two)")
     values, columns = np.asarray(X), [f"column {j} of the array" for j in range(X.shape[1])]
     matrix = np.asarray(X, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -69,6 +73,14 @@ def array_notes(run, changed):
     from ._misplaced import MIN_COLUMNS
     from ._record import compared_notes
 
+    if isinstance(changed, Unchecked):
+        sources = sorted({s.source_id for s in run.sources.values()})
+        if not sources:
+            return []
+        return [
+            f"the lines named for the training rows from source(s) {sources} were not "
+            f"checked against the array's values: it is {changed.why}. " + _TAKEN_AS_GIVEN
+        ]
     compared = getattr(changed, "compared", None)
     if not compared:
         return []
@@ -100,14 +112,26 @@ def array_notes(run, changed):
         source = run.sources[code].source_id
         notes.append(
             f"the lines named for the training rows from source {source!r} were not "
-            f"checked against the array's values: {why}. They are the lines of the ids "
-            "given as sample_id=, taken as given: had the array's rows been reordered or "
-            "split after the ids were taken (an array transformed outside a traced "
-            "pipeline, then shuffled), these would be wrong lines and nothing here would "
-            "notice. Transform inside a traced pipeline, or keep the ids with the rows "
-            "(sktraceprop.array(df))."
+            f"checked against the array's values: {why}. " + _TAKEN_AS_GIVEN
         )
     return notes
+
+
+_TAKEN_AS_GIVEN = (
+    "They are the lines of the ids given as sample_id=, taken as given: had the array's "
+    "rows been reordered or split after the ids were taken (an array transformed outside "
+    "a traced pipeline, then shuffled), these would be wrong lines and nothing here would "
+    "notice. Transform inside a traced pipeline, or keep the ids with the rows "
+    "(sktraceprop.array(df))."
+)
+
+
+class Unchecked:
+    """What :func:`check_array_rows` returns for ids it could not compare with the rows'
+    values, and why (for :func:`array_notes`)."""
+
+    def __init__(self, why):
+        self.why = why
 
 
 def check_ids_of_rows(X, ids, sample_id=None):

@@ -120,3 +120,28 @@ def test_worker_fits_say_the_array_ids_were_not_checked(tmp_path):
         )
     with pytest.raises(LineageError):  # the same call in one process is refused
         cross_validate(pipe, X, y, cv=2, params={"sample_id": misordered}, error_score="raise")
+
+
+@pytest.mark.parametrize("kind", ["one column", "text"])
+def test_arrays_that_cannot_be_compared_say_their_ids_were_taken_as_given(tmp_path, kind):
+    """A one-column or non-numeric array with ids was fitted without a word: its lines
+    were neither checked nor said to be unchecked."""
+    path, d = _read(tmp_path)
+    misordered = stp.row_ids(d.sort_values("a"))
+    if kind == "one column":
+        X = d[["a"]].to_numpy()
+    else:
+        X = d[["a", "b"]].astype(str).to_numpy(dtype=object)  # text, as object values
+    from sklearn.preprocessing import OrdinalEncoder
+
+    steps = (
+        [LogisticRegression()]
+        if kind == "one column"
+        else [OrdinalEncoder(), LogisticRegression()]
+    )
+    pipe = stp.make_traced_pipeline(*steps)
+    pipe.fit(X, np.arange(N) % 2, sample_id=misordered)
+    notes = [n for n in pipe.lineage_.notes if "were not checked against the array" in n]
+    assert len(notes) == 1 and "'array_rows'" in notes[0]
+    assert ("one column" in notes[0]) == (kind == "one column")
+    assert ("object values, not numbers" in notes[0]) == (kind == "text")
