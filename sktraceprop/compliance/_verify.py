@@ -120,9 +120,19 @@ def read_report(source):
         return source, "the report"
     path = Path(os.fspath(source))
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"no report at {path}") from None
+    if raw.startswith(b"SQLite format 3\x00"):
+        # (a store given where its report was meant: not verified, and said so)
+        raise ReportVerificationError(
+            f"{path} is an SQLite database (a store?), not a compliance report: check a "
+            "store with SQLiteStore(path).verify() (command line: sktraceprop check "
+            "STORE), and a report made from it with verify(report, store=...) "
+            "(sktraceprop verify REPORT --db STORE)"
+        )
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ReportVerificationError(f"{path} is not UTF-8 text: {exc}") from None
     try:

@@ -443,3 +443,16 @@ def test_an_unsigned_report_checked_alone_says_an_edit_re_hashed_passes(fitted, 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert verify(path, store=store) is True  # checked against its store: no warning
+
+
+def test_a_store_given_as_the_report_is_not_verified_and_named(made, capsys):
+    """``sktraceprop verify audit.db`` said only "not UTF-8 text": the store is named as
+    one, with the commands that check it and a report made from it."""
+    from sktraceprop.cli import main
+
+    _, store, _ = made
+    with pytest.raises(ReportVerificationError, match="is an SQLite database") as caught:
+        verify(store.path)
+    assert "sktraceprop check STORE" in str(caught.value)
+    assert main(["verify", str(store.path)]) == 1  # (not verified)
+    assert "is an SQLite database (a store?), not a compliance report" in capsys.readouterr().err
