@@ -90,7 +90,9 @@ def operand_marks(finalize, attr, walk):
         if not isinstance(obj, _FRAMES) or id(obj) in seen:
             continue
         seen.add(id(obj))
-        attrs = getattr(obj, "_attrs", None)  # (a frame pandas is still making may lack it)
+        # (a frame pandas is still making may lack it; getattr would then ask pandas'
+        # __getattr__, which on a frame without its data recurses without end)
+        attrs = vars(obj).get("_attrs")
         mark = attrs.get(attr) if isinstance(attrs, dict) else None
         if isinstance(mark, dict):
             marks.append(mark)

@@ -275,3 +275,16 @@ def test_an_array_of_a_copys_frame_never_names_the_other_copy(tmp_path):
     fed = _fed(b, uri_b)
     named = _check(table, fed, _values(b), said)
     assert len(named) == len(b)
+
+
+@pytest.mark.parametrize("aligned", [True, False])
+def test_a_frame_built_from_series_of_two_copies_names_both(aligned, tmp_path):
+    """pd.DataFrame({...}) of Series from two copies raised RecursionError: the mark's
+    copy looked up ``_attrs`` with getattr on a Series pandas was still making, whose
+    __getattr__ recursed (found probing the ops a user would try)."""
+    a, b, uri_a, uri_b = _read_copies(tmp_path)
+    f, g = (a, b) if aligned else (a.iloc[:8], b.iloc[4:])
+    out = pd.DataFrame({"a": f["a"], "b": g["b"], "y": g["y"]})
+    table, said = _lineage_of(out)
+    assert said and table["uri"].isna().all()
+    assert all(set(p) == {uri_a, uri_b} for p in table["uris"])
