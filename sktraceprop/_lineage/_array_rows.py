@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._ids import ROW_INDEX_NAME
-from ._scaled import find_scaled, precision, unscaled
+from ._scaled import find_scaled, precision, scaled_at_ids, unscaled
 
 
 def check_array_rows(X, ids):
@@ -49,7 +49,11 @@ def check_array_rows(X, ids):
     values, columns = np.asarray(X), [f"column {j} of the array" for j in range(X.shape[1])]
     matrix = np.asarray(X, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
-        scaled = find_scaled(matrix, precision(X))
+        # the ids' own rows first (cheap); the search over every loaded column where
+        # they do not show a scaling (wrong ids are refused after either)
+        scaled = scaled_at_ids(matrix, ids, precision(X))
+        if scaled is None:
+            scaled = find_scaled(matrix, precision(X))
     if scaled:
         # compared as the loaded values they are, scaled (see _scaled)
         values = unscaled(matrix, scaled, precision(X))

@@ -310,6 +310,75 @@ def find_scaled(matrix, eps=EPS):
     return found
 
 
+def scaled_at_ids(matrix, ids, eps=EPS):
+    """The columns of ``matrix`` that are a loaded column scaled *at the rows ``ids``
+    name*: ``[Scaled]`` as :func:`find_scaled` gives, or None where this cannot tell.
+
+    The cheap case of a fit given ids (``sample_id=``): on the witness rows among
+    ``ids``, a column of the data that is exactly ``a * c + b`` of one loaded column
+    ``c`` (at least ``MIN_DISTINCT`` distinct values of ``c``, ``a > 0``, every pair
+    within rounding) is that column scaled, and the ids agree with it there. None (the
+    caller then searches as :func:`find_scaled` does) where fewer than two columns are
+    found so, a column fits two loaded columns, or too few witness rows are among the
+    ids: a wrong id, or a scaling this does not see, is left to that search and to the
+    exact comparison that follows either (which the ids must then pass)."""
+    from ._source import REGISTRY
+
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.ndim != 1 or ids.size != matrix.shape[0]:
+        return None
+    _, loads = WITNESSES.every_load()
+    width = min(matrix.shape[1], MAX_COLUMNS)
+    fits = [[] for _ in range(width)]
+    for code, w in loads:
+        at = w.positions(ids)
+        rows = np.flatnonzero(at >= 0)
+        if rows.size < MIN_DISTINCT:
+            continue
+        x_all = matrix[rows, :width]
+        for name, column in w.columns.items():
+            if not column.numeric:
+                continue
+            c = column.values[at[rows]]
+            usable = ~column.missing[at[rows]] & np.isfinite(c)
+            cs = c[usable]
+            if np.unique(cs).size < MIN_DISTINCT:
+                continue
+            xs = x_all[usable]
+            finite = np.isfinite(xs).all(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                cm = cs - cs.mean()
+                a = (cm @ np.where(np.isfinite(xs), xs, 0.0)) / (cm @ cm)
+                b = np.where(np.isfinite(xs), xs, 0.0).mean(axis=0) - a * cs.mean()
+                err = np.abs(a[None, :] * cs[:, None] + b[None, :] - xs).max(axis=0)
+                tol = (
+                    64
+                    * eps
+                    * np.maximum(
+                        np.maximum(np.abs(a) * np.abs(cs).max(), np.abs(b)), np.abs(xs).max(axis=0)
+                    )
+                )
+            good = finite & (a > 0) & np.isfinite(err) & (err <= tol)
+            for j in np.flatnonzero(good):
+                fits[j].append((_source_name(REGISTRY, code), name, float(a[j]), float(b[j])))
+    # only columns unscaled() can snap back to loaded values (see _candidates)
+    snappable = {(sid, name) for sid, name, _, _, _ in _candidates()}
+    found = []
+    for j, here in enumerate(fits):
+        here = [f for f in here if (f[0], f[1]) in snappable]
+        if not here:
+            continue
+        if len({(sid, name) for sid, name, _, _ in here}) != 1:
+            return None  # a column fits two loaded columns: not identified here
+        source_id, name, a, b = here[0]
+        if abs(a - 1) <= 1e-12 and abs(b) <= 1e-12 * max(1.0, np.nanmax(np.abs(matrix[:, j]))):
+            continue  # the loaded values themselves: left to the exact checks
+        found.append(Scaled(j, source_id, name, a, b))
+    from ._misplaced import MIN_COLUMNS
+
+    return found if len(found) >= MIN_COLUMNS else None
+
+
 def unscaled(matrix, found, eps=EPS):
     """``matrix`` with each column of ``found`` mapped back to loaded values: a value
     within rounding of a witness value of its loaded column becomes that value."""

@@ -207,3 +207,31 @@ def test_lines_named_for_a_scaled_array_are_its_rows_or_refused(
     _, messages = _warned(X, y)
     for message in messages:  # (a warning, where the scaling was identified)
         _check_named_row(message, X, fitted, path)
+
+
+@pytest.mark.parametrize("scaler", SCALERS, ids=lambda s: s.__name__)
+def test_ids_of_the_rows_are_checked_on_their_own_rows_first(tmp_path, scaler, monkeypatch):
+    """A scaled array given its rows' ids is checked on the witness rows those ids name
+    (scaled_at_ids), without the search over every loaded column, which made each such
+    fit several times slower (breast cancer, 426 x 30: 0.87 s CPU against 0.14 s
+    before, measured once); wrong ids still reach the search and are refused."""
+    from sktraceprop._lineage import _array_rows, _scaled
+
+    path, d = _read(tmp_path)
+    d = d.sample(frac=0.8, random_state=3)
+    Z = scaler().fit_transform(d[["a", "b"]])
+    searched = []
+    real = _scaled.find_scaled
+    monkeypatch.setattr(
+        _array_rows, "find_scaled", lambda *a, **k: searched.append(1) or real(*a, **k)
+    )
+    found = _scaled.scaled_at_ids(Z, stp.row_ids(d))
+    assert [(f.position, f.column) for f in found] == [(0, "a"), (1, "b")]
+    model = _traced(Z, d["y"].to_numpy(), stp.row_ids(d))
+    assert _keys_named(_lines(model), path) == d["key"].tolist()
+    assert searched == []
+    perm = np.random.default_rng(4).permutation(len(d))
+    assert _scaled.scaled_at_ids(Z[perm], stp.row_ids(d)) is None
+    with pytest.raises(LineageError, match="unscaled"):
+        _traced(Z[perm], d["y"].to_numpy()[perm], stp.row_ids(d))
+    assert searched == [1]
