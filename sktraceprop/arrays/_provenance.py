@@ -316,7 +316,12 @@ class Provenance:
             return pd.DataFrame({c: [] for c in columns})
         out = pd.concat(frames, ignore_index=True)
         for column in ("source_id", "uri"):
+            # (astype(str) of pandas < 3 writes a missing uri, a row of copies whose
+            # path is not known, as the text "nan")
+            missing = out[column].isna()
             out[column] = out[column].astype(str)
+            if missing.any():
+                out[column] = out[column].where(~missing, None)
         out["_pooled"] = out["through"].notna()
         out = out.sort_values(["row", "_pooled", "source_id", "line"], kind="stable")
         out = out.drop(columns="_pooled").reset_index(drop=True)

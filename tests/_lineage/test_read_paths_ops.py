@@ -127,6 +127,13 @@ def test_an_op_on_one_copys_frames_names_that_copy(tmp_path):
         for frame, uri in ((a, uri_a), (b, uri_b)):
             out = op(frame.iloc[:8], frame.iloc[4:])
             table, said = _lineage_of(out)
+            if READ_PATHS_ATTR not in out.attrs:
+                # pandas < 3 keeps no attrs through some of these (join): the path is
+                # then not known, and said, never the other copy's alone
+                assert int(pd.__version__.split(".")[0]) < 3, name
+                named = _check(table, _fed(frame, uri), _values(frame), said)
+                assert all(uri in paths for paths in named), name
+                continue
             assert not said, name
             named = _check(table, _fed(frame, uri), _values(frame), said)
             assert named == [(uri,)] * len(out), name
