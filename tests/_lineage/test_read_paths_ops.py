@@ -239,8 +239,10 @@ def test_any_ops_on_two_copies_never_name_a_wrong_path(
     values = _values(a, b)
     table, said = _lineage_of(current)
     named = _check(table, fed, values, said)
-    if len(used) == 1 and same:
+    if len(used) == 1 and same and READ_PATHS_ATTR in current.attrs:
         assert not said and named == [(uri,)] * len(current)  # nothing else fed it
+    elif len(used) == 1 and same:  # pandas < 3 keeps no attrs through a join: not known
+        assert int(pd.__version__.split(".")[0]) < 3 and all(uri in p for p in named)
     numeric = current.select_dtypes("number")
     X = numeric.loc[:, ~numeric.columns.duplicated()].dropna()
     if not fit or X.shape[1] == 0 or len(X) < 4:
