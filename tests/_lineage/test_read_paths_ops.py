@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
@@ -210,6 +210,13 @@ def _step(name, f, g):
     ),
     fit=st.booleans(),
 )
+@example(  # pandas itself refuses concat of compare()'s MultiIndex columns with flat ones
+    same=False,
+    nrows=None,
+    start=False,
+    steps=[("compare", False, 0, 6), ("concat", False, 0, 6)],
+    fit=False,
+)
 def test_any_ops_on_two_copies_never_name_a_wrong_path(
     tmp_path_factory, same, nrows, start, steps, fit
 ):
@@ -228,7 +235,8 @@ def test_any_ops_on_two_copies_never_name_a_wrong_path(
         g = g.iloc[lo:hi]
         try:
             nxt = _step(name, current, g)
-        except (ValueError, KeyError, TypeError):  # pandas refuses (duplicate labels...)
+        except (ValueError, KeyError, TypeError, NotImplementedError):  # pandas refuses
+            # (duplicate labels; a MultiIndex of compare() aligned with flat columns)
             continue
         if isinstance(nxt, pd.Series):
             nxt = nxt.to_frame()
