@@ -1,4 +1,4 @@
-"""User functions and classes fingerprinted by their code (fingerprint schemes 3 to 5).
+"""User functions and classes fingerprinted by their code (fingerprint schemes 3 to 6).
 
 Scheme 2 named every function and class by module and qualified name only, so
 ``FunctionTransformer(func=lambda X: X * 2)`` and ``(func=lambda X: X * 3)``, a
@@ -38,7 +38,7 @@ Scheme 4 closed two gaps of scheme 3, which stays here to compare records made w
   install (``pip install -e .``) was and is user code: its modules are read from the
   project's folder, outside ``site-packages``.
 
-Scheme 5 (the current one) closes three gaps of scheme 4 (kept as ``scheme=4``):
+Scheme 5 closes three gaps of scheme 4 (kept as ``scheme=4``):
 
 - **what of a class is code.** A class attribute is code, hashed by value, unless it
   is state the class keeps with use (``_fingerprint_state``): one its functions assign,
@@ -60,6 +60,14 @@ Scheme 5 (the current one) closes three gaps of scheme 4 (kept as ``scheme=4``):
   NumPy, SciPy, pandas, joblib) edited in place, no longer the SHA-256 its RECORD lists,
   is written with its SHA-256 too; as installed, nothing is added.
 
+Scheme 6 (the current one) closes a gap of scheme 5 (kept as ``scheme=5``): a global
+that is a module of user code or of an index package was named only, so a helper
+called through it (``mymod.helper(X)``, ``_utils.helper()`` after ``from . import
+_utils``) edited, reloaded or replaced at run time was not seen. The attributes the code
+reads of it are now followed and hashed (``_fingerprint_attrs``); a function that reads
+none keeps its scheme-5 bytes. The words each scheme's notes use are
+``_fingerprint_scopes``'.
+
 *Installed code* is named by module and qualified name only: functions and classes of
 Python's standard library and of sktraceprop, scikit-learn, NumPy, SciPy, pandas and
 joblib (whose versions a run records), and C functions of builtin modules, whose code
@@ -75,6 +83,7 @@ import threading
 import types
 import weakref
 
+from . import _fingerprint_attrs as _attrs
 from . import _fingerprint_cache as _cache
 from ._fingerprint_state import CONTAINERS, class_state
 from ._install_origin import installed_identity, origin, recorded_integrity
@@ -98,58 +107,6 @@ _CLASS_SKIP = frozenset(
 )
 #: What a user function's global or a class attribute may be hashed by content as.
 _PLAIN = (str, bytes, int, float, complex, bool, type(None), list, tuple, dict, set, frozenset)
-#: The scope of what scheme 3 hashed by code, said where the scheme is described (a
-#: report of a scheme-3 run holds these words).
-SCOPE_3 = (
-    "functions and classes of user code (__main__, a notebook, a module not installed) "
-    "are hashed by their code, defaults, closure contents and the plain values and user "
-    "functions they read as globals (not by file name or line numbers; not globals they "
-    "assign, nor class attributes other than functions); those of installed "
-    "packages (Python's standard library, sktraceprop, scikit-learn, NumPy, SciPy, "
-    "pandas, joblib, anything under site-packages) and C functions are named by module "
-    "and qualified name only, so an edited installed package is not told apart"
-)
-#: The scope of what scheme 4 hashed by code (a report of a scheme-4 run made before
-#: scheme 5 holds these words).
-SCOPE_4 = (
-    "functions and classes of user code (__main__, a notebook, a module not installed, "
-    "an editable install, a package installed from a folder, an archive or a "
-    "version-control checkout rather than a package index, or copied into "
-    "site-packages by hand) are hashed by their code, defaults, closure contents, the "
-    "values they read as globals and the attributes of user classes (through their user "
-    "base classes): plain values, arrays, estimators, frames, regular expressions and "
-    "user functions and classes by content, other objects by their class only; not by "
-    "file name or line numbers, nor the globals they assign; a class attribute or "
-    "global changed by use (a counter, a cache) changes the fingerprint as it changes. "
-    "Functions and classes of Python's standard library, sktraceprop, scikit-learn, "
-    "NumPy, SciPy, pandas, joblib, packages installed from a package index, and C "
-    "functions are named by module and qualified name only, so an installed package "
-    "edited in place is not told apart"
-)
-#: The scope of what scheme 5 (the current scheme) hashes by code.
-SCOPE = (
-    "functions and classes of user code (__main__, a notebook, a module not installed, "
-    "a module of a standard library name read from outside the standard library's "
-    "folder, an editable install, a package installed from a folder, an archive or a "
-    "version-control checkout rather than a package index, or copied into "
-    "site-packages by hand) are hashed by their code, defaults, closure contents, the "
-    "values they read as globals and the attributes of user classes (through their user "
-    "base classes): plain values, arrays, estimators, frames, regular expressions and "
-    "user functions and classes by content, other objects by their class only; not by "
-    "file name or line numbers, nor the globals they assign, nor the class attributes "
-    "the class's own functions assign, nor the contents of a dict, list, set, bytearray "
-    "or deque class attribute they change in place (a cache: by its type); a global or "
-    "class attribute changed by other code changes the fingerprint as it changes. "
-    "Functions and classes of packages installed from a package index are named with "
-    "their distribution and the SHA-256 of their module's file, so such a package "
-    "edited in place or upgraded is told apart. Functions and classes of Python's "
-    "standard library, sktraceprop, scikit-learn, NumPy, SciPy, pandas and joblib (whose "
-    "versions a run records) and C functions of builtin modules are named by module and "
-    "qualified name only; a file of a recorded package edited in place (no longer the "
-    "SHA-256 its installed RECORD lists) is named with its SHA-256, while an edited file "
-    "of the standard library, or of a recorded package whose RECORD lists no hash (an "
-    "editable or source install), is not told apart"
-)
 
 
 def is_user(obj, scheme):
@@ -208,11 +165,12 @@ _STORES = frozenset({"STORE_GLOBAL", "DELETE_GLOBAL"})
 
 @functools.lru_cache(maxsize=4096)
 def _code_summary(code):
-    """``(encoded parts, global names read)`` of a code object, encoded once (a logged
-    predict fingerprints the model on every call). Equal code objects are equal in every
-    part hashed, so the cache cannot confuse two. Names the code assigns as globals
-    (``global calls; calls += 1``) are left out: their values change with use."""
-    from ._fingerprint import _encoded, _Path
+    """``(encoded parts, global names read, their attribute chains)`` of a code object,
+    encoded once (a logged predict fingerprints the model on every call). Equal code
+    objects are equal in every part hashed, so the cache cannot confuse two. Names the
+    code assigns as globals (``global calls; calls += 1``) are left out: their values
+    change with use."""
+    from ._fingerprint_walk import _encoded, _Path
 
     names, stored, stack = set(), set(), [code]
     while stack:
@@ -220,7 +178,9 @@ def _code_summary(code):
         names.update(inner.co_names)
         stored.update(i.argval for i in dis.get_instructions(inner) if i.opname in _STORES)
         stack.extend(c for c in inner.co_consts if isinstance(c, types.CodeType))
-    return _encoded(_code_parts(code), 0, _Path()), tuple(sorted(names - stored))
+    read = names - stored
+    chains = {k: v for k, v in _attrs.attribute_chains(code).items() if k in read}
+    return _encoded(_code_parts(code), 0, _Path()), tuple(sorted(read)), chains
 
 
 def feed_function(h, fn, depth, memo, feed):
@@ -229,7 +189,7 @@ def feed_function(h, fn, depth, memo, feed):
     Its bytes are kept (``_fingerprint_cache``) while it holds the same unchangeable
     values, and made afresh otherwise; away from the depth limit only, so that a value
     nested too deep is refused as before."""
-    from ._fingerprint import MAX_DEPTH, _Collect
+    from ._fingerprint_walk import MAX_DEPTH, _Collect
 
     near_limit = depth + 16 > MAX_DEPTH
     if not near_limit:
@@ -238,20 +198,21 @@ def feed_function(h, fn, depth, memo, feed):
             h.update(data)
             return
     code = fn.__code__
-    parts, names = _code_summary(code)
+    parts, names, chains = _code_summary(code)
     made = _cache.inputs(fn, code, names)
-    if near_limit or not _cache.keepable(made):
-        # (fed as it is read: a global array is not copied into a buffer)
-        _feed_function(h, parts, made, depth, memo, feed)
+    if near_limit or not _cache.keepable(made) or _attrs.follows_any(made[4], chains, memo.scheme):
+        # (fed as it is read: a global array is not copied into a buffer; a module's
+        # attributes followed are read afresh each time)
+        _feed_function(h, parts, made, chains, depth, memo, feed)
         return
     out = _Collect()
-    _feed_function(out, parts, made, depth, memo, feed)
+    _feed_function(out, parts, made, chains, depth, memo, feed)
     data = out.value()
     _cache.keep(fn, memo.scheme, made, data)
     h.update(data)
 
 
-def _feed_function(h, parts, made, depth, memo, feed):
+def _feed_function(h, parts, made, chains, depth, memo, feed):
     """The bytes of a user function from what :func:`_fingerprint_cache.inputs` read."""
     _, defaults, kwdefaults, cells, named = made
     h.update(parts)
@@ -268,6 +229,8 @@ def _feed_function(h, parts, made, depth, memo, feed):
     for name, value in named:
         feed(h, name, depth + 1, memo)
         feed_named(h, value, depth + 1, memo, feed)
+    # scheme 6: the attributes it reads of a module of user code or an index package
+    _attrs.feed_chains(h, named, chains, depth, memo, feed, feed_named)
 
 
 def feed_named(h, value, depth, memo, feed):
@@ -384,7 +347,7 @@ def _feed_attribute(h, value, depth, memo, feed):
     """A class attribute that is not a function, a class or a tuple (scheme 4): by value
     as a global is; one whose walk fails (nested too deep, an object whose state cannot
     be read) by its class, with a tag of its own, rather than no fingerprint."""
-    from ._fingerprint import _Collect
+    from ._fingerprint_walk import _Collect
 
     if isinstance(value, functools.cached_property):
         value = value.func

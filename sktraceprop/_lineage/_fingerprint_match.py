@@ -1,9 +1,10 @@
 """Comparing a model with a fingerprint a record holds, whichever scheme made it.
 
-Runs, prediction events, removal records and reports written before fingerprint scheme 5
-hold scheme-4 fingerprints, those written before scheme 4 scheme-3 fingerprints, those
-written before scheme 3 scheme-2 fingerprints, and those written before scheme 2
-scheme-1 fingerprints (``_fingerprint_v1``). A model compared with such a record is
+Runs, prediction events, removal records and reports written before fingerprint scheme 6
+hold scheme-5 fingerprints, those written before scheme 5 scheme-4 fingerprints, those
+written before scheme 4 scheme-3 fingerprints, those written before scheme 3 scheme-2
+fingerprints, and those written before scheme 2 scheme-1 fingerprints
+(``_fingerprint_v1``). A model compared with such a record is
 hashed each way, newest first: the record matches when a scheme gives its value, and a
 match by an earlier scheme only is said to be one. Scheme 1 fed values as their
 ``repr`` with no type or length (``[1, 23]`` and ``[12, 3]`` in a parameter had one
@@ -15,14 +16,24 @@ constant) and packages installed into site-packages from a folder or an archive;
 packages from a package index (either edited was not seen), and hashed the contents of
 a cache a user class fills (a scheme-4 record holds the cache as it was at fit: once
 the cache fills, the model no longer matches it, a false alarm only a refit, recording
-scheme 5, ends). A model without user code or index packages has the same fingerprint by
-schemes 2 to 5, one whose user classes hold only functions the same by schemes 3 to 5,
-and one without class caches the same by schemes 4 and 5, so it matches such a record by
+scheme 5, ends); scheme 5 named a module a user function holds as a global and not the
+helpers it calls through it (``mymod.helper(X)``: the helper edited or replaced was not
+seen). A model without user code or index packages has the same fingerprint by schemes 2
+to 6, one whose user classes hold only functions the same by schemes 3 to 6, one without
+class caches the same by schemes 4 to 6, and one whose user functions read no attribute
+of a user or index module the same by schemes 5 and 6, so it matches such a record by
 the current scheme. Neither a false alarm on an old record where the current scheme can
 avoid it, nor a silent match.
 """
 
-from ._fingerprint import SCHEME, fingerprint, fingerprint_v2, fingerprint_v3, fingerprint_v4
+from ._fingerprint import (
+    SCHEME,
+    fingerprint,
+    fingerprint_v2,
+    fingerprint_v3,
+    fingerprint_v4,
+    fingerprint_v5,
+)
 from ._fingerprint_v1 import fingerprint_v1
 
 __all__ = ["OLD_SCHEME_NOTE", "OLD_SCHEME_NOTES", "matching_scheme", "old_scheme_note"]
@@ -60,20 +71,40 @@ SCHEME_4_NOTE = (
     "a module or an index package edited in place; the model matches the record as far "
     "as that scheme can tell"
 )
+#: Said wherever a model matched a record only by scheme 5.
+SCHEME_5_NOTE = (
+    "recorded with fingerprint scheme 5 (before sktraceprop's scheme 6), which named a "
+    "module a user function holds as a global (import mymod, from . import _utils) and "
+    "not the helpers the function calls through it (mymod.helper(X)), and could not tell "
+    "apart models that differ only in such a helper (edited and reloaded, or replaced at "
+    "run time); the model matches the record as far as that scheme can tell"
+)
 #: What each earlier scheme's match is worth, by scheme.
-OLD_SCHEME_NOTES = {1: OLD_SCHEME_NOTE, 2: SCHEME_2_NOTE, 3: SCHEME_3_NOTE, 4: SCHEME_4_NOTE}
+OLD_SCHEME_NOTES = {
+    1: OLD_SCHEME_NOTE,
+    2: SCHEME_2_NOTE,
+    3: SCHEME_3_NOTE,
+    4: SCHEME_4_NOTE,
+    5: SCHEME_5_NOTE,
+}
 #: The earlier schemes, newest first, and how each is made.
-EARLIER = ((4, fingerprint_v4), (3, fingerprint_v3), (2, fingerprint_v2), (1, fingerprint_v1))
+EARLIER = (
+    (5, fingerprint_v5),
+    (4, fingerprint_v4),
+    (3, fingerprint_v3),
+    (2, fingerprint_v2),
+    (1, fingerprint_v1),
+)
 
 
 def old_scheme_note(scheme):
-    """What a match by the earlier ``scheme`` only (1 to 4; None read as 1: records
+    """What a match by the earlier ``scheme`` only (1 to 5; None read as 1: records
     from before scheme 3 named no other) is worth."""
     return OLD_SCHEME_NOTES[1 if scheme is None else scheme]
 
 
 def matching_scheme(obj, recorded, now=None):
-    """The scheme whose fingerprint of ``obj`` is ``recorded``: 5, 4, 3, 2, 1, or None.
+    """The scheme whose fingerprint of ``obj`` is ``recorded``: 6 to 1, or None.
 
     ``now``: ``fingerprint(obj)`` when already made. Earlier schemes are computed only
     when the current scheme does not match (a record from before it, or a changed model).

@@ -8,15 +8,23 @@ said to be not recorded, never guessed.
 """
 
 from ._fingerprint import SCHEME
-from ._fingerprint_code import SCOPE, SCOPE_3, SCOPE_4
+from ._fingerprint_scopes import SCOPE, SCOPE_3, SCOPE_4, SCOPE_5
 
 __all__ = ["EARLIER_NOTES", "NOTES", "scheme_note"]
 
 #: Each scheme this sktraceprop knows, and what a fingerprint of it tells apart.
 NOTES = {
     SCHEME: (
-        "fingerprint scheme 5: every value of the fitted model type-tagged and "
+        "fingerprint scheme 6: every value of the fitted model type-tagged and "
         f"length-prefixed, so different fitted models never share a fingerprint; {SCOPE}"
+    ),
+    5: (
+        "fingerprint scheme 5 (before sktraceprop's scheme 6): every value of the fitted "
+        "model type-tagged and length-prefixed, user functions and classes hashed by their "
+        "code, but a module a user function holds as a global (import mymod, from . import "
+        "_utils) named only, not the helpers the function reaches through it "
+        "(mymod.helper(X)), so models that differ only in such a helper (edited and "
+        "reloaded, or replaced at run time) share a fingerprint"
     ),
     4: (
         "fingerprint scheme 4 (before sktraceprop's scheme 5): every value of the fitted "
@@ -61,8 +69,13 @@ NOT_RECORDED = (
 )
 #: The words earlier sktraceprops wrote for a scheme (in reports of format 10, which
 #: verify as written): scheme 2's note before scheme 3 did not say what it cannot tell
-#: apart, nor scheme 3's before scheme 4, nor scheme 4's before scheme 5.
+#: apart, nor scheme 3's before scheme 4, nor scheme 4's before scheme 5, nor scheme 5's before
+#: scheme 6.
 EARLIER_NOTES = {
+    5: (
+        "fingerprint scheme 5: every value of the fitted model type-tagged and "
+        f"length-prefixed, so different fitted models never share a fingerprint; {SCOPE_5}",
+    ),
     4: (
         "fingerprint scheme 4: every value of the fitted model type-tagged and "
         f"length-prefixed, so different fitted models never share a fingerprint; {SCOPE_4}",

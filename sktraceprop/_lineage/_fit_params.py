@@ -27,7 +27,8 @@ import scipy.sparse as sp
 
 from ..exceptions import LineageError
 from ._capture import carried_ids
-from ._fingerprint import _feed, _Path, json_safe
+from ._fingerprint_params import json_safe
+from ._fingerprint_walk import _feed, _Path
 from ._ids import codes_of
 from ._source import REGISTRY
 

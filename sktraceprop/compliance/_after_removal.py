@@ -23,9 +23,9 @@ def _recorded(event):
 def fitted_after_removal(estimator, run_id, events):
     """``({"seq", "hash", "fingerprint"}, scheme)`` of the run's last removal when
     ``estimator`` (or the model it wraps) is the model that removal left, else
-    ``(None, None)``. ``scheme`` is 5, or 4, 3, 2 or 1 where only a fingerprint of
-    that earlier scheme (a removal recorded before scheme 5, 4, 3 or 2) matched: that scheme could
-    not tell some models apart.
+    ``(None, None)``. ``scheme`` is the current one (6), or 5 to 1 where only a
+    fingerprint of that earlier scheme (a removal recorded before scheme 6 to 2)
+    matched: that scheme could not tell some models apart.
 
     Raises
     ------

@@ -333,7 +333,7 @@ def _rows_of(event):
 
 def _predictions(events):
     by_method, by_month, classes = {}, {}, {}
-    rows = flagged = old_scheme = scheme_2 = scheme_3 = scheme_4 = 0
+    rows = flagged = old_scheme = scheme_2 = scheme_3 = scheme_4 = scheme_5 = 0
     for event in events:
         with _reading(event):
             payload = event["payload"] if isinstance(event["payload"], dict) else {}
@@ -359,6 +359,7 @@ def _predictions(events):
                 scheme_2 += 2 in schemes
                 scheme_3 += 3 in schemes
                 scheme_4 += 4 in schemes
+                scheme_5 += 5 in schemes
     return {
         "n_calls": len(events),
         "n_rows": rows,
@@ -378,6 +379,8 @@ def _predictions(events):
         "calls_matched_by_fingerprint_scheme_3": scheme_3,
         # format 14: ... only by scheme 4 (a class cache hashed, index packages named)
         "calls_matched_by_fingerprint_scheme_4": scheme_4,
+        # format 15: ... only by scheme 5 (a user function's module named, its helpers not)
+        "calls_matched_by_fingerprint_scheme_5": scheme_5,
         "digest": prediction_digest(events),
     }
 

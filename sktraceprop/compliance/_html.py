@@ -703,6 +703,18 @@ def _section_records(report):
                     if "calls_matched_by_fingerprint_scheme_4" in p  # (format 14)
                     else []
                 ),
+                *(
+                    [
+                        [
+                            "Calls by a model matched to its run by fingerprint scheme 5 only "
+                            "(which names a user function's modules, not the helpers it "
+                            "calls through them)",
+                            str(p["calls_matched_by_fingerprint_scheme_5"]),
+                        ]
+                    ]
+                    if "calls_matched_by_fingerprint_scheme_5" in p  # (format 15)
+                    else []
+                ),
                 ["Digest of the logged calls", f'<span class="hash">{_e(p["digest"])}</span>'],
             ],
         )

@@ -401,6 +401,15 @@ def _monitoring(report):
             "only there share it: that the run's model answered them is shown only as far "
             "as that scheme can tell."
         )
+    scheme_5 = predictions.get("calls_matched_by_fingerprint_scheme_5")
+    if scheme_5:
+        why += (
+            f" {_plural(scheme_5, 'call')} came from a model that matched its run only by "
+            "fingerprint scheme 5 (the run was recorded before scheme 6), which named a "
+            "module a user function holds and not the helpers it calls through it "
+            "(mymod.helper), so models that differ only in such a helper share it: that "
+            "the run's model answered them is shown only as far as that scheme can tell."
+        )
     why += (
         " Monitoring itself, and informing the provider or authorities of risks and "
         "serious incidents, are actions the record cannot show."

@@ -47,7 +47,7 @@ _MAX_LISTED = 25  # problems named in the message (all are in .problems)
 _EVENT_FIELDS = ("seq", "run_id", "created_at", "kind", "payload", "prev_hash", "hash")
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 14
+FORMAT_VERSION = 15
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -79,6 +79,9 @@ _PREDICTION_KEYS_13 = ("calls_matched_by_fingerprint_scheme_3",)
 #: What format 14 added: the count of logged calls whose model matched its run only by
 #: fingerprint scheme 4 (a class cache's contents hashed, index packages named).
 _PREDICTION_KEYS_14 = ("calls_matched_by_fingerprint_scheme_4",)
+#: What format 15 added: the count of logged calls whose model matched its run only by
+#: fingerprint scheme 5 (a module a user function holds named, its helpers not hashed).
+_PREDICTION_KEYS_15 = ("calls_matched_by_fingerprint_scheme_5",)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -109,6 +112,9 @@ _ADDED_IN = {
     "and an empty uri for a source whose bytes were read from several paths (copies) "
     "where the training rows' path is not known: format 13 named the first path read "
     "there (listing every path in uris)",
+    15: "the logged calls whose model matched its run only by fingerprint scheme 5, "
+    "which named a module a user function holds as a global and not the helpers it calls "
+    "through it (mymod.helper), and could not tell apart models that differ there",
 }
 
 
@@ -566,6 +572,8 @@ def _record_keeping_problems(report, store, run, upto):
         rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_13)
     if report["report"]["format_version"] < 14:
         rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_14)
+    if report["report"]["format_version"] < 15:
+        rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_15)
     rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
     runs = store.list_runs()
     retention = written(

@@ -123,7 +123,7 @@ def test_values_nested_too_deep_are_refused_not_cut_short():
 
 def test_object_arrays_of_leaves_feed_each_item_as_alone():
     """The one-update path for arrays of plain values gives the bytes item by item does."""
-    from sktraceprop._lineage._fingerprint import _Collect
+    from sktraceprop._lineage._fingerprint_walk import _Collect
 
     values = np.array(["a", "é", 3, 2.5, None, b"x", True, 2**80], dtype=object)
     whole, parts = _Collect(), _Collect()

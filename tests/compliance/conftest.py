@@ -84,11 +84,20 @@ def format_3_retention(data, store):
     data["articles"] = articles(data)
 
 
-def before_format_14(data):
-    """Drop from ``data`` what format 14 added (the predictions'
-    ``calls_matched_by_fingerprint_scheme_4``), for tests that turn a report made now
+def before_format_15(data):
+    """Drop from ``data`` what format 15 added (the predictions'
+    ``calls_matched_by_fingerprint_scheme_5``), for tests that turn a report made now
     into an older format's (the caller sets the version and rebuilds the article
     statements)."""
+    data["record_keeping"]["predictions"].pop("calls_matched_by_fingerprint_scheme_5", None)
+
+
+def before_format_14(data):
+    """Drop from ``data`` what format 14 added (the predictions'
+    ``calls_matched_by_fingerprint_scheme_4``), and what format 15 added after it
+    (:func:`before_format_15`), for tests that turn a report made now into an older
+    format's (the caller sets the version and rebuilds the article statements)."""
+    before_format_15(data)
     data["record_keeping"]["predictions"].pop("calls_matched_by_fingerprint_scheme_4", None)
 
 

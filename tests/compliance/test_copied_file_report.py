@@ -112,8 +112,10 @@ def test_a_report_of_format_13_on_both_copies_verifies_as_written(tmp_path):
     def written(uri):
         old = copy.deepcopy(data)
         old["report"]["format_version"] = 13
-        # (format 14 also added the count of calls matched by fingerprint scheme 4 only)
+        # (formats 14 and 15 also added the counts of calls matched by fingerprint
+        # schemes 4 and 5 only)
         old["record_keeping"]["predictions"].pop("calls_matched_by_fingerprint_scheme_4", None)
+        old["record_keeping"]["predictions"].pop("calls_matched_by_fingerprint_scheme_5", None)
         (s,) = old["sources"]
         s["uri"] = uri
         s["reads_note"] = s["reads_note"].replace(PATHS_NOTE_TAIL, PATHS_NOTE_13)

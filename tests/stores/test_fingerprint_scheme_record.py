@@ -51,7 +51,7 @@ def test_a_new_run_records_its_scheme_and_an_edit_of_it_fails_verify(backend):
     # scheme 1's
     model = est.estimator_
     assert run.ops[-1].fingerprint == fingerprint(model) != fingerprint_v1(model)
-    assert run.fingerprint_scheme == SCHEME == 5
+    assert run.fingerprint_scheme == SCHEME == 6
     assert _record(backend, store, run.run_id)["fingerprint_scheme"] == SCHEME
     assert store.load_run(run.run_id).fingerprint_scheme == SCHEME
     assert store.verify()

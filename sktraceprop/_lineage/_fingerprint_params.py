@@ -1,0 +1,105 @@
+"""What of an estimator a fingerprint takes (its own parameters and fitted state), and
+JSON-safe records of parameters."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.utils.metaestimators import _BaseComposition
+
+#: scikit-learn's private settings and caches (not learnt by fit; the text
+#: vectorizers' ``_stop_words_id`` is an ``id()`` set by transform).
+_SETTINGS = frozenset(
+    {"_sklearn_output_config", "_metadata_request", "_sklearn_version", "_stop_words_id"}
+)
+
+
+def own_params(estimator):
+    """``get_params(deep=False)`` without methods patched on the instance.
+
+    A traced fit shadows fit methods on the final estimator's instance while it runs
+    (to see the rows that reach it), and skorch lists instance attributes as
+    parameters: they are not parameters, and must not make the fingerprint recorded
+    during the fit differ from the fitted model's.
+    """
+    cls = type(estimator)
+    if cls.get_params is BaseEstimator.get_params or (
+        isinstance(estimator, _BaseComposition) and cls.get_params in _COMPOSITE_GET_PARAMS
+    ):
+        # what BaseEstimator.get_params(deep=False) returns, without inspecting the
+        # signature at every call (a logged predict checks the model's fingerprint)
+        return {k: getattr(estimator, k) for k in _param_names(cls)}
+    return {
+        k: v
+        for k, v in estimator.get_params(deep=False).items()
+        if not callable(getattr(cls, k, None))
+    }
+
+
+_PARAM_NAMES = {}
+#: scikit-learn's composites whose get_params(deep=False) is BaseEstimator's
+_COMPOSITE_GET_PARAMS = (
+    Pipeline.get_params,
+    ColumnTransformer.get_params,
+    FeatureUnion.get_params,
+)
+
+
+def _param_names(cls):
+    names = _PARAM_NAMES.get(cls)
+    if names is None:
+        names = tuple(k for k in cls._get_param_names() if not callable(getattr(cls, k, None)))
+        _PARAM_NAMES[cls] = names
+    return names
+
+
+def fitted_state(estimator):
+    """Fitted attributes of an estimator.
+
+    Public names ending in ``_`` and, for scikit-learn's own estimators, private ones
+    too: a histogram gradient boosting model predicts from ``_predictors``, a KNN
+    imputer or classifier from ``_fit_X`` and ``_y``, and scikit-learn's estimator
+    checks keep private state unchanged by predict and transform.
+    """
+    own = type(estimator).__module__.startswith("sklearn.")
+    return {
+        k: v
+        for k, v in vars(estimator).items()
+        if k != "lineage_"
+        and (
+            (k.endswith("_") and not k.startswith("_"))
+            or (own and k.startswith("_") and not k.startswith("__") and k not in _SETTINGS)
+        )
+    }
+
+
+def json_safe(value):
+    """A JSON-serialisable stand-in for a parameter value."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return value if np.isfinite(value) else repr(value)
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, BaseEstimator):
+        return {"class": class_path(value), "params": json_params(value)}
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    return repr(value)
+
+
+def json_params(estimator):
+    """Shallow parameters of an estimator, JSON-safe."""
+    return {k: json_safe(v) for k, v in own_params(estimator).items()}
+
+
+def class_path(obj):
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"

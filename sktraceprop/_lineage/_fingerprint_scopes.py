@@ -1,0 +1,89 @@
+"""What each fingerprint scheme hashes by code, in the words a run's notes and reports
+use (``_fingerprint_schemes``). Reports verify against these words as written, so the
+words of an earlier scheme never change: a new scheme adds its own."""
+
+#: The scope of what scheme 3 hashed by code, said where the scheme is described (a
+#: report of a scheme-3 run holds these words).
+SCOPE_3 = (
+    "functions and classes of user code (__main__, a notebook, a module not installed) "
+    "are hashed by their code, defaults, closure contents and the plain values and user "
+    "functions they read as globals (not by file name or line numbers; not globals they "
+    "assign, nor class attributes other than functions); those of installed "
+    "packages (Python's standard library, sktraceprop, scikit-learn, NumPy, SciPy, "
+    "pandas, joblib, anything under site-packages) and C functions are named by module "
+    "and qualified name only, so an edited installed package is not told apart"
+)
+#: The scope of what scheme 4 hashed by code (a report of a scheme-4 run made before
+#: scheme 5 holds these words).
+SCOPE_4 = (
+    "functions and classes of user code (__main__, a notebook, a module not installed, "
+    "an editable install, a package installed from a folder, an archive or a "
+    "version-control checkout rather than a package index, or copied into "
+    "site-packages by hand) are hashed by their code, defaults, closure contents, the "
+    "values they read as globals and the attributes of user classes (through their user "
+    "base classes): plain values, arrays, estimators, frames, regular expressions and "
+    "user functions and classes by content, other objects by their class only; not by "
+    "file name or line numbers, nor the globals they assign; a class attribute or "
+    "global changed by use (a counter, a cache) changes the fingerprint as it changes. "
+    "Functions and classes of Python's standard library, sktraceprop, scikit-learn, "
+    "NumPy, SciPy, pandas, joblib, packages installed from a package index, and C "
+    "functions are named by module and qualified name only, so an installed package "
+    "edited in place is not told apart"
+)
+#: The scope of what scheme 5 hashed by code (a report of a scheme-5 run made before
+#: scheme 6 holds these words).
+SCOPE_5 = (
+    "functions and classes of user code (__main__, a notebook, a module not installed, "
+    "a module of a standard library name read from outside the standard library's "
+    "folder, an editable install, a package installed from a folder, an archive or a "
+    "version-control checkout rather than a package index, or copied into "
+    "site-packages by hand) are hashed by their code, defaults, closure contents, the "
+    "values they read as globals and the attributes of user classes (through their user "
+    "base classes): plain values, arrays, estimators, frames, regular expressions and "
+    "user functions and classes by content, other objects by their class only; not by "
+    "file name or line numbers, nor the globals they assign, nor the class attributes "
+    "the class's own functions assign, nor the contents of a dict, list, set, bytearray "
+    "or deque class attribute they change in place (a cache: by its type); a global or "
+    "class attribute changed by other code changes the fingerprint as it changes. "
+    "Functions and classes of packages installed from a package index are named with "
+    "their distribution and the SHA-256 of their module's file, so such a package "
+    "edited in place or upgraded is told apart. Functions and classes of Python's "
+    "standard library, sktraceprop, scikit-learn, NumPy, SciPy, pandas and joblib (whose "
+    "versions a run records) and C functions of builtin modules are named by module and "
+    "qualified name only; a file of a recorded package edited in place (no longer the "
+    "SHA-256 its installed RECORD lists) is named with its SHA-256, while an edited file "
+    "of the standard library, or of a recorded package whose RECORD lists no hash (an "
+    "editable or source install), is not told apart"
+)
+#: The scope of what scheme 6 (the current scheme) hashes by code.
+SCOPE = (
+    "functions and classes of user code (__main__, a notebook, a module not installed, "
+    "a module of a standard library name read from outside the standard library's "
+    "folder, an editable install, a package installed from a folder, an archive or a "
+    "version-control checkout rather than a package index, or copied into "
+    "site-packages by hand) are hashed by their code, defaults, closure contents, the "
+    "values they read as globals, the attributes they read of a module of user code or "
+    "of a package from a package index they hold as a global (mymod.helper(X) after "
+    "import mymod, _utils.helper() after from . import _utils: the helper by its code, "
+    "so an edited, reloaded or replaced helper is told apart) and the attributes of user "
+    "classes (through their user base classes): plain values, arrays, estimators, "
+    "frames, regular expressions and user functions and classes by content, other "
+    "objects by their class only; not by file name or line numbers, nor the globals they "
+    "assign, nor the class attributes the class's own functions assign, nor the contents "
+    "of a dict, list, set, bytearray or deque class attribute they change in place (a "
+    "cache: by its type); a global, module attribute or class attribute changed by other "
+    "code changes the fingerprint as it changes. Not seen: a module reached other than "
+    "by attribute reads from a global (getattr(mymod, name), a module in a local "
+    "variable, a closure or a default: by its name only), and a method replaced on one "
+    "fitted instance rather than its class. "
+    "Functions and classes of packages installed from a package index are named with "
+    "their distribution and the SHA-256 of their module's file, so such a package "
+    "edited in place or upgraded is told apart. Functions and classes of Python's "
+    "standard library, sktraceprop, scikit-learn, NumPy, SciPy, pandas and joblib (whose "
+    "versions a run records) and C functions of builtin modules are named by module and "
+    "qualified name only; a file of a recorded package edited in place (no longer the "
+    "SHA-256 its installed RECORD lists) is named with its SHA-256, while an edited file "
+    "of the standard library (the run records the Python version, not its files), or of "
+    "a recorded package whose RECORD lists no hash (an editable or source install, such "
+    "as a development checkout of sktraceprop or scikit-learn), is not told apart"
+)
