@@ -13,7 +13,10 @@ the same object, and each global it names bound to the same object (or still unb
 Any rebinding (``SCALE = 3.0``, a ``nonlocal`` assignment, ``f.__defaults__ = ...``,
 ``f.__code__ = ...``) is a miss, and the bytes are made again. A function that reads
 anything else (a list, an array, an estimator, another function, a class) is never kept:
-its bytes are made on every call, as before. Entries die with their function (weak
+its bytes are made on every call, as before; so is, from scheme 6, a function that reads
+an attribute of a module of user code or of an index package it holds as a global
+(``mymod.helper(X)``: ``_fingerprint_attrs``), whose bytes depend on what that module
+holds now. Entries die with their function (weak
 keys), and hold strong references to the small values they were made from, so an id is
 never reused while an entry names it.
 """

@@ -9,8 +9,10 @@ the file and reloads, or patches, and checks ``fingerprint`` and ``fingerprint_v
 """
 
 import importlib
+import shutil
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -63,6 +65,13 @@ class Step(TransformerMixin, BaseEstimator):
 """
 
 
+def _fresh(path):
+    """After ``path`` is written: no bytecode cached for its folder (a rewrite of the same
+    size within the same second would otherwise be read from the stale ``.pyc``)."""
+    shutil.rmtree(path.parent / "__pycache__", ignore_errors=True)
+    importlib.invalidate_caches()
+
+
 @pytest.fixture
 def modules(tmp_path, request):
     """Writes and imports ``helpers``, ``user`` and the package ``pkg`` (names unique to
@@ -78,7 +87,7 @@ def modules(tmp_path, request):
         path.write_text(
             textwrap.dedent(source).replace("{helpers}", f"{tag}_helpers").replace("{tag}", tag)
         )
-        importlib.invalidate_caches()
+        _fresh(path)
 
     def load(name):
         full = f"{tag}_{name}"
@@ -238,3 +247,40 @@ def test_attribute_chains_are_read_from_the_code(chain):
     chains = attribute_chains(scope["f"].__code__)
     assert chains == {"mod": (tuple(chain),)}
     assert isinstance(scope["f"], types.FunctionType)
+
+
+_EDITS = st.tuples(st.sampled_from([1.0, 2.0, 2.5]), st.sampled_from(["+", "-", "*"]))
+
+
+@settings(deadline=None, max_examples=15)
+@given(first=_EDITS, second=_EDITS)
+@example(first=(2.0, "+"), second=(2.0, "-"))
+@example(first=(2.0, "+"), second=(2.0, "+"))
+def test_an_alarm_iff_the_helpers_source_changed(first, second):
+    """The helper module written with ``first`` then rewritten with ``second`` and
+    reloaded: the step's fingerprint changes exactly when the source does (the slow
+    truth: the two sources compared as text)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        tag = f"fp6_prop_{abs(hash((first, second))) % 10**8}"
+        helpers_name = f"{tag}_helpers"
+        sys.path.insert(0, folder)
+        try:
+            path = Path(folder) / f"{helpers_name}.py"
+            path.write_text(textwrap.dedent(_HELPERS.format(scale=first[0], op=first[1])))
+            source = textwrap.dedent(_USER).replace("{helpers}", helpers_name)
+            (Path(folder) / f"{tag}_user.py").write_text(source)
+            _fresh(path)
+            helpers = importlib.import_module(helpers_name)
+            user = importlib.import_module(f"{tag}_user")
+            step = FunctionTransformer(func=user.through_two).fit(X)
+            before = fingerprint(step)
+            path.write_text(textwrap.dedent(_HELPERS.format(scale=second[0], op=second[1])))
+            _fresh(path)
+            importlib.reload(helpers)
+            assert (fingerprint(step) != before) == (first != second)
+        finally:
+            sys.path.remove(folder)
+            for name in (helpers_name, f"{tag}_user"):
+                sys.modules.pop(name, None)
