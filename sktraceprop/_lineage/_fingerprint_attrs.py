@@ -111,6 +111,8 @@ def feed_chains(h, named, chains, depth, memo, feed, feed_named):
     ``(name, value)`` pairs; ``chains``: :func:`attribute_chains`), each chain, the
     number of attributes taken and the value reached; nothing where none is followed
     (a function's scheme-5 bytes)."""
+    if not chains:
+        return
     parts = [
         (name, chain)
         for name, value in named
@@ -134,4 +136,6 @@ def feed_chains(h, named, chains, depth, memo, feed, feed_named):
 def follows_any(named, chains, scheme):
     """Whether a function with globals ``named`` and ``chains`` follows any module
     attribute (its bytes then depend on those attributes: never kept)."""
-    return any(name in chains and followed(value, scheme) for name, value in named)
+    return bool(chains) and any(
+        name in chains and followed(value, scheme) for name, value in named
+    )
