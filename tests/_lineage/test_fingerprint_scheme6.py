@@ -47,6 +47,8 @@ def scaled(X):
     return _utils.helper(X)
 """
 _USER = """
+import math
+import os
 import numpy as np
 import {helpers}
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -55,7 +57,7 @@ def through_module(X):
 def through_two(X):
     return {helpers}.twice(X)
 def with_numpy(X):
-    return np.log1p(np.abs(X))
+    return np.log1p(np.abs(X)) + math.sqrt(2) + os.path.sep.count("/")
 class Step(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         self.n_features_in_ = np.asarray(X).shape[1]
@@ -167,6 +169,13 @@ def test_a_helper_or_a_method_patched_after_fit_is_seen(modules):
     finally:
         helpers.helper = original
     assert [fingerprint(s) for s in fitted] == before
+    del helpers.helper  # gone from its module: said so, not an error
+    try:
+        gone = fingerprint(fitted[0])
+        assert gone not in (before[0], fingerprint(fitted[1]))
+    finally:
+        helpers.helper = original
+    assert [fingerprint(s) for s in fitted] == before
     utils = sys.modules[steps.__name__.rpartition(".")[0] + "._utils"]
     kept = utils.helper
     utils.helper = lambda X: X
@@ -198,6 +207,8 @@ def test_a_constant_of_the_helpers_module_is_seen(modules):
 
 
 def test_code_without_module_attributes_of_user_code_keeps_scheme_5s_value(modules):
+    """``np.log1p``, ``math.sqrt``, ``os.path.sep``: modules of a recorded package and
+    of the standard library are not followed (named by module, as in scheme 5)."""
     _, load = modules
     user = load("user")
     steps = [
