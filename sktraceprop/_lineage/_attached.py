@@ -50,7 +50,9 @@ class _Held:
     """One column's values held on exactly one row, in a hash table: the row of each
     (no sort of the column)."""
 
-    def __init__(self, values):
+    def __init__(self, values, narrow=False):
+        # a float32 column (cast for torch) holds the loaded values rounded: looked up so
+        self.narrow = narrow
         once = ~np.isnan(values) & ~pd.Series(values).duplicated(keep=False).to_numpy()
         self.rows = np.flatnonzero(once)
         self.index = pd.Index(values[self.rows])
@@ -72,6 +74,8 @@ def _match(column, load, name, row_ids):
     loaded = load.columns[name]
     keep = ~loaded.missing & np.isfinite(loaded.values)
     wanted, ids = loaded.values[keep], load.ids[keep]  # (ids sorted: the load's row order)
+    if column.narrow:
+        wanted = wanted.astype(np.float32).astype(np.float64)
     if wanted.size < MIN_PAIRS:
         return None
     rows = column.find(wanted)
@@ -131,7 +135,7 @@ def attached_columns(X, columns, row_ids, source_of):
         if values is None:
             unchecked[name] = "not numeric"
             continue
-        column = _Held(values)
+        column = _Held(values, X[label].dtype == np.float32)
         if column.rows.size < MIN_PAIRS:
             unchecked[name] = (
                 f"fewer than {MIN_PAIRS} of its values are held by one row only (few "

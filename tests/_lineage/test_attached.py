@@ -117,6 +117,22 @@ def test_a_subset_in_order_is_named_and_a_shuffle_is_not(tmp_path):
     assert pipe.lineage_.feature_sources()["x"] == []
 
 
+def test_a_float32_copy_is_named_and_a_counter_is_not(tmp_path):
+    A, B = _sources(tmp_path, 40, 40, 6)
+    a = A.copy()
+    a["x"] = B["v"].to_numpy().astype(np.float32)  # (cast for torch: values rounded)
+    pipe, said = _fit(a)
+    (entry,) = pipe.lineage_.attached_columns
+    assert entry["column"] == "v" and entry["rows_matched"] == 40 and len(said) == 1
+    # a counter matches any counter, in order: sorted values are no evidence
+    k = next(_IDS)
+    C = _read(tmp_path, f"attached_C{k}", pd.DataFrame({"t": np.arange(40) * 7 + 3}))
+    a["x"] = C["t"].to_numpy()
+    pipe, said = _fit(a)
+    assert pipe.lineage_.attached_columns == [] and not said
+    assert any("are in none of the sources" in n for n in pipe.lineage_.notes)
+
+
 def test_a_shift_of_the_rows_own_column_stays_of_unknown_source(tmp_path):
     A, _ = _sources(tmp_path, 60, 10, 2)
     a = A.assign(x=A["a"].shift(1))  # the training data's own values, moved: a lag
