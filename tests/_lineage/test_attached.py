@@ -181,6 +181,19 @@ def test_unlearning_an_attached_source_is_refused_and_says_why(tmp_path):
     with pytest.raises(UnlearningError, match="attached by position"):
         u.unlearn(sample_id=stp.row_ids(B)[:3])
     assert u.unlearning_log_ == [] and np.array_equal(u.estimator_[-1].coef_, coef)
+    # asked at fit: refused too, the unlearner left unfitted
+    asked = stp.GradientCorrectionUnlearner(pipe, forget=[b])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LineageWarning)
+        with pytest.raises(UnlearningError, match="attached by position"):
+            asked.fit(a[["a", "x"]], a["y"])
+    assert not hasattr(asked, "estimator_")
+    # removing rows of A works, and the corrected run still names B for x
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        u.unlearn(sample_id=stp.row_ids(a)[:3])
+    assert u.estimator_.lineage_.feature_sources()["x"] == [b]
+    assert "columns_in_no_source" not in u.unlearning_log_[-1]
     # a column computed from B (not a copy): unknown, and said to maybe carry B's data
     a["x"] = B["v"].values * 2 + 1
     with warnings.catch_warnings():
