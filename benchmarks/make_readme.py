@@ -12,6 +12,7 @@ ORDER = [
     "stores",
     "array_lineage",
     "source_stats",
+    "attached_columns",
     "frame_digest",
     "prediction_log",
     "influence",

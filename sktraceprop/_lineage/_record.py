@@ -11,6 +11,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from ..exceptions import LineageError, LineageWarning
 from ..utils._stack import user_stacklevel
+from ._attached import attached_columns, attached_message, unchecked_message
 from ._features import TARGET, by_feature, duplicate_note, feature_lineage, unknown_step
 from ._filled_merge import filled_from_rows, filled_message, filled_note
 from ._fingerprint import SCHEME as FINGERPRINT_SCHEME
@@ -290,6 +291,7 @@ def add_input_notes(run, X, changed):
         unsourced = unsourced_run_columns(run)
         renamed = _renamed_columns(run, renamed_pairs)
         unsourced = [c for c in unsourced if c not in renamed]
+        unsourced = _attach(run, X, unsourced)
         if renamed:
             run.notes.append(
                 "input column(s) "
@@ -315,6 +317,52 @@ def add_input_notes(run, X, changed):
                 "sktraceprop.preprocessing.GroupStatistics."
             )
     return run
+
+
+def _attach(run, X, unsourced):
+    """Identify the columns of ``unsourced`` attached by position from another loaded
+    source (:mod:`._attached`): recorded in the run, warned of, and noted; returns the
+    columns still of unknown source."""
+    if not unsourced:
+        return unsourced
+    own = _ancestors(run.sources)
+    found, unchecked = attached_columns(
+        X,
+        unsourced,
+        run.row_ids if run.input_row_ids is None else run.input_row_ids,
+        lambda code: None if int(code) in own else _source_or_none(code),
+    )
+    run.attached_columns = found
+    if found:
+        message = attached_message(found)
+        run.notes.append(message)
+        warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+    if unchecked:
+        run.notes.append(unchecked_message(unchecked))
+    named = {e["input_column"] for e in found}
+    return [c for c in unsourced if c not in named]
+
+
+def _ancestors(sources):
+    """The codes of ``sources`` and of every source they were merged or aggregated from:
+    a column holding one of their columns on other rows (a shift, a lag) moved the
+    training data's own values, and stays of unknown source (its removal caveat holds)."""
+    seen, todo = set(), [int(c) for c in sources]
+    while todo:
+        code = todo.pop()
+        if code in seen:
+            continue
+        seen.add(code)
+        source = sources.get(code) or _source_or_none(code)
+        todo += [int(c) for c in getattr(source, "parent_codes", ()) or ()]
+    return seen
+
+
+def _source_or_none(code):
+    try:
+        return REGISTRY.by_code(code)
+    except LineageError:
+        return None
 
 
 def changed_record(changed):
@@ -584,10 +632,12 @@ def unsourced_run_columns(run):
         c for cols in run.feature_lineage.values() for c in cols or () if c != TARGET
     )
     renamed = run.renamed_columns
+    attached = {e["input_column"] for e in run.attached_columns}
     return [
         c
         for c in unsourced_columns(used, run.row_ids, run.sources)
-        if not any(
+        if c not in attached
+        and not any(
             column_origins(run.sources, code, loaded)[0] for code, loaded in renamed.get(c, ())
         )
     ]

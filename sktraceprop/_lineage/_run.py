@@ -205,6 +205,16 @@ class Lineage:
         ``sktraceprop._lineage._renamed``): column -> ``[[source code, loaded column],
         ...]``. :meth:`feature_sources` follows them to their source. Empty when none
         were (and in runs recorded before they were kept).
+    attached_columns : list of dict
+        Input columns that no source of the training rows holds, identified by their
+        values as another loaded source's column attached by position outside the
+        pipeline (``a["x"] = B["v"].values``; see ``sktraceprop._lineage._attached``):
+        one entry per input column and loaded column, ``input_column``, ``source_id``,
+        ``sha256`` and ``uri`` of that source, ``column`` (the loaded column),
+        ``match`` (``"same lines"`` or ``"in order"``) and ``rows_matched`` of the
+        ``rows_compared`` witness rows of that column (a sample). :meth:`feature_sources`
+        names that source for the features made from them; unlearning it is refused.
+        Empty when none were found (and in runs recorded before they were kept).
     changed_columns : list of dict or None
         The loaded columns whose values, in the data given to ``fit``, differ from what
         was loaded for the same rows (changed outside the pipeline: ``fillna``, a unit
@@ -269,6 +279,7 @@ class Lineage:
     selection: dict = None
     fit_params: dict = field(default_factory=dict)
     renamed_columns: dict = field(default_factory=dict)
+    attached_columns: list = field(default_factory=list)
     changed_columns: list = None
     rows_compared: list = None
     fingerprint_scheme: int = None
@@ -407,15 +418,19 @@ class Lineage:
         out = {}
         for feature, columns in self.feature_lineage.items():
             leaves, aggregates = set(), set()
+            attached = self.attached_sources()
             for column in columns or ():
+                own = set()
                 for code in top:
                     sub_leaves, sub_aggs = self._column_origins(code, column)
-                    leaves |= sub_leaves
+                    own |= sub_leaves
                     aggregates |= sub_aggs
-                for code, loaded in self.renamed_columns.get(column, ()) if not leaves else ():
+                # (per column: a feature of a sourced column and a renamed one names both)
+                for code, loaded in self.renamed_columns.get(column, ()) if not own else ():
                     sub_leaves, sub_aggs = self._column_origins(code, loaded)
-                    leaves |= sub_leaves
+                    own |= sub_leaves
                     aggregates |= sub_aggs
+                leaves |= own | set(attached.get(column, ()) if not own else ())
             out[feature] = (sorted(leaves), sorted(aggregates))
         return out
 
@@ -425,12 +440,21 @@ class Lineage:
         Through a merge, a column names the side it came from; through an aggregate, it
         names every source the aggregate was computed over; a column renamed outside the
         pipeline, the source of the loaded column its values were identified as
-        (:attr:`renamed_columns`). A feature whose lineage is
+        (:attr:`renamed_columns`); a column attached by position from another loaded
+        source, that source (:attr:`attached_columns`). A feature whose lineage is
         unknown (``None`` in :attr:`feature_lineage`) maps to an empty list, and so does
         one that depends on no input column (tell them apart there); the target names
         no source here (see :meth:`target_features`).
         """
         return {f: leaves for f, (leaves, _) in self._feature_origins().items()}
+
+    def attached_sources(self):
+        """Input column -> the source ids of the loaded columns it was identified as
+        holding by position (:attr:`attached_columns`), sorted."""
+        out = {}
+        for entry in self.attached_columns:
+            out.setdefault(entry["input_column"], set()).add(entry["source_id"])
+        return {c: sorted(ids) for c, ids in out.items()}
 
     def target_features(self):
         """Final-estimator features computed from the target of the training rows.
@@ -483,6 +507,7 @@ class Lineage:
         state["sources"] = {c: REGISTRY.complete(s) for c, s in sources.items()}
         state.setdefault("fit_params", {})  # pickled before fit parameters were recorded
         state.setdefault("renamed_columns", {})  # (and before renamed columns were kept)
+        state.setdefault("attached_columns", [])  # (and attached ones)
         state.setdefault("changed_columns", None)  # (and changed ones: not known)
         state.setdefault("rows_compared", None)
         state.setdefault("fingerprint_scheme", None)  # (and their fingerprint scheme)
@@ -527,6 +552,8 @@ class Lineage:
             out["renamed_columns"] = {
                 c: [list(pair) for pair in pairs] for c, pairs in self.renamed_columns.items()
             }
+        if self.attached_columns:  # absent when none were found (and from older runs)
+            out["attached_columns"] = [dict(e) for e in self.attached_columns]
         if self.changed_columns is not None:  # absent when not recorded (and in older runs)
             out["changed_columns"] = [dict(e) for e in self.changed_columns]
         if self.rows_compared is not None:  # (likewise)
@@ -570,6 +597,7 @@ class Lineage:
                 c: [[int(code), str(loaded)] for code, loaded in pairs]
                 for c, pairs in (d.get("renamed_columns") or {}).items()
             },
+            attached_columns=attached_from(d.get("attached_columns")),
             changed_columns=changed_from(d.get("changed_columns")),
             rows_compared=compared_from(d.get("rows_compared")),
             fingerprint_scheme=scheme_from(d.get("fingerprint_scheme")),
@@ -678,6 +706,17 @@ def _ops_from(d):
             values = [from_json(v) for v in values]
         ops = [op if v is None else replace(op, **{field_name: v}) for op, v in zip(ops, values)]
     return ops
+
+
+_ATTACHED_INTS = ("rows_matched", "rows_compared")
+
+
+def attached_from(entries):
+    """:attr:`Lineage.attached_columns` from a stored record (absent: none)."""
+    return [
+        {k: (int(v) if k in _ATTACHED_INTS else str(v)) for k, v in e.items()}
+        for e in entries or ()
+    ]
 
 
 def column_origins(sources, code, column, through=()):

@@ -262,6 +262,16 @@ def features_section(run, after_removal=None):
     # columns no source holds: computed outside the pipeline, from what is not recorded
     outside = set(unsourced_run_columns(run))
     no_source = [f["feature"] for f in features if outside & set(f["columns"] or ())]
+    # columns identified as another source's column attached by position, without lineage
+    attached = [
+        {
+            **{k: e[k] for k in _ATTACHED_KEYS},
+            "features": [
+                f["feature"] for f in features if e["input_column"] in (f["columns"] or ())
+            ],
+        }
+        for e in run.attached_columns
+    ]
     # A group statistic joined back to rows carries every row of the group into each
     # row's value: computed over several sources, one source's rows shape another's.
     pooled = [
@@ -277,10 +287,23 @@ def features_section(run, after_removal=None):
         "aggregated_over_several_sources": pooled,
         # (only when there are some: reports made before they were kept still verify)
         **({"from_columns_in_no_source": no_source} if no_source else {}),
+        **({"attached_outside_pipeline": attached} if attached else {}),
         **({"from_the_target": target} if target else {}),
         "features": features,
         **({"after_removal": _after_removal(*after_removal)} if after_removal else {}),
     }
+
+
+_ATTACHED_KEYS = (
+    "input_column",
+    "source_id",
+    "sha256",
+    "uri",
+    "column",
+    "match",
+    "rows_matched",
+    "rows_compared",
+)
 
 
 def _after_removal(seq, changed):

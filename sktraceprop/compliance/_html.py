@@ -456,6 +456,14 @@ def _section_lineage(report):
             "outside the pipeline, and the record does not say from what (other rows, "
             "other data).</p>"
         )
+    for e in features.get("attached_outside_pipeline", []):
+        note += (
+            f'<p class="warn">Input column {_e(e["input_column"])} holds column '
+            f"{_e(e['column'])} of source {_e(e['source_id'])}, attached by position "
+            f"outside the pipeline ({_e(e['match'])}: {e['rows_matched']} of "
+            f"{e['rows_compared']} rows compared): which of its rows each training row "
+            "holds is not recorded, and a removal of rows cannot take it out.</p>"
+        )
     target = features.get("from_the_target", [])
     if target:
         note += (

@@ -159,6 +159,23 @@ def _inexact_digests(sources):
     ]
 
 
+def _attached_said(attached):
+    """The sentence naming input columns attached by position from another source."""
+    listed = "; ".join(
+        f"{e['input_column']} holds column {e['column']} of {e['source_id']} ({e['match']}, "
+        f"{e['rows_matched']} of {e['rows_compared']} rows compared; inputs "
+        f"{', '.join(e['features']) or 'none'})"
+        for e in attached
+    )
+    return (
+        f"{_plural(len({e['input_column'] for e in attached}), 'input column')} hold "
+        f"another source's column attached by position outside the pipeline ({listed}; "
+        "/feature_lineage/attached_outside_pipeline): identified by their values, they "
+        "name that source among those inputs' sources, but which of its rows each "
+        "training row holds is not recorded, and a removal of rows cannot take it out."
+    )
+
+
 def _input_data(report):
     sources = report["sources"]
     with_stats = [s for s in sources if s["statistics"]["recorded_at_fit"]]
@@ -271,6 +288,9 @@ def _input_data(report):
             "the ops fitted on some of them name their SHA-256, but the feature lineage "
             "and the runs name sources by source_id and cannot say which of them they mean."
         )
+    attached = features.get("attached_outside_pipeline", [])
+    if attached:
+        parts.append(" " + _attached_said(attached))
     if features["aggregated_over_several_sources"]:
         parts.append(
             f" {_plural(len(features['aggregated_over_several_sources']), 'model input')} "
@@ -304,6 +324,15 @@ def _input_data(report):
                 "some different data alike"
             ]
             if inexact
+            else []
+        )
+        + (
+            [
+                "which rows of the sources attached by position "
+                f"({', '.join(sorted({e['source_id'] for e in attached}))}) each training "
+                "row holds, and that they belong to it"
+            ]
+            if attached
             else []
         )
         + (
@@ -536,6 +565,9 @@ def _data_governance(report):
             "that no source holds, computed outside the pipeline from what the record "
             "does not say"
         )
+    attached = features.get("attached_outside_pipeline", [])
+    if attached:
+        why += "; " + _attached_said(attached)[:-1]
     target = features.get("from_the_target", [])
     if target:
         why += (

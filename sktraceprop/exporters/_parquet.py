@@ -13,7 +13,10 @@ An export is a folder of seven Parquet files; every table but ``parents`` has a
     sample weights and other parameters ``fit`` was given, by digest and counts; null
     when none were), ``renamed_columns`` (JSON: input columns identified by their
     values as a loaded column under another name, ``{column: [[code, loaded column],
-    ...]}``; null when none were), ``changed_columns`` (JSON: the loaded columns found
+    ...]}``; null when none were), ``attached_columns`` (JSON: input columns identified
+    by their values as another source's column attached by position, see
+    ``Lineage.attached_columns``; null when none were; absent from files written before
+    it was kept), ``changed_columns`` (JSON: the loaded columns found
     changed after loading, per source, with the witness rows checked, changed and
     missing values filled; ``[]`` when none was found, null when not recorded),
     ``rows_compared`` (JSON: per source of the rows given to fit, the witness rows
@@ -68,7 +71,7 @@ import numpy as np
 from .._lineage._digest_schemes import KINDS, NOTES, RECORDED, digest_facts, digest_scheme, exact
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._row_sets import from_json, to_json
-from .._lineage._run import Lineage, Op, changed_from, compared_from, scheme_from
+from .._lineage._run import Lineage, Op, attached_from, changed_from, compared_from, scheme_from
 from .._lineage._source import Parents, Source
 from ..exceptions import LineageError
 from ._optional import require
@@ -126,6 +129,7 @@ def _schemas(pa):
             ("search_id", s),
             ("fit_params", s),
             ("renamed_columns", s),
+            ("attached_columns", s),
             ("changed_columns", s),
             ("rows_compared", s),
             ("fingerprint_scheme", i64),
@@ -381,6 +385,11 @@ def _encode(pa, schemas, run):
                 if run.renamed_columns
                 else None
             ),
+            "attached_columns": (
+                _json(run.attached_columns, "the attached columns' record", rid)
+                if run.attached_columns
+                else None
+            ),
             "changed_columns": (
                 None
                 if run.changed_columns is None
@@ -590,6 +599,7 @@ def _decode(tables, parents, where):
         selection=None if record.get("selection") is None else json.loads(record["selection"]),
         fit_params=json.loads(record.get("fit_params") or "{}"),
         renamed_columns=json.loads(record.get("renamed_columns") or "{}"),
+        attached_columns=attached_from(json.loads(record.get("attached_columns") or "[]")),
         changed_columns=changed_from(
             None
             if record.get("changed_columns") is None

@@ -18,10 +18,10 @@ verify, and the erased value cannot be recovered from what remains.
 Leaves: every feature and column name (``ops[*].features_in/out``, the keys and
 columns of ``feature_lineage``, the columns of ``source_stats``, the columns of
 ``renamed_columns`` and the loaded columns they were identified as, the columns of
-``changed_columns``: one leaf per distinct name; a model fitted on one-hot columns made
-outside the pipeline has category names there), every note, each source's record in
-``source_stats`` (``sources`` and ``through_merges``; its ``code`` and ``source_id``
-stay in the record) and each fit parameter's record in ``fit_params``.
+``changed_columns`` and of ``attached_columns``: one leaf per distinct name; a model
+fitted on one-hot columns made outside the pipeline has category names there), every
+note, each source's record in ``source_stats`` (``sources`` and ``through_merges``; its
+``code`` and ``source_id`` stay in the record) and each fit parameter's record in ``fit_params``.
 """
 
 import hashlib
@@ -117,6 +117,8 @@ def seal(record):
         }
     if isinstance(out.get("changed_columns"), list):
         out["changed_columns"] = [_changed_names(e, name) for e in out["changed_columns"]]
+    if isinstance(out.get("attached_columns"), list):
+        out["attached_columns"] = [_changed_names(e, name) for e in out["attached_columns"]]
     out["notes"] = [leaf(n) for n in out.get("notes", ())]
     stats = out.get("source_stats") or {}
     if stats.get("columns") is not None:
@@ -261,6 +263,8 @@ def _fill(sealed, resolved):
         }
     if isinstance(record.get("changed_columns"), list):
         record["changed_columns"] = [_changed_names(e, name) for e in record["changed_columns"]]
+    if isinstance(record.get("attached_columns"), list):
+        record["attached_columns"] = [_changed_names(e, name) for e in record["attached_columns"]]
     record["notes"] = [
         whole(t, lambda n, by: f"<redacted note {n}: erased by audit event {by['event_seq']}>")
         for t in record.get("notes", ())
@@ -323,6 +327,8 @@ def leaves_of(sealed, values, *, features=(), sources=(), fit_params=(), notes_w
         names.add(key)
         names.update(loaded for _, loaded in pairs)
     for entry in sealed.get("changed_columns") or ():
+        names.update(entry[k] for k in ("column", "input_column") if k in entry)
+    for entry in sealed.get("attached_columns") or ():
         names.update(entry[k] for k in ("column", "input_column") if k in entry)
     held = {}
     for token in names:

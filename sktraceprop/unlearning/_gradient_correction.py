@@ -520,6 +520,7 @@ class GradientCorrectionUnlearner(
             self._set_fitted(est, ids, lineage, method)
             self._changed = changed
             self._unsourced = unsourced_inputs(X, ids, lineage, self._sources)
+            self._attached = [] if lineage is None else list(lineage.attached_columns)
             return None if forget is None else forget_at_fit(self, forget, ids, 3)
         except BaseException:
             self._discard_fitted()
@@ -577,7 +578,15 @@ class GradientCorrectionUnlearner(
         """Leave the unlearner unfitted (a fit that failed part-way)."""
         for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
             delattr(self, name)
-        for name in ("_method", "_sources", "_derived", "_parents", "_changed", "_unsourced"):
+        for name in (
+            "_method",
+            "_sources",
+            "_derived",
+            "_parents",
+            "_changed",
+            "_unsourced",
+            "_attached",
+        ):
             self.__dict__.pop(name, None)
 
     # -- removal requests ------------------------------------------------------------------
@@ -693,6 +702,8 @@ class GradientCorrectionUnlearner(
             self._merge_parents,
             self._source,
             getattr(self._method, "validation_ids", None),
+            getattr(self, "_attached", ()),
+            getattr(self, "_unsourced", None),
         )
 
     def _merge_parents(self):

@@ -24,6 +24,7 @@ from .._lineage._rows import rows_behind
 from .._lineage._source import REGISTRY
 from ..exceptions import LineageWarning, UnlearningError
 from ._aggregated import aggregate_members, aggregated_into, aggregated_message
+from ._attached import refuse_attached, unknown_columns_said
 from ._event import row_ids_digest
 from ._record import event_store
 
@@ -171,14 +172,23 @@ class Resolver:
         Code -> source record, with its parents (:func:`source_record`).
     validation_ids : ndarray of int64 or None
         Rows of a skorch validation split the removal method keeps (never trained on).
+    attached : list of dict, default=()
+        The run's ``attached_columns``: a request for their sources is refused.
+    unsourced : list of str or None, default=None
+        Input columns of no known source, named where a source is refused as never
+        trained on (they may hold its values).
     """
 
-    def __init__(self, train_ids, retained, parents, source, validation_ids):
+    def __init__(
+        self, train_ids, retained, parents, source, validation_ids, attached=(), unsourced=None
+    ):
         self.train_ids = train_ids
         self.retained = retained
         self.parents = parents
         self.source = source
         self.validation_ids = validation_ids
+        self.attached = attached
+        self.unsourced = unsourced
 
     def resolve(self, sources, ids, strict, stacklevel=1):
         """Positions (into the training rows) of the retained rows the request reaches,
@@ -202,6 +212,8 @@ class Resolver:
             of_s_codes = [c for c, name in known.items() if name == s]
             codes += sorted(set(versions) | set(of_s_codes))
             of_s = rows[np.isin(name_codes, of_s_codes)]
+            if not of_s.size:
+                refuse_attached(s, self.attached)
             if strict and not of_s.size:
                 n = aggregated_into(train_ids, retained, self.source, codes=versions)
                 if n:
@@ -211,6 +223,7 @@ class Resolver:
                 raise UnlearningError(
                     f"source {s!r} has no retained training rows in this model: it was "
                     "never trained on, directly or through a merge; nothing was changed."
+                    + unknown_columns_said(s, self.unsourced)
                 )
             if strict and not retained[of_s].any():
                 raise UnlearningError(
@@ -254,10 +267,15 @@ class Resolver:
                         + never_said
                         + "; nothing was changed."
                     )
+                for code in np.unique(codes_of(bad)).tolist() if self.attached else ():
+                    refuse_attached(REGISTRY.by_code(code).source_id, self.attached)
                 raise UnlearningError(
                     f"{bad.size} of the {ids.size} row ids were never trained on by this "
                     f"model, directly or through a merge (first: {int(bad[0])}); nothing "
                     "was changed."
+                    + unknown_columns_said(
+                        REGISTRY.by_code(int(codes_of(bad[:1])[0])).source_id, self.unsourced
+                    )
                 )
             if strict:
                 live = np.isin(ids, names[named & retained[rows]])

@@ -940,3 +940,47 @@ def test_retention_counts_the_store_s_logged_times_not_a_run_s_own():
     assert retention["earliest_logged"] > "2026"
     assert retention["stored_logs_cover_six_months"] is False
     assert stp.compliance.verify(report, store=store)
+
+
+def test_an_input_attached_by_position_names_its_source(tmp_path):
+    """A column holding another source's column by position (a .values copy): the
+    feature lineage names that source for the input made from it, with how it was
+    found, and the report still validates and verifies against its store."""
+    rng = np.random.default_rng(51)
+    pd.DataFrame({"a": rng.normal(size=60), "y": rng.integers(0, 2, 60)}).to_csv(
+        tmp_path / "A.csv", index=False
+    )
+    pd.DataFrame({"v": rng.normal(size=60)}).to_csv(tmp_path / "B.csv", index=False)
+    A = stp.read_csv(tmp_path / "A.csv", source_id="report_attached_A")
+    B = stp.read_csv(tmp_path / "B.csv", source_id="report_attached_B")
+    a = A.copy()
+    a["x"] = B["v"].values
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=store, log_predictions=True)
+    with pytest.warns(stp.exceptions.LineageWarning, match="x holds column v"):
+        pipe.fit(a[["a", "x"]], a["y"])
+    pipe.predict(a[["a", "x"]].iloc[:3])
+    path = tmp_path / "report.json"
+    data = compliance_report(pipe, **DEPLOYER, output_path=path).to_dict()
+    jsonschema.validate(data, stp.compliance.report_schema())
+    assert stp.compliance.verify(path, store=store)
+    lineage = data["feature_lineage"]
+    by_feature = {f["feature"]: f for f in lineage["features"]}
+    assert by_feature["x"]["sources"] == ["report_attached_B"]
+    assert by_feature["a"]["sources"] == ["report_attached_A"]
+    (entry,) = lineage["attached_outside_pipeline"]
+    assert entry["input_column"] == "x" and entry["column"] == "v"
+    assert entry["source_id"] == "report_attached_B" and entry["features"] == ["x"]
+    assert entry["rows_matched"] == entry["rows_compared"] == 60
+    from sktraceprop._lineage._source import REGISTRY
+
+    assert entry["sha256"] == REGISTRY.by_id("report_attached_B").sha256
+    assert "from_columns_in_no_source" not in lineage
+    (data_article,) = [x for x in data["articles"] if x["article"] == "26(4)"]
+    assert "x holds column v of report_attached_B" in data_article["why"]
+    assert any("report_attached_B" in c for c in data_article["cannot_show"])
+    html = stp.compliance.ComplianceReport(data).to_html()
+    assert "Input column x holds column v of source report_attached_B" in html
+    # a report without the key (no column attached) still validates: it is optional
+    del lineage["attached_outside_pipeline"]
+    jsonschema.validate(data, stp.compliance.report_schema())
