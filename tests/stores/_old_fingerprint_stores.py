@@ -15,6 +15,7 @@ import scipy
 import sklearn
 
 import sktraceprop as stp
+from tests.stores._stored_fits import install_fitted_state
 
 
 def skip_unless_written_by_these_versions(stored):
@@ -37,12 +38,16 @@ def maker_module(data, name):
         sys.path.remove(str(data))
 
 
-def refit(data, tmp_path, maker, *, scheme=None, log_predictions=True, before_fit=None):
+def refit(
+    data, tmp_path, maker, *, scheme=None, log_predictions=True, before_fit=None, install=True
+):
     """The store's copy, its run, and its pipeline fitted again now carrying the stored
     run as its ``lineage_`` (as a model pickled then would).
 
     ``scheme``: the fingerprint scheme the stored run must record (None: not checked);
-    ``before_fit(pipe)``: what to do to the unfitted pipeline first.
+    ``before_fit(pipe)``: what to do to the unfitted pipeline first; ``install``: put
+    the store's fitted state of its logistic regression (``fit.npz``, see
+    :mod:`tests.stores._stored_fits`) into the model refitted here.
     """
     shutil.copyfile(data / "store.db", tmp_path / "store.db")
     store = stp.stores.SQLiteStore(tmp_path / "store.db")
@@ -57,5 +62,7 @@ def refit(data, tmp_path, maker, *, scheme=None, log_predictions=True, before_fi
     if before_fit is not None:
         before_fit(pipe)
     pipe.fit(df[["a", "b"]], df["y"])
+    if install:
+        install_fitted_state(pipe.named_steps["logisticregression"], data / "fit.npz")
     pipe.lineage_ = stored
     return store, stored, pipe, df

@@ -26,13 +26,16 @@ from sktraceprop.compliance import compliance_report
 from sktraceprop.exceptions import LineageError, LineageWarning
 from tests.stores._frame_digest1 import fixture_frames as _fixture_frames
 from tests.stores._store_helpers import DEPLOYER
+from tests.stores._stored_fits import install_fitted_state
 
 DATA = Path(__file__).parent / "data"
 
 
-def _refit(tmp_path):
+def _refit(tmp_path, install=True):
     """The store's copy, its run on ``patients``, and that model fitted again now,
-    carrying the stored run as its ``lineage_`` (as a model pickled then would)."""
+    carrying the stored run as its ``lineage_`` (as a model pickled then would);
+    ``install``: with the store's fitted state (``frame_digest1_fit.npz``, see
+    :mod:`tests.stores._stored_fits`)."""
     path = tmp_path / "frame_digest1.db"
     shutil.copyfile(DATA / "frame_digest1.db", path)
     store = stp.stores.SQLiteStore(path)
@@ -46,6 +49,8 @@ def _refit(tmp_path):
         df = stp.from_pandas(patients, "patients")
         est = stp.TracedEstimator(LogisticRegression(), store=store, log_predictions=True)
         est.fit(df[["age", "x"]], df["y"])
+    if install:
+        install_fitted_state(est.estimator_, DATA / "frame_digest1_fit.npz")
     est.lineage_ = stored
     return store, stored, est, df
 

@@ -55,6 +55,7 @@ from tests.stores._old_fingerprint_stores import (
     skip_unless_written_by_these_versions,
 )
 from tests.stores._store_helpers import DEPLOYER
+from tests.stores._stored_fits import install_fitted_state
 
 HERE = Path(__file__).parent / "data"
 F5988B3 = Path(__file__).parents[1] / "exporters" / "data" / "parquet_f5988b3" / "store.db"
@@ -256,11 +257,17 @@ def test_a_scheme_2_store_without_user_code_matches_by_the_current_scheme(tmp_pa
     runs = [store.load_run(r) for r in store.list_runs(source="sites")["run_id"]]
     (stored,) = [run for run in runs if len(run.sources) == 1]  # (not the merge's)
     skip_unless_written_by_these_versions(stored)
+    model = sites_model()
+    install_fitted_state(model, F5988B3.parent / "sites_fit.npz")
+    assert fingerprint(model) == stored.ops[-1].fingerprint
+
+
+def sites_model():
+    """The model of the f5988b3 store's run on ``sites``, fitted again now."""
     rng = np.random.default_rng(3)
     rng.normal(size=20)  # the visits' values, drawn first by make_parquet_f5988b3.py
     sites = pd.DataFrame({"b": rng.normal(size=5).round(3)})
-    model = LogisticRegression().fit(sites, [0, 1, 0, 1, 1])
-    assert fingerprint(model) == stored.ops[-1].fingerprint
+    return LogisticRegression().fit(sites, [0, 1, 0, 1, 1])
 
 
 def test_a_report_of_the_old_scheme_in_its_words_of_then_still_verifies(tmp_path, case):
