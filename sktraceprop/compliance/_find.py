@@ -7,8 +7,10 @@ rows are found by hashing them again, then each salted call's commitment recompu
 with its salt, as given and then
 in their exact other forms (column order, names, integer or float; never a lossy
 conversion, and a match so found says so). A row scored inside a larger batch is found
-only with that batch, then picked out by its position (``row=``): the log holds no
-hash per row.
+from the row alone through the keyed per-row digests a salted call keeps beside its
+salt (:mod:`sktraceprop._row_digests`, :mod:`._find_rows`), with its position(s) in the
+batch; a call that keeps none (logged before them) is found only with its whole batch,
+and a lookup that meets such calls says so.
 """
 
 import warnings
@@ -21,6 +23,7 @@ from .._prediction_log import decode_array
 from .._row_hash import hash_rows
 from ..stores._prediction_salts import matching
 from ._find_exact import exact_variants
+from ._find_rows import row_matches
 
 __all__ = ["find_predictions", "logged_outputs"]
 
@@ -43,6 +46,7 @@ COLUMNS = (
     "old_fingerprint_schemes",
     "event_hash",
     "matched_as",
+    "positions",
 )
 
 
@@ -146,7 +150,8 @@ def find_predictions(store, X, *, row=None, run_id=None):
         if not 0 <= row < n_rows:
             raise ValueError(f"row {row} is not a position in X, which has {n_rows} rows")
     events = list(store.events(run_id, kind="prediction"))
-    salts = store._raw_prediction_salts() if events else {}
+    explained = list(store.events(run_id, kind="explanation"))
+    salts = store._raw_prediction_salts() if events or explained else {}
     matches = matching(events, salts, {hash_rows(X): None})
     tried = 1
     complete = True
@@ -158,7 +163,24 @@ def find_predictions(store, X, *, row=None, run_id=None):
         tried += len(variants)
         matches = matching(events, salts, variants)
     found = [_found(event, row, note) for event, note in matches]
+    # each row of X alone, inside any logged batch (calls and explanations)
+    calls = sorted(events + explained, key=lambda e: e["seq"])
+    rows, without = row_matches(
+        calls,
+        salts,
+        X,
+        lambda: _input_orders(store, calls),
+        only=row,
+        skip={event["seq"] for event, _ in matches},
+    )
+    found += [_found_row(event, i, positions, note) for event, i, positions, note in rows]
+    found.sort(key=lambda f: (f["seq"], -1 if f["row"] is None else f["row"]))
     result = pd.DataFrame(found, columns=list(COLUMNS))
+    if without:
+        message = _no_row_digests(without)
+        result.attrs["no_row_digests"] = list(without)
+        result.attrs["no_row_digests_message"] = message
+        warnings.warn(message, UserWarning, stacklevel=2)
     if not found:
         message = _nothing_found(X, events, n_rows, tried, complete, run_id)
         result.attrs["not_found"] = message
@@ -183,18 +205,46 @@ def _input_orders(store, events):
     return orders
 
 
+def _outputs(event):
+    """``(method, outputs or None, classes)`` of a logged call; an explanation's are the
+    labels it explained (None where it was given no labels)."""
+    payload = event["payload"]
+    if event.get("kind") == "explanation" or "outputs" not in payload:
+        record = payload.get("explained")
+        if record is None:
+            return "explain", None, None
+        return "explain", logged_outputs({"outputs": record}), record.get("classes")
+    return payload["method"], logged_outputs(payload), payload["outputs"].get("classes")
+
+
+def _found_row(event, i, positions, note):
+    """The table row of a call found by row ``i`` of X at ``positions`` of its batch."""
+    found = _found(event, None, note)
+    outputs = found["output"]
+    if outputs is not None:
+        outputs = outputs[positions[0]] if len(positions) == 1 else outputs[positions]
+    said = (
+        f"row {i} of X at position(s) {', '.join(map(str, positions))} of the call's "
+        f"{found['n_rows']} rows, by its keyed row digest (the call's input was a larger "
+        "or other batch; erasing the row erases the whole call)"
+    )
+    found.update(row=i, output=outputs, positions=list(positions))
+    found["matched_as"] = said if note is None else f"{said}; {note}"
+    return found
+
+
 def _found(event, row, note):
     payload = event["payload"]
-    outputs = logged_outputs(payload)
+    method, outputs, classes = _outputs(event)
     return {
         "seq": event["seq"],
         "created_at": event["created_at"],
         "run_id": event["run_id"],
-        "method": payload["method"],
+        "method": method,
         "n_rows": payload["n_rows"],
         "row": row,
-        "output": outputs if row is None else outputs[row],
-        "classes": payload["outputs"].get("classes"),
+        "output": outputs if row is None or outputs is None else outputs[row],
+        "classes": classes,
         "model_fingerprint": payload.get("model_fingerprint"),
         "model_fingerprint_now": payload.get("model_fingerprint_now"),
         "estimator": payload.get("estimator"),
@@ -204,6 +254,7 @@ def _found(event, row, note):
         "old_fingerprint_schemes": _old_schemes(payload),
         "event_hash": event["hash"],
         "matched_as": note,
+        "positions": None,
     }
 
 
@@ -213,6 +264,16 @@ def _old_schemes(payload):
     if not payload.get("matched_by_old_fingerprint_scheme"):
         return None
     return payload.get("old_fingerprint_schemes") or [1]
+
+
+def _no_row_digests(seqs):
+    listed = ", ".join(map(str, seqs[:20])) + (" ..." if len(seqs) > 20 else "")
+    return (
+        f"single-row lookup was not possible for {len(seqs)} logged call(s) (event(s) "
+        f"{listed}): they keep no per-row digests (logged before them, or unsalted, or of "
+        "input they could not be computed of), so a row scored inside one of their "
+        "batches is found only with that whole batch (pass the batch, and row=)"
+    )
 
 
 def _nothing_found(X, events, n_rows, tried, complete, run_id):
@@ -229,9 +290,11 @@ def _nothing_found(X, events, n_rows, tried, complete, run_id):
         f"no logged call had these {n_rows} row(s): {tried} exact form(s) of them (as "
         "given, in the run's column order, integer and float columns converted where "
         f"exact){limited} were compared with {len(events)} prediction event(s){scope}, "
-        f"{same} of them of {n_rows} row(s). Common reasons: a row scored inside a batch "
-        "is found only with that batch (pass the batch and row=); the values differ "
-        "from those the model was given; the call was logged to another store or run"
+        f"{same} of them of {n_rows} row(s), and each row alone with the row digests of "
+        "the calls that keep them. Common reasons: the call was erased; the values "
+        "differ from those the model was given; the call was logged to another store or "
+        "run; a call logged before per-row digests is found only with its whole batch (pass "
+        "the batch and row=)"
     )
     if isinstance(X, pd.Series):
         text += (
