@@ -5,7 +5,9 @@
 ``predict_log_proba`` and ``decision_function`` call: the run (model) that answered,
 the number of rows, a salted commitment to the SHA-256 of the input rows (the salt is
 kept beside the chain, and erasable: see :mod:`.stores._prediction_salts`; a store of
-schema version 2 or 3 keeps the SHA-256 itself), and the outputs. The event's time
+schema version 2 or 3 keeps the SHA-256 itself), and the outputs. Beside the salt, a
+salted call keeps a keyed digest of each input row (:mod:`._row_digests`), so that a
+person scored inside a batch is found, and erased, from their own row. The event's time
 is the store's wall-clock UTC time. ``InfluenceExplainer.explain(..., log=True)``
 appends an ``"explanation"`` event the same way.
 """

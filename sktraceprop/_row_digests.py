@@ -61,35 +61,76 @@ def _codes(n):
     return np.zeros(n, np.uint64)
 
 
-def _text_words(values, missing, k0, k1):
-    """``(codes, (n, 2) words)`` of a text or object column."""
+def _hash_texts(data, lengths, present, k0, k1):
+    """``(n, 2)`` words: SipHash-2-4-128 of each value's UTF-8 bytes (0 where missing)."""
     from ._siphash import sip128_bytes
 
+    offsets = np.zeros(lengths.size + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    words = sip128_bytes(k0, k1, data, offsets)
+    if present is not None:
+        words[~present] = 0
+    return words
+
+
+def _text_words(values, missing, k0, k1):
+    """``(codes, (n, 2) words)`` of a text or object column."""
     n = values.size
     codes = _codes(n)
-    present = np.ones(n, bool) if missing is None else ~missing
-    codes[~present] = 1
-    texts = []
-    for i in np.flatnonzero(present):
-        v = values[i]
-        if isinstance(v, str):
-            texts.append(v)
+    present = None if missing is None else ~missing
+    texts = values.tolist() if present is None else values[present].tolist()
+    if pd.api.types.infer_dtype(texts, skipna=False) not in ("string", "empty"):
+        kinds = np.array([not isinstance(v, str) for v in texts], dtype=bool)
+        texts = [f"{type(v).__name__}\0{v}" if k else v for v, k in zip(texts, kinds)]
+        if present is None:
+            codes[kinds] = 3
         else:
-            codes[i] = 3
-            texts.append(f"{type(v).__name__}\0{v}")
+            codes[np.flatnonzero(present)[kinds]] = 3
+    if present is not None:
+        codes[missing] = 1
     joined = "".join(texts)
     data = joined.encode("utf-8", "surrogatepass")
     if len(data) == len(joined):  # ASCII: byte lengths are character counts
         sizes = np.fromiter(map(len, texts), np.int64, len(texts))
     else:
         sizes = np.fromiter((len(t.encode("utf-8", "surrogatepass")) for t in texts), np.int64)
-    lengths = np.zeros(n, np.int64)
-    lengths[present] = sizes
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    words = sip128_bytes(k0, k1, np.frombuffer(data, np.uint8), offsets)
-    words[~present] = 0
-    return codes, words
+    lengths = sizes if present is None else np.zeros(n, np.int64)
+    if present is not None:
+        lengths[present] = sizes
+    return codes, _hash_texts(np.frombuffer(data, np.uint8), lengths, present, k0, k1)
+
+
+def _arrow_words(values, k0, k1):
+    """``(codes, (n, 2) words)`` of a pyarrow-backed text column, from its buffers."""
+    import pyarrow as pa
+
+    arr = pa.array(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    present = None
+    if arr.null_count:
+        present = ~arr.is_null().to_numpy(zero_copy_only=False)
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+    lengths = np.diff(offsets).astype(np.int64)
+    if present is not None:
+        lengths[~present] = 0  # (a null slot may hold bytes: skipped over below)
+    buffer = arr.buffers()[2]
+    data = np.frombuffer(buffer, np.uint8) if buffer is not None else np.zeros(0, np.uint8)
+    start = int(offsets[0])
+    if present is not None and lengths.sum() != int(offsets[-1]) - start:
+        # null slots with bytes: copy the present values together
+        keep = np.concatenate(
+            [data[int(a) : int(b)] for a, b, p in zip(offsets[:-1], offsets[1:], present) if p]
+            or [np.zeros(0, np.uint8)]
+        )
+        data, start = keep, 0
+    codes = _codes(len(arr))
+    if present is not None:
+        codes[~present] = 1
+    return codes, _hash_texts(data[start:], lengths, present, k0, k1)
 
 
 def _number_words(values, missing):
@@ -155,6 +196,10 @@ def _column_words(dtype, values, k0, k1):
         return _datetime_words(values)
     if isinstance(dtype, pd.DatetimeTZDtype):
         return _datetime_words(np.asarray(values.tz_convert("UTC").tz_localize(None)))
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        found = _arrow_words(values, k0, k1)
+        if found is not None:
+            return (*found, "text")
     if getattr(dtype, "kind", None) in ("i", "u", "f", "b"):
         # nullable Int64 / Float64 / boolean: values with a missing mask
         missing = np.asarray(values.isna(), dtype=bool)

@@ -709,10 +709,11 @@ def _parser():
         "List the logged predict-like calls of a store (UTC time, the run that answered, "
         "method, rows, model fingerprint), once the store verifies. With --input, only "
         "the calls whose input rows were that CSV file's rows (read with "
-        "pandas.read_csv's defaults; found by sktraceprop.compliance.hash_rows, so the "
-        "columns must be as given, in the same order, with the same rows: a row scored "
-        "inside a batch is found with the batch, and --row picks its output), with what "
-        "each call returned.",
+        "pandas.read_csv's defaults; found by sktraceprop.compliance.hash_rows, as the "
+        "whole batch, and each row alone by the keyed row digests a call keeps: a row "
+        "scored inside a larger batch is found with its position there; calls logged "
+        "before row digests are found with their whole batch only, and --row picks a "
+        "row's output), with what each call returned.",
     )
     p.add_argument("db", metavar="DB", help="SQLite store file")
     p.add_argument("--run", metavar="R", help="only the calls of this run")

@@ -76,16 +76,15 @@ def logged_outputs(payload):
 
 
 def find_predictions(store, X, *, row=None, run_id=None):
-    """The logged calls whose input rows were ``X``: which model answered, when, what.
+    """The logged calls whose input rows were ``X``, or held a row of it: which model
+    answered, when, what.
 
     ``X`` is hashed by :func:`~sktraceprop.compliance.hash_rows` and compared with
     every ``"prediction"`` event of ``store`` (read as stored; run ``store.verify()``
     for the hash chain): with its ``input_commitment`` through the call's salt, or,
     for a call logged before salting, its ``input_sha256``. A call erased by
     :meth:`~sktraceprop.stores.BaseStore.erase_predictions` (its salt deleted) is
-    never found. A decision is found from the same values
-    in the same batch: a row scored among others is not found alone (pass the batch,
-    and ``row`` for its position in it). When ``X`` as given matches no event, its
+    never found. When ``X`` as given matches no event, its
     exact other forms are tried: the columns in the order of the run's input, an
     array named as that input or a frame unnamed, and integer columns as float
     (``44`` as ``44.0``) or float columns of whole numbers as integers, as read again
@@ -93,24 +92,35 @@ def find_predictions(store, X, *, row=None, run_id=None):
     (``44.5`` as ``44``) is never used. A match found so says what was converted in
     ``matched_as``.
 
+    Each row of ``X`` is also looked up alone, in every prediction and explanation
+    event that keeps per-row digests (every salted call logged since they exist; see
+    :mod:`sktraceprop._row_digests`): a person scored among 1,000 applicants is found
+    from their own row (a one-row frame), with ``positions`` (where the row was in that
+    call's batch) and the row's ``output``. Erasing such a call erases it whole (every
+    row of its batch). Calls that keep no row digests (logged before them, or unsalted)
+    are found only with their whole batch (pass it, and ``row``): a lookup that meets
+    them warns, naming them (``found.attrs["no_row_digests"]``), never a silent "not
+    found".
+
     Parameters
     ----------
     store : BaseStore
         The store the model logged to (``SQLiteStore(path, mode="ro")`` in another
         process).
     X : DataFrame, polars DataFrame or array-like
-        The input rows as given to ``predict`` (for one applicant scored alone, a
-        one-row frame: ``frame.iloc[[i]]``, not the Series ``frame.iloc[i]``).
+        The input rows as given to ``predict``, or a person's own row(s) (a one-row
+        frame: ``frame.iloc[[i]]``, not the Series ``frame.iloc[i]``).
     row : int, default=None
         Position of one row in ``X``: the ``output`` column then holds that row's
-        output only.
+        output only, and only that row is looked up alone.
     run_id : str, default=None
         Only the events of this run.
 
     Returns
     -------
     found : DataFrame
-        One row per matching call, oldest first: ``seq``, ``created_at`` (UTC, ISO
+        One row per matching call (per call and row of ``X`` for a call found by a
+        row), oldest first: ``seq``, ``created_at`` (UTC, ISO
         8601), ``run_id`` (the model that answered: ``store.load_run(run_id)`` gives its
         training data), ``method``, ``n_rows``, ``row``, ``output`` (what the call
         returned, see :func:`logged_outputs`, or the row's part), ``classes`` (the
@@ -131,15 +141,24 @@ def find_predictions(store, X, *, row=None, run_id=None):
         classes other than functions, ``[2]``, where scheme 2 named functions by name
         only, or ``[1]``; events logged before scheme 3 name none and are of scheme 1; None
         where no step matched only so), ``event_hash``, and ``matched_as`` (None when ``X``
-        matched as given, else the exact conversions that made it match). When empty, ``found.attrs
-        ["not_found"]`` says what was compared and the common reasons.
+        matched as given, else how it matched: by row, the exact conversions), and
+        ``positions`` (for a call found by a row of ``X``: the row's positions in the
+        call's batch; None for a call whose batch was ``X``). When empty,
+        ``found.attrs["not_found"]`` says what was compared and the common reasons.
 
     Warns
     -----
     UserWarning
         When nothing matched, with ``found.attrs["not_found"]`` (a Series, for one:
         it is hashed as one column, so a row taken with ``frame.iloc[i]`` is not the
-        one-row frame ``predict`` was given).
+        one-row frame ``predict`` was given); when calls could not be searched by row,
+        with ``found.attrs["no_row_digests"]`` (their seqs).
+
+    Raises
+    ------
+    CorruptStoreError
+        A call's salt or row digests do not match its event's ``salt_sha256``
+        (changed outside sktraceprop).
     """
     if is_polars(X):
         X = as_pandas(X)  # logged as the pandas frame of its names and values
