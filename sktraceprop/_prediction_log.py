@@ -23,7 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from ._lineage._current import step_matches
 from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
-from ._row_digests import row_digests, salt_text
+from ._row_digests import start_salt_text
 from ._row_hash import hash_rows, start_hash_rows
 from .stores._chain import blob_payload_text, payload_text
 from .stores._prediction_salts import new_salt, salt_payload
@@ -281,16 +281,23 @@ def _replaced_parts(estimator):
 def start_salt(store, X):
     """What a call about to be answered keeps beside the chain: a fresh salt and the
     keyed digests of ``X``'s rows (:mod:`._row_digests`), taken now, before a step may
-    modify ``X`` in place; None where the store does not salt (schema 2 or 3)."""
+    modify ``X`` in place (a callable returning that text, hashed while the model
+    predicts; or the salt alone where ``X`` has no per-row record); None where the
+    store does not salt (schema 2 or 3)."""
     if not store._salting():
         return None
     salt = new_salt()
     try:
-        return salt_text(salt, row_digests(X, salt))
+        return start_salt_text(X, salt)
     except Exception:  # noqa: BLE001
         # input of a form without a per-row record: the call is found by its batch
         # only, and find_predictions says so of it (never a silent "not found")
         return salt
+
+
+def _salt_now(salt):
+    """:func:`start_salt`'s salt text (its digests computed by now)."""
+    return salt() if callable(salt) else salt
 
 
 def _commit_input(store, payload, input_sha256, salt=None):
@@ -303,7 +310,7 @@ def _commit_input(store, payload, input_sha256, salt=None):
     if salt is None and not store._salting():
         payload["input_sha256"] = input_sha256
         return None
-    salt = new_salt() if salt is None else salt
+    salt = new_salt() if salt is None else _salt_now(salt)
     salt_payload(payload, input_sha256, salt)
     return salt
 

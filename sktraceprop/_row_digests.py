@@ -51,7 +51,7 @@ import scipy.sparse as sp
 from ._frame_columns import column_arrays
 from ._polars_frame import as_pandas, is_polars
 
-__all__ = ["parse_salt", "row_digests", "salt_text"]
+__all__ = ["parse_salt", "row_digests", "salt_text", "start_salt_text"]
 
 _VERSION = "r1"
 _U8 = np.dtype("<u8")
@@ -263,14 +263,12 @@ def _sparse_digests(salt, csr):
     return out if n else np.empty((0, 2), _U8)
 
 
-def row_digests(X, salt):
-    """The keyed digest of each row of ``X`` under ``salt``: ``(n_rows, 2)`` uint64 (the
-    two halves of SipHash-2-4-128 of each row's record; see the module docstring)."""
-    from ._siphash import sip128_words
-
+def _records(X, salt):
+    """``(key, records)`` of the rows of ``X`` (the records a copy: ``X`` may change
+    after), or ``(None, digests)`` for sparse input, hashed at once."""
     names, columns = _columns(X)
     if names is None:
-        return _sparse_digests(salt, columns)
+        return None, _sparse_digests(salt, columns)
     # the key of the records covers the column names and kinds
     header = [str(len(names))]
     parts = []
@@ -293,8 +291,46 @@ def row_digests(X, salt):
         record[:, j // 32] |= codes << np.uint64(2 * (j % 32))
         record[:, at : at + words.shape[1]] = words
         at += words.shape[1]
-    r0, r1 = _key(salt, "\n".join(header))
-    return sip128_words(r0, r1, record)
+    return _key(salt, "\n".join(header)), record
+
+
+def _finish(key, records):
+    from ._siphash import sip128_words
+
+    return records if key is None else sip128_words(key[0], key[1], records)
+
+
+def row_digests(X, salt):
+    """The keyed digest of each row of ``X`` under ``salt``: ``(n_rows, 2)`` uint64 (the
+    two halves of SipHash-2-4-128 of each row's record; see the module docstring)."""
+    return _finish(*_records(X, salt))
+
+
+#: Records of at least this many bytes are hashed on the row hash's helper thread.
+_HELPER_MIN = 1 << 16
+
+
+def start_salt_text(X, salt):
+    """Start the digests of ``X``'s rows as they are now; call the result for
+    :func:`salt_text`. The records are made here (a copy); large ones are hashed on the
+    helper thread of :func:`~sktraceprop._row_hash.start_hash_rows` while the model
+    predicts (the kernel releases the GIL), or by the caller if it has not started."""
+    key, records = _records(X, salt)
+    if key is None or records.nbytes < _HELPER_MIN:
+        text = salt_text(salt, _finish(key, records))
+        return lambda: text
+    from ._row_hash import _executor
+
+    try:
+        future = _executor().submit(_finish, key, records)
+    except RuntimeError:  # the interpreter is shutting down: no new threads
+        return lambda: salt_text(salt, _finish(key, records))
+
+    def result():
+        digests = _finish(key, records) if future.cancel() else future.result()
+        return salt_text(salt, digests)
+
+    return result
 
 
 def salt_text(salt, digests):

@@ -118,3 +118,16 @@ def test_the_kept_text_round_trips_and_refuses_damage():
         parse_salt(text[:-4])
     with pytest.raises(ValueError, match="unknown row digest format"):
         parse_salt(SALT + ":r9:AAAA")
+
+
+def test_digests_started_before_predict_are_of_the_rows_as_given():
+    from sktraceprop._row_digests import start_salt_text
+
+    rng = np.random.default_rng(0)
+    big = pd.DataFrame(rng.normal(size=(5_000, 4)), columns=list("abcd"))  # helper thread
+    small = big.iloc[:3].copy()
+    for X in (big, small):
+        want = salt_text(SALT, row_digests(X, SALT))
+        result = start_salt_text(X, SALT)
+        X.iloc[0, 0] += 1.0  # a step writing into its input (copy=False) while it predicts
+        assert result() == want
