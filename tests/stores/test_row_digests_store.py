@@ -12,6 +12,8 @@ import shutil
 import warnings
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import sktraceprop as stp
@@ -140,3 +142,41 @@ def test_unsalted_calls_are_said_not_searchable_by_row(tmp_path, monkeypatch):
         found = find_predictions(store, _person(0))
     person_0, person_1 = [e["seq"] for e in store.events(kind="prediction")]
     assert found.seq.tolist() == [person_0] and found.attrs["no_row_digests"] == [person_1]
+
+
+def _toast_bytes(backend):
+    """The files of the salts table's TOAST relation (where PostgreSQL keeps long values)."""
+    backend.sql("CHECKPOINT")
+    (folder,) = backend.sql("SHOW data_directory", fetch=True)[0]
+    (relative,) = backend.sql(
+        "SELECT pg_relation_filepath(reltoastrelid) FROM pg_class "
+        f"WHERE oid = '\"{backend.schema}\".prediction_salts'::regclass",
+        fetch=True,
+    )[0]
+    base = Path(folder) / relative
+    return b"".join(p.read_bytes() for p in base.parent.glob(base.name + "*"))
+
+
+def test_a_large_batchs_digests_are_wiped_from_the_files_too(backend):
+    """Digests of 3,000 rows (64 KB of text): SQLite overflow pages, PostgreSQL's TOAST."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(3_000, 2)), columns=["age", "income"])
+    store = backend.make()
+    model = _model(store)
+    model.predict(X)
+    (seq,) = store._raw_prediction_salts()
+    text = store._raw_prediction_salts()[seq]
+    pieces = [text[i : i + 48].encode() for i in range(40, len(text) - 48, 4_000)]
+    held = _held_bytes(backend, store)
+    if backend.kind == "postgres":
+        held += _toast_bytes(backend)
+    assert all(p in held for p in pieces)
+    store = backend.make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        done = store.erase_predictions(X.iloc[[1234]], reason="r")
+    assert done["calls"] == [seq] and done["by_row"] == [seq] and done["wiped"]
+    held = _held_bytes(backend, backend.make())
+    if backend.kind == "postgres":
+        held += _toast_bytes(backend)
+    assert not [p for p in pieces if p in held]
