@@ -51,7 +51,14 @@ import scipy.sparse as sp
 from ._frame_columns import column_arrays
 from ._polars_frame import as_pandas, is_polars
 
-__all__ = ["parse_salt", "row_digests", "salt_text", "start_salt_text"]
+__all__ = [
+    "digests_of",
+    "parse_salt",
+    "prepare_rows",
+    "row_digests",
+    "salt_text",
+    "start_salt_text",
+]
 
 _VERSION = "r1"
 _U8 = np.dtype("<u8")
@@ -59,6 +66,13 @@ _U8 = np.dtype("<u8")
 
 def _codes(n):
     return np.zeros(n, np.uint64)
+
+
+class _Texts(tuple):
+    """A text column's UTF-8 bytes, byte lengths and present mask (None: all present),
+    hashed under each call's key (:func:`_keyed`)."""
+
+    __slots__ = ()
 
 
 def _hash_texts(data, lengths, present, k0, k1):
@@ -73,8 +87,8 @@ def _hash_texts(data, lengths, present, k0, k1):
     return words
 
 
-def _text_words(values, missing, k0, k1):
-    """``(codes, (n, 2) words)`` of a text or object column."""
+def _text_words(values, missing):
+    """``(codes, texts)`` of a text or object column."""
     n = values.size
     codes = _codes(n)
     present = None if missing is None else ~missing
@@ -97,11 +111,11 @@ def _text_words(values, missing, k0, k1):
     lengths = sizes if present is None else np.zeros(n, np.int64)
     if present is not None:
         lengths[present] = sizes
-    return codes, _hash_texts(np.frombuffer(data, np.uint8), lengths, present, k0, k1)
+    return codes, _Texts((np.frombuffer(data, np.uint8), lengths, present))
 
 
-def _arrow_words(values, k0, k1):
-    """``(codes, (n, 2) words)`` of a pyarrow-backed text column, from its buffers."""
+def _arrow_words(values):
+    """``(codes, texts)`` of a pyarrow-backed text column, from its buffers."""
     import pyarrow as pa
 
     arr = pa.array(values)
@@ -130,7 +144,7 @@ def _arrow_words(values, k0, k1):
     codes = _codes(len(arr))
     if present is not None:
         codes[~present] = 1
-    return codes, _hash_texts(data[start:], lengths, present, k0, k1)
+    return codes, _Texts((data[start:], lengths, present))
 
 
 def _number_words(values, missing):
@@ -165,14 +179,14 @@ def _datetime_words(values):
     return codes, words[:, None], "datetime-ns-utc"
 
 
-def _categorical_words(values, k0, k1):
+def _categorical_words(values):
     values = pd.Categorical(values)
     categories = values.categories
     kind = getattr(categories.dtype, "kind", None)
     missing = values.codes < 0
     if kind not in ("i", "u", "b", "f", "M") or not categories.size:
         as_objects = np.asarray(values, dtype=object)
-        return (*_text_words(as_objects, missing if missing.any() else None, k0, k1), "text")
+        return (*_text_words(as_objects, missing if missing.any() else None), "text")
     take = np.where(missing, 0, values.codes)
     if kind == "M":
         times = pd.DatetimeIndex(categories)
@@ -186,10 +200,10 @@ def _categorical_words(values, k0, k1):
     return _number_words(data, missing if missing.any() else None)
 
 
-def _column_words(dtype, values, k0, k1):
+def _column_words(dtype, values):
     """``(codes, words, tag)`` of one column of a frame."""
     if isinstance(dtype, pd.CategoricalDtype):
-        return _categorical_words(values, k0, k1)
+        return _categorical_words(values)
     if isinstance(dtype, np.dtype) and dtype.kind in "iubf":
         return _number_words(np.asarray(values), None)
     if isinstance(dtype, np.dtype) and dtype.kind == "M":
@@ -197,7 +211,7 @@ def _column_words(dtype, values, k0, k1):
     if isinstance(dtype, pd.DatetimeTZDtype):
         return _datetime_words(np.asarray(values.tz_convert("UTC").tz_localize(None)))
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        found = _arrow_words(values, k0, k1)
+        found = _arrow_words(values)
         if found is not None:
             return (*found, "text")
     if getattr(dtype, "kind", None) in ("i", "u", "f", "b"):
@@ -209,17 +223,17 @@ def _column_words(dtype, values, k0, k1):
         return _number_words(data, missing if missing.any() else None)
     values = np.asarray(values, dtype=object)
     missing = pd.isna(values)
-    return (*_text_words(values, missing if missing.any() else None, k0, k1), "text")
+    return (*_text_words(values, missing if missing.any() else None), "text")
 
 
-def _array_column_words(values, k0, k1):
+def _array_column_words(values):
     if values.dtype.kind in "iubf":
         return _number_words(values, None)
     if values.dtype.kind == "M":
         return _datetime_words(values)
     values = values.astype(object)
     missing = pd.isna(values)
-    return (*_text_words(values, missing if missing.any() else None, k0, k1), "text")
+    return (*_text_words(values, missing if missing.any() else None), "text")
 
 
 def _key(salt, header):
@@ -263,35 +277,54 @@ def _sparse_digests(salt, csr):
     return out if n else np.empty((0, 2), _U8)
 
 
-def _records(X, salt):
-    """``(key, records)`` of the rows of ``X`` (the records a copy: ``X`` may change
-    after), or ``(None, digests)`` for sparse input, hashed at once."""
+def prepare_rows(X):
+    """What the digests of ``X``'s rows are made of, under any salt (a copy of its values:
+    ``X`` may change after): ``(n_rows, names, parts)``, each part ``(codes, values,
+    tag)``, or ``(n_rows, None, csr)`` for sparse input."""
     names, columns = _columns(X)
     if names is None:
-        return None, _sparse_digests(salt, columns)
+        return columns.shape[0], None, columns
+    parts = []
+    for dtype, values in columns:
+        if dtype is None:
+            parts.append(_array_column_words(values))
+        else:
+            parts.append(_column_words(dtype, values))
+    n = len(columns[0][1]) if columns else int(np.shape(X)[0])
+    return n, names, parts
+
+
+def _keyed(prepared, salt):
+    """``(key, records)`` of prepared rows under ``salt``, or ``(None, digests)`` for
+    sparse input, hashed at once."""
+    n, names, parts = prepared
+    if names is None:
+        return None, _sparse_digests(salt, parts)
+    k0, k1 = _key(salt, "text")  # text values: hashed under a key of the salt alone
     # the key of the records covers the column names and kinds
     header = [str(len(names))]
-    parts = []
-    k0, k1 = _key(salt, "text")  # text values: hashed under a key of the salt alone
-    for name, (dtype, values) in zip(names, columns):
-        if dtype is None:
-            codes, words, tag = _array_column_words(values, k0, k1)
-        else:
-            codes, words, tag = _column_words(dtype, values, k0, k1)
-        header.append(f"{len(name)}:{name}:{tag}")
-        parts.append((codes, words))
-    n = len(columns[0][1]) if columns else 0
-    if not parts:
-        n = int(np.shape(X)[0])
     n_flags = (len(parts) + 31) // 32
-    width = n_flags + sum(w.shape[1] for _, w in parts)
-    record = np.zeros((n, width), _U8)
+    blocks = []
+    for name, (_, values, tag) in zip(names, parts):
+        header.append(f"{len(name)}:{name}:{tag}")
+        blocks.append(_hash_texts(*values, k0, k1) if isinstance(values, _Texts) else values)
+    record = np.zeros((n, n_flags + sum(b.shape[1] for b in blocks)), _U8)
     at = n_flags
-    for j, (codes, words) in enumerate(parts):
+    for j, ((codes, _, _), words) in enumerate(zip(parts, blocks)):
         record[:, j // 32] |= codes << np.uint64(2 * (j % 32))
         record[:, at : at + words.shape[1]] = words
         at += words.shape[1]
     return _key(salt, "\n".join(header)), record
+
+
+def digests_of(prepared, salt):
+    """:func:`row_digests` of rows prepared by :func:`prepare_rows` (prepared once, the
+    digests of any number of calls' salts)."""
+    return _finish(*_keyed(prepared, salt))
+
+
+def _records(X, salt):
+    return _keyed(prepare_rows(X), salt)
 
 
 def _finish(key, records):
