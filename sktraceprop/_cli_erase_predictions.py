@@ -16,11 +16,13 @@ DESCRIPTION = (
     "that CSV file's rows unfindable from the rows: each call's salt is deleted, with a "
     "store.prediction_erasure event giving the reason, and the old bytes are overwritten "
     "in the file. The rows are read with pandas.read_csv's defaults and found as "
-    "'sktraceprop predictions --input' finds them (a row scored inside a batch is found, "
-    "and erased, only with the whole batch). What stays of an erased call (its time, "
-    "model, outputs) is under the hash chain and is not erased; calls logged before "
-    "salting (schema version 3 or earlier) cannot be erased, and are listed. The store "
-    "must verify first."
+    "'sktraceprop predictions --input' finds them: a row scored inside a larger batch is "
+    "found by the call's keyed row digest, and that call is erased whole (every row of "
+    "its batch: the call commits to the batch under one salt). What stays of an erased "
+    "call (its time, model, outputs) is under the hash chain and is not erased; calls "
+    "logged before salting (schema version 3 or earlier) cannot be erased, and are "
+    "listed, as are the calls that keep no row digests (logged before them: found only "
+    "with their whole batch). The store must verify first."
 )
 
 
@@ -71,8 +73,22 @@ def run(args, out):
             _print(f"  store.prediction_erasure event seq {done['event_seq']}", out=out)
     else:
         _print(
-            f"{args.db}: no logged call given {what} is left to erase (a row scored inside "
-            "a batch is found only with that batch)",
+            f"{args.db}: no logged call given {what} is left to erase",
+            out=out,
+        )
+    if done.get("by_row"):
+        _print(
+            f"  event{'s' if len(done['by_row']) > 1 else ''} {_seqs(done['by_row'])} held "
+            "the rows inside a larger batch: "
+            + ("would be erased" if args.dry_run else "erased")
+            + " whole (every row of that batch)",
+            out=out,
+        )
+    if done.get("no_row_digests"):
+        _print(
+            f"  not searchable by row: {_count(len(done['no_row_digests']), 'call')} (events "
+            f"{_seqs(done['no_row_digests'])}) keep no per-row digests: a row scored inside "
+            "one of their batches is found, and erased, only with that whole batch",
             out=out,
         )
     if unsalted:
@@ -88,7 +104,8 @@ def run(args, out):
             "the next writable opening wipes them; 'sktraceprop check' lists them",
             out=out,
         )
+    said = ("before prediction events were salted", "erased whole", "keep no per-row digests")
     for warning in caught:
-        if not unsalted or "before prediction events were salted" not in str(warning.message):
+        if not any(words in str(warning.message) for words in said):
             _print(f"warning: {warning.message}", file=sys.stderr)
     return 0

@@ -5,7 +5,9 @@
 ``predict_log_proba`` and ``decision_function`` call: the run (model) that answered,
 the number of rows, a salted commitment to the SHA-256 of the input rows (the salt is
 kept beside the chain, and erasable: see :mod:`.stores._prediction_salts`; a store of
-schema version 2 or 3 keeps the SHA-256 itself), and the outputs. The event's time
+schema version 2 or 3 keeps the SHA-256 itself), and the outputs. Beside the salt, a
+salted call keeps a keyed digest of each input row (:mod:`._row_digests`), so that a
+person scored inside a batch is found, and erased, from their own row. The event's time
 is the store's wall-clock UTC time. ``InfluenceExplainer.explain(..., log=True)``
 appends an ``"explanation"`` event the same way.
 """
@@ -21,6 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from ._lineage._current import step_matches
 from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
+from ._row_digests import start_salt_text
 from ._row_hash import hash_rows, start_hash_rows
 from .stores._chain import blob_payload_text, payload_text
 from .stores._prediction_salts import new_salt, salt_payload
@@ -275,25 +278,49 @@ def _replaced_parts(estimator):
     return [name for (name, a), (_, b) in zip(now, fitted) if a is not b]
 
 
-def _commit_input(store, payload, input_sha256):
+def start_salt(store, X):
+    """What a call about to be answered keeps beside the chain: a fresh salt and the
+    keyed digests of ``X``'s rows (:mod:`._row_digests`), taken now, before a step may
+    modify ``X`` in place (a callable returning that text, hashed while the model
+    predicts; or the salt alone where ``X`` has no per-row record); None where the
+    store does not salt (schema 2 or 3)."""
+    if not store._salting():
+        return None
+    salt = new_salt()
+    try:
+        return start_salt_text(X, salt)
+    except Exception:  # noqa: BLE001
+        # input of a form without a per-row record: the call is found by its batch
+        # only, and find_predictions says so of it (never a silent "not found")
+        return salt
+
+
+def _salt_now(salt):
+    """:func:`start_salt`'s salt text (its digests computed by now)."""
+    return salt() if callable(salt) else salt
+
+
+def _commit_input(store, payload, input_sha256, salt=None):
     """Put what an event holds of its input rows into ``payload``; return the salt to
     keep beside the chain (None where the store is of schema 2 or 3: unsalted).
 
-    A commitment under a fresh salt: erasing the salt makes the event unfindable from
-    the rows (see stores/_prediction_salts.py)."""
-    if not store._salting():
+    A commitment under a fresh salt (``salt``: :func:`start_salt`'s, with the rows'
+    digests): erasing the salt makes the event unfindable from the rows (see
+    stores/_prediction_salts.py)."""
+    if salt is None and not store._salting():
         payload["input_sha256"] = input_sha256
         return None
-    salt = new_salt()
+    salt = new_salt() if salt is None else _salt_now(salt)
     salt_payload(payload, input_sha256, salt)
     return salt
 
 
-def log_call(estimator, method, X, outputs, input_sha256=None):
+def log_call(estimator, method, X, outputs, input_sha256=None, salt=None):
     """Append the ``"prediction"`` event of one call; return it.
 
     ``input_sha256`` is :func:`hash_rows` of ``X`` when already known (or a callable
-    returning it, from :func:`start_hash_rows`).
+    returning it, from :func:`start_hash_rows`); ``salt``, :func:`start_salt`'s (else
+    drawn, with the rows' digests, now).
     """
     store = event_store(estimator)
     run = getattr(estimator, "lineage_", None)
@@ -322,7 +349,9 @@ def log_call(estimator, method, X, outputs, input_sha256=None):
         ),
     }
     input_sha256 = input_sha256() if callable(input_sha256) else input_sha256
-    salt = _commit_input(store, payload, input_sha256)
+    if salt is None:
+        salt = start_salt(store, X)
+    salt = _commit_input(store, payload, input_sha256, salt)
     replaced = _replaced_parts(estimator)
     if replaced:
         # The run no longer describes every part that answered (an unlearner corrected
@@ -366,10 +395,11 @@ class PredictionLogMixin:
             return self._answer(method, X, params)
         # the input rows as given, hashed while the model predicts
         input_sha256 = start_hash_rows(X)
+        salt = start_salt(event_store(self), X)
         # answered and logged by one model: no fit of it in another thread in between
         with shared(self):
             outputs = self._answer(method, X, params)
-            log_call(self, method, X, outputs, input_sha256)
+            log_call(self, method, X, outputs, input_sha256, salt)
         return outputs
 
     def _answer(self, method, X, params):
@@ -400,11 +430,12 @@ class PredictionLogMixin:
         return self._logged("decision_function", X, params)
 
 
-def log_explanation(explainer, X, explanation, input_sha256=None):
+def log_explanation(explainer, X, explanation, input_sha256=None, salt=None):
     """Append the ``"explanation"`` event of one ``explain(..., log=True)`` call.
 
     ``input_sha256``: :func:`start_hash_rows` of ``X`` taken before it was explained
-    (the rows as given), else ``X`` is hashed now.
+    (the rows as given), else ``X`` is hashed now; ``salt``: :func:`start_salt`'s, taken
+    then too, else drawn now.
     """
     if input_sha256 is None:
         input_sha256 = hash_rows(X)
@@ -435,7 +466,9 @@ def log_explanation(explainer, X, explanation, input_sha256=None):
         },
     }
     run_id = None if lineage is None else lineage.run_id
-    salt = _commit_input(store, payload, input_sha256)
+    if salt is None:
+        salt = start_salt(store, X)
+    salt = _commit_input(store, payload, input_sha256, salt)
     text, payload = payload_text(payload)
     return store._append_event_text("explanation", payload, text, run_id, salt)
 

@@ -482,12 +482,10 @@ def _cmd_predictions(args, out):
         ]
         found = pd.DataFrame(found)
         what = f"input rows of SHA-256 {args.sha256}" if args.sha256 else None
+    if found.attrs.get("no_row_digests_message"):
+        _print(f"note: {found.attrs['no_row_digests_message']}", out=out)
     if found.empty:
-        tail = (
-            f" given {what} (a row scored inside a batch is found only with that batch)"
-            if what
-            else ""
-        )
+        tail = f" given {what}" if what else ""
         _print(f"{args.db}: no logged call{tail}", out=out)
         if found.attrs.get("not_found"):
             _print(f"  {found.attrs['not_found']}", out=out)
@@ -504,7 +502,18 @@ def _cmd_predictions(args, out):
         if e.get("matched_as"):
             _print(f"  matched as: {e['matched_as']}", out=out)
         if e["output"] is not None:
-            if e["row"] is not None:
+            if e.get("positions"):
+                at = ", ".join(map(str, e["positions"]))
+                _print(
+                    f"  row {e['row']}, at position {at} of the call's {e['n_rows']} rows: "
+                    + (
+                        _output_text(e["output"])
+                        if len(e["positions"]) == 1
+                        else "; ".join(map(_output_text, e["output"]))
+                    ),
+                    out=out,
+                )
+            elif e["row"] is not None:
                 _print(f"  row {e['row']}: {_output_text(e['output'])}", out=out)
             else:
                 for i, output in enumerate(e["output"]):
@@ -700,10 +709,11 @@ def _parser():
         "List the logged predict-like calls of a store (UTC time, the run that answered, "
         "method, rows, model fingerprint), once the store verifies. With --input, only "
         "the calls whose input rows were that CSV file's rows (read with "
-        "pandas.read_csv's defaults; found by sktraceprop.compliance.hash_rows, so the "
-        "columns must be as given, in the same order, with the same rows: a row scored "
-        "inside a batch is found with the batch, and --row picks its output), with what "
-        "each call returned.",
+        "pandas.read_csv's defaults; found by sktraceprop.compliance.hash_rows, as the "
+        "whole batch, and each row alone by the keyed row digests a call keeps: a row "
+        "scored inside a larger batch is found with its position there; calls logged "
+        "before row digests are found with their whole batch only, and --row picks a "
+        "row's output), with what each call returned.",
     )
     p.add_argument("db", metavar="DB", help="SQLite store file")
     p.add_argument("--run", metavar="R", help="only the calls of this run")

@@ -7,8 +7,10 @@ rows are found by hashing them again, then each salted call's commitment recompu
 with its salt, as given and then
 in their exact other forms (column order, names, integer or float; never a lossy
 conversion, and a match so found says so). A row scored inside a larger batch is found
-only with that batch, then picked out by its position (``row=``): the log holds no
-hash per row.
+from the row alone through the keyed per-row digests a salted call keeps beside its
+salt (:mod:`sktraceprop._row_digests`, :mod:`._find_rows`), with its position(s) in the
+batch; a call that keeps none (logged before them) is found only with its whole batch,
+and a lookup that meets such calls says so.
 """
 
 import warnings
@@ -21,6 +23,7 @@ from .._prediction_log import decode_array
 from .._row_hash import hash_rows
 from ..stores._prediction_salts import matching
 from ._find_exact import exact_variants
+from ._find_rows import row_matches
 
 __all__ = ["find_predictions", "logged_outputs"]
 
@@ -43,6 +46,7 @@ COLUMNS = (
     "old_fingerprint_schemes",
     "event_hash",
     "matched_as",
+    "positions",
 )
 
 
@@ -72,16 +76,15 @@ def logged_outputs(payload):
 
 
 def find_predictions(store, X, *, row=None, run_id=None):
-    """The logged calls whose input rows were ``X``: which model answered, when, what.
+    """The logged calls whose input rows were ``X``, or held a row of it: which model
+    answered, when, what.
 
     ``X`` is hashed by :func:`~sktraceprop.compliance.hash_rows` and compared with
     every ``"prediction"`` event of ``store`` (read as stored; run ``store.verify()``
     for the hash chain): with its ``input_commitment`` through the call's salt, or,
     for a call logged before salting, its ``input_sha256``. A call erased by
     :meth:`~sktraceprop.stores.BaseStore.erase_predictions` (its salt deleted) is
-    never found. A decision is found from the same values
-    in the same batch: a row scored among others is not found alone (pass the batch,
-    and ``row`` for its position in it). When ``X`` as given matches no event, its
+    never found. When ``X`` as given matches no event, its
     exact other forms are tried: the columns in the order of the run's input, an
     array named as that input or a frame unnamed, and integer columns as float
     (``44`` as ``44.0``) or float columns of whole numbers as integers, as read again
@@ -89,24 +92,35 @@ def find_predictions(store, X, *, row=None, run_id=None):
     (``44.5`` as ``44``) is never used. A match found so says what was converted in
     ``matched_as``.
 
+    Each row of ``X`` is also looked up alone, in every prediction and explanation
+    event that keeps per-row digests (every salted call logged since they exist; see
+    :mod:`sktraceprop._row_digests`): a person scored among 1,000 applicants is found
+    from their own row (a one-row frame), with ``positions`` (where the row was in that
+    call's batch) and the row's ``output``. Erasing such a call erases it whole (every
+    row of its batch). Calls that keep no row digests (logged before them, or unsalted)
+    are found only with their whole batch (pass it, and ``row``): a lookup that meets
+    them warns, naming them (``found.attrs["no_row_digests"]``), never a silent "not
+    found".
+
     Parameters
     ----------
     store : BaseStore
         The store the model logged to (``SQLiteStore(path, mode="ro")`` in another
         process).
     X : DataFrame, polars DataFrame or array-like
-        The input rows as given to ``predict`` (for one applicant scored alone, a
-        one-row frame: ``frame.iloc[[i]]``, not the Series ``frame.iloc[i]``).
+        The input rows as given to ``predict``, or a person's own row(s) (a one-row
+        frame: ``frame.iloc[[i]]``, not the Series ``frame.iloc[i]``).
     row : int, default=None
         Position of one row in ``X``: the ``output`` column then holds that row's
-        output only.
+        output only, and only that row is looked up alone.
     run_id : str, default=None
         Only the events of this run.
 
     Returns
     -------
     found : DataFrame
-        One row per matching call, oldest first: ``seq``, ``created_at`` (UTC, ISO
+        One row per matching call (per call and row of ``X`` for a call found by a
+        row), oldest first: ``seq``, ``created_at`` (UTC, ISO
         8601), ``run_id`` (the model that answered: ``store.load_run(run_id)`` gives its
         training data), ``method``, ``n_rows``, ``row``, ``output`` (what the call
         returned, see :func:`logged_outputs`, or the row's part), ``classes`` (the
@@ -127,15 +141,24 @@ def find_predictions(store, X, *, row=None, run_id=None):
         classes other than functions, ``[2]``, where scheme 2 named functions by name
         only, or ``[1]``; events logged before scheme 3 name none and are of scheme 1; None
         where no step matched only so), ``event_hash``, and ``matched_as`` (None when ``X``
-        matched as given, else the exact conversions that made it match). When empty, ``found.attrs
-        ["not_found"]`` says what was compared and the common reasons.
+        matched as given, else how it matched: by row, the exact conversions), and
+        ``positions`` (for a call found by a row of ``X``: the row's positions in the
+        call's batch; None for a call whose batch was ``X``). When empty,
+        ``found.attrs["not_found"]`` says what was compared and the common reasons.
 
     Warns
     -----
     UserWarning
         When nothing matched, with ``found.attrs["not_found"]`` (a Series, for one:
         it is hashed as one column, so a row taken with ``frame.iloc[i]`` is not the
-        one-row frame ``predict`` was given).
+        one-row frame ``predict`` was given); when calls could not be searched by row,
+        with ``found.attrs["no_row_digests"]`` (their seqs).
+
+    Raises
+    ------
+    CorruptStoreError
+        A call's salt or row digests do not match its event's ``salt_sha256``
+        (changed outside sktraceprop).
     """
     if is_polars(X):
         X = as_pandas(X)  # logged as the pandas frame of its names and values
@@ -146,7 +169,8 @@ def find_predictions(store, X, *, row=None, run_id=None):
         if not 0 <= row < n_rows:
             raise ValueError(f"row {row} is not a position in X, which has {n_rows} rows")
     events = list(store.events(run_id, kind="prediction"))
-    salts = store._raw_prediction_salts() if events else {}
+    explained = list(store.events(run_id, kind="explanation"))
+    salts = store._raw_prediction_salts() if events or explained else {}
     matches = matching(events, salts, {hash_rows(X): None})
     tried = 1
     complete = True
@@ -158,7 +182,24 @@ def find_predictions(store, X, *, row=None, run_id=None):
         tried += len(variants)
         matches = matching(events, salts, variants)
     found = [_found(event, row, note) for event, note in matches]
+    # each row of X alone, inside any logged batch (calls and explanations)
+    calls = sorted(events + explained, key=lambda e: e["seq"])
+    rows, without = row_matches(
+        calls,
+        salts,
+        X,
+        lambda: _input_orders(store, calls),
+        only=row,
+        skip={event["seq"] for event, _ in matches},
+    )
+    found += [_found_row(event, i, positions, note) for event, i, positions, note in rows]
+    found.sort(key=lambda f: (f["seq"], -1 if f["row"] is None else f["row"]))
     result = pd.DataFrame(found, columns=list(COLUMNS))
+    if without:
+        message = _no_row_digests(without)
+        result.attrs["no_row_digests"] = list(without)
+        result.attrs["no_row_digests_message"] = message
+        warnings.warn(message, UserWarning, stacklevel=2)
     if not found:
         message = _nothing_found(X, events, n_rows, tried, complete, run_id)
         result.attrs["not_found"] = message
@@ -183,18 +224,46 @@ def _input_orders(store, events):
     return orders
 
 
+def _outputs(event):
+    """``(method, outputs or None, classes)`` of a logged call; an explanation's are the
+    labels it explained (None where it was given no labels)."""
+    payload = event["payload"]
+    if event.get("kind") == "explanation" or "outputs" not in payload:
+        record = payload.get("explained")
+        if record is None:
+            return "explain", None, None
+        return "explain", logged_outputs({"outputs": record}), record.get("classes")
+    return payload["method"], logged_outputs(payload), payload["outputs"].get("classes")
+
+
+def _found_row(event, i, positions, note):
+    """The table row of a call found by row ``i`` of X at ``positions`` of its batch."""
+    found = _found(event, None, note)
+    outputs = found["output"]
+    if outputs is not None:
+        outputs = outputs[positions[0]] if len(positions) == 1 else outputs[positions]
+    said = (
+        f"row {i} of X at position(s) {', '.join(map(str, positions))} of the call's "
+        f"{found['n_rows']} rows, by its keyed row digest (the call's input was a larger "
+        "or other batch; erasing the row erases the whole call)"
+    )
+    found.update(row=i, output=outputs, positions=list(positions))
+    found["matched_as"] = said if note is None else f"{said}; {note}"
+    return found
+
+
 def _found(event, row, note):
     payload = event["payload"]
-    outputs = logged_outputs(payload)
+    method, outputs, classes = _outputs(event)
     return {
         "seq": event["seq"],
         "created_at": event["created_at"],
         "run_id": event["run_id"],
-        "method": payload["method"],
+        "method": method,
         "n_rows": payload["n_rows"],
         "row": row,
-        "output": outputs if row is None else outputs[row],
-        "classes": payload["outputs"].get("classes"),
+        "output": outputs if row is None or outputs is None else outputs[row],
+        "classes": classes,
         "model_fingerprint": payload.get("model_fingerprint"),
         "model_fingerprint_now": payload.get("model_fingerprint_now"),
         "estimator": payload.get("estimator"),
@@ -204,6 +273,7 @@ def _found(event, row, note):
         "old_fingerprint_schemes": _old_schemes(payload),
         "event_hash": event["hash"],
         "matched_as": note,
+        "positions": None,
     }
 
 
@@ -213,6 +283,16 @@ def _old_schemes(payload):
     if not payload.get("matched_by_old_fingerprint_scheme"):
         return None
     return payload.get("old_fingerprint_schemes") or [1]
+
+
+def _no_row_digests(seqs):
+    listed = ", ".join(map(str, seqs[:20])) + (" ..." if len(seqs) > 20 else "")
+    return (
+        f"single-row lookup was not possible for {len(seqs)} logged call(s) (event(s) "
+        f"{listed}): they keep no per-row digests (logged before them, or unsalted, or of "
+        "input they could not be computed of), so a row scored inside one of their "
+        "batches is found only with that whole batch (pass the batch, and row=)"
+    )
 
 
 def _nothing_found(X, events, n_rows, tried, complete, run_id):
@@ -229,9 +309,11 @@ def _nothing_found(X, events, n_rows, tried, complete, run_id):
         f"no logged call had these {n_rows} row(s): {tried} exact form(s) of them (as "
         "given, in the run's column order, integer and float columns converted where "
         f"exact){limited} were compared with {len(events)} prediction event(s){scope}, "
-        f"{same} of them of {n_rows} row(s). Common reasons: a row scored inside a batch "
-        "is found only with that batch (pass the batch and row=); the values differ "
-        "from those the model was given; the call was logged to another store or run"
+        f"{same} of them of {n_rows} row(s), and each row alone with the row digests of "
+        "the calls that keep them. Common reasons: the call was erased; the values "
+        "differ from those the model was given; the call was logged to another store or "
+        "run; a call logged before per-row digests is found only with its whole batch (pass "
+        "the batch and row=)"
     )
     if isinstance(X, pd.Series):
         text += (

@@ -23,7 +23,7 @@ from .._lineage._read_paths import narrowed_sources, run_sources
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
 from .._model_lock import exclusive, shared
-from .._prediction_log import explanation_store, log_explanation
+from .._prediction_log import explanation_store, log_explanation, start_salt
 from .._row_hash import start_hash_rows
 from .._selection import SelectionCloneMixin
 from .._tracing import library_fit
@@ -796,12 +796,13 @@ class InfluenceExplainer(
         """
         with shared(self):  # never during a fit of this explainer (see fit)
             check_is_fitted(self)
-            input_sha256 = None
+            input_sha256 = salt = None
             if log:
-                explanation_store(self)  # a missing store is refused before any work
+                store = explanation_store(self)  # a missing store is refused before any work
                 # the rows as given: a step with copy=False (SimpleImputer) may write into
                 # them while they are explained
                 input_sha256 = start_hash_rows(X)
+                salt = start_salt(store, X)
             top_k = check_top_k(top_k)
             if not (keep_scores == "auto" or isinstance(keep_scores, bool | np.bool_)):
                 raise ValueError(f'keep_scores must be True, False or "auto", got {keep_scores!r}')
@@ -844,7 +845,7 @@ class InfluenceExplainer(
                 notes=self._notes(),
             )
             if log:
-                log_explanation(self, X, explanation, input_sha256)
+                log_explanation(self, X, explanation, input_sha256, salt)
             return explanation
 
     def _notes(self):

@@ -415,8 +415,9 @@ class BaseStore(ABC):
 
         Finds the ``"prediction"`` events whose input was ``X`` (as
         :func:`~sktraceprop.compliance.find_predictions` finds them: the rows as given
-        and in every exact other form it tries; a row scored inside a batch is found
-        only with that whole batch) and, in one transaction, deletes each call's salt
+        and in every exact other form it tries; a row scored inside a larger batch is
+        found by the call's keyed row digests, see :mod:`sktraceprop._row_digests`) and,
+        in one transaction, deletes each call's salt (and with it its row digests)
         (kept beside the chain, see :mod:`._prediction_salts`) and appends a
         ``store.prediction_erasure`` audit event giving the reason, which names no call:
         it commits to every call erased so far under a key the next erasure deletes
@@ -441,14 +442,19 @@ class BaseStore(ABC):
         logged before prediction events were salted (stores of schema version 3 and
         earlier) hold the plain SHA-256 of their input: they are found, returned in
         ``unsalted`` and not erased (a ``UserWarning`` names them). Erasing a call
-        erases it for every row of its batch. The model, and copies made outside the
-        store (reports, exports, backups), are not changed.
+        erases it for every row of its batch: a call found by one row of ``X`` inside a
+        larger batch is erased whole (it commits to the batch under one salt), listed in
+        ``by_row``, and a ``UserWarning`` says the rest of its batch went with it. Calls
+        that keep no row digests (logged before them) cannot be searched by row: listed
+        in ``no_row_digests``, with a ``UserWarning`` (pass their whole batch). The
+        model, and copies made outside the store (reports, exports, backups), are not
+        changed.
 
         Parameters
         ----------
         X : DataFrame, polars DataFrame or array-like
-            The rows as given to ``predict`` (one person scored alone: a one-row
-            frame; scored in a batch: the batch).
+            The rows as given to ``predict``, or a person's own row(s) (a one-row
+            frame) wherever they were scored.
         reason : str
             Why (the erasure request's reference): recorded.
         run_id : str, default=None
@@ -462,7 +468,9 @@ class BaseStore(ABC):
             ``event_seq`` (the ``store.prediction_erasure`` event, None when nothing
             was erased), ``calls`` (the seqs of the calls and explanations erased, or
             with ``dry_run`` that would be), ``unsalted`` (the seqs of calls found that cannot be
-            erased) and, without ``dry_run``, ``wiped`` (True once the old bytes are
+            erased), ``by_row`` (those of ``calls`` found by a row inside a larger batch:
+            erased whole), ``no_row_digests`` (calls that could not be searched by row)
+            and, without ``dry_run``, ``wiped`` (True once the old bytes are
             gone from the store's files; False where the wipe is pending: a warning
             says why, and ``check()["erased_bytes_left"]`` until it is done).
 

@@ -10,6 +10,13 @@ outputs); then the store's files are wiped of the old bytes
 (:meth:`BaseStore._scrub`, as for :meth:`BaseStore.erase_rows`). A call logged before
 salting holds the plain SHA-256 of its input in the chain, which nothing can erase: it
 is returned, not erased, and a warning says so.
+
+A row of ``X`` scored inside a larger batch is found by the call's keyed row digests
+(:mod:`sktraceprop._row_digests`, kept with the salt): its call is erased whole (the
+salt and every row's digest go; the commitment covers the batch), returned in
+``by_row`` too, and a warning says that the rest of those batches went with it. Calls
+that keep no row digests cannot be searched by row: returned in ``no_row_digests``,
+and a warning says they may still hold a row of ``X`` inside their batch.
 """
 
 import warnings
@@ -22,13 +29,16 @@ from ._prediction_salts import INPUT_KINDS, PREDICTION_ERASURE_EVENT, matching
 
 
 def calls_of(store, X, run_id=None):
-    """``(salted, unsalted)``: the seqs of the prediction events (of ``run_id``) whose
-    input was ``X`` in any exact form ``find_predictions`` tries; ``salted`` only those
-    whose salt is still held."""
+    """``(salted, unsalted, by_row, without)``: the seqs of the prediction and
+    explanation events (of ``run_id``) whose input was ``X`` in any exact form
+    ``find_predictions`` tries, or held a row of it (``salted`` only those whose salt
+    is still held; ``by_row`` those of them found by a row only); ``without``: the calls
+    that keep no row digests, not found as a whole batch."""
     from .._polars_frame import as_pandas, is_polars
     from .._row_hash import hash_rows
     from ..compliance._find import _input_orders
     from ..compliance._find_exact import exact_variants
+    from ..compliance._find_rows import row_matches
 
     if is_polars(X):
         X = as_pandas(X)
@@ -36,14 +46,18 @@ def calls_of(store, X, run_id=None):
     events = [e for kind in INPUT_KINDS for e in store.events(run_id, kind=kind)]
     events.sort(key=lambda e: e["seq"])
     if not events:
-        return [], []
+        return [], [], [], []
+    orders = _input_orders(store, events)
     digests = {hash_rows(X): None}
-    for frame, _, _ in exact_variants(X, _input_orders(store, events)):
+    for frame, _, _ in exact_variants(X, orders):
         digests.setdefault(hash_rows(frame), None)
-    found = matching(events, store._raw_prediction_salts(), digests)
+    salts = store._raw_prediction_salts()
+    found = matching(events, salts, digests)
     salted = [e["seq"] for e, _ in found if "input_commitment" in e["payload"]]
     unsalted = [e["seq"] for e, _ in found if "input_commitment" not in e["payload"]]
-    return salted, unsalted
+    rows, without = row_matches(events, salts, X, orders, skip=set(salted) | set(unsalted))
+    by_row = sorted({event["seq"] for event, _, _, _ in rows})
+    return sorted(set(salted) | set(by_row)), unsalted, by_row, without
 
 
 def erase_predictions(store, X, *, reason, run_id=None, dry_run=False):
@@ -54,21 +68,21 @@ def erase_predictions(store, X, *, reason, run_id=None, dry_run=False):
         raise TypeError(f"run_id must be a string or None, got {type(run_id).__name__}")
     if not dry_run:
         store._check_writable()
-    salted, unsalted = calls_of(store, X, run_id)
+    salted, unsalted, by_row, without = calls_of(store, X, run_id)
     if unsalted:
         _warn_unsalted(store, unsalted)
+    if without:
+        _warn_without(store, without)
+    if by_row:
+        _warn_whole(store, by_row, dry_run)
+    said = {"unsalted": unsalted, "by_row": by_row, "no_row_digests": without}
     if dry_run:
-        return {"event_seq": None, "calls": salted, "unsalted": unsalted}
+        return {"event_seq": None, "calls": salted, **said}
     if not salted:
         # nothing left to erase; the files are wiped again (a writer killed after an
         # earlier erasure committed, before its wipe, left the old bytes)
         store._scrub()
-        return {
-            "event_seq": None,
-            "calls": [],
-            "unsalted": unsalted,
-            "wiped": not store._erasure_left(),
-        }
+        return {"event_seq": None, "calls": [], **said, "wiped": not store._erasure_left()}
     made = {}
 
     def write(writer):
@@ -109,22 +123,51 @@ def erase_predictions(store, X, *, reason, run_id=None, dry_run=False):
 
     event = store._transact(write, committed)
     store._scrub()
+    calls = [] if event is None else list(made["calls"])
     return {
         "event_seq": None if event is None else event["seq"],
-        "calls": [] if event is None else list(made["calls"]),
-        "unsalted": unsalted,
+        "calls": calls,
+        **said,
+        "by_row": [seq for seq in by_row if seq in calls],
         "wiped": not store._erasure_left(),
     }
 
 
 def _warn_unsalted(store, seqs):
-    listed = ", ".join(map(str, seqs[:20])) + (" ..." if len(seqs) > 20 else "")
+    listed = _listed(seqs)
     warnings.warn(
         f"{store!r}: {len(seqs)} logged call(s) that scored these rows (event(s) {listed}) "
         "were logged before prediction events were salted: each holds the plain SHA-256 "
         "of its input rows under the hash chain, which cannot be erased, so whoever holds "
         "the rows still finds those calls (find_predictions), with their outputs. They "
         "are not erased.",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+def _listed(seqs):
+    return ", ".join(map(str, seqs[:20])) + (" ..." if len(seqs) > 20 else "")
+
+
+def _warn_whole(store, seqs, dry_run):
+    verb = "would be" if dry_run else "are"
+    warnings.warn(
+        f"{store!r}: {len(seqs)} logged call(s) (event(s) {_listed(seqs)}) held these rows "
+        f"inside a larger batch: they {verb} erased whole (each call commits to its whole "
+        "batch under one salt), so every other row of those batches is no longer "
+        "findable either",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+def _warn_without(store, seqs):
+    warnings.warn(
+        f"{store!r}: {len(seqs)} logged call(s) (event(s) {_listed(seqs)}) keep no per-row "
+        "digests (logged before them, or unsalted): whether one of them held these rows "
+        "inside its batch cannot be told from the rows alone; pass the whole batch to "
+        "erase such a call",
         UserWarning,
         stacklevel=user_stacklevel(),
     )

@@ -22,7 +22,10 @@ hashes to its ``salt_sha256`` (a replaced salt, which would hide the call from
 ``find_predictions``, is found); the salted events without their salt are the calls
 the last ``store.prediction_erasure`` event committed to (a salt deleted, or an erased
 one put back, outside sktraceprop is found). It cannot check that a commitment is the input's: that
-needs the input rows. Events logged before salting (their payload holds
+needs the input rows. The keyed per-row digests of a call
+(:mod:`sktraceprop._row_digests`) are kept in the same text as its salt, which
+``salt_sha256`` covers whole: a digest replaced, added or removed is found as a replaced
+salt is, and erased with it. Events logged before salting (their payload holds
 ``input_sha256``) are read and verified as before; they are *unsalted*.
 """
 
@@ -131,8 +134,10 @@ def check_salts(store, state, problems):
         elif not isinstance(salt, str) or salt_sha256(salt) != salted[seq]:
             problem(
                 seq,
-                "has a salt that does not match the salt_sha256 its event holds (replaced "
-                "outside sktraceprop: find_predictions would not find the call)",
+                "has a salt (or per-row digests kept with it) that does not match the "
+                "salt_sha256 its event holds (replaced, added or removed outside "
+                "sktraceprop: find_predictions would not find the call, or would find it "
+                "from another person's row)",
             )
     for seq, message in erasure_problems(state, held):
         problem(seq, message)

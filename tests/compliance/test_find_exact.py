@@ -125,6 +125,12 @@ def test_the_command_prints_what_was_converted(tmp_path, capsys):
     pd.DataFrame({"age": [44], "bp": [2.0], "n": [2]}).to_csv(tmp_path / "one.csv", index=False)
     assert main(["predictions", str(db), "--input", str(tmp_path / "one.csv")]) == 0
     out = capsys.readouterr().out
+    # the one row alone: inside the batch, by its row digest, in the same exact forms
+    assert "age: int64 -> float64" in out
+    assert f"at position 0 of the call's 2 rows: {labels[0]}" in out
+    pd.DataFrame({"age": [45], "bp": [2.0], "n": [2]}).to_csv(tmp_path / "no.csv", index=False)
+    assert main(["predictions", str(db), "--input", str(tmp_path / "no.csv")]) == 0
+    out = capsys.readouterr().out
     assert "no logged call" in out and "Common reasons" in out
 
 
@@ -169,11 +175,15 @@ def test_found_iff_an_exact_form_exists(n_rows, kinds, flips, order, as_array, d
     if as_array:
         read = read[COLUMNS].to_numpy(dtype=np.float64)
     found = _quiet_find(store, read)
-    assert found.seq.tolist() == [seq]
+    # as a whole batch: that call only (the neighbouring calls share rows with it, and
+    # are found by those rows alone, at their positions: tests/compliance/test_find_rows.py)
+    assert found[found.positions.isna()].seq.tolist() == [seq]
+    assert set(found.seq) <= {e["seq"] for e in store.events(kind="prediction")}
     # one value off by a half (an integer one) or one (a float one): no exact form exists
     changed = given.astype(np.float64)
     changed.iloc[n_rows - 1, 2] += 0.5 if kinds[2] == "int" else 1
-    assert _quiet_find(store, changed[list(order)]).empty
+    again = _quiet_find(store, changed[list(order)])
+    assert again.positions.notna().all() and (n_rows - 1) not in set(again.row)
 
 
 def test_many_columns_one_read_as_float_is_found():

@@ -85,13 +85,16 @@ def test_a_decision_is_found_by_its_rows_in_a_new_process(hospitals, tmp_path):
     assert got["lines"] == pd.concat([a, b])["key"].tolist()
 
 
-def test_a_row_of_a_batch_is_found_with_its_batch_only(hospitals, tmp_path):
+def test_a_row_of_a_batch_is_found_alone_and_with_its_batch(hospitals, tmp_path):
     pipe, store, X, _ = _fit(hospitals, tmp_path)
     batch = X.iloc[3:9]
     labels = pipe.predict(batch)
-    with pytest.warns(UserWarning, match=r"pass the batch and row="):
-        alone = find_predictions(store, batch.iloc[[2]])
-    assert alone.empty  # the log has one hash per call, none per row
+    # the row alone, through the call's keyed row digests (it was a "not found" before)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (alone,) = find_predictions(store, batch.iloc[[2]]).itertuples()
+    assert alone.positions == [2] and alone.row == 0 and alone.n_rows == 6
+    assert alone.output == str(labels[2]) and "erases the whole call" in alone.matched_as
     (found,) = find_predictions(store, batch.reset_index(drop=True), row=2).itertuples()
     assert found.output == str(labels[2]) and found.n_rows == 6
     assert found.run_id == pipe.lineage_.run_id
@@ -182,8 +185,10 @@ def test_the_command_finds_a_decision_from_a_csv_of_its_rows(hospitals, tmp_path
     assert f"run {pipe.lineage_.run_id}  predict_proba  2 rows" in out
     assert f"  row 1: {float(proba[1, 0])!r}, {float(proba[1, 1])!r}" in out
     assert f"  columns: classes {', '.join(map(str, pipe.classes_))}" in out
+    # the one row alone is found inside its batch, at its position there
     code, out, _ = _cli(capsys, "predictions", db, "--input", tmp_path / "one.csv")
-    assert code == 0 and "no logged call given the 1 row" in out and "inside a batch" in out
+    assert code == 0 and "1 logged call given the 1 row" in out
+    assert f"  row 0, at position 1 of the call's 2 rows: {float(proba[1, 0])!r}" in out
     code, out, _ = _cli(capsys, "predictions", db)
     assert code == 0 and out.count("\nevent ") == 1 and "(times UTC)" in out
     digest = hash_rows(batch)

@@ -44,10 +44,14 @@ def _person(i):
     return _X.iloc[[i]]
 
 
-def _found(store, X):
+def _found(store, X, whole=False):
+    """The seqs of the calls found (``whole``: only those whose batch was ``X``)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # (nothing found: said)
-        return find_predictions(store, X)["seq"].tolist()
+        found = find_predictions(store, X)
+    if whole:
+        found = found[found.positions.isna()]
+    return sorted(set(found["seq"].tolist()))
 
 
 def _held_bytes(backend, store):
@@ -77,8 +81,11 @@ def test_an_erased_call_is_no_longer_found_nor_its_salt_held(backend):
     for i in range(4):
         model.predict(_person(i))
     model.predict_proba(_X)  # one batch of every row
-    calls = {i: _found(store, _person(i)) for i in range(4)}
+    calls = {i: _found(store, _person(i), whole=True) for i in range(4)}
     assert all(len(seqs) == 1 for seqs in calls.values())
+    (batch,) = _found(store, _X, whole=True)
+    # each person alone finds their own call and, by their row, the batch
+    assert all(_found(store, _person(i)) == calls[i] + [batch] for i in range(4))
     target = calls[2][0]
     salt = store._raw_prediction_salts()[target]
     digest = hash_rows(_person(2))
@@ -90,11 +97,12 @@ def test_an_erased_call_is_no_longer_found_nor_its_salt_held(backend):
     assert event["payload"]["input_commitment"] == input_commitment(salt, digest)
     store = backend.make()
     erased = store.erase_predictions(_person(2), reason="GDPR Art. 17 request 7")
-    assert erased["calls"] == [target] and erased["unsalted"] == [] and erased["wiped"]
+    assert erased["calls"] == [target, batch] and erased["unsalted"] == [] and erased["wiped"]
+    assert erased["by_row"] == [batch]  # the batch held the row: erased whole
     store = backend.make()
     assert _found(store, _person(2)) == []
     assert {i: _found(store, _person(i)) for i in (0, 1, 3)} == {i: calls[i] for i in (0, 1, 3)}
-    assert len(_found(store, _X)) == 1  # the batch: another call, not erased
+    assert _found(store, _X, whole=True) == []  # the batch went whole, with person 2's row
     assert store.verify()
     (record,) = store.events(kind="store.prediction_erasure", include_store_events=True)
     assert record["seq"] == erased["event_seq"]
@@ -103,7 +111,7 @@ def test_an_erased_call_is_no_longer_found_nor_its_salt_held(backend):
     assert set(payload) == {"reason", "erased_commitment", "key_sha256"}
     assert payload["reason"] == "GDPR Art. 17 request 7"
     key = backend.make()._raw_prediction_salts()[record["seq"]]
-    text = f"sktraceprop-erased-1\n{key}\n{target}"
+    text = f"sktraceprop-erased-1\n{key}\n{target},{batch}"
     assert payload["erased_commitment"] == hashlib.sha256(text.encode()).hexdigest()
     held = _held_bytes(backend, backend.make())
     assert salt.encode() not in held and digest.encode() not in held
@@ -119,12 +127,20 @@ def test_a_batch_is_erased_whole_and_a_dry_run_writes_nothing(backend):
     model.predict(_person(1))
     before = store.events(include_store_events=True)
     plan = store.erase_predictions(_X.iloc[:3], reason="r", dry_run=True)
-    assert plan == {"event_seq": None, "calls": _found(store, _X.iloc[:3]), "unsalted": []}
+    (whole,) = _found(store, _X.iloc[:3], whole=True)
+    (alone,) = _found(store, _person(1), whole=True)  # row 1 of the batch, scored alone too
+    assert plan == {
+        "event_seq": None,
+        "calls": [whole, alone],
+        "unsalted": [],
+        "by_row": [alone],
+        "no_row_digests": [],
+    }
     assert store.events(include_store_events=True) == before
     assert store.erase_predictions(_person(5), reason="r")["calls"] == []  # never scored
     done = store.erase_predictions(_X.iloc[:3], reason="r")
     assert done["calls"] == plan["calls"]
-    assert _found(store, _X.iloc[:3]) == [] and len(_found(store, _person(1))) == 1
+    assert _found(store, _X.iloc[:3]) == [] and _found(store, _person(1)) == []
     # asked again: nothing left to erase, nothing written
     again = store.erase_predictions(_X.iloc[:3], reason="r")
     assert again["calls"] == [] and again["event_seq"] is None and again["wiped"]

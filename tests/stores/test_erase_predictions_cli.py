@@ -46,13 +46,14 @@ def logged(tmp_path):
 def test_a_dry_run_lists_the_calls_and_writes_nothing(logged):
     path, store, _, rows = logged
     wanted = _found(store, _person(1))
-    assert len(wanted) == 2
+    assert len(wanted) == 3  # twice alone, and inside the batch (by its row digest)
     store.close()
     before = path.read_bytes()
     code, out = _cli("erase-predictions", path, "--input", rows, "--reason", "R-1", "--dry-run")
     assert code == 0, out
-    assert f"would erase 2 logged calls given the 1 row of {rows}" in out
-    assert f"events {wanted[0]}, {wanted[1]}" in out
+    assert f"would erase 3 logged calls given the 1 row of {rows}" in out
+    assert f"events {wanted[0]}, {wanted[1]}, {wanted[2]}" in out
+    assert f"event {wanted[2]} held the rows inside a larger batch: would be erased whole" in out
     assert path.read_bytes() == before
 
 
@@ -66,11 +67,12 @@ def test_the_calls_are_erased_and_their_salts_gone_from_the_file(logged):
     assert code == 0, out
     store = stp.stores.SQLiteStore(path)
     (event,) = store.events(kind="store.prediction_erasure", include_store_events=True)
-    assert f"erased 2 logged calls given the 1 row of {rows}" in out
+    assert f"erased 3 logged calls given the 1 row of {rows}" in out
     assert f"store.prediction_erasure event seq {event['seq']}" in out
     assert event["payload"]["reason"] == "GDPR 17/42"
     assert _found(store, _person(1)) == [] and len(_found(store, _person(2))) == 1
-    assert len(_found(store, _X.iloc[:3])) == 1  # the batch: another call, not erased
+    # the batch held person 1's row: erased whole, with it
+    assert _found(store, _X.iloc[:3], whole=True) == []
     assert store.verify()
     store.close()
     assert _salts(path) == {**others, event["seq"]: _salts(path)[event["seq"]]}  # + its key
@@ -175,5 +177,5 @@ def test_the_installed_entry_point_runs_it(logged):
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "erased 2 logged calls" in done.stdout
+    assert "erased 3 logged calls" in done.stdout  # twice alone, and the batch
     assert _found(stp.stores.SQLiteStore(path, mode="ro"), _person(1)) == []

@@ -1,0 +1,387 @@
+"""Keyed digests of each input row of a logged call: a person found from their own row.
+
+A logged call commits to :func:`~sktraceprop.compliance.hash_rows` of its whole batch,
+so a person scored among 1,000 applicants could not be found from their own row. Each
+salted call (see :mod:`.stores._prediction_salts`) therefore also keeps one 128-bit
+digest per input row, in batch order, **keyed by the call's salt**:
+``key = SHA-256("sktraceprop-rows-1\\n" + salt + "\\n" + header)[:16]``, where the header
+is the number of columns and each column's name and kind, and the row's digest is
+SipHash-2-4-128 (:mod:`._siphash`) of its fixed-width record under that key. The digests
+are kept with the salt, beside the chain, in the same erasable row (the salts table:
+``salt + ":r1:" + base64(digests)``; see :func:`salt_text`): erasing the call deletes
+them with the salt, and the store's files are wiped of them. Nothing in the chain holds
+them in plain form: the event's ``salt_sha256`` is the SHA-256 of that whole text, so
+``verify()`` finds a digest replaced, added or removed (which could hide a person's call,
+or frame another person) as it finds a replaced salt. A store of schema version 4 keeps
+them without a schema change, and sktraceprop releases from before them read the text as
+an opaque salt: they still find, erase and verify the calls by batch.
+
+Granularity: the event's commitment covers the whole batch, and one salt keys all of a
+call's digests, so erasing one person's row erases the whole call (every row of the batch
+becomes unfindable). Per-row salts would let one row be erased alone, but the rest of the
+batch would stay findable by its batch digest only if that digest were kept too, and the
+outputs of the call (under the chain) are the batch's: a finer erasure would leave the
+person's output in the log, tied to the call the other rows still find. The whole call
+goes, and the erasure's result says which calls went for a row of the batch only.
+
+A row's record does not depend on the batch it is in, nor on how it is stored, as
+:func:`~sktraceprop.compliance.hash_rows` does not: per column, a 2-bit code (0 value, 1
+missing, 2 an unsigned integer at or above ``2**63``, 3 a non-text object) packed 32 to a
+word, then its value: integers (any width, nullable or categorical) as int64, floats as
+float64, booleans as 0 or 1, datetimes as nanoseconds since the epoch in UTC, text
+(``object``, ``str``, pyarrow strings, categories of text) as SipHash-2-4-128 of its
+UTF-8 bytes under the same key (a non-text object as the text of its type name and
+``str()``); a sparse row as SipHash-2-4-128 of its sorted column indices and values. The
+column kinds come from the dtypes, never from the values, so a row hashes alike alone or
+among others. An integer and a float column differ (``44`` and ``44.0``), as for
+``hash_rows``; a polars frame hashes as the pandas frame of its names and values.
+
+SipHash is a pseudorandom function of a secret key; whoever reads the salts (the store's
+readers) knows the keys, and the digests are a lookup index there, not a proof: what an
+auditor relies on is the commitment under the chain.
+"""
+
+import base64
+import hashlib
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ._frame_columns import column_arrays
+from ._polars_frame import as_pandas, is_polars
+
+__all__ = [
+    "digests_of",
+    "parse_salt",
+    "prepare_rows",
+    "row_digests",
+    "salt_text",
+    "start_salt_text",
+]
+
+_VERSION = "r1"
+_U8 = np.dtype("<u8")
+
+
+def _codes(n):
+    return np.zeros(n, np.uint64)
+
+
+class _Texts(tuple):
+    """A text column's UTF-8 bytes, byte lengths and present mask (None: all present),
+    hashed under each call's key (:func:`_keyed`)."""
+
+    __slots__ = ()
+
+
+def _hash_texts(data, lengths, present, k0, k1):
+    """``(n, 2)`` words: SipHash-2-4-128 of each value's UTF-8 bytes (0 where missing)."""
+    from ._siphash import sip128_bytes
+
+    offsets = np.zeros(lengths.size + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    words = sip128_bytes(k0, k1, data, offsets)
+    if present is not None:
+        words[~present] = 0
+    return words
+
+
+def _text_words(values, missing):
+    """``(codes, texts)`` of a text or object column."""
+    n = values.size
+    codes = _codes(n)
+    present = None if missing is None else ~missing
+    texts = values.tolist() if present is None else values[present].tolist()
+    if pd.api.types.infer_dtype(texts, skipna=False) not in ("string", "empty"):
+        kinds = np.array([not isinstance(v, str) for v in texts], dtype=bool)
+        texts = [f"{type(v).__name__}\0{v}" if k else v for v, k in zip(texts, kinds)]
+        if present is None:
+            codes[kinds] = 3
+        else:
+            codes[np.flatnonzero(present)[kinds]] = 3
+    if present is not None:
+        codes[missing] = 1
+    joined = "".join(texts)
+    data = joined.encode("utf-8", "surrogatepass")
+    if len(data) == len(joined):  # ASCII: byte lengths are character counts
+        sizes = np.fromiter(map(len, texts), np.int64, len(texts))
+    else:
+        sizes = np.fromiter((len(t.encode("utf-8", "surrogatepass")) for t in texts), np.int64)
+    lengths = sizes if present is None else np.zeros(n, np.int64)
+    if present is not None:
+        lengths[present] = sizes
+    return codes, _Texts((np.frombuffer(data, np.uint8), lengths, present))
+
+
+def _arrow_words(values):
+    """``(codes, texts)`` of a pyarrow-backed text column, from its buffers."""
+    import pyarrow as pa
+
+    arr = pa.array(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    present = None
+    if arr.null_count:
+        present = ~arr.is_null().to_numpy(zero_copy_only=False)
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+    lengths = np.diff(offsets).astype(np.int64)
+    if present is not None:
+        lengths[~present] = 0  # (a null slot may hold bytes: skipped over below)
+    buffer = arr.buffers()[2]
+    data = np.frombuffer(buffer, np.uint8) if buffer is not None else np.zeros(0, np.uint8)
+    start = int(offsets[0])
+    if present is not None and lengths.sum() != int(offsets[-1]) - start:
+        # null slots with bytes: copy the present values together
+        keep = np.concatenate(
+            [data[int(a) : int(b)] for a, b, p in zip(offsets[:-1], offsets[1:], present) if p]
+            or [np.zeros(0, np.uint8)]
+        )
+        data, start = keep, 0
+    codes = _codes(len(arr))
+    if present is not None:
+        codes[~present] = 1
+    return codes, _Texts((data[start:], lengths, present))
+
+
+def _number_words(values, missing):
+    """``(codes, (n, 1) words, tag)`` of a column of numpy numbers (int, uint, float, bool)."""
+    kind = values.dtype.kind
+    codes = _codes(values.size)
+    if kind == "b":
+        tag, words = "bool", values.astype(_U8)
+    elif kind in "iu":
+        tag, words = "int", values.astype(_U8)  # (int64 bits; uint64 above 2**63: coded 2)
+        if kind == "u":
+            codes[words >= np.uint64(2**63)] = 2
+    else:
+        tag = "float"
+        floats = values.astype(np.float64)
+        nan = np.isnan(floats)
+        missing = nan if missing is None else (missing | nan)
+        words = floats.view(_U8).copy()
+    if missing is not None:
+        codes[missing] = 1
+        words = np.where(missing, np.uint64(0), words)
+    return codes, words[:, None], tag
+
+
+def _datetime_words(values):
+    values = np.asarray(values).astype("datetime64[ns]")
+    missing = np.isnat(values)
+    words = values.view(np.int64).astype(_U8)
+    words[missing] = 0
+    codes = _codes(values.size)
+    codes[missing] = 1
+    return codes, words[:, None], "datetime-ns-utc"
+
+
+def _categorical_words(values):
+    values = pd.Categorical(values)
+    categories = values.categories
+    kind = getattr(categories.dtype, "kind", None)
+    missing = values.codes < 0
+    if kind not in ("i", "u", "b", "f", "M") or not categories.size:
+        as_objects = np.asarray(values, dtype=object)
+        return (*_text_words(as_objects, missing if missing.any() else None), "text")
+    take = np.where(missing, 0, values.codes)
+    if kind == "M":
+        times = pd.DatetimeIndex(categories)
+        if times.tz is not None:
+            times = times.tz_convert("UTC").tz_localize(None)
+        data = times.to_numpy("datetime64[ns]")[take]
+        data[missing] = np.datetime64("NaT")
+        return _datetime_words(data)
+    dtype = getattr(categories.dtype, "numpy_dtype", categories.dtype)
+    data = categories.to_numpy(dtype=dtype)[take]
+    return _number_words(data, missing if missing.any() else None)
+
+
+def _column_words(dtype, values):
+    """``(codes, words, tag)`` of one column of a frame."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _categorical_words(values)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iubf":
+        return _number_words(np.asarray(values), None)
+    if isinstance(dtype, np.dtype) and dtype.kind == "M":
+        return _datetime_words(values)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return _datetime_words(np.asarray(values.tz_convert("UTC").tz_localize(None)))
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        found = _arrow_words(values)
+        if found is not None:
+            return (*found, "text")
+    if getattr(dtype, "kind", None) in ("i", "u", "f", "b"):
+        # nullable Int64 / Float64 / boolean: values with a missing mask
+        missing = np.asarray(values.isna(), dtype=bool)
+        numpy_dtype = getattr(dtype, "numpy_dtype", np.dtype(np.float64))
+        fill = False if numpy_dtype.kind == "b" else 0
+        data = values.to_numpy(dtype=numpy_dtype, na_value=fill)
+        return _number_words(data, missing if missing.any() else None)
+    values = np.asarray(values, dtype=object)
+    missing = pd.isna(values)
+    return (*_text_words(values, missing if missing.any() else None), "text")
+
+
+def _array_column_words(values):
+    if values.dtype.kind in "iubf":
+        return _number_words(values, None)
+    if values.dtype.kind == "M":
+        return _datetime_words(values)
+    values = values.astype(object)
+    missing = pd.isna(values)
+    return (*_text_words(values, missing if missing.any() else None), "text")
+
+
+def _key(salt, header):
+    digest = hashlib.sha256(f"sktraceprop-rows-1\n{salt}\n{header}".encode()).digest()
+    k0, k1 = np.frombuffer(digest[:16], _U8)
+    return k0, k1
+
+
+def _columns(X):
+    """``(names, [(dtype, values)])`` of ``X`` as :func:`hash_rows` reads it, or a CSR
+    matrix for sparse input."""
+    if is_polars(X):
+        X = as_pandas(X)
+    if isinstance(X, pd.Series):
+        X = X.to_frame()
+    if isinstance(X, pd.DataFrame):
+        return [str(c) for c in X.columns], list(column_arrays(X))
+    if sp.issparse(X):
+        csr = sp.csr_matrix(X, copy=True)
+        csr.sum_duplicates()
+        csr.sort_indices()
+        return None, csr
+    values = np.asarray(X)
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2:
+        raise ValueError(f"row digests need 1-D or 2-D input, got shape {values.shape}")
+    return [""] * values.shape[1], [(None, values[:, j]) for j in range(values.shape[1])]
+
+
+def _sparse_digests(salt, csr):
+    from ._siphash import sip128_bytes
+
+    k0, k1 = _key(salt, f"sparse\n{csr.shape[1]}")
+    n = csr.shape[0]
+    pairs = np.empty((csr.nnz, 2), _U8)
+    pairs[:, 0] = csr.indices.astype(np.int64).astype(_U8)
+    pairs[:, 1] = csr.data.astype(np.float64).view(_U8)
+    offsets = csr.indptr.astype(np.int64) * 16
+    out = sip128_bytes(k0, k1, pairs.view(np.uint8).reshape(-1), offsets)
+    return out if n else np.empty((0, 2), _U8)
+
+
+def prepare_rows(X):
+    """What the digests of ``X``'s rows are made of, under any salt (a copy of its values:
+    ``X`` may change after): ``(n_rows, names, parts)``, each part ``(codes, values,
+    tag)``, or ``(n_rows, None, csr)`` for sparse input."""
+    names, columns = _columns(X)
+    if names is None:
+        return columns.shape[0], None, columns
+    parts = []
+    for dtype, values in columns:
+        if dtype is None:
+            parts.append(_array_column_words(values))
+        else:
+            parts.append(_column_words(dtype, values))
+    n = len(columns[0][1]) if columns else int(np.shape(X)[0])
+    return n, names, parts
+
+
+def _keyed(prepared, salt):
+    """``(key, records)`` of prepared rows under ``salt``, or ``(None, digests)`` for
+    sparse input, hashed at once."""
+    n, names, parts = prepared
+    if names is None:
+        return None, _sparse_digests(salt, parts)
+    k0, k1 = _key(salt, "text")  # text values: hashed under a key of the salt alone
+    # the key of the records covers the column names and kinds
+    header = [str(len(names))]
+    n_flags = (len(parts) + 31) // 32
+    blocks = []
+    for name, (_, values, tag) in zip(names, parts):
+        header.append(f"{len(name)}:{name}:{tag}")
+        blocks.append(_hash_texts(*values, k0, k1) if isinstance(values, _Texts) else values)
+    record = np.zeros((n, n_flags + sum(b.shape[1] for b in blocks)), _U8)
+    at = n_flags
+    for j, ((codes, _, _), words) in enumerate(zip(parts, blocks)):
+        record[:, j // 32] |= codes << np.uint64(2 * (j % 32))
+        record[:, at : at + words.shape[1]] = words
+        at += words.shape[1]
+    return _key(salt, "\n".join(header)), record
+
+
+def digests_of(prepared, salt):
+    """:func:`row_digests` of rows prepared by :func:`prepare_rows` (prepared once, the
+    digests of any number of calls' salts)."""
+    return _finish(*_keyed(prepared, salt))
+
+
+def _records(X, salt):
+    return _keyed(prepare_rows(X), salt)
+
+
+def _finish(key, records):
+    from ._siphash import sip128_words
+
+    return records if key is None else sip128_words(key[0], key[1], records)
+
+
+def row_digests(X, salt):
+    """The keyed digest of each row of ``X`` under ``salt``: ``(n_rows, 2)`` uint64 (the
+    two halves of SipHash-2-4-128 of each row's record; see the module docstring)."""
+    return _finish(*_records(X, salt))
+
+
+#: Records of at least this many bytes are hashed on the row hash's helper thread.
+_HELPER_MIN = 1 << 16
+
+
+def start_salt_text(X, salt):
+    """Start the digests of ``X``'s rows as they are now; call the result for
+    :func:`salt_text`. The records are made here (a copy); large ones are hashed on the
+    helper thread of :func:`~sktraceprop._row_hash.start_hash_rows` while the model
+    predicts (the kernel releases the GIL), or by the caller if it has not started."""
+    key, records = _records(X, salt)
+    if key is None or records.nbytes < _HELPER_MIN:
+        text = salt_text(salt, _finish(key, records))
+        return lambda: text
+    from ._row_hash import _executor
+
+    try:
+        future = _executor().submit(_finish, key, records)
+    except RuntimeError:  # the interpreter is shutting down: no new threads
+        return lambda: salt_text(salt, _finish(key, records))
+
+    def result():
+        digests = _finish(key, records) if future.cancel() else future.result()
+        return salt_text(salt, digests)
+
+    return result
+
+
+def salt_text(salt, digests):
+    """What the salts table keeps of a call: its salt and its rows' digests."""
+    raw = np.ascontiguousarray(digests, dtype=_U8).tobytes()
+    return f"{salt}:{_VERSION}:{base64.b64encode(raw).decode('ascii')}"
+
+
+def parse_salt(text):
+    """``(salt, digests)`` of what the salts table keeps of a call; ``digests`` is None
+    for a call logged without them (before them, or input they could not be computed of)."""
+    salt, sep, rest = text.partition(":")
+    if not sep:
+        return text, None
+    version, sep, data = rest.partition(":")
+    if version != _VERSION or not sep:
+        raise ValueError(f"unknown row digest format {version!r}")
+    raw = base64.b64decode(data.encode("ascii"), validate=True)
+    if len(raw) % 16:
+        raise ValueError("row digests are not whole 16-byte digests")
+    return salt, np.frombuffer(raw, _U8).reshape(-1, 2)
