@@ -217,7 +217,7 @@ def main(argv=None):
     text += (
         f"\n\nMachine: {m['cpu']}, {m['cpu_count']} cores shared with other work (loaded "
         f"while measured), Python {m['python']}, scikit-learn {m['scikit-learn']}, pandas "
-        f"{m['pandas']}. Command: `flock -x /tmp/stp-cpu.lock {results['command']}`."
+        f"{m['pandas']}. Command: `{results['command']}`."
     )
     write_results("untraced_fit", results, text)
     print(text)

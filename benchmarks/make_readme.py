@@ -12,6 +12,7 @@ ORDER = [
     "stores",
     "array_lineage",
     "source_stats",
+    "untraced_fit",
     "frame_digest",
     "prediction_log",
     "influence",
