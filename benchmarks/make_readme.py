@@ -13,6 +13,7 @@ ORDER = [
     "array_lineage",
     "source_stats",
     "attached_columns",
+    "untraced_fit",
     "frame_digest",
     "prediction_log",
     "influence",

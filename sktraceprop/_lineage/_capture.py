@@ -301,65 +301,9 @@ def _warn_if_bare_output(X):
     return True
 
 
-def _warn_if_holds_loaded_rows(X):
-    """Warn when untraced data holds the values of a loaded row (see :mod:`._content`),
-    as they were loaded or scaled (see :mod:`._scaled`)."""
-    from ._content import loaded_row_in
-
-    with np.errstate(over="ignore", invalid="ignore"):  # (float32 of huge values)
-        found = loaded_row_in(X)
-    if found is not None:
-        position, row_id, shared = found
-        warnings.warn(
-            f"X carries no sktraceprop row ids, but row {position} of X holds {shared} of "
-            f"the values loaded for {describe_id(row_id)}: X was likely made from traced "
-            "data whose row ids were dropped (to_numpy(), pd.DataFrame(df.values, "
-            "columns=...), a plain merge). Keep the ids with the rows "
-            "(pd.DataFrame(values, index=df.index)), or pass them as "
-            "sample_id=sktraceprop.row_ids(df). The run records X as an anonymous source.",
-            LineageWarning,
-            stacklevel=user_stacklevel(),
-        )
-        return
-    _warn_if_holds_scaled_rows(X)
-
-
-def _warn_if_holds_scaled_rows(X):
-    """Warn when untraced data holds a loaded row's values scaled: the output of a
-    scaler fitted outside a traced pipeline (see :mod:`._scaled`)."""
-    from ._content import loaded_row_in
-    from ._scaled import describe, find_scaled, numeric_matrix, precision, scaler_guess, unscaled
-
-    matrix = numeric_matrix(X)
-    if matrix is None:
-        return
-    with np.errstate(over="ignore", invalid="ignore"):
-        scaled = find_scaled(matrix, precision(X))
-        found = loaded_row_in(unscaled(matrix, scaled, precision(X))) if scaled else None
-    if found is None:
-        return
-    position, row_id, shared = found
-    step = scaler_guess(matrix, scaled)
-    made = f"{step}().fit_transform(df)" if step else "a scaler's fit_transform(df)"
-    warnings.warn(
-        f"X carries no sktraceprop row ids, but its {describe(scaled)} hold loaded "
-        f"columns scaled (each a * value + b, as {step or 'a scaler'} outputs), and row "
-        f"{position} of X holds {shared} of the values loaded for {describe_id(row_id)}, "
-        "scaled: X was likely made by a transformer fitted outside a traced pipeline "
-        f"({made} returns a NumPy array without the rows' ids), so the file lines of its "
-        "rows are unknown. Fit the transformer inside the pipeline "
-        "(sktraceprop.make_traced_pipeline(transformer, model)), wrap it in "
-        "sktraceprop.TracedEstimator, or keep the ids with the rows "
-        "(sktraceprop.array(df), set_output(transform='pandas')) or pass them as "
-        "sample_id=sktraceprop.row_ids(df) in the order of X's rows. The run records X "
-        "as an anonymous source.",
-        LineageWarning,
-        stacklevel=user_stacklevel(),
-    )
-
-
-def anonymous_source(X):
-    """Register the content of untraced data as an anonymous source."""
+def content_name(X):
+    """``(digest, scheme, columns, dtypes)`` naming the content of untraced data (the
+    anonymous source's SHA-256 and digest scheme, its column names and dtypes)."""
     from .._polars_frame import is_polars
     from ._frame_digest import SCHEME, frame_digest
     from ._io import _array_digest
@@ -395,6 +339,13 @@ def anonymous_source(X):
             # sparse matrices and other containers: joblib's content hash, in SHA-256
             digest = NumpyHasher(hash_name="sha256").hash(X)
         columns, dtypes = (), ()
+    return digest, scheme, columns, dtypes
+
+
+def anonymous_source(X, named=None):
+    """Register the content of untraced data as an anonymous source (``named``: what
+    :func:`content_name` gave for it, where already computed)."""
+    digest, scheme, columns, dtypes = content_name(X) if named is None else named
     n = _num_samples(X)
     return REGISTRY.register(
         Source(
@@ -411,13 +362,16 @@ def anonymous_source(X):
     )
 
 
-def resolve_row_ids(X, sample_id=None):
+def resolve_row_ids(X, sample_id=None, y=None, fit_params=None):
     """Row ids of the samples in ``X``.
 
     Order of precedence: ``sample_id`` if given, else the ids a traced array carries
     (``sktraceprop.array``), else the ids in ``X``'s index. Data
     that never carried ids is recorded as an anonymous source whose lines are row
-    positions; data that lost its ids raises :class:`LineageLostError`.
+    positions, with a warning where it holds loaded rows' values (as loaded or scaled)
+    or, that failing, where ``y`` or the sample weights or groups in ``fit_params``
+    hold loaded rows (:mod:`._untraced`); data that lost its ids raises
+    :class:`LineageLostError`.
 
     Returns
     -------
@@ -448,7 +402,11 @@ def resolve_row_ids(X, sample_id=None):
         message = _lost(X)
         if message is not None:
             raise LineageLostError(message)
+    named = content_name(X)
     if not _warn_if_bare_output(X) and not _warn_if_resembles(checked):
-        _warn_if_holds_loaded_rows(checked)
-    source = anonymous_source(X)
+        from ._untraced import warn_if_holds_loaded_rows, warn_if_loaded_labels
+
+        if not warn_if_holds_loaded_rows(checked, named[:2]):
+            warn_if_loaded_labels(X, y, fit_params)
+    source = anonymous_source(X, named)
     return pack(source.code, np.arange(1, n + 1))

@@ -147,29 +147,19 @@ def _fit(xs, cs, eps):
         return None  # the partners of the witness values lie too deep among the column's
     n_c = int(min(MAX_ENDS, max(ENDS, ENDS / ratio), cs.size // 2))
     n_x = int(min(MAX_ENDS, max(ENDS, ENDS * ratio), xs.size // 2))
-    c1, x1, c2, x2 = (
-        g.ravel() for g in np.meshgrid(cs[:n_c], xs[:n_x], cs[-n_c:], xs[-n_x:], copy=False)
-    )
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        a = (x2 - x1) / (c2 - c1)
-        b = x1 - a * c1
-    ok = np.isfinite(a) & np.isfinite(b) & (a > 0)
-    a, b = a[ok], b[ok]
+    # scored first on a few spread values (every pair of ends: see _scaled_kernel),
+    # then the best few on all of them
+    probe = cs[np.unique(np.linspace(0, cs.size - 1, PROBES).astype(np.intp))]
+    from ._scaled_kernel import hits_of, probe_scores  # (numba: not at import)
+
+    cs_max, xs_max = float(np.abs(cs).max()), float(np.abs(xs).max())
+    a, b, score = probe_scores(xs, cs, n_c, n_x, probe, float(eps), cs_max, xs_max)
     if not a.size:
         return None
-    # scored first on a few spread values, then the best few on all of them
-    probe = cs[np.unique(np.linspace(0, cs.size - 1, PROBES).astype(np.intp))]
-    score = np.empty(a.size, np.int64)
-    for start in range(0, a.size, 4096):
-        aa, bb = a[start : start + 4096, None], b[start : start + 4096, None]
-        dist, _ = _nearest(xs, aa * probe[None, :] + bb)
-        score[start : start + 4096] = (dist <= _tolerance(aa, bb, cs, xs, eps)).sum(axis=1)
     top = np.argsort(-score, kind="stable")[:16]
-    aa, bb = a[top, None], b[top, None]
-    dist, _ = _nearest(xs, aa * cs[None, :] + bb)
-    hits = (dist <= _tolerance(aa, bb, cs, xs, eps)).sum(axis=1)
+    hits = hits_of(xs, cs, a[top], b[top], float(eps), cs_max, xs_max)
     k = int(np.argmax(hits))
-    best = (int(hits[k]), float(aa[k, 0]), float(bb[k, 0]))
+    best = (int(hits[k]), float(a[top[k]]), float(b[top[k]]))
     if best[0] < MIN_DISTINCT:
         return None
     # refitted on the values it maps (the two it was made from may carry rounding)
@@ -274,10 +264,16 @@ def _source_name(registry, code):
 def find_scaled(matrix, eps=EPS):
     """The columns of ``matrix`` (float64, from :func:`numeric_matrix`) found to be a
     loaded column scaled: ``[Scaled]``, each column at most once, and never one that
-    holds loaded values as they are (left to the exact checks)."""
+    holds loaded values as they are (left to the exact checks).
+
+    A loaded column whose decile profile is too far from the column's, or with too few
+    witness values for the column's (``MAX_RATIO``), is never a fit: a column with no
+    other candidate is passed over before anything else is computed for it."""
     candidates = _candidates()
     if not candidates:
         return []
+    profiles = np.array([theirs for _, _, _, theirs, _ in candidates])
+    sizes = np.array([cs.size for _, _, cs, _, _ in candidates])
     rows = slice(None, None, max(1, -(-matrix.shape[0] // SAMPLED)))
     found = []
     for j in range(min(matrix.shape[1], MAX_COLUMNS)):
@@ -289,12 +285,15 @@ def find_scaled(matrix, eps=EPS):
         profile = _profile(values)
         if profile is None:
             continue
+        near = np.abs(profiles - profile).max(axis=1) <= PROFILE
+        tried = np.flatnonzero(near & (xs.size / sizes <= MAX_RATIO))
+        if not tried.size:
+            continue  # (no loaded column could fit: _fit refuses each)
         if any(np.isin(xs, cs).mean() > 0.5 for _, _, cs, _, _ in candidates):
             continue  # loaded values as they are: left to the exact checks
         fits = []
-        for source_id, name, cs, theirs, loaded_rows in candidates:
-            if np.abs(profile - theirs).max() > PROFILE:
-                continue
+        for k in tried:
+            source_id, name, cs, _, loaded_rows = candidates[k]
             fit = _fit(xs, cs, eps)
             if fit is None:
                 continue

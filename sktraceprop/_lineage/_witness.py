@@ -318,6 +318,8 @@ class _Load:
         "chosen",
         "columns",
         "dtypes",
+        "frame_positions",
+        "frame_rows",
         "group",
         "ids",
         "inherited",
@@ -340,6 +342,11 @@ class _Load:
     ):
         order = np.argsort(ids, kind="stable")
         self.ids = ids[order]
+        # where each witness row was in the frame loaded, of how many rows: a plain
+        # array of one of its columns, in its order, is recognised by them
+        # (:mod:`._loaded_labels`)
+        self.frame_positions = np.asarray(positions, dtype=np.intp)[order]
+        self.frame_rows = len(frame)
         self.stride = every
         # the rows chosen (a merge's or aggregate's), or None: those the hash picks
         self.chosen = Chosen(self.ids) if chosen else None
@@ -388,6 +395,7 @@ class _Load:
         for name in self.__slots__:
             setattr(new, name, getattr(self, name))
         new.ids = self.ids[keep]
+        new.frame_positions = self.frame_positions[keep]
         if self.chosen is not None:  # (a new selector: no stale answer)
             new.chosen = Chosen(new.ids)
         new.columns = {k: c.take(keep) for k, c in self.columns.items()}
