@@ -23,7 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from ._lineage._current import step_matches
 from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
-from ._row_digests import start_salt_text
+from ._row_digests import start_salt_text, warm_up
 from ._row_hash import hash_rows, start_hash_rows
 from .stores._chain import blob_payload_text, payload_text
 from .stores._prediction_salts import new_salt, salt_payload
@@ -237,6 +237,8 @@ def remember_answering_parts(estimator, y=None):
     class: see :func:`encode_outputs`)."""
     estimator._answering_parts = _parts(estimator)
     estimator._fit_target_columns = target_columns(y)
+    if getattr(estimator, "log_predictions", False):
+        warm_up()  # the row digests' kernels, off the first call's path
 
 
 def target_columns(y):

@@ -43,6 +43,7 @@ auditor relies on is the commitment under the chain.
 
 import base64
 import hashlib
+import os
 
 import numpy as np
 import pandas as pd
@@ -364,6 +365,36 @@ def start_salt_text(X, salt):
         return salt_text(salt, digests)
 
     return result
+
+
+#: The process whose helper thread has been asked to load the kernels (:func:`warm_up`).
+_WARMED_IN = None
+
+
+def warm_up():
+    """Load the digest kernels (numba: compiled once, then read from its cache) on the
+    row hash's helper thread, so that a model's first logged call does not wait for them
+    (about 0.5 s with numba's cache, 1 s without). Called when a model that logs its
+    calls is fitted; once per process. Returns the loading's future (None where it was
+    asked before, or no thread can start)."""
+    global _WARMED_IN
+    if _WARMED_IN == os.getpid():
+        return None
+    _WARMED_IN = os.getpid()
+    from ._row_hash import _executor
+
+    try:
+        return _executor().submit(_load_kernels)
+    except RuntimeError:  # the interpreter is shutting down: no new threads
+        return None
+
+
+def _load_kernels():
+    from ._siphash import sip128_bytes, sip128_words
+
+    key = np.uint64(0)
+    sip128_words(key, key, np.zeros((1, 1), np.uint64))
+    sip128_bytes(key, key, np.zeros(8, np.uint8), np.array([0, 8], np.int64))
 
 
 def salt_text(salt, digests):

@@ -13,7 +13,9 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
 
+import sktraceprop as stp
 from sktraceprop._row_digests import parse_salt, row_digests, salt_text
 
 SALT = "0123456789abcdef0123456789abcdef"
@@ -131,3 +133,24 @@ def test_digests_started_before_predict_are_of_the_rows_as_given():
         result = start_salt_text(X, SALT)
         X.iloc[0, 0] += 1.0  # a step writing into its input (copy=False) while it predicts
         assert result() == want
+
+
+def test_fitting_a_model_that_logs_loads_the_kernels_off_the_first_calls_path():
+    """A traced fit with ``log_predictions=True`` asks the hashing thread to load the
+    digest kernels (numba), so the first logged call does not wait ~0.5-1 s for them;
+    a fit that does not log asks nothing."""
+    import os
+
+    import sktraceprop._row_digests as row_digests
+
+    X = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
+    y = np.arange(20) % 2
+    row_digests._WARMED_IN = None
+    stp.make_traced_pipeline(LogisticRegression()).fit(X, y)
+    assert row_digests._WARMED_IN is None
+    store = stp.stores.MemoryStore()
+    stp.make_traced_pipeline(LogisticRegression(), store=store, log_predictions=True).fit(X, y)
+    assert row_digests._WARMED_IN == os.getpid()
+    assert row_digests.warm_up() is None  # once per process
+    row_digests._WARMED_IN = None
+    row_digests.warm_up().result(timeout=120)  # the kernels load without an error
