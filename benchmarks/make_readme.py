@@ -18,6 +18,7 @@ ORDER = [
     "prediction_log",
     "influence",
     "woodbury",
+    "influence_matrix_free",
     "neural",
     "projection",
     "study_projection_floor",

@@ -27,7 +27,9 @@ scikit-learn's lbfgs writes the logistic objective as a weighted mean plus
 row's gradient carries its ``alpha * W`` share of the penalty and the rows' gradients sum
 to the objective gradient exactly. Squared error is ``(y - z)^2`` (sklearn's Ridge
 objective ``||y - Xw||^2 + alpha ||w||^2`` as is). RidgeClassifier regresses on
-``{-1, 1}`` codes of the classes, one column per class (one column when binary).
+``{-1, 1}`` codes of the classes, one column per class (one column when binary); fitted
+on a multilabel target (a 0/1 indicator matrix), on the ``{-1, 1}`` codes of each label
+column.
 
 A ``class_weight`` multiplies ``w_i`` by the weight of row ``i``'s class, computed as
 scikit-learn computes it from the training rows (:mod:`._class_weight`: ``"balanced"``
@@ -163,12 +165,12 @@ def linear_model_objective(estimator):
         return LinearObjective(est, "log_ovr", scale=1.0, penalty=0.0, penalty_per_sample=alpha)
     if isinstance(est, Ridge | RidgeClassifier):
         target = getattr(getattr(est, "_label_binarizer", None), "y_type_", "")
-        if isinstance(est, RidgeClassifier) and target.startswith("multilabel"):
-            # one {-1, 1} column per label, several labels per row: no true class whose
-            # margin an influence scores, and not the one-column-per-class coding here
+        multilabel = isinstance(est, RidgeClassifier) and target.startswith("multilabel")
+        if multilabel and est.class_weight is not None:
+            # scikit-learn weighs each row by the product of its labels' class weights
+            # (compute_sample_weight over the columns): not handled here
             raise _unsupported(
-                est,
-                f" when fitted on a multilabel target ({len(est.classes_)} label columns of 0/1)",
+                est, " with class_weight on a multilabel target (one weight per row and label)"
             )
         alpha = np.asarray(est.alpha, dtype=np.float64)
         if alpha.ndim:
@@ -176,9 +178,11 @@ def linear_model_objective(estimator):
                 raise _unsupported(est, " with one alpha per target")
             alpha = alpha.ravel()[0]
         loss = "squared_classifier" if isinstance(est, RidgeClassifier) else "squared"
-        return LinearObjective(
+        objective = LinearObjective(
             est, loss, scale=1.0, penalty=2.0 * float(alpha), penalty_per_sample=0.0
         )
+        objective.multilabel = multilabel
+        return objective
     if isinstance(est, LinearRegression):
         return LinearObjective(est, "squared", scale=1.0, penalty=0.0, penalty_per_sample=0.0)
     raise _unsupported(est)
@@ -229,6 +233,9 @@ class LinearObjective:
         self.fit_intercept = bool(getattr(estimator, "fit_intercept", True))
         self.n_params = self.n_outputs * (self.n_features + self.fit_intercept)
         self._class_weights = None  # per class; None: those of the rows given
+        #: A RidgeClassifier fitted on a 0/1 indicator matrix: ridge regression on its
+        #: ``{-1, 1}`` codes, one output per label column
+        self.multilabel = False
 
     # -- parameters ----------------------------------------------------------------------
     def params(self):
@@ -308,6 +315,8 @@ class LinearObjective:
         if self.loss in ("binomial", "multinomial"):
             idx = np.searchsorted(self.estimator.classes_, y)
             return idx
+        if getattr(self, "multilabel", False):  # (absent from older pickles)
+            return _multilabel_codes(y, self.n_outputs)
         if self.loss in ("log_ovr", "squared_classifier"):
             classes = self.estimator.classes_
             idx = np.searchsorted(classes, y)
@@ -523,7 +532,9 @@ class LinearObjective:
         """Signed true-class margin (classifiers) or prediction (regressors).
 
         Binary: decision value times ``2y - 1``. Multiclass: true-class logit minus the
-        logsumexp of the other logits. Regressors: the prediction (one output only).
+        logsumexp of the other logits. Multilabel ``RidgeClassifier``: the decision
+        value of label ``y`` (a column index, one of ``classes_``). Regressors: the
+        prediction (one output only).
 
         Parameters
         ----------
@@ -557,10 +568,31 @@ class LinearObjective:
                 raise ValueError("margins are defined for single-output regressors only")
             return Z[:, 0], np.ones_like(Z)
         idx = np.searchsorted(self.estimator.classes_, np.asarray(y))
+        if getattr(self, "multilabel", False):
+            # label idx's decision value: positive where the model assigns the label
+            rows = np.arange(Z.shape[0])
+            U = np.zeros_like(Z)
+            U[rows, idx] = 1.0
+            return Z[rows, idx], U
         if Z.shape[1] == 1:
             sign = (2.0 * idx - 1.0)[:, None]
             return (Z * sign)[:, 0], sign
         return _multiclass_margins(Z, idx)
+
+
+def _multilabel_codes(y, n_labels):
+    """The ``{-1, 1}`` codes of a 0/1 indicator matrix with ``n_labels`` columns; any
+    other target is refused (a RidgeClassifier fitted on such a matrix regresses on its
+    codes column by column)."""
+    Y = np.asarray(y)
+    if Y.ndim != 2 or Y.shape[1] != n_labels or not np.isin(Y, (0, 1)).all():
+        raise ValueError(
+            f"this RidgeClassifier was fitted on a multilabel target ({n_labels} label "
+            f"columns of 0/1): y must be such a 0/1 indicator matrix of shape "
+            f"(n_samples, {n_labels}), got an array of shape {Y.shape}"
+            + ("" if Y.ndim != 2 or Y.shape[1] != n_labels else " with values other than 0/1")
+        )
+    return 2.0 * Y.astype(np.float64) - 1.0
 
 
 def _multiclass_margins(Z, idx):

@@ -59,6 +59,7 @@ from ._fitted import (
 from ._hessian_route import SOLVERS, choose_route, route_line, woodbury_inverse
 from ._inverse_hessian import check_large_hessian, inverse_hessian
 from ._leverage import leverages
+from ._matrix_free import MatrixFreeInverse
 from ._messages import (
     cross_fit_cause,
     explanation_notes,
@@ -171,19 +172,25 @@ class InfluenceExplainer(
         ``n_components`` dimensions; "auto" is "ggn" where its cost is moderate, else
         "trak". Both are estimates, not exact influence: every explanation of a neural
         model says so in its ``notes``.
-    solver : {"auto", "dense", "woodbury"}, default="auto"
+    solver : {"auto", "dense", "woodbury", "matrix_free"}, default="auto"
         Linear models only: how the exact inverse Hessian is built. "dense"
         eigendecomposes the ``p x p`` Hessian (time ``O(n p^2 + p^3)``, memory
         ``O(p^2)``); "woodbury" inverts it through an ``m x m`` matrix, ``m`` the training
         rows times the outputs (one for a binary or single-output model), by the Woodbury
         identity with the unpenalised intercept eliminated by blocks (time
         ``O(nnz(X X^T) + m^3)``, memory ``O(m^2)``, no ``p x p`` matrix and sparse
-        features kept sparse): for a text vocabulary larger than the training set. Both
-        give the same scores (to rounding). "woodbury" needs an L2 penalty on the
-        coefficients, no ``positive=True`` and non-negative weights, and its eigenvalue
-        bounds must prove the dense route would drop no eigenvalue (else a
-        ``ValueError``); "auto" takes it where allowed and its estimated flops are fewer
-        (see ``sktraceprop/influence/_hessian_route.py``), else "dense".
+        features kept sparse): for a text vocabulary larger than the training set;
+        "matrix_free" forms no matrix and solves each explained row's ``H^-1 a`` by
+        conjugate gradients on Hessian-vector products through the rows (memory
+        ``O(nnz(X) + p)`` per solve, no leverages: ``leverage_`` is None), each to a
+        relative residual of ``1e-10``
+        (``sktraceprop/influence/_matrix_free.py``): for training sets whose ``m x m``
+        matrix is too large. All give the same scores (to rounding, or to the solves'
+        tolerance). "woodbury" and "matrix_free" need an L2 penalty on the coefficients,
+        no ``positive=True`` and non-negative weights, and "woodbury"'s eigenvalue bounds
+        must prove the dense route would drop no eigenvalue (else a ``ValueError``);
+        "auto" takes the allowed route whose estimated flops for the fit and 200
+        explained rows are fewest (see ``sktraceprop/influence/_hessian_route.py``).
         ``hessian_route_`` says which was taken and why.
 
     Attributes
@@ -207,14 +214,16 @@ class InfluenceExplainer(
         Row ids of the rows ``model_`` was fitted on, in order.
     hessian_ : ndarray of shape (n_params, n_params) or None
         Exact Hessian of the training objective at the fitted parameters; None on the
-        Woodbury route (``hessian_route_``), which never forms it.
+        Woodbury and matrix-free routes (``hessian_route_``), which never form it.
     hessian_eigenvalues_ : ndarray or None
-        Eigenvalues of the Hessian on its free parameters; None on the Woodbury route.
+        Eigenvalues of the Hessian on its free parameters; None on the Woodbury and
+        matrix-free routes.
     hessian_route_ : dict
-        Linear models: the route the inverse Hessian took, ``route`` ("dense" or
-        "woodbury"), the ``reason``, and the estimated costs of both routes
-        (``dense_flops``, ``woodbury_flops``, ``dense_bytes``, ``woodbury_bytes``;
-        ``n_params``, ``system_size``). With ``verbose`` the fit prints it.
+        Linear models: the route the inverse Hessian took, ``route`` ("dense",
+        "woodbury" or "matrix_free"), the ``reason``, and the estimated costs of each
+        route: of the fit (``dense_flops``, ``woodbury_flops``, ``matrix_free_flops``),
+        per explained row (``*_row_flops``) and in memory (``*_bytes``); ``n_params``,
+        ``system_size``. With ``verbose`` the fit prints it.
     damping_ : float
         Absolute damping added to the eigenvalues (neural: of the explained model, at
         least ``n`` times the model's own L2 coefficient).
@@ -245,12 +254,13 @@ class InfluenceExplainer(
         estimator was given, an unlearner's retained rows at those its final step was
         corrected on; one fitted before at ``transform``'s, which a note and a warning
         say (a ``ConvergenceWarning`` above 0.1 ``stationarity_``).
-    leverage_ : ndarray of shape (n_train,)
+    leverage_ : ndarray of shape (n_train,) or None
         Leverage of each training row (the largest eigenvalue of its leverage matrix,
         ``w_i l''_i x_i^T H^-1 x_i`` for one output). A score is the first-order effect
         of removing the row; a refit without it moves the margins about
         ``1 / (1 - leverage_)`` times as much (exactly, for squared error). Every
-        explanation's ``notes`` counts the rows above 0.5 and names the highest.
+        explanation's ``notes`` counts the rows above 0.5 and names the highest. None
+        on the matrix-free route (one solve per training row), which the notes say.
     stationarity_ : float
         How far the fitted parameters are from the minimum of the objective whose
         derivatives the scores are: the relative change (root mean square, in the norm
@@ -582,6 +592,10 @@ class InfluenceExplainer(
             self.block_size,
         )
         inverse = None
+        if route["route"] == "matrix_free":
+            inverse = MatrixFreeInverse(
+                self.objective_, self.Xt_, self.y_, self.sample_weight_, self.damping
+            )
         if route["route"] == "woodbury":
             inverse, why = woodbury_inverse(
                 self.objective_, self.Xt_, self.y_, self._row_weights, self.damping
@@ -615,14 +629,16 @@ class InfluenceExplainer(
         if self.verbose:
             print(route_line(route), file=sys.stderr)
         self._check_stationary()
-        self.leverage_ = leverages(
-            self.objective_,
-            self.Xt_,
-            self.y_,
-            self._row_weights,
-            self._inv_hessian,
-            self.block_size,
-        )
+        self.leverage_ = None
+        if route["route"] != "matrix_free":  # there: one solve per training row
+            self.leverage_ = leverages(
+                self.objective_,
+                self.Xt_,
+                self.y_,
+                self._row_weights,
+                self._inv_hessian,
+                self.block_size,
+            )
 
     def _features_trained_on(self, X, Xt, fed, transformer):
         """The training rows' features as the final estimator was fitted on them.

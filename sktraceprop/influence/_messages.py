@@ -76,6 +76,14 @@ def explanation_notes(explainer):
             f"includes {penalty}."
         )
     leverage = getattr(explainer, "leverage_", None)
+    route = getattr(explainer, "hessian_route_", None) or {}
+    if leverage is None and route.get("route") == "matrix_free":
+        notes.append(
+            "leverage not computed (matrix-free route: one solve per training row): a "
+            "refit without a row moves the margins about 1 / (1 - leverage) times its "
+            "score, which may be far more than the score for a row of high leverage; "
+            "solver='woodbury' computes the leverages."
+        )
     high = np.flatnonzero(leverage > HIGH_LEVERAGE) if leverage is not None else []
     if len(high):
         top = int(high[np.argmax(leverage[high])])

@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import validate_data
 
 from ..utils._sklearn_compat import num_samples, safe_indexing
+from ._matrix_free import MatrixFreeInverse, MatrixFreeScores
 from ._trak import as_inputs
 from ._woodbury_scores import WoodburyScores
 
@@ -99,7 +100,12 @@ class ScoringMixin:
         if scores is None:  # pickled before they were kept, or not yet needed
             if not hasattr(self, "_row_weights"):
                 self._prepare_removal()
-            scores = self._woodbury = WoodburyScores(
+            kind = (
+                MatrixFreeScores
+                if isinstance(self._inv_hessian, MatrixFreeInverse)
+                else WoodburyScores
+            )
+            scores = self._woodbury = kind(
                 self._inv_hessian,
                 self.objective_,
                 self.y_,
@@ -147,6 +153,13 @@ class ScoringMixin:
         n_test = num_samples(X)
         if n_test == 0:
             raise ValueError("X has no rows to explain (0 samples).")
+        if y is None and getattr(getattr(self, "objective_", None), "multilabel", False):
+            raise ValueError(
+                f"This {type(self.model_).__name__} was fitted on a multilabel target: a "
+                "row's prediction is several labels, with no single margin. Pass y, the "
+                "label whose decision value is explained for each row (a column index, "
+                f"one of classes_ {np.asarray(self.model_.classes_).tolist()})."
+            )
         if y is None:
             return n_test, None
         y = np.asarray(y)

@@ -23,6 +23,10 @@ NOT_STATIONARY = 0.1
 
 _MAX_ROWS = 1024
 
+#: Rows sampled on the matrix-free route, where each costs a conjugate-gradient solve
+#: and a dense ``p``-sized gradient.
+_MAX_ROWS_MATRIX_FREE = 32
+
 
 def stationarity(objective, X, y, row_weights, gradient, inv_hessian):
     """Relative change of the rows' effects under a Newton step to the minimum.
@@ -35,22 +39,28 @@ def stationarity(objective, X, y, row_weights, gradient, inv_hessian):
         :meth:`LinearObjective.row_weights` of the training rows.
     gradient : ndarray of shape (n_params,)
         Gradient of the training objective at the fitted parameters.
-    inv_hessian : ndarray of shape (n_params, n_params)
-        The (pseudo-)inverse used for the scores.
+    inv_hessian : ndarray of shape (n_params, n_params) or operator
+        The (pseudo-)inverse used for the scores (or the Woodbury or matrix-free
+        operator applying it).
 
     Returns
     -------
     change : float
         ``sqrt(sum_i ||d_i||^2 / sum_i ||g_i||^2)`` in the norm of ``H^-1``, with
         ``g_i`` row ``i``'s gradient at the fitted parameters and ``d_i`` its change
-        at the Newton step (on at most 1024 evenly spaced rows). 0 at the minimum.
+        at the Newton step (on at most 1024 evenly spaced rows, 32 on the matrix-free
+        route). 0 at the minimum.
     """
+    from ._matrix_free import MatrixFreeInverse
+
     n = np.shape(y)[0]
-    index = np.unique(np.linspace(0, n - 1, min(n, _MAX_ROWS)).astype(np.int64))
+    matrix_free = isinstance(inv_hessian, MatrixFreeInverse)
+    most = _MAX_ROWS_MATRIX_FREE if matrix_free else _MAX_ROWS
+    index = np.unique(np.linspace(0, n - 1, min(n, most)).astype(np.int64))
     theta = objective.params()
     newton = theta - inv_hessian @ gradient
     Xs, ys, ws = X[index], y[index], row_weights[index]
-    if isinstance(inv_hessian, np.ndarray):
+    if isinstance(inv_hessian, np.ndarray) or matrix_free:
         G = objective.per_sample_gradients(Xs, ys, row_weights=ws, theta=theta)
         D = objective.per_sample_gradients(Xs, ys, row_weights=ws, theta=newton) - G
         size = np.einsum("ij,ij->", G @ inv_hessian, G)

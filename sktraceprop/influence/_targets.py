@@ -4,9 +4,18 @@ Influence scores the margin of one output per test row (the true class's, or the
 prediction of a single-output regressor). A target with several columns (multilabel,
 multi-output classes, several regression targets) has no such margin: refused at ``fit``
 naming its shape, never explained by its first column or a flattened copy.
+
+The one exception is a ``RidgeClassifier`` fitted on a multilabel target (a 0/1
+indicator matrix): it is ridge regression on the ``{-1, 1}`` codes of each label column,
+and ``explain`` names, per test row, the label whose decision value it explains.
 """
 
 import numpy as np
+from sklearn.linear_model import RidgeClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.utils.multiclass import type_of_target
+
+from ..utils._prefit import unfrozen
 
 
 def one_target(y, model):
@@ -32,6 +41,8 @@ def one_target(y, model):
     y = np.array(y, copy=True)
     if y.ndim == 2 and y.shape[1] == 1:
         return y[:, 0]  # a column vector: one target, as scikit-learn takes it
+    if y.ndim == 2 and is_multilabel_ridge(model, y):
+        return y
     if y.ndim != 1:
         raise ValueError(
             f"InfluenceExplainer explains models of one target, but y has shape {y.shape} "
@@ -41,6 +52,15 @@ def one_target(y, model):
             "each."
         )
     return y
+
+
+def is_multilabel_ridge(model, y):
+    """Whether ``model`` (or its final step) is a ``RidgeClassifier`` and ``y`` a 0/1
+    indicator matrix of several columns, as it takes for a multilabel target."""
+    final = unfrozen(model)
+    if isinstance(final, Pipeline):
+        final = unfrozen(final[-1])
+    return isinstance(final, RidgeClassifier) and type_of_target(y) == "multilabel-indicator"
 
 
 def check_one_output(objective, model):
