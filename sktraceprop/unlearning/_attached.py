@@ -36,9 +36,10 @@ def unknown_columns_said(source_id, unsourced):
     they may hold ``source_id``'s values."""
     if not unsourced:
         return ""
+    whose = "that source" if source_id is None else repr(source_id)
     return (
         f" But input column(s) {', '.join(unsourced)} have no known source (computed or "
         "attached outside the pipeline, and not identified as a loaded column by their "
-        f"values): they may carry data of {source_id!r}, which no removal of rows would "
+        f"values): they may carry data of {whose}, which no removal of rows would "
         "take out."
     )

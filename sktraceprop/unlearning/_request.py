@@ -22,7 +22,7 @@ from .._lineage._ids import codes_of, lines_of
 from .._lineage._record import source_table
 from .._lineage._rows import rows_behind
 from .._lineage._source import REGISTRY
-from ..exceptions import LineageWarning, UnlearningError
+from ..exceptions import LineageError, LineageWarning, UnlearningError
 from ._aggregated import aggregate_members, aggregated_into, aggregated_message
 from ._attached import refuse_attached, unknown_columns_said
 from ._event import row_ids_digest
@@ -268,13 +268,13 @@ class Resolver:
                         + "; nothing was changed."
                     )
                 for code in np.unique(codes_of(bad)).tolist() if self.attached else ():
-                    refuse_attached(REGISTRY.by_code(code).source_id, self.attached)
+                    refuse_attached(_source_id_of(code), self.attached)
                 raise UnlearningError(
                     f"{bad.size} of the {ids.size} row ids were never trained on by this "
                     f"model, directly or through a merge (first: {int(bad[0])}); nothing "
                     "was changed."
                     + unknown_columns_said(
-                        REGISTRY.by_code(int(codes_of(bad[:1])[0])).source_id, self.unsourced
+                        _source_id_of(int(codes_of(bad[:1])[0])), self.unsourced
                     )
                 )
             if strict:
@@ -481,3 +481,12 @@ def _split_aggregated(resolver, items):
             hit = bool(np.isin(np.int64(item), members))
         (held if hit else absent).append(item)
     return absent, held
+
+
+def _source_id_of(code):
+    """The source id of a row id's code, or None where no source in this process has it
+    (ids made up, or of a source read elsewhere): a refusal names what it can."""
+    try:
+        return REGISTRY.by_code(code).source_id
+    except (LookupError, LineageError):  # unknown, or a code two processes gave
+        return None

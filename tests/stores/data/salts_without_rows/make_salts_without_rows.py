@@ -2,7 +2,7 @@
 before per-row digests): one run of a traced ``LogisticRegression`` on the 6 rows of
 :func:`frame`, then ``predict`` of rows 0-2 as one batch, ``predict`` of row 4 alone and
 ``predict_proba`` of rows 3-5 as one batch. Run with that version on the path:
-``PYTHONPATH=/path/to/checkout python make.py OUT_DIR``."""
+``PYTHONPATH=/path/to/checkout python make_salts_without_rows.py OUT_DIR``."""
 
 import sys
 from pathlib import Path
