@@ -11,19 +11,29 @@ from ..exceptions import UnlearningError
 
 def refuse_attached(source_id, attached):
     """Raise :class:`UnlearningError` when ``attached`` (a run's ``attached_columns``)
-    names ``source_id``: its values are in input columns of the retained rows."""
-    held = [e for e in attached or () if e["source_id"] == source_id]
+    names ``source_id``, or a source made from it (a merge or aggregate of it, as far as
+    this process knows their parents): its values are in input columns of the retained
+    rows."""
+    held = [
+        (e, e["source_id"] != source_id)
+        for e in attached or ()
+        if e["source_id"] == source_id or source_id in _ancestors(e["source_id"], e["sha256"])
+    ]
     if not held:
         return
     listed = "; ".join(
-        f"input column {e['input_column']} holds its column {e['column']} "
-        f"({e['match']}: {e['rows_matched']} of its {e['rows_compared']} rows compared)"
-        for e in held
-    )
+        f"input column {e['input_column']} holds "
+        + (f"column {e['column']} of {e['source_id']!r}, made from it" if via else
+           f"its column {e['column']}")
+        + f" ({e['match']}: {e['rows_matched']} of its {e['rows_compared']} rows compared)"
+        for e, via in held
+    )  # fmt: skip
+    held = [e for e, _ in held]
     columns = ", ".join(dict.fromkeys(e["input_column"] for e in held))
     raise UnlearningError(
-        f"source {source_id!r} has no training rows in this model, but its values are in "
-        f"the features made from input column(s) {columns} of the retained rows: they "
+        f"source {source_id!r} has no training rows in this model, but the features made "
+        f"from input column(s) {columns} of the retained rows hold its data, or data of a "
+        f"source made from it: they "
         f"were attached by position outside the pipeline ({listed}), without lineage, so "
         "no removal of rows can take them out; nothing was changed. Refit without those "
         "columns, or rebuild the frame with sktraceprop.merge on a key (then a removal "
@@ -43,3 +53,29 @@ def unknown_columns_said(source_id, unsourced):
         f"values): they may carry data of {whose}, which no removal of rows would "
         "take out."
     )
+
+
+def _ancestors(source_id, sha256):
+    """The ids of the sources a derived source (``source_id``, ``sha256``) was made from,
+    through every level this process has registered (none for a file or a source it does
+    not know)."""
+    from .._lineage._source import REGISTRY
+    from ..exceptions import LineageError
+
+    try:
+        todo = [r for r in REGISTRY.versions(source_id) if r.sha256 == sha256]
+    except (LookupError, LineageError):
+        return set()
+    seen, found = set(), set()
+    while todo:
+        for code in todo.pop().parent_codes:
+            if code in seen:
+                continue
+            seen.add(code)
+            try:
+                parent = REGISTRY.by_code(code)
+            except (LookupError, LineageError):
+                continue
+            found.add(parent.source_id)
+            todo.append(parent)
+    return found

@@ -206,6 +206,33 @@ def test_unlearning_an_attached_source_is_refused_and_says_why(tmp_path):
     assert "input column(s) x have no known source" in str(err.value)
 
 
+def test_a_source_a_merged_attached_column_was_made_from_is_refused_too(tmp_path):
+    """``x`` attached from a right merge of B1 and B2 (B2's order): only the merge is
+    named (x is not B1's column in B1's order), yet B1's values are in it and B2's rows
+    chose and ordered them: unlearning either is refused, never "never trained on"."""
+    A, B1 = _sources(tmp_path, 40, 40, 7)
+    k = next(_IDS)
+    keys = pd.DataFrame({"k": np.arange(40)[::-1], "w": np.arange(40.0)})
+    B2 = _read(tmp_path, f"attached_B2_{k}", keys)
+    B1 = B1.assign(k=np.arange(40))
+    merged = stp.merge(B1, B2, on="k", how="right")
+    a = A.copy()
+    a["x"] = merged["v"].values
+    a["y"] = (a["y"] > 0).astype(int)
+    pipe, said = _fit(a, LogisticRegression())
+    assert [e["source_id"] for e in pipe.lineage_.attached_columns] == [_source_id_of(merged)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LineageWarning)
+        u = stp.GradientCorrectionUnlearner(pipe).fit(a[["a", "x"]], a["y"])
+    for source in (B1, B2):
+        with pytest.raises(UnlearningError, match="attached by position") as err:
+            u.unlearn(source_id=_source_id_of(source))
+        said = str(err.value)
+        assert "never trained on" not in said and "made from it" in said
+        assert "nothing was changed" in said
+    assert u.unlearning_log_ == []
+
+
 def test_the_run_survives_a_sqlite_store(tmp_path):
     A, B = _sources(tmp_path, 50, 50, 5)
     a = A.copy()
