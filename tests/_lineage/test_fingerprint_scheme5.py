@@ -11,10 +11,12 @@ Each case below is checked on ``fingerprint_v4`` (the defect) and on ``fingerpri
 """
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
 import types
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -152,12 +154,21 @@ def test_a_traced_model_with_a_class_cache_is_not_read_as_changed(tmp_path):
 
 
 def _run(code, *args, path=()):
+    """``code`` in a fresh process with ``path`` first on its path. The bytecode caches
+    under ``path`` are removed first and none are written: a file rewritten within the
+    second it was compiled, at the same size (``SCALE = 2.0`` -> ``3.0``), would else be
+    imported from its stale cache (the cache records the source's mtime in seconds)."""
+    for folder in path:
+        for cache in list(Path(folder).rglob("__pycache__")):
+            shutil.rmtree(cache, ignore_errors=True)
     env_path = ":".join(map(str, path))
+    env = {"PYTHONPATH": ":".join([env_path, *sys.path]), "PATH": "/usr/bin:/bin"}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     out = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
         capture_output=True,
         text=True,
-        env={"PYTHONPATH": ":".join([env_path, *sys.path]), "PATH": "/usr/bin:/bin"},
+        env=env,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
