@@ -302,17 +302,18 @@ def _salt_now(salt):
     return salt() if callable(salt) else salt
 
 
-def _commit_input(store, payload, input_sha256, salt=None):
-    """Put what an event holds of its input rows into ``payload``; return the salt to
-    keep beside the chain (None where the store is of schema 2 or 3: unsalted).
+def _commit_input(payload, input_sha256, salt):
+    """Put what an event holds of its input rows into ``payload``; return the salt text
+    to keep beside the chain (None where :func:`start_salt` drew none: a store of schema
+    2 or 3, unsalted).
 
-    A commitment under a fresh salt (``salt``: :func:`start_salt`'s, with the rows'
+    A commitment under the call's fresh salt (:func:`start_salt`'s, with the rows'
     digests): erasing the salt makes the event unfindable from the rows (see
     stores/_prediction_salts.py)."""
-    if salt is None and not store._salting():
+    if salt is None:
         payload["input_sha256"] = input_sha256
         return None
-    salt = new_salt() if salt is None else _salt_now(salt)
+    salt = _salt_now(salt)
     salt_payload(payload, input_sha256, salt)
     return salt
 
@@ -353,7 +354,7 @@ def log_call(estimator, method, X, outputs, input_sha256=None, salt=None):
     input_sha256 = input_sha256() if callable(input_sha256) else input_sha256
     if salt is None:
         salt = start_salt(store, X)
-    salt = _commit_input(store, payload, input_sha256, salt)
+    salt = _commit_input(payload, input_sha256, salt)
     replaced = _replaced_parts(estimator)
     if replaced:
         # The run no longer describes every part that answered (an unlearner corrected
@@ -470,7 +471,7 @@ def log_explanation(explainer, X, explanation, input_sha256=None, salt=None):
     run_id = None if lineage is None else lineage.run_id
     if salt is None:
         salt = start_salt(store, X)
-    salt = _commit_input(store, payload, input_sha256, salt)
+    salt = _commit_input(payload, input_sha256, salt)
     text, payload = payload_text(payload)
     return store._append_event_text("explanation", payload, text, run_id, salt)
 

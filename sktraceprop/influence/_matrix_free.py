@@ -38,6 +38,7 @@ from scipy import sparse
 
 from ..unlearning._newton_cg import HessianOperator
 from ..utils._sklearn_compat import num_samples
+from ._woodbury_scores import RowScores
 
 __all__ = ["MAX_ITER", "RTOL", "MatrixFreeInverse", "MatrixFreeScores"]
 
@@ -201,7 +202,7 @@ class MatrixFreeInverse:
         return self.apply(v)[0] if v.ndim == 1 else self.apply(v.T).T
 
 
-class MatrixFreeScores:
+class MatrixFreeScores(RowScores):
     """The test and training sides of the scores on the matrix-free route (the interface
     of :class:`~._woodbury_scores.WoodburyScores`).
 
@@ -210,17 +211,6 @@ class MatrixFreeScores:
     extra vectors' parts (an ``SGDClassifier``'s penalty share, balanced class sums):
     ``J_i v_s`` is the row's outputs at the parameters ``v_s``, one pass over the rows.
     """
-
-    def __init__(self, inverse, objective, y, row_weights, sample_weight, balance):
-        self.inverse, self.objective = inverse, objective
-        self.y, self.row_weights, self.sample_weight = y, row_weights, sample_weight
-        self.balance = balance
-        extras = []
-        if objective.penalty_per_sample:
-            extras.append(objective.penalty_per_sample * objective._penalty_vector(None))
-        if balance is not None:
-            extras.extend(balance.class_sums)
-        self.extras = np.asarray(extras, dtype=np.float64).reshape(-1, objective.n_params)
 
     def chunk_rows(self):
         return self.inverse.chunk_rows()
@@ -244,15 +234,7 @@ class MatrixFreeScores:
         k, d = obj.n_outputs, obj.n_features
         sol = side["sol"]
         q = sol.shape[0]
-        V = obj.output_gradients(
-            self.inverse.X[rows], self.y[rows], row_weights=self.row_weights[rows]
-        )
-        coefs = np.ones((V.shape[0], 1 if obj.penalty_per_sample else 0))
-        if self.balance is not None:
-            sw = None if self.sample_weight is None else self.sample_weight[rows]
-            ratio, class_coefs = self.balance.removal_parts(self.y[rows], sw)
-            V = V * ratio[:, None]
-            coefs = np.hstack([coefs, class_coefs])
+        V, coefs = self.removal_parts(rows)
         W = sol[:, : k * d].reshape(q * k, d)
         Jv = np.asarray(self.inverse.X[rows] @ W.T).reshape(-1, q, k)  # (b, q, k)
         if obj.fit_intercept:

@@ -23,7 +23,7 @@ import numpy as np
 from ..gradients._woodbury_kernel import bilinear, jacobian_dot, row_side
 from ..utils._sklearn_compat import num_samples
 
-__all__ = ["WORK_BYTES", "WoodburyScores", "work_rows"]
+__all__ = ["WORK_BYTES", "RowScores", "WoodburyScores", "work_rows"]
 
 #: Bytes of work arrays (about five ``m x b`` float64 arrays) a block of test rows may
 #: take on the Woodbury route; set this module attribute to trade memory for speed.
@@ -35,7 +35,42 @@ def work_rows(m):
     return max(1, int(WORK_BYTES // (5 * 8 * max(m, 1))))
 
 
-class WoodburyScores:
+class RowScores:
+    """What the exact routes' scores share: the training rows' removal gradients through
+    their outputs, and the extra vectors every row's gradient carries a part of (an
+    ``SGDClassifier``'s penalty share, balanced class sums). The routes differ in how a
+    test row's side is solved (:class:`WoodburyScores`,
+    :class:`~._matrix_free.MatrixFreeScores`).
+    """
+
+    def __init__(self, inverse, objective, y, row_weights, sample_weight, balance):
+        self.inverse, self.objective = inverse, objective
+        self.y, self.row_weights, self.sample_weight = y, row_weights, sample_weight
+        self.balance = balance
+        extras = []
+        if objective.penalty_per_sample:
+            extras.append(_penalty_share(objective))
+        if balance is not None:
+            extras.extend(balance.class_sums)
+        self.extras = np.asarray(extras, dtype=np.float64).reshape(-1, objective.n_params)
+
+    def removal_parts(self, rows):
+        """``(V, coefs)`` of the training rows ``rows``: their gradients with respect to
+        the outputs (scaled by the class balance's ratio), and each row's part of the
+        extra vectors."""
+        V = self.objective.output_gradients(
+            self.inverse.X[rows], self.y[rows], row_weights=self.row_weights[rows]
+        )
+        coefs = np.ones((V.shape[0], 1 if self.objective.penalty_per_sample else 0))
+        if self.balance is not None:
+            sw = None if self.sample_weight is None else self.sample_weight[rows]
+            ratio, class_coefs = self.balance.removal_parts(self.y[rows], sw)
+            V = V * ratio[:, None]
+            coefs = np.hstack([coefs, class_coefs])
+        return V, coefs
+
+
+class WoodburyScores(RowScores):
     """The test and training sides of the scores for an explainer on the Woodbury route.
 
     Parameters
@@ -49,15 +84,7 @@ class WoodburyScores:
     """
 
     def __init__(self, inverse, objective, y, row_weights, sample_weight, balance):
-        self.inverse, self.objective = inverse, objective
-        self.y, self.row_weights, self.sample_weight = y, row_weights, sample_weight
-        self.balance = balance
-        extras = []
-        if objective.penalty_per_sample:
-            extras.append(_penalty_share(objective))
-        if balance is not None:
-            extras.extend(balance.class_sums)
-        self.extras = np.asarray(extras, dtype=np.float64).reshape(-1, objective.n_params)
+        super().__init__(inverse, objective, y, row_weights, sample_weight, balance)
         self.solved_extras = inverse.apply(self.extras) if len(self.extras) else self.extras
 
     def chunk_rows(self):
@@ -78,17 +105,7 @@ class WoodburyScores:
     def scores(self, side, rows):
         """Scores of the test rows of ``side`` against the training rows ``rows`` (a
         slice): ``-a_s^T H^-1 g_i``, ``g_i`` row ``i``'s removal gradient."""
-        V = self.objective.output_gradients(
-            self.inverse.X[rows], self.y[rows], row_weights=self.row_weights[rows]
-        )
-        coefs = np.ones((V.shape[0], 0))
-        if self.objective.penalty_per_sample:
-            coefs = np.ones((V.shape[0], 1))
-        if self.balance is not None:
-            sw = None if self.sample_weight is None else self.sample_weight[rows]
-            ratio, class_coefs = self.balance.removal_parts(self.y[rows], sw)
-            V = V * ratio[:, None]
-            coefs = np.hstack([coefs, class_coefs])
+        V, coefs = self.removal_parts(rows)
         out = bilinear(self.inverse, side, rows, V)
         if coefs.shape[1]:
             out += side["extras"] @ coefs.T
