@@ -23,7 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from ._lineage._current import step_matches
 from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
-from ._row_digests import start_salt_text, warm_up
+from ._row_digests import NoRowRecord, start_salt_text, warm_up
 from ._row_hash import hash_rows, start_hash_rows
 from .stores._chain import blob_payload_text, payload_text
 from .stores._prediction_salts import new_salt, salt_payload
@@ -285,15 +285,20 @@ def start_salt(store, X):
     keyed digests of ``X``'s rows (:mod:`._row_digests`), taken now, before a step may
     modify ``X`` in place (a callable returning that text, hashed while the model
     predicts; or the salt alone where ``X`` has no per-row record); None where the
-    store does not salt (schema 2 or 3)."""
+    store does not salt (schema 2 or 3).
+
+    Only input without a per-row record (:class:`._row_digests.NoRowRecord`: not 1-D
+    or 2-D, or ragged) falls back to the salt alone (the call is found by its batch,
+    and find_predictions says so of it). Any other error is raised, here, before the
+    model answers: the call is then neither answered nor logged, rather than logged
+    without the row lookup its person is owed (as an error of ``hash_rows`` fails the
+    call)."""
     if not store._salting():
         return None
     salt = new_salt()
     try:
         return start_salt_text(X, salt)
-    except Exception:  # noqa: BLE001
-        # input of a form without a per-row record: the call is found by its batch
-        # only, and find_predictions says so of it (never a silent "not found")
+    except NoRowRecord:
         return salt
 
 

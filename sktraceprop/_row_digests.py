@@ -58,6 +58,7 @@ __all__ = [
     "prepare_rows",
     "row_digests",
     "salt_text",
+    "NoRowRecord",
     "start_salt_text",
 ]
 
@@ -237,6 +238,11 @@ def _array_column_words(values):
     return (*_text_words(values, missing if missing.any() else None), "text")
 
 
+class NoRowRecord(ValueError):
+    """The input has no per-row record (not 1-D or 2-D, or ragged): its rows have no
+    digests, and a call of it is found by its whole batch only."""
+
+
 def _key(salt, header):
     digest = hashlib.sha256(f"sktraceprop-rows-1\n{salt}\n{header}".encode()).digest()
     k0, k1 = np.frombuffer(digest[:16], _U8)
@@ -257,11 +263,14 @@ def _columns(X):
         csr.sum_duplicates()
         csr.sort_indices()
         return None, csr
-    values = np.asarray(X)
+    try:
+        values = np.asarray(X)
+    except ValueError as exc:  # ragged nested sequences: no rows of one width
+        raise NoRowRecord(f"row digests need rows of one width: {exc}") from exc
     if values.ndim == 1:
         values = values[:, None]
     if values.ndim != 2:
-        raise ValueError(f"row digests need 1-D or 2-D input, got shape {values.shape}")
+        raise NoRowRecord(f"row digests need 1-D or 2-D input, got shape {values.shape}")
     return [""] * values.shape[1], [(None, values[:, j]) for j in range(values.shape[1])]
 
 
