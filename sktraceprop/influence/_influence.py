@@ -505,8 +505,13 @@ class InfluenceExplainer(
         lineage, trained, held, seen = holds
         model = self.model_
         y = np.array(y, copy=True)  # kept: the caller's may change
+        # a model without a run: untraced X whose target (or weights) shows loaded rows
+        # warns, as a traced fit does (a traced one's fit checked them)
+        labels = (
+            {"y": y, "fit_params": {"sample_weight": sample_weight}} if lineage is None else {}
+        )
         input_ids = (
-            resolve_row_ids(X)
+            resolve_row_ids(X, **labels)
             if lineage is None or trained is not None
             else (lineage.input_row_ids if lineage.input_row_ids is not None else lineage.row_ids)
         )

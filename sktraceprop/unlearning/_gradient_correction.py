@@ -435,7 +435,15 @@ class GradientCorrectionUnlearner(
             check_supported(self.estimator)
             # a request that cannot be honoured is refused before anything is fitted or stored
             forget = None if self.forget is None else split_forget(self.forget)
-            ids = resolve_row_ids(X, sample_id)
+            # untraced X whose target (or weights) shows loaded rows warns, as a traced
+            # fit does; a traced estimator's own fit below checks them (warned once)
+            ids = (
+                resolve_row_ids(X, sample_id)
+                if hasattr(self.estimator, "_traced_fit")
+                else resolve_row_ids(
+                    X, sample_id, y=y, fit_params={"sample_weight": sample_weight}
+                )
+            )
             if forget is not None:
                 check_parents_here(self.forget, ids)
             # columns changed after loading (values moved between rows stay after a removal)

@@ -367,7 +367,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                 raise ValueError(
                     f"{type(self).__name__} requires y to be passed, but the target y is None"
                 )
-            row_ids = resolve_row_ids(X, sample_id)
+            # y too: untraced X whose labels show loaded rows warns, as a traced fit does
+            row_ids = resolve_row_ids(X, sample_id, y=y)
             check_ids_of_rows(X, row_ids, sample_id)  # a row's value is credited to its line
             given_rows = X  # (what tells which steps fitted outside the rows went through)
             if self.transformer is None:
