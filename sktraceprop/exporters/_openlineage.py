@@ -1,16 +1,18 @@
 """A run as an OpenLineage RunEvent: the fit as a job run, sources in, the model out.
 
 The event follows the OpenLineage 2-0-2 spec and these facets: ``schema`` and
-``version`` on every dataset, the custom ``sktraceprop_digest`` on every input dataset
-(which scheme made its digest, whether it names the data exactly, and what it names:
-the compliance report's ``digest_scheme`` and ``digest_note``), ``columnLineage`` on
-the model, ``jobType`` on the job,
-``processing_engine`` on the run, and three custom run facets, ``sktraceprop_fit`` (the
-estimator, its ops, and what the run could not say), ``sktraceprop_rowLineage`` (where
-the training rows are kept and how to check them) and ``sktraceprop_sourceTrust`` (per
-source, whether its values were compared with what was loaded, its columns changed
-after loading, its rows that repeat: the compliance report's figures). The custom
-facets' JSON Schemas ship in ``sktraceprop/exporters/schemas/``.
+``version`` on every dataset the run records (its rows' sources and the model; a source
+a column was attached from by position is named only, see :func:`to_openlineage`), the
+custom ``sktraceprop_digest`` on each of those input datasets (which scheme made its
+digest, whether it names the data exactly, and what it names: the compliance report's
+``digest_scheme`` and ``digest_note``), ``columnLineage`` on the model, ``jobType`` on
+the job, ``processing_engine`` on the run, and three custom run facets,
+``sktraceprop_fit`` (the estimator, its ops, and what the run could not say),
+``sktraceprop_rowLineage`` (where the training rows are kept and how to check them) and
+``sktraceprop_sourceTrust`` (per source, whether its values were compared with what was
+loaded, its columns changed after loading, its rows that repeat: the compliance
+report's figures). The custom facets' JSON Schemas ship in
+``sktraceprop/exporters/schemas/``.
 """
 
 import dataclasses
@@ -18,7 +20,7 @@ import hashlib
 import json
 import uuid
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -29,7 +31,7 @@ from .._lineage._op_rows import training_rows
 from .._lineage._run import Lineage
 from ..exceptions import LineageError, UnknownRunError
 from ..utils._exact_ints import exact_view
-from ._feature_columns import feature_inputs
+from ._column_lineage import attached_inputs, column_lineage, dataset_name
 from ._source_trust import openlineage_sources
 
 __all__ = ["to_openlineage"]
@@ -56,24 +58,6 @@ FACET_SCHEMAS = {
     "sktraceprop_digest": f"{_CUSTOM}:DigestDatasetFacet.json#/$defs/DigestDatasetFacet",
 }
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
-
-
-def dataset_name(source, namespace):
-    """OpenLineage ``(namespace, name)`` of a source.
-
-    Files follow OpenLineage's naming for file systems (namespace ``file``, the path as
-    name); a URI with a host (``s3://bucket/key``) gives ``scheme://host`` and the path;
-    frames and arrays without such a URI are named by their ``source_id`` in
-    ``namespace``.
-    """
-    parts = urlsplit(source.uri)
-    if parts.scheme == "file":
-        host = parts.netloc
-        return ("file" if host in ("", "localhost") else f"file://{host}"), unquote(parts.path)
-    if parts.scheme and parts.netloc:
-        name = unquote(parts.path).lstrip("/")
-        return f"{parts.scheme}://{parts.netloc}", name or source.source_id
-    return namespace, source.source_id
 
 
 def _digest(source):
@@ -184,51 +168,6 @@ def _store_pointer(run, store, store_uri):
     return {"kind": type(store).__name__, "uri": store_uri}
 
 
-def _transformation(run, via):
-    kinds = [run.sources[c] for c in sorted(via)]
-    through = ", ".join(f"{s.kind} {s.source_id!r}" for s in kinds)
-    aggregated = any(s.kind == "aggregate" for s in kinds)
-    return {
-        "type": "DIRECT",
-        # TRANSFORMATION, not IDENTITY: the run does not record whether a step kept the
-        # values unchanged.
-        "subtype": "AGGREGATION" if aggregated else "TRANSFORMATION",
-        "description": f"through {through} and the fitted steps"
-        if through
-        else "through the fitted steps",
-    }
-
-
-def _column_lineage(run, paths):
-    fields, unknown, unresolved, target = {}, [], {}, []
-    for feature, found in feature_inputs(run).items():
-        if found is None:
-            unknown.append(feature)
-            continue
-        if found.target:
-            target.append(feature)
-        if found.unresolved:
-            unresolved[feature] = list(found.unresolved)
-            if not found.leaves:
-                continue  # nothing it depends on can be named; listed as unresolved
-        merged = {}
-        for (code, column), via in found.leaves.items():
-            for namespace, name in paths[code]:  # every path its bytes were read from
-                merged.setdefault((namespace, name, column), set()).update(via)
-        fields[feature] = {
-            "inputFields": [
-                {
-                    "namespace": namespace,
-                    "name": name,
-                    "field": column,
-                    "transformations": [_transformation(run, via)],
-                }
-                for (namespace, name, column), via in sorted(merged.items())
-            ]
-        }
-    return fields, unknown, unresolved, target
-
-
 def _schema_fields(columns, dtypes=None):
     out = []
     for k, column in enumerate(columns):
@@ -284,11 +223,18 @@ def to_openlineage(
     ``datasetVersion`` is ``"<scheme>:<digest>"``); the fitted model is the
     output dataset (``schema``: the features the final estimator saw; ``version``: the
     model fingerprint; ``columnLineage``: each feature -> the source columns it derives
-    from, through merges and aggregates). Three custom run facets carry the rest:
-    ``sktraceprop_fit`` (estimator, parameters, ops with fingerprints and the scheme
-    that made them as the run records it, or null where it does not, notes, and the
-    features whose lineage is unknown or partly unresolved, and those computed from the
-    target, which ``columnLineage`` cannot express) and ``sktraceprop_rowLineage`` (the
+    from, through merges and aggregates, and a column attached by position from
+    another loaded source (``a["x"] = B["v"].values``, identified by its values:
+    :attr:`~sktraceprop.Lineage.attached_columns`) -> B's column, its transformation's
+    description saying how it was identified, and every candidate listed where its
+    values match several; B, not a source of the rows, is an input dataset too, without
+    ``schema`` or ``version``, which the run does not record of it). Three custom run
+    facets carry the rest: ``sktraceprop_fit`` (estimator, parameters, ops with
+    fingerprints and the scheme that made them as the run records it, or null where it
+    does not, notes, the features whose lineage is unknown or partly unresolved, with
+    why each column is unresolved (``unresolvedReasons``), the attached columns'
+    records (``attachedColumns``), and the features computed from the target, which
+    ``columnLineage`` cannot express) and ``sktraceprop_rowLineage`` (the
     store holding the training row ids, their count and SHA-256, and the source codes
     packed into them), and ``sktraceprop_sourceTrust`` (per source, the compliance
     report's ``changes_after_loading``, its columns' ``changed_after_loading`` marks
@@ -402,7 +348,12 @@ def to_openlineage(
                     },
                 }
             )
-    fields, unknown, unresolved, target = _column_lineage(run, paths)
+    fields, unknown, unresolved, reasons, target = column_lineage(run, paths, namespace)
+    read = {(i["namespace"], i["name"]) for i in inputs}
+    for dataset in attached_inputs(run, namespace):
+        if dataset not in read:  # (no schema or version: the run records neither)
+            read.add(dataset)
+            inputs.append({"namespace": dataset[0], "name": dataset[1], "facets": {}})
     model = {
         "namespace": namespace,
         "name": model_name,
@@ -472,6 +423,8 @@ def to_openlineage(
         notes=list(run.notes),
         unknownFeatureLineage=unknown,
         unresolvedColumns=unresolved,
+        unresolvedReasons=reasons,
+        attachedColumns=exact_view(run.attached_columns),
         targetFeatures=target,
         purpose=run.purpose,
         selection=None if run.selection is None else exact_view(run.selection),
