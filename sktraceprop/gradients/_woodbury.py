@@ -37,6 +37,8 @@ import numpy as np
 from scipy import linalg, sparse
 from scipy.special import softmax
 
+from ._symmetric_operator import SymmetricOperator
+
 __all__ = ["WoodburyInverse", "curvature_roots", "woodbury_applies"]
 
 
@@ -91,7 +93,7 @@ def _gram(X):
     return X @ X.T
 
 
-class WoodburyInverse:
+class WoodburyInverse(SymmetricOperator):
     """``H^-1`` of a linear model's objective as an operator (see module docstring).
 
     ``V @ inverse`` (rows of ``V``) and ``inverse @ v`` (a vector or columns) apply it;
@@ -123,9 +125,6 @@ class WoodburyInverse:
         A lower bound on the smallest and an upper bound on the largest eigenvalue of
         the damped ``H``.
     """
-
-    # numpy defers ``ndarray @ self`` to :meth:`__rmatmul__`
-    __array_ufunc__ = None
 
     def __init__(
         self,
@@ -228,18 +227,6 @@ class WoodburyInverse:
 
     def _null_eigenvalue(self):
         return self.k * (self.damping_ + self.lift)
-
-    def __rmatmul__(self, V):
-        V = np.asarray(V, dtype=np.float64)
-        return self.apply(V)[0] if V.ndim == 1 else self.apply(V)
-
-    def __matmul__(self, v):
-        v = np.asarray(v, dtype=np.float64)
-        return self.apply(v)[0] if v.ndim == 1 else self.apply(v.T).T
-
-    @property
-    def shape(self):
-        return (self.n_params, self.n_params)
 
     def output_blocks(self, rows):
         """``J_i H^-1 J_i^T`` of the training rows ``rows`` (a slice), shape (b, k, k).

@@ -10,11 +10,11 @@ preconditioned conjugate gradients on Hessian-vector products
 
     H v = A^T (S (A v)) + \\Lambda v
 
-(:class:`~sktraceprop.unlearning._newton_cg.HessianOperator`, the unlearner's matrix-free
-Newton steps: two passes over the non-zeros of ``X`` per product, sparse kept sparse),
-for a block of right-hand sides at once (independent CG per column, one sparse product
-for the block). An explained row costs one solve (:class:`MatrixFreeScores`), then one
-pass over the training rows for its scores.
+(:class:`~sktraceprop.gradients._hessian_operator.HessianOperator`, shared with the
+unlearner's matrix-free Newton steps: two passes over the non-zeros of ``X`` per
+product, sparse kept sparse), for a block of right-hand sides at once (independent CG
+per column, one sparse product for the block). An explained row costs one solve
+(:class:`MatrixFreeScores`), then one pass over the training rows for its scores.
 
 Exact to a stated tolerance: each solve stops when its residual ``r = H v - a`` has
 ``||r|| <= RTOL ||a||`` (:data:`RTOL`, ``1e-10``); a score ``-v^T g_i`` is then off by
@@ -33,14 +33,17 @@ dense route drops; the iterates are kept orthogonal to it (the operator projects
 the solves are the dense route's pseudo-inverse there.
 """
 
+from collections import deque
+
 import numpy as np
 from scipy import sparse
 
-from ..unlearning._newton_cg import HessianOperator
+from ..gradients._hessian_operator import HessianOperator
+from ..gradients._symmetric_operator import SymmetricOperator
 from ..utils._sklearn_compat import num_samples
 from ._woodbury_scores import RowScores
 
-__all__ = ["MAX_ITER", "RTOL", "MatrixFreeInverse", "MatrixFreeScores"]
+__all__ = ["KEEP_SOLVES", "MAX_ITER", "RTOL", "MatrixFreeInverse", "MatrixFreeScores"]
 
 #: Relative residual ``||H v - a|| / ||a||`` at which a solve stops.
 RTOL = 1e-10
@@ -52,8 +55,12 @@ MAX_ITER = 5000
 #: sides may take; set this module attribute to trade memory for speed.
 WORK_BYTES = 256 << 20
 
+#: Blocks whose iteration counts an inverse keeps (the most recent): an explainer
+#: asked many times solves without end, and its log must not grow with it.
+KEEP_SOLVES = 64
 
-class MatrixFreeInverse:
+
+class MatrixFreeInverse(SymmetricOperator):
     """``H^-1`` of a linear model's objective applied by conjugate gradients.
 
     ``V @ inverse`` (rows of ``V``) and ``inverse @ v`` apply it; nothing of size
@@ -74,11 +81,13 @@ class MatrixFreeInverse:
     damping_ : float
     n_null : int
         1 for softmax outputs with intercepts (their null vector), else 0.
-    n_iter : list of int
-        Iterations of each block solved so far (the most of its columns).
+    n_iter : deque of int
+        Iterations of each of the last :data:`KEEP_SOLVES` blocks solved (the most of
+        its columns), oldest first.
+    n_blocks, total_iter, most_iter : int
+        Of every block solved so far: how many, their iterations in all, and the most
+        iterations one took.
     """
-
-    __array_ufunc__ = None
 
     def __init__(self, objective, X, y, sample_weight, damping):
         self.X = X.tocsr() if sparse.issparse(X) else np.asarray(X, dtype=np.float64)
@@ -99,11 +108,8 @@ class MatrixFreeInverse:
         self.op = op
         # an intercept no row curves (every probability saturated) has no scale
         self.inv_diag = 1.0 / np.where(diag > 0, diag, 1.0)
-        self.n_iter = []
-
-    @property
-    def shape(self):
-        return (self.n_params, self.n_params)
+        self.n_iter = deque(maxlen=KEEP_SOLVES)
+        self.n_blocks = self.total_iter = self.most_iter = 0
 
     def chunk_rows(self):
         """Right-hand sides a block of work arrays may hold (at least one)."""
@@ -191,15 +197,10 @@ class MatrixFreeInverse:
             active &= np.linalg.norm(R, axis=1) > target
             it += 1
         self.n_iter.append(it)
+        self.n_blocks += 1
+        self.total_iter += it
+        self.most_iter = max(self.most_iter, it)
         return S
-
-    def __rmatmul__(self, V):
-        V = np.asarray(V, dtype=np.float64)
-        return self.apply(V)[0] if V.ndim == 1 else self.apply(V)
-
-    def __matmul__(self, v):
-        v = np.asarray(v, dtype=np.float64)
-        return self.apply(v)[0] if v.ndim == 1 else self.apply(v.T).T
 
 
 class MatrixFreeScores(RowScores):

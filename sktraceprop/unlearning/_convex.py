@@ -61,10 +61,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_array
 
 from ..exceptions import UnlearningError
+from ..gradients._hessian_operator import prepare_rows
 from ..utils._stack import user_stacklevel
 from ._method import Removal, RemovalMethod
 from ._min_norm import least_norm
-from ._newton_cg import cg_solver, matrix_free_why_not, prepare_rows
+from ._newton_cg import cg_solver, matrix_free_why_not
 from ._solver_state import refresh_solver_state
 
 __all__ = [

@@ -153,7 +153,7 @@ _LOSSES = {
 @pytest.mark.parametrize("damping", [0.0, 0.3])
 def test_hessian_vector_products_are_the_dense_hessians(name, fit_intercept, damping):
     # truth: the dense p x p Hessian the route below the limit builds, row by row
-    from sktraceprop.unlearning._newton_cg import HessianOperator
+    from sktraceprop.gradients._hessian_operator import HessianOperator
 
     model, n_classes = _LOSSES[name]
     X, y, sw = _data(30, 12, max(n_classes, 2), seed=7)
