@@ -38,6 +38,22 @@ non-negative row weights, and (Woodbury, checked once built) eigenvalue bounds p
 that the dense route would drop no eigenvalue but the softmax intercepts' exact null
 vector. Where the proof fails, ``"auto"`` falls back to the dense route and says why in
 ``hessian_route_``; a matrix-free solve that does not converge raises.
+
+Why the route is chosen at fit and not at each ``explain`` by the rows it is asked (looked
+at, and not done): the decision would be cheap (the estimates above are kept in
+``hessian_route_``), but only one switch could ever pay, and not cheaply. After a
+Woodbury or dense fit no other route is cheaper per row (``2 m^2`` or ``2 p^2`` flops
+against a CG solve of ``CG_ITERATIONS`` passes over the rows). After a matrix-free fit,
+a call of many rows would be cheaper on the Woodbury route only by building its inverse
+in that call: the ``m x m`` factorisation and the ``8 (n^2 + 3 m^2)`` bytes the fit was
+spared (at 20,000 x 100,000 TF-IDF, where "auto" takes the matrix-free route, the
+Woodbury fit exceeded an 8 GiB limit: ``benchmarks/README.md``, "Exact influence on
+large sparse text"), paid again by every such call, or kept as state built outside
+``fit``, which removals (whose erasure must reach it) and concurrent ``explain`` calls
+would have to track. The same rows explained in a small and a large call would also
+get scores from two routes (equal to the solves' tolerance, not bit for bit). A user
+expecting many more than :data:`EXPLAINED_ROWS` rows passes ``solver="woodbury"``,
+whose fit the estimate then need not guess.
 """
 
 import numpy as np

@@ -191,7 +191,12 @@ class InfluenceExplainer(
         must prove the dense route would drop no eigenvalue (else a ``ValueError``);
         "auto" takes the allowed route whose estimated flops for the fit and 200
         explained rows are fewest (see ``sktraceprop/influence/_hessian_route.py``).
-        ``hessian_route_`` says which was taken and why.
+        ``hessian_route_`` says which was taken and why. The route is chosen at fit,
+        not per :meth:`explain` call by the rows asked (that module says why: after a
+        matrix-free fit, the Woodbury route for one large call would build, in that
+        call, the ``m x m`` factorisation the fit avoided); expecting many more than 200
+        explained rows, pass ``solver="woodbury"`` where its memory fits. Every
+        explanation of a fit is made by the route its ``hessian_route_`` names.
 
     Attributes
     ----------
