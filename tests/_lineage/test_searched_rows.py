@@ -13,6 +13,7 @@ import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -121,13 +122,16 @@ def test_grid_search_folds_reuse_the_search_and_name_their_own_rows(
     assert len(searches) == len(splits) + 1
 
 
-def test_cross_val_score_folds_reuse_the_search(tmp_path, searches):
+@pytest.mark.parametrize("frame", [False, True], ids=["array", "frame"])
+def test_cross_val_score_folds_reuse_the_search(tmp_path, searches, frame):
+    """A plain frame of the values (no ids in its index) as an array."""
     path, fitted, X, y = _load(tmp_path)
     model = stp.make_traced_pipeline(LogisticRegression(max_iter=200))
     splits = list(KFold(4).split(X))
+    data = pd.DataFrame(X, columns=["p", "q", "r", "s"]) if frame else X
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cross_val_score(model, X, y, cv=splits)
+        cross_val_score(model, data, y, cv=splits)
     messages = _messages(caught)
     assert len(searches) == 2 and len(messages) == len(splits)
     for (train, _), message in zip(splits, messages):
