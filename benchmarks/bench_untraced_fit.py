@@ -265,9 +265,9 @@ repeats of RidgeClassifier alone and in `stp.make_traced_pipeline` (the traced f
 includes the whole traced fit: ids, run, statistics). GridSearchCV: cv=5 over 20 values
 of alpha (101 fits), one run each, nothing remembered of earlier arrays before each
 traced run; "every fold searched": the same code with the reuse of searched rows turned
-off (each fold's rows, and X at the refit, searched: the code before it); in brackets
-the scaled searches made. 0 files loaded: the data read with pandas (nothing to compare
-with).\
+off (each fold's rows, and X at the refit, searched: the code before it, plus the
+rows' digests, which it still makes); in brackets the scaled searches made. 0 files
+loaded: the data read with pandas (nothing to compare with).\
 """
 
 
