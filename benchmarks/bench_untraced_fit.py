@@ -17,12 +17,14 @@ scaler outside the pipeline), and an unrelated random array of the same shape, w
 files loaded. Every (case, files) pair runs in a fresh process. Figures: the first
 traced fit on the array, a repeated fit on the same array, plain fits (median of
 ``--repeats``), the check alone (``resolve_row_ids``), and a GridSearchCV (cv=5, 20
-values of alpha) plain and traced, wall time of one run each.
+values of alpha) plain, traced, and traced with the reuse of searched arrays' rows
+turned off (every fold searched, as before it), wall time of one run each.
 
 Run: flock -x /tmp/stp-cpu.lock python benchmarks/bench_untraced_fit.py [--repeats 3]
 """
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -119,10 +121,32 @@ def _measure(A, y, rng, repeats, grid_search=True):
     row["plain_fit_s"] = float(np.median(plain))
     row["traced_fit_s"] = float(np.median(traced))
     row["grid_plain_s"] = _seconds(lambda: GridSearchCV(model, grid, cv=5).fit(A, y))
-    row["grid_traced_s"] = _seconds(
-        lambda: GridSearchCV(traced_model, traced_grid, cv=5).fit(A, y)
-    )
+    for reuse in (False, True):  # (before: every fold's rows searched; after: reused)
+        with _searches(reuse) as made:
+            took = _seconds(lambda: GridSearchCV(traced_model, traced_grid, cv=5).fit(A, y))
+        name = "grid_traced_s" if reuse else "grid_traced_no_reuse_s"
+        row[name] = took
+        row[name[: -len("_s")] + "_searches"] = len(made)
     return row
+
+
+@contextlib.contextmanager
+def _searches(reuse):
+    """Nothing remembered of earlier arrays; the scaled searches made (a list), with
+    the reuse of searched arrays' rows (:mod:`sktraceprop._lineage._searched_rows`) on
+    or off."""
+    from sktraceprop._lineage import _scaled, _searched_rows, _untraced
+
+    _untraced._FOUND.clear()
+    _searched_rows._drop_all()
+    made, real, answer = [], _scaled.find_scaled, _searched_rows.answer
+    _scaled.find_scaled = lambda *a: made.append(1) or real(*a)
+    if not reuse:
+        _searched_rows.answer = lambda *a: None
+    try:
+        yield made
+    finally:
+        _scaled.find_scaled, _searched_rows.answer = real, answer
 
 
 def run_one(case, files, repeats, grid_search=True):
@@ -200,14 +224,18 @@ def main(argv=None):
                         f"{r['check_first_s'] * 1e3:.1f}", f"{r['check_repeat_s'] * 1e3:.1f}",
                         f"{r['check_subset_s'] * 1e3:.1f}",
                         f"{r['plain_fit_s']:.3f}", f"{r['traced_fit_s']:.3f}",
-                        f"{r['grid_plain_s']:.2f}", f"{r['grid_traced_s']:.2f}",
+                        f"{r['grid_plain_s']:.2f}",
+                        f"{r['grid_traced_no_reuse_s']:.2f} "
+                        f"({r['grid_traced_no_reuse_searches']})",
+                        f"{r['grid_traced_s']:.2f} ({r['grid_traced_searches']})",
                     ]
                 )  # fmt: skip
                 print(" | ".join(map(str, rows[-1])), flush=True)
     headers = [
         "case", "shape", "files loaded", "array", "check ms", "same array again ms",
-        "80% row subset ms", "plain fit s", "traced fit s", "GridSearchCV plain s",
-        "GridSearchCV traced s",
+        "80% of its rows ms", "plain fit s", "traced fit s", "GridSearchCV plain s",
+        "GridSearchCV traced, every fold searched s (searches)",
+        "GridSearchCV traced s (searches)",
     ]  # fmt: skip
     text = (
         "## Arrays without row ids fitted while traced files are loaded "
@@ -228,13 +256,18 @@ A traced fit on an array without row ids, while traced files are loaded, checks 
 the array holds loaded rows' values as loaded, or scaled (`sktraceprop/_lineage/_scaled.py`),
 or whether y holds a loaded column (`_loaded_labels.py`), to warn instead of recording
 an anonymous source silently. "check ms": that check alone (`resolve_row_ids`) on the
-array, first time; "same array again": the array given again (the check's result is
-kept per array content, as GridSearchCV gives each fold's rows once per candidate);
-"80% row subset": a fresh subset of its rows, shuffled. "plain/traced fit s": median of
-the repeats of RidgeClassifier alone and in
-`stp.make_traced_pipeline` (the traced figure includes the whole traced fit: ids,
-run, statistics). GridSearchCV: cv=5 over 20 values of alpha (101 fits), one run each.
-0 files loaded: the data read with pandas (nothing to compare with).\
+array, first time (with numba's loading of the search's kernels where it searches);
+"same array again": the array given again (the check's result is kept per array
+content, as GridSearchCV gives each fold's rows once per candidate); "80% of its rows":
+a fresh subset of its rows, shuffled (an array all of whose rows are rows of arrays
+searched reuses their answer: `_searched_rows.py`). "plain/traced fit s": median of the
+repeats of RidgeClassifier alone and in `stp.make_traced_pipeline` (the traced figure
+includes the whole traced fit: ids, run, statistics). GridSearchCV: cv=5 over 20 values
+of alpha (101 fits), one run each, nothing remembered of earlier arrays before each
+traced run; "every fold searched": the same code with the reuse of searched rows turned
+off (each fold's rows, and X at the refit, searched: the code before it, plus the
+rows' digests, which it still makes); in brackets the scaled searches made. 0 files
+loaded: the data read with pandas (nothing to compare with).\
 """
 
 

@@ -225,6 +225,11 @@ def _candidates():
     return out
 
 
+def any_candidates():
+    """Whether any loaded column could be found scaled (:func:`find_scaled` searches)."""
+    return bool(_candidates())
+
+
 def _read_candidates(loads):
     from ._source import REGISTRY
 

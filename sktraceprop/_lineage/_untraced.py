@@ -10,7 +10,10 @@ rows, once per candidate). What the search found is kept per content (the SHA-25
 names the anonymous source, computed anyway) and per state of the loads kept
 (:attr:`._witness.WITNESSES.version`): the same data again is answered without a search,
 with the same warning. Nothing of the loaded values is kept (the warnings' text: row
-positions and lines), and it is dropped when witness rows are forgotten.
+positions and lines), and it is dropped when witness rows are forgotten. A new array
+all of whose rows are rows of arrays searched before (a fold, ``X[train]``) is given
+the columns their searches found (:mod:`._searched_rows`), and only the cheap check
+for a row holding loaded values runs on its own rows.
 
 Where neither finds anything, ``y`` (or sample weights, groups) may still show where
 the rows came from (:mod:`._loaded_labels`): X transformed outside the pipeline by a
@@ -102,13 +105,13 @@ def _search(X):
 def _search_scaled(X):
     from ._capture import describe_id
     from ._content import loaded_row_in
-    from ._scaled import describe, find_scaled, numeric_matrix, precision, scaler_guess, unscaled
+    from ._scaled import describe, numeric_matrix, precision, scaler_guess, unscaled
 
     matrix = numeric_matrix(X)
     if matrix is None:
         return []
     with np.errstate(over="ignore", invalid="ignore"):
-        scaled = find_scaled(matrix, precision(X))
+        scaled = _scaled_columns(matrix, precision(X))
         found = loaded_row_in(unscaled(matrix, scaled, precision(X))) if scaled else None
     if found is None:
         return []
@@ -128,6 +131,22 @@ def _search_scaled(X):
         "sample_id=sktraceprop.row_ids(df) in the order of X's rows. The run records X "
         "as an anonymous source."
     ]
+
+
+def _scaled_columns(matrix, eps):
+    """:func:`._scaled.find_scaled` of ``matrix``, or the answer of the arrays searched
+    before whose rows it holds (:mod:`._searched_rows`: a fold of ``GridSearchCV``)."""
+    from . import _scaled, _searched_rows
+
+    if not _scaled.any_candidates():
+        return []
+    version = WITNESSES.version
+    digests = _searched_rows.row_digests(matrix)
+    scaled = _searched_rows.answer(digests, matrix.shape[1], eps, version)
+    if scaled is None:
+        scaled = _scaled.find_scaled(matrix, eps)
+        _searched_rows.remember(digests, matrix.shape[1], eps, version, scaled)
+    return scaled
 
 
 def warn_if_loaded_labels(X, y, params):
