@@ -29,8 +29,8 @@ from ._array import (
     _writable,
 )
 from ._elide import ENABLED as _ELIDE
-from ._elide import LAST as _LAST
 from ._elide import MIN_BYTES as _MIN_ELIDE
+from ._elide import RECENT as _RECENT
 from ._elide import note, temporary
 from ._graph import _MODE, NOT_RECORDED, operand, record
 from ._index import written_rows
@@ -57,9 +57,7 @@ def _operator(ufunc, name):
         if not _WRITES:
             if tl is TracedArray:
                 if tr is float or tr is int:
-                    if left.ndim and (
-                        left.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(left)
-                    ):
+                    if left.ndim and (left.nbytes < _MIN_ELIDE or id(left) not in _RECENT):
                         out = ufunc(_plain(left), right)
                         if out.nbytes < _MIN_ELIDE or not _ELIDE:
                             return _scalar_result(left, out, name, (_ARG, right))
@@ -67,19 +65,15 @@ def _operator(ufunc, name):
                         note(r, reflected)
                         return r
                 elif tr is TracedArray:
-                    if (
-                        left.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(left)
-                    ) and (
-                        right.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(right)
+                    if (left.nbytes < _MIN_ELIDE or id(left) not in _RECENT) and (
+                        right.nbytes < _MIN_ELIDE or id(right) not in _RECENT
                     ):
                         r = _pair_result(left, right, ufunc, name)
                         if _ELIDE and type(r) is TracedArray and r.nbytes >= _MIN_ELIDE:
                             note(r, reflected)
                         return r
             elif tr is TracedArray and (tl is float or tl is int):
-                if right.ndim and (
-                    right.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(right)
-                ):
+                if right.ndim and (right.nbytes < _MIN_ELIDE or id(right) not in _RECENT):
                     out = ufunc(left, _plain(right))
                     if out.nbytes < _MIN_ELIDE or not _ELIDE:
                         return _scalar_result(right, out, name, (left, _ARG))
