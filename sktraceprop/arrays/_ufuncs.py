@@ -16,7 +16,6 @@ from ._array import (
     UNMODELLED,
     TracedArray,
     _nd,
-    _node_of,
     _plain,
     _record,
     _rows_of,
@@ -447,8 +446,18 @@ class Operators:
                 mode = _MODE.get()
                 if mode == "none":
                     return _wrap(out, NOT_RECORDED, None)
-                node = _record("matmul", (_node_of(self),), (_ARG, operand(other)), mode)
-                return _wrap(out, _rows_of(self), node)
+                # inline (once per operation): the node names its map; what operand()
+                # keeps of a 2-D ndarray
+                try:
+                    rm, parent = self._stp_rows, self._stp_node
+                except AttributeError:
+                    rm, parent = UNMODELLED, None
+                if _WRITES:
+                    rm = _rows_of(self)
+                args = (_ARG, ("<array>", other.shape, other.dtype))
+                if mode == "op":
+                    return _wrap(out, rm, ("matmul", (parent,), args, "numpy", rm))
+                return _wrap(out, rm, _record("matmul", (parent,), args, mode))
         return _ufunc_call(np.matmul, "__call__", (self, other), {})
 
     def __rmatmul__(self, other):
