@@ -191,12 +191,19 @@ def test_a_temporary_is_reused_when_its_right_operand_runs_operators_of_its_own(
     np.testing.assert_array_equal(np.asarray(z), base * 2 + base)
 
 
-def test_an_object_reusing_a_noted_id_is_not_taken_for_the_noted_temporary():
+def test_the_note_of_recent_results_keeps_none_of_them_alive():
+    import gc
+    import weakref
+
     base = np.random.default_rng(4).random((_N, _COLS))
     t = stp.array(base, source_id="elide_ids")
     y = t * 2  # noted: our operator returned it to this frame
-    key = id(y)
+    key, alive = id(y), weakref.ref(y)
+    assert _elide.RECENT[key][0]() is y
     del y
-    # an entry whose object is gone says nothing about an object now at the same address
+    gc.collect()
+    # freed (the note holds a weak reference), and its entry can name no object now at
+    # the same address
+    assert alive() is None
     entry = _elide.RECENT.get(key)
     assert entry is None or entry[0]() is None
