@@ -156,7 +156,10 @@ def _consumes(code, here, produced_at, reflected):
         step = listing[k]
         if step.opname not in _BETWEEN:
             return 0
-        effect = dis.stack_effect(step.opcode, step.arg)
+        try:
+            effect = dis.stack_effect(step.opcode, step.arg)
+        except ValueError:  # an argument this interpreter's table does not take
+            return 0
         pops = 1 if step.opname in _ATTRIBUTES else max(0, 1 - effect)
         if pops >= depth:
             return 0  # it would take the temporary off the stack
