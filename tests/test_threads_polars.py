@@ -1,6 +1,6 @@
 """polars frames registered and fitted on in threads, and traced arrays' temporaries
-reused in threads (the reuse reads a process-wide note of the last result,
-``sktraceprop.arrays._elide.LAST``).
+reused in threads (the reuse reads a process-wide note of recent results,
+``sktraceprop.arrays._elide.RECENT``).
 
 The truth is each thread's own frame (its content digest computed alone, its cells by
 position) and the plain NumPy result. ``sys.setswitchinterval(1e-6)`` makes a race

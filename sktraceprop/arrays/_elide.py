@@ -10,10 +10,16 @@ only where it is certain:
 
 - the operand is the result of *our* operator, made by a ``BINARY_OP`` instruction of
   the calling frame at offset ``k1``;
-- the frame is now at the ``BINARY_OP`` right after it, with exactly one plain load
-  between (the other operand; none when the temporary is the right operand), and no
-  jump into either instruction: so the operand is the value ``k1`` pushed, still on the
-  stack, never stored;
+- the frame is now at a later ``BINARY_OP`` ``k2`` whose left operand, by the stack
+  effects of the straight-line instructions between (loads, attribute reads, calls,
+  arithmetic: those whose pops are known; nothing else, and no jump into any of them),
+  is the value ``k1`` pushed: so it is that value, still on the stack, never stored, while
+  the right operand was computed above it (``(x - x.mean()) / x.std()``; a call there
+  may run operators of its own), and is then, as NumPy asks, a scalar or an array of
+  the temporary's shape. A temporary right operand must have been made by the
+  instruction just before;
+- the operand is the very object our operator returned there (a weak reference, so an
+  object that merely reuses a freed one's ``id`` is never taken for it);
 - its reference count is that of a value held only by the stack and the call (measured
   once by a probe, for this interpreter), its buffer is its own and not shared;
 - NumPy would give the result the operand's shape and dtype.
@@ -24,6 +30,7 @@ unreliable); elsewhere temporaries are simply not reused.
 
 import dis
 import sys
+from weakref import ref as _ref
 
 import numpy as np
 
@@ -32,9 +39,13 @@ MIN_BYTES = 256 * 1024
 
 _LOADS = {"LOAD_CONST", "LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF"}
 _BINARY_OP = dis.opmap.get("BINARY_OP")
-#: What our operator last returned to the interpreter (see :func:`note`); an operand
-#: that is not that result cannot be a temporary to reuse.
-LAST = [None]
+#: What our operator recently returned to the interpreter (see :func:`note`):
+#: ``{id(result): (weak reference, id(frame), code, offset)}``, emptied when it holds
+#: :data:`_CAPACITY` (several, because the right operand of ``t1 / f(x)`` may run
+#: operators of its own before ``t1`` is consumed); an operand not noted here cannot
+#: be a temporary to reuse.
+RECENT = {}
+_CAPACITY = 32
 #: How many temporaries were reused (read by the tests).
 REUSED = [0]
 _layout = {}
@@ -88,13 +99,17 @@ def _instructions(code):
 def note(result, reflected):
     """Remember that ``result`` is being returned to the interpreter by our operator."""
     frame = sys._getframe(3 if reflected else 2)
-    LAST[0] = (id(result), id(frame), frame.f_code, frame.f_lasti)
+    if len(RECENT) >= _CAPACITY:
+        RECENT.clear()  # (not popping the oldest: iterating races with other threads)
+    RECENT[id(result)] = (_ref(result), id(frame), frame.f_code, frame.f_lasti)
 
 
 def _follows(frame, produced_at, reflected):
-    """True when the frame's current BINARY_OP consumes what ``produced_at`` pushed;
-    remembered per code object and offsets (bytecode does not change, and reading it
-    back from a code object costs more than the rest of the proof)."""
+    """Whether the frame's current BINARY_OP consumes what ``produced_at`` pushed: 0
+    (no), ``_NEXT`` (with one plain load between, or none) or ``_ABOVE`` (a right
+    operand computed between); remembered per code object and offsets (bytecode does
+    not change, and reading it back from a code object costs more than the rest of the
+    proof)."""
     code, here = frame.f_code, frame.f_lasti
     key = (code, here, produced_at, reflected)
     found = _FOLLOWS.get(key)
@@ -107,22 +122,49 @@ def _follows(frame, produced_at, reflected):
 
 
 _FOLLOWS = {}
+_NEXT, _ABOVE = 1, 2
+
+
+#: Instructions that may compute the right operand between ``k1`` and ``k2``: their
+#: pops are ``1 - stack effect`` at most (one result pushed, or none), except the
+#: attribute reads, which pop their object and may push two.
+_BETWEEN = {
+    "LOAD_CONST", "LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_FAST_CHECK",
+    "LOAD_FAST_LOAD_FAST", "PUSH_NULL", "KW_NAMES", "NOP", "LOAD_ATTR", "LOAD_METHOD",
+    "BINARY_OP", "BINARY_SUBSCR", "BINARY_SLICE", "COMPARE_OP", "UNARY_NEGATIVE",
+    "UNARY_INVERT", "UNARY_NOT", "PRECALL", "CALL", "CALL_KW", "BUILD_TUPLE",
+    "BUILD_LIST", "BUILD_SLICE",
+}  # fmt: skip
+_ATTRIBUTES = {"LOAD_ATTR", "LOAD_METHOD"}
 
 
 def _consumes(code, here, produced_at, reflected):
     if code.co_code[here] != _BINARY_OP:
-        return False
+        return 0
     where, listing = _instructions(code)
-    k2 = where.get(here)
-    if k2 is None:
-        return False
-    gap = 0 if reflected else 1
-    k1 = k2 - 1 - gap
-    if k1 < 0 or listing[k1].offset != produced_at or listing[k1].opname != "BINARY_OP":
-        return False
+    k2, k1 = where.get(here), where.get(produced_at)
+    if k2 is None or k1 is None or not k1 < k2 or listing[k1].opname != "BINARY_OP":
+        return 0
     if any(listing[k].is_jump_target for k in range(k1 + 1, k2 + 1)):
-        return False
-    return all(listing[k].opname in _LOADS for k in range(k1 + 1, k2))
+        return 0
+    if reflected:
+        return _NEXT if k1 == k2 - 1 else 0  # a temporary right operand: made just before
+    if k1 == k2 - 2 and listing[k1 + 1].opname in _LOADS:
+        return _NEXT
+    depth = 1  # values on the stack from the temporary up
+    for k in range(k1 + 1, k2):
+        step = listing[k]
+        if step.opname not in _BETWEEN:
+            return 0
+        try:
+            effect = dis.stack_effect(step.opcode, step.arg)
+        except ValueError:  # an argument this interpreter's table does not take
+            return 0
+        pops = 1 if step.opname in _ATTRIBUTES else max(0, 1 - effect)
+        if pops >= depth:
+            return 0  # it would take the temporary off the stack
+        depth += effect
+    return _ABOVE if depth == 2 else 0  # the temporary, and the right operand above it
 
 
 _KEEPS = {}
@@ -147,15 +189,16 @@ def _keeps_dtype(ufunc, operands, dtype):
 def temporary(obj, reflected, other, ufunc, plain):
     """True when ``obj`` (a TracedArray with plain view ``plain``) may take the result of
     ``ufunc(obj, other)`` (``ufunc(other, obj)`` when ``reflected``)."""
-    last = LAST[0]
-    if last is None or last[0] != id(obj):
+    last = RECENT.get(id(obj))
+    if last is None or last[0]() is not obj:
         return False
     if sys.getrefcount(obj) != _COUNTS[reflected]:
         return False
     frame = sys._getframe(3 if reflected else 2)
     if id(frame) != last[1] or frame.f_code is not last[2]:
         return False
-    if not _follows(frame, last[3], reflected):
+    how = _follows(frame, last[3], reflected)
+    if not how:
         return False
     base = obj.base
     if type(base) is not np.ndarray:
@@ -181,6 +224,11 @@ def temporary(obj, reflected, other, ufunc, plain):
         other_type, shape = as_array.dtype, as_array.shape
     operands = (other_type, plain.dtype) if reflected else (plain.dtype, other_type)
     if not _keeps_dtype(ufunc, operands, plain.dtype):
+        return False
+    if shape and how == _ABOVE and shape != plain.shape:
+        # NumPy never reuses a temporary whose other operand must be broadcast (only
+        # a scalar or one of its shape): following it keeps the traced expression's
+        # allocations those of the plain one
         return False
     if shape:
         if len(shape) > plain.ndim:

@@ -28,7 +28,7 @@ map of every step's result, so these stay alive as long as an array computed fro
 
 import numpy as np
 
-from ._pools import Pool, add_pools, has, live_pools, stacked_pools
+from ._pools import Pool, add_pools, either, has, live_pools, stacked_pools
 from ._pools import full as full_mask
 
 _NO_IDS = ()
@@ -371,11 +371,26 @@ def with_parents(rm, other):
         out = merge([rm, RowMap(_NO_IDS, other.pools, rm.n)], rm.n)
         out.origin = ("union", rm, other)
         return out
+    pools = rm.pools
+    more = other.pools
+    if len(pools) == 1 and len(more) == 1:
+        # one pooled input on each side (``(x - x.mean(0)) / x.std(0)``): what add_pools
+        # gives, without its lists and index
+        (pool, mask), (extra, extra_mask) = pools[0], more[0]
+        if pool.rowmap is not extra.rowmap:
+            return RowMap(rm.ids, (pools[0], more[0]), rm.n, None, ("union", rm, other))
+        if pool.via != extra.via and extra.via not in pool.via.split(", "):
+            pool = Pool(pool.rowmap, f"{pool.via}, {extra.via}")
+        if mask is None or extra_mask is None:
+            mask = None
+        elif mask is not extra_mask:
+            mask = either(mask, extra_mask)
+        return RowMap(rm.ids, ((pool, mask),), rm.n, None, ("union", rm, other))
     # what merge gives (one slot has nothing to deduplicate), without its loops
-    pools, index = [], {}
-    add_pools(pools, rm.pools, index)
-    add_pools(pools, other.pools, index)
-    return RowMap(rm.ids, tuple(pools), rm.n, None, ("union", rm, other))
+    joined, index = [], {}
+    add_pools(joined, pools, index)
+    add_pools(joined, more, index)
+    return RowMap(rm.ids, tuple(joined), rm.n, None, ("union", rm, other))
 
 
 def pair(ra, sa, rb, sb, out_shape, via):

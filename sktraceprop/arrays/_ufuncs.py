@@ -16,7 +16,6 @@ from ._array import (
     UNMODELLED,
     TracedArray,
     _nd,
-    _node_of,
     _plain,
     _record,
     _rows_of,
@@ -29,8 +28,8 @@ from ._array import (
     _writable,
 )
 from ._elide import ENABLED as _ELIDE
-from ._elide import LAST as _LAST
 from ._elide import MIN_BYTES as _MIN_ELIDE
+from ._elide import RECENT as _RECENT
 from ._elide import note, temporary
 from ._graph import _MODE, NOT_RECORDED, operand, record
 from ._index import written_rows
@@ -57,9 +56,7 @@ def _operator(ufunc, name):
         if not _WRITES:
             if tl is TracedArray:
                 if tr is float or tr is int:
-                    if left.ndim and (
-                        left.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(left)
-                    ):
+                    if left.ndim and (left.nbytes < _MIN_ELIDE or id(left) not in _RECENT):
                         out = ufunc(_plain(left), right)
                         if out.nbytes < _MIN_ELIDE or not _ELIDE:
                             return _scalar_result(left, out, name, (_ARG, right))
@@ -67,19 +64,15 @@ def _operator(ufunc, name):
                         note(r, reflected)
                         return r
                 elif tr is TracedArray:
-                    if (
-                        left.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(left)
-                    ) and (
-                        right.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(right)
+                    if (left.nbytes < _MIN_ELIDE or id(left) not in _RECENT) and (
+                        right.nbytes < _MIN_ELIDE or id(right) not in _RECENT
                     ):
                         r = _pair_result(left, right, ufunc, name)
                         if _ELIDE and type(r) is TracedArray and r.nbytes >= _MIN_ELIDE:
                             note(r, reflected)
                         return r
             elif tr is TracedArray and (tl is float or tl is int):
-                if right.ndim and (
-                    right.nbytes < _MIN_ELIDE or _LAST[0] is None or _LAST[0][0] != id(right)
-                ):
+                if right.ndim and (right.nbytes < _MIN_ELIDE or id(right) not in _RECENT):
                     out = ufunc(left, _plain(right))
                     if out.nbytes < _MIN_ELIDE or not _ELIDE:
                         return _scalar_result(right, out, name, (left, _ARG))
@@ -453,8 +446,18 @@ class Operators:
                 mode = _MODE.get()
                 if mode == "none":
                     return _wrap(out, NOT_RECORDED, None)
-                node = _record("matmul", (_node_of(self),), (_ARG, operand(other)), mode)
-                return _wrap(out, _rows_of(self), node)
+                # inline (once per operation): the node names its map; what operand()
+                # keeps of a 2-D ndarray
+                try:
+                    rm, parent = self._stp_rows, self._stp_node
+                except AttributeError:
+                    rm, parent = UNMODELLED, None
+                if _WRITES:
+                    rm = _rows_of(self)
+                args = (_ARG, ("<array>", other.shape, other.dtype))
+                if mode == "op":
+                    return _wrap(out, rm, ("matmul", (parent,), args, "numpy", rm))
+                return _wrap(out, rm, _record("matmul", (parent,), args, mode))
         return _ufunc_call(np.matmul, "__call__", (self, other), {})
 
     def __rmatmul__(self, other):

@@ -194,3 +194,53 @@ def test_large_operands_that_are_not_temporaries_take_the_fast_paths_with_the_sa
         y = a * 2 + 1
         assert _elide.REUSED[0] == before + 1
         np.testing.assert_array_equal(np.asarray(y), np.asarray(a) * 2 + 1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.integers(1, 9),
+    cols=st.integers(1, 4),
+    out_cols=st.integers(1, 3),
+    mode=st.sampled_from(["op", "batch", "none"]),
+    written=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_rows_times_weights_fast_path_records_what_the_general_path_and_operand_say(
+    rows, cols, out_cols, mode, written, seed
+):
+    from sktraceprop.arrays._graph import operand
+    from sktraceprop.arrays._ufuncs import _ufunc_call
+
+    rng = np.random.default_rng(seed)
+    a = stp.array(rng.random((rows, cols)), source_id=f"mm{rows}_{cols}")
+    b = stp.array(rng.random((rows, cols)), source_id=f"mm_b{rows}_{cols}")
+    w = rng.random((cols, out_cols))
+    if written:
+        a[0] = b[rows - 1]  # row 0 now holds b's last row (an in-place write)
+    with stp.granularity(mode):
+        fast = a @ w
+        general = _ufunc_call(np.matmul, "__call__", (a, w), {})
+    np.testing.assert_array_equal(np.asarray(fast), np.asarray(a) @ w)
+    np.testing.assert_array_equal(np.asarray(fast), np.asarray(general))
+    if mode == "none":
+        return
+    assert _rows(fast) == _rows(general)
+    # the truth by hand: row i of the product is row i of `a`, row 0 b's last if written
+    truth = stp.provenance(a).rows(list(range(rows)))
+    got = stp.provenance(fast).rows(list(range(rows)))
+    assert sorted(zip(got["row"], got["source_id"], got["line"])) == sorted(
+        zip(truth["row"], truth["source_id"], truth["line"])
+    )
+    ops = stp.provenance(fast).ops()
+    if mode == "op":
+        last = ops.iloc[-1]
+        assert last["op"] == "matmul"
+        assert last["params"] == {"args": ["<input>", list(map(_describe, operand(w)))]}
+    else:
+        assert "matmul" not in set(ops["op"])
+
+
+def _describe(v):
+    from sktraceprop.arrays._graph import describe
+
+    return describe(v)

@@ -306,3 +306,41 @@ def test_concat_of_pieces_of_one_mask_gives_a_view_of_it():
     other = rmap.concat([(head, 2), (rmap.take(copy, slice(2, None)), 3)])
     assert not np.shares_memory(other.pools[0][1], mask)
     assert full(other.pools[0][1], 5).tolist() == mask.tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(rowmaps(), st.data())
+def test_with_parents_of_one_pool_each_is_the_pools_union(rm, data):
+    """The one-pool-each branch of with_parents (``(x - x.mean(0)) / x.std(0)``) gives
+    what add_pools gives: the same inputs, names joined once, masks joined."""
+    from sktraceprop.arrays._pools import add_pools
+
+    k = data.draw(st.integers(0, 2))
+    via = data.draw(st.sampled_from([*_VIAS, "mean, std"]))
+    size = data.draw(st.integers(0, rm.n))
+    mask = data.draw(
+        st.one_of(
+            st.none(),
+            st.lists(st.booleans(), min_size=size, max_size=size).map(
+                lambda v: np.asarray(v, bool)
+            ),
+        )
+    )
+    if len(rm.pools) != 1 or len(rm.ids) > 1:  # (more slots: merge's branch)
+        pools = rm.pools[:1] or ((rmap.Pool(_INPUTS[k], "mean"), None),)
+        rm = rmap.RowMap(rm.ids[:1], pools, rm.n)
+    if data.draw(st.booleans()):
+        mask = rm.pools[0][1]  # the very mask of the other side
+    other = rmap.RowMap((), ((rmap.Pool(_INPUTS[k], via), mask),), None)
+    out = rmap.with_parents(rm, other)
+    joined, index = [], {}
+    add_pools(joined, rm.pools, index)
+    add_pools(joined, other.pools, index)
+    assert [(p.rowmap, p.via) for p, _ in out.pools] == [(p.rowmap, p.via) for p, _ in joined]
+    for (_, m), (_, g) in zip(out.pools, joined):
+        assert (m is None) == (g is None)
+        if m is not None:
+            np.testing.assert_array_equal(full(m, rm.n), full(g, rm.n))
+    assert out.ids is rm.ids and out.n == rm.n
+    for (direct, pools), (got_direct, got_pools) in zip(_meaning(rm), _meaning(out)):
+        assert got_direct == direct and set(pools) <= set(got_pools)
