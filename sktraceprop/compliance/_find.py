@@ -156,12 +156,16 @@ def find_predictions(store, X, *, row=None, run_id=None):
 
     Raises
     ------
+    TypeError
+        ``X`` is not rows (a dict, a scalar, None): a row held as a dict of column ->
+        value is passed as ``pandas.DataFrame([row])``.
     CorruptStoreError
         A call's salt or row digests do not match its event's ``salt_sha256``
         (changed outside sktraceprop).
     """
     if is_polars(X):
         X = as_pandas(X)  # logged as the pandas frame of its names and values
+    check_rows(X)
     n_rows = len(X) if isinstance(X, pd.DataFrame | pd.Series) else np.shape(X)[0]
     if row is not None:
         if not isinstance(row, int | np.integer) or isinstance(row, bool):
@@ -205,6 +209,24 @@ def find_predictions(store, X, *, row=None, run_id=None):
         result.attrs["not_found"] = message
         warnings.warn(message, UserWarning, stacklevel=2)
     return result
+
+
+def check_rows(X):
+    """Raise a TypeError naming the problem where ``X`` is not rows (a dict, a scalar,
+    None): a person's row as a dict is a natural thing to hold, and the hash of rows
+    would fail on it with an error about shapes."""
+    if isinstance(X, pd.DataFrame | pd.Series) or hasattr(X, "tocsr"):
+        return
+    if isinstance(X, dict) or np.ndim(X) not in (1, 2):
+        said = (
+            ": for one row held as a dict of column -> value, pass pandas.DataFrame([row])"
+            if isinstance(X, dict)
+            else ""
+        )
+        raise TypeError(
+            "X must be input rows as the model was given them (a DataFrame, or an array "
+            f"of shape (n_rows, n_columns)), got {type(X).__name__}{said}"
+        )
 
 
 def _input_orders(store, events):

@@ -37,12 +37,13 @@ def calls_of(store, X, run_id=None):
     that keep no row digests, not found as a whole batch."""
     from .._polars_frame import as_pandas, is_polars
     from .._row_hash import hash_rows
-    from ..compliance._find import _input_orders
+    from ..compliance._find import _input_orders, check_rows
     from ..compliance._find_exact import exact_variants
     from ..compliance._find_rows import row_matches
 
     if is_polars(X):
         X = as_pandas(X)
+    check_rows(X)
     # the calls that scored the rows, and those that explained them
     events = [e for kind in INPUT_KINDS for e in store.events(run_id, kind=kind)]
     events.sort(key=lambda e: e["seq"])

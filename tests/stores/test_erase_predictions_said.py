@@ -3,17 +3,21 @@ is refused: an erasure request never looks done when nothing was erased.
 
 Before: a person's row passed as a Series (``frame.iloc[i]``), a row never scored, or a
 mistyped ``run_id`` returned ``{"calls": []}`` without a word, and a handler reading no
-exception took the request as carried out. The truths: the store's events and salts
-before and after (nothing written), and, for random sequences of calls, which batches
-held the person's row (brute force over what was scored).
+exception took the request as carried out; a row held as a dict failed with an error
+about shapes (``IndexError: tuple index out of range`` from ``find_predictions``). The
+truths: the store's events and salts before and after (nothing written), and, for random
+sequences of calls, which batches held the person's row (brute force over what was
+scored).
 """
 
 import warnings
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from sktraceprop.compliance import find_predictions
 from sktraceprop.exceptions import UnknownRunError
 from tests.stores.test_erase_predictions import _X, _model
 
@@ -59,6 +63,24 @@ def test_a_run_the_store_does_not_hold_is_refused_before_anything(backend):
     assert _held(store) == before
     done, said = _erase(store, _X.iloc[[1]], run_id=model.lineage_.run_id)
     assert done["calls"] == [before[0][-1]] and said == []
+
+
+def test_a_row_that_is_not_rows_is_refused_naming_what_to_pass(backend):
+    store = backend.make()
+    model = _model(store)
+    model.predict(_X.iloc[2:5])
+    before = _held(store)
+    row = dict(_X.iloc[3])  # a person's row as they might hold it
+    for rows in (row, 5, None, "age"):
+        with pytest.raises(TypeError, match=f"got {type(rows).__name__}") as raised:
+            find_predictions(store, rows)
+        for dry_run in (True, False):
+            with pytest.raises(TypeError, match=f"got {type(rows).__name__}"):
+                store.erase_predictions(rows, reason="r", dry_run=dry_run)
+        assert ("pandas.DataFrame([row])" in str(raised.value)) == (rows is row)
+    assert _held(store) == before
+    found = find_predictions(store, pd.DataFrame([row]))
+    assert found.seq.tolist() == [before[0][-1]] and found.positions.tolist() == [[1]]
 
 
 _BATCHES = st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=4), max_size=4)
