@@ -10,6 +10,7 @@ sequences of calls, which batches held the person's row (brute force over what w
 scored).
 """
 
+import itertools
 import warnings
 
 import pandas as pd
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import sktraceprop as stp
 from sktraceprop.compliance import find_predictions
 from sktraceprop.exceptions import UnknownRunError
 from tests.stores.test_erase_predictions import _X, _model
@@ -83,12 +85,36 @@ def test_a_row_that_is_not_rows_is_refused_naming_what_to_pass(backend):
     assert found.seq.tolist() == [before[0][-1]] and found.positions.tolist() == [[1]]
 
 
+def _not_found(store, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        found = find_predictions(store, X)
+    assert found.empty
+    return found.attrs["not_found"]
+
+
+def test_a_lookup_that_finds_nothing_offers_erasure_as_the_reason_only_where_one_was(backend):
+    store = backend.make()
+    model = _model(store)
+    for rows in ([0], [1, 2], [3], [4]):
+        model.predict(_X.iloc[rows])
+    assert "erased" not in _not_found(store, _X.iloc[[5]])  # nothing was erased
+    erased = 0
+    for person in (0, 2):  # person 2 is erased with its batch (rows 1 and 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            erased += len(store.erase_predictions(_X.iloc[[person]], reason="r")["calls"])
+        said = _not_found(store, _X.iloc[[person]])
+        assert f"the call was erased ({erased} of those 4 were, by an erasure request" in said
+    assert erased == 2 and f"({erased} of those 4 were" in _not_found(store, _X.iloc[[5]])
+
+
 _BATCHES = st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=4), max_size=4)
 
 
 @pytest.mark.parametrize(("kind", "examples"), [("memory", 30), ("sqlite", 6)])
 def test_nothing_erased_is_said_exactly_when_no_batch_held_the_row(kind, examples, tmp_path):
-    import sktraceprop as stp
+    names = itertools.count()
 
     @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
     @given(batches=_BATCHES, person=st.integers(0, 5), dry_run=st.booleans())
@@ -98,8 +124,7 @@ def test_nothing_erased_is_said_exactly_when_no_batch_held_the_row(kind, example
         if kind == "memory":
             store = stp.stores.MemoryStore()
         else:
-            path = tmp_path / f"s{len(list(tmp_path.iterdir()))}.db"
-            store = stp.stores.SQLiteStore(path)
+            store = stp.stores.SQLiteStore(tmp_path / f"s{next(names)}.db")  # a new file
         model = _model(store)
         seqs = []
         for rows in batches:
