@@ -138,3 +138,21 @@ def test_nothing_erased_is_said_exactly_when_no_batch_held_the_row(kind, example
         assert bool(nothing) == (not held)
 
     check()
+
+
+def test_the_command_exits_2_on_a_run_the_store_does_not_hold(tmp_path, capsys):
+    from tests.stores.test_erase_predictions_cli import _cli, _salts
+
+    path = tmp_path / "s.db"
+    model = _model(stp.stores.SQLiteStore(path))
+    model.predict(_X.iloc[[1]])
+    rows = tmp_path / "person.csv"
+    _X.iloc[[1]].to_csv(rows, index=False)
+    before = _salts(path)
+    code, out = _cli("erase-predictions", path, "--input", rows, "--reason", "r", "--run", "nope")
+    assert code == 2 and out == "" and "no run 'nope'" in capsys.readouterr().err
+    assert _salts(path) == before
+    code, out = _cli(
+        "erase-predictions", path, "--input", rows, "--reason", "r", "--run", model.lineage_.run_id
+    )
+    assert code == 0 and "erased 1 logged call" in out and _salts(path) != before
