@@ -168,6 +168,7 @@ ax.scatter(lines[single], values[single], s=10, c="C3", label="held by one row: 
 ax.set_xlabel("lab line")
 ax.set_ylabel("s5")
 ax.set_title(f"{single.sum()} of {len(values)} lab rows can show the copy")
-ax.legend(fontsize=8, loc="upper right")
+ax.set_ylim(values.min() - 0.02, values.max() + 0.06)  # room for the legend
+ax.legend(fontsize=8, loc="upper center", ncol=2)
 fig.tight_layout()
 plt.show()
