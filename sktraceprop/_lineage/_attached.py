@@ -170,11 +170,22 @@ def attached_columns(X, columns, row_ids, source_of):
     return found, unchecked
 
 
+def evidence_said(entry):
+    """How an entry of :func:`attached_columns` was found, in words: its rows matched
+    are those of the rows compared whose value no other row holds (a column of repeated
+    values matches on few rows, none of them contradicted)."""
+    return (
+        f"{entry['match']}: {entry['rows_matched']} of the {entry['rows_compared']} rows "
+        "of that column compared found in order, each on one training row; only values "
+        "that no other row holds count"
+    )
+
+
 def attached_message(found):
     """The fit's warning (and the run's note) naming the columns of ``found``."""
     listed = "; ".join(
         f"{e['input_column']} holds column {e['column']} of source {e['source_id']!r} "
-        f"({e['match']}: {e['rows_matched']} of its {e['rows_compared']} rows compared)"
+        f"({evidence_said(e)})"
         for e in found
     )
     return (

@@ -156,12 +156,16 @@ def find_predictions(store, X, *, row=None, run_id=None):
 
     Raises
     ------
+    TypeError
+        ``X`` is not rows (a dict, a scalar, None): a row held as a dict of column ->
+        value is passed as ``pandas.DataFrame([row])``.
     CorruptStoreError
         A call's salt or row digests do not match its event's ``salt_sha256``
         (changed outside sktraceprop).
     """
     if is_polars(X):
         X = as_pandas(X)  # logged as the pandas frame of its names and values
+    check_rows(X)
     n_rows = len(X) if isinstance(X, pd.DataFrame | pd.Series) else np.shape(X)[0]
     if row is not None:
         if not isinstance(row, int | np.integer) or isinstance(row, bool):
@@ -201,10 +205,28 @@ def find_predictions(store, X, *, row=None, run_id=None):
         result.attrs["no_row_digests_message"] = message
         warnings.warn(message, UserWarning, stacklevel=2)
     if not found:
-        message = _nothing_found(X, events, n_rows, tried, complete, run_id)
+        message = _nothing_found(X, events, n_rows, tried, complete, run_id, salts)
         result.attrs["not_found"] = message
         warnings.warn(message, UserWarning, stacklevel=2)
     return result
+
+
+def check_rows(X):
+    """Raise a TypeError naming the problem where ``X`` is not rows (a dict, a scalar,
+    None): a person's row as a dict is a natural thing to hold, and the hash of rows
+    would fail on it with an error about shapes."""
+    if isinstance(X, pd.DataFrame | pd.Series) or hasattr(X, "tocsr"):
+        return
+    if isinstance(X, dict) or np.ndim(X) not in (1, 2):
+        said = (
+            ": for one row held as a dict of column -> value, pass pandas.DataFrame([row])"
+            if isinstance(X, dict)
+            else ""
+        )
+        raise TypeError(
+            "X must be input rows as the model was given them (a DataFrame, or an array "
+            f"of shape (n_rows, n_columns)), got {type(X).__name__}{said}"
+        )
 
 
 def _input_orders(store, events):
@@ -295,8 +317,9 @@ def _no_row_digests(seqs):
     )
 
 
-def _nothing_found(X, events, n_rows, tried, complete, run_id):
-    """Why no logged call matched, in words: what was compared, and the common causes."""
+def _nothing_found(X, events, n_rows, tried, complete, run_id, salts):
+    """Why no logged call matched, in words: what was compared, and the common causes
+    (an erased call only where the store holds one: a salted event without its salt)."""
     scope = f" of run {run_id}" if run_id else ""
     if not events:
         return (
@@ -310,7 +333,7 @@ def _nothing_found(X, events, n_rows, tried, complete, run_id):
         "given, in the run's column order, integer and float columns converted where "
         f"exact){limited} were compared with {len(events)} prediction event(s){scope}, "
         f"{same} of them of {n_rows} row(s), and each row alone with the row digests of "
-        "the calls that keep them. Common reasons: the call was erased; the values "
+        f"the calls that keep them. Common reasons: {_erased_said(events, salts)}the values "
         "differ from those the model was given; the call was logged to another store or "
         "run; a call logged before per-row digests is found only with its whole batch (pass "
         "the batch and row=)"
@@ -321,3 +344,14 @@ def _nothing_found(X, events, n_rows, tried, complete, run_id):
             "not the one-row frame predict was given: pass frame.iloc[[i]]"
         )
     return text
+
+
+def _erased_said(events, salts):
+    """The erased calls among ``events`` as a reason (none: not offered as one)."""
+    erased = sum(1 for e in events if "input_commitment" in e["payload"] and e["seq"] not in salts)
+    if not erased:
+        return ""
+    return (
+        f"the call was erased ({erased} of those {len(events)} were, by an erasure "
+        "request, and an erased call is found by nothing); "
+    )

@@ -7,6 +7,7 @@ reads the same offline, archived, or attached to an e-mail.
 
 from html import escape
 
+from .._lineage._attached import evidence_said
 from ._digest_schemes import INEXACT
 from ._graph import NODE_HEIGHT, NODE_WIDTH, lineage_graph
 from ._sections import DEPLOYER, EVIDENCED, PARTLY
@@ -460,8 +461,7 @@ def _section_lineage(report):
         note += (
             f'<p class="warn">Input column {_e(e["input_column"])} holds column '
             f"{_e(e['column'])} of source {_e(e['source_id'])}, attached by position "
-            f"outside the pipeline ({_e(e['match'])}: {e['rows_matched']} of "
-            f"{e['rows_compared']} rows compared): which of its rows each training row "
+            f"outside the pipeline ({_e(evidence_said(e))}): which of its rows each training row "
             "holds is not recorded, and a removal of rows cannot take it out.</p>"
         )
     target = features.get("from_the_target", [])

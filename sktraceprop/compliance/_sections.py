@@ -10,6 +10,7 @@ and ends in one of three statuses:
   that no record of data and models can show; the report holds what the deployer stated.
 """
 
+from .._lineage._attached import evidence_said
 from .._lineage._trust import counted_at_fit
 from ._digest_schemes import INEXACT
 from ._source_evidence import ops_told_apart
@@ -162,13 +163,13 @@ def _inexact_digests(sources):
 def _attached_said(attached):
     """The sentence naming input columns attached by position from another source."""
     listed = "; ".join(
-        f"{e['input_column']} holds column {e['column']} of {e['source_id']} ({e['match']}, "
-        f"{e['rows_matched']} of {e['rows_compared']} rows compared; inputs "
-        f"{', '.join(e['features']) or 'none'})"
+        f"{e['input_column']} holds column {e['column']} of {e['source_id']} "
+        f"({evidence_said(e)}; inputs {', '.join(e['features']) or 'none'})"
         for e in attached
     )
+    n = len({e["input_column"] for e in attached})
     return (
-        f"{_plural(len({e['input_column'] for e in attached}), 'input column')} hold "
+        f"{_plural(n, 'input column')} {'holds' if n == 1 else 'hold'} "
         f"another source's column attached by position outside the pipeline ({listed}; "
         "/feature_lineage/attached_outside_pipeline): identified by their values, they "
         "name that source among those inputs' sources, but which of its rows each "

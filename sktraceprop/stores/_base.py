@@ -474,10 +474,20 @@ class BaseStore(ABC):
             gone from the store's files; False where the wipe is pending: a warning
             says why, and ``check()["erased_bytes_left"]`` until it is done).
 
+        Warns
+        -----
+        UserWarning
+            Where no call was found (nothing erased: a row passed as a Series,
+            ``frame.iloc[i]``, rather than the one-row frame ``frame.iloc[[i]]``, values
+            other than those the model was given, or calls erased already), besides the
+            warnings above.
+
         Raises
         ------
         ValueError
             An empty reason; nothing is changed.
+        UnknownRunError
+            ``run_id`` names no run of the store; nothing is changed.
         """
         from ._erase_predictions import erase_predictions
 

@@ -21,9 +21,10 @@ and a warning says they may still hold a row of ``X`` inside their batch.
 
 import warnings
 
-from ..exceptions import CorruptStoreError
+from ..exceptions import CorruptStoreError, UnknownRunError
 from ..utils._stack import user_stacklevel
 from ._append import _Chain
+from ._chain import text_problem
 from ._prediction_erasures import erasure_payload, missing, problems, read_state
 from ._prediction_salts import INPUT_KINDS, PREDICTION_ERASURE_EVENT, matching
 
@@ -36,12 +37,13 @@ def calls_of(store, X, run_id=None):
     that keep no row digests, not found as a whole batch."""
     from .._polars_frame import as_pandas, is_polars
     from .._row_hash import hash_rows
-    from ..compliance._find import _input_orders
+    from ..compliance._find import _input_orders, check_rows
     from ..compliance._find_exact import exact_variants
     from ..compliance._find_rows import row_matches
 
     if is_polars(X):
         X = as_pandas(X)
+    check_rows(X)
     # the calls that scored the rows, and those that explained them
     events = [e for kind in INPUT_KINDS for e in store.events(run_id, kind=kind)]
     events.sort(key=lambda e: e["seq"])
@@ -66,9 +68,14 @@ def erase_predictions(store, X, *, reason, run_id=None, dry_run=False):
         raise ValueError("reason must say why the calls are erased (a non-empty string)")
     if run_id is not None and not isinstance(run_id, str):
         raise TypeError(f"run_id must be a string or None, got {type(run_id).__name__}")
+    if run_id is not None and (text_problem(run_id) or store._raw_run(run_id) is None):
+        # a mistyped run would otherwise find no call, and the request look done
+        raise UnknownRunError(f"no run {run_id!r} in {store!r}: nothing was erased")
     if not dry_run:
         store._check_writable()
     salted, unsalted, by_row, without = calls_of(store, X, run_id)
+    if not (salted or unsalted or without):
+        _warn_nothing(store, X, run_id, dry_run)
     if unsalted:
         _warn_unsalted(store, unsalted)
     if without:
@@ -144,6 +151,28 @@ def _warn_unsalted(store, seqs):
         UserWarning,
         stacklevel=user_stacklevel(),
     )
+
+
+def _warn_nothing(store, X, run_id, dry_run):
+    """An erasure request that reached no call says so, never a quiet empty result."""
+    import pandas as pd
+
+    n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
+    scope = f" of run {run_id}" if run_id else ""
+    text = (
+        f"{store!r}: nothing {'would be' if dry_run else 'was'} erased: no logged call"
+        f"{scope} (prediction or explanation) was given these {n_rows} row(s) or held one "
+        "of them, in any exact form find_predictions tries. Common reasons: the calls "
+        "were erased already; the values differ from those the model was given "
+        "(find_predictions says what it compared); the calls were logged to another "
+        "store or run"
+    )
+    if isinstance(X, pd.Series):
+        text += (
+            "; a Series is hashed as one column, so a row taken with frame.iloc[i] is "
+            "not the one-row frame predict was given: pass frame.iloc[[i]]"
+        )
+    warnings.warn(text, UserWarning, stacklevel=user_stacklevel())
 
 
 def _listed(seqs):

@@ -6,6 +6,7 @@ training row: the model cannot be corrected for it by removing rows, and saying 
 never trained on would be false. The request is refused, naming the column.
 """
 
+from .._lineage._attached import evidence_said
 from ..exceptions import UnlearningError
 
 
@@ -25,7 +26,7 @@ def refuse_attached(source_id, attached):
         f"input column {e['input_column']} holds "
         + (f"column {e['column']} of {e['source_id']!r}, made from it" if via else
            f"its column {e['column']}")
-        + f" ({e['match']}: {e['rows_matched']} of its {e['rows_compared']} rows compared)"
+        + f" ({evidence_said(e)})"
         for e, via in held
     )  # fmt: skip
     held = [e for e, _ in held]
