@@ -432,17 +432,19 @@ def _snapshot(X):
 
 
 def _text_snapshot(X):
-    """:func:`~._row_hash_frames.frame_bytes` of a frame of numbers and pyarrow text of
-    64 KiB to 64 MiB (taking its numbers at 8 bytes a cell), or None."""
+    """:func:`~._row_hash_frames.frame_bytes` of a frame of numbers and pyarrow text (at
+    least one text column) of 64 KiB to 64 MiB (taking its numbers at 8 bytes a cell), or None."""
     shape = getattr(X, "shape", None)
     if shape is None or len(shape) != 2:
         return None
     if not _SNAPSHOT_MIN <= 8 * shape[0] * shape[1] <= _SNAPSHOT_MAX:
         return None
-    from ._row_hash_frames import frame_bytes
+    from ._row_hash_frames import TEXT, frame_layout
 
-    buffer = frame_bytes(X)
-    return buffer if buffer is not None and buffer.size <= _SNAPSHOT_MAX else None
+    found = frame_layout(X) if type(X) is pd.DataFrame else None
+    if found is None or TEXT not in found[1][1] or found[0].size > _SNAPSHOT_MAX:
+        return None  # (numbers alone, where _numeric_columns took none: unsigned)
+    return found[0]
 
 
 def _digest(buffer):

@@ -1,10 +1,11 @@
 """The bytes :func:`~sktraceprop.compliance.hash_rows` digests for a frame of numbers and
 pyarrow strings, in one buffer: what a logged call copies before the model predicts, so
-that one SHA-256 pass over it can run on the hashing thread meanwhile.
+that one SHA-256 pass over it, and the rows' keyed digests read from it, can run on the
+hashing thread meanwhile (:mod:`._call_hashes`).
 
-:func:`~sktraceprop._row_hash.start_hash_rows` already does so for frames of numbers
-alone; this module covers the common frame of numbers and text (pandas 3 reads text as
-pyarrow-backed ``str``), exactly as :func:`~sktraceprop._row_hash.hash_rows` feeds it
+It covers the common input of ``predict``: a frame of numbers and text (pandas 3 reads
+text as pyarrow-backed ``str``), or numbers alone (a frame, or a numpy array), exactly
+as :func:`~sktraceprop._row_hash.hash_rows` feeds it
 (:func:`~sktraceprop._row_hash._feed_numbers` and
 :func:`~sktraceprop._row_hash._arrow_text`), and nothing else: any other column (objects,
 categoricals, datetimes, nullable numbers) sends the frame back to ``hash_rows``. The
@@ -80,11 +81,24 @@ def _text_part(values):
     return TEXT, [_text_bytes("text"), lengths.view(np.uint8), body], 0
 
 
+def _columns(X):
+    """``(n_rows, names, [(dtype, values)])`` of a pandas DataFrame, or of a numpy array
+    of numbers (one or two dimensions; its columns unnamed, as ``hash_rows`` reads it),
+    else None."""
+    if type(X) is pd.DataFrame:
+        return X.shape[0], [str(c) for c in X.columns.tolist()], column_arrays(X)
+    if type(X) is np.ndarray and X.ndim in (1, 2) and X.dtype.kind in "iubf":
+        values = X[:, None] if X.ndim == 1 else X
+        arrays = [(values.dtype, values[:, j]) for j in range(values.shape[1])]
+        return values.shape[0], [""] * values.shape[1], arrays
+    return None
+
+
 def frame_layout(X):
     """``(buffer, table)``: the bytes ``hash_rows(X)`` digests, in one new buffer
     (uint8), and where each column's parts lie in it, for a pandas DataFrame whose
-    columns are all numpy numbers (int, uint, float, bool) or pyarrow strings, at least
-    one of them text; None for any other input.
+    columns are all numpy numbers (int, uint, float, bool) or pyarrow strings, or a
+    numpy array of numbers; None for any other input.
 
     ``table`` is ``(names, kinds, at, body, missing_at, missing_count)``: per column, its
     name, kind (:data:`INT`, :data:`UINT`, :data:`FLOAT`, :data:`BOOL` or :data:`TEXT`),
@@ -92,12 +106,13 @@ def frame_layout(X):
     byte lengths, -1 where missing), of its UTF-8 bytes (text), and of the int64 row
     positions of its missing values (numbers) and their count.
     """
-    if type(X) is not pd.DataFrame:
+    found = _columns(X)
+    if found is None:
         return None
-    names = [str(c) for c in X.columns.tolist()]
-    parts = [_VERSION + _int(X.shape[0]) + _int(X.shape[1])]
+    n_rows, names, arrays = found
+    parts = [_VERSION + _int(n_rows) + _int(len(names))]
     columns = []
-    for name, (dtype, values) in zip(names, column_arrays(X)):
+    for name, (dtype, values) in zip(names, arrays):
         if isinstance(dtype, np.dtype) and dtype.kind in "iubf":
             found = _number_part(np.asarray(values))
         elif isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
@@ -109,8 +124,6 @@ def frame_layout(X):
         kind, pieces, count = found
         parts += [_text_bytes(name), *pieces]
         columns.append((kind, len(parts) - 2, count))
-    if not any(kind == TEXT for kind, _, _ in columns):
-        return None
     sizes = [len(p) if isinstance(p, bytes) else p.size for p in parts]
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     out = np.empty(int(starts[-1]), np.uint8)

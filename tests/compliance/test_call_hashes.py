@@ -167,3 +167,24 @@ def test_the_hashes_are_of_the_rows_as_given(threaded, monkeypatch):
     assert input_sha256() == hash_rows(given) != hash_rows(frame)
     drawn, digests = parse_salt(salt().text)
     assert _rows(digests) == _truth(given, ["float", "text"], drawn)
+
+
+@pytest.mark.parametrize(
+    "values, kind",
+    [
+        (np.array([[1.5, np.nan], [-0.0, np.inf], [2.0, 3.0]]), "float"),
+        (np.array([[1, -2, 3]], dtype=np.int32), "int"),
+        (np.array([[2**64 - 1], [5]], dtype=np.uint64), "int"),
+        (np.array([[True, False]]), "bool"),
+        (np.zeros((0, 3), np.float32), "float"),
+    ],
+)
+def test_arrays_of_numbers_take_the_one_pass_too(values, kind):
+    layout = frame_layout(values)
+    truth = _truth(
+        pd.DataFrame(values, columns=[""] * values.shape[1]), [kind] * values.shape[1], SALT
+    )
+    assert _rows(table_digests(len(values), layout, SALT)) == truth
+    assert _rows(row_digests(values, SALT)) == truth
+    assert hashlib.sha256(layout[0]).hexdigest() == hash_rows(values)
+    assert frame_layout(values.astype(object)) is None
