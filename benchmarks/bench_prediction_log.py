@@ -76,13 +76,21 @@ def batches(pool):
     return [pool.iloc[i * step : i * step + N_ROWS] for i in range(5)]
 
 
+#: CPU seconds of the last timed call: ``(calling thread, whole process)``.
+_LAST_CPU = [0.0, 0.0]
+
+
 def timed(pipe, method, X, log, cold=True):
+    """Wall seconds of one call (its CPU seconds in ``_LAST_CPU``)."""
     pipe.set_params(log_predictions=log)
     if cold:
         gc.collect()
+    thread, process = time.thread_time(), time.process_time()
     start = time.perf_counter()
     getattr(pipe, method)(X)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    _LAST_CPU[:] = [time.thread_time() - thread, time.process_time() - process]
+    return wall
 
 
 def hash_alone(X, repeats):
@@ -185,14 +193,16 @@ def measure(pipe, pool, repeats, protocol):
         timed(pipe, method, inputs[0], False, cold)
         timed(pipe, method, inputs[0], True, cold)  # warm both paths
         plain, logged = [], []
+        cpu = {False: [], True: []}
         for r in range(repeats):
             X = inputs[r % len(inputs)]
-            if r % 2 == 0:
-                plain.append(timed(pipe, method, X, False, cold))
-                logged.append(timed(pipe, method, X, True, cold))
-            else:
-                logged.append(timed(pipe, method, X, True, cold))
-                plain.append(timed(pipe, method, X, False, cold))
+            for log in (False, True) if r % 2 == 0 else (True, False):
+                (logged if log else plain).append(timed(pipe, method, X, log, cold))
+                cpu[log].append(list(_LAST_CPU))
+        # CPU seconds added per call (medians): on the calling thread, and in the whole
+        # process (the helper thread too); less sensitive than wall time to the other
+        # processes of a shared machine
+        added = np.median(cpu[True], axis=0) - np.median(cpu[False], axis=0)
         event = pipe.store.events()[-1]
         out[method] = {
             "plain_median_s": float(np.median(plain)),
@@ -201,6 +211,8 @@ def measure(pipe, pool, repeats, protocol):
             # the fastest of each: what the call costs when the shared machine lets it run
             "ratio_min": float(np.min(logged) / np.min(plain)),
             "overhead_ms": float((np.median(logged) - np.median(plain)) * 1e3),
+            "caller_cpu_added_ms": float(added[0] * 1e3),
+            "process_cpu_added_ms": float(added[1] * 1e3),
             "event_payload_bytes": len(json.dumps(event["payload"])),
             "plain_s": plain,
             "logged_s": logged,
@@ -248,6 +260,8 @@ def main(argv=None):
                             f"{r['ratio']:.3f}",
                             f"{r['ratio_min']:.3f}",
                             f"{r['overhead_ms']:.2f}",
+                            f"{r['caller_cpu_added_ms']:.2f}",
+                            f"{r['process_cpu_added_ms']:.2f}",
                             f"{r['event_payload_bytes']:,}",
                         ]
                     )
@@ -261,6 +275,8 @@ def main(argv=None):
         "ratio (medians)",
         "ratio (fastest)",
         "overhead ms",
+        "caller CPU added ms",
+        "process CPU added ms",
         "event payload bytes",
     ]
     table = markdown_table(headers, rows)
@@ -334,7 +350,10 @@ protocols: *cold* answers the same rows each call after `gc.collect()` (every ca
 the worst case); *serving* answers a different batch of rows each call (cycling over 5)
 with Python's own garbage collection only, as a model behind a service does. The
 ratio of the medians, and of the fastest call of each (the cost when the shared machine
-lets the call run). A logged call appends one hash-chained audit event: the run, the row
+lets the call run); and the CPU time the log adds per call (medians), on the calling
+thread and in the whole process (the helper thread's work included): on a loaded
+machine, where wall times mostly measure waiting for a core, these still compare. A
+logged call appends one hash-chained audit event: the run, the row
 count, the SHA-256 of the input rows, and the outputs, exactly (predicted labels as class
 indices, one bit per row for two classes; probabilities and decision values as float64),
 before it returns. Rows of numbers, and frames of numbers and pyarrow text (Adult under

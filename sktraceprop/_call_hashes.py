@@ -3,25 +3,81 @@
 A logged call keeps the SHA-256 of its input rows (:func:`~._row_hash.hash_rows`) and,
 where the store salts, the keyed digest of each row (:mod:`._row_digests`) in a salt
 text that the event's commitments hash. For the common input of ``predict`` (a frame of
-numpy numbers and pyarrow strings, :mod:`._row_hash_frames`), the caller copies the rows
-once, into the buffer ``hash_rows`` digests, and one task on the row hash's helper
-thread does the rest while the model predicts: the SHA-256 of that buffer, the rows'
-digests read from the same buffer by one kernel (:func:`~._siphash.sip128_table`,
-without the GIL), their salt text and its two SHA-256 passes
+numpy numbers and pyarrow strings, or numbers alone: :mod:`._row_hash_frames`), the
+caller copies the rows once, into the buffer ``hash_rows`` digests, and one task on the
+row hash's helper thread does the rest while the model predicts: the SHA-256 of that
+buffer, the rows' digests read from the same buffer by one kernel
+(:func:`~._siphash.sip128_table`, without the GIL), their salt text and its two SHA-256
+passes
 (:class:`~.stores._prediction_salts.SaltHashes`). The task gives back exactly what
 :func:`~._row_hash.start_hash_rows` and :func:`~._prediction_log.start_salt` would (the
-tests compare them); any other input takes those two. If the helper has not started the
-task when the model has answered, the caller does it itself rather than wait.
+tests compare them); any other input takes those two (the latter through
+:func:`start_salt_hashes`: the rows' records made by the caller, hashed on the helper).
+If the helper has not started the task when the model has answered, the caller does it
+itself rather than wait.
 """
 
 import threading
 
 from . import _row_hash
-from ._row_digests import salt_text, table_digests
+from ._row_digests import _finish, _key, _records, salt_text
 from ._row_hash import _digest, _executor, start_hash_rows
 from .stores._prediction_salts import SaltHashes, new_salt
 
-__all__ = ["start_call_hashes"]
+__all__ = ["start_call_hashes", "start_salt_hashes", "start_salt_text", "table_digests"]
+
+
+def table_digests(n, layout, salt):
+    """:func:`~._row_digests.row_digests` of ``n`` rows from their ``hash_rows`` bytes and table
+    (:func:`~._row_hash_frames.frame_layout`), in one pass of a kernel without the GIL."""
+    from ._row_hash_frames import DIGEST_TAGS
+    from ._siphash import sip128_table
+
+    data, (names, kinds, at, body, missing_at, counts) = layout
+    header = [str(len(names))]
+    header += [f"{len(name)}:{name}:{DIGEST_TAGS[k]}" for name, k in zip(names, kinds)]
+    t0, t1 = _key(salt, "text")
+    k0, k1 = _key(salt, "\n".join(header))
+    return sip128_table(t0, t1, k0, k1, data, n, kinds, at, body, missing_at, counts)
+
+
+#: Records of at least this many bytes are hashed on the row hash's helper thread.
+_HELPER_MIN = 1 << 16
+
+
+def start_salt_text(X, salt):
+    """Start the digests of ``X``'s rows as they are now; call the result for
+    :func:`~._row_digests.salt_text` (see :func:`start_salt_hashes`)."""
+    started = start_salt_hashes(X, salt)
+    return lambda: started().text
+
+
+def _salt_hashes(salt, keys, layout):
+    return SaltHashes(salt_text(salt, _finish(keys, layout)))
+
+
+def start_salt_hashes(X, salt):
+    """Start the digests of ``X``'s rows as they are now (any input
+    :func:`~._row_digests.row_digests` takes); call the result for the
+    :class:`~.stores._prediction_salts.SaltHashes` of their
+    :func:`~._row_digests.salt_text`. The records are made here (a copy; text as its
+    UTF-8 bytes); large ones are hashed, kept as text and that text hashed for the
+    event, all on the helper thread of :func:`~._row_hash.start_hash_rows` while the
+    model predicts (the kernel and ``hashlib`` release the GIL), or by the caller if it
+    has not started."""
+    keys, layout = _records(X, salt)
+    if keys is None or layout[0].nbytes + layout[1].nbytes < _HELPER_MIN:
+        hashes = _salt_hashes(salt, keys, layout)
+        return lambda: hashes
+    try:
+        future = _executor().submit(_salt_hashes, salt, keys, layout)
+    except RuntimeError:  # the interpreter is shutting down: no new threads
+        return lambda: _salt_hashes(salt, keys, layout)
+
+    def result():
+        return _salt_hashes(salt, keys, layout) if future.cancel() else future.result()
+
+    return result
 
 
 def _layout(X):

@@ -20,11 +20,11 @@ import zlib
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
-from ._call_hashes import start_call_hashes
+from ._call_hashes import start_call_hashes, start_salt_hashes
 from ._lineage._current import step_matches
 from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
-from ._row_digests import start_salt_hashes, warm_up
+from ._row_digests import warm_up
 from ._row_hash import hash_rows
 from .stores._chain import blob_payload_text, payload_text
 from .stores._prediction_salts import new_salt, salt_payload

@@ -58,8 +58,6 @@ __all__ = [
     "prepare_rows",
     "row_digests",
     "salt_text",
-    "start_salt_hashes",
-    "start_salt_text",
 ]
 
 _VERSION = "r1"
@@ -343,20 +341,6 @@ def _keyed(prepared, salt):
     return (t0, t1, k0, k1), _layout(n, parts)
 
 
-def table_digests(n, layout, salt):
-    """:func:`row_digests` of ``n`` rows from their ``hash_rows`` bytes and table
-    (:func:`~._row_hash_frames.frame_layout`), in one pass of a kernel without the GIL."""
-    from ._row_hash_frames import DIGEST_TAGS
-    from ._siphash import sip128_table
-
-    data, (names, kinds, at, body, missing_at, counts) = layout
-    header = [str(len(names))]
-    header += [f"{len(name)}:{name}:{DIGEST_TAGS[k]}" for name, k in zip(names, kinds)]
-    t0, t1 = _key(salt, "text")
-    k0, k1 = _key(salt, "\n".join(header))
-    return sip128_table(t0, t1, k0, k1, data, n, kinds, at, body, missing_at, counts)
-
-
 def digests_of(prepared, salt):
     """:func:`row_digests` of rows prepared by :func:`prepare_rows` (prepared once, the
     digests of any number of calls' salts)."""
@@ -377,47 +361,6 @@ def row_digests(X, salt):
     """The keyed digest of each row of ``X`` under ``salt``: ``(n_rows, 2)`` uint64 (the
     two halves of SipHash-2-4-128 of each row's record; see the module docstring)."""
     return _finish(*_records(X, salt))
-
-
-#: Records of at least this many bytes are hashed on the row hash's helper thread.
-_HELPER_MIN = 1 << 16
-
-
-def start_salt_text(X, salt):
-    """Start the digests of ``X``'s rows as they are now; call the result for
-    :func:`salt_text` (see :func:`start_salt_hashes`)."""
-    started = start_salt_hashes(X, salt)
-    return lambda: started().text
-
-
-def _salt_hashes(salt, keys, layout):
-    from .stores._prediction_salts import SaltHashes
-
-    return SaltHashes(salt_text(salt, _finish(keys, layout)))
-
-
-def start_salt_hashes(X, salt):
-    """Start the digests of ``X``'s rows as they are now; call the result for the
-    :class:`~.stores._prediction_salts.SaltHashes` of :func:`salt_text`. The records
-    are made here (a copy; text as its UTF-8 bytes); large ones are hashed, kept as
-    text and that text hashed for the event, all on the helper thread of
-    :func:`~sktraceprop._row_hash.start_hash_rows` while the model predicts (the
-    kernel and ``hashlib`` release the GIL), or by the caller if it has not started."""
-    keys, layout = _records(X, salt)
-    if keys is None or layout[0].nbytes + layout[1].nbytes < _HELPER_MIN:
-        hashes = _salt_hashes(salt, keys, layout)
-        return lambda: hashes
-    from ._row_hash import _executor
-
-    try:
-        future = _executor().submit(_salt_hashes, salt, keys, layout)
-    except RuntimeError:  # the interpreter is shutting down: no new threads
-        return lambda: _salt_hashes(salt, keys, layout)
-
-    def result():
-        return _salt_hashes(salt, keys, layout) if future.cancel() else future.result()
-
-    return result
 
 
 #: The process whose helper thread has been asked to load the kernels (:func:`warm_up`).

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import sktraceprop as stp
 from sktraceprop import _row_hash
-from sktraceprop._call_hashes import start_call_hashes
-from sktraceprop._row_digests import parse_salt, row_digests, table_digests
+from sktraceprop._call_hashes import start_call_hashes, table_digests
+from sktraceprop._row_digests import parse_salt, row_digests
 from sktraceprop._row_hash_frames import frame_bytes, frame_layout
 from sktraceprop.compliance import hash_rows
 from sktraceprop.stores._prediction_salts import input_commitment, salt_sha256
