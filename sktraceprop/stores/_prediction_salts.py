@@ -69,7 +69,7 @@ class SaltHashes:
     def __init__(self, text):
         data = text.encode()
         self.text = text
-        # the same bytes as salt_sha256 and input_commitment hash, fed in parts
+        # the bytes salt_sha256 and input_commitment hash (the latter up to the input digest)
         self.salt_sha256 = hashlib.sha256(b"sktraceprop-salt-1\n" + data).hexdigest()
         self._input = hashlib.sha256(b"sktraceprop-input-1\n" + data + b"\n")
 
