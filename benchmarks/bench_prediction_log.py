@@ -76,13 +76,21 @@ def batches(pool):
     return [pool.iloc[i * step : i * step + N_ROWS] for i in range(5)]
 
 
+#: CPU seconds of the last timed call: ``(calling thread, whole process)``.
+_LAST_CPU = [0.0, 0.0]
+
+
 def timed(pipe, method, X, log, cold=True):
+    """Wall seconds of one call (its CPU seconds in ``_LAST_CPU``)."""
     pipe.set_params(log_predictions=log)
     if cold:
         gc.collect()
+    thread, process = time.thread_time(), time.process_time()
     start = time.perf_counter()
     getattr(pipe, method)(X)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    _LAST_CPU[:] = [time.thread_time() - thread, time.process_time() - process]
+    return wall
 
 
 def hash_alone(X, repeats):
@@ -138,12 +146,16 @@ def row_digest_cost(pipe, pool, repeats):
     (and of :func:`row_digests` alone), interleaved."""
     from sktraceprop import _prediction_log
     from sktraceprop._row_digests import row_digests, salt_text
+    from sktraceprop._row_hash import start_hash_rows
     from sktraceprop.stores._prediction_salts import new_salt
 
-    with_rows = _prediction_log.start_salt
+    # (releases before the one-pass hashes started the salt on its own)
+    name = "start_call_hashes" if hasattr(_prediction_log, "start_call_hashes") else "start_salt"
+    with_rows = getattr(_prediction_log, name)
 
     def without_rows(store, X):
-        return new_salt() if store._salting() else None
+        salt = new_salt() if store._salting() else None
+        return (start_hash_rows(X), salt) if name == "start_call_hashes" else salt
 
     pipe.set_params(log_predictions=True)
     out = {}
@@ -152,14 +164,14 @@ def row_digest_cost(pipe, pool, repeats):
         times = {"with": [], "without": [], "digests": []}
         for r in range(repeats + 1):
             for which in ("with", "without") if r % 2 else ("without", "with"):
-                _prediction_log.start_salt = with_rows if which == "with" else without_rows
+                setattr(_prediction_log, name, with_rows if which == "with" else without_rows)
                 start = time.perf_counter()
                 pipe.predict(X)
                 times[which].append(time.perf_counter() - start)
             start = time.perf_counter()
             row_digests(X, "0" * 32)
             times["digests"].append(time.perf_counter() - start)
-        _prediction_log.start_salt = with_rows
+        setattr(_prediction_log, name, with_rows)
         # the first of each: numba's cache loaded, the pipeline warmed
         med = {k: float(np.median(v[1:])) for k, v in times.items()}
         out[n] = {
@@ -181,14 +193,16 @@ def measure(pipe, pool, repeats, protocol):
         timed(pipe, method, inputs[0], False, cold)
         timed(pipe, method, inputs[0], True, cold)  # warm both paths
         plain, logged = [], []
+        cpu = {False: [], True: []}
         for r in range(repeats):
             X = inputs[r % len(inputs)]
-            if r % 2 == 0:
-                plain.append(timed(pipe, method, X, False, cold))
-                logged.append(timed(pipe, method, X, True, cold))
-            else:
-                logged.append(timed(pipe, method, X, True, cold))
-                plain.append(timed(pipe, method, X, False, cold))
+            for log in (False, True) if r % 2 == 0 else (True, False):
+                (logged if log else plain).append(timed(pipe, method, X, log, cold))
+                cpu[log].append(list(_LAST_CPU))
+        # CPU seconds added per call (medians): on the calling thread, and in the whole
+        # process (the helper thread too); less sensitive than wall time to the other
+        # processes of a shared machine
+        added = np.median(cpu[True], axis=0) - np.median(cpu[False], axis=0)
         event = pipe.store.events()[-1]
         out[method] = {
             "plain_median_s": float(np.median(plain)),
@@ -197,6 +211,8 @@ def measure(pipe, pool, repeats, protocol):
             # the fastest of each: what the call costs when the shared machine lets it run
             "ratio_min": float(np.min(logged) / np.min(plain)),
             "overhead_ms": float((np.median(logged) - np.median(plain)) * 1e3),
+            "caller_cpu_added_ms": float(added[0] * 1e3),
+            "process_cpu_added_ms": float(added[1] * 1e3),
             "event_payload_bytes": len(json.dumps(event["payload"])),
             "plain_s": plain,
             "logged_s": logged,
@@ -207,6 +223,9 @@ def measure(pipe, pool, repeats, protocol):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=41)
+    parser.add_argument(
+        "--name", default="prediction_log", help="results/<name>.json (another for a baseline)"
+    )
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp())
     results = {
@@ -241,6 +260,8 @@ def main(argv=None):
                             f"{r['ratio']:.3f}",
                             f"{r['ratio_min']:.3f}",
                             f"{r['overhead_ms']:.2f}",
+                            f"{r['caller_cpu_added_ms']:.2f}",
+                            f"{r['process_cpu_added_ms']:.2f}",
                             f"{r['event_payload_bytes']:,}",
                         ]
                     )
@@ -254,6 +275,8 @@ def main(argv=None):
         "ratio (medians)",
         "ratio (fastest)",
         "overhead ms",
+        "caller CPU added ms",
+        "process CPU added ms",
         "event payload bytes",
     ]
     table = markdown_table(headers, rows)
@@ -327,13 +350,19 @@ protocols: *cold* answers the same rows each call after `gc.collect()` (every ca
 the worst case); *serving* answers a different batch of rows each call (cycling over 5)
 with Python's own garbage collection only, as a model behind a service does. The
 ratio of the medians, and of the fastest call of each (the cost when the shared machine
-lets the call run). A logged call appends one hash-chained audit event: the run, the row
+lets the call run); and the CPU time the log adds per call (medians), on the calling
+thread and in the whole process (the helper thread's work included): on a loaded
+machine, where wall times mostly measure waiting for a core, these still compare. A
+logged call appends one hash-chained audit event: the run, the row
 count, the SHA-256 of the input rows, and the outputs, exactly (predicted labels as class
 indices, one bit per row for two classes; probabilities and decision values as float64),
-before it returns. Rows of numbers are copied once when the call starts, laid out as the
-row hash reads them, and hashed by one SHA-256 pass on a helper thread while the model
-predicts (by the caller if the helper has not started when the model has answered);
-other input is hashed before the call. Target: `predict` <= {TARGET:.2f}x (medians). Per
+before it returns. Rows of numbers, and frames of numbers and pyarrow text (Adult under
+pandas 3), are copied once when the call starts, laid out as the row hash reads them;
+one task on a helper thread then, while the model predicts, hashes that copy (one
+SHA-256 pass), reads each row's keyed digest from the same copy (one numba kernel
+without the GIL), and keeps and hashes the digests' text (by the caller if the helper
+has not started when the model has answered); other input is hashed before the call,
+its digests on the helper. Target: `predict` <= {TARGET:.2f}x (medians). Per
 case: {"; ".join(verdicts)}. What the log adds is about fixed per call (the copy of the
 input, its SHA-256 where no second core takes it, encoding the outputs, appending the
 event): small next to a `predict` that does real work per row (the Adult pipeline),
@@ -354,20 +383,20 @@ the log was before):
 
 {row_table}
 
-"added ms" is the difference of two noisy medians (negative where it is below the noise);
+"added ms" is the difference of two noisy medians (negative where it is below the noise;
+"without" still hashes the input rows on the helper thread);
 "row_digests alone ms" times the digests alone on one thread. Text columns (Adult's 8)
-cost most: each value is hashed on its own before the row. The rows' records are copied
-when the call starts (a step may modify the input in place); records of 64 KiB or more
-are hashed on the row hash's helper thread while the model predicts, smaller ones at
-once. Besides the hashing, a call keeps 16 bytes per row (about 21.3 characters in
-base64) beside the chain, and hashes that text into `salt_sha256` and
-`input_commitment`.
+cost most: each value is hashed on its own before the row. The rows are copied when the
+call starts (a step may modify the input in place); 64 KiB or more are hashed on the row
+hash's helper thread while the model predicts, less at once. Besides the hashing, a
+call keeps 16 bytes per row (about 21.3 characters in base64) beside the chain, and
+hashes that text (once each) into `salt_sha256` and `input_commitment`, on the helper.
 
 Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared), Python {m["python"]}, scikit-learn
 {m["scikit-learn"]}, pandas {m["pandas"]}. Command:
 `flock -x /tmp/stp-cpu.lock {results["command"]}`.
 """
-    write_results("prediction_log", results, md)
+    write_results(args.name, results, md)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,12 @@ import zlib
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
+from ._call_hashes import start_call_hashes, start_salt_hashes
 from ._lineage._current import step_matches
 from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
-from ._row_digests import NoRowRecord, start_salt_text, warm_up
-from ._row_hash import hash_rows, start_hash_rows
+from ._row_digests import NoRowRecord, warm_up
+from ._row_hash import hash_rows
 from .stores._chain import blob_payload_text, payload_text
 from .stores._prediction_salts import new_salt, salt_payload
 from .utils._sklearn_compat import num_samples
@@ -283,9 +284,10 @@ def _replaced_parts(estimator):
 def start_salt(store, X):
     """What a call about to be answered keeps beside the chain: a fresh salt and the
     keyed digests of ``X``'s rows (:mod:`._row_digests`), taken now, before a step may
-    modify ``X`` in place (a callable returning that text, hashed while the model
-    predicts; or the salt alone where ``X`` has no per-row record); None where the
-    store does not salt (schema 2 or 3).
+    modify ``X`` in place (a callable returning that text's
+    :class:`~.stores._prediction_salts.SaltHashes`, hashed while the model predicts; or
+    the salt alone where ``X`` has no per-row record); None where the store does not
+    salt (schema 2 or 3).
 
     Only input without a per-row record (:class:`._row_digests.NoRowRecord`: not 1-D
     or 2-D, or ragged) falls back to the salt alone (the call is found by its batch,
@@ -297,13 +299,13 @@ def start_salt(store, X):
         return None
     salt = new_salt()
     try:
-        return start_salt_text(X, salt)
+        return start_salt_hashes(X, salt)
     except NoRowRecord:
         return salt
 
 
 def _salt_now(salt):
-    """:func:`start_salt`'s salt text (its digests computed by now)."""
+    """:func:`start_salt`'s salt text, or its ``SaltHashes`` (computed by now)."""
     return salt() if callable(salt) else salt
 
 
@@ -320,7 +322,7 @@ def _commit_input(payload, input_sha256, salt):
         return None
     salt = _salt_now(salt)
     salt_payload(payload, input_sha256, salt)
-    return salt
+    return salt if isinstance(salt, str) else salt.text
 
 
 def log_call(estimator, method, X, outputs, input_sha256=None, salt=None):
@@ -402,8 +404,7 @@ class PredictionLogMixin:
         if not logged:
             return self._answer(method, X, params)
         # the input rows as given, hashed while the model predicts
-        input_sha256 = start_hash_rows(X)
-        salt = start_salt(event_store(self), X)
+        input_sha256, salt = start_call_hashes(event_store(self), X)
         # answered and logged by one model: no fit of it in another thread in between
         with shared(self):
             outputs = self._answer(method, X, params)

@@ -59,7 +59,6 @@ __all__ = [
     "row_digests",
     "salt_text",
     "NoRowRecord",
-    "start_salt_text",
 ]
 
 _VERSION = "r1"
@@ -75,18 +74,6 @@ class _Texts(tuple):
     hashed under each call's key (:func:`_keyed`)."""
 
     __slots__ = ()
-
-
-def _hash_texts(data, lengths, present, k0, k1):
-    """``(n, 2)`` words: SipHash-2-4-128 of each value's UTF-8 bytes (0 where missing)."""
-    from ._siphash import sip128_bytes
-
-    offsets = np.zeros(lengths.size + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    words = sip128_bytes(k0, k1, data, offsets)
-    if present is not None:
-        words[~present] = 0
-    return words
 
 
 def _text_words(values, missing):
@@ -304,27 +291,63 @@ def prepare_rows(X):
     return n, names, parts
 
 
+def _text_bytes(texts, n):
+    """The UTF-8 bytes of all text columns in one array, and each column's offsets into
+    it (``(len(texts), n + 1)`` int64)."""
+    offsets = np.zeros((len(texts), n + 1), np.int64)
+    chunks, at = [], 0
+    for c, (data, lengths, _) in enumerate(texts):
+        np.cumsum(lengths, out=offsets[c, 1:])
+        size = int(offsets[c, -1])
+        offsets[c] += at
+        chunks.append(data[:size])
+        at += size
+    if len(chunks) == 1:
+        return chunks[0], offsets
+    return (np.concatenate(chunks) if chunks else np.zeros(0, np.uint8)), offsets
+
+
+def _layout(n, parts):
+    """The rows' records with their text words left to the kernel: ``(records, data,
+    offsets, columns, slots)`` for :func:`~._siphash.sip128_records` (a fresh array:
+    the kernel writes into it)."""
+    n_flags = (len(parts) + 31) // 32
+    widths = [2 if isinstance(v, _Texts) else v.shape[1] for _, v, _ in parts]
+    records = np.zeros((n, n_flags + sum(widths)), _U8)
+    texts, columns, slots = [], [], []
+    at = n_flags
+    for j, ((codes, values, _), width) in enumerate(zip(parts, widths)):
+        if codes.any():
+            records[:, j // 32] |= codes << np.uint64(2 * (j % 32))
+        if isinstance(values, _Texts):
+            texts.append(values)
+            columns.append(j)
+            slots.append(at)
+        else:
+            records[:, at : at + width] = values
+        at += width
+    data, offsets = _text_bytes(texts, n)
+    return (
+        records,
+        data,
+        offsets,
+        np.array(columns, np.int64),
+        np.array(slots, np.int64),
+    )
+
+
 def _keyed(prepared, salt):
-    """``(key, records)`` of prepared rows under ``salt``, or ``(None, digests)`` for
-    sparse input, hashed at once."""
+    """``(keys, layout)`` of prepared rows under ``salt`` (:func:`_finish` hashes them),
+    or ``(None, digests)`` for sparse input, hashed at once."""
     n, names, parts = prepared
     if names is None:
         return None, _sparse_digests(salt, parts)
-    k0, k1 = _key(salt, "text")  # text values: hashed under a key of the salt alone
+    t0, t1 = _key(salt, "text")  # text values: hashed under a key of the salt alone
     # the key of the records covers the column names and kinds
     header = [str(len(names))]
-    n_flags = (len(parts) + 31) // 32
-    blocks = []
-    for name, (_, values, tag) in zip(names, parts):
-        header.append(f"{len(name)}:{name}:{tag}")
-        blocks.append(_hash_texts(*values, k0, k1) if isinstance(values, _Texts) else values)
-    record = np.zeros((n, n_flags + sum(b.shape[1] for b in blocks)), _U8)
-    at = n_flags
-    for j, ((codes, _, _), words) in enumerate(zip(parts, blocks)):
-        record[:, j // 32] |= codes << np.uint64(2 * (j % 32))
-        record[:, at : at + words.shape[1]] = words
-        at += words.shape[1]
-    return _key(salt, "\n".join(header)), record
+    header += [f"{len(name)}:{name}:{tag}" for name, (_, _, tag) in zip(names, parts)]
+    k0, k1 = _key(salt, "\n".join(header))
+    return (t0, t1, k0, k1), _layout(n, parts)
 
 
 def digests_of(prepared, salt):
@@ -337,43 +360,16 @@ def _records(X, salt):
     return _keyed(prepare_rows(X), salt)
 
 
-def _finish(key, records):
-    from ._siphash import sip128_words
+def _finish(keys, layout):
+    from ._siphash import sip128_records
 
-    return records if key is None else sip128_words(key[0], key[1], records)
+    return layout if keys is None else sip128_records(*keys, *layout)
 
 
 def row_digests(X, salt):
     """The keyed digest of each row of ``X`` under ``salt``: ``(n_rows, 2)`` uint64 (the
     two halves of SipHash-2-4-128 of each row's record; see the module docstring)."""
     return _finish(*_records(X, salt))
-
-
-#: Records of at least this many bytes are hashed on the row hash's helper thread.
-_HELPER_MIN = 1 << 16
-
-
-def start_salt_text(X, salt):
-    """Start the digests of ``X``'s rows as they are now; call the result for
-    :func:`salt_text`. The records are made here (a copy); large ones are hashed on the
-    helper thread of :func:`~sktraceprop._row_hash.start_hash_rows` while the model
-    predicts (the kernel releases the GIL), or by the caller if it has not started."""
-    key, records = _records(X, salt)
-    if key is None or records.nbytes < _HELPER_MIN:
-        text = salt_text(salt, _finish(key, records))
-        return lambda: text
-    from ._row_hash import _executor
-
-    try:
-        future = _executor().submit(_finish, key, records)
-    except RuntimeError:  # the interpreter is shutting down: no new threads
-        return lambda: salt_text(salt, _finish(key, records))
-
-    def result():
-        digests = _finish(key, records) if future.cancel() else future.result()
-        return salt_text(salt, digests)
-
-    return result
 
 
 #: The process whose helper thread has been asked to load the kernels (:func:`warm_up`).
@@ -399,11 +395,16 @@ def warm_up():
 
 
 def _load_kernels():
-    from ._siphash import sip128_bytes, sip128_words
+    from ._siphash import sip128_bytes, sip128_records, sip128_table
 
     key = np.uint64(0)
-    sip128_words(key, key, np.zeros((1, 1), np.uint64))
-    sip128_bytes(key, key, np.zeros(8, np.uint8), np.array([0, 8], np.int64))
+    none = np.zeros(0, np.int64)
+    data = np.zeros(8, np.uint8)
+    sip128_records(
+        key, key, key, key, np.zeros((1, 1), _U8), data, np.zeros((0, 2), np.int64), none, none
+    )
+    sip128_table(key, key, key, key, data, 0, none, none, none, none, none)
+    sip128_bytes(key, key, data, np.array([0, 8], np.int64))
 
 
 def salt_text(salt, digests):

@@ -423,12 +423,28 @@ def _snapshot(X):
     input, or a size outside the bounds)."""
     found = _numeric_columns(X)
     if found is None:
-        return None
+        return _text_snapshot(X)
     names, arrays, matrix = found
     size = sum(v.size * _HASHED_AS[v.dtype.kind][1].itemsize for v in arrays)
     if not _SNAPSHOT_MIN <= size <= _SNAPSHOT_MAX:
         return None
     return _canonical_bytes(int(X.shape[0]), names, arrays, matrix)
+
+
+def _text_snapshot(X):
+    """:func:`~._row_hash_frames.frame_bytes` of a frame of numbers and pyarrow text (at
+    least one text column) of 64 KiB to 64 MiB (taking its numbers at 8 bytes a cell), or None."""
+    shape = getattr(X, "shape", None)
+    if shape is None or len(shape) != 2:
+        return None
+    if not _SNAPSHOT_MIN <= 8 * shape[0] * shape[1] <= _SNAPSHOT_MAX:
+        return None
+    from ._row_hash_frames import TEXT, frame_layout
+
+    found = frame_layout(X) if type(X) is pd.DataFrame else None
+    if found is None or TEXT not in found[1][1] or found[0].size > _SNAPSHOT_MAX:
+        return None  # (numbers alone, where _numeric_columns took none: unsigned)
+    return found[0]
 
 
 def _digest(buffer):
@@ -441,7 +457,8 @@ def _digest(buffer):
 def start_hash_rows(X):
     """Start :func:`hash_rows` of ``X`` as it is now; call the result for the digest.
 
-    A frame or 2-D array of numbers (numpy floats, ints or bools) of 64 KiB to 64 MiB is
+    A frame or 2-D array of numbers (numpy floats, ints or bools), or a frame of such
+    numbers and pyarrow strings (:mod:`._row_hash_frames`), of 64 KiB to 64 MiB is
     copied into one buffer laid out as :func:`hash_rows` reads it (names, counts and
     values as bytes; a copy is a fraction of the hash's cost), which a helper thread
     hashes with one ``update``, so that the model can predict meanwhile where a second

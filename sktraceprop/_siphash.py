@@ -13,7 +13,7 @@ from numba import njit
 
 from .utils import _numba_cache  # noqa: F401  (registers the cache locators first)
 
-__all__ = ["sip128_bytes", "sip128_words"]
+__all__ = ["sip128_bytes", "sip128_records", "sip128_table", "sip128_words"]
 
 
 @njit(inline="always", cache=True)
@@ -51,16 +51,39 @@ def _start(k0, k1):
 
 
 @njit(inline="always", cache=True)
-def _finish(v0, v1, v2, v3, last, out, i):
+def _final(v0, v1, v2, v3, last):
     v3 ^= last
     v0, v1, v2, v3 = _rounds(v0, v1, v2, v3, 2)
     v0 ^= last
     v2 ^= np.uint64(0xEE)
     v0, v1, v2, v3 = _rounds(v0, v1, v2, v3, 4)
-    out[i, 0] = v0 ^ v1 ^ v2 ^ v3
+    first = v0 ^ v1 ^ v2 ^ v3
     v1 ^= np.uint64(0xDD)
     v0, v1, v2, v3 = _rounds(v0, v1, v2, v3, 4)
-    out[i, 1] = v0 ^ v1 ^ v2 ^ v3
+    return first, v0 ^ v1 ^ v2 ^ v3
+
+
+@njit(inline="always", cache=True)
+def _finish(v0, v1, v2, v3, last, out, i):
+    out[i, 0], out[i, 1] = _final(v0, v1, v2, v3, last)
+
+
+@njit(inline="always", cache=True)
+def _message(k0, k1, data, start, end):
+    """SipHash-2-4-128 of ``data[start:end]`` (uint8) as its two halves."""
+    v0, v1, v2, v3 = _start(k0, k1)
+    full = start + ((end - start) // 8) * 8
+    for p in range(start, full, 8):
+        m = np.uint64(0)
+        for b in range(8):
+            m |= np.uint64(data[p + b]) << np.uint64(8 * b)
+        v3 ^= m
+        v0, v1, v2, v3 = _rounds(v0, v1, v2, v3, 2)
+        v0 ^= m
+    last = np.uint64((end - start) & 0xFF) << np.uint64(56)
+    for b in range(end - full):
+        last |= np.uint64(data[full + b]) << np.uint64(8 * b)
+    return _final(v0, v1, v2, v3, last)
 
 
 @njit(nogil=True, cache=True)
@@ -88,18 +111,109 @@ def sip128_bytes(k0, k1, data, offsets):
     n = offsets.size - 1
     out = np.empty((n, 2), np.uint64)
     for i in range(n):
-        start, end = offsets[i], offsets[i + 1]
+        out[i, 0], out[i, 1] = _message(k0, k1, data, offsets[i], offsets[i + 1])
+    return out
+
+
+@njit(nogil=True, cache=True)
+def sip128_records(t0, t1, k0, k1, records, data, offsets, columns, slots):
+    """SipHash-2-4-128 under ``(k0, k1)`` of each row of ``records`` ((n, w) uint64, as
+    :func:`sip128_words`), after writing into it, for each text column ``c``, the
+    SipHash-2-4-128 under ``(t0, t1)`` of row ``i``'s value ``data[offsets[c, i]:offsets[c,
+    i + 1]]`` at words ``slots[c]`` and ``slots[c] + 1``, unless the column's 2-bit code
+    (bits ``2 (j % 32)`` of word ``j // 32``, ``j = columns[c]``) is 1 (missing: left
+    as the zeros given). One pass, no GIL: what :mod:`._row_digests` does in three."""
+    n, w = records.shape
+    out = np.empty((n, 2), np.uint64)
+    last = np.uint64((8 * w) & 0xFF) << np.uint64(56)
+    for i in range(n):
+        for c in range(columns.size):
+            j = columns[c]
+            code = (records[i, j // 32] >> np.uint64(2 * (j % 32))) & np.uint64(3)
+            if code != np.uint64(1):
+                h0, h1 = _message(t0, t1, data, offsets[c, i], offsets[c, i + 1])
+                records[i, slots[c]] = h0
+                records[i, slots[c] + 1] = h1
         v0, v1, v2, v3 = _start(k0, k1)
-        full = start + ((end - start) // 8) * 8
-        for p in range(start, full, 8):
-            m = np.uint64(0)
-            for b in range(8):
-                m |= np.uint64(data[p + b]) << np.uint64(8 * b)
+        for j in range(w):
+            m = records[i, j]
             v3 ^= m
             v0, v1, v2, v3 = _rounds(v0, v1, v2, v3, 2)
             v0 ^= m
-        last = np.uint64((end - start) & 0xFF) << np.uint64(56)
-        for b in range(end - full):
-            last |= np.uint64(data[full + b]) << np.uint64(8 * b)
-        _finish(v0, v1, v2, v3, last, out, i)
+        out[i, 0], out[i, 1] = _final(v0, v1, v2, v3, last)
+    return out
+
+
+@njit(inline="always", cache=True)
+def _word(data, p):
+    """The little-endian uint64 at byte ``p`` of ``data`` (uint8, any alignment)."""
+    m = np.uint64(0)
+    for b in range(8):
+        m |= np.uint64(data[p + b]) << np.uint64(8 * b)
+    return m
+
+
+@njit(nogil=True, cache=True)
+def sip128_table(t0, t1, k0, k1, data, n, kinds, at, body, missing_at, missing_count):
+    """SipHash-2-4-128 under ``(k0, k1)`` of each of ``n`` rows' records, read from
+    columns laid out in ``data`` (uint8) as ``kinds`` and offsets say (see
+    :func:`sktraceprop._row_hash_frames.frame_layout`: kinds 0 int64, 1 uint64, 2
+    float64, 3 uint8 boolean, 4 text). A row's record: the columns' 2-bit codes (0
+    value, 1 missing, 2 an unsigned value at or above ``2**63``) packed 32 to a word,
+    then per column its value as one word, or a text's SipHash-2-4-128 under ``(t0,
+    t1)`` as two (0 where missing). Returns (n, 2) uint64."""
+    n_cols = kinds.size
+    n_flags = (n_cols + 31) // 32
+    w = n_flags
+    for c in range(n_cols):
+        w += 2 if kinds[c] == 4 else 1
+    record = np.zeros(w, np.uint64)
+    text_at = body.copy()
+    next_missing = np.zeros(n_cols, np.int64)
+    out = np.empty((n, 2), np.uint64)
+    last = np.uint64((8 * w) & 0xFF) << np.uint64(56)
+    for i in range(n):
+        for f in range(n_flags):
+            record[f] = 0
+        s = n_flags
+        for c in range(n_cols):
+            kind = kinds[c]
+            code = np.uint64(0)
+            if kind == 4:
+                length = np.int64(_word(data, at[c] + 8 * i))
+                if length < 0:
+                    code = np.uint64(1)
+                    record[s] = 0
+                    record[s + 1] = 0
+                else:
+                    start = text_at[c]
+                    h0, h1 = _message(t0, t1, data, start, start + length)
+                    record[s] = h0
+                    record[s + 1] = h1
+                    text_at[c] = start + length
+                s += 2
+                word = np.uint64(0)
+            else:
+                k = next_missing[c]
+                if k < missing_count[c] and np.int64(_word(data, missing_at[c] + 8 * k)) == i:
+                    next_missing[c] = k + 1
+                    code = np.uint64(1)
+                    word = np.uint64(0)
+                elif kind == 3:
+                    word = np.uint64(data[at[c] + i])
+                else:
+                    word = _word(data, at[c] + 8 * i)
+                    if kind == 1 and (word >> np.uint64(63)) != np.uint64(0):
+                        code = np.uint64(2)
+                record[s] = word
+                s += 1
+            if code != np.uint64(0):
+                record[c // 32] |= code << np.uint64(2 * (c % 32))
+        v0, v1, v2, v3 = _start(k0, k1)
+        for j in range(w):
+            m = record[j]
+            v3 ^= m
+            v0, v1, v2, v3 = _rounds(v0, v1, v2, v3, 2)
+            v0 ^= m
+        out[i, 0], out[i, 1] = _final(v0, v1, v2, v3, last)
     return out

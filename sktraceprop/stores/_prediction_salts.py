@@ -58,9 +58,35 @@ def input_commitment(salt, input_sha256):
     return hashlib.sha256(f"sktraceprop-input-1\n{salt}\n{input_sha256}".encode()).hexdigest()
 
 
+class SaltHashes:
+    """A salt text with the SHA-256 passes over it taken once, ahead (on the hashing
+    thread, while the model predicts: the text holds a call's row digests, some
+    hundreds of kilobytes): its :func:`salt_sha256`, and the state of
+    :func:`input_commitment` before the input digest, which :meth:`commitment` ends."""
+
+    __slots__ = ("_input", "salt_sha256", "text")
+
+    def __init__(self, text):
+        data = text.encode()
+        self.text = text
+        # the bytes salt_sha256 and input_commitment hash (the latter up to the input digest)
+        self.salt_sha256 = hashlib.sha256(b"sktraceprop-salt-1\n" + data).hexdigest()
+        self._input = hashlib.sha256(b"sktraceprop-input-1\n" + data + b"\n")
+
+    def commitment(self, input_sha256):
+        """:func:`input_commitment` of ``input_sha256`` under this salt."""
+        h = self._input.copy()
+        h.update(input_sha256.encode())
+        return h.hexdigest()
+
+
 def salt_payload(payload, input_sha256, salt):
     """Put the salted commitment to ``input_sha256`` into a prediction or explanation
-    event's payload."""
+    event's payload; ``salt``, its text or :class:`SaltHashes` of it."""
+    if isinstance(salt, SaltHashes):
+        payload["input_commitment"] = salt.commitment(input_sha256)
+        payload["salt_sha256"] = salt.salt_sha256
+        return payload
     payload["input_commitment"] = input_commitment(salt, input_sha256)
     payload["salt_sha256"] = salt_sha256(salt)
     return payload

@@ -129,9 +129,13 @@ def test_frames_of_several_blocks_and_the_size_bounds(every_size_threaded):
     assert _row_hash._snapshot(frame) is not None
     assert _row_hash.start_hash_rows(frame)() == hash_rows(frame)
     assert _row_hash._snapshot(pd.DataFrame(index=range(3))) is not None
-    # text, unsigned or too large: hashed at once, as before
+    # text as Python objects, unsigned or too large: hashed at once, as before
     assert _row_hash._snapshot(frame.astype({"b": "uint8"})) is None
-    assert _row_hash._snapshot(frame.assign(t=list("abcd"))) is None
+    assert _row_hash._snapshot(frame.assign(t=pd.Series(list("abcd"), dtype=object))) is None
+    # pyarrow text beside numbers: copied as hash_rows reads it (_row_hash_frames)
+    texts = frame.assign(t=pd.array(["a", None, "é", ""], dtype="string[pyarrow]"))
+    assert hashlib.sha256(_row_hash._snapshot(texts)).hexdigest() == hash_rows(texts)
+    assert _row_hash.start_hash_rows(texts)() == hash_rows(texts)
     _row_hash._SNAPSHOT_MAX, saved = 8, _row_hash._SNAPSHOT_MAX
     try:
         assert _row_hash._snapshot(frame) is None

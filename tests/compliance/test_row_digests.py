@@ -123,7 +123,7 @@ def test_the_kept_text_round_trips_and_refuses_damage():
 
 
 def test_digests_started_before_predict_are_of_the_rows_as_given():
-    from sktraceprop._row_digests import start_salt_text
+    from sktraceprop._call_hashes import start_salt_text
 
     rng = np.random.default_rng(0)
     big = pd.DataFrame(rng.normal(size=(5_000, 4)), columns=list("abcd"))  # helper thread

@@ -1,0 +1,146 @@
+"""The bytes :func:`~sktraceprop.compliance.hash_rows` digests for a frame of numbers and
+pyarrow strings, in one buffer: what a logged call copies before the model predicts, so
+that one SHA-256 pass over it, and the rows' keyed digests read from it, can run on the
+hashing thread meanwhile (:mod:`._call_hashes`).
+
+It covers the common input of ``predict``: a frame of numbers and text (pandas 3 reads
+text as pyarrow-backed ``str``), or numbers alone (a frame, or a numpy array), exactly
+as :func:`~sktraceprop._row_hash.hash_rows` feeds it
+(:func:`~sktraceprop._row_hash._feed_numbers` and
+:func:`~sktraceprop._row_hash._arrow_text`), and nothing else: any other column (objects,
+categoricals, datetimes, nullable numbers) sends the frame back to ``hash_rows``. The
+pyarrow buffers are immutable; the numbers are copied.
+"""
+
+import numpy as np
+import pandas as pd
+
+from ._frame_columns import column_arrays
+from ._row_hash import _F8, _I8, _VERSION, _int, _text_bytes
+
+__all__ = ["frame_bytes", "frame_layout"]
+
+_U8 = np.dtype("<u8")
+
+
+#: Each column's kind in :func:`frame_layout`'s table, and the tag its row digests give
+#: it (:mod:`._row_digests`: an unsigned column is ``int``, its values above the int64
+#: range coded apart).
+INT, UINT, FLOAT, BOOL, TEXT = range(5)
+DIGEST_TAGS = ("int", "int", "float", "bool", "text")
+_KINDS = {"int": INT, "uint": UINT, "float": FLOAT, "bool": BOOL}
+
+
+def _number_part(values):
+    """``(head, data)`` of a numpy column of numbers as ``_feed_numbers`` feeds it."""
+    kind = values.dtype.kind
+    if kind == "b":
+        tag, data = "bool", np.asarray(values, dtype=np.uint8)
+    elif kind == "i" or (kind == "u" and (values.size == 0 or values.max() < 2**63)):
+        tag, data = "int", np.array(values, dtype=_I8)
+    elif kind == "u":
+        tag, data = "uint", np.array(values, dtype=_U8)
+    else:
+        tag, data = "float", np.array(values, dtype=_F8)
+    missing = b""
+    count = 0
+    if kind == "f":
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = np.add.reduce(data)
+        if not np.isfinite(total):
+            where = np.flatnonzero(np.isnan(data))
+            if where.size:
+                data[where] = 0
+                count, missing = where.size, where.astype(_I8).tobytes()
+    return _KINDS[tag], [_text_bytes(tag) + _int(count), missing, data.view(np.uint8)], count
+
+
+def _text_part(values):
+    """``(head, data)`` of a pyarrow string column as ``_arrow_text`` feeds it, or None
+    for another kind of array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    nulls = arr.is_null().to_numpy(zero_copy_only=False) if arr.null_count else None
+    if nulls is not None:
+        arr = pc.fill_null(arr, "")  # null slots may hold bytes: made canonical
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+    lengths = np.diff(offsets).astype(_I8)
+    if nulls is not None:
+        lengths[nulls] = -1
+    buffer = arr.buffers()[2]
+    body = np.zeros(0, np.uint8)
+    if buffer is not None:
+        body = np.frombuffer(buffer, np.uint8)[int(offsets[0]) : int(offsets[-1])]
+    return TEXT, [_text_bytes("text"), lengths.view(np.uint8), body], 0
+
+
+def _columns(X):
+    """``(n_rows, names, [(dtype, values)])`` of a pandas DataFrame, or of a numpy array
+    of numbers (one or two dimensions; its columns unnamed, as ``hash_rows`` reads it),
+    else None."""
+    if type(X) is pd.DataFrame:
+        return X.shape[0], [str(c) for c in X.columns.tolist()], column_arrays(X)
+    if type(X) is np.ndarray and X.ndim in (1, 2) and X.dtype.kind in "iubf":
+        values = X[:, None] if X.ndim == 1 else X
+        arrays = [(values.dtype, values[:, j]) for j in range(values.shape[1])]
+        return values.shape[0], [""] * values.shape[1], arrays
+    return None
+
+
+def frame_layout(X):
+    """``(buffer, table)``: the bytes ``hash_rows(X)`` digests, in one new buffer
+    (uint8), and where each column's parts lie in it, for a pandas DataFrame whose
+    columns are all numpy numbers (int, uint, float, bool) or pyarrow strings, or a
+    numpy array of numbers; None for any other input.
+
+    ``table`` is ``(names, kinds, at, body, missing_at, missing_count)``: per column, its
+    name, kind (:data:`INT`, :data:`UINT`, :data:`FLOAT`, :data:`BOOL` or :data:`TEXT`),
+    the offset of its values (numbers: 8 bytes each, 1 for a boolean; text: the int64
+    byte lengths, -1 where missing), of its UTF-8 bytes (text), and of the int64 row
+    positions of its missing values (numbers) and their count.
+    """
+    found = _columns(X)
+    if found is None:
+        return None
+    n_rows, names, arrays = found
+    parts = [_VERSION + _int(n_rows) + _int(len(names))]
+    columns = []
+    for name, (dtype, values) in zip(names, arrays):
+        if isinstance(dtype, np.dtype) and dtype.kind in "iubf":
+            found = _number_part(np.asarray(values))
+        elif isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            found = _text_part(values)
+            if found is None:
+                return None
+        else:
+            return None
+        kind, pieces, count = found
+        parts += [_text_bytes(name), *pieces]
+        columns.append((kind, len(parts) - 2, count))
+    sizes = [len(p) if isinstance(p, bytes) else p.size for p in parts]
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    out = np.empty(int(starts[-1]), np.uint8)
+    for p, start, size in zip(parts, starts, sizes):
+        out[start : start + size] = np.frombuffer(p, np.uint8) if isinstance(p, bytes) else p
+    # the pieces of column c: [head, missing positions or lengths, values or text]
+    kinds = np.array([k for k, _, _ in columns], np.int64)
+    second = np.array([i for _, i, _ in columns], np.int64)
+    values_at = np.where(kinds == TEXT, starts[second], starts[second + 1])
+    body = np.where(kinds == TEXT, starts[second + 1], 0)
+    missing_at = np.where(kinds == TEXT, 0, starts[second])
+    counts = np.array([c for _, _, c in columns], np.int64)
+    return out, (names, kinds, values_at, body, missing_at, counts)
+
+
+def frame_bytes(X):
+    """The bytes ``hash_rows(X)`` digests, in one new buffer (see :func:`frame_layout`),
+    or None."""
+    found = frame_layout(X)
+    return None if found is None else found[0]

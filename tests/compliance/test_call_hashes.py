@@ -1,0 +1,190 @@
+"""The logged call's hashes, taken in one pass on the hashing thread (``_call_hashes``,
+``_row_hash_frames``, the kernels ``sip128_records`` and ``sip128_table``), against
+independent slow truths: each row's digest recomputed value by value in plain Python
+(the record the ``_row_digests`` docstring defines, SipHash-2-4-128 written from the
+paper in ``tests/test_siphash.py``), and ``hash_rows`` of the same rows."""
+
+import hashlib
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+import sktraceprop as stp
+from sktraceprop import _row_hash
+from sktraceprop._call_hashes import start_call_hashes, table_digests
+from sktraceprop._row_digests import parse_salt, row_digests
+from sktraceprop._row_hash_frames import frame_bytes, frame_layout
+from sktraceprop.compliance import hash_rows
+from sktraceprop.stores._prediction_salts import input_commitment, salt_sha256
+from tests.test_siphash import _reference
+
+SALT = "00112233445566778899aabbccddeeff"
+
+
+def _key(salt, header):
+    return hashlib.sha256(f"sktraceprop-rows-1\n{salt}\n{header}".encode()).digest()[:16]
+
+
+def _cell(kind, value, text_key):
+    """``(code, bytes of its words)`` of one value of a column of ``kind``."""
+    if value is None or pd.isna(value):
+        return 1, bytes(16 if kind == "text" else 8)
+    if kind == "text":
+        if not isinstance(value, str):
+            return 3, _reference(text_key, f"{type(value).__name__}\0{value}".encode())
+        return 0, _reference(text_key, value.encode("utf-8"))
+    if kind == "float":
+        return 0, struct.pack("<d", float(value))
+    if kind == "bool":
+        return 0, struct.pack("<Q", int(bool(value)))
+    value = int(value)
+    return (2 if value >= 2**63 else 0), struct.pack("<Q", value % 2**64)
+
+
+def _truth(frame, kinds, salt):
+    """Each row's digest, value by value in Python: ``kinds`` per column."""
+    text_key = _key(salt, "text")
+    names = [str(c) for c in frame.columns]
+    header = [str(len(names))] + [f"{len(n)}:{n}:{k}" for n, k in zip(names, kinds)]
+    row_key = _key(salt, "\n".join(header))
+    n_flags = (len(names) + 31) // 32
+    out = []
+    for i in range(len(frame)):
+        flags, words = [0] * n_flags, b""
+        for j, kind in enumerate(kinds):
+            code, data = _cell(kind, frame.iloc[i, j], text_key)
+            flags[j // 32] |= code << (2 * (j % 32))
+            words += data
+        record = b"".join(struct.pack("<Q", f) for f in flags) + words
+        out.append(_reference(row_key, record))
+    return out
+
+
+def _rows(digests):
+    return [np.ascontiguousarray(row).tobytes() for row in digests]
+
+
+_TEXT = st.one_of(st.none(), st.text(max_size=12))  # any Unicode, empty, missing
+_COLUMNS = {
+    "int": (st.integers(-(2**63), 2**63 - 1), "int64", "int"),
+    "uint": (st.integers(0, 2**64 - 1), "uint64", "int"),
+    "float": (st.floats(allow_nan=True, allow_infinity=True), "float64", "float"),
+    "float32": (st.floats(width=32, allow_nan=True), "float32", "float"),
+    "bool": (st.booleans(), "bool", "bool"),
+    "arrow": (_TEXT, "string[pyarrow]", "text"),
+    "object": (st.one_of(_TEXT, st.integers(-5, 5)), object, "text"),
+    "category": (_TEXT, "category", "text"),
+}
+
+
+@st.composite
+def _frames(draw):
+    n = draw(st.integers(0, 7))
+    chosen = draw(st.lists(st.sampled_from(sorted(_COLUMNS)), min_size=1, max_size=6))
+    names = draw(st.lists(st.text(max_size=3), min_size=len(chosen), max_size=len(chosen)))
+    columns, kinds = {}, []
+    for j, (which, name) in enumerate(zip(chosen, names)):
+        values, dtype, kind = _COLUMNS[which]
+        cells = draw(st.lists(values, min_size=n, max_size=n))
+        if dtype is object or dtype == "category":
+            series = pd.Series(cells, dtype=object)
+            if dtype == "category":
+                series = series.astype("category")
+        elif dtype == "string[pyarrow]":
+            series = pd.Series(pd.array(cells, dtype=dtype))
+        else:
+            series = pd.Series(np.array(cells, dtype=dtype))
+        columns[f"{name}#{j}"] = series
+        kinds.append(kind)
+    return pd.DataFrame(columns), kinds
+
+
+@settings(max_examples=60, deadline=None)
+@given(_frames())
+@example((pd.DataFrame({"t": pd.array(["Zürich", None, ""], dtype="string[pyarrow]")}), ["text"]))
+@example(
+    (
+        pd.DataFrame(
+            {
+                "u": np.array([2**64 - 1, 1, 2**63], dtype=np.uint64),
+                "f": [np.nan, -0.0, np.inf],
+                "t": pd.array(["a", "ß" * 9, None], dtype="string[pyarrow]"),
+                "b": [True, False, True],
+            }
+        ),
+        ["int", "float", "text", "bool"],
+    )
+)
+def test_the_kernels_give_each_rows_digest_and_hash_rows_bytes(found):
+    frame, kinds = found
+    truth = _truth(frame, kinds, SALT)
+    assert _rows(row_digests(frame, SALT)) == truth  # sip128_records
+    layout = frame_layout(frame)
+    if layout is None:  # objects, categories, or numbers alone: the other paths
+        assert frame_bytes(frame) is None
+        return
+    assert _rows(table_digests(len(frame), layout, SALT)) == truth  # sip128_table
+    assert hashlib.sha256(layout[0]).hexdigest() == hash_rows(frame)
+
+
+@settings(max_examples=30, deadline=None)
+@given(_frames(), st.booleans())
+def test_a_calls_hashes_started_at_once_are_those_of_the_slow_paths(found, threaded):
+    frame, kinds = found
+    store = stp.stores.MemoryStore()
+    saved = _row_hash._SNAPSHOT_MIN
+    _row_hash._SNAPSHOT_MIN = 0 if threaded else saved
+    try:
+        input_sha256, salt = start_call_hashes(store, frame)
+        got = input_sha256()
+        hashes = salt() if callable(salt) else salt
+    finally:
+        _row_hash._SNAPSHOT_MIN = saved
+    assert got == hash_rows(frame)
+    text = hashes if isinstance(hashes, str) else hashes.text
+    drawn, digests = parse_salt(text)
+    assert _rows(digests) == _truth(frame, kinds, drawn)
+    if not isinstance(hashes, str):
+        assert hashes.salt_sha256 == salt_sha256(text)
+        assert hashes.commitment(got) == input_commitment(text, got)
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_the_hashes_are_of_the_rows_as_given(threaded, monkeypatch):
+    if threaded:
+        monkeypatch.setattr(_row_hash, "_SNAPSHOT_MIN", 0)
+    frame = pd.DataFrame(
+        {"n": np.arange(50.0), "t": pd.array([f"r{i}é" for i in range(50)], "string[pyarrow]")}
+    )
+    given = frame.copy()
+    input_sha256, salt = start_call_hashes(stp.stores.MemoryStore(), frame)
+    frame.iloc[0, 0] = -1.0  # a step writing into its input while the model predicts
+    frame.iloc[1, 1] = "changed"
+    assert input_sha256() == hash_rows(given) != hash_rows(frame)
+    drawn, digests = parse_salt(salt().text)
+    assert _rows(digests) == _truth(given, ["float", "text"], drawn)
+
+
+@pytest.mark.parametrize(
+    "values, kind",
+    [
+        (np.array([[1.5, np.nan], [-0.0, np.inf], [2.0, 3.0]]), "float"),
+        (np.array([[1, -2, 3]], dtype=np.int32), "int"),
+        (np.array([[2**64 - 1], [5]], dtype=np.uint64), "int"),
+        (np.array([[True, False]]), "bool"),
+        (np.zeros((0, 3), np.float32), "float"),
+    ],
+)
+def test_arrays_of_numbers_take_the_one_pass_too(values, kind):
+    layout = frame_layout(values)
+    truth = _truth(
+        pd.DataFrame(values, columns=[""] * values.shape[1]), [kind] * values.shape[1], SALT
+    )
+    assert _rows(table_digests(len(values), layout, SALT)) == truth
+    assert _rows(row_digests(values, SALT)) == truth
+    assert hashlib.sha256(layout[0]).hexdigest() == hash_rows(values)
+    assert frame_layout(values.astype(object)) is None
