@@ -20,11 +20,27 @@ bounds the rest. A function that follows no such chain writes no new bytes: its
 scheme-5 value is kept (``np.log(X)`` reads ``np``, of a package whose version the run
 records: named by module as before).
 
-Not seen (the documented limits): a module reached other than by a chain of attribute
-loads from a global (``getattr(mymod, name)``, a module in a local variable, a closure
-cell or a default, ``importlib.import_module`` at call time), and attributes of modules
-of the standard library and of the packages whose versions a run records, named by
-module as in scheme 5.
+Scheme 6 also follows, writing bytes only where the code does so (its value is
+otherwise as above):
+
+- ``getattr(mymod, "name")`` with a constant name and two arguments, read as
+  ``mymod.name`` (:func:`chains_of`);
+- a followed module the code uses as a value rather than reading an attribute of it
+  (passed on, ``vars(mymod)``, ``getattr(mymod, name)`` with a name computed at run
+  time): every attribute of it but its dunder names is hashed (:func:`feed_whole`), since
+  any of them may be reached;
+- attribute chains from a module in one of the function's closure cells
+  (:func:`cell_chains`), as from a global;
+- a module of user code the function imports when it runs (``import mymod as m`` or
+  ``from . import _utils`` inside it): by its name and its file's SHA-256
+  (:func:`feed_imports`), found without importing it, so the value is the same before
+  and after the first call imports it; one not found is named with a tag of its own.
+
+Not seen (the documented limits): a module held in a default or reached through
+``importlib.import_module`` at call time (named only), a module of an installed package
+imported inside a function, a helper of a module imported inside a function replaced at
+run time rather than edited in its file, and attributes of modules of the standard
+library and of the packages whose versions a run records, named by module as in scheme 5.
 """
 
 import types

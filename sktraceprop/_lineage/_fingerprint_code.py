@@ -64,8 +64,10 @@ Scheme 6 (the current one) closes a gap of scheme 5 (kept as ``scheme=5``): a gl
 that is a module of user code or of an index package was named only, so a helper
 called through it (``mymod.helper(X)``, ``_utils.helper()`` after ``from . import
 _utils``) edited, reloaded or replaced at run time was not seen. The attributes the code
-reads of it are now followed and hashed (``_fingerprint_attrs``); a function that reads
-none keeps its scheme-5 bytes. The words each scheme's notes use are
+reads of it are now followed and hashed (``_fingerprint_attrs``), through
+``getattr(mymod, "name")`` and closure cells too, a module it uses as a value whole, and
+a module of user code it imports when it runs by its file; a function that does none of
+these keeps its scheme-5 bytes. The words each scheme's notes use are
 ``_fingerprint_scopes``'.
 
 *Installed code* is named by module and qualified name only: functions and classes of
