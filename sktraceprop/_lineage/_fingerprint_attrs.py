@@ -205,6 +205,19 @@ def feed_whole(h, module, depth, memo, feed, feed_named):
     from ._fingerprint_walk import _Collect
 
     feed(h, getattr(module, "__name__", ""), depth, memo)
+    key = ("*", id(module))  # a module reached again within itself: cut as a cycle is
+    seen = memo.get(key)
+    if seen is not None:
+        h.update(b"*C%d:" % (depth - seen))
+        return
+    memo[key] = depth
+    try:
+        _feed_items_of(h, module, depth, memo, feed, feed_named, _Collect)
+    finally:
+        del memo[key]
+
+
+def _feed_items_of(h, module, depth, memo, feed, feed_named, _Collect):
     try:
         items = sorted(
             (k, v)

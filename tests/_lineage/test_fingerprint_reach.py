@@ -282,3 +282,31 @@ def test_a_constant_getattr_reads_as_the_attribute(mod, attr, tail):
         assert closed(f"getattr({mod}, {attr!r}){rest}") == {mod: ((),)}
     else:
         assert closed(f"getattr({mod}, {attr!r}){rest}") == closed(f"{mod}.{dotted}")
+
+
+_SELF = """
+import {tag}_self as me
+NAME = "{name}"
+def f0(X):
+    return getattr(me, NAME)(X)
+"""
+
+
+def test_modules_that_reach_themselves_whole_are_cut_as_cycles(modules):
+    """Functions of a module that use the module as a value (``getattr(me, NAME)``
+    after ``import me`` in ``me``): each expansion of the module cuts at the module
+    already on the path, so the walk ends (not one expansion per ordering of its
+    functions), is the same each time, and still sees an edit."""
+    write, load, _ = modules
+    funcs = "".join(f"def f{i}(X):\n    return X + {i} + 0 * len(vars(me))\n" for i in range(1, 9))
+    write("self", _SELF.format(tag="{tag}", name="f1") + funcs)
+    me = load("self")
+    step = FunctionTransformer(func=me.f0).fit(X)
+    np.testing.assert_allclose(step.transform(X), X + 1)
+    before = fingerprint(step)
+    assert fingerprint(step) == before
+    write("self", _SELF.format(tag="{tag}", name="f2") + funcs)
+    me = load("self")
+    step = FunctionTransformer(func=me.f0).fit(X)
+    np.testing.assert_allclose(step.transform(X), X + 2)
+    assert fingerprint(step) != before
