@@ -61,6 +61,9 @@ _FOLLOWED = frozenset({"user", "index"})
 _MISSING = object()
 
 
+#: Instructions that load a constant (``LOAD_SMALL_INT``: an import's level, Python
+#: 3.14).
+_CONSTS = frozenset({"LOAD_CONST", "LOAD_SMALL_INT"})
 #: Instructions that call (``PRECALL`` precedes ``CALL`` in Python 3.11).
 _CALLS = frozenset({"PRECALL", "CALL"})
 
@@ -262,7 +265,7 @@ def imports_of(code):
         for k, at in enumerate(ins):
             if at.opname != "IMPORT_NAME" or not isinstance(at.argval, str):
                 continue
-            level = ins[k - 2].argval if k >= 2 and ins[k - 2].opname == "LOAD_CONST" else None
+            level = ins[k - 2].argval if k >= 2 and ins[k - 2].opname in _CONSTS else None
             names = []
             for after in ins[k + 1 :]:
                 if after.opname == "IMPORT_FROM" and isinstance(after.argval, str):

@@ -7,6 +7,7 @@ and that code read again unchanged keeps it. The slow truth beside each: what th
 now computes did change.
 """
 
+import collections
 import importlib
 import keyword
 import shutil
@@ -22,7 +23,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from sktraceprop._lineage import _fingerprint_cache
 from sktraceprop._lineage._fingerprint import fingerprint, fingerprint_v5
-from sktraceprop._lineage._fingerprint_attrs import attribute_chains, cell_chains
+from sktraceprop._lineage._fingerprint_attrs import attribute_chains, cell_chains, chains_of
 
 X = np.arange(24, dtype=float).reshape(12, 2) - 11
 
@@ -310,3 +311,52 @@ def test_modules_that_reach_themselves_whole_are_cut_as_cycles(modules):
     step = FunctionTransformer(func=me.f0).fit(X)
     np.testing.assert_allclose(step.transform(X), X + 2)
     assert fingerprint(step) != before
+
+
+_Ins = collections.namedtuple("_Ins", "opname argval")
+_OPS = [
+    "LOAD_GLOBAL",
+    "LOAD_NAME",
+    "LOAD_DEREF",
+    "LOAD_ATTR",
+    "LOAD_METHOD",
+    "LOAD_CONST",
+    "PRECALL",
+    "CALL",
+    "NOP",
+    "CACHE",
+    "EXTENDED_ARG",
+    "POP_TOP",
+    "STORE_FAST",
+]
+_ARGS = st.one_of(
+    st.none(), st.integers(-2, 4), st.sampled_from(["getattr", "m", "a", ""]), st.tuples()
+)
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.tuples(st.sampled_from(_OPS), _ARGS), max_size=14))
+@example([("LOAD_GLOBAL", "getattr"), ("LOAD_GLOBAL", "m"), ("LOAD_CONST", "a")])
+@example([("LOAD_GLOBAL", "getattr"), ("LOAD_GLOBAL", "m"), ("LOAD_CONST", "a"), ("CALL", 2)])
+def test_any_instruction_stream_is_read_without_raising(stream):
+    """Odd bytecode never makes reading it fail: every name read is a string, every
+    chain a tuple of strings, and a chain starts at a load of that name."""
+    ins = [_Ins(op, arg) for op, arg in stream]
+    for starts in (None, frozenset({"LOAD_DEREF"})):
+        found = chains_of(ins) if starts is None else chains_of(ins, starts)
+        loaded = {i.argval for i in ins if isinstance(i.argval, str)}
+        for name, chains in found.items():
+            assert isinstance(name, str) and name in loaded
+            assert all(isinstance(c, tuple) and all(isinstance(a, str) for a in c) for c in chains)
+
+
+def test_what_a_traced_fit_shadows_on_the_instance_is_not_part_of_it(modules):
+    """sktraceprop's own callables put on an instance while a traced fit runs (a spy,
+    skorch's ``get_split_datasets``) leave the fingerprint as the fitted model's."""
+    from sktraceprop._lineage._final import _Spy
+
+    _, load, _ = modules
+    step = load("user").Step().fit(X)
+    before = fingerprint(step)
+    step.__dict__["transform"] = _Spy(step, "transform", None, None)
+    assert fingerprint(step) == before
