@@ -64,8 +64,10 @@ Scheme 6 (the current one) closes a gap of scheme 5 (kept as ``scheme=5``): a gl
 that is a module of user code or of an index package was named only, so a helper
 called through it (``mymod.helper(X)``, ``_utils.helper()`` after ``from . import
 _utils``) edited, reloaded or replaced at run time was not seen. The attributes the code
-reads of it are now followed and hashed (``_fingerprint_attrs``); a function that reads
-none keeps its scheme-5 bytes. The words each scheme's notes use are
+reads of it are now followed and hashed (``_fingerprint_attrs``), through
+``getattr(mymod, "name")`` and closure cells too, a module it uses as a value whole, and
+a module of user code it imports when it runs by its file; a function that does none of
+these keeps its scheme-5 bytes. The words each scheme's notes use are
 ``_fingerprint_scopes``'.
 
 *Installed code* is named by module and qualified name only: functions and classes of
@@ -180,7 +182,10 @@ def _code_summary(code):
         stack.extend(c for c in inner.co_consts if isinstance(c, types.CodeType))
     read = names - stored
     chains = {k: v for k, v in _attrs.attribute_chains(code).items() if k in read}
-    return _encoded(_code_parts(code), 0, _Path()), tuple(sorted(read)), chains
+    # scheme 6: what it reads of modules in its closure cells, and the modules it
+    # imports when it runs (other than the standard library's and recorded packages')
+    reached = (_attrs.cell_chains(code), _attrs.user_imports(_attrs.imports_of(code)))
+    return _encoded(_code_parts(code), 0, _Path()), tuple(sorted(read)), chains, reached
 
 
 def feed_function(h, fn, depth, memo, feed):
@@ -198,22 +203,30 @@ def feed_function(h, fn, depth, memo, feed):
             h.update(data)
             return
     code = fn.__code__
-    parts, names, chains = _code_summary(code)
+    parts, names, chains, reached = _code_summary(code)
     made = _cache.inputs(fn, code, names)
-    if near_limit or not _cache.keepable(made) or _attrs.follows_any(made[4], chains, memo.scheme):
+    reached = (code.co_freevars, *reached, fn.__globals__.get("__package__"))
+    if (
+        near_limit
+        or not _cache.keepable(made)
+        or _attrs.follows_any(made[4], chains, memo.scheme)
+        or (memo.scheme >= 6 and reached[2])
+    ):
         # (fed as it is read: a global array is not copied into a buffer; a module's
-        # attributes followed are read afresh each time)
-        _feed_function(h, parts, made, chains, depth, memo, feed)
+        # attributes followed and the files of modules imported are read afresh)
+        _feed_function(h, parts, made, chains, reached, depth, memo, feed)
         return
     out = _Collect()
-    _feed_function(out, parts, made, chains, depth, memo, feed)
+    _feed_function(out, parts, made, chains, reached, depth, memo, feed)
     data = out.value()
     _cache.keep(fn, memo.scheme, made, data)
     h.update(data)
 
 
-def _feed_function(h, parts, made, chains, depth, memo, feed):
-    """The bytes of a user function from what :func:`_fingerprint_cache.inputs` read."""
+def _feed_function(h, parts, made, chains, reached, depth, memo, feed):
+    """The bytes of a user function from what :func:`_fingerprint_cache.inputs` read
+    (``reached``: its free variables, their attribute chains, the modules it imports
+    and its module's package)."""
     _, defaults, kwdefaults, cells, named = made
     h.update(parts)
     feed(h, [defaults, kwdefaults], depth + 1, memo)
@@ -231,6 +244,11 @@ def _feed_function(h, parts, made, chains, depth, memo, feed):
         feed_named(h, value, depth + 1, memo, feed)
     # scheme 6: the attributes it reads of a module of user code or an index package
     _attrs.feed_chains(h, named, chains, depth, memo, feed, feed_named)
+    # and of a module in a closure cell, and the files of user modules it imports
+    free, cell_chains, imports, package = reached
+    in_cells = [(n, v) for n, v in zip(free, cells, strict=False) if v is not _cache._EMPTY]
+    _attrs.feed_chains(h, in_cells, cell_chains, depth, memo, feed, feed_named, tag=b"&")
+    _attrs.feed_imports(h, imports, package, memo.scheme)
 
 
 def feed_named(h, value, depth, memo, feed):

@@ -308,6 +308,8 @@ def _feed_value(h, obj, depth, memo):
         h.update(b"E" + _class_bytes(obj))
         _user_class(h, obj, depth, memo)  # a user estimator's fit and transform
         _feed(h, {"params": own_params(obj), "state": fitted_state(obj)}, depth + 1, memo)
+        if memo.scheme >= 6 and not memo.by_name:
+            _feed_overrides(h, obj, depth, memo)
     elif isinstance(obj, np.random.RandomState):
         h.update(b"R")
         _feed(h, obj.get_state(legacy=False), depth + 1, memo)
@@ -319,3 +321,56 @@ def _feed_value(h, obj, depth, memo):
         _feed_items(h, b"U" if isinstance(obj, tuple) else b"L", obj, depth, memo)
     else:
         _feed_object(h, obj, depth, memo)
+
+
+#: Methods a traced fit shadows on an estimator's instance while it runs: not part of
+#: what the fitted model computes.
+_FIT_NAMES = frozenset({"fit", "_fit", "fit_transform", "fit_predict", "partial_fit"})
+
+
+def _feed_overrides(h, obj, depth, memo):
+    """Scheme 6: methods replaced on the instance (``obj.transform = fn``, a
+    ``types.MethodType``), which shadow its class's, by name and value; nothing where
+    there are none (its bytes as before). Not the fit methods, nor what sktraceprop
+    itself shadows there while a traced fit runs (a spy on ``fit``, skorch's
+    ``get_split_datasets``): the fingerprint recorded during a fit is the fitted
+    model's."""
+    try:
+        own = vars(obj)
+    except TypeError:  # no instance dict
+        return
+    cls = type(obj)
+    found = sorted(
+        (k, v)
+        for k, v in list(own.items())
+        if isinstance(k, str)
+        and k not in _FIT_NAMES
+        and callable(v)
+        and not _ours(v)
+        and _is_method(cls, k)
+    )
+    if found:
+        h.update(b"j%d:" % len(found))
+        for key, value in found:
+            _feed(h, key, depth + 1, memo)
+            _feed(h, value, depth + 1, memo)
+
+
+def _is_method(cls, name):
+    try:
+        return callable(getattr(cls, name, None))
+    except Exception:  # a class attribute whose descriptor raises when read
+        return False
+
+
+def _ours(value):
+    """Whether ``value`` is sktraceprop's own (a spy a traced fit puts on an instance):
+    by its module, or its class's."""
+    try:
+        modules = (getattr(value, "__module__", None), type(value).__module__)
+    except Exception:  # an object whose attributes raise when read
+        return False
+    return any(
+        isinstance(m, str) and (m == "sktraceprop" or m.startswith("sktraceprop."))
+        for m in modules
+    )
