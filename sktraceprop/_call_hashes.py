@@ -20,7 +20,7 @@ itself rather than wait.
 import threading
 
 from . import _row_hash
-from ._row_digests import _finish, _key, _records, salt_text
+from ._row_digests import _finish, _key, _records, load_kernels, salt_text
 from ._row_hash import _digest, _executor, start_hash_rows
 from .stores._prediction_salts import SaltHashes, new_salt
 
@@ -66,6 +66,7 @@ def start_salt_hashes(X, salt):
     model predicts (the kernel and ``hashlib`` release the GIL), or by the caller if it
     has not started."""
     keys, layout = _records(X, salt)
+    load_kernels()  # here: the helper thread must never compile (a compile there loses warnings)
     if keys is None or layout[0].nbytes + layout[1].nbytes < _HELPER_MIN:
         hashes = _salt_hashes(salt, keys, layout)
         return lambda: hashes
@@ -139,6 +140,7 @@ def start_call_hashes(store, X):
     if layout is None:
         return start_hash_rows(X), start_salt(store, X)
     n, salt = int(X.shape[0]), new_salt()
+    load_kernels()  # here: the helper thread must never compile (a compile there loses warnings)
     once = _Once(lambda: _hashes(n, layout, salt))
     if layout[0].size >= _row_hash._SNAPSHOT_MIN:
         once.start()

@@ -44,6 +44,7 @@ auditor relies on is the commitment under the chain.
 import base64
 import hashlib
 import os
+import threading
 
 import numpy as np
 import pandas as pd
@@ -374,37 +375,84 @@ def row_digests(X, salt):
 
 #: The process whose helper thread has been asked to load the kernels (:func:`warm_up`).
 _WARMED_IN = None
+#: The process in which the kernels are loaded (:func:`load_kernels`).
+_LOADED_IN = None
+_LOAD_LOCK = threading.Lock()
+#: The kernels' dispatchers (their names in :mod:`._siphash`).
+KERNELS = ("sip128_bytes", "sip128_records", "sip128_table")
 
 
 def warm_up():
-    """Load the digest kernels (numba: compiled once, then read from its cache) on the
-    row hash's helper thread, so that a model's first logged call does not wait for them
-    (about 0.5 s with numba's cache, 1 s without). Called when a model that logs its
-    calls is fitted; once per process. Returns the loading's future (None where it was
-    asked before, or no thread can start)."""
+    """Load the digest kernels (numba: read from its cache) on the row hash's helper
+    thread, so that a model's first logged call does not wait for them (about 0.5 s with
+    numba's cache). Called when a model that logs its calls is fitted; once per process.
+    Returns the loading's future (None where it was asked before, no thread can start,
+    or a kernel is not in numba's cache).
+
+    Only *loading* runs on the thread: compiling runs numba's compiler, which wraps its
+    work in ``warnings.catch_warnings``, process-wide state: a compile on the thread
+    while the program (or the fit that called this) records warnings in its own
+    ``catch_warnings`` block undoes that block's handler when it ends, and warnings
+    raised meanwhile (a ``LineageWarning`` of that very fit) go unrecorded. A kernel
+    not cached (a fresh install, a changed library) is compiled by the first logged call,
+    in its own thread (:func:`load_kernels`)."""
     global _WARMED_IN
     if _WARMED_IN == os.getpid():
         return None
     _WARMED_IN = os.getpid()
+    if not _all_cached():
+        return None
     from ._row_hash import _executor
 
     try:
-        return _executor().submit(_load_kernels)
+        return _executor().submit(load_kernels)
     except RuntimeError:  # the interpreter is shutting down: no new threads
         return None
 
 
+def _all_cached():
+    """Whether numba's cache holds both specialisations :func:`_load_kernels` makes of
+    every kernel (writable and read-only bytes), so that loading them compiles nothing."""
+    from . import _siphash
+
+    try:
+        return all(
+            len(getattr(_siphash, name)._cache._cache_file._load_index()) >= 2 for name in KERNELS
+        )
+    except Exception:  # noqa: BLE001 - numba's private layout changed: do not warm
+        return False
+
+
+def load_kernels():
+    """Load (or compile, the first time) the digest kernels for the argument types the
+    logged calls give them, in the calling thread; once per process. Called by a call
+    before it hands hashing to the helper thread, which then never compiles (see
+    :func:`warm_up`: a compile there can lose the program's recorded warnings)."""
+    global _LOADED_IN
+    if _LOADED_IN == os.getpid():
+        return
+    with _LOAD_LOCK:
+        if _LOADED_IN != os.getpid():
+            _load_kernels()
+            _LOADED_IN = os.getpid()
+
+
 def _load_kernels():
+    """Each kernel for the argument types calls give it: numba compiles one
+    specialisation per type, and bytes may be read-only (text from a buffer that is not
+    the process's own, e.g. pandas 2's), a type of their own."""
     from ._siphash import sip128_bytes, sip128_records, sip128_table
 
     key = np.uint64(0)
     none = np.zeros(0, np.int64)
-    data = np.zeros(8, np.uint8)
-    sip128_records(
-        key, key, key, key, np.zeros((1, 1), _U8), data, np.zeros((0, 2), np.int64), none, none
-    )
-    sip128_table(key, key, key, key, data, 0, none, none, none, none, none)
-    sip128_bytes(key, key, data, np.array([0, 8], np.int64))
+    writable = np.zeros(8, np.uint8)
+    read_only = np.zeros(8, np.uint8)
+    read_only.flags.writeable = False
+    for data in (writable, read_only):
+        records = np.zeros((1, 1), _U8)
+        sip128_records(key, key, key, key, records, data, np.zeros((0, 2), np.int64), none, none)
+        sip128_table(key, key, key, key, data, 0, none, none, none, none, none)
+        sip128_bytes(key, key, data, np.array([0, 8], np.int64))
 
 
 def salt_text(salt, digests):
