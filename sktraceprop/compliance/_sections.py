@@ -168,12 +168,21 @@ def _attached_said(attached):
         for e in attached
     )
     n = len({e["input_column"] for e in attached})
+    reordered = sorted({e["input_column"] for e in attached if e["match"] == "reordered"})
+    wrong = (
+        f" {', '.join(reordered)} {'holds' if len(reordered) == 1 else 'hold'} that "
+        "source's values in another row order than its rows (a table reordered before "
+        "the copy): a training row's value may belong to another row, so the model may "
+        "have been trained on wrong data."
+        if reordered
+        else ""
+    )
     return (
         f"{_plural(n, 'input column')} {'holds' if n == 1 else 'hold'} "
         f"another source's column attached by position outside the pipeline ({listed}; "
         "/feature_lineage/attached_outside_pipeline): identified by their values, they "
         "name that source among those inputs' sources, but which of its rows each "
-        "training row holds is not recorded, and a removal of rows cannot take it out."
+        "training row holds is not recorded, and a removal of rows cannot take it out." + wrong
     )
 
 
