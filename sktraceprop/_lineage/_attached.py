@@ -144,12 +144,13 @@ def _match(column, load, name, row_ids):
     if paired.sum() < MIN_PAIRS:
         return None
     at = rows[paired]
-    strong = _strong(column, wanted, paired)
     # in the load's row order, on rows in the training rows' order; values sorted in both
     # (a counter) would be found in order by chance, unless the match is strong
     if not (np.diff(at) > 0).all():
-        return ("reordered", int(paired.sum()), int(wanted.size)) if strong else None
-    if _monotone(wanted[paired]) and not strong:
+        if not _strong(column, wanted, paired):
+            return None
+        return "reordered", int(paired.sum()), int(wanted.size)
+    if _monotone(wanted[paired]) and not _strong(column, wanted, paired):
         return None
     same = row_ids is not None and bool((lines_of(row_ids[at]) == lines_of(ids[paired])).all())
     return ("same lines" if same else "in order"), int(paired.sum()), int(wanted.size)
