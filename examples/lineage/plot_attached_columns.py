@@ -10,9 +10,9 @@ lab row each patient's value came from. This example shows what sktraceprop sees
 a column: the warning at ``fit``, what the run records
 (:attr:`~sktraceprop.Lineage.attached_columns`, :meth:`~sktraceprop.Lineage.trace`,
 :meth:`~sktraceprop.Lineage.feature_sources`), the compliance report's entry, the refused
-removal of the lab's data, what it cannot see (a lab table in another order), and the
-traced alternative, :func:`sktraceprop.merge` on a key, with which lineage and unlearning
-work.
+removal of the lab's data, the warning for a copy from the lab table in another order
+(each patient given another patient's value), and the traced alternative,
+:func:`sktraceprop.merge` on a key, with which lineage and unlearning work.
 """
 
 # %%
@@ -105,27 +105,38 @@ except UnlearningError as exc:
     print("refused:", exc)
 
 # %%
-# What it cannot see: had the lab's table been sorted by its values, the copy by
-# position would give each patient another patient's result. Nothing recognises that
-# column (rows in another order could match by chance), so no warning: the run records
-# ``s5`` as of unknown source, and a removal request for the lab is still refused,
-# saying the column may carry its data.
-lab_sorted = stp.from_pandas(
-    data[["patient", "s5"]].sort_values("s5", kind="stable").reset_index(drop=True), "lab_sorted"
-)
-X_wrong = X.assign(s5=lab_sorted["s5"].values)
-wrong = stp.make_traced_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(X_wrong, y)
-print(wrong.lineage_.attached_columns, wrong.lineage_.feature_sources()["s5"])
-print(next(n for n in wrong.lineage_.notes if "none of the sources" in n))
+# A lab table in another order: had the lab's table been sorted by its values before
+# the copy, each patient would get another patient's result. The values are the lab's as
+# a set (matched on 75 values held by one row each, none a whole number, in a column
+# too sparse for a chance match), but not in the lab's row order: the fit warns that
+# the row order does not match and that values may belong to other rows, the run records
+# ``s5`` as ``"reordered"``, and a removal request for the lab is refused, as above.
+X_wrong = X.assign(s5=lab.sort_values("s5", kind="stable")["s5"].values)
+given = (X_wrong["s5"].to_numpy() != lab["s5"].to_numpy()).sum()
+print("patients given another's value:", int(given))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always", LineageWarning)
+    wrong = stp.make_traced_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(X_wrong, y)
+for w in caught:
+    print(w.category.__name__, ":", w.message)
+print([(e["source_id"], e["match"]) for e in wrong.lineage_.attached_columns])
+print(wrong.lineage_.feature_sources()["s5"])
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", LineageWarning)
+    unl_wrong = stp.GradientCorrectionUnlearner(clone(wrong)).fit(X_wrong, y)
 try:
-    stp.GradientCorrectionUnlearner(clone(wrong)).fit(X_wrong, y).unlearn(source_id="lab_sorted")
+    unl_wrong.unlearn(source_id="lab")
 except UnlearningError as exc:
     print("refused:", exc)
 
 # %%
 # The traced alternative: join on the patient number with :func:`sktraceprop.merge`.
 # Each training row records both rows it was made of, so its trace names the clinic's
-# line and the lab's, whatever the order of either table.
+# line and the lab's, whatever the order of either table (here the lab's table sorted
+# by ``s5``, loaded as a source of its own).
+lab_sorted = stp.from_pandas(
+    data[["patient", "s5"]].sort_values("s5", kind="stable").reset_index(drop=True), "lab_sorted"
+)
 merged = stp.merge(
     clinic, lab_sorted[["patient", "s5"]], on="patient", source_id="clinic+lab_sorted"
 )

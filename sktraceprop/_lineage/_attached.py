@@ -7,14 +7,23 @@ hundred rows kept in this process) still recognise them. Such a column holds B's
 when, of B's witness rows whose value is unique among them, at least :data:`MIN_PAIRS`
 hold a value that the column holds on exactly one training row, and those rows are in
 B's row order (an in-order copy: a whole column, or a row subset in the training rows'
-order). Rows permuted are not named: values found on rows in another order could be a
-chance overlap of two columns' values, which their order rules out here; so could values
-that are sorted in both (a counter, a date), which is not taken as evidence. A column of
-few distinct values (a 0/1 flag, small integers) holds no value on exactly one row: it
-cannot be checked, and is said so.
+order). Values found on rows in another order, or sorted in both (a counter, a date),
+could be a chance overlap of two columns' values; they are taken as evidence only where
+the match is strong (:func:`_strong`): at least :data:`MIN_STRONG` such values, not all
+whole numbers (two sources sharing a key or a count hold the same whole numbers in
+their own orders), at least :data:`MIN_SHARE` of B's witness values found in the
+column, and the column's distinct values sparse among the numbers written with as many
+decimals as the values matched (at most :data:`MAX_DENSITY` of those in its range are
+held: prices in cents or readings to one decimal fill their range, so another source's
+values would be found there by chance). A strong match in another order is a copy from B
+reordered (``"reordered"``: B sorted or shuffled before the ``.values`` copy, so a
+training row may hold the value of another row). A column of few distinct values (a
+0/1 flag, small integers) holds no value on exactly one row: it cannot be checked, and
+is said so.
 
 Cost: a hash table of each such column's values held on one row (at most
-:data:`MAX_COLUMNS` columns; no sort), then per loaded numeric column a look-up of its
+:data:`MAX_COLUMNS` columns; a sort of its distinct values only where a strong match is
+looked for), then per loaded numeric column a look-up of its
 witness values there (a few hundred); the loads of the training rows' own sources are
 not searched.
 """
@@ -31,6 +40,12 @@ MIN_PAIRS = 16
 MAX_COLUMNS = 16
 #: Matches named per column.
 MAX_MATCHES = 4
+#: Values held by one row each, matched, for a match in another order (or sorted).
+MIN_STRONG = 32
+#: Share of the loaded column's witness values found in the column, for such a match.
+MIN_SHARE = 0.9
+#: Largest share of its grid's values a column may hold for such a match.
+MAX_DENSITY = 0.05
 
 
 def _numbers(series):
@@ -56,6 +71,16 @@ class _Held:
         once = ~np.isnan(values) & ~pd.Series(values).duplicated(keep=False).to_numpy()
         self.rows = np.flatnonzero(once)
         self.index = pd.Index(values[self.rows])
+        self._values = values
+        self._distinct = None
+
+    def distinct(self):
+        """The column's distinct values, sorted (computed once, where a strong match is
+        looked for)."""
+        if self._distinct is None:
+            v = self._values[~np.isnan(self._values)]
+            self._distinct = np.unique(v[np.isfinite(v)])
+        return self._distinct
 
     def find(self, wanted):
         """Row of each value of ``wanted`` held on exactly one row, ``-1`` elsewhere."""
@@ -66,6 +91,37 @@ class _Held:
 def _monotone(values):
     d = np.diff(values)
     return bool((d >= 0).all() or (d <= 0).all())
+
+
+def _decimals(values, narrow):
+    """The median number of decimals the values are written with (shortest repr that
+    reads back the same; in float32 for a narrowed column)."""
+    kind = np.float32 if narrow else np.float64
+    said = [np.format_float_positional(kind(v), unique=True, trim="-") for v in values]
+    return int(np.median([len(t.partition(".")[2]) for t in said]))
+
+
+def _density(distinct, decimals):
+    """Share of the values written with ``decimals`` decimals in the column's range that
+    it holds: near 1 for codes, counts and readings rounded to a few decimals (another
+    column's values fall on them by chance); small for values held to full precision."""
+    if distinct.size < 2:
+        return 1.0
+    span = float(distinct[-1] - distinct[0])
+    return min(1.0, distinct.size / (span * 10.0 ** min(decimals, 300) + 1.0))
+
+
+def _strong(column, wanted, paired):
+    """Whether a match is strong enough to be no chance overlap whatever the rows'
+    order (see the module's docstring)."""
+    if paired.sum() < MIN_STRONG:
+        return False
+    if (wanted[paired] == np.round(wanted[paired])).all():
+        return False
+    distinct = column.distinct()
+    if np.isin(wanted, distinct).mean() < MIN_SHARE:
+        return False
+    return _density(distinct, _decimals(wanted[paired], column.narrow)) <= MAX_DENSITY
 
 
 def _match(column, load, name, row_ids):
@@ -89,8 +145,12 @@ def _match(column, load, name, row_ids):
         return None
     at = rows[paired]
     # in the load's row order, on rows in the training rows' order; values sorted in both
-    # (a counter) would be found in order by chance
-    if not (np.diff(at) > 0).all() or _monotone(wanted[paired]):
+    # (a counter) would be found in order by chance, unless the match is strong
+    if not (np.diff(at) > 0).all():
+        if not _strong(column, wanted, paired):
+            return None
+        return "reordered", int(paired.sum()), int(wanted.size)
+    if _monotone(wanted[paired]) and not _strong(column, wanted, paired):
         return None
     same = row_ids is not None and bool((lines_of(row_ids[at]) == lines_of(ids[paired])).all())
     return ("same lines" if same else "in order"), int(paired.sum()), int(wanted.size)
@@ -174,6 +234,13 @@ def evidence_said(entry):
     """How an entry of :func:`attached_columns` was found, in words: its rows matched
     are those of the rows compared whose value no other row holds (a column of repeated
     values matches on few rows, none of them contradicted)."""
+    if entry["match"] == "reordered":
+        return (
+            f"reordered: {entry['rows_matched']} of the {entry['rows_compared']} rows of "
+            "that column compared found, each on one training row, but not in that "
+            "source's row order; only values that no other row holds count, and not "
+            "whole numbers"
+        )
     return (
         f"{entry['match']}: {entry['rows_matched']} of the {entry['rows_compared']} rows "
         "of that column compared found in order, each on one training row; only values "
@@ -183,6 +250,36 @@ def evidence_said(entry):
 
 def attached_message(found):
     """The fit's warning (and the run's note) naming the columns of ``found``."""
+    reordered = [e for e in found if e["match"] == "reordered"]
+    said = {e["input_column"] for e in reordered}
+    rest = [e for e in found if e["input_column"] not in said]
+    parts = [reordered_message(reordered)] if reordered else []
+    if rest:
+        parts.append(_positional_message(rest))
+    return " ".join(parts)
+
+
+def reordered_message(found):
+    """What the fit says of columns holding another source's values in another row
+    order (entries of ``found`` with ``match == "reordered"``)."""
+    listed = "; ".join(
+        f"{e['input_column']} holds the values of column {e['column']} of source "
+        f"{e['source_id']!r} ({evidence_said(e)})"
+        for e in found
+    )
+    return (
+        f"input column(s) attached by position from a reordered table: {listed}. Their "
+        "values are that source's, as a set, but the rows do not hold them in the "
+        "source's row order (the table was sorted or shuffled before a .values "
+        "copy, assign or .loc), so a training row's value may belong to another row of "
+        "that source: the model may be trained on wrong data, and the run records no "
+        "row of that source for any training row. feature_sources() names the source "
+        "for the features made from them, and unlearning that source is refused. Join "
+        "on a key with sktraceprop.merge."
+    )
+
+
+def _positional_message(found):
     listed = "; ".join(
         f"{e['input_column']} holds column {e['column']} of source {e['source_id']!r} "
         f"({evidence_said(e)})"

@@ -211,9 +211,11 @@ class Lineage:
         pipeline (``a["x"] = B["v"].values``; see ``sktraceprop._lineage._attached``):
         one entry per input column and loaded column, ``input_column``, ``source_id``,
         ``sha256`` and ``uri`` of that source, ``column`` (the loaded column),
-        ``match`` (``"same lines"`` or ``"in order"``) and ``rows_matched`` of the
-        ``rows_compared`` witness rows of that column (a sample). :meth:`feature_sources`
-        names that source for the features made from them; unlearning it is refused.
+        ``match`` (``"same lines"``, ``"in order"``, or ``"reordered"``: its values
+        matched as a set, in another row order, so a row's value may be another row's)
+        and ``rows_matched`` of the ``rows_compared`` witness rows of that column (a
+        sample). :meth:`feature_sources` names that source for the features made from
+        them; unlearning it is refused.
         Empty when none were found (and in runs recorded before they were kept).
     changed_columns : list of dict or None
         The loaded columns whose values, in the data given to ``fit``, differ from what

@@ -462,7 +462,13 @@ def _section_lineage(report):
             f'<p class="warn">Input column {_e(e["input_column"])} holds column '
             f"{_e(e['column'])} of source {_e(e['source_id'])}, attached by position "
             f"outside the pipeline ({_e(evidence_said(e))}): which of its rows each training row "
-            "holds is not recorded, and a removal of rows cannot take it out.</p>"
+            "holds is not recorded, and a removal of rows cannot take it out."
+            + (
+                " Its values are in another row order than the source's rows: a "
+                "training row's value may belong to another row (wrong data).</p>"
+                if e.get("match") == "reordered"
+                else "</p>"
+            )
         )
     target = features.get("from_the_target", [])
     if target:

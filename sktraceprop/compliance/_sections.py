@@ -168,12 +168,49 @@ def _attached_said(attached):
         for e in attached
     )
     n = len({e["input_column"] for e in attached})
+    reordered = sorted({e["input_column"] for e in attached if e["match"] == "reordered"})
+    wrong = (
+        f" {', '.join(reordered)} {'holds' if len(reordered) == 1 else 'hold'} that "
+        "source's values in another row order than its rows (a table reordered before "
+        "the copy): a training row's value may belong to another row, so the model may "
+        "have been trained on wrong data."
+        if reordered
+        else ""
+    )
     return (
         f"{_plural(n, 'input column')} {'holds' if n == 1 else 'hold'} "
         f"another source's column attached by position outside the pipeline ({listed}; "
         "/feature_lineage/attached_outside_pipeline): identified by their values, they "
         "name that source among those inputs' sources, but which of its rows each "
-        "training row holds is not recorded, and a removal of rows cannot take it out."
+        "training row holds is not recorded, and a removal of rows cannot take it out." + wrong
+    )
+
+
+def _sources_said(sources, attached, n_rows):
+    """The count of the sources behind the training rows, with those whose data reached
+    the model only through input columns attached by position (they contribute columns,
+    not rows), named."""
+    own = {s["source_id"] for s in sources}
+    extra = {}
+    for e in attached:
+        if e["source_id"] not in own:
+            extra.setdefault(e["source_id"], {})[e["input_column"]] = None  # (once each)
+    if not extra:
+        return (
+            f"For each of the {_plural(len(sources), 'source')} behind the {n_rows} training rows"
+        )
+    listed = "; ".join(
+        f"{source}: input column{'' if len(cols) == 1 else 's'} {', '.join(cols)}"
+        for source, cols in sorted(extra.items())
+    )
+    return (
+        f"{len(own) + len(extra)} sources are behind the {n_rows} training rows: "
+        f"{_plural(len(own), 'source')} of their rows, and "
+        f"{_plural(len(extra), 'source')} whose data reached them only as input columns "
+        f"attached by position, not as rows ({listed}; of "
+        f"{'it' if len(extra) == 1 else 'them'} the record holds the SHA-256, URI and "
+        "column, not which of its rows each training row holds, as said below). For "
+        "each source of rows"
     )
 
 
@@ -193,10 +230,13 @@ def _input_data(report):
         else "URI and SHA-256 of its bytes"
     )
     parts = [
-        f"For each of the {_plural(len(sources), 'source')} behind the "
-        f"{report['model']['n_training_rows']} training rows the record holds its "
-        f"identity ({identity}), rows, columns and dtypes, when it was "
-        "loaded and the ops its rows went through"
+        _sources_said(
+            sources,
+            features.get("attached_outside_pipeline", []),
+            report["model"]["n_training_rows"],
+        )
+        + f" the record holds its identity ({identity}), rows, columns and dtypes, when "
+        "it was loaded and the ops its rows went through"
     ]
     if len(with_stats) == len(direct):
         parts.append(

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import sktraceprop as stp
-from sktraceprop._lineage._attached import MIN_PAIRS
+from sktraceprop._lineage._attached import MIN_PAIRS, MIN_SHARE, MIN_STRONG
 from sktraceprop._lineage._ids import codes_of, lines_of
 from sktraceprop._lineage._run import Lineage
 from sktraceprop._lineage._source import REGISTRY
@@ -207,9 +207,9 @@ def test_unlearning_an_attached_source_is_refused_and_says_why(tmp_path):
 
 
 def test_a_source_a_merged_attached_column_was_made_from_is_refused_too(tmp_path):
-    """``x`` attached from a right merge of B1 and B2 (B2's order): only the merge is
-    named (x is not B1's column in B1's order), yet B1's values are in it and B2's rows
-    chose and ordered them: unlearning either is refused, never "never trained on"."""
+    """``x`` attached from a right merge of B1 and B2 (B2's order): the merge is named in
+    order, and B1 as reordered (x holds B1's column in B2's order); B2's rows chose and
+    ordered them: unlearning either is refused, never "never trained on"."""
     A, B1 = _sources(tmp_path, 40, 40, 7)
     k = next(_IDS)
     keys = pd.DataFrame({"k": np.arange(40)[::-1], "w": np.arange(40.0)})
@@ -220,7 +220,10 @@ def test_a_source_a_merged_attached_column_was_made_from_is_refused_too(tmp_path
     a["x"] = merged["v"].values
     a["y"] = (a["y"] > 0).astype(int)
     pipe, said = _fit(a, LogisticRegression())
-    assert [e["source_id"] for e in pipe.lineage_.attached_columns] == [_source_id_of(merged)]
+    found = {e["source_id"]: e["match"] for e in pipe.lineage_.attached_columns}
+    assert found.keys() == {_source_id_of(merged), _source_id_of(B1)}
+    assert found[_source_id_of(merged)] != "reordered"
+    assert found[_source_id_of(B1)] == "reordered"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LineageWarning)
         u = stp.GradientCorrectionUnlearner(pipe).fit(a[["a", "x"]], a["y"])
@@ -278,7 +281,11 @@ _KINDS = ["whole", "subset", "permuted", "flags", "chance"]
 @example(n=MIN_PAIRS - 1, extra=0, kind="whole", drop_a=False, seed=1)
 @example(n=40, extra=0, kind="flags", drop_a=False, seed=2)
 @example(n=70, extra=60, kind="chance", drop_a=False, seed=3)
-def test_attachments_are_named_only_when_in_order(tmp_path, n, extra, kind, drop_a, seed):
+@example(n=60, extra=3, kind="permuted", drop_a=True, seed=4)
+@example(n=60, extra=30, kind="permuted", drop_a=False, seed=5)
+def test_attachments_are_named_only_when_in_order_or_strong(
+    tmp_path, n, extra, kind, drop_a, seed
+):
     rng = np.random.default_rng(seed)
     n_a = n + (5 if drop_a else 0)
     m = n if kind == "whole" else n + extra
@@ -311,8 +318,18 @@ def test_attachments_are_named_only_when_in_order(tmp_path, n, extra, kind, drop
         assert entry["match"] == ("same lines" if same else "in order")
         assert len(said) == 1
         assert run.feature_sources()["x"] == [entry["source_id"]]
+    elif kind == "permuted" and distinct and n >= MIN_STRONG and n >= MIN_SHARE * m:
+        # B's values, most of them, in another order: a copy from B reordered
+        (entry,) = named
+        assert entry["column"] == "v" and entry["source_id"] == _source_id_of(B)
+        assert entry["match"] == "reordered"
+        assert entry["rows_compared"] == m and entry["rows_matched"] == n
+        (message,) = said
+        assert "x holds the values of column v" in message and "reordered table" in message
+        assert "may belong to another row" in message and "sktraceprop.merge" in message
+        assert run.feature_sources()["x"] == [entry["source_id"]]
     else:
-        # out of order, too few rows, or few distinct values: never named
+        # out of order and not strong, too few rows, or few distinct values: never named
         assert named == [] and not said
         assert run.feature_sources()["x"] == []
     if column == "f" or n < MIN_PAIRS:

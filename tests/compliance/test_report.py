@@ -978,6 +978,12 @@ def test_an_input_attached_by_position_names_its_source(tmp_path):
     assert "from_columns_in_no_source" not in lineage
     (data_article,) = [x for x in data["articles"] if x["article"] == "26(4)"]
     assert "x holds column v of report_attached_B" in data_article["why"]
+    # both sources counted: A's rows, B's data as a column attached, not rows
+    assert data_article["why"].startswith(
+        "2 sources are behind the 60 training rows: 1 source of their rows, and 1 source "
+        "whose data reached them only as input columns attached by position, not as rows "
+        "(report_attached_B: input column x;"
+    )
     assert any("report_attached_B" in c for c in data_article["cannot_show"])
     html = stp.compliance.ComplianceReport(data).to_html()
     assert "Input column x holds column v of source report_attached_B" in html
