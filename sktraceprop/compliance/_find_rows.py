@@ -13,7 +13,7 @@ never a silent "not found".
 
 import numpy as np
 
-from .._row_digests import digests_of, parse_salt, prepare_rows
+from .._row_digests import NoRowRecord, digests_of, parse_salt, prepare_rows
 from ..exceptions import CorruptStoreError
 from ..stores._prediction_salts import salt_sha256
 from ._find_exact import exact_variants
@@ -37,10 +37,13 @@ def _pairs(wanted, kept):
 
 
 def _prepared(frame):
-    """:func:`prepare_rows` of one form of X, or None where it has no per-row record."""
+    """:func:`prepare_rows` of one form of X, or None where it has no per-row record
+    (:class:`~sktraceprop._row_digests.NoRowRecord`: not 1-D or 2-D, or ragged, input
+    whose calls keep no row digests either). Any other error is raised: caught, it would
+    report a person scored in a logged batch as not found, and erase nothing of them."""
     try:
         return prepare_rows(frame)
-    except (TypeError, ValueError):
+    except NoRowRecord:
         return None
 
 

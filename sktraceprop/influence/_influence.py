@@ -2,86 +2,44 @@
 
 import numbers
 import os
-import sys
-import warnings
 
 import numpy as np
-import pandas as pd
-import sklearn
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
-from sklearn.pipeline import Pipeline
+from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._holders import HolderMixin, hold
-from .._lineage._capture import resolve_row_ids
-from .._lineage._current import FingerprintCarryMixin, check_unchanged
-from .._lineage._final import WARM_START_NOTE
-from .._lineage._fingerprint import fingerprint
-from .._lineage._fit_routes import weighted_parts
-from .._lineage._labels import row_groups
-from .._lineage._read_paths import narrowed_sources, run_sources
-from .._lineage._skorch import is_skorch_net, skorch_fit_indices
-from .._lineage._source import REGISTRY
+from .._lineage._current import FingerprintCarryMixin
+from .._lineage._skorch import is_skorch_net
 from .._model_lock import exclusive, shared
 from .._prediction_log import explanation_store, log_explanation, start_salt
 from .._row_hash import start_hash_rows
 from .._selection import SelectionCloneMixin
-from .._tracing import library_fit
-from ..exceptions import LineageWarning
 from ..gradients import linear_model_objective
 from ..gradients._torch_objective import check_torch_objective
 from ..utils._delegation import SourcesTravelMixin
-from ..utils._module_input import check_module_input
-from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
-from ..utils._private_copy import private_copy, shares_memory
+from ..utils._prefit import KeepFittedParamsMixin
 from ..utils._progress import map_blocks
-from ..utils._sklearn_compat import Interval, StrOptions, num_samples
+from ..utils._sklearn_compat import Interval, StrOptions
 from ._blocks import (
     check_masks,
     check_top_k,
-    explain_block,
     influence_sums_block,
-    source_incidence,
 )
-from ._class_balance import BalancedRemoval
-from ._explanation import Explanation
-from ._fit_features import as_features, features_trained_on, final_fit_inputs, held_features
-from ._fit_view import FitView
-from ._fitted import (
-    is_frozen,
-    learning_steps,
-    run_holder,
-    synthesising_samplers,
-    trained_row_ids,
-    unwrap,
-    warn_if_refitted,
-)
-from ._hessian_route import SOLVERS, choose_route, route_line, woodbury_inverse
-from ._inverse_hessian import check_large_hessian, inverse_hessian
-from ._leverage import leverages
-from ._matrix_free import MatrixFreeInverse
-from ._messages import (
-    cross_fit_cause,
-    explanation_notes,
-    stationarity_warning,
-    unseen_features_warning,
-)
-from ._prefit_rows import check_prefit_rows
+from ._fit_parts import FitPartsMixin
+from ._fit_rows import FitRowsMixin
+from ._fitted import learning_steps, trained_row_ids, unwrap
+from ._hessian_route import SOLVERS
+from ._messages import explanation_notes
 from ._scoring import ScoringMixin
-from ._stationarity import stationarity
 from ._targets import check_one_output, one_target
-from ._training_rows import check_training_ids, check_training_rows, input_positions, locate
-from ._trak import fit_neural, is_neural_model
+from ._trak import is_neural_model
 
 __all__ = ["InfluenceExplainer"]
 
-_NEURAL_SAMPLE_WEIGHT = (
-    "sample_weight is not supported for neural models: the neural influence scores the "
-    "plain mean cross-entropy, every row weighted alike."
-)
-
 
 class InfluenceExplainer(
+    FitRowsMixin,
+    FitPartsMixin,
     ScoringMixin,
     SelectionCloneMixin,
     HolderMixin,
@@ -404,355 +362,7 @@ class InfluenceExplainer(
             self._fit_token = object()
             return self
 
-    # -- the steps of fit ----------------------------------------------------------------
-    def _resolve_model(self, X, y, sample_weight):
-        """Set ``estimator_``: the estimator itself when fitted (or frozen), else a clone
-        fitted here. Returns ``(as_is, seen, fed)``: whether it was fitted before, the
-        rows a bare skorch net kept from its validation split and the features its final
-        estimator was fitted on (None when not fitted here)."""
-        final = unfrozen(self.estimator)
-        if is_neural_model(final):
-            check_module_input(X, "the neural influence")
-        if isinstance(final, Pipeline):
-            final = unfrozen(final[-1])
-        if sample_weight is not None and is_neural_model(final):
-            # refused before the fit: skorch would hand sample_weight to the module's forward
-            raise ValueError(_NEURAL_SAMPLE_WEIGHT)
-        if is_skorch_net(final) and not is_fitted(final):
-            check_torch_objective(final)  # the criterion it will train with, before the fit
-        seen = fed = None
-        as_is = is_frozen(self.estimator) or is_fitted(self.estimator)
-        if as_is:
-            check_is_fitted(unfrozen(self.estimator))
-            self.estimator_ = self.estimator
-        else:
-            self.estimator_ = clone(self.estimator)
-            params = {}
-            if sample_weight is not None:
-                params = self._sample_weight_params(sample_weight)
-            # A bare skorch net holds out a validation split: record the rows it kept.
-            # The clone's run reaches the store only once the model is known supported.
-            with (
-                skorch_fit_indices(self.estimator_) as seen,
-                library_fit("influence", self.estimator, owner=self, model=self.estimator_),
-                final_fit_inputs(self.estimator_) as fed,  # gone before the run is kept
-            ):
-                self.estimator_.fit(X, y, **params)
-                fitted = unwrap(self.estimator_)[0]
-                if is_skorch_net(fitted):
-                    check_torch_objective(fitted)
-                elif not is_neural_model(fitted):
-                    linear_model_objective(fitted)
-        made = synthesising_samplers(self.estimator_)
-        if made:
-            raise ValueError(
-                f"the final estimator was trained on rows that sampler step {made[0]} made "
-                "(it records no sample_indices_), not on rows of X: influence scores "
-                "training rows, and these have no data to score or file line to name. "
-                "Explain a model trained without it, or with a sampler that keeps real "
-                "rows (RandomUnderSampler, RandomOverSampler)."
-            )
-        return as_is, seen, fed
-
-    def _check_given_rows(self, X, model, lineage, trained):
-        """A model fitted before is explained by the rows it holds: refuse other rows
-        of ``X``, and warn where rows of an earlier fit shaped it too."""
-        if trained is not None and lineage is None:
-            check_training_ids(X, trained, "it holds (an unlearner's retained rows)")
-        if lineage is not None:
-            holder = run_holder(self.estimator_)
-            if holder is not None:
-                check_unchanged(holder, "explaining it by the run's training rows")
-            check_training_rows(X, lineage)
-            warm = [note for note in lineage.notes if WARM_START_NOTE in note]
-            if warm:
-                warnings.warn(
-                    f"run {lineage.run_id} says {warm[0]}. The scores cover only the rows "
-                    "of this run; rows of the earlier fit also shaped the model and are "
-                    "not scored.",
-                    LineageWarning,
-                    stacklevel=3,
-                )
-        if lineage is None and is_skorch_net(model):
-            warn_if_refitted(model, stacklevel=4)
-
-    def _take_features(self, X, fed, neural, sample_weight):
-        """The rows of ``X`` as the final estimator takes them (where it was fitted
-        here, the features it was given: see :meth:`_features_trained_on`); keeps a
-        private copy of ``X`` (``_X_fit``)."""
-        model, transformer = self.model_, self.transformer_
-        # the raw rows as given, kept to show a training row's values and to retrain for
-        # score(): taken before the transform, which a step with copy=False writes into,
-        # and shared with nothing the caller may write into later
-        self._X_fit = given = private_copy(X)
-        Xt = given if transformer is None else transformer.transform(X)
-        if shares_memory(Xt, X):
-            Xt = private_copy(Xt)  # an identity step's output is the caller's data
-        Xt = self._features_trained_on(X, Xt, fed, transformer)
-        if neural:
-            if sample_weight is not None:
-                raise ValueError(_NEURAL_SAMPLE_WEIGHT)
-            if getattr(model, "_sample_weighted", False):
-                raise ValueError(
-                    f"This {type(model).__name__} was fitted with sample_weight (unequal "
-                    "weights, or rows of weight zero, which it left out): "
-                    + _NEURAL_SAMPLE_WEIGHT
-                    + " Its rows of weight zero would be scored as training rows. Explain "
-                    "a model fitted without sample_weight, on the rows it trained on."
-                )
-        return as_features(Xt, neural)
-
-    def _select_rows(self, X, y, sample_weight, Xt, holds, neural):
-        """Keep the rows the final estimator was trained on (``Xt_``, ``y_``,
-        ``sample_weight_``, ``train_row_ids_``): those of ``X``, or those its run, an
-        unlearner or a skorch split says. ``holds``: ``(lineage, trained, held, seen)``
-        as :meth:`fit` found them."""
-        lineage, trained, held, seen = holds
-        model = self.model_
-        y = np.array(y, copy=True)  # kept: the caller's may change
-        # a model without a run: untraced X whose target (or weights) shows loaded rows
-        # warns, as a traced fit does (a traced one's fit checked them)
-        labels = (
-            {"y": y, "fit_params": {"sample_weight": sample_weight}} if lineage is None else {}
-        )
-        input_ids = (
-            resolve_row_ids(X, **labels)
-            if lineage is None or trained is not None
-            else (lineage.input_row_ids if lineage.input_row_ids is not None else lineage.row_ids)
-        )
-        row_ids = input_ids if lineage is None else lineage.row_ids
-        if trained is not None:
-            # an unlearner's model holds its retained rows only (fitted here on all of X)
-            row_ids = trained
-        if lineage is None and is_skorch_net(model):
-            if seen is not None and seen.indices is not None:
-                row_ids = input_ids[seen.indices]
-            elif seen is None and getattr(model, "train_split", None) is not None:
-                raise ValueError(
-                    "This frozen skorch net held out a validation split whose rows are "
-                    "unknown; fit it in a TracedPipeline (which records them) or with "
-                    "train_split=None."
-                )
-        positions = input_positions(input_ids, row_ids, num_samples(X))
-        self._input_positions_ = positions
-        self._lineage = lineage
-        self.Xt_ = Xt[positions] if positions is not None else Xt
-        if trained is not None:
-            # the unlearner's final step was fitted (or corrected) on its retained rows'
-            # features as they reached it, which a cross-fitting step makes differ from
-            # transform's: the rows are scored there, or a warning says it cannot be
-            Xt, self.cross_fitted_, self._fit_features = held_features(
-                held, self.Xt_, self.transformer_
-            )
-            self.Xt_ = as_features(Xt, neural)
-        self.y_ = y[positions] if positions is not None else y
-        sw = None if sample_weight is None else np.array(sample_weight, dtype=np.float64)
-        self.sample_weight_ = sw if sw is None or positions is None else sw[positions]
-        self.train_row_ids_ = np.asarray(row_ids, dtype=np.int64)
-
-    def _fit_neural(self, check_rows):
-        """The neural part: the ensemble's gradients and the damped Gauss-Newton solve
-        (:func:`~sktraceprop.influence._trak.fit_neural`). ``check_rows``: a net fitted
-        before whose training rows nothing recorded is checked against its digest."""
-        model = self.model_
-        self._rows_unknown = None
-        if check_rows:
-            cause = cross_fit_cause(self.cross_fitted_) if self.cross_fitted_ else None
-            self._rows_unknown = check_prefit_rows(model, self.Xt_, self.y_, cause)
-            if self._rows_unknown is not None:
-                warnings.warn(self._rows_unknown, LineageWarning, stacklevel=3)
-        elif self._fit_features == "unknown":
-            warnings.warn(unseen_features_warning(self), LineageWarning, stacklevel=3)
-        self.trak_ = fit_neural(
-            model,
-            self.Xt_,
-            self.y_,
-            method=self.method,
-            n_models=self.n_models,
-            n_components=self.n_components,
-            parameters=self.parameters,
-            damping=self.damping,
-            gradient_store=self.gradient_store,
-            block_size=self.block_size,
-            random_state=self.random_state,
-            alpha=self.alpha,
-            verbose=self.verbose,
-            n_jobs=self.n_jobs,
-        )
-        self.method_ = self.trak_.method
-        self.damping_ = float(self.trak_.dampings[0])
-        self.damping_selection_ = self.trak_.selection
-
-    def _fit_linear(self):
-        """The linear part: the exact Hessian, its inverse, how far the model is from
-        the minimum (``stationarity_``) and each row's leverage."""
-        self._rows_unknown = None
-        self.trak_ = None
-        # blocks of training rows get the class weights of all of them ("balanced")
-        self.objective_.fix_class_weights(self.y_, self.sample_weight_)
-        free = ~self.objective_.bound_parameters()
-        self.n_bound_ = int((~free).sum())
-        self._prepare_removal()
-        route = choose_route(
-            self.objective_,
-            self.Xt_,
-            self._row_weights,
-            self.n_bound_,
-            self.solver,
-            self.block_size,
-        )
-        inverse = None
-        if route["route"] == "matrix_free":
-            inverse = MatrixFreeInverse(
-                self.objective_, self.Xt_, self.y_, self.sample_weight_, self.damping
-            )
-        if route["route"] == "woodbury":
-            inverse, why = woodbury_inverse(
-                self.objective_, self.Xt_, self.y_, self._row_weights, self.damping
-            )
-            if inverse is None and self.solver == "woodbury":
-                raise ValueError(
-                    f"solver='woodbury' cannot give the exact inverse Hessian here: {why} "
-                    "(the dense route drops such eigenvalues as null space). Use solver='auto' or "
-                    "'dense'."
-                )
-            if inverse is None:
-                route = {**route, "route": "dense", "reason": f"Woodbury not exact: {why}"}
-        if inverse is not None:
-            # no p x p matrix: the Hessian is never formed, its spectrum not computed
-            self._inv_hessian, self.n_null_, self.damping_ = (
-                inverse,
-                inverse.n_null,
-                inverse.damping_,
-            )
-            self.hessian_ = self.hessian_eigenvalues_ = None
-            self._woodbury = None
-            self._woodbury_scores()  # at fit, not in each joblib worker of explain
-        else:
-            check_large_hessian(self.objective_.n_params, route["reason"])
-            self.hessian_ = self.objective_.hessian(self.Xt_, self.y_, self.sample_weight_)
-            self._inv_hessian, eigval, self.n_null_, self.damping_ = inverse_hessian(
-                self.hessian_, free, self.damping
-            )
-            self.hessian_eigenvalues_ = eigval
-        self.hessian_route_ = route
-        if self.verbose:
-            print(route_line(route), file=sys.stderr)
-        self._check_stationary()
-        self.leverage_ = None
-        if route["route"] != "matrix_free":  # there: one solve per training row
-            self.leverage_ = leverages(
-                self.objective_,
-                self.Xt_,
-                self.y_,
-                self._row_weights,
-                self._inv_hessian,
-                self.block_size,
-            )
-
-    def _features_trained_on(self, X, Xt, fed, transformer):
-        """The training rows' features as the final estimator was fitted on them.
-
-        Where this explainer fitted the pipeline, the features that reached the final
-        estimator (``fed``) replace ``transform``'s: a ``TargetEncoder`` cross fits, so
-        they differ (``cross_fitted_`` names the steps). Where it did not see them (a
-        pipeline fitted before, one fitted inside a wrapper, one with a sampler), the
-        features are ``transform``'s, and ``cross_fitted_`` names the steps that may make
-        them differ from those it was trained on.
-        """
-        Xt, self.cross_fitted_, self._fit_features = features_trained_on(X, Xt, fed, transformer)
-        return Xt
-
-    def _check_stationary(self):
-        """Measure (``stationarity_``) and warn when the model is not at the minimum of
-        the objective whose derivatives the scores are (or the features it was fitted on
-        are unknown)."""
-        gradient = self.objective_.objective_gradient(self.Xt_, self.y_, self.sample_weight_)
-        self.stationarity_ = stationarity(
-            self.objective_, self.Xt_, self.y_, self._row_weights, gradient, self._inv_hessian
-        )
-        found = stationarity_warning(self)
-        if found is not None:
-            warnings.warn(*found, stacklevel=4)  # fit -> _fit_linear -> here
-
-    def _prepare_removal(self):
-        """The rows' weights in the objective, taken on the whole training set (balanced
-        class weights depend on every row, whatever the block), and what the removal
-        gradients of a balanced model need."""
-        self._row_weights = self.objective_.row_weights(self.y_, self.sample_weight_)
-        self._balance = None
-        if BalancedRemoval.applies(self.objective_):
-            self._balance = BalancedRemoval(
-                self.objective_, self.Xt_, self.y_, self.sample_weight_
-            )
-
-    def _train_gradients(self, rows):
-        """Removal gradients of training rows ``rows`` (a slice or an index array): the
-        change of the objective's gradient when each row alone is removed."""
-        if not hasattr(self, "_row_weights"):  # pickled before they were kept
-            self._prepare_removal()
-        sw = None if self.sample_weight_ is None else self.sample_weight_[rows]
-        G = self.objective_.per_sample_gradients(
-            self.Xt_[rows], self.y_[rows], row_weights=self._row_weights[rows]
-        )
-        if self._balance is not None:
-            G = self._balance.removal_gradients(G, self.y_[rows], sw)
-        return G
-
-    # -- the explained model must stay the one fitted -----------------------------------
-    def _record_fingerprint(self):
-        self._fingerprint_now = fingerprint(unfrozen(self.estimator_))
-        # The model that answers and logs predictions: inside an unlearner (or a frozen
-        # wrapper), the traced model whose run and prediction events name it.
-        holder = run_holder(self.estimator_)
-        self.model_fingerprint_ = (
-            self._fingerprint_now if holder is None else fingerprint(unfrozen(holder))
-        )
-
-    def _check_model_unchanged(self):
-        if getattr(self, "trak_", None) is not None:
-            self.trak_.check_store()
-        now = fingerprint(unfrozen(self.estimator_))
-        if now != self._fingerprint_now:
-            raise ValueError(
-                "The explained model changed after InfluenceExplainer.fit (fingerprint "
-                f"{str(self._fingerprint_now)[:12]} at fit, {now[:12]} now): it was refitted "
-                "or modified in place, so the stored gradients and Hessian no longer "
-                "describe it. Fit the explainer again."
-            )
-
-    def _sample_weight_params(self, sample_weight):
-        est = self.estimator_
-        if not sklearn.get_config()["enable_metadata_routing"]:
-            if isinstance(est, Pipeline):
-                return {f"{est.steps[-1][0]}__sample_weight": sample_weight}
-            return {"sample_weight": sample_weight}
-        # With routing, ``step__param`` names are refused: the weights go as the steps
-        # requested them, and must reach the final estimator, whose objective uses them.
-        params = {"sample_weight": sample_weight}
-        if not weighted_parts(est, params)[1]:
-            raise ValueError(
-                "with metadata routing enabled, the final estimator does not request "
-                "sample_weight, so it would be fitted without the weights the explainer's "
-                "objective uses. Request them: final_step.set_fit_request(sample_weight=True)."
-            )
-        return params
-
-    def _locate_train_rows(self, X):
-        """The training rows' lines (:meth:`_locate`) and their sources, one per content
-        (in this process, whose registry knows them: an anonymous source does not travel
-        with a pickle, and explain needs no registry). A file read from several paths
-        (copies) is named by the paths the model's run read its rows from, or else
-        those ``X`` was read from (:mod:`sktraceprop._lineage._read_paths`)."""
-        if self._lineage is not None:
-            sources = run_sources(self._lineage, REGISTRY.by_code)
-        else:
-            sources = narrowed_sources(X, REGISTRY.by_code)
-        self._train_rows = locate(self.train_row_ids_, sources)
-        group, sources = row_groups(self._train_rows["row_id"].to_numpy(), sources)
-        self._train_sources = (group, [source.light() for source in sources])
-
-    # -- scoring ---------------------------------------------------------------------------
+    # -- scoring (the steps of fit: _fit_rows.py, _fit_parts.py) --------------------
     def influence_sums(self, X, y, masks):
         """Predicted margin change of every subset: sum of scores over its rows.
 
@@ -838,38 +448,7 @@ class InfluenceExplainer(
             k = min(top_k, n_train)
             if keep_scores == "auto":
                 keep_scores = n_test * n_train <= 2**24
-            names, sources, incidence = source_incidence(
-                self._train_rows, self._train_sources, n_train
-            )
-            parts = map_blocks(
-                explain_block,
-                self._test_blocks(X, y),
-                shared=(self, k, bool(keep_scores), incidence),
-                n_jobs=self.n_jobs,
-                verbose=self.verbose,
-                desc="explain",
-            )
-            margins, y_exp, scores, src_sums, top_i, top_v, bot_i, bot_v = (
-                [part[j] for part in parts] for j in range(8)
-            )
-            explanation = Explanation(
-                scores=np.vstack(scores) if keep_scores else None,
-                margins=np.concatenate(margins),
-                y=None if y_exp[0] is None else np.concatenate(y_exp),
-                top_indices=np.vstack(top_i),
-                top_scores=np.vstack(top_v),
-                bottom_indices=np.vstack(bot_i),
-                bottom_scores=np.vstack(bot_v),
-                source_scores=pd.DataFrame(
-                    np.vstack(src_sums), columns=pd.Index(names, name="source_id")
-                ),
-                train_rows=self._train_rows,
-                sources=sources,
-                source_rows=np.asarray(incidence.sum(axis=0), dtype=np.int64).ravel(),
-                explainer=FitView(self),  # read only while this fit is held
-                model_fingerprint=self.model_fingerprint_,
-                notes=self._notes(),
-            )
+            explanation = self._explanation(X, y, k, bool(keep_scores))
             if log:
                 log_explanation(self, X, explanation, input_sha256, salt)
             return explanation

@@ -10,7 +10,11 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import validate_data
 
+from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import num_samples, safe_indexing
+from ._blocks import explain_block, source_incidence
+from ._explanation import Explanation
+from ._fit_view import FitView
 from ._matrix_free import MatrixFreeInverse, MatrixFreeScores
 from ._trak import as_inputs
 from ._woodbury_scores import WoodburyScores
@@ -190,3 +194,41 @@ class ScoringMixin:
             )
             for t0 in range(0, n_test, self.block_size)
         ]
+
+    def _explanation(self, X, y, k, keep_scores):
+        """The :class:`~sktraceprop.influence.Explanation` of rows ``X`` (checked, and
+        ``y`` resolved, by :meth:`explain`): their blocks of scores against the training
+        rows, with the ``k`` most positive and negative rows and the sums per source."""
+        n_train = self.n_train_
+        names, sources, incidence = source_incidence(
+            self._train_rows, self._train_sources, n_train
+        )
+        parts = map_blocks(
+            explain_block,
+            self._test_blocks(X, y),
+            shared=(self, k, keep_scores, incidence),
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            desc="explain",
+        )
+        margins, y_exp, scores, src_sums, top_i, top_v, bot_i, bot_v = (
+            [part[j] for part in parts] for j in range(8)
+        )
+        return Explanation(
+            scores=np.vstack(scores) if keep_scores else None,
+            margins=np.concatenate(margins),
+            y=None if y_exp[0] is None else np.concatenate(y_exp),
+            top_indices=np.vstack(top_i),
+            top_scores=np.vstack(top_v),
+            bottom_indices=np.vstack(bot_i),
+            bottom_scores=np.vstack(bot_v),
+            source_scores=pd.DataFrame(
+                np.vstack(src_sums), columns=pd.Index(names, name="source_id")
+            ),
+            train_rows=self._train_rows,
+            sources=sources,
+            source_rows=np.asarray(incidence.sum(axis=0), dtype=np.int64).ravel(),
+            explainer=FitView(self),  # read only while this fit is held
+            model_fingerprint=self.model_fingerprint_,
+            notes=self._notes(),
+        )

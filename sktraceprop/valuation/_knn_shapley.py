@@ -1,174 +1,42 @@
 """Exact KNN-Shapley data values (Jia et al., VLDB 2019), aggregated through lineage."""
 
 import warnings
-from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
-import pandas as pd
-from joblib import cpu_count, effective_n_jobs
-from scipy import sparse
-from sklearn import get_config
 from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import pairwise_distances
-from sklearn.utils import gen_batches, get_tags
+from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 from .._holders import HolderMixin, hold
 from .._lineage._array_rows import check_ids_of_rows
 from .._lineage._capture import resolve_row_ids
-from .._lineage._current import changed_steps
-from .._lineage._ids import codes_of
-from .._lineage._io import lineage_frame
-from .._lineage._op_rows import leaf_paths, name_only, positions_through
 from .._lineage._read_paths import narrowed_table
-from .._lineage._record import collect_ops, source_table, upstream_ops
-from .._lineage._upstream_outputs import identify
-from .._lineage._upstream_rows import restrict_rows
+from .._lineage._record import source_table
 from .._model_lock import exclusive
 from .._model_lock import shared as shared_use
 from ..utils._delegation import SourcesTravelMixin
-from ..utils._labels import check_label_kinds
 from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
 from ..utils._private_copy import shares_memory
-from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._distances import (
     _DOT_METRICS,
-    _cosine_ranks,
-    _cosine_tolerance,
-    _direct_distances,
-    _distances,
     _fit_stats,
-    _run_kernel,
     _shift,
-    _shifted,
     _squared_norms,
-    _tolerances,
 )
-from ._exact_order import TrainingGrid, exactly_ordered
-from ._magnitude import check_magnitude, magnitude_scale, scaled
+from ._groups import fitted_ops, op_values, source_values
+from ._magnitude import magnitude_scale, scaled
 from ._ties import score_tie_warning, tie_warning
+from ._validation import labels, transformed, validation_rows
+from ._value_blocks import value_blocks
 
 __all__ = ["KNNShapleyValuer"]
 
-# Distance entries per block of validation rows: big enough for BLAS and the parallel
-# kernel to run at full speed, small enough that joblib/Dask get several tasks.
-_BLOCK_ENTRIES = 1 << 21
-
-
 # task="auto" with more whole-number labels than this may be a quantity, not classes.
 _MANY_CLASSES = 20
-
-
-def _block_rows(n_train, dense_width=0):
-    """Validation rows per block: a function of the data's shape and sklearn's working_memory.
-
-    It never depends on ``n_jobs``, so the per-block sums are added in the same order
-    however the blocks are spread, and the values do not change with ``n_jobs``.
-    ``dense_width`` is the number of features of a sparse training matrix: a block of
-    validation rows is made dense (never the training matrix) to multiply it.
-    """
-    # distances overwritten by the values (8 bytes each), the kernel's sort and prefix
-    # scratch (40 bytes a training row, per thread: an upper bound), the dense block
-    row_bytes = 48 * n_train + 8 * dense_width
-    by_memory = get_config()["working_memory"] * 2**20 // row_bytes
-    return int(max(1, min(by_memory, max(16, _BLOCK_ENTRIES // n_train))))
-
-
-def _labels(y, n_rows):
-    if y is None:
-        raise ValueError(
-            f"y is None: the validation rows' labels (or targets) are needed, one per row "
-            f"of X ({n_rows})"
-        )
-    y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-    if y.ndim == 2 and y.shape[1] == 1:
-        # a column vector (df[["label"]]) is one label per row, as fit without a
-        # transformer takes it (scikit-learn's DataConversionWarning)
-        y = column_or_1d(y, warn=True)
-    if y.ndim != 1 or y.shape[0] != n_rows:
-        raise ValueError(f"y must be 1-D with one label per row of X ({n_rows}), got {y.shape}")
-    return y
-
-
-def _block_values(
-    block,
-    metric,
-    X_fit,
-    shift,
-    fit_norms,
-    fit_stats,
-    y_fit,
-    n_neighbors,
-    regression,
-    n_threads,
-    fit_grid,
-):
-    """Sum over a block ``(X_block, y_block)`` of validation rows of their KNN-Shapley
-    values, their utilities, and whether ties in distance decided each row's values and
-    its utility (two boolean arrays).
-
-    ``X_block`` is not shifted yet; ``shift`` is what the training rows were shifted by
-    (None: not shifted). ``n_threads`` None runs the parallel kernel with Numba's
-    current thread count. Rows whose fast distances leave two neighbours within their
-    rounding error, or that the shift does not move exactly, are valued again on
-    distances computed from differences, and where those may still misorder them
-    (values off a common grid of one power of two), on exact rationals
-    (:func:`._exact_order.exactly_ordered`; ``fit_grid``: the training rows' grid).
-    """
-    X_block, y_block = block
-    moved = np.zeros(X_block.shape[0], dtype=np.bool_)
-    shifted = X_block
-    if shift is not None:
-        dense = X_block.toarray() if sparse.issparse(X_block) else X_block
-        shifted, exact = _shifted(dense, shift)
-        moved = ~exact.all(axis=1)
-    dist = _distances(metric, X_fit, fit_norms, shifted)
-    near = np.zeros(dist.shape[0], dtype=np.bool_)
-    tied = np.zeros(dist.shape[0], dtype=np.bool_)
-    tied_utility = np.zeros(dist.shape[0], dtype=np.bool_)
-    if metric == "cosine":
-        tolerance = np.full(dist.shape[0], _cosine_tolerance(X_fit.shape[1]))
-    else:
-        tolerance = _tolerances(fit_stats, shifted)
-    # the values overwrite the distances
-    utility = _run_kernel(
-        "knn_shapley_rows",
-        (dist, y_fit, y_block, n_neighbors, regression, dist, tolerance, near, tied, tied_utility),
-        n_threads,
-    )
-    near |= moved
-    if near.any():
-        rows = np.flatnonzero(near)
-        if metric == "cosine":
-            exact = _cosine_ranks(X_fit, X_block[rows], fit_norms, fit_stats, tolerance[0])
-        else:
-            exact = _direct_distances(X_fit, shift, X_block[rows], n_threads)
-            exact = exactly_ordered(X_fit, shift, X_block[rows], exact, fit_grid, n_threads)
-        tied_exact = np.zeros(rows.size, dtype=np.bool_)
-        tied_utility_exact = np.zeros(rows.size, dtype=np.bool_)
-        utility[rows] = _run_kernel(
-            "knn_shapley_rows",
-            (
-                exact,
-                y_fit,
-                y_block[rows],
-                n_neighbors,
-                regression,
-                exact,
-                np.zeros(rows.size),  # distances from differences: no near ties to flag
-                np.zeros(rows.size, dtype=np.bool_),
-                tied_exact,
-                tied_utility_exact,
-            ),
-            n_threads,
-        )
-        dist[rows] = exact
-        tied[rows] = tied_exact
-        tied_utility[rows] = tied_utility_exact
-    return dist.sum(axis=0), utility, tied, tied_utility
 
 
 class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator):
@@ -390,10 +258,10 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                 else:
                     self.transformer_ = clone(self.transformer).fit(X, y)
                 given = X
-                X = self._transform(X)
+                X = transformed(self.transformer_, X)
                 if shares_memory(X, given):
                     X = X.copy()  # an identity transformer's output is the caller's data
-                y = _labels(y, X.shape[0])
+                y = labels(y, X.shape[0])
             if self.metric == "precomputed":
                 if X.shape[0] != X.shape[1]:
                     raise ValueError(
@@ -446,100 +314,14 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             hold(self)  # a removal of any of these rows names this valuer
             # (a file read from several paths, copies: those the given rows were read from)
             self._sources = narrowed_table(given_rows, source_table(row_ids))
-            self.ops_ = self._collect_ops(self._sources, given_rows, row_ids)
+            self.ops_ = fitted_ops(self._sources, given_rows, row_ids, self.transformer_)
             return self
 
     def _held_row_ids(self):
         """The training rows whose data this valuer keeps (None without row ids)."""
         return self.row_ids_
 
-    def _transform(self, X):
-        Xt = self.transformer_.transform(X)
-        return check_array(
-            Xt, accept_sparse="csr", dtype=np.float64, order="C", input_name="transformed X"
-        )
-
-    def _collect_ops(self, sources, X, ids):
-        # the steps fitted outside that the rows went through, told by their values
-        upstream = upstream_ops(sources)
-        if ids is not None:
-            # each limited to the rows it transformed (one hospital's of a file)
-            upstream = restrict_rows(identify(X, ids, sources, upstream), X, ids, sources)[0]
-        ops = {op.fingerprint: replace(op) for op in upstream}
-        transformer = unfrozen(self.transformer_)
-        lineage = getattr(transformer, "lineage_", None)
-        if lineage is not None and not changed_steps(transformer, lineage):
-            steps = lineage.ops
-        elif lineage is not None:
-            # Changed since its run (refitted outside a traced fit): the run's ops are
-            # not what transforms the rows now; its fitted steps are.
-            steps = collect_ops(getattr(transformer, "estimator_", transformer))
-        elif transformer is not None:
-            # A fitted transformer without its own run (e.g. ``pipe[:-1]``): its fitted
-            # steps, applied to every row.
-            steps = collect_ops(transformer)
-        else:
-            steps = []
-        for op in steps:
-            ops.setdefault(op.fingerprint, replace(op))
-        return list(ops.values())
-
     # -- valuing ---------------------------------------------------------------------------
-    def _validation_data(self, X, y):
-        check_is_fitted(self)
-        if self.transformer_ is None:
-            X = validate_data(
-                self, X, accept_sparse="csr", dtype=np.float64, order="C", reset=False
-            )
-        else:
-            validate_data(self, X, skip_check_array=True, reset=False)
-            X = self._transform(X)
-        if self.metric in _DOT_METRICS:
-            X = scaled(X, getattr(self, "_scale", None))  # (a valuer pickled before it)
-            check_magnitude(self._fit_X, X)
-        y = _labels(y, X.shape[0])
-        if self.task_ == "regression":
-            return X, check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-        # Labels no training row has never match: code -1 (labels of another kind, text
-        # against numbers, would all be such: refused).
-        check_label_kinds(y, self.classes_, f"this {type(self).__name__}'s training rows")
-        pos = np.searchsorted(self.classes_, y).clip(0, self.classes_.size - 1)
-        return X, np.where(self.classes_[pos] == y, pos, -1).astype(np.float64)
-
-    def _run(self, X, y, desc):
-        n_train = self.n_samples_fit_
-        dense_width = self._fit_X.shape[1] if sparse.issparse(self._fit_X) else 0
-        blocks = gen_batches(X.shape[0], _block_rows(n_train, dense_width))
-        n_jobs = effective_n_jobs(self.n_jobs)
-        # One worker: the kernel uses Numba's threads as configured; several: share cores.
-        n_threads = None if n_jobs == 1 else max(1, cpu_count() // n_jobs)
-        results = map_blocks(
-            _block_values,
-            [(X[block], y[block]) for block in blocks],
-            shared=(
-                self.metric,
-                self._fit_X,
-                getattr(self, "_shift", None),  # (a valuer pickled before it was kept)
-                self._fit_norms,
-                getattr(self, "_fit_stats", None),
-                self._fit_y,
-                self.n_neighbors,
-                self.task_ == "regression",
-                n_threads,
-                TrainingGrid(self._fit_X, getattr(self, "_shift", None)),
-            ),
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-            desc=desc,
-        )
-        total = np.zeros(n_train)
-        for block_sum, *_ in results:
-            total += block_sum
-        utility, tied, tied_utility = (
-            np.concatenate([block[i] for block in results]) for i in (1, 2, 3)
-        )
-        return total / X.shape[0], utility, tied, tied_utility
-
     def value(self, X, y):
         """Exact KNN-Shapley value of every training row on a validation set.
 
@@ -558,8 +340,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             ``score(X, y) + mean(y ** 2)`` for regression.
         """
         with shared_use(self):  # never during a fit of this valuer (see fit)
-            X, y = self._validation_data(X, y)
-            values, _, tied, _ = self._run(X, y, "KNN-Shapley values")
+            X, y = validation_rows(self, X, y)
+            values, _, tied, _ = value_blocks(self, X, y, "KNN-Shapley values")
             n_tied = int(tied.sum())
             # Locals first: another thread's value() may store its own values_ at any
             # moment; this call returns (and warns about) its own.
@@ -593,8 +375,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             validation rows, also stored in ``n_score_ties_ranked_by_index_``.
         """
         with shared_use(self):  # never during a fit of this valuer (see fit)
-            X, y = self._validation_data(X, y)
-            _, utility, _, tied = self._run(X, y, "KNN utility")
+            X, y = validation_rows(self, X, y)
+            _, utility, _, tied = value_blocks(self, X, y, "KNN utility")
             self.n_score_ties_ranked_by_index_ = int(tied.sum())
             if self.n_score_ties_ranked_by_index_:
                 warnings.warn(
@@ -605,26 +387,6 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             return float(utility.mean())
 
     # -- aggregation -----------------------------------------------------------------------
-    def _lineage_rows(self):
-        check_is_fitted(self)
-        check_is_fitted(
-            self, "values_", msg="No values_ yet: call value(X_val, y_val) on this %(name)s."
-        )
-        frame = lineage_frame(self.row_ids_, self._sources.__getitem__)
-        # a source is one content (versions of a source_id share the name); an alias
-        # code (the same source coded in another process) joins the first code
-        first = {}
-        for code, source in sorted(self._sources.items()):
-            first.setdefault((source.source_id, source.uri, source.sha256), code)
-        canonical = {
-            code: first[(s.source_id, s.uri, s.sha256)] for code, s in self._sources.items()
-        }
-        codes = codes_of(frame["row_id"].to_numpy())
-        frame["code"] = pd.Series(codes, index=frame.index).map(canonical)
-        frame = frame.drop_duplicates(["row", "code"])
-        frame["value"] = self.values_[frame["row"].to_numpy()]
-        return frame
-
     def by_source(self):
         """Values of the training rows summed and averaged per source.
 
@@ -647,31 +409,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             same bytes).
         """
         with shared_use(self):  # never during a fit of this valuer (see fit)
-            frame = self._lineage_rows()
-            grouped = frame.groupby("code", sort=False)["value"]
-            table = grouped.agg(n_rows="size", sum="sum", mean="mean")
-            sources = [self._sources[int(code)] for code in table.index]
-            order = sorted(
-                range(len(sources)),
-                key=lambda i: (
-                    sources[i].source_id,
-                    sources[i].uri,
-                    sources[i].loaded_at,
-                    sources[i].sha256,
-                ),
-            )
-            several = [len(s.uris()) > 1 for s in sources]  # copies: which is not known
-            head = pd.DataFrame(
-                {
-                    "source_id": [s.source_id for s in sources],
-                    "uri": [None if k else s.uri for s, k in zip(sources, several)],
-                    "sha256": [s.sha256 for s in sources],
-                }
-            )
-            if any(several):
-                head["uris"] = pd.Series([tuple(s.uris()) for s in sources], dtype=object)
-            out = pd.concat([head, table.reset_index(drop=True)], axis=1)
-            return out.iloc[order].reset_index(drop=True)
+            return source_values(self)
 
     def by_op(self):
         """Values of the training rows summed and averaged per preprocessing op.
@@ -700,38 +438,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             and ``mean``, one row per op, in the order of ``ops_``.
         """
         with shared_use(self):  # never during a fit of this valuer (see fit)
-            self._lineage_rows()  # (checks that values were computed)
-            paths = leaf_paths(self.row_ids_, self._sources.__getitem__)
-            records, unknown = [], []
-            for op in self.ops_:
-                shared = name_only(op, self._sources)
-                if shared:
-                    unknown.append(f"{op.name} (fitted on {', '.join(map(repr, shared))})")
-                    records.append(
-                        {
-                            "op": op.name,
-                            "cls": op.cls,
-                            "fingerprint": op.fingerprint,
-                            "sources": list(op.sources),
-                            "n_rows": np.nan,
-                            "sum": np.nan,
-                            "mean": np.nan,
-                        }
-                    )
-                    continue
-                hit = positions_through(op, self._sources, paths, self.n_samples_fit_)
-                values = self.values_[hit]
-                records.append(
-                    {
-                        "op": op.name,
-                        "cls": op.cls,
-                        "fingerprint": op.fingerprint,
-                        "sources": None if op.sources is None else list(op.sources),
-                        "n_rows": int(hit.sum()),
-                        "sum": values.sum(),
-                        "mean": values.mean() if values.size else np.nan,
-                    }
-                )
+            table, unknown = op_values(self)
             if unknown:
                 warnings.warn(
                     f"by_op: ops {'; '.join(unknown)} record a source id that several sources "
@@ -742,8 +449,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                     UserWarning,
                     stacklevel=2,
                 )
-            columns = ["op", "cls", "fingerprint", "sources", "n_rows", "sum", "mean"]
-            return pd.DataFrame.from_records(records, columns=columns)
+            return table
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,141 @@
+"""Training rows' values grouped per source and per preprocessing op.
+
+The ops the training rows went through (:func:`fitted_ops`, at fit), and the tables of
+:meth:`~sktraceprop.KNNShapleyValuer.by_source` and
+:meth:`~sktraceprop.KNNShapleyValuer.by_op` built from a valuer's ``values_``.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from .._lineage._current import changed_steps
+from .._lineage._ids import codes_of
+from .._lineage._io import lineage_frame
+from .._lineage._op_rows import leaf_paths, name_only, positions_through
+from .._lineage._record import collect_ops, upstream_ops
+from .._lineage._upstream_outputs import identify
+from .._lineage._upstream_rows import restrict_rows
+from ..utils._prefit import unfrozen
+
+
+def fitted_ops(sources, X, ids, transformer):
+    """The ops the training rows ``X`` (row ids ``ids``, of ``sources``) went
+    through: the steps fitted outside that their values tell, each limited to the
+    rows it transformed, then ``transformer``'s (a valuer's ``transformer_``)."""
+    upstream = upstream_ops(sources)
+    if ids is not None:
+        # each limited to the rows it transformed (one hospital's of a file)
+        upstream = restrict_rows(identify(X, ids, sources, upstream), X, ids, sources)[0]
+    ops = {op.fingerprint: replace(op) for op in upstream}
+    transformer = unfrozen(transformer)
+    lineage = getattr(transformer, "lineage_", None)
+    if lineage is not None and not changed_steps(transformer, lineage):
+        steps = lineage.ops
+    elif lineage is not None:
+        # Changed since its run (refitted outside a traced fit): the run's ops are
+        # not what transforms the rows now; its fitted steps are.
+        steps = collect_ops(getattr(transformer, "estimator_", transformer))
+    elif transformer is not None:
+        # A fitted transformer without its own run (e.g. ``pipe[:-1]``): its fitted
+        # steps, applied to every row.
+        steps = collect_ops(transformer)
+    else:
+        steps = []
+    for op in steps:
+        ops.setdefault(op.fingerprint, replace(op))
+    return list(ops.values())
+
+
+def lineage_rows(valuer):
+    """The fitted ``valuer``'s training rows with their sources' codes (an alias
+    code joined to the first of its content) and values; refused before
+    :meth:`~sktraceprop.KNNShapleyValuer.value`."""
+    check_is_fitted(valuer)
+    check_is_fitted(
+        valuer, "values_", msg="No values_ yet: call value(X_val, y_val) on this %(name)s."
+    )
+    frame = lineage_frame(valuer.row_ids_, valuer._sources.__getitem__)
+    # a source is one content (versions of a source_id share the name); an alias
+    # code (the same source coded in another process) joins the first code
+    first = {}
+    for code, source in sorted(valuer._sources.items()):
+        first.setdefault((source.source_id, source.uri, source.sha256), code)
+    canonical = {
+        code: first[(s.source_id, s.uri, s.sha256)] for code, s in valuer._sources.items()
+    }
+    codes = codes_of(frame["row_id"].to_numpy())
+    frame["code"] = pd.Series(codes, index=frame.index).map(canonical)
+    frame = frame.drop_duplicates(["row", "code"])
+    frame["value"] = valuer.values_[frame["row"].to_numpy()]
+    return frame
+
+
+def source_values(valuer):
+    """The table of :meth:`~sktraceprop.KNNShapleyValuer.by_source`."""
+    frame = lineage_rows(valuer)
+    grouped = frame.groupby("code", sort=False)["value"]
+    table = grouped.agg(n_rows="size", sum="sum", mean="mean")
+    sources = [valuer._sources[int(code)] for code in table.index]
+    order = sorted(
+        range(len(sources)),
+        key=lambda i: (
+            sources[i].source_id,
+            sources[i].uri,
+            sources[i].loaded_at,
+            sources[i].sha256,
+        ),
+    )
+    several = [len(s.uris()) > 1 for s in sources]  # copies: which is not known
+    head = pd.DataFrame(
+        {
+            "source_id": [s.source_id for s in sources],
+            "uri": [None if k else s.uri for s, k in zip(sources, several)],
+            "sha256": [s.sha256 for s in sources],
+        }
+    )
+    if any(several):
+        head["uris"] = pd.Series([tuple(s.uris()) for s in sources], dtype=object)
+    out = pd.concat([head, table.reset_index(drop=True)], axis=1)
+    return out.iloc[order].reset_index(drop=True)
+
+
+def op_values(valuer):
+    """The table of :meth:`~sktraceprop.KNNShapleyValuer.by_op`, and the ops whose rows
+    are not known (a source id several sources carry), in words."""
+    lineage_rows(valuer)  # (checks that values were computed)
+    paths = leaf_paths(valuer.row_ids_, valuer._sources.__getitem__)
+    records, unknown = [], []
+    for op in valuer.ops_:
+        shared = name_only(op, valuer._sources)
+        if shared:
+            unknown.append(f"{op.name} (fitted on {', '.join(map(repr, shared))})")
+            records.append(
+                {
+                    "op": op.name,
+                    "cls": op.cls,
+                    "fingerprint": op.fingerprint,
+                    "sources": list(op.sources),
+                    "n_rows": np.nan,
+                    "sum": np.nan,
+                    "mean": np.nan,
+                }
+            )
+            continue
+        hit = positions_through(op, valuer._sources, paths, valuer.n_samples_fit_)
+        values = valuer.values_[hit]
+        records.append(
+            {
+                "op": op.name,
+                "cls": op.cls,
+                "fingerprint": op.fingerprint,
+                "sources": None if op.sources is None else list(op.sources),
+                "n_rows": int(hit.sum()),
+                "sum": values.sum(),
+                "mean": values.mean() if values.size else np.nan,
+            }
+        )
+    columns = ["op", "cls", "fingerprint", "sources", "n_rows", "sum", "mean"]
+    return pd.DataFrame.from_records(records, columns=columns), unknown
