@@ -22,6 +22,8 @@ import threading
 from . import _row_hash
 from ._row_digests import _finish, _key, _records, load_kernels, salt_text
 from ._row_hash import _digest, _executor, start_hash_rows
+from ._thread_compiles import attempt, prepare
+from ._thread_compiles import result as redone
 from .stores._prediction_salts import SaltHashes, new_salt
 
 __all__ = ["start_call_hashes", "start_salt_hashes", "start_salt_text", "table_digests"]
@@ -71,12 +73,15 @@ def start_salt_hashes(X, salt):
         hashes = _salt_hashes(salt, keys, layout)
         return lambda: hashes
     try:
-        future = _executor().submit(_salt_hashes, salt, keys, layout)
+        prepare()
+        future = _executor().submit(attempt, _salt_hashes, salt, keys, layout)
     except RuntimeError:  # the interpreter is shutting down: no new threads
         return lambda: _salt_hashes(salt, keys, layout)
 
     def result():
-        return _salt_hashes(salt, keys, layout) if future.cancel() else future.result()
+        if future.cancel():
+            return _salt_hashes(salt, keys, layout)
+        return redone(future.result(), _salt_hashes, salt, keys, layout)
 
     return result
 
@@ -113,7 +118,8 @@ class _Once:
 
     def start(self):
         try:
-            self._future = _executor().submit(self._task)
+            prepare()
+            self._future = _executor().submit(attempt, self._task)
         except RuntimeError:  # the interpreter is shutting down: no new threads
             self._future = None
 
@@ -123,8 +129,8 @@ class _Once:
                 future = self._future
                 if future is None or future.cancel():
                     self._value = self._task()
-                else:
-                    self._value = future.result()
+                else:  # redone here if the helper was refused a compile
+                    self._value = redone(future.result(), self._task)
             return self._value
 
 

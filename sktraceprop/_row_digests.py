@@ -403,9 +403,12 @@ def warm_up():
     if not _all_cached():
         return None
     from ._row_hash import _executor
+    from ._thread_compiles import attempt, prepare
+
+    prepare()
 
     try:
-        return _executor().submit(load_kernels)
+        return _executor().submit(attempt, load_kernels)  # refused any compile there
     except RuntimeError:  # the interpreter is shutting down: no new threads
         return None
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._thread_compiles import submit
 from ..exceptions import LineageError, LineageLostError
 from ._csv_bad_lines import check_dropped, read_warning_bad_lines, skipping
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
@@ -211,9 +212,12 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     first = header_records(kwargs)
     before = os.stat(path)
     # One pass hashes and scans the file while pandas parses it: hashing, decompressing
-    # and the compiled scan release the GIL.
+    # and the compiled scan release the GIL. A scan kernel not yet compiled in this
+    # process is not compiled on the thread (it would lose the program's recorded
+    # warnings): the scan is then redone here, after pandas (see _thread_compiles).
     with ThreadPoolExecutor(max_workers=1) as pool:
-        background = pool.submit(
+        background = submit(
+            pool,
             scan_file,
             path,
             modelled,
@@ -227,7 +231,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
             else:
                 df, bad = read_warning_bad_lines(path, kwargs)
         finally:
-            scan = background.result()
+            scan = background()
     check_stable(before, os.stat(path), scan.n_bytes, path)
     check_python_engine(path, modelled, scan)
     every = scan

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import assert_all_finite, check_is_fitted, validate_data
 
+from .._thread_compiles import attempt, prepare, result
 from ..utils._sklearn_compat import Interval, StrOptions
 
 __all__ = ["JLProjector"]
@@ -358,7 +359,21 @@ def _run(pool, kernel, args, chunks):
     the GIL and write disjoint rows of the output); their return values."""
     if len(chunks) == 1:
         return [kernel(*args, *chunks[0])]
-    return list(pool.map(lambda chunk: kernel(*args, *chunk), chunks))
+    # a kernel not yet compiled in this process is not compiled on a pool thread (it
+    # would lose the program's recorded warnings): numba refuses it there before the
+    # kernel runs; the first refused chunk is run here (compiling the kernel), the
+    # others again in the pool (see _thread_compiles)
+    prepare()
+    outcomes = list(pool.map(lambda chunk: attempt(kernel, *args, *chunk), chunks))
+    refused = [i for i, (done, _) in enumerate(outcomes) if not done]
+    if refused:
+        outcomes[refused[0]] = (True, kernel(*args, *chunks[refused[0]]))
+        rest = refused[1:]
+        again = pool.map(lambda i: attempt(kernel, *args, *chunks[i]), rest)
+        for i, outcome in zip(rest, again):
+            outcomes[i] = outcome
+    # refused twice (cannot be: the types are the same): run here
+    return [result(o, kernel, *args, *chunk) for o, chunk in zip(outcomes, chunks)]
 
 
 def _column_ranges(counts, max_entries):

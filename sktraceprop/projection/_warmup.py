@@ -63,11 +63,14 @@ def _calls():
 
 
 def _warm():
+    from .._thread_compiles import attempt
     from ._jl import JLProjector
 
     try:
         for X, density in _calls():
-            JLProjector(2, density=density, random_state=0, n_jobs=1).fit_transform(X)
+            project = JLProjector(2, density=density, random_state=0, n_jobs=1).fit_transform
+            if not attempt(project, X)[0]:
+                return  # a kernel the cache lacks after all: not compiled here
     except Exception:
         # nothing depends on the warm-up: a failing kernel fails again, with its
         # error, in the caller's own projection
@@ -89,5 +92,8 @@ def start():
     # answer to two threads importing the same modules in different orders)
     import numba  # noqa: F401
 
+    from .._thread_compiles import prepare
+
+    prepare()  # the thread is refused any compile (it only loads; see _cached)
     thread = threading.Thread(target=_warm, name="sktraceprop-jl-warmup", daemon=True)
     thread.start()
