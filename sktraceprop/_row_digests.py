@@ -387,7 +387,8 @@ def warm_up():
     thread, so that a model's first logged call does not wait for them (about 0.5 s with
     numba's cache). Called when a model that logs its calls is fitted; once per process.
     Returns the loading's future (None where it was asked before, no thread can start,
-    or a kernel is not in numba's cache).
+    or a kernel is not in numba's cache), of :func:`~._thread_compiles.attempt`'s
+    outcome: ``(False, None)`` where the thread was refused a compile after all.
 
     Only *loading* runs on the thread: compiling runs numba's compiler, which wraps its
     work in ``warnings.catch_warnings``, process-wide state: a compile on the thread

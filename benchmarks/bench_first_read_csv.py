@@ -1,0 +1,114 @@
+"""A process's first ``sktraceprop.read_csv`` (and its second), with numba's cache
+empty (every scan kernel compiled) and warm (loaded from the cache), against
+``pandas.read_csv`` of the same file in the same process.
+
+The scan runs on a helper thread beside pandas; a kernel it would compile there is
+refused and the scan redone in the caller (sktraceprop._thread_compiles), so a first
+call with an empty cache runs the scan after pandas instead of beside it. This measures
+what that costs, and that later calls (and a first call with a warm cache) keep the
+overlap: after the first two calls, seven more of ``read_csv`` and ``pandas.read_csv``
+interleaved (their medians). Each figure is the median over ``--repeats`` fresh
+processes.
+
+Run: python benchmarks/bench_first_read_csv.py [--rows 300000] [--repeats 3]
+     [--label after]  (the code measured is the sktraceprop first on PYTHONPATH)
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, markdown_table, write_results  # noqa: E402
+from _csv_files import write as write_csv_files  # noqa: E402
+
+_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import pandas as pd
+import sktraceprop as stp
+path, options = sys.argv[1], json.loads(sys.argv[2])
+out = {}
+t = time.perf_counter(); stp.read_csv(path, **options); out["first"] = time.perf_counter() - t
+t = time.perf_counter(); stp.read_csv(path, **options); out["second"] = time.perf_counter() - t
+t = time.perf_counter(); pd.read_csv(path, **options); out["pandas"] = time.perf_counter() - t
+later, plain = [], []
+for _ in range(7):
+    t = time.perf_counter(); stp.read_csv(path, **options); later.append(time.perf_counter() - t)
+    t = time.perf_counter(); pd.read_csv(path, **options); plain.append(time.perf_counter() - t)
+out["later"], out["later_pandas"] = sorted(later)[3], sorted(plain)[3]
+out["module"] = stp.__file__
+print(json.dumps(out))
+"""
+
+
+def run(path, options, cache):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache), SKTRACEPROP_NO_WARMUP="1")
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path), json.dumps(options)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=300_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--label", default="current")
+    args = parser.parse_args()
+    cases = {"quoted": {"index_col": 0}, "numeric": {}}
+    results, rows = {}, []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        paths = write_csv_files(tmp, args.rows)
+        for case, options in cases.items():
+            for state in ("empty cache", "warm cache"):
+                times = []
+                for r in range(args.repeats):
+                    cache = tmp / f"numba-{case}-{r}"
+                    if state == "warm cache":
+                        run(paths[case], options, cache)  # fills it
+                    times.append(run(paths[case], options, cache))
+                keys = ("first", "second", "pandas", "later", "later_pandas")
+                med = {k: float(np.median([t[k] for t in times])) for k in keys}
+                results[f"{case}, {state}"] = {"median_s": med, "runs": times}
+                ratio = med["later"] / med["later_pandas"]
+                rows.append(
+                    [case, state, *(f"{med[k]:.3f}" for k in ("first", "second", "pandas"))]
+                    + [f"{med['later']:.3f} / {med['later_pandas']:.3f} = {ratio:.2f}x"]
+                )
+    table = markdown_table(
+        [
+            "file",
+            "numba cache",
+            "first read_csv (s)",
+            "second (s)",
+            "pandas (s)",
+            "later: read_csv / pandas (median of 7, s)",
+        ],
+        rows,
+    )
+    print(table)
+    payload = {
+        "module": results[next(iter(results))]["runs"][0]["module"],
+        "label": args.label,
+        "rows": args.rows,
+        "repeats": args.repeats,
+        "machine": machine(),
+        "results": results,
+    }
+    write_results(f"first_read_csv_{args.label}", payload, table)
+
+
+if __name__ == "__main__":
+    main()
