@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import RESULTS, machine, markdown_table, write_results  # noqa: E402
 from _csv_files import write as write_csv_files  # noqa: E402
 
 _CHILD = r"""
@@ -107,7 +107,62 @@ def main():
         "machine": machine(),
         "results": results,
     }
-    write_results(f"first_read_csv_{args.label}", payload, table)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"first_read_csv_{args.label}.json").write_text(
+        json.dumps(payload, indent=2) + "\n"
+    )
+    runs = {p.stem[len("first_read_csv_") :]: p for p in RESULTS.glob("first_read_csv_*.json")}
+    payloads = {label: json.loads(path.read_text()) for label, path in sorted(runs.items())}
+    write_results("first_read_csv", {"labels": sorted(payloads)}, render(payloads))
+
+
+def render(payloads):
+    """The README section: one table per run kept (``results/first_read_csv_<label>.json``)."""
+    parts = [
+        "## A process's first `read_csv` (`bench_first_read_csv.py`)",
+        "",
+        "The scan's helper thread never compiles a numba kernel (a compile there undoes the",
+        "program's `warnings.catch_warnings` block: `sktraceprop/_thread_compiles.py`); with",
+        "numba's cache empty the scan is refused there and redone after pandas, in the",
+        "caller. Each figure: the median over fresh processes, 300,000-row files of",
+        '`_csv_files.py`; "later": medians of 7 interleaved `stp.read_csv` /',
+        "`pandas.read_csv` after the first two calls. One table per run kept (its label: the",
+        "code it measured, first on `PYTHONPATH`).",
+    ]
+    for label, payload in payloads.items():
+        m = payload["machine"]
+        rows = []
+        for key, found in payload["results"].items():
+            med = found["median_s"]
+            ratio = med["later"] / med["later_pandas"]
+            case, state = key.split(", ")
+            rows.append(
+                [case, state, *(f"{med[k]:.3f}" for k in ("first", "second", "pandas"))]
+                + [f"{med['later']:.3f} / {med['later_pandas']:.3f} = {ratio:.2f}x"]
+            )
+        table = markdown_table(
+            [
+                "file",
+                "numba cache",
+                "first read_csv (s)",
+                "second (s)",
+                "pandas (s)",
+                "later: read_csv / pandas (median of 7, s)",
+            ],
+            rows,
+        )
+        parts += [
+            "",
+            f"**{label}** ({payload['repeats']} processes each, {payload['rows']:,} rows; "
+            f"{m['cpu']}, {m['cpu_count']} cores, shared; measured {m['measured_at']}):",
+            "",
+            table,
+        ]
+    parts += [
+        "",
+        "Command: `python benchmarks/bench_first_read_csv.py --label <label>`.",
+    ]
+    return "\n".join(parts)
 
 
 if __name__ == "__main__":

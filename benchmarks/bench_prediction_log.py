@@ -226,6 +226,12 @@ def main(argv=None):
     parser.add_argument(
         "--name", default="prediction_log", help="results/<name>.json (another for a baseline)"
     )
+    parser.add_argument(
+        "--before",
+        help="results/<name>.json of a baseline run (e.g. older code on PYTHONPATH, "
+        "--name prediction_log_before), compared in the table it writes",
+    )
+    parser.add_argument("--label", default="", help="what the run measured, said with --before")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp())
     results = {
@@ -396,7 +402,49 @@ Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared), Python {m["python"]}, scik
 {m["scikit-learn"]}, pandas {m["pandas"]}. Command:
 `flock -x /tmp/stp-cpu.lock {results["command"]}`.
 """
+    if args.before:
+        md += before_after(args, results)
     write_results(args.name, results, md)
+
+
+def before_after(args, results):
+    """The table comparing ``results`` with the baseline run ``results/<before>.json``."""
+    before = json.loads((Path(__file__).parent / "results" / f"{args.before}.json").read_text())
+    rows = []
+    for name, found in results["cases"].items():
+        b, a = before["cases"][name]["predict"], found["predict"]
+        rows.append(
+            [
+                name,
+                f"{b['ratio']:.3f}",
+                f"{a['ratio']:.3f}",
+                f"{b['caller_cpu_added_ms']:.2f}",
+                f"{a['caller_cpu_added_ms']:.2f}",
+                f"{b['process_cpu_added_ms']:.2f}",
+                f"{a['process_cpu_added_ms']:.2f}",
+            ]
+        )
+    table = markdown_table(
+        [
+            "case (`predict`)",
+            "ratio before",
+            "ratio after",
+            "caller CPU added ms, before",
+            "after",
+            "process CPU added ms, before",
+            "after",
+        ],
+        rows,
+    )
+    print(table)
+    results["before"] = {"name": args.before, "machine": before["machine"]}
+    return f"""
+**Before and after{": " + args.label if args.label else ""}.** The baseline
+`results/{args.before}.json` (measured {before["machine"]["measured_at"]}, `{before["command"]}`)
+against this run (measured {results["machine"]["measured_at"]}), the same script and machine:
+
+{table}
+"""
 
 
 if __name__ == "__main__":

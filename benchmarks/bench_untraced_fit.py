@@ -243,8 +243,8 @@ def main(argv=None):
     )
     m = results["machine"]
     text += (
-        f"\n\nMachine: {m['cpu']}, {m['cpu_count']} cores shared with other work (loaded "
-        f"while measured), Python {m['python']}, scikit-learn {m['scikit-learn']}, pandas "
+        f"\n\nMachine: {m['cpu']}, {m['cpu_count']} cores (shared; measured "
+        f"{m['measured_at']}), Python {m['python']}, scikit-learn {m['scikit-learn']}, pandas "
         f"{m['pandas']}. Command: `{results['command']}`."
     )
     write_results("untraced_fit", results, text)

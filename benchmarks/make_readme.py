@@ -8,6 +8,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     "lineage",
+    "first_read_csv",
     "upstream_steps",
     "stores",
     "array_lineage",
