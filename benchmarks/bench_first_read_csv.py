@@ -67,7 +67,7 @@ def main():
     parser.add_argument("--label", default="current")
     args = parser.parse_args()
     cases = {"quoted": {"index_col": 0}, "numeric": {}}
-    results, rows = {}, []
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         paths = write_csv_files(tmp, args.rows)
@@ -82,23 +82,6 @@ def main():
                 keys = ("first", "second", "pandas", "later", "later_pandas")
                 med = {k: float(np.median([t[k] for t in times])) for k in keys}
                 results[f"{case}, {state}"] = {"median_s": med, "runs": times}
-                ratio = med["later"] / med["later_pandas"]
-                rows.append(
-                    [case, state, *(f"{med[k]:.3f}" for k in ("first", "second", "pandas"))]
-                    + [f"{med['later']:.3f} / {med['later_pandas']:.3f} = {ratio:.2f}x"]
-                )
-    table = markdown_table(
-        [
-            "file",
-            "numba cache",
-            "first read_csv (s)",
-            "second (s)",
-            "pandas (s)",
-            "later: read_csv / pandas (median of 7, s)",
-        ],
-        rows,
-    )
-    print(table)
     payload = {
         "module": results[next(iter(results))]["runs"][0]["module"],
         "label": args.label,
@@ -107,6 +90,7 @@ def main():
         "machine": machine(),
         "results": results,
     }
+    print(render({args.label: payload}))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"first_read_csv_{args.label}.json").write_text(
         json.dumps(payload, indent=2) + "\n"

@@ -148,19 +148,20 @@ def _files(folder):
     )
 
 
-def test_no_kernel_is_compiled_on_a_library_thread(tmp_path):
+def compiles_in_a_fresh_process(tmp_path, script_text, *args):
+    """Run ``script_text`` (which prints ``N <compiles>`` and ``OFF <those off the main
+    thread>``) with an empty numba cache, so that every kernel is compiled; return
+    ``(N, OFF)`` as printed."""
     root = Path(sktraceprop.__file__).resolve().parents[1]
-    (tmp_path / "data").mkdir()
-    _files(tmp_path / "data")
     env = {
         **os.environ,
         "NUMBA_CACHE_DIR": str(tmp_path / "numba"),  # empty: every kernel is compiled
         "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
     }
     script = tmp_path / "compile_threads.py"
-    script.write_text(_SCRIPT)
+    script.write_text(script_text)
     done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "data")],
+        [sys.executable, str(script), *map(str, args)],
         env=env,
         capture_output=True,
         text=True,
@@ -169,8 +170,15 @@ def test_no_kernel_is_compiled_on_a_library_thread(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     said = [line.split(" ", 1) for line in done.stdout.splitlines()]
     lines = {key: value for key, value in said if key in ("OFF", "N")}
-    assert int(lines["N"]) > 0  # the kernels were compiled in this process
-    assert lines["OFF"] == "[]", f"compiled on a library thread: {lines['OFF']}"
+    return int(lines["N"]), lines["OFF"]
+
+
+def test_no_kernel_is_compiled_on_a_library_thread(tmp_path):
+    (tmp_path / "data").mkdir()
+    _files(tmp_path / "data")
+    n, off = compiles_in_a_fresh_process(tmp_path, _SCRIPT, tmp_path / "data")
+    assert n > 0  # the kernels were compiled in this process
+    assert off == "[]", f"compiled on a library thread: {off}"
 
 
 def test_a_compile_asked_on_a_thread_is_refused_there_and_done_by_the_caller():

@@ -55,77 +55,68 @@ SCOPE_5 = (
     "of the standard library, or of a recorded package whose RECORD lists no hash (an "
     "editable or source install), is not told apart"
 )
+#: What scheme 6 says of user code, before what it follows of modules (shared by
+#: :data:`SCOPE_6` and :data:`SCOPE`; the words are part of reports: keep them exact).
+_USER_CODE_6 = (
+    "functions and classes of user code (__main__, a notebook, a module not installed, "
+    "a module of a standard library name read from outside the standard library's "
+    "folder, an editable install, a package installed from a folder, an archive or a "
+    "version-control checkout rather than a package index, or copied into site-packages "
+    "by hand) are hashed by their code, defaults, closure contents, the values they "
+    "read as globals, the attributes they read of a module of user code or of a package "
+    "from a package index they hold as a global (mymod.helper(X) after import mymod, "
+    "_utils.helper() after from . import _utils: the helper by its code, so an edited, "
+    "reloaded or replaced helper is told apart) and the attributes of user classes "
+    "(through their user base classes): plain values, arrays, estimators, frames, "
+    "regular expressions and user functions and classes by content, other objects by "
+    "their class only; not by file name or line numbers, nor the globals they assign, "
+    "nor the class attributes the class's own functions assign, nor the contents of a "
+    "dict, list, set, bytearray or deque class attribute they change in place (a cache: "
+    "by its type); a global, module attribute or class attribute changed by other code "
+    "changes the fingerprint as it changes. "
+)
+#: What scheme 6 says of installed packages, after what it follows of modules.
+_PACKAGES_6 = (
+    "Functions and classes of packages installed from a package index are named with "
+    "their distribution and the SHA-256 of their module's file, so such a package "
+    "edited in place or upgraded is told apart. Functions and classes of Python's "
+    "standard library, sktraceprop, scikit-learn, NumPy, SciPy, pandas and joblib "
+    "(whose versions a run records) and C functions of builtin modules are named by "
+    "module and qualified name only; a file of a recorded package edited in place (no "
+    "longer the SHA-256 its installed RECORD lists) is named with its SHA-256, while an "
+    "edited file of the standard library (the run records the Python version, not its "
+    "files), or of a recorded package whose RECORD lists no hash (an editable or source "
+    "install, such as a development checkout of sktraceprop or scikit-learn), is not "
+    "told apart"
+)
 #: The scope of what scheme 6 hashed by code as first written (a report of a scheme-6
 #: run made before it followed getattr, closure cells, imports in a function and methods
 #: replaced on an instance holds these words).
 SCOPE_6 = (
-    "functions and classes of user code (__main__, a notebook, a module not installed, "
-    "a module of a standard library name read from outside the standard library's "
-    "folder, an editable install, a package installed from a folder, an archive or a "
-    "version-control checkout rather than a package index, or copied into "
-    "site-packages by hand) are hashed by their code, defaults, closure contents, the "
-    "values they read as globals, the attributes they read of a module of user code or "
-    "of a package from a package index they hold as a global (mymod.helper(X) after "
-    "import mymod, _utils.helper() after from . import _utils: the helper by its code, "
-    "so an edited, reloaded or replaced helper is told apart) and the attributes of user "
-    "classes (through their user base classes): plain values, arrays, estimators, "
-    "frames, regular expressions and user functions and classes by content, other "
-    "objects by their class only; not by file name or line numbers, nor the globals they "
-    "assign, nor the class attributes the class's own functions assign, nor the contents "
-    "of a dict, list, set, bytearray or deque class attribute they change in place (a "
-    "cache: by its type); a global, module attribute or class attribute changed by other "
-    "code changes the fingerprint as it changes. Not seen: a module reached other than "
-    "by attribute reads from a global (getattr(mymod, name), a module in a local "
-    "variable, a closure or a default: by its name only), and a method replaced on one "
-    "fitted instance rather than its class. "
-    "Functions and classes of packages installed from a package index are named with "
-    "their distribution and the SHA-256 of their module's file, so such a package "
-    "edited in place or upgraded is told apart. Functions and classes of Python's "
-    "standard library, sktraceprop, scikit-learn, NumPy, SciPy, pandas and joblib (whose "
-    "versions a run records) and C functions of builtin modules are named by module and "
-    "qualified name only; a file of a recorded package edited in place (no longer the "
-    "SHA-256 its installed RECORD lists) is named with its SHA-256, while an edited file "
-    "of the standard library (the run records the Python version, not its files), or of "
-    "a recorded package whose RECORD lists no hash (an editable or source install, such "
-    "as a development checkout of sktraceprop or scikit-learn), is not told apart"
+    _USER_CODE_6
+    + (
+        "Not seen: a module reached other than by attribute reads from a global "
+        "(getattr(mymod, name), a module in a local variable, a closure or a default: by "
+        "its name only), and a method replaced on one fitted instance rather than its "
+        "class. "
+    )
+    + _PACKAGES_6
 )
 
 #: The scope of what scheme 6 (the current scheme) hashes by code.
 SCOPE = (
-    "functions and classes of user code (__main__, a notebook, a module not installed, "
-    "a module of a standard library name read from outside the standard library's "
-    "folder, an editable install, a package installed from a folder, an archive or a "
-    "version-control checkout rather than a package index, or copied into "
-    "site-packages by hand) are hashed by their code, defaults, closure contents, the "
-    "values they read as globals, the attributes they read of a module of user code or "
-    "of a package from a package index they hold as a global (mymod.helper(X) after "
-    "import mymod, _utils.helper() after from . import _utils: the helper by its code, "
-    "so an edited, reloaded or replaced helper is told apart) and the attributes of user "
-    "classes (through their user base classes): plain values, arrays, estimators, "
-    "frames, regular expressions and user functions and classes by content, other "
-    "objects by their class only; not by file name or line numbers, nor the globals they "
-    "assign, nor the class attributes the class's own functions assign, nor the contents "
-    "of a dict, list, set, bytearray or deque class attribute they change in place (a "
-    "cache: by its type); a global, module attribute or class attribute changed by other "
-    "code changes the fingerprint as it changes. A module of user code or of a package "
-    'from a package index is followed also through getattr(mymod, "name") (as '
-    "mymod.name) and through a closure cell, and hashed whole (every attribute) where "
-    "the code uses it as a value (passed on, getattr(mymod, name) with a name computed "
-    "at run time); a module of user code a function imports when it runs (import mymod "
-    "inside it) is hashed by its file's SHA-256; a method replaced on one fitted "
-    "instance (obj.transform = fn) is hashed with the instance. Not seen: a module held "
-    "in a default or reached through importlib.import_module (by its name only), a "
-    "module of an installed package imported inside a function, and a helper of a "
-    "module imported inside a function replaced at run time rather than edited in its "
-    "file. "
-    "Functions and classes of packages installed from a package index are named with "
-    "their distribution and the SHA-256 of their module's file, so such a package "
-    "edited in place or upgraded is told apart. Functions and classes of Python's "
-    "standard library, sktraceprop, scikit-learn, NumPy, SciPy, pandas and joblib (whose "
-    "versions a run records) and C functions of builtin modules are named by module and "
-    "qualified name only; a file of a recorded package edited in place (no longer the "
-    "SHA-256 its installed RECORD lists) is named with its SHA-256, while an edited file "
-    "of the standard library (the run records the Python version, not its files), or of "
-    "a recorded package whose RECORD lists no hash (an editable or source install, such "
-    "as a development checkout of sktraceprop or scikit-learn), is not told apart"
+    _USER_CODE_6
+    + (
+        "A module of user code or of a package from a package index is followed also "
+        'through getattr(mymod, "name") (as mymod.name) and through a closure cell, and '
+        "hashed whole (every attribute) where the code uses it as a value (passed on, "
+        "getattr(mymod, name) with a name computed at run time); a module of user code a "
+        "function imports when it runs (import mymod inside it) is hashed by its file's "
+        "SHA-256; a method replaced on one fitted instance (obj.transform = fn) is hashed "
+        "with the instance. Not seen: a module held in a default or reached through "
+        "importlib.import_module (by its name only), a module of an installed package "
+        "imported inside a function, and a helper of a module imported inside a function "
+        "replaced at run time rather than edited in its file. "
+    )
+    + _PACKAGES_6
 )

@@ -10,12 +10,7 @@ starts. The truth is numba's own compile events, each with the thread it ran on,
 process whose numba cache is empty (so that every kernel is compiled).
 """
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import sktraceprop
+from tests.test_thread_compiles import compiles_in_a_fresh_process
 
 _SCRIPT = r"""
 import threading
@@ -91,19 +86,6 @@ print("N", len(compiled))
 
 
 def test_no_digest_kernel_is_compiled_on_the_helper_thread(tmp_path):
-    root = Path(sktraceprop.__file__).resolve().parents[1]
-    env = {
-        **os.environ,
-        "NUMBA_CACHE_DIR": str(tmp_path / "numba"),  # empty: every kernel is compiled
-        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
-    }
-    script = tmp_path / "compile_threads.py"
-    script.write_text(_SCRIPT)
-    done = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    said = [line.split(" ", 1) for line in done.stdout.splitlines()]
-    lines = {key: value for key, value in said if key in ("OFF", "N")}
-    assert int(lines["N"]) > 0  # the kernels were compiled in this process
-    assert lines["OFF"] == "[]", f"compiled on the helper thread: {lines['OFF']}"
+    n, off = compiles_in_a_fresh_process(tmp_path, _SCRIPT)
+    assert n > 0  # the kernels were compiled in this process
+    assert off == "[]", f"compiled on the helper thread: {off}"
