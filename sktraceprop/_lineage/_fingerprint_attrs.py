@@ -205,8 +205,6 @@ def feed_whole(h, module, depth, memo, feed, feed_named):
     """Every attribute of ``module`` but its dunder names, sorted by name, each hashed
     as a global is; one whose walk fails by its class, with a tag of its own, rather
     than no fingerprint. For a module code may read any attribute of."""
-    from ._fingerprint_walk import _Collect
-
     feed(h, getattr(module, "__name__", ""), depth, memo)
     key = ("*", id(module))  # a module reached again within itself: cut as a cycle is
     seen = memo.get(key)
@@ -215,12 +213,12 @@ def feed_whole(h, module, depth, memo, feed, feed_named):
         return
     memo[key] = depth
     try:
-        _feed_items_of(h, module, depth, memo, feed, feed_named, _Collect)
+        _feed_items_of(h, module, depth, memo, feed, feed_named)
     finally:
         del memo[key]
 
 
-def _feed_items_of(h, module, depth, memo, feed, feed_named, _Collect):
+def _feed_items_of(h, module, depth, memo, feed, feed_named):
     try:
         items = sorted(
             (k, v)
@@ -233,15 +231,24 @@ def _feed_items_of(h, module, depth, memo, feed, feed_named, _Collect):
     h.update(b"*%d:" % len(items))
     for key, value in items:
         feed(h, key, depth, memo)
-        out = _Collect()
-        try:
-            feed_named(out, value, depth, memo, feed)
-        except Exception:
-            cls = type(value)
-            h.update(b"!" + f"{cls.__module__}.{cls.__qualname__}".encode() + b"\0")
-            continue
-        h.update(b"+")
-        h.update(out.value())
+        feed_or_class(h, value, depth, memo, feed, feed_named, b"+", b"!")
+
+
+def feed_or_class(h, value, depth, memo, feed, feed_named, tag, failed):
+    """``value`` hashed as a global is (``feed_named``), after ``tag``; where its walk
+    fails (nested too deep, an object whose state cannot be read), its class after
+    ``failed`` instead, rather than no fingerprint (nothing of the failed walk is kept)."""
+    from ._fingerprint_walk import _Collect
+
+    out = _Collect()
+    try:
+        feed_named(out, value, depth, memo, feed)
+    except Exception:
+        cls = type(value)
+        h.update(failed + f"{cls.__module__}.{cls.__qualname__}".encode() + b"\0")
+        return
+    h.update(tag)
+    h.update(out.value())
 
 
 def follows_any(named, chains, scheme):

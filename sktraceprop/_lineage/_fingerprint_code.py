@@ -365,18 +365,8 @@ def _feed_attribute(h, value, depth, memo, feed):
     """A class attribute that is not a function, a class or a tuple (scheme 4): by value
     as a global is; one whose walk fails (nested too deep, an object whose state cannot
     be read) by its class, with a tag of its own, rather than no fingerprint."""
-    from ._fingerprint_walk import _Collect
-
     if isinstance(value, functools.cached_property):
         value = value.func
     elif isinstance(value, functools.partialmethod):
         value = (value.func, value.args, value.keywords)
-    out = _Collect()
-    try:
-        feed_named(out, value, depth, memo, feed)
-    except Exception:
-        cls = type(value)
-        h.update(b"a!" + f"{cls.__module__}.{cls.__qualname__}".encode() + b"\0")
-        return
-    h.update(b"a")
-    h.update(out.value())
+    _attrs.feed_or_class(h, value, depth, memo, feed, feed_named, b"a", b"a!")
