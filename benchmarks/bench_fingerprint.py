@@ -2,11 +2,12 @@
 every call).
 
 A pipeline of four ``FunctionTransformer`` steps of user functions, a user transformer
-class and a logistic regression, fitted on 200 rows. Two layouts of the same code: the
+class and a logistic regression, fitted on 200 rows. Three layouts of the same code: the
 user functions call their helpers through a module attribute (``helpers.helper(X)``,
-which scheme 6 follows and hashes) or through names imported from it (``from helpers
-import helper``: hashed by every scheme). ``fingerprint(pipe)`` is timed in a process
-running the checkout given by ``--before`` (a scheme-5 sktraceprop) and in one running
+which scheme 6 follows and hashes), through names imported from it (``from helpers
+import helper``: hashed by every scheme), or through the module imported inside each
+function (scheme 6: by its file's SHA-256). ``fingerprint(pipe)`` is timed in a process
+running the checkout given by ``--before`` (another sktraceprop) and in one running
 this checkout, alternately, each round a median of ``--repeats`` calls; the table gives
 the median and fastest of the rounds' medians, in microseconds.
 
@@ -16,6 +17,7 @@ Run: flock -x /tmp/stp-cpu.lock python benchmarks/bench_fingerprint.py --before 
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -59,6 +61,18 @@ class Step(TransformerMixin, BaseEstimator):
 _BY_NAME = _BY_MODULE.replace(
     "import bench_fp_helpers as helpers", "from bench_fp_helpers import clip, helper, shift"
 ).replace("helpers.", "")
+#: The helpers' module imported inside each function (hashed by its file's SHA-256).
+_BY_IMPORT = re.sub(
+    r"(?m)^( +)return helpers\.",
+    r"\1import bench_fp_helpers as helpers\n\1return helpers.",
+    _BY_MODULE.replace("import bench_fp_helpers as helpers\n", ""),
+)
+#: The layouts timed, and how their functions reach the helpers.
+_LAYOUTS = (
+    ("module", "helpers.helper(X)"),
+    ("name", "helper(X)"),
+    ("import", "import helpers inside"),
+)
 
 
 def _child(layout, repeats):
@@ -91,6 +105,39 @@ def _child(layout, repeats):
     print(json.dumps({"scheme": SCHEME, "median_us": statistics.median(times) * 1e6}))
 
 
+def _digest_costs(folder, repeats):
+    """Microseconds per digest of a module file a function imports, kept
+    (``file_digest`` on a settled file: one ``os.stat``) and read afresh (open, read,
+    SHA-256: what every call did before), for three file sizes."""
+    import hashlib
+
+    from sktraceprop._lineage._fingerprint_imports import file_digest
+
+    def fresh(path):
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).digest()
+
+    paths = {}
+    for kib in (1, 30, 300):
+        path = folder / f"digest_{kib}.py"
+        path.write_text(("x = 1  # padding\n" * 64 * kib)[: kib * 1024])
+        paths[kib] = str(path)
+    time.sleep(2.5)  # settled: times 2 s before the first read
+    rows = []
+    for kib, path in paths.items():
+        assert file_digest(path) == fresh(path)
+        costs = {}
+        for name, fn in (("kept", file_digest), ("read", fresh)):
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fn(path)
+                times.append(time.perf_counter() - start)
+            costs[name] = statistics.median(times) * 1e6
+        rows.append((kib, costs["read"], costs["kept"]))
+    return rows
+
+
 def _measure(checkout, folder, layout, repeats):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(checkout), str(folder)])}
     out = subprocess.run(
@@ -106,11 +153,14 @@ def _measure(checkout, folder, layout, repeats):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--before", required=False, help="a scheme-5 checkout")
+    parser.add_argument("--before", required=False, help="another checkout to compare")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--child")
     args = parser.parse_args()
+    if args.child == "digest":  # in this checkout's process, in the folder
+        print(json.dumps({"rows": _digest_costs(Path.cwd(), args.repeats)}))
+        return
     if args.child:
         _child(args.child, args.repeats)
         return
@@ -126,7 +176,11 @@ def main():
         (folder / "bench_fp_helpers.py").write_text(textwrap.dedent(_HELPERS))
         (folder / "bench_fp_module.py").write_text(textwrap.dedent(_BY_MODULE))
         (folder / "bench_fp_name.py").write_text(textwrap.dedent(_BY_NAME))
-        for layout, words in (("module", "helpers.helper(X)"), ("name", "helper(X)")):
+        (folder / "bench_fp_import.py").write_text(textwrap.dedent(_BY_IMPORT))
+        # a file's digest is kept once its times lie 2 s before a read: as a module
+        # edited minutes before a model serves is
+        time.sleep(2.5)
+        for layout, words in _LAYOUTS:
             medians = {name: [] for name in checkouts}
             schemes = {}
             for _ in range(args.rounds):
@@ -152,8 +206,17 @@ def main():
                         "round_medians_us": medians[name],
                     }
                 )
+        digests = _measure(ROOT, folder, "digest", args.repeats * 5)["rows"]
     table = markdown_table(["helpers called as", "checkout", "median us", "fastest us"], rows)
     print(table)
+    digest_table = markdown_table(
+        ["module file", "read and hashed us", "kept (os.stat) us"],
+        [(f"{kib} KiB", f"{read:.1f}", f"{kept:.1f}") for kib, read, kept in digests],
+    )
+    print(digest_table)
+    payload["digests"] = [
+        {"kib": kib, "read_us": read, "kept_us": kept} for kib, read, kept in digests
+    ]
     command = "python benchmarks/bench_fingerprint.py " + " ".join(sys.argv[1:])
     before = "not measured"
     if args.before:
@@ -174,13 +237,21 @@ Microseconds per `fingerprint(pipe)` (a logged predict makes one per call) of a 
 pipeline of four `FunctionTransformer` steps of user functions, a user transformer
 and a logistic regression: the median and the fastest of {args.rounds} rounds, each the
 median of {args.repeats} calls in a fresh process, the checkouts alternating. The user
-functions call five helpers either through their module's name (`helpers.helper(X)`
-after `import helpers`) or by names imported from it (`helper(X)`). Scheme 5 named a
-module a function holds and hashed nothing of what it reads from it, so the first
-layout was cheap there and an edited or replaced helper went unseen; scheme 6 follows
-the attributes read and hashes each helper by its code, as every scheme hashes helpers
-imported by name, so the first layout now costs about what the second does. Before:
-{before}; after: this checkout.
+functions call five helpers through their module's name (`helpers.helper(X)` after
+`import helpers`: scheme 6 follows the attributes read and hashes each helper by its
+code), by names imported from it (`helper(X)`: hashed by every scheme), or through the
+module imported inside each function (`import helpers` in its body: scheme 6 hashes the
+module's file by its SHA-256; since session 53 a file whose times lie more than 2 s
+before a read is read once, and again only when `os.stat` says anything of it changed,
+where it was read on every call before). The helpers' files were written 2.5 s before
+the first call. Before: {before}; after: this checkout.
+
+{digest_table}
+
+The part of one call spent on one imported module's file, in this checkout's process:
+its SHA-256 kept (`file_digest` of a settled file: one `os.stat`, compared) against the
+file opened, read and hashed (what every call did before), the median of
+{args.repeats * 5} calls each, by file size.
 
 Machine: {m["cpu"]}, {m["cpu_count"]} cores shared with other work (other helpers'
 tests and benchmarks ran at the same time), Python {m["python"]}, scikit-learn

@@ -42,13 +42,16 @@ recorded package whose RECORD lists no hash, such as an editable install of
 scikit-learn, edited in place is not seen: the run records their versions and the
 Python version, not their files; a recorded package's file that is no longer the
 SHA-256 its RECORD lists is named with its SHA-256 too); a module a user function
-holds in a default or gets from ``importlib.import_module`` is named only, and one it
-imports when it runs by its file (a helper of it replaced at run time is not seen:
-``_fingerprint_attrs``); a fit method replaced on one fitted instance is not part of the
-fingerprint (a traced fit shadows fit methods there itself: ``own_params``), other
-methods replaced there are (``_fingerprint_walk._feed_overrides``); objects
-with no state but their ``repr`` are hashed by that ``repr`` without addresses, and
-values nested deeper than ``MAX_DEPTH`` are refused
+holds in a container or a partial's arguments is named only, one it gets from
+``importlib.import_module`` with a name computed at run time not seen, and one it imports
+when it runs by its file (a helper of it replaced at run time is not seen:
+``_fingerprint_imports``); a module-level container a user function fills (a memo) is
+hashed by its type (``_fingerprint_state``); a fit method replaced on one fitted
+instance is not part of the fingerprint (a traced fit shadows fit methods there
+itself: ``own_params``), other methods replaced there are
+(``_fingerprint_walk._feed_overrides``); objects with no state but their ``repr`` are
+hashed by that ``repr`` without addresses, and values nested deeper than ``MAX_DEPTH``
+are refused
 (``ValueError``), never cut short.
 
 The walk is ``_fingerprint_walk``, its leaves ``_fingerprint_leaves``, and what of an

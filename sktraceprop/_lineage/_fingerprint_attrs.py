@@ -31,21 +31,28 @@ otherwise as above):
   any of them may be reached;
 - attribute chains from a module in one of the function's closure cells
   (:func:`cell_chains`), as from a global;
-- a module of user code the function imports when it runs (``import mymod as m`` or
-  ``from . import _utils`` inside it): by its name and its file's SHA-256
-  (:func:`feed_imports`), found without importing it, so the value is the same before
-  and after the first call imports it; one not found is named with a tag of its own.
+- attribute chains from a local variable assigned a global once (``h = mymod;
+  h.helper(X)``: :func:`_aliased`), as from the global, where this first counted the
+  global as used as a value (hashed whole);
+- attribute chains from an argument whose default is such a module (``def f(X,
+  h=mymod)``: :func:`argument_chains`, tag ``=``);
+- a module of user code the function imports when it runs: ``_fingerprint_imports``.
 
-Not seen (the documented limits): a module held in a default or reached through
-``importlib.import_module`` at call time (named only), a module of an installed package
-imported inside a function, a helper of a module imported inside a function replaced at
-run time rather than edited in its file, and attributes of modules of the standard
-library and of the packages whose versions a run records, named by module as in scheme 5.
+A module hashed whole leaves out the state its own functions keep with use
+(``_fingerprint_state.module_state``): names they assign as globals (a counter) are
+named, containers they change in place (a memo dict) named by type; everything else it
+holds is hashed, so an attribute changed by other code is seen (a false alarm at worst).
+
+Not seen (the documented limits): a module held in a container, a partial's arguments
+or ``kw_args`` (named only), one reached through ``importlib.import_module`` with a name
+computed at call time, and attributes of modules of the standard library and of the
+packages whose versions a run records, named by module as in scheme 5.
 """
 
+import functools
 import types
 
-from ._install_origin import _INSTALLED_DIRS, RECORDED, _parts, origin
+from ._install_origin import origin
 
 #: Instructions that start a chain (a global read by name).
 _STARTS = frozenset({"LOAD_GLOBAL", "LOAD_NAME"})
@@ -61,9 +68,10 @@ _FOLLOWED = frozenset({"user", "index"})
 _MISSING = object()
 
 
-#: Instructions that load a constant (``LOAD_SMALL_INT``: an import's level, Python
-#: 3.14).
-_CONSTS = frozenset({"LOAD_CONST", "LOAD_SMALL_INT"})
+#: Instructions that read a local variable (3.12 adds ``_CHECK``, 3.14 ``_BORROW``).
+_LOCAL_LOADS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_BORROW"})
+#: Instructions that assign a local variable.
+_LOCAL_STORES = frozenset({"STORE_FAST"})
 #: Instructions that call (``PRECALL`` precedes ``CALL`` in Python 3.11).
 _CALLS = frozenset({"PRECALL", "CALL"})
 
@@ -141,10 +149,99 @@ def attribute_chains(code):
     found, stack = {}, [code]
     while stack:
         inner = stack.pop()
-        for name, chains in chains_of(dis.get_instructions(inner)).items():
+        ins, aliases = _aliased(list(dis.get_instructions(inner)), inner)
+        for name, chains in chains_of(ins).items():
             found.setdefault(name, set()).update(chains)
+        for alias, chains in _local_reads(ins, inner, aliases).items():
+            found.setdefault(aliases[alias], set()).update(chains)
         stack.extend(c for c in inner.co_consts if isinstance(c, types.CodeType))
     return {name: tuple(sorted(chains)) for name, chains in found.items()}
+
+
+class _Cut:
+    """Stands for a global read into a local alias: ends any chain, starts none."""
+
+    __slots__ = ()
+    opname = "ALIASED"
+    argval = None
+
+
+def _aliased(ins, code):
+    """``(instructions, {local: global})``: a global read straight into a local variable
+    (``h = helpers``) that is assigned nowhere else in ``code``, is no argument and no
+    closure cell, is an alias, read through as the global (the global's read cut from
+    ``instructions``, so it is not taken for the module used as a value)."""
+    stores = {}
+    for at in ins:
+        if at.opname in _LOCAL_STORES or at.opname == "DELETE_FAST":
+            stores[at.argval] = stores.get(at.argval, 0) + 1
+    arguments = set(code.co_varnames[: _argument_count(code)])
+    cells = set(code.co_cellvars)
+    out, aliases = list(ins), {}
+    for k in range(len(ins) - 1):
+        at, after = ins[k], ins[k + 1]
+        if (
+            at.opname in _STARTS
+            and isinstance(at.argval, str)
+            and after.opname in _LOCAL_STORES
+            and stores.get(after.argval) == 1
+            and after.argval not in arguments | cells
+        ):
+            aliases[after.argval] = at.argval
+            out[k] = _Cut()
+    return out, aliases
+
+
+def _argument_count(code):
+    return (
+        code.co_argcount
+        + code.co_kwonlyargcount
+        + bool(code.co_flags & 0x04)  # *args
+        + bool(code.co_flags & 0x08)  # **kwargs
+    )
+
+
+def _local_reads(ins, code, names):
+    """``{local in names: set of attribute chains}`` that ``ins`` (of ``code``, not the
+    code nested in it) reads of local variables ``names``. A name also read otherwise (a
+    closure cell of nested code, two locals loaded in one instruction, a comprehension's
+    saved local) gives the empty chain too: its module hashed whole."""
+    found = {
+        name: chains for name, chains in chains_of(ins, _LOCAL_LOADS).items() if name in names
+    }
+    for name in names:
+        if name in code.co_cellvars:
+            found.setdefault(name, set()).add(())
+    for at in ins:
+        odd = at.opname.startswith("LOAD_FAST") and at.opname not in _LOCAL_LOADS
+        values = at.argval if isinstance(at.argval, tuple) else (at.argval,)
+        for name in values:
+            if isinstance(name, str) and name in names and (odd or isinstance(at.argval, tuple)):
+                found.setdefault(name, set()).add(())
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def argument_chains(code):
+    """``{argument: sorted tuple of attribute chains}`` that ``code`` reads of its
+    arguments (``h.helper(X)`` in ``def f(X, h=helpers)``): where an argument's default
+    is a module followed, those chains are followed from it (:func:`feed_chains`)."""
+    import dis
+
+    names = set(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+    ins = list(dis.get_instructions(code))
+    return {n: tuple(sorted(c)) for n, c in _local_reads(ins, code, names).items()}
+
+
+def defaults_of(code, defaults, kwdefaults):
+    """``(argument, default)`` pairs of a function of ``code`` with these defaults."""
+    pairs = []
+    if defaults:
+        positional = code.co_varnames[: code.co_argcount]
+        pairs += zip(positional[len(positional) - len(defaults) :], defaults, strict=False)
+    if kwdefaults:
+        pairs += sorted((k, v) for k, v in kwdefaults.items() if isinstance(k, str))
+    return pairs
 
 
 def followed(value, scheme):
@@ -228,10 +325,18 @@ def _feed_items_of(h, module, depth, memo, feed, feed_named):
     except Exception:  # a module whose namespace cannot be read or sorted
         h.update(b"*!")
         return
+    from ._fingerprint_state import CONTAINERS, container_tag, module_state
+
+    assigned, changed = module_state(module)
     h.update(b"*%d:" % len(items))
     for key, value in items:
         feed(h, key, depth, memo)
-        feed_or_class(h, value, depth, memo, feed, feed_named, b"+", b"!")
+        if key in assigned:  # state its functions keep with use (a counter): named
+            h.update(b"-")
+        elif key in changed and isinstance(value, CONTAINERS):  # a memo: by its type
+            h.update(container_tag(value))
+        else:
+            feed_or_class(h, value, depth, memo, feed, feed_named, b"+", b"!")
 
 
 def feed_or_class(h, value, depth, memo, feed, feed_named, tag, failed):
@@ -257,138 +362,3 @@ def follows_any(named, chains, scheme):
     return bool(chains) and any(
         name in chains and followed(value, scheme) for name, value in named
     )
-
-
-def imports_of(code):
-    """``((level, module name, names imported from it), ...)`` for each ``import``
-    statement in ``code`` and the code objects nested in it (an import run when the
-    function runs, its module bound to a local variable)."""
-    import dis
-
-    found, stack = set(), [code]
-    while stack:
-        inner = stack.pop()
-        ins = [i for i in dis.get_instructions(inner) if i.opname not in _TRANSPARENT]
-        for k, at in enumerate(ins):
-            if at.opname != "IMPORT_NAME" or not isinstance(at.argval, str):
-                continue
-            level = ins[k - 2].argval if k >= 2 and ins[k - 2].opname in _CONSTS else None
-            names = []
-            for after in ins[k + 1 :]:
-                if after.opname == "IMPORT_FROM" and isinstance(after.argval, str):
-                    names.append(after.argval)
-                elif after.opname not in {
-                    "STORE_FAST",
-                    "STORE_NAME",
-                    "STORE_DEREF",
-                    "STORE_GLOBAL",
-                }:
-                    break
-            found.add((level if isinstance(level, int) else -1, at.argval, tuple(names)))
-        stack.extend(c for c in inner.co_consts if isinstance(c, types.CodeType))
-    return tuple(sorted(found))
-
-
-def user_imports(imports):
-    """Those of ``imports`` (:func:`imports_of`) that may be of user code: not of the
-    standard library, a builtin module or a package whose version a run records."""
-    import sys
-
-    def maybe_user(level, name):
-        top = name.partition(".")[0]
-        return level != 0 or not (
-            top in RECORDED or top in sys.stdlib_module_names or name in sys.builtin_module_names
-        )
-
-    return tuple(i for i in imports if maybe_user(i[0], i[1]))
-
-
-def feed_imports(h, imports, package, scheme):
-    """From scheme 6, for the modules a function imports when it runs (:func:`imports_of`;
-    ``package``: its module's ``__package__``, for relative imports): each of user code
-    by its name and the SHA-256 of its file (the same whether or not it was imported
-    yet), one not found by its name with a tag of its own; nothing where it imports
-    none of user code (its scheme-6 bytes)."""
-    if scheme < 6 or not imports:
-        return
-    parts = []
-    for level, name, names in imports:
-        full = _absolute(level, name, package)
-        if full is None:
-            parts.append(b"?" + _lp(name))
-            continue
-        for module in (full, *(f"{full}.{n}" for n in names)):
-            part = _module_part(module, scheme, required=module == full)
-            if part:
-                parts.append(part)
-    if parts:
-        h.update(b"^%d:" % len(parts))
-        for part in parts:
-            h.update(part)
-
-
-def _lp(text):
-    data = text.encode("utf-8", "surrogatepass")
-    return b"%d:" % len(data) + data
-
-
-def _absolute(level, name, package):
-    import importlib.util
-
-    if level == 0:
-        return name
-    if level < 0 or not isinstance(package, str) or not package:
-        return None
-    try:
-        return importlib.util.resolve_name("." * level + name, package)
-    except (ImportError, ValueError):
-        return None
-
-
-def _module_part(name, scheme, required):
-    """What names module ``name`` of a function's import: ``F`` with its SHA-256 for a
-    file of user code, ``?`` where it is not found (only where ``required``: a name
-    imported from a module may be an attribute, not a module), None otherwise."""
-    import hashlib
-    import sys
-
-    top = name.partition(".")[0]
-    if top in RECORDED or top in sys.stdlib_module_names or name in sys.builtin_module_names:
-        return None
-    path = _module_file(name)
-    if path is None:
-        return b"?" + _lp(name) if required else None
-    if any(p in _INSTALLED_DIRS for p in _parts(path)):
-        return None  # installed (by its path alone: the same before and after import)
-    try:
-        with open(path, "rb") as f:
-            digest = hashlib.sha256(f.read()).digest()
-    except OSError:
-        return b"?" + _lp(name)
-    return b"F" + _lp(name) + digest
-
-
-def _module_file(name):
-    """The file of module ``name``: its ``__file__`` where imported, else where Python's
-    path finders would find it, without importing anything (None where a parent package
-    is not imported, or it is not found)."""
-    import importlib.machinery
-    import sys
-
-    module = sys.modules.get(name)
-    if module is not None:
-        path = getattr(module, "__file__", None)
-        return path if isinstance(path, str) else None
-    parent, _, last = name.rpartition(".")
-    if parent:
-        search = getattr(sys.modules.get(parent), "__path__", None)
-        if search is None:
-            return None
-    else:
-        search = None
-    try:
-        spec = importlib.machinery.PathFinder.find_spec(last, search)
-    except Exception:  # an odd entry on sys.path or a finder that raises
-        return None
-    path = getattr(spec, "origin", None) if spec is not None else None
-    return path if isinstance(path, str) and spec.has_location else None

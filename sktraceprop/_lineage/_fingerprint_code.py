@@ -65,9 +65,12 @@ that is a module of user code or of an index package was named only, so a helper
 called through it (``mymod.helper(X)``, ``_utils.helper()`` after ``from . import
 _utils``) edited, reloaded or replaced at run time was not seen. The attributes the code
 reads of it are now followed and hashed (``_fingerprint_attrs``), through
-``getattr(mymod, "name")`` and closure cells too, a module it uses as a value whole, and
-a module of user code it imports when it runs by its file; a function that does none of
-these keeps its scheme-5 bytes. The words each scheme's notes use are
+``getattr(mymod, "name")``, closure cells, a local alias and an argument's default too, a
+module it uses as a value whole (but for the state its functions keep), and a module of
+user code it imports when it runs, or gets from ``import_module``/``__import__`` with a
+constant name, by its file (``_fingerprint_imports``); a global container the function
+changes in place (a memo) is state, by its type (``_fingerprint_state.globals_changed``);
+a function that does none of these keeps its scheme-5 bytes. The words each scheme's notes use are
 ``_fingerprint_scopes``'.
 
 *Installed code* is named by module and qualified name only: functions and classes of
@@ -87,7 +90,8 @@ import weakref
 
 from . import _fingerprint_attrs as _attrs
 from . import _fingerprint_cache as _cache
-from ._fingerprint_state import CONTAINERS, class_state
+from . import _fingerprint_imports as _imports
+from ._fingerprint_state import CONTAINERS, class_state, container_tag, globals_changed
 from ._install_origin import installed_identity, origin, recorded_integrity
 
 #: Attributes of a class body that are not its code or values (``__firstlineno__``,
@@ -184,8 +188,12 @@ def _code_summary(code):
     chains = {k: v for k, v in _attrs.attribute_chains(code).items() if k in read}
     # scheme 6: what it reads of modules in its closure cells, and the modules it
     # imports when it runs (other than the standard library's and recorded packages')
-    reached = (_attrs.cell_chains(code), _attrs.user_imports(_attrs.imports_of(code)))
-    return _encoded(_code_parts(code), 0, _Path()), tuple(sorted(read)), chains, reached
+    reached = (_attrs.cell_chains(code), _imports.user_imports(_imports.imports_of(code)))
+    # and what it reads of an argument whose default may be a module (def f(X, h=mod))
+    # scheme 6: the containers it changes in place (a memo dict), state: by their type
+    changed = globals_changed(code) & read
+    parts = _encoded(_code_parts(code), 0, _Path())
+    return parts, tuple(sorted(read)), chains, (*reached, _attrs.argument_chains(code)), changed
 
 
 def feed_function(h, fn, depth, memo, feed):
@@ -203,9 +211,11 @@ def feed_function(h, fn, depth, memo, feed):
             h.update(data)
             return
     code = fn.__code__
-    parts, names, chains, reached = _code_summary(code)
+    parts, names, chains, reached, changed = _code_summary(code)
     made = _cache.inputs(fn, code, names)
-    reached = (code.co_freevars, *reached, fn.__globals__.get("__package__"))
+    cells, imports, arguments = reached
+    reached = (code.co_freevars, cells, imports, fn.__globals__.get("__package__"))
+    reached += (changed, arguments)
     if (
         near_limit
         or not _cache.keepable(made)
@@ -225,8 +235,9 @@ def feed_function(h, fn, depth, memo, feed):
 
 def _feed_function(h, parts, made, chains, reached, depth, memo, feed):
     """The bytes of a user function from what :func:`_fingerprint_cache.inputs` read
-    (``reached``: its free variables, their attribute chains, the modules it imports
-    and its module's package)."""
+    (``reached``: its free variables, their attribute chains, the modules it imports,
+    its module's package, the globals it changes in place and its arguments' attribute
+    chains)."""
     _, defaults, kwdefaults, cells, named = made
     h.update(parts)
     feed(h, [defaults, kwdefaults], depth + 1, memo)
@@ -239,16 +250,24 @@ def _feed_function(h, parts, made, chains, reached, depth, memo, feed):
         feed(h, value, depth + 1, memo)
     named = [(name, value) for name, value in named if value is not _cache._ABSENT]
     h.update(b"g%d:" % len(named))
+    changed = reached[4] if memo.scheme >= 6 else ()
     for name, value in named:
         feed(h, name, depth + 1, memo)
-        feed_named(h, value, depth + 1, memo, feed)
+        if name in changed and isinstance(value, CONTAINERS):
+            # scheme 6: a global container the function fills (a memo): by its type
+            h.update(container_tag(value))
+        else:
+            feed_named(h, value, depth + 1, memo, feed)
     # scheme 6: the attributes it reads of a module of user code or an index package
     _attrs.feed_chains(h, named, chains, depth, memo, feed, feed_named)
     # and of a module in a closure cell, and the files of user modules it imports
-    free, cell_chains, imports, package = reached
+    free, cell_chains, imports, package, _, arguments = reached
     in_cells = [(n, v) for n, v in zip(free, cells, strict=False) if v is not _cache._EMPTY]
     _attrs.feed_chains(h, in_cells, cell_chains, depth, memo, feed, feed_named, tag=b"&")
-    _attrs.feed_imports(h, imports, package, memo.scheme)
+    _imports.feed_imports(h, imports, package, memo.scheme)
+    if arguments and (defaults or kwdefaults):  # and of a module an argument's default
+        in_defaults = _attrs.defaults_of(made[0], defaults, kwdefaults)
+        _attrs.feed_chains(h, in_defaults, arguments, depth, memo, feed, feed_named, tag=b"=")
 
 
 def feed_named(h, value, depth, memo, feed):

@@ -8,7 +8,7 @@ said to be not recorded, never guessed.
 """
 
 from ._fingerprint import SCHEME
-from ._fingerprint_scopes import SCOPE, SCOPE_3, SCOPE_4, SCOPE_5, SCOPE_6
+from ._fingerprint_scopes import SCOPE, SCOPE_3, SCOPE_4, SCOPE_5, SCOPE_6, SCOPE_6_FOLLOWED
 
 __all__ = ["EARLIER_NOTES", "NOTES", "scheme_note"]
 
@@ -71,11 +71,16 @@ NOT_RECORDED = (
 #: verify as written): scheme 2's note before scheme 3 did not say what it cannot tell
 #: apart, nor scheme 3's before scheme 4, nor scheme 4's before scheme 5, nor scheme 5's before
 #: scheme 6; scheme 6's said, before it followed getattr, closure cells, imports in a
-#: function and methods replaced on an instance, that those were not seen.
+#: function and methods replaced on an instance, that those were not seen, and then,
+#: before it followed local aliases, defaults and import_module and took module-level
+#: caches for state, that a module in a default or from import_module was named only.
 EARLIER_NOTES = {
     6: (
         "fingerprint scheme 6: every value of the fitted model type-tagged and "
         f"length-prefixed, so different fitted models never share a fingerprint; {SCOPE_6}",
+        "fingerprint scheme 6: every value of the fitted model type-tagged and "
+        "length-prefixed, so different fitted models never share a fingerprint; "
+        f"{SCOPE_6_FOLLOWED}",
     ),
     5: (
         "fingerprint scheme 5: every value of the fitted model type-tagged and "

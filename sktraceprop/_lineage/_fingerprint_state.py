@@ -18,6 +18,16 @@ as changed since fit (the unlearner refuses it, the report flags it). The rule:
   ``self._memo[a].append(x)``; found in their bytecode). Scheme 4 hashed its
   contents, so a class cache made a model read as changed after its first ``predict``.
 
+Scheme 6 applies the same rule to modules: a global ``dict``, ``list``, ``set``,
+``bytearray`` or ``deque`` a user function changes in place (``_memo[key] = value`` in
+its code: :func:`globals_changed`) is state, named by its type among the function's
+globals, and a module hashed whole leaves out, by :func:`module_state`, the names the
+functions defined in it assign as globals (a counter) and the containers they change in
+place. A memo filled as a model predicts, whose contents scheme 6 first hashed (a model
+read as changed after its first ``predict``), no longer changes the fingerprint; its
+initial contents edited are not seen, and a container only read by the function but
+filled by another function of its module is hashed by value (a false alarm).
+
 Everything else a class holds is its code, hashed by value: numbers, strings, bytes,
 tuples, frozensets, compiled patterns, and a mutable value the class's functions do not
 change (``WEIGHTS = [0.2, 0.8]`` edited, or changed in place from outside, is seen).
@@ -143,6 +153,60 @@ def _containers_changed(code):
             if _changes_item(instructions, at):
                 names.add(inst.argval)
     return frozenset(names)
+
+
+#: Instructions that read a global (the start of a module-level container's change).
+_GLOBAL_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME"})
+#: Instructions by which a function assigns a global (``global calls; calls += 1``).
+_GLOBAL_STORES = frozenset({"STORE_GLOBAL", "DELETE_GLOBAL"})
+
+
+@functools.lru_cache(maxsize=4096)
+def globals_changed(code):
+    """The global names whose values ``code`` (and the code nested in it) changes in
+    place (scheme 6): ``_MEMO[key] = value``, ``_SEEN.append(x)``, ``_HITS[k] += 1``, by
+    the rule :func:`_containers_changed` applies to a class's attributes."""
+    names = set()
+    for inner in _codes(code):
+        instructions = list(dis.get_instructions(inner))
+        for at, inst in enumerate(instructions):
+            if inst.opname not in _GLOBAL_LOADS or not isinstance(inst.argval, str):
+                continue
+            if _changes_item(instructions, at):
+                names.add(inst.argval)
+    return frozenset(names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _globals_assigned(code):
+    names = set()
+    for inner in _codes(code):
+        names.update(i.argval for i in dis.get_instructions(inner) if i.opname in _GLOBAL_STORES)
+    return frozenset(names)
+
+
+def module_state(module):
+    """``(assigned, changed)`` (scheme 6): the names of ``module`` that the functions
+    defined in it (their ``__globals__`` its namespace; through ``functools.lru_cache``
+    wrappers) assign as globals (a counter), and those whose values they change in place
+    (a memo dict): state the module keeps with use, not code it runs."""
+    namespace = vars(module)
+    assigned, changed = set(), set()
+    for value in list(namespace.values()):
+        for fn in _unwrapped(value, 5):
+            if fn.__globals__ is not namespace:
+                continue
+            assigned |= _globals_assigned(fn.__code__)
+            changed |= globals_changed(fn.__code__)
+    return assigned, changed
+
+
+def container_tag(value):
+    """What names a container kept as state: ``h``, then its class's length-prefixed
+    name (the bytes a class cache is named with)."""
+    cls = type(value)
+    text = f"{cls.__module__}.{cls.__qualname__}".encode()
+    return b"h%d:" % len(text) + text
 
 
 def functions_of(value):

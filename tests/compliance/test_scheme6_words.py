@@ -45,6 +45,11 @@ def test_scheme_6_words_of_then_still_verify(hospitals, tmp_path):
     old["model"]["fingerprint_scheme_note"] = EARLIER_NOTES[6][0]
     assert "getattr(mymod, name), a module in a local variable" in EARLIER_NOTES[6][0]
     assert stp.compliance.verify(_resealed(old, tmp_path / "old.json"), store=store)
+    # and those of before it followed defaults and import_module (session 53)
+    assert "Not seen: a module held in a default or reached through" in EARLIER_NOTES[6][1]
+    assert EARLIER_NOTES[6][1] != NOTES[6]
+    old["model"]["fingerprint_scheme_note"] = EARLIER_NOTES[6][1]
+    assert stp.compliance.verify(_resealed(old, tmp_path / "old2.json"), store=store)
     # words of no sktraceprop: found
     edited = copy.deepcopy(data)
     edited["model"]["fingerprint_scheme_note"] = NOTES[6].replace(SCOPE, SCOPE_6[:40])
