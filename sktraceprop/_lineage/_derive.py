@@ -298,7 +298,9 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
     -------
     groups : DataFrame
         One row per group: the ``by`` columns and the statistics, indexed by row ids of
-        the aggregate source (line ``k`` is the ``k``-th group in sorted key order).
+        the aggregate source (line ``k`` is the ``k``-th group in sorted key order; a
+        categorical key sorts in its categories' order, and categories no row has make
+        no group, with pandas 2 as with pandas 3).
     """
     if (agg is None) == (not named):
         raise ValueError("sktraceprop.aggregate: give either agg={column: function} or named=")
@@ -313,7 +315,9 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
     ids = row_ids(df)
     changed = changes(df, ids, "df")  # before anything is made (see merge)
     keys = [by] if isinstance(by, str) else list(by)
-    grouped = df.groupby(keys, sort=True, dropna=dropna)
+    # observed=True: a categorical key's categories with no row make no group, as in
+    # pandas 3 (pandas 2 also made empty groups, which no row's ngroup() numbers)
+    grouped = df.groupby(keys, sort=True, dropna=dropna, observed=True)
     # each row's group, -1 where it is in none (pandas numbers those NaN: a float column)
     group = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
     result = grouped.agg(spec) if agg is not None else grouped.agg(**named)
