@@ -13,6 +13,7 @@ from ._io import _with_ids
 from ._misplaced_merge import merge_sides
 from ._read_paths import READ_PATHS_ATTR, joined
 from ._record import changes
+from ._replaced_rows import warn_replaced
 from ._rows import row_ids
 from ._source import REGISTRY, Parents, Source
 from ._witness import WITNESSES
@@ -168,6 +169,8 @@ def merge(left, right, source_id=None, **merge_kwargs):
         # before anything is registered: rows holding other rows' values are refused here
         before = {"left": changes(left, lids, "left"), "right": changes(right, rids, "right")}
         hashed = hashing.result()
+    for side in ("left", "right"):  # (a parent named for a row not holding its record)
+        warn_replaced(before[side], side)
     lcodes, rcodes = _side_codes(lids), _side_codes(rids)
     columns_from = {}
     origins = {str(c): origins.get(str(c), []) for c in out.columns}
@@ -314,6 +317,7 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
             )
     ids = row_ids(df)
     changed = changes(df, ids, "df")  # before anything is made (see merge)
+    warn_replaced(changed, "df")
     keys = [by] if isinstance(by, str) else list(by)
     # observed=True: a categorical key's categories with no row make no group, as in
     # pandas 3 (pandas 2 also made empty groups, which no row's ngroup() numbers)

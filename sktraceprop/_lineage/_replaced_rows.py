@@ -18,7 +18,12 @@ converted in place, each from its own values, count too: the warning says that t
 the line is right; the library cannot tell them from rows given values of elsewhere.
 """
 
+import warnings
+
 import numpy as np
+
+from ..exceptions import LineageWarning
+from ..utils._stack import user_stacklevel
 
 #: Columns in which a row must differ, and keep none, to count as replaced.
 MIN_COLUMNS = 2
@@ -59,10 +64,19 @@ def replaced_rows(per_column):
     return replaced, columns
 
 
-def replaced_message(replaced, n_compared):
+def warn_replaced(changed, name):
+    """Warn where :func:`._record.changes` of an input ``name`` of
+    :func:`sktraceprop.merge` or :func:`sktraceprop.aggregate` found rows holding none of
+    their record's values: the rows made from them record that record as their parent."""
+    if getattr(changed, "replaced", None):
+        message = replaced_message(changed.replaced, sum(changed.rows_compared.values()), name)
+        warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+
+
+def replaced_message(replaced, n_compared, name="X"):
     """The warning (and run note) naming ``replaced``: ``[(row id, position in X,
     columns)]`` of the witness rows that hold none of their record's values, among
-    ``n_compared`` rows compared."""
+    ``n_compared`` rows compared; ``name`` is what it calls the data."""
     from ._capture import describe_id  # (it builds on the registry)
 
     row_id, position, columns = replaced[0]
@@ -72,7 +86,7 @@ def replaced_message(replaced, n_compared):
         else ""
     )
     return (
-        f"row {position} of X{more} holds none of the values loaded for "
+        f"row {position} of {name}{more} holds none of the values loaded for "
         f"{describe_id(row_id)}, which its row id names, in the column(s) compared "
         f"({', '.join(columns)}), while most rows hold their own: a row added under an "
         "id (df.loc[df.index.max() + 1] = values names the next line of the file) or "

@@ -127,3 +127,20 @@ def test_warns_for_exactly_the_rows_given_new_values(tmp_path_factory, n, picked
     assert first[0] == str(1000 + picked[0])  # the line named is the row's own, by bytes
     more = f" (and {len(picked) - 1} more of the {n} rows compared)" if len(picked) > 1 else ""
     assert said[0].startswith(f"row {picked[0]} of X{more} holds none")
+
+
+def test_merge_and_aggregate_of_an_added_row_warn(tmp_path):
+    path = _write(tmp_path / "hiring.csv", 30)
+    df = stp.read_csv(path, source_id="hiring")
+    (tmp_path / "teams.csv").write_text("hired,team\n0,red\n1,blue\n")
+    teams = stp.read_csv(tmp_path / "teams.csv", source_id="teams")
+    part = df.iloc[:20].copy()
+    part.loc[part.index.max() + 1] = [9999, 99, 2.55, 77.77, "added", 1]
+    line = int(stp.row_lineage(part)["line"].iloc[-1])
+    assert _record_at(path, line)[0] == "1020"  # the parent a merge would record
+    with pytest.warns(LineageWarning, match=f"row 20 of df holds none .* hiring line {line}"):
+        stp.aggregate(part, by="hired", mean=("score", "mean"))
+    with pytest.warns(LineageWarning, match=f"row 20 of left holds none .* hiring line {line}"):
+        merged = stp.merge(part, teams, on="hired")
+    parents = stp.row_lineage(merged)
+    assert line in parents.loc[parents["source_id"] == "hiring", "line"].tolist()
