@@ -203,8 +203,11 @@ def _lost(X, marker=True, name="X"):
         return (
             f"{name}'s index holds sktraceprop row ids but is no longer named "
             f"{ROW_INDEX_NAME!r}: pandas drops the name when traced and untraced frames are "
-            "concatenated (pd.concat) or an index is rebuilt. Register the untraced part "
-            "with sktraceprop.from_pandas before concatenating."
+            "concatenated (pd.concat) or an index is rebuilt, and a level can be renamed "
+            "(rename_axis, or pd.concat(keys=..., names=[...]) naming every level). "
+            "Register the untraced part with sktraceprop.from_pandas before "
+            f"concatenating, or name the level {ROW_INDEX_NAME!r} again "
+            f"(X.rename_axis({ROW_INDEX_NAME!r}))."
         )
     if _ids_in_tuples(X.index):
         return (

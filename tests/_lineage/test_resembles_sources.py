@@ -54,3 +54,18 @@ def test_row_lineage_error_names_the_sources_and_the_operation(tmp_path):
     # a frame with no loaded source's columns keeps the plain message
     with pytest.raises(LineageError, match="load it with sktraceprop.read_csv"):
         stp.row_lineage(pd.DataFrame({"other": [1, 2]}))
+
+
+def test_renamed_id_level_says_how_to_name_it_again(tmp_path):
+    (tmp_path / "a.csv").write_text("pid,age\n" + "".join(f"{i},{20 + i}\n" for i in range(5)))
+    (tmp_path / "b.csv").write_text("pid,age\n" + "".join(f"{9 + i},{40 + i}\n" for i in range(3)))
+    a = stp.read_csv(tmp_path / "a.csv", source_id="a")
+    b = stp.read_csv(tmp_path / "b.csv", source_id="b")
+    both = pd.concat([a, b], keys=["a", "b"], names=["site", None])  # (names every level)
+    only_b = both.xs("b", level="site")
+    with pytest.raises(LineageError, match=r"names=\[...\]\) naming every level"):
+        stp.row_lineage(only_b)
+    lines = stp.row_lineage(only_b.rename_axis("stp_row_id"))
+    assert lines["source_id"].tolist() == ["b"] * 3
+    raw = (tmp_path / "b.csv").read_text().splitlines()
+    assert [raw[n - 1].split(",")[0] for n in lines["line"]] == ["9", "10", "11"]
