@@ -203,8 +203,11 @@ def _lost(X, marker=True, name="X"):
         return (
             f"{name}'s index holds sktraceprop row ids but is no longer named "
             f"{ROW_INDEX_NAME!r}: pandas drops the name when traced and untraced frames are "
-            "concatenated (pd.concat) or an index is rebuilt. Register the untraced part "
-            "with sktraceprop.from_pandas before concatenating."
+            "concatenated (pd.concat) or an index is rebuilt, and a level can be renamed "
+            "(rename_axis, or pd.concat(keys=..., names=[...]) naming every level). "
+            "Register the untraced part with sktraceprop.from_pandas before "
+            f"concatenating, or name the level {ROW_INDEX_NAME!r} again "
+            f"(X.rename_axis({ROW_INDEX_NAME!r}))."
         )
     if _ids_in_tuples(X.index):
         return (
@@ -263,18 +266,13 @@ def _source_column(name, registered):
 
 def _warn_if_resembles(X):
     """Warn when untraced data has the columns of a loaded source: it may be derived."""
-    if not isinstance(X, pd.DataFrame) or len(X.columns) == 0:
-        return
-    columns = [str(c) for c in X.columns]
-    registered = REGISTRY.all_columns()
-    shared = [_source_column(c, registered) for c in columns]
-    shared = [c for c in shared if c is not None]
-    if len(shared) < max(1, len(columns) // 2):
+    shared = shared_columns(X)
+    if shared is None:
         return False
-    names = sorted({s.source_id for s in REGISTRY.sources_with_columns(shared[:1])})
+    columns = list(X.columns)
     warnings.warn(
         f"X carries no sktraceprop row ids, but {len(shared)} of its {len(columns)} columns "
-        f"are columns of traced source(s) {', '.join(names[:5])}. If X was derived from "
+        f"are columns of traced source(s) {holders(shared)}. If X was derived from "
         "them (a plain DataFrame.merge/join drops row ids and every other marker), its "
         "lineage is lost: use sktraceprop.merge. Otherwise (new data with the same schema), "
         "register it with sktraceprop.from_pandas (from_polars for a polars frame) to name "
@@ -283,6 +281,32 @@ def _warn_if_resembles(X):
         stacklevel=user_stacklevel(),
     )
     return True
+
+
+def shared_columns(X):
+    """The columns of DataFrame ``X`` that loaded sources have (as their loaded names),
+    when they are at least half of its columns; else None."""
+    if not isinstance(X, pd.DataFrame) or len(X.columns) == 0:
+        return None
+    columns = [str(c) for c in X.columns]
+    registered = REGISTRY.all_columns()
+    shared = [_source_column(c, registered) for c in columns]
+    shared = [c for c in shared if c is not None]
+    return shared if len(shared) >= max(1, len(columns) // 2) else None
+
+
+def holders(shared):
+    """``"credit (cid, fico), hiring (age, score)"``: each loaded source holding some of
+    the ``shared`` columns, with those columns (a merge of two sources holds both's)."""
+    held = {}
+    for column in dict.fromkeys(shared):
+        for source in REGISTRY.sources_with_columns([column]):
+            held.setdefault(source.source_id, {})[column] = None
+    parts = [
+        f"{name} ({', '.join(list(cols)[:5])}{', ...' if len(cols) > 5 else ''})"
+        for name, cols in sorted(held.items())
+    ]
+    return ", ".join(parts[:5]) + (f" and {len(parts) - 5} more" if len(parts) > 5 else "")
 
 
 def _warn_if_bare_output(X):

@@ -13,6 +13,7 @@ from ._io import _with_ids
 from ._misplaced_merge import merge_sides
 from ._read_paths import READ_PATHS_ATTR, joined
 from ._record import changes
+from ._replaced_rows import warn_replaced
 from ._rows import row_ids
 from ._source import REGISTRY, Parents, Source
 from ._witness import WITNESSES
@@ -168,6 +169,8 @@ def merge(left, right, source_id=None, **merge_kwargs):
         # before anything is registered: rows holding other rows' values are refused here
         before = {"left": changes(left, lids, "left"), "right": changes(right, rids, "right")}
         hashed = hashing.result()
+    for side in ("left", "right"):  # (a parent named for a row not holding its record)
+        warn_replaced(before[side], side)
     lcodes, rcodes = _side_codes(lids), _side_codes(rids)
     columns_from = {}
     origins = {str(c): origins.get(str(c), []) for c in out.columns}
@@ -298,7 +301,9 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
     -------
     groups : DataFrame
         One row per group: the ``by`` columns and the statistics, indexed by row ids of
-        the aggregate source (line ``k`` is the ``k``-th group in sorted key order).
+        the aggregate source (line ``k`` is the ``k``-th group in sorted key order; a
+        categorical key sorts in its categories' order, and categories no row has make
+        no group, with pandas 2 as with pandas 3).
     """
     if (agg is None) == (not named):
         raise ValueError("sktraceprop.aggregate: give either agg={column: function} or named=")
@@ -312,8 +317,11 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
             )
     ids = row_ids(df)
     changed = changes(df, ids, "df")  # before anything is made (see merge)
+    warn_replaced(changed, "df")
     keys = [by] if isinstance(by, str) else list(by)
-    grouped = df.groupby(keys, sort=True, dropna=dropna)
+    # observed=True: a categorical key's categories with no row make no group, as in
+    # pandas 3 (pandas 2 also made empty groups, which no row's ngroup() numbers)
+    grouped = df.groupby(keys, sort=True, dropna=dropna, observed=True)
     # each row's group, -1 where it is in none (pandas numbers those NaN: a float column)
     group = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
     result = grouped.agg(spec) if agg is not None else grouped.agg(**named)

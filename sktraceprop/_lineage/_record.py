@@ -20,6 +20,7 @@ from ._ids import distinct_codes
 from ._misplaced import MIN_COLUMNS, misplaced_row
 from ._read_paths import narrowed_table
 from ._renamed import loaded_names
+from ._replaced_rows import replaced_message
 from ._run import Lineage, Op, column_origins, library_versions
 from ._source import REGISTRY, utc_now
 from ._upstream_outputs import identify, identify_note
@@ -267,6 +268,10 @@ def add_input_notes(run, X, changed):
             run.rows_compared = compared_record(changed)
         if changed:
             run.notes.append(changed_note(changed))
+        if getattr(changed, "replaced", None):
+            message = replaced_message(changed.replaced, sum(changed.rows_compared.values()))
+            run.notes.append(message)
+            warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
         unsure = [e for e in run.changed_columns or () if "rows_not_known" in e]
         if unsure:
             run.notes.append(unknown_note(run, unsure))
@@ -534,6 +539,7 @@ def changes(X, ids, name="X"):
     changed.by_source, changed.through = found.by_source, found.through
     changed.rows, changed.rows_compared = found.rows, found.rows_compared
     changed.compared_at, changed.compared_through = found.compared_at, found.compared_through
+    changed.replaced = found.replaced
     if len(changed) >= MIN_COLUMNS:  # a row moved differs in at least as many columns
         with np.errstate(over="ignore", invalid="ignore"):
             found = misplaced_row(X, ids, sources, skip=written, renamed=renamed)
@@ -566,6 +572,7 @@ class Changes(dict):
     rows_compared = None
     compared_at = np.zeros(0, dtype=np.intp)
     compared_through = {}
+    replaced = ()  # (see ChangedColumns.replaced)
 
 
 def _compared_columns(X, sources, renamed, skip):

@@ -42,7 +42,7 @@ def row_ids(X):
     -------
     ids : ndarray of int64
     """
-    from ._capture import _lost, ids_from_index
+    from ._capture import _lost, holders, ids_from_index, shared_columns
 
     if is_polars(X):
         raise LineageError(
@@ -53,6 +53,17 @@ def row_ids(X):
     ids = ids_from_index(X)
     if ids is None:
         lost = _lost(X, name=type(X).__name__)
+        shared = None if lost else shared_columns(X)
+        if shared:  # (no marker left: pd.merge_asof, a plain merge before pandas 3)
+            lost = (
+                f"{type(X).__name__} carries no sktraceprop row ids (its index has no level "
+                f"{ROW_INDEX_NAME!r}), but {len(shared)} of its {len(X.columns)} columns "
+                f"are columns of traced source(s) {holders(shared)}: if it was derived "
+                "from them, an operation that builds new rows (pd.merge_asof, a plain "
+                "merge, groupby().agg) dropped their ids and every other marker. Merge "
+                "with sktraceprop.merge, aggregate with sktraceprop.aggregate, or keep "
+                "the index."
+            )
         raise LineageError(
             lost
             or f"{type(X).__name__} carries no sktraceprop row ids (its index has no level "

@@ -33,6 +33,7 @@ import pandas as pd
 
 from .._frame_columns import column_arrays
 from ._ids import codes_of
+from ._replaced_rows import replaced_rows
 from ._witness_text import NUMBERS as _NUMBERS
 from ._witness_text import as_numbers, times_equal
 
@@ -601,7 +602,7 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
     skip = set(skip)
     ids = np.asarray(ids, dtype=np.int64)
     counts = {n: [0, 0, 0] for n in names}  # differ, compared, filled
-    by_source, through, rows_of, uncertain = {}, {}, {}, set()
+    by_source, through, rows_of, uncertain, replaced = {}, {}, {}, set(), []
     compared = {int(c): 0 for c in np.unique(codes_of(ids))}  # witness rows compared
     compared_at = [np.zeros(0, dtype=np.intp)]  # their positions in X
     view = witness_view(X, ids, sources)  # (taken once per fit: see taken_once)
@@ -645,7 +646,7 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
                     gaps = gaps | filled_in
                 covered[name][inside] = True
                 was_missing[name][inside] &= gaps
-        masks = {}
+        masks, per_column = {}, []
         seen = np.zeros(rows.size, dtype=bool)
         for name in names:
             # a row equal only to a load value made from inputs whose values were not
@@ -656,6 +657,9 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
             filled = differs & was_missing[name]
             seen |= checked
             found = (int(differs.sum()), int(checked.sum()), int(filled.sum()))
+            if found[1]:
+                missing = view.columns[name].missing[rows]
+                per_column.append((name, checked, differs, filled, missing))
             counts[name] = [a + b for a, b in zip(counts[name], found)]
             if found[1] or unknown.any():
                 _add_rows(rows_of, name, view.ids[rows], checked, differs, filled)
@@ -664,6 +668,11 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
                 masks[name] = (as_loaded.get(name, name), checked, differs, filled, unknown)
                 uncertain.update([name] if unknown.any() else [])
         compared[int(code)] = int(seen.sum())
+        hit, columns = replaced_rows(per_column)
+        replaced += [
+            (int(i), int(p), c)
+            for i, p, c in zip(view.ids[rows][hit], view.hit[rows][hit], columns)
+        ]
         compared_at.append(view.hit[rows[seen]])
         if masks and source.kind == "merge":
             from ._changed_leaves import leaf_counts  # (it builds on _rows)
@@ -675,6 +684,7 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
             by_source[int(code)] = mine
     out = ChangedColumns((n, tuple(c)) for n, c in counts.items() if c[0])
     out.by_source, out.through, out.rows_compared = by_source, through, compared
+    out.replaced = sorted(replaced, key=lambda r: r[1])
     out.compared_at = np.sort(np.concatenate(compared_at))
     from ._derived_witness import compared_through  # (it builds on this module)
 
@@ -728,6 +738,9 @@ class ChangedColumns(dict):
     ``compared_at``: the positions in the data of the witness rows compared (in at
     least one column), sorted: of those, :func:`._derived_witness.merge_witnesses` makes
     a merge's witness rows.
+    ``replaced``: ``[(row id, position in the data, columns)]`` of the witness rows
+    that hold none of the values loaded for their id's line (see :mod:`._replaced_rows`),
+    in the data's row order.
     ``compared_through``: ``{(source code, merge code): rows}`` for each ancestor of a
     merge or aggregate among the data's sources: the merge's rows compared, or 0 where
     the ancestor's values given to it were not compared with what was loaded (see
@@ -740,6 +753,7 @@ class ChangedColumns(dict):
     rows = {}
     compared_at = np.zeros(0, dtype=np.intp)
     compared_through = {}
+    replaced = ()
 
 
 def describe(changed):

@@ -1,0 +1,97 @@
+"""Rows that hold none of the values loaded for the line their id names.
+
+pandas names a row added by enlargement with the label it is given, and the usual one,
+``df.loc[df.index.max() + 1] = values``, is the next row id: the next line of the file,
+a record this row is not (often a row left out of the frame, a test row). A row
+overwritten whole from other rows (``df.iloc[:5] = other.to_numpy()``) keeps an id
+whose record it no longer holds too. Neither is a moved row (:mod:`._misplaced`): the
+row holds no other witness row's record, or that record's own row still holds it, so
+it is not refused; but its lineage names a line none of whose compared values it holds,
+and the fit says so (a ``LineageWarning`` and a note of the run).
+
+A witness row counts when it differs from its own record in at least ``MIN_COLUMNS``
+loaded values and equals it in none. Differences that are no evidence are left out:
+a value missing in the files (filled), a value missing now (blanked: ``where``, a
+mask), and a column that differs on half or more of the rows compared (changed
+wholesale: a unit conversion or a scaling, which leaves every row its own). Some rows
+converted in place, each from its own values, count too: the warning says that there
+the line is right; the library cannot tell them from rows given values of elsewhere.
+"""
+
+import warnings
+
+import numpy as np
+
+from ..exceptions import LineageWarning
+from ..utils._stack import user_stacklevel
+
+#: Columns in which a row must differ, and keep none, to count as replaced.
+MIN_COLUMNS = 2
+
+
+def replaced_rows(per_column):
+    """Which rows hold none of their record's values.
+
+    Parameters
+    ----------
+    per_column : list of tuple
+        For each column compared, ``(name, checked, differs, filled, missing)``: boolean
+        arrays over the same witness rows (compared; found different; different where
+        the files had no value; missing now).
+
+    Returns
+    -------
+    replaced : ndarray of bool
+        Rows differing, as evidence, in at least ``MIN_COLUMNS`` columns, and equal in none.
+    columns : list of list of str
+        For each row, the columns it differs in as evidence.
+    """
+    if not per_column:
+        return np.zeros(0, dtype=bool), []
+    n = per_column[0][1].size
+    kept = np.zeros(n, dtype=bool)
+    evidence = np.zeros(n, dtype=np.int64)
+    names = []
+    for name, checked, differs, filled, missing in per_column:
+        kept |= checked & ~differs
+        if 2 * int(differs.sum()) >= int(checked.sum()):
+            continue  # (changed wholesale: no row's evidence)
+        hard = differs & ~filled & ~missing
+        evidence += hard
+        names.append((name, hard))
+    replaced = ~kept & (evidence >= MIN_COLUMNS)
+    columns = [[name for name, hard in names if hard[i]] for i in np.flatnonzero(replaced)]
+    return replaced, columns
+
+
+def warn_replaced(changed, name):
+    """Warn where :func:`._record.changes` of an input ``name`` of
+    :func:`sktraceprop.merge` or :func:`sktraceprop.aggregate` found rows holding none of
+    their record's values: the rows made from them record that record as their parent."""
+    if getattr(changed, "replaced", None):
+        message = replaced_message(changed.replaced, sum(changed.rows_compared.values()), name)
+        warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+
+
+def replaced_message(replaced, n_compared, name="X"):
+    """The warning (and run note) naming ``replaced``: ``[(row id, position in X,
+    columns)]`` of the witness rows that hold none of their record's values, among
+    ``n_compared`` rows compared; ``name`` is what it calls the data."""
+    from ._capture import describe_id  # (it builds on the registry)
+
+    row_id, position, columns = replaced[0]
+    more = (
+        f" (and {len(replaced) - 1} more of the {n_compared} rows compared)"
+        if len(replaced) > 1
+        else ""
+    )
+    return (
+        f"row {position} of {name}{more} holds none of the values loaded for "
+        f"{describe_id(row_id)}, which its row id names, in the column(s) compared "
+        f"({', '.join(columns)}), while most rows hold their own: a row added under an "
+        "id (df.loc[df.index.max() + 1] = values names the next line of the file) or "
+        "overwritten whole from other rows keeps the lineage of a line whose record it "
+        "does not hold (where its values were computed from that line's alone, some "
+        "rows converted or scaled, the line is right). Give added rows a source of "
+        "their own (sktraceprop.from_pandas, then pd.concat), or drop them."
+    )
