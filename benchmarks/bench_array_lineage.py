@@ -322,6 +322,8 @@ def main(argv=None):
         "temporaries_reused": _elide.ENABLED,
         "cases": [],
         "provenance_memory": provenance_memory(),
+        # what else the shared machine was running: the 1, 5 and 15 minute load averages
+        "load_average": {"start": [round(v, 2) for v in os.getloadavg()]},
     }
     if "torch" in frameworks:
         import torch
@@ -374,6 +376,7 @@ def main(argv=None):
                     f"  pooled inputs {loop['pooled_inputs']:,}",
                     flush=True,
                 )
+    results["load_average"]["end"] = [round(v, 2) for v in os.getloadavg()]
     write_results("array_lineage", results, render(results, args))
 
 
@@ -573,8 +576,17 @@ Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared with other jobs; timings tak
 the exclusive lock, which keeps other timings and tests off but not all other work),
 Python {m["python"]}, NumPy {m["numpy"]}{
         ", torch " + m["torch"] if "torch" in m else ""
-    }. Command: `{results["command"]}`.
+    }. Measured at {m.get("measured_at", "an unrecorded time")} (UTC), {_load(results)}.
+Command: `{results["command"]}`.
 """
+
+
+def _load(results):
+    load = results.get("load_average")
+    if not load or "end" not in load:
+        return "load average not recorded"
+    start, end = (", ".join(f"{v:g}" for v in load[k]) for k in ("start", "end"))
+    return f"load average (1, 5, 15 min) {start} at the start and {end} at the end"
 
 
 if __name__ == "__main__":

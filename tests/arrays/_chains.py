@@ -148,6 +148,14 @@ def _ops():
     def row_center(b, x, y, p):
         return x - b.mean1(x)
 
+    def center_all(b, x, y, p):
+        # the mean of every element (no axis: a 0-d result): every row of it
+        return x - x.mean()
+
+    def scaled_pair(b, x, y, p):
+        # a number on the left, then two traced arrays of the same rows
+        return 2.0 * x - x * 0.5
+
     def fancy(b, x, y, p):
         return b.index(x, np.asarray(p, dtype=np.int64))
 
@@ -284,6 +292,8 @@ def _ops():
         "center": (center, center_truth, None),
         "scale": (scale, center_truth, None),
         "row_center": (row_center, same, None),
+        "center_all": (center_all, center_truth, None),
+        "scaled_pair": (scaled_pair, same, None),
         "fancy": (fancy, fancy_truth, "fancy"),
         "mask": (mask, mask_truth, "mask"),
         "cut": (cut, cut_truth, "cut"),

@@ -83,6 +83,20 @@ def test_fast_reductions_and_operators_match_the_general_path(mode):
         (lambda: x * 2, lambda: general(tb.mul, (x, 2), {})),
         (lambda: x - x.mean(dim=0), lambda: general(tb.sub, (x, x.mean(dim=0)), {})),
         (lambda: x / y, lambda: general(tb.div, (x, y), {})),
+        # the operator methods' inline paths: no-argument reductions, a number on either
+        # side, two traced tensors (the same rows, a 0-d one, a broadcast row)
+        (lambda: x.mean(), lambda: general(tb.mean, (x,), {})),
+        (lambda: x.sum(), lambda: general(tb.sum, (x,), {})),
+        (lambda: x.std(), lambda: general(tb.std, (x,), {})),
+        (lambda: x - x.mean(), lambda: general(tb.sub, (x, x.mean()), {})),
+        (lambda: 2 * x, lambda: general(tb.mul, (x, 2), {})),
+        (lambda: x + 1.5, lambda: general(tb.add, (x, 1.5), {})),
+        (lambda: x**2, lambda: general(tb.pow, (x, 2), {})),
+        (lambda: x * y, lambda: general(tb.mul, (x, y), {})),
+        (lambda: x + x, lambda: general(tb.add, (x, x), {})),
+        (lambda: x - y[2:3], lambda: general(tb.sub, (x, y[2:3]), {})),
+        (lambda: x[0] * x, lambda: general(tb.mul, (x[0], x), {})),
+        (lambda: x[:, 0] + 1, lambda: general(tb.add, (x[:, 0], 1), {})),
     ]
     for fast, slow in cases:
         with stp.granularity(mode):
@@ -94,3 +108,24 @@ def test_fast_reductions_and_operators_match_the_general_path(mode):
         params = stp.provenance(x.var(dim=0, keepdim=True)).ops()["params"].tolist()
         assert params == [{"dim": 0, "keepdim": True}]
         assert stp.provenance(x.sum(1)).ops()["params"].tolist() == [{"dim": 1}]
+
+
+def test_inline_operator_paths_keep_rows_of_broadcast_and_dropped_operands():
+    # a number broadcast against a 1-row tensor keeps its row; a row broadcast over a
+    # taller tensor gives each row its own row and that one; a tensor whose rows were
+    # dropped keeps them dropped through the inline paths (never a source's rows)
+    x = stp.array(torch.arange(12.0).reshape(6, 2), source_id="inline_x")
+    one = x[3:4]
+    assert [np.asarray(s).tolist() for s in _ids(one * 2)] == [
+        np.asarray(s).tolist() for s in _ids(one)
+    ]
+    with torch._C.DisableTorchFunctionSubclass():
+        plain = x.as_subclass(torch.Tensor)
+    dropped = _torch._wrap(plain * 1, stp.arrays._rowmap.dropped("test: unknown"), None)
+    for out in (dropped * 2, dropped - dropped.mean(), dropped + x, x + dropped):
+        assert stp.provenance(out)._rows.dropped is not None
+    both = x - one
+    ids = _ids(both)
+    assert sorted(np.asarray(s).tolist() for s in ids) == sorted(
+        [np.asarray(_ids(x)[0]).tolist(), [int(_ids(one)[0][0])] * 6]
+    )
