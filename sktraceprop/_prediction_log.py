@@ -190,16 +190,18 @@ def log_call(estimator, method, X, outputs, input_sha256=None, salt=None):
             n_targets=getattr(estimator, "_fit_target_columns", 1),
         ),
     }
+    # what the call's parts are, asked before its hashes: time for the helper to finish
+    replaced = _replaced_parts(estimator)
+    changed, old_scheme, schemes = step_matches(estimator, run)
+    now = fingerprint(estimator) if changed else None
     input_sha256 = input_sha256() if callable(input_sha256) else input_sha256
     if salt is None:
         salt = start_salt(store, X)
     salt = _commit_input(payload, input_sha256, salt)
-    replaced = _replaced_parts(estimator)
     if replaced:
         # The run no longer describes every part that answered (an unlearner corrected
         # a step in place, or a step was swapped): said in the event, never hidden.
         payload["replaced_since_fit"] = replaced
-    changed, old_scheme, schemes = step_matches(estimator, run)
     if old_scheme:
         # a run recorded before fingerprint scheme 5 (or 4, 3, 2): these steps match it only
         # as far as those schemes could tell (see _fingerprint_match.OLD_SCHEME_NOTES);
@@ -211,7 +213,7 @@ def log_call(estimator, method, X, outputs, input_sha256=None, salt=None):
         # fingerprint above is not the answering model's; the event says so, and names
         # the model that answered by its own fingerprint.
         payload["changed_since_fit"] = changed
-        payload["model_fingerprint_now"] = fingerprint(estimator)
+        payload["model_fingerprint_now"] = now
     blobs = [("outputs", key) for key in ("labels", "values") if key in payload["outputs"]]
     blobs = [path for path in blobs if isinstance(payload["outputs"][path[1]].get("data"), bytes)]
     # built here, of JSON values only, and held by nothing else: serialised once

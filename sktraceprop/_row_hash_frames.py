@@ -1,7 +1,8 @@
 """The bytes :func:`~sktraceprop.compliance.hash_rows` digests for a frame of numbers and
-pyarrow strings, in one buffer: what a logged call copies before the model predicts, so
-that one SHA-256 pass over it, and the rows' keyed digests read from it, can run on the
-hashing thread meanwhile (:mod:`._call_hashes`).
+pyarrow strings: what a logged call takes before the model predicts
+(:func:`frame_parts`: its numbers copied, its text referenced), so that the SHA-256 of
+those bytes, and the rows' keyed digests read from them put into one buffer
+(:func:`assemble`), can run on the hashing thread meanwhile (:mod:`._call_hashes`).
 
 It covers the common input of ``predict``: a frame of numbers and text (pandas 3 reads
 text as pyarrow-backed ``str``), or numbers alone (a frame, or a numpy array), exactly
@@ -9,7 +10,9 @@ as :func:`~sktraceprop._row_hash.hash_rows` feeds it
 (:func:`~sktraceprop._row_hash._feed_numbers` and
 :func:`~sktraceprop._row_hash._arrow_text`), and nothing else: any other column (objects,
 categoricals, datetimes, nullable numbers) sends the frame back to ``hash_rows``. The
-pyarrow buffers are immutable; the numbers are copied.
+pyarrow buffers are immutable (Arrow's contract: pandas gives a column written to a new
+array, never writes into the old one's buffers), so the text is not copied; the numbers
+are.
 """
 
 import numpy as np
