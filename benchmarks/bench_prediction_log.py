@@ -363,11 +363,11 @@ logged call appends one hash-chained audit event: the run, the row
 count, the SHA-256 of the input rows, and the outputs, exactly (predicted labels as class
 indices, one bit per row for two classes; probabilities and decision values as float64),
 before it returns. Rows of numbers, and frames of numbers and pyarrow text (Adult under
-pandas 3), are copied once when the call starts, laid out as the row hash reads them;
-one task on a helper thread then, while the model predicts, hashes that copy (one
-SHA-256 pass), reads each row's keyed digest from the same copy (one numba kernel
-without the GIL), and keeps and hashes the digests' text (by the caller if the helper
-has not started when the model has answered); other input is hashed before the call,
+pandas 3), are taken when the call starts (the numbers copied, the text's immutable
+pyarrow buffers referenced); a helper thread then, while the model predicts, reads each
+row's keyed digest from them (one numba kernel without the GIL), keeps and hashes the
+digests' text, and takes the rows' SHA-256 (one pass); the caller does a part the helper
+has not started when the model has answered; other input is hashed before the call,
 its digests on the helper. Target: `predict` <= {TARGET:.2f}x (medians). Per
 case: {"; ".join(verdicts)}. What the log adds is about fixed per call (the copy of the
 input, its SHA-256 where no second core takes it, encoding the outputs, appending the

@@ -4,24 +4,26 @@ A logged call keeps the SHA-256 of its input rows (:func:`~._row_hash.hash_rows`
 where the store salts, the keyed digest of each row (:mod:`._row_digests`) in a salt
 text that the event's commitments hash. For the common input of ``predict`` (a frame of
 numpy numbers and pyarrow strings, or numbers alone: :mod:`._row_hash_frames`), the
-caller copies the rows once, into the buffer ``hash_rows`` digests, and one task on the
-row hash's helper thread does the rest while the model predicts: the SHA-256 of that
-buffer, the rows' digests read from the same buffer by one kernel
-(:func:`~._siphash.sip128_table`, without the GIL), their salt text and its two SHA-256
-passes
-(:class:`~.stores._prediction_salts.SaltHashes`). The task gives back exactly what
-:func:`~._row_hash.start_hash_rows` and :func:`~._prediction_log.start_salt` would (the
-tests compare them); any other input takes those two (the latter through
-:func:`start_salt_hashes`: the rows' records made by the caller, hashed on the helper).
-If the helper has not started the task when the model has answered, the caller does it
-itself rather than wait.
+caller takes a snapshot of the rows (:func:`~._row_hash_frames.frame_parts`: the numbers
+copied, the text's immutable pyarrow buffers referenced) and hands two tasks to the row
+hash's helper thread, done while the model predicts: first the rows' digests (the pieces
+put into one buffer, read by one kernel, :func:`~._siphash.sip128_table`, without the
+GIL), their salt text and its two SHA-256 passes
+(:class:`~.stores._prediction_salts.SaltHashes`); then the SHA-256 of the pieces. Each
+gives back exactly what :func:`~._row_hash.start_hash_rows` and
+:func:`~._prediction_log.start_salt` would (the tests compare them); any other input
+takes those two (the latter through :func:`start_salt_hashes`: the rows' records made
+by the caller, hashed on the helper). A task the helper has not started when the model
+has answered is done by the caller rather than waited for: where the model is quick,
+the caller hashes the rows while the helper finishes their digests.
 """
 
+import hashlib
 import threading
 
 from . import _row_hash
 from ._row_digests import _finish, _key, _records, load_kernels, salt_text
-from ._row_hash import _digest, _executor, start_hash_rows
+from ._row_hash import _executor, start_hash_rows
 from ._thread_compiles import attempt, prepare
 from ._thread_compiles import result as redone
 from .stores._prediction_salts import SaltHashes, new_salt
@@ -86,52 +88,93 @@ def start_salt_hashes(X, salt):
     return result
 
 
-def _layout(X):
-    """:func:`~._row_hash_frames.frame_layout` of ``X`` if it is such a frame of at
-    most 64 MiB (its numbers at 8 bytes a cell), else None."""
-    from ._row_hash_frames import frame_layout
+def _parts(X):
+    """:func:`~._row_hash_frames.frame_parts` of ``X`` if it is such a frame of at most
+    64 MiB (its numbers at 8 bytes a cell), else None."""
+    from ._row_hash_frames import frame_parts
 
     shape = getattr(X, "shape", None)
     if shape is None or len(shape) != 2 or 8 * shape[0] * shape[1] > _row_hash._SNAPSHOT_MAX:
         return None
     try:
-        layout = frame_layout(X)
+        parts = frame_parts(X)
     except Exception:  # noqa: BLE001 (whatever hash_rows makes of it is said by it)
         return None
-    return layout if layout is not None and layout[0].size <= _row_hash._SNAPSHOT_MAX else None
+    return parts if parts is not None and parts[1] <= _row_hash._SNAPSHOT_MAX else None
 
 
-def _hashes(n, layout, salt):
-    """``(input SHA-256, SaltHashes)`` of rows laid out as ``hash_rows`` reads them."""
-    return _digest(layout[0]), SaltHashes(salt_text(salt, table_digests(n, layout, salt)))
+def _pieces_digest(pieces):
+    """SHA-256 of the pieces one after the other: ``hash_rows``'s digest of their
+    buffer (each large ``update`` releases the GIL)."""
+    h = hashlib.sha256()
+    for piece in pieces:
+        h.update(piece)
+    return h.hexdigest()
 
 
-class _Once:
-    """The task's result, asked for by two callables: computed by whichever comes first
-    (the helper, or the caller when the helper has not started), once."""
+def _salted(n, parts, salt):
+    """The :class:`~.stores._prediction_salts.SaltHashes` of the rows' digests, read
+    by one kernel from the pieces put into one buffer."""
+    from ._row_hash_frames import assemble
+
+    pieces, size, table = parts
+    layout = (assemble(pieces, size), table)
+    return SaltHashes(salt_text(salt, table_digests(n, layout, salt)))
+
+
+class _Claimed:
+    """A task's result, computed once by whichever thread claims it first: the helper
+    (:func:`_run`, in the order given) or the caller asking for it (rather than wait for
+    a helper that has not come to it). A result the helper could not give (a numba
+    compile refused there, or an error) is computed by the caller, in its own thread
+    (where the error, if any, is raised)."""
 
     def __init__(self, task):
         self._task = task
-        self._future = None
         self._lock = threading.Lock()
+        self._claimed = False
+        self._done = threading.Event()
+        self._outcome = (False, None)
         self._value = None
 
-    def start(self):
+    def claim(self):
+        with self._lock:
+            claimed, self._claimed = self._claimed, True
+            return not claimed
+
+    def run_on_helper(self):
+        """Run the claimed task under :func:`~._thread_compiles.attempt`."""
         try:
-            prepare()
-            self._future = _executor().submit(attempt, self._task)
-        except RuntimeError:  # the interpreter is shutting down: no new threads
-            self._future = None
+            self._outcome = attempt(self._task)
+        except Exception:  # noqa: BLE001 - redone by the caller, which raises it
+            self._outcome = (False, None)
+        finally:
+            self._done.set()
 
     def __call__(self):
-        with self._lock:
-            if self._value is None:
-                future = self._future
-                if future is None or future.cancel():
-                    self._value = self._task()
-                else:  # redone here if the helper was refused a compile
-                    self._value = redone(future.result(), self._task)
-            return self._value
+        if self._value is None:
+            if self.claim():
+                self._value = self._task()
+            else:
+                self._done.wait()
+                self._value = redone(self._outcome, self._task)
+        return self._value
+
+
+def _run(tasks):
+    """The helper's job: each task not claimed yet, in order."""
+    for task in tasks:
+        if task.claim():
+            task.run_on_helper()
+
+
+def _start(tasks):
+    """Hand ``tasks`` to the row hash's helper thread as one job (one wake-up)."""
+    try:
+        prepare()  # (in the caller: the helper must not import numba)
+        _executor().submit(_run, tasks)
+    except RuntimeError:  # the interpreter is shutting down: the caller does them
+        pass
 
 
 def start_call_hashes(store, X):
@@ -139,15 +182,21 @@ def start_call_hashes(store, X):
     as it is now (a step may modify it in place while the model predicts):
     ``input_sha256`` a callable returning ``hash_rows(X)``; ``salt`` what
     :func:`~._prediction_log.start_salt` returns (None where the store does not salt).
+
+    Two tasks go to the helper, as one job: the rows' digests and their salt text's
+    hashes first (the longer), then the SHA-256 of the rows. ``log_call`` asks for the
+    SHA-256 first: where the model answered before the helper came to it, the caller
+    hashes while the helper finishes the digests.
     """
     from ._prediction_log import start_salt
 
-    layout = _layout(X) if store._salting() else None
-    if layout is None:
+    parts = _parts(X) if store._salting() else None
+    if parts is None:
         return start_hash_rows(X), start_salt(store, X)
     n, salt = int(X.shape[0]), new_salt()
     load_kernels()  # here: the helper thread must never compile (a compile there loses warnings)
-    once = _Once(lambda: _hashes(n, layout, salt))
-    if layout[0].size >= _row_hash._SNAPSHOT_MIN:
-        once.start()
-    return (lambda: once()[0]), (lambda: once()[1])
+    salted = _Claimed(lambda: _salted(n, parts, salt))
+    digest = _Claimed(lambda: _pieces_digest(parts[0]))
+    if parts[1] >= _row_hash._SNAPSHOT_MIN:
+        _start((salted, digest))
+    return digest, salted

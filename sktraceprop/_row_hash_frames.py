@@ -1,7 +1,8 @@
 """The bytes :func:`~sktraceprop.compliance.hash_rows` digests for a frame of numbers and
-pyarrow strings, in one buffer: what a logged call copies before the model predicts, so
-that one SHA-256 pass over it, and the rows' keyed digests read from it, can run on the
-hashing thread meanwhile (:mod:`._call_hashes`).
+pyarrow strings: what a logged call takes before the model predicts
+(:func:`frame_parts`: its numbers copied, its text referenced), so that the SHA-256 of
+those bytes, and the rows' keyed digests read from them put into one buffer
+(:func:`assemble`), can run on the hashing thread meanwhile (:mod:`._call_hashes`).
 
 It covers the common input of ``predict``: a frame of numbers and text (pandas 3 reads
 text as pyarrow-backed ``str``), or numbers alone (a frame, or a numpy array), exactly
@@ -9,7 +10,9 @@ as :func:`~sktraceprop._row_hash.hash_rows` feeds it
 (:func:`~sktraceprop._row_hash._feed_numbers` and
 :func:`~sktraceprop._row_hash._arrow_text`), and nothing else: any other column (objects,
 categoricals, datetimes, nullable numbers) sends the frame back to ``hash_rows``. The
-pyarrow buffers are immutable; the numbers are copied.
+pyarrow buffers are immutable (Arrow's contract: pandas gives a column written to a new
+array, never writes into the old one's buffers), so the text is not copied; the numbers
+are.
 """
 
 import numpy as np
@@ -18,7 +21,7 @@ import pandas as pd
 from ._frame_columns import column_arrays
 from ._row_hash import _F8, _I8, _VERSION, _int, _text_bytes
 
-__all__ = ["frame_bytes", "frame_layout"]
+__all__ = ["assemble", "frame_bytes", "frame_layout", "frame_parts"]
 
 _U8 = np.dtype("<u8")
 
@@ -94,6 +97,58 @@ def _columns(X):
     return None
 
 
+def frame_parts(X):
+    """``(pieces, size, table)``: the bytes ``hash_rows(X)`` digests as the pieces that
+    :func:`assemble` puts into one buffer of ``size`` bytes, and the :func:`frame_layout`
+    table of that buffer; None for input :func:`frame_layout` does not take.
+
+    The pieces are a snapshot of ``X`` as it is now: its numbers copied (a step may
+    modify them in place), its text read from pyarrow's immutable buffers without a
+    copy. The caller takes them before the model predicts; :func:`assemble` may run
+    later, on the hashing thread (:mod:`._call_hashes`), and hashlib may digest the
+    pieces one after the other without it (the same SHA-256).
+    """
+    found = _columns(X)
+    if found is None:
+        return None
+    n_rows, names, arrays = found
+    pieces = [_VERSION + _int(n_rows) + _int(len(names))]
+    columns = []
+    for name, (dtype, values) in zip(names, arrays):
+        if isinstance(dtype, np.dtype) and dtype.kind in "iubf":
+            found = _number_part(np.asarray(values))
+        elif isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            found = _text_part(values)
+            if found is None:
+                return None
+        else:
+            return None
+        kind, column, count = found
+        pieces += [_text_bytes(name), *column]
+        columns.append((kind, len(pieces) - 2, count))
+    sizes = [len(p) if isinstance(p, bytes) else p.size for p in pieces]
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    # the pieces of column c: [head, missing positions or lengths, values or text]
+    kinds = np.array([k for k, _, _ in columns], np.int64)
+    second = np.array([i for _, i, _ in columns], np.int64)
+    values_at = np.where(kinds == TEXT, starts[second], starts[second + 1])
+    body = np.where(kinds == TEXT, starts[second + 1], 0)
+    missing_at = np.where(kinds == TEXT, 0, starts[second])
+    counts = np.array([c for _, _, c in columns], np.int64)
+    return pieces, int(starts[-1]), (names, kinds, values_at, body, missing_at, counts)
+
+
+def assemble(pieces, size):
+    """The pieces of :func:`frame_parts` one after the other in one new buffer (uint8)."""
+    out = np.empty(size, np.uint8)
+    at = 0
+    for p in pieces:
+        end = at + (len(p) if isinstance(p, bytes) else p.size)
+        out[at:end] = np.frombuffer(p, np.uint8) if isinstance(p, bytes) else p
+        at = end
+    return out
+
+
 def frame_layout(X):
     """``(buffer, table)``: the bytes ``hash_rows(X)`` digests, in one new buffer
     (uint8), and where each column's parts lie in it, for a pandas DataFrame whose
@@ -106,37 +161,11 @@ def frame_layout(X):
     byte lengths, -1 where missing), of its UTF-8 bytes (text), and of the int64 row
     positions of its missing values (numbers) and their count.
     """
-    found = _columns(X)
+    found = frame_parts(X)
     if found is None:
         return None
-    n_rows, names, arrays = found
-    parts = [_VERSION + _int(n_rows) + _int(len(names))]
-    columns = []
-    for name, (dtype, values) in zip(names, arrays):
-        if isinstance(dtype, np.dtype) and dtype.kind in "iubf":
-            found = _number_part(np.asarray(values))
-        elif isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-            found = _text_part(values)
-            if found is None:
-                return None
-        else:
-            return None
-        kind, pieces, count = found
-        parts += [_text_bytes(name), *pieces]
-        columns.append((kind, len(parts) - 2, count))
-    sizes = [len(p) if isinstance(p, bytes) else p.size for p in parts]
-    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    out = np.empty(int(starts[-1]), np.uint8)
-    for p, start, size in zip(parts, starts, sizes):
-        out[start : start + size] = np.frombuffer(p, np.uint8) if isinstance(p, bytes) else p
-    # the pieces of column c: [head, missing positions or lengths, values or text]
-    kinds = np.array([k for k, _, _ in columns], np.int64)
-    second = np.array([i for _, i, _ in columns], np.int64)
-    values_at = np.where(kinds == TEXT, starts[second], starts[second + 1])
-    body = np.where(kinds == TEXT, starts[second + 1], 0)
-    missing_at = np.where(kinds == TEXT, 0, starts[second])
-    counts = np.array([c for _, _, c in columns], np.int64)
-    return out, (names, kinds, values_at, body, missing_at, counts)
+    pieces, size, table = found
+    return assemble(pieces, size), table
 
 
 def frame_bytes(X):

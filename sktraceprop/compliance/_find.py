@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._polars_frame import as_pandas, is_polars
-from .._prediction_log import decode_array
+from .._prediction_outputs import decode_array
 from .._row_hash import hash_rows
 from ..stores._prediction_salts import matching
 from ._find_exact import exact_variants

@@ -6,6 +6,7 @@ paper in ``tests/test_siphash.py``), and ``hash_rows`` of the same rows."""
 
 import hashlib
 import struct
+import threading
 
 import numpy as np
 import pandas as pd
@@ -14,10 +15,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import sktraceprop as stp
-from sktraceprop import _row_hash
-from sktraceprop._call_hashes import start_call_hashes, table_digests
+from sktraceprop import _call_hashes, _row_hash
+from sktraceprop._call_hashes import _pieces_digest, start_call_hashes, table_digests
 from sktraceprop._row_digests import parse_salt, row_digests
-from sktraceprop._row_hash_frames import frame_bytes, frame_layout
+from sktraceprop._row_hash_frames import assemble, frame_bytes, frame_layout, frame_parts
 from sktraceprop.compliance import hash_rows
 from sktraceprop.stores._prediction_salts import input_commitment, salt_sha256
 from tests.test_siphash import _reference
@@ -164,6 +165,9 @@ def test_the_hashes_are_of_the_rows_as_given(threaded, monkeypatch):
     input_sha256, salt = start_call_hashes(stp.stores.MemoryStore(), frame)
     frame.iloc[0, 0] = -1.0  # a step writing into its input while the model predicts
     frame.iloc[1, 1] = "changed"
+    # (pandas writes text by making a new pyarrow array: the buffers taken are unchanged)
+    frame.loc[frame.index[2:5], "t"] = "x"
+    frame.loc[frame.index[6], "t"] = None
     assert input_sha256() == hash_rows(given) != hash_rows(frame)
     drawn, digests = parse_salt(salt().text)
     assert _rows(digests) == _truth(given, ["float", "text"], drawn)
@@ -188,3 +192,87 @@ def test_arrays_of_numbers_take_the_one_pass_too(values, kind):
     assert _rows(row_digests(values, SALT)) == truth
     assert hashlib.sha256(layout[0]).hexdigest() == hash_rows(values)
     assert frame_layout(values.astype(object)) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(_frames())
+@example((pd.DataFrame({"t": pd.array([None, "é", None], dtype="string[pyarrow]")}), ["text"]))
+def test_the_snapshots_pieces_are_the_bytes_hash_rows_digests(found):
+    """The caller's snapshot (``frame_parts``): its pieces hashed one after the other, and
+    put into one buffer (``assemble``, on the helper), are ``hash_rows``'s bytes, and the
+    table read from that buffer gives each row's digest."""
+    frame, kinds = found
+    parts = frame_parts(frame)
+    if parts is None:
+        assert frame_layout(frame) is None
+        return
+    pieces, size, table = parts
+    buffer = assemble(pieces, size)
+    assert buffer.size == size == sum(len(memoryview(p).cast("B")) for p in pieces)
+    assert _pieces_digest(pieces) == hashlib.sha256(buffer).hexdigest() == hash_rows(frame)
+    assert np.array_equal(buffer, frame_layout(frame)[0])
+    truth = _truth(frame, kinds, SALT)
+    assert _rows(table_digests(len(frame), (buffer, table), SALT)) == truth
+
+
+def test_tasks_the_helper_has_not_started_are_done_by_the_caller(monkeypatch):
+    """A busy helper: the call's two tasks are taken by the caller, not waited for, and
+    give what the slow paths give; the helper, freed, runs neither again."""
+    monkeypatch.setattr(_row_hash, "_SNAPSHOT_MIN", 0)
+    frame = pd.DataFrame(
+        {"n": np.arange(40.0), "t": pd.array([f"v{i % 7}" for i in range(40)], "string[pyarrow]")}
+    )
+    release = threading.Event()
+    blocker = _row_hash._executor().submit(release.wait, 60)
+    ran = []
+    original = _call_hashes._pieces_digest
+
+    def counted(pieces):
+        ran.append(threading.current_thread() is threading.main_thread())
+        return original(pieces)
+
+    monkeypatch.setattr(_call_hashes, "_pieces_digest", counted)
+    try:
+        input_sha256, salt = start_call_hashes(stp.stores.MemoryStore(), frame)
+        got, hashes = input_sha256(), salt()
+    finally:
+        release.set()
+    blocker.result(timeout=60)
+    _row_hash._executor().submit(int).result(timeout=60)  # whatever was queued has run
+    assert ran == [True]  # once, by the caller
+    assert got == hash_rows(frame)
+    drawn, digests = parse_salt(hashes.text)
+    assert _rows(digests) == _truth(frame, ["float", "text"], drawn)
+    assert input_sha256() == got and salt() is hashes  # computed once
+
+
+def test_the_helper_may_take_one_task_and_the_caller_the_other(monkeypatch):
+    """The helper busy with the digests when the caller asks for the SHA-256: the caller
+    hashes the rows itself (the helper later finds that task claimed)."""
+    monkeypatch.setattr(_row_hash, "_SNAPSHOT_MIN", 0)
+    frame = pd.DataFrame({"a": np.arange(30.0), "b": np.arange(30) % 4})
+    started, release = threading.Event(), threading.Event()
+    original = _call_hashes._salted
+    where = {}
+
+    def slow(*args):
+        where["salted"] = threading.current_thread() is threading.main_thread()
+        started.set()
+        release.wait(60)
+        return original(*args)
+
+    def digest(pieces):
+        where["digest"] = threading.current_thread() is threading.main_thread()
+        return _pieces_digest(pieces)
+
+    monkeypatch.setattr(_call_hashes, "_salted", slow)
+    monkeypatch.setattr(_call_hashes, "_pieces_digest", digest)
+    input_sha256, salt = start_call_hashes(stp.stores.MemoryStore(), frame)
+    assert started.wait(60)
+    got = input_sha256()  # the helper is still in the digests: done here
+    release.set()
+    hashes = salt()
+    assert where == {"salted": False, "digest": True}
+    assert got == hash_rows(frame)
+    drawn, digests = parse_salt(hashes.text)
+    assert _rows(digests) == _truth(frame, ["float", "int"], drawn)

@@ -10,7 +10,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
 import sktraceprop as stp
-from sktraceprop._prediction_log import decode_array
+from sktraceprop._prediction_outputs import decode_array
 from sktraceprop.compliance import hash_rows
 from sktraceprop.stores._prediction_salts import input_was
 

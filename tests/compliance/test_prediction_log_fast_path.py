@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop import _row_hash
-from sktraceprop._prediction_log import _output_sha256, decode_array, encode_outputs
+from sktraceprop._prediction_outputs import _output_sha256, decode_array, encode_outputs
 from sktraceprop.compliance import hash_rows
 from sktraceprop.exceptions import CorruptStoreError
 from sktraceprop.stores._chain import (
