@@ -8,9 +8,9 @@ reads the same offline, archived, or attached to an e-mail.
 from html import escape
 
 from .._lineage._attached import evidence_said
+from ._article import DEPLOYER, EVIDENCED, PARTLY
 from ._digest_schemes import INEXACT
 from ._graph import NODE_HEIGHT, NODE_WIDTH, lineage_graph
-from ._sections import DEPLOYER, EVIDENCED, PARTLY
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _STATUS_CLASS = {EVIDENCED: "ok", PARTLY: "part", DEPLOYER: "input"}
