@@ -18,17 +18,9 @@ from ..utils._exact_ints import exact_view
 from ._after_removal import after_removal_problems, removal_features
 from ._categories import REGULATION, annex_iii_category
 from ._digest_schemes import INEXACT, SOURCE_KEYS_9, scheme_problems
-from ._evidence import (
-    all_events,
-    features_section,
-    included,
-    model_section,
-    prediction_digest,
-    record_keeping,
-    retention_section,
-    sources_section,
-)
+from ._evidence import all_events, included, retention_section, sources_section
 from ._exact_ints import PAYLOAD_JSON, exact_problems, stored_payload
+from ._feature_evidence import features_section
 from ._integrity import (
     altered_pointers,
     body_of,
@@ -38,6 +30,8 @@ from ._integrity import (
     event_hash,
     sha256_of,
 )
+from ._log_evidence import prediction_digest, record_keeping
+from ._model_evidence import model_section
 from ._report_time import store_time_problems, time_problems
 from ._schema import schema_problems
 from ._sections import articles
