@@ -22,9 +22,11 @@ from ._html import render_html
 from ._integrity import seal
 from ._log_evidence import record_keeping
 from ._model_evidence import model_section
+from ._read_report import read_report
+from ._report_formats import FORMAT_VERSION
 from ._schema import schema_problems
 from ._sections import articles
-from ._verify import FORMAT_VERSION, read_report, verify_report
+from ._verify import verify_report
 
 
 def _check_text_fields(**fields):
