@@ -63,7 +63,8 @@ from _data_mnist import load_mnist5k  # noqa: E402
 
 from sktraceprop import InfluenceExplainer  # noqa: E402
 from sktraceprop.influence._damping import GRID  # noqa: E402
-from sktraceprop.influence._trak import _TRAK_DIRECTIONS, refit_subset_margins  # noqa: E402
+from sktraceprop.influence._neural_members import _TRAK_DIRECTIONS  # noqa: E402
+from sktraceprop.influence._neural_refit import refit_subset_margins  # noqa: E402
 from sktraceprop.metrics._lds import _rowwise_spearman  # noqa: E402
 
 CACHE = HERE / "data" / "neural_cache.tmp"
@@ -333,7 +334,7 @@ def exact_reference(model, Xtr, ytr_fit, Xte, yte, masks, actual):
 
 def gradient_dot(case, model, Xtr, ytr, Xte, yte, masks):
     """``grad m(z) . grad m(x_i) (1 - p_i)`` with exact gradients, block by block."""
-    from sktraceprop.influence._trak import _gradients, _margins
+    from sktraceprop.influence._neural_model import _gradients, _margins
 
     t0, c0 = time.perf_counter(), time.process_time()
     Gt = np.asarray(_gradients(model, Xte, yte, None, 64), dtype=np.float64)
@@ -359,7 +360,7 @@ def kernel_ablation(model, Xtr, ytr, Xte, yte, masks, actual, exact):
     puts the damping.
     """
     from sktraceprop.influence._gauss_newton import DualSolver
-    from sktraceprop.influence._trak import _gradients, _margins
+    from sktraceprop.influence._neural_model import _gradients, _margins
     from sktraceprop.projection import JLProjector
 
     J = np.asarray(_gradients(model, Xtr, ytr, None, 64), dtype=np.float64)

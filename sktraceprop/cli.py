@@ -573,7 +573,7 @@ def _cmd_verify(args, out):
     import warnings
 
     from .compliance import verify
-    from .compliance._verify import read_report
+    from .compliance._read_report import read_report
 
     store = None if args.db is None else _open_store(args.db)
     if not Path(args.report).is_file():

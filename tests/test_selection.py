@@ -35,7 +35,7 @@ from sklearn.model_selection import (
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
-from sktraceprop.compliance._evidence import selection_note
+from sktraceprop.compliance._model_evidence import selection_note
 from tests._search_data import rows_file, scaled_logistic
 
 GRID = {"logisticregression__C": [0.1, 1.0, 10.0]}

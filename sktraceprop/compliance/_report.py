@@ -15,21 +15,18 @@ from ..exceptions import ComplianceError, UnknownRunError
 from ..utils._exact_ints import exact_view
 from ._after_removal import fitted_after_removal, removal_features
 from ._categories import REGULATION, annex_iii_category
-from ._evidence import (
-    all_events,
-    audit_events,
-    features_section,
-    model_section,
-    record_keeping,
-    retention_section,
-    sources_section,
-)
+from ._evidence import all_events, audit_events, retention_section, sources_section
+from ._feature_evidence import features_section
 from ._graph import lineage_graph
 from ._html import render_html
 from ._integrity import seal
+from ._log_evidence import record_keeping
+from ._model_evidence import model_section
+from ._read_report import read_report
+from ._report_formats import FORMAT_VERSION
 from ._schema import schema_problems
 from ._sections import articles
-from ._verify import FORMAT_VERSION, read_report, verify_report
+from ._verify import verify_report
 
 
 def _check_text_fields(**fields):

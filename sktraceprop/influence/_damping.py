@@ -43,7 +43,8 @@ lost 0.10 LDS). Of the candidates that pass, the one with the largest gain is ke
 import numpy as np
 from scipy.special import expit
 
-from ._trak import _margins, refit_on
+from ._neural_model import _margins
+from ._neural_refit import refit_on
 
 __all__ = ["select_damping"]
 
@@ -206,7 +207,7 @@ def select_damping(state, model, Xt, y, *, rng, alpha, verbose=0):
         est, masks[r] = refit_on(model, Xt, y, masks[r], int(seeds[r]))
         margins = _margins(est, Xt, y)[0].astype(np.float64)
         actual[:, r] = margins[probe]
-        q_sub[r] = expit(-margins)  # 1 - p, without p's rounding (see _trak._probabilities)
+        q_sub[r] = expit(-margins)  # 1 - p, without p's rounding (see _neural_model)
     crossfit = crossfit_weights(q_sub, groups)
     # candidates: the first m members averaged, for every m (nested: more models only
     # add candidates), times the two weightings

@@ -28,7 +28,7 @@ from sklearn.preprocessing import TargetEncoder
 from .._lineage._record import fitted_steps
 from ..utils._private_copy import private_copy, shares_memory
 from ..utils._sklearn_compat import num_samples
-from ._trak import as_inputs
+from ._neural_model import as_inputs
 
 __all__ = [
     "as_features",

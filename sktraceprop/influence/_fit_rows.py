@@ -32,8 +32,8 @@ from ..utils._private_copy import private_copy, shares_memory
 from ..utils._sklearn_compat import num_samples
 from ._fit_features import as_features, features_trained_on, final_fit_inputs, held_features
 from ._fitted import is_frozen, run_holder, synthesising_samplers, unwrap, warn_if_refitted
+from ._neural_model import is_neural_model
 from ._training_rows import check_training_ids, check_training_rows, input_positions, locate
-from ._trak import is_neural_model
 
 NEURAL_SAMPLE_WEIGHT = (
     "sample_weight is not supported for neural models: the neural influence scores the "

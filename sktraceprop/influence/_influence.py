@@ -30,9 +30,9 @@ from ._fit_rows import FitRowsMixin
 from ._fitted import learning_steps, trained_row_ids, unwrap
 from ._hessian_route import SOLVERS
 from ._messages import explanation_notes
+from ._neural_model import is_neural_model
 from ._scoring import ScoringMixin
 from ._targets import check_one_output, one_target
-from ._trak import is_neural_model
 
 __all__ = ["InfluenceExplainer"]
 

@@ -16,7 +16,7 @@ from ._blocks import explain_block, source_incidence
 from ._explanation import Explanation
 from ._fit_view import FitView
 from ._matrix_free import MatrixFreeInverse, MatrixFreeScores
-from ._trak import as_inputs
+from ._neural_model import as_inputs
 from ._woodbury_scores import WoodburyScores
 
 

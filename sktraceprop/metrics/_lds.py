@@ -29,7 +29,7 @@ def _refit_mask_margins(mask, model, Xt, y, sample_weight, Xt_test, y_test):
 
 
 def _refit_neural_margins(mask_seed, model, Xt, y, Xt_test, y_test):
-    from ..influence._trak import refit_subset_margins
+    from ..influence._neural_refit import refit_subset_margins
 
     mask, seed = mask_seed
     return refit_subset_margins(model, Xt, y, mask, Xt_test, y_test, seed)

@@ -49,23 +49,27 @@ objective at the corrected parameters, computed on the retained rows (one pass,
 ``O(|R| p^2)``). Neither the downdated Hessian nor the point it was evaluated at is kept: that
 point is the model before the removal, and with the retained rows it gives the removed
 rows' gradients, hence their features.
+
+The parts this module uses live beside it: the models it supports and their objective in
+:mod:`._convex_models`, the Newton iteration in :mod:`._newton_steps` (its matrix-free
+solves in :mod:`._newton_cg`), and the notes an event carries about the model reached in
+:mod:`._convex_notes`.
 """
 
 import copy
-import warnings
 
 import numpy as np
-from scipy import linalg, sparse
+from scipy import sparse
 from sklearn.base import clone
-from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_array
 
 from ..exceptions import UnlearningError
-from ..gradients._hessian_operator import prepare_rows
-from ..utils._stack import user_stacklevel
+from ._convex_models import final_step, objective_of
+from ._convex_notes import _add_note, _flat_note, _note_separated, note_refit_certificate
 from ._method import Removal, RemovalMethod
 from ._min_norm import least_norm
-from ._newton_cg import cg_solver, matrix_free_why_not
+from ._newton_cg import matrix_free_why_not
+from ._newton_steps import newton
 from ._solver_state import refresh_solver_state
 
 __all__ = [
@@ -74,12 +78,10 @@ __all__ = [
     "MAX_NEWTON_PARAMS",
     "above_newton_limit",
     "newton_route",
-    "SUPPORTED_MODELS",
     "NewtonCorrection",
-    "check_convex",
     "correct",
     "correct_large",
-    "objective_of",
+    "refit",
     "refit_large",
 ]
 
@@ -132,64 +134,6 @@ def above_newton_limit(n_params):
     user, or a test's ``monkeypatch``) is the one all of them see.
     """
     return n_params > MAX_NEWTON_PARAMS
-
-
-#: Models whose removal is certified.
-SUPPORTED_MODELS = (
-    "LogisticRegression (L2 or no penalty; binary or multinomial; not liblinear)",
-    "SGDClassifier(loss='log_loss', penalty='l2')",
-    "Ridge (not positive=True)",
-    "RidgeClassifier (not positive=True)",
-    "LinearRegression (not positive=True)",
-)
-
-
-def unsupported(estimator, why=""):
-    """The error naming what can be unlearned from, for an estimator that cannot."""
-    from ..gradients._linear import NESTED_PIPELINE
-    from ._neural_backend import NEURAL_MODELS
-
-    if isinstance(estimator, Pipeline) and not why:
-        why = NESTED_PIPELINE
-    return NotImplementedError(
-        f"GradientCorrectionUnlearner cannot unlearn from {type(estimator).__name__}{why}. "
-        f"Supported (convex, exact Newton correction): {'; '.join(SUPPORTED_MODELS)}, alone "
-        "or as the final step of a Pipeline/TracedPipeline. Neural models (influence step "
-        f"plus fine-tuning, not certified): {'; '.join(NEURAL_MODELS)}."
-    )
-
-
-def check_convex(final):
-    """Raise before fitting unless ``final`` is one of ``SUPPORTED_MODELS``."""
-    from sklearn.linear_model import (
-        LinearRegression,
-        LogisticRegression,
-        Ridge,
-        RidgeClassifier,
-        SGDClassifier,
-    )
-
-    supported = (LinearRegression, LogisticRegression, Ridge, RidgeClassifier, SGDClassifier)
-    if not isinstance(final, supported):
-        raise unsupported(final)
-    if isinstance(final, SGDClassifier) and final.loss != "log_loss":
-        raise unsupported(final, f" with loss={final.loss!r}")
-    if getattr(final, "positive", False):
-        raise unsupported(final, " with positive=True (coefficients constrained to >= 0)")
-
-
-def objective_of(final):
-    """The sum-form objective of a fitted supported model."""
-    from ..gradients import linear_model_objective
-
-    try:
-        return linear_model_objective(final)
-    except TypeError as exc:
-        raise unsupported(final, f" as configured ({exc})") from None
-
-
-def final_step(estimator):
-    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
 
 
 def _take(a, idx):
@@ -428,76 +372,6 @@ def _refit_left(final, Z, y, sw, lost):
         ) from exc
 
 
-def note_refit_certificate(fields):
-    """Say in ``fields`` (a refit's event fields) when the refit's certificate is above
-    ``tol``: the model is where the estimator's own solver stopped (its ``tol`` and
-    ``max_iter``), as a retrain with it would be, and is not certified to ``tol``."""
-    if fields["certificate"] > fields["tol"]:
-        _add_note(
-            fields,
-            f"the refit's solver stopped at certificate {fields['certificate']:.3g}, above "
-            f"tol={fields['tol']:g} (its own tol and max_iter): the model is what a retrain "
-            "with that solver gives, not certified to tol",
-        )
-
-
-def _add_note(fields, text):
-    """Append ``text`` to the event fields' ``note`` (``"; "``-separated)."""
-    fields["note"] = f"{fields['note']}; {text}" if "note" in fields else text
-
-
-def _note_separated(final, objective, Z, y, sw, fields):
-    """Add :data:`SEPARATED_NOTE` to ``fields`` (and warn) where it applies."""
-    if objective.penalty_strength(Z.shape[0]) != 0 or not _separated(final, objective, Z, y, sw):
-        return
-    _add_note(fields, SEPARATED_NOTE)
-    warnings.warn(f"Removal: {SEPARATED_NOTE}.", UserWarning, stacklevel=user_stacklevel())
-
-
-def _separated(final, objective, Z, y, sw):
-    """Whether ``final`` puts every retained row (of positive weight) strictly on its
-    own class's side: with no penalty, the logistic objective then has no minimum."""
-    if objective.loss not in ("binomial", "multinomial", "log_ovr") or np.ndim(y) != 1:
-        return False
-    keep = np.ones(Z.shape[0], dtype=bool) if sw is None else np.asarray(sw) > 0
-    if not keep.any():
-        return False
-    scores = objective.decision(Z[keep])  # (n, 1) for two classes, (n, K) for K
-    y = np.asarray(y)[keep]
-    classes = final.classes_
-    if scores.shape[1] == 1:
-        scores = scores[:, 0]
-        positive = y == classes[1]
-        return bool(np.all(np.where(positive, scores > 0, scores < 0)))
-    own = np.searchsorted(classes, y)
-    rows = np.arange(y.shape[0])
-    mine = scores[rows, own]
-    scores = scores.copy()
-    scores[rows, own] = -np.inf
-    return bool(np.all(mine > scores.max(axis=1)))
-
-
-#: Said (event note and warning) when a removal leaves separable rows and no penalty.
-SEPARATED_NOTE = (
-    "the model separates every retained row by class and has no penalty: the objective "
-    "it minimises has no minimum there (its loss keeps falling as the coefficients "
-    "grow), so this model and a retrain each stop where their solver stops and can "
-    "differ widely (the certificate, a small gradient, holds for both); a penalty "
-    "(C < inf) gives a unique minimum that a removal reaches"
-)
-
-
-def _flat_note(n):
-    return (
-        f"the retained rows leave {n} direction(s) of the parameters undetermined "
-        "(features collinear on them, or constant there; for LinearRegression, singular "
-        "values below its tol, which its lstsq drops, the certificate then measured off "
-        "them) and there is no penalty: the least-norm minimiser was taken, as a "
-        "retrain's solver does, not the one whose component along them only the removed "
-        "rows set"
-    )
-
-
 def refit(final, Z, y, sw):
     """A clone of ``final`` fitted on ``(Z, y)``, weighted by ``sw``.
 
@@ -510,124 +384,3 @@ def refit(final, Z, y, sw):
     if names is not None and getattr(model, "feature_names_in_", None) is None:
         model.feature_names_in_ = names
     return model
-
-
-def _null_space(objective):
-    """Orthonormal directions the multinomial objective is flat in, or None.
-
-    Softmax is unchanged by adding one constant to every class's intercept (and, with
-    no penalty, one vector to every class's coefficients). The gradient is orthogonal to
-    these directions; keeping the steps orthogonal too keeps scikit-learn's choice
-    (zero-sum intercepts) instead of a drift that changes ``decision_function``.
-    """
-    if objective.loss != "multinomial":
-        return None
-    k, d = objective.n_outputs, objective.n_features
-    columns = []
-    if objective.penalty_strength(0) == 0:
-        for j in range(d):
-            v = np.zeros(objective.n_params)
-            v[j : k * d : d] = 1.0
-            columns.append(v)
-    if objective.fit_intercept:
-        v = np.zeros(objective.n_params)
-        v[k * d :] = 1.0
-        columns.append(v)
-    return np.column_stack(columns) / np.sqrt(k) if columns else None
-
-
-def _factor(H, damping, null=None):
-    A = H if not damping else H + damping * np.eye(H.shape[0])
-    if null is not None:
-        A = A + np.mean(np.abs(np.diag(H))) * (null @ null.T)
-    try:
-        factor = linalg.cho_factor(A, check_finite=False)
-        return lambda g: linalg.cho_solve(factor, g, check_finite=False)
-    except linalg.LinAlgError:
-        # Singular (collinear features, no penalty): least-squares steps still reach a
-        # minimiser, and the gradient check below certifies it.
-        return lambda g: linalg.lstsq(A, g, check_finite=False)[0]
-
-
-def newton(objective, Z, y, sw, theta, H, H_theta, *, tol, max_iter, damping):
-    """Newton-type steps on the retained objective from ``theta``.
-
-    ``H`` is the retained Hessian evaluated at ``H_theta``; None (above
-    :data:`MAX_NEWTON_PARAMS` parameters) solves each step by conjugate gradients on
-    Hessian-vector products (:func:`~._newton_cg.cg_solver`), the Hessian never formed
-    and taken afresh at every accepted point (one pass over the rows). Returns a dict with the new
-    ``theta``, ``certificate``, ``converged``, ``n_iter``, ``n_hessian_updates``, the
-    Hessian to cache (and its point) and a ``note`` on failure.
-    """
-    n = Z.shape[0]
-
-    def grad(t):
-        return objective.objective_gradient(Z, y, sw, theta=t)
-
-    null = _null_space(objective)
-    matrix_free = H is None  # above MAX_NEWTON_PARAMS: CG on H v through the rows
-    g = grad(theta)
-    gnorm = np.linalg.norm(g)
-    g0_norm, floor = gnorm, 0.1 * tol * n
-    rows = prepare_rows(Z) if matrix_free else None
-
-    def factor(H, H_theta, retry=False):
-        if matrix_free:
-            return cg_solver(objective, Z, y, sw, H_theta, damping, g0_norm, floor, retry, rows)
-        return _factor(H, damping, null)
-
-    def hessian(theta):
-        return None if matrix_free else objective.hessian(Z, y, sw, theta=theta)
-
-    solve = factor(H, H_theta)
-    fresh = False
-    n_iter = n_updates = 0
-    note = ""
-    while gnorm / n > tol:
-        if n_iter >= max_iter:
-            note = (
-                f"certificate {gnorm / n:.3g} above tol={tol:g} after max_iter={max_iter} "
-                "steps; refitted on the retained rows"
-            )
-            break
-        step = solve(g)
-        n_iter += 1
-        t = 1.0
-        for _ in range(30):
-            theta_new = theta - t * step
-            g_new = grad(theta_new)
-            g_new_norm = np.linalg.norm(g_new)
-            if g_new_norm < gnorm:
-                break
-            t *= 0.5
-        else:
-            if fresh:
-                note = (
-                    f"the gradient stopped decreasing at certificate {gnorm / n:.3g} (above "
-                    f"tol={tol:g}: floating-point floor or ill-conditioning); refitted"
-                )
-                break
-            # the matrix-free step at the same point, solved a thousand times tighter
-            H, H_theta, fresh = hessian(theta), theta, True
-            solve, n_updates = factor(H, H_theta, retry=True), n_updates + 1
-            continue
-        slow = g_new_norm > 0.25 * gnorm
-        theta, g, gnorm = theta_new, g_new, g_new_norm
-        fresh = False
-        if (slow or matrix_free) and gnorm / n > tol:
-            # matrix-free, the Hessian at the new point costs one pass over the rows
-            H, H_theta, fresh = hessian(theta), theta, not matrix_free
-            solve, n_updates = factor(H, H_theta), n_updates + 1
-    converged = gnorm / n <= tol
-    if not np.all(np.isfinite(theta)):
-        converged, note = False, "the correction diverged; refitted"
-    return {
-        "theta": theta,
-        "certificate": float(gnorm / n),
-        "converged": bool(converged),
-        "n_iter": n_iter,
-        "n_hessian_updates": n_updates,
-        "hessian": H,
-        "hessian_theta": H_theta,
-        "note": note,
-    }

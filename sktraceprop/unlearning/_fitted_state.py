@@ -19,10 +19,11 @@ from .._lineage._read_paths import run_table
 from .._lineage._record import source_table
 from .._lineage._rows import rows_behind
 from .._trained import record_trained_rows
-from ._convex import final_step
+from ._convex_models import final_step
+from ._forget_at_fit import forget_at_fit
 from ._neural_backend import neural_backend
 from ._prepare import check_neural_fit, sample_weight_array, unsourced_inputs, without_cache
-from ._request import Resolver, forget_at_fit, source_record
+from ._request import Resolver, source_record
 from ._weights import sample_weight_params
 
 

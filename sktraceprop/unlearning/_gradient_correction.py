@@ -50,12 +50,13 @@ from ..utils._delegation import (
 )
 from ..utils._private_copy import private_copy
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._convex import final_step
+from ._convex_models import final_step
 from ._erase import check_redact
 from ._fitted_state import FittedStateMixin
+from ._forget_at_fit import check_parents_here, split_forget
+from ._holdout_dropped import drop_validation_only
 from ._prepare import check_supported, removal_method
 from ._record import remove
-from ._request import check_parents_here, drop_validation_only, split_forget
 
 __all__ = ["GradientCorrectionUnlearner"]
 

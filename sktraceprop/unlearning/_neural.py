@@ -31,198 +31,26 @@ inputs and encoded targets), the rows of a skorch validation split (a calibratio
 holdout, never trained on) and, with the crossfit calibration, each retained row's
 crossfit loss. After a removal the optimizer state of the net (momentum buffers, which
 hold gradients of the removed rows) is cleared.
+
+The parts live beside this module: the removal on the network in :mod:`._neural_step`,
+the calibration in :mod:`._calibration`, the rows as the network sees them in
+:mod:`._neural_inputs`.
 """
 
 import copy
-import warnings
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array
 
-from ..utils._module_input import check_module_input
+from ._calibration import resolve_calibration
 from ._crossfit import crossfit_losses, crossfit_target
-from ._influence_step import full_gauss_newton_step, gauss_newton_step
 from ._method import Removal, RemovalMethod
-from ._neural_backend import mean_loss, row_losses
+from ._neural_backend import row_losses
+from ._neural_inputs import _final, _holdout_rows, _module_inputs
+from ._neural_step import neural_remove
 
-__all__ = ["NeuralCorrection", "calibrate", "neural_remove", "resolve_calibration"]
-
-#: The calibrated step is at most this multiple of the influence step.
-CALIBRATION_MAX_SCALE = 4096.0
-#: The calibration stops when the removed rows' loss is this close to its target, as a
-#: fraction of the distance it had to travel (from the loss with no step).
-CALIBRATION_RTOL = 1e-3
-CALIBRATION_MAX_EVALS = 32
-
-
-def calibrate(loss_at, target, *, rtol=CALIBRATION_RTOL, max_evals=CALIBRATION_MAX_EVALS):
-    """The scale ``t >= 0`` at which ``loss_at(t)`` reaches ``target``.
-
-    The loss rises along the step. The bracket grows by doubling from ``[0, 1]`` until
-    the loss at its top reaches ``target`` (at most ``CALIBRATION_MAX_SCALE``); then
-    regula falsi with the Illinois modification (superlinear on a smooth monotone
-    function: each evaluation is a fine-tuning run), bisecting instead whenever a step
-    did not halve the bracket, until ``|loss - target|`` is at most ``rtol`` times
-    ``target - loss_at(0)``, or ``max_evals`` evaluations.
-
-    Returns
-    -------
-    t : float
-    reached : bool
-        Whether the loss came within the tolerance of ``target``.
-    n_evals : int
-        Evaluations of ``loss_at``.
-    """
-    f_lo = loss_at(0.0) - target
-    if f_lo >= 0:
-        return 0.0, True, 1
-    tol = rtol * -f_lo
-    lo, hi, n_evals = 0.0, 1.0, 2
-    f_hi = loss_at(hi) - target
-    while f_hi < -tol:
-        if hi >= CALIBRATION_MAX_SCALE:
-            return hi, False, n_evals
-        lo, f_lo, hi = hi, f_hi, 2.0 * hi
-        f_hi, n_evals = loss_at(hi) - target, n_evals + 1
-    best_t, best_f = hi, f_hi
-    side, width = 0, hi - lo
-    while abs(best_f) > tol and n_evals < max_evals and hi - lo > 1e-12 * hi:
-        if hi - lo > 0.5 * width:  # the last step did not halve the bracket
-            t, side = 0.5 * (lo + hi), 0
-        else:
-            t = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
-        width = hi - lo
-        f, n_evals = loss_at(t) - target, n_evals + 1
-        if abs(f) < abs(best_f):
-            best_t, best_f = t, f
-        if f < 0:
-            lo, f_lo = t, f
-            if side < 0:
-                f_hi /= 2.0
-            side = -1
-        else:
-            hi, f_hi = t, f
-            if side > 0:
-                f_lo /= 2.0
-            side = 1
-    return best_t, bool(abs(best_f) <= tol), n_evals
-
-
-def neural_remove(
-    backend,
-    model,
-    Z,
-    Y,
-    forget,
-    retained,
-    *,
-    n_steps,
-    lr,
-    damping,
-    influence="last_layer",
-    holdout=None,
-    crossfit=None,
-):
-    """Remove the rows ``forget`` from ``model`` in place; return what the event reports.
-
-    ``backend`` is the framework module from
-    :func:`~sktraceprop.unlearning._neural_backend.neural_backend`; ``Z`` and ``Y`` are
-    the rows the model trained on (module inputs, encoded targets). ``influence`` is
-    ``"full"`` (all parameters) or ``"last_layer"``. ``holdout`` is None or
-    ``(Z_h, Y_h, source)``: rows the model never trained on, whose mean loss is the
-    calibration target of the influence step (see the module docstring). ``crossfit``
-    is None or ``(target, description)``: a calibration target computed by the caller
-    (it takes precedence over ``holdout``).
-    """
-    weight_decay = backend.weight_decay(model)
-    if influence == "full":
-        theta = backend.params_vector(model)
-        delta, info = full_gauss_newton_step(
-            backend, model, Z, Y, forget, retained, weight_decay=weight_decay, damping=damping
-        )
-
-        def apply(t):
-            backend.set_params_vector(model, theta + t * delta)
-
-    else:
-        A, logits = backend.last_layer_inputs(model, Z)
-        W = backend.get_last_layer(model)
-        delta, info = gauss_newton_step(
-            A, logits, Y, forget, retained, W, weight_decay=weight_decay, damping=damping
-        )
-
-        def apply(t):
-            backend.set_last_layer(model, W + t * delta)
-
-    lr = backend.default_lr(model) if lr is None else float(lr)
-    start = backend.params_vector(model)
-
-    def finetune():
-        backend.finetune(
-            model, Z[retained], Y[retained], n_steps=n_steps, lr=lr, weight_decay=weight_decay
-        )
-
-    scale, target, reached, source, n_evals = 1.0, None, True, None, 0
-    if crossfit is not None:
-        target, source = crossfit
-    elif holdout is not None:
-        # What a model that never saw the rows scores on them: the loss on unseen rows.
-        target, source = mean_loss(backend, model, holdout[0], holdout[1]), holdout[2]
-    if target is not None:
-
-        def forget_loss_at(t):
-            # the loss the removal ends with: after the step *and* the fine-tuning
-            backend.set_params_vector(model, start)
-            apply(t)
-            finetune()
-            return mean_loss(backend, model, Z[forget], Y[forget])
-
-        scale, reached, n_evals = calibrate(forget_loss_at, target)
-        backend.set_params_vector(model, start)
-    apply(scale)
-    finetune()
-    certificate = backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
-    return {
-        "certificate": float(certificate),
-        "influence": influence,
-        "influence_step_norm": float(scale * np.linalg.norm(delta)),
-        "damping": info["damping"],
-        "cg_iter": info["cg_iter"],
-        "cg_residual": info["cg_residual"],
-        "calibration": (
-            "crossfit" if crossfit is not None else "none" if holdout is None else "holdout"
-        ),
-        "calibration_source": source,
-        "calibration_target": target,
-        "calibration_reached": bool(reached),
-        "calibration_evaluations": int(n_evals),
-        "step_scale": float(scale),
-        "n_steps": int(n_steps),
-        "lr": lr,
-        "weight_decay": float(weight_decay),
-    }
-
-
-def _final(estimator):
-    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
-
-
-def _module_inputs(estimator, X, features=None):
-    """``X`` as the final step sees it (through the preprocessing), as float32.
-
-    ``features``: ``X``'s features as they reached the final step at its fit, taken in
-    place of the preprocessing's ``transform`` (training rows; see
-    :func:`~sktraceprop.influence._fit_features.features_trained_on`).
-    """
-    if features is not None:
-        X = features
-    elif isinstance(estimator, Pipeline) and len(estimator) > 1:
-        X = estimator[:-1].transform(X)
-    check_module_input(X, "the neural correction")
-    return check_array(X, dtype=np.float32, allow_nd=True)
+__all__ = ["NeuralCorrection"]
 
 
 class NeuralCorrection(RemovalMethod):
@@ -500,34 +328,3 @@ class NeuralCorrection(RemovalMethod):
         if remains:
             fields["caveat"] = "; ".join(remains)
         return Removal(final, kept, fields)
-
-
-def resolve_calibration(calibration, has_holdout):
-    """The calibration a neural removal uses for the parameter ``calibration``.
-
-    ``"auto"`` is ``"crossfit"`` when ``fit`` has rows the model does not train on
-    (``has_holdout``: ``X_holdout``/``y_holdout`` or a skorch validation split), the
-    calibration measured closest to a retrain; without them it is ``"holdout"``, with a
-    warning, as the crossfit clones cannot be corrected to the model's level without
-    such rows. Any other value is returned as given.
-    """
-    if calibration != "auto":
-        return calibration
-    if has_holdout:
-        return "crossfit"
-    warnings.warn(
-        "calibration='auto' uses the crossfit calibration only when fit has rows the "
-        "model does not train on (X_holdout/y_holdout, or a skorch validation split); "
-        "without them it falls back to calibration='holdout', whose removals land far "
-        "from a retrain's forget loss (benchmarks/results/unlearning_neural.md). Pass "
-        "X_holdout and y_holdout to fit, or set calibration explicitly.",
-        UserWarning,
-        stacklevel=5,  # GradientCorrectionUnlearner.fit's caller
-    )
-    return "holdout"
-
-
-def _holdout_rows(backend, estimator, X_holdout, y_holdout):
-    """``(Z, Y, "X_holdout")``: the given holdout rows as the final step sees them."""
-    Z = _module_inputs(estimator, X_holdout)
-    return backend.prepare(_final(estimator), Z, np.asarray(y_holdout)) + ("X_holdout",)

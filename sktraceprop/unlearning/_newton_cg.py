@@ -20,7 +20,7 @@ Hessian's diagonal (Jacobi), one more pass per step. The product is
 :class:`~sktraceprop.gradients._hessian_operator.HessianOperator`, shared with the
 explainer's matrix-free route (:mod:`sktraceprop.influence._matrix_free`).
 
-The certificate is untouched: :func:`~._convex.newton` still accepts a step only where
+The certificate is untouched: :func:`~._newton_steps.newton` still accepts a step only where
 the gradient norm of the retained objective falls, and certifies the result only
 where ``||grad J_R(theta)|| / |R| <= tol``, the gradient evaluated afresh at the
 returned parameters. How exactly a step is solved changes how many steps that takes,

@@ -22,7 +22,8 @@ from ..influence._fit_features import features_trained_on, fit_transform_may_dif
 from ..utils._module_input import check_module_input
 from ..utils._private_copy import private_copy
 from ..utils._sklearn_compat import num_samples
-from ._convex import NewtonCorrection, check_convex, final_step, unsupported
+from ._convex import NewtonCorrection
+from ._convex_models import check_convex, final_step, unsupported
 from ._neural import NeuralCorrection
 from ._neural_backend import neural_backend
 from ._pipeline_refit import PipelineRefit

@@ -9,7 +9,8 @@ reaches a row through any of them, and a source id names every version of it.
 :class:`Resolver` turns a request into positions among the training rows of one fitted
 unlearner, and says what it named that reaches no training row (rows of a skorch
 validation split, which the unlearner keeps as a calibration holdout, are told apart:
-:func:`drop_validation_only`).
+:func:`~._holdout_dropped.drop_validation_only`). The ``forget=`` parameter is checked
+and resolved at fit by :mod:`._forget_at_fit`.
 """
 
 import warnings
@@ -17,59 +18,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._lineage._capture import validate_ids
 from .._lineage._ids import codes_of, lines_of
-from .._lineage._record import source_table
 from .._lineage._rows import rows_behind
 from .._lineage._source import REGISTRY
 from ..exceptions import LineageError, LineageWarning, UnlearningError
 from ._aggregated import aggregate_members, aggregated_into, aggregated_message
 from ._attached import refuse_attached, unknown_columns_said
-from ._event import row_ids_digest
-from ._record import event_store
+
+__all__ = ["Request", "Resolver", "source_record"]
 
 _NO_IDS = np.empty(0, np.int64)
-
-
-def split_forget(forget):
-    """``(source ids, row ids)`` of the parameter ``forget``, checked: an unknown source
-    id, or a row id of no registered source (or past its last row), raises."""
-    items = [forget] if isinstance(forget, str | int | np.integer) else list(forget)
-    sources = [f for f in items if isinstance(f, str)]
-    ids = [f for f in items if not isinstance(f, str)]
-    bad = [f for f in ids if not isinstance(f, int | np.integer) or isinstance(f, bool)]
-    if bad:
-        raise TypeError(f"forget must hold source ids (str) and row ids (int), got {bad[0]!r}")
-    for s in sources:
-        REGISTRY.versions(s)  # an unknown source id raises
-    # an id of no registered source, or past its last row, raises: a fit that forgets
-    # only the rows it has must not take a mistyped id for one it does not have
-    return sources, validate_ids(np.asarray(ids, dtype=np.int64), REGISTRY)
-
-
-def jsonable(forget):
-    """The parameter ``forget`` as the event's ``request`` records it."""
-    items = [forget] if isinstance(forget, str | int | np.integer) else list(forget)
-    return [f if isinstance(f, str) else int(f) for f in items]
-
-
-def check_parents_here(forget, ids):
-    """Raise when this process lacks the parent rows of merged training rows ``ids``,
-    which ``forget`` must follow (see ``GradientCorrectionUnlearner._parents_travel``)."""
-    missing = sorted(
-        s.source_id
-        for s in source_table(ids).values()
-        if s.derived and REGISTRY.complete(s).parents is None
-    )
-    if missing:
-        raise UnlearningError(
-            f"forget={forget!r} must follow the training rows of {', '.join(missing)} to "
-            "the rows they were merged or aggregated from, which this process does not "
-            "hold: it did not make them (a joblib worker of GridSearchCV or cross_validate "
-            "with n_jobs > 1, say). An unfitted unlearner pickled with forget= set carries "
-            "them: give forget= to the unlearner handed to the search, not through its "
-            "parameter grid, or use n_jobs=1. Nothing was fitted or stored."
-        )
 
 
 def source_record(sources, code):
@@ -82,48 +40,6 @@ def source_record(sources, code):
     if source.derived and source.parents is None:
         source = sources[code] = REGISTRY.complete(source)
     return source
-
-
-def _named(items):
-    """The ``forget=`` items ``items`` (source ids, row ids) as a phrase."""
-    sources = [a for a in items if isinstance(a, str)]
-    ids = [a for a in items if not isinstance(a, str)]
-    named = []
-    if sources:
-        named.append(f"source(s) {', '.join(map(repr, sources))}")
-    if ids:
-        shown = ", ".join(str(i) for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
-        named.append(f"{len(ids)} row id(s) ({shown})")
-    return " and ".join(named)
-
-
-def warn_not_in_training_data(absent, removed, stacklevel, held=(), aggregated=0):
-    """Warn that the ``forget=`` items ``absent`` reach no training row of this fit, nor
-    a group statistic one holds, and, apart, that the items ``held`` are in no training
-    row but averaged into statistics ``aggregated`` training rows hold."""
-    for items, key in ((absent, "not_in_training_data"), (held, "held_in_aggregates")):
-        if not items:
-            continue
-        if key == "held_in_aggregates":
-            said = aggregated_message(f"forget= names {_named(items)}: in", aggregated, False)
-            said += ". Nothing was removed for them. "
-        else:
-            said = (
-                f"forget= names {_named(items)} that no training row of this fit holds "
-                "or was merged from, nor was averaged into a group statistic one holds: "
-                "the model never trained on them, so nothing was removed for them (in a "
-                "cross-validation fold: they are in its test rows, or in no split). "
-            )
-        warnings.warn(
-            said
-            + (
-                f"The removal event lists them under request[{key!r}]."
-                if removed
-                else "Nothing else was asked, so no removal event was logged."
-            ),
-            UserWarning,
-            stacklevel=stacklevel + 1,
-        )
 
 
 def _warn_if_several_files(name, sources, stacklevel):
@@ -385,102 +301,6 @@ class Resolver:
         if named["n_parents"]:
             request["parents_of_merged_rows"] = named["n_parents"]
         return Request(positions, named, request)
-
-
-def drop_validation_only(unl, dropped, what, stacklevel):
-    """For a request that reaches no training row: drop the rows ``dropped`` (a mask) of
-    the skorch validation split it names (never trained on, kept as the calibration
-    holdout) and warn. The model is unchanged, so no unlearning event is logged; a store
-    gets an ``unlearning.holdout_dropped`` event (the rows, the request), so that the
-    record shows the request was carried out."""
-    n = int(dropped.sum())
-    ids = np.asarray(unl._method.validation_ids, dtype=np.int64)[dropped]
-    store = event_store(unl)
-    logged = ""
-    if store is not None:
-        event = store.append_event(
-            "unlearning.holdout_dropped",
-            {
-                "request": what,
-                "n_rows": n,
-                "row_ids": ids.tolist(),
-                "row_ids_sha256": row_ids_digest(ids),
-            },
-            run_id=getattr(unl, "run_id_", None),
-        )
-        logged = f"; the store logged unlearning.holdout_dropped event seq {event['seq']}"
-    unl._method = unl._method.without_validation(dropped)
-    warnings.warn(
-        f"{what} names no row the model trained on, but {n} row(s) of its skorch "
-        "validation split (never trained on, kept as the calibration holdout): those "
-        "were dropped from what the unlearner keeps. The model is unchanged (it never "
-        f"trained on them), so no unlearning event was logged{logged}.",
-        UserWarning,
-        stacklevel=stacklevel + 1,
-    )
-
-
-def forget_at_fit(unl, forget, ids, stacklevel):
-    """Resolve ``forget=`` (``(sources, ids)`` of :func:`split_forget`) among the rows the
-    unlearner ``unl`` just fitted on (row ids ``ids``): ``(positions, named, request)`` of
-    the removal, or None when it reaches no training row (rows of a skorch validation
-    split it names are dropped, and said). Items that reach no training row are named in
-    a warning ``stacklevel`` frames above the caller."""
-    resolver = unl._resolver()
-    positions, named = resolver.resolve(*forget, strict=False)
-    # (before rows of a skorch validation split the request names go)
-    absent = resolver.not_in_training_data(named)
-    dropped = resolver.validation_only(positions, named)
-    if dropped is not None:
-        drop_validation_only(unl, dropped, f"forget={unl.forget!r}", stacklevel + 1)
-    if positions.size == ids.shape[0]:
-        raise UnlearningError(
-            f"forget={unl.forget!r} names every training row of this fit; "
-            "nothing was fitted or stored."
-        )
-    held, n = [], 0
-    if absent:
-        absent, held = _split_aggregated(resolver, absent)
-        if held:
-            asked = np.asarray([a for a in held if not isinstance(a, str)], dtype=np.int64)
-            n = aggregated_into(
-                resolver.train_ids, resolver.retained, resolver.source, asked, _codes_of(held)
-            )
-        warn_not_in_training_data(absent, bool(positions.size), stacklevel + 1, held, n)
-    if not positions.size:
-        return None
-    request = {
-        "forget": jsonable(unl.forget),
-        **({"not_in_training_data": absent} if absent else {}),
-        # in no training row, but averaged into statistics training rows hold: apart,
-        # never as "not in the training data" (an erasure request closed on it would
-        # leave the model with values they helped compute)
-        **({"held_in_aggregates": {"items": held, "training_rows": n}} if held else {}),
-    }
-    return positions, named, request
-
-
-def _codes_of(items):
-    """Source codes of every version of the source ids among ``items``."""
-    return [int(v.code) for a in items if isinstance(a, str) for v in REGISTRY.versions(a)]
-
-
-def _split_aggregated(resolver, items):
-    """``(absent, held)``: the ``forget=`` items that reach no training row, split by
-    whether group statistics the training rows hold were computed over them (a row id
-    among the statistics' members, a source with a member row), in their order."""
-    members = aggregate_members(resolver.train_ids, resolver.retained, resolver.source)
-    if not members.size:
-        return list(items), []
-    member_codes = set(np.unique(codes_of(members)).tolist())
-    absent, held = [], []
-    for item in items:
-        if isinstance(item, str):
-            hit = bool(member_codes & set(_codes_of([item])))
-        else:
-            hit = bool(np.isin(np.int64(item), members))
-        (held if hit else absent).append(item)
-    return absent, held
 
 
 def _source_id_of(code):

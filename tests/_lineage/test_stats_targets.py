@@ -13,7 +13,7 @@ from sklearn.multioutput import MultiOutputClassifier
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 
 import sktraceprop as stp
-from sktraceprop.compliance._html import _labels
+from sktraceprop.compliance._html_sources import _labels
 
 
 def _two_sources(n_a, n_b, seed):

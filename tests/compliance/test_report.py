@@ -564,7 +564,7 @@ def test_compliance_imports_without_jsonschema_and_says_what_is_missing():
 
 
 def test_a_removal_with_a_caveat_and_a_note_reports_both():
-    from sktraceprop.compliance._evidence import _removals
+    from sktraceprop.compliance._log_evidence import _removals
 
     event = {"seq": 3, "created_at": "2026-12-01T00:00:00+00:00", "hash": "h"}
     both = _removals([{**event, "payload": {"caveat": "kept X", "note": "merged Y"}}])

@@ -5,7 +5,7 @@ rows), each named with its columns. The truth: the sets counted by hand."""
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sktraceprop.compliance._sections import _sources_said
+from sktraceprop.compliance._section_input_data import _sources_said
 
 _NAMES = ["A", "B", "C", "D"]
 

@@ -190,7 +190,7 @@ def test_damping_selection_reproduced_from_its_retrains():
     from scipy.stats import spearmanr
     from sklearn.frozen import FrozenEstimator
 
-    from sktraceprop.influence._trak import _refit
+    from sktraceprop.influence._neural_refit import _refit
 
     X, y = _data(60, 3, seed=2)
     net, target = _fitted(3, X, y)
@@ -257,7 +257,7 @@ def test_more_models_never_lower_the_lds_on_a_small_net():
     # best probe score can only grow with the number of models
     from sklearn.frozen import FrozenEstimator
 
-    from sktraceprop.influence._trak import refit_subset_margins
+    from sktraceprop.influence._neural_refit import refit_subset_margins
     from sktraceprop.metrics._lds import _rowwise_spearman
 
     X, y = _data(100, 3, seed=4)

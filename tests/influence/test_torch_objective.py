@@ -219,7 +219,7 @@ def test_retrains_of_a_net_with_a_validation_split_count_only_the_rows_they_trai
         expected[rows[np.asarray(ds_train.indices)]] = True
         assert expected.sum() < subset.sum()
         np.testing.assert_array_equal(m, expected)
-        from sktraceprop.influence._trak import refit_on
+        from sktraceprop.influence._neural_refit import refit_on
 
         _, trained = refit_on(exp.model_, exp.Xt_, exp.y_, subset, 0)
         np.testing.assert_array_equal(trained, expected)

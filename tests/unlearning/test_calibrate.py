@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sktraceprop.unlearning._neural import CALIBRATION_MAX_SCALE, calibrate
+from sktraceprop.unlearning._calibration import CALIBRATION_MAX_SCALE, calibrate
 
 
 @settings(max_examples=200, deadline=None)

@@ -688,7 +688,7 @@ def test_unlearner_reports_crossfit_progress(capsys):
 
 
 def test_resolve_calibration():
-    from sktraceprop.unlearning._neural import resolve_calibration
+    from sktraceprop.unlearning._calibration import resolve_calibration
 
     assert resolve_calibration("auto", True) == "crossfit"
     for setting in ("crossfit", "holdout", "none"):

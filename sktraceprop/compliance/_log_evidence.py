@@ -1,0 +1,239 @@
+"""The report's record-keeping: the prediction log summarised by month with its digest,
+explanations and removals copied, the store's checkpoints, counts and location."""
+
+import contextlib
+import hashlib
+
+from .._lineage._fingerprint import json_safe
+from ..exceptions import ComplianceError
+from ._evidence import audit_events, included, is_store_event, parse_time
+from ._exact_ints import event_copy
+
+__all__ = ["checkpoints_of", "prediction_digest", "record_keeping", "store_location"]
+
+
+def prediction_digest(events):
+    """SHA-256 over ``seq:hash`` lines of the given events, in order."""
+    h = hashlib.sha256()
+    for event in events:
+        h.update(f"{event['seq']}:{event['hash']}\n".encode())
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def _reading(event):
+    """Name the event whose payload holds what sktraceprop never writes there."""
+    try:
+        yield
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ComplianceError(
+            f"audit event {event['seq']} ({event['kind']}) holds a payload sktraceprop does "
+            f"not write ({exc}). The store's chain verifies, so it was appended by other "
+            "code or written with the chain's hashes re-computed: check the store with the "
+            "key that signs its checkpoints (verify(public_key))."
+        ) from None
+
+
+def _rows_of(event):
+    with _reading(event):
+        return int((event["payload"] or {}).get("n_rows") or 0)
+
+
+def _predictions(events):
+    by_method, by_month, classes = {}, {}, {}
+    rows = flagged = old_scheme = scheme_2 = scheme_3 = scheme_4 = scheme_5 = 0
+    for event in events:
+        with _reading(event):
+            payload = event["payload"] if isinstance(event["payload"], dict) else {}
+            n = int(payload.get("n_rows") or 0)
+            rows += n
+            method = str(payload.get("method", "unknown"))
+            entry = by_method.setdefault(method, {"calls": 0, "rows": 0})
+            entry["calls"] += 1
+            entry["rows"] += n
+            month = parse_time(event["created_at"]).strftime("%Y-%m")
+            entry = by_month.setdefault(month, {"calls": 0, "rows": 0})
+            entry["calls"] += 1
+            entry["rows"] += n
+            outputs = payload.get("outputs") or {}
+            for label, count in zip(outputs.get("classes") or [], outputs.get("counts") or []):
+                classes[str(label)] = classes.get(str(label), 0) + int(count)
+            if payload.get("replaced_since_fit") or payload.get("changed_since_fit"):
+                flagged += 1
+            if payload.get("matched_by_old_fingerprint_scheme"):
+                # events from before scheme 3 name no schemes: theirs is scheme 1
+                schemes = payload.get("old_fingerprint_schemes") or [1]
+                old_scheme += 1 in schemes
+                scheme_2 += 2 in schemes
+                scheme_3 += 3 in schemes
+                scheme_4 += 4 in schemes
+                scheme_5 += 5 in schemes
+    return {
+        "n_calls": len(events),
+        "n_rows": rows,
+        "first": events[0]["created_at"] if events else None,
+        "last": events[-1]["created_at"] if events else None,
+        "first_seq": events[0]["seq"] if events else None,
+        "last_seq": events[-1]["seq"] if events else None,
+        "by_method": by_method,
+        "by_month": dict(sorted(by_month.items())),
+        "predicted_classes": classes,
+        "calls_by_a_model_changed_since_fit": flagged,
+        # format 9: answered by a model that matched its run only by fingerprint scheme 1
+        "calls_matched_by_old_fingerprint_scheme": old_scheme,
+        # format 12: ... only by scheme 2 (functions and classes named, not hashed)
+        "calls_matched_by_fingerprint_scheme_2": scheme_2,
+        # format 13: ... only by scheme 3 (user classes' constants named, not hashed)
+        "calls_matched_by_fingerprint_scheme_3": scheme_3,
+        # format 14: ... only by scheme 4 (a class cache hashed, index packages named)
+        "calls_matched_by_fingerprint_scheme_4": scheme_4,
+        # format 15: ... only by scheme 5 (a user function's module named, its helpers not)
+        "calls_matched_by_fingerprint_scheme_5": scheme_5,
+        "digest": prediction_digest(events),
+    }
+
+
+def _explanations(events):
+    return {
+        "n_calls": len(events),
+        "n_rows": sum(_rows_of(e) for e in events),
+        "first": events[0]["created_at"] if events else None,
+        "last": events[-1]["created_at"] if events else None,
+        "seqs": [e["seq"] for e in events],
+    }
+
+
+def _caveat_and_note(payload):
+    """An event's caveat and note, one text (None if it has neither)."""
+    said = [t for t in (payload.get("caveat"), payload.get("note")) if t]
+    if not said:
+        return None
+    if len(said) == 1 or not all(isinstance(t, str) for t in said):
+        return said[0]
+    return "; ".join(said)
+
+
+def _removals(events):
+    out = []
+    for event in events:
+        p = event["payload"] if isinstance(event["payload"], dict) else {}
+        out.append(
+            {
+                "seq": event["seq"],
+                "created_at": event["created_at"],
+                "method": json_safe(p.get("method")),
+                "n_removed": json_safe(p.get("n_removed")),
+                "sources": json_safe(p.get("sources")),
+                # the distinct source rows behind them (null: the event did not count
+                # them, logged by an older sktraceprop), and what tells the two apart
+                "source_rows": json_safe(p.get("source_rows")),
+                **({"counts_note": json_safe(p["counts_note"])} if "counts_note" in p else {}),
+                **(
+                    {"source_contents": json_safe(p["source_contents"])}
+                    if "source_contents" in p
+                    else {}
+                ),
+                "certificate": json_safe(p.get("certificate")),
+                "preprocessing": json_safe(p.get("preprocessing")),
+                "caveat": json_safe(_caveat_and_note(p)),
+                "hash": event["hash"],
+            }
+        )
+        if "model_fingerprint_after" in p:  # (events of removals made before it was kept)
+            out[-1]["model_fingerprint_after"] = json_safe(p["model_fingerprint_after"])
+    return out
+
+
+def checkpoints_of(store, head_seq, public_key=None):
+    """The store's signed checkpoints, and (with ``public_key``) what their signatures cover.
+
+    Without a key the checkpoints are counted (``store.verify()`` has checked that they
+    match the chain), but nothing says who signed them: ``signed`` stays False.
+    """
+    items = store.checkpoints()
+    out = {
+        "signed": False,
+        "n_checkpoints": len(items),
+        "signatures_checked": public_key is not None,
+        "signed_through": None,
+        "key_fingerprint": None,
+    }
+    if items:
+        out["latest"] = json_safe(items[-1])
+    if public_key is not None:
+        checked = store.check_integrity(public_key, allow_unsigned_tail=True)
+        out["signed_through"] = checked["signed_through"]
+        out["key_fingerprint"] = checked["key_fingerprint"]
+        out["signed"] = checked["signed_through"] is not None
+        later = head_seq - (checked["signed_through"] or 0)
+        out["note"] = (
+            f"signatures checked with key {checked['key_fingerprint'][:16]}...: the chain is "
+            f"signed through event {checked['signed_through']}"
+            + (f"; the {later} later event(s) are not signed yet" if later else "")
+        )
+    elif items:
+        out["note"] = (
+            f"{len(items)} checkpoint(s) stored, the latest signing event "
+            f"{items[-1].get('event_seq')}; their signatures were not checked (make the "
+            "report with checkpoint_key= to check them)"
+        )
+    else:
+        out["note"] = "no checkpoint of the chain has been signed: the chain is unsigned"
+    return out
+
+
+def store_location(store):
+    path = getattr(store, "path", None)
+    return {"type": type(store).__name__, "location": None if path is None else str(path)}
+
+
+def record_keeping(store, run, events, now, checkpoint_key=None):
+    """Runs, the chain, the prediction log, explanations and removals of the run."""
+    mine = [e for e in events if e["run_id"] == run.run_id]
+    predictions = [e for e in mine if e["kind"] == "prediction"]
+    keys = {(s.source_id, s.sha256) for s in run.sources.values()}
+    copied = [e for e in events if included(e, run.run_id, keys)]
+    head = events[-1]
+    runs = store.list_runs()
+    return {
+        "store": {
+            **store_location(store),
+            "n_runs": len(runs),
+            "n_chain_events": len(events),
+            "n_audit_events": len(audit_events(events)),
+            "n_store_events": sum(map(is_store_event, events)),
+            "chain_verified_at": now,
+            "chain_head": {
+                "seq": head["seq"],
+                "hash": head["hash"],
+                "created_at": head["created_at"],
+            },
+            "checkpoints": checkpoints_of(store, head["seq"], checkpoint_key),
+        },
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "created_at": r.created_at,
+                "estimator": r.estimator,
+                "n_samples": int(r.n_samples),
+                "sources": [str(s) for s in r.sources],
+                "purpose": r.purpose,
+                "search_role": r.search_role,
+                "search_id": r.search_id,
+            }
+            for r in runs.itertuples()
+        ],
+        "events_of_run": len(mine),
+        "events_by_kind": _count_kinds(mine),
+        "predictions": _predictions(predictions),
+        "explanations": _explanations([e for e in mine if e["kind"] == "explanation"]),
+        "removals": _removals([e for e in mine if e["kind"] == "unlearning"]),
+        "included_seqs": [e["seq"] for e in copied],
+    }, [event_copy(e) for e in copied]
+
+
+def _count_kinds(events):
+    out = {}
+    for event in events:
+        out[event["kind"]] = out.get(event["kind"], 0) + 1
+    return dict(sorted(out.items()))

@@ -1,0 +1,93 @@
+"""What each format of a compliance report holds: the version written, the keys each
+later version added (a report of an older format is rebuilt without them), in words for
+the warning an older report gets, and how a format writes its values."""
+
+from ..utils._exact_ints import exact_view
+
+#: The format of the reports written; version 1 (every integer a JSON number, payloads
+#: as stored) is still read and checked.
+FORMAT_VERSION = 15
+#: What format 3 added: the model's and each listed run's purpose and model selection.
+_MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
+#: What format 4 added: the model's fit parameters (sample weights), as its run records.
+_MODEL_KEYS_4 = ("fit_params",)
+_RUN_KEYS_3 = ("purpose", "search_role", "search_id")
+#: What format 6 added: each removal's source_contents, as its event records it.
+_REMOVAL_KEYS_6 = ("source_contents",)
+#: What format 7 added: whether each source's values given to fit were compared with
+#: what was loaded (changes_after_loading).
+_SOURCE_KEYS_7 = ("changes_after_loading", "repeated_rows")
+#: What format 8 added: each removal's source_rows (the distinct rows of each source
+#: behind the training rows removed) and counts_note, as its event records them.
+_REMOVAL_KEYS_8 = ("source_rows", "counts_note")
+#: What format 9 added: each source's digest_scheme and digest_note (what its sha256
+#: names; see _digest_schemes), SOURCE_KEYS_9, and the count of logged calls whose model
+#: matched its run only by fingerprint scheme 1.
+_PREDICTION_KEYS_9 = ("calls_matched_by_old_fingerprint_scheme",)
+#: What format 10 added: the scheme of the model's fingerprint, as its run records it.
+_MODEL_KEYS_10 = ("fingerprint_scheme", "fingerprint_scheme_note")
+#: What format 11 added: the inputs a removal left the model, where they differ from the
+#: fit's (feature_lineage/after_removal).
+_FEATURE_KEYS_11 = ("after_removal",)
+#: What format 12 added: the count of logged calls whose model matched its run only by
+#: fingerprint scheme 2 (functions and classes named by name, not hashed by code).
+_PREDICTION_KEYS_12 = ("calls_matched_by_fingerprint_scheme_2",)
+#: What format 13 added: the count of logged calls whose model matched its run only by
+#: fingerprint scheme 3 (user classes' attributes other than functions named).
+_PREDICTION_KEYS_13 = ("calls_matched_by_fingerprint_scheme_3",)
+#: What format 14 added: the count of logged calls whose model matched its run only by
+#: fingerprint scheme 4 (a class cache's contents hashed, index packages named).
+_PREDICTION_KEYS_14 = ("calls_matched_by_fingerprint_scheme_4",)
+#: What format 15 added: the count of logged calls whose model matched its run only by
+#: fingerprint scheme 5 (a module a user function holds named, its helpers not hashed).
+_PREDICTION_KEYS_15 = ("calls_matched_by_fingerprint_scheme_5",)
+#: What each format version added, in words: what a report of an older one cannot show.
+_ADDED_IN = {
+    2: "integers beyond 2**53 written exactly (as decimal strings)",
+    3: "the model's and each run's purpose and model selection",
+    4: "the model's fit parameters (sample weights: digest and exact counts)",
+    5: "a hash over RFC 8785 (JCS), kept by any JSON tool's re-save",
+    6: "each removal's source_contents",
+    7: "whether each source's values given to fit were compared with what was loaded "
+    "(changes_after_loading) and its repeated rows",
+    8: "each removal's source rows behind its training rows (source_rows, counts_note)",
+    9: "what each source's sha256 names (digest_scheme, digest_note): a frame registered "
+    "by an earlier sktraceprop holds a digest that names some different frames alike; "
+    "the logged calls whose model matched its run only by fingerprint scheme 1",
+    10: "the scheme of the model's fingerprint, as its run records it "
+    "(fingerprint_scheme, fingerprint_scheme_note): scheme 1 could not tell some "
+    "different models apart",
+    11: "the inputs a removal left the model where they differ from the fit's "
+    "(feature_lineage/after_removal): a term a limit let in after a removal",
+    12: "the logged calls whose model matched its run only by fingerprint scheme 2, "
+    "which named functions and classes by name and could not tell apart models that "
+    "differ in their code",
+    13: "the logged calls whose model matched its run only by fingerprint scheme 3, "
+    "which named the attributes of user classes other than functions and the code of "
+    "packages installed from a folder, and could not tell apart models that differ there",
+    14: "the logged calls whose model matched its run only by fingerprint scheme 4, "
+    "which named the code of packages installed from a package index and of user modules "
+    "named like standard library ones, and could not tell apart models that differ there; "
+    "and an empty uri for a source whose bytes were read from several paths (copies) "
+    "where the training rows' path is not known: format 13 named the first path read "
+    "there (listing every path in uris)",
+    15: "the logged calls whose model matched its run only by fingerprint scheme 5, "
+    "which named a module a user function holds as a global and not the helpers it calls "
+    "through it (mymod.helper), and could not tell apart models that differ there",
+}
+
+
+def _version(report):
+    """The format version of a report (or of its body)."""
+    return report["report"]["format_version"]
+
+
+def _without(section, keys):
+    return {k: v for k, v in section.items() if k not in keys}
+
+
+def _as_written(report):
+    """What a report of this one's format version makes of a value it holds."""
+    if report["report"]["format_version"] == 1:
+        return lambda value: value
+    return exact_view

@@ -1,0 +1,187 @@
+"""Art. 26(5), 26(6) with 19, and 12: the logs. Monitoring of operation from the
+prediction log, their retention, and the automatic record-keeping of the store's hash
+chain (with what its checkpoints cannot show about its end)."""
+
+from ._article import DEPLOYER, EVIDENCED, PARTLY, _article, _plural
+
+
+def _monitoring(report):
+    predictions = report["record_keeping"]["predictions"]
+    if not predictions["n_calls"]:
+        return _article(
+            "26(5)",
+            "Monitoring of operation",
+            "Deployers monitor the operation of the system on the basis of the "
+            "instructions for use and inform the provider and authorities of risks and "
+            "serious incidents.",
+            DEPLOYER,
+            "No use of this model is logged in the store (no prediction events): there is "
+            "nothing in the record to monitor. Fit the model with log_predictions=True so "
+            "that every call is recorded.",
+            ["/record_keeping/predictions"],
+            ["the monitoring itself", "reports to the provider or authorities"],
+        )
+    flagged = predictions["calls_by_a_model_changed_since_fit"]
+    why = (
+        f"The prediction log holds {_plural(predictions['n_calls'], 'call')} "
+        f"({predictions['n_rows']} rows) from {predictions['first']} to "
+        f"{predictions['last']}, by month and method, with the outputs of every call and "
+        "the SHA-256 of its input rows, so the system's use can be reviewed."
+    )
+    if flagged:
+        why += (
+            f" {_plural(flagged, 'call')} came from a model changed since its run was "
+            "recorded (a step replaced after fit, e.g. by an unlearner)."
+        )
+    old_scheme = predictions.get("calls_matched_by_old_fingerprint_scheme")
+    if old_scheme:
+        why += (
+            f" {_plural(old_scheme, 'call')} came from a model that matched its run only by "
+            "fingerprint scheme 1 (the run was recorded before scheme 2), which some "
+            "different models share: that the run's model answered them is shown only as "
+            "far as that scheme can tell."
+        )
+    scheme_2 = predictions.get("calls_matched_by_fingerprint_scheme_2")
+    if scheme_2:
+        why += (
+            f" {_plural(scheme_2, 'call')} came from a model that matched its run only by "
+            "fingerprint scheme 2 (the run was recorded before scheme 3), which named "
+            "functions and classes by name only, so models that differ in their code "
+            "share it: that the run's model answered them is shown only as far as that "
+            "scheme can tell."
+        )
+    scheme_3 = predictions.get("calls_matched_by_fingerprint_scheme_3")
+    if scheme_3:
+        why += (
+            f" {_plural(scheme_3, 'call')} came from a model that matched its run only by "
+            "fingerprint scheme 3 (the run was recorded before scheme 4), which named the "
+            "attributes of user classes other than functions (a class constant) and "
+            "packages installed from a folder, so models that differ only there share "
+            "it: that the run's model answered them is shown only as far as that scheme "
+            "can tell."
+        )
+    scheme_4 = predictions.get("calls_matched_by_fingerprint_scheme_4")
+    if scheme_4:
+        why += (
+            f" {_plural(scheme_4, 'call')} came from a model that matched its run only by "
+            "fingerprint scheme 4 (the run was recorded before scheme 5), which named the "
+            "code of packages installed from a package index and took a user module named "
+            "like a standard library one for the standard library, so models that differ "
+            "only there share it: that the run's model answered them is shown only as far "
+            "as that scheme can tell."
+        )
+    scheme_5 = predictions.get("calls_matched_by_fingerprint_scheme_5")
+    if scheme_5:
+        why += (
+            f" {_plural(scheme_5, 'call')} came from a model that matched its run only by "
+            "fingerprint scheme 5 (the run was recorded before scheme 6), which named a "
+            "module a user function holds and not the helpers it calls through it "
+            "(mymod.helper), so models that differ only in such a helper share it: that "
+            "the run's model answered them is shown only as far as that scheme can tell."
+        )
+    why += (
+        " Monitoring itself, and informing the provider or authorities of risks and "
+        "serious incidents, are actions the record cannot show."
+    )
+    return _article(
+        "26(5)",
+        "Monitoring of operation",
+        "Deployers monitor the operation of the system on the basis of the instructions "
+        "for use and inform the provider and authorities of risks and serious incidents.",
+        PARTLY,
+        why,
+        ["/record_keeping/predictions"],
+        ["the monitoring itself", "reports to the provider or authorities"],
+    )
+
+
+def _truncation(report):
+    """What the chain cannot show about its end, given what its checkpoints showed."""
+    checkpoints = report["record_keeping"]["store"]["checkpoints"]
+    if not checkpoints["signed"]:
+        return (
+            "truncation of the chain's end or a recomputed chain (no checkpoint signature "
+            "was checked: the chain is not shown signed)"
+        )
+    return (
+        f"events cut from the chain's end after event {checkpoints['signed_through']} (the "
+        "last one signed), unless a copy of its checkpoint kept outside the store is "
+        "checked: store.verify(public_key, checkpoint=...) or sktraceprop check "
+        "--checkpoint"
+    )
+
+
+def _retention(report):
+    r = report["retention"]
+    cannot = ["that logs are kept after this report", _truncation(report)]
+    obligation = (
+        "Deployers keep the logs automatically generated by the system, to the extent they "
+        "are under their control, for a period appropriate to the intended purpose of at "
+        "least six months (Art. 26(6)); providers likewise (Art. 19(1))."
+    )
+    if r["stored_logs_cover_six_months"]:
+        status = EVIDENCED
+        why = (
+            f"The store holds logs from {r['earliest_logged']} to {r['latest_logged']}: the "
+            f"earliest is before {r['six_months_before_report']}, six months before this "
+            "report, and the hash chain verified intact from its first event, so no log of "
+            "the last six months has been removed or altered."
+        )
+    else:
+        status = PARTLY
+        why = (
+            f"The store holds every log from {r['earliest_logged']} to {r['latest_logged']} "
+            f"({r['span_days']:.1f} days) and the hash chain verified intact from its first "
+            "event, so nothing logged has been removed; but the logs do not yet span six "
+            "months, so six months of retention can only be shown from "
+            f"{r['six_months_reached_on']}."
+        )
+    return _article(
+        "26(6), 19(1)",
+        "Log retention (at least six months)",
+        obligation,
+        status,
+        why,
+        ["/retention", "/record_keeping/store"],
+        cannot,
+    )
+
+
+def _record_keeping(report):
+    rk = report["record_keeping"]
+    predictions = rk["predictions"]
+    counts = (
+        f"the store holds {_plural(rk['store']['n_runs'], 'run')} and "
+        f"{_plural(rk['store']['n_audit_events'], 'audit event')}, in a hash chain of "
+        f"{_plural(rk['store']['n_chain_events'], 'event')} with the "
+        f"{rk['store']['n_store_events']} the store wrote to put its runs and sources "
+        "under it; for this model "
+        f"{_plural(predictions['n_calls'], 'prediction call')}, "
+        f"{_plural(rk['explanations']['n_calls'], 'explanation')} and "
+        f"{_plural(len(rk['removals']), 'removal')} are logged"
+    )
+    cannot = [_truncation(report)]
+    if predictions["n_calls"]:
+        status = EVIDENCED
+        why = (
+            "Events are recorded automatically: each fit is a run (sources, ops, training "
+            f"rows, UTC time) and each use an audit event; {counts}. The chain verified at "
+            f"{rk['store']['chain_verified_at']}."
+        )
+    else:
+        status = PARTLY
+        why = (
+            f"Training is recorded automatically (each fit is a run); {counts}. The use of "
+            "the model is not recorded: fit it with log_predictions=True."
+        )
+        cannot.append("the use of the system (no prediction events)")
+    return _article(
+        "12",
+        "Record-keeping (automatic logging of events)",
+        "High-risk AI systems allow the automatic recording of events over their lifetime, "
+        "for identifying risks, post-market monitoring and monitoring of operation.",
+        status,
+        why,
+        ["/record_keeping", "/events"],
+        cannot,
+    )

@@ -1,0 +1,106 @@
+"""One neural removal on the network itself: the influence step, its calibrated scale,
+then fine-tuning on the retained rows (the steps :mod:`._neural` describes).
+"""
+
+import numpy as np
+
+from ._calibration import calibrate
+from ._influence_step import full_gauss_newton_step, gauss_newton_step
+from ._neural_backend import mean_loss
+
+__all__ = ["neural_remove"]
+
+
+def neural_remove(
+    backend,
+    model,
+    Z,
+    Y,
+    forget,
+    retained,
+    *,
+    n_steps,
+    lr,
+    damping,
+    influence="last_layer",
+    holdout=None,
+    crossfit=None,
+):
+    """Remove the rows ``forget`` from ``model`` in place; return what the event reports.
+
+    ``backend`` is the framework module from
+    :func:`~sktraceprop.unlearning._neural_backend.neural_backend`; ``Z`` and ``Y`` are
+    the rows the model trained on (module inputs, encoded targets). ``influence`` is
+    ``"full"`` (all parameters) or ``"last_layer"``. ``holdout`` is None or
+    ``(Z_h, Y_h, source)``: rows the model never trained on, whose mean loss is the
+    calibration target of the influence step (see the module docstring). ``crossfit``
+    is None or ``(target, description)``: a calibration target computed by the caller
+    (it takes precedence over ``holdout``).
+    """
+    weight_decay = backend.weight_decay(model)
+    if influence == "full":
+        theta = backend.params_vector(model)
+        delta, info = full_gauss_newton_step(
+            backend, model, Z, Y, forget, retained, weight_decay=weight_decay, damping=damping
+        )
+
+        def apply(t):
+            backend.set_params_vector(model, theta + t * delta)
+
+    else:
+        A, logits = backend.last_layer_inputs(model, Z)
+        W = backend.get_last_layer(model)
+        delta, info = gauss_newton_step(
+            A, logits, Y, forget, retained, W, weight_decay=weight_decay, damping=damping
+        )
+
+        def apply(t):
+            backend.set_last_layer(model, W + t * delta)
+
+    lr = backend.default_lr(model) if lr is None else float(lr)
+    start = backend.params_vector(model)
+
+    def finetune():
+        backend.finetune(
+            model, Z[retained], Y[retained], n_steps=n_steps, lr=lr, weight_decay=weight_decay
+        )
+
+    scale, target, reached, source, n_evals = 1.0, None, True, None, 0
+    if crossfit is not None:
+        target, source = crossfit
+    elif holdout is not None:
+        # What a model that never saw the rows scores on them: the loss on unseen rows.
+        target, source = mean_loss(backend, model, holdout[0], holdout[1]), holdout[2]
+    if target is not None:
+
+        def forget_loss_at(t):
+            # the loss the removal ends with: after the step *and* the fine-tuning
+            backend.set_params_vector(model, start)
+            apply(t)
+            finetune()
+            return mean_loss(backend, model, Z[forget], Y[forget])
+
+        scale, reached, n_evals = calibrate(forget_loss_at, target)
+        backend.set_params_vector(model, start)
+    apply(scale)
+    finetune()
+    certificate = backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
+    return {
+        "certificate": float(certificate),
+        "influence": influence,
+        "influence_step_norm": float(scale * np.linalg.norm(delta)),
+        "damping": info["damping"],
+        "cg_iter": info["cg_iter"],
+        "cg_residual": info["cg_residual"],
+        "calibration": (
+            "crossfit" if crossfit is not None else "none" if holdout is None else "holdout"
+        ),
+        "calibration_source": source,
+        "calibration_target": target,
+        "calibration_reached": bool(reached),
+        "calibration_evaluations": int(n_evals),
+        "step_scale": float(scale),
+        "n_steps": int(n_steps),
+        "lr": lr,
+        "weight_decay": float(weight_decay),
+    }
