@@ -49,7 +49,7 @@ def run(args, out):
     """Run the command; return its exit code."""
     import pandas as pd
 
-    from .cli import _count, _print, _shown, _verified_store
+    from ._cli_common import _count, _print, _shown, _verified_store
     from .stores import SQLiteStore
 
     rows = pd.read_csv(args.input)  # (a missing or unreadable file: exit 2, before any write)
