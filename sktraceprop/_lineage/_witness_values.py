@@ -1,0 +1,191 @@
+"""A load's values on its witness rows, taken column by column and compared: numbers as
+floats (at the narrowest width either side holds), text that spells a number or a time
+equal to it (:mod:`._witness_text`), cells as hashable keys."""
+
+import numpy as np
+import pandas as pd
+
+from .._frame_columns import column_arrays
+from ._witness_text import NUMBERS as _NUMBERS
+from ._witness_text import as_numbers, times_equal
+
+
+def _is_numeric(dtype):
+    return pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
+
+
+def _float_bits(dtype):
+    """Width of a numeric column's floats (64 for anything else): masked and Arrow
+    dtypes name theirs ``numpy_dtype``, a sparse dtype its ``subtype``."""
+    base = getattr(dtype, "numpy_dtype", None)
+    if base is None:
+        base = getattr(dtype, "subtype", dtype)
+    try:
+        base = np.dtype(base)
+    except TypeError:  # a numeric extension dtype NumPy cannot name: compared at full width
+        return 64
+    return base.itemsize * 8 if base.kind == "f" else 64
+
+
+class _Column:
+    """One column's values on some rows, ready to compare: numbers as float64 (NaN where
+    missing) or objects, the missing mask, and the float width (64 unless narrower)."""
+
+    __slots__ = ("bits", "missing", "numeric", "values")
+
+    def __init__(self, values, missing, numeric, bits):
+        self.values, self.missing, self.numeric, self.bits = values, missing, numeric, bits
+
+    def take(self, positions):
+        return _Column(self.values[positions], self.missing[positions], self.numeric, self.bits)
+
+
+def cell_keys(column):
+    """A hashable key for every cell of a :class:`_Column`: numbers at float32
+    precision (a cast to float32 is no change), those of an object column too (a frame's
+    columns assigned from ``to_numpy()`` of mixed columns hold floats as objects),
+    ``None`` where missing."""
+    if column.numeric:
+        values = column.values.astype(np.float32).astype(np.float64).tolist()
+        return [None if m else ("n", v) for v, m in zip(values, column.missing.tolist())]
+    out = []
+    for value, missing in zip(column.values.tolist(), column.missing.tolist()):
+        if missing:
+            out.append(None)
+            continue
+        if isinstance(value, _NUMBERS):
+            try:
+                with np.errstate(over="ignore"):
+                    out.append(("n", float(np.float32(value))))
+                continue
+            except OverflowError:  # (an int beyond any float: kept as it is)
+                pass
+        try:
+            hash(value)
+        except TypeError:  # lists, arrays in cells
+            out.append(("r", type(value).__name__, repr(value)))
+            continue
+        out.append(("o", value))
+    return out
+
+
+def _arrow_chunks(array):
+    """The chunks of an Arrow-backed string or numeric array (through the public
+    ``__arrow_array__`` protocol), or ``None`` for any other array."""
+    if not isinstance(array, pd.arrays.ArrowExtensionArray):
+        return None
+    import pyarrow as pa  # present: the array is one of its
+
+    chunked = array.__arrow_array__()
+    kind = getattr(chunked, "type", None)
+    if not isinstance(chunked, pa.ChunkedArray) or not (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+    ):
+        return None
+    return chunked
+
+
+def _arrow_take(chunked, positions):
+    """``chunked.take(positions)`` chunk by chunk: pyarrow's take of a chunked array
+    joins all its chunks first (a copy of the whole column for a few hundred values).
+    Returns the values as a NumPy array (``None`` where missing) and the missing mask."""
+    import pyarrow as pa
+
+    order = np.argsort(positions, kind="stable")
+    wanted = positions[order]
+    bounds = np.cumsum([0] + [len(c) for c in chunked.chunks])
+    cuts = np.searchsorted(wanted, bounds)
+    parts = [
+        chunk.take(pa.array(wanted[cuts[i] : cuts[i + 1]] - bounds[i]))
+        for i, chunk in enumerate(chunked.chunks)
+        if cuts[i + 1] > cuts[i]
+    ]
+    taken = pa.concat_arrays(parts) if parts else pa.array([], type=chunked.type)
+    values = np.empty(positions.size, dtype=object)
+    missing = np.empty(positions.size, dtype=bool)
+    values[order] = taken.to_numpy(zero_copy_only=False)
+    missing[order] = taken.is_null().to_numpy(zero_copy_only=False)
+    return values, missing
+
+
+def _take_columns(frame, positions):
+    """:class:`_Column` of each column of ``frame`` at rows ``positions``.
+
+    Each column's array is taken directly (``ExtensionArray.take``; Arrow columns chunk
+    by chunk): building the sub-frame first costs several times more than the few
+    hundred values themselves.
+    """
+    out = []
+    positions = np.asarray(positions, dtype=np.intp)
+    for dtype, array in column_arrays(frame):
+        numeric = _is_numeric(dtype)
+        chunked = _arrow_chunks(array)
+        if chunked is not None:
+            values, missing = _arrow_take(chunked, positions)
+            if numeric:
+                values = np.array([np.nan if m else v for v, m in zip(values, missing)], float)
+        elif isinstance(array, np.ndarray) and (numeric or array.dtype == object):
+            values = array[positions]
+            missing = pd.isna(values) if not numeric else np.zeros(values.size, dtype=bool)
+        else:  # extension arrays, and datetimes as pandas gives them (Timestamps)
+            taken = pd.array(array).take(positions)
+            missing = np.asarray(taken.isna(), dtype=bool)
+            if numeric:
+                values = np.asarray(taken.to_numpy(dtype=np.float64, na_value=np.nan))
+            else:
+                values = np.asarray(taken.to_numpy(dtype=object))
+        if numeric:
+            values = np.asarray(values, dtype=np.float64)
+            out.append(_Column(values, missing | np.isnan(values), True, _float_bits(dtype)))
+        else:
+            out.append(_Column(values, missing, False, 64))
+    return out
+
+
+def _equal(mine, theirs):
+    """Elementwise: equal values, or missing on both sides. A number equals text that
+    spells it, and a time text that spells it (a column converted after loading, see
+    :mod:`._witness_text`)."""
+    if mine.numeric != theirs.numeric:
+        text, numbers = (theirs, mine) if mine.numeric else (mine, theirs)
+        # the missing mask stays the text's own: text that spells no number still differs
+        text = _Column(as_numbers(text.values), text.missing, True, 64)
+        mine, theirs = (numbers, text) if mine.numeric else (text, numbers)
+    either = mine.missing | theirs.missing
+    if mine.numeric and theirs.numeric:
+        with np.errstate(invalid="ignore", over="ignore"):
+            eq = mine.values == theirs.values
+            bits = min(mine.bits, theirs.bits)
+            if bits < 64:
+                # a cast to a narrower float (float32 for torch) rounds, it does not change
+                kind = np.float32 if bits == 32 else np.float16
+                eq |= mine.values.astype(kind) == theirs.values.astype(kind)
+    else:
+        try:
+            eq = np.asarray(mine.values == theirs.values, dtype=bool)
+        except (TypeError, ValueError):
+            eq = None
+        if eq is None or eq.shape != mine.values.shape:  # arrays in cells
+            eq = np.fromiter(
+                (_scalar_equal(x, y) for x, y in zip(mine.values, theirs.values)),
+                dtype=bool,
+                count=mine.values.size,
+            )
+        eq = times_equal(mine.values, theirs.values, eq.copy())
+    return (eq & ~either) | (mine.missing & theirs.missing)
+
+
+def _scalar_equal(x, y):
+    if x is y:
+        return True
+    try:
+        same = x == y
+        if isinstance(same, bool | np.bool_):
+            return bool(same)
+        # arrays in cells: equal shapes and values
+        return np.shape(x) == np.shape(y) and bool(np.all(same))
+    except (TypeError, ValueError):  # incomparable types
+        return False
