@@ -22,6 +22,7 @@ Run: python benchmarks/bench_lineage.py [--repeats 7] [--big-rows 1000000]
 import argparse
 import gc
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, markdown_table, paired_ratio, write_results  # noqa: E402
 from _csv_files import write as write_csv_files  # noqa: E402
 from _data import ADULT_CATEGORICAL, ADULT_NUMERIC, load_adult  # noqa: E402
+from _lineage_phases import breakdown, numeric_case, study_case  # noqa: E402
+from _lineage_phases import table as phase_table  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
 
@@ -382,6 +385,27 @@ add to the wall time rather than running on a free core beside the parser: the h
 alone is the floor of the overhead."""
 
 
+def phases_md(phases):
+    """Markdown of the phase breakdown (see ``_lineage_phases``)."""
+    n = next(iter(phases.values()))["repeats"]
+    return f"""### Where the traced pipeline's extra time goes
+
+{phase_table(phases, markdown_table)}
+
+Each phase of the two pipelines above, plain and traced, median of {n} interleaved
+repeats (`benchmarks/_lineage_phases.py`): wall time, and CPU time of the whole process
+(every thread: pandas' parallel parser, the line scan's thread), the steadier figure on a
+shared machine. The "traced only" rows time the library's own work inside the traced
+run (the thread CPU time of each function, wrapped for the run): the one pass over the
+file that hashes it (SHA-256) and finds its lines runs on a thread beside pandas' parser;
+the rest runs after it, and at fit before and after the model's own fit. What the rows
+do not name is the traced fit's other bookkeeping and the cost of the extra threads."""
+
+
+def _loads(loads):
+    return "/".join(f"{x:.1f}" for x in loads)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=7)
@@ -391,6 +415,9 @@ def main(argv=None):
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument("--csv-rows", type=int, default=1_000_000)
     parser.add_argument("--pipeline-rows", type=int, default=300_000)
+    parser.add_argument(
+        "--phase-repeats", type=int, default=7, help="repeats of the phase breakdown"
+    )
     parser.add_argument("--only-csv", action="store_true", help="skip the fit-overhead cases")
     args = parser.parse_args(argv)
 
@@ -401,8 +428,11 @@ def main(argv=None):
         "command": "python benchmarks/bench_lineage.py "
         f"--repeats {args.repeats} --big-rows {args.big_rows} --csv-rows {args.csv_rows} "
         f"--pipeline-rows {args.pipeline_rows}"
-        + (f" --model-repeats {args.model_repeats}" if args.model_repeats else ""),
+        + (f" --model-repeats {args.model_repeats}" if args.model_repeats else "")
+        + (f" --phase-repeats {args.phase_repeats}" if args.phase_repeats != 7 else ""),
         "cases": {},
+        # other processes' load moves every wall time here: said with the figures
+        "load_average_start": os.getloadavg(),
     }
     csv_paths = write_csv_files(tmp, args.csv_rows)
     study_paths = write_csv_files(tmp, args.pipeline_rows)
@@ -411,7 +441,14 @@ def main(argv=None):
     # every repeat: a whole pipeline's time spreads by +-15% on a shared machine, so the
     # median of half as many runs is not enough to judge a 5% target
     results["csv_to_model"] = csv_pipeline_cases(study_paths, args.model_repeats or args.repeats)
-    csv_md = csv_tables(results)
+    results["csv_to_model_phases"] = breakdown(
+        {
+            "numeric": numeric_case(study_paths["numeric"]),
+            "study": study_case(study_paths, _study_model, NUMERIC_LABS + CATEGORICAL_LABS),
+        },
+        args.phase_repeats,
+    )
+    csv_md = csv_tables(results) + "\n\n" + phases_md(results["csv_to_model_phases"])
     print(csv_md)
     if args.only_csv:
         return
@@ -479,6 +516,7 @@ def main(argv=None):
     table = markdown_table(headers, rows)
     print(table)
     m = results["machine"]
+    end = results["load_average_end"] = os.getloadavg()
     md = f"""## Lineage overhead (`bench_lineage.py`)
 
 {csv_md}
@@ -497,7 +535,9 @@ ids as runs of consecutive lines, gaps, or one line number of 1 to 8 bytes per r
 mlinspect's published figures for comparison (not measured here): 3-6x on adult pipelines.
 
 Machine: {m["cpu"]}, {m["cpu_count"]} cores, Python {m["python"]}, scikit-learn
-{m["scikit-learn"]}, pandas {m["pandas"]}. Command: `{results["command"]}`.
+{m["scikit-learn"]}, pandas {m["pandas"]}; load average (1, 5, 15 min) at the start of
+the run {_loads(results["load_average_start"])}, at its end {_loads(end)} (other
+processes shared the machine). Command: `{results["command"]}`.
 """
     write_results("lineage", results, md)
 

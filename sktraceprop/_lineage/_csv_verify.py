@@ -21,6 +21,7 @@ import io
 import numpy as np
 import pandas as pd
 
+from .._frame_columns import column_arrays
 from ..exceptions import LineageError
 from ._csv_lines import header_records
 
@@ -61,6 +62,44 @@ def _sample_kwargs(kwargs, frame):
         dtype.update(user or {})
         out["dtype"] = dtype or None
     return out
+
+
+def _rows_at(frame, positions):
+    """``frame.iloc[positions]``, without pyarrow's take of a column held in several
+    chunks (pandas' parallel reader leaves one per part of the file), which joins every
+    chunk first: a copy of the whole column for the few rows checked. Such a column's
+    rows are taken chunk by chunk and given back as an array of its dtype."""
+    taken = {}
+    for j, (dtype, array) in enumerate(column_arrays(frame)):
+        if isinstance(array, pd.arrays.ArrowExtensionArray):
+            chunked = array.__arrow_array__()  # (its own data: no conversion)
+            if getattr(chunked, "num_chunks", 1) > 1:
+                taken[j] = pd.array(_take_by_chunk(chunked, positions), dtype=dtype)
+    if not taken:
+        return frame.iloc[positions]
+    out = frame.iloc[positions, [j for j in range(frame.shape[1]) if j not in taken]]
+    for j in sorted(taken):  # (in column order: each lands at its own position)
+        out.insert(j, frame.columns[j], taken[j], allow_duplicates=True)
+    return out
+
+
+def _take_by_chunk(chunked, positions):
+    """``chunked.take(positions)`` (a pyarrow array), taken from each chunk in turn."""
+    import pyarrow as pa  # (the array is one of its)
+
+    order = np.argsort(positions, kind="stable")
+    wanted = np.asarray(positions, dtype=np.int64)[order]
+    bounds = np.cumsum([0] + [len(c) for c in chunked.chunks])
+    cuts = np.searchsorted(wanted, bounds)
+    parts = [
+        chunk.take(pa.array(wanted[cuts[i] : cuts[i + 1]] - bounds[i]))
+        for i, chunk in enumerate(chunked.chunks)
+        if cuts[i + 1] > cuts[i]
+    ]
+    values = pa.concat_arrays(parts) if parts else pa.array([], type=chunked.type)
+    back = np.empty(order.size, dtype=np.int64)
+    back[order] = np.arange(order.size)
+    return values.take(pa.array(back))
 
 
 def _same(a, b):
@@ -115,7 +154,7 @@ def _check_rows(frame, scan, kwargs, where, first, positions):
     end = (kwargs.get("lineterminator") or "\n").encode()  # records are kept without it
     pieces = [scan.samples[first - 1] + end] if first else []
     pieces += [scan.samples[int(p) + first] + end for p in positions]
-    expected = frame.iloc[positions]
+    expected = _rows_at(frame, positions)
     try:
         again = pd.read_csv(io.BytesIO(b"".join(pieces)), **_sample_kwargs(kwargs, frame))
     except Exception as exc:  # any parse failure means the records are not the rows

@@ -27,7 +27,7 @@ hash adds where too few were made from witness rows).
 import numpy as np
 import pandas as pd
 
-from ._ids import codes_of
+from ._ids import distinct_codes
 from ._replaced_rows import replaced_rows
 
 # (importable from here, as before: which rows are witnesses, the loads kept, and
@@ -97,7 +97,8 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
     ids = np.asarray(ids, dtype=np.int64)
     counts = {n: [0, 0, 0] for n in names}  # differ, compared, filled
     by_source, through, rows_of, uncertain, replaced = {}, {}, {}, set(), []
-    compared = {int(c): 0 for c in np.unique(codes_of(ids))}  # witness rows compared
+    # witness rows compared, per source (distinct_codes: no hash of a million codes)
+    compared = {int(c): 0 for c in distinct_codes(ids)}
     compared_at = [np.zeros(0, dtype=np.intp)]  # their positions in X
     view = witness_view(X, ids, sources)  # (taken once per fit: see taken_once)
     codes = view.codes if view is not None else np.zeros(0, np.int64)
