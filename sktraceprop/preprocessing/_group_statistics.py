@@ -37,6 +37,8 @@ class GroupStatistics(TransformerMixin, BaseEstimator):
     ----------
     statistics_ : DataFrame
         One row per training group (indexed by the group keys), one column per output.
+        Only keys some training row has make a group (a categorical's unused categories
+        do not, with pandas 2 as with pandas 3); rows with a missing key are in none.
     overall_ : Series
         The statistic over all training rows, used for groups unseen at fit time.
     n_features_in_ : int
@@ -117,7 +119,10 @@ class GroupStatistics(TransformerMixin, BaseEstimator):
         columns = self._resolve(frame, self.columns, "summarised")
         if not by or not columns:
             raise ValueError("GroupStatistics needs at least one column in by and in columns")
-        grouped = frame[columns].groupby([frame[b] for b in by], sort=True)
+        # observed=True: a categorical key's categories with no training row make no
+        # group, as in pandas 3; pandas 2 made empty groups whose count and sum (0) then
+        # stood for an unseen group instead of the overall statistic
+        grouped = frame[columns].groupby([frame[b] for b in by], sort=True, observed=True)
         self.statistics_ = grouped.agg(self.statistic).astype(np.float64)
         self.overall_ = frame[columns].agg(self.statistic).astype(np.float64)
         self._by = by
