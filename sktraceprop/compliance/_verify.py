@@ -4,6 +4,7 @@ import base64
 import warnings
 
 from ..exceptions import ComplianceError, ReportVerificationError
+from ..utils._stack import user_stacklevel
 from ._categories import REGULATION, annex_iii_category
 from ._digest_schemes import INEXACT, scheme_problems
 from ._evidence import sources_section
@@ -62,7 +63,7 @@ def _signature_problems(body, signature, public_key):
                 f"{signature['public_key_sha256'][:16]}...); pass public_key= to check "
                 "the signature",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         return []
     if signature is None:
@@ -219,7 +220,7 @@ def _warn_content_only():
         "(compliance_report(..., private_key=)) and check them with public_key=, or "
         "check the report against its store (store=)",
         UserWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -238,7 +239,7 @@ def _warn_older_format(version):
         f"{version} (those parts removed, then re-hashed) cannot be told from one an "
         "older sktraceprop wrote",
         UserWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -261,7 +262,7 @@ def _warn_inexact_digests(report, store):
             "not show that the data fitted on is exactly the data it names (a report "
             "made now says so, in digest_scheme and Art. 26(4))",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 

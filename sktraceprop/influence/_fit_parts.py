@@ -12,6 +12,7 @@ import warnings
 from .._lineage._fingerprint import fingerprint
 from ..exceptions import LineageWarning
 from ..utils._prefit import unfrozen
+from ..utils._stack import user_stacklevel
 from ._class_balance import BalancedRemoval
 from ._fitted import run_holder
 from ._hessian_route import choose_route, route_line, woodbury_inverse
@@ -37,9 +38,11 @@ class FitPartsMixin:
             cause = cross_fit_cause(self.cross_fitted_) if self.cross_fitted_ else None
             self._rows_unknown = check_prefit_rows(model, self.Xt_, self.y_, cause)
             if self._rows_unknown is not None:
-                warnings.warn(self._rows_unknown, LineageWarning, stacklevel=3)
+                warnings.warn(self._rows_unknown, LineageWarning, stacklevel=user_stacklevel())
         elif self._fit_features == "unknown":
-            warnings.warn(unseen_features_warning(self), LineageWarning, stacklevel=3)
+            warnings.warn(
+                unseen_features_warning(self), LineageWarning, stacklevel=user_stacklevel()
+            )
         self.trak_ = fit_neural(
             model,
             self.Xt_,
@@ -137,7 +140,7 @@ class FitPartsMixin:
         )
         found = stationarity_warning(self)
         if found is not None:
-            warnings.warn(*found, stacklevel=4)  # fit -> _fit_linear -> here
+            warnings.warn(*found, stacklevel=user_stacklevel())
 
     def _prepare_removal(self):
         """The rows' weights in the objective, taken on the whole training set (balanced

@@ -30,6 +30,7 @@ from ..utils._module_input import check_module_input
 from ..utils._prefit import is_fitted, unfrozen
 from ..utils._private_copy import private_copy, shares_memory
 from ..utils._sklearn_compat import num_samples
+from ..utils._stack import user_stacklevel
 from ._fit_features import as_features, features_trained_on, final_fit_inputs, held_features
 from ._fitted import is_frozen, run_holder, synthesising_samplers, unwrap, warn_if_refitted
 from ._neural_model import is_neural_model
@@ -110,10 +111,10 @@ class FitRowsMixin:
                     "of this run; rows of the earlier fit also shaped the model and are "
                     "not scored.",
                     LineageWarning,
-                    stacklevel=3,
+                    stacklevel=user_stacklevel(),
                 )
         if lineage is None and is_skorch_net(model):
-            warn_if_refitted(model, stacklevel=4)
+            warn_if_refitted(model)
 
     def _take_features(self, X, fed, neural, sample_weight):
         """The rows of ``X`` as the final estimator takes them (where it was fitted

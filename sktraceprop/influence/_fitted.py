@@ -17,6 +17,7 @@ from sklearn.utils import get_tags
 
 from .._trained import trained_rows
 from ..exceptions import LineageWarning
+from ..utils._stack import user_stacklevel
 
 __all__ = [
     "innermost",
@@ -155,7 +156,7 @@ def learning_steps(transformer):
     ]
 
 
-def warn_if_refitted(net, stacklevel):
+def warn_if_refitted(net):
     """Warn when a fitted bare skorch net ran more epochs than one ``fit`` runs."""
     epochs, limit = len(getattr(net, "history_", None) or ()), getattr(net, "max_epochs", None)
     if isinstance(limit, numbers.Integral) and epochs > limit:
@@ -165,5 +166,5 @@ def warn_if_refitted(net, stacklevel):
             "on other rows. The scores cover only the rows of X; rows of the earlier "
             "fits also shaped the model and are not scored.",
             LineageWarning,
-            stacklevel=stacklevel,
+            stacklevel=user_stacklevel(),
         )

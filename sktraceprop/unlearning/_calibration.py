@@ -6,6 +6,8 @@ run). See :mod:`._neural` for where it fits in.
 
 import warnings
 
+from ..utils._stack import user_stacklevel
+
 __all__ = ["calibrate", "resolve_calibration"]
 
 #: The calibrated step is at most this multiple of the influence step.
@@ -89,6 +91,6 @@ def resolve_calibration(calibration, has_holdout):
         "from a retrain's forget loss (benchmarks/results/unlearning_neural.md). Pass "
         "X_holdout and y_holdout to fit, or set calibration explicitly.",
         UserWarning,
-        stacklevel=5,  # GradientCorrectionUnlearner.fit's caller
+        stacklevel=user_stacklevel(),
     )
     return "holdout"

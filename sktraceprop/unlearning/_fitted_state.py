@@ -19,6 +19,7 @@ from .._lineage._read_paths import run_table
 from .._lineage._record import source_table
 from .._lineage._rows import rows_behind
 from .._trained import record_trained_rows
+from ..utils._stack import user_stacklevel
 from ._convex_models import final_step
 from ._forget_at_fit import forget_at_fit
 from ._neural_backend import neural_backend
@@ -41,11 +42,11 @@ class FittedStateMixin:
         if self.store is not None and "store" in est.get_params(deep=False):
             # the run the removal events name is stored where they are appended
             est.set_params(store=self.store)
-        without_cache(est, stacklevel=3)
+        without_cache(est)
         backend = neural_backend(final_step(est))
         check_neural_fit(est, backend, X, sample_weight, self.get_params(deep=False))
         sw = sample_weight_array(sample_weight, X)
-        fit_params = sample_weight_params(est, sw, warn=True, stacklevel=3)
+        fit_params = sample_weight_params(est, sw, warn=True)
         # the parts the weights reach (with metadata routing, the steps that requested
         # them; checked here, before the fit): a correction weights what the fit weighted
         weighted = weighted_parts(est, fit_params) if fit_params else (False, False)
@@ -61,7 +62,7 @@ class FittedStateMixin:
             self._changed = changed
             self._unsourced = unsourced_inputs(X, ids, lineage, self._sources)
             self._attached = [] if lineage is None else list(lineage.attached_columns)
-            return None if forget is None else forget_at_fit(self, forget, ids, 3)
+            return None if forget is None else forget_at_fit(self, forget, ids)
         except BaseException:
             self._discard_fitted()
             raise
@@ -75,7 +76,7 @@ class FittedStateMixin:
                 "before it (a new fit starts a new model and a new log); add them to "
                 "forget= to keep them out",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
 
     def _set_fitted(self, est, ids, lineage, method):

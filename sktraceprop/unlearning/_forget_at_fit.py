@@ -11,6 +11,7 @@ from .._lineage._ids import codes_of
 from .._lineage._record import source_table
 from .._lineage._source import REGISTRY
 from ..exceptions import UnlearningError
+from ..utils._stack import user_stacklevel
 from ._aggregated import aggregate_members, aggregated_into, aggregated_message
 from ._holdout_dropped import drop_validation_only
 
@@ -77,7 +78,7 @@ def _named(items):
     return " and ".join(named)
 
 
-def warn_not_in_training_data(absent, removed, stacklevel, held=(), aggregated=0):
+def warn_not_in_training_data(absent, removed, held=(), aggregated=0):
     """Warn that the ``forget=`` items ``absent`` reach no training row of this fit, nor
     a group statistic one holds, and, apart, that the items ``held`` are in no training
     row but averaged into statistics ``aggregated`` training rows hold."""
@@ -102,23 +103,23 @@ def warn_not_in_training_data(absent, removed, stacklevel, held=(), aggregated=0
                 else "Nothing else was asked, so no removal event was logged."
             ),
             UserWarning,
-            stacklevel=stacklevel + 1,
+            stacklevel=user_stacklevel(),
         )
 
 
-def forget_at_fit(unl, forget, ids, stacklevel):
+def forget_at_fit(unl, forget, ids):
     """Resolve ``forget=`` (``(sources, ids)`` of :func:`split_forget`) among the rows the
     unlearner ``unl`` just fitted on (row ids ``ids``): ``(positions, named, request)`` of
     the removal, or None when it reaches no training row (rows of a skorch validation
     split it names are dropped, and said). Items that reach no training row are named in
-    a warning ``stacklevel`` frames above the caller."""
+    a warning at the user's call."""
     resolver = unl._resolver()
     positions, named = resolver.resolve(*forget, strict=False)
     # (before rows of a skorch validation split the request names go)
     absent = resolver.not_in_training_data(named)
     dropped = resolver.validation_only(positions, named)
     if dropped is not None:
-        drop_validation_only(unl, dropped, f"forget={unl.forget!r}", stacklevel + 1)
+        drop_validation_only(unl, dropped, f"forget={unl.forget!r}")
     if positions.size == ids.shape[0]:
         raise UnlearningError(
             f"forget={unl.forget!r} names every training row of this fit; "
@@ -132,7 +133,7 @@ def forget_at_fit(unl, forget, ids, stacklevel):
             n = aggregated_into(
                 resolver.train_ids, resolver.retained, resolver.source, asked, _codes_of(held)
             )
-        warn_not_in_training_data(absent, bool(positions.size), stacklevel + 1, held, n)
+        warn_not_in_training_data(absent, bool(positions.size), held, n)
     if not positions.size:
         return None
     request = {

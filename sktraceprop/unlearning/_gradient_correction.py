@@ -575,7 +575,7 @@ class GradientCorrectionUnlearner(
             asked = self._resolver().request(source_id, sample_id, mask, stacklevel=2)
             if asked.dropped is not None:
                 # it names only rows of the validation split, which the model never trained on
-                drop_validation_only(self, asked.dropped, asked.what, stacklevel=2)
+                drop_validation_only(self, asked.dropped, asked.what)
                 return self
             remove(
                 self,

@@ -5,13 +5,14 @@ import warnings
 
 import numpy as np
 
+from ..utils._stack import user_stacklevel
 from ._event import row_ids_digest
 from ._record import event_store
 
 __all__ = ["drop_validation_only"]
 
 
-def drop_validation_only(unl, dropped, what, stacklevel):
+def drop_validation_only(unl, dropped, what):
     """For a request that reaches no training row: drop the rows ``dropped`` (a mask) of
     the skorch validation split it names (never trained on, kept as the calibration
     holdout) and warn. The model is unchanged, so no unlearning event is logged; a store
@@ -40,5 +41,5 @@ def drop_validation_only(unl, dropped, what, stacklevel):
         "were dropped from what the unlearner keeps. The model is unchanged (it never "
         f"trained on them), so no unlearning event was logged{logged}.",
         UserWarning,
-        stacklevel=stacklevel + 1,
+        stacklevel=user_stacklevel(),
     )

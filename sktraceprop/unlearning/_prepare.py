@@ -22,6 +22,7 @@ from ..influence._fit_features import features_trained_on, fit_transform_may_dif
 from ..utils._module_input import check_module_input
 from ..utils._private_copy import private_copy
 from ..utils._sklearn_compat import num_samples
+from ..utils._stack import user_stacklevel
 from ._convex import NewtonCorrection
 from ._convex_models import check_convex, final_step, unsupported
 from ._neural import NeuralCorrection
@@ -43,9 +44,9 @@ def check_supported(estimator):
         check_convex(final)
 
 
-def without_cache(est, stacklevel):
+def without_cache(est):
     """Turn off the ``memory=`` caches of ``est``'s pipelines (in place), with a warning
-    ``stacklevel`` frames above the caller.
+    at the user's call.
 
     A cache is written by ``fit`` outside the model (joblib files holding the fitted
     steps: an encoder's categories, an imputer's rows) and no removal can reach it.
@@ -62,7 +63,7 @@ def without_cache(est, stacklevel):
         "set to None): its files would keep steps fitted on rows that a removal must "
         "forget, out of the unlearner's reach.",
         UserWarning,
-        stacklevel=stacklevel + 1,
+        stacklevel=user_stacklevel(),
     )
     est.set_params(**dict.fromkeys(cached))
 

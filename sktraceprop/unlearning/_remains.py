@@ -23,6 +23,7 @@ from .._lineage._labels import content_key, source_labels
 from .._lineage._record import upstream_ops
 from .._lineage._rows import depends_on, lineage_frame
 from ..utils._prefit import is_fitted, unfrozen
+from ..utils._stack import user_stacklevel
 from ._outside import (
     changed_columns_caveat,
     outside_steps_caveat,
@@ -193,23 +194,23 @@ def with_caveats(unl, event, removal, erasing=None, asked_lines=()):
         )
     if "steps_not_refitted" in event:
         message = _not_refitted_caveat(event["steps_not_refitted"])
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
         caveats.append(message)
     if "aggregates_over_removed_rows" in event:
         message = _aggregate_caveat(unl, event["aggregates_over_removed_rows"], removal)
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
         caveats.append(message)
     if "steps_fitted_outside_over_removed_rows" in event:
         message = outside_steps_caveat(event["steps_fitted_outside_over_removed_rows"])
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
         caveats.append(message)
     if "columns_in_no_source" in event:
         message = unsourced_columns_caveat(event["columns_in_no_source"])
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
         caveats.append(message)
     if "columns_changed_after_loading" in event:
         message = changed_columns_caveat(event["columns_changed_after_loading"])
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
         caveats.append(message)
     stored = _stored_run_caveat(unl, removal, event["row_ids"])
     if stored and erasing is not None:
@@ -227,11 +228,11 @@ def with_caveats(unl, event, removal, erasing=None, asked_lines=()):
     if held:
         event["held_elsewhere"] = held
         message = held_elsewhere_caveat(held)
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
         caveats.append(message)
     given = _fitted_parameter_caveat(unl, event["row_ids"])
     if given:
-        warnings.warn(given, UserWarning, stacklevel=4)
+        warnings.warn(given, UserWarning, stacklevel=user_stacklevel())
         caveats.append(given)
     if caveats:
         event["caveat"] = "; ".join(caveats)

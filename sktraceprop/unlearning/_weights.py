@@ -15,10 +15,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import has_fit_parameter
 
+from ..utils._stack import user_stacklevel
+
 __all__ = ["sample_weight_params"]
 
 
-def sample_weight_params(estimator, sample_weight, *, warn=False, stacklevel=2):
+def sample_weight_params(estimator, sample_weight, *, warn=False):
     """Fit parameters that give ``sample_weight`` to every step accepting it.
 
     Parameters
@@ -27,9 +29,7 @@ def sample_weight_params(estimator, sample_weight, *, warn=False, stacklevel=2):
     sample_weight : array-like of shape (n_samples,) or None
     warn : bool, default=False
         Warn about the steps that cannot take the weights (stateless
-        ``FunctionTransformer`` steps excepted).
-    stacklevel : int, default=2
-        Where the warning points, counted from the caller (2: the caller's caller).
+        ``FunctionTransformer`` steps excepted), at the first caller outside sktraceprop.
 
     Returns
     -------
@@ -53,6 +53,6 @@ def sample_weight_params(estimator, sample_weight, *, warn=False, stacklevel=2):
             f"pipeline step(s) {', '.join(map(repr, unweighted))} do not accept "
             "sample_weight: they are fitted as if every row had weight 1.",
             UserWarning,
-            stacklevel=stacklevel + 1,
+            stacklevel=user_stacklevel(),
         )
     return params
