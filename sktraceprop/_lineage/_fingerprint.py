@@ -42,7 +42,9 @@ recorded package whose RECORD lists no hash, such as an editable install of
 scikit-learn, edited in place is not seen: the run records their versions and the
 Python version, not their files; a recorded package's file that is no longer the
 SHA-256 its RECORD lists is named with its SHA-256 too); a module a user function
-holds in a container or a partial's arguments is named only, one it gets from
+holds in a container or gets in ``**kwargs`` is named only (one bound to an argument
+it reads by a partial or a ``FunctionTransformer``'s ``kw_args`` is followed:
+``_fingerprint_bound``), one it gets from
 ``importlib.import_module`` with a name computed at run time not seen, and one it imports
 when it runs by its file (a helper of it replaced at run time is not seen:
 ``_fingerprint_imports``); a module-level container a user function fills (a memo) is

@@ -35,7 +35,8 @@ otherwise as above):
   h.helper(X)``: :func:`_aliased`), as from the global, where this first counted the
   global as used as a value (hashed whole);
 - attribute chains from an argument whose default is such a module (``def f(X,
-  h=mymod)``: :func:`argument_chains`, tag ``=``);
+  h=mymod)``: :func:`argument_chains`, tag ``=``), and from one bound to the argument by
+  a partial or a ``FunctionTransformer``'s ``kw_args`` (``_fingerprint_bound``);
 - a module of user code the function imports when it runs: ``_fingerprint_imports``.
 
 A module hashed whole leaves out the state its own functions keep with use
@@ -43,8 +44,8 @@ A module hashed whole leaves out the state its own functions keep with use
 named, containers they change in place (a memo dict) named by type; everything else it
 holds is hashed, so an attribute changed by other code is seen (a false alarm at worst).
 
-Not seen (the documented limits): a module held in a container, a partial's arguments
-or ``kw_args`` (named only), one reached through ``importlib.import_module`` with a name
+Not seen (the documented limits): a module held in a container or passed to a
+``**kwargs`` (named only), one reached through ``importlib.import_module`` with a name
 computed at call time, and attributes of modules of the standard library and of the
 packages whose versions a run records, named by module as in scheme 5.
 """

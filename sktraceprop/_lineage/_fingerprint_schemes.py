@@ -8,7 +8,15 @@ said to be not recorded, never guessed.
 """
 
 from ._fingerprint import SCHEME
-from ._fingerprint_scopes import SCOPE, SCOPE_3, SCOPE_4, SCOPE_5, SCOPE_6, SCOPE_6_FOLLOWED
+from ._fingerprint_scopes import (
+    SCOPE,
+    SCOPE_3,
+    SCOPE_4,
+    SCOPE_5,
+    SCOPE_6,
+    SCOPE_6_ALIASED,
+    SCOPE_6_FOLLOWED,
+)
 
 __all__ = ["EARLIER_NOTES", "NOTES", "scheme_note"]
 
@@ -73,7 +81,9 @@ NOT_RECORDED = (
 #: scheme 6; scheme 6's said, before it followed getattr, closure cells, imports in a
 #: function and methods replaced on an instance, that those were not seen, and then,
 #: before it followed local aliases, defaults and import_module and took module-level
-#: caches for state, that a module in a default or from import_module was named only.
+#: caches for state, that a module in a default or from import_module was named only,
+#: and then, before it followed a module bound to an argument by a partial or a
+#: FunctionTransformer's kw_args, that such a module was named only.
 EARLIER_NOTES = {
     6: (
         "fingerprint scheme 6: every value of the fitted model type-tagged and "
@@ -81,6 +91,9 @@ EARLIER_NOTES = {
         "fingerprint scheme 6: every value of the fitted model type-tagged and "
         "length-prefixed, so different fitted models never share a fingerprint; "
         f"{SCOPE_6_FOLLOWED}",
+        "fingerprint scheme 6: every value of the fitted model type-tagged and "
+        "length-prefixed, so different fitted models never share a fingerprint; "
+        f"{SCOPE_6_ALIASED}",
     ),
     5: (
         "fingerprint scheme 5: every value of the fitted model type-tagged and "

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
+from . import _fingerprint_bound as _bound
 from . import _fingerprint_code as _code
 from ._fingerprint_leaves import (
     _ADDRESS,
@@ -180,6 +181,8 @@ def _feed_object(h, obj, depth, memo):
     elif isinstance(obj, functools.partial):
         h.update(b"p" + _class_bytes(obj))
         _feed(h, (obj.func, obj.args, obj.keywords), depth + 1, memo)
+        # scheme 6: what the function reads of a module bound to an argument
+        _bound.feed_bound(h, obj.func, obj.args, obj.keywords, depth, memo, _feed)
     elif callable(obj) and hasattr(obj, "__qualname__"):
         _feed_callable(h, obj, depth, memo)
     elif hasattr(obj, "__dict__") and not isinstance(obj, type):
@@ -310,6 +313,8 @@ def _feed_value(h, obj, depth, memo):
         _feed(h, {"params": own_params(obj), "state": fitted_state(obj)}, depth + 1, memo)
         if memo.scheme >= 6 and not memo.by_name:
             _feed_overrides(h, obj, depth, memo)
+            # what func reads of a module passed in kw_args (FunctionTransformer)
+            _bound.feed_transformer_kw_args(h, obj, depth, memo, _feed)
     elif isinstance(obj, np.random.RandomState):
         h.update(b"R")
         _feed(h, obj.get_state(legacy=False), depth + 1, memo)

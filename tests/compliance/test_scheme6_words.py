@@ -50,6 +50,11 @@ def test_scheme_6_words_of_then_still_verify(hospitals, tmp_path):
     assert EARLIER_NOTES[6][1] != NOTES[6]
     old["model"]["fingerprint_scheme_note"] = EARLIER_NOTES[6][1]
     assert stp.compliance.verify(_resealed(old, tmp_path / "old2.json"), store=store)
+    # and those of before it followed modules bound by a partial or kw_args
+    assert "a partial's arguments or a FunctionTransformer's kw_args" in EARLIER_NOTES[6][2]
+    assert EARLIER_NOTES[6][2] != NOTES[6]
+    old["model"]["fingerprint_scheme_note"] = EARLIER_NOTES[6][2]
+    assert stp.compliance.verify(_resealed(old, tmp_path / "old3.json"), store=store)
     # words of no sktraceprop: found
     edited = copy.deepcopy(data)
     edited["model"]["fingerprint_scheme_note"] = NOTES[6].replace(SCOPE, SCOPE_6[:40])
