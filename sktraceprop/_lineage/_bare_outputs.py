@@ -26,6 +26,7 @@ from collections import deque
 import numpy as np
 import pandas as pd
 
+from ..utils._hashing import GOLDEN as _GOLDEN
 from ._handed_out import handed_to_user
 from ._ids import distinct_codes
 from ._witness import WITNESSES
@@ -40,7 +41,6 @@ MAX_CELLS = 1 << 26
 #: Rows of a fit's data looked up, evenly spread (an output's kept rows are spread
 #: over it: a quarter of a million rows holds its share).
 LOOKED_UP = 1 << 18
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 _PRIME = np.uint64(0x100000001B3)
 _KEPT = deque(maxlen=MAX_OUTPUTS)

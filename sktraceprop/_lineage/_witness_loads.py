@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 
+from ..utils._hashing import GOLDEN as _GOLDEN
 from ._ids import codes_of
 from ._witness_values import _take_columns
 
@@ -17,7 +18,6 @@ N_WITNESS = 256
 #: beyond that the source's rows are no longer compared (never a false alarm).
 MAX_LOADS = 8
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _CHUNK = 1 << 16
 
 

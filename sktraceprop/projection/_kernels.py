@@ -45,6 +45,7 @@ import numpy as np
 from numba import njit
 
 from ..utils import _numba_cache  # noqa: F401  (registers the cache locators first)
+from ..utils._hashing import GOLDEN as _GOLDEN
 from ._simd import (
     ROWS,
     block_add_to,
@@ -58,7 +59,6 @@ from ._simd import (
 # Features of a tile transposed at a time (ROWS x _SUBTILE values written, in L1).
 _SUBTILE = 128
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30 = np.uint64(30)
