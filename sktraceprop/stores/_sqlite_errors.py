@@ -12,6 +12,10 @@ from ..exceptions import (
     StorePermissionError,
 )
 
+# A damaged schema makes SQLite's error message hold bytes that are not UTF-8: Python
+# then raises UnicodeDecodeError where sqlite3 would have raised DatabaseError.
+SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
 
 def translate(path, timeout, exc):
     """The store exception for ``exc`` (a :mod:`sqlite3` error, or the
