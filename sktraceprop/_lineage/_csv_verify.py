@@ -23,6 +23,7 @@ import pandas as pd
 
 from .._frame_columns import column_arrays
 from ..exceptions import LineageError
+from ._arrow_take import take_by_chunk
 from ._csv_lines import header_records
 
 #: Rows checked by content, spread evenly over the frame (first and last included).
@@ -74,32 +75,13 @@ def _rows_at(frame, positions):
         if isinstance(array, pd.arrays.ArrowExtensionArray):
             chunked = array.__arrow_array__()  # (its own data: no conversion)
             if getattr(chunked, "num_chunks", 1) > 1:
-                taken[j] = pd.array(_take_by_chunk(chunked, positions), dtype=dtype)
+                taken[j] = pd.array(take_by_chunk(chunked, positions), dtype=dtype)
     if not taken:
         return frame.iloc[positions]
     out = frame.iloc[positions, [j for j in range(frame.shape[1]) if j not in taken]]
     for j in sorted(taken):  # (in column order: each lands at its own position)
         out.insert(j, frame.columns[j], taken[j], allow_duplicates=True)
     return out
-
-
-def _take_by_chunk(chunked, positions):
-    """``chunked.take(positions)`` (a pyarrow array), taken from each chunk in turn."""
-    import pyarrow as pa  # (the array is one of its)
-
-    order = np.argsort(positions, kind="stable")
-    wanted = np.asarray(positions, dtype=np.int64)[order]
-    bounds = np.cumsum([0] + [len(c) for c in chunked.chunks])
-    cuts = np.searchsorted(wanted, bounds)
-    parts = [
-        chunk.take(pa.array(wanted[cuts[i] : cuts[i + 1]] - bounds[i]))
-        for i, chunk in enumerate(chunked.chunks)
-        if cuts[i + 1] > cuts[i]
-    ]
-    values = pa.concat_arrays(parts) if parts else pa.array([], type=chunked.type)
-    back = np.empty(order.size, dtype=np.int64)
-    back[order] = np.arange(order.size)
-    return values.take(pa.array(back))
 
 
 def _same(a, b):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .._frame_columns import column_arrays
+from ._arrow_take import take_by_chunk
 from ._witness_text import NUMBERS as _NUMBERS
 from ._witness_text import as_numbers, times_equal
 
@@ -92,22 +93,10 @@ def _arrow_take(chunked, positions):
     """``chunked.take(positions)`` chunk by chunk: pyarrow's take of a chunked array
     joins all its chunks first (a copy of the whole column for a few hundred values).
     Returns the values as a NumPy array (``None`` where missing) and the missing mask."""
-    import pyarrow as pa
-
-    order = np.argsort(positions, kind="stable")
-    wanted = positions[order]
-    bounds = np.cumsum([0] + [len(c) for c in chunked.chunks])
-    cuts = np.searchsorted(wanted, bounds)
-    parts = [
-        chunk.take(pa.array(wanted[cuts[i] : cuts[i + 1]] - bounds[i]))
-        for i, chunk in enumerate(chunked.chunks)
-        if cuts[i + 1] > cuts[i]
-    ]
-    taken = pa.concat_arrays(parts) if parts else pa.array([], type=chunked.type)
+    taken = take_by_chunk(chunked, positions)
     values = np.empty(positions.size, dtype=object)
-    missing = np.empty(positions.size, dtype=bool)
-    values[order] = taken.to_numpy(zero_copy_only=False)
-    missing[order] = taken.is_null().to_numpy(zero_copy_only=False)
+    values[:] = taken.to_numpy(zero_copy_only=False)
+    missing = taken.is_null().to_numpy(zero_copy_only=False)
     return values, missing
 
 

@@ -77,3 +77,24 @@ def test_content_check_on_chunked_columns_still_finds_a_wrong_record():
     swapped = SimpleNamespace(samples={0: b"a,b", 1: b"1,x", 2: b"2,y", 3: b"3,w", 4: b"4,w"})
     with pytest.raises(LineageError, match="does not equal the record found"):
         check_content(frame, swapped, options, "f.csv")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 30), min_size=1, max_size=6), st.data())
+def test_witness_values_take_equals_pyarrow_take(pieces, data):
+    # The witness rows' values come through the same chunk-by-chunk take as the content
+    # check: equal to pyarrow's own take (which joins the chunks), nulls included.
+    from sktraceprop._lineage._witness_values import _arrow_take
+
+    frame = _chunked_frame(pieces, False)
+    n = len(frame)
+    positions = np.array(
+        data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=20)), np.int64
+    )
+    for name in ("text", "count", "real"):
+        chunked = frame[name].array.__arrow_array__()
+        values, missing = _arrow_take(chunked, positions)
+        truth = chunked.take(pa.array(positions))
+        assert missing.tolist() == truth.is_null().to_pylist()
+        expected = truth.to_pylist()
+        assert [None if m else v for v, m in zip(values.tolist(), missing)] == expected
