@@ -144,11 +144,17 @@ def _changes_item(instructions, start):
 def _containers_changed(code):
     """The attribute names whose values ``code`` (and the code nested in it) changes in
     place: an item assigned or deleted, or a changing method read off it."""
+    return _changed_after(code, _ATTR_LOADS)
+
+
+def _changed_after(code, loads):
+    """The names read by an instruction of ``loads`` in ``code`` (and the code nested
+    in it) whose values the instructions after the read change in place."""
     names = set()
     for inner in _codes(code):
         instructions = list(dis.get_instructions(inner))
         for at, inst in enumerate(instructions):
-            if inst.opname not in _ATTR_LOADS or not isinstance(inst.argval, str):
+            if inst.opname not in loads or not isinstance(inst.argval, str):
                 continue
             if _changes_item(instructions, at):
                 names.add(inst.argval)
@@ -166,15 +172,7 @@ def globals_changed(code):
     """The global names whose values ``code`` (and the code nested in it) changes in
     place (scheme 6): ``_MEMO[key] = value``, ``_SEEN.append(x)``, ``_HITS[k] += 1``, by
     the rule :func:`_containers_changed` applies to a class's attributes."""
-    names = set()
-    for inner in _codes(code):
-        instructions = list(dis.get_instructions(inner))
-        for at, inst in enumerate(instructions):
-            if inst.opname not in _GLOBAL_LOADS or not isinstance(inst.argval, str):
-                continue
-            if _changes_item(instructions, at):
-                names.add(inst.argval)
-    return frozenset(names)
+    return _changed_after(code, _GLOBAL_LOADS)
 
 
 @functools.lru_cache(maxsize=4096)
