@@ -84,7 +84,8 @@ def _cmd_verify(args, out):
                 "note: without --public-key, a report edited and then re-hashed is found "
                 "only where the store records what was edited: not in the system and "
                 "human oversight the deployer gave, the report's time and generator, the "
-                "store's location or what it says of checkpoint signatures",
+                "store's location or whether it checked checkpoint signatures and with "
+                "which key",
                 out=out,
             )
     return 0

@@ -7,7 +7,7 @@ Every figure here is read from the run record and the store's audit events; noth
 recomputed from files (they may have changed) and nothing is estimated.
 """
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from ._source_evidence import sources_section  # noqa: F401 (the report's sections)
 
@@ -72,7 +72,7 @@ def months_before(moment, months):
     return moment.replace(year=year, month=month, day=min(moment.day, 28))
 
 
-def retention_section(store, run, events, now, runs=None, run_times=False):
+def retention_section(store, run, events, now, runs=None, run_times=False, clamped=False):
     """Earliest and latest logged times, and whether they span six months.
 
     The times are those of the store's chained events (``events``: each written by the
@@ -83,7 +83,12 @@ def retention_section(store, run, events, now, runs=None, run_times=False):
     ``run_times``: also count the runs' recorded times, as reports of format versions
     1-3 did (their check rebuilds them so); ``runs`` (the store's :meth:`list_runs`
     frame by default) are those runs: a check of an older report passes those stored
-    up to its chain head.
+    up to its chain head. ``clamped``: count six months as reports of format
+    versions 1-15 did, from the same time of day with the day clamped to the month's
+    last: at a month's end it named a date up to three days early (31 August to 28
+    February, though logs of 31 August span six months from 1 March) and could deny six
+    months to logs that spanned them (logs of 28 February at noon, a report of 30
+    August at ten).
     """
     times = [parse_time(e["created_at"]) for e in events]
     if run_times:
@@ -92,7 +97,7 @@ def retention_section(store, run, events, now, runs=None, run_times=False):
         times += [parse_time(t) for t in runs["created_at"]]
     report_time = parse_time(now)
     earliest, latest = min(times), max(times)
-    limit = months_before(report_time, 6)
+    limit = months_before(report_time, 6) if clamped else six_months_before(report_time)
     covers = earliest <= limit
     mine = [e for e in events if e["run_id"] == run.run_id and e["kind"] == "prediction"]
     in_use_since = parse_time(mine[0]["created_at"]) if mine else None
@@ -109,12 +114,40 @@ def retention_section(store, run, events, now, runs=None, run_times=False):
         "stored_logs_cover_six_months": covers,
         "six_months_reached_on": None
         if covers
-        else _six_months_after(earliest).isoformat(timespec="microseconds"),
+        else (months_before(earliest, -6) if clamped else six_months_after(earliest)).isoformat(
+            timespec="microseconds"
+        ),
         "first_logged_use": None
         if in_use_since is None
         else in_use_since.isoformat(timespec="microseconds"),
     }
 
 
-def _six_months_after(moment):
-    return months_before(moment, -6)
+def _next_month_start(moment):
+    year, month = divmod(moment.year * 12 + moment.month, 12)
+    return moment.replace(
+        year=year, month=month + 1, day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+
+
+def six_months_after(moment):
+    """The first moment at which logs kept since ``moment`` span six calendar months.
+
+    A period of months ends on the day of the same number, or, where the last month is
+    shorter, at the end of its last day (Regulation 1182/71, Art. 3(2)(c)): six months
+    after 31 August end with 28 February, so they are reached on 1 March at 00:00.
+    """
+    after = months_before(moment, -6)
+    return after if after.day == moment.day else _next_month_start(after)
+
+
+def six_months_before(moment):
+    """The latest moment from which logs kept span six calendar months at ``moment``:
+    the inverse of :func:`six_months_after` (logs since ``t`` span six months at
+    ``moment`` exactly when ``t <= six_months_before(moment)``). Six months before 31
+    August: the last moment of 28 February (logs of 1 March reach six months on 1
+    September), not 28 February at the time of day of 31 August."""
+    before = months_before(moment, 6)
+    if before.day == moment.day:
+        return before
+    return _next_month_start(before) - timedelta(microseconds=1)

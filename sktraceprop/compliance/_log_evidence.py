@@ -165,21 +165,27 @@ def checkpoints_of(store, head_seq, public_key=None):
         out["signed_through"] = checked["signed_through"]
         out["key_fingerprint"] = checked["key_fingerprint"]
         out["signed"] = checked["signed_through"] is not None
-        later = head_seq - (checked["signed_through"] or 0)
-        out["note"] = (
-            f"signatures checked with key {checked['key_fingerprint'][:16]}...: the chain is "
-            f"signed through event {checked['signed_through']}"
+    out["note"] = checkpoint_note(out, head_seq)
+    return out
+
+
+def checkpoint_note(checkpoints, head_seq):
+    """In words, what a report's ``checkpoints`` (without its note) say of the chain."""
+    if checkpoints["signatures_checked"]:
+        through = checkpoints["signed_through"]
+        later = head_seq - (through or 0)
+        return (
+            f"signatures checked with key {str(checkpoints['key_fingerprint'])[:16]}...: the "
+            f"chain is signed through event {through}"
             + (f"; the {later} later event(s) are not signed yet" if later else "")
         )
-    elif items:
-        out["note"] = (
-            f"{len(items)} checkpoint(s) stored, the latest signing event "
-            f"{items[-1].get('event_seq')}; their signatures were not checked (make the "
-            "report with checkpoint_key= to check them)"
+    if checkpoints["n_checkpoints"]:
+        return (
+            f"{checkpoints['n_checkpoints']} checkpoint(s) stored, the latest signing event "
+            f"{checkpoints['latest'].get('event_seq')}; their signatures were not checked "
+            "(make the report with checkpoint_key= to check them)"
         )
-    else:
-        out["note"] = "no checkpoint of the chain has been signed: the chain is unsigned"
-    return out
+    return "no checkpoint of the chain has been signed: the chain is unsigned"
 
 
 def store_location(store):

@@ -6,7 +6,7 @@ from ..utils._exact_ints import exact_view
 
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 15
+FORMAT_VERSION = 16
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -74,6 +74,10 @@ _ADDED_IN = {
     15: "the logged calls whose model matched its run only by fingerprint scheme 5, "
     "which named a module a user function holds as a global and not the helpers it calls "
     "through it (mymod.helper), and could not tell apart models that differ there",
+    16: "six months of log retention counted at a month's end as a period of months "
+    "ends (six months after 31 August are reached on 1 March): format 15 and earlier "
+    "named 28 February (six_months_reached_on) and, for a report made on the 29th to "
+    "31st, could deny six months to logs that spanned them",
 }
 
 

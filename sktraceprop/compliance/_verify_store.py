@@ -13,7 +13,7 @@ from ._after_removal import after_removal_problems, removal_features
 from ._digest_schemes import SOURCE_KEYS_9
 from ._evidence import all_events, included, retention_section, sources_section
 from ._feature_evidence import features_section
-from ._log_evidence import prediction_digest, record_keeping
+from ._log_evidence import checkpoint_note, prediction_digest, record_keeping
 from ._model_evidence import model_section
 from ._report_formats import (
     _FEATURE_KEYS_11,
@@ -175,16 +175,58 @@ def _store_problems(report, store):
     return problems + differ
 
 
-def _checkpoint_problems(kept, store, written):
-    """The report's latest checkpoint must be the store's, and their count its number.
+def _signed_problems(kept, store, head_seq):
+    """What the report says is signed, against the checkpoints the store held when it
+    was made (numbered up to its count).
+
+    Whether signatures were checked, and with which key, was seen when the report was
+    made (``checkpoint_key=``): the store cannot show it. But what was signed follows
+    from the store: unchecked, nothing counts as signed; checked, the chain is signed
+    through the last event a checkpoint of that key signs (a report is refused where
+    one of them is signed by another key), and the note says so in words.
+    """
+    if "signatures_checked" not in kept:  # (reports made before it was recorded)
+        return []
+    where = "/record_keeping/store/checkpoints"
+    held = [cp for cp in store.checkpoints() if cp.get("checkpoint", 0) <= kept["n_checkpoints"]]
+    expected = {"signed_through": None, "key_fingerprint": None}
+    problems = []
+    if kept["signatures_checked"]:
+        key = kept["key_fingerprint"]
+        expected["key_fingerprint"] = key
+        others = [cp.get("checkpoint") for cp in held if cp.get("key_fingerprint") != key]
+        if others:
+            problems.append(
+                f"{where}/key_fingerprint was altered: the store's checkpoint(s) {others} "
+                "are signed by another key, and a report checked with a key that did not "
+                "sign every checkpoint is refused"
+            )
+        signed = [cp["event_seq"] for cp in held if cp.get("key_fingerprint") == key]
+        expected["signed_through"] = max(signed) if signed else None
+    expected["signed"] = expected["signed_through"] is not None
+    problems += [
+        f"{where}/{field} says {kept[field]!r}, but by the store's checkpoints it is "
+        f"{value!r}: it was altered"
+        for field, value in expected.items()
+        if _differences(kept[field], value)
+    ]
+    if not problems and kept["note"] != checkpoint_note(kept, head_seq):
+        problems.append(f"{where}/note does not follow from the checkpoints: it was altered")
+    return problems
+
+
+def _checkpoint_problems(kept, store, written, head_seq):
+    """The report's latest checkpoint must be the store's, their count its number, and
+    what it says is signed what those checkpoints sign.
 
     Whether signatures were checked, and by which key, was seen when the report was
     made (``checkpoint_key=``); it is under the report's signature only.
     """
     where = "/record_keeping/store/checkpoints"
+    signed = _signed_problems(kept, store, head_seq)
     latest = kept.get("latest")
     if latest is None:
-        return [] if kept["n_checkpoints"] == 0 else [f"{where}/n_checkpoints was altered"]
+        return signed if kept["n_checkpoints"] == 0 else [f"{where}/n_checkpoints was altered"]
     number = latest.get("checkpoint")
     stored = [cp for cp in store.checkpoints() if cp.get("checkpoint") == number]
     problems = []
@@ -200,7 +242,7 @@ def _checkpoint_problems(kept, store, written):
             f"{where}/n_checkpoints says {kept['n_checkpoints']}, but the latest checkpoint "
             f"is number {number}"
         )
-    return problems
+    return problems + signed
 
 
 def _record_keeping_problems(report, store, run, upto):
@@ -237,6 +279,7 @@ def _record_keeping_problems(report, store, run, upto):
             report["retention"]["report_time"],
             runs=runs[runs["run_id"].isin(at_head)],
             run_times=report["report"]["format_version"] < 4,
+            clamped=report["report"]["format_version"] < 16,
         )
     )
     problems = [
@@ -248,7 +291,9 @@ def _record_keeping_problems(report, store, run, upto):
             problems.append(
                 f"/record_keeping/store/{key} differs from the store's log up to the chain head"
             )
-    problems += _checkpoint_problems(kept["store"]["checkpoints"], store, written)
+    problems += _checkpoint_problems(
+        kept["store"]["checkpoints"], store, written, kept["store"]["chain_head"]["seq"]
+    )
     for key, value in rebuilt.items():
         if key == "store":  # where it was and when: as made
             continue

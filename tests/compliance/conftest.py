@@ -78,17 +78,41 @@ def format_3_retention(data, store):
 
     run = store.load_run(data["model"]["run_id"])
     section = retention_section(
-        store, run, all_events(store), data["retention"]["report_time"], run_times=True
+        store,
+        run,
+        all_events(store),
+        data["retention"]["report_time"],
+        run_times=True,
+        clamped=True,
     )
     data["retention"] = json.loads(json.dumps(section))
     data["articles"] = articles(data)
 
 
+def before_format_16(data):
+    """Set ``data``'s retention as format 15 and earlier counted six months (the day
+    clamped to the month's last, at the same time of day), for tests that turn a report
+    made now into an older format's (the caller sets the version and rebuilds the
+    article statements): on the 29th to 31st of a month the two differ."""
+    from sktraceprop.compliance._evidence import months_before, parse_time
+
+    retention = data["retention"]
+    limit = months_before(parse_time(retention["report_time"]), 6)
+    earliest = parse_time(retention["earliest_logged"])
+    covers = earliest <= limit
+    retention["six_months_before_report"] = limit.isoformat(timespec="microseconds")
+    retention["stored_logs_cover_six_months"] = covers
+    retention["six_months_reached_on"] = (
+        None if covers else months_before(earliest, -6).isoformat(timespec="microseconds")
+    )
+
+
 def before_format_15(data):
     """Drop from ``data`` what format 15 added (the predictions'
-    ``calls_matched_by_fingerprint_scheme_5``), for tests that turn a report made now
-    into an older format's (the caller sets the version and rebuilds the article
-    statements)."""
+    ``calls_matched_by_fingerprint_scheme_5``), and what format 16 changed after it
+    (:func:`before_format_16`), for tests that turn a report made now into an older
+    format's (the caller sets the version and rebuilds the article statements)."""
+    before_format_16(data)
     data["record_keeping"]["predictions"].pop("calls_matched_by_fingerprint_scheme_5", None)
 
 

@@ -13,7 +13,7 @@ import sktraceprop as stp
 from sktraceprop.compliance import compliance_report
 from sktraceprop.exceptions import LineageWarning
 
-from .conftest import DEPLOYER, logged_pipeline
+from .conftest import DEPLOYER, before_format_16, logged_pipeline
 
 
 def _copies(tmp_path):
@@ -112,6 +112,7 @@ def test_a_report_of_format_13_on_both_copies_verifies_as_written(tmp_path):
     def written(uri):
         old = copy.deepcopy(data)
         old["report"]["format_version"] = 13
+        before_format_16(old)  # (format 16 counts six months at a month's end otherwise)
         # (formats 14 and 15 also added the counts of calls matched by fingerprint
         # schemes 4 and 5 only)
         old["record_keeping"]["predictions"].pop("calls_matched_by_fingerprint_scheme_4", None)
