@@ -69,13 +69,14 @@ def _store_problems(report, store):
     if stored_head is None:
         problems.append(
             f"the store's chain no longer matches the report: it has {len(events)} events, "
-            f"the report was made at event seq {head['seq']} (the log was truncated or replaced)"
+            f"the report was made at event seq {head['seq']} (the log was truncated or "
+            "replaced, or this is another store)"
         )
     elif stored_head["hash"] != head["hash"]:
         problems.append(
             f"the store's chain no longer matches the report: event seq {head['seq']} in the "
             f"store has hash {stored_head['hash'][:16]}..., the report recorded "
-            f"{head['hash'][:16]}... (the log was rewritten)"
+            f"{head['hash'][:16]}... (the log was rewritten, or this is another store)"
         )
     for event in report["events"]:
         stored = by_seq.get(event["seq"])

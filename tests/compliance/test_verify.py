@@ -278,6 +278,8 @@ def test_a_report_of_another_store_or_run_does_not_match(made, fitted, tmp_path)
     other.append_event("review", {})
     error = _fails(path, "no longer matches", store=other)
     assert any("cannot be loaded from the store" in p for p in error.problems)
+    # the store need not have been altered: the message says it may be another one
+    assert any("or this is another store" in p for p in error.problems)
 
 
 def test_verify_leaves_the_store_unchanged(made):
