@@ -77,7 +77,10 @@ _ADDED_IN = {
     16: "six months of log retention counted at a month's end as a period of months "
     "ends (six months after 31 August are reached on 1 March): format 15 and earlier "
     "named 28 February (six_months_reached_on) and, for a report made on the 29th to "
-    "31st, could deny six months to logs that spanned them",
+    "31st, could deny six months to logs that spanned them; and where a sampler in the "
+    "pipeline made the training rows from the rows given to fit, Art. 26(4) says the "
+    "label balance and missing values count the rows given to fit, not the training rows "
+    "(format 15 and earlier said they count every copy, as the model saw them)",
 }
 
 

@@ -148,6 +148,20 @@ def _sources_said(sources, attached, n_rows):
     )
 
 
+def _resampled(sources):
+    """Sources whose statistics count other rows than the model was trained on (format
+    16): a sampler in the pipeline (``sample_indices_``) chose the training rows from
+    the rows given to fit."""
+    return [
+        f"{s.get('label', s['source_id'])} ({s['statistics']['rows_given_to_fit']} rows "
+        f"given to fit, {s['training_rows']} training rows)"
+        for s in sources
+        if s["statistics"]["recorded_at_fit"]
+        and not s["statistics"].get("through_merges")
+        and s["statistics"]["rows_given_to_fit"] != s["training_rows"]
+    ]
+
+
 def _input_data(report):
     sources = report["sources"]
     with_stats = [s for s in sources if s["statistics"]["recorded_at_fit"]]
@@ -232,7 +246,19 @@ def _input_data(report):
             f" {rows} training rows come from data with no file identity (anonymous "
             "sources): their origin is not in the record."
         )
-    repeated = [s for s in sources if "repeated_rows" in s]
+    resampled = _resampled(sources) if report["report"]["format_version"] >= 16 else []
+    if resampled:
+        parts.append(
+            f" The label balance and missing values of {'; '.join(resampled)} were counted "
+            "over the rows given to fit, but a step of the pipeline (a sampler) trained the "
+            "model on another number of rows made from them: the model learned from a "
+            "label balance these counts do not show."
+        )
+    # (format 16: sources whose copies a sampler made are said apart, above)
+    said = {r.split(" (")[0] for r in resampled}
+    repeated = [
+        s for s in sources if "repeated_rows" in s and s.get("label", s["source_id"]) not in said
+    ]
     if repeated:
         listed = "; ".join(
             f"{s.get('label', s['source_id'])}: {s['training_rows']} training rows, "

@@ -6,6 +6,8 @@ Every figure is read from the run record; nothing is recomputed from files (they
 have changed).
 """
 
+import re
+
 from .._lineage._labels import content_key, source_labels
 from .._lineage._op_rows import op_codes, source_training_rows
 from .._lineage._trust import (  # noqa: F401 (the notes, named here by the report's readers)
@@ -141,8 +143,44 @@ def sources_section(run):
             }
         else:
             entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
-        out.append(entry)
+        out.append(_copies_not_counted(entry))
     return out
+
+
+#: What a source's ``repeated_rows`` note says of its statistics where they count the
+#: rows given to fit, copies included, as the model saw them.
+COPIES_COUNTED = "its label balance and missing counts count every copy, as the model saw them"
+_NOT_COUNTED = (
+    "its label balance and missing counts are of the {} rows given to fit, not of the "
+    "training rows a step of the pipeline (a sampler) made from them"
+)
+_NOT_COUNTED_RE = re.compile(re.escape(_NOT_COUNTED).replace(r"\{\}", r"\d+"))
+
+
+def _copies_not_counted(entry):
+    """Format 16: where a sampler in the pipeline made the training rows from the rows
+    given to fit (their numbers differ), the ``repeated_rows`` note does not say the
+    statistics count every copy as the model saw them: they count the rows given to fit."""
+    stats = entry["statistics"]
+    if (
+        "repeated_rows" not in entry
+        or not stats["recorded_at_fit"]
+        or stats.get("through_merges")
+        or stats["rows_given_to_fit"] == entry["training_rows"]
+    ):
+        return entry
+    said = _NOT_COUNTED.format(stats["rows_given_to_fit"])
+    note = entry["repeated_rows"]["note"].replace(COPIES_COUNTED, said)
+    return {**entry, "repeated_rows": {**entry["repeated_rows"], "note": note}}
+
+
+def as_format_15(source_entry):
+    """A source entry as a report of format 15 or earlier wrote it: its
+    ``repeated_rows`` note says its statistics count every copy, sampler or not."""
+    if "repeated_rows" not in source_entry:
+        return source_entry
+    note = _NOT_COUNTED_RE.sub(COPIES_COUNTED, source_entry["repeated_rows"]["note"])
+    return {**source_entry, "repeated_rows": {**source_entry["repeated_rows"], "note": note}}
 
 
 def _shared_names(run):

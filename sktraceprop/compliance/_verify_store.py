@@ -33,7 +33,7 @@ from ._report_formats import (
     _without,
 )
 from ._report_time import store_time_problems
-from ._source_evidence import as_format_13
+from ._source_evidence import as_format_13, as_format_15
 
 
 def _differences(a, b, pointer=""):
@@ -144,6 +144,8 @@ def _store_problems(report, store):
         sources = [_without(s, SOURCE_KEYS_9) for s in sources]
     if report["report"]["format_version"] < 14:
         sources = [as_format_13(s) for s in sources]
+    if report["report"]["format_version"] < 16:
+        sources = [as_format_15(s) for s in sources]
     changed = removal_features(upto, run_id, after)
     features = features_section(run, None if changed is None else (after["seq"], changed))
     if report["report"]["format_version"] < 11:

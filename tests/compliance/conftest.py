@@ -91,11 +91,14 @@ def format_3_retention(data, store):
 
 def before_format_16(data):
     """Set ``data``'s retention as format 15 and earlier counted six months (the day
-    clamped to the month's last, at the same time of day), for tests that turn a report
-    made now into an older format's (the caller sets the version and rebuilds the
-    article statements): on the 29th to 31st of a month the two differ."""
+    clamped to the month's last, at the same time of day: on the 29th to 31st of a month
+    the two differ) and its sources' ``repeated_rows`` notes as they wrote them, for
+    tests that turn a report made now into an older format's (the caller sets the
+    version and rebuilds the article statements)."""
     from sktraceprop.compliance._evidence import months_before, parse_time
+    from sktraceprop.compliance._source_evidence import as_format_15
 
+    data["sources"] = [as_format_15(s) for s in data["sources"]]
     retention = data["retention"]
     limit = months_before(parse_time(retention["report_time"]), 6)
     earliest = parse_time(retention["earliest_logged"])
