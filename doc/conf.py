@@ -64,6 +64,8 @@ def _check_figures(app, exception):
     """Every example drew at least one figure (sphinx-gallery saved its image)."""
     if exception is not None or app.builder.name != "html":
         return
+    if str(getattr(app.config, "plot_gallery", True)).lower() in ("0", "false", "no", "off"):
+        return  # -D plot_gallery=0: the examples were not run, so none drew a figure
     source = Path(app.srcdir)
     examples = sorted((source.parent / "examples").glob("*/plot_*.py"))
     without = [
