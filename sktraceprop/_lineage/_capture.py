@@ -104,6 +104,7 @@ def _check_pair(ids, x_name, name, value, call="fit"):
     if np.array_equal(other, ids):
         return
     if not np.isin(distinct_codes(other), distinct_codes(ids)).any():
+        _check_merged_pair(ids, x_name, name, other, call)
         return
     k = int(np.flatnonzero(other != ids)[0])
     raise LineageError(
@@ -115,6 +116,38 @@ def _check_pair(ids, x_name, name, value, call="fit"):
         f"(scikit-learn's permutation_test_score permutes y for its null distribution), "
         f"pass {name} without its row ids ({name}.to_numpy()): its values are then "
         f"recorded as given, without rows."
+    )
+
+
+def _check_merged_pair(ids, x_name, name, other, call):
+    """Refuse ``other`` (a target's ids) when ``X``'s rows were merged
+    (:func:`sktraceprop.merge`) from rows of its sources, but not from its rows in order:
+    a ``y`` taken from one side of a merge that reordered the rows (``how="right"``,
+    ``sort=True``). Rows of ``X`` merged from no row of those sources are not compared."""
+    codes = distinct_codes(ids)
+    if not any(REGISTRY.by_code(int(c)).kind == "merge" for c in codes):
+        return
+    from ._rows import rows_behind
+
+    behind, rows = rows_behind(ids, REGISTRY.by_code)
+    mine = np.isin(codes_of(behind), distinct_codes(other))
+    behind, rows = behind[mine], rows[mine]
+    if not rows.size:
+        return
+    paired = np.zeros(ids.shape[0], bool)
+    paired[rows[behind == other[rows]]] = True
+    unpaired = np.setdiff1d(rows, np.flatnonzero(paired))
+    if not unpaired.size:
+        return
+    k = int(unpaired[0])
+    parent = behind[rows == k][0]
+    raise LineageError(
+        f"{name} is not in the order of {x_name}: row {k} of {x_name} was merged from "
+        f"{describe_id(parent)} but row {k} of {name} is {describe_id(other[k])}. "
+        f"scikit-learn pairs them by position, so rows would meet other rows' values; "
+        f"the merge put the rows in another order than {name}'s. Take {name} from the "
+        f"merged frame (its column) before {call}, or pass it without its row ids "
+        f"({name}.to_numpy()) if the pairing is deliberate."
     )
 
 
