@@ -221,7 +221,12 @@ class Explanation:
             ``test_index``, ``rank``, ``train_index``, ``score``, ``row_id``,
             ``source_id``, ``uri``, ``line``, ``lines``, ``values`` (the raw input
             values of the row as passed to ``fit``, a dict; None for a row a sampler
-            synthesised) and ``ops`` (names of the steps the row went through).
+            synthesised, and for a removed row), ``ops`` (names of the steps the row
+            went through) and ``removed``: where the explained estimator is a
+            :class:`~sktraceprop.GradientCorrectionUnlearner` that removed the row
+            after this explanation was made, which event did (its position in
+            ``unlearning_log_`` and UTC time), else None; the explainer still holds
+            the row until it is refitted or discarded (the removal's ``held_elsewhere``).
             ``lines`` lists the file lines behind the row (dicts with ``row_id``,
             ``source_id``, ``uri``, ``line``, ``via`` for a merged row, and ``uris``
             where the source's bytes were read from several paths and the model's run
@@ -261,6 +266,8 @@ class Explanation:
             source_id, uri, line = source.source_id, source.uri, None
         if not isinstance(uri, str):  # read from several paths: which one is not known
             uri = None
+        # a row the explained unlearner removed since: its values are not shown again
+        removed = self._explainer._removal(row_id)
         return {
             "test_index": int(test_index),
             "rank": int(rank),
@@ -271,8 +278,9 @@ class Explanation:
             "uri": uri,
             "line": line,
             "lines": found,
-            "values": self._explainer._raw_values(train_index),
+            "values": None if removed else self._explainer._raw_values(train_index),
             "ops": self._explainer._ops(train_index),
+            "removed": removed,
         }
 
     def __repr__(self):

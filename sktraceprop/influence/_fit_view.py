@@ -42,3 +42,6 @@ class FitView:
 
     def _ops(self, train_index):
         return self._read("_ops", train_index)
+
+    def _removal(self, row_id):
+        return self._read("_removal", row_id)

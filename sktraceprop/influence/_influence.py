@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._holders import HolderMixin, hold
+from .._lineage._capture import check_paired
 from .._lineage._current import FingerprintCarryMixin
 from .._lineage._skorch import is_skorch_net
 from .._model_lock import exclusive, shared
@@ -330,6 +331,9 @@ class InfluenceExplainer(
                 raise ValueError(
                     "InfluenceExplainer requires y to be passed, but the target y is None"
                 )
+            # each gradient needs its own row's target (and weight): refused before anything
+            # is fitted where the row ids show them paired with other rows
+            check_paired(X, y, sample_weight)
             target = one_target(y, self.estimator)  # refused before anything is fitted
             as_is, seen, fed = self._resolve_model(X, y, sample_weight)
             model, transformer, lineage = unwrap(self.estimator_)

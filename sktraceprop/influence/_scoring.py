@@ -10,6 +10,7 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import validate_data
 
+from .._lineage._capture import check_paired
 from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import num_samples, safe_indexing
 from ._blocks import explain_block, source_incidence
@@ -35,6 +36,16 @@ class ScoringMixin:
         row = X[int(pos)]
         row = row.toarray().ravel() if sparse.issparse(row) else np.asarray(row).ravel()
         return {f"x{j}": v.item() for j, v in enumerate(row)}
+
+    def _removal(self, row_id):
+        """Which removal of the explained unlearner took the row ``row_id`` out of the
+        model since the explanation was made (its fit held the row), or None."""
+        log = getattr(self.estimator_, "unlearning_log_", None) or ()
+        for seq, event in enumerate(log):
+            if np.isin(row_id, np.asarray(event["row_ids"], dtype=np.int64)):
+                when = event["time_utc"]
+                return f"removed from the model by its unlearning event {seq} ({when})"
+        return None
 
     def _ops(self, train_index):
         if self._lineage is None:
@@ -166,6 +177,7 @@ class ScoringMixin:
             )
         if y is None:
             return n_test, None
+        check_paired(X, y, call="explain or score")  # a row's margin is of its own class
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]  # a column vector: one target, as fit takes it

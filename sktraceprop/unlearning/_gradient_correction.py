@@ -34,7 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._holders import HolderMixin
 from .._lineage._array_rows import check_array_rows
-from .._lineage._capture import resolve_row_ids
+from .._lineage._capture import check_paired, resolve_row_ids
 from .._lineage._current import FingerprintCarryMixin
 from .._lineage._record import changes
 from .._lineage._skorch import skorch_fit_indices
@@ -427,6 +427,10 @@ class GradientCorrectionUnlearner(
                     X, sample_id, y=y, fit_params={"sample_weight": sample_weight}
                 )
             )
+            # y and weights in X's order: the copies below lose their row ids, so the
+            # traced estimator's own fit can no longer tell
+            check_paired(X, y, sample_weight, ids=ids)
+            check_paired(X_holdout, y_holdout)
             if forget is not None:
                 check_parents_here(self.forget, ids)
             # columns changed after loading (values moved between rows stay after a removal)
@@ -512,7 +516,9 @@ class GradientCorrectionUnlearner(
             into training rows, which are then removed with it).
         mask : array-like of bool of shape (n_train,), default=None
             Remove the rows selected by the mask, aligned with ``train_row_ids_`` (the
-            rows given to ``fit``, or those a skorch net trained on).
+            rows given to ``fit``, or those a skorch net trained on) by position. A
+            pandas Series indexed by row ids (a traced frame's) must hold them in that
+            order, else it is refused (its marks would fall on other rows).
         X_holdout, y_holdout : array-like, default=None
             Neural models only: rows the model never trained on (raw features, as for
             ``predict``), whose mean loss is the calibration target of the influence
@@ -545,7 +551,11 @@ class GradientCorrectionUnlearner(
             If a source id is not registered.
         UnlearningError
             If the request names no retained training row, names rows that were never
-            trained on or are already removed, or would remove every retained row.
+            trained on or are already removed, or would remove every retained row, or
+            if ``mask`` is a Series whose row ids are not the training rows in order.
+        LineageError
+            If ``y_holdout`` is a Series whose row ids put its rows in another order
+            than ``X_holdout``'s.
 
         Warns
         -----
@@ -572,6 +582,7 @@ class GradientCorrectionUnlearner(
             if sum(given) != 1:
                 raise TypeError("unlearn() takes exactly one of source_id=, sample_id= or mask=")
             check_redact(self, redact)
+            check_paired(X_holdout, y_holdout)
             asked = self._resolver().request(source_id, sample_id, mask, stacklevel=2)
             if asked.dropped is not None:
                 # it names only rows of the validation split, which the model never trained on

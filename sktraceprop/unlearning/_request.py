@@ -17,9 +17,11 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
+from .._lineage._capture import describe_id
 from .._lineage._ids import codes_of, lines_of
-from .._lineage._rows import rows_behind
+from .._lineage._rows import index_ids, rows_behind
 from .._lineage._source import REGISTRY
 from ..exceptions import LineageError, LineageWarning, UnlearningError
 from ._aggregated import aggregate_members, aggregated_into, aggregated_message
@@ -40,6 +42,22 @@ def source_record(sources, code):
     if source.derived and source.parents is None:
         source = sources[code] = REGISTRY.complete(source)
     return source
+
+
+def _refuse_misaligned(mask_ids, train_ids):
+    """Refuse a mask whose own row ids (a traced Series' index) are not the training rows
+    in their order: a mask is taken by position, so it would remove other rows."""
+    k = int(np.flatnonzero(mask_ids != train_ids)[0])  # (their shapes are equal)
+    where = (
+        f"row {k} of the training rows is {describe_id(train_ids[k])} but row {k} of "
+        f"mask is {describe_id(mask_ids[k])}"
+    )
+    raise UnlearningError(
+        f"mask is indexed by row ids that are not the training rows in their order "
+        f"({where}): a mask is taken by position (train_row_ids_), so it would remove "
+        "other rows than the ones it marks. Pass sample_id=mask.index[mask] (the row ids "
+        "it marks), or mask.reindex(unlearner.train_row_ids_); nothing was changed."
+    )
 
 
 def _warn_if_several_files(name, sources, stacklevel):
@@ -246,6 +264,8 @@ class Resolver:
 
     def positions_from_mask(self, mask):
         """Positions of the rows ``mask`` (aligned with the training rows) selects."""
+        index = getattr(mask, "index", None)
+        mask_ids = index_ids(index) if isinstance(index, pd.Index) else None
         mask = np.asarray(mask)
         n = self.train_ids.shape[0]
         if mask.dtype != bool or mask.shape != (n,):
@@ -253,6 +273,8 @@ class Resolver:
                 f"mask must be a boolean array of shape ({n},) aligned with the training "
                 f"rows (train_row_ids_); got dtype {mask.dtype} and shape {mask.shape}"
             )
+        if mask_ids is not None and not np.array_equal(mask_ids, self.train_ids):
+            _refuse_misaligned(mask_ids, self.train_ids)
         gone = mask & ~self.retained
         if gone.any():
             raise UnlearningError(

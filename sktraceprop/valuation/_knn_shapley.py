@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_array, validate_data
 
 from .._holders import HolderMixin, hold
 from .._lineage._array_rows import check_ids_of_rows
-from .._lineage._capture import resolve_row_ids
+from .._lineage._capture import check_paired, resolve_row_ids
 from .._lineage._read_paths import narrowed_table
 from .._lineage._record import source_table
 from .._model_lock import exclusive
@@ -237,6 +237,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                 )
             # y too: untraced X whose labels show loaded rows warns, as a traced fit does
             row_ids = resolve_row_ids(X, sample_id, y=y)
+            check_paired(X, y, ids=row_ids)  # a row's value needs its own label
             check_ids_of_rows(X, row_ids, sample_id)  # a row's value is credited to its line
             given_rows = X  # (what tells which steps fitted outside the rows went through)
             if self.transformer is None:

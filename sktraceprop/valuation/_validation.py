@@ -3,6 +3,7 @@
 import numpy as np
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
+from .._lineage._capture import check_paired
 from ..utils._labels import check_label_kinds
 from ._distances import _DOT_METRICS
 from ._magnitude import check_magnitude, scaled
@@ -38,6 +39,7 @@ def validation_rows(valuer, X, y):
     checked (and transformed) like the training rows, scaled alike; ``y`` as float
     codes of ``classes_`` (-1: a label no training row has) or targets."""
     check_is_fitted(valuer)
+    check_paired(X, y, call="valuing")
     if valuer.transformer_ is None:
         X = validate_data(valuer, X, accept_sparse="csr", dtype=np.float64, order="C", reset=False)
     else:
