@@ -185,3 +185,30 @@ def test_softmax_within_rows_keeps_each_rows_own_parents():
         assert stp.provenance(out).rows(i)["line"].tolist() == [6 - i]
     pooled = stp.arrays.apply(lambda v: jax.nn.softmax(v, axis=0), a)
     assert set(stp.provenance(pooled).rows(0)["line"]) == {1, 2, 3, 4, 5, 6}
+
+
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("roll", lambda a: jnp.roll(a, 1, axis=0)),
+        ("flip", lambda a: jnp.flip(a, 0)),
+        ("concatenate", lambda a: jnp.concatenate([a, a])[:6]),
+        ("stack", lambda a: jnp.stack([a, a], 1)[:, 0]),
+        ("tile", lambda a: jnp.tile(a.mean(axis=0), (6, 1))),
+        ("broadcast_to", lambda a: jnp.broadcast_to(a.sum(axis=0), (6, 3))),
+        ("expand_dims", lambda a: jnp.expand_dims(a, 0)[0]),
+    ],
+)
+def test_jnp_functions_that_convert_before_tracing_refuse_traced_arrays(name, call):
+    # These jnp functions take their arguments' plain values (__jax_array__) before JAX
+    # traces anything, so JAX's own refusal does not stop them: b + jnp.roll(a) named
+    # b's rows only.
+    a, _ = _sources()
+    b = stp.array(jnp.ones((6, 3)), source_id="jc")
+    with pytest.raises(stp.exceptions.LineageError, match=f"'{name}' was given a traced"):
+        b + call(a)
+    kept = b + stp.arrays.apply(call, a)  # what the error says to do
+    assert set(stp.provenance(kept).sources()["source_id"]) == {"ja", "jc"}
+    # an explicit conversion still gives the plain values, as np.asarray does
+    assert isinstance(jnp.array(a), jax.Array)
+    assert isinstance(jnp.asarray([a[0], a[1]]), jax.Array)
