@@ -120,15 +120,19 @@ class TracedJaxArray:
             # not one of the arguments (a closure), and its rows would be lost
             raise LineageError(CAPTURED)
         called = _jnp_function_converting()
-        if called is not None:
-            raise LineageError(
-                f"jax {called!r} was given a traced JAX array: JAX would convert it to a "
-                "plain array and its row ids would be lost without a word (a result "
-                "computed from it with traced arrays would name their rows only). Use "
-                f"sktraceprop.arrays.apply(jnp.{called}, x, ...) to keep lineage, or "
-                "jnp.asarray(x) for the plain values."
-            )
-        return self.value
+        if called is None:
+            return self.value
+        if called.startswith("_operator_"):
+            # a plain jax.Array's operator (plain + x): JAX defers to x's reflected
+            # operator (which keeps lineage) when this is not an array it accepts
+            return self
+        raise LineageError(
+            f"the JAX function {called!r} was given a traced JAX array: JAX would convert "
+            "it to a plain array and its row ids would be lost without a word (a result "
+            "computed from it with traced arrays would name their rows only). Use "
+            "sktraceprop.arrays.apply(f, x, ...) to keep lineage (f: the function that "
+            "calls it, e.g. jnp.roll), or jnp.asarray(x) for the plain values."
+        )
 
     def __array__(self, dtype=None, copy=None):
         out = np.asarray(self.value)
