@@ -628,3 +628,17 @@ def test_sources_never_leave_out_an_input_made_where_nothing_was_recorded(
     except LineageError:
         return
     assert named >= expected, (names, combine)
+
+
+@pytest.mark.parametrize("framework", ["numpy", "torch", "jax"])
+@pytest.mark.parametrize("mode", ["op", "batch"])
+def test_an_input_made_at_granularity_none_leaves_sources_unknown(framework, mode):
+    backend = _backend(framework)
+    x = backend.make(np.arange(6.0).reshape(3, 2), "x")
+    y = backend.make(np.arange(6.0).reshape(3, 2), "y")
+    with stp.granularity("none"):
+        w = y * 2.0
+    with stp.granularity(mode):
+        z = x + w
+    with pytest.raises(LineageError, match=r"sources unknown.*it names \['x'\]"):
+        stp.provenance(z).sources()  # (it said ['x'] alone)
