@@ -10,10 +10,12 @@ answered exactly by running the same primitive on an array of row positions. A
 primitive without a rule (``while``, ``scan``, ``cond``...) gives every output row every
 input row. ``jax.jit``-compiled functions are followed inside. A plain ``jnp`` function
 given a traced array raises (JAX no longer converts through ``__jax_array__`` while
-tracing); ``jnp.asarray(x)`` gives the plain array, and :func:`apply` keeps lineage.
+tracing, and ``__jax_array__`` refuses the jnp functions that convert first, such as
+``jnp.roll``); ``jnp.asarray(x)`` gives the plain array, and :func:`apply` keeps lineage.
 """
 
 import operator
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -45,6 +47,34 @@ def check_jax_version(version):
 
 
 check_jax_version(jax.__version__)
+
+
+#: The JAX functions whose conversion of a traced array is the user's explicit request
+#: for its plain values (``jnp.asarray(x)``, ``jnp.array(x)``, as ``np.asarray`` is)
+_CONVERTERS = frozenset({"asarray", "array"})
+
+
+def _jnp_function_converting():
+    """The name of the JAX function (outermost JAX frame of the calling stack) asking a
+    traced array for its plain value, or None where that is an explicit conversion
+    (``jnp.asarray``/``jnp.array``) or not asked from within JAX.
+
+    Most ``jnp`` functions (``jnp.roll``, ``jnp.concatenate``, ``jnp.flip``...) convert
+    their arguments through ``__jax_array__`` before JAX traces anything, so the
+    abstractification check of JAX >= 0.8 does not stop them.
+    """
+    frame = sys._getframe(2)
+    outer = None
+    while frame is not None:
+        module = frame.f_globals.get("__name__") or ""
+        if module == "jax" or module.startswith("jax."):
+            outer = frame
+        elif outer is not None:
+            break
+        frame = frame.f_back
+    if outer is None or outer.f_code.co_name in _CONVERTERS:
+        return None
+    return outer.f_code.co_name
 
 
 class TracedJaxArray:
@@ -89,7 +119,20 @@ class TracedJaxArray:
             # JAX converting this array inside a function that apply is tracing: it was
             # not one of the arguments (a closure), and its rows would be lost
             raise LineageError(CAPTURED)
-        return self.value
+        called = _jnp_function_converting()
+        if called is None:
+            return self.value
+        if called.startswith("_operator_"):
+            # a plain jax.Array's operator (plain + x): JAX defers to x's reflected
+            # operator (which keeps lineage) when this is not an array it accepts
+            return self
+        raise LineageError(
+            f"the JAX function {called!r} was given a traced JAX array: JAX would convert "
+            "it to a plain array and its row ids would be lost without a word (a result "
+            "computed from it with traced arrays would name their rows only). Use "
+            "sktraceprop.arrays.apply(f, x, ...) to keep lineage (f: the function that "
+            "calls it, e.g. jnp.roll), or jnp.asarray(x) for the plain values."
+        )
 
     def __array__(self, dtype=None, copy=None):
         out = np.asarray(self.value)
