@@ -295,3 +295,45 @@ def test_erased_explanations_are_counted_apart(tmp_path):
     assert "1 prediction call of this model (1 row, logged" in _article(data, "12")["why"]
     assert ") and 1 logged explanation were erased" in _article(data, "12")["why"]
     assert verify(path, store=store) is True
+
+
+def _leaves(value, pointer=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*pointer, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, (*pointer, i))
+    else:
+        yield pointer, value
+
+
+def _changed(value):
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, str) and value.startswith("20"):  # a time: a year later
+        return str(int(value[:4]) + 1) + value[4:]
+    return f"{value}x"
+
+
+def test_every_figure_of_the_account_edited_is_found(tmp_path):
+    store = stp.stores.MemoryStore()
+    log = Log(store, _model(store))
+    for i in range(3):
+        log.predict([i])
+    _erase(store, [0], "request 1")
+    _erase(store, [2], "request 2")
+    path = tmp_path / "report.json"
+    made = _report(log.model, path)
+    leaves = list(_leaves(made["record_keeping"]["prediction_erasures"]))
+    assert len(leaves) == 8 + 2 * 3
+    for n, (pointer, value) in enumerate(leaves):
+        data = json.loads(path.read_text())
+        node = data["record_keeping"]["prediction_erasures"]
+        for key in pointer[:-1]:
+            node = node[key]
+        node[pointer[-1]] = _changed(value)
+        with pytest.raises(ReportVerificationError) as info:
+            verify(_resealed(data, tmp_path / f"{n}.json"), store=store)
+        where = "/".join(map(str, pointer))
+        assert any(f"prediction_erasures/{where}" in p for p in info.value.problems), where
