@@ -29,6 +29,33 @@ def _source_rows(removal):
     return _e(removal["source_rows"]) + (f"<br><small>{_e(note)}</small>" if note else "")
 
 
+def _erasure_rows(pe):
+    """The prediction log's rows on calls erased at request (format 16)."""
+    if pe is None:
+        return [["Calls erased at request", "not accounted for in this report's format"]]
+    n = pe["n_calls_erased"]
+    calls = "none"
+    if n:
+        calls = (
+            f"{n} call(s), {pe['n_rows_erased']} row(s), logged from "
+            f"{_e(pe['first_erased_call'])} to {_e(pe['last_erased_call'])} "
+            f"({pe['n_calls_erased_in_window']} in the six months before the report): "
+            "their input rows can no longer be tied to them; their time, model and "
+            "outputs stay under the hash chain"
+        )
+    erasures = "; ".join(
+        f"event {e['seq']} at {_e(e['created_at'])}: "
+        + (_e(e["reason"]) if e["reason"] else "no reason recorded")
+        for e in pe["erasures"]
+    )
+    return [
+        ["Calls erased at request", calls],
+        ["Explanations erased", str(pe["n_explanations_erased"])],
+        ["Erasures recorded in the store", erasures or "none"],
+        ["Calls logged unsalted (cannot be erased)", str(pe["n_calls_unsalted"])],
+    ]
+
+
 def _section_records(report):
     rk = report["record_keeping"]
     store = rk["store"]
@@ -160,6 +187,7 @@ def _section_records(report):
                     if "calls_matched_by_fingerprint_scheme_5" in p  # (format 15)
                     else []
                 ),
+                *_erasure_rows(rk.get("prediction_erasures")),
                 ["Digest of the logged calls", f'<span class="hash">{_e(p["digest"])}</span>'],
             ],
         )
@@ -197,6 +225,12 @@ def _section_records(report):
 def _section_retention(report):
     r = report["retention"]
     covers = "yes" if r["stored_logs_cover_six_months"] else "not yet"
+    pe = report["record_keeping"].get("prediction_erasures")
+    if pe and pe["n_calls_erased_in_window"]:
+        covers += (
+            f", except for {pe['n_calls_erased_in_window']} call(s) of this model logged in "
+            "those six months and erased at request (their input rows are no longer held)"
+        )
     return (
         '<section id="retention"><h2>Log retention</h2>'
         + _kv(

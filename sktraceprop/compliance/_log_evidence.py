@@ -6,6 +6,7 @@ import hashlib
 
 from .._lineage._fingerprint import json_safe
 from ..exceptions import ComplianceError
+from ._erasure_evidence import erasure_section
 from ._evidence import audit_events, included, is_store_event, parse_time
 from ._exact_ints import event_copy
 
@@ -233,6 +234,8 @@ def record_keeping(store, run, events, now, checkpoint_key=None):
         "events_by_kind": _count_kinds(mine),
         "predictions": _predictions(predictions),
         "explanations": _explanations([e for e in mine if e["kind"] == "explanation"]),
+        # format 16: the calls erased at request (erase_predictions), their erasures
+        "prediction_erasures": erasure_section(store, run.run_id, events, now, _rows_of),
         "removals": _removals([e for e in mine if e["kind"] == "unlearning"]),
         "included_seqs": [e["seq"] for e in copied],
     }, [event_copy(e) for e in copied]

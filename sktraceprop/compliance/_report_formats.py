@@ -80,7 +80,10 @@ _ADDED_IN = {
     "31st, could deny six months to logs that spanned them; and where a sampler in the "
     "pipeline made the training rows from the rows given to fit, Art. 26(4) says the "
     "label balance and missing values count the rows given to fit, not the training rows "
-    "(format 15 and earlier said they count every copy, as the model saw them)",
+    "(format 15 and earlier said they count every copy, as the model saw them); and the "
+    "account of the logged calls erased at request (record_keeping/prediction_erasures: "
+    "how many calls and rows, when logged, each erasure's time and reason), without which "
+    "Art. 12, 26(5) and 26(6) spoke of every call's input as held",
 }
 
 

@@ -3,6 +3,7 @@ prediction log, their retention, and the automatic record-keeping of the store's
 chain (with what its checkpoints cannot show about its end)."""
 
 from ._article import DEPLOYER, EVIDENCED, PARTLY, _article, _plural
+from ._erasure_evidence import erasure_words, monitoring_words, retention_words, said
 
 
 def _monitoring(report):
@@ -25,8 +26,8 @@ def _monitoring(report):
     why = (
         f"The prediction log holds {_plural(predictions['n_calls'], 'call')} "
         f"({predictions['n_rows']} rows) from {predictions['first']} to "
-        f"{predictions['last']}, by month and method, with the outputs of every call and "
-        "the SHA-256 of its input rows, so the system's use can be reviewed."
+        f"{predictions['last']}, by month and method, "
+        + monitoring_words(predictions, report["record_keeping"].get("prediction_erasures"))
     )
     if flagged:
         why += (
@@ -136,13 +137,21 @@ def _retention(report):
             "months, so six months of retention can only be shown from "
             f"{r['six_months_reached_on']}."
         )
+    erased = report["record_keeping"].get("prediction_erasures")
+    words, short = retention_words(erased, r["six_months_before_report"])
+    why += words
+    if short:
+        status = PARTLY
+        cannot.append("whose input the erased calls scored")
+    erased = said(erased)
     return _article(
         "26(6), 19(1)",
         "Log retention (at least six months)",
         obligation,
         status,
         why,
-        ["/retention", "/record_keeping/store"],
+        ["/retention", "/record_keeping/store"]
+        + (["/record_keeping/prediction_erasures"] if erased else []),
         cannot,
     )
 
@@ -161,18 +170,21 @@ def _record_keeping(report):
         f"{_plural(len(rk['removals']), 'removal')} are logged"
     )
     cannot = [_truncation(report)]
+    erased = rk.get("prediction_erasures")
+    if said(erased):
+        cannot.append("which calls each erasure erased, and whose input the erased calls scored")
     if predictions["n_calls"]:
         status = EVIDENCED
         why = (
             "Events are recorded automatically: each fit is a run (sources, ops, training "
             f"rows, UTC time) and each use an audit event; {counts}. The chain verified at "
-            f"{rk['store']['chain_verified_at']}."
+            f"{rk['store']['chain_verified_at']}." + erasure_words(erased)
         )
     else:
         status = PARTLY
         why = (
             f"Training is recorded automatically (each fit is a run); {counts}. The use of "
-            "the model is not recorded: fit it with log_predictions=True."
+            "the model is not recorded: fit it with log_predictions=True." + erasure_words(erased)
         )
         cannot.append("the use of the system (no prediction events)")
     return _article(

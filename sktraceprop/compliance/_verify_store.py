@@ -8,9 +8,11 @@ from .._lineage._fingerprint_match import OLD_SCHEME_NOTES
 from .._lineage._fingerprint_schemes import EARLIER_NOTES
 from ..exceptions import ComplianceError, CorruptStoreError, StoreError
 from ..stores._chain import RUN_EVENT
+from ..stores._prediction_salts import PREDICTION_ERASURE_EVENT
 from ..stores._sealed import REDACTION_EVENT
 from ._after_removal import after_removal_problems, removal_features
 from ._digest_schemes import SOURCE_KEYS_9
+from ._erasure_evidence import erasures_problems
 from ._evidence import all_events, included, retention_section, sources_section
 from ._feature_evidence import features_section
 from ._log_evidence import checkpoint_note, prediction_digest, record_keeping
@@ -106,7 +108,12 @@ def _store_problems(report, store):
         return problems
     if upto:
         try:
-            problems += _record_keeping_problems(report, store, run, upto)
+            later = [
+                e
+                for e in events
+                if e["seq"] > head["seq"] and e["kind"] == PREDICTION_ERASURE_EVENT
+            ]
+            problems += _record_keeping_problems(report, store, run, upto, later)
         except ComplianceError as exc:  # an event of the store sktraceprop did not write
             problems.append(f"/record_keeping cannot be rebuilt from the store: {exc}")
     # whether the fitted object matched its run was seen when the report was made, not
@@ -248,8 +255,9 @@ def _checkpoint_problems(kept, store, written, head_seq):
     return problems + signed
 
 
-def _record_keeping_problems(report, store, run, upto):
-    """What the report says of the store's log, against the log up to its chain head."""
+def _record_keeping_problems(report, store, run, upto, later=()):
+    """What the report says of the store's log, against the log up to its chain head
+    (``later``: the prediction erasure events past it)."""
     kept = report["record_keeping"]
     written = _as_written(report)
     rebuilt, _ = record_keeping(store, run, upto, kept["store"]["chain_verified_at"])
@@ -273,6 +281,11 @@ def _record_keeping_problems(report, store, run, upto):
     if report["report"]["format_version"] < 15:
         rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_15)
     rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
+    erased, rebuilt["prediction_erasures"] = erasures_problems(
+        report, rebuilt["prediction_erasures"], later
+    )
+    if rebuilt["prediction_erasures"] is None:
+        del rebuilt["prediction_erasures"]
     runs = store.list_runs()
     retention = written(
         retention_section(
@@ -285,7 +298,7 @@ def _record_keeping_problems(report, store, run, upto):
             clamped=report["report"]["format_version"] < 16,
         )
     )
-    problems = [
+    problems = erased + [
         f"{pointer} differs from the store's log up to the chain head"
         for pointer in _differences(report["retention"], retention, "/retention")
     ]

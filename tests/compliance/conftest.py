@@ -99,6 +99,7 @@ def before_format_16(data):
     from sktraceprop.compliance._source_evidence import as_format_15
 
     data["sources"] = [as_format_15(s) for s in data["sources"]]
+    data["record_keeping"].pop("prediction_erasures", None)
     retention = data["retention"]
     limit = months_before(parse_time(retention["report_time"]), 6)
     earliest = parse_time(retention["earliest_logged"])
