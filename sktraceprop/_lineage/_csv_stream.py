@@ -3,51 +3,24 @@
 Runs beside ``pandas.read_csv`` (in a thread: hashing, decompressing and the numba scan
 release the GIL), holding one chunk at a time, never the whole file: the line numbers
 cost one int64 per row. The bytes of a thinned, evenly spread sample of records (and the
-header, the first and the last data records) are kept for the content check.
+header, the first and the last data records) are kept for the content check
+(``_csv_kept``). How the file is opened and decompressed is ``_csv_files``; the chunks
+(:data:`CHUNK` bytes, which the tests make small), their re-encoding and the scan are here.
 """
 
-import bz2
 import codecs
-import contextlib
 import csv
-import gzip
 import hashlib
-import io
-import lzma
 import sys
-import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..exceptions import LineageError
+from ._csv_files import _decompressed, check_stable, compression_of, open_text  # noqa: F401
+from ._csv_kept import N_SAMPLED, _Kept  # noqa: F401 (re-exported, as the above)
 
 #: Bytes read per chunk.
 CHUNK = 1 << 22
-#: Sampled records kept for the content check (before thinning doubles the stride).
-N_SAMPLED = 64
-
-_SUFFIXES = {
-    ".gz": "gzip",
-    ".bz2": "bz2",
-    ".zip": "zip",
-    ".xz": "xz",
-    ".zst": "zstd",
-    ".tar": "tar",
-    ".tgz": "tar",
-}
-
-
-def compression_of(path, compression):
-    """The compression pandas applies to ``path`` (``None`` for none)."""
-    if isinstance(compression, dict):
-        compression = compression.get("method")
-    if compression == "infer":
-        suffixes = "".join(path.suffixes[-2:]).lower()
-        if suffixes.endswith((".tar.gz", ".tar.bz2", ".tar.xz")):
-            return "tar"
-        compression = _SUFFIXES.get(path.suffix.lower())
-    return compression
 
 
 class _Hashing:
@@ -77,49 +50,6 @@ class _Hashing:
     def drain(self):
         while self.read(CHUNK):
             pass
-
-
-@contextlib.contextmanager
-def open_text(path, kwargs):
-    """The file's decompressed text as pandas reads it with these options: lines end
-    at ``"\n"``, ``"\r\n"`` and a lone ``"\r"`` (``newline=""`` keeps them), and a
-    UTF-8 byte-order mark stays on the first line."""
-    method = compression_of(path, kwargs.get("compression", "infer"))
-    with open(path, "rb") as fh:
-        yield io.TextIOWrapper(
-            _decompressed(fh, method, path),
-            encoding=kwargs.get("encoding") or "utf-8",
-            errors=kwargs.get("encoding_errors", "strict"),
-            newline="",
-        )
-
-
-def _decompressed(raw, method, path):
-    """File-like object over the decompressed bytes of ``raw`` (a :class:`_Hashing`)."""
-    if method is None:
-        return raw
-    if method == "gzip":
-        return gzip.GzipFile(fileobj=raw)
-    if method == "bz2":
-        return bz2.BZ2File(raw)
-    if method == "xz":
-        return lzma.LZMAFile(raw)
-    if method == "zip":
-        archive = zipfile.ZipFile(io.BytesIO(raw.read()))
-        names = archive.namelist()
-        if len(names) != 1:
-            raise ValueError(f"{path}: a zip file must hold exactly one member")
-        return archive.open(names[0])
-    if method == "zstd":
-        try:
-            import zstandard
-        except ImportError:
-            raise ImportError("reading .zst files needs the zstandard package") from None
-        return zstandard.ZstdDecompressor().stream_reader(raw)
-    raise ValueError(
-        f"sktraceprop.read_csv does not support compression={method!r}; decompress the "
-        "file first, or read it with pandas and use sktraceprop.from_pandas."
-    )
 
 
 def _utf8(stream, encoding, errors):
@@ -217,54 +147,6 @@ def _joined(pieces):
             out[at : at + size] = piece
         at += size
     return out
-
-
-@dataclass
-class _Kept:
-    """The records whose bytes the content check needs."""
-
-    n_keep: int  # records 0 .. n_keep - 1: the header and the first data record
-    last_kept: int  # the last records (before a footer)
-    every: int = 0  # with a chunk size: the first and last record of every chunk
-    stride: int = 1  # every stride-th record, thinned as the file grows
-    samples: dict = field(default_factory=dict)
-    recent: dict = field(default_factory=dict)
-    bounds: dict = field(default_factory=dict)
-
-    def add(self, first, k, spans, text_of):
-        """Keep what is needed of records ``first .. first + k - 1``.
-
-        ``spans(js)`` gives the byte spans (starts, ends) of the batch's records ``js``;
-        ``text_of(start, end)`` their bytes.
-        """
-        # Thin first: the stride keeps at most 2 * N_SAMPLED records, spread evenly.
-        while (first + k) // self.stride > 2 * N_SAMPLED:
-            self.stride *= 2
-            for g in [g for g in self.samples if g >= self.n_keep and g % self.stride]:
-                del self.samples[g]
-        # Positions in the batch, without a pass over all k (a counted run is long).
-        sampled = {*range(min(max(self.n_keep - first, 0), k))}
-        sampled.update(range((-first) % self.stride, k, self.stride))
-        last = {*range(max(k - self.last_kept, 0), k)}
-        bounds = set()
-        if self.every:
-            # data records start at n_keep - 1: chunk c holds data records c * every ..
-            data = self.n_keep - 1
-            for end in (0, self.every - 1):
-                at = (data + end - first) % self.every
-                bounds.update(j for j in range(at, k, self.every) if first + j >= data)
-        picks = np.array(sorted(sampled | last | bounds), dtype=np.int64)
-        starts, ends = spans(picks)
-        for q, j in enumerate(picks.tolist()):
-            text = text_of(int(starts[q]), int(ends[q]))
-            if j in sampled:
-                self.samples[first + j] = text
-            if j in last:
-                self.recent[first + j] = text
-            if j in bounds:
-                self.bounds[first + j] = text
-        for old in [r for r in self.recent if r < first + k - self.last_kept]:
-            del self.recent[old]
 
 
 @dataclass
@@ -522,18 +404,3 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True, every=
         n_lines,
         kept.bounds,
     )
-
-
-def check_stable(before, after, n_bytes, where):
-    """Refuse a file that changed while pandas and the scan were reading it."""
-    same = (before.st_size, before.st_mtime_ns, before.st_ino, before.st_dev) == (
-        after.st_size,
-        after.st_mtime_ns,
-        after.st_ino,
-        after.st_dev,
-    )
-    if not same or n_bytes != after.st_size:
-        raise LineageError(
-            f"sktraceprop.read_csv: {where} changed while it was being read; read it again "
-            "once it is no longer being written."
-        )

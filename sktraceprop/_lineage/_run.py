@@ -1,43 +1,15 @@
 """The record of one traced fit: sources, ops, feature lineage and training rows."""
 
-import platform
-import sys
-import warnings
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 
-from ..exceptions import LineageWarning, UnknownSourceError
-from ..utils._stack import user_stacklevel
 from ._features import TARGET
 from ._ids import codes_of
-from ._labels import row_groups, source_labels
-from ._op_rows import entries_through, leaf_paths, name_only
 from ._row_sets import from_json, to_json
-from ._rows import depends_on, lineage_frame
-
-
-@lru_cache(maxsize=1)
-def library_versions():
-    """Versions of Python and the libraries a run depends on."""
-    import joblib
-    import scipy
-    import sklearn
-
-    from .. import __version__
-
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "sktraceprop": __version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "pandas": pd.__version__,
-        "joblib": joblib.__version__,
-    }
+from ._run_decode import attached_from, changed_from, compared_from, scheme_from
+from ._run_rows import _LineageRows, op_labels  # noqa: F401 (op_labels: re-exported)
+from ._versions import library_versions  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -119,7 +91,7 @@ class Op:
 
 
 @dataclass(eq=False)
-class Lineage:
+class Lineage(_LineageRows):
     """Lineage of one fit (a *run*); append-only once stored.
 
     Attributes
@@ -286,130 +258,7 @@ class Lineage:
     rows_compared: list = None
     fingerprint_scheme: int = None
 
-    # -- queries ----------------------------------------------------------------------------
-    def source(self, code):
-        try:
-            return self.sources[int(code)]
-        except KeyError:
-            raise UnknownSourceError(
-                f"run {self.run_id} has no source with code {int(code)}"
-            ) from None
-
-    @property
-    def n_samples(self):
-        return int(self.row_ids.shape[0])
-
-    def source_ids(self):
-        """Source ids of the training rows, in code order."""
-        return [self.sources[c].source_id for c in sorted(self.sources)]
-
-    def rows(self):
-        """Source, URI and line of every training row (``train_index`` = position)."""
-        return lineage_frame(self.row_ids, self.source, position_name="train_index")
-
-    def source_counts(self):
-        """Number of training rows per leaf source (a merged row counts for each parent).
-
-        A source is one content, not a name: two files read under one ``source_id``
-        (two folders' ``data.csv``, both ``data`` by default) or two contents of one
-        edited file are counted apart. The index holds the source id, and where several
-        sources share one, ``"source_id [first 12 digits of the sha256]"`` (see
-        :func:`sktraceprop._lineage._labels.source_labels`), sorted.
-        """
-        if any(s.derived for s in self.sources.values()):
-            frame = self.rows()
-            group, sources = row_groups(frame["row_id"].to_numpy(), self.source)
-            pairs = np.unique(frame["train_index"].to_numpy() * len(sources) + group)
-            counts = np.bincount(pairs % len(sources), minlength=len(sources))
-        else:
-            # No merges: count codes directly instead of building a frame of every row.
-            group, sources = row_groups(self.row_ids, self.source)
-            counts = np.bincount(group, minlength=len(sources))
-        index = pd.Index(source_labels(sources), name="source_id")
-        return pd.Series(counts, index=index, name="train_index").sort_index()
-
-    def trace(self, indices):
-        """Source, URI, line and ops of the given training rows.
-
-        Parameters
-        ----------
-        indices : int or array-like of int
-            Positions in the final estimator's training set.
-
-        Returns
-        -------
-        trace : DataFrame
-            Columns ``train_index``, ``row_id``, ``source_id``, ``uri``, ``line``
-            (``via`` for merged rows; ``uris``, with ``uri`` empty, for a file read from
-            several paths when the fit did not know which its rows came from: see
-            :func:`sktraceprop.row_lineage`) and ``ops``: the step names the row went through
-            (an op fitted on some sources only is listed where the row, a merge it was
-            built through, or the leaf row is of one of them: matched by content, so
-            two files read under one source_id are told apart; and, where it transformed
-            some of their rows only, one of those: ``Op.rows``). Ops of other fitted
-            states that share a name (a scaler per file, both ``"standardscaler@data"``)
-            are named ``"name [fingerprint[:12]]"``.
-
-        Warns
-        -----
-        LineageWarning
-            When an op of a run recorded before ops kept their sources' contents names
-            a source id that several sources of the run carry (two folders'
-            ``data.csv``, two contents of one file): it is then listed for the rows of
-            each.
-        """
-        indices = np.atleast_1d(np.asarray(indices))
-        if indices.dtype.kind not in "iu":
-            raise TypeError(f"trace expects integer positions, got dtype {indices.dtype}")
-        n = self.n_samples
-        bad = indices[(indices < -n) | (indices >= n)]
-        if bad.size:
-            raise IndexError(
-                f"training row {int(bad[0])} out of range: the model was fitted on {n} rows"
-            )
-        indices = np.where(indices < 0, indices + n, indices)
-        ids = self.row_ids[indices]
-        frame = lineage_frame(ids, self.source, position_name="train_index")
-        ops = self._ops_by_leaf(ids)
-        frame["ops"] = [
-            ops[(int(p), int(r))]
-            for p, r in zip(frame["train_index"].to_numpy(), frame["row_id"].to_numpy())
-        ]
-        frame["train_index"] = indices[frame["train_index"].to_numpy()]
-        self._warn_shared_op_sources()
-        return frame
-
-    def _ops_by_leaf(self, ids):
-        """``{(position in ids, leaf row id): [op names]}``, in the order of the ops."""
-        paths = leaf_paths(ids, self.source)
-        pos, leaves = paths[:2]
-        hits = np.zeros((pos.size, len(self.ops)), dtype=bool)
-        for j, op in enumerate(self.ops):
-            hits[:, j] = entries_through(op, self.sources, paths)
-        # one leaf reached twice (through two merges): the ops of both ways
-        keys, inverse = np.unique(np.stack([pos, leaves], axis=1), axis=0, return_inverse=True)
-        found = np.zeros((len(keys), len(self.ops)), dtype=bool)
-        np.logical_or.at(found, inverse.ravel(), hits)
-        names = np.array(op_labels(self.ops), dtype=object)
-        return {(int(p), int(r)): list(names[f]) for (p, r), f in zip(keys, found)}
-
-    def _warn_shared_op_sources(self):
-        shared = [
-            f"{op.name} (fitted on {', '.join(map(repr, ids))})"
-            for op in self.ops
-            if (ids := name_only(op, self.sources))
-        ]
-        if shared:
-            warnings.warn(
-                f"trace: ops {'; '.join(shared)} name a source id that several sources of "
-                "the training rows carry (other files or other contents of one file); the "
-                "run was recorded before ops kept their sources' contents (SHA-256), so "
-                "each is listed for the rows of each, including rows it may not have "
-                "transformed. Refit to record them, or read each file with its own "
-                "source_id= to tell them apart.",
-                LineageWarning,
-                stacklevel=user_stacklevel(),
-            )
+    # -- queries (those of its rows: _LineageRows) -------------------------------------------
 
     def _column_origins(self, code, column):
         """Leaf sources (and the aggregates passed on the way) behind one column."""
@@ -476,29 +325,6 @@ class Lineage:
         sources: removing a source must refit or recompute these features.
         """
         return {f: aggs for f, (_, aggs) in self._feature_origins().items() if aggs}
-
-    def depends_on(self, removed_ids=None, removed_sources=None):
-        """Which training rows were built from removed rows, directly or through aggregates.
-
-        Parameters
-        ----------
-        removed_ids : array-like of int64, default=None
-            Row ids being removed: file lines, or merged rows removed whole (training
-            rows built by :func:`sktraceprop.merge`).
-        removed_sources : iterable of str, default=None
-            Source ids being removed whole (every version).
-
-        Returns
-        -------
-        row : ndarray of bool of shape (n_samples,)
-            True where a training row is a removed row, was merged from one, or joins an
-            aggregate computed over one.
-        via_aggregate : ndarray of bool of shape (n_samples,)
-            True where the dependence is only through an aggregate.
-        """
-        names = set(removed_sources or ())
-        codes = [c for c, s in self.sources.items() if s.source_id in names]
-        return depends_on(self.row_ids, self.source, removed_ids, codes)
 
     def __setstate__(self, state):
         # A run that travelled from a worker may hold derived sources without their
@@ -629,69 +455,6 @@ class Lineage:
         )
 
 
-_CHANGED_COUNTS = ("rows_checked", "rows_changed", "missing_filled")
-
-
-def changed_from(entries):
-    """:attr:`Lineage.changed_columns` from its record (None stays None: not recorded)."""
-    if entries is None:
-        return None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ValueError(f"changed_columns holds {entries!r}, not a list of columns")
-    return [
-        {
-            "code": int(e["code"]),
-            "column": str(e["column"]),
-            **({"input_column": str(e["input_column"])} if "input_column" in e else {}),
-            **{k: int(e[k]) for k in _CHANGED_COUNTS},
-            **({"rows_not_known": int(e["rows_not_known"])} if "rows_not_known" in e else {}),
-            **({"through": int(e["through"])} if "through" in e else {}),
-            **({"retained": str(e["retained"])} if "retained" in e else {}),
-        }
-        for e in entries
-    ]
-
-
-def scheme_from(value):
-    """:attr:`Lineage.fingerprint_scheme` from its record: a positive int, or None
-    (absent: not recorded)."""
-    if value is None:
-        return None
-    if type(value) is not int or value < 1:
-        raise ValueError(f"fingerprint_scheme holds {value!r}, not a scheme number")
-    return value
-
-
-def compared_from(entries):
-    """:attr:`Lineage.rows_compared` from its record (None stays None: not recorded)."""
-    if entries is None:
-        return None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ValueError(f"rows_compared holds {entries!r}, not a list of sources")
-    return [
-        {
-            "code": int(e["code"]),
-            "rows": int(e["rows"]),
-            **({"through": int(e["through"])} if "through" in e else {}),
-            **({"retained": str(e["retained"])} if "retained" in e else {}),
-        }
-        for e in entries
-    ]
-
-
-def op_labels(ops):
-    """The ops' names, each as ``"name [fingerprint[:12]]"`` where ops of another fitted
-    state share it (one scaler per file of one source id: both ``standardscaler@data``),
-    so that a row's list says which of them it went through."""
-    prints = {}
-    for op in ops:
-        prints.setdefault(op.name, set()).add(op.fingerprint)
-    return [
-        op.name if len(prints[op.name]) == 1 else f"{op.name} [{op.fingerprint[:12]}]"
-        for op in ops
-    ]
-
-
 def _ops_from(d):
     """The ops of a run's record, with their ``source_keys`` (see :meth:`Lineage.to_dict`)."""
     ops = [Op.from_dict(o) for o in d["ops"]]
@@ -708,17 +471,6 @@ def _ops_from(d):
             values = [from_json(v) for v in values]
         ops = [op if v is None else replace(op, **{field_name: v}) for op, v in zip(ops, values)]
     return ops
-
-
-_ATTACHED_INTS = ("rows_matched", "rows_compared")
-
-
-def attached_from(entries):
-    """:attr:`Lineage.attached_columns` from a stored record (absent: none)."""
-    return [
-        {k: (int(v) if k in _ATTACHED_INTS else str(v)) for k, v in e.items()}
-        for e in entries or ()
-    ]
 
 
 def column_origins(sources, code, column, through=()):

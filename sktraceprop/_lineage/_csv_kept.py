@@ -1,0 +1,58 @@
+"""The records of a CSV file whose bytes its content check needs, kept as one pass finds
+them: the header and first data record, the last ones, a thinned evenly spread sample,
+and with a chunk size the first and last record of every chunk."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Sampled records kept for the content check (before thinning doubles the stride).
+N_SAMPLED = 64
+
+
+@dataclass
+class _Kept:
+    """The records whose bytes the content check needs."""
+
+    n_keep: int  # records 0 .. n_keep - 1: the header and the first data record
+    last_kept: int  # the last records (before a footer)
+    every: int = 0  # with a chunk size: the first and last record of every chunk
+    stride: int = 1  # every stride-th record, thinned as the file grows
+    samples: dict = field(default_factory=dict)
+    recent: dict = field(default_factory=dict)
+    bounds: dict = field(default_factory=dict)
+
+    def add(self, first, k, spans, text_of):
+        """Keep what is needed of records ``first .. first + k - 1``.
+
+        ``spans(js)`` gives the byte spans (starts, ends) of the batch's records ``js``;
+        ``text_of(start, end)`` their bytes.
+        """
+        # Thin first: the stride keeps at most 2 * N_SAMPLED records, spread evenly.
+        while (first + k) // self.stride > 2 * N_SAMPLED:
+            self.stride *= 2
+            for g in [g for g in self.samples if g >= self.n_keep and g % self.stride]:
+                del self.samples[g]
+        # Positions in the batch, without a pass over all k (a counted run is long).
+        sampled = {*range(min(max(self.n_keep - first, 0), k))}
+        sampled.update(range((-first) % self.stride, k, self.stride))
+        last = {*range(max(k - self.last_kept, 0), k)}
+        bounds = set()
+        if self.every:
+            # data records start at n_keep - 1: chunk c holds data records c * every ..
+            data = self.n_keep - 1
+            for end in (0, self.every - 1):
+                at = (data + end - first) % self.every
+                bounds.update(j for j in range(at, k, self.every) if first + j >= data)
+        picks = np.array(sorted(sampled | last | bounds), dtype=np.int64)
+        starts, ends = spans(picks)
+        for q, j in enumerate(picks.tolist()):
+            text = text_of(int(starts[q]), int(ends[q]))
+            if j in sampled:
+                self.samples[first + j] = text
+            if j in last:
+                self.recent[first + j] = text
+            if j in bounds:
+                self.bounds[first + j] = text
+        for old in [r for r in self.recent if r < first + k - self.last_kept]:
+            del self.recent[old]

@@ -1,0 +1,183 @@
+"""A run's training rows: where each came from, the ops it went through, and which
+depend on removed rows.
+
+The queries of :class:`~sktraceprop._lineage._run.Lineage` that read its row ids
+(:meth:`trace`, :meth:`source_counts`, :meth:`depends_on`, ...), as a base class it
+inherits, so that the record itself (``_run.py``) stays apart from what is asked of it.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import LineageWarning, UnknownSourceError
+from ..utils._stack import user_stacklevel
+from ._labels import row_groups, source_labels
+from ._op_rows import entries_through, leaf_paths, name_only
+from ._rows import depends_on, lineage_frame
+
+
+class _LineageRows:
+    """The row queries of :class:`~sktraceprop._lineage._run.Lineage` (``row_ids``,
+    ``sources`` and ``ops`` are its fields)."""
+
+    def source(self, code):
+        try:
+            return self.sources[int(code)]
+        except KeyError:
+            raise UnknownSourceError(
+                f"run {self.run_id} has no source with code {int(code)}"
+            ) from None
+
+    @property
+    def n_samples(self):
+        return int(self.row_ids.shape[0])
+
+    def source_ids(self):
+        """Source ids of the training rows, in code order."""
+        return [self.sources[c].source_id for c in sorted(self.sources)]
+
+    def rows(self):
+        """Source, URI and line of every training row (``train_index`` = position)."""
+        return lineage_frame(self.row_ids, self.source, position_name="train_index")
+
+    def source_counts(self):
+        """Number of training rows per leaf source (a merged row counts for each parent).
+
+        A source is one content, not a name: two files read under one ``source_id``
+        (two folders' ``data.csv``, both ``data`` by default) or two contents of one
+        edited file are counted apart. The index holds the source id, and where several
+        sources share one, ``"source_id [first 12 digits of the sha256]"`` (see
+        :func:`sktraceprop._lineage._labels.source_labels`), sorted.
+        """
+        if any(s.derived for s in self.sources.values()):
+            frame = self.rows()
+            group, sources = row_groups(frame["row_id"].to_numpy(), self.source)
+            pairs = np.unique(frame["train_index"].to_numpy() * len(sources) + group)
+            counts = np.bincount(pairs % len(sources), minlength=len(sources))
+        else:
+            # No merges: count codes directly instead of building a frame of every row.
+            group, sources = row_groups(self.row_ids, self.source)
+            counts = np.bincount(group, minlength=len(sources))
+        index = pd.Index(source_labels(sources), name="source_id")
+        return pd.Series(counts, index=index, name="train_index").sort_index()
+
+    def trace(self, indices):
+        """Source, URI, line and ops of the given training rows.
+
+        Parameters
+        ----------
+        indices : int or array-like of int
+            Positions in the final estimator's training set.
+
+        Returns
+        -------
+        trace : DataFrame
+            Columns ``train_index``, ``row_id``, ``source_id``, ``uri``, ``line``
+            (``via`` for merged rows; ``uris``, with ``uri`` empty, for a file read from
+            several paths when the fit did not know which its rows came from: see
+            :func:`sktraceprop.row_lineage`) and ``ops``: the step names the row went through
+            (an op fitted on some sources only is listed where the row, a merge it was
+            built through, or the leaf row is of one of them: matched by content, so
+            two files read under one source_id are told apart; and, where it transformed
+            some of their rows only, one of those: ``Op.rows``). Ops of other fitted
+            states that share a name (a scaler per file, both ``"standardscaler@data"``)
+            are named ``"name [fingerprint[:12]]"``.
+
+        Warns
+        -----
+        LineageWarning
+            When an op of a run recorded before ops kept their sources' contents names
+            a source id that several sources of the run carry (two folders'
+            ``data.csv``, two contents of one file): it is then listed for the rows of
+            each.
+        """
+        indices = np.atleast_1d(np.asarray(indices))
+        if indices.dtype.kind not in "iu":
+            raise TypeError(f"trace expects integer positions, got dtype {indices.dtype}")
+        n = self.n_samples
+        bad = indices[(indices < -n) | (indices >= n)]
+        if bad.size:
+            raise IndexError(
+                f"training row {int(bad[0])} out of range: the model was fitted on {n} rows"
+            )
+        indices = np.where(indices < 0, indices + n, indices)
+        ids = self.row_ids[indices]
+        frame = lineage_frame(ids, self.source, position_name="train_index")
+        ops = self._ops_by_leaf(ids)
+        frame["ops"] = [
+            ops[(int(p), int(r))]
+            for p, r in zip(frame["train_index"].to_numpy(), frame["row_id"].to_numpy())
+        ]
+        frame["train_index"] = indices[frame["train_index"].to_numpy()]
+        self._warn_shared_op_sources()
+        return frame
+
+    def _ops_by_leaf(self, ids):
+        """``{(position in ids, leaf row id): [op names]}``, in the order of the ops."""
+        paths = leaf_paths(ids, self.source)
+        pos, leaves = paths[:2]
+        hits = np.zeros((pos.size, len(self.ops)), dtype=bool)
+        for j, op in enumerate(self.ops):
+            hits[:, j] = entries_through(op, self.sources, paths)
+        # one leaf reached twice (through two merges): the ops of both ways
+        keys, inverse = np.unique(np.stack([pos, leaves], axis=1), axis=0, return_inverse=True)
+        found = np.zeros((len(keys), len(self.ops)), dtype=bool)
+        np.logical_or.at(found, inverse.ravel(), hits)
+        names = np.array(op_labels(self.ops), dtype=object)
+        return {(int(p), int(r)): list(names[f]) for (p, r), f in zip(keys, found)}
+
+    def _warn_shared_op_sources(self):
+        shared = [
+            f"{op.name} (fitted on {', '.join(map(repr, ids))})"
+            for op in self.ops
+            if (ids := name_only(op, self.sources))
+        ]
+        if shared:
+            warnings.warn(
+                f"trace: ops {'; '.join(shared)} name a source id that several sources of "
+                "the training rows carry (other files or other contents of one file); the "
+                "run was recorded before ops kept their sources' contents (SHA-256), so "
+                "each is listed for the rows of each, including rows it may not have "
+                "transformed. Refit to record them, or read each file with its own "
+                "source_id= to tell them apart.",
+                LineageWarning,
+                stacklevel=user_stacklevel(),
+            )
+
+    def depends_on(self, removed_ids=None, removed_sources=None):
+        """Which training rows were built from removed rows, directly or through aggregates.
+
+        Parameters
+        ----------
+        removed_ids : array-like of int64, default=None
+            Row ids being removed: file lines, or merged rows removed whole (training
+            rows built by :func:`sktraceprop.merge`).
+        removed_sources : iterable of str, default=None
+            Source ids being removed whole (every version).
+
+        Returns
+        -------
+        row : ndarray of bool of shape (n_samples,)
+            True where a training row is a removed row, was merged from one, or joins an
+            aggregate computed over one.
+        via_aggregate : ndarray of bool of shape (n_samples,)
+            True where the dependence is only through an aggregate.
+        """
+        names = set(removed_sources or ())
+        codes = [c for c, s in self.sources.items() if s.source_id in names]
+        return depends_on(self.row_ids, self.source, removed_ids, codes)
+
+
+def op_labels(ops):
+    """The ops' names, each as ``"name [fingerprint[:12]]"`` where ops of another fitted
+    state share it (one scaler per file of one source id: both ``standardscaler@data``),
+    so that a row's list says which of them it went through."""
+    prints = {}
+    for op in ops:
+        prints.setdefault(op.name, set()).add(op.fingerprint)
+    return [
+        op.name if len(prints[op.name]) == 1 else f"{op.name} [{op.fingerprint[:12]}]"
+        for op in ops
+    ]
