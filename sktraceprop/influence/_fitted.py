@@ -24,6 +24,7 @@ __all__ = [
     "is_frozen",
     "learning_steps",
     "preprocessing_of",
+    "refuse_untraced_samplers",
     "run_holder",
     "synthesising_samplers",
     "trained_row_ids",
@@ -134,6 +135,30 @@ def synthesising_samplers(fitted):
         for name, step in est.steps[:-1]
         if hasattr(step, "fit_resample") and not hasattr(step, "sample_indices_")
     ]
+
+
+def refuse_untraced_samplers(fitted):
+    """Refuse a pipeline with a sampler step that recorded no run: the final estimator
+    was fitted on the rows the sampler drew (copies, or a subset), not on ``X``'s, and
+    nothing says which, so scoring ``X``'s rows would score rows the model was not
+    fitted on (an over-sampler's copies counted once, an under-sampler's dropped rows
+    given scores)."""
+    est, _ = innermost(fitted)
+    if not isinstance(est, Pipeline):
+        return
+    samplers = [
+        f"{name} ({type(step).__name__})"
+        for name, step in est.steps[:-1]
+        if hasattr(step, "fit_resample")
+    ]
+    if samplers:
+        raise ValueError(
+            f"sampler step {samplers[0]} resampled the rows at fit, so the final estimator "
+            "was fitted on other rows than X's (copies, or a subset), and this pipeline "
+            "recorded no run saying which: scores of X's rows would be of rows the model "
+            "was not fitted on. Build the pipeline with sktraceprop.make_traced_pipeline "
+            "(a TracedImbPipeline follows the sampler's sample_indices_) and explain that."
+        )
 
 
 def learning_steps(transformer):

@@ -28,7 +28,7 @@ from ._blocks import (
 )
 from ._fit_parts import FitPartsMixin
 from ._fit_rows import FitRowsMixin
-from ._fitted import learning_steps, trained_row_ids, unwrap
+from ._fitted import learning_steps, refuse_untraced_samplers, trained_row_ids, unwrap
 from ._hessian_route import SOLVERS
 from ._messages import explanation_notes
 from ._neural_model import is_neural_model
@@ -338,6 +338,8 @@ class InfluenceExplainer(
             as_is, seen, fed = self._resolve_model(X, y, sample_weight)
             model, transformer, lineage = unwrap(self.estimator_)
             trained, held = trained_row_ids(self.estimator_)
+            if lineage is None and trained is None:
+                refuse_untraced_samplers(self.estimator_)
             if as_is:
                 self._check_given_rows(X, model, lineage, trained)
             self.model_ = model

@@ -4,7 +4,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.metrics import pairwise_distances
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -18,7 +18,7 @@ from .._lineage._record import source_table
 from .._model_lock import exclusive
 from .._model_lock import shared as shared_use
 from ..utils._delegation import SourcesTravelMixin
-from ..utils._prefit import KeepFittedParamsMixin, is_fitted, unfrozen
+from ..utils._prefit import KeepFittedParamsMixin, unfrozen
 from ..utils._private_copy import shares_memory
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._distances import (
@@ -27,10 +27,11 @@ from ._distances import (
     _shift,
     _squared_norms,
 )
+from ._fit_features import fitted_transformer_features
 from ._groups import fitted_ops, op_values, source_values
 from ._magnitude import magnitude_scale, scaled
 from ._ties import score_tie_warning, tie_warning
-from ._validation import labels, transformed, validation_rows
+from ._validation import labels, validation_rows
 from ._value_blocks import value_blocks
 
 __all__ = ["KNNShapleyValuer"]
@@ -93,8 +94,12 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         or sparse). A **fitted** transformer (for example ``pipe[:-1]`` of a fitted
         pipeline, or a :class:`~sklearn.frozen.FrozenEstimator`) is used as it is,
         never refitted; ``clone`` (and so ``GridSearchCV``) keeps the same fitted
-        object. An unfitted transformer is cloned and fitted on the training data in
-        :meth:`fit`. Its recorded ops (``lineage_``), or else its fitted steps, are
+        object (a ``TargetEncoder`` or sampler in it warns: its model was fitted on other
+        features or rows than ``transform`` gives). An unfitted transformer is cloned
+        and fitted by ``fit_transform`` on the training data in :meth:`fit`, whose
+        output the training rows are valued on, as a pipeline fits the model after it
+        (a ``TargetEncoder``'s cross-fitted encodings); a sampler in it is refused.
+        Its recorded ops (``lineage_``), or else its fitted steps, are
         listed by :meth:`by_op`.
     task : {"auto", "classification", "regression"}, default="auto"
         The utility. ``"auto"`` values a regression when ``y`` is continuous (floats
@@ -254,12 +259,10 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
                         "model, pass its preprocessing steps."
                     )
                 validate_data(self, X, skip_check_array=True)
-                if is_fitted(self.transformer):
-                    self.transformer_ = self.transformer
-                else:
-                    self.transformer_ = clone(self.transformer).fit(X, y)
                 given = X
-                X = transformed(self.transformer_, X)
+                # a fitted one's transform(X); an unfitted one's fit_transform, as a
+                # pipeline fits its model (a TargetEncoder cross fits; samplers refused)
+                self.transformer_, X = fitted_transformer_features(self.transformer, X, y)
                 if shares_memory(X, given):
                     X = X.copy()  # an identity transformer's output is the caller's data
                 y = labels(y, X.shape[0])
