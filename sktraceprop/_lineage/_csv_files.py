@@ -77,13 +77,15 @@ def _decompressed(raw, method, path):
 
 
 def check_stable(before, after, n_bytes, where):
-    """Refuse a file that changed while pandas and the scan were reading it."""
-    same = (before.st_size, before.st_mtime_ns, before.st_ino, before.st_dev) == (
-        after.st_size,
-        after.st_mtime_ns,
-        after.st_ino,
-        after.st_dev,
-    )
+    """Refuse a file that changed while pandas and the scan were reading it.
+
+    ``st_ctime_ns`` too: a write in place that restores the modification time (``cp
+    -p`` or ``rsync -t`` of a version of equal size onto the file, ``os.utime``) keeps
+    size, ``st_mtime_ns`` and inode, and pandas' later chunks would hold its values under
+    the hash and lines of the bytes scanned. No call sets the change time back.
+    """
+    fields = ("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino", "st_dev")
+    same = all(getattr(before, f) == getattr(after, f) for f in fields)
     if not same or n_bytes != after.st_size:
         raise LineageError(
             f"sktraceprop.read_csv: {where} changed while it was being read; read it again "
