@@ -12,6 +12,7 @@ import weakref
 from datetime import datetime
 
 from ..exceptions import ClockWarning, CorruptStoreError
+from ..utils._stack import user_stacklevel
 from ._chain import GENESIS, make_event, payload_text, stored_event_matches
 
 #: Per store handle, the last event row it appended: known to match its hash. Kept out
@@ -60,7 +61,7 @@ class _Chain:
                 "clocks differ share the store. It is stored with the time the clock "
                 "read; the log's order is its seq numbers, not its times.",
                 ClockWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         row = (
             event["seq"],
