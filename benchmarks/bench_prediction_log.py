@@ -366,9 +366,9 @@ before it returns. Rows of numbers, and frames of numbers and pyarrow text (Adul
 pandas 3), are taken when the call starts (the numbers copied, the text's immutable
 pyarrow buffers referenced); a helper thread then, while the model predicts, reads each
 row's keyed digest from them (one numba kernel without the GIL), keeps and hashes the
-digests' text, and takes the rows' SHA-256 (one pass); the caller does a part the helper
-has not started when the model has answered; other input is hashed before the call,
-its digests on the helper. Target: `predict` <= {TARGET:.2f}x (medians). Per
+digests' text, and takes the rows' SHA-256 (one pass); the caller does that work itself
+if the helper has not started it when the model has answered; other input is hashed
+before the call, its digests on the helper. Target: `predict` <= {TARGET:.2f}x (medians). Per
 case: {"; ".join(verdicts)}. What the log adds is about fixed per call (the copy of the
 input, its SHA-256 where no second core takes it, encoding the outputs, appending the
 event): small next to a `predict` that does real work per row (the Adult pipeline),

@@ -5,20 +5,19 @@ where the store salts, the keyed digest of each row (:mod:`._row_digests`) in a 
 text that the event's commitments hash. For the common input of ``predict`` (a frame of
 numpy numbers and pyarrow strings, or numbers alone: :mod:`._row_hash_frames`), the
 caller takes a snapshot of the rows (:func:`~._row_hash_frames.frame_parts`: the numbers
-copied, the text's immutable pyarrow buffers referenced) and hands two tasks to the row
-hash's helper thread, done while the model predicts: first the rows' digests (the pieces
-put into one buffer, read by one kernel, :func:`~._siphash.sip128_table`, without the
-GIL), their salt text and its two SHA-256 passes
-(:class:`~.stores._prediction_salts.SaltHashes`); then the SHA-256 of the pieces. Each
+copied, the text's immutable pyarrow buffers referenced) and hands one task to the row
+hash's helper thread, done while the model predicts: the pieces put into one buffer,
+its SHA-256 (one ``update``, without the GIL from start to end), the rows' digests read
+from it by one kernel (:func:`~._siphash.sip128_table`, without the GIL), their salt
+text and its two SHA-256 passes (:class:`~.stores._prediction_salts.SaltHashes`). It
 gives back exactly what :func:`~._row_hash.start_hash_rows` and
 :func:`~._prediction_log.start_salt` would (the tests compare them); any other input
 takes those two (the latter through :func:`start_salt_hashes`: the rows' records made
-by the caller, hashed on the helper). A task the helper has not started when the model
-has answered is done by the caller rather than waited for: where the model is quick,
-the caller hashes the rows while the helper finishes their digests.
+by the caller, hashed on the helper). If the helper has not started the task when the
+model has answered, the caller does it rather than wait. (Two tasks, the caller taking
+the one the helper had not come to, measured no faster, and took more code.)
 """
 
-import hashlib
 import threading
 
 from . import _row_hash
@@ -103,78 +102,45 @@ def _parts(X):
     return parts if parts is not None and parts[1] <= _row_hash._SNAPSHOT_MAX else None
 
 
-def _pieces_digest(pieces):
-    """SHA-256 of the pieces one after the other: ``hash_rows``'s digest of their
-    buffer (each large ``update`` releases the GIL)."""
-    h = hashlib.sha256()
-    for piece in pieces:
-        h.update(piece)
-    return h.hexdigest()
-
-
-def _salted(n, parts, salt):
-    """The :class:`~.stores._prediction_salts.SaltHashes` of the rows' digests, read
-    by one kernel from the pieces put into one buffer."""
+def _hashes(n, parts, salt):
+    """``(input SHA-256, SaltHashes)`` of the snapshot ``parts``: its pieces put into one
+    buffer, hashed by one ``update`` (which releases the GIL from start to end), and the
+    rows' digests read from that buffer by one kernel."""
     from ._row_hash_frames import assemble
 
     pieces, size, table = parts
     layout = (assemble(pieces, size), table)
-    return SaltHashes(salt_text(salt, table_digests(n, layout, salt)))
+    digests = table_digests(n, layout, salt)
+    return _row_hash._digest(layout[0]), SaltHashes(salt_text(salt, digests))
 
 
-class _Claimed:
-    """A task's result, computed once by whichever thread claims it first: the helper
-    (:func:`_run`, in the order given) or the caller asking for it (rather than wait for
-    a helper that has not come to it). A result the helper could not give (a numba
-    compile refused there, or an error) is computed by the caller, in its own thread
-    (where the error, if any, is raised)."""
+class _Once:
+    """One task's result, asked for by two callables: computed by the helper, or by the
+    caller where the helper has not started it when asked (sooner than waiting), once;
+    redone by the caller where the helper was refused a numba compile."""
 
     def __init__(self, task):
         self._task = task
+        self._future = None
         self._lock = threading.Lock()
-        self._claimed = False
-        self._done = threading.Event()
-        self._outcome = (False, None)
         self._value = None
 
-    def claim(self):
-        with self._lock:
-            claimed, self._claimed = self._claimed, True
-            return not claimed
-
-    def run_on_helper(self):
-        """Run the claimed task under :func:`~._thread_compiles.attempt`."""
+    def start(self):
         try:
-            self._outcome = attempt(self._task)
-        except Exception:  # noqa: BLE001 - redone by the caller, which raises it
-            self._outcome = (False, None)
-        finally:
-            self._done.set()
+            prepare()  # (in the caller: the helper must not import numba)
+            self._future = _executor().submit(attempt, self._task)
+        except RuntimeError:  # the interpreter is shutting down: no new threads
+            self._future = None
 
     def __call__(self):
-        if self._value is None:
-            if self.claim():
-                self._value = self._task()
-            else:
-                self._done.wait()
-                self._value = redone(self._outcome, self._task)
-        return self._value
-
-
-def _run(tasks):
-    """The helper's job: each task not claimed yet, in order."""
-    for task in tasks:
-        if task.claim():
-            task.run_on_helper()
-
-
-def _start(tasks):
-    """Hand ``tasks`` to the row hash's helper thread as one job (one wake-up)."""
-    try:
-        prepare()  # (in the caller: the helper must not import numba)
-        _executor().submit(_run, tasks)
-    except RuntimeError:  # the interpreter is shutting down: the caller does them
-        pass
+        with self._lock:
+            if self._value is None:
+                future = self._future
+                if future is None or future.cancel():
+                    self._value = self._task()
+                else:  # redone here if the helper was refused a compile
+                    self._value = redone(future.result(), self._task)
+            return self._value
 
 
 def start_call_hashes(store, X):
@@ -183,10 +149,9 @@ def start_call_hashes(store, X):
     ``input_sha256`` a callable returning ``hash_rows(X)``; ``salt`` what
     :func:`~._prediction_log.start_salt` returns (None where the store does not salt).
 
-    Two tasks go to the helper, as one job: the rows' digests and their salt text's
-    hashes first (the longer), then the SHA-256 of the rows. ``log_call`` asks for the
-    SHA-256 first: where the model answered before the helper came to it, the caller
-    hashes while the helper finishes the digests.
+    One task goes to the helper (:class:`_Once`): the rows' SHA-256, their digests and
+    their salt text's hashes, done by the caller if the helper has not started it when
+    ``log_call`` asks for either.
     """
     from ._prediction_log import start_salt
 
@@ -195,8 +160,7 @@ def start_call_hashes(store, X):
         return start_hash_rows(X), start_salt(store, X)
     n, salt = int(X.shape[0]), new_salt()
     load_kernels()  # here: the helper thread must never compile (a compile there loses warnings)
-    salted = _Claimed(lambda: _salted(n, parts, salt))
-    digest = _Claimed(lambda: _pieces_digest(parts[0]))
+    once = _Once(lambda: _hashes(n, parts, salt))
     if parts[1] >= _row_hash._SNAPSHOT_MIN:
-        _start((salted, digest))
-    return digest, salted
+        once.start()
+    return (lambda: once()[0]), (lambda: once()[1])

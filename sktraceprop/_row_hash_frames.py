@@ -139,19 +139,21 @@ def frame_parts(X):
 
 
 def assemble(pieces, size):
-    """The pieces of :func:`frame_parts` one after the other in one new buffer (uint8)."""
-    out = np.empty(size, np.uint8)
-    at = 0
-    for p in pieces:
-        end = at + (len(p) if isinstance(p, bytes) else p.size)
-        out[at:end] = np.frombuffer(p, np.uint8) if isinstance(p, bytes) else p
-        at = end
+    """The pieces of :func:`frame_parts` one after the other in one new buffer (uint8,
+    read-only).
+
+    One ``bytes.join``, which holds the GIL from start to end: on the hashing thread, a
+    copy per piece (numpy releases the GIL for each large one) would give the GIL back to
+    the model's thread up to once per piece, and wait for it as often."""
+    out = np.frombuffer(b"".join(pieces), np.uint8)
+    if out.size != size:
+        raise ValueError(f"the pieces hold {out.size} bytes, not the {size} expected")
     return out
 
 
 def frame_layout(X):
     """``(buffer, table)``: the bytes ``hash_rows(X)`` digests, in one new buffer
-    (uint8), and where each column's parts lie in it, for a pandas DataFrame whose
+    (uint8, read-only), and where each column's parts lie in it, for a pandas DataFrame whose
     columns are all numpy numbers (int, uint, float, bool) or pyarrow strings, or a
     numpy array of numbers; None for any other input.
 

@@ -200,7 +200,7 @@ def merge(left, right, source_id=None, **merge_kwargs):
     )
     out_ids = pack(source.code, np.arange(1, len(out) + 1))
     out = _with_ids(out, out_ids)
-    paths = joined(left, right)  # the paths the parent rows were read from
+    paths = joined(left, right, codes=(lcodes, rcodes))  # the parent rows' paths
     if paths:
         out.attrs[READ_PATHS_ATTR] = paths
     else:

@@ -110,31 +110,34 @@ def mark(df, code, uri):
     return df
 
 
-def joined(*frames):
+def joined(*frames, codes=None):
     """The mark of a frame whose rows combine the rows of ``frames`` (a merge): their
     union, each file code a frame has rows of (or rows built from its rows) and no mark
-    for given ``None`` (its rows there may come from any path)."""
+    for given ``None`` (its rows there may come from any path). ``codes``, when given:
+    per frame, the distinct source codes of its row ids (the caller found them already)."""
     from ._source import REGISTRY
 
     marks = []
-    for frame in frames:
+    for k, frame in enumerate(frames):
         paths = frame_paths(frame)
-        unmarked = {
-            c for c in _codes_within(frame) - set(paths) if REGISTRY.by_code(c).kind == "file"
-        }
+        within = _codes_within(frame, None if codes is None else codes[k])
+        unmarked = {c for c in within - set(paths) if REGISTRY.by_code(c).kind == "file"}
         marks.append({str(c): None if u is None else list(u) for c, u in paths.items()})
         marks.append(dict.fromkeys(map(str, unmarked)))
     return union(*marks)
 
 
-def _codes_within(frame):
-    """The codes of ``frame``'s rows and of every source they were built from."""
+def _codes_within(frame, codes=None):
+    """The codes of ``frame``'s rows (``codes``, when the caller has them) and of every
+    source they were built from."""
     from ._ids import distinct_codes
     from ._rows import index_ids
     from ._source import REGISTRY
 
-    ids = index_ids(frame.index)
-    seen, todo = set(), [] if ids is None else distinct_codes(ids).tolist()
+    if codes is None:
+        ids = index_ids(frame.index)
+        codes = [] if ids is None else distinct_codes(ids).tolist()
+    seen, todo = set(), [int(c) for c in codes]
     while todo:
         code = int(todo.pop())
         if code not in seen:

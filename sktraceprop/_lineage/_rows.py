@@ -18,10 +18,27 @@ def index_ids(index):
     if isinstance(index, pd.MultiIndex):
         if ROW_INDEX_NAME not in index.names:
             return None
+        names = list(index.names)
+        if names.count(ROW_INDEX_NAME) == 1:
+            level = names.index(ROW_INDEX_NAME)
+            if _in_order(index.codes[level], len(index.levels[level])):
+                # each row holds the level's value at its own position (the level read_csv
+                # builds for a file's index_col): the level is the values, nothing taken
+                return index.levels[level].to_numpy()
         return index.get_level_values(ROW_INDEX_NAME).to_numpy()
     if index.name != ROW_INDEX_NAME:
         return None
     return index.to_numpy()
+
+
+def _in_order(codes, n_level):
+    """True when ``codes`` are ``0, 1, ..., n_level - 1``: row ``k`` holds level value ``k``."""
+    codes = np.asarray(codes)
+    if codes.size != n_level or not n_level:
+        return False
+    if codes[0] != 0 or codes[-1] != n_level - 1:  # (most other orders, at no cost)
+        return False
+    return bool(np.array_equal(codes, np.arange(n_level, dtype=codes.dtype)))
 
 
 def has_id_level(index):

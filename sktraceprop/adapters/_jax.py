@@ -1,21 +1,22 @@
 """scikit-learn estimators around a pure JAX model: an apply function and an init function.
 
-jax is imported inside the functions that need it, so importing this module (and
+:class:`JaxClassifier` and :class:`JaxRegressor` (their shared parameters, training and
+outputs are in :mod:`._jax_base`, the compiled training loop in :mod:`._jax_train`), and
+the default model, a fully connected network (:func:`mlp`). These classes stay in this
+module: pickles and model fingerprints name a class by its module. jax is imported
+inside the functions that need it, so importing this module (and
 ``sktraceprop.adapters``) does not import jax.
 """
 
-from numbers import Integral, Real
-
 import numpy as np
 from scipy.special import expit, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils import check_random_state
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
-from ..utils._sklearn_compat import Interval, StrOptions
 from ._digest import params_digest, rows_digest
-from ._jax_train import (  # noqa: F401 (_logits, _per_sample_loss importable from here)
+from ._jax_base import _JaxEstimator
+from ._jax_train import (  # noqa: F401 (importable from here, as before)
     _is_weighted,
     _logits,
     _per_sample_loss,
@@ -157,117 +158,14 @@ def mlp(hidden=(256,), activation="relu", init="glorot"):
     return MLPInit(hidden, init), MLPApply(activation)
 
 
-class _BaseJax(BaseEstimator):
-    _parameter_constraints = {
-        "apply_fn": [callable, None],
-        "init_fn": [callable, None],
-        "n_epochs": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "random_state": ["random_state"],
-        "optimizer": [StrOptions({"adam", "sgd"}), callable],
-    }
-
-    def __init__(
-        self,
-        apply_fn=None,
-        init_fn=None,
-        *,
-        n_epochs=100,
-        learning_rate=1e-2,
-        batch_size=None,
-        alpha=0.0,
-        random_state=None,
-        optimizer="adam",
-    ):
-        self.apply_fn = apply_fn
-        self.init_fn = init_fn
-        self.n_epochs = n_epochs
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.alpha = alpha
-        self.random_state = random_state
-        self.optimizer = optimizer
-
+class _BaseJax(_JaxEstimator):
     def _model(self):
+        """``(init_fn, apply_fn)``, or the default network, ``mlp(hidden=(100,))``."""
         if (self.apply_fn is None) != (self.init_fn is None):
             raise ValueError("Pass both apply_fn and init_fn, or neither (a default MLP).")
         if self.apply_fn is None:
             return mlp(hidden=(100,))
         return self.init_fn, self.apply_fn
-
-    def _fit(self, X, Y, kind, n_outputs, W=None, weighted=False):
-        import jax
-        import jax.numpy as jnp
-
-        init_fn, apply_fn = self._model()
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
-        params = init_fn(init_key, X.shape[1], n_outputs)
-        check_apply_fn(apply_fn, params, X, n_outputs)
-        n = X.shape[0]
-        if W is None:
-            W = np.ones(n, dtype=np.float32)
-        batch_size = self.batch_size
-        if batch_size is None or batch_size >= n:
-            batch_size = None
-            # Full batch: pad to a power of two with zero-weight rows, so that data sets
-            # of similar size share one compiled training loop.
-            pad = max(8, 1 << (n - 1).bit_length()) - n
-            X = np.concatenate([X, np.zeros((pad, X.shape[1]), X.dtype)])
-            Y = np.concatenate([Y, np.zeros((pad, *Y.shape[1:]), Y.dtype)])
-            W = np.concatenate([W, np.zeros(pad, np.float32)])
-        optimizer = self.optimizer
-        if callable(optimizer):
-            # optax style: optimizer(learning_rate) -> GradientTransformation
-            optimizer = optimizer(self.learning_rate)
-        params, curve = _trainer()(
-            params,
-            jnp.asarray(X),
-            jnp.asarray(Y),
-            jnp.asarray(W),
-            train_key,
-            jnp.float32(self.learning_rate),
-            jnp.float32(self.alpha),
-            apply_fn=apply_fn,
-            kind=kind,
-            n_epochs=int(self.n_epochs),
-            batch_size=None if batch_size is None else int(batch_size),
-            optimizer=optimizer,
-        )
-        # again at the trained parameters: an initialisation can hide a dependence on
-        # the batch (a zero output layer gives zero outputs whatever the other rows)
-        check_apply_fn(apply_fn, params, X[:n], n_outputs)
-        self.init_fn_ = init_fn
-        self.apply_fn_ = apply_fn
-        self.params_ = jax.tree_util.tree_map(np.asarray, params)
-        self.loss_curve_ = np.asarray(curve, dtype=np.float64)
-        self.n_iter_ = int(self.n_epochs)
-        self.n_outputs_ = n_outputs
-        # read by the neural influence, which scores the plain mean loss of every row
-        # given to fit: weighted rows (or rows of weight zero, left out) are another one
-        self._sample_weighted = bool(weighted)
-        if not np.all(np.isfinite(self.loss_curve_)):
-            raise ValueError(
-                "Training diverged (non-finite loss); lower learning_rate or scale X."
-            )
-        return self
-
-    def _decision(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float32)
-        z = _predict_blocks(self.apply_fn_, self.params_, X)
-        if z.shape != (X.shape[0], self.n_outputs_):
-            raise ValueError(
-                f"apply_fn returned shape {z.shape}; expected {(X.shape[0], self.n_outputs_)}."
-            )
-        return z
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        return tags
 
 
 class JaxClassifier(ClassifierMixin, _BaseJax):

@@ -140,6 +140,10 @@ def record(op, inputs, params, framework, mode, rows=None):
     frontier = []
     for node in inputs:
         if node is None:
+            # a traced input made where nothing was recorded: kept as a None input,
+            # so that provenance sees that the graph misses its steps
+            if not any(f is None for f in frontier):
+                frontier.append(None)
             continue
         for point in node[INPUTS] if node[OP] == UNRECORDED else (node,):
             if not any(point is f for f in frontier):

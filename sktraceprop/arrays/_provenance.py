@@ -66,7 +66,32 @@ def _codes_behind(rm, node):
     for step in ancestors(node):
         if step[OP] == "source":
             found |= set(step[PARAMS]["codes"])
+    if graph_incomplete(node):
+        named = sorted(s.source_id for s in source_closure(found).values())
+        raise LineageError(
+            f"sources unknown: the row ids were dropped ({rm.dropped}), and {INCOMPLETE}, "
+            f"so the graph need not reach every source (it names {named or 'none'})"
+        )
     return source_closure(found), GRAPH_BASIS
+
+
+#: Why the operation graph of an array may leave sources out (see graph_incomplete).
+INCOMPLETE = (
+    "an input of the array or of an operation behind it was made where no operation was "
+    "recorded (granularity 'none', or an ndarray method that sktraceprop does not model)"
+)
+
+
+def graph_incomplete(node):
+    """Whether the operation graph of an array misses the steps behind one of its inputs.
+
+    A traced input made where nothing was recorded has no node: the step that used it
+    names its other inputs only (a ``None`` among its inputs), and an array made so has
+    no node at all.
+    """
+    if node is None:
+        return True
+    return any(any(p is None for p in step[INPUTS]) for step in ancestors(node))
 
 
 def codes_in_graph(rm, node):
@@ -138,6 +163,13 @@ class Provenance:
         sources : DataFrame
             Columns ``source_id``, ``kind``, ``uri``, ``sha256``, ``n_rows``, ``code``
             and ``basis``: ``"row ids"``, or ``"operation graph (row ids dropped)"``.
+
+        Raises
+        ------
+        LineageError
+            If the row ids were dropped and the operation graph does not reach every
+            source: an input was made at granularity ``"none"`` or by an ndarray method
+            that sktraceprop does not model (the error names the sources it does reach).
         """
         table, basis = _codes_behind(self._rows, self._node)
         table = dict(sorted(table.items(), key=lambda item: (item[1].source_id, item[0])))
@@ -359,10 +391,13 @@ class Provenance:
         notes = []
         if self._rows.dropped is not None:
             notes.append(f"row ids: {self._rows.dropped}")
-            notes.append(
-                "sources: those of every step of the operation graph (the row ids that "
-                "would say which rows are behind the array were dropped)"
-            )
+            if graph_incomplete(self._node):
+                notes.append(f"sources: unknown ({INCOMPLETE}, and the row ids were dropped)")
+            else:
+                notes.append(
+                    "sources: those of every step of the operation graph (the row ids that "
+                    "would say which rows are behind the array were dropped)"
+                )
         if self._node is None:
             notes.append("operations: none recorded for this array")
         else:

@@ -2,10 +2,10 @@
 
 Every torch function, method and operator called on a :class:`TracedTensor` comes
 through ``__torch_function__``; a table maps it to a row rule (elementwise, reduction,
-reshape, indexing, concatenation, matmul, a batch-preserving layer, a loss: the rules
-are in :mod:`._torch_rules`; the commonest operations have fast paths and operator
-methods in :mod:`._torch_fast`, in-place writes with no rule are in
-:mod:`._torch_special`, the class itself is in :mod:`._torch_tensor`). A function
+reshape, indexing, concatenation, matmul, a batch-preserving layer, a loss: the table
+is :mod:`._torch_rules`, with the modules of rules it names; the commonest operations
+have fast paths and operator methods in :mod:`._torch_fast`, in-place writes with no
+rule are in :mod:`._torch_special`, the class itself is in :mod:`._torch_tensor`). A function
 without a rule gives every output row every input row (it is never assumed to keep
 rows). In-place methods (``add_``, ``x[k] = v``) update the tensor's lineage, and a view
 whose memory was written through another view reports stale lineage. The output of a

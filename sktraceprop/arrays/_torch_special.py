@@ -11,7 +11,7 @@ import torch
 from . import _rowmap as rmap
 from ._graph import _MODE, NOT_RECORDED, operand, record
 from ._index import assign_map
-from ._torch_rules import _LIST_KEY, UNREADABLE, _torch_key
+from ._torch_keys import _LIST_KEY, UNREADABLE, _torch_key
 from ._torch_tensor import _Disabled, _owner, _rows_of, _set_rows, _shape, _split
 
 

@@ -1,5 +1,7 @@
 """Traced JAX arrays: operators, apply on jnp functions and jit, functional updates."""
 
+import operator
+
 import numpy as np
 import pytest
 
@@ -185,3 +187,47 @@ def test_softmax_within_rows_keeps_each_rows_own_parents():
         assert stp.provenance(out).rows(i)["line"].tolist() == [6 - i]
     pooled = stp.arrays.apply(lambda v: jax.nn.softmax(v, axis=0), a)
     assert set(stp.provenance(pooled).rows(0)["line"]) == {1, 2, 3, 4, 5, 6}
+
+
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("roll", lambda a: jnp.roll(a, 1, axis=0)),
+        ("flip", lambda a: jnp.flip(a, 0)),
+        ("concatenate", lambda a: jnp.concatenate([a, a])[:6]),
+        ("stack", lambda a: jnp.stack([a, a], 1)[:, 0]),
+        ("tile", lambda a: jnp.tile(a.mean(axis=0), (6, 1))),
+        ("broadcast_to", lambda a: jnp.broadcast_to(a.sum(axis=0), (6, 3))),
+        ("expand_dims", lambda a: jnp.expand_dims(a, 0)[0]),
+        ("set", lambda a: jnp.zeros((6, 3)).at[0].set(a[0])),
+    ],
+)
+def test_jnp_functions_that_convert_before_tracing_refuse_traced_arrays(name, call):
+    # These jnp functions take their arguments' plain values (__jax_array__) before JAX
+    # traces anything, so JAX's own refusal does not stop them: b + jnp.roll(a) named
+    # b's rows only.
+    a, _ = _sources()
+    b = stp.array(jnp.ones((6, 3)), source_id="jc")
+    with pytest.raises(stp.exceptions.LineageError, match=f"'{name}' was given a traced"):
+        b + call(a)
+    kept = b + stp.arrays.apply(call, a)  # what the error says to do
+    assert set(stp.provenance(kept).sources()["source_id"]) == {"ja", "jc"}
+    # an explicit conversion still gives the plain values, as np.asarray does
+    assert isinstance(jnp.array(a), jax.Array)
+    assert isinstance(jnp.asarray([a[0], a[1]]), jax.Array)
+
+
+@pytest.mark.parametrize(
+    "op", [operator.add, operator.sub, operator.truediv, operator.lt, operator.matmul]
+)
+def test_a_plain_jax_array_on_the_left_of_an_operator_keeps_the_traced_rows(op):
+    # plain + x: JAX's operator converted x through __jax_array__ and gave a plain array
+    a, _ = _sources()
+    plain = jnp.full((6, 3), 5.0) if op is not operator.matmul else jnp.ones((2, 6))
+    out = op(plain, a)
+    assert type(out).__name__ == "TracedJaxArray"
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(op(plain, jnp.asarray(a))))
+    if op is operator.matmul:  # (2, 6) @ (6, 3): each row mixes every row of a
+        assert sorted(stp.provenance(out).rows(0)["line"]) == [1, 2, 3, 4, 5, 6]
+    else:
+        assert _lines(out, 4) == [(4, "ja", 5)]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import sktraceprop as stp
 from sktraceprop import _call_hashes, _row_hash
-from sktraceprop._call_hashes import _pieces_digest, start_call_hashes, table_digests
+from sktraceprop._call_hashes import start_call_hashes, table_digests
 from sktraceprop._row_digests import parse_salt, row_digests
 from sktraceprop._row_hash_frames import assemble, frame_bytes, frame_layout, frame_parts
 from sktraceprop.compliance import hash_rows
@@ -209,15 +209,18 @@ def test_the_snapshots_pieces_are_the_bytes_hash_rows_digests(found):
     pieces, size, table = parts
     buffer = assemble(pieces, size)
     assert buffer.size == size == sum(len(memoryview(p).cast("B")) for p in pieces)
-    assert _pieces_digest(pieces) == hashlib.sha256(buffer).hexdigest() == hash_rows(frame)
+    one_after_other = hashlib.sha256()
+    for piece in pieces:
+        one_after_other.update(piece)
+    assert one_after_other.hexdigest() == hashlib.sha256(buffer).hexdigest() == hash_rows(frame)
     assert np.array_equal(buffer, frame_layout(frame)[0])
     truth = _truth(frame, kinds, SALT)
     assert _rows(table_digests(len(frame), (buffer, table), SALT)) == truth
 
 
-def test_tasks_the_helper_has_not_started_are_done_by_the_caller(monkeypatch):
-    """A busy helper: the call's two tasks are taken by the caller, not waited for, and
-    give what the slow paths give; the helper, freed, runs neither again."""
+def test_a_task_the_helper_has_not_started_is_done_by_the_caller(monkeypatch):
+    """A busy helper: the call's task is taken by the caller, not waited for, and gives
+    what the slow paths give; the helper, freed, does not run it again."""
     monkeypatch.setattr(_row_hash, "_SNAPSHOT_MIN", 0)
     frame = pd.DataFrame(
         {"n": np.arange(40.0), "t": pd.array([f"v{i % 7}" for i in range(40)], "string[pyarrow]")}
@@ -225,13 +228,13 @@ def test_tasks_the_helper_has_not_started_are_done_by_the_caller(monkeypatch):
     release = threading.Event()
     blocker = _row_hash._executor().submit(release.wait, 60)
     ran = []
-    original = _call_hashes._pieces_digest
+    original = _call_hashes._hashes
 
-    def counted(pieces):
+    def counted(*args):
         ran.append(threading.current_thread() is threading.main_thread())
-        return original(pieces)
+        return original(*args)
 
-    monkeypatch.setattr(_call_hashes, "_pieces_digest", counted)
+    monkeypatch.setattr(_call_hashes, "_hashes", counted)
     try:
         input_sha256, salt = start_call_hashes(stp.stores.MemoryStore(), frame)
         got, hashes = input_sha256(), salt()
@@ -246,33 +249,28 @@ def test_tasks_the_helper_has_not_started_are_done_by_the_caller(monkeypatch):
     assert input_sha256() == got and salt() is hashes  # computed once
 
 
-def test_the_helper_may_take_one_task_and_the_caller_the_other(monkeypatch):
-    """The helper busy with the digests when the caller asks for the SHA-256: the caller
-    hashes the rows itself (the helper later finds that task claimed)."""
+def test_a_task_the_helper_has_started_is_waited_for_not_redone(monkeypatch):
+    """The helper inside the task when the caller asks: the caller waits for its result
+    (the task runs once, on the helper), and both callables give it."""
     monkeypatch.setattr(_row_hash, "_SNAPSHOT_MIN", 0)
     frame = pd.DataFrame({"a": np.arange(30.0), "b": np.arange(30) % 4})
     started, release = threading.Event(), threading.Event()
-    original = _call_hashes._salted
-    where = {}
+    original = _call_hashes._hashes
+    ran = []
 
     def slow(*args):
-        where["salted"] = threading.current_thread() is threading.main_thread()
+        ran.append(threading.current_thread() is threading.main_thread())
         started.set()
         release.wait(60)
         return original(*args)
 
-    def digest(pieces):
-        where["digest"] = threading.current_thread() is threading.main_thread()
-        return _pieces_digest(pieces)
-
-    monkeypatch.setattr(_call_hashes, "_salted", slow)
-    monkeypatch.setattr(_call_hashes, "_pieces_digest", digest)
+    monkeypatch.setattr(_call_hashes, "_hashes", slow)
     input_sha256, salt = start_call_hashes(stp.stores.MemoryStore(), frame)
     assert started.wait(60)
-    got = input_sha256()  # the helper is still in the digests: done here
-    release.set()
+    threading.Timer(0.2, release.set).start()
+    got = input_sha256()  # waits for the helper
     hashes = salt()
-    assert where == {"salted": False, "digest": True}
+    assert ran == [False]
     assert got == hash_rows(frame)
     drawn, digests = parse_salt(hashes.text)
     assert _rows(digests) == _truth(frame, ["float", "int"], drawn)
