@@ -2,6 +2,7 @@
 
 __all__ = [
     "ComplianceError",
+    "ClockWarning",
     "CorruptStoreError",
     "LineageError",
     "LineageLostError",
@@ -41,6 +42,16 @@ class SourceConflictError(LineageError):
 
 class LineageWarning(UserWarning):
     """Lineage is incomplete (for example, synthetic rows from a sampler)."""
+
+
+class ClockWarning(UserWarning):
+    """An audit event was stamped with a time earlier than the event before it.
+
+    The clock of the process writing it was set back, or writers on machines whose
+    clocks differ share one store. The event is stored with the time its clock read:
+    the log's order is its ``seq`` numbers, never its times, and
+    a store's ``check_integrity()`` lists such events (``times_set_back``).
+    """
 
 
 class StoreError(RuntimeError):

@@ -7,9 +7,12 @@ ends with what was appended (a trigger or rule added outside sktraceprop could d
 change the row as it is inserted).
 """
 
+import warnings
 import weakref
+from datetime import datetime
 
-from ..exceptions import CorruptStoreError
+from ..exceptions import ClockWarning, CorruptStoreError
+from ..utils._stack import user_stacklevel
 from ._chain import GENESIS, make_event, payload_text, stored_event_matches
 
 #: Per store handle, the last event row it appended: known to match its hash. Kept out
@@ -29,6 +32,7 @@ class _Chain:
     def __init__(self, store, writer):
         self.store, self.writer = store, writer
         last = writer.last_event()
+        self.time = None if last is None else last[2]
         if last is None:
             self.seq, self.head = 0, GENESIS
         else:
@@ -48,6 +52,17 @@ class _Chain:
         if text is None:
             text, payload = payload_text(payload)
         event = make_event(self.head, kind, payload, run_id, self.seq + 1, text)
+        if set_back(self.time, event["created_at"]):
+            # (before the insert: a warning turned into an error writes nothing)
+            warnings.warn(
+                f"{self.store!r}: audit event {event['seq']} is stamped "
+                f"{event['created_at']}, earlier than event {self.seq} before it "
+                f"({self.time}): this process's clock was set back, or writers whose "
+                "clocks differ share the store. It is stored with the time the clock "
+                "read; the log's order is its seq numbers, not its times.",
+                ClockWarning,
+                stacklevel=user_stacklevel(),
+            )
         row = (
             event["seq"],
             run_id,
@@ -59,7 +74,7 @@ class _Chain:
         )
         self.writer.insert_event(row)
         self.row = row
-        self.seq, self.head = event["seq"], event["hash"]
+        self.seq, self.head, self.time = event["seq"], event["hash"], event["created_at"]
         return event
 
     def confirm(self):
@@ -81,3 +96,19 @@ class _Chain:
             self.store._refuse_writes(message)
             raise CorruptStoreError(f"{self.store!r}: {message}; nothing was written")
         _CHECKED_TIP[self.store] = row
+
+
+def set_back(before, after):
+    """Whether the ISO 8601 time ``after`` is earlier than ``before`` (False where
+    either is not such a time: what a time stored that way means is not known)."""
+    try:
+        return _utc(after) < _utc(before)
+    except (TypeError, ValueError):
+        return False
+
+
+def _utc(text):
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("a time without its zone")
+    return moment

@@ -3,6 +3,7 @@
 from .. import signing
 from ..exceptions import StoreError
 from . import _checkpoint
+from ._append import set_back
 from ._chain import (
     GENESIS,
     RESERVED_PREFIX,
@@ -40,6 +41,7 @@ def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
         "last_seq": 0,
         "signed_through": None,
         "key_fingerprint": fingerprint,
+        "times_set_back": [],
     }
     with store._snapshot():
         stored = _stored_checkpoints(store, problems)
@@ -132,15 +134,18 @@ def _check_chain(store, wanted, problems, report, salts=None):
     and the erasures of calls."""
     salts = State() if salts is None else salts
     heads, run_events, source_events, redactions = {0: GENESIS}, {}, {}, {}
-    prev_hash, prev_seq = GENESIS, 0
+    prev_hash, prev_seq, prev_time = GENESIS, 0, None
 
     def problem(seq, message):
         problems.append({"check": "hash_chain", "seq": seq, "message": message})
 
     try:
         for row in store._raw_events():
-            seq, run_id, _, kind, _, prev_link, stored = row
+            seq, run_id, created_at, kind, _, prev_link, stored = row
             report["events"] += 1
+            if set_back(prev_time, created_at):
+                report.setdefault("times_set_back", []).append(seq)
+            prev_time = created_at
             wrong = event_row_problem(row)
             if wrong is not None:  # (before the comparisons: seq may not be a number)
                 problem(seq, f"{wrong}: the event was altered")

@@ -161,6 +161,10 @@ class AuditMethods:
             wiped the old bytes of the values it deleted from its files (a SQLite
             store's write-ahead log not yet folded in: a reader kept it in use, or the
             writer stopped first), a sentence saying so (``[]`` when nothing is left).
+            ``times_set_back``: the ``seq`` of each event stamped earlier than the
+            event before it (a clock set back, or writers whose clocks differ; see
+            :class:`~sktraceprop.exceptions.ClockWarning`): not damage, but times
+            read from the log are then not in its order.
 
         Raises
         ------

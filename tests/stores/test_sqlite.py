@@ -301,6 +301,7 @@ def test_sqlite_check_sound_store_reports_and_leaves_file_alone(tmp_path):
             "key_fingerprint": None,
             "not_shown": store.check_integrity()["not_shown"],
             "erased_bytes_left": [],
+            "times_set_back": [],
         }
     assert _stamp(path) == before
     # The store is still usable, and a run still in the WAL is checked too.
