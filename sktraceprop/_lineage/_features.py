@@ -313,11 +313,20 @@ def unknown_step(est, names):
     return None
 
 
+def _names_out(est, names):
+    """``est.get_feature_names_out`` of the input ``names`` (a composition fitted on an
+    array after an earlier step: the names the pipeline gives, ``num__age``, not
+    ``num__x0``), else of the names it was fitted on, else None."""
+    for args in ((np.asarray(names, dtype=object),), ()):
+        try:
+            return list(est.get_feature_names_out(*args))
+        except (ValueError, TypeError, AttributeError):
+            continue
+    return None
+
+
 def _column_transformer(ct, names, sample=_OFF, notes=None):
-    try:
-        full = list(ct.get_feature_names_out())
-    except (ValueError, TypeError, AttributeError):
-        full = None
+    full = _names_out(ct, names)
     out_names, deps = [], []
     for name, trans, columns in ct.transformers_:
         if trans == "drop" or name not in ct.output_indices_:
@@ -341,10 +350,7 @@ def _column_transformer(ct, names, sample=_OFF, notes=None):
 
 
 def _feature_union(fu, names, sample=_OFF, notes=None):
-    try:
-        full = list(fu.get_feature_names_out())
-    except (ValueError, TypeError, AttributeError):
-        full = None
+    full = _names_out(fu, names)
     out_names, deps = [], []
     for name, trans in fu.transformer_list:
         if trans == "drop" or trans is None:
