@@ -340,13 +340,27 @@ def _column_transformer(ct, names, sample=_OFF, notes=None):
         if sub is None or len(sub[0]) != width:
             # unnamed outputs: each may use every column given, and the target
             every = [*cols, TARGET] if _fitted_on_target(trans) else cols
-            sub_names, sub_deps = [f"{name}__{k}" for k in range(width)], [every] * width
+            sub_names, sub_deps = [str(k) for k in range(width)], [every] * width
+            if notes is not None and width:
+                notes.append(_unnamed_part_note(label, width, [names[i] for i in cols]))
         else:
             sub_names = sub[0]
             sub_deps = [[d if d == TARGET else cols[d] for d in dep] for dep in sub[1]]
         out_names += full[piece] if full is not None else [f"{name}__{n}" for n in sub_names]
         deps += sub_deps
     return out_names, deps
+
+
+def _unnamed_part_note(label, width, columns):
+    """The run's note for a part of a ColumnTransformer whose outputs are not named."""
+    listed = ", ".join(repr(c) for c in columns[:6]) + (
+        f" and {len(columns) - 6} more" if len(columns) > 6 else ""
+    )
+    return (
+        f"feature lineage of part {label} of a ColumnTransformer is not known output by "
+        f"output (the part does not name its outputs): each of its {width} outputs is "
+        f"recorded as using every column given to the part ({listed})"
+    )
 
 
 def _feature_union(fu, names, sample=_OFF, notes=None):

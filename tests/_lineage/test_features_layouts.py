@@ -261,3 +261,57 @@ def test_names_that_leave_out_an_input_used_only_at_fit_are_widened(tmp_path):
     assert all(columns == NUMERIC for columns in lineage.values()), lineage
     pipe = stp.make_traced_pipeline(clone(pre), LogisticRegression(max_iter=500)).fit(X, y)
     assert any("training rows a copy of the step was fitted on" in n for n in pipe.lineage_.notes)
+
+
+class _Doubled(TransformerMixin, BaseEstimator):
+    """Each column doubled; names none of its outputs (no get_feature_names_out)."""
+
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def transform(self, X):
+        return np.asarray(X, dtype=float) * 2
+
+
+def test_a_part_that_names_no_output_lists_all_its_columns_and_says_so(tmp_path):
+    """A ColumnTransformer part without output names: each of its outputs is recorded as
+    using every column given to the part (a superset), under ``part__k``, and the notes
+    say that this is not known output by output."""
+    X, y = _frame(tmp_path)
+    pre = ColumnTransformer(
+        [
+            ("n", make_pipeline(SimpleImputer(), _Doubled()), ["age", "chol"]),
+            ("c", OneHotEncoder(sparse_output=False), ["sex"]),
+        ]
+    )
+    pipe = stp.make_traced_pipeline(pre, LogisticRegression(max_iter=500)).fit(X, y)
+    run = pipe.lineage_
+    assert run.feature_lineage == {
+        "n__0": ["age", "chol"],
+        "n__1": ["age", "chol"],
+        "c__sex_F": ["sex"],
+        "c__sex_M": ["sex"],
+    }
+    assert run.feature_sources()["n__0"] == ["A", "B"]
+    assert any("part 'n' (Pipeline)" in n and "not known output by output" in n for n in run.notes)
+
+
+def test_a_column_named_in_one_source_and_renamed_from_another_names_both(tmp_path):
+    """Rows of source A hold ``age`` by name; rows of source B, concatenated below them,
+    hold B's ``chol`` renamed to ``age`` outside the pipeline (identified by its values).
+    The feature made from ``age`` holds values of both sources: both are named."""
+    _frame(tmp_path)
+    a = stp.read_csv(tmp_path / "a.csv", source_id="A")
+    b = stp.read_csv(tmp_path / "b.csv", source_id="B").rename(columns={"chol": "age"})
+    both = pd.concat([a[["age", "sex"]], b[["age", "smoker"]].rename(columns={"smoker": "sex"})])
+    y = np.arange(len(both)) % 2
+    pre = ColumnTransformer([("n", StandardScaler(), ["age"])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = stp.make_traced_pipeline(pre, LogisticRegression()).fit(both[["age"]], y)
+    run = pipe.lineage_
+    assert run.feature_lineage == {"n__age": ["age"]}
+    [(code, loaded)] = run.renamed_columns["age"]
+    assert (run.sources[code].source_id, loaded) == ("B", "chol")
+    assert run.feature_sources() == {"n__age": ["A", "B"]}
