@@ -315,3 +315,30 @@ def test_a_column_named_in_one_source_and_renamed_from_another_names_both(tmp_pa
     [(code, loaded)] = run.renamed_columns["age"]
     assert (run.sources[code].source_id, loaded) == ("B", "chol")
     assert run.feature_sources() == {"n__age": ["A", "B"]}
+
+
+def test_a_search_over_a_pipeline_records_the_features_its_best_model_takes(tmp_path):
+    """A GridSearchCV over a pipeline as the final step, or traced on its own: the
+    features recorded are those its refitted best pipeline's model takes (a selection
+    there keeps some, chosen with the target; a PCA mixes them), as for a pipeline given
+    as the final step. Before, the search's inputs were recorded, and no feature was said
+    to use the target."""
+    from sklearn.feature_selection import SelectKBest
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = _frame(tmp_path)
+    pre = ColumnTransformer([("n", SimpleImputer(), ["age", "bp", "chol"])])
+    search = GridSearchCV(
+        make_pipeline(SelectKBest(k=2), LogisticRegression()), {"selectkbest__k": [1, 2]}, cv=2
+    )
+    pipe = stp.make_traced_pipeline(pre, search).fit(X, y)
+    best = pipe[-1].best_estimator_
+    kept = list(best[:-1].get_feature_names_out(pre.get_feature_names_out()))
+    every = ["age", "bp", "chol", "<target>"]
+    assert pipe.lineage_.feature_lineage == dict.fromkeys(kept, every)
+    assert pipe.lineage_.target_features() == kept
+    whole = GridSearchCV(
+        make_pipeline(clone(pre), PCA(1), LogisticRegression()), {"pca__whiten": [False]}, cv=2
+    )
+    traced = stp.TracedEstimator(whole).fit(X[["age", "sex", "bp", "chol"]], y)
+    assert traced.lineage_.feature_lineage == {"pca0": ["age", "bp", "chol"]}
