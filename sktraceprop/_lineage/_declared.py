@@ -13,13 +13,20 @@ every input of the step (a superset), with a note. The rows are spread over the 
 rows, with a row holding a missing value for each column that has one (a step filling a
 missing value from other columns uses them only there).
 
-The check sees what ``transform`` does on these rows: an output that uses another column
-only for other values, or only at fit, can still pass it.
+A copy of the step is also fitted on these rows, as they are and with one input column
+changed at a time, and applied to the unchanged rows: an output computed from another
+column only at fit (each column divided by the first one's spread) shows the declaration
+wrong too. The check sees these rows only: an output that uses another column only for
+other values can still pass it, and so can one that uses it at fit where a copy of the
+step cannot be fitted on the rows without the target (or fits differently each time).
 """
+
+import warnings
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.base import clone
 
 from ..utils._sklearn_compat import safe_indexing
 
@@ -197,6 +204,16 @@ def check(est, sample, deps, label, out_names, in_names):
                     f"on {sample.shape[0]} training rows; feature lineage lists every "
                     "input of the step for each of its outputs"
                 )
+    wrong = _moved_at_fit(est, sample, deps, n)
+    if wrong is not None:
+        k, j = wrong
+        output = repr(out_names[k]) if k < len(out_names) else f"number {k}"
+        return True, (
+            f"step {label} names its outputs after inputs they are not computed from "
+            f"alone: output {output} changed when input {in_names[j]!r} changed in the "
+            f"{sample.shape[0]} training rows a copy of the step was fitted on; feature "
+            "lineage lists every input of the step for each of its outputs"
+        )
     if skipped:
         listed = ", ".join(repr(c) for c in skipped[:6]) + (
             f" and {len(skipped) - 6} more" if len(skipped) > 6 else ""
@@ -205,3 +222,38 @@ def check(est, sample, deps, label, out_names, in_names):
             f"{unchecked} for input(s) {listed} (its transform failed when they changed)"
         )
     return False, None
+
+
+def _refit(est, fit_on, sample):
+    """A copy of ``est`` fitted on ``fit_on`` (without the target), applied to
+    ``sample``, or None when it cannot be."""
+    try:
+        copy = clone(est, safe=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _as_table(copy.fit(fit_on.copy()).transform(sample.copy()))
+    except Exception:  # noqa: BLE001 (the fit is not checked: see the module's doc)
+        return None
+
+
+def _moved_at_fit(est, sample, deps, n):
+    """``(output, input)`` positions of an output that moved when an input its name
+    leaves out changed in the rows a copy of ``est`` was fitted on (``sample``; the
+    copy then transforms the unchanged ``sample``), or None: a step that computes a
+    column from another only at fit (a scale taken from the first column). Steps whose
+    copies cannot be fitted on the sample without the target, or fit differently on the
+    same rows, are not checked at fit."""
+    before = _refit(est, sample, sample)
+    if before is None:
+        return None
+    again = _refit(est, sample, sample)
+    if again is None or _moved(before, again).any():
+        return None
+    for j in range(n):
+        after = _refit(est, _perturbed(sample, j), sample)
+        if after is None:
+            continue
+        for k in np.flatnonzero(_moved(before, after)):
+            if k >= len(deps) or j not in deps[k]:
+                return int(k), j
+    return None

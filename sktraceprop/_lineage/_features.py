@@ -313,11 +313,20 @@ def unknown_step(est, names):
     return None
 
 
+def _names_out(est, names):
+    """``est.get_feature_names_out`` of the input ``names`` (a composition fitted on an
+    array after an earlier step: the names the pipeline gives, ``num__age``, not
+    ``num__x0``), else of the names it was fitted on, else None."""
+    for args in ((np.asarray(names, dtype=object),), ()):
+        try:
+            return list(est.get_feature_names_out(*args))
+        except (ValueError, TypeError, AttributeError):
+            continue
+    return None
+
+
 def _column_transformer(ct, names, sample=_OFF, notes=None):
-    try:
-        full = list(ct.get_feature_names_out())
-    except (ValueError, TypeError, AttributeError):
-        full = None
+    full = _names_out(ct, names)
     out_names, deps = [], []
     for name, trans, columns in ct.transformers_:
         if trans == "drop" or name not in ct.output_indices_:
@@ -331,7 +340,9 @@ def _column_transformer(ct, names, sample=_OFF, notes=None):
         if sub is None or len(sub[0]) != width:
             # unnamed outputs: each may use every column given, and the target
             every = [*cols, TARGET] if _fitted_on_target(trans) else cols
-            sub_names, sub_deps = [f"{name}__{k}" for k in range(width)], [every] * width
+            sub_names, sub_deps = [str(k) for k in range(width)], [every] * width
+            if notes is not None and width:
+                notes.append(_unnamed_part_note(label, width, [names[i] for i in cols]))
         else:
             sub_names = sub[0]
             sub_deps = [[d if d == TARGET else cols[d] for d in dep] for dep in sub[1]]
@@ -340,11 +351,20 @@ def _column_transformer(ct, names, sample=_OFF, notes=None):
     return out_names, deps
 
 
+def _unnamed_part_note(label, width, columns):
+    """The run's note for a part of a ColumnTransformer whose outputs are not named."""
+    listed = ", ".join(repr(c) for c in columns[:6]) + (
+        f" and {len(columns) - 6} more" if len(columns) > 6 else ""
+    )
+    return (
+        f"feature lineage of part {label} of a ColumnTransformer is not known output by "
+        f"output (the part does not name its outputs): each of its {width} outputs is "
+        f"recorded as using every column given to the part ({listed})"
+    )
+
+
 def _feature_union(fu, names, sample=_OFF, notes=None):
-    try:
-        full = list(fu.get_feature_names_out())
-    except (ValueError, TypeError, AttributeError):
-        full = None
+    full = _names_out(fu, names)
     out_names, deps = [], []
     for name, trans in fu.transformer_list:
         if trans == "drop" or trans is None:

@@ -73,6 +73,14 @@ def _final_estimator(estimator):
     return model_of(getattr(estimator, "estimator_", estimator))[0]
 
 
+def _with_searched_steps(transformer, estimator):
+    """``transformer`` followed by the steps of a search's best pipeline (the model's
+    inputs: :mod:`._search_features`)."""
+    from ._search_features import with_searched_steps  # (it imports _final, which imports this)
+
+    return with_searched_steps(transformer, estimator)
+
+
 def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
     """Assemble the run record of a fit."""
     names = input_names(transformer if transformer is not None else estimator, X)
@@ -85,7 +93,7 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
             f"feature lineage unknown: an input column is named {TARGET!r}, the name "
             "feature lineage gives the target; rename the column"
         )
-    elif transformer is None:
+    elif (transformer := _with_searched_steps(transformer, estimator)) is None:
         lineage = {n: [n] for n in names}
     else:
         out = feature_lineage(transformer, names, X, notes)

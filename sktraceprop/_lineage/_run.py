@@ -276,8 +276,12 @@ class Lineage(_LineageRows):
                     sub_leaves, sub_aggs = self._column_origins(code, column)
                     own |= sub_leaves
                     aggregates |= sub_aggs
-                # (per column: a feature of a sourced column and a renamed one names both)
-                for code, loaded in self.renamed_columns.get(column, ()) if not own else ():
+                # (per column: a feature of a sourced column and a renamed one names both;
+                # per source: rows of one source holding it by name, rows of another
+                # holding a column renamed to it (a concat), name both)
+                for code, loaded in self.renamed_columns.get(column, ()):
+                    if self._column_origins(code, column)[0]:
+                        continue  # (that source holds it by name)
                     sub_leaves, sub_aggs = self._column_origins(code, loaded)
                     own |= sub_leaves
                     aggregates |= sub_aggs
