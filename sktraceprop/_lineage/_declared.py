@@ -197,22 +197,18 @@ def check(est, sample, deps, label, out_names, in_names):
             continue
         for k in np.flatnonzero(_moved(before, _as_table(after))):
             if k >= len(deps) or j not in deps[k]:
-                output = repr(out_names[k]) if k < len(out_names) else f"number {k}"
-                return True, (
-                    f"step {label} names its outputs after inputs they are not computed "
-                    f"from alone: output {output} changed when input {in_names[j]!r} did, "
-                    f"on {sample.shape[0]} training rows; feature lineage lists every "
-                    "input of the step for each of its outputs"
+                return True, _not_alone(
+                    label, out_names, k, in_names[j], f"did, on {sample.shape[0]} training rows"
                 )
     wrong = _moved_at_fit(est, sample, deps, n)
     if wrong is not None:
         k, j = wrong
-        output = repr(out_names[k]) if k < len(out_names) else f"number {k}"
-        return True, (
-            f"step {label} names its outputs after inputs they are not computed from "
-            f"alone: output {output} changed when input {in_names[j]!r} changed in the "
-            f"{sample.shape[0]} training rows a copy of the step was fitted on; feature "
-            "lineage lists every input of the step for each of its outputs"
+        return True, _not_alone(
+            label,
+            out_names,
+            k,
+            in_names[j],
+            f"changed in the {sample.shape[0]} training rows a copy of the step was fitted on",
         )
     if skipped:
         listed = ", ".join(repr(c) for c in skipped[:6]) + (
@@ -257,3 +253,13 @@ def _moved_at_fit(est, sample, deps, n):
             if k >= len(deps) or j not in deps[k]:
                 return int(k), j
     return None
+
+
+def _not_alone(label, out_names, k, in_name, how):
+    """The note for a step whose output ``k`` moved with an input it is not named after."""
+    output = repr(out_names[k]) if k < len(out_names) else f"number {k}"
+    return (
+        f"step {label} names its outputs after inputs they are not computed from alone: "
+        f"output {output} changed when input {in_name!r} {how}; feature lineage lists "
+        "every input of the step for each of its outputs"
+    )

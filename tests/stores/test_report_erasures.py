@@ -28,16 +28,9 @@ from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.compliance._sections import articles
 from sktraceprop.exceptions import ReportVerificationError
 from tests.compliance._browser import chromium, load_page
+from tests.stores._store_helpers import DEPLOYER
 from tests.stores.test_erase_predictions import _X, _Y, _model
 
-DEPLOYER = {
-    "system_name": "CreditScorer",
-    "system_version": "1.0.0",
-    "deployer_name": "Example Bank SA",
-    "high_risk_category": "creditworthiness",
-    "intended_purpose": "Score consumer loan applications for manual review",
-    "human_oversight": ["Head of credit risk"],
-}
 _OLD_WORDS = "with the outputs of every call and the SHA-256 of its input rows"
 
 
