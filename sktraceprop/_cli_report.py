@@ -126,4 +126,13 @@ def _cmd_check(args, out):
         _print(f"note: {said}", out=out)
     for said in report["erased_bytes_left"]:
         _print(f"warning: {said}", out=out)
+    set_back = report.get("times_set_back") or []
+    if set_back:
+        shown = ", ".join(map(str, set_back[:20])) + (" ..." if len(set_back) > 20 else "")
+        _print(
+            f"warning: times_set_back: {len(set_back)} event(s) stamped earlier than the "
+            f"event before them ({shown}): a clock was set back, or writers whose clocks "
+            "differ share the store; the log's order is its seq numbers, not its times",
+            out=out,
+        )
     return 0

@@ -3,6 +3,7 @@ and removals; retention; the report's integrity and how to check it."""
 
 from ._html_charts import _svg_months
 from ._html_parts import _e, _iso, _kv, _table
+from ._log_times import set_back_words
 
 
 def _run_purpose(run):
@@ -224,7 +225,13 @@ def _section_records(report):
 
 def _section_retention(report):
     r = report["retention"]
+    reached = r["six_months_reached_on"] or (
+        "reached" if r["stored_logs_cover_six_months"] else "not shown"
+    )
     covers = "yes" if r["stored_logs_cover_six_months"] else "not yet"
+    set_back = r.get("times_set_back") or []
+    if set_back and not r["stored_logs_cover_six_months"]:
+        covers = "not shown (times set back)"
     pe = report["record_keeping"].get("prediction_erasures")
     if pe and pe["n_calls_erased_in_window"]:
         covers += (
@@ -241,9 +248,17 @@ def _section_retention(report):
                 ["Span", f"{r['span_days']:.1f} days"],
                 ["Six months before this report", _e(r["six_months_before_report"])],
                 ["Stored logs cover six months", covers],
-                ["Six months reached on", _e(r["six_months_reached_on"] or "reached")],
+                ["Six months reached on", _e(reached)],
                 ["First logged use of this model", _e(r["first_logged_use"] or "none")],
-            ],
+            ]
+            + (
+                [
+                    ["Six months counted from", _e(r["coverage_from"] or "not shown")],
+                    ["Times set back", _e(set_back_words(set_back).strip())],
+                ]
+                if set_back
+                else []
+            ),
         )
         + "</section>"
     )

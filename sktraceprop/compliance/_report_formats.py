@@ -41,6 +41,8 @@ _PREDICTION_KEYS_14 = ("calls_matched_by_fingerprint_scheme_4",)
 #: What format 15 added: the count of logged calls whose model matched its run only by
 #: fingerprint scheme 5 (a module a user function holds named, its helpers not hashed).
 _PREDICTION_KEYS_15 = ("calls_matched_by_fingerprint_scheme_5",)
+#: What format 16 added to retention: what the chain's order shows of the events' times.
+_RETENTION_KEYS_16 = ("coverage_from", "times_set_back", "first_logged_use_contradicted")
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -83,7 +85,11 @@ _ADDED_IN = {
     "(format 15 and earlier said they count every copy, as the model saw them); and the "
     "account of the logged calls erased at request (record_keeping/prediction_erasures: "
     "how many calls and rows, when logged, each erasure's time and reason), without which "
-    "Art. 12, 26(5) and 26(6) spoke of every call's input as held",
+    "Art. 12, 26(5) and 26(6) spoke of every call's input as held; and the events "
+    "stamped earlier than an event before them in the chain (retention/times_set_back: "
+    "a clock set back), with six months counted from the earliest time the chain's order "
+    "does not contradict (coverage_from): format 15 and earlier counted from the earliest "
+    "time stamped, so an event stamped months early but written later claimed six months",
 }
 
 

@@ -4,6 +4,7 @@ chain (with what its checkpoints cannot show about its end)."""
 
 from ._article import DEPLOYER, EVIDENCED, PARTLY, _article, _plural
 from ._erasure_evidence import erasure_words, monitoring_words, retention_words, said
+from ._log_times import set_back_words
 
 
 def _monitoring(report):
@@ -120,7 +121,31 @@ def _retention(report):
         "are under their control, for a period appropriate to the intended purpose of at "
         "least six months (Art. 26(6)); providers likewise (Art. 19(1))."
     )
-    if r["stored_logs_cover_six_months"]:
+    set_back = r.get("times_set_back") or []
+    if set_back:
+        status = PARTLY
+        why = set_back_words(set_back).lstrip() + (
+            f" Times are stamped from {r['earliest_logged']} to {r['latest_logged']}; "
+            "six months are counted only from the earliest time the chain's order does "
+            "not contradict, "
+        )
+        if r["coverage_from"] is None:
+            why += (
+                "and every time is contradicted, so the record does not show when the logs "
+                "began nor that they span six months."
+            )
+        elif r["stored_logs_cover_six_months"]:
+            why += (
+                f"{r['coverage_from']}, before {r['six_months_before_report']} (six months "
+                "before this report); the hash chain verified intact from its first event."
+            )
+        else:
+            why += (
+                f"{r['coverage_from']}: the logs are not shown to span six months, which "
+                f"can be shown only from {r['six_months_reached_on']}."
+            )
+        cannot.append("which of the contradicting times is right")
+    elif r["stored_logs_cover_six_months"]:
         status = EVIDENCED
         why = (
             f"The store holds logs from {r['earliest_logged']} to {r['latest_logged']}: the "
@@ -187,6 +212,20 @@ def _record_keeping(report):
             "the model is not recorded: fit it with log_predictions=True." + erasure_words(erased)
         )
         cannot.append("the use of the system (no prediction events)")
+    set_back = report["retention"].get("times_set_back") or []
+    if set_back:
+        status = PARTLY
+        why += (
+            " The events' times are not all consistent with the order they were written "
+            "in:" + set_back_words(set_back) + " The order of events is their seq numbers; "
+            "the times of those events do not show when they happened."
+        )
+        if report["retention"].get("first_logged_use_contradicted"):
+            why += (
+                " The time of this model's first logged use "
+                f"({report['retention']['first_logged_use']}) is among those contradicted."
+            )
+        cannot.append("when the events stamped out of order happened")
     return _article(
         "12",
         "Record-keeping (automatic logging of events)",

@@ -29,6 +29,7 @@ from ._report_formats import (
     _PREDICTION_KEYS_15,
     _REMOVAL_KEYS_6,
     _REMOVAL_KEYS_8,
+    _RETENTION_KEYS_16,
     _RUN_KEYS_3,
     _SOURCE_KEYS_7,
     _as_written,
@@ -255,6 +256,26 @@ def _checkpoint_problems(kept, store, written, head_seq):
     return problems + signed
 
 
+def _set_back_problems(kept, rebuilt):
+    """A report of format 16 made before it said what the chain's order shows of its
+    times holds none of it: right where the store shows no time set back up to its head
+    (else its missing account is named). ``rebuilt`` loses those keys where ``kept``
+    lacks them, so that the rest is compared as written."""
+    if "times_set_back" not in rebuilt or "times_set_back" in kept:
+        return []
+    missing = [k for k in _RETENTION_KEYS_16 if k not in kept]
+    set_back = rebuilt["times_set_back"]
+    for key in missing:
+        del rebuilt[key]
+    if not set_back:
+        return []
+    return [
+        f"/retention/times_set_back is missing, and the store's chain holds events stamped "
+        f"earlier than an event before them up to the report's chain head ({len(set_back)}, "
+        f"the first event {set_back[0]['seq']}): the report does not account for them"
+    ]
+
+
 def _record_keeping_problems(report, store, run, upto, later=()):
     """What the report says of the store's log, against the log up to its chain head
     (``later``: the prediction erasure events past it)."""
@@ -296,8 +317,10 @@ def _record_keeping_problems(report, store, run, upto, later=()):
             runs=runs[runs["run_id"].isin(at_head)],
             run_times=report["report"]["format_version"] < 4,
             clamped=report["report"]["format_version"] < 16,
+            chain_order=report["report"]["format_version"] >= 16,
         )
     )
+    erased += _set_back_problems(report["retention"], retention)
     problems = erased + [
         f"{pointer} differs from the store's log up to the chain head"
         for pointer in _differences(report["retention"], retention, "/retention")

@@ -84,6 +84,7 @@ def format_3_retention(data, store):
         data["retention"]["report_time"],
         run_times=True,
         clamped=True,
+        chain_order=False,
     )
     data["retention"] = json.loads(json.dumps(section))
     data["articles"] = articles(data)
@@ -101,6 +102,9 @@ def before_format_16(data):
     data["sources"] = [as_format_15(s) for s in data["sources"]]
     data["record_keeping"].pop("prediction_erasures", None)
     retention = data["retention"]
+    # format 16 also said what the chain's order shows of the times (none set back here)
+    for key in ("coverage_from", "times_set_back", "first_logged_use_contradicted"):
+        retention.pop(key, None)
     limit = months_before(parse_time(retention["report_time"]), 6)
     earliest = parse_time(retention["earliest_logged"])
     covers = earliest <= limit

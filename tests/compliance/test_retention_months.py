@@ -59,7 +59,7 @@ def test_logs_span_six_months_exactly_when_the_period_has_ended(earliest, report
 
 
 def _section(earliest, report, **kwargs):
-    events = [{"created_at": earliest, "run_id": "r", "kind": "store.run"}]
+    events = [{"seq": 1, "created_at": earliest, "run_id": "r", "kind": "store.run"}]
     return retention_section(None, SimpleNamespace(run_id="r"), events, report, **kwargs)
 
 

@@ -1,0 +1,92 @@
+"""What the order of the store's chain proves of its events' times.
+
+Each event carries the time the writer's clock read (``created_at``); the chain's order
+(``seq``) is the order the events were written. A time earlier than the time of an event
+written before it (a clock set back, or writers whose clocks differ sharing one store)
+contradicts that order: at least one of the two times is wrong, and the record cannot
+say which. So a report must not rest a claim on such a time. Retention counts from
+:func:`earliest_uncontradicted`: the earliest time of an event that no other event
+contradicts (no event before it in seq order is later, none after it is earlier). Where
+every time is contradicted, no start of the logs is shown at all (None): a time
+contradicted both ways could be wrong in either direction, and taking the later of two
+contradicting times is still a guess about which clock was right (both may be early).
+"""
+
+from ._evidence import parse_time
+
+
+def _stamp(moment):
+    return moment.isoformat(timespec="microseconds")
+
+
+def times_set_back(events):
+    """The events whose time is earlier than that of an event before them in seq order.
+
+    Each entry: ``seq`` and ``created_at`` of the event, ``after_seq`` and
+    ``after_created_at`` of the first event before it with the latest time so far, and
+    ``seconds_back`` (how far earlier it is stamped).
+    """
+    out, latest, latest_seq = [], None, None
+    for event in events:
+        moment = parse_time(event["created_at"])
+        if latest is not None and moment < latest:
+            out.append(
+                {
+                    "seq": event["seq"],
+                    "created_at": _stamp(moment),
+                    "after_seq": latest_seq,
+                    "after_created_at": _stamp(latest),
+                    "seconds_back": round((latest - moment).total_seconds(), 6),
+                }
+            )
+        elif latest is None or moment > latest:
+            latest, latest_seq = moment, event["seq"]
+    return out
+
+
+def earliest_uncontradicted(events):
+    """The earliest time of an event no other event's time contradicts (None if none).
+
+    An event's time is contradicted where an event before it in seq order is stamped
+    later, or one after it earlier.
+    """
+    times = [parse_time(e["created_at"]) for e in events]
+    after = [None] * len(times)  # the earliest time after each event
+    low = None
+    for i in range(len(times) - 1, -1, -1):
+        after[i] = low
+        low = times[i] if low is None else min(low, times[i])
+    best, high = None, None
+    for i, moment in enumerate(times):
+        ok = (high is None or high <= moment) and (after[i] is None or moment <= after[i])
+        if ok and (best is None or moment < best):
+            best = moment
+        high = moment if high is None else max(high, moment)
+    return best
+
+
+def contradicted(events, seq):
+    """Whether the time of the event ``seq`` is contradicted by the chain's order."""
+    times = [(e["seq"], parse_time(e["created_at"])) for e in events]
+    (mine,) = [t for s, t in times if s == seq]
+    return any((s < seq and t > mine) or (s > seq and t < mine) for s, t in times)
+
+
+def set_back_words(entries, limit=5):
+    """The set-back events in words, for a statement (empty when there are none)."""
+    if not entries:
+        return ""
+    worst = max(entries, key=lambda e: e["seconds_back"])
+    named = "; ".join(
+        f"event {e['seq']} stamped {e['created_at']}, "
+        f"{e['seconds_back'] / 86400:.2f} days before event {e['after_seq']} "
+        f"({e['after_created_at']})"
+        for e in entries[:limit]
+    )
+    more = f"; and {len(entries) - limit} more" if len(entries) > limit else ""
+    return (
+        f" {len(entries)} event(s) are stamped earlier than an event written before them "
+        f"in the chain ({named}{more}; the furthest {worst['seconds_back'] / 86400:.2f} "
+        "days back): a clock was set back, or writers whose clocks differ share the "
+        "store, and the record cannot say which of the contradicting times is right."
+    )
