@@ -100,6 +100,7 @@ def source_trust(run):
         # an unlearner's copy: its counts are the fit's, said with every one of them
         marks = {key: {**mark, "counted_at_fit": remark} for key, mark in marks.items()}
         checked = {code: {**entry, "counted_at_fit": remark} for code, entry in checked.items()}
+    given = _given_to_fit(run)
     out = {}
     for code in sorted(run.sources):
         n = int(training.get(code, 0))
@@ -109,7 +110,7 @@ def source_trust(run):
             "changed_columns": {
                 c: dict(m) for (k, c), m in marks.items() if k == code and c in columns
             },
-            **repeated_rows(n, distinct.get(code, 0)),
+            **repeated_rows(n, distinct.get(code, 0), given.get(code)),
         }
         if code in checked:
             facts["changes_after_loading"] = checked[code]
@@ -201,13 +202,28 @@ def changes_checked(run, marks, training):
     return out
 
 
-def repeated_rows(n_rows, n_distinct):
+#: What a source's ``repeated_rows`` note says of its statistics where they count the
+#: rows given to fit, copies included, as the model saw them.
+COPIES_COUNTED = "its label balance and missing counts count every copy, as the model saw them"
+#: What it says instead where a sampler in the pipeline made the training rows from the
+#: rows given to fit (their numbers differ): the statistics are of the rows given to fit.
+NOT_COUNTED = (
+    "its label balance and missing counts are of the {} rows given to fit, not of the "
+    "training rows a step of the pipeline (a sampler) made from them"
+)
+
+
+def repeated_rows(n_rows, n_distinct, given=None):
     """``{"repeated_rows": ...}`` where a source's ``n_rows`` training rows hold only
     ``n_distinct`` distinct rows of it (a row given to fit more than once: oversampling,
     ``pd.concat`` of overlapping parts), else ``{}``. The statistics counted at fit time
-    count every copy, as the model saw them."""
+    count every copy given to fit; where ``given`` (the rows of it given to fit, as its
+    statistics counted them) is not ``n_rows``, a sampler in the pipeline made the
+    training rows from them, and the note says the statistics are of the rows given to
+    fit (report format 16; the report and the exports say the same)."""
     if n_rows <= n_distinct:
         return {}
+    counted = COPIES_COUNTED if given is None or given == n_rows else NOT_COUNTED.format(given)
     return {
         "repeated_rows": {
             "distinct_rows": int(n_distinct),
@@ -215,8 +231,19 @@ def repeated_rows(n_rows, n_distinct):
             "note": (
                 f"the {n_rows} training rows of this source hold {n_distinct} distinct "
                 f"rows: rows repeat ({n_rows - n_distinct} are copies of others: "
-                "oversampling, or rows given to fit more than once); its label balance "
-                "and missing counts count every copy, as the model saw them"
+                f"oversampling, or rows given to fit more than once); {counted}"
             ),
         }
+    }
+
+
+def _given_to_fit(run):
+    """``{source code: rows given to fit}`` for the sources whose rows were given to fit
+    themselves (not only through merges), as their statistics counted them at fit; a
+    record erased from the store since (``redacted``) counts as none."""
+    stats = run.source_stats or {}
+    return {
+        r["code"]: int(r["n_rows"])
+        for r in stats.get("sources", [])
+        if "redacted" not in r and "n_rows" in r
     }

@@ -12,8 +12,10 @@ from .._lineage._labels import content_key, source_labels
 from .._lineage._op_rows import op_codes, source_training_rows
 from .._lineage._trust import (  # noqa: F401 (the notes, named here by the report's readers)
     COMPARED_UNKNOWN,
+    COPIES_COUNTED,
     NOT_COMPARED,
     NOT_COMPARED_THROUGH,
+    NOT_COUNTED,
     NOT_RECORDED,
     source_trust,
 )
@@ -143,35 +145,11 @@ def sources_section(run):
             }
         else:
             entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
-        out.append(_copies_not_counted(entry))
+        out.append(entry)
     return out
 
 
-#: What a source's ``repeated_rows`` note says of its statistics where they count the
-#: rows given to fit, copies included, as the model saw them.
-COPIES_COUNTED = "its label balance and missing counts count every copy, as the model saw them"
-_NOT_COUNTED = (
-    "its label balance and missing counts are of the {} rows given to fit, not of the "
-    "training rows a step of the pipeline (a sampler) made from them"
-)
-_NOT_COUNTED_RE = re.compile(re.escape(_NOT_COUNTED).replace(r"\{\}", r"\d+"))
-
-
-def _copies_not_counted(entry):
-    """Format 16: where a sampler in the pipeline made the training rows from the rows
-    given to fit (their numbers differ), the ``repeated_rows`` note does not say the
-    statistics count every copy as the model saw them: they count the rows given to fit."""
-    stats = entry["statistics"]
-    if (
-        "repeated_rows" not in entry
-        or not stats["recorded_at_fit"]
-        or stats.get("through_merges")
-        or stats["rows_given_to_fit"] == entry["training_rows"]
-    ):
-        return entry
-    said = _NOT_COUNTED.format(stats["rows_given_to_fit"])
-    note = entry["repeated_rows"]["note"].replace(COPIES_COUNTED, said)
-    return {**entry, "repeated_rows": {**entry["repeated_rows"], "note": note}}
+_NOT_COUNTED_RE = re.compile(re.escape(NOT_COUNTED).replace(r"\{\}", r"\d+"))
 
 
 def as_format_15(source_entry):
