@@ -193,9 +193,11 @@ def _installed_by_user(site, rel, top):
     return True
 
 
-#: ``{path: ((size, mtime, inode), bytes)}``: a module file's identity, made again when
-#: the file is another (a reloaded edit is seen; an edit not reloaded is a false alarm,
-#: never a silent match).
+#: ``{path: ((size, mtime, ctime, inode), bytes)}``: a module file's identity, made again
+#: when the file is another (a reloaded edit is seen; an edit not reloaded is a false
+#: alarm, never a silent match). The status-change time is in the key because an edit of
+#: the same size whose modification time is set back (``cp -p``, ``rsync -t``,
+#: ``os.utime``) keeps size, mtime and inode; it changes the ctime.
 _IDENTITIES = {}
 
 
@@ -203,15 +205,15 @@ def installed_identity(name):
     """What names the code of the ``"index"`` module ``name`` (scheme 5), as bytes:
     its distribution's folder name (name and version: ``fpidx-1.0.dist-info``,
     ``legacy`` for an ``.egg-info``) and the SHA-256 of the module's file, kept while
-    the file's size, time and inode stay the same. A file that cannot be read is said
-    so, in bytes of their own."""
+    the file's size, times (modification and status change) and inode stay the same.
+    A file that cannot be read is said so, in bytes of their own."""
     module = sys.modules.get(name)
     path = getattr(module, "__file__", None)
     if path is None:
         return b"n"
     try:
         stat = os.stat(path)
-        key = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
     except OSError:
         key = None
     kept = _IDENTITIES.get(path)

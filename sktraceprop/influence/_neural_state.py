@@ -9,9 +9,12 @@ from ._neural_model import _margins
 
 
 def _file_state(path):
-    """What changes when a file is written or replaced: inode, size, modification time."""
+    """What changes when a file is written or replaced: inode, size, modification and
+    status-change times. The status-change time is kept because the modification time
+    can be set back over a write of the same size (``cp -p``, ``rsync -t``,
+    ``os.utime``), which no program can do to the status-change time."""
     st = os.stat(path)
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class NeuralState:
