@@ -259,3 +259,36 @@ def test_runs_says_which_runs_lost_rows_to_unlearning(fitted):
         f"  ({n} of its rows removed since by unlearning event {seq})"
     )
     assert "removed" not in lines[pipe.lineage_.run_id]
+
+
+@pytest.mark.parametrize("n_rows", [0, -2, 362])
+def test_demo_refuses_rows_it_cannot_trace_before_writing(tmp_path, capsys, n_rows):
+    # Before: 0 or fewer printed "training rows 0..-1" and nothing under it (exit 0);
+    # more than the 361 training rows, an IndexError traceback after the store was written.
+    db = tmp_path / "demo.db"
+    code, out = _cli("demo", "--db", db, "--rows", n_rows)
+    assert code == 2, out
+    assert f"--rows {n_rows}: the demo traces 1 to 361 training rows" in capsys.readouterr().err
+    assert not db.exists()
+
+
+def test_erase_says_what_it_keeps_in_its_own_output(tmp_path, capsys):
+    # Before: the feature names made of the erased rows' values (a one-hot category
+    # only they had), which stay in the file, were said only by a Python warning, so
+    # under PYTHONWARNINGS=ignore the command printed "erased" and nothing else.
+    import warnings
+
+    from tests.stores.test_erase_value_names import _WARNED, _fit
+
+    store, run_id = _fit(tmp_path)
+    store.close()
+    db = tmp_path / "s.db"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code, out = _cli("erase", db, "--source", "b", "--reason", "request 5")
+    assert code == 0, out
+    assert f"{run_id}  " in out and "store.redaction event seq" in out
+    err = capsys.readouterr().err
+    assert f"warning: the stored runs erased from {_WARNED} (3 in run {run_id}" in err
+    assert "falconer" not in out + err  # counted, never named
+    assert b"falconer" in db.read_bytes()  # what the warning says stays
