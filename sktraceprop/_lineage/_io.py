@@ -158,9 +158,11 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     df : DataFrame or TracedChunks
         The data, indexed by packed row ids (index level ``"stp_row_id"``). With
         ``chunksize``, an iterator of such frames, as pandas' chunks (also a context
-        manager, with ``get_chunk()``): the file is scanned first, and each chunk is
-        handed out once its first and last rows, and the sampled rows in it, equal the
-        records found for them.
+        manager, with ``get_chunk()`` and ``get_chunk(size)``): the file is scanned
+        first, and each chunk is handed out once its first and last rows, and the
+        sampled rows in it, equal the records found for them. pandas' warnings name the
+        caller's line, once each. The source's record keeps the ``encoding`` (where it
+        is not UTF-8), with which ``sktraceprop trace`` decodes the line it shows.
 
     Raises
     ------

@@ -51,6 +51,7 @@ def _asked(reader, sizes):
 
 def _check_lines(chunks, truth, raw_lines):
     for chunk in chunks:
+        assert chunk.index.names == ["stp_row_id"]  # (pandas' own row numbers dropped)
         for key, line in zip(chunk["key"], stp.row_lineage(chunk)["line"], strict=True):
             assert line == truth[key]
             assert raw_lines[line - 1].startswith(f"{key},")
