@@ -79,6 +79,7 @@ def main():
         * 1e6,
     }
     payload = {
+        "command": "python " + " ".join(sys.argv),
         "rows": args.rows,
         "file_mb": size_mb,
         "repeats": args.repeats,
@@ -126,7 +127,8 @@ def render(payload):
             "direct call of a no-op).",
             "",
             f"Machine: {m['cpu']}, {m['cpu_count']} cores (shared with other jobs while "
-            f"measured), Python {m['python']}, pandas {m['pandas']}, {m['measured_at']}.",
+            f"measured), Python {m['python']}, pandas {m['pandas']}, {m['measured_at']}; "
+            f"`{payload['command']}`.",
         ]
     )
 
