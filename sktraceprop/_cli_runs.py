@@ -112,7 +112,8 @@ def _cmd_trace(args, out):
             )
         elif source.kind == "file":
             for path in paths:  # (the same bytes: the first path that still holds them)
-                text, why = _line_text(path, row.line, source.sha256)
+                encodings = [r.get("encoding") for r in source.reads()]
+                text, why = _line_text(path, row.line, source.sha256, encodings)
                 if why is None:
                     break
             _print(f"  line {row.line}: {_shown(text)}" if why is None else f"  ({why})", out=out)
