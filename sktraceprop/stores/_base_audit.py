@@ -207,9 +207,11 @@ class AuditMethods:
             The signing key (a PEM file; see :mod:`sktraceprop.signing`).
         path : str or path-like, default=None
             Also write the checkpoint there as JSON. An existing file is refused
-            (FileExistsError) before anything is signed or stored. Keep a
-            copy outside the store: it is what shows later that events were cut from
-            the end of the log.
+            (FileExistsError) before anything is signed or stored. The copy is
+            written in full before the checkpoint is committed: where it cannot be (a
+            full disk), a :class:`~sktraceprop.exceptions.StoreError` says so and
+            nothing is stored or left at ``path``. Keep a copy outside the store: it
+            is what shows later that events were cut from the end of the log.
 
         Returns
         -------

@@ -209,12 +209,21 @@ class ConnectionMixin:
             con.execute("COMMIT")
             _sqlite_scrub.retry(con)
         except BaseException as exc:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
+            # SQLite rolls back by itself after some failed writes (a full disk): a
+            # ROLLBACK then fails, and its error must not hide the cause
+            with contextlib.suppress(*_SQLITE_ERRORS):
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
             if isinstance(exc, sqlite3.IntegrityError) and "run_id" in str(exc):
                 raise StoreError(f"a run with this id is already stored in {self.path}") from None
             if isinstance(exc, _SQLITE_ERRORS):
                 raise self._translate(exc) from None
+            if isinstance(exc, OSError):
+                raise StoreError(
+                    f"{self.path}: the operating system failed during a write ({exc}). "
+                    "The transaction was rolled back: nothing of this call was stored, and "
+                    "what the store held is unchanged. Check the disk, then retry."
+                ) from exc
             raise
 
     @contextlib.contextmanager
