@@ -201,14 +201,21 @@ class ConnectionMixin:
             con.execute("BEGIN IMMEDIATE")
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
+        committed = False
         try:
             # A connection on a file no longer at the path (removed, or replaced by another
             # store) would write where it is lost, or into the wrong store.
             self._check_identity(con)
             yield Writer(con)
             con.execute("COMMIT")
+            committed = True
             _sqlite_scrub.retry(con)
         except BaseException as exc:
+            if committed and isinstance(exc, OSError):
+                raise StoreError(
+                    f"{self.path}: the write is stored, but the operating system failed "
+                    f"after it ({exc}). Check the disk, then check() the store."
+                ) from exc
             # SQLite rolls back by itself after some failed writes (a full disk): a
             # ROLLBACK then fails, and its error must not hide the cause
             with contextlib.suppress(*_SQLITE_ERRORS):

@@ -183,3 +183,20 @@ def test_a_store_file_that_cannot_be_looked_up_is_a_store_error(tmp_path, monkey
     assert str(store.path) in str(info.value)
     monkeypatch.undo()
     assert _state(_reopened(store)) == before
+
+
+def test_an_os_error_after_the_commit_says_the_write_is_stored(tmp_path, monkeypatch):
+    from sktraceprop.stores import _sqlite_scrub
+
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    store.append_event("review", {"i": 1})
+
+    def fail(con):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(_sqlite_scrub, "retry", fail)
+    with pytest.raises(StoreError, match="the write is stored"):
+        store.append_event("review", {"i": 2})
+    monkeypatch.undo()
+    events = stp.stores.SQLiteStore(store.path).events()
+    assert [e["payload"] for e in events] == [{"i": 1}, {"i": 2}]
