@@ -51,14 +51,18 @@ def calls_of(store, X, run_id=None):
     if not events:
         return [], [], [], []
     orders = _input_orders(store, events)
-    digests = {}
-    # (a call logged before -0.0 was hashed as 0.0 kept its sign: see .._signed_zeros)
-    for frame in [X] + [frame for frame, _, _ in exact_variants(X, orders)]:
+    digest = hash_rows(X)
+    digests = {digest: None}
+    # a call logged before -0.0 was hashed as 0.0 kept its sign (see .._signed_zeros):
+    # where X holds a -0.0, each form is hashed so too
+    signed = signed_digest(X, digest)
+    if signed is not None:
+        digests[signed] = None
+    for frame, _, _ in exact_variants(X, orders):
         digest = hash_rows(frame)
         digests.setdefault(digest, None)
-        signed = signed_digest(frame, digest)
         if signed is not None:
-            digests.setdefault(signed, None)
+            digests.setdefault(signed_digest(frame, digest) or digest, None)
     salts = store._raw_prediction_salts()
     found = matching(events, salts, digests)
     salted = [e["seq"] for e, _ in found if "input_commitment" in e["payload"]]
