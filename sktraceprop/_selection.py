@@ -23,6 +23,10 @@ the split's place in the splitter's order, counted as the call clones its estima
 once per split. A search's id is also kept for the search object in the process that
 fitted it (see ``sktraceprop._search_runs``). A fit any other code makes (a third-party
 loop, a meta-estimator's own fits) records nothing here: the library does not guess.
+
+The call stack is read through ``_selection_frames``; fits made by
+``permutation_test_score`` are recorded by ``_selection_permutation``, and the run's notes
+on a split of rows without ids or a transformed target are ``_selection_notes``'s.
 """
 
 import sys
@@ -34,6 +38,14 @@ from . import _selection_halving
 from ._enclosing_fit import TAG as ENCLOSING_TAG
 from ._enclosing_fit import clone_tag as enclosing_clone_tag
 from ._lineage._fingerprint import json_safe
+from ._selection_frames import _caller, _class_path, _codes, _parallel_of
+from ._selection_notes import anonymous_split_note, transformed_target_note
+from ._selection_permutation import (
+    _permutation_fold,
+    enclosing_permutation,
+    permuted_labels_note,
+    permuted_stats,
+)
 
 __all__ = [
     "SelectionCloneMixin",
@@ -61,104 +73,6 @@ _SPLIT_ORDER = (
 )
 #: Search -> the id of its latest fit (in the process that ran it).
 _SEARCH_IDS = weakref.WeakKeyDictionary()
-_CODES = None
-
-
-def _nested_codes(code, name):
-    """Code objects named ``name`` defined (at any depth) inside ``code``."""
-    out = []
-    for const in code.co_consts:
-        if hasattr(const, "co_consts"):
-            if const.co_name == name:
-                out.append(const)
-            out += _nested_codes(const, name)
-    return out
-
-
-def _unwrapped_code(function):
-    while hasattr(function, "__wrapped__"):
-        function = function.__wrapped__
-    return function.__code__
-
-
-def _codes():
-    """The code objects of scikit-learn's model-selection calls, found once."""
-    global _CODES
-    if _CODES is None:
-        from sklearn.model_selection import (
-            cross_val_predict,
-            cross_validate,
-            learning_curve,
-            validation_curve,
-        )
-
-        from .utils._sklearn_compat import model_selection_internals
-
-        search, fit_and_score, fit_and_predict = model_selection_internals()
-        from sklearn.model_selection import _validation
-
-        search_fit = _unwrapped_code(search.fit)
-        cloning = {code: None for code in _nested_codes(search_fit, "<genexpr>")}
-        for function, name in (
-            (cross_validate, "sklearn.model_selection.cross_validate"),
-            (cross_val_predict, "sklearn.model_selection.cross_val_predict"),
-            (learning_curve, "sklearn.model_selection.learning_curve"),
-            (validation_curve, "sklearn.model_selection.validation_curve"),
-        ):
-            for code in _nested_codes(_unwrapped_code(function), "<genexpr>"):
-                cloning[code] = name
-        _CODES = {
-            "search": search,
-            "search_fit": search_fit,
-            "split": {
-                _unwrapped_code(fit_and_score): (
-                    "sklearn.model_selection._validation._fit_and_score"
-                ),
-                _unwrapped_code(fit_and_predict): (
-                    "sklearn.model_selection._validation._fit_and_predict"
-                ),
-            },
-            "cloning": cloning,
-            # permutation_test_score fits through _permutation_test_score: called once
-            # directly (the labels as given), then through joblib on permuted labels
-            "permutation": _unwrapped_code(_validation._permutation_test_score),
-            "permutation_call": _unwrapped_code(_validation.permutation_test_score),
-        }
-    return _CODES
-
-
-def _caller(skip):
-    """The first frame, outward from the caller of this module's caller, that is not in
-    a module whose name starts with one of ``skip``."""
-    frame = sys._getframe(2)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(skip):
-        frame = frame.f_back
-    return frame
-
-
-def _class_path(obj):
-    return f"{type(obj).__module__}.{type(obj).__qualname__}"
-
-
-def _parallel_of(frame):
-    """The joblib ``Parallel`` object dispatching the calls ``frame`` makes, or None."""
-    from joblib import Parallel
-
-    while frame is not None:
-        if _library_frame(frame, ("joblib.", "sklearn.")):
-            candidate = frame.f_locals.get("self")
-            if isinstance(candidate, Parallel):
-                return candidate
-        frame = frame.f_back
-    return None
-
-
-def _library_frame(frame, prefixes):
-    """Whether ``frame`` runs code of a module named with one of ``prefixes``. Only such
-    frames' ``f_locals`` are read: reading a frame's ``f_locals`` stores a snapshot of its
-    variables in the frame, so a user's function would keep alive, until it returns,
-    every object it had when a fit looked (one it then deletes, too)."""
-    return frame.f_globals.get("__name__", "").startswith(prefixes)
 
 
 def _remember(search, search_id):
@@ -334,168 +248,3 @@ def selection_of(estimator):
             ),
         }
     return None
-
-
-def _permutation_fold(frame, estimator, codes):
-    """The record of a fit made by ``permutation_test_score`` (``frame``: its
-    ``_permutation_test_score``, which fits one clone on each split in turn).
-
-    ``labels_permuted``: False when ``permutation_test_score`` itself called it (its
-    score on the labels as given), True when joblib did, through scikit-learn's
-    ``delayed`` wrapper (its only other caller: one call per permutation, given labels
-    it shuffled), None when neither shows (not
-    known).
-    """
-    local = frame.f_locals
-    if local.get("estimator") is not estimator:
-        return None
-    permuted = _permuted(frame, codes)
-    train, test = local.get("train"), local.get("test")
-    done = local.get("avg_score")  # one score per split fitted before this one
-    return {
-        "role": "cv_fold",
-        "estimator": _class_path(estimator),
-        "search_id": None,
-        "search": "sklearn.model_selection.permutation_test_score",
-        "called_by": "sklearn.model_selection._validation._permutation_test_score",
-        "split_progress": None,
-        "candidate_progress": None,
-        "candidate_params": None,
-        "n_train": None if train is None else len(train),
-        "n_test": None if test is None else len(test),
-        "split_index": len(done) if isinstance(done, list) else None,
-        "labels_permuted": permuted,
-    }
-
-
-def enclosing_permutation():
-    """For a fit running inside a fit that ``permutation_test_score`` made (a traced
-    step of a plain scikit-learn pipeline it fits, a meta-estimator's inner fit):
-    ``{"labels_permuted": ...}`` of that outer fit, as :func:`_permutation_fold` finds
-    it; None outside one. The labels such a fit is given derive from the permuted ones
-    (a step may be given no labels at all: then nothing is counted of them anyway)."""
-    if "sklearn.model_selection" not in sys.modules:
-        return None
-    codes = _codes()
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code is codes["permutation"]:
-            return {"labels_permuted": _permuted(frame, codes)}
-        frame = frame.f_back
-    return None
-
-
-def _permuted(frame, codes):
-    """Whether the ``_permutation_test_score`` call running in ``frame`` was given
-    permuted labels (see :func:`_permutation_fold`; None: not known)."""
-    caller = frame.f_back
-    if caller is not None and caller.f_code is codes["permutation_call"]:
-        return False
-    if caller is not None and _library_frame(caller, ("sklearn.utils.parallel", "joblib.")):
-        return True
-    return None
-
-
-def permuted_labels_note(selection):
-    """The run's note for a fit ``permutation_test_score`` made, or None: whether the
-    labels it was given were the data's or a permutation of them."""
-    if selection is None or "labels_permuted" not in selection:
-        return None
-    permuted = selection["labels_permuted"]
-    how = "fitted by" if "role" in selection else "fitted inside a fit made by"
-    if permuted is False:
-        return (
-            f"{how} permutation_test_score on one split with the labels as given (its "
-            "score on the data's labels, against which the permutations are compared)"
-        )
-    which = "labels it permuted" if permuted else "labels it may have permuted"
-    return (
-        f"{how} permutation_test_score on one split with {which} (y shuffled across "
-        "rows, or within groups): each row's label is not the data's, so the model "
-        "learnt from labels no source holds, and the run's label balance per source is "
-        "not recorded (a permutation moves labels between sources). A test of chance, "
-        "not a model to put in use"
-    )
-
-
-def permuted_stats(stats, selection):
-    """``stats`` (a run's ``source_stats``) with the label balance of every source
-    replaced by why it is not recorded, for a fit on labels that were (or may have been)
-    permuted; ``stats`` itself otherwise."""
-    if not stats or selection is None or selection.get("labels_permuted") is False:
-        return stats
-    if "labels_permuted" not in selection:
-        return stats
-    reason = (
-        "the labels given to this fit were permuted by permutation_test_score"
-        if selection["labels_permuted"]
-        else "the labels given to this fit may have been permuted by permutation_test_score"
-    ) + ": their balance per source is not the data's, balance not recorded"
-    out = dict(stats)
-    for key in ("sources", "through_merges"):
-        if key in out:
-            out[key] = [
-                {**r, "labels": {"kind": "not recorded", "reason": reason}} for r in out[key]
-            ]
-    return out
-
-
-def anonymous_split_note(ids, selection):
-    """The run's note for a cross-validation split fitted on rows without ids, or None.
-
-    Rows that carry no ids are recorded as an anonymous source, the data given to the
-    fit, with lines that are positions in it. A split's fit is given only its training
-    rows: its lines are positions among them, not in the data given to the search, and
-    each split's rows are another source. ``ids`` are the run's input row ids and
-    ``selection`` its :func:`selection_of` record.
-    """
-    if selection is None or selection.get("role") != "cv_fold":
-        return None
-    from ._lineage._ids import distinct_codes
-    from ._lineage._source import REGISTRY
-
-    sources = [REGISTRY.by_code(int(c)) for c in distinct_codes(ids)]
-    anonymous = [s.source_id for s in sources if s.kind == "anonymous"]
-    if not anonymous:
-        return None
-    n = selection.get("n_train")
-    rows = "training rows" if n is None else f"{n} training rows"
-    return (
-        f"this cross-validation split's rows carried no row ids: they are recorded as "
-        f"{', '.join(anonymous)}, the split's own {rows}, and its lines are positions "
-        "among them, not in the data given to the search or cross-validation call (each "
-        "split is another anonymous source). Give the data ids (sktraceprop.from_numpy, "
-        "read_csv) or pass sample_id=, sliced per split like sample_weight, to name the "
-        "same rows in every split"
-    )
-
-
-def transformed_target_note(estimator):
-    """The run's note when ``estimator`` is being fitted by a ``TransformedTargetRegressor``
-    as its ``regressor_``, on the target it transformed; None otherwise (as the call stack
-    shows it, as for :func:`selection_of`).
-
-    The run's target statistics (``source_stats``) are then of the transformed values
-    (``log`` of prices, say), not of the target the user gave.
-    """
-    from sklearn.compose import TransformedTargetRegressor
-
-    frame = _caller(("sktraceprop.", "contextlib"))
-    if frame is None or not _library_frame(frame, ("sklearn.compose.",)):
-        return None  # (a user's frame: its f_locals are not read, see _library_frame)
-    owner = frame.f_locals.get("self")
-    if not isinstance(owner, TransformedTargetRegressor):
-        return None
-    if owner.__dict__.get("regressor_") is not estimator:
-        return None
-    if owner.transformer is not None:
-        how = f"by its transformer {type(owner.transformer).__name__}"
-    elif owner.func is not None:
-        how = f"by func={getattr(owner.func, '__name__', repr(owner.func))}"
-    else:
-        return None  # the identity: the target is the one given
-    return (
-        "fitted by a TransformedTargetRegressor as its regressor, on the target it "
-        f"transformed ({how}): the run's target statistics are of the transformed values, "
-        "not of the target given to the TransformedTargetRegressor"
-    )

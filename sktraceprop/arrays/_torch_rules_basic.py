@@ -65,11 +65,6 @@ def _reduction(default=None, pos=1):
     return rule
 
 
-def _same(out, args, kwargs, maps, name):
-    rm, _ = maps.get(0, (None, None))
-    return (rmap.EMPTY if rm is None else rm), {0}
-
-
 def _empty(out, args, kwargs, maps, name):
     # rows of no source, as many as ``out`` has: rows written later (``out[i] = t[j]``)
     # take exactly the parents written (a collapsed map would give them all of ``t``'s)

@@ -1,14 +1,15 @@
 """Per-sample gradients and Hessians of fitted models.
 
-Closed forms for linear models (``_linear.py``); ``torch.func`` and ``jax.vmap(jax.grad)``
-for neural models (``_torch.py``, ``_jax.py``, imported only when used, so this package
-does not import torch or jax).
+Closed forms for linear models (``_linear.py``; the models taken: ``_linear_models.py``);
+``torch.func`` and ``jax.vmap(jax.grad)`` for neural models (``_torch.py``, ``_jax.py``,
+imported only when used, so this package does not import torch or jax).
 """
 
 import importlib
 
 from ._blockwise import write_blockwise
-from ._linear import SUPPORTED_ESTIMATORS, LinearObjective, linear_model_objective
+from ._linear import LinearObjective
+from ._linear_models import SUPPORTED_ESTIMATORS, linear_model_objective
 
 _LAZY = {
     "torch_per_sample_gradients": "._torch",

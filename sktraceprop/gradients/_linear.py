@@ -43,149 +43,27 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit, logsumexp, softmax
 from sklearn.base import is_classifier
-from sklearn.linear_model import (
-    LinearRegression,
-    LogisticRegression,
-    LogisticRegressionCV,
-    Ridge,
-    RidgeClassifier,
-    SGDClassifier,
-)
-from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 
 from ._class_weight import class_weights, per_class_weights
 from ._dense_size import check_dense_fits
 
-__all__ = ["SUPPORTED_ESTIMATORS", "LinearObjective", "linear_model_objective"]
+__all__ = ["LinearObjective"]
 
-SUPPORTED_ESTIMATORS = (
-    "LogisticRegression (L2 or no penalty; not liblinear)",
-    "SGDClassifier(loss='log_loss', penalty='l2')",
-    "Ridge",
-    "RidgeClassifier",
-    "LinearRegression",
-)
+#: Names defined in :mod:`._linear_models` (which builds a :class:`LinearObjective`, so
+#: imports this module), still importable from here.
+_MOVED = ("NESTED_PIPELINE", "SUPPORTED_ESTIMATORS", "_unsupported", "linear_model_objective")
 
 
-#: What the errors add for a pipeline given where its final step was expected.
-NESTED_PIPELINE = (
-    " (a Pipeline as the final step of a pipeline: put its steps in the outer one, "
-    "make_traced_pipeline(*outer_steps, *inner.steps), so that its last step is the model)"
-)
+def __getattr__(name):
+    if name in _MOVED:
+        from . import _linear_models
 
-
-def _unsupported(estimator, why=""):
-    if isinstance(estimator, Pipeline) and not why:
-        why = NESTED_PIPELINE
-    return TypeError(
-        f"{type(estimator).__name__} is not supported by the closed-form linear "
-        f"gradients{why}. Supported: {', '.join(SUPPORTED_ESTIMATORS)}. Neural "
-        "classifiers (skorch NeuralNetClassifier / NeuralNetBinaryClassifier, "
-        "sktraceprop.adapters.JaxClassifier) are explained by Gauss-Newton influence; "
-        "neural regressors (JaxRegressor, NeuralNetRegressor) are not supported."
-    )
+        return getattr(_linear_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _dense(X):
     return X.toarray() if sparse.issparse(X) else np.asarray(X, dtype=np.float64)
-
-
-def linear_model_objective(estimator):
-    """Objective that a fitted scikit-learn linear model minimises, in closed form.
-
-    Parameters
-    ----------
-    estimator : estimator
-        A fitted ``LogisticRegression`` (L2 or no penalty, any solver but liblinear),
-        ``SGDClassifier(loss="log_loss", penalty="l2")``, ``Ridge``, ``RidgeClassifier``
-        or ``LinearRegression``. The model itself, not a pipeline: pass
-        ``pipe[-1]`` and the transformed features ``pipe[:-1].transform(X)``.
-
-    Returns
-    -------
-    objective : LinearObjective
-        Gradients and Hessians of the objective with respect to the flattened
-        parameters ``[coef_.ravel(), intercept_]``.
-
-    Raises
-    ------
-    TypeError
-        If the estimator or its configuration is not supported.
-    """
-    check_is_fitted(estimator)
-    est = estimator
-    if isinstance(est, LogisticRegressionCV):
-        # its C_ was chosen on folds (and with refit=False its coef_ is a mean of the
-        # folds' coefficients, the minimiser of no objective)
-        raise _unsupported(
-            est,
-            "; refit a LogisticRegression(C=cv.C_[0], l1_ratio=cv.l1_ratio_[0]) on the "
-            "training rows and explain that",
-        )
-    if isinstance(est, LogisticRegression):
-        penalty = getattr(est, "penalty", "deprecated")
-        if est.solver == "liblinear":
-            raise _unsupported(est, " with solver='liblinear' (it penalises the intercept)")
-        if penalty in ("l1", "elasticnet") or (
-            penalty in ("deprecated", "l2") and est.l1_ratio not in (0, 0.0, None)
-        ):
-            raise _unsupported(est, " with an L1 penalty (not twice differentiable)")
-        no_penalty = penalty is None or not np.isfinite(est.C)
-        n_classes = len(est.classes_)
-        if n_classes > 2 and getattr(est, "multi_class", "auto") == "ovr":
-            # (releases with multi_class) one binary problem per class, not the softmax
-            raise _unsupported(est, " with multi_class='ovr' (one-vs-rest problems)")
-        loss = "binomial" if n_classes == 2 else "multinomial"
-        return LinearObjective(
-            est,
-            loss,
-            scale=1.0 if no_penalty else float(est.C),
-            penalty=0.0 if no_penalty else 1.0,
-            penalty_per_sample=0.0,
-        )
-    if isinstance(est, SGDClassifier):
-        if est.loss != "log_loss":
-            raise _unsupported(est, f" with loss={est.loss!r}")
-        if est.penalty not in ("l2", None):
-            raise _unsupported(est, f" with penalty={est.penalty!r}")
-        if est.early_stopping:
-            # it trained on a random split of the rows it was given and records not
-            # which: the objective over all of them is not the one it minimised
-            raise _unsupported(
-                est, " with early_stopping=True (it trains on a split it does not record)"
-            )
-        if est.class_weight is not None and len(est.classes_) > 2:
-            # scikit-learn weighs the positive rows of one-vs-rest problem k by class k's
-            # weight and all others by 1: not one weight per row, as the objective has
-            raise _unsupported(
-                est, " with class_weight on more than two classes (one weight per row and class)"
-            )
-        alpha = 0.0 if est.penalty is None else float(est.alpha)
-        return LinearObjective(est, "log_ovr", scale=1.0, penalty=0.0, penalty_per_sample=alpha)
-    if isinstance(est, Ridge | RidgeClassifier):
-        target = getattr(getattr(est, "_label_binarizer", None), "y_type_", "")
-        multilabel = isinstance(est, RidgeClassifier) and target.startswith("multilabel")
-        if multilabel and est.class_weight is not None:
-            # scikit-learn weighs each row by the product of its labels' class weights
-            # (compute_sample_weight over the columns): not handled here
-            raise _unsupported(
-                est, " with class_weight on a multilabel target (one weight per row and label)"
-            )
-        alpha = np.asarray(est.alpha, dtype=np.float64)
-        if alpha.ndim:
-            if np.ptp(alpha) != 0:
-                raise _unsupported(est, " with one alpha per target")
-            alpha = alpha.ravel()[0]
-        loss = "squared_classifier" if isinstance(est, RidgeClassifier) else "squared"
-        objective = LinearObjective(
-            est, loss, scale=1.0, penalty=2.0 * float(alpha), penalty_per_sample=0.0
-        )
-        objective.multilabel = multilabel
-        return objective
-    if isinstance(est, LinearRegression):
-        return LinearObjective(est, "squared", scale=1.0, penalty=0.0, penalty_per_sample=0.0)
-    raise _unsupported(est)
 
 
 #: Rows of X made dense at a time by :meth:`LinearObjective.hessian` (bytes of float64).
