@@ -19,9 +19,16 @@ integer code shifted by one is the next code. Values missing in the file and fil
 another row's value and stay in the notes only, and so do new columns (a lag beside the
 loaded column, identified by its values as that column renamed): the row keeps its own
 loaded values there.
+
+Witness rows are every row of a load under 512 rows, a sample of larger ones, where the
+row a value came from is rarely one. There a changed witness row counts too when the
+value it was loaded with is now on one other row of the data, under another id (after
+a ``shift``, the next row holds it), except where the column's values are rounded to
+few decimals that fill their range (another row holds such a value by chance).
 """
 
 import numpy as np
+import pandas as pd
 
 from ._ids import codes_of
 from ._witness import WITNESSES
@@ -59,6 +66,60 @@ def _unique_owners(code, sha256, loaded):
             seen.add(key)
             owner.setdefault(key, row_id)
     return owner
+
+
+def _loaded_numbers(code, sha256, loaded, row_ids):
+    """The value each of ``row_ids`` (witness rows) was loaded with in numeric column
+    ``loaded``, NaN where not known or missing."""
+    out = np.full(row_ids.size, np.nan)
+    for w in WITNESSES.loads(code, sha256):
+        column = w.columns.get(loaded)
+        if column is None or not column.numeric:
+            continue
+        at = w.positions(row_ids)
+        ok = (at >= 0) & np.isnan(out)
+        out[ok] = np.where(column.missing[at[ok]], np.nan, column.values[at[ok]])
+    return out
+
+
+def _gridded(values, sample):
+    """True when ``values`` (a column's numbers) are rounded to few decimals that fill
+    their range (prices in cents, readings to one decimal): such a value is found on
+    another row by chance. ``sample`` (loaded values) gives the decimals."""
+    for decimals in range(7):
+        scaled = sample * 10.0**decimals
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1, np.abs(scaled))):
+            span = (np.nanmax(values) - np.nanmin(values)) * 10.0**decimals + 1
+            return np.unique(values).size > 0.05 * span
+    return False
+
+
+def _taken_elsewhere(column, ids, code, sources, name, row_ids):
+    """``(position, row id, witness id)`` for each witness row of ``row_ids`` whose loaded
+    value (one no whole number) another row of the data holds now, the row of its own
+    id no longer: in a load larger than its witness rows, the row a value was moved to
+    is found where the one it came from is not a witness (``shift``)."""
+    if not row_ids.size or not pd.api.types.is_numeric_dtype(column.dtype):
+        return []
+    loaded = _loaded_numbers(code, sources[code].sha256, name, row_ids)
+    keep = ~np.isnan(loaded) & (loaded != np.round(loaded))
+    if not keep.any():
+        return []
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    present = values[~np.isnan(values)]
+    if not present.size or _gridded(present, loaded[keep]):
+        return []
+    at = np.flatnonzero(np.isin(values, loaded[keep]))
+    holders = {}
+    for q in at.tolist():
+        holders.setdefault(values[q], []).append(q)
+    out = []
+    for row_id, value in zip(row_ids[keep].tolist(), loaded[keep].tolist()):
+        elsewhere = [q for q in holders.get(value, ()) if int(ids[q]) != row_id]
+        if len(elsewhere) == 1:  # (a value now on several rows: a fill, not one move)
+            q = elsewhere[0]
+            out.append((q, int(ids[q]), row_id))
+    return out
 
 
 def moved_values(X, ids, changed, sources):
@@ -112,6 +173,11 @@ def moved_values(X, ids, changed, sources):
                 other = owner.get(keys[k]) if _evidence(keys[k]) else None
                 if other is not None and other != int(differ_ids[k]):
                     found.append((int(positions[k]), int(differ_ids[k]), other))
+            seen = {f[1] for f in found}
+            left = [k for k in np.flatnonzero(mine) if int(differ_ids[k]) not in seen]
+            found += _taken_elsewhere(
+                X[X.columns[names.index(name)]], ids, code, sources, name, differ_ids[left]
+            )
         if len(found) >= MIN_ROWS and 2 * len(found) >= differ_ids.size:
             position, row_id, other = min(found)
             out.append((name, len(found), int(differ_ids.size), position, row_id, other))
@@ -128,7 +194,8 @@ def moved_message(moved, name="X"):
         more = " (also " + ", ".join(f"{m[0]}: {m[1]} of {m[2]} rows" for m in moved[1:]) + ")"
     return (
         f"column {column} of {name}: {n_found} of the {n_differ} changed rows compared "
-        f"hold the value loaded for another row{more}: row "
+        f"hold the value loaded for another row, or their own is held by another "
+        f"row{more}: row "
         f"{position} (lineage {describe_id(row_id)}) holds the {column} of "
         f"{describe_id(other)}. Values were moved between rows (shift, ffill/bfill, a "
         "column sorted or reindexed on its own): such a row's lineage names its own "

@@ -57,7 +57,7 @@ def _fit(X, y):
 
 
 def _moved(found):
-    return [f for f in found if "hold the value loaded for another row" in f]
+    return [f for f in found if "hold the value loaded for another row, or" in f]
 
 
 def _check_against_bytes(message, X, path, column="a"):
@@ -151,3 +151,51 @@ def test_warns_iff_values_were_moved(tmp_path_factory, n, moved, seed):
     assert len(warned) == 1
     assert warned[0].startswith(f"column a of X: {n_moved} of the {n_moved} changed rows")
     _check_against_bytes(warned[0], X, path)
+
+
+def _write_large(path, n, decimals=None, seed=0):
+    """``n`` records (more than the witness rows), floats at full precision or rounded."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(50, 10, n), rng.normal(0, 1, n)
+    if decimals is not None:
+        a = np.round(a, decimals)
+    frame = pd.DataFrame(
+        {"key": [f"k{i}" for i in range(n)], "a": a, "b": b, "y": np.arange(n) % 2}
+    )
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_shift_in_a_large_load_is_found_by_where_the_values_went(tmp_path):
+    # 3,000 rows: the row a witness row's value came from is rarely a witness; the row its
+    # own loaded value went to (the next one) is found in the data instead
+    path = _write_large(tmp_path / "big.csv", 3000)
+    df = stp.read_csv(path)
+    X = df.assign(a=df["a"].shift(1)).iloc[1:]
+    _, found = _fit(X[["a", "b"]], X["y"])
+    (moved,) = _moved(found)
+    tail = moved.split(": row ", 1)[1]
+    position = int(tail.split(" ", 1)[0])
+    own = int(tail.split(" line ", 1)[1].split(")", 1)[0])
+    other = int(tail.split("holds the a of ", 1)[1].split(" line ", 1)[1].split(".")[0])
+    lines = path.read_text().splitlines()
+    assert other == own - 1  # (shift(1): the value of the line before)
+    assert float(lines[other - 1].split(",")[1]) == X["a"].iloc[position]
+    assert float(lines[own - 1].split(",")[1]) != X["a"].iloc[position]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.assign(a=d["a"] + 0.1),  # on a one-decimal grid: found by chance
+        lambda d: d.assign(a=d["a"].where(d["y"] == 0, d["a"] * 1.5)),  # half rescaled
+        lambda d: d.assign(a=d["a"].rolling(3).mean()).iloc[2:],
+    ],
+    ids=["grid-offset", "half-rescaled", "rolling"],
+)
+@pytest.mark.parametrize("decimals", [1, None])
+def test_large_loads_changed_in_place_do_not_warn(tmp_path, change, decimals):
+    df = stp.read_csv(_write_large(tmp_path / "big.csv", 3000, decimals=decimals))
+    X = change(df)
+    _, found = _fit(X[["a", "b"]], X["y"])
+    assert not _moved(found)
