@@ -10,6 +10,7 @@ from ..exceptions import LineageError
 from ._filled_merge import filled_from_rows, filled_message
 from ._fit_context import _identified
 from ._misplaced import MIN_COLUMNS, misplaced_row
+from ._moved_values import moved_values
 from ._renamed import loaded_names
 from ._source_tables import source_table
 from ._witness import WITNESSES, changed_columns
@@ -41,7 +42,7 @@ def changes(X, ids, name="X"):
     changed.by_source, changed.through = found.by_source, found.through
     changed.rows, changed.rows_compared = found.rows, found.rows_compared
     changed.compared_at, changed.compared_through = found.compared_at, found.compared_through
-    changed.replaced = found.replaced
+    changed.replaced, changed.emptied = found.replaced, found.emptied
     if len(changed) >= MIN_COLUMNS:  # a row moved differs in at least as many columns
         with np.errstate(over="ignore", invalid="ignore"):
             found = misplaced_row(X, ids, sources, skip=written, renamed=renamed)
@@ -55,6 +56,8 @@ def changes(X, ids, name="X"):
             )
         if moved is not None:
             raise LineageError(filled_message(moved, name))
+    if changed:  # (after the errors above: a moved row is refused, not warned of)
+        changed.moved = moved_values(X, ids, changed, sources)
     changed.compared = _compared_columns(X, sources, renamed, written)
     return changed
 
@@ -75,6 +78,8 @@ class Changes(dict):
     compared_at = np.zeros(0, dtype=np.intp)
     compared_through = {}
     replaced = ()  # (see ChangedColumns.replaced)
+    emptied = ()  # (see ChangedColumns.emptied)
+    moved = ()  # (see _moved_values.moved_values)
 
 
 def _compared_columns(X, sources, renamed, skip):

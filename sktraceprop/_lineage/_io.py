@@ -20,6 +20,7 @@ from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
 from ._csv_warnings import as_user_call
 from ._frame_digest import SCHEME, frame_digest
+from ._frame_uri import warn_text_file_uri
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
 from ._read_paths import mark
 from ._rows import has_id_level, lineage_frame, row_ids, row_lineage
@@ -415,6 +416,7 @@ def from_pandas(df, source_id, uri=None):
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"from_pandas expects a pandas DataFrame, got {type(df).__name__}")
     _check_untraced(df, "from_pandas")
+    warn_text_file_uri(uri, "from_pandas")
     source = register_frame(df, source_id, uri)
     return _witnessed(df, pack(source.code, np.arange(1, len(df) + 1)), source)
 
@@ -462,6 +464,7 @@ def from_numpy(X, source_id, columns=None, uri=None):
     # a copy: a later write to the caller's array must not change the traced rows (nor
     # break the SHA-256 recorded for them)
     df = pd.DataFrame(X, columns=columns, copy=True)
+    warn_text_file_uri(uri, "from_numpy")
     named = X.dtype.kind in "OT" or list(df.columns) != [f"x{j}" for j in range(X.shape[1])]
     source = REGISTRY.register(
         Source(

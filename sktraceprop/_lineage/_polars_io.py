@@ -4,6 +4,7 @@ import numpy as np
 
 from .._polars_frame import as_pandas, is_polars
 from ..exceptions import LineageLostError
+from ._frame_uri import warn_text_file_uri
 from ._ids import ROW_INDEX_NAME, pack
 from ._polars_digest import SCHEME, polars_digest
 from ._source import register_content
@@ -55,6 +56,7 @@ def from_polars(df, source_id, uri=None):
     if not is_polars(df) or not hasattr(df, "get_columns"):
         raise TypeError(f"from_polars expects a polars DataFrame, got {type(df).__name__}")
     check_no_id_column(df, "from_polars")
+    warn_text_file_uri(uri, "from_polars")
     source = register_polars(df, source_id, uri)
     from ._io import _witnessed
 

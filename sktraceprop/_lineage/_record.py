@@ -31,8 +31,9 @@ from ._fingerprint import class_path, fingerprint, json_params
 from ._fit_context import _RECORDING, _identified, fit_inputs, recording
 from ._fitted_ops import collect_ops, fitted_steps, input_names, resample_ids
 from ._ids import distinct_codes
+from ._moved_values import moved_message
 from ._read_paths import narrowed_table
-from ._replaced_rows import replaced_message
+from ._replaced_rows import emptied_message, replaced_message
 from ._run import Lineage, column_origins, library_versions
 from ._source import REGISTRY, utc_now
 from ._source_tables import source_closure, source_table, upstream_ops
@@ -151,6 +152,14 @@ def add_input_notes(run, X, changed):
             run.notes.append(changed_note(changed))
         if getattr(changed, "replaced", None):
             message = replaced_message(changed.replaced, sum(changed.rows_compared.values()))
+            run.notes.append(message)
+            warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+        if getattr(changed, "emptied", None):
+            message = emptied_message(changed.emptied, sum(changed.rows_compared.values()))
+            run.notes.append(message)
+            warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+        if getattr(changed, "moved", None):
+            message = moved_message(changed.moved)
             run.notes.append(message)
             warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
         unsure = [e for e in run.changed_columns or () if "rows_not_known" in e]

@@ -16,6 +16,13 @@ mask), and a column that differs on half or more of the rows compared (changed
 wholesale: a unit conversion or a scaling, which leaves every row its own). Some rows
 converted in place, each from its own values, count too: the warning says that there
 the line is right; the library cannot tell them from rows given values of elsewhere.
+
+A row whose every compared value is missing now, where the files had at least
+``MIN_COLUMNS`` of them, holds nothing of its line either (:func:`emptied_rows`):
+``df.reindex`` to labels the frame has no row for (the ids of rows filtered out, of a
+test split) makes such rows under real ids, and so does ``where``/``mask`` blanking
+whole rows. Whatever fills them later (an imputer, ``fillna``) comes from other rows;
+the fit says so with a warning of its own.
 """
 
 import warnings
@@ -64,6 +71,38 @@ def replaced_rows(per_column):
     return replaced, columns
 
 
+def emptied_rows(per_column):
+    """Which rows hold no value of their record: every value compared is missing now.
+
+    Parameters
+    ----------
+    per_column : list of tuple
+        As for :func:`replaced_rows`.
+
+    Returns
+    -------
+    emptied : ndarray of bool
+        Rows compared in at least ``MIN_COLUMNS`` columns that had a value in the files,
+        each missing now, and equal to their record in none.
+    columns : list of list of str
+        For each such row, the columns compared.
+    """
+    if not per_column:
+        return np.zeros(0, dtype=bool), []
+    n = per_column[0][1].size
+    gone_everywhere = np.ones(n, dtype=bool)
+    gone = np.zeros(n, dtype=np.int64)
+    names = []
+    for name, checked, differs, filled, missing in per_column:
+        lost = checked & differs & missing & ~filled  # (a value in the files, none now)
+        gone_everywhere &= ~checked | lost
+        gone += lost
+        names.append((name, lost))
+    emptied = gone_everywhere & (gone >= MIN_COLUMNS)
+    columns = [[name for name, lost in names if lost[i]] for i in np.flatnonzero(emptied)]
+    return emptied, columns
+
+
 def warn_replaced(changed, name):
     """Warn where :func:`._record.changes` of an input ``name`` of
     :func:`sktraceprop.merge` or :func:`sktraceprop.aggregate` found rows holding none of
@@ -71,6 +110,15 @@ def warn_replaced(changed, name):
     if getattr(changed, "replaced", None):
         message = replaced_message(changed.replaced, sum(changed.rows_compared.values()), name)
         warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+    if getattr(changed, "emptied", None):
+        message = emptied_message(changed.emptied, sum(changed.rows_compared.values()), name)
+        warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+    if getattr(changed, "moved", None):
+        from ._moved_values import moved_message  # (it builds on _witness, which imports us)
+
+        warnings.warn(
+            moved_message(changed.moved, name), LineageWarning, stacklevel=user_stacklevel()
+        )
 
 
 def replaced_message(replaced, n_compared, name="X"):
@@ -94,4 +142,27 @@ def replaced_message(replaced, n_compared, name="X"):
         "does not hold (where its values were computed from that line's alone, some "
         "rows converted or scaled, the line is right). Give added rows a source of "
         "their own (sktraceprop.from_pandas, then pd.concat), or drop them."
+    )
+
+
+def emptied_message(emptied, n_compared, name="X"):
+    """The warning (and run note) naming ``emptied``: ``[(row id, position in X,
+    columns)]`` of the witness rows whose every compared value is missing now (see
+    :func:`emptied_rows`), among ``n_compared`` rows compared."""
+    from ._capture import describe_id  # (it builds on the registry)
+
+    row_id, position, columns = emptied[0]
+    more = (
+        f" (and {len(emptied) - 1} more of the {n_compared} rows compared)"
+        if len(emptied) > 1
+        else ""
+    )
+    return (
+        f"row {position} of {name}{more} holds no value of {describe_id(row_id)}, which "
+        f"its row id names: the column(s) compared ({', '.join(columns)}) had values "
+        "there and are all missing now (df.reindex to labels the frame had no row for, "
+        "an outer join or align, or where/mask blanking whole rows). Whatever fills them "
+        "(an imputer, fillna) comes from other rows, not from that line, which the "
+        "lineage still names. Drop such rows (dropna(how='all')), or give rows of no "
+        "source a source of their own (sktraceprop.from_pandas, then pd.concat)."
     )

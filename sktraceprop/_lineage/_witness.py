@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._ids import distinct_codes
-from ._replaced_rows import replaced_rows
+from ._replaced_rows import emptied_rows, replaced_rows
 
 # (importable from here, as before: which rows are witnesses, the loads kept, and
 # their values compared)
@@ -97,6 +97,7 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
     ids = np.asarray(ids, dtype=np.int64)
     counts = {n: [0, 0, 0] for n in names}  # differ, compared, filled
     by_source, through, rows_of, uncertain, replaced = {}, {}, {}, set(), []
+    emptied = []
     # witness rows compared, per source (distinct_codes: no hash of a million codes)
     compared = {int(c): 0 for c in distinct_codes(ids)}
     compared_at = [np.zeros(0, dtype=np.intp)]  # their positions in X
@@ -168,6 +169,11 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
             (int(i), int(p), c)
             for i, p, c in zip(view.ids[rows][hit], view.hit[rows][hit], columns)
         ]
+        hit, columns = emptied_rows(per_column)
+        emptied += [
+            (int(i), int(p), c)
+            for i, p, c in zip(view.ids[rows][hit], view.hit[rows][hit], columns)
+        ]
         compared_at.append(view.hit[rows[seen]])
         if masks and source.kind == "merge":
             from ._changed_leaves import leaf_counts  # (it builds on _rows)
@@ -180,6 +186,7 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
     out = ChangedColumns((n, tuple(c)) for n, c in counts.items() if c[0])
     out.by_source, out.through, out.rows_compared = by_source, through, compared
     out.replaced = sorted(replaced, key=lambda r: r[1])
+    out.emptied = sorted(emptied, key=lambda r: r[1])
     out.compared_at = np.sort(np.concatenate(compared_at))
     from ._derived_witness import compared_through  # (it builds on this module)
 
@@ -236,6 +243,8 @@ class ChangedColumns(dict):
     ``replaced``: ``[(row id, position in the data, columns)]`` of the witness rows
     that hold none of the values loaded for their id's line (see :mod:`._replaced_rows`),
     in the data's row order.
+    ``emptied``: the same for the witness rows whose every compared value is missing
+    now, where the files had values (see :func:`._replaced_rows.emptied_rows`).
     ``compared_through``: ``{(source code, merge code): rows}`` for each ancestor of a
     merge or aggregate among the data's sources: the merge's rows compared, or 0 where
     the ancestor's values given to it were not compared with what was loaded (see
@@ -249,6 +258,7 @@ class ChangedColumns(dict):
     compared_at = np.zeros(0, dtype=np.intp)
     compared_through = {}
     replaced = ()
+    emptied = ()
 
 
 def describe(changed):

@@ -265,3 +265,26 @@ def test_from_polars_gives_every_cell_back(frame):
         if column.dtype == pl.Date:
             back = [v.date() for v in back]
         assert back == given
+
+
+@pytest.mark.parametrize("register", ["polars", "pandas", "numpy"])
+def test_a_frame_registered_under_a_csv_uri_warns_that_its_lines_are_rows(tmp_path, register):
+    # the file has a preamble, a header and a comment: its row k is not on line k, and a
+    # frame source numbers rows, so naming the file beside them would name other lines
+    path = tmp_path / "h.csv"
+    path.write_text("a preamble\nx,y\n# comment\n1.5,0\n2.5,1\n")
+    uri = path.as_uri()
+    frame = pd.read_csv(path, skiprows=1, comment="#")
+    make = {
+        "polars": lambda u: stp.from_polars(pl.from_pandas(frame), "hp", uri=u),
+        "pandas": lambda u: stp.from_pandas(frame, "hpd", uri=u),
+        "numpy": lambda u: stp.from_numpy(frame.to_numpy(), "hnp", uri=u),
+    }[register]
+    with pytest.warns(LineageWarning, match="names a text file, but a source registered"):
+        df = make(uri)
+    line = int(stp.row_lineage(df)["line"].iloc[0])
+    assert path.read_text().splitlines()[line - 1] != "1.5,0"  # (what the warning is for)
+    for quiet in ("file:///data/claims.parquet", None, "s3://bucket/h.parquet"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", LineageWarning)
+            make(quiet)
