@@ -49,18 +49,6 @@ from ._dense_size import check_dense_fits
 
 __all__ = ["LinearObjective"]
 
-#: Names defined in :mod:`._linear_models` (which builds a :class:`LinearObjective`, so
-#: imports this module), still importable from here.
-_MOVED = ("NESTED_PIPELINE", "SUPPORTED_ESTIMATORS", "_unsupported", "linear_model_objective")
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        from . import _linear_models
-
-        return getattr(_linear_models, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 def _dense(X):
     return X.toarray() if sparse.issparse(X) else np.asarray(X, dtype=np.float64)

@@ -37,9 +37,18 @@ NESTED_PIPELINE = (
 )
 
 
+#: What the errors add for a sampler given where the model was expected.
+FINAL_SAMPLER = (
+    " (an over/under-sampler as the final step: it changes the training rows but makes "
+    "no predictions, so there is nothing to explain; end the pipeline with the model)"
+)
+
+
 def _unsupported(estimator, why=""):
     if isinstance(estimator, Pipeline) and not why:
         why = NESTED_PIPELINE
+    elif hasattr(estimator, "fit_resample") and not why:
+        why = FINAL_SAMPLER
     return TypeError(
         f"{type(estimator).__name__} is not supported by the closed-form linear "
         f"gradients{why}. Supported: {', '.join(SUPPORTED_ESTIMATORS)}. Neural "

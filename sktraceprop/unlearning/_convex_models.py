@@ -17,7 +17,7 @@ SUPPORTED_MODELS = (
 
 def unsupported(estimator, why=""):
     """The error naming what can be unlearned from, for an estimator that cannot."""
-    from ..gradients._linear import NESTED_PIPELINE
+    from ..gradients._linear_models import NESTED_PIPELINE
     from ._neural_backend import NEURAL_MODELS
 
     if isinstance(estimator, Pipeline) and not why:

@@ -146,3 +146,18 @@ def test_a_pipeline_as_final_step_is_refused_saying_how_to_flatten_it():
         InfluenceExplainer(pipe).fit(X, y)
     with pytest.raises(NotImplementedError, match="as the final step of a pipeline"):
         stp.GradientCorrectionUnlearner(pipe).fit(X, y)
+
+
+def test_sampler_as_final_step_is_named():
+    """A pipeline ending in a sampler has no model: the error says so instead of
+    listing the sampler as an unsupported model kind."""
+    pytest.importorskip("imblearn")
+    from imblearn.over_sampling import RandomOverSampler
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (rng.random(40) < 0.3).astype(int)
+    model = stp.make_traced_pipeline(StandardScaler(), RandomOverSampler(random_state=0))
+    model.fit(X, y)
+    with pytest.raises(TypeError, match="sampler as the final step"):
+        InfluenceExplainer(model).fit(X, y)
