@@ -180,10 +180,10 @@ class Explanation:
         -----
         ``score`` is a first-order sum of the rows' scores: it ranks sources by their
         effect, but it is not the change a refit without the whole source makes. A
-        large source moves the model far: for a source of half the training rows of a
-        logistic regression the refit moved the margins about twice as much as the sum
-        predicted (correlation 0.98 over test rows). To see that change, remove the
-        source (:class:`~sktraceprop.GradientCorrectionUnlearner`) or refit.
+        large source moves the model far, and the sum leaves out how its rows' removals
+        interact, so the larger the source the further a refit can be from the sum. To
+        see that change, remove the source
+        (:class:`~sktraceprop.GradientCorrectionUnlearner`) or refit.
         """
         frame = self.source_scores
         if test_index is not None:

@@ -8,7 +8,8 @@ plus ``weight_decay / 2 ||theta||^2``. The Gauss-Newton matrix ``G`` of
 ``G + n * alpha * I``: the damping is never below ``n * alpha``. (Added to any damping
 instead, it changed the LDS of ``damping="auto"`` only within noise, and lowered it on
 four of four skorch nets; as a floor it leaves the choice of ``"auto"`` as it was, and
-lifts a given damping below it: LDS 0.27 -> 0.55 at factor 1e-3 on a small MLP.) A
+lifts a given damping below it; commit fe7367c gives the LDS it measured once, which no
+script here repeats.) A
 decoupled decay (``AdamW``, ``Adam(decoupled_weight_decay=True)``) shrinks the weights
 outside the loss: it is no term of the objective, and is left out, as are parameter
 groups with different decays (said in the explanation's notes).
