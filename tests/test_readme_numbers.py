@@ -1,7 +1,8 @@
-"""The README's cost of ``make test`` is the latest run of ``benchmarks/bench_make_test.py``:
-each figure it prints equals the one ``benchmarks/results/make_test.json`` holds, rounded
-as that script rounds it, so a rerun that changes a figure fails here until the README
-is updated."""
+"""Figures the prose quotes from a benchmark are that benchmark's latest results: the
+README's cost of ``make test`` (``benchmarks/results/make_test.json``) and the user
+guide's memory of array lineage (``doc/arrays.rst``, ``results/array_lineage.json``),
+each rounded as its script rounds it, so a rerun that changes a figure fails here until
+the prose is updated."""
 
 import json
 import re
@@ -51,6 +52,42 @@ def _inputs():
     readme = (ROOT / "README.md").read_text()
     result = json.loads((ROOT / "benchmarks" / "results" / "make_test.json").read_text())
     return readme, result
+
+
+def check_arrays(page, result):
+    """``doc/arrays.rst``'s memory figures that differ from ``result`` (as
+    ``bench_array_lineage.py`` prints them)."""
+    pm = result["provenance_memory"]
+    text = " ".join(page.split("``bench_array_lineage.py`` measures it", 1)[1].split())
+    expected = {
+        "alive": f"{pm['lineage_bytes'] / 2**20:.1f} MiB of lineage stays alive "
+        f"({pm['lineage_bytes'] / pm['rows']:.0f} bytes per row",
+        "read": f"{pm['lineage_bytes_read'] / 2**20:.1f} MiB "
+        f"({pm['lineage_bytes_read'] / pm['rows']:.0f} bytes per row) once provenance",
+        "own map": f"own map is {pm['own_map_bytes'] / 2**20:.1f} MiB",
+        "data": f"{pm['data_bytes'] / 2**20:.1f} MiB of data",
+    }
+    return [f"{name}: {phrase!r}" for name, phrase in expected.items() if phrase not in text]
+
+
+def _arrays_inputs():
+    page = (ROOT / "doc" / "arrays.rst").read_text()
+    result = json.loads((ROOT / "benchmarks" / "results" / "array_lineage.json").read_text())
+    return page, result
+
+
+def test_arrays_memory_figures_are_the_latest_measured():
+    assert check_arrays(*_arrays_inputs()) == []
+
+
+def test_a_stale_memory_figure_is_found():
+    page, result = _arrays_inputs()
+    pm = result["provenance_memory"]
+    rerun = dict(result, provenance_memory=dict(pm, lineage_bytes_read=7_200_000))
+    assert check_arrays(page, rerun) == ["read: '6.9 MiB (48 bytes per row) once provenance'"]
+    # the figure this check was written for: 6.7 MiB (47 bytes) stayed after a rerun
+    stale = page.replace("6.6 MiB (46 bytes", "6.7 MiB (47 bytes")
+    assert [w.split(":")[0] for w in check_arrays(stale, result)] == ["read"]
 
 
 def test_readme_make_test_figures_are_the_latest_measured():
