@@ -1,8 +1,8 @@
 """Load the projection kernels in a background thread when the package is first imported.
 
-A process's first numba call pays for importing numba (about 0.25 s on the benchmark
-machine) and initialising its compiler (about 0.2 s), then loads each kernel from
-numba's on-disk cache (5-10 ms each; or compiles it, once per installation). numba is
+A process's first numba call pays for importing numba and initialising its compiler,
+then loads each kernel from numba's on-disk cache (or compiles it, once per
+installation); benchmarks/bench_projection.py measures a fresh process's first call. numba is
 imported by the import of this package; the rest happens in a daemon thread started
 then, which overlaps it with whatever the program does before its first projection; a
 projection that comes sooner simply waits for the kernels, as it would have without
