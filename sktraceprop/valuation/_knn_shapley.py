@@ -101,6 +101,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         and fitted by ``fit_transform`` on the training data in :meth:`fit`, whose
         output the training rows are valued on, as a pipeline fits the model after it
         (a ``TargetEncoder``'s cross-fitted encodings); a sampler in it is refused.
+        Either way every subset is valued in that one feature space (the transformer is
+        not refitted per subset of rows).
         Its recorded ops (``lineage_``), or else its fitted steps, are
         listed by :meth:`by_op`.
     task : {"auto", "classification", "regression"}, default="auto"
