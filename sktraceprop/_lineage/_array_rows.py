@@ -74,7 +74,6 @@ def array_notes(run, changed):
     of the array holding loaded columns' values, as loaded or scaled (an encoded or
     projected array, or too few rows to identify a scaling). Their ids are taken as
     given, and the run says so."""
-    from ._misplaced import MIN_COLUMNS
     from ._record import compared_notes
 
     if isinstance(changed, Unchecked):
@@ -85,40 +84,77 @@ def array_notes(run, changed):
             f"the lines named for the training rows from source(s) {sources} were not "
             f"checked against the array's values: it is {changed.why}. " + _TAKEN_AS_GIVEN
         ]
+    reasons = unchecked_reasons(changed)
+    unkept = {code: None for code, why in reasons.items() if why is None}
+    notes = compared_notes(run, unkept, {}) if unkept else []
+    for code, why in reasons.items():
+        if why is not None:
+            source = run.sources[code].source_id
+            notes.append(
+                f"the lines named for the training rows from source {source!r} were not "
+                f"checked against the array's values: {why}. " + _TAKEN_AS_GIVEN
+            )
+    return notes
+
+
+def unchecked_reasons(changed):
+    """``{source code: why}`` for the sources whose rows' ids :func:`check_array_rows`
+    compared with no two columns of the array (``why`` None: their loaded values are not
+    kept in this process); empty where every source was compared, or nothing was."""
+    from ._misplaced import MIN_COLUMNS
+
     compared = getattr(changed, "compared", None)
     if not compared:
-        return []
-    unkept = {code: found for code, found in compared[0].items() if found is None}
-    notes = compared_notes(run, unkept, {}) if unkept else []
+        return {}
+    reasons = {}
     for code, found in compared[0].items():
         if found is None:
+            reasons[code] = None
             continue
         (rows, _), same, as_loaded = found
         columns = same + list(as_loaded)
         if rows and len(columns) >= MIN_COLUMNS:
             continue
         if not rows:
-            why = (
+            reasons[code] = (
                 "none of them is among the rows whose loaded values are kept (a sample "
                 "of 256 to 512 rows per load)"
             )
         elif columns:
-            why = (
+            reasons[code] = (
                 f"only {columns[0]} holds a loaded column's values, as loaded or scaled "
                 f"(a reordering is noticed from {MIN_COLUMNS} columns)"
             )
         else:
-            why = (
+            reasons[code] = (
                 "no column of the array holds a loaded column's values, as loaded or "
                 "scaled (encoded or projected values, or too few rows to identify a "
                 "scaling)"
             )
-        source = run.sources[code].source_id
-        notes.append(
-            f"the lines named for the training rows from source {source!r} were not "
-            f"checked against the array's values: {why}. " + _TAKEN_AS_GIVEN
-        )
-    return notes
+    return reasons
+
+
+def unchecked_warning(changed, source_of, who):
+    """The warning text for a fit that records no run (``who``, a valuer) whose ids
+    given for an array could not be checked against its values (None where all were);
+    ``source_of`` maps a source code to its :class:`Source`."""
+    if isinstance(changed, Unchecked):
+        why = {None: f"it is {changed.why}"}
+    else:
+        why = {
+            code: reason or "their loaded values are not kept in this process"
+            for code, reason in unchecked_reasons(changed).items()
+        }
+    if not why:
+        return None
+    said = "; ".join(
+        (f"source {source_of(code).source_id!r}: " if code is not None else "") + reason
+        for code, reason in why.items()
+    )
+    return (
+        f"{who}: the lines named by sample_id= for the training rows were not checked "
+        f"against the array's values ({said}). " + _TAKEN_AS_GIVEN
+    )
 
 
 _TAKEN_AS_GIVEN = (
@@ -142,10 +178,12 @@ def check_ids_of_rows(X, ids, sample_id=None):
     """Refuse ``ids`` that do not belong to the rows of ``X``: a DataFrame's as a traced
     fit does (:func:`._record.changes`), an array's when they were given (``sample_id``)
     as :func:`check_array_rows` does. For fits that record no changed columns (the
-    valuer): nothing of the comparison is kept."""
+    valuer): an array's comparison is returned, for :func:`unchecked_warning`."""
     from ._record import changes
 
     if isinstance(X, pd.DataFrame):
         changes(X, ids)
-    elif sample_id is not None:
-        check_array_rows(X, ids)
+        return None
+    if sample_id is not None:
+        return check_array_rows(X, ids)
+    return None

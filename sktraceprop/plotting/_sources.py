@@ -1,5 +1,7 @@
 """Row values or influence grouped by source file, with their spread."""
 
+import math
+
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
@@ -76,7 +78,8 @@ class BySourceDisplay:
         data = [np.asarray(self.values[label], dtype=np.float64) for label in labels]
         positions = np.arange(len(data))[::-1] + 1
         self.boxes_ = ax.boxplot(data, positions=positions, orientation="horizontal")
-        self.means_ = np.array([d.mean() if d.size else np.nan for d in data])
+        # correctly rounded, as the valuer's by_source() sums and means
+        self.means_ = np.array([math.fsum(d) / d.size if d.size else np.nan for d in data])
         ax.scatter(self.means_, positions, marker="D", color="tab:red", zorder=3, label="mean")
         ax.set_yticks(positions, labels)
         ax.axvline(0, color="black", linewidth=0.8)

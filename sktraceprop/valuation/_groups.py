@@ -5,6 +5,7 @@ The ops the training rows went through (:func:`fitted_ops`, at fit), and the tab
 :meth:`~sktraceprop.KNNShapleyValuer.by_op` built from a valuer's ``values_``.
 """
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -77,7 +78,11 @@ def source_values(valuer):
     """The table of :meth:`~sktraceprop.KNNShapleyValuer.by_source`."""
     frame = lineage_rows(valuer)
     grouped = frame.groupby("code", sort=False)["value"]
-    table = grouped.agg(n_rows="size", sum="sum", mean="mean")
+    # correctly rounded (math.fsum): a source's sum is that of its rows' values
+    # whatever their order, so the sources concatenated in another order, or the
+    # rows re-added by hand, give the same number bit for bit
+    table = grouped.agg(n_rows="size", sum=math.fsum)
+    table["mean"] = table["sum"] / table["n_rows"]
     sources = [valuer._sources[int(code)] for code in table.index]
     order = sorted(
         range(len(sources)),
@@ -133,8 +138,8 @@ def op_values(valuer):
                 "fingerprint": op.fingerprint,
                 "sources": None if op.sources is None else list(op.sources),
                 "n_rows": int(hit.sum()),
-                "sum": values.sum(),
-                "mean": values.mean() if values.size else np.nan,
+                "sum": math.fsum(values),  # correctly rounded, as by_source
+                "mean": math.fsum(values) / values.size if values.size else np.nan,
             }
         )
     columns = ["op", "cls", "fingerprint", "sources", "n_rows", "sum", "mean"]

@@ -11,12 +11,14 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_array, validate_data
 
 from .._holders import HolderMixin, hold
-from .._lineage._array_rows import check_ids_of_rows
+from .._lineage._array_rows import check_ids_of_rows, unchecked_warning
 from .._lineage._capture import check_paired, resolve_row_ids
 from .._lineage._read_paths import narrowed_table
 from .._lineage._record import source_table
+from .._lineage._source import REGISTRY
 from .._model_lock import exclusive
 from .._model_lock import shared as shared_use
+from ..exceptions import LineageWarning
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, unfrozen
 from ..utils._private_copy import shares_memory
@@ -99,6 +101,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         and fitted by ``fit_transform`` on the training data in :meth:`fit`, whose
         output the training rows are valued on, as a pipeline fits the model after it
         (a ``TargetEncoder``'s cross-fitted encodings); a sampler in it is refused.
+        Either way every subset is valued in that one feature space (the transformer is
+        not refitted per subset of rows).
         Its recorded ops (``lineage_``), or else its fitted steps, are
         listed by :meth:`by_op`.
     task : {"auto", "classification", "regression"}, default="auto"
@@ -243,7 +247,14 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             # y too: untraced X whose labels show loaded rows warns, as a traced fit does
             row_ids = resolve_row_ids(X, sample_id, y=y)
             check_paired(X, y, ids=row_ids)  # a row's value needs its own label
-            check_ids_of_rows(X, row_ids, sample_id)  # a row's value is credited to its line
+            # a row's value is credited to its line: ids refused where the rows' values
+            # show other lines, and where they cannot be compared, that said (no run
+            # records it for a valuer)
+            unchecked = unchecked_warning(
+                check_ids_of_rows(X, row_ids, sample_id), REGISTRY.by_code, type(self).__name__
+            )
+            if unchecked:
+                warnings.warn(unchecked, LineageWarning, stacklevel=2)
             given_rows = X  # (what tells which steps fitted outside the rows went through)
             if self.transformer is None:
                 self.transformer_ = None

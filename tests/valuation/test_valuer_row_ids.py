@@ -2,6 +2,8 @@
 rows' own (an index assigned, ``sample_id=`` in another order) are refused, as a traced
 fit refuses them. The truth is the raw file: each record's first field is its key."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -53,3 +55,23 @@ def test_own_ids_name_the_rows_lines(tmp_path):
         valuer = _valuer().fit(X, d["y"].to_numpy(), **kw)
         named = [int(truth[(path.stem, int(line))]) for line in lines_of(valuer.row_ids_)]
         assert named == d["key"].tolist()
+
+
+def test_array_ids_that_cannot_be_checked_are_said_to_be_taken_as_given(tmp_path):
+    # A projected array shuffled after its ids were taken: no column holds loaded
+    # values, so the lines cannot be checked. Every value would be credited to another
+    # row's line; a traced fit's run notes say so, the valuer (no run) warns.
+    path, d = _read(tmp_path)
+    truth = keys_by_line(path)
+    Z = d[["key", "a", "b"]].to_numpy() @ np.array([[0.3, -1.1], [2.0, 0.7], [-0.4, 1.9]])
+    shuffled = np.random.default_rng(0).permutation(len(d))
+    ids = stp.row_ids(d)  # the ids of the rows before the shuffle
+    with pytest.warns(stp.exceptions.LineageWarning, match="not checked against the array"):
+        valuer = _valuer().fit(Z[shuffled], d["y"].to_numpy()[shuffled], sample_id=ids)
+    named = [int(truth[(path.stem, int(line))]) for line in lines_of(valuer.row_ids_)]
+    assert named != d["key"].to_numpy()[shuffled].tolist()  # what the warning is about
+    # ids that were compared with the rows' values, and are theirs: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", stp.exceptions.LineageWarning)
+        _valuer().fit(d[["key", "a", "b"]].to_numpy(), d["y"].to_numpy(), sample_id=ids)
+        _valuer().fit(d[["key", "a", "b"]], d["y"].to_numpy())
