@@ -36,11 +36,12 @@ def stores_of(run, store=None):
 def _by_source(run, row_ids):
     """``[{"source_id", "rows"}]``: training rows ``row_ids`` counted per source."""
     codes, counts = np.unique(codes_of(np.asarray(row_ids, dtype=np.int64)), return_counts=True)
+    # (a code the run does not hold: source_id None, counted rather than dropped)
+    sources = {code: s.source_id for code, s in run.sources.items()}
     return [
-        {"source_id": run.sources[int(c)].source_id if int(c) in run.sources else None,
-         "rows": int(n)}
+        {"source_id": sources.get(int(c)), "rows": int(n)}
         for c, n in zip(codes.tolist(), counts.tolist())
-    ]  # fmt: skip
+    ]
 
 
 def removals(run, store):
@@ -78,16 +79,16 @@ def removals(run, store):
     positions = {}
     for position, event in erased_rows(store, run).items():
         positions.setdefault(int(event["seq"]), []).append(position)
+    reasons = [
+        e["payload"].get("reason", "")
+        for e in store.events(run.run_id, kind="store.redaction", include_store_events=True)
+    ]
     for event in store.events(kind=ERASURE_EVENT, include_store_events=True):
         payload = event["payload"] if isinstance(event["payload"], dict) else {}
         if run.run_id not in (payload.get("runs") or ()):
             continue
         hit = sorted(positions.get(int(event["seq"]), ()))
         per_source = _by_source(run, run.row_ids[hit]) if hit else []
-        reasons = [
-            e["payload"].get("reason", "")
-            for e in store.events(run.run_id, kind="store.redaction", include_store_events=True)
-        ]
         out.append(
             {
                 "seq": int(event["seq"]),
