@@ -13,6 +13,7 @@ from .._lineage._digest_schemes import digest_facts, exact
 from .._lineage._fingerprint_schemes import scheme_note
 from .._lineage._op_rows import training_rows
 from .._lineage._run import Lineage
+from ..exceptions import UnknownRunError
 from ..utils._exact_ints import exact_view
 from ._optional import require
 from ._removals import span_removals
@@ -183,6 +184,12 @@ def to_opentelemetry(run, tracer_provider=None, *, store=None):
     if not isinstance(run, Lineage):
         raise TypeError(f"to_opentelemetry exports a Lineage (a run), got {type(run).__name__}")
     refuse_erased(run, "OpenTelemetry spans")
+    if store is not None and run.run_id not in set(store.list_runs()["run_id"]):
+        # (its removals would read as none)
+        raise UnknownRunError(
+            f"run {run.run_id} is not in {store!r}: its removals cannot be read there; "
+            "pass the store that holds the run, or leave store= out"
+        )
     when = utc_ns(run.created_at)
     tracer = trace.get_tracer(
         "sktraceprop.exporters", __version__, tracer_provider=tracer_provider

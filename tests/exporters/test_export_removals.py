@@ -206,3 +206,12 @@ def test_removal_sequences_are_exported_as_the_store_records_them(tmp_path_facto
     assert [e[0] for e in expected] == sorted(asked)
     now = fingerprint(unl.estimator_) if steps else run.model_fingerprint
     _check_exports(store, run, tmp_path, expected, now)
+
+
+def test_spans_refuse_a_store_that_does_not_hold_the_run(tmp_path):
+    # its removals would have read as none
+    store, unl, _ = _fitted(tmp_path)
+    run = store.load_run(unl.run_id_)
+    other = stp.stores.SQLiteStore(tmp_path / "other.db")
+    with pytest.raises(stp.exceptions.UnknownRunError, match="is not in"):
+        _spans(run, store=other)
