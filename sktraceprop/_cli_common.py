@@ -33,11 +33,27 @@ def _count(n, noun, plural=None):
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
+class _OutputClosed(Exception):
+    """Standard output's reader went away (``sktraceprop ... | head``): not an error of
+    the command, which stops printing (see :func:`sktraceprop.cli.main`)."""
+
+
 def _print(*args, out=None, file=None):
     """Print, with control characters shown escaped: what the command prints holds
     names and lines from data files, which must reach the terminal as text."""
     text = " ".join(_CONTROL.sub(_escaped, str(a)) for a in args)
-    print(text, file=file or (out if out is not None else sys.stdout))
+    _write_line(text, file=file or (out if out is not None else sys.stdout))
+
+
+def _write_line(text, file):
+    """``print(text, file=file)``; a closed pipe on standard output raises
+    :class:`_OutputClosed` (a broken pipe anywhere else stays an error)."""
+    try:
+        print(text, file=file)
+    except BrokenPipeError:
+        if file is sys.stdout:
+            raise _OutputClosed from None
+        raise
 
 
 def _open_store(db, full_check=False):

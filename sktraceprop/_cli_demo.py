@@ -3,7 +3,7 @@
 import sys
 import warnings
 
-from ._cli_common import _count
+from ._cli_common import _count, _write_line
 from ._cli_lines import _a_path, _line_of
 
 
@@ -39,7 +39,7 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     import sktraceprop as stp
 
     def say(*args):
-        print(*args, file=out if out is not None else sys.stdout)
+        _write_line(" ".join(map(str, args)), out if out is not None else sys.stdout)
 
     paths = stp.datasets.demo_paths()
     a = stp.read_csv(paths["hospital_a"], source_id="hospital_a")

@@ -15,9 +15,10 @@ Run "sktraceprop COMMAND --help" for the options of one command.
 """
 
 import argparse
+import os
 import sys
 
-from ._cli_common import _print, _UsageError
+from ._cli_common import _OutputClosed, _print, _UsageError
 from ._cli_demo import demo
 from ._cli_erase import _cmd_erase
 from ._cli_predictions import _cmd_predictions
@@ -27,7 +28,11 @@ from ._cli_runs import _cmd_runs, _cmd_trace
 EXIT_CODES = """exit codes:
   0  success (the report or store verified)
   1  verification failed: a report or store was altered or is corrupt
-  2  usage error: bad arguments, missing file, unknown run id, invalid input"""
+  2  usage error: bad arguments, missing file, unknown run id, invalid input
+  141  standard output's reader stopped reading (e.g. | head); files were written"""
+
+#: What :func:`main` returns where standard output's reader went away (128 + SIGPIPE).
+EXIT_OUTPUT_CLOSED = 141
 
 
 def _parser():
@@ -212,7 +217,34 @@ _COMMANDS = {
 
 
 def main(argv=None, out=None):
-    """Run the ``sktraceprop`` command; return its exit code (see ``--help``)."""
+    """Run the ``sktraceprop`` command; return its exit code (see ``--help``).
+
+    Where standard output's reader goes away first (``sktraceprop report ... | head``),
+    the command stops printing and returns 141 (128 + SIGPIPE, what a shell reports
+    for a command its reader stopped) without a message: what it wrote to files is
+    written. The rest of standard output goes to ``os.devnull``, as the Python
+    documentation's note on SIGPIPE recommends, so that the interpreter's own flush at
+    exit does not report the pipe again.
+    """
+    try:
+        code = _main(argv, out)
+        if out is None:
+            _flush_stdout()  # (a reader gone shows here for output still buffered)
+    except _OutputClosed:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OUTPUT_CLOSED
+    return code
+
+
+def _flush_stdout():
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise _OutputClosed from None
+
+
+def _main(argv, out):
     from .exceptions import (
         ComplianceError,
         CorruptStoreError,

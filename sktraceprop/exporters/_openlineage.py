@@ -6,12 +6,14 @@ a column was attached from by position is named only, see :func:`to_openlineage`
 custom ``sktraceprop_digest`` on each of those input datasets (which scheme made its
 digest, whether it names the data exactly, and what it names: the compliance report's
 ``digest_scheme`` and ``digest_note``), ``columnLineage`` on the model, ``jobType`` on
-the job, ``processing_engine`` on the run, and three custom run facets,
+the job, ``processing_engine`` on the run, and four custom run facets,
 ``sktraceprop_fit`` (the estimator, its ops, and what the run could not say),
 ``sktraceprop_rowLineage`` (where the training rows are kept and how to check them) and
 ``sktraceprop_sourceTrust`` (per source, whether its values were compared with what was
 loaded, its columns changed after loading, its rows that repeat: the compliance
-report's figures). The custom facets' JSON Schemas ship in
+report's figures); and ``sktraceprop_removals``: the removals (unlearning) and erasure
+requests its store recorded since the fit, which the rest of the event, describing
+the run as fitted, does not show (see :mod:`._removals`). The custom facets' JSON Schemas ship in
 ``sktraceprop/exporters/schemas/``.
 """
 
@@ -32,6 +34,7 @@ from .._lineage._run import Lineage
 from ..exceptions import LineageError, UnknownRunError
 from ..utils._exact_ints import exact_view
 from ._column_lineage import attached_inputs, column_lineage, dataset_name
+from ._removals import openlineage_removals
 from ._source_trust import openlineage_sources
 
 __all__ = ["to_openlineage"]
@@ -56,6 +59,7 @@ FACET_SCHEMAS = {
     "sktraceprop_rowLineage": f"{_CUSTOM}:RowLineageRunFacet.json#/$defs/RowLineageRunFacet",
     "sktraceprop_sourceTrust": f"{_CUSTOM}:SourceTrustRunFacet.json#/$defs/SourceTrustRunFacet",
     "sktraceprop_digest": f"{_CUSTOM}:DigestDatasetFacet.json#/$defs/DigestDatasetFacet",
+    "sktraceprop_removals": f"{_CUSTOM}:RemovalsRunFacet.json#/$defs/RemovalsRunFacet",
 }
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 
@@ -239,7 +243,14 @@ def to_openlineage(
     packed into them), and ``sktraceprop_sourceTrust`` (per source, the compliance
     report's ``changes_after_loading``, its columns' ``changed_after_loading`` marks
     and ``repeated_rows``, computed by the same code: a source whose values were not
-    compared with what was loaded says so, as in the report). A fit that
+    compared with what was loaded says so, as in the report); and
+    ``sktraceprop_removals``: the later removals of the run's training rows from its
+    model (unlearning: event seq and hash, rows removed per source, the fingerprint of
+    the model each left) and erasure requests naming it, read from ``store`` or else
+    from a store of this process the run was saved to or loaded from, with
+    ``modelFingerprintNow``; ``checked`` false (and a note) where no store was known,
+    so later removals were not looked up. The model dataset's ``version`` stays the
+    fingerprint of the model as fitted. A fit that
     scikit-learn's model selection made (one split of a
     search or cross-validation, or a search's refit) has the standard ``parent`` facet:
     the search call as a run (its ``search_id``) of the job named after the search
@@ -447,6 +458,9 @@ def to_openlineage(
                 "sktraceprop_rowLineage": row_facet,
                 "sktraceprop_sourceTrust": facet(
                     "sktraceprop_sourceTrust", sources=openlineage_sources(run)
+                ),
+                "sktraceprop_removals": facet(
+                    "sktraceprop_removals", **openlineage_removals(run, store)
                 ),
             },
         },

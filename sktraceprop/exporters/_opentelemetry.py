@@ -13,8 +13,10 @@ from .._lineage._digest_schemes import digest_facts, exact
 from .._lineage._fingerprint_schemes import scheme_note
 from .._lineage._op_rows import training_rows
 from .._lineage._run import Lineage
+from ..exceptions import UnknownRunError
 from ..utils._exact_ints import exact_view
 from ._optional import require
+from ._removals import span_removals
 from ._source_trust import span_attributes
 
 __all__ = ["to_opentelemetry"]
@@ -110,7 +112,7 @@ def _parent_name(name, names):
     return None
 
 
-def to_opentelemetry(run, tracer_provider=None):
+def to_opentelemetry(run, tracer_provider=None, *, store=None):
     """Emit a run as OpenTelemetry spans.
 
     One span for the fit (``fit <estimator class>``), and one span per op named by its
@@ -126,7 +128,15 @@ def to_opentelemetry(run, tracer_provider=None):
     :func:`~sktraceprop.exporters._source_trust.span_attributes`); on op spans the
     class, fingerprint, parameters
     (JSON), feature names in and out, and the sources whose rows went through the op.
-    The run's notes are events on the fit span.
+    The run's notes are events on the fit span. The removals (unlearning) and erasure
+    requests the run's store recorded since the fit are ``sktraceprop.removals.*``
+    attributes of the fit span (``checked``; per event, one entry of each array:
+    ``event_seq``, ``event_hash``, ``kind``, ``created_at``, ``n_rows``,
+    ``rows_by_source`` as ``"<source_id>=<rows>;..."``, ``model_fingerprint_after``,
+    ``carried_out``; and ``model_fingerprint_now``, the model the last unlearning
+    left): ``sktraceprop.model_fingerprint`` stays the model as fitted. ``checked`` is
+    false, with a ``note``, where no store of the run was given or known in this
+    process.
 
     Spans start and end at the run's UTC time: the run does not record step
     durations, and a span never shows one that was not measured.
@@ -139,6 +149,9 @@ def to_opentelemetry(run, tracer_provider=None):
         Where the spans go; ``None`` uses the global provider
         (``opentelemetry.trace.set_tracer_provider``). The fit span is a child of the
         current span, if any.
+    store : BaseStore, default=None
+        The store whose removal and erasure events of the run are listed; ``None``: a
+        store of this process the run was saved to or loaded from, if any.
 
     Returns
     -------
@@ -171,6 +184,12 @@ def to_opentelemetry(run, tracer_provider=None):
     if not isinstance(run, Lineage):
         raise TypeError(f"to_opentelemetry exports a Lineage (a run), got {type(run).__name__}")
     refuse_erased(run, "OpenTelemetry spans")
+    if store is not None and run.run_id not in set(store.list_runs()["run_id"]):
+        # (its removals would read as none)
+        raise UnknownRunError(
+            f"run {run.run_id} is not in {store!r}: its removals cannot be read there; "
+            "pass the store that holds the run, or leave store= out"
+        )
     when = utc_ns(run.created_at)
     tracer = trace.get_tracer(
         "sktraceprop.exporters", __version__, tracer_provider=tracer_provider
@@ -178,7 +197,7 @@ def to_opentelemetry(run, tracer_provider=None):
     root = tracer.start_span(
         f"fit {run.estimator.rsplit('.', 1)[-1]}",
         start_time=when,
-        attributes=_run_attributes(run),
+        attributes={**_run_attributes(run), **span_removals(run, store)},
     )
     for note in run.notes:
         root.add_event("sktraceprop.note", {"message": str(note)}, timestamp=when)

@@ -1,6 +1,8 @@
 """Runs as Parquet tables: sources, ops, feature lineage and row lineage, typed.
 
-An export is a folder of seven Parquet files; every table but ``parents`` has a
+An export is a folder of seven Parquet files read back by :func:`read_parquet`, and
+``removals.parquet`` (see :mod:`._parquet_removals`: per run, the removals and erasure
+requests its store recorded since the fit); every table but ``parents`` has a
 ``run_id`` column, so one folder holds one run or every run of a store:
 
 ``runs``
@@ -71,6 +73,7 @@ from ..exceptions import LineageError
 from ._optional import require
 from ._parquet_decode import _corrupt, _decode, _decode_parents
 from ._parquet_encode import _differences, _encode
+from ._parquet_removals import removals_row, write_removals
 from ._parquet_schema import _META_KEY, FORMAT, TABLES, _pyarrow, _schemas
 
 __all__ = ["read_parquet", "to_parquet"]
@@ -97,9 +100,14 @@ def to_parquet(run_or_store, path):
 
     The folder holds ``runs``, ``sources``, ``parents``, ``ops``, ``features``, ``rows``
     and ``input_rows`` tables (see :mod:`sktraceprop.exporters._parquet` for their
-    columns); :func:`read_parquet` reads each run back, equal to the original. Each run
-    is checked to read back equal before anything is written, and the folder appears
-    only once complete.
+    columns), and ``removals``: per run, the removals of its training rows from its
+    model (unlearning) and the erasure requests naming it that its store recorded
+    since the fit (event seq and hash, rows per source, the fingerprint of the model
+    each unlearning left), read from the store given, or for a run, from a store of
+    this process it was saved to or loaded from (``checked`` false where none is
+    known); the other tables describe each run as fitted. :func:`read_parquet` reads
+    each run back, equal to the original. Each run is checked to read back equal
+    before anything is written, and the folder appears only once complete.
 
     Parameters
     ----------
@@ -144,6 +152,7 @@ def to_parquet(run_or_store, path):
         raise FileNotFoundError(f"{path.parent} is not a folder")
     schemas = _schemas(pa)
     runs = _runs_of(run_or_store)
+    store = None if isinstance(run_or_store, Lineage) else run_or_store
     if isinstance(run_or_store, Lineage):
         from ..stores._saved import refuse_erased
 
@@ -155,8 +164,9 @@ def to_parquet(run_or_store, path):
             name: pq.ParquetWriter(partial / f"{name}.parquet", schemas[name]) for name in TABLES
         }
         try:
-            written = {}
+            written, removals = {}, []
             for run in runs:
+                removals.append(removals_row(run, store))
                 try:
                     tables, parents = _encode(pa, schemas, run)
                 except pa.ArrowException as exc:  # a value of the wrong type
@@ -189,6 +199,7 @@ def to_parquet(run_or_store, path):
         finally:
             for writer in writers.values():
                 writer.close()
+        write_removals(pa, pq, partial, removals)
         try:
             os.rename(partial, path)
         except OSError as exc:

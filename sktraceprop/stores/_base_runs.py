@@ -4,6 +4,7 @@ does it, :mod:`._save_run`, :mod:`._load_run`, :mod:`._sealed_runs` or :mod:`._l
 """
 
 from . import _list_runs, _load_run, _save_run, _sealed_runs
+from ._saved import note_saved
 
 
 class RunMethods:
@@ -47,7 +48,9 @@ class RunMethods:
             The run, a source of it, or its audit event was altered or is unreadable;
             this store handle then refuses writes.
         """
-        return _load_run.load_run(self, run_id)
+        run = _load_run.load_run(self, run_id)
+        note_saved(self, run_id)  # (an exporter of the run then finds its removals here)
+        return run
 
     # -- sealed runs (see _sealed_runs.py) -----------------------------------------------------
     def _as_stored(self, run):

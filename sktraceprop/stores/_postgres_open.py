@@ -19,6 +19,7 @@ from ._postgres_schema import (
     SCHEMA_VERSION,
     _psycopg,
 )
+from ._version_records import check_version_records
 
 
 class OpeningMixin:
@@ -192,7 +193,21 @@ class OpeningMixin:
                 f"schema {self.schema!r} holds another application's tables (no stp_meta); "
                 "nothing was modified"
             )
-        meta = dict(con.execute(self._sql("SELECT key, value FROM {m}", m="stp_meta")))
+        # the two records of the version read in one statement (one snapshot)
+        rows = con.execute(
+            self._sql(
+                "SELECT key, value FROM {m}"
+                + (
+                    " UNION ALL SELECT NULL, version::text FROM {v}"
+                    if "schema_version" in tables
+                    else ""
+                ),
+                m="stp_meta",
+                v="schema_version",
+            )
+        ).fetchall()
+        meta = {k: v for k, v in rows if k is not None}
+        recorded = [v for k, v in rows if k is None]
         if meta.get("app") != APP:
             raise CorruptStoreError(f"schema {self.schema!r} was not written by sktraceprop")
         try:
@@ -231,6 +246,7 @@ class OpeningMixin:
                 "modified or recreated",
                 f"missing table(s) {missing}",
             )
+        check_version_records(f"schema {self.schema!r}", version, recorded, SCHEMA_VERSION)
         problems = guard_problems(con, self.schema, expected, _ERASABLE)
         if problems:
             self._refuse_writes("; ".join(problems))

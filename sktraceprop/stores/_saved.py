@@ -42,3 +42,9 @@ def refuse_erased(run, what):
                 "them again. Export the stored run, store.load_run(run_id), which shows "
                 "them as erased"
             )
+
+
+def stores_of(run_id):
+    """The stores of this process that run ``run_id`` was saved to or loaded from."""
+    with _LOCK:
+        return [s for s, ids in _SAVED.items() if run_id in ids]

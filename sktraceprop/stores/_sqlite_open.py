@@ -23,6 +23,7 @@ from ._sqlite_files import Immutable
 from ._sqlite_files import stamp as file_stamp
 from ._sqlite_schema import APP, SCHEMA, SCHEMA_VERSION, check_schema, upgrade_statements
 from ._sqlite_transaction import immediate
+from ._version_records import check_version_records
 
 
 class OpeningMixin:
@@ -154,13 +155,23 @@ class OpeningMixin:
                     f"{self.path} is a SQLite database of another application (no stp_meta "
                     "table); it was not modified."
                 )
-            meta = dict(con.execute("SELECT key, value FROM stp_meta"))
+            # the two records of the version read in one statement (one snapshot: an
+            # upgrade by another process changes both in one transaction)
+            versions = (
+                " UNION ALL SELECT NULL, version FROM schema_version"
+                if "schema_version" in tables
+                else ""
+            )
+            rows = con.execute("SELECT key, value FROM stp_meta" + versions).fetchall()
+            meta = {k: v for k, v in rows if k is not None}
+            recorded = [v for k, v in rows if k is None]
             run_columns = {r[1] for r in con.execute("PRAGMA table_info(runs)")}
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc, opening=True) from None
         finally:
             con.close()
         version, wrong = check_schema(self.path, tables, triggers, meta, run_columns)
+        check_version_records(self.path, version, recorded, SCHEMA_VERSION)
         self._meta = meta
         self._legacy = version == 1
         if wrong:

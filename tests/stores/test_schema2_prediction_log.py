@@ -32,7 +32,8 @@ def _postgres_v2(tmp_path, request):
     backend.make().close()
     backend.sql("DROP TABLE run_leaves, prediction_salts")
     backend.sql("UPDATE stp_meta SET value = '2' WHERE key = 'schema_version'")
-    backend.sql("DELETE FROM schema_version WHERE version > 2")
+    # (its schema_version table as version 2 wrote it: one row, 2)
+    backend.sql("UPDATE schema_version SET version = 2 WHERE version = 4")
     return backend.make
 
 

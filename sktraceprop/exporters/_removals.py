@@ -1,0 +1,189 @@
+"""What a store recorded since a run's fit that the run as fitted no longer shows: the
+removals of its training rows (``"unlearning"`` events, each with the fingerprint of
+the model it left) and the erasure requests that named it (``store.erasure`` events,
+:meth:`~sktraceprop.stores.BaseStore.erase_rows`). Every exporter states them per run,
+so that an export never presents a model state that no longer exists as the current
+one; where no store of the run is known, it says that they were not looked up.
+
+(An erasure of logged calls, ``erase_predictions``, removes no training row and names
+no run: it is not listed.)
+"""
+
+import numpy as np
+
+from .._lineage._ids import codes_of
+from ..exceptions import StoreError
+
+#: Said where no store holding the run was given or saved to in this process.
+NOT_CHECKED = (
+    "no store holding this run was given, or saved or loaded in this process: removals "
+    "(unlearning) and erasure requests recorded since the fit were not looked up, so "
+    "the model this export describes may no longer exist as described; export with the "
+    "store (store=, or the store itself) to have them listed"
+)
+
+
+def stores_of(run, store=None):
+    """``[store]`` if given, else the stores of this process the run was saved to or
+    loaded from."""
+    if store is not None:
+        return [store]
+    from ..stores._saved import stores_of as saved
+
+    return saved(run.run_id)
+
+
+def _by_source(run, row_ids):
+    """``[{"source_id", "rows"}]``: training rows ``row_ids`` counted per source."""
+    codes, counts = np.unique(codes_of(np.asarray(row_ids, dtype=np.int64)), return_counts=True)
+    # (a code the run does not hold: source_id None, counted rather than dropped)
+    sources = {code: s.source_id for code, s in run.sources.items()}
+    return [
+        {"source_id": sources.get(int(c)), "rows": int(n)}
+        for c, n in zip(codes.tolist(), counts.tolist())
+    ]
+
+
+def removals(run, store):
+    """The events of ``store`` that removed rows of ``run`` from its model, or erased
+    them from its record, oldest first: dicts with ``seq``, ``hash``, ``kind``
+    (``"unlearning"`` or ``"erasure"``), ``created_at``, ``rows_removed`` (per source:
+    ``{"source_id", "rows"}``, the run's training rows the event removed or names),
+    ``n_rows`` (their total), ``model_fingerprint_after`` (the model an unlearning
+    left, None where the event does not record it, and for an erasure, which changes
+    the store's record, not the model) and ``carried_out`` (an erasure: whether a
+    ``store.redaction`` event of the run names it; True for an unlearning)."""
+    from ..stores._erase_rows import ERASURE_EVENT, erased_rows
+
+    out = []
+    for event in store.events(run.run_id, kind="unlearning"):
+        payload = event["payload"] if isinstance(event["payload"], dict) else {}
+        if "row_ids" in payload:
+            per_source = _by_source(run, payload["row_ids"])
+        else:  # (an event that lists no row ids: its own counts per source)
+            per_source = [
+                {"source_id": s, "rows": int(n)} for s, n in (payload.get("sources") or {}).items()
+            ]
+        out.append(
+            {
+                "seq": int(event["seq"]),
+                "hash": event["hash"],
+                "kind": "unlearning",
+                "created_at": event["created_at"],
+                "rows_removed": per_source,
+                "n_rows": sum(r["rows"] for r in per_source),
+                "model_fingerprint_after": payload.get("model_fingerprint_after"),
+                "carried_out": True,
+            }
+        )
+    positions = {}
+    for position, event in erased_rows(store, run).items():
+        positions.setdefault(int(event["seq"]), []).append(position)
+    reasons = [
+        e["payload"].get("reason", "")
+        for e in store.events(run.run_id, kind="store.redaction", include_store_events=True)
+    ]
+    for event in store.events(kind=ERASURE_EVENT, include_store_events=True):
+        payload = event["payload"] if isinstance(event["payload"], dict) else {}
+        if run.run_id not in (payload.get("runs") or ()):
+            continue
+        hit = sorted(positions.get(int(event["seq"]), ()))
+        per_source = _by_source(run, run.row_ids[hit]) if hit else []
+        out.append(
+            {
+                "seq": int(event["seq"]),
+                "hash": event["hash"],
+                "kind": "erasure",
+                "created_at": event["created_at"],
+                "rows_removed": per_source,
+                "n_rows": len(hit),
+                "model_fingerprint_after": None,
+                "carried_out": any(
+                    str(r).endswith(f"(erasure event {event['seq']})") for r in reasons
+                ),
+            }
+        )
+    return sorted(out, key=lambda e: e["seq"])
+
+
+def removal_record(run, store=None):
+    """``{"checked", "note", "events", "model_fingerprint_now"}`` of ``run``: whether a
+    store was read (``note`` says why not), its :func:`removals`, and the fingerprint
+    of the model the last unlearning left (the run's own where none removed rows;
+    None where that unlearning does not record it, or nothing was checked)."""
+    events = None
+    for candidate in stores_of(run, store):
+        try:
+            events = removals(run, candidate)
+        except (StoreError, OSError):  # closed for good, moved: not read
+            if store is not None:
+                raise
+            continue
+        break
+    if events is None:
+        return {"checked": False, "note": NOT_CHECKED, "events": [], "model_fingerprint_now": None}
+    unlearned = [e for e in events if e["kind"] == "unlearning"]
+    now = unlearned[-1]["model_fingerprint_after"] if unlearned else run.model_fingerprint
+    note = (
+        "no removal or erasure request of this run is recorded in its store"
+        if not events
+        else "rows of this run were removed from its model (unlearning) or named by an "
+        "erasure request since its fit: the rows, sources and model fingerprint the rest "
+        "of this export gives are those of the fit, which the current model no longer "
+        "holds all of where an unlearning removed rows; an erasure changes the store's "
+        "record, not the fitted model"
+    )
+    return {"checked": True, "note": note, "events": events, "model_fingerprint_now": now}
+
+
+def openlineage_removals(run, store):
+    """The body of the OpenLineage ``sktraceprop_removals`` run facet."""
+    record = removal_record(run, store)
+    return {
+        "checked": record["checked"],
+        "note": record["note"],
+        "removals": [
+            {
+                "seq": e["seq"],
+                "hash": e["hash"],
+                "kind": e["kind"],
+                "createdAt": e["created_at"],
+                "rowsRemoved": [
+                    {"sourceId": r["source_id"], "rows": r["rows"]} for r in e["rows_removed"]
+                ],
+                "nRows": e["n_rows"],
+                "modelFingerprintAfter": e["model_fingerprint_after"],
+                "carriedOut": e["carried_out"],
+            }
+            for e in record["events"]
+        ],
+        "modelFingerprintNow": record["model_fingerprint_now"],
+    }
+
+
+def span_removals(run, store):
+    """The fit span's ``sktraceprop.removals.*`` attributes (OpenTelemetry attributes are
+    primitives or arrays of one type: one array per field, one entry per event; the
+    rows per source as ``"<source_id>=<rows>"`` strings joined by ``;``)."""
+    record = removal_record(run, store)
+    events = record["events"]
+    out = {
+        "sktraceprop.removals.checked": record["checked"],
+        "sktraceprop.removals.note": record["note"],
+        "sktraceprop.removals.event_seq": [e["seq"] for e in events],
+        "sktraceprop.removals.event_hash": [e["hash"] for e in events],
+        "sktraceprop.removals.kind": [e["kind"] for e in events],
+        "sktraceprop.removals.created_at": [e["created_at"] for e in events],
+        "sktraceprop.removals.n_rows": [e["n_rows"] for e in events],
+        "sktraceprop.removals.rows_by_source": [
+            ";".join(f"{r['source_id']}={r['rows']}" for r in e["rows_removed"]) for e in events
+        ],
+        # "" where the event records none (an erasure, or an unlearning logged before)
+        "sktraceprop.removals.model_fingerprint_after": [
+            e["model_fingerprint_after"] or "" for e in events
+        ],
+        "sktraceprop.removals.carried_out": [e["carried_out"] for e in events],
+    }
+    if record["model_fingerprint_now"] is not None:
+        out["sktraceprop.removals.model_fingerprint_now"] = record["model_fingerprint_now"]
+    return out
