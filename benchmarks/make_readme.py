@@ -10,6 +10,7 @@ ORDER = [
     "lineage",
     "merge_overhead",
     "first_read_csv",
+    "csv_get_chunk",
     "upstream_steps",
     "stores",
     "array_lineage",

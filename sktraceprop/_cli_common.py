@@ -46,6 +46,8 @@ def _open_store(db, full_check=False):
     from .stores import SQLiteStore
 
     path = Path(db)
+    if path.is_dir():
+        raise _UsageError(f"{db} is a directory, not a store file")
     if not path.is_file():
         raise _UsageError(f"no store at {db} (the file does not exist)")
     return SQLiteStore(path, mode="ro", check_on_open="full" if full_check else "header")

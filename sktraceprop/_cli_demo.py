@@ -48,6 +48,13 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     df = df[df["age"] > 18].dropna(subset=["bp"])
     X, y = df.drop(columns=["label", "notes"]), df["label"]
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)
+    # checked before the store is opened: nothing appended for a request that cannot be
+    # shown (0 or fewer rows printed nothing; more than there are, a traceback after the fit)
+    if not 1 <= int(n_rows) <= len(X_tr):
+        raise ValueError(
+            f"--rows {n_rows}: the demo traces 1 to {len(X_tr)} training rows (the rows "
+            "its model is fitted on)"
+        )
 
     store = stp.stores.SQLiteStore(db)
     pre = stp.make_traced_column_transformer(

@@ -61,6 +61,12 @@ def run(args, out):
             done = store.erase_predictions(
                 rows, reason=args.reason, run_id=args.run, dry_run=args.dry_run
             )
+        by_row = set(done.get("by_row") or ())
+        sizes = {
+            e["seq"]: e["payload"]["n_rows"]
+            for e in store.events(kind="prediction")
+            if e["seq"] in by_row
+        }
     finally:
         store.close()
     what = f"the {_count(len(rows), 'row')} of {_shown(args.input)}"
@@ -76,14 +82,21 @@ def run(args, out):
             f"{args.db}: no logged call given {what} is left to erase",
             out=out,
         )
-    if done.get("by_row"):
-        _print(
-            f"  event{'s' if len(done['by_row']) > 1 else ''} {_seqs(done['by_row'])} held "
-            "the rows inside a larger batch: "
-            + ("would be erased" if args.dry_run else "erased")
-            + " whole (every row of that batch)",
-            out=out,
-        )
+    # a call found by a row's digest held it inside a larger batch, or in a batch that is
+    # not the file's rows (a smaller one: the file's rows were scored in several calls)
+    larger = [s for s in done.get("by_row") or () if sizes.get(s, 0) > len(rows)]
+    other = [s for s in done.get("by_row") or () if s not in larger]
+    for seqs, words in (
+        (larger, "held the rows inside a larger batch"),
+        (other, "held some of the rows in another batch than the file's (found by row)"),
+    ):
+        if seqs:
+            _print(
+                f"  event{'s' if len(seqs) > 1 else ''} {_seqs(seqs)} {words}: "
+                + ("would be erased" if args.dry_run else "erased")
+                + " whole (every row of that batch)",
+                out=out,
+            )
     if done.get("no_row_digests"):
         _print(
             f"  not searchable by row: {_count(len(done['no_row_digests']), 'call')} (events "

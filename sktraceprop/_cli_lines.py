@@ -1,11 +1,14 @@
 """A source file's line as ``read_csv`` counts lines (what ``demo`` and ``trace`` show),
 read through compression, and only from the bytes that were loaded.
 
-The file's encoding is not recorded: lines are found in its bytes, which name
-``read_csv``'s lines only in an encoding whose line ends are the ASCII bytes (UTF-8,
-latin-1, cp1252, Shift-JIS, ...). A file whose bytes cannot be such text (NUL bytes:
-UTF-16 or UTF-32) or that has fewer lines than the one asked for (EBCDIC) shows no
-line, with the reason: never a line cut from the wrong bytes.
+``read_csv`` counts lines in the text it decoded. A record that names the encoding
+(``Source.encoding``: UTF-16, UTF-32, EBCDIC, latin-1...) has its lines found in the
+bytes decoded so; one that names none (UTF-8, or a record written before reads
+recorded their encoding) has them found in the bytes, which name ``read_csv``'s lines
+only in an encoding whose line ends are the ASCII bytes (UTF-8, latin-1, cp1252,
+Shift-JIS, ...). Such a file whose bytes cannot be such text (NUL bytes: UTF-16 or
+UTF-32) or that has fewer lines than the one asked for (EBCDIC) shows no line, with the
+reason: never a line cut from the wrong bytes.
 """
 
 import hashlib
@@ -52,39 +55,87 @@ def _a_path(row):
     return row.uri if isinstance(row.uri, str) else row.uris[0]
 
 
-def _line_of(uri, line, data=None):
-    """Physical line ``line`` (1-based) of a file, as read_csv counts lines.
+def _lines_in_text(data, encoding, line):
+    """Line ``line`` of ``data`` decoded with ``encoding``, split as read_csv counts."""
+    import re
 
-    Lines end with ``\n``, ``\r\n`` or a lone ``\r`` in the decompressed bytes; the
-    text is decoded as UTF-8 with undecodable bytes shown as escapes (the file's
-    encoding is not recorded), so a line is never shown from other bytes.
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        # (read with encoding_errors other than "strict": the text read_csv saw is not
+        # this file's strict decoding)
+        raise LineNotShown(
+            f"the file's bytes do not decode as {encoding}, the encoding read_csv was "
+            f"given ({exc})"
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a byte-order mark, which pandas skips
+    lines = re.split(r"\r\n|\r|\n", text)
+    if text.endswith(("\n", "\r")):
+        lines.pop()
+    if not 1 <= line <= len(lines):
+        raise LineNotShown(f"the file's text ({encoding}) has {len(lines)} lines, not line {line}")
+    return lines[line - 1]
+
+
+def _line_of(uri, line, data=None, encodings=(None,)):
+    r"""Physical line ``line`` (1-based) of a file, as read_csv counts lines.
+
+    Lines end with ``\n``, ``\r\n`` or a lone ``\r`` in the decompressed text. With
+    ``encodings`` naming an encoding (the record's, see ``Source.encoding``), the bytes
+    are decoded with it; ``None`` (UTF-8, or not recorded) finds lines in the bytes,
+    decoded as UTF-8 with undecodable bytes shown as escapes, so a line is never shown
+    from other bytes. Several encodings (the same bytes read in several): the line is
+    shown only where each gives it alike.
 
     Raises
     ------
     LineNotShown
-        If the bytes hold a NUL (UTF-16 or UTF-32 text, whose line ends are not these
-        bytes, and whose characters hold ``\n`` and ``\r`` bytes: "上" is ``0a 4e``),
-        or have fewer lines than ``line`` (an encoding such as EBCDIC, whose line end
-        is another byte), or look like EBCDIC text with CR LF line ends (``0d 25``).
+        If the encodings give the line differently, if the file does not decode as
+        the encoding recorded, or, with none recorded, if the bytes hold a NUL (UTF-16
+        or UTF-32 text, whose line ends are not these bytes, and whose characters hold
+        ``\n`` and ``\r`` bytes: "上" is ``0a 4e``), or have fewer lines than ``line``
+        (an encoding such as EBCDIC, whose line end is another byte), or look like
+        EBCDIC text with CR LF line ends (``0d 25``).
     """
-    import re
     from urllib.parse import unquote, urlparse
 
     if data is None:
         data = Path(unquote(urlparse(uri).path)).read_bytes()
     data = _decompressed(data)
+    shown = {}
+    for encoding in dict.fromkeys(encodings):
+        if encoding is None:
+            shown[encoding] = _line_in_bytes(data, line)
+        else:
+            shown[encoding] = _lines_in_text(data, encoding, line)
+    if len(set(shown.values())) > 1:
+        names = ", ".join("UTF-8 (or not recorded)" if e is None else e for e in shown)
+        raise LineNotShown(
+            f"these bytes were read with several encodings ({names}), which give line "
+            f"{line} differently: which one the row was read with is not recorded"
+        )
+    return next(iter(shown.values()))
+
+
+def _line_in_bytes(data, line):
+    """Line ``line`` found in the bytes (a record that names no encoding)."""
+    import re
+
     if b"\x00" in data:
         raise LineNotShown(
             "the file's bytes hold NUL bytes (UTF-16 or UTF-32 text?), whose lines "
             "read_csv counted in the decoded text: its line ends are not these bytes, "
-            "and the file's encoding is not recorded"
+            "and the record names no encoding (read as UTF-8, or recorded before reads "
+            "recorded it)"
         )
     if b"\n" not in data and b"\r%" in data:
         # EBCDIC's line end is 0d 25 (CR, LF); "%" is 25 in ASCII
         raise LineNotShown(
             "the file's bytes hold no \\n byte, and a \\r followed by 0x25 (EBCDIC text, "
             "whose CR LF is 0d 25?): read_csv counted lines in the decoded text, and the "
-            "file's encoding is not recorded"
+            "record names no encoding (read as UTF-8, or recorded before reads recorded "
+            "it)"
         )
     lines = re.split(rb"\r\n|\r|\n", data)
     if data.endswith((b"\n", b"\r")):
@@ -93,13 +144,15 @@ def _line_of(uri, line, data=None):
         raise LineNotShown(
             f"the file's bytes hold {len(lines)} lines, not line {line}: read_csv counted "
             "lines in the decoded text of an encoding whose line end is another byte "
-            "(EBCDIC?), and the file's encoding is not recorded"
+            "(EBCDIC?), and the record names no encoding (read as UTF-8, or recorded "
+            "before reads recorded it)"
         )
     return lines[line - 1].decode("utf-8", errors="backslashreplace")
 
 
-def _line_text(uri, line, sha256):
-    """The text of a file's line, if the file is still the one that was loaded."""
+def _line_text(uri, line, sha256, encodings=(None,)):
+    """The text of a file's line, if the file is still the one that was loaded
+    (``encodings``: of the record's reads, see :func:`_line_of`)."""
     from urllib.parse import unquote, urlparse
 
     parsed = urlparse(uri)
@@ -113,7 +166,7 @@ def _line_text(uri, line, sha256):
     if hashlib.sha256(data).hexdigest() != sha256:
         return None, "the file changed since it was loaded (SHA-256 differs): line not shown"
     try:
-        return _line_of(uri, line, data), None
+        return _line_of(uri, line, data, encodings), None
     except LineNotShown as exc:
         return None, f"line not shown: {exc}"
     except (OSError, EOFError, ValueError, ImportError, LookupError) as exc:

@@ -13,7 +13,29 @@ def _output_text(output):
     return ", ".join(repr(v) if isinstance(v, float) else _shown(v) for v in values)
 
 
+def _given(value):
+    """A cell of ``find_predictions``' frame, ``None`` where it holds none: a frame that
+    mixes calls matched as the whole batch with calls matched by one row's digest holds
+    NaN, not ``None``, in those calls' ``row`` and ``matched_as`` (and ``row`` as a float)."""
+    import pandas as pd
+
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _known_run(store, run_id, db):
+    """Refuse a run the store does not hold: its calls would be "no logged call", the
+    answer for a run that made none."""
+    if run_id is not None and run_id not in set(store.list_runs()["run_id"]):
+        raise _UsageError(f"no run {_shown(run_id)!r} in {_shown(db)} (see: sktraceprop runs)")
+
+
 def _cmd_predictions(args, out):
+    import re
+
     import pandas as pd
 
     from ._lineage._current import old_note
@@ -23,7 +45,14 @@ def _cmd_predictions(args, out):
         raise _UsageError("give --input or --sha256, not both")
     if args.row is not None and args.input is None:
         raise _UsageError("--row needs --input (the batch the row was scored in)")
+    if args.sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", args.sha256):
+        raise _UsageError(
+            f"--sha256 {_shown(args.sha256)!r} is not a SHA-256 (64 hexadecimal digits, "
+            "as sktraceprop.compliance.hash_rows gives)"
+        )
+    digest = args.sha256.lower() if args.sha256 is not None else None
     store = _verified_store(args.db)
+    _known_run(store, args.run, args.db)
     if args.input is not None:
         rows = pd.read_csv(args.input)
         with warnings.catch_warnings():
@@ -33,12 +62,14 @@ def _cmd_predictions(args, out):
         what = f"the {_count(len(rows), 'row')} of {args.input}"
     else:
         events = store.events(args.run, kind="prediction")
+        # a salted call whose salt the store no longer holds was erased at request (the
+        # store verified: a salt missing otherwise is a problem verify() names)
+        salts = store._raw_prediction_salts()
         if args.sha256 is not None:
             from .stores._prediction_salts import matching
 
             # salted calls through their salts; erased ones are found by nothing
-            salts = store._raw_prediction_salts()
-            events = [e for e, _ in matching(events, salts, {args.sha256: None})]
+            events = [e for e, _ in matching(events, salts, {digest: None})]
         found = [
             {
                 "seq": e["seq"],
@@ -57,6 +88,7 @@ def _cmd_predictions(args, out):
                     "matched_by_old_fingerprint_scheme"
                 ),
                 "old_fingerprint_schemes": e["payload"].get("old_fingerprint_schemes"),
+                "erased": "input_commitment" in e["payload"] and e["seq"] not in salts,
             }
             for e in events
         ]
@@ -71,14 +103,25 @@ def _cmd_predictions(args, out):
             _print(f"  {found.attrs['not_found']}", out=out)
         return 0
     head = f"{args.db}: {_count(len(found), 'logged call')}"
+    n_erased = int(found["erased"].sum()) if "erased" in found else 0
+    if n_erased:
+        head += f" ({n_erased} of them erased at request)"
     _print(head + (f" given {what}" if what else "") + ", oldest first (times UTC)", out=out)
     for e in found.to_dict("records"):
+        e = {key: _given(value) for key, value in e.items()}
         _print(
             f"event {e['seq']}  {_shown(e['created_at'])}  run {_shown(e['run_id'])}  "
             f"{_shown(e['method'])}  {_count(e['n_rows'], 'row')}  model "
             f"{_shown(e['model_fingerprint'])}",
             out=out,
         )
+        if e.get("erased"):
+            _print(
+                "  erased at request (a store.prediction_erasure event deleted its salt): "
+                "its input rows are found by nothing now; the event keeps what the call "
+                "returned",
+                out=out,
+            )
         if e.get("matched_as"):
             _print(f"  matched as: {e['matched_as']}", out=out)
         if e["output"] is not None:

@@ -12,15 +12,36 @@ def _cmd_runs(args, out):
         _print(f"{args.db}: no runs", out=out)
         return 0
     _print(f"{args.db}: {len(runs)} run(s), oldest first (times UTC)", out=out)
+    removed = _removed_rows(store)
     for r in runs.itertuples():
         estimator = _shown(r.estimator.rsplit(".", 1)[-1])
         sources = ", ".join(map(_shown, r.sources))
         _print(
             f"{_shown(r.run_id)}  {_shown(r.created_at)}  {estimator:<22} {r.n_samples:>9} "
-            f"rows  {_shown(_purpose_words(r))}  {sources}",
+            f"rows  {_shown(_purpose_words(r))}  {sources}" + removed.get(r.run_id, ""),
             out=out,
         )
     return 0
+
+
+def _removed_rows(store):
+    """``{run id: words}`` for the runs an unlearner removed rows from since their fit:
+    the rows and sources a run lists are those it was fitted on, which the model it
+    describes no longer holds all of."""
+    rows, counted, seqs = {}, {}, {}
+    for event in store.events(kind="unlearning"):
+        run_id, payload = event["run_id"], event["payload"]
+        if "row_ids" in payload:
+            rows.setdefault(run_id, set()).update(int(i) for i in payload["row_ids"])
+        else:  # (an event that lists no row ids: its count)
+            counted[run_id] = counted.get(run_id, 0) + int(payload.get("n_removed", 0))
+        seqs.setdefault(run_id, []).append(str(event["seq"]))
+    return {
+        run_id: f"  ({len(rows.get(run_id, ())) + counted.get(run_id, 0)} of its rows "
+        "removed since by unlearning event"
+        f"{'s' if len(seqs[run_id]) > 1 else ''} {', '.join(seqs[run_id])})"
+        for run_id in seqs
+    }
 
 
 def _purpose_words(run):
@@ -91,7 +112,8 @@ def _cmd_trace(args, out):
             )
         elif source.kind == "file":
             for path in paths:  # (the same bytes: the first path that still holds them)
-                text, why = _line_text(path, row.line, source.sha256)
+                encodings = [r.get("encoding") for r in source.reads()]
+                text, why = _line_text(path, row.line, source.sha256, encodings)
                 if why is None:
                     break
             _print(f"  line {row.line}: {_shown(text)}" if why is None else f"  ({why})", out=out)

@@ -28,7 +28,8 @@ A row's record does not depend on the batch it is in, nor on how it is stored, a
 :func:`~sktraceprop.compliance.hash_rows` does not: per column, a 2-bit code (0 value, 1
 missing, 2 an unsigned integer at or above ``2**63``, 3 a non-text object) packed 32 to a
 word, then its value: integers (any width, nullable or categorical) as int64, floats as
-float64, booleans as 0 or 1, datetimes as nanoseconds since the epoch in UTC, text
+float64 (-0.0 as 0.0, see :mod:`._signed_zeros`), booleans as 0 or 1, datetimes as
+nanoseconds since the epoch in UTC, text
 (``object``, ``str``, pyarrow strings, categories of text) as SipHash-2-4-128 of its
 UTF-8 bytes under the same key (a non-text object as the text of its type name and
 ``str()``); a sparse row as SipHash-2-4-128 of its sorted column indices and values. The
@@ -53,6 +54,7 @@ import scipy.sparse as sp
 from ._frame_columns import column_arrays
 from ._polars_frame import as_pandas, is_polars
 from ._row_words import _array_column_words, _column_words, _Texts
+from ._signed_zeros import hashed_floats
 
 __all__ = [
     "digests_of",
@@ -110,7 +112,7 @@ def _sparse_digests(salt, csr):
     n = csr.shape[0]
     pairs = np.empty((csr.nnz, 2), _U8)
     pairs[:, 0] = csr.indices.astype(np.int64).astype(_U8)
-    pairs[:, 1] = csr.data.astype(np.float64).view(_U8)
+    pairs[:, 1] = hashed_floats(csr.data).view(_U8)
     offsets = csr.indptr.astype(np.int64) * 16
     out = sip128_bytes(k0, k1, pairs.view(np.uint8).reshape(-1), offsets)
     return out if n else np.empty((0, 2), _U8)

@@ -6,7 +6,8 @@ values, the column names and the column order, never on the storage: an ``int32`
 an ``int64`` column, an ``object``, ``str`` or pyarrow-backed text column, a ``float32``
 and a ``float64`` column with the same values, a nullable ``Int64`` column without
 missing values and an ``int64`` one, a categorical column and the column of its values
-all hash alike, and so do the same rows as a polars frame. An integer and a float
+all hash alike, and so do the same rows as a polars frame, and -0.0 and 0.0 (see
+:mod:`._signed_zeros`: calls logged before kept the sign). An integer and a float
 column differ (``44`` and ``44.0``), as do numbers held as Python objects (``object``
 dtype: hashed as their text).
 """
@@ -22,6 +23,7 @@ import scipy.sparse as sp
 
 from ._frame_columns import column_arrays as _columns
 from ._polars_frame import as_pandas, is_polars
+from ._signed_zeros import copy_floats, hashed_floats
 
 __all__ = ["hash_rows", "start_hash_rows"]
 
@@ -57,7 +59,7 @@ def _feed_numbers(h, values, missing):
     elif kind == "u":
         tag, data = b"uint", np.ascontiguousarray(values, dtype="<u8")
     else:
-        tag, data = b"float", np.ascontiguousarray(values, dtype=_F8)
+        tag, data = b"float", hashed_floats(values, _F8)  # (-0.0 as 0.0: a new array)
         # a NaN makes the sum NaN (else there is none); huge or infinite values may make
         # it overflow or inf - inf, which only sends us to the exact check
         with np.errstate(over="ignore", invalid="ignore"):
@@ -66,7 +68,7 @@ def _feed_numbers(h, values, missing):
             nan = np.isnan(data)
             missing = nan if missing is None else (missing | nan)
     if missing is not None and missing.any():
-        data = data.copy()  # never write into the caller's data
+        data = data.copy() if kind != "f" else data  # never write into the caller's data
         data[missing] = 0
     else:
         missing = None
@@ -213,8 +215,9 @@ def hash_rows(X):
     then each column's name (empty for arrays) and its values in a canonical form:
 
     - numbers: ``int`` (int64), ``uint`` (uint64, only above the int64 range),
-      ``float`` (float64) or ``bool`` (uint8), little-endian, after the count and
-      the row positions of missing values (NaN, None, ``pd.NA``; written as 0);
+      ``float`` (float64, -0.0 as 0.0: numbers that compare equal hash alike) or
+      ``bool`` (uint8), little-endian, after the count and the row positions of
+      missing values (NaN of any payload, None, ``pd.NA``; written as 0);
     - a categorical column: as the column of its values (categories of numbers,
       booleans or datetimes as those, a missing value as one; others as text, as
       are the categories pandas gives no type, when every row is missing);
@@ -268,8 +271,9 @@ def hash_rows(X):
         csr.sum_duplicates()
         csr.sort_indices()
         h.update(_text_bytes("sparse") + _int(csr.shape[0]) + _int(csr.shape[1]))
-        for part, dtype in ((csr.indptr, _I8), (csr.indices, _I8), (csr.data, _F8)):
-            h.update(np.asarray(part, dtype=dtype).tobytes())
+        for part in (csr.indptr, csr.indices):
+            h.update(np.asarray(part, dtype=_I8).tobytes())
+        h.update(hashed_floats(csr.data, _F8).tobytes())
         return h.hexdigest()
     values = np.asarray(X)
     if values.ndim == 1:
@@ -399,7 +403,8 @@ def _canonical_bytes(n_rows, names, arrays, matrix):
         values = np.ndarray(
             (len(heads), n_rows), dtype, buffer, len(header) + head, (slot, dtype.itemsize)
         )
-        np.copyto(values, matrix)  # exact conversions (to float64, int64, bytes 0 or 1)
+        # exact conversions (to float64, int64, bytes 0 or 1; -0.0 as 0.0)
+        copy_floats(values, matrix)
         for j, where in enumerate(missing):
             if where is not None:
                 values[j, where] = 0
@@ -411,7 +416,7 @@ def _canonical_bytes(n_rows, names, arrays, matrix):
         dtype = _HASHED_AS[values.dtype.kind][1]
         end = offset + values.size * dtype.itemsize
         copy = buffer[offset:end].view(dtype)
-        np.copyto(copy, values)
+        copy_floats(copy, values)
         if where is not None:
             copy[where] = 0
         offset = end

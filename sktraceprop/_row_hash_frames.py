@@ -20,6 +20,7 @@ import pandas as pd
 
 from ._frame_columns import column_arrays
 from ._row_hash import _F8, _I8, _VERSION, _int, _text_bytes
+from ._signed_zeros import hashed_floats
 
 __all__ = ["assemble", "frame_bytes", "frame_layout", "frame_parts"]
 
@@ -44,7 +45,7 @@ def _number_part(values):
     elif kind == "u":
         tag, data = "uint", np.array(values, dtype=_U8)
     else:
-        tag, data = "float", np.array(values, dtype=_F8)
+        tag, data = "float", hashed_floats(values, _F8)
     missing = b""
     count = 0
     if kind == "f":

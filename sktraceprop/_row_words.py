@@ -9,6 +9,8 @@ the dtypes, never from the values (see :mod:`._row_digests`).
 import numpy as np
 import pandas as pd
 
+from ._signed_zeros import hashed_floats
+
 _U8 = np.dtype("<u8")
 
 
@@ -95,7 +97,7 @@ def _number_words(values, missing):
             codes[words >= np.uint64(2**63)] = 2
     else:
         tag = "float"
-        floats = values.astype(np.float64)
+        floats = hashed_floats(values)
         nan = np.isnan(floats)
         missing = nan if missing is None else (missing | nan)
         words = floats.view(_U8).copy()

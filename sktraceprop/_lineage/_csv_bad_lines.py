@@ -12,7 +12,6 @@ either side of each, read the same way, equal the rows pandas returned.
 
 import io
 import re
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,7 @@ import pandas as pd
 from ..exceptions import LineageError
 from ._csv_stream import open_text
 from ._csv_verify import _check_rows, _sample_kwargs
+from ._csv_warnings import captured, quietly, warn_as_user
 
 _SKIPPING = re.compile(r"Skipping line (\d+): expected \d+ fields, saw \d+")
 _BAD = re.compile(r"Expected \d+ fields in line \d+, saw \d+")
@@ -59,15 +59,13 @@ def read_warning_bad_lines(path, kwargs):
 
     if _warmup.thread is not None:
         _warmup.thread.join()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        df = pd.read_csv(path, **dict(kwargs, on_bad_lines="warn"))
+    df, caught = captured(pd.read_csv, path, **dict(kwargs, on_bad_lines="warn"))
     bad = []
     for w in caught:
         found = _SKIPPING.findall(str(w.message)) if w.category is pd.errors.ParserWarning else []
         bad += [int(n) - 1 for n in found]
         if not found or kwargs["on_bad_lines"] == "warn":
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            warn_as_user(w.message, w.category)
     return df, sorted(set(bad))
 
 
@@ -156,7 +154,8 @@ def check_dropped(df, kwargs, path, first, every_line, kept_lines, bad, n_lines)
                 "with pandas and use sktraceprop.from_pandas."
             )
         try:
-            pd.read_csv(
+            quietly(
+                pd.read_csv,
                 io.BytesIO(("\n".join([*head, good, text]) + "\n").encode()),
                 **_sample_kwargs(checked, df),
             )

@@ -8,8 +8,16 @@ sampled rows in it, parsed again from their records, must equal what pandas retu
 chunk whose rows are shifted against the records fails its own check
 (:class:`~sktraceprop.exceptions.LineageError`) before anyone sees it. After the last
 chunk, the rows read must equal the records found.
+
+``get_chunk(size)`` reads ``size`` rows, as pandas' reader does; a chunk whose first or
+last record the scan did not keep (its size, or a size asked before it, is not
+``chunksize``) costs one more pass over the file, which keeps them, and the bounds of
+the chunks that follow it: ``chunksize`` rows each, or, when the same size is asked
+again, that size (so one odd size followed by ``chunksize`` chunks costs one pass, and
+one size asked throughout two).
 """
 
+import numbers
 import os
 
 import numpy as np
@@ -19,6 +27,7 @@ from ..exceptions import LineageError
 from ._csv_lines import data_lines, header_records, one_row_per_line, record_limit
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import _check_rows
+from ._csv_warnings import as_user_call
 from ._ids import pack
 from ._io import (
     _witnessed,
@@ -27,6 +36,7 @@ from ._io import (
     file_uri,
     for_check,
     keeps_index,
+    recorded_encoding,
     register_file,
 )
 from ._read_paths import mark
@@ -37,8 +47,8 @@ class _Records:
     """The records a chunk's check parses, keyed as :func:`._csv_verify._check_rows`
     reads them: the header at ``first - 1``, the chunk's row ``p`` at ``first + p``."""
 
-    def __init__(self, scan, first, start):
-        self._kept = {**scan.samples, **scan.bounds}
+    def __init__(self, kept, first, start):
+        self._kept = kept
         self._first, self._start = first, start
 
     def __getitem__(self, g):
@@ -51,7 +61,7 @@ class TracedChunks:
     indexed by row ids (see :func:`sktraceprop.read_csv`).
 
     Iterate over it, or use it in a ``with`` block as pandas' reader; ``get_chunk()``
-    gives the next chunk.
+    gives the next chunk, ``get_chunk(size)`` the next ``size`` rows.
     """
 
     def __init__(self, path, source_id, kwargs, modelled, sniffs):
@@ -80,7 +90,11 @@ class TracedChunks:
             total = min(total, int(kwargs["nrows"]))
         self._total = total
         self._lines = one_row_per_line(self._scan.lines[self._first : self._first + total], path)
-        self._reader = pd.read_csv(path, **kwargs)
+        # the records checked: sampled, and the first and last of each chunk
+        self._kept = {**self._scan.samples, **self._scan.bounds}
+        self._asked = None  # the size last asked of get_chunk
+        self.n_rescans = 0  # passes over the file made for chunks of other sizes
+        self._reader = as_user_call(pd.read_csv, path, **kwargs)
         self._start = 0  # rows handed out so far
         self._source = None
         self._group = object()  # this read's witness loads
@@ -90,10 +104,32 @@ class TracedChunks:
         return self
 
     def __next__(self):
+        return self._next(None)
+
+    def get_chunk(self, size=None):
+        """The next chunk, as pandas' ``TextFileReader.get_chunk``.
+
+        Parameters
+        ----------
+        size : int, default=None
+            Rows to read, at least 1 (fewer at the end of the file, or of ``nrows``);
+            defaults to ``chunksize``.
+
+        Returns
+        -------
+        chunk : DataFrame
+            The rows, indexed by row ids.
+        """
+        if size is not None:
+            size = _rows_asked(size)
+        repeated, self._asked = size is not None and size == self._asked, size
+        return self._next(size, repeated)
+
+    def _next(self, size, repeated=False):
         if self._done:
             raise StopIteration
         try:
-            chunk = next(self._reader)
+            chunk = as_user_call(self._reader.get_chunk, size)
         except StopIteration:
             self._finish()
             raise
@@ -101,14 +137,10 @@ class TracedChunks:
             self.close()
             raise
         try:
-            return self._traced(chunk)
+            return self._traced(chunk, repeated)
         except BaseException:
             self.close()
             raise
-
-    def get_chunk(self):
-        """The next chunk (``chunksize`` rows, fewer at the end)."""
-        return next(self)
 
     def close(self):
         self._done = True
@@ -131,7 +163,7 @@ class TracedChunks:
                 "sktraceprop.from_pandas."
             )
 
-    def _traced(self, chunk):
+    def _traced(self, chunk, repeated=False):
         start, n = self._start, len(chunk)
         where = self._path
         check_stable(self._before, os.stat(where), self._scan.n_bytes, where)
@@ -142,13 +174,19 @@ class TracedChunks:
                 "guaranteed. Read it with pandas and use sktraceprop.from_pandas."
             )
         if n:
-            self._check(chunk, start, n)
+            self._check(chunk, start, n, repeated)
         lines = self._lines[start : start + n]
         keep = keeps_index(self._kwargs, chunk.index, start)
         check_index_names(chunk.index, keep, where)
         if self._source is None:
             self._source = register_file(
-                where, self._source_id, self._scan.sha256, self._total, self._lines, chunk
+                where,
+                self._source_id,
+                self._scan.sha256,
+                self._total,
+                self._lines,
+                chunk,
+                recorded_encoding(self._kwargs),
             )
         if not keep:
             chunk = chunk.reset_index(drop=True)
@@ -164,7 +202,31 @@ class TracedChunks:
         )
         return mark(out, self._source.code, file_uri(where))
 
-    def _check(self, chunk, start, n):
+    def _rescan(self, start, n, repeated):
+        """Scan the file again, keeping the first and last records of the chunk of rows
+        ``start .. start + n - 1`` and of the chunks after it: ``chunksize`` rows each,
+        or ``n`` when ``get_chunk`` was asked for ``n`` rows again."""
+        every, phase = (n, start) if repeated else (self._size, start + n)
+        scan = scan_file(
+            self._path,
+            self._modelled,
+            n_keep=self._first + 1,
+            last_kept=1,
+            max_records=record_limit(self._modelled),
+            every=every,
+            phase=phase,
+            wanted=(start, start + n - 1),
+        )
+        self.n_rescans += 1
+        if scan.sha256 != self._scan.sha256 or not np.array_equal(scan.lines, self._scan.lines):
+            raise LineageError(
+                f"sktraceprop.read_csv: {self._path}: the file changed while it was read in "
+                "chunks (its bytes or records differ from the first pass); physical lines "
+                "cannot be guaranteed. Read it again."
+            )
+        self._kept.update(scan.bounds)
+
+    def _check(self, chunk, start, n, repeated=False):
         """Check the chunk's first and last rows and its sampled rows by content."""
         first = self._first
         sampled = [g - first - start for g in self._scan.samples if 0 <= g - first - start < n]
@@ -175,8 +237,13 @@ class TracedChunks:
         frame = for_check(chunk, self._sniffs)
         if not keeps_index(self._kwargs, frame.index, start):
             frame = frame.reset_index(drop=True)
+        records = _Records(self._kept, first, start)
         try:
-            records = _Records(self._scan, first, start)
+            for p in positions.tolist():
+                records[first + p]
+        except KeyError:
+            self._rescan(start, n, repeated)
+        try:
             for p in positions.tolist():
                 records[first + p]
         except KeyError:
@@ -193,3 +260,18 @@ class _Sampled:
 
     def __init__(self, records):
         self.samples = records
+
+
+def _rows_asked(size):
+    """``get_chunk``'s ``size`` as pandas takes it (an integer; a float that is one),
+    checked before the reader reads (pandas' error would end the read). Not 0: pandas'
+    C reader then stops, as at the end of the file, once it has read rows (pandas 3.1;
+    pandas 2.2 crashes on the next read)."""
+    if isinstance(size, float) and size.is_integer():
+        size = int(size)
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+        raise ValueError(
+            f"get_chunk: size must be an integer >= 1, got {size!r} (pandas' reader ends "
+            "the read on get_chunk(0))"
+        )
+    return int(size)

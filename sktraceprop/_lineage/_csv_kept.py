@@ -1,6 +1,7 @@
 """The records of a CSV file whose bytes its content check needs, kept as one pass finds
 them: the header and first data record, the last ones, a thinned evenly spread sample,
-and with a chunk size the first and last record of every chunk."""
+and with a chunk size the first and last record of every chunk (chunks that start at a
+given data record, for a reader asked for chunks of another size)."""
 
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ class _Kept:
     n_keep: int  # records 0 .. n_keep - 1: the header and the first data record
     last_kept: int  # the last records (before a footer)
     every: int = 0  # with a chunk size: the first and last record of every chunk
+    phase: int = 0  # the chunks start at data records phase, phase + every, ...
+    wanted: tuple = ()  # data records kept besides (a chunk of another size)
     stride: int = 1  # every stride-th record, thinned as the file grows
     samples: dict = field(default_factory=dict)
     recent: dict = field(default_factory=dict)
@@ -39,11 +42,13 @@ class _Kept:
         last = {*range(max(k - self.last_kept, 0), k)}
         bounds = set()
         if self.every:
-            # data records start at n_keep - 1: chunk c holds data records c * every ..
+            # data records start at n_keep - 1: chunk c holds data records
+            # phase + c * every ..
             data = self.n_keep - 1
             for end in (0, self.every - 1):
-                at = (data + end - first) % self.every
+                at = (data + self.phase + end - first) % self.every
                 bounds.update(j for j in range(at, k, self.every) if first + j >= data)
+        bounds.update(j for w in self.wanted if 0 <= (j := self.n_keep - 1 + w - first) < k)
         picks = np.array(sorted(sampled | last | bounds), dtype=np.int64)
         starts, ends = spans(picks)
         for q, j in enumerate(picks.tolist()):

@@ -188,7 +188,9 @@ class Scan:
 _NO_MASKS = np.zeros((4, 0), np.uint64)
 
 
-def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True, every=0):
+def scan_file(
+    path, kwargs, n_keep, last_kept, max_records=-1, fast=True, every=0, phase=0, wanted=()
+):
     """One pass over ``path``: hash, decompress, re-encode and scan for records.
 
     Parameters
@@ -211,6 +213,10 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True, every=
     every : int, default=0
         With a chunk size, the bytes of the first and last record of every ``every``
         data records (from record ``n_keep - 1``) are kept too.
+    phase : int, default=0
+        With ``every``, the chunks start at data record ``phase`` (modulo ``every``).
+    wanted : tuple of int, default=()
+        Data records whose bytes are kept too (in ``bounds``).
 
     Returns
     -------
@@ -261,7 +267,7 @@ def scan_file(path, kwargs, n_keep, last_kept, max_records=-1, fast=True, every=
 
     method = compression_of(path, kwargs.get("compression", "infer"))
     lines = []
-    kept = _Kept(n_keep, last_kept, every)
+    kept = _Kept(n_keep, last_kept, every, phase % every if every else 0, tuple(wanted))
     starts, ends, found = (np.empty(1 << 16, np.int64) for _ in range(3))
     skip = None
     st = None

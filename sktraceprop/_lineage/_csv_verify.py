@@ -25,6 +25,7 @@ from .._frame_columns import column_arrays
 from ..exceptions import LineageError
 from ._arrow_take import take_by_chunk
 from ._csv_lines import header_records
+from ._csv_warnings import quietly
 
 #: Rows checked by content, spread evenly over the frame (first and last included).
 N_CHECKED = 64
@@ -138,7 +139,8 @@ def _check_rows(frame, scan, kwargs, where, first, positions):
     pieces += [scan.samples[int(p) + first] + end for p in positions]
     expected = _rows_at(frame, positions)
     try:
-        again = pd.read_csv(io.BytesIO(b"".join(pieces)), **_sample_kwargs(kwargs, frame))
+        # (what pandas says of this parse is not the user's: it said it of theirs)
+        again = quietly(pd.read_csv, io.BytesIO(b"".join(pieces)), **_sample_kwargs(kwargs, frame))
     except Exception as exc:  # any parse failure means the records are not the rows
         raise LineageError(
             f"sktraceprop.read_csv: the records found for the rows of {where} do not parse "

@@ -1,5 +1,6 @@
 """Loading data with row ids: ``read_csv``, ``from_pandas``, ``from_numpy``, ``merge``."""
 
+import codecs
 import hashlib
 import os
 import warnings
@@ -17,6 +18,7 @@ from ._csv_python import python_engine_line
 from ._csv_sniff import sniffed_sep
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
+from ._csv_warnings import as_user_call
 from ._frame_digest import SCHEME, frame_digest
 from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
 from ._read_paths import mark
@@ -156,9 +158,11 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     df : DataFrame or TracedChunks
         The data, indexed by packed row ids (index level ``"stp_row_id"``). With
         ``chunksize``, an iterator of such frames, as pandas' chunks (also a context
-        manager, with ``get_chunk()``): the file is scanned first, and each chunk is
-        handed out once its first and last rows, and the sampled rows in it, equal the
-        records found for them.
+        manager, with ``get_chunk()`` and ``get_chunk(size)``): the file is scanned
+        first, and each chunk is handed out once its first and last rows, and the
+        sampled rows in it, equal the records found for them. pandas' warnings name the
+        caller's line, once each. The source's record keeps the ``encoding`` (where it
+        is not UTF-8), with which ``sktraceprop trace`` decodes the line it shows.
 
     Raises
     ------
@@ -227,7 +231,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         )
         try:
             if kwargs.get("on_bad_lines", "error") == "error":
-                df, bad = pd.read_csv(path, **kwargs), []
+                df, bad = as_user_call(pd.read_csv, path, **kwargs), []
             else:
                 df, bad = read_warning_bad_lines(path, kwargs)
         finally:
@@ -246,7 +250,9 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         check_dropped(df, modelled, path, first, every.lines, scan.lines, bad, every.n_lines)
     keep = keeps_index(kwargs, df.index, 0)
     check_index_names(df.index, keep, path)
-    source = register_file(path, source_id, scan.sha256, len(df), lines, df)
+    source = register_file(
+        path, source_id, scan.sha256, len(df), lines, df, recorded_encoding(kwargs)
+    )
     out = _witnessed(df, pack(source.code, lines), source, keep_index=keep)
     return mark(out, source.code, file_uri(path))
 
@@ -289,8 +295,19 @@ def file_uri(path):
     return path.resolve().as_uri()
 
 
-def register_file(path, source_id, sha256, n_rows, lines, df):
-    """Register the file read as a source (columns and dtypes: ``df``'s)."""
+def recorded_encoding(kwargs):
+    """The encoding a read's record names: the codec's canonical name, None for UTF-8
+    (see :attr:`Source.encoding`)."""
+    encoding = kwargs.get("encoding")
+    if encoding is None:
+        return None
+    name = codecs.lookup(encoding).name
+    return None if name == "utf-8" else name
+
+
+def register_file(path, source_id, sha256, n_rows, lines, df, encoding=None):
+    """Register the file read as a source (columns and dtypes: ``df``'s; ``encoding``:
+    :func:`recorded_encoding`)."""
     if source_id is None:
         # the name without its suffixes; a dot-file keeps its leading dots ('.a.csv' ->
         # '.a', not '', which would make every dot-file a version of one source)
@@ -310,12 +327,14 @@ def register_file(path, source_id, sha256, n_rows, lines, df):
             columns=tuple(map(str, df.columns)),
             dtypes=tuple(map(str, df.dtypes)),
             kind="file",
+            encoding=encoding,
         )
     )
     if lines.size:
         read = {"n_rows": n_rows, "columns": list(map(str, df.columns))}
         read["dtypes"] = list(map(str, df.dtypes))
         read["uri"] = file_uri(path)
+        read["encoding"] = encoding
         REGISTRY.note_read_lines(source.code, read, lines.min(), lines.max())
     _warn_other_path(source, file_uri(path))
     return source

@@ -203,6 +203,7 @@ def narrowed(source, uris, ids=None):
         columns=tuple(first["columns"]),
         dtypes=tuple(first["dtypes"]),
         loaded_at=first["loaded_at"],
+        encoding=first.get("encoding"),
         other_reads=tuple(_as_other(r) for r in others),
     )
 

@@ -173,9 +173,10 @@ class Source:
         values come from.
     other_reads : tuple of dict, default=()
         For files: other reads of the same bytes under the same ``source_id`` with other
-        options (``nrows``, ``usecols``, ``dtype``...) or from another path (a copy of
-        the file), each ``{"n_rows", "columns", "dtypes", "loaded_at", "uri"}``
-        (``"uri"``: the path read; absent in records written before reads kept it).
+        options (``nrows``, ``usecols``, ``dtype``, ``encoding``...) or from another path
+        (a copy of the file), each ``{"n_rows", "columns", "dtypes", "loaded_at",
+        "uri"}`` (``"uri"``: the path read; absent in records written before reads kept
+        it), with ``"encoding"`` where that read's is recorded (see ``encoding``).
         Row ids do not depend on the read (a line is a line), so all reads share the
         code; ``uri``, ``n_rows``, ``columns`` and ``dtypes`` above describe the first
         read, these the others, oldest first, and ``max_line`` is the last data line any
@@ -192,6 +193,13 @@ class Source:
         files (the bytes), arrays (dtype, shape and bytes) and derived sources; a frame
         record without it was written before that scheme, and its ``sha256`` cannot be
         compared with one of the scheme's.
+    encoding : str, default=None
+        For files: the text encoding ``read_csv`` decoded the bytes with, whose decoded
+        text its lines are counted in (the codec's canonical name: ``"utf-16"``,
+        ``"cp500"``, ``"iso8859-1"``), as ``encoding`` of each of ``other_reads`` for
+        those reads. ``None`` for UTF-8 (pandas' default), and in records written
+        before reads recorded it (their lines are shown only where the file's bytes
+        hold them: see ``sktraceprop._cli_lines``).
     """
 
     source_id: str
@@ -209,6 +217,7 @@ class Source:
     columns_from: dict = None
     other_reads: tuple = ()
     digest_scheme: str = None
+    encoding: str = None
 
     def __post_init__(self):
         if self.max_line is None:
@@ -270,18 +279,24 @@ class Source:
             out["other_reads"] = [dict(r) for r in self.other_reads]
         if self.digest_scheme is not None:
             out["digest_scheme"] = self.digest_scheme
+        if self.encoding is not None:
+            out["encoding"] = self.encoding
         return out
 
     def read(self):
         """This record's own read: ``{"n_rows", "columns", "dtypes", "loaded_at",
-        "uri"}`` (the first read of the bytes; see ``other_reads``)."""
-        return {
+        "uri"}``, and ``"encoding"`` where it records one (the first read of the bytes;
+        see ``other_reads``)."""
+        out = {
             "n_rows": int(self.n_rows),
             "columns": list(self.columns),
             "dtypes": list(self.dtypes),
             "loaded_at": self.loaded_at,
             "uri": self.uri,
         }
+        if self.encoding is not None:
+            out["encoding"] = self.encoding
+        return out
 
     def uris(self):
         """Every path these bytes were read from under this ``source_id``, the first
@@ -340,6 +355,7 @@ class Source:
             columns_from=d.get("columns_from"),
             other_reads=tuple(_read_dict(r) for r in d.get("other_reads", ())),
             digest_scheme=d.get("digest_scheme"),
+            encoding=d.get("encoding"),
         )
 
 

@@ -9,8 +9,9 @@ registry list each read by these descriptions.
 
 def _read_dict(read):
     """A read description in its canonical form (the keys :meth:`Source.read` gives;
-    ``"uri"`` only where the read names its path: a record written before reads kept
-    their paths reads back, and hashes, as it was written)."""
+    ``"uri"`` only where the read names its path, ``"encoding"`` only where it names
+    one: a record written before reads kept them reads back, and hashes, as it was
+    written)."""
     out = {
         "n_rows": int(read["n_rows"]),
         "columns": [str(c) for c in read["columns"]],
@@ -19,6 +20,8 @@ def _read_dict(read):
     }
     if read.get("uri") is not None:
         out["uri"] = str(read["uri"])
+    if read.get("encoding") is not None:
+        out["encoding"] = str(read["encoding"])
     return out
 
 
@@ -27,6 +30,13 @@ def _read_key(code, read):
 
 
 def _shape_of(read):
-    """What tells two reads apart: their rows, columns, dtypes and path (None: a read
-    recorded before reads kept their path)."""
-    return read["n_rows"], tuple(read["columns"]), tuple(read["dtypes"]), read.get("uri")
+    """What tells two reads apart: their rows, columns, dtypes, path (None: a read
+    recorded before reads kept their path) and encoding (None: UTF-8, or not recorded),
+    which the lines of its rows are counted in."""
+    return (
+        read["n_rows"],
+        tuple(read["columns"]),
+        tuple(read["dtypes"]),
+        read.get("uri"),
+        read.get("encoding"),
+    )

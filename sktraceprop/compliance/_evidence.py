@@ -95,7 +95,12 @@ def retention_section(
     back (``times_set_back``, ``coverage_from``, ``first_logged_use_contradicted``), as
     reports of format 16 do; earlier formats counted from the earliest time stamped.
     """
-    from ._log_times import contradicted, earliest_uncontradicted, times_set_back
+    from ._log_times import (
+        contradicted,
+        earliest_uncontradicted,
+        latest_uncontradicted,
+        times_set_back,
+    )
 
     times = [parse_time(e["created_at"]) for e in events]
     if run_times:
@@ -133,6 +138,16 @@ def retention_section(
         out["coverage_from"] = None if start is None else start.isoformat(timespec="microseconds")
         out["times_set_back"] = times_set_back(events)
         out["first_logged_use_contradicted"] = bool(mine) and contradicted(events, mine[0]["seq"])
+        # earliest_logged, latest_logged and span_days are of the times stamped, which
+        # the chain's order may contradict: the span it shows runs between the times no
+        # event contradicts (None where there is none)
+        end = latest_uncontradicted(events)
+        out["latest_uncontradicted"] = (
+            None if end is None else end.isoformat(timespec="microseconds")
+        )
+        out["span_days_uncontradicted"] = (
+            None if start is None else round((end - start).total_seconds() / 86400, 6)
+        )
     return out
 
 

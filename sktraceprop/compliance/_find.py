@@ -21,6 +21,7 @@ import pandas as pd
 from .._polars_frame import as_pandas, is_polars
 from .._prediction_outputs import decode_array
 from .._row_hash import hash_rows
+from .._signed_zeros import SIGNED_NOTE, signed_digest
 from ..stores._prediction_salts import matching
 from ._find_exact import exact_variants
 from ._find_rows import row_matches
@@ -90,7 +91,9 @@ def find_predictions(store, X, *, row=None, run_id=None):
     (``44`` as ``44.0``) or float columns of whole numbers as integers, as read again
     where a missing value made a column float. A conversion that loses information
     (``44.5`` as ``44``) is never used. A match found so says what was converted in
-    ``matched_as``.
+    ``matched_as``. A ``-0.0`` is hashed as ``0.0``; rows holding one are also hashed
+    with the sign of zero, as calls logged by an sktraceprop from before were (a call
+    found so says so in ``matched_as``; see :mod:`sktraceprop._signed_zeros`).
 
     Each row of ``X`` is also looked up alone, in every prediction and explanation
     event that keeps per-row digests (every salted call logged since they exist; see
@@ -175,14 +178,24 @@ def find_predictions(store, X, *, row=None, run_id=None):
     events = list(store.events(run_id, kind="prediction"))
     explained = list(store.events(run_id, kind="explanation"))
     salts = store._raw_prediction_salts() if events or explained else {}
-    matches = matching(events, salts, {hash_rows(X): None})
-    tried = 1
+    given = {hash_rows(X): None}
+    # a call logged before -0.0 was hashed as 0.0 kept its sign (see .._signed_zeros)
+    signed = signed_digest(X, next(iter(given)))
+    if signed is not None:
+        given[signed] = SIGNED_NOTE
+    matches = matching(events, salts, given)
+    tried = len(given)
     complete = True
     if not matches and events:
         variants = {}
         for frame, note, whole in exact_variants(X, _input_orders(store, events)):
             complete = complete and whole
-            variants.setdefault(hash_rows(frame), note)
+            digest = hash_rows(frame)
+            variants.setdefault(digest, note)
+            if signed is not None:
+                old = signed_digest(frame, digest)
+                if old is not None:
+                    variants.setdefault(old, f"{note}; {SIGNED_NOTE}")
         tried += len(variants)
         matches = matching(events, salts, variants)
     found = [_found(event, row, note) for event, note in matches]

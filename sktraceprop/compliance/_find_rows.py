@@ -14,6 +14,8 @@ never a silent "not found".
 import numpy as np
 
 from .._row_digests import NoRowRecord, digests_of, parse_salt, prepare_rows
+from .._row_hash import hash_rows
+from .._signed_zeros import SIGNED_NOTE, signed_digest, signed_zeros
 from ..exceptions import CorruptStoreError
 from ..stores._prediction_salts import salt_sha256
 from ._find_exact import exact_variants
@@ -45,6 +47,17 @@ def _prepared(frame):
         return prepare_rows(frame)
     except NoRowRecord:
         return None
+
+
+def _signed_forms(forms):
+    """The forms of ``X`` prepared with the signs of zeros kept, where ``X`` holds a -0.0:
+    a call logged before -0.0 was hashed as 0.0 kept its sign (see .._signed_zeros)."""
+    X = forms[0][0]
+    if signed_digest(X, hash_rows(X)) is None:
+        return []
+    with signed_zeros():
+        prepared = [(_prepared(frame), note) for frame, note in forms]
+    return [(p, SIGNED_NOTE if note is None else f"{note}; {SIGNED_NOTE}") for p, note in prepared]
 
 
 def _kept(event, text):
@@ -110,7 +123,7 @@ def row_matches(events, salts, X, orders=(), only=None, skip=()):
         if forms is None:  # built once, when a call with row digests is met
             orders = orders() if callable(orders) else orders
             forms = [(X, None)] + [(f, note) for f, note, _ in exact_variants(X, orders)]
-            forms = [(_prepared(frame), note) for frame, note in forms]
+            forms = [(_prepared(frame), note) for frame, note in forms] + _signed_forms(forms)
         for prepared, note in forms:
             if prepared is None:
                 continue

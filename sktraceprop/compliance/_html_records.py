@@ -232,6 +232,29 @@ def _section_retention(report):
     set_back = r.get("times_set_back") or []
     if set_back and not r["stored_logs_cover_six_months"]:
         covers = "not shown (times set back)"
+    times = [
+        ["Earliest logged (UTC)", _e(r["earliest_logged"])],
+        ["Latest logged (UTC)", _e(r["latest_logged"])],
+        ["Span", f"{r['span_days']:.1f} days"],
+    ]
+    if set_back:  # the stamped times are contradicted: the span shown is between the others
+        span = r.get("span_days_uncontradicted")
+        times = [
+            ["Earliest stamped (UTC)", _e(r["earliest_logged"])],
+            ["Latest stamped (UTC)", _e(r["latest_logged"])],
+            ["Span of stamped times", "not shown: the chain's order contradicts times"],
+        ]
+        if "latest_uncontradicted" in r:
+            times.append(
+                [
+                    "Span the record shows",
+                    "none: every time is contradicted"
+                    if span is None
+                    else _e(
+                        f"{span:.1f} days, {r['coverage_from']} to {r['latest_uncontradicted']}"
+                    ),
+                ]
+            )
     pe = report["record_keeping"].get("prediction_erasures")
     if pe and pe["n_calls_erased_in_window"]:
         covers += (
@@ -243,9 +266,7 @@ def _section_retention(report):
         + _kv(
             [
                 ["Requirement", _e(r["requirement"])],
-                ["Earliest logged (UTC)", _e(r["earliest_logged"])],
-                ["Latest logged (UTC)", _e(r["latest_logged"])],
-                ["Span", f"{r['span_days']:.1f} days"],
+                *times,
                 ["Six months before this report", _e(r["six_months_before_report"])],
                 ["Stored logs cover six months", covers],
                 ["Six months reached on", _e(reached)],

@@ -30,10 +30,19 @@ def _labels(labels):
     return _e(labels.get("reason", "not recorded"))
 
 
+def _not_held(statistics):
+    """Why a source's counts are not in the report: erased since the fit (by which
+    event), or never recorded; never "not given to fit", which they were."""
+    erased = statistics.get("erased")
+    if erased is not None:
+        return f"erased (audit event {int(erased['event_seq'])})"
+    return "not recorded"
+
+
 def _missing(source):
     with_missing = [c for c in source["columns"] if c["missing"]]
     if not source["statistics"]["recorded_at_fit"]:
-        return "not recorded"
+        return _not_held(source["statistics"])
     if not any(c["missing"] is not None for c in source["columns"]):
         return _e(source["statistics"].get("missing_note") or "not counted")
     changed = [c for c in source["columns"] if "changed_after_loading" in c]
@@ -156,11 +165,14 @@ def _section_sources(report):
             ]
         )
         marked = any("changed_after_loading" in c for c in s["columns"])
+        # (a column's missing count is null both where it was not given to fit and where
+        # the source's counts are not held: erased since the fit, or never recorded)
+        absent = "not given to fit" if stats["recorded_at_fit"] else _not_held(stats)
         columns = [
             [
                 _e(c["name"]),
                 _e(c["dtype"]),
-                "not given to fit" if c["missing"] is None else str(c["missing"]),
+                absent if c["missing"] is None else str(c["missing"]),
                 "" if c["missing"] is None else _pct(c["missing_rate"]),
             ]
             + ([_changed(c)] if marked else [])

@@ -6,7 +6,9 @@ written before it (a clock set back, or writers whose clocks differ sharing one 
 contradicts that order: at least one of the two times is wrong, and the record cannot
 say which. So a report must not rest a claim on such a time. Retention counts from
 :func:`earliest_uncontradicted`: the earliest time of an event that no other event
-contradicts (no event before it in seq order is later, none after it is earlier). Where
+contradicts (no event before it in seq order is later, none after it is earlier), and
+the span the logs are shown to cover ends at :func:`latest_uncontradicted` (the latest
+time stamped may be contradicted as well: a clock set forward, then back). Where
 every time is contradicted, no start of the logs is shown at all (None): a time
 contradicted both ways could be wrong in either direction, and taking the later of two
 contradicting times is still a guess about which clock was right (both may be early).
@@ -50,19 +52,32 @@ def earliest_uncontradicted(events):
     An event's time is contradicted where an event before it in seq order is stamped
     later, or one after it earlier.
     """
+    found = uncontradicted(events)
+    return min(found) if found else None
+
+
+def latest_uncontradicted(events):
+    """The latest time of an event no other event's time contradicts (None if none):
+    the latest time stamped may be a clock set forward, or the time before one set
+    back, which later events contradict."""
+    found = uncontradicted(events)
+    return max(found) if found else None
+
+
+def uncontradicted(events):
+    """The times of the events no other event's time contradicts, in seq order."""
     times = [parse_time(e["created_at"]) for e in events]
     after = [None] * len(times)  # the earliest time after each event
     low = None
     for i in range(len(times) - 1, -1, -1):
         after[i] = low
         low = times[i] if low is None else min(low, times[i])
-    best, high = None, None
+    found, high = [], None
     for i, moment in enumerate(times):
-        ok = (high is None or high <= moment) and (after[i] is None or moment <= after[i])
-        if ok and (best is None or moment < best):
-            best = moment
+        if (high is None or high <= moment) and (after[i] is None or moment <= after[i]):
+            found.append(moment)
         high = moment if high is None else max(high, moment)
-    return best
+    return found
 
 
 def contradicted(events, seq):

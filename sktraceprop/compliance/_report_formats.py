@@ -43,6 +43,9 @@ _PREDICTION_KEYS_14 = ("calls_matched_by_fingerprint_scheme_4",)
 _PREDICTION_KEYS_15 = ("calls_matched_by_fingerprint_scheme_5",)
 #: What format 16 added to retention: what the chain's order shows of the events' times.
 _RETENTION_KEYS_16 = ("coverage_from", "times_set_back", "first_logged_use_contradicted")
+#: What format 16 added to retention later still: the span of the times the chain's
+#: order does not contradict (earliest_logged, latest_logged and span_days are stamped).
+_RETENTION_SPAN_KEYS_16 = ("latest_uncontradicted", "span_days_uncontradicted")
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -89,7 +92,10 @@ _ADDED_IN = {
     "stamped earlier than an event before them in the chain (retention/times_set_back: "
     "a clock set back), with six months counted from the earliest time the chain's order "
     "does not contradict (coverage_from): format 15 and earlier counted from the earliest "
-    "time stamped, so an event stamped months early but written later claimed six months",
+    "time stamped, so an event stamped months early but written later claimed six months; "
+    "and the span of the logs between the times the chain's order does not contradict "
+    "(latest_uncontradicted, span_days_uncontradicted), where latest_logged and span_days "
+    "are the times stamped, which a clock set forward, then back, contradicts",
 }
 
 

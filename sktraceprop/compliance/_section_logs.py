@@ -113,6 +113,19 @@ def _truncation(report):
     )
 
 
+def _shown_span(r):
+    """The span of the logs the chain's order does not contradict, in words: the
+    stamped span is not one the record shows where times are set back."""
+    if r["span_days_uncontradicted"] is None:
+        return " No time is uncontradicted, so the record shows no span of the logs."
+    return (
+        f" The times no event contradicts run from {r['coverage_from']} to "
+        f"{r['latest_uncontradicted']} ({r['span_days_uncontradicted']:.1f} days): the "
+        f"span the record shows; the stamped span ({r['span_days']:.1f} days) rests on "
+        "contradicted times."
+    )
+
+
 def _retention(report):
     r = report["retention"]
     cannot = ["that logs are kept after this report", _truncation(report)]
@@ -144,6 +157,8 @@ def _retention(report):
                 f"{r['coverage_from']}: the logs are not shown to span six months, which "
                 f"can be shown only from {r['six_months_reached_on']}."
             )
+        if "latest_uncontradicted" in r:  # (reports of format 16 made before: none)
+            why += _shown_span(r)
         cannot.append("which of the contradicting times is right")
     elif r["stored_logs_cover_six_months"]:
         status = EVIDENCED

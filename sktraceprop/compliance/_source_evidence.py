@@ -231,7 +231,11 @@ def _other_reads(source, record=None):
     reads = source.reads()
     shapes = "; ".join(f"{r['n_rows']} rows, {len(r['columns'])} columns" for r in reads)
     out = {
-        "other_reads": [dict(r) for r in source.other_reads],
+        # (a read's encoding, which the CLI decodes its lines with, is not in the
+        # report's format)
+        "other_reads": [
+            {k: v for k, v in r.items() if k != "encoding"} for r in source.other_reads
+        ],
         "reads_note": (
             f"the process that fitted the model read these bytes {len(reads)} ways "
             f"({shapes}): n_rows is the first read's; the training rows name file lines, "

@@ -30,6 +30,7 @@ from ._report_formats import (
     _REMOVAL_KEYS_6,
     _REMOVAL_KEYS_8,
     _RETENTION_KEYS_16,
+    _RETENTION_SPAN_KEYS_16,
     _RUN_KEYS_3,
     _SOURCE_KEYS_7,
     _as_written,
@@ -261,9 +262,22 @@ def _set_back_problems(kept, rebuilt):
     times holds none of it: right where the store shows no time set back up to its head
     (else its missing account is named). ``rebuilt`` loses those keys where ``kept``
     lacks them, so that the rest is compared as written."""
-    if "times_set_back" not in rebuilt or "times_set_back" in kept:
+    if "times_set_back" not in rebuilt:
         return []
-    missing = [k for k in _RETENTION_KEYS_16 if k not in kept]
+    if "times_set_back" in kept:
+        # made before the span of uncontradicted times was said: right where no time is
+        # set back (the stamped span is then the span shown)
+        missing = [k for k in _RETENTION_SPAN_KEYS_16 if k not in kept]
+        for key in missing:
+            del rebuilt[key]
+        if not missing or not rebuilt["times_set_back"]:
+            return []
+        return [
+            f"/retention/{missing[0]} is missing, and the store's chain holds events stamped "
+            "earlier than an event before them up to the report's chain head: the report "
+            "states the span of stamped times only, which the chain's order contradicts"
+        ]
+    missing = [k for k in _RETENTION_KEYS_16 + _RETENTION_SPAN_KEYS_16 if k not in kept]
     set_back = rebuilt["times_set_back"]
     for key in missing:
         del rebuilt[key]

@@ -16,6 +16,7 @@ import numpy as np
 from ._blockwise import write_blockwise
 from ._curvature import n_directions_for, output_curvature
 from ._labels import class_indices
+from ._torch_rowwise import rowwise_forward
 
 __all__ = [
     "torch_gauss_newton_factors",
@@ -276,7 +277,9 @@ def torch_per_sample_gradients(
         A fitted skorch ``NeuralNetClassifier`` / ``NeuralNetBinaryClassifier`` (its
         ``module_`` is differentiated), or a module returning one logit (binary) or
         ``K`` class scores per row. The module is put in eval mode for the
-        computation and restored.
+        computation and restored; there, each row's output must not depend on the
+        other rows passed with it, nor on random numbers (else ``ValueError``: the
+        rows are differentiated one by one).
     X : array-like of shape (n_samples, ...)
         Module inputs.
     y : array-like of shape (n_samples,)
@@ -326,8 +329,7 @@ def torch_per_sample_gradients(
     per_sample = vmap(grad(scalar), in_dims=(None, 0, 0))
 
     def block(start, stop):
-        with torch.no_grad():
-            z = _forward(module, all_params, X[start:stop], to_logits)
+        z = _block_outputs(module, all_params, X, start, stop, to_logits)
         _check_labels(z, y[start:stop])
         g = per_sample(chosen, X[start:stop], y[start:stop])
         flat = torch.cat([g[k].reshape(stop - start, -1) for k in names], dim=1)
@@ -337,6 +339,15 @@ def torch_per_sample_gradients(
         return write_blockwise(
             block, X.shape[0], n_params, block_size=block_size, out=out, projector=projector
         )
+
+
+def _block_outputs(module, params, X, start, stop, to_logits):
+    """Outputs of rows ``start:stop``; those of the first block checked row-wise (a
+    module that depends on its batch does so in every block: one suffices)."""
+    if start == 0:
+        return rowwise_forward(module, params, X[start:stop], to_logits)
+    with _torch().no_grad():
+        return _forward(module, params, X[start:stop], to_logits)
 
 
 def _split_params(module, parameters):
@@ -419,8 +430,7 @@ def torch_gauss_newton_factors(
     per_direction = vmap(vmap(grad(contracted), in_dims=(None, None, 0)), in_dims=(None, 0, 0))
 
     def block(start, stop):
-        with torch.no_grad():
-            z = _forward(module, all_params, X[start:stop], to_logits)
+        z = _block_outputs(module, all_params, X, start, stop, to_logits)
         V, w = output_curvature(z.double().cpu().numpy(), c)
         scaled = torch.as_tensor(V * np.sqrt(w)[:, :, None], dtype=z.dtype, device=z.device)
         g = per_direction(chosen, X[start:stop], scaled)

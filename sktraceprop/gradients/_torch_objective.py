@@ -6,7 +6,11 @@ criterion with class weights, ``pos_weight``, label smoothing, a summed reductio
 ``ignore_index`` that is a class, a criterion of another kind (``MSELoss`` of a
 ``NeuralNetRegressor``, a custom loss) or a net whose ``get_loss`` is overridden trains
 on another objective: the scores or the correction would be those of a model the net is
-not, so such a net is refused, naming what differs.
+not, so such a net is refused, naming what differs. So is a net whose training iterator
+does not take every row alike: a ``sampler`` or ``batch_sampler`` (rows drawn more or
+less often than others, or never) and ``drop_last=True`` without shuffling (the rows of
+the last incomplete batch, the same in every epoch, are never trained on, yet would be
+scored as training rows).
 """
 
 __all__ = ["check_torch_objective"]
@@ -49,6 +53,29 @@ def _differences(net, criterion):
     return found
 
 
+def _iterator_differences(net):
+    """What makes ``net``'s training iterator take some rows more, less or never."""
+    get_params_for = getattr(net, "get_params_for", None)
+    if get_params_for is None:
+        return []
+    params = get_params_for("iterator_train")
+    found = [
+        f"its training iterator draws rows by iterator_train__{key}="
+        f"{type(params[key]).__name__} (rows drawn more or less often than others, or "
+        "never)"
+        for key in ("sampler", "batch_sampler")
+        if params.get(key) is not None
+    ]
+    full_batch = params.get("batch_size", getattr(net, "batch_size", None)) == -1
+    if params.get("drop_last") and not params.get("shuffle") and not full_batch:
+        found.append(
+            "iterator_train__drop_last=True without iterator_train__shuffle=True drops the "
+            "same last rows in every epoch (those after the last full batch): they are never "
+            "trained on"
+        )
+    return found
+
+
 def _unfitted_criterion(net):
     """The criterion an unfitted skorch ``net`` will train with, built as skorch builds
     it (its ``criterion`` with the ``criterion__*`` parameters), so that a net trained
@@ -81,14 +108,15 @@ def check_torch_objective(net, what="the influence scores"):
     ValueError
         If the criterion is not ``CrossEntropyLoss``, ``NLLLoss`` or
         ``BCEWithLogitsLoss`` with their defaults (no weights, no label smoothing,
-        ``reduction='mean'``), or the net overrides ``get_loss``.
+        ``reduction='mean'``), the net overrides ``get_loss``, or its training
+        iterator does not take every row alike (a ``sampler`` or ``batch_sampler``,
+        ``drop_last=True`` without ``shuffle=True``).
     """
     criterion = getattr(net, "criterion_", None)
     if criterion is None:
         criterion = _unfitted_criterion(net)
-        if criterion is None:
-            return
-    found = _differences(net, criterion)
+    found = [] if criterion is None else _differences(net, criterion)
+    found += _iterator_differences(net)
     if found:
         raise ValueError(
             f"{type(net).__name__} trains on another objective than the plain mean "
@@ -96,6 +124,7 @@ def check_torch_objective(net, what="the influence scores"):
             f"{what[1:]} would be computed for an objective the net did not train on. "
             "Train with "
             "CrossEntropyLoss (or NLLLoss on a softmax, or BCEWithLogitsLoss for a "
-            "NeuralNetBinaryClassifier) with its defaults; for class balance, resample "
-            "the rows instead of weighting the loss."
+            "NeuralNetBinaryClassifier) with its defaults, every row taken alike (no "
+            "sampler; drop_last only with shuffle); for class balance, resample the rows "
+            "instead of weighting the loss."
         )

@@ -111,13 +111,15 @@ def _n_directions(model, X):
     if is_jax_model(model):
         n_out = int(np.asarray(model.apply_fn_(model.params_, X[:1])).reshape(1, -1).shape[1])
     else:
-        from ..gradients._torch import _forward, _logits_fn, _module_and_outputs, _torch
+        from ..gradients._torch import _Eval, _forward, _logits_fn, _module_and_outputs, _torch
 
         torch = _torch()
         module, outputs = _module_and_outputs(model, "auto")
         first = next(module.parameters())
         x = torch.as_tensor(X[:1], dtype=first.dtype, device=first.device)
-        with torch.no_grad():
+        # in eval mode, as the gradients are taken: a batch-norm in training mode
+        # refuses a batch of one row
+        with _Eval(module), torch.no_grad():
             n_out = _forward(module, dict(module.named_parameters()), x, _logits_fn(outputs))
         n_out = n_out.shape[-1]
     return 1 if n_out == 1 else n_out - 1

@@ -61,6 +61,15 @@ class ScoringMixin:
     def _test_features(self, X):
         if self.trak_ is not None:
             Xt = as_inputs(X if self.transformer_ is None else self.transformer_.transform(X))
+            trained = self.Xt_.shape[1:]
+            if Xt.shape[1:] != trained:
+                # a module that slices or pools its input takes other widths without a
+                # word: its rows would be scored as if they were rows of the training data
+                raise ValueError(
+                    f"The rows to explain have shape {Xt.shape[1:]} each as the network's "
+                    f"inputs, the rows it was trained on {trained}: pass rows with the "
+                    f"{'features' if len(trained) == 1 else 'shape'} of X given to fit."
+                )
             if not np.isfinite(Xt).all():
                 # the network's margin of such a row is NaN (its scores NaN, its top
                 # rows -1) or, with infinity, finite while its scores are not

@@ -61,9 +61,18 @@ def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
     _check_checkpoints(
         store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
     )
-    report["not_shown"] = not_shown(key is not None, external)
+    report["not_shown"] = not_shown(key is not None, external) + [FORK]
     report["erased_bytes_left"] = store._erasure_left()
     return report, problems
+
+
+#: What no check of one store can show: a copy of it written apart (see :func:`not_shown`).
+FORK = (
+    "a copy of this store written apart from it (a fork) is not shown: a copied file or "
+    "schema keeps the store_id, and each copy checks out alone; only a checkpoint kept "
+    "outside the store, signed on the copy relied on after the copies diverged, shows "
+    "that another holds different events (checkpoint=)"
+)
 
 
 def not_shown(keyed, external):

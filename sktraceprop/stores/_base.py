@@ -101,7 +101,12 @@ class BaseStore(RunMethods, ErasureMethods, AuditMethods, ABC):
     @property
     @abstractmethod
     def store_id(self):
-        """A UUID naming this store; checkpoints sign it."""
+        """A UUID naming this store; checkpoints sign it.
+
+        A copy of the store (its file copied, a schema dumped and restored) keeps it:
+        two copies written apart (a fork) look like one store, and only a checkpoint
+        kept outside the store tells them apart (see :meth:`check_integrity`,
+        ``not_shown``)."""
 
     @property
     def _seals_runs(self):

@@ -156,7 +156,11 @@ class AuditMethods:
             checkpoints that signed them, as an older copy of the store put back, is
             valid on its own: only a checkpoint kept elsewhere (``checkpoint=``) shows
             it; without ``public_key``, neither that nor a chain re-computed after an
-            edit with its checkpoints removed or signed again is shown.
+            edit with its checkpoints removed or signed again is shown. Nor, ever, a
+            copy of the store written apart from it (a fork: a copied file keeps the
+            ``store_id``, and each copy checks out alone); a checkpoint kept
+            elsewhere, signed on the copy relied on after they diverged, shows that
+            another copy holds different events.
             ``erased_bytes_left``: where an erasure committed but the store has not yet
             wiped the old bytes of the values it deleted from its files (a SQLite
             store's write-ahead log not yet folded in: a reader kept it in use, or the
@@ -207,9 +211,11 @@ class AuditMethods:
             The signing key (a PEM file; see :mod:`sktraceprop.signing`).
         path : str or path-like, default=None
             Also write the checkpoint there as JSON. An existing file is refused
-            (FileExistsError) before anything is signed or stored. Keep a
-            copy outside the store: it is what shows later that events were cut from
-            the end of the log.
+            (FileExistsError) before anything is signed or stored. The copy is
+            written in full before the checkpoint is committed: where it cannot be (a
+            full disk), a :class:`~sktraceprop.exceptions.StoreError` says so and
+            nothing is stored or left at ``path``. Keep a copy outside the store: it
+            is what shows later that events were cut from the end of the log.
 
         Returns
         -------

@@ -14,10 +14,12 @@ import base64
 import json
 import os
 import re
+import secrets
 from pathlib import Path
 
 from .. import signing
 from .._lineage._source import utc_now
+from ..exceptions import StoreError
 from ._chain import canonical_json, loads_stored
 
 FORMAT = "sktraceprop-checkpoint-1"
@@ -57,6 +59,32 @@ def write_checkpoint(checkpoint, path):
     with os.fdopen(fd, "w") as fh:
         json.dump(checkpoint, fh, indent=2, sort_keys=True)
         fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _draft(checkpoint, path):
+    """Write ``checkpoint`` to a new file beside ``path`` and return its name: written
+    in full (and synced) before the checkpoint is committed to the store, so that a
+    full disk or an I/O error stops the transaction instead of leaving a checkpoint
+    stored whose copy is missing or cut short."""
+    path = os.fspath(path)
+    draft = os.path.join(
+        os.path.dirname(path), f".{os.path.basename(path)}.{secrets.token_hex(6)}.draft"
+    )
+    try:
+        write_checkpoint(checkpoint, draft)
+    except BaseException:
+        _remove(draft)
+        raise
+    return draft
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass  # (absent, or the error that matters is on its way)
 
 
 def read_checkpoints(given):
@@ -150,7 +178,7 @@ def sign_store(store, private_key, path=None):
         raise FileExistsError(f"{os.fspath(path)} exists; nothing was signed or stored")
     store._check_writable()
     report = store.check_integrity()
-    texts = []
+    texts, drafts = [], []
 
     def write(writer):
         number = writer.next_checkpoint_seq()
@@ -159,15 +187,60 @@ def sign_store(store, private_key, path=None):
         )
         texts.append(canonical_json(made))
         writer.insert_checkpoint(number, texts[-1])
+        if path is not None:
+            try:
+                drafts.append(_draft(made, path))
+            except OSError as exc:  # (raised inside: the transaction is rolled back)
+                raise StoreError(
+                    f"{store!r}: the checkpoint's copy could not be written beside "
+                    f"{os.fspath(path)} ({exc}); nothing was signed or stored (the store's "
+                    "transaction was rolled back), and no file was left there. Free space "
+                    "or fix the folder, then retry."
+                ) from exc
         return made
 
     def committed():
         return json.loads(texts[-1]) if texts and texts[-1] in store._raw_checkpoints() else None
 
-    made = store._transact(write, committed)
+    try:
+        made = store._transact(write, committed)
+    finally:
+        for draft in drafts[:-1]:  # (a transaction tried again wrote another)
+            _remove(draft)
     if path is not None:
-        write_checkpoint(made, path)
+        _publish(store, made, drafts[-1] if drafts else None, path)
     return made
+
+
+def _publish(store, made, draft, path):
+    """Put the checkpoint's copy at ``path`` (by a hard link of its draft: an existing
+    file is never overwritten, and no reader sees it half-written), or raise a
+    :class:`StoreError` saying that it is stored but has no copy there."""
+    try:
+        try:
+            if draft is None:  # (the store found it committed after a lost connection)
+                raise OSError("no draft")
+            os.link(draft, path)
+        except FileExistsError:
+            raise
+        except OSError:  # (a file system without hard links) written in place
+            try:
+                write_checkpoint(made, path)
+            except FileExistsError:
+                raise
+            except BaseException:
+                _remove(path)  # (created by write_checkpoint: O_EXCL)
+                raise
+    except OSError as exc:
+        raise StoreError(
+            f"{store!r}: checkpoint {made['checkpoint']} is signed and stored in the store, "
+            f"but its copy could not be written to {os.fspath(path)} ({exc}); nothing is "
+            "left there. Write it from store.checkpoints()[-1] (json.dump), and keep it "
+            "outside the store."
+        ) from exc
+    finally:
+        if draft is not None:
+            _remove(draft)
 
 
 def stored_checkpoints(store):

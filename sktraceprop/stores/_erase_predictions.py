@@ -37,6 +37,7 @@ def calls_of(store, X, run_id=None):
     that keep no row digests, not found as a whole batch."""
     from .._polars_frame import as_pandas, is_polars
     from .._row_hash import hash_rows
+    from .._signed_zeros import signed_digest
     from ..compliance._find import _input_orders, check_rows
     from ..compliance._find_exact import exact_variants
     from ..compliance._find_rows import row_matches
@@ -50,9 +51,18 @@ def calls_of(store, X, run_id=None):
     if not events:
         return [], [], [], []
     orders = _input_orders(store, events)
-    digests = {hash_rows(X): None}
+    digest = hash_rows(X)
+    digests = {digest: None}
+    # a call logged before -0.0 was hashed as 0.0 kept its sign (see .._signed_zeros):
+    # where X holds a -0.0, each form is hashed so too
+    signed = signed_digest(X, digest)
+    if signed is not None:
+        digests[signed] = None
     for frame, _, _ in exact_variants(X, orders):
-        digests.setdefault(hash_rows(frame), None)
+        digest = hash_rows(frame)
+        digests.setdefault(digest, None)
+        if signed is not None:
+            digests.setdefault(signed_digest(frame, digest) or digest, None)
     salts = store._raw_prediction_salts()
     found = matching(events, salts, digests)
     salted = [e["seq"] for e, _ in found if "input_commitment" in e["payload"]]

@@ -201,20 +201,36 @@ class ConnectionMixin:
             con.execute("BEGIN IMMEDIATE")
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
+        committed = False
         try:
             # A connection on a file no longer at the path (removed, or replaced by another
             # store) would write where it is lost, or into the wrong store.
             self._check_identity(con)
             yield Writer(con)
             con.execute("COMMIT")
+            committed = True
             _sqlite_scrub.retry(con)
         except BaseException as exc:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
+            if committed and isinstance(exc, OSError):
+                raise StoreError(
+                    f"{self.path}: the write is stored, but the operating system failed "
+                    f"after it ({exc}). Check the disk, then check() the store."
+                ) from exc
+            # SQLite rolls back by itself after some failed writes (a full disk): a
+            # ROLLBACK then fails, and its error must not hide the cause
+            with contextlib.suppress(*_SQLITE_ERRORS):
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
             if isinstance(exc, sqlite3.IntegrityError) and "run_id" in str(exc):
                 raise StoreError(f"a run with this id is already stored in {self.path}") from None
             if isinstance(exc, _SQLITE_ERRORS):
                 raise self._translate(exc) from None
+            if isinstance(exc, OSError):
+                raise StoreError(
+                    f"{self.path}: the operating system failed during a write ({exc}). "
+                    "The transaction was rolled back: nothing of this call was stored, and "
+                    "what the store held is unchanged. Check the disk, then retry."
+                ) from exc
             raise
 
     @contextlib.contextmanager

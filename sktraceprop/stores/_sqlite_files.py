@@ -4,7 +4,24 @@ identity, and the stamp an immutable handle keeps (see ``SQLiteStore._open_reado
 import os
 import sqlite3
 
+from ..exceptions import StoreError
 from ._sqlite_reads import read_file
+
+
+def _stat(name):
+    """``os.stat(name)``, None where there is no file; another error of the operating
+    system (an I/O error, no permission on the folder) as a :class:`StoreError` naming
+    the file: nothing was read or written past it."""
+    try:
+        return os.stat(name)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(
+            f"{name}: the operating system could not look up the store's file ({exc}); "
+            "nothing was read or written. Check the disk and the folder's permissions, "
+            "then retry."
+        ) from exc
 
 
 class Immutable(sqlite3.Connection):
@@ -26,9 +43,8 @@ def stamp(path):
     """
     out = []
     for name in (path, f"{path}-wal"):
-        try:
-            found = os.stat(name)
-        except FileNotFoundError:
+        found = _stat(name)
+        if found is None:
             out.append(None)
         else:
             out.append((found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns))
@@ -48,8 +64,5 @@ def page_one(path):
 
 def file_id(path):
     """``(device, inode)`` of the file at ``path``, or None when there is none."""
-    try:
-        found = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return found.st_dev, found.st_ino
+    found = _stat(path)
+    return None if found is None else (found.st_dev, found.st_ino)

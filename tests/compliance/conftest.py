@@ -103,7 +103,13 @@ def before_format_16(data):
     data["record_keeping"].pop("prediction_erasures", None)
     retention = data["retention"]
     # format 16 also said what the chain's order shows of the times (none set back here)
-    for key in ("coverage_from", "times_set_back", "first_logged_use_contradicted"):
+    for key in (
+        "coverage_from",
+        "times_set_back",
+        "first_logged_use_contradicted",
+        "latest_uncontradicted",
+        "span_days_uncontradicted",
+    ):
         retention.pop(key, None)
     limit = months_before(parse_time(retention["report_time"]), 6)
     earliest = parse_time(retention["earliest_logged"])

@@ -39,7 +39,7 @@ def _cell(kind, value, text_key):
             return 3, _reference(text_key, f"{type(value).__name__}\0{value}".encode())
         return 0, _reference(text_key, value.encode("utf-8"))
     if kind == "float":
-        return 0, struct.pack("<d", float(value))
+        return 0, struct.pack("<d", 0.0 if value == 0 else float(value))  # -0.0 as 0.0
     if kind == "bool":
         return 0, struct.pack("<Q", int(bool(value)))
     value = int(value)

@@ -41,7 +41,7 @@ def _spec_column(values, kind):
         if _missing(v):
             v = 0
         if kind == "float":
-            out += struct.pack("<d", float(v))
+            out += struct.pack("<d", 0.0 if v == 0 else float(v))  # -0.0 as 0.0
         elif kind == "int":
             out += struct.pack("<q", int(v))
         else:

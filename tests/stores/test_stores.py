@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop import signing
 from sktraceprop.exceptions import CorruptStoreError, StoreError, UnknownRunError
+from sktraceprop.stores._audit import FORK
 from sktraceprop.stores._chain import GENESIS, event_hash
 from tests.stores._store_helpers import fit_run
 
@@ -553,7 +554,8 @@ def test_what_a_check_cannot_show_is_said_in_its_report(backend, store, key, tmp
     assert report["not_shown"] == [
         f"events after event {kept['event_seq']} (the latest checkpoint kept elsewhere), cut "
         "from the end of the log together with the stored checkpoints that signed them, are "
-        "not shown: only a later checkpoint kept outside the store shows them"
+        "not shown: only a later checkpoint kept outside the store shows them",
+        FORK,  # (said by every check: a copy written apart is never shown)
     ]
     # the older copy: the second run, its events and the checkpoint after it gone
     backend.delete_run(store, second.run_id)
@@ -564,10 +566,12 @@ def test_what_a_check_cannot_show_is_said_in_its_report(backend, store, key, tmp
     backend.insert_checkpoint(store, 1, json.dumps(first))
     store = backend.reopen(store)
     unkeyed = store.check_integrity()["not_shown"]
-    assert len(unkeyed) == 2 and all(s.startswith("signatures not checked") for s in unkeyed)
+    assert len(unkeyed) == 3 and unkeyed[2] == FORK
+    assert all(s.startswith("signatures not checked") for s in unkeyed[:2])
     assert "events cut from the end of the log" in unkeyed[0]
     assert "a chain re-computed after an edit" in unkeyed[1]
-    (keyed,) = store.check_integrity(key.public_key())["not_shown"]
+    keyed, fork = store.check_integrity(key.public_key())["not_shown"]
+    assert fork == FORK
     assert "an older copy of the store put back" in keyed and "(checkpoint=)" in keyed
     with pytest.raises(CorruptStoreError, match="removed from its end"):
         store.check_integrity(key.public_key(), checkpoint=kept)

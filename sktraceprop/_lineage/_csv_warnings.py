@@ -1,0 +1,101 @@
+"""Where the warnings of ``read_csv``'s pandas calls point, and the check's parses' silence.
+
+pandas points its warnings (``ParserWarning``, ``DtypeWarning``, its deprecations) at the
+first frame outside pandas (its ``find_stack_level``): called by ``read_csv``, that was
+sktraceprop's own module, so the user never saw their line, and the warnings filters'
+"once per location" showed one of each per process, whichever line read the file. The
+reads the user asked for are called here from a frame that stands for the user's line
+(its file, line and module globals): pandas' own stack walk stops there, and the warning
+is filtered, recorded and shown as if the user had called pandas. No process-wide state
+is changed, so threads reading at once do not disturb each other's warnings.
+
+The content checks parse a few records again with the caller's options; what pandas says
+of those parses (the same ``ParserWarning`` again, or one of the sample alone) is not the
+user's: they are parsed with warnings ignored, in ``warnings.catch_warnings``, which is
+process-wide, so one lock keeps sktraceprop's own such blocks from overlapping (blocks of
+two threads that overlap restore each other's filters out of order). Like every such
+block, it starts the filters' "once per location" afresh: a line that reads a file twice
+shows pandas' warning twice under the ``"default"`` action.
+"""
+
+import sys
+import threading
+import types
+import warnings
+
+from ..utils._stack import _PACKAGE
+
+_LOCK = threading.Lock()
+
+
+# (one line: the call's line is the code's first line, which stands for the user's)
+_trampoline = lambda func, args, kwargs: func(*args, **kwargs)  # noqa: E731
+
+
+def _without_columns(code):
+    """``code`` with every instruction on its first line and no columns (a traceback
+    through it shows the user's line without carets under columns of this module's),
+    or ``code`` itself where the location table is not of the layout known here."""
+    units = len(code.co_code) // 2
+    table = bytearray()
+    while units:  # entries "no columns" (13), at most 8 code units each, line delta 0
+        n = min(units, 8)
+        table += bytes([0x80 | (13 << 3) | (n - 1), 0])
+        units -= n
+    try:
+        bare = code.replace(co_linetable=bytes(table))
+        positions = set(bare.co_positions())
+    except (ValueError, TypeError):
+        return code
+    first = code.co_firstlineno
+    return bare if positions == {(first, first, None, None)} else code
+
+
+_TRAMPOLINE = _without_columns(_trampoline.__code__)
+
+
+def _user_frame():
+    """The first frame outside sktraceprop (as ``user_stacklevel`` finds it)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+    return frame
+
+
+def as_user_call(func, *args, **kwargs):
+    """``func(*args, **kwargs)``, called from a frame that pandas' warnings name as the
+    user's line (the first caller outside sktraceprop)."""
+    frame = _user_frame()
+    if frame is None:
+        return func(*args, **kwargs)
+    code = _TRAMPOLINE.replace(
+        co_filename=frame.f_code.co_filename,
+        co_firstlineno=frame.f_lineno or frame.f_code.co_firstlineno,
+        co_name="<pandas, called by sktraceprop.read_csv for this line>",
+        co_qualname="<pandas, called by sktraceprop.read_csv for this line>",
+    )
+    call = types.FunctionType(code, frame.f_globals)
+    del frame
+    return call(func, args, kwargs)
+
+
+def quietly(func, *args, **kwargs):
+    """``func(*args, **kwargs)`` with warnings ignored (a check's own parse)."""
+    with _LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return func(*args, **kwargs)
+
+
+def captured(func, *args, **kwargs):
+    """``(func(*args, **kwargs), warnings raised)``, every warning recorded (and none
+    shown: give them again with :func:`warn_as_user`)."""
+    with _LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        return func(*args, **kwargs), caught
+
+
+def warn_as_user(message, category):
+    """Give a warning recorded by :func:`captured` again, naming the user's line."""
+    from ..utils._stack import user_stacklevel
+
+    warnings.warn(message, category, stacklevel=user_stacklevel())
