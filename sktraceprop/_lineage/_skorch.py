@@ -1,4 +1,5 @@
-"""Which rows a skorch net trained on, given its internal validation split."""
+"""Which rows a skorch net trained on, given its internal validation split and its
+training iterator."""
 
 import sys
 from contextlib import contextmanager
@@ -7,9 +8,14 @@ import numpy as np
 
 
 class SeenRows:
-    """Positions (in the data given to ``fit``) of the rows a net trained on; None = all."""
+    """Positions (in the data given to ``fit``) of the rows a net trained on; None = all.
+
+    ``n_train`` is the length of its training set (after the validation split; None
+    where the net was not seen splitting).
+    """
 
     indices = None
+    n_train = None
 
 
 def is_skorch_net(est):
@@ -38,6 +44,10 @@ def skorch_fit_indices(estimator):
 
     def get_split_datasets(X, y=None, *args, **kwargs):
         dataset_train, dataset_valid = original(estimator, X, y, *args, **kwargs)
+        try:
+            seen.n_train = len(dataset_train)
+        except TypeError:  # (a dataset without a length: its rows are not known)
+            seen.n_train = None
         if dataset_valid is not None and hasattr(dataset_train, "indices"):
             seen.indices = np.asarray(dataset_train.indices, dtype=np.int64)
         return dataset_train, dataset_valid
@@ -48,3 +58,56 @@ def skorch_fit_indices(estimator):
         yield seen
     finally:
         estimator.__dict__.pop("get_split_datasets", None)
+
+
+def iterator_rows(net, seen):
+    """What ``net``'s training iterator left out of the rows it was given to train on.
+
+    Returns ``(trained, note)``: ``trained`` the positions (in the data given to
+    ``fit``) of the rows the net trained on where its iterator drops rows known exactly
+    (``drop_last=True`` without shuffling drops the same rows, those after the last full
+    batch, in every epoch; ``seen.indices`` first applied), else None; ``note`` says
+    what the run's rows are then, or that they are a superset of the rows trained on (a
+    ``sampler`` or ``batch_sampler``, or ``drop_last`` with shuffling, may leave rows
+    out that the run cannot know), else None.
+    """
+    get_params_for = getattr(net, "get_params_for", None)
+    if get_params_for is None or seen.n_train is None:
+        return None, None
+    params = get_params_for("iterator_train")
+    drawn = [
+        f"iterator_train__{key}={type(params[key]).__name__}"
+        for key in ("sampler", "batch_sampler")
+        if params.get(key) is not None
+    ]
+    if drawn:
+        return None, (
+            f"the final estimator's training iterator draws rows by {' and '.join(drawn)}: "
+            "it may have trained on some rows more or less often than others, or never, "
+            "which the run does not record; the run's rows are a superset of the rows it "
+            "trained on"
+        )
+    if not params.get("drop_last"):
+        return None, None
+    size = params.get("batch_size", getattr(net, "batch_size", None))
+    if not isinstance(size, int | np.integer) or size <= 0:  # (-1: one full batch)
+        return None, None
+    n = seen.n_train
+    left = n % size
+    if not left:
+        return None, None
+    if params.get("shuffle"):
+        return None, (
+            f"the final estimator's training iterator drops the last incomplete batch "
+            f"(iterator_train__drop_last=True, batch_size={size}: {left} of its {n} "
+            "training rows, drawn anew each epoch by shuffling): a row may never have "
+            "been drawn, which the run does not record; the run's rows are a superset of "
+            "the rows it trained on"
+        )
+    positions = np.arange(n, dtype=np.int64) if seen.indices is None else seen.indices
+    return positions[: n - left], (
+        f"the final estimator never trained on {left} of its {n} training rows: "
+        f"iterator_train__drop_last=True without shuffling (batch_size={size}) drops "
+        "the same rows, those after the last full batch, in every epoch; they are not "
+        "among the run's rows"
+    )

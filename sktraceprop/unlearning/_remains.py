@@ -24,6 +24,7 @@ from .._lineage._record import upstream_ops
 from .._lineage._rows import depends_on, lineage_frame
 from ..utils._prefit import is_fitted, unfrozen
 from ..utils._stack import user_stacklevel
+from ._closures import functions_holding_arrays, functions_holding_arrays_caveat
 from ._outside import (
     changed_columns_caveat,
     outside_steps_caveat,
@@ -194,6 +195,11 @@ def with_caveats(unl, event, removal, erasing=None, asked_lines=()):
         )
     if "steps_not_refitted" in event:
         message = _not_refitted_caveat(event["steps_not_refitted"])
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
+        caveats.append(message)
+    holding = functions_holding_arrays(unl.estimator_)
+    if holding:
+        message = functions_holding_arrays_caveat(holding)
         warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
         caveats.append(message)
     if "aggregates_over_removed_rows" in event:
