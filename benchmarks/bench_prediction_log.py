@@ -114,7 +114,7 @@ def helper_overlap(n_bytes, repeats):
     the helper gets a core of its own at once; near 1: the two passes share one core,
     and a hash on the helper costs the call as much as hashing it on the caller.
     """
-    from sktraceprop._row_hash import _executor
+    from sktraceprop._row_hash_start import _executor
 
     data = np.random.default_rng(0).bytes(n_bytes)
     executor = _executor()
@@ -146,7 +146,7 @@ def row_digest_cost(pipe, pool, repeats):
     (and of :func:`row_digests` alone), interleaved."""
     from sktraceprop import _prediction_log
     from sktraceprop._row_digests import row_digests, salt_text
-    from sktraceprop._row_hash import start_hash_rows
+    from sktraceprop._row_hash_start import start_hash_rows
     from sktraceprop.stores._prediction_salts import new_salt
 
     # (releases before the one-pass hashes started the salt on its own)

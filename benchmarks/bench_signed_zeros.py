@@ -34,7 +34,7 @@ sys.path.insert(0, sys.argv[2])
 from _data import load_adult
 import sktraceprop as stp
 from sktraceprop._row_digests import row_digests
-from sktraceprop._row_hash import start_hash_rows
+from sktraceprop._row_hash_start import start_hash_rows
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 assert stp.__file__.startswith(sys.argv[1]), stp.__file__

@@ -10,7 +10,7 @@ hash's helper thread, done while the model predicts: the pieces put into one buf
 its SHA-256 (one ``update``, without the GIL from start to end), the rows' digests read
 from it by one kernel (:func:`~._siphash.sip128_table`, without the GIL), their salt
 text and its two SHA-256 passes (:class:`~.stores._prediction_salts.SaltHashes`). It
-gives back exactly what :func:`~._row_hash.start_hash_rows` and
+gives back exactly what :func:`~._row_hash_start.start_hash_rows` and
 :func:`~._prediction_log.start_salt` would (the tests compare them); any other input
 takes those two (the latter through :func:`start_salt_hashes`: the rows' records made
 by the caller, hashed on the helper). If the helper has not started the task when the
@@ -20,9 +20,9 @@ the one the helper had not come to, measured no faster, and took more code.)
 
 import threading
 
-from . import _row_hash
+from . import _row_hash_start
 from ._row_digests import _finish, _key, _records, load_kernels, salt_text
-from ._row_hash import _executor, start_hash_rows
+from ._row_hash_start import _executor, start_hash_rows
 from ._thread_compiles import attempt, prepare
 from ._thread_compiles import result as redone
 from .stores._prediction_salts import SaltHashes, new_salt
@@ -65,7 +65,7 @@ def start_salt_hashes(X, salt):
     :class:`~.stores._prediction_salts.SaltHashes` of their
     :func:`~._row_digests.salt_text`. The records are made here (a copy; text as its
     UTF-8 bytes); large ones are hashed, kept as text and that text hashed for the
-    event, all on the helper thread of :func:`~._row_hash.start_hash_rows` while the
+    event, all on the helper thread of :func:`~._row_hash_start.start_hash_rows` while the
     model predicts (the kernel and ``hashlib`` release the GIL), or by the caller if it
     has not started."""
     keys, layout = _records(X, salt)
@@ -93,13 +93,13 @@ def _parts(X):
     from ._row_hash_frames import frame_parts
 
     shape = getattr(X, "shape", None)
-    if shape is None or len(shape) != 2 or 8 * shape[0] * shape[1] > _row_hash._SNAPSHOT_MAX:
+    if shape is None or len(shape) != 2 or 8 * shape[0] * shape[1] > _row_hash_start._SNAPSHOT_MAX:
         return None
     try:
         parts = frame_parts(X)
     except Exception:  # noqa: BLE001 (whatever hash_rows makes of it is said by it)
         return None
-    return parts if parts is not None and parts[1] <= _row_hash._SNAPSHOT_MAX else None
+    return parts if parts is not None and parts[1] <= _row_hash_start._SNAPSHOT_MAX else None
 
 
 def _hashes(n, parts, salt):
@@ -111,7 +111,7 @@ def _hashes(n, parts, salt):
     pieces, size, table = parts
     layout = (assemble(pieces, size), table)
     digests = table_digests(n, layout, salt)
-    return _row_hash._digest(layout[0]), SaltHashes(salt_text(salt, digests))
+    return _row_hash_start._digest(layout[0]), SaltHashes(salt_text(salt, digests))
 
 
 class _Once:
@@ -161,6 +161,6 @@ def start_call_hashes(store, X):
     n, salt = int(X.shape[0]), new_salt()
     load_kernels()  # here: the helper thread must never compile (a compile there loses warnings)
     once = _Once(lambda: _hashes(n, parts, salt))
-    if parts[1] >= _row_hash._SNAPSHOT_MIN:
+    if parts[1] >= _row_hash_start._SNAPSHOT_MIN:
         once.start()
     return (lambda: once()[0]), (lambda: once()[1])

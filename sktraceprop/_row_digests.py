@@ -246,7 +246,7 @@ def warm_up():
     _WARMED_IN = os.getpid()
     if not _all_cached():
         return None
-    from ._row_hash import _executor
+    from ._row_hash_start import _executor
     from ._thread_compiles import attempt, prepare
 
     prepare()

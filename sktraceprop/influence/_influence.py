@@ -13,7 +13,7 @@ from .._lineage._current import FingerprintCarryMixin
 from .._lineage._skorch import is_skorch_net
 from .._model_lock import exclusive, shared
 from .._prediction_log import explanation_store, log_explanation, start_salt
-from .._row_hash import start_hash_rows
+from .._row_hash_start import start_hash_rows
 from .._selection import SelectionCloneMixin
 from ..gradients import linear_model_objective
 from ..gradients._torch_objective import check_torch_objective

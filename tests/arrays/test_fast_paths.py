@@ -209,7 +209,7 @@ def test_rows_times_weights_fast_path_records_what_the_general_path_and_operand_
     rows, cols, out_cols, mode, written, seed
 ):
     from sktraceprop.arrays._graph import operand
-    from sktraceprop.arrays._ufuncs import _ufunc_call
+    from sktraceprop.arrays._ufunc_calls import _ufunc_call
 
     rng = np.random.default_rng(seed)
     a = stp.array(rng.random((rows, cols)), source_id=f"mm{rows}_{cols}")

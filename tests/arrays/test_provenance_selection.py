@@ -526,7 +526,7 @@ def test_step_sources_of_random_graphs_match_a_pool_by_pool_count(seed, n_ops):
     # grouped by their codes (a map of a long graph holds every input pooled so far):
     # the same as counting pool by pool, on graphs of centrings, concatenations, indexes
     # and masks of four sources, with more pools than are tested one by one
-    from sktraceprop.arrays import _provenance
+    from sktraceprop.arrays import _provenance_sources
 
     rng = np.random.default_rng(seed)
     n = 6
@@ -552,7 +552,7 @@ def test_step_sources_of_random_graphs_match_a_pool_by_pool_count(seed, n_ops):
     selected = x[np.flatnonzero(rng.random(n) < 0.5)]
     for y in (x, selected, x[[rng.integers(n)]]):
         got = stp.provenance(y).ancestors()
-        with mock.patch.object(_provenance, "codes_at", _reference_codes_at):
+        with mock.patch.object(_provenance_sources, "codes_at", _reference_codes_at):
             want = stp.provenance(y).ancestors()
         assert got.to_dict("records") == want.to_dict("records")
 

@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import sktraceprop as stp
-from sktraceprop import _call_hashes, _row_hash
+from sktraceprop import _call_hashes, _row_hash_start
 from sktraceprop._call_hashes import start_call_hashes, table_digests
 from sktraceprop._row_digests import parse_salt, row_digests
 from sktraceprop._row_hash_frames import assemble, frame_bytes, frame_layout, frame_parts
@@ -137,14 +137,14 @@ def test_the_kernels_give_each_rows_digest_and_hash_rows_bytes(found):
 def test_a_calls_hashes_started_at_once_are_those_of_the_slow_paths(found, threaded):
     frame, kinds = found
     store = stp.stores.MemoryStore()
-    saved = _row_hash._SNAPSHOT_MIN
-    _row_hash._SNAPSHOT_MIN = 0 if threaded else saved
+    saved = _row_hash_start._SNAPSHOT_MIN
+    _row_hash_start._SNAPSHOT_MIN = 0 if threaded else saved
     try:
         input_sha256, salt = start_call_hashes(store, frame)
         got = input_sha256()
         hashes = salt() if callable(salt) else salt
     finally:
-        _row_hash._SNAPSHOT_MIN = saved
+        _row_hash_start._SNAPSHOT_MIN = saved
     assert got == hash_rows(frame)
     text = hashes if isinstance(hashes, str) else hashes.text
     drawn, digests = parse_salt(text)
@@ -157,7 +157,7 @@ def test_a_calls_hashes_started_at_once_are_those_of_the_slow_paths(found, threa
 @pytest.mark.parametrize("threaded", [False, True])
 def test_the_hashes_are_of_the_rows_as_given(threaded, monkeypatch):
     if threaded:
-        monkeypatch.setattr(_row_hash, "_SNAPSHOT_MIN", 0)
+        monkeypatch.setattr(_row_hash_start, "_SNAPSHOT_MIN", 0)
     frame = pd.DataFrame(
         {"n": np.arange(50.0), "t": pd.array([f"r{i}é" for i in range(50)], "string[pyarrow]")}
     )
@@ -221,12 +221,12 @@ def test_the_snapshots_pieces_are_the_bytes_hash_rows_digests(found):
 def test_a_task_the_helper_has_not_started_is_done_by_the_caller(monkeypatch):
     """A busy helper: the call's task is taken by the caller, not waited for, and gives
     what the slow paths give; the helper, freed, does not run it again."""
-    monkeypatch.setattr(_row_hash, "_SNAPSHOT_MIN", 0)
+    monkeypatch.setattr(_row_hash_start, "_SNAPSHOT_MIN", 0)
     frame = pd.DataFrame(
         {"n": np.arange(40.0), "t": pd.array([f"v{i % 7}" for i in range(40)], "string[pyarrow]")}
     )
     release = threading.Event()
-    blocker = _row_hash._executor().submit(release.wait, 60)
+    blocker = _row_hash_start._executor().submit(release.wait, 60)
     ran = []
     original = _call_hashes._hashes
 
@@ -241,7 +241,7 @@ def test_a_task_the_helper_has_not_started_is_done_by_the_caller(monkeypatch):
     finally:
         release.set()
     blocker.result(timeout=60)
-    _row_hash._executor().submit(int).result(timeout=60)  # whatever was queued has run
+    _row_hash_start._executor().submit(int).result(timeout=60)  # whatever was queued has run
     assert ran == [True]  # once, by the caller
     assert got == hash_rows(frame)
     drawn, digests = parse_salt(hashes.text)
@@ -252,7 +252,7 @@ def test_a_task_the_helper_has_not_started_is_done_by_the_caller(monkeypatch):
 def test_a_task_the_helper_has_started_is_waited_for_not_redone(monkeypatch):
     """The helper inside the task when the caller asks: the caller waits for its result
     (the task runs once, on the helper), and both callables give it."""
-    monkeypatch.setattr(_row_hash, "_SNAPSHOT_MIN", 0)
+    monkeypatch.setattr(_row_hash_start, "_SNAPSHOT_MIN", 0)
     frame = pd.DataFrame({"a": np.arange(30.0), "b": np.arange(30) % 4})
     started, release = threading.Event(), threading.Event()
     original = _call_hashes._hashes

@@ -39,7 +39,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
-from sktraceprop._row_hash import _executor
+from sktraceprop._row_hash_start import _executor
 
 
 class Numbers(BaseEstimator, TransformerMixin):

@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
-from sktraceprop import _row_hash
+from sktraceprop import _row_hash_start
 from sktraceprop._prediction_outputs import _output_sha256, decode_array, encode_outputs
 from sktraceprop.compliance import hash_rows
 from sktraceprop.exceptions import CorruptStoreError
@@ -34,7 +34,7 @@ _DTYPES = ["float64", "float32", "int64", "int32", "int8", "bool", "uint8"]
 @pytest.fixture
 def every_size_threaded(monkeypatch):
     """Send inputs of any size to the helper thread (it takes large ones only)."""
-    monkeypatch.setattr(_row_hash, "_SNAPSHOT_MIN", 0)
+    monkeypatch.setattr(_row_hash_start, "_SNAPSHOT_MIN", 0)
 
 
 @settings(max_examples=60, deadline=None)
@@ -56,11 +56,11 @@ def test_threaded_hash_is_hash_rows(n_rows, dtypes, names, nan_at, as_frame, see
         data[f"{j}{names[j]}"] = values.astype(dtype) if dtype != "bool" else values > 0
     frame = pd.DataFrame(data)
     X = frame if as_frame else frame.to_numpy()
-    _row_hash._SNAPSHOT_MIN = 0
+    _row_hash_start._SNAPSHOT_MIN = 0
     try:
-        assert _row_hash.start_hash_rows(X)() == hash_rows(X)
+        assert _row_hash_start.start_hash_rows(X)() == hash_rows(X)
     finally:
-        _row_hash._SNAPSHOT_MIN = 1 << 16
+        _row_hash_start._SNAPSHOT_MIN = 1 << 16
 
 
 @settings(max_examples=80, deadline=None)
@@ -90,34 +90,34 @@ def test_the_one_buffer_is_the_bytes_hash_rows_digests(
         "every other column": base[:, ::2],
         "transposed": np.ascontiguousarray(base.T).T,
     }[layout]
-    _row_hash._SNAPSHOT_MIN = 0
+    _row_hash_start._SNAPSHOT_MIN = 0
     try:
-        buffer = _row_hash._snapshot(X)
+        buffer = _row_hash_start._snapshot(X)
         assert buffer is not None and buffer.flags.c_contiguous
         expected = hash_rows(X)
         assert hashlib.sha256(buffer).hexdigest() == expected
-        assert _row_hash.start_hash_rows(X)() == expected
+        assert _row_hash_start.start_hash_rows(X)() == expected
         # names of one length (the heads are evenly spaced too) and of several
         for names in ([f"c{j}" for j in range(X.shape[1])], [f"c{j}" * j for j in range(9)]):
             frame = pd.DataFrame(X, columns=names[: X.shape[1]])
-            assert _row_hash.start_hash_rows(frame)() == hash_rows(frame)
+            assert _row_hash_start.start_hash_rows(frame)() == hash_rows(frame)
             reordered = frame.iloc[:, ::-1]
-            assert _row_hash.start_hash_rows(reordered)() == hash_rows(reordered)
+            assert _row_hash_start.start_hash_rows(reordered)() == hash_rows(reordered)
     finally:
-        _row_hash._SNAPSHOT_MIN = 1 << 16
+        _row_hash_start._SNAPSHOT_MIN = 1 << 16
 
 
 def test_the_columns_of_one_block_are_one_matrix_of_them():
     X = np.arange(24.0).reshape(6, 4)
     for frame in (pd.DataFrame(X), pd.DataFrame(np.asfortranarray(X)), pd.DataFrame(X[::-2])):
-        matrix = _row_hash._numeric_columns(frame)[2]
+        matrix = _row_hash_start._numeric_columns(frame)[2]
         assert matrix is not None
         np.testing.assert_array_equal(matrix, frame.to_numpy().T)
     # columns of several dtypes, or a block's columns out of order, are not one matrix
     frame = pd.DataFrame({"a": np.arange(3.0), "b": np.arange(3)})
-    assert _row_hash._numeric_columns(frame)[2] is None
+    assert _row_hash_start._numeric_columns(frame)[2] is None
     for reordered in (pd.DataFrame(X)[[2, 0, 1, 3]], pd.DataFrame(X).iloc[:, ::-1]):
-        matrix = _row_hash._frame_matrix(reordered)
+        matrix = _row_hash_start._frame_matrix(reordered)
         assert matrix is None or np.array_equal(matrix, reordered.to_numpy().T)
 
 
@@ -126,37 +126,37 @@ def test_frames_of_several_blocks_and_the_size_bounds(every_size_threaded):
     frame["c"] = [True, False, True, True]  # a block of its own
     frame["a"] = [1.5, np.nan, -np.inf, 2.0]
     frame.insert(1, "é", np.float32([1, 2, 3, 4]))
-    assert _row_hash._snapshot(frame) is not None
-    assert _row_hash.start_hash_rows(frame)() == hash_rows(frame)
-    assert _row_hash._snapshot(pd.DataFrame(index=range(3))) is not None
+    assert _row_hash_start._snapshot(frame) is not None
+    assert _row_hash_start.start_hash_rows(frame)() == hash_rows(frame)
+    assert _row_hash_start._snapshot(pd.DataFrame(index=range(3))) is not None
     # text as Python objects, unsigned or too large: hashed at once, as before
-    assert _row_hash._snapshot(frame.astype({"b": "uint8"})) is None
-    assert _row_hash._snapshot(frame.assign(t=pd.Series(list("abcd"), dtype=object))) is None
+    assert _row_hash_start._snapshot(frame.astype({"b": "uint8"})) is None
+    assert _row_hash_start._snapshot(frame.assign(t=pd.Series(list("abcd"), dtype=object))) is None
     # pyarrow text beside numbers: copied as hash_rows reads it (_row_hash_frames)
     texts = frame.assign(t=pd.array(["a", None, "é", ""], dtype="string[pyarrow]"))
-    assert hashlib.sha256(_row_hash._snapshot(texts)).hexdigest() == hash_rows(texts)
-    assert _row_hash.start_hash_rows(texts)() == hash_rows(texts)
-    _row_hash._SNAPSHOT_MAX, saved = 8, _row_hash._SNAPSHOT_MAX
+    assert hashlib.sha256(_row_hash_start._snapshot(texts)).hexdigest() == hash_rows(texts)
+    assert _row_hash_start.start_hash_rows(texts)() == hash_rows(texts)
+    _row_hash_start._SNAPSHOT_MAX, saved = 8, _row_hash_start._SNAPSHOT_MAX
     try:
-        assert _row_hash._snapshot(frame) is None
-        assert _row_hash.start_hash_rows(frame)() == hash_rows(frame)
+        assert _row_hash_start._snapshot(frame) is None
+        assert _row_hash_start.start_hash_rows(frame)() == hash_rows(frame)
     finally:
-        _row_hash._SNAPSHOT_MAX = saved
+        _row_hash_start._SNAPSHOT_MAX = saved
 
 
 def test_the_hash_is_of_the_rows_as_given(every_size_threaded):
     X = np.arange(60.0).reshape(20, 3)
     expected = hash_rows(X)
-    result = _row_hash.start_hash_rows(X)
+    result = _row_hash_start.start_hash_rows(X)
     X[:] = -1  # a step scaling its input in place after the call began
     assert result() == expected
     # a NaN written after the call began is not in the digest; one written before is
     for frame in (pd.DataFrame(X, columns=["a", "bb", "c"]), pd.DataFrame(X)):
         expected = hash_rows(frame)
-        result = _row_hash.start_hash_rows(frame)
+        result = _row_hash_start.start_hash_rows(frame)
         frame.iloc[3, 1] = np.nan
         assert result() == expected != hash_rows(frame)
-        result = _row_hash.start_hash_rows(frame)
+        result = _row_hash_start.start_hash_rows(frame)
         frame.iloc[3, 1] = 0.5
         assert result() == hash_rows(frame.where(frame != 0.5)) != hash_rows(frame)
     # and through a pipeline that scales its input in place (copy=False)
@@ -182,14 +182,14 @@ def test_calls_in_flight_together_each_get_their_own_rows_digest(every_size_thre
     rng = np.random.default_rng(0)
     inputs = [rng.normal(size=(50 + 7 * (i % 3), 4)) for i in range(12)]
     expected = [hash_rows(X) for X in inputs]
-    results = [_row_hash.start_hash_rows(X) for X in inputs]
+    results = [_row_hash_start.start_hash_rows(X) for X in inputs]
     for i in (5, 0, 11, 3, 1, 2, 4, 6, 10, 9, 8, 7):
         assert results[i]() == expected[i]
     # and from several threads predicting at once
     from concurrent.futures import ThreadPoolExecutor
 
     def run(i):
-        return [_row_hash.start_hash_rows(inputs[(i + k) % 12])() for k in range(24)]
+        return [_row_hash_start.start_hash_rows(inputs[(i + k) % 12])() for k in range(24)]
 
     with ThreadPoolExecutor(4) as pool:
         for i, found in enumerate(pool.map(run, range(4))):
@@ -197,7 +197,7 @@ def test_calls_in_flight_together_each_get_their_own_rows_digest(every_size_thre
 
 
 def test_an_unhashable_input_fails_when_asked_not_before():
-    result = _row_hash.start_hash_rows(np.zeros((2, 2, 2)))
+    result = _row_hash_start.start_hash_rows(np.zeros((2, 2, 2)))
     with pytest.raises(ValueError, match="1-D or 2-D"):
         result()
 

@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 import sktraceprop as stp
 from sktraceprop import _signed_zeros
 from sktraceprop._row_digests import row_digests
-from sktraceprop._row_hash import start_hash_rows
+from sktraceprop._row_hash_start import start_hash_rows
 from sktraceprop.compliance import find_predictions, hash_rows
 
 _POOL = pd.DataFrame({"a": [0.0, 1.0, 0.0, 2.0], "b": [1.0, 0.0, 1.0, 0.0]})  # rows 0, 2 alike
