@@ -360,6 +360,20 @@ def row_lineage(X):
         where that is not known (row ids alone, a concat or merge of frames read from
         two copies), ``uri`` is empty and a ``uris`` column lists every path (each
         holding the same bytes), with a :class:`~sktraceprop.exceptions.LineageWarning`.
+
+    A DataFrame's values are checked first, as a traced fit checks them: against the
+    values kept of each load (every row of a load under 512 rows; 256 to 512 rows of a
+    larger one). A row holding another row's values (labels swapped, values assigned
+    without alignment) is refused; rows holding none of their line's values (overwritten
+    whole, added under an id, blanked by ``where``/``mask``), and values moved between
+    rows (``shift``, ``ffill``) are named in a
+    :class:`~sktraceprop.exceptions.LineageWarning`. The rows named are unchanged.
+
+    Raises
+    ------
+    LineageError
+        When a row of ``X`` holds the values loaded for another row: its row id would
+        name a line whose record it does not hold.
     """
     from ._capture import validate_ids
     from ._read_paths import narrowed_sources
@@ -368,6 +382,8 @@ def row_lineage(X):
     sources = REGISTRY.by_code
     if isinstance(X, pd.DataFrame | pd.Series) or is_polars(X):
         ids = row_ids(X)
+        if isinstance(X, pd.DataFrame):
+            _check_values(X, ids)
         # a file's rows named by the path this frame read them from (its copies share ids)
         sources = narrowed_sources(X, sources)
     elif hasattr(X, "fit") or hasattr(X, "lineage_"):
@@ -379,6 +395,15 @@ def row_lineage(X):
     else:
         ids = validate_ids(np.asarray(X), REGISTRY)
     return lineage_frame(ids, sources)
+
+
+def _check_values(X, ids):
+    """Refuse or warn, as a traced fit does, where ``X``'s rows do not hold the values
+    loaded for the lines their ids name (see :func:`._changes.changes`)."""
+    from ._changes import changes  # (it builds on the witnesses, which build on us)
+    from ._replaced_rows import warn_replaced
+
+    warn_replaced(changes(X, ids), "X")
 
 
 def ancestor_codes(sources, codes):

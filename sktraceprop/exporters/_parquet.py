@@ -39,6 +39,8 @@ requests its store recorded since the fit); every table but ``parents`` has a
     the compliance report's ``digest_scheme`` and ``digest_note``). Folders written
     before ``digest_note`` held ``digest_scheme`` only where the record did
     (``Source.digest_scheme``), null for every other source; they are read as before.
+    ``encoding`` (the codec ``read_csv`` decoded the file with, ``Source.encoding``;
+    null for UTF-8 and for frames; absent from folders written before: read as null).
 ``parents``
     Row-level parents of derived sources, one row per derived row: ``source_id``,
     ``sha256``, ``line`` (1-based) and ``parents`` (the parent row ids: a compressed

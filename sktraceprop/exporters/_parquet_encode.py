@@ -129,6 +129,7 @@ def _encode(pa, schemas, run):
                     else None
                 ),
                 **_digest_columns(s),
+                "encoding": s.encoding,
             }
         )
         if s.parents is not None:

@@ -80,6 +80,7 @@ def _schemas(pa):
             ("digest_scheme", s),
             ("digest_exact", pa.bool_()),
             ("digest_note", s),
+            ("encoding", s),
         ],
         "parents": [
             ("source_id", s),

@@ -4,6 +4,7 @@ rows or values came from (or say which is not known), never one side's alone. Th
 truth: the raw bytes of each path named, read at the line named, and which frames fed
 each row."""
 
+import re
 import shutil
 import warnings
 
@@ -80,11 +81,17 @@ def _check(table, fed, values, said):
     return named
 
 
+# what row_lineage's value check says of rows holding none of their line's values (a + b
+# of frames overlapping on some rows leaves the others empty): not about paths
+_VALUES = re.compile("holds none of the values loaded|holds no value of|hold the value loaded")
+
+
 def _lineage_of(frame):
+    """``row_lineage(frame)`` and what it said of the paths."""
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always", LineageWarning)
         table = stp.row_lineage(frame)
-    return table, said
+    return table, [w for w in said if not _VALUES.search(str(w.message))]
 
 
 # pandas 3 gives a + b the attrs of b, the others those of a (before: one path named)
