@@ -41,6 +41,7 @@ __all__ = [
     "enclosing_permutation",
     "permuted_labels_note",
     "permuted_stats",
+    "call_context",
     "search_fit_of",
     "selection_of",
     "transformed_target_note",
@@ -187,6 +188,26 @@ def search_fit_of(search):
         return None
 
 
+def _context_of_call():
+    """The ``run_context`` the search or cross-validation call runs in, as
+    ``{"run_info": ...}`` (empty outside any block), for its clones to carry: their
+    fits may run on another thread or in a worker process, outside the block."""
+    from ._tracing import _RUN_INFO  # _tracing imports this module
+
+    info = _RUN_INFO.get() or {}
+    info = {key: info[key] for key in ("name", "purpose", "tags", "parent_run_id") if key in info}
+    return {"run_info": info} if info else {}
+
+
+def call_context(estimator, selection):
+    """The ``run_context`` of the model-selection call now fitting ``estimator`` (an
+    empty dict when there is none, or when the fit is not that call's)."""
+    tag = getattr(estimator, TAG, None) or {}
+    if selection is None or selection.get("search_id") != tag.get("search_id"):
+        return {}  # a clone refitted later, by the user's own code
+    return tag.get("run_info", {})
+
+
 def clone_tag(original):
     """The tag a clone of ``original`` made now gets (None outside model selection).
 
@@ -207,6 +228,7 @@ def clone_tag(original):
             return None
         if getattr(search, "estimator", None) is original:
             tag = {"search_id": str(uuid.uuid4()), "search": _class_path(search)}
+            tag.update(_context_of_call())
             _remember(search, tag["search_id"])
             return _selection_halving.register(search, tag)
         if frame.f_locals.get("base_estimator") is original:
@@ -224,7 +246,12 @@ def clone_tag(original):
     if parallel is None:
         return None
     with _CALLS_LOCK:  # joblib may dispatch from several threads
-        tag = dict(_CALLS.setdefault(parallel, {"search_id": str(uuid.uuid4()), "search": name}))
+        if parallel not in _CALLS:
+            # the first clone is made in the calling thread, inside the user's
+            # run_context; later ones may be made on joblib's dispatch threads
+            _CALLS[parallel] = {"search_id": str(uuid.uuid4()), "search": name}
+            _CALLS[parallel].update(_context_of_call())
+        tag = dict(_CALLS[parallel])
         if name in _SPLIT_ORDER and frame.f_locals.get("estimator") is original:
             # one clone of the call's estimator per split, made in the splitter's order
             # as joblib draws the next task (one generator: never two at once); clones

@@ -44,6 +44,7 @@ from ._prediction_log import check_log_predictions, remember_answering_parts
 from ._selection import (
     SelectionCloneMixin,
     anonymous_split_note,
+    call_context,
     enclosing_permutation,
     permuted_labels_note,
     permuted_stats,
@@ -206,8 +207,11 @@ def _discard_fit(estimator):
         ]
 
 
-def _label(lineage, selection=None, labels=None):
-    info = _RUN_INFO.get() or {}
+def _label(lineage, selection=None, labels=None, carried=None):
+    # the run_context a search or cross-validation was called in, carried by its clones
+    # to fits on joblib threads and in worker processes; the fit's own context wins
+    carried, own = carried or {}, _RUN_INFO.get() or {}
+    info = {**carried, **own, "tags": {**carried.get("tags", {}), **own.get("tags", {})}}
     # a cross-validation split's fit is not a model put in use: its purpose says so,
     # unless the user named one (the selection record says what the fit was either way)
     default = "cv_fold" if selection is not None and selection["role"] == "cv_fold" else "fit"
@@ -292,7 +296,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, EnclosingPickleMixin, Source
                         if labels is None or "labels_permuted" not in labels:
                             # a step's fit inside a fit permutation_test_score made
                             labels = enclosing_permutation()
-                        _label(lineage, selection, labels)
+                        _label(lineage, selection, labels, call_context(self, selection))
                         lineage.source_stats = permuted_stats(stats, labels)
                         split = anonymous_split_note(ids, selection)
                         permuted = permuted_labels_note(labels)
