@@ -86,6 +86,12 @@ def run_context(*, name=None, purpose=None, tags=None, parent_run_id=None):
     store's hash chain) and are what :meth:`BaseStore.list_runs
     <sktraceprop.stores.BaseStore.list_runs>` filters on.
 
+    The block holds for the thread that entered it. A search or cross-validation
+    called inside it passes it to the splits it fits with ``n_jobs`` (on joblib's
+    threads or in worker processes); fits other code sends to another thread or
+    process (your own ``joblib.Parallel``, a thread pool) are outside it: enter the
+    block in the function they run.
+
     Parameters
     ----------
     name : str, default=None
