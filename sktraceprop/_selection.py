@@ -42,6 +42,7 @@ __all__ = [
     "permuted_labels_note",
     "permuted_stats",
     "call_context",
+    "merge_context",
     "search_fit_of",
     "selection_of",
     "transformed_target_note",
@@ -188,15 +189,25 @@ def search_fit_of(search):
         return None
 
 
-def _context_of_call():
+def merge_context(carried, own):
+    """``run_context`` values ``own`` over those ``carried`` (``own`` wins where given,
+    tags add up), as nested blocks combine."""
+    carried, own = carried or {}, own or {}
+    return {**carried, **own, "tags": {**carried.get("tags", {}), **own.get("tags", {})}}
+
+
+def _context_of_call(original=None):
     """The ``run_context`` the search or cross-validation call runs in, as
     ``{"run_info": ...}`` (empty outside any block), for its clones to carry: their
-    fits may run on another thread or in a worker process, outside the block."""
+    fits may run on another thread or in a worker process, outside the block. A
+    search that is itself a split of an outer call (nested cross-validation, on a
+    worker) adds it to the context ``original`` carries from that call."""
     from ._tracing import _RUN_INFO  # _tracing imports this module
 
-    info = _RUN_INFO.get() or {}
+    inherited = (getattr(original, TAG, None) or {}).get("run_info")
+    info = merge_context(inherited, _RUN_INFO.get())
     info = {key: info[key] for key in ("name", "purpose", "tags", "parent_run_id") if key in info}
-    return {"run_info": info} if info else {}
+    return {"run_info": info} if info != {"tags": {}} else {}
 
 
 def call_context(estimator, selection):
@@ -206,6 +217,17 @@ def call_context(estimator, selection):
     if selection is None or selection.get("search_id") != tag.get("search_id"):
         return {}  # a clone refitted later, by the user's own code
     return tag.get("run_info", {})
+
+
+def _fitted_as_split(frame, search, codes):
+    """Whether ``search``, whose ``fit`` runs in ``frame``, is fitted by scikit-learn as
+    one split of a cross-validation or search (not by the user's own code)."""
+    frame = frame.f_back
+    while frame is not None and frame.f_code not in codes["split"].keys():
+        if not frame.f_globals.get("__name__", "").startswith(("sklearn.", "sktraceprop.")):
+            return False
+        frame = frame.f_back
+    return frame is not None and frame.f_locals.get("estimator") is search
 
 
 def clone_tag(original):
@@ -228,7 +250,10 @@ def clone_tag(original):
             return None
         if getattr(search, "estimator", None) is original:
             tag = {"search_id": str(uuid.uuid4()), "search": _class_path(search)}
-            tag.update(_context_of_call())
+            # a search fitted as a split of an outer call (nested cross-validation)
+            # adds to the context the outer call's clone of its estimator carries
+            inherited = original if _fitted_as_split(frame, search, codes) else None
+            tag.update(_context_of_call(inherited))
             _remember(search, tag["search_id"])
             return _selection_halving.register(search, tag)
         if frame.f_locals.get("base_estimator") is original:

@@ -46,6 +46,7 @@ from ._selection import (
     anonymous_split_note,
     call_context,
     enclosing_permutation,
+    merge_context,
     permuted_labels_note,
     permuted_stats,
     selection_of,
@@ -216,8 +217,7 @@ def _discard_fit(estimator):
 def _label(lineage, selection=None, labels=None, carried=None):
     # the run_context a search or cross-validation was called in, carried by its clones
     # to fits on joblib threads and in worker processes; the fit's own context wins
-    carried, own = carried or {}, _RUN_INFO.get() or {}
-    info = {**carried, **own, "tags": {**carried.get("tags", {}), **own.get("tags", {})}}
+    info = merge_context(carried, _RUN_INFO.get())
     # a cross-validation split's fit is not a model put in use: its purpose says so,
     # unless the user named one (the selection record says what the fit was either way)
     default = "cv_fold" if selection is not None and selection["role"] == "cv_fold" else "fit"

@@ -95,3 +95,33 @@ def test_nested_contexts_threads_match_serial(data, outer, inner):
             _job(X, y, store, n_jobs, inner, search=False)
         found[n_jobs] = _labels(store)
     assert found[2] == found[1]
+
+
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_nested_cross_validation_keeps_the_run_context(tmp_path, backend):
+    X, y = rows_file(tmp_path, seed=3, n=32)
+    found = {}
+    for n_jobs in (1, 2):
+        store = stp.stores.SQLiteStore(tmp_path / f"{n_jobs}.db")
+        grid = {"logisticregression__C": [0.5, 1.0]}
+        search = GridSearchCV(scaled_logistic(store), grid, cv=KFold(2))
+        with parallel_backend(backend), stp.run_context(name="nested", tags={"t": "1"}):
+            cross_validate(search, X, y, cv=KFold(2), n_jobs=n_jobs, error_score="raise")
+        found[n_jobs] = _labels(store)
+    assert found[2] == found[1]
+    assert {label[0][0] for label in found[2]} == {"nested"}
+    assert len(found[2]) == 2 * (4 + 1)
+
+
+def test_clones_of_a_searched_model_searched_again_take_no_old_context(tmp_path):
+    X, y = rows_file(tmp_path, seed=4, n=30)
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    with parallel_backend("threading"):
+        search = _job(X, y, store, 2, {"name": "weekly", "tags": {"t": "1"}})
+        before = len(store.list_runs())
+        best = search.best_estimator_
+        cross_validate(best, X, y, cv=KFold(2), n_jobs=2, error_score="raise")
+        GridSearchCV(best, {"logisticregression__C": [2.0]}, cv=KFold(2), n_jobs=2).fit(X, y)
+    later = store.list_runs().iloc[before:]
+    assert len(later) == 2 + 2 + 1
+    assert later["name"].isna().all() and not any(later["tags"])
