@@ -6,6 +6,8 @@ block; their runs must still carry its name, purpose, tags and parent, as they d
 finds every run of the job.
 """
 
+import threading
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -125,3 +127,32 @@ def test_clones_of_a_searched_model_searched_again_take_no_old_context(tmp_path)
     later = store.list_runs().iloc[before:]
     assert len(later) == 2 + 2 + 1
     assert later["name"].isna().all() and not any(later["tags"])
+
+
+def test_two_threads_each_in_its_own_context_do_not_cross(tmp_path):
+    X, y = rows_file(tmp_path, seed=5, n=30)
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def job(name):
+        try:
+            barrier.wait()
+            with parallel_backend("threading"):
+                _job(X, y, store, 2, {"name": name, "tags": {"who": name}})
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=job, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    runs = store.list_runs()
+    assert len(runs) == 2 * (3 + 4 + 1)
+    assert (runs["tags"].map(lambda tags: tags["who"]) == runs["name"]).all()
+    # each search or cross-validation call's runs are of one thread
+    assert (runs.groupby("search_id")["name"].nunique() == 1).all()
+    assert runs["name"].value_counts().to_dict() == {"a": 8, "b": 8}
+    assert store.verify()
