@@ -106,6 +106,8 @@ def _codes():
             (cross_val_predict, "sklearn.model_selection.cross_val_predict"),
             (learning_curve, "sklearn.model_selection.learning_curve"),
             (validation_curve, "sklearn.model_selection.validation_curve"),
+            # its clones carry the call's run_context only (see call_context)
+            (_validation.permutation_test_score, "sklearn.model_selection.permutation_test_score"),
         ):
             for code in _nested_codes(_unwrapped_code(function), "<genexpr>"):
                 cloning[code] = name
@@ -214,8 +216,12 @@ def call_context(estimator, selection):
     """The ``run_context`` of the model-selection call now fitting ``estimator`` (an
     empty dict when there is none, or when the fit is not that call's)."""
     tag = getattr(estimator, TAG, None) or {}
-    if selection is None or selection.get("search_id") != tag.get("search_id"):
+    if selection is None:
         return {}  # a clone refitted later, by the user's own code
+    if selection.get("search_id") != tag.get("search_id"):
+        # permutation_test_score's fits record no search id; their clones carry one
+        if selection.get("search_id") is not None or selection["search"] != tag.get("search"):
+            return {}
     return tag.get("run_info", {})
 
 

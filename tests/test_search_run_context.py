@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from joblib import parallel_backend
-from sklearn.model_selection import GridSearchCV, KFold, cross_validate
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate, permutation_test_score
 
 import sktraceprop as stp
 from tests._search_data import rows_file, scaled_logistic
@@ -156,3 +156,20 @@ def test_two_threads_each_in_its_own_context_do_not_cross(tmp_path):
     assert (runs.groupby("search_id")["name"].nunique() == 1).all()
     assert runs["name"].value_counts().to_dict() == {"a": 8, "b": 8}
     assert store.verify()
+
+
+def test_permutation_test_score_fits_keep_the_run_context(tmp_path):
+    X, y = rows_file(tmp_path, seed=6, n=30)
+    found = {}
+    for n_jobs in (1, 2):
+        store = stp.stores.MemoryStore()
+        pipe = scaled_logistic(store)
+        with parallel_backend("threading"), stp.run_context(name="perm", tags={"t": "1"}):
+            # y without row ids: permuted labels meet other rows by design
+            permutation_test_score(
+                pipe, X, y.to_numpy(), cv=KFold(2), n_permutations=2, n_jobs=n_jobs
+            )
+        found[n_jobs] = _labels(store)
+    assert found[2] == found[1]
+    assert len(found[2]) == 2 + 2 * 2
+    assert {label[0][0] for label in found[2]} == {"perm"}
