@@ -53,6 +53,8 @@ __all__ = [
     "enclosing_permutation",
     "permuted_labels_note",
     "permuted_stats",
+    "call_context",
+    "merge_context",
     "search_fit_of",
     "selection_of",
     "transformed_target_note",
@@ -101,6 +103,51 @@ def search_fit_of(search):
         return None
 
 
+def merge_context(carried, own):
+    """``run_context`` values ``own`` over those ``carried`` (``own`` wins where given,
+    tags add up), as nested blocks combine."""
+    carried, own = carried or {}, own or {}
+    return {**carried, **own, "tags": {**carried.get("tags", {}), **own.get("tags", {})}}
+
+
+def _context_of_call(original=None):
+    """The ``run_context`` the search or cross-validation call runs in, as
+    ``{"run_info": ...}`` (empty outside any block), for its clones to carry: their
+    fits may run on another thread or in a worker process, outside the block. A
+    search that is itself a split of an outer call (nested cross-validation, on a
+    worker) adds it to the context ``original`` carries from that call."""
+    from ._tracing import _RUN_INFO  # _tracing imports this module
+
+    inherited = (getattr(original, TAG, None) or {}).get("run_info")
+    info = merge_context(inherited, _RUN_INFO.get())
+    info = {key: info[key] for key in ("name", "purpose", "tags", "parent_run_id") if key in info}
+    return {"run_info": info} if info != {"tags": {}} else {}
+
+
+def call_context(estimator, selection):
+    """The ``run_context`` of the model-selection call now fitting ``estimator`` (an
+    empty dict when there is none, or when the fit is not that call's)."""
+    tag = getattr(estimator, TAG, None) or {}
+    if selection is None:
+        return {}  # a clone refitted later, by the user's own code
+    if selection.get("search_id") != tag.get("search_id"):
+        # permutation_test_score's fits record no search id; their clones carry one
+        if selection.get("search_id") is not None or selection["search"] != tag.get("search"):
+            return {}
+    return tag.get("run_info", {})
+
+
+def _fitted_as_split(frame, search, codes):
+    """Whether ``search``, whose ``fit`` runs in ``frame``, is fitted by scikit-learn as
+    one split of a cross-validation or search (not by the user's own code)."""
+    frame = frame.f_back
+    while frame is not None and frame.f_code not in codes["split"].keys():
+        if not frame.f_globals.get("__name__", "").startswith(("sklearn.", "sktraceprop.")):
+            return False
+        frame = frame.f_back
+    return frame is not None and frame.f_locals.get("estimator") is search
+
+
 def clone_tag(original):
     """The tag a clone of ``original`` made now gets (None outside model selection).
 
@@ -121,6 +168,10 @@ def clone_tag(original):
             return None
         if getattr(search, "estimator", None) is original:
             tag = {"search_id": str(uuid.uuid4()), "search": _class_path(search)}
+            # a search fitted as a split of an outer call (nested cross-validation)
+            # adds to the context the outer call's clone of its estimator carries
+            inherited = original if _fitted_as_split(frame, search, codes) else None
+            tag.update(_context_of_call(inherited))
             _remember(search, tag["search_id"])
             return _selection_halving.register(search, tag)
         if frame.f_locals.get("base_estimator") is original:
@@ -138,7 +189,12 @@ def clone_tag(original):
     if parallel is None:
         return None
     with _CALLS_LOCK:  # joblib may dispatch from several threads
-        tag = dict(_CALLS.setdefault(parallel, {"search_id": str(uuid.uuid4()), "search": name}))
+        if parallel not in _CALLS:
+            # the first clone is made in the calling thread, inside the user's
+            # run_context; later ones may be made on joblib's dispatch threads
+            _CALLS[parallel] = {"search_id": str(uuid.uuid4()), "search": name}
+            _CALLS[parallel].update(_context_of_call())
+        tag = dict(_CALLS[parallel])
         if name in _SPLIT_ORDER and frame.f_locals.get("estimator") is original:
             # one clone of the call's estimator per split, made in the splitter's order
             # as joblib draws the next task (one generator: never two at once); clones

@@ -49,6 +49,8 @@ def _codes():
             (cross_val_predict, "sklearn.model_selection.cross_val_predict"),
             (learning_curve, "sklearn.model_selection.learning_curve"),
             (validation_curve, "sklearn.model_selection.validation_curve"),
+            # its clones carry the call's run_context only (see call_context)
+            (_validation.permutation_test_score, "sklearn.model_selection.permutation_test_score"),
         ):
             for code in _nested_codes(_unwrapped_code(function), "<genexpr>"):
                 cloning[code] = name

@@ -44,7 +44,9 @@ from ._prediction_log import check_log_predictions, remember_answering_parts
 from ._selection import (
     SelectionCloneMixin,
     anonymous_split_note,
+    call_context,
     enclosing_permutation,
+    merge_context,
     permuted_labels_note,
     permuted_stats,
     selection_of,
@@ -84,6 +86,12 @@ def run_context(*, name=None, purpose=None, tags=None, parent_run_id=None):
     given, and tags add up. The values are part of the run's record (so under the
     store's hash chain) and are what :meth:`BaseStore.list_runs
     <sktraceprop.stores.BaseStore.list_runs>` filters on.
+
+    The block holds for the thread that entered it. A search or cross-validation
+    called inside it passes it to the splits it fits with ``n_jobs`` (on joblib's
+    threads or in worker processes); fits other code sends to another thread or
+    process (your own ``joblib.Parallel``, a thread pool) are outside it: enter the
+    block in the function they run.
 
     Parameters
     ----------
@@ -206,8 +214,10 @@ def _discard_fit(estimator):
         ]
 
 
-def _label(lineage, selection=None, labels=None):
-    info = _RUN_INFO.get() or {}
+def _label(lineage, selection=None, labels=None, carried=None):
+    # the run_context a search or cross-validation was called in, carried by its clones
+    # to fits on joblib threads and in worker processes; the fit's own context wins
+    info = merge_context(carried, _RUN_INFO.get())
     # a cross-validation split's fit is not a model put in use: its purpose says so,
     # unless the user named one (the selection record says what the fit was either way)
     default = "cv_fold" if selection is not None and selection["role"] == "cv_fold" else "fit"
@@ -292,7 +302,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, EnclosingPickleMixin, Source
                         if labels is None or "labels_permuted" not in labels:
                             # a step's fit inside a fit permutation_test_score made
                             labels = enclosing_permutation()
-                        _label(lineage, selection, labels)
+                        _label(lineage, selection, labels, call_context(self, selection))
                         lineage.source_stats = permuted_stats(stats, labels)
                         split = anonymous_split_note(ids, selection)
                         permuted = permuted_labels_note(labels)
