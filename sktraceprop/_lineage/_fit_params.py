@@ -227,3 +227,23 @@ def fit_params_notes(record):
             )
         notes.append(text)
     return notes
+
+
+def final_weight_names(record):
+    """Names of the recorded fit parameters that gave the final estimator unequal sample
+    weights (``record``: :func:`fit_params_record`'s): a model fitted with them minimises
+    a weighted objective, which its rows scored or removed unweighted do not match. A
+    parameter whose steps are not known counts when named ``sample_weight`` (given to a
+    bare estimator)."""
+    names = []
+    for name, entry in record.items():
+        weights = entry.get("weights")
+        if weights is None or weights.get("all_equal"):
+            continue
+        given_to = entry.get("given_to")
+        if given_to is None:
+            if name == "sample_weight":
+                names.append(name)
+        elif any(d["as"] == "sample_weight" and d["final"] for d in given_to):
+            names.append(name)
+    return names
