@@ -229,6 +229,40 @@ def fit_params_notes(record):
     return notes
 
 
+def _final_entries(record):
+    for name, entry in record.items():
+        given_to = entry.get("given_to")
+        if given_to is None:
+            if name == "sample_weight":
+                yield name, entry
+        elif any(d["as"] == "sample_weight" and d["final"] for d in given_to):
+            yield name, entry
+
+
+def final_weights_differ(record, sample_weight):
+    """Why ``sample_weight`` (given for the run's rows, in its order) are not the weights
+    the run's final estimator was fitted with, or None when they agree: the counts and
+    sum :func:`fit_params_record` kept, compared; no record and equal weights agree."""
+    given = _weights(sample_weight)
+    if given is None or given.get("sum") is None:
+        return None  # not numeric or not finite: the estimator's own checks refuse them
+    entries = [(n, e["weights"]) for n, e in _final_entries(record) if e.get("weights")]
+    if not entries:
+        if given["all_equal"] and given["n_zero"] == 0:
+            return None
+        return "the run records no sample weights given to its final estimator"
+    for name, kept in entries:
+        same = (kept["n"], kept["n_zero"]) == (given["n"], given["n_zero"]) and (
+            kept.get("sum") is not None and np.isclose(kept["sum"], given["sum"], rtol=1e-12)
+        )
+        if not same:
+            return (
+                f"the run's {name} ({kept['n']} rows, sum {kept.get('sum')}) are not those "
+                f"given ({given['n']} rows, sum {given['sum']})"
+            )
+    return None
+
+
 def final_weight_names(record):
     """Names of the recorded fit parameters that gave the final estimator unequal sample
     weights (``record``: :func:`fit_params_record`'s): a model fitted with them minimises

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._lineage._capture import resolve_row_ids
 from .._lineage._current import check_unchanged
 from .._lineage._final import WARM_START_NOTE
-from .._lineage._fit_params import final_weight_names
+from .._lineage._fit_params import final_weight_names, final_weights_differ
 from .._lineage._fit_routes import weighted_parts
 from .._lineage._labels import row_groups
 from .._lineage._read_paths import narrowed_sources, run_sources
@@ -162,6 +162,15 @@ class FitRowsMixin:
                     "influence scores would differentiate the unweighted objective, not "
                     "the one the model minimised. Pass the same weights: "
                     "InfluenceExplainer(...).fit(X, y, sample_weight=w)."
+                )
+        elif lineage is not None and trained is None:
+            differ = final_weights_differ(lineage.fit_params or {}, sample_weight)
+            if differ is not None:
+                raise ValueError(
+                    f"the sample_weight given are not those the final estimator "
+                    f"{type(model).__name__} of run {lineage.run_id} was fitted with: "
+                    f"{differ}. The scores would differentiate another objective than "
+                    "the one the model minimised; pass the weights it was fitted with."
                 )
         y = np.array(y, copy=True)  # kept: the caller's may change
         # a model without a run: untraced X whose target (or weights) shows loaded rows

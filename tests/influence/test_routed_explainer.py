@@ -91,3 +91,28 @@ def test_a_traced_pipeline_fitted_with_weights_is_explained_with_them_or_refused
         )
         actual[:, i] = linear_model_objective(refit).margins(Xte, y[60:])[0] - base
     assert np.corrcoef(-scores.ravel(), actual.ravel())[0, 1] >= 0.99
+
+
+@pytest.mark.parametrize("fit_weights", ["none", "other"])
+def test_weights_other_than_those_the_traced_model_was_fitted_with_are_refused(fit_weights):
+    # before: weights given to the explainer of a model fitted unweighted (or with other
+    # weights) were used as given, and the scores differentiated another objective
+    import pandas as pd
+
+    import sktraceprop as stp
+
+    X, y = make_classification(50, 3, n_informative=2, n_redundant=0, random_state=5)
+    X = stp.from_pandas(pd.DataFrame(X, columns=["a", "b", "c"]), source_id="w2")
+    w = np.random.default_rng(6).uniform(0.2, 3.0, 50)
+    pipe = stp.make_traced_pipeline(
+        StandardScaler().set_fit_request(sample_weight=False),
+        LogisticRegression().set_fit_request(sample_weight=True),
+    )
+    pipe.fit(X, y, **({} if fit_weights == "none" else {"sample_weight": np.sqrt(w)}))
+    with pytest.raises(ValueError, match="not those the final estimator"):
+        InfluenceExplainer(pipe).fit(X, y, sample_weight=w)
+    # (the run keeps the weights' counts and sum, not their values: the same weights
+    # permuted are not told apart)
+    # equal weights change no objective's argmin: accepted for an unweighted fit
+    if fit_weights == "none":
+        InfluenceExplainer(pipe).fit(X, y, sample_weight=np.full(50, 2.0))
