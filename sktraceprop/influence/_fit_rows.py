@@ -157,7 +157,7 @@ class FitRowsMixin:
                 # minimised: every score (and the Hessian) silently wrong
                 raise ValueError(
                     f"run {lineage.run_id} says its final estimator "
-                    f"{type(model).__name__} was fitted with unequal sample weights "
+                    f"{type(model).__name__} was fitted with sample weights (not all 1) "
                     f"({', '.join(weighted)}), and none were given to this fit: the "
                     "influence scores would differentiate the unweighted objective, not "
                     "the one the model minimised. Pass the same weights: "

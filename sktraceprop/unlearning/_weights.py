@@ -62,7 +62,7 @@ def sample_weight_params(estimator, sample_weight, *, warn=False):
 
 def warn_unweighted_refit(estimator, sample_weight):
     """Warn where ``estimator`` is a fitted traced model whose run says its final
-    estimator was given unequal sample weights and the unlearner's ``fit`` gets none:
+    estimator was given sample weights other than 1 and the unlearner's ``fit`` gets none:
     the unlearner fits its clone unweighted, a model other than the one given, whose
     run it still names as its parent."""
     lineage = getattr(estimator, "lineage_", None)
@@ -71,7 +71,7 @@ def warn_unweighted_refit(estimator, sample_weight):
     weighted = final_weight_names(getattr(lineage, "fit_params", None) or {})
     if weighted:
         warnings.warn(
-            f"the estimator was fitted with unequal sample weights ({', '.join(weighted)}; "
+            f"the estimator was fitted with sample weights, not all 1 ({', '.join(weighted)}; "
             f"run {lineage.run_id}), and none were given to this fit: the unlearner fits "
             "its clone unweighted, a different model from the one given, and removals "
             "correct that model. Pass the same weights to fit (sample_weight=w) to "

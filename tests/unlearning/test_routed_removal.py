@@ -76,7 +76,9 @@ def test_a_model_fitted_with_routed_weights_refitted_without_them_is_warned():
         StandardScaler().set_fit_request(sample_weight=False),
         LogisticRegression(tol=1e-12).set_fit_request(sample_weight=True),
     ).fit(X, y, sample_weight=w)
-    with pytest.warns(stp.exceptions.LineageWarning, match="fitted with unequal sample"):
+    with pytest.warns(
+        stp.exceptions.LineageWarning, match="fitted with sample weights, not all 1"
+    ):
         unl = GradientCorrectionUnlearner(pipe).fit(X, y)
     # truth: the unlearner's model is the unweighted refit, not the weighted one given
     unweighted = clone(pipe).fit(X, y)
