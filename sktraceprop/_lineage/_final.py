@@ -249,6 +249,9 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
             f"{held_out} of its rows, drawn inside its fit): those rows decided when training "
             "stopped but were not trained on; the run lists every row it was given"
         )
+    note = _subsample_note(leaf, step, seen.n)
+    if note is not None:
+        notes.append(note)
     if not traced or seen.n is None or seen.n < 0:
         return row_ids, notes, traced
     if seen.ids is not None:
@@ -291,6 +294,28 @@ def final_row_ids(X, ids, steps, leaf, seen, previous_run=None):
         if note is not None:
             notes.append(note)
     return row_ids, notes, traced
+
+
+def _subsample_note(estimator, step, n):
+    """A note where the final estimator trained its members on samples of its rows
+    (``estimators_samples_``: Bagging, IsolationForest): the rows no member drew were
+    given to fit, listed by the run, and not trained on. ``n``: the rows it was fitted
+    on (None or negative where not known: no note)."""
+    try:
+        samples = estimator.estimators_samples_
+    except Exception:  # noqa: BLE001 - not an ensemble of samples, or not fitted so
+        return None
+    if not samples or n is None or n < 0:
+        return None
+    drawn = np.zeros(int(n), dtype=bool)
+    for rows in samples:
+        drawn[np.asarray(rows)] = True
+    unused = int(n - np.count_nonzero(drawn))
+    return (
+        f"{step} trained each of its {len(samples)} estimators on a sample of its rows "
+        f"(estimators_samples_): {unused} of its {int(n)} rows were drawn by none of them "
+        "and were not trained on; the run lists every row it was given"
+    )
 
 
 def _validation_fraction(estimator):

@@ -227,3 +227,58 @@ def fit_params_notes(record):
             )
         notes.append(text)
     return notes
+
+
+def _final_entries(record):
+    for name, entry in record.items():
+        given_to = entry.get("given_to")
+        if given_to is None:
+            if name == "sample_weight":
+                yield name, entry
+        elif any(d["as"] == "sample_weight" and d["final"] for d in given_to):
+            yield name, entry
+
+
+def final_weights_differ(record, sample_weight):
+    """Why ``sample_weight`` (given for the run's rows, in its order) are not the weights
+    the run's final estimator was fitted with, or None when they agree: the counts and
+    sum :func:`fit_params_record` kept, compared; no record and weights all 1 agree."""
+    given = _weights(sample_weight)
+    if given is None or given.get("sum") is None:
+        return None  # not numeric or not finite: the estimator's own checks refuse them
+    entries = [(n, e["weights"]) for n, e in _final_entries(record) if e.get("weights")]
+    if not entries:
+        if _all_ones(given):
+            return None
+        return "the run records no sample weights given to its final estimator"
+    for name, kept in entries:
+        same = (kept["n"], kept["n_zero"]) == (given["n"], given["n_zero"]) and (
+            kept.get("sum") is not None and np.isclose(kept["sum"], given["sum"], rtol=1e-12)
+        )
+        if not same:
+            return (
+                f"the run's {name} ({kept['n']} rows, sum {kept.get('sum')}) are not those "
+                f"given ({given['n']} rows, sum {given['sum']})"
+            )
+    return None
+
+
+def final_weight_names(record):
+    """Names of the recorded fit parameters that gave the final estimator sample weights
+    other than all 1 (``record``: :func:`fit_params_record`'s): a model fitted with them minimises
+    a weighted objective, which its rows scored or removed unweighted do not match. A
+    parameter whose steps are not known counts when named ``sample_weight`` (given to a
+    bare estimator)."""
+    names = []
+    for name, entry in _final_entries(record):
+        weights = entry.get("weights")
+        if weights is not None and not _all_ones(weights):
+            names.append(name)
+    return names
+
+
+def _all_ones(weights):
+    """Whether a :func:`_weights` summary is of weights all 1, the same as none: equal
+    weights other than 1 scale the loss against a penalty (``C``, ``alpha``), which
+    moves a penalised model's minimum."""
+    return bool(weights.get("all_equal")) and weights.get("sum") == weights["n"]

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._lineage._capture import resolve_row_ids
 from .._lineage._current import check_unchanged
 from .._lineage._final import WARM_START_NOTE
+from .._lineage._fit_params import final_weight_names, final_weights_differ
 from .._lineage._fit_routes import weighted_parts
 from .._lineage._labels import row_groups
 from .._lineage._read_paths import narrowed_sources, run_sources
@@ -149,6 +150,28 @@ class FitRowsMixin:
         as :meth:`fit` found them."""
         lineage, trained, held, seen = holds
         model = self.model_
+        if lineage is not None and trained is None and sample_weight is None:
+            weighted = final_weight_names(lineage.fit_params or {})
+            if weighted:
+                # scored unweighted, the rows would not match the objective the model
+                # minimised: every score (and the Hessian) silently wrong
+                raise ValueError(
+                    f"run {lineage.run_id} says its final estimator "
+                    f"{type(model).__name__} was fitted with sample weights (not all 1) "
+                    f"({', '.join(weighted)}), and none were given to this fit: the "
+                    "influence scores would differentiate the unweighted objective, not "
+                    "the one the model minimised. Pass the same weights: "
+                    "InfluenceExplainer(...).fit(X, y, sample_weight=w)."
+                )
+        elif lineage is not None and trained is None:
+            differ = final_weights_differ(lineage.fit_params or {}, sample_weight)
+            if differ is not None:
+                raise ValueError(
+                    f"the sample_weight given are not those the final estimator "
+                    f"{type(model).__name__} of run {lineage.run_id} was fitted with: "
+                    f"{differ}. The scores would differentiate another objective than "
+                    "the one the model minimised; pass the weights it was fitted with."
+                )
         y = np.array(y, copy=True)  # kept: the caller's may change
         # a model without a run: untraced X whose target (or weights) shows loaded rows
         # warns, as a traced fit does (a traced one's fit checked them)

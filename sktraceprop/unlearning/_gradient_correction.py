@@ -57,6 +57,7 @@ from ._forget_at_fit import check_parents_here, split_forget
 from ._holdout_dropped import drop_validation_only
 from ._prepare import check_supported, removal_method
 from ._record import remove
+from ._weights import warn_unweighted_refit
 
 __all__ = ["GradientCorrectionUnlearner"]
 
@@ -441,6 +442,7 @@ class GradientCorrectionUnlearner(
             # rows this unlearner removed on request before this new fit
             log = getattr(self, "unlearning_log_", ())
             removed_before = [np.asarray(e["row_ids"]) for e in log]
+            warn_unweighted_refit(self.estimator, sample_weight)
             est, backend, sw, fit_params, weighted = self._clone_to_fit(X, sample_weight)
             # taken before the fit, which may write into X; kept in place of the caller's
             # data, which the caller may write into later

@@ -15,9 +15,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import has_fit_parameter
 
+from .._lineage._fit_params import final_weight_names
+from ..exceptions import LineageWarning
 from ..utils._stack import user_stacklevel
 
-__all__ = ["sample_weight_params"]
+__all__ = ["sample_weight_params", "warn_unweighted_refit"]
 
 
 def sample_weight_params(estimator, sample_weight, *, warn=False):
@@ -56,3 +58,24 @@ def sample_weight_params(estimator, sample_weight, *, warn=False):
             stacklevel=user_stacklevel(),
         )
     return params
+
+
+def warn_unweighted_refit(estimator, sample_weight):
+    """Warn where ``estimator`` is a fitted traced model whose run says its final
+    estimator was given sample weights other than 1 and the unlearner's ``fit`` gets none:
+    the unlearner fits its clone unweighted, a model other than the one given, whose
+    run it still names as its parent."""
+    lineage = getattr(estimator, "lineage_", None)
+    if sample_weight is not None or lineage is None:
+        return
+    weighted = final_weight_names(getattr(lineage, "fit_params", None) or {})
+    if weighted:
+        warnings.warn(
+            f"the estimator was fitted with sample weights, not all 1 ({', '.join(weighted)}; "
+            f"run {lineage.run_id}), and none were given to this fit: the unlearner fits "
+            "its clone unweighted, a different model from the one given, and removals "
+            "correct that model. Pass the same weights to fit (sample_weight=w) to "
+            "unlearn from the weighted model.",
+            LineageWarning,
+            stacklevel=user_stacklevel(),
+        )

@@ -374,3 +374,42 @@ def test_a_y_val_out_of_the_order_of_x_val_is_refused(tmp_path):
     assert not hasattr(traced, "estimator_")
     traced.fit(a[["a", "c"]], a["label"], X_val=X_val, y_val=shuffled.loc[X_val.index])
     assert traced.lineage_.fit_params["y_val"]["row_sources"] == {"ward_b": len(b)}
+
+
+@settings(deadline=None, max_examples=8, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    max_samples=st.floats(0.2, 1.0),
+    n_estimators=st.integers(1, 4),
+    bootstrap=st.booleans(),
+    seed=st.integers(0, 50),
+)
+def test_rows_no_bagged_estimator_drew_are_named_in_the_notes(
+    max_samples, n_estimators, bootstrap, seed
+):
+    # a BaggingClassifier trains each member on a sample of its rows: rows no member
+    # drew are listed by the run but were not trained on (before: no note at all)
+    from sklearn.ensemble import BaggingClassifier
+
+    rng = np.random.default_rng(seed)
+    X = stp.from_pandas(pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"]), "bag")
+    y = np.arange(40) % 2
+    model = BaggingClassifier(
+        LogisticRegression(),
+        n_estimators=n_estimators,
+        max_samples=max_samples,
+        bootstrap=bootstrap,
+        random_state=seed,
+    )
+    traced = stp.make_traced_pipeline(model).fit(X, y)
+    # truth: each member's coefficients equal a LogisticRegression refitted on the rows
+    # estimators_samples_ names, so those are the rows it trained on
+    fitted = traced[-1]
+    drawn = np.zeros(40, dtype=bool)
+    for member, rows in zip(fitted.estimators_, fitted.estimators_samples_):
+        ref = LogisticRegression().fit(X.to_numpy()[rows], y[rows])
+        np.testing.assert_allclose(member.coef_, ref.coef_, rtol=1e-6)
+        drawn[rows] = True
+    notes = [n for n in traced.lineage_.notes if "estimators_samples_" in n]
+    assert len(notes) == 1
+    assert f": {40 - drawn.sum()} of its 40 rows were drawn by none" in notes[0]
+    assert "BaggingClassifier" in notes[0]

@@ -66,3 +66,26 @@ def test_a_model_that_did_not_request_the_weights_is_corrected_unweighted():
         scaler.transform(X.iloc[kept]), y[kept]
     )
     np.testing.assert_allclose(unl.estimator_[-1].coef_, truth.coef_, atol=1e-6)
+
+
+def test_a_model_fitted_with_routed_weights_refitted_without_them_is_warned():
+    # the unlearner fits a clone: given no weights, its model is not the weighted model
+    # it was handed (whose run it names as parent). Before: no word of it.
+    X, y, w = _data(seed=3)
+    pipe = stp.make_traced_pipeline(
+        StandardScaler().set_fit_request(sample_weight=False),
+        LogisticRegression(tol=1e-12).set_fit_request(sample_weight=True),
+    ).fit(X, y, sample_weight=w)
+    with pytest.warns(
+        stp.exceptions.LineageWarning, match="fitted with sample weights, not all 1"
+    ):
+        unl = GradientCorrectionUnlearner(pipe).fit(X, y)
+    # truth: the unlearner's model is the unweighted refit, not the weighted one given
+    unweighted = clone(pipe).fit(X, y)
+    np.testing.assert_allclose(unl.estimator_[-1].coef_, unweighted[-1].coef_, rtol=1e-6)
+    assert not np.allclose(unl.estimator_[-1].coef_, pipe[-1].coef_, rtol=1e-3)
+    # with the weights, nothing to warn of, and the model is the weighted one
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", stp.exceptions.LineageWarning)
+        weighted = GradientCorrectionUnlearner(clone(pipe)).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(weighted.estimator_[-1].coef_, pipe[-1].coef_, rtol=1e-6)
