@@ -177,8 +177,8 @@ def fit_params_notes(record):
         weights = entry.get("weights")
         if weights is None:
             continue
-        if weights.get("all_equal"):
-            continue  # equal weights change no fitted model's argmin; recorded all the same
+        if _all_ones(weights):
+            continue  # weights all 1 are no weights; recorded all the same
         zero = weights["n_zero"]
         digest = entry.get("sha256")
         text = f"fitted with {name} (weights of {weights['n']} rows, SHA-256 " + (

@@ -65,13 +65,24 @@ def test_digest_follows_the_values():
     assert first[key]["sha256"] != other[key]["sha256"]
 
 
-def test_no_params_no_record_and_equal_weights_no_note():
+def test_no_params_no_record_and_unit_weights_no_note():
     X, y = _data()
     plain = _pipe().fit(X, y).lineage_
     assert plain.fit_params == {} and "fit_params" not in plain.to_dict()
-    equal = _pipe().fit(X, y, logisticregression__sample_weight=np.full(len(y), 2.0)).lineage_
-    assert equal.fit_params["logisticregression__sample_weight"]["weights"]["all_equal"]
-    assert not [n for n in equal.notes if "sample_weight" in n]
+    ones = _pipe().fit(X, y, logisticregression__sample_weight=np.ones(len(y))).lineage_
+    assert ones.fit_params["logisticregression__sample_weight"]["weights"]["all_equal"]
+    assert not [n for n in ones.notes if "sample_weight" in n]
+
+
+def test_equal_weights_other_than_one_are_noted():
+    """Equal weights of 2 scale the loss against the penalty: the fitted model is not the
+    unweighted one (checked here against the unweighted fit), so the run says so."""
+    X, y = _data()
+    w = np.full(len(y), 2.0)
+    twos = _pipe().fit(X, y, logisticregression__sample_weight=w)
+    plain = _pipe().fit(X, y)
+    assert not np.allclose(twos[-1].coef_, plain[-1].coef_, rtol=1e-3)
+    assert [n for n in twos.lineage_.notes if "sample_weight" in n]
 
 
 def test_traced_estimator_records_its_sample_weight_and_values():
