@@ -35,8 +35,23 @@ EXIT_CODES = """exit codes:
 EXIT_OUTPUT_CLOSED = 141
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose help into a closed pipe is not silently a success:
+    argparse ignores an ``OSError`` writing help, and exits 0; here the reader gone
+    raises :class:`_OutputClosed`, which :func:`main` returns as 141, as other commands."""
+
+    def print_help(self, file=None):
+        if file is not None and file is not sys.stdout:
+            return super().print_help(file)
+        try:
+            sys.stdout.write(self.format_help())
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise _OutputClosed from None
+
+
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sktraceprop",
         description=__doc__,
         epilog=EXIT_CODES,

@@ -242,7 +242,43 @@ def _final_entries(record):
 def final_weights_differ(record, sample_weight):
     """Why ``sample_weight`` (given for the run's rows, in its order) are not the weights
     the run's final estimator was fitted with, or None when they agree: the counts and
-    sum :func:`fit_params_record` kept, compared; no record and weights all 1 agree."""
+    sum :func:`fit_params_record` kept, then the SHA-256 it kept (the same weights on
+    other rows have the same counts and sum); no record and weights all 1 agree.
+
+    Returns
+    -------
+    why : str or None
+        Why they differ, or None.
+    unchecked : list of str
+        The recorded parameters whose order could not be checked (no digest of
+        :data:`DIGEST_SCHEME`): only their counts and sum were compared.
+    """
+    unchecked = []
+    why = _weights_differ(record, sample_weight, unchecked)
+    return why, unchecked
+
+
+def _given_digests(sample_weight, entry):
+    """The digests of ``sample_weight`` in the forms a traced fit may have been given
+    the same values in (as given, a NumPy array, of the recorded dtype, a list)."""
+    yield _digest(sample_weight)
+    try:
+        values = np.asarray(
+            sample_weight.to_numpy() if hasattr(sample_weight, "to_numpy") else sample_weight
+        )
+    except Exception:  # noqa: BLE001 - compared as given only
+        return
+    yield _digest(values)
+    try:
+        yield _digest(values.astype(np.dtype(entry.get("dtype")), copy=False))
+    except (TypeError, ValueError):
+        pass
+    if entry.get("dtype") in {"list", "tuple"}:
+        as_list = values.tolist()
+        yield _digest(as_list if entry["dtype"] == "list" else tuple(as_list))
+
+
+def _weights_differ(record, sample_weight, unchecked):
     given = _weights(sample_weight)
     if given is None or given.get("sum") is None:
         return None  # not numeric or not finite: the estimator's own checks refuse them
@@ -259,6 +295,20 @@ def final_weights_differ(record, sample_weight):
             return (
                 f"the run's {name} ({kept['n']} rows, sum {kept.get('sum')}) are not those "
                 f"given ({given['n']} rows, sum {given['sum']})"
+            )
+        entry = record[name]
+        recorded = entry.get("sha256")
+        if recorded is None or entry.get("digest_scheme") != DIGEST_SCHEME:
+            unchecked.append(name)  # counts and sum only: the order is not checked
+            continue
+        digests = [d for d in _given_digests(sample_weight, entry) if d is not None]
+        if recorded not in digests:
+            return (
+                f"the run's {name} (SHA-256 {recorded}) are not those given (SHA-256 "
+                f"{digests[0] if digests else None}), though their counts and sum agree: "
+                "the same weights on other rows (another order), other values of the same "
+                "sum, or the same values in another container (the digest covers a "
+                "Series' index and name: pass them as given to the traced fit)"
             )
     return None
 

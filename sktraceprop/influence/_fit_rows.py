@@ -164,13 +164,23 @@ class FitRowsMixin:
                     "InfluenceExplainer(...).fit(X, y, sample_weight=w)."
                 )
         elif lineage is not None and trained is None:
-            differ = final_weights_differ(lineage.fit_params or {}, sample_weight)
+            # X is the run's rows in its order (checked): weights compare row for row
+            differ, unchecked = final_weights_differ(lineage.fit_params or {}, sample_weight)
             if differ is not None:
                 raise ValueError(
                     f"the sample_weight given are not those the final estimator "
                     f"{type(model).__name__} of run {lineage.run_id} was fitted with: "
                     f"{differ}. The scores would differentiate another objective than "
                     "the one the model minimised; pass the weights it was fitted with."
+                )
+            if unchecked:
+                warnings.warn(
+                    f"run {lineage.run_id} records no digest of its {', '.join(unchecked)} "
+                    "(recorded before digests of that scheme): only their counts and sum "
+                    "were compared with the sample_weight given, so the same weights on "
+                    "other rows (another order) cannot be told apart.",
+                    LineageWarning,
+                    stacklevel=user_stacklevel(),
                 )
         y = np.array(y, copy=True)  # kept: the caller's may change
         # a model without a run: untraced X whose target (or weights) shows loaded rows

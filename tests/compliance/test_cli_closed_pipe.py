@@ -88,3 +88,20 @@ def test_head_reads_the_first_line_and_the_pipeline_is_quiet(demo_store, tmp_pat
     done = subprocess.run(["bash", "-c", script], capture_output=True, env=_env(), text=True)
     assert done.stderr == ""
     assert done.stdout.strip() in {"0", str(EXIT_OUTPUT_CLOSED)}
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h"], ["runs", "--help"], ["report", "-h"]])
+def test_help_into_a_closed_pipe_is_141_and_quiet(argv):
+    # before: argparse ignored the broken pipe writing its help and exited 0
+    assert _closed_pipe(*argv) == (EXIT_OUTPUT_CLOSED, "")
+
+
+def test_help_read_whole_is_0_and_printed():
+    done = subprocess.run(
+        [sys.executable, "-m", "sktraceprop", "runs", "--help"],
+        capture_output=True,
+        env=_env(),
+        text=True,
+    )
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.startswith("usage: sktraceprop runs")
