@@ -442,7 +442,7 @@ class GradientCorrectionUnlearner(
             # rows this unlearner removed on request before this new fit
             log = getattr(self, "unlearning_log_", ())
             removed_before = [np.asarray(e["row_ids"]) for e in log]
-            warn_unweighted_refit(self.estimator, sample_weight)
+            warn_unweighted_refit(self.estimator, sample_weight, ids)
             est, backend, sw, fit_params, weighted = self._clone_to_fit(X, sample_weight)
             # taken before the fit, which may write into X; kept in place of the caller's
             # data, which the caller may write into later
