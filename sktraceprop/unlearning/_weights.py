@@ -10,12 +10,11 @@ receives them as it requested (``set_fit_request``).
 
 import warnings
 
+import numpy as np
 import sklearn
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import has_fit_parameter
-
-import numpy as np
 
 from .._lineage._fit_params import final_weight_names, final_weights_differ
 from ..exceptions import LineageWarning

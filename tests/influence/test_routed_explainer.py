@@ -111,8 +111,8 @@ def test_weights_other_than_those_the_traced_model_was_fitted_with_are_refused(f
     pipe.fit(X, y, **({} if fit_weights == "none" else {"sample_weight": np.sqrt(w)}))
     with pytest.raises(ValueError, match="not those the final estimator"):
         InfluenceExplainer(pipe).fit(X, y, sample_weight=w)
-    # (the run keeps the weights' counts and sum, not their values: the same weights
-    # permuted are not told apart)
+    # (the same weights permuted: refused by the run's SHA-256 of them, see
+    # test_explainer_weights_order.py)
     if fit_weights == "none":
         # weights all 1 are no weights: accepted for an unweighted fit; equal weights of 2
         # double the loss against the penalty C, another minimum: refused (the
