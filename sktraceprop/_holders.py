@@ -86,6 +86,26 @@ def held_elsewhere(removed_ids, exclude, asked=()):
     return {name: _count(held, removed, asked) for name, held in union.items()}
 
 
+def forget_held(removed_ids, exclude):
+    """``{name: rows dropped}``: the registered objects other than ``exclude`` that can
+    drop rows (a ``_forget_rows(removed_ids)`` method: a
+    :class:`~sktraceprop.KNNShapleyValuer`) drop those of ``removed_ids`` they hold, so
+    that a row said to be forgotten is not kept there. Called by a removal before
+    :func:`held_elsewhere`, which names what still holds removed rows after it."""
+    removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
+    exclude = exclude if isinstance(exclude, tuple) else (exclude,)
+    out = {}
+    for obj, _ in _matches(removed, exclude):
+        forget = getattr(obj, "_forget_rows", None)
+        if forget is None:
+            continue
+        n = forget(removed)
+        if n:
+            name = getattr(obj, "holder_name", type(obj).__name__)
+            out[name] = out.get(name, 0) + n
+    return out
+
+
 def _drop_garbage(refs, frame):
     """Free the objects of ``refs`` (weak references) that are garbage: let go but still
     in reference cycles, which no removal must name as holders. A collection frees
