@@ -45,7 +45,7 @@ class HolderMixin:
             hold(self)
 
 
-def held_elsewhere(removed_ids, exclude, asked=()):
+def held_elsewhere(removed_ids, exclude, asked=(), dropped=None):
     """``{name: removed rows held}`` over the registered objects other than ``exclude``
     (an object, or a tuple of them) that keep data of any of ``removed_ids`` (the rows
     themselves, or merged rows built from them at any depth): per name,
@@ -60,7 +60,12 @@ def held_elsewhere(removed_ids, exclude, asked=()):
     whole sources). An object holding such a row (a valuer fitted on that file's rows)
     holds data asked to be removed, and it counts as a removed row where the object holds
     no other removed or asked row built from it (one holding the merged row and so its
-    line holds one row, not two)."""
+    line holds one row, not two).
+
+    ``dropped``, a dict, asks the objects that can drop rows to drop those of
+    ``removed_ids`` and ``asked`` they hold, merged rows built from them included (see
+    :func:`_forget`), and gets ``{name: rows dropped}``; what they still hold after
+    that (a valuer's transformer fitted on the rows) is named."""
     removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
     asked = np.setdiff1d(np.asarray(asked, dtype=np.int64), removed)
     wanted = np.concatenate([removed, asked])
@@ -72,6 +77,8 @@ def held_elsewhere(removed_ids, exclude, asked=()):
     _drop_garbage([ref for ref, _ in matched], sys._getframe(1))
     found = [(ref(), held) for ref, held in matched]
     found = [(obj, held) for obj, held in found if obj is not None]
+    if dropped is not None:
+        found = _forget(found, wanted, dropped)
     holder_of = {}
     for obj, _ in found:
         for v in parts_of(obj):
@@ -86,24 +93,42 @@ def held_elsewhere(removed_ids, exclude, asked=()):
     return {name: _count(held, removed, asked) for name, held in union.items()}
 
 
-def forget_held(removed_ids, exclude):
-    """``{name: rows dropped}``: the registered objects other than ``exclude`` that can
-    drop rows (a ``_forget_rows(removed_ids)`` method: a
-    :class:`~sktraceprop.KNNShapleyValuer`) drop those of ``removed_ids`` they hold, so
-    that a row said to be forgotten is not kept there. Called by a removal before
-    :func:`held_elsewhere`, which names what still holds removed rows after it."""
-    removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
-    exclude = exclude if isinstance(exclude, tuple) else (exclude,)
-    out = {}
-    for obj, _ in _matches(removed, exclude):
+def _forget(found, wanted, dropped):
+    """``found`` after the objects among it that can drop rows (a
+    ``_forget_rows(row_ids)`` method: a :class:`~sktraceprop.KNNShapleyValuer`) drop
+    those they hold of ``wanted`` or built from one of them through merges (a merged
+    row keeps its parents' values); ``dropped`` gets ``{name: rows dropped}``. The masks
+    of those objects are recomputed from the rows they hold after it, and an object that
+    holds none of ``wanted`` then is left out: a row said to be forgotten is not kept
+    there, and what still holds one is named."""
+    out = []
+    for obj, held in found:
         forget = getattr(obj, "_forget_rows", None)
-        if forget is None:
+        ids = _held_ids(obj) if forget is not None else None
+        if ids is None:
+            out.append((obj, held))
             continue
-        n = forget(removed)
+        n = forget(_gone_rows(ids, wanted))
         if n:
             name = getattr(obj, "holder_name", type(obj).__name__)
-            out[name] = out.get(name, 0) + n
+            dropped[name] = dropped.get(name, 0) + int(n)
+            ids = _held_ids(obj)
+            held = np.zeros(wanted.size, bool) if ids is None else None
+            if held is None:
+                held = np.isin(wanted, _with_rows_behind(ids))
+        if held.any():
+            out.append((obj, held))
     return out
+
+
+def _gone_rows(ids, wanted):
+    """The rows of ``ids`` that are of ``wanted`` or built from one of them through
+    merges, at any depth."""
+    gone = np.isin(ids, wanted)
+    if np.isin(_rows_behind(ids[~gone]), wanted).any():
+        for i in np.flatnonzero(~gone):
+            gone[i] = np.isin(_rows_behind(ids[i : i + 1]), wanted).any()
+    return ids[gone]
 
 
 def _drop_garbage(refs, frame):

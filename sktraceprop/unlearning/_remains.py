@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from .._holders import forget_held, held_elsewhere, held_elsewhere_caveat, parts_of
+from .._holders import held_elsewhere, held_elsewhere_caveat, parts_of
 from .._lineage._features import TARGET, feature_lineage
 from .._lineage._ids import codes_of
 from .._lineage._labels import content_key, source_labels
@@ -230,10 +230,10 @@ def with_caveats(unl, event, removal, erasing=None, asked_lines=()):
         caveats.append(stored)
     # the unlearner, its model and its steps, and the estimator parameter (named apart)
     own = (unl, unl.estimator_, unl.estimator, *parts_of(unl.estimator_))
-    dropped = forget_held(event["row_ids"], exclude=own)
+    dropped = {}
+    held = held_elsewhere(event["row_ids"], exclude=own, asked=asked_lines, dropped=dropped)
     if dropped:
         event["dropped_elsewhere"] = dropped
-    held = held_elsewhere(event["row_ids"], exclude=own, asked=asked_lines)
     if held:
         event["held_elsewhere"] = held
         message = held_elsewhere_caveat(held)

@@ -344,7 +344,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
 
     def _forget_rows(self, removed_ids):
         """Drop the rows of ``removed_ids`` (a removal's, see
-        :func:`sktraceprop._holders.forget_held`): their features and labels are
+        :func:`sktraceprop._holders.held_elsewhere`'s ``dropped``): their features and labels are
         deleted, and the statistics computed over the rows here (shift, scale, the
         distances' error bound, the classes) recomputed over the rows kept, so that
         :meth:`value` equals that of a valuer fitted on the rows kept, where no
