@@ -45,7 +45,7 @@ class HolderMixin:
             hold(self)
 
 
-def held_elsewhere(removed_ids, exclude, asked=(), dropped=None):
+def held_elsewhere(removed_ids, exclude, asked=(), dropped=None, by=None):
     """``{name: removed rows held}`` over the registered objects other than ``exclude``
     (an object, or a tuple of them) that keep data of any of ``removed_ids`` (the rows
     themselves, or merged rows built from them at any depth): per name,
@@ -65,7 +65,8 @@ def held_elsewhere(removed_ids, exclude, asked=(), dropped=None):
     ``dropped``, a dict, asks the objects that can drop rows to drop those of
     ``removed_ids`` and ``asked`` they hold, merged rows built from them included (see
     :func:`_forget`), and gets ``{name: rows dropped}``; what they still hold after
-    that (a valuer's transformer fitted on the rows) is named."""
+    that (a valuer's transformer fitted on the rows) is named. ``by`` says what removes
+    them, in the words of the errors of an explainer that dropped its fit."""
     removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
     asked = np.setdiff1d(np.asarray(asked, dtype=np.int64), removed)
     wanted = np.concatenate([removed, asked])
@@ -77,12 +78,12 @@ def held_elsewhere(removed_ids, exclude, asked=(), dropped=None):
     _drop_garbage([ref for ref, _ in matched], sys._getframe(1))
     found = [(ref(), held) for ref, held in matched]
     found = [(obj, held) for obj, held in found if obj is not None]
-    if dropped is not None:
-        found = _forget(found, wanted, dropped)
-    holder_of = {}
+    holder_of = {}  # (before objects drop rows: a model an explainer was given stays)
     for obj, _ in found:
         for v in parts_of(obj):
             holder_of.setdefault(id(v), obj)
+    if dropped is not None:
+        found = _forget(found, wanted, dropped, by)
     union = {}
     for obj, held in found:
         name = getattr(obj, "holder_name", type(obj).__name__)
@@ -93,9 +94,10 @@ def held_elsewhere(removed_ids, exclude, asked=(), dropped=None):
     return {name: _count(held, removed, asked) for name, held in union.items()}
 
 
-def _forget(found, wanted, dropped):
+def _forget(found, wanted, dropped, by):
     """``found`` after the objects among it that can drop rows (a
-    ``_forget_rows(row_ids)`` method: a :class:`~sktraceprop.KNNShapleyValuer`) drop
+    ``_forget_rows(row_ids, by=)`` method: a :class:`~sktraceprop.KNNShapleyValuer`, an
+    :class:`~sktraceprop.InfluenceExplainer`) drop
     those they hold of ``wanted`` or built from one of them through merges (a merged
     row keeps its parents' values); ``dropped`` gets ``{name: rows dropped}``. The masks
     of those objects are recomputed from the rows they hold after it, and an object that
@@ -108,7 +110,7 @@ def _forget(found, wanted, dropped):
         if ids is None:
             out.append((obj, held))
             continue
-        n = forget(_gone_rows(ids, wanted))
+        n = forget(_gone_rows(ids, wanted), by=by)
         if n:
             name = getattr(obj, "holder_name", type(obj).__name__)
             dropped[name] = dropped.get(name, 0) + int(n)

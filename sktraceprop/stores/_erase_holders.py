@@ -85,7 +85,13 @@ def warn_held_here(removed, asked, drop):
 
     dropped = {}
     held = (
-        held_elsewhere(removed, exclude=(), asked=asked, dropped=dropped if drop else None)
+        held_elsewhere(
+            removed,
+            exclude=(),
+            asked=asked,
+            dropped=dropped if drop else None,
+            by="an erasure request (store.erase_rows)",
+        )
         if removed.size or asked.size
         else {}
     )

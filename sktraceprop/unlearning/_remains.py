@@ -231,7 +231,8 @@ def with_caveats(unl, event, removal, erasing=None, asked_lines=()):
     # the unlearner, its model and its steps, and the estimator parameter (named apart)
     own = (unl, unl.estimator_, unl.estimator, *parts_of(unl.estimator_))
     dropped = {}
-    held = held_elsewhere(event["row_ids"], exclude=own, asked=asked_lines, dropped=dropped)
+    by = f"{type(unl).__name__}.unlearn (event {len(unl.unlearning_log_)} of its unlearning_log_)"
+    held = held_elsewhere(event["row_ids"], exclude=own, asked=asked_lines, dropped=dropped, by=by)
     if dropped:
         event["dropped_elsewhere"] = dropped
     if held:

@@ -342,7 +342,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             return self.row_ids_
         return np.concatenate([self.row_ids_, dropped])
 
-    def _forget_rows(self, removed_ids):
+    def _forget_rows(self, removed_ids, by=None):
         """Drop the rows of ``removed_ids`` (a removal's, see
         :func:`sktraceprop._holders.held_elsewhere`'s ``dropped``): their features and labels are
         deleted, and the statistics computed over the rows here (shift, scale, the
