@@ -356,7 +356,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             gone = np.isin(self.row_ids_, np.asarray(removed_ids, dtype=np.int64))
             if not gone.any():
                 return 0
-            keep = np.flatnonzero(~gone)
+            keep = np.flatnonzero(~gone)  # (none: value() refuses)
             self.__dict__.pop("values_", None)
             X = self._fit_X
             if self._shift is not None:
@@ -406,6 +406,14 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             ``score(X, y) + mean(y ** 2)`` for regression.
         """
         with shared_use(self):  # never during a fit of this valuer (see fit)
+            if not getattr(
+                self, "n_samples_fit_", 1
+            ):  # (a removal dropped every row: _forget_rows)
+                raise ValueError(
+                    "every training row of this KNNShapleyValuer was removed (by an "
+                    "unlearner's removal or an erasure request): it has no rows to "
+                    "value; fit it again on the rows kept"
+                )
             X, y = validation_rows(self, X, y)
             values, _, tied, _ = value_blocks(self, X, y, "KNN-Shapley values")
             n_tied = int(tied.sum())
