@@ -9,7 +9,9 @@ here when fitted (a weak reference: the registry keeps nothing alive), and a rem
 names those that hold any removed row (see :func:`held_elsewhere`), and so does one
 loaded from a pickle or copied in this process (:class:`HolderMixin`). An object held
 by another one named (an explainer's fitted pipeline) is named as held by it: it may be
-in use elsewhere too. Objects in other processes are not seen.
+in use elsewhere too. Objects in other processes are not seen. Objects that can drop
+rows (``_forget_rows``: a valuer, an explainer) drop those removed first (see
+:func:`held_elsewhere`'s ``dropped``), and are named only for what they still hold.
 """
 
 import gc

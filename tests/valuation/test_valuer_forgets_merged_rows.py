@@ -28,8 +28,10 @@ def _files(tmp_path, seed, keys_b):
     for name, keys in (("a", np.arange(30)), ("b", np.asarray(keys_b))):
         path = tmp_path / f"{name}{seed}" / "data.csv"
         path.parent.mkdir(parents=True)
-        n = len(keys)
-        frame = pd.DataFrame({"k": keys, "x1": rng.normal(size=n), "y": np.arange(n) % 2})
+        n = len(keys)  # (|mean| < 0.5: stored as given, no shift)
+        frame = pd.DataFrame(
+            {"k": keys, "x1": rng.uniform(-0.4, 0.4, size=n), "y": np.arange(n) % 2}
+        )
         frame.to_csv(path, index=False)
         paths.append(path)
     A, B = (stp.read_csv(p) for p in paths)
