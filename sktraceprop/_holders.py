@@ -9,7 +9,9 @@ here when fitted (a weak reference: the registry keeps nothing alive), and a rem
 names those that hold any removed row (see :func:`held_elsewhere`), and so does one
 loaded from a pickle or copied in this process (:class:`HolderMixin`). An object held
 by another one named (an explainer's fitted pipeline) is named as held by it: it may be
-in use elsewhere too. Objects in other processes are not seen.
+in use elsewhere too. Objects in other processes are not seen. Objects that can drop
+rows (``_forget_rows``: a valuer, an explainer) drop those removed first (see
+:func:`held_elsewhere`'s ``dropped``), and are named only for what they still hold.
 """
 
 import gc
@@ -45,7 +47,7 @@ class HolderMixin:
             hold(self)
 
 
-def held_elsewhere(removed_ids, exclude, asked=()):
+def held_elsewhere(removed_ids, exclude, asked=(), dropped=None, by=None):
     """``{name: removed rows held}`` over the registered objects other than ``exclude``
     (an object, or a tuple of them) that keep data of any of ``removed_ids`` (the rows
     themselves, or merged rows built from them at any depth): per name,
@@ -60,7 +62,13 @@ def held_elsewhere(removed_ids, exclude, asked=()):
     whole sources). An object holding such a row (a valuer fitted on that file's rows)
     holds data asked to be removed, and it counts as a removed row where the object holds
     no other removed or asked row built from it (one holding the merged row and so its
-    line holds one row, not two)."""
+    line holds one row, not two).
+
+    ``dropped``, a dict, asks the objects that can drop rows to drop those of
+    ``removed_ids`` and ``asked`` they hold, merged rows built from them included (see
+    :func:`_forget`), and gets ``{name: rows dropped}``; what they still hold after
+    that (a valuer's transformer fitted on the rows) is named. ``by`` says what removes
+    them, in the words of the errors of an explainer that dropped its fit."""
     removed = np.unique(np.asarray(removed_ids, dtype=np.int64))
     asked = np.setdiff1d(np.asarray(asked, dtype=np.int64), removed)
     wanted = np.concatenate([removed, asked])
@@ -72,10 +80,12 @@ def held_elsewhere(removed_ids, exclude, asked=()):
     _drop_garbage([ref for ref, _ in matched], sys._getframe(1))
     found = [(ref(), held) for ref, held in matched]
     found = [(obj, held) for obj, held in found if obj is not None]
-    holder_of = {}
+    holder_of = {}  # (before objects drop rows: a model an explainer was given stays)
     for obj, _ in found:
         for v in parts_of(obj):
             holder_of.setdefault(id(v), obj)
+    if dropped is not None:
+        found = _forget(found, wanted, dropped, by)
     union = {}
     for obj, held in found:
         name = getattr(obj, "holder_name", type(obj).__name__)
@@ -84,6 +94,45 @@ def held_elsewhere(removed_ids, exclude, asked=()):
             name = f"{name} in {type(holder).__name__}"
         union[name] = union[name] | held if name in union else held
     return {name: _count(held, removed, asked) for name, held in union.items()}
+
+
+def _forget(found, wanted, dropped, by):
+    """``found`` after the objects among it that can drop rows (a
+    ``_forget_rows(row_ids, by=)`` method: a :class:`~sktraceprop.KNNShapleyValuer`, an
+    :class:`~sktraceprop.InfluenceExplainer`) drop
+    those they hold of ``wanted`` or built from one of them through merges (a merged
+    row keeps its parents' values); ``dropped`` gets ``{name: rows dropped}``. The masks
+    of those objects are recomputed from the rows they hold after it, and an object that
+    holds none of ``wanted`` then is left out: a row said to be forgotten is not kept
+    there, and what still holds one is named."""
+    out = []
+    for obj, held in found:
+        forget = getattr(obj, "_forget_rows", None)
+        ids = _held_ids(obj) if forget is not None else None
+        if ids is None:
+            out.append((obj, held))
+            continue
+        n = forget(_gone_rows(ids, wanted), by=by)
+        if n:
+            name = getattr(obj, "holder_name", type(obj).__name__)
+            dropped[name] = dropped.get(name, 0) + int(n)
+            ids = _held_ids(obj)
+            held = np.zeros(wanted.size, bool) if ids is None else None
+            if held is None:
+                held = np.isin(wanted, _with_rows_behind(ids))
+        if held.any():
+            out.append((obj, held))
+    return out
+
+
+def _gone_rows(ids, wanted):
+    """The rows of ``ids`` that are of ``wanted`` or built from one of them through
+    merges, at any depth."""
+    gone = np.isin(ids, wanted)
+    if np.isin(_rows_behind(ids[~gone]), wanted).any():
+        for i in np.flatnonzero(~gone):
+            gone[i] = np.isin(_rows_behind(ids[i : i + 1]), wanted).any()
+    return ids[gone]
 
 
 def _drop_garbage(refs, frame):

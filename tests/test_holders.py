@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.unlearning import GradientCorrectionUnlearner
+from tests._row_keeper import RowKeeper
 
 N = 120
 
@@ -53,22 +54,32 @@ def test_a_removal_names_the_objects_fitted_on_removed_rows(
         return
     explainer = stp.InfluenceExplainer(clone(pipe).fit(X.iloc[e], y.iloc[e]))
     explainer.fit(X.iloc[e], y.iloc[e])
+    # a valuer drops the removed rows it holds; a RowKeeper (tests/_row_keeper.py, which
+    # keeps its rows as a traced model's steps do) is named
     valuer = stp.KNNShapleyValuer().fit(X.iloc[v], y.iloc[v])
+    keeper = RowKeeper().fit(X.iloc[v])
     if not keep_valuer:
-        del valuer
+        del valuer, keeper
     gc.collect()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         unlearner.unlearn(sample_id=stp.row_ids(df)[r])
     event = unlearner.unlearning_log_[-1]
     expected = {}
+    dropped = {}
     if np.isin(r, e).sum():
-        expected["InfluenceExplainer"] = int(np.isin(r, e).sum())
+        # the explainer drops its fit (tests/influence/test_explainer_forgets_removed_rows.py)
+        dropped["InfluenceExplainer"] = int(np.isin(r, e).sum())
         # the pipeline it explains, fitted on the same rows, named as held by it
         expected["TracedPipeline in InfluenceExplainer"] = int(np.isin(r, e).sum())
     if keep_valuer and np.isin(r, v).sum():
-        expected["KNNShapleyValuer"] = int(np.isin(r, v).sum())
+        expected["RowKeeper"] = int(np.isin(r, v).sum())
+        dropped["KNNShapleyValuer"] = int(np.isin(r, v).sum())
     assert event.get("held_elsewhere", {}) == expected
+    assert event.get("dropped_elsewhere", {}) == dropped
+    if keep_valuer:  # the truth: the rows it was given less those removed
+        kept = np.setdiff1d(stp.row_ids(df)[v], stp.row_ids(df)[r])
+        np.testing.assert_array_equal(np.sort(valuer.row_ids_), kept)
     named = [str(w.message) for w in caught if "other fitted objects" in str(w.message)]
     assert bool(named) == bool(expected)
     if expected:
@@ -113,15 +124,20 @@ def test_a_copy_loaded_from_a_pickle_is_named():
     X, y = df[list("abc")], df["y"]
     pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
     unlearner = GradientCorrectionUnlearner(clone(pipe)).fit(X, y)
+    keeper = RowKeeper().fit(X.iloc[:50])
+    copy = pickle.loads(pickle.dumps(keeper))
     valuer = stp.KNNShapleyValuer().fit(X.iloc[:50], y.iloc[:50])
-    copy = pickle.loads(pickle.dumps(valuer))
-    del valuer
+    valuer_copy = pickle.loads(pickle.dumps(valuer))
+    del keeper, valuer
     gc.collect()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         unlearner.unlearn(sample_id=stp.row_ids(df)[45:55])
-    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"KNNShapleyValuer": 5}
-    del copy
+    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"RowKeeper": 5}
+    # a valuer loaded from a pickle drops them
+    assert unlearner.unlearning_log_[-1]["dropped_elsewhere"] == {"KNNShapleyValuer": 5}
+    np.testing.assert_array_equal(valuer_copy.row_ids_, stp.row_ids(df)[:45])
+    del copy, valuer_copy
 
 
 def test_an_object_let_go_in_a_reference_cycle_is_not_named():
@@ -133,7 +149,7 @@ def test_an_object_let_go_in_a_reference_cycle_is_not_named():
     gc.collect()
     gc.disable()
     try:
-        valuer = stp.KNNShapleyValuer().fit(X, y)
+        valuer = RowKeeper().fit(X, y)
         valuer.cycle = [valuer]  # freed only by the cyclic collector
         del valuer
         unlearner.unlearn(sample_id=stp.row_ids(df)[:5])
@@ -141,10 +157,10 @@ def test_an_object_let_go_in_a_reference_cycle_is_not_named():
         gc.enable()
     assert "held_elsewhere" not in unlearner.unlearning_log_[-1]
     # a live one is named
-    valuer = stp.KNNShapleyValuer().fit(X, y)
+    valuer = RowKeeper().fit(X, y)
     with pytest.warns(UserWarning, match="other fitted objects"):
         unlearner.unlearn(sample_id=stp.row_ids(df)[5:8])
-    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"KNNShapleyValuer": 3}
+    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"RowKeeper": 3}
     del valuer
 
 
@@ -193,7 +209,7 @@ def test_each_holder_is_matched_once_per_removal(monkeypatch):
     df = _frame(5)
     X, y = df[list("abc")], df["y"]
     unlearner = GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
-    valuer = stp.KNNShapleyValuer().fit(X, y)
+    valuer = RowKeeper().fit(X, y)
     calls = []
     held = type(valuer)._held_row_ids
 
@@ -205,14 +221,14 @@ def test_each_holder_is_matched_once_per_removal(monkeypatch):
     gc.collect()
     gc.disable()
     try:
-        garbage = stp.KNNShapleyValuer().fit(X, y)
+        garbage = RowKeeper().fit(X, y)
         garbage.cycle = [garbage]  # freed only by the cyclic collector
         del garbage
         with pytest.warns(UserWarning, match="other fitted objects"):
             unlearner.unlearn(sample_id=stp.row_ids(df)[:5])
     finally:
         gc.enable()
-    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"KNNShapleyValuer": 5}
+    assert unlearner.unlearning_log_[-1]["held_elsewhere"] == {"RowKeeper": 5}
     assert len(calls) == 2 and id(valuer) in calls  # the live one and the garbage, once
     del valuer
 
@@ -230,7 +246,9 @@ def test_a_model_in_use_that_an_explainer_holds_is_named_with_it():
     with pytest.warns(UserWarning, match="an object 'in' another is held by it") as caught:
         unlearner.unlearn(sample_id=stp.row_ids(df)[:5])
     held = unlearner.unlearning_log_[-1]["held_elsewhere"]
-    assert held == {"InfluenceExplainer": 5, "TracedPipeline in InfluenceExplainer": 5}
+    # the explainer drops its fit (it was named before it could); the model in use stays
+    assert held == {"TracedPipeline in InfluenceExplainer": 5}
+    assert unlearner.unlearning_log_[-1]["dropped_elsewhere"] == {"InfluenceExplainer": 5}
     assert "TracedPipeline in InfluenceExplainer (5 removed row(s))" in str(caught[0].message)
     del explainer
     gc.collect()

@@ -25,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 import sktraceprop as stp
 from sktraceprop import _reachable
 from sktraceprop.unlearning import GradientCorrectionUnlearner
+from tests._row_keeper import RowKeeper
 
 N = 200
 _MODULE_HOLDER = None
@@ -62,13 +63,14 @@ def _remove_one(fitted):
 
 
 def _valuer(fitted):
-    return stp.KNNShapleyValuer().fit(fitted["X"], fitted["y"])
+    # (a holder a removal names: a KNNShapleyValuer drops the removed rows instead)
+    return RowKeeper().fit(fitted["X"], fitted["y"])
 
 
 def test_a_holder_in_a_local_variable_is_named_without_a_collection(fitted):
     valuer = _valuer(fitted)
     held, calls = _remove_one(fitted)
-    assert held == {"KNNShapleyValuer": 1}
+    assert held == {"RowKeeper": 1}
     assert calls == []  # reached from this frame: alive, nothing to collect
     del valuer
 
@@ -80,7 +82,7 @@ def test_a_holder_in_a_module_global_is_named_without_a_collection(fitted):
         held, calls = _remove_one(fitted)
     finally:
         _MODULE_HOLDER = None
-    assert held == {"KNNShapleyValuer": 1}
+    assert held == {"RowKeeper": 1}
     assert calls == []
 
 
@@ -104,7 +106,7 @@ def test_a_holder_only_another_thread_holds_is_named(fitted):
     finally:
         done.set()
         thread.join()
-    assert held == {"KNNShapleyValuer": 1}
+    assert held == {"RowKeeper": 1}
     assert calls == [1, 2]  # not reached: a young collection, then a full one
 
 
@@ -128,7 +130,7 @@ def test_a_search_out_of_budget_falls_back_to_the_collection(fitted, monkeypatch
     monkeypatch.setattr(_reachable, "BUDGET", 1)
     valuer = _valuer(fitted)
     held, calls = _remove_one(fitted)
-    assert held == {"KNNShapleyValuer": 1} and calls == [1, 2]
+    assert held == {"RowKeeper": 1} and calls == [1, 2]
     del valuer
 
 
@@ -181,6 +183,6 @@ def test_a_holder_is_named_exactly_while_it_is_alive(fitted, wraps, cycle, keep,
         held, _ = _remove_one(fitted)
     finally:
         gc.enable()
-    assert held == ({"KNNShapleyValuer": 1} if keep else {})
+    assert held == ({"RowKeeper": 1} if keep else {})
     gc.collect()
     assert (alive() is not None) == keep  # the test's own truth, by a full collection

@@ -4,7 +4,9 @@ each object's rows, read with ``row_lineage`` (uri, line).
 
 Objects were matched by exact row id: an unlearner on a/data.csv's rows removing two of
 them did not name a KNNShapleyValuer fitted on stp.merge(a, b) (held_elsewhere None),
-though the valuer keeps those lines' x1 in its merged rows.
+though the valuer keeps those lines' x1 in its merged rows. A valuer now drops such rows
+(tests/valuation/test_valuer_forgets_merged_rows.py): the object named here is a
+RowKeeper (tests/_row_keeper.py), which keeps its rows as a traced model's steps do.
 """
 
 import itertools
@@ -18,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.unlearning import GradientCorrectionUnlearner
+from tests._row_keeper import RowKeeper
 
 
 def _write(path, keys, seed):
@@ -52,13 +55,13 @@ def _files(tmp_path, seed, keys_b):
 
 def test_a_valuer_of_merged_rows_is_named_when_their_lines_are_removed(tmp_path):
     a, A, merged = _files(tmp_path, 0, np.arange(30))
-    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(merged[["x1", "x2"]], merged["y"])
+    valuer = RowKeeper().fit(merged[["x1", "x2"]], merged["y"])
     unlearner = GradientCorrectionUnlearner(LogisticRegression()).fit(A[["x1"]], A["y"])
     removed = A.iloc[[10, 11]]
     # the truth: both lines of a/data.csv are behind rows the valuer keeps
     assert _lines(removed) <= _lines(merged)
     assert _lines(removed) == {(a.resolve().as_uri(), 12), (a.resolve().as_uri(), 13)}
-    assert _removal(unlearner, stp.row_ids(removed)) == {"KNNShapleyValuer": 2}
+    assert _removal(unlearner, stp.row_ids(removed)) == {"RowKeeper": 2}
     del valuer
 
 
@@ -78,12 +81,12 @@ def test_the_count_is_of_removed_lines_behind_the_valuers_merged_rows(
     kept = merged[merged["k"].isin(sorted(valued))]
     if kept["y"].nunique() < 2:
         return
-    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(kept[["x1", "x2"]], kept["y"])
+    valuer = RowKeeper().fit(kept[["x1", "x2"]], kept["y"])
     unlearner = GradientCorrectionUnlearner(LogisticRegression()).fit(A[["x1"]], A["y"])
     gone = A.iloc[sorted(removed)]
     expected = len(_lines(gone) & _lines(kept))
     held = _removal(unlearner, stp.row_ids(gone)) or {}
-    assert held.get("KNNShapleyValuer", 0) == expected
+    assert held.get("RowKeeper", 0) == expected
     del valuer
 
 
@@ -101,11 +104,11 @@ def test_erase_rows_names_a_valuer_of_merged_rows_built_from_the_erased_lines(tm
     _, A, merged = _files(tmp_path, 8, np.arange(30))
     store = stp.stores.MemoryStore()
     stp.make_traced_pipeline(LogisticRegression(), store=store).fit(A[["x1"]], A["y"])
-    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(merged[["x1", "x2"]], merged["y"])
+    valuer = RowKeeper().fit(merged[["x1", "x2"]], merged["y"])
     erased = A.iloc[[3, 4, 5]]
     assert _lines(erased) <= _lines(merged)
     (said,) = _erase_warnings(store, stp.row_ids(erased))
-    assert "KNNShapleyValuer (3 row(s))" in said
+    assert "RowKeeper (3 row(s))" in said
     del valuer
 
 
@@ -118,11 +121,11 @@ def test_erase_rows_does_not_name_a_valuer_of_the_other_files_lines(tmp_path):
     store = stp.stores.MemoryStore()
     pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
     pipe.fit(merged[["x1", "x2"]], merged["y"])
-    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(B[["x1"]], B["y"])
+    valuer = RowKeeper().fit(B[["x1"]], B["y"])
     erased = A.iloc[[3, 4]]
     assert not _lines(erased) & _lines(B)
     (said,) = _erase_warnings(store, stp.row_ids(erased))
-    assert "TracedPipeline (2 row(s))" in said and "KNNShapleyValuer" not in said
+    assert "TracedPipeline (2 row(s))" in said and "RowKeeper" not in said
     del valuer, pipe
 
 
@@ -134,13 +137,13 @@ def test_a_valuer_of_a_files_lines_is_named_when_an_unlearner_of_merged_rows_rem
     # event checked only those merged rows: held_elsewhere was None, though the valuer
     # keeps the two lines' x1
     a, A, merged = _files(tmp_path, 3, np.arange(30))
-    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(A[["x1"]], A["y"])  # noqa: F841
+    valuer = RowKeeper().fit(A[["x1"]], A["y"])  # noqa: F841
     unlearner = GradientCorrectionUnlearner(LogisticRegression()).fit(
         merged[["x1", "x2"]], merged["y"]
     )
     removed = A.iloc[[10, 11]]
     assert _lines(removed) <= _lines(A)  # the truth: the valuer's rows hold both lines
-    assert _removal(unlearner, stp.row_ids(removed)) == {"KNNShapleyValuer": 2}
+    assert _removal(unlearner, stp.row_ids(removed)) == {"RowKeeper": 2}
 
 
 def test_a_valuer_of_the_unlearners_merged_rows_counts_each_removed_row_once(tmp_path):
@@ -149,13 +152,13 @@ def test_a_valuer_of_the_unlearners_merged_rows_counts_each_removed_row_once(tmp
     # behind it ({'KNNShapleyValuer': 20} for 10 removed rows, more than were removed)
     _, A, merged = _files(tmp_path, 11, np.arange(30))
     X, y = merged[["x1", "x2"]], merged["y"]
-    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(X, y)  # noqa: F841
+    valuer = RowKeeper().fit(X, y)  # noqa: F841
     unlearner = GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
     gone = A.iloc[:10]
     held = _removal(unlearner, stp.row_ids(gone))
     event = unlearner.unlearning_log_[-1]
     assert event["n_removed"] == 10
-    assert held == {"KNNShapleyValuer": 10}
+    assert held == {"RowKeeper": 10}
 
 
 _SEEDS = itertools.count(1000, 2)  # one content per example: equal bytes are one source
@@ -180,12 +183,12 @@ def test_the_count_is_of_removed_merged_rows_the_valuer_holds(
     left = merged[~merged["k"].isin(gone["k"])]
     if gone.empty or left["y"].nunique() < 2 or kept["y"].nunique() < 2:
         return
-    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(kept[["x1", "x2"]], kept["y"])
+    valuer = RowKeeper().fit(kept[["x1", "x2"]], kept["y"])
     unlearner = GradientCorrectionUnlearner(LogisticRegression()).fit(
         merged[["x1", "x2"]], merged["y"]
     )
     held = _removal(unlearner, stp.row_ids(gone)) or {}
     expected = int(kept["k"].isin(gone["k"]).sum())
-    assert held.get("KNNShapleyValuer", 0) == expected
+    assert held.get("RowKeeper", 0) == expected
     assert expected <= unlearner.unlearning_log_[-1]["n_removed"]
     del valuer

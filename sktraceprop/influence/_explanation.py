@@ -127,6 +127,9 @@ class Explanation:
             training row takes one line per parent (same rank and score), with the
             merge in column ``via`` (present only when some training row was merged).
         """
+        refuse = getattr(self._explainer, "refuse_if_forgotten", None)
+        if refuse is not None:  # (a removal dropped the fit that scored it)
+            refuse()
         idx, val = (
             (self.bottom_indices, self.bottom_scores)
             if opponents

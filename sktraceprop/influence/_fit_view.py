@@ -13,6 +13,13 @@ names the explainer, and refitting or discarding it lets the data go).
 from .._model_lock import shared
 
 
+class FitToken:
+    """Names one fit of an explainer; ``forgotten`` is set (the error's text) where a
+    removal dropped that fit (see :mod:`._forget`), also after a refit."""
+
+    forgotten = None
+
+
 class FitView:
     """One fit of an explainer, as an explanation reads it."""
 
@@ -24,6 +31,7 @@ class FitView:
     def _read(self, name, *args):
         explainer = self._explainer
         with shared(explainer):  # never during a refit (see InfluenceExplainer.fit)
+            self.refuse_if_forgotten()
             if getattr(explainer, "_fit_token", None) is not self._token:
                 raise ValueError(
                     f"the {type(explainer).__name__} was fitted again after this "
@@ -32,6 +40,14 @@ class FitView:
                 )
             value = getattr(explainer, name)
             return value(*args) if args else value
+
+    def refuse_if_forgotten(self):
+        """Raise where a removal dropped the fit that scored this explanation: it lists
+        removed rows' ids and scores of the model before the removal."""
+        if self._token.forgotten is not None:
+            raise ValueError(
+                f"{self._token.forgotten} (this explanation was made by the fit dropped)"
+            )
 
     @property
     def train_row_ids_(self):

@@ -28,7 +28,9 @@ from ._blocks import (
 )
 from ._fit_parts import FitPartsMixin
 from ._fit_rows import FitRowsMixin
+from ._fit_view import FitToken
 from ._fitted import learning_steps, refuse_untraced_samplers, trained_row_ids, unwrap
+from ._forget import ForgetRowsMixin
 from ._hessian_route import SOLVERS
 from ._messages import explanation_notes
 from ._neural_model import is_neural_model
@@ -39,6 +41,7 @@ __all__ = ["InfluenceExplainer"]
 
 
 class InfluenceExplainer(
+    ForgetRowsMixin,
     FitRowsMixin,
     FitPartsMixin,
     ScoringMixin,
@@ -327,6 +330,7 @@ class InfluenceExplainer(
             # explanations of the fit this one replaces refuse to trace from here on,
             # also where this fit fails halfway (see _fit_view)
             self.__dict__.pop("_fit_token", None)
+            self.__dict__.pop("forgotten_", None)
             if y is None:
                 raise ValueError(
                     "InfluenceExplainer requires y to be passed, but the target y is None"
@@ -365,7 +369,7 @@ class InfluenceExplainer(
             self._locate_train_rows(X)
             self._record_fingerprint()
             # names this fit for the explanations it scores (see _fit_view)
-            self._fit_token = object()
+            self._fit_token = FitToken()
             return self
 
     # -- scoring (the steps of fit: _fit_rows.py, _fit_parts.py) --------------------
@@ -389,6 +393,7 @@ class InfluenceExplainer(
         """
         with shared(self):  # never during a fit of this explainer (see fit)
             check_is_fitted(self)
+            self._refuse_if_forgotten()
             self._check_model_unchanged()
             _, y = self._check_explained(X, y)
             masks = check_masks(masks, self.n_train_)
@@ -404,7 +409,7 @@ class InfluenceExplainer(
 
     def _held_row_ids(self):
         """The training rows whose data this explainer keeps."""
-        return self.train_row_ids_
+        return self.__dict__.get("train_row_ids_")  # (none: a removal dropped the fit)
 
     def explain(self, X, y=None, top_k=10, keep_scores="auto", log=False):
         """Influence of every training row on each row of ``X``.
@@ -438,6 +443,7 @@ class InfluenceExplainer(
         """
         with shared(self):  # never during a fit of this explainer (see fit)
             check_is_fitted(self)
+            self._refuse_if_forgotten()
             input_sha256 = salt = None
             if log:
                 store = explanation_store(self)  # a missing store is refused before any work
@@ -484,6 +490,7 @@ class InfluenceExplainer(
             from ..metrics import linear_datamodeling_score
 
             check_is_fitted(self)
+            self._refuse_if_forgotten()
             self._check_explained(X, y)
             return linear_datamodeling_score(
                 self,

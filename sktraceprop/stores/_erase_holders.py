@@ -73,12 +73,36 @@ def source_rows_here(source_ids, keys, registry):
     return rows_held_of(codes) if codes else np.zeros(0, np.int64)
 
 
-def warn_held_here(removed, asked):
-    """Warn when fitted objects of this process keep data of the rows being erased
-    (``removed`` and ``asked``: see :func:`sktraceprop._holders.held_elsewhere`)."""
+def warn_held_here(removed, asked, drop):
+    """With ``drop`` (an erasure, not a dry run), have the fitted objects of this
+    process that can drop rows (a :class:`~sktraceprop.KNNShapleyValuer`) drop the rows
+    being erased, merged rows built from them included, as the process's own copies of
+    the rows' loaded values go (whatever the store held); warn naming them, and those
+    that still keep data of those rows (``removed`` and ``asked``: see
+    :func:`sktraceprop._holders.held_elsewhere`). A dry run names them all as keeping
+    data."""
     from .._holders import cache_advice, held_elsewhere
 
-    held = held_elsewhere(removed, exclude=(), asked=asked) if removed.size or asked.size else {}
+    dropped = {}
+    held = (
+        held_elsewhere(
+            removed,
+            exclude=(),
+            asked=asked,
+            dropped=dropped if drop else None,
+            by="an erasure request (store.erase_rows)",
+        )
+        if removed.size or asked.size
+        else {}
+    )
+    if dropped:
+        named = ", ".join(f"{name} ({n} row(s))" for name, n in sorted(dropped.items()))
+        warnings.warn(
+            f"fitted objects in this process dropped the rows being erased that they held: "
+            f"{named} (their values_ were discarded: value() again)",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     if held:
         named = ", ".join(f"{name} ({n} row(s))" for name, n in sorted(held.items()))
         warnings.warn(

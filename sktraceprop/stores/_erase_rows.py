@@ -334,7 +334,8 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     planned, given_here, rows, kept = plan(
         store, source_id=source_ids, sample_id=ids, features=features, registry=REGISTRY
     )
-    warn_held_here(*given_here)  # a dry run too: what erasing would not reach
+    # a dry run names what erasing would not reach; an erasure has valuers drop the rows
+    warn_held_here(*given_here, drop=not dry_run)
     if dry_run:
         # the names made of values a real erasure would warn of (counted, never named)
         return [

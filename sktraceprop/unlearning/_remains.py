@@ -230,7 +230,11 @@ def with_caveats(unl, event, removal, erasing=None, asked_lines=()):
         caveats.append(stored)
     # the unlearner, its model and its steps, and the estimator parameter (named apart)
     own = (unl, unl.estimator_, unl.estimator, *parts_of(unl.estimator_))
-    held = held_elsewhere(event["row_ids"], exclude=own, asked=asked_lines)
+    dropped = {}
+    by = f"{type(unl).__name__}.unlearn (event {len(unl.unlearning_log_)} of its unlearning_log_)"
+    held = held_elsewhere(event["row_ids"], exclude=own, asked=asked_lines, dropped=dropped, by=by)
+    if dropped:
+        event["dropped_elsewhere"] = dropped
     if held:
         event["held_elsewhere"] = held
         message = held_elsewhere_caveat(held)

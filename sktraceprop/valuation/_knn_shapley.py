@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.metrics import pairwise_distances
 from sklearn.utils import get_tags
@@ -333,8 +334,58 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             return self
 
     def _held_row_ids(self):
-        """The training rows whose data this valuer keeps (None without row ids)."""
-        return self.row_ids_
+        """The training rows whose data this valuer keeps (None without row ids): with a
+        ``transformer`` fitted here, rows dropped by a removal too (what it learnt from
+        them stays)."""
+        dropped = self.__dict__.get("removed_row_ids_")
+        if dropped is None or self.transformer_ is None:
+            return self.row_ids_
+        return np.concatenate([self.row_ids_, dropped])
+
+    def _forget_rows(self, removed_ids, by=None):
+        """Drop the rows of ``removed_ids`` (a removal's, see
+        :func:`sktraceprop._holders.held_elsewhere`'s ``dropped``): their features and labels are
+        deleted, and the statistics computed over the rows here (shift, scale, the
+        distances' error bound, the classes) recomputed over the rows kept, so that
+        :meth:`value` equals that of a valuer fitted on the rows kept, where no
+        ``transformer`` was fitted here; ``values_`` is discarded. Returns how many rows
+        were dropped."""
+        with exclusive(self, "a removal of a valuer's rows"):
+            if self.row_ids_ is None:
+                return 0
+            gone = np.isin(self.row_ids_, np.asarray(removed_ids, dtype=np.int64))
+            if not gone.any():
+                return 0
+            keep = np.flatnonzero(~gone)  # (none: value() refuses)
+            self.__dict__.pop("values_", None)
+            X = self._fit_X
+            if self._shift is not None:
+                X = X + self._shift  # (exact: the shift was kept only where it is)
+            if self._scale is not None:
+                X = X / self._scale  # (a power of two)
+            X = X[keep]
+            self._scale = magnitude_scale(X) if self.metric in _DOT_METRICS else None
+            X = scaled(X, self._scale)
+            self._shift = _shift(X) if self.metric in _DOT_METRICS else None
+            if self._shift is not None:
+                X = X - self._shift
+            if not sparse.issparse(X):
+                X = np.ascontiguousarray(X)
+            y = self._fit_y[keep]
+            if self.task_ == "classification":
+                codes, y = np.unique(y.astype(np.int64), return_inverse=True)
+                self.classes_ = self.classes_[codes]
+                y = y.astype(np.float64)
+            dropped = self.row_ids_[gone]
+            before = self.__dict__.get("removed_row_ids_")
+            self.removed_row_ids_ = (
+                dropped if before is None else np.concatenate([before, dropped])
+            )
+            self._fit_X, self._fit_y, self.row_ids_ = X, y, self.row_ids_[keep]
+            self._fit_norms = _squared_norms(X)
+            self._fit_stats = _fit_stats(X, self.metric)
+            self.n_samples_fit_ = X.shape[0]
+            return int(gone.sum())
 
     # -- valuing ---------------------------------------------------------------------------
     def value(self, X, y):
@@ -355,6 +406,14 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
             ``score(X, y) + mean(y ** 2)`` for regression.
         """
         with shared_use(self):  # never during a fit of this valuer (see fit)
+            if not getattr(
+                self, "n_samples_fit_", 1
+            ):  # (a removal dropped every row: _forget_rows)
+                raise ValueError(
+                    "every training row of this KNNShapleyValuer was removed (by an "
+                    "unlearner's removal or an erasure request): it has no rows to "
+                    "value; fit it again on the rows kept"
+                )
             X, y = validation_rows(self, X, y)
             values, _, tied, _ = value_blocks(self, X, y, "KNN-Shapley values")
             n_tied = int(tied.sum())

@@ -7,6 +7,8 @@ The trace now says which event removed the row and gives no values; rows still i
 model are traced as before (checked against the rows' own values in the frame).
 """
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,19 +38,25 @@ def test_trace_names_the_removal_and_gives_no_values():
     assert first["removed"] is None
     assert first["values"] == X.loc[first["row_id"]].to_dict()
     unl.unlearn(sample_id=np.array([first["row_id"]]))
-    after = exp.trace(test_index=0, rank=0)
-    assert after["values"] is None
-    assert after["removed"].startswith("removed from the model by its unlearning event 0 (")
-    assert unl.unlearning_log_[0]["time_utc"] in after["removed"]
-    assert (after["row_id"], after["line"], after["score"]) == (
-        first["row_id"],
-        first["line"],
-        first["score"],
-    )
-    # a row still in the model keeps its values
-    kept = exp.trace(test_index=0, rank=1)
-    assert kept["removed"] is None
-    assert kept["values"] == X.loc[kept["row_id"]].to_dict()
+    # the explainer, fitted on the removed row, dropped its fit (session 55: a row said
+    # to be forgotten is not kept there): the explanation traces no row at all, and
+    # names the removal (tests/influence/test_explainer_forgets_removed_rows.py)
+    for rank in (0, 1):
+        with pytest.raises(ValueError, match=r"unlearn \(event 0 of its unlearning_log_\)"):
+            exp.trace(test_index=0, rank=rank)
+    assert np.float64(first["values"]["a"]).tobytes() not in pickle.dumps(exp)
+
+
+def test_an_explainer_fitted_again_on_the_rows_kept_traces_them():
+    # refitted after the removal, on the rows kept, explaining the unlearned model
+    X, y, unl, exp = _fitted(seed=2)
+    first = exp.trace(test_index=0, rank=0)
+    unl.unlearn(sample_id=np.array([first["row_id"]]))
+    kept = unl.retained_mask_
+    exp = stp.InfluenceExplainer(unl).fit(X[kept], y[kept]).explain(X.iloc[:3], top_k=5)
+    row = exp.trace(test_index=0, rank=1)
+    assert row["removed"] is None
+    assert row["values"] == X.loc[row["row_id"]].to_dict()
 
 
 def test_trace_counts_events_in_order():
@@ -56,7 +64,10 @@ def test_trace_counts_events_in_order():
     rows = [exp.trace(test_index=1, rank=r)["row_id"] for r in range(3)]
     unl.unlearn(sample_id=np.array(rows[1:2]))
     unl.unlearn(sample_id=np.array(rows[2:3]))
-    said = [exp.trace(test_index=1, rank=r)["removed"] for r in range(3)]
-    assert said[0] is None
-    assert "unlearning event 0 (" in said[1]
-    assert "unlearning event 1 (" in said[2]
+    # the first removal had the explainer drop its fit: every trace names that event
+    # (the second reaches nothing of it)
+    for r in range(3):
+        with pytest.raises(ValueError, match=r"unlearn \(event 0 of its unlearning_log_\)"):
+            exp.trace(test_index=1, rank=r)
+    assert unl.unlearning_log_[0]["dropped_elsewhere"] == {"InfluenceExplainer": 1}
+    assert "dropped_elsewhere" not in unl.unlearning_log_[1]

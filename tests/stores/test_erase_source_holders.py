@@ -15,11 +15,13 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
+from tests._row_keeper import RowKeeper
 
 N = 20
 
@@ -67,15 +69,20 @@ def test_erasing_a_merge_source_names_the_objects_fitted_on_its_rows(tmp_path):
     m, _ = _merged(_files(tmp_path / "data"))
     # only the merged frame is kept: no object holds a row of a.csv or b.csv itself
     pipe = stp.make_traced_pipeline(LogisticRegression(), store=store).fit(m[["x", "z"]], m["y"])
-    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(m[["x", "z"]], m["y"])
+    # (a RowKeeper, tests/_row_keeper.py, is named; a valuer drops the rows erased)
+    valuer = RowKeeper().fit(m[["x", "z"]], m["y"])
     assert np.array_equal(pipe.lineage_.row_ids, stp.row_ids(m))  # the truth: fitted on m
     assert np.array_equal(valuer._held_row_ids(), stp.row_ids(m))
+    knn = stp.KNNShapleyValuer(n_neighbors=3).fit(m[["x", "z"]], m["y"])
     # old code: no warning (it looked for the file lines of m, which m's rows are not)
     said = _said(lambda: store.erase_rows(source_id="m", reason="request 3"))
-    assert said == {"TracedPipeline": N, "KNNShapleyValuer": N}
+    assert said == {"TracedPipeline": N, "RowKeeper": N}
+    assert knn.n_samples_fit_ == 0 and not knn.row_ids_.size  # every row dropped
+    with pytest.raises(ValueError, match="every training row of this KNNShapleyValuer"):
+        knn.value(m[["x", "z"]], m["y"])
     # a file the merge read: the same objects, the same rows (each merged row once)
     said = _said(lambda: store.erase_rows(source_id="a", reason="request 4"))
-    assert said == {"TracedPipeline": N, "KNNShapleyValuer": N}
+    assert said == {"TracedPipeline": N, "RowKeeper": N}
     assert store.verify()
     store.close()
 
@@ -94,13 +101,15 @@ def test_rows_of_the_erased_source_no_stored_run_was_given_are_looked_for(tmp_pa
     first, rest = m.iloc[:10], m.iloc[10:]
     pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
     pipe.fit(first[["x", "z"]], first["y"])
-    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(rest[["x", "z"]], rest["y"])
+    valuer = RowKeeper().fit(rest[["x", "z"]], rest["y"])
     # the truth: the valuer keeps x of a.csv's lines behind the last 10 rows, which the
     # request erases (the whole source) and no stored run was given
     lineage = stp.row_lineage(valuer._held_row_ids())
     assert (lineage["source_id"] == "a").sum() == 10
+    knn = stp.KNNShapleyValuer(n_neighbors=3).fit(rest[["x", "z"]], rest["y"])
     said = _said(lambda: store.erase_rows(source_id="a", reason="r"))
-    assert said == {"TracedPipeline": 10, "KNNShapleyValuer": 10}
+    assert said == {"TracedPipeline": 10, "RowKeeper": 10}
+    assert knn.n_samples_fit_ == 0  # a KNNShapleyValuer drops them
 
 
 def test_a_merged_row_and_the_lines_behind_it_named_together_are_one_row(tmp_path):

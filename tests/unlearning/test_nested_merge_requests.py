@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.unlearning import GradientCorrectionUnlearner
+from tests._row_keeper import RowKeeper
 
 N = 12
 
@@ -85,9 +86,13 @@ def test_forget_at_fit_names_an_inner_merge(tmp_path):
 
 def test_an_object_fitted_on_the_inner_merge_is_named(tmp_path):
     X, y, m = _training(tmp_path)
-    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(m[["x"]], m["y"])
+    # (a RowKeeper keeps its rows and is named; a KNNShapleyValuer drops them)
+    valuer = RowKeeper().fit(m[["x"]], m["y"])
+    knn = stp.KNNShapleyValuer(n_neighbors=3).fit(m[["x"]], m["y"])
     unl = GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
     _quiet(lambda: unl.unlearn(source_id="m"))
     # the valuer keeps every row of m, which the request names whole: N rows
     assert np.array_equal(valuer._held_row_ids(), stp.row_ids(m))
-    assert unl.unlearning_log_[-1]["held_elsewhere"] == {"KNNShapleyValuer": N}
+    assert unl.unlearning_log_[-1]["held_elsewhere"] == {"RowKeeper": N}
+    assert unl.unlearning_log_[-1]["dropped_elsewhere"] == {"KNNShapleyValuer": N}
+    assert knn.n_samples_fit_ == 0
