@@ -89,15 +89,20 @@ def remove(unl, positions, named, request, options, redact=None):
     planned = None
     if erasing is not None:  # (read before the commit replaces the copy of the run)
         planned = (erasure_plan(unl, erasing, event["row_ids"]), redact)
-    commit(
-        unl,
-        UnlearningEvent(
-            with_caveats(unl, event, removal, erasing=erasing, asked_lines=np.unique(asked))
-        ),
-        removal,
-        retained,
-        planned,
+    event = UnlearningEvent(
+        with_caveats(unl, event, removal, erasing=erasing, asked_lines=np.unique(asked))
     )
+    try:
+        commit(unl, event, removal, retained, planned)
+    except BaseException as err:
+        dropped = event.get("dropped_elsewhere")
+        if dropped:  # (the objects dropped the rows while the caveats were gathered)
+            err.add_note(
+                "The removal was not recorded, but these objects had already dropped "
+                f"the removed rows: {dropped} (rows per object). They no longer describe "
+                "the model the unlearner still holds: fit them again."
+            )
+        raise
     # the values of a few hundred rows per load, kept in this process to notice
     # columns changed after loading: the removed rows' go too
     WITNESSES.forget(np.concatenate([unl.train_row_ids_[positions], leaves]))

@@ -55,3 +55,30 @@ def test_removed_rows_are_dropped_and_values_match_a_fresh_valuer(n, k, seed):
     np.testing.assert_array_equal(valuer.row_ids_, fresh.row_ids_)
     Xv, yv = X.iloc[:5], y[:5]
     np.testing.assert_allclose(valuer.value(Xv, yv), fresh.value(Xv, yv), atol=1e-12)
+
+
+def test_a_removal_not_recorded_says_which_objects_dropped_rows(monkeypatch):
+    """The objects drop the rows while the removal's caveats are gathered, before the
+    event is committed: where the commit then fails, the error says which objects no
+    longer describe the model the unlearner still holds."""
+    from sktraceprop.unlearning import _record
+
+    X, y = _distinct(20, 3)
+    valuer = KNNShapleyValuer(n_neighbors=3).fit(X, y)
+    unl = GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
+
+    def failing_commit(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_record, "commit", failing_commit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            unl.unlearn(sample_id=stp.row_ids(X)[[4, 5]])
+        except OSError as err:
+            notes = " ".join(getattr(err, "__notes__", []))
+        else:
+            raise AssertionError("the failing commit was not reached")
+    assert "KNNShapleyValuer" in notes and "fit them again" in notes
+    assert len(unl.unlearning_log_) == 0
+    assert valuer.row_ids_.size == 18
