@@ -113,3 +113,19 @@ def test_pickled_frame_traces_in_a_fresh_registry(tmp_path_factory, rows, blanks
     blob = pickle.dumps(kept)
     REGISTRY.clear()  # as the process the frame is sent to
     _check_lines(pickle.loads(blob), path, text)
+
+
+def test_a_concat_carries_both_files_and_from_pandas_carries_none(tmp_path):
+    texts = {"a": "x,y\n1,0\n2,1\n", "b": "x,y\n\n3,0\n4,1\n"}
+    frames = []
+    for name, text in texts.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+        frames.append(stp.read_csv(tmp_path / f"{name}.csv"))
+    both = pickle.dumps(pd.concat(frames).iloc[::-1])
+    bare = pickle.dumps(stp.from_pandas(pd.DataFrame({"x": [1, 2]}), "mem"))
+    REGISTRY.clear()  # as another process
+    lineage = stp.row_lineage(pickle.loads(both))
+    assert list(lineage["source_id"]) == ["b", "b", "a", "a"]
+    assert list(lineage["line"]) == [4, 3, 3, 2]
+    with pytest.raises(UnknownSourceError, match="from_pandas"):
+        stp.row_lineage(pickle.loads(bare))
