@@ -66,12 +66,37 @@ class ReadPaths(dict):
         return union(self)
 
     def __reduce__(self):
-        return _unpickled, (dict(self),)
+        return _unpickled, (dict(self), *_carried(self))
 
 
-def _unpickled(marks):
+def _carried(marks):
+    """The records of the sources ``marks`` names (light, as in this process), and the
+    lines their reads span: a frame read by ``read_csv`` in a worker process and sent
+    back brings its sources, so the process that unpickles it can trace its rows. A code
+    this process cannot name (unknown, or two sources') travels without a record."""
+    from ..exceptions import LineageError
+    from ._source import REGISTRY
+
+    records = []
+    for code in marks:
+        try:
+            records.append(REGISTRY.by_code(int(code)).light())
+        except (LineageError, ValueError):
+            continue
+    codes = {r.code for r in records}
+    spans = {k: v for k, v in REGISTRY.read_lines_snapshot().items() if k[0] in codes}
+    return records, spans
+
+
+def _unpickled(marks, records=(), spans=None):
     """A mark read back from a pickle (noted: another process may have read another
-    copy)."""
+    copy); the records it carries are adopted (a code that names another source here
+    is then refused as ambiguous, never taken for this one: ``SourceRegistry.adopt``)."""
+    from ._source import REGISTRY
+
+    for record in records:
+        REGISTRY.adopt(record)
+    REGISTRY.adopt_read_lines(spans or {})
     out = ReadPaths(marks)
     note_paths(out)
     return out

@@ -189,7 +189,12 @@ class SourceRegistry:
         raise UnknownSourceError(
             f"row ids name source code {code}, which no registered source has; were the "
             "ids changed, or loaded in a process that did not read this version of the "
-            "source?"
+            "source? Row ids made in another process (a joblib or multiprocessing "
+            "worker) name sources this process has not read, unless their pickle "
+            "carried them: a DataFrame read by sktraceprop.read_csv (and frames "
+            "selected from it) or a traced array (sktraceprop.array) does; bare row ids, "
+            "or a frame rebuilt or registered with from_pandas there, do not. Read the "
+            "data in this process, or send back such a frame."
         )
 
     def by_id(self, source_id):

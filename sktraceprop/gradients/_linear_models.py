@@ -58,6 +58,49 @@ def _unsupported(estimator, why=""):
     )
 
 
+def settings_refusal(est):
+    """The error refusing ``est`` for its class or settings alone, or None.
+
+    Fitted or not: what needs the fitted model (its classes, its target) is checked by
+    :func:`linear_model_objective`. An unlearner calls this before it fits anything.
+    """
+    if isinstance(est, LogisticRegressionCV):
+        # its C_ was chosen on folds (and with refit=False its coef_ is a mean of the
+        # folds' coefficients, the minimiser of no objective)
+        return _unsupported(
+            est,
+            "; refit a LogisticRegression(C=cv.C_[0], l1_ratio=cv.l1_ratio_[0]) on the "
+            "training rows and explain that",
+        )
+    if isinstance(est, LogisticRegression):
+        penalty = getattr(est, "penalty", "deprecated")
+        if est.solver == "liblinear":
+            return _unsupported(est, " with solver='liblinear' (it penalises the intercept)")
+        if penalty in ("l1", "elasticnet") or (
+            penalty in ("deprecated", "l2") and est.l1_ratio not in (0, 0.0, None)
+        ):
+            return _unsupported(est, " with an L1 penalty (not twice differentiable)")
+    if isinstance(est, SGDClassifier):
+        if est.loss != "log_loss":
+            return _unsupported(est, f" with loss={est.loss!r}")
+        if est.penalty not in ("l2", None):
+            return _unsupported(est, f" with penalty={est.penalty!r}")
+        if est.early_stopping:
+            # it trained on a random split of the rows it was given and records not
+            # which: the objective over all of them is not the one it minimised
+            return _unsupported(
+                est, " with early_stopping=True (it trains on a split it does not record)"
+            )
+    if isinstance(est, Ridge | RidgeClassifier):
+        try:
+            alpha = np.asarray(est.alpha, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None  # not a number: the model's own fit says so
+        if alpha.ndim and alpha.size and np.ptp(alpha) != 0:
+            return _unsupported(est, " with one alpha per target")
+    return None
+
+
 def linear_model_objective(estimator):
     """Objective that a fitted scikit-learn linear model minimises, in closed form.
 
@@ -82,22 +125,11 @@ def linear_model_objective(estimator):
     """
     check_is_fitted(estimator)
     est = estimator
-    if isinstance(est, LogisticRegressionCV):
-        # its C_ was chosen on folds (and with refit=False its coef_ is a mean of the
-        # folds' coefficients, the minimiser of no objective)
-        raise _unsupported(
-            est,
-            "; refit a LogisticRegression(C=cv.C_[0], l1_ratio=cv.l1_ratio_[0]) on the "
-            "training rows and explain that",
-        )
+    refusal = settings_refusal(est)
+    if refusal is not None:
+        raise refusal
     if isinstance(est, LogisticRegression):
         penalty = getattr(est, "penalty", "deprecated")
-        if est.solver == "liblinear":
-            raise _unsupported(est, " with solver='liblinear' (it penalises the intercept)")
-        if penalty in ("l1", "elasticnet") or (
-            penalty in ("deprecated", "l2") and est.l1_ratio not in (0, 0.0, None)
-        ):
-            raise _unsupported(est, " with an L1 penalty (not twice differentiable)")
         no_penalty = penalty is None or not np.isfinite(est.C)
         n_classes = len(est.classes_)
         if n_classes > 2 and getattr(est, "multi_class", "auto") == "ovr":
@@ -112,16 +144,6 @@ def linear_model_objective(estimator):
             penalty_per_sample=0.0,
         )
     if isinstance(est, SGDClassifier):
-        if est.loss != "log_loss":
-            raise _unsupported(est, f" with loss={est.loss!r}")
-        if est.penalty not in ("l2", None):
-            raise _unsupported(est, f" with penalty={est.penalty!r}")
-        if est.early_stopping:
-            # it trained on a random split of the rows it was given and records not
-            # which: the objective over all of them is not the one it minimised
-            raise _unsupported(
-                est, " with early_stopping=True (it trains on a split it does not record)"
-            )
         if est.class_weight is not None and len(est.classes_) > 2:
             # scikit-learn weighs the positive rows of one-vs-rest problem k by class k's
             # weight and all others by 1: not one weight per row, as the objective has
@@ -141,8 +163,6 @@ def linear_model_objective(estimator):
             )
         alpha = np.asarray(est.alpha, dtype=np.float64)
         if alpha.ndim:
-            if np.ptp(alpha) != 0:
-                raise _unsupported(est, " with one alpha per target")
             alpha = alpha.ravel()[0]
         loss = "squared_classifier" if isinstance(est, RidgeClassifier) else "squared"
         objective = LinearObjective(

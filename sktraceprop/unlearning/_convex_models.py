@@ -47,6 +47,13 @@ def check_convex(final):
         raise unsupported(final, f" with loss={final.loss!r}")
     if getattr(final, "positive", False):
         raise unsupported(final, " with positive=True (coefficients constrained to >= 0)")
+    from ..gradients._linear_models import settings_refusal
+
+    # what the objective of the fitted model would refuse for these settings alone
+    # (early_stopping, an L1 penalty, LogisticRegressionCV...): refused before the fit
+    refusal = settings_refusal(final)
+    if refusal is not None:
+        raise unsupported(final, f" as configured ({refusal})")
 
 
 def objective_of(final):
