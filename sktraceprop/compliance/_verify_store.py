@@ -222,8 +222,13 @@ def _signed_problems(kept, store, head_seq):
         for field, value in expected.items()
         if _differences(kept[field], value)
     ]
-    if not problems and kept["note"] != checkpoint_note(kept, head_seq):
-        problems.append(f"{where}/note does not follow from the checkpoints: it was altered")
+    if not problems:
+        try:
+            note = checkpoint_note(kept, head_seq)
+        except (KeyError, AttributeError, TypeError):
+            note = None  # a part the note is made of was removed or altered (named below)
+        if kept["note"] != note:
+            problems.append(f"{where}/note does not follow from the checkpoints: it was altered")
     return problems
 
 
@@ -238,7 +243,9 @@ def _checkpoint_problems(kept, store, written, head_seq):
     signed = _signed_problems(kept, store, head_seq)
     latest = kept.get("latest")
     if latest is None:
-        return signed if kept["n_checkpoints"] == 0 else [f"{where}/n_checkpoints was altered"]
+        if kept["n_checkpoints"] == 0:
+            return signed
+        return [f"{where}/latest is missing (removed), or {where}/n_checkpoints was altered"]
     number = latest.get("checkpoint")
     stored = [cp for cp in store.checkpoints() if cp.get("checkpoint") == number]
     problems = []

@@ -435,3 +435,19 @@ def test_a_rechained_prediction_of_another_shape_is_named_not_a_crash(
     with pytest.raises(ReportVerificationError) as info:
         verify(_write(tmp_path, record["report"]), store=store)
     assert any("audit event 4 (prediction) holds a payload" in p for p in info.value.problems)
+
+
+def test_the_latest_checkpoint_removed_is_named(record, tmp_path):
+    """Found by the fuzz above: ``checkpoints/latest`` is optional in the schema, and
+    removing it made verify raise KeyError while composing the checkpoints' note."""
+    path = ("record_keeping", "store", "checkpoints", "latest")
+    checked = 0
+    for report in record["reports"]:
+        if "latest" not in report["record_keeping"]["store"]["checkpoints"]:
+            continue
+        edited = _write(tmp_path, _edited(report, path, "remove"))
+        with pytest.raises(ReportVerificationError) as info:
+            verify(edited, store=record["store"], public_key=record["key"].public_key())
+        assert any("checkpoints/latest is missing" in p for p in info.value.problems)
+        checked += 1
+    assert checked
