@@ -22,13 +22,19 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     blocks = _blocks()
     assert len(blocks) >= 2
     namespace = {}
+    top = None
     for code in blocks:
         exec(compile(code, str(README), "exec"), namespace)
+        if top is None and "exp" in namespace and "unl" not in namespace:
+            top = namespace["exp"].top(5)  # (before the removal, which drops its fit)
     pipe, explainer, unl = namespace["pipe"], namespace["explainer"], namespace["unl"]
     assert pipe.trace([0, 5])["source_id"].isin(["hospital_a", "hospital_b"]).all()
-    top = namespace["exp"].top(5)
-    assert top["line"].min() >= 2 and explainer.score is not None
+    assert top is not None and top["line"].min() >= 2 and explainer.score is not None
     assert [e["method"] for e in unl.unlearning_log_][:1] == ["newton"]
+    # the removal reached the explainer fitted on the removed rows, as the README says
+    assert unl.unlearning_log_[0]["dropped_elsewhere"].get("InfluenceExplainer")
+    with pytest.raises(ValueError, match="Fit it again"):
+        namespace["exp"].top(5)
     assert (tmp_path / "lineage.db").exists()
 
 
