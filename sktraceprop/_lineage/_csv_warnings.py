@@ -11,13 +11,18 @@ is changed, so threads reading at once do not disturb each other's warnings.
 
 The content checks parse a few records again with the caller's options; what pandas says
 of those parses (the same ``ParserWarning`` again, or one of the sample alone) is not the
-user's: they are parsed with warnings ignored, in ``warnings.catch_warnings``, which is
-process-wide, so one lock keeps sktraceprop's own such blocks from overlapping (blocks of
-two threads that overlap restore each other's filters out of order). Like every such
-block, it starts the filters' "once per location" afresh: a line that reads a file twice
-shows pandas' warning twice under the ``"default"`` action.
+user's: they are called from a frame of a module name of their own
+(``sktraceprop._lineage._csv_check_parse``), and one filter ignores the warnings pandas
+attributes to it. ``warnings.catch_warnings`` is not used there: it is process-wide, and
+ignoring every warning while a check parses dropped the warnings other threads raised
+meanwhile (a fit's lineage warning). A filter list replaced later (``resetwarnings``, a
+``catch_warnings`` block that began before the first check) shows the check's warnings
+again, a duplicate at worst, never a warning lost. The bad-lines capture
+(:func:`captured`) still records process-wide, behind one lock: a warning another thread
+raises meanwhile is given again from the reading line, not lost.
 """
 
+import re
 import sys
 import threading
 import types
@@ -79,11 +84,30 @@ def as_user_call(func, *args, **kwargs):
     return call(func, args, kwargs)
 
 
+_CHECK_MODULE = "sktraceprop._lineage._csv_check_parse"
+_CHECK_GLOBALS = {"__name__": _CHECK_MODULE}
+_CHECK_PATTERN = re.escape(_CHECK_MODULE) + r"\Z"
+_CHECK_CALL = _TRAMPOLINE.replace(
+    co_name="<sktraceprop.read_csv's check parse>",
+    co_qualname="<sktraceprop.read_csv's check parse>",
+)
+
+
+def _ignoring_checks():
+    """Whether the filter that ignores the check parses' warnings is in the list."""
+    return any(
+        f[0] == "ignore" and getattr(f[3], "pattern", f[3]) == _CHECK_PATTERN
+        for f in warnings.filters
+    )
+
+
 def quietly(func, *args, **kwargs):
-    """``func(*args, **kwargs)`` with warnings ignored (a check's own parse)."""
-    with _LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return func(*args, **kwargs)
+    """``func(*args, **kwargs)`` (a check's own parse), called from a frame of a module
+    name of its own whose warnings one filter ignores; other warnings, of this thread or
+    others, are left alone."""
+    if not _ignoring_checks():
+        warnings.filterwarnings("ignore", module=_CHECK_PATTERN)
+    return types.FunctionType(_CHECK_CALL, _CHECK_GLOBALS)(func, args, kwargs)
 
 
 def captured(func, *args, **kwargs):

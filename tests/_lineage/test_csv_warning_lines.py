@@ -110,6 +110,14 @@ def test_the_default_filter_shows_each_lines_warning(tmp_path):
     assert [(w.filename, w.lineno) for w in caught] == [(_HERE, first), (_HERE, first + 2)]
 
 
+def _others(filters):
+    """The filters but the one that ignores read_csv's check parses (added once, for
+    warnings attributed to that module name only)."""
+    from sktraceprop._lineage._csv_warnings import _CHECK_PATTERN
+
+    return [f for f in filters if getattr(f[3], "pattern", f[3]) != _CHECK_PATTERN]
+
+
 def test_reads_in_threads_leave_the_warning_filters_as_they_were(tmp_path):
     path = tmp_path / "conv.csv"
     path.write_text("a,b\n1,2\n3,4\n")
@@ -131,6 +139,9 @@ def test_reads_in_threads_leave_the_warning_filters_as_they_were(tmp_path):
             t.start()
         for t in threads:
             t.join()
-        assert (list(warnings.filters), warnings.showwarning) == inside
+        assert (_others(warnings.filters), warnings.showwarning) == (
+            _others(inside[0]),
+            inside[1],
+        )
     assert not errors
-    assert (list(warnings.filters), warnings.showwarning) == before
+    assert (_others(warnings.filters), warnings.showwarning) == (_others(before[0]), before[1])
