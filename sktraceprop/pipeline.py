@@ -12,7 +12,7 @@ from ._lineage._final import (
     refuse_frozen,
 )
 from ._lineage._record import build_lineage, collect_ops
-from ._lineage._skorch import iterator_rows, skorch_fit_indices
+from ._lineage._skorch import rows_trained, skorch_fit_indices
 from ._prediction_log import PredictionLogMixin
 from ._tracing import TracedMixin
 from .utils._sklearn_compat import name_estimators
@@ -91,18 +91,12 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
         row_ids, notes, traced = final_row_ids(
             X, ids, steps, leaf, final, getattr(getattr(self, "lineage_", None), "run_id", None)
         )
-        trained, note = iterator_rows(self._final_estimator, seen)
         if traced and seen.indices is not None:
             notes.append(
                 f"the final estimator trained on {seen.indices.size} of the "
                 f"{ids.size} rows; the rest formed its internal validation split"
             )
-        if traced and trained is not None:
-            row_ids = row_ids[trained]
-        elif traced and seen.indices is not None:
-            row_ids = row_ids[seen.indices]
-        if traced and note is not None:
-            notes.append(note)
+        row_ids = rows_trained(row_ids, self._final_estimator, seen, traced, notes)
         transformer = model_inputs(self)
         return build_lineage(self, X, ids, row_ids, transformer, collect_ops(self), notes=notes)
 

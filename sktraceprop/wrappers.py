@@ -18,7 +18,7 @@ from ._lineage._final import (
 from ._lineage._ids import distinct_codes
 from ._lineage._record import build_lineage, collect_ops, source_table, upstream_ops
 from ._lineage._rows import has_id_level, row_ids
-from ._lineage._skorch import iterator_rows, skorch_fit_indices
+from ._lineage._skorch import rows_trained, skorch_fit_indices
 from ._lineage._source import REGISTRY
 from ._lineage._upstream_outputs import keep_output
 from ._prediction_log import PredictionLogMixin
@@ -128,13 +128,7 @@ class TracedEstimator(
         leaf, steps = pipeline_leaf(est)
         # an imbalanced-learn Pipeline's samplers drop or repeat rows
         row_ids, notes, traced = final_row_ids(X, ids, steps, leaf, final)
-        trained, note = iterator_rows(est, seen)
-        if traced and trained is not None:
-            row_ids = row_ids[trained]
-        elif traced and seen.indices is not None:
-            row_ids = row_ids[seen.indices]
-        if traced and note is not None:
-            notes.append(note)
+        row_ids = rows_trained(row_ids, est, seen, traced, notes)
         transformer = model_inputs(est)
         lineage = build_lineage(self, X, ids, row_ids, transformer, collect_ops(est), notes)
         _log_upstream(est, lineage, ids, REGISTRY.by_code)

@@ -111,3 +111,18 @@ def iterator_rows(net, seen):
         "the same rows, those after the last full batch, in every epoch; they are not "
         "among the run's rows"
     )
+
+
+def rows_trained(row_ids, net, seen, traced, notes):
+    """``row_ids`` (of the rows given to the final estimator's fit) narrowed to those
+    ``net`` trained on: its internal validation split left out (``seen.indices``), and
+    the rows its iterator drops where known exactly (:func:`iterator_rows`), whose note
+    is added to ``notes``. As given where the fit's rows were not traced."""
+    trained, note = iterator_rows(net, seen)
+    if traced and trained is not None:
+        row_ids = row_ids[trained]
+    elif traced and seen.indices is not None:
+        row_ids = row_ids[seen.indices]
+    if traced and note is not None:
+        notes.append(note)
+    return row_ids
