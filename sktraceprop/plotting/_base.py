@@ -25,6 +25,28 @@ def axes(ax, caller, figsize):
     return ax
 
 
+def shortened(labels, width=40):
+    """Tick labels at most ``width`` characters where that keeps them apart: a longer one
+    keeps its start and its end (file name, line, row count) around an ellipsis. A long
+    label pushed the axes out of a figure of any size, and none of its name was seen."""
+    labels = [str(label) for label in labels]
+    longest = max(map(len, labels), default=0)
+    while width < longest:
+        tail = (width - 1) * 2 // 3
+        short = [
+            f"{s[: width - 1 - tail]}\u2026{s[-tail:]}" if len(s) > width else s for s in labels
+        ]
+        if len(set(short)) == len(set(labels)):
+            return short
+        width += 8
+    return labels
+
+
+def count_of_rows(n):
+    """``"1 row"``, ``"n rows"``."""
+    return "1 row" if n == 1 else f"{n} rows"
+
+
 def source_path(source_id, uri):
     """The folders and name of a source read from a file, else its source id alone."""
     if isinstance(uri, str) and uri.startswith("file:"):

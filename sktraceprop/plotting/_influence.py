@@ -5,8 +5,8 @@ import pandas as pd
 
 from .._lineage._ids import codes_of
 from .._lineage._source import REGISTRY
-from ..utils._sklearn_compat import safe_indexing
-from ._base import axes, source_names
+from ..utils._sklearn_compat import num_samples, safe_indexing
+from ._base import axes, shortened, source_names
 
 
 class InfluenceDisplay:
@@ -14,8 +14,10 @@ class InfluenceDisplay:
 
     One horizontal bar per training row, labelled with the file and line the row was
     read from, signed as the influence score: positive bars (rows that raise the
-    explained margin, i.e. support the prediction) and negative bars (rows that
-    oppose it). Build it with :meth:`from_explanation` or :meth:`from_estimator`.
+    explained margin, i.e. support the explained class, which is the prediction only
+    when no other class was asked for) and negative bars (rows that oppose it). Tick
+    labels longer than 40 characters are shortened in the middle (``…``); ``labels``
+    keeps them whole. Build it with :meth:`from_explanation` or :meth:`from_estimator`.
 
     Parameters
     ----------
@@ -78,10 +80,12 @@ class InfluenceDisplay:
         self.bars_ = ax.barh(
             positions, scores, color=[colors[0] if s >= 0 else colors[1] for s in scores]
         )
-        ax.set_yticks(positions, self.labels)
+        ax.set_yticks(positions, shortened(self.labels))
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_xlabel("influence on the margin (+ supports the prediction)")
+        # the explained class is the one asked for in y, not always the predicted one
         what = "prediction" if self.explained is None else f"class {self.explained}"
+        supports = "raises the prediction" if self.explained is None else f"supports {what}"
+        ax.set_xlabel(f"influence on the margin (+ {supports})")
         ax.set_title(f"Training rows behind test row {self.test_index} ({what})")
         self.ax_ = ax
         self.figure_ = ax.figure
@@ -131,6 +135,9 @@ class InfluenceDisplay:
         -------
         display : InfluenceDisplay
         """
+        n_test = num_samples(X)
+        if not 0 <= test_index < n_test:
+            raise IndexError(f"test_index {test_index} out of range: X has {n_test} rows")
         X_row = safe_indexing(X, [test_index])
         y_row = None if y is None else np.asarray(y)[[test_index]]
         explanation = explainer.explain(X_row, y_row, top_k=n_rows)

@@ -7,7 +7,7 @@ import numpy as np
 from .._lineage._current import check_unchanged
 from .._lineage._ids import codes_of
 from ..utils._prefit import unfrozen
-from ._base import axes, source_names
+from ._base import axes, count_of_rows, source_names
 
 _COLORS = {"source": "#dbe9f6", "derived": "#dbe9f6", "op": "#fdebd0", "model": "#d5f5e3"}
 
@@ -197,7 +197,8 @@ def _graph(lineage):
     entries = {}
     for source in leaves:
         node = node_of(source)
-        add(node, f"{names[source.code]}\n{int(counts.get(source.code, 0))} rows", "source")
+        rows = count_of_rows(int(counts.get(source.code, 0)))
+        add(node, f"{names[source.code]}\n{rows}", "source")
         entries.setdefault(source.source_id, []).append(
             (node, set(source.columns_read()), {source.sha256})
         )

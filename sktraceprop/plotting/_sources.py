@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._lineage import row_lineage
 from .._lineage._ids import codes_of
 from .._lineage._source import REGISTRY
-from ._base import axes, source_names
+from ._base import axes, count_of_rows, shortened, source_names
 
 
 class BySourceDisplay:
@@ -18,8 +18,10 @@ class BySourceDisplay:
     One box per source (quartiles, whiskers at 1.5 IQR, outliers as points) with its
     mean marked, so that a source's total is read together with how its rows spread:
     a source whose mean is low because of a few very harmful rows looks different from
-    one whose rows are all slightly harmful. Build it with :meth:`from_estimator`
-    (KNN-Shapley values) or :meth:`from_explanation` (influence).
+    one whose rows are all slightly harmful. Tick labels longer than 40 characters are
+    shortened in the middle (``…``); the keys of ``values`` keep them whole. Build it
+    with :meth:`from_estimator` (KNN-Shapley values) or :meth:`from_explanation`
+    (influence).
 
     Parameters
     ----------
@@ -73,6 +75,8 @@ class BySourceDisplay:
         -------
         display : BySourceDisplay
         """
+        if not self.values:
+            raise ValueError("BySourceDisplay has no sources to draw: values is empty")
         ax = axes(ax, "BySourceDisplay.plot", figsize=(6, 0.6 * len(self.values) + 1.4))
         labels = list(self.values)
         data = [np.asarray(self.values[label], dtype=np.float64) for label in labels]
@@ -81,7 +85,7 @@ class BySourceDisplay:
         # correctly rounded, as the valuer's by_source() sums and means
         self.means_ = np.array([math.fsum(d) / d.size if d.size else np.nan for d in data])
         ax.scatter(self.means_, positions, marker="D", color="tab:red", zorder=3, label="mean")
-        ax.set_yticks(positions, labels)
+        ax.set_yticks(positions, shortened(labels))
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_xlabel(self.xlabel)
         ax.legend(loc="best")
@@ -199,7 +203,8 @@ def _groups(lines, sources):
     found.sort(key=lambda f: (f[0].source_id, f[0].uri, f[0].loaded_at, f[0].sha256))
     names = source_names([source for source, _ in found])
     return [
-        (f"{name} ({rows.size} rows)", rows, source) for name, (source, rows) in zip(names, found)
+        (f"{name} ({count_of_rows(rows.size)})", rows, source)
+        for name, (source, rows) in zip(names, found)
     ]
 
 
