@@ -125,6 +125,13 @@ fig, (ax, bx) = plt.subplots(
     2, 1, figsize=(9, 4.4), gridspec_kw={"height_ratios": [1, 1.1]}, layout="constrained"
 )
 w, h = 178, 44
+
+
+def clip(text, width):
+    """The text, or its start and an ellipsis where it does not fit in a box."""
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
 for n in graph["nodes"]:
     ax.add_patch(
         FancyBboxPatch(
@@ -136,8 +143,10 @@ for n in graph["nodes"]:
             edgecolor="#1f3b5c",
         )
     )
-    ax.text(n["x"] + 8, n["y"] + 16, n["label"][:21], fontsize=7, weight="bold", va="center")
-    ax.text(n["x"] + 8, n["y"] + 32, n["detail"][:28], fontsize=5.5, color="#555f6d", va="center")
+    ax.text(n["x"] + 8, n["y"] + 16, clip(n["label"], 21), fontsize=7, weight="bold", va="center")
+    ax.text(
+        n["x"] + 8, n["y"] + 32, clip(n["detail"], 28), fontsize=5.5, color="#555f6d", va="center"
+    )
 for p in graph["paths"]:
     ax.add_patch(
         FancyArrowPatch(

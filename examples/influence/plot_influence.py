@@ -70,11 +70,15 @@ print(exp.by_source())
 BySourceDisplay.from_explanation(exp)
 
 # %%
-# The rows that most oppose the test predictions, summed over test rows. Flipped
-# labels of clinic_b (lines 2 to 9 of its file) are among them.
+# The rows that most oppose the test predictions, summed over test rows, and how many
+# of clinic_b's flipped labels (lines 2 to 9 of its file, those not drawn into the test
+# set) are among them: influence ranks them, it does not single out every one.
 opp = exp.scores.sum(axis=0)
 worst = np.argsort(opp)[:8]
-print(stp.row_lineage(explainer.train_row_ids_[worst])[["source_id", "line"]])
+lines = stp.row_lineage(explainer.train_row_ids_)
+flipped = ((lines["source_id"] == "clinic_b") & lines["line"].between(2, 9)).to_numpy()
+print(lines.iloc[worst][["source_id", "line"]])
+print(f"{flipped[worst].sum()} of the {flipped.sum()} flipped training rows are among the 8")
 
 # %%
 # How good are the attributions?

@@ -55,13 +55,14 @@ for w in caught:
     print(w.category.__name__, ":", w.message)
 
 # %%
-# "75 of the 442 rows": a value held by several lab rows could be on any of them, so
-# only the values no other row holds are evidence. Counted directly, the lab's ``s5``
-# has 184 distinct values, 75 of them held by one row only, and each of those 75 is on
-# the training row of its own line.
+# The warning's count of rows: a value held by several lab rows could be on any of
+# them, so only the values no other row holds are evidence. Counted directly: the lab's
+# ``s5`` distinct values, those held by one row only (the rows the warning counts), and
+# whether each of them is on the training row of its own line.
 values = lab["s5"].to_numpy()
 single = ~lab["s5"].duplicated(keep=False).to_numpy()
-print("distinct:", lab["s5"].nunique(), "held by one row:", single.sum())
+matched = pipe.lineage_.attached_columns[0]["rows_matched"]
+print("distinct:", lab["s5"].nunique(), "held by one row:", single.sum(), "warning:", matched)
 print("each on its own line:", bool((X["s5"].to_numpy()[single] == values[single]).all()))
 
 # %%
@@ -107,7 +108,7 @@ except UnlearningError as exc:
 # %%
 # A lab table in another order: had the lab's table been sorted by its values before
 # the copy, each patient would get another patient's result. The values are the lab's as
-# a set (matched on 75 values held by one row each, none a whole number, in a column
+# a set (matched on the values held by one row each, none a whole number, in a column
 # too sparse for a chance match), but not in the lab's row order: the fit warns that
 # the row order does not match and that values may belong to other rows, the run records
 # ``s5`` as ``"reordered"``, and a removal request for the lab is refused, as above.

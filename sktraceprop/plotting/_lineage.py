@@ -7,7 +7,7 @@ import numpy as np
 from .._lineage._current import check_unchanged
 from .._lineage._ids import codes_of
 from ..utils._prefit import unfrozen
-from ._base import axes, count_of_rows, source_names
+from ._base import axes, count_of_rows, shortened, source_names
 
 _COLORS = {"source": "#dbe9f6", "derived": "#dbe9f6", "op": "#fdebd0", "model": "#d5f5e3"}
 
@@ -24,8 +24,9 @@ class LineageDisplay:
     :func:`~sktraceprop.aggregate`), ops fitted on a single source outside the pipeline (such as a
     scaler per hospital, :class:`~sktraceprop.TracedEstimator`), then the pipeline's
     steps in order (the branches of a column transformer side by side, each fed by the
-    sources that hold its input columns), and the final model. Build it with
-    :meth:`from_estimator` or :meth:`from_lineage`.
+    sources that hold its input columns), and the final model. A name longer than 32
+    characters is shortened in the middle in its box (``…``); ``nodes`` keeps it whole.
+    Build it with :meth:`from_estimator` or :meth:`from_lineage`.
 
     Parameters
     ----------
@@ -87,17 +88,22 @@ class LineageDisplay:
         from matplotlib.patches import FancyArrowPatch
 
         position = _layout(self.nodes, self.edges)
+        # a long file name is shortened in its box (kept whole in nodes): a box wider
+        # than its column ran over its neighbours and out of the figure
+        lines = [node["label"].split("\n") for node in self.nodes]
+        heads = shortened([first for first, *_ in lines], width=32)
+        drawn = ["\n".join([head, *rest]) for head, (_, *rest) in zip(heads, lines)]
         self.texts_ = {
             node["id"]: ax.text(
                 *position[node["id"]],
-                node["label"],
+                text,
                 ha="center",
                 va="center",
                 fontsize=8,
                 zorder=3,
                 bbox={"boxstyle": "round", "facecolor": _COLORS[node["kind"]]},
             )
-            for node in self.nodes
+            for node, text in zip(self.nodes, drawn)
         }
         self.arrows_ = []
         for src, dst in self.edges:

@@ -141,3 +141,27 @@ def test_by_source_display_says_1_row_and_refuses_nothing_to_draw(tmp_path):
 
     with pytest.raises(ValueError, match="no sources to draw"):
         BySourceDisplay(values={}, xlabel="v").plot()
+
+
+def test_lineage_box_of_a_long_file_name_stays_in_the_figure(tmp_path):
+    # a 62-character file name made a box wider than its column, cut at the figure's
+    # left edge; a longer one lost the file name
+    name = "patients_exported_from_the_regional_hospital_system_" * 2 + "q3"
+    frames = []
+    for stem in (name, "b"):
+        pd.DataFrame({"a": np.arange(10.0), "y": [0, 1] * 5}).to_csv(
+            tmp_path / f"{stem}.csv", index=False
+        )
+        frames.append(stp.read_csv(tmp_path / f"{stem}.csv"))
+    data = pd.concat(frames)
+    pipe = stp.make_traced_pipeline(LogisticRegression()).fit(data[["a"]], data["y"])
+    display = LineageDisplay.from_estimator(pipe)
+    node = next(n for n in display.nodes if n["label"].startswith("patients"))
+    assert node["label"] == f"{name}.csv\n10 rows"  # whole on the display
+    text = display.texts_[node["id"]].get_text()
+    head, rows = text.split("\n")
+    assert rows == "10 rows" and len(head) <= 32 and head.endswith("_q3.csv")
+    assert head.startswith("patients") and "\u2026" in head
+    display.figure_.canvas.draw()
+    box = display.texts_[node["id"]].get_bbox_patch().get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= display.figure_.bbox.x1
