@@ -80,6 +80,17 @@ class BySourceDisplay:
         ax = axes(ax, "BySourceDisplay.plot", figsize=(6, 0.6 * len(self.values) + 1.4))
         labels = list(self.values)
         data = [np.asarray(self.values[label], dtype=np.float64) for label in labels]
+        missing = [
+            f"{label}: {np.isnan(d).sum()} of {d.size}"
+            for label, d in zip(labels, data)
+            if np.isnan(d).any()
+        ]
+        if missing:
+            # matplotlib draws no box and no mean for such a source, and says nothing
+            raise ValueError(
+                f"values hold NaN ({'; '.join(missing)}): no box or mean of them can be "
+                "drawn; drop or fill them first"
+            )
         positions = np.arange(len(data))[::-1] + 1
         self.boxes_ = ax.boxplot(data, positions=positions, orientation="horizontal")
         # correctly rounded, as the valuer's by_source() sums and means

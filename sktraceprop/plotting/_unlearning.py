@@ -58,6 +58,14 @@ class UnlearningDisplay:
         self.unlearned = np.asarray(unlearned, dtype=np.float64)
         self.retrained = np.asarray(retrained, dtype=np.float64)
         self.response = response
+        shapes = {a.shape for a in (self.original, self.unlearned, self.retrained)}
+        if len(shapes) > 1:
+            # a difference would broadcast into a distance of outputs never compared
+            raise ValueError(
+                "original, unlearned and retrained must be outputs on the same rows, got "
+                f"shapes {self.original.shape}, {self.unlearned.shape} and "
+                f"{self.retrained.shape}"
+            )
         self.distance_original = _rms(self.original - self.retrained)
         self.distance_unlearned = _rms(self.unlearned - self.retrained)
         # (the metric's rule for a zero distance: one ratio wherever it is read)
@@ -75,6 +83,8 @@ class UnlearningDisplay:
         -------
         display : UnlearningDisplay
         """
+        if self.retrained.size == 0:
+            raise ValueError("UnlearningDisplay has no outputs to draw (its distances are NaN)")
         ax = axes(ax, "UnlearningDisplay.plot", figsize=(5, 5))
         ref = self.retrained
         self.original_points_ = ax.scatter(

@@ -9,7 +9,12 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression, Ridge
 
 import sktraceprop as stp
-from sktraceprop.plotting import BySourceDisplay, InfluenceDisplay, LineageDisplay
+from sktraceprop.plotting import (
+    BySourceDisplay,
+    InfluenceDisplay,
+    LineageDisplay,
+    UnlearningDisplay,
+)
 from sktraceprop.plotting._base import shortened
 
 plt = pytest.importorskip("matplotlib.pyplot")
@@ -165,3 +170,25 @@ def test_lineage_box_of_a_long_file_name_stays_in_the_figure(tmp_path):
     display.figure_.canvas.draw()
     box = display.texts_[node["id"]].get_bbox_patch().get_window_extent()
     assert box.x0 >= 0 and box.x1 <= display.figure_.bbox.x1
+
+
+def test_unlearning_display_refuses_outputs_of_other_rows_and_nothing_to_draw():
+    # [1, 2] against [1] broadcast into a distance of 0.71 and a ratio of inf, then
+    # the plot failed on "x and y must be the same size"
+    with pytest.raises(ValueError, match=r"same rows, got shapes \(2,\), \(1,\) and \(2,\)"):
+        UnlearningDisplay(
+            original=[1.0, 2.0], unlearned=[1.0], retrained=[1.0, 2.0], response="predict"
+        )
+    empty = UnlearningDisplay(original=[], unlearned=[], retrained=[], response="predict")
+    assert np.isnan(empty.distance_ratio)
+    # was numpy's "zero-size array to reduction operation minimum"
+    with pytest.raises(ValueError, match="no outputs to draw"):
+        empty.plot()
+
+
+def test_by_source_display_refuses_nan_instead_of_an_empty_row():
+    # one NaN made matplotlib draw neither box nor mean for the source: its label
+    # stood beside nothing
+    values = {"a.csv (3 rows)": np.array([1.0, np.nan, 3.0]), "b.csv (2 rows)": np.ones(2)}
+    with pytest.raises(ValueError, match=r"NaN \(a.csv \(3 rows\): 1 of 3\)"):
+        BySourceDisplay(values=values, xlabel="v").plot()
