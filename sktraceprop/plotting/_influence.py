@@ -1,5 +1,7 @@
 """The training rows behind one prediction, as signed bars labelled ``file:line``."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -102,7 +104,8 @@ class InfluenceDisplay:
         test_index : int, default=0
             Position of the test row in the explained data.
         n_rows : int, default=5
-            Supporters and opponents shown, each (at most the ``top_k`` explained).
+            Supporters and opponents shown, each (at most the ``top_k`` explained: a
+            warning says when the explanation kept fewer).
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
 
@@ -148,6 +151,15 @@ class InfluenceDisplay:
         if not 0 <= test_index < explanation.n_test:
             raise IndexError(
                 f"test_index {test_index} out of range: {explanation.n_test} test rows explained"
+            )
+        kept = explanation.top_indices.shape[1]
+        if n_rows > kept and kept < explanation.train_rows["train_index"].nunique():
+            warnings.warn(
+                f"n_rows={n_rows}, but the explanation kept the {kept} strongest supporters "
+                f"and opponents of each test row (explain(top_k={kept})): {kept} of each "
+                "drawn; explain with top_k >= n_rows to draw more",
+                UserWarning,
+                stacklevel=3,
             )
         sides = [explanation.top(n_rows, opponents=opponents) for opponents in (False, True)]
         sides = [side[side["test_index"] == test_index] for side in sides]

@@ -1,6 +1,8 @@
 """What a display writes on its figure is true: the class a bar supports, the name of a
 long file (seen, not cut off), the row count, and a clear error where nothing can be drawn."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,3 +194,18 @@ def test_by_source_display_refuses_nan_instead_of_an_empty_row():
     values = {"a.csv (3 rows)": np.array([1.0, np.nan, 3.0]), "b.csv (2 rows)": np.ones(2)}
     with pytest.raises(ValueError, match=r"NaN \(a.csv \(3 rows\): 1 of 3\)"):
         BySourceDisplay(values=values, xlabel="v").plot()
+
+
+def test_influence_display_says_when_the_explanation_kept_fewer_rows():
+    # n_rows=5 of an explanation with top_k=2 drew 2 and 2 bars, without a word
+    X, y, X_test = _three_classes()
+    explainer = stp.InfluenceExplainer(LogisticRegression().fit(X, y)).fit(X, y)
+    explanation = explainer.explain(X_test, top_k=2)
+    with pytest.warns(UserWarning, match=r"n_rows=5, but .* kept the 2 strongest"):
+        display = InfluenceDisplay.from_explanation(explanation, n_rows=5)
+    assert len(display.scores) == 4
+    # all 30 training rows kept: nothing left out, nothing to say
+    everything = explainer.explain(X_test, top_k=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(InfluenceDisplay.from_explanation(everything, n_rows=40).scores) == 30
