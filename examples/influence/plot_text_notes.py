@@ -58,7 +58,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # the note that fillna changed the column
     pipe.fit(X_train, y_train)
 explainer = stp.InfluenceExplainer(pipe).fit(X_train, y_train)
-exp = explainer.explain(X_test, y_test, top_k=3)
+exp = explainer.explain(X_test, y_test, top_k=6)
 top = exp.top(3)
 top = top[top["test_index"] == 0]
 raw = path.read_bytes().splitlines()  # \r\n ends each line; quoted newlines too
