@@ -75,11 +75,14 @@ assert not np.isin(explanation.top()["row_id"], held_out).any()
 print(explanation.top(3).query("test_index == 0")[["rank", "score", "uri", "line"]])
 
 # %%
-# The test digit, its three strongest proponents and opponents, with their lines.
+# The test digit (its prediction is what is explained), its three strongest
+# proponents and opponents, with their lines.
 j = 0
 fig, axes = plt.subplots(1, 7, figsize=(11, 2.2))
 axes[0].imshow(images[300 + j], cmap="gray_r")
-axes[0].set_title(f"test: {'9' if explanation.y[j] else '4'}")
+# the explained class is the predicted one (explain without y), not always the label
+digit = {0: "4", 1: "9"}
+axes[0].set_title(f"predicted {digit[int(explanation.y[j])]}, label {digit[int(y_test[j])]}")
 panels = [(explanation.top(3), "+"), (explanation.top(3, opponents=True), "-")]
 ax_i = 1
 for frame, sign in panels:
