@@ -37,7 +37,7 @@ def check_bad_lines_options(kwargs):
             f"engine only, not {mode!r} with engine={kwargs.get('engine')!r}: the lines "
             "pandas drops would shift line numbers."
         )
-    for name in ("nrows", "chunksize", "skipfooter"):
+    for name in ("nrows", "chunksize", "iterator", "skipfooter"):
         if kwargs.get(name):
             raise ValueError(
                 f"sktraceprop.read_csv does not support on_bad_lines={mode!r} with {name}: "
