@@ -127,9 +127,10 @@ _SCAN_PATTERN = re.escape(_SCAN_MODULE) + r"\Z"
 
 
 def _raising_first():
-    """Put first the filter that raises pandas' ``ParserWarning`` of the bad-lines parses
-    (a filter before it would decide them), after it the one that ignores the scan's
-    other warnings."""
+    """Put first the filter that raises pandas' "Skipping line" ``ParserWarning`` of the
+    bad-lines parses (a filter before it would decide them; its other ParserWarnings, a
+    converter given with a dtype, are the user's), after it the one that ignores the
+    scan's other warnings."""
     with _LOCK:
         top = warnings.filters[:2]
         if [(f[0], getattr(f[3], "pattern", None)) for f in top] == [
@@ -140,7 +141,9 @@ def _raising_first():
         from pandas.errors import ParserWarning
 
         warnings.filterwarnings("ignore", module=_SCAN_PATTERN)
-        warnings.filterwarnings("error", category=ParserWarning, module=_RAISED_PATTERN)
+        warnings.filterwarnings(
+            "error", message="Skipping line", category=ParserWarning, module=_RAISED_PATTERN
+        )
 
 
 def bad_lines_raised(func, *args, scan=False, **kwargs):

@@ -88,3 +88,20 @@ def test_an_error_filter_does_not_break_a_skip_read(tmp_path):
         warnings.simplefilter("error")
         df = stp.read_csv(tmp_path / "e.csv", on_bad_lines="skip")
     assert stp.row_lineage(df)["line"].tolist() == [n for n in range(2, 16) if n not in bad]
+
+
+def test_other_parser_warnings_of_a_bad_lines_read_are_the_users(tmp_path):
+    # only pandas' "Skipping line" warnings are raised out of the parse: a converter
+    # given with a dtype warns (a ParserWarning too) at the user's line (twice at worst:
+    # by the read a bad line stopped, and by the read as asked), never lost
+    bad = _write(tmp_path / "c.csv", 1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = stp.read_csv(
+            tmp_path / "c.csv", on_bad_lines="skip", dtype={"b": float}, converters={"b": str}
+        )
+        line = inspect.currentframe().f_lineno - 3
+    assert stp.row_lineage(df)["line"].tolist() == [n for n in range(2, 16) if n not in bad]
+    said = [(str(w.message), w.filename, w.lineno) for w in caught]
+    assert len(said) >= 1 and all("converter" in m for m, _, _ in said)
+    assert {(f, n) for _, f, n in said} == {(_HERE, line)}
