@@ -19,7 +19,7 @@ import pandas as pd
 from ..exceptions import LineageError
 from ._csv_stream import open_text
 from ._csv_verify import _check_rows, _sample_kwargs
-from ._csv_warnings import captured, quietly, warn_as_user
+from ._csv_warnings import as_user_call, bad_lines_raised, quietly
 
 _SKIPPING = re.compile(r"Skipping line (\d+): expected \d+ fields, saw \d+")
 _BAD = re.compile(r"Expected \d+ fields in line \d+, saw \d+")
@@ -37,7 +37,7 @@ def check_bad_lines_options(kwargs):
             f"engine only, not {mode!r} with engine={kwargs.get('engine')!r}: the lines "
             "pandas drops would shift line numbers."
         )
-    for name in ("nrows", "chunksize", "skipfooter"):
+    for name in ("nrows", "chunksize", "iterator", "skipfooter"):
         if kwargs.get(name):
             raise ValueError(
                 f"sktraceprop.read_csv does not support on_bad_lines={mode!r} with {name}: "
@@ -46,27 +46,37 @@ def check_bad_lines_options(kwargs):
 
 
 def read_warning_bad_lines(path, kwargs):
-    """``pandas.read_csv`` with ``on_bad_lines="warn"``: the frame, and the 0-based
-    logical lines pandas skipped. The warnings are given again when the caller asked.
+    """``pandas.read_csv`` with the caller's ``on_bad_lines`` (``"skip"`` or ``"warn"``,
+    whose warnings pandas then gives at the user's line): the frame, and the 0-based
+    logical lines pandas skipped.
 
-    ``warnings.catch_warnings`` is process-wide: another thread leaving its own block while
-    pandas warns restores the filters and loses the warnings caught here. The library's
-    own background thread (the projection kernels' warm-up, which compiles with numba in a
-    fresh install) is waited for first; a capture lost to another thread of the program
-    leaves rows unmatched, which :func:`check_dropped` refuses with an error.
+    The read is tried with pandas' bad-line warnings raised (only this parse's, see
+    :func:`._csv_warnings.bad_lines_raised`): a file without one is read once. Where one
+    is raised, a scan with ``low_memory=False`` (one tokenizing pass, one warning that
+    names every bad line) gives them all, and the file is read as asked. The library's
+    own background thread (the projection kernels' warm-up, whose ``catch_warnings``
+    blocks would restore a filter list without the raising filter) is waited for first;
+    a bad line missed so (another thread of the program doing that) leaves rows
+    unmatched, which the line count and :func:`check_dropped` refuse with an error.
     """
     from ..projection import _warmup
 
     if _warmup.thread is not None:
         _warmup.thread.join()
-    df, caught = captured(pd.read_csv, path, **dict(kwargs, on_bad_lines="warn"))
-    bad = []
-    for w in caught:
-        found = _SKIPPING.findall(str(w.message)) if w.category is pd.errors.ParserWarning else []
-        bad += [int(n) - 1 for n in found]
-        if not found or kwargs["on_bad_lines"] == "warn":
-            warn_as_user(w.message, w.category)
-    return df, sorted(set(bad))
+    df, said = bad_lines_raised(pd.read_csv, path, **dict(kwargs, on_bad_lines="warn"))
+    if said is None:
+        return df, []
+    _, said = bad_lines_raised(
+        pd.read_csv, path, scan=True, **dict(kwargs, on_bad_lines="warn", low_memory=False)
+    )
+    bad = sorted({int(n) - 1 for n in _SKIPPING.findall(said or "")})
+    if not bad:  # (a ParserWarning of another kind, or a scan that disagrees)
+        raise LineageError(
+            f"sktraceprop.read_csv: {path}: pandas warned {said!r} where a bad line was "
+            "expected; physical lines cannot be guaranteed. Read it with pandas and use "
+            "sktraceprop.from_pandas."
+        )
+    return as_user_call(pd.read_csv, path, **kwargs), bad
 
 
 def skipping(skiprows, bad):

@@ -57,8 +57,9 @@ class _Records:
 
 
 class TracedChunks:
-    """Chunks of a CSV file as ``pandas.read_csv(chunksize=...)`` gives them, each
-    indexed by row ids (see :func:`sktraceprop.read_csv`).
+    """Chunks of a CSV file as ``pandas.read_csv(chunksize=...)`` (or
+    ``iterator=True``) gives them, each indexed by row ids (see
+    :func:`sktraceprop.read_csv`).
 
     Iterate over it, or use it in a ``with`` block as pandas' reader; ``get_chunk()``
     gives the next chunk, ``get_chunk(size)`` the next ``size`` rows.
@@ -69,8 +70,10 @@ class TracedChunks:
         self._kwargs, self._sniffs = kwargs, sniffs
         # (the check parses a few records in one piece)
         self._modelled = {k: v for k, v in modelled.items() if k not in ("chunksize", "iterator")}
-        self._size = int(kwargs["chunksize"])
-        if self._size < 1:
+        # (0: iterator=True alone, whose get_chunk() reads the rest of the file; the
+        # scan keeps the first and last records, and a rescan those of a size asked)
+        self._size = 0 if kwargs.get("chunksize") is None else int(kwargs["chunksize"])
+        if self._size < 1 and kwargs.get("chunksize") is not None:
             raise ValueError(f"chunksize must be a positive integer, got {self._size}")
         self._first = header_records(kwargs)
         self._before = os.stat(path)
@@ -113,7 +116,8 @@ class TracedChunks:
         ----------
         size : int, default=None
             Rows to read, at least 1 (fewer at the end of the file, or of ``nrows``);
-            defaults to ``chunksize``.
+            defaults to ``chunksize``, or, read with ``iterator=True`` and no
+            ``chunksize``, the rest of the file.
 
         Returns
         -------

@@ -29,12 +29,6 @@ def check_options(kwargs):
                 "line numbers could not be guaranteed. Read with pandas and register the "
                 "frame with sktraceprop.from_pandas instead (lines become row positions)."
             )
-    if kwargs.get("iterator", False) and kwargs.get("chunksize") is None:
-        raise ValueError(
-            "sktraceprop.read_csv supports iterator=True only with chunksize (chunks of "
-            "one size, whose first and last rows are checked against the file): pass "
-            "chunksize=, or read with pandas and use sktraceprop.from_pandas."
-        )
     if kwargs.get("engine") not in _ENGINES:
         raise ValueError(
             f"sktraceprop.read_csv supports engine='c' or 'python', not {kwargs['engine']!r}."

@@ -17,9 +17,19 @@ attributes to it. ``warnings.catch_warnings`` is not used there: it is process-w
 ignoring every warning while a check parses dropped the warnings other threads raised
 meanwhile (a fit's lineage warning). A filter list replaced later (``resetwarnings``, a
 ``catch_warnings`` block that began before the first check) shows the check's warnings
-again, a duplicate at worst, never a warning lost. The bad-lines capture
-(:func:`captured`) still records process-wide, behind one lock: a warning another thread
-raises meanwhile is given again from the reading line, not lost.
+again, a duplicate at worst, never a warning lost.
+
+The bad-lines parses must read pandas' "Skipping line N" warnings. Recording them with
+``catch_warnings(record=True)`` took the warnings other threads raised meanwhile (given
+again from the reading line) or lost them (a block left in another thread restored the
+filters), and a filter that calls Python code to record is no way out: CPython 3.11
+iterates the filter list through a borrowed reference, and a thread switch inside such a
+filter let another thread's ``catch_warnings`` free the list under it (seen: "filters
+item 2 isn't a 5-tuple", and crashes). So :func:`bad_lines_raised` calls pandas from a
+frame of a module name of its own (standing for the user's line), and one filter, a
+plain pattern matched in C, turns pandas' ``ParserWarning`` attributed to that module
+into an exception: the parse stops there and its message names the lines; other
+warnings, of this thread or others, are left alone.
 """
 
 import re
@@ -110,16 +120,51 @@ def quietly(func, *args, **kwargs):
     return types.FunctionType(_CHECK_CALL, _CHECK_GLOBALS)(func, args, kwargs)
 
 
-def captured(func, *args, **kwargs):
-    """``(func(*args, **kwargs), warnings raised)``, every warning recorded (and none
-    shown: give them again with :func:`warn_as_user`)."""
-    with _LOCK, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        return func(*args, **kwargs), caught
+_READ_MODULE = "sktraceprop._lineage._csv_bad_lines_read"
+_SCAN_MODULE = "sktraceprop._lineage._csv_bad_lines_scan"
+_RAISED_PATTERN = r"sktraceprop\._lineage\._csv_bad_lines_(read|scan)\Z"
+_SCAN_PATTERN = re.escape(_SCAN_MODULE) + r"\Z"
 
 
-def warn_as_user(message, category):
-    """Give a warning recorded by :func:`captured` again, naming the user's line."""
-    from ..utils._stack import user_stacklevel
+def _raising_first():
+    """Put first the filter that raises pandas' "Skipping line" ``ParserWarning`` of the
+    bad-lines parses (a filter before it would decide them; its other ParserWarnings, a
+    converter given with a dtype, are the user's), after it the one that ignores the
+    scan's other warnings."""
+    with _LOCK:
+        top = warnings.filters[:2]
+        if [(f[0], getattr(f[3], "pattern", None)) for f in top] == [
+            ("error", _RAISED_PATTERN),
+            ("ignore", _SCAN_PATTERN),
+        ]:
+            return
+        from pandas.errors import ParserWarning
 
-    warnings.warn(message, category, stacklevel=user_stacklevel())
+        warnings.filterwarnings("ignore", module=_SCAN_PATTERN)
+        warnings.filterwarnings(
+            "error", message="Skipping line", category=ParserWarning, module=_RAISED_PATTERN
+        )
+
+
+def bad_lines_raised(func, *args, scan=False, **kwargs):
+    """``(func(*args, **kwargs), None)``, or ``(None, message)`` where pandas warned of
+    bad lines: the ``ParserWarning`` raised in its place, which stopped the call. Other
+    warnings are shown at the user's line (``scan``: ignored, the parse is the library's
+    own)."""
+    frame = _user_frame()
+    code = _TRAMPOLINE
+    if frame is not None:  # (shown at the user's line, and where the filter was lost)
+        code = code.replace(
+            co_filename=frame.f_code.co_filename,
+            co_firstlineno=frame.f_lineno or frame.f_code.co_firstlineno,
+        )
+    del frame
+    name = _SCAN_MODULE if scan else _READ_MODULE
+    call = types.FunctionType(code, {"__name__": name})  # (a registry of its own)
+    _raising_first()
+    from pandas.errors import ParserWarning
+
+    try:
+        return call(func, args, kwargs), None
+    except ParserWarning as exc:
+        return None, str(exc)

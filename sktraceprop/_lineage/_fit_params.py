@@ -94,6 +94,10 @@ def _weights(value):
     if out["n_not_finite"] == 0 and w.size:
         # aggregates only: a minimum or maximum would be one row's own value
         out.update(sum=float(w.sum()), all_equal=bool(w.min() == w.max()))
+    # the values row by row, as a model uses them (by position: a Series' index and name,
+    # and the container, are not covered; an index in another order than X's rows is
+    # refused where it is given, by check_paired)
+    out["values_sha256"] = _digest(np.ascontiguousarray(w))
     return out
 
 
@@ -298,6 +302,16 @@ def _weights_differ(record, sample_weight, unchecked):
             )
         entry = record[name]
         recorded = entry.get("sha256")
+        if kept.get("values_sha256") is not None:  # (recorded since it was kept)
+            if kept["values_sha256"] == given["values_sha256"]:
+                continue
+            return (
+                f"the run's {name} (SHA-256 {recorded}; of its values row by row, "
+                f"{kept['values_sha256']}) are not those given (SHA-256 "
+                f"{_digest(sample_weight)}; of their values, {given['values_sha256']}), "
+                "though their counts and sum agree: the same weights on other rows "
+                "(another order), or other values of the same sum"
+            )
         if recorded is None or entry.get("digest_scheme") != DIGEST_SCHEME:
             unchecked.append(name)  # counts and sum only: the order is not checked
             continue

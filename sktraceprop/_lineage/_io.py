@@ -158,8 +158,10 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     -------
     df : DataFrame or TracedChunks
         The data, indexed by packed row ids (index level ``"stp_row_id"``). With
-        ``chunksize``, an iterator of such frames, as pandas' chunks (also a context
-        manager, with ``get_chunk()`` and ``get_chunk(size)``): the file is scanned
+        ``chunksize`` (or ``iterator=True``), an iterator of such frames, as pandas'
+        chunks (also a context manager, with ``get_chunk()`` and ``get_chunk(size)``;
+        without ``chunksize``, ``get_chunk()`` and iterating read the rest of the
+        file, as pandas' reader does): the file is scanned
         first, and each chunk is handed out once its first and last rows, and the
         sampled rows in it, equal the records found for them. pandas' warnings name the
         caller's line, once each. The source's record keeps the ``encoding`` (where it
@@ -174,13 +176,13 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        For options whose rows cannot be mapped to lines: ``iterator`` without
-        ``chunksize``, ``memory_map``, ``delim_whitespace``, ``dialect``, a ``sep``
-        longer than one byte (a regex, or ``r"\t"``: use ``"\t"``), a
-        ``lineterminator`` other than ``"\n"`` or ``"\r"``, a list ``header``,
-        ``engine="pyarrow"``, ``nrows`` with ``engine="python"`` (or ``sep=None``),
-        a callable ``on_bad_lines``, and ``"skip"`` or ``"warn"`` with the python
-        engine, ``nrows`` or ``chunksize``.
+        For options whose rows cannot be mapped to lines: ``memory_map``,
+        ``delim_whitespace``, ``dialect``, a ``sep`` longer than one byte (a regex,
+        or ``r"\t"``: use ``"\t"``), a ``lineterminator`` other than ``"\n"`` or
+        ``"\r"``, a list ``header``, ``engine="pyarrow"``, ``nrows`` with
+        ``engine="python"`` (or ``sep=None``), a callable ``on_bad_lines``, and
+        ``"skip"`` or ``"warn"`` with the python engine, ``nrows``, ``chunksize`` or
+        ``iterator``.
     LineageError
         If two rows would start on one physical line (and share a row id), or if
         physical lines cannot be guaranteed for this file and these options (with
@@ -210,7 +212,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         kwargs["engine"] = "python"  # what pandas falls back to, without its warning
     # pandas gets sep=None; the line finder and the checks, the delimiter pandas sniffs
     modelled = dict(kwargs, sep=sniffed_sep(path, kwargs), engine="python") if sniffs else kwargs
-    if kwargs.get("chunksize") is not None:
+    if kwargs.get("chunksize") is not None or kwargs.get("iterator", False):
         from ._csv_chunks import TracedChunks
 
         return TracedChunks(path, source_id, kwargs, modelled, sniffs)

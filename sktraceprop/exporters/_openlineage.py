@@ -246,11 +246,11 @@ def to_openlineage(
     compared with what was loaded says so, as in the report); and
     ``sktraceprop_removals``: the later removals of the run's training rows from its
     model (unlearning: event seq and hash, rows removed per source, the fingerprint of
-    the model each left) and erasure requests naming it, read from ``store`` or else
-    from a store of this process the run was saved to or loaded from, with
+    the model each left) and erasure requests naming it, read from ``store`` and from
+    every store of this process the run was saved to or loaded from, with
     ``modelFingerprintNow``; ``checked`` false (and a note) where no store was known,
-    so later removals were not looked up. The model dataset's ``version`` stays the
-    fingerprint of the model as fitted. A fit that
+    so later removals were not looked up, or where one of them could not be read. The
+    model dataset's ``version`` stays the fingerprint of the model as fitted. A fit that
     scikit-learn's model selection made (one split of a
     search or cross-validation, or a search's refit) has the standard ``parent`` facet:
     the search call as a run (its ``search_id``) of the job named after the search

@@ -129,14 +129,15 @@ def to_opentelemetry(run, tracer_provider=None, *, store=None):
     class, fingerprint, parameters
     (JSON), feature names in and out, and the sources whose rows went through the op.
     The run's notes are events on the fit span. The removals (unlearning) and erasure
-    requests the run's store recorded since the fit are ``sktraceprop.removals.*``
+    requests the run's stores recorded since the fit are ``sktraceprop.removals.*``
     attributes of the fit span (``checked``; per event, one entry of each array:
     ``event_seq``, ``event_hash``, ``kind``, ``created_at``, ``n_rows``,
     ``rows_by_source`` as ``"<source_id>=<rows>;..."``, ``model_fingerprint_after``,
     ``carried_out``; and ``model_fingerprint_now``, the model the last unlearning
     left): ``sktraceprop.model_fingerprint`` stays the model as fitted. ``checked`` is
     false, with a ``note``, where no store of the run was given or known in this
-    process.
+    process, or one of them (the one given, those it was saved to or loaded from in
+    this process, all read) could not be read.
 
     Spans start and end at the run's UTC time: the run does not record step
     durations, and a span never shows one that was not measured.

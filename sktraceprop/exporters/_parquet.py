@@ -105,11 +105,12 @@ def to_parquet(run_or_store, path):
     columns), and ``removals``: per run, the removals of its training rows from its
     model (unlearning) and the erasure requests naming it that its store recorded
     since the fit (event seq and hash, rows per source, the fingerprint of the model
-    each unlearning left), read from the store given, or for a run, from a store of
-    this process it was saved to or loaded from (``checked`` false where none is
-    known); the other tables describe each run as fitted. :func:`read_parquet` reads
-    each run back, equal to the original. Each run is checked to read back equal
-    before anything is written, and the folder appears only once complete.
+    each unlearning left), read from the store given and from every store of this
+    process the run was saved to or loaded from (``checked`` false where none is
+    known, or one could not be read); the other tables describe each run as fitted.
+    :func:`read_parquet` reads each run back, equal to the original. Each run is
+    checked to read back equal before anything is written, and the folder appears
+    only once complete.
 
     Parameters
     ----------

@@ -2,8 +2,8 @@
 erasure requests its store recorded since the fit (see :mod:`._removals`), which the
 other tables, describing each run as fitted, do not show.
 
-One row per run: ``run_id``, ``checked`` (whether a store holding the run was read;
-false: later removals were not looked up, ``note`` says so), ``note``,
+One row per run: ``run_id``, ``checked`` (whether every store known to hold the run was
+read; false: later removals were not all looked up, ``note`` says which and why), ``note``,
 ``model_fingerprint_now`` (the model the last unlearning left; the run's own where
 none; null where unknown) and ``removals``, a list of structs, oldest first: ``seq``,
 ``hash``, ``kind`` (``"unlearning"`` or ``"erasure"``), ``created_at``,

@@ -24,13 +24,21 @@ NOT_CHECKED = (
 
 
 def stores_of(run, store=None):
-    """``[store]`` if given, else the stores of this process the run was saved to or
-    loaded from."""
-    if store is not None:
-        return [store]
+    """The stores to read the run's removals from: ``store`` if given, then every store
+    of this process the run was saved to or loaded from (a removal recorded in any of
+    them is one of the run's)."""
     from ..stores._saved import stores_of as saved
 
-    return saved(run.run_id)
+    given = [] if store is None else [store]
+    return given + [s for s in saved(run.run_id) if s is not store]
+
+
+def _name(store):
+    """``store`` in words, for a note: its repr and store_id where it can be read."""
+    try:
+        return f"{store!r} (store_id {store.store_id})"
+    except (StoreError, OSError):
+        return repr(store)
 
 
 def _by_source(run, row_ids):
@@ -107,32 +115,53 @@ def removals(run, store):
 
 
 def removal_record(run, store=None):
-    """``{"checked", "note", "events", "model_fingerprint_now"}`` of ``run``: whether a
-    store was read (``note`` says why not), its :func:`removals`, and the fingerprint
-    of the model the last unlearning left (the run's own where none removed rows;
-    None where that unlearning does not record it, or nothing was checked)."""
-    events = None
+    """``{"checked", "note", "events", "model_fingerprint_now"}`` of ``run``: whether
+    every store that can hold its removals (``store``, and the stores of this process
+    it was saved to or loaded from) was read (``note`` says which were not, and why),
+    their :func:`removals` (an event found in two copies of a store listed once), and
+    the fingerprint of the model the last unlearning left (the run's own where none
+    removed rows; None where that unlearning does not record it, or a store was not
+    read)."""
+    found, read, unread = {}, [], []
     for candidate in stores_of(run, store):
         try:
             events = removals(run, candidate)
-        except (StoreError, OSError):  # closed for good, moved: not read
-            if store is not None:
+        except (StoreError, OSError) as exc:  # closed for good, moved: not read
+            if candidate is store:
                 raise
+            unread.append(f"{_name(candidate)}: {exc}")
             continue
-        break
-    if events is None:
+        read.append(candidate)
+        for event in events:  # (a copy of a store holds the same events, same hashes)
+            found.setdefault(event["hash"], event)
+    if not read and not unread:
         return {"checked": False, "note": NOT_CHECKED, "events": [], "model_fingerprint_now": None}
+    events = list(found.values())  # one store's: in seq order
+    if len(read) > 1:  # several: in the order they were recorded (seqs are per store)
+        events.sort(key=lambda e: e["created_at"])
     unlearned = [e for e in events if e["kind"] == "unlearning"]
     now = unlearned[-1]["model_fingerprint_after"] if unlearned else run.model_fingerprint
-    note = (
-        "no removal or erasure request of this run is recorded in its store"
-        if not events
-        else "rows of this run were removed from its model (unlearning) or named by an "
-        "erasure request since its fit: the rows, sources and model fingerprint the rest "
-        "of this export gives are those of the fit, which the current model no longer "
-        "holds all of where an unlearning removed rows; an erasure changes the store's "
-        "record, not the fitted model"
+    where = (
+        "its store"
+        if len(read) == 1 and not unread
+        else f"the {len(read)} store(s) of it read ({', '.join(_name(s) for s in read)})"
     )
+    note = (
+        f"no removal or erasure request of this run is recorded in {where}"
+        if not events
+        else f"rows of this run were removed from its model (unlearning) or named by an "
+        f"erasure request since its fit, as recorded in {where}: the rows, sources and "
+        "model fingerprint the rest of this export gives are those of the fit, which the "
+        "current model no longer holds all of where an unlearning removed rows; an "
+        "erasure changes the store's record, not the fitted model"
+    )
+    if unread:
+        note = (
+            f"{len(unread)} store(s) holding this run could not be read, so removals "
+            f"(unlearning) and erasure requests recorded there are not listed and the "
+            f"current model is unknown ({'; '.join(unread)}); {note}"
+        )
+        return {"checked": False, "note": note, "events": events, "model_fingerprint_now": None}
     return {"checked": True, "note": note, "events": events, "model_fingerprint_now": now}
 
 

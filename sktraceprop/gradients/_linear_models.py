@@ -101,6 +101,58 @@ def settings_refusal(est):
     return None
 
 
+def classes_refusal(est, n_classes, multilabel=False):
+    """The error refusing ``est`` for its settings with a target of ``n_classes`` classes
+    (``multilabel``: an indicator matrix), or None. Called on the fitted model's classes
+    and, by an unlearner, on the target before it fits anything."""
+    if isinstance(est, LogisticRegression):
+        if n_classes > 2 and getattr(est, "multi_class", "auto") == "ovr":
+            # (releases with multi_class) one binary problem per class, not the softmax
+            return _unsupported(est, " with multi_class='ovr' (one-vs-rest problems)")
+    if isinstance(est, SGDClassifier):
+        if est.class_weight is not None and n_classes > 2:
+            # scikit-learn weighs the positive rows of one-vs-rest problem k by class k's
+            # weight and all others by 1: not one weight per row, as the objective has
+            return _unsupported(
+                est, " with class_weight on more than two classes (one weight per row and class)"
+            )
+    if isinstance(est, RidgeClassifier) and multilabel and est.class_weight is not None:
+        # scikit-learn weighs each row by the product of its labels' class weights
+        # (compute_sample_weight over the columns): not handled here
+        return _unsupported(
+            est, " with class_weight on a multilabel target (one weight per row and label)"
+        )
+    return None
+
+
+def target_refusal(est, y):
+    """:func:`classes_refusal` of ``est`` for the target ``y`` it is about to be fitted
+    on (classifiers only), or None."""
+    if not isinstance(est, LogisticRegression | SGDClassifier | RidgeClassifier):
+        return None
+    from sklearn.utils.multiclass import type_of_target
+
+    try:
+        kind = type_of_target(y)
+        arr = np.asarray(y)
+    except (TypeError, ValueError):
+        return None  # (the model's own fit says what is wrong with it)
+    if kind.startswith("multilabel"):
+        return classes_refusal(est, arr.shape[1], multilabel=True)
+    try:
+        n_classes = len(np.unique(arr[~_missing(arr)]))
+    except TypeError:
+        return None
+    return classes_refusal(est, n_classes)
+
+
+def _missing(arr):
+    """Missing labels (which the model's own fit refuses), not counted as a class."""
+    import pandas as pd
+
+    return np.asarray(pd.isna(arr), dtype=bool).reshape(arr.shape)
+
+
 def linear_model_objective(estimator):
     """Objective that a fitted scikit-learn linear model minimises, in closed form.
 
@@ -132,9 +184,9 @@ def linear_model_objective(estimator):
         penalty = getattr(est, "penalty", "deprecated")
         no_penalty = penalty is None or not np.isfinite(est.C)
         n_classes = len(est.classes_)
-        if n_classes > 2 and getattr(est, "multi_class", "auto") == "ovr":
-            # (releases with multi_class) one binary problem per class, not the softmax
-            raise _unsupported(est, " with multi_class='ovr' (one-vs-rest problems)")
+        refusal = classes_refusal(est, n_classes)
+        if refusal is not None:
+            raise refusal
         loss = "binomial" if n_classes == 2 else "multinomial"
         return LinearObjective(
             est,
@@ -144,23 +196,17 @@ def linear_model_objective(estimator):
             penalty_per_sample=0.0,
         )
     if isinstance(est, SGDClassifier):
-        if est.class_weight is not None and len(est.classes_) > 2:
-            # scikit-learn weighs the positive rows of one-vs-rest problem k by class k's
-            # weight and all others by 1: not one weight per row, as the objective has
-            raise _unsupported(
-                est, " with class_weight on more than two classes (one weight per row and class)"
-            )
+        refusal = classes_refusal(est, len(est.classes_))
+        if refusal is not None:
+            raise refusal
         alpha = 0.0 if est.penalty is None else float(est.alpha)
         return LinearObjective(est, "log_ovr", scale=1.0, penalty=0.0, penalty_per_sample=alpha)
     if isinstance(est, Ridge | RidgeClassifier):
         target = getattr(getattr(est, "_label_binarizer", None), "y_type_", "")
         multilabel = isinstance(est, RidgeClassifier) and target.startswith("multilabel")
-        if multilabel and est.class_weight is not None:
-            # scikit-learn weighs each row by the product of its labels' class weights
-            # (compute_sample_weight over the columns): not handled here
-            raise _unsupported(
-                est, " with class_weight on a multilabel target (one weight per row and label)"
-            )
+        refusal = classes_refusal(est, 0, multilabel) if multilabel else None
+        if refusal is not None:
+            raise refusal
         alpha = np.asarray(est.alpha, dtype=np.float64)
         if alpha.ndim:
             alpha = alpha.ravel()[0]

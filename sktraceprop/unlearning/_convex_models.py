@@ -30,8 +30,9 @@ def unsupported(estimator, why=""):
     )
 
 
-def check_convex(final):
-    """Raise before fitting unless ``final`` is one of ``SUPPORTED_MODELS``."""
+def check_convex(final, y=None):
+    """Raise before fitting unless ``final`` is one of ``SUPPORTED_MODELS``, with settings
+    it can be unlearned with for the target ``y`` (None: not checked)."""
     from sklearn.linear_model import (
         LinearRegression,
         LogisticRegression,
@@ -52,6 +53,12 @@ def check_convex(final):
     # what the objective of the fitted model would refuse for these settings alone
     # (early_stopping, an L1 penalty, LogisticRegressionCV...): refused before the fit
     refusal = settings_refusal(final)
+    if refusal is None and y is not None:
+        from ..gradients._linear_models import target_refusal
+
+        # and for the classes of this target (multi_class="ovr", class_weight on more
+        # than two classes...): refused before the fit, not by the fitted model's objective
+        refusal = target_refusal(final, y)
     if refusal is not None:
         raise unsupported(final, f" as configured ({refusal})")
 

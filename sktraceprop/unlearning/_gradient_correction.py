@@ -416,7 +416,7 @@ class GradientCorrectionUnlearner(
         # one fit or removal of this unlearner at a time (see unlearn)
         with exclusive(self, "an unlearner's fit"):
             self._validate_params()
-            check_supported(self.estimator)
+            check_supported(self.estimator, y)
             # a request that cannot be honoured is refused before anything is fitted or stored
             forget = None if self.forget is None else split_forget(self.forget)
             # untraced X whose target (or weights) shows loaded rows warns, as a traced

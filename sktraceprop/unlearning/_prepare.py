@@ -31,8 +31,9 @@ from ._pipeline_refit import PipelineRefit
 from ._remains import has_preprocessing
 
 
-def check_supported(estimator):
-    """Raise before fitting if the (final) estimator cannot be unlearned from."""
+def check_supported(estimator, y=None):
+    """Raise before fitting if the (final) estimator cannot be unlearned from (with the
+    target ``y``, where given)."""
     if isinstance(estimator, Pipeline):
         if any(hasattr(step, "fit_resample") for _, step in estimator.steps[:-1]):
             raise unsupported(
@@ -41,7 +42,7 @@ def check_supported(estimator):
             )
     final = final_step(estimator)
     if neural_backend(final) is None:
-        check_convex(final)
+        check_convex(final, y)
 
 
 def without_cache(est):

@@ -71,11 +71,10 @@ def test_a_shifted_chunk_is_refused_before_it_is_handed_out(tmp_path, monkeypatc
         next(chunks)
 
 
-def test_iterator_needs_a_chunksize(tmp_path):
+def test_iterator_with_a_chunksize(tmp_path):
+    # (iterator=True alone, refused before, is read as pandas reads it: test_csv_iterator)
     path = tmp_path / "i.csv"
     path.write_bytes(b"a\n1\n2\n")
-    with pytest.raises(ValueError, match="iterator=True only with chunksize"):
-        stp.read_csv(path, iterator=True)
     with stp.read_csv(path, iterator=True, chunksize=1) as reader:
         chunk = reader.get_chunk()
     assert stp.row_lineage(chunk)["line"].tolist() == [2]

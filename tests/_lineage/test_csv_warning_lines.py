@@ -111,16 +111,24 @@ def test_the_default_filter_shows_each_lines_warning(tmp_path):
 
 
 def _others(filters):
-    """The filters but the one that ignores read_csv's check parses (added once, for
-    warnings attributed to that module name only)."""
-    from sktraceprop._lineage._csv_warnings import _CHECK_PATTERN
+    """The filters but the one that ignores read_csv's check parses and the two of its
+    bad-lines parses (each added once, for warnings attributed to those module names
+    only)."""
+    from sktraceprop._lineage._csv_warnings import (
+        _CHECK_PATTERN,
+        _RAISED_PATTERN,
+        _SCAN_PATTERN,
+    )
 
-    return [f for f in filters if getattr(f[3], "pattern", f[3]) != _CHECK_PATTERN]
+    own = {_CHECK_PATTERN, _RAISED_PATTERN, _SCAN_PATTERN}
+    return [f for f in filters if getattr(f[3], "pattern", f[3]) not in own]
 
 
 def test_reads_in_threads_leave_the_warning_filters_as_they_were(tmp_path):
     path = tmp_path / "conv.csv"
     path.write_text("a,b\n1,2\n3,4\n")
+    bad = tmp_path / "bad.csv"  # (and a bad-lines parse, which records its warnings)
+    bad.write_text("a,b\n1,2\n3,4,5\n6,7\n")
     before = (list(warnings.filters), warnings.showwarning)
     errors = []
 
@@ -128,6 +136,7 @@ def test_reads_in_threads_leave_the_warning_filters_as_they_were(tmp_path):
         try:
             for _ in range(5):
                 stp.read_csv(path, dtype={"a": float}, converters={"a": str})
+                stp.read_csv(bad, on_bad_lines="skip")
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
