@@ -48,7 +48,10 @@ class Explanation:
         there are none), training rows whose leverage makes a refit without them
         move the margins more than twice their score, and training rows that share one
         file line (copies an over-sampler made, rows a one-to-many merge built from one
-        parent line), whose line's effect is the sum of their scores.
+        parent line), whose line's effect is the sum of their scores; for a model
+        fitted before the explainer whose training rows nothing records (a bare
+        estimator, no traced run), that the rows of ``X`` given to ``fit`` are taken as
+        its training rows.
     """
 
     def __init__(
