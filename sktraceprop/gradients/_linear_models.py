@@ -89,6 +89,11 @@ _WHY = {
     "LassoCV": _NOT_TWICE.format("the L1 penalty"),
     "ElasticNet": _NOT_TWICE.format("the L1 penalty"),
     "ElasticNetCV": _NOT_TWICE.format("the L1 penalty"),
+    "FrozenEstimator": (
+        " as a pipeline's final step (the model inside was fitted elsewhere, on rows the "
+        "pipeline's fit does not see; explain that model itself, with the rows it was "
+        "fitted on as the steps before it transform them)"
+    ),
     "SGDRegressor": (
         " (no closed form of its losses is implemented; for squared error fit a Ridge)"
     ),

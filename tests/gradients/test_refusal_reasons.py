@@ -64,6 +64,17 @@ def test_unsupported_models_are_refused_saying_why(est, X, y, why, fitted):
         InfluenceExplainer(est).fit(X, y)
 
 
+def test_frozen_final_step_is_refused_saying_why():
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = clone(LR).fit(X3[:40], Y3[:40])
+    pipe = make_pipeline(StandardScaler(), FrozenEstimator(model))
+    with pytest.raises(TypeError, match="fitted elsewhere, on rows the pipeline's fit"):
+        InfluenceExplainer(pipe).fit(X3[40:], Y3[40:])
+
+
 def test_the_models_the_refusals_name_are_explained_at_their_minimum():
     search = GridSearchCV(LR, {"C": [0.1, 1.0]}).fit(X3, Y3)
     assert InfluenceExplainer(search.best_estimator_).fit(X3, Y3).stationarity_ < 1e-6
