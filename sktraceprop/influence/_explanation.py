@@ -25,7 +25,8 @@ class Explanation:
     y : ndarray of shape (n_test,) or None
         The classes explained (given, or predicted when ``y=None``).
     top_indices : ndarray of shape (n_test, top_k)
-        Training positions of the ``top_k`` largest scores per test row, best first.
+        Training positions of the ``top_k`` largest scores per test row, best first;
+        equal scores (copies of one row) in order of training position.
     top_scores : ndarray of shape (n_test, top_k)
     bottom_indices, bottom_scores : ndarray of shape (n_test, top_k)
         The ``top_k`` most negative scores (opponents), most negative first.
