@@ -44,11 +44,69 @@ FINAL_SAMPLER = (
 )
 
 
+_SEARCH = (
+    " (a hyperparameter search: its cross-validation fits are no model's objective; "
+    "explain search.best_estimator_, the model it refit on all the rows, with the same "
+    "X, y, and the scores hold the chosen parameters fixed; with refit=False it fitted "
+    "no final model to explain)"
+)
+_CV_ALPHA = (
+    " (alpha_ was chosen by cross-validation on the same rows; refit "
+    "{model}(alpha=cv.alpha_) on the training rows and explain that: the scores then "
+    "hold alpha fixed)"
+)
+_NOT_TWICE = " ({} is not twice differentiable, so it has no Hessian to invert)"
+
+#: Why a model often given in place of a supported one is refused, by class name.
+_WHY = {
+    "GridSearchCV": _SEARCH,
+    "RandomizedSearchCV": _SEARCH,
+    "HalvingGridSearchCV": _SEARCH,
+    "HalvingRandomSearchCV": _SEARCH,
+    "RidgeCV": _CV_ALPHA.format(model="Ridge"),
+    "RidgeClassifierCV": _CV_ALPHA.format(model="RidgeClassifier"),
+    "CalibratedClassifierCV": (
+        " (its probabilities come from classifiers fitted on cross-validation folds, "
+        "recalibrated on the other folds: no one objective over the rows; explain the "
+        "uncalibrated classifier fitted on the training rows)"
+    ),
+    "OneVsRestClassifier": (
+        " (one binary model per class, each minimising its own objective; explain one "
+        "of its estimators_[k] with X and y == classes_[k], or a multinomial "
+        "LogisticRegression)"
+    ),
+    "OneVsOneClassifier": " (one binary model per pair of classes, fitted on that pair's rows)",
+    "TransformedTargetRegressor": (
+        " (its regressor_ was fitted on the transformed target, and its predictions are "
+        "transformed back: explain regressor_ with X and the transformed y, "
+        "ttr.transformer_.transform(y) or func(y), whose predictions the scores are of)"
+    ),
+    "LinearSVC": _NOT_TWICE.format("the (squared) hinge loss"),
+    "LinearSVR": _NOT_TWICE.format("the epsilon-insensitive loss"),
+    "HuberRegressor": _NOT_TWICE.format("the Huber loss"),
+    "QuantileRegressor": _NOT_TWICE.format("the pinball loss"),
+    "Lasso": _NOT_TWICE.format("the L1 penalty"),
+    "LassoCV": _NOT_TWICE.format("the L1 penalty"),
+    "ElasticNet": _NOT_TWICE.format("the L1 penalty"),
+    "ElasticNetCV": _NOT_TWICE.format("the L1 penalty"),
+    "FrozenEstimator": (
+        " as a pipeline's final step (the model inside was fitted elsewhere, on rows the "
+        "pipeline's fit does not see; explain that model itself, with the rows it was "
+        "fitted on as the steps before it transform them)"
+    ),
+    "SGDRegressor": (
+        " (no closed form of its losses is implemented; for squared error fit a Ridge)"
+    ),
+}
+
+
 def _unsupported(estimator, why=""):
     if isinstance(estimator, Pipeline) and not why:
         why = NESTED_PIPELINE
     elif hasattr(estimator, "fit_resample") and not why:
         why = FINAL_SAMPLER
+    elif not why:
+        why = _WHY.get(type(estimator).__name__, "")
     return TypeError(
         f"{type(estimator).__name__} is not supported by the closed-form linear "
         f"gradients{why}. Supported: {', '.join(SUPPORTED_ESTIMATORS)}. Neural "
@@ -109,6 +167,16 @@ def classes_refusal(est, n_classes, multilabel=False):
         if n_classes > 2 and getattr(est, "multi_class", "auto") == "ovr":
             # (releases with multi_class) one binary problem per class, not the softmax
             return _unsupported(est, " with multi_class='ovr' (one-vs-rest problems)")
+        if n_classes == 2 and getattr(est, "multi_class", "auto") == "multinomial":
+            # (releases with multi_class) a two-class softmax: coef_ is one class's
+            # weights, half the log-odds, under a penalty on both classes' weights; the
+            # binomial objective's derivatives at it are not this fit's (scores ~2x off)
+            return _unsupported(
+                est,
+                " with multi_class='multinomial' on two classes (a two-class softmax: "
+                "coef_ is half the log-odds, penalised as two classes' weights); refit "
+                "it with multi_class left at its default, which fits the binomial model",
+            )
     if isinstance(est, SGDClassifier):
         if est.class_weight is not None and n_classes > 2:
             # scikit-learn weighs the positive rows of one-vs-rest problem k by class k's

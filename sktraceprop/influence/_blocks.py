@@ -117,13 +117,25 @@ def explain_block(block, explainer, k, keep_scores, incidence):
 
 
 def merge_top(idx, val, S, cols, k, largest):
-    """Merge block scores ``S`` (columns ``cols``) into the running top-k per row."""
+    """Merge block scores ``S`` (columns ``cols``) into the running top-k per row.
+
+    Equal scores are ranked by training position, lowest first, so which of several
+    tied rows (copies of one row) are kept does not depend on ``block_size``."""
     all_v = np.hstack([val, S])
     all_i = np.hstack([idx, np.broadcast_to(cols, S.shape)])
     key = -all_v if largest else all_v
     kk = min(k, all_v.shape[1])
     part = np.argpartition(key, kk - 1, axis=1)[:, :kk]
     rows = np.arange(S.shape[0])[:, None]
-    order = np.argsort(key[rows, part], axis=1, kind="stable")
+    # argpartition keeps an arbitrary few of the scores tied at the k-th: where it left
+    # some out, take the tied ones of lowest position (rare: a loop over those rows)
+    kth = key[rows, part].max(axis=1, keepdims=True)
+    short = np.flatnonzero((key == kth).sum(axis=1) > (key[rows, part] == kth).sum(axis=1))
+    for r in short:
+        better = np.flatnonzero(key[r] < kth[r])
+        tied = np.flatnonzero(key[r] == kth[r])
+        tied = tied[np.argsort(all_i[r, tied], kind="stable")][: kk - better.size]
+        part[r] = np.concatenate([better, tied])
+    order = np.lexsort((all_i[rows, part], key[rows, part]), axis=1)
     sel = part[rows, order]
     return all_i[rows, sel], all_v[rows, sel]

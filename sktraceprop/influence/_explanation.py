@@ -25,7 +25,8 @@ class Explanation:
     y : ndarray of shape (n_test,) or None
         The classes explained (given, or predicted when ``y=None``).
     top_indices : ndarray of shape (n_test, top_k)
-        Training positions of the ``top_k`` largest scores per test row, best first.
+        Training positions of the ``top_k`` largest scores per test row, best first;
+        equal scores (copies of one row) in order of training position.
     top_scores : ndarray of shape (n_test, top_k)
     bottom_indices, bottom_scores : ndarray of shape (n_test, top_k)
         The ``top_k`` most negative scores (opponents), most negative first.
@@ -48,7 +49,10 @@ class Explanation:
         there are none), training rows whose leverage makes a refit without them
         move the margins more than twice their score, and training rows that share one
         file line (copies an over-sampler made, rows a one-to-many merge built from one
-        parent line), whose line's effect is the sum of their scores.
+        parent line), whose line's effect is the sum of their scores; for a model
+        fitted before the explainer whose training rows nothing records (a bare
+        estimator, no traced run), that the rows of ``X`` given to ``fit`` are taken as
+        its training rows.
     """
 
     def __init__(

@@ -19,7 +19,12 @@ from ._hessian_route import choose_route, route_line, woodbury_inverse
 from ._inverse_hessian import check_large_hessian, inverse_hessian
 from ._leverage import leverages
 from ._matrix_free import MatrixFreeInverse
-from ._messages import cross_fit_cause, stationarity_warning, unseen_features_warning
+from ._messages import (
+    cross_fit_cause,
+    stationarity_warning,
+    unrecorded_rows_note,
+    unseen_features_warning,
+)
 from ._prefit_rows import check_prefit_rows
 from ._stationarity import stationarity
 from ._trak import fit_neural
@@ -63,9 +68,10 @@ class FitPartsMixin:
         self.damping_ = float(self.trak_.dampings[0])
         self.damping_selection_ = self.trak_.selection
 
-    def _fit_linear(self):
+    def _fit_linear(self, check_rows=False):
         """The linear part: the exact Hessian, its inverse, how far the model is from
-        the minimum (``stationarity_``) and each row's leverage."""
+        the minimum (``stationarity_``) and each row's leverage. ``check_rows``: a model
+        fitted before whose training rows nothing recorded, which the notes say."""
         self._rows_unknown = None
         self.trak_ = None
         # blocks of training rows get the class weights of all of them ("balanced")
@@ -119,6 +125,8 @@ class FitPartsMixin:
         if self.verbose:
             print(route_line(route), file=sys.stderr)
         self._check_stationary()
+        if check_rows:
+            self._rows_unknown = unrecorded_rows_note(self)
         self.leverage_ = None
         if route["route"] != "matrix_free":  # there: one solve per training row
             self.leverage_ = leverages(

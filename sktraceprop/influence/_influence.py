@@ -365,7 +365,7 @@ class InfluenceExplainer(
             if neural:
                 self._fit_neural(as_is and lineage is None and trained is None)
             else:
-                self._fit_linear()
+                self._fit_linear(as_is and lineage is None and trained is None)
             self._locate_train_rows(X)
             self._record_fingerprint()
             # names this fit for the explanations it scores (see _fit_view)

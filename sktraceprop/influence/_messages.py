@@ -21,6 +21,7 @@ __all__ = [
     "merged_rows_notes",
     "repeated_rows_notes",
     "stationarity_warning",
+    "unrecorded_rows_note",
     "unseen_features_warning",
 ]
 
@@ -220,6 +221,23 @@ def unseen_features_warning(explainer):
         "an unfitted pipeline (sklearn.base.clone(pipeline)), not inside a "
         "wrapper: the explainer then fits it and takes the features its final "
         "estimator was trained on."
+    )
+
+
+def unrecorded_rows_note(explainer):
+    """The note for a linear model fitted before the explainer whose training rows
+    nothing records (no run, no unlearner): ``stationarity_`` is the only check that
+    ``X`` holds them, and a few rows more or less barely move it."""
+    return (
+        f"{type(explainer.model_).__name__} was fitted before the explainer, outside a "
+        "traced pipeline: nothing records which rows it was trained on, so the scores "
+        "take the rows of X given to fit as its training rows. stationarity_ "
+        f"({explainer.stationarity_:.2g}) checks them only in part: a few rows it did not "
+        "train on, or that X lacks, barely move it (0.012 for a LogisticRegression "
+        "fitted on 950 of the 1000 rows given), and such a row gets a score all the same, "
+        "though it had no influence. Fit it in a TracedPipeline (its run records the "
+        "rows, which the explainer then checks), or pass an unfitted clone for the "
+        "explainer to fit."
     )
 
 
