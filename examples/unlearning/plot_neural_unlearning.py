@@ -31,7 +31,9 @@ import sktraceprop as stp
 from sktraceprop.metrics import per_sample_loss, unlearning_report
 from sktraceprop.plotting import UnlearningDisplay
 
-warnings.filterwarnings("ignore", category=UserWarning)  # skorch's device notices
+# torch's notice that a batch is read from a read-only array (it is never written);
+# sktraceprop's own warnings are left on: they say what a removal did not reach
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 torch.set_num_threads(1)  # a net this small trains faster on one thread than on two
 digits = load_digits()
 X_all = (digits.data / 16).astype(np.float32)
@@ -103,10 +105,22 @@ print(unl.estimator_.lineage_.source_counts())
 
 # %%
 # Keep a copy of the original, then remove scanner B by name.
+#
+# The removal warns that "other fitted objects in this process keep data of removed
+# rows": the unlearner looks through the sktraceprop objects fitted in this process
+# (traced models, explainers, valuers, other unlearners, and their copies) for the
+# removed rows, and finds ``original``, the copy kept here on purpose to compare with.
+# The removal changes the unlearner's own model only; the copy still holds the net
+# fitted on scanner B's rows too. The event records such objects (``held_elsewhere``,
+# and in its ``caveat``). In a real erasure, refit or discard each named object once it
+# is no longer needed (here, after the comparison: ``del original``), and account for
+# what the search cannot see: objects in other processes, and plain arrays or models
+# that are not sktraceprop's.
 original = pickle.loads(pickle.dumps(unl.estimator_))
 unl.unlearn(source_id="scanner_b")
 event = unl.unlearning_log_[-1]
 print({k: event[k] for k in ("sources", "calibration_target", "step_scale", "seconds")})
+print("still held elsewhere:", event["held_elsewhere"])
 
 # %%
 # The truth: three retrains from scratch on scanner A's rows, with other seeds. The

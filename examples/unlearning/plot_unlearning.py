@@ -41,8 +41,20 @@ print(unl.estimator_.lineage_.source_counts())
 # imputer and the scaler are refitted on hospital A's rows, and the model corrected on
 # the features they now give. The event prints a summary of the removed rows (count,
 # lines per source, a SHA-256 of their ids) and keeps every id.
+#
+# The removal warns that "other fitted objects in this process keep data of removed
+# rows": the unlearner looks through the sktraceprop objects fitted in this process
+# (traced models, explainers, valuers, other unlearners, and their copies) for the
+# removed rows, and finds ``before``, the copy of the pipeline kept above on purpose to
+# compare with. The removal changes the unlearner's own model only; the copy still holds
+# the imputer's and scaler's statistics and the model fitted on hospital B. The event
+# records such objects (``held_elsewhere``, and in its ``caveat``). In a real erasure,
+# refit or discard each named object once it is no longer needed (here, after the
+# comparison below: ``del before``), and account for what the search cannot see: objects
+# in other processes, and plain arrays or models that are not sktraceprop's.
 unl.unlearn(source_id="hospital_b")
 event = unl.unlearning_log_[-1]
+print("still held elsewhere:", event["held_elsewhere"])
 print(event["row_ids"])
 print({k: event[k] for k in ("sources", "method", "n_iter", "certificate", "seconds")})
 print("audit chain intact:", store.verify(), "| events:", len(store.events()))

@@ -5,7 +5,7 @@ Which rows, and which hospital, help a model?
 
 Two hospitals record the same three measurements in different units, so each
 hospital's data is standardised separately before the records are pooled. The south
-hospital has a data-quality problem: a third of its training labels are wrong.
+hospital has a data-quality problem: some of its training labels are wrong.
 :class:`sktraceprop.KNNShapleyValuer` computes the exact Shapley value of every
 training row for a K-nearest-neighbours classifier, and, because every row remembers
 its source and line, sums the values by source and by the preprocessing op each row
@@ -14,8 +14,9 @@ went through.
 
 # %%
 # Two hospitals, one scaler each (traced, so the registry knows which rows each scaler
-# was fitted on), pooled and split. Then a third of the south hospital's training
-# labels are flipped. Row ids travel in the index throughout.
+# was fitted on), pooled and split. Then each of the south hospital's training labels
+# is flipped with probability 1/3 (the fraction flipped in this run is printed). Row
+# ids travel in the index throughout.
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -51,6 +52,10 @@ X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=0.3, random_state=0)
 from_b = (stp.row_lineage(X_tr)["source_id"] == "hospital_south").to_numpy()
 flipped = from_b & (rng.random(len(y_tr)) < 1 / 3)
 y_tr = y_tr.where(~flipped, 1 - y_tr)
+print(
+    f"flipped {flipped.sum()} of the south hospital's {from_b.sum()} training labels "
+    f"({flipped.sum() / from_b.sum():.0%})"
+)
 
 # %%
 # Exact KNN-Shapley values on the validation rows. They add up to the KNN utility of

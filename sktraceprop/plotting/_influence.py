@@ -17,7 +17,8 @@ class InfluenceDisplay:
     One horizontal bar per training row, labelled with the file and line the row was
     read from, signed as the influence score: positive bars (rows that raise the
     explained margin, i.e. support the explained class, which is the prediction only
-    when no other class was asked for) and negative bars (rows that oppose it). Tick
+    when no other class was asked for) and negative bars (rows that oppose it); a score
+    of exactly 0 is grey, neither side, and the legend names each kind drawn. Tick
     labels longer than 40 characters are shortened in the middle (``…``); ``labels``
     keeps them whole. Build it with :meth:`from_explanation` or :meth:`from_estimator`.
 
@@ -62,26 +63,49 @@ class InfluenceDisplay:
         self.test_index = test_index
         self.explained = explained
 
-    def plot(self, *, ax=None, colors=("tab:green", "tab:red")):
+    def plot(self, ax=None, *, colors=("tab:green", "tab:red", "tab:gray"), **kwargs):
         """Draw the bars.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
-        colors : tuple of two colors, default=("tab:green", "tab:red")
-            Bars of rows that support and that oppose the prediction.
+        colors : tuple of three colors, default=("tab:green", "tab:red", "tab:gray")
+            Bars of rows that support the explained class, that oppose it, and whose
+            score is exactly 0 (neither: removing such a row leaves the margin as it
+            is; ``"tab:gray"`` when two colors are given). The legend names the kinds
+            drawn.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.barh` (``alpha``, ``label``,
+            ``edgecolor``, ...), over the display's own; ``color`` replaces the colors
+            by sign.
 
         Returns
         -------
         display : InfluenceDisplay
         """
-        ax = axes(ax, "InfluenceDisplay.plot", figsize=(6, 0.35 * len(self.scores) + 1.2))
+        if len(colors) == 2:
+            # (supports, opposes) drew a score of 0 as a supporter
+            colors = (*colors, "tab:gray")
+        if len(colors) != 3:
+            raise ValueError(
+                "colors must be three colors (supports, opposes, score 0), got "
+                f"{len(colors)}: {colors!r}"
+            )
         scores = np.asarray(self.scores, dtype=np.float64)
+        if np.isnan(scores).any():
+            # a NaN is neither >= 0 nor < 0: it was drawn as an opposing row
+            raise ValueError(
+                f"scores hold NaN ({int(np.isnan(scores).sum())} of {scores.size}): "
+                "such a row neither supports nor opposes; drop it first"
+            )
+        ax = axes(ax, "InfluenceDisplay.plot", figsize=(6, 0.35 * len(self.scores) + 1.2))
         positions = np.arange(scores.size)[::-1]
-        self.bars_ = ax.barh(
-            positions, scores, color=[colors[0] if s >= 0 else colors[1] for s in scores]
-        )
+        kinds = np.sign(scores).astype(int)  # 1 supports, -1 opposes, 0 neither
+        color_of = {1: colors[0], -1: colors[1], 0: colors[2]}
+        bar_kwargs = {"color": [color_of[k] for k in kinds]}
+        bar_kwargs.update(kwargs)
+        self.bars_ = ax.barh(positions, scores, **bar_kwargs)
         ax.set_yticks(positions, shortened(self.labels))
         ax.axvline(0, color="black", linewidth=0.8)
         # the explained class is the one asked for in y, not always the predicted one
@@ -89,12 +113,24 @@ class InfluenceDisplay:
         supports = "raises the prediction" if self.explained is None else f"supports {what}"
         ax.set_xlabel(f"influence on the margin (+ {supports})")
         ax.set_title(f"Training rows behind test row {self.test_index} ({what})")
+        if "color" not in kwargs:
+            from matplotlib.patches import Patch
+
+            lowers = "lowers the prediction" if self.explained is None else f"opposes {what}"
+            names = {1: supports, -1: lowers, 0: "score 0: no influence"}
+            ax.legend(
+                handles=[
+                    Patch(color=color_of[k], label=names[k]) for k in (1, -1, 0) if k in kinds
+                ],
+                loc="best",
+                fontsize="small",
+            )
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
 
     @classmethod
-    def from_explanation(cls, explanation, *, test_index=0, n_rows=5, ax=None):
+    def from_explanation(cls, explanation, *, test_index=0, n_rows=5, ax=None, **kwargs):
         """The strongest supporters and opponents of one explained test row.
 
         Parameters
@@ -108,15 +144,19 @@ class InfluenceDisplay:
             warning says when the explanation kept fewer).
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.barh` (see :meth:`plot`).
 
         Returns
         -------
         display : InfluenceDisplay
         """
-        return cls._build(explanation, test_index, n_rows, shown_index=test_index).plot(ax=ax)
+        return cls._build(explanation, test_index, n_rows, shown_index=test_index).plot(
+            ax=ax, **kwargs
+        )
 
     @classmethod
-    def from_estimator(cls, explainer, X, y=None, *, test_index=0, n_rows=5, ax=None):
+    def from_estimator(cls, explainer, X, y=None, *, test_index=0, n_rows=5, ax=None, **kwargs):
         """Explain one row of ``X`` and draw its strongest supporters and opponents.
 
         Parameters
@@ -133,6 +173,8 @@ class InfluenceDisplay:
             Supporters and opponents shown, each.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.barh` (see :meth:`plot`).
 
         Returns
         -------
@@ -144,7 +186,7 @@ class InfluenceDisplay:
         X_row = safe_indexing(X, [test_index])
         y_row = None if y is None else np.asarray(y)[[test_index]]
         explanation = explainer.explain(X_row, y_row, top_k=n_rows)
-        return cls._build(explanation, 0, n_rows, shown_index=test_index).plot(ax=ax)
+        return cls._build(explanation, 0, n_rows, shown_index=test_index).plot(ax=ax, **kwargs)
 
     @classmethod
     def _build(cls, explanation, test_index, n_rows, shown_index):

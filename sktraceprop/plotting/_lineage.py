@@ -68,13 +68,17 @@ class LineageDisplay:
         self.edges = edges
         self.title = title
 
-    def plot(self, *, ax=None):
+    def plot(self, ax=None, **kwargs):
         """Draw the graph.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.text` for every node's box
+            (``fontsize``, ``color``, ``alpha``, ...), over the display's own; a
+            ``bbox`` given here replaces the boxes coloured by kind.
 
         Returns
         -------
@@ -97,11 +101,14 @@ class LineageDisplay:
             node["id"]: ax.text(
                 *position[node["id"]],
                 text,
-                ha="center",
-                va="center",
-                fontsize=8,
-                zorder=3,
-                bbox={"boxstyle": "round", "facecolor": _COLORS[node["kind"]]},
+                **{
+                    "ha": "center",
+                    "va": "center",
+                    "fontsize": 8,
+                    "zorder": 3,
+                    "bbox": {"boxstyle": "round", "facecolor": _COLORS[node["kind"]]},
+                    **kwargs,
+                },
             )
             for node, text in zip(self.nodes, drawn)
         }
@@ -132,7 +139,7 @@ class LineageDisplay:
         return self
 
     @classmethod
-    def from_estimator(cls, estimator, *, ax=None):
+    def from_estimator(cls, estimator, *, ax=None, **kwargs):
         """The graph of the run recorded by a fitted traced estimator.
 
         Parameters
@@ -141,6 +148,8 @@ class LineageDisplay:
             Anything with a ``lineage_`` (also inside a ``FrozenEstimator``).
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.text` for every node (see :meth:`plot`).
 
         Returns
         -------
@@ -153,10 +162,10 @@ class LineageDisplay:
                 "(make_traced_pipeline, TracedEstimator) to record one"
             )
         check_unchanged(unfrozen(estimator), "drawing its run as this model's lineage")
-        return cls.from_lineage(lineage, ax=ax)
+        return cls.from_lineage(lineage, ax=ax, **kwargs)
 
     @classmethod
-    def from_lineage(cls, lineage, *, ax=None):
+    def from_lineage(cls, lineage, *, ax=None, **kwargs):
         """The graph of a run (:class:`~sktraceprop.Lineage`), e.g. loaded from a store.
 
         Parameters
@@ -165,6 +174,8 @@ class LineageDisplay:
             The run.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.text` for every node (see :meth:`plot`).
 
         Returns
         -------
@@ -172,7 +183,7 @@ class LineageDisplay:
         """
         nodes, edges = _graph(lineage)
         title = f"Run {lineage.run_id[:8]}: {_short(lineage.estimator)}"
-        return cls(nodes=nodes, edges=edges, title=title).plot(ax=ax)
+        return cls(nodes=nodes, edges=edges, title=title).plot(ax=ax, **kwargs)
 
 
 def _graph(lineage):

@@ -63,13 +63,18 @@ class BySourceDisplay:
         self.xlabel = xlabel
         self.title = title
 
-    def plot(self, *, ax=None):
+    def plot(self, ax=None, **kwargs):
         """Draw one box per source.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.boxplot` (``widths``,
+            ``patch_artist``, ``boxprops``, ``showfliers``, ...). ``positions``,
+            ``orientation`` and ``vert`` are refused: the boxes would no longer sit
+            beside their source's label.
 
         Returns
         -------
@@ -77,6 +82,12 @@ class BySourceDisplay:
         """
         if not self.values:
             raise ValueError("BySourceDisplay has no sources to draw: values is empty")
+        placing = sorted({"positions", "orientation", "vert"} & set(kwargs))
+        if placing:
+            raise TypeError(
+                f"BySourceDisplay.plot places the boxes itself, one beside each source's "
+                f"label: {', '.join(placing)} cannot be passed to boxplot"
+            )
         ax = axes(ax, "BySourceDisplay.plot", figsize=(6, 0.6 * len(self.values) + 1.4))
         labels = list(self.values)
         data = [np.asarray(self.values[label], dtype=np.float64) for label in labels]
@@ -92,7 +103,7 @@ class BySourceDisplay:
                 "drawn; drop or fill them first"
             )
         positions = np.arange(len(data))[::-1] + 1
-        self.boxes_ = ax.boxplot(data, positions=positions, orientation="horizontal")
+        self.boxes_ = ax.boxplot(data, positions=positions, orientation="horizontal", **kwargs)
         # correctly rounded, as the valuer's by_source() sums and means
         self.means_ = np.array([math.fsum(d) / d.size if d.size else np.nan for d in data])
         ax.scatter(self.means_, positions, marker="D", color="tab:red", zorder=3, label="mean")
@@ -107,7 +118,7 @@ class BySourceDisplay:
         return self
 
     @classmethod
-    def from_estimator(cls, valuer, X=None, y=None, *, ax=None):
+    def from_estimator(cls, valuer, X=None, y=None, *, ax=None, **kwargs):
         """KNN-Shapley values of the training rows, per source file.
 
         Parameters
@@ -120,6 +131,8 @@ class BySourceDisplay:
             call are drawn.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.boxplot` (see :meth:`plot`).
 
         Returns
         -------
@@ -141,10 +154,10 @@ class BySourceDisplay:
             xlabel="KNN-Shapley value of a training row",
             title="Data value by source",
         )
-        return display.plot(ax=ax)
+        return display.plot(ax=ax, **kwargs)
 
     @classmethod
-    def from_explanation(cls, explanation, *, over="train_rows", ax=None):
+    def from_explanation(cls, explanation, *, over="train_rows", ax=None, **kwargs):
         """Influence per source file.
 
         Parameters
@@ -158,6 +171,8 @@ class BySourceDisplay:
             of the source's rows on it.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.boxplot` (see :meth:`plot`).
 
         Returns
         -------
@@ -190,7 +205,7 @@ class BySourceDisplay:
         else:
             raise ValueError(f"over must be 'train_rows' or 'test_rows', got {over!r}")
         display = cls(values=groups, xlabel=xlabel, title="Influence by source")
-        return display.plot(ax=ax)
+        return display.plot(ax=ax, **kwargs)
 
 
 def _groups(lines, sources):

@@ -71,13 +71,17 @@ class UnlearningDisplay:
         # (the metric's rule for a zero distance: one ratio wherever it is read)
         self.distance_ratio = distance_ratio(self.distance_unlearned, self.distance_original)
 
-    def plot(self, *, ax=None):
+    def plot(self, ax=None, **kwargs):
         """Draw both models' outputs against the retrain's.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.scatter` for both models' points
+            (``s``, ``alpha``, ``edgecolors``, ...), over the display's own; a
+            ``label`` or ``color`` given here names or colours both alike.
 
         Returns
         -------
@@ -87,20 +91,18 @@ class UnlearningDisplay:
             raise ValueError("UnlearningDisplay has no outputs to draw (its distances are NaN)")
         ax = axes(ax, "UnlearningDisplay.plot", figsize=(5, 5))
         ref = self.retrained
-        self.original_points_ = ax.scatter(
-            ref,
-            self.original,
-            s=10,
-            alpha=0.5,
-            label=f"original (before), distance {self.distance_original:.3g}",
-        )
-        self.unlearned_points_ = ax.scatter(
-            ref,
-            self.unlearned,
-            s=12,
-            marker="x",
-            label=f"unlearned (after), distance {self.distance_unlearned:.3g}",
-        )
+        original = {
+            "s": 10,
+            "alpha": 0.5,
+            "label": f"original (before), distance {self.distance_original:.3g}",
+        }
+        unlearned = {
+            "s": 12,
+            "marker": "x",
+            "label": f"unlearned (after), distance {self.distance_unlearned:.3g}",
+        }
+        self.original_points_ = ax.scatter(ref, self.original, **{**original, **kwargs})
+        self.unlearned_points_ = ax.scatter(ref, self.unlearned, **{**unlearned, **kwargs})
         low, high = float(np.min(ref)), float(np.max(ref))
         ax.plot([low, high], [low, high], color="grey", linewidth=1, label="retrained")
         ax.set_xlabel(f"{self.response} of the model retrained without the rows")
@@ -112,7 +114,9 @@ class UnlearningDisplay:
         return self
 
     @classmethod
-    def from_estimator(cls, unlearned, retrained, original, X, *, response_method="auto", ax=None):
+    def from_estimator(
+        cls, unlearned, retrained, original, X, *, response_method="auto", ax=None, **kwargs
+    ):
         """Compare the three fitted models' outputs on ``X``.
 
         Parameters
@@ -135,6 +139,8 @@ default="auto"
             :func:`~sktraceprop.metrics.function_space_distance_ratio`).
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure if None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.scatter` (see :meth:`plot`).
 
         Returns
         -------
@@ -150,7 +156,7 @@ default="auto"
             retrained=np.mean(refs, axis=0).ravel(),
             response=name,
         )
-        return display.plot(ax=ax)
+        return display.plot(ax=ax, **kwargs)
 
 
 def _rms(diff):

@@ -73,7 +73,8 @@ def test_influence_display_labels_rows_by_file_and_line(traced):
     np.testing.assert_allclose(widths, display.scores)
     colors = [bar.get_facecolor()[:3] for bar in display.bars_]
     green = plt.matplotlib.colors.to_rgb("tab:green")
-    assert all((c == green) == (s >= 0) for c, s in zip(colors, display.scores))
+    # (a score of exactly 0 is grey, neither side: test_display_kwargs.py)
+    assert all((c == green) == (s > 0) for c, s in zip(colors, display.scores))
     assert "test row 2" in display.ax_.get_title()
     assert display.figure_ is display.ax_.figure
 
