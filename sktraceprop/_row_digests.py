@@ -29,7 +29,8 @@ A row's record does not depend on the batch it is in, nor on how it is stored, a
 missing, 2 an unsigned integer at or above ``2**63``, 3 a non-text object) packed 32 to a
 word, then its value: integers (any width, nullable or categorical) as int64, floats as
 float64 (-0.0 as 0.0, see :mod:`._signed_zeros`), booleans as 0 or 1, datetimes as
-nanoseconds since the epoch in UTC, text
+nanoseconds since the epoch in UTC (an instant int64 nanoseconds cannot hold is refused:
+see :mod:`._datetime_ns`), text
 (``object``, ``str``, pyarrow strings, categories of text) as SipHash-2-4-128 of its
 UTF-8 bytes under the same key (a non-text object as the text of its type name and
 ``str()``); a sparse row as SipHash-2-4-128 of its sorted column indices and values. The

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._datetime_ns import as_ns
 from ._frame_columns import column_arrays as _columns
 from ._polars_frame import as_pandas, is_polars
 from ._signed_zeros import hashed_floats
@@ -148,7 +149,7 @@ def _feed_categorical(h, values):
             times = times.tz_convert("UTC").tz_localize(None)
         data = np.full(missing.size, np.datetime64("NaT"), "datetime64[ns]")
         if categories.size:
-            data = times.to_numpy("datetime64[ns]")[codes]
+            data = as_ns(times.to_numpy())[codes]
             data[missing] = np.datetime64("NaT")
         _feed_datetime(h, data)
         return
@@ -186,7 +187,7 @@ def _feed_column(h, dtype, values):
 
 def _feed_datetime(h, values):
     missing = np.isnat(values)
-    data = values.astype("datetime64[ns]").astype(_I8)
+    data = as_ns(values).astype(_I8)
     if missing.any():
         data = data.copy()
         data[missing] = 0
@@ -225,7 +226,8 @@ def hash_rows(X):
       length of each value as int64 (-1 for a missing value), then the UTF-8 bytes;
       other objects are hashed as the text of ``str()``, tagged with their
       inferred type;
-    - datetimes: int64 nanoseconds since the epoch, in UTC;
+    - datetimes: int64 nanoseconds since the epoch, in UTC, whatever the column's
+      unit (an instant that int64 nanoseconds cannot hold is refused);
     - a sparse matrix: its shape and canonical CSR arrays (sorted indices, summed
       duplicates) as int64 and float64;
     - a polars DataFrame or Series: as the pandas frame of its names and values (an
@@ -243,6 +245,14 @@ def hash_rows(X):
     -------
     sha256 : str
         Hexadecimal digest.
+
+    Raises
+    ------
+    ValueError
+        A datetime outside ``1677-09-21T00:12:43.145224193 ..
+        2262-04-11T23:47:16.854775807`` (such as a ``9999-12-31`` sentinel held in
+        ``datetime64[s]``): int64 nanoseconds cannot hold it, and a cast would wrap it
+        to another instant.
 
     Examples
     --------

@@ -9,6 +9,7 @@ the dtypes, never from the values (see :mod:`._row_digests`).
 import numpy as np
 import pandas as pd
 
+from ._datetime_ns import as_ns
 from ._signed_zeros import hashed_floats
 
 _U8 = np.dtype("<u8")
@@ -108,7 +109,7 @@ def _number_words(values, missing):
 
 
 def _datetime_words(values):
-    values = np.asarray(values).astype("datetime64[ns]")
+    values = as_ns(values)
     missing = np.isnat(values)
     words = values.view(np.int64).astype(_U8)
     words[missing] = 0
@@ -130,7 +131,7 @@ def _categorical_words(values):
         times = pd.DatetimeIndex(categories)
         if times.tz is not None:
             times = times.tz_convert("UTC").tz_localize(None)
-        data = times.to_numpy("datetime64[ns]")[take]
+        data = as_ns(times.to_numpy())[take]
         data[missing] = np.datetime64("NaT")
         return _datetime_words(data)
     dtype = getattr(categories.dtype, "numpy_dtype", categories.dtype)

@@ -172,11 +172,22 @@ def validate_ids(ids, registry):
     if ids.size == 0:
         return ids
     if distinct_codes(ids).size == 1:
-        # One source: the largest id holds the largest line.
-        top = ids.max()
+        # One source: the largest id holds the largest line, the smallest the smallest.
+        top, low = ids.max(), ids.min()
         max_line = {int(codes_of(top)): int(lines_of(top))}
+        first = int(lines_of(low))
     else:
-        max_line = pd.Series(lines_of(ids)).groupby(codes_of(ids), sort=False).max().to_dict()
+        lines = lines_of(ids)
+        max_line = pd.Series(lines).groupby(codes_of(ids), sort=False).max().to_dict()
+        low = ids[np.argmin(lines)]
+        first = int(lines_of(low))
+    if first < 1:
+        # (line 0: a source code alone, ``code << 36``, or ids shifted by arithmetic)
+        source = registry.by_code(int(codes_of(low)))
+        raise LineageError(
+            f"row id names line 0 of source {source.source_id!r}, before its first line "
+            "(lines and row positions count from 1): the ids were modified."
+        )
     for code, top in max_line.items():
         source = registry.by_code(code)
         if top > source.max_line:

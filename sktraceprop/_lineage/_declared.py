@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from ..utils._sklearn_compat import safe_indexing
+from ._same_values import as_rows, equal_cells
 
 #: How many training rows the declared steps are run on.
 N_ROWS = 16
@@ -143,7 +144,7 @@ def _perturbed(sample, j):
 def _as_table(Z):
     if sp.issparse(Z):
         Z = Z.toarray()
-    Z = np.asarray(Z)
+    Z = as_rows(Z) if isinstance(Z, pd.DataFrame) else np.asarray(Z)
     return Z.reshape(-1, 1) if Z.ndim == 1 else Z
 
 
@@ -151,12 +152,7 @@ def _moved(before, after):
     """Outputs whose values differ (every output when the shape differs)."""
     if before.shape != after.shape:
         return np.ones(before.shape[1], dtype=bool)
-    try:
-        a, b = before.astype(float), after.astype(float)
-        return ~np.all(np.isclose(a, b, equal_nan=True, rtol=1e-9, atol=0.0), axis=0)
-    except (TypeError, ValueError):
-        same = (before == after) | (pd.isna(before) & pd.isna(after))
-        return ~np.all(same, axis=0)
+    return ~np.all(equal_cells(before, after), axis=0)
 
 
 def check(est, sample, deps, label, out_names, in_names):

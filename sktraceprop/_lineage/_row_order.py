@@ -32,6 +32,7 @@ from ..exceptions import LineageError, LineageLostError
 from ._capture import describe_id
 from ._declared import N_ROWS, transformed
 from ._features import has_declared
+from ._same_values import RTOL, as_rows, equal_cells
 
 #: At most this many rows of the final estimator's input are compared with a sample row
 #: that is not at its own position (those whose first value is the sample row's).
@@ -50,7 +51,7 @@ def _take(Z, positions):
     """Rows ``positions`` of ``Z`` as a dense 2-D array, or None."""
     try:
         if isinstance(Z, pd.DataFrame):
-            rows = Z.iloc[positions].to_numpy()
+            rows = as_rows(Z.iloc[positions])
         elif sp.issparse(Z):
             rows = Z.tocsr()[positions].toarray()
         else:
@@ -74,16 +75,12 @@ def _sample(Z, positions):
     return None
 
 
-def _same(a, b):
-    """Per row, whether the 2-D arrays ``a`` and ``b`` hold the same values."""
+def _same(a, b, rtol=RTOL):
+    """Per row, whether the 2-D arrays ``a`` and ``b`` hold the same values (floats
+    within ``rtol``; 0: exactly)."""
     if a.shape != b.shape:
         return np.zeros(a.shape[0], dtype=bool)
-    try:
-        x, y = a.astype(float), b.astype(float)
-        return np.all(np.isclose(x, y, rtol=1e-9, atol=0.0, equal_nan=True), axis=1)
-    except (TypeError, ValueError):
-        equal = (a == b) | (pd.isna(a) & pd.isna(b))
-        return np.all(np.asarray(equal, dtype=bool), axis=1)
+    return np.all(equal_cells(a, b, rtol), axis=1)
 
 
 def _first_column(Z):
@@ -94,18 +91,19 @@ def _first_column(Z):
     return np.asarray(Z)[:, 0]
 
 
-def _found_at(received, row):
+def _found_at(received, row, rtol=RTOL):
     """Positions of the final estimator's input that hold ``row`` (a 1-D array), and
     whether they are all of them (only :data:`MAX_CANDIDATES` rows whose first value is
     the row's are compared)."""
     first = _first_column(received)
-    candidates = np.flatnonzero(_same(first.reshape(-1, 1), np.full((first.size, 1), row[0])))
+    column = first.reshape(-1, 1)
+    candidates = np.flatnonzero(_same(column, np.full((first.size, 1), row[0]), rtol))
     complete = candidates.size <= MAX_CANDIDATES
     candidates = candidates[:MAX_CANDIDATES]
     rows = _take(received, candidates) if candidates.size else None
     if rows is None:
         return candidates[:0], complete
-    return candidates[_same(rows, np.broadcast_to(row, rows.shape))], complete
+    return candidates[_same(rows, np.broadcast_to(row, rows.shape), rtol)], complete
 
 
 def _input_positions(steps, n):
@@ -157,7 +155,7 @@ def _moved(X, steps, received, given, at):
         return "they gave another number of features than the final estimator received"
     here = _same(alone, seen)
     if here.all():
-        return None
+        return _moved_within_tolerance(alone, seen, received)
     together = _through(steps, _sample(X, given))
     if together is None or together.shape != alone.shape or not _among(together, alone):
         # a step computes a row from the rows run with it: a row alone is no evidence
@@ -171,6 +169,19 @@ def _moved(X, steps, received, given, at):
     # named: a row found at one position only, where there is one (rows of equal values
     # cannot be told apart)
     return min(moved)
+
+
+def _moved_within_tolerance(alone, seen, received):
+    """Rows that :func:`_moved` took to be at their own position only within the floats'
+    tolerance (rows of values closer than ``RTOL``: nanosecond timestamps as floats),
+    found exactly at another position and not at their own: moved, as :func:`_moved`
+    says it. None when there is none (rounding of a row run alone matches no row)."""
+    moved = []
+    for k in np.flatnonzero(~_same(alone, seen, 0.0)):
+        where, complete = _found_at(received, alone[k], 0.0)
+        if where.size:
+            moved.append((where.size if complete else np.inf, int(k), int(where[0])))
+    return min(moved) if moved else None
 
 
 def check_order(X, steps, received, ids, row_ids, with_y, step, carried=False):

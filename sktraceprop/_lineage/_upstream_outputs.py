@@ -142,6 +142,7 @@ def _concat(a, b):
         np.concatenate([a.missing, b.missing]),
         a.numeric and b.numeric,
         min(a.bits, b.bits),
+        None if a.exact is None or b.exact is None else np.concatenate([a.exact, b.exact]),
     )
 
 

@@ -30,15 +30,35 @@ def _float_bits(dtype):
 
 class _Column:
     """One column's values on some rows, ready to compare: numbers as float64 (NaN where
-    missing) or objects, the missing mask, and the float width (64 unless narrower)."""
+    missing) or objects, the missing mask, the float width (64 unless narrower), and for
+    an integer column its values as int64 (``exact``; None for others): float64 rounds
+    integers past 2**53, and two such columns are compared exactly."""
 
-    __slots__ = ("bits", "missing", "numeric", "values")
+    __slots__ = ("bits", "exact", "missing", "numeric", "values")
 
-    def __init__(self, values, missing, numeric, bits):
+    def __init__(self, values, missing, numeric, bits, exact=None):
         self.values, self.missing, self.numeric, self.bits = values, missing, numeric, bits
+        self.exact = exact
 
     def take(self, positions):
-        return _Column(self.values[positions], self.missing[positions], self.numeric, self.bits)
+        exact = None if self.exact is None else self.exact[positions]
+        return _Column(
+            self.values[positions], self.missing[positions], self.numeric, self.bits, exact
+        )
+
+
+def exact_integers(values, missing=None):
+    """An integer array's values as int64 (0 where ``missing``), or None: not integers,
+    or beyond int64 (uint64 past 2**63)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "i" or (
+        values.dtype.kind == "u" and (values.size == 0 or values.max() < 2**63)
+    ):
+        out = values.astype(np.int64)
+        if missing is not None and missing.any():
+            out[missing] = 0
+        return out
+    return None
 
 
 def cell_keys(column):
@@ -89,6 +109,12 @@ def _arrow_chunks(array):
     return chunked
 
 
+def _arrow_integers(chunked):
+    import pyarrow as pa  # present: the array is one of its
+
+    return pa.types.is_integer(chunked.type)
+
+
 def _arrow_take(chunked, positions):
     """``chunked.take(positions)`` chunk by chunk: pyarrow's take of a chunked array
     joins all its chunks first (a copy of the whole column for a few hundred values).
@@ -110,10 +136,12 @@ def _take_columns(frame, positions):
     out = []
     positions = np.asarray(positions, dtype=np.intp)
     for dtype, array in column_arrays(frame):
-        numeric = _is_numeric(dtype)
+        numeric, exact = _is_numeric(dtype), None
         chunked = _arrow_chunks(array)
         if chunked is not None:
             values, missing = _arrow_take(chunked, positions)
+            if numeric and _arrow_integers(chunked):
+                exact = exact_integers(np.array([0 if m else v for v, m in zip(values, missing)]))
             if numeric:
                 values = np.array([np.nan if m else v for v, m in zip(values, missing)], float)
         elif isinstance(array, np.ndarray) and (numeric or array.dtype == object):
@@ -123,12 +151,19 @@ def _take_columns(frame, positions):
             taken = pd.array(array).take(positions)
             missing = np.asarray(taken.isna(), dtype=bool)
             if numeric:
+                base = getattr(dtype, "numpy_dtype", None)
+                if base is not None and base.kind in "iu":  # nullable Int64, UInt64
+                    exact = exact_integers(taken.to_numpy(dtype=base, na_value=0), missing)
                 values = np.asarray(taken.to_numpy(dtype=np.float64, na_value=np.nan))
             else:
                 values = np.asarray(taken.to_numpy(dtype=object))
         if numeric:
+            if exact is None and chunked is None:
+                exact = exact_integers(values)
             values = np.asarray(values, dtype=np.float64)
-            out.append(_Column(values, missing | np.isnan(values), True, _float_bits(dtype)))
+            out.append(
+                _Column(values, missing | np.isnan(values), True, _float_bits(dtype), exact)
+            )
         else:
             out.append(_Column(values, missing, False, 64))
     return out
@@ -144,7 +179,9 @@ def _equal(mine, theirs):
         text = _Column(as_numbers(text.values), text.missing, True, 64)
         mine, theirs = (numbers, text) if mine.numeric else (text, numbers)
     either = mine.missing | theirs.missing
-    if mine.numeric and theirs.numeric:
+    if mine.numeric and theirs.numeric and mine.exact is not None and theirs.exact is not None:
+        eq = mine.exact == theirs.exact  # (two integer columns: exactly)
+    elif mine.numeric and theirs.numeric:
         with np.errstate(invalid="ignore", over="ignore"):
             eq = mine.values == theirs.values
             bits = min(mine.bits, theirs.bits)
