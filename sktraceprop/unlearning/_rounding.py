@@ -50,37 +50,42 @@ def _pairwise(parts):
     return parts[0]
 
 
-def _blockwise_sum(Z, V):
-    """``Z^T V`` (``(d, k)``) and ``V.sum(axis=0)``, each entry summed in blocks of
-    :data:`BLOCK` rows whose sums are added pairwise; and how many additions any entry
-    went through, at most (the ``m`` of its error bound ``gamma_m``)."""
+def _column_sums(V):
+    """``V.sum(axis=0)`` in blocks of :data:`BLOCK` rows added pairwise, and the
+    additions any entry went through, at most."""
+    n, k = V.shape
+    pad = -n % BLOCK
+    blocks = np.vstack([V, np.zeros((pad, k))]).reshape(-1, BLOCK, k).sum(axis=1)
+    return _pairwise(blocks), BLOCK + math.ceil(math.log2(blocks.shape[0])) + 1
+
+
+def _products(Z, V):
+    """``Z^T V`` (``(d, k)``) and, per row of it, the additions any entry went through,
+    at most (the ``m`` of its error bound ``gamma_m``). Sparse ``Z``: by scipy, each
+    entry a sum over the nonzeros of its column. Dense: in blocks of :data:`BLOCK`
+    rows whose sums are added pairwise."""
     n, d = Z.shape
     k = V.shape[1]
+    if sparse.issparse(Z):
+        return np.asarray(Z.T @ V), np.asarray(Z.getnnz(axis=0)) + 1.0
     rows = max(BLOCK, _CHUNK_VALUES // max(d, 1) // BLOCK * BLOCK)
-    stack = []  # a binary counter of chunk sums: (level, (coef part, intercept part))
+    stack = []  # a binary counter of the chunks' sums: (level, sum)
     for lo in range(0, n, rows):
-        Zc = Z[lo : lo + rows]
-        Zc = Zc.toarray() if sparse.issparse(Zc) else np.asarray(Zc, dtype=np.float64)
-        Vc = V[lo : lo + rows]
+        Zc, Vc = np.asarray(Z[lo : lo + rows], dtype=np.float64), V[lo : lo + rows]
         pad = -Zc.shape[0] % BLOCK
         if pad:
-            Zc = np.vstack([Zc, np.zeros((pad, d))])
-            Vc = np.vstack([Vc, np.zeros((pad, k))])
+            Zc, Vc = np.vstack([Zc, np.zeros((pad, d))]), np.vstack([Vc, np.zeros((pad, k))])
         Zb, Vb = Zc.reshape(-1, BLOCK, d), Vc.reshape(-1, BLOCK, k)
-        part = (_pairwise(np.matmul(Zb.transpose(0, 2, 1), Vb)), _pairwise(Vb.sum(axis=1)))
-        level = 0
+        part, level = _pairwise(np.matmul(Zb.transpose(0, 2, 1), Vb)), 0
         while stack and stack[-1][0] == level:
-            _, other = stack.pop()
-            part = (other[0] + part[0], other[1] + part[1])
-            level += 1
+            part, level = stack.pop()[1] + part, level + 1
         stack.append((level, part))
     total = stack.pop()[1]
     while stack:
-        other = stack.pop()[1]
-        total = (other[0] + total[0], other[1] + total[1])
+        total = stack.pop()[1] + total
     blocks, chunks = -(-rows // BLOCK), -(-n // rows)
     depth = BLOCK + math.ceil(math.log2(blocks)) + 2 * math.ceil(math.log2(chunks)) + 2
-    return total, depth
+    return total, np.full(d, float(depth))
 
 
 def careful_gradient(objective, Z, y, sw, theta):
@@ -98,15 +103,17 @@ def careful_gradient(objective, Z, y, sw, theta):
     t, w, out = objective._parts(Z, y, sw, theta)
     _, G, _ = objective.pointwise(out, t)
     Gw = G * w[:, None]
-    (coef, intercept), depth = _blockwise_sum(Z, Gw)
+    coef, depth = _products(Z, Gw)
+    intercept, depth_b = _column_sums(Gw)
     parts = [coef.T.ravel()] + ([intercept] if objective.fit_intercept else [])
     penalty = objective.penalty_strength(n) * objective._penalty_vector(theta)
     gradient = np.concatenate(parts) + penalty
 
     W, b = objective._split(theta)
     A = abs(Z) if sparse.issparse(Z) else np.abs(np.asarray(Z, dtype=np.float64))
-    # |z computed - z|: an inner product of d terms plus the intercept
-    ez = _gamma(d + 2) * (np.asarray(A @ np.abs(W).T) + np.abs(b))
+    # |z computed - z|: an inner product of d terms (a sparse row's nonzeros) plus b
+    terms = np.asarray(Z.getnnz(axis=1))[:, None] if sparse.issparse(Z) else d
+    ez = _gamma(terms + 2) * (np.asarray(A @ np.abs(W).T) + np.abs(b))
     # |derivative computed - derivative exact|: its slope times ez, plus its own rounding
     if objective.loss == "multinomial":
         # |d softmax_c| <= 2 p_c (1 - p_c) max_j |dz_j| <= max_j |dz_j| / 2
@@ -117,10 +124,10 @@ def careful_gradient(objective, Z, y, sw, theta):
         eG = 2.0 * ez + 2 * _U * np.abs(G)
     aw = np.abs(w)[:, None]
     # weighted (row and class weights, the loss's scale: a few roundings), then summed
-    per_row = aw * eG + (4 * _U + _gamma(depth)) * (aw * np.abs(G))
-    err = [np.asarray(A.T @ per_row).T.ravel()]
+    per_row, size = aw * eG + 4 * _U * aw * np.abs(G), aw * np.abs(G)
+    err = [(np.asarray(A.T @ per_row) + _gamma(depth)[:, None] * np.asarray(A.T @ size)).T.ravel()]
     if objective.fit_intercept:
-        err.append(per_row.sum(axis=0))
+        err.append(per_row.sum(axis=0) + _gamma(depth_b) * size.sum(axis=0))
     # the penalty term and its addition
     err = np.concatenate(err) + 2 * _U * (np.abs(gradient) + np.abs(penalty))
     # (the bound's own float64 sums of non-negative terms: a relative gamma_n at most)
