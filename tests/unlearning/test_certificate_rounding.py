@@ -10,6 +10,7 @@ gradient per row was 2e-8, and a certificate of 8e-11 was reported where it was 
 
 import warnings
 from decimal import Decimal, localcontext
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -131,3 +132,56 @@ def test_linear_regression_with_fewer_retained_rows_than_columns_matches_a_retra
         event = unl.unlearning_log_[-1]
         assert event["n_removed"] == 9 and event["n_retained"] == 3
         assert event["certificate"] + event["certificate_rounding"] <= event["tol"]
+
+
+def _exact_ridge(X, y, alpha, sw):
+    """Ridge's exact minimiser (coefficients, then the intercept), by Fractions."""
+    n, d = X.shape
+    rows = [[Fraction(float(v)) for v in X[i]] + [Fraction(1)] for i in range(n)]
+    w = [Fraction(float(sw[i])) if sw is not None else Fraction(1) for i in range(n)]
+    t = [Fraction(float(v)) for v in y]
+    M = [
+        [sum(w[i] * rows[i][a] * rows[i][c] for i in range(n)) for c in range(d + 1)]
+        for a in range(d + 1)
+    ]
+    for a in range(d):
+        M[a][a] += Fraction(float(alpha))
+    r = [sum(w[i] * rows[i][a] * t[i] for i in range(n)) for a in range(d + 1)]
+    for col in range(d + 1):  # Gauss-Jordan, exact
+        piv = next(i for i in range(col, d + 1) if M[i][col] != 0)
+        M[col], M[piv], r[col], r[piv] = M[piv], M[col], r[piv], r[col]
+        for i in range(d + 1):
+            if i != col and M[i][col] != 0:
+                f = M[i][col] / M[col][col]
+                M[i] = [a - f * c for a, c in zip(M[i], M[col])]
+                r[i] -= f * r[col]
+    return np.array([float(r[i] / M[i][i]) for i in range(d + 1)])
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), scale=st.sampled_from([1.0, 1e3, 1e6]))
+def test_the_certified_distance_to_the_exact_retrain_holds(seed, scale):
+    """Ridge (a quadratic): ``||theta - theta*|| <= |R| (certificate + rounding) /
+    lambda_min(H)`` against the exact minimiser ``theta*`` of the retained rows (exact
+    rational normal equations), wherever the event says ``newton``."""
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(8, 40)), int(rng.integers(1, 4))
+    X = rng.normal(size=(n, d)) * scale
+    y = X @ rng.normal(size=d) / scale + rng.normal(size=n)
+    sw = rng.uniform(0.5, 2.0, n) if rng.random() < 0.5 else None
+    alpha = float(10 ** rng.uniform(-3, 2))
+    removed = rng.choice(n, int(rng.integers(1, n // 2)), replace=False)
+    frame = stp.from_numpy(X, source_id=f"ridge_distance_{seed}_{scale:g}")
+    unl = GradientCorrectionUnlearner(Ridge(alpha=alpha)).fit(frame, y, sample_weight=sw)
+    unl.unlearn(sample_id=stp.row_ids(frame)[removed])
+    event = unl.unlearning_log_[-1]
+    keep = np.setdiff1d(np.arange(n), removed)
+    swr = np.ones(keep.size) if sw is None else sw[keep]
+    exact = _exact_ridge(X[keep], y[keep], alpha, swr)
+    theta = np.append(unl.estimator_.coef_, unl.estimator_.intercept_)
+    Xa = np.hstack([X[keep], np.ones((keep.size, 1))])
+    H = 2 * (Xa * swr[:, None]).T @ Xa + 2 * alpha * np.diag(np.r_[np.ones(d), 0.0])
+    lam = np.linalg.eigvalsh(H)[0]
+    if event["method"] == "newton":
+        bound = keep.size * (event["certificate"] + event["certificate_rounding"]) / lam
+        assert np.linalg.norm(theta - exact) <= bound * (1 + 1e-6) + 1e-12 * np.abs(exact).max()
