@@ -70,6 +70,7 @@ from ._method import Removal, RemovalMethod
 from ._min_norm import least_norm
 from ._newton_cg import matrix_free_why_not
 from ._newton_steps import newton
+from ._rounding import certificate_fields, check_resolved
 from ._solver_state import refresh_solver_state
 
 __all__ = [
@@ -275,10 +276,10 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     }
     if result["note"]:
         fields["note"] = result["note"]
-    flat = 0
+    flat, off = 0, None
     if result["converged"] and objective.penalty_strength(n) == 0:
         # the certificate is measured again where the parameters end up
-        theta, flat, certificate = least_norm(
+        theta, flat, certificate, off = least_norm(
             objective, final, Z, y, sw, result["theta"], params["tol"]
         )
         result.update(theta=theta, certificate=certificate)
@@ -292,6 +293,8 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
                 "least-norm point; refitted on the retained rows"
             )
     if result["converged"]:
+        check_resolved(objective, Z, y, sw, result, fields, off)
+    if result["converged"]:
         theta, certificate = result["theta"], result["certificate"]
         if flat:
             _add_note(fields, _flat_note(flat))
@@ -303,8 +306,7 @@ def correct(final, objective, Z, y, sw, H, H_theta, params, *, keep_hessian=Fals
     final = _refit_left(final, Z, y, sw, lost)
     objective = objective_of(final)
     theta = objective.params()
-    gradient = objective.objective_gradient(Z, y, sw, theta=theta)
-    fields["certificate"] = float(np.linalg.norm(gradient) / n)
+    fields.update(certificate_fields(objective, Z, y, sw, theta))
     note_refit_certificate(fields)
     _note_separated(final, objective, Z, y, sw, fields)
     hessian = objective.hessian(Z, y, sw, theta=theta) if keep_hessian else None
@@ -333,7 +335,6 @@ def refit_large(final, objective, Z, y, sw, params, why=None):
     lost = 0 if classes is None or np.ndim(y) != 1 else np.setdiff1d(classes, y).size
     final = _refit_left(final, Z, y, sw, lost)
     objective = objective_of(final)
-    gradient = objective.objective_gradient(Z, y, sw, theta=objective.params())
     fields = {
         "method": "refit",
         "tol": float(params["tol"]),
@@ -347,7 +348,7 @@ def refit_large(final, objective, Z, y, sw, params, why=None):
             + ("" if why is None else f", and the matrix-free steps do not apply ({why})")
             + ", so it was refitted on the retained rows, as a retrain is"
         ),
-        "certificate": float(np.linalg.norm(gradient) / Z.shape[0]),
+        **certificate_fields(objective, Z, y, sw, objective.params()),
     }
     note_refit_certificate(fields)
     _note_separated(final, objective, Z, y, sw, fields)

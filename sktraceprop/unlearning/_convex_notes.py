@@ -7,13 +7,22 @@ import warnings
 import numpy as np
 
 from ..utils._stack import user_stacklevel
+from ._rounding import unresolved_note
 
 
 def note_refit_certificate(fields):
     """Say in ``fields`` (a refit's event fields) when the refit's certificate is above
     ``tol``: the model is where the estimator's own solver stopped (its ``tol`` and
-    ``max_iter``), as a retrain with it would be, and is not certified to ``tol``."""
-    if fields["certificate"] > fields["tol"]:
+    ``max_iter``), as a retrain with it would be, and is not certified to ``tol``; or
+    when it is below but within its float64 rounding of ``tol`` (:mod:`._rounding`)."""
+    rounding = fields.get("certificate_rounding", 0.0)
+    if fields["certificate"] <= fields["tol"] < fields["certificate"] + rounding:
+        _add_note(
+            fields,
+            unresolved_note(fields["certificate"], rounding, fields["tol"])
+            + "; the refit is what a retrain gives, not certified to tol",
+        )
+    elif fields["certificate"] > fields["tol"]:
         _add_note(
             fields,
             f"the refit's solver stopped at certificate {fields['certificate']:.3g}, above "

@@ -135,7 +135,8 @@ class GradientCorrectionUnlearner(
     tol : float, default=1e-8
         Target for the certificate ``||grad J_R(theta)||_2 / |R|``, the gradient norm of
         the retained sum-form objective (:mod:`sktraceprop.gradients`) per retained row.
-        Convex models only.
+        Met only where the certificate plus a bound on its float64 rounding (the
+        event's ``certificate_rounding``) is at most ``tol``. Convex models only.
     max_iter : int, default=25
         Most correction steps per removal before falling back to a refit. Convex models
         only.

@@ -67,6 +67,9 @@ def _lstsq_null_basis(Z, weights, centred, rcond):
     # the singular values of R are those of A, to rounding (not squared, as a Gram's)
     R = np.linalg.qr(A * np.sqrt(weights)[:, None], mode="r")
     _, sv, vt = np.linalg.svd(R)
+    # fewer rows than columns: R has fewer rows, and the columns past them are directions
+    # with singular value 0 (undetermined), which lstsq drops too
+    sv = np.concatenate([sv, np.zeros(vt.shape[0] - sv.size)])
     top = float(sv[0]) if sv.size else 0.0
     return vt[sv < rcond * top].T if top > 0 else np.eye(A.shape[1]), mean
 
@@ -149,6 +152,8 @@ def least_norm(objective, final, Z, y, sample_weight, theta, tol):
     certificate : float
         ``||grad J_R|| / |R|`` at the returned ``theta``; for ``LinearRegression``, of
         the gradient off the directions its ``lstsq`` drops.
+    off : ndarray of shape (n_features, m) or None
+        Those directions (None: the certificate is of the whole gradient).
 
     Squared losses fit the intercept apart (features centred), as scikit-learn's
     linear models do; logistic ones take the intercept among the parameters.
@@ -157,7 +162,7 @@ def least_norm(objective, final, Z, y, sample_weight, theta, tol):
     weights = np.ones(n_rows) if sample_weight is None else np.asarray(sample_weight, float)
     rows = weights > 0
     if not rows.any():  # no row weighs: nothing tells any direction apart, nothing to move
-        return theta, 0, _certificate(objective, Z, y, sample_weight, theta)
+        return theta, 0, _certificate(objective, Z, y, sample_weight, theta), None
     Zp = Z[rows] if not rows.all() else Z
     squared = objective.loss in ("squared", "squared_classifier")
     joint = objective.fit_intercept and not squared
@@ -171,9 +176,10 @@ def least_norm(objective, final, Z, y, sample_weight, theta, tol):
         # LinearRegression >= 1.7 on dense rows: lstsq(cond=tol) on sqrt(w) (Z - mean_w)
         N, mean = _lstsq_null_basis(Zp, weights[rows], centred, float(tol_lstsq))
         if not N.shape[1]:
-            return theta, 0, _certificate(objective, Z, y, sample_weight, theta)
+            return theta, 0, _certificate(objective, Z, y, sample_weight, theta), None
         moved = _move(objective, theta, N, mean, joint, centred)
-        return moved, int(N.shape[1]), _certificate(objective, Z, y, sample_weight, moved, N)
+        certificate = _certificate(objective, Z, y, sample_weight, moved, N)
+        return moved, int(N.shape[1]), certificate, N
     # rows of weight 0 tell nothing apart, whatever their weight does to the mean
     G, mean, raw = _gram(Zp, centred)
     N = _scaled_null_basis(G, raw)
@@ -181,6 +187,6 @@ def least_norm(objective, final, Z, y, sample_weight, theta, tol):
         moved = _move(objective, theta, N, mean, joint, centred)
         certificate = _certificate(objective, Z, y, sample_weight, moved)
         if certificate <= tol:
-            return moved, int(N.shape[1]), certificate
+            return moved, int(N.shape[1]), certificate, None
         N = N[:, :-1]  # the least certainly flat direction was not: keep its component
-    return theta, 0, _certificate(objective, Z, y, sample_weight, theta)
+    return theta, 0, _certificate(objective, Z, y, sample_weight, theta), None

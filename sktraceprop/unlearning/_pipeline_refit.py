@@ -45,6 +45,7 @@ from ._convex_notes import note_refit_certificate
 from ._dropped_features import dropped_features_note
 from ._method import Removal, RemovalMethod
 from ._random_draws import redrawn_steps
+from ._rounding import certificate_fields
 from ._weights import sample_weight_params
 
 __all__ = ["PipelineRefit", "retained_rows"]
@@ -256,10 +257,9 @@ class PipelineRefit(RemovalMethod):
         if Z_r.shape[1] != objective.n_features:
             final = refit(final, Z_r, y_r, sw_fin)
             objective = objective_of(final)
-            gradient = objective.objective_gradient(Z_r, y_r, sw_fin, theta=objective.params())
             fields = {
                 "method": "refit",
-                "certificate": float(np.linalg.norm(gradient) / Z_r.shape[0]),
+                **certificate_fields(objective, Z_r, y_r, sw_fin, objective.params()),
                 "tol": float(params["tol"]),
                 "n_iter": 0,
                 "n_hessian_updates": 0,
