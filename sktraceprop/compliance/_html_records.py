@@ -30,6 +30,15 @@ def _source_rows(removal):
     return _e(removal["source_rows"]) + (f"<br><small>{_e(note)}</small>" if note else "")
 
 
+def _certificate(removal):
+    """A removal's certificate, with its float64 rounding bound where the event has one."""
+    text = _e(removal["certificate"])
+    if "certificate_rounding" not in removal:
+        return text
+    bound = _e(removal["certificate_rounding"])
+    return f"{text}<br><small>float64 rounding bound: {bound} per row</small>"
+
+
 def _erasure_rows(pe):
     """The prediction log's rows on calls erased at request (format 16)."""
     if pe is None:
@@ -78,7 +87,7 @@ def _section_records(report):
             _e(r["n_removed"]),
             _e(r["sources"]),
             _source_rows(r),
-            _e(r["certificate"]),
+            _certificate(r),
             _e(r["preprocessing"]),
             _e(r["caveat"]),
         ]

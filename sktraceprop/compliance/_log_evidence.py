@@ -135,6 +135,13 @@ def _removals(events):
                     else {}
                 ),
                 "certificate": json_safe(p.get("certificate")),
+                # the certificate's float64 rounding bound (events since it was measured):
+                # the removal is certified only where the two together are within tol
+                **(
+                    {"certificate_rounding": json_safe(p["certificate_rounding"])}
+                    if "certificate_rounding" in p
+                    else {}
+                ),
                 "preprocessing": json_safe(p.get("preprocessing")),
                 "caveat": json_safe(_caveat_and_note(p)),
                 "hash": event["hash"],
