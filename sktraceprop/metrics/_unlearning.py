@@ -13,8 +13,10 @@ far each single retrain falls from that mean, the noise floor of every figure.
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring, roc_auc_score
+from sklearn.utils import check_consistent_length, column_or_1d
 
 from ..utils._labels import check_label_kinds
+from ._distance import distance_ratio, frobenius
 
 __all__ = [
     "forget_loss_gap_closed",
@@ -37,13 +39,9 @@ def _as_list(retrained):
     return [retrained]
 
 
-def _response(estimator, X, response_method):
-    methods = _RESPONSE_ORDER if response_method == "auto" else (response_method,)
-    for name in methods:
-        if hasattr(estimator, name):
-            out = np.asarray(getattr(estimator, name)(X), dtype=np.float64)
-            return out.reshape(out.shape[0], -1)
-    raise AttributeError(f"{type(estimator).__name__} has none of {', '.join(methods)}")
+def _response(estimator, X, name):
+    out = np.asarray(getattr(estimator, name)(X), dtype=np.float64)
+    return out.reshape(out.shape[0], -1)
 
 
 def _responses(models, X, response_method):
@@ -59,8 +57,18 @@ def _responses(models, X, response_method):
     name = next((n for n in methods if all(hasattr(m, n) for m in models)), None)
     if name is None:
         raise AttributeError(f"the models do not all have one of {', '.join(methods)}")
-    outs = [_response(m, X, name) for m in models]
     known = [getattr(m, "classes_", None) if is_classifier(m) else None for m in models]
+    coded = [
+        c for c in known if c is not None and (len(c) > 2 or np.asarray(c).dtype.kind in "OSU")
+    ]
+    if name == "predict" and coded:
+        # a distance between multiclass or text labels depends on how they are coded
+        raise ValueError(
+            f"response_method='predict' compares class labels ({np.asarray(coded[0]).tolist()}) "
+            "as numbers, which is meaningful for two numeric classes only; pass "
+            "'predict_proba' or 'decision_function'"
+        )
+    outs = [_response(m, X, name) for m in models]
     differ = all(c is not None for c in known) and any(
         len(c) != len(known[0]) or np.any(np.asarray(c) != np.asarray(known[0])) for c in known
     )
@@ -140,45 +148,6 @@ def function_space_distance_ratio(unlearned, retrained, original, X, *, response
     return distance_ratio(frobenius(f_unl - f_ret), frobenius(f_orig - f_ret))
 
 
-def frobenius(diff):
-    """The Frobenius norm of ``diff``, scaled by its largest entry first, so that
-    differences below 1e-154 (whose squares underflow) or above 1e154 (whose squares
-    overflow) keep their size: an unscaled norm reads them as 0 or inf, which turns a
-    ratio of two of them into another number (:func:`distance_ratio`)."""
-    diff = np.abs(np.asarray(diff, dtype=np.float64)).ravel()
-    if not diff.size:
-        return 0.0
-    top = float(diff.max())
-    if top == 0 or not np.isfinite(top):
-        return top
-    return top * float(np.sqrt(np.sum(np.square(diff / top))))
-
-
-def distance_ratio(unlearned, original):
-    """``unlearned / original``: the unlearned model's distance to the retrain over the
-    original's, with the degenerate cases decided once, for every reader.
-
-    Where the original already behaves like the retrain (``original == 0``: the removal
-    changes nothing the rows show), the ratio is ``0.0`` when the unlearned model does
-    too (nothing to remove, nothing left) and ``inf`` when it does not (the correction
-    moved the model away from a retrain it already matched: no finite multiple of a zero
-    distance). A NaN distance (no outputs to compare) gives NaN.
-
-    Parameters
-    ----------
-    unlearned, original : float
-        Distances (any norm, the same for both) to the retrain's outputs.
-
-    Returns
-    -------
-    ratio : float
-    """
-    unlearned, original = float(unlearned), float(original)
-    if original == 0:
-        return 0.0 if unlearned == 0 else float("inf")
-    return unlearned / original
-
-
 def per_sample_loss(estimator, X, y):
     """Loss of each row: log loss for probabilistic classifiers, else squared error.
 
@@ -201,8 +170,10 @@ def per_sample_loss(estimator, X, y):
     -------
     loss : ndarray of shape (n_samples,)
     """
+    check_consistent_length(X, y)  # else rows are paired by truncation or broadcasting
     y = np.asarray(y)
     if is_classifier(estimator):
+        y = column_or_1d(y)
         idx = _class_positions(estimator, y)
         unknown = idx < 0
         if hasattr(estimator, "predict_proba"):
@@ -223,7 +194,10 @@ def per_sample_loss(estimator, X, y):
         codes[np.arange(y.shape[0]), idx] = 1.0
         return ((scores - codes) ** 2).sum(axis=1)
     pred = np.asarray(estimator.predict(X), dtype=np.float64).reshape(y.shape[0], -1)
-    return ((pred - y.reshape(y.shape[0], -1)) ** 2).sum(axis=1)
+    y = y.reshape(y.shape[0], -1)
+    if pred.shape != y.shape:
+        raise ValueError(f"y has {y.shape[1]} outputs per row, the predictions {pred.shape[1]}")
+    return ((pred - y) ** 2).sum(axis=1)
 
 
 def forget_loss_gap_closed(unlearned, retrained, original, X_forget, y_forget):
