@@ -64,9 +64,9 @@ def _check_subsets_keep_classes(model, y, masks):
             c = classes[missing[0]]
             raise ValueError(
                 f"subset {s} of {len(masks)} leaves out every training row of class "
-                f"{classes[missing].tolist()[0]!r} ({int(np.sum(y == c))} rows): its retrain would not know that "
-                "class and its margins compare with no other subset's; raise alpha or "
-                "give that class more rows"
+                f"{classes[missing].tolist()[0]!r} ({int(np.sum(y == c))} rows): its "
+                "retrain would not know that class and its margins compare with no other "
+                "subset's; raise alpha or give that class more rows"
             )
 
 

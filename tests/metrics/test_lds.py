@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from scipy.stats import spearmanr
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
@@ -104,3 +106,48 @@ def test_lds_refuses_other_training_rows_of_the_same_size():
     kwargs = {"n_subsets": 4, "random_state": 0}
     same = linear_datamodeling_score(explainer, Xtr.copy(), ytr, Xte, yte, **kwargs)
     assert same == linear_datamodeling_score(explainer, None, None, Xte, yte, **kwargs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.integers(2, 12),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 4),
+    st.floats(0, 0.3),
+)
+@example(2, 5, 0, 2, 0.2)
+def test_rowwise_spearman_is_scipys_with_ties_and_nan(n, m, seed, levels, nan_share):
+    # a NaN margin (a retrain that diverged) counted as a correlation of 0, silently
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=(2, n, m))
+    if levels:  # few distinct values: ties
+        a, b = np.round(a * levels / 2), np.round(b * levels / 2)
+    a[rng.random((n, m)) < nan_share] = np.nan
+    got = _rowwise_spearman(a, b)
+    for j in range(n):
+        if np.isnan(a[j]).any():
+            assert np.isnan(got[j])
+        elif np.ptp(a[j]) == 0 or np.ptp(b[j]) == 0:
+            assert got[j] == 0.0  # constant rows count 0, as documented
+        else:
+            assert got[j] == pytest.approx(spearmanr(a[j], b[j]).statistic, abs=1e-12)
+
+
+def test_subsets_that_leave_out_a_whole_class_are_refused():
+    # two rows of class 2: about a quarter of the half-size subsets hold neither, and
+    # their retrains are binary models, whose "margin" for a class-2 row was three
+    # times a decision value (16 where the three-class retrains gave about 2)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    y[:2] = 2
+    X[:2] += 3
+    explainer = InfluenceExplainer(LogisticRegression()).fit(X, y)
+    with pytest.raises(ValueError, match="leaves out every training row of class 2 "):
+        linear_datamodeling_score(explainer, X, y, X[:3], y[:3], n_subsets=12, random_state=0)
+    # subsets that keep every class are scored as before
+    lds = linear_datamodeling_score(
+        explainer, X, y, X[:3], y[:3], n_subsets=12, alpha=0.95, random_state=0
+    )
+    assert -1 <= lds <= 1

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from sklearn.base import clone
@@ -383,6 +383,59 @@ def test_non_finite_input_is_refused_even_where_r_is_empty(bad, method):
     assert proj.__dict__.keys() == before.keys()
     assert all(np.array_equal(proj.__dict__[k], v) for k, v in before.items())
     assert np.array_equal(proj.transform(X), Z)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+@pytest.mark.parametrize("method", ["transform", "fit_transform"])
+def test_sums_that_overflow_are_refused_not_returned_as_infinity(fmt, method):
+    # 16 entries of 2e38 (float32 holds up to 3.4e38): the unscaled sums reach 4e38 and
+    # more, which float32 cannot hold, while the scaled truth (scale 1/4) can; the
+    # projection returned inf there, silently
+    X = np.full((1, 16), 2e38, dtype=np.float32)
+    X = sp.csr_matrix(X) if fmt == "csr" else X
+    proj = JLProjector(64, random_state=0).fit(X)
+    before = dict(proj.__dict__)
+    with pytest.raises(ValueError, match="overflows float32"):
+        getattr(proj, method)(X)
+    assert proj.__dict__ == before
+    # in float64 the same values project to finite numbers, as the dense truth says
+    R = reference_matrix(proj.seed_, 64, 16, proj.density_)
+    truth = X.astype(np.float64) @ R.T
+    assert np.isfinite(truth.astype(np.float32)).all()
+    np.testing.assert_allclose(proj.transform(X.astype(np.float64)), truth, rtol=1e-12)
+    with pytest.raises(ValueError, match="overflows float64"):
+        proj.transform(np.full((1, 16), 1.5e308))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(1, 24),
+    st.integers(1, 64),
+    st.integers(30, 38),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+@example(1, 16, 64, 38, 0, False)
+def test_large_float32_values_project_right_or_are_refused(n, p, k, exponent, seed, sparse):
+    rng = np.random.default_rng(seed)
+    X = (rng.uniform(-3.4, 3.4, size=(n, p)) * 10.0**exponent).astype(np.float32)
+    proj = JLProjector(k, random_state=seed).fit(X)
+    R = reference_matrix(proj.seed_, k, p, proj.density_)
+    # float32 sums of the terms before the common scale: their size bounds every partial sum
+    partial = np.abs(X.astype(np.float64)) @ (R != 0).T
+    top = np.finfo(np.float32).max
+    try:
+        Z = proj.transform(sp.csr_matrix(X) if sparse else X)
+    except ValueError as err:
+        assert "overflows float32" in str(err)
+        assert partial.max() >= 0.99 * top
+        return
+    assert np.isfinite(Z).all()
+    truth = X.astype(np.float64) @ R.T
+    scale = np.sqrt(1 / proj.density_) / np.sqrt(k)
+    tol = 4 * (p + 1) * np.finfo(np.float32).eps * partial * scale + 1e-45
+    assert (np.abs(Z - truth) <= tol).all()
 
 
 def test_matrix_is_not_stored():
