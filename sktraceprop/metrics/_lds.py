@@ -180,7 +180,8 @@ def linear_datamodeling_score(
     for s in range(n_subsets):
         masks[s, rng.choice(n, size=size, replace=False)] = True
 
-    y_test = None if y_test is None else np.asarray(y_test)
+    # the retrains' margins take y_test as explain does (a column vector as one target)
+    _, y_test = explainer._check_explained(X_test, y_test)
     Xt_test = explainer._test_features(X_test)
     if getattr(explainer, "trak_", None) is not None:
         # Neural models: retrain the net from scratch on each subset, own seed each.

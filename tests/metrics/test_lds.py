@@ -151,3 +151,17 @@ def test_subsets_that_leave_out_a_whole_class_are_refused():
         explainer, X, y, X[:3], y[:3], n_subsets=12, alpha=0.95, random_state=0
     )
     assert -1 <= lds <= 1
+
+
+def test_a_column_of_test_labels_scores_as_the_labels():
+    # explain takes y_test of shape (n, 1) as one target; the score crashed after all its
+    # retrains ("too many values to unpack") on the same labels
+    Xtr, ytr, Xte, yte = _data()
+    explainer = InfluenceExplainer(LogisticRegression()).fit(Xtr, ytr)
+    flat = linear_datamodeling_score(explainer, Xtr, ytr, Xte, yte, n_subsets=6, random_state=0)
+    column = yte.reshape(-1, 1)
+    assert linear_datamodeling_score(
+        explainer, Xtr, ytr, Xte, column, n_subsets=6, random_state=0
+    ) == pytest.approx(flat, abs=0)
+    with pytest.raises(ValueError, match="one class per row of X"):
+        linear_datamodeling_score(explainer, Xtr, ytr, Xte, yte[:10], n_subsets=6)
