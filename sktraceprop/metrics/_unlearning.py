@@ -15,6 +15,7 @@ from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring, roc_auc_score
 from sklearn.utils import check_consistent_length, column_or_1d
 
+from .._lineage._capture import check_paired
 from ..utils._labels import check_label_kinds
 from ._distance import distance_ratio, frobenius
 
@@ -171,6 +172,7 @@ def per_sample_loss(estimator, X, y):
     loss : ndarray of shape (n_samples,)
     """
     check_consistent_length(X, y)  # else rows are paired by truncation or broadcasting
+    check_paired(X, y, call="per_sample_loss")  # traced rows sorted apart from their y
     y = np.asarray(y)
     if is_classifier(estimator):
         y = column_or_1d(y)
@@ -249,6 +251,7 @@ def score_delta(unlearned, retrained, X, y, *, scoring=None):
     delta : float
         Positive when the unlearned model scores higher.
     """
+    check_paired(X, y, call="score_delta")
     score_unl = check_scoring(unlearned, scoring=scoring)(unlearned, X, y)
     score_ret = np.mean([check_scoring(m, scoring=scoring)(m, X, y) for m in _as_list(retrained)])
     return float(score_unl - score_ret)

@@ -373,3 +373,28 @@ def test_predict_is_compared_only_for_two_numeric_classes():
     want = np.sqrt(np.sum((p_unl - p_ret) ** 2) / np.sum((p_orig - p_ret) ** 2))
     got = function_space_distance_ratio(*binary, X, response_method="predict")
     assert got == pytest.approx(want)
+
+
+def test_traced_targets_sorted_apart_from_their_rows_are_refused():
+    # explain refuses a y in another order than X's traced rows; the loss, the attack
+    # built on it and the score delta paired them by position, each row with another's label
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(30, 3)), columns=list("abc"))
+    frame["t"] = (frame.a > 0).astype(int)
+    frame = stp.from_pandas(frame, "trial")
+    X, y = frame[list("abc")], frame["t"]
+    model = LogisticRegression().fit(X, y)
+    apart = y.sort_values()
+    assert (apart.to_numpy() != y.to_numpy()).any()
+    for call in (
+        lambda: per_sample_loss(model, X, apart),
+        lambda: membership_inference_auc(model, X[:15], apart[:15], X[15:], y[15:]),
+        lambda: score_delta(model, model, X, apart),
+    ):
+        with pytest.raises(ValueError, match="y is not in the order of X"):
+            call()
+    # in order, or as plain values paired deliberately, they are taken as given
+    np.testing.assert_array_equal(
+        per_sample_loss(model, X, y), per_sample_loss(model, X, y.values)
+    )
+    assert per_sample_loss(model, X, apart.to_numpy()).shape == (30,)
