@@ -11,6 +11,7 @@ far each single retrain falls from that mean, the noise floor of every figure.
 """
 
 import numpy as np
+import pandas as pd
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring, roc_auc_score
 from sklearn.utils import check_consistent_length, column_or_1d
@@ -159,7 +160,8 @@ def per_sample_loss(estimator, X, y):
     represent much smaller values, and clipping them at float32's epsilon would cap
     every loss at 15.9. A label that is not among the classifier's ``classes_`` (a
     class only the removed rows had, which a retrain never saw) has probability 0, so
-    its loss is that cap; without ``predict_proba`` such a label is refused.
+    its loss is that cap; without ``predict_proba`` such a label is refused, and so is
+    a missing one (NaN, None or NA) and a ``y`` not paired row for row with ``X``.
 
     Parameters
     ----------
@@ -174,6 +176,8 @@ def per_sample_loss(estimator, X, y):
     check_consistent_length(X, y)  # else rows are paired by truncation or broadcasting
     check_paired(X, y, call="per_sample_loss")  # traced rows sorted apart from their y
     y = np.asarray(y)
+    if pd.isna(y).any():  # else a NaN label reads as a class the model never saw
+        raise ValueError(f"y holds {int(pd.isna(y).sum())} missing labels or targets: no loss")
     if is_classifier(estimator):
         y = column_or_1d(y)
         idx = _class_positions(estimator, y)

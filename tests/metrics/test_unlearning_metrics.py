@@ -398,3 +398,21 @@ def test_traced_targets_sorted_apart_from_their_rows_are_refused():
         per_sample_loss(model, X, y), per_sample_loss(model, X, y.values)
     )
     assert per_sample_loss(model, X, apart.to_numpy()).shape == (30,)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        np.array([0, 1, np.nan]),
+        np.array([0, 1, None], dtype=object),
+        pd.array([0, 1, None], dtype="Int64"),
+        pd.Series([0.0, 1.0, np.nan]),
+    ],
+)
+@pytest.mark.parametrize("kind", ["proba", "ridge", "regressor"])
+def test_a_missing_label_has_no_loss(missing, kind):
+    # a NaN label was "a class the model never saw": the capped loss 36.04, silently
+    X, y, est = _fitted(kind, 2, 3)
+    est.fit(X, y)
+    with pytest.raises(ValueError, match="1 missing labels or targets"):
+        per_sample_loss(est, X[:3], missing)
