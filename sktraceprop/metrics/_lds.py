@@ -131,8 +131,10 @@ def linear_datamodeling_score(
     y_train : array-like of shape (n_train,)
         May be None when ``explainer`` is fitted.
     X_test : array-like of shape (n_test, n_features)
-    y_test : array-like of shape (n_test,)
-        True classes whose margins are compared (ignored for regressors).
+    y_test : array-like of shape (n_test,) or None
+        True classes whose margins are compared (ignored for regressors); None
+        compares the margins of the classes the explainer's model predicts, as
+        ``explain`` does.
     n_subsets : int, default=100
     alpha : float, default=0.5
         Fraction of training rows in each subset, in (0, 1).
@@ -183,6 +185,8 @@ def linear_datamodeling_score(
     # the retrains' margins take y_test as explain does (a column vector as one target)
     _, y_test = explainer._check_explained(X_test, y_test)
     Xt_test = explainer._test_features(X_test)
+    # without y_test, explain's classes (the model's predictions), for the retrains too
+    y_test = explainer._explained_targets(X_test, Xt_test, y_test)
     if getattr(explainer, "trak_", None) is not None:
         # Neural models: retrain the net from scratch on each subset, own seed each.
         seeds = rng.randint(np.iinfo(np.int32).max, size=n_subsets)

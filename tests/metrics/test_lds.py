@@ -165,3 +165,17 @@ def test_a_column_of_test_labels_scores_as_the_labels():
     ) == pytest.approx(flat, abs=0)
     with pytest.raises(ValueError, match="one class per row of X"):
         linear_datamodeling_score(explainer, Xtr, ytr, Xte, yte[:10], n_subsets=6)
+
+
+def test_without_test_labels_the_retrains_compare_the_predicted_classes():
+    # explain(X, None) explains the model's predicted classes; the score's retrains
+    # crashed ("'<' not supported between 'NoneType'") on the same call
+    Xtr, ytr, Xte, yte = _data()
+    explainer = InfluenceExplainer(LogisticRegression()).fit(Xtr, ytr)
+    predicted = explainer.model_.predict(Xte)
+    assert (predicted != yte).any()
+    kwargs = dict(n_subsets=6, random_state=0, return_per_row=True)
+    lds, per_row = linear_datamodeling_score(explainer, Xtr, ytr, Xte, None, **kwargs)
+    want, want_rows = linear_datamodeling_score(explainer, Xtr, ytr, Xte, predicted, **kwargs)
+    assert lds == want
+    np.testing.assert_array_equal(per_row, want_rows)
