@@ -162,6 +162,10 @@ def linear_datamodeling_score(
     try:
         check_is_fitted(explainer, "objective_")
     except Exception:
+        if X_train is None or y_train is None:
+            raise ValueError(
+                "the explainer is not fitted: pass X_train and y_train to fit it"
+            ) from None
         explainer = clone(explainer).fit(X_train, y_train)
     if X_train is not None and num_samples(X_train) != num_samples(explainer._X_fit):
         raise ValueError(

@@ -179,3 +179,13 @@ def test_without_test_labels_the_retrains_compare_the_predicted_classes():
     want, want_rows = linear_datamodeling_score(explainer, Xtr, ytr, Xte, predicted, **kwargs)
     assert lds == want
     np.testing.assert_array_equal(per_row, want_rows)
+
+
+def test_an_unfitted_explainer_without_training_data_is_refused_by_name():
+    # it failed deep in the fit with "Expected 2D array, got scalar array instead"
+    Xtr, ytr, Xte, yte = _data()
+    for X_train, y_train in ((None, ytr), (Xtr, None)):
+        with pytest.raises(ValueError, match="the explainer is not fitted"):
+            linear_datamodeling_score(
+                InfluenceExplainer(LogisticRegression()), X_train, y_train, Xte, yte
+            )
