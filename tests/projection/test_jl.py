@@ -604,3 +604,53 @@ def test_the_warm_up_thread_never_compiles_beside_the_programs_warning_blocks(tm
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.split() == ["False", "0", "0", "0"]
+
+
+def _layouts(X, tmp_path):
+    """The same values in the containers and layouts a user may hold them in."""
+    import pandas as pd
+
+    np.save(tmp_path / "X.npy", X)
+    readonly = X.copy()
+    readonly.flags.writeable = False
+    wide = np.zeros((X.shape[0], 2 * X.shape[1]))
+    wide[:, ::2] = X
+    rows, cols = np.nonzero(X)
+    half = X[rows, cols] / 2  # each nonzero as two duplicate entries, in reverse order
+    coo = sp.coo_matrix(
+        (np.r_[half, half][::-1], (np.r_[rows, rows][::-1], np.r_[cols, cols][::-1])),
+        shape=X.shape,
+    )
+    sorted_ = sp.csr_matrix(X)
+    order = np.concatenate(
+        [np.arange(a, b)[::-1] for a, b in zip(sorted_.indptr[:-1], sorted_.indptr[1:])]
+    )
+    unsorted = sp.csr_matrix(
+        (sorted_.data[order], sorted_.indices[order], sorted_.indptr), shape=X.shape
+    )
+    assert not unsorted.has_sorted_indices
+    return {
+        "fortran": np.asfortranarray(X),
+        "strided": wide[:, ::2],
+        "negative strides": X[::-1, ::-1].copy()[::-1, ::-1],
+        "read-only": readonly,
+        "memmap": np.load(tmp_path / "X.npy", mmap_mode="r"),
+        "object": X.astype(object),
+        "pandas Float64": pd.DataFrame(X).astype("Float64"),
+        "coo with duplicates": coo,
+        "csr unsorted": unsorted,
+        "csc": sp.csc_matrix(X),
+        "csr_array": sp.csr_array(X),
+    }
+
+
+def test_every_layout_projects_as_the_dense_truth(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(9, 50)) * (rng.random((9, 50)) < 0.4)
+    proj = JLProjector(24, random_state=0).fit(X)
+    truth = X @ reference_matrix(proj.seed_, 24, 50, proj.density_).T
+    for name, held in _layouts(X, tmp_path).items():
+        np.testing.assert_allclose(proj.transform(held), truth, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            clone(proj).fit_transform(held), truth, atol=1e-12, err_msg=name
+        )
