@@ -134,7 +134,8 @@ def function_space_distance_ratio(unlearned, retrained, original, X, *, response
         (logits for linear classifiers). Classifiers that know different classes (a
         retrain without a whole class) are compared on ``"predict_proba"`` over all the
         classes, a class a model does not know having probability 0; their
-        ``decision_function`` outputs raise a ``ValueError``.
+        ``decision_function`` outputs raise a ``ValueError``, and so does ``"predict"``
+        for classifiers of more than two or of text classes (labels are not distances).
 
     Returns
     -------
