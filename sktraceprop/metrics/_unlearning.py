@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring, roc_auc_score
-from sklearn.utils import check_consistent_length, column_or_1d
+from sklearn.utils import column_or_1d
 
 from .._lineage._capture import check_paired
 from ..utils._labels import check_label_kinds
@@ -151,6 +151,14 @@ def function_space_distance_ratio(unlearned, retrained, original, X, *, response
     return distance_ratio(frobenius(f_unl - f_ret), frobenius(f_orig - f_ret))
 
 
+def _rows_of(y, out):
+    """``out``, the model's outputs on X, if it has a row per label of ``y``: else rows
+    would be paired by truncation or broadcasting, each with another row's label."""
+    if out.shape[0] != y.shape[0]:
+        raise ValueError(f"y has {y.shape[0]} rows, X {out.shape[0]}: a loss needs each row's y")
+    return out
+
+
 def per_sample_loss(estimator, X, y):
     """Loss of each row: log loss for probabilistic classifiers, else squared error.
 
@@ -174,7 +182,6 @@ def per_sample_loss(estimator, X, y):
     -------
     loss : ndarray of shape (n_samples,)
     """
-    check_consistent_length(X, y)  # else rows are paired by truncation or broadcasting
     check_paired(X, y, call="per_sample_loss")  # traced rows sorted apart from their y
     y = np.asarray(y)
     if pd.isna(y).any():  # else a NaN label reads as a class the model never saw
@@ -184,7 +191,7 @@ def per_sample_loss(estimator, X, y):
         idx = _class_positions(estimator, y)
         unknown = idx < 0
         if hasattr(estimator, "predict_proba"):
-            proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+            proba = _rows_of(y, np.asarray(estimator.predict_proba(X), dtype=np.float64))
             eps = np.finfo(np.float64).eps
             p = np.where(unknown, 0.0, proba[np.arange(y.shape[0]), np.maximum(idx, 0)])
             return -np.log(np.clip(p, eps, None))
@@ -194,13 +201,13 @@ def per_sample_loss(estimator, X, y):
                 f"{type(estimator).__name__} ({np.asarray(estimator.classes_).tolist()}): "
                 "without predict_proba there is no loss for a class the model does not know"
             )
-        scores = np.asarray(estimator.decision_function(X), dtype=np.float64)
+        scores = _rows_of(y, np.asarray(estimator.decision_function(X), dtype=np.float64))
         if scores.ndim == 1:
             return (scores - (2.0 * idx - 1.0)) ** 2
         codes = -np.ones_like(scores)
         codes[np.arange(y.shape[0]), idx] = 1.0
         return ((scores - codes) ** 2).sum(axis=1)
-    pred = np.asarray(estimator.predict(X), dtype=np.float64).reshape(y.shape[0], -1)
+    pred = _rows_of(y, np.asarray(estimator.predict(X), dtype=np.float64)).reshape(y.shape[0], -1)
     y = y.reshape(y.shape[0], -1)
     if pred.shape != y.shape:
         raise ValueError(f"y has {y.shape[1]} outputs per row, the predictions {pred.shape[1]}")

@@ -316,7 +316,7 @@ def test_per_sample_loss_pairs_each_row_with_its_own_target(kind):
     assert flat.shape == (30,)
     np.testing.assert_array_equal(per_sample_loss(est, X, y.reshape(-1, 1)), flat)
     for X_, y_ in ((X, y[:20]), (X[:20], y)):
-        with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        with pytest.raises(ValueError, match=f"y has {len(y_)} rows, X {len(X_)}"):
             per_sample_loss(est, X_, y_)
     # the forget gap of a column of labels is that of the labels
     retrained, unlearned = clone(est).fit(X[5:], y[5:]), clone(est).fit(X[3:], y[3:])
@@ -416,3 +416,21 @@ def test_a_missing_label_has_no_loss(missing, kind):
     est.fit(X, y)
     with pytest.raises(ValueError, match="1 missing labels or targets"):
         per_sample_loss(est, X[:3], missing)
+
+
+class _NamedInputs(LogisticRegression):
+    """A classifier whose rows come as a dict of arrays (as a two-input torch net's)."""
+
+    def predict_proba(self, X):
+        return super().predict_proba(np.c_[X["a"], X["b"]])
+
+
+def test_rows_given_as_a_dict_of_arrays_are_counted_as_rows_not_keys():
+    X, y, _ = _fitted("proba", 2, 4)
+    model = _NamedInputs().fit(X, y)
+    inputs = {"a": X[:, :2], "b": X[:, 2:]}
+    np.testing.assert_allclose(
+        per_sample_loss(model, inputs, y), per_sample_loss(LogisticRegression().fit(X, y), X, y)
+    )
+    with pytest.raises(ValueError, match="y has 29 rows, X 30"):
+        per_sample_loss(model, inputs, y[:29])
