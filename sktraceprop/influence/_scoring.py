@@ -99,16 +99,21 @@ class ScoringMixin:
             )
         return Xt
 
+    def _explained_targets(self, X, Xt, y):
+        """The classes whose margins are explained: ``y``, or where it is None, the
+        model's predicted classes (regressors: None)."""
+        if y is None and (self.trak_ is not None or is_classifier(self.model_)):
+            # a bare linear model predicts on X as given (its feature names, if any)
+            linear_alone = self.trak_ is None and self.transformer_ is None
+            y = self.model_.predict(X if linear_alone else Xt)
+        return None if y is None else np.asarray(y)
+
     def _test_gradients(self, X, y):
         """Margins, explained targets and ``-H^-1 grad f`` of test rows (n_test, p); on
         the Woodbury route, in its place, their features and margins' gradients with
         respect to the outputs (``(Xt, U)``, :meth:`_woodbury_blocks` scores them)."""
         Xt = self._test_features(X)
-        if y is None and (self.trak_ is not None or is_classifier(self.model_)):
-            # a bare linear model predicts on X as given (its feature names, if any)
-            linear_alone = self.trak_ is None and self.transformer_ is None
-            y = self.model_.predict(X if linear_alone else Xt)
-        y = None if y is None else np.asarray(y)
+        y = self._explained_targets(X, Xt, y)
         if self.trak_ is not None:
             margins = self.trak_.margins(Xt, y)
             return margins, y, self.trak_.test_features(Xt, y, self.block_size)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.stats import rankdata
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -36,17 +36,38 @@ def _refit_neural_margins(mask_seed, model, Xt, y, Xt_test, y_test):
 
 
 def _rowwise_spearman(a, b):
-    """Spearman correlation of matching rows; rows where either side is constant give 0."""
+    """Spearman correlation of matching rows; rows where either side is constant give 0,
+    rows where either side holds NaN give NaN (scipy's ``spearmanr``)."""
     ra = rankdata(a, axis=1)
     rb = rankdata(b, axis=1)
     ra -= ra.mean(axis=1, keepdims=True)
     rb -= rb.mean(axis=1, keepdims=True)
     num = (ra * rb).sum(axis=1)
     den = np.sqrt((ra**2).sum(axis=1) * (rb**2).sum(axis=1))
-    out = np.zeros(a.shape[0])
+    out = np.where(np.isnan(den), np.nan, 0.0)  # NaN ranks: no correlation to report
     ok = den > 0
     out[ok] = num[ok] / den[ok]
     return out
+
+
+def _check_subsets_keep_classes(model, y, masks):
+    """Refuse subsets that leave out every row of a class: the retrain on such a subset
+    knows fewer classes, and its margins (a binary model's decision value for a
+    three-class model's margin, or a class it cannot predict) compare with no other."""
+    y = np.asarray(y)
+    if not is_classifier(model) or y.ndim != 1:
+        return
+    classes, codes = np.unique(y, return_inverse=True)
+    for s, mask in enumerate(masks):
+        missing = np.flatnonzero(np.bincount(codes[mask], minlength=classes.size) == 0)
+        if missing.size:
+            c = classes[missing[0]]
+            raise ValueError(
+                f"subset {s} of {len(masks)} leaves out every training row of class "
+                f"{classes[missing].tolist()[0]!r} ({int(np.sum(y == c))} rows): its "
+                "retrain would not know that class and its margins compare with no other "
+                "subset's; raise alpha or give that class more rows"
+            )
 
 
 def _same_rows(a, b):
@@ -95,7 +116,9 @@ def linear_datamodeling_score(
     The attribution's prediction for a subset is the sum of the scores of its rows.
     Per test row, the Spearman correlation over subsets between prediction and actual
     margin; the score is the mean over test rows. A test row whose predictions or
-    actual margins are constant across subsets counts as 0.
+    actual margins are constant across subsets counts as 0; one where either holds
+    NaN (a retrain that diverged) is NaN, and so is the score. A subset that leaves
+    out every row of a class raises a ``ValueError`` (its retrain knows fewer classes).
 
     Parameters
     ----------
@@ -108,8 +131,10 @@ def linear_datamodeling_score(
     y_train : array-like of shape (n_train,)
         May be None when ``explainer`` is fitted.
     X_test : array-like of shape (n_test, n_features)
-    y_test : array-like of shape (n_test,)
-        True classes whose margins are compared (ignored for regressors).
+    y_test : array-like of shape (n_test,) or None
+        True classes whose margins are compared (ignored for regressors); None
+        compares the margins of the classes the explainer's model predicts, as
+        ``explain`` does.
     n_subsets : int, default=100
     alpha : float, default=0.5
         Fraction of training rows in each subset, in (0, 1).
@@ -137,6 +162,10 @@ def linear_datamodeling_score(
     try:
         check_is_fitted(explainer, "objective_")
     except Exception:
+        if X_train is None or y_train is None:
+            raise ValueError(
+                "the explainer is not fitted: pass X_train and y_train to fit it"
+            ) from None
         explainer = clone(explainer).fit(X_train, y_train)
     if X_train is not None and num_samples(X_train) != num_samples(explainer._X_fit):
         raise ValueError(
@@ -157,8 +186,11 @@ def linear_datamodeling_score(
     for s in range(n_subsets):
         masks[s, rng.choice(n, size=size, replace=False)] = True
 
-    y_test = None if y_test is None else np.asarray(y_test)
+    # the retrains' margins take y_test as explain does (a column vector as one target)
+    _, y_test = explainer._check_explained(X_test, y_test)
     Xt_test = explainer._test_features(X_test)
+    # without y_test, explain's classes (the model's predictions), for the retrains too
+    y_test = explainer._explained_targets(X_test, Xt_test, y_test)
     if getattr(explainer, "trak_", None) is not None:
         # Neural models: retrain the net from scratch on each subset, own seed each.
         seeds = rng.randint(np.iinfo(np.int32).max, size=n_subsets)
@@ -178,6 +210,7 @@ def linear_datamodeling_score(
         per_row = _rowwise_spearman(predicted, np.column_stack(actual))
         lds = float(per_row.mean())
         return (lds, per_row) if return_per_row else lds
+    _check_subsets_keep_classes(explainer.model_, explainer.y_, masks)
     predicted = explainer.influence_sums(X_test, y_test, masks)
     actual = map_blocks(
         _refit_mask_margins,

@@ -11,10 +11,14 @@ far each single retrain falls from that mean, the noise floor of every figure.
 """
 
 import numpy as np
+import pandas as pd
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring, roc_auc_score
+from sklearn.utils import column_or_1d
 
+from .._lineage._capture import check_paired
 from ..utils._labels import check_label_kinds
+from ._distance import distance_ratio, frobenius
 
 __all__ = [
     "forget_loss_gap_closed",
@@ -37,13 +41,9 @@ def _as_list(retrained):
     return [retrained]
 
 
-def _response(estimator, X, response_method):
-    methods = _RESPONSE_ORDER if response_method == "auto" else (response_method,)
-    for name in methods:
-        if hasattr(estimator, name):
-            out = np.asarray(getattr(estimator, name)(X), dtype=np.float64)
-            return out.reshape(out.shape[0], -1)
-    raise AttributeError(f"{type(estimator).__name__} has none of {', '.join(methods)}")
+def _response(estimator, X, name):
+    out = np.asarray(getattr(estimator, name)(X), dtype=np.float64)
+    return out.reshape(out.shape[0], -1)
 
 
 def _responses(models, X, response_method):
@@ -59,8 +59,18 @@ def _responses(models, X, response_method):
     name = next((n for n in methods if all(hasattr(m, n) for m in models)), None)
     if name is None:
         raise AttributeError(f"the models do not all have one of {', '.join(methods)}")
-    outs = [_response(m, X, name) for m in models]
     known = [getattr(m, "classes_", None) if is_classifier(m) else None for m in models]
+    coded = [
+        c for c in known if c is not None and (len(c) > 2 or np.asarray(c).dtype.kind in "OSU")
+    ]
+    if name == "predict" and coded:
+        # a distance between multiclass or text labels depends on how they are coded
+        raise ValueError(
+            f"response_method='predict' compares class labels ({np.asarray(coded[0]).tolist()}) "
+            "as numbers, which is meaningful for two numeric classes only; pass "
+            "'predict_proba' or 'decision_function'"
+        )
+    outs = [_response(m, X, name) for m in models]
     differ = all(c is not None for c in known) and any(
         len(c) != len(known[0]) or np.any(np.asarray(c) != np.asarray(known[0])) for c in known
     )
@@ -124,7 +134,8 @@ def function_space_distance_ratio(unlearned, retrained, original, X, *, response
         (logits for linear classifiers). Classifiers that know different classes (a
         retrain without a whole class) are compared on ``"predict_proba"`` over all the
         classes, a class a model does not know having probability 0; their
-        ``decision_function`` outputs raise a ``ValueError``.
+        ``decision_function`` outputs raise a ``ValueError``, and so does ``"predict"``
+        for classifiers of more than two or of text classes (labels are not distances).
 
     Returns
     -------
@@ -140,43 +151,12 @@ def function_space_distance_ratio(unlearned, retrained, original, X, *, response
     return distance_ratio(frobenius(f_unl - f_ret), frobenius(f_orig - f_ret))
 
 
-def frobenius(diff):
-    """The Frobenius norm of ``diff``, scaled by its largest entry first, so that
-    differences below 1e-154 (whose squares underflow) or above 1e154 (whose squares
-    overflow) keep their size: an unscaled norm reads them as 0 or inf, which turns a
-    ratio of two of them into another number (:func:`distance_ratio`)."""
-    diff = np.abs(np.asarray(diff, dtype=np.float64)).ravel()
-    if not diff.size:
-        return 0.0
-    top = float(diff.max())
-    if top == 0 or not np.isfinite(top):
-        return top
-    return top * float(np.sqrt(np.sum(np.square(diff / top))))
-
-
-def distance_ratio(unlearned, original):
-    """``unlearned / original``: the unlearned model's distance to the retrain over the
-    original's, with the degenerate cases decided once, for every reader.
-
-    Where the original already behaves like the retrain (``original == 0``: the removal
-    changes nothing the rows show), the ratio is ``0.0`` when the unlearned model does
-    too (nothing to remove, nothing left) and ``inf`` when it does not (the correction
-    moved the model away from a retrain it already matched: no finite multiple of a zero
-    distance). A NaN distance (no outputs to compare) gives NaN.
-
-    Parameters
-    ----------
-    unlearned, original : float
-        Distances (any norm, the same for both) to the retrain's outputs.
-
-    Returns
-    -------
-    ratio : float
-    """
-    unlearned, original = float(unlearned), float(original)
-    if original == 0:
-        return 0.0 if unlearned == 0 else float("inf")
-    return unlearned / original
+def _rows_of(y, out):
+    """``out``, the model's outputs on X, if it has a row per label of ``y``: else rows
+    would be paired by truncation or broadcasting, each with another row's label."""
+    if out.shape[0] != y.shape[0]:
+        raise ValueError(f"y has {y.shape[0]} rows, X {out.shape[0]}: a loss needs each row's y")
+    return out
 
 
 def per_sample_loss(estimator, X, y):
@@ -189,7 +169,8 @@ def per_sample_loss(estimator, X, y):
     represent much smaller values, and clipping them at float32's epsilon would cap
     every loss at 15.9. A label that is not among the classifier's ``classes_`` (a
     class only the removed rows had, which a retrain never saw) has probability 0, so
-    its loss is that cap; without ``predict_proba`` such a label is refused.
+    its loss is that cap; without ``predict_proba`` such a label is refused, and so is
+    a missing one (NaN, None or NA) and a ``y`` not paired row for row with ``X``.
 
     Parameters
     ----------
@@ -201,12 +182,16 @@ def per_sample_loss(estimator, X, y):
     -------
     loss : ndarray of shape (n_samples,)
     """
+    check_paired(X, y, call="per_sample_loss")  # traced rows sorted apart from their y
     y = np.asarray(y)
+    if pd.isna(y).any():  # else a NaN label reads as a class the model never saw
+        raise ValueError(f"y holds {int(pd.isna(y).sum())} missing labels or targets: no loss")
     if is_classifier(estimator):
+        y = column_or_1d(y)
         idx = _class_positions(estimator, y)
         unknown = idx < 0
         if hasattr(estimator, "predict_proba"):
-            proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+            proba = _rows_of(y, np.asarray(estimator.predict_proba(X), dtype=np.float64))
             eps = np.finfo(np.float64).eps
             p = np.where(unknown, 0.0, proba[np.arange(y.shape[0]), np.maximum(idx, 0)])
             return -np.log(np.clip(p, eps, None))
@@ -216,14 +201,17 @@ def per_sample_loss(estimator, X, y):
                 f"{type(estimator).__name__} ({np.asarray(estimator.classes_).tolist()}): "
                 "without predict_proba there is no loss for a class the model does not know"
             )
-        scores = np.asarray(estimator.decision_function(X), dtype=np.float64)
+        scores = _rows_of(y, np.asarray(estimator.decision_function(X), dtype=np.float64))
         if scores.ndim == 1:
             return (scores - (2.0 * idx - 1.0)) ** 2
         codes = -np.ones_like(scores)
         codes[np.arange(y.shape[0]), idx] = 1.0
         return ((scores - codes) ** 2).sum(axis=1)
-    pred = np.asarray(estimator.predict(X), dtype=np.float64).reshape(y.shape[0], -1)
-    return ((pred - y.reshape(y.shape[0], -1)) ** 2).sum(axis=1)
+    pred = _rows_of(y, np.asarray(estimator.predict(X), dtype=np.float64)).reshape(y.shape[0], -1)
+    y = y.reshape(y.shape[0], -1)
+    if pred.shape != y.shape:
+        raise ValueError(f"y has {y.shape[1]} outputs per row, the predictions {pred.shape[1]}")
+    return ((pred - y) ** 2).sum(axis=1)
 
 
 def forget_loss_gap_closed(unlearned, retrained, original, X_forget, y_forget):
@@ -275,6 +263,7 @@ def score_delta(unlearned, retrained, X, y, *, scoring=None):
     delta : float
         Positive when the unlearned model scores higher.
     """
+    check_paired(X, y, call="score_delta")
     score_unl = check_scoring(unlearned, scoring=scoring)(unlearned, X, y)
     score_ret = np.mean([check_scoring(m, scoring=scoring)(m, X, y) for m in _as_list(retrained)])
     return float(score_unl - score_ret)

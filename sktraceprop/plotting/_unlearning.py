@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ..metrics._unlearning import _as_list, _responses, distance_ratio, frobenius
+from ..metrics._distance import distance_ratio, frobenius
+from ..metrics._unlearning import _as_list, _responses
 from ._base import axes
 
 
@@ -160,5 +161,5 @@ default="auto"
 
 
 def _rms(diff):
-    """Root mean square of ``diff`` (scaled: see :func:`..metrics._unlearning.frobenius`)."""
+    """Root mean square of ``diff`` (scaled: see :func:`..metrics._distance.frobenius`)."""
     return float(frobenius(diff) / np.sqrt(diff.size)) if diff.size else float("nan")

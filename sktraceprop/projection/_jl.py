@@ -268,6 +268,8 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         if not sparse and any(s == exponent for s in seen):
             # the kernel saw NaN or infinity: sklearn's check raises its usual error
             assert_all_finite(X, estimator_name=type(self).__name__, input_name="X")
+        if not _all_finite(out):  # finite X: a sum overflowed (in float32, pass float64)
+            raise ValueError(f"the projection of X overflows {X.dtype}: X's entries are too large")
         return out
 
     @property
@@ -305,6 +307,12 @@ def _check_finite(X, name, n_jobs=None):
                 return
     # small, sparse or strided input, or some entry is not finite: scikit-learn's check
     assert_all_finite(X, estimator_name=name, input_name="X")
+
+
+def _all_finite(out):
+    """No NaN or infinity in ``out``: its sum is finite, or else each entry is."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.add.reduce(out, axis=None))) or bool(np.isfinite(out).all())
 
 
 def _gap_table(density, n_components):

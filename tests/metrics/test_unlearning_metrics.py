@@ -1,8 +1,13 @@
 """Unlearning metrics against values computed by hand."""
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
 from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeClassifier
+from sklearn.metrics import log_loss, mean_squared_error
 
 import sktraceprop as stp
 from sktraceprop.metrics import (
@@ -290,3 +295,142 @@ def test_models_knowing_other_classes_compare_probabilities_over_all_classes():
             noisy, retrained, original, X[~forget], response_method="predict_proba"
         )
     )
+
+
+def _fitted(kind, n_classes, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(30, 3))
+    if kind == "regressor":
+        return X, X @ [1.0, -2.0, 0.5] + rng.normal(size=30), LinearRegression()
+    y = np.digitize(X[:, 0] + 0.3 * rng.normal(size=30), np.linspace(-0.6, 0.6, n_classes - 1))
+    return X, y, LogisticRegression() if kind == "proba" else RidgeClassifier()
+
+
+@pytest.mark.parametrize("kind", ["proba", "ridge", "regressor"])
+def test_per_sample_loss_pairs_each_row_with_its_own_target(kind):
+    # y as a column (n, 1) broadcast against the n rows of probabilities to an (n, n)
+    # loss, and a y shorter than X was paired with X's first rows: silently other losses
+    X, y, est = _fitted(kind, 3, 0)
+    est.fit(X, y)
+    flat = per_sample_loss(est, X, y)
+    assert flat.shape == (30,)
+    np.testing.assert_array_equal(per_sample_loss(est, X, y.reshape(-1, 1)), flat)
+    for X_, y_ in ((X, y[:20]), (X[:20], y)):
+        with pytest.raises(ValueError, match=f"y has {len(y_)} rows, X {len(X_)}"):
+            per_sample_loss(est, X_, y_)
+    # the forget gap of a column of labels is that of the labels
+    retrained, unlearned = clone(est).fit(X[5:], y[5:]), clone(est).fit(X[3:], y[3:])
+    gap = forget_loss_gap_closed(unlearned, retrained, est, X[:5], y[:5])
+    assert np.isfinite(gap)
+    assert gap == forget_loss_gap_closed(unlearned, retrained, est, X[:5], y[:5].reshape(-1, 1))
+
+
+def test_per_sample_loss_refuses_targets_of_another_width():
+    X, y, est = _fitted("regressor", 0, 1)
+    est.fit(X, y)
+    with pytest.raises(ValueError, match="2 outputs per row, the predictions 1"):
+        per_sample_loss(est, X, np.c_[y, y])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.sampled_from(["proba", "regressor"]),
+    st.integers(2, 4),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["array", "list", "column", "series"]),
+)
+@example("proba", 3, 0, "column")
+def test_per_sample_loss_is_sklearns_loss_row_by_row(kind, n_classes, seed, form):
+    X, y, est = _fitted(kind, n_classes, seed)
+    est.fit(X, y)
+    given_y = {
+        "array": y,
+        "list": y.tolist(),
+        "column": y.reshape(-1, 1),
+        "series": pd.Series(y, index=np.arange(30)[::-1]),
+    }[form]
+    got = per_sample_loss(est, X, given_y)
+    if kind == "proba":
+        proba = est.predict_proba(X)
+        truth = [log_loss([t], [p], labels=est.classes_) for t, p in zip(y, proba)]
+    else:
+        truth = [mean_squared_error([t], [p]) for t, p in zip(y, est.predict(X))]
+    np.testing.assert_allclose(got, truth, rtol=1e-10, atol=1e-12)
+
+
+def test_predict_is_compared_only_for_two_numeric_classes():
+    # predict's labels as numbers: class 2 is twice as far from 0 as class 1, and text
+    # labels raised "could not convert string to float"
+    X, y, est = _fitted("proba", 3, 2)
+    models = [clone(est).set_params(C=c).fit(X, y) for c in (1.0, 0.3, 0.01)]
+    with pytest.raises(ValueError, match="two numeric classes only"):
+        function_space_distance_ratio(*models, X, response_method="predict")
+    text = [clone(m).fit(X, np.array(["a", "b", "c"])[y]) for m in models]
+    with pytest.raises(ValueError, match="two numeric classes only"):
+        function_space_distance_ratio(*text, X, response_method="predict")
+    binary = [clone(m).fit(X, (y > 0).astype(int)) for m in models]
+    p_unl, p_ret, p_orig = (m.predict(X) for m in binary)
+    want = np.sqrt(np.sum((p_unl - p_ret) ** 2) / np.sum((p_orig - p_ret) ** 2))
+    got = function_space_distance_ratio(*binary, X, response_method="predict")
+    assert got == pytest.approx(want)
+
+
+def test_traced_targets_sorted_apart_from_their_rows_are_refused():
+    # explain refuses a y in another order than X's traced rows; the loss, the attack
+    # built on it and the score delta paired them by position, each row with another's label
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(30, 3)), columns=list("abc"))
+    frame["t"] = (frame.a > 0).astype(int)
+    frame = stp.from_pandas(frame, "trial")
+    X, y = frame[list("abc")], frame["t"]
+    model = LogisticRegression().fit(X, y)
+    apart = y.sort_values()
+    assert (apart.to_numpy() != y.to_numpy()).any()
+    for call in (
+        lambda: per_sample_loss(model, X, apart),
+        lambda: membership_inference_auc(model, X[:15], apart[:15], X[15:], y[15:]),
+        lambda: score_delta(model, model, X, apart),
+    ):
+        with pytest.raises(ValueError, match="y is not in the order of X"):
+            call()
+    # in order, or as plain values paired deliberately, they are taken as given
+    np.testing.assert_array_equal(
+        per_sample_loss(model, X, y), per_sample_loss(model, X, y.values)
+    )
+    assert per_sample_loss(model, X, apart.to_numpy()).shape == (30,)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        np.array([0, 1, np.nan]),
+        np.array([0, 1, None], dtype=object),
+        pd.array([0, 1, None], dtype="Int64"),
+        pd.Series([0.0, 1.0, np.nan]),
+    ],
+)
+@pytest.mark.parametrize("kind", ["proba", "ridge", "regressor"])
+def test_a_missing_label_has_no_loss(missing, kind):
+    # a NaN label was "a class the model never saw": the capped loss 36.04, silently
+    X, y, est = _fitted(kind, 2, 3)
+    est.fit(X, y)
+    with pytest.raises(ValueError, match="1 missing labels or targets"):
+        per_sample_loss(est, X[:3], missing)
+
+
+class _NamedInputs(LogisticRegression):
+    """A classifier whose rows come as a dict of arrays (as a two-input torch net's)."""
+
+    def predict_proba(self, X):
+        return super().predict_proba(np.c_[X["a"], X["b"]])
+
+
+def test_rows_given_as_a_dict_of_arrays_are_counted_as_rows_not_keys():
+    X, y, _ = _fitted("proba", 2, 4)
+    model = _NamedInputs().fit(X, y)
+    inputs = {"a": X[:, :2], "b": X[:, 2:]}
+    np.testing.assert_allclose(
+        per_sample_loss(model, inputs, y), per_sample_loss(LogisticRegression().fit(X, y), X, y)
+    )
+    with pytest.raises(ValueError, match="y has 29 rows, X 30"):
+        per_sample_loss(model, inputs, y[:29])

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from sklearn.base import clone
@@ -385,6 +385,59 @@ def test_non_finite_input_is_refused_even_where_r_is_empty(bad, method):
     assert np.array_equal(proj.transform(X), Z)
 
 
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+@pytest.mark.parametrize("method", ["transform", "fit_transform"])
+def test_sums_that_overflow_are_refused_not_returned_as_infinity(fmt, method):
+    # 16 entries of 2e38 (float32 holds up to 3.4e38): the unscaled sums reach 4e38 and
+    # more, which float32 cannot hold, while the scaled truth (scale 1/4) can; the
+    # projection returned inf there, silently
+    X = np.full((1, 16), 2e38, dtype=np.float32)
+    X = sp.csr_matrix(X) if fmt == "csr" else X
+    proj = JLProjector(64, random_state=0).fit(X)
+    before = dict(proj.__dict__)
+    with pytest.raises(ValueError, match="overflows float32"):
+        getattr(proj, method)(X)
+    assert proj.__dict__ == before
+    # in float64 the same values project to finite numbers, as the dense truth says
+    R = reference_matrix(proj.seed_, 64, 16, proj.density_)
+    truth = X.astype(np.float64) @ R.T
+    assert np.isfinite(truth.astype(np.float32)).all()
+    np.testing.assert_allclose(proj.transform(X.astype(np.float64)), truth, rtol=1e-12)
+    with pytest.raises(ValueError, match="overflows float64"):
+        proj.transform(np.full((1, 16), 1.5e308))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(1, 24),
+    st.integers(1, 64),
+    st.integers(30, 38),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+@example(1, 16, 64, 38, 0, False)
+def test_large_float32_values_project_right_or_are_refused(n, p, k, exponent, seed, sparse):
+    rng = np.random.default_rng(seed)
+    X = (rng.uniform(-3.4, 3.4, size=(n, p)) * 10.0**exponent).astype(np.float32)
+    proj = JLProjector(k, random_state=seed).fit(X)
+    R = reference_matrix(proj.seed_, k, p, proj.density_)
+    # float32 sums of the terms before the common scale: their size bounds every partial sum
+    partial = np.abs(X.astype(np.float64)) @ (R != 0).T
+    top = np.finfo(np.float32).max
+    try:
+        Z = proj.transform(sp.csr_matrix(X) if sparse else X)
+    except ValueError as err:
+        assert "overflows float32" in str(err)
+        assert partial.max() >= 0.99 * top
+        return
+    assert np.isfinite(Z).all()
+    truth = X.astype(np.float64) @ R.T
+    scale = np.sqrt(1 / proj.density_) / np.sqrt(k)
+    tol = 4 * (p + 1) * np.finfo(np.float32).eps * partial * scale + 1e-45
+    assert (np.abs(Z - truth) <= tol).all()
+
+
 def test_matrix_is_not_stored():
     X = np.zeros((2, 100_000), dtype=np.float32)
     proj = JLProjector(4096, random_state=0).fit(X)
@@ -551,3 +604,53 @@ def test_the_warm_up_thread_never_compiles_beside_the_programs_warning_blocks(tm
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.split() == ["False", "0", "0", "0"]
+
+
+def _layouts(X, tmp_path):
+    """The same values in the containers and layouts a user may hold them in."""
+    import pandas as pd
+
+    np.save(tmp_path / "X.npy", X)
+    readonly = X.copy()
+    readonly.flags.writeable = False
+    wide = np.zeros((X.shape[0], 2 * X.shape[1]))
+    wide[:, ::2] = X
+    rows, cols = np.nonzero(X)
+    half = X[rows, cols] / 2  # each nonzero as two duplicate entries, in reverse order
+    coo = sp.coo_matrix(
+        (np.r_[half, half][::-1], (np.r_[rows, rows][::-1], np.r_[cols, cols][::-1])),
+        shape=X.shape,
+    )
+    sorted_ = sp.csr_matrix(X)
+    order = np.concatenate(
+        [np.arange(a, b)[::-1] for a, b in zip(sorted_.indptr[:-1], sorted_.indptr[1:])]
+    )
+    unsorted = sp.csr_matrix(
+        (sorted_.data[order], sorted_.indices[order], sorted_.indptr), shape=X.shape
+    )
+    assert not unsorted.has_sorted_indices
+    return {
+        "fortran": np.asfortranarray(X),
+        "strided": wide[:, ::2],
+        "negative strides": X[::-1, ::-1].copy()[::-1, ::-1],
+        "read-only": readonly,
+        "memmap": np.load(tmp_path / "X.npy", mmap_mode="r"),
+        "object": X.astype(object),
+        "pandas Float64": pd.DataFrame(X).astype("Float64"),
+        "coo with duplicates": coo,
+        "csr unsorted": unsorted,
+        "csc": sp.csc_matrix(X),
+        "csr_array": sp.csr_array(X),
+    }
+
+
+def test_every_layout_projects_as_the_dense_truth(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(9, 50)) * (rng.random((9, 50)) < 0.4)
+    proj = JLProjector(24, random_state=0).fit(X)
+    truth = X @ reference_matrix(proj.seed_, 24, 50, proj.density_).T
+    for name, held in _layouts(X, tmp_path).items():
+        np.testing.assert_allclose(proj.transform(held), truth, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            clone(proj).fit_transform(held), truth, atol=1e-12, err_msg=name
+        )
