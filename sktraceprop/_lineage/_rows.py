@@ -375,17 +375,20 @@ def row_lineage(X):
         When a row of ``X`` holds the values loaded for another row: its row id would
         name a line whose record it does not hold.
     """
-    from ._capture import validate_ids
+    from ._capture import carried_ids, validate_ids
     from ._read_paths import narrowed_sources
+    from ._row_check import check_values
     from ._source import REGISTRY
 
     sources = REGISTRY.by_code
     if isinstance(X, pd.DataFrame | pd.Series) or is_polars(X):
-        ids = row_ids(X)
-        if isinstance(X, pd.DataFrame):
-            _check_values(X, ids)
+        ids = row_ids(X)  # (a polars frame, with no index, is refused)
+        check_values(X, ids)
         # a file's rows named by the path this frame read them from (its copies share ids)
         sources = narrowed_sources(X, sources)
+    elif getattr(X, "__stp_row_ids__", None) is not None:  # sktraceprop.array
+        ids = carried_ids(X)
+        check_values(X, ids)
     elif hasattr(X, "fit") or hasattr(X, "lineage_"):
         raise TypeError(
             f"row_lineage takes traced data or row ids, not a {type(X).__name__}; a fitted "
@@ -395,15 +398,6 @@ def row_lineage(X):
     else:
         ids = validate_ids(np.asarray(X), REGISTRY)
     return lineage_frame(ids, sources)
-
-
-def _check_values(X, ids):
-    """Refuse or warn, as a traced fit does, where ``X``'s rows do not hold the values
-    loaded for the lines their ids name (see :func:`._changes.changes`)."""
-    from ._changes import changes  # (it builds on the witnesses, which build on us)
-    from ._replaced_rows import warn_replaced
-
-    warn_replaced(changes(X, ids), "X")
 
 
 def ancestor_codes(sources, codes):

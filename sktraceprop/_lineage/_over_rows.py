@@ -1,0 +1,327 @@
+"""Loaded columns overwritten with values computed over rows (``cumsum``, ``diff``,
+``rolling(...).mean()``, ``groupby(...).transform("mean")``...).
+
+A loaded column changed in place keeps each row's line, which is right where the new
+value is computed from the row's own values (a unit conversion). A running total, a
+difference with the row before, a moving or group mean is not: the row's value comes
+from other lines too, its lineage names its own line alone, and unlearning one line
+leaves what it gave to the rows after it (or its group). The library does not see the
+operation; it sees the result on the witness rows, and tries the usual ones.
+
+A load whose every row is a witness (under 512 rows) is known whole: each operation is
+computed on the loaded column (in the load's order, and in the data's order over its
+rows) and compared with the column now, on every row compared. A larger load keeps a
+sample: there the running ones (``cumsum``, ``cummax``, ``cummin``,
+``expanding().mean()``) are checked from each witness row and the row before it in the
+data, which the data holds; a difference, a percentage change, a moving or group mean
+needs the loaded value of other rows, which is not kept, and is left to the run's note
+of a changed column. The column must be explained on every row compared and differ on
+at least ``MIN_ROWS`` of them. A new column under a new name is a feature computed
+beside the loaded one, not a loaded value: the run records it as a column of no known
+source, and nothing here warns.
+"""
+
+import numpy as np
+import pandas as pd
+
+from ._witness import WITNESSES
+
+#: Rows that must differ from the loaded value (and be explained) for a column to count.
+MIN_ROWS = 3
+#: Windows tried for ``rolling(w).mean()`` in a load known whole.
+WINDOWS = range(2, 31)
+
+
+def _scale(b):
+    """The size of ``b``'s largest finite value, at least 1."""
+    finite = np.abs(b[np.isfinite(b)])
+    return max(float(finite.max()), 1.0) if finite.size else 1.0
+
+
+def _close(a, b, scale=None):
+    """Equal within float error (of ``scale``, default :func:`_scale` of ``b``), NaN
+    equal to NaN (element-wise)."""
+    scale = _scale(b) if scale is None else scale
+    with np.errstate(invalid="ignore", over="ignore"):
+        near = np.abs(a - b) <= 1e-9 * scale
+    return near | (np.isnan(a) & np.isnan(b))
+
+
+def _enough(values, loaded, now):
+    """Whether at least ``MIN_ROWS`` rows the operation gives a value differ from the
+    value loaded (``loaded``, the data's rows in its order, or the load's)."""
+    if loaded.size != now.size:
+        return int(np.count_nonzero(~np.isnan(values))) >= MIN_ROWS
+    differ = ~np.isnan(values) & ~_close(loaded, now)
+    return int(np.count_nonzero(differ)) >= MIN_ROWS
+
+
+def _whole_ops(series, keys):
+    """``(name, values)`` of each operation over rows tried on ``series`` (a float
+    Series in the order the operation would have run), ``keys``: ``(name, array)`` of
+    the candidate group keys, aligned with it."""
+    values = series.to_numpy(dtype=np.float64)
+    sums = np.concatenate([[0.0], np.cumsum(values)])
+    if np.isnan(sums[-1]):  # (pandas skips missing values)
+        yield "cumsum", series.cumsum()
+        yield "cummax", series.cummax()
+        yield "cummin", series.cummin()
+        yield "diff", series.diff()
+        yield "pct_change", series.pct_change(fill_method=None)
+        yield "expanding().mean()", series.expanding().mean()
+    else:  # (the same, by NumPy: a few microseconds each)
+        yield "cumsum", sums[1:]
+        yield "cummax", np.maximum.accumulate(values)
+        yield "cummin", np.minimum.accumulate(values)
+        yield "diff", np.concatenate([[np.nan], np.diff(values)])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            yield "pct_change", np.concatenate([[np.nan], values[1:] / values[:-1] - 1])
+        yield "expanding().mean()", sums[1:] / np.arange(1, values.size + 1)
+    for w in WINDOWS:
+        if w >= series.size:
+            break
+        if np.isnan(sums[-1]):
+            yield f"rolling({w}).mean()", series.rolling(w).mean()
+            continue
+        out = np.full(values.size, np.nan)  # (pandas' rolling mean, by running sums)
+        out[w - 1 :] = (sums[w:] - sums[:-w]) / w
+        yield f"rolling({w}).mean()", out
+    for key_name, key in keys:
+        for how in ("mean", "sum"):
+            out = series.groupby(key, dropna=False).transform(how)
+            yield f"groupby({key_name}).transform({how!r})", out
+
+
+def _distinct(column):
+    """How many distinct values a kept column holds."""
+    if column.numeric:
+        return np.unique(column.values).size
+    return len(set(column.values.tolist()))
+
+
+def _in_whole_load(load, name, X_ids, now):
+    """The operation that explains ``name`` now (``now``: its values, in the data's
+    order, on the rows ``X_ids`` of this load), for a load whose every row is a witness,
+    or None. Tried in the load's order over all its rows, then in the data's order over
+    its rows (an operation run after a filter, a sort or a split)."""
+    order = np.argsort(load.frame_positions, kind="stable")  # sorted id -> load order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    at = load.positions(X_ids)
+    if (at < 0).any():
+        return None
+    where = rank[at]  # each row of the data: its position in the load
+    column = load.columns[name]
+    loaded = np.where(column.missing, np.nan, column.values.astype(np.float64))[order]
+    keys = [
+        (k, c.values[order])
+        for k, c in load.columns.items()
+        if k != name and 1 < _distinct(c) <= max(2, order.size // 3)
+    ]
+    scale = _scale(now)
+    same = where.size == order.size and (where == np.arange(where.size)).all()
+    for rows in (None,) if same else (None, where):
+        base = loaded if rows is None else loaded[rows]
+        part = [(k, v if rows is None else v[rows]) for k, v in keys]
+        for op, values in _whole_ops(pd.Series(base), part):
+            if isinstance(values, pd.Series):
+                values = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            values = values if rows is not None else values[where]
+            # (a row the operation leaves empty, a window's first rows, may have been
+            # filled or dropped since: not compared)
+            if (_close(values, now, scale) | np.isnan(values)).all() and _enough(
+                values, base, now
+            ):
+                return op
+    return None
+
+
+def _running(load, name, X_ids, now):
+    """The running operation that explains ``name`` (``now``: its values in the data's
+    order, ``X_ids`` its row ids) on every witness row of a sampled load, from the row
+    before each in the data (in its order, then in its ids' order: the file's), or None."""
+    column = load.columns[name]
+    in_order = bool((X_ids[1:] >= X_ids[:-1]).all())  # (the file's order already)
+    for order in (None,) if in_order else (None, np.argsort(X_ids, kind="stable")):
+        ids, values = (X_ids, now) if order is None else (X_ids[order], now[order])
+        at = load.positions(ids)
+        rows = np.flatnonzero((at > -1) & (np.arange(ids.size) > 0))
+        if rows.size < MIN_ROWS:
+            return None
+        loaded = np.where(column.missing[at[rows]], np.nan, column.values[at[rows]])
+        here, before = values[rows], values[rows - 1]
+        if np.isnan(loaded).any():
+            continue
+        tried = {
+            "cumsum": before + loaded,
+            "cummax": np.maximum(before, loaded),
+            "cummin": np.minimum(before, loaded),
+            "expanding().mean()": (before * rows + loaded) / (rows + 1),
+        }
+        for op, found in tried.items():
+            if _close(found, here).all() and not _close(loaded, here).all():
+                return op
+        op = _chained(values, rows, loaded)
+        if op is not None:
+            return op
+    return None
+
+
+def _chained(values, rows, loaded):
+    """``diff``, ``rolling(w).mean()`` or ``pct_change`` where the data's rows
+    (``values``, in the order the operation ran) rebuild the loaded values of the
+    witness rows (``loaded``, at positions ``rows``) up to a constant: each witness
+    row's loaded value, less the running sum of the differences (over the running
+    product of the changes), is the same number (per class of rows ``w`` apart for a
+    moving mean). Rows the operation left empty at the start (dropped since, or
+    filled) are left out."""
+    start = int(np.argmax(~np.isnan(values))) if np.isnan(values[0]) else 0
+    values = values[start:]
+    keep = rows > start
+    rows, loaded = rows[keep] - start, loaded[keep]
+    if np.isnan(values).any() or rows.size < MIN_ROWS or _close(loaded, values[rows]).all():
+        return None
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        steps = values.copy()
+        steps[0] = 0.0  # (the first row's difference: none, or filled)
+        if _classes_constant(steps, 1, rows, loaded):
+            return "diff"
+        change = np.diff(values, prepend=values[0])
+        total = float(np.abs(change).sum())
+        for w in WINDOWS:
+            if _classes_constant(change, w, rows, loaded, w, total):
+                return f"rolling({w}).mean()"
+        if _pct_change(steps, rows, loaded):
+            return "pct_change"
+    return None
+
+
+def _first_pair(rows, w):
+    """The first two of ``rows`` (sorted positions) the same class modulo ``w``."""
+    seen = {}
+    for k, row in enumerate(rows[: w + 1].tolist()):
+        if row % w in seen:
+            return seen[row % w], k
+        seen[row % w] = k
+    return None
+
+
+def _classes_constant(steps, w, rows, loaded, factor=1, total=None):
+    """Whether ``loaded`` (at positions ``rows``) less the running sums of ``steps``
+    (times ``factor``; ``total``: the sum of their sizes, where the caller has it)
+    over the rows ``w`` apart is one number per class of positions modulo ``w``, on at
+    least ``MIN_ROWS`` witness rows beyond each class's first, and half of them: ``w``
+    times the change of a moving mean of ``w`` rows is the row's value less the value
+    ``w`` rows before; a difference is one row's less the row's before (``w`` 1)."""
+    pair = _first_pair(rows, w) if rows.size >= 2 * w else None
+    if pair is None:
+        return False
+    total = float(np.abs(steps).sum()) if total is None else total
+    tolerance = 1e-9 * max(total * factor / w, float(np.abs(loaded).max()), 1.0)
+    a, b = pair  # (one pair first: nearly every column that is none fails here)
+    p, q = int(rows[a]), int(rows[b])
+    if abs(factor * steps[p + w : q + 1 : w].sum() - (loaded[b] - loaded[a])) > tolerance:
+        return False
+    steps = steps * factor
+    sums = np.empty_like(steps)
+    for r in range(w):
+        sums[r::w] = np.cumsum(steps[r::w])
+    first = loaded - sums[rows]
+    classes = rows % w
+    order = np.lexsort((first, classes))
+    first, classes = first[order], classes[order]
+    _, begin, counts = np.unique(classes, return_index=True, return_counts=True)
+    if int((counts - 1).sum()) < max(MIN_ROWS, rows.size // 2):
+        return False
+    spread = np.maximum.reduceat(first, begin) - np.minimum.reduceat(first, begin)
+    return bool((spread <= tolerance).all())
+
+
+def _pct_change(steps, rows, loaded):
+    """Whether each witness row's loaded value over the running product of ``1 +
+    steps`` is one number (``steps``: the percentage changes)."""
+    a, b = 0, 1
+    p, q = int(rows[a]), int(rows[b])
+    ratio = np.prod(1.0 + steps[p + 1 : q + 1])
+    if not np.isfinite(ratio) or abs(ratio * loaded[a] - loaded[b]) > 1e-9 * abs(loaded[b]):
+        return False
+    first = loaded / np.cumprod(1.0 + steps)[rows]
+    return bool(np.isfinite(first).all() and np.ptp(first) <= 1e-9 * np.abs(first).max())
+
+
+def over_rows(X, ids, changed, sources):
+    """Loaded columns of ``X``, under their loaded name, whose values now are an
+    operation over rows of the values loaded.
+
+    Parameters
+    ----------
+    X : DataFrame
+        The data, rows in the order of ``ids``.
+    ids : ndarray of int64
+        Row ids of ``X``.
+    changed : Changes
+        The columns of ``X`` changed after loading (its ``by_source`` and ``rows``).
+    sources : dict
+        Source code -> :class:`~._source.Source`.
+
+    Returns
+    -------
+    found : list of tuple
+        ``(column, operation, source id, rows that differ)`` per column found.
+    """
+    out = []
+    if not changed.by_source:
+        return out
+    names = [str(c) for c in X.columns]
+    for name, (_, differ_ids, _) in changed.rows.items():
+        if name not in names or differ_ids.size < MIN_ROWS:
+            continue
+        series = X[X.columns[names.index(name)]]
+        if not pd.api.types.is_numeric_dtype(series.dtype) or series.dtype == bool:
+            continue
+        now = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        for code, columns in changed.by_source.items():
+            if name not in columns or columns[name][0] != name or code not in sources:
+                continue  # (a new column, or one identified by its values: a feature)
+            op = _found(code, sources[code], name, ids, now)
+            if op is not None:
+                out.append((name, op, sources[code].source_id, int(differ_ids.size)))
+                break
+    return out
+
+
+def _found(code, source, name, ids, now):
+    from ._ids import codes_of
+
+    mine = codes_of(ids) == code
+    X_ids, values = ids[mine], now[mine]
+    for load in WITNESSES.loads(code, source.sha256):
+        column = load.columns.get(name)
+        if column is None or not column.numeric:
+            continue
+        whole = load.chosen is None and load.stride == 1 and load.frame_rows == load.ids.size
+        if whole:
+            op = _in_whole_load(load, name, X_ids, values)
+        else:
+            op = _running(load, name, X_ids, values)
+        if op is not None:
+            return op
+    return None
+
+
+def over_rows_message(found, name="X"):
+    """The warning (and run note) for :func:`over_rows`' columns."""
+    column, op, source, n_differ = found[0]
+    more = ""
+    if len(found) > 1:
+        more = " (also " + ", ".join(f"{f[0]}: {f[1]}" for f in found[1:]) + ")"
+    return (
+        f"column {column} of {name} holds the {column} loaded from {source!r} "
+        f"computed over rows ({column}.{op}: {n_differ} rows compared differ from their "
+        f"loaded value, each explained by it){more}, under the loaded column's name. "
+        "A row's value there comes from other rows' lines too (the rows before it, its "
+        "window or its group), while its lineage names its own line alone, and unlearning "
+        "a line leaves what it gave to the other rows. Compute such features into a new "
+        f"column beside the loaded one (df['{column}_{op.split('(')[0]}'] = ...), which "
+        "the run records as a column of no known source, or in the pipeline."
+    )
