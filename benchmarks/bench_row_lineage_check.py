@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, markdown_table, write_results  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
-from sktraceprop._lineage import _rows  # noqa: E402
+from sktraceprop._lineage import _row_check  # noqa: E402
 
 
 def _frame(folder, n=100_000):
@@ -59,7 +59,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--note", default="", help="what else ran on the machine")
     args = parser.parse_args()
-    check = _rows._check_values
+    check = _row_check.check_values
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         whole = _frame(folder)
@@ -70,11 +70,11 @@ def main():
             stp.row_lineage(frame)  # (warm: imports, caches)
             timed = {"with check": [], "without check (before)": []}
             for _ in range(args.repeats):  # (alternating: the load on the machine varies)
-                _rows._check_values = check
+                _row_check.check_values = check
                 timed["with check"] += _time(lambda f=frame: stp.row_lineage(f), 1)
-                _rows._check_values = lambda X, ids: None
+                _row_check.check_values = lambda X, ids: None
                 timed["without check (before)"] += _time(lambda f=frame: stp.row_lineage(f), 1)
-            _rows._check_values = check
+            _row_check.check_values = check
             timed["check alone"] = _time(lambda f=frame, i=ids: check(f, i), args.repeats)
             for variant, times in timed.items():
                 row = {

@@ -24,7 +24,7 @@ source, and nothing here warns.
 import numpy as np
 import pandas as pd
 
-from ._witness import WITNESSES
+from ._witness import WITNESSES, is_witness
 
 #: Rows that must differ from the loaded value (and be explained) for a column to count.
 MIN_ROWS = 3
@@ -136,21 +136,22 @@ def _in_whole_load(load, name, X_ids, now):
     return None
 
 
-def _running(load, name, X_ids, now):
-    """The running operation that explains ``name`` (``now``: its values in the data's
-    order, ``X_ids`` its row ids) on every witness row of a sampled load, from the row
-    before each in the data (in its order, then in its ids' order: the file's), or None."""
-    column = load.columns[name]
-    in_order = bool((X_ids[1:] >= X_ids[:-1]).all())  # (the file's order already)
-    for order in (None,) if in_order else (None, np.argsort(X_ids, kind="stable")):
-        ids, values = (X_ids, now) if order is None else (X_ids[order], now[order])
-        at = load.positions(ids)
-        rows = np.flatnonzero((at > -1) & (np.arange(ids.size) > 0))
+def _running(column, found, ids_order, now):
+    """The running operation that explains a column (``now``: its values in the data's
+    order; ``column``: its loaded values on a sampled load's witness rows, ``found``
+    the position of each row of the data among them, or -1) on every witness row, from
+    the row before each in the data (in its order, then in its ids' order, ``ids_order``
+    where not the same: the file's), or None. Each is tried first on one pair of witness
+    rows, so that a column none explains costs no pass over the data per operation."""
+    for order in (None,) if ids_order is None else (None, ids_order):
+        at, values = (found, now) if order is None else (found[order], now[order])
+        rows = np.flatnonzero(at > -1)
+        rows = rows[rows > 0]
         if rows.size < MIN_ROWS:
             return None
         loaded = np.where(column.missing[at[rows]], np.nan, column.values[at[rows]])
         here, before = values[rows], values[rows - 1]
-        if np.isnan(loaded).any():
+        if np.isnan(loaded).any() or _close(loaded, here).all():
             continue
         tried = {
             "cumsum": before + loaded,
@@ -158,8 +159,8 @@ def _running(load, name, X_ids, now):
             "cummin": np.minimum(before, loaded),
             "expanding().mean()": (before * rows + loaded) / (rows + 1),
         }
-        for op, found in tried.items():
-            if _close(found, here).all() and not _close(loaded, here).all():
+        for op, computed in tried.items():
+            if _close(computed, here).all():
                 return op
         op = _chained(values, rows, loaded)
         if op is not None:
@@ -176,22 +177,19 @@ def _chained(values, rows, loaded):
     moving mean). Rows the operation left empty at the start (dropped since, or
     filled) are left out."""
     start = int(np.argmax(~np.isnan(values))) if np.isnan(values[0]) else 0
-    values = values[start:]
-    keep = rows > start
-    rows, loaded = rows[keep] - start, loaded[keep]
-    if np.isnan(values).any() or rows.size < MIN_ROWS or _close(loaded, values[rows]).all():
+    if start:
+        values = values[start:]
+        keep = rows > start
+        rows, loaded = rows[keep] - start, loaded[keep]
+    if rows.size < MIN_ROWS:
         return None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        steps = values.copy()
-        steps[0] = 0.0  # (the first row's difference: none, or filled)
-        if _classes_constant(steps, 1, rows, loaded):
+        if _classes_constant(values, 1, rows, loaded):
             return "diff"
-        change = np.diff(values, prepend=values[0])
-        total = float(np.abs(change).sum())
         for w in WINDOWS:
-            if _classes_constant(change, w, rows, loaded, w, total):
+            if _classes_constant(values, w, rows, loaded):
                 return f"rolling({w}).mean()"
-        if _pct_change(steps, rows, loaded):
+        if _pct_change(values, rows, loaded):
             return "pct_change"
     return None
 
@@ -206,23 +204,38 @@ def _first_pair(rows, w):
     return None
 
 
-def _classes_constant(steps, w, rows, loaded, factor=1, total=None):
-    """Whether ``loaded`` (at positions ``rows``) less the running sums of ``steps``
-    (times ``factor``; ``total``: the sum of their sizes, where the caller has it)
-    over the rows ``w`` apart is one number per class of positions modulo ``w``, on at
-    least ``MIN_ROWS`` witness rows beyond each class's first, and half of them: ``w``
-    times the change of a moving mean of ``w`` rows is the row's value less the value
-    ``w`` rows before; a difference is one row's less the row's before (``w`` 1)."""
+def _steps(values, w, lo, hi):
+    """The steps summed along a class of rows ``w`` apart, at positions ``lo`` to ``hi``
+    (every ``w``-th): the values themselves for a difference (``w`` 1), ``w`` times the
+    change of the value for a moving mean of ``w`` rows."""
+    if w == 1:
+        return values[lo:hi:w]
+    return w * (values[lo:hi:w] - values[lo - 1 : hi - 1 : w])
+
+
+def _classes_constant(values, w, rows, loaded):
+    """Whether ``loaded`` (at positions ``rows``) less the running sums of the steps
+    (:func:`_steps`) over the rows ``w`` apart is one number per class of positions
+    modulo ``w``, on at least ``MIN_ROWS`` witness rows beyond each class's first, and
+    half of them: ``w`` times the change of a moving mean of ``w`` rows is the row's
+    value less the value ``w`` rows before; a difference is one row's less the row's
+    before (``w`` 1)."""
     pair = _first_pair(rows, w) if rows.size >= 2 * w else None
     if pair is None:
         return False
-    total = float(np.abs(steps).sum()) if total is None else total
-    tolerance = 1e-9 * max(total * factor / w, float(np.abs(loaded).max()), 1.0)
     a, b = pair  # (one pair first: nearly every column that is none fails here)
     p, q = int(rows[a]), int(rows[b])
-    if abs(factor * steps[p + w : q + 1 : w].sum() - (loaded[b] - loaded[a])) > tolerance:
+    part = _steps(values, w, p + w, q + 1)
+    size = max(float(np.abs(part).sum()), abs(loaded[a]), abs(loaded[b]), 1.0)
+    if not abs(part.sum() - (loaded[b] - loaded[a])) <= 1e-9 * size:
         return False
-    steps = steps * factor
+    if np.isnan(values).any():
+        return False
+    steps = np.zeros_like(values)
+    steps[w:] = (
+        _steps(values, 1, w, values.size) if w == 1 else w * (values[w:] - values[w - 1 : -1])
+    )
+    steps[:w] = 0.0  # (each class's first row: its sum starts there)
     sums = np.empty_like(steps)
     for r in range(w):
         sums[r::w] = np.cumsum(steps[r::w])
@@ -234,18 +247,19 @@ def _classes_constant(steps, w, rows, loaded, factor=1, total=None):
     if int((counts - 1).sum()) < max(MIN_ROWS, rows.size // 2):
         return False
     spread = np.maximum.reduceat(first, begin) - np.minimum.reduceat(first, begin)
+    tolerance = 1e-9 * max(float(np.abs(steps).sum()), float(np.abs(loaded).max()), 1.0)
     return bool((spread <= tolerance).all())
 
 
-def _pct_change(steps, rows, loaded):
+def _pct_change(values, rows, loaded):
     """Whether each witness row's loaded value over the running product of ``1 +
-    steps`` is one number (``steps``: the percentage changes)."""
-    a, b = 0, 1
-    p, q = int(rows[a]), int(rows[b])
-    ratio = np.prod(1.0 + steps[p + 1 : q + 1])
-    if not np.isfinite(ratio) or abs(ratio * loaded[a] - loaded[b]) > 1e-9 * abs(loaded[b]):
+    values`` (the percentage changes) is one number."""
+    p, q = int(rows[0]), int(rows[1])
+    ratio = np.prod(1.0 + values[p + 1 : q + 1])
+    if not np.isfinite(ratio) or abs(ratio * loaded[0] - loaded[1]) > 1e-9 * abs(loaded[1]):
         return False
-    first = loaded / np.cumprod(1.0 + steps)[rows]
+    growth = np.cumprod(1.0 + np.concatenate([[0.0], values[1:]]))
+    first = loaded / growth[rows]
     return bool(np.isfinite(first).all() and np.ptp(first) <= 1e-9 * np.abs(first).max())
 
 
@@ -273,6 +287,7 @@ def over_rows(X, ids, changed, sources):
     if not changed.by_source:
         return out
     names = [str(c) for c in X.columns]
+    rows_of = _RowsOf(ids)  # (each source's rows, their order, taken once for all columns)
     for name, (_, differ_ids, _) in changed.rows.items():
         if name not in names or differ_ids.size < MIN_ROWS:
             continue
@@ -283,18 +298,58 @@ def over_rows(X, ids, changed, sources):
         for code, columns in changed.by_source.items():
             if name not in columns or columns[name][0] != name or code not in sources:
                 continue  # (a new column, or one identified by its values: a feature)
-            op = _found(code, sources[code], name, ids, now)
+            op = _found(code, sources[code], name, rows_of, now)
             if op is not None:
                 out.append((name, op, sources[code].source_id, int(differ_ids.size)))
                 break
     return out
 
 
-def _found(code, source, name, ids, now):
-    from ._ids import codes_of
+class _RowsOf:
+    """Per source code, the data's rows of it (their positions and ids), their ids'
+    order and their positions among each load's witness rows: found once per fit and
+    shared by the columns compared."""
 
-    mine = codes_of(ids) == code
-    X_ids, values = ids[mine], now[mine]
+    def __init__(self, ids):
+        self.ids = ids
+        self._kept = {}
+
+    def of(self, code):
+        """``(positions in the data, ids)`` of the rows of source ``code``."""
+        if code not in self._kept:
+            from ._ids import codes_of
+
+            mine = np.flatnonzero(codes_of(self.ids) == code)
+            self._kept[code] = (mine, self.ids[mine])
+        return self._kept[code]
+
+    def order(self, code):
+        """The order of the ids of ``code``'s rows (None where they are in order)."""
+        key = ("order", code)
+        if key not in self._kept:
+            ids = self.of(code)[1]
+            in_order = bool((ids[1:] >= ids[:-1]).all())  # (the file's order already)
+            self._kept[key] = None if in_order else np.argsort(ids)  # (ids are unique)
+        return self._kept[key]
+
+    def witnesses(self, code, load):
+        """Position of each of ``code``'s rows among ``load``'s witness rows, or -1."""
+        key = ("at", code, id(load))
+        if key not in self._kept:
+            ids = self.of(code)[1]
+            if load.chosen is None and load.stride > 1:  # (the hash first: a multiply)
+                at = np.full(ids.size, -1, dtype=np.intp)
+                maybe = np.flatnonzero(is_witness(ids, load.stride))
+                at[maybe] = load.positions(ids[maybe])
+            else:
+                at = load.positions(ids)
+            self._kept[key] = at
+        return self._kept[key]
+
+
+def _found(code, source, name, rows_of, now):
+    mine, X_ids = rows_of.of(code)
+    values = now[mine]
     for load in WITNESSES.loads(code, source.sha256):
         column = load.columns.get(name)
         if column is None or not column.numeric:
@@ -303,7 +358,8 @@ def _found(code, source, name, ids, now):
         if whole:
             op = _in_whole_load(load, name, X_ids, values)
         else:
-            op = _running(load, name, X_ids, values)
+            at = rows_of.witnesses(code, load)
+            op = _running(column, at, rows_of.order(code), values)
         if op is not None:
             return op
     return None

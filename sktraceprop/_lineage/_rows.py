@@ -344,8 +344,9 @@ def row_lineage(X):
 
     Parameters
     ----------
-    X : DataFrame, Series or array-like of int64
-        Traced data, or packed row ids.
+    X : DataFrame, Series, traced array or array-like of int64
+        Traced data (``sktraceprop.array`` included), or packed row ids. A polars
+        frame, which has no index to carry row ids, is refused.
 
     Returns
     -------
@@ -361,13 +362,18 @@ def row_lineage(X):
         two copies), ``uri`` is empty and a ``uris`` column lists every path (each
         holding the same bytes), with a :class:`~sktraceprop.exceptions.LineageWarning`.
 
-    A DataFrame's values are checked first, as a traced fit checks them: against the
-    values kept of each load (every row of a load under 512 rows; 256 to 512 rows of a
-    larger one). A row holding another row's values (labels swapped, values assigned
-    without alignment) is refused; rows holding none of their line's values (overwritten
-    whole, added under an id, blanked by ``where``/``mask``), and values moved between
-    rows (``shift``, ``ffill``) are named in a
-    :class:`~sktraceprop.exceptions.LineageWarning`. The rows named are unchanged.
+    The values are checked first, as a traced fit checks them: against the values kept
+    of each load (every row of a load under 512 rows; 256 to 512 rows of a larger one).
+    A row holding another row's values (labels swapped, values assigned without
+    alignment) is refused; rows holding none of their line's values (overwritten whole,
+    added under an id, blanked by ``where``/``mask``), values moved between rows
+    (``shift``, ``ffill``) and a loaded column computed over rows (``cumsum``,
+    ``rolling().mean()``) are named in a :class:`~sktraceprop.exceptions.LineageWarning`.
+    A Series is checked as the frame of its one column (a row holding another row's
+    values is noticed from two columns); a traced array as a fit checks an array given
+    with ``sample_id=``, with a warning where it cannot be (one column, not numbers);
+    rows whose loaded values this process does not keep (read in a worker process) are
+    named in a warning. The rows named are unchanged.
 
     Raises
     ------
