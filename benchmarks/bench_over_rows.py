@@ -5,7 +5,8 @@ A column changed after loading is tried against the operations over rows
 the fit warns of it. Timed in one process on a 100,000-row frame read by
 ``sktraceprop.read_csv`` (6 float columns and a group key): the search alone
 (``over_rows``) and the whole value check it is part of (``changes``), with two
-columns scaled in place (no operation matches: every one is tried) or column ``a``
+columns scaled in place, or all six standardised (no operation matches: every one is
+tried), or column ``a``
 overwritten with one, on the frame in the file's order and on an 80% sample shuffled
 (the ids' order must be sorted for). Per case the fastest and the median of
 ``--repeats`` calls.
@@ -35,6 +36,9 @@ from sktraceprop._lineage._source_tables import source_table  # noqa: E402
 
 CHANGES = {
     "a, b scaled (none matches)": lambda d: d.assign(a=d["a"] * 2.54, b=d["b"] + 1),
+    "a-f standardised (none matches)": lambda d: d.assign(
+        **{c: (d[c] - d[c].mean()) / d[c].std() for c in "abcdef"}
+    ),
     "a.cumsum()": lambda d: d.assign(a=d["a"].cumsum()),
     "a.diff()": lambda d: d.assign(a=d["a"].diff().fillna(0.0)),
     "a.rolling(3).mean()": lambda d: d.assign(a=d["a"].rolling(3).mean().fillna(0.0)),

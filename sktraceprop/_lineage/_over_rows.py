@@ -24,12 +24,8 @@ source, and nothing here warns.
 import numpy as np
 import pandas as pd
 
+from ._over_rows_chain import MIN_ROWS, WINDOWS, _chained, _Ordered
 from ._witness import WITNESSES, is_witness
-
-#: Rows that must differ from the loaded value (and be explained) for a column to count.
-MIN_ROWS = 3
-#: Windows tried for ``rolling(w).mean()`` in a load known whole.
-WINDOWS = range(2, 31)
 
 
 def _scale(b):
@@ -136,20 +132,19 @@ def _in_whole_load(load, name, X_ids, now):
     return None
 
 
-def _running(column, found, ids_order, now):
+def _running(column, witnesses, now):
     """The running operation that explains a column (``now``: its values in the data's
-    order; ``column``: its loaded values on a sampled load's witness rows, ``found``
-    the position of each row of the data among them, or -1) on every witness row, from
-    the row before each in the data (in its order, then in its ids' order, ``ids_order``
-    where not the same: the file's), or None. Each is tried first on one pair of witness
-    rows, so that a column none explains costs no pass over the data per operation."""
-    for order in (None,) if ids_order is None else (None, ids_order):
-        at, values = (found, now) if order is None else (found[order], now[order])
-        rows = np.flatnonzero(at > -1)
-        rows = rows[rows > 0]
+    order; ``column``: its loaded values on a sampled load's witness rows) on every
+    witness row, from the row before each in the data, or None. ``witnesses``: per
+    order tried (the data's, then its ids' where not the same: the file's), the order
+    (None: the data's), the witness rows' positions in it (the first row left out) and
+    their positions among the load's. Each is tried first on one pair of witness rows,
+    so that a column none explains costs no pass over the data per operation."""
+    for order, rows, at in witnesses:
+        values = now if order is None else _Ordered(now, order)
         if rows.size < MIN_ROWS:
             return None
-        loaded = np.where(column.missing[at[rows]], np.nan, column.values[at[rows]])
+        loaded = np.where(column.missing[at], np.nan, column.values[at])
         here, before = values[rows], values[rows - 1]
         if np.isnan(loaded).any() or _close(loaded, here).all():
             continue
@@ -166,101 +161,6 @@ def _running(column, found, ids_order, now):
         if op is not None:
             return op
     return None
-
-
-def _chained(values, rows, loaded):
-    """``diff``, ``rolling(w).mean()`` or ``pct_change`` where the data's rows
-    (``values``, in the order the operation ran) rebuild the loaded values of the
-    witness rows (``loaded``, at positions ``rows``) up to a constant: each witness
-    row's loaded value, less the running sum of the differences (over the running
-    product of the changes), is the same number (per class of rows ``w`` apart for a
-    moving mean). Rows the operation left empty at the start (dropped since, or
-    filled) are left out."""
-    start = int(np.argmax(~np.isnan(values))) if np.isnan(values[0]) else 0
-    if start:
-        values = values[start:]
-        keep = rows > start
-        rows, loaded = rows[keep] - start, loaded[keep]
-    if rows.size < MIN_ROWS:
-        return None
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if _classes_constant(values, 1, rows, loaded):
-            return "diff"
-        for w in WINDOWS:
-            if _classes_constant(values, w, rows, loaded):
-                return f"rolling({w}).mean()"
-        if _pct_change(values, rows, loaded):
-            return "pct_change"
-    return None
-
-
-def _first_pair(rows, w):
-    """The first two of ``rows`` (sorted positions) the same class modulo ``w``."""
-    seen = {}
-    for k, row in enumerate(rows[: w + 1].tolist()):
-        if row % w in seen:
-            return seen[row % w], k
-        seen[row % w] = k
-    return None
-
-
-def _steps(values, w, lo, hi):
-    """The steps summed along a class of rows ``w`` apart, at positions ``lo`` to ``hi``
-    (every ``w``-th): the values themselves for a difference (``w`` 1), ``w`` times the
-    change of the value for a moving mean of ``w`` rows."""
-    if w == 1:
-        return values[lo:hi:w]
-    return w * (values[lo:hi:w] - values[lo - 1 : hi - 1 : w])
-
-
-def _classes_constant(values, w, rows, loaded):
-    """Whether ``loaded`` (at positions ``rows``) less the running sums of the steps
-    (:func:`_steps`) over the rows ``w`` apart is one number per class of positions
-    modulo ``w``, on at least ``MIN_ROWS`` witness rows beyond each class's first, and
-    half of them: ``w`` times the change of a moving mean of ``w`` rows is the row's
-    value less the value ``w`` rows before; a difference is one row's less the row's
-    before (``w`` 1)."""
-    pair = _first_pair(rows, w) if rows.size >= 2 * w else None
-    if pair is None:
-        return False
-    a, b = pair  # (one pair first: nearly every column that is none fails here)
-    p, q = int(rows[a]), int(rows[b])
-    part = _steps(values, w, p + w, q + 1)
-    size = max(float(np.abs(part).sum()), abs(loaded[a]), abs(loaded[b]), 1.0)
-    if not abs(part.sum() - (loaded[b] - loaded[a])) <= 1e-9 * size:
-        return False
-    if np.isnan(values).any():
-        return False
-    steps = np.zeros_like(values)
-    steps[w:] = (
-        _steps(values, 1, w, values.size) if w == 1 else w * (values[w:] - values[w - 1 : -1])
-    )
-    steps[:w] = 0.0  # (each class's first row: its sum starts there)
-    sums = np.empty_like(steps)
-    for r in range(w):
-        sums[r::w] = np.cumsum(steps[r::w])
-    first = loaded - sums[rows]
-    classes = rows % w
-    order = np.lexsort((first, classes))
-    first, classes = first[order], classes[order]
-    _, begin, counts = np.unique(classes, return_index=True, return_counts=True)
-    if int((counts - 1).sum()) < max(MIN_ROWS, rows.size // 2):
-        return False
-    spread = np.maximum.reduceat(first, begin) - np.minimum.reduceat(first, begin)
-    tolerance = 1e-9 * max(float(np.abs(steps).sum()), float(np.abs(loaded).max()), 1.0)
-    return bool((spread <= tolerance).all())
-
-
-def _pct_change(values, rows, loaded):
-    """Whether each witness row's loaded value over the running product of ``1 +
-    values`` (the percentage changes) is one number."""
-    p, q = int(rows[0]), int(rows[1])
-    ratio = np.prod(1.0 + values[p + 1 : q + 1])
-    if not np.isfinite(ratio) or abs(ratio * loaded[0] - loaded[1]) > 1e-9 * abs(loaded[1]):
-        return False
-    growth = np.cumprod(1.0 + np.concatenate([[0.0], values[1:]]))
-    first = loaded / growth[rows]
-    return bool(np.isfinite(first).all() and np.ptp(first) <= 1e-9 * np.abs(first).max())
 
 
 def over_rows(X, ids, changed, sources):
@@ -333,7 +233,9 @@ class _RowsOf:
         return self._kept[key]
 
     def witnesses(self, code, load):
-        """Position of each of ``code``'s rows among ``load``'s witness rows, or -1."""
+        """Per order to try (the data's, then its ids' where not the same): ``(order
+        or None, positions of ``load``'s witness rows among ``code``'s rows in that
+        order, but the first, their positions among the load's)``."""
         key = ("at", code, id(load))
         if key not in self._kept:
             ids = self.of(code)[1]
@@ -343,13 +245,20 @@ class _RowsOf:
                 at[maybe] = load.positions(ids[maybe])
             else:
                 at = load.positions(ids)
-            self._kept[key] = at
+            out = []
+            for order in (None, self.order(code)):
+                if order is None and out:
+                    break
+                ordered = at if order is None else at[order]
+                rows = np.flatnonzero(ordered[1:] > -1) + 1
+                out.append((order, rows, ordered[rows]))
+            self._kept[key] = out
         return self._kept[key]
 
 
 def _found(code, source, name, rows_of, now):
     mine, X_ids = rows_of.of(code)
-    values = now[mine]
+    values = now if mine.size == now.size else now[mine]
     for load in WITNESSES.loads(code, source.sha256):
         column = load.columns.get(name)
         if column is None or not column.numeric:
@@ -358,8 +267,7 @@ def _found(code, source, name, rows_of, now):
         if whole:
             op = _in_whole_load(load, name, X_ids, values)
         else:
-            at = rows_of.witnesses(code, load)
-            op = _running(column, at, rows_of.order(code), values)
+            op = _running(column, rows_of.witnesses(code, load), values)
         if op is not None:
             return op
     return None
