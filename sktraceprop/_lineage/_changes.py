@@ -11,6 +11,7 @@ from ._filled_merge import filled_from_rows, filled_message
 from ._fit_context import _identified
 from ._misplaced import MIN_COLUMNS, misplaced_row
 from ._moved_values import moved_values
+from ._over_rows import over_rows
 from ._renamed import loaded_names
 from ._source_tables import source_table
 from ._witness import WITNESSES, changed_columns
@@ -58,6 +59,7 @@ def changes(X, ids, name="X"):
             raise LineageError(filled_message(moved, name))
     if changed:  # (after the errors above: a moved row is refused, not warned of)
         changed.moved = moved_values(X, ids, changed, sources)
+        changed.over_rows = over_rows(X, ids, changed, sources)
     changed.compared = _compared_columns(X, sources, renamed, written)
     return changed
 
@@ -80,6 +82,7 @@ class Changes(dict):
     replaced = ()  # (see ChangedColumns.replaced)
     emptied = ()  # (see ChangedColumns.emptied)
     moved = ()  # (see _moved_values.moved_values)
+    over_rows = ()  # (see _over_rows.over_rows)
 
 
 def _compared_columns(X, sources, renamed, skip):

@@ -16,9 +16,9 @@ none of their record's values are said as such (:mod:`._replaced_rows`). Whole n
 integer code shifted by one is the next code. Values missing in the file and filled
 (``fillna`` with a constant) are left to their own note. Values computed over rows
 (``rolling().mean()``, ``groupby().transform("mean")``, ``diff``, ``cumsum``) are not
-another row's value and stay in the notes only, and so do new columns (a lag beside the
-loaded column, identified by its values as that column renamed): the row keeps its own
-loaded values there.
+another row's value: :mod:`._over_rows` warns of them; new columns (a lag beside the
+loaded column, identified by its values as that column renamed) stay in the notes only:
+the row keeps its own loaded values there.
 
 Witness rows are every row of a load under 512 rows, a sample of larger ones, where the
 row a value came from is rarely one. There a changed witness row counts too when the

@@ -32,6 +32,7 @@ from ._fit_context import _RECORDING, _identified, fit_inputs, recording
 from ._fitted_ops import collect_ops, fitted_steps, input_names, resample_ids
 from ._ids import distinct_codes
 from ._moved_values import moved_message
+from ._over_rows import over_rows_message
 from ._read_paths import narrowed_table
 from ._replaced_rows import emptied_message, replaced_message
 from ._run import Lineage, column_origins, library_versions
@@ -160,6 +161,10 @@ def add_input_notes(run, X, changed):
             warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
         if getattr(changed, "moved", None):
             message = moved_message(changed.moved)
+            run.notes.append(message)
+            warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+        if getattr(changed, "over_rows", None):
+            message = over_rows_message(changed.over_rows)
             run.notes.append(message)
             warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
         unsure = [e for e in run.changed_columns or () if "rows_not_known" in e]

@@ -344,8 +344,9 @@ def row_lineage(X):
 
     Parameters
     ----------
-    X : DataFrame, Series or array-like of int64
-        Traced data, or packed row ids.
+    X : DataFrame, Series, traced array or array-like of int64
+        Traced data (``sktraceprop.array`` included), or packed row ids. A polars
+        frame, which has no index to carry row ids, is refused.
 
     Returns
     -------
@@ -361,13 +362,18 @@ def row_lineage(X):
         two copies), ``uri`` is empty and a ``uris`` column lists every path (each
         holding the same bytes), with a :class:`~sktraceprop.exceptions.LineageWarning`.
 
-    A DataFrame's values are checked first, as a traced fit checks them: against the
-    values kept of each load (every row of a load under 512 rows; 256 to 512 rows of a
-    larger one). A row holding another row's values (labels swapped, values assigned
-    without alignment) is refused; rows holding none of their line's values (overwritten
-    whole, added under an id, blanked by ``where``/``mask``), and values moved between
-    rows (``shift``, ``ffill``) are named in a
-    :class:`~sktraceprop.exceptions.LineageWarning`. The rows named are unchanged.
+    The values are checked first, as a traced fit checks them: against the values kept
+    of each load (every row of a load under 512 rows; 256 to 512 rows of a larger one).
+    A row holding another row's values (labels swapped, values assigned without
+    alignment) is refused; rows holding none of their line's values (overwritten whole,
+    added under an id, blanked by ``where``/``mask``), values moved between rows
+    (``shift``, ``ffill``) and a loaded column computed over rows (``cumsum``,
+    ``rolling().mean()``) are named in a :class:`~sktraceprop.exceptions.LineageWarning`.
+    A Series is checked as the frame of its one column (a row holding another row's
+    values is noticed from two columns); a traced array as a fit checks an array given
+    with ``sample_id=``, with a warning where it cannot be (one column, not numbers);
+    rows whose loaded values this process does not keep (read in a worker process) are
+    named in a warning. The rows named are unchanged.
 
     Raises
     ------
@@ -375,17 +381,20 @@ def row_lineage(X):
         When a row of ``X`` holds the values loaded for another row: its row id would
         name a line whose record it does not hold.
     """
-    from ._capture import validate_ids
+    from ._capture import carried_ids, validate_ids
     from ._read_paths import narrowed_sources
+    from ._row_check import check_values
     from ._source import REGISTRY
 
     sources = REGISTRY.by_code
     if isinstance(X, pd.DataFrame | pd.Series) or is_polars(X):
-        ids = row_ids(X)
-        if isinstance(X, pd.DataFrame):
-            _check_values(X, ids)
+        ids = row_ids(X)  # (a polars frame, with no index, is refused)
+        check_values(X, ids)
         # a file's rows named by the path this frame read them from (its copies share ids)
         sources = narrowed_sources(X, sources)
+    elif getattr(X, "__stp_row_ids__", None) is not None:  # sktraceprop.array
+        ids = carried_ids(X)
+        check_values(X, ids)
     elif hasattr(X, "fit") or hasattr(X, "lineage_"):
         raise TypeError(
             f"row_lineage takes traced data or row ids, not a {type(X).__name__}; a fitted "
@@ -395,15 +404,6 @@ def row_lineage(X):
     else:
         ids = validate_ids(np.asarray(X), REGISTRY)
     return lineage_frame(ids, sources)
-
-
-def _check_values(X, ids):
-    """Refuse or warn, as a traced fit does, where ``X``'s rows do not hold the values
-    loaded for the lines their ids name (see :func:`._changes.changes`)."""
-    from ._changes import changes  # (it builds on the witnesses, which build on us)
-    from ._replaced_rows import warn_replaced
-
-    warn_replaced(changes(X, ids), "X")
 
 
 def ancestor_codes(sources, codes):

@@ -18,7 +18,12 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop._lineage import REGISTRY
 from sktraceprop._lineage._ids import codes_of
-from sktraceprop.exceptions import SourceConflictError, UnknownSourceError
+from sktraceprop.exceptions import (
+    LineageError,
+    LineageWarning,
+    SourceConflictError,
+    UnknownSourceError,
+)
 
 
 def _load(path):
@@ -129,3 +134,34 @@ def test_a_concat_carries_both_files_and_from_pandas_carries_none(tmp_path):
     assert list(lineage["line"]) == [4, 3, 3, 2]
     with pytest.raises(UnknownSourceError, match="from_pandas"):
         stp.row_lineage(pickle.loads(bare))
+
+
+def _load_and_swap(path):
+    """Read in a worker, then two rows' values swapped there (their ids kept)."""
+    df = stp.read_csv(path)
+    df.iloc[[0, 1]] = df.iloc[[1, 0]].to_numpy()
+    return df
+
+
+def test_rows_changed_in_a_worker_are_said_unchecked_here(tmp_path):
+    path = tmp_path / "far.csv"
+    rng = np.random.default_rng(0)
+    text = "x,z,y\n" + "".join(
+        f"{rng.normal():.4f},{rng.normal():.4f},{k % 2}\n" for k in range(30)
+    )
+    path.write_text(text)
+    (df,) = Parallel(n_jobs=2, backend="loky")([delayed(_load_and_swap)(path)])
+    # (the bytes: row 0 holds line 3's values, the line its id does not name)
+    lines = text.split("\n")
+    assert lines[2] == ",".join(f"{v:.4f}" for v in df.iloc[0, :2]) + ",1"
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    pipe.fit(df[["x", "z"]], df["y"])
+    assert pipe.trace([0])["line"].tolist() == [2]  # (its id's line, not checked)
+    notes = [n for n in pipe.lineage_.notes if "from source 'far' were not checked" in n]
+    assert len(notes) == 1 and "loaded in another process" in notes[0]
+    with pytest.warns(LineageWarning, match="from source\\(s\\) 'far' were not compared"):
+        stp.row_lineage(df)
+    # read here too, the values are compared, and the swap is refused
+    stp.read_csv(path)
+    with pytest.raises(LineageError, match="row 0 of X holds the values loaded for far line 3"):
+        stp.row_lineage(df)

@@ -1,0 +1,291 @@
+"""Loaded columns overwritten with values computed over rows (``cumsum``, ``diff``,
+``rolling(...).mean()``, ``groupby(...).transform("mean")``...).
+
+A loaded column changed in place keeps each row's line, which is right where the new
+value is computed from the row's own values (a unit conversion). A running total, a
+difference with the row before, a moving or group mean is not: the row's value comes
+from other lines too, its lineage names its own line alone, and unlearning one line
+leaves what it gave to the rows after it (or its group). The library does not see the
+operation; it sees the result on the witness rows, and tries the usual ones.
+
+A load whose every row is a witness (under 512 rows) is known whole: each operation is
+computed on the loaded column (in the load's order, and in the data's order over its
+rows) and compared with the column now, on every row compared. A larger load keeps a
+sample: there the running ones (``cumsum``, ``cummax``, ``cummin``,
+``expanding().mean()``) are checked from each witness row and the row before it in the
+data, which the data holds; a difference, a percentage change, a moving or group mean
+needs the loaded value of other rows, which is not kept, and is left to the run's note
+of a changed column. The column must be explained on every row compared and differ on
+at least ``MIN_ROWS`` of them. A new column under a new name is a feature computed
+beside the loaded one, not a loaded value: the run records it as a column of no known
+source, and nothing here warns.
+"""
+
+import numpy as np
+import pandas as pd
+
+from ._over_rows_chain import MIN_ROWS, WINDOWS, _chained, _Ordered
+from ._witness import WITNESSES, is_witness
+
+
+def _scale(b):
+    """The size of ``b``'s largest finite value, at least 1."""
+    finite = np.abs(b[np.isfinite(b)])
+    return max(float(finite.max()), 1.0) if finite.size else 1.0
+
+
+def _close(a, b, scale=None):
+    """Equal within float error (of ``scale``, default :func:`_scale` of ``b``), NaN
+    equal to NaN (element-wise)."""
+    scale = _scale(b) if scale is None else scale
+    with np.errstate(invalid="ignore", over="ignore"):
+        near = np.abs(a - b) <= 1e-9 * scale
+    return near | (np.isnan(a) & np.isnan(b))
+
+
+def _enough(values, loaded, now):
+    """Whether at least ``MIN_ROWS`` rows the operation gives a value differ from the
+    value loaded (``loaded``, the data's rows in its order, or the load's)."""
+    if loaded.size != now.size:
+        return int(np.count_nonzero(~np.isnan(values))) >= MIN_ROWS
+    differ = ~np.isnan(values) & ~_close(loaded, now)
+    return int(np.count_nonzero(differ)) >= MIN_ROWS
+
+
+def _whole_ops(series, keys):
+    """``(name, values)`` of each operation over rows tried on ``series`` (a float
+    Series in the order the operation would have run), ``keys``: ``(name, array)`` of
+    the candidate group keys, aligned with it."""
+    values = series.to_numpy(dtype=np.float64)
+    sums = np.concatenate([[0.0], np.cumsum(values)])
+    if np.isnan(sums[-1]):  # (pandas skips missing values)
+        yield "cumsum", series.cumsum()
+        yield "cummax", series.cummax()
+        yield "cummin", series.cummin()
+        yield "diff", series.diff()
+        yield "pct_change", series.pct_change(fill_method=None)
+        yield "expanding().mean()", series.expanding().mean()
+    else:  # (the same, by NumPy: a few microseconds each)
+        yield "cumsum", sums[1:]
+        yield "cummax", np.maximum.accumulate(values)
+        yield "cummin", np.minimum.accumulate(values)
+        yield "diff", np.concatenate([[np.nan], np.diff(values)])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            yield "pct_change", np.concatenate([[np.nan], values[1:] / values[:-1] - 1])
+        yield "expanding().mean()", sums[1:] / np.arange(1, values.size + 1)
+    for w in WINDOWS:
+        if w >= series.size:
+            break
+        if np.isnan(sums[-1]):
+            yield f"rolling({w}).mean()", series.rolling(w).mean()
+            continue
+        out = np.full(values.size, np.nan)  # (pandas' rolling mean, by running sums)
+        out[w - 1 :] = (sums[w:] - sums[:-w]) / w
+        yield f"rolling({w}).mean()", out
+    for key_name, key in keys:
+        for how in ("mean", "sum"):
+            out = series.groupby(key, dropna=False).transform(how)
+            yield f"groupby({key_name}).transform({how!r})", out
+
+
+def _distinct(column):
+    """How many distinct values a kept column holds."""
+    if column.numeric:
+        return np.unique(column.values).size
+    return len(set(column.values.tolist()))
+
+
+def _in_whole_load(load, name, X_ids, now):
+    """The operation that explains ``name`` now (``now``: its values, in the data's
+    order, on the rows ``X_ids`` of this load), for a load whose every row is a witness,
+    or None. Tried in the load's order over all its rows, then in the data's order over
+    its rows (an operation run after a filter, a sort or a split)."""
+    order = np.argsort(load.frame_positions, kind="stable")  # sorted id -> load order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    at = load.positions(X_ids)
+    if (at < 0).any():
+        return None
+    where = rank[at]  # each row of the data: its position in the load
+    column = load.columns[name]
+    loaded = np.where(column.missing, np.nan, column.values.astype(np.float64))[order]
+    keys = [
+        (k, c.values[order])
+        for k, c in load.columns.items()
+        if k != name and 1 < _distinct(c) <= max(2, order.size // 3)
+    ]
+    scale = _scale(now)
+    same = where.size == order.size and (where == np.arange(where.size)).all()
+    for rows in (None,) if same else (None, where):
+        base = loaded if rows is None else loaded[rows]
+        part = [(k, v if rows is None else v[rows]) for k, v in keys]
+        for op, values in _whole_ops(pd.Series(base), part):
+            if isinstance(values, pd.Series):
+                values = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            values = values if rows is not None else values[where]
+            # (a row the operation leaves empty, a window's first rows, may have been
+            # filled or dropped since: not compared)
+            if (_close(values, now, scale) | np.isnan(values)).all() and _enough(
+                values, base, now
+            ):
+                return op
+    return None
+
+
+def _running(column, witnesses, now):
+    """The running operation that explains a column (``now``: its values in the data's
+    order; ``column``: its loaded values on a sampled load's witness rows) on every
+    witness row, from the row before each in the data, or None. ``witnesses``: per
+    order tried (the data's, then its ids' where not the same: the file's), the order
+    (None: the data's), the witness rows' positions in it (the first row left out) and
+    their positions among the load's. Each is tried first on one pair of witness rows,
+    so that a column none explains costs no pass over the data per operation."""
+    for order, rows, at in witnesses:
+        values = now if order is None else _Ordered(now, order)
+        if rows.size < MIN_ROWS:
+            return None
+        loaded = np.where(column.missing[at], np.nan, column.values[at])
+        here, before = values[rows], values[rows - 1]
+        if np.isnan(loaded).any() or _close(loaded, here).all():
+            continue
+        tried = {
+            "cumsum": before + loaded,
+            "cummax": np.maximum(before, loaded),
+            "cummin": np.minimum(before, loaded),
+            "expanding().mean()": (before * rows + loaded) / (rows + 1),
+        }
+        for op, computed in tried.items():
+            if _close(computed, here).all():
+                return op
+        op = _chained(values, rows, loaded)
+        if op is not None:
+            return op
+    return None
+
+
+def over_rows(X, ids, changed, sources):
+    """Loaded columns of ``X``, under their loaded name, whose values now are an
+    operation over rows of the values loaded.
+
+    Parameters
+    ----------
+    X : DataFrame
+        The data, rows in the order of ``ids``.
+    ids : ndarray of int64
+        Row ids of ``X``.
+    changed : Changes
+        The columns of ``X`` changed after loading (its ``by_source`` and ``rows``).
+    sources : dict
+        Source code -> :class:`~._source.Source`.
+
+    Returns
+    -------
+    found : list of tuple
+        ``(column, operation, source id, rows that differ)`` per column found.
+    """
+    out = []
+    if not changed.by_source:
+        return out
+    names = [str(c) for c in X.columns]
+    rows_of = _RowsOf(ids)  # (each source's rows, their order, taken once for all columns)
+    for name, (_, differ_ids, _) in changed.rows.items():
+        if name not in names or differ_ids.size < MIN_ROWS:
+            continue
+        series = X[X.columns[names.index(name)]]
+        if not pd.api.types.is_numeric_dtype(series.dtype) or series.dtype == bool:
+            continue
+        now = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        for code, columns in changed.by_source.items():
+            if name not in columns or columns[name][0] != name or code not in sources:
+                continue  # (a new column, or one identified by its values: a feature)
+            op = _found(code, sources[code], name, rows_of, now)
+            if op is not None:
+                out.append((name, op, sources[code].source_id, int(differ_ids.size)))
+                break
+    return out
+
+
+class _RowsOf:
+    """Per source code, the data's rows of it (their positions and ids), their ids'
+    order and their positions among each load's witness rows: found once per fit and
+    shared by the columns compared."""
+
+    def __init__(self, ids):
+        self.ids = ids
+        self._kept = {}
+
+    def of(self, code):
+        """``(positions in the data, ids)`` of the rows of source ``code``."""
+        if code not in self._kept:
+            from ._ids import codes_of
+
+            mine = np.flatnonzero(codes_of(self.ids) == code)
+            self._kept[code] = (mine, self.ids[mine])
+        return self._kept[code]
+
+    def order(self, code):
+        """The order of the ids of ``code``'s rows (None where they are in order)."""
+        key = ("order", code)
+        if key not in self._kept:
+            ids = self.of(code)[1]
+            in_order = bool((ids[1:] >= ids[:-1]).all())  # (the file's order already)
+            self._kept[key] = None if in_order else np.argsort(ids)  # (ids are unique)
+        return self._kept[key]
+
+    def witnesses(self, code, load):
+        """Per order to try (the data's, then its ids' where not the same): ``(order
+        or None, positions of ``load``'s witness rows among ``code``'s rows in that
+        order, but the first, their positions among the load's)``."""
+        key = ("at", code, id(load))
+        if key not in self._kept:
+            ids = self.of(code)[1]
+            if load.chosen is None and load.stride > 1:  # (the hash first: a multiply)
+                at = np.full(ids.size, -1, dtype=np.intp)
+                maybe = np.flatnonzero(is_witness(ids, load.stride))
+                at[maybe] = load.positions(ids[maybe])
+            else:
+                at = load.positions(ids)
+            out = []
+            for order in (None, self.order(code)):
+                if order is None and out:
+                    break
+                ordered = at if order is None else at[order]
+                rows = np.flatnonzero(ordered[1:] > -1) + 1
+                out.append((order, rows, ordered[rows]))
+            self._kept[key] = out
+        return self._kept[key]
+
+
+def _found(code, source, name, rows_of, now):
+    mine, X_ids = rows_of.of(code)
+    values = now if mine.size == now.size else now[mine]
+    for load in WITNESSES.loads(code, source.sha256):
+        column = load.columns.get(name)
+        if column is None or not column.numeric:
+            continue
+        whole = load.chosen is None and load.stride == 1 and load.frame_rows == load.ids.size
+        if whole:
+            op = _in_whole_load(load, name, X_ids, values)
+        else:
+            op = _running(column, rows_of.witnesses(code, load), values)
+        if op is not None:
+            return op
+    return None
+
+
+def over_rows_message(found, name="X"):
+    """The warning (and run note) for :func:`over_rows`' columns."""
+    column, op, source, n_differ = found[0]
+    more = ""
+    if len(found) > 1:
+        more = " (also " + ", ".join(f"{f[0]}: {f[1]}" for f in found[1:]) + ")"
+    return (
+        f"column {column} of {name} holds the {column} loaded from {source!r} "
+        f"computed over rows ({column}.{op}: {n_differ} rows compared differ from their "
+        f"loaded value, each explained by it){more}, under the loaded column's name. "
+        "A row's value there comes from other rows' lines too (the rows before it, its "
+        "window or its group), while its lineage names its own line alone, and unlearning "
+        "a line leaves what it gave to the other rows. Compute such features into a new "
+        f"column beside the loaded one (df['{column}_{op.split('(')[0]}'] = ...), which "
+        "the run records as a column of no known source, or in the pipeline."
+    )
