@@ -3,6 +3,7 @@ import os
 import pickle
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.exceptions import DataDimensionalityWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -480,6 +482,27 @@ def test_validation_errors():
     proj = JLProjector(5, random_state=0).fit(X)
     with pytest.raises(ValueError, match="features"):
         proj.transform(np.ones((3, 5)))
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_transform"])
+def test_n_components_bool_is_refused_and_more_than_features_warns(method):
+    """True passed sklearn's Interval(Integral, 1, None) and projected onto one
+    dimension; n_components above n_features did not warn as sklearn's projections do."""
+    X = np.ones((3, 4))
+    for bad in (True, False):
+        proj = JLProjector(bad, random_state=0)
+        with pytest.raises(ValueError, match=rf"n_components.*Got {bad} instead"):
+            getattr(proj, method)(X)
+        assert not hasattr(proj, "n_components_")
+    with pytest.warns(DataDimensionalityWarning, match=r"n_features < n_components \(4 < 5\)"):
+        Z = getattr(JLProjector(5, random_state=0), method)(X)
+    assert (method == "fit") or Z.shape == (3, 5)
+    for k in (4, np.int64(4), 1):  # no more components than features: no warning
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            proj = getattr(JLProjector(k, random_state=0), method)(X)
+        if method == "fit":
+            assert proj.n_components_ == k and type(proj.n_components_) is int
 
 
 def test_kernels_load_in_a_background_thread_at_import():
