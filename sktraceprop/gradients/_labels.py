@@ -2,7 +2,46 @@
 
 import numpy as np
 
-__all__ = ["class_indices"]
+from ..utils._labels import check_label_kinds
+
+__all__ = ["class_indices", "known_class_indices"]
+
+
+def known_class_indices(classes, y, what="the model"):
+    """Positions of labels ``y`` in the sorted ``classes``, refusing unknown labels.
+
+    ``np.searchsorted`` alone gives a label that is not a class the position where it
+    would be inserted: another class's index, or one past the last.
+
+    Parameters
+    ----------
+    classes : array-like of shape (n_classes,)
+        Sorted classes (a classifier's ``classes_``).
+    y : array-like of shape (n_samples,)
+        Labels.
+    what : str, default="the model"
+        Whose classes they are, for the message.
+
+    Returns
+    -------
+    idx : ndarray of shape (n_samples,), dtype intp
+
+    Raises
+    ------
+    ValueError
+        Naming the labels that are not among ``classes``.
+    """
+    classes, y = np.asarray(classes), np.asarray(y)
+    check_label_kinds(y, classes, what)
+    idx = np.searchsorted(classes, y)
+    unknown = classes[np.minimum(idx, classes.shape[0] - 1)] != y
+    if np.any(unknown):
+        labels = sorted({str(v) for v in np.asarray(y)[unknown].tolist()})
+        raise ValueError(
+            f"labels {labels[:10]}{' ...' if len(labels) > 10 else ''} are not classes of "
+            f"{what} ({classes[:10].tolist()}): a margin needs each row's class"
+        )
+    return idx
 
 
 def class_indices(y, n_samples):

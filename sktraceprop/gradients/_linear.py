@@ -46,6 +46,7 @@ from sklearn.base import is_classifier
 
 from ._class_weight import class_weights, per_class_weights
 from ._dense_size import check_dense_fits
+from ._labels import known_class_indices
 
 __all__ = ["LinearObjective"]
 
@@ -414,6 +415,11 @@ class LinearObjective:
         margins : ndarray of shape (n_samples,)
         gradients : ndarray of shape (n_samples, n_params)
             Gradients of the margins with respect to ``theta``.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` holds a label that is not one of the classifier's ``classes_``.
         """
         margins, U = self.margin_outputs(X, y, theta)
         return margins, self._expand(X, U)
@@ -433,7 +439,7 @@ class LinearObjective:
             if Z.shape[1] != 1:
                 raise ValueError("margins are defined for single-output regressors only")
             return Z[:, 0], np.ones_like(Z)
-        idx = np.searchsorted(self.estimator.classes_, np.asarray(y))
+        idx = known_class_indices(self.estimator.classes_, y, type(self.estimator).__name__)
         if getattr(self, "multilabel", False):
             # label idx's decision value: positive where the model assigns the label
             rows = np.arange(Z.shape[0])

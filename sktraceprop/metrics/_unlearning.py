@@ -10,6 +10,8 @@ of retrains with different seeds as ``retrained`` and the reference becomes thei
 far each single retrain falls from that mean, the noise floor of every figure.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import is_classifier
@@ -30,6 +32,16 @@ __all__ = [
 ]
 
 _RESPONSE_ORDER = ("decision_function", "predict_proba", "predict")
+
+# Two mean forget losses this close (relative, at least absolute for losses below 1) are
+# the same: a difference at solver-noise level is no gap, and dividing by it would give
+# huge percentages that mean nothing.
+_SAME_LOSS_RTOL = 1e-12
+
+
+def _same_loss(a, b):
+    """Whether mean losses ``a`` and ``b`` agree within ``_SAME_LOSS_RTOL``."""
+    return abs(a - b) <= _SAME_LOSS_RTOL * max(1.0, abs(a), abs(b))
 
 
 def _as_list(retrained):
@@ -234,13 +246,29 @@ def forget_loss_gap_closed(unlearned, retrained, original, X_forget, y_forget):
     Returns
     -------
     percent : float
-        ``nan`` if the original and the retrain have the same forget loss.
+        ``nan``, with a warning, if the original and the retrain have the same forget
+        loss: within a relative ``1e-12`` (absolute below a loss of 1), the tolerance
+        :func:`unlearning_report` judges the same case by, there is no gap to close.
     """
+    gap, _ = _gap_closed(unlearned, retrained, original, X_forget, y_forget)
+    if np.isnan(gap):
+        warnings.warn(
+            "forget_loss_gap_closed is nan: the original and the retrain have the same "
+            f"forget loss (within a relative {_SAME_LOSS_RTOL:g}), so there is no gap to close",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return gap
+
+
+def _gap_closed(unlearned, retrained, original, X_forget, y_forget):
+    """:func:`forget_loss_gap_closed` without its warning, and the unlearned model's and
+    the (mean) retrain's forget losses."""
     l_unl, l_orig = (per_sample_loss(m, X_forget, y_forget).mean() for m in (unlearned, original))
     l_ret = np.mean([per_sample_loss(m, X_forget, y_forget).mean() for m in _as_list(retrained)])
-    if l_ret == l_orig:
-        return float("nan")
-    return float(100.0 * (l_unl - l_orig) / (l_ret - l_orig))
+    if _same_loss(l_ret, l_orig):
+        return float("nan"), (l_unl, l_ret)
+    return float(100.0 * (l_unl - l_orig) / (l_ret - l_orig)), (l_unl, l_ret)
 
 
 def score_delta(unlearned, retrained, X, y, *, scoring=None):
@@ -330,8 +358,10 @@ def unlearning_report(
         (:func:`function_space_distance_ratio`), ``forget_gap_closed_percent``,
         ``verdict`` (``"matches retrain"``, ``"under-unlearning"`` or
         ``"over-unlearning"``; when the original and the retrain have the same forget
-        loss, so that the gap is ``nan``, ``"matches retrain"`` only if the unlearned
-        model's is that loss too, else ``"differs from retrain"``), ``score_delta``
+        loss (within a relative ``1e-12``, as for :func:`forget_loss_gap_closed`), so
+        that the gap is ``nan``, ``"matches retrain"`` only if the unlearned model's is
+        that loss too, by the same tolerance, else ``"differs from retrain"``),
+        ``score_delta``
         (unlearned minus retrain),
         ``mia_auc_original``, ``mia_auc_unlearned`` and ``mia_auc_retrained`` (the
         mean over the retrains). With several retrains also ``n_retrained``,
@@ -339,16 +369,11 @@ def unlearning_report(
         retrain's own gap closed and distance ratio against the mean of all of them,
         how far one honest retrain falls from the reference.
     """
-    gap = forget_loss_gap_closed(unlearned, retrained, original, X_forget, y_forget)
+    gap, (l_unl, l_ret) = _gap_closed(unlearned, retrained, original, X_forget, y_forget)
     if np.isnan(gap):
         # no gap to close: the original fits the forget rows as the retrain does; only
         # an unlearned model that fits them so too matches
-        l_unl = per_sample_loss(unlearned, X_forget, y_forget).mean()
-        l_ret = np.mean(
-            [per_sample_loss(m, X_forget, y_forget).mean() for m in _as_list(retrained)]
-        )
-        same = abs(l_unl - l_ret) <= 1e-12 * max(1.0, abs(l_ret))
-        verdict = "matches retrain" if same else "differs from retrain"
+        verdict = "matches retrain" if _same_loss(l_unl, l_ret) else "differs from retrain"
     elif abs(gap - 100.0) <= gap_tolerance:
         verdict = "matches retrain"
     else:
@@ -377,7 +402,7 @@ def unlearning_report(
     if len(retrains) > 1:
         report["n_retrained"] = len(retrains)
         report["retrain_gap_closed_percent"] = [
-            forget_loss_gap_closed(m, retrains, original, X_forget, y_forget) for m in retrains
+            _gap_closed(m, retrains, original, X_forget, y_forget)[0] for m in retrains
         ]
         report["retrain_distance_ratio_test"] = [
             function_space_distance_ratio(

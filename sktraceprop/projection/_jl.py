@@ -12,6 +12,7 @@ from sklearn.utils.validation import assert_all_finite, check_is_fitted, validat
 
 from .._thread_compiles import attempt, prepare, result
 from ..utils._sklearn_compat import Interval, StrOptions
+from ._params import check_n_components
 
 __all__ = ["JLProjector"]
 
@@ -50,7 +51,7 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     Parameters
     ----------
     n_components : int, default=4096
-        Dimension of the projected space.
+        Dimension of the projected space (not a bool); above ``n_features``, fit warns.
     density : "auto" or float in (0, 1], default="auto"
         Expected fraction of nonzero entries of ``R``. ``"auto"`` is
         ``1 / sqrt(n_features)`` (Li, Hastie and Church, 2006), as in scikit-learn.
@@ -179,9 +180,8 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             raise
 
     def _fit_shape(self, X):
-        n_features = X.shape[1]
-        self.density_ = 1 / np.sqrt(n_features) if self.density == "auto" else float(self.density)
-        self.n_components_ = int(self.n_components)
+        self.n_components_ = check_n_components(self.n_components, X.shape[1])
+        self.density_ = 1 / np.sqrt(X.shape[1]) if self.density == "auto" else float(self.density)
         rng = check_random_state(self.random_state)
         self.seed_ = int(rng.randint(np.iinfo(np.int64).max, dtype=np.int64))
 

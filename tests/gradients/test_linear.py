@@ -1,5 +1,9 @@
+import re
+
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from scipy import sparse
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import (
@@ -189,6 +193,43 @@ def test_margin_sign_convention():
     logp = est3.predict_log_proba(X3)[np.arange(60), y3]
     # margin = log p(y) - log(1 - p(y)) for softmax logits
     np.testing.assert_allclose(m3, logp - np.log1p(-np.exp(logp)), atol=1e-10)
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.lists(st.sampled_from([-3, 0, 1, 2, 4, 5, 7, 9]), min_size=1, max_size=8))
+@example([1])  # between classes 0 and 2: searchsorted named class 2
+@example([9])  # past the last class: an index one past the logits
+def test_margins_refuse_labels_the_model_does_not_know(labels):
+    """Labels outside ``classes_`` got searchsorted's insertion point: another class's
+    margin, or an index past the outputs. Truth: the log-probabilities (known labels)."""
+    X, y, _ = _data(3)
+    classes = np.array([0, 2, 5])
+    est = LogisticRegression().fit(X, classes[y])
+    obj = linear_model_objective(est)
+    labels = np.array(labels)
+    Xl = X[: labels.shape[0]]
+    unknown = sorted(set(labels.tolist()) - set(classes.tolist()))
+    if unknown:
+        with pytest.raises(ValueError, match=re.escape(str([str(v) for v in unknown]))):
+            obj.margins(Xl, labels)
+        return
+    m, _ = obj.margins(Xl, labels)
+    logp = est.predict_log_proba(Xl)[np.arange(labels.shape[0]), np.searchsorted(classes, labels)]
+    np.testing.assert_allclose(m, logp - np.log1p(-np.exp(logp)), atol=1e-10)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_margins_refuse_unknown_text_labels_and_numbers_for_text(n_classes):
+    X, y, _ = _data(n_classes)
+    names = np.array(["ant", "bee", "cat"])[:n_classes]
+    est = RidgeClassifier().fit(X, names[y])
+    obj = linear_model_objective(est)
+    with pytest.raises(ValueError, match=r"\['ab', 'zz'\] are not classes of RidgeClassifier"):
+        obj.margins(X[:3], ["zz", "ab", names[0]])
+    with pytest.raises(ValueError, match="labels"):
+        obj.margins(X[:2], [0, 1])
+    m, _ = obj.margins(X, names[y])
+    assert np.all(np.isfinite(m))
 
 
 def test_unsupported_estimator_names_supported_ones():

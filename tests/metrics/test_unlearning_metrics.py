@@ -1,5 +1,7 @@
 """Unlearning metrics against values computed by hand."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,7 +103,53 @@ def test_forget_gap_closed_by_hand():
     assert forget_loss_gap_closed(retrained, retrained, original, Xf, yf) == pytest.approx(100.0)
     # loss 9 > retrain's 4: over-unlearning, reported above 100%
     assert forget_loss_gap_closed(_line(3), retrained, original, Xf, yf) == pytest.approx(225.0)
-    assert np.isnan(forget_loss_gap_closed(_line(3), original, original, Xf, yf))
+    with pytest.warns(RuntimeWarning, match="no gap to close"):
+        assert np.isnan(forget_loss_gap_closed(_line(3), original, original, Xf, yf))
+
+
+def test_forget_gap_at_solver_noise_is_nan_as_in_the_report():
+    """A gap of 1e-16 (solver noise) gave 1e18 %; the report called the same case nan.
+    Truth by hand: forget losses are intercept**2 on targets 0."""
+    Xf, yf = np.array([[1.0], [1.0]]), np.array([0.0, 0.0])
+    Xt, yt = np.array([[0.0], [2.0]]), np.array([0.0, 1.0])
+    for original, retrained in (
+        (_line(0), _line(0, 1e-8)),  # losses 0 and 1e-16
+        (_line(0, 1e6), _line(0, 1e6 + 2.5e-7)),  # 1e12 and 1e12 + 0.5: relative 5e-13
+    ):
+        with pytest.warns(RuntimeWarning, match="within a relative 1e-12"):
+            gap = forget_loss_gap_closed(_line(0, 1), retrained, original, Xf, yf)
+        assert np.isnan(gap)
+        report = unlearning_report(_line(0, 1), retrained, original, Xf, yf, Xt, yt)
+        assert np.isnan(report["forget_gap_closed_percent"])
+    # a gap of 1e-10, above the tolerance, is measured: loss 0.25e-10 closes 25%
+    gap = forget_loss_gap_closed(_line(0, 0.5e-5), _line(0, 1e-5), _line(0), Xf, yf)
+    assert gap == pytest.approx(25.0)
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    st.floats(-1e3, 1e3),
+    st.floats(-1e-5, 1e-5),
+    st.floats(-1e3, 1e3),
+)
+@example(0.0, 1e-8, 1.0)
+def test_forget_gap_and_report_agree_on_no_gap(c_orig, delta, c_unl):
+    """The function and the report call the same gaps nan; otherwise the gap is the
+    hand formula on losses intercept**2."""
+    Xf, yf = np.array([[1.0], [1.0]]), np.array([0.0, 0.0])
+    Xt, yt = np.array([[0.0], [2.0]]), np.array([0.0, 1.0])
+    models = _line(0, c_unl), _line(0, c_orig + delta), _line(0, c_orig)
+    l_unl, l_ret, l_orig = ((c**2) for c in (c_unl, c_orig + delta, c_orig))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gap = forget_loss_gap_closed(*models, Xf, yf)
+    report = unlearning_report(*models, Xf, yf, Xt, yt)
+    assert np.isnan(gap) == np.isnan(report["forget_gap_closed_percent"])
+    assert np.isnan(gap) == any("no gap to close" in str(w.message) for w in caught)
+    if abs(l_ret - l_orig) > 1e-11 * max(1.0, l_orig):  # clearly a gap
+        assert gap == pytest.approx(100 * (l_unl - l_orig) / (l_ret - l_orig), rel=1e-3)
+    elif abs(l_ret - l_orig) < 1e-13 * max(1.0, l_orig):  # clearly none
+        assert np.isnan(gap)
 
 
 def test_score_delta_by_hand():

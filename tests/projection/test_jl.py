@@ -3,6 +3,7 @@ import os
 import pickle
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.exceptions import DataDimensionalityWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -417,6 +419,7 @@ def test_sums_that_overflow_are_refused_not_returned_as_infinity(fmt, method):
     st.booleans(),
 )
 @example(1, 16, 64, 38, 0, False)
+@example(2, 11, 1, 38, 2, False)  # |X @ R.T| is 5.8e38: the scale (1.82) overflows it
 def test_large_float32_values_project_right_or_are_refused(n, p, k, exponent, seed, sparse):
     rng = np.random.default_rng(seed)
     X = (rng.uniform(-3.4, 3.4, size=(n, p)) * 10.0**exponent).astype(np.float32)
@@ -425,15 +428,16 @@ def test_large_float32_values_project_right_or_are_refused(n, p, k, exponent, se
     # float32 sums of the terms before the common scale: their size bounds every partial sum
     partial = np.abs(X.astype(np.float64)) @ (R != 0).T
     top = np.finfo(np.float32).max
+    scale = np.sqrt(1 / proj.density_) / np.sqrt(k)
     try:
         Z = proj.transform(sp.csr_matrix(X) if sparse else X)
     except ValueError as err:
         assert "overflows float32" in str(err)
-        assert partial.max() >= 0.99 * top
+        # a partial sum, or the scaled result (scale > 1 for few components), is too large
+        assert partial.max() * max(1.0, scale) >= 0.99 * top
         return
     assert np.isfinite(Z).all()
     truth = X.astype(np.float64) @ R.T
-    scale = np.sqrt(1 / proj.density_) / np.sqrt(k)
     tol = 4 * (p + 1) * np.finfo(np.float32).eps * partial * scale + 1e-45
     assert (np.abs(Z - truth) <= tol).all()
 
@@ -480,6 +484,27 @@ def test_validation_errors():
     proj = JLProjector(5, random_state=0).fit(X)
     with pytest.raises(ValueError, match="features"):
         proj.transform(np.ones((3, 5)))
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_transform"])
+def test_n_components_bool_is_refused_and_more_than_features_warns(method):
+    """True passed sklearn's Interval(Integral, 1, None) and projected onto one
+    dimension; n_components above n_features did not warn as sklearn's projections do."""
+    X = np.ones((3, 4))
+    for bad in (True, False):
+        proj = JLProjector(bad, random_state=0)
+        with pytest.raises(ValueError, match=rf"n_components.*Got {bad} instead"):
+            getattr(proj, method)(X)
+        assert not hasattr(proj, "n_components_")
+    with pytest.warns(DataDimensionalityWarning, match=r"n_features < n_components \(4 < 5\)"):
+        Z = getattr(JLProjector(5, random_state=0), method)(X)
+    assert (method == "fit") or Z.shape == (3, 5)
+    for k in (4, np.int64(4), 1):  # no more components than features: no warning
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            proj = getattr(JLProjector(k, random_state=0), method)(X)
+        if method == "fit":
+            assert proj.n_components_ == k and type(proj.n_components_) is int
 
 
 def test_kernels_load_in_a_background_thread_at_import():
