@@ -56,6 +56,7 @@ def save_run(store, lineage):
     stored_ids = store._encode(row_ids)
     stored_inputs = None if inputs is None else store._encode(inputs)
     n_input = None if inputs is None else int(inputs.size)
+    _check_sizes(store, lineage, record_text, stored_ids, stored_inputs, sources)
 
     def write(writer):
         if writer.run_exists(lineage.run_id):
@@ -120,6 +121,29 @@ def save_run(store, lineage):
     run_id = store._transact(write, committed)
     note_saved(store, run_id)
     return run_id
+
+
+def _check_sizes(store, lineage, record_text, stored_ids, stored_inputs, sources):
+    """Refuse, before writing anything, a value larger than the store holds in one field
+    (SQLite and PostgreSQL: about 1 GB; 8 bytes a row id of shuffled rows of several
+    sources, so about 125 million of them), naming it: the database's own error came
+    after the events were made, and said nothing of why."""
+    limit = store._max_value_bytes
+    if limit is None:
+        return
+    values = [("its record", len(record_text.encode("utf-8"))), ("its row ids", stored_ids)]
+    values.append(("its input row ids", stored_inputs))
+    values += [(f"the merge parents of source {s.source_id!r}", e) for s, *_, e in sources]
+    for what, value in values:
+        size = value if isinstance(value, int) else len(value) if value is not None else 0
+        if size > limit:
+            raise StoreError(
+                f"run {lineage.run_id} cannot be saved in {store!r}: {what} would take "
+                f"{size:,} bytes, more than the {limit:,} bytes that one value may hold "
+                f"there (about 1 GB in SQLite and PostgreSQL: some 125 million row ids of "
+                "shuffled rows of several sources); nothing was written. Fit on fewer "
+                "rows per run, or keep the lineage of such a run outside the store"
+            )
 
 
 def _warn_earlier_schemes(store, sources):
