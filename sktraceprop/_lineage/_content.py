@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._witness import WITNESSES
+from ._witness_values import _take_columns, exact_integers
 
 #: Numeric columns of the data searched for witness values.
 SEARCHED = 2
@@ -30,7 +31,7 @@ MIN_SHARED = 2
 
 class _Numeric:
     """The numeric columns of the data, read as float32 (NaN where missing) when asked:
-    a few whole columns, and single rows."""
+    a few whole columns; and single rows, their integers exact."""
 
     def __init__(self, X):
         self.X = X
@@ -53,14 +54,39 @@ class _Numeric:
             values = self.X[rows, self.at[j]]
         return np.asarray(values, dtype=np.float32)
 
-    def row(self, position):
+    def row_exact(self, position):
+        """Row ``position``'s numeric values, not missing: ``(integers, floats)``, the
+        integer columns' values as int64 (exact: float32 and float64 round them past
+        2**24 and 2**53) and the other columns' as float32."""
         if isinstance(self.X, pd.DataFrame):
-            values = self.X.iloc[position, self.at]
-            values = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+            columns = _take_columns(self.X, [position])
+            columns = [columns[j] for j in self.at]
+            ints = [c.exact for c in columns if c.exact is not None and not c.missing[0]]
+            floats = [c.values for c in columns if c.exact is None and not c.missing[0]]
+            ints = np.concatenate(ints) if ints else np.zeros(0, np.int64)
+            floats = np.concatenate(floats) if floats else np.zeros(0)
         else:
             values = self.X[position, self.at]
-        values = np.asarray(values, dtype=np.float32)
-        return values[~np.isnan(values)]
+            ints = exact_integers(values)
+            ints, floats = (
+                (ints, np.zeros(0)) if ints is not None else (np.zeros(0, np.int64), values)
+            )
+        floats = np.asarray(floats, dtype=np.float32)
+        return ints, floats[~np.isnan(floats)]
+
+
+def _shared(w, k, ints, floats):
+    """How many of witness row ``k``'s numeric values the row ``(ints, floats)`` (of
+    :meth:`_Numeric.row_exact`) holds: an integer of an integer column equal exactly to
+    one of the row's integers, or any value equal as float32 to one of its floats (an
+    integer column cast to float holds its values as well as float32 can tell); the
+    row's integers equal as float32 to other loaded values."""
+    columns = [c for c in w.columns.values() if c.numeric and not c.missing[k]]
+    loaded_ints = np.array([c.exact[k] for c in columns if c.exact is not None], np.int64)
+    loaded = np.array([c.values[k] for c in columns if c.exact is None], np.float32)
+    held = np.isin(loaded_ints, ints) | np.isin(loaded_ints.astype(np.float32), floats)
+    every = np.concatenate([floats, ints.astype(np.float32)])
+    return int(held.sum()) + int(np.isin(loaded, every).sum()), len(columns)
 
 
 #: ``"entry"``: ``(version, values, where, loads)``, written and read as one tuple: read
@@ -151,8 +177,7 @@ def loaded_row_in(X):
             load_at, k = where[at[found]]
             position = found * rows.step
             _, w = loads[load_at]
-            loaded = [c.values[k] for c in w.columns.values() if c.numeric and not c.missing[k]]
-            shared = int(np.isin(np.asarray(loaded, np.float32), numeric.row(position)).sum())
-            if shared >= MIN_SHARED and 2 * shared > min(len(numeric.at), len(loaded)):
+            shared, loaded = _shared(w, k, *numeric.row_exact(position))
+            if shared >= MIN_SHARED and 2 * shared > min(len(numeric.at), loaded):
                 return int(position), int(w.ids[k]), shared
     return None

@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..exceptions import LineageError
 from ._witness import WITNESSES
+from ._witness_values import exact_integers
 
 #: Largest chance of a match by coincidence that counts as evidence.
 CHANCE = 1e-9
@@ -84,8 +85,13 @@ def _by_position(values):
             theirs = column.values[keep]
             here = mine[keep]
             try:
-                same = bool(np.all(here.astype(np.float64) == theirs)) if numeric else None
-                if not numeric:
+                if numeric and column.exact is not None and here.dtype.kind in "iu":
+                    # integers exactly: float64 rounds them past 2**53 (None: past int64)
+                    ints = exact_integers(here)
+                    same = ints is not None and bool(np.all(ints == column.exact[keep]))
+                elif numeric:
+                    same = bool(np.all(here.astype(np.float64) == theirs))
+                else:
                     same = bool(np.all(pd.Series(here, dtype=object).to_numpy() == theirs))
             except (TypeError, ValueError):
                 continue

@@ -403,14 +403,15 @@ def _positions_holding(column, numeric, values):
     if numeric:
         if not _is_numeric(column.dtype):
             return []
-        wanted = np.array([v[1] for v in values], dtype=np.float32)
+        wanted = np.array([float(v[1]) for v in values], dtype=np.float32)
         data = column.to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
-        hits = np.flatnonzero(np.isin(data, wanted))
-        # (a value repeated, once per row of a join group, names none: dropped before
-        # any is made a key)
-        _, at, counts = np.unique(data[hits], return_inverse=True, return_counts=True)
-        hits = hits[counts[at.reshape(-1)] == 1]
-        found = [("n", float(v)) for v in data[hits].tolist()]
+        hits = np.flatnonzero(np.isin(data, wanted))  # (then keyed as the records are:
+        # integers float32 rounds exactly, neighbouring account numbers told apart)
+        found = cell_keys(_take_columns(column.to_frame(), hits)[0]) if hits.size else []
+        # (a value repeated, once per row of a join group, names none)
+        counts = Counter(found)
+        once = [counts[key] == 1 for key in found]
+        hits, found = hits[np.asarray(once, dtype=bool)], [k for k, o in zip(found, once) if o]
     else:
         raw = [v[1] for v in values if v[0] == "o"]
         if not raw:

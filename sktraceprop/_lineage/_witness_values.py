@@ -65,10 +65,17 @@ def cell_keys(column):
     """A hashable key for every cell of a :class:`_Column`: numbers at float32
     precision (a cast to float32 is no change), those of an object column too (a frame's
     columns assigned from ``to_numpy()`` of mixed columns hold floats as objects),
-    ``None`` where missing."""
+    ``None`` where missing. An integer column's integers that float32 rounds are kept
+    as themselves (``int``; one float32 holds exactly is its float key, which it
+    equals): past 2**24 neighbouring integers, account numbers, had one key, and a row
+    holding another's was found by no key."""
     if column.numeric:
         values = column.values.astype(np.float32).astype(np.float64).tolist()
-        return [None if m else ("n", v) for v, m in zip(values, column.missing.tolist())]
+        missing = column.missing.tolist()
+        if column.exact is not None:  # integers float32 rounds kept exact (2**24 and past)
+            exact = column.exact.tolist()
+            values = [v if m or int(v) == e else e for v, e, m in zip(values, exact, missing)]
+        return [None if m else ("n", v) for v, m in zip(values, missing)]
     out = []
     for value, missing in zip(column.values.tolist(), column.missing.tolist()):
         if missing:

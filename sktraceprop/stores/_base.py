@@ -108,6 +108,10 @@ class BaseStore(RunMethods, ErasureMethods, AuditMethods, ABC):
         kept outside the store tells them apart (see :meth:`check_integrity`,
         ``not_shown``)."""
 
+    #: Most bytes one stored value (a run's record, its row ids, a source's merge parents)
+    #: may hold, or None: no limit of the store's own.
+    _max_value_bytes = None
+
     @property
     def _seals_runs(self):
         """Whether runs saved here are sealed (:mod:`._sealed`): stores of schema version

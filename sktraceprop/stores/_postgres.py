@@ -64,6 +64,9 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
     True
     """
 
+    #: PostgreSQL refuses a field over 1 GiB; 1e9 bytes leaves room for its overhead.
+    _max_value_bytes = 1_000_000_000
+
     def __init__(self, dsn, *, schema="sktraceprop", mode="rw", timeout=60.0):
         if not isinstance(dsn, str) or not dsn:
             raise ValueError(f"dsn must be a non-empty connection string; got {dsn!r}")

@@ -56,6 +56,7 @@ def save_run(store, lineage):
     stored_ids = store._encode(row_ids)
     stored_inputs = None if inputs is None else store._encode(inputs)
     n_input = None if inputs is None else int(inputs.size)
+    _check_sizes(store, lineage, record_text, stored_ids, stored_inputs, sources)
 
     def write(writer):
         if writer.run_exists(lineage.run_id):
@@ -120,6 +121,48 @@ def save_run(store, lineage):
     run_id = store._transact(write, committed)
     note_saved(store, run_id)
     return run_id
+
+
+def _check_sizes(store, lineage, record_text, stored_ids, stored_inputs, sources):
+    """Refuse, before writing anything, a row larger than the store holds (SQLite and
+    PostgreSQL: about 1 GB a value, and a row or a statement's parameters together; 8
+    bytes a row id of shuffled rows of several sources, so about 125 million of them),
+    naming its parts: the database's own error came after the events were made, and
+    said nothing of why."""
+    limit = store._max_value_bytes
+    if limit is None:
+        return
+    rows = [
+        [
+            ("its record", len(record_text.encode("utf-8"))),
+            ("its row ids", _size(stored_ids)),
+            ("its input row ids", _size(stored_inputs)),
+        ]
+    ]
+    for source, text, _, _, parents in sources:
+        where = f"source {source.source_id!r}"
+        rows.append(
+            [
+                (f"the record of {where}", len(text.encode("utf-8"))),
+                (f"the merge parents of {where}", _size(parents)),
+            ]
+        )
+    for parts in rows:
+        total = sum(size for _, size in parts)
+        if total > limit:
+            named = " and ".join(f"{what} ({size:,} bytes)" for what, size in parts if size)
+            raise StoreError(
+                f"run {lineage.run_id} cannot be saved in {store!r}: {named} would take "
+                f"{total:,} bytes, more than the {limit:,} bytes that one value, or one "
+                "row, may hold there (about 1 GB in SQLite and PostgreSQL: some 125 "
+                "million row ids of shuffled rows of several sources); nothing was "
+                "written. Fit on fewer rows per run, or keep the lineage of such a run "
+                "outside the store"
+            )
+
+
+def _size(value):
+    return 0 if value is None else len(value)
 
 
 def _warn_earlier_schemes(store, sources):

@@ -72,6 +72,9 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
     True
     """
 
+    #: SQLite refuses a value over ``SQLITE_MAX_LENGTH`` (1e9 bytes as built by default).
+    _max_value_bytes = 1_000_000_000
+
     def __init__(self, path, *, mode="rw", timeout=60.0, check_on_open="header"):
         if not isinstance(mode, str) or mode not in _MODES:
             raise ValueError(f"mode must be 'rw' or 'ro'; got {mode!r}")
