@@ -21,13 +21,12 @@ other values can still pass it, and so can one that uses it at fit where a copy 
 step cannot be fitted on the rows without the target (or fits differently each time).
 """
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import clone
 
+from ..utils._quiet import quiet
 from ..utils._sklearn_compat import safe_indexing
 from ._same_values import as_rows, equal_cells
 
@@ -221,8 +220,7 @@ def _refit(est, fit_on, sample):
     ``sample``, or None when it cannot be."""
     try:
         copy = clone(est, safe=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():  # (the copy's warnings are the check's: dropped in this thread)
             return _as_table(copy.fit(fit_on.copy()).transform(sample.copy()))
     except Exception:  # noqa: BLE001 (the fit is not checked: see the module's doc)
         return None

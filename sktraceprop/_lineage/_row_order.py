@@ -21,14 +21,13 @@ received at the same positions.
   checked.
 """
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
 from ..exceptions import LineageError, LineageLostError
+from ..utils._quiet import quiet
 from ._capture import describe_id
 from ._declared import N_ROWS, transformed
 from ._features import has_declared
@@ -219,10 +218,9 @@ def check_order(X, steps, received, ids, row_ids, with_y, step, carried=False):
     labels = ", ".join(repr(n) for n in unchecked_steps(steps))
     at = np.unique(np.linspace(0, row_ids.size - 1, min(row_ids.size, N_ROWS)).astype(np.intp))
     given = _input_positions(steps, ids.size)[at]
-    with warnings.catch_warnings():
+    with quiet():
         # (a step's warnings on a row alone, 0/0 in a function of the batch, are the
-        # check's, not the user's fit's)
-        warnings.simplefilter("ignore")
+        # check's, not the user's fit's: dropped in this thread alone)
         found = _moved(X, steps, received, given, at)
     if not isinstance(found, str | type(None)):
         _refuse(found, ids[given], row_ids, with_y, step, labels, at.size, carried)

@@ -6,12 +6,12 @@ it, checked against the rows torch itself picks; one that cannot be told drops t
 row ids rather than guess them (:data:`UNREADABLE`).
 """
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
+from ..utils._quiet import quiet
 from . import _rowmap as rmap
 from ._index import index_map, positions
 
@@ -50,8 +50,7 @@ def _list_key(key, shape):
     key = [k.detach().cpu() if isinstance(k, torch.Tensor) else k for k in key]
     n = shape[0]
     rows = torch.arange(n).reshape((n,) + (1,) * (len(shape) - 1)).expand(shape)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch's deprecation note, given once already
+    with quiet():  # torch's deprecation note, given once already (this thread's only)
         try:
             want = rows[key].numpy()
         except (IndexError, ValueError, TypeError, RuntimeError):

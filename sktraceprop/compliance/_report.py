@@ -3,7 +3,6 @@
 import copy
 import json
 import os
-import warnings
 from pathlib import Path
 
 from .. import __version__
@@ -26,7 +25,7 @@ from ._read_report import read_report
 from ._report_formats import FORMAT_VERSION
 from ._schema import schema_problems
 from ._sections import articles
-from ._verify import verify_report
+from ._verify import checked_report, verify_report
 
 
 def _check_text_fields(**fields):
@@ -340,11 +339,8 @@ class ComplianceReport:
         # what the page and the file show is what was checked: a copy, so that the
         # caller's dict edited later changes neither
         data = copy.deepcopy(data)
-        with warnings.catch_warnings():
-            # a signature is checked where a key is given: verify() or load()
-            warnings.filterwarnings("ignore", message="the report is signed")
-            warnings.filterwarnings("ignore", message="only the report's own content")
-            verify_report(data)
+        # a signature is checked where a key is given: verify() or load()
+        checked_report(data, unkeyed_notes=False)
         self._data = data
 
     @classmethod

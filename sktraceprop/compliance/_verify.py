@@ -50,14 +50,14 @@ def _is_signature(value):
         return False
 
 
-def _signature_problems(body, signature, public_key):
+def _signature_problems(body, signature, public_key, unkeyed_notes=True):
     from .. import signing
 
     if signature is not None and not _is_signature(signature["value"]):
         # what can be told without the key: it is not a signature at all
         return ["integrity.signature.value is not an Ed25519 signature (64 bytes, base64)"]
     if public_key is None:
-        if signature is not None:
+        if signature is not None and unkeyed_notes:
             warnings.warn(
                 "the report is signed (key "
                 f"{signature['public_key_sha256'][:16]}...); pass public_key= to check "
@@ -125,6 +125,15 @@ def verify_report(source, *, store=None, public_key=None):
     ReportVerificationError
         Listing every problem found (also in its ``problems`` attribute).
     """
+    return checked_report(source, store=store, public_key=public_key)
+
+
+def checked_report(source, *, store=None, public_key=None, unkeyed_notes=True):
+    """:func:`verify_report`; ``unkeyed_notes=False`` leaves out the two warnings given
+    where no key and no store were given (a signature not checked, only the content
+    checked), for a caller that checks with them later (``ComplianceReport``): an
+    argument of this call, where a ``catch_warnings`` block ignoring them dropped the
+    warnings other threads raised meanwhile."""
     report, name = read_report(source)
     try:
         canonical_bytes(report, 1)
@@ -198,12 +207,12 @@ def verify_report(source, *, store=None, public_key=None):
             if where.startswith("/events/")
         ]
     problems += found
-    problems += _signature_problems(body, integrity["signature"], public_key)
+    problems += _signature_problems(body, integrity["signature"], public_key, unkeyed_notes)
     if store is not None:
         problems += _store_problems(report, store)
     if problems:
         raise _failure(name, "failed verification", problems)
-    if public_key is None and store is None and integrity["signature"] is None:
+    if public_key is None and store is None and integrity["signature"] is None and unkeyed_notes:
         _warn_content_only()
     if version < FORMAT_VERSION and public_key is None:
         _warn_older_format(version)

@@ -13,9 +13,10 @@ takes the whole set's per-class weights for that).
 """
 
 import functools
-import warnings
 
 import numpy as np
+
+from ..utils._quiet import quiet
 
 __all__ = ["balances_weighted_counts", "class_weights", "per_class_weights"]
 
@@ -37,11 +38,10 @@ def balances_weighted_counts(cls):
         model = cls(class_weight="balanced", fit_intercept=True)
         params = model.get_params()
         model.set_params(**{k: v for k, v in (("max_iter", 2000), ("tol", 1e-10)) if k in params})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():  # (the probe's warnings, dropped in this thread alone)
             model.fit(X, y, sample_weight=sw)
         decision = float(np.ravel(model.decision_function(X[:1]))[0])
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, Warning) as exc:  # (Warning: an "error" filter's)
         raise TypeError(
             f"cannot tell whether {cls.__name__}(class_weight='balanced') balances the "
             f"classes' summed sample weights or their row counts ({exc}); fit it without "

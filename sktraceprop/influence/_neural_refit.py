@@ -3,12 +3,11 @@ own seed: the ensemble members of :mod:`._trak`, the damping retrains of
 :mod:`._damping` and the LDS retrains of :mod:`sktraceprop.metrics`.
 """
 
-import warnings
-
 import numpy as np
 from sklearn.base import clone
 
 from .._lineage._skorch import skorch_fit_indices
+from ..utils._quiet import quiet
 from ._neural_model import _margins, is_jax_model
 
 
@@ -36,8 +35,7 @@ def _refit_seen(model, X, y, seed):
     state = torch.random.get_rng_state()
     torch.manual_seed(int(seed))
     try:
-        with warnings.catch_warnings(), skorch_fit_indices(est) as seen:
-            warnings.simplefilter("ignore")
+        with quiet(), skorch_fit_indices(est) as seen:  # (its warnings: this thread's)
             est.fit(X, y)
     finally:
         torch.random.set_rng_state(state)
