@@ -29,6 +29,36 @@ extensions = [
 ]
 templates_path = ["_templates"]
 autosummary_generate = True
+
+
+def _members_from_outside():
+    """``{public name of a class: its public members defined outside its subpackage}``.
+
+    ``class_mixins.rst`` documents a class split into mixins (one job per module: the
+    stores' ``BaseStore``, the unlearner, the explainer) with every public member its
+    mixins give it, less these: what it inherits from scikit-learn (``get_params``) or
+    from mixins shared across the package (predictions delegated to the fitted model),
+    which are documented there, as a class documented by ``class.rst`` leaves them out.
+    """
+    from api_check import public_names
+
+    outside = {}
+    for name, obj in public_names().items():
+        if not isinstance(obj, type):
+            continue
+        package = obj.__module__.rpartition(".")[0]
+        owners = {m: next((k for k in obj.__mro__ if m in vars(k)), None) for m in dir(obj)}
+        outside[name] = sorted(
+            m
+            for m, owner in owners.items()
+            if not m.startswith("_")
+            and owner is not None
+            and owner.__module__.rpartition(".")[0] != package
+        )
+    return outside
+
+
+autosummary_context = {"members_from_outside": _members_from_outside()}
 autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

@@ -1,7 +1,8 @@
 """GradientCorrectionUnlearner: remove rows or whole sources from a fitted model.
 
-This module is the estimator: the scikit-learn surface, and ``fit`` and ``unlearn`` as
-sequences of named steps. The steps live apart, each readable alone:
+This module is the estimator: its parameters and the scikit-learn surface. ``fit``
+(:mod:`._fit`) and ``unlearn`` (:mod:`._unlearn`) are sequences of named steps, each in
+a mixin of its own; the steps live apart, each readable alone:
 
 - :mod:`._prepare`: what ``fit`` checks before fitting, the clone it fits, and the
   removal method it prepares for the fitted model;
@@ -33,36 +34,25 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._holders import HolderMixin
-from .._lineage._array_rows import check_array_rows
-from .._lineage._capture import check_paired, resolve_row_ids
 from .._lineage._current import FingerprintCarryMixin
-from .._lineage._record import changes
-from .._lineage._skorch import skorch_fit_indices
-from .._model_lock import exclusive
 from .._selection import SelectionCloneMixin
-from .._tracing import library_fit
-from ..influence._fit_features import final_fit_inputs
 from ..utils._delegation import (
     InnerTagsMixin,
     PredictDelegationMixin,
     SourcesTravelMixin,
     inner_has,
 )
-from ..utils._private_copy import private_copy
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._convex_models import final_step
-from ._erase import check_redact
+from ._fit import UnlearnerFitMixin
 from ._fitted_state import FittedStateMixin
-from ._forget_at_fit import check_parents_here, split_forget
-from ._holdout_dropped import drop_validation_only
-from ._prepare import check_supported, removal_method
-from ._record import remove
-from ._weights import warn_unweighted_refit
+from ._unlearn import UnlearnMixin
 
 __all__ = ["GradientCorrectionUnlearner"]
 
 
 class GradientCorrectionUnlearner(
+    UnlearnerFitMixin,
+    UnlearnMixin,
     FittedStateMixin,
     SelectionCloneMixin,
     HolderMixin,
@@ -385,221 +375,6 @@ class GradientCorrectionUnlearner(
         self.store = store
         self.n_jobs = n_jobs
         self.verbose = verbose
-
-    # -- fitting ---------------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None, sample_id=None, X_holdout=None, y_holdout=None):
-        """Fit a clone of ``estimator`` on all rows, then remove the ``forget`` rows.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
-            Training data; a DataFrame loaded by sktraceprop carries its row ids.
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Passed to every step of a pipeline whose ``fit`` accepts it (a warning
-            names the others), and to the final estimator. Convex models only.
-        sample_id : array-like of int64 of shape (n_samples,), default=None
-            Row ids of the samples, overriding those carried by ``X``; sliced per fold
-            by ``GridSearchCV`` like ``sample_weight``.
-        X_holdout, y_holdout : array-like, default=None
-            Neural models only: rows the model does not train on. With
-            ``calibration="auto"`` or ``"crossfit"`` they correct the crossfit clones'
-            losses to the model's level (``"auto"`` needs them, or a skorch validation
-            split, to use the crossfit calibration); with ``"holdout"`` their mean loss
-            is the calibration target of the removals made by this ``fit``. A skorch
-            validation split is used when this is None.
-
-        Returns
-        -------
-        self : object
-        """
-        # one fit or removal of this unlearner at a time (see unlearn)
-        with exclusive(self, "an unlearner's fit"):
-            self._validate_params()
-            check_supported(self.estimator, y)
-            # a request that cannot be honoured is refused before anything is fitted or stored
-            forget = None if self.forget is None else split_forget(self.forget)
-            # untraced X whose target (or weights) shows loaded rows warns, as a traced
-            # fit does; a traced estimator's own fit below checks them (warned once)
-            ids = (
-                resolve_row_ids(X, sample_id)
-                if hasattr(self.estimator, "_traced_fit")
-                else resolve_row_ids(
-                    X, sample_id, y=y, fit_params={"sample_weight": sample_weight}
-                )
-            )
-            # y and weights in X's order: the copies below lose their row ids, so the
-            # traced estimator's own fit can no longer tell
-            check_paired(X, y, sample_weight, ids=ids)
-            check_paired(X_holdout, y_holdout)
-            if forget is not None:
-                check_parents_here(self.forget, ids)
-            # columns changed after loading (values moved between rows stay after a removal)
-            changed = changes(X, ids)
-            if sample_id is not None and isinstance(X, np.ndarray):
-                # an array's ids, given: a removal by id must remove the rows they name
-                check_array_rows(X, ids)
-            # rows this unlearner removed on request before this new fit
-            log = getattr(self, "unlearning_log_", ())
-            removed_before = [np.asarray(e["row_ids"]) for e in log]
-            warn_unweighted_refit(self.estimator, sample_weight, ids)
-            est, backend, sw, fit_params, weighted = self._clone_to_fit(X, sample_weight)
-            # taken before the fit, which may write into X; kept in place of the caller's
-            # data, which the caller may write into later
-            given, y = private_copy(X), private_copy(y)
-            # A run the clone records has purpose "unlearning" and the user's fitted
-            # estimator (if any) as parent; it is stored only if preparing the removal works.
-            with library_fit("unlearning", self.estimator, owner=self, model=est):
-                # the features the final step is fitted on, taken as they reach it: a step
-                # whose fit_transform is not fit().transform() (TargetEncoder cross fits)
-                # gives the training rows other features at fit than its transform does
-                with skorch_fit_indices(final_step(est)) as seen, final_fit_inputs(est) as fed:
-                    if hasattr(est, "_traced_fit"):
-                        est.fit(X, y, sample_id=sample_id, **fit_params)
-                    else:
-                        est.fit(X, y, **fit_params)
-                # before anything is set on self: a failure here leaves the unlearner as it was
-                method, ids = removal_method(
-                    est,
-                    backend,
-                    (given, y, sw, weighted),
-                    seen,
-                    fed,
-                    ids,
-                    self.get_params(deep=False),
-                    (X_holdout, y_holdout),
-                )
-                pending = self._hold_fitted(est, ids, method, X, changed, forget)
-            if pending is not None:
-                positions, named, request = pending
-                try:
-                    remove(
-                        self,
-                        positions,
-                        named,
-                        request=request,
-                        options={"X_holdout": X_holdout, "y_holdout": y_holdout},
-                    )
-                except BaseException:
-                    # no model that holds rows the user asked to forget is left to use
-                    self._discard_fitted()
-                    raise
-            if removed_before:
-                self._warn_trained_again(removed_before)
-            return self
-
-    # -- removal requests ------------------------------------------------------------------
-    def unlearn(
-        self,
-        *,
-        source_id=None,
-        sample_id=None,
-        mask=None,
-        X_holdout=None,
-        y_holdout=None,
-        redact=None,
-    ):
-        """Remove the influence of training rows from the fitted model, in place.
-
-        Give exactly one of ``source_id``, ``sample_id`` or ``mask``. A request that
-        cannot be honoured raises and leaves the model unchanged.
-
-        Parameters
-        ----------
-        source_id : str or list of str, default=None
-            Remove every retained training row derived from these sources, rows merged
-            from them included. A source id names every source read under it: every
-            version of an edited file, and every file read under that name (two
-            folders' ``data.csv`` are both ``data`` by default; a ``LineageWarning``
-            then names the files, and ``sample_id=`` removes one file's rows).
-        sample_id : array-like of int64, default=None
-            Remove these rows (packed row ids): each must be a retained training row or
-            a parent of one (a row of a source that :func:`sktraceprop.merge` merged
-            into training rows, which are then removed with it).
-        mask : array-like of bool of shape (n_train,), default=None
-            Remove the rows selected by the mask, aligned with ``train_row_ids_`` (the
-            rows given to ``fit``, or those a skorch net trained on) by position. A
-            pandas Series indexed by row ids (a traced frame's) must hold them in that
-            order, else it is refused (its marks would fall on other rows).
-        X_holdout, y_holdout : array-like, default=None
-            Neural models only: rows the model never trained on (raw features, as for
-            ``predict``), whose mean loss is the calibration target of the influence
-            step (see ``calibration``). None uses a skorch validation split if the net
-            had one.
-        redact : str, default=None
-            Also erase from the store what the run stored at fit holds of the removed
-            rows (feature names only they produced, the training-data statistics of
-            their sources, the SHA-256 and counts of their sample weights: what the
-            event's ``caveat`` lists), giving this reason (an erasure request's
-            reference), and what every other stored run given removed rows holds of
-            them (cross-validation and search runs, an explainer's: their sources'
-            statistics, their weights' record, those feature names). The store appends
-            a ``store.redaction`` event per run, naming the unlearning event, and
-            deletes the values (:meth:`BaseStore.redact
-            <sktraceprop.stores.BaseStore.redact>`); the hash chain still verifies.
-            Audit events already logged (predictions, explanations) are not changed.
-            Needs a store of schema version 3 (runs sealed), checked before anything
-            is removed.
-
-        Returns
-        -------
-        self : object
-            The unlearner, with ``estimator_`` corrected and one more event in
-            ``unlearning_log_``.
-
-        Raises
-        ------
-        UnknownSourceError
-            If a source id is not registered.
-        UnlearningError
-            If the request names no retained training row, names rows that were never
-            trained on or are already removed, or would remove every retained row, or
-            if ``mask`` is a Series whose row ids are not the training rows in order.
-        LineageError
-            If ``y_holdout`` is a Series whose row ids put its rows in another order
-            than ``X_holdout``'s.
-
-        Warns
-        -----
-        UserWarning
-            If retained training rows joined group statistics
-            (:func:`sktraceprop.aggregate`) computed over removed rows: their features
-            still carry the removed rows' data. The event's ``caveat`` and
-            ``aggregates_over_removed_rows`` say which and how many. Likewise for
-            steps fitted outside the model (:class:`~sktraceprop.TracedEstimator`) on
-            sources of removed rows (``steps_fitted_outside_over_removed_rows``), and
-            for input columns changed after loading, outside the pipeline
-            (``columns_changed_after_loading``): values moved between rows by pandas
-            (``shift``, ``ffill``, ``rolling``) may still carry removed rows' data.
-            If the request names only rows of a skorch validation split (never trained
-            on): those are dropped from the calibration holdout the unlearner keeps, the
-            model is unchanged and no event is logged (also for ``forget=`` at fit).
-        """
-        # Two removals racing would both be computed from the same retained rows and
-        # model, and the one swapped in last would undo the other while both events say
-        # their rows are removed: removals (and fits) of one unlearner wait their turn.
-        with exclusive(self, "an unlearner's removal"):
-            check_is_fitted(self, "estimator_")
-            given = [a is not None for a in (source_id, sample_id, mask)]
-            if sum(given) != 1:
-                raise TypeError("unlearn() takes exactly one of source_id=, sample_id= or mask=")
-            check_redact(self, redact)
-            check_paired(X_holdout, y_holdout)
-            asked = self._resolver().request(source_id, sample_id, mask, stacklevel=2)
-            if asked.dropped is not None:
-                # it names only rows of the validation split, which the model never trained on
-                drop_validation_only(self, asked.dropped, asked.what)
-                return self
-            remove(
-                self,
-                asked.positions,
-                asked.named,
-                request=asked.request,
-                options={"X_holdout": X_holdout, "y_holdout": y_holdout},
-                redact=redact,
-            )
-            return self
 
     # -- delegation ------------------------------------------------------------------------
     @available_if(inner_has("score"))
