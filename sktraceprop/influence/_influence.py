@@ -54,9 +54,8 @@ class InfluenceExplainer(
     removing a row changes the weight of every class, so ``grad l_i`` is the exact change
     of the objective's gradient when row ``i`` is removed, every row's class weight
     recomputed without it as a refit computes them, not the derivative with respect to
-    the row's weight; the two differ by about the row's share of its class's mass (the
-    scores by about 2% with 3 classes of 300 rows, under 1% with 2 classes; see the user
-    guide).
+    the row's weight; the two differ by about the row's share of its class's mass (see
+    the user guide).
 
     Parameters
     ----------
