@@ -33,6 +33,7 @@ import pandas as pd
 
 from ._ids import lines_of
 from ._witness import WITNESSES
+from ._witness_values import series_integers
 
 #: Witness rows of the loaded column that must be found, in order, on distinct rows.
 MIN_PAIRS = 16
@@ -61,18 +62,33 @@ def _numbers(series):
         return None
 
 
+def _once(values, present):
+    """Rows of ``values`` (where ``present``) holding a value no other row holds, and
+    those values in a hash table."""
+    once = present & ~pd.Series(values).duplicated(keep=False).to_numpy()
+    rows = np.flatnonzero(once)
+    return rows, pd.Index(values[rows])
+
+
 class _Held:
     """One column's values held on exactly one row, in a hash table: the row of each
-    (no sort of the column)."""
+    (no sort of the column). An integer column's are also kept as int64 (``exact``:
+    ``(values, missing)`` of :func:`._witness_values.series_integers`) and looked up so
+    in a loaded integer column: float64 rounds integers past 2**53, so account numbers
+    one apart were one value held by no single row, and the column was said not checked
+    (and one raised by one would be found)."""
 
-    def __init__(self, values, narrow=False):
+    def __init__(self, values, narrow=False, exact=None):
         # a float32 column (cast for torch) holds the loaded values rounded: looked up so
         self.narrow = narrow
-        once = ~np.isnan(values) & ~pd.Series(values).duplicated(keep=False).to_numpy()
-        self.rows = np.flatnonzero(once)
-        self.index = pd.Index(values[self.rows])
+        self.rows, self.index = _once(values, ~np.isnan(values))
+        self.exact = None if exact is None else _once(exact[0], ~exact[1])
         self._values = values
         self._distinct = None
+
+    def held_rows(self):
+        """Rows holding a value no other row holds (as integers, for an integer column)."""
+        return self.rows if self.exact is None else self.exact[0]
 
     def distinct(self):
         """The column's distinct values, sorted (computed once, where a strong match is
@@ -83,9 +99,15 @@ class _Held:
         return self._distinct
 
     def find(self, wanted):
-        """Row of each value of ``wanted`` held on exactly one row, ``-1`` elsewhere."""
-        at = self.index.get_indexer(wanted)
-        return np.where(at >= 0, self.rows[at], -1)
+        """Row of each value of ``wanted`` held on exactly one row, ``-1`` elsewhere
+        (int64 ``wanted``: looked up among the integers, exactly)."""
+        rows, index = self.rows, self.index
+        if wanted.dtype == np.int64:
+            rows, index = self.exact
+        if not rows.size:  # (an integer column's floats, all rounded onto others)
+            return np.full(wanted.size, -1, dtype=np.intp)
+        at = index.get_indexer(wanted)
+        return np.where(at >= 0, rows[at], -1)
 
 
 def _monotone(values):
@@ -128,8 +150,12 @@ def _match(column, load, name, row_ids):
     """The match of ``column`` (:class:`_Held`) with the loaded column ``name`` of
     ``load``, or None: ``(match, rows_matched, rows_compared)``."""
     loaded = load.columns[name]
-    keep = ~loaded.missing & np.isfinite(loaded.values)
-    wanted, ids = loaded.values[keep], load.ids[keep]  # (ids sorted: the load's row order)
+    if column.exact is not None and loaded.exact is not None:  # integers: exactly
+        keep = ~loaded.missing
+        wanted, ids = loaded.exact[keep], load.ids[keep]
+    else:
+        keep = ~loaded.missing & np.isfinite(loaded.values)
+        wanted, ids = loaded.values[keep], load.ids[keep]  # (ids sorted: the load's order)
     if column.narrow:
         wanted = wanted.astype(np.float32).astype(np.float64)
     if wanted.size < MIN_PAIRS:
@@ -195,8 +221,8 @@ def attached_columns(X, columns, row_ids, source_of):
         if values is None:
             unchecked[name] = "not numeric"
             continue
-        column = _Held(values, X[label].dtype == np.float32)
-        if column.rows.size < MIN_PAIRS:
+        column = _Held(values, X[label].dtype == np.float32, series_integers(X[label]))
+        if column.held_rows().size < MIN_PAIRS:
             unchecked[name] = (
                 f"fewer than {MIN_PAIRS} of its values are held by one row only (few "
                 "distinct values: a match could be chance)"

@@ -31,6 +31,7 @@ from ._ids import codes_of, distinct_codes
 from ._misplaced import MIN_COLUMNS, _compared, _shown
 from ._misplaced_merge import MergeRows
 from ._witness import WITNESSES, _take_columns, cell_keys, positions_in, witness_mask
+from ._witness_values import series_integers
 
 #: Rows of the data named in the run's note per merged row whose values fill gaps.
 SHOWN = 6
@@ -165,13 +166,26 @@ class _OfX:
         ``names``."""
         held = np.ones(len(self.X), dtype=bool)
         for name, key in zip(names, keys):
-            if key[0] == "n":
+            exact = self._integers(name) if key[0] == "n" else None
+            if exact is not None and float(key[1]).is_integer():
+                # an integer column exactly: float32 makes integers past 2**24 one apart
+                # one value, and every row near a moved one held it (no refusal)
+                held &= ~exact[1] & (exact[0] == int(key[1]))
+            elif key[0] == "n":
                 held &= self._numbers(name) == np.float32(key[1])
             elif key[0] == "o":
                 held &= self.X.iloc[:, self._at[name]].isin([key[1]]).to_numpy(dtype=bool)
             else:  # (lists, arrays in cells: not counted, so not taken for a fill)
                 return 0
         return int(held.sum())
+
+    def _integers(self, name):
+        """Column ``name`` as int64 and its missing mask
+        (:func:`._witness_values.series_integers`), or None: not integers."""
+        key = ("int", name)
+        if key not in self._columns:
+            self._columns[key] = series_integers(self.X.iloc[:, self._at[name]])
+        return self._columns[key]
 
     def _numbers(self, name):
         """Column ``name`` as float32 (NaN where missing or not a number)."""

@@ -34,6 +34,7 @@ from ._ids import codes_of, distinct_codes
 from ._misplaced import MIN_COLUMNS
 from ._witness import WITNESSES, _take_columns, witness_mask
 from ._witness import cell_keys as _keys
+from ._witness_values import series_integers
 
 #: Values of the column that one witness row alone holds in the loaded column.
 MIN_UNIQUE = 2
@@ -140,8 +141,10 @@ def loaded_names(X, ids, sources, skip=()):
             ]
             rows = slice(None) if codes is None else np.flatnonzero(codes == code)
             for j in _numeric(X, rest)[:SEARCHED]:
-                values = X.iloc[rows, j].to_numpy(dtype=np.float64, na_value=np.nan)
-                fits = _held_anywhere(values.astype(np.float32), loads, ids[hit])
+                series = X.iloc[rows, j]
+                values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+                exact = _integers(series)
+                fits = _held_anywhere(values.astype(np.float32), loads, ids[hit], exact)
                 if len(fits) == 1:
                     found.by_code.setdefault(int(code), {})[names[j]] = fits[0]
                 elif fits:
@@ -159,25 +162,40 @@ def _numeric(X, columns):
     ]
 
 
-def _held_anywhere(values, loads, present):
+def _integers(series):
+    """An integer column's values as int64, missing ones dropped (None for others):
+    float32 rounds integers past 2**24, and account numbers one apart were one value,
+    found on no single witness row (a column renamed after its ids were moved named no
+    column, and the fit named the moved ids' lines)."""
+    found = series_integers(series)
+    return None if found is None else found[0][~found[1]]
+
+
+def _held_anywhere(values, loads, present, exact=None):
     """Loaded numeric columns of which ``values`` (float32, of any rows) hold more than
     half of the values that one witness row alone holds among the loaded column's
-    witness rows, of the witness rows whose ids are ``present``."""
+    witness rows, of the witness rows whose ids are ``present``. ``exact``: the
+    values as int64 where the column holds integers (:func:`_integers`), compared
+    exactly with a loaded integer column."""
     have = np.unique(values[np.isfinite(values)])
+    have_exact = None if exact is None else np.unique(exact)
     fits = set()
     for w in loads:
         here = np.isin(w.ids, present)
         for name, column in w.columns.items():
             if not column.numeric or not have.size:
                 continue
-            v = column.values.astype(np.float32)
-            ok = ~column.missing & np.isfinite(v)
+            if have_exact is not None and column.exact is not None:
+                v, ok, pool = column.exact, ~column.missing, have_exact
+            else:
+                v, pool = column.values.astype(np.float32), have
+                ok = ~column.missing & np.isfinite(v)
             uniq, counts = np.unique(v[ok], return_counts=True)
             mine = np.intersect1d(uniq[counts == 1], v[ok & here])
             if mine.size < MIN_UNIQUE:
                 continue
-            at = np.minimum(np.searchsorted(have, mine), have.size - 1)
-            if 2 * int((have[at] == mine).sum()) > mine.size:
+            at = np.minimum(np.searchsorted(pool, mine), pool.size - 1)
+            if 2 * int((pool[at] == mine).sum()) > mine.size:
                 fits.add(name)
     return sorted(fits)
 

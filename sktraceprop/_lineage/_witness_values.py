@@ -61,6 +61,19 @@ def exact_integers(values, missing=None):
     return None
 
 
+def series_integers(series):
+    """``(values, missing)`` of an integer Series (NumPy, nullable or Arrow integers):
+    its values as int64 (0 where missing, see :func:`exact_integers`) and the missing
+    mask; None for any other Series, or integers beyond int64."""
+    dtype = series.dtype
+    base = getattr(dtype, "numpy_dtype", dtype)
+    if not isinstance(base, np.dtype) or base.kind not in "iu":
+        return None
+    missing = np.asarray(series.isna(), dtype=bool)
+    exact = exact_integers(series.to_numpy(dtype=base, na_value=0), missing)
+    return None if exact is None else (exact, missing)
+
+
 def cell_keys(column):
     """A hashable key for every cell of a :class:`_Column`: numbers at float32
     precision (a cast to float32 is no change), those of an object column too (a frame's
