@@ -10,7 +10,16 @@ it is not refused; but its lineage names a line none of whose compared values it
 and the fit says so (a ``LineageWarning`` and a note of the run).
 
 A witness row counts when it differs from its own record in at least ``MIN_COLUMNS``
-loaded values and equals it in none. Differences that are no evidence are left out:
+loaded values, equals it in no *telling* value, and differs in more columns than it
+equals it in. An equal value tells nothing of the row when another row could hold it by
+chance: a whole number, a boolean or a text that another witness row of the data holds
+too (a label, a code, a category: a row overwritten with the values of another row of
+the same class, of another file, still equals its record there). A value no other
+witness row holds, or a number not whole, tells: the row kept it, and a column or two
+changed in place are changed columns (:mod:`._witness`), not a replaced row. (A row
+overwritten from a row that shares as many common values with it as it differs from it
+in is not told from a row with columns edited: that is what values can show.)
+Differences that are no evidence are left out:
 a value missing in the files (filled), a value missing now (blanked: ``where``, a
 mask), and a column that differs on half or more of the rows compared (changed
 wholesale: a unit conversion or a scaling, which leaves every row its own). Some rows
@@ -31,13 +40,14 @@ import numpy as np
 
 from ..exceptions import LineageWarning
 from ..utils._stack import user_stacklevel
+from ._witness_values import cell_keys
 
 #: Columns in which a row must differ, and keep none, to count as replaced.
 MIN_COLUMNS = 2
 
 
-def replaced_rows(per_column):
-    """Which rows hold none of their record's values.
+def replaced_rows(per_column, common=None):
+    """Which rows hold none of their record's values (but values any row may hold).
 
     Parameters
     ----------
@@ -45,30 +55,63 @@ def replaced_rows(per_column):
         For each column compared, ``(name, checked, differs, filled, missing)``: boolean
         arrays over the same witness rows (compared; found different; different where
         the files had no value; missing now).
+    common : callable, optional
+        ``common(name)``: boolean array over the same rows, True where the row's value
+        in column ``name`` is one another row may hold by chance (see
+        :func:`common_values`); asked only of rows that might count. None: every equal
+        value tells (the rule before: a row equal in any column is not counted).
 
     Returns
     -------
     replaced : ndarray of bool
-        Rows differing, as evidence, in at least ``MIN_COLUMNS`` columns, and equal in none.
+        Rows differing, as evidence, in at least ``MIN_COLUMNS`` columns, equal in no
+        value that tells, and in fewer columns than they differ in.
     columns : list of list of str
         For each row, the columns it differs in as evidence.
     """
     if not per_column:
         return np.zeros(0, dtype=bool), []
     n = per_column[0][1].size
-    kept = np.zeros(n, dtype=bool)
     evidence = np.zeros(n, dtype=np.int64)
-    names = []
+    names, equal = [], []
     for name, checked, differs, filled, missing in per_column:
-        kept |= checked & ~differs
+        equal.append((name, checked & ~differs))
         if 2 * int(differs.sum()) >= int(checked.sum()):
             continue  # (changed wholesale: no row's evidence)
         hard = differs & ~filled & ~missing
         evidence += hard
         names.append((name, hard))
-    replaced = ~kept & (evidence >= MIN_COLUMNS)
+    replaced = evidence >= MIN_COLUMNS
+    if replaced.any():
+        telling = np.zeros(n, dtype=bool)
+        alike = np.zeros(n, dtype=np.int64)  # (equal in a value any row may hold)
+        for name, same in equal:
+            same = same & replaced
+            if not same.any():
+                continue
+            by_chance = common(name) if common is not None else np.zeros(n, dtype=bool)
+            telling |= same & ~by_chance
+            alike += same & by_chance
+        replaced &= ~telling & (evidence > alike)
     columns = [[name for name, hard in names if hard[i]] for i in np.flatnonzero(replaced)]
     return replaced, columns
+
+
+def common_values(column):
+    """Which cells of ``column`` (a :class:`._witness_values._Column` of the witness rows
+    of the data, every source) another row may hold by chance: a whole number, a boolean
+    or a text (any value not a number) that at least one other of these rows holds too.
+    A number not whole, or a value held once, is told apart."""
+    keys = cell_keys(column)
+    counts = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    out = np.zeros(len(keys), dtype=bool)
+    for i, key in enumerate(keys):
+        if key is None or counts[key] < 2:
+            continue
+        out[i] = key[0] != "n" or float(key[1]).is_integer()
+    return out
 
 
 def emptied_rows(per_column):

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._ids import distinct_codes
-from ._replaced_rows import emptied_rows, replaced_rows
+from ._replaced_rows import common_values, emptied_rows, replaced_rows
 
 # (importable from here, as before: which rows are witnesses, the loads kept, and
 # their values compared)
@@ -97,7 +97,7 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
     ids = np.asarray(ids, dtype=np.int64)
     counts = {n: [0, 0, 0] for n in names}  # differ, compared, filled
     by_source, through, rows_of, uncertain, replaced = {}, {}, {}, set(), []
-    emptied = []
+    emptied, common = [], {}  # (common: column -> common_values of the view's rows)
     # witness rows compared, per source (distinct_codes: no hash of a million codes)
     compared = {int(c): 0 for c in distinct_codes(ids)}
     compared_at = [np.zeros(0, dtype=np.intp)]  # their positions in X
@@ -164,7 +164,7 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
                 masks[name] = (as_loaded.get(name, name), checked, differs, filled, unknown)
                 uncertain.update([name] if unknown.any() else [])
         compared[int(code)] = int(seen.sum())
-        hit, columns = replaced_rows(per_column)
+        hit, columns = replaced_rows(per_column, lambda n, r=rows: _common(view, n, common)[r])
         replaced += [
             (int(i), int(p), c)
             for i, p, c in zip(view.ids[rows][hit], view.hit[rows][hit], columns)
@@ -197,6 +197,14 @@ def changed_columns(X, ids, sources, skip=(), renamed=None):
         if n in out or n in uncertain  # (a column with no difference: nothing to carry)
     }
     return out
+
+
+def _common(view, name, held):
+    """:func:`._replaced_rows.common_values` of the witness rows' column ``name`` (every
+    source's), taken once per call of :func:`changed_columns` (``held``)."""
+    if name not in held:
+        held[name] = common_values(view.columns[name])
+    return held[name]
 
 
 def _add(counts, key, more):

@@ -116,6 +116,57 @@ def test_rows_that_hold_their_values_are_unchanged_and_unwarned(paths):
     assert _holds(picked, lineage, paths).all()
 
 
+def test_a_row_overwritten_from_another_file_with_its_label_warns(paths):
+    # Row 12 is line 3 of rlv1.csv (y 0); it is given the values of line 3 of rlv0.csv,
+    # whose y is 0 too. It equals its record in y alone, a value other rows hold.
+    df = _frame(paths)
+    written = df.copy()
+    written.iloc[12] = df.iloc[0].to_numpy()
+    lineage, warned = _lineage(written)
+    assert [w for w in warned if w.startswith("row 12 of X holds none of the values")]
+    assert "key, q, a, b)" in warned[0]
+    text = paths[1].read_bytes().decode().split("\n")
+    named = next(csv.reader(io.StringIO(text[int(lineage["line"].iloc[12]) - 1])))
+    assert named[0] == "k1_0" and written["key"].iloc[12] == "k0_0"  # (by the bytes)
+    assert named[4] == "0" and written["y"].iloc[12] == 0  # (the one value it equals)
+    assert not _holds(written, lineage, paths)[12]
+
+
+@pytest.mark.parametrize("kept", [["q"], ["a"], ["key", "y"]])
+def test_columns_changed_in_place_beside_a_telling_value_do_not_warn(paths, kept):
+    # A row keeping one value no other row holds (a text, a number not whole) keeps its
+    # record: its other columns changed are changed columns, not a replaced row.
+    df = _frame(paths)
+    edited = df.copy()
+    for column in [c for c in COLUMNS if c not in kept and c != "y"]:
+        edited[column] = edited[column].astype(object)
+        edited.iloc[[4, 20], edited.columns.get_loc(column)] = ["x", "z"]
+    _, warned = _lineage(edited)
+    assert not [w for w in warned if "holds none of the values" in w]
+
+
+def test_labels_kept_as_many_as_columns_changed_do_not_warn(tmp_path):
+    # Whole-number codes held by many rows tell nothing alone, but a row equal to its
+    # record in as many of them as it differs in is taken as edited, not replaced.
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 3, size=(30, 4))
+    lines = ["c0,c1,c2,c3,u,v"] + [
+        f"{r[0]},{r[1]},{r[2]},{r[3]},{i + 0.5},{-i - 0.25}" for i, r in enumerate(codes)
+    ]
+    (tmp_path / "codes.csv").write_text("\n".join(lines) + "\n")
+    df = stp.read_csv(tmp_path / "codes.csv")
+    edited = df.copy()
+    edited.loc[edited.index[[3, 9]], ["u", "v"]] = [[100.5, 200.25], [101.5, 201.25]]
+    _, warned = _lineage(edited)
+    assert not [w for w in warned if "holds none of the values" in w]
+    edited.loc[edited.index[[3, 9]], ["c0", "c1", "c2"]] = edited.iloc[[20, 21], :3].to_numpy()
+    same = (edited.iloc[[3, 9], :4].to_numpy() == df.iloc[[3, 9], :4].to_numpy()).sum(axis=1)
+    _, warned = _lineage(edited)
+    said = [w for w in warned if "holds none of the values" in w]
+    assert same.tolist() == [2, 2]  # (differing in u, v and two codes: more than equal)
+    assert len(said) == 1 and said[0].startswith("row 3 of X (and 1 more")
+
+
 @st.composite
 def _edits(draw):
     n = 35
@@ -131,6 +182,7 @@ def _edits(draw):
 @example(([(2, 20)], [], "row", 0, list(range(35))))
 @example(([], [3, 4, 30], "row", 10, list(range(35))))
 @example(([], [5, 25], "nan", 0, list(range(35))))
+@example(([], [12], "row", 0, list(range(35))))  # (file 1's first row: file 0's, same y)
 def test_every_line_named_without_a_warning_holds_the_row(paths, edits):
     swaps, rows, other, source, order = edits
     df = _frame(paths)
