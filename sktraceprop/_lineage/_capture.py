@@ -389,7 +389,7 @@ def content_name(X):
     anonymous source's SHA-256 and digest scheme, its column names and dtypes)."""
     from .._polars_frame import is_polars
     from ._frame_digest import SCHEME, frame_digest
-    from ._io import _array_digest
+    from ._io_memory import _array_digest
 
     scheme = None
     if is_polars(X):

@@ -28,9 +28,9 @@ from ._csv_lines import data_lines, header_records, one_row_per_line, record_lim
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import _check_rows
 from ._csv_warnings import as_user_call
+from ._id_index import _witnessed
 from ._ids import pack
 from ._io import (
-    _witnessed,
     check_index_names,
     check_python_engine,
     file_uri,

@@ -8,8 +8,8 @@ import pandas as pd
 
 from ..exceptions import LineageError
 from ._derived_witness import aggregate_witnesses, merge_witnesses, unchecked_codes
+from ._id_index import _with_ids
 from ._ids import ROW_INDEX_NAME, distinct_codes, pack
-from ._io import _with_ids
 from ._misplaced_merge import merge_sides
 from ._read_paths import READ_PATHS_ATTR, joined
 from ._record import changes

@@ -1,17 +1,17 @@
-"""Loading data with row ids: ``read_csv``, ``from_pandas``, ``from_numpy``, ``merge``."""
+"""Loading a CSV file with row ids: ``read_csv`` and the file checks and registration
+that its reads in chunks share (``from_pandas`` and ``from_numpy``: :mod:`._io_memory`,
+re-exported here)."""
 
 import codecs
-import hashlib
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .._thread_compiles import submit
-from ..exceptions import LineageError, LineageLostError
+from ..exceptions import LineageError
 from ._csv_bad_lines import check_dropped, read_warning_bad_lines, skipping
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
 from ._csv_python import python_engine_line
@@ -19,13 +19,19 @@ from ._csv_sniff import sniffed_sep
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
 from ._csv_warnings import as_user_call
-from ._frame_digest import SCHEME, frame_digest
-from ._frame_uri import warn_text_file_uri
-from ._ids import ROW_INDEX_NAME, TRACED_ATTR, pack
+from ._id_index import (
+    _with_ids,  # noqa: F401 (re-exported: tests import it from here)
+    _witnessed,
+)
+from ._ids import ROW_INDEX_NAME, pack
+from ._io_memory import (
+    _array_digest,  # noqa: F401 (re-exported: tests import it from here)
+    from_numpy,
+    from_pandas,
+)
 from ._read_paths import mark
-from ._rows import has_id_level, lineage_frame, row_ids, row_lineage
-from ._source import REGISTRY, Source, register_content
-from ._witness import WITNESSES
+from ._rows import lineage_frame, row_ids, row_lineage
+from ._source import REGISTRY, Source
 
 __all__ = [
     "from_numpy",
@@ -35,90 +41,6 @@ __all__ = [
     "row_ids",
     "row_lineage",
 ]
-
-
-def _array_digest(X):
-    """SHA-256 of an array's dtype, shape and bytes (not of object or string-dtype
-    arrays, whose memory holds references)."""
-    X = np.ascontiguousarray(X)
-    if X.dtype.kind in "OT":
-        raise TypeError(f"an array of dtype {X.dtype} is named by its cells, not its memory")
-    dtype = X.dtype.str
-    if X.dtype.kind == "V":
-        # structured and foreign (ml_dtypes) dtypes share their .str ('|V8', '<V1'):
-        # the fields and the name tell them apart
-        dtype = f"{dtype}|{X.dtype.name}|{X.dtype.descr}"
-    h = hashlib.sha256(f"{dtype}{X.shape}".encode())
-    h.update(X.reshape(-1).view(np.uint8))  # a flat byte view: also for zero-size arrays
-    return h.hexdigest()
-
-
-def _increasing(values):
-    """True for a numeric index level whose values strictly increase (so are unique)."""
-    if values.dtype.kind not in "iuf" or not isinstance(values.dtype, np.dtype):
-        return False
-    v = values.to_numpy()
-    # (NaN fails every comparison but is alone when there is one value; factorize codes
-    # it as missing)
-    return bool(v.size and v[0] == v[0] and np.all(v[1:] > v[:-1]))
-
-
-def _with_ids(df, ids, keep_index=False):
-    """``df`` indexed by row ids; with ``keep_index``, its own index levels come first."""
-    index = pd.Index(ids, name=ROW_INDEX_NAME, copy=False)  # fresh ids from pack: no copy
-    if keep_index:
-        levels, codes = [], []
-        for k in range(df.index.nlevels):
-            values = df.index.get_level_values(k)
-            if _increasing(values):
-                # what factorize gives (uniques in order of appearance), without hashing:
-                # a file's exported RangeIndex, the common case
-                levels.append(values)
-                codes.append(np.arange(values.size))
-                continue
-            level_codes, level = pd.factorize(values)
-            levels.append(level)
-            codes.append(level_codes)
-        # Row ids are unique: their level needs no factorizing when they are sorted.
-        if ids.size and np.all(ids[1:] > ids[:-1]):
-            levels.append(index)
-            codes.append(np.arange(ids.size))
-        else:
-            id_codes, id_level = pd.factorize(ids)
-            levels.append(pd.Index(id_level, name=ROW_INDEX_NAME))
-            codes.append(id_codes)
-        index = pd.MultiIndex(
-            levels=levels,
-            codes=codes,
-            names=[*df.index.names, ROW_INDEX_NAME],
-            verify_integrity=False,
-        )
-    out = df.set_axis(index, axis=0)
-    out.attrs[TRACED_ATTR] = True
-    return out
-
-
-def _witnessed(df, ids, source, keep_index=False, every=None, group=None):
-    """``df`` indexed by ``ids`` (see :func:`_with_ids`), after keeping its witness rows
-    (see :mod:`._witness`; ``every`` and ``group`` for a read in chunks)."""
-    out = _with_ids(df, ids, keep_index=keep_index)
-    WITNESSES.add(source.code, source.sha256, out, ids=ids, every=every, group=group)
-    return out
-
-
-def _check_untraced(df, func):
-    if has_id_level(df.index):
-        raise LineageError(
-            f"{func}: this frame already carries sktraceprop row ids; it needs no "
-            "registration (registering it again would cut its lineage to the original files)."
-        )
-    from ._capture import _lost
-
-    lost = _lost(df, marker=False, name="The frame")
-    if lost is not None:
-        raise LineageLostError(
-            f"{func}: registering this frame would cut its lineage to the original files. " + lost
-        )
 
 
 def read_csv(path, source_id=None, **pandas_kwargs):
@@ -395,92 +317,3 @@ def keeps_index(kwargs, index, start):
     return index_col is not False and (
         index_col is not None or not index.equals(pd.RangeIndex(start, start + len(index)))
     )
-
-
-def from_pandas(df, source_id, uri=None):
-    """Register a DataFrame as a source and return it indexed by row ids.
-
-    Parameters
-    ----------
-    df : DataFrame
-        The rows. Its index is replaced by row ids (call ``df.reset_index()`` first to
-        keep it as a column).
-    source_id : str
-        Name of the source.
-    uri : str, default=None
-        Where the frame came from; defaults to ``"pandas:<source_id>"``.
-
-    Returns
-    -------
-    df : DataFrame
-        A new frame with the same data; row ``k`` (1-based) has line ``k``.
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"from_pandas expects a pandas DataFrame, got {type(df).__name__}")
-    _check_untraced(df, "from_pandas")
-    warn_text_file_uri(uri, "from_pandas")
-    source = register_frame(df, source_id, uri)
-    return _witnessed(df, pack(source.code, np.arange(1, len(df) + 1)), source)
-
-
-def register_frame(df, source_id, uri=None):
-    """Register ``df``'s content as a source of kind ``"frame"``; return the Source."""
-    return register_content(
-        source_id,
-        uri or f"pandas:{source_id}",
-        sha256=frame_digest(df),
-        scheme=SCHEME,
-        n_rows=len(df),
-        columns=df.columns,
-        dtypes=df.dtypes,
-    )
-
-
-def from_numpy(X, source_id, columns=None, uri=None):
-    """Register an array as a source and return it as a DataFrame indexed by row ids.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples,) or (n_samples, n_features)
-    source_id : str
-        Name of the source.
-    columns : list of str, default=None
-        Column names; defaults to ``x0, x1, ...``.
-    uri : str, default=None
-        Where the array came from; defaults to ``"numpy:<source_id>"``.
-
-    Returns
-    -------
-    df : DataFrame
-        A copy of the array's data (a later write to ``X`` does not reach it), indexed
-        by row ids. ``row_ids(df)`` gives the ids as an
-        array, for passing as ``sample_id`` alongside plain arrays.
-    """
-    X = np.asarray(X)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2:
-        raise ValueError(f"from_numpy expects a 1-D or 2-D array, got {X.ndim} dimensions")
-    if columns is None:
-        columns = [f"x{j}" for j in range(X.shape[1])]
-    # a copy: a later write to the caller's array must not change the traced rows (nor
-    # break the SHA-256 recorded for them)
-    df = pd.DataFrame(X, columns=columns, copy=True)
-    warn_text_file_uri(uri, "from_numpy")
-    named = X.dtype.kind in "OT" or list(df.columns) != [f"x{j}" for j in range(X.shape[1])]
-    source = REGISTRY.register(
-        Source(
-            source_id=str(source_id),
-            code=None,
-            uri=uri or f"numpy:{source_id}",
-            # the array's bytes, unless its labels are not the default ones (which its
-            # shape gives) or it holds objects: then the frame's labels and cells
-            sha256=frame_digest(df) if named else _array_digest(X),
-            digest_scheme=SCHEME if named else None,
-            n_rows=X.shape[0],
-            columns=tuple(map(str, columns)),
-            dtypes=(str(X.dtype),) * X.shape[1],
-            kind="array",
-        )
-    )
-    return _witnessed(df, pack(source.code, np.arange(1, X.shape[0] + 1)), source)

@@ -58,7 +58,7 @@ def from_polars(df, source_id, uri=None):
     check_no_id_column(df, "from_polars")
     warn_text_file_uri(uri, "from_polars")
     source = register_polars(df, source_id, uri)
-    from ._io import _witnessed
+    from ._id_index import _witnessed
 
     return _witnessed(as_pandas(df), pack(source.code, np.arange(1, df.height + 1)), source)
 

@@ -35,7 +35,8 @@ from ._moved_values import moved_message
 from ._over_rows import over_rows_message
 from ._read_paths import narrowed_table
 from ._replaced_rows import emptied_message, replaced_message
-from ._run import Lineage, column_origins, library_versions
+from ._run import Lineage, library_versions
+from ._run_features import column_origins
 from ._source import REGISTRY, utc_now
 from ._source_tables import source_closure, source_table, upstream_ops
 from ._upstream_outputs import identify_note

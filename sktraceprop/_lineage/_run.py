@@ -1,13 +1,12 @@
 """The record of one traced fit: sources, ops, feature lineage and training rows."""
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._features import TARGET
-from ._ids import codes_of
 from ._row_sets import from_json, to_json
-from ._run_decode import attached_from, changed_from, compared_from, scheme_from
+from ._run_decode import attached_from, changed_from, compared_from, ops_from, scheme_from
+from ._run_features import _LineageFeatures
 from ._run_rows import _LineageRows, op_labels  # noqa: F401 (op_labels: re-exported)
 from ._versions import library_versions  # noqa: F401 (re-exported)
 
@@ -91,7 +90,7 @@ class Op:
 
 
 @dataclass(eq=False)
-class Lineage(_LineageRows):
+class Lineage(_LineageRows, _LineageFeatures):
     """Lineage of one fit (a *run*); append-only once stored.
 
     Attributes
@@ -258,77 +257,7 @@ class Lineage(_LineageRows):
     rows_compared: list = None
     fingerprint_scheme: int = None
 
-    # -- queries (those of its rows: _LineageRows) -------------------------------------------
-
-    def _column_origins(self, code, column):
-        """Leaf sources (and the aggregates passed on the way) behind one column."""
-        return column_origins(self.sources, code, column)
-
-    def _feature_origins(self):
-        top = [int(c) for c in np.unique(codes_of(self.row_ids))]
-        out = {}
-        for feature, columns in self.feature_lineage.items():
-            leaves, aggregates = set(), set()
-            attached = self.attached_sources()
-            for column in columns or ():
-                own = set()
-                for code in top:
-                    sub_leaves, sub_aggs = self._column_origins(code, column)
-                    own |= sub_leaves
-                    aggregates |= sub_aggs
-                # (per column: a feature of a sourced column and a renamed one names both;
-                # per source: rows of one source holding it by name, rows of another
-                # holding a column renamed to it (a concat), name both)
-                for code, loaded in self.renamed_columns.get(column, ()):
-                    if self._column_origins(code, column)[0]:
-                        continue  # (that source holds it by name)
-                    sub_leaves, sub_aggs = self._column_origins(code, loaded)
-                    own |= sub_leaves
-                    aggregates |= sub_aggs
-                leaves |= own | set(attached.get(column, ()) if not own else ())
-            out[feature] = (sorted(leaves), sorted(aggregates))
-        return out
-
-    def feature_sources(self):
-        """Each final-estimator feature -> the sources that hold its input columns.
-
-        Through a merge, a column names the side it came from; through an aggregate, it
-        names every source the aggregate was computed over; a column renamed outside the
-        pipeline, the source of the loaded column its values were identified as
-        (:attr:`renamed_columns`); a column attached by position from another loaded
-        source, that source (:attr:`attached_columns`). A feature whose lineage is
-        unknown (``None`` in :attr:`feature_lineage`) maps to an empty list, and so does
-        one that depends on no input column (tell them apart there); the target names
-        no source here (see :meth:`target_features`).
-        """
-        return {f: leaves for f, (leaves, _) in self._feature_origins().items()}
-
-    def attached_sources(self):
-        """Input column -> the source ids of the loaded columns it was identified as
-        holding by position (:attr:`attached_columns`), sorted."""
-        out = {}
-        for entry in self.attached_columns:
-            out.setdefault(entry["input_column"], set()).add(entry["source_id"])
-        return {c: sorted(ids) for c, ids in out.items()}
-
-    def target_features(self):
-        """Final-estimator features computed from the target of the training rows.
-
-        A target encoding, a supervised feature selection or a stacked model's
-        predictions: each row's value (or whether the feature is there at all) depends
-        on the targets of every training row, of every source, so removing rows changes
-        it for the rows that remain.
-        """
-        return [f for f, columns in self.feature_lineage.items() if TARGET in (columns or ())]
-
-    def feature_aggregates(self):
-        """Each final-estimator feature -> the aggregate sources it was computed through.
-
-        A feature computed from an aggregate (a group statistic joined back to rows)
-        carries information from every row of the group, including rows of other
-        sources: removing a source must refit or recompute these features.
-        """
-        return {f: aggs for f, (_, aggs) in self._feature_origins().items() if aggs}
+    # -- queries (of its rows: _LineageRows; of its features: _LineageFeatures) ------------
 
     def __setstate__(self, state):
         # A run that travelled from a worker may hold derived sources without their
@@ -412,7 +341,7 @@ class Lineage(_LineageRows):
             params=d["params"],
             versions=d["versions"],
             sources=sources,
-            ops=_ops_from(d),
+            ops=ops_from(d),
             feature_lineage=d["feature_lineage"],
             row_ids=row_ids,
             input_row_ids=input_row_ids,
@@ -457,44 +386,3 @@ class Lineage(_LineageRows):
             f"{self.n_samples} rows ({counts}); {len(self.ops)} ops, "
             f"{len(self.feature_lineage)} features>"
         )
-
-
-def _ops_from(d):
-    """The ops of a run's record, with their ``source_keys`` (see :meth:`Lineage.to_dict`)."""
-    ops = [Op.from_dict(o) for o in d["ops"]]
-    for name, field_name in (("op_source_keys", "source_keys"), ("op_rows", "rows")):
-        values = d.get(name)
-        if values is None:
-            continue
-        if not isinstance(values, list) or len(values) != len(ops):
-            raise ValueError(
-                f"{name} holds {len(values) if isinstance(values, list) else repr(values)} "
-                f"entries for {len(ops)} ops"
-            )
-        if field_name == "rows":
-            values = [from_json(v) for v in values]
-        ops = [op if v is None else replace(op, **{field_name: v}) for op, v in zip(ops, values)]
-    return ops
-
-
-def column_origins(sources, code, column, through=()):
-    """Leaf sources (and the aggregates passed on the way) behind ``column`` of the
-    source ``code``; ``sources`` maps codes to :class:`Source` (empty sets if unknown)."""
-    source = sources.get(int(code))
-    if source is None:
-        return set(), set()
-    if not source.derived:
-        return ({source.source_id} if column in source.columns_read() else set()), set()
-    refs = (source.columns_from or {}).get(column, [])
-    leaves, aggregates = set(), set()
-    if source.kind == "aggregate":
-        aggregates.add(source.source_id)
-    for parent, parent_column in refs:
-        if (int(parent), parent_column) in through:
-            continue
-        sub_leaves, sub_aggs = column_origins(
-            sources, parent, parent_column, (*through, (int(code), column))
-        )
-        leaves |= sub_leaves
-        aggregates |= sub_aggs
-    return leaves, aggregates

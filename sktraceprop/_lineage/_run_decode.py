@@ -2,8 +2,13 @@
 
 What :meth:`~sktraceprop._lineage._run.Lineage.from_dict` (and the Parquet exporter's
 decoder) make of ``changed_columns``, ``rows_compared``, ``attached_columns`` and
-``fingerprint_scheme`` as stored: a record that holds something else is refused.
+``fingerprint_scheme`` as stored, and the ops with their ``op_source_keys`` and
+``op_rows``: a record that holds something else is refused.
 """
+
+from dataclasses import replace
+
+from ._row_sets import from_json
 
 _CHANGED_COUNTS = ("rows_checked", "rows_changed", "missing_filled")
 
@@ -64,3 +69,23 @@ def attached_from(entries):
         {k: (int(v) if k in _ATTACHED_INTS else str(v)) for k, v in e.items()}
         for e in entries or ()
     ]
+
+
+def ops_from(d):
+    """The ops of a run's record, with their ``source_keys`` (see :meth:`Lineage.to_dict`)."""
+    from ._run import Op  # (which imports this module)
+
+    ops = [Op.from_dict(o) for o in d["ops"]]
+    for name, field_name in (("op_source_keys", "source_keys"), ("op_rows", "rows")):
+        values = d.get(name)
+        if values is None:
+            continue
+        if not isinstance(values, list) or len(values) != len(ops):
+            raise ValueError(
+                f"{name} holds {len(values) if isinstance(values, list) else repr(values)} "
+                f"entries for {len(ops)} ops"
+            )
+        if field_name == "rows":
+            values = [from_json(v) for v in values]
+        ops = [op if v is None else replace(op, **{field_name: v}) for op, v in zip(ops, values)]
+    return ops

@@ -411,7 +411,7 @@ def _through_merges(X, y, ids, classes, names, whole=None):
 
 def _leaf_codes(code, column, memo, depth=0):
     """Codes of the non-merged sources the values of ``column`` of source ``code`` come
-    from; empty where the record does not say. (Not :func:`._run.column_origins`: that
+    from; empty where the record does not say. (Not :func:`._run_features.column_origins`: that
     walks into aggregates and names source ids; here an aggregate is a leaf, as in
     :func:`._rows.expand`, and versions of one source id stay apart.)"""
     key = (code, column)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from .._lineage._ids import codes_of, pack
-from .._lineage._io import _array_digest, _check_untraced, register_frame
+from .._lineage._io_memory import _array_digest, _check_untraced, register_frame
 from .._lineage._polars_io import check_no_id_column, register_polars
 from .._lineage._rows import has_id_level, row_ids
 from .._lineage._source import REGISTRY, Source

@@ -18,22 +18,30 @@ the run as fitted, does not show (see :mod:`._removals`). The custom facets' JSO
 """
 
 import dataclasses
-import hashlib
 import json
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from .._lineage._digest_schemes import digest_facts, exact
+from .._lineage._digest_schemes import digest_facts
 from .._lineage._fingerprint_schemes import scheme_note
 from .._lineage._ids import LINE_BITS, codes_of
 from .._lineage._op_rows import training_rows
 from .._lineage._run import Lineage
-from ..exceptions import LineageError, UnknownRunError
+from ..exceptions import LineageError
 from ..utils._exact_ints import exact_view
 from ._column_lineage import attached_inputs, column_lineage, dataset_name
+from ._openlineage_parts import (
+    _digest,
+    _ids_digest,
+    _op_keys,
+    _op_rows,
+    _other_paths,
+    _schema_fields,
+    _search_parent,
+)
+from ._openlineage_store import _store_pointer
 from ._removals import openlineage_removals
 from ._source_trust import openlineage_sources
 
@@ -62,147 +70,6 @@ FACET_SCHEMAS = {
     "sktraceprop_removals": f"{_CUSTOM}:RemovalsRunFacet.json#/$defs/RemovalsRunFacet",
 }
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
-
-
-def _digest(source):
-    """``(datasetVersion, body of the sktraceprop_digest facet)`` of a source.
-
-    A digest that names the data exactly is the version as it is; one that different
-    data can share (an earlier sktraceprop's frame-1, array-bytes-1, joblib-sha1), or of
-    a scheme this sktraceprop does not know, is prefixed with its scheme
-    (``frame-1:88fb...``): a catalogue comparing versions, or a reader taking a bare
-    hexadecimal version for a content SHA-256, would otherwise take two different frames
-    of one digest for one version.
-    """
-    facts = digest_facts(source)
-    scheme = facts["digest_scheme"]
-    is_exact = exact(scheme)
-    version = source.sha256 if is_exact else f"{scheme}:{source.sha256}"
-    body = {
-        "digest": source.sha256,
-        "scheme": scheme,
-        "exact": is_exact,
-        "note": facts["digest_note"],
-    }
-    return version, body
-
-
-def _op_keys(op):
-    """``sourceKeys`` of an op fitted on some sources: the contents (source id and
-    SHA-256) its rows came from, which tell apart two sources of one source id; absent
-    where the op records none (an op of every row, a run recorded before)."""
-    if op.source_keys is None:
-        return {}
-    return {"sourceKeys": [{"sourceId": i, "sha256": sha} for i, sha in op.source_keys]}
-
-
-def _op_rows(n):
-    """``trainingRows`` of an op fitted on some sources (or some of their rows): how many
-    training rows went through it (null where it cannot be counted in this process: a
-    merge's parent rows travelled without the record); absent for an op of every row."""
-    if n is None:
-        return {}
-    return {"trainingRows": None if n < 0 else n}
-
-
-def _other_paths(source, code, paths):
-    """``uris`` and ``datasets`` of a source whose bytes were read from several paths
-    under its source_id (its rows share ids, so which of them a row was read from is
-    not known): every path read, and the input dataset of each; absent otherwise."""
-    if len(paths.get(code, ())) < 2:
-        return {}
-    return {
-        "uris": source.uris(),
-        "datasets": [{"namespace": ns, "name": name} for ns, name in paths[code]],
-    }
-
-
-def _ids_digest(ids):
-    ids = np.ascontiguousarray(np.asarray(ids, dtype="<i8"))
-    return {"count": int(ids.size), "sha256": hashlib.sha256(ids.tobytes()).hexdigest()}
-
-
-def _store_pointer(run, store, store_uri):
-    """``{"kind", "uri"}`` of a store that holds ``run`` (checked), or None."""
-    from ..stores import BaseStore, MemoryStore, SQLiteStore
-    from ..stores._saved import refuse_erased
-
-    if store is None:
-        if store_uri is not None:
-            raise ValueError("store_uri= names where store= lives: pass the store too")
-        refuse_erased(run, "an OpenLineage event")
-        return None
-    if not isinstance(store, BaseStore):
-        raise TypeError(f"store must be a sktraceprop store, got {type(store).__name__}")
-    if store_uri is None:
-        if isinstance(store, SQLiteStore):
-            store_uri = Path(store.path).resolve().as_uri()
-        elif isinstance(store, MemoryStore):
-            raise ValueError(
-                "a MemoryStore lives in this process only, so an OpenLineage event cannot "
-                "point at it; save the run to a SQLiteStore, or leave store= out"
-            )
-        else:
-            # Never derived from the store itself: a connection string may hold secrets.
-            raise ValueError(
-                f"pass store_uri= to say where this {type(store).__name__} can be reached"
-            )
-    if not isinstance(store_uri, str) or not urlsplit(store_uri).scheme:
-        raise ValueError(f"store_uri must be a URI with a scheme, got {store_uri!r}")
-    try:
-        stored = store.load_run(run.run_id)
-    except UnknownRunError:
-        raise UnknownRunError(
-            f"run {run.run_id} is not in {store!r}, so the row-lineage facet would point at "
-            "nothing: save the run there first (fit with store=), or leave store= out"
-        ) from None
-    if stored != run and stored == store._as_stored(run):
-        raise LineageError(
-            f"values of run {run.run_id} were erased from {store!r} since it was fitted "
-            "(store.redaction events): exporting the run as fitted would write them again. "
-            "Export the stored run, store.load_run(run_id), which shows them as erased"
-        )
-    if stored != run:
-        raise LineageError(
-            f"run {run.run_id} in {store!r} differs from the run given: the event would "
-            "point at other rows than it describes (an unlearner's copy of a run, "
-            "estimator_.lineage_, describes only the rows it retains: export it without "
-            "store=, or export the stored run, store.load_run(run_id))"
-        )
-    return {"kind": type(store).__name__, "uri": store_uri}
-
-
-def _schema_fields(columns, dtypes=None):
-    out = []
-    for k, column in enumerate(columns):
-        field = {"name": str(column)}
-        if dtypes is not None and k < len(dtypes):
-            field["type"] = str(dtypes[k])
-        field["ordinal_position"] = k + 1
-        out.append(field)
-    return out
-
-
-def _uuid_or_none(value):
-    """``value`` when it is a UUID in canonical form, else None."""
-    try:
-        return value if str(uuid.UUID(value)) == value else None
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
-def _search_parent(run, namespace):
-    """The ``parent`` facet's body for a fit scikit-learn's model selection made (one
-    split, or a search's refit): the search or cross-validation call, as a run of the
-    job named after it; None for any other fit, or a search whose id is not known."""
-    selection = run.selection or {}
-    search_id = _uuid_or_none(selection.get("search_id"))
-    if search_id is None:
-        return None
-    return {
-        "run": {"runId": search_id},
-        "job": {"namespace": namespace, "name": selection.get("search") or "model_selection"},
-    }
 
 
 def to_openlineage(

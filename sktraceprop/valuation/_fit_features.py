@@ -85,7 +85,7 @@ def fitted_transformer_features(transformer, X, y):
                 "them on the features a fit gives, pass an unfitted transformer "
                 "(sklearn.base.clone(pipe[:-1])).",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # the fit call: fit -> fit_rows -> here
             )
         return transformer, transformed(transformer, X)
     fitted = clone(transformer)

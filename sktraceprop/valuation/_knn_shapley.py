@@ -1,46 +1,26 @@
-"""Exact KNN-Shapley data values (Jia et al., VLDB 2019), aggregated through lineage."""
+"""Exact KNN-Shapley data values (Jia et al., VLDB 2019), aggregated through lineage: the
+estimator :class:`KNNShapleyValuer` (what it keeps of its training rows: `._fit_rows`)."""
 
 import warnings
 from numbers import Integral
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator
-from sklearn.metrics import pairwise_distances
 from sklearn.utils import get_tags
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_array, validate_data
 
-from .._holders import HolderMixin, hold
-from .._lineage._array_rows import check_ids_of_rows, unchecked_warning
-from .._lineage._capture import check_paired, resolve_row_ids
-from .._lineage._read_paths import narrowed_table
-from .._lineage._record import source_table
-from .._lineage._source import REGISTRY
+from .._holders import HolderMixin
 from .._model_lock import exclusive
 from .._model_lock import shared as shared_use
-from ..exceptions import LineageWarning
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, unfrozen
-from ..utils._private_copy import shares_memory
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._distances import (
-    _DOT_METRICS,
-    _fit_stats,
-    _shift,
-    _squared_norms,
-)
-from ._fit_features import fitted_transformer_features
-from ._groups import fitted_ops, op_values, source_values
-from ._magnitude import magnitude_scale, scaled
+from ._fit_rows import fit_rows, forget_rows
+from ._groups import op_values, source_values
 from ._ties import score_tie_warning, tie_warning
-from ._validation import labels, validation_rows
+from ._validation import validation_rows
 from ._value_blocks import value_blocks
 
 __all__ = ["KNNShapleyValuer"]
-
-# task="auto" with more whole-number labels than this may be a quantity, not classes.
-_MANY_CLASSES = 20
 
 
 class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator):
@@ -238,100 +218,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         # refitted alone: a value() under way in another thread would read half the
         # old rows and half the new (values of one set named by the other's row ids)
         with exclusive(self, "a valuer's fit"):
-            self._validate_params()
-            # values of the previous training rows must not be read as those of the new ones
-            self.__dict__.pop("values_", None)
-            if y is None:
-                raise ValueError(
-                    f"{type(self).__name__} requires y to be passed, but the target y is None"
-                )
-            # y too: untraced X whose labels show loaded rows warns, as a traced fit does
-            row_ids = resolve_row_ids(X, sample_id, y=y)
-            check_paired(X, y, ids=row_ids)  # a row's value needs its own label
-            # a row's value is credited to its line: ids refused where the rows' values
-            # show other lines, and where they cannot be compared, that said (no run
-            # records it for a valuer)
-            unchecked = unchecked_warning(
-                check_ids_of_rows(X, row_ids, sample_id), REGISTRY.by_code, type(self).__name__
-            )
-            if unchecked:
-                warnings.warn(unchecked, LineageWarning, stacklevel=2)
-            given_rows = X  # (what tells which steps fitted outside the rows went through)
-            if self.transformer is None:
-                self.transformer_ = None
-                given = X
-                X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64, order="C")
-                if shares_memory(X, given):
-                    X = X.copy()  # kept: a later write to the caller's array must not reach it
-            else:
-                if not hasattr(self.transformer, "transform"):
-                    raise TypeError(
-                        f"transformer must have a transform method, got "
-                        f"{type(self.transformer).__name__}; for a fitted pipeline ending in a "
-                        "model, pass its preprocessing steps."
-                    )
-                validate_data(self, X, skip_check_array=True)
-                given = X
-                # a fitted one's transform(X); an unfitted one's fit_transform, as a
-                # pipeline fits its model (a TargetEncoder cross fits; samplers refused)
-                self.transformer_, X = fitted_transformer_features(self.transformer, X, y)
-                if shares_memory(X, given):
-                    X = X.copy()  # an identity transformer's output is the caller's data
-                y = labels(y, X.shape[0])
-            if self.metric == "precomputed":
-                if X.shape[0] != X.shape[1]:
-                    raise ValueError(
-                        "metric='precomputed' takes in fit the square matrix of distances "
-                        "between the training rows, (n_samples, n_samples), and in value and "
-                        "score the distances from each validation row to every training row, "
-                        f"(n_val, n_samples); got X of shape {X.shape} in fit"
-                    )
-            elif self.metric not in ("euclidean", "sqeuclidean", "cosine"):
-                pairwise_distances(X[:1], X[:1], metric=self.metric)  # fail early on a bad one
-            self.task_ = self.task
-            if self.task == "auto":
-                continuous = type_of_target(y, input_name="y") == "continuous"
-                self.task_ = "regression" if continuous else "classification"
-            if self.task_ == "regression":
-                self._fit_y = check_array(
-                    y, ensure_2d=False, dtype=np.float64, copy=True, input_name="y"
-                )
-            else:
-                check_classification_targets(y)
-                self.classes_, codes = np.unique(y, return_inverse=True)
-                self._fit_y = codes.astype(np.float64)
-                if (
-                    self.task == "auto"
-                    and np.issubdtype(self.classes_.dtype, np.number)
-                    and self.classes_.size > _MANY_CLASSES
-                ):
-                    warnings.warn(
-                        f"y holds {self.classes_.size} distinct whole numbers and is valued as "
-                        "a classification (task='auto'): a neighbour counts only when its "
-                        "label equals the validation label exactly. If y is a quantity (a "
-                        "price, a count, days), pass task='regression'; pass "
-                        "task='classification' to keep this and silence the warning.",
-                        UserWarning,
-                        stacklevel=2,
-                    )
-            # values whose squares under- or overflow, brought near 1 (exactly)
-            self._scale = magnitude_scale(X) if self.metric in _DOT_METRICS else None
-            X = scaled(X, self._scale)
-            self._shift = _shift(X) if self.metric in _DOT_METRICS else None
-            if self._shift is not None:
-                X = X - self._shift
-            if self.metric == "precomputed":
-                X = np.empty((X.shape[0], 0))  # the validation rows bring their distances
-            self._fit_X = X
-            self._fit_norms = _squared_norms(X)
-            self._fit_stats = _fit_stats(X, self.metric)
-            self.n_samples_fit_ = X.shape[0]
-            self.row_ids_ = row_ids
-            hold(self)  # a removal of any of these rows names this valuer
-            # (a file read from several paths, copies: those the given rows were read from)
-            self._sources = narrowed_table(given_rows, source_table(row_ids))
-            self.ops_ = fitted_ops(self._sources, given_rows, row_ids, self.transformer_)
-            return self
+            return fit_rows(self, X, y, sample_id)
 
     def _held_row_ids(self):
         """The training rows whose data this valuer keeps (None without row ids): with a
@@ -351,41 +238,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         ``transformer`` was fitted here; ``values_`` is discarded. Returns how many rows
         were dropped."""
         with exclusive(self, "a removal of a valuer's rows"):
-            if self.row_ids_ is None:
-                return 0
-            gone = np.isin(self.row_ids_, np.asarray(removed_ids, dtype=np.int64))
-            if not gone.any():
-                return 0
-            keep = np.flatnonzero(~gone)  # (none: value() refuses)
-            self.__dict__.pop("values_", None)
-            X = self._fit_X
-            if self._shift is not None:
-                X = X + self._shift  # (exact: the shift was kept only where it is)
-            if self._scale is not None:
-                X = X / self._scale  # (a power of two)
-            X = X[keep]
-            self._scale = magnitude_scale(X) if self.metric in _DOT_METRICS else None
-            X = scaled(X, self._scale)
-            self._shift = _shift(X) if self.metric in _DOT_METRICS else None
-            if self._shift is not None:
-                X = X - self._shift
-            if not sparse.issparse(X):
-                X = np.ascontiguousarray(X)
-            y = self._fit_y[keep]
-            if self.task_ == "classification":
-                codes, y = np.unique(y.astype(np.int64), return_inverse=True)
-                self.classes_ = self.classes_[codes]
-                y = y.astype(np.float64)
-            dropped = self.row_ids_[gone]
-            before = self.__dict__.get("removed_row_ids_")
-            self.removed_row_ids_ = (
-                dropped if before is None else np.concatenate([before, dropped])
-            )
-            self._fit_X, self._fit_y, self.row_ids_ = X, y, self.row_ids_[keep]
-            self._fit_norms = _squared_norms(X)
-            self._fit_stats = _fit_stats(X, self.metric)
-            self.n_samples_fit_ = X.shape[0]
-            return int(gone.sum())
+            return forget_rows(self, removed_ids)
 
     # -- valuing ---------------------------------------------------------------------------
     def value(self, X, y):
