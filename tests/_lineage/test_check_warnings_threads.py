@@ -8,7 +8,6 @@ truth: each warning the other threads raised, by its text and line (as in
 tests/test_threads.py, ``sys.setswitchinterval(1e-6)`` makes a race likely).
 """
 
-import inspect
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -23,19 +22,7 @@ from sklearn.preprocessing import FunctionTransformer
 import sktraceprop as stp
 from sktraceprop._lineage._declared import _refit
 from sktraceprop.utils._quiet import quiet
-
-_HERE = __file__
-
-
-def _noisy(k, n, stop):
-    """Warn ``n`` times (or until ``stop``): ``(line of the warn call, messages)``."""
-    said = []
-    for i in range(n):
-        said.append(f"noisy {k} {i}")
-        warnings.warn(said[-1], UserWarning, stacklevel=1)
-        if stop.is_set():
-            break
-    return inspect.getsourcelines(_noisy)[1] + 5, said
+from tests import _noise
 
 
 def _alone_warns(X):
@@ -91,7 +78,7 @@ def test_checks_leave_other_threads_warnings_alone(fast_switching, step):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with ThreadPoolExecutor(5) as ex:
-            noise = [ex.submit(_noisy, k, 20000, stop) for k in range(2)]
+            noise = [ex.submit(_noise.noisy, k, 20000, stop) for k in range(2)]
             done = [ex.submit(fits, k) for k in range(3)]
             try:
                 assert [d.result() for d in done] == [0, 1, 2]
@@ -101,7 +88,7 @@ def test_checks_leave_other_threads_warnings_alone(fast_switching, step):
     noisy = [w for w in caught if str(w.message).startswith("noisy ")]
     # every other thread's warning, once, at its own line
     assert sorted(str(w.message) for w in noisy) == sorted(m for _, said in noise for m in said)
-    assert {(w.filename, w.lineno) for w in noisy} == {(_HERE, noise[0][0])}
+    assert {(w.filename, w.lineno) for w in noisy} == {(_noise.NOISE_FILE, noise[0][0])}
     # none of the checks' own
     assert not [w for w in caught if str(w.message).startswith("check's")]
 

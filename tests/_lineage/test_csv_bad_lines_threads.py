@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import sktraceprop as stp
+from tests import _noise
 
 _HERE = __file__
 READS = 4  # per reading thread
@@ -25,17 +26,6 @@ def _write(path, k):
         lines.append(f"{k * 1000 + line},{line % 3}{extra}")
     path.write_text("\n".join(lines) + "\n")
     return {3 + k, 9 + k}
-
-
-def _noisy(k, n, stop):
-    """Warn ``n`` times (or until ``stop``): ``(line of the warn call, messages)``."""
-    said = []
-    for i in range(n):
-        said.append(f"noisy {k} {i}")
-        warnings.warn(said[-1], UserWarning, stacklevel=1)
-        if stop.is_set():
-            break
-    return inspect.getsourcelines(_noisy)[1] + 5, said
 
 
 @pytest.mark.parametrize("mode", ["skip", "warn"])
@@ -58,7 +48,7 @@ def test_bad_lines_reads_leave_other_threads_warnings_alone(tmp_path, fast_switc
         warnings.simplefilter("always")
         read_line = inspect.getsourcelines(read)[1] + 3
         with ThreadPoolExecutor(6) as ex:
-            noise = [ex.submit(_noisy, k, 20000, stop) for k in range(3)]
+            noise = [ex.submit(_noise.noisy, k, 20000, stop) for k in range(3)]
             reads = [ex.submit(read, k) for k in range(3)]
             try:
                 lines = [r.result() for r in reads]
@@ -70,7 +60,7 @@ def test_bad_lines_reads_leave_other_threads_warnings_alone(tmp_path, fast_switc
     # every other thread's warning once, at its own line
     noisy = [w for w in caught if str(w.message).startswith("noisy ")]
     assert sorted(str(w.message) for w in noisy) == sorted(m for _, said in noise for m in said)
-    assert {(w.filename, w.lineno) for w in noisy} == {(_HERE, noise[0][0])}
+    assert {(w.filename, w.lineno) for w in noisy} == {(_noise.NOISE_FILE, noise[0][0])}
     # the reads' own: none with "skip"; with "warn", each read's lines, at the read's line
     skipping = [w for w in caught if "Skipping line" in str(w.message)]
     assert all((w.filename, w.lineno) == (_HERE, read_line) for w in skipping)

@@ -5,7 +5,6 @@ the notes and, while it ran, lost other threads' warnings (or, restoring the fil
 under another thread's block, made it record nothing more). The truth: each warning
 the other threads raised, by text and line."""
 
-import inspect
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -17,21 +16,9 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.compliance import ComplianceReport, compliance_report
+from tests import _noise
 
 from .conftest import DEPLOYER
-
-_HERE = __file__
-
-
-def _noisy(k, n, stop):
-    """Warn ``n`` times (or until ``stop``): ``(line of the warn call, messages)``."""
-    said = []
-    for i in range(n):
-        said.append(f"noisy {k} {i}")
-        warnings.warn(said[-1], UserWarning, stacklevel=1)
-        if stop.is_set():
-            break
-    return inspect.getsourcelines(_noisy)[1] + 5, said
 
 
 def _data():
@@ -58,7 +45,7 @@ def test_reports_made_in_threads_leave_other_threads_warnings_alone(fast_switchi
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with ThreadPoolExecutor(5) as ex:
-            noise = [ex.submit(_noisy, k, 20000, stop) for k in range(2)]
+            noise = [ex.submit(_noise.noisy, k, 20000, stop) for k in range(2)]
             done = [ex.submit(made, k) for k in range(3)]
             try:
                 digests = [d.result() for d in done]
@@ -68,7 +55,7 @@ def test_reports_made_in_threads_leave_other_threads_warnings_alone(fast_switchi
     assert {d for got in digests for d in got} == {data["integrity"]["sha256"]}
     noisy = [w for w in caught if str(w.message).startswith("noisy ")]
     assert sorted(str(w.message) for w in noisy) == sorted(m for _, said in noise for m in said)
-    assert {(w.filename, w.lineno) for w in noisy} == {(_HERE, noise[0][0])}
+    assert {(w.filename, w.lineno) for w in noisy} == {(_noise.NOISE_FILE, noise[0][0])}
     assert len(caught) == len(noisy)  # not the notes ComplianceReport leaves to verify()
 
 
