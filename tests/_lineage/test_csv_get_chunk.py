@@ -155,6 +155,13 @@ def test_chunks_of_random_sizes_name_the_line_the_writer_wrote(tmp_path_factory,
         expected = _asked(pd.read_csv(io.BytesIO(data), **options), sizes)
     except errors:
         return  # (refused alike: test_csv_chunks)
+    _check_chunks(path, data, options, sizes, expected, truth)
+
+
+def _check_chunks(path, data, options, sizes, expected, truth):
+    """``stp.read_csv``'s chunks of ``path`` (``data``, read with ``options``, then
+    ``sizes`` asked) against pandas' ``expected``: each chunk's frame, and each row's line
+    the one the writer wrote its id on (``truth``), in increasing order over the file."""
     try:
         chunks = _asked(stp.read_csv(path, source_id=path.parent.name, **options), sizes)
     except LineageError:

@@ -8,7 +8,6 @@ Before, it was refused (``iterator=True only with chunksize``).
 import gzip
 import io
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -16,8 +15,8 @@ from hypothesis import strategies as st
 
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageError
-from tests._lineage.test_csv_get_chunk import _asked, _check_lines, _quoted_file
-from tests._lineage.test_csv_properties import _physical_lines, documents
+from tests._lineage.test_csv_get_chunk import _asked, _check_chunks, _check_lines, _quoted_file
+from tests._lineage.test_csv_properties import documents
 
 _SIZES = st.lists(st.one_of(st.none(), st.integers(1, 7)), min_size=1, max_size=8)
 
@@ -78,24 +77,4 @@ def test_iterator_chunks_name_the_line_the_writer_wrote(tmp_path_factory, doc, s
         with pytest.raises((type(exc), LineageError)):
             _asked(stp.read_csv(path, source_id=path.parent.name, **options), sizes)
         return
-    try:
-        chunks = _asked(stp.read_csv(path, source_id=path.parent.name, **options), sizes)
-    except LineageError:
-        assert "engine" in options or not truth, "read_csv refused a well-formed file"
-        return
-    assert [len(c) for c in chunks] == [len(c) for c in expected]
-    lines = _physical_lines(data.decode(options.get("encoding", "utf-8")))
-    keyed = "index_col" in options
-    for got, want in zip(chunks, expected):
-        plain = got.reset_index(level="stp_row_id", drop=True) if keyed else got
-        pd.testing.assert_frame_equal(
-            plain if keyed else plain.reset_index(drop=True),
-            want if keyed else want.reset_index(drop=True),
-        )
-        ids = got.index.get_level_values("id") if keyed else got["id"]
-        for rid, reported in zip(ids, stp.row_lineage(got)["line"]):
-            assert reported == truth[rid], (rid, reported, truth[rid])
-            assert rid in lines[reported - 1]
-    if chunks:
-        every = np.concatenate([stp.row_lineage(c)["line"].to_numpy() for c in chunks])
-        assert np.all(np.diff(every) > 0)
+    _check_chunks(path, data, options, sizes, expected, truth)
