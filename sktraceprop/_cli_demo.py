@@ -145,7 +145,7 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
     say(
         f"\nremoved {event['n_removed']} hospital_b rows by {event['method']} in "
         f"{event['seconds'] * 1e3:.1f} ms (preprocessing {event['preprocessing']}), "
-        f"certificate (retained gradient norm) {event['certificate']:.1e}"
+        f"certificate (retained gradient norm) {event['certificate']:.1e}" + _rounding(event)
     )
     say(
         "  largest test decision difference from refitting the whole pipeline: "
@@ -161,3 +161,14 @@ def demo(db="sktraceprop-demo.db", n_rows=5, out=None):
         f"stored runs and sources; hash chain intact: {store.verify()}"
     )
     return run.run_id
+
+
+def _rounding(event):
+    """The certificate's float64 rounding bound and the tol it is certified to, in words
+    (a removal is certified only where the two together are within tol)."""
+    if "certificate_rounding" not in event or "tol" not in event:
+        return ""
+    return (
+        f" (float64 rounding bound {event['certificate_rounding']:.1e}; "
+        f"certified to tol={event['tol']:g} only with it added)"
+    )

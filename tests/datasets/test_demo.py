@@ -46,6 +46,12 @@ def test_cli_demo_runs_end_to_end(tmp_path, capsys):
     tail = out.split("refitting the whole pipeline:")[1]
     full_gap, before_gap = float(tail.split()[0]), float(tail.split("model's:")[1].split(")")[0])
     assert full_gap < 1e-5 and before_gap > 1e-2
+    # the certificate with its float64 rounding bound, within tol together
+    said = out.split("certificate (retained gradient norm) ")[1].split("\n")[0]
+    certificate = float(said.split()[0])
+    rounding = float(said.split("rounding bound ")[1].split(";")[0])
+    tol = float(said.split("tol=")[1].split()[0])
+    assert 0 <= certificate + rounding <= tol
     lds = float(out.split("(50 retrained subsets):")[1].split()[0])
     assert lds > 0.9
     n_runs = len(stp.stores.SQLiteStore(db).list_runs())
