@@ -5,10 +5,11 @@ and times every phase by wall clock and by the process's CPU time (all its threa
 pandas' parallel parser, the line scan's thread). The traced run's lineage work is
 timed inside it by wrapping the library's functions for the run (nothing else in them
 changes): the one pass that hashes the file and finds its lines (on its own thread,
-beside pandas' parser: its thread's CPU time), and at fit the row ids, the source
-statistics, the comparison with what was loaded and the run record. CPU time is the
-steadier figure on a shared machine: another process's load stretches a phase's wall
-time, hardly its CPU time.
+beside pandas' parser: its thread's CPU time), at merge the comparison of its inputs
+with what was loaded, the parents table and its SHA-256 (on a thread of its own), and
+at fit the row ids, the source statistics, the comparison with what was loaded and the
+run record. CPU time is the steadier figure on a shared machine: another process's load
+stretches a phase's wall time, hardly its CPU time.
 """
 
 import contextlib
@@ -27,6 +28,9 @@ _SPANS = [
     ("sktraceprop._lineage._io", "check_content", "read: content check"),
     ("sktraceprop._lineage._io", "register_file", "read: source registration"),
     ("sktraceprop._lineage._io", "_witnessed", "read: witness rows + id index"),
+    ("sktraceprop._lineage._derive", "changes", "merge: compare inputs with loaded values"),
+    ("sktraceprop._lineage._source", "Parents.from_positions", "merge: parents table"),
+    ("sktraceprop._lineage._source", "Parents.digest", "merge: parents' SHA-256 (thread)"),
     ("sktraceprop._tracing", "resolve_row_ids", "fit: row ids"),
     ("sktraceprop._tracing", "source_stats", "fit: source statistics"),
     ("sktraceprop._tracing", "changes", "fit: compare with loaded values"),
@@ -41,10 +45,15 @@ def _spans(acc):
 
     saved = []
     for module, name, label in _SPANS:
-        mod = importlib.import_module(module)
-        func = getattr(mod, name, None)
-        if func is None:  # renamed since: that span is not shown
+        # a dotted name is a method: its class's own attribute (a classmethod's too)
+        owner = importlib.import_module(module)
+        *path, attr = name.split(".")
+        for part in path:
+            owner = getattr(owner, part, None)
+        raw = vars(owner).get(attr) if owner is not None else None
+        if raw is None:  # renamed since: that span is not shown
             continue
+        func = raw.__func__ if isinstance(raw, classmethod) else raw
 
         def timed(*args, _f=func, _label=label, **kwargs):
             start = time.thread_time()
@@ -53,13 +62,13 @@ def _spans(acc):
             finally:
                 acc[_label] += time.thread_time() - start
 
-        saved.append((mod, name, func))
-        setattr(mod, name, timed)
+        saved.append((owner, attr, raw))
+        setattr(owner, attr, classmethod(timed) if isinstance(raw, classmethod) else timed)
     try:
         yield
     finally:
-        for mod, name, func in saved:
-            setattr(mod, name, func)
+        for owner, attr, raw in saved:
+            setattr(owner, attr, raw)
 
 
 def _phased(phases):

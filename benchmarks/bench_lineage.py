@@ -398,8 +398,9 @@ repeats (`benchmarks/_lineage_phases.py`): wall time, and CPU time of the whole 
 shared machine. The "traced only" rows time the library's own work inside the traced
 run (the thread CPU time of each function, wrapped for the run): the one pass over the
 file that hashes it (SHA-256) and finds its lines runs on a thread beside pandas' parser;
-the rest runs after it, and at fit before and after the model's own fit. What the rows
-do not name is the traced fit's other bookkeeping and the cost of the extra threads."""
+the rest runs after it; a merge's parents' SHA-256 runs on a thread beside the comparison
+of its inputs; and at fit before and after the model's own fit. What the rows do not name
+is the traced pipeline's other bookkeeping and the cost of the extra threads."""
 
 
 def _loads(loads):
