@@ -383,6 +383,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         tags.target_tags.required = True
         # cross-validation slices a precomputed matrix by rows and columns
         tags.input_tags.pairwise = self.metric == "precomputed"
+        # distances are never negative (negative ones are refused, as scikit-learn does)
+        tags.input_tags.positive_only = tags.input_tags.pairwise
         if self.transformer is None:
             tags.input_tags.sparse = True
         elif isinstance(unfrozen(self.transformer), BaseEstimator):
