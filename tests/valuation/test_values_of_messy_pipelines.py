@@ -280,3 +280,23 @@ def test_other_metrics_rank_on_the_float_distances_they_return():
     assert val.n_ties_ranked_by_index_ == 1
     truth = _shapley([[0], [1], [2]], dist, y, yv, 1)
     np.testing.assert_allclose(values, truth, rtol=0, atol=1e-12)
+
+
+def test_a_self_join_counts_each_merged_row_once_toward_its_file(tmp_path):
+    # both parents of every merged row are lines of one file: the row counts once
+    (tmp_path / "staff.csv").write_text(
+        "id,mgr,sal,grade\n1,0,50,a\n2,1,40,b\n3,1,42,b\n4,2,30,a\n"
+    )
+    staff = stp.read_csv(tmp_path / "staff.csv", source_id="staff")
+    bosses = staff[["id", "sal"]].rename(columns={"id": "mgr", "sal": "mgr_sal"})
+    m = stp.merge(staff, bosses, on="mgr")
+    X, y = m[["sal", "mgr_sal"]], m["grade"].to_numpy()
+    val = KNNShapleyValuer(2).fit(X, y)
+    values = val.value(X, y)
+    lineage = stp.row_lineage(X)
+    assert lineage.groupby("row")["line"].apply(sorted).tolist() == [[2, 3], [2, 4], [3, 5]]
+    table = val.by_source()
+    assert table["n_rows"].tolist() == [3]
+    assert table["sum"].iloc[0] == pytest.approx(values.sum(), abs=1e-15)
+    truth = _shapley([[0], [1], [2]], pairwise_distances(X, X), y, y, 2)
+    np.testing.assert_allclose(values, truth, rtol=0, atol=1e-12)
