@@ -11,7 +11,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.metrics import pairwise_distances
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import validate_data
 
 from .._holders import hold
 from .._lineage._array_rows import check_ids_of_rows, unchecked_warning
@@ -25,7 +25,7 @@ from ._distances import _DOT_METRICS, _fit_stats, _shift, _squared_norms
 from ._fit_features import fitted_transformer_features
 from ._groups import fitted_ops
 from ._magnitude import magnitude_scale, scaled
-from ._validation import labels
+from ._validation import check_distances, check_no_missing_labels, labels, targets
 
 # task="auto" with more whole-number labels than this may be a quantity, not classes.
 _MANY_CLASSES = 20
@@ -41,6 +41,7 @@ def fit_rows(valuer, X, y, sample_id):
         raise ValueError(
             f"{type(valuer).__name__} requires y to be passed, but the target y is None"
         )
+    check_no_missing_labels(y, "y (the training rows' labels)")
     # y too: untraced X whose labels show loaded rows warns, as a traced fit does
     row_ids = resolve_row_ids(X, sample_id, y=y)
     check_paired(X, y, ids=row_ids)  # a row's value needs its own label
@@ -82,6 +83,18 @@ def fit_rows(valuer, X, y, sample_id):
                 "score the distances from each validation row to every training row, "
                 f"(n_val, n_samples); got X of shape {X.shape} in fit"
             )
+        check_distances(X, "the training rows' precomputed distance matrix")
+        diagonal = (X.diagonal() if sparse.issparse(X) else np.diagonal(X)).astype(np.float64)
+        if np.any(diagonal != 0):
+            row = int(np.flatnonzero(diagonal != 0)[0])
+            warnings.warn(
+                f"metric='precomputed': the training rows' distance matrix has nonzero "
+                f"entries on its diagonal (row {row} to itself: {float(diagonal[row])!r}), where "
+                "a distance is 0. Is it a similarity (larger = nearer)? Neighbours are "
+                "the rows at the smallest values: pass distances (1 - similarity, say).",
+                UserWarning,
+                stacklevel=3,
+            )
     elif valuer.metric not in ("euclidean", "sqeuclidean", "cosine"):
         pairwise_distances(X[:1], X[:1], metric=valuer.metric)  # fail early on a bad one
     valuer.task_ = valuer.task
@@ -89,9 +102,7 @@ def fit_rows(valuer, X, y, sample_id):
         continuous = type_of_target(y, input_name="y") == "continuous"
         valuer.task_ = "regression" if continuous else "classification"
     if valuer.task_ == "regression":
-        valuer._fit_y = check_array(
-            y, ensure_2d=False, dtype=np.float64, copy=True, input_name="y"
-        )
+        valuer._fit_y = targets(y, "y (the training rows' targets)")
     else:
         check_classification_targets(y)
         valuer.classes_, codes = np.unique(y, return_inverse=True)

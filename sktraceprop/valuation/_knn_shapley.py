@@ -55,11 +55,15 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         ``"euclidean"`` (``"sqeuclidean"``, ``"l2"``) and ``"cosine"`` are computed
         with matrix products (BLAS); any other metric accepted by
         :func:`sklearn.metrics.pairwise_distances` is computed block by block by that
-        function; ``"precomputed"`` takes the square matrix of distances between the
-        training rows in :meth:`fit` and, in :meth:`value` and :meth:`score`, the
-        distances from each validation row to every training row (columns in the
-        training rows' order). Euclidean data are first shifted by their (rounded) mean where every
-        training value moves exactly, and a validation row whose fast distances leave
+        function, whose float64 distances rank the rows as they come (exact on
+        integer data; on decimal data, distances within their rounding of each other
+        may tie or swap); ``"precomputed"`` takes the square matrix of distances
+        between the training rows in :meth:`fit` and, in :meth:`value` and
+        :meth:`score`, the distances from each validation row to every training row
+        (columns in the training rows' order): negative ones are refused, and a
+        training matrix with a nonzero diagonal (a similarity?) warns. Euclidean
+        data are first shifted by their (rounded) mean where every training value
+        moves exactly, and a validation row whose fast distances leave
         two neighbours within their rounding error, or that the shift would round, is
         ranked again on distances summed from differences of its own values, so columns
         far from zero (a Unix time) do not rank neighbours by rounding noise. Two
@@ -383,6 +387,8 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         tags.target_tags.required = True
         # cross-validation slices a precomputed matrix by rows and columns
         tags.input_tags.pairwise = self.metric == "precomputed"
+        # distances are never negative (negative ones are refused, as scikit-learn does)
+        tags.input_tags.positive_only = tags.input_tags.pairwise
         if self.transformer is None:
             tags.input_tags.sparse = True
         elif isinstance(unfrozen(self.transformer), BaseEstimator):
