@@ -6,6 +6,10 @@ coarser unit holds instants beyond that range (``9999-12-31``, a common "no end"
 sentinel, in pandas' ``datetime64[s]`` or ``[us]``), and numpy's cast wraps them
 silently: ``9999-12-31`` became ``1816-03-29T05:56:08.066277376``, so two frames holding
 those two instants had one digest. Such a value is refused, naming the range.
+
+A pyarrow time-stamp column (``read_csv(dtype_backend="pyarrow", parse_dates=...)``) is
+recorded as pandas' own datetime columns are (:func:`arrow_instants`): calls logged
+before hashed its text, so the same rows held as ``datetime64`` were other rows.
 """
 
 import numpy as np
@@ -42,3 +46,26 @@ def as_ns(values):
             "NaT, or the column by its text) before the call."
         )
     return ns
+
+
+def arrow_instants(dtype, values):
+    """A pyarrow time-stamp column's UTC instants as numpy ``datetime64`` (NaT for a
+    null), as a ``datetime64`` or ``DatetimeTZDtype`` column of them is recorded; None for
+    any other column, and inside :func:`~._signed_zeros.signed_zeros` (rows hashed as
+    calls logged before were: such a column as its text)."""
+    import pandas as pd
+
+    from ._signed_zeros import logged_before
+
+    if not isinstance(dtype, pd.ArrowDtype) or logged_before():
+        return None
+    import pyarrow as pa
+
+    kind = dtype.pyarrow_dtype
+    if not pa.types.is_timestamp(kind):
+        return None
+    arr = pa.array(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    # a zoned time stamp holds its UTC instant: the cast drops the zone, not the instant
+    return arr.cast(pa.timestamp(kind.unit)).to_numpy(zero_copy_only=False)

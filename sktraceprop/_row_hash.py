@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._datetime_ns import as_ns
+from ._datetime_ns import arrow_instants, as_ns
 from ._frame_columns import column_arrays as _columns
 from ._polars_frame import as_pandas, is_polars
 from ._signed_zeros import hashed_floats
@@ -169,6 +169,8 @@ def _feed_column(h, dtype, values):
         _feed_datetime(h, np.asarray(values))
     elif isinstance(dtype, pd.DatetimeTZDtype):
         _feed_datetime(h, np.asarray(values.tz_convert("UTC").tz_localize(None)))
+    elif (instants := arrow_instants(dtype, values)) is not None:
+        _feed_datetime(h, instants)  # a pyarrow time stamp, as a datetime64 one
     elif isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         _arrow_text(h, values)
     elif getattr(dtype, "kind", None) in ("i", "u", "f", "b") and not isinstance(
@@ -227,7 +229,8 @@ def hash_rows(X):
       other objects are hashed as the text of ``str()``, tagged with their
       inferred type;
     - datetimes: int64 nanoseconds since the epoch, in UTC, whatever the column's
-      unit (an instant that int64 nanoseconds cannot hold is refused);
+      unit, time zone or storage (numpy, pandas or pyarrow; an instant that int64
+      nanoseconds cannot hold is refused);
     - a sparse matrix: its shape and canonical CSR arrays (sorted indices, summed
       duplicates) as int64 and float64;
     - a polars DataFrame or Series: as the pandas frame of its names and values (an

@@ -9,7 +9,7 @@ the dtypes, never from the values (see :mod:`._row_digests`).
 import numpy as np
 import pandas as pd
 
-from ._datetime_ns import as_ns
+from ._datetime_ns import arrow_instants, as_ns
 from ._signed_zeros import hashed_floats
 
 _U8 = np.dtype("<u8")
@@ -149,6 +149,9 @@ def _column_words(dtype, values):
         return _datetime_words(values)
     if isinstance(dtype, pd.DatetimeTZDtype):
         return _datetime_words(np.asarray(values.tz_convert("UTC").tz_localize(None)))
+    instants = arrow_instants(dtype, values)
+    if instants is not None:  # a pyarrow time stamp, as a datetime64 one
+        return _datetime_words(instants)
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         found = _arrow_words(values)
         if found is not None:

@@ -12,6 +12,11 @@ whose rows held a -0.0 kept the sign: a lookup or an erasure of rows that hold a
 also tries them hashed with their signs (inside :func:`signed_zeros`), and a match so
 found says so (:data:`SIGNED_NOTE`). Such a call is found only by rows whose zeros have
 the signs it was given (the log cannot tell which zeros were negative).
+
+Calls logged before also hashed a pyarrow time-stamp column as its text (now as the
+instants a ``datetime64`` column of them is hashed as, :func:`~._datetime_ns.arrow_instants`):
+inside :func:`signed_zeros` such a column is hashed as its text again, so the same
+lookup finds those calls too.
 """
 
 import contextlib
@@ -19,16 +24,29 @@ import contextvars
 
 import numpy as np
 
-__all__ = ["SIGNED_NOTE", "copy_floats", "hashed_floats", "signed_digest", "signed_zeros"]
+__all__ = [
+    "SIGNED_NOTE",
+    "copy_floats",
+    "hashed_floats",
+    "logged_before",
+    "signed_digest",
+    "signed_zeros",
+]
 
 #: True inside :func:`signed_zeros` (a lookup of calls logged before -0.0 was 0.0).
 _SIGNED = contextvars.ContextVar("sktraceprop_signed_zeros", default=False)
 
 #: What a match found with the signs of zeros kept says.
 SIGNED_NOTE = (
-    "its -0.0 hashed with the sign of zero, as calls logged before sktraceprop hashed "
-    "-0.0 as 0.0 were"
+    "its -0.0 hashed with the sign of zero (and a pyarrow time stamp as its text), as "
+    "calls logged before sktraceprop hashed -0.0 as 0.0 (and such a time stamp as its "
+    "instant) were"
 )
+
+
+def logged_before():
+    """Whether rows are hashed as calls logged before were (inside :func:`signed_zeros`)."""
+    return _SIGNED.get()
 
 
 def hashed_floats(values, dtype=np.float64):
@@ -51,7 +69,8 @@ def copy_floats(out, values):
 
 @contextlib.contextmanager
 def signed_zeros():
-    """Hash rows as calls logged before -0.0 was 0.0 were: the sign of zero kept."""
+    """Hash rows as calls logged before -0.0 was 0.0 were: the sign of zero kept (and a
+    pyarrow time-stamp column as its text)."""
     token = _SIGNED.set(True)
     try:
         yield

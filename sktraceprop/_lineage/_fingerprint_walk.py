@@ -39,14 +39,17 @@ MAX_DEPTH = 100
 class _Path(dict):
     """The ids on the current path (-> their depth), and the scheme of the walk:
     ``by_name`` for scheme 2 (every function and class by module and qualified name),
-    ``scheme`` 3 or 4 otherwise (what user code is and what of its classes is hashed)."""
+    ``scheme`` 3 or 4 otherwise (what user code is and what of its classes is hashed);
+    ``exact_frames`` for fit-parameter digests of scheme ``fit-param-3`` (pandas objects
+    by :mod:`._exact_pandas`: a null apart from a NaN, a string dtype's storage)."""
 
-    __slots__ = ("by_name", "scheme")
+    __slots__ = ("by_name", "exact_frames", "scheme")
 
-    def __init__(self, by_name=False, scheme=SCHEME):
+    def __init__(self, by_name=False, scheme=SCHEME, exact_frames=False):
         super().__init__()
         self.by_name = by_name
         self.scheme = 2 if by_name else scheme
+        self.exact_frames = exact_frames
 
 
 def _user_class(h, obj, depth, memo):
@@ -153,6 +156,14 @@ def _feed_object(h, obj, depth, memo):
         h.update(b"S" + _class_bytes(obj) + _lp(b"", repr(obj).encode()))
     elif isinstance(obj, pd.DataFrame | pd.Series | pd.Index):
         h.update(b"P" + _class_bytes(obj))
+        if memo.exact_frames:
+            from ._exact_pandas import feed_pandas
+
+            def fallback(h, values):
+                _feed(h, [str(values.dtype), values.to_numpy()], depth + 1, memo)
+
+            feed_pandas(h, obj, fallback)
+            return
         frame = obj.to_frame() if isinstance(obj, pd.Series | pd.Index) else obj
         index = frame.index
         _feed(h, [list(frame.columns), list(frame.columns.names)], depth + 1, memo)

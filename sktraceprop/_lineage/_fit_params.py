@@ -13,10 +13,14 @@ scaler only are not weights of the model.
 The SHA-256 of an array is of :data:`DIGEST_SCHEME` (``"digest_scheme"`` in its entry):
 the type-tagged, length-prefixed encoding of fingerprint scheme 2, so two different
 values never share it (``[1, 23]`` and ``[12, 3]``, ``1`` and ``"1"`` in an object
-array). Entries without ``"digest_scheme"`` were recorded before it, by the encoding of
-fingerprint scheme 1 (values by their ``repr``, untyped and unseparated), which gave some
-different values one digest: such a digest is kept as recorded (the run's hash covers
-it), and says less.
+array), with pandas objects by their exact content (:mod:`._exact_pandas`: a ``pd.NA``
+apart from a NaN, a string dtype's storage, an object column's time stamps by their time
+zone). Entries of ``"fit-param-2"`` were recorded before that, pandas columns by
+``str(dtype)`` and ``to_numpy()``, which named some different frames alike; they are
+compared by recomputing their own scheme. Entries without ``"digest_scheme"`` were
+recorded before both, by the encoding of fingerprint scheme 1 (values by their ``repr``,
+untyped and unseparated), which gave some different values one digest: such a digest is
+kept as recorded (the run's hash covers it), and says less.
 """
 
 import hashlib
@@ -45,15 +49,22 @@ def _is_array(value):
 
 
 #: The scheme of the digests recorded now (``"digest_scheme"`` of each array entry).
-DIGEST_SCHEME = "fit-param-2"
+DIGEST_SCHEME = "fit-param-3"
+#: Schemes whose digests can be recomputed to compare (the one before: pandas objects
+#: by ``str(dtype)`` and ``to_numpy()``). They differ in pandas objects only, whose
+#: bytes they tag apart: other values have one digest in both.
+_SCHEMES = ("fit-param-3", "fit-param-2")
 
 
-def _digest(value):
+def _digest(value, scheme=DIGEST_SCHEME):
     """SHA-256 of an array's content (values by type, dtype and shape; see
-    ``_fingerprint``), or None for a value nested too deeply to be walked whole."""
+    ``_fingerprint``) of ``scheme``, or None for a value nested too deeply to be walked
+    whole."""
     h = hashlib.sha256(b"sktraceprop fit-param digest 2\0")
+    # scheme 2's walk, as fit-param-2 was; fit-param-3: pandas objects exactly
+    path = _Path(by_name=True, exact_frames=scheme != "fit-param-2")
     try:
-        _feed(h, value, 0, _Path(by_name=True))  # scheme 2's walk, as fit-param-2 was
+        _feed(h, value, 0, path)
     except ValueError:  # deeper than MAX_DEPTH: refused rather than cut short
         return None
     return h.hexdigest()
@@ -262,24 +273,32 @@ def final_weights_differ(record, sample_weight):
     return why, unchecked
 
 
+def _scheme_of(entry):
+    """The scheme ``entry``'s digest can be recomputed in (the current one where its
+    own cannot)."""
+    scheme = entry.get("digest_scheme")
+    return scheme if scheme in _SCHEMES else DIGEST_SCHEME
+
+
 def _given_digests(sample_weight, entry):
     """The digests of ``sample_weight`` in the forms a traced fit may have been given
     the same values in (as given, a NumPy array, of the recorded dtype, a list)."""
-    yield _digest(sample_weight)
+    scheme = _scheme_of(entry)
+    yield _digest(sample_weight, scheme)
     try:
         values = np.asarray(
             sample_weight.to_numpy() if hasattr(sample_weight, "to_numpy") else sample_weight
         )
     except Exception:  # noqa: BLE001 - compared as given only
         return
-    yield _digest(values)
+    yield _digest(values, scheme)
     try:
-        yield _digest(values.astype(np.dtype(entry.get("dtype")), copy=False))
+        yield _digest(values.astype(np.dtype(entry.get("dtype")), copy=False), scheme)
     except (TypeError, ValueError):
         pass
     if entry.get("dtype") in {"list", "tuple"}:
         as_list = values.tolist()
-        yield _digest(as_list if entry["dtype"] == "list" else tuple(as_list))
+        yield _digest(as_list if entry["dtype"] == "list" else tuple(as_list), scheme)
 
 
 def _weights_differ(record, sample_weight, unchecked):
@@ -308,11 +327,12 @@ def _weights_differ(record, sample_weight, unchecked):
             return (
                 f"the run's {name} (SHA-256 {recorded}; of its values row by row, "
                 f"{kept['values_sha256']}) are not those given (SHA-256 "
-                f"{_digest(sample_weight)}; of their values, {given['values_sha256']}), "
+                f"{_digest(sample_weight, _scheme_of(entry))}; "
+                f"of their values, {given['values_sha256']}), "
                 "though their counts and sum agree: the same weights on other rows "
                 "(another order), or other values of the same sum"
             )
-        if recorded is None or entry.get("digest_scheme") != DIGEST_SCHEME:
+        if recorded is None or entry.get("digest_scheme") not in _SCHEMES:
             unchecked.append(name)  # counts and sum only: the order is not checked
             continue
         digests = [d for d in _given_digests(sample_weight, entry) if d is not None]

@@ -11,7 +11,8 @@ is not named: registration replaces it by row ids.
 
 The bytes hashed are a type-tagged, length-prefixed serialization, so no two contents
 give the same bytes: numeric, datetime and masked columns by their raw little-endian
-memory, pyarrow text by its buffers, object cells grouped by exact type (text as UTF-8,
+memory, pyarrow text by its buffers, pyarrow lists, structs and maps by pyarrow's Python
+values (a null inside a list apart from a NaN), object cells grouped by exact type (text as UTF-8,
 numbers exactly, containers element by element, and only other objects by their pickle:
 what pickling keeps of them, which may tell two equal objects apart, and names two
 objects alike only when their pickles drop what tells them apart).
@@ -70,7 +71,9 @@ def _text(value):
 
 def feed_values(h, values):
     """Feed one column's dtype and values (a pandas array or an ndarray) into ``h``."""
-    if isinstance(values, pd.arrays.NumpyExtensionArray):
+    if type(values) is pd.arrays.NumpyExtensionArray:
+        # (not its subclass StringArray: a python-storage string column is not an
+        # object column of the same cells, and was named as one)
         values = values.to_numpy()
     dtype = values.dtype
     if isinstance(values, pd.Categorical):
@@ -98,6 +101,12 @@ def feed_values(h, values):
     elif _arrow_numbers(values):
         h.update(b"W" + _text(_dtype_text(dtype)))
         _feed_arrow_numbers(h, values)
+    elif _arrow_nested(values):
+        # pandas gives a list cell as a float ndarray: a null and a NaN, 2**53 and
+        # 2**53 + 1, one number; pyarrow's Python values keep them apart
+        h.update(b"L" + _text(_dtype_text(dtype)))
+        cells = _pa_cells(values)
+        h.update(_cells(np.fromiter(cells, dtype=object, count=len(cells))))
     elif isinstance(dtype, np.dtype) and dtype.kind not in "OT":
         arr = np.asarray(values)
         h.update(b"N" + _text(_dtype_text(dtype)))
@@ -136,6 +145,22 @@ def _arrow_numbers(values):
             pa.types.is_duration,
         )
     )
+
+
+def _arrow_nested(values):
+    """Whether ``values`` is a pyarrow array of lists, structs or maps."""
+    if not isinstance(values.dtype, pd.ArrowDtype):
+        return False
+    import pyarrow as pa
+
+    return pa.types.is_nested(values.dtype.pyarrow_dtype)
+
+
+def _pa_cells(values):
+    """A pyarrow-backed array's cells as pyarrow's Python values (None for a null)."""
+    import pyarrow as pa
+
+    return pa.array(values).to_pylist()
 
 
 def _feed_arrow_numbers(h, values):

@@ -89,10 +89,14 @@ def _whole_ops(series, keys):
 
 
 def _distinct(column):
-    """How many distinct values a kept column holds."""
+    """How many distinct values a kept column holds (0 for one of unhashable cells, a
+    pyarrow list column's arrays: no group key)."""
     if column.numeric:
         return np.unique(column.values).size
-    return len(set(column.values.tolist()))
+    try:
+        return len(set(column.values.tolist()))
+    except TypeError:
+        return 0
 
 
 def _in_whole_load(load, name, X_ids, now):

@@ -215,3 +215,25 @@ def test_warns_iff_computed_over_rows(tmp_path_factory, n, op, seed):
         _check_against_bytes(X, path, op)
     elif op not in OPS:
         assert not found
+
+
+@pytest.mark.parametrize("op", ["cumsum", "groupby(g).transform('mean')"])
+@pytest.mark.parametrize("lists", ["converters", "pyarrow"])
+def test_a_load_with_a_column_of_lists_is_checked_as_any_other(tmp_path, op, lists):
+    """A loaded column of lists (``converters=`` splitting a field, a pyarrow
+    ``list<string>`` column) is no group key: the fit raised ``TypeError: unhashable
+    type`` from the search for the operation, whatever the fit's own columns."""
+    path = _write(tmp_path / "f.csv", 60)
+    split = {"key": lambda text: text.split(",")}
+    df = stp.read_csv(path, skiprows=1, comment="#", converters=split)
+    if lists == "pyarrow":
+        pa = pytest.importorskip("pyarrow")
+        kind = pd.ArrowDtype(pa.list_(pa.string()))
+        df["key"] = pd.Series(pa.array(df["key"].tolist()), dtype=kind, index=df.index)
+        df = stp.from_pandas(df.reset_index(drop=True), "f_lists")
+    df["a"] = OPS[op](df)
+    X = df.dropna()
+    _, found = _fit(X[["a", "b"]], X["y"])
+    assert len(found) == 1 and f"(a.{op}" in str(found[0].message)
+    if lists == "converters":
+        _check_against_bytes(X, path, op)
