@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from sktraceprop.compliance import hash_rows
@@ -182,7 +182,12 @@ def test_a_categorical_column_hashes_as_the_column_of_its_values(data):
     if all(v is None for v in values):
         # no value: pandas gives the categories no type (text), the plain column has one
         return
-    assert hash_rows(plain.astype({"c": "category"})) == digest
+    categorical = plain.astype({"c": "category"})
+    if kind == "text":
+        # pandas 2.2's astype("category") turns "\x00" into "": another value, not
+        # the library's to hash alike (seen by hypothesis under .venv-oldest)
+        assume(categorical["c"].astype(object).equals(plain["c"].astype(object)))
+    assert hash_rows(categorical) == digest
     if kind == "datetime":
         aware = plain["c"].dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo")
         assert hash_rows(pd.DataFrame({"c": aware.astype("category")})) == digest
