@@ -34,6 +34,14 @@ def _per_sample_loss(kind, z, Y):
 
 def _logits(apply_fn, params, X):
     z = apply_fn(params, X)
+    if not hasattr(z, "ndim"):
+        # a (logits, state) pair, a dict of outputs: not an array of outputs
+        raise ValueError(
+            f"apply_fn returned a {type(z).__name__}, not an array: apply_fn(params, X) "
+            "must return one array of outputs of shape (n_samples, n_outputs). A model "
+            "that also returns state (logits, new_state) is not supported: its state "
+            "would not be kept between steps."
+        )
     return z[:, None] if z.ndim == 1 else z
 
 

@@ -147,6 +147,17 @@ def _split(params, parameters):
 
     names, leaves, treedef = _leaves(params)
     chosen = set(_select(names, parameters))
+    not_float = [
+        f"{names[i]} ({np.asarray(leaves[i]).dtype})"
+        for i in sorted(chosen)
+        if not np.issubdtype(np.asarray(leaves[i]).dtype, np.floating)
+    ]
+    if not_float:
+        raise ValueError(
+            f"The selected parameters {', '.join(not_float)} are not floating-point "
+            "arrays and have no gradient; leave them out with parameters= (see "
+            "jax_parameter_names)."
+        )
     leaves = [jnp.asarray(leaf) for leaf in leaves]
     selected = [leaves[i] for i in sorted(chosen)]
     fixed = [leaf for i, leaf in enumerate(leaves) if i not in chosen]
