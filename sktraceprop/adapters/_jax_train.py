@@ -78,7 +78,8 @@ def check_apply_fn(apply_fn, params, X, n_outputs=None):
     Raises
     ------
     ValueError
-        If the outputs have another shape, or a row's outputs change with its batch.
+        If the outputs have another shape, are probabilities (several outputs, each
+        row >= 0 and summing to 1), or a row's outputs change with its batch.
     """
     probe = np.asarray(X[:_PROBE_ROWS])
     m = probe.shape[0]
@@ -90,6 +91,14 @@ def check_apply_fn(apply_fn, params, X, n_outputs=None):
             f"apply_fn returned shape {np.shape(apply_fn(params, probe))} for {m} rows; "
             f"expected {expected} (or ({m},) for one output): one row of outputs per "
             "input row, as many as init_fn was asked for (its third argument)."
+        )
+    if width > 1 and np.all(batch >= 0) and np.allclose(batch.sum(axis=1), 1.0, atol=1e-5):
+        # the cross-entropy would take them for logits: softmax twice, probabilities
+        # squashed towards 1 / n_outputs, and no error anywhere
+        raise ValueError(
+            "apply_fn returns probabilities (every row of its outputs is >= 0 and sums to "
+            "1), not logits: the loss applies the softmax itself. Return the values "
+            "before jax.nn.softmax (log-probabilities, jax.nn.log_softmax, are fine)."
         )
     if m < 2:
         return

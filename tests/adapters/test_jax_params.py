@@ -151,3 +151,31 @@ def test_gradient_columns_follow_the_named_leaves_of_any_pytree(names, n_out, ji
                 assert abs(G[r, start + j] - fd) <= 1e-4 * max(1.0, abs(fd)), column
         start += leaf.size
     assert start == G.shape[1]
+
+
+def _softmax_apply(params, X):
+    return jax.nn.softmax(X @ params["w"] + params["b"])
+
+
+def _log_softmax_apply(params, X):
+    return jax.nn.log_softmax(X @ params["w"] + params["b"])
+
+
+def _linear_init(key, n_features, n_outputs):
+    return {"w": jax.random.normal(key, (n_features, n_outputs)), "b": jnp.zeros(n_outputs)}
+
+
+def test_an_apply_fn_returning_probabilities_is_refused():
+    # was trained silently: the cross-entropy took the probabilities for logits, and
+    # predict_proba returned the softmax of probabilities (all near 1/3 here)
+    X, y = _data()
+    clf = JaxClassifier(_softmax_apply, _linear_init, n_epochs=50, random_state=0)
+    with pytest.raises(ValueError, match="returns probabilities"):
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match="returns probabilities"):
+        jax_per_sample_gradients(
+            _softmax_apply, X, y, params=_linear_init(jax.random.PRNGKey(0), 3, 3)
+        )
+    # log-probabilities are logits up to a shift per row: accepted, same predictions
+    logp = JaxClassifier(_log_softmax_apply, _linear_init, n_epochs=50, random_state=0).fit(X, y)
+    assert logp.predict_proba(X).max() > 0.9

@@ -5,7 +5,6 @@ positions. Those were int32 whatever the array's length: past ``2**31 - 1`` rows
 wrapped to negative numbers, read as "no row", without a word.
 """
 
-import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
