@@ -179,3 +179,18 @@ def test_an_apply_fn_returning_probabilities_is_refused():
     # log-probabilities are logits up to a shift per row: accepted, same predictions
     logp = JaxClassifier(_log_softmax_apply, _linear_init, n_epochs=50, random_state=0).fit(X, y)
     assert logp.predict_proba(X).max() > 0.9
+
+
+def test_leaves_whose_dotted_names_collide_are_refused():
+    # were both named "a.b": parameters=["a.b"] selected the two leaves, and the
+    # column names could not say which columns were which
+    params = {"a.b": np.ones(2, np.float32), "a": {"b": np.zeros(3, np.float32)}}
+    with pytest.raises(ValueError, match=r"same dotted name \['a\.b'\]"):
+        jax_parameter_names(params)
+
+    def apply(p, X):
+        return X @ p["a"]["b"][:, None] + p["a.b"].sum()
+
+    X = np.ones((2, 3), np.float32)
+    with pytest.raises(ValueError, match="same dotted name"):
+        jax_per_sample_gradients(apply, X, np.array([0, 1]), params=params, parameters=["a.b"])
