@@ -180,13 +180,13 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
     ``fit(..., sample_weight=...)``, 1 by default, so the data term is the mean loss;
     every leaf is penalised, biases included), minimised by a built-in Adam (or SGD) for
     ``n_epochs`` epochs, full batch or in shuffled mini-batches (each step then takes the
-    weighted mean over its batch). Computation is float32.
+    weighted mean over its batch). Float32, or float64 for float64 leaves under
+    ``jax_enable_x64``; each leaf is a float array, trained (no non-trainable state).
 
     Both functions must be picklable for ``pickle``, ``joblib`` and ``GridSearchCV`` with
     ``n_jobs > 1``: module-level functions, or instances of module-level classes with
-    ``__call__`` (as :func:`mlp` returns). Lambdas and closures work in one process
-    (``clone`` copies them) but do not pickle. jax is imported only when fitting or
-    predicting.
+    ``__call__`` (as :func:`mlp` returns); lambdas and closures work in one process
+    (``clone`` copies them) but do not pickle. jax is imported when fitting or predicting.
 
     Parameters
     ----------
@@ -215,7 +215,7 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     params_ : pytree of ndarray
-        Fitted parameters (numpy float32 arrays).
+        Fitted parameters (numpy arrays of ``init_fn``'s float dtypes).
     apply_fn_ : callable
         The apply function used (the default MLP's when ``apply_fn`` is None).
     init_fn_ : callable

@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._sklearn_compat import Interval, StrOptions
+from ._jax_params import check_params
 from ._jax_train import _predict_blocks, _trainer, check_apply_fn
 
 
@@ -67,6 +68,7 @@ class _JaxEstimator(BaseEstimator):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
         params = init_fn(init_key, X.shape[1], n_outputs)
+        check_params(params)
         check_apply_fn(apply_fn, params, X, n_outputs)
         n = X.shape[0]
         if W is None:

@@ -34,6 +34,14 @@ def _per_sample_loss(kind, z, Y):
 
 def _logits(apply_fn, params, X):
     z = apply_fn(params, X)
+    if not hasattr(z, "ndim"):
+        # a (logits, state) pair, a dict of outputs: not an array of outputs
+        raise ValueError(
+            f"apply_fn returned a {type(z).__name__}, not an array: apply_fn(params, X) "
+            "must return one array of outputs of shape (n_samples, n_outputs). A model "
+            "that also returns state (logits, new_state) is not supported: its state "
+            "would not be kept between steps."
+        )
     return z[:, None] if z.ndim == 1 else z
 
 
@@ -70,7 +78,8 @@ def check_apply_fn(apply_fn, params, X, n_outputs=None):
     Raises
     ------
     ValueError
-        If the outputs have another shape, or a row's outputs change with its batch.
+        If the outputs have another shape, are probabilities (several outputs, each
+        row >= 0 and summing to 1), or a row's outputs change with its batch.
     """
     probe = np.asarray(X[:_PROBE_ROWS])
     m = probe.shape[0]
@@ -82,6 +91,14 @@ def check_apply_fn(apply_fn, params, X, n_outputs=None):
             f"apply_fn returned shape {np.shape(apply_fn(params, probe))} for {m} rows; "
             f"expected {expected} (or ({m},) for one output): one row of outputs per "
             "input row, as many as init_fn was asked for (its third argument)."
+        )
+    if width > 1 and np.all(batch >= 0) and np.allclose(batch.sum(axis=1), 1.0, atol=1e-5):
+        # the cross-entropy would take them for logits: softmax twice, probabilities
+        # squashed towards 1 / n_outputs, and no error anywhere
+        raise ValueError(
+            "apply_fn returns probabilities (every row of its outputs is >= 0 and sums to "
+            "1), not logits: the loss applies the softmax itself. Return the values "
+            "before jax.nn.softmax (log-probabilities, jax.nn.log_softmax, are fine)."
         )
     if m < 2:
         return

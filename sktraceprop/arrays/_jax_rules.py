@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..exceptions import LineageError
 from . import _rowmap as rmap
 from ._index import written_rows
 
@@ -155,9 +156,32 @@ def _with_rest(rm, traced, name, n_out, skip_index=False):
     return [rm] * n_out
 
 
+#: The most rows whose positions int32 holds.
+_INT32_MAX = int(np.iinfo(np.int32).max)
+
+
+def _position_dtype(n):
+    """The integer dtype of the row positions of an array of ``n`` rows.
+
+    int32 up to ``2**31 - 1`` rows; int64 beyond where ``jax_enable_x64`` is on. Without
+    it JAX has no int64 (``jnp.arange(n, dtype=jnp.int64)`` is int32), and positions at
+    and past ``2**31`` would wrap to negative numbers, read as "no row": refused.
+    """
+    if n <= _INT32_MAX:
+        return jnp.int32
+    if jax.config.jax_enable_x64:
+        return jnp.int64
+    raise LineageError(
+        f"An array of {n} rows has row positions beyond int32 (2**31 - 1), and JAX runs "
+        "without 64-bit integers: its rows cannot be followed exactly through the "
+        "operation. Enable them with jax.config.update('jax_enable_x64', True), or "
+        "split the array."
+    )
+
+
 def _positions(shape):
     n = shape[0]
-    column = jnp.arange(n, dtype=jnp.int32).reshape((n,) + (1,) * (len(shape) - 1))
+    column = jnp.arange(n, dtype=_position_dtype(n)).reshape((n,) + (1,) * (len(shape) - 1))
     return jnp.broadcast_to(column, shape)
 
 
@@ -195,7 +219,7 @@ def _positions_after(eqn, inputs, s0):
     """The row position of each output element (``-1``: none) of the primitive."""
     operands = [_positions(s0)] + [i[0] for i in inputs[1:]]
     if eqn.primitive.name == "pad":
-        operands[1] = jnp.asarray(-1, jnp.int32)
+        operands[1] = jnp.asarray(-1, operands[0].dtype)
     params = dict(eqn.params)
     if "fill_value" in params and params["fill_value"] is not None:
         params["fill_value"] = -1

@@ -33,6 +33,15 @@ def _leaves(params):
 
     with_path, treedef = jax.tree_util.tree_flatten_with_path(params)
     names = [".".join(_key_name(k) for k in path) for path, _ in with_path]
+    if len(set(names)) < len(names):
+        # {"a.b": x, "a": {"b": y}}: both "a.b", so a column or a selection by name
+        # would stand for either leaf
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise ValueError(
+            f"Several leaves of params have the same dotted name {twice} (a key with a "
+            "dot in it, or a dict key equal to a list index): their gradient columns "
+            "could not be told apart. Rename the keys."
+        )
     return names, [leaf for _, leaf in with_path], treedef
 
 
@@ -147,6 +156,17 @@ def _split(params, parameters):
 
     names, leaves, treedef = _leaves(params)
     chosen = set(_select(names, parameters))
+    not_float = [
+        f"{names[i]} ({np.asarray(leaves[i]).dtype})"
+        for i in sorted(chosen)
+        if not np.issubdtype(np.asarray(leaves[i]).dtype, np.floating)
+    ]
+    if not_float:
+        raise ValueError(
+            f"The selected parameters {', '.join(not_float)} are not floating-point "
+            "arrays and have no gradient; leave them out with parameters= (see "
+            "jax_parameter_names)."
+        )
     leaves = [jnp.asarray(leaf) for leaf in leaves]
     selected = [leaves[i] for i in sorted(chosen)]
     fixed = [leaf for i, leaf in enumerate(leaves) if i not in chosen]
