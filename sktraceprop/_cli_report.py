@@ -8,7 +8,7 @@ from ._cli_common import _open_store, _print, _UsageError
 
 def _cmd_report(args, out):
     from .compliance import compliance_report
-    from .compliance._report import check_new_file
+    from .compliance._report_files import check_new_file
 
     # both files checked before either is written: a JSON report left behind by an
     # HTML page that could not be written would refuse the command run again

@@ -101,7 +101,7 @@ def unchecked_reasons(changed):
     """``{source code: why}`` for the sources whose rows' ids :func:`check_array_rows`
     compared with no two columns of the array (``why`` None: their loaded values are not
     kept in this process); empty where every source was compared, or nothing was."""
-    from ._misplaced import MIN_COLUMNS
+    from ._misplaced_columns import MIN_COLUMNS
 
     compared = getattr(changed, "compared", None)
     if not compared:

@@ -9,7 +9,8 @@ import pandas as pd
 from ..exceptions import LineageError
 from ._filled_merge import filled_from_rows, filled_message
 from ._fit_context import _identified
-from ._misplaced import MIN_COLUMNS, misplaced_row
+from ._misplaced import misplaced_row
+from ._misplaced_columns import MIN_COLUMNS
 from ._moved_values import moved_values
 from ._over_rows import over_rows
 from ._renamed import loaded_names

@@ -2,7 +2,7 @@
 ``changed_columns`` and ``rows_compared`` entries, the columns identified as renamed,
 and the notes for rows whose lines could not be checked."""
 
-from ._misplaced import MIN_COLUMNS
+from ._misplaced_columns import MIN_COLUMNS
 
 
 def changed_record(changed):

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._ids import codes_of, distinct_codes
-from ._misplaced import MIN_COLUMNS, _compared, _shown
+from ._misplaced_columns import MIN_COLUMNS, _compared, _shown
 from ._misplaced_merge import MergeRows
 from ._witness import WITNESSES, _take_columns, cell_keys, positions_in, witness_mask
 from ._witness_values import series_integers

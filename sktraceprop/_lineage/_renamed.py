@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ._ids import codes_of, distinct_codes
-from ._misplaced import MIN_COLUMNS
+from ._misplaced_columns import MIN_COLUMNS
 from ._witness import WITNESSES, _take_columns, witness_mask
 from ._witness import cell_keys as _keys
 from ._witness_values import series_integers

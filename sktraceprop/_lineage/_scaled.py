@@ -378,7 +378,7 @@ def scaled_at_ids(matrix, ids, eps=EPS):
         if abs(a - 1) <= 1e-12 and abs(b) <= 1e-12 * max(1.0, np.nanmax(np.abs(matrix[:, j]))):
             continue  # the loaded values themselves: left to the exact checks
         found.append(Scaled(j, source_id, name, a, b))
-    from ._misplaced import MIN_COLUMNS
+    from ._misplaced_columns import MIN_COLUMNS
 
     return found if len(found) >= MIN_COLUMNS else None
 

@@ -5,113 +5,17 @@ data never recomputes them from files that may have changed since. Every figure 
 exact count (rates are derived by whoever reads them), and the whole record is JSON-safe.
 """
 
-import copy
-
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
-from .._frame_columns import column_arrays
 from ..exceptions import LineageError
-from ._ids import codes_of, distinct_codes, few_distinct, lines_of
+from ._ids import lines_of
 from ._read_paths import frame_paths, narrowed
 from ._source import REGISTRY
-
-#: Classes listed one by one up to this many; above, the record says how many there are.
-MAX_CLASSES = 1000
-
-
-def _source_index(ids):
-    """``(codes, index)``: the distinct source codes and each row's position among them."""
-    codes = distinct_codes(ids)
-    if codes.size == 1:
-        return codes, None
-    uniq, index = np.unique(codes_of(ids), return_inverse=True)
-    return uniq, index
-
-
-def _per_source_sum(mask, index, n_sources):
-    """Count of True per source."""
-    if index is None:
-        return np.array([np.count_nonzero(mask)])
-    return np.bincount(index[mask], minlength=n_sources)
-
-
-def _class_counts(y, index, n_sources):
-    """``(labels, counts (n_sources, n_labels), missing per source)`` of class labels."""
-    # (uint64 labels above the int64 range would wrap in the cast: counted as values)
-    if y.dtype.kind in "iub" and not (y.dtype == np.uint64 and y.size and int(y.max()) >= 2**63):
-        y64 = y.astype(np.int64, copy=False)
-        lo, hi = int(y64.min()), int(y64.max())
-        if hi - lo < 65536:
-            # small integer range: bincount beats a hash or sort on large arrays
-            lo = min(lo, 0) if hi < 65536 else lo  # labels 0..k need no shifted copy
-            values = y64 - lo if lo else y64
-            width = hi - lo + 1
-            if index is None:
-                counts = np.bincount(values, minlength=width)[None, :]
-            else:
-                counts = np.bincount(index * width + values, minlength=n_sources * width).reshape(
-                    n_sources, width
-                )
-            present = np.flatnonzero(counts.sum(axis=0))
-            labels = present + lo
-            if y.dtype.kind == "b":
-                labels = labels.astype(bool)
-            return labels, counts[:, present], np.zeros(n_sources, dtype=np.int64)
-    codes, uniques = pd.factorize(y, sort=True, use_na_sentinel=True)
-    missing = codes < 0
-    width = max(len(uniques), 1)
-    rows = codes[~missing]
-    if index is None:
-        counts = np.bincount(rows, minlength=width)[None, :]
-    else:
-        counts = np.bincount(index[~missing] * width + rows, minlength=n_sources * width).reshape(
-            n_sources, width
-        )
-    return (
-        np.asarray(uniques),
-        counts[:, : len(uniques)],
-        _per_source_sum(missing, index, n_sources),
-    )
-
-
-def _label_stats(y, index, n_sources, classes):
-    """One label record per source."""
-    if y is None:
-        return [{"kind": "none"}] * n_sources
-    y = np.asarray(y)
-    if y.ndim != 1:
-        reason = f"the target has shape {y.shape} (several outputs): balance not recorded"
-        return [{"kind": "not recorded", "reason": reason}] * n_sources
-    if not classes and (y.dtype.kind == "f" or (classes is False and y.dtype.kind in "iub")):
-        return _continuous(y, index, n_sources)  # (a regressor's integer target too)
-    if y.dtype.kind not in "iubfOUST":
-        reason = f"target dtype {y.dtype} is not supported: balance not recorded"
-        return [{"kind": "not recorded", "reason": reason}] * n_sources
-    unlabelled = None
-    if classes == SEMI_SUPERVISED:
-        # scikit-learn's semi-supervised classifiers: -1 is "no label", not a class
-        marked = _unlabelled(y)
-        if marked is not None:
-            unlabelled = _per_source_sum(marked, index, n_sources)
-            y, index = y[~marked], None if index is None else index[~marked]
-    try:
-        labels, counts, missing = _class_counts(y, index, n_sources)
-    except TypeError as exc:  # objects that cannot be hashed or ordered (the fit says why)
-        reason = f"target values cannot be counted as classes ({exc}): balance not recorded"
-        return [{"kind": "not recorded", "reason": reason}] * n_sources
-    out = []
-    for s in range(n_sources):
-        record = {"kind": "classes", "n_classes": int(len(labels)), "missing": int(missing[s])}
-        if unlabelled is not None:
-            record["unlabelled"] = int(unlabelled[s])
-        if len(labels) <= MAX_CLASSES:
-            record["counts"] = {str(k): int(c) for k, c in zip(labels.tolist(), counts[s])}
-        else:
-            record["note"] = f"{len(labels)} classes: too many to list"
-        out.append(record)
-    return out
+from ._stats_index import _source_index
+from ._stats_labels import SEMI_SUPERVISED, _label_stats
+from ._stats_merges import _through_merges
+from ._stats_missing import _missing_counts
 
 
 def _one_column(y):
@@ -127,96 +31,6 @@ def _one_column(y):
         y = np.asarray(y)
         shape = y.shape
     return np.asarray(y)[:, 0] if len(shape) == 2 and shape[1] == 1 else y
-
-
-def _unlabelled(y):
-    """Rows whose target is -1 (unlabelled for a semi-supervised classifier), as a
-    mask; None for targets that cannot hold -1 (text labels)."""
-    if y.dtype.kind in "iuf":
-        return y == -1
-    if y.dtype.kind == "O":
-        return np.array([isinstance(v, int | float | np.number) and v == -1 for v in y])
-    return None
-
-
-def _continuous(y, index, n_sources):
-    y = y.astype(np.float64, copy=False)
-    present = ~np.isnan(y)
-    frame = pd.DataFrame({"y": y[present]})
-    group = np.zeros(int(present.sum()), dtype=np.int64) if index is None else index[present]
-    stats = frame.groupby(group)["y"].agg(["count", "mean", "std", "min", "max"])
-    missing = _per_source_sum(~present, index, n_sources)
-    out = []
-    for s in range(n_sources):
-        record = {"kind": "continuous", "missing": int(missing[s]), "count": 0}
-        if s in stats.index:
-            row = stats.loc[s]
-            record["count"] = int(row["count"])
-            for key in ("mean", "std", "min", "max"):
-                value = float(row[key])
-                record[key] = value if np.isfinite(value) else None
-        out.append(record)
-    return out
-
-
-def _missing_counts(X, index, n_sources):
-    """``(column names, counts (n_sources, n_columns))`` of missing values, or a reason."""
-    if isinstance(X, pd.DataFrame):
-        names = [str(c) for c in X.columns]
-        kinds = [d for d, _ in column_arrays(X)]
-        if all(isinstance(d, np.dtype) and d.kind in "iub" for d in kinds):
-            # numpy integers and booleans cannot be missing (no copy of the values)
-            return names, np.zeros((n_sources, len(names)), dtype=np.int64)
-        dtypes = set(kinds)
-        if len(dtypes) == 1 and isinstance(kinds[0], np.dtype):
-            # one numpy dtype: the frame's values are (usually) one block, a view
-            return names, _missing_counts(X.to_numpy(), index, n_sources)[1]
-        counts = np.zeros((n_sources, len(names)), dtype=np.int64)
-        for j in range(X.shape[1]):
-            col = X.iloc[:, j]
-            kind = col.dtype.kind if isinstance(col.dtype, np.dtype) else None
-            if kind in ("i", "u", "b"):
-                continue  # numpy integers and booleans cannot be missing
-            if kind == "f":
-                values = col.to_numpy()
-                if np.isfinite(values.sum()):
-                    continue  # no NaN (a NaN makes the sum NaN); one pass, no mask
-                mask = np.isnan(values)
-            else:
-                mask = col.isna().to_numpy(dtype=bool)
-            counts[:, j] = _per_source_sum(mask, index, n_sources)
-        return names, counts
-    if sp.issparse(X):
-        coo = X.tocoo()
-        if coo.dtype.kind != "f":
-            return [f"x{j}" for j in range(X.shape[1])], np.zeros((n_sources, X.shape[1]), int)
-        bad = np.isnan(coo.data)
-        rows, cols = coo.row[bad], coo.col[bad]
-        which = np.zeros(rows.size, dtype=np.int64) if index is None else index[rows]
-        counts = np.zeros((n_sources, X.shape[1]), dtype=np.int64)
-        np.add.at(counts, (which, cols), 1)
-        return [f"x{j}" for j in range(X.shape[1])], counts
-    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "iubfO":
-        names = [f"x{j}" for j in range(X.shape[1])]
-        counts = np.zeros((n_sources, X.shape[1]), dtype=np.int64)
-        if X.dtype.kind in "iub":
-            return names, counts
-        if X.dtype.kind == "f":
-            if np.isfinite(np.add.reduce(X.ravel(order="K"))):
-                return names, counts  # no NaN anywhere: one contiguous pass
-            columns = np.flatnonzero(np.isnan(X).any(axis=0))
-        else:
-            columns = range(X.shape[1])
-        for j in columns:
-            mask = pd.isna(X[:, j]) if X.dtype.kind == "O" else np.isnan(X[:, j])
-            counts[:, j] = _per_source_sum(np.asarray(mask, dtype=bool), index, n_sources)
-        return names, counts
-    shape = getattr(X, "shape", None)
-    return f"X is a {type(X).__name__} (shape {shape}): missing values not counted", None
-
-
-#: ``classes`` for a semi-supervised classifier: its target -1 marks an unlabelled row.
-SEMI_SUPERVISED = "semi-supervised"
 
 
 def target_kind(estimator):
@@ -339,96 +153,6 @@ def _reads(source, lines):
             entry.update(first_line=span[0], last_line=span[1], rows_outside=int(outside))
         out.append(entry)
     return out
-
-
-def _through_merges(X, y, ids, classes, names, whole=None):
-    """One statistics record per source reached through merged rows (see above).
-
-    ``whole``: the label record and missing counts (per column of ``names``) of all the
-    rows, when already counted: a source that every row was built from has those.
-    """
-    from ._parents_kernel import rows_by_source
-    from ._rows import expand
-
-    direct = distinct_codes(ids).tolist()
-    merges = [c for c in direct if REGISTRY.by_code(c).kind == "merge"]
-    if not merges:
-        return []
-    pos, leaf_ids, _ = expand(ids, REGISTRY.by_code, with_via=False)
-    sel_pos, sel_code = pos, codes_of(leaf_ids)
-    if len(merges) < len(direct):
-        # a leaf came through a merge exactly when the row it stands for is a merged row
-        merged = np.isin(codes_of(ids), merges)[pos]
-        sel_pos, sel_code = pos[merged], sel_code[merged]
-    y_arr = None if y is None else np.asarray(y)
-    frame = isinstance(X, pd.DataFrame) and names is not None
-    memo = {}
-    out = []
-    leaf_sources = few_distinct(sel_code)
-    # the training rows built from each source (once each, in order): masks, not a
-    # sort, over the rows, all in one pass over the leaves
-    masks = rows_by_source(
-        np.ascontiguousarray(sel_pos, dtype=np.int64),
-        np.ascontiguousarray(sel_code, dtype=np.int64),
-        leaf_sources,
-        ids.size,
-    )
-    for code, mask in zip(leaf_sources.tolist(), masks):
-        everyone = bool(mask.all())  # every training row (a left merge's left side)
-        rows = np.flatnonzero(mask) if not everyone else slice(None)
-        n_rows = ids.size if everyone else rows.size
-        record = {
-            "code": int(code),
-            "source_id": REGISTRY.by_code(int(code)).source_id,
-            "n_rows": int(n_rows),
-        }
-        if everyone and whole is not None:
-            record["labels"] = copy.deepcopy(whole[0])
-        else:
-            y_rows = None if y_arr is None else y_arr[rows]
-            record["labels"] = _label_stats(y_rows, None, 1, classes)[0]
-        if frame:
-            # the columns of X whose values come from this source in every merge its
-            # rows went through (a merge records where each of its columns came from)
-            mine = direct if everyone else distinct_codes(ids[rows]).tolist()
-            checked = [
-                j
-                for j, name in enumerate(names)
-                if all(int(code) in _leaf_codes(int(d), X.columns[j], memo) for d in mine)
-            ]
-            if everyone and whole is not None:
-                sub_names, counts = [names[j] for j in checked], whole[1][None, checked]
-            else:
-                part = X.iloc[:, checked] if everyone else X.iloc[rows, checked]
-                sub_names, counts = _missing_counts(part, None, 1)
-            record["columns_checked"] = sub_names
-            record["missing"] = {
-                sub_names[j]: int(counts[0, j]) for j in np.flatnonzero(counts[0])
-            }
-        out.append(record)
-    return out
-
-
-def _leaf_codes(code, column, memo, depth=0):
-    """Codes of the non-merged sources the values of ``column`` of source ``code`` come
-    from; empty where the record does not say. (Not :func:`._run_features.column_origins`: that
-    walks into aggregates and names source ids; here an aggregate is a leaf, as in
-    :func:`._rows.expand`, and versions of one source id stay apart.)"""
-    key = (code, column)
-    if key not in memo:
-        source = REGISTRY.by_code(code)
-        if source.kind != "merge":
-            memo[key] = {code} if column in source.columns_read() else set()
-        elif depth > 64 or not source.columns_from or column not in source.columns_from:
-            memo[key] = set()
-        else:
-            memo[key] = set().union(
-                *(
-                    _leaf_codes(int(c), parent_column, memo, depth + 1)
-                    for c, parent_column in source.columns_from[column]
-                )
-            )
-    return memo[key]
 
 
 def empty_columns(stats, n_rows):

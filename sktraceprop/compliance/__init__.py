@@ -13,8 +13,9 @@ one is also kept exactly, as the hash chain covers it (``payload_json``). Requir
 
 from .._row_hash import hash_rows
 from ._categories import ANNEX_III, annex_iii_category
+from ._compliance_report import compliance_report
 from ._find import find_predictions, logged_outputs
-from ._report import ComplianceReport, compliance_report
+from ._report import ComplianceReport
 from ._schema import report_schema
 from ._verify import verify_report as verify
 

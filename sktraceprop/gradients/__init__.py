@@ -1,7 +1,7 @@
 """Per-sample gradients and Hessians of fitted models.
 
 Closed forms for linear models (``_linear.py``; the models taken: ``_linear_models.py``);
-``torch.func`` and ``jax.vmap(jax.grad)`` for neural models (``_torch.py``, ``_jax.py``,
+``torch.func`` and ``jax.vmap(jax.grad)`` for neural models (``_torch*.py``, ``_jax.py``,
 imported only when used, so this package does not import torch or jax).
 """
 
@@ -13,9 +13,9 @@ from ._linear_models import SUPPORTED_ESTIMATORS, linear_model_objective
 
 _LAZY = {
     "torch_per_sample_gradients": "._torch",
-    "torch_gauss_newton_factors": "._torch",
-    "torch_margins": "._torch",
-    "torch_parameter_names": "._torch",
+    "torch_gauss_newton_factors": "._torch_gauss_newton",
+    "torch_margins": "._torch_margins",
+    "torch_parameter_names": "._torch_module",
     "jax_per_sample_gradients": "._jax",
     "jax_gauss_newton_factors": "._jax",
     "jax_margins": "._jax",

@@ -19,7 +19,7 @@ def rowwise_forward(module, params, X, to_logits):
     import torch
     from torch.func import vmap
 
-    from ._torch import _forward
+    from ._torch_module import _forward
 
     with torch.no_grad():
         z = _forward(module, params, X, to_logits)

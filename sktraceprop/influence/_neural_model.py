@@ -111,7 +111,13 @@ def _n_directions(model, X):
     if is_jax_model(model):
         n_out = int(np.asarray(model.apply_fn_(model.params_, X[:1])).reshape(1, -1).shape[1])
     else:
-        from ..gradients._torch import _Eval, _forward, _logits_fn, _module_and_outputs, _torch
+        from ..gradients._torch_module import (
+            _Eval,
+            _forward,
+            _logits_fn,
+            _module_and_outputs,
+            _torch,
+        )
 
         torch = _torch()
         module, outputs = _module_and_outputs(model, "auto")

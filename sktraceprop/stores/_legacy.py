@@ -19,7 +19,7 @@ from .._lineage._ids import LINE_BITS, MAX_CODE, MAX_LINE
 from .._lineage._run import Lineage
 from .._lineage._source import Parents, Source
 from ..exceptions import CorruptStoreError, StoreError, UnknownRunError
-from ._audit import _check_chain
+from ._audit_chain import _check_chain
 from ._chain import RUN_EVENT
 from ._codec import LEGACY_MAGIC, decode_ids
 

@@ -864,7 +864,7 @@ def test_a_run_stored_while_the_report_is_made_does_not_break_it(hospitals, tmp_
     chain, read from the file by sqlite3."""
     import sqlite3
 
-    import sktraceprop.compliance._report as made
+    import sktraceprop.compliance._compliance_report as made
 
     _, _, X, y = traced_frames(hospitals)
     store = stp.stores.SQLiteStore(tmp_path / "audit.db")

@@ -5,11 +5,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from sktraceprop.gradients._torch import (  # noqa: E402
-    torch_margins,
-    torch_parameter_names,
-    torch_per_sample_gradients,
-)
+from sktraceprop.gradients._torch import torch_per_sample_gradients  # noqa: E402
+from sktraceprop.gradients._torch_margins import torch_margins  # noqa: E402
+from sktraceprop.gradients._torch_module import torch_parameter_names  # noqa: E402
 
 
 def _data(n=23, d=5, n_classes=3, seed=0):

@@ -1,0 +1,104 @@
+"""The run a compliance report describes: a fitted estimator (a search's best model, an
+unlearner's, a model corrected by a removal) resolved to its run as stored, checked to be
+the one fitted; or a stored run named by its id."""
+
+from .._lineage._current import old_note, step_matches
+from .._lineage._fingerprint import SCHEME
+from .._prediction_log import _replaced_parts
+from ..exceptions import ComplianceError, UnknownRunError
+from ._after_removal import fitted_after_removal, removal_features
+from ._evidence import all_events
+
+
+def _searched_model(estimator):
+    """A fitted search's ``best_estimator_`` (the model its ``predict`` uses)."""
+    if hasattr(estimator, "lineage_") or not hasattr(estimator, "cv_results_"):
+        return estimator
+    if not hasattr(estimator, "best_estimator_"):
+        raise ComplianceError(
+            f"{type(estimator).__name__} was fitted with refit={estimator.refit!r}: it "
+            "holds no model fitted on all its rows, only fits of its splits (stored "
+            "with purpose 'cv_fold': store.list_runs(search_role='cv_fold')). Report on "
+            "the model put in use, or on a stored run with store= and run_id="
+        )
+    return estimator.best_estimator_
+
+
+def _resolve(estimator, store, run_id):
+    """``(run as stored, store, whether the fitted object matches it, the removal that
+    left it when it is a corrected model, what a match rests on when it is only by
+    fingerprint scheme 1, else None)``."""
+    if estimator is None:
+        if store is None or run_id is None:
+            raise ComplianceError(
+                "give a fitted traced estimator, or both store= and run_id= to report on "
+                "a stored run"
+            )
+        return _load(store, run_id), store, None, None, None
+    estimator = _searched_model(estimator)
+    if not hasattr(estimator, "lineage_") and hasattr(estimator, "unlearning_log_"):
+        estimator = getattr(estimator, "estimator_", estimator)  # an unlearner: its model
+    run = getattr(estimator, "lineage_", None)
+    if run is None:
+        raise ComplianceError(
+            f"{type(estimator).__name__} has no recorded run (lineage_): fit a traced "
+            "estimator (TracedPipeline, TracedEstimator) with a store first"
+        )
+    if run_id is not None and run_id != run.run_id:
+        raise ComplianceError(
+            f"run_id {run_id!r} is not the estimator's run ({run.run_id}); pass one or the other"
+        )
+    store = store if store is not None else getattr(estimator, "store", None)
+    if store is None:
+        raise ComplianceError(
+            f"{type(estimator).__name__} has no store: the report rests on the store's runs "
+            "and hash-chained events, so fit it with store=SQLiteStore(path)"
+        )
+    # Steps first: an unlearner that corrected them also rewrote its copy of the run.
+    changed, old_scheme, schemes = step_matches(estimator, run)
+    changed = changed or _replaced_parts(estimator)
+    if changed:
+        after, scheme = fitted_after_removal(estimator, run.run_id, all_events(store))
+        if after is not None:
+            # the run as stored at fit, and the removal whose recorded fingerprint the
+            # model has (the unlearner's copy of the run is not in the store)
+            caveat = None
+            if scheme < SCHEME:
+                caveat = f"removal seq {after['seq']}: {old_note([scheme])}"
+            return _load(store, run.run_id), store, False, after, caveat
+        raise ComplianceError(
+            f"the fitted {type(estimator).__name__} differs from its recorded run "
+            f"{run.run_id}: step(s) {', '.join(changed)} changed since fit (refitted, "
+            "replaced or modified in place), and no removal of that run records its "
+            "fingerprint (a model an unlearner corrected is reported when its last "
+            "removal event does). Refit it (a new run), or report on the run as recorded "
+            "with compliance_report(store=..., run_id=...), which lists its removals."
+        )
+    stored = _load(store, run.run_id)
+    if stored != run and stored != store._as_stored(run):  # (values erased since: redact)
+        raise ComplianceError(
+            f"run {run.run_id} in {store!r} differs from the estimator's lineage_: the "
+            "store's copy was altered, or the estimator's"
+        )
+    caveat = None
+    if old_scheme:
+        caveat = f"step(s) {', '.join(old_scheme)}: {old_note(schemes)}"
+    return stored, store, True, None, caveat
+
+
+def _inputs_after(store, run, after):
+    """``(seq, features_after)`` of the removal ``after`` when it changed the model's
+    inputs from the fit's, else None."""
+    changed = removal_features(all_events(store), run.run_id, after) if after else None
+    return None if changed is None else (after["seq"], changed)
+
+
+def _load(store, run_id):
+    try:
+        return store.load_run(run_id)
+    except UnknownRunError as exc:
+        stored = store.list_runs()
+        listed = ", ".join(stored["run_id"].tolist()[-5:]) or "none"
+        raise UnknownRunError(
+            f"{exc}; the store holds {len(stored)} run(s) (latest: {listed})"
+        ) from None

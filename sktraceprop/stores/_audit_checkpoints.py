@@ -1,0 +1,124 @@
+"""The checkpoints checked by the whole-store audit (:mod:`._audit`): the stored ones
+read and numbered, and each (kept elsewhere too) against the chain head it signs and,
+with a key, its signature; how far the log is signed."""
+
+from . import _checkpoint
+from ._chain import loads_stored
+
+
+def _stored_checkpoints(store, problems):
+    out = []
+    for n, text in enumerate(store._raw_checkpoints(), 1):
+        try:
+            cp = loads_stored(text)
+            if not isinstance(cp, dict):  # (a text would be read as a file's path)
+                raise ValueError(f"it holds a JSON {type(cp).__name__}, not an object")
+            _checkpoint.read_checkpoints(cp)
+        except (TypeError, ValueError) as exc:
+            problems.append(
+                {"check": "checkpoints", "checkpoint": n, "message": f"is not readable: {exc}"}
+            )
+            continue
+        if cp.get("checkpoint") != n:
+            # numbered 1, 2, ... as they are made: a gap is a checkpoint removed
+            problems.append(
+                {
+                    "check": "checkpoints",
+                    "checkpoint": n,
+                    "message": f"is numbered {cp.get('checkpoint')!r} but is the store's "
+                    f"checkpoint {n}: checkpoints were removed or reordered",
+                }
+            )
+        out.append(cp)
+    return out
+
+
+def _check_checkpoints(
+    store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
+):
+    last_seq = report["last_seq"]
+    signed = []
+    labelled = [(f"{cp.get('checkpoint')}", cp) for cp in stored]
+    labelled += [(f"{cp.get('checkpoint')} (kept elsewhere)", cp) for cp in external]
+    for label, cp in labelled:
+        report["checkpoints"] += 1
+
+        def problem(message, label=label, signature=False):
+            problems.append(
+                {"check": "checkpoints", "checkpoint": label, "message": message}
+                | ({"signature": True} if signature else {})
+            )
+
+        if cp.get("store_id") != store.store_id:
+            own = store.store_id or "none: this store's metadata holds no store_id"
+            problem(f"was made for another store ({cp.get('store_id')}, not {own})")
+            continue
+        seq = int(cp["event_seq"])
+        matched = False
+        if seq > last_seq:
+            problem(
+                f"signs event {seq}, but the log ends at event {last_seq}: events were "
+                "removed from its end"
+            )
+        elif heads.get(seq) != cp["chain_head"]:
+            held = heads.get(seq)
+            problem(
+                f"signs hash {str(cp['chain_head'])[:16]}... for event {seq}; the log holds "
+                f"{str(held)[:16]}... there: the chain was re-computed or altered"
+            )
+        else:
+            matched = True
+        if key is not None:
+            why = _checkpoint.signature_problem(cp, key, fingerprint)
+            if why is not None:
+                problem(why, signature=True)
+            elif matched:
+                signed.append(seq)
+    if key is None:
+        return
+    report["signed_through"] = max(signed) if signed else None
+    if allow_unsigned_tail:
+        return
+    if not signed:
+        others = sorted(
+            {str(cp.get("key_fingerprint"))[:16] for cp in stored} - {fingerprint[:16]}
+        )
+        held = (
+            f"its stored checkpoints are signed by other key(s) ({', '.join(others)}...)"
+            if others
+            else "it holds no checkpoint signed by it"
+        )
+        problems.append(
+            {
+                "check": "checkpoints",
+                "message": f"no checkpoint signed by key {fingerprint[:16]}... covers this "
+                f"store: none of its {last_seq} event(s) is signed by this key ({held}). "
+                "Either it was never signed with this key "
+                "(or the first checkpoint() was interrupted, by a crash or a kill, before "
+                "it was stored), or this is not the key that signs this store. If the "
+                "events are your own writes, sign them with store.checkpoint(private_key)",
+                "signature": True,
+            }
+        )
+    elif max(signed) < last_seq:
+        first = max(signed) + 1
+        span = f"{first}" if first == last_seq else f"{first}..{last_seq}"
+        latest = max(
+            (cp for cp in (*stored, *external) if int(cp["event_seq"]) == max(signed)),
+            key=lambda cp: str(cp.get("created_at")),
+        )
+        problems.append(
+            {
+                "check": "checkpoints",
+                "message": f"event(s) {span} are not covered by a checkpoint signed by this "
+                f"key: they come after the last one (made {latest['created_at']}, it signs "
+                f"the log through event {max(signed)}). Nothing signed tells whether they "
+                "are genuine: written since and not signed yet (a writer that signs now "
+                "and then, or one stopped by a crash or a kill between writing and "
+                "signing), or appended by someone without the key. Review them "
+                f"(store.events(), from seq {first}); if they are your own writes, sign "
+                "them with store.checkpoint(private_key), or check only what is signed "
+                "with allow_unsigned_tail=True (sktraceprop check --allow-unsigned-tail)",
+                "signature": True,
+            }
+        )
