@@ -61,6 +61,12 @@ def explanation_notes(explainer):
             if explainer.trak_.method == "trak"
             else ("Gauss-Newton", "exact, not projected")
         )
+        if kind == "TRAK" and explainer.trak_.members[0].projector is None:
+            grads = (
+                f"exact, not projected: n_components={explainer.n_components} is at least "
+                f"the {explainer.trak_.members[0].F.shape[1]} parameters differentiated, "
+                "and a projection to as many dimensions or more keeps nothing more"
+            )
         notes.append(
             f"neural model: the scores are {kind} estimates of the first-order effect "
             "of removing a row, under a damped Gauss-Newton approximation of the loss "
