@@ -41,6 +41,7 @@ from ._lineage._stats import (
 from ._model_lock import exclusive
 from ._polars_frame import one_conversion
 from ._prediction_log import check_log_predictions, remember_answering_parts
+from ._removed_rows import warn_refit_on_removed
 from ._selection import (
     SelectionCloneMixin,
     anonymous_split_note,
@@ -260,6 +261,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, EnclosingPickleMixin, Source
                 _check_store(store)
                 with one_conversion(X):  # a polars X read as pandas once
                     ids = resolve_row_ids(X, sample_id, y=y, fit_params=params)
+                    warn_refit_on_removed(ids, type(self).__name__, user_stacklevel())
                     # where each parameter goes (routing validated here, before the fit)
                     method = getattr(fit_method, "__name__", "fit")
                     routes = fit_param_routes(self, method, params)

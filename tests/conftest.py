@@ -59,11 +59,14 @@ def hospital_frames(hospitals):
 @pytest.fixture(autouse=True)
 def _fresh_registry():
     """Each test starts with an empty source registry (ids are process-wide)."""
+    from sktraceprop import _removed_rows
     from sktraceprop._lineage import REGISTRY
 
     REGISTRY.clear()
+    _removed_rows.clear()  # (its row ids name sources by the registry's codes)
     yield
     REGISTRY.clear()
+    _removed_rows.clear()
 
 
 def same_named_cancer_files(tmp_path):

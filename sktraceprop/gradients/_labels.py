@@ -29,11 +29,19 @@ def known_class_indices(classes, y, what="the model"):
     Raises
     ------
     ValueError
-        Naming the labels that are not among ``classes``.
+        Naming the labels that are not among ``classes``, or the kinds of labels mixed
+        in ``y`` that cannot be compared with them.
     """
     classes, y = np.asarray(classes), np.asarray(y)
     check_label_kinds(y, classes, what)
-    idx = np.searchsorted(classes, y)
+    try:
+        idx = np.searchsorted(classes, y)
+    except TypeError as exc:  # text beside numbers in one object array: no order
+        kinds = sorted({type(v).__name__ for v in y.ravel().tolist()})
+        raise ValueError(
+            f"y mixes labels of kinds {kinds} that cannot be compared with the classes of "
+            f"{what} ({classes[:10].tolist()}): pass labels of one kind, that of the classes"
+        ) from exc
     unknown = classes[np.minimum(idx, classes.shape[0] - 1)] != y
     if np.any(unknown):
         labels = sorted({str(v) for v in np.asarray(y)[unknown].tolist()})

@@ -179,14 +179,14 @@ class LinearObjective:
     def encode_targets(self, y):
         """Targets in the loss's coding: class index, ``+-1`` codes or float values."""
         y = np.asarray(y)
+        name = type(self.estimator).__name__
         if self.loss in ("binomial", "multinomial"):
-            idx = np.searchsorted(self.estimator.classes_, y)
-            return idx
+            return known_class_indices(self.estimator.classes_, y, name)
         if getattr(self, "multilabel", False):  # (absent from older pickles)
             return _multilabel_codes(y, self.n_outputs)
         if self.loss in ("log_ovr", "squared_classifier"):
             classes = self.estimator.classes_
-            idx = np.searchsorted(classes, y)
+            idx = known_class_indices(classes, y, name)
             if len(classes) == 2:
                 return (2.0 * idx - 1.0)[:, None]
             Y = -np.ones((y.shape[0], len(classes)))

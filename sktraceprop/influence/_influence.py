@@ -50,12 +50,15 @@ class InfluenceExplainer(
     the model minimises and ``grad l_i`` row ``i``'s gradient (closed forms from
     :func:`sktraceprop.gradients.linear_model_objective`). Positive scores mean the
     row raises the margin, i.e. supports the explained prediction. Every score is
-    mapped to the training row's source file and line. With ``class_weight="balanced"``,
-    removing a row changes the weight of every class, so ``grad l_i`` is the exact change
-    of the objective's gradient when row ``i`` is removed, every row's class weight
-    recomputed without it as a refit computes them, not the derivative with respect to
-    the row's weight; the two differ by about the row's share of its class's mass (see
-    the user guide).
+    mapped to the training row's source file and line. With ``class_weight="balanced"``
+    the scores assume that removing a row **recomputes** the class weights: a refit of
+    the estimator on the remaining rows, as scikit-learn does, reweights every class, and
+    ``grad l_i`` is the exact change of the objective's gradient that this removal makes,
+    not the row's own gradient nor the derivative with respect to its weight (they differ
+    by about the row's share of its class's mass; see the user guide). A refit with the
+    class weights held at their fitted values (a dict ``class_weight``) is not what the
+    scores predict (measured: relative error 0.25 to 0.44 against such refits, 0.02 to
+    0.08 against balanced refits). A dict ``class_weight`` is fixed and stays fixed.
 
     Parameters
     ----------

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ..exceptions import LineageWarning
-from ._stationarity import NOT_STATIONARY
+from ._stationarity import NOT_STATIONARY, NOTE_STATIONARY
 
 __all__ = [
     "HIGH_LEVERAGE",
@@ -61,6 +61,12 @@ def explanation_notes(explainer):
             if explainer.trak_.method == "trak"
             else ("Gauss-Newton", "exact, not projected")
         )
+        if kind == "TRAK" and explainer.trak_.members[0].projector is None:
+            grads = (
+                f"exact, not projected: n_components={explainer.n_components} is at least "
+                f"the {explainer.trak_.members[0].F.shape[1]} parameters differentiated, "
+                "and a projection to as many dimensions or more keeps nothing more"
+            )
         notes.append(
             f"neural model: the scores are {kind} estimates of the first-order effect "
             "of removing a row, under a damped Gauss-Newton approximation of the loss "
@@ -95,6 +101,15 @@ def explanation_notes(explainer):
             "the first-order effect of removing the row, and a refit without such a "
             f"row moves the margins about 1 / (1 - leverage) times as much (up to "
             f"{times:.3g} times its score)."
+        )
+    stationary = getattr(explainer, "stationarity_", None)
+    if stationary is not None and NOTE_STATIONARY < stationary <= NOT_STATIONARY:
+        notes.append(
+            f"{type(explainer.model_).__name__} is not exactly at the minimum of its "
+            f"objective: the scores differ from those at the minimum by about "
+            f"{stationary:.1%} (stationarity_; measured 1 to 1.5 times it against the "
+            "exact minimiser's scores); lower tol or raise max_iter for exact scores "
+            "(sag and saga stop far from the minimum at the default tol)."
         )
     notes += cross_fit_notes(explainer)
     notes += repeated_rows_notes(explainer)

@@ -152,15 +152,23 @@ def _member_trak(model, Xt, y, parameters, n_components, block_size, seed, out, 
 
     Returns the projector, the features, ``1 - p``, the solver and the projected
     factors when the dual is used (``n_train * (1 + c) < k``; else None).
+    With ``n_components`` at least the parameters differentiated the gradients are
+    kept as they are (projector None): a projection to as many dimensions or more
+    keeps no more information, costs more, and may lose a direction (a square sparse
+    matrix can be singular). The notes say so; JLProjector's warning about it is for a
+    user's own projector, not this internal one.
     """
     from ..projection import JLProjector
 
     n_params = _n_params(model, parameters)
-    proj = JLProjector(n_components, random_state=seed).fit(
-        np.zeros((1, n_params), dtype=np.float32)
-    )
+    proj = None
+    if n_components < n_params:
+        proj = JLProjector(n_components, random_state=seed).fit(
+            np.zeros((1, n_params), dtype=np.float32)
+        )
+    transform = None if proj is None else proj.transform
     rows = _rows_per_block(n_params, block_size)
-    F = _gradients(model, Xt, y, parameters, rows, out, proj.transform)
+    F = _gradients(model, Xt, y, parameters, rows, out, transform)
     p, q = _probabilities(model, Xt, y)
     k = F.shape[1]
     c = 1 if single else min(_n_directions(model, Xt), _TRAK_DIRECTIONS)
@@ -175,13 +183,13 @@ def _member_trak(model, Xt, y, parameters, n_components, block_size, seed, out, 
         return proj, F, q, PrimalSolver(_weighted_gram(F, p * q)), None
     frows = _rows_per_block(n_params * c, block_size)
     if dual:
-        A = _factors(model, Xt, parameters, frows, proj.transform, c)
+        A = _factors(model, Xt, parameters, frows, transform, c)
         A = np.asarray(A, dtype=np.float64)
         Fd = np.asarray(F, dtype=np.float64)
         return proj, F, q, DualSolver(Fd @ Fd.T, A @ Fd.T, A @ A.T), A
     gram = np.zeros((k, k))
     for start in range(0, Xt.shape[0], frows):
-        A = _factors(model, Xt[start : start + frows], parameters, frows, proj.transform, c)
+        A = _factors(model, Xt[start : start + frows], parameters, frows, transform, c)
         A = np.asarray(A, dtype=np.float64)
         gram += A.T @ A
     return proj, F, q, PrimalSolver(gram), None

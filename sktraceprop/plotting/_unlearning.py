@@ -22,6 +22,9 @@ class UnlearningDisplay:
         Outputs of the three models on the same rows (all outputs of every row).
     response : str
         What the outputs are (``decision_function``, ``predict_proba``, ``predict``).
+        Outputs that are not numbers (text class labels) are refused: labels have no
+        distance; :meth:`from_estimator` refuses ``"predict"`` for a classifier of text
+        or more than two classes likewise.
 
     Attributes
     ----------
@@ -55,9 +58,14 @@ class UnlearningDisplay:
     """
 
     def __init__(self, *, original, unlearned, retrained, response):
-        self.original = np.asarray(original, dtype=np.float64)
-        self.unlearned = np.asarray(unlearned, dtype=np.float64)
-        self.retrained = np.asarray(retrained, dtype=np.float64)
+        self.original, self.unlearned, self.retrained = (
+            _numbers(a, name)
+            for a, name in (
+                (original, "original"),
+                (unlearned, "unlearned"),
+                (retrained, "retrained"),
+            )
+        )
         self.response = response
         shapes = {a.shape for a in (self.original, self.unlearned, self.retrained)}
         if len(shapes) > 1:
@@ -158,6 +166,20 @@ default="auto"
             response=name,
         )
         return display.plot(ax=ax, **kwargs)
+
+
+def _numbers(outputs, name):
+    """``outputs`` as float64, refusing labels: a distance between class labels (text,
+    or numbers that code classes) depends on how they are coded, not on the models."""
+    outputs = np.asarray(outputs)
+    if outputs.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{name} must hold numeric outputs (decision values, probabilities or "
+            f"regression predictions), got values of dtype {outputs.dtype} "
+            f"({outputs.ravel()[:3].tolist()}): predicted class labels have no distance; "
+            "pass the models' predict_proba or decision_function outputs"
+        )
+    return outputs.astype(np.float64)
 
 
 def _rms(diff):

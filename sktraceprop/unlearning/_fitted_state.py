@@ -18,6 +18,7 @@ from .._lineage._fit_routes import weighted_parts
 from .._lineage._read_paths import run_table
 from .._lineage._record import source_table
 from .._lineage._rows import rows_behind
+from .._removed_rows import warn_refit_on_removed
 from .._trained import record_trained_rows
 from ..utils._stack import user_stacklevel
 from ._convex_models import final_step
@@ -57,6 +58,8 @@ class FittedStateMixin:
         removal it asks, ``(positions, named, request)``, or None. A failure leaves the
         unlearner unfitted."""
         lineage = getattr(est, "lineage_", None)
+        if lineage is None:  # (a traced estimator's own fit said it)
+            warn_refit_on_removed(ids, type(self).__name__, user_stacklevel())
         try:
             self._set_fitted(est, ids, lineage, method)
             self._changed = changed

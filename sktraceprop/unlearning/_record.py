@@ -24,6 +24,7 @@ from .._lineage._source import utc_now
 from .._lineage._witness import WITNESSES
 from .._model_lock import exclusive
 from .._prediction_log import release_replaced_parts
+from .._removed_rows import record_removed
 from .._trained import record_trained_rows
 from ..exceptions import UnlearningError
 from ._erase import erasure_plan, store_with_erasure, stored_run_values
@@ -106,6 +107,19 @@ def remove(unl, positions, named, request, options, redact=None):
     # the values of a few hundred rows per load, kept in this process to notice
     # columns changed after loading: the removed rows' go too
     WITNESSES.forget(np.concatenate([unl.train_row_ids_[positions], leaves]))
+    _record_in_process(unl, positions, leaves, event)
+
+
+def _record_in_process(unl, positions, leaves, event):
+    """The removed rows, for a later fit on them in this process to be said."""
+    ids = unl.train_row_ids_[positions]
+    frame = lineage_frame(ids, unl._source)
+    words = [f"{s} line {n}" for s, n in zip(frame["source_id"], frame["line"])]
+    named = dict(zip(frame["row_id"].tolist(), words))
+    named.update(zip(ids[frame["row"].to_numpy()].tolist(), words))
+    run = f" of run {unl.run_id_}" if unl.run_id_ else ""
+    what = f"{type(unl).__name__}.unlearn{run} at {event['time_utc']}"
+    record_removed(np.concatenate([ids, leaves]), named, what)
 
 
 def _retained_after(unl, positions):

@@ -222,7 +222,14 @@ def test_unlearning_display_distances(demo_xy):
         stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
     ).fit(X, y)
     original = copy.deepcopy(unl.estimator_)
-    unl.unlearn(source_id="hospital_b")
+    n_removed = int((stp.row_lineage(X)["source_id"] == "hospital_b").sum())
+    # the copy kept for the comparison still holds the removed rows: the removal says so
+    with pytest.warns(
+        UserWarning,
+        match=rf"other fitted objects in this process keep data of removed rows: "
+        rf"TracedPipeline \({n_removed} removed row\(s\)\)",
+    ):
+        unl.unlearn(source_id="hospital_b")
     keep = (stp.row_lineage(X)["source_id"] == "hospital_a").to_numpy()
     retrained = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(
         X[keep], y[keep]
@@ -248,6 +255,37 @@ def test_unlearning_display_distances(demo_xy):
     np.testing.assert_allclose(two.retrained, (ref + original.decision_function(X)) / 2)
     with pytest.raises(AttributeError, match="transform"):
         UnlearningDisplay.from_estimator(unl, retrained, original, X, response_method="transform")
+
+
+def test_unlearning_display_refuses_text_labels():
+    """``response_method="predict"`` on text classes: from_estimator (and the metric)
+    refuse by name; the constructor given the labels failed with numpy's "could not
+    convert string to float"."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = np.where(X[:, 0] + rng.normal(size=80) > 0, "yes", "no")
+    original = LogisticRegression().fit(X, y)
+    retrained = LogisticRegression().fit(X[5:], y[5:])
+    unl = stp.GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
+    unl.unlearn(mask=np.arange(80) < 5)
+    refused = r"compares class labels \(\['no', 'yes'\]\) as numbers"
+    with pytest.raises(ValueError, match=refused):
+        UnlearningDisplay.from_estimator(unl, retrained, original, X, response_method="predict")
+    with pytest.raises(ValueError, match=refused):
+        function_space_distance_ratio(unl, retrained, original, X, response_method="predict")
+    with pytest.raises(ValueError, match=r"original must hold numeric outputs.*\['(yes|no)'"):
+        UnlearningDisplay(
+            original=original.predict(X),
+            unlearned=unl.predict(X),
+            retrained=retrained.predict(X),
+            response="predict",
+        )
+    # truth for the probabilities: the RMS difference computed here by hand
+    display = UnlearningDisplay.from_estimator(
+        unl, retrained, original, X, response_method="predict_proba"
+    )
+    diff = original.predict_proba(X) - retrained.predict_proba(X)
+    assert display.distance_original == pytest.approx(np.sqrt(np.mean(diff**2)))
 
 
 def test_lineage_display_graph(traced):

@@ -1,0 +1,96 @@
+"""A fit on rows an unlearner removed in this process is said, naming the rows.
+
+Before, a GridSearchCV refit, a cloned unlearner or a plain traced fit on the frame that
+still held removed rows learnt them again silently. Truth: the ``key`` column of the
+CSV files, written from each row's physical line (tests/conftest.py).
+"""
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop.exceptions import LineageWarning
+from tests.conftest import write_hospitals
+
+
+def _frame(tmp_path):
+    paths = write_hospitals(tmp_path)
+    frame = pd.concat(
+        [
+            stp.read_csv(paths["hospital_a"], source_id="hospital_a"),
+            stp.read_csv(paths["hospital_b"], source_id="hospital_b", comment="#"),
+        ]
+    )
+    X = frame[["age", "bp"]].fillna(130.0)
+    return frame, X, frame["label"].to_numpy()
+
+
+def _removed(tmp_path):
+    frame, X, y = _frame(tmp_path)
+    unl = stp.GradientCorrectionUnlearner(
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    ).fit(X, y)
+    mask = np.zeros(len(y), dtype=bool)
+    mask[[41, 45, 50]] = True  # rows of hospital_b
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unl.unlearn(mask=mask)
+    keys = frame["key"].to_numpy()[mask]
+    return unl, X, y, mask, [f"hospital_b line {k}" for k in keys]
+
+
+def _said(record, lines):
+    (said,) = [str(w.message) for w in record if "removed from a model" in str(w.message)]
+    assert f"trains on {len(lines)} row(s) removed" in said
+    assert "GradientCorrectionUnlearner.unlearn of run" in said
+    for line in lines:
+        assert re.search(rf"{line}\b", said), (line, said)
+    return said
+
+
+def test_refits_on_removed_rows_are_said_with_the_rows(tmp_path):
+    unl, X, y, mask, lines = _removed(tmp_path)
+    # a plain traced fit on the frame that still holds them
+    with pytest.warns(LineageWarning) as record:
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    assert "this fit of TracedPipeline" in _said(record, lines)
+    # a cloned unlearner (clone carries no removal)
+    with pytest.warns(LineageWarning) as record:
+        clone(unl).fit(X, y)
+    _said(record, lines)
+    # a search's refit (and its splits) on the whole frame
+    search = GridSearchCV(
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression()),
+        {"logisticregression__C": [0.1, 1.0]},
+        cv=2,
+    )
+    with pytest.warns(LineageWarning) as record:
+        search.fit(X, y)
+    said = [str(w.message) for w in record if "removed from a model" in str(w.message)]
+    assert said and all("hospital_b line" in s for s in said)
+    # an untraced unlearner on the traced frame: its own fit says it
+    with pytest.warns(LineageWarning) as record:
+        stp.GradientCorrectionUnlearner(LogisticRegression()).fit(X, y)
+    assert "this fit of GradientCorrectionUnlearner" in _said(record, lines)
+
+
+def test_a_fit_without_the_removed_rows_is_not_warned(tmp_path):
+    _, X, y, mask, _ = _removed(tmp_path)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X[~mask], y[~mask])
+    assert not [w for w in record if "removed from a model" in str(w.message)]
+    # a deliberate refit on all the rows: the documented filter silences it alone
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", "this fit of .* removed from a model")
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    assert not [w for w in record if "removed from a model" in str(w.message)]
