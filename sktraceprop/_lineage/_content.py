@@ -10,6 +10,14 @@ holds it in several rows, as a many-to-many merge repeats a row, its first), was
 from that row. Half of the witness row's own numeric
 values count as well: a row of a plain merge holds a whole loaded row beside the other
 side's columns (one-hot columns, suffixed copies), more columns than the loaded row has.
+At least ``MIN_SHARED`` of the values shared must each be rare in their column (held
+by no other witness row of the load): small integers, codes and labels are held by many
+rows, and a row of other data holding two of them names a line by chance (a copy of a
+file of integers 0 to 9 was said to hold a line of another file of integers 0 to 99).
+
+Integer, boolean and object arrays are searched as floats are: ``to_numpy()`` of a frame
+of integers gives int64, of a frame with a text column an object array, whose columns of
+numbers are compared (:func:`searchable`).
 """
 
 import threading
@@ -75,21 +83,48 @@ class _Numeric:
         return ints, floats[~np.isnan(floats)]
 
 
-def _shared(w, k, ints, floats):
-    """How many of witness row ``k``'s numeric values the row ``(ints, floats)`` (of
-    :meth:`_Numeric.row_exact`) holds: an integer of an integer column equal exactly to
-    one of the row's integers, or any value equal as float32 to one of its floats (an
-    integer column cast to float holds its values as well as float32 can tell); the
-    row's integers equal as float32 to other loaded values."""
-    columns = [c for c in w.columns.values() if c.numeric and not c.missing[k]]
-    loaded_ints = np.array([c.exact[k] for c in columns if c.exact is not None], np.int64)
-    loaded = np.array([c.values[k] for c in columns if c.exact is None], np.float32)
+def searchable(X):
+    """``X`` as :func:`loaded_row_in` reads it: a boolean or object NumPy array as a
+    frame of its columns, each of the type its cells share (an object column of numbers
+    as numbers, of text as text); anything else unchanged."""
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "bO":
+        return pd.DataFrame(X).infer_objects()
+    return X
+
+
+def _rare(column):
+    """Per witness row, whether its value is held by no other witness row of the load
+    in this column (exactly for integers, at float32 otherwise)."""
+    values = column.exact if column.exact is not None else column.values.astype(np.float32)
+    ok = ~column.missing
+    _, inverse, counts = np.unique(values[ok], return_inverse=True, return_counts=True)
+    out = np.zeros(values.size, dtype=bool)
+    out[np.flatnonzero(ok)] = counts[inverse.ravel()] == 1
+    return out
+
+
+def _shared(w, k, ints, floats, rare):
+    """``(shared, rare shared, loaded)``: how many of witness row ``k``'s ``loaded``
+    numeric values the row ``(ints, floats)`` (of :meth:`_Numeric.row_exact`) holds, and
+    how many of those are rare (``rare``: :func:`_rare` per column name): an integer of
+    an integer column equal exactly to one of the row's integers, or any value equal as
+    float32 to one of its floats (an integer column cast to float holds its values as
+    well as float32 can tell); the row's integers equal as float32 to other loaded
+    values."""
+    names = [n for n, c in w.columns.items() if c.numeric and not c.missing[k]]
+    exact = [n for n in names if w.columns[n].exact is not None]
+    inexact = [n for n in names if w.columns[n].exact is None]
+    loaded_ints = np.array([w.columns[n].exact[k] for n in exact], np.int64)
+    loaded = np.array([w.columns[n].values[k] for n in inexact], np.float32)
     held = np.isin(loaded_ints, ints) | np.isin(loaded_ints.astype(np.float32), floats)
     every = np.concatenate([floats, ints.astype(np.float32)])
-    return int(held.sum()) + int(np.isin(loaded, every).sum()), len(columns)
+    held_loaded = np.isin(loaded, every)
+    is_rare = np.array([rare[n][k] for n in exact + inexact], dtype=bool)
+    both = np.concatenate([held, held_loaded])
+    return int(both.sum()), int((both & is_rare).sum()), len(names)
 
 
-#: ``"entry"``: ``(version, values, where, loads)``, written and read as one tuple: read
+#: ``"entry"``: ``(version, values, where, loads, rare)``, written and read as one tuple: read
 #: key by key, a thread could take one version's values with another's positions while
 #: threads reading files changed the loads kept.
 _CACHE = {"entry": None}
@@ -114,8 +149,9 @@ WITNESSES.follow(_ForgetCache())
 
 def _witness_values():
     """Every numeric witness value unique in its load's column, sorted: ``(values,
-    where, loads)``, ``where`` holding the load (position in ``loads``) and row of each.
-    Kept until the loads kept change."""
+    where, loads, rare)``, ``where`` holding the load (position in ``loads``) and row of
+    each, ``rare`` per load :func:`_rare` of each numeric column. Kept until the loads
+    kept change."""
     version, loads = WITNESSES.every_load()
     entry = _CACHE["entry"]
     if entry is not None and entry[0] == version:
@@ -133,7 +169,8 @@ def _witness_values():
             where.append(np.column_stack([np.full(rows.size, at), rows]).astype(np.int64))
     values, where = np.concatenate(values), np.concatenate(where)
     order = np.argsort(values, kind="stable")
-    entry = (version, values[order], where[order], loads)
+    rare = [{n: _rare(c) for n, c in w.columns.items() if c.numeric} for _, w in loads]
+    entry = (version, values[order], where[order], loads, rare)
     with _LOCK:
         # kept only while current: rows forgotten meanwhile were cleared after the
         # version changed, and values holding them are not kept
@@ -150,12 +187,13 @@ def loaded_row_in(X):
     found : tuple or None
         ``(position, row_id, shared)``: row ``position`` of ``X`` holds ``shared``
         numeric values of the loaded row ``row_id``: more than half of the
-        numeric columns of ``X``, or of the loaded row's numeric values.
+        numeric columns of ``X``, or of the loaded row's numeric values, and at least
+        ``MIN_SHARED`` that no other witness row of its load holds.
     """
-    numeric = _Numeric(X)
+    numeric = _Numeric(searchable(X))
     if len(numeric.at) < MIN_SHARED:
         return None
-    values, where, loads = _witness_values()
+    values, where, loads, rare = _witness_values()
     if not values.size:
         return None
     # the columns whose first values are the most distinct first: a count repeats
@@ -177,7 +215,7 @@ def loaded_row_in(X):
             load_at, k = where[at[found]]
             position = found * rows.step
             _, w = loads[load_at]
-            shared, loaded = _shared(w, k, *numeric.row_exact(position))
-            if shared >= MIN_SHARED and 2 * shared > min(len(numeric.at), loaded):
+            shared, rarely, loaded = _shared(w, k, *numeric.row_exact(position), rare[load_at])
+            if rarely >= MIN_SHARED and 2 * shared > min(len(numeric.at), loaded):
                 return int(position), int(w.ids[k]), shared
     return None
