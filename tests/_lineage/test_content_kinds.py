@@ -106,6 +106,8 @@ def test_small_integers_of_one_file_do_not_name_lines_of_another(tmp_path):
     step=st.integers(1, 3),
 )
 @example(high=10, kind="int64", seed=5, step=1)
+@example(high=100, kind="float64", seed=0, step=1)
+@example(high=100, kind="float64", seed=18, step=1)  # (named a line of the one above)
 def test_any_named_line_is_the_rows_own(tmp_path_factory, high, kind, seed, step):
     path = tmp_path_factory.mktemp("kinds") / f"h{high}_{seed}.csv"
     df = _write(path, high, seed)
