@@ -10,6 +10,18 @@ holds it in several rows, as a many-to-many merge repeats a row, its first), was
 from that row. Half of the witness row's own numeric
 values count as well: a row of a plain merge holds a whole loaded row beside the other
 side's columns (one-hot columns, suffixed copies), more columns than the loaded row has.
+Only loaded columns of at least ``INFORMATIVE`` distinct values count (not labels,
+flags, small codes), each value of the row once; and at least half the rows tried
+against a load (rows holding a value that one witness row of it alone holds; up to 64 a
+column), and ``MIN_ROWS``, must hold their witness row so. Small integers, codes and
+labels are held by many rows, and rows of other data holding two of them named a line
+by chance (a copy of a file of integers 0 to 9 was said to hold a line of another file
+of integers 0 to 99: a 0 or 1 of the row equal to the loaded label and flag), while a
+copy of a load holds, on nearly every row tried, the row its value names.
+
+Integer, boolean and object arrays are searched as floats are: ``to_numpy()`` of a frame
+of integers gives int64, of a frame with a text column an object array, whose columns of
+numbers are compared (:func:`searchable`).
 """
 
 import threading
@@ -27,6 +39,11 @@ SEARCHED = 2
 SAMPLED = 1 << 16
 #: Numeric values of a row that must equal those of one witness row.
 MIN_SHARED = 2
+#: Distinct values a loaded column must hold on the witness rows to count as evidence.
+INFORMATIVE = 16
+#: Rows of the data that must each hold a witness row of one load so (all, in data of
+#: fewer rows).
+MIN_ROWS = 3
 
 
 class _Numeric:
@@ -75,23 +92,52 @@ class _Numeric:
         return ints, floats[~np.isnan(floats)]
 
 
-def _shared(w, k, ints, floats):
+def searchable(X):
+    """``X`` as :func:`loaded_row_in` reads it: a boolean or object NumPy array as a
+    frame of its columns, each of the type its cells share (an object column of numbers
+    as numbers, of text as text); anything else unchanged."""
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "bO":
+        return pd.DataFrame(X).infer_objects()
+    return X
+
+
+def _informative(w):
+    """The names of a load's numeric columns holding at least ``INFORMATIVE`` distinct
+    values on its witness rows: a label, a flag or a small code is held by many rows of
+    any data, and a row equal to one there is no evidence."""
+    out = set()
+    for name, column in w.columns.items():
+        if column.numeric:
+            values = column.exact if column.exact is not None else column.values
+            if np.unique(values[~column.missing]).size >= INFORMATIVE:
+                out.add(name)
+    return out
+
+
+def _shared(w, k, ints, floats, informative):
     """How many of witness row ``k``'s numeric values the row ``(ints, floats)`` (of
     :meth:`_Numeric.row_exact`) holds: an integer of an integer column equal exactly to
     one of the row's integers, or any value equal as float32 to one of its floats (an
     integer column cast to float holds its values as well as float32 can tell); the
-    row's integers equal as float32 to other loaded values."""
-    columns = [c for c in w.columns.values() if c.numeric and not c.missing[k]]
+    row's integers equal as float32 to other loaded values; in ``informative`` columns
+    only (:func:`_informative`), whose count is returned too. Each value of the row counts
+    once: a 0 of the row equal to a loaded 0 of a label and of a flag is one value held,
+    not three."""
+    columns = [c for n, c in w.columns.items() if n in informative and not c.missing[k]]
     loaded_ints = np.array([c.exact[k] for c in columns if c.exact is not None], np.int64)
     loaded = np.array([c.values[k] for c in columns if c.exact is None], np.float32)
     held = np.isin(loaded_ints, ints) | np.isin(loaded_ints.astype(np.float32), floats)
     every = np.concatenate([floats, ints.astype(np.float32)])
-    return int(held.sum()) + int(np.isin(loaded, every).sum()), len(columns)
+    of_loaded = int(held.sum()) + int(np.isin(loaded, every).sum())
+    all_loaded = np.concatenate([loaded, loaded_ints.astype(np.float32)])
+    of_row = int((np.isin(ints, loaded_ints) | np.isin(ints.astype(np.float32), loaded)).sum())
+    of_row += int(np.isin(floats, all_loaded).sum())
+    return min(of_loaded, of_row), len(columns)
 
 
-#: ``"entry"``: ``(version, values, where, loads)``, written and read as one tuple: read
-#: key by key, a thread could take one version's values with another's positions while
-#: threads reading files changed the loads kept.
+#: ``"entry"``: ``(version, values, where, loads, informative)``, written and read as one
+#: tuple: read key by key, a thread could take one version's values with another's
+#: positions while threads reading files changed the loads kept.
 _CACHE = {"entry": None}
 _LOCK = threading.Lock()
 
@@ -114,8 +160,9 @@ WITNESSES.follow(_ForgetCache())
 
 def _witness_values():
     """Every numeric witness value unique in its load's column, sorted: ``(values,
-    where, loads)``, ``where`` holding the load (position in ``loads``) and row of each.
-    Kept until the loads kept change."""
+    where, loads, informative)``, ``where`` holding the load (position in ``loads``) and
+    row of each, ``informative`` each load's :func:`_informative`. Kept until the loads
+    kept change."""
     version, loads = WITNESSES.every_load()
     entry = _CACHE["entry"]
     if entry is not None and entry[0] == version:
@@ -133,7 +180,8 @@ def _witness_values():
             where.append(np.column_stack([np.full(rows.size, at), rows]).astype(np.int64))
     values, where = np.concatenate(values), np.concatenate(where)
     order = np.argsort(values, kind="stable")
-    entry = (version, values[order], where[order], loads)
+    informative = [_informative(w) for _, w in loads]
+    entry = (version, values[order], where[order], loads, informative)
     with _LOCK:
         # kept only while current: rows forgotten meanwhile were cleared after the
         # version changed, and values holding them are not kept
@@ -150,12 +198,13 @@ def loaded_row_in(X):
     found : tuple or None
         ``(position, row_id, shared)``: row ``position`` of ``X`` holds ``shared``
         numeric values of the loaded row ``row_id``: more than half of the
-        numeric columns of ``X``, or of the loaded row's numeric values.
+        numeric columns of ``X``, or of the loaded row's numeric values; and so do at
+        least half the rows of ``X`` tried against that load, and ``MIN_ROWS``.
     """
-    numeric = _Numeric(X)
+    numeric = _Numeric(searchable(X))
     if len(numeric.at) < MIN_SHARED:
         return None
-    values, where, loads = _witness_values()
+    values, where, loads, informative = _witness_values()
     if not values.size:
         return None
     # the columns whose first values are the most distinct first: a count repeats
@@ -163,21 +212,33 @@ def loaded_row_in(X):
         range(len(numeric.at)), key=lambda j: -np.unique(numeric.column(j, slice(1000))).size
     )
     rows = slice(None, None, max(1, -(-len(X) // SAMPLED)))
+    tried, matched = {}, {}  # per load: rows tried (and the first found), rows found
     for j in ranked[:SEARCHED]:
         column = numeric.column(j, rows)
         at = np.minimum(np.searchsorted(values, column), values.size - 1)
         hit = np.flatnonzero(values[at] == column)
         if not hit.size:
             continue
-        # each value once (a row of a many-to-many merge repeats one loaded row's values),
-        # those the rows searched hold once first
-        _, first, counts = np.unique(column[hit], return_index=True, return_counts=True)
-        first = first[np.argsort(counts > 1, kind="stable")]
-        for found in hit[first][:64]:
+        # the rows holding a value the rows searched hold once first; every row holding
+        # it counts (a row of a many-to-many merge repeats one loaded row's values, and
+        # other data holds a small integer a witness row alone has on many rows)
+        _, inverse, counts = np.unique(column[hit], return_inverse=True, return_counts=True)
+        order = np.argsort(counts[inverse.ravel()] > 1, kind="stable")
+        for found in hit[order][:64]:
             load_at, k = where[at[found]]
             position = found * rows.step
             _, w = loads[load_at]
-            shared, loaded = _shared(w, k, *numeric.row_exact(position))
-            if shared >= MIN_SHARED and 2 * shared > min(len(numeric.at), loaded):
-                return int(position), int(w.ids[k]), shared
+            shared, loaded = _shared(w, k, *numeric.row_exact(position), informative[load_at])
+            held = shared >= MIN_SHARED and 2 * shared > min(len(numeric.at), loaded)
+            tries, first_held = tried.get(load_at, (0, None))
+            if held and first_held is None:
+                first_held = (int(position), int(w.ids[k]), shared)
+            tried[load_at] = (tries + 1, first_held)
+            matched[load_at] = matched.get(load_at, 0) + held
+    # a copy of a load's rows holds the row each of its values names, mostly; other data
+    # holds one by chance on a few of the rows tried
+    for load_at, (tries, first_held) in tried.items():
+        enough = matched[load_at] >= min(MIN_ROWS, len(X))
+        if first_held is not None and enough and 2 * matched[load_at] >= tries:
+            return first_held
     return None

@@ -23,16 +23,19 @@ __all__ = ["aggregate", "merge"]
 _LEFT, _RIGHT = "__stp_left_position__", "__stp_right_position__"
 
 
-def _positions(column, n_out):
-    """Parent positions from a merge result column; -1 where the side did not match."""
-    if column.dtype == np.int64:
-        return column.to_numpy()  # every row matched on this side: no gaps to fill
-    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-    out = np.full(n_out, -1, dtype=np.int64)
-    present = ~np.isnan(values)
-    # Positions are below 2**53, so the float64 pandas uses for a side with gaps is exact.
-    out[present] = values[present].astype(np.int64)
-    return out
+def _numbered(frame, name):
+    """``frame`` with a column ``name`` of its row positions as nullable integers: where
+    a side has gaps, pandas makes a plain int64 column float64 (NaN for no row), and the
+    positions must stay integers, with "no row" a marker of its own."""
+    return frame.assign(**{name: pd.array(np.arange(len(frame)), dtype="Int64")})
+
+
+def _positions(column):
+    """Parent positions from a merge result column (nullable integers, see
+    :func:`_numbered`); -1 where the side did not match."""
+    if not pd.api.types.is_integer_dtype(column.dtype):
+        raise TypeError(f"merge positions must be integers, got {column.dtype}")
+    return column.to_numpy(dtype=np.int64, na_value=-1)
 
 
 def _identity(h, codes, columns, params):
@@ -154,12 +157,8 @@ def merge(left, right, source_id=None, **merge_kwargs):
     lf = _keyed(left, _key_labels(merge_kwargs, "left"), "left")
     rf = _keyed(right, _key_labels(merge_kwargs, "right"), "right")
     origins = _merge_columns(lf, rf, merge_kwargs)
-    out = pd.merge(
-        lf.assign(**{_LEFT: np.arange(len(lf))}),
-        rf.assign(**{_RIGHT: np.arange(len(rf))}),
-        **merge_kwargs,
-    )
-    lpos, rpos = _positions(out[_LEFT], len(out)), _positions(out[_RIGHT], len(out))
+    out = pd.merge(_numbered(lf, _LEFT), _numbered(rf, _RIGHT), **merge_kwargs)
+    lpos, rpos = _positions(out[_LEFT]), _positions(out[_RIGHT])
     out = out.drop(columns=[_LEFT, _RIGHT])
     parents = Parents.from_positions(lpos, rpos, lids, rids)
     # The parents' SHA-256 (most of the derived source's identity) runs beside the checks

@@ -14,6 +14,9 @@ rows) and compared with the column now, on every row compared. A larger load kee
 sample: there the running ones (``cumsum``, ``cummax``, ``cummin``,
 ``expanding().mean()``) are checked from each witness row and the row before it in the
 data, which the data holds; a difference, a percentage change, a moving or group mean
+is rebuilt from the data's rows up to a constant (:mod:`._over_rows_chain`), and a
+group's mean is seen as one value per group within its rows' loaded values
+(:mod:`._over_rows_groups`, said to be checked on a sample); a group's sum or count
 needs the loaded value of other rows, which is not kept, and is left to the run's note
 of a changed column. The column must be explained on every row compared and differ on
 at least ``MIN_ROWS`` of them. A new column under a new name is a feature computed
@@ -25,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._over_rows_chain import MIN_ROWS, WINDOWS, _chained, _Ordered
+from ._over_rows_groups import CHECKED, group_mean
 from ._witness import WITNESSES, is_witness
 
 
@@ -185,7 +189,8 @@ def over_rows(X, ids, changed, sources):
     Returns
     -------
     found : list of tuple
-        ``(column, operation, source id, rows that differ)`` per column found.
+        ``(column, operation, source id, rows that differ, how checked)`` per column
+        found (``how checked``: None where every row compared is explained exactly).
     """
     out = []
     if not changed.by_source:
@@ -202,9 +207,9 @@ def over_rows(X, ids, changed, sources):
         for code, columns in changed.by_source.items():
             if name not in columns or columns[name][0] != name or code not in sources:
                 continue  # (a new column, or one identified by its values: a feature)
-            op = _found(code, sources[code], name, rows_of, now)
+            op, how = _found(code, sources[code], name, rows_of, now)
             if op is not None:
-                out.append((name, op, sources[code].source_id, int(differ_ids.size)))
+                out.append((name, op, sources[code].source_id, int(differ_ids.size), how))
                 break
     return out
 
@@ -272,21 +277,27 @@ def _found(code, source, name, rows_of, now):
             op = _in_whole_load(load, name, X_ids, values)
         else:
             op = _running(column, rows_of.witnesses(code, load), values)
+            if op is None:
+                _, rows, at = rows_of.witnesses(code, load)[0]  # (the data's order)
+                op = group_mean(load, name, rows, at, values)
+                if op is not None:
+                    return op, CHECKED
         if op is not None:
-            return op
-    return None
+            return op, None
+    return None, None
 
 
 def over_rows_message(found, name="X"):
     """The warning (and run note) for :func:`over_rows`' columns."""
-    column, op, source, n_differ = found[0]
+    column, op, source, n_differ, how = found[0]
     more = ""
     if len(found) > 1:
         more = " (also " + ", ".join(f"{f[0]}: {f[1]}" for f in found[1:]) + ")"
     return (
         f"column {column} of {name} holds the {column} loaded from {source!r} "
         f"computed over rows ({column}.{op}: {n_differ} rows compared differ from their "
-        f"loaded value, each explained by it){more}, under the loaded column's name. "
+        f"loaded value, {how or 'each explained by it'}){more}, under the loaded column's "
+        "name. "
         "A row's value there comes from other rows' lines too (the rows before it, its "
         "window or its group), while its lineage names its own line alone, and unlearning "
         "a line leaves what it gave to the other rows. Compute such features into a new "

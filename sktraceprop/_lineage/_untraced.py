@@ -104,10 +104,10 @@ def _search(X):
 
 def _search_scaled(X):
     from ._capture import describe_id
-    from ._content import loaded_row_in
+    from ._content import loaded_row_in, searchable
     from ._scaled import describe, numeric_matrix, precision, scaler_guess, unscaled
 
-    matrix = numeric_matrix(X)
+    matrix = numeric_matrix(searchable(X))
     if matrix is None:
         return []
     with np.errstate(over="ignore", invalid="ignore"):

@@ -21,6 +21,7 @@ from ._array import (
 )
 from ._graph import _MODE, NOT_RECORDED, operand, record
 from ._index import assign_map, index_map
+from ._labelled_keys import check_labelled
 from ._numpy_functions import flat_write
 from ._state import _WRITES
 from ._text import element as text_element
@@ -62,6 +63,8 @@ class Indexing:
             else:
                 node = record("getitem", (parent,), {"key": key}, "numpy", mode)
             return _wrap(out, rm, node)
+        if plain.shape:
+            check_labelled(lambda: _rows_of(self), plain.shape[0], key)
         key, key_nodes = plain_key(key)
         out = plain[key]
         if type(out) is not _nd:
@@ -76,6 +79,8 @@ class Indexing:
 
     def __setitem__(self, key, value):
         plain = _writable(self)
+        if plain.shape:
+            check_labelled(lambda: _rows_of(self), plain.shape[0], key)
         key, key_nodes = plain_key(key)
         pv, rv, nv = _split(value)
         plain[key] = pv

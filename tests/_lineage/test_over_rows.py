@@ -39,7 +39,15 @@ OPS = {
     "groupby(g).transform('mean')": lambda d: d.groupby("g")["a"].transform("mean"),
 }
 #: Those seen in a load of more than 512 rows, whose witness rows are a sample.
-SAMPLED = ["cumsum", "cummax", "cummin", "diff", "rolling(3).mean()", "expanding().mean()"]
+SAMPLED = [
+    "cumsum",
+    "cummax",
+    "cummin",
+    "diff",
+    "pct_change",
+    "rolling(3).mean()",
+    "expanding().mean()",
+]
 
 
 def _write(path, n, seed=0):
