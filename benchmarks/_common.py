@@ -62,6 +62,13 @@ def timings(call, repeats):
     return out
 
 
+def render_saved(name, render):
+    """Call ``render(cases, machine)`` on ``results/<name>.json``: the table again, no
+    measurement."""
+    saved = json.loads((RESULTS / f"{name}.json").read_text())
+    render(saved["cases"], saved["machine"])
+
+
 def markdown_table(headers, rows):
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
