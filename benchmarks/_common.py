@@ -1,10 +1,12 @@
 """Shared helpers for the benchmark scripts: machine description and result files."""
 
+import gc
 import json
 import os
 import platform
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -47,6 +49,24 @@ def write_results(name, payload, markdown):
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown.rstrip() + "\n")
+
+
+def timings(call, repeats):
+    """Wall seconds of ``repeats`` calls of ``call()``, each after ``gc.collect()``."""
+    out = []
+    for _ in range(repeats):
+        gc.collect()
+        t = time.perf_counter()
+        call()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def render_saved(name, render):
+    """Call ``render(cases, machine)`` on ``results/<name>.json``: the table again, no
+    measurement."""
+    saved = json.loads((RESULTS / f"{name}.json").read_text())
+    render(saved["cases"], saved["machine"])
 
 
 def markdown_table(headers, rows):

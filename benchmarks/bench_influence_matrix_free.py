@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, render_saved, write_results  # noqa: E402
 from bench_woodbury import _pipeline, _reset_peak, _status_mib, notes  # noqa: E402
 
 CASES = [(5000, 50000), (20000, 100000)]
@@ -234,10 +234,7 @@ def render(rows, info):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--table":
-        saved = json.loads(
-            (Path(__file__).resolve().parent / "results/influence_matrix_free.json").read_text()
-        )
-        render(saved["cases"], saved["machine"])
+        render_saved("influence_matrix_free", render)  # (the table again, no measurement)
     elif len(sys.argv) > 1 and sys.argv[1] == "--one":
         n_rows, n_terms, solver, scores_out = sys.argv[2:6]
         print(json.dumps(measure(int(n_rows), int(n_terms), solver, scores_out)))

@@ -15,11 +15,9 @@ Run: python benchmarks/bench_over_rows.py --note ", loaded by other jobs"
 """
 
 import argparse
-import gc
 import statistics
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -27,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, timings, write_results  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
 from sktraceprop._lineage._changes import changes  # noqa: E402
@@ -43,16 +41,6 @@ CHANGES = {
     "a.diff()": lambda d: d.assign(a=d["a"].diff().fillna(0.0)),
     "a.rolling(3).mean()": lambda d: d.assign(a=d["a"].rolling(3).mean().fillna(0.0)),
 }
-
-
-def _time(call, repeats):
-    out = []
-    for _ in range(repeats):
-        gc.collect()
-        t = time.perf_counter()
-        call()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def main():
@@ -79,11 +67,11 @@ def main():
                 found = changes(frame, ids)
                 sources = source_table(ids)
                 timed = {
-                    "over_rows": _time(
+                    "over_rows": timings(
                         lambda f=frame, i=ids, c=found, s=sources: over_rows(f, i, c, s),
                         args.repeats,
                     ),
-                    "whole check (changes)": _time(
+                    "whole check (changes)": timings(
                         lambda f=frame, i=ids: changes(f, i), args.repeats
                     ),
                 }

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
-from bench_row_lineage_check import _frame, _time  # noqa: E402
+from _common import machine, markdown_table, timings, write_results  # noqa: E402
+from _lineage_data import two_loaded_files  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
 from sktraceprop._lineage import _witness  # noqa: E402
@@ -46,7 +46,7 @@ def main():
     rows, table = [], []
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        whole = _frame(folder)
+        whole = two_loaded_files(folder)
         edited = whole.copy()
         at = np.arange(0, len(whole), 10)
         edited.iloc[at, [0, 1]] = edited.iloc[at, [0, 1]].to_numpy() * 3 + 1
@@ -56,9 +56,9 @@ def main():
             timed = {"with the rule": [], "common values not asked": []}
             for _ in range(args.repeats):
                 _witness.common_values = lambda c, k=calls: k.append(1) or common_values(c)
-                timed["with the rule"] += _time(lambda f=frame: stp.row_lineage(f), 1)
+                timed["with the rule"] += timings(lambda f=frame: stp.row_lineage(f), 1)
                 _witness.common_values = _none_common
-                timed["common values not asked"] += _time(lambda f=frame: stp.row_lineage(f), 1)
+                timed["common values not asked"] += timings(lambda f=frame: stp.row_lineage(f), 1)
             _witness.common_values = common_values
             for variant, times in timed.items():
                 asked = len(calls) // args.repeats if variant == "with the rule" else 0
@@ -79,7 +79,7 @@ def main():
         sources = {int(c): REGISTRY.by_code(int(c)) for c in distinct_codes(ids)}
         view = witness_view(edited, ids, sources)
         for name in ("a", "n", "s"):
-            times = _time(lambda n=name: common_values(view.columns[n]), args.repeats)
+            times = timings(lambda n=name: common_values(view.columns[n]), args.repeats)
             case = f"common_values alone, column {name}, {view.ids.size} witness rows"
             rows.append(
                 {"case": case, "fastest_s": min(times), "median_s": statistics.median(times)}

@@ -14,47 +14,19 @@ Run: python benchmarks/bench_row_lineage_check.py --note ", loaded by other jobs
 """
 
 import argparse
-import gc
 import statistics
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, timings, write_results  # noqa: E402
+from _lineage_data import two_loaded_files  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
 from sktraceprop._lineage import _row_check  # noqa: E402
 from sktraceprop._lineage._capture import carried_ids  # noqa: E402
-
-
-def _frame(folder, n=100_000):
-    rng = np.random.default_rng(0)
-    parts = []
-    for k in range(2):
-        m = n // 2
-        data = pd.DataFrame(rng.normal(size=(m, 4)), columns=["a", "b", "c", "d"])
-        data["n"] = rng.integers(0, 1000, size=m)
-        data["s"] = [f"id{k}_{i}" for i in range(m)]
-        path = Path(folder) / f"part{k}.csv"
-        data.to_csv(path, index=False)
-        parts.append(stp.read_csv(path))
-    return pd.concat(parts)
-
-
-def _time(call, repeats):
-    out = []
-    for _ in range(repeats):
-        gc.collect()
-        t = time.perf_counter()
-        call()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def main():
@@ -65,7 +37,7 @@ def main():
     check = _row_check.check_values
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        whole = _frame(folder)
+        whole = two_loaded_files(folder)
         cases = {
             "100,000 rows": whole,
             "10,000-row sample": whole.sample(10_000, random_state=0),
@@ -79,11 +51,11 @@ def main():
             timed = {"with check": [], "without check (before)": []}
             for _ in range(args.repeats):  # (alternating: the load on the machine varies)
                 _row_check.check_values = check
-                timed["with check"] += _time(lambda f=frame: stp.row_lineage(f), 1)
+                timed["with check"] += timings(lambda f=frame: stp.row_lineage(f), 1)
                 _row_check.check_values = lambda X, ids: None
-                timed["without check (before)"] += _time(lambda f=frame: stp.row_lineage(f), 1)
+                timed["without check (before)"] += timings(lambda f=frame: stp.row_lineage(f), 1)
             _row_check.check_values = check
-            timed["check alone"] = _time(lambda f=frame, i=ids: check(f, i), args.repeats)
+            timed["check alone"] = timings(lambda f=frame, i=ids: check(f, i), args.repeats)
             for variant, times in timed.items():
                 row = {
                     "case": case,

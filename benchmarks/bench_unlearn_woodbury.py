@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, render_saved, write_results  # noqa: E402
 from bench_woodbury import notes  # noqa: E402
 
 #: (data, rows, features, routes): "auto" is the shipped routing, "dense" and
@@ -301,10 +301,7 @@ def render(rows, info):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--table":
-        saved = json.loads(
-            (Path(__file__).resolve().parent / "results/unlearn_woodbury.json").read_text()
-        )
-        render(saved["cases"], saved["machine"])
+        render_saved("unlearn_woodbury", render)  # (the table again, no measurement)
     elif len(sys.argv) > 1 and sys.argv[1] == "--one":
         data, n_rows, n_terms, path = sys.argv[2:6]
         print(json.dumps(measure(data, int(n_rows), int(n_terms), path)))

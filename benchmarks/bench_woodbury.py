@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, render_saved, write_results  # noqa: E402
 
 CASES = [(1000, 4000), (2000, 9000), (5000, 50000), (5000, 200000)]
 BEFORE_CASES = [(5000, 50000), (5000, 200000)]
@@ -306,9 +306,7 @@ def render(rows, info):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--table":
-        # the table again from results/woodbury.json (no measurement)
-        saved = json.loads((Path(__file__).resolve().parent / "results/woodbury.json").read_text())
-        render(saved["cases"], saved["machine"])
+        render_saved("woodbury", render)  # (the table again, no measurement)
     elif len(sys.argv) > 1 and sys.argv[1] == "--one":
         n_rows, n_terms, solver, scores_out = sys.argv[2:6]
         print(json.dumps(measure(int(n_rows), int(n_terms), solver, scores_out)))

@@ -29,17 +29,3 @@ class TracedImbPipeline(_TracedPipelineMixin, _ImbPipeline):
     lineage_ : Lineage
         The run recorded by the last fit.
     """
-
-    def __init__(
-        self,
-        steps,
-        *,
-        store=None,
-        log_predictions=False,
-        transform_input=None,
-        memory=None,
-        verbose=False,
-    ):
-        self.store = store
-        self.log_predictions = log_predictions
-        super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)

@@ -31,6 +31,22 @@ def _final_has(*attrs, passthrough=False):
 
 
 class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
+    # One signature for TracedPipeline and TracedImbPipeline: each's pipeline parameters
+    # plus store and log_predictions (read by get_params through this __init__).
+    def __init__(
+        self,
+        steps,
+        *,
+        store=None,
+        log_predictions=False,
+        transform_input=None,
+        memory=None,
+        verbose=False,
+    ):
+        self.store = store
+        self.log_predictions = log_predictions
+        super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
+
     def fit(self, X, y=None, sample_id=None, **params):
         """Fit the pipeline and record its lineage in ``lineage_`` (and ``store``).
 
@@ -160,20 +176,6 @@ class TracedPipeline(_TracedPipelineMixin, Pipeline):
     >>> pipe.trace([0])[["source_id", "line"]].values.tolist()
     [['hospital_a', 2]]
     """
-
-    def __init__(
-        self,
-        steps,
-        *,
-        store=None,
-        log_predictions=False,
-        transform_input=None,
-        memory=None,
-        verbose=False,
-    ):
-        self.store = store
-        self.log_predictions = log_predictions
-        super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
 
 
 def _has_sampler(estimators):

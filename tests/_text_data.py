@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -107,3 +108,22 @@ def notes_file(tmp_path, seed, n, name="notes.csv"):
     lines = write_text_csv(tmp_path / name, texts, x, labels)
     X, y = read_notes(tmp_path / name)
     return X, y, lines
+
+
+def zipf_notes(n, n_terms, n_classes=2, seed=0):
+    """``n`` notes of Zipf-distributed terms from a vocabulary of ``n_terms`` words,
+    labelled by a few of them: a frame (column ``text``) and its labels."""
+    rng = np.random.default_rng(seed)
+    vocab = np.array([f"w{j}" for j in range(n_terms)])
+    freq = 1.0 / np.arange(1, n_terms + 1)
+    freq /= freq.sum()
+    texts = [" ".join(rng.choice(vocab, rng.integers(5, 30), p=freq)) for _ in range(n)]
+    signal = np.array([sum(int(w[1:]) % n_classes for w in t.split()) for t in texts])
+    y = (signal + rng.integers(0, 2, n)) % n_classes
+    return pd.DataFrame({"text": texts}), y
+
+
+def tfidf_pipeline(final):
+    """A traced pipeline: TF-IDF of the ``text`` column into ``final``."""
+    text = stp.make_traced_column_transformer((TfidfVectorizer(), "text"))
+    return stp.make_traced_pipeline(text, final)

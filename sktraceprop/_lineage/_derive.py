@@ -55,6 +55,32 @@ def _side_codes(ids):
     return tuple(int(c) for c in distinct_codes(ids))
 
 
+def _register(kind, frame, digest, parents, parent_codes, columns_from, source_id):
+    """Register ``frame`` as a derived source of ``kind``; return it with its new row ids.
+
+    Returns ``(frame, source, ids)``: ``frame`` carrying the ids ``ids`` of the registered
+    ``source`` (named ``source_id``, or ``"<kind>:<digest[:12]>"`` when None).
+    """
+    names = sorted({REGISTRY.by_code(c).source_id for c in parent_codes})
+    source = REGISTRY.register(
+        Source(
+            source_id=source_id or f"{kind}:{digest[:12]}",
+            code=None,
+            uri=f"{kind}:" + "+".join(names),
+            sha256=digest,
+            n_rows=len(frame),
+            columns=tuple(map(str, frame.columns)),
+            dtypes=tuple(map(str, frame.dtypes)),
+            kind=kind,
+            parents=parents,
+            parent_codes=parent_codes,
+            columns_from=columns_from,
+        )
+    )
+    ids = pack(source.code, np.arange(1, len(frame) + 1))
+    return _with_ids(frame, ids), source, ids
+
+
 def _origin(column, codes):
     """``[[code, column_in_that_source], ...]`` for a column taken from rows of ``codes``."""
     out = []
@@ -181,24 +207,9 @@ def merge(left, right, source_id=None, **merge_kwargs):
         ]
     parent_codes = tuple(sorted(set(lcodes) | set(rcodes)))
     digest = _identity(hashed, parent_codes, out.columns, {"merge": merge_kwargs})
-    names = sorted({REGISTRY.by_code(c).source_id for c in parent_codes})
-    source = REGISTRY.register(
-        Source(
-            source_id=source_id or f"merge:{digest[:12]}",
-            code=None,
-            uri="merge:" + "+".join(names),
-            sha256=digest,
-            n_rows=len(out),
-            columns=tuple(map(str, out.columns)),
-            dtypes=tuple(map(str, out.dtypes)),
-            kind="merge",
-            parents=parents,
-            parent_codes=parent_codes,
-            columns_from=columns_from,
-        )
+    out, source, out_ids = _register(
+        "merge", out, digest, parents, parent_codes, columns_from, source_id
     )
-    out_ids = pack(source.code, np.arange(1, len(out) + 1))
-    out = _with_ids(out, out_ids)
     paths = joined(left, right, codes=(lcodes, rcodes))  # the parent rows' paths
     if paths:
         out.attrs[READ_PATHS_ATTR] = paths
@@ -342,24 +353,9 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
         origins[str(column)] = [("in", source_column)]
     params = {"by": keys, "agg": spec, "named": named, "dropna": dropna}
     digest = _identity(parents.digest(), codes, result.columns, params)
-    names = sorted({REGISTRY.by_code(c).source_id for c in codes})
-    source = REGISTRY.register(
-        Source(
-            source_id=source_id or f"aggregate:{digest[:12]}",
-            code=None,
-            uri="aggregate:" + "+".join(names),
-            sha256=digest,
-            n_rows=len(result),
-            columns=tuple(map(str, result.columns)),
-            dtypes=tuple(map(str, result.dtypes)),
-            kind="aggregate",
-            parents=parents,
-            parent_codes=codes,
-            columns_from=columns_from,
-        )
+    result, source, out_ids = _register(
+        "aggregate", result, digest, parents, codes, columns_from, source_id
     )
-    out_ids = pack(source.code, np.arange(1, len(result) + 1))
-    result = _with_ids(result, out_ids)
     inherited = _group_inherited(origins, changed, group, ids, len(result))
     chosen = None
     if changed.rows:  # (an input column differing or not known: see merge)

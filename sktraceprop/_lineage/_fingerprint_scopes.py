@@ -124,33 +124,46 @@ SCOPE_6_FOLLOWED = (
     + _PACKAGES_6
 )
 
+#: What scheme 6 follows of a module since it followed a local alias and a default (shared by
+#: :data:`SCOPE_6_ALIASED` and :data:`SCOPE`; the words are part of reports: keep them
+#: exact): how it is reached, then how it is hashed, then what is not seen beyond its name.
+_REACHED_6 = (
+    "A module of user code or of a package from a package index is followed also "
+    'through getattr(mymod, "name") (as mymod.name), through a local variable '
+    "assigned it once (h = mymod), through a closure cell and through an argument's "
+    "default (def f(X, h=mymod))"
+)
+_HASHED_6 = (
+    ", and hashed whole where the code uses it as a value "
+    "(passed on, getattr(mymod, name) with a name computed at run time): every "
+    "attribute but the state its own functions keep (the names they assign as "
+    "globals: named; the dict, list, set, bytearray or deque they change in place: "
+    "by its type). A global dict, list, set, bytearray or deque a user function "
+    "changes in place (a memo: _memo[key] = value) is state, hashed by its type, so "
+    "its initial contents edited are not told apart. A module of user code a "
+    "function imports when it runs (import mymod inside it, "
+    'importlib.import_module("mymod") or __import__("mymod") with a constant name) '
+    "is hashed by its file's SHA-256; a method replaced on one fitted instance "
+    "(obj.transform = fn) is hashed with the instance. Not followed, so not seen "
+    "beyond its name: a module passed in a container"
+)
+_NOT_SEEN_6 = (
+    ", a module of an installed package imported "
+    "inside a function, and a helper of a module imported inside a function "
+    "replaced at run time rather than edited in its file; not seen at all: a "
+    "module the code gets from importlib.import_module or __import__ with a name "
+    "computed at run time or with other arguments. "
+)
+
 #: The scope of what scheme 6 hashed by code before it followed a module bound to a
 #: function's argument by a partial or a FunctionTransformer's kw_args (a report of a
 #: scheme-6 run made then holds these words).
 SCOPE_6_ALIASED = (
     _USER_CODE_6
-    + (
-        "A module of user code or of a package from a package index is followed also "
-        'through getattr(mymod, "name") (as mymod.name), through a local variable '
-        "assigned it once (h = mymod), through a closure cell and through an argument's "
-        "default (def f(X, h=mymod)), and hashed whole where the code uses it as a value "
-        "(passed on, getattr(mymod, name) with a name computed at run time): every "
-        "attribute but the state its own functions keep (the names they assign as "
-        "globals: named; the dict, list, set, bytearray or deque they change in place: "
-        "by its type). A global dict, list, set, bytearray or deque a user function "
-        "changes in place (a memo: _memo[key] = value) is state, hashed by its type, so "
-        "its initial contents edited are not told apart. A module of user code a "
-        "function imports when it runs (import mymod inside it, "
-        'importlib.import_module("mymod") or __import__("mymod") with a constant name) '
-        "is hashed by its file's SHA-256; a method replaced on one fitted instance "
-        "(obj.transform = fn) is hashed with the instance. Not followed, so not seen "
-        "beyond its name: a module passed in a container, a partial's arguments or a "
-        "FunctionTransformer's kw_args, a module of an installed package imported "
-        "inside a function, and a helper of a module imported inside a function "
-        "replaced at run time rather than edited in its file; not seen at all: a "
-        "module the code gets from importlib.import_module or __import__ with a name "
-        "computed at run time or with other arguments. "
-    )
+    + _REACHED_6
+    + _HASHED_6
+    + ", a partial's arguments or a FunctionTransformer's kw_args"
+    + _NOT_SEEN_6
     + _PACKAGES_6
 )
 
@@ -158,29 +171,13 @@ SCOPE_6_ALIASED = (
 #: The scope of what scheme 6 (the current scheme) hashes by code.
 SCOPE = (
     _USER_CODE_6
+    + _REACHED_6
     + (
-        "A module of user code or of a package from a package index is followed also "
-        'through getattr(mymod, "name") (as mymod.name), through a local variable '
-        "assigned it once (h = mymod), through a closure cell and through an argument's "
-        "default (def f(X, h=mymod)) or bound to it by a functools.partial "
-        "(partial(f, h=mymod)) or a FunctionTransformer's kw_args or inv_kw_args, and "
-        "hashed whole where the code uses it as a value "
-        "(passed on, getattr(mymod, name) with a name computed at run time): every "
-        "attribute but the state its own functions keep (the names they assign as "
-        "globals: named; the dict, list, set, bytearray or deque they change in place: "
-        "by its type). A global dict, list, set, bytearray or deque a user function "
-        "changes in place (a memo: _memo[key] = value) is state, hashed by its type, so "
-        "its initial contents edited are not told apart. A module of user code a "
-        "function imports when it runs (import mymod inside it, "
-        'importlib.import_module("mymod") or __import__("mymod") with a constant name) '
-        "is hashed by its file's SHA-256; a method replaced on one fitted instance "
-        "(obj.transform = fn) is hashed with the instance. Not followed, so not seen "
-        "beyond its name: a module passed in a container or to a function's **kwargs, "
-        "a module of an installed package imported "
-        "inside a function, and a helper of a module imported inside a function "
-        "replaced at run time rather than edited in its file; not seen at all: a "
-        "module the code gets from importlib.import_module or __import__ with a name "
-        "computed at run time or with other arguments. "
+        " or bound to it by a functools.partial "
+        "(partial(f, h=mymod)) or a FunctionTransformer's kw_args or inv_kw_args"
     )
+    + _HASHED_6
+    + " or to a function's **kwargs"
+    + _NOT_SEEN_6
     + _PACKAGES_6
 )

@@ -121,40 +121,16 @@ def before_format_16(data):
     )
 
 
-def before_format_15(data):
-    """Drop from ``data`` what format 15 added (the predictions'
-    ``calls_matched_by_fingerprint_scheme_5``), and what format 16 changed after it
-    (:func:`before_format_16`), for tests that turn a report made now into an older
-    format's (the caller sets the version and rebuilds the article statements)."""
-    before_format_16(data)
-    data["record_keeping"]["predictions"].pop("calls_matched_by_fingerprint_scheme_5", None)
-
-
-def before_format_14(data):
-    """Drop from ``data`` what format 14 added (the predictions'
-    ``calls_matched_by_fingerprint_scheme_4``), and what format 15 added after it
-    (:func:`before_format_15`), for tests that turn a report made now into an older
-    format's (the caller sets the version and rebuilds the article statements)."""
-    before_format_15(data)
-    data["record_keeping"]["predictions"].pop("calls_matched_by_fingerprint_scheme_4", None)
-
-
-def before_format_13(data):
-    """Drop from ``data`` what format 13 added (the predictions'
-    ``calls_matched_by_fingerprint_scheme_3``), and what format 14 added after it
-    (:func:`before_format_14`), for tests that turn a report made now into an older
-    format's (the caller sets the version and rebuilds the article statements)."""
-    before_format_14(data)
-    data["record_keeping"]["predictions"].pop("calls_matched_by_fingerprint_scheme_3", None)
-
-
 def before_format_12(data):
-    """Drop from ``data`` what format 12 added (the predictions'
-    ``calls_matched_by_fingerprint_scheme_2``), and what format 13 added after it
-    (:func:`before_format_13`), for tests that turn a report made now into an older
-    format's (the caller sets the version and rebuilds the article statements)."""
-    before_format_13(data)
-    data["record_keeping"]["predictions"].pop("calls_matched_by_fingerprint_scheme_2", None)
+    """Drop from ``data`` what formats 12 to 15 added (the predictions'
+    ``calls_matched_by_fingerprint_scheme_2`` to ``_5``, one a format), and what format 16
+    changed after them (:func:`before_format_16`), for tests that turn a report made now
+    into an older format's (the caller sets the version and rebuilds the article
+    statements)."""
+    before_format_16(data)
+    predictions = data["record_keeping"]["predictions"]
+    for scheme in (5, 4, 3, 2):
+        predictions.pop(f"calls_matched_by_fingerprint_scheme_{scheme}", None)
 
 
 def before_format_11(data):

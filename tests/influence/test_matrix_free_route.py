@@ -10,37 +10,19 @@ the refusals (no penalty, a bound) and a solve that cannot converge are checked 
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier, SGDClassifier
 
 import sktraceprop as stp
 from sktraceprop.influence import _hessian_route, _matrix_free, _stationarity
+from tests._text_data import tfidf_pipeline, zipf_notes
 
 _TIGHT = {"tol": 1e-12, "max_iter": 10_000}
-
-
-def _notes(n, n_terms, n_classes=2, seed=0):
-    """``n`` notes of Zipf-distributed terms (as ``test_woodbury_route.py``)."""
-    rng = np.random.default_rng(seed)
-    vocab = np.array([f"w{j}" for j in range(n_terms)])
-    freq = 1.0 / np.arange(1, n_terms + 1)
-    freq /= freq.sum()
-    texts = [" ".join(rng.choice(vocab, rng.integers(5, 30), p=freq)) for _ in range(n)]
-    signal = np.array([sum(int(w[1:]) % n_classes for w in t.split()) for t in texts])
-    y = (signal + rng.integers(0, 2, n)) % n_classes
-    return pd.DataFrame({"text": texts}), y
-
-
-def _pipeline(final):
-    text = stp.make_traced_column_transformer((TfidfVectorizer(), "text"))
-    return stp.make_traced_pipeline(text, final)
 
 
 #: The stated tolerance: scores within this fraction of the largest of the dense ones.
@@ -71,16 +53,16 @@ def test_matrix_free_route_gives_the_dense_routes_numbers(
 ):
     # the dense route's stationarity check on the 32 rows the matrix-free one samples
     monkeypatch.setattr(_stationarity, "_MAX_ROWS", _stationarity._MAX_ROWS_MATRIX_FREE)
-    X, y = _notes(60, 400, n_classes, seed=n_classes)
+    X, y = zipf_notes(60, 400, n_classes, seed=n_classes)
     sw = np.random.default_rng(1).uniform(0.3, 2.0, 60) if weighted else None
-    pipe = _pipeline(final)
+    pipe = tfidf_pipeline(final)
     pipe.fit(X, y, **({} if sw is None else {f"{pipe.steps[-1][0]}__sample_weight": sw}))
     dense = _fit(pipe, X, y, "dense", sw, damping)
     free = _fit(pipe, X, y, "matrix_free", sw, damping)
     assert free.hessian_route_["route"] == "matrix_free"
     assert free.hessian_ is None and free.hessian_eigenvalues_ is None
     assert free.leverage_ is None
-    X_test, y_test = _notes(9, 400, n_classes, seed=99)
+    X_test, y_test = zipf_notes(9, 400, n_classes, seed=99)
     y_test = y_test if n_classes > 2 else None
     a = dense.explain(X_test, y_test).scores
     explanation = free.explain(X_test, y_test)
@@ -134,12 +116,12 @@ def test_random_sparse_problems_score_as_the_dense_inverse(
 def test_matrix_free_scores_are_what_leave_one_out_refits_do():
     # squared error: a refit without row i moves the prediction by exactly its score
     # over (1 - leverage), the leverage from the dense route
-    X, y = _notes(30, 300, seed=4)
+    X, y = zipf_notes(30, 300, seed=4)
     target = y + np.random.default_rng(5).normal(size=30)
-    pipe = _pipeline(Ridge(alpha=0.7, solver="sparse_cg", tol=1e-14)).fit(X, target)
+    pipe = tfidf_pipeline(Ridge(alpha=0.7, solver="sparse_cg", tol=1e-14)).fit(X, target)
     free = _fit(pipe, X, target, "matrix_free")
     leverage = _fit(pipe, X, target, "dense").leverage_
-    X_test, _ = _notes(5, 300, seed=6)
+    X_test, _ = zipf_notes(5, 300, seed=6)
     scores = free.explain(X_test).scores
     Z, Zt = pipe[:-1].transform(X), pipe[:-1].transform(X_test)
     base = pipe[-1].predict(Zt)
@@ -153,8 +135,8 @@ def test_matrix_free_scores_are_what_leave_one_out_refits_do():
 
 
 def test_auto_takes_the_matrix_free_route_where_it_is_cheaper(monkeypatch, capsys):
-    X, y = _notes(40, 400, seed=9)
-    pipe = _pipeline(LogisticRegression(C=2.0, **_TIGHT)).fit(X, y)
+    X, y = zipf_notes(40, 400, seed=9)
+    pipe = tfidf_pipeline(LogisticRegression(C=2.0, **_TIGHT)).fit(X, y)
     assert stp.InfluenceExplainer(pipe).fit(X, y).hessian_route_["route"] == "woodbury"
     # a sparse product as cheap as a dense flop: the few solves win
     monkeypatch.setattr(_hessian_route, "SPARSE_FLOP_COST", 1e-6)
@@ -172,15 +154,15 @@ def test_auto_takes_the_matrix_free_route_where_it_is_cheaper(monkeypatch, capsy
     ],
 )
 def test_matrix_free_is_refused_where_it_is_not_the_dense_inverse(final, why):
-    X, y = _notes(25, 200, seed=11)
-    pipe = _pipeline(final).fit(X, y.astype(float))
+    X, y = zipf_notes(25, 200, seed=11)
+    pipe = tfidf_pipeline(final).fit(X, y.astype(float))
     with pytest.raises(ValueError, match=f"solver='matrix_free' cannot.*{why}"):
         stp.InfluenceExplainer(pipe, solver="matrix_free").fit(X, y.astype(float))
 
 
 def test_a_solve_that_does_not_converge_raises(monkeypatch):
-    X, y = _notes(40, 300, seed=3)
-    pipe = _pipeline(LogisticRegression(C=5.0, **_TIGHT)).fit(X, y)
+    X, y = zipf_notes(40, 300, seed=3)
+    pipe = tfidf_pipeline(LogisticRegression(C=5.0, **_TIGHT)).fit(X, y)
     monkeypatch.setattr(_matrix_free, "MAX_ITER", 2)
     with pytest.raises(ArithmeticError, match="did not reach the relative residual"):
         stp.InfluenceExplainer(pipe, solver="matrix_free").fit(X, y)
@@ -188,9 +170,9 @@ def test_a_solve_that_does_not_converge_raises(monkeypatch):
 
 def test_blocks_of_right_hand_sides_give_the_same_scores(monkeypatch):
     # test rows solved one at a time (a tiny work budget) or together: same scores
-    X, y = _notes(40, 300, seed=5)
-    pipe = _pipeline(LogisticRegression(C=5.0, **_TIGHT)).fit(X, y)
-    X_test, _ = _notes(7, 300, seed=6)
+    X, y = zipf_notes(40, 300, seed=5)
+    pipe = tfidf_pipeline(LogisticRegression(C=5.0, **_TIGHT)).fit(X, y)
+    X_test, _ = zipf_notes(7, 300, seed=6)
     together = _fit(pipe, X, y, "matrix_free").explain(X_test).scores
     monkeypatch.setattr(_matrix_free, "WORK_BYTES", 1)
     alone = _fit(pipe, X, y, "matrix_free").explain(X_test).scores

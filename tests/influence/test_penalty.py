@@ -13,21 +13,16 @@ def _net(optimizer, **kwargs):
     torch = pytest.importorskip("torch")
     skorch = pytest.importorskip("skorch")
 
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.hidden = torch.nn.Linear(3, 4)
-            self.out = torch.nn.Linear(4, 2)
-
-        def forward(self, x):
-            return self.out(torch.tanh(self.hidden(x)))
+    from tests._torch_nets import TanhNet
 
     torch.manual_seed(0)
     rng = np.random.RandomState(0)
     X = rng.randn(40, 3).astype(np.float32)
     y = (X[:, 0] > 0).astype(np.int64)
     net = skorch.NeuralNetClassifier(
-        Net,
+        TanhNet,
+        module__n_in=3,
+        module__n_hidden=4,
         max_epochs=2,
         lr=0.05,
         train_split=None,

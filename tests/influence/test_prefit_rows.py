@@ -22,18 +22,12 @@ def _net(d=4):
     torch = pytest.importorskip("torch")
     skorch = pytest.importorskip("skorch")
 
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.hidden = torch.nn.Linear(d, 6)
-            self.out = torch.nn.Linear(6, 2)
-
-        def forward(self, x):
-            return self.out(torch.tanh(self.hidden(x)))
+    from tests._torch_nets import TanhNet
 
     torch.manual_seed(0)
     return skorch.NeuralNetClassifier(
-        Net,
+        TanhNet,
+        module__n_in=d,
         max_epochs=3,
         lr=0.05,
         batch_size=16,

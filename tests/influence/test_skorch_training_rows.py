@@ -22,15 +22,7 @@ from sktraceprop import InfluenceExplainer
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
-
-class _Net(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.hidden = torch.nn.Linear(3, 4)
-        self.out = torch.nn.Linear(4, 2)
-
-    def forward(self, x):
-        return self.out(torch.tanh(self.hidden(x)))
+from tests._torch_nets import TanhNet  # noqa: E402
 
 
 def _to_float32(X):
@@ -78,7 +70,9 @@ def test_named_rows_are_the_rows_the_net_trained_on(
     X, y = frame[["a", "b", "c"]], frame["y"].to_numpy()
     torch.manual_seed(seed)
     net = skorch.NeuralNetClassifier(
-        _Net,
+        TanhNet,
+        module__n_in=3,
+        module__n_hidden=4,
         criterion=torch.nn.CrossEntropyLoss,
         max_epochs=1,
         lr=0.05,

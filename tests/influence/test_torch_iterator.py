@@ -20,15 +20,7 @@ from sktraceprop.unlearning import GradientCorrectionUnlearner
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
-
-class _Net(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.hidden = torch.nn.Linear(4, 6)
-        self.out = torch.nn.Linear(6, 2)
-
-    def forward(self, x):
-        return self.out(torch.tanh(self.hidden(x)))
+from tests._torch_nets import TanhNet  # noqa: E402
 
 
 def _data(n):
@@ -39,7 +31,7 @@ def _data(n):
 
 def _net(**kwargs):
     params = dict(
-        module=_Net,
+        module=TanhNet,
         criterion=torch.nn.CrossEntropyLoss,
         max_epochs=3,
         lr=0.05,

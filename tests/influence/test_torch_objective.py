@@ -16,15 +16,7 @@ from sktraceprop import InfluenceExplainer
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
-
-class _Net(torch.nn.Module):
-    def __init__(self, n_out=2):
-        super().__init__()
-        self.hidden = torch.nn.Linear(4, 6)
-        self.out = torch.nn.Linear(6, n_out)
-
-    def forward(self, x):
-        return self.out(torch.tanh(self.hidden(x)))
+from tests._torch_nets import TanhNet  # noqa: E402
 
 
 class _CustomLoss(torch.nn.Module):
@@ -49,7 +41,9 @@ def _data():
 
 
 def _net(cls=skorch.NeuralNetClassifier, **kwargs):
-    params = dict(module=_Net, max_epochs=2, lr=0.05, batch_size=16, train_split=None, verbose=0)
+    params = dict(
+        module=TanhNet, max_epochs=2, lr=0.05, batch_size=16, train_split=None, verbose=0
+    )
     if issubclass(cls, skorch.NeuralNetClassifier):
         params["criterion"] = torch.nn.CrossEntropyLoss
     params.update(kwargs)
@@ -249,7 +243,7 @@ def test_a_net_fitted_twice_is_explained_with_a_warning(how):
     assert [w for w in caught if "nothing records which rows" in str(w.message)]
 
 
-class _CountingNet(_Net):
+class _CountingNet(TanhNet):
     forwards = 0
 
     def forward(self, x):
@@ -285,7 +279,7 @@ def _sigmoid_net():
     )
 
 
-@pytest.mark.parametrize("module", [_sigmoid_net, _Net], ids=["sigmoid", "logits"])
+@pytest.mark.parametrize("module", [_sigmoid_net, TanhNet], ids=["sigmoid", "logits"])
 def test_nll_loss_on_outputs_that_are_not_probabilities_is_refused(module):
     # skorch trains NLLLoss on the log of the module's outputs: two sigmoids (rows summing
     # to 1.03) were explained with no word as a softmax cross-entropy; logits gave NaN

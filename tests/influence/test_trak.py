@@ -25,18 +25,14 @@ def _skorch_net(train_split, n_out=2, d=5):
     torch = pytest.importorskip("torch")
     skorch = pytest.importorskip("skorch")
 
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.hidden = torch.nn.Linear(d, 8)
-            self.out = torch.nn.Linear(8, n_out)
-
-        def forward(self, x):
-            return self.out(torch.tanh(self.hidden(x)))
+    from tests._torch_nets import TanhNet
 
     torch.manual_seed(0)
     return skorch.NeuralNetClassifier(
-        Net,
+        TanhNet,
+        module__n_in=d,
+        module__n_hidden=8,
+        module__n_out=n_out,
         max_epochs=5,
         lr=0.05,
         batch_size=32,

@@ -12,35 +12,16 @@ is dropped): there the dense route is taken and ``hessian_route_`` says why.
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.base import clone
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
 
 import sktraceprop as stp
 from sktraceprop.gradients import _dense_size
+from tests._text_data import tfidf_pipeline, zipf_notes
 
 _TIGHT = {"tol": 1e-12, "max_iter": 10_000}
-
-
-def _notes(n, n_terms, n_classes=2, seed=0):
-    """``n`` notes of Zipf-distributed terms from a vocabulary of ``n_terms`` words,
-    labelled by a few of them: a frame and its labels."""
-    rng = np.random.default_rng(seed)
-    vocab = np.array([f"w{j}" for j in range(n_terms)])
-    freq = 1.0 / np.arange(1, n_terms + 1)
-    freq /= freq.sum()
-    texts = [" ".join(rng.choice(vocab, rng.integers(5, 30), p=freq)) for _ in range(n)]
-    signal = np.array([sum(int(w[1:]) % n_classes for w in t.split()) for t in texts])
-    y = (signal + rng.integers(0, 2, n)) % n_classes
-    return pd.DataFrame({"text": texts}), y
-
-
-def _pipeline(final):
-    text = stp.make_traced_column_transformer((TfidfVectorizer(), "text"))
-    return stp.make_traced_pipeline(text, final)
 
 
 def _fit_both(pipe, X, y, sample_weight=None, damping="auto"):
@@ -66,9 +47,9 @@ def _fit_both(pipe, X, y, sample_weight=None, damping="auto"):
     ],
 )
 def test_woodbury_route_gives_the_dense_routes_numbers(final, n_classes, weighted, damping):
-    X, y = _notes(60, 400, n_classes, seed=n_classes)
+    X, y = zipf_notes(60, 400, n_classes, seed=n_classes)
     sw = np.random.default_rng(1).uniform(0.3, 2.0, 60) if weighted else None
-    pipe = _pipeline(final)
+    pipe = tfidf_pipeline(final)
     pipe.fit(X, y, **({} if sw is None else {f"{pipe.steps[-1][0]}__sample_weight": sw}))
     exps = _fit_both(pipe, X, y, sw, damping)
     dense, wood = exps["dense"], exps["woodbury"]
@@ -76,7 +57,7 @@ def test_woodbury_route_gives_the_dense_routes_numbers(final, n_classes, weighte
     assert n_params > 60 * max(1, dense.objective_.n_outputs)  # more parameters than rows
     assert wood.hessian_route_["route"] == "woodbury" and wood.hessian_ is None
     assert dense.hessian_route_["route"] == "dense" and dense.hessian_.shape == (n_params,) * 2
-    X_test, y_test = _notes(9, 400, n_classes, seed=99)
+    X_test, y_test = zipf_notes(9, 400, n_classes, seed=99)
     a = dense.explain(X_test, y_test if n_classes > 2 else None).scores
     b = wood.explain(X_test, y_test if n_classes > 2 else None).scores
     assert_allclose(b, a, rtol=0, atol=1e-8 * np.abs(a).max())
@@ -92,12 +73,12 @@ def test_woodbury_route_gives_the_dense_routes_numbers(final, n_classes, weighte
 def test_woodbury_scores_are_what_leave_one_out_refits_do():
     # for squared error a refit without row i moves the margins by exactly its score
     # over (1 - leverage): the independent truth is the refits themselves
-    X, y = _notes(30, 300, seed=4)
+    X, y = zipf_notes(30, 300, seed=4)
     target = y + np.random.default_rng(5).normal(size=30)
-    pipe = _pipeline(Ridge(alpha=0.7, solver="sparse_cg", tol=1e-14)).fit(X, target)
+    pipe = tfidf_pipeline(Ridge(alpha=0.7, solver="sparse_cg", tol=1e-14)).fit(X, target)
     explainer = stp.InfluenceExplainer(pipe).fit(X, target)
     assert explainer.hessian_route_["route"] == "woodbury"
-    X_test, _ = _notes(5, 300, seed=6)
+    X_test, _ = zipf_notes(5, 300, seed=6)
     scores = explainer.explain(X_test).scores
     Z, Zt = pipe[:-1].transform(X), pipe[:-1].transform(X_test)
     base = pipe[-1].predict(Zt)
@@ -111,11 +92,11 @@ def test_woodbury_scores_are_what_leave_one_out_refits_do():
 
 
 def test_woodbury_logistic_scores_agree_with_leave_one_out_refits():
-    X, y = _notes(40, 300, seed=7)
-    pipe = _pipeline(LogisticRegression(C=5.0, **_TIGHT)).fit(X, y)
+    X, y = zipf_notes(40, 300, seed=7)
+    pipe = tfidf_pipeline(LogisticRegression(C=5.0, **_TIGHT)).fit(X, y)
     explainer = stp.InfluenceExplainer(pipe).fit(X, y)
     assert explainer.hessian_route_["route"] == "woodbury"
-    X_test, y_test = _notes(6, 300, seed=8)
+    X_test, y_test = zipf_notes(6, 300, seed=8)
     scores = explainer.explain(X_test, y_test).scores
     Z, Zt = pipe[:-1].transform(X), pipe[:-1].transform(X_test)
     sign = 2 * y_test - 1
@@ -130,8 +111,8 @@ def test_woodbury_logistic_scores_agree_with_leave_one_out_refits():
 
 
 def test_auto_takes_the_cheaper_route_and_says_so(capsys):
-    X, y = _notes(40, 400, seed=9)
-    pipe = _pipeline(LogisticRegression(C=2.0, **_TIGHT)).fit(X, y)
+    X, y = zipf_notes(40, 400, seed=9)
+    pipe = tfidf_pipeline(LogisticRegression(C=2.0, **_TIGHT)).fit(X, y)
     wide = stp.InfluenceExplainer(pipe, verbose=1).fit(X, y)
     route = wide.hessian_route_
     assert route["route"] == "woodbury" and route["reason"] == "fewer estimated flops"
@@ -139,8 +120,8 @@ def test_auto_takes_the_cheaper_route_and_says_so(capsys):
     assert route["system_size"] == 40 and route["n_params"] == wide.objective_.n_params
     assert "woodbury route (fewer estimated flops)" in capsys.readouterr().err
     # many rows, few terms: the dense route is cheaper
-    X, y = _notes(300, 12, seed=10)
-    pipe = _pipeline(LogisticRegression(C=2.0, **_TIGHT)).fit(X, y)
+    X, y = zipf_notes(300, 12, seed=10)
+    pipe = tfidf_pipeline(LogisticRegression(C=2.0, **_TIGHT)).fit(X, y)
     tall = stp.InfluenceExplainer(pipe).fit(X, y)
     assert tall.hessian_route_["route"] == "dense"
     assert tall.hessian_route_["dense_flops"] < tall.hessian_route_["woodbury_flops"]
@@ -157,15 +138,15 @@ def test_auto_takes_the_cheaper_route_and_says_so(capsys):
     ],
 )
 def test_where_woodbury_is_not_the_dense_inverse_the_dense_route_is_taken(final, why):
-    X, y = _notes(25, 200, seed=11)
-    pipe = _pipeline(final).fit(X, y.astype(float))
+    X, y = zipf_notes(25, 200, seed=11)
+    pipe = tfidf_pipeline(final).fit(X, y.astype(float))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         auto = stp.InfluenceExplainer(pipe).fit(X, y.astype(float))
         dense = stp.InfluenceExplainer(pipe, solver="dense").fit(X, y.astype(float))
     assert auto.hessian_route_["route"] == "dense"
     assert why in auto.hessian_route_["reason"]
-    X_test, _ = _notes(4, 200, seed=12)
+    X_test, _ = zipf_notes(4, 200, seed=12)
     assert_allclose(auto.explain(X_test).scores, dense.explain(X_test).scores)
     with pytest.raises(ValueError, match=f"solver='woodbury' cannot.*{why}"):
         stp.InfluenceExplainer(pipe, solver="woodbury").fit(X, y.astype(float))
@@ -174,8 +155,8 @@ def test_where_woodbury_is_not_the_dense_inverse_the_dense_route_is_taken(final,
 def test_woodbury_route_needs_no_memory_for_a_dense_hessian(monkeypatch):
     # a vocabulary whose dense Hessian exceeds the machine is refused on the dense route
     # before allocating; the Woodbury route needs no p x p matrix and explains it
-    X, y = _notes(40, 500, seed=13)
-    pipe = _pipeline(LogisticRegression(C=2.0, **_TIGHT)).fit(X, y)
+    X, y = zipf_notes(40, 500, seed=13)
+    pipe = tfidf_pipeline(LogisticRegression(C=2.0, **_TIGHT)).fit(X, y)
     n_params = pipe[-1].coef_.size + 1
     monkeypatch.setattr(_dense_size, "physical_memory", lambda: 2 * 8 * n_params**2)
     with pytest.raises(MemoryError, match=f"{n_params} x {n_params}"):

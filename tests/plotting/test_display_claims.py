@@ -22,12 +22,6 @@ from sktraceprop.plotting._base import shortened
 plt = pytest.importorskip("matplotlib.pyplot")
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 def _three_classes():
     rng = np.random.RandomState(3)
     X = stp.from_numpy(rng.randn(30, 2), "claims_rows")

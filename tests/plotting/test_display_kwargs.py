@@ -24,12 +24,6 @@ plt = pytest.importorskip("matplotlib.pyplot")
 to_rgb = plt.matplotlib.colors.to_rgb
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 def _bars(scores, explained=None, **kwargs):
     labels = [f"rows.csv:{i + 2}" for i in range(len(scores))]
     display = InfluenceDisplay(

@@ -24,12 +24,6 @@ from tests.conftest import same_named_cancer_files
 plt = pytest.importorskip("matplotlib.pyplot")
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 @pytest.fixture
 def traced(hospital_frames):
     """A traced pipeline on the two hospital files; hospital B scaled on its own first."""

@@ -23,12 +23,6 @@ from sktraceprop.plotting import UnlearningDisplay
 plt = pytest.importorskip("matplotlib.pyplot")
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 def _models():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))

@@ -19,19 +19,41 @@ def _write(path, n, seed):
     return write_normal_features(path, n, seed, label="alternating")
 
 
-def _dropped(text):
-    record = json.loads(text)
-    del record["op_source_keys"]
-    return json.dumps(record, separators=(",", ":"), sort_keys=True)
+def _dropped(key):
+    """An edit of a stored run record's text: ``key`` removed."""
+
+    def edit(text):
+        record = json.loads(text)
+        del record[key]
+        return json.dumps(record, separators=(",", ":"), sort_keys=True)
+
+    return edit
 
 
-def _blanked(text):
-    record = json.loads(text)
-    record["op_source_keys"] = [None] * len(record["ops"])
-    return json.dumps(record, separators=(",", ":"), sort_keys=True)
+def _blanked(key):
+    """An edit of a stored run record's text: ``key`` set to None for every op."""
+
+    def edit(text):
+        record = json.loads(text)
+        record[key] = [None] * len(record["ops"])
+        return json.dumps(record, separators=(",", ":"), sort_keys=True)
+
+    return edit
 
 
-@pytest.mark.parametrize("edit", [_dropped, _blanked])
+def _edit_is_corruption(backend, store, run, edit):
+    """``edit`` of ``run``'s stored record: ``verify`` and ``load_run`` of the store
+    reopened both raise CorruptStoreError (the record verified before the edit)."""
+    assert store.verify()
+    backend.edit_run_record(store, run.run_id, edit)
+    reopened = backend.make()
+    with pytest.raises(CorruptStoreError):
+        reopened.verify()
+    with pytest.raises(CorruptStoreError):
+        reopened.load_run(run.run_id)
+
+
+@pytest.mark.parametrize("edit", [_dropped("op_source_keys"), _blanked("op_source_keys")])
 def test_dropping_an_ops_source_keys_is_corruption(backend, tmp_path, edit):
     store = backend.make()
     a = _write(tmp_path / "a" / "data.csv", 12, 21)
@@ -41,29 +63,11 @@ def test_dropping_an_ops_source_keys_is_corruption(backend, tmp_path, edit):
     X = pd.concat([scaler.fit_transform(A[["x1", "x2"]]), B[["x1", "x2"]]])
     pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
     run = pipe.fit(X, pd.concat([A["y"], B["y"]])).lineage_
-    assert store.verify()
-    backend.edit_run_record(store, run.run_id, edit)
-    reopened = backend.make()
-    with pytest.raises(CorruptStoreError):
-        reopened.verify()
-    with pytest.raises(CorruptStoreError):
-        reopened.load_run(run.run_id)
+    _edit_is_corruption(backend, store, run, edit)
 
 
-def _rows_dropped(text):
-    record = json.loads(text)
-    del record["op_rows"]
-    return json.dumps(record, separators=(",", ":"), sort_keys=True)
-
-
-def _rows_widened(text):
-    """The step said to have transformed every row of the file."""
-    record = json.loads(text)
-    record["op_rows"] = [None] * len(record["ops"])
-    return json.dumps(record, separators=(",", ":"), sort_keys=True)
-
-
-@pytest.mark.parametrize("edit", [_rows_dropped, _rows_widened])
+# (blanked: the step said to have transformed every row of the file)
+@pytest.mark.parametrize("edit", [_dropped("op_rows"), _blanked("op_rows")])
 def test_editing_which_rows_went_through_a_step_is_corruption(backend, tmp_path, edit):
     """``op_rows`` (a step fitted on one part of a file) is part of the sealed record."""
     store = backend.make()
@@ -73,10 +77,4 @@ def test_editing_which_rows_went_through_a_step_is_corruption(backend, tmp_path,
     pipe = stp.make_traced_pipeline(LogisticRegression(), store=store)
     run = pipe.fit(X, A["y"]).lineage_
     assert run.to_dict()["op_rows"][0] is not None
-    assert store.verify()
-    backend.edit_run_record(store, run.run_id, edit)
-    reopened = backend.make()
-    with pytest.raises(CorruptStoreError):
-        reopened.verify()
-    with pytest.raises(CorruptStoreError):
-        reopened.load_run(run.run_id)
+    _edit_is_corruption(backend, store, run, edit)

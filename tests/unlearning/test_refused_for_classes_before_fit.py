@@ -16,9 +16,11 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassif
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
-from sktraceprop.gradients import linear_model_objective
 from sktraceprop.unlearning import GradientCorrectionUnlearner
-from tests.unlearning.test_refused_before_fit import _count_fits
+from tests.unlearning.test_refused_before_fit import (
+    _count_fits,
+    _fit_refuses_as_the_fitted_objective,
+)
 
 RNG = np.random.default_rng(1)
 X = RNG.normal(size=(60, 3))
@@ -74,22 +76,4 @@ def test_fit_refuses_exactly_what_the_fitted_objective_refuses(kind, target, cla
     """Truth: fit the model itself, then ask the objective of the fitted model."""
     y = {"binary": (X[:, 0] > 0).astype(int), "three": Y3, "multilabel": YML}[target]
     model = _model(kind, class_weight, ovr)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            fitted = clone(model).fit(X, y)
-        except ValueError:
-            return  # scikit-learn itself refuses these settings (a multilabel target)
-        try:
-            linear_model_objective(fitted)
-            refused = False
-        except TypeError:
-            refused = True
-        u = GradientCorrectionUnlearner(clone(model))
-        if refused:
-            with pytest.raises(NotImplementedError, match="cannot unlearn from"):
-                u.fit(X, y)
-            assert not hasattr(u, "estimator_")
-        else:
-            u.fit(X, y)
-            assert hasattr(u, "estimator_")
+    _fit_refuses_as_the_fitted_objective(model, X, y)

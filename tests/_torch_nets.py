@@ -1,0 +1,19 @@
+"""Small torch modules shared by the skorch tests (imports torch: import it after
+``pytest.importorskip("torch")``)."""
+
+import torch
+
+
+class TanhNet(torch.nn.Module):
+    """``n_in`` inputs, one tanh hidden layer of ``n_hidden`` units, ``n_out`` logits.
+
+    Given to skorch as the module class, sized with ``module__n_in=...`` and the like.
+    """
+
+    def __init__(self, n_in=4, n_hidden=6, n_out=2):
+        super().__init__()
+        self.hidden = torch.nn.Linear(n_in, n_hidden)
+        self.out = torch.nn.Linear(n_hidden, n_out)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.hidden(x)))
