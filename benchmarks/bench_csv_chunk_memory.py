@@ -10,9 +10,10 @@ Each reading runs in a fresh process (a file of ``--rows`` rows of the ``quoted`
 the reader made, which scans the whole file, then its first ``--chunks`` chunks read
 and dropped one by one: the whole file for the larger sizes; a 100,000-row file read
 one row at a time takes an hour here, its per-chunk checks a millisecond each), which
-reports the peak of the memory Python allocated (``tracemalloc``, started after a first
-small read that loads the scan kernels; NumPy's arrays are counted, pandas' C parser
-buffers are not) and the time.
+reports the memory Python holds once the reader is made and its first chunk read (what
+stays for the whole read), the peak of the memory Python allocated (``tracemalloc``,
+started after a small file was read alike, which loads the scan kernels; NumPy's arrays
+are counted, pandas' C parser buffers are not) and the time.
 
 Run: python benchmarks/bench_csv_chunk_memory.py [--rows 100000] [--chunks 300]
 [--label after]
@@ -38,24 +39,27 @@ import sktraceprop as stp
 
 path, size, reader, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 read = stp.read_csv if reader == "sktraceprop" else pd.read_csv
-for chunk in read(path, chunksize=1000, index_col=0, nrows=2000):
-    pass  # (the scan kernels loaded, pandas' reader warmed)
+for chunk in read(sys.argv[5], chunksize=size, index_col=0):
+    pass  # (a small file read alike first: the scan kernels compiled or loaded)
 tracemalloc.start()
 t = time.perf_counter()
 rows = 0
-for k, chunk in enumerate(read(path, chunksize=size, index_col=0)):
+chunks = read(path, chunksize=size, index_col=0)
+for k, chunk in enumerate(chunks):
     rows += len(chunk)
+    if k == 0:
+        held = tracemalloc.get_traced_memory()[0]
     if k + 1 == limit:
         break
 seconds = time.perf_counter() - t
 print(json.dumps({"rows": rows, "peak_mb": tracemalloc.get_traced_memory()[1] / 1e6,
-                  "seconds": seconds}))
+                  "held_mb": held / 1e6, "seconds": seconds}))
 """
 
 
-def _measure(path, size, reader, limit):
+def _measure(path, small, size, reader, limit):
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path), str(size), reader, str(limit)],
+        [sys.executable, "-c", CHILD, str(path), str(size), reader, str(limit), str(small)],
         capture_output=True,
         text=True,
         check=True,
@@ -72,10 +76,11 @@ def main():
     found = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = write_csv_files(Path(tmp), args.rows)["quoted"]
+        small = write_csv_files(Path(tmp), 2_000)["quoted"]
         size_mb = path.stat().st_size / 1e6
         for size in SIZES:
             for reader in ("sktraceprop", "pandas"):
-                got = _measure(path, size, reader, args.chunks)
+                got = _measure(path, small, size, reader, args.chunks)
                 assert got["rows"] == min(args.rows, size * args.chunks), got
                 found[f"{reader} {size}"] = got
                 print(
@@ -95,6 +100,8 @@ def main():
         rows.append(
             [
                 f"{size:,}",
+                f"{old['held_mb']:.1f}" if old else "-",
+                f"{ours['held_mb']:.1f}",
                 f"{old['peak_mb']:.1f}" if old else "-",
                 f"{ours['peak_mb']:.1f}",
                 f"{theirs['peak_mb']:.1f}",
@@ -106,6 +113,8 @@ def main():
     table = markdown_table(
         [
             "chunksize",
+            "held MB before",
+            "held MB now",
             "peak MB before",
             "peak MB now",
             "peak MB pandas",
@@ -119,8 +128,10 @@ def main():
         f"### read_csv(chunksize=...): peak memory over a whole file\n\n"
         f"{args.rows:,} rows ({size_mb:.1f} MB, the `quoted` file): the reader made (one "
         f"pass over the whole file) and its first {args.chunks} chunks read and dropped; "
-        "peak of the memory Python allocated (`tracemalloc`) in a fresh "
-        "process. Before: every chunk's first and last records' bytes were kept from the "
+        "the memory Python holds once the reader is made (the file scanned) and its first "
+        "chunk read (held: what stays for the whole read), and the peak of the memory "
+        "Python allocated (`tracemalloc`; the scan's blocks), in a fresh process. "
+        "Before: every chunk's first and last records' bytes were kept from the "
         "first pass (with chunksize 1, every record's); now their spans, and the bytes "
         f"are read as each chunk is checked. `python benchmarks/bench_csv_chunk_memory.py`"
         f" on {machine()['cpu']} ({machine()['cpu_count']} cores shared with other jobs: "
