@@ -87,7 +87,9 @@ def skipping(skiprows, bad):
         extra = frozenset(bad)
         return lambda k: k in extra or skiprows(k)
     if isinstance(skiprows, int | np.integer):
-        skiprows = range(int(skiprows))
+        # (a function, not the set of range(skiprows): no allocation of its size)
+        first, extra = int(skiprows), frozenset(bad)
+        return lambda k: k < first or k in extra
     return sorted(set(skiprows) | set(bad))
 
 

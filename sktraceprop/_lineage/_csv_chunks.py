@@ -1,10 +1,12 @@
 """``read_csv(chunksize=...)``: a file read chunk by chunk, each row with its line.
 
 The file is scanned whole first (its SHA-256, where every record starts, the bytes of a
-thinned sample of records, and of the first and last record of every chunk); then pandas
-reads it chunk by chunk, with the caller's options. A chunk is handed out only after its
-checks: its rows cannot run past the records found, and its first and last rows and the
-sampled rows in it, parsed again from their records, must equal what pandas returned. A
+thinned sample of records, and where the first and last record of every chunk lie in its
+text); then pandas reads it chunk by chunk, with the caller's options. A chunk is handed
+out only after its checks: its rows cannot run past the records found, and its first and
+last rows (their bytes read again as the chunk comes, :mod:`._csv_spans`: memory is
+bounded by a chunk, not the file) and the sampled rows in it, parsed again from their
+records, must equal what pandas returned. A
 chunk whose rows are shifted against the records fails its own check
 (:class:`~sktraceprop.exceptions.LineageError`) before anyone sees it. After the last
 chunk, the rows read must equal the records found.
@@ -25,6 +27,7 @@ import pandas as pd
 
 from ..exceptions import LineageError
 from ._csv_lines import data_lines, header_records, one_row_per_line, record_limit
+from ._csv_spans import RecordBytes
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import _check_rows
 from ._csv_warnings import as_user_call
@@ -93,8 +96,10 @@ class TracedChunks:
             total = min(total, int(kwargs["nrows"]))
         self._total = total
         self._lines = one_row_per_line(self._scan.lines[self._first : self._first + total], path)
-        # the records checked: sampled, and the first and last of each chunk
-        self._kept = {**self._scan.samples, **self._scan.bounds}
+        # the records checked: sampled (their bytes), the first and last of each chunk
+        # (their spans, read as the chunk comes)
+        self._samples, self._bounds = self._scan.samples, self._scan.bounds
+        self._bytes = RecordBytes(path, self._modelled)
         self._asked = None  # the size last asked of get_chunk
         self.n_rescans = 0  # passes over the file made for chunks of other sizes
         self._reader = as_user_call(pd.read_csv, path, **kwargs)
@@ -149,6 +154,7 @@ class TracedChunks:
     def close(self):
         self._done = True
         self._reader.close()
+        self._bytes.close()
 
     def __enter__(self):
         return self
@@ -228,7 +234,7 @@ class TracedChunks:
                 "chunks (its bytes or records differ from the first pass); physical lines "
                 "cannot be guaranteed. Read it again."
             )
-        self._kept.update(scan.bounds)
+        self._bounds.update(scan.bounds)
 
     def _check(self, chunk, start, n, repeated=False):
         """Check the chunk's first and last rows and its sampled rows by content."""
@@ -241,22 +247,42 @@ class TracedChunks:
         frame = for_check(chunk, self._sniffs)
         if not keeps_index(self._kwargs, frame.index, start):
             frame = frame.reset_index(drop=True)
-        records = _Records(self._kept, first, start)
-        try:
-            for p in positions.tolist():
-                records[first + p]
-        except KeyError:
+        wanted = [first - 1] * (first > 0) + [first + start + p for p in positions.tolist()]
+        texts = self._texts(wanted)
+        if texts is None:
             self._rescan(start, n, repeated)
-        try:
-            for p in positions.tolist():
-                records[first + p]
-        except KeyError:
+            texts = self._texts(wanted)
+        if texts is None:
             raise LineageError(
                 f"sktraceprop.read_csv: {self._path}: the records of rows {start} to "
                 f"{start + n - 1} were not kept by the scan; physical lines cannot be "
                 "guaranteed. Read it with pandas and use sktraceprop.from_pandas."
-            ) from None
+            )
+        # (the bytes read now are the bytes scanned: the file has not changed since)
+        check_stable(self._before, os.stat(self._path), self._scan.n_bytes, self._path)
+        records = _Records(texts, first, start)
         _check_rows(frame, _Sampled(records), self._modelled, self._path, first, order)
+
+    def _texts(self, records):
+        """Record -> its bytes, for each of ``records`` (sorted): kept by the scan, or
+        read by its span; None when one is neither (its chunk was not foreseen)."""
+        out = {}
+        for g in records:
+            if g in self._samples:
+                out[g] = self._samples[g]
+                continue
+            span = self._bounds.get(g)
+            if span is None:
+                return None
+            try:
+                out[g] = self._bytes.read(*span)
+            except LookupError as exc:
+                raise LineageError(
+                    f"sktraceprop.read_csv: {self._path}: the bytes of a record of the chunk "
+                    f"could not be read again ({exc}); physical lines cannot be guaranteed. "
+                    "Read it with pandas and use sktraceprop.from_pandas."
+                ) from None
+        return out
 
 
 class _Sampled:

@@ -1,7 +1,10 @@
 """The records of a CSV file whose bytes its content check needs, kept as one pass finds
 them: the header and first data record, the last ones, a thinned evenly spread sample,
 and with a chunk size the first and last record of every chunk (chunks that start at a
-given data record, for a reader asked for chunks of another size)."""
+given data record, for a reader asked for chunks of another size). A chunk's records are
+kept as spans (where they lie in the text, :class:`Spans`), not bytes: with
+``chunksize=1`` every record is one, and their bytes held the whole file in memory; a
+chunk's are read when it is checked (:mod:`._csv_spans`)."""
 
 from dataclasses import dataclass, field
 
@@ -23,7 +26,7 @@ class _Kept:
     stride: int = 1  # every stride-th record, thinned as the file grows
     samples: dict = field(default_factory=dict)
     recent: dict = field(default_factory=dict)
-    bounds: dict = field(default_factory=dict)
+    bounds: "Spans" = field(default_factory=lambda: Spans())
 
     def add(self, first, k, spans, text_of):
         """Keep what is needed of records ``first .. first + k - 1``.
@@ -40,16 +43,22 @@ class _Kept:
         sampled = {*range(min(max(self.n_keep - first, 0), k))}
         sampled.update(range((-first) % self.stride, k, self.stride))
         last = {*range(max(k - self.last_kept, 0), k)}
-        bounds = set()
+        bounds = []
         if self.every:
             # data records start at n_keep - 1: chunk c holds data records
             # phase + c * every ..
             data = self.n_keep - 1
             for end in (0, self.every - 1):
                 at = (data + self.phase + end - first) % self.every
-                bounds.update(j for j in range(at, k, self.every) if first + j >= data)
-        bounds.update(j for w in self.wanted if 0 <= (j := self.n_keep - 1 + w - first) < k)
-        picks = np.array(sorted(sampled | last | bounds), dtype=np.int64)
+                js = np.arange(at, k, self.every, dtype=np.int64)
+                bounds.append(js[first + js >= data])
+        bounds.append(
+            np.array([j for w in self.wanted if 0 <= (j := self.n_keep - 1 + w - first) < k])
+        )
+        bounds = np.unique(np.concatenate(bounds).astype(np.int64))
+        if bounds.size:
+            self.bounds.add(first + bounds, *spans(bounds))
+        picks = np.array(sorted(sampled | last), dtype=np.int64)
         starts, ends = spans(picks)
         for q, j in enumerate(picks.tolist()):
             text = text_of(int(starts[q]), int(ends[q]))
@@ -57,7 +66,58 @@ class _Kept:
                 self.samples[first + j] = text
             if j in last:
                 self.recent[first + j] = text
-            if j in bounds:
-                self.bounds[first + j] = text
         for old in [r for r in self.recent if r < first + k - self.last_kept]:
             del self.recent[old]
+
+
+class Spans:
+    """Record index -> ``(start, end)``, where its bytes lie in the text the scan read
+    (decompressed, re-encoded as UTF-8), 24 bytes a record: a dict of bytes cost a
+    hundred and more."""
+
+    def __init__(self):
+        self._parts = []
+        self._joined = None
+
+    def add(self, records, starts, ends):
+        """Keep the spans of ``records`` (arrays of one length)."""
+        self._parts.append(
+            (
+                np.asarray(records, np.int64),
+                np.asarray(starts, np.int64),
+                np.asarray(ends, np.int64),
+            )
+        )
+        self._joined = None
+
+    def update(self, other):
+        """Keep ``other``'s spans too (a mapping of record -> span)."""
+        items = list(other.items())
+        if items:
+            records, spans = zip(*items)
+            starts, ends = zip(*spans)
+            self.add(records, starts, ends)
+
+    def _arrays(self):
+        if self._joined is None:
+            parts = self._parts or [(np.zeros(0, np.int64),) * 3]
+            records, starts, ends = (np.concatenate(p) for p in zip(*parts))
+            records, first = np.unique(records, return_index=True)
+            self._joined = records, starts[first], ends[first]
+            self._parts = [self._joined]
+        return self._joined
+
+    def get(self, record):
+        """``(start, end)`` of ``record``, or None."""
+        records, starts, ends = self._arrays()
+        at = int(np.searchsorted(records, record))
+        if at < records.size and records[at] == record:
+            return int(starts[at]), int(ends[at])
+        return None
+
+    def items(self):
+        records, starts, ends = self._arrays()
+        return zip(records.tolist(), zip(starts.tolist(), ends.tolist()))
+
+    def __len__(self):
+        return self._arrays()[0].size

@@ -18,6 +18,7 @@ import numpy as np
 
 from ._csv_files import _decompressed, check_stable, compression_of, open_text  # noqa: F401
 from ._csv_kept import N_SAMPLED, _Kept  # noqa: F401 (re-exported, as the above)
+from ._csv_skiprows import SkipRows
 
 #: Bytes read per chunk.
 CHUNK = 1 << 22
@@ -94,36 +95,6 @@ def _first_at_least(chunks, n):
 
 def _byte(value):
     return -1 if value is None else value.encode()[0]
-
-
-def _skip_mask(skiprows, bound, current):
-    """``skiprows`` as a boolean mask over pandas' logical line counter, ``bound`` long."""
-    if skiprows is None:
-        return np.zeros(0, bool)
-    if callable(skiprows):
-        if current is not None and current.size >= bound:
-            return current
-        start = 0 if current is None else current.size
-        answers = []
-        for k in range(start, bound):
-            try:
-                answers.append(bool(skiprows(k)))
-            except Exception:
-                # ``bound`` overshoots the file (a mask list as long as the file raises
-                # IndexError past it). pandas asks for every line the scan needs: had it
-                # failed on one, pandas would have raised. Lines past the mask are kept.
-                break
-        more = np.array(answers, bool)
-        return more if current is None else np.concatenate([current, more])
-    if current is not None:
-        return current
-    if np.ndim(skiprows) == 0:
-        return np.ones(max(int(skiprows), 0), bool)
-    rows = np.asarray(list(skiprows), dtype=np.int64)
-    rows = rows[rows >= 0]
-    mask = np.zeros(int(rows.max()) + 1 if rows.size else 0, bool)
-    mask[rows] = True
-    return mask
 
 
 def _span(chunk, base, tail, tail_base, start, end):
@@ -269,7 +240,7 @@ def scan_file(
     lines = []
     kept = _Kept(n_keep, last_kept, every, phase % every if every else 0, tuple(wanted))
     starts, ends, found = (np.empty(1 << 16, np.int64) for _ in range(3))
-    skip = None
+    skips = SkipRows(kwargs.get("skiprows"))
     st = None
     base = 0
     tail, tail_base = b"", 0
@@ -288,11 +259,9 @@ def scan_file(
             if max_records >= 0 and st[K.S_N_REC] >= max_records:
                 break  # nrows reached: the rest is only hashed
             buf = np.frombuffer(chunk, dtype=np.uint8)
-            if callable(kwargs.get("skiprows")):
-                bound = int(st[K.S_FILE_LINES]) + K.count_line_ends(buf) + 2
-                skip = _skip_mask(kwargs["skiprows"], bound, skip)
-            elif skip is None:
-                skip = _skip_mask(kwargs.get("skiprows"), 0, None)
+            skip = skips.mask
+            if not skips.complete:  # (grown as far as this chunk's lines, not a value's)
+                skip = skips.upto(int(st[K.S_FILE_LINES]) + K.count_line_ends(buf) + 2)
             counting = fast and term == 10 and sys.byteorder == "little"
             if fast and term == 10:
                 head = min((-buf.ctypes.data) % 8, buf.size)

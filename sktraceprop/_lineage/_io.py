@@ -15,6 +15,7 @@ from ..exceptions import LineageError
 from ._csv_bad_lines import check_dropped, read_warning_bad_lines, skipping
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
 from ._csv_python import python_engine_line
+from ._csv_skiprows import check_skiprows
 from ._csv_sniff import sniffed_sep
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
@@ -104,7 +105,9 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         ``"\r"``, a list ``header``, ``engine="pyarrow"``, ``nrows`` with
         ``engine="python"`` (or ``sep=None``), a callable ``on_bad_lines``, and
         ``"skip"`` or ``"warn"`` with the python engine, ``nrows``, ``chunksize`` or
-        ``iterator``.
+        ``iterator``; an int ``skiprows`` greater than one more than an uncompressed
+        file's bytes (it skips every line, and pandas first builds a set of that many
+        line numbers).
     LineageError
         If two rows would start on one physical line (and share a row id), or if
         physical lines cannot be guaranteed for this file and these options (with
@@ -128,6 +131,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     if not path.is_file():
         raise FileNotFoundError(f"sktraceprop.read_csv: no such file: {path}")
     check_options(pandas_kwargs)
+    check_skiprows(path, pandas_kwargs)
     kwargs = pinned(pandas_kwargs)
     sniffs = "sep" in kwargs and kwargs["sep"] is None
     if (sniffs or int(kwargs.get("skipfooter", 0) or 0)) and kwargs.get("engine") is None:

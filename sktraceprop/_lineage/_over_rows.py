@@ -18,8 +18,11 @@ is rebuilt from the data's rows up to a constant (:mod:`._over_rows_chain`), and
 group's mean is seen as one value per group within its rows' loaded values
 (:mod:`._over_rows_groups`, said to be checked on a sample); a group's sum or count
 needs the loaded value of other rows, which is not kept, and is left to the run's note
-of a changed column. The column must be explained on every row compared and differ on
-at least ``MIN_ROWS`` of them. A new column under a new name is a feature computed
+of a changed column. The column must be explained on every row compared (the operation
+recomputed here agrees with it to a relative ``1e-9``: a sum in another order rounds
+otherwise) and differ on at least ``MIN_ROWS`` of them (exactly: a loaded value and the
+value now are compared as they are, and a value moved from a row within ``1e-9`` of it
+is still moved). A new column under a new name is a feature computed
 beside the loaded one, not a loaded value: the run records it as a column of no known
 source, and nothing here warns.
 """
@@ -52,7 +55,11 @@ def _enough(values, loaded, now):
     value loaded (``loaded``, the data's rows in its order, or the load's)."""
     if loaded.size != now.size:
         return int(np.count_nonzero(~np.isnan(values))) >= MIN_ROWS
-    differ = ~np.isnan(values) & ~_close(loaded, now)
+    # (exactly: both are values as loaded or as they are now, not recomputed; within
+    # 1e-9 a column of near-equal values overwritten by its cummax differed nowhere)
+    with np.errstate(invalid="ignore"):
+        same = (loaded == now) | (np.isnan(loaded) & np.isnan(now))
+    differ = ~np.isnan(values) & ~same
     return int(np.count_nonzero(differ)) >= MIN_ROWS
 
 
