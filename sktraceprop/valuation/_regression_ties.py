@@ -4,10 +4,10 @@ Training rows at equal distance are ranked by index. Swapping two adjacent tied 
 ``i`` and ``j`` (at ranks ``p`` and ``p + 1``) changes the utility of a subset ``S``
 holding both only where ``S`` has exactly ``K - 1`` rows ``T`` ranked before ``p``:
 then one of them is the K-th neighbour, and the utility moves by
-``(y_j - y_i) * (2 * (sum(T) + y_i + y_j) / 2 - 2 * K * t) / K**2`` (``t``: the
+``(y_j - y_i) * (2 * sum(T) + y_i + y_j - 2 * K * t) / K**2`` (``t``: the
 validation target), that is, unless ``y_i = y_j`` or ``2 * sum(T) + y_i + y_j = 2 * K * t``.
-That change of the game moves the Shapley values (its values for ``i`` and ``j`` are
-equal and not zero), so the values depend on the order of a run of tied rows exactly
+A change of the game moves some Shapley value (the tests value every order of the tied
+rows by brute force), so the values depend on the order of a run of tied rows exactly
 when some pair of its rows with different targets and some ``K - 1`` of the rows ranked
 before the pair (before the run, or in it) break that equation. Two rows the same
 distance from the validation row at the same squared error (``y_i + y_j = 2 * t``,
