@@ -144,3 +144,15 @@ def op_values(valuer):
         )
     columns = ["op", "cls", "fingerprint", "sources", "n_rows", "sum", "mean"]
     return pd.DataFrame.from_records(records, columns=columns), unknown
+
+
+def unknown_ops_warning(unknown):
+    """What :meth:`KNNShapleyValuer.by_op` says of the ops ``unknown`` (their names) whose
+    rows it cannot tell (see :func:`op_values`)."""
+    return (
+        f"by_op: ops {'; '.join(unknown)} record a source id that several sources "
+        "of the training rows carry (other files or other contents of one file): "
+        "which of them each op transformed is not recorded, and its n_rows, sum "
+        "and mean are NaN. Read each file with its own source_id= to tell them "
+        "apart."
+    )

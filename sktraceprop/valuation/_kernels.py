@@ -9,6 +9,7 @@ import numpy as np
 from numba import prange
 
 from ..utils import _numba_cache  # noqa: F401  (registers the cache locators first)
+from ._regression_ties import regression_ties
 
 _DIGIT_BITS = 11
 _N_BUCKETS = 1 << _DIGIT_BITS
@@ -212,13 +213,16 @@ def _tie_decides(ranked, order, y_train, label, regression, k):
     """Whether the order of training rows at equal distance changes the values, and
     whether it changes the utility of the whole training set.
 
-    Values: a run of equal distances in ``order`` that reaches past the K nearest and
-    holds rows that differ in what the utility counts (match with ``label``; the
-    target, for a regression). A run wholly among the K nearest is among the K nearest
-    of every subset holding its rows, in any order: it decides nothing. The utility:
-    such a run that also starts among the K nearest (it straddles the K-th rank), so
-    which of its rows are counted is the tie rule's choice. Returns both, as a pair.
+    Classification: a run of equal distances in ``order`` that reaches past the K
+    nearest and holds rows that differ in label match. A run wholly among the K nearest
+    is among the K nearest of every subset holding its rows, in any order: it decides
+    nothing. The utility: such a run that also starts among the K nearest (it straddles
+    the K-th rank), so which of its rows are counted is the tie rule's choice.
+    Regression: decided exactly by :func:`._regression_ties.regression_ties` (tied rows
+    with different targets may decide nothing). Returns both, as a pair.
     """
+    if regression:
+        return regression_ties(ranked, order, y_train, label, k)
     n = order.shape[0]
     start = 0
     while start < n:
@@ -229,11 +233,7 @@ def _tie_decides(ranked, order, y_train, label, regression, k):
             first = order[start]
             for i in range(start + 1, end + 1):
                 j = order[i]
-                if regression:
-                    differ = y_train[j] != y_train[first]
-                else:
-                    differ = (y_train[j] == label) != (y_train[first] == label)
-                if differ:
+                if (y_train[j] == label) != (y_train[first] == label):
                     # runs are met nearest first: no later one starts among the K
                     return True, start < k
         start = end + 1
@@ -275,12 +275,13 @@ def _knn_shapley_rows(
 #: float64, the error bound of each row's distances (0: exact); ``near`` (n_val,) bool,
 #: set where two consecutive neighbours are closer than the tolerance, so the order of
 #: the row's neighbours (and its values) cannot be trusted; ``tied`` (n_val,) bool, set
-#: where neighbours at equal distance, not all among the K nearest, differ in label
-#: match (or target), so the tie rule below decides the row's values; ``tied_utility``
-#: (n_val,) bool, set where such a run straddles the K-th rank, so the tie rule also
-#: decides the row's utility (``tied_utility`` implies ``tied``). Returns ``utility``
-#: (n_val,), the utility of the whole training set for each validation row. Ties in
-#: distance are broken by the smaller training index.
+#: where the tie rule below decides the row's values (neighbours at equal distance, not
+#: all among the K nearest, differ in label match; for a regression, exactly where
+#: another order of them gives other values); ``tied_utility`` (n_val,) bool, set where
+#: it also decides the row's utility (such a run straddles the K-th rank;
+#: ``tied_utility`` implies ``tied``). Returns ``utility`` (n_val,), the utility of
+#: the whole training set for each validation row. Ties in distance are broken by the
+#: smaller training index.
 knn_shapley_rows = numba.njit(parallel=True, cache=True, nogil=True)(_knn_shapley_rows)
 #: The same kernel on one thread, for callers that parallelise themselves.
 knn_shapley_rows_serial = numba.njit(cache=True, nogil=True)(_knn_shapley_rows)

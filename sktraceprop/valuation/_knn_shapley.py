@@ -15,7 +15,7 @@ from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, unfrozen
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._fit_rows import fit_rows, forget_rows
-from ._groups import op_values, source_values
+from ._groups import op_values, source_values, unknown_ops_warning
 from ._ties import score_tie_warning, tie_warning
 from ._validation import validation_rows
 from ._value_blocks import value_blocks
@@ -41,9 +41,11 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
     validation rows at a time is made dense.
 
     Neighbours are ranked by distance, ties broken by the smaller training index. Where
-    that rule decides values (tied rows that differ in label or target), they depend on
-    the order of the training rows: :meth:`value` warns and counts those validation rows
-    (``n_ties_ranked_by_index_``). :meth:`score` does the same for the rows whose
+    that rule decides values (tied rows that differ in label; for a regression, tied
+    rows with different targets where another order of them gives other values, which
+    two rows at one squared error around the validation target with ``K = 1`` do not),
+    they depend on the order of the training rows: :meth:`value` warns and counts those
+    validation rows (``n_ties_ranked_by_index_``). :meth:`score` does the same for the rows whose
     utility the rule decides, where tied rows that differ straddle the ``K``-th
     neighbour (``n_score_ties_ranked_by_index_``).
 
@@ -70,7 +72,10 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         distances that float64 differences cannot tell apart (they differ by less than
         the rounding of the distances themselves) count as a tie. Cosine distances
         within their rounding of each other are ranked again exactly, so rows in one
-        direction at other lengths (a count row and its double) tie.
+        direction at other lengths (a count row and its double) tie. A row of zeros has
+        no direction: it is at cosine distance 1 from every row (a zero validation row
+        from every training row), as in :func:`sklearn.metrics.pairwise.cosine_distances`,
+        tied with the rows orthogonal to the validation row.
         Euclidean data whose largest magnitude lies beyond ``2**256`` or below
         ``2**-256`` (whose squares would over- or underflow) are first multiplied by
         one power of two, exactly, which leaves the neighbours' order as it is; a
@@ -371,15 +376,7 @@ class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, B
         with shared_use(self):  # never during a fit of this valuer (see fit)
             table, unknown = op_values(self)
             if unknown:
-                warnings.warn(
-                    f"by_op: ops {'; '.join(unknown)} record a source id that several sources "
-                    "of the training rows carry (other files or other contents of one file): "
-                    "which of them each op transformed is not recorded, and its n_rows, sum "
-                    "and mean are NaN. Read each file with its own source_id= to tell them "
-                    "apart.",
-                    UserWarning,
-                    stacklevel=2,
-                )
+                warnings.warn(unknown_ops_warning(unknown), UserWarning, stacklevel=2)
             return table
 
     def __sklearn_tags__(self):
