@@ -21,8 +21,8 @@ from ..exceptions import LineageLostError
 from . import _pools
 from . import _rowmap as rmap
 from ._graph import FRAMEWORK, INPUTS, LEFT_OUT, OP, PARAMS, UNRECORDED, params_dict
-from ._provenance import state_of
 from ._provenance_sources import codes_in_graph, unmodelled_ops
+from ._provenance_state import state_of
 from ._through import went_through
 
 

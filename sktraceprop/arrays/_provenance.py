@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 
 from .._lineage._ids import codes_of
-from .._lineage._rows import has_id_level, lineage_frame, row_ids
 from .._lineage._source import REGISTRY
 from ..exceptions import LineageError
 from . import _rowmap as rmap
@@ -18,6 +17,7 @@ from ._graph import (
     get_granularity,
     params_dict,
 )
+from ._provenance_rows import source_rows
 from ._provenance_sources import (
     INCOMPLETE,
     _codes_behind,
@@ -25,33 +25,11 @@ from ._provenance_sources import (
     graph_incomplete,
     unmodelled_ops,
 )
-from ._sources import source_node
+from ._provenance_state import state_of
 from ._through import went_through
 
 #: ``went_through`` of a step reached only where a relation between rows was not recorded.
 MAY_HAVE = "may have"
-
-
-def state_of(x):
-    """``(row map, node, shape, framework)`` of a traced array, DataFrame or Series."""
-    getter = getattr(x, "__stp_state__", None)
-    if getter is not None:
-        rm, node = getter()
-        return rm, node, tuple(x.shape), x.__stp_framework__
-    if isinstance(x, pd.DataFrame | pd.Series) and has_id_level(x.index):
-        ids = row_ids(x)
-        rm = rmap.of_ids(ids)
-        return (
-            rm,
-            source_node(np.unique(codes_of(ids)), type(x).__name__, rows=rm),
-            x.shape,
-            "pandas",
-        )
-    raise TypeError(
-        f"{type(x).__name__} is not traced: make traced arrays with sktraceprop.array(...) "
-        "(np.asarray and np.array of a traced array give plain arrays back, and so do "
-        "torch.func transforms such as vmap and grad of traced tensors)."
-    )
 
 
 class Provenance:
@@ -240,45 +218,7 @@ class Provenance:
         if bad.size:
             raise IndexError(f"row {int(bad[0])} out of range for an array of {n} rows")
         rows = np.where(rows < 0, rows + n, rows).astype(np.int64)
-        rm = self._rows
-        frames = []
-        which, ids = rmap.direct(rm, rows)
-        if ids.size:
-            frame = lineage_frame(ids, REGISTRY.by_code, position_name="k")
-            frame.insert(0, "row", rows[which[frame.pop("k").to_numpy()]])
-            frame["through"] = None
-            frames.append(frame)
-        if pooled:
-            memo = {}
-            for r in np.unique(rows):
-                pooled_in = []
-                for pool in rmap.pools_of(rm, r):
-                    ids = rmap.expand(pool, memo)
-                    if not ids.size:
-                        continue
-                    frame = lineage_frame(ids, REGISTRY.by_code, position_name="k")
-                    frame.pop("k")
-                    frame.insert(0, "row", r)
-                    frame["through"] = pool.via
-                    pooled_in.append(frame)
-                if pooled_in:
-                    frames.append(_once_each(pooled_in))
-        columns = ["row", "row_id", "source_id", "uri", "line", "through"]
-        if not frames:
-            return pd.DataFrame({c: [] for c in columns})
-        out = pd.concat(frames, ignore_index=True)
-        for column in ("source_id", "uri"):
-            # (astype(str) of pandas < 3 writes a missing uri, a row of copies whose
-            # path is not known, as the text "nan")
-            missing = out[column].isna()
-            out[column] = out[column].astype(str)
-            if missing.any():
-                out[column] = out[column].where(~missing, None)
-        out["_pooled"] = out["through"].notna()
-        out = out.sort_values(["row", "_pooled", "source_id", "line"], kind="stable")
-        out = out.drop(columns="_pooled").reset_index(drop=True)
-        extra = [c for c in out.columns if c not in columns]
-        return out[columns + extra]
+        return source_rows(self._rows, rows, pooled)
 
     def pools(self):
         """The inputs whose rows were mixed into this array, by operation.
@@ -383,31 +323,3 @@ def provenance(x):
     """
     rm, node, shape, framework = state_of(x)
     return Provenance(rm, node, shape, framework)
-
-
-def _once_each(frames):
-    """The rows pooled into one output row, each source row once: a row that several
-    inputs pooled in (a mean over rows, then a sum over some of them) is listed with
-    every operation that pooled it in, in the order first met."""
-    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    if len(frames) == 1:
-        return out
-    keys = [c for c in out.columns if c != "through"]
-    twice = out.duplicated(keys, keep=False).to_numpy()
-    if not twice.any():
-        return out
-
-    def key_of(frame):
-        # (missing values as None: NaN is not equal to itself as a dict key)
-        cells = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in keys]
-        return list(zip(*cells))
-
-    names = {}
-    sub = out[twice]
-    for key, value in zip(key_of(sub), sub["through"].tolist()):
-        listed = names.setdefault(key, [])
-        listed += [n for n in str(value).split(", ") if n not in listed]
-    kept = out[~out.duplicated(keys, keep="first").to_numpy()].copy()
-    joined = twice[kept.index.to_numpy()]
-    kept.loc[joined, "through"] = [", ".join(names[k]) for k in key_of(kept[joined])]
-    return kept.reset_index(drop=True)

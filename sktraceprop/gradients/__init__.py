@@ -1,6 +1,7 @@
 """Per-sample gradients and Hessians of fitted models.
 
-Closed forms for linear models (``_linear.py``; the models taken: ``_linear_models.py``);
+Closed forms for linear models (``_linear.py``, with ``_linear_losses.py`` and
+``_linear_hessian.py``; the models taken: ``_linear_models.py``);
 ``torch.func`` and ``jax.vmap(jax.grad)`` for neural models (``_torch*.py``, ``_jax.py``,
 imported only when used, so this package does not import torch or jax).
 """

@@ -40,23 +40,14 @@ than two classes is refused: its one-vs-rest problems weigh rows per class and o
 """
 
 import numpy as np
-from scipy import sparse
-from scipy.special import expit, logsumexp, softmax
 from sklearn.base import is_classifier
 
 from ._class_weight import class_weights, per_class_weights
-from ._dense_size import check_dense_fits
 from ._labels import known_class_indices
+from ._linear_hessian import dense, linear_hessian
+from ._linear_losses import multiclass_margins, multilabel_codes, pointwise
 
 __all__ = ["LinearObjective"]
-
-
-def _dense(X):
-    return X.toarray() if sparse.issparse(X) else np.asarray(X, dtype=np.float64)
-
-
-#: Rows of X made dense at a time by :meth:`LinearObjective.hessian` (bytes of float64).
-_HESSIAN_CHUNK_BYTES = 4 << 20
 
 
 class LinearObjective:
@@ -183,7 +174,7 @@ class LinearObjective:
         if self.loss in ("binomial", "multinomial"):
             return known_class_indices(self.estimator.classes_, y, name)
         if getattr(self, "multilabel", False):  # (absent from older pickles)
-            return _multilabel_codes(y, self.n_outputs)
+            return multilabel_codes(y, self.n_outputs)
         if self.loss in ("log_ovr", "squared_classifier"):
             classes = self.estimator.classes_
             idx = known_class_indices(classes, y, name)
@@ -230,27 +221,7 @@ class LinearObjective:
 
     def pointwise(self, Z, t):
         """Loss, dloss/dz (n, K) and d2loss/dz2 (n, K, K) or its diagonal (n, K)."""
-        if self.loss == "binomial":
-            z = Z[:, 0]
-            p = expit(z)
-            loss = np.logaddexp(0, z) - t * z
-            return loss, (p - t)[:, None], (p * (1 - p))[:, None]
-        if self.loss == "multinomial":
-            P = softmax(Z, axis=1)
-            rows = np.arange(Z.shape[0])
-            loss = logsumexp(Z, axis=1) - Z[rows, t]
-            G = P.copy()
-            G[rows, t] -= 1.0
-            H = -P[:, :, None] * P[:, None, :]
-            H[:, np.arange(Z.shape[1]), np.arange(Z.shape[1])] += P
-            return loss, G, H
-        if self.loss == "log_ovr":
-            m = t * Z
-            loss = np.logaddexp(0, -m).sum(axis=1)
-            s = expit(-m)
-            return loss, -t * s, s * (1 - s)
-        R = Z - t
-        return (R**2).sum(axis=1), 2.0 * R, np.full_like(R, 2.0)
+        return pointwise(self.loss, Z, t)
 
     # -- public derivatives ----------------------------------------------------------------
     def _parts(self, X, y, sample_weight, theta, row_weights=None):
@@ -263,7 +234,7 @@ class LinearObjective:
 
     def _expand(self, X, G):
         """Per-row gradients wrt theta from per-row gradients wrt Z, dense (n, p)."""
-        Xd = _dense(X)
+        Xd = dense(X)
         n, k = G.shape
         out = (G[:, :, None] * Xd[:, None, :]).reshape(n, k * self.n_features)
         if self.fit_intercept:
@@ -360,39 +331,7 @@ class LinearObjective:
         """
         t, w, Z = self._parts(X, y, sample_weight, theta)
         _, _, H = self.pointwise(Z, t)
-        k, d = self.n_outputs, self.n_features
-        da = d + 1 if self.fit_intercept else d
-        # the blocks and their reordered copy
-        check_dense_fits(k * da, 2, f"The Hessian of {type(self.estimator).__name__}")
-        full = H.ndim == 3
-        # Blocks (a, c) of sum_i w_i H_i[a, c] xa_i xa_i^T, ordered (output, feature),
-        # summed over chunks of rows: the temporaries (the rows made dense, with their
-        # intercept column, and weighted) are a chunk's, not a copy of all of X each.
-        blocks = np.zeros((k, da, k, da))
-        X = X.tocsr() if sparse.issparse(X) else X if isinstance(X, np.ndarray) else np.asarray(X)
-        n = X.shape[0]
-        step = max(1, _HESSIAN_CHUNK_BYTES // (8 * da))
-        for lo in range(0, n, step):
-            rows = slice(lo, min(n, lo + step))
-            Xa = _dense(X[rows])
-            if self.fit_intercept:
-                Xa = np.hstack([Xa, np.ones((Xa.shape[0], 1))])
-            for a in range(k):
-                for c in range(a, k if full else a + 1):
-                    coeff = w[rows] * (H[rows, a, c] if full else H[rows, a])
-                    blocks[a, :, c, :] += (Xa * coeff[:, None]).T @ Xa
-        for a in range(k):
-            for c in range(a + 1, k if full else a + 1):
-                blocks[c, :, a, :] = blocks[a, :, c, :].T
-        blocks = blocks.reshape(k * da, k * da)
-        # Reorder from (output, feature+1) to [coef (output, feature), intercept (output)].
-        order = np.arange(k * da).reshape(k, da)
-        perm = np.concatenate([order[:, :d].ravel(), order[:, d:].ravel()])
-        hess = blocks[np.ix_(perm, perm)]
-        lam = self.penalty_strength(Z.shape[0])
-        idx = np.arange(k * d)
-        hess[idx, idx] += lam
-        return hess
+        return linear_hessian(self, X, w, H, self.penalty_strength(Z.shape[0]))
 
     # -- model outputs ---------------------------------------------------------------------
     def margins(self, X, y=None, theta=None):
@@ -449,30 +388,4 @@ class LinearObjective:
         if Z.shape[1] == 1:
             sign = (2.0 * idx - 1.0)[:, None]
             return (Z * sign)[:, 0], sign
-        return _multiclass_margins(Z, idx)
-
-
-def _multilabel_codes(y, n_labels):
-    """The ``{-1, 1}`` codes of a 0/1 indicator matrix with ``n_labels`` columns; any
-    other target is refused (a RidgeClassifier fitted on such a matrix regresses on its
-    codes column by column)."""
-    Y = np.asarray(y)
-    if Y.ndim != 2 or Y.shape[1] != n_labels or not np.isin(Y, (0, 1)).all():
-        raise ValueError(
-            f"this RidgeClassifier was fitted on a multilabel target ({n_labels} label "
-            f"columns of 0/1): y must be such a 0/1 indicator matrix of shape "
-            f"(n_samples, {n_labels}), got an array of shape {Y.shape}"
-            + ("" if Y.ndim != 2 or Y.shape[1] != n_labels else " with values other than 0/1")
-        )
-    return 2.0 * Y.astype(np.float64) - 1.0
-
-
-def _multiclass_margins(Z, idx):
-    rows = np.arange(Z.shape[0])
-    others = Z.copy()
-    others[rows, idx] = -np.inf
-    lse = logsumexp(others, axis=1)
-    margin = Z[rows, idx] - lse
-    G = -softmax(others, axis=1)
-    G[rows, idx] = 1.0
-    return margin, G
+        return multiclass_margins(Z, idx)

@@ -74,7 +74,7 @@ def leverages(objective, X, y, row_weights, inv_hessian, block_size):
         In ``[0, 1]`` for an exact inverse; a removal changes the margins by about
         ``1 / (1 - leverage)`` times the row's score.
     """
-    from ..gradients._linear import _dense
+    from ..gradients._linear_hessian import dense as _dense
 
     n = np.shape(y)[0]
     if not isinstance(inv_hessian, np.ndarray):  # the Woodbury operator: no p x p blocks

@@ -13,25 +13,20 @@ far each single retrain falls from that mean, the noise floor of every figure.
 import warnings
 
 import numpy as np
-import pandas as pd
-from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring, roc_auc_score
-from sklearn.utils import column_or_1d
 
 from .._lineage._capture import check_paired
-from ..utils._labels import check_label_kinds
 from ._distance import distance_ratio, frobenius
+from ._per_sample_loss import per_sample_loss
+from ._responses import as_list, responses
 
 __all__ = [
     "forget_loss_gap_closed",
     "function_space_distance_ratio",
     "membership_inference_auc",
-    "per_sample_loss",
     "score_delta",
     "unlearning_report",
 ]
-
-_RESPONSE_ORDER = ("decision_function", "predict_proba", "predict")
 
 # Two mean forget losses this close (relative, at least absolute for losses below 1) are
 # the same: a difference at solver-noise level is no gap, and dividing by it would give
@@ -42,87 +37,6 @@ _SAME_LOSS_RTOL = 1e-12
 def _same_loss(a, b):
     """Whether mean losses ``a`` and ``b`` agree within ``_SAME_LOSS_RTOL``."""
     return abs(a - b) <= _SAME_LOSS_RTOL * max(1.0, abs(a), abs(b))
-
-
-def _as_list(retrained):
-    """The retrain(s) as a non-empty list (a single estimator or a sequence of them)."""
-    if isinstance(retrained, list | tuple):
-        if not retrained:
-            raise ValueError("retrained is an empty list; give at least one retrained model")
-        return list(retrained)
-    return [retrained]
-
-
-def _response(estimator, X, name):
-    out = np.asarray(getattr(estimator, name)(X), dtype=np.float64)
-    return out.reshape(out.shape[0], -1)
-
-
-def _responses(models, X, response_method):
-    """The outputs of ``models`` on ``X`` by one method, column for column.
-
-    ``"auto"`` takes the first method of ``decision_function``, ``predict_proba`` and
-    ``predict`` that every model has. Classifiers that know different classes (a
-    retrain without every row of a class) have columns of different meaning: their
-    probabilities are laid out over all the classes, 0 for a class a model does not
-    know; their decision functions are refused.
-    """
-    methods = _RESPONSE_ORDER if response_method == "auto" else (response_method,)
-    name = next((n for n in methods if all(hasattr(m, n) for m in models)), None)
-    if name is None:
-        raise AttributeError(f"the models do not all have one of {', '.join(methods)}")
-    known = [getattr(m, "classes_", None) if is_classifier(m) else None for m in models]
-    coded = [
-        c for c in known if c is not None and (len(c) > 2 or np.asarray(c).dtype.kind in "OSU")
-    ]
-    if name == "predict" and coded:
-        # a distance between multiclass or text labels depends on how they are coded
-        raise ValueError(
-            f"response_method='predict' compares class labels ({np.asarray(coded[0]).tolist()}) "
-            "as numbers, which is meaningful for two numeric classes only; pass "
-            "'predict_proba' or 'decision_function'"
-        )
-    outs = [_response(m, X, name) for m in models]
-    differ = all(c is not None for c in known) and any(
-        len(c) != len(known[0]) or np.any(np.asarray(c) != np.asarray(known[0])) for c in known
-    )
-    if differ and name == "decision_function":
-        named = "; ".join(
-            f"{type(m).__name__} {np.asarray(c).tolist()}" for m, c in zip(models, known)
-        )
-        raise ValueError(
-            f"the models know different classes ({named}): their decision_function "
-            "outputs do not compare column for column; pass "
-            "response_method='predict_proba' (a class a model does not know has "
-            "probability 0 there)"
-        )
-    if differ and name == "predict_proba":
-        every = np.unique(np.concatenate([np.asarray(c) for c in known]))  # sorted, as sklearn
-        aligned = []
-        for out, classes in zip(outs, known):
-            full = np.zeros((out.shape[0], every.size))
-            full[:, np.searchsorted(every, np.asarray(classes))] = out
-            aligned.append(full)
-        outs = aligned
-    shapes = {out.shape for out in outs}
-    if len(shapes) > 1:
-        raise ValueError(
-            f"the models' {name} outputs have different shapes {sorted(shapes)}: they "
-            "cannot be compared on these rows"
-        )
-    return name, outs
-
-
-def _class_positions(estimator, y):
-    """Position of each label of ``y`` in ``estimator.classes_`` (-1: not a class of it)."""
-    classes = np.asarray(estimator.classes_)
-    y = np.asarray(y)
-    check_label_kinds(y, classes, type(estimator).__name__)
-    order = np.argsort(classes, kind="stable")
-    at = np.searchsorted(classes[order], y).clip(0, max(classes.size - 1, 0))
-    found = classes.size > 0
-    pos = order[at] if found else np.zeros(y.shape, dtype=np.intp)
-    return np.where(found & (classes[pos] == y), pos, -1)
 
 
 def function_space_distance_ratio(unlearned, retrained, original, X, *, response_method="auto"):
@@ -157,73 +71,10 @@ def function_space_distance_ratio(unlearned, retrained, original, X, *, response
         original already matched). :class:`~sktraceprop.plotting.UnlearningDisplay`
         shows the same ratio, by the same rule.
     """
-    retrains = _as_list(retrained)
-    _, (f_unl, f_orig, *f_rets) = _responses([unlearned, original, *retrains], X, response_method)
+    retrains = as_list(retrained)
+    _, (f_unl, f_orig, *f_rets) = responses([unlearned, original, *retrains], X, response_method)
     f_ret = np.mean(f_rets, axis=0)
     return distance_ratio(frobenius(f_unl - f_ret), frobenius(f_orig - f_ret))
-
-
-def _rows_of(y, out):
-    """``out``, the model's outputs on X, if it has a row per label of ``y``: else rows
-    would be paired by truncation or broadcasting, each with another row's label."""
-    if out.shape[0] != y.shape[0]:
-        raise ValueError(f"y has {y.shape[0]} rows, X {out.shape[0]}: a loss needs each row's y")
-    return out
-
-
-def per_sample_loss(estimator, X, y):
-    """Loss of each row: log loss for probabilistic classifiers, else squared error.
-
-    Classifiers without ``predict_proba`` get the squared error of the decision value
-    against ``+-1`` codes of the classes (the loss ``RidgeClassifier`` fits).
-    Probabilities are clipped below at float64's machine epsilon (a loss of at most
-    36.04) whatever their dtype: float32 probabilities, from a torch or JAX model,
-    represent much smaller values, and clipping them at float32's epsilon would cap
-    every loss at 15.9. A label that is not among the classifier's ``classes_`` (a
-    class only the removed rows had, which a retrain never saw) has probability 0, so
-    its loss is that cap; without ``predict_proba`` such a label is refused, and so is
-    a missing one (NaN, None or NA) and a ``y`` not paired row for row with ``X``.
-
-    Parameters
-    ----------
-    estimator : fitted estimator
-    X : array-like of shape (n_samples, n_features)
-    y : array-like of shape (n_samples,)
-
-    Returns
-    -------
-    loss : ndarray of shape (n_samples,)
-    """
-    check_paired(X, y, call="per_sample_loss")  # traced rows sorted apart from their y
-    y = np.asarray(y)
-    if pd.isna(y).any():  # else a NaN label reads as a class the model never saw
-        raise ValueError(f"y holds {int(pd.isna(y).sum())} missing labels or targets: no loss")
-    if is_classifier(estimator):
-        y = column_or_1d(y)
-        idx = _class_positions(estimator, y)
-        unknown = idx < 0
-        if hasattr(estimator, "predict_proba"):
-            proba = _rows_of(y, np.asarray(estimator.predict_proba(X), dtype=np.float64))
-            eps = np.finfo(np.float64).eps
-            p = np.where(unknown, 0.0, proba[np.arange(y.shape[0]), np.maximum(idx, 0)])
-            return -np.log(np.clip(p, eps, None))
-        if unknown.any():
-            raise ValueError(
-                f"labels {sorted(set(y[unknown].tolist()))} are not classes of "
-                f"{type(estimator).__name__} ({np.asarray(estimator.classes_).tolist()}): "
-                "without predict_proba there is no loss for a class the model does not know"
-            )
-        scores = _rows_of(y, np.asarray(estimator.decision_function(X), dtype=np.float64))
-        if scores.ndim == 1:
-            return (scores - (2.0 * idx - 1.0)) ** 2
-        codes = -np.ones_like(scores)
-        codes[np.arange(y.shape[0]), idx] = 1.0
-        return ((scores - codes) ** 2).sum(axis=1)
-    pred = _rows_of(y, np.asarray(estimator.predict(X), dtype=np.float64)).reshape(y.shape[0], -1)
-    y = y.reshape(y.shape[0], -1)
-    if pred.shape != y.shape:
-        raise ValueError(f"y has {y.shape[1]} outputs per row, the predictions {pred.shape[1]}")
-    return ((pred - y) ** 2).sum(axis=1)
 
 
 def forget_loss_gap_closed(unlearned, retrained, original, X_forget, y_forget):
@@ -265,7 +116,7 @@ def _gap_closed(unlearned, retrained, original, X_forget, y_forget):
     """:func:`forget_loss_gap_closed` without its warning, and the unlearned model's and
     the (mean) retrain's forget losses."""
     l_unl, l_orig = (per_sample_loss(m, X_forget, y_forget).mean() for m in (unlearned, original))
-    l_ret = np.mean([per_sample_loss(m, X_forget, y_forget).mean() for m in _as_list(retrained)])
+    l_ret = np.mean([per_sample_loss(m, X_forget, y_forget).mean() for m in as_list(retrained)])
     if _same_loss(l_ret, l_orig):
         return float("nan"), (l_unl, l_ret)
     return float(100.0 * (l_unl - l_orig) / (l_ret - l_orig)), (l_unl, l_ret)
@@ -293,7 +144,7 @@ def score_delta(unlearned, retrained, X, y, *, scoring=None):
     """
     check_paired(X, y, call="score_delta")
     score_unl = check_scoring(unlearned, scoring=scoring)(unlearned, X, y)
-    score_ret = np.mean([check_scoring(m, scoring=scoring)(m, X, y) for m in _as_list(retrained)])
+    score_ret = np.mean([check_scoring(m, scoring=scoring)(m, X, y) for m in as_list(retrained)])
     return float(score_unl - score_ret)
 
 
@@ -378,7 +229,7 @@ def unlearning_report(
         verdict = "matches retrain"
     else:
         verdict = "over-unlearning" if gap > 100.0 else "under-unlearning"
-    retrains = _as_list(retrained)
+    retrains = as_list(retrained)
     report = {
         "distance_ratio_test": function_space_distance_ratio(
             unlearned, retrains, original, X_test, response_method=response_method

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..metrics._distance import distance_ratio, frobenius
-from ..metrics._unlearning import _as_list, _responses
+from ..metrics._responses import as_list, responses
 from ._base import axes
 
 
@@ -155,10 +155,8 @@ default="auto"
         -------
         display : UnlearningDisplay
         """
-        retrained = _as_list(retrained)
-        name, (unl, orig, *refs) = _responses(
-            [unlearned, original, *retrained], X, response_method
-        )
+        retrained = as_list(retrained)
+        name, (unl, orig, *refs) = responses([unlearned, original, *retrained], X, response_method)
         display = cls(
             original=orig.ravel(),
             unlearned=unl.ravel(),

@@ -4,7 +4,7 @@ Where the original model already behaved like the retrain (a removal that change
 nothing on the rows compared), ``function_space_distance_ratio`` gave 0 (the unlearned
 model does too) or inf (it does not), and ``UnlearningDisplay.distance_ratio`` NaN for
 both: one figure, two answers. Both now read the rule from
-``sktraceprop.metrics._unlearning.distance_ratio``. Truth: the Frobenius norms, with
+``sktraceprop.metrics._distance.distance_ratio``. Truth: the Frobenius norms, with
 NumPy.
 """
 
@@ -88,7 +88,7 @@ def test_no_outputs_give_nan_not_a_number_that_reads_as_a_result():
 def test_tiny_and_huge_distances_keep_their_ratio(scale):
     # squares of differences below 1e-154 underflowed (the display read 4.50e161 where
     # the ratio is 6.70e161) and above 1e154 overflowed (inf / inf: NaN)
-    from sktraceprop.metrics._unlearning import frobenius
+    from sktraceprop.metrics._distance import frobenius
 
     retrained = np.zeros(6)
     unlearned = np.full(6, scale)
