@@ -7,6 +7,7 @@ the weights) fails deep inside JAX with a message that names neither the leaf no
 model. jax is imported inside the function.
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -15,7 +16,7 @@ __all__ = ["check_frozen", "check_params", "frozen_leaves"]
 
 
 def _leaf_name(path):
-    from ..gradients._jax import _key_name
+    from ..gradients._jax_tree import _key_name
 
     return ".".join(_key_name(k) for k in path) or "<root>"
 
@@ -69,17 +70,25 @@ def frozen_leaves(apply_fn, kind, params, X, Y, W):
     shrinks it and the influence counts it as a parameter.
     """
     import jax
+
+    grads = _data_gradient()(params, X, Y, W, apply_fn, kind)
+    with_path, _ = jax.tree_util.tree_flatten_with_path(grads)
+    return [_leaf_name(path) for path, g in with_path if not np.any(np.asarray(g))]
+
+
+@functools.cache
+def _data_gradient():
+    import jax
     import jax.numpy as jnp
 
     from ._jax_train import _logits, _per_sample_loss
 
-    def data(p):
+    def data(p, X, Y, W, apply_fn, kind):
         losses = _per_sample_loss(kind, _logits(apply_fn, p, X), Y)
         return jnp.sum(W * losses) / jnp.sum(W)
 
-    grads = jax.jit(jax.grad(data))(params)
-    with_path, _ = jax.tree_util.tree_flatten_with_path(grads)
-    return [_leaf_name(path) for path, g in with_path if not np.any(np.asarray(g))]
+    # one compilation per model and data shape, as the training loop
+    return jax.jit(jax.grad(data), static_argnums=(4, 5))
 
 
 def check_frozen(before, after, alpha):
