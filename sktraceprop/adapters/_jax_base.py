@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._jax_params import check_params
+from ._jax_params import check_frozen, check_params, frozen_leaves
 from ._jax_train import _predict_blocks, _trainer, check_apply_fn
 
 
@@ -82,15 +82,15 @@ class _JaxEstimator(BaseEstimator):
             X = np.concatenate([X, np.zeros((pad, X.shape[1]), X.dtype)])
             Y = np.concatenate([Y, np.zeros((pad, *Y.shape[1:]), Y.dtype)])
             W = np.concatenate([W, np.zeros(pad, np.float32)])
+        args = (jnp.asarray(X), jnp.asarray(Y), jnp.asarray(W))
+        frozen = frozen_leaves(apply_fn, kind, params, *args)
         optimizer = self.optimizer
         if callable(optimizer):
             # optax style: optimizer(learning_rate) -> GradientTransformation
             optimizer = optimizer(self.learning_rate)
         params, curve = _trainer()(
             params,
-            jnp.asarray(X),
-            jnp.asarray(Y),
-            jnp.asarray(W),
+            *args,
             train_key,
             jnp.float32(self.learning_rate),
             jnp.float32(self.alpha),
@@ -103,6 +103,9 @@ class _JaxEstimator(BaseEstimator):
         # again at the trained parameters: an initialisation can hide a dependence on
         # the batch (a zero output layer gives zero outputs whatever the other rows)
         check_apply_fn(apply_fn, params, X[:n], n_outputs)
+        if frozen:
+            # state (a running mean) is not a parameter: shrunk by alpha, never held by data
+            check_frozen(frozen, frozen_leaves(apply_fn, kind, params, *args), self.alpha)
         self.init_fn_ = init_fn
         self.apply_fn_ = apply_fn
         self.params_ = jax.tree_util.tree_map(np.asarray, params)

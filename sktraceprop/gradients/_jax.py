@@ -7,10 +7,13 @@ DESIGN.md (one output: ``z * (2y - 1)``; ``K >= 2`` outputs:
 ``log(1 + exp(-m))`` and its gradient ``-(1 - p_y) * grad m``.
 """
 
+import functools
+
 import numpy as np
 
 from ._blockwise import write_blockwise
 from ._curvature import n_directions_for, output_curvature
+from ._jax_tree import _key_name, _leaves, _select, _split  # noqa: F401 (imported from here)
 from ._labels import class_indices
 
 __all__ = [
@@ -19,47 +22,6 @@ __all__ = [
     "jax_parameter_names",
     "jax_per_sample_gradients",
 ]
-
-
-def _key_name(entry):
-    for attr in ("key", "idx", "name"):
-        if hasattr(entry, attr):
-            return str(getattr(entry, attr))
-    return str(entry)
-
-
-def _leaves(params):
-    import jax
-
-    with_path, treedef = jax.tree_util.tree_flatten_with_path(params)
-    names = [".".join(_key_name(k) for k in path) for path, _ in with_path]
-    if len(set(names)) < len(names):
-        # {"a.b": x, "a": {"b": y}}: both "a.b", so a column or a selection by name
-        # would stand for either leaf
-        twice = sorted({name for name in names if names.count(name) > 1})
-        raise ValueError(
-            f"Several leaves of params have the same dotted name {twice} (a key with a "
-            "dot in it, or a dict key equal to a list index): their gradient columns "
-            "could not be told apart. Rename the keys."
-        )
-    return names, [leaf for _, leaf in with_path], treedef
-
-
-def _select(names, parameters):
-    if parameters is None:
-        return list(range(len(names)))
-    if callable(parameters):
-        chosen = [i for i, name in enumerate(names) if parameters(name)]
-    else:
-        if isinstance(parameters, str):
-            parameters = [parameters]
-        unknown = [p for p in parameters if p not in names]
-        if unknown:
-            raise ValueError(f"Unknown parameter names {unknown}; the params have {names}.")
-        chosen = [i for i, name in enumerate(names) if name in set(parameters)]
-    if not chosen:
-        raise ValueError("No parameter selected.")
-    return chosen
 
 
 def _resolve(model, X, y, params):
@@ -149,37 +111,6 @@ def _padded_blocks(fn, X, y, block_size):
     return block
 
 
-def _split(params, parameters):
-    """Selected leaves, fixed leaves, and ``merge(selected, fixed) -> params``."""
-    import jax
-    import jax.numpy as jnp
-
-    names, leaves, treedef = _leaves(params)
-    chosen = set(_select(names, parameters))
-    not_float = [
-        f"{names[i]} ({np.asarray(leaves[i]).dtype})"
-        for i in sorted(chosen)
-        if not np.issubdtype(np.asarray(leaves[i]).dtype, np.floating)
-    ]
-    if not_float:
-        raise ValueError(
-            f"The selected parameters {', '.join(not_float)} are not floating-point "
-            "arrays and have no gradient; leave them out with parameters= (see "
-            "jax_parameter_names)."
-        )
-    leaves = [jnp.asarray(leaf) for leaf in leaves]
-    selected = [leaves[i] for i in sorted(chosen)]
-    fixed = [leaf for i, leaf in enumerate(leaves) if i not in chosen]
-
-    def merge(sel, rest):
-        merged, sel_it, rest_it = [], iter(sel), iter(rest)
-        for i in range(len(leaves)):
-            merged.append(next(sel_it) if i in chosen else next(rest_it))
-        return jax.tree_util.tree_unflatten(treedef, merged)
-
-    return selected, fixed, merge
-
-
 def jax_parameter_names(params, parameters=None):
     """Names of the pytree leaves whose gradients form the columns, in column order.
 
@@ -223,26 +154,64 @@ def jax_margins(model, X, y, *, params=None, block_size=1024):
 
     Returns
     -------
-    margins : ndarray of shape (n_samples,), dtype float32
-    p_true : ndarray of shape (n_samples,), dtype float32
-        ``sigmoid(margin)``, the probability of the true class; TRAK's train-side weight
-        is ``1 - p_true``, best taken as ``scipy.special.expit(-margins)``: float32
-        keeps no digit of it near ``p_true = 1``.
+    margins : ndarray of shape (n_samples,)
+        float32, or float64 where the model's logits are float64 (float64 params under
+        ``jax_enable_x64``).
+    p_true : ndarray of shape (n_samples,)
+        ``sigmoid(margin)``, the probability of the true class, in the margins' dtype;
+        TRAK's train-side weight is ``1 - p_true``, best taken as
+        ``scipy.special.expit(-margins)``: float32 keeps no digit of it near
+        ``p_true = 1``.
     """
     import jax
 
     apply_fn, params, X, y = _resolve(model, X, y, params)
     _check_labels(apply_fn, params, X, y)
-    row = jax.jit(
-        jax.vmap(lambda p, x, t: _margin(_row_logits(apply_fn, p, x), t), in_axes=(None, 0, 0))
-    )
-    block = _padded_blocks(lambda xb, yb: row(params, xb, yb), X, y, block_size)
-    margins = np.empty(X.shape[0], dtype=np.float32)
-    for start in range(0, X.shape[0], block_size):
-        stop = min(start + block_size, X.shape[0])
-        margins[start:stop] = block(start, stop)
-    p_true = (1.0 / (1.0 + np.exp(-margins.astype(np.float64)))).astype(np.float32)
+    try:
+        hash(apply_fn)
+        rows = functools.partial(_margin_rows(), apply_fn)
+    except TypeError:  # not hashable, so not a static argument: compiled for this call
+        rows = jax.jit(functools.partial(_margin_rows_of, apply_fn))
+    block = _padded_blocks(lambda xb, yb: rows(params, xb, yb), X, y, block_size)
+    parts = [
+        block(start, min(start + block_size, X.shape[0]))
+        for start in range(0, X.shape[0], block_size)
+    ]
+    dtype = np.float64 if parts and parts[0].dtype == np.float64 else np.float32
+    margins = np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype)
+    p_true = (1.0 / (1.0 + np.exp(-margins.astype(np.float64)))).astype(dtype)
     return margins, p_true
+
+
+def _margin_rows_of(apply_fn, params, xb, yb):
+    import jax
+
+    def one(x, t):
+        return _margin(_row_logits(apply_fn, params, x), t)
+
+    return jax.vmap(one)(xb, yb)
+
+
+@functools.cache
+def _margin_rows():
+    """``_margin_rows_of`` compiled once per ``apply_fn`` (a static argument, as in
+    training): the influence and the retrains call it once per model."""
+    import jax
+
+    return jax.jit(_margin_rows_of, static_argnums=0)
+
+
+def _precision(leaves):
+    """float64 where every differentiated leaf is float64 (``jax_enable_x64`` on, as
+    jax would otherwise have made them float32), else float32."""
+    wide = leaves and all(leaf.dtype == np.float64 for leaf in leaves)
+    return np.float64 if wide else np.float32
+
+
+def _check_dtype(dtype):
+    if dtype not in (np.float32, np.float64, np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be None, numpy.float32 or numpy.float64; got {dtype!r}.")
+    return np.dtype(dtype).type
 
 
 def jax_per_sample_gradients(
@@ -256,6 +225,7 @@ def jax_per_sample_gradients(
     block_size=256,
     out=None,
     projector=None,
+    dtype=None,
 ):
     """Per-sample gradients of the signed margin (or the loss) by ``jax.vmap(jax.grad)``.
 
@@ -283,12 +253,17 @@ def jax_per_sample_gradients(
         Where to write (see :func:`sktraceprop.gradients._blockwise.write_blockwise`);
         a path gives a ``.npy`` memmap on disk.
     projector : callable, default=None
-        Applied to each float32 block ``(n_block, p) -> (n_block, k)`` before writing.
+        Applied to each block ``(n_block, p) -> (n_block, k)``, of ``dtype``, before
+        writing.
+    dtype : {None, numpy.float32, numpy.float64}, default=None
+        Precision of the result. None: the model's, float64 where every selected leaf
+        is float64 (float64 params under ``jax_enable_x64``), else float32. float32
+        halves the memory (the influence asks for it).
 
     Returns
     -------
     gradients : ndarray or numpy.memmap of shape (n_samples, p) or (n_samples, k)
-        float32; columns follow :func:`jax_parameter_names`.
+        Of ``dtype``; columns follow :func:`jax_parameter_names`.
     """
     import jax
     import jax.numpy as jnp
@@ -313,7 +288,13 @@ def jax_per_sample_gradients(
 
     block = _padded_blocks(lambda xb, yb: flat(selected, fixed, xb, yb), X, y, block_size)
     return write_blockwise(
-        block, X.shape[0], n_params, block_size=block_size, out=out, projector=projector
+        block,
+        X.shape[0],
+        n_params,
+        block_size=block_size,
+        out=out,
+        projector=projector,
+        dtype=_precision(selected) if dtype is None else _check_dtype(dtype),
     )
 
 
@@ -327,6 +308,7 @@ def jax_gauss_newton_factors(
     block_size=256,
     out=None,
     projector=None,
+    dtype=None,
 ):
     """Curvature factors ``a_ie`` with ``sum_{i,e} a_ie a_ie^T`` the Gauss-Newton matrix.
 
@@ -354,12 +336,16 @@ def jax_gauss_newton_factors(
     out : None, ndarray, numpy.memmap, str or path-like, default=None
         Where to write (see :func:`sktraceprop.gradients._blockwise.write_blockwise`).
     projector : callable, default=None
-        Applied to each float32 block of factors before writing.
+        Applied to each block of factors, of ``dtype``, before writing.
+    dtype : {None, numpy.float32, numpy.float64}, default=None
+        Precision of the result. None: the model's, float64 where every selected leaf
+        is float64 (float64 params under ``jax_enable_x64``), else float32. float32
+        halves the memory (the influence asks for it).
 
     Returns
     -------
     factors : ndarray or numpy.memmap of shape (n_samples * c, p) or (n_samples * c, k)
-        float32; rows ``i * c`` to ``i * c + c - 1`` belong to sample ``i``.
+        Of ``dtype``; rows ``i * c`` to ``i * c + c - 1`` belong to sample ``i``.
     """
     import jax
     import jax.numpy as jnp
@@ -372,6 +358,7 @@ def jax_gauss_newton_factors(
     n_params = sum(int(np.prod(leaf.shape)) for leaf in selected)
     n_out = int(np.asarray(apply_fn(params, X[:1])).reshape(1, -1).shape[1])
     c = n_directions_for(n_out, n_directions)
+    dtype = _precision(selected) if dtype is None else _check_dtype(dtype)
 
     def contracted(sel, rest, x, v):
         return jnp.sum(_row_logits(apply_fn, merge(sel, rest), x) * v)
@@ -396,7 +383,7 @@ def jax_gauss_newton_factors(
         if pad:
             xb = np.concatenate([xb, np.zeros((pad, *X.shape[1:]), X.dtype)])
         V, w = output_curvature(np.asarray(logits(xb)), c)
-        scaled = (V * np.sqrt(w)[:, :, None]).astype(np.float32)
+        scaled = (V * np.sqrt(w)[:, :, None]).astype(_precision(selected))
         return np.asarray(flat(selected, fixed, xb, scaled))[: (stop - start) * c]
 
     return write_blockwise(
@@ -407,4 +394,5 @@ def jax_gauss_newton_factors(
         out=out,
         projector=projector,
         rows_per_sample=c,
+        dtype=dtype,
     )

@@ -70,7 +70,9 @@ def _gradients(model, X, y, parameters, block_size, out=None, projector=None):
     if is_jax_model(model):
         from ..gradients import jax_per_sample_gradients
 
-        return jax_per_sample_gradients(model, X, y, **kwargs)
+        # float32 as torch's, a float64 model's too: the memory budget of a block and
+        # the stored (n, k) features are counted in float32
+        return jax_per_sample_gradients(model, X, y, dtype=np.float32, **kwargs)
     from ..gradients import torch_per_sample_gradients
 
     return torch_per_sample_gradients(model, X, y, **kwargs)
@@ -86,7 +88,7 @@ def _factors(model, X, parameters, block_size, projector=None, n_directions=None
     if is_jax_model(model):
         from ..gradients import jax_gauss_newton_factors
 
-        return jax_gauss_newton_factors(model, X, **kwargs)
+        return jax_gauss_newton_factors(model, X, dtype=np.float32, **kwargs)
     from ..gradients import torch_gauss_newton_factors
 
     return torch_gauss_newton_factors(model, X, **kwargs)
