@@ -6,11 +6,12 @@ A removal made in another process, or before a restart, is in the store alone: i
 process that made them, read through their run's stored sources) and its erasure
 requests (``store.erasure``: sources, or rows by source identity and line). Both are
 matched by source identity (``source_id`` and SHA-256) and line, never by a packed id,
-whose code belongs to the process that read the source. One read of the store's events
-per fit; the runs of the unlearning events that name a source of the fit are loaded,
-once each.
+whose code belongs to the process that read the source. One query of the store's
+events of those two kinds per fit (never its prediction log); the runs of the unlearning
+events are loaded, once each, to read their sources.
 """
 
+import json
 import warnings
 
 import numpy as np
@@ -34,6 +35,19 @@ def _keys_here(ids):
     return out
 
 
+def _run_sources(store, run_id):
+    """``{code: (source_id, sha256)}`` of a stored run: read from its record (a sealed
+    record keeps each source's code, id and SHA-256 in the clear), without decoding its
+    row ids; a store whose runs are not kept as records loads the run."""
+    row = store._raw_run(run_id)
+    try:
+        entries = json.loads(row[0])["sources"]
+        return {int(e["code"]): (e["source_id"], e["sha256"]) for e in entries}
+    except (TypeError, ValueError, KeyError, IndexError):
+        sources = store.load_run(run_id).sources
+        return {code: (s.source_id, s.sha256) for code, s in sources.items()}
+
+
 def _unlearned(store, event, keys, runs, stacklevel):
     """``{key: lines}`` of the rows of sources ``keys`` an unlearning event removed."""
     payload = event["payload"] if isinstance(event["payload"], dict) else {}
@@ -43,7 +57,7 @@ def _unlearned(store, event, keys, runs, stacklevel):
         return {}
     if run_id not in runs:
         try:
-            runs[run_id] = store.load_run(run_id).sources
+            runs[run_id] = _run_sources(store, run_id)
         except StoreError as exc:
             runs[run_id] = None
             warnings.warn(
@@ -58,8 +72,7 @@ def _unlearned(store, event, keys, runs, stacklevel):
     out = {}
     codes = codes_of(ids)
     for code in np.unique(codes).tolist():
-        source = sources.get(int(code))
-        key = None if source is None else (source.source_id, source.sha256)
+        key = sources.get(int(code))
         if key in keys:
             out[key] = lines_of(ids[codes == code])
     return out
@@ -79,6 +92,23 @@ def _erased(event, keys):
     return out
 
 
+def _events(store):
+    """The store's unlearning and erasure events, oldest first: one query of those kinds."""
+    from .stores._chain import EVENT_COLUMNS
+
+    with store._snapshot():
+        rows = list(store._raw_events_of_kinds(("unlearning", _ERASURE)))
+    for row in rows:
+        event = dict(zip(EVENT_COLUMNS, row))
+        try:
+            event["payload"] = json.loads(event["payload"])
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise store._corrupt(
+                f"audit event {event['seq']} in {store!r} is corrupt: {exc}", seq=event["seq"]
+            ) from None
+        yield event
+
+
 def removed_in_store(store, ids, stacklevel=2):
     """``[(row ids hit, {row id: "source line n"}, what removed them)]``: the rows of
     ``ids`` (a fit's training rows) that ``store`` records as unlearned or erased."""
@@ -87,7 +117,7 @@ def removed_in_store(store, ids, stacklevel=2):
     if not keys:
         return []
     out, runs = [], {}
-    for event in store.events(include_store_events=True):
+    for event in _events(store):
         if event["kind"] == "unlearning":
             found = _unlearned(store, event, keys, runs, stacklevel + 1)
             what = f"unlearning event {event['seq']} of run {event['run_id']}"

@@ -119,3 +119,26 @@ def test_a_removal_made_in_another_process_is_said_through_sqlite(tmp_path, how)
 
 def test_a_removal_made_in_another_process_is_said_through_postgres(tmp_path, pg_dsn):
     _check(tmp_path, ("postgres", pg_dsn, new_schema()), "unlearn")
+
+
+def test_a_memory_store_says_a_removal_this_process_no_longer_holds(tmp_path):
+    """The in-process record cleared (as after a restart): the store still says it."""
+    from sktraceprop import _removed_rows
+
+    paths = {k: str(v) for k, v in write_hospitals(tmp_path).items()}
+    frame, X, y = _frame(paths)
+    store = stp.stores.MemoryStore()
+    unl = stp.GradientCorrectionUnlearner(
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression()), store=store
+    ).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unl.unlearn(sample_id=X.index[REMOVED].to_numpy())
+    _removed_rows.clear()
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    (said,) = _said(lambda: pipe.fit(X, y))
+    for key in frame["key"].to_numpy()[REMOVED]:
+        assert re.search(rf"hospital_b line {key}\b", str(said.message))
+    assert not _said(
+        lambda: stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    )
