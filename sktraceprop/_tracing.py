@@ -261,7 +261,7 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, EnclosingPickleMixin, Source
                 _check_store(store)
                 with one_conversion(X):  # a polars X read as pandas once
                     ids = resolve_row_ids(X, sample_id, y=y, fit_params=params)
-                    warn_refit_on_removed(ids, type(self).__name__, user_stacklevel())
+                    warn_refit_on_removed(ids, type(self).__name__, user_stacklevel(), store=store)
                     # where each parameter goes (routing validated here, before the fit)
                     method = getattr(fit_method, "__name__", "fit")
                     routes = fit_param_routes(self, method, params)

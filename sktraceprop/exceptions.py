@@ -7,6 +7,7 @@ __all__ = [
     "LineageError",
     "LineageLostError",
     "LineageWarning",
+    "RefitOnRemovedWarning",
     "ReportVerificationError",
     "SourceConflictError",
     "StoreBusyError",
@@ -42,6 +43,18 @@ class SourceConflictError(LineageError):
 
 class LineageWarning(UserWarning):
     """Lineage is incomplete (for example, synthetic rows from a sampler)."""
+
+
+class RefitOnRemovedWarning(LineageWarning):
+    """A fit trains on rows that were removed from a model (unlearned or erased).
+
+    Raised by traced fits and unlearner fits whose training rows hold rows an unlearner
+    removed in this process, or that the store the fit writes to records as unlearned
+    or erased (from any process). A refit learns them again; rows the fit's own
+    ``forget=`` removes are not counted. Its message always begins ``"this fit of "``.
+    A subclass of :class:`LineageWarning`: filters on that still apply. Silence it for
+    a deliberate refit with ``warnings.simplefilter("ignore", RefitOnRemovedWarning)``.
+    """
 
 
 class ClockWarning(UserWarning):

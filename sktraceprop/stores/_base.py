@@ -163,6 +163,11 @@ class BaseStore(RunMethods, ErasureMethods, AuditMethods, ABC):
         """The ``store.redaction`` event rows of a run, oldest first."""
         return [row for row in self._raw_events(run_id) if row[3] == REDACTION_EVENT]
 
+    def _raw_events_of_kinds(self, kinds):
+        """The event rows of the given kinds, oldest first (stores with a database
+        select them there: the prediction log is not read)."""
+        return [row for row in self._raw_events() if row[3] in kinds]
+
     def _scrub(self):  # noqa: B027 (most stores keep nothing to wipe)
         """After a redaction: wipe what the store's files keep of deleted rows."""
 

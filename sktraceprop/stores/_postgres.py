@@ -237,6 +237,15 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
             (run_id,),
         )
 
+    def _raw_events_of_kinds(self, kinds):
+        return self._query(
+            self._sql(
+                f"SELECT {_EVENT_COLUMNS} FROM {{e}} WHERE kind = ANY(%s) ORDER BY seq",
+                e="events",
+            ),
+            (list(kinds),),
+        )
+
     def _raw_checkpoints(self):
         rows = self._query(self._sql("SELECT record FROM {c} ORDER BY seq", c="checkpoints"))
         return [r[0] for r in rows]

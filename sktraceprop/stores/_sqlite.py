@@ -221,6 +221,13 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
             f"SELECT {self._EVENT_COLUMNS} FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
         )
 
+    def _raw_events_of_kinds(self, kinds):
+        marks = ", ".join("?" * len(kinds))
+        return self._query(
+            f"SELECT {self._EVENT_COLUMNS} FROM events WHERE kind IN ({marks}) ORDER BY seq",
+            tuple(kinds),
+        )
+
     def _raw_checkpoints(self):
         if self._legacy:
             return []

@@ -12,6 +12,7 @@ from .._lineage._capture import check_paired, resolve_row_ids
 from .._lineage._record import changes
 from .._lineage._skorch import skorch_fit_indices
 from .._model_lock import exclusive
+from .._removed_rows import deferring
 from .._tracing import library_fit
 from ..influence._fit_features import final_fit_inputs
 from ..utils._private_copy import private_copy
@@ -93,10 +94,13 @@ class UnlearnerFitMixin:
                 # whose fit_transform is not fit().transform() (TargetEncoder cross fits)
                 # gives the training rows other features at fit than its transform does
                 with skorch_fit_indices(final_step(est)) as seen, final_fit_inputs(est) as fed:
-                    if hasattr(est, "_traced_fit"):
-                        est.fit(X, y, sample_id=sample_id, **fit_params)
-                    else:
-                        est.fit(X, y, **fit_params)
+                    # (the rows it trains on that were removed before: said once the
+                    # forget= rows, which this fit removes again, are known)
+                    with deferring():
+                        if hasattr(est, "_traced_fit"):
+                            est.fit(X, y, sample_id=sample_id, **fit_params)
+                        else:
+                            est.fit(X, y, **fit_params)
                 # before anything is set on self: a failure here leaves the unlearner as it was
                 method, ids = removal_method(
                     est,

@@ -58,17 +58,23 @@ class FittedStateMixin:
         removal it asks, ``(positions, named, request)``, or None. A failure leaves the
         unlearner unfitted."""
         lineage = getattr(est, "lineage_", None)
-        if lineage is None:  # (a traced estimator's own fit said it)
-            warn_refit_on_removed(ids, type(self).__name__, user_stacklevel())
         try:
             self._set_fitted(est, ids, lineage, method)
             self._changed = changed
             self._unsourced = unsourced_inputs(X, ids, lineage, self._sources)
             self._attached = [] if lineage is None else list(lineage.attached_columns)
-            return None if forget is None else forget_at_fit(self, forget, ids)
+            pending = None if forget is None else forget_at_fit(self, forget, ids)
         except BaseException:
             self._discard_fitted()
             raise
+        # rows removed before (here or in the store): those forget= removes are not
+        # learnt by the model this fit leaves
+        store = self.store if self.store is not None else getattr(est, "store", None)
+        excluded = None if pending is None else ids[pending[0]]
+        warn_refit_on_removed(
+            ids, type(self).__name__, user_stacklevel(), store=store, excluded=excluded, now=True
+        )
+        return pending
 
     def _warn_trained_again(self, removed_before):
         """Warn when this new fit trains on rows this unlearner removed before it."""

@@ -439,15 +439,24 @@ def test_a_new_fit_on_rows_this_unlearner_removed_says_so():
     with pytest.warns(UserWarning, match="trains on 32 row"):
         unl.fit(X, y)
     assert unl.retained_mask_.all() and unl.unlearning_log_ == []
-    # rows kept out by forget= are not trained on again: nothing to say
+    # rows kept out by forget= are not trained on again: nothing to say of them; the
+    # rows of fit_again_2 its second removal took are, by the refit-on-removed check
+    # (RefitOnRemovedWarning, naming them alone)
     unl.unlearn(sample_id=ids[[3, 7]])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        # (fillna above changed x1 after loading: each removal says so, rightly)
-        warnings.filterwarnings("ignore", message=r"input column\(s\) x1")
-        unl.set_params(forget=ids[[3, 7]].tolist()).fit(X, y)
+    for fit in (
+        lambda: unl.set_params(forget=ids[[3, 7]].tolist()).fit(X, y),
         # (with forget= still set, this fit would say that it holds no row it names)
-        unl.set_params(forget=None).fit(X.drop(index=X.index[[3, 7]]), np.delete(y, [3, 7]))
+        lambda: unl.set_params(forget=None).fit(
+            X.drop(index=X.index[[3, 7]]), np.delete(y, [3, 7])
+        ),
+    ):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            fit()
+        # (fillna above changed x1 after loading: each removal says so, rightly)
+        said = [str(w.message) for w in record if "input column(s) x1" not in str(w.message)]
+        assert len(said) == 1 and said[0].startswith("this fit of"), said
+        assert "trains on 30 row(s) removed" in said[0] and "fit_again_0" not in said[0]
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])

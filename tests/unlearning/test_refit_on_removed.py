@@ -94,3 +94,51 @@ def test_a_fit_without_the_removed_rows_is_not_warned(tmp_path):
         warnings.filterwarnings("ignore", "this fit of .* removed from a model")
         stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
     assert not [w for w in record if "removed from a model" in str(w.message)]
+
+
+def test_an_unlearner_forgetting_the_removed_rows_is_not_warned(tmp_path):
+    """Its fit trains on every row, then removes those of forget=: the model it leaves
+    holds none of them. Before, it was warned of them all (a false alarm)."""
+    _, X, y, mask, lines = _removed(tmp_path)
+    removed = X.index[mask].tolist()
+    make = lambda forget: stp.GradientCorrectionUnlearner(  # noqa: E731
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression()), forget=forget
+    )
+    # (each fit's forget= is a removal too: the last forgets one more row)
+    for forget in (removed, [*removed, X.index[0]]):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            make(forget).fit(X, y)
+        assert not [w for w in record if "removed from a model" in str(w.message)], forget
+    # forgetting some of them: the others are said, and only they
+    with pytest.warns(LineageWarning) as record:
+        make([X.index[0], *removed[:1]]).fit(X, y)
+    _said(record, lines[1:])
+    # an untraced estimator: the unlearner's own check
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        stp.GradientCorrectionUnlearner(LogisticRegression(), forget=[X.index[0], *removed]).fit(
+            X, y
+        )
+    assert not [w for w in record if "removed from a model" in str(w.message)]
+
+
+def test_the_warning_has_its_own_category_and_lineage_filters_still_apply(tmp_path):
+    _, X, y, _, lines = _removed(tmp_path)
+    fit = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit
+    with pytest.warns(stp.exceptions.RefitOnRemovedWarning) as record:
+        fit(X, y)
+    (said,) = [w for w in record if w.category is stp.exceptions.RefitOnRemovedWarning]
+    assert str(said.message).startswith("this fit of TracedPipeline trains on 3 row(s)")
+    assert issubclass(stp.exceptions.RefitOnRemovedWarning, LineageWarning)
+    # the category alone silences it; other lineage warnings are left alone
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", stp.exceptions.RefitOnRemovedWarning)
+        fit(X, y)
+    assert not [w for w in record if "removed from a model" in str(w.message)]
+    # a filter on LineageWarning (written before the subclass) still applies
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LineageWarning)
+        with pytest.raises(LineageWarning, match="^this fit of .* removed from a model"):
+            fit(X, y)
