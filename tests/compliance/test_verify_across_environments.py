@@ -209,3 +209,28 @@ def test_a_report_verifies_under_the_other_environment(written, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "VERIFIED" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://auditor:s3cret@127.0.0.1:5432/audit",
+        "postgres://auditor:s3cret@db/audit",
+        "host=db dbname=audit user=auditor password=s3cret",
+    ],
+)
+@pytest.mark.parametrize("command", [["check"], ["runs"], ["verify", "report.json", "--db"]])
+def test_a_postgres_dsn_is_named_and_its_password_not_printed(dsn, command, tmp_path, capsys):
+    # Before: "no store at postgresql://auditor:s3cret@... (the file does not exist)":
+    # a PostgreSQL store called missing, and its password printed.
+    from sktraceprop.cli import main
+
+    argv = [*command, dsn] if command[0] != "verify" else ["verify", str(tmp_path / "r.json")]
+    if command[0] == "verify":
+        (tmp_path / "r.json").write_text("{}")
+        argv += ["--db", dsn]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "PostgreSQL connection string" in err and "PostgresStore(dsn)" in err
+    assert "s3cret" not in err and "does not exist" not in err
