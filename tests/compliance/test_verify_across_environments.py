@@ -87,6 +87,29 @@ def test_a_report_verifies_in_another_time_zone(written, zone, monkeypatch):
         time.tzset()
 
 
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/St_Johns"])
+def test_a_report_written_in_another_time_zone_verifies_in_utc(
+    fitted, zone, tmp_path, monkeypatch
+):
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset is POSIX only")
+    pipe, store, X, _ = fitted
+    path = tmp_path / "report.json"
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        pipe.predict(X.iloc[:2])  # an event logged in that zone too
+        compliance_report(pipe, **DEPLOYER, output_path=path)
+    finally:
+        monkeypatch.setenv("TZ", "UTC")
+        time.tzset()
+    report = json.loads(path.read_text())
+    assert report["report"]["generated_at"].endswith("+00:00")
+    assert verify(path, store=store)
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+
 def test_a_report_and_store_moved_and_re_serialised_verify(written, tmp_path, monkeypatch):
     path, store = written
     other = tmp_path / "elsewhere"
