@@ -62,11 +62,28 @@ def _open_store(db, full_check=False):
     from .stores import SQLiteStore
 
     path = Path(db)
+    if not path.exists() and _is_postgres_dsn(str(db)):
+        # (its text is not repeated: a connection string may hold a password)
+        raise _UsageError(
+            "the command line reads SQLite store files only, and this is a PostgreSQL "
+            "connection string, not a file: check a PostgreSQL store from Python, "
+            "sktraceprop.stores.PostgresStore(dsn).check() (or .verify())"
+        )
     if path.is_dir():
         raise _UsageError(f"{db} is a directory, not a store file")
     if not path.is_file():
         raise _UsageError(f"no store at {db} (the file does not exist)")
     return SQLiteStore(path, mode="ro", check_on_open="full" if full_check else "header")
+
+
+def _is_postgres_dsn(text):
+    """Whether ``text`` is a PostgreSQL connection string (a URI or ``key=value`` pairs)."""
+    import re
+
+    return bool(
+        re.match(r"(?i)postgres(ql)?://", text)
+        or re.search(r"(?i)(^|\s)(dbname|host|user|service)\s*=", text)
+    )
 
 
 def _verified_store(db):

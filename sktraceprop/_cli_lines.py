@@ -164,10 +164,27 @@ def _line_text(uri, line, sha256, encodings=(None,)):
     except OSError as exc:
         return None, f"file not readable: {exc.strerror or exc}"
     if hashlib.sha256(data).hexdigest() != sha256:
-        return None, "the file changed since it was loaded (SHA-256 differs): line not shown"
+        return None, _changed_why(data, sha256)
     try:
         return _line_of(uri, line, data, encodings), None
     except LineNotShown as exc:
         return None, f"line not shown: {exc}"
     except (OSError, EOFError, ValueError, ImportError, LookupError) as exc:
         return None, f"line not shown: the file could not be decompressed ({exc})"
+
+
+def _changed_why(data, sha256):
+    """Why a file's line is not shown when its bytes are no longer the loaded ones: and,
+    where converting its line ends back (CRLF to LF or LF to CRLF, as git's ``autocrlf``
+    or an editor does) gives the loaded bytes, that this is all that changed."""
+    said = "the file changed since it was loaded (SHA-256 differs)"
+    lf = data.replace(b"\r\n", b"\n")
+    for back, was in ((lf, "LF"), (lf.replace(b"\n", b"\r\n"), "CRLF")):
+        if back != data and hashlib.sha256(back).hexdigest() == sha256:
+            now = "CRLF" if was == "LF" else "LF"
+            return (
+                f"{said}: only its line ends differ, {was} when loaded and {now} now "
+                "(converted by git's autocrlf or an editor?); the bytes are not the ones "
+                "loaded: line not shown"
+            )
+    return f"{said}: line not shown"

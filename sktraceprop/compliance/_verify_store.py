@@ -74,7 +74,8 @@ def _store_problems(report, store):
         problems.append(
             f"the store's chain no longer matches the report: it has {len(events)} events, "
             f"the report was made at event seq {head['seq']} (the log was truncated or "
-            "replaced, or this is another store)"
+            "replaced, this is an older copy of the store, such as a SQLite file copied "
+            "while open without its -wal file, or this is another store)"
         )
     elif stored_head["hash"] != head["hash"]:
         problems.append(
@@ -84,7 +85,14 @@ def _store_problems(report, store):
         )
     for event in report["events"]:
         stored = by_seq.get(event["seq"])
-        if stored is None or stored["hash"] != event["hash"]:
+        if stored is None:
+            last = max(by_seq, default=None)
+            ends = "it holds no events" if last is None else f"its chain ends at event seq {last}"
+            problems.append(
+                f"event seq {event['seq']} ({event['kind']}) of the report is not in the "
+                f"store ({ends})"
+            )
+        elif stored["hash"] != event["hash"]:
             problems.append(
                 f"event seq {event['seq']} ({event['kind']}) differs between the report and "
                 "the store"
