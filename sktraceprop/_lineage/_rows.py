@@ -59,7 +59,9 @@ def row_ids(X):
     -------
     ids : ndarray of int64
     """
-    from ._capture import _lost, holders, ids_from_index, shared_columns
+    from ._capture import ids_from_index
+    from ._lost_ids import _lost
+    from ._resembles_loaded import holders, shared_columns
 
     if is_polars(X):
         raise LineageError(

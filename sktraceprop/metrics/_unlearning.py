@@ -18,7 +18,7 @@ from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring, roc_auc_score
 from sklearn.utils import column_or_1d
 
-from .._lineage._capture import check_paired
+from .._lineage._paired import check_paired
 from ..utils._labels import check_label_kinds
 from ._distance import distance_ratio, frobenius
 
