@@ -90,7 +90,7 @@ def _check_merged_pair(ids, x_name, name, other, call):
     codes = distinct_codes(ids)
     if not any(REGISTRY.by_code(int(c)).kind == "merge" for c in codes):
         return
-    from ._rows import rows_behind
+    from ._merged_parents import rows_behind
 
     behind, rows = rows_behind(ids, REGISTRY.by_code)
     mine = np.isin(codes_of(behind), distinct_codes(other))

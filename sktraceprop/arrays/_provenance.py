@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 
 from .._lineage._ids import codes_of
-from .._lineage._rows import has_id_level, lineage_frame, row_ids
+from .._lineage._lineage_frame import lineage_frame
+from .._lineage._rows import has_id_level, row_ids
 from .._lineage._source import REGISTRY
 from ..exceptions import LineageError
 from . import _rowmap as rmap

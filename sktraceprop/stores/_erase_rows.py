@@ -17,8 +17,9 @@ import warnings
 
 import numpy as np
 
+from .._lineage._depends_on import depends_on
 from .._lineage._ids import codes_of, lines_of, pack
-from .._lineage._rows import depends_on, expand, levels
+from .._lineage._merged_parents import expand, levels
 from ..exceptions import LineageWarning, StoreError, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._erase_holders import run_rows_here, source_rows_here, warn_held_here

@@ -19,7 +19,8 @@ from sklearn.pipeline import Pipeline
 from .._lineage._fingerprint import class_path, fingerprint
 from .._lineage._ids import codes_of
 from .._lineage._labels import row_groups
-from .._lineage._rows import lineage_frame, rows_behind
+from .._lineage._lineage_frame import lineage_frame
+from .._lineage._merged_parents import rows_behind
 from .._lineage._source import utc_now
 from .._lineage._witness import WITNESSES
 from .._model_lock import exclusive

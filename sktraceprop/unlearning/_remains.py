@@ -17,11 +17,12 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from .._holders import held_elsewhere, held_elsewhere_caveat, parts_of
+from .._lineage._depends_on import depends_on
 from .._lineage._features import TARGET, feature_lineage
 from .._lineage._ids import codes_of
 from .._lineage._labels import content_key, source_labels
+from .._lineage._lineage_frame import lineage_frame
 from .._lineage._record import upstream_ops
-from .._lineage._rows import depends_on, lineage_frame
 from ..utils._prefit import is_fitted, unfrozen
 from ..utils._stack import user_stacklevel
 from ._closures import functions_holding_arrays, functions_holding_arrays_caveat
