@@ -3,7 +3,7 @@
 The run stored at fit keeps, under the store's hash chain, values only the removed rows
 produced or that were counted over them: feature names only they produced (one-hot
 categories), the training-data statistics of their sources, the SHA-256 and counts of
-their sample weights (see ``_remains._stored_run_caveat``). A sealed run (stores of
+their sample weights (see ``_stored_run._stored_run_caveat``). A sealed run (stores of
 schema version 3) can lose them without breaking the chain: :meth:`BaseStore.redact`.
 The unlearning event and every run's erasure are stored in one transaction.
 """

@@ -30,16 +30,15 @@ from ..exceptions import UnlearningError
 from ._erase import erasure_plan, store_with_erasure, stored_run_values
 from ._event import UnlearningEvent, row_ids_digest
 from ._features_after import features_after
-from ._neural_backend import neural_backend
-from ._remains import (
+from ._kept_rows import (
     aggregates_over_removed,
     kept_lineage,
     labels_among,
     merged_parents_kept,
     merged_parents_note,
-    outside_steps,
-    with_caveats,
 )
+from ._neural_backend import neural_backend
+from ._remains import outside_steps, with_caveats
 from ._run_copy import unlearner_run_copy
 
 
