@@ -18,8 +18,9 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from .._holders import held_elsewhere, held_elsewhere_caveat, parts_of
-from .._lineage._features import TARGET, feature_lineage
+from .._lineage._features import feature_lineage
 from .._lineage._record import upstream_ops
+from .._lineage._target_name import TARGET
 from ..utils._prefit import is_fitted, unfrozen
 from ..utils._stack import user_stacklevel
 from ._closures import functions_holding_arrays, functions_holding_arrays_caveat

@@ -27,7 +27,8 @@ import dataclasses
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from .._lineage._features import by_feature, feature_lineage
+from .._lineage._feature_dict import by_feature
+from .._lineage._features import feature_lineage
 from .._lineage._fingerprint import SCHEME as FINGERPRINT_SCHEME
 from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_params import fit_params_notes, fit_params_record
