@@ -12,7 +12,7 @@ import numpy as np
 
 from .._lineage._source import REGISTRY
 from ..exceptions import StoreError
-from ..stores._erase_rows import keyed_rows, removed_in, run_values
+from ..stores._erase_match import keyed_rows, removed_in, run_values
 from ..stores._redaction import Request, redact_runs
 
 
@@ -42,7 +42,7 @@ def check_redact(unl, redact):
 
 def stored_run_values(unl, removal, removed_ids):
     """What the run stored at fit holds of the removed rows (see
-    :func:`~sktraceprop.stores._erase_rows.run_values`; ``features``: the names only they
+    :func:`~sktraceprop.stores._erase_match.run_values`; ``features``: the names only they
     produced)."""
     run = unl.estimator_.lineage_
     values = run_values(run, removed_ids, features=removal.dropped_features)
