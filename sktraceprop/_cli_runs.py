@@ -62,7 +62,7 @@ def _cmd_trace(args, out):
     except IndexError as exc:
         raise _UsageError(str(exc)) from None
     from ._lineage._ids import codes_of
-    from .stores._erase_rows import erased_rows
+    from .stores._erased_rows import erased_rows
 
     removed_by = _removals_of(store, run)
     erased_by = erased_rows(store, run)

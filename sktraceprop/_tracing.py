@@ -25,10 +25,11 @@ from ._enclosing_fit import enclosing_fit_note
 from ._enclosing_pickle import EnclosingPickleMixin
 from ._holders import HolderMixin, hold
 from ._lineage._array_rows import array_notes, check_array_rows
-from ._lineage._capture import check_aligned, resolve_row_ids
+from ._lineage._capture import resolve_row_ids
 from ._lineage._current import check_unchanged
 from ._lineage._fit_params import fit_params_notes, fit_params_record
 from ._lineage._fit_routes import fit_param_routes
+from ._lineage._paired import check_aligned
 from ._lineage._record import add_input_notes, changes, fit_inputs, recording
 from ._lineage._stats import (
     empty_columns,

@@ -351,7 +351,7 @@ def _target_pipe(store=None):
 def test_features_computed_from_the_target_name_it_and_a_constant_names_nothing(
     hospital_frames,
 ):
-    from sktraceprop._lineage._features import TARGET
+    from sktraceprop._lineage._target_name import TARGET
 
     X_tr, _, y_tr, _ = _split(hospital_frames)
     store = stp.stores.MemoryStore()
@@ -375,7 +375,7 @@ def test_features_computed_from_the_target_name_it_and_a_constant_names_nothing(
 def test_an_input_column_named_like_the_target_leaves_feature_lineage_unknown(
     hospital_frames,
 ):
-    from sktraceprop._lineage._features import TARGET
+    from sktraceprop._lineage._target_name import TARGET
 
     X_tr, _, y_tr, _ = _split(hospital_frames)
     X_tr = X_tr.rename(columns={"bp": TARGET})

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..exceptions import LineageError
 from ._ids import codes_of
-from ._rows import expand
+from ._merged_parents import expand
 
 _MAX_DEPTH = 64
 

@@ -36,7 +36,7 @@ so the report does not call such a source checked through the merge.
 
 import numpy as np
 
-from ._rows import ancestor_codes
+from ._merged_parents import ancestor_codes
 from ._source import REGISTRY
 from ._witness import _GOLDEN, N_WITNESS, WITNESSES, is_witness, stride
 

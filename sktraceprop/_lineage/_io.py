@@ -30,8 +30,9 @@ from ._io_memory import (
     from_numpy,
     from_pandas,
 )
+from ._lineage_frame import lineage_frame
 from ._read_paths import mark
-from ._rows import lineage_frame, row_ids, row_lineage
+from ._rows import row_ids, row_lineage
 from ._source import REGISTRY, Source
 
 __all__ = [

@@ -38,7 +38,7 @@ def _check_untraced(df, func):
             f"{func}: this frame already carries sktraceprop row ids; it needs no "
             "registration (registering it again would cut its lineage to the original files)."
         )
-    from ._capture import _lost
+    from ._lost_ids import _lost
 
     lost = _lost(df, marker=False, name="The frame")
     if lost is not None:

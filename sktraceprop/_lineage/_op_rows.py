@@ -19,7 +19,7 @@ from ..exceptions import LineageError
 from ._ids import codes_of, lines_of
 from ._row_sets import contains
 
-#: Merges of merges are followed at most this deep (as :func:`._rows.expand`).
+#: Merges of merges are followed at most this deep (as :func:`._merged_parents.expand`).
 _MAX_DEPTH = 64
 
 
@@ -38,7 +38,7 @@ def leaf_paths(ids, source_of):
     pos : ndarray of int64 of shape (n_leaves,)
         Position in ``ids`` of each leaf row (a merged row has one per parent row).
     leaf_ids : ndarray of int64 of shape (n_leaves,)
-        The leaf row ids (aggregate rows are leaves, as in :func:`._rows.expand`).
+        The leaf row ids (aggregate rows are leaves, as in :func:`._merged_parents.expand`).
     entry, code : ndarray of int64
         Pairs: leaf ``entry`` (an index into ``pos``) has the source ``code`` on its way
         (the row's own source, each merge it came through, the leaf's source).

@@ -24,7 +24,8 @@ from ._compared_record import (
     compared_record,
     unknown_note,
 )
-from ._features import TARGET, by_feature, duplicate_note, feature_lineage, unknown_step
+from ._feature_dict import by_feature, duplicate_note
+from ._features import feature_lineage, unknown_step
 from ._filled_merge import filled_note
 from ._fingerprint import SCHEME as FINGERPRINT_SCHEME
 from ._fingerprint import class_path, fingerprint, json_params
@@ -39,6 +40,7 @@ from ._run import Lineage, library_versions
 from ._run_features import column_origins
 from ._source import REGISTRY, utc_now
 from ._source_tables import source_closure, source_table, upstream_ops
+from ._target_name import TARGET
 from ._upstream_outputs import identify_note
 from ._upstream_rows import restrict_rows
 from ._witness import MAX_LOADS, WITNESSES, changed_note

@@ -8,8 +8,8 @@ The queries of :class:`~sktraceprop._lineage._run.Lineage` that read its
 
 import numpy as np
 
-from ._features import TARGET
 from ._ids import codes_of
+from ._target_name import TARGET
 
 
 class _LineageFeatures:

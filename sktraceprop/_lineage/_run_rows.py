@@ -13,9 +13,10 @@ import pandas as pd
 
 from ..exceptions import LineageWarning, UnknownSourceError
 from ..utils._stack import user_stacklevel
+from ._depends_on import depends_on
 from ._labels import row_groups, source_labels
+from ._lineage_frame import lineage_frame
 from ._op_rows import entries_through, leaf_paths, name_only
-from ._rows import depends_on, lineage_frame
 
 
 class _LineageRows:

@@ -27,41 +27,24 @@ partners of, and a scaling is not searched for. Other transforms
 (encoders, projections, quantile maps) are not recognised: data made by them stays an
 anonymous source without a warning, and ids given for it are taken as given, which the
 run's notes say (:func:`._array_rows.array_notes`).
+
+The loaded columns searched are listed by :mod:`._scaled_candidates`; the scaling of one
+loaded column onto one column of the data is found by :mod:`._scaled_fit`.
 """
 
 import numpy as np
 import pandas as pd
 
+from ._scaled_candidates import _candidates, _profile, _source_name
+from ._scaled_fit import EPS, MAX_RATIO, MIN_DISTINCT, _fit, _nearest, _plausible, _tolerance
 from ._witness import WITNESSES
 
-#: Distinct values of a loaded column that the scaled column must hold.
-MIN_DISTINCT = 8
-#: Share of the column's values allowed beyond the scaled range of the witness values,
-#: and of those beyond the column's (a load's witness rows are a sample: the extremes of
-#: a large load may be missed; the data a subset of the rows: theirs may be).
-OUTSIDE = 0.1
-#: Share of the loaded values within the column's range that must map onto its values,
-#: of the share the data's rows could hold (their number over the load's).
-COVERED = 0.5
 #: Rows of the data read per column, evenly spread.
 SAMPLED = 1 << 16
 #: Columns of the data examined.
 MAX_COLUMNS = 64
-#: Values at each end of a sorted column tried as the partners of the other's (more
-#: of the one with more values, up to ``MAX_ENDS``).
-ENDS = 4
-MAX_ENDS = 32
-#: Most distinct values of the column per distinct witness value searched: more (a
-#: large load, whose witness rows are a sample) leaves the scaling not found.
-MAX_RATIO = 8
-#: Loaded values a scaling is first scored on.
-PROBES = 16
 #: Largest difference of two decile profiles of columns that may be one scaled.
 PROFILE = 0.3
-
-_DECILES = np.linspace(0.1, 0.9, 9)
-#: Rounding of float64 values.
-EPS = float(np.finfo(np.float64).eps)
 
 
 class Scaled:
@@ -113,157 +96,9 @@ def precision(X):
     return float(np.finfo(f"f{min(widths)}").eps) if widths else EPS
 
 
-def _profile(values):
-    """Deciles of ``values`` relative to their median and spread; None if all equal."""
-    p = np.quantile(values, _DECILES)
-    spread = p[-1] - p[0]
-    return None if spread <= 0 else (p - p[4]) / spread
-
-
-def _nearest(sorted_values, wanted):
-    """Distance from each of ``wanted`` to the nearest of ``sorted_values``, and where."""
-    pos = np.clip(np.searchsorted(sorted_values, wanted), 1, sorted_values.size - 1)
-    left, right = sorted_values[pos - 1], sorted_values[pos]
-    take_left = np.abs(wanted - left) <= np.abs(wanted - right)
-    at = np.where(take_left, pos - 1, pos)
-    return np.abs(wanted - sorted_values[at]), at
-
-
-def _tolerance(a, b, cs, xs, eps):
-    """Rounding allowed between ``a * c + b`` computed two ways (a few units of the
-    largest magnitude involved)."""
-    scale = np.maximum(np.abs(a) * np.abs(cs).max(), np.abs(b))
-    return 64 * eps * np.maximum(scale, np.abs(xs).max())
-
-
-def _fit(xs, cs, eps):
-    """``(a, b, hits)`` of the best scaling of loaded values ``cs`` onto column values
-    ``xs`` (both sorted, distinct), or None: hits are the loaded values mapped exactly."""
-    # the lowest (highest) values of one are partners of values among the lowest
-    # (highest) of the other, more of the one with more values (a subset of the rows,
-    # or a sample of them: the witness rows of a large load)
-    ratio = xs.size / cs.size
-    if ratio > MAX_RATIO:
-        return None  # the partners of the witness values lie too deep among the column's
-    n_c = int(min(MAX_ENDS, max(ENDS, ENDS / ratio), cs.size // 2))
-    n_x = int(min(MAX_ENDS, max(ENDS, ENDS * ratio), xs.size // 2))
-    # scored first on a few spread values (every pair of ends: see _scaled_kernel),
-    # then the best few on all of them
-    probe = cs[np.unique(np.linspace(0, cs.size - 1, PROBES).astype(np.intp))]
-    from ._scaled_kernel import hits_of, probe_scores  # (numba: not at import)
-
-    cs_max, xs_max = float(np.abs(cs).max()), float(np.abs(xs).max())
-    a, b, score = probe_scores(xs, cs, n_c, n_x, probe, float(eps), cs_max, xs_max)
-    if not a.size:
-        return None
-    top = np.argsort(-score, kind="stable")[:16]
-    hits = hits_of(xs, cs, a[top], b[top], float(eps), cs_max, xs_max)
-    k = int(np.argmax(hits))
-    best = (int(hits[k]), float(a[top[k]]), float(b[top[k]]))
-    if best[0] < MIN_DISTINCT:
-        return None
-    # refitted on the values it maps (the two it was made from may carry rounding)
-    _, a0, b0 = best
-    dist, at = _nearest(xs, a0 * cs + b0)
-    inliers = dist <= _tolerance(a0, b0, cs, xs, eps)
-    a1, b1 = np.polyfit(cs[inliers], xs[at[inliers]], 1)
-    dist, _ = _nearest(xs, a1 * cs + b1)
-    hits = int((dist <= _tolerance(a1, b1, cs, xs, eps)).sum())
-    if hits < best[0]:
-        a1, b1, hits = a0, b0, best[0]
-    return float(a1), float(b1), hits
-
-
-def _plausible(fit, values, xs, cs, eps, share):
-    """Whether a scaling found covers both ranges: hardly any of the column's values
-    beyond the scaled loaded values, hardly any scaled loaded value beyond the column's,
-    and the loaded values within the column's range mapped exactly, a good share of the
-    part of them the data's rows can hold (a column of counts maps onto part of another
-    column of counts, which these leave out)."""
-    a, b, hits = fit
-    slack = _tolerance(a, b, cs, xs, eps)
-    mapped = a * cs + b
-    lo, hi = mapped[0] - slack, mapped[-1] + slack
-    if np.mean((values < lo) | (values > hi)) > OUTSIDE:
-        return False
-    inside = (mapped >= xs[0] - slack) & (mapped <= xs[-1] + slack)
-    if np.mean(~inside) > OUTSIDE:
-        return False
-    # a loaded value in range is hit when one of its rows is in the data: most are, where
-    # the data holds most of the load's rows (``share``, its rows over the load's)
-    return hits >= MIN_DISTINCT and hits >= COVERED * share * int(inside.sum())
-
-
-class _ForgetCache:
-    """Empties :data:`_CACHE` when witness rows are forgotten or cleared: it holds their
-    values, which must not outlive them."""
-
-    def forget(self, ids):
-        _CACHE["entry"] = None
-
-    def clear(self):
-        _CACHE["entry"] = None
-
-
-#: ``"entry"``: ``(version, candidates)``, written and read as one tuple.
-_CACHE = {"entry": None}
-WITNESSES.follow(_ForgetCache())
-
-
-def _candidates():
-    """``[(source_id, column name, sorted distinct witness values, decile profile, rows
-    of the load)]`` of every numeric loaded column kept with at least ``MIN_DISTINCT``
-    distinct values (the load's rows estimated from its witness rows and stride); kept
-    until the loads kept change."""
-    version, loads = WITNESSES.every_load()
-    entry = _CACHE["entry"]
-    if entry is not None and entry[0] == version:
-        return entry[1]
-    out = _read_candidates(loads)
-    if WITNESSES.version == version:  # (rows forgotten meanwhile are not kept)
-        _CACHE["entry"] = (version, out)
-    return out
-
-
 def any_candidates():
     """Whether any loaded column could be found scaled (:func:`find_scaled` searches)."""
     return bool(_candidates())
-
-
-def _read_candidates(loads):
-    from ._source import REGISTRY
-
-    out, seen = [], set()
-    for code, w in loads:
-        for name, column in w.columns.items():
-            if not column.numeric:
-                continue
-            values = column.values[~column.missing & np.isfinite(column.values)]
-            cs = np.unique(values)
-            if cs.size < MIN_DISTINCT or _dense_lattice(cs):
-                continue
-            key = (code, name, cs.tobytes())
-            if key in seen:  # (a source read twice with the same values)
-                continue
-            seen.add(key)
-            profile = _profile(values)
-            if profile is not None:
-                rows = w.ids.size * max(1, int(w.stride or 1))
-                out.append((_source_name(REGISTRY, code), name, cs, profile, rows))
-    return out
-
-
-def _dense_lattice(cs):
-    """Whether sorted distinct values ``cs`` fill most points of an evenly spaced grid
-    (counts, ages in years): any other such column maps onto it in part, so a match
-    says nothing of which column the data holds."""
-    step = np.diff(cs).min()
-    return (cs[-1] - cs[0]) / step + 1 <= 2 * cs.size
-
-
-def _source_name(registry, code):
-    source = registry.by_code(code)
-    return f"source {code}" if source is None else source.source_id
 
 
 def find_scaled(matrix, eps=EPS):

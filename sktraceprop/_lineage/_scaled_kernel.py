@@ -1,4 +1,4 @@
-"""Numba kernel behind :func:`._scaled._fit`'s first stage (arrays in, arrays out).
+"""Numba kernel behind :func:`._scaled_fit._fit`'s first stage (arrays in, arrays out).
 
 Every scaling ``a * c + b`` made from a low and a high value of each column, scored
 on a few loaded values: how many land, within rounding, on a value of the column. The
@@ -36,7 +36,7 @@ def _table(xs):
 
 @njit(cache=True, nogil=True)
 def _nearest_distance(xs, first, width, wanted):
-    """``_scaled._nearest``'s distance for one value: ``np.searchsorted`` left (found
+    """``_scaled_fit._nearest``'s distance for one value: ``np.searchsorted`` left (found
     from the table's hint, then stepped to exactly that position), clipped to
     ``[1, size - 1]``, the left neighbour on a tie."""
     n = xs.size
@@ -95,7 +95,7 @@ def probe_scores(xs, cs, n_c, n_x, probe, eps, cs_max, xs_max):
 @njit(cache=True, nogil=True)
 def hits_of(xs, values, a, b, eps, cs_max, xs_max):
     """For each scaling ``(a[i], b[i])``: how many of ``values`` it maps within rounding
-    of a value of ``xs`` (``_scaled._fit``'s count over every loaded value)."""
+    of a value of ``xs`` (``_scaled_fit._fit``'s count over every loaded value)."""
     first, width = _table(xs)
     out = np.empty(a.size, np.int64)
     for i in range(a.size):

@@ -25,7 +25,7 @@ checked on the array's own rows, after its columns are unscaled (:mod:`._untrace
 what is reused is which columns are scaled copies, never a row position.
 
 A part of an array inherits what the array's search saw: a search of the part alone,
-with fewer rows, can find less (fewer than ``_scaled.MIN_DISTINCT`` values of a column)
+with fewer rows, can find less (fewer than ``_scaled_fit.MIN_DISTINCT`` values of a column)
 and, rarely, more (a part whose values of a column no longer fit two loaded columns).
 """
 

@@ -20,8 +20,8 @@ def _through_merges(X, y, ids, classes, names, whole=None):
     ``whole``: the label record and missing counts (per column of ``names``) of all the
     rows, when already counted: a source that every row was built from has those.
     """
+    from ._merged_parents import expand
     from ._parents_kernel import rows_by_source
-    from ._rows import expand
 
     direct = distinct_codes(ids).tolist()
     merges = [c for c in direct if REGISTRY.by_code(c).kind == "merge"]

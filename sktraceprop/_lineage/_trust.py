@@ -13,7 +13,7 @@ not. Every figure is read from the run record; nothing is recomputed from files.
 import numpy as np
 
 from ._ids import codes_of
-from ._rows import ancestor_codes
+from ._merged_parents import ancestor_codes
 
 _COUNTS = ("rows_checked", "rows_changed", "missing_filled")
 _UNKNOWN = ("rows_not_known",)

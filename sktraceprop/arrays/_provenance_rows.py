@@ -8,7 +8,7 @@ with every operation that pooled it in.
 import numpy as np
 import pandas as pd
 
-from .._lineage._rows import lineage_frame
+from .._lineage._lineage_frame import lineage_frame
 from .._lineage._source import REGISTRY
 from . import _rowmap as rmap
 

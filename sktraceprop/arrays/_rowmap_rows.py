@@ -11,7 +11,8 @@ import numpy as np
 
 from ._pools import full as full_mask
 from ._pools import live_pools, stacked_pools
-from ._rowmap import EMPTY, NOTHING, Deferred, RowMap, collapse, merge, single, spread
+from ._rowmap import EMPTY, NOTHING, Deferred, RowMap
+from ._rowmap_combine import collapse, merge, single, spread
 
 
 def take(rm, key):

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._lineage._features import TARGET
 from .._lineage._ids import codes_of
+from .._lineage._target_name import TARGET
 
 
 @dataclass

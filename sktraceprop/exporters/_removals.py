@@ -61,7 +61,8 @@ def removals(run, store):
     left, None where the event does not record it, and for an erasure, which changes
     the store's record, not the model) and ``carried_out`` (an erasure: whether a
     ``store.redaction`` event of the run names it; True for an unlearning)."""
-    from ..stores._erase_rows import ERASURE_EVENT, erased_rows
+    from ..stores._erase_rows import ERASURE_EVENT
+    from ..stores._erased_rows import erased_rows
 
     out = []
     for event in store.events(run.run_id, kind="unlearning"):

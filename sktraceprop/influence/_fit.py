@@ -6,7 +6,7 @@
 """
 
 from .._holders import hold
-from .._lineage._capture import check_paired
+from .._lineage._paired import check_paired
 from .._lineage._skorch import is_skorch_net
 from .._model_lock import exclusive
 from ..gradients import linear_model_objective

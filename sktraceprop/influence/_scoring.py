@@ -10,7 +10,7 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import validate_data
 
-from .._lineage._capture import check_paired
+from .._lineage._paired import check_paired
 from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import num_samples, safe_indexing
 from ._blocks import explain_block, source_incidence

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._lineage._capture import resolve_row_ids
 from .._lineage._ids import codes_of, lines_of
-from .._lineage._rows import lineage_frame
+from .._lineage._lineage_frame import lineage_frame
 from .._lineage._source import REGISTRY
 from ..exceptions import LineageError
 

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import is_classifier
 from sklearn.utils import column_or_1d
 
-from .._lineage._capture import check_paired
+from .._lineage._paired import check_paired
 from ..utils._labels import check_label_kinds
 
 __all__ = ["per_sample_loss"]

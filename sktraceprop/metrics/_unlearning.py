@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 from sklearn.metrics import check_scoring, roc_auc_score
 
-from .._lineage._capture import check_paired
+from .._lineage._paired import check_paired
 from ._distance import distance_ratio, frobenius
 from ._per_sample_loss import per_sample_loss
 from ._responses import as_list, responses

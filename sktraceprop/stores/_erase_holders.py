@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from .._lineage._ids import codes_of, lines_of, pack
-from .._lineage._rows import levels
+from .._lineage._merged_parents import levels
 from ..exceptions import UnknownSourceError
 from ..utils._stack import user_stacklevel
 

@@ -11,8 +11,9 @@ from, as a removal by an unlearner does.
 
 import numpy as np
 
+from .._lineage._depends_on import depends_on
 from .._lineage._ids import pack
-from .._lineage._rows import depends_on, rows_behind
+from .._lineage._merged_parents import rows_behind
 from .._lineage._witness import WITNESSES
 from ..exceptions import LineageError, UnknownSourceError
 

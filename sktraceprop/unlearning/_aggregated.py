@@ -11,8 +11,9 @@ pipeline.
 
 import numpy as np
 
+from .._lineage._depends_on import depends_on
 from .._lineage._ids import codes_of, lines_of
-from .._lineage._rows import depends_on, expand, rows_behind
+from .._lineage._merged_parents import expand, rows_behind
 
 #: What to do instead, said with every such request.
 ADVICE = (

@@ -3,7 +3,7 @@
 The run stored at fit keeps, under the store's hash chain, values only the removed rows
 produced or that were counted over them: feature names only they produced (one-hot
 categories), the training-data statistics of their sources, the SHA-256 and counts of
-their sample weights (see ``_remains._stored_run_caveat``). A sealed run (stores of
+their sample weights (see ``_stored_run._stored_run_caveat``). A sealed run (stores of
 schema version 3) can lose them without breaking the chain: :meth:`BaseStore.redact`.
 The unlearning event and every run's erasure are stored in one transaction.
 """
@@ -12,7 +12,7 @@ import numpy as np
 
 from .._lineage._source import REGISTRY
 from ..exceptions import StoreError
-from ..stores._erase_rows import keyed_rows, removed_in, run_values
+from ..stores._erase_match import keyed_rows, removed_in, run_values
 from ..stores._redaction import Request, redact_runs
 
 
@@ -42,7 +42,7 @@ def check_redact(unl, redact):
 
 def stored_run_values(unl, removal, removed_ids):
     """What the run stored at fit holds of the removed rows (see
-    :func:`~sktraceprop.stores._erase_rows.run_values`; ``features``: the names only they
+    :func:`~sktraceprop.stores._erase_match.run_values`; ``features``: the names only they
     produced)."""
     run = unl.estimator_.lineage_
     values = run_values(run, removed_ids, features=removal.dropped_features)

@@ -8,7 +8,8 @@ is fitted (:mod:`._prepare`, :mod:`._forget_at_fit`), the fitted state it sets
 import numpy as np
 
 from .._lineage._array_rows import check_array_rows
-from .._lineage._capture import check_paired, resolve_row_ids
+from .._lineage._capture import resolve_row_ids
+from .._lineage._paired import check_paired
 from .._lineage._record import changes
 from .._lineage._skorch import skorch_fit_indices
 from .._model_lock import exclusive

@@ -15,9 +15,9 @@ from sklearn.base import clone
 from .._holders import hold
 from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_routes import weighted_parts
+from .._lineage._merged_parents import rows_behind
 from .._lineage._read_paths import run_table
 from .._lineage._record import source_table
-from .._lineage._rows import rows_behind
 from .._removed_rows import warn_refit_on_removed
 from .._trained import record_trained_rows
 from ..utils._stack import user_stacklevel

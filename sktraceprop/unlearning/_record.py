@@ -19,7 +19,8 @@ from sklearn.pipeline import Pipeline
 from .._lineage._fingerprint import class_path, fingerprint
 from .._lineage._ids import codes_of
 from .._lineage._labels import row_groups
-from .._lineage._rows import lineage_frame, rows_behind
+from .._lineage._lineage_frame import lineage_frame
+from .._lineage._merged_parents import rows_behind
 from .._lineage._source import utc_now
 from .._lineage._witness import WITNESSES
 from .._model_lock import exclusive
@@ -30,16 +31,15 @@ from ..exceptions import UnlearningError
 from ._erase import erasure_plan, store_with_erasure, stored_run_values
 from ._event import UnlearningEvent, row_ids_digest
 from ._features_after import features_after
-from ._neural_backend import neural_backend
-from ._remains import (
+from ._kept_rows import (
     aggregates_over_removed,
     kept_lineage,
     labels_among,
     merged_parents_kept,
     merged_parents_note,
-    outside_steps,
-    with_caveats,
 )
+from ._neural_backend import neural_backend
+from ._remains import outside_steps, with_caveats
 from ._run_copy import unlearner_run_copy
 
 

@@ -4,8 +4,8 @@ A request (``forget=`` at fit, :meth:`GradientCorrectionUnlearner.unlearn
 <sktraceprop.GradientCorrectionUnlearner.unlearn>` later) names sources, packed row ids
 or a mask over the training rows. Each training row is named by its own id and, when
 merged, by the ids of every row it was merged from at any depth (the merged rows of an
-inner merge and the file lines: :func:`~sktraceprop._lineage._rows.levels`); a request
-reaches a row through any of them, and a source id names every version of it.
+inner merge and the file lines: :func:`~sktraceprop._lineage._merged_parents.levels`); a
+request reaches a row through any of them, and a source id names every version of it.
 :class:`Resolver` turns a request into positions among the training rows of one fitted
 unlearner, and says what it named that reaches no training row (rows of a skorch
 validation split, which the unlearner keeps as a calibration holdout, are told apart:
@@ -21,7 +21,8 @@ import pandas as pd
 
 from .._lineage._capture import describe_id
 from .._lineage._ids import codes_of, lines_of
-from .._lineage._rows import index_ids, rows_behind
+from .._lineage._merged_parents import rows_behind
+from .._lineage._rows import index_ids
 from .._lineage._source import REGISTRY
 from ..exceptions import LineageError, LineageWarning, UnlearningError
 from ._aggregated import aggregate_members, aggregated_into, aggregated_message
@@ -101,7 +102,8 @@ class Resolver:
         Which of them the model holds (``retained_mask_``).
     parents : callable
         Returns ``(parent_ids, rows)`` of the merged training rows
-        (:func:`~sktraceprop._lineage._rows.rows_behind`), called when a request needs them.
+        (:func:`~sktraceprop._lineage._merged_parents.rows_behind`), called when a request
+        needs them.
     source : callable
         Code -> source record, with its parents (:func:`source_record`).
     validation_ids : ndarray of int64 or None

@@ -27,13 +27,14 @@ import dataclasses
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from .._lineage._features import by_feature, feature_lineage
+from .._lineage._feature_dict import by_feature
+from .._lineage._features import feature_lineage
 from .._lineage._fingerprint import SCHEME as FINGERPRINT_SCHEME
 from .._lineage._fingerprint import fingerprint
 from .._lineage._fit_params import fit_params_notes, fit_params_record
 from .._lineage._ids import codes_of
+from .._lineage._merged_parents import ancestor_codes
 from .._lineage._record import collect_ops
-from .._lineage._rows import ancestor_codes
 from .._lineage._stats import source_stats
 from .._lineage._stats import target_kind as _target_kind
 from .._lineage._trust import counted_at_fit

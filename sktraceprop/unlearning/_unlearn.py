@@ -6,7 +6,7 @@ are :mod:`._record`'s.
 
 from sklearn.utils.validation import check_is_fitted
 
-from .._lineage._capture import check_paired
+from .._lineage._paired import check_paired
 from .._model_lock import exclusive
 from ._erase import check_redact
 from ._holdout_dropped import drop_validation_only

@@ -15,7 +15,8 @@ from sklearn.utils.validation import validate_data
 
 from .._holders import hold
 from .._lineage._array_rows import check_ids_of_rows, unchecked_warning
-from .._lineage._capture import check_paired, resolve_row_ids
+from .._lineage._capture import resolve_row_ids
+from .._lineage._paired import check_paired
 from .._lineage._read_paths import narrowed_table
 from .._lineage._record import source_table
 from .._lineage._source import REGISTRY

@@ -5,7 +5,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from .._lineage._capture import check_paired
+from .._lineage._paired import check_paired
 from ..utils._labels import check_label_kinds
 from ._distances import _DOT_METRICS
 from ._magnitude import check_magnitude, scaled

@@ -5,21 +5,17 @@ plausibility checks are the module's own (unchanged)."""
 
 import numpy as np
 
-from sktraceprop._lineage._scaled import (
+from sktraceprop._lineage._scaled import MAX_COLUMNS, PROFILE, SAMPLED, Scaled
+from sktraceprop._lineage._scaled_candidates import _candidates, _profile
+from sktraceprop._lineage._scaled_fit import (
     ENDS,
     EPS,
-    MAX_COLUMNS,
     MAX_ENDS,
     MAX_RATIO,
     MIN_DISTINCT,
     PROBES,
-    PROFILE,
-    SAMPLED,
-    Scaled,
-    _candidates,
     _nearest,
     _plausible,
-    _profile,
     _tolerance,
 )
 

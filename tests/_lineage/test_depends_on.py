@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sktraceprop as stp
+from sktraceprop._lineage._depends_on import depends_on
 from sktraceprop._lineage._ids import codes_of, lines_of
-from sktraceprop._lineage._rows import depends_on
 from sktraceprop._lineage._source import REGISTRY
 
 N = 12

@@ -39,7 +39,8 @@ from sklearn.preprocessing import (
 from sklearn.utils import all_estimators
 
 import sktraceprop as stp
-from sktraceprop._lineage._features import TARGET, feature_lineage
+from sktraceprop._lineage._features import feature_lineage
+from sktraceprop._lineage._target_name import TARGET
 
 NAMES = ["a", "b", "c"]
 

@@ -35,7 +35,8 @@ from sklearn.preprocessing import (
 )
 
 import sktraceprop as stp
-from sktraceprop._lineage._features import TARGET, feature_lineage
+from sktraceprop._lineage._features import feature_lineage
+from sktraceprop._lineage._target_name import TARGET
 
 
 def _csv(tmp_path, name="people", n=60, seed=0):

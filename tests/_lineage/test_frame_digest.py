@@ -378,7 +378,7 @@ def test_untraced_objects_and_containers_are_named_by_sha256():
     joblib's SHA-1 was kept there before)."""
     import scipy.sparse as sp
 
-    from sktraceprop._lineage._capture import anonymous_source
+    from sktraceprop._lineage._anonymous import anonymous_source
 
     ints = anonymous_source([{"a": 1}, {"a": 2}])
     texts = anonymous_source([{"a": 1}, {"a": "2"}])

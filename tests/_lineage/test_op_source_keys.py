@@ -156,8 +156,8 @@ def test_an_array_op_on_one_file_is_listed_for_that_files_rows(files):
 
 def test_leaf_paths_name_every_source_on_each_rows_way(files):
     # against expand (the leaf rows) and the merges' own parents (the way)
+    from sktraceprop._lineage._merged_parents import expand
     from sktraceprop._lineage._op_rows import leaf_paths
-    from sktraceprop._lineage._rows import expand
 
     a, b = files
     A, B = stp.read_csv(a), stp.read_csv(b)

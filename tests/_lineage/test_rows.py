@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sktraceprop._lineage._ids import codes_of, distinct_codes, few_distinct, lines_of, pack
-from sktraceprop._lineage._rows import expand
+from sktraceprop._lineage._merged_parents import expand
 from sktraceprop._lineage._source import Parents
 
 csr = st.lists(st.lists(st.integers(0, 2**40), max_size=3), max_size=12)

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 
 import sktraceprop as stp
-from sktraceprop._lineage import _scaled, _untraced
+from sktraceprop._lineage import _scaled, _scaled_fit, _untraced
 from sktraceprop.exceptions import LineageWarning
 from tests._lineage._scaled_reference import _fit as reference_fit
 from tests._lineage._scaled_reference import find_scaled as reference_find
@@ -108,7 +108,7 @@ def test_search_and_warnings_equal_the_search_before(
     a=st.floats(1e-6, 1e6),
     b=st.floats(-1e6, 1e6),
     mapped=st.integers(0, 40),
-    eps=st.sampled_from([_scaled.EPS, float(np.finfo(np.float32).eps)]),
+    eps=st.sampled_from([_scaled_fit.EPS, float(np.finfo(np.float32).eps)]),
 )
 def test_fit_equals_the_fit_before(xs, cs, a, b, mapped, eps):
     """The kernel's scores, hence the scaling chosen, are those of the NumPy code:
@@ -117,7 +117,7 @@ def test_fit_equals_the_fit_before(xs, cs, a, b, mapped, eps):
     xs = np.asarray(xs)
     xs = np.unique(np.concatenate([xs, a * cs[:mapped] + b]))
     with np.errstate(all="ignore"):
-        assert _scaled._fit(xs, cs, eps) == reference_fit(xs, cs, eps)
+        assert _scaled_fit._fit(xs, cs, eps) == reference_fit(xs, cs, eps)
 
 
 def test_a_scaled_array_is_found_and_the_answer_is_remembered(tmp_path, monkeypatch):

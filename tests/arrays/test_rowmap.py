@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sktraceprop.arrays import _rowmap as rmap
-from sktraceprop.arrays._pools import full
+from sktraceprop.arrays._pools import Pool, full
 
 #: Pooled inputs shared between generated maps (so pools meet in concatenation).
 _INPUTS = [rmap.of_ids(np.arange(1, 4, dtype=np.int64) + 10 * k) for k in range(3)]
@@ -55,7 +55,7 @@ def rowmaps(draw, n=None):
             if masked
             else None
         )
-        pools.append((rmap.Pool(_INPUTS[k], via), mask))
+        pools.append((Pool(_INPUTS[k], via), mask))
     return rmap.RowMap(ids, tuple(pools), n)
 
 
@@ -188,9 +188,7 @@ def test_deferred_concat_and_take_rows_match_carried_rows(start, data):
 
 def test_concat_and_index_maps_are_made_only_when_read():
     a = rmap.of_ids(np.arange(1, 5, dtype=np.int64))
-    b = rmap.RowMap(
-        (np.arange(11, 14, dtype=np.int64),), ((rmap.Pool(_INPUTS[0], "mean"), None),), 3
-    )
+    b = rmap.RowMap((np.arange(11, 14, dtype=np.int64),), ((Pool(_INPUTS[0], "mean"), None),), 3)
     both = rmap.concat([(a, 4), (b, 3)])
     key = np.array([6, 0, 4])
     picked = rmap.take(both, key)
@@ -214,7 +212,7 @@ def test_take_leaves_out_pools_behind_no_row_taken():
     early = np.array([True, True, False, False])
     rm = rmap.RowMap(
         (np.arange(1, 5, dtype=np.int64),),
-        ((rmap.Pool(old, "mean"), early), (rmap.Pool(new, "std"), ~early)),
+        ((Pool(old, "mean"), early), (Pool(new, "std"), ~early)),
         4,
     )
     tail = rmap.take(rm, slice(2, None))
@@ -227,7 +225,7 @@ def test_take_leaves_out_pools_behind_no_row_taken():
     assert rmap.take(rm, np.zeros(4, bool)).pools == ()
 
 
-class _CountedPool(rmap.Pool):
+class _CountedPool(Pool):
     """A Pool that counts how often its input map is read."""
 
     __slots__ = ()
@@ -236,11 +234,11 @@ class _CountedPool(rmap.Pool):
     @property
     def rowmap(self):
         _CountedPool.reads[0] += 1
-        return rmap.Pool.rowmap.__get__(self)
+        return Pool.rowmap.__get__(self)
 
     @rowmap.setter
     def rowmap(self, value):
-        rmap.Pool.rowmap.__set__(self, value)
+        Pool.rowmap.__set__(self, value)
 
 
 def test_union_of_many_pooled_inputs_reads_each_input_a_few_times():
@@ -267,7 +265,7 @@ def test_concat_gives_inputs_pooled_into_the_same_rows_one_mask():
     shared = np.array([True, False, True])
     pooled = rmap.RowMap(
         (np.arange(1, 4, dtype=np.int64),),
-        tuple((rmap.Pool(rm, "mean"), shared) for rm in inputs),
+        tuple((Pool(rm, "mean"), shared) for rm in inputs),
         3,
     )
     plain = rmap.of_ids(np.arange(7, 9, dtype=np.int64))
@@ -289,9 +287,7 @@ def test_concat_of_pieces_of_one_mask_gives_a_view_of_it():
     # masks are views of x's masks where their rows are, so the result views them too
     # (a loop that keeps every row would otherwise copy every mask at every such step)
     mask = np.array([True, False, True, True, False])
-    rm = rmap.RowMap(
-        (np.arange(1, 6, dtype=np.int64),), ((rmap.Pool(_INPUTS[0], "mean"), mask),), 5
-    )
+    rm = rmap.RowMap((np.arange(1, 6, dtype=np.int64),), ((Pool(_INPUTS[0], "mean"), mask),), 5)
     head, tail = rmap.take(rm, slice(0, 2)), rmap.take(rm, slice(2, None))
     out = rmap.concat([(head, 2), (tail, 3)])
     got = out.pools[0][1]
@@ -302,7 +298,7 @@ def test_concat_of_pieces_of_one_mask_gives_a_view_of_it():
     got = swapped.pools[0][1]
     assert not np.shares_memory(got, mask)
     assert full(got, 5).tolist() == [True, True, False, True, False]
-    copy = rmap.RowMap(rm.ids, ((rmap.Pool(_INPUTS[0], "mean"), mask.copy()),), 5)
+    copy = rmap.RowMap(rm.ids, ((Pool(_INPUTS[0], "mean"), mask.copy()),), 5)
     other = rmap.concat([(head, 2), (rmap.take(copy, slice(2, None)), 3)])
     assert not np.shares_memory(other.pools[0][1], mask)
     assert full(other.pools[0][1], 5).tolist() == mask.tolist()
@@ -327,11 +323,11 @@ def test_with_parents_of_one_pool_each_is_the_pools_union(rm, data):
         )
     )
     if len(rm.pools) != 1 or len(rm.ids) > 1:  # (more slots: merge's branch)
-        pools = rm.pools[:1] or ((rmap.Pool(_INPUTS[k], "mean"), None),)
+        pools = rm.pools[:1] or ((Pool(_INPUTS[k], "mean"), None),)
         rm = rmap.RowMap(rm.ids[:1], pools, rm.n)
     if data.draw(st.booleans()):
         mask = rm.pools[0][1]  # the very mask of the other side
-    other = rmap.RowMap((), ((rmap.Pool(_INPUTS[k], via), mask),), None)
+    other = rmap.RowMap((), ((Pool(_INPUTS[k], via), mask),), None)
     out = rmap.with_parents(rm, other)
     joined, index = [], {}
     add_pools(joined, rm.pools, index)

@@ -20,7 +20,7 @@ from sklearn.preprocessing import OneHotEncoder
 import sktraceprop as stp
 from sktraceprop._lineage._ids import LINE_BITS, codes_of, lines_of, pack
 from sktraceprop.exceptions import StoreError, UnknownSourceError
-from sktraceprop.stores._erase_rows import keyed_rows, removed_in, run_values
+from sktraceprop.stores._erase_match import keyed_rows, removed_in, run_values
 
 MARK = "Qxzvw"
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

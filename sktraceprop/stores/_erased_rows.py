@@ -1,0 +1,43 @@
+"""The training rows of a stored run that erasure requests named, read back from the
+store's erasure and redaction events."""
+
+import numpy as np
+
+from ._erase_match import hit_rows, removed_in
+from ._erase_rows import ERASURE_EVENT
+from ._sealed import REDACTION_EVENT
+
+
+def erased_rows(store, run):
+    """``{training row position: erasure event}``: the rows of ``run`` (a stored run) that
+    an erasure request (:meth:`BaseStore.erase_rows`) named, or that were built from
+    rows it named; the earliest request for each (carried out, if one was). Each event
+    has ``carried_out``: whether a ``store.redaction`` event of the run names it (not so
+    where a writer of an older sktraceprop stopped, or failed, between recording the
+    request and erasing)."""
+    out = {}
+    events = store.events(kind=ERASURE_EVENT, include_store_events=True)
+    reasons = [
+        e["payload"].get("reason", "")
+        for e in store.events(run.run_id, kind=REDACTION_EVENT, include_store_events=True)
+    ]
+    for event in events:
+        payload = event["payload"]
+        if run.run_id not in payload.get("runs", ()):
+            continue
+        named = f"(erasure event {event['seq']})"
+        event = {**event, "carried_out": any(str(r).endswith(named) for r in reasons)}
+        if payload.get("source_ids") is not None:
+            ids, codes = removed_in(run, source_ids=set(payload["source_ids"]))
+        else:
+            rows = {
+                (r["source_id"], r["sha256"]): np.asarray(r["lines"], dtype=np.int64)
+                for r in payload["rows"]
+            }
+            ids, codes = removed_in(run, rows=rows)
+        if not ids.size and not codes:
+            continue
+        for position in np.flatnonzero(hit_rows(run, run.row_ids, ids, codes)).tolist():
+            if position not in out or (event["carried_out"] and not out[position]["carried_out"]):
+                out[position] = event
+    return out
