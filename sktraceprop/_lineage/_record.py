@@ -86,6 +86,13 @@ def _with_searched_steps(transformer, estimator):
     return with_searched_steps(transformer, estimator)
 
 
+def _unrefitted_search(estimator):
+    """A search fitted with ``refit=False`` that is the model (:mod:`._search_features`)."""
+    from ._search_features import unrefitted_search
+
+    return unrefitted_search(estimator)
+
+
 def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
     """Assemble the run record of a fit."""
     names = input_names(transformer if transformer is not None else estimator, X)
@@ -98,6 +105,12 @@ def build_lineage(estimator, X, input_ids, row_ids, transformer, ops, notes=()):
             f"feature lineage unknown: an input column is named {TARGET!r}, the name "
             "feature lineage gives the target; rename the column"
         )
+    elif (search := _unrefitted_search(estimator)) is not None:
+        # no model fitted on the rows: none takes features (each split's own did)
+        from ._search_features import unrefitted_note
+
+        lineage = dict.fromkeys(names)
+        notes.append(unrefitted_note(search))
     elif (transformer := _with_searched_steps(transformer, estimator)) is None:
         lineage = {n: [n] for n in names}
     else:

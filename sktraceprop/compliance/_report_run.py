@@ -4,6 +4,7 @@ the one fitted; or a stored run named by its id."""
 
 from .._lineage._current import old_note, step_matches
 from .._lineage._fingerprint import SCHEME
+from .._lineage._search_features import unrefitted_search
 from .._prediction_log import _replaced_parts
 from ..exceptions import ComplianceError, UnknownRunError
 from ._after_removal import fitted_after_removal, removal_features
@@ -13,6 +14,15 @@ from ._evidence import all_events
 def _searched_model(estimator):
     """A fitted search's ``best_estimator_`` (the model its ``predict`` uses)."""
     if hasattr(estimator, "lineage_") or not hasattr(estimator, "cv_results_"):
+        search = unrefitted_search(estimator)
+        if search is not None:  # (a pipeline whose model is such a search)
+            raise ComplianceError(
+                f"the model of {type(estimator).__name__} is a {type(search).__name__} "
+                f"fitted with refit={search.refit!r}: no model was fitted on all its rows, "
+                "only one per split (stored with purpose 'cv_fold': store.list_runs("
+                "search_role='cv_fold')), and nothing of it predicts. Report on the model "
+                "put in use, or on a stored run with store= and run_id="
+            )
         return estimator
     if not hasattr(estimator, "best_estimator_"):
         raise ComplianceError(

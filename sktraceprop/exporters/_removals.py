@@ -9,6 +9,9 @@ one; where no store of the run is known, it says that they were not looked up.
 no run: it is not listed.)
 """
 
+import heapq
+from datetime import datetime, timezone
+
 import numpy as np
 
 from .._lineage._ids import codes_of
@@ -115,6 +118,34 @@ def removals(run, store):
     return sorted(out, key=lambda e: e["seq"])
 
 
+def _instant(event):
+    """The event's recorded time as a UTC instant (its text says its zone offset: two
+    stores' clocks may write different ones, so the text does not sort)."""
+    moment = datetime.fromisoformat(str(event["created_at"]))
+    if moment.tzinfo is None:  # (no zone said: read as UTC, what every store writes)
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _in_time_order(per_store):
+    """The events of several stores (each store's in seq order) merged by recorded
+    instant: a store's own events keep their seq order, even where its clock was set
+    back, and equal instants keep the order of the stores; an event found in two copies
+    of a store (the same hash) is listed once, where first found."""
+    if len(per_store) == 1:
+        return list(per_store[0])
+    try:
+        keyed = [[(_instant(e), e) for e in events] for events in per_store]
+    except (TypeError, ValueError):  # a time that is not ISO 8601: order of the stores
+        keyed = [[(0, e) for e in events] for events in per_store]
+    seen, out = set(), []
+    for _, event in heapq.merge(*keyed, key=lambda pair: pair[0]):
+        if event["hash"] not in seen:
+            seen.add(event["hash"])
+            out.append(event)
+    return out
+
+
 def removal_record(run, store=None):
     """``{"checked", "note", "events", "model_fingerprint_now"}`` of ``run``: whether
     every store that can hold its removals (``store``, and the stores of this process
@@ -123,7 +154,7 @@ def removal_record(run, store=None):
     the fingerprint of the model the last unlearning left (the run's own where none
     removed rows; None where that unlearning does not record it, or a store was not
     read)."""
-    found, read, unread = {}, [], []
+    found, read, unread = [], [], []
     for candidate in stores_of(run, store):
         try:
             events = removals(run, candidate)
@@ -133,13 +164,10 @@ def removal_record(run, store=None):
             unread.append(f"{_name(candidate)}: {exc}")
             continue
         read.append(candidate)
-        for event in events:  # (a copy of a store holds the same events, same hashes)
-            found.setdefault(event["hash"], event)
+        found.append(events)
     if not read and not unread:
         return {"checked": False, "note": NOT_CHECKED, "events": [], "model_fingerprint_now": None}
-    events = list(found.values())  # one store's: in seq order
-    if len(read) > 1:  # several: in the order they were recorded (seqs are per store)
-        events.sort(key=lambda e: e["created_at"])
+    events = _in_time_order(found)
     unlearned = [e for e in events if e["kind"] == "unlearning"]
     now = unlearned[-1]["model_fingerprint_after"] if unlearned else run.model_fingerprint
     where = (
