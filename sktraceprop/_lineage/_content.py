@@ -104,12 +104,17 @@ def searchable(X):
 def _informative(w):
     """The names of a load's numeric columns holding at least ``INFORMATIVE`` distinct
     values on its witness rows: a label, a flag or a small code is held by many rows of
-    any data, and a row equal to one there is no evidence."""
+    any data, and a row equal to one there is no evidence. A load of fewer witness rows
+    (a file under 16 rows) counts its columns whose values all differ: there, a value
+    names one row as a column of many distinct values does (else a plain merge of small
+    files lost its lineage without a word)."""
     out = set()
     for name, column in w.columns.items():
         if column.numeric:
             values = column.exact if column.exact is not None else column.values
-            if np.unique(values[~column.missing]).size >= INFORMATIVE:
+            present = values[~column.missing]
+            distinct = np.unique(present).size
+            if distinct >= INFORMATIVE or (distinct >= 2 and distinct == present.size):
                 out.add(name)
     return out
 
