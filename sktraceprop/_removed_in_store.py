@@ -95,18 +95,12 @@ def _erased(event, keys):
 def _events(store):
     """The store's unlearning and erasure events, oldest first: one query of those kinds."""
     from .stores._chain import EVENT_COLUMNS
+    from .stores._events import decoded
 
     with store._snapshot():
         rows = list(store._raw_events_of_kinds(("unlearning", _ERASURE)))
     for row in rows:
-        event = dict(zip(EVENT_COLUMNS, row))
-        try:
-            event["payload"] = json.loads(event["payload"])
-        except (ValueError, TypeError, RecursionError) as exc:
-            raise store._corrupt(
-                f"audit event {event['seq']} in {store!r} is corrupt: {exc}", seq=event["seq"]
-            ) from None
-        yield event
+        yield decoded(store, dict(zip(EVENT_COLUMNS, row)))
 
 
 def removed_in_store(store, ids, stacklevel=2):

@@ -79,11 +79,17 @@ def events(store, run_id=None, *, kind=None, include_store_events=False):
             continue
         if not include_store_events and str(event["kind"]).startswith(RESERVED_PREFIX):
             continue
-        try:
-            event["payload"] = json.loads(event["payload"])
-        except (ValueError, TypeError, RecursionError) as exc:
-            raise store._corrupt(
-                f"audit event {event['seq']} in {store!r} is corrupt: {exc}", seq=event["seq"]
-            ) from None
-        out.append(event)
+        out.append(decoded(store, event))
     return out
+
+
+def decoded(store, event):
+    """``event`` (a dict of :data:`EVENT_COLUMNS`) with its payload read from JSON;
+    a payload that is not JSON is a corrupt store (``store._corrupt``)."""
+    try:
+        event["payload"] = json.loads(event["payload"])
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise store._corrupt(
+            f"audit event {event['seq']} in {store!r} is corrupt: {exc}", seq=event["seq"]
+        ) from None
+    return event
