@@ -1,21 +1,21 @@
 """scikit-learn estimators around a pure JAX model: an apply function and an init function.
 
 :class:`JaxClassifier` and :class:`JaxRegressor` (their shared parameters, training and
-outputs are in :mod:`._jax_base`, the compiled training loop in :mod:`._jax_train`), and
-the default model, a fully connected network (:func:`mlp`). These classes stay in this
-module: pickles and model fingerprints name a class by its module. jax is imported
-inside the functions that need it, so importing this module (and
-``sktraceprop.adapters``) does not import jax.
+outputs are in :mod:`._jax_base`, the compiled training loop in :mod:`._jax_train`, what
+they predict from the logits in :mod:`._jax_outputs`), and the default model, a fully
+connected network (:func:`mlp`). These classes stay in this module: pickles and model
+fingerprints name a class by its module. jax is imported inside the functions that need
+it, so importing this module (and ``sktraceprop.adapters``) does not import jax.
 """
 
 import numpy as np
-from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from ._digest import params_digest, rows_digest
 from ._jax_base import _JaxEstimator
+from ._jax_outputs import _ClassifierOutputs, _RegressorOutputs
 from ._jax_train import (  # noqa: F401 (importable from here, as before)
     _is_weighted,
     _logits,
@@ -168,7 +168,7 @@ class _BaseJax(_JaxEstimator):
         return self.init_fn, self.apply_fn
 
 
-class JaxClassifier(ClassifierMixin, _BaseJax):
+class JaxClassifier(ClassifierMixin, _ClassifierOutputs, _BaseJax):
     """A scikit-learn classifier around a pure JAX model trained by cross-entropy.
 
     The model is a pair of functions: ``init_fn(key, n_features, n_outputs) -> params``
@@ -298,68 +298,8 @@ class JaxClassifier(ClassifierMixin, _BaseJax):
         self._fit_digest = (rows_digest(X, y_enc), params_digest(self.params_))
         return self
 
-    def decision_function(self, X):
-        """Logits: the decision value (binary, shape (n,)) or the class logits (n, K).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        z = self._decision(X)
-        return z[:, 0] if self.n_outputs_ == 1 else z
-
-    def predict_proba(self, X):
-        """Class probabilities (sigmoid or softmax of the logits).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        z = self._decision(X)
-        if self.n_outputs_ == 1:
-            p = expit(z[:, 0])
-            return np.column_stack([1.0 - p, p])
-        return softmax(z, axis=1)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        z = self._decision(X)
-        if self.n_outputs_ == 1:
-            return self.classes_[(z[:, 0] > 0).astype(int)]
-        return self.classes_[np.argmax(z, axis=1)]
-
-
-class JaxRegressor(RegressorMixin, _BaseJax):
+class JaxRegressor(RegressorMixin, _RegressorOutputs, _BaseJax):
     """A scikit-learn regressor around a pure JAX model trained by squared error.
 
     Same model contract, training and ``sample_weight`` handling as
@@ -444,20 +384,6 @@ class JaxRegressor(RegressorMixin, _BaseJax):
         if keep is not None:
             X, Y = X[keep], Y[keep]
         return self._fit(X, Y, "squared", Y.shape[1], W, weighted)
-
-    def predict(self, X):
-        """Model outputs.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
-        """
-        z = self._decision(X)
-        return z[:, 0] if self._y_1d else z
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
