@@ -4,7 +4,10 @@ Used for skorch nets (``_neural_torch.py``) and
 :class:`~sktraceprop.adapters.JaxClassifier` MLPs (``_neural_jax.py``); neither framework
 is imported here.
 
-The model minimises ``J(theta) = mean_i loss_i + wd / 2 ||theta||^2``. Removing the rows
+The model minimises ``J(theta) = mean_i loss_i + wd / 2 ||theta||^2``, ``theta`` every
+parameter, biases included, as both frameworks train (``JaxClassifier``'s ``alpha``
+penalises every leaf; a torch optimizer's ``weight_decay`` every parameter of its
+groups, which must share one decay). Removing the rows
 ``K`` (``R`` retained) is done in two steps:
 
 1. an influence (one Gauss-Newton) step on the **last layer** (its inputs, the

@@ -1,4 +1,14 @@
-"""Removal from JaxClassifier MLPs: last-layer access, fine-tuning, gradient norm."""
+"""Removal from JaxClassifier MLPs: last-layer access, fine-tuning, gradient norm.
+
+The L2 term ``alpha / 2 ||params||^2`` of the influence step, the fine-tuning and the
+certificate (the retained-objective gradient norm) covers every leaf, the biases
+included, because :class:`~sktraceprop.adapters.JaxClassifier` trains with that penalty
+on every leaf: the model is a stationary point of that objective, and of no objective
+that leaves the biases out (``tests/unlearning/test_neural_jax_penalty.py`` checks the
+step and the certificate against a float64 retrain of a linear model). skorch nets are
+treated alike: a torch optimizer's ``weight_decay`` applies to every parameter of its
+groups, and groups of different decays are refused (``_neural_torch.weight_decay``).
+"""
 
 import functools
 
@@ -125,7 +135,8 @@ def finetune(model, X, Y, *, n_steps, lr, weight_decay):
 
 
 def gradient_norm(model, X, Y, weight_decay):
-    """Norm of the gradient of the mean retained loss plus ``alpha / 2 ||theta||^2``."""
+    """Norm of the gradient of the mean retained loss plus ``alpha / 2 ||theta||^2``,
+    ``theta`` every leaf (biases included), as in training."""
     grad = _grad_fn(model.apply_fn_, _kind(model))
     g = grad(model.params_, X, _targets(model, Y), jnp.float32(weight_decay))
     return float(np.sqrt(sum(float(jnp.sum(leaf**2)) for leaf in jax.tree_util.tree_leaves(g))))
