@@ -68,6 +68,9 @@ def _check_leave_one_out(method):
             for i in range(n)
         ]
     )
+    # n_components=64 is at least the model's 4 parameters: method='trak' keeps the
+    # gradients unprojected (no JLProjector, so no DataDimensionalityWarning; the notes
+    # say so), and a projection to fewer would lose what the retrains measure
     exp = InfluenceExplainer(full, damping=0.0, method=method, n_components=64, random_state=0)
     scores = exp.fit(X, y).explain(X[test], y[test], keep_scores=True).scores
     assert exp.damping_ == pytest.approx(n * 0.02)  # the model's own penalty, no more
