@@ -34,7 +34,9 @@ _SPANS = [
     ("sktraceprop._tracing", "resolve_row_ids", "fit: row ids"),
     ("sktraceprop._tracing", "source_stats", "fit: source statistics"),
     ("sktraceprop._tracing", "changes", "fit: compare with loaded values"),
-    ("sktraceprop.pipeline", "build_lineage", "fit: run record (ops, fingerprints)"),
+    # (the ops are collected before build_lineage is called: an argument of its call)
+    ("sktraceprop.pipeline", "collect_ops", "fit: ops (fitted-state fingerprints)"),
+    ("sktraceprop.pipeline", "build_lineage", "fit: run record"),
 ]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     "lineage",
+    "hash_overlap",
     "merge_overhead",
     "first_read_csv",
     "csv_get_chunk",
