@@ -202,7 +202,12 @@ class NewtonCorrection(RemovalMethod):
             final, fields = correct_large(final, objective, Z_r, y_r, sw_r, params)
             return Removal(final, NewtonCorrection(Z_r, y_r, sw_r, None, None), fields)
         # Downdate: J_T's Hessian minus the removed rows' data terms, penalty for |R|.
-        H = self.hessian - objective.hessian(
+        # The terms subtracted are those J_T holds: the removed rows weighed by the class
+        # weights of all the held rows, not balanced over the removed rows alone (which
+        # may leave a class of them weightless and subtract another class many times
+        # over); a separate objective, so the steps keep the retained rows' own weights.
+        held = objective_of(final).fix_class_weights(y, sw)
+        H = self.hessian - held.hessian(
             Z[forget], y[forget], _take(sw, forget), theta=self.hessian_theta
         )
         lam = objective.penalty_strength
