@@ -125,6 +125,11 @@ class GradientCorrectionUnlearner(
     tol : float, default=1e-8
         Target for the certificate ``||grad J_R(theta)||_2 / |R|``, the gradient norm of
         the retained sum-form objective (:mod:`sktraceprop.gradients`) per retained row.
+        That objective is the estimator's own times a positive factor: for
+        ``LogisticRegression`` ``C`` times the sum of the rows' weighted losses plus
+        ``||W||^2 / 2``, so with unit sample weights the gradient of scikit-learn's mean
+        form is this certificate over ``C`` (the table in :mod:`sktraceprop.gradients`
+        gives each estimator's factor).
         Met only where the certificate plus a bound on its float64 rounding (the
         event's ``certificate_rounding``) is at most ``tol``. Convex models only.
     max_iter : int, default=25
