@@ -17,8 +17,9 @@ import warnings
 import numpy as np
 
 from ._lineage._ids import codes_of, distinct_codes, lines_of, pack
+from ._lineage._merged_parents import rows_behind
 from ._lineage._source import REGISTRY
-from .exceptions import LineageWarning, StoreError
+from .exceptions import LineageError, LineageWarning, StoreError
 
 __all__ = ["removed_in_store"]
 
@@ -35,51 +36,105 @@ def _keys_here(ids):
     return out
 
 
-def _run_sources(store, run_id):
-    """``{code: (source_id, sha256)}`` of a stored run: read from its record (a sealed
-    record keeps each source's code, id and SHA-256 in the clear), without decoding its
-    row ids; a store whose runs are not kept as records loads the run."""
-    row = store._raw_run(run_id)
+class _Run:
+    """What the check reads of one stored run, each part once: its sources' codes,
+    identities and kinds (from its record), and its sources with their merge parents
+    (the run loaded, only for removed rows that a merge made)."""
+
+    def __init__(self, store, run_id):
+        self.store, self.run_id, self._sources = store, run_id, None
+        row = store._raw_run(run_id)
+        try:
+            entries = json.loads(row[0])["sources"]
+            self.keys = {
+                int(e["code"]): (e["source_id"], e["sha256"], e.get("kind")) for e in entries
+            }
+        except (TypeError, ValueError, KeyError, IndexError):
+            self.keys = {
+                code: (*s.key, s.kind) for code, s in self.sources().items()
+            }  # a store whose runs are not kept as records: the run loaded
+
+    def sources(self):
+        if self._sources is None:
+            self._sources = self.store.load_run(self.run_id).sources
+        return self._sources
+
+    def with_rows_behind(self, ids):
+        """``ids`` (rows in this run's codes) and the rows their merged rows were built
+        from, at every level of the merges: a merged row removed removes its parents'
+        values from the model, and a later fit on a parent row learns them again."""
+        merged = [
+            c
+            for c in np.unique(codes_of(ids)).tolist()
+            if self.keys.get(c, (0, 0, 0))[2] == "merge"
+        ]
+        if not merged:
+            return ids
+        behind, _ = rows_behind(ids, self.sources().__getitem__)
+        return np.concatenate([ids, behind])
+
+    def lines_by_key(self, ids, keys):
+        """``{key: lines}`` of the rows ``ids`` (this run's codes) of sources ``keys``."""
+        out = {}
+        codes = codes_of(ids)
+        for code in np.unique(codes).tolist():
+            key = self.keys.get(int(code), (None, None))[:2]
+            if key in keys:
+                lines = lines_of(ids[codes == code])
+                out[key] = np.union1d(out.get(key, lines[:0]), lines)
+        return out
+
+
+def _read(store, runs, run_id, event, stacklevel):
+    """The :class:`_Run` ``run_id`` (read once, into ``runs``), or None where it cannot
+    be read (said: the event's rows are then not checked)."""
+    if run_id not in runs:
+        try:
+            runs[run_id] = _Run(store, run_id)
+        except (StoreError, LineageError) as exc:
+            runs[run_id] = None
+            warnings.warn(
+                f"the rows of {event['kind']} event {event['seq']} in {store!r} were not "
+                f"checked against this fit: its run {run_id} cannot be read ({exc})",
+                LineageWarning,
+                stacklevel=stacklevel + 1,
+            )
+    return runs[run_id]
+
+
+def _behind(store, runs, run, ids, event, stacklevel):
+    """``ids`` and the rows behind them in ``run`` (see :meth:`_Run.with_rows_behind`);
+    ``ids`` alone, said, where the run holds no merge parents to follow."""
     try:
-        entries = json.loads(row[0])["sources"]
-        return {int(e["code"]): (e["source_id"], e["sha256"]) for e in entries}
-    except (TypeError, ValueError, KeyError, IndexError):
-        sources = store.load_run(run_id).sources
-        return {code: (s.source_id, s.sha256) for code, s in sources.items()}
+        return run.with_rows_behind(ids)
+    except (StoreError, LineageError) as exc:
+        warnings.warn(
+            f"the rows merged rows removed by {event['kind']} event {event['seq']} in "
+            f"{store!r} were built from were not checked against this fit: the merges of "
+            f"run {run.run_id} cannot be followed ({exc})",
+            LineageWarning,
+            stacklevel=stacklevel + 1,
+        )
+        return ids
 
 
 def _unlearned(store, event, keys, runs, stacklevel):
-    """``{key: lines}`` of the rows of sources ``keys`` an unlearning event removed."""
+    """``{key: lines}`` of the rows of sources ``keys`` an unlearning event removed (the
+    training rows and the rows they were merged from)."""
     payload = event["payload"] if isinstance(event["payload"], dict) else {}
     ids = np.asarray(payload.get("row_ids") or [], dtype=np.int64)
     run_id = event["run_id"]
     if not ids.size or run_id is None:
         return {}
-    if run_id not in runs:
-        try:
-            runs[run_id] = _run_sources(store, run_id)
-        except StoreError as exc:
-            runs[run_id] = None
-            warnings.warn(
-                f"the rows of unlearning event {event['seq']} in {store!r} were not "
-                f"checked against this fit: its run {run_id} cannot be read ({exc})",
-                LineageWarning,
-                stacklevel=stacklevel + 1,
-            )
-    sources = runs[run_id]
-    if sources is None:
+    run = _read(store, runs, run_id, event, stacklevel + 1)
+    if run is None:
         return {}
-    out = {}
-    codes = codes_of(ids)
-    for code in np.unique(codes).tolist():
-        key = sources.get(int(code))
-        if key in keys:
-            out[key] = lines_of(ids[codes == code])
-    return out
+    return run.lines_by_key(_behind(store, runs, run, ids, event, stacklevel + 1), keys)
 
 
-def _erased(event, keys):
-    """``{key: lines or None (every line)}`` of the rows of ``keys`` an erasure named."""
+def _erased(store, event, keys, runs, stacklevel):
+    """``{key: lines or None (every line)}`` of the rows of ``keys`` an erasure named,
+    and the rows those of a merge were merged from (read through a run it erased from)."""
     payload = event["payload"] if isinstance(event["payload"], dict) else {}
     if payload.get("source_ids") is not None:
         named = set(payload["source_ids"])
@@ -87,9 +142,28 @@ def _erased(event, keys):
     out = {}
     for r in payload.get("rows") or ():
         key = (r.get("source_id"), r.get("sha256"))
+        lines = np.asarray(r.get("lines", ()), dtype=np.int64)
         if key in keys:
-            out[key] = np.asarray(r.get("lines", ()), dtype=np.int64)
+            out[key] = np.union1d(out.get(key, lines[:0]), lines)
+        for run_id in payload.get("runs") or ():
+            run = _read(store, runs, run_id, event, stacklevel + 1)
+            code = None if run is None else _code_in(run, key)
+            if code is None:
+                continue
+            if run.keys[code][2] == "merge":
+                behind = _behind(store, runs, run, pack(code, lines), event, stacklevel + 1)
+                for k, more in run.lines_by_key(behind, keys).items():
+                    out[k] = np.union1d(out.get(k, more[:0]), more)
+            break
     return out
+
+
+def _code_in(run, key):
+    """The code ``run`` gives the source ``key``, or None."""
+    for code, (source_id, sha256, _) in run.keys.items():
+        if (source_id, sha256) == key:
+            return code
+    return None
 
 
 def _events(store):
@@ -116,7 +190,8 @@ def removed_in_store(store, ids, stacklevel=2):
             found = _unlearned(store, event, keys, runs, stacklevel + 1)
             what = f"unlearning event {event['seq']} of run {event['run_id']}"
         elif event["kind"] == _ERASURE:
-            found, what = _erased(event, keys), f"erasure event {event['seq']}"
+            found = _erased(store, event, keys, runs, stacklevel + 1)
+            what = f"erasure event {event['seq']}"
         else:
             continue
         hit = []

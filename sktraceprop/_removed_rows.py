@@ -27,7 +27,8 @@ from contextvars import ContextVar
 
 import numpy as np
 
-from .exceptions import RefitOnRemovedWarning
+from ._lineage._ids import codes_of, distinct_codes, lines_of
+from .exceptions import LineageError, LineageWarning, RefitOnRemovedWarning
 
 __all__ = ["MESSAGE_PREFIX", "clear", "deferring", "record_removed", "warn_refit_on_removed"]
 
@@ -70,11 +71,62 @@ class deferring:
         _DEFER.reset(self._token)
 
 
+class _Unknown:
+    kind = "unknown"  # a code this process does not know: no rows behind it to follow
+
+
+def _source_here(code):
+    from ._lineage._source import REGISTRY
+
+    return REGISTRY.by_code(code) if REGISTRY.has_code(code) else _Unknown
+
+
+def _with_rows_behind(ids):
+    """``(rows, at, problem)``: ``ids`` and then the rows their merged rows were built
+    from, at every level of the merges (:func:`~._lineage._merged_parents.rows_behind`),
+    with the position in ``ids`` of the training row each is or is behind; ``problem``
+    says why the rows behind could not be followed (None when they were)."""
+    from ._lineage._merged_parents import rows_behind
+    from ._lineage._source import REGISTRY
+
+    at = np.arange(ids.size)
+    codes = distinct_codes(ids).tolist()
+    if not any(REGISTRY.has_code(c) and REGISTRY.by_code(c).kind == "merge" for c in codes):
+        return ids, at, None
+    try:
+        behind, pos = rows_behind(ids, _source_here)
+    except LineageError as exc:
+        return ids, at, str(exc)
+    return np.concatenate([ids, behind]), np.concatenate([at, pos]), None
+
+
+def _named(ids, rows, at, found, words):
+    """``{training row id: words}``: the removed row ``found`` (an index into ``rows``)
+    that each training row is or was built from, its merged row named after it."""
+    out = {}
+    for k in found.tolist():
+        own = int(ids[at[k]])
+        if own in out:
+            continue
+        said = words.get(int(rows[k]), f"row id {int(rows[k])}")
+        if k >= ids.size:  # a row behind a merged training row
+            said += f" (merged into {_line_of(own)})"
+        out[own] = said
+    return out
+
+
+def _line_of(row_id):
+    """``"<source_id> line n"`` of one row id of this process."""
+    one = np.asarray([row_id], np.int64)
+    source = _source_here(int(codes_of(one)[0]))
+    return f"{getattr(source, 'source_id', 'an unknown source')} line {int(lines_of(one)[0])}"
+
+
 def warn_refit_on_removed(row_ids, fitter, stacklevel=2, store=None, excluded=None, now=False):
     """Warn if ``row_ids`` (a fit's training rows), less ``excluded`` (rows the fit
-    removes again: an unlearner's ``forget=``), hold rows a removal recorded here, or
-    that ``store`` (the store the fit writes to, if any) records as removed. ``now``:
-    check even inside :func:`deferring` (the unlearner's own check)."""
+    removes again: an unlearner's ``forget=``), are or were merged from rows a removal
+    recorded here, or that ``store`` (the store the fit writes to, if any) records as
+    removed. ``now``: check even inside :func:`deferring` (the unlearner's own check)."""
     if _deferred() and not now:
         return
     with _LOCK:
@@ -82,24 +134,39 @@ def warn_refit_on_removed(row_ids, fitter, stacklevel=2, store=None, excluded=No
     ids = np.asarray(row_ids, dtype=np.int64)
     if excluded is not None and len(excluded):
         ids = ids[~np.isin(ids, np.asarray(excluded, dtype=np.int64))]
+    if not removals and store is None:
+        return
+    # a merged training row holds the values of the rows it was merged from: a removal
+    # of one of those (a file line) is as much in it as a removal of the row itself
+    rows, at, problem = _with_rows_behind(ids)
     if store is not None:
         from ._removed_in_store import removed_in_store
 
-        removals += [(*r, False) for r in removed_in_store(store, ids, stacklevel + 1)]
+        removals += [(*r, False) for r in removed_in_store(store, rows, stacklevel + 1)]
     if not removals:
         return
+    if problem is not None:
+        warnings.warn(
+            f"the rows merged training rows of this fit of {fitter} were built from were "
+            f"not checked against the rows removed from models: {problem}",
+            LineageWarning,
+            stacklevel=stacklevel + 1,
+        )
     hit, named, by = np.zeros(0, np.int64), {}, []
     for removed, words, what, here in removals:
-        these = np.unique(ids[np.isin(ids, removed)])
-        if these.size:
-            hit = np.union1d(hit, these)
-            named.update({int(i): words.get(int(i), f"row id {int(i)}") for i in these})
+        found = np.flatnonzero(np.isin(rows, removed))
+        if found.size:
+            hit = np.union1d(hit, ids[at[found]])
+            for own, said in _named(ids, rows, at, found, words).items():
+                named.setdefault(own, said)
             by.append(f"in this process by {what}" if here else f"by {what}")
     if not hit.size:
         return
     shown = [named[int(i)] for i in hit[:5]]
+    via = any("(merged into " in named[int(i)] for i in hit)
     warnings.warn(
-        f"{MESSAGE_PREFIX}{fitter} trains on {hit.size} row(s) removed from a model "
+        f"{MESSAGE_PREFIX}{fitter} trains on {hit.size} row(s) removed from a model"
+        f"{' or merged from such rows' if via else ''} "
         f"({'; '.join(dict.fromkeys(by))}): {', '.join(shown)}"
         f"{' ...' if hit.size > 5 else ''}. A refit learns them again (clone and "
         "GridSearchCV carry no removal): drop them from the data (or pass them to an "
