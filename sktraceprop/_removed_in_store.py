@@ -7,8 +7,17 @@ process that made them, read through their run's stored sources) and its erasure
 requests (``store.erasure``: sources, or rows by source identity and line). Both are
 matched by source identity (``source_id`` and SHA-256) and line, never by a packed id,
 whose code belongs to the process that read the source. One query of the store's
-events of those two kinds per fit (never its prediction log); the runs of the unlearning
-events are loaded, once each, to read their sources.
+events of those two kinds per fit (never its prediction log); the records of the runs of
+the unlearning events are read, once each, to read their sources.
+
+Removals are seen through merges both ways. The fit's rows come with the rows their
+merged rows were built from (:mod:`._removed_rows`), so a merged row whose parent file
+line was removed is found; and a removed merged row counts the rows it was built from
+as removed (as this process's record does), read through the merge parents its run
+stored (the run loaded, once, only where a removed row is a merged one; for an
+erasure, through a run it erased from), so a later fit on a parent file line is found.
+An unlearner that stored no run (an estimator that is not traced) names its rows'
+sources, and the rows behind its merged rows, in its event itself.
 """
 
 import json
@@ -85,6 +94,23 @@ class _Run:
         return out
 
 
+class _Runless(_Run):
+    """The sources of an unlearning event with no run, read from the event itself
+    (``row_sources``, ``rows_behind``: see
+    :func:`sktraceprop.unlearning._record.runless_rows`); an event of an earlier release
+    has neither, and no process can read its ids."""
+
+    def __init__(self, payload):
+        self.behind = np.asarray(payload.get("rows_behind") or [], dtype=np.int64)
+        self.keys = {}
+        for e in payload.get("row_sources") or ():
+            if isinstance(e, dict) and {"code", "source_id", "sha256"} <= e.keys():
+                self.keys[int(e["code"])] = (e["source_id"], e["sha256"], e.get("kind"))
+
+    def with_rows_behind(self, ids):
+        return np.concatenate([ids, self.behind])
+
+
 def _read(store, runs, run_id, event, stacklevel):
     """The :class:`_Run` ``run_id`` (read once, into ``runs``), or None where it cannot
     be read (said: the event's rows are then not checked)."""
@@ -124,8 +150,11 @@ def _unlearned(store, event, keys, runs, stacklevel):
     payload = event["payload"] if isinstance(event["payload"], dict) else {}
     ids = np.asarray(payload.get("row_ids") or [], dtype=np.int64)
     run_id = event["run_id"]
-    if not ids.size or run_id is None:
+    if not ids.size:
         return {}
+    if run_id is None:  # an unlearner that stored no run: the event names its sources
+        run = _Runless(payload)
+        return run.lines_by_key(run.with_rows_behind(ids), keys)
     run = _read(store, runs, run_id, event, stacklevel + 1)
     if run is None:
         return {}
@@ -138,13 +167,26 @@ def _erased(store, event, keys, runs, stacklevel):
     payload = event["payload"] if isinstance(event["payload"], dict) else {}
     if payload.get("source_ids") is not None:
         named = set(payload["source_ids"])
-        return {key: None for key in keys if key[0] in named}
+        out = {key: None for key in keys if key[0] in named}
+        for run_id in payload.get("runs") or ():  # every row of an erased merge source
+            run = _read(store, runs, run_id, event, stacklevel + 1)
+            merged = [] if run is None else _merges_named(run, named)
+            for code in merged:
+                n_rows = run.sources()[code].n_rows
+                every = pack(code, np.arange(1, n_rows + 1, dtype=np.int64))
+                behind = _behind(store, runs, run, every, event, stacklevel + 1)
+                for k, more in run.lines_by_key(behind, keys).items():
+                    if k not in out or out[k] is not None:
+                        out[k] = np.union1d(out.get(k, more[:0]), more)
+        return out
     out = {}
     for r in payload.get("rows") or ():
         key = (r.get("source_id"), r.get("sha256"))
         lines = np.asarray(r.get("lines", ()), dtype=np.int64)
         if key in keys:
             out[key] = np.union1d(out.get(key, lines[:0]), lines)
+            if REGISTRY.by_code(keys[key]).kind != "merge":
+                continue  # (no rows behind a file's rows: no run to read)
         for run_id in payload.get("runs") or ():
             run = _read(store, runs, run_id, event, stacklevel + 1)
             code = None if run is None else _code_in(run, key)
@@ -156,6 +198,11 @@ def _erased(store, event, keys, runs, stacklevel):
                     out[k] = np.union1d(out.get(k, more[:0]), more)
             break
     return out
+
+
+def _merges_named(run, named):
+    """The codes ``run`` gives the merge sources whose ``source_id`` is in ``named``."""
+    return [c for c, (sid, _, kind) in run.keys.items() if sid in named and kind == "merge"]
 
 
 def _code_in(run, key):
@@ -188,7 +235,8 @@ def removed_in_store(store, ids, stacklevel=2):
     for event in _events(store):
         if event["kind"] == "unlearning":
             found = _unlearned(store, event, keys, runs, stacklevel + 1)
-            what = f"unlearning event {event['seq']} of run {event['run_id']}"
+            run = f" of run {event['run_id']}" if event["run_id"] is not None else ""
+            what = f"unlearning event {event['seq']}{run}"
         elif event["kind"] == _ERASURE:
             found = _erased(store, event, keys, runs, stacklevel + 1)
             what = f"erasure event {event['seq']}"

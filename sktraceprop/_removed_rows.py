@@ -19,6 +19,11 @@ deliberate refit with
 by its message, which always begins ``"this fit of "``
 (``warnings.filterwarnings("ignore", "this fit of .* removed from a model")``).
 Rows of other processes' removals are seen only through a store the fit writes to.
+
+Through merges both ways: the fit's rows are checked with the rows their merged rows
+were built from (at every level of the merges), so a merged row built from a removed
+file line is said, naming that line and the merged row; a removal records the rows its
+merged rows were built from, so a later fit on those is said too.
 """
 
 import threading

@@ -195,3 +195,53 @@ def test_a_removal_in_another_process_is_seen_through_merges(tmp_path, direction
                 )
     # writing to no store, this process cannot know
     assert not _said(lambda: _pipe().fit(X, y))
+
+
+@pytest.mark.parametrize("removed_from", ["people", "merged"])
+def test_an_unlearner_that_stored_no_run_is_seen_through_its_store(tmp_path, removed_from):
+    """An unlearner of an estimator that is not traced stores no run: its event named
+    row ids whose codes no run could read, and no fit on them was ever warned."""
+    paths = _write(tmp_path)
+    _removed_rows.clear()
+    store = stp.stores.MemoryStore()
+    try:
+        people, merged = _frames(paths, "inner")
+        frame = people if removed_from == "people" else merged
+        X, y = _xy(frame)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            unl = stp.GradientCorrectionUnlearner(LogisticRegression(), store=store).fit(X, y)
+            unl.unlearn(sample_id=X.index[frame["pid"].isin([2, 5]).to_numpy()].to_numpy())
+        assert unl.run_id_ is None
+        _removed_rows.clear()  # as after a restart
+        lines = _line_of_pid(paths["people"])
+        # the other frame: through the merge, whichever way
+        fitted = merged if removed_from == "people" else people
+        X, y = _xy(fitted)
+        said = _said(lambda: _pipe(store).fit(X, y))
+        _assert_named(said, [lines[2], lines[5]], 2)
+        assert "unlearning event 1 in" in said[0]
+    finally:
+        _removed_rows.clear()
+
+
+def test_a_merge_source_erased_by_id_is_seen_on_the_rows_it_was_built_from(tmp_path):
+    paths = _write(tmp_path)
+    _removed_rows.clear()
+    store = stp.stores.MemoryStore()
+    people, _ = _frames(paths, "inner")
+    labs = stp.read_csv(paths["labs"], source_id="labs")
+    merged = stp.merge(people, labs, on="pid", source_id="people_labs")
+    X, y = _xy(merged)
+    _pipe(store).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        store.erase_rows(source_id="people_labs", reason="art. 17")
+    lines = _line_of_pid(paths["people"])
+    in_merge = sorted(set(merged["pid"].astype(int)))  # truth: the pids both files hold
+    assert in_merge == [p for p in range(N_PEOPLE) if p in LAB_PIDS]
+    X, y = _xy(people)
+    said = _said(lambda: _pipe(store).fit(X, y))
+    _assert_named(said, [lines[p] for p in in_merge], len(in_merge))
+    keep = ~people["pid"].isin(in_merge).to_numpy()
+    assert not _said(lambda: _pipe(store).fit(X[keep], y[keep]))
