@@ -245,3 +245,22 @@ def test_a_merge_source_erased_by_id_is_seen_on_the_rows_it_was_built_from(tmp_p
     _assert_named(said, [lines[p] for p in in_merge], len(in_merge))
     keep = ~people["pid"].isin(in_merge).to_numpy()
     assert not _said(lambda: _pipe(store).fit(X[keep], y[keep]))
+
+
+def test_a_valuer_fitted_on_merged_rows_built_from_removed_rows_is_warned(tmp_path):
+    """A valuer keeps its rows' features and labels: before, one fitted after a removal
+    on the frame still holding the rows (or rows merged from them) said nothing."""
+    paths = _write(tmp_path)
+    _removed_rows.clear()
+    try:
+        people, merged = _frames(paths, "left")
+        _remove(people, np.flatnonzero(people["pid"].isin([7, 8])), None, "unlearn")
+        lines = _line_of_pid(paths["people"])
+        X, y = _xy(merged)
+        said = _said(lambda: stp.KNNShapleyValuer(n_neighbors=3).fit(X, y))
+        _assert_named(said, [lines[7], lines[8]], 2)
+        assert said[0].startswith("this fit of KNNShapleyValuer")
+        keep = ~merged["pid"].isin([7, 8]).to_numpy()
+        assert not _said(lambda: stp.KNNShapleyValuer(n_neighbors=3).fit(X[keep], y[keep]))
+    finally:
+        _removed_rows.clear()
