@@ -45,6 +45,10 @@ def _keys_here(ids):
     return out
 
 
+class _NotMerged:
+    kind = "unknown"  # a code the run does not name: no rows behind it to follow
+
+
 class _Run:
     """What the check reads of one stored run, each part once: its sources' codes,
     identities and kinds (from its record), and its sources with their merge parents
@@ -72,14 +76,16 @@ class _Run:
         """``ids`` (rows in this run's codes) and the rows their merged rows were built
         from, at every level of the merges: a merged row removed removes its parents'
         values from the model, and a later fit on a parent row learns them again."""
-        merged = [
-            c
-            for c in np.unique(codes_of(ids)).tolist()
-            if self.keys.get(c, (0, 0, 0))[2] == "merge"
-        ]
-        if not merged:
+        codes = np.unique(codes_of(ids)).tolist()
+        # a kind the record does not give (a record of an earlier release): the run's
+        # sources say it
+        kinds = [self.keys.get(c, (0, 0, None))[2] for c in codes]
+        if all(k not in ("merge", None) for k in kinds):
             return ids
-        behind, _ = rows_behind(ids, self.sources().__getitem__)
+        sources = self.sources()
+        if not any(c in sources and sources[c].kind == "merge" for c in codes):
+            return ids
+        behind, _ = rows_behind(ids, lambda c: sources.get(int(c), _NotMerged))
         return np.concatenate([ids, behind])
 
     def lines_by_key(self, ids, keys):
