@@ -105,19 +105,17 @@ def _with_rows_behind(ids):
     return np.concatenate([ids, behind]), np.concatenate([at, pos]), None
 
 
-def _named(ids, rows, at, found, words):
-    """``{training row id: words}``: the removed row ``found`` (an index into ``rows``)
-    that each training row is or was built from, its merged row named after it."""
-    out = {}
-    for k in found.tolist():
-        own = int(ids[at[k]])
-        if own in out:
-            continue
-        said = words.get(int(rows[k]), f"row id {int(rows[k])}")
-        if k >= ids.size:  # a row behind a merged training row
-            said += f" (merged into {_line_of(own)})"
-        out[own] = said
-    return out
+def _said_of(own, ids, rows, at, found_by):
+    """How the warning names the training row ``own``: the removed row it is, or was
+    built from, in the first removal of ``found_by`` (``[(indices into rows, words)]``)
+    that found one, its merged row named after it."""
+    for found, words in found_by:
+        mine = found[ids[at[found]] == own]
+        if mine.size:
+            k = int(mine[0])  # (the row itself before the rows behind it)
+            said = words.get(int(rows[k]), f"row id {int(rows[k])}")
+            return said if k < ids.size else f"{said} (merged into {_line_of(own)})"
+    return f"row id {own}"
 
 
 def _line_of(row_id):
@@ -148,27 +146,29 @@ def warn_refit_on_removed(row_ids, fitter, stacklevel=2, store=None, excluded=No
         from ._removed_in_store import removed_in_store
 
         removals += [(*r, False) for r in removed_in_store(store, rows, stacklevel + 1)]
-    if not removals:
-        return
-    if problem is not None:
+    if problem is not None:  # (said where a removal could be behind them: never silent)
         warnings.warn(
-            f"the rows merged training rows of this fit of {fitter} were built from were "
-            f"not checked against the rows removed from models: {problem}",
+            f"the rows that the merged training rows of a fit of {fitter} were built "
+            f"from were not checked against rows removed from models: {problem}",
             LineageWarning,
             stacklevel=stacklevel + 1,
         )
-    hit, named, by = np.zeros(0, np.int64), {}, []
+    if not removals:
+        return
+    n, direct, through, found_by, by = ids.size, [ids[:0]], [ids[:0]], [], []
     for removed, words, what, here in removals:
         found = np.flatnonzero(np.isin(rows, removed))
         if found.size:
-            hit = np.union1d(hit, ids[at[found]])
-            for own, said in _named(ids, rows, at, found, words).items():
-                named.setdefault(own, said)
+            direct.append(ids[found[found < n]])
+            through.append(ids[at[found[found >= n]]])  # rows behind merged rows
+            found_by.append((found, words))
             by.append(f"in this process by {what}" if here else f"by {what}")
-    if not hit.size:
+    if not found_by:
         return
-    shown = [named[int(i)] for i in hit[:5]]
-    via = any("(merged into " in named[int(i)] for i in hit)
+    direct, through = np.unique(np.concatenate(direct)), np.unique(np.concatenate(through))
+    hit = np.union1d(direct, through)
+    shown = [_said_of(int(i), ids, rows, at, found_by) for i in hit[:5]]
+    via = np.setdiff1d(through, direct).size > 0
     warnings.warn(
         f"{MESSAGE_PREFIX}{fitter} trains on {hit.size} row(s) removed from a model"
         f"{' or merged from such rows' if via else ''} "
