@@ -7,8 +7,17 @@ process that made them, read through their run's stored sources) and its erasure
 requests (``store.erasure``: sources, or rows by source identity and line). Both are
 matched by source identity (``source_id`` and SHA-256) and line, never by a packed id,
 whose code belongs to the process that read the source. One query of the store's
-events of those two kinds per fit (never its prediction log); the runs of the unlearning
-events are loaded, once each, to read their sources.
+events of those two kinds per fit (never its prediction log); the records of the runs of
+the unlearning events are read, once each, to read their sources.
+
+Removals are seen through merges both ways. The fit's rows come with the rows their
+merged rows were built from (:mod:`._removed_rows`), so a merged row whose parent file
+line was removed is found; and a removed merged row counts the rows it was built from
+as removed (as this process's record does), read through the merge parents its run
+stored (the run loaded, once, only where a removed row is a merged one; for an
+erasure, through a run it erased from), so a later fit on a parent file line is found.
+An unlearner that stored no run (an estimator that is not traced) names its rows'
+sources, and the rows behind its merged rows, in its event itself.
 """
 
 import json
@@ -17,8 +26,9 @@ import warnings
 import numpy as np
 
 from ._lineage._ids import codes_of, distinct_codes, lines_of, pack
+from ._lineage._merged_parents import rows_behind
 from ._lineage._source import REGISTRY
-from .exceptions import LineageWarning, StoreError
+from .exceptions import LineageError, LineageWarning, StoreError
 
 __all__ = ["removed_in_store"]
 
@@ -35,61 +45,178 @@ def _keys_here(ids):
     return out
 
 
-def _run_sources(store, run_id):
-    """``{code: (source_id, sha256)}`` of a stored run: read from its record (a sealed
-    record keeps each source's code, id and SHA-256 in the clear), without decoding its
-    row ids; a store whose runs are not kept as records loads the run."""
-    row = store._raw_run(run_id)
-    try:
-        entries = json.loads(row[0])["sources"]
-        return {int(e["code"]): (e["source_id"], e["sha256"]) for e in entries}
-    except (TypeError, ValueError, KeyError, IndexError):
-        sources = store.load_run(run_id).sources
-        return {code: (s.source_id, s.sha256) for code, s in sources.items()}
+class _NotMerged:
+    kind = "unknown"  # a code the run does not name: no rows behind it to follow
 
 
-def _unlearned(store, event, keys, runs, stacklevel):
-    """``{key: lines}`` of the rows of sources ``keys`` an unlearning event removed."""
-    payload = event["payload"] if isinstance(event["payload"], dict) else {}
-    ids = np.asarray(payload.get("row_ids") or [], dtype=np.int64)
-    run_id = event["run_id"]
-    if not ids.size or run_id is None:
-        return {}
+class _Run:
+    """What the check reads of one stored run, each part once: its sources' codes,
+    identities and kinds (from its record), and its sources with their merge parents
+    (the run loaded, only for removed rows that a merge made)."""
+
+    def __init__(self, store, run_id):
+        self.store, self.run_id, self._sources = store, run_id, None
+        row = store._raw_run(run_id)
+        try:
+            entries = json.loads(row[0])["sources"]
+            self.keys = {
+                int(e["code"]): (e["source_id"], e["sha256"], e.get("kind")) for e in entries
+            }
+        except (TypeError, ValueError, KeyError, IndexError):
+            self.keys = {
+                code: (*s.key, s.kind) for code, s in self.sources().items()
+            }  # a store whose runs are not kept as records: the run loaded
+
+    def sources(self):
+        if self._sources is None:
+            self._sources = self.store.load_run(self.run_id).sources
+        return self._sources
+
+    def with_rows_behind(self, ids):
+        """``ids`` (rows in this run's codes) and the rows their merged rows were built
+        from, at every level of the merges: a merged row removed removes its parents'
+        values from the model, and a later fit on a parent row learns them again."""
+        codes = np.unique(codes_of(ids)).tolist()
+        # a kind the record does not give (a record of an earlier release): the run's
+        # sources say it
+        kinds = [self.keys.get(c, (0, 0, None))[2] for c in codes]
+        if all(k not in ("merge", None) for k in kinds):
+            return ids
+        sources = self.sources()
+        if not any(c in sources and sources[c].kind == "merge" for c in codes):
+            return ids
+        behind, _ = rows_behind(ids, lambda c: sources.get(int(c), _NotMerged))
+        return np.concatenate([ids, behind])
+
+    def lines_by_key(self, ids, keys):
+        """``{key: lines}`` of the rows ``ids`` (this run's codes) of sources ``keys``."""
+        out = {}
+        codes = codes_of(ids)
+        for code in np.unique(codes).tolist():
+            key = self.keys.get(int(code), (None, None))[:2]
+            if key in keys:
+                lines = lines_of(ids[codes == code])
+                out[key] = np.union1d(out.get(key, lines[:0]), lines)
+        return out
+
+
+class _Runless(_Run):
+    """The sources of an unlearning event with no run, read from the event itself
+    (``row_sources``, ``rows_behind``: see
+    :func:`sktraceprop.unlearning._record.runless_rows`); an event of an earlier release
+    has neither, and no process can read its ids."""
+
+    def __init__(self, payload):
+        self.behind = np.asarray(payload.get("rows_behind") or [], dtype=np.int64)
+        self.keys = {}
+        for e in payload.get("row_sources") or ():
+            if isinstance(e, dict) and {"code", "source_id", "sha256"} <= e.keys():
+                self.keys[int(e["code"])] = (e["source_id"], e["sha256"], e.get("kind"))
+
+    def with_rows_behind(self, ids):
+        return np.concatenate([ids, self.behind])
+
+
+def _read(store, runs, run_id, event, stacklevel):
+    """The :class:`_Run` ``run_id`` (read once, into ``runs``), or None where it cannot
+    be read (said: the event's rows are then not checked)."""
     if run_id not in runs:
         try:
-            runs[run_id] = _run_sources(store, run_id)
-        except StoreError as exc:
+            runs[run_id] = _Run(store, run_id)
+        except (StoreError, LineageError) as exc:
             runs[run_id] = None
             warnings.warn(
-                f"the rows of unlearning event {event['seq']} in {store!r} were not "
+                f"the rows of {event['kind']} event {event['seq']} in {store!r} were not "
                 f"checked against this fit: its run {run_id} cannot be read ({exc})",
                 LineageWarning,
                 stacklevel=stacklevel + 1,
             )
-    sources = runs[run_id]
-    if sources is None:
+    return runs[run_id]
+
+
+def _behind(store, runs, run, ids, event, stacklevel):
+    """``ids`` and the rows behind them in ``run`` (see :meth:`_Run.with_rows_behind`);
+    ``ids`` alone, said, where the run holds no merge parents to follow."""
+    try:
+        return run.with_rows_behind(ids)
+    except (StoreError, LineageError) as exc:
+        warnings.warn(
+            f"the rows merged rows removed by {event['kind']} event {event['seq']} in "
+            f"{store!r} were built from were not checked against this fit: the merges of "
+            f"run {run.run_id} cannot be followed ({exc})",
+            LineageWarning,
+            stacklevel=stacklevel + 1,
+        )
+        return ids
+
+
+def _unlearned(store, event, keys, runs, stacklevel):
+    """``{key: lines}`` of the rows of sources ``keys`` an unlearning event removed (the
+    training rows and the rows they were merged from)."""
+    payload = event["payload"] if isinstance(event["payload"], dict) else {}
+    ids = np.asarray(payload.get("row_ids") or [], dtype=np.int64)
+    run_id = event["run_id"]
+    if not ids.size:
         return {}
-    out = {}
-    codes = codes_of(ids)
-    for code in np.unique(codes).tolist():
-        key = sources.get(int(code))
-        if key in keys:
-            out[key] = lines_of(ids[codes == code])
-    return out
+    if run_id is None:  # an unlearner that stored no run: the event names its sources
+        run = _Runless(payload)
+        return run.lines_by_key(run.with_rows_behind(ids), keys)
+    run = _read(store, runs, run_id, event, stacklevel + 1)
+    if run is None:
+        return {}
+    return run.lines_by_key(_behind(store, runs, run, ids, event, stacklevel + 1), keys)
 
 
-def _erased(event, keys):
-    """``{key: lines or None (every line)}`` of the rows of ``keys`` an erasure named."""
+def _erased(store, event, keys, runs, stacklevel):
+    """``{key: lines or None (every line)}`` of the rows of ``keys`` an erasure named,
+    and the rows those of a merge were merged from (read through a run it erased from)."""
     payload = event["payload"] if isinstance(event["payload"], dict) else {}
     if payload.get("source_ids") is not None:
         named = set(payload["source_ids"])
-        return {key: None for key in keys if key[0] in named}
+        out = {key: None for key in keys if key[0] in named}
+        for run_id in payload.get("runs") or ():  # every row of an erased merge source
+            run = _read(store, runs, run_id, event, stacklevel + 1)
+            merged = [] if run is None else _merges_named(run, named)
+            for code in merged:
+                n_rows = run.sources()[code].n_rows
+                every = pack(code, np.arange(1, n_rows + 1, dtype=np.int64))
+                behind = _behind(store, runs, run, every, event, stacklevel + 1)
+                for k, more in run.lines_by_key(behind, keys).items():
+                    if k not in out or out[k] is not None:
+                        out[k] = np.union1d(out.get(k, more[:0]), more)
+        return out
     out = {}
     for r in payload.get("rows") or ():
         key = (r.get("source_id"), r.get("sha256"))
+        lines = np.asarray(r.get("lines", ()), dtype=np.int64)
         if key in keys:
-            out[key] = np.asarray(r.get("lines", ()), dtype=np.int64)
+            out[key] = np.union1d(out.get(key, lines[:0]), lines)
+            if REGISTRY.by_code(keys[key]).kind != "merge":
+                continue  # (no rows behind a file's rows: no run to read)
+        for run_id in payload.get("runs") or ():
+            run = _read(store, runs, run_id, event, stacklevel + 1)
+            code = None if run is None else _code_in(run, key)
+            if code is None:
+                continue
+            if run.keys[code][2] == "merge":
+                behind = _behind(store, runs, run, pack(code, lines), event, stacklevel + 1)
+                for k, more in run.lines_by_key(behind, keys).items():
+                    out[k] = np.union1d(out.get(k, more[:0]), more)
+            break
     return out
+
+
+def _merges_named(run, named):
+    """The codes ``run`` gives the merge sources whose ``source_id`` is in ``named``."""
+    return [c for c, (sid, _, kind) in run.keys.items() if sid in named and kind == "merge"]
+
+
+def _code_in(run, key):
+    """The code ``run`` gives the source ``key``, or None."""
+    for code, (source_id, sha256, _) in run.keys.items():
+        if (source_id, sha256) == key:
+            return code
+    return None
 
 
 def _events(store):
@@ -114,9 +241,11 @@ def removed_in_store(store, ids, stacklevel=2):
     for event in _events(store):
         if event["kind"] == "unlearning":
             found = _unlearned(store, event, keys, runs, stacklevel + 1)
-            what = f"unlearning event {event['seq']} of run {event['run_id']}"
+            run = f" of run {event['run_id']}" if event["run_id"] is not None else ""
+            what = f"unlearning event {event['seq']}{run}"
         elif event["kind"] == _ERASURE:
-            found, what = _erased(event, keys), f"erasure event {event['seq']}"
+            found = _erased(store, event, keys, runs, stacklevel + 1)
+            what = f"erasure event {event['seq']}"
         else:
             continue
         hit = []

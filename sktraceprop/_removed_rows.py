@@ -19,6 +19,11 @@ deliberate refit with
 by its message, which always begins ``"this fit of "``
 (``warnings.filterwarnings("ignore", "this fit of .* removed from a model")``).
 Rows of other processes' removals are seen only through a store the fit writes to.
+
+Through merges both ways: the fit's rows are checked with the rows their merged rows
+were built from (at every level of the merges), so a merged row built from a removed
+file line is said, naming that line and the merged row; a removal records the rows its
+merged rows were built from, so a later fit on those is said too.
 """
 
 import threading
@@ -27,7 +32,8 @@ from contextvars import ContextVar
 
 import numpy as np
 
-from .exceptions import RefitOnRemovedWarning
+from ._lineage._ids import codes_of, distinct_codes, lines_of
+from .exceptions import LineageError, LineageWarning, RefitOnRemovedWarning
 
 __all__ = ["MESSAGE_PREFIX", "clear", "deferring", "record_removed", "warn_refit_on_removed"]
 
@@ -70,11 +76,60 @@ class deferring:
         _DEFER.reset(self._token)
 
 
+class _Unknown:
+    kind = "unknown"  # a code this process does not know: no rows behind it to follow
+
+
+def _source_here(code):
+    from ._lineage._source import REGISTRY
+
+    return REGISTRY.by_code(code) if REGISTRY.has_code(code) else _Unknown
+
+
+def _with_rows_behind(ids):
+    """``(rows, at, problem)``: ``ids`` and then the rows their merged rows were built
+    from, at every level of the merges (:func:`~._lineage._merged_parents.rows_behind`),
+    with the position in ``ids`` of the training row each is or is behind; ``problem``
+    says why the rows behind could not be followed (None when they were)."""
+    from ._lineage._merged_parents import rows_behind
+    from ._lineage._source import REGISTRY
+
+    at = np.arange(ids.size)
+    codes = distinct_codes(ids).tolist()
+    if not any(REGISTRY.has_code(c) and REGISTRY.by_code(c).kind == "merge" for c in codes):
+        return ids, at, None
+    try:
+        behind, pos = rows_behind(ids, _source_here)
+    except LineageError as exc:
+        return ids, at, str(exc)
+    return np.concatenate([ids, behind]), np.concatenate([at, pos]), None
+
+
+def _said_of(own, ids, rows, at, found_by):
+    """How the warning names the training row ``own``: the removed row it is, or was
+    built from, in the first removal of ``found_by`` (``[(indices into rows, words)]``)
+    that found one, its merged row named after it."""
+    for found, words in found_by:
+        mine = found[ids[at[found]] == own]
+        if mine.size:
+            k = int(mine[0])  # (the row itself before the rows behind it)
+            said = words.get(int(rows[k]), f"row id {int(rows[k])}")
+            return said if k < ids.size else f"{said} (merged into {_line_of(own)})"
+    return f"row id {own}"
+
+
+def _line_of(row_id):
+    """``"<source_id> line n"`` of one row id of this process."""
+    one = np.asarray([row_id], np.int64)
+    source = _source_here(int(codes_of(one)[0]))
+    return f"{getattr(source, 'source_id', 'an unknown source')} line {int(lines_of(one)[0])}"
+
+
 def warn_refit_on_removed(row_ids, fitter, stacklevel=2, store=None, excluded=None, now=False):
     """Warn if ``row_ids`` (a fit's training rows), less ``excluded`` (rows the fit
-    removes again: an unlearner's ``forget=``), hold rows a removal recorded here, or
-    that ``store`` (the store the fit writes to, if any) records as removed. ``now``:
-    check even inside :func:`deferring` (the unlearner's own check)."""
+    removes again: an unlearner's ``forget=``), are or were merged from rows a removal
+    recorded here, or that ``store`` (the store the fit writes to, if any) records as
+    removed. ``now``: check even inside :func:`deferring` (the unlearner's own check)."""
     if _deferred() and not now:
         return
     with _LOCK:
@@ -82,24 +137,41 @@ def warn_refit_on_removed(row_ids, fitter, stacklevel=2, store=None, excluded=No
     ids = np.asarray(row_ids, dtype=np.int64)
     if excluded is not None and len(excluded):
         ids = ids[~np.isin(ids, np.asarray(excluded, dtype=np.int64))]
+    if not removals and store is None:
+        return
+    # a merged training row holds the values of the rows it was merged from: a removal
+    # of one of those (a file line) is as much in it as a removal of the row itself
+    rows, at, problem = _with_rows_behind(ids)
     if store is not None:
         from ._removed_in_store import removed_in_store
 
-        removals += [(*r, False) for r in removed_in_store(store, ids, stacklevel + 1)]
+        removals += [(*r, False) for r in removed_in_store(store, rows, stacklevel + 1)]
+    if problem is not None:  # (said where a removal could be behind them: never silent)
+        warnings.warn(
+            f"the rows that the merged training rows of a fit of {fitter} were built "
+            f"from were not checked against rows removed from models: {problem}",
+            LineageWarning,
+            stacklevel=stacklevel + 1,
+        )
     if not removals:
         return
-    hit, named, by = np.zeros(0, np.int64), {}, []
+    n, direct, through, found_by, by = ids.size, [ids[:0]], [ids[:0]], [], []
     for removed, words, what, here in removals:
-        these = np.unique(ids[np.isin(ids, removed)])
-        if these.size:
-            hit = np.union1d(hit, these)
-            named.update({int(i): words.get(int(i), f"row id {int(i)}") for i in these})
+        found = np.flatnonzero(np.isin(rows, removed))
+        if found.size:
+            direct.append(ids[found[found < n]])
+            through.append(ids[at[found[found >= n]]])  # rows behind merged rows
+            found_by.append((found, words))
             by.append(f"in this process by {what}" if here else f"by {what}")
-    if not hit.size:
+    if not found_by:
         return
-    shown = [named[int(i)] for i in hit[:5]]
+    direct, through = np.unique(np.concatenate(direct)), np.unique(np.concatenate(through))
+    hit = np.union1d(direct, through)
+    shown = [_said_of(int(i), ids, rows, at, found_by) for i in hit[:5]]
+    via = np.setdiff1d(through, direct).size > 0
     warnings.warn(
-        f"{MESSAGE_PREFIX}{fitter} trains on {hit.size} row(s) removed from a model "
+        f"{MESSAGE_PREFIX}{fitter} trains on {hit.size} row(s) removed from a model"
+        f"{' or merged from such rows' if via else ''} "
         f"({'; '.join(dict.fromkeys(by))}): {', '.join(shown)}"
         f"{' ...' if hit.size > 5 else ''}. A refit learns them again (clone and "
         "GridSearchCV carry no removal): drop them from the data (or pass them to an "

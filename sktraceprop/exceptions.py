@@ -50,8 +50,11 @@ class RefitOnRemovedWarning(LineageWarning):
 
     Raised by traced fits and unlearner fits whose training rows hold rows an unlearner
     removed in this process, or that the store the fit writes to records as unlearned
-    or erased (from any process). A refit learns them again; rows the fit's own
-    ``forget=`` removes are not counted. Its message always begins ``"this fit of "``.
+    or erased (from any process), or rows merged from such rows (:func:`sktraceprop.merge`),
+    or the rows a removed merged row was merged from. A refit learns them again; rows the
+    fit's own ``forget=`` removes are not counted. Its message always begins
+    ``"this fit of "``. A fit that writes to no store sees only the removals made in
+    its own process: pass the store the removals were recorded in to see the others.
     A subclass of :class:`LineageWarning`: filters on that still apply. Silence it for
     a deliberate refit with ``warnings.simplefilter("ignore", RefitOnRemovedWarning)``.
     """

@@ -255,10 +255,14 @@ class GradientCorrectionUnlearner(
         an edited file, each counted apart under ``"source_id [first 12 digits of its
         sha256]"``, this maps such a label to the ``source_id``, ``uri`` and ``sha256``
         it stands for), ``row_ids`` (every removed
-        row id, int64), ``row_ids_sha256``, ``via_merge`` (removed rows per merge they
-        came from), ``merged_parents_kept`` (parent rows of removed merged rows that
-        retained rows were merged from too, per source: counted under ``sources``, not
-        removed), ``request``, ``aggregates_over_removed_rows`` and
+        row id, int64), ``row_ids_sha256``, ``row_sources`` and ``rows_behind`` (only
+        where the unlearner stored no run, its estimator not being traced: the
+        ``code``, ``source_id``, ``sha256`` and ``kind`` of each source the removed row
+        ids name, and the ids of the rows removed merged rows were built from, so that
+        a fit writing to the store in another process can read them), ``via_merge``
+        (removed rows per merge they came from), ``merged_parents_kept`` (parent rows
+        of removed merged rows that retained rows were merged from too, per source:
+        counted under ``sources``, not removed), ``request``, ``aggregates_over_removed_rows`` and
         ``steps_fitted_outside_over_removed_rows`` (retained rows whose values carry
         removed rows' data: group statistics, steps fitted outside the model),
         ``columns_in_no_source`` (input columns that no source of the training rows

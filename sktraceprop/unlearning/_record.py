@@ -161,6 +161,8 @@ def removal_event(unl, removal, positions, retained, n_retained, named, request,
         **rows,
         "request": request,
     }
+    if unl.run_id_ is None and event_store(unl) is not None:
+        event.update(runless_rows(unl, rows["row_ids"]))
     kept_frame = kept_lineage(unl, retained)  # read by the checks below, made once
     if "via_merge" in rows:
         kept = merged_parents_kept(unl, kept_frame, leaves)
@@ -184,6 +186,31 @@ def removal_event(unl, removal, positions, retained, n_retained, named, request,
         if remaining:
             event["aggregates_over_removed_rows"] = remaining
     return event, leaves
+
+
+def runless_rows(unl, removed_ids):
+    """Event fields that let another process read the removed rows of an unlearner that
+    stored no run (an estimator that is not traced): the identity of each source their
+    ids name (``row_sources``, by code) and the rows merged rows among them were built
+    from (``rows_behind``). A fit writing to the store, in any process, checks its rows
+    against them (:mod:`sktraceprop._removed_in_store`); without them, the ids' codes
+    (this process's) could be read through no run, and the removal was seen nowhere."""
+    behind, _ = rows_behind(removed_ids, unl._source)
+    codes = np.unique(codes_of(np.concatenate([removed_ids, behind])))
+    out = {
+        "row_sources": [
+            {
+                "code": int(c),
+                "source_id": str(unl._source(c).source_id),
+                "sha256": unl._source(c).sha256,
+                "kind": unl._source(c).kind,
+            }
+            for c in codes.tolist()
+        ]
+    }
+    if behind.size:
+        out["rows_behind"] = np.unique(behind).tolist()
+    return out
 
 
 def removed_rows(unl, positions):

@@ -20,8 +20,10 @@ from .._lineage._paired import check_paired
 from .._lineage._read_paths import narrowed_table
 from .._lineage._record import source_table
 from .._lineage._source import REGISTRY
+from .._removed_rows import warn_refit_on_removed
 from ..exceptions import LineageWarning
 from ..utils._private_copy import shares_memory
+from ..utils._stack import user_stacklevel
 from ._distances import _DOT_METRICS, _fit_stats, _shift, _squared_norms
 from ._fit_features import fitted_transformer_features
 from ._groups import fitted_ops
@@ -46,6 +48,9 @@ def fit_rows(valuer, X, y, sample_id):
     # y too: untraced X whose labels show loaded rows warns, as a traced fit does
     row_ids = resolve_row_ids(X, sample_id, y=y)
     check_paired(X, y, ids=row_ids)  # a row's value needs its own label
+    # a valuer keeps its rows' features and labels: rows removed from a model (or merged
+    # from such rows) taken in again are said, as a traced fit says them
+    warn_refit_on_removed(row_ids, type(valuer).__name__, user_stacklevel())
     # a row's value is credited to its line: ids refused where the rows' values
     # show other lines, and where they cannot be compared, that said (no run
     # records it for a valuer)
