@@ -30,7 +30,7 @@ from ._lineage._merged_parents import rows_behind
 from ._lineage._source import REGISTRY
 from .exceptions import LineageError, LineageWarning, StoreError
 
-__all__ = ["removed_in_store"]
+__all__ = ["removal_events", "removed_in_store"]
 
 _ERASURE = "store.erasure"  # (stores._erase_rows.ERASURE_EVENT, not imported: a cycle)
 
@@ -230,15 +230,21 @@ def _events(store):
         yield decoded(store, dict(zip(EVENT_COLUMNS, row)))
 
 
-def removed_in_store(store, ids, stacklevel=2):
+def removal_events(store):
+    """The store's unlearning and erasure events (decoded), oldest first: one query."""
+    return list(_events(store))
+
+
+def removed_in_store(store, ids, stacklevel=2, events=None):
     """``[(row ids hit, {row id: "source line n"}, what removed them)]``: the rows of
-    ``ids`` (a fit's training rows) that ``store`` records as unlearned or erased."""
+    ``ids`` (a fit's training rows) that ``store`` records as unlearned or erased;
+    ``events``: :func:`removal_events` of ``store`` where already read."""
     ids = np.asarray(ids, dtype=np.int64)
     keys = _keys_here(ids) if ids.size else {}
     if not keys:
         return []
     out, runs = [], {}
-    for event in _events(store):
+    for event in removal_events(store) if events is None else events:
         if event["kind"] == "unlearning":
             found = _unlearned(store, event, keys, runs, stacklevel + 1)
             run = f" of run {event['run_id']}" if event["run_id"] is not None else ""

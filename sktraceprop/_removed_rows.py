@@ -137,15 +137,19 @@ def warn_refit_on_removed(row_ids, fitter, stacklevel=2, store=None, excluded=No
     ids = np.asarray(row_ids, dtype=np.int64)
     if excluded is not None and len(excluded):
         ids = ids[~np.isin(ids, np.asarray(excluded, dtype=np.int64))]
-    if not removals and store is None:
-        return
+    events = []
+    if store is not None:
+        from ._removed_in_store import removal_events, removed_in_store
+
+        events = removal_events(store)
+    if not removals and not events:
+        return  # (nothing removed anywhere this fit can see: no merge parents to follow)
     # a merged training row holds the values of the rows it was merged from: a removal
     # of one of those (a file line) is as much in it as a removal of the row itself
     rows, at, problem = _with_rows_behind(ids)
-    if store is not None:
-        from ._removed_in_store import removed_in_store
-
-        removals += [(*r, False) for r in removed_in_store(store, rows, stacklevel + 1)]
+    if events:
+        found = removed_in_store(store, rows, stacklevel + 1, events=events)
+        removals += [(*r, False) for r in found]
     if problem is not None:  # (said where a removal could be behind them: never silent)
         warnings.warn(
             f"the rows that the merged training rows of a fit of {fitter} were built "
