@@ -5,7 +5,13 @@ from .._lineage._source import utc_now
 from ..exceptions import ComplianceError
 from ..utils._exact_ints import exact_view
 from ._categories import REGULATION, annex_iii_category
-from ._evidence import all_events, audit_events, retention_section, sources_section
+from ._evidence import (
+    all_events,
+    audit_events,
+    parse_time,
+    retention_section,
+    sources_section,
+)
 from ._feature_evidence import features_section
 from ._integrity import seal
 from ._log_evidence import record_keeping
@@ -41,6 +47,21 @@ def _check_oversight(human_oversight):
     return people
 
 
+def _check_after_head(now, head):
+    """Refuse a report this clock would date before the store's last event: verify()
+    takes such a report for one whose time was altered (a report is made after the
+    events it holds), and its retention would count from a time the store contradicts."""
+    if parse_time(now) < parse_time(head["created_at"]):
+        raise ComplianceError(
+            f"this computer's clock reads {now}, earlier than the store's last event "
+            f"({head['seq']}, {head['kind']}, stamped {head['created_at']}): a report dated "
+            "before the events it holds is refused by verify() as altered. This clock is "
+            "behind, or the clock that stamped the event was ahead (writers whose clocks "
+            "differ share the store): set the clocks right, or make the report once this "
+            "clock has passed that time; nothing was written."
+        )
+
+
 def _read_record(store, run, checkpoint_key):
     """``(time, record keeping, events copied, retention)`` of the store, read in one
     snapshot after it verifies.
@@ -61,6 +82,7 @@ def _read_record(store, run, checkpoint_key):
                 "a report."
             )
         now = utc_now()
+        _check_after_head(now, events[-1])
         kept, copied = record_keeping(store, run, events, now, checkpoint_key)
         return now, kept, copied, retention_section(store, run, events, now)
 
@@ -144,7 +166,9 @@ def compliance_report(
         A required field is missing, the category is not an Annex III area, the
         estimator has no run or store or changed since fit, the store has no audit
         events (besides the ``store.run`` and ``store.source`` events it writes itself
-        when it saves a run), or ``output_path`` exists.
+        when it saves a run), ``output_path`` exists, or this computer's clock reads
+        earlier than the store's last event (a report dated before the events it holds
+        is refused by :func:`verify` as altered).
     UnknownRunError
         ``run_id`` names no stored run.
     CorruptStoreError

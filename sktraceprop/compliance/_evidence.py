@@ -148,6 +148,12 @@ def retention_section(
         out["span_days_uncontradicted"] = (
             None if start is None else round((end - start).total_seconds() / 86400, 6)
         )
+        # no event is stamped between the latest logged and the report: the system went
+        # unused, or the logs written then are gone (an older copy of the store put
+        # back, the chain's end cut), which the chain cannot tell apart
+        out["days_unlogged_before_report"] = round(
+            (report_time - latest).total_seconds() / 86400, 6
+        )
     return out
 
 

@@ -232,6 +232,20 @@ def _section_records(report):
     )
 
 
+def _stamped_ends(r):
+    """The first and last times stamped."""
+    return (r["earliest_logged"], r["latest_logged"])
+
+
+def _unlogged_row(r):
+    """The days before the report with no event stamped (none in reports made before
+    they were kept): logs an older copy of the store put back has lost end there."""
+    days = r.get("days_unlogged_before_report")
+    if days is None:
+        return []
+    return [["Days before this report with no event stamped", f"{days:.1f}"]]
+
+
 def _section_retention(report):
     r = report["retention"]
     reached = r["six_months_reached_on"] or (
@@ -253,6 +267,10 @@ def _section_retention(report):
             ["Latest stamped (UTC)", _e(r["latest_logged"])],
             ["Span of stamped times", "not shown: the chain's order contradicts times"],
         ]
+        ends = (r.get("coverage_from"), r.get("latest_uncontradicted"))
+        if "days_unlogged_before_report" in r and ends == _stamped_ends(r):
+            # (said since it was kept) no event contradicts the stamped span's two ends
+            times[2][1] = f"{r['span_days']:.1f} days (its two ends are not contradicted)"
         if "latest_uncontradicted" in r:
             times.append(
                 [
@@ -276,6 +294,7 @@ def _section_retention(report):
             [
                 ["Requirement", _e(r["requirement"])],
                 *times,
+                *_unlogged_row(r),
                 ["Six months before this report", _e(r["six_months_before_report"])],
                 ["Stored logs cover six months", covers],
                 ["Six months reached on", _e(reached)],

@@ -46,6 +46,9 @@ _RETENTION_KEYS_16 = ("coverage_from", "times_set_back", "first_logged_use_contr
 #: What format 16 added to retention later still: the span of the times the chain's
 #: order does not contradict (earliest_logged, latest_logged and span_days are stamped).
 _RETENTION_SPAN_KEYS_16 = ("latest_uncontradicted", "span_days_uncontradicted")
+#: What format 16 added to retention last: the days before the report in which no event
+#: is stamped (a restored older copy of the store ends early, its chain intact).
+_RETENTION_END_KEYS_16 = ("days_unlogged_before_report",)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -95,7 +98,11 @@ _ADDED_IN = {
     "time stamped, so an event stamped months early but written later claimed six months; "
     "and the span of the logs between the times the chain's order does not contradict "
     "(latest_uncontradicted, span_days_uncontradicted), where latest_logged and span_days "
-    "are the times stamped, which a clock set forward, then back, contradicts",
+    "are the times stamped, which a clock set forward, then back, contradicts; and the "
+    "days before the report in which no event is stamped (days_unlogged_before_report), "
+    "without which Art. 26(6) said that no log of the last six months was removed where "
+    "the chain only shows that none between its first and last event was (an older copy "
+    "of the store put back loses the logs after it with its chain intact)",
 }
 
 

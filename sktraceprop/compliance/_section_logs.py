@@ -7,6 +7,22 @@ from ._erasure_evidence import erasure_words, monitoring_words, retention_words,
 from ._log_times import set_back_words
 
 
+def _calls_set_back(report):
+    """Where the first and last calls written may not hold the earliest and latest
+    stamps: a later call stamped before the first, or the last stamped before an event
+    written before it (said in reports since days_unlogged_before_report was kept)."""
+    r, p = report["retention"], report["record_keeping"]["predictions"]
+    if "days_unlogged_before_report" not in r:
+        return ""
+    seqs = [e["seq"] for e in r.get("times_set_back") or []]
+    if not any(p["first_seq"] < seq <= p["last_seq"] for seq in seqs):
+        return ""
+    return (
+        " (the times of the first and last calls written: the chain's order contradicts "
+        "times among them, see Art. 12, so calls may be stamped outside this range)"
+    )
+
+
 def _monitoring(report):
     predictions = report["record_keeping"]["predictions"]
     if not predictions["n_calls"]:
@@ -27,7 +43,7 @@ def _monitoring(report):
     why = (
         f"The prediction log holds {_plural(predictions['n_calls'], 'call')} "
         f"({predictions['n_rows']} rows) from {predictions['first']} to "
-        f"{predictions['last']}, by month and method, "
+        f"{predictions['last']}{_calls_set_back(report)}, by month and method, "
         + monitoring_words(predictions, report["record_keeping"].get("prediction_erasures"))
     )
     if flagged:
@@ -118,11 +134,48 @@ def _shown_span(r):
     stamped span is not one the record shows where times are set back."""
     if r["span_days_uncontradicted"] is None:
         return " No time is uncontradicted, so the record shows no span of the logs."
+    same = (r["coverage_from"], r["latest_uncontradicted"]) == (
+        r["earliest_logged"],
+        r["latest_logged"],
+    )
+    if same and "days_unlogged_before_report" in r:  # (said so since it was kept)
+        return (
+            f" The times no event contradicts run from {r['coverage_from']} to "
+            f"{r['latest_uncontradicted']} ({r['span_days_uncontradicted']:.1f} days): the "
+            "stamped span, whose first and last times no event contradicts."
+        )
     return (
         f" The times no event contradicts run from {r['coverage_from']} to "
         f"{r['latest_uncontradicted']} ({r['span_days_uncontradicted']:.1f} days): the "
         f"span the record shows; the stamped span ({r['span_days']:.1f} days) rests on "
         "contradicted times."
+    )
+
+
+def _intact(r, since_first):
+    """What the intact chain shows was not removed: a report of format 16 since
+    ``days_unlogged_before_report`` says only what lies between its first and last
+    event (an older copy of the store put back ends early with its chain intact), and
+    how long before the report the logs end; ``since_first`` is what reports before it
+    said."""
+    if "days_unlogged_before_report" not in r:
+        return since_first
+    return (
+        f"no log between the first event and the last ({r['latest_logged']}) has been "
+        "removed or altered." + _unlogged(r)
+    )
+
+
+def _unlogged(r):
+    """The days before the report with no event stamped, in words, where a day or more
+    (empty in reports made before they were kept)."""
+    days = r.get("days_unlogged_before_report")
+    if days is None or days < 1:
+        return ""
+    return (
+        f" No event is stamped in the {days:.1f} days from the latest to this report: the "
+        "record does not show whether the system went unused then or the logs written "
+        "then are missing (an older copy of the store put back, or the chain's end cut)."
     )
 
 
@@ -159,23 +212,26 @@ def _retention(report):
             )
         if "latest_uncontradicted" in r:  # (reports of format 16 made before: none)
             why += _shown_span(r)
+        why += _unlogged(r)
         cannot.append("which of the contradicting times is right")
     elif r["stored_logs_cover_six_months"]:
         status = EVIDENCED
         why = (
             f"The store holds logs from {r['earliest_logged']} to {r['latest_logged']}: the "
             f"earliest is before {r['six_months_before_report']}, six months before this "
-            "report, and the hash chain verified intact from its first event, so no log of "
-            "the last six months has been removed or altered."
-        )
+            "report, and the hash chain verified intact from its first event, so "
+        ) + _intact(r, "no log of the last six months has been removed or altered.")
     else:
         status = PARTLY
         why = (
-            f"The store holds every log from {r['earliest_logged']} to {r['latest_logged']} "
+            f"The store holds {'logs' if 'days_unlogged_before_report' in r else 'every log'}"
+            f" from {r['earliest_logged']} to {r['latest_logged']} "
             f"({r['span_days']:.1f} days) and the hash chain verified intact from its first "
-            "event, so nothing logged has been removed; but the logs do not yet span six "
-            "months, so six months of retention can only be shown from "
-            f"{r['six_months_reached_on']}."
+            "event, so "
+            + _intact(r, "nothing logged has been removed;")
+            + (" But" if "days_unlogged_before_report" in r else " but")
+            + " the logs do not yet span six months, so six months of retention can only be "
+            f"shown from {r['six_months_reached_on']}."
         )
     erased = report["record_keeping"].get("prediction_erasures")
     words, short = retention_words(erased, r["six_months_before_report"])

@@ -29,6 +29,7 @@ from ._report_formats import (
     _PREDICTION_KEYS_15,
     _REMOVAL_KEYS_6,
     _REMOVAL_KEYS_8,
+    _RETENTION_END_KEYS_16,
     _RETENTION_KEYS_16,
     _RETENTION_SPAN_KEYS_16,
     _RUN_KEYS_3,
@@ -349,6 +350,9 @@ def _record_keeping_problems(report, store, run, upto, later=()):
             chain_order=report["report"]["format_version"] >= 16,
         )
     )
+    for key in _RETENTION_END_KEYS_16:
+        if key in retention and key not in report["retention"]:
+            del retention[key]  # a report of format 16 made before it was said
     erased += _set_back_problems(report["retention"], retention)
     problems = erased + [
         f"{pointer} differs from the store's log up to the chain head"

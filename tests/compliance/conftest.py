@@ -109,6 +109,7 @@ def before_format_16(data):
         "first_logged_use_contradicted",
         "latest_uncontradicted",
         "span_days_uncontradicted",
+        "days_unlogged_before_report",
     ):
         retention.pop(key, None)
     limit = months_before(parse_time(retention["report_time"]), 6)
