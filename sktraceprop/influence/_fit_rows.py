@@ -32,7 +32,13 @@ from ..utils._prefit import is_fitted, unfrozen
 from ..utils._private_copy import private_copy, shares_memory
 from ..utils._sklearn_compat import num_samples
 from ..utils._stack import user_stacklevel
-from ._fit_features import as_features, features_trained_on, final_fit_inputs, held_features
+from ._fit_features import (
+    as_features,
+    features_trained_on,
+    final_fit_inputs,
+    held_features,
+    resampled_features_trained_on,
+)
 from ._fitted import is_frozen, run_holder, synthesising_samplers, unwrap, warn_if_refitted
 from ._neural_model import is_neural_model
 from ._training_rows import check_training_ids, check_training_rows, input_positions, locate
@@ -210,6 +216,14 @@ class FitRowsMixin:
         self._input_positions_ = positions
         self._lineage = lineage
         self.Xt_ = Xt[positions] if positions is not None else Xt
+        resampled = self.__dict__.pop("_resampled_inputs", None)
+        if resampled is not None and trained is None and positions is not None:
+            # a sampler drew the rows the final estimator was fitted on: their features as
+            # it got them (cross fitted, or a smoothed bootstrap's noisy copies)
+            Xt, self.cross_fitted_, self._fit_features = resampled_features_trained_on(
+                self.Xt_, y[positions], resampled, self.transformer_
+            )
+            self.Xt_ = as_features(Xt, neural)
         if trained is not None:
             # the unlearner's final step was fitted (or corrected) on its retained rows'
             # features as they reached it, which a cross-fitting step makes differ from
@@ -228,12 +242,17 @@ class FitRowsMixin:
 
         Where this explainer fitted the pipeline, the features that reached the final
         estimator (``fed``) replace ``transform``'s: a ``TargetEncoder`` cross fits, so
-        they differ (``cross_fitted_`` names the steps). Where it did not see them (a
-        pipeline fitted before, one fitted inside a wrapper, one with a sampler), the
-        features are ``transform``'s, and ``cross_fitted_`` names the steps that may make
-        them differ from those it was trained on.
+        they differ (``cross_fitted_`` names the steps); behind a sampler they are
+        compared once the rows it drew are known (:meth:`_select_rows`). Where it did not
+        see them (a pipeline fitted before, one fitted inside a wrapper), the features
+        are ``transform``'s, and ``cross_fitted_`` names the steps that may make them
+        differ from those it was trained on.
         """
+        self.__dict__.pop("_resampled_inputs", None)  # (left by a fit that failed)
         Xt, self.cross_fitted_, self._fit_features = features_trained_on(X, Xt, fed, transformer)
+        if fed is not None and fed.X is not None and num_samples(fed.X) != num_samples(X):
+            # a sampler changed the rows: compared once they are known (_select_rows)
+            self._resampled_inputs = fed
         return Xt
 
     def _sample_weight_params(self, sample_weight):
