@@ -147,7 +147,11 @@ class FitRowsMixin:
                     + " Its rows of weight zero would be scored as training rows. Explain "
                     "a model fitted without sample_weight, on the rows it trained on."
                 )
-        return as_features(Xt, neural)
+        features = as_features(Xt, neural)
+        if fed is not None and fed.X is not None and num_samples(fed.X) != num_samples(X):
+            # a sampler changed the rows: compared once they are known (_select_rows)
+            self._resampled_inputs = fed
+        return features
 
     def _select_rows(self, X, y, sample_weight, Xt, holds, neural):
         """Keep the rows the final estimator was trained on (``Xt_``, ``y_``,
@@ -156,6 +160,8 @@ class FitRowsMixin:
         as :meth:`fit` found them."""
         lineage, trained, held, seen = holds
         model = self.model_
+        # (taken first: not kept past this fit, whatever it raises)
+        resampled = self.__dict__.pop("_resampled_inputs", None)
         if lineage is not None and trained is None and sample_weight is None:
             weighted = final_weight_names(lineage.fit_params or {})
             if weighted:
@@ -216,7 +222,6 @@ class FitRowsMixin:
         self._input_positions_ = positions
         self._lineage = lineage
         self.Xt_ = Xt[positions] if positions is not None else Xt
-        resampled = self.__dict__.pop("_resampled_inputs", None)
         if resampled is not None and trained is None and positions is not None:
             # a sampler drew the rows the final estimator was fitted on: their features as
             # it got them (cross fitted, or a smoothed bootstrap's noisy copies)
@@ -248,11 +253,7 @@ class FitRowsMixin:
         are ``transform``'s, and ``cross_fitted_`` names the steps that may make them
         differ from those it was trained on.
         """
-        self.__dict__.pop("_resampled_inputs", None)  # (left by a fit that failed)
         Xt, self.cross_fitted_, self._fit_features = features_trained_on(X, Xt, fed, transformer)
-        if fed is not None and fed.X is not None and num_samples(fed.X) != num_samples(X):
-            # a sampler changed the rows: compared once they are known (_select_rows)
-            self._resampled_inputs = fed
         return Xt
 
     def _sample_weight_params(self, sample_weight):
