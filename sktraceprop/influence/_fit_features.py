@@ -37,6 +37,7 @@ __all__ = [
     "final_fit_inputs",
     "held_features",
     "resampled_features_trained_on",
+    "smoothing_samplers",
 ]
 
 
@@ -114,6 +115,18 @@ def cross_fitting_steps(transformer):
     for name, step in fitted_steps(transformer):
         if isinstance(step, TargetEncoder):
             found.append(f"{name} (TargetEncoder)")
+    return found
+
+
+def smoothing_samplers(estimator):
+    """Names of the fitted samplers of the pipeline ``estimator`` that add noise to the
+    rows they draw (``RandomOverSampler(shrinkage=...)``: a smoothed bootstrap), so its
+    final estimator was trained on features that no ``transform`` gives."""
+    found = []
+    for name, step in fitted_steps(estimator):
+        shrinkage = getattr(step, "shrinkage_", None) if hasattr(step, "fit_resample") else None
+        if shrinkage is not None and any(v for v in dict(shrinkage).values()):
+            found.append(f"{name} ({type(step).__name__}, shrinkage={step.shrinkage!r})")
     return found
 
 

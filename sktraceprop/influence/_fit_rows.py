@@ -38,8 +38,16 @@ from ._fit_features import (
     final_fit_inputs,
     held_features,
     resampled_features_trained_on,
+    smoothing_samplers,
 )
-from ._fitted import is_frozen, run_holder, synthesising_samplers, unwrap, warn_if_refitted
+from ._fitted import (
+    innermost,
+    is_frozen,
+    run_holder,
+    synthesising_samplers,
+    unwrap,
+    warn_if_refitted,
+)
 from ._neural_model import is_neural_model
 from ._training_rows import check_training_ids, check_training_rows, input_positions, locate
 
@@ -254,6 +262,11 @@ class FitRowsMixin:
         differ from those it was trained on.
         """
         Xt, self.cross_fitted_, self._fit_features = features_trained_on(X, Xt, fed, transformer)
+        if fed is None or fed.X is None:
+            # a smoothed bootstrap's copies carry noise the model was fitted on: unseen
+            noisy = smoothing_samplers(innermost(self.estimator_)[0])
+            if noisy:
+                self.cross_fitted_, self._fit_features = self.cross_fitted_ + noisy, "unknown"
         return Xt
 
     def _sample_weight_params(self, sample_weight):
