@@ -13,6 +13,7 @@ from ..exceptions import LineageWarning
 from ..utils._stack import user_stacklevel
 from ._fingerprint import class_path, fingerprint, json_params
 from ._run import Op
+from ._run_rows import UNTRACED_SAMPLER_NOTE
 
 
 def input_names(estimator, X, n_features=None):
@@ -84,9 +85,9 @@ def resample_ids(ids, steps):
         indices = getattr(step, "sample_indices_", None)
         if indices is None:
             message = (
-                f"sampler step {name!r} ({type(step).__name__}) has no sample_indices_: it "
-                "may create synthetic rows, so the rows the final estimator saw cannot be "
-                "traced past it. Lineage records the rows given to fit."
+                f"sampler step {name!r} ({type(step).__name__}) {UNTRACED_SAMPLER_NOTE}, "
+                "so the rows the final estimator saw cannot be traced past it. Lineage "
+                "records the rows given to fit (trace() refuses positions)."
             )
             warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
             notes.append(message)

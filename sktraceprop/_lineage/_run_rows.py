@@ -11,12 +11,16 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..exceptions import LineageWarning, UnknownSourceError
+from ..exceptions import LineageError, LineageWarning, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._depends_on import depends_on
 from ._labels import row_groups, source_labels
 from ._lineage_frame import lineage_frame
 from ._op_rows import entries_through, leaf_paths, name_only
+
+# the words of the note a run holds when a sampler without ``sample_indices_`` stood
+# before its final estimator (written by ``_fitted_ops.resample_ids``, kept in stores)
+UNTRACED_SAMPLER_NOTE = "has no sample_indices_: it may create synthetic rows"
 
 
 class _LineageRows:
@@ -86,6 +90,13 @@ class _LineageRows:
             states that share a name (a scaler per file, both ``"standardscaler@data"``)
             are named ``"name [fingerprint[:12]]"``.
 
+        Raises
+        ------
+        LineageError
+            When a sampler without ``sample_indices_`` (SMOTE, SMOTEENN,
+            ClusterCentroids) stood before the final estimator: its training rows are
+            not known by position, and the run holds the rows given to fit.
+
         Warns
         -----
         LineageWarning
@@ -94,6 +105,19 @@ class _LineageRows:
             ``data.csv``, two contents of one file): it is then listed for the rows of
             each.
         """
+        untraced = [note for note in self.notes if UNTRACED_SAMPLER_NOTE in note]
+        if untraced:
+            # its row ids are the rows given to fit: position i of them is not the final
+            # estimator's row i (SMOTEENN drops and adds rows, ClusterCentroids makes all)
+            raise LineageError(
+                f"run {self.run_id} cannot name the final estimator's training rows by "
+                f"position: {untraced[0].split(': it may')[0]}, so which rows the final "
+                "estimator was fitted on, and in which order, is not recorded (a row the "
+                "sampler made has no file line). The run lists the rows given to fit, not "
+                "by their place in the training set; stp.row_lineage(X) names the lines "
+                "of the rows X given to fit holds. Use a sampler that records "
+                "sample_indices_ (RandomUnderSampler, RandomOverSampler) to trace them."
+            )
         indices = np.atleast_1d(np.asarray(indices))
         if indices.dtype.kind not in "iu":
             raise TypeError(f"trace expects integer positions, got dtype {indices.dtype}")

@@ -36,13 +36,16 @@ __all__ = [
     "features_trained_on",
     "final_fit_inputs",
     "held_features",
+    "resampled_features_trained_on",
+    "smoothing_samplers",
 ]
 
 
 class FitInputs:
-    """What the final estimator's ``fit`` was given: its ``X`` (None if not seen)."""
+    """What the final estimator's ``fit`` was given: its ``X`` and ``y`` (None if not
+    seen)."""
 
-    X = None
+    X = y = None
     seen = False
 
 
@@ -60,6 +63,7 @@ class _Spy:
     def __call__(self, X, *args, **kwargs):
         if not self.inputs.seen:  # the outer call (a meta-estimator may fit itself again)
             self.inputs.X, self.inputs.seen = X, True
+            self.inputs.y = args[0] if args else kwargs.get("y")
         return _class_fit(self.estimator)(X, *args, **kwargs)
 
     def __reduce__(self):
@@ -77,8 +81,7 @@ def _leaf(estimator):
         estimator = estimator.steps[-1][1]
     if estimator is None or isinstance(estimator, str | FrozenEstimator):
         return None
-    if any(hasattr(step, "fit_resample") for _, step in steps):
-        return None  # a sampler changes the rows: X's rows are not the leaf's
+    # (behind a sampler the leaf's rows are not X's: see resampled_features_trained_on)
     return estimator
 
 
@@ -87,7 +90,7 @@ def final_fit_inputs(estimator):
     """Keep the ``X`` the final estimator of the pipeline ``estimator`` is fitted on.
 
     Yields a :class:`FitInputs`; its ``X`` stays None for an estimator that is not a
-    pipeline with preprocessing steps, or one with a sampler among them.
+    pipeline with preprocessing steps.
     """
     inputs = FitInputs()
     leaf = _leaf(estimator)
@@ -112,6 +115,18 @@ def cross_fitting_steps(transformer):
     for name, step in fitted_steps(transformer):
         if isinstance(step, TargetEncoder):
             found.append(f"{name} (TargetEncoder)")
+    return found
+
+
+def smoothing_samplers(estimator):
+    """Names of the fitted samplers of the pipeline ``estimator`` that add noise to the
+    rows they draw (``RandomOverSampler(shrinkage=...)``: a smoothed bootstrap), so its
+    final estimator was trained on features that no ``transform`` gives."""
+    found = []
+    for name, step in fitted_steps(estimator):
+        shrinkage = getattr(step, "shrinkage_", None) if hasattr(step, "fit_resample") else None
+        if shrinkage is not None and any(v for v in dict(shrinkage).values()):
+            found.append(f"{name} ({type(step).__name__}, shrinkage={step.shrinkage!r})")
     return found
 
 
@@ -176,6 +191,51 @@ def features_trained_on(X, Xt, fed, transformer):
     if differs(trained, Xt):
         return trained, steps, "fit"
     return trained, [], "transform"
+
+
+def resampled_features_trained_on(Xt, y, fed, transformer):
+    """The features of the rows a sampler drew, as the final estimator was fitted on them.
+
+    A sampler between the steps and the final estimator (``RandomOverSampler``,
+    ``RandomUnderSampler``) hands it rows of ``X`` by ``sample_indices_``, repeated or
+    left out: :func:`features_trained_on` cannot compare those with ``X``'s. Here they
+    are compared with ``transform``'s features of the same rows: a ``TargetEncoder``
+    before the sampler cross fitted them, and ``RandomOverSampler(shrinkage=...)`` adds
+    noise to each copy it draws (a smoothed bootstrap), so the final estimator was
+    trained on features no ``transform`` gives.
+
+    Parameters
+    ----------
+    Xt : array-like or sparse matrix
+        ``transform``'s features of the rows the run says the final estimator was fitted
+        on, in its order (the sampler's ``sample_indices_``).
+    y : ndarray
+        Their targets, in the same order.
+    fed : FitInputs
+        What :func:`final_fit_inputs` saw: the rows the final estimator was given.
+    transformer : estimator or None
+        The fitted steps before the final estimator.
+
+    Returns
+    -------
+    features, steps, where
+        As :func:`features_trained_on` returns them; ``"unknown"`` (or ``"transform"``
+        without a cross-fitting step) where the rows seen are not these rows, by count,
+        shape or targets.
+    """
+    steps = cross_fitting_steps(transformer)
+    unseen = Xt, steps, ("unknown" if steps else "transform")
+    trained = fed.X
+    if num_samples(trained) != num_samples(Xt) or (
+        getattr(trained, "shape", None) != getattr(Xt, "shape", None)
+    ):
+        return unseen
+    # the rows are paired by the sampler's order: their targets must be those rows'
+    if fed.y is None or not np.array_equal(np.asarray(fed.y).ravel(), np.asarray(y).ravel()):
+        return unseen
+    if differs(trained, Xt):
+        return private_copy(trained), steps, "fit"
+    return Xt, [], "transform"
 
 
 def held_features(held, Xt, transformer):

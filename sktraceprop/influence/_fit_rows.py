@@ -32,8 +32,22 @@ from ..utils._prefit import is_fitted, unfrozen
 from ..utils._private_copy import private_copy, shares_memory
 from ..utils._sklearn_compat import num_samples
 from ..utils._stack import user_stacklevel
-from ._fit_features import as_features, features_trained_on, final_fit_inputs, held_features
-from ._fitted import is_frozen, run_holder, synthesising_samplers, unwrap, warn_if_refitted
+from ._fit_features import (
+    as_features,
+    features_trained_on,
+    final_fit_inputs,
+    held_features,
+    resampled_features_trained_on,
+    smoothing_samplers,
+)
+from ._fitted import (
+    innermost,
+    is_frozen,
+    run_holder,
+    synthesising_samplers,
+    unwrap,
+    warn_if_refitted,
+)
 from ._neural_model import is_neural_model
 from ._training_rows import check_training_ids, check_training_rows, input_positions, locate
 
@@ -141,7 +155,11 @@ class FitRowsMixin:
                     + " Its rows of weight zero would be scored as training rows. Explain "
                     "a model fitted without sample_weight, on the rows it trained on."
                 )
-        return as_features(Xt, neural)
+        features = as_features(Xt, neural)
+        if fed is not None and fed.X is not None and num_samples(fed.X) != num_samples(X):
+            # a sampler changed the rows: compared once they are known (_select_rows)
+            self._resampled_inputs = fed
+        return features
 
     def _select_rows(self, X, y, sample_weight, Xt, holds, neural):
         """Keep the rows the final estimator was trained on (``Xt_``, ``y_``,
@@ -150,6 +168,8 @@ class FitRowsMixin:
         as :meth:`fit` found them."""
         lineage, trained, held, seen = holds
         model = self.model_
+        # (taken first: not kept past this fit, whatever it raises)
+        resampled = self.__dict__.pop("_resampled_inputs", None)
         if lineage is not None and trained is None and sample_weight is None:
             weighted = final_weight_names(lineage.fit_params or {})
             if weighted:
@@ -210,6 +230,13 @@ class FitRowsMixin:
         self._input_positions_ = positions
         self._lineage = lineage
         self.Xt_ = Xt[positions] if positions is not None else Xt
+        if resampled is not None and trained is None and positions is not None:
+            # a sampler drew the rows the final estimator was fitted on: their features as
+            # it got them (cross fitted, or a smoothed bootstrap's noisy copies)
+            Xt, self.cross_fitted_, self._fit_features = resampled_features_trained_on(
+                self.Xt_, y[positions], resampled, self.transformer_
+            )
+            self.Xt_ = as_features(Xt, neural)
         if trained is not None:
             # the unlearner's final step was fitted (or corrected) on its retained rows'
             # features as they reached it, which a cross-fitting step makes differ from
@@ -228,12 +255,18 @@ class FitRowsMixin:
 
         Where this explainer fitted the pipeline, the features that reached the final
         estimator (``fed``) replace ``transform``'s: a ``TargetEncoder`` cross fits, so
-        they differ (``cross_fitted_`` names the steps). Where it did not see them (a
-        pipeline fitted before, one fitted inside a wrapper, one with a sampler), the
-        features are ``transform``'s, and ``cross_fitted_`` names the steps that may make
-        them differ from those it was trained on.
+        they differ (``cross_fitted_`` names the steps); behind a sampler they are
+        compared once the rows it drew are known (:meth:`_select_rows`). Where it did not
+        see them (a pipeline fitted before, one fitted inside a wrapper), the features
+        are ``transform``'s, and ``cross_fitted_`` names the steps that may make them
+        differ from those it was trained on.
         """
         Xt, self.cross_fitted_, self._fit_features = features_trained_on(X, Xt, fed, transformer)
+        if fed is None or fed.X is None:
+            # a smoothed bootstrap's copies carry noise the model was fitted on: unseen
+            noisy = smoothing_samplers(innermost(self.estimator_)[0])
+            if noisy:
+                self.cross_fitted_, self._fit_features = self.cross_fitted_ + noisy, "unknown"
         return Xt
 
     def _sample_weight_params(self, sample_weight):

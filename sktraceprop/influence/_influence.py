@@ -214,9 +214,11 @@ class InfluenceExplainer(
     cross_fitted_ : list of str
         The ``TargetEncoder`` steps among them (their ``fit_transform`` cross fits, so
         the final estimator was trained on other features than ``transform`` gives the
-        training rows). A pipeline fitted here is scored at the features its final
-        estimator was given, an unlearner's retained rows at those its final step was
-        corrected on; one fitted before at ``transform``'s, which a note and a warning
+        training rows), and, for a pipeline fitted before, its samplers that add noise
+        to the copies they draw (``RandomOverSampler(shrinkage=...)``). A pipeline
+        fitted here is scored at the features its final estimator was given, an
+        unlearner's retained rows at those its final step was corrected on; one fitted
+        before at ``transform``'s, which a note and a warning
         say (a ``ConvergenceWarning`` above 0.1 ``stationarity_``).
     leverage_ : ndarray of shape (n_train,) or None
         Leverage of each training row (the largest eigenvalue of its leverage matrix,

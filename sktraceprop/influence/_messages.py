@@ -43,11 +43,21 @@ def cross_fit_cause(steps):
             "fit().transform(): cross fitting, a leave-one-out encoding, random noise), "
             "and the final estimator was trained on those."
         )
+    why = []
+    if any("(TargetEncoder)" in step for step in steps):
+        why.append(
+            "TargetEncoder's fit_transform cross fits: each training row is encoded with "
+            "the targets of the other folds, not its own"
+        )
+    if any("shrinkage=" in step for step in steps):
+        why.append(
+            "a smoothed bootstrap (shrinkage) adds random noise to each copy it draws, "
+            "which no transform() gives"
+        )
     return (
         f"Step(s) {', '.join(steps)} gave the training rows other features at the "
-        "pipeline's fit than transform() gives them (TargetEncoder's fit_transform cross "
-        "fits: each training row is encoded with the targets of the other folds, not its "
-        "own), and the final estimator was trained on those."
+        f"pipeline's fit than transform() gives them ({'; '.join(why)}), and the final "
+        "estimator was trained on those."
     )
 
 
