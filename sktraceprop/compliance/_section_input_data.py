@@ -4,6 +4,7 @@ changed after loading, inexact digests, inputs attached outside the pipeline, an
 model an unlearner corrected since."""
 
 from .._lineage._attached import evidence_said
+from .._lineage._run_rows import UNTRACED_SAMPLER_NOTE
 from .._lineage._trust import counted_at_fit
 from ._article import PARTLY, _article, _plural
 from ._digest_schemes import INEXACT
@@ -162,6 +163,16 @@ def _resampled(sources):
     ]
 
 
+def _untraced_samplers(report):
+    """The model's notes of samplers without ``sample_indices_`` (SMOTE, SMOTEENN,
+    ClusterCentroids), each shortened to the sampler's step and class."""
+    return [
+        note.split(f" {UNTRACED_SAMPLER_NOTE}")[0].removeprefix("sampler step ")
+        for note in report["model"].get("notes", ())
+        if UNTRACED_SAMPLER_NOTE in note
+    ]
+
+
 def _input_data(report):
     sources = report["sources"]
     with_stats = [s for s in sources if s["statistics"]["recorded_at_fit"]]
@@ -254,6 +265,17 @@ def _input_data(report):
             "model on another number of rows made from them: the model learned from a "
             "label balance these counts do not show."
         )
+    synthetic = _untraced_samplers(report)
+    if synthetic:
+        parts.append(
+            f" Before the final estimator, {', '.join(synthetic)} recorded no "
+            "sample_indices_ (a sampler that does not may make synthetic rows and drop "
+            "others), so the model "
+            "was not trained on the rows given to fit. The record's training rows "
+            f"({report['model']['n_training_rows']}), their sources, label balance and "
+            "missing values are those of the rows given to fit; the rows the model "
+            "learned from, and how many, are not in the record."
+        )
     # (format 16: sources whose copies a sampler made are said apart, above)
     said = {r.split(" (")[0] for r in resampled}
     repeated = [
@@ -318,6 +340,7 @@ def _input_data(report):
             "data that did not reach the model (what was left out, and why)",
         ]
         + (["the origin of rows from anonymous sources"] if anonymous else [])
+        + (["the rows a sampler made and trained the model on"] if synthetic else [])
         + (
             [
                 "that the data of each source whose digest is of an earlier scheme "
