@@ -27,9 +27,10 @@ minute. Hashing reads the file at about 1 GB/s; a trace names few files.
 """
 
 import hashlib
+import os
 import warnings
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote_to_bytes, urlparse
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,8 @@ def file_now(uri, sha256, keep=False):
     parsed = urlparse(uri)
     if parsed.scheme != "file":
         return "not a file", None, None, None
-    path = Path(unquote(parsed.path))
+    # the path's own bytes (a name not UTF-8 is percent-encoded bytes: "caf%E9.csv")
+    path = Path(os.fsdecode(unquote_to_bytes(parsed.path)))
     digest, kept = hashlib.sha256(), [] if keep else None
     try:
         with open(path, "rb") as fh:

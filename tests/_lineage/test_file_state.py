@@ -172,3 +172,22 @@ def test_the_cli_trace_says_it_once_per_row_not_as_a_python_warning(tmp_path, ca
     code = _no_lineage_warning(lambda: main(args))
     out = capsys.readouterr().out
     assert code == 0 and "the file changed since it was loaded" in out and line not in out
+
+
+def test_a_file_name_that_is_not_utf8_is_found_where_it_is(tmp_path):
+    # its URI percent-encodes the name's bytes ("caf%E9.csv"): decoded as UTF-8 they
+    # named another path, and the file was said missing
+    import os
+
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9.csv")
+    with open(raw, "wb") as f:
+        f.write(b"a,y\n1,0\n2,1\n")
+    df = stp.read_csv(os.fsdecode(raw))
+    assert _no_lineage_warning(lambda: stp.row_lineage(df))["file_state"].tolist() == [
+        "unchanged",
+        "unchanged",
+    ]
+    with open(raw, "ab") as f:
+        f.write(b"3,0\n")
+    with pytest.warns(ChangedSourceWarning, match="caf%E9.csv"):
+        assert set(stp.row_lineage(df)["file_state"]) == {"changed"}
