@@ -13,6 +13,9 @@ now (``file_state``):
     No file at that path (deleted, moved, or a record traced on another machine).
 ``"unreadable"``
     Something is there that cannot be read (permissions, a directory).
+``"unknown"``
+    The row's source record is not in this process (it cannot be traced here either:
+    see :func:`sktraceprop.row_lineage`): nothing to compare the file with.
 ``"not a file"``
     Rows of a frame, an array or an aggregate (``line`` is a row position or a group
     number of data held in memory): there is no file to check. A merged row has no
@@ -35,10 +38,11 @@ from urllib.parse import unquote_to_bytes, urlparse
 import numpy as np
 import pandas as pd
 
+from ..exceptions import LineageError
 from ._ids import codes_of
 
 #: The states, in the order a file read from several paths reports the first of.
-STATES = ("unchanged", "changed", "missing", "unreadable", "not a file")
+STATES = ("unchanged", "changed", "missing", "unreadable", "unknown", "not a file")
 
 _CHUNK = 1 << 20
 
@@ -97,7 +101,11 @@ def with_file_states(frame, sources, what):
     )
     checked, states = {}, []
     for key, at in zip(keys.tolist(), first.tolist()):
-        source = sources(key // n_uri)
+        try:
+            source = sources(key // n_uri)
+        except LineageError:  # (this process lacks the record: nothing to compare with)
+            states.append("unknown")
+            continue
         if source.kind != "file":
             states.append("not a file")
             continue

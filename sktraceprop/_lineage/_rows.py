@@ -115,7 +115,8 @@ def row_lineage(X):
         row), ``"missing"`` or ``"unreadable"``, each with a
         :class:`~sktraceprop.exceptions.LineageWarning` naming the file, its recorded
         SHA-256 and what is there now; ``"not a file"`` for rows of frames, arrays and
-        aggregates (a merged row's parents are traced to their files).
+        aggregates (a merged row's parents are traced to their files); ``"unknown"``
+        where this process lacks the source's record.
 
     The values are checked first, as a traced fit checks them: against the values kept
     of each load (every row of a load under 512 rows; 256 to 512 rows of a larger one).

@@ -191,3 +191,14 @@ def test_a_file_name_that_is_not_utf8_is_found_where_it_is(tmp_path):
         f.write(b"3,0\n")
     with pytest.warns(ChangedSourceWarning, match="caf%E9.csv"):
         assert set(stp.row_lineage(df)["file_state"]) == {"changed"}
+
+
+def test_a_source_record_this_process_lacks_is_unknown_not_an_error(tmp_path):
+    est, X, path = _fitted(tmp_path)
+    frame = est.lineage_.rows().iloc[:2]
+
+    def lacking(code):
+        raise stp.exceptions.UnknownSourceError(f"no source {code}")
+
+    states = _no_lineage_warning(lambda: _file_state.with_file_states(frame, lacking, "t"))
+    assert states["file_state"].tolist() == ["unknown", "unknown"]
