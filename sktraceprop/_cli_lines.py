@@ -153,17 +153,14 @@ def _line_in_bytes(data, line):
 def _line_text(uri, line, sha256, encodings=(None,)):
     """The text of a file's line, if the file is still the one that was loaded
     (``encodings``: of the record's reads, see :func:`_line_of`)."""
-    from urllib.parse import unquote, urlparse
+    from ._lineage._file_state import file_now
 
-    parsed = urlparse(uri)
-    if parsed.scheme != "file":
+    state, _, detail, data = file_now(uri, sha256, keep=True)
+    if state == "not a file":
         return None, "not a file"
-    path = Path(unquote(parsed.path))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"file not readable: {exc.strerror or exc}"
-    if hashlib.sha256(data).hexdigest() != sha256:
+    if state in ("missing", "unreadable"):
+        return None, f"file not readable: {detail}"
+    if state == "changed":
         return None, _changed_why(data, sha256)
     try:
         return _line_of(uri, line, data, encodings), None

@@ -1,8 +1,11 @@
 """``sktraceprop runs`` and ``trace``: the runs a store keeps, and a training row's
 source file, line and ops."""
 
+import warnings
+
 from ._cli_common import _print, _shown, _UsageError, _verified_store
 from ._cli_lines import _line_text
+from .exceptions import ChangedSourceWarning
 
 
 def _cmd_runs(args, out):
@@ -58,7 +61,10 @@ def _cmd_trace(args, out):
     store = _verified_store(args.db)
     run = store.load_run(args.run)
     try:
-        frame = run.trace(args.row)
+        with warnings.catch_warnings():
+            # (each row's line is shown below only from the bytes read, or says why not)
+            warnings.simplefilter("ignore", ChangedSourceWarning)
+            frame = run.trace(args.row)
     except IndexError as exc:
         raise _UsageError(str(exc)) from None
     from ._lineage._ids import codes_of

@@ -2,6 +2,7 @@
 
 __all__ = [
     "ComplianceError",
+    "ChangedSourceWarning",
     "ClockWarning",
     "CorruptStoreError",
     "LineageError",
@@ -57,6 +58,18 @@ class RefitOnRemovedWarning(LineageWarning):
     its own process: pass the store the removals were recorded in to see the others.
     A subclass of :class:`LineageWarning`: filters on that still apply. Silence it for
     a deliberate refit with ``warnings.simplefilter("ignore", RefitOnRemovedWarning)``.
+    """
+
+
+class ChangedSourceWarning(LineageWarning):
+    """A traced row's file no longer holds the bytes that were read.
+
+    Raised by the calls that name training rows' files and lines
+    (:func:`~sktraceprop.row_lineage`, ``trace``, ``Explanation.top`` and ``.trace``)
+    when a file was edited, replaced, deleted or cannot be read since it was loaded:
+    its lines may now hold other rows. The message names each file, the SHA-256 of the
+    bytes read and what is there now; the frame's ``file_state`` column says which
+    rows. A subclass of :class:`LineageWarning`: filters on that still apply.
     """
 
 

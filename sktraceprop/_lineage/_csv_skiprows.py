@@ -1,14 +1,17 @@
 """``skiprows`` as the line finder reads it: a mask over pandas' logical line counter,
 grown chunk by chunk only as far as the lines scanned, never to the size of a value
-(``skiprows={3, 10**9}`` once allocated a gigabyte, ``[3, 2**40]`` a terabyte), and the
-refusal of an ``int`` larger than the file can have lines (pandas makes it a set of
-that many line numbers before it reads a byte)."""
+(``skiprows={3, 10**9}`` once allocated a gigabyte, ``[3, 2**40]`` a terabyte), and an
+``int`` larger than the file has lines bounded by them (pandas makes it a set of that
+many line numbers before it reads a byte)."""
 
+import codecs
+import contextlib
 import os
+import zipfile
 
 import numpy as np
 
-from ._csv_files import compression_of
+from ._csv_files import _decompressed, compression_of
 
 
 class SkipRows:
@@ -66,21 +69,57 @@ class SkipRows:
         return np.array(answers, bool)
 
 
-def check_skiprows(path, kwargs):
-    """Refuse an ``int`` ``skiprows`` larger than the lines an uncompressed file of its
-    size can have (one more than its bytes): it skips every line, and pandas first
-    builds a set of that many line numbers (``skiprows=10**9`` ran for minutes, in tens
-    of gigabytes, before pandas' "No columns to parse from file")."""
+def bounded_skiprows(path, kwargs):
+    """``kwargs`` with an ``int`` ``skiprows`` larger than the lines the file has replaced
+    by a bound on those lines: the same lines skipped (every one), so pandas returns what
+    it returns for the value given, without first building a set of that many line
+    numbers (``skiprows=10**12`` ran out of memory; ``10**9``, minutes in tens of
+    gigabytes).
+
+    A file of ``b`` bytes on disk, uncompressed or not, takes the value as it is below
+    ``b + 2`` (a set no larger than the file). Above, the bound is found in one pass over
+    the text pandas reads (decompressed, decoded with ``encoding`` and
+    ``encoding_errors``): one more than its ``\n`` and ``\r`` characters, which end
+    every line pandas counts (a quoted line end ends none: fewer); where the text does
+    not decode, one more than its decompressed bytes (no character is less than a
+    byte), pandas then failing on the text as it would. A file that cannot be opened so
+    is left to the read, which says why.
+    """
     skiprows = kwargs.get("skiprows")
-    if not isinstance(skiprows, int | np.integer):
-        return
-    if compression_of(path, kwargs.get("compression", "infer")) is not None:
-        return  # (its lines are not bounded by its size)
-    most = os.path.getsize(path) + 1
-    if int(skiprows) > most:
-        raise ValueError(
-            f"sktraceprop.read_csv: skiprows={int(skiprows)} skips more lines than "
-            f"{path} ({most - 1} bytes) can have (at most {most}): every line, leaving "
-            "no header and no rows, and pandas would first build a set of that many line "
-            "numbers. Give the number of lines to skip at the top of the file."
-        )
+    if not isinstance(skiprows, int | np.integer) or isinstance(skiprows, bool):
+        return kwargs
+    if int(skiprows) <= os.path.getsize(path) + 1:
+        return kwargs
+    try:
+        bound = _lines_bound(path, kwargs)
+    except (OSError, EOFError, ValueError, ImportError, LookupError, zipfile.BadZipFile):
+        return kwargs
+    return dict(kwargs, skiprows=bound) if int(skiprows) > bound else kwargs
+
+
+def _lines_bound(path, kwargs):
+    """One more than the line ends of the file's text as pandas reads it (or than its
+    decompressed bytes, where it does not decode): see :func:`bounded_skiprows`."""
+    method = compression_of(path, kwargs.get("compression", "infer"))
+    decoder = codecs.getincrementaldecoder(kwargs.get("encoding") or "utf-8")(
+        kwargs.get("encoding_errors", "strict")
+    )
+    n_bytes, ends = 0, 0
+    with open(path, "rb") as fh, contextlib.closing(_decompressed(fh, method, path)) as raw:
+        while chunk := raw.read(1 << 20):
+            n_bytes += len(chunk)
+            if decoder is not None:
+                try:
+                    text = decoder.decode(chunk)
+                except UnicodeError:
+                    decoder = None
+                else:
+                    ends += text.count("\n") + text.count("\r")
+    if decoder is not None:
+        try:
+            text = decoder.decode(b"", final=True)
+        except UnicodeError:
+            decoder = None
+        else:
+            return ends + text.count("\n") + text.count("\r") + 1
+    return n_bytes + 1

@@ -15,7 +15,7 @@ from ..exceptions import LineageError
 from ._csv_bad_lines import check_dropped, read_warning_bad_lines, skipping
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
 from ._csv_python import python_engine_line
-from ._csv_skiprows import check_skiprows
+from ._csv_skiprows import bounded_skiprows
 from ._csv_sniff import sniffed_sep
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_content
@@ -76,7 +76,10 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         drops are skipped as ``skiprows`` would, and each dropped record is checked to
         be a bad line. With ``index_col`` (or data rows one field longer than the
         header, pandas' implicit index), the file's index is kept as the first levels
-        of a MultiIndex whose last level holds the row ids.
+        of a MultiIndex whose last level holds the row ids. An ``int`` ``skiprows``
+        past the file's last line (``10**12``) is given to pandas as one past it (the
+        same lines skipped: all), which pandas would otherwise first make a set of that
+        many line numbers (out of memory); compressed files alike.
 
     Returns
     -------
@@ -106,9 +109,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         ``"\r"``, a list ``header``, ``engine="pyarrow"``, ``nrows`` with
         ``engine="python"`` (or ``sep=None``), a callable ``on_bad_lines``, and
         ``"skip"`` or ``"warn"`` with the python engine, ``nrows``, ``chunksize`` or
-        ``iterator``; an int ``skiprows`` greater than one more than an uncompressed
-        file's bytes (it skips every line, and pandas first builds a set of that many
-        line numbers).
+        ``iterator``.
     LineageError
         If two rows would start on one physical line (and share a row id), or if
         physical lines cannot be guaranteed for this file and these options (with
@@ -132,7 +133,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     if not path.is_file():
         raise FileNotFoundError(f"sktraceprop.read_csv: no such file: {path}")
     check_options(pandas_kwargs)
-    check_skiprows(path, pandas_kwargs)
+    pandas_kwargs = bounded_skiprows(path, pandas_kwargs)
     kwargs = pinned(pandas_kwargs)
     sniffs = "sep" in kwargs and kwargs["sep"] is None
     if (sniffs or int(kwargs.get("skipfooter", 0) or 0)) and kwargs.get("engine") is None:

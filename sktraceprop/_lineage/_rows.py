@@ -109,6 +109,14 @@ def row_lineage(X):
         where that is not known (row ids alone, a concat or merge of frames read from
         two copies), ``uri`` is empty and a ``uris`` column lists every path (each
         holding the same bytes), with a :class:`~sktraceprop.exceptions.LineageWarning`.
+        Column ``file_state`` says whether the row's file still holds the bytes read
+        (their SHA-256 is recorded; each file is hashed again, once per call):
+        ``"unchanged"``; ``"changed"`` (edited or replaced: the line may now hold another
+        row), ``"missing"`` or ``"unreadable"``, each with a
+        :class:`~sktraceprop.exceptions.LineageWarning` naming the file, its recorded
+        SHA-256 and what is there now; ``"not a file"`` for rows of frames, arrays and
+        aggregates (a merged row's parents are traced to their files); ``"unknown"``
+        where this process lacks the source's record.
 
     The values are checked first, as a traced fit checks them: against the values kept
     of each load (every row of a load under 512 rows; 256 to 512 rows of a larger one).
@@ -130,6 +138,7 @@ def row_lineage(X):
         name a line whose record it does not hold.
     """
     from ._capture import carried_ids, validate_ids
+    from ._file_state import with_file_states
     from ._read_paths import narrowed_sources
     from ._row_check import check_values
     from ._source import REGISTRY
@@ -151,4 +160,4 @@ def row_lineage(X):
         )
     else:
         ids = validate_ids(np.asarray(X), REGISTRY)
-    return lineage_frame(ids, sources)
+    return with_file_states(lineage_frame(ids, sources), sources, "row_lineage")

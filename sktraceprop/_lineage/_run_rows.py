@@ -14,6 +14,7 @@ import pandas as pd
 from ..exceptions import LineageError, LineageWarning, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._depends_on import depends_on
+from ._file_state import with_file_states
 from ._labels import row_groups, source_labels
 from ._lineage_frame import lineage_frame
 from ._op_rows import entries_through, leaf_paths, name_only
@@ -88,7 +89,10 @@ class _LineageRows:
             two files read under one source_id are told apart; and, where it transformed
             some of their rows only, one of those: ``Op.rows``). Ops of other fitted
             states that share a name (a scaler per file, both ``"standardscaler@data"``)
-            are named ``"name [fingerprint[:12]]"``.
+            are named ``"name [fingerprint[:12]]"``. ``file_state`` says whether the
+            row's file still holds the bytes read (``"unchanged"``, ``"changed"``,
+            ``"missing"``, ``"unreadable"``; ``"not a file"`` for rows of frames, arrays
+            and aggregates): see :func:`sktraceprop.row_lineage`.
 
         Raises
         ------
@@ -99,6 +103,9 @@ class _LineageRows:
 
         Warns
         -----
+        LineageWarning
+            When a file behind the rows no longer holds the bytes read (edited,
+            replaced, deleted): its lines may now hold other rows.
         LineageWarning
             When an op of a run recorded before ops kept their sources' contents names
             a source id that several sources of the run carry (two folders'
@@ -137,7 +144,7 @@ class _LineageRows:
         ]
         frame["train_index"] = indices[frame["train_index"].to_numpy()]
         self._warn_shared_op_sources()
-        return frame
+        return with_file_states(frame, self.source, "trace")
 
     def _ops_by_leaf(self, ids):
         """``{(position in ids, leaf row id): [op names]}``, in the order of the ops."""

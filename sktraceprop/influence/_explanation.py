@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from .._lineage._file_state import with_file_states
 from .._lineage._ids import codes_of
 from .._lineage._source import REGISTRY
 
@@ -127,7 +128,9 @@ class Explanation:
         -------
         top : DataFrame
             Columns ``test_index``, ``rank``, ``train_index``, ``score``, ``row_id``,
-            ``source_id``, ``uri`` and ``line``, sorted by test row then rank. A merged
+            ``source_id``, ``uri``, ``line`` and ``file_state`` (whether the file still
+            holds the bytes read, see :func:`sktraceprop.row_lineage`), sorted by test
+            row then rank. A merged
             training row takes one line per parent (same rank and score), with the
             merge in column ``via`` (present only when some training row was merged).
         """
@@ -161,7 +164,17 @@ class Explanation:
             out["uris"] = rows["uris"].to_numpy()
         if "via" in rows:
             out["via"] = rows["via"].to_numpy()
+        out["file_state"] = self._with_file_states(rows, "Explanation.top")["file_state"].array
         return out
+
+    def _with_file_states(self, rows, what):
+        """``rows`` of :attr:`train_rows` with their files' ``file_state`` (see
+        :func:`sktraceprop.row_lineage`), warning of files that changed since."""
+        kept = getattr(self._explainer, "_train_sources", None)
+        known = {s.code: s for s in (kept[1] if kept else ())}
+        return with_file_states(
+            rows, lambda code: known.get(int(code)) or REGISTRY.by_code(code), what
+        )
 
     def by_source(self, test_index=None):
         """Influence aggregated per source of training rows.
@@ -226,7 +239,10 @@ class Explanation:
         -------
         trace : dict
             ``test_index``, ``rank``, ``train_index``, ``score``, ``row_id``,
-            ``source_id``, ``uri``, ``line``, ``lines``, ``values`` (the raw input
+            ``source_id``, ``uri``, ``line``, ``file_state`` (whether the file still
+            holds the bytes read, see :func:`sktraceprop.row_lineage`; ``"not a
+            file"`` for a merged row, whose lines' files are in ``lines``, each with its
+            ``file_state``), ``lines``, ``values`` (the raw input
             values of the row as passed to ``fit``, a dict; None for a row a sampler
             synthesised, and for a removed row), ``ops`` (names of the steps the row
             went through) and ``removed``: where the explained estimator is a
@@ -256,21 +272,23 @@ class Explanation:
         train_index = int(idx[test_index, rank])
         row_id = int(self._explainer.train_row_ids_[train_index])
         lines, _ = self._lines_of(np.array([train_index]))
-        keys = ("row_id", "source_id", "uri", "uris", "line", "via")
-        keys = [c for c in keys if c in self._train_rows]
+        keys = ("row_id", "source_id", "uri", "uris", "line", "via", "file_state")
+        rows = self._with_file_states(self._train_rows.iloc[lines], "Explanation.trace")
         found = [
             {
                 key: (int(value) if key in ("row_id", "line") else value)
                 for key, value in row.items()
                 if not (key in ("via", "uris") and not isinstance(value, str | tuple))
             }
-            for row in self._train_rows.iloc[lines][keys].to_dict("records")
+            for row in rows[[c for c in keys if c in rows]].to_dict("records")
         ]
         if len(found) == 1 and found[0]["row_id"] == row_id:
             source_id, uri, line = found[0]["source_id"], found[0]["uri"], found[0]["line"]
+            file_state = found[0]["file_state"]
         else:
             source = REGISTRY.by_code(int(codes_of(np.array([row_id]))[0]))
             source_id, uri, line = source.source_id, source.uri, None
+            file_state = "not a file"  # (a merged row: its lines' files are in lines)
         if not isinstance(uri, str):  # read from several paths: which one is not known
             uri = None
         # a row the explained unlearner removed since: its values are not shown again
@@ -284,6 +302,7 @@ class Explanation:
             "source_id": source_id,
             "uri": uri,
             "line": line,
+            "file_state": file_state,
             "lines": found,
             "values": None if removed else self._explainer._raw_values(train_index),
             "ops": self._explainer._ops(train_index),

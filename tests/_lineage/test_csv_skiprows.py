@@ -1,5 +1,9 @@
+import bz2
 import gzip
+import io
+import lzma
 import tracemalloc
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -60,25 +64,114 @@ def test_read_csv_chunks_and_bad_lines_with_a_huge_skiprows_value(tmp_path):
         assert 10 not in keys.tolist()
 
 
-def test_read_csv_refuses_an_int_skiprows_beyond_the_lines_a_file_can_have(tmp_path):
-    # pandas makes skiprows=n the set of range(n) before reading: 10**9 ran for minutes
-    # in tens of gigabytes; a file of b bytes has at most b + 1 lines to skip.
-    path = _numbered(tmp_path / "n.csv", 5)
+COMPRESSIONS = {
+    "": lambda data: data,
+    ".gz": gzip.compress,
+    ".bz2": bz2.compress,
+    ".xz": lzma.compress,
+    ".zip": lambda data: _zipped(data),
+}
+
+
+def _zipped(data):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("n.csv", data)
+    return buffer.getvalue()
+
+
+def _read(read, path, **kwargs):
+    """``read``'s result (chunks read whole), or the type and message of its error."""
+    try:
+        out = read(path, **kwargs)
+        return pd.concat(list(out)) if "chunksize" in kwargs else out
+    except (ValueError, pd.errors.ParserError) as exc:
+        return type(exc), str(exc)
+
+
+def _both(path, **kwargs):
+    """``(pandas' result, ours)``: a frame, or the type and message of the error (ours
+    read under a source_id of the file's folder: hypothesis writes equal files)."""
+    return [
+        _read(pd.read_csv, path, **kwargs),
+        _read(stp.read_csv, path, source_id=path.parent.name, **kwargs),
+    ]
+
+
+def _assert_as_pandas(path, raw_lines, **kwargs):
+    theirs, ours = _both(path, **kwargs)
+    if isinstance(theirs, tuple):
+        assert ours == theirs, kwargs
+        return
+    pd.testing.assert_frame_equal(ours.reset_index(drop=True), theirs)
+    if len(ours):  # each row's line is the raw line holding its key
+        lines = stp.row_lineage(ours)["line"].to_numpy()
+        keys = ours.iloc[:, 0].astype(str).tolist()
+        assert [raw_lines[k - 1].split(",")[0] for k in lines] == keys
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    n=st.integers(1, 6),
+    suffix=st.sampled_from(sorted(COMPRESSIONS)),
+    past=st.integers(-8, 40),
+    names=st.booleans(),
+    crlf=st.booleans(),
+)
+@example(n=3, suffix=".gz", past=30, names=False, crlf=False)
+def test_read_csv_int_skiprows_past_the_file_is_what_pandas_reads(
+    tmp_path_factory, n, suffix, past, names, crlf
+):
+    # Truth: pandas given the same skiprows (small enough here for its set of line
+    # numbers). From the file's size + 2 on, ours gives pandas a bound on the lines.
+    text = "key,v\n" + "".join(f"{k},{k * 0.5}\n" for k in range(2, n + 2))
+    data = text.replace("\n", "\r\n" if crlf else "\n").encode()
+    path = tmp_path_factory.mktemp("skip") / f"n.csv{suffix}"
+    path.write_bytes(COMPRESSIONS[suffix](data))
+    skiprows = max(path.stat().st_size + 1 + past, 0)
+    kwargs = {"names": ["key", "v"]} if names else {}
+    _assert_as_pandas(path, text.splitlines(), skiprows=skiprows, **kwargs)
+
+
+@pytest.mark.parametrize("suffix", sorted(COMPRESSIONS))
+def test_read_csv_a_huge_int_skiprows_skips_every_line_without_a_set_of_its_size(tmp_path, suffix):
+    # pandas makes skiprows=n the set of range(n) before reading: 10**12 ran out of
+    # memory, compressed or not (10**9: minutes, tens of gigabytes). Every line is
+    # skipped: pandas' answer for a value just past the file's lines, which it can build.
+    raw = _numbered(tmp_path / "raw.csv", 5).read_bytes()
+    path = tmp_path / f"n.csv{suffix}"
+    path.write_bytes(COMPRESSIONS[suffix](raw))
+    past = raw.count(b"\n") + 2
+    for kwargs in ({}, {"names": ["key", "v"]}, {"header": None}, {"chunksize": 2}):
+        truth = _read(pd.read_csv, path, skiprows=past, **kwargs)
+        # (pandas itself is not given 10**12: it would run out of memory)
+        got, peak = _peak(lambda kw=kwargs: _read(stp.read_csv, path, skiprows=HUGE, **kw))
+        assert peak < 50e6
+        if isinstance(truth, tuple):
+            assert got == truth
+        else:
+            pd.testing.assert_frame_equal(got.reset_index(drop=True), truth)
+    # below the bound, the value is pandas' own (lines counted from the top)
+    _assert_as_pandas(path, raw.decode().splitlines(), skiprows=3, header=None)
+
+
+def test_read_csv_bounds_skiprows_by_the_lines_of_the_decoded_text(tmp_path):
+    # cp037 (EBCDIC) ends a line with byte 0x25, not 0x0a: its lines are counted in
+    # the text pandas decodes. A file whose bytes do not decode is bounded by its bytes.
+    text = "key,v\n" + "".join(f"{k},{k}\n" for k in range(2, 40))
+    path = tmp_path / "e.csv.gz"
+    path.write_bytes(gzip.compress(text.encode("cp037")))
     size = path.stat().st_size
-    with pytest.raises(ValueError, match=rf"skiprows={10**6} skips more lines than .*{size} b"):
-        stp.read_csv(path, skiprows=10**6)
-    with pytest.raises(ValueError, match="skips more lines than"):
-        stp.read_csv(path, skiprows=size + 2, chunksize=2)
-    # at the bound: pandas' own answer (every line skipped), not ours
-    with pytest.raises(pd.errors.EmptyDataError):
-        stp.read_csv(path, skiprows=size + 1)
-    df = stp.read_csv(path, skiprows=2, header=None)
-    np.testing.assert_array_equal(stp.row_lineage(df)["line"], df[0])
-    # a compressed file's lines are not bounded by its size: left to pandas
-    gz = tmp_path / "n.csv.gz"
-    gz.write_bytes(gzip.compress(path.read_bytes()))
-    df = stp.read_csv(gz, skiprows=3, header=None)
-    np.testing.assert_array_equal(stp.row_lineage(df)["line"], df[0])
+    for skiprows in (30, size + 2):  # (size + 2: bounded by the text's 40 lines)
+        _assert_as_pandas(path, text.splitlines(), skiprows=skiprows, encoding="cp037")
+    kwargs = {"encoding": "cp037", "names": ["key", "v"]}
+    truth = _read(pd.read_csv, path, skiprows=50, **kwargs)
+    pd.testing.assert_frame_equal(
+        _read(stp.read_csv, path, skiprows=HUGE, **kwargs).reset_index(drop=True), truth
+    )
+    bad = tmp_path / "b.csv.gz"
+    bad.write_bytes(gzip.compress(b"key,v\n2,\xff\n3,3\n"))
+    assert _read(stp.read_csv, bad, skiprows=HUGE) == _read(pd.read_csv, bad, skiprows=4)
 
 
 def _truth(skiprows, n):

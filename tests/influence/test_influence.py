@@ -166,6 +166,7 @@ def test_traced_pipeline_scores_name_file_and_line(tmp_path):
         "source_id",
         "uri",
         "line",
+        "file_state",
     ]
     assert len(top) == 10 * 2
     assert np.all(top.groupby("test_index")["score"].diff().dropna() <= 0)
