@@ -154,7 +154,35 @@ def retention_section(
         out["days_unlogged_before_report"] = round(
             (report_time - latest).total_seconds() / 86400, 6
         )
+        out.update(longest_unlogged([parse_time(e["created_at"]) for e in events]))
     return out
+
+
+def longest_unlogged(times):
+    """The longest interval between consecutive logged times in which no event is
+    stamped: ``longest_unlogged_from``, ``longest_unlogged_to`` (UTC) and
+    ``longest_unlogged_days`` (all None where fewer than two events are logged).
+
+    The times are those stamped, taken in time order rather than the chain's order: a
+    clock set back makes consecutive events in seq order stamped backwards, and a
+    negative interval is no stretch without logs. So each end is a time some event is
+    stamped, and no event is stamped between them; where times are set back
+    (``times_set_back``) an end may be a time the chain's order contradicts. The first
+    of equally long intervals is taken.
+    """
+    ordered = sorted(times)
+    if len(ordered) < 2:
+        return {
+            "longest_unlogged_from": None,
+            "longest_unlogged_to": None,
+            "longest_unlogged_days": None,
+        }
+    start, end = max(zip(ordered, ordered[1:]), key=lambda pair: pair[1] - pair[0])
+    return {
+        "longest_unlogged_from": start.isoformat(timespec="microseconds"),
+        "longest_unlogged_to": end.isoformat(timespec="microseconds"),
+        "longest_unlogged_days": round((end - start).total_seconds() / 86400, 6),
+    }
 
 
 def _next_month_start(moment):

@@ -246,6 +246,22 @@ def _unlogged_row(r):
     return [["Days before this report with no event stamped", f"{days:.1f}"]]
 
 
+def _gap_row(r):
+    """The longest interval between logged events with no event stamped (none in
+    reports made before it was kept)."""
+    if "longest_unlogged_days" not in r:
+        return []
+    if r["longest_unlogged_days"] is None:
+        return [["Longest interval with no event stamped", "fewer than two events logged"]]
+    return [
+        [
+            "Longest interval with no event stamped",
+            f"{r['longest_unlogged_days']:.1f} days, from {_e(r['longest_unlogged_from'])} "
+            f"to {_e(r['longest_unlogged_to'])}",
+        ]
+    ]
+
+
 def _section_retention(report):
     r = report["retention"]
     reached = r["six_months_reached_on"] or (
@@ -295,6 +311,7 @@ def _section_retention(report):
                 ["Requirement", _e(r["requirement"])],
                 *times,
                 *_unlogged_row(r),
+                *_gap_row(r),
                 ["Six months before this report", _e(r["six_months_before_report"])],
                 ["Stored logs cover six months", covers],
                 ["Six months reached on", _e(reached)],

@@ -49,6 +49,14 @@ _RETENTION_SPAN_KEYS_16 = ("latest_uncontradicted", "span_days_uncontradicted")
 #: What format 16 added to retention last: the days before the report in which no event
 #: is stamped (a restored older copy of the store ends early, its chain intact).
 _RETENTION_END_KEYS_16 = ("days_unlogged_before_report",)
+#: What format 16 added to retention after that: the longest interval between
+#: consecutive logged times with no event stamped (a gap shows only as a low monthly
+#: count otherwise).
+_RETENTION_GAP_KEYS_16 = (
+    "longest_unlogged_from",
+    "longest_unlogged_to",
+    "longest_unlogged_days",
+)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -102,7 +110,10 @@ _ADDED_IN = {
     "days before the report in which no event is stamped (days_unlogged_before_report), "
     "without which Art. 26(6) said that no log of the last six months was removed where "
     "the chain only shows that none between its first and last event was (an older copy "
-    "of the store put back loses the logs after it with its chain intact)",
+    "of the store put back loses the logs after it with its chain intact); and the longest "
+    "interval between consecutive logged times with no event stamped (longest_unlogged_from, "
+    "longest_unlogged_to, longest_unlogged_days), without which a stretch of weeks with no "
+    "log showed only as a low monthly count",
 }
 
 

@@ -179,6 +179,31 @@ def _unlogged(r):
     )
 
 
+#: The longest stretch with no event stamped said in Art. 26(6) from this many days: a
+#: week covers the quiet of weekends and public holidays (up to four or five days), so a
+#: shorter stretch is ordinary use, while a system in use that logs nothing for a whole
+#: week is one a deployer can be asked to account for.
+GAP_DAYS = 7
+
+
+def _gap(r):
+    """The longest interval between logged times with no event stamped, in words, where
+    ``GAP_DAYS`` or more (empty in reports made before it was kept)."""
+    days = r.get("longest_unlogged_days")
+    if days is None or days < GAP_DAYS:
+        return ""
+    words = (
+        f" Between {r['longest_unlogged_from']} and {r['longest_unlogged_to']} no event is "
+        f"stamped ({days:.1f} days, the longest such interval between logged events): the "
+        "record does not show whether the system went unused then or the logs written "
+        "then are missing."
+    )
+    if r.get("times_set_back"):
+        words += " (Times are set back in this log, see Art. 12: a clock set wrong may "
+        words += "also stamp events outside the interval they were written in.)"
+    return words
+
+
 def _retention(report):
     r = report["retention"]
     cannot = ["that logs are kept after this report", _truncation(report)]
@@ -212,15 +237,19 @@ def _retention(report):
             )
         if "latest_uncontradicted" in r:  # (reports of format 16 made before: none)
             why += _shown_span(r)
-        why += _unlogged(r)
+        why += _unlogged(r) + _gap(r)
         cannot.append("which of the contradicting times is right")
     elif r["stored_logs_cover_six_months"]:
         status = EVIDENCED
         why = (
-            f"The store holds logs from {r['earliest_logged']} to {r['latest_logged']}: the "
-            f"earliest is before {r['six_months_before_report']}, six months before this "
-            "report, and the hash chain verified intact from its first event, so "
-        ) + _intact(r, "no log of the last six months has been removed or altered.")
+            (
+                f"The store holds logs from {r['earliest_logged']} to {r['latest_logged']}: the "
+                f"earliest is before {r['six_months_before_report']}, six months before this "
+                "report, and the hash chain verified intact from its first event, so "
+            )
+            + _intact(r, "no log of the last six months has been removed or altered.")
+            + _gap(r)
+        )
     else:
         status = PARTLY
         why = (
@@ -231,7 +260,7 @@ def _retention(report):
             + _intact(r, "nothing logged has been removed;")
             + (" But" if "days_unlogged_before_report" in r else " but")
             + " the logs do not yet span six months, so six months of retention can only be "
-            f"shown from {r['six_months_reached_on']}."
+            f"shown from {r['six_months_reached_on']}." + _gap(r)
         )
     erased = report["record_keeping"].get("prediction_erasures")
     words, short = retention_words(erased, r["six_months_before_report"])

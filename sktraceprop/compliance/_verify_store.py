@@ -30,6 +30,7 @@ from ._report_formats import (
     _REMOVAL_KEYS_6,
     _REMOVAL_KEYS_8,
     _RETENTION_END_KEYS_16,
+    _RETENTION_GAP_KEYS_16,
     _RETENTION_KEYS_16,
     _RETENTION_SPAN_KEYS_16,
     _RUN_KEYS_3,
@@ -350,7 +351,7 @@ def _record_keeping_problems(report, store, run, upto, later=()):
             chain_order=report["report"]["format_version"] >= 16,
         )
     )
-    for key in _RETENTION_END_KEYS_16:
+    for key in (*_RETENTION_END_KEYS_16, *_RETENTION_GAP_KEYS_16):
         if key in retention and key not in report["retention"]:
             del retention[key]  # a report of format 16 made before it was said
     erased += _set_back_problems(report["retention"], retention)

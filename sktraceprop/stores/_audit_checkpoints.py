@@ -33,6 +33,41 @@ def _stored_checkpoints(store, problems):
     return out
 
 
+def _where_removed(store, labelled, heads, last_seq, key, fingerprint):
+    """Where the evidence places events removed from a log shorter than a checkpoint
+    signs, in words. The count alone cannot tell: a log cut at its end and one whose
+    first events were deleted and the chain re-computed (seqs renumbered from 1) both
+    end before the signed event. A checkpoint of an event the log still holds tells:
+    its head held there means the log through it is intact (removed after it), another
+    means the chain was re-computed or altered through it (not from the end alone).
+    Only checkpoints of this store count, and, with a key, only those it signs."""
+    matched, differs = [], []
+    for _, cp in labelled:
+        seq = int(cp["event_seq"])
+        if cp.get("store_id") != store.store_id or seq > last_seq:
+            continue
+        if key is not None and _checkpoint.signature_problem(cp, key, fingerprint):
+            continue
+        (matched if heads.get(seq) == cp["chain_head"] else differs).append(seq)
+    if differs:
+        return (
+            f"the log through event {min(differs)} differs from a checkpoint of it, so it "
+            "was not cut at its end alone: events were removed from its start or middle "
+            "with the chain re-computed (or edited there, as well as removed)"
+        )
+    if matched:
+        return (
+            f"the log through event {max(matched)} matches a checkpoint of it, so they "
+            f"were removed after event {max(matched)}: from its end, or from after that "
+            "event with the chain re-computed"
+        )
+    return (
+        "no checkpoint signs an event the log still holds, so the evidence does not show "
+        "whether they were removed from its start (the chain re-computed), its middle, or "
+        "its end"
+    )
+
+
 def _check_checkpoints(
     store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
 ):
@@ -56,9 +91,10 @@ def _check_checkpoints(
         seq = int(cp["event_seq"])
         matched = False
         if seq > last_seq:
+            where = _where_removed(store, labelled, heads, last_seq, key, fingerprint)
             problem(
-                f"signs event {seq}, but the log ends at event {last_seq}: events were "
-                "removed from its end"
+                f"signs event {seq}, but the log ends at event {last_seq}: "
+                f"{seq - last_seq} or more event(s) were removed; {where}"
             )
         elif heads.get(seq) != cp["chain_head"]:
             held = heads.get(seq)

@@ -110,6 +110,9 @@ def before_format_16(data):
         "latest_uncontradicted",
         "span_days_uncontradicted",
         "days_unlogged_before_report",
+        "longest_unlogged_from",
+        "longest_unlogged_to",
+        "longest_unlogged_days",
     ):
         retention.pop(key, None)
     limit = months_before(parse_time(retention["report_time"]), 6)

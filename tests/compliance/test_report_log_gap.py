@@ -1,0 +1,149 @@
+"""A stretch with no logged event inside the logged period.
+
+A three-week stretch with no event showed in the report only as a low monthly count:
+retention now keeps the longest interval between consecutive logged times with no event
+stamped (``longest_unlogged_from``, ``_to``, ``_days``) and Art. 26(6) says, from a week,
+that the record does not show whether the system went unused then or its logs are
+missing. Each store is written under a test clock; the truth is the longest interval
+between the times that clock gave, sorted (a clock set back gives no negative interval).
+"""
+
+import json
+import sys
+import warnings
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import sktraceprop as stp
+import sktraceprop.compliance._compliance_report as report_clock
+from sktraceprop.compliance import compliance_report, verify
+from sktraceprop.compliance._integrity import body_of, seal
+from sktraceprop.compliance._sections import articles as statements
+from sktraceprop.exceptions import ClockWarning, ReportVerificationError
+from sktraceprop.stores._base import make_event
+
+from .conftest import DEPLOYER, logged_pipeline, traced_frames
+
+START = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
+RETENTION = "26(6), 19(1)"
+KEYS = ("longest_unlogged_from", "longest_unlogged_to", "longest_unlogged_days")
+
+
+def _stamp(moment):
+    return moment.isoformat(timespec="microseconds")
+
+
+def _build(hospitals, tmp_path, monkeypatch, skip=None, back_at=None):
+    """A SQLite store logging a call every 3 days for 90 days, none in ``skip`` (days
+    after START, a half-open range), the clock set back 10 days from day ``back_at``:
+    ``(store, run_id, every time the clock gave an event)``."""
+    given, clock = [], [START]
+
+    def now():
+        given.append(clock[0])
+        return _stamp(clock[0])
+
+    monkeypatch.setattr(sys.modules[make_event.__module__], "utc_now", now)
+    _, _, X, y = traced_frames(hospitals)
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    pipe = logged_pipeline(store, X, y)
+    for day in range(0, 90, 3):
+        if skip is not None and skip[0] <= day < skip[1]:
+            continue
+        shift = timedelta(days=10) if back_at is not None and day >= back_at else timedelta()
+        clock[0] = START + timedelta(days=day, hours=1) - shift
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ClockWarning)
+            pipe.predict(X.iloc[:2])
+    monkeypatch.undo()
+    return store, store.list_runs()["run_id"].iloc[0], given
+
+
+def _truth(given):
+    """The longest interval between consecutive given times, by brute force over every
+    pair of times: the longest interval no given time falls inside."""
+    best = None
+    for a in given:
+        for b in given:
+            if b > a and not any(a < t < b for t in given):
+                if best is None or b - a > best[1] - best[0]:
+                    best = (a, b)
+    return best
+
+
+def _report(store, run_id, path, when):
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(report_clock, "utc_now", lambda: _stamp(when))
+        return compliance_report(store=store, run_id=run_id, output_path=path, **DEPLOYER)
+
+
+def _why(report):
+    return {a["article"]: a for a in report.to_dict()["articles"]}[RETENTION]["why"]
+
+
+@pytest.mark.parametrize(
+    "skip, back_at, said",
+    [
+        ((30, 51), None, True),  # three weeks without a call: days 27 to 51
+        (None, None, False),  # a call every 3 days: no stretch of a week
+        ((30, 51), 75, True),  # the gap, and a clock set back 10 days later on
+        (None, 45, False),  # a clock set back 10 days: no negative interval
+    ],
+)
+def test_the_longest_stretch_without_a_logged_event_is_reported(
+    hospitals, tmp_path, monkeypatch, skip, back_at, said
+):
+    store, run_id, given = _build(hospitals, tmp_path, monkeypatch, skip, back_at)
+    start, end = _truth(given)
+    report = _report(store, run_id, tmp_path / "r.json", max(given) + timedelta(days=2))
+    r = report.to_dict()["retention"]
+    days = round((end - start).total_seconds() / 86400, 6)
+    assert (r["longest_unlogged_from"], r["longest_unlogged_to"]) == (
+        _stamp(start),
+        _stamp(end),
+    )
+    assert r["longest_unlogged_days"] == days > 0
+    assert bool(r["times_set_back"]) == (back_at is not None)
+    if skip is not None:  # the one built: from the call of day 27 to that of day 51
+        assert (start, end) == (
+            START + timedelta(days=27, hours=1),
+            START + timedelta(days=51, hours=1),
+        )
+    else:
+        assert days <= 3
+    why = _why(report)
+    sentence = f"Between {_stamp(start)} and {_stamp(end)} no event is stamped ({days:.1f} days"
+    assert (sentence in why) == said
+    if said:
+        assert "went unused then or the logs written then are missing" in why
+        assert ("Times are set back in this log" in why) == (back_at is not None)
+    assert verify(tmp_path / "r.json", store=store) is True
+    report.to_html(tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    assert f"no event stamped</th><td>{days:.1f} days, from {_stamp(start)}" in html
+
+
+def test_an_edited_or_dropped_gap_is_found_against_the_store(hospitals, tmp_path, monkeypatch):
+    store, run_id, given = _build(hospitals, tmp_path, monkeypatch, skip=(30, 51))
+    path = tmp_path / "r.json"
+    _report(store, run_id, path, max(given) + timedelta(days=2))
+    d = json.loads(path.read_text())
+    d["retention"]["longest_unlogged_days"] = 3.0  # a forgery consistent on its own
+    d["articles"] = statements(d)
+    d["integrity"] = seal(body_of(d))
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(d))
+    with pytest.raises(ReportVerificationError, match="longest_unlogged_days"):
+        verify(edited, store=store)
+    # a report of format 16 made before they were kept holds none: it still verifies
+    d = json.loads(path.read_text())
+    for key in KEYS:
+        del d["retention"][key]
+    d["articles"] = statements(d)
+    assert (
+        "no event is stamped (" not in ({a["article"]: a for a in d["articles"]}[RETENTION]["why"])
+    )
+    d["integrity"] = seal(body_of(d))
+    path.write_text(json.dumps(d))
+    assert verify(path, store=store) is True
