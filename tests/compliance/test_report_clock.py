@@ -17,9 +17,9 @@ from sktraceprop.cli import main
 from sktraceprop.compliance import compliance_report, verify
 from sktraceprop.compliance._evidence import retention_section, six_months_before
 from sktraceprop.compliance._integrity import body_of, seal
-from sktraceprop.compliance._sections import articles as statements
 from sktraceprop.exceptions import ClockWarning, ReportVerificationError
 from sktraceprop.stores._base import make_event
+from tests.compliance._forged import forged
 
 from .conftest import DEPLOYER, logged_pipeline, traced_frames
 
@@ -139,12 +139,7 @@ def test_an_event_stamped_early_after_the_fit_claims_no_six_months(
         "times_set_back is missing": lambda d: d["retention"].pop("times_set_back"),
     }
     for name, edit in edits.items():
-        d = json.loads(path.read_text())
-        edit(d)
-        d["articles"] = statements(d)  # a forgery consistent on its own
-        d["integrity"] = seal(body_of(d))
-        edited = tmp_path / "edited.json"
-        edited.write_text(json.dumps(d))
+        edited = forged(path, edit, tmp_path)  # a forgery consistent on its own
         with pytest.warns(UserWarning, match="only the report's own content"):
             assert verify(edited) is True  # consistent on its own
         with pytest.raises(ReportVerificationError, match=name):

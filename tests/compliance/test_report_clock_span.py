@@ -22,9 +22,9 @@ import sktraceprop as stp
 from sktraceprop.compliance import compliance_report, verify
 from sktraceprop.compliance._evidence import retention_section
 from sktraceprop.compliance._integrity import body_of, seal
-from sktraceprop.compliance._sections import articles as statements
 from sktraceprop.exceptions import ReportVerificationError
 from sktraceprop.stores._base import make_event
+from tests.compliance._forged import forged
 
 from .conftest import DEPLOYER, logged_pipeline, traced_frames
 from .test_report_clock import NOW, _events, _iso
@@ -114,12 +114,7 @@ def test_a_clock_set_forward_states_no_span_it_cannot_know(hospitals, tmp_path):
         ),
     }
     for name, edit in edits.items():
-        d = json.loads(path.read_text())
-        edit(d)
-        d["articles"] = statements(d)  # a forgery consistent on its own
-        d["integrity"] = seal(body_of(d))
-        edited = tmp_path / "edited.json"
-        edited.write_text(json.dumps(d))
+        edited = forged(path, edit, tmp_path)  # a forgery consistent on its own
         with pytest.raises(ReportVerificationError, match=name):
             verify(edited, store=store)
 

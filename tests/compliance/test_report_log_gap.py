@@ -22,6 +22,7 @@ from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.compliance._sections import articles as statements
 from sktraceprop.exceptions import ClockWarning, ReportVerificationError
 from sktraceprop.stores._base import make_event
+from tests.compliance._forged import forged
 
 from .conftest import DEPLOYER, logged_pipeline, traced_frames
 
@@ -128,12 +129,9 @@ def test_an_edited_or_dropped_gap_is_found_against_the_store(hospitals, tmp_path
     store, run_id, given = _build(hospitals, tmp_path, monkeypatch, skip=(30, 51))
     path = tmp_path / "r.json"
     _report(store, run_id, path, max(given) + timedelta(days=2))
-    d = json.loads(path.read_text())
-    d["retention"]["longest_unlogged_days"] = 3.0  # a forgery consistent on its own
-    d["articles"] = statements(d)
-    d["integrity"] = seal(body_of(d))
-    edited = tmp_path / "edited.json"
-    edited.write_text(json.dumps(d))
+    edited = forged(  # a forgery consistent on its own
+        path, lambda d: d["retention"].update(longest_unlogged_days=3.0), tmp_path
+    )
     with pytest.raises(ReportVerificationError, match="longest_unlogged_days"):
         verify(edited, store=store)
     # a report of format 16 made before they were kept holds none: it still verifies

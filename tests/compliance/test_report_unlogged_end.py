@@ -21,6 +21,7 @@ from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.compliance._sections import articles as statements
 from sktraceprop.exceptions import ClockWarning, ComplianceError, ReportVerificationError
 from sktraceprop.stores._base import make_event
+from tests.compliance._forged import forged
 
 from .conftest import DEPLOYER, logged_pipeline, traced_frames
 
@@ -123,12 +124,7 @@ def test_days_unlogged_edited_or_missing_is_found_against_the_store(seven_months
             latest_logged="2025-11-01T09:00:00.000000+00:00", days_unlogged_before_report=2.125
         ),
     }.items():
-        d = json.loads(path.read_text())
-        edit(d)
-        d["articles"] = statements(d)  # a forgery consistent on its own
-        d["integrity"] = seal(body_of(d))
-        edited = tmp_path / "edited.json"
-        edited.write_text(json.dumps(d))
+        edited = forged(path, edit, tmp_path)  # a forgery consistent on its own
         with pytest.raises(ReportVerificationError, match=name):
             verify(edited, store=older)
     # a report of format 16 made before it was kept holds none, and its words: verified

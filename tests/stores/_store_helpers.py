@@ -1,5 +1,6 @@
 """Helpers of the store tests: making stores, tampering with them, fitting runs."""
 
+import json
 import sqlite3
 import uuid
 import warnings
@@ -11,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from sktraceprop.stores._chain import GENESIS, event_hash
 
 #: The deployer's statements of the stores' compliance reports.
 DEPLOYER = {
@@ -242,3 +244,21 @@ def open_reader(path):
     cursor = reader.execute("SELECT * FROM events")
     cursor.fetchone()
     return reader, cursor
+
+
+def rechained(rows):
+    """``rows`` (events as stored) renumbered from 1 with every hash re-computed: what an
+    attacker who knows the scheme does after editing or deleting events."""
+    out, prev = [], GENESIS
+    for seq, (_, run_id, created_at, kind, text, _, _) in enumerate(rows, 1):
+        record = {
+            "seq": seq,
+            "run_id": run_id,
+            "created_at": created_at,
+            "kind": kind,
+            "payload": json.loads(text),
+        }
+        digest = event_hash(prev, record)
+        out.append((seq, run_id, created_at, kind, text, prev, digest))
+        prev = digest
+    return out

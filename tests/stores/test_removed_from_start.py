@@ -9,30 +9,12 @@ import pytest
 
 from sktraceprop import signing
 from sktraceprop.exceptions import CorruptStoreError
-from sktraceprop.stores._chain import GENESIS, event_hash
+from tests.stores._store_helpers import rechained
 
 
 @pytest.fixture(scope="module")
 def key():
     return signing.generate_key()
-
-
-def _rechain(rows):
-    """Renumber from 1 and re-compute every hash (what an attacker who knows the scheme
-    does after deleting events)."""
-    out, prev = [], GENESIS
-    for seq, (_, run_id, created_at, kind, text, _, _) in enumerate(rows, 1):
-        record = {
-            "seq": seq,
-            "run_id": run_id,
-            "created_at": created_at,
-            "kind": kind,
-            "payload": json.loads(text),
-        }
-        digest = event_hash(prev, record)
-        out.append((seq, run_id, created_at, kind, text, prev, digest))
-        prev = digest
-    return out
 
 
 def _logged(store, key, tmp_path):
@@ -58,7 +40,7 @@ def test_events_removed_from_the_start_are_not_said_removed_from_the_end(
     stored, kept = _logged(store, key, tmp_path)
     rows = backend.events(store)
     assert [r[0] for r in rows] == list(range(1, 9))
-    backend.replace_events(store, _rechain(rows[3:]))  # the oldest three deleted
+    backend.replace_events(store, rechained(rows[3:]))  # the oldest three deleted
     backend.delete_checkpoints(store)
     for n, cp in enumerate(stored if keep_first_checkpoint else stored[1:], 1):
         backend.insert_checkpoint(store, n, json.dumps({**cp, "checkpoint": n}))

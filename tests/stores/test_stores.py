@@ -15,8 +15,7 @@ import sktraceprop as stp
 from sktraceprop import signing
 from sktraceprop.exceptions import CorruptStoreError, StoreError, UnknownRunError
 from sktraceprop.stores._audit import FORK
-from sktraceprop.stores._chain import GENESIS, event_hash
-from tests.stores._store_helpers import fit_run
+from tests.stores._store_helpers import fit_run, rechained
 
 
 def test_save_load_list(store):
@@ -367,23 +366,6 @@ def test_an_edited_or_deleted_source_is_found(backend, store):
     assert ("sources", "s0") in checks and ("runs", run.run_id) in checks
 
 
-def _rewrite(rows):
-    """Re-compute every hash of an edited log (what an attacker who knows the scheme does)."""
-    out, prev = [], GENESIS
-    for seq, (_, run_id, created_at, kind, text, _, _) in enumerate(rows, 1):
-        record = {
-            "seq": seq,
-            "run_id": run_id,
-            "created_at": created_at,
-            "kind": kind,
-            "payload": json.loads(text),
-        }
-        digest = event_hash(prev, record)
-        out.append((seq, run_id, created_at, kind, text, prev, digest))
-        prev = digest
-    return out
-
-
 def test_edited_and_deleted_events_are_found(backend, store):
     for k in range(4):
         store.append_event("review", {"k": k})
@@ -427,7 +409,7 @@ def test_an_event_text_rewritten_to_the_same_python_value_is_found(backend, stor
 def test_a_recomputed_chain_without_a_run_event_is_found(backend, store):
     run = fit_run(store)
     rows = [r for r in backend.events(store) if r[3] != "store.run"]
-    backend.replace_events(store, _rewrite(rows))
+    backend.replace_events(store, rechained(rows))
     store = backend.reopen(store)
     # the chain itself is consistent again; the run has lost its event
     with pytest.raises(CorruptStoreError, match="not in the hash chain") as info:
@@ -481,7 +463,7 @@ def test_forged_appends_are_found(backend, store, key):
     fit_run(store)
     store.checkpoint(key)
     rows = backend.events(store)
-    forged = _rewrite([*rows, (0, None, rows[-1][2], "unlearning", '{"n_removed": 0}', "", "")])
+    forged = rechained([*rows, (0, None, rows[-1][2], "unlearning", '{"n_removed": 0}', "", "")])
     backend.replace_events(store, forged)
     store = backend.reopen(store)
     assert store.verify()  # a valid chain: only the signature can tell
@@ -504,7 +486,7 @@ def test_recomputed_chain_is_found_by_the_stored_checkpoint(backend, store, key)
     store.checkpoint(key)
     rows = backend.events(store)
     edited = [rows[0], (*rows[1][:4], json.dumps({"k": 99}), *rows[1][5:]), rows[2]]
-    backend.replace_events(store, _rewrite(edited))
+    backend.replace_events(store, rechained(edited))
     store = backend.reopen(store)
     with pytest.raises(CorruptStoreError, match="re-computed") as info:
         store.verify()  # even without the key: the signed head no longer matches
@@ -512,7 +494,7 @@ def test_recomputed_chain_is_found_by_the_stored_checkpoint(backend, store, key)
     # the attacker also rewrites the checkpoint's head: its signature then fails
     cp = store.checkpoints()[0]
     backend.delete_checkpoints(store)
-    backend.insert_checkpoint(store, 1, json.dumps({**cp, "chain_head": _rewrite(edited)[-1][6]}))
+    backend.insert_checkpoint(store, 1, json.dumps({**cp, "chain_head": rechained(edited)[-1][6]}))
     store = backend.reopen(store)
     assert store.verify()
     with pytest.raises(CorruptStoreError, match="does not verify"):
