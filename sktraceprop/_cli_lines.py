@@ -98,10 +98,10 @@ def _line_of(uri, line, data=None, encodings=(None,)):
         (an encoding such as EBCDIC, whose line end is another byte), or look like
         EBCDIC text with CR LF line ends (``0d 25``).
     """
-    from urllib.parse import unquote, urlparse
+    from ._lineage._uri_path import path_of_uri
 
     if data is None:
-        data = Path(unquote(urlparse(uri).path)).read_bytes()
+        data = Path(path_of_uri(uri)).read_bytes()
     data = _decompressed(data)
     shown = {}
     for encoding in dict.fromkeys(encodings):

@@ -30,16 +30,16 @@ minute. Hashing reads the file at about 1 GB/s; a trace names few files.
 """
 
 import hashlib
-import os
 import warnings
 from pathlib import Path
-from urllib.parse import unquote_to_bytes, urlparse
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
 from ._ids import codes_of
+from ._uri_path import path_of_uri
 
 #: The states, in the order a file read from several paths reports the first of.
 STATES = ("unchanged", "changed", "missing", "unreadable", "unknown", "not a file")
@@ -66,8 +66,7 @@ def file_now(uri, sha256, keep=False):
     parsed = urlparse(uri)
     if parsed.scheme != "file":
         return "not a file", None, None, None
-    # the path's own bytes (a name not UTF-8 is percent-encoded bytes: "caf%E9.csv")
-    path = Path(os.fsdecode(unquote_to_bytes(parsed.path)))
+    path = Path(path_of_uri(uri))
     digest, kept = hashlib.sha256(), [] if keep else None
     try:
         with open(path, "rb") as fh:

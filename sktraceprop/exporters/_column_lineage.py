@@ -11,8 +11,9 @@ remains is listed per feature as ``unresolvedColumns``, each with why in
 """
 
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
+from .._lineage._uri_path import shown_path_of_uri
 from ._feature_columns import feature_inputs
 
 __all__ = ["attached_inputs", "column_lineage", "dataset_name"]
@@ -36,10 +37,10 @@ def dataset_name(source, namespace):
     """
     parts = urlsplit(source.uri)
     if parts.scheme == "file":
-        host = parts.netloc
-        return ("file" if host in ("", "localhost") else f"file://{host}"), unquote(parts.path)
+        host, path = parts.netloc, shown_path_of_uri(source.uri)
+        return ("file" if host in ("", "localhost") else f"file://{host}"), path
     if parts.scheme and parts.netloc:
-        name = unquote(parts.path).lstrip("/")
+        name = shown_path_of_uri(source.uri).lstrip("/")
         return f"{parts.scheme}://{parts.netloc}", name or source.source_id
     return namespace, source.source_id
 

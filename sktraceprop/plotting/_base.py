@@ -2,7 +2,8 @@
 
 from collections import Counter
 from pathlib import PurePosixPath
-from urllib.parse import unquote, urlparse
+
+from .._lineage._uri_path import shown_path_of_uri
 
 
 def pyplot(caller):
@@ -50,7 +51,7 @@ def count_of_rows(n):
 def source_path(source_id, uri):
     """The folders and name of a source read from a file, else its source id alone."""
     if isinstance(uri, str) and uri.startswith("file:"):
-        return PurePosixPath(unquote(urlparse(uri).path)).parts
+        return PurePosixPath(shown_path_of_uri(uri)).parts
     return (source_id,)
 
 

@@ -1,0 +1,33 @@
+"""Displays name files whose names are not UTF-8 apart, by their own bytes.
+
+The label was the URI's path decoded with ``unquote``: ``caf%E9.csv`` and ``caf%E8.csv``
+(latin-1 "café" and "cafè") both became ``caf\\ufffd.csv``, shown as one file with two
+versions (``[sha256]`` after each), though they are two files.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sktraceprop as stp
+from sktraceprop.plotting import BySourceDisplay
+from tests._file_names import latin1_named
+
+pytest.importorskip("matplotlib.pyplot")
+
+
+def test_two_files_named_in_latin1_are_two_labels(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = []
+    for name in (b"caf\xe9.csv", b"caf\xe8.csv"):
+        rows = "".join(f"{a:.3f},{b:.3f},{int(a > b)}\n" for a, b in rng.random((20, 2)))
+        frames.append(stp.read_csv(latin1_named(tmp_path, name, f"a,b,y\n{rows}".encode())))
+    train = pd.concat(frames)
+    X, y = train[["a", "b"]], train["y"].to_numpy()
+    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(X, y)
+    display = BySourceDisplay.from_estimator(valuer, X.iloc[:5], y[:5])
+    # the names' bytes, shown as escapes (not a lone surrogate, which text output refuses)
+    labels = ["caf\\xe9.csv (20 rows)", "caf\\xe8.csv (20 rows)"]
+    assert sorted(display.values) == sorted(labels)
+    assert sorted(t.get_text() for t in display.ax_.get_yticklabels()) == sorted(labels)
+    display.figure_.savefig(tmp_path / "by_source.svg")
