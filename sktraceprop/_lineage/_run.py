@@ -381,8 +381,16 @@ class Lineage(_LineageRows, _LineageFeatures):
 
     def __repr__(self):
         counts = ", ".join(f"{k}: {v}" for k, v in self.source_counts().items())
+        sampler = self._untraced_sampler()
+        # past a sampler that records no rows, the run holds the rows given to fit
+        fitted = (
+            f"fitted on {self.n_samples} rows"
+            if sampler is None
+            else f"given {self.n_samples} rows to fit, training rows made by {sampler} "
+            "not recorded"
+        )
         return (
-            f"<Lineage run {self.run_id} at {self.created_at}: {self.estimator} fitted on "
-            f"{self.n_samples} rows ({counts}); {len(self.ops)} ops, "
+            f"<Lineage run {self.run_id} at {self.created_at}: {self.estimator} {fitted} "
+            f"({counts}); {len(self.ops)} ops, "
             f"{len(self.feature_lineage)} features>"
         )

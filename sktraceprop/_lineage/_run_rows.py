@@ -44,12 +44,56 @@ class _LineageRows:
         """Source ids of the training rows, in code order."""
         return [self.sources[c].source_id for c in sorted(self.sources)]
 
+    def _untraced_sampler(self):
+        """The sampler named by the run's note when one without ``sample_indices_`` stood
+        before the final estimator (``"sampler step 'smote' (SMOTE)"``), else None: the
+        run's row ids are then the rows given to fit, not its training rows by position."""
+        for note in self.notes:
+            if UNTRACED_SAMPLER_NOTE in note:
+                return note.split(f" {UNTRACED_SAMPLER_NOTE}")[0]
+        return None
+
+    @property
+    def _position_name(self):
+        # the rows given to fit are not labelled as the final estimator's positions
+        return "train_index" if self._untraced_sampler() is None else "fit_index"
+
     def rows(self):
-        """Source, URI and line of every training row (``train_index`` = position)."""
-        return lineage_frame(self.row_ids, self.source, position_name="train_index")
+        """Source, URI and line of every training row (``train_index`` = position).
+
+        Returns
+        -------
+        rows : DataFrame
+            Columns ``train_index`` (position in the final estimator's training set),
+            ``row_id``, ``source_id``, ``uri`` and ``line`` (``via`` for merged rows).
+            Where a sampler without ``sample_indices_`` (SMOTE, SMOTEENN,
+            ClusterCentroids) stood before the final estimator, which rows it was
+            fitted on is not recorded: the rows are those given to fit, their first
+            column ``fit_index`` (position among the rows given to fit), and a
+            :class:`~sktraceprop.exceptions.LineageWarning` says so.
+        """
+        sampler = self._untraced_sampler()
+        if sampler is not None:
+            warnings.warn(
+                f"rows(): {sampler} of run {self.run_id} has no sample_indices_, so which "
+                "rows the final estimator was fitted on is not recorded (a row the sampler "
+                "made has no file line). These are the rows given to fit, by their position "
+                "among them (fit_index), not the training rows (as trace() refuses them).",
+                LineageWarning,
+                stacklevel=user_stacklevel(),
+            )
+        return self._rows_frame()
+
+    def _rows_frame(self):
+        return lineage_frame(self.row_ids, self.source, position_name=self._position_name)
 
     def source_counts(self):
         """Number of training rows per leaf source (a merged row counts for each parent).
+
+        Where a sampler without ``sample_indices_`` (SMOTE, SMOTEENN, ClusterCentroids)
+        stood before the final estimator, these are the rows given to fit (the
+        Series is named ``fit_index``, not ``train_index``): which rows it was fitted on
+        is not recorded (see :meth:`rows`).
 
         A source is one content, not a name: two files read under one ``source_id``
         (two folders' ``data.csv``, both ``data`` by default) or two contents of one
@@ -58,16 +102,16 @@ class _LineageRows:
         :func:`sktraceprop._lineage._labels.source_labels`), sorted.
         """
         if any(s.derived for s in self.sources.values()):
-            frame = self.rows()
+            frame = self._rows_frame()
             group, sources = row_groups(frame["row_id"].to_numpy(), self.source)
-            pairs = np.unique(frame["train_index"].to_numpy() * len(sources) + group)
+            pairs = np.unique(frame[self._position_name].to_numpy() * len(sources) + group)
             counts = np.bincount(pairs % len(sources), minlength=len(sources))
         else:
             # No merges: count codes directly instead of building a frame of every row.
             group, sources = row_groups(self.row_ids, self.source)
             counts = np.bincount(group, minlength=len(sources))
         index = pd.Index(source_labels(sources), name="source_id")
-        return pd.Series(counts, index=index, name="train_index").sort_index()
+        return pd.Series(counts, index=index, name=self._position_name).sort_index()
 
     def trace(self, indices):
         """Source, URI, line and ops of the given training rows.
@@ -112,13 +156,13 @@ class _LineageRows:
             ``data.csv``, two contents of one file): it is then listed for the rows of
             each.
         """
-        untraced = [note for note in self.notes if UNTRACED_SAMPLER_NOTE in note]
-        if untraced:
+        sampler = self._untraced_sampler()
+        if sampler is not None:
             # its row ids are the rows given to fit: position i of them is not the final
             # estimator's row i (SMOTEENN drops and adds rows, ClusterCentroids makes all)
             raise LineageError(
                 f"run {self.run_id} cannot name the final estimator's training rows by "
-                f"position: {untraced[0].split(': it may')[0]}, so which rows the final "
+                f"position: {sampler} has no sample_indices_, so which rows the final "
                 "estimator was fitted on, and in which order, is not recorded (a row the "
                 "sampler made has no file line). The run lists the rows given to fit, not "
                 "by their place in the training set; stp.row_lineage(X) names the lines "

@@ -20,11 +20,13 @@ class LineageDisplay:
     """The graph of one run: source files, the ops their rows went through, the model.
 
     Columns from left to right: the source files (with the number of training rows
-    each contributed), sources derived from them (a :func:`~sktraceprop.merge`, an
-    :func:`~sktraceprop.aggregate`), ops fitted on a single source outside the pipeline (such as a
-    scaler per hospital, :class:`~sktraceprop.TracedEstimator`), then the pipeline's
-    steps in order (the branches of a column transformer side by side, each fed by the
-    sources that hold its input columns), and the final model. A name longer than 32
+    each contributed; "given to fit" where a sampler without ``sample_indices_``, such
+    as SMOTE, made the training rows, which the run does not record), sources derived
+    from them (a :func:`~sktraceprop.merge`, an :func:`~sktraceprop.aggregate`), ops
+    fitted on a single source outside the pipeline (such as a scaler per hospital,
+    :class:`~sktraceprop.TracedEstimator`), then the pipeline's steps in order (the
+    branches of a column transformer side by side, each fed by the sources that hold its
+    input columns), and the final model. A name longer than 32
     characters is shortened in the middle in its box (``…``); ``nodes`` keeps it whole.
     Build it with :meth:`from_estimator` or :meth:`from_lineage`.
 
@@ -189,6 +191,7 @@ class LineageDisplay:
 def _graph(lineage):
     """Nodes and edges of a run; see :class:`LineageDisplay` for the layout."""
     counts = _source_counts(lineage)
+    untraced = lineage._untraced_sampler() is not None
     nodes, edges, siblings = [], [], {}
 
     def add(node_id, label, kind):
@@ -215,6 +218,8 @@ def _graph(lineage):
     for source in leaves:
         node = node_of(source)
         rows = count_of_rows(int(counts.get(source.code, 0)))
+        if untraced:  # the rows given to fit: the model's own were made by the sampler
+            rows += " given to fit"
         add(node, f"{names[source.code]}\n{rows}", "source")
         entries.setdefault(source.source_id, []).append(
             (node, set(source.columns_read()), {source.sha256})
@@ -352,8 +357,8 @@ def _op_label(op):
 def _source_counts(lineage):
     """Training rows per source, by code (a merged row counts for each parent, once)."""
     if any(source.derived for source in lineage.sources.values()):
-        frame = lineage.rows()
+        frame = lineage._rows_frame()
         codes = codes_of(frame["row_id"].to_numpy())
-        return frame["train_index"].groupby(codes).nunique().to_dict()
+        return frame[lineage._position_name].groupby(codes).nunique().to_dict()
     codes, counts = np.unique(codes_of(lineage.row_ids), return_counts=True)
     return dict(zip(codes.tolist(), counts.tolist()))

@@ -43,6 +43,18 @@ def _steps_of(transformer, kind):
     ]
 
 
+def sampler_steps(transformer):
+    """``["name (Class, step i)"]`` of the samplers (``fit_resample``) in ``transformer``:
+    itself (its class name), or the steps of a pipeline, fitted or not."""
+    if not hasattr(transformer, "steps"):
+        return [type(transformer).__name__] if hasattr(transformer, "fit_resample") else []
+    return [
+        f"{name} ({type(step).__name__}, step {i})"
+        for i, (name, step) in enumerate(transformer.steps)
+        if hasattr(step, "fit_resample")
+    ]
+
+
 def _sampler_error(samplers):
     return ValueError(
         f"transformer holds the sampler {', '.join(samplers)}: it adds, drops or synthesises "

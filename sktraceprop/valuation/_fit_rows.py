@@ -25,7 +25,7 @@ from ..exceptions import LineageWarning
 from ..utils._private_copy import shares_memory
 from ..utils._stack import user_stacklevel
 from ._distances import _DOT_METRICS, _fit_stats, _shift, _squared_norms
-from ._fit_features import fitted_transformer_features
+from ._fit_features import fitted_transformer_features, sampler_steps
 from ._groups import fitted_ops
 from ._magnitude import magnitude_scale, scaled
 from ._validation import check_distances, check_no_missing_labels, labels, targets
@@ -68,6 +68,16 @@ def fit_rows(valuer, X, y, sample_id):
             X = X.copy()  # kept: a later write to the caller's array must not reach it
     else:
         if not hasattr(valuer.transformer, "transform"):
+            samplers = sampler_steps(valuer.transformer)
+            if samplers:  # an imblearn pipeline ending in a sampler has no transform
+                raise TypeError(
+                    f"transformer has no transform method: it ends in the sampler "
+                    f"{', '.join(samplers)}, which adds, drops or synthesises rows at fit. "
+                    "Valuation needs one row of features per training row, and the "
+                    "sampler's rows are not the rows given: leave the sampler out (pass "
+                    "the steps before it, pipe[:i] with i the sampler's step, or the "
+                    "pipeline with it removed)."
+                )
             raise TypeError(
                 f"transformer must have a transform method, got "
                 f"{type(valuer.transformer).__name__}; for a fitted pipeline ending in a "

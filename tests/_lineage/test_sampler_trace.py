@@ -5,6 +5,7 @@ estimator received) and the text of the file, never the library's ids.
 """
 
 import csv
+import warnings
 
 import numpy as np
 import pytest
@@ -80,3 +81,52 @@ def test_trace_refuses_positions_past_a_sampler_that_records_no_rows(cancer, sam
             traced.trace([0])
     # the rows given to fit keep their lines
     np.testing.assert_array_equal(stp.row_lineage(X)["line"], np.arange(len(X)) + 2)
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [SMOTE(random_state=0), SMOTEENN(random_state=0), ClusterCentroids(random_state=0)],
+    ids=["smote", "smoteenn", "clustercentroids"],
+)
+def test_rows_are_labelled_as_given_to_fit_past_a_sampler_that_records_no_rows(cancer, sampler):
+    # Before, rows() labelled X's row i train_index i and source_counts() counted the
+    # rows given to fit as the model's: SMOTE's model was fitted on more rows than the
+    # 200 said, SMOTEENN's on others, ClusterCentroids' on centroids of no line.
+    path, lines = cancer
+    df = stp.read_csv(path, source_id="cancer")
+    X, y = df[COLUMNS], df["target"]
+    with pytest.warns(stp.exceptions.LineageWarning, match="sample_indices_"):
+        pipe = stp.make_traced_pipeline(sampler, LogisticRegression(max_iter=5000)).fit(X, y)
+    received, _ = clone(sampler).fit_resample(X.to_numpy(), y.to_numpy())
+    assert len(received) != len(X)  # the run's count is not the model's
+    store = stp.stores.MemoryStore()
+    store.save_run(pipe.lineage_)
+    for run in (pipe.lineage_, store.load_run(pipe.lineage_.run_id)):
+        with pytest.warns(stp.exceptions.LineageWarning, match=r"rows given to fit"):
+            rows = run.rows()
+        assert "train_index" not in rows.columns
+        np.testing.assert_array_equal(rows["fit_index"], np.arange(len(X)))
+        # each is X's row of that position, by the file's own text
+        for i, line in zip(rows["fit_index"], rows["line"]):
+            np.testing.assert_allclose(_line_values(lines, int(line)), X.to_numpy()[i])
+        counts = run.source_counts()
+        assert counts.name == "fit_index" and counts.to_dict() == {"cancer": len(X)}
+        assert f"given {len(X)} rows to fit" in repr(run)
+        assert "fitted on" not in repr(run)
+
+
+def test_rows_keep_train_index_past_a_sampler_that_records_its_rows(cancer):
+    path, lines = cancer
+    df = stp.read_csv(path, source_id="cancer")
+    X, y = df[COLUMNS], df["target"]
+    sampler = EditedNearestNeighbours()
+    pipe = stp.make_traced_pipeline(sampler, LogisticRegression(max_iter=5000)).fit(X, y)
+    received, _ = clone(sampler).fit_resample(X.to_numpy(), y.to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", stp.exceptions.LineageWarning)
+        rows = pipe.lineage_.rows()
+    np.testing.assert_array_equal(rows["train_index"], np.arange(len(received)))
+    for i, line in zip(rows["train_index"], rows["line"]):
+        np.testing.assert_allclose(_line_values(lines, int(line)), received[i])
+    assert pipe.lineage_.source_counts().name == "train_index"
+    assert f"fitted on {len(received)} rows" in repr(pipe.lineage_)

@@ -103,6 +103,29 @@ def test_samplers_refused_or_named():
         stp.KNNShapleyValuer(3, transformer=fitted).fit(X, y)
 
 
+@pytest.mark.parametrize("fitted", [False, True])
+def test_a_traced_imb_pipeline_cut_before_its_model_is_refused_naming_the_sampler(fitted):
+    # pipe[:-1] of a TracedImbPipeline ends in its sampler and has no transform: the
+    # TypeError said to "pass its preprocessing steps", which the user had done
+    pytest.importorskip("imblearn")
+    from imblearn.over_sampling import SMOTE
+
+    X, y = _data(0, 40)
+    y = (np.arange(40) < 12).astype(int)
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), SMOTE(random_state=0, k_neighbors=3), KNeighborsClassifier(3)
+    )
+    if fitted:
+        with pytest.warns(stp.exceptions.LineageWarning, match="sample_indices_"):
+            pipe.fit(X, y)
+    assert not hasattr(pipe[:-1], "transform")
+    with pytest.raises(TypeError, match=r"smote \(SMOTE, step 1\).*leave the sampler out"):
+        stp.KNNShapleyValuer(3, transformer=pipe[:-1]).fit(X, y)
+    # the steps before it are valued as asked, one row each
+    valuer = stp.KNNShapleyValuer(3, transformer=pipe[:1]).fit(X, y)
+    assert valuer.n_samples_fit_ == len(X)
+
+
 def _subset_shapley(n, utility):
     """Shapley values of ``utility`` (a function of a sorted tuple of rows), every
     subset enumerated."""
