@@ -9,8 +9,11 @@ from .._holders import hold
 from .._lineage._paired import check_paired
 from .._lineage._skorch import is_skorch_net
 from .._model_lock import exclusive
+from .._removed_rows import warn_refit_on_removed
 from ..gradients import linear_model_objective
 from ..gradients._torch_objective import check_torch_objective
+from ..utils._prefit import unfrozen
+from ..utils._stack import user_stacklevel
 from ._fit_view import FitToken
 from ._fitted import learning_steps, refuse_untraced_samplers, trained_row_ids, unwrap
 from ._neural_model import is_neural_model
@@ -70,6 +73,13 @@ class ExplainerFitMixin:
             check_one_output(self.objective_, model)
             Xt = self._take_features(X, fed, neural, sample_weight)
             self._select_rows(X, target, sample_weight, Xt, (lineage, trained, held, seen), neural)
+            # the explainer keeps its training rows' features and credits them: rows
+            # removed from a model (or merged from such rows) are said, whether its
+            # model was fitted here (the store it wrote to checked too) or given fitted
+            store = None if as_is else getattr(unfrozen(self.estimator_), "store", None)
+            warn_refit_on_removed(
+                self.train_row_ids_, type(self).__name__, user_stacklevel(), store, now=True
+            )
             hold(self)  # a removal of any of these rows names this explainer
             self.n_train_ = self.Xt_.shape[0]
             if hasattr(self.estimator_, "n_features_in_"):

@@ -23,6 +23,7 @@ from .._lineage._labels import row_groups
 from .._lineage._read_paths import narrowed_sources, run_sources
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
+from .._removed_rows import deferring
 from .._tracing import library_fit
 from ..exceptions import LineageWarning
 from ..gradients import linear_model_objective
@@ -91,6 +92,7 @@ class FitRowsMixin:
                 skorch_fit_indices(self.estimator_) as seen,
                 library_fit("influence", self.estimator, owner=self, model=self.estimator_),
                 final_fit_inputs(self.estimator_) as fed,  # gone before the run is kept
+                deferring(),  # the explainer's fit checks the rows it keeps (one warning)
             ):
                 self.estimator_.fit(X, y, **params)
                 fitted = unwrap(self.estimator_)[0]

@@ -1,0 +1,93 @@
+"""An InfluenceExplainer fitted on a frame that still holds rows an unlearner removed
+says so (RefitOnRemovedWarning), naming the rows' file lines and the user's fit line.
+
+Before, ``InfluenceExplainer(LogisticRegression()).fit(X, y)`` refitted a clone on the
+removed rows, kept their features and credited them in its explanations silently; a
+model given fitted was explained by them silently too. Truth: the lines of the raw CSV
+bytes (each holds the removed row's own values) and the line of the call in this file.
+"""
+
+import inspect
+import re
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop.exceptions import RefitOnRemovedWarning
+from tests.unlearning.test_refit_on_removed import _frame
+
+REMOVED = [41, 45, 50]  # positions of rows of hospital_b
+
+
+def _removed(tmp_path):
+    frame, X, y = _frame(tmp_path)
+    unl = stp.GradientCorrectionUnlearner(
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    ).fit(X, y)
+    mask = np.zeros(len(y), dtype=bool)
+    mask[REMOVED] = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unl.unlearn(mask=mask)
+    return frame, X, y, mask, unl
+
+
+def _raw_lines(tmp_path, frame):
+    """The hospital_b line of each removed row, checked in the raw bytes: that line
+    holds the row's own values."""
+    raw = (tmp_path / "hospital_b.csv").read_bytes().decode().split("\n")
+    found = []
+    for i in REMOVED:
+        row = frame.iloc[i]
+        n = int(row["key"])
+        bp = "" if np.isnan(row["bp"]) else f"{row['bp']:.1f}"
+        assert raw[n - 1].startswith(f"{n},{int(row['age'])},{row['sex']},{bp},"), raw[n - 1]
+        found.append(n)
+    return found
+
+
+def _said(record):
+    return [w for w in record if issubclass(w.category, RefitOnRemovedWarning)]
+
+
+@pytest.mark.parametrize("kind", ["untraced", "plain_pipeline", "traced", "prefit"])
+def test_explainer_fit_on_removed_rows_is_said_once_with_their_lines(tmp_path, kind):
+    frame, X, y, mask, _ = _removed(tmp_path)
+    lines = _raw_lines(tmp_path, frame)
+    estimator = {
+        "untraced": LogisticRegression(),
+        "plain_pipeline": make_pipeline(StandardScaler(), LogisticRegression()),
+        "traced": stp.make_traced_pipeline(StandardScaler(), LogisticRegression()),
+        "prefit": LogisticRegression().fit(X.to_numpy(), y),  # fitted outside, on all rows
+    }[kind]
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1
+        explainer = stp.InfluenceExplainer(estimator).fit(X, y)
+    (said,) = _said(record)  # one: a traced refit inside leaves it to the explainer
+    message = str(said.message)
+    assert message.startswith("this fit of InfluenceExplainer trains on 3 row(s) removed")
+    assert "GradientCorrectionUnlearner.unlearn of run" in message
+    named = sorted(int(n) for n in re.findall(r"hospital_b line (\d+)", message))
+    assert named == sorted(lines)
+    assert (said.filename, said.lineno) == (__file__, line)
+    # (the explainer does hold them: the warning is not a false alarm)
+    assert np.isin(X.index[mask], explainer.train_row_ids_).all()
+
+
+def test_explainer_without_the_removed_rows_is_not_warned(tmp_path):
+    _, X, y, mask, unl = _removed(tmp_path)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        stp.InfluenceExplainer(LogisticRegression()).fit(X[~mask], y[~mask])
+        # the unlearner itself, explained by the rows it retains
+        stp.InfluenceExplainer(unl).fit(X[unl.retained_mask_], y[unl.retained_mask_])
+        # a clone of an explainer refitted on the kept rows
+        clone(stp.InfluenceExplainer(LogisticRegression())).fit(X[~mask], y[~mask])
+    assert not _said(record)
