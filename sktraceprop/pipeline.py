@@ -13,6 +13,7 @@ from ._lineage._final import (
 )
 from ._lineage._record import build_lineage, collect_ops
 from ._lineage._skorch import rows_trained, skorch_fit_indices
+from ._model_lock import exclusive
 from ._prediction_log import PredictionLogMixin
 from ._tracing import TracedMixin
 from .utils._sklearn_compat import name_estimators
@@ -95,7 +96,10 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
     def _fit_traced(self, method, X, y, sample_id, params):
         leaf, steps = pipeline_leaf(self)
         refuse_frozen(leaf)
+        # The spies below are set in the fitted steps' own dicts: not while a logged call
+        # in another thread reads them (scikit-learn's check_is_fitted iterates them).
         with (
+            exclusive(self),
             skorch_fit_indices(self._final_estimator) as seen,
             final_fit_rows(leaf, steps) as final,
         ):

@@ -21,6 +21,7 @@ from ._lineage._rows import has_id_level, row_ids
 from ._lineage._skorch import rows_trained, skorch_fit_indices
 from ._lineage._source import REGISTRY
 from ._lineage._upstream_outputs import keep_output
+from ._model_lock import exclusive
 from ._prediction_log import PredictionLogMixin
 from ._tracing import TracedMixin
 from .exceptions import LineageError
@@ -115,11 +116,17 @@ class TracedEstimator(
         leaf, steps = pipeline_leaf(est)
         # a lone estimator sees X itself; only a pipeline's steps can change its rows
         spied = leaf if steps else None
-        with skorch_fit_indices(est) as seen, final_fit_rows(spied, steps) as final:
-            self._traced_fit(fit, X, y, sample_id, fit_params, context=(seen, final))
-        for attr in ("n_features_in_", "feature_names_in_", "classes_"):
-            if hasattr(self.estimator_, attr):
-                setattr(self, attr, getattr(self.estimator_, attr))
+        # The attributes copied below are the new model's: set before a logged call in
+        # another thread may read them (its outputs are encoded with classes_), as the
+        # run and estimator_ are.
+        with exclusive(self):
+            with skorch_fit_indices(est) as seen, final_fit_rows(spied, steps) as final:
+                self._traced_fit(fit, X, y, sample_id, fit_params, context=(seen, final))
+            for attr in ("n_features_in_", "feature_names_in_", "classes_"):
+                if hasattr(self.estimator_, attr):
+                    setattr(self, attr, getattr(self.estimator_, attr))
+                elif attr in vars(self):  # the last fit's (names of a frame, now an array)
+                    delattr(self, attr)
         return self
 
     def _build_lineage(self, X, ids, context):

@@ -33,7 +33,7 @@ class Gate(TransformerMixin, BaseEstimator):
     def transform(self, X):
         if threading.current_thread().name == "predictor":
             ENTERED.set()
-            RELEASE.wait(10)
+            RELEASE.wait(60)
         return X
 
 
@@ -58,17 +58,82 @@ def test_a_fit_waits_for_a_logged_call_under_way_and_the_call_names_its_model():
     )
     fitter = threading.Thread(target=lambda: pipe.fit(X2, y2), name="fitter")
     predictor.start()
-    assert ENTERED.wait(10)
+    assert ENTERED.wait(60)
     fitter.start()
     time.sleep(0.3)
     waited = fitter.is_alive()  # the fit waits for the call under way
     RELEASE.set()
-    predictor.join(10)
-    fitter.join(10)
+    predictor.join(60)
+    fitter.join(60)
     assert waited
     (event,) = store.events(kind="prediction")
     assert event["run_id"] == first  # the model that answered, not the one fitted after
     assert pipe.lineage_.run_id != first
+
+
+def test_a_fit_waiting_for_a_logged_call_leaves_the_fitted_steps_alone():
+    # The fit's spies go in the final step's own dict: set while a call in another
+    # thread ran scikit-learn's check_is_fitted (which iterates that dict), the call
+    # failed with "dictionary changed size during iteration" (stop 58's CI).
+    ENTERED.clear()
+    RELEASE.clear()
+    X1, y1 = _data(0)
+    X2, y2 = _data(1)
+    pipe = stp.make_traced_pipeline(Gate(), LogisticRegression(), store=MemoryStore())
+    pipe.set_params(log_predictions=True).fit(X1, y1)
+    final = pipe.steps[-1][1]
+    before = dict(vars(final))
+    predictor = threading.Thread(target=lambda: pipe.predict(X1), name="predictor")
+    fitter = threading.Thread(target=lambda: pipe.fit(X2, y2), name="fitter")
+    predictor.start()
+    assert ENTERED.wait(60)
+    fitter.start()
+    time.sleep(0.3)
+    during = dict(vars(final))
+    RELEASE.set()
+    predictor.join(60)
+    fitter.join(60)
+    assert during.keys() == before.keys()
+    assert all(during[k] is v for k, v in before.items())
+
+
+def test_a_call_after_a_wrapper_refit_is_logged_with_the_new_models_classes(monkeypatch):
+    # TracedEstimator copies classes_ from its new estimator_ after the fit: a call
+    # logged in between encoded the new model's labels with the old classes.
+    X1, y1 = _data(0)
+    X2, _ = _data(1)
+    y2 = np.where(X2.to_numpy()[:, 0] > 0, "yes", "no")
+    est = stp.TracedEstimator(LogisticRegression(), store=MemoryStore(), log_predictions=True)
+    est.fit(X1, y1)
+    traced_fit = stp.TracedEstimator._traced_fit
+    calls = []
+
+    def fit_then_serve(self, *args, **kwargs):
+        out = traced_fit(self, *args, **kwargs)
+        # a call from another thread the moment the run is recorded
+        caller = threading.Thread(target=lambda: calls.append(self.predict(X2)))
+        caller.start()
+        caller.join(0.5)  # (it waits for the fit to end, where the lock is held)
+        calls.append(caller)
+        return out
+
+    monkeypatch.setattr(stp.TracedEstimator, "_traced_fit", fit_then_serve)
+    est.fit(X2, y2)
+    caller = next(c for c in calls if isinstance(c, threading.Thread))
+    caller.join(10)
+    (event,) = est.store.events(kind="prediction")
+    assert event["payload"]["outputs"]["classes"] == ["no", "yes"]
+    assert list(est.classes_) == ["no", "yes"]
+
+
+def test_a_wrapper_refit_on_an_array_drops_the_last_fits_feature_names():
+    X, y = _data(0)
+    est = stp.TracedEstimator(LogisticRegression(), store=MemoryStore())
+    est.fit(X, y)
+    assert hasattr(est, "feature_names_in_")
+    est.fit(X.to_numpy(), y, sample_id=stp.row_ids(X))
+    assert not hasattr(est, "feature_names_in_")
+    assert not hasattr(est.estimator_, "feature_names_in_")
 
 
 def test_calls_in_threads_while_the_model_is_refitted_name_the_model_that_answered():
