@@ -21,7 +21,7 @@ now (``file_state``):
     number of data held in memory): there is no file to check. A merged row has no
     line of its own; its parents' lines are traced, each with its file's state.
 
-Every file is hashed again at each call, once per distinct path and content. A size
+Every file is hashed again at each call, once per distinct path. A size
 and mtime record taken at load would spare unchanged files the hash, but can say
 "unchanged" wrongly: ``touch -d``/``os.utime`` (and ``cp -p``, ``rsync -a``) set the
 mtime back, an edit in the same timestamp tick as the load (coarse clocks: 1 to 10
@@ -89,16 +89,18 @@ def with_file_states(frame, sources, what):
     read; a :class:`~sktraceprop.exceptions.ChangedSourceWarning` names every file that does
     not (``what``: the call, for the message). ``sources`` maps a code to its Source.
 
-    Each distinct path and content is hashed once; a row whose source was read from
-    several paths (``uri`` empty, ``uris`` listing them) is ``"unchanged"`` only where
-    every path is (each should hold the same bytes), else the first other state."""
+    Each distinct path is hashed once, its digest compared with every content read
+    from it (a file read before and after an edit is two sources of one path); a row
+    whose source was read from several paths (``uri`` empty, ``uris`` listing them) is
+    ``"unchanged"`` only where every path is (each should hold the same bytes), else
+    the first other state."""
     ids = frame["row_id"].to_numpy(np.int64)
     uri = pd.Categorical(frame["uri"])
     n_uri = len(uri.categories) + 1
     keys, first, inverse = np.unique(
         codes_of(ids) * n_uri + uri.codes + 1, return_index=True, return_inverse=True
     )
-    checked, states = {}, []
+    hashed, checked, states = {}, {}, []
     for key, at in zip(keys.tolist(), first.tolist()):
         try:
             source = sources(key // n_uri)
@@ -111,9 +113,13 @@ def with_file_states(frame, sources, what):
         paths = [uri[at]] if key % n_uri else list(source.uris())
         found = []
         for path in paths:
-            if (path, source.sha256) not in checked:
-                checked[path, source.sha256] = (source, *file_now(path, source.sha256)[:3])
-            found.append(checked[path, source.sha256][1])
+            if path not in hashed:  # (once per path: two contents read there share it)
+                hashed[path] = file_now(path, source.sha256)[:3]
+            state, now, detail = hashed[path]
+            if state in ("unchanged", "changed"):
+                state = "unchanged" if now == source.sha256 else "changed"
+            checked.setdefault((path, source.sha256), (source, state, now, detail))
+            found.append(state)
         states.append(next((s for s in STATES if s in found and s != "unchanged"), found[0]))
     out = frame.copy(deep=False)  # (a new column: the caller's frame keeps its own)
     codes = np.array([STATES.index(s) for s in states], dtype=np.int8)

@@ -202,3 +202,31 @@ def test_a_source_record_this_process_lacks_is_unknown_not_an_error(tmp_path):
 
     states = _no_lineage_warning(lambda: _file_state.with_file_states(frame, lacking, "t"))
     assert states["file_state"].tolist() == ["unknown", "unknown"]
+
+
+def test_a_path_read_before_and_after_an_edit_is_hashed_once_per_call(tmp_path, monkeypatch):
+    # two sources of one path (its bytes read, edited, read again): the file's digest
+    # is compared with both records, but the file is read once (it was read per record)
+    path = _write(tmp_path / "a.csv", n=5)
+    read = [hashlib.sha256(path.read_bytes()).hexdigest()]
+    before = stp.read_csv(path)
+    _swapped_digits(path)
+    read.append(hashlib.sha256(path.read_bytes()).hexdigest())
+    after = stp.read_csv(path)
+    opened = []
+    real = _file_state.file_now
+    monkeypatch.setattr(
+        _file_state, "file_now", lambda uri, *a, **k: opened.append(uri) or real(uri, *a, **k)
+    )
+    with pytest.warns(ChangedSourceWarning, match=f"read with SHA-256 {read[0]}") as got:
+        frame = stp.row_lineage(pd.concat([before, after]))
+    assert opened == [path.resolve().as_uri()]
+    assert str(got[0].message).count("read with SHA-256") == 1  # (the edited read only)
+    # truth: each read's SHA-256 against the raw bytes there now
+    now = hashlib.sha256(path.read_bytes()).hexdigest()
+    want = ["unchanged" if sha == now else "changed" for sha in read]
+    assert (
+        frame["file_state"].tolist()
+        == [want[0]] * 5 + [want[1]] * 5
+        == (["changed"] * 5 + ["unchanged"] * 5)
+    )
