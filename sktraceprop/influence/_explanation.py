@@ -94,12 +94,16 @@ class Explanation:
         """The file lines behind the training rows (DataFrame).
 
         Columns ``train_index`` (position of the training row), ``row_id``,
-        ``source_id``, ``uri`` and ``line``, sorted by ``train_index``. A row built by
+        ``source_id``, ``uri``, ``line`` and ``file_state`` (whether the file still
+        holds the bytes read, see :func:`sktraceprop.row_lineage`: each file is hashed
+        again at each access, and a
+        :class:`~sktraceprop.exceptions.ChangedSourceWarning` names every file that no
+        longer holds them), sorted by ``train_index``. A row built by
         :func:`sktraceprop.merge` appears once per parent, with the merge in column
         ``via`` (present only when some row was merged), as in
         :func:`sktraceprop.row_lineage`.
         """
-        return self._train_rows
+        return self._with_file_states(self._train_rows, "Explanation.train_rows")
 
     def _lines_of(self, train_index):
         """Positions in :attr:`train_rows` of the lines behind each training row."""

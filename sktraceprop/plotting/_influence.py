@@ -195,7 +195,7 @@ class InfluenceDisplay:
                 f"test_index {test_index} out of range: {explanation.n_test} test rows explained"
             )
         kept = explanation.top_indices.shape[1]
-        if n_rows > kept and kept < explanation.train_rows["train_index"].nunique():
+        if n_rows > kept and kept < explanation._train_rows["train_index"].nunique():
             warnings.warn(
                 f"n_rows={n_rows}, but the explanation kept the {kept} strongest supporters "
                 f"and opponents of each test row (explain(top_k={kept})): {kept} of each "
@@ -209,7 +209,7 @@ class InfluenceDisplay:
         frame = pd.concat(sides, ignore_index=True)
         # a merged row has one line per parent: its label names them all; a file name
         # that two training sources share takes their folders or SHA-256 (a/data.csv:3)
-        codes = np.unique(codes_of(explanation.train_rows["row_id"].to_numpy()))
+        codes = np.unique(codes_of(explanation._train_rows["row_id"].to_numpy()))
         names = dict(zip(codes, source_names([REGISTRY.by_code(int(c)) for c in codes])))
         frame = frame.assign(
             label=[

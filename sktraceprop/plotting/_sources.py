@@ -187,11 +187,11 @@ class BySourceDisplay:
             per_row = explanation.scores.mean(axis=0)
             groups = {
                 label: per_row[rows]
-                for label, rows, _ in _groups(explanation.train_rows, REGISTRY.by_code)
+                for label, rows, _ in _groups(explanation._train_rows, REGISTRY.by_code)
             }
             xlabel = "mean influence of a training row on the test margins"
         elif over == "test_rows":
-            found = _groups(explanation.train_rows, REGISTRY.by_code)
+            found = _groups(explanation._train_rows, REGISTRY.by_code)
             # source_scores has a column per source (one content), named in by_source()
             table = explanation.by_source()
             column = dict(

@@ -66,6 +66,7 @@ def _traces(est, X):
         "row_lineage": lambda: stp.row_lineage(X),
         "row_lineage(ids)": lambda: stp.row_lineage(est.lineage_.row_ids),
         "Explanation.top": lambda: explanation.top(),
+        "Explanation.train_rows": lambda: explanation.train_rows,
     }
 
 
