@@ -2,11 +2,10 @@
 grown chunk by chunk only as far as the lines scanned, never to the size of a value
 (``skiprows={3, 10**9}`` once allocated a gigabyte, ``[3, 2**40]`` a terabyte), and an
 ``int`` larger than the file has lines bounded by them (pandas makes it a set of that
-many line numbers before it reads a byte)."""
+many line numbers before it reads a byte: about 60 bytes a line number)."""
 
 import codecs
 import contextlib
-import os
 import zipfile
 
 import numpy as np
@@ -69,37 +68,45 @@ class SkipRows:
         return np.array(answers, bool)
 
 
+#: An ``int`` ``skiprows`` up to this is given to pandas as it is: its set of line
+#: numbers (about 4 MB) costs less than a look at the file.
+SMALL = 1 << 16
+
+
 def bounded_skiprows(path, kwargs):
     """``kwargs`` with an ``int`` ``skiprows`` larger than the lines the file has replaced
     by a bound on those lines: the same lines skipped (every one), so pandas returns what
     it returns for the value given, without first building a set of that many line
     numbers (``skiprows=10**12`` ran out of memory; ``10**9``, minutes in tens of
-    gigabytes).
+    gigabytes; a value below a large file's size but past its lines, a set of up to
+    its bytes: 60 GB for a 1 GB file).
 
-    A file of ``b`` bytes on disk, uncompressed or not, takes the value as it is below
-    ``b + 2`` (a set no larger than the file). Above, the bound is found in one pass over
-    the text pandas reads (decompressed, decoded with ``encoding`` and
-    ``encoding_errors``): one more than its ``\n`` and ``\r`` characters, which end
-    every line pandas counts (a quoted line end ends none: fewer); where the text does
-    not decode, one more than its decompressed bytes (no character is less than a
-    byte), pandas then failing on the text as it would. A file that cannot be opened so
-    is left to the read, which says why.
+    A value up to :data:`SMALL` is taken as it is. Above, the file's text as pandas
+    reads it (decompressed, decoded with ``encoding`` and ``encoding_errors``) is
+    scanned until its ``\n`` and ``\r`` characters, which end every line pandas counts
+    (a quoted line end ends none: fewer), show it has as many lines (the value is then
+    pandas' own, a set no larger than the lines it skips); past its end, the bound is
+    one more than them. Where the text does not decode, its decompressed bytes bound
+    its lines (no character is less than a byte), pandas then failing on the text as
+    it would. A file that cannot be opened so is left to the read, which says why.
     """
     skiprows = kwargs.get("skiprows")
     if not isinstance(skiprows, int | np.integer) or isinstance(skiprows, bool):
         return kwargs
-    if int(skiprows) <= os.path.getsize(path) + 1:
+    if int(skiprows) <= SMALL:
         return kwargs
     try:
-        bound = _lines_bound(path, kwargs)
+        bound = _lines_bound(path, kwargs, int(skiprows))
     except (OSError, EOFError, ValueError, ImportError, LookupError, zipfile.BadZipFile):
         return kwargs
     return dict(kwargs, skiprows=bound) if int(skiprows) > bound else kwargs
 
 
-def _lines_bound(path, kwargs):
+def _lines_bound(path, kwargs, enough):
     """One more than the line ends of the file's text as pandas reads it (or than its
-    decompressed bytes, where it does not decode): see :func:`bounded_skiprows`."""
+    decompressed bytes, where it does not decode), or ``enough`` once the part read
+    shows at least that many: see :func:`bounded_skiprows`. (Both counts only grow,
+    and the bytes are never fewer than the line ends: stopping early is safe.)"""
     method = compression_of(path, kwargs.get("compression", "infer"))
     decoder = codecs.getincrementaldecoder(kwargs.get("encoding") or "utf-8")(
         kwargs.get("encoding_errors", "strict")
@@ -115,6 +122,8 @@ def _lines_bound(path, kwargs):
                     decoder = None
                 else:
                     ends += text.count("\n") + text.count("\r")
+            if (n_bytes if decoder is None else ends) + 1 >= enough:
+                return enough
     if decoder is not None:
         try:
             text = decoder.decode(b"", final=True)

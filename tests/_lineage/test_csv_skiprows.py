@@ -155,6 +155,57 @@ def test_read_csv_a_huge_int_skiprows_skips_every_line_without_a_set_of_its_size
     _assert_as_pandas(path, raw.decode().splitlines(), skiprows=3, header=None)
 
 
+def _given_to_pandas(monkeypatch):
+    """The ``skiprows`` values pandas' read_csv is given (from here on)."""
+    given, real = [], pd.read_csv
+
+    def spy(*args, **kwargs):
+        given.append(kwargs.get("skiprows"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pd, "read_csv", spy)
+    return given, real
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"names": ["key", "v"]}, {"header": None}])
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_read_csv_bounds_an_int_skiprows_below_the_file_size_past_its_lines(
+    tmp_path, monkeypatch, kwargs, end
+):
+    # 41 long lines, 120 kB: skiprows=90_000 is below the file's size, past its lines.
+    # pandas made it a set of 90_000 line numbers (of 10**9 for a 1 GB file: 60 GB);
+    # the bound is the lines of the text, the same lines (every one) skipped.
+    text = "key,v\n" + "".join(f"{k},{'x' * 3000}\n" for k in range(2, 42))
+    path = tmp_path / "long.csv"
+    path.write_bytes(text.replace("\n", end).encode())
+    skiprows = 90_000
+    assert path.stat().st_size > skiprows > 41 * len(end)
+    given, real = _given_to_pandas(monkeypatch)
+    got = _read(stp.read_csv, path, skiprows=skiprows, **kwargs)
+    truth = _read(real, path, skiprows=skiprows, **kwargs)  # pandas' own output
+    if isinstance(truth, tuple):
+        assert got == truth
+    else:
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), truth)
+    raw_lines = path.read_bytes().count(end.encode()) + 1
+    given = [value for value in given if value is not None]
+    assert given and all(value <= raw_lines * len(end) for value in given)
+
+
+def test_read_csv_gives_pandas_an_int_skiprows_within_the_lines_as_it_is(tmp_path, monkeypatch):
+    # a value the file's lines reach is pandas' own (its scan stops there, 1 MB in)
+    text = "key,v\n" + "".join(f"{k},{k}\n" for k in range(2, 300_002))
+    path = tmp_path / "many.csv"
+    path.write_text(text)
+    given, real = _given_to_pandas(monkeypatch)
+    got = stp.read_csv(path, skiprows=100_000, header=None)
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True), real(path, skiprows=100_000, header=None)
+    )
+    assert 100_000 in given and set(given) <= {100_000, None}
+    np.testing.assert_array_equal(stp.row_lineage(got)["line"], got[0])
+
+
 def test_read_csv_bounds_skiprows_by_the_lines_of_the_decoded_text(tmp_path):
     # cp037 (EBCDIC) ends a line with byte 0x25, not 0x0a: its lines are counted in
     # the text pandas decodes. A file whose bytes do not decode is bounded by its bytes.
