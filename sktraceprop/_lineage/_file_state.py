@@ -66,10 +66,9 @@ def file_now(uri, sha256, keep=False):
     parsed = urlparse(uri)
     if parsed.scheme != "file":
         return "not a file", None, None, None
-    path = Path(path_of_uri(uri))
     digest, kept = hashlib.sha256(), [] if keep else None
-    try:
-        with open(path, "rb") as fh:
+    try:  # (a URI naming another host is no path here: NotALocalPath, an OSError)
+        with open(Path(path_of_uri(uri)), "rb") as fh:
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)
                 if keep:

@@ -5,12 +5,28 @@ name that is not UTF-8 (``b"caf\\xe9.csv"``, latin-1) is ``caf%E9.csv``. ``unquo
 decodes those bytes as UTF-8 with replacement, ``caf\\ufffd.csv``: a path that is not
 the file's (it was said missing, or its line not shown), and one name for every such
 file (``caf\\xe8.csv`` too). Every reader of a source URI decodes it here.
+
+On Windows ``as_uri`` writes ``C:\\data\\a.csv`` as ``file:///C:/data/a.csv`` and the
+share ``\\\\server\\share\\a.csv`` as ``file://server/share/a.csv``: the URI's path
+``/C:/data/a.csv`` is no Windows path (such a file was said missing where it was), and a
+host is part of the name. A URI with a host other than ``localhost`` names a file on
+that host: on Windows the share, elsewhere no local path (its path alone, ``/share/a.csv``,
+is another file, which was hashed and said changed).
 """
 
+import ntpath
 import os
+import re
 from urllib.parse import unquote_to_bytes, urlsplit
 
-__all__ = ["path_of_uri", "shown_path_of_uri"]
+__all__ = ["NotALocalPath", "path_of_uri", "shown_path_of_uri"]
+
+#: A drive letter opening a URI's path: ``/C:/``, ``/C|/`` (an older spelling), ``C:``.
+_DRIVE = re.compile(r"/?([A-Za-z])[:|](?=/|$)")
+
+
+class NotALocalPath(OSError):
+    """A ``file:`` URI whose host is another machine: no path here opens it."""
 
 
 def _path_bytes(uri):
@@ -18,9 +34,37 @@ def _path_bytes(uri):
     return unquote_to_bytes(urlsplit(uri).path)
 
 
-def path_of_uri(uri):
-    """The local path a ``file:`` URI names, to open (the file system's own bytes)."""
-    return os.fsdecode(_path_bytes(uri))
+def path_of_uri(uri, *, flavour=os.path):
+    """The local path a ``file:`` URI names, to open (the file system's own bytes).
+
+    ``flavour`` is the path module whose rules apply (``ntpath`` on Windows).
+
+    Raises
+    ------
+    NotALocalPath
+        If the URI names a host other than ``localhost`` and the paths are not
+        Windows' (whose ``\\\\host\\share`` opens it).
+    """
+    parts = urlsplit(uri)
+    host = parts.netloc
+    raw = unquote_to_bytes(parts.path)
+    local = host.lower() in ("", "localhost")
+    if flavour is not ntpath:
+        if not local:
+            raise NotALocalPath(
+                f"{uri} names a file on the host {host!r}, not a path on this machine "
+                "(its path alone names another file here)"
+            )
+        return os.fsdecode(raw) if flavour is os.path else raw.decode("utf-8", "surrogateescape")
+    # Windows: its file names are text, which as_uri wrote as UTF-8 (surrogates passed)
+    path = raw.decode("utf-8", "surrogatepass")
+    if not local:  # a share: \\host\share\...
+        return "\\\\" + host + path.replace("/", "\\")
+    drive = _DRIVE.match(path)
+    if drive:
+        return drive.group(1) + ":" + (path[drive.end() :] or "/").replace("/", "\\")
+    # no drive: a share written file:////host/share, or a path of the current drive
+    return path.replace("/", "\\")
 
 
 def shown_path_of_uri(uri):

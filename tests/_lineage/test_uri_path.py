@@ -1,0 +1,78 @@
+"""The path a source URI names: Windows drives and shares, hosts, and non-UTF-8 bytes."""
+
+import hashlib
+import ntpath
+import os
+import posixpath
+from nturl2path import url2pathname
+from pathlib import PurePosixPath, PureWindowsPath
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sktraceprop._lineage._file_state import file_now
+from sktraceprop._lineage._uri_path import NotALocalPath, path_of_uri
+
+# a Windows file name: no control character, none of <>:"/\|?*, no lone surrogate
+_NAME = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters='<>:"/\\|?*'),
+    min_size=1,
+    max_size=8,
+).filter(lambda name: name.strip(" .") == name and name not in (".", ".."))
+
+
+@given(
+    drive=st.sampled_from("CDcz"),
+    names=st.lists(_NAME, min_size=1, max_size=3),
+    host=st.sampled_from([None, "server", "fs.example.org"]),
+)
+def test_a_windows_path_is_decoded_from_its_uri_as_windows_names_it(drive, names, host):
+    # Truth: the path as_uri was given. Before, /C:/data/a.csv (no Windows path: the
+    # file was said missing) and, for a share, /share/a.csv (another file).
+    path = PureWindowsPath(f"\\\\{host}\\share\\" if host else f"{drive}:\\", *names)
+    uri = path.as_uri()
+    got = path_of_uri(uri, flavour=ntpath)
+    assert got == str(path)
+    assert PureWindowsPath(got) == path
+    # the standard library's Windows decoder agrees (it writes the drive upper case)
+    assert PureWindowsPath(url2pathname(uri.removeprefix("file:"))) == path
+
+
+@pytest.mark.parametrize(
+    "uri, path",
+    [
+        ("file:///C|/data/a.csv", "C:\\data\\a.csv"),  # an older spelling of the drive
+        ("file://localhost/C:/data/a%20b.csv", "C:\\data\\a b.csv"),
+        ("file:////server/share/a.csv", "\\\\server\\share\\a.csv"),
+        ("file:///C:", "C:\\"),
+        ("file:///data/a.csv", "\\data\\a.csv"),  # no drive: the current one's
+    ],
+)
+def test_other_spellings_of_windows_paths(uri, path):
+    assert path_of_uri(uri, flavour=ntpath) == path
+
+
+def test_a_uri_naming_another_host_names_no_local_path(tmp_path):
+    # file://server/share/a.csv once named /share/a.csv here: a local file of that
+    # path was hashed and said "unchanged" (or "changed") of another machine's file
+    data = b"a,y\n1,0\n"
+    (tmp_path / "a.csv").write_bytes(data)
+    local = (tmp_path / "a.csv").resolve().as_uri()
+    elsewhere = local.replace("file://", "file://server", 1)
+    with pytest.raises(NotALocalPath, match="host 'server'"):
+        path_of_uri(elsewhere, flavour=posixpath)
+    assert file_now(local, hashlib.sha256(data).hexdigest())[0] == "unchanged"
+    if os.name != "nt":
+        state, now, detail, _ = file_now(elsewhere, hashlib.sha256(data).hexdigest())
+        assert (state, now) == ("unreadable", None) and "server" in detail
+    # localhost is this machine
+    same = local.replace("file://", "file://localhost", 1)
+    assert path_of_uri(same, flavour=posixpath) == str((tmp_path / "a.csv").resolve())
+
+
+@given(st.binary(min_size=1, max_size=12).filter(lambda b: b"/" not in b and b"\0" not in b))
+def test_a_posix_name_is_its_bytes(name):
+    # Truth: the bytes as_uri percent-encoded, whatever their encoding
+    path = PurePosixPath("/d", os.fsdecode(name))
+    assert os.fsencode(path_of_uri(path.as_uri(), flavour=posixpath)) == b"/d/" + name
