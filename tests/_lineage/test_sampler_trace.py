@@ -37,6 +37,26 @@ def _line_values(lines, line):
     return np.array([float(v) for v in lines[line - 1][: len(COLUMNS)]])
 
 
+#: Samplers that record no ``sample_indices_`` (new rows, or others than those given).
+NO_ROWS = pytest.mark.parametrize(
+    "sampler",
+    [SMOTE(random_state=0), SMOTEENN(random_state=0), ClusterCentroids(random_state=0)],
+    ids=["smote", "smoteenn", "clustercentroids"],
+)
+
+
+def _fitted_past_no_rows(cancer, sampler):
+    """``(pipe, X, received)``: a pipeline fitted past ``sampler``, which warns that it
+    records no rows, and the rows the sampler's own ``fit_resample`` gives (the truth)."""
+    path, _ = cancer
+    df = stp.read_csv(path, source_id="cancer")
+    X, y = df[COLUMNS], df["target"]
+    with pytest.warns(stp.exceptions.LineageWarning, match="sample_indices_"):
+        pipe = stp.make_traced_pipeline(sampler, LogisticRegression(max_iter=5000)).fit(X, y)
+    received, _ = clone(sampler).fit_resample(X.to_numpy(), y.to_numpy())
+    return pipe, X, received
+
+
 @pytest.mark.parametrize("sampler", [EditedNearestNeighbours(), TomekLinks()])
 def test_trace_names_the_line_of_each_row_a_sampler_kept(cancer, sampler):
     path, lines = cancer
@@ -50,21 +70,13 @@ def test_trace_names_the_line_of_each_row_a_sampler_kept(cancer, sampler):
         np.testing.assert_allclose(_line_values(lines, int(line)), received[i])
 
 
-@pytest.mark.parametrize(
-    "sampler",
-    [SMOTE(random_state=0), SMOTEENN(random_state=0), ClusterCentroids(random_state=0)],
-    ids=["smote", "smoteenn", "clustercentroids"],
-)
+@NO_ROWS
 def test_trace_refuses_positions_past_a_sampler_that_records_no_rows(cancer, sampler):
     # Before, the run held the rows given to fit and trace(i) named the line of X's row
     # i: for SMOTEENN, training row 0 is another row (or a synthetic one), for
     # ClusterCentroids every training row is a centroid of no line.
-    path, lines = cancer
-    df = stp.read_csv(path, source_id="cancer")
-    X, y = df[COLUMNS], df["target"]
-    with pytest.warns(stp.exceptions.LineageWarning, match="sample_indices_"):
-        pipe = stp.make_traced_pipeline(sampler, LogisticRegression(max_iter=5000)).fit(X, y)
-    received, _ = clone(sampler).fit_resample(X.to_numpy(), y.to_numpy())
+    _, lines = cancer
+    pipe, X, received = _fitted_past_no_rows(cancer, sampler)
     given_row_lines = [
         i
         for i in range(min(len(received), len(X)))
@@ -83,21 +95,13 @@ def test_trace_refuses_positions_past_a_sampler_that_records_no_rows(cancer, sam
     np.testing.assert_array_equal(stp.row_lineage(X)["line"], np.arange(len(X)) + 2)
 
 
-@pytest.mark.parametrize(
-    "sampler",
-    [SMOTE(random_state=0), SMOTEENN(random_state=0), ClusterCentroids(random_state=0)],
-    ids=["smote", "smoteenn", "clustercentroids"],
-)
+@NO_ROWS
 def test_rows_are_labelled_as_given_to_fit_past_a_sampler_that_records_no_rows(cancer, sampler):
     # Before, rows() labelled X's row i train_index i and source_counts() counted the
     # rows given to fit as the model's: SMOTE's model was fitted on more rows than the
     # 200 said, SMOTEENN's on others, ClusterCentroids' on centroids of no line.
-    path, lines = cancer
-    df = stp.read_csv(path, source_id="cancer")
-    X, y = df[COLUMNS], df["target"]
-    with pytest.warns(stp.exceptions.LineageWarning, match="sample_indices_"):
-        pipe = stp.make_traced_pipeline(sampler, LogisticRegression(max_iter=5000)).fit(X, y)
-    received, _ = clone(sampler).fit_resample(X.to_numpy(), y.to_numpy())
+    _, lines = cancer
+    pipe, X, received = _fitted_past_no_rows(cancer, sampler)
     assert len(received) != len(X)  # the run's count is not the model's
     store = stp.stores.MemoryStore()
     store.save_run(pipe.lineage_)

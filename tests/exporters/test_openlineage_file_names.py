@@ -8,23 +8,16 @@ of two files, which a lineage catalogue merges.
 import json
 import os
 
-import numpy as np
-import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.exporters import to_openlineage
-from tests._file_names import latin1_named
+from tests._file_names import latin1_frames
 
 
 def test_two_files_named_in_latin1_are_two_datasets(tmp_path):
-    rng = np.random.default_rng(0)
-    frames = []
-    for name in (b"caf\xe9.csv", b"caf\xe8.csv"):
-        rows = "".join(f"{a:.3f},{b:.3f},{int(a > b)}\n" for a, b in rng.random((20, 2)))
-        frames.append(stp.read_csv(latin1_named(tmp_path, name, f"a,b,y\n{rows}".encode())))
-    train = pd.concat(frames)
+    train = latin1_frames(tmp_path)
     pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
     pipe.fit(train[["a", "b"]], train["y"].to_numpy())
     event = json.loads(json.dumps(to_openlineage(pipe.lineage_, job_name="cafe")))

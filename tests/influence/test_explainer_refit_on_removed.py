@@ -20,22 +20,8 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.exceptions import RefitOnRemovedWarning
-from tests.unlearning.test_refit_on_removed import _frame
-
-REMOVED = [41, 45, 50]  # positions of rows of hospital_b
-
-
-def _removed(tmp_path):
-    frame, X, y = _frame(tmp_path)
-    unl = stp.GradientCorrectionUnlearner(
-        stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
-    ).fit(X, y)
-    mask = np.zeros(len(y), dtype=bool)
-    mask[REMOVED] = True
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        unl.unlearn(mask=mask)
-    return frame, X, y, mask, unl
+from tests._removed_rows import REMOVED
+from tests._removed_rows import removed_by_unlearner as _removed
 
 
 def _raw_lines(tmp_path, frame):

@@ -5,24 +5,17 @@ The label was the URI's path decoded with ``unquote``: ``caf%E9.csv`` and ``caf%
 versions (``[sha256]`` after each), though they are two files.
 """
 
-import numpy as np
-import pandas as pd
 import pytest
 
 import sktraceprop as stp
 from sktraceprop.plotting import BySourceDisplay
-from tests._file_names import latin1_named
+from tests._file_names import latin1_frames
 
 pytest.importorskip("matplotlib.pyplot")
 
 
 def test_two_files_named_in_latin1_are_two_labels(tmp_path):
-    rng = np.random.default_rng(0)
-    frames = []
-    for name in (b"caf\xe9.csv", b"caf\xe8.csv"):
-        rows = "".join(f"{a:.3f},{b:.3f},{int(a > b)}\n" for a, b in rng.random((20, 2)))
-        frames.append(stp.read_csv(latin1_named(tmp_path, name, f"a,b,y\n{rows}".encode())))
-    train = pd.concat(frames)
+    train = latin1_frames(tmp_path)
     X, y = train[["a", "b"]], train["y"].to_numpy()
     valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(X, y)
     display = BySourceDisplay.from_estimator(valuer, X.iloc[:5], y[:5])

@@ -8,8 +8,6 @@ CSV files, written from each row's physical line (tests/conftest.py).
 import re
 import warnings
 
-import numpy as np
-import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
@@ -18,31 +16,11 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageWarning
-from tests.conftest import write_hospitals
-
-
-def _frame(tmp_path):
-    paths = write_hospitals(tmp_path)
-    frame = pd.concat(
-        [
-            stp.read_csv(paths["hospital_a"], source_id="hospital_a"),
-            stp.read_csv(paths["hospital_b"], source_id="hospital_b", comment="#"),
-        ]
-    )
-    X = frame[["age", "bp"]].fillna(130.0)
-    return frame, X, frame["label"].to_numpy()
+from tests._removed_rows import removed_by_unlearner
 
 
 def _removed(tmp_path):
-    frame, X, y = _frame(tmp_path)
-    unl = stp.GradientCorrectionUnlearner(
-        stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
-    ).fit(X, y)
-    mask = np.zeros(len(y), dtype=bool)
-    mask[[41, 45, 50]] = True  # rows of hospital_b
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        unl.unlearn(mask=mask)
+    frame, X, y, mask, unl = removed_by_unlearner(tmp_path)
     keys = frame["key"].to_numpy()[mask]
     return unl, X, y, mask, [f"hospital_b line {k}" for k in keys]
 
